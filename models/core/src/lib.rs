@@ -1,0 +1,30 @@
+//! Plain data types of coxa: CT volumes, label maps, voxel grids, units and frames.
+//!
+//! This crate does no I/O and pulls in neither DICOM nor ONNX, so that `coxa-planner` and
+//! `coxa-sim` can depend on it cheaply. Readers and writers live in `coxa-io`.
+//!
+//! # Conventions
+//! - Lengths in millimetres, angles in radians, `f64` for geometry. A raw number carries its unit in
+//!   its name (`_mm`, `_hu`, `_deg`).
+//! - Patient coordinates are DICOM LPS (PS3.3 C.7.6.2.1.1): +x towards the patient's left, +y
+//!   posterior, +z superior.
+//! - Voxel arrays are indexed `[k, j, i]` (slice, row, column; `i` varies fastest in memory), the
+//!   layout of a stacked DICOM series and of SimpleITK's `GetArrayFromImage`. Sizes are given in
+//!   the order `[i, j, k]`, as SimpleITK's `GetSize`.
+
+mod error;
+mod grid;
+mod labels;
+mod units;
+mod volume;
+
+pub use error::{Error, Result};
+pub use grid::Grid;
+pub use labels::{ClassTable, LabelMap};
+pub use units::Angle;
+pub use volume::{HuStats, Volume};
+
+/// The types most users of this crate need.
+pub mod prelude {
+    pub use crate::{Angle, ClassTable, Grid, HuStats, LabelMap, Volume};
+}

@@ -1,0 +1,105 @@
+//! Pixel decoding: each slice to HU with the modality LUT, in parallel.
+
+use std::path::Path;
+
+use dicom_object::OpenFileOptions;
+use dicom_pixeldata::PixelDecoder;
+use dicom_transfer_syntax_registry::{TransferSyntaxIndex, TransferSyntaxRegistry};
+use ndarray::Array3;
+use rayon::prelude::*;
+
+use coxa_core::Volume;
+
+use super::DicomError;
+use super::scan::{SliceHeader, open_err};
+use super::stack::StackPlan;
+use crate::{Error, Result};
+
+/// Decodes every slice of the plan and assembles (or resamples) the volume.
+pub(crate) fn decode_volume(plan: &StackPlan) -> Result<Volume> {
+    let grid = plan.grid.clone();
+    let hu = match &plan.resample {
+        None => {
+            let [ni, nj, nk] = grid.size();
+            let mut buf = vec![0f32; ni * nj * nk];
+            buf.par_chunks_mut(ni * nj)
+                .zip(plan.slices.par_iter())
+                .try_for_each(|(dst, s)| decode_slice_into(s, dst))?;
+            Array3::from_shape_vec((nk, nj, ni), buf).expect("buffer follows the grid")
+        }
+        Some(resample) => {
+            let data: Vec<Vec<f32>> = plan
+                .slices
+                .par_iter()
+                .map(|s| {
+                    let mut v = vec![0f32; s.rows as usize * s.cols as usize];
+                    decode_slice_into(s, &mut v).map(|()| v)
+                })
+                .collect::<Result<_>>()?;
+            resample.execute(&plan.slices, &data, &grid)
+        }
+    };
+    let path = plan.slices[0].path.clone();
+    Volume::new(grid, hu).map_err(|source| Error::Geometry { path, source })
+}
+
+/// Human name of a transfer syntax, for messages.
+pub(crate) fn transfer_syntax_name(uid: &str) -> String {
+    TransferSyntaxRegistry
+        .get(uid)
+        .map_or_else(|| uid.to_string(), |ts| format!("{uid} ({})", ts.name()))
+}
+
+fn decode_hint(uid: &str) -> String {
+    match uid {
+        "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81" => {
+            "; JPEG-LS is not supported: transcode the series to uncompressed or JPEG 2000 (e.g. gdcmconv --raw)".into()
+        }
+        "1.2.840.10008.1.2.4.51" => {
+            "; 12-bit extended JPEG is not supported: transcode the series (e.g. gdcmconv --raw)".into()
+        }
+        _ => String::new(),
+    }
+}
+
+/// Decodes one slice into `dst` (`rows * cols` HU, row-major).
+fn decode_slice_into(s: &SliceHeader, dst: &mut [f32]) -> Result<()> {
+    let path: &Path = &s.path;
+    let obj = OpenFileOptions::new().open_file(path).map_err(|e| open_err(path, e))?;
+    let decode_err = |detail: String| -> Error {
+        DicomError::Decode {
+            path: path.to_path_buf(),
+            transfer_syntax: transfer_syntax_name(&s.transfer_syntax),
+            detail,
+            hint: decode_hint(&s.transfer_syntax),
+        }
+        .into()
+    };
+    let pixels = obj.decode_pixel_data().map_err(|e| decode_err(e.to_string()))?;
+    if pixels.samples_per_pixel() != 1 || !pixels.photometric_interpretation().is_monochrome() {
+        return Err(DicomError::UnsupportedPixels {
+            path: path.to_path_buf(),
+            what: format!(
+                "{} sample(s) per pixel, photometric interpretation {}",
+                pixels.samples_per_pixel(),
+                pixels.photometric_interpretation()
+            ),
+        }
+        .into());
+    }
+    if (pixels.rows(), pixels.columns()) != (s.rows, s.cols) {
+        return Err(decode_err(format!(
+            "decoded {}x{} pixels, the header says {}x{}",
+            pixels.columns(),
+            pixels.rows(),
+            s.cols,
+            s.rows
+        )));
+    }
+    let hu: Vec<f32> = pixels.to_vec_frame(0).map_err(|e| decode_err(e.to_string()))?;
+    if hu.len() != dst.len() {
+        return Err(decode_err(format!("{} values decoded, {} expected (truncated pixel data?)", hu.len(), dst.len())));
+    }
+    dst.copy_from_slice(&hu);
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! DICOM errors: each names the file or series, the cause, and what to do.
+
+use std::path::PathBuf;
+
+/// A DICOM problem. Every variant names the file or folder it concerns.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum DicomError {
+    /// The file has a DICOM marker but cannot be parsed (truncated, corrupt).
+    #[error("{path}: cannot read the DICOM file ({source}); the file is truncated or corrupt, re-export it")]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error.
+        #[source]
+        source: Box<dicom_object::ReadError>,
+    },
+    /// A DICOM file handed over explicitly has no DICOM marker.
+    #[error("{path}: not a DICOM file (no 'DICM' marker at byte 128)")]
+    NotDicom {
+        /// The file.
+        path: PathBuf,
+    },
+    /// No DICOM file was found.
+    #[error("{path}: no DICOM files found{skipped_note}; point at the folder that holds the series")]
+    NoDicomFiles {
+        /// The folder searched (the first one given).
+        path: PathBuf,
+        /// ", N other files skipped" or empty.
+        skipped_note: String,
+    },
+    /// A tag the reader needs is missing or unreadable.
+    #[error("{path}: {tag_name} {tag} is missing or unreadable; the file cannot be placed in patient space")]
+    MissingTag {
+        /// The file.
+        path: PathBuf,
+        /// The tag's keyword.
+        tag_name: &'static str,
+        /// The tag, as (gggg,eeee).
+        tag: String,
+    },
+    /// A tag has a value the reader cannot use.
+    #[error("{path}: {tag_name} has an invalid value {value:?}: {why}")]
+    BadTag {
+        /// The file.
+        path: PathBuf,
+        /// The tag's keyword.
+        tag_name: &'static str,
+        /// The value as found.
+        value: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// Several series are present and none was chosen.
+    #[error("{path}: {n} CT series found, choose one with --series UID|NUMBER|INDEX: {listing}")]
+    SeveralSeries {
+        /// The folder.
+        path: PathBuf,
+        /// How many candidate series.
+        n: usize,
+        /// One entry per series: index, UID, number, description, file count, size.
+        listing: String,
+    },
+    /// The requested series is not there.
+    #[error("{path}: no series matches {wanted:?}; available: {listing}")]
+    SeriesNotFound {
+        /// The folder.
+        path: PathBuf,
+        /// What the user asked for.
+        wanted: String,
+        /// The available series.
+        listing: String,
+    },
+    /// Multi-frame (enhanced) images are not stacked by this reader.
+    #[error("{path}: multi-frame image with {frames} frames; enhanced multi-frame CT is not supported yet, export the series as single-frame images")]
+    MultiFrame {
+        /// The file.
+        path: PathBuf,
+        /// NumberOfFrames.
+        frames: u32,
+    },
+    /// Two slices at one position.
+    #[error("series {series}: {a} and {b} are both at {position_mm:.3} mm along the slice normal; duplicate or repeated acquisition, remove one (or pick the acquisition with --series)")]
+    DuplicatePosition {
+        /// The series.
+        series: String,
+        /// First file.
+        a: PathBuf,
+        /// Second file.
+        b: PathBuf,
+        /// Position along the normal, mm.
+        position_mm: f64,
+    },
+    /// The slice spacing is uneven (this includes a missing slice).
+    #[error("series {series}: slice spacing is irregular ({min_mm:.3} to {max_mm:.3} mm between {detail}){missing}; rerun with --resample to resample onto a regular {regular_mm:.3} mm grid")]
+    IrregularSpacing {
+        /// The series.
+        series: String,
+        /// Smallest gap, mm.
+        min_mm: f64,
+        /// Largest gap, mm.
+        max_mm: f64,
+        /// The files around the largest deviation.
+        detail: String,
+        /// ", probably N missing slice(s)" or empty.
+        missing: String,
+        /// The spacing a resampling would use, mm.
+        regular_mm: f64,
+    },
+    /// Slice positions do not run along the slice normal.
+    #[error("series {series}: slice positions deviate {tilt_deg:.2} deg from the slice normal (gantry tilt); rerun with --resample to resample onto a grid along the normal")]
+    GantryTilt {
+        /// The series.
+        series: String,
+        /// Angle between the stacking direction and the normal, degrees.
+        tilt_deg: f64,
+    },
+    /// Slices of one series differ in a property that must be constant.
+    #[error("series {series}: {what} differs between slices ({first} in {first_path}, {other} in {other_path}){fix}")]
+    Inconsistent {
+        /// The series.
+        series: String,
+        /// Which property (image size, pixel spacing, orientation, ...).
+        what: &'static str,
+        /// Value in the first slice.
+        first: String,
+        /// Differing value.
+        other: String,
+        /// A file with the first value.
+        first_path: PathBuf,
+        /// A file with the differing value.
+        other_path: PathBuf,
+        /// What to do.
+        fix: &'static str,
+    },
+    /// The pixels cannot be decoded.
+    #[error("{path}: cannot decode pixel data with transfer syntax {transfer_syntax} ({detail}){hint}")]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// Transfer syntax UID and name.
+        transfer_syntax: String,
+        /// The decoder's message.
+        detail: String,
+        /// What to do, if anything.
+        hint: String,
+    },
+    /// A pixel layout the reader does not take (colour, odd bit depth).
+    #[error("{path}: {what}; a CT series must be single-sample grayscale (MONOCHROME1/2)")]
+    UnsupportedPixels {
+        /// The file.
+        path: PathBuf,
+        /// What was found.
+        what: String,
+    },
+    /// The volume cannot be written as DICOM.
+    #[error("cannot write a DICOM series to {path}: {why}")]
+    WriteSeries {
+        /// The target folder.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+}

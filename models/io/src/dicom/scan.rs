@@ -1,0 +1,394 @@
+//! Discovery and header scanning: which files are DICOM, and which series they form.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use dicom_dictionary_std::tags;
+use dicom_object::{DefaultDicomObject, OpenFileOptions};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::{DicomError, PatientIdentity};
+use crate::{Error, Result};
+
+/// The header fields of one file that stacking and grouping need.
+#[derive(Debug, Clone)]
+pub(crate) struct SliceHeader {
+    pub path: PathBuf,
+    pub series_uid: String,
+    pub study_uid: String,
+    pub sop_uid: String,
+    pub frame_of_reference_uid: String,
+    pub modality: String,
+    pub description: String,
+    pub series_number: Option<i64>,
+    pub ipp: Option<[f64; 3]>,
+    pub iop: Option<[f64; 6]>,
+    /// PixelSpacing as written: [row spacing (between rows), column spacing (between columns)].
+    pub pixel_spacing: Option<[f64; 2]>,
+    pub rows: u32,
+    pub cols: u32,
+    pub frames: u32,
+    pub gantry_tilt_deg: Option<f64>,
+    pub transfer_syntax: String,
+    pub patient: PatientIdentity,
+}
+
+/// One series found on disk.
+#[derive(Debug, Clone)]
+pub(crate) struct Series {
+    /// Display key: the SeriesInstanceUID, or a geometry key where the UID is empty.
+    pub key: String,
+    pub slices: Vec<SliceHeader>,
+    pub warnings: Vec<String>,
+    pub patient: PatientIdentity,
+}
+
+/// What a series is, without its pixels (safe to print: no patient identity).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SeriesSummary {
+    /// SeriesInstanceUID, `None` where the files leave it empty.
+    pub series_uid: Option<String>,
+    /// StudyInstanceUID, `None` where empty.
+    pub study_uid: Option<String>,
+    /// FrameOfReferenceUID, `None` where empty.
+    pub frame_of_reference_uid: Option<String>,
+    /// Modality (CT, MR, ...).
+    pub modality: String,
+    /// SeriesDescription.
+    pub description: String,
+    /// SeriesNumber.
+    pub series_number: Option<i64>,
+    /// Number of files in the series.
+    pub n_files: usize,
+    /// Rows x columns of the first file.
+    pub rows: u32,
+    /// Columns of the first file.
+    pub cols: u32,
+    /// Transfer syntax UIDs present.
+    pub transfer_syntaxes: Vec<String>,
+}
+
+impl Series {
+    pub fn summary(&self) -> SeriesSummary {
+        let first = &self.slices[0];
+        let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        let mut ts: Vec<String> = self.slices.iter().map(|s| s.transfer_syntax.clone()).collect();
+        ts.sort();
+        ts.dedup();
+        SeriesSummary {
+            series_uid: nonempty(&first.series_uid),
+            study_uid: nonempty(&first.study_uid),
+            frame_of_reference_uid: nonempty(&first.frame_of_reference_uid),
+            modality: first.modality.clone(),
+            description: first.description.clone(),
+            series_number: first.series_number,
+            n_files: self.slices.len(),
+            rows: first.rows,
+            cols: first.cols,
+            transfer_syntaxes: ts,
+        }
+    }
+
+    fn listing_entry(&self, index: usize) -> String {
+        let s = self.summary();
+        format!(
+            "[{index}] {} number={} modality={} '{}' {} files {}x{}",
+            self.key,
+            s.series_number.map_or("-".to_string(), |n| n.to_string()),
+            s.modality,
+            s.description,
+            s.n_files,
+            s.cols,
+            s.rows
+        )
+    }
+}
+
+/// The DICOM files found under some paths, grouped into series.
+#[derive(Debug, Clone)]
+pub struct Discovery {
+    /// The first path given (named in errors).
+    pub root: PathBuf,
+    pub(crate) series: Vec<Series>,
+    /// Notes on what was skipped or worked around.
+    pub warnings: Vec<String>,
+    /// Number of DICOM files found.
+    pub n_files: usize,
+}
+
+impl Discovery {
+    /// Summaries of every series found, in discovery order.
+    pub fn summaries(&self) -> Vec<SeriesSummary> {
+        self.series.iter().map(Series::summary).collect()
+    }
+
+    fn listing(&self, which: &[&Series]) -> String {
+        which
+            .iter()
+            .map(|s| {
+                let idx = self.series.iter().position(|x| std::ptr::eq(x, *s)).unwrap_or(0) + 1;
+                s.listing_entry(idx)
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Picks the series to read: the one `wanted` names (UID, SeriesNumber or 1-based index),
+    /// else the only CT series (else the only series).
+    pub(crate) fn pick(&self, wanted: Option<&str>) -> Result<&Series> {
+        let all: Vec<&Series> = self.series.iter().collect();
+        if let Some(w) = wanted {
+            let w = w.trim();
+            let by_uid = self.series.iter().find(|s| s.key == w || s.slices[0].series_uid == w);
+            let by_number = || {
+                let n: i64 = w.parse().ok()?;
+                let hits: Vec<&Series> = self.series.iter().filter(|s| s.slices[0].series_number == Some(n)).collect();
+                (hits.len() == 1).then(|| hits[0])
+            };
+            let by_index = || {
+                let i: usize = w.parse().ok()?;
+                self.series.get(i.checked_sub(1)?)
+            };
+            return by_uid.or_else(by_number).or_else(by_index).ok_or_else(|| {
+                DicomError::SeriesNotFound { path: self.root.clone(), wanted: w.to_string(), listing: self.listing(&all) }
+                    .into()
+            });
+        }
+        let ct: Vec<&Series> = self.series.iter().filter(|s| s.slices[0].modality.eq_ignore_ascii_case("CT")).collect();
+        let candidates = if ct.is_empty() { all } else { ct };
+        match candidates.as_slice() {
+            [one] => Ok(one),
+            _ => Err(DicomError::SeveralSeries {
+                path: self.root.clone(),
+                n: candidates.len(),
+                listing: self.listing(&candidates),
+            }
+            .into()),
+        }
+    }
+}
+
+/// Finds the DICOM files under `paths` (folders recursively, files as given), reads their headers
+/// in parallel and groups them into series.
+pub fn discover(paths: &[PathBuf]) -> Result<Discovery> {
+    let Some(root) = paths.first().cloned() else {
+        return Err(DicomError::NoDicomFiles { path: PathBuf::from("."), skipped_note: String::new() }.into());
+    };
+    let mut files = Vec::new();
+    let mut explicit = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| io_error(p, e))?;
+        if meta.is_dir() {
+            walk(p, &mut files)?;
+        } else {
+            explicit.push(p.clone());
+        }
+    }
+    files.sort();
+    // Explicit files must be DICOM; files found in folders are filtered by the marker.
+    let mut dicom_files = Vec::with_capacity(files.len() + explicit.len());
+    for p in &explicit {
+        if !has_dicm_marker(p)? {
+            return Err(DicomError::NotDicom { path: p.clone() }.into());
+        }
+        dicom_files.push(p.clone());
+    }
+    let marks: Vec<Result<bool>> = files.par_iter().map(|p| has_dicm_marker(p)).collect();
+    let mut n_skipped = 0usize;
+    for (p, m) in files.iter().zip(marks) {
+        if m? {
+            dicom_files.push(p.clone());
+        } else {
+            n_skipped += 1;
+        }
+    }
+    let mut warnings = Vec::new();
+    if dicom_files.is_empty() {
+        let skipped_note = if n_skipped > 0 { format!(", {n_skipped} other files skipped") } else { String::new() };
+        return Err(DicomError::NoDicomFiles { path: root, skipped_note }.into());
+    }
+    if n_skipped > 0 {
+        warnings.push(format!("skipped {n_skipped} non-DICOM file(s) (no 'DICM' marker)"));
+    }
+    let headers: Vec<SliceHeader> = dicom_files.par_iter().map(|p| read_header(p)).collect::<Result<_>>()?;
+    let n_files = headers.len();
+    let series = group(headers);
+    Ok(Discovery { root, series, warnings, n_files })
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        Error::NotFound { path: path.to_path_buf() }
+    } else {
+        Error::Unreadable { path: path.to_path_buf(), source: e }
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| io_error(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| io_error(dir, e))?;
+        let path = entry.path();
+        let meta = std::fs::metadata(&path).map_err(|e| io_error(&path, e))?;
+        if meta.is_dir() {
+            walk(&path, out)?;
+        } else if meta.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Whether the file has the 128-byte preamble followed by `DICM` (PS3.10 7.1).
+pub(crate) fn has_dicm_marker(path: &Path) -> Result<bool> {
+    let mut f = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    let mut buf = [0u8; 132];
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_error(path, e)),
+        }
+    }
+    Ok(n == 132 && &buf[128..132] == b"DICM")
+}
+
+pub(crate) fn open_err(path: &Path, e: dicom_object::ReadError) -> Error {
+    DicomError::ReadFile { path: path.to_path_buf(), source: Box::new(e) }.into()
+}
+
+fn read_header(path: &Path) -> Result<SliceHeader> {
+    let obj = OpenFileOptions::new().read_until(tags::PIXEL_DATA).open_file(path).map_err(|e| open_err(path, e))?;
+    header_from(path, &obj)
+}
+
+/// A trimmed string value, empty where absent.
+pub(crate) fn text(obj: &DefaultDicomObject, tag: dicom_object::Tag) -> String {
+    obj.element_opt(tag)
+        .ok()
+        .flatten()
+        .and_then(|e| e.to_str().ok().map(|s| s.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string()))
+        .unwrap_or_default()
+}
+
+fn floats(obj: &DefaultDicomObject, tag: dicom_object::Tag) -> Option<Vec<f64>> {
+    obj.element_opt(tag).ok().flatten().and_then(|e| e.to_multi_float64().ok())
+}
+
+fn fixed<const N: usize>(
+    path: &Path,
+    obj: &DefaultDicomObject,
+    tag: dicom_object::Tag,
+    name: &'static str,
+) -> Result<Option<[f64; N]>> {
+    let Some(v) = floats(obj, tag) else { return Ok(None) };
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let arr: [f64; N] = v.as_slice().try_into().map_err(|_| DicomError::BadTag {
+        path: path.to_path_buf(),
+        tag_name: name,
+        value: format!("{v:?}"),
+        why: format!("expected {N} numbers"),
+    })?;
+    if arr.iter().any(|x| !x.is_finite()) {
+        return Err(DicomError::BadTag {
+            path: path.to_path_buf(),
+            tag_name: name,
+            value: format!("{v:?}"),
+            why: "not finite".into(),
+        }
+        .into());
+    }
+    Ok(Some(arr))
+}
+
+fn uint(obj: &DefaultDicomObject, tag: dicom_object::Tag) -> Option<u32> {
+    obj.element_opt(tag).ok().flatten().and_then(|e| e.to_int::<u32>().ok())
+}
+
+pub(crate) fn header_from(path: &Path, obj: &DefaultDicomObject) -> Result<SliceHeader> {
+    let missing = |tag_name: &'static str, tag: dicom_object::Tag| DicomError::MissingTag {
+        path: path.to_path_buf(),
+        tag_name,
+        tag: format!("({:04X},{:04X})", tag.group(), tag.element()),
+    };
+    let rows = uint(obj, tags::ROWS).ok_or_else(|| missing("Rows", tags::ROWS))?;
+    let cols = uint(obj, tags::COLUMNS).ok_or_else(|| missing("Columns", tags::COLUMNS))?;
+    let name = text(obj, tags::PATIENT_NAME);
+    let id = text(obj, tags::PATIENT_ID);
+    Ok(SliceHeader {
+        path: path.to_path_buf(),
+        series_uid: text(obj, tags::SERIES_INSTANCE_UID),
+        study_uid: text(obj, tags::STUDY_INSTANCE_UID),
+        sop_uid: text(obj, tags::SOP_INSTANCE_UID),
+        frame_of_reference_uid: text(obj, tags::FRAME_OF_REFERENCE_UID),
+        modality: text(obj, tags::MODALITY),
+        description: text(obj, tags::SERIES_DESCRIPTION),
+        series_number: text(obj, tags::SERIES_NUMBER).parse().ok(),
+        ipp: fixed::<3>(path, obj, tags::IMAGE_POSITION_PATIENT, "ImagePositionPatient")?,
+        iop: fixed::<6>(path, obj, tags::IMAGE_ORIENTATION_PATIENT, "ImageOrientationPatient")?,
+        pixel_spacing: fixed::<2>(path, obj, tags::PIXEL_SPACING, "PixelSpacing")?,
+        rows,
+        cols,
+        frames: text(obj, tags::NUMBER_OF_FRAMES).parse().unwrap_or(1),
+        gantry_tilt_deg: floats(obj, tags::GANTRY_DETECTOR_TILT).and_then(|v| v.first().copied()),
+        transfer_syntax: obj.meta().transfer_syntax().trim_end_matches('\0').to_string(),
+        patient: PatientIdentity {
+            name: (!name.is_empty()).then_some(name),
+            id: (!id.is_empty()).then_some(id),
+        },
+    })
+}
+
+/// Groups headers into series: by SeriesInstanceUID, or by frame of reference + orientation +
+/// image size where the UID is empty.
+fn group(headers: Vec<SliceHeader>) -> Vec<Series> {
+    let mut groups: BTreeMap<String, Vec<SliceHeader>> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for h in headers {
+        let key = if h.series_uid.is_empty() {
+            let iop = h.iop.map_or("no-orientation".to_string(), |o| {
+                o.iter().map(|x| format!("{:.4}", x + 0.0)).collect::<Vec<_>>().join(",")
+            });
+            let for_uid = if h.frame_of_reference_uid.is_empty() { "-" } else { &h.frame_of_reference_uid };
+            format!("(no SeriesInstanceUID: frame of reference {for_uid}, orientation {iop}, {}x{})", h.cols, h.rows)
+        } else {
+            h.series_uid.clone()
+        };
+        if !groups.contains_key(&key) {
+            order.push(key.clone());
+        }
+        groups.entry(key).or_default().push(h);
+    }
+    order
+        .into_iter()
+        .map(|key| {
+            let slices = groups.remove(&key).unwrap_or_default();
+            let mut warnings = Vec::new();
+            let n_empty = |f: fn(&SliceHeader) -> &str| slices.iter().filter(|s| f(s).is_empty()).count();
+            let empties: Vec<String> = [
+                ("StudyInstanceUID", n_empty(|s| &s.study_uid)),
+                ("SeriesInstanceUID", n_empty(|s| &s.series_uid)),
+                ("SOPInstanceUID", n_empty(|s| &s.sop_uid)),
+            ]
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(t, n)| format!("{t} in {n}"))
+            .collect();
+            if !empties.is_empty() {
+                warnings.push(format!(
+                    "empty UIDs ({} of {} files): grouped the series by frame of reference, orientation and image size instead; a PACS will refuse these files",
+                    empties.join(", "),
+                    slices.len()
+                ));
+            }
+            let patient = slices[0].patient.clone();
+            Series { key, slices, warnings, patient }
+        })
+        .collect()
+}

@@ -1,0 +1,74 @@
+//! The error of `coxa-io`.
+
+use std::path::PathBuf;
+
+/// Anything that can go wrong reading or writing a CT volume or label map.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A DICOM problem (see [`crate::dicom::DicomError`]).
+    #[error(transparent)]
+    Dicom(#[from] crate::dicom::DicomError),
+    /// A NIfTI problem (see [`crate::nifti::NiftiError`]).
+    #[error(transparent)]
+    Nifti(#[from] crate::nifti::NiftiError),
+    /// The path does not exist.
+    #[error("{path}: no such file or folder; check the path")]
+    NotFound {
+        /// The missing path.
+        path: PathBuf,
+    },
+    /// The path exists but cannot be read (permissions, I/O error).
+    #[error("{path}: cannot read it ({source}); check its permissions")]
+    Unreadable {
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is neither NIfTI nor DICOM.
+    #[error("{path}: not a NIfTI (.nii, .nii.gz) or DICOM file (no 'DICM' marker at byte 128)")]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Writing would replace an existing file.
+    #[error("{path} already exists; coxa never overwrites files: choose a new path or remove it")]
+    WouldOverwrite {
+        /// The existing file.
+        path: PathBuf,
+    },
+    /// Writing failed.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file being written.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The data do not form a valid grid or volume.
+    #[error("{path}: {source}")]
+    Geometry {
+        /// The file or folder the data came from.
+        path: PathBuf,
+        /// What is wrong.
+        #[source]
+        source: coxa_core::Error,
+    },
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn errors_are_send_sync() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<super::Error>();
+        check::<crate::dicom::DicomError>();
+        check::<crate::nifti::NiftiError>();
+    }
+}

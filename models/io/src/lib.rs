@@ -1,0 +1,15 @@
+//! CT I/O for coxa: DICOM series and NIfTI-1 files in, [`coxa_core::Volume`] and
+//! [`coxa_core::LabelMap`] out, always in DICOM LPS millimetres.
+//!
+//! - [`dicom`]: series discovery, slice stacking and HU conversion (uncompressed, RLE, JPEG,
+//!   JPEG 2000), explicit resampling of irregular series, and an uncompressed series writer.
+//! - [`nifti`]: NIfTI-1 (`.nii`, `.nii.gz`) read and write, sform/qform as ITK reads them.
+//! - [`open`]: one entry point that picks the reader from the path.
+
+pub mod dicom;
+mod error;
+pub mod nifti;
+mod open;
+
+pub use error::{Error, Result};
+pub use open::{Loaded, OpenOptions, SourceKind, open};

@@ -1,0 +1,287 @@
+//! Reading `.nii` / `.nii.gz`: the header, then the voxels in bulk, chunk by chunk.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+use coxa_core::Grid;
+use flate2::read::MultiGzDecoder;
+
+use super::NiftiError;
+use super::geometry;
+use super::header::{DATA_OFFSET, Datatype, HEADER_LEN, NiftiHeader, datatype_name};
+use crate::{Error, Result};
+
+/// Bytes decoded per step (a multiple of every voxel size).
+const CHUNK: usize = 1 << 20;
+/// Read buffer under the gzip decoder.
+const GZ_BUFFER: usize = 1 << 20;
+/// How far past the voxel data a gzip stream is followed to check its CRC and length.
+const GZ_TAIL_LIMIT: u64 = 1 << 20;
+
+/// An open NIfTI file positioned after its header.
+pub(crate) struct Source {
+    reader: Box<dyn Read>,
+    gzip: bool,
+    /// Whether the voxels are big endian (set from the header).
+    big_endian: bool,
+    /// Bytes consumed from the (decompressed) stream so far.
+    pos: u64,
+    /// Length of the uncompressed file, if known.
+    file_len: Option<u64>,
+}
+
+/// Opens `path`, detects gzip by its magic bytes, and reads the header.
+pub(crate) fn open(path: &Path) -> Result<(NiftiHeader, Source)> {
+    let file = File::open(path).map_err(|e| open_error(path, e))?;
+    let file_len = file.metadata().map_err(|e| unreadable(path, e))?.len();
+    let mut file = BufReader::with_capacity(GZ_BUFFER, file);
+    let mut magic = [0u8; 2];
+    let n = read_full(&mut file, &mut magic).map_err(|e| unreadable(path, e))?;
+    let gzip = n == 2 && magic == [0x1f, 0x8b];
+    let prefix = io::Cursor::new(magic[..n].to_vec());
+    let reader: Box<dyn Read> = if gzip {
+        Box::new(MultiGzDecoder::new(BufReader::with_capacity(GZ_BUFFER, prefix.chain(file))))
+    } else {
+        Box::new(prefix.chain(file))
+    };
+    let mut src = Source { reader, gzip, big_endian: false, pos: 0, file_len: (!gzip).then_some(file_len) };
+    let mut hdr = [0u8; HEADER_LEN];
+    let got = src.read_full(&mut hdr, path)?;
+    if got < HEADER_LEN {
+        return Err(NiftiError::TruncatedHeader { path: path.to_path_buf(), len: got }.into());
+    }
+    let header = NiftiHeader::parse(&hdr, path)?;
+    src.big_endian = header.big_endian;
+    Ok((header, src))
+}
+
+impl Source {
+    /// Reads until `buf` is full or the stream ends; returns the bytes read.
+    fn read_full(&mut self, buf: &mut [u8], path: &Path) -> Result<usize> {
+        let n = read_full(&mut self.reader, buf).map_err(|e| self.stream_error(path, e))?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+
+    fn stream_error(&self, path: &Path, e: io::Error) -> Error {
+        let decoder_error =
+            matches!(e.kind(), io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof);
+        if self.gzip && decoder_error {
+            NiftiError::Gzip { path: path.to_path_buf(), source: e }.into()
+        } else {
+            unreadable(path, e)
+        }
+    }
+}
+
+/// What a voxel reader needs from the header, checked.
+pub(crate) struct Layout {
+    pub(crate) grid: Grid,
+    pub(crate) datatype: Datatype,
+    pub(crate) n_voxels: usize,
+    /// `Some((slope, intercept))` when the values must be scaled (ITK's `MustRescale`).
+    pub(crate) scaling: Option<(f64, f64)>,
+    data_offset: u64,
+}
+
+/// Checks that `h` describes one 3D volume of a readable type and works out its grid.
+pub(crate) fn layout(h: &NiftiHeader, path: &Path) -> Result<Layout> {
+    if h.dims[3..].iter().any(|&d| d > 1) {
+        return Err(NiftiError::NotThreeD { path: path.to_path_buf(), dims: h.dims }.into());
+    }
+    let datatype = Datatype::from_code(h.datatype).ok_or_else(|| NiftiError::UnsupportedDatatype {
+        path: path.to_path_buf(),
+        code: h.datatype,
+        name: datatype_name(h.datatype),
+    })?;
+    let size = [h.dims[0], h.dims[1], h.dims[2]];
+    let n_voxels = size
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|n| n.checked_mul(datatype.size()).is_some())
+        .ok_or_else(|| NiftiError::TooLarge { path: path.to_path_buf(), size })?;
+    let v = h.vox_offset;
+    if !v.is_finite() || v < DATA_OFFSET as f32 || v > u32::MAX as f32 {
+        return Err(NiftiError::BadVoxOffset { path: path.to_path_buf(), vox_offset: v }.into());
+    }
+    let grid = geometry::grid_from_header(h, size, path)?;
+    Ok(Layout { grid, datatype, n_voxels, scaling: scaling(h), data_offset: v as u64 })
+}
+
+/// ITK's rule (`NiftiImageIO::MustRescale`, niftilib's `FIXED_FLOAT`): a slope that is 0 (within
+/// double epsilon) or not finite means 1; a non-finite intercept means 0; values are scaled unless
+/// slope is 1 and intercept 0.
+fn scaling(h: &NiftiHeader) -> Option<(f64, f64)> {
+    let slope = if h.scl_slope.is_finite() { f64::from(h.scl_slope) } else { 0.0 };
+    let inter = if h.scl_inter.is_finite() { f64::from(h.scl_inter) } else { 0.0 };
+    let slope = if slope.abs() < f64::EPSILON { 1.0 } else { slope };
+    let eps = f64::EPSILON;
+    ((slope - 1.0).abs() > eps || inter.abs() > eps).then_some((slope, inter))
+}
+
+/// Streams the voxel data of `layout` from `src` in chunks of whole voxels, calling
+/// `sink(bytes, first_voxel)` for each with the bytes in little-endian order.
+pub(crate) fn stream_voxels(
+    src: &mut Source,
+    layout: &Layout,
+    path: &Path,
+    mut sink: impl FnMut(&[u8], usize) -> Result<()>,
+) -> Result<()> {
+    let elem = layout.datatype.size();
+    let expected = (layout.n_voxels as u64) * elem as u64;
+    if let Some(len) = src.file_len
+        && len < layout.data_offset + expected
+    {
+        let found = len.saturating_sub(layout.data_offset);
+        return Err(short(path, expected, found, layout.data_offset));
+    }
+    // Skip extensions up to vox_offset.
+    let skip = layout.data_offset - src.pos;
+    let skipped = io::copy(&mut (&mut src.reader).take(skip), &mut io::sink()).map_err(|e| src.stream_error(path, e))?;
+    src.pos += skipped;
+    if skipped < skip {
+        return Err(short(path, expected, 0, layout.data_offset));
+    }
+
+    let mut buf = vec![0u8; CHUNK.min(expected as usize).max(elem)];
+    let mut done = 0u64;
+    while done < expected {
+        let want = ((expected - done) as usize).min(buf.len());
+        let got = src.read_full(&mut buf[..want], path)?;
+        if got < want {
+            return Err(short(path, expected, done + got as u64, layout.data_offset));
+        }
+        let bytes = &mut buf[..want];
+        if src.big_endian && elem > 1 {
+            for v in bytes.chunks_exact_mut(elem) {
+                v.reverse();
+            }
+        }
+        sink(bytes, (done / elem as u64) as usize)?;
+        done += want as u64;
+    }
+    if src.gzip {
+        // Drive the decoder to the end of the stream so that a corrupt CRC or length shows.
+        let _ = io::copy(&mut (&mut src.reader).take(GZ_TAIL_LIMIT), &mut io::sink())
+            .map_err(|e| src.stream_error(path, e))?;
+    }
+    Ok(())
+}
+
+fn short(path: &Path, expected: u64, found: u64, offset: u64) -> Error {
+    NiftiError::DataTooShort { path: path.to_path_buf(), expected_bytes: expected, found_bytes: found, offset }.into()
+}
+
+/// Reads until `buf` is full or EOF, retrying on `Interrupted`.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+fn open_error(path: &Path, e: io::Error) -> Error {
+    match e.kind() {
+        io::ErrorKind::NotFound => Error::NotFound { path: path.to_path_buf() },
+        _ => unreadable(path, e),
+    }
+}
+
+fn unreadable(path: &Path, e: io::Error) -> Error {
+    Error::Unreadable { path: path.to_path_buf(), source: e }
+}
+
+/// Converts a chunk of little-endian stored values to `f32`, scaled as ITK does: integers go to
+/// `f32` first, then `value * slope + intercept` in `f64`, rounded to `f32`.
+pub(crate) fn decode_f32(dt: Datatype, scaling: Option<(f64, f64)>, bytes: &[u8], out: &mut [f32]) {
+    macro_rules! run {
+        ($t:ty, $n:literal, $widen:expr) => {{
+            let (chunks, _) = bytes.as_chunks::<$n>();
+            let widen = $widen;
+            match scaling {
+                None => {
+                    for (o, c) in out.iter_mut().zip(chunks) {
+                        *o = widen(<$t>::from_le_bytes(*c)) as f32;
+                    }
+                }
+                Some((slope, inter)) => {
+                    for (o, c) in out.iter_mut().zip(chunks) {
+                        *o = (widen(<$t>::from_le_bytes(*c)) * slope + inter) as f32;
+                    }
+                }
+            }
+        }};
+    }
+    match dt {
+        Datatype::U8 => run!(u8, 1, |v: u8| f64::from(v)),
+        Datatype::I8 => run!(i8, 1, |v: i8| f64::from(v)),
+        Datatype::I16 => run!(i16, 2, |v: i16| f64::from(v)),
+        Datatype::U16 => run!(u16, 2, |v: u16| f64::from(v)),
+        Datatype::I32 => run!(i32, 4, |v: i32| f64::from(v as f32)),
+        Datatype::U32 => run!(u32, 4, |v: u32| f64::from(v as f32)),
+        Datatype::I64 => run!(i64, 8, |v: i64| f64::from(v as f32)),
+        Datatype::U64 => run!(u64, 8, |v: u64| f64::from(v as f32)),
+        Datatype::F32 => run!(f32, 4, |v: f32| f64::from(v)),
+        Datatype::F64 => run!(f64, 8, |v: f64| v),
+    }
+}
+
+/// Converts a chunk of little-endian stored values to label ids. `Err((k, value))` names the
+/// first voxel (index within the chunk) whose value, after scaling, is not an integer in
+/// `0..=65535`.
+pub(crate) fn decode_labels(
+    dt: Datatype,
+    scaling: Option<(f64, f64)>,
+    bytes: &[u8],
+    out: &mut [u16],
+) -> Result<(), (usize, f64)> {
+    macro_rules! run {
+        ($t:ty, $n:literal, $widen:expr) => {{
+            let (chunks, _) = bytes.as_chunks::<$n>();
+            let widen = $widen;
+            let (slope, inter) = scaling.unwrap_or((1.0, 0.0));
+            for (k, (o, c)) in out.iter_mut().zip(chunks).enumerate() {
+                let v: f64 = widen(<$t>::from_le_bytes(*c));
+                let v = if scaling.is_some() { v * slope + inter } else { v };
+                if !(v.fract() == 0.0 && (0.0..=65535.0).contains(&v)) {
+                    return Err((k, v));
+                }
+                *o = v as u16;
+            }
+            Ok(())
+        }};
+    }
+    match (dt, scaling) {
+        (Datatype::U8, None) => {
+            for (o, &b) in out.iter_mut().zip(bytes) {
+                *o = u16::from(b);
+            }
+            Ok(())
+        }
+        (Datatype::U16, None) => {
+            let (chunks, _) = bytes.as_chunks::<2>();
+            for (o, c) in out.iter_mut().zip(chunks) {
+                *o = u16::from_le_bytes(*c);
+            }
+            Ok(())
+        }
+        (Datatype::U8, _) => run!(u8, 1, |v: u8| f64::from(v)),
+        (Datatype::I8, _) => run!(i8, 1, |v: i8| f64::from(v)),
+        (Datatype::I16, _) => run!(i16, 2, |v: i16| f64::from(v)),
+        (Datatype::U16, _) => run!(u16, 2, |v: u16| f64::from(v)),
+        (Datatype::I32, _) => run!(i32, 4, |v: i32| f64::from(v)),
+        (Datatype::U32, _) => run!(u32, 4, |v: u32| f64::from(v)),
+        // 64-bit values beyond 2^53 round, but they are far outside 0..=65535 anyway.
+        (Datatype::I64, _) => run!(i64, 8, |v: i64| v as f64),
+        (Datatype::U64, _) => run!(u64, 8, |v: u64| v as f64),
+        (Datatype::F32, _) => run!(f32, 4, |v: f32| f64::from(v)),
+        (Datatype::F64, _) => run!(f64, 8, |v: f64| v),
+    }
+}

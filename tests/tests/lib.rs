@@ -1,0 +1,4 @@
+//! End-to-end tests of coxa, built as one binary (as parry does).
+
+mod common;
+mod dicom;
