@@ -1,1 +1,1 @@
-//! placeholder
+//! Criterion benchmarks of coxa live in `benches/`; this library is empty.

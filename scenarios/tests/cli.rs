@@ -68,6 +68,7 @@ fn inspect_json_matches_simpleitk_on_real_files() -> Result<()> {
         ("totalseg/example_ct.nii.gz", false),
         ("totalseg/example_seg_fast_force_split.nii.gz", false),
         ("totalseg/example_ct_dicom", true),
+        ("totalseg_dicom_uidfixed/CT.1.3.12.2.1107.5.1.4.60064.30000022120808113428000016580.dcm", false),
     ] {
         let Some(path) = shared_data(rel) else { return Ok(()) };
         let out = coxa(&["inspect", path.to_str().unwrap(), "--json"]);

@@ -116,20 +116,16 @@ pub enum DicomError {
         tilt_deg: f64,
     },
     /// Slices of one series differ in a property that must be constant.
-    #[error("series {series}: {what} differs between slices ({first} in {first_path}, {other} in {other_path}){fix}")]
+    #[error("series {series}: {what} differs between slices ({first}, but {other}){fix}")]
     Inconsistent {
         /// The series.
         series: String,
         /// Which property (image size, pixel spacing, orientation, ...).
         what: &'static str,
-        /// Value in the first slice.
+        /// The first slice's value and file ("16x8 in /a/b.dcm").
         first: String,
-        /// Differing value.
+        /// A differing value and its file.
         other: String,
-        /// A file with the first value.
-        first_path: PathBuf,
-        /// A file with the differing value.
-        other_path: PathBuf,
         /// What to do.
         fix: &'static str,
     },

@@ -159,7 +159,7 @@ pub(crate) fn plan(series: &Series, resample: bool) -> Result<StackPlan> {
 
     // Stacking: along the normal (no tilt), evenly spaced (no gap).
     let n = slices.len();
-    let slice_spacing_mm = if n > 1 { (d[n - 1] - d[0]) / (n - 1) as f64 } else { single_slice_spacing(&first) };
+    let slice_spacing_mm = if n > 1 { (d[n - 1] - d[0]) / (n - 1) as f64 } else { SINGLE_SLICE_SPACING_MM };
     let mut regular_mm = slice_spacing_mm;
     if n > 1 {
         let p0 = pos(&slices[0]);
@@ -243,11 +243,9 @@ pub(crate) fn plan(series: &Series, resample: bool) -> Result<StackPlan> {
     Ok(StackPlan { slices, grid, resample: Some(plan), warnings })
 }
 
-/// Slice spacing of a single-slice image: SpacingBetweenSlices, else SliceThickness, else 1 mm
-/// (ITK's choice for a lone slice is not a measured quantity either).
-fn single_slice_spacing(_s: &SliceHeader) -> f64 {
-    1.0
-}
+/// Slice spacing given to a lone slice, mm. Nothing measures it (SliceThickness is the
+/// reconstructed thickness, not a spacing); SimpleITK/GDCM also report 1 mm.
+const SINGLE_SLICE_SPACING_MM: f64 = 1.0;
 
 fn inconsistent(
     series: &str,
@@ -261,10 +259,8 @@ fn inconsistent(
     DicomError::Inconsistent {
         series: series.to_string(),
         what,
-        first,
-        other,
-        first_path: a.path.clone(),
-        other_path: b.path.clone(),
+        first: format!("{first} in {}", a.path.display()),
+        other: format!("{other} in {}", b.path.display()),
         fix,
     }
     .into()
