@@ -41,6 +41,18 @@ pub enum Error {
         /// The offending size.
         size: [usize; 3],
     },
+    /// Landmarks that cannot define what is asked of them.
+    #[error("invalid landmarks: {why}")]
+    InvalidLandmarks {
+        /// What is wrong.
+        why: String,
+    },
+    /// A mesh with out-of-range indices or non-finite vertices.
+    #[error("invalid mesh: {why}")]
+    InvalidMesh {
+        /// What is wrong.
+        why: String,
+    },
     /// Two objects that must share a grid do not.
     #[error("grids differ: {what}; resample one onto the other first")]
     GridMismatch {

@@ -13,18 +13,24 @@
 //!   the order `[i, j, k]`, as SimpleITK's `GetSize`.
 
 mod error;
+mod frames;
 mod grid;
 mod labels;
+mod mesh;
+mod side;
 mod units;
 mod volume;
 
 pub use error::{Error, Result};
+pub use frames::{CupAngleDefinition, CupAngles, PelvicFrame};
 pub use grid::Grid;
 pub use labels::{ClassTable, LabelMap};
+pub use mesh::Mesh;
+pub use side::Side;
 pub use units::Angle;
 pub use volume::{HuStats, Volume};
 
 /// The types most users of this crate need.
 pub mod prelude {
-    pub use crate::{Angle, ClassTable, Grid, HuStats, LabelMap, Volume};
+    pub use crate::{Angle, ClassTable, CupAngleDefinition, CupAngles, PelvicFrame, Grid, HuStats, LabelMap, Mesh, Side, Volume};
 }
