@@ -12,9 +12,9 @@ pub(crate) const DATA_OFFSET: usize = 352;
 const NIFTI2_LEN: i32 = 540;
 
 /// `qform_code` / `sform_code` value: coordinates of the scanner (NIFTI_XFORM_SCANNER_ANAT).
-pub const XFORM_SCANNER_ANAT: i16 = 1;
+pub(crate) const XFORM_SCANNER_ANAT: i16 = 1;
 /// `xyzt_units` spatial unit: millimetres (NIFTI_UNITS_MM).
-pub const UNITS_MM: u8 = 2;
+pub(crate) const UNITS_MM: u8 = 2;
 
 /// A scalar voxel type coxa can read: its NIfTI `datatype` code, bytes per voxel and name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -58,7 +58,9 @@ pub enum NiftiError {
         len: usize,
     },
     /// `sizeof_hdr` is neither 348 nor 540 in either byte order.
-    #[error("{path}: NIfTI header is corrupt: sizeof_hdr is {sizeof_hdr}, expected 348 (truncated or not a NIfTI-1 file)")]
+    #[error(
+        "{path}: NIfTI header is corrupt: sizeof_hdr is {sizeof_hdr}, expected 348 (truncated or not a NIfTI-1 file)"
+    )]
     BadSizeofHdr {
         /// The file.
         path: PathBuf,
@@ -149,7 +151,9 @@ pub enum NiftiError {
         vox_offset: f32,
     },
     /// The declared image is larger than this machine can address.
-    #[error("{path}: the header declares {size:?} voxels, more than this machine can hold; the header is probably corrupt")]
+    #[error(
+        "{path}: the header declares {size:?} voxels, more than this machine can hold; the header is probably corrupt"
+    )]
     TooLarge {
         /// The file.
         path: PathBuf,
@@ -172,7 +176,9 @@ pub enum NiftiError {
         offset: u64,
     },
     /// The gzip stream is corrupt or ends early.
-    #[error("{path}: the gzip stream is corrupt or truncated ({source}); re-download or re-compress the file (`gzip -t` checks it)")]
+    #[error(
+        "{path}: the gzip stream is corrupt or truncated ({source}); re-download or re-compress the file (`gzip -t` checks it)"
+    )]
     Gzip {
         /// The file.
         path: PathBuf,
@@ -263,13 +269,11 @@ pub fn read_label_map(path: &Path) -> Result<LabelMap> {
     let mut data = with_capacity::<u16>(layout.n_voxels, &layout, path)?;
     read::stream_voxels(&mut src, &layout, path, |bytes, first| {
         data.resize(first + bytes.len() / layout.datatype.size(), 0);
-        read::decode_labels(layout.datatype, layout.scaling, bytes, &mut data[first..]).map_err(
-            |(k, value)| {
-                let flat = first + k;
-                let index = [flat % size[0], (flat / size[0]) % size[1], flat / (size[0] * size[1])];
-                Error::from(NiftiError::NotALabel { path: path.to_path_buf(), index, value })
-            },
-        )
+        read::decode_labels(layout.datatype, layout.scaling, bytes, &mut data[first..]).map_err(|(k, value)| {
+            let flat = first + k;
+            let index = [flat % size[0], (flat / size[0]) % size[1], flat / (size[0] * size[1])];
+            Error::from(NiftiError::NotALabel { path: path.to_path_buf(), index, value })
+        })
     })?;
     let array = to_array(&layout.grid, data, path)?;
     LabelMap::new(layout.grid, array, ClassTable::new())
@@ -294,8 +298,7 @@ pub fn write_label_map(map: &LabelMap, path: &Path) -> Result<()> {
 /// a (gzip) file holds costs only the memory of the data actually there.
 fn with_capacity<T>(n: usize, layout: &read::Layout, path: &Path) -> Result<Vec<T>> {
     let mut v = Vec::new();
-    v.try_reserve_exact(n)
-        .map_err(|_| NiftiError::TooLarge { path: path.to_path_buf(), size: layout.grid.size() })?;
+    v.try_reserve_exact(n).map_err(|_| NiftiError::TooLarge { path: path.to_path_buf(), size: layout.grid.size() })?;
     Ok(v)
 }
 
@@ -303,6 +306,7 @@ fn to_array<T>(grid: &coxa_core::Grid, data: Vec<T>, path: &Path) -> Result<Arra
     let [k, j, i] = grid.shape_kji();
     let expected = data.len() as u64;
     Array3::from_shape_vec((k, j, i), data).map_err(|_| {
-        NiftiError::DataTooShort { path: path.to_path_buf(), expected_bytes: expected, found_bytes: 0, offset: 0 }.into()
+        NiftiError::DataTooShort { path: path.to_path_buf(), expected_bytes: expected, found_bytes: 0, offset: 0 }
+            .into()
     })
 }

@@ -138,7 +138,8 @@ pub(crate) fn stream_voxels(
     }
     // Skip extensions up to vox_offset.
     let skip = layout.data_offset - src.pos;
-    let skipped = io::copy(&mut (&mut src.reader).take(skip), &mut io::sink()).map_err(|e| src.stream_error(path, e))?;
+    let skipped =
+        io::copy(&mut (&mut src.reader).take(skip), &mut io::sink()).map_err(|e| src.stream_error(path, e))?;
     src.pos += skipped;
     if skipped < skip {
         return Err(short(path, expected, 0, layout.data_offset));

@@ -156,7 +156,7 @@ pub(crate) fn write_labels(grid: &Grid, labels: &Array3<u16>, path: &Path) -> Re
 
 /// Creates `path` (refusing an existing one), writes the header and `body`, and removes the file
 /// again if anything fails.
-fn write_file(
+pub(crate) fn write_file(
     path: &Path,
     header: &NiftiHeader,
     body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
