@@ -2,3 +2,5 @@
 
 mod common;
 mod dicom;
+mod nifti;
+mod landmarks;

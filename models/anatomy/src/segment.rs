@@ -1,0 +1,1 @@
+//! Classical bone segmentation (being written).
