@@ -4,3 +4,4 @@ mod common;
 mod dicom;
 mod nifti;
 mod landmarks;
+mod muscles;
