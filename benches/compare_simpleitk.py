@@ -29,11 +29,12 @@ cases = [
     ("dicom_jpeg2000_20x512x512", lambda: sitk_series(os.path.join(shared, "totalseg_dicom_uidfixed"))),
     ("dicom_uncompressed_300x512x512", lambda: sitk_series(os.path.join(root, "target", "bench-data", "uncompressed_300"))),
     ("nifti_gz_122x101x112", lambda: sitk.ReadImage(os.path.join(shared, "totalseg", "example_ct.nii.gz"))),
+    ("nifti_gz_512x512x300", lambda: sitk.ReadImage(os.path.join(root, "target", "bench-data", "phantom_300.nii.gz"))),
 ]
 
 print(f"{'case':34} {'coxa ms':>10} {'SimpleITK ms':>13} {'coxa/SimpleITK':>15}")
 for name, run in cases:
-    est = glob.glob(os.path.join(root, "target", "criterion", "read", f"*{name}*", "new", "estimates.json"))
+    est = glob.glob(os.path.join(root, "target", "criterion", "read", f"*{name}", "new", "estimates.json"))
     if not est:
         print(f"{name:34} (no criterion result; run cargo bench first)")
         continue

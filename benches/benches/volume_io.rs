@@ -23,13 +23,8 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-/// A 512x512x300 phantom with CT-like values and seeded noise (xorshift), written once.
-fn uncompressed_300() -> PathBuf {
-    let dir = workspace().join("target/bench-data/uncompressed_300");
-    if dir.join("slice_0299.dcm").exists() {
-        return dir;
-    }
-    let _ = std::fs::remove_dir_all(&dir);
+/// A 512x512x300 phantom with CT-like values and seeded noise (xorshift).
+fn phantom_300() -> Volume {
     let (ni, nj, nk) = (512usize, 512usize, 300usize);
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let hu = Array3::from_shape_fn((nk, nj, ni), |(k, j, i)| {
@@ -43,9 +38,27 @@ fn uncompressed_300() -> PathBuf {
     });
     let grid = Grid::axis_aligned([ni, nj, nk], Vector3::new(0.78, 0.78, 1.0), Vector3::new(-200.0, -200.0, -150.0))
         .expect("valid grid");
-    let vol = Volume::new(grid, hu).expect("shape follows grid");
-    let _ = dicom::write_series(&vol, &dir, &WriteSeriesOptions::new().with_uid_seed(300)).expect("write bench series");
+    Volume::new(grid, hu).expect("shape follows grid")
+}
+
+/// The phantom as an uncompressed DICOM series, written once into target/bench-data.
+fn uncompressed_300() -> PathBuf {
+    let dir = workspace().join("target/bench-data/uncompressed_300");
+    if !dir.join("slice_0299.dcm").exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = dicom::write_series(&phantom_300(), &dir, &WriteSeriesOptions::new().with_uid_seed(300)).expect("write bench series");
+    }
     dir
+}
+
+/// The phantom as a gzipped NIfTI file, written once into target/bench-data.
+fn nifti_gz_300() -> PathBuf {
+    let f = workspace().join("target/bench-data/phantom_300.nii.gz");
+    if !f.exists() {
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        coxa_io::nifti::write_volume(&phantom_300(), &f).expect("write bench NIfTI");
+    }
+    f
 }
 
 fn shared(rel: &str) -> Option<PathBuf> {
@@ -70,6 +83,10 @@ fn volume_io(c: &mut Criterion) {
             b.iter(|| coxa_io::nifti::read_volume(std::hint::black_box(&f)).unwrap())
         });
     }
+    let f = nifti_gz_300();
+    let _ = g.bench_function(bench!("nifti_gz_512x512x300"), |b| {
+        b.iter(|| coxa_io::nifti::read_volume(std::hint::black_box(&f)).unwrap())
+    });
     g.finish();
 }
 

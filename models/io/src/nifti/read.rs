@@ -21,7 +21,7 @@ const GZ_TAIL_LIMIT: u64 = 1 << 20;
 
 /// An open NIfTI file positioned after its header.
 pub(crate) struct Source {
-    reader: Box<dyn Read>,
+    reader: Box<dyn Read + Send>,
     gzip: bool,
     /// Whether the voxels are big endian (set from the header).
     big_endian: bool,
@@ -40,7 +40,7 @@ pub(crate) fn open(path: &Path) -> Result<(NiftiHeader, Source)> {
     let n = read_full(&mut file, &mut magic).map_err(|e| unreadable(path, e))?;
     let gzip = n == 2 && magic == [0x1f, 0x8b];
     let prefix = io::Cursor::new(magic[..n].to_vec());
-    let reader: Box<dyn Read> = if gzip {
+    let reader: Box<dyn Read + Send> = if gzip {
         Box::new(MultiGzDecoder::new(BufReader::with_capacity(GZ_BUFFER, prefix.chain(file))))
     } else {
         Box::new(prefix.chain(file))
@@ -145,23 +145,49 @@ pub(crate) fn stream_voxels(
         return Err(short(path, expected, 0, layout.data_offset));
     }
 
-    let mut buf = vec![0u8; CHUNK.min(expected as usize).max(elem)];
-    let mut done = 0u64;
-    while done < expected {
-        let want = ((expected - done) as usize).min(buf.len());
-        let got = src.read_full(&mut buf[..want], path)?;
-        if got < want {
-            return Err(short(path, expected, done + got as u64, layout.data_offset));
-        }
-        let bytes = &mut buf[..want];
-        if src.big_endian && elem > 1 {
-            for v in bytes.chunks_exact_mut(elem) {
-                v.reverse();
+    // Inflating (or reading) and converting overlap: a producer thread fills chunks of whole
+    // voxels into a bounded channel while this thread hands them to `sink`; buffers are recycled.
+    let chunk = CHUNK.min(expected as usize).max(elem);
+    let chunk = chunk - chunk % elem;
+    let big_endian = src.big_endian;
+    std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<u8>>>(2);
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let producer = &mut *src;
+        let _ = scope.spawn(move || {
+            let mut done = 0u64;
+            while done < expected {
+                let want = ((expected - done) as usize).min(chunk);
+                let mut buf = back_rx.try_recv().unwrap_or_default();
+                buf.resize(want, 0);
+                let msg = match producer.read_full(&mut buf, path) {
+                    Ok(got) if got < want => Err(short(path, expected, done + got as u64, layout.data_offset)),
+                    Ok(_) => {
+                        if big_endian && elem > 1 {
+                            for v in buf.chunks_exact_mut(elem) {
+                                v.reverse();
+                            }
+                        }
+                        Ok(buf)
+                    }
+                    Err(e) => Err(e),
+                };
+                let failed = msg.is_err();
+                if tx.send(msg).is_err() || failed {
+                    return; // the consumer stopped (a sink error), or the stream ended early
+                }
+                done += want as u64;
             }
+        });
+        let mut first = 0usize;
+        for msg in rx {
+            let buf = msg?;
+            sink(&buf, first)?;
+            first += buf.len() / elem;
+            let _ = back_tx.send(buf);
         }
-        sink(bytes, (done / elem as u64) as usize)?;
-        done += want as u64;
-    }
+        Ok(())
+    })?;
     if src.gzip {
         // Drive the decoder to the end of the stream so that a corrupt CRC or length shows.
         let _ = io::copy(&mut (&mut src.reader).take(GZ_TAIL_LIMIT), &mut io::sink())
