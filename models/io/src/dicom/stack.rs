@@ -209,15 +209,14 @@ pub(crate) fn plan(series: &Series, resample: bool) -> Result<StackPlan> {
     }
 
     let direction = Matrix3::from_columns(&[row, col, normal]);
-    let origin = pos(&slices[0]);
-    if needs_resample.is_empty() {
-        let grid = Grid::new(
-            [first.cols as usize, first.rows as usize, n],
-            Vector3::new(ps0[1], ps0[0], slice_spacing_mm),
-            origin,
-            direction,
-        )
+    let (nk, dz) = if needs_resample.is_empty() {
+        (n, slice_spacing_mm)
+    } else {
+        (((d[n - 1] - d[0]) / regular_mm).round() as usize + 1, regular_mm)
+    };
+    let grid = Grid::new([first.cols as usize, first.rows as usize, nk], Vector3::new(ps0[1], ps0[0], dz), pos(&slices[0]), direction)
         .map_err(|source| Error::Geometry { path: first.path.clone(), source })?;
+    if needs_resample.is_empty() {
         if let Some(t) = slices.iter().filter_map(|s| s.gantry_tilt_deg).find(|t| t.abs() > 1e-3) {
             warnings.push(format!(
                 "GantryDetectorTilt is {t} deg but the slice positions run along the normal: the scanner already corrected the tilt"
@@ -225,16 +224,8 @@ pub(crate) fn plan(series: &Series, resample: bool) -> Result<StackPlan> {
         }
         return Ok(StackPlan { slices, grid, resample: None, warnings });
     }
-    let n_out = ((d[n - 1] - d[0]) / regular_mm).round() as usize + 1;
-    let grid = Grid::new(
-        [first.cols as usize, first.rows as usize, n_out],
-        Vector3::new(ps0[1], ps0[0], regular_mm),
-        origin,
-        direction,
-    )
-    .map_err(|source| Error::Geometry { path: first.path.clone(), source })?;
     let message = format!(
-        "resampled series {key} ({}) onto a regular grid of {n_out} slices {regular_mm:.3} mm apart, trilinear, as --resample asked",
+        "resampled series {key} ({}) onto a regular grid of {nk} slices {dz:.3} mm apart (bilinear in-plane, linear along the normal), as --resample asked",
         needs_resample.join(", ")
     );
     tracing::warn!("{message}");

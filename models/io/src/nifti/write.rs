@@ -96,58 +96,41 @@ fn fits_i16(v: f32) -> bool {
 }
 
 pub(crate) fn write_volume(grid: &Grid, hu: &Array3<f32>, path: &Path) -> Result<()> {
-    let data: Cow<'_, [f32]> = match hu.as_slice() {
-        Some(s) => Cow::Borrowed(s),
-        None => Cow::Owned(hu.iter().copied().collect()),
-    };
+    let data = contiguous(hu);
     let datatype = if data.iter().all(|&v| fits_i16(v)) { Datatype::I16 } else { Datatype::F32 };
-    let header = header_for(grid, datatype, path)?;
-    write_file(path, &header, |w| {
-        let mut buf = vec![0u8; CHUNK_VOXELS * datatype.size()];
-        for chunk in data.chunks(CHUNK_VOXELS) {
-            let n = chunk.len() * datatype.size();
-            match datatype {
-                Datatype::I16 => {
-                    for (dst, &v) in buf.as_chunks_mut::<2>().0.iter_mut().zip(chunk) {
-                        *dst = (v as i16).to_le_bytes();
-                    }
-                }
-                _ => {
-                    for (dst, &v) in buf.as_chunks_mut::<4>().0.iter_mut().zip(chunk) {
-                        *dst = v.to_le_bytes();
-                    }
-                }
-            }
-            w.write_all(&buf[..n])?;
-        }
-        Ok(())
+    write_voxels(grid, &data, datatype, path, |dst, chunk| match datatype {
+        Datatype::I16 => dst.as_chunks_mut::<2>().0.iter_mut().zip(chunk).for_each(|(d, &v)| *d = (v as i16).to_le_bytes()),
+        _ => dst.as_chunks_mut::<4>().0.iter_mut().zip(chunk).for_each(|(d, &v)| *d = v.to_le_bytes()),
     })
 }
 
 pub(crate) fn write_labels(grid: &Grid, labels: &Array3<u16>, path: &Path) -> Result<()> {
-    let data: Cow<'_, [u16]> = match labels.as_slice() {
-        Some(s) => Cow::Borrowed(s),
-        None => Cow::Owned(labels.iter().copied().collect()),
-    };
+    let data = contiguous(labels);
     let max = data.iter().copied().max().unwrap_or(0);
     let datatype = if max < 256 { Datatype::U8 } else { Datatype::U16 };
+    write_voxels(grid, &data, datatype, path, |dst, chunk| match datatype {
+        Datatype::U8 => dst.iter_mut().zip(chunk).for_each(|(d, &v)| *d = v as u8), // max < 256 checked above
+        _ => dst.as_chunks_mut::<2>().0.iter_mut().zip(chunk).for_each(|(d, &v)| *d = v.to_le_bytes()),
+    })
+}
+
+/// The array's values in memory order ([k, j, i]), borrowed when already contiguous.
+fn contiguous<T: Copy>(a: &Array3<T>) -> Cow<'_, [T]> {
+    match a.as_slice() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(a.iter().copied().collect()),
+    }
+}
+
+/// Writes the header for `datatype` and the voxels, `encode` turning a chunk of values into
+/// little-endian bytes.
+fn write_voxels<T>(grid: &Grid, data: &[T], datatype: Datatype, path: &Path, encode: impl Fn(&mut [u8], &[T])) -> Result<()> {
     let header = header_for(grid, datatype, path)?;
     write_file(path, &header, |w| {
         let mut buf = vec![0u8; CHUNK_VOXELS * datatype.size()];
         for chunk in data.chunks(CHUNK_VOXELS) {
             let n = chunk.len() * datatype.size();
-            match datatype {
-                Datatype::U8 => {
-                    for (dst, &v) in buf.iter_mut().zip(chunk) {
-                        *dst = v as u8; // max < 256 checked above
-                    }
-                }
-                _ => {
-                    for (dst, &v) in buf.as_chunks_mut::<2>().0.iter_mut().zip(chunk) {
-                        *dst = v.to_le_bytes();
-                    }
-                }
-            }
+            encode(&mut buf[..n], chunk);
             w.write_all(&buf[..n])?;
         }
         Ok(())
