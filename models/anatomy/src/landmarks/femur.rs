@@ -242,10 +242,10 @@ fn smallest_section(mesh: &Mesh, tris: &[usize], c: &Point3<f64>, d: &Vector3<f6
     for k in 0..=18 {
         let t = r * (1.0 + 0.05 * f64::from(k));
         let origin = c + d * t;
-        if let Some((area, centroid)) = section_around(mesh, tris, &origin, d) {
-            if best.is_none_or(|(a, _)| area < a) {
-                best = Some((area, centroid));
-            }
+        if let Some((area, centroid)) = section_around(mesh, tris, &origin, d)
+            && best.is_none_or(|(a, _)| area < a)
+        {
+            best = Some((area, centroid));
         }
     }
     best.map(|(_, q)| q)
@@ -339,7 +339,8 @@ fn condyles(p: &[Point3<f64>], u: &Vector3<f64>, medial: &Vector3<f64>, tmin: f6
         hi - lo
     };
     let mid_shaft = width(&mut p.iter().filter(|q| (tmin + 0.4 * length..tmin + 0.5 * length).contains(&q.coords.dot(u))));
-    if !(width(&mut distal.iter()) > 1.8 * mid_shaft) {
+    // (NaN widths, from an empty mid-shaft, also mean no condyles.)
+    if width(&mut distal.iter()).partial_cmp(&(1.8 * mid_shaft)) != Some(std::cmp::Ordering::Greater) {
         return None;
     }
     let centre = Point3::from(distal.iter().map(|q| q.coords).sum::<Vector3<f64>>() / distal.len() as f64);
