@@ -12,27 +12,8 @@ use coxa_core::{CupAngleDefinition, Mesh, Side};
 
 use crate::common::{peer_python, shared_data, workspace_root};
 
-/// Binary STL, vertices welded by exact position. (Temporary until coxa_io::mesh lands.)
 fn read_stl(path: &Path) -> Result<Mesh> {
-    let b = std::fs::read(path)?;
-    let n = u32::from_le_bytes(b[80..84].try_into()?) as usize;
-    let mut index = std::collections::HashMap::new();
-    let mut verts = Vec::new();
-    let mut tris = Vec::with_capacity(n);
-    for t in 0..n {
-        let o = 84 + 50 * t + 12;
-        let mut tri = [0u32; 3];
-        for (k, slot) in tri.iter_mut().enumerate() {
-            let f = |i: usize| f32::from_le_bytes(b[o + 12 * k + 4 * i..o + 12 * k + 4 * i + 4].try_into().unwrap());
-            let key = [f(0).to_bits(), f(1).to_bits(), f(2).to_bits()];
-            *slot = *index.entry(key).or_insert_with(|| {
-                verts.push(Point3::new(f64::from(f(0)), f64::from(f(1)), f64::from(f(2))));
-                (verts.len() - 1) as u32
-            });
-        }
-        tris.push(tri);
-    }
-    Ok(Mesh::new(verts, tris)?)
+    Ok(coxa_io::mesh::read_stl(path)?)
 }
 
 fn bone(name: &str) -> Option<Mesh> {

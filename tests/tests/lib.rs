@@ -5,3 +5,4 @@ mod dicom;
 mod nifti;
 mod landmarks;
 mod muscles;
+mod surface;

@@ -12,6 +12,9 @@ pub enum Error {
     /// A NIfTI problem (see [`crate::nifti::NiftiError`]).
     #[error(transparent)]
     Nifti(#[from] crate::nifti::NiftiError),
+    /// A mesh file problem (see [`crate::mesh::MeshFileError`]).
+    #[error(transparent)]
+    Mesh(#[from] crate::mesh::MeshFileError),
     /// The path does not exist.
     #[error("{path}: no such file or folder; check the path")]
     NotFound {
@@ -70,5 +73,6 @@ mod tests {
         check::<super::Error>();
         check::<crate::dicom::DicomError>();
         check::<crate::nifti::NiftiError>();
+        check::<crate::mesh::MeshFileError>();
     }
 }

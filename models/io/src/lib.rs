@@ -4,10 +4,12 @@
 //! - [`dicom`]: series discovery, slice stacking and HU conversion (uncompressed, RLE, JPEG,
 //!   JPEG 2000), explicit resampling of irregular series, and an uncompressed series writer.
 //! - [`nifti`]: NIfTI-1 (`.nii`, `.nii.gz`) read and write, sform/qform as ITK reads them.
+//! - [`mesh`]: STL (binary, ASCII) and PLY surface meshes, welded on read.
 //! - [`open`]: one entry point that picks the reader from the path.
 
 pub mod dicom;
 mod error;
+pub mod mesh;
 pub mod nifti;
 mod open;
 

@@ -1,1 +1,0 @@
-//! Surfaces from masks (being written).

@@ -1,0 +1,160 @@
+//! Triangle mesh files: STL and PLY, read and written in LPS millimetres.
+//!
+//! - **STL** ([`read_stl`], [`write_stl`]): reading takes binary STL (told apart by its length,
+//!   which must be `84 + 50 n` for the `n` triangles its header announces) and ASCII STL
+//!   (`solid` … `endsolid`). STL is a triangle soup: vertices with identical coordinates (exact
+//!   match, `-0` = `+0`) are welded, so a closed STL gives a watertight indexed [`Mesh`]. Writing is
+//!   binary (single precision, as the format is), with facet normals from the vertices.
+//! - **PLY** ([`read_ply`], [`write_ply`]): reading takes ASCII and binary (little or big endian)
+//!   PLY, any scalar type for `x`, `y`, `z`, faces from a `vertex_indices` (or `vertex_index`)
+//!   list (polygons are fanned into triangles), other elements and properties skipped. Writing is
+//!   binary little endian with double-precision vertices, so a [`Mesh`] round-trips exactly.
+//! - [`read_mesh`] and [`write_mesh`] pick the format from the extension (`.stl`, `.ply`, any
+//!   case).
+//!
+//! Coordinates are taken and written as they are: coxa's meshes are LPS mm; a file from another
+//! tool is in whatever frame that tool used (3D Slicer writes RAS unless told to write LPS).
+//!
+//! Writers never replace an existing file ([`crate::Error::WouldOverwrite`]) and remove their
+//! partial file if writing fails ([`crate::Error::Write`]).
+
+mod ply;
+mod stl;
+#[cfg(test)]
+mod tests;
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use coxa_core::Mesh;
+
+pub use ply::{read_ply, write_ply};
+pub use stl::{read_stl, write_stl};
+
+use crate::{Error, Result};
+
+/// A mesh file problem. Every variant names the file and what is wrong.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum MeshFileError {
+    /// The extension is neither `.stl` nor `.ply`.
+    #[error("{path}: unknown mesh file type; coxa reads and writes .stl and .ply files")]
+    BadExtension {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is shorter than its header says (or longer, for binary STL).
+    #[error("{path}: {format} file is truncated or corrupt: {why}; re-export or re-download it")]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// `"binary STL"`, `"PLY"`, ...
+        format: &'static str,
+        /// What was expected and what was found.
+        why: String,
+    },
+    /// The contents do not parse.
+    #[error("{path}: not a valid {format} file: {why}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// `"ASCII STL"`, `"PLY"`, ...
+        format: &'static str,
+        /// What is wrong, with the line or element where it was found.
+        why: String,
+    },
+    /// A valid file that coxa does not read (e.g. a PLY without `x`, `y`, `z`).
+    #[error("{path}: {why}")]
+    Unsupported {
+        /// The file.
+        path: PathBuf,
+        /// What is missing and what to do.
+        why: String,
+    },
+    /// The triangles name vertices that do not exist, or a coordinate is not finite.
+    #[error("{path}: the file parses but is not a valid mesh: {source}")]
+    InvalidMesh {
+        /// The file.
+        path: PathBuf,
+        /// What [`Mesh::new`] found.
+        #[source]
+        source: coxa_core::Error,
+    },
+    /// The mesh cannot be stored in this format (nothing was written).
+    #[error("{path}: cannot store this mesh: {why}")]
+    NotRepresentable {
+        /// The file that was to be written.
+        path: PathBuf,
+        /// Why, and what to do.
+        why: String,
+    },
+}
+
+/// The formats, from a file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Stl,
+    Ply,
+}
+
+fn format_of(path: &Path) -> Result<Format> {
+    match path.extension().map(|e| e.to_string_lossy().to_lowercase()).as_deref() {
+        Some("stl") => Ok(Format::Stl),
+        Some("ply") => Ok(Format::Ply),
+        _ => Err(MeshFileError::BadExtension { path: path.to_path_buf() }.into()),
+    }
+}
+
+/// Reads an `.stl` or `.ply` file (by extension, any case).
+pub fn read_mesh(path: &Path) -> Result<Mesh> {
+    match format_of(path)? {
+        Format::Stl => read_stl(path),
+        Format::Ply => read_ply(path),
+    }
+}
+
+/// Writes an `.stl` (binary) or `.ply` (binary little endian) file, by extension; never over an
+/// existing file.
+pub fn write_mesh(mesh: &Mesh, path: &Path) -> Result<()> {
+    match format_of(path)? {
+        Format::Stl => write_stl(mesh, path),
+        Format::Ply => write_ply(mesh, path),
+    }
+}
+
+/// The whole file.
+fn read_all(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => Error::NotFound { path: path.to_path_buf() },
+        _ => Error::Unreadable { path: path.to_path_buf(), source: e },
+    })
+}
+
+/// A mesh from parsed parts, or [`MeshFileError::InvalidMesh`].
+fn checked_mesh(path: &Path, vertices: Vec<nalgebra::Point3<f64>>, triangles: Vec<[u32; 3]>) -> Result<Mesh> {
+    Mesh::new(vertices, triangles).map_err(|source| MeshFileError::InvalidMesh { path: path.to_path_buf(), source }.into())
+}
+
+/// Creates `path` (refusing an existing one), runs `body`, and removes the file again if
+/// anything fails.
+fn write_new(path: &Path, body: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>) -> Result<()> {
+    let file = match OpenOptions::new().write(true).create_new(true).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(Error::WouldOverwrite { path: path.to_path_buf() }),
+        Err(e) => return Err(Error::Write { path: path.to_path_buf(), source: e }),
+    };
+    let write = || -> io::Result<()> {
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        body(&mut out)?;
+        out.flush()?;
+        out.into_inner().map_err(io::IntoInnerError::into_error)?.sync_data()
+    };
+    let result = write();
+    if let Err(e) = result {
+        // Best effort: the partial file is ours (create_new), so removing it loses nothing.
+        let _ = std::fs::remove_file(path);
+        return Err(Error::Write { path: path.to_path_buf(), source: e });
+    }
+    Ok(())
+}
