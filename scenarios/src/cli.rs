@@ -22,6 +22,39 @@ pub struct Cli {
 pub enum Command {
     /// Read a CT (DICOM folder or file, NIfTI file) and print its geometry and HU statistics.
     Inspect(InspectArgs),
+    /// Anatomy from a CT (segmentation, surfaces, landmarks, frames, muscle measures) or from
+    /// bone surfaces: writes anatomy.json, meshes/ and labels.nii.gz into a new folder.
+    Anatomy(AnatomyArgs),
+    /// Range of motion and impingement of an implanted hip (implants alone, or with bone surfaces).
+    Rom(crate::rom::RomArgs),
+}
+
+/// Arguments of `coxa anatomy`.
+#[derive(Debug, Args)]
+pub struct AnatomyArgs {
+    /// The CT: a DICOM folder or file, or a .nii/.nii.gz file.
+    #[arg(long, conflicts_with = "mesh", required_unless_present = "mesh")]
+    pub ct: Option<PathBuf>,
+    /// A label map on the CT's grid (TotalSegmentator ids: bones 25, 75-78; muscles 80-85, 88, 89).
+    /// Without one, coxa segments the bones itself; muscles need a label map.
+    #[arg(long, requires = "ct")]
+    pub labels: Option<PathBuf>,
+    /// A bone surface instead of a CT, as NAME=FILE.stl with NAME one of femur_left, femur_right,
+    /// hip_left, hip_right, sacrum (coordinates taken as LPS mm). Repeat for each bone.
+    #[arg(long, value_name = "NAME=FILE")]
+    pub mesh: Vec<String>,
+    /// The output folder; it must not exist yet (coxa never overwrites).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The DICOM series to read when the folder holds several.
+    #[arg(long)]
+    pub series: Option<String>,
+    /// Resample an irregular DICOM series explicitly.
+    #[arg(long)]
+    pub resample: bool,
+    /// Print anatomy.json to stdout as well.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `coxa inspect`.
@@ -49,7 +82,64 @@ pub struct InspectArgs {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Inspect(args) => inspect(&args),
+        Command::Anatomy(args) => anatomy(&args),
+        Command::Rom(args) => rom(&args),
     }
+}
+
+fn anatomy(args: &AnatomyArgs) -> anyhow::Result<()> {
+    let source = match &args.ct {
+        Some(ct) => {
+            let mut dicom = ReadOptions::new().with_resample(args.resample);
+            if let Some(s) = &args.series {
+                dicom = dicom.with_series(s.clone());
+            }
+            crate::anatomy::AnatomySource::Ct { ct: ct.clone(), labels: args.labels.clone(), dicom }
+        }
+        None => {
+            let mut list = Vec::new();
+            for m in &args.mesh {
+                let Some((name, file)) = m.split_once('=') else {
+                    anyhow::bail!("--mesh {m}: expected NAME=FILE.stl, e.g. --mesh femur_left=left_femur.stl");
+                };
+                list.push((name.to_string(), PathBuf::from(file)));
+            }
+            crate::anatomy::AnatomySource::Meshes(list)
+        }
+    };
+    let report = crate::anatomy::run(&source, &args.out)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("wrote {}", args.out.join("anatomy.json").display());
+        for h in report["femoral_heads"].as_array().into_iter().flatten() {
+            println!("femoral head {:5}  centre {} mm  radius {:.1} mm", h["side"].as_str().unwrap_or("?"), h["centre_lps_mm"], h["radius_mm"].as_f64().unwrap_or(f64::NAN));
+        }
+        for w in report["warnings"].as_array().into_iter().flatten() {
+            println!("warning    {}", w.as_str().unwrap_or_default());
+        }
+    }
+    Ok(())
+}
+
+fn rom(args: &crate::rom::RomArgs) -> anyhow::Result<()> {
+    let report = crate::rom::run(args)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!("oscillation angle  {:.1} deg", report["oscillation_angle_deg"].as_f64().unwrap_or(f64::NAN));
+    println!("{:34} {:>9}  {}", "motion", "limit deg", "first contact");
+    for m in report["motions"].as_array().into_iter().flatten() {
+        let limit = m["limit_deg"].as_f64().map_or("-".to_string(), |v| format!("{v:.1}"));
+        let contact = match m["contact"].as_str() {
+            Some("none") => "none within the sweep".to_string(),
+            Some(c) => c.to_string(),
+            None => "-".to_string(),
+        };
+        println!("{:34} {:>9}  {contact}", m["name"].as_str().unwrap_or("?"), limit);
+    }
+    Ok(())
 }
 
 fn inspect(args: &InspectArgs) -> anyhow::Result<()> {

@@ -2,4 +2,6 @@
 //!
 //! The program's subcommands live in [`cli`]; each is a thin shell over the library crates.
 
+pub mod anatomy;
 pub mod cli;
+pub mod rom;

@@ -15,9 +15,16 @@ fn main() -> ExitCode {
     match coxa_scenarios::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line: the message already names the file and the cause.
-            let msg = format!("{e}").replace('\n', " ");
-            eprintln!("error: {msg}");
+            // One line: the message and every cause it does not already quote.
+            let mut msg = e.to_string();
+            for cause in e.chain().skip(1) {
+                let text = cause.to_string();
+                if !msg.contains(&text) {
+                    msg.push_str(": ");
+                    msg.push_str(&text);
+                }
+            }
+            eprintln!("error: {}", msg.replace('\n', " "));
             ExitCode::from(2)
         }
     }

@@ -216,3 +216,29 @@ fn unreadable_folder_fails_cleanly() -> Result<()> {
     assert_clean_failure(out, &["locked", "cannot read", "permission"]);
     Ok(())
 }
+
+/// `coxa rom`, implants alone: the oscillation angle of a hemispherical liner and a cylindrical
+/// neck is 2 acos(r_neck / R_head) for every head size; every required motion is reported.
+#[test]
+fn rom_oscillation_angle_is_exact() -> Result<()> {
+    for head in [22.0f64, 28.0, 32.0, 36.0] {
+        let h = format!("{head}");
+        let out = coxa(&["rom", "--head-mm", &h, "--neck-mm", "12.25", "--liner", "hemispherical", "--cup-inclination-deg", "40",
+            "--cup-anteversion-deg", "20", "--stem-anteversion-deg", "15", "--json"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        let want = 2.0 * (6.125f64 / (head / 2.0)).acos().to_degrees();
+        let got = j["oscillation_angle_deg"].as_f64().unwrap();
+        assert!((got - want).abs() < 0.1, "{head} mm head: {got} vs {want}");
+        let names: Vec<&str> = j["motions"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+        for n in ["flexion", "extension", "abduction", "adduction", "internal_rotation_90_flexion", "external_rotation_0_flexion"] {
+            assert!(names.contains(&n), "{n} missing from {names:?}");
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn rom_rejects_nan_angles() {
+    assert_clean_failure(coxa(&["rom", "--cup-inclination-deg", "nan"]), &["--cup-inclination-deg", "NaN"]);
+}

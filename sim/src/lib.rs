@@ -1,4 +1,28 @@
 //! Range of motion, impingement (parry3d) and musculoskeletal simulation (rapier3d).
 //!
-//! Empty until the implants/ROM and musculoskeletal issues. This crate is the single place where
-//! coxa's mm/f64 geometry becomes the solvers' f32 (and SI units inside the muscle model).
+//! This crate is the single place where coxa's mm/f64 geometry becomes the solvers' f32
+//! ([`convert`]); collision geometry stays in millimetres.
+//!
+//! - [`joint`]: the hip joint angle convention (defined once).
+//! - [`model`]: the hip model: bones (optional) and placed implants; a pose query returns the
+//!   first contact (implant-implant, implant-bone or bone-bone) and where.
+//! - [`rom`]: standard motions and daily-life paths swept to first contact under the pelvic
+//!   tilt of each posture, limits to 0.1 deg.
+//! - [`bones`]: the bone collision geometry (pelvis distance field, femur point clusters).
+//!
+//! Dislocation dynamics (rapier3d) are not built yet: the model keeps its implants analytic and
+//! its bones in mm so that a dynamic femur can be added around [`HipModel`].
+
+pub mod bones;
+pub mod convert;
+mod error;
+pub mod joint;
+pub mod model;
+pub mod rom;
+
+pub use error::{Result, SimError};
+pub use joint::JointAngles;
+pub use model::{BoneGeometry, BoneOptions, Contact, ContactKind, FemoralFrame, HipModel, HipModelBuilder};
+pub use rom::{Motion, MotionLimit, PelvicTilts, Posture, RomReport, SweepOptions};
+#[cfg(test)]
+mod tests;

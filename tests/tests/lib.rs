@@ -6,3 +6,4 @@ mod nifti;
 mod landmarks;
 mod muscles;
 mod surface;
+mod rom;

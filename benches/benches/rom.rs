@@ -1,0 +1,117 @@
+//! Range of motion: pose collision queries and the full ROM report on the real bones of
+//! ../shared/data/vsd_bones (z013, right hip) with a 32 mm head, cup radiographic 40/20, stem 15.
+//!
+//! - `pose_query_free`: contact queries at seeded random poses that are free of contact (the
+//!   worst case: every cluster is visited), one thread; throughput = queries per second per core.
+//! - `pose_query_random`: seeded random poses, contact or not.
+//! - `pose_query_implants_only`: the analytic neck-rim test alone.
+//! - `parry_exact_bone_bone`: parry's triangle-mesh intersection test at the same free poses,
+//!   for comparison.
+//! - `full_report`: all 14 motions to 0.1 deg (rayon), with bones and implants alone.
+//! - `prepare_bones`: the distance field and femur points (once per cup size and centre), and
+//!   the landmarks (femur, both acetabula, the anterior pelvic plane).
+//!
+//! Without the reference data the bone benchmarks are skipped with a note.
+#![expect(missing_docs, reason = "criterion_group! generates an undocumented function")]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::hint::black_box;
+
+use coxa_core::{Angle, CupAngleDefinition, CupAngles, Side};
+use coxa_implants::{Catalog, Construct};
+use coxa_sim::model::HipAnatomy;
+use coxa_sim::rom::{self, PelvicTilts, SweepOptions};
+use coxa_sim::{BoneGeometry, BoneOptions, HipModel, JointAngles};
+
+macro_rules! bench {
+    ($name:literal) => {
+        concat!(module_path!(), "::", $name)
+    };
+}
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/vsd_bones").join(format!("z013_{name}.stl"))
+}
+
+fn construct() -> Construct {
+    let c = Catalog::builtin().expect("built-in catalog");
+    let spec = c.liner_spec("hemispherical").expect("liner");
+    let shell = c.smallest_shell_for(spec, 32.0).expect("shell");
+    let liner = c.liner(spec, 32.0, &shell).expect("liner fits");
+    Construct::new(shell, liner, c.head(32.0, 0.0).expect("head"), c.stem(None, "3").expect("stem")).expect("construct")
+}
+
+fn builder(c: &Construct) -> coxa_sim::HipModelBuilder {
+    let cup = CupAngles { definition: CupAngleDefinition::Radiographic, inclination: Angle::from_deg(40.0), anteversion: Angle::from_deg(20.0) };
+    HipModel::builder(Side::Right, c.clone()).cup(cup).stem_anteversion(Angle::from_deg(15.0))
+}
+
+/// Seeded poses: flexion -30..130, abduction -40..60, internal rotation -60..60 deg.
+fn poses(n: usize) -> Vec<nalgebra::Rotation3<f64>> {
+    let mut rng = StdRng::seed_from_u64(123);
+    (0..n)
+        .map(|_| JointAngles::from_deg(rng.random_range(-30.0..130.0), rng.random_range(-40.0..60.0), rng.random_range(-60.0..60.0)).rotation(Side::Right))
+        .collect()
+}
+
+fn rom_benches(c: &mut Criterion) {
+    let con = construct();
+    let alone = builder(&con).build().expect("model");
+    let all = rom::all_motions();
+    let (tilts, opts) = (PelvicTilts::default(), SweepOptions::default());
+    let random = poses(4096);
+
+    let mut g = c.benchmark_group(bench!("pose_query"));
+    g.throughput(Throughput::Elements(random.len() as u64));
+    g.bench_function("implants_only", |b| b.iter(|| random.iter().filter(|r| alone.contact(black_box(r)).is_some()).count()));
+
+    let paths = [data("Hip_R"), data("Hip_L"), data("Femur_R")];
+    if paths.iter().any(|p| !p.exists()) {
+        eprintln!("note: skipping the bone benchmarks, {} is not here", paths[0].display());
+        g.finish();
+        c.bench_function(bench!("full_report_implants_only"), |b| b.iter(|| rom::report(black_box(&alone), &all, &tilts, &opts)));
+        return;
+    }
+    let read = |p: &PathBuf| coxa_io::mesh::read_stl(p).expect("readable STL");
+    let (hr, hl, fr) = (read(&paths[0]), read(&paths[1]), read(&paths[2]));
+    let anatomy = HipAnatomy::from_meshes(Side::Right, &hr, Some(&hl), &fr).expect("landmarks");
+    let prepare = || BoneGeometry::new(&hr, &fr, &anatomy.femur, &anatomy.frame, anatomy.hip_centre_lps_mm(), &con, &BoneOptions::default()).expect("bones");
+    let bones = Arc::new(prepare());
+    let model = builder(&con).bones(bones.clone()).build().expect("model");
+    let free: Vec<_> = random.iter().filter(|r| model.contact(r).is_none()).copied().collect();
+    eprintln!("{} of {} random poses are free of contact; {} femur points", free.len(), random.len(), bones.n_femur_points());
+
+    g.throughput(Throughput::Elements(random.len() as u64));
+    g.bench_function("random", |b| b.iter(|| random.iter().filter(|r| model.contact(black_box(r)).is_some()).count()));
+    g.throughput(Throughput::Elements(free.len() as u64));
+    g.bench_function("free", |b| b.iter(|| free.iter().filter(|r| model.contact(black_box(r)).is_some()).count()));
+    g.finish();
+
+    let mut p = c.benchmark_group(bench!("parry_exact_bone_bone"));
+    p.sample_size(10);
+    let few = &free[..free.len().min(64)];
+    p.throughput(Throughput::Elements(few.len() as u64));
+    p.bench_function("free", |b| b.iter(|| few.iter().filter(|r| model.bone_bone_exact(black_box(r)) == Some(true)).count()));
+    p.finish();
+
+    let mut r = c.benchmark_group(bench!("full_report"));
+    r.bench_with_input(BenchmarkId::new("bones", all.len()), &model, |b, m| b.iter(|| rom::report(black_box(m), &all, &tilts, &opts)));
+    r.bench_with_input(BenchmarkId::new("implants_only", all.len()), &alone, |b, m| b.iter(|| rom::report(black_box(m), &all, &tilts, &opts)));
+    r.finish();
+    let q: usize = rom::report(&model, &all, &tilts, &opts).motions.iter().map(|m| m.queries).sum();
+    eprintln!("a full report makes {q} pose queries");
+
+    let mut b = c.benchmark_group(bench!("prepare_bones"));
+    b.sample_size(10);
+    b.bench_function("distance_field_1mm", |bb| bb.iter(prepare));
+    b.bench_function("landmarks", |bb| bb.iter(|| HipAnatomy::from_meshes(Side::Right, black_box(&hr), Some(&hl), &fr).expect("landmarks")));
+    b.finish();
+}
+
+criterion_group!(benches, rom_benches);
+criterion_main!(benches);

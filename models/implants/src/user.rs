@@ -1,0 +1,160 @@
+//! An implant engineer's own geometry: an STL file plus a small TOML file declaring its frame.
+//!
+//! ```toml
+//! schema_version = 1
+//! part = "stem"                         # "stem" (with neck and head centre) or "cup"
+//! mesh = "my_stem.stl"                  # relative to this file; read by the caller
+//! units = "mm"
+//! head_centre_mm = [0.0, 0.0, 0.0]      # stem: the head centre (taper gauge point), mesh coordinates
+//! neck_axis = [0.0, 0.2, 1.0]           # stem: from the head towards the stem (normalised here)
+//! neck_diameter_mm = 12.0               # stem: for the analytic neck-rim contact
+//! # cup_centre_mm = [..]; cup_axis = [..]  # cup: centre and the axis out of the opening (the cup face normal)
+//! # inner_diameter_mm = 32.0              # cup: bearing diameter
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use nalgebra::{Point3, Vector3};
+use serde::{Deserialize, Serialize};
+
+use crate::{ImplantError, Result};
+
+/// What a user-supplied part is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserPartKind {
+    /// A femoral stem (neck + head taper).
+    Stem,
+    /// An acetabular cup (shell, or shell with liner).
+    Cup,
+}
+
+/// The frame file of a user part, as written (see the module docs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserGeometrySpec {
+    /// Schema version; must be 1.
+    pub schema_version: u32,
+    /// Stem or cup.
+    pub part: UserPartKind,
+    /// The STL file, relative to the frame file.
+    pub mesh: PathBuf,
+    /// Length unit of the mesh: only "mm" is accepted.
+    pub units: String,
+    /// Stem: head centre in mesh coordinates, mm.
+    #[serde(default)]
+    pub head_centre_mm: Option<[f64; 3]>,
+    /// Stem: neck axis from the head towards the stem.
+    #[serde(default)]
+    pub neck_axis: Option<[f64; 3]>,
+    /// Stem: neck diameter next to the head, mm.
+    #[serde(default)]
+    pub neck_diameter_mm: Option<f64>,
+    /// Cup: centre of the bearing sphere, mm.
+    #[serde(default)]
+    pub cup_centre_mm: Option<[f64; 3]>,
+    /// Cup: axis out of the opening (the face normal).
+    #[serde(default)]
+    pub cup_axis: Option<[f64; 3]>,
+    /// Cup: bearing (inner) diameter, mm.
+    #[serde(default)]
+    pub inner_diameter_mm: Option<f64>,
+}
+
+/// A validated user part: where its STL is and its frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserGeometry {
+    /// Stem or cup.
+    pub part: UserPartKind,
+    /// The STL file, resolved against the frame file's folder.
+    pub mesh_path: PathBuf,
+    /// Stem: head centre; cup: bearing centre (mesh coordinates, mm).
+    pub centre_mm: Point3<f64>,
+    /// Stem: unit neck axis (head -> stem); cup: unit axis out of the opening.
+    pub axis: Vector3<f64>,
+    /// Stem: neck diameter; cup: bearing diameter (mm).
+    pub diameter_mm: f64,
+}
+
+impl UserGeometrySpec {
+    /// Parses the frame file's text; `origin` labels errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self> {
+        toml::from_str(text).map_err(|e| ImplantError::Parse { origin: origin.into(), message: e.to_string() })
+    }
+    /// Reads and parses a frame file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| ImplantError::Read { path: path.to_path_buf(), source })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+    /// Checks the fields and resolves the mesh path against `base_dir` (the frame file's folder).
+    pub fn validate(&self, origin: &str, base_dir: &Path) -> Result<UserGeometry> {
+        let invalid = |field: &str, why: String| ImplantError::Invalid { origin: origin.into(), field: field.into(), why };
+        if self.schema_version != 1 {
+            return Err(ImplantError::SchemaVersion { origin: origin.into(), found: self.schema_version, supported: 1 });
+        }
+        if self.units != "mm" {
+            return Err(invalid("units", format!("{:?} is not supported; write the STL in millimetres and set units = \"mm\"", self.units)));
+        }
+        let (c_name, a_name, d_name, other) = match self.part {
+            UserPartKind::Stem => ("head_centre_mm", "neck_axis", "neck_diameter_mm", [("cup_centre_mm", self.cup_centre_mm.is_some()), ("cup_axis", self.cup_axis.is_some()), ("inner_diameter_mm", self.inner_diameter_mm.is_some())]),
+            UserPartKind::Cup => ("cup_centre_mm", "cup_axis", "inner_diameter_mm", [("head_centre_mm", self.head_centre_mm.is_some()), ("neck_axis", self.neck_axis.is_some()), ("neck_diameter_mm", self.neck_diameter_mm.is_some())]),
+        };
+        if let Some((n, _)) = other.iter().find(|(_, set)| *set) {
+            return Err(invalid(n, format!("is not a field of a {:?} part; remove it", self.part)));
+        }
+        let (c, a, d) = match self.part {
+            UserPartKind::Stem => (self.head_centre_mm, self.neck_axis, self.neck_diameter_mm),
+            UserPartKind::Cup => (self.cup_centre_mm, self.cup_axis, self.inner_diameter_mm),
+        };
+        let c = c.ok_or_else(|| invalid(c_name, "missing".into()))?;
+        let a = a.ok_or_else(|| invalid(a_name, "missing".into()))?;
+        let d = d.ok_or_else(|| invalid(d_name, "missing".into()))?;
+        if c.iter().any(|v| !v.is_finite()) {
+            return Err(invalid(c_name, format!("{c:?} is not finite")));
+        }
+        let axis = Vector3::from(a).try_normalize(1e-9).filter(|v| v.iter().all(|x| x.is_finite())).ok_or_else(|| invalid(a_name, format!("{a:?} is not a finite non-zero direction")))?;
+        if !(d.is_finite() && d > 0.0 && d < 100.0) {
+            return Err(invalid(d_name, format!("{d} must lie in (0, 100) mm")));
+        }
+        Ok(UserGeometry { part: self.part, mesh_path: base_dir.join(&self.mesh), centre_mm: Point3::from(c), axis, diameter_mm: d })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STEM: &str = r#"
+schema_version = 1
+part = "stem"
+mesh = "parts/stem.stl"
+units = "mm"
+head_centre_mm = [1.0, 2.0, 3.0]
+neck_axis = [0.0, 0.0, 2.0]
+neck_diameter_mm = 12.0
+"#;
+
+    #[test]
+    fn stem_frame_parses_and_resolves() {
+        let g = UserGeometrySpec::parse(STEM, "stem.toml").unwrap().validate("stem.toml", Path::new("/data")).unwrap();
+        assert_eq!(g.mesh_path, PathBuf::from("/data/parts/stem.stl"));
+        assert_eq!(g.axis, Vector3::z());
+        assert_eq!(g.centre_mm, Point3::new(1.0, 2.0, 3.0));
+    }
+
+    #[test]
+    fn bad_frame_files_name_the_field() {
+        let unknown = STEM.replace("units", "unit");
+        let e = UserGeometrySpec::parse(&unknown, "stem.toml").unwrap_err().to_string();
+        assert!(e.contains("stem.toml") && e.contains("unit"), "{e}");
+        let zero = STEM.replace("[0.0, 0.0, 2.0]", "[0.0, 0.0, 0.0]");
+        let e = UserGeometrySpec::parse(&zero, "s").unwrap().validate("s", Path::new(".")).unwrap_err().to_string();
+        assert!(e.contains("neck_axis"), "{e}");
+        let inches = STEM.replace("\"mm\"", "\"in\"");
+        let e = UserGeometrySpec::parse(&inches, "s").unwrap().validate("s", Path::new(".")).unwrap_err().to_string();
+        assert!(e.contains("units"), "{e}");
+        let cupish = format!("{STEM}cup_axis = [0.0, 0.0, 1.0]\n");
+        let e = UserGeometrySpec::parse(&cupish, "s").unwrap().validate("s", Path::new(".")).unwrap_err().to_string();
+        assert!(e.contains("cup_axis"), "{e}");
+    }
+}

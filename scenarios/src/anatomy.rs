@@ -1,0 +1,304 @@
+//! `coxa anatomy`: CT (or bone surfaces) -> labels, meshes, landmarks, frames, muscle measures.
+//!
+//! The one place that chains reading, segmentation, meshing, landmarks and muscle measures.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use nalgebra::{Point3, Vector3};
+use serde_json::{Value, json};
+
+use coxa_anatomy::landmarks::{self, AcetabulumLandmarks, AxisLandmark, FemurLandmarks, Landmark, PelvisLandmarks};
+use coxa_anatomy::muscles;
+use coxa_core::{ClassTable, LabelMap, Mesh, PelvicFrame, Side, Volume};
+
+/// TotalSegmentator ids and names of the bones coxa models (coxa's label convention).
+pub const BONES: [(u16, &str); 5] = [(25, "sacrum"), (75, "femur_left"), (76, "femur_right"), (77, "hip_left"), (78, "hip_right")];
+
+/// What `coxa anatomy` works from.
+#[derive(Debug, Clone)]
+pub enum AnatomySource {
+    /// A CT, optionally with a label map on its grid (bones and/or muscles).
+    Ct {
+        /// The CT: DICOM folder or file, or NIfTI.
+        ct: PathBuf,
+        /// A label map on the CT's grid (TotalSegmentator ids, or any ids with --label-names).
+        labels: Option<PathBuf>,
+        /// DICOM reading options.
+        dicom: coxa_io::dicom::ReadOptions,
+    },
+    /// Bone surfaces by TotalSegmentator class name (femur_left, hip_right, ...), LPS mm.
+    Meshes(Vec<(String, PathBuf)>),
+}
+
+/// Bone surfaces by class name, with where they came from.
+struct Bones {
+    meshes: Vec<(String, Mesh)>,
+}
+
+impl Bones {
+    fn get(&self, name: &str) -> Option<&Mesh> {
+        self.meshes.iter().find(|(n, _)| n == name).map(|(_, m)| m)
+    }
+}
+
+/// Runs the anatomy stage and writes `anatomy.json`, the meshes (STL) and, from a CT,
+/// `labels.nii.gz` into `out`, which must not exist yet. Returns the JSON written.
+pub fn run(source: &AnatomySource, out: &Path) -> Result<Value> {
+    if out.exists() {
+        bail!("{} already exists; coxa anatomy writes into a new folder and never overwrites: choose another --out", out.display());
+    }
+    let mut warnings: Vec<String> = Vec::new();
+    let mut report = json!({});
+    let (bones, label_map, ct) = match source {
+        AnatomySource::Meshes(list) => {
+            let mut meshes = Vec::new();
+            for (name, path) in list {
+                if !BONES.iter().any(|(_, n)| n == name) {
+                    bail!("--mesh {name}=...: unknown structure {name:?}; use one of sacrum, femur_left, femur_right, hip_left, hip_right");
+                }
+                let m = coxa_io::mesh::read_mesh(path)?;
+                meshes.push((name.clone(), m));
+            }
+            (Bones { meshes }, None, None)
+        }
+        AnatomySource::Ct { ct, labels, dicom } => {
+            let loaded = coxa_io::open(ct, &coxa_io::OpenOptions::new().with_dicom(dicom.clone()))?;
+            warnings.extend(loaded.warnings.iter().cloned());
+            let volume = loaded.volume;
+            let map = label_map_for(&volume, labels.as_deref(), &mut warnings)?;
+            let meshes = meshes_from_labels(&map, &mut warnings)?;
+            report["ct"] = json!({
+                "size": volume.grid().size(),
+                "spacing_mm": volume.grid().spacing_mm().as_slice(),
+                "n_files": loaded.n_files,
+            });
+            (Bones { meshes }, Some(map), Some(volume))
+        }
+    };
+
+    // Landmarks: femurs first (their heads seed the acetabula), then the pelvis.
+    let mut femurs: Vec<FemurLandmarks> = Vec::new();
+    for side in [Side::Left, Side::Right] {
+        let name = format!("femur_{}", side.as_str());
+        if let Some(m) = bones.get(&name) {
+            match landmarks::femur_landmarks(m, side) {
+                Ok(f) => femurs.push(f),
+                Err(e) => warnings.push(format!("{name}: no landmarks: {e}")),
+            }
+        }
+    }
+    let mut acetabula: Vec<AcetabulumLandmarks> = Vec::new();
+    for side in [Side::Left, Side::Right] {
+        let name = format!("hip_{}", side.as_str());
+        if let Some(m) = bones.get(&name) {
+            let head = femurs.iter().find(|f| f.side == side).map(|f| (f.head_centre.lps_mm, f.head_radius_mm));
+            match landmarks::acetabulum_landmarks(m, side, head) {
+                Ok(a) => acetabula.push(a),
+                Err(e) => warnings.push(format!("{name}: no acetabulum: {e}")),
+            }
+        }
+    }
+    let pelvis = match (bones.get("hip_left"), bones.get("hip_right"), acetabula.iter().find(|a| a.side == Side::Left), acetabula.iter().find(|a| a.side == Side::Right)) {
+        (Some(hl), Some(hr), Some(al), Some(ar)) => match landmarks::pelvis_landmarks(hl, hr, al, ar) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                warnings.push(format!("no anterior pelvic plane: {e}"));
+                None
+            }
+        },
+        _ => {
+            warnings.push("the anterior pelvic plane needs both hip bones: landmarks are given in LPS only".into());
+            None
+        }
+    };
+    let frame = pelvis.as_ref().map(|p| p.frame);
+
+    report["coxa_version"] = json!(env!("CARGO_PKG_VERSION"));
+    report["conventions"] = json!({
+        "lps": "DICOM patient frame: +x patient left, +y posterior, +z superior, mm",
+        "pelvic_frame": "origin ASIS midpoint; +x right->left ASIS; +y posterior, normal to the anterior pelvic plane (ASIS and pubic tubercles); +z superior; right-handed",
+        "angles": "degrees; cup angles in Murray (1993) radiographic, operative and anatomic definitions",
+    });
+    report["femoral_heads"] = json!(femurs.iter().map(|f| json!({
+        "side": f.side.as_str(),
+        "centre_lps_mm": pt(&f.head_centre.lps_mm),
+        "centre_pelvic_mm": frame.map(|fr| pt(&fr.point_to_pelvic(&f.head_centre.lps_mm))),
+        "radius_mm": f.head_radius_mm,
+        "fit_rms_mm": f.head_fit_rms_mm,
+        "quality": f.head_centre.quality,
+    })).collect::<Vec<_>>());
+    report["femurs"] = json!(femurs.iter().map(|f| femur_json(f, frame.as_ref())).collect::<Vec<_>>());
+    report["acetabula"] = json!(acetabula.iter().map(|a| acetabulum_json(a, frame.as_ref())).collect::<Vec<_>>());
+    report["pelvis"] = pelvis.as_ref().map_or(Value::Null, pelvis_json);
+
+    if let (Some(ct), Some(map)) = (&ct, &label_map) {
+        let (m, a) = muscles::muscle_measures(ct, map)?;
+        if m.is_empty() {
+            warnings.push("no muscle labels: pass a label map with muscles (--labels, e.g. from TotalSegmentator) for muscle measures".into());
+        }
+        report["muscles"] = json!(m);
+        report["muscle_asymmetry"] = json!(a);
+        report["fat_hu_range"] = json!(muscles::FAT_HU);
+    }
+
+    // Write: a new folder, meshes, labels, JSON last.
+    std::fs::create_dir_all(out.join("meshes")).with_context(|| format!("creating {}", out.display()))?;
+    let mut files = serde_json::Map::new();
+    for (name, mesh) in &bones.meshes {
+        let p = out.join("meshes").join(format!("{name}.stl"));
+        coxa_io::mesh::write_stl(mesh, &p)?;
+        let _ = files.insert(name.clone(), json!(format!("meshes/{name}.stl")));
+    }
+    report["meshes"] = Value::Object(files);
+    if let Some(map) = &label_map {
+        coxa_io::nifti::write_label_map(map, &out.join("labels.nii.gz"))?;
+        report["labels"] = json!({
+            "file": "labels.nii.gz",
+            "classes": map.classes().iter().map(|(id, n)| json!({"id": id, "name": n})).collect::<Vec<_>>(),
+            "voxels": map.counts().into_iter().filter(|(id, _)| *id != 0).map(|(id, n)| json!({"id": id, "n": n})).collect::<Vec<_>>(),
+        });
+    }
+    report["warnings"] = json!(warnings);
+    let text = serde_json::to_string_pretty(&report)?;
+    let json_path = out.join("anatomy.json");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&json_path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+        .with_context(|| format!("writing {}", json_path.display()))?;
+    Ok(report)
+}
+
+fn pt(p: &Point3<f64>) -> [f64; 3] {
+    [p.x, p.y, p.z]
+}
+
+fn vec3(v: &Vector3<f64>) -> [f64; 3] {
+    [v.x, v.y, v.z]
+}
+
+fn landmark_json(l: &Landmark, frame: Option<&PelvicFrame>) -> Value {
+    json!({
+        "lps_mm": pt(&l.lps_mm),
+        "pelvic_mm": frame.map(|f| pt(&f.point_to_pelvic(&l.lps_mm))),
+        "quality": l.quality,
+        "note": l.note,
+    })
+}
+
+fn axis_json(a: &AxisLandmark, frame: Option<&PelvicFrame>) -> Value {
+    json!({
+        "point_lps_mm": pt(&a.point_lps_mm),
+        "direction_lps": vec3(&a.direction_lps),
+        "direction_pelvic": frame.map(|f| vec3(&f.vector_to_pelvic(&a.direction_lps))),
+        "quality": a.quality,
+        "note": a.note,
+    })
+}
+
+fn femur_json(f: &FemurLandmarks, frame: Option<&PelvicFrame>) -> Value {
+    json!({
+        "side": f.side.as_str(),
+        "head_centre": landmark_json(&f.head_centre, frame),
+        "head_radius_mm": f.head_radius_mm,
+        "neck_axis": axis_json(&f.neck_axis, frame),
+        "shaft_axis": axis_json(&f.shaft_axis, frame),
+        "greater_trochanter": landmark_json(&f.greater_trochanter, frame),
+        "lesser_trochanter": landmark_json(&f.lesser_trochanter, frame),
+        "neck_shaft_angle_deg": f.neck_shaft_angle_deg,
+        "anteversion_deg": f.anteversion_deg,
+        "anteversion_definition": "angle between the neck axis and the posterior condylar line seen along the shaft axis; positive = head anterior",
+        "posterior_condyles_lps_mm": f.posterior_condyles.map(|[m, l]| json!({"medial": pt(&m), "lateral": pt(&l)})),
+    })
+}
+
+fn acetabulum_json(a: &AcetabulumLandmarks, frame: Option<&PelvicFrame>) -> Value {
+    json!({
+        "side": a.side.as_str(),
+        "centre": landmark_json(&a.centre, frame),
+        "radius_mm": a.radius_mm,
+        "fit_rms_mm": a.fit_rms_mm,
+        "opening_axis_lps": vec3(&a.opening_axis_lps),
+        "rim_plane_point_lps_mm": pt(&a.rim_plane_point_lps_mm),
+        "n_rim_points": a.n_rim_points,
+    })
+}
+
+fn pelvis_json(p: &PelvisLandmarks) -> Value {
+    let f = &p.frame;
+    let axes = f.pelvic_from_lps();
+    json!({
+        "frame": {
+            "origin_lps_mm": pt(&f.origin_lps_mm()),
+            "x_axis_lps": vec3(&axes.matrix().row(0).transpose()),
+            "y_axis_lps": vec3(&axes.matrix().row(1).transpose()),
+            "z_axis_lps": vec3(&axes.matrix().row(2).transpose()),
+        },
+        "asis_left": landmark_json(&p.asis_left, Some(f)),
+        "asis_right": landmark_json(&p.asis_right, Some(f)),
+        "pubic_tubercle_left": landmark_json(&p.pubic_tubercle_left, Some(f)),
+        "pubic_tubercle_right": landmark_json(&p.pubic_tubercle_right, Some(f)),
+        "native_acetabular_angles": p.acetabular_angles.iter().flat_map(|(side, angles)| angles.iter().map(move |a| json!({
+            "side": side.as_str(),
+            "definition": a.definition,
+            "inclination_deg": a.inclination.deg(),
+            "anteversion_deg": a.anteversion.deg(),
+        }))).collect::<Vec<_>>(),
+    })
+}
+
+/// The label map to work from: the user's (checked to lie on the CT's grid; bones from coxa's
+/// segmentation when it has none), else coxa's own bone segmentation.
+fn label_map_for(ct: &Volume, labels: Option<&Path>, warnings: &mut Vec<String>) -> Result<LabelMap> {
+    let segmented = |_ct: &Volume| -> Result<LabelMap> {
+        bail!("coxa's built-in bone segmentation is not in this build yet: pass a label map on the CT's grid with --labels (e.g. TotalSegmentator's), or bone surfaces with --mesh")
+    };
+    let Some(path) = labels else { return segmented(ct) };
+    let mut map = coxa_io::nifti::read_label_map(path)?;
+    ct.grid()
+        .check_same(map.grid(), 1e-3)
+        .with_context(|| format!("--labels {}: the label map is not on the CT's grid; resample it onto the CT first", path.display()))?;
+    map.set_classes(coxa_classes());
+    let has_bones = map.counts().keys().any(|id| BONES.iter().any(|(b, _)| b == id));
+    if has_bones {
+        return Ok(map);
+    }
+    warnings.push("the label map has no bones: bones from coxa's own segmentation, muscles from the label map".into());
+    let bones = segmented(ct)?;
+    let (grid, mut ids, classes) = map.into_parts();
+    for (l, b) in ids.iter_mut().zip(bones.labels().iter()) {
+        if *b != 0 {
+            *l = *b;
+        }
+    }
+    Ok(LabelMap::new(grid, ids, classes)?)
+}
+
+/// coxa's label convention: TotalSegmentator's ids and names for the bones and hip muscles.
+fn coxa_classes() -> ClassTable {
+    let muscles = [
+        (80u16, "gluteus_maximus_left"),
+        (81, "gluteus_maximus_right"),
+        (82, "gluteus_medius_left"),
+        (83, "gluteus_medius_right"),
+        (84, "gluteus_minimus_left"),
+        (85, "gluteus_minimus_right"),
+        (88, "iliopsoas_left"),
+        (89, "iliopsoas_right"),
+    ];
+    BONES.into_iter().chain(muscles).collect()
+}
+
+/// One surface per bone present in the label map.
+fn meshes_from_labels(map: &LabelMap, warnings: &mut Vec<String>) -> Result<Vec<(String, Mesh)>> {
+    let present = map.counts();
+    let (found, missing): (Vec<(u16, &str)>, Vec<(u16, &str)>) = BONES.into_iter().partition(|(id, _)| present.get(id).copied().unwrap_or(0) > 0);
+    for (id, name) in missing {
+        warnings.push(format!("{name} ({id}) is not in the label map"));
+    }
+    let ids: Vec<u16> = found.iter().map(|(id, _)| *id).collect();
+    let meshes = coxa_anatomy::surface::meshes_from_labels(map, &ids, &coxa_anatomy::surface::SurfaceOptions::default());
+    found.into_iter().zip(meshes).map(|((_, name), m)| Ok((name.to_string(), m?))).collect()
+}

@@ -1,0 +1,110 @@
+//! `coxa anatomy` as a user runs it: from bone surfaces, from the real CT with TotalSegmentator
+//! labels, and from the real CT alone; refusals leave everything as it was.
+
+#[path = "../../tests/tests/common.rs"]
+#[allow(dead_code, reason = "shared with the e2e tests, which use other helpers")]
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use anyhow::Result;
+
+use common::shared_data;
+
+fn coxa(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_coxa")).args(args).output().expect("coxa runs")
+}
+
+fn ok_json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+fn one_line_error(out: &Output, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().filter(|l| !l.trim().is_empty()).count(), 1, "{stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "stderr lacks {n:?}: {stderr}");
+    }
+}
+
+/// From the four vsd bone surfaces: both heads, both acetabula, the pelvic frame, meshes written;
+/// the same --out again is refused and nothing changes.
+#[test]
+fn anatomy_from_bone_surfaces() -> Result<()> {
+    let Some(dir) = shared_data("vsd_bones") else { return Ok(()) };
+    let tmp = tempfile::tempdir()?;
+    let out = tmp.path().join("case");
+    let m = |n: &str, f: &str| format!("{n}={}", dir.join(f).display());
+    let args = [
+        m("femur_left", "z013_Femur_L.stl"),
+        m("femur_right", "z013_Femur_R.stl"),
+        m("hip_left", "z013_Hip_L.stl"),
+        m("hip_right", "z013_Hip_R.stl"),
+    ];
+    let mut cli = vec!["anatomy", "--out", out.to_str().unwrap(), "--json"];
+    for a in &args {
+        cli.extend(["--mesh", a.as_str()]);
+    }
+    let j = ok_json(&coxa(&cli));
+    let heads = j["femoral_heads"].as_array().unwrap();
+    assert_eq!(heads.len(), 2);
+    for h in heads {
+        let r = h["radius_mm"].as_f64().unwrap();
+        assert!((15.0..30.0).contains(&r), "{h}");
+        assert_eq!(h["centre_lps_mm"].as_array().unwrap().len(), 3);
+        assert!(h["centre_pelvic_mm"].is_array(), "pelvic coordinates with both hips: {h}");
+    }
+    let left = heads.iter().find(|h| h["side"] == "left").unwrap();
+    assert!(left["centre_lps_mm"][0].as_f64().unwrap() > heads.iter().find(|h| h["side"] == "right").unwrap()["centre_lps_mm"][0].as_f64().unwrap());
+    assert_eq!(j["acetabula"].as_array().unwrap().len(), 2);
+    assert_eq!(j["pelvis"]["native_acetabular_angles"].as_array().unwrap().len(), 6, "2 sides x 3 definitions");
+    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("anatomy.json"))?)?;
+    assert_eq!(written, j);
+    for name in ["femur_left", "femur_right", "hip_left", "hip_right"] {
+        assert!(out.join("meshes").join(format!("{name}.stl")).is_file(), "{name}.stl");
+    }
+    let before = std::fs::read(out.join("anatomy.json"))?;
+    one_line_error(&coxa(&cli), &["already exists", "--out"]);
+    assert_eq!(std::fs::read(out.join("anatomy.json"))?, before);
+    Ok(())
+}
+
+/// From the real CT with TotalSegmentator's labels: bone surfaces, heads, muscles, labels.nii.gz.
+#[test]
+fn anatomy_from_ct_with_labels() -> Result<()> {
+    let (Some(ct), Some(seg)) = (shared_data("totalseg/example_ct.nii.gz"), shared_data("totalseg/example_seg_fast_force_split.nii.gz")) else {
+        return Ok(());
+    };
+    let tmp = tempfile::tempdir()?;
+    let out = tmp.path().join("case");
+    let j = ok_json(&coxa(&["anatomy", "--ct", ct.to_str().unwrap(), "--labels", seg.to_str().unwrap(), "--out", out.to_str().unwrap(), "--json"]));
+    assert_eq!(j["femoral_heads"].as_array().unwrap().len(), 2, "{}", j["warnings"]);
+    assert_eq!(j["muscles"].as_array().unwrap().len(), 8);
+    assert_eq!(j["muscle_asymmetry"].as_array().unwrap().len(), 4);
+    for name in ["sacrum", "femur_left", "femur_right", "hip_left", "hip_right"] {
+        assert!(out.join("meshes").join(format!("{name}.stl")).is_file(), "{name}.stl");
+    }
+    let back = coxa_io::nifti::read_label_map(&out.join("labels.nii.gz"))?;
+    let orig = coxa_io::nifti::read_label_map(&seg)?;
+    assert_eq!(back.labels(), orig.labels(), "the label map given is the label map written");
+    Ok(())
+}
+
+/// Refusals: a label map on another grid, an unknown structure name.
+#[test]
+fn anatomy_refuses_bad_input() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let Some(ct) = shared_data("totalseg/example_ct.nii.gz") else { return Ok(()) };
+    let Some(other) = shared_data("totalseg/example_seg_dicom.nii.gz") else { return Ok(()) };
+    let out = tmp.path().join("a");
+    one_line_error(&coxa(&["anatomy", "--ct", ct.to_str().unwrap(), "--labels", other.to_str().unwrap(), "--out", out.to_str().unwrap()]), &["not on the CT's grid"]);
+    assert!(!out.exists(), "nothing written");
+    let out = tmp.path().join("b");
+    one_line_error(&coxa(&["anatomy", "--mesh", "kneecap=x.stl", "--out", out.to_str().unwrap()]), &["kneecap", "femur_left"]);
+    assert!(!out.exists());
+    let _ = Path::new("");
+    Ok(())
+}

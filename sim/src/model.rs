@@ -1,0 +1,490 @@
+//! The hip model: pelvis and femur surfaces (optional) plus placed implants.
+//!
+//! Frames: the *hip frame* has the pelvic frame's axes (`coxa_core::PelvicFrame`) and its origin
+//! at the hip centre (the cup centre). The *femoral frame* ([`FemoralFrame`]) moves with the
+//! femur; at zero joint angles it is parallel to the hip frame with the (prosthetic) head centre
+//! at the hip centre. A pose is the rotation femoral -> hip frame (see [`crate::joint`]).
+
+use std::sync::Arc;
+
+use coxa_anatomy::landmarks::FemurLandmarks;
+use coxa_core::{Angle, CupAngleDefinition, CupAngles, Mesh, PelvicFrame, Side};
+use coxa_implants::Construct;
+use nalgebra::{Matrix3, Point3, Rotation3, Unit, Vector3};
+use serde::Serialize;
+
+use crate::bones::{DistanceField, PointClusters};
+use crate::error::finite_in;
+use crate::{Result, SimError};
+
+/// The femoral frame, from femoral landmarks.
+///
+/// - **Origin**: the femoral head centre.
+/// - **+z**: the mechanical axis, from the knee (midpoint of the posterior condyles) to the head
+///   centre; the anatomical shaft axis when the condyles are not imaged. (The posterior condyles
+///   lie ~20 mm behind the knee centre, tilting +z by ~3 deg in the sagittal plane.)
+/// - **+x**: along the posterior condylar line towards the patient's left, made perpendicular
+///   to +z (LPS +x made perpendicular when the condyles are missing).
+/// - **+y**: `z × x` (posterior). Right-handed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FemoralFrame {
+    /// Head centre, LPS mm.
+    pub head_centre_lps_mm: Point3<f64>,
+    /// Rows: the frame's axes in LPS (`femoral = R (p - origin)`).
+    pub femur_from_lps: Rotation3<f64>,
+    /// Anatomical shaft axis (proximal), LPS.
+    pub shaft_axis_lps: Vector3<f64>,
+}
+
+impl FemoralFrame {
+    /// The frame of a femur with these landmarks.
+    pub fn from_landmarks(l: &FemurLandmarks) -> Result<Self> {
+        let c = l.head_centre.lps_mm;
+        let shaft = l.shaft_axis.direction_lps.normalize();
+        let (z, x_hint) = match l.posterior_condyles {
+            Some([a, b]) => {
+                let z = (c - nalgebra::center(&a, &b)).try_normalize(1e-9).unwrap_or(shaft);
+                let line = b - a;
+                (z, if line.x >= 0.0 { line } else { -line })
+            }
+            None => (shaft, Vector3::x()),
+        };
+        let x = (x_hint - z * x_hint.dot(&z)).try_normalize(1e-9).ok_or_else(|| SimError::Bone { bone: "femur", why: "the condylar line is parallel to the femoral axis; check the femur landmarks".into() })?;
+        let y = z.cross(&x);
+        let m = Matrix3::from_rows(&[x.transpose(), y.transpose(), z.transpose()]);
+        Ok(Self { head_centre_lps_mm: c, femur_from_lps: Rotation3::from_matrix_unchecked(m), shaft_axis_lps: shaft })
+    }
+    /// A frame parallel to LPS at `head_centre_lps_mm` with the shaft along +z (implants alone).
+    pub fn aligned(head_centre_lps_mm: Point3<f64>) -> Self {
+        Self { head_centre_lps_mm, femur_from_lps: Rotation3::identity(), shaft_axis_lps: Vector3::z() }
+    }
+}
+
+/// Options of the bone collision geometry.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct BoneOptions {
+    /// Voxel of the pelvis distance field, mm. Default 1.0.
+    pub voxel_mm: f64,
+    /// Radius around the hip centre kept of both bones, mm. Default 100.
+    pub reach_mm: f64,
+    /// Femoral neck osteotomy: plane perpendicular to the native neck axis this far from the
+    /// native head centre, mm; `None` (default) cuts at the stem shoulder (the construct's neck end).
+    pub neck_cut_mm: Option<f64>,
+}
+
+impl Default for BoneOptions {
+    fn default() -> Self {
+        Self { voxel_mm: 1.0, reach_mm: 100.0, neck_cut_mm: None }
+    }
+}
+
+impl BoneOptions {
+    /// Default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// With a voxel size.
+    pub fn with_voxel_mm(mut self, v: f64) -> Self {
+        self.voxel_mm = v;
+        self
+    }
+    /// With a neck cut distance.
+    pub fn with_neck_cut_mm(mut self, v: f64) -> Self {
+        self.neck_cut_mm = Some(v);
+        self
+    }
+}
+
+/// Triangles by their corners, mm.
+type Triangles = Vec<[Vector3<f64>; 3]>;
+
+/// Bone collision geometry prepared for one hip: the reamed pelvis as a distance field and the
+/// resected proximal femur as clustered surface points.
+#[derive(Debug, Clone)]
+pub struct BoneGeometry {
+    pelvis: DistanceField,
+    femur: PointClusters,
+    femoral: FemoralFrame,
+    frame: PelvicFrame,
+    hip_centre_pelvic_mm: Point3<f64>,
+    /// Triangles for the exact (parry) check: pelvis in the hip frame without the reamed ball,
+    /// femur in the femoral frame after the cut; the parry meshes are built on first use.
+    exact_tris: Arc<(Triangles, Triangles)>,
+    exact: std::sync::OnceLock<Option<(parry3d::shape::TriMesh, parry3d::shape::TriMesh)>>,
+}
+
+impl BoneGeometry {
+    /// Prepares the bones of a hip on `side`: `pelvis` (the hip bone of that side, LPS) carved by
+    /// a ball of the shell's outer radius at `hip_centre_lps_mm` (the reamed acetabulum);
+    /// `femur` (LPS) cut at the neck osteotomy and moved so that its head centre sits at the
+    /// hip centre. Both are kept within `opts.reach_mm` of the centre.
+    pub fn new(pelvis: &Mesh, femur: &Mesh, femur_landmarks: &FemurLandmarks, frame: &PelvicFrame, hip_centre_lps_mm: Point3<f64>, construct: &Construct, opts: &BoneOptions) -> Result<Self> {
+        finite_in("voxel_mm", opts.voxel_mm, 0.2, 5.0)?;
+        finite_in("reach_mm", opts.reach_mm, 40.0, 250.0)?;
+        if hip_centre_lps_mm.iter().any(|v| !v.is_finite()) {
+            return Err(SimError::InvalidInput { what: "hip centre".into(), value: f64::NAN, why: "must be finite".into() });
+        }
+        let femoral = FemoralFrame::from_landmarks(femur_landmarks)?;
+        let c_pel = frame.point_to_pelvic(&hip_centre_lps_mm);
+        let verts: Vec<Point3<f64>> = pelvis.vertices().iter().map(|p| Point3::from(frame.point_to_pelvic(p) - c_pel)).collect();
+        if !verts.iter().any(|p| p.coords.norm() < opts.reach_mm) {
+            return Err(SimError::Bone { bone: "pelvis", why: format!("no part of the surface lies within {} mm of the hip centre; is it the hip bone of this side?", opts.reach_mm) });
+        }
+        let field = DistanceField::from_mesh(&verts, pelvis.triangles(), opts.reach_mm, opts.voxel_mm, construct.shell.outer_diameter_mm / 2.0);
+        // Femur: cut, keep what is near the head, densify long edges, move to the femoral frame.
+        let head = femur_landmarks.head_centre.lps_mm;
+        let neck_dir = femur_landmarks.neck_axis.direction_lps.normalize();
+        let cut = opts.neck_cut_mm.unwrap_or(construct.neck().end_mm);
+        finite_in("neck_cut_mm", cut, 0.0, 120.0)?;
+        let keep = |p: &Point3<f64>| (p - head).dot(&neck_dir) > cut && (p - head).norm() < opts.reach_mm;
+        let mut pts: Vec<Point3<f64>> = femur.vertices().iter().filter(|p| keep(p)).copied().collect();
+        for t in 0..femur.triangles().len() {
+            let [a, b, c] = femur.corners(t);
+            let centroid = Point3::from((a.coords + b.coords + c.coords) / 3.0);
+            if keep(&centroid) && ((b - a).norm() > 1.5 || (c - b).norm() > 1.5 || (a - c).norm() > 1.5) {
+                pts.push(centroid);
+            }
+        }
+        if pts.is_empty() {
+            return Err(SimError::Bone { bone: "femur", why: format!("nothing of the surface is left after the neck cut at {cut} mm within {} mm of the head", opts.reach_mm) });
+        }
+        let in_frame: Vec<Vector3<f64>> = pts.iter().map(|p| femoral.femur_from_lps * (p - head)).collect();
+        let carve = construct.shell.outer_diameter_mm / 2.0;
+        let pelvis_tris: Vec<[Vector3<f64>; 3]> = pelvis
+            .triangles()
+            .iter()
+            .map(|t| t.map(|i| verts[i as usize].coords))
+            .filter(|t| t.iter().all(|p| p.norm() > carve) && t.iter().any(|p| p.norm() < opts.reach_mm))
+            .collect();
+        let femur_tris: Vec<[Vector3<f64>; 3]> = (0..femur.triangles().len())
+            .map(|t| femur.corners(t))
+            .filter(|c| c.iter().all(keep))
+            .map(|c| c.map(|p| femoral.femur_from_lps * (p - head)))
+            .collect();
+        Ok(Self {
+            pelvis: field,
+            femur: PointClusters::new(&in_frame, 6.0),
+            femoral,
+            frame: *frame,
+            hip_centre_pelvic_mm: c_pel,
+            exact_tris: Arc::new((pelvis_tris, femur_tris)),
+            exact: std::sync::OnceLock::new(),
+        })
+    }
+    /// The femoral frame used.
+    pub fn femoral_frame(&self) -> &FemoralFrame {
+        &self.femoral
+    }
+    /// Surface points of the resected femur kept for collision.
+    pub fn n_femur_points(&self) -> usize {
+        self.femur.points.len()
+    }
+}
+
+/// What touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContactKind {
+    /// Neck against liner rim.
+    ImplantImplant,
+    /// Femur against pelvis.
+    BoneBone,
+    /// Neck against pelvis, or femur against the cup.
+    ImplantBone,
+}
+
+impl ContactKind {
+    /// `implant-implant`, `bone-bone` or `implant-bone`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactKind::ImplantImplant => "implant-implant",
+            ContactKind::BoneBone => "bone-bone",
+            ContactKind::ImplantBone => "implant-bone",
+        }
+    }
+}
+
+/// A contact found at a pose.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Contact {
+    /// What touched.
+    pub kind: ContactKind,
+    /// Which parts: `neck-liner_rim`, `neck-pelvis`, `femur-cup`, `femur-pelvis`.
+    pub parts: &'static str,
+    /// Where, LPS mm of the pelvis as imaged.
+    pub point_lps_mm: Point3<f64>,
+}
+
+/// The assembled hip: implants placed in the pelvis and femur, and optionally the bones.
+#[derive(Debug, Clone)]
+pub struct HipModel {
+    side: Side,
+    frame: PelvicFrame,
+    hip_centre_pelvic_mm: Point3<f64>,
+    construct: Construct,
+    cup: CupAngles,
+    stem_anteversion: Angle,
+    /// Rows: liner frame axes in the hip frame.
+    liner_from_hip: Matrix3<f64>,
+    /// Neck direction (head -> stem) in the femoral frame.
+    neck_dir_femoral: Vector3<f64>,
+    neck_points: PointClusters,
+    femoral: FemoralFrame,
+    bones: Option<Arc<BoneGeometry>>,
+}
+
+/// Builds a [`HipModel`] (rapier-style builder; every setter states its default).
+#[derive(Debug, Clone)]
+pub struct HipModelBuilder {
+    side: Side,
+    construct: Construct,
+    /// Default: radiographic 40/20.
+    cup: CupAngles,
+    /// Default: 15 deg.
+    stem_anteversion: Angle,
+    /// Default: the LPS-aligned pelvic frame at the origin.
+    frame: PelvicFrame,
+    /// Default: the pelvic frame's origin (implants alone) or the bones' hip centre.
+    hip_centre_lps_mm: Option<Point3<f64>>,
+    /// Default: the bones' femoral frame, else LPS-aligned.
+    femoral: Option<FemoralFrame>,
+    bones: Option<Arc<BoneGeometry>>,
+}
+
+impl HipModel {
+    /// A builder for a hip on `side` with `construct`.
+    pub fn builder(side: Side, construct: Construct) -> HipModelBuilder {
+        HipModelBuilder {
+            side,
+            construct,
+            cup: CupAngles { definition: CupAngleDefinition::Radiographic, inclination: Angle::from_deg(40.0), anteversion: Angle::from_deg(20.0) },
+            stem_anteversion: Angle::from_deg(15.0),
+            frame: PelvicFrame::aligned_with_lps(Point3::origin()),
+            hip_centre_lps_mm: None,
+            femoral: None,
+            bones: None,
+        }
+    }
+    /// Side of the hip.
+    pub fn side(&self) -> Side {
+        self.side
+    }
+    /// The implants.
+    pub fn construct(&self) -> &Construct {
+        &self.construct
+    }
+    /// The cup orientation in the pelvic frame, in `definition` (Murray 1993).
+    pub fn cup_angles(&self, definition: CupAngleDefinition) -> CupAngles {
+        self.cup.to_definition(definition, self.side)
+    }
+    /// The cup orientation relative to the standing body for a posterior pelvic tilt `tilt`
+    /// (functional angles), in `definition`.
+    pub fn functional_cup_angles(&self, tilt: Angle, definition: CupAngleDefinition) -> CupAngles {
+        let axis = crate::joint::pelvis_tilt_rotation(tilt) * self.cup.axis(self.side);
+        CupAngles::from_axis(&axis, self.side, definition).expect("unit axis")
+    }
+    /// Stem anteversion relative to the femoral frame's condylar line.
+    pub fn stem_anteversion(&self) -> Angle {
+        self.stem_anteversion
+    }
+    /// The femoral frame (from the bones, or LPS-aligned for implants alone).
+    pub fn femoral_frame(&self) -> FemoralFrame {
+        self.femoral
+    }
+    /// The joint angles (pelvis-relative) of the femur as imaged, when bones are present:
+    /// how far the CT's pose is from the model's neutral.
+    pub fn imaged_pose(&self) -> Option<crate::JointAngles> {
+        self.bones.as_ref()?;
+        let r = self.frame.pelvic_from_lps() * self.femoral.femur_from_lps.inverse();
+        Some(crate::JointAngles::from_rotation(&r, self.side))
+    }
+    /// A point of the hip frame (pelvic axes, origin at the hip centre) in LPS mm.
+    pub fn hip_to_lps(&self, p_hip: &Vector3<f64>) -> Point3<f64> {
+        self.to_lps(p_hip)
+    }
+    /// An LPS point in the hip frame, mm.
+    pub fn lps_to_hip(&self, p: &Point3<f64>) -> Vector3<f64> {
+        self.frame.point_to_pelvic(p) - self.hip_centre_pelvic_mm
+    }
+    /// Whether the femur and pelvis surfaces intersect at pose `femur_to_pelvis`, by parry's
+    /// exact triangle-mesh test (f32, mm): a slow cross-check of the distance-field query
+    /// (`None` without bones). The pelvis lacks the reamed ball, as in the fast query.
+    pub fn bone_bone_exact(&self, femur_to_pelvis: &Rotation3<f64>) -> Option<bool> {
+        let b = self.bones.as_ref()?;
+        let (pelvis, femur) = b
+            .exact
+            .get_or_init(|| crate::convert::triangles_to_parry(&b.exact_tris.0).zip(crate::convert::triangles_to_parry(&b.exact_tris.1)))
+            .as_ref()?;
+        let pose = parry3d::math::Pose::from_rotation(crate::convert::rotation_to_parry(femur_to_pelvis));
+        parry3d::query::intersection_test(&parry3d::math::Pose::IDENTITY, pelvis, &pose, femur).ok().map(|i| i.intersecting)
+    }
+    /// The bones, if any.
+    pub fn bones(&self) -> Option<&Arc<BoneGeometry>> {
+        self.bones.as_ref()
+    }
+    fn to_lps(&self, p_hip: &Vector3<f64>) -> Point3<f64> {
+        self.frame.point_to_lps(&(self.hip_centre_pelvic_mm + p_hip))
+    }
+    /// The first contact at pose `femur_to_pelvis` (femoral frame -> hip frame), if any: checks
+    /// neck vs liner rim (exact), then neck vs pelvis and femur vs cup, then femur vs pelvis.
+    pub fn contact(&self, femur_to_pelvis: &Rotation3<f64>) -> Option<Contact> {
+        let r = femur_to_pelvis.matrix();
+        let d_liner = self.liner_from_hip * (r * self.neck_dir_femoral);
+        if let Some(q) = self.construct.neck_rim_contact(&d_liner) {
+            let q_hip = self.liner_from_hip.transpose() * q;
+            return Some(Contact { kind: ContactKind::ImplantImplant, parts: "neck-liner_rim", point_lps_mm: self.to_lps(&q_hip) });
+        }
+        let bones = self.bones.as_ref()?;
+        let margin = bones.pelvis.voxel_mm();
+        let may_pelvis = |c: &Vector3<f64>, rad: f64| bones.pelvis.at(c) <= rad + margin;
+        let in_pelvis = |q: &Vector3<f64>| bones.pelvis.at(q) < 0.0;
+        let map = |p: &Vector3<f64>| r * p;
+        if let Some(q) = self.neck_points.find(map, may_pelvis, in_pelvis) {
+            return Some(Contact { kind: ContactKind::ImplantBone, parts: "neck-pelvis", point_lps_mm: self.to_lps(&q) });
+        }
+        let ro = self.construct.shell.outer_diameter_mm / 2.0;
+        let may_cup = |c: &Vector3<f64>, rad: f64| c.norm() <= ro + rad;
+        let in_cup = |q: &Vector3<f64>| self.construct.liner.solid_contains(&(self.liner_from_hip * q), ro);
+        if let Some(q) = bones.femur.find(map, may_cup, in_cup) {
+            return Some(Contact { kind: ContactKind::ImplantBone, parts: "femur-cup", point_lps_mm: self.to_lps(&q) });
+        }
+        bones.femur.find(map, may_pelvis, in_pelvis).map(|q| Contact { kind: ContactKind::BoneBone, parts: "femur-pelvis", point_lps_mm: self.to_lps(&q) })
+    }
+}
+
+impl HipModelBuilder {
+    /// Cup orientation in the pelvic frame, any Murray definition. Default radiographic 40/20.
+    pub fn cup(mut self, angles: CupAngles) -> Self {
+        self.cup = angles;
+        self
+    }
+    /// Stem anteversion about the shaft axis relative to the condylar line. Default 15 deg.
+    pub fn stem_anteversion(mut self, a: Angle) -> Self {
+        self.stem_anteversion = a;
+        self
+    }
+    /// The pelvic frame. Default: parallel to LPS at the origin; with bones, theirs.
+    pub fn pelvic_frame(mut self, frame: PelvicFrame) -> Self {
+        self.frame = frame;
+        self
+    }
+    /// The hip (cup) centre, LPS mm. Default: the pelvic frame's origin without bones; with bones
+    /// the centre they were prepared for.
+    pub fn hip_centre_lps_mm(mut self, c: Point3<f64>) -> Self {
+        self.hip_centre_lps_mm = Some(c);
+        self
+    }
+    /// The femoral frame the stem is placed in (e.g. a femur's, for implants alone without its
+    /// bone). Default: the bones' frame, else parallel to LPS.
+    pub fn femoral_frame(mut self, f: FemoralFrame) -> Self {
+        self.femoral = Some(f);
+        self
+    }
+    /// Bone geometry prepared with [`BoneGeometry::new`] (shared between models). Default none.
+    pub fn bones(mut self, bones: Arc<BoneGeometry>) -> Self {
+        self.bones = Some(bones);
+        self
+    }
+    /// Checks the angles and places the implants.
+    pub fn build(&self) -> Result<HipModel> {
+        finite_in("cup inclination (deg)", self.cup.inclination.deg(), -90.0, 90.0)?;
+        finite_in("cup anteversion (deg)", self.cup.anteversion.deg(), -60.0, 90.0)?;
+        finite_in("stem anteversion (deg)", self.stem_anteversion.deg(), -60.0, 90.0)?;
+        let side = self.side;
+        let s = side.lateral_sign();
+        let c_pel = match (&self.bones, self.hip_centre_lps_mm) {
+            (Some(b), _) => b.hip_centre_pelvic_mm,
+            (None, Some(c)) => self.frame.point_to_pelvic(&c),
+            (None, None) => Point3::origin(),
+        };
+        // Liner frame: +z the cup axis, +x the pelvic superior direction in the face plane,
+        // +y turning from it towards posterior.
+        let z = self.cup.axis(side);
+        let x = (Vector3::z() - z * z.z).try_normalize(1e-6).unwrap_or_else(|| (Vector3::y() - z * z.y).normalize());
+        let mut y = z.cross(&x);
+        if y.y < 0.0 || (y.y.abs() < 1e-9 && y.x * s > 0.0) {
+            y = -y;
+        }
+        let liner_from_hip = Matrix3::from_rows(&[x.transpose(), y.transpose(), z.transpose()]);
+        // Stem: shaft along the anatomical shaft axis (in the femoral frame), neck at the CCD
+        // angle towards medial, turned about the shaft by the anteversion (head anterior).
+        let femoral = self.femoral.or(self.bones.as_ref().map(|b| b.femoral)).unwrap_or_else(|| FemoralFrame::aligned(Point3::origin()));
+        let shaft = (femoral.femur_from_lps * femoral.shaft_axis_lps).normalize();
+        let medial = (Vector3::x() * -s - shaft * (shaft.x * -s)).normalize();
+        let ccd = self.construct.stem.ccd.rad();
+        let to_head = -shaft * ccd.cos() + medial * ccd.sin();
+        let turn = Rotation3::from_axis_angle(&Unit::new_normalize(shaft), s * self.stem_anteversion.rad());
+        let neck_dir_femoral = -(turn * to_head);
+        // Neck surface points beyond the head, for contact with bone.
+        let neck = self.construct.neck();
+        let a = neck_dir_femoral;
+        let u = a.cross(&if a.x.abs() < 0.9 { Vector3::x() } else { Vector3::y() }).normalize();
+        let v = a.cross(&u);
+        let mut pts = Vec::new();
+        let mut sdist = neck.start_mm;
+        while sdist <= neck.end_mm + 1e-9 {
+            let rr = neck.radius_at(sdist);
+            for k in 0..16 {
+                let t = std::f64::consts::TAU * k as f64 / 16.0;
+                pts.push(a * sdist + (u * t.cos() + v * t.sin()) * rr);
+            }
+            sdist += 2.0;
+        }
+        Ok(HipModel {
+            side,
+            frame: self.bones.as_ref().map_or(self.frame, |b| b.frame),
+            hip_centre_pelvic_mm: c_pel,
+            construct: self.construct.clone(),
+            cup: self.cup,
+            stem_anteversion: self.stem_anteversion,
+            liner_from_hip,
+            neck_dir_femoral,
+            neck_points: PointClusters::new(&pts, 8.0),
+            femoral,
+            bones: self.bones.clone(),
+        })
+    }
+}
+
+/// Landmarks of one hip needed by the model, found on bone surfaces.
+#[derive(Debug, Clone)]
+pub struct HipAnatomy {
+    /// Side of the hip.
+    pub side: Side,
+    /// The pelvic frame: from the anterior pelvic plane when both hip bones are given,
+    /// otherwise parallel to LPS (the CT's axes) at the acetabulum centre.
+    pub frame: PelvicFrame,
+    /// Whether `frame` is the anterior pelvic plane (false: LPS-aligned fallback).
+    pub frame_is_app: bool,
+    /// The acetabulum of `side`; its centre is the hip (cup) centre.
+    pub acetabulum: coxa_anatomy::landmarks::AcetabulumLandmarks,
+    /// The femur of `side`.
+    pub femur: FemurLandmarks,
+}
+
+impl HipAnatomy {
+    /// Finds the landmarks: `hip` is the hip bone of `side`, `other_hip` the contralateral one
+    /// (optional: needed for the anterior pelvic plane), `femur` the femur of `side`.
+    pub fn from_meshes(side: Side, hip: &Mesh, other_hip: Option<&Mesh>, femur: &Mesh) -> Result<Self> {
+        use coxa_anatomy::landmarks::{acetabulum_landmarks, femur_landmarks, pelvis_landmarks};
+        let fl = femur_landmarks(femur, side)?;
+        let acetabulum = acetabulum_landmarks(hip, side, Some((fl.head_centre.lps_mm, fl.head_radius_mm)))?;
+        let (frame, frame_is_app) = match other_hip {
+            Some(o) => {
+                let other = acetabulum_landmarks(o, side.opposite(), None)?;
+                let p = match side {
+                    Side::Left => pelvis_landmarks(hip, o, &acetabulum, &other)?,
+                    Side::Right => pelvis_landmarks(o, hip, &other, &acetabulum)?,
+                };
+                (p.frame, true)
+            }
+            None => (PelvicFrame::aligned_with_lps(acetabulum.centre.lps_mm), false),
+        };
+        Ok(Self { side, frame, frame_is_app, acetabulum, femur: fl })
+    }
+    /// The hip (cup) centre: the native acetabulum centre, LPS mm.
+    pub fn hip_centre_lps_mm(&self) -> Point3<f64> {
+        self.acetabulum.centre.lps_mm
+    }
+}

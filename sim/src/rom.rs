@@ -1,0 +1,275 @@
+//! Range-of-motion sweeps: standard motions and daily-life paths, each under the pelvic tilt of
+//! its posture, to the first contact (coarse steps, then bisection).
+//!
+//! A [`Motion`] is a path in joint angles (see [`crate::joint`]; world reference, pelvis tilted
+//! by its posture): `angles(α) = base + α · drive` for α from 0 to `max_deg`. Its limit is the
+//! largest α free of contact, found by stepping `coarse_step_deg` and bisecting the first
+//! bracket down to `tolerance_deg` (default 0.05, so limits are good to 0.1 deg). A contact
+//! region narrower than the coarse step can be stepped over.
+
+use coxa_core::{Angle, CupAngleDefinition};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::joint::{JointAngles, pelvis_tilt_rotation};
+use crate::model::{Contact, HipModel};
+
+/// The posture a motion is performed in; it sets the pelvic tilt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Posture {
+    /// Standing (or supine, as in a clinical examination).
+    Standing,
+    /// Sitting (the pelvis tilts posterior).
+    Sitting,
+}
+
+/// Posterior pelvic tilt per posture, relative to the anterior pelvic plane being vertical.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PelvicTilts {
+    /// Standing tilt. Default 0.
+    pub standing: Angle,
+    /// Sitting tilt. Default standing + 20 deg (sitting tilts the pelvis back by 20-30 deg).
+    pub sitting: Angle,
+}
+
+impl PelvicTilts {
+    /// Standing tilt `standing`, sitting 20 deg more posterior.
+    pub fn from_standing(standing: Angle) -> Self {
+        Self { standing, sitting: Angle::from_rad(standing.rad() + 20f64.to_radians()) }
+    }
+    /// The tilt of `posture`.
+    pub fn of(&self, posture: Posture) -> Angle {
+        match posture {
+            Posture::Standing => self.standing,
+            Posture::Sitting => self.sitting,
+        }
+    }
+}
+
+impl Default for PelvicTilts {
+    fn default() -> Self {
+        Self::from_standing(Angle::from_deg(0.0))
+    }
+}
+
+/// A motion path to sweep.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Motion {
+    /// Name (`flexion`, `internal_rotation_90_flexion`, `sit_to_stand`, ...).
+    pub name: &'static str,
+    /// The posture (pelvic tilt).
+    pub posture: Posture,
+    /// Joint angles at α = 0, deg (flexion, abduction, internal rotation).
+    pub base_deg: [f64; 3],
+    /// Change per degree of α (flexion, abduction, internal rotation).
+    pub drive: [f64; 3],
+    /// Largest α searched, deg.
+    pub max_deg: f64,
+    /// α the activity needs, deg (daily-life paths), if known.
+    pub required_deg: Option<f64>,
+}
+
+impl Motion {
+    /// The driven angle's value in the motion's own sense at `alpha_deg` (e.g. flexion for
+    /// `sit_to_stand`, external rotation for `external_rotation_0_flexion`): `base · sign + α`.
+    pub fn driven_deg(&self, alpha_deg: f64) -> f64 {
+        let i = (0..3).max_by(|&a, &b| self.drive[a].abs().total_cmp(&self.drive[b].abs())).unwrap_or(0);
+        self.base_deg[i] * self.drive[i].signum() + alpha_deg * self.drive[i].abs()
+    }
+    /// Joint angles at `alpha_deg`.
+    pub fn angles(&self, alpha_deg: f64) -> JointAngles {
+        let a = |i: usize| self.base_deg[i] + alpha_deg * self.drive[i];
+        JointAngles::from_deg(a(0), a(1), a(2))
+    }
+}
+
+const fn motion(name: &'static str, posture: Posture, base_deg: [f64; 3], drive: [f64; 3], max_deg: f64, required_deg: Option<f64>) -> Motion {
+    Motion { name, posture, base_deg, drive, max_deg, required_deg }
+}
+
+/// The standard motions: flexion, extension, abduction, adduction, and internal/external
+/// rotation at 0 and 90 deg flexion, standing.
+pub fn standard_motions() -> Vec<Motion> {
+    use Posture::Standing as S;
+    vec![
+        motion("flexion", S, [0.0; 3], [1.0, 0.0, 0.0], 170.0, None),
+        motion("extension", S, [0.0; 3], [-1.0, 0.0, 0.0], 90.0, None),
+        motion("abduction", S, [0.0; 3], [0.0, 1.0, 0.0], 90.0, None),
+        motion("adduction", S, [0.0; 3], [0.0, -1.0, 0.0], 90.0, None),
+        motion("internal_rotation_0_flexion", S, [0.0; 3], [0.0, 0.0, 1.0], 120.0, None),
+        motion("external_rotation_0_flexion", S, [0.0; 3], [0.0, 0.0, -1.0], 120.0, None),
+        motion("internal_rotation_90_flexion", S, [90.0, 0.0, 0.0], [0.0, 0.0, 1.0], 120.0, None),
+        motion("external_rotation_90_flexion", S, [90.0, 0.0, 0.0], [0.0, 0.0, -1.0], 120.0, None),
+    ]
+}
+
+/// Daily-life paths and the two dislocation positions, as thigh angles relative to the
+/// standing body (world), with the pelvis tilted by the posture. Seated activities start from
+/// sitting (90 deg world flexion, thigh horizontal) and drive one angle; the terminal angles
+/// (`required_deg`, of the driven angle) are round numbers of the order reported for these
+/// activities (Nadzadi et al. 2003; Hemmerich et al. 2006) and are illustrative, not normative.
+pub fn daily_life_motions() -> Vec<Motion> {
+    use Posture::{Sitting, Standing};
+    vec![
+        // Rising from a low chair: the trunk leans forward, the hip flexes further.
+        motion("sit_to_stand", Sitting, [90.0, -5.0, 5.0], [1.0, 0.0, 0.0], 80.0, Some(115.0)),
+        // Deep squat: flexion with abduction and external rotation.
+        motion("squatting", Sitting, [90.0, 10.0, -10.0], [1.0, 0.0, 0.0], 80.0, Some(130.0)),
+        // Tying a shoe seated, reaching to the foot: flexion with adduction and internal rotation.
+        motion("shoe_tying", Sitting, [90.0, -10.0, 15.0], [1.0, 0.0, 0.0], 80.0, Some(120.0)),
+        // Crossing the legs seated: adduction at 80 deg flexion with slight external rotation.
+        motion("crossing_legs", Sitting, [80.0, 0.0, -5.0], [0.0, -1.0, 0.0], 90.0, Some(25.0)),
+        // Posterior dislocation position: 90 flexion + 10 adduction, internal rotation driven.
+        motion("posterior_dislocation", Sitting, [90.0, -10.0, 0.0], [0.0, 0.0, 1.0], 120.0, Some(30.0)),
+        // Anterior dislocation position: 10 extension, external rotation driven.
+        motion("anterior_dislocation", Standing, [-10.0, 0.0, 0.0], [0.0, 0.0, -1.0], 120.0, Some(30.0)),
+    ]
+}
+
+/// Search options.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct SweepOptions {
+    /// Coarse step, deg. Default 2.
+    pub coarse_step_deg: f64,
+    /// Bisection stops at this bracket width, deg. Default 0.05.
+    pub tolerance_deg: f64,
+}
+
+impl Default for SweepOptions {
+    fn default() -> Self {
+        Self { coarse_step_deg: 2.0, tolerance_deg: 0.05 }
+    }
+}
+
+/// The limit of one motion.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MotionLimit {
+    /// The motion's name.
+    pub name: &'static str,
+    /// Its posture.
+    pub posture: Posture,
+    /// The posterior pelvic tilt used, deg.
+    pub pelvic_tilt_deg: f64,
+    /// The driven angle at the last pose free of contact, deg ([`Motion::driven_deg`]; for the
+    /// standard motions simply the angle from neutral). If nothing touched: its value at
+    /// `max_deg`; if the start is in contact: its value at the start.
+    pub limit_deg: f64,
+    /// Whether the motion's start posture is already in contact.
+    pub start_in_contact: bool,
+    /// First contact beyond the limit; `None` if nothing touched up to `max_deg`.
+    pub contact: Option<Contact>,
+    /// What the activity needs, deg.
+    pub required_deg: Option<f64>,
+    /// Pose queries spent.
+    pub queries: usize,
+}
+
+/// Sweeps `motion` on `model` with pelvic `tilts`.
+pub fn sweep(model: &HipModel, motion: &Motion, tilts: &PelvicTilts, opts: &SweepOptions) -> MotionLimit {
+    let tilt = tilts.of(motion.posture);
+    let pelvis = pelvis_tilt_rotation(tilt).inverse();
+    let mut queries = 0;
+    let mut at = |alpha: f64| {
+        queries += 1;
+        model.contact(&(pelvis * motion.angles(alpha).rotation(model.side())))
+    };
+    let done = |alpha: f64, contact: Option<Contact>, queries: usize, start: bool| MotionLimit {
+        name: motion.name,
+        posture: motion.posture,
+        pelvic_tilt_deg: tilt.deg(),
+        limit_deg: motion.driven_deg(alpha),
+        start_in_contact: start,
+        contact,
+        required_deg: motion.required_deg,
+        queries,
+    };
+    if let Some(c) = at(0.0) {
+        return done(0.0, Some(c), queries, true);
+    }
+    let step = opts.coarse_step_deg.max(1e-3);
+    let mut lo = 0.0;
+    loop {
+        let hi = (lo + step).min(motion.max_deg);
+        if hi <= lo {
+            return done(motion.max_deg, None, queries, false);
+        }
+        if let Some(mut c) = at(hi) {
+            let (mut a, mut b) = (lo, hi);
+            while b - a > opts.tolerance_deg {
+                let m = 0.5 * (a + b);
+                match at(m) {
+                    Some(cm) => {
+                        b = m;
+                        c = cm;
+                    }
+                    None => a = m,
+                }
+            }
+            return done(a, Some(c), queries, false);
+        }
+        lo = hi;
+    }
+}
+
+/// Cup angles in the three definitions of Murray (1993), deg.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CupAnglesDeg {
+    /// Radiographic (inclination, anteversion).
+    pub radiographic: [f64; 2],
+    /// Operative (inclination, anteversion).
+    pub operative: [f64; 2],
+    /// Anatomic (inclination, anteversion).
+    pub anatomic: [f64; 2],
+}
+
+impl CupAnglesDeg {
+    fn of(f: impl Fn(CupAngleDefinition) -> coxa_core::CupAngles) -> Self {
+        let g = |d| {
+            let a = f(d);
+            [a.inclination.deg(), a.anteversion.deg()]
+        };
+        Self { radiographic: g(CupAngleDefinition::Radiographic), operative: g(CupAngleDefinition::Operative), anatomic: g(CupAngleDefinition::Anatomic) }
+    }
+}
+
+/// A full ROM report of one hip.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RomReport {
+    /// Oscillation angle of the implant pair, deg.
+    pub oscillation_angle_deg: f64,
+    /// Cup orientation in the pelvic frame (anterior pelvic plane).
+    pub cup_pelvic_deg: CupAnglesDeg,
+    /// Cup orientation relative to the standing body (functional, with the standing tilt).
+    pub cup_functional_standing_deg: CupAnglesDeg,
+    /// Cup orientation relative to the body when sitting.
+    pub cup_functional_sitting_deg: CupAnglesDeg,
+    /// Stem anteversion, deg.
+    pub stem_anteversion_deg: f64,
+    /// The tilts used.
+    pub pelvic_tilts: PelvicTilts,
+    /// Every motion's limit.
+    pub motions: Vec<MotionLimit>,
+}
+
+/// Sweeps `motions` in parallel (rayon) and assembles the report.
+pub fn report(model: &HipModel, motions: &[Motion], tilts: &PelvicTilts, opts: &SweepOptions) -> RomReport {
+    let limits = motions.par_iter().map(|m| sweep(model, m, tilts, opts)).collect();
+    RomReport {
+        oscillation_angle_deg: model.construct().oscillation_angle().deg(),
+        cup_pelvic_deg: CupAnglesDeg::of(|d| model.cup_angles(d)),
+        cup_functional_standing_deg: CupAnglesDeg::of(|d| model.functional_cup_angles(tilts.standing, d)),
+        cup_functional_sitting_deg: CupAnglesDeg::of(|d| model.functional_cup_angles(tilts.sitting, d)),
+        stem_anteversion_deg: model.stem_anteversion().deg(),
+        pelvic_tilts: *tilts,
+        motions: limits,
+    }
+}
+
+/// Every standard and daily-life motion.
+pub fn all_motions() -> Vec<Motion> {
+    let mut m = standard_motions();
+    m.extend(daily_life_motions());
+    m
+}

@@ -1,0 +1,119 @@
+//! Implant-only ROM: exact oscillation geometry, trends and mirror invariance.
+
+use coxa_core::{Angle, CupAngleDefinition, CupAngles, Side};
+use coxa_implants::{Catalog, Construct};
+
+use crate::rom::{self, PelvicTilts, SweepOptions};
+use crate::{HipModel, MotionLimit};
+
+fn construct(head_mm: f64, liner: &str) -> Construct {
+    let c = Catalog::builtin().unwrap();
+    let spec = c.liner_spec(liner).unwrap();
+    let shell = c.smallest_shell_for(spec, head_mm).unwrap();
+    let liner = c.liner(spec, head_mm, &shell).unwrap();
+    Construct::new(shell, liner, c.head(head_mm, 0.0).unwrap(), c.stem(None, "3").unwrap()).unwrap()
+}
+
+fn radiographic(inc: f64, av: f64) -> CupAngles {
+    CupAngles { definition: CupAngleDefinition::Radiographic, inclination: Angle::from_deg(inc), anteversion: Angle::from_deg(av) }
+}
+
+fn limits(side: Side, head_mm: f64, inc: f64, av: f64, stem_av: f64) -> Vec<MotionLimit> {
+    let m = HipModel::builder(side, construct(head_mm, "hemispherical")).cup(radiographic(inc, av)).stem_anteversion(Angle::from_deg(stem_av)).build().unwrap();
+    rom::report(&m, &rom::all_motions(), &PelvicTilts::default(), &SweepOptions::default()).motions
+}
+
+fn get(l: &[MotionLimit], name: &str) -> f64 {
+    l.iter().find(|m| m.name == name).unwrap().limit_deg
+}
+
+/// With the neck along the cup axis (radiographic inclination = 180 - CCD, no anteversion) the
+/// abduction axis is perpendicular to both, so abduction + adduction sweep the neck from rim to
+/// rim in one plane: their sum is the oscillation angle 2 acos(r/R) (to the 0.1 deg of the search).
+#[test]
+fn abduction_plus_adduction_is_the_exact_oscillation_angle() {
+    for (head, expect) in [(22.0, 112.3), (28.0, 128.1), (32.0, 135.0), (36.0, 140.2)] {
+        let c = construct(head, "hemispherical");
+        let inc = 180.0 - c.stem.ccd.deg();
+        let m = HipModel::builder(Side::Right, c).cup(radiographic(inc, 0.0)).stem_anteversion(Angle::from_deg(0.0)).build().unwrap();
+        let tilts = PelvicTilts::default();
+        let opts = SweepOptions::default();
+        let all = rom::standard_motions();
+        let pick = |n: &str| rom::sweep(&m, all.iter().find(|x| x.name == n).unwrap(), &tilts, &opts);
+        let (ab, ad) = (pick("abduction"), pick("adduction"));
+        let sum = ab.limit_deg + ad.limit_deg;
+        let exact = 2.0 * (12.25f64 / head).acos().to_degrees();
+        assert!((sum - exact).abs() < 0.1, "{head} mm: {sum} vs {exact}");
+        assert!((exact - expect).abs() < 0.05);
+        assert_eq!(ab.contact.unwrap().kind.as_str(), "implant-implant");
+        // The contact point lies on the rim: at the head radius from the centre.
+        let p = ad.contact.unwrap().point_lps_mm;
+        assert!((p.coords.norm() - head / 2.0).abs() < 1e-6);
+    }
+}
+
+#[test]
+fn cup_anteversion_trades_extension_for_flexion_and_inclination_abduction_for_adduction() {
+    let a = limits(Side::Right, 32.0, 40.0, 10.0, 15.0);
+    let b = limits(Side::Right, 32.0, 40.0, 25.0, 15.0);
+    assert!(get(&b, "flexion") > get(&a, "flexion"));
+    assert!(get(&b, "extension") < get(&a, "extension"));
+    assert!(get(&b, "internal_rotation_90_flexion") > get(&a, "internal_rotation_90_flexion"));
+    let lo = limits(Side::Right, 32.0, 35.0, 20.0, 15.0);
+    let hi = limits(Side::Right, 32.0, 50.0, 20.0, 15.0);
+    assert!(get(&hi, "abduction") > get(&lo, "abduction"));
+    assert!(get(&hi, "adduction") < get(&lo, "adduction"));
+}
+
+#[test]
+fn larger_heads_raise_every_implant_limited_motion_and_sides_agree() {
+    let small = limits(Side::Right, 28.0, 40.0, 20.0, 15.0);
+    let big = limits(Side::Right, 36.0, 40.0, 20.0, 15.0);
+    let left = limits(Side::Left, 28.0, 40.0, 20.0, 15.0);
+    for ((s, b), l) in small.iter().zip(&big).zip(&left) {
+        if s.contact.is_some() && s.limit_deg > 0.0 {
+            assert!(b.limit_deg > s.limit_deg, "{}: {} -> {}", s.name, s.limit_deg, b.limit_deg);
+        }
+        assert!((s.limit_deg - l.limit_deg).abs() < 1e-9, "{}: right {} left {}", s.name, s.limit_deg, l.limit_deg);
+    }
+}
+
+#[test]
+fn sitting_tilt_adds_to_world_flexion() {
+    // Posterior tilt t turns the pelvis with the flexing femur: the world flexion limit grows by t.
+    let m = HipModel::builder(Side::Right, construct(32.0, "hemispherical")).build().unwrap();
+    let flex = &rom::standard_motions()[0];
+    let opts = SweepOptions::default();
+    let a = rom::sweep(&m, flex, &PelvicTilts::default(), &opts).limit_deg;
+    let b = rom::sweep(&m, flex, &PelvicTilts::from_standing(Angle::from_deg(10.0)), &opts).limit_deg;
+    assert!((b - a - 10.0).abs() < 0.1, "{a} {b}");
+}
+
+#[test]
+fn nan_and_out_of_range_angles_are_errors() {
+    let b = HipModel::builder(Side::Right, construct(32.0, "hemispherical"));
+    assert!(b.clone().cup(radiographic(f64::NAN, 20.0)).build().is_err());
+    assert!(b.clone().stem_anteversion(Angle::from_deg(f64::INFINITY)).build().is_err());
+    assert!(b.cup(radiographic(40.0, 120.0)).build().is_err());
+}
+
+/// A posterior lip (elevated rim centred at 90 deg = posterior) covers the neck's path in
+/// extension and external rotation: those limits fall; flexion, which meets the anterior rim,
+/// does not change.
+#[test]
+fn a_posterior_lip_takes_range_from_extension_and_external_rotation_only() {
+    let c = Catalog::builtin().unwrap();
+    let flat = construct(32.0, "hemispherical");
+    let lip = coxa_implants::Rim::Elevated { height_mm: 4.0, arc: Angle::from_deg(120.0), transition: Angle::from_deg(30.0), orientation: Angle::from_deg(90.0) };
+    let liner = coxa_implants::Liner::new(32.0, flat.shell.inner_diameter_mm(), lip).unwrap();
+    let lipped = Construct::new(flat.shell, liner, flat.head, c.stem(None, "3").unwrap()).unwrap();
+    let run = |k: Construct| {
+        let m = HipModel::builder(Side::Right, k).cup(radiographic(40.0, 20.0)).build().unwrap();
+        rom::report(&m, &rom::standard_motions(), &PelvicTilts::default(), &SweepOptions::default()).motions
+    };
+    let (a, b) = (run(flat), run(lipped));
+    for n in ["extension", "external_rotation_0_flexion"] {
+        assert!(get(&b, n) < get(&a, n) - 3.0, "{n}: {} -> {}", get(&a, n), get(&b, n));
+    }
+    assert!((get(&b, "flexion") - get(&a, "flexion")).abs() < 1e-9);
+}
