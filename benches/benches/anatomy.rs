@@ -1,0 +1,49 @@
+//! Anatomy from a CT-sized label map: the real CT's TotalSegmentator labels resampled to 1 mm
+//! (366 x 303 x 334 voxels), then the five bone surfaces and every landmark (femurs, acetabula,
+//! anterior pelvic plane). coxa's own bone segmentation joins this benchmark when it exists.
+
+use std::path::Path;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use nalgebra::Vector3;
+
+use coxa_anatomy::{landmarks, surface};
+use coxa_core::{LabelMap, Side};
+
+macro_rules! bench {
+    ($name:literal) => {
+        concat!(module_path!(), "::", $name)
+    };
+}
+
+fn labels_1mm() -> Option<LabelMap> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/totalseg/example_seg_fast_force_split.nii.gz");
+    let map = coxa_io::nifti::read_label_map(&p).ok()?;
+    map.resampled(Vector3::new(1.0, 1.0, 1.0)).ok()
+}
+
+fn meshes_and_landmarks(map: &LabelMap) -> usize {
+    let ids = [25u16, 75, 76, 77, 78];
+    let m: Vec<_> = surface::meshes_from_labels(map, &ids, &surface::SurfaceOptions::default()).into_iter().map(|m| m.expect("mesh")).collect();
+    let fl = landmarks::femur_landmarks(&m[1], Side::Left).expect("left femur");
+    let fr = landmarks::femur_landmarks(&m[2], Side::Right).expect("right femur");
+    let al = landmarks::acetabulum_landmarks(&m[3], Side::Left, Some((fl.head_centre.lps_mm, fl.head_radius_mm))).expect("left acetabulum");
+    let ar = landmarks::acetabulum_landmarks(&m[4], Side::Right, Some((fr.head_centre.lps_mm, fr.head_radius_mm))).expect("right acetabulum");
+    let p = landmarks::pelvis_landmarks(&m[3], &m[4], &al, &ar).expect("pelvis");
+    m.iter().map(|x| x.triangles().len()).sum::<usize>() + p.acetabular_angles.len()
+}
+
+fn anatomy(c: &mut Criterion) {
+    let Some(map) = labels_1mm() else {
+        eprintln!("note: ../shared/data/totalseg missing, anatomy bench skipped");
+        return;
+    };
+    eprintln!("label map at 1 mm: {:?} voxels", map.grid().size());
+    let mut g = c.benchmark_group("anatomy");
+    let _ = g.sample_size(10);
+    let _ = g.bench_function(bench!("labels_1mm_surfaces_landmarks"), |b| b.iter(|| meshes_and_landmarks(std::hint::black_box(&map))));
+    g.finish();
+}
+
+criterion_group!(benches, anatomy);
+criterion_main!(benches);
