@@ -9,8 +9,8 @@ use nalgebra::{Point3, Vector3};
 use serde_json::{Value, json};
 
 use coxa_anatomy::landmarks::{self, AcetabulumLandmarks, AxisLandmark, FemurLandmarks, Landmark, PelvisLandmarks};
-use coxa_anatomy::muscles;
-use coxa_core::{ClassTable, LabelMap, Mesh, PelvicFrame, Side, Volume};
+use coxa_anatomy::{labels, muscles};
+use coxa_core::{LabelMap, Mesh, PelvicFrame, Side, Volume};
 
 /// TotalSegmentator ids and names of the bones coxa models (coxa's label convention).
 pub const BONES: [(u16, &str); 5] = [(25, "sacrum"), (75, "femur_left"), (76, "femur_right"), (77, "hip_left"), (78, "hip_right")];
@@ -24,6 +24,8 @@ pub enum AnatomySource {
         ct: PathBuf,
         /// A label map on the CT's grid (TotalSegmentator ids, or any ids with --label-names).
         labels: Option<PathBuf>,
+        /// The label map's class table (JSON), for maps whose ids are not TotalSegmentator's.
+        label_names: Option<PathBuf>,
         /// DICOM reading options.
         dicom: coxa_io::dicom::ReadOptions,
     },
@@ -62,11 +64,11 @@ pub fn run(source: &AnatomySource, out: &Path) -> Result<Value> {
             }
             (Bones { meshes }, None, None)
         }
-        AnatomySource::Ct { ct, labels, dicom } => {
+        AnatomySource::Ct { ct, labels, label_names, dicom } => {
             let loaded = coxa_io::open(ct, &coxa_io::OpenOptions::new().with_dicom(dicom.clone()))?;
             warnings.extend(loaded.warnings.iter().cloned());
             let volume = loaded.volume;
-            let map = label_map_for(&volume, labels.as_deref(), &mut warnings)?;
+            let map = label_map_for(&volume, labels.as_deref(), label_names.as_deref(), &mut warnings)?;
             let meshes = meshes_from_labels(&map, &mut warnings)?;
             report["ct"] = json!({
                 "size": volume.grid().size(),
@@ -251,16 +253,27 @@ fn pelvis_json(p: &PelvisLandmarks) -> Value {
 
 /// The label map to work from: the user's (checked to lie on the CT's grid; bones from coxa's
 /// segmentation when it has none), else coxa's own bone segmentation.
-fn label_map_for(ct: &Volume, labels: Option<&Path>, warnings: &mut Vec<String>) -> Result<LabelMap> {
+fn label_map_for(ct: &Volume, labels: Option<&Path>, label_names: Option<&Path>, warnings: &mut Vec<String>) -> Result<LabelMap> {
     let segmented = |_ct: &Volume| -> Result<LabelMap> {
         bail!("coxa's built-in bone segmentation is not in this build yet: pass a label map on the CT's grid with --labels (e.g. TotalSegmentator's), or bone surfaces with --mesh")
     };
     let Some(path) = labels else { return segmented(ct) };
-    let mut map = coxa_io::nifti::read_label_map(path)?;
-    ct.grid()
-        .check_same(map.grid(), 1e-3)
-        .with_context(|| format!("--labels {}: the label map is not on the CT's grid; resample it onto the CT first", path.display()))?;
-    map.set_classes(coxa_classes());
+    let map = coxa_io::nifti::read_label_map(path)?;
+    if let Err(e) = ct.grid().check_same(map.grid(), 1e-3) {
+        bail!("--labels {}: the label map is not on the CT's grid ({e}); resample it onto the CT first", path.display());
+    }
+    let source = match label_names {
+        Some(table) => {
+            let text = std::fs::read_to_string(table).with_context(|| format!("--label-names {}", table.display()))?;
+            labels::parse_class_table(&text).with_context(|| format!("--label-names {}", table.display()))?
+        }
+        None => {
+            // TotalSegmentator's ids: coxa's classes by id, any other id kept as label_N.
+            let coxa = labels::coxa_classes();
+            map.counts().keys().filter(|id| **id != 0).map(|&id| (id, coxa.name(id).map_or_else(|| format!("label_{id}"), str::to_string))).collect()
+        }
+    };
+    let map = labels::import_label_map(map, &source).with_context(|| format!("--labels {}", path.display()))?;
     let has_bones = map.counts().keys().any(|id| BONES.iter().any(|(b, _)| b == id));
     if has_bones {
         return Ok(map);
@@ -274,21 +287,6 @@ fn label_map_for(ct: &Volume, labels: Option<&Path>, warnings: &mut Vec<String>)
         }
     }
     Ok(LabelMap::new(grid, ids, classes)?)
-}
-
-/// coxa's label convention: TotalSegmentator's ids and names for the bones and hip muscles.
-fn coxa_classes() -> ClassTable {
-    let muscles = [
-        (80u16, "gluteus_maximus_left"),
-        (81, "gluteus_maximus_right"),
-        (82, "gluteus_medius_left"),
-        (83, "gluteus_medius_right"),
-        (84, "gluteus_minimus_left"),
-        (85, "gluteus_minimus_right"),
-        (88, "iliopsoas_left"),
-        (89, "iliopsoas_right"),
-    ];
-    BONES.into_iter().chain(muscles).collect()
 }
 
 /// One surface per bone present in the label map.

@@ -39,6 +39,10 @@ pub struct AnatomyArgs {
     /// Without one, coxa segments the bones itself; muscles need a label map.
     #[arg(long, requires = "ct")]
     pub labels: Option<PathBuf>,
+    /// The label map's class table as JSON ({"1": "femur_left", ...} or [{"id": 1, "name": ...}]),
+    /// when its ids are not TotalSegmentator's; classes are then matched to coxa's by name.
+    #[arg(long, requires = "labels")]
+    pub label_names: Option<PathBuf>,
     /// A bone surface instead of a CT, as NAME=FILE.stl with NAME one of femur_left, femur_right,
     /// hip_left, hip_right, sacrum (coordinates taken as LPS mm). Repeat for each bone.
     #[arg(long, value_name = "NAME=FILE")]
@@ -94,7 +98,7 @@ fn anatomy(args: &AnatomyArgs) -> anyhow::Result<()> {
             if let Some(s) = &args.series {
                 dicom = dicom.with_series(s.clone());
             }
-            crate::anatomy::AnatomySource::Ct { ct: ct.clone(), labels: args.labels.clone(), dicom }
+            crate::anatomy::AnatomySource::Ct { ct: ct.clone(), labels: args.labels.clone(), label_names: args.label_names.clone(), dicom }
         }
         None => {
             let mut list = Vec::new();

@@ -108,3 +108,39 @@ fn anatomy_refuses_bad_input() -> Result<()> {
     let _ = Path::new("");
     Ok(())
 }
+
+/// Another tool's label map (its own ids, its own class table): imported by name, so the bones
+/// get coxa's (TotalSegmentator's) ids and the landmarks are found as before.
+#[test]
+fn anatomy_imports_another_tools_label_map_by_name() -> Result<()> {
+    let (Some(ct), Some(seg)) = (shared_data("totalseg/example_ct.nii.gz"), shared_data("totalseg/example_seg_fast_force_split.nii.gz")) else {
+        return Ok(());
+    };
+    let tmp = tempfile::tempdir()?;
+    let ts = coxa_io::nifti::read_label_map(&seg)?;
+    let theirs: [(u16, u16, &str); 6] = [(75, 1, "femur_left"), (76, 2, "femur_right"), (77, 3, "hip_left"), (78, 4, "hip_right"), (25, 5, "sacrum"), (5, 100, "liver")];
+    let (grid, ids, _) = ts.clone().into_parts();
+    let relabelled = ids.mapv(|l| theirs.iter().find(|(t, _, _)| *t == l).map_or(0, |(_, o, _)| *o));
+    let their_map = coxa_core::LabelMap::new(grid, relabelled.clone(), coxa_core::ClassTable::new())?;
+    let map_path = tmp.path().join("theirs.nii.gz");
+    coxa_io::nifti::write_label_map(&their_map, &map_path)?;
+    let table: serde_json::Map<String, serde_json::Value> = theirs.iter().map(|(_, o, n)| (o.to_string(), serde_json::json!(n))).collect();
+    let table_path = tmp.path().join("theirs.json");
+    std::fs::write(&table_path, serde_json::Value::Object(table).to_string())?;
+
+    let out = tmp.path().join("case");
+    let j = ok_json(&coxa(&["anatomy", "--ct", ct.to_str().unwrap(), "--labels", map_path.to_str().unwrap(), "--label-names", table_path.to_str().unwrap(), "--out", out.to_str().unwrap(), "--json"]));
+    assert_eq!(j["femoral_heads"].as_array().unwrap().len(), 2, "{}", j["warnings"]);
+    let back = coxa_io::nifti::read_label_map(&out.join("labels.nii.gz"))?;
+    for ((&b, &t), &r) in back.labels().iter().zip(ts.labels().iter()).zip(relabelled.iter()) {
+        let want = match r {
+            0 => 0,
+            100 => 100, // the liver is not coxa's: it keeps its id
+            _ => t,     // every bone is back on TotalSegmentator's id
+        };
+        assert_eq!(b, want);
+    }
+    let names: Vec<String> = j["labels"]["classes"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_string()).collect();
+    assert!(names.contains(&"liver".to_string()) && names.contains(&"femur_left".to_string()), "{names:?}");
+    Ok(())
+}

@@ -2,12 +2,14 @@
 //!
 //! - [`segment`]: classical (model-free) bone segmentation of pelvis halves, sacrum and femurs.
 //! - [`surface`]: label masks to watertight, smoothed, decimated triangle meshes.
+//! - [`labels`]: coxa's label convention (TotalSegmentator's ids) and import of other tools' maps by name.
 //! - [`landmarks`]: head, neck, shaft, trochanters, condyles, acetabulum, ASIS, pubic tubercles,
 //!   the anterior pelvic plane frame and native angles, each with a quality flag.
 //! - [`muscles`]: per-muscle volume, HU, fat fraction and left/right asymmetry.
 //!
 //! Works on the plain types of `coxa-core`; no file I/O (see `coxa-io`).
 
+pub mod labels;
 pub mod landmarks;
 pub mod muscles;
 pub mod segment;
