@@ -292,7 +292,8 @@ fn label_map_for(ct: &Volume, labels: Option<&Path>, label_names: Option<&Path>,
 /// One surface per bone present in the label map.
 fn meshes_from_labels(map: &LabelMap, warnings: &mut Vec<String>) -> Result<Vec<(String, Mesh)>> {
     let present = map.counts();
-    let (found, missing): (Vec<(u16, &str)>, Vec<(u16, &str)>) = BONES.into_iter().partition(|(id, _)| present.get(id).copied().unwrap_or(0) > 0);
+    type Bone = (u16, &'static str);
+    let (found, missing): (Vec<Bone>, Vec<Bone>) = BONES.into_iter().partition(|(id, _)| present.get(id).copied().unwrap_or(0) > 0);
     for (id, name) in missing {
         warnings.push(format!("{name} ({id}) is not in the label map"));
     }

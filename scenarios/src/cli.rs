@@ -133,7 +133,7 @@ fn rom(args: &crate::rom::RomArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("oscillation angle  {:.1} deg", report["oscillation_angle_deg"].as_f64().unwrap_or(f64::NAN));
-    println!("{:34} {:>9}  {}", "motion", "limit deg", "first contact");
+    println!("{:34} {:>9}  first contact", "motion", "limit deg");
     for m in report["motions"].as_array().into_iter().flatten() {
         let limit = m["limit_deg"].as_f64().map_or("-".to_string(), |v| format!("{v:.1}"));
         let contact = match m["contact"].as_str() {
