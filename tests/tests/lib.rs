@@ -7,3 +7,4 @@ mod landmarks;
 mod muscles;
 mod surface;
 mod rom;
+mod phantom;

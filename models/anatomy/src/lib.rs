@@ -5,6 +5,7 @@
 //! - [`labels`]: coxa's label convention (TotalSegmentator's ids) and import of other tools' maps by name.
 //! - [`landmarks`]: head, neck, shaft, trochanters, condyles, acetabulum, ASIS, pubic tubercles,
 //!   the anterior pelvic plane frame and native angles, each with a quality flag.
+//! - [`phantom`]: a deterministic phantom CT of a hip with its exact geometry.
 //! - [`muscles`]: per-muscle volume, HU, fat fraction and left/right asymmetry.
 //!
 //! Works on the plain types of `coxa-core`; no file I/O (see `coxa-io`).
@@ -12,5 +13,6 @@
 pub mod labels;
 pub mod landmarks;
 pub mod muscles;
+pub mod phantom;
 pub mod segment;
 pub mod surface;
