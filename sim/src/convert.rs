@@ -39,3 +39,33 @@ pub fn triangles_to_parry(tris: &[[nalgebra::Vector3<f64>; 3]]) -> Option<TriMes
     }
     TriMesh::new(v, idx).ok()
 }
+
+// ---- rapier3d (dislocation dynamics): mm, kg, s in f32 ----
+//
+// The dynamics world keeps lengths in mm (`length_unit = 10`, STACK.md), masses in kg and time
+// in s, so its force unit is kg mm s^-2 = 1 mN and its torque unit kg mm^2 s^-2 = 1 uN m.
+
+/// Solver force units (kg mm s^-2) per newton.
+pub const SIM_FORCE_PER_NEWTON: f64 = 1e3;
+/// Newton-metres per solver torque unit (kg mm^2 s^-2).
+pub const NEWTON_METRES_PER_SIM_TORQUE: f64 = 1e-6;
+
+/// A vector (mm, or a unit direction) as rapier's f32 vector.
+pub fn vector_to_sim(v: &nalgebra::Vector3<f64>) -> Vector {
+    Vector::new(mm_to_f32(v.x), mm_to_f32(v.y), mm_to_f32(v.z))
+}
+
+/// A rapier f32 vector as f64.
+pub fn vector_from_sim(v: Vector) -> nalgebra::Vector3<f64> {
+    nalgebra::Vector3::new(f64::from(v.x), f64::from(v.y), f64::from(v.z))
+}
+
+/// A pose (rotation, then translation in mm) as rapier's.
+pub fn pose_to_sim(r: &nalgebra::Rotation3<f64>, t_mm: &nalgebra::Vector3<f64>) -> parry3d::math::Pose {
+    parry3d::math::Pose::from_parts(vector_to_sim(t_mm), rotation_to_parry(r))
+}
+
+/// A force in newtons as a solver force vector (kg mm s^-2) along the unit `direction`.
+pub fn force_to_sim(newtons: f64, direction: &nalgebra::Vector3<f64>) -> Vector {
+    vector_to_sim(&(direction * (newtons * SIM_FORCE_PER_NEWTON)))
+}

@@ -10,16 +10,20 @@
 //!   tilt of each posture, limits to 0.1 deg.
 //! - [`bones`]: the bone collision geometry (pelvis distance field, femur point clusters).
 //!
-//! Dislocation dynamics (rapier3d) are not built yet: the model keeps its implants analytic and
-//! its bones in mm so that a dynamic femur can be added around [`HipModel`].
+//! - [`dislocation`]: dislocation dynamics with rapier3d: the femur (head and neck, no bones yet)
+//!   as a dynamic body loaded into the cup and driven past impingement; lift-out, resisting
+//!   moment, jump distance. The drive prescribes the rotation, so the head levers out over the
+//!   rim it impinges on (clinically it leaves over the opposite rim): see the module docs.
 
 pub mod bones;
 pub mod convert;
+pub mod dislocation;
 mod error;
 pub mod joint;
 pub mod model;
 pub mod rom;
 
+pub use dislocation::{Dislocation, DislocationOptions, DislocationSample, LoadDirection};
 pub use error::{Result, SimError};
 pub use joint::JointAngles;
 pub use model::{BoneGeometry, BoneOptions, Contact, ContactKind, FemoralFrame, HipModel, HipModelBuilder};
