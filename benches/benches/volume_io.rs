@@ -71,12 +71,12 @@ fn volume_io(c: &mut Criterion) {
     let _ = g.sample_size(10);
     if let Some(dir) = shared("totalseg_dicom_uidfixed") {
         let _ = g.bench_function(bench!("dicom_jpeg2000_20x512x512"), |b| {
-            b.iter(|| dicom::read_series(std::hint::black_box(&[dir.clone()]), &ReadOptions::new()).unwrap())
+            b.iter(|| dicom::read_series(std::hint::black_box(std::slice::from_ref(&dir)), &ReadOptions::new()).unwrap())
         });
     }
     let dir = uncompressed_300();
     let _ = g.bench_function(bench!("dicom_uncompressed_300x512x512"), |b| {
-        b.iter(|| dicom::read_series(std::hint::black_box(&[dir.clone()]), &ReadOptions::new()).unwrap())
+        b.iter(|| dicom::read_series(std::hint::black_box(std::slice::from_ref(&dir)), &ReadOptions::new()).unwrap())
     });
     if let Some(f) = shared("totalseg/example_ct.nii.gz") {
         let _ = g.bench_function(bench!("nifti_gz_122x101x112"), |b| {

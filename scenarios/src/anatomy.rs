@@ -115,6 +115,17 @@ pub fn run(source: &AnatomySource, out: &Path) -> Result<Value> {
         }
     };
     let frame = pelvis.as_ref().map(|p| p.frame);
+    // An existing prosthesis: metal inside a fitted head means the landmarks describe the
+    // labelled surface of an implant, not a native head.
+    let metal_in_head: Vec<usize> = femurs.iter().map(|f| ct.as_ref().map_or(0, |v| voxels_above(v, &f.head_centre.lps_mm, f.head_radius_mm, METAL_HU))).collect();
+    for (f, &n) in femurs.iter().zip(&metal_in_head) {
+        if n > 0 {
+            warnings.push(format!(
+                "femur_{}: {n} voxels above {METAL_HU} HU inside the fitted head: an existing hip prosthesis? The head landmarks describe the labelled surface, not a native head",
+                f.side.as_str()
+            ));
+        }
+    }
 
     report["coxa_version"] = json!(env!("CARGO_PKG_VERSION"));
     report["conventions"] = json!({
@@ -129,7 +140,12 @@ pub fn run(source: &AnatomySource, out: &Path) -> Result<Value> {
         "radius_mm": f.head_radius_mm,
         "fit_rms_mm": f.head_fit_rms_mm,
         "quality": f.head_centre.quality,
-    })).collect::<Vec<_>>());
+    })).zip(&metal_in_head).map(|(mut h, n)| {
+        if ct.is_some() {
+            h["metal_voxels_inside"] = json!(n);
+        }
+        h
+    }).collect::<Vec<_>>());
     report["femurs"] = json!(femurs.iter().map(|f| femur_json(f, frame.as_ref())).collect::<Vec<_>>());
     report["acetabula"] = json!(acetabula.iter().map(|a| acetabulum_json(a, frame.as_ref())).collect::<Vec<_>>());
     report["pelvis"] = pelvis.as_ref().map_or(Value::Null, pelvis_json);
@@ -171,6 +187,34 @@ pub fn run(source: &AnatomySource, out: &Path) -> Result<Value> {
         .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
         .with_context(|| format!("writing {}", json_path.display()))?;
     Ok(report)
+}
+
+/// HU above which a voxel counts as metal.
+const METAL_HU: f32 = 2500.0;
+
+/// Voxels of `ct` above `threshold` within `radius_mm` of `centre`.
+fn voxels_above(ct: &Volume, centre: &Point3<f64>, radius_mm: f64, threshold: f32) -> usize {
+    let g = ct.grid();
+    let c = g.lps_to_voxel(centre);
+    let sp = g.spacing_mm();
+    let size = g.size();
+    let range = |a: usize| {
+        let lo = (c[a] - radius_mm / sp[a]).floor().max(0.0) as usize;
+        let hi = ((c[a] + radius_mm / sp[a]).ceil().max(0.0) as usize).min(size[a].saturating_sub(1));
+        lo..=hi
+    };
+    let mut n = 0;
+    for k in range(2) {
+        for j in range(1) {
+            for i in range(0) {
+                let p = g.voxel_to_lps(Vector3::new(i as f64, j as f64, k as f64));
+                if (p - centre).norm() <= radius_mm && ct.get(i, j, k).is_some_and(|v| v > threshold) {
+                    n += 1;
+                }
+            }
+        }
+    }
+    n
 }
 
 fn pt(p: &Point3<f64>) -> [f64; 3] {

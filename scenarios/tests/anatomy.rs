@@ -82,6 +82,12 @@ fn anatomy_from_ct_with_labels() -> Result<()> {
     let out = tmp.path().join("case");
     let j = ok_json(&coxa(&["anatomy", "--ct", ct.to_str().unwrap(), "--labels", seg.to_str().unwrap(), "--out", out.to_str().unwrap(), "--json"]));
     assert_eq!(j["femoral_heads"].as_array().unwrap().len(), 2, "{}", j["warnings"]);
+    // The left hip of this CT is an arthroplasty: metal in the left head, none in the right.
+    let metal = |side: &str| j["femoral_heads"].as_array().unwrap().iter().find(|h| h["side"] == side).unwrap()["metal_voxels_inside"].as_u64().unwrap();
+    assert!(metal("left") > 20 && metal("right") == 0, "metal voxels: left {} right {}", metal("left"), metal("right"));
+    assert!(j["warnings"].to_string().contains("femur_left") && j["warnings"].to_string().contains("prosthesis"), "{}", j["warnings"]);
+    // 3 mm CT of the proximal femur only: no shaft, so no neck-shaft angle is claimed.
+    assert!(j["femurs"].as_array().unwrap().iter().all(|f| f["neck_shaft_angle_deg"].is_null()), "{}", j["femurs"]);
     assert_eq!(j["muscles"].as_array().unwrap().len(), 8);
     assert_eq!(j["muscle_asymmetry"].as_array().unwrap().len(), 4);
     for name in ["sacrum", "femur_left", "femur_right", "hip_left", "hip_right"] {

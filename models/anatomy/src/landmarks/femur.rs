@@ -35,8 +35,10 @@ pub struct FemurLandmarks {
     pub greater_trochanter: Landmark,
     /// Lesser trochanter (most posteromedial prominence below the neck).
     pub lesser_trochanter: Landmark,
-    /// Angle between neck axis (towards the head) and shaft axis (distal), deg (CCD angle).
-    pub neck_shaft_angle_deg: f64,
+    /// Angle between neck axis (towards the head) and shaft axis (distal), deg (CCD angle);
+    /// `None` unless both axes were measured (a default neck direction or a principal-axis
+    /// shaft on a short femur would make it a guess, not a measurement).
+    pub neck_shaft_angle_deg: Option<f64>,
     /// Most posterior points of the medial and lateral condyles, when the knee is imaged (the
     /// femur longer than 300 mm and its distal end more than 1.8 times wider than the mid-shaft).
     pub posterior_condyles: Option<[Point3<f64>; 2]>,
@@ -128,10 +130,11 @@ pub fn femur_landmarks(mesh: &Mesh, side: Side) -> Result<FemurLandmarks, Landma
             break;
         }
     }
-    let neck_shaft_angle_deg = (-d).dot(&-u).clamp(-1.0, 1.0).acos().to_degrees();
-    if neck_problem.is_none() && !(105.0..=155.0).contains(&neck_shaft_angle_deg) {
-        neck_problem = Some(format!("neck-shaft angle {neck_shaft_angle_deg:.1} deg outside 105-155"));
+    let angle_deg = (-d).dot(&-u).clamp(-1.0, 1.0).acos().to_degrees();
+    if neck_problem.is_none() && !(105.0..=155.0).contains(&angle_deg) {
+        neck_problem = Some(format!("neck-shaft angle {angle_deg:.1} deg outside 105-155"));
     }
+    let neck_shaft_angle_deg = (neck_problem.is_none() && shaft_quality == Quality::Good).then_some(angle_deg);
 
     // 5. Trochanters.
     let tc = t(&c, &u);
