@@ -1,6 +1,7 @@
 //! Anatomy from a CT-sized label map: the real CT's TotalSegmentator labels resampled to 1 mm
 //! (366 x 303 x 334 voxels), then the five bone surfaces and every landmark (femurs, acetabula,
 //! anterior pelvic plane). coxa's own bone segmentation joins this benchmark when it exists.
+#![allow(missing_docs, reason = "criterion_group! generates undocumented functions")]
 
 use std::path::Path;
 

@@ -3,6 +3,7 @@
 //! files and prints the ratios.
 //!
 //! The 300-slice series is generated once (seeded) into `target/bench-data/uncompressed_300`.
+#![allow(missing_docs, reason = "criterion_group! generates undocumented functions")]
 
 use std::path::{Path, PathBuf};
 
