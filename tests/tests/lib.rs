@@ -8,3 +8,4 @@ mod muscles;
 mod surface;
 mod rom;
 mod phantom;
+mod segment;

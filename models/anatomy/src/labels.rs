@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use coxa_core::{ClassTable, LabelMap};
+use coxa_core::{ClassTable, Grid, LabelMap};
 
 /// coxa's classes: the bones and hip muscles, with TotalSegmentator's ids and names.
 pub const COXA_CLASSES: [(u16, &str); 13] = [
@@ -29,6 +29,28 @@ pub const COXA_CLASSES: [(u16, &str); 13] = [
 pub fn coxa_classes() -> ClassTable {
     COXA_CLASSES.into_iter().collect()
 }
+
+/// Sacrum (TotalSegmentator `sacrum`; its first segment is TotalSegmentator's `vertebrae_S1`).
+pub const SACRUM: u16 = 25;
+/// Left femur.
+pub const FEMUR_LEFT: u16 = 75;
+/// Right femur.
+pub const FEMUR_RIGHT: u16 = 76;
+/// Left hip bone (ilium, ischium and pubis).
+pub const HIP_LEFT: u16 = 77;
+/// Right hip bone.
+pub const HIP_RIGHT: u16 = 78;
+
+/// The five bones coxa segments itself ([`crate::segment`]), a part of [`COXA_CLASSES`].
+pub fn bone_classes() -> ClassTable {
+    [SACRUM, FEMUR_LEFT, FEMUR_RIGHT, HIP_LEFT, HIP_RIGHT]
+        .into_iter()
+        .filter_map(|id| COXA_CLASSES.iter().find(|(i, _)| *i == id).copied())
+        .collect()
+}
+
+/// Tolerance for a label map to count as lying on a CT's grid, mm.
+pub const GRID_TOLERANCE_MM: f64 = 1e-3;
 
 /// What can go wrong reading a class table or importing a label map.
 #[non_exhaustive]
@@ -55,6 +77,13 @@ pub enum LabelError {
         id: u16,
         /// coxa's class at that id.
         coxa_name: String,
+    },
+    /// The label map is not on the CT's grid.
+    #[error("the label map is not on the CT's grid: {source}")]
+    GridMismatch {
+        /// What differs.
+        #[source]
+        source: coxa_core::Error,
     },
 }
 
@@ -89,6 +118,20 @@ pub fn parse_class_table(json: &str) -> Result<ClassTable, LabelError> {
         _ => return Err(bad("neither an object nor a list".into())),
     }
     Ok(t)
+}
+
+/// Parses TotalSegmentator's class file (`labels_total_v2.json`: `{"1": "spleen", ...}`); the
+/// same as [`parse_class_table`].
+pub fn parse_totalseg_classes(json: &str) -> Result<ClassTable, LabelError> {
+    parse_class_table(json)
+}
+
+/// [`import_label_map`] for a label map that belongs to a CT: first checks that `map` lies on
+/// `ct_grid` (within [`GRID_TOLERANCE_MM`]), else [`LabelError::GridMismatch`] names what
+/// differs (resample the map onto the CT first).
+pub fn import_ct_label_map(map: LabelMap, source: &ClassTable, ct_grid: &Grid) -> Result<LabelMap, LabelError> {
+    ct_grid.check_same(map.grid(), GRID_TOLERANCE_MM).map_err(|source| LabelError::GridMismatch { source })?;
+    import_label_map(map, source)
 }
 
 /// Brings a label map whose classes are named by `source` into coxa's convention: every class
@@ -130,7 +173,6 @@ pub fn import_label_map(map: LabelMap, source: &ClassTable) -> Result<LabelMap, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use coxa_core::Grid;
     use nalgebra::Vector3;
     use ndarray::Array3;
 
@@ -165,6 +207,32 @@ mod tests {
         let src: ClassTable = [(75u16, "femur_left"), (76, "femur_right"), (90, "brain")].into_iter().collect();
         let m = import_label_map(map(vec![0, 75, 76, 90]), &src).unwrap();
         assert_eq!(m.labels().iter().copied().collect::<Vec<_>>(), vec![0, 75, 76, 90]);
+    }
+
+    #[test]
+    fn bone_classes_are_coxa_classes() {
+        let b = bone_classes();
+        assert_eq!(b.len(), 5);
+        for (id, name) in b.iter() {
+            assert_eq!(coxa_classes().name(id), Some(name));
+        }
+        assert_eq!(b.name(HIP_RIGHT), Some("hip_right"));
+    }
+
+    #[test]
+    fn ct_import_checks_the_grid() {
+        let src: ClassTable = [(1u16, "femur_left")].into_iter().collect();
+        let m = map(vec![0, 1, 1]);
+        let other = Grid::axis_aligned([4, 1, 1], Vector3::repeat(1.0), Vector3::zeros()).unwrap();
+        assert!(matches!(import_ct_label_map(m.clone(), &src, &other), Err(LabelError::GridMismatch { .. })));
+        let same = m.grid().clone();
+        assert_eq!(import_ct_label_map(m, &src, &same).unwrap().labels().iter().copied().collect::<Vec<_>>(), vec![0, 75, 75]);
+    }
+
+    #[test]
+    fn error_is_send_sync() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<LabelError>();
     }
 
     #[test]

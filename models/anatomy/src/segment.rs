@@ -1,1 +1,0 @@
-//! Classical bone segmentation (being written).
