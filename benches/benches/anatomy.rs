@@ -1,6 +1,9 @@
-//! Anatomy from a CT-sized label map: the real CT's TotalSegmentator labels resampled to 1 mm
-//! (366 x 303 x 334 voxels), then the five bone surfaces and every landmark (femurs, acetabula,
-//! anterior pelvic plane). coxa's own bone segmentation joins this benchmark when it exists.
+//! Anatomy at 1 mm on 2 cores (issue 3's goal: < 20 s for segmentation + meshes + landmarks):
+//! - `ct_1mm_segment_surfaces_landmarks`: the real CT resampled to 1 mm (trilinear, 366 x 303 x
+//!   334 voxels), coxa's bone segmentation, the five bone surfaces and every landmark (femurs,
+//!   acetabula, anterior pelvic plane);
+//! - `labels_1mm_surfaces_landmarks`: the same from TotalSegmentator's labels (nearest
+//!   neighbour to 1 mm), surfaces and landmarks only.
 #![allow(missing_docs, reason = "criterion_group! generates undocumented functions")]
 
 use std::path::Path;
@@ -8,8 +11,9 @@ use std::path::Path;
 use criterion::{Criterion, criterion_group, criterion_main};
 use nalgebra::Vector3;
 
+use coxa_anatomy::segment::{SegmentOptions, segment_bones};
 use coxa_anatomy::{landmarks, surface};
-use coxa_core::{LabelMap, Side};
+use coxa_core::{LabelMap, Side, Volume};
 
 macro_rules! bench {
     ($name:literal) => {
@@ -21,6 +25,17 @@ fn labels_1mm() -> Option<LabelMap> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/totalseg/example_seg_fast_force_split.nii.gz");
     let map = coxa_io::nifti::read_label_map(&p).ok()?;
     map.resampled(Vector3::new(1.0, 1.0, 1.0)).ok()
+}
+
+fn ct_1mm() -> Option<Volume> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/totalseg/example_ct.nii.gz");
+    let ct = coxa_io::nifti::read_volume(&p).ok()?;
+    ct.resampled(Vector3::new(1.0, 1.0, 1.0)).ok()
+}
+
+fn segment_meshes_and_landmarks(ct: &Volume) -> usize {
+    let seg = segment_bones(ct, &SegmentOptions::new()).expect("segmentation");
+    meshes_and_landmarks(&seg.labels)
 }
 
 fn meshes_and_landmarks(map: &LabelMap) -> usize {
@@ -43,6 +58,10 @@ fn anatomy(c: &mut Criterion) {
     let mut g = c.benchmark_group("anatomy");
     let _ = g.sample_size(10);
     let _ = g.bench_function(bench!("labels_1mm_surfaces_landmarks"), |b| b.iter(|| meshes_and_landmarks(std::hint::black_box(&map))));
+    if let Some(ct) = ct_1mm() {
+        eprintln!("CT at 1 mm: {:?} voxels", ct.grid().size());
+        let _ = g.bench_function(bench!("ct_1mm_segment_surfaces_landmarks"), |b| b.iter(|| segment_meshes_and_landmarks(std::hint::black_box(&ct))));
+    }
     g.finish();
 }
 

@@ -9,6 +9,7 @@ use nalgebra::{Point3, Vector3};
 use serde_json::{Value, json};
 
 use coxa_anatomy::landmarks::{self, AcetabulumLandmarks, AxisLandmark, FemurLandmarks, Landmark, PelvisLandmarks};
+use coxa_anatomy::segment::{SegmentOptions, segment_bones};
 use coxa_anatomy::{labels, muscles};
 use coxa_core::{LabelMap, Mesh, PelvicFrame, Side, Volume};
 
@@ -115,13 +116,13 @@ pub fn run(source: &AnatomySource, out: &Path) -> Result<Value> {
         }
     };
     let frame = pelvis.as_ref().map(|p| p.frame);
-    // An existing prosthesis: metal inside a fitted head means the landmarks describe the
-    // labelled surface of an implant, not a native head.
+    // Metal inside a fitted head: fracture fixation (a lag screw, as in the example CT) or a
+    // prosthesis, whose landmarks describe the implant's surface, not a native head.
     let metal_in_head: Vec<usize> = femurs.iter().map(|f| ct.as_ref().map_or(0, |v| voxels_above(v, &f.head_centre.lps_mm, f.head_radius_mm, METAL_HU))).collect();
     for (f, &n) in femurs.iter().zip(&metal_in_head) {
         if n > 0 {
             warnings.push(format!(
-                "femur_{}: {n} voxels above {METAL_HU} HU inside the fitted head: an existing hip prosthesis? The head landmarks describe the labelled surface, not a native head",
+                "femur_{}: {n} voxels above {METAL_HU} HU inside the fitted head: a screw or an existing prosthesis; check the head landmarks (a prosthetic head's are the implant's surface, not a native head's)",
                 f.side.as_str()
             ));
         }
@@ -298,10 +299,15 @@ fn pelvis_json(p: &PelvisLandmarks) -> Value {
 /// The label map to work from: the user's (checked to lie on the CT's grid; bones from coxa's
 /// segmentation when it has none), else coxa's own bone segmentation.
 fn label_map_for(ct: &Volume, labels: Option<&Path>, label_names: Option<&Path>, warnings: &mut Vec<String>) -> Result<LabelMap> {
-    let segmented = |_ct: &Volume| -> Result<LabelMap> {
-        bail!("coxa's built-in bone segmentation is not in this build yet: pass a label map on the CT's grid with --labels (e.g. TotalSegmentator's), or bone surfaces with --mesh")
+    let segmented = |ct: &Volume, warnings: &mut Vec<String>| -> Result<LabelMap> {
+        let seg = segment_bones(ct, &SegmentOptions::new()).context(
+            "coxa's bone segmentation failed; pass a label map on the CT's grid with --labels (e.g. TotalSegmentator's), or bone surfaces with --mesh",
+        )?;
+        tracing::info!(counts = ?seg.counts.iter().map(|c| (c.name.as_str(), c.voxels)).collect::<Vec<_>>(), "bones segmented");
+        warnings.extend(seg.warnings);
+        Ok(seg.labels)
     };
-    let Some(path) = labels else { return segmented(ct) };
+    let Some(path) = labels else { return segmented(ct, warnings) };
     let map = coxa_io::nifti::read_label_map(path)?;
     if let Err(e) = ct.grid().check_same(map.grid(), 1e-3) {
         bail!("--labels {}: the label map is not on the CT's grid ({e}); resample it onto the CT first", path.display());
@@ -323,8 +329,11 @@ fn label_map_for(ct: &Volume, labels: Option<&Path>, label_names: Option<&Path>,
         return Ok(map);
     }
     warnings.push("the label map has no bones: bones from coxa's own segmentation, muscles from the label map".into());
-    let bones = segmented(ct)?;
-    let (grid, mut ids, classes) = map.into_parts();
+    let bones = segmented(ct, warnings)?;
+    let (grid, mut ids, mut classes) = map.into_parts();
+    for (id, name) in bones.classes().iter() {
+        classes.insert(id, name.to_string());
+    }
     for (l, b) in ids.iter_mut().zip(bones.labels().iter()) {
         if *b != 0 {
             *l = *b;
