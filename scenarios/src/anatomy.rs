@@ -48,6 +48,27 @@ impl Bones {
 /// Runs the anatomy stage and writes `anatomy.json`, the meshes (STL) and, from a CT,
 /// `labels.nii.gz` into `out`, which must not exist yet. Returns the JSON written.
 pub fn run(source: &AnatomySource, out: &Path) -> Result<Value> {
+    Ok(run_full(source, out)?.json)
+}
+
+/// What the anatomy stage found: the JSON written and the bone surfaces.
+#[derive(Debug, Clone)]
+pub struct AnatomyResult {
+    /// `anatomy.json`.
+    pub json: Value,
+    /// Bone surfaces by class name (femur_left, hip_right, ...), LPS mm.
+    pub meshes: Vec<(String, Mesh)>,
+}
+
+impl AnatomyResult {
+    /// The surface of `name`.
+    pub fn mesh(&self, name: &str) -> Option<&Mesh> {
+        self.meshes.iter().find(|(n, _)| n == name).map(|(_, m)| m)
+    }
+}
+
+/// [`run`], returning the bone surfaces too.
+pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
     if out.exists() {
         bail!("{} already exists; coxa anatomy writes into a new folder and never overwrites: choose another --out", out.display());
     }
@@ -187,7 +208,7 @@ pub fn run(source: &AnatomySource, out: &Path) -> Result<Value> {
         .open(&json_path)
         .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
         .with_context(|| format!("writing {}", json_path.display()))?;
-    Ok(report)
+    Ok(AnatomyResult { json: report, meshes: bones.meshes })
 }
 
 /// HU above which a voxel counts as metal.

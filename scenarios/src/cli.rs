@@ -27,6 +27,12 @@ pub enum Command {
     Anatomy(AnatomyArgs),
     /// Range of motion and impingement of an implanted hip (implants alone, or with bone surfaces).
     Rom(crate::rom::RomArgs),
+    /// Run a scenario file (TOML): every case in parallel into a results folder, with a
+    /// report per case; rerun to finish what failed.
+    Run(RunArgs),
+    /// The whole pipeline on a built-in phantom CT (or --ct PATH) into a new folder with
+    /// report.html.
+    Demo(crate::demo::DemoArgs),
 }
 
 /// Arguments of `coxa anatomy`.
@@ -61,6 +67,48 @@ pub struct AnatomyArgs {
     pub json: bool,
 }
 
+/// Arguments of `coxa run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file (TOML, schema_version = 1).
+    pub scenario: PathBuf,
+    /// Results folder instead of the scenario's `output_dir`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn print_outcome(o: &crate::run::RunOutcome) {
+    println!("results in {}", o.out.display());
+    for c in &o.finished {
+        println!("done       {c}  {}", o.out.join("cases").join(c).join("report.html").display());
+    }
+    for c in &o.skipped {
+        println!("skipped    {c} (finished earlier)");
+    }
+    for (c, e) in &o.failed {
+        println!("FAILED     {c}: {e}");
+    }
+}
+
+fn run_scenario(args: &RunArgs) -> anyhow::Result<()> {
+    let scn = crate::scenario::Scenario::load(&args.scenario)?;
+    let outcome = crate::run::run(&scn, args.out.as_deref(), !args.quiet)?;
+    print_outcome(&outcome);
+    if !outcome.failed.is_empty() {
+        anyhow::bail!("{} of {} cases failed (see failed/*.json in {}); run the same command again to retry them", outcome.failed.len(), scn.cases.len(), outcome.out.display());
+    }
+    Ok(())
+}
+
+fn demo(args: &crate::demo::DemoArgs) -> anyhow::Result<()> {
+    let outcome = crate::demo::demo(args)?;
+    print_outcome(&outcome);
+    Ok(())
+}
+
 /// Arguments of `coxa inspect`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
@@ -88,6 +136,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(args) => inspect(&args),
         Command::Anatomy(args) => anatomy(&args),
         Command::Rom(args) => rom(&args),
+        Command::Run(args) => run_scenario(&args),
+        Command::Demo(args) => demo(&args),
     }
 }
 

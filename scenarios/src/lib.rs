@@ -4,4 +4,11 @@
 
 pub mod anatomy;
 pub mod cli;
+pub mod demo;
+pub mod pipeline;
+pub mod render;
+pub mod report;
 pub mod rom;
+pub mod run;
+pub mod scenario;
+pub mod svg;

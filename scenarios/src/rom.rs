@@ -147,23 +147,12 @@ pub fn run(args: &RomArgs) -> Result<Value> {
         }
     };
 
-    // Implants.
     let catalog = match &args.catalog {
         Some(dir) => Catalog::load_dir(dir)?,
         None => Catalog::builtin()?,
     };
-    let spec = catalog.liner_spec(&args.liner)?;
-    let shell = match args.shell_mm {
-        Some(d) => catalog.shell(d)?,
-        None => catalog.smallest_shell_for(spec, args.head_mm)?,
-    };
-    let liner = catalog.liner(spec, args.head_mm, &shell)?;
-    let head = catalog.head(args.head_mm, args.head_offset_mm)?;
-    let mut stem = catalog.stem(None, &args.stem_size)?;
-    if let Some(n) = args.neck_mm {
-        stem = Stem::new(stem.ccd, stem.offset_mm, stem.neck_length_mm, n, stem.neck_flare)?;
-    }
-    let construct = Construct::new(shell, liner, head, stem)?;
+    let choice = ImplantChoice { head_mm: args.head_mm, head_offset_mm: args.head_offset_mm, neck_mm: args.neck_mm, liner: args.liner.clone(), shell_mm: args.shell_mm, stem_size: args.stem_size.clone() };
+    let construct = choice.construct(&catalog)?;
     let cup = CupAngles { definition: args.cup_definition.into(), inclination: Angle::from_deg(args.cup_inclination_deg), anteversion: Angle::from_deg(args.cup_anteversion_deg) };
 
     // Bones.
@@ -180,22 +169,94 @@ pub fn run(args: &RomArgs) -> Result<Value> {
     let hip = read(&format!("hip_{own}"))?;
     let femur = read(&format!("femur_{own}"))?;
     let other_hip = read(&format!("hip_{other}"))?;
-    let mut builder = HipModel::builder(side, construct.clone()).cup(cup).stem_anteversion(Angle::from_deg(args.stem_anteversion_deg));
-    let mut pelvic_frame = "none (implants alone)";
-    match (&hip, &femur) {
-        (Some(h), Some(f)) => {
-            let anatomy = HipAnatomy::from_meshes(side, h, other_hip.as_ref(), f)?;
-            pelvic_frame = if anatomy.frame_is_app { "anterior pelvic plane" } else { "CT axes (give both hip bones for the anterior pelvic plane)" };
-            let bones = BoneGeometry::new(h, f, &anatomy.femur, &anatomy.frame, anatomy.hip_centre_lps_mm(), &construct, &BoneOptions::default())?;
-            builder = builder.bones(Arc::new(bones));
-        }
-        (None, None) => {}
+    let bones = match (hip, femur) {
+        (Some(hip), Some(femur)) => Some(HipBones::new(side, hip, other_hip, femur, &construct)?),
+        (None, None) => None,
         _ => bail!("bone impingement needs both --mesh hip_{own}=.. and --mesh femur_{own}=..; give both or neither"),
+    };
+    let tilts = PelvicTilts { standing: Angle::from_deg(args.pelvic_tilt_deg), sitting: Angle::from_deg(args.pelvic_tilt_deg + args.sitting_extra_tilt_deg) };
+    let (_, value) = rom_json(side, &construct, &choice.liner, cup, Angle::from_deg(args.stem_anteversion_deg), &tilts, bones.as_ref(), &rom::all_motions())?;
+    Ok(value)
+}
+
+/// The implants of a ROM run, by catalog choice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImplantChoice {
+    /// Head diameter, mm.
+    pub head_mm: f64,
+    /// Head neck-length offset, mm.
+    pub head_offset_mm: f64,
+    /// Neck diameter next to the head, mm (default: the stem's).
+    pub neck_mm: Option<f64>,
+    /// Liner name.
+    pub liner: String,
+    /// Shell outer diameter, mm (default: the smallest that holds head and liner).
+    pub shell_mm: Option<f64>,
+    /// Stem size in the catalog's first series.
+    pub stem_size: String,
+}
+
+impl ImplantChoice {
+    /// Builds the construct from `catalog`.
+    ///
+    /// # Errors
+    /// Unknown sizes or liner, parts that do not fit.
+    pub fn construct(&self, catalog: &Catalog) -> Result<Construct> {
+        let spec = catalog.liner_spec(&self.liner)?;
+        let shell = match self.shell_mm {
+            Some(d) => catalog.shell(d)?,
+            None => catalog.smallest_shell_for(spec, self.head_mm)?,
+        };
+        let liner = catalog.liner(spec, self.head_mm, &shell)?;
+        let head = catalog.head(self.head_mm, self.head_offset_mm)?;
+        let mut stem = catalog.stem(None, &self.stem_size)?;
+        if let Some(n) = self.neck_mm {
+            stem = Stem::new(stem.ccd, stem.offset_mm, stem.neck_length_mm, n, stem.neck_flare)?;
+        }
+        Ok(Construct::new(shell, liner, head, stem)?)
+    }
+}
+
+/// The bones of the operated hip, their landmarks and collision geometry (reusable across cup
+/// angles: the geometry does not depend on them).
+#[derive(Debug, Clone)]
+pub struct HipBones {
+    /// Landmarks and the pelvic frame.
+    pub anatomy: HipAnatomy,
+    /// Collision geometry.
+    pub geometry: Arc<BoneGeometry>,
+    /// The operated side's hip bone.
+    pub hip: Mesh,
+    /// The operated side's femur.
+    pub femur: Mesh,
+}
+
+impl HipBones {
+    /// Landmarks and collision geometry of `side` for `construct`.
+    ///
+    /// # Errors
+    /// Landmarks not found, geometry not buildable.
+    pub fn new(side: Side, hip: Mesh, other_hip: Option<Mesh>, femur: Mesh, construct: &Construct) -> Result<Self> {
+        let anatomy = HipAnatomy::from_meshes(side, &hip, other_hip.as_ref(), &femur)?;
+        let geometry = Arc::new(BoneGeometry::new(&hip, &femur, &anatomy.femur, &anatomy.frame, anatomy.hip_centre_lps_mm(), construct, &BoneOptions::default())?);
+        Ok(Self { anatomy, geometry, hip, femur })
+    }
+}
+
+/// Builds the hip model and sweeps `motions`; returns the model and `coxa rom`'s JSON.
+///
+/// # Errors
+/// A model that cannot be built (e.g. bones for another construct).
+#[allow(clippy::too_many_arguments, reason = "the plain inputs of one ROM run")]
+pub fn rom_json(side: Side, construct: &Construct, liner: &str, cup: CupAngles, stem_anteversion: Angle, tilts: &PelvicTilts, bones: Option<&HipBones>, motions: &[rom::Motion]) -> Result<(HipModel, Value)> {
+    let mut builder = HipModel::builder(side, construct.clone()).cup(cup).stem_anteversion(stem_anteversion);
+    let mut pelvic_frame = "none (implants alone)";
+    if let Some(b) = bones {
+        pelvic_frame = if b.anatomy.frame_is_app { "anterior pelvic plane" } else { "CT axes (give both hip bones for the anterior pelvic plane)" };
+        builder = builder.bones(b.geometry.clone());
     }
     let model = builder.build()?;
-    let tilts = PelvicTilts { standing: Angle::from_deg(args.pelvic_tilt_deg), sitting: Angle::from_deg(args.pelvic_tilt_deg + args.sitting_extra_tilt_deg) };
-    let report = rom::report(&model, &rom::all_motions(), &tilts, &SweepOptions::default());
-
+    let report = rom::report(&model, motions, tilts, &SweepOptions::default());
     let motions: Vec<Value> = report
         .motions
         .iter()
@@ -213,11 +274,11 @@ pub fn run(args: &RomArgs) -> Result<Value> {
             })
         })
         .collect();
-    Ok(json!({
+    let value = json!({
         "side": side.as_str(),
         "implants": {
             "shell_outer_diameter_mm": construct.shell.outer_diameter_mm,
-            "liner": spec.name,
+            "liner": liner,
             "head_diameter_mm": construct.head.diameter_mm,
             "head_offset_mm": construct.head.neck_length_offset_mm,
             "neck_diameter_mm": construct.stem.neck_diameter_mm,
@@ -232,7 +293,8 @@ pub fn run(args: &RomArgs) -> Result<Value> {
         "pelvic_tilt_deg": { "standing": tilts.standing.deg(), "sitting": tilts.sitting.deg() },
         "joint_angles": "ISB-like: flexion about the pelvic mediolateral axis, abduction about the floating axis, internal rotation about the femoral mechanical axis; relative to the standing body, pelvis tilted per posture",
         "motions": motions,
-    }))
+    });
+    Ok((model, value))
 }
 
 #[cfg(test)]

@@ -303,6 +303,30 @@ impl HipModel {
     pub fn hip_to_lps(&self, p_hip: &Vector3<f64>) -> Point3<f64> {
         self.to_lps(p_hip)
     }
+    /// The implants as placed, LPS mm, with the femur as imaged (for pictures): `shell`,
+    /// `liner` and `head` at the hip centre in the cup's orientation, `neck` along the stem's
+    /// neck direction carried by the imaged femur.
+    pub fn implant_meshes_lps(&self) -> Vec<(&'static str, Mesh)> {
+        let place = |mesh: Mesh, local_to_hip: &Matrix3<f64>| -> Mesh {
+            let (v, t) = mesh.into_parts();
+            let v = v.into_iter().map(|p| self.to_lps(&(local_to_hip * p.coords))).collect();
+            Mesh::new(v, t).expect("a rigid motion keeps a valid mesh valid")
+        };
+        let cup = self.liner_from_hip.transpose();
+        let c = self.construct();
+        // The neck direction in the hip frame, the femur as imaged.
+        let neck_lps = self.femoral.femur_from_lps.inverse() * self.neck_dir_femoral;
+        let neck_hip = self.frame.vector_to_pelvic(&neck_lps);
+        let z = neck_hip.normalize();
+        let x = z.cross(&if z.x.abs() < 0.9 { Vector3::x() } else { Vector3::y() }).normalize();
+        let neck_to_hip = Matrix3::from_columns(&[x, z.cross(&x), z]);
+        vec![
+            ("shell", place(c.shell.mesh(), &cup)),
+            ("liner", place(c.liner.mesh(), &cup)),
+            ("head", place(c.head.mesh(), &Matrix3::identity())),
+            ("neck", place(c.neck().mesh(), &neck_to_hip)),
+        ]
+    }
     /// An LPS point in the hip frame, mm.
     pub fn lps_to_hip(&self, p: &Point3<f64>) -> Vector3<f64> {
         self.frame.point_to_pelvic(p) - self.hip_centre_pelvic_mm

@@ -1,0 +1,359 @@
+//! One case through every stage: input -> anatomy -> implants and placement (planned or
+//! fixed, for every sweep point) -> range of motion -> safe-zone map -> pictures -> report.
+//!
+//! The only place the stages are chained (DESIGN: a stage never reaches back). Writes into a
+//! folder the caller made for the case; returns the case summary that `coxa run` collects.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use nalgebra::Point3;
+use rayon::prelude::*;
+use serde_json::{Value, json};
+
+use coxa_anatomy::phantom::{PhantomSpec, hip_phantom};
+use coxa_core::{Angle, CupAngleDefinition, CupAngles, Mesh, Side};
+use coxa_implants::Catalog;
+use coxa_sim::rom::{self, PelvicTilts};
+
+use crate::anatomy::{AnatomyResult, AnatomySource};
+use crate::render::{Camera, Item, Layer, render};
+use crate::rom::{HipBones, ImplantChoice, rom_json};
+use crate::scenario::{Case, CaseInput, Scenario, SweepPoint};
+
+/// Progress callback: a short message per step.
+pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
+
+/// Default implants when a fixed placement leaves them open.
+const DEFAULT_HEAD_MM: f64 = 32.0;
+const DEFAULT_LINER: &str = "hemispherical";
+const DEFAULT_STEM: &str = "3";
+
+/// Safe-zone map grid: radiographic inclination and anteversion, deg.
+pub const SAFE_ZONE_INCLINATIONS_DEG: [f64; 6] = [30.0, 35.0, 40.0, 45.0, 50.0, 55.0];
+/// See [`SAFE_ZONE_INCLINATIONS_DEG`].
+pub const SAFE_ZONE_ANTEVERSIONS_DEG: [f64; 9] = [0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0];
+/// Lewinnek's safe zone (radiographic): inclination 40 ± 10, anteversion 15 ± 10 deg.
+pub const LEWINNEK_DEG: [f64; 4] = [5.0, 25.0, 30.0, 50.0];
+
+/// Writes the case's input files and returns what the anatomy stage reads. The phantom gets
+/// `input/phantom_ct.nii.gz`, its muscle labels (bones removed: coxa segments them itself)
+/// and `input/phantom_truth.json`.
+fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value>)> {
+    Ok(match &case.input {
+        CaseInput::Ct { ct, labels } => (AnatomySource::Ct { ct: ct.clone(), labels: labels.clone(), label_names: None, dicom: Default::default() }, None),
+        CaseInput::Meshes(list) => {
+            if list.is_empty() {
+                bail!("case {}: no input found (a case folder needs ct.nii.gz, ct.nii, a DICOM folder ct/, or bone surfaces such as hip_right.stl and femur_right.stl)", case.name);
+            }
+            (AnatomySource::Meshes(list.clone()), None)
+        }
+        CaseInput::Phantom => {
+            let spec = PhantomSpec::default();
+            let p = hip_phantom(&spec);
+            let input = dir.join("input");
+            std::fs::create_dir_all(&input)?;
+            let ct = input.join("phantom_ct.nii.gz");
+            coxa_io::nifti::write_volume(&p.ct, &ct)?;
+            let (grid, mut ids, classes) = p.labels.clone().into_parts();
+            ids.mapv_inplace(|l| if crate::anatomy::BONES.iter().any(|(b, _)| *b == l) { 0 } else { l });
+            let muscles = input.join("phantom_muscles.nii.gz");
+            coxa_io::nifti::write_label_map(&coxa_core::LabelMap::new(grid, ids, classes)?, &muscles)?;
+            let t = &p.truth;
+            let pt = |q: &Point3<f64>| [q.x, q.y, q.z];
+            let truth = json!({
+                "description": "the built-in hip phantom: spherical heads in hemispherical sockets at known angles; its LPS axes are its pelvic frame",
+                "head_centres_lps_mm": {"left": pt(&t.head_centres_lps_mm[0]), "right": pt(&t.head_centres_lps_mm[1])},
+                "head_radius_mm": t.head_radius_mm,
+                "acetabulum_radiographic_deg": {"inclination": spec.acetabulum_deg.0, "anteversion": spec.acetabulum_deg.1},
+                "neck_shaft_angle_deg": spec.neck_shaft_deg,
+                "neck_anteversion_deg": spec.neck_anteversion_deg,
+                "voxel_mm": spec.voxel_mm,
+            });
+            write_new(&input.join("phantom_truth.json"), serde_json::to_string_pretty(&truth)?.as_bytes())?;
+            (AnatomySource::Ct { ct, labels: Some(muscles), label_names: None, dicom: Default::default() }, Some(truth))
+        }
+    })
+}
+
+/// Writes a new file (never overwrites).
+pub fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(path).with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The bones of the operated side, if the anatomy has them.
+fn hip_bones(anatomy: &AnatomyResult, side: Side, construct: &coxa_implants::Construct) -> Result<Option<HipBones>> {
+    let own = side.as_str();
+    let other = side.opposite().as_str();
+    match (anatomy.mesh(&format!("hip_{own}")), anatomy.mesh(&format!("femur_{own}"))) {
+        (Some(h), Some(f)) => Ok(Some(HipBones::new(side, h.clone(), anatomy.mesh(&format!("hip_{other}")).cloned(), f.clone(), construct)?)),
+        _ => Ok(None),
+    }
+}
+
+/// The result of one sweep point.
+struct PointResult {
+    point: SweepPoint,
+    rom: Value,
+    model: coxa_sim::HipModel,
+    choice: ImplantChoice,
+    cup: CupAngles,
+    stem_anteversion: Angle,
+}
+
+/// Smallest margin (limit - required) over the daily-life motions of a `coxa rom` JSON, deg.
+pub fn min_adl_margin(rom: &Value) -> Option<f64> {
+    rom["motions"].as_array()?.iter().filter_map(|m| Some(m["limit_deg"].as_f64()? - m["required_deg"].as_f64()?)).min_by(f64::total_cmp)
+}
+
+/// Runs `case` of `scn` into `dir` (which exists and is empty). Returns the case summary.
+///
+/// # Errors
+/// Any stage's error, with the stage named.
+pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, progress: Progress<'_>) -> Result<Value> {
+    progress("input");
+    let (source, truth) = prepare_input(case, dir).context("preparing the input")?;
+    progress("anatomy (segmentation, surfaces, landmarks)");
+    let anatomy = crate::anatomy::run_full(&source, &dir.join("anatomy")).context("anatomy")?;
+    let mut warnings: Vec<String> = anatomy.json["warnings"].as_array().map(|w| w.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default();
+
+    let motions: Vec<rom::Motion> = {
+        let all = rom::all_motions();
+        if scn.motions.is_empty() { all } else { all.into_iter().filter(|m| scn.motions.iter().any(|n| n == m.name)).collect() }
+    };
+
+    // Every sweep point: implants, placement, ROM.
+    progress(&format!("range of motion over {} sweep point(s)", scn.sweep.len()));
+    let mut results: Vec<PointResult> = Vec::new();
+    for point in &scn.sweep {
+        let Some(placement) = point.placement else {
+            bail!("this scenario has no [placement]: the planner stage is not in this build yet; give [placement] cup_inclination_deg, cup_anteversion_deg (and stem_anteversion_deg)");
+        };
+        let choice = ImplantChoice {
+            head_mm: point.head_diameter_mm.unwrap_or(DEFAULT_HEAD_MM),
+            head_offset_mm: point.head_offset_mm,
+            neck_mm: None,
+            liner: point.liner.clone().unwrap_or_else(|| DEFAULT_LINER.into()),
+            shell_mm: None,
+            stem_size: point.stem_size.clone().unwrap_or_else(|| DEFAULT_STEM.into()),
+        };
+        let construct = choice.construct(catalog).with_context(|| format!("implants of sweep point {}", point.label()))?;
+        let bones = hip_bones(&anatomy, case.side, &construct).context("hip bones for the range of motion")?;
+        if bones.is_none() && results.is_empty() {
+            warnings.push(format!("no hip_{0} and femur_{0} surfaces: range of motion of the implants alone", case.side.as_str()));
+        }
+        let tilts = PelvicTilts { standing: Angle::from_deg(point.standing_tilt_deg), sitting: Angle::from_deg(point.standing_tilt_deg + point.sitting_extra_tilt_deg) };
+        let stem_av = Angle::from_deg(placement.stem_anteversion_deg);
+        let (model, rom) = rom_json(case.side, &construct, &choice.liner, placement.cup, stem_av, &tilts, bones.as_ref(), &motions).with_context(|| format!("range of motion at {}", point.label()))?;
+        results.push(PointResult { point: point.clone(), rom, model, choice, cup: placement.cup, stem_anteversion: stem_av });
+    }
+    std::fs::create_dir_all(dir.join("rom"))?;
+    let mut csv = String::from("label,head_diameter_mm,head_offset_mm,liner,stem_size,cup_inclination_deg,cup_anteversion_deg,cup_definition,stem_anteversion_deg,standing_tilt_deg,sitting_tilt_deg,oscillation_angle_deg,min_adl_margin_deg");
+    for m in &motions {
+        csv.push_str(&format!(",{}_deg,{}_contact", m.name, m.name));
+    }
+    csv.push('\n');
+    for r in &results {
+        write_new(&dir.join("rom").join(format!("{}.json", r.point.label())), serde_json::to_string_pretty(&r.rom)?.as_bytes())?;
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            r.point.label(),
+            r.choice.head_mm,
+            r.choice.head_offset_mm,
+            r.choice.liner,
+            r.choice.stem_size,
+            r.cup.inclination.deg(),
+            r.cup.anteversion.deg(),
+            definition_name(r.cup.definition),
+            r.stem_anteversion.deg(),
+            r.rom["pelvic_tilt_deg"]["standing"],
+            r.rom["pelvic_tilt_deg"]["sitting"],
+            r.rom["oscillation_angle_deg"],
+            min_adl_margin(&r.rom).map_or(String::new(), |v| format!("{v:.1}")),
+        ));
+        for m in r.rom["motions"].as_array().into_iter().flatten() {
+            csv.push_str(&format!(",{},{}", m["limit_deg"], m["contact"].as_str().unwrap_or("")));
+        }
+        csv.push('\n');
+    }
+    write_new(&dir.join("rom_sweep.csv"), csv.as_bytes())?;
+    let primary = &results[0];
+
+    // Safe-zone map around the primary point: every motion over a grid of radiographic cup
+    // angles, the rest unchanged.
+    let safe_zone = if scn.raw.report.safe_zone_map {
+        progress("safe-zone map");
+        let construct = primary.model.construct().clone();
+        let bones = hip_bones(&anatomy, case.side, &construct)?;
+        let tilts = PelvicTilts { standing: Angle::from_deg(primary.point.standing_tilt_deg), sitting: Angle::from_deg(primary.point.standing_tilt_deg + primary.point.sitting_extra_tilt_deg) };
+        let cells: Vec<(usize, usize)> = (0..SAFE_ZONE_INCLINATIONS_DEG.len()).flat_map(|i| (0..SAFE_ZONE_ANTEVERSIONS_DEG.len()).map(move |a| (i, a))).collect();
+        let roms: Vec<Result<Value>> = cells
+            .par_iter()
+            .map(|&(i, a)| {
+                let cup = CupAngles { definition: CupAngleDefinition::Radiographic, inclination: Angle::from_deg(SAFE_ZONE_INCLINATIONS_DEG[i]), anteversion: Angle::from_deg(SAFE_ZONE_ANTEVERSIONS_DEG[a]) };
+                Ok(rom_json(case.side, &construct, &primary.choice.liner, cup, primary.stem_anteversion, &tilts, bones.as_ref(), &motions)?.1)
+            })
+            .collect();
+        let mut grid = vec![vec![None; SAFE_ZONE_ANTEVERSIONS_DEG.len()]; SAFE_ZONE_INCLINATIONS_DEG.len()];
+        let mut limits: Vec<Vec<Value>> = vec![vec![Value::Null; SAFE_ZONE_ANTEVERSIONS_DEG.len()]; SAFE_ZONE_INCLINATIONS_DEG.len()];
+        for ((i, a), r) in cells.iter().zip(roms) {
+            let r = r?;
+            grid[*i][*a] = min_adl_margin(&r);
+            limits[*i][*a] = json!(r["motions"].as_array().map(|m| m.iter().map(|x| (x["name"].as_str().unwrap_or("").to_string(), x["limit_deg"].clone())).collect::<serde_json::Map<String, Value>>()));
+        }
+        Some(json!({
+            "definition": "radiographic (Murray 1993), pelvic frame",
+            "inclinations_deg": SAFE_ZONE_INCLINATIONS_DEG,
+            "anteversions_deg": SAFE_ZONE_ANTEVERSIONS_DEG,
+            "min_adl_margin_deg": grid,
+            "limits_deg": limits,
+            "lewinnek_deg": {"inclination": [30, 50], "anteversion": [5, 25]},
+        }))
+    } else {
+        None
+    };
+
+    // Pictures of the primary point.
+    progress("pictures");
+    let pictures = pictures(&anatomy, &primary.model, case.side, &dir.join("pictures"))?;
+
+    let cup_all: Value = [CupAngleDefinition::Radiographic, CupAngleDefinition::Operative, CupAngleDefinition::Anatomic]
+        .iter()
+        .map(|d| {
+            let c = primary.model.cup_angles(*d);
+            (definition_name(*d).to_string(), json!({"inclination_deg": round2(c.inclination.deg()), "anteversion_deg": round2(c.anteversion.deg())}))
+        })
+        .collect::<serde_json::Map<String, Value>>()
+        .into();
+    let report = json!({
+        "coxa_version": env!("CARGO_PKG_VERSION"),
+        "scenario": scn.raw.name.clone().unwrap_or_else(|| scn.file.file_stem().map_or(String::new(), |s| s.to_string_lossy().into_owned())),
+        "case": case.name,
+        "side": case.side.as_str(),
+        "input": input_json(&case.input),
+        "phantom_truth": truth,
+        "anatomy": anatomy.json,
+        "placement": {
+            "source": "fixed by the scenario",
+            "cup_angles": cup_all,
+            "cup_centre_lps_mm": primary.model.hip_to_lps(&nalgebra::Vector3::zeros()).coords.as_slice().iter().map(|v| round2(*v)).collect::<Vec<_>>(),
+            "stem_anteversion_deg": round2(primary.stem_anteversion.deg()),
+            "combined_anteversion_deg": round2(primary.model.cup_angles(CupAngleDefinition::Operative).anteversion.deg() + primary.stem_anteversion.deg()),
+            "implants": primary.rom["implants"],
+        },
+        "rom": primary.rom,
+        "sweep": results.iter().map(|r| json!({
+            "label": r.point.label(),
+            "head_diameter_mm": r.choice.head_mm,
+            "liner": r.choice.liner,
+            "cup_inclination_deg": r.cup.inclination.deg(),
+            "cup_anteversion_deg": r.cup.anteversion.deg(),
+            "stem_anteversion_deg": round2(r.stem_anteversion.deg()),
+            "standing_tilt_deg": r.point.standing_tilt_deg,
+            "min_adl_margin_deg": min_adl_margin(&r.rom),
+            "motions": r.rom["motions"].as_array().map(|m| m.iter().map(|x| json!({"name": x["name"], "limit_deg": x["limit_deg"], "contact": x["contact"]})).collect::<Vec<_>>()),
+        })).collect::<Vec<_>>(),
+        "safe_zone": safe_zone,
+        "pictures": pictures.iter().map(|(name, path)| json!({"view": name, "file": path.strip_prefix(dir).unwrap_or(path).to_string_lossy()})).collect::<Vec<_>>(),
+        "warnings": warnings,
+    });
+    write_new(&dir.join("report.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
+    if scn.raw.report.html {
+        progress("report");
+        let html = crate::report::html(&report, dir)?;
+        write_new(&dir.join("report.html"), html.as_bytes())?;
+    }
+    Ok(json!({
+        "case": case.name,
+        "side": case.side.as_str(),
+        "sweep_points": results.len(),
+        "min_adl_margin_deg": min_adl_margin(&primary.rom),
+        "cup_radiographic_deg": cup_all["radiographic"],
+        "head_diameter_mm": primary.choice.head_mm,
+        "warnings": report["warnings"].as_array().map_or(0, Vec::len),
+    }))
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// `radiographic` / `operative` / `anatomic`.
+pub fn definition_name(d: CupAngleDefinition) -> &'static str {
+    match d {
+        CupAngleDefinition::Radiographic => "radiographic",
+        CupAngleDefinition::Operative => "operative",
+        CupAngleDefinition::Anatomic => "anatomic",
+    }
+}
+
+fn input_json(input: &CaseInput) -> Value {
+    // File names only: folder names may carry a patient's name.
+    let name = |p: &PathBuf| p.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
+    match input {
+        CaseInput::Ct { ct, labels } => json!({"kind": "ct", "ct": name(ct), "labels": labels.as_ref().map(name)}),
+        CaseInput::Meshes(list) => json!({"kind": "meshes", "meshes": list.iter().map(|(n, p)| json!({"name": n, "file": name(p)})).collect::<Vec<_>>()}),
+        CaseInput::Phantom => json!({"kind": "phantom"}),
+    }
+}
+
+/// Colours of the pictures.
+const BONE_RGB: [u8; 3] = [214, 204, 178];
+const SHELL_RGB: [u8; 3] = [150, 160, 175];
+const LINER_RGB: [u8; 3] = [60, 120, 220];
+const HEAD_RGB: [u8; 3] = [200, 60, 50];
+const NECK_RGB: [u8; 3] = [120, 125, 135];
+
+/// AP, lateral and superior pictures of the bones of `side` (translucent) and the implants.
+fn pictures(anatomy: &AnatomyResult, model: &coxa_sim::HipModel, side: Side, out: &Path) -> Result<Vec<(String, PathBuf)>> {
+    std::fs::create_dir_all(out)?;
+    let implants = model.implant_meshes_lps();
+    let mut items: Vec<Item<'_>> = Vec::new();
+    for (name, mesh) in &anatomy.meshes {
+        if name.starts_with("hip_") || name.starts_with("femur_") || name == "sacrum" {
+            items.push(Item { mesh, rgb: BONE_RGB, layer: Layer::Translucent });
+        }
+    }
+    for (name, mesh) in &implants {
+        let rgb = match *name {
+            "shell" => SHELL_RGB,
+            "liner" => LINER_RGB,
+            "head" => HEAD_RGB,
+            _ => NECK_RGB,
+        };
+        items.push(Item { mesh, rgb, layer: Layer::Solid });
+    }
+    let centre = model.hip_to_lps(&nalgebra::Vector3::zeros());
+    let pelvis_centre = pelvis_centre(anatomy).unwrap_or(centre);
+    let views = [
+        ("pelvis_ap", Camera::anterior(pelvis_centre, 150.0)),
+        ("hip_ap", Camera::anterior(centre, 60.0)),
+        ("hip_lateral", Camera::lateral(side, centre, 60.0)),
+        ("hip_superior", Camera::superior(centre, 60.0)),
+    ];
+    let mut files = Vec::new();
+    for (name, cam) in views {
+        let pic = render(&items, &cam, 480, 480);
+        let path = out.join(format!("{name}.png"));
+        write_new(&path, &pic.png()?)?;
+        files.push((name.to_string(), path));
+    }
+    Ok(files)
+}
+
+/// Centre of the bounding box of the hip bones.
+fn pelvis_centre(anatomy: &AnatomyResult) -> Option<Point3<f64>> {
+    let pts: Vec<&Point3<f64>> = anatomy.meshes.iter().filter(|(n, _)| n.starts_with("hip_")).flat_map(|(_, m): &(String, Mesh)| m.vertices().iter()).collect();
+    if pts.is_empty() {
+        return None;
+    }
+    let mut lo = *pts[0];
+    let mut hi = *pts[0];
+    for p in pts {
+        lo = lo.inf(p);
+        hi = hi.sup(p);
+    }
+    Some(nalgebra::center(&lo, &hi))
+}

@@ -1,0 +1,274 @@
+//! The case report a surgeon reads: one self-contained HTML file (inline CSS, inline SVG plots,
+//! PNG pictures embedded as data URIs; no script, no network) built from `report.json`.
+//! Patient name and ID are never in it (they are not in `report.json` either).
+
+use std::fmt::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use crate::svg::{self, Bar, Series, esc};
+
+/// Standard base64 (RFC 4648) of `bytes`.
+pub fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        for k in 0..4 {
+            if k <= c.len() {
+                s.push(A[((n >> (18 - 6 * k)) & 63) as usize] as char);
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
+}
+
+fn num(v: &Value, digits: usize) -> String {
+    v.as_f64().map_or_else(|| "–".to_string(), |x| format!("{x:.digits$}"))
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().map_or_else(|| if v.is_null() { "–".into() } else { v.to_string() }, str::to_string)
+}
+
+fn pt(v: &Value) -> String {
+    v.as_array().map_or_else(|| "–".into(), |a| format!("({})", a.iter().map(|x| num(x, 1)).collect::<Vec<_>>().join(", ")))
+}
+
+/// Colour of a ROM bar: red below what the activity needs, amber within 10 deg, green above.
+fn margin_colour(margin: Option<f64>) -> &'static str {
+    match margin {
+        Some(m) if m < 0.0 => "#d9534f",
+        Some(m) if m < 10.0 => "#f0ad4e",
+        Some(_) => "#5cb85c",
+        None => "#7a8ca3",
+    }
+}
+
+const CSS: &str = "body{font-family:system-ui,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#222}
+h1{font-size:24px;margin-bottom:4px}h2{font-size:19px;border-bottom:2px solid #ccd;padding-bottom:3px;margin-top:32px}
+table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccd;padding:3px 8px;text-align:left;font-size:13px}
+th{background:#eef}.warn{background:#fff4d6;border:1px solid #e0b84a;padding:8px 12px}.sub{color:#555}
+.pics{display:grid;grid-template-columns:repeat(2,1fr);gap:12px}.pics figure{margin:0}.pics img{width:100%;border:1px solid #ccd}
+figcaption{font-size:12px;color:#555}.ok{color:#2a7}.bad{color:#c33}";
+
+/// The report HTML of a case from its `report.json` value; pictures are read from `dir`.
+///
+/// # Errors
+/// A picture listed in the report that cannot be read.
+pub fn html(r: &Value, dir: &Path) -> Result<String> {
+    let mut h = String::new();
+    let title = format!("{} — case {}", text(&r["scenario"]), text(&r["case"]));
+    let _ = write!(h, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>coxa: {}</title><style>{CSS}</style></head><body>", esc(&title));
+    let _ = write!(h, "<h1>Total hip arthroplasty plan: {}</h1>", esc(&title));
+    let _ = write!(
+        h,
+        "<p class=\"sub\">{} hip · input: {} · coxa {} · patient name and ID are not shown</p>",
+        esc(&text(&r["side"])),
+        esc(&text(&r["input"]["kind"])),
+        esc(&text(&r["coxa_version"]))
+    );
+    if let Some(w) = r["warnings"].as_array().filter(|w| !w.is_empty()) {
+        let _ = write!(h, "<div class=\"warn\"><b>Warnings</b><ul>");
+        for x in w {
+            let _ = write!(h, "<li>{}</li>", esc(&text(x)));
+        }
+        h.push_str("</ul></div>");
+    }
+
+    // The plan.
+    let p = &r["placement"];
+    h.push_str("<h2>Implants and placement</h2>");
+    let _ = write!(h, "<p class=\"sub\">Placement: {}.</p>", esc(&text(&p["source"])));
+    let im = &p["implants"];
+    h.push_str("<table><tr><th>part</th><th>choice</th></tr>");
+    for (k, v) in [
+        ("acetabular shell, outer diameter", format!("{} mm", num(&im["shell_outer_diameter_mm"], 0))),
+        ("liner", text(&im["liner"])),
+        ("femoral head", format!("{} mm, neck-length offset {} mm", num(&im["head_diameter_mm"], 0), num(&im["head_offset_mm"], 1))),
+        ("stem neck", format!("{} mm diameter, CCD {}°", num(&im["neck_diameter_mm"], 2), num(&im["stem_ccd_deg"], 1))),
+        ("oscillation angle of the pair", format!("{}°", num(&r["rom"]["oscillation_angle_deg"], 1))),
+    ] {
+        let _ = write!(h, "<tr><td>{k}</td><td>{}</td></tr>", esc(&v));
+    }
+    h.push_str("</table>");
+    h.push_str("<table><tr><th>cup angles (pelvic frame)</th><th>inclination</th><th>anteversion</th></tr>");
+    for d in ["radiographic", "operative", "anatomic"] {
+        let c = &p["cup_angles"][d];
+        let _ = write!(h, "<tr><td>{d} (Murray 1993)</td><td>{}°</td><td>{}°</td></tr>", num(&c["inclination_deg"], 1), num(&c["anteversion_deg"], 1));
+    }
+    for (k, key) in [("functional, standing", "cup_functional_standing_deg"), ("functional, sitting", "cup_functional_sitting_deg")] {
+        // `coxa rom` writes these as [inclination, anteversion].
+        let c = &r["rom"][key]["radiographic"];
+        let _ = write!(h, "<tr><td>radiographic, {k} (tilt {}°)</td><td>{}°</td><td>{}°</td></tr>", num(&r["rom"]["pelvic_tilt_deg"][if k.ends_with("standing") { "standing" } else { "sitting" }], 0), num(&c[0], 1), num(&c[1], 1));
+    }
+    h.push_str("</table>");
+    let _ = write!(
+        h,
+        "<table><tr><td>cup centre (LPS mm)</td><td>{}</td></tr><tr><td>stem anteversion</td><td>{}°</td></tr><tr><td>combined anteversion (operative cup + stem)</td><td>{}°</td></tr></table>",
+        esc(&pt(&p["cup_centre_lps_mm"])),
+        num(&p["stem_anteversion_deg"], 1),
+        num(&p["combined_anteversion_deg"], 1)
+    );
+
+    // Pictures.
+    if let Some(pics) = r["pictures"].as_array().filter(|p| !p.is_empty()) {
+        h.push_str("<h2>The plan in 3D</h2><p class=\"sub\">Bones translucent, implants opaque: shell grey, liner blue, head red, neck dark grey.</p><div class=\"pics\">");
+        for pic in pics {
+            let file = dir.join(text(&pic["file"]));
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let _ = write!(h, "<figure><img class=\"picture\" alt=\"{0}\" src=\"data:image/png;base64,{1}\"><figcaption>{0}</figcaption></figure>", esc(&text(&pic["view"]).replace('_', " ")), base64(&bytes));
+        }
+        h.push_str("</div>");
+    }
+
+    // Range of motion.
+    h.push_str("<h2>Range of motion and first contact</h2>");
+    let motions = r["rom"]["motions"].as_array().cloned().unwrap_or_default();
+    let bars: Vec<Bar> = motions
+        .iter()
+        .map(|m| {
+            let limit = m["limit_deg"].as_f64().unwrap_or(0.0);
+            let margin = m["required_deg"].as_f64().map(|q| limit - q);
+            Bar { label: text(&m["name"]).replace('_', " "), value: limit, target: m["required_deg"].as_f64(), colour: margin_colour(margin).into(), note: format!("{limit:.1}° {}", text(&m["contact"])) }
+        })
+        .collect();
+    h.push_str(&svg::bars("Limit of each motion (tick: what the activity needs)", &bars, 180.0, "°"));
+    h.push_str("<table><tr><th>motion</th><th>posture (tilt)</th><th>limit</th><th>needed</th><th>margin</th><th>first contact</th><th>parts</th><th>where (LPS mm)</th></tr>");
+    for m in &motions {
+        let margin = m["required_deg"].as_f64().zip(m["limit_deg"].as_f64()).map(|(q, l)| l - q);
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{} ({}°)</td><td>{}°</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&text(&m["name"])),
+            esc(&text(&m["posture"])),
+            num(&m["pelvic_tilt_deg"], 0),
+            num(&m["limit_deg"], 1),
+            m["required_deg"].as_f64().map_or("–".into(), |q| format!("{q:.0}°")),
+            if margin.is_some_and(|x| x < 0.0) { "bad" } else { "ok" },
+            margin.map_or("–".into(), |x| format!("{x:+.1}°")),
+            esc(&text(&m["contact"])),
+            esc(&m["parts"].as_str().map_or_else(|| if m["parts"].is_null() { "–".to_string() } else { m["parts"].to_string() }, str::to_string)),
+            esc(&pt(&m["contact_point_lps_mm"]))
+        );
+    }
+    h.push_str("</table>");
+
+    // Safe zone.
+    let sz = &r["safe_zone"];
+    if sz.is_object() {
+        let incs: Vec<f64> = sz["inclinations_deg"].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
+        let avs: Vec<f64> = sz["anteversions_deg"].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
+        let grid: Vec<Vec<Option<f64>>> = sz["min_adl_margin_deg"].as_array().map(|rows| rows.iter().map(|row| row.as_array().map(|c| c.iter().map(Value::as_f64).collect()).unwrap_or_default()).collect()).unwrap_or_default();
+        let plan_inc = p["cup_angles"]["radiographic"]["inclination_deg"].as_f64();
+        let plan_av = p["cup_angles"]["radiographic"]["anteversion_deg"].as_f64();
+        h.push_str("<h2>Cup angles: safe-zone map</h2><p class=\"sub\">Each cell: the smallest margin (limit minus need, deg) over the daily-life motions for that radiographic cup inclination and anteversion, everything else as planned. Dashed: Lewinnek's zone (40±10°, 15±10°).</p>");
+        h.push_str(&svg::heatmap("Smallest daily-life margin (deg)", "cup anteversion, radiographic (deg)", "cup inclination (deg)", &avs, &incs, &grid, -10.0, 20.0, Some([5.0, 25.0, 30.0, 50.0]), plan_av.zip(plan_inc)));
+        // ROM vs anteversion at the inclination nearest the plan's.
+        if let Some(pi) = plan_inc
+            && let Some(ii) = (0..incs.len()).min_by(|&a, &b| (incs[a] - pi).abs().total_cmp(&(incs[b] - pi).abs()))
+        {
+            let names = ["flexion", "internal_rotation_90_flexion", "extension", "external_rotation_0_flexion"];
+            let colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
+            let series: Vec<Series> = names
+                .iter()
+                .zip(colours)
+                .map(|(n, c)| Series { name: n.replace('_', " "), colour: c.into(), points: avs.iter().enumerate().map(|(ia, a)| (*a, sz["limits_deg"][ii][ia][n].as_f64())).collect() })
+                .filter(|s| s.points.iter().any(|p| p.1.is_some()))
+                .collect();
+            if !series.is_empty() {
+                h.push_str(&svg::lines(&format!("Range of motion vs cup anteversion at {:.0}° inclination", incs[ii]), "cup anteversion, radiographic (deg)", "limit (deg)", &series, plan_av));
+            }
+        }
+    }
+
+    // Sweep.
+    if let Some(sw) = r["sweep"].as_array().filter(|s| s.len() > 1) {
+        let _ = write!(h, "<h2>Sweep ({} points)</h2><table><tr><th>point</th><th>head</th><th>liner</th><th>inclination</th><th>anteversion</th><th>stem</th><th>standing tilt</th><th>smallest daily-life margin</th></tr>", sw.len());
+        for s in sw {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{} mm</td><td>{}</td><td>{}°</td><td>{}°</td><td>{}°</td><td>{}°</td><td>{}</td></tr>",
+                esc(&text(&s["label"])),
+                num(&s["head_diameter_mm"], 0),
+                esc(&text(&s["liner"])),
+                num(&s["cup_inclination_deg"], 1),
+                num(&s["cup_anteversion_deg"], 1),
+                num(&s["stem_anteversion_deg"], 1),
+                num(&s["standing_tilt_deg"], 0),
+                s["min_adl_margin_deg"].as_f64().map_or("–".into(), |m| format!("{m:+.1}°"))
+            );
+        }
+        h.push_str("</table>");
+    }
+
+    // Anatomy.
+    let a = &r["anatomy"];
+    h.push_str("<h2>Anatomy</h2><table><tr><th>femoral head</th><th>centre (LPS mm)</th><th>radius</th><th>quality</th></tr>");
+    for fh in a["femoral_heads"].as_array().into_iter().flatten() {
+        let _ = write!(h, "<tr><td>{}</td><td>{}</td><td>{} mm</td><td>{}</td></tr>", esc(&text(&fh["side"])), esc(&pt(&fh["centre_lps_mm"])), num(&fh["radius_mm"], 1), esc(&text(&fh["quality"])));
+    }
+    h.push_str("</table>");
+    if let Some(angles) = a["pelvis"]["native_acetabular_angles"].as_array() {
+        h.push_str("<table><tr><th>native acetabulum</th><th>definition</th><th>inclination</th><th>anteversion</th></tr>");
+        for x in angles {
+            let _ = write!(h, "<tr><td>{}</td><td>{}</td><td>{}°</td><td>{}°</td></tr>", esc(&text(&x["side"])), esc(&text(&x["definition"])), num(&x["inclination_deg"], 1), num(&x["anteversion_deg"], 1));
+        }
+        h.push_str("</table>");
+    }
+    for f in a["femurs"].as_array().into_iter().flatten() {
+        let _ = write!(h, "<p>Femur {}: neck-shaft angle {}, anteversion {}.</p>", esc(&text(&f["side"])), f["neck_shaft_angle_deg"].as_f64().map_or("not measured".into(), |v| format!("{v:.1}°")), f["anteversion_deg"].as_f64().map_or("not measured (condyles not imaged)".into(), |v| format!("{v:.1}°")));
+    }
+    let t = &r["phantom_truth"];
+    if t.is_object() {
+        h.push_str("<h3>Phantom: measured against the known geometry</h3><table id=\"phantom\"><tr><th>quantity</th><th>known</th><th>measured</th></tr>");
+        for side in ["left", "right"] {
+            let m = a["femoral_heads"].as_array().and_then(|hs| hs.iter().find(|x| x["side"] == side)).cloned().unwrap_or(Value::Null);
+            let _ = write!(h, "<tr><td>{side} head centre (mm)</td><td>{}</td><td>{}</td></tr>", esc(&pt(&t["head_centres_lps_mm"][side])), esc(&pt(&m["centre_lps_mm"])));
+            let _ = write!(h, "<tr><td>{side} head radius (mm)</td><td>{}</td><td>{}</td></tr>", num(&t["head_radius_mm"], 2), num(&m["radius_mm"], 2));
+            let n = a["pelvis"]["native_acetabular_angles"].as_array().and_then(|v| v.iter().find(|x| x["side"] == side && x["definition"] == "radiographic")).cloned().unwrap_or(Value::Null);
+            let _ = write!(
+                h,
+                "<tr><td>{side} acetabulum, radiographic (deg)</td><td>{} / {}</td><td>{} / {}</td></tr>",
+                num(&t["acetabulum_radiographic_deg"]["inclination"], 1),
+                num(&t["acetabulum_radiographic_deg"]["anteversion"], 1),
+                num(&n["inclination_deg"], 1),
+                num(&n["anteversion_deg"], 1)
+            );
+        }
+        h.push_str("</table>");
+    }
+    if let Some(ms) = a["muscles"].as_array().filter(|m| !m.is_empty()) {
+        h.push_str("<h2>Muscles</h2><table><tr><th>muscle</th><th>volume</th><th>mean HU</th><th>fat fraction</th></tr>");
+        for m in ms {
+            let _ = write!(h, "<tr><td>{}</td><td>{} cm³</td><td>{}</td><td>{}%</td></tr>", esc(&text(&m["name"])), num(&m["volume_cm3"], 1), num(&m["mean_hu"], 0), m["fat_fraction"].as_f64().map_or("–".into(), |f| format!("{:.1}", 100.0 * f)));
+        }
+        h.push_str("</table>");
+        if let Some(asym) = a["muscle_asymmetry"].as_array() {
+            h.push_str("<table><tr><th>left/right</th><th>values</th></tr>");
+            for x in asym {
+                let _ = write!(h, "<tr><td>{}</td><td>{}</td></tr>", esc(&text(&x["muscle"])), esc(&x.to_string()));
+            }
+            h.push_str("</table>");
+        }
+    }
+    h.push_str("<h2>Conventions</h2><p class=\"sub\">Coordinates: DICOM patient frame LPS (+x left, +y posterior, +z superior), mm. Pelvic frame: anterior pelvic plane (ASIS and pubic tubercles). Cup angles: Murray (1993) definitions, named where given. Joint angles: flexion about the pelvic mediolateral axis, abduction about the floating axis, rotation about the femoral mechanical axis; the pelvis tilted per posture. Daily-life needs are illustrative round numbers from the literature, not norms.</p>");
+    h.push_str("</body></html>\n");
+    Ok(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (i, o) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
+            assert_eq!(base64(i.as_bytes()), o);
+        }
+    }
+}

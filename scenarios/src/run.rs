@@ -1,0 +1,250 @@
+//! `coxa run SCENARIO`: every case of a scenario, in parallel, into a results folder.
+//!
+//! Layout of the results folder (created if missing; coxa never overwrites in it):
+//! ```text
+//! OUT/run.json            the scenario's fingerprint, coxa's version
+//! OUT/scenario.toml       the scenario as run
+//! OUT/log.jsonl           structured log: one JSON object per event (appended by every run)
+//! OUT/cases/NAME/         a finished case (report.html, report.json, anatomy/, rom/, pictures/)
+//! OUT/failed/NAME.json    a case that failed: the error chain (removed when a rerun succeeds)
+//! OUT/summary.json, OUT/summary-N.csv   one row per case
+//! ```
+//! A case is written into `cases/.NAME.partial` and renamed when it is complete, so a folder
+//! under `cases/` is always a finished case. Rerunning the same scenario into the same folder
+//! skips the finished cases and retries the rest; another scenario is refused.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use serde_json::{Value, json};
+
+use crate::pipeline::{self, write_new};
+use crate::scenario::{Case, Scenario};
+
+/// FNV-1a, 64 bit: the scenario's fingerprint (stable across builds and platforms).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// The structured log: JSON lines, appended, shared by the parallel cases.
+struct RunLog {
+    file: Mutex<std::fs::File>,
+    t0: Instant,
+}
+
+impl RunLog {
+    fn open(path: &Path) -> Result<Self> {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("opening {}", path.display()))?;
+        Ok(Self { file: Mutex::new(file), t0: Instant::now() })
+    }
+    fn event(&self, case: Option<&str>, event: &str, extra: Value) {
+        let mut v = json!({"t_s": (self.t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0, "event": event});
+        if let Some(c) = case {
+            v["case"] = json!(c);
+        }
+        if let Value::Object(m) = extra {
+            for (k, x) in m {
+                v[k] = x;
+            }
+        }
+        tracing::info!(target: "coxa::run", "{v}");
+        if let Ok(mut f) = self.file.lock() {
+            let _ = writeln!(f, "{v}");
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutcome {
+    /// The results folder.
+    pub out: PathBuf,
+    /// Cases run now and finished.
+    pub finished: Vec<String>,
+    /// Cases skipped because an earlier run finished them.
+    pub skipped: Vec<String>,
+    /// Cases that failed, with the error.
+    pub failed: Vec<(String, String)>,
+    /// `summary.json`.
+    pub summary: Value,
+}
+
+/// Runs `scn` into `out` (default: the scenario's `output_dir`).
+///
+/// # Errors
+/// The results folder belongs to another scenario or cannot be written. A failing case is
+/// not an error of the run: it is recorded and the other cases finish.
+pub fn run(scn: &Scenario, out: Option<&Path>, show_progress: bool) -> Result<RunOutcome> {
+    let out = out.map_or_else(|| scn.output_dir.clone(), Path::to_path_buf);
+    let fingerprint = format!("{:016x}", fnv1a(scn.text.as_bytes()));
+    let run_json = out.join("run.json");
+    if out.exists() {
+        let prev: Value = std::fs::read_to_string(&run_json)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .with_context(|| format!("{} exists and is not a coxa results folder (no readable run.json): choose another output folder", out.display()))?;
+        if prev["scenario_fingerprint"] != json!(fingerprint) {
+            bail!(
+                "{} holds the results of another scenario ({}); coxa never overwrites results: choose another output folder, or run the same scenario file to finish it",
+                out.display(),
+                prev["scenario_file"].as_str().unwrap_or("?")
+            );
+        }
+    } else {
+        std::fs::create_dir_all(out.join("cases")).with_context(|| format!("creating {}", out.display()))?;
+        write_new(&run_json, serde_json::to_string_pretty(&json!({"scenario_fingerprint": fingerprint, "scenario_file": scn.file.file_name().map(|n| n.to_string_lossy()), "coxa_version": env!("CARGO_PKG_VERSION")}))?.as_bytes())?;
+        write_new(&out.join("scenario.toml"), scn.text.as_bytes())?;
+    }
+    std::fs::create_dir_all(out.join("cases"))?;
+    std::fs::create_dir_all(out.join("failed"))?;
+    let log = RunLog::open(&out.join("log.jsonl"))?;
+    log.event(None, "run_start", json!({"cases": scn.cases.len(), "sweep_points": scn.sweep.len(), "coxa_version": env!("CARGO_PKG_VERSION")}));
+
+    let catalog = match &scn.catalog {
+        Some(dir) => coxa_implants::Catalog::load_dir(dir)?,
+        None => coxa_implants::Catalog::builtin()?,
+    };
+    let multi = if show_progress { MultiProgress::new() } else { MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::hidden()) };
+    let overall = multi.add(ProgressBar::new(scn.cases.len() as u64));
+    overall.set_style(ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} cases {elapsed}").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
+    overall.set_prefix("run");
+
+    enum Status {
+        Done,
+        Skipped,
+        Failed(String),
+    }
+    let statuses: Vec<(String, Status)> = scn
+        .cases
+        .par_iter()
+        .map(|case| {
+            let done_dir = out.join("cases").join(&case.name);
+            if done_dir.join("case.json").is_file() {
+                log.event(Some(&case.name), "case_skipped", json!({"why": "finished by an earlier run"}));
+                overall.inc(1);
+                return (case.name.clone(), Status::Skipped);
+            }
+            let bar = multi.add(ProgressBar::new_spinner());
+            bar.set_style(ProgressStyle::with_template("{prefix:>10} {spinner} {msg} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+            bar.set_prefix(case.name.clone());
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+            let t0 = Instant::now();
+            let result = run_one(scn, case, &catalog, &out, &|msg: &str| {
+                bar.set_message(msg.to_string());
+                log.event(Some(&case.name), "stage", json!({"stage": msg}));
+            });
+            bar.finish_and_clear();
+            overall.inc(1);
+            match result {
+                Ok(()) => {
+                    let _ = std::fs::remove_file(out.join("failed").join(format!("{}.json", case.name)));
+                    log.event(Some(&case.name), "case_done", json!({"seconds": t0.elapsed().as_secs_f64()}));
+                    (case.name.clone(), Status::Done)
+                }
+                Err(e) => {
+                    let chain: Vec<String> = e.chain().map(ToString::to_string).collect();
+                    let msg = chain.join(": ");
+                    log.event(Some(&case.name), "case_failed", json!({"error": chain}));
+                    let f = out.join("failed").join(format!("{}.json", case.name));
+                    let _ = std::fs::remove_file(&f);
+                    let _ = write_new(&f, serde_json::to_string_pretty(&json!({"case": case.name, "error": chain})).unwrap_or_default().as_bytes());
+                    (case.name.clone(), Status::Failed(msg))
+                }
+            }
+        })
+        .collect();
+    overall.finish_and_clear();
+
+    // Summary of every finished case (this run's and earlier ones').
+    let mut rows = Vec::new();
+    let (mut finished, mut skipped, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+    for (name, st) in statuses {
+        match st {
+            Status::Done => finished.push(name.clone()),
+            Status::Skipped => skipped.push(name.clone()),
+            Status::Failed(e) => failed.push((name.clone(), e)),
+        }
+        let case_json = out.join("cases").join(&name).join("case.json");
+        let row = std::fs::read_to_string(&case_json).ok().and_then(|t| serde_json::from_str::<Value>(&t).ok());
+        rows.push(match row {
+            Some(mut r) => {
+                r["status"] = json!("done");
+                r
+            }
+            None => json!({"case": name, "status": "failed", "error": failed.iter().find(|(n, _)| *n == name).map(|(_, e)| e.clone())}),
+        });
+    }
+    let summary = json!({"scenario": scn.raw.name, "cases": rows, "finished_now": finished, "skipped": skipped, "failed": failed.iter().map(|(n, e)| json!({"case": n, "error": e})).collect::<Vec<_>>()});
+    // A new summary per run (never overwritten): summary.json is the latest, earlier ones are kept numbered.
+    let summary_text = serde_json::to_string_pretty(&summary)?;
+    let mut n = 1;
+    while out.join(format!("summary-{n}.json")).exists() {
+        n += 1;
+    }
+    write_new(&out.join(format!("summary-{n}.json")), summary_text.as_bytes())?;
+    write_new(&out.join(format!("summary-{n}.csv")), summary_csv(&summary).as_bytes())?;
+    let latest = out.join("summary.json");
+    let tmp = out.join(format!(".summary-{n}.tmp"));
+    write_new(&tmp, summary_text.as_bytes())?;
+    std::fs::rename(&tmp, &latest)?;
+    log.event(None, "run_done", json!({"finished": finished.len(), "skipped": skipped.len(), "failed": failed.len()}));
+    Ok(RunOutcome { out, finished, skipped, failed, summary })
+}
+
+fn summary_csv(summary: &Value) -> String {
+    let mut s = String::from("case,status,side,cup_inclination_deg,cup_anteversion_deg,head_diameter_mm,min_adl_margin_deg,warnings,error\n");
+    for r in summary["cases"].as_array().into_iter().flatten() {
+        let f = |v: &Value| match v {
+            Value::Null => String::new(),
+            Value::String(s) => format!("\"{}\"", s.replace('"', "'")),
+            v => v.to_string(),
+        };
+        s.push_str(&[
+            f(&r["case"]),
+            f(&r["status"]),
+            f(&r["side"]),
+            f(&r["cup_radiographic_deg"]["inclination_deg"]),
+            f(&r["cup_radiographic_deg"]["anteversion_deg"]),
+            f(&r["head_diameter_mm"]),
+            f(&r["min_adl_margin_deg"]),
+            f(&r["warnings"]),
+            f(&r["error"]),
+        ]
+        .join(","));
+        s.push('\n');
+    }
+    s
+}
+
+/// One case into `out/cases/.NAME.partial`, renamed to `out/cases/NAME` when complete. A
+/// panic inside the stages is caught and reported as the case's failure.
+fn run_one(scn: &Scenario, case: &Case, catalog: &coxa_implants::Catalog, out: &Path, progress: pipeline::Progress<'_>) -> Result<()> {
+    let partial = out.join("cases").join(format!(".{}.partial", case.name));
+    if partial.exists() {
+        // Left by an interrupted run of this scenario: coxa's own scratch, not a result.
+        std::fs::remove_dir_all(&partial).with_context(|| format!("removing the unfinished {}", partial.display()))?;
+    }
+    std::fs::create_dir_all(&partial)?;
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pipeline::run_case(scn, case, catalog, &partial, progress)));
+    let summary = match r {
+        Ok(r) => r?,
+        Err(p) => {
+            let what = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "unknown".into());
+            bail!("internal error (a bug in coxa, please report it): {what}");
+        }
+    };
+    write_new(&partial.join("case.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    let done = out.join("cases").join(&case.name);
+    std::fs::rename(&partial, &done).with_context(|| format!("moving {} to {}", partial.display(), done.display()))?;
+    Ok(())
+}

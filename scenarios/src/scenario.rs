@@ -1,0 +1,717 @@
+//! Scenario files: what `coxa run` does, declared in TOML.
+//!
+//! A scenario chains the stages for one or more cases (patients): input (a CT, bone surfaces or
+//! the built-in phantom), anatomy, implants and their placement (planned by the optimiser, or
+//! fixed), range of motion under standing and sitting pelvic tilts, and the report. Lists in
+//! `[implants]`, `[placement]` and `[rom]` are sweeps: every combination is run for every case.
+//!
+//! Rules (DESIGN): `schema_version = 1`; unknown fields are errors; every number carries its unit
+//! in its name (`_mm`, `_deg`, `_n`); paths are relative to the scenario file; NaN and infinities
+//! are refused. Every error names the file, the line and the field.
+//!
+//! ```toml
+//! schema_version = 1
+//! name = "right hip, three patients"
+//! output_dir = "results/right-hips"        # default: "<file stem>-results" beside the file
+//!
+//! [[cases]]
+//! name = "p01"
+//! ct = "p01/ct.nii.gz"                     # or: meshes = { hip_right = "...", femur_right = "..." }
+//! labels = "p01/seg.nii.gz"                # optional (TotalSegmentator ids), e.g. for muscles
+//! side = "right"
+//!
+//! [implants]
+//! head_diameter_mm = [28, 32, 36]          # a sweep
+//! liner = "hemispherical"
+//!
+//! [placement]                              # fixed angles (else [plan] optimises them)
+//! cup_inclination_deg = 40
+//! cup_anteversion_deg = [10, 20, 30]
+//! stem_anteversion_deg = 15
+//!
+//! [rom]
+//! standing_tilt_deg = [0, 10]
+//! sitting_extra_tilt_deg = 20
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+
+/// The only schema version this build reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A scenario error: the file, the line (1-based) and the field, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// The scenario file.
+    pub file: PathBuf,
+    /// Line of the offending value, 1-based, when known.
+    pub line: Option<usize>,
+    /// The field (dotted path), when known.
+    pub field: Option<String>,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(l) = self.line {
+            write!(f, ", line {l}")?;
+        }
+        if let Some(k) = &self.field {
+            write!(f, ", field `{k}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// A finite number (NaN and infinities are refused while parsing, so the error has a line).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Finite(pub f64);
+
+impl<'de> Deserialize<'de> for Finite {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Finite;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a finite number")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Finite, E> {
+                Ok(Finite(v as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Finite, E> {
+                Ok(Finite(v as f64))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Finite, E> {
+                if v.is_finite() { Ok(Finite(v)) } else { Err(E::custom(format!("{v} is not a finite number: give a finite value"))) }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One value or a list of values (a sweep).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OneOrMany<T>(pub Vec<T>);
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let conv = |v: toml::Value| T::deserialize(v).map_err(|e| D::Error::custom(e.message().trim().to_string()));
+        match toml::Value::deserialize(d)? {
+            toml::Value::Array(a) if a.is_empty() => Err(D::Error::custom("an empty list: give at least one value")),
+            toml::Value::Array(a) => a.into_iter().map(conv).collect::<Result<Vec<T>, D::Error>>().map(OneOrMany),
+            v => conv(v).map(|x| OneOrMany(vec![x])),
+        }
+    }
+}
+
+/// The scenario as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Must be [`SCHEMA_VERSION`].
+    pub schema_version: Spanned<u32>,
+    /// A name for the report.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Where results go (relative to the file). Default `<file stem>-results` beside it.
+    #[serde(default)]
+    pub output_dir: Option<Spanned<PathBuf>>,
+    /// The cases.
+    #[serde(default)]
+    pub cases: Vec<CaseSpec>,
+    /// A folder of cases: each subfolder is a case named after it, holding `ct.nii.gz`,
+    /// `ct.nii` or a DICOM folder `ct/`, optionally `labels.nii.gz`, or bone surfaces
+    /// `hip_left.stl`, `femur_right.stl`, ...
+    #[serde(default)]
+    pub cases_dir: Option<Spanned<PathBuf>>,
+    /// Implant choices.
+    #[serde(default)]
+    pub implants: ImplantsSection,
+    /// Fixed placement (angles given); without it the planner optimises.
+    #[serde(default)]
+    pub placement: Option<PlacementSection>,
+    /// Planner constraints (used when there is no `[placement]`).
+    #[serde(default)]
+    pub plan: PlanSection,
+    /// Range of motion.
+    #[serde(default)]
+    pub rom: RomSection,
+    /// The report.
+    #[serde(default)]
+    pub report: ReportSection,
+}
+
+/// One case.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseSpec {
+    /// Name (also the case's output folder): letters, digits, `-`, `_`, `.`.
+    pub name: Spanned<String>,
+    /// A CT (NIfTI file, DICOM file or folder).
+    #[serde(default)]
+    pub ct: Option<Spanned<PathBuf>>,
+    /// A label map on the CT's grid (TotalSegmentator ids).
+    #[serde(default)]
+    pub labels: Option<Spanned<PathBuf>>,
+    /// Bone surfaces by name (hip_left, hip_right, femur_left, femur_right, sacrum), LPS mm.
+    #[serde(default)]
+    pub meshes: Option<BTreeMap<String, Spanned<PathBuf>>>,
+    /// `true`: the built-in hip phantom CT (what `coxa demo` runs).
+    #[serde(default)]
+    pub phantom: Option<bool>,
+    /// Operated side, `left` or `right`. Default right.
+    #[serde(default)]
+    pub side: Option<Spanned<String>>,
+}
+
+/// `[implants]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImplantsSection {
+    /// A folder of catalog TOML files instead of the built-in catalog.
+    #[serde(default)]
+    pub catalog: Option<Spanned<PathBuf>>,
+    /// Head diameter(s), mm. With `[placement]` default 32; else the planner chooses.
+    #[serde(default)]
+    pub head_diameter_mm: Option<Spanned<OneOrMany<Finite>>>,
+    /// Head neck-length offset(s), mm. Default 0.
+    #[serde(default)]
+    pub head_offset_mm: Option<Spanned<OneOrMany<Finite>>>,
+    /// Liner(s): catalog liner names (hemispherical, elevated_rim, chamfered, ...).
+    #[serde(default)]
+    pub liner: Option<Spanned<OneOrMany<String>>>,
+    /// Stem size(s) in the catalog's first stem series (with `[placement]`; default "3").
+    #[serde(default)]
+    pub stem_size: Option<Spanned<OneOrMany<String>>>,
+}
+
+/// `[placement]`: fixed angles (a sweep where lists are given).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlacementSection {
+    /// Cup inclination(s), deg, in `cup_definition`.
+    pub cup_inclination_deg: Spanned<OneOrMany<Finite>>,
+    /// Cup anteversion(s), deg, in `cup_definition`.
+    pub cup_anteversion_deg: Spanned<OneOrMany<Finite>>,
+    /// `radiographic` (default), `operative` or `anatomic` (Murray 1993).
+    #[serde(default)]
+    pub cup_definition: Option<Spanned<String>>,
+    /// Stem anteversion(s), deg. Default 15.
+    #[serde(default)]
+    pub stem_anteversion_deg: Option<Spanned<OneOrMany<Finite>>>,
+}
+
+/// `[plan]`: the optimiser's constraints.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSection {
+    /// Allowed radiographic cup inclination, deg, `[min, max]`.
+    #[serde(default)]
+    pub cup_inclination_range_deg: Option<Spanned<[Finite; 2]>>,
+    /// Allowed radiographic cup anteversion, deg, `[min, max]`.
+    #[serde(default)]
+    pub cup_anteversion_range_deg: Option<Spanned<[Finite; 2]>>,
+}
+
+/// `[rom]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RomSection {
+    /// Motions to sweep (names from `coxa rom`); default all.
+    #[serde(default)]
+    pub motions: Option<Spanned<Vec<String>>>,
+    /// Posterior pelvic tilt standing, deg (a sweep if a list). Default 0.
+    #[serde(default)]
+    pub standing_tilt_deg: Option<Spanned<OneOrMany<Finite>>>,
+    /// Additional posterior tilt sitting, deg. Default 20.
+    #[serde(default)]
+    pub sitting_extra_tilt_deg: Option<Spanned<Finite>>,
+}
+
+/// `[report]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSection {
+    /// Write `report.html` per case. Default true.
+    #[serde(default = "yes")]
+    pub html: bool,
+    /// A cup-angle safe-zone map (ROM over a grid of cup angles) in the report. Default true.
+    #[serde(default = "yes")]
+    pub safe_zone_map: bool,
+    /// Patient name and ID in the report (from DICOM). Default false.
+    #[serde(default)]
+    pub show_phi: bool,
+}
+
+impl Default for ReportSection {
+    fn default() -> Self {
+        Self { html: true, safe_zone_map: true, show_phi: false }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Where a case's input comes from, resolved against the scenario file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CaseInput {
+    /// A CT with an optional label map.
+    Ct {
+        /// The CT.
+        ct: PathBuf,
+        /// Its label map.
+        labels: Option<PathBuf>,
+    },
+    /// Bone surfaces by name.
+    Meshes(Vec<(String, PathBuf)>),
+    /// The built-in phantom.
+    Phantom,
+}
+
+/// A case, checked and resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    /// Name (its output folder).
+    pub name: String,
+    /// Input.
+    pub input: CaseInput,
+    /// Operated side.
+    pub side: coxa_core::Side,
+}
+
+/// Fixed placement of one sweep point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Placement {
+    /// Cup angles.
+    pub cup: coxa_core::CupAngles,
+    /// Stem anteversion, deg.
+    pub stem_anteversion_deg: f64,
+}
+
+/// One combination of the swept values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepPoint {
+    /// Head diameter, mm (None: the planner chooses).
+    pub head_diameter_mm: Option<f64>,
+    /// Head offset, mm.
+    pub head_offset_mm: f64,
+    /// Liner name (None: the catalog's default, hemispherical).
+    pub liner: Option<String>,
+    /// Stem size.
+    pub stem_size: Option<String>,
+    /// Fixed placement (None: planned).
+    pub placement: Option<Placement>,
+    /// Standing posterior pelvic tilt, deg.
+    pub standing_tilt_deg: f64,
+    /// Sitting extra tilt, deg.
+    pub sitting_extra_tilt_deg: f64,
+}
+
+impl SweepPoint {
+    /// A short label, e.g. `head32_av20_tilt0`.
+    pub fn label(&self) -> String {
+        let mut s = Vec::new();
+        if let Some(h) = self.head_diameter_mm {
+            s.push(format!("head{h}"));
+        }
+        if self.head_offset_mm != 0.0 {
+            s.push(format!("off{}", self.head_offset_mm));
+        }
+        if let Some(l) = &self.liner {
+            s.push(l.clone());
+        }
+        if let Some(z) = &self.stem_size {
+            s.push(format!("stem{z}"));
+        }
+        if let Some(p) = &self.placement {
+            s.push(format!("inc{}_av{}_sv{}", p.cup.inclination.deg(), p.cup.anteversion.deg(), p.stem_anteversion_deg));
+        }
+        s.push(format!("tilt{}", self.standing_tilt_deg));
+        s.join("_")
+    }
+}
+
+/// A parsed, checked scenario: cases and sweep points, paths resolved.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file it came from.
+    pub file: PathBuf,
+    /// As written (for the record and the report).
+    pub raw: ScenarioFile,
+    /// Its text, for the run's fingerprint.
+    pub text: String,
+    /// Output folder.
+    pub output_dir: PathBuf,
+    /// Cases in order.
+    pub cases: Vec<Case>,
+    /// Sweep points (cartesian product of every list), in a fixed order.
+    pub sweep: Vec<SweepPoint>,
+    /// Motions by name (empty: all).
+    pub motions: Vec<String>,
+    /// A catalog folder.
+    pub catalog: Option<PathBuf>,
+}
+
+/// 1-based line of byte offset `at` in `text`.
+fn line_of(text: &str, at: usize) -> usize {
+    text[..at.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+/// The dotted key whose value (or key) is at byte `at`: the `[table]` above it and the key on
+/// its line (`[[cases]]` tables as `cases[n]`).
+fn field_at(text: &str, at: usize) -> Option<String> {
+    let at = at.min(text.len());
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let key = line.split_once('=').map(|(k, _)| k.trim()).filter(|k| !k.is_empty() && !k.starts_with('['))?;
+    let mut table = String::new();
+    let mut n_cases = 0usize;
+    for l in text[..line_start].lines() {
+        let l = l.trim();
+        if l.starts_with("[[") {
+            let name = l.trim_matches(['[', ']']).trim();
+            n_cases += usize::from(name == "cases");
+            table = if name == "cases" { format!("cases[{}]", n_cases - 1) } else { name.to_string() };
+        } else if l.starts_with('[') {
+            table = l.trim_matches(['[', ']']).trim().to_string();
+        }
+    }
+    Some(if table.is_empty() { key.to_string() } else { format!("{table}.{key}") })
+}
+
+/// Field names that end in a unit, and what the unit is.
+const UNITS: [(&str, &str); 8] = [("_mm", "millimetres"), ("_cm", "centimetres"), ("_m", "metres"), ("_deg", "degrees"), ("_rad", "radians"), ("_n", "newtons"), ("_kg", "kilograms"), ("_in", "inches")];
+
+/// Every field name the schema knows (for the wrong-unit hint).
+const KNOWN_FIELDS: [&str; 22] = [
+    "schema_version", "name", "description", "output_dir", "cases", "cases_dir", "ct", "labels", "meshes", "phantom", "side",
+    "catalog", "head_diameter_mm", "head_offset_mm", "liner", "stem_size", "cup_inclination_deg", "cup_anteversion_deg",
+    "stem_anteversion_deg", "standing_tilt_deg", "sitting_extra_tilt_deg", "cup_inclination_range_deg",
+];
+
+/// `cup_inclination_rad` -> "wrong unit: ... write `cup_inclination_deg` (degrees)".
+fn unit_hint(unknown: &str) -> Option<String> {
+    let (stem, unit) = UNITS.iter().find_map(|(suffix, unit)| unknown.strip_suffix(suffix).map(|s| (s, *unit)))?;
+    let known = KNOWN_FIELDS.iter().find(|k| UNITS.iter().any(|(s, _)| k.strip_suffix(s) == Some(stem)))?;
+    let known_unit = UNITS.iter().find(|(s, _)| known.ends_with(s)).map_or("", |(_, u)| *u);
+    Some(format!("wrong unit: `{unknown}` is in {unit}, but coxa takes this value as `{known}` in {known_unit}; convert it and rename the field"))
+}
+
+impl Scenario {
+    /// Reads and checks a scenario file.
+    ///
+    /// # Errors
+    /// A [`ScenarioError`] naming the file, line and field: unreadable file, TOML syntax,
+    /// unknown field (with a hint when only the unit differs), wrong type, NaN, wrong schema
+    /// version, a missing input file, a bad case name or side, an unknown motion.
+    pub fn load(path: &Path) -> Result<Self, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError { file: path.to_path_buf(), line: None, field: None, message: format!("cannot read the scenario file ({e})") })?;
+        Self::from_text(text, path)
+    }
+
+    /// Parses and checks scenario `text` as if read from `path` (relative paths resolve
+    /// against its folder).
+    ///
+    /// # Errors
+    /// As [`Scenario::load`].
+    pub fn from_text(text: String, path: &Path) -> Result<Self, ScenarioError> {
+        let err = |line: Option<usize>, field: Option<&str>, message: String| ScenarioError { file: path.to_path_buf(), line, field: field.map(str::to_string), message };
+        let raw: ScenarioFile = toml::from_str(&text).map_err(|e| {
+            let line = e.span().map(|s| line_of(&text, s.start));
+            let msg = e.message().trim().to_string();
+            // "unknown field `x`, expected ..." -> name the field, add the unit hint.
+            let unknown = msg.strip_prefix("unknown field `").and_then(|r| r.split('`').next()).map(str::to_string);
+            let field = e.span().and_then(|s| field_at(&text, s.start)).or_else(|| unknown.clone());
+            let message = match unknown.as_deref().and_then(unit_hint) {
+                Some(h) => h,
+                None => msg,
+            };
+            err(line, field.as_deref(), message)
+        })?;
+        let at = |s: std::ops::Range<usize>| Some(line_of(&text, s.start));
+        if *raw.schema_version.get_ref() != SCHEMA_VERSION {
+            return Err(err(at(raw.schema_version.span()), Some("schema_version"), format!("schema version {} is not one this coxa reads ({SCHEMA_VERSION}); rewrite the file for schema {SCHEMA_VERSION}", raw.schema_version.get_ref())));
+        }
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let resolve = |p: &Spanned<PathBuf>, field: &str, must_exist: bool| -> Result<PathBuf, ScenarioError> {
+            let full = base.join(p.get_ref());
+            if must_exist && !full.exists() {
+                return Err(err(at(p.span()), Some(field), format!("{} does not exist (paths are relative to the scenario file)", full.display())));
+            }
+            Ok(full)
+        };
+
+        // Cases.
+        let mut cases = Vec::new();
+        for (n, c) in raw.cases.iter().enumerate() {
+            let field = |f: &str| format!("cases[{n}].{f}");
+            let name = c.name.get_ref().clone();
+            if name.is_empty() || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)) || name.starts_with('.') {
+                return Err(err(at(c.name.span()), Some(&field("name")), format!("case name {name:?}: use letters, digits, '-', '_' and '.' (it names the case's folder)")));
+            }
+            if cases.iter().any(|k: &Case| k.name == name) {
+                return Err(err(at(c.name.span()), Some(&field("name")), format!("case name {name:?} is used twice")));
+            }
+            let n_inputs = usize::from(c.ct.is_some()) + usize::from(c.meshes.is_some()) + usize::from(c.phantom == Some(true));
+            if n_inputs != 1 {
+                return Err(err(at(c.name.span()), Some(&field("ct")), format!("case {name:?} needs exactly one input: ct = \"...\", meshes = {{ ... }} or phantom = true (it has {n_inputs})")));
+            }
+            let input = if let Some(ct) = &c.ct {
+                CaseInput::Ct { ct: resolve(ct, &field("ct"), true)?, labels: c.labels.as_ref().map(|l| resolve(l, &field("labels"), true)).transpose()? }
+            } else if let Some(m) = &c.meshes {
+                let mut list = Vec::new();
+                for (k, p) in m {
+                    if !["hip_left", "hip_right", "femur_left", "femur_right", "sacrum"].contains(&k.as_str()) {
+                        return Err(err(at(p.span()), Some(&field(&format!("meshes.{k}"))), format!("unknown structure {k:?}: use hip_left, hip_right, femur_left, femur_right or sacrum")));
+                    }
+                    list.push((k.clone(), resolve(p, &field(&format!("meshes.{k}")), true)?));
+                }
+                CaseInput::Meshes(list)
+            } else {
+                CaseInput::Phantom
+            };
+            if c.labels.is_some() && c.ct.is_none() {
+                return Err(err(at(c.name.span()), Some(&field("labels")), "labels need a ct".into()));
+            }
+            let side = match &c.side {
+                None => coxa_core::Side::Right,
+                Some(s) => parse_side(s.get_ref()).ok_or_else(|| err(at(s.span()), Some(&field("side")), format!("side {:?}: use \"left\" or \"right\"", s.get_ref())))?,
+            };
+            cases.push(Case { name, input, side });
+        }
+        if let Some(dir) = &raw.cases_dir {
+            let full = resolve(dir, "cases_dir", true)?;
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(&full)
+                .map_err(|e| err(at(dir.span()), Some("cases_dir"), format!("cannot list {} ({e})", full.display())))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .collect();
+            entries.sort();
+            for d in entries {
+                let name = d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                if cases.iter().any(|k: &Case| k.name == name) {
+                    return Err(err(at(dir.span()), Some("cases_dir"), format!("case {name:?} is also listed in [[cases]]")));
+                }
+                cases.push(Case { input: case_from_folder(&d), side: coxa_core::Side::Right, name });
+            }
+        }
+        if cases.is_empty() {
+            return Err(err(None, Some("cases"), "no cases: add [[cases]] entries or cases_dir = \"folder\"".into()));
+        }
+
+        // Sweep.
+        let list = |v: &Option<Spanned<OneOrMany<Finite>>>| -> Vec<f64> { v.as_ref().map(|s| s.get_ref().0.iter().map(|f| f.0).collect()).unwrap_or_default() };
+        let check_range = |v: &Option<Spanned<OneOrMany<Finite>>>, field: &str, lo: f64, hi: f64| -> Result<(), ScenarioError> {
+            if let Some(s) = v {
+                for f in &s.get_ref().0 {
+                    if !(lo..=hi).contains(&f.0) {
+                        return Err(err(at(s.span()), Some(field), format!("{} is out of range {lo}..={hi}", f.0)));
+                    }
+                }
+            }
+            Ok(())
+        };
+        let im = &raw.implants;
+        check_range(&im.head_diameter_mm, "implants.head_diameter_mm", 12.0, 60.0)?;
+        check_range(&im.head_offset_mm, "implants.head_offset_mm", -15.0, 15.0)?;
+        let heads: Vec<Option<f64>> = if im.head_diameter_mm.is_some() { list(&im.head_diameter_mm).into_iter().map(Some).collect() } else { vec![None] };
+        let offsets = if im.head_offset_mm.is_some() { list(&im.head_offset_mm) } else { vec![0.0] };
+        let liners: Vec<Option<String>> = im.liner.as_ref().map_or(vec![None], |l| l.get_ref().0.iter().cloned().map(Some).collect());
+        let stems: Vec<Option<String>> = im.stem_size.as_ref().map_or(vec![None], |l| l.get_ref().0.iter().cloned().map(Some).collect());
+        let placements: Vec<Option<Placement>> = match &raw.placement {
+            None => vec![None],
+            Some(p) => {
+                let def = match &p.cup_definition {
+                    None => coxa_core::CupAngleDefinition::Radiographic,
+                    Some(d) => parse_definition(d.get_ref()).ok_or_else(|| err(at(d.span()), Some("placement.cup_definition"), format!("{:?}: use radiographic, operative or anatomic (Murray 1993)", d.get_ref())))?,
+                };
+                let inc = Some(p.cup_inclination_deg.clone());
+                let av = Some(p.cup_anteversion_deg.clone());
+                check_range(&inc, "placement.cup_inclination_deg", 0.0, 90.0)?;
+                check_range(&av, "placement.cup_anteversion_deg", -45.0, 90.0)?;
+                check_range(&p.stem_anteversion_deg, "placement.stem_anteversion_deg", -45.0, 90.0)?;
+                let stems_av = if p.stem_anteversion_deg.is_some() { list(&p.stem_anteversion_deg) } else { vec![15.0] };
+                let mut out = Vec::new();
+                for i in list(&inc) {
+                    for a in list(&av) {
+                        for s in &stems_av {
+                            out.push(Some(Placement {
+                                cup: coxa_core::CupAngles { definition: def, inclination: coxa_core::Angle::from_deg(i), anteversion: coxa_core::Angle::from_deg(a) },
+                                stem_anteversion_deg: *s,
+                            }));
+                        }
+                    }
+                }
+                out
+            }
+        };
+        check_range(&raw.rom.standing_tilt_deg, "rom.standing_tilt_deg", -45.0, 45.0)?;
+        let tilts = if raw.rom.standing_tilt_deg.is_some() { list(&raw.rom.standing_tilt_deg) } else { vec![0.0] };
+        let sitting_extra = raw.rom.sitting_extra_tilt_deg.as_ref().map_or(20.0, |s| s.get_ref().0);
+        if let Some(s) = &raw.rom.sitting_extra_tilt_deg
+            && !(-30.0..=60.0).contains(&s.get_ref().0)
+        {
+            return Err(err(at(s.span()), Some("rom.sitting_extra_tilt_deg"), format!("{} is out of range -30..=60", s.get_ref().0)));
+        }
+        for (field, r) in [("plan.cup_inclination_range_deg", &raw.plan.cup_inclination_range_deg), ("plan.cup_anteversion_range_deg", &raw.plan.cup_anteversion_range_deg)] {
+            if let Some(r) = r {
+                let [a, b] = *r.get_ref();
+                if a.0 > b.0 {
+                    return Err(err(at(r.span()), Some(field), format!("[{}, {}]: the minimum is above the maximum", a.0, b.0)));
+                }
+            }
+        }
+        let mut sweep = Vec::new();
+        for h in &heads {
+            for o in &offsets {
+                for l in &liners {
+                    for z in &stems {
+                        for p in &placements {
+                            for t in &tilts {
+                                sweep.push(SweepPoint { head_diameter_mm: *h, head_offset_mm: *o, liner: l.clone(), stem_size: z.clone(), placement: *p, standing_tilt_deg: *t, sitting_extra_tilt_deg: sitting_extra });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let motions = match &raw.rom.motions {
+            None => Vec::new(),
+            Some(m) => {
+                let known: Vec<&str> = coxa_sim::rom::all_motions().iter().map(|m| m.name).collect();
+                for name in m.get_ref() {
+                    if !known.contains(&name.as_str()) {
+                        return Err(err(at(m.span()), Some("rom.motions"), format!("unknown motion {name:?}; known: {}", known.join(", "))));
+                    }
+                }
+                m.get_ref().clone()
+            }
+        };
+        let output_dir = match &raw.output_dir {
+            Some(d) => resolve(d, "output_dir", false)?,
+            None => base.join(format!("{}-results", path.file_stem().map_or("scenario".into(), |s| s.to_string_lossy()))),
+        };
+        let catalog = raw.implants.catalog.as_ref().map(|c| resolve(c, "implants.catalog", true)).transpose()?;
+        Ok(Self { file: path.to_path_buf(), raw, text, output_dir, cases, sweep, motions, catalog })
+    }
+}
+
+/// A case folder: `ct.nii.gz` / `ct.nii` / `ct/` (+ `labels.nii.gz`), else `<structure>.stl`.
+fn case_from_folder(d: &Path) -> CaseInput {
+    for ct in ["ct.nii.gz", "ct.nii", "ct"] {
+        let p = d.join(ct);
+        if p.exists() {
+            let labels = d.join("labels.nii.gz");
+            return CaseInput::Ct { ct: p, labels: labels.exists().then_some(labels) };
+        }
+    }
+    let meshes: Vec<(String, PathBuf)> = ["hip_left", "hip_right", "femur_left", "femur_right", "sacrum"]
+        .iter()
+        .map(|n| (n.to_string(), d.join(format!("{n}.stl"))))
+        .filter(|(_, p)| p.exists())
+        .collect();
+    // No input at all is reported when the case runs (the other cases still run).
+    CaseInput::Meshes(meshes)
+}
+
+/// `left`/`right` (or `l`/`r`).
+pub fn parse_side(s: &str) -> Option<coxa_core::Side> {
+    match s.to_ascii_lowercase().as_str() {
+        "left" | "l" => Some(coxa_core::Side::Left),
+        "right" | "r" => Some(coxa_core::Side::Right),
+        _ => None,
+    }
+}
+
+/// `radiographic`/`operative`/`anatomic`.
+pub fn parse_definition(s: &str) -> Option<coxa_core::CupAngleDefinition> {
+    match s.to_ascii_lowercase().as_str() {
+        "radiographic" => Some(coxa_core::CupAngleDefinition::Radiographic),
+        "operative" => Some(coxa_core::CupAngleDefinition::Operative),
+        "anatomic" => Some(coxa_core::CupAngleDefinition::Anatomic),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Scenario, ScenarioError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("hip.stl"), b"solid x\nendsolid x\n").unwrap();
+        let p = dir.path().join("s.toml");
+        std::fs::write(&p, text).unwrap();
+        let r = Scenario::load(&p);
+        drop(dir);
+        r
+    }
+
+    const OK: &str = "schema_version = 1\n[[cases]]\nname = \"demo\"\nphantom = true\n";
+
+    #[test]
+    fn minimal_scenario_and_sweeps() {
+        let s = load(OK).unwrap();
+        assert_eq!(s.cases.len(), 1);
+        assert_eq!(s.cases[0].input, CaseInput::Phantom);
+        assert_eq!(s.sweep.len(), 1);
+        assert!(s.output_dir.ends_with("s-results"));
+        let s = load(&format!("{OK}[implants]\nhead_diameter_mm = [28, 32, 36]\n[placement]\ncup_inclination_deg = 40\ncup_anteversion_deg = [10, 20]\n[rom]\nstanding_tilt_deg = [0, 10]\n")).unwrap();
+        assert_eq!(s.sweep.len(), 3 * 2 * 2);
+        assert_eq!(s.sweep[0].head_diameter_mm, Some(28.0));
+        assert_eq!(s.sweep[0].placement.unwrap().stem_anteversion_deg, 15.0);
+        assert_eq!(s.sweep.iter().map(SweepPoint::label).collect::<std::collections::BTreeSet<_>>().len(), 12, "labels are unique");
+    }
+
+    #[test]
+    fn errors_name_file_line_and_field() {
+        let e = load(&format!("{OK}bogus = 3\n")).unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (Some(5), Some("cases[0].bogus")), "{e}");
+        assert!(e.to_string().contains("s.toml, line 5, field `cases[0].bogus`"), "{e}");
+        let e = load(&format!("{OK}[placement]\ncup_inclination_rad = 0.7\ncup_anteversion_deg = 20\n")).unwrap_err();
+        assert_eq!(e.line, Some(6), "{e}");
+        assert!(e.message.contains("wrong unit") && e.message.contains("cup_inclination_deg") && e.message.contains("radians"), "{e}");
+        assert_eq!(e.field.as_deref(), Some("placement.cup_inclination_rad"), "{e}");
+        let e = load(&format!("{OK}[placement]\ncup_inclination_deg = nan\ncup_anteversion_deg = 20\n")).unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (Some(6), Some("placement.cup_inclination_deg")), "{e}");
+        assert!(e.message.contains("finite"), "{e}");
+        let e = load(&format!("{OK}[implants]\nhead_diameter_mm = [28, inf]\n")).unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (Some(6), Some("implants.head_diameter_mm")), "{e}");
+        assert!(e.message.contains("finite"), "{e}");
+        let e = load("schema_version = 1\n[[cases]]\nname = \"a\"\nct = \"missing.nii.gz\"\n").unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (Some(4), Some("cases[0].ct")), "{e}");
+        assert!(e.message.contains("does not exist"), "{e}");
+        let e = load("schema_version = 2\n[[cases]]\nname = \"a\"\nphantom = true\n").unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (Some(1), Some("schema_version")), "{e}");
+        let e = load("schema_version = 1\n[[cases]]\nname = \"a\"\nphantom = true\nside = \"up\"\n").unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (Some(5), Some("cases[0].side")), "{e}");
+        let e = load(&format!("{OK}[rom]\nmotions = [\"flexion\", \"cartwheel\"]\n")).unwrap_err();
+        assert!(e.message.contains("cartwheel") && e.line == Some(6), "{e}");
+        let e = load(&format!("{OK}[placement]\ncup_inclination_deg = 120\ncup_anteversion_deg = 20\n")).unwrap_err();
+        assert!(e.message.contains("out of range") && e.line == Some(6), "{e}");
+        let e = load("schema_version = 1\n[[cases]]\nname = \"../x\"\nphantom = true\n").unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("cases[0].name"), "{e}");
+        let e = load("schema_version = 1\n").unwrap_err();
+        assert!(e.message.contains("no cases"), "{e}");
+        let e = load("schema_version = 1\n[[cases]]\nname = \"a\"\nphantom = true\nmeshes = { hip_right = \"hip.stl\" }\n").unwrap_err();
+        assert!(e.message.contains("exactly one input"), "{e}");
+        let e = load("schema_version = 1\n[[cases]]\nname = \"a\"\nmeshes = { pelvis = \"hip.stl\" }\n").unwrap_err();
+        assert!(e.message.contains("pelvis") && e.line == Some(4), "{e}");
+        let e = load("schema_version = \"one\"\n").unwrap_err();
+        assert_eq!(e.line, Some(1), "{e}");
+    }
+}
