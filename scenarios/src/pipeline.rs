@@ -141,8 +141,15 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         };
         let construct = choice.construct(catalog).with_context(|| format!("implants of sweep point {}", point.label()))?;
         let bones = hip_bones(&anatomy, case.side, &construct).context("hip bones for the range of motion")?;
-        if bones.is_none() && results.is_empty() {
-            warnings.push(format!("no hip_{0} and femur_{0} surfaces: range of motion of the implants alone", case.side.as_str()));
+        if results.is_empty() {
+            match &bones {
+                None => warnings.push(format!("no hip_{0} and femur_{0} surfaces: range of motion of the implants alone", case.side.as_str())),
+                Some(b) if b.geometry.femoral_frame().assumed_axis => warnings.push(format!(
+                    "femur_{}: too little of the femur is imaged to measure its axis (no shaft, no condyles): the range of motion assumes the leg lies along the scanner's long axis; image the femur to the knee for a measured frame",
+                    case.side.as_str()
+                )),
+                Some(_) => {}
+            }
         }
         let tilts = PelvicTilts { standing: Angle::from_deg(point.standing_tilt_deg), sitting: Angle::from_deg(point.standing_tilt_deg + point.sitting_extra_tilt_deg) };
         let stem_av = Angle::from_deg(placement.stem_anteversion_deg);

@@ -285,3 +285,30 @@ fn example_scenarios_parse() -> Result<()> {
     assert!(n >= 3, "one example per user");
     Ok(())
 }
+
+/// The demo on the real CT (3 mm, screws in the left femur, the femur imaged only to the lesser
+/// trochanter): a full report, the limits it found and why the femoral frame is assumed.
+#[test]
+fn demo_on_the_real_ct() -> Result<()> {
+    let Some(ct) = shared_data("totalseg/example_ct.nii.gz") else { return Ok(()) };
+    let tmp = tempfile::tempdir()?;
+    let out = tmp.path().join("demo-ct");
+    ok(&coxa(&["demo", "--ct", ct.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]));
+    let case = out.join("cases/ct");
+    let r = read_json(&case.join("report.json"));
+    let warnings = r["warnings"].to_string();
+    assert!(warnings.contains("metal in the left proximal femur") && warnings.contains("assumes the leg lies along"), "{warnings}");
+    let motions = r["rom"]["motions"].as_array().unwrap();
+    assert_eq!(motions.len(), 14);
+    for m in motions {
+        assert_eq!(m["start_in_contact"], false, "no motion starts in contact: {m}");
+        assert!(m["limit_deg"].as_f64().unwrap() > 10.0, "{m}");
+    }
+    assert!(motions.iter().any(|m| m["contact"] == "bone-bone"), "the patient's bones limit some motion");
+    let html = std::fs::read_to_string(case.join("report.html"))?;
+    assert_eq!(html.matches("data:image/png;base64,").count(), 4);
+    assert!(html.contains("Smallest daily-life margin"));
+    // No patient identity: the report names the file, not a folder that could carry a name.
+    assert!(!html.contains("/work/") && !html.contains(tmp.path().to_str().unwrap()));
+    Ok(())
+}

@@ -34,12 +34,22 @@ pub struct FemoralFrame {
     pub femur_from_lps: Rotation3<f64>,
     /// Anatomical shaft axis (proximal), LPS.
     pub shaft_axis_lps: Vector3<f64>,
+    /// Whether the axes were assumed (scanner axes) because the femur's were not measurable.
+    pub assumed_axis: bool,
 }
 
 impl FemoralFrame {
     /// The frame of a femur with these landmarks.
+    ///
+    /// A proximal femur imaged without enough shaft (the shaft axis flagged uncertain) and
+    /// without condyles has no measurable axis: the frame then assumes the leg lies along the
+    /// scanner's long axis, as in a supine CT (+z = LPS +z, shaft along it), and
+    /// [`FemoralFrame::assumed_axis`] says so.
     pub fn from_landmarks(l: &FemurLandmarks) -> Result<Self> {
         let c = l.head_centre.lps_mm;
+        if l.posterior_condyles.is_none() && l.shaft_axis.quality != coxa_anatomy::landmarks::Quality::Good {
+            return Ok(Self { head_centre_lps_mm: c, femur_from_lps: Rotation3::identity(), shaft_axis_lps: Vector3::z(), assumed_axis: true });
+        }
         let shaft = l.shaft_axis.direction_lps.normalize();
         let (z, x_hint) = match l.posterior_condyles {
             Some([a, b]) => {
@@ -52,11 +62,11 @@ impl FemoralFrame {
         let x = (x_hint - z * x_hint.dot(&z)).try_normalize(1e-9).ok_or_else(|| SimError::Bone { bone: "femur", why: "the condylar line is parallel to the femoral axis; check the femur landmarks".into() })?;
         let y = z.cross(&x);
         let m = Matrix3::from_rows(&[x.transpose(), y.transpose(), z.transpose()]);
-        Ok(Self { head_centre_lps_mm: c, femur_from_lps: Rotation3::from_matrix_unchecked(m), shaft_axis_lps: shaft })
+        Ok(Self { head_centre_lps_mm: c, femur_from_lps: Rotation3::from_matrix_unchecked(m), shaft_axis_lps: shaft, assumed_axis: false })
     }
     /// A frame parallel to LPS at `head_centre_lps_mm` with the shaft along +z (implants alone).
     pub fn aligned(head_centre_lps_mm: Point3<f64>) -> Self {
-        Self { head_centre_lps_mm, femur_from_lps: Rotation3::identity(), shaft_axis_lps: Vector3::z() }
+        Self { head_centre_lps_mm, femur_from_lps: Rotation3::identity(), shaft_axis_lps: Vector3::z(), assumed_axis: false }
     }
 }
 
