@@ -115,6 +115,19 @@ pub fn min_adl_margin(rom: &Value) -> Option<f64> {
 pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, progress: Progress<'_>) -> Result<Value> {
     progress("input");
     let (source, truth) = prepare_input(case, dir).context("preparing the input")?;
+    // Where the inputs are (for `coxa view`, which shows the CT): kept out of the report,
+    // since folder names may carry a patient's name.
+    // Inputs written into the case folder (the phantom's) are named relative to it: the
+    // folder is renamed when the case finishes.
+    let abs = |p: &PathBuf| match p.strip_prefix(dir) {
+        Ok(rel) => rel.to_string_lossy().into_owned(),
+        Err(_) => std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()).to_string_lossy().into_owned(),
+    };
+    let inputs = match &source {
+        AnatomySource::Ct { ct, labels, .. } => json!({"ct": abs(ct), "labels": labels.as_ref().map(abs)}),
+        AnatomySource::Meshes(list) => json!({"meshes": list.iter().map(|(n, p)| json!({"name": n, "file": abs(p)})).collect::<Vec<_>>()}),
+    };
+    write_new(&dir.join("inputs.json"), serde_json::to_string_pretty(&inputs)?.as_bytes())?;
     progress("anatomy (segmentation, surfaces, landmarks)");
     let anatomy = crate::anatomy::run_full(&source, &dir.join("anatomy")).context("anatomy")?;
     let mut warnings: Vec<String> = anatomy.json["warnings"].as_array().map(|w| w.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default();
