@@ -177,6 +177,9 @@ fn anatomy(args: &AnatomyArgs) -> anyhow::Result<()> {
 }
 
 fn rom(args: &crate::rom::RomArgs) -> anyhow::Result<()> {
+    if let Some(scenario) = &args.scenario {
+        return run_scenario(&RunArgs { scenario: scenario.clone(), out: None, quiet: false });
+    }
     let report = crate::rom::run(args)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

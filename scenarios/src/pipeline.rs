@@ -96,6 +96,7 @@ fn hip_bones(anatomy: &AnatomyResult, side: Side, construct: &coxa_implants::Con
 /// The result of one sweep point.
 struct PointResult {
     point: SweepPoint,
+    user: crate::rom::UserParts,
     rom: Value,
     model: coxa_sim::HipModel,
     choice: ImplantChoice,
@@ -166,8 +167,9 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         }
         let tilts = PelvicTilts { standing: Angle::from_deg(point.standing_tilt_deg), sitting: Angle::from_deg(point.standing_tilt_deg + point.sitting_extra_tilt_deg) };
         let stem_av = Angle::from_deg(placement.stem_anteversion_deg);
-        let (model, rom) = rom_json(case.side, &construct, &choice.liner, placement.cup, stem_av, &tilts, bones.as_ref(), &motions).with_context(|| format!("range of motion at {}", point.label()))?;
-        results.push(PointResult { point: point.clone(), rom, model, choice, cup: placement.cup, stem_anteversion: stem_av });
+        let user = crate::rom::UserParts::load(scn.user_cup.as_deref(), scn.user_stem.as_deref(), choice.head_mm)?;
+        let (model, rom) = rom_json(case.side, &construct, &choice.liner, placement.cup, stem_av, &tilts, bones.as_ref(), &user, &motions).with_context(|| format!("range of motion at {}", point.label()))?;
+        results.push(PointResult { point: point.clone(), user, rom, model, choice, cup: placement.cup, stem_anteversion: stem_av });
     }
     std::fs::create_dir_all(dir.join("rom"))?;
     let mut csv = String::from("label,head_diameter_mm,head_offset_mm,liner,stem_size,cup_inclination_deg,cup_anteversion_deg,cup_definition,stem_anteversion_deg,standing_tilt_deg,sitting_tilt_deg,oscillation_angle_deg,min_adl_margin_deg");
@@ -213,7 +215,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
             .par_iter()
             .map(|&(i, a)| {
                 let cup = CupAngles { definition: CupAngleDefinition::Radiographic, inclination: Angle::from_deg(SAFE_ZONE_INCLINATIONS_DEG[i]), anteversion: Angle::from_deg(SAFE_ZONE_ANTEVERSIONS_DEG[a]) };
-                Ok(rom_json(case.side, &construct, &primary.choice.liner, cup, primary.stem_anteversion, &tilts, bones.as_ref(), &motions)?.1)
+                Ok(rom_json(case.side, &construct, &primary.choice.liner, cup, primary.stem_anteversion, &tilts, bones.as_ref(), &primary.user, &motions)?.1)
             })
             .collect();
         let mut grid = vec![vec![None; SAFE_ZONE_ANTEVERSIONS_DEG.len()]; SAFE_ZONE_INCLINATIONS_DEG.len()];

@@ -10,7 +10,7 @@
 //! 1993) in the pelvic frame; with both hip bones the pelvic frame is the anterior pelvic plane,
 //! with one hip bone the CT's axes. Joint angles follow `coxa_sim::joint`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail, ensure};
@@ -21,6 +21,7 @@ use coxa_core::{Angle, CupAngleDefinition, CupAngles, Mesh, Side};
 use coxa_implants::{Catalog, Construct, Stem};
 use coxa_sim::model::HipAnatomy;
 use coxa_sim::rom::{self, PelvicTilts, SweepOptions};
+use coxa_sim::user_parts::{UserCup, UserStem};
 use coxa_sim::{BoneGeometry, BoneOptions, HipModel};
 
 /// Which of Murray's definitions the cup angles use.
@@ -94,9 +95,57 @@ pub struct RomArgs {
     /// Additional posterior tilt when sitting, deg.
     #[arg(long, default_value_t = 20.0, allow_negative_numbers = true)]
     pub sitting_extra_tilt_deg: f64,
+    /// An engineer's own cup (liner): its frame file (TOML, part = "cup", naming its STL).
+    #[arg(long, value_name = "FRAME.toml")]
+    pub user_cup: Option<PathBuf>,
+    /// An engineer's own stem: its frame file (TOML, part = "stem", naming its STL).
+    #[arg(long, value_name = "FRAME.toml")]
+    pub user_stem: Option<PathBuf>,
+    /// Run a scenario file instead (as `coxa run`): every case, sweep and report.
+    #[arg(long, value_name = "SCENARIO.toml", conflicts_with_all = ["meshes", "user_cup", "user_stem"])]
+    pub scenario: Option<PathBuf>,
     /// Print JSON (the caller prints `run`'s value).
     #[arg(long)]
     pub json: bool,
+}
+
+/// User implant parts of a ROM run (none: catalog parts only).
+#[derive(Debug, Clone, Default)]
+pub struct UserParts {
+    /// The engineer's cup.
+    pub cup: Option<Arc<UserCup>>,
+    /// The engineer's stem.
+    pub stem: Option<Arc<UserStem>>,
+}
+
+impl UserParts {
+    /// Reads the frame files (and the STL each names) for a head of `head_mm`.
+    ///
+    /// # Errors
+    /// Unreadable or invalid frame files or meshes, with the file named.
+    pub fn load(cup: Option<&Path>, stem: Option<&Path>, head_mm: f64) -> Result<Self> {
+        let read = |frame: &Path| -> Result<(coxa_implants::UserGeometry, Mesh)> {
+            let spec = coxa_implants::UserGeometrySpec::read(frame)?;
+            let g = spec.validate(&frame.display().to_string(), frame.parent().unwrap_or(Path::new(".")))?;
+            let mesh = coxa_io::mesh::read_mesh(&g.mesh_path).with_context(|| format!("the mesh of {}", frame.display()))?;
+            Ok((g, mesh))
+        };
+        let cup = match cup {
+            Some(f) => {
+                let (g, m) = read(f)?;
+                Some(Arc::new(UserCup::new(&m, &g).with_context(|| format!("user cup {}", f.display()))?))
+            }
+            None => None,
+        };
+        let stem = match stem {
+            Some(f) => {
+                let (g, m) = read(f)?;
+                Some(Arc::new(UserStem::new(&m, &g, head_mm / 2.0).with_context(|| format!("user stem {}", f.display()))?))
+            }
+            None => None,
+        };
+        Ok(Self { cup, stem })
+    }
 }
 
 fn finite(name: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
@@ -175,7 +224,8 @@ pub fn run(args: &RomArgs) -> Result<Value> {
         _ => bail!("bone impingement needs both --mesh hip_{own}=.. and --mesh femur_{own}=..; give both or neither"),
     };
     let tilts = PelvicTilts { standing: Angle::from_deg(args.pelvic_tilt_deg), sitting: Angle::from_deg(args.pelvic_tilt_deg + args.sitting_extra_tilt_deg) };
-    let (_, value) = rom_json(side, &construct, &choice.liner, cup, Angle::from_deg(args.stem_anteversion_deg), &tilts, bones.as_ref(), &rom::all_motions())?;
+    let user = UserParts::load(args.user_cup.as_deref(), args.user_stem.as_deref(), args.head_mm)?;
+    let (_, value) = rom_json(side, &construct, &choice.liner, cup, Angle::from_deg(args.stem_anteversion_deg), &tilts, bones.as_ref(), &user, &rom::all_motions())?;
     Ok(value)
 }
 
@@ -248,8 +298,14 @@ impl HipBones {
 /// # Errors
 /// A model that cannot be built (e.g. bones for another construct).
 #[allow(clippy::too_many_arguments, reason = "the plain inputs of one ROM run")]
-pub fn rom_json(side: Side, construct: &Construct, liner: &str, cup: CupAngles, stem_anteversion: Angle, tilts: &PelvicTilts, bones: Option<&HipBones>, motions: &[rom::Motion]) -> Result<(HipModel, Value)> {
+pub fn rom_json(side: Side, construct: &Construct, liner: &str, cup: CupAngles, stem_anteversion: Angle, tilts: &PelvicTilts, bones: Option<&HipBones>, user: &UserParts, motions: &[rom::Motion]) -> Result<(HipModel, Value)> {
     let mut builder = HipModel::builder(side, construct.clone()).cup(cup).stem_anteversion(stem_anteversion);
+    if let Some(c) = &user.cup {
+        builder = builder.user_cup(c.clone());
+    }
+    if let Some(s) = &user.stem {
+        builder = builder.user_stem(s.clone());
+    }
     let mut pelvic_frame = "none (implants alone)";
     if let Some(b) = bones {
         pelvic_frame = if b.anatomy.frame_is_app { "anterior pelvic plane" } else { "CT axes (give both hip bones for the anterior pelvic plane)" };
@@ -278,11 +334,12 @@ pub fn rom_json(side: Side, construct: &Construct, liner: &str, cup: CupAngles, 
         "side": side.as_str(),
         "implants": {
             "shell_outer_diameter_mm": construct.shell.outer_diameter_mm,
-            "liner": liner,
+            "liner": if user.cup.is_some() { "user cup" } else { liner },
+            "stem": if user.stem.is_some() { "user stem" } else { "catalog" },
             "head_diameter_mm": construct.head.diameter_mm,
             "head_offset_mm": construct.head.neck_length_offset_mm,
             "neck_diameter_mm": construct.stem.neck_diameter_mm,
-            "stem_ccd_deg": construct.stem.ccd.deg(),
+            "stem_ccd_deg": user.stem.as_ref().map_or(construct.stem.ccd, |u| u.ccd).deg(),
         },
         "oscillation_angle_deg": (report.oscillation_angle_deg * 100.0).round() / 100.0,
         "cup_pelvic_deg": report.cup_pelvic_deg,

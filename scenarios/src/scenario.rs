@@ -196,6 +196,12 @@ pub struct ImplantsSection {
     /// Stem size(s) in the catalog's first stem series (with `[placement]`; default "3").
     #[serde(default)]
     pub stem_size: Option<Spanned<OneOrMany<String>>>,
+    /// An engineer's own cup: its frame file (TOML with part = "cup" naming its STL).
+    #[serde(default)]
+    pub user_cup: Option<Spanned<PathBuf>>,
+    /// An engineer's own stem: its frame file (part = "stem").
+    #[serde(default)]
+    pub user_stem: Option<Spanned<PathBuf>>,
 }
 
 /// `[placement]`: fixed angles (a sweep where lists are given).
@@ -364,6 +370,10 @@ pub struct Scenario {
     pub motions: Vec<String>,
     /// A catalog folder.
     pub catalog: Option<PathBuf>,
+    /// The user cup's frame file.
+    pub user_cup: Option<PathBuf>,
+    /// The user stem's frame file.
+    pub user_stem: Option<PathBuf>,
 }
 
 /// 1-based line of byte offset `at` in `text`.
@@ -606,7 +616,9 @@ impl Scenario {
             None => base.join(format!("{}-results", path.file_stem().map_or("scenario".into(), |s| s.to_string_lossy()))),
         };
         let catalog = raw.implants.catalog.as_ref().map(|c| resolve(c, "implants.catalog", true)).transpose()?;
-        Ok(Self { file: path.to_path_buf(), raw, text, output_dir, cases, sweep, motions, catalog })
+        let user_cup = raw.implants.user_cup.as_ref().map(|c| resolve(c, "implants.user_cup", true)).transpose()?;
+        let user_stem = raw.implants.user_stem.as_ref().map(|c| resolve(c, "implants.user_stem", true)).transpose()?;
+        Ok(Self { file: path.to_path_buf(), raw, text, output_dir, cases, sweep, motions, catalog, user_cup, user_stem })
     }
 }
 

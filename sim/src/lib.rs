@@ -9,6 +9,7 @@
 //! - [`rom`]: standard motions and daily-life paths swept to first contact under the pelvic
 //!   tilt of each posture, limits to 0.1 deg.
 //! - [`bones`]: the bone collision geometry (pelvis distance field, femur point clusters).
+//! - [`user_parts`]: an implant engineer's own cup and stem (STL + frame file) in the model.
 //!
 //! - [`dislocation`]: dislocation dynamics with rapier3d: the femur (head and neck, no bones yet)
 //!   as a dynamic body loaded into the cup and driven past impingement; lift-out, resisting
@@ -22,6 +23,7 @@ mod error;
 pub mod joint;
 pub mod model;
 pub mod rom;
+pub mod user_parts;
 
 pub use dislocation::{Dislocation, DislocationOptions, DislocationSample, LoadDirection};
 pub use error::{Result, SimError};

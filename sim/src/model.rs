@@ -14,6 +14,7 @@ use nalgebra::{Matrix3, Point3, Rotation3, Unit, Vector3};
 use serde::Serialize;
 
 use crate::bones::{DistanceField, PointClusters};
+use crate::user_parts::{UserCup, UserStem};
 use crate::error::finite_in;
 use crate::{Result, SimError};
 
@@ -242,6 +243,8 @@ pub struct HipModel {
     neck_points: PointClusters,
     femoral: FemoralFrame,
     bones: Option<Arc<BoneGeometry>>,
+    exact: Option<ExactImplants>,
+    user_stem: Option<Arc<UserStem>>,
 }
 
 /// Builds a [`HipModel`] (rapier-style builder; every setter states its default).
@@ -260,6 +263,25 @@ pub struct HipModelBuilder {
     /// Default: the bones' femoral frame, else LPS-aligned.
     femoral: Option<FemoralFrame>,
     bones: Option<Arc<BoneGeometry>>,
+    /// Default: the catalog liner.
+    user_cup: Option<Arc<UserCup>>,
+    /// Default: the catalog stem's neck.
+    user_stem: Option<Arc<UserStem>>,
+}
+
+/// Implants tested by parry3d's exact mesh query (when a user part is in the model).
+#[derive(Clone)]
+struct ExactImplants {
+    cup: Arc<UserCup>,
+    neck: Arc<parry3d::shape::ConvexPolyhedron>,
+    /// Stem frame -> femoral frame.
+    femoral_from_stem: Matrix3<f64>,
+}
+
+impl std::fmt::Debug for ExactImplants {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExactImplants").field("cup", &self.cup).finish()
+    }
 }
 
 impl HipModel {
@@ -274,6 +296,8 @@ impl HipModel {
             hip_centre_lps_mm: None,
             femoral: None,
             bones: None,
+            user_cup: None,
+            user_stem: None,
         }
     }
     /// Side of the hip.
@@ -313,6 +337,50 @@ impl HipModel {
     pub fn hip_to_lps(&self, p_hip: &Vector3<f64>) -> Point3<f64> {
         self.to_lps(p_hip)
     }
+    /// Neck against liner by parry3d (liner frame point of contact), for models with user parts.
+    fn exact_implant_contact(&self, e: &ExactImplants, femur_to_pelvis: &Matrix3<f64>) -> Option<Vector3<f64>> {
+        let m = self.liner_from_hip * femur_to_pelvis * e.femoral_from_stem;
+        let rot = Rotation3::from_matrix_unchecked(m);
+        let pose = parry3d::math::Pose::from_rotation(crate::convert::rotation_to_parry(&rot));
+        let hit = parry3d::query::intersection_test(&parry3d::math::Pose::IDENTITY, &e.cup.shape, &pose, e.neck.as_ref()).ok()?.intersecting;
+        if !hit {
+            return None;
+        }
+        let c = parry3d::query::contact(&parry3d::math::Pose::IDENTITY, &e.cup.shape, &pose, e.neck.as_ref(), 0.0).ok().flatten();
+        Some(c.map_or_else(|| m * Vector3::z() * (self.construct.head.diameter_mm / 2.0), |c| crate::convert::vector_from_sim(c.point1)))
+    }
+    /// The oscillation angle of the implant pair: closed form for catalog parts; with a user
+    /// part, found by bisection of the neck tilted from the cup axis in 36 planes through it
+    /// (the smallest sum of the two opposite limits), to 0.01 deg.
+    pub fn oscillation_angle(&self) -> Angle {
+        let Some(e) = &self.exact else { return self.construct.oscillation_angle() };
+        // Femur orientations in the liner frame: the neck along the cup axis, tilted by `t`
+        // towards azimuth `phi`.
+        let base = Rotation3::rotation_between(&(e.femoral_from_stem * Vector3::z()), &Vector3::z()).unwrap_or_else(Rotation3::identity);
+        let free = |phi: f64, t: f64| {
+            let axis = Unit::new_normalize(Vector3::new(-phi.sin(), phi.cos(), 0.0));
+            let m = Rotation3::from_axis_angle(&axis, t) * base;
+            // In the hip frame for exact_implant_contact (which maps back into the liner frame).
+            let femur_to_pelvis = self.liner_from_hip.transpose() * m.matrix();
+            self.exact_implant_contact(e, &femur_to_pelvis).is_none()
+        };
+        let limit = |phi: f64| {
+            let (mut lo, mut hi) = (0.0, std::f64::consts::PI);
+            if !free(phi, 0.0) {
+                return 0.0;
+            }
+            while hi - lo > 1e-4 {
+                let mid = 0.5 * (lo + hi);
+                if free(phi, mid) { lo = mid } else { hi = mid }
+            }
+            lo
+        };
+        let sums = (0..18).map(|k| {
+            let phi = std::f64::consts::PI * k as f64 / 18.0;
+            limit(phi) + limit(phi + std::f64::consts::PI)
+        });
+        Angle::from_rad(sums.fold(f64::INFINITY, f64::min))
+    }
     /// The implants as placed, LPS mm, with the femur as imaged (for pictures): `shell`,
     /// `liner` and `head` at the hip centre in the cup's orientation, `neck` along the stem's
     /// neck direction carried by the imaged femur.
@@ -330,12 +398,16 @@ impl HipModel {
         let z = neck_hip.normalize();
         let x = z.cross(&if z.x.abs() < 0.9 { Vector3::x() } else { Vector3::y() }).normalize();
         let neck_to_hip = Matrix3::from_columns(&[x, z.cross(&x), z]);
-        vec![
-            ("shell", place(c.shell.mesh(), &cup)),
-            ("liner", place(c.liner.mesh(), &cup)),
-            ("head", place(c.head.mesh(), &Matrix3::identity())),
-            ("neck", place(c.neck().mesh(), &neck_to_hip)),
-        ]
+        let liner = self.exact.as_ref().map_or_else(|| c.liner.mesh(), |e| e.cup.mesh.clone());
+        let neck = match (&self.user_stem, &self.exact) {
+            // The stem frame -> femoral frame -> LPS (femur as imaged) -> hip frame.
+            (Some(u), Some(e)) => {
+                let m = self.frame.pelvic_from_lps().matrix() * self.femoral.femur_from_lps.inverse().matrix() * e.femoral_from_stem;
+                place(u.mesh.clone(), &m)
+            }
+            _ => place(c.neck().mesh(), &neck_to_hip),
+        };
+        vec![("shell", place(c.shell.mesh(), &cup)), ("liner", place(liner, &cup)), ("head", place(c.head.mesh(), &Matrix3::identity())), ("neck", neck)]
     }
     /// An LPS point in the hip frame, mm.
     pub fn lps_to_hip(&self, p: &Point3<f64>) -> Vector3<f64> {
@@ -364,10 +436,17 @@ impl HipModel {
     /// neck vs liner rim (exact), then neck vs pelvis and femur vs cup, then femur vs pelvis.
     pub fn contact(&self, femur_to_pelvis: &Rotation3<f64>) -> Option<Contact> {
         let r = femur_to_pelvis.matrix();
-        let d_liner = self.liner_from_hip * (r * self.neck_dir_femoral);
-        if let Some(q) = self.construct.neck_rim_contact(&d_liner) {
-            let q_hip = self.liner_from_hip.transpose() * q;
-            return Some(Contact { kind: ContactKind::ImplantImplant, parts: "neck-liner_rim", point_lps_mm: self.to_lps(&q_hip) });
+        if let Some(e) = &self.exact {
+            if let Some(q) = self.exact_implant_contact(e, r) {
+                let q_hip = self.liner_from_hip.transpose() * q;
+                return Some(Contact { kind: ContactKind::ImplantImplant, parts: "neck-liner", point_lps_mm: self.to_lps(&q_hip) });
+            }
+        } else {
+            let d_liner = self.liner_from_hip * (r * self.neck_dir_femoral);
+            if let Some(q) = self.construct.neck_rim_contact(&d_liner) {
+                let q_hip = self.liner_from_hip.transpose() * q;
+                return Some(Contact { kind: ContactKind::ImplantImplant, parts: "neck-liner_rim", point_lps_mm: self.to_lps(&q_hip) });
+            }
         }
         let bones = self.bones.as_ref()?;
         let margin = bones.pelvis.voxel_mm();
@@ -420,6 +499,18 @@ impl HipModelBuilder {
         self.bones = Some(bones);
         self
     }
+    /// A user's cup (liner) instead of the catalog liner ([`crate::user_parts`]); its bearing
+    /// must fit the construct's head.
+    pub fn user_cup(mut self, cup: Arc<UserCup>) -> Self {
+        self.user_cup = Some(cup);
+        self
+    }
+    /// A user's stem instead of the catalog stem's neck ([`crate::user_parts`]): its own CCD
+    /// angle and neck shape.
+    pub fn user_stem(mut self, stem: Arc<UserStem>) -> Self {
+        self.user_stem = Some(stem);
+        self
+    }
     /// Checks the angles and places the implants.
     pub fn build(&self) -> Result<HipModel> {
         finite_in("cup inclination (deg)", self.cup.inclination.deg(), -90.0, 90.0)?;
@@ -446,25 +537,55 @@ impl HipModelBuilder {
         let femoral = self.femoral.or(self.bones.as_ref().map(|b| b.femoral)).unwrap_or_else(|| FemoralFrame::aligned(Point3::origin()));
         let shaft = (femoral.femur_from_lps * femoral.shaft_axis_lps).normalize();
         let medial = (Vector3::x() * -s - shaft * (shaft.x * -s)).normalize();
-        let ccd = self.construct.stem.ccd.rad();
+        let ccd = self.user_stem.as_ref().map_or(self.construct.stem.ccd, |u| u.ccd).rad();
         let to_head = -shaft * ccd.cos() + medial * ccd.sin();
         let turn = Rotation3::from_axis_angle(&Unit::new_normalize(shaft), s * self.stem_anteversion.rad());
         let neck_dir_femoral = -(turn * to_head);
-        // Neck surface points beyond the head, for contact with bone.
-        let neck = self.construct.neck();
-        let a = neck_dir_femoral;
-        let u = a.cross(&if a.x.abs() < 0.9 { Vector3::x() } else { Vector3::y() }).normalize();
-        let v = a.cross(&u);
-        let mut pts = Vec::new();
-        let mut sdist = neck.start_mm;
-        while sdist <= neck.end_mm + 1e-9 {
-            let rr = neck.radius_at(sdist);
-            for k in 0..16 {
-                let t = std::f64::consts::TAU * k as f64 / 16.0;
-                pts.push(a * sdist + (u * t.cos() + v * t.sin()) * rr);
-            }
-            sdist += 2.0;
+        // User parts: exact mesh contact between the liner and the neck.
+        let head_r = self.construct.head.diameter_mm / 2.0;
+        if let Some(c) = &self.user_cup
+            && (c.inner_radius_mm - head_r).abs() > 0.05
+        {
+            return Err(SimError::InvalidInput {
+                what: "user cup bearing diameter (mm)".into(),
+                value: 2.0 * c.inner_radius_mm,
+                why: format!("does not fit the {} mm head; choose the head for this cup", self.construct.head.diameter_mm),
+            });
         }
+        let exact = if self.user_cup.is_some() || self.user_stem.is_some() {
+            let cup = match &self.user_cup {
+                Some(c) => c.clone(),
+                None => Arc::new(UserCup::from_liner(&self.construct.liner)?),
+            };
+            let (neck, femoral_from_stem) = match &self.user_stem {
+                Some(u) => (Arc::new(u.hull.clone()), u.femoral_from_stem(&neck_dir_femoral, &shaft)),
+                None => (Arc::new(crate::user_parts::catalog_neck_hull(&self.construct)?), crate::user_parts::frame_from(&neck_dir_femoral, None).transpose()),
+            };
+            Some(ExactImplants { cup, neck, femoral_from_stem })
+        } else {
+            None
+        };
+        // Neck surface points beyond the head, for contact with bone.
+        let pts = match (&self.user_stem, &exact) {
+            (Some(u), Some(e)) => u.neck_points.iter().map(|p| e.femoral_from_stem * p).collect(),
+            _ => {
+                let neck = self.construct.neck();
+                let a = neck_dir_femoral;
+                let u = a.cross(&if a.x.abs() < 0.9 { Vector3::x() } else { Vector3::y() }).normalize();
+                let v = a.cross(&u);
+                let mut pts = Vec::new();
+                let mut sdist = neck.start_mm;
+                while sdist <= neck.end_mm + 1e-9 {
+                    let rr = neck.radius_at(sdist);
+                    for k in 0..16 {
+                        let t = std::f64::consts::TAU * k as f64 / 16.0;
+                        pts.push(a * sdist + (u * t.cos() + v * t.sin()) * rr);
+                    }
+                    sdist += 2.0;
+                }
+                pts
+            }
+        };
         Ok(HipModel {
             side,
             frame: self.bones.as_ref().map_or(self.frame, |b| b.frame),
@@ -477,6 +598,8 @@ impl HipModelBuilder {
             neck_points: PointClusters::new(&pts, 8.0),
             femoral,
             bones: self.bones.clone(),
+            exact,
+            user_stem: self.user_stem.clone(),
         })
     }
 }

@@ -257,7 +257,7 @@ pub struct RomReport {
 pub fn report(model: &HipModel, motions: &[Motion], tilts: &PelvicTilts, opts: &SweepOptions) -> RomReport {
     let limits = motions.par_iter().map(|m| sweep(model, m, tilts, opts)).collect();
     RomReport {
-        oscillation_angle_deg: model.construct().oscillation_angle().deg(),
+        oscillation_angle_deg: model.oscillation_angle().deg(),
         cup_pelvic_deg: CupAnglesDeg::of(|d| model.cup_angles(d)),
         cup_functional_standing_deg: CupAnglesDeg::of(|d| model.functional_cup_angles(tilts.standing, d)),
         cup_functional_sitting_deg: CupAnglesDeg::of(|d| model.functional_cup_angles(tilts.sitting, d)),

@@ -21,3 +21,4 @@ pub mod user;
 pub use catalog::{Catalog, CatalogFile};
 pub use error::{ImplantError, Result};
 pub use parts::{Construct, Head, Liner, Neck, Rim, Shell, Stem};
+pub use user::{UserGeometry, UserGeometrySpec, UserPartKind};

@@ -7,10 +7,19 @@
 //! units = "mm"
 //! head_centre_mm = [0.0, 0.0, 0.0]      # stem: the head centre (taper gauge point), mesh coordinates
 //! neck_axis = [0.0, 0.2, 1.0]           # stem: from the head towards the stem (normalised here)
-//! neck_diameter_mm = 12.0               # stem: for the analytic neck-rim contact
+//! neck_diameter_mm = 12.0               # stem: the neck next to the head (reported)
+//! shaft_axis = [0.0, -0.6, -0.8]        # stem: distal direction of the stem's shaft (fixes the roll)
 //! # cup_centre_mm = [..]; cup_axis = [..]  # cup: centre and the axis out of the opening (the cup face normal)
 //! # inner_diameter_mm = 32.0              # cup: bearing diameter
+//! # superior_axis = [..]                  # cup, optional: the direction in the face plane placed
+//! #                                       # superiorly (matters for an asymmetric rim)
 //! ```
+//!
+//! The simulator (`coxa_sim::user_parts`) places the stem so that its head centre sits at the
+//! cup centre, its neck axis where the stem's neck points and its shaft along the femoral shaft;
+//! the cup so that its bearing centre and axis are the planned ones. The part of the stem that
+//! can meet the cup is its neck: the stem mesh within 40 mm of the head centre and outside the
+//! head.
 
 use std::path::{Path, PathBuf};
 
@@ -59,6 +68,13 @@ pub struct UserGeometrySpec {
     /// Cup: bearing (inner) diameter, mm.
     #[serde(default)]
     pub inner_diameter_mm: Option<f64>,
+    /// Stem: distal direction of the shaft, mesh coordinates (required: with the neck axis it
+    /// fixes the stem's roll and its CCD angle).
+    #[serde(default)]
+    pub shaft_axis: Option<[f64; 3]>,
+    /// Cup, optional: the face-plane direction placed superiorly.
+    #[serde(default)]
+    pub superior_axis: Option<[f64; 3]>,
 }
 
 /// A validated user part: where its STL is and its frame.
@@ -74,6 +90,9 @@ pub struct UserGeometry {
     pub axis: Vector3<f64>,
     /// Stem: neck diameter; cup: bearing diameter (mm).
     pub diameter_mm: f64,
+    /// Stem: unit distal shaft direction, perpendicular component to nothing (as given,
+    /// normalised); cup: the superior face direction made perpendicular to the axis, if given.
+    pub reference_axis: Option<Vector3<f64>>,
 }
 
 impl UserGeometrySpec {
@@ -96,8 +115,18 @@ impl UserGeometrySpec {
             return Err(invalid("units", format!("{:?} is not supported; write the STL in millimetres and set units = \"mm\"", self.units)));
         }
         let (c_name, a_name, d_name, other) = match self.part {
-            UserPartKind::Stem => ("head_centre_mm", "neck_axis", "neck_diameter_mm", [("cup_centre_mm", self.cup_centre_mm.is_some()), ("cup_axis", self.cup_axis.is_some()), ("inner_diameter_mm", self.inner_diameter_mm.is_some())]),
-            UserPartKind::Cup => ("cup_centre_mm", "cup_axis", "inner_diameter_mm", [("head_centre_mm", self.head_centre_mm.is_some()), ("neck_axis", self.neck_axis.is_some()), ("neck_diameter_mm", self.neck_diameter_mm.is_some())]),
+            UserPartKind::Stem => (
+                "head_centre_mm",
+                "neck_axis",
+                "neck_diameter_mm",
+                [("cup_centre_mm", self.cup_centre_mm.is_some()), ("cup_axis", self.cup_axis.is_some()), ("inner_diameter_mm", self.inner_diameter_mm.is_some()), ("superior_axis", self.superior_axis.is_some())],
+            ),
+            UserPartKind::Cup => (
+                "cup_centre_mm",
+                "cup_axis",
+                "inner_diameter_mm",
+                [("head_centre_mm", self.head_centre_mm.is_some()), ("neck_axis", self.neck_axis.is_some()), ("neck_diameter_mm", self.neck_diameter_mm.is_some()), ("shaft_axis", self.shaft_axis.is_some())],
+            ),
         };
         if let Some((n, _)) = other.iter().find(|(_, set)| *set) {
             return Err(invalid(n, format!("is not a field of a {:?} part; remove it", self.part)));
@@ -116,7 +145,26 @@ impl UserGeometrySpec {
         if !(d.is_finite() && d > 0.0 && d < 100.0) {
             return Err(invalid(d_name, format!("{d} must lie in (0, 100) mm")));
         }
-        Ok(UserGeometry { part: self.part, mesh_path: base_dir.join(&self.mesh), centre_mm: Point3::from(c), axis, diameter_mm: d })
+        let unit = |v: [f64; 3], name: &str| Vector3::from(v).try_normalize(1e-9).filter(|v| v.iter().all(|x| x.is_finite())).ok_or_else(|| invalid(name, format!("{v:?} is not a finite non-zero direction")));
+        let reference_axis = match self.part {
+            UserPartKind::Stem => {
+                let s = unit(self.shaft_axis.ok_or_else(|| invalid("shaft_axis", "missing: the distal direction of the stem's shaft fixes its roll and CCD angle".into()))?, "shaft_axis")?;
+                let ccd = 180.0 - s.angle(&axis).to_degrees();
+                if !(95.0..=175.0).contains(&ccd) {
+                    return Err(invalid("shaft_axis", format!("makes {ccd:.1} deg with neck_axis; a stem's neck-shaft (CCD) angle lies in 95-175 deg (neck_axis points from the head towards the stem)")));
+                }
+                Some(s)
+            }
+            UserPartKind::Cup => match self.superior_axis {
+                None => None,
+                Some(v) => {
+                    let u = unit(v, "superior_axis")?;
+                    let p = (u - axis * u.dot(&axis)).try_normalize(1e-6).ok_or_else(|| invalid("superior_axis", "is parallel to cup_axis; give a direction in the face plane".into()))?;
+                    Some(p)
+                }
+            },
+        };
+        Ok(UserGeometry { part: self.part, mesh_path: base_dir.join(&self.mesh), centre_mm: Point3::from(c), axis, diameter_mm: d, reference_axis })
     }
 }
 
@@ -132,6 +180,7 @@ units = "mm"
 head_centre_mm = [1.0, 2.0, 3.0]
 neck_axis = [0.0, 0.0, 2.0]
 neck_diameter_mm = 12.0
+shaft_axis = [0.8, 0.0, 0.6]
 "#;
 
     #[test]
@@ -140,6 +189,7 @@ neck_diameter_mm = 12.0
         assert_eq!(g.mesh_path, PathBuf::from("/data/parts/stem.stl"));
         assert_eq!(g.axis, Vector3::z());
         assert_eq!(g.centre_mm, Point3::new(1.0, 2.0, 3.0));
+        assert_eq!(g.reference_axis, Some(Vector3::new(0.8, 0.0, 0.6)));
     }
 
     #[test]
@@ -153,6 +203,12 @@ neck_diameter_mm = 12.0
         let inches = STEM.replace("\"mm\"", "\"in\"");
         let e = UserGeometrySpec::parse(&inches, "s").unwrap().validate("s", Path::new(".")).unwrap_err().to_string();
         assert!(e.contains("units"), "{e}");
+        let no_shaft = STEM.replace("shaft_axis = [0.8, 0.0, 0.6]\n", "");
+        let e = UserGeometrySpec::parse(&no_shaft, "s").unwrap().validate("s", Path::new(".")).unwrap_err().to_string();
+        assert!(e.contains("shaft_axis") && e.contains("missing"), "{e}");
+        let straight = STEM.replace("[0.8, 0.0, 0.6]", "[0.0, 0.0, -1.0]");
+        let e = UserGeometrySpec::parse(&straight, "s").unwrap().validate("s", Path::new(".")).unwrap_err().to_string();
+        assert!(e.contains("CCD"), "{e}");
         let cupish = format!("{STEM}cup_axis = [0.0, 0.0, 1.0]\n");
         let e = UserGeometrySpec::parse(&cupish, "s").unwrap().validate("s", Path::new(".")).unwrap_err().to_string();
         assert!(e.contains("cup_axis"), "{e}");
