@@ -343,7 +343,7 @@ fn pictures(anatomy: &AnatomyResult, model: &coxa_sim::HipModel, side: Side, out
             "shell" => SHELL_RGB,
             "liner" => LINER_RGB,
             "head" => HEAD_RGB,
-            _ => NECK_RGB,
+            _ => NECK_RGB, // neck and stem
         };
         items.push(Item { mesh, rgb, layer: Layer::Solid });
     }

@@ -245,6 +245,9 @@ pub struct HipModel {
     bones: Option<Arc<BoneGeometry>>,
     exact: Option<ExactImplants>,
     user_stem: Option<Arc<UserStem>>,
+    /// The catalog stem's frame (gauge point at the origin, +z the neck towards the stem, +x
+    /// the shaft's side) -> femoral frame.
+    femoral_from_catalog_stem: Matrix3<f64>,
 }
 
 /// Builds a [`HipModel`] (rapier-style builder; every setter states its default).
@@ -382,8 +385,9 @@ impl HipModel {
         Angle::from_rad(sums.fold(f64::INFINITY, f64::min))
     }
     /// The implants as placed, LPS mm, with the femur as imaged (for pictures): `shell`,
-    /// `liner` and `head` at the hip centre in the cup's orientation, `neck` along the stem's
-    /// neck direction carried by the imaged femur.
+    /// `liner` and `head` at the hip centre in the cup's orientation; `neck` along the stem's
+    /// neck direction carried by the imaged femur and the catalog's generic `stem` body
+    /// ([`coxa_implants::Stem::body_mesh`]), or the user's whole `stem`.
     pub fn implant_meshes_lps(&self) -> Vec<(&'static str, Mesh)> {
         let place = |mesh: Mesh, local_to_hip: &Matrix3<f64>| -> Mesh {
             let (v, t) = mesh.into_parts();
@@ -399,15 +403,21 @@ impl HipModel {
         let x = z.cross(&if z.x.abs() < 0.9 { Vector3::x() } else { Vector3::y() }).normalize();
         let neck_to_hip = Matrix3::from_columns(&[x, z.cross(&x), z]);
         let liner = self.exact.as_ref().map_or_else(|| c.liner.mesh(), |e| e.cup.mesh.clone());
-        let neck = match (&self.user_stem, &self.exact) {
-            // The stem frame -> femoral frame -> LPS (femur as imaged) -> hip frame.
-            (Some(u), Some(e)) => {
-                let m = self.frame.pelvic_from_lps().matrix() * self.femoral.femur_from_lps.inverse().matrix() * e.femoral_from_stem;
-                place(u.mesh.clone(), &m)
+        // Stem frame -> femoral frame -> LPS (femur as imaged) -> hip frame.
+        let hip_from_femoral = self.frame.pelvic_from_lps().matrix() * self.femoral.femur_from_lps.inverse().matrix();
+        let mut parts = vec![("shell", place(c.shell.mesh(), &cup)), ("liner", place(liner, &cup)), ("head", place(c.head.mesh(), &Matrix3::identity()))];
+        match (&self.user_stem, &self.exact) {
+            (Some(u), Some(e)) => parts.push(("stem", place(u.mesh.clone(), &(hip_from_femoral * e.femoral_from_stem)))),
+            _ => {
+                parts.push(("neck", place(c.neck().mesh(), &neck_to_hip)));
+                // The catalog body, its gauge point the head offset beyond the head centre.
+                let (v, t) = c.stem.body_mesh().into_parts();
+                let o = c.head.neck_length_offset_mm;
+                let body = Mesh::new(v.into_iter().map(|p| Point3::new(p.x, p.y, p.z + o)).collect(), t).expect("a shifted valid mesh");
+                parts.push(("stem", place(body, &(hip_from_femoral * self.femoral_from_catalog_stem))));
             }
-            _ => place(c.neck().mesh(), &neck_to_hip),
-        };
-        vec![("shell", place(c.shell.mesh(), &cup)), ("liner", place(liner, &cup)), ("head", place(c.head.mesh(), &Matrix3::identity())), ("neck", neck)]
+        }
+        parts
     }
     /// An LPS point in the hip frame, mm.
     pub fn lps_to_hip(&self, p: &Point3<f64>) -> Vector3<f64> {
@@ -600,6 +610,7 @@ impl HipModelBuilder {
             bones: self.bones.clone(),
             exact,
             user_stem: self.user_stem.clone(),
+            femoral_from_catalog_stem: crate::user_parts::frame_from(&neck_dir_femoral, Some(&-shaft)).transpose(),
         })
     }
 }

@@ -302,6 +302,61 @@ impl Stem {
     pub fn shaft_direction(&self) -> Vector3<f64> {
         Vector3::new(self.ccd.rad().sin(), 0.0, -self.ccd.rad().cos())
     }
+    /// Where the neck axis meets the shaft axis, mm from the gauge point along +z:
+    /// `offset / sin(ccd)`.
+    pub fn neck_shaft_intersection_mm(&self) -> f64 {
+        self.offset_mm / self.ccd.rad().sin()
+    }
+    /// Length of the body along the shaft axis below the neck-shaft intersection, mm: a
+    /// generic taper-wedge proportion, `3 x offset + 10` (130 mm for a 40 mm offset).
+    pub fn body_length_mm(&self) -> f64 {
+        3.0 * self.offset_mm + 10.0
+    }
+    /// A generic taper-wedge body (closed mesh, stem frame) for pictures and bone checks: a
+    /// rectangular section lofted along the shaft axis from 12 mm above the neck-shaft
+    /// intersection (the shoulder) to [`Stem::body_length_mm`] below it; proximally it reaches
+    /// medially to the neck's end (the calcar), distally it tapers to 9 x 8 mm. Not a
+    /// manufacturer's shape: load the real one as a user stem.
+    pub fn body_mesh(&self) -> Mesh {
+        let d = self.shaft_direction();
+        let p = Vector3::z() * self.neck_shaft_intersection_mm();
+        // Mediolateral axis in the neck-shaft plane, perpendicular to the shaft, pointing
+        // medially (towards the head); anteroposterior +y.
+        let ml = Vector3::y().cross(&d).normalize();
+        let ap = Vector3::y();
+        let len = self.body_length_mm();
+        // The neck's end (shoulder) lies this far medial of the shaft axis.
+        let calcar = (self.neck_shaft_intersection_mm() - self.neck_length_mm).max(0.0) * self.ccd.rad().sin() + self.neck_diameter_mm / 2.0;
+        // (position along the shaft, lateral extent, medial extent, anteroposterior thickness), mm.
+        let sections = [(-12.0, 10.0, calcar, 14.0), (0.0, 10.0, calcar, 14.0), (len / 3.0, 8.0, 8.0, 12.0), (2.0 * len / 3.0, 6.0, 6.0, 10.0), (len, 4.5, 4.5, 8.0)];
+        let mut v = Vec::new();
+        for (s, lat, med, t) in sections {
+            let c = p + d * s;
+            for (a, b) in [(-lat, -1.0), (med, -1.0), (med, 1.0), (-lat, 1.0)] {
+                v.push(nalgebra::Point3::from(c + ml * a + ap * (b * t / 2.0)));
+            }
+        }
+        let mut tris: Vec<[u32; 3]> = vec![[0, 2, 1], [0, 3, 2]];
+        let n = sections.len() as u32;
+        for k in 0..n - 1 {
+            for j in 0..4 {
+                let (a, b) = (4 * k + j, 4 * k + (j + 1) % 4);
+                let (c, e) = (a + 4, b + 4);
+                tris.push([a, b, e]);
+                tris.push([a, e, c]);
+            }
+        }
+        let last = 4 * (n - 1);
+        tris.push([last, last + 1, last + 2]);
+        tris.push([last, last + 2, last + 3]);
+        let mesh = Mesh::new(v, tris).expect("indices in range, points finite");
+        if mesh.signed_volume_mm3() < 0.0 {
+            let (v, t) = mesh.into_parts();
+            Mesh::new(v, t.into_iter().map(|[a, b, c]| [a, c, b]).collect()).expect("same indices")
+        } else {
+            mesh
+        }
+    }
 }
 
 /// The neck of a construct, in the head frame: a cylinder of radius `radius_mm` around +z from
@@ -425,6 +480,20 @@ mod tests {
     }
 
     /// The exact numbers: 2 acos(r/R) for 22/28/32/36 mm heads on a 12.25 mm neck.
+    #[test]
+    fn stem_body_is_closed_and_runs_down_the_shaft() {
+        let stem = Stem::new(Angle::from_deg(132.0), 40.0, 32.0, 12.25, Angle::from_deg(0.0)).unwrap();
+        let m = stem.body_mesh();
+        assert!(m.is_watertight() && m.signed_volume_mm3() > 0.0);
+        // Its distal tip lies on the shaft axis, body_length below the neck-shaft intersection,
+        // and the shaft axis passes `offset` from the head centre.
+        let p = Vector3::z() * stem.neck_shaft_intersection_mm();
+        let tip = p + stem.shaft_direction() * stem.body_length_mm();
+        let centroid = m.vertices()[m.vertices().len() - 4..].iter().fold(Vector3::zeros(), |a, q| a + q.coords) / 4.0;
+        assert!((centroid - tip).norm() < 1e-9);
+        assert!((p.cross(&stem.shaft_direction()).norm() - 40.0).abs() < 1e-9);
+    }
+
     #[test]
     fn oscillation_angle_is_two_acos_r_over_r() {
         for (d, expect) in [(22.0, 112.3), (28.0, 128.1), (32.0, 135.0), (36.0, 140.2)] {
