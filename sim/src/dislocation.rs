@@ -535,20 +535,8 @@ const DRIVE_MOMENT_SIGN: f64 = -1.0;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use coxa_core::{CupAngles, Side};
-    use coxa_implants::{Catalog, Construct};
-
-    fn construct(head_mm: f64, liner: &str) -> Construct {
-        let c = Catalog::builtin().unwrap();
-        let spec = c.liner_spec(liner).unwrap();
-        let shell = c.smallest_shell_for(spec, head_mm).unwrap();
-        let liner = c.liner(spec, head_mm, &shell).unwrap();
-        Construct::new(shell, liner, c.head(head_mm, 0.0).unwrap(), c.stem(None, "3").unwrap()).unwrap()
-    }
-
-    fn radiographic(inc: f64, av: f64) -> CupAngles {
-        CupAngles { definition: CupAngleDefinition::Radiographic, inclination: Angle::from_deg(inc), anteversion: Angle::from_deg(av) }
-    }
+    use crate::tests::{construct, radiographic};
+    use coxa_core::Side;
 
     /// The simple case: neck along the cup axis at neutral, adduction swings it in the frontal
     /// plane through the cup axis.

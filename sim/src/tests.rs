@@ -6,7 +6,9 @@ use coxa_implants::{Catalog, Construct};
 use crate::rom::{self, PelvicTilts, SweepOptions};
 use crate::{HipModel, MotionLimit};
 
-fn construct(head_mm: f64, liner: &str) -> Construct {
+/// A catalog construct: `head_mm` head, the smallest shell for `liner`, stem series 1 size 3
+/// (shared by the crate's tests).
+pub(crate) fn construct(head_mm: f64, liner: &str) -> Construct {
     let c = Catalog::builtin().unwrap();
     let spec = c.liner_spec(liner).unwrap();
     let shell = c.smallest_shell_for(spec, head_mm).unwrap();
@@ -14,7 +16,8 @@ fn construct(head_mm: f64, liner: &str) -> Construct {
     Construct::new(shell, liner, c.head(head_mm, 0.0).unwrap(), c.stem(None, "3").unwrap()).unwrap()
 }
 
-fn radiographic(inc: f64, av: f64) -> CupAngles {
+/// Radiographic cup angles, deg.
+pub(crate) fn radiographic(inc: f64, av: f64) -> CupAngles {
     CupAngles { definition: CupAngleDefinition::Radiographic, inclination: Angle::from_deg(inc), anteversion: Angle::from_deg(av) }
 }
 

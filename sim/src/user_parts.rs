@@ -181,21 +181,14 @@ mod tests {
     use std::path::PathBuf;
     use std::sync::Arc;
 
-    use coxa_core::{CupAngleDefinition, CupAngles, Side};
-    use coxa_implants::{Catalog, Construct};
+    use coxa_core::Side;
+    use coxa_implants::Construct;
     use nalgebra::{Rotation3, Unit};
 
     use super::*;
     use crate::HipModel;
     use crate::rom::{self, PelvicTilts, SweepOptions};
-
-    fn construct(head_mm: f64, liner: &str) -> Construct {
-        let c = Catalog::builtin().unwrap();
-        let spec = c.liner_spec(liner).unwrap();
-        let shell = c.smallest_shell_for(spec, head_mm).unwrap();
-        let liner = c.liner(spec, head_mm, &shell).unwrap();
-        Construct::new(shell, liner, c.head(head_mm, 0.0).unwrap(), c.stem(None, "3").unwrap()).unwrap()
-    }
+    use crate::tests::{construct, radiographic};
 
     /// The catalog's own liner and neck written as user parts, moved by `motion` in mesh
     /// coordinates (the frame files move with them).
@@ -218,10 +211,6 @@ mod tests {
     fn limits(m: &HipModel) -> Vec<(String, f64, String)> {
         let rep = rom::report(m, &rom::standard_motions(), &PelvicTilts::default(), &SweepOptions::default());
         rep.motions.iter().map(|l| (l.name.to_string(), l.limit_deg, l.contact.map_or("none".into(), |c| c.kind.as_str().to_string()))).collect()
-    }
-
-    fn radiographic(inc: f64, av: f64) -> CupAngles {
-        CupAngles { definition: CupAngleDefinition::Radiographic, inclination: Angle::from_deg(inc), anteversion: Angle::from_deg(av) }
     }
 
     /// The catalog's liner and neck as user meshes reproduce the closed-form model: every
