@@ -27,6 +27,9 @@ pub enum Command {
     Anatomy(AnatomyArgs),
     /// Range of motion and impingement of an implanted hip (implants alone, or with bone surfaces).
     Rom(crate::rom::RomArgs),
+    /// Hip contact force of one-leg stance or walking (static optimisation on an OpenSim model)
+    /// in the OrthoLoad femoral frame, from 3D Slicer landmark files.
+    Hcf(crate::hcf::HcfArgs),
     /// Run a scenario file (TOML): every case in parallel into a results folder, with a
     /// report per case; rerun to finish what failed.
     Run(RunArgs),
@@ -136,6 +139,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(args) => inspect(&args),
         Command::Anatomy(args) => anatomy(&args),
         Command::Rom(args) => rom(&args),
+        Command::Hcf(args) => crate::hcf::cli(&args),
         Command::Run(args) => run_scenario(&args),
         Command::Demo(args) => demo(&args),
     }

@@ -5,6 +5,7 @@
 pub mod anatomy;
 pub mod cli;
 pub mod demo;
+pub mod hcf;
 pub mod pipeline;
 pub mod render;
 pub mod report;

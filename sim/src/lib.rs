@@ -8,6 +8,8 @@
 //!   first contact (implant-implant, implant-bone or bone-bone) and where.
 //! - [`rom`]: standard motions and daily-life paths swept to first contact under the pelvic
 //!   tilt of each posture, limits to 0.1 deg.
+//! - [`msk`]: musculoskeletal simulation on OpenSim models (SI units): paths, moment arms,
+//!   static optimisation, hip contact force.
 //! - [`bones`]: the bone collision geometry (pelvis distance field, femur point clusters).
 //! - [`user_parts`]: an implant engineer's own cup and stem (STL + frame file) in the model.
 //!
@@ -22,6 +24,7 @@ pub mod dislocation;
 mod error;
 pub mod joint;
 pub mod model;
+pub mod msk;
 pub mod rom;
 pub mod user_parts;
 

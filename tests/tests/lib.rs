@@ -9,3 +9,4 @@ mod surface;
 mod rom;
 mod phantom;
 mod segment;
+mod msk;

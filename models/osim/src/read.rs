@@ -1,0 +1,684 @@
+//! The .osim reader (OpenSim 4 format, `<OpenSimDocument Version="40000">` and later).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use nalgebra::{Rotation3, Vector3};
+use roxmltree::{Document, Node};
+
+use crate::error::{OsimError, Result};
+use crate::function::{Function, Spline};
+use crate::model::*;
+
+/// Reads an .osim file.
+///
+/// Names are resolved to indices (bodies, frames, coordinates, wrap objects); every problem is an
+/// [`OsimError`] naming the file and the element.
+pub fn read_osim(path: impl AsRef<Path>) -> Result<Model> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).map_err(|source| OsimError::Io { file: path.to_path_buf(), source })?;
+    parse_osim(&text, path)
+}
+
+/// Parses .osim text; `file` names the source in errors.
+pub fn parse_osim(text: &str, file: impl AsRef<Path>) -> Result<Model> {
+    let file = file.as_ref().to_path_buf();
+    let doc = Document::parse(text).map_err(|source| OsimError::Xml { file: file.clone(), source })?;
+    Reader { file }.model(&doc)
+}
+
+struct Reader {
+    file: PathBuf,
+}
+
+/// A `PhysicalOffsetFrame` as written: its parent socket and offset.
+struct OffsetFrame {
+    parent: String,
+    translation: Vector3<f64>,
+    orientation: Vector3<f64>,
+    element: String,
+}
+
+fn desc(n: Node) -> String {
+    let line = n.document().text_pos_at(n.range().start).row;
+    match n.attribute("name") {
+        Some(name) => format!("<{} name=\"{}\"> (line {})", n.tag_name().name(), name, line),
+        None => match n.ancestors().skip(1).find(|a| a.is_element() && a.attribute("name").is_some_and(|s| !s.is_empty())) {
+            Some(a) => format!("<{} name=\"{}\"> <{}> (line {})", a.tag_name().name(), a.attribute("name").unwrap_or(""), n.tag_name().name(), line),
+            None => format!("<{}> (line {})", n.tag_name().name(), line),
+        },
+    }
+}
+
+fn elements<'a, 'i>(n: Node<'a, 'i>) -> impl Iterator<Item = Node<'a, 'i>> {
+    n.children().filter(|c| c.is_element())
+}
+
+fn child<'a, 'i>(n: Node<'a, 'i>, tag: &str) -> Option<Node<'a, 'i>> {
+    elements(n).find(|c| c.has_tag_name(tag))
+}
+
+fn text<'a>(n: Node<'a, '_>) -> &'a str {
+    n.text().unwrap_or("").trim()
+}
+
+/// The last segment of a component path (`/jointset/knee_r/knee_angle_r` -> `knee_angle_r`).
+fn last_segment(path: &str) -> &str {
+    path.trim().trim_end_matches('/').rsplit('/').next().unwrap_or("")
+}
+
+/// The `<objects>` children of a set element.
+fn set_objects<'a, 'i>(set: Option<Node<'a, 'i>>) -> Vec<Node<'a, 'i>> {
+    set.and_then(|s| child(s, "objects")).map(|o| elements(o).collect()).unwrap_or_default()
+}
+
+impl Reader {
+    fn name(&self, n: Node) -> Result<String> {
+        match n.attribute("name") {
+            Some(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+            _ => Err(OsimError::BadValue { file: self.file.clone(), element: desc(n), why: "has no name attribute; give it a unique name".into() }),
+        }
+    }
+
+    fn req<'a, 'i>(&self, n: Node<'a, 'i>, tag: &str) -> Result<Node<'a, 'i>> {
+        child(n, tag).ok_or_else(|| OsimError::Missing { file: self.file.clone(), element: desc(n), child: tag.into() })
+    }
+
+    fn bad(&self, n: Node, why: impl Into<String>) -> OsimError {
+        OsimError::BadValue { file: self.file.clone(), element: desc(n), why: why.into() }
+    }
+
+    fn numbers(&self, n: Node) -> Result<Vec<f64>> {
+        text(n)
+            .split_whitespace()
+            .map(|t| match t.parse::<f64>() {
+                Ok(v) if v.is_finite() => Ok(v),
+                _ => Err(self.bad(n, format!("'{t}' is not a finite number"))),
+            })
+            .collect()
+    }
+
+    fn vec_n(&self, n: Node, count: usize) -> Result<Vec<f64>> {
+        let v = self.numbers(n)?;
+        if v.len() != count {
+            return Err(self.bad(n, format!("expected {count} numbers, found {}", v.len())));
+        }
+        Ok(v)
+    }
+
+    fn vec3(&self, n: Node) -> Result<Vector3<f64>> {
+        let v = self.vec_n(n, 3)?;
+        Ok(Vector3::new(v[0], v[1], v[2]))
+    }
+
+    fn scalar(&self, n: Node) -> Result<f64> {
+        Ok(self.vec_n(n, 1)?[0])
+    }
+
+    fn opt_scalar(&self, n: Node, tag: &str, default: f64) -> Result<f64> {
+        child(n, tag).map_or(Ok(default), |c| self.scalar(c))
+    }
+
+    fn req_scalar(&self, n: Node, tag: &str) -> Result<f64> {
+        self.scalar(self.req(n, tag)?)
+    }
+
+    fn opt_vec3(&self, n: Node, tag: &str) -> Result<Vector3<f64>> {
+        child(n, tag).map_or(Ok(Vector3::zeros()), |c| self.vec3(c))
+    }
+
+    fn opt_bool(&self, n: Node, tag: &str, default: bool) -> Result<bool> {
+        match child(n, tag).map(text) {
+            None => Ok(default),
+            Some("true") | Some("1") => Ok(true),
+            Some("false") | Some("0") => Ok(false),
+            Some(t) => Err(self.bad(n, format!("<{tag}> is '{t}', expected true or false"))),
+        }
+    }
+
+    fn model(&self, doc: &Document) -> Result<Model> {
+        let root = doc.root_element();
+        if !root.has_tag_name("OpenSimDocument") {
+            return Err(OsimError::NotAModel { file: self.file.clone(), why: format!("the root element is <{}>, not <OpenSimDocument>; is this an .osim model?", root.tag_name().name()) });
+        }
+        let version: u32 = root.attribute("Version").and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+        let m = child(root, "Model").ok_or_else(|| OsimError::NotAModel { file: self.file.clone(), why: "<OpenSimDocument> holds no <Model>; is this a setup or results file?".into() })?;
+        if version < 30500 || child(m, "JointSet").is_none() {
+            return Err(OsimError::NotAModel {
+                file: self.file.clone(),
+                why: format!("OpenSim document version {version} (joints inside bodies) is the OpenSim 3 format; open it in OpenSim 4 and save it again"),
+            });
+        }
+        let name = m.attribute("name").unwrap_or("").to_string();
+        let gravity_m_s2 = match child(m, "gravity") {
+            Some(g) => self.vec3(g)?,
+            None => Vector3::new(0.0, -9.80665, 0.0),
+        };
+
+        // Bodies (ground first) and their wrap objects (parsed after the bodies are known).
+        let mut bodies = vec![Body { name: "ground".into(), mass_kg: 0.0, mass_center_m: Vector3::zeros(), inertia_kg_m2: [0.0; 6] }];
+        let mut body_nodes = vec![child(m, "Ground")];
+        for b in set_objects(child(m, "BodySet")) {
+            if !b.has_tag_name("Body") {
+                return Err(OsimError::Unsupported { file: self.file.clone(), element: desc(b), what: format!("a <{}> in the BodySet", b.tag_name().name()), hint: "use <Body>".into() });
+            }
+            let bname = self.name(b)?;
+            if bodies.iter().any(|x| x.name == bname) {
+                return Err(self.bad(b, "a second body of this name; body names must be unique"));
+            }
+            let mass_kg = self.opt_scalar(b, "mass", 0.0)?;
+            if mass_kg < 0.0 {
+                return Err(self.bad(b, format!("negative mass {mass_kg} kg")));
+            }
+            let inertia = match child(b, "inertia") {
+                Some(i) => {
+                    let v = self.vec_n(i, 6)?;
+                    [v[0], v[1], v[2], v[3], v[4], v[5]]
+                }
+                None => [0.0; 6],
+            };
+            bodies.push(Body { name: bname, mass_kg, mass_center_m: self.opt_vec3(b, "mass_center")?, inertia_kg_m2: inertia });
+            body_nodes.push(Some(b));
+        }
+        let body_index: HashMap<String, BodyIndex> = bodies.iter().enumerate().map(|(i, b)| (b.name.clone(), i)).collect();
+
+        // Offset frames: joint-owned (`/jointset/<joint>/<frame>`) and model-level components.
+        let mut offsets: HashMap<String, OffsetFrame> = HashMap::new();
+        let joint_nodes = set_objects(child(m, "JointSet"));
+        for j in &joint_nodes {
+            let jname = self.name(*j)?;
+            if let Some(frames) = child(*j, "frames") {
+                for f in elements(frames) {
+                    let o = self.offset_frame(f)?;
+                    let fname = self.name(f)?;
+                    let _ = offsets.insert(format!("/jointset/{jname}/{fname}"), o);
+                }
+            }
+        }
+        for f in child(m, "components").map(|c| elements(c).collect::<Vec<_>>()).unwrap_or_default() {
+            if f.has_tag_name("PhysicalOffsetFrame") {
+                let o = self.offset_frame(f)?;
+                let _ = offsets.insert(format!("/{}", self.name(f)?), o);
+            }
+        }
+        let frames = FrameResolver { body_index: &body_index, offsets: &offsets };
+
+        // Joints and their coordinates.
+        let mut joints = Vec::new();
+        let mut coordinates: Vec<Coordinate> = Vec::new();
+        for (ji, j) in joint_nodes.iter().enumerate() {
+            let jname = self.name(*j)?;
+            let kind = match j.tag_name().name() {
+                "CustomJoint" => JointKind::Custom,
+                "PinJoint" => JointKind::Pin,
+                "WeldJoint" => JointKind::Weld,
+                "UniversalJoint" => JointKind::Universal,
+                "SliderJoint" => JointKind::Slider,
+                "BallJoint" => JointKind::Ball,
+                "FreeJoint" => JointKind::Free,
+                other => {
+                    return Err(OsimError::Unsupported {
+                        file: self.file.clone(),
+                        element: desc(*j),
+                        what: format!("joint type {other}"),
+                        hint: "replace it with an equivalent CustomJoint".into(),
+                    });
+                }
+            };
+            let parent_sock = text(self.req(*j, "socket_parent_frame")?);
+            let child_sock = text(self.req(*j, "socket_child_frame")?);
+            let parent = frames.resolve(self, *j, parent_sock, &jname, 0)?;
+            let childf = frames.resolve(self, *j, child_sock, &jname, 0)?;
+            let first = coordinates.len();
+            if let Some(cs) = child(*j, "coordinates") {
+                for c in elements(cs).filter(|c| c.has_tag_name("Coordinate")) {
+                    let cname = self.name(c)?;
+                    if coordinates.iter().any(|x| x.name == cname) {
+                        return Err(self.bad(c, "a second coordinate of this name; coordinate names must be unique"));
+                    }
+                    let range = match child(c, "range") {
+                        Some(r) => {
+                            let v = self.vec_n(r, 2)?;
+                            [v[0], v[1]]
+                        }
+                        None => [-std::f64::consts::PI, std::f64::consts::PI],
+                    };
+                    coordinates.push(Coordinate {
+                        name: cname,
+                        joint: ji,
+                        default_value: self.opt_scalar(c, "default_value", 0.0)?,
+                        range,
+                        clamped: self.opt_bool(c, "clamped", false)?,
+                        locked: self.opt_bool(c, "locked", false)?,
+                        motion_type: MotionType::Rotational,
+                    });
+                }
+            }
+            let coords: Vec<CoordIndex> = (first..coordinates.len()).collect();
+            let transform = match kind {
+                JointKind::Custom => self.spatial_transform(*j, &coordinates, &coords)?,
+                _ => self.standard_transform(*j, kind, &coords)?,
+            };
+            for &ci in &coords {
+                let in_rot = transform.rotations.iter().any(|a| a.coordinates.contains(&ci));
+                let in_tr = transform.translations.iter().any(|a| a.coordinates.contains(&ci));
+                coordinates[ci].motion_type = match (in_rot, in_tr) {
+                    (true, false) => MotionType::Rotational,
+                    (false, true) => MotionType::Translational,
+                    (true, true) => MotionType::Coupled,
+                    (false, false) => MotionType::Rotational,
+                };
+            }
+            joints.push(Joint { name: jname, kind, parent, child: childf, coordinates: coords, transform });
+        }
+        let coord_index: HashMap<String, CoordIndex> = coordinates.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
+
+        // Wrap objects.
+        let mut wrap_objects = Vec::new();
+        for (bi, bn) in body_nodes.iter().enumerate() {
+            let Some(bn) = bn else { continue };
+            for w in set_objects(child(*bn, "WrapObjectSet")) {
+                wrap_objects.push(self.wrap_object(w, bi)?);
+            }
+        }
+
+        // Constraints.
+        let mut couplers = Vec::new();
+        for c in set_objects(child(m, "ConstraintSet")) {
+            if !c.has_tag_name("CoordinateCouplerConstraint") {
+                continue;
+            }
+            let ind = text(self.req(c, "independent_coordinate_names")?);
+            let names: Vec<&str> = ind.split_whitespace().collect();
+            if names.len() != 1 {
+                return Err(OsimError::Unsupported { file: self.file.clone(), element: desc(c), what: format!("{} independent coordinates", names.len()), hint: "coxa couples one coordinate to one".into() });
+            }
+            let dep = text(self.req(c, "dependent_coordinate_name")?);
+            let lookup = |n: &str| coord_index.get(n).copied().ok_or_else(|| OsimError::UnknownReference { file: self.file.clone(), element: desc(c), reference: n.into() });
+            let f = self.function_in(self.req(c, "coupled_coordinates_function")?)?;
+            let scale = self.opt_scalar(c, "scale_factor", 1.0)?;
+            let function = if scale == 1.0 { f } else { Function::Multiplier { inner: Box::new(f), scale } };
+            couplers.push(CoordinateCoupler { name: self.name(c)?, independent: lookup(names[0])?, dependent: lookup(dep)?, function, enforced: self.opt_bool(c, "isEnforced", true)? });
+        }
+
+        // Muscles.
+        let mut muscles = Vec::new();
+        for f in set_objects(child(m, "ForceSet")) {
+            if child(f, "GeometryPath").is_none() || child(f, "max_isometric_force").is_none() {
+                continue; // not a muscle (actuators, ligaments without Hill parameters, ...)
+            }
+            muscles.push(self.muscle(f, &frames, &coord_index, &wrap_objects)?);
+        }
+
+        Ok(Model { name, document_version: version, gravity_m_s2, bodies, joints, coordinates, couplers, muscles, wrap_objects })
+    }
+
+    fn offset_frame(&self, f: Node) -> Result<OffsetFrame> {
+        if !f.has_tag_name("PhysicalOffsetFrame") {
+            return Err(OsimError::Unsupported { file: self.file.clone(), element: desc(f), what: format!("a <{}> frame", f.tag_name().name()), hint: "use a PhysicalOffsetFrame".into() });
+        }
+        Ok(OffsetFrame {
+            parent: text(self.req(f, "socket_parent")?).to_string(),
+            translation: self.opt_vec3(f, "translation")?,
+            orientation: self.opt_vec3(f, "orientation")?,
+            element: desc(f),
+        })
+    }
+
+    fn axis(&self, n: Node, coordinates: &[Coordinate], joint_coords: &[CoordIndex]) -> Result<TransformAxis> {
+        let names = child(n, "coordinates").map(text).unwrap_or("");
+        let mut coords = Vec::new();
+        for nm in names.split_whitespace() {
+            let ci = joint_coords.iter().copied().find(|&c| coordinates[c].name == nm).ok_or_else(|| OsimError::UnknownReference { file: self.file.clone(), element: desc(n), reference: nm.into() })?;
+            coords.push(ci);
+        }
+        if coords.len() > 1 {
+            return Err(OsimError::Unsupported { file: self.file.clone(), element: desc(n), what: "a transform axis of several coordinates".into(), hint: "use one coordinate per axis".into() });
+        }
+        let axis = self.vec3(self.req(n, "axis")?)?;
+        let norm = axis.norm();
+        if norm < 1e-12 {
+            return Err(self.bad(n, "the axis is zero"));
+        }
+        let func = elements(n).find(|c| !c.has_tag_name("coordinates") && !c.has_tag_name("axis"));
+        let function = match func {
+            Some(f) => self.function(f)?,
+            None if coords.is_empty() => Function::Constant(0.0),
+            None => Function::Linear { slope: 1.0, intercept: 0.0 },
+        };
+        Ok(TransformAxis { coordinates: coords, axis: axis / norm, function })
+    }
+
+    fn spatial_transform(&self, j: Node, coordinates: &[Coordinate], joint_coords: &[CoordIndex]) -> Result<SpatialTransform> {
+        let st = self.req(j, "SpatialTransform")?;
+        let axes: Vec<Node> = elements(st).filter(|c| c.has_tag_name("TransformAxis")).collect();
+        if axes.len() != 6 {
+            return Err(self.bad(st, format!("has {} TransformAxis elements; a SpatialTransform has 6 (rotation1..3, translation1..3)", axes.len())));
+        }
+        let find = |nm: &str, k: usize| axes.iter().copied().find(|a| a.attribute("name") == Some(nm)).unwrap_or(axes[k]);
+        let names = ["rotation1", "rotation2", "rotation3", "translation1", "translation2", "translation3"];
+        let mut parsed = Vec::with_capacity(6);
+        for (k, nm) in names.iter().enumerate() {
+            parsed.push(self.axis(find(nm, k), coordinates, joint_coords)?);
+        }
+        let t: [TransformAxis; 3] = [parsed[3].clone(), parsed[4].clone(), parsed[5].clone()];
+        let r: [TransformAxis; 3] = [parsed[0].clone(), parsed[1].clone(), parsed[2].clone()];
+        Ok(SpatialTransform { rotations: r, translations: t })
+    }
+
+    fn standard_transform(&self, j: Node, kind: JointKind, coords: &[CoordIndex]) -> Result<SpatialTransform> {
+        let need = match kind {
+            JointKind::Pin | JointKind::Slider => 1,
+            JointKind::Weld => 0,
+            JointKind::Universal => 2,
+            JointKind::Ball => 3,
+            JointKind::Free => 6,
+            JointKind::Custom => coords.len(),
+        };
+        if coords.len() != need {
+            return Err(self.bad(j, format!("a {} has {need} coordinates, found {}", kind.tag(), coords.len())));
+        }
+        let ax = |c: Option<CoordIndex>, axis: Vector3<f64>| TransformAxis {
+            coordinates: c.into_iter().collect(),
+            axis,
+            function: if c.is_some() { Function::Linear { slope: 1.0, intercept: 0.0 } } else { Function::Constant(0.0) },
+        };
+        let (x, y, z) = (Vector3::x(), Vector3::y(), Vector3::z());
+        let c = |i: usize| coords.get(i).copied();
+        let (r, t) = match kind {
+            JointKind::Pin => ([ax(c(0), z), ax(None, x), ax(None, y)], [ax(None, x), ax(None, y), ax(None, z)]),
+            JointKind::Universal => ([ax(c(0), x), ax(c(1), y), ax(None, z)], [ax(None, x), ax(None, y), ax(None, z)]),
+            JointKind::Slider => ([ax(None, x), ax(None, y), ax(None, z)], [ax(c(0), x), ax(None, y), ax(None, z)]),
+            JointKind::Ball => ([ax(c(0), x), ax(c(1), y), ax(c(2), z)], [ax(None, x), ax(None, y), ax(None, z)]),
+            JointKind::Free => ([ax(c(0), x), ax(c(1), y), ax(c(2), z)], [ax(c(3), x), ax(c(4), y), ax(c(5), z)]),
+            JointKind::Weld | JointKind::Custom => ([ax(None, x), ax(None, y), ax(None, z)], [ax(None, x), ax(None, y), ax(None, z)]),
+        };
+        Ok(SpatialTransform { rotations: r, translations: t })
+    }
+
+    /// The function element inside a property element (`<x_location><SimmSpline>..`).
+    fn function_in(&self, n: Node) -> Result<Function> {
+        let f = elements(n).next().ok_or_else(|| OsimError::Missing { file: self.file.clone(), element: desc(n), child: "a function".into() })?;
+        self.function(f)
+    }
+
+    fn xy(&self, f: Node) -> Result<(Vec<f64>, Vec<f64>)> {
+        let x = self.numbers(self.req(f, "x")?)?;
+        let y = self.numbers(self.req(f, "y")?)?;
+        if x.len() != y.len() || x.is_empty() {
+            return Err(self.bad(f, format!("needs as many x as y values, at least one; found {} and {}", x.len(), y.len())));
+        }
+        if x.windows(2).any(|w| w[1] < w[0]) {
+            return Err(self.bad(f, "x values must not decrease"));
+        }
+        Ok((x, y))
+    }
+
+    fn function(&self, f: Node) -> Result<Function> {
+        Ok(match f.tag_name().name() {
+            "function" => return self.function_in(f),
+            "Constant" => Function::Constant(self.opt_scalar(f, "value", 0.0)?),
+            "LinearFunction" => {
+                let c = self.numbers(self.req(f, "coefficients")?)?;
+                if c.len() != 2 {
+                    return Err(self.bad(f, format!("a LinearFunction has 2 coefficients (slope, intercept), found {}", c.len())));
+                }
+                Function::Linear { slope: c[0], intercept: c[1] }
+            }
+            "PolynomialFunction" => {
+                let c = self.numbers(self.req(f, "coefficients")?)?;
+                if c.is_empty() {
+                    return Err(self.bad(f, "no coefficients"));
+                }
+                Function::Polynomial(c)
+            }
+            "SimmSpline" => {
+                let (x, y) = self.xy(f)?;
+                Function::SimmSpline(Spline::simm(x, y))
+            }
+            "NaturalCubicSpline" => {
+                let (x, y) = self.xy(f)?;
+                Function::NaturalCubicSpline(Spline::natural(x, y))
+            }
+            "PiecewiseLinearFunction" => {
+                let (x, y) = self.xy(f)?;
+                Function::PiecewiseLinear { x, y }
+            }
+            "MultiplierFunction" => {
+                let inner = self.function_in(self.req(f, "function")?)?;
+                Function::Multiplier { inner: Box::new(inner), scale: self.opt_scalar(f, "scale", 1.0)? }
+            }
+            other => {
+                return Err(OsimError::Unsupported {
+                    file: self.file.clone(),
+                    element: desc(f),
+                    what: format!("the function type {other}"),
+                    hint: "use a SimmSpline, NaturalCubicSpline, PiecewiseLinearFunction, LinearFunction, PolynomialFunction or Constant".into(),
+                });
+            }
+        })
+    }
+
+    fn wrap_object(&self, w: Node, body: BodyIndex) -> Result<WrapObject> {
+        let name = self.name(w)?;
+        let positive = |what: &str, v: f64| if v > 0.0 { Ok(v) } else { Err(self.bad(w, format!("{what} must be positive, is {v}"))) };
+        let shape = match w.tag_name().name() {
+            "WrapSphere" => WrapShape::Sphere { radius_m: positive("radius", self.req_scalar(w, "radius")?)? },
+            "WrapCylinder" => WrapShape::Cylinder { radius_m: positive("radius", self.req_scalar(w, "radius")?)?, length_m: positive("length", self.opt_scalar(w, "length", 1.0)?)? },
+            "WrapEllipsoid" => {
+                let d = self.vec3(self.req(w, "dimensions")?)?;
+                if d.iter().any(|&v| v <= 0.0) {
+                    return Err(self.bad(w, "dimensions must be positive"));
+                }
+                WrapShape::Ellipsoid { dimensions_m: d }
+            }
+            "WrapTorus" => WrapShape::Torus {
+                inner_radius_m: positive("inner_radius", self.req_scalar(w, "inner_radius")?)?,
+                outer_radius_m: positive("outer_radius", self.req_scalar(w, "outer_radius")?)?,
+            },
+            other => {
+                return Err(OsimError::Unsupported { file: self.file.clone(), element: desc(w), what: format!("wrap object type {other}"), hint: "use WrapSphere, WrapCylinder, WrapEllipsoid or WrapTorus".into() });
+            }
+        };
+        let quadrant = match child(w, "quadrant").map(text).unwrap_or("all") {
+            "all" | "" => None,
+            "x" | "+x" => Some((0, 1.0)),
+            "-x" => Some((0, -1.0)),
+            "y" | "+y" => Some((1, 1.0)),
+            "-y" => Some((1, -1.0)),
+            "z" | "+z" => Some((2, 1.0)),
+            "-z" => Some((2, -1.0)),
+            q => return Err(self.bad(w, format!("quadrant '{q}' is not one of all, +x, -x, +y, -y, +z, -z"))),
+        };
+        Ok(WrapObject {
+            name,
+            body,
+            translation_m: self.opt_vec3(w, "translation")?,
+            xyz_body_rotation_rad: self.opt_vec3(w, "xyz_body_rotation")?,
+            quadrant,
+            active: self.opt_bool(w, "active", true)?,
+            shape,
+        })
+    }
+
+    fn muscle(&self, f: Node, frames: &FrameResolver, coord_index: &HashMap<String, CoordIndex>, wraps: &[WrapObject]) -> Result<Muscle> {
+        let name = self.name(f)?;
+        let positive = |tag: &str| -> Result<f64> {
+            let v = self.req_scalar(f, tag)?;
+            if v > 0.0 { Ok(v) } else { Err(self.bad(f, format!("<{tag}> must be positive, is {v}"))) }
+        };
+        let max_isometric_force_n = positive("max_isometric_force")?;
+        let optimal_fiber_length_m = positive("optimal_fiber_length")?;
+        let tendon_slack_length_m = self.req_scalar(f, "tendon_slack_length")?;
+        if tendon_slack_length_m < 0.0 {
+            return Err(self.bad(f, "negative tendon_slack_length"));
+        }
+        let pennation = self.opt_scalar(f, "pennation_angle_at_optimal", 0.0)?;
+        if !(0.0..std::f64::consts::FRAC_PI_2).contains(&pennation) {
+            return Err(self.bad(f, format!("pennation_angle_at_optimal {pennation} rad is outside [0, pi/2)")));
+        }
+        let model = match f.tag_name().name() {
+            "Thelen2003Muscle" => {
+                let d = ThelenParams::default();
+                MuscleModel::Thelen2003(ThelenParams {
+                    fmax_tendon_strain: self.opt_scalar(f, "FmaxTendonStrain", d.fmax_tendon_strain)?,
+                    fmax_muscle_strain: self.opt_scalar(f, "FmaxMuscleStrain", d.fmax_muscle_strain)?,
+                    kshape_active: self.opt_scalar(f, "KshapeActive", d.kshape_active)?,
+                    kshape_passive: self.opt_scalar(f, "KshapePassive", d.kshape_passive)?,
+                    af: self.opt_scalar(f, "Af", d.af)?,
+                    flen: self.opt_scalar(f, "Flen", d.flen)?,
+                })
+            }
+            "Millard2012EquilibriumMuscle" => {
+                let d = MillardParams::default();
+                let sub = |curve: &str, tag: &str, def: f64| -> Result<f64> { child(f, curve).map_or(Ok(def), |c| self.opt_scalar(c, tag, def)) };
+                MuscleModel::Millard2012(MillardParams {
+                    min_norm_active_fiber_length: sub("ActiveForceLengthCurve", "min_norm_active_fiber_length", d.min_norm_active_fiber_length)?,
+                    transition_norm_fiber_length: sub("ActiveForceLengthCurve", "transition_norm_fiber_length", d.transition_norm_fiber_length)?,
+                    max_norm_active_fiber_length: sub("ActiveForceLengthCurve", "max_norm_active_fiber_length", d.max_norm_active_fiber_length)?,
+                    shallow_ascending_slope: sub("ActiveForceLengthCurve", "shallow_ascending_slope", d.shallow_ascending_slope)?,
+                    minimum_value: sub("ActiveForceLengthCurve", "minimum_value", d.minimum_value)?,
+                    fiber_strain_at_zero_force: sub("FiberForceLengthCurve", "strain_at_zero_force", d.fiber_strain_at_zero_force)?,
+                    fiber_strain_at_one_norm_force: sub("FiberForceLengthCurve", "strain_at_one_norm_force", d.fiber_strain_at_one_norm_force)?,
+                    tendon_strain_at_one_norm_force: sub("TendonForceLengthCurve", "strain_at_one_norm_force", d.tendon_strain_at_one_norm_force)?,
+                    max_eccentric_velocity_force_multiplier: sub("ForceVelocityCurve", "max_eccentric_velocity_force_multiplier", d.max_eccentric_velocity_force_multiplier)?,
+                    ignore_tendon_compliance: self.opt_bool(f, "ignore_tendon_compliance", false)?,
+                })
+            }
+            other => MuscleModel::Other(other.to_string()),
+        };
+        let gp = self.req(f, "GeometryPath")?;
+        let coord = |n: Node, sock: &str| -> Result<CoordIndex> {
+            let s = text(self.req(n, sock)?);
+            coord_index.get(last_segment(s)).copied().ok_or_else(|| OsimError::UnknownReference { file: self.file.clone(), element: desc(n), reference: s.into() })
+        };
+        let mut path_points = Vec::new();
+        for p in set_objects(child(gp, "PathPointSet")) {
+            let pname = self.name(p)?;
+            let sock = text(self.req(p, "socket_parent_frame")?);
+            let frame = frames.resolve(self, p, sock, "", 0)?;
+            let offset = frame.translation_m.norm() > 0.0 || frame.rotation.angle() > 0.0;
+            let raw = self.opt_vec3(p, "location")?;
+            let location_m = frame.rotation * raw + frame.translation_m;
+            let kind = match p.tag_name().name() {
+                "PathPoint" => PathPointKind::Fixed,
+                "ConditionalPathPoint" => {
+                    let r = self.vec_n(self.req(p, "range")?, 2)?;
+                    PathPointKind::Conditional { coordinate: coord(p, "socket_coordinate")?, range: [r[0], r[1]] }
+                }
+                "MovingPathPoint" => {
+                    if offset {
+                        return Err(OsimError::Unsupported { file: self.file.clone(), element: desc(p), what: "a moving path point on an offset frame".into(), hint: "attach it to the body itself".into() });
+                    }
+                    let comp = |loc: &str, sock: &str| -> Result<Option<(CoordIndex, Box<Function>)>> {
+                        match child(p, loc) {
+                            Some(l) if elements(l).next().is_some() => Ok(Some((coord(p, sock)?, Box::new(self.function_in(l)?)))),
+                            _ => Ok(None),
+                        }
+                    };
+                    PathPointKind::Moving {
+                        x: comp("x_location", "socket_x_coordinate")?,
+                        y: comp("y_location", "socket_y_coordinate")?,
+                        z: comp("z_location", "socket_z_coordinate")?,
+                    }
+                }
+                other => {
+                    return Err(OsimError::Unsupported { file: self.file.clone(), element: desc(p), what: format!("path point type {other}"), hint: "use PathPoint, ConditionalPathPoint or MovingPathPoint".into() });
+                }
+            };
+            path_points.push(PathPoint { name: pname, body: frame.body, location_m, kind });
+        }
+        if path_points.len() < 2 {
+            return Err(self.bad(gp, format!("muscle {name} has {} path points; a path needs at least two", path_points.len())));
+        }
+        let mut path_wraps = Vec::new();
+        for w in set_objects(child(gp, "PathWrapSet")) {
+            let wname = text(self.req(w, "wrap_object")?);
+            let wrap_object = wraps.iter().position(|o| o.name == wname).ok_or_else(|| OsimError::UnknownReference { file: self.file.clone(), element: desc(w), reference: wname.into() })?;
+            let method = match child(w, "method").map(text).unwrap_or("hybrid") {
+                "hybrid" | "" => WrapMethod::Hybrid,
+                "midpoint" => WrapMethod::Midpoint,
+                "axial" => WrapMethod::Axial,
+                other => return Err(self.bad(w, format!("method '{other}' is not hybrid, midpoint or axial"))),
+            };
+            // OpenSim: a start below 1 means the first point, an end below 1 the last point.
+            let n_points = path_points.len();
+            let range = match child(w, "range") {
+                Some(r) => {
+                    let v = self.vec_n(r, 2)?;
+                    if v[0] < 1.0 && v[1] < 1.0 {
+                        None
+                    } else {
+                        let a = if v[0] < 1.0 { 1 } else { v[0] as usize };
+                        let b = if v[1] < 1.0 { n_points } else { v[1] as usize };
+                        if a > n_points || b > n_points || a > b {
+                            return Err(self.bad(w, format!("range {} {} is outside the path's {n_points} points", v[0], v[1])));
+                        }
+                        Some([a, b])
+                    }
+                }
+                None => None,
+            };
+            path_wraps.push(PathWrap { wrap_object, method, range });
+        }
+        Ok(Muscle {
+            name,
+            model,
+            max_isometric_force_n,
+            optimal_fiber_length_m,
+            tendon_slack_length_m,
+            pennation_angle_at_optimal_rad: pennation,
+            max_contraction_velocity: self.opt_scalar(f, "max_contraction_velocity", 10.0)?,
+            applies_force: self.opt_bool(f, "appliesForce", true)?,
+            path_points,
+            path_wraps,
+        })
+    }
+}
+
+struct FrameResolver<'a> {
+    body_index: &'a HashMap<String, BodyIndex>,
+    offsets: &'a HashMap<String, OffsetFrame>,
+}
+
+impl FrameResolver<'_> {
+    /// Resolves a frame socket as OpenSim would: a joint's own offset frame by name, a body or
+    /// the ground by path, or an offset frame by its full path.
+    fn resolve(&self, r: &Reader, n: Node, sock: &str, joint: &str, depth: usize) -> Result<FixedFrame> {
+        let unknown = || OsimError::UnknownReference { file: r.file.clone(), element: desc(n), reference: sock.into() };
+        if depth > 16 {
+            return Err(r.bad(n, format!("the frame '{sock}' is part of a cycle of offset frames")));
+        }
+        let trimmed = sock.trim().trim_start_matches("../").trim_start_matches("./");
+        // A joint's own frame, by name or relative path.
+        if !joint.is_empty() && !trimmed.contains("bodyset") && !trimmed.starts_with('/') {
+            let key = format!("/jointset/{joint}/{}", last_segment(trimmed));
+            if let Some(o) = self.offsets.get(&key) {
+                return self.compose(r, n, o, sock, depth);
+            }
+        }
+        let seg = last_segment(trimmed);
+        if trimmed == "ground" || trimmed == "/ground" {
+            return Ok(FixedFrame::body_frame("ground", 0));
+        }
+        if let (true, Some(&b)) = (trimmed.starts_with("/bodyset/") || !trimmed.contains('/'), self.body_index.get(seg)) {
+            return Ok(FixedFrame::body_frame(seg, b));
+        }
+        let full = if trimmed.starts_with('/') { trimmed.to_string() } else { format!("/{trimmed}") };
+        if let Some(o) = self.offsets.get(&full) {
+            return self.compose(r, n, o, sock, depth);
+        }
+        Err(unknown())
+    }
+
+    fn compose(&self, r: &Reader, n: Node, o: &OffsetFrame, sock: &str, depth: usize) -> Result<FixedFrame> {
+        let parent = self.resolve(r, n, &o.parent, "", depth + 1).map_err(|_| OsimError::UnknownReference { file: r.file.clone(), element: o.element.clone(), reference: o.parent.clone() })?;
+        let rot: Rotation3<f64> = body_fixed_xyz(o.orientation);
+        Ok(FixedFrame {
+            name: last_segment(sock).to_string(),
+            body: parent.body,
+            translation_m: parent.translation_m + parent.rotation * o.translation,
+            rotation: parent.rotation * rot,
+        })
+    }
+}

@@ -1,0 +1,535 @@
+//! The hip contact force of a static posture (one-leg stance, the first peak of walking) by
+//! static optimisation, and its expression in the OrthoLoad femoral frame.
+//!
+//! # Method
+//! The model is put in the activity's posture (below) with the stance leg on the model's right
+//! side; a patient's left femur is mirrored to a right one. The free body is everything above
+//! the stance hip: pelvis, trunk and the other leg. Its load is `W = -m_upper / m * GRF`, the
+//! share of the ground reaction force that accelerates it (equal to its weight when standing
+//! still), applied at its centre of mass. The muscles crossing the stance hip must balance the
+//! moment of `W` about the hip centre (3 equations) with minimum summed squared activation
+//! ([`super::static_opt`]), together with the generalised moments at the stance
+//! knee and ankle (virtual work of the loads, so two-joint muscles are not free; switch off
+//! with [`HcfOptions::distal_equilibrium`]), each muscle's force per unit activation from its
+//! force-length(-velocity) curves ([`super::muscle`]) plus its passive force. The force
+//! the acetabulum exerts on the femoral head is then the sum of the muscle forces on the free
+//! body plus `W`. Muscles of Millard 2012 models use Thelen's curve shapes (see
+//! [`muscle`](super::muscle)).
+//!
+//! # Postures (global constants, the same for every subject)
+//! - Both: pelvis level; the trunk (lumbar extension) leaned so that the centre of mass of
+//!   everything above the stance hip is above the hip centre in the sagittal plane.
+//! - One-leg stance: the other leg lifted (hip flexion 30 deg, knee
+//!   flexion 60 deg); stance hip flexion and rotation 0, its adduction solved so that the whole
+//!   body's centre of mass is above the stance ankle (frontal plane). GRF = body weight, upward.
+//!   The centre of pressure is below the centre of mass.
+//! - Walking (first peak of the hip force, about 17 % of the gait cycle): stance hip flexion 20
+//!   deg, adduction 7 deg, rotation 0, knee flexion 15 deg; other leg hip extension 10 deg, knee
+//!   flexion 40 deg; GRF = (0.2 posterior, 1.15 up, 0.05 medial) body weights (typical first
+//!   peak of level walking), its centre of pressure below the ankle centre (foot flat).
+//!
+//! # Units
+//! Inside: SI. Landmarks are read in mm (3D Slicer `.fcsv`); the OrthoLoad and anatomical
+//! frames use only their directions, and lengths taken from them are converted by
+//! [`length_mm_to_m`] / [`mm_to_m`]. Results are in N and in % body weight.
+
+use std::collections::HashSet;
+
+use coxa_core::Side;
+use coxa_osim::Model;
+use nalgebra::{DMatrix, DVector, Matrix3, Point3, Vector3};
+
+use super::kinematics::{Kinematics, apply_couplers, clamp_coordinates};
+use super::muscle::capacity;
+use super::path::moment_arms;
+use super::static_opt;
+use super::{MskError, Result, crosses_hip};
+
+/// A position or displacement in millimetres (landmark files) in metres (the solver).
+pub fn mm_to_m(v: Vector3<f64>) -> Vector3<f64> {
+    v / 1000.0
+}
+
+/// A length in millimetres in metres.
+pub fn length_mm_to_m(v: f64) -> f64 {
+    v / 1000.0
+}
+
+/// Parses a 3D Slicer markups file (`.fcsv`): `(label, position_mm)` per fiducial. Lines
+/// starting with `#` are comments; columns are `id,x,y,z,...,label,...` (label in column 12).
+pub fn parse_fcsv(text: &str) -> Result<Vec<(String, Vector3<f64>)>> {
+    let mut out = Vec::new();
+    for (k, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let cols: Vec<&str> = line.split(',').collect();
+        let bad = |why: &str| MskError::Landmarks { why: format!("line {}: {why} (expected id,x,y,z,ow,ox,oy,oz,vis,sel,lock,label,...)", k + 1) };
+        if cols.len() < 12 {
+            return Err(bad(&format!("{} columns", cols.len())));
+        }
+        let num = |i: usize| cols[i].trim().parse::<f64>().ok().filter(|v| v.is_finite());
+        let (Some(x), Some(y), Some(z)) = (num(1), num(2), num(3)) else { return Err(bad("x, y, z are not finite numbers")) };
+        out.push((cols[11].trim().to_string(), Vector3::new(x, y, z)));
+    }
+    if out.is_empty() {
+        return Err(MskError::Landmarks { why: "no fiducials in the file".into() });
+    }
+    Ok(out)
+}
+
+/// The femoral landmarks the OrthoLoad frame and the model mapping need, mirrored to a right
+/// femur, in mm (any right-handed patient frame).
+#[derive(Debug, Clone, Copy)]
+pub struct FemurLandmarks {
+    /// Hip joint (femoral head) centre `HJC`.
+    pub hjc: Vector3<f64>,
+    /// `P1`: the point of the neck axis nearest the shaft axis.
+    pub p1: Vector3<f64>,
+    /// `P2`: the intercondylar notch.
+    pub p2: Vector3<f64>,
+    /// Medial posterior condyle `MPC`.
+    pub mpc: Vector3<f64>,
+    /// Lateral posterior condyle `LPC`.
+    pub lpc: Vector3<f64>,
+    /// Medial epicondyle `MEC`.
+    pub mec: Vector3<f64>,
+    /// Lateral epicondyle `LEC`.
+    pub lec: Vector3<f64>,
+}
+
+impl FemurLandmarks {
+    /// Picks the landmarks by label (`HJC`, `P1`, `P2`, `MPC`, `LPC`, `MEC`, `LEC`, with or
+    /// without a `_L`/`_R` suffix) and mirrors a left femur (x negated) to a right one.
+    pub fn from_labels(points: &[(String, Vector3<f64>)], side: Side) -> Result<Self> {
+        let suffix = match side {
+            Side::Left => "_L",
+            Side::Right => "_R",
+        };
+        let get = |name: &str| -> Result<Vector3<f64>> {
+            let with = format!("{name}{suffix}");
+            points.iter().find(|(l, _)| l.eq_ignore_ascii_case(&with)).or_else(|| points.iter().find(|(l, _)| l.eq_ignore_ascii_case(name))).map(|(_, p)| *p).ok_or_else(|| MskError::Landmarks {
+                why: format!("the femur landmarks have no {with} (or {name}); the OrthoLoad frame needs HJC, P1, P2, MPC, LPC, MEC and LEC"),
+            })
+        };
+        let mirror = |v: Vector3<f64>| if side == Side::Left { Vector3::new(-v.x, v.y, v.z) } else { v };
+        let lm = Self { hjc: mirror(get("HJC")?), p1: mirror(get("P1")?), p2: mirror(get("P2")?), mpc: mirror(get("MPC")?), lpc: mirror(get("LPC")?), mec: mirror(get("MEC")?), lec: mirror(get("LEC")?) };
+        let _ = lm.anatomical_axes()?;
+        let _ = lm.orthoload_axes()?;
+        Ok(lm)
+    }
+
+    /// The OrthoLoad femoral frame (Bergmann 2016) as rows `x, y, z` (unit vectors in landmark
+    /// coordinates): `+z` from P2 to P1; `+y` along `z x (LPC - MPC)` (anterior); `+x = y x z`
+    /// (lateral for this right femur). Its origin is the head centre.
+    pub fn orthoload_axes(&self) -> Result<Matrix3<f64>> {
+        let z = unit(self.p1 - self.p2, "P1 - P2")?;
+        let y = unit(z.cross(&(self.lpc - self.mpc)), "z x (LPC - MPC)")?;
+        let x = y.cross(&z);
+        Ok(Matrix3::from_rows(&[x.transpose(), y.transpose(), z.transpose()]))
+    }
+
+    /// An anatomical frame shared with the model's femur, rows `x, y, z`: `y` from the
+    /// epicondyles' midpoint to the head centre, `z` along MEC -> LEC made orthogonal to `y`,
+    /// `x = y x z` (anterior). Returns the rows and the femur length (mm).
+    pub fn anatomical_axes(&self) -> Result<(Matrix3<f64>, f64)> {
+        let knee = 0.5 * (self.mec + self.lec);
+        let y = unit(self.hjc - knee, "HJC - knee centre")?;
+        let ml = self.lec - self.mec;
+        let z = unit(ml - ml.dot(&y) * y, "LEC - MEC")?;
+        let x = y.cross(&z);
+        Ok((Matrix3::from_rows(&[x.transpose(), y.transpose(), z.transpose()]), (self.hjc - knee).norm()))
+    }
+}
+
+fn unit(v: Vector3<f64>, what: &str) -> Result<Vector3<f64>> {
+    let n = v.norm();
+    if n > 1e-9 && n.is_finite() { Ok(v / n) } else { Err(MskError::Landmarks { why: format!("{what} is degenerate (zero or not finite); check the landmark file") }) }
+}
+
+/// The activity whose hip contact force is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// Static one-leg stance.
+    OneLegStance,
+    /// Level walking at the first peak of the hip force (quasi-static).
+    Walking,
+}
+
+/// The hip contact force and how it came about.
+#[derive(Debug, Clone)]
+pub struct HcfResult {
+    /// Force of the acetabulum on the femoral head in the model's femur frame, N.
+    pub force_femur_n: Vector3<f64>,
+    /// The same in % body weight.
+    pub force_femur_percent_bw: Vector3<f64>,
+    /// The same in the OrthoLoad femoral frame, % body weight, when femur landmarks were given.
+    pub force_orthoload_percent_bw: Option<Vector3<f64>>,
+    /// Magnitude, % body weight.
+    pub magnitude_percent_bw: f64,
+    /// Muscle forces (active + passive), N, of the muscles crossing the stance hip.
+    pub muscle_forces_n: Vec<(String, f64)>,
+    /// Moment the reserve actuators had to add at the hip, N m (near zero when the muscles
+    /// suffice).
+    pub reserve_n_m: Vector3<f64>,
+    /// The same at the stance knee and ankle, N m.
+    pub distal_reserve_n_m: Vec<f64>,
+    /// Stance hip angles (flexion, adduction, rotation), deg.
+    pub hip_angles_deg: [f64; 3],
+    /// The posture: all coordinate values (rad or m), in the model's order.
+    pub coordinates: Vec<f64>,
+    /// The ground reaction force, N (ground frame).
+    pub ground_reaction_n: Vector3<f64>,
+    /// Its centre of pressure, m (ground frame, at the height of the calcaneus origin).
+    pub centre_of_pressure_m: Vector3<f64>,
+}
+
+fn set(model: &Model, q: &mut [f64], name: &str, deg: f64) {
+    if let Some(i) = model.coordinate_index(name) {
+        q[i] = deg.to_radians();
+    }
+}
+
+/// Bodies whose joint chain from the ground passes through `root` (`root` included).
+fn subtree(model: &Model, root: usize) -> HashSet<usize> {
+    let mut s = HashSet::from([root]);
+    loop {
+        let before = s.len();
+        for j in &model.joints {
+            if s.contains(&j.parent.body) {
+                let _ = s.insert(j.child.body);
+            }
+        }
+        if s.len() == before {
+            return s;
+        }
+    }
+}
+
+/// Whole-body and upper-body (not in `leg`) centres of mass in the ground, m, and the masses.
+fn centres_of_mass(model: &Model, poses: &[nalgebra::Isometry3<f64>], leg: &HashSet<usize>) -> (Vector3<f64>, Vector3<f64>, f64, f64) {
+    let (mut all, mut up, mut m_all, mut m_up) = (Vector3::zeros(), Vector3::zeros(), 0.0, 0.0);
+    for (i, b) in model.bodies.iter().enumerate() {
+        let c = poses[i].transform_point(&Point3::from(b.mass_center_m)).coords;
+        all += b.mass_kg * c;
+        m_all += b.mass_kg;
+        if !leg.contains(&i) {
+            up += b.mass_kg * c;
+            m_up += b.mass_kg;
+        }
+    }
+    (all / m_all.max(1e-12), up / m_up.max(1e-12), m_all, m_up)
+}
+
+/// Options of [`hip_contact_force_with`].
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct HcfOptions {
+    /// Balance the stance knee and ankle too (default true): two-joint muscles then pay for
+    /// their knee and ankle moments. False: only the three hip equations (a classic hip-only
+    /// static model).
+    pub distal_equilibrium: bool,
+}
+
+impl Default for HcfOptions {
+    fn default() -> Self {
+        Self { distal_equilibrium: true }
+    }
+}
+
+impl HcfOptions {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets [`HcfOptions::distal_equilibrium`].
+    pub fn with_distal_equilibrium(mut self, on: bool) -> Self {
+        self.distal_equilibrium = on;
+        self
+    }
+}
+
+/// The hip contact force of `activity` for a subject of `body_weight_n`, computed on the
+/// model's right leg (`femur_r`) with the default [`HcfOptions`]. `femur` (a patient's
+/// landmarks, mirrored to a right femur) maps the result into the patient's OrthoLoad femoral
+/// frame.
+pub fn hip_contact_force(model: &Model, activity: Activity, body_weight_n: f64, femur: Option<&FemurLandmarks>) -> Result<HcfResult> {
+    hip_contact_force_with(model, activity, body_weight_n, femur, &HcfOptions::default())
+}
+
+/// [`hip_contact_force`] with options.
+pub fn hip_contact_force_with(model: &Model, activity: Activity, body_weight_n: f64, femur: Option<&FemurLandmarks>, options: &HcfOptions) -> Result<HcfResult> {
+    if !(body_weight_n.is_finite() && body_weight_n > 100.0 && body_weight_n < 5000.0) {
+        return Err(MskError::InvalidInput { what: "body weight (N)".into(), value: body_weight_n, why: "must be between 100 and 5000 N".into() });
+    }
+    let kin = Kinematics::new(model)?;
+    let body = |n: &str| model.body_index(n).ok_or(MskError::UnknownName { kind: "body", name: n.into() });
+    let femur_b = body("femur_r")?;
+    let talus_b = body("talus_r").or_else(|_| body("tibia_r"))?;
+    let hip_joint = model.joints.iter().find(|j| j.child.body == femur_b).ok_or(MskError::Model { what: "femur_r has no parent joint".into() })?;
+    let hip_coords = ["hip_flexion_r", "hip_adduction_r", "hip_rotation_r"].map(|n| model.coordinate_index(n));
+    let [Some(ci_flex), Some(ci_add), Some(ci_rot)] = hip_coords else {
+        return Err(MskError::UnknownName { kind: "coordinate", name: "hip_flexion_r / hip_adduction_r / hip_rotation_r".into() });
+    };
+    let leg = subtree(model, femur_b);
+
+    // The posture.
+    let mut q = model.default_coordinates();
+    for c in ["pelvis_tilt", "pelvis_list", "pelvis_rotation", "lumbar_extension", "lumbar_bending", "lumbar_rotation"] {
+        set(model, &mut q, c, 0.0);
+    }
+    let (grf_bw, stance) = match activity {
+        Activity::OneLegStance => {
+            set(model, &mut q, "hip_flexion_l", 30.0);
+            set(model, &mut q, "knee_angle_l", if model.coordinates.iter().any(|c| c.name == "knee_angle_l" && c.range[1] > 1.0) { 60.0 } else { -60.0 });
+            (Vector3::new(0.0, 1.0, 0.0), [0.0, f64::NAN, 0.0, 0.0])
+        }
+        Activity::Walking => {
+            set(model, &mut q, "hip_flexion_l", -10.0);
+            set(model, &mut q, "knee_angle_l", if model.coordinates.iter().any(|c| c.name == "knee_angle_l" && c.range[1] > 1.0) { 40.0 } else { -40.0 });
+            (Vector3::new(-0.2, 1.15, -0.05), [20.0, 7.0, 0.0, 15.0])
+        }
+    };
+    // gait2392 flexes the knee with negative angles, Rajagopal with positive ones.
+    let knee_sign = if model.coordinates.iter().any(|c| c.name == "knee_angle_r" && c.range[1] > 1.0) { 1.0 } else { -1.0 };
+    q[ci_flex] = stance[0].to_radians();
+    q[ci_rot] = stance[2].to_radians();
+    set(model, &mut q, "knee_angle_r", knee_sign * stance[3]);
+    let pose_with = |q: &mut Vec<f64>, add_deg: f64| {
+        q[ci_add] = add_deg.to_radians();
+        clamp_coordinates(model, q);
+        apply_couplers(model, q);
+        kin.body_poses(model, q)
+    };
+    let add_deg = if stance[1].is_nan() {
+        // One-leg stance: the stance hip adduction that puts the centre of mass above the ankle.
+        let offset = |q: &mut Vec<f64>, a: f64| {
+            let p = pose_with(q, a);
+            let (all, _, _, _) = centres_of_mass(model, &p, &leg);
+            all.z - p[talus_b].translation.vector.z
+        };
+        let (mut lo, mut hi) = (-15.0, 25.0);
+        let (flo, fhi) = (offset(&mut q, lo), offset(&mut q, hi));
+        if flo.signum() == fhi.signum() {
+            return Err(MskError::Model { what: "no stance hip adduction within -15..25 deg puts the centre of mass above the stance foot".into() });
+        }
+        for _ in 0..60 {
+            let mid = 0.5 * (lo + hi);
+            if offset(&mut q, mid).signum() == flo.signum() {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        0.5 * (lo + hi)
+    } else {
+        stance[1]
+    };
+    // Trunk upright over the hip: the lumbar extension that puts the upper body's centre of
+    // mass above the stance hip centre in the sagittal plane (quiet standing posture).
+    if let Some(ci_lumbar) = model.coordinate_index("lumbar_extension") {
+        let sagittal = |q: &mut Vec<f64>, e: f64| {
+            q[ci_lumbar] = e.to_radians();
+            let p = pose_with(q, add_deg);
+            let (_, up, _, _) = centres_of_mass(model, &p, &leg);
+            let h = (p[femur_b] * Point3::from(hip_joint.child.translation_m)).coords;
+            up.x - h.x
+        };
+        let (mut lo, mut hi) = (-30.0, 30.0);
+        let flo = sagittal(&mut q, lo);
+        if flo.signum() != sagittal(&mut q, hi).signum() {
+            for _ in 0..60 {
+                let mid = 0.5 * (lo + hi);
+                if sagittal(&mut q, mid).signum() == flo.signum() {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+        }
+        q[ci_lumbar] = (0.5 * (lo + hi)).to_radians();
+    }
+    let poses = pose_with(&mut q, add_deg);
+    let (_, c_up, m_all, m_up) = centres_of_mass(model, &poses, &leg);
+    if m_all <= 0.0 {
+        return Err(MskError::Model { what: "the model has no mass".into() });
+    }
+    let hip_centre = (poses[femur_b] * Point3::from(hip_joint.child.translation_m)).coords;
+    // Load on the upper body: its share of the ground reaction, reversed (N).
+    let w_eff = -(m_up / m_all) * body_weight_n * grf_bw;
+    let load_moment = (c_up - hip_centre).cross(&w_eff);
+
+    // Equilibrium of the stance leg's distal joints too (knee, ankle), so that two-joint
+    // muscles pay at the knee and ankle for what they do at the hip: generalised forces of the
+    // loads (each body's share -m_b/m GRF at its centre of mass, the GRF at the centre of
+    // pressure below the centre of mass) by virtual work.
+    let distal: Vec<usize> = if options.distal_equilibrium { ["knee_angle_r", "ankle_angle_r"].iter().filter_map(|n| model.coordinate_index(n)).collect() } else { Vec::new() };
+    let grf = body_weight_n * grf_bw;
+    let foot_b = body("calcn_r").unwrap_or(talus_b);
+    let (c_all, _, _, _) = centres_of_mass(model, &poses, &leg);
+    // Centre of pressure: standing still, below the centre of mass; at the first walking peak
+    // (foot flat, loading response), below the ankle centre.
+    let cop_above = match activity {
+        Activity::OneLegStance => c_all,
+        Activity::Walking => poses[talus_b].translation.vector,
+    };
+    let cop_local = poses[foot_b].inverse_transform_point(&Point3::new(cop_above.x, poses[foot_b].translation.vector.y, cop_above.z));
+    let loads_at = |qq: &[f64]| -> Vec<Vector3<f64>> {
+        let p = kin.body_poses(model, qq);
+        let mut v: Vec<Vector3<f64>> = model.bodies.iter().enumerate().map(|(i, bd)| p[i].transform_point(&Point3::from(bd.mass_center_m)).coords).collect();
+        v.push(p[foot_b].transform_point(&cop_local).coords);
+        v
+    };
+    let mut q_ext = Vec::with_capacity(distal.len());
+    for &c in &distal {
+        const H: f64 = 1e-6;
+        let (mut qp, mut qm) = (q.clone(), q.clone());
+        qp[c] += H;
+        qm[c] -= H;
+        apply_couplers(model, &mut qp);
+        apply_couplers(model, &mut qm);
+        let (lp, lm) = (loads_at(&qp), loads_at(&qm));
+        let mut g = 0.0;
+        for (i, bd) in model.bodies.iter().enumerate() {
+            g += (-(bd.mass_kg / m_all) * grf).dot(&(lp[i] - lm[i])) / (2.0 * H);
+        }
+        g += grf.dot(&(lp[model.bodies.len()] - lm[model.bodies.len()])) / (2.0 * H);
+        q_ext.push(g);
+    }
+
+    // Muscles of the stance leg: unit-tension force and moment on the upper body (muscles
+    // crossing the hip), moment arms about the distal coordinates.
+    let mut names = Vec::new();
+    let mut unit_force = Vec::new();
+    let mut unit_moment = Vec::new();
+    let mut distal_arms = Vec::new();
+    let mut active = Vec::new();
+    let mut passive = Vec::new();
+    for m in model.muscles.iter().filter(|m| m.applies_force && m.path_points.iter().any(|p| leg.contains(&p.body)) && (options.distal_equilibrium || crosses_hip(model, m, "r"))) {
+        let (path, arms) = moment_arms(model, &kin, m, &q, &distal)?;
+        let (mut f, mut mo) = (Vector3::zeros(), Vector3::zeros());
+        if crosses_hip(model, m, "r") {
+            for w in path.nodes.windows(2) {
+                if w[0].wrap.is_some() && w[0].wrap == w[1].wrap {
+                    continue;
+                }
+                let (a_up, b_up) = (!leg.contains(&w[0].body), !leg.contains(&w[1].body));
+                if a_up == b_up {
+                    continue;
+                }
+                let d = w[1].ground_m - w[0].ground_m;
+                let n = d.norm();
+                if n < 1e-12 {
+                    continue;
+                }
+                let u = d / n;
+                let (p, force) = if a_up { (w[0].ground_m, u) } else { (w[1].ground_m, -u) };
+                f += force;
+                mo += (p - hip_centre).cross(&force);
+            }
+        }
+        if mo.norm() < 1e-9 && arms.iter().all(|r| r.abs() < 1e-6) {
+            continue;
+        }
+        let cap = capacity(m, path.length_m, 0.0);
+        names.push(m.name.clone());
+        unit_force.push(f);
+        unit_moment.push(mo);
+        distal_arms.push(arms);
+        active.push(cap.active_n);
+        passive.push(cap.passive_n);
+    }
+    let n = names.len();
+    let rows = 3 + distal.len();
+    let mut a = DMatrix::zeros(rows, n);
+    let mut b = DVector::zeros(rows);
+    for k in 0..3 {
+        b[k] = -load_moment[k];
+    }
+    for (k, g) in q_ext.iter().enumerate() {
+        b[3 + k] = -g;
+    }
+    for i in 0..n {
+        for k in 0..3 {
+            a[(k, i)] = unit_moment[i][k] * active[i];
+            b[k] -= unit_moment[i][k] * passive[i];
+        }
+        for (k, r) in distal_arms[i].iter().enumerate() {
+            a[(3 + k, i)] = r * active[i];
+            b[3 + k] -= r * passive[i];
+        }
+    }
+    let sol = static_opt::solve(&a, &b, 1.0)?;
+    let mut force = w_eff;
+    let mut muscle_forces_n = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = sol.activations[i] * active[i] + passive[i];
+        force += unit_force[i] * t;
+        muscle_forces_n.push((names[i].clone(), t));
+    }
+    let r_femur = poses[femur_b].rotation.to_rotation_matrix();
+    let force_femur_n = r_femur.inverse() * force;
+    let pct = 100.0 / body_weight_n;
+    let force_orthoload_percent_bw = match femur {
+        Some(lm) => {
+            // The model femur's anatomical frame, from its knee centre and flexion axis.
+            let knee_joint = model.joints.iter().find(|j| j.parent.body == femur_b).ok_or(MskError::Model { what: "femur_r has no child joint (knee)".into() })?;
+            let mut q0 = model.default_coordinates();
+            apply_couplers(model, &mut q0);
+            let p0 = kin.body_poses(model, &q0);
+            let knee_in_femur = p0[femur_b].inverse() * p0[knee_joint.child.body] * Point3::from(knee_joint.child.translation_m);
+            let hip_in_femur = hip_joint.child.translation_m;
+            let y = unit(hip_in_femur - knee_in_femur.coords, "model femur axis")?;
+            let zf = Vector3::z();
+            let z = unit(zf - zf.dot(&y) * y, "model femur z")?;
+            let x = y.cross(&z);
+            let a_m = Matrix3::from_rows(&[x.transpose(), y.transpose(), z.transpose()]);
+            let (a_p, _) = lm.anatomical_axes()?;
+            let e = lm.orthoload_axes()?;
+            Some(e * a_p.transpose() * a_m * force_femur_n * pct)
+        }
+        None => None,
+    };
+    Ok(HcfResult {
+        force_femur_n,
+        force_femur_percent_bw: force_femur_n * pct,
+        force_orthoload_percent_bw,
+        magnitude_percent_bw: force.norm() * pct,
+        muscle_forces_n,
+        reserve_n_m: Vector3::new(sol.reserve[0], sol.reserve[1], sol.reserve[2]),
+        distal_reserve_n_m: sol.reserve[3..].to_vec(),
+        hip_angles_deg: [stance[0], add_deg, stance[2]],
+        coordinates: q.clone(),
+        ground_reaction_n: grf,
+        centre_of_pressure_m: poses[foot_b].transform_point(&cop_local).coords,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    const FCSV: &str = "# Markups fiducial file version = 4.11\n# CoordinateSystem = RAS\n\
+        1,0,0,0,0,0,0,1,1,0,1,HJC_R,,\n2,-40,0,-60,0,0,0,1,1,0,1,P1_R,,\n3,-20,0,-420,0,0,0,1,1,0,1,P2_R,,\n\
+        4,5,30,-420,0,0,0,1,1,0,1,MPC_R,,\n5,-45,30,-420,0,0,0,1,1,0,1,LPC_R,,\n6,15,0,-410,0,0,0,1,1,0,1,MEC_R,,\n7,-55,0,-410,0,0,0,1,1,0,1,LEC_R,,\n";
+
+    #[test]
+    fn orthoload_frame_of_a_right_femur_and_its_mirror() {
+        let pts = parse_fcsv(FCSV).unwrap();
+        let r = FemurLandmarks::from_labels(&pts, Side::Right).unwrap();
+        let e = r.orthoload_axes().unwrap();
+        assert_relative_eq!(e.determinant(), 1.0, epsilon = 1e-12);
+        // +z from P2 to P1 is up here; lateral of this right femur is -x of the file (LPS-like).
+        assert!(e.row(2)[2] > 0.99);
+        assert!(e.row(0)[0] < -0.9, "x lateral: {e}");
+        // The same femur relabelled as left and mirrored (x negated) gives the same frame.
+        let left: Vec<(String, Vector3<f64>)> = pts.iter().map(|(l, p)| (l.replace("_R", "_L"), Vector3::new(-p.x, p.y, p.z))).collect();
+        let l = FemurLandmarks::from_labels(&left, Side::Left).unwrap();
+        assert_relative_eq!(l.orthoload_axes().unwrap(), e, epsilon = 1e-12);
+        assert!(FemurLandmarks::from_labels(&pts[..3], Side::Right).is_err());
+        assert!(parse_fcsv("1,a,b,c,0,0,0,1,1,0,1,X,,").is_err());
+    }
+}

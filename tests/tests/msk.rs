@@ -1,0 +1,450 @@
+//! Musculoskeletal simulation (issue 6): the .osim reader on gait2392 and Rajagopal, muscle
+//! paths and moment arms side by side with OpenSim 4.6 (`tests/peers/opensim_moment_arms.py`).
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, ensure};
+
+use coxa_core::Side;
+use coxa_sim::msk::hcf::{Activity, FemurLandmarks, HcfOptions, hip_contact_force_with, parse_fcsv};
+use coxa_sim::msk::osim::{self, JointKind, MuscleModel, PathPointKind};
+use coxa_sim::msk::{Kinematics, apply_couplers, clamp_coordinates, crosses_hip, moment_arms};
+
+use crate::common::{shared_data, workspace_root};
+
+/// The Python with OpenSim 4.6: `$COXA_PYTHON` or `.venv/bin/python`. Outside CI a missing
+/// OpenSim skips the comparison with a note; in CI (`CI=true`) it fails.
+fn opensim_python() -> Option<std::path::PathBuf> {
+    let py = std::env::var_os("COXA_PYTHON").map(std::path::PathBuf::from).unwrap_or_else(|| workspace_root().join(".venv/bin/python"));
+    let ok = Command::new(&py).args(["-c", "import opensim"]).output().is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(py);
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(!ci, "OpenSim is missing: {} cannot import opensim; run scripts/setup (scripts/requirements-peers.txt pins opensim==4.6)", py.display());
+    eprintln!("note: skipping the OpenSim comparison, run scripts/setup to install opensim");
+    None
+}
+
+#[test]
+fn reads_gait2392_and_rajagopal() -> Result<()> {
+    let Some(dir) = shared_data("opensim") else { return Ok(()) };
+    let thelen = osim::read_osim(dir.join("gait2392_thelen2003muscle.osim"))?;
+    assert_eq!(thelen.bodies.len(), 13, "ground and 12 bodies");
+    assert_eq!(thelen.joints.len(), 12);
+    assert_eq!(thelen.coordinates.len(), 23, "gait2392 has 23 degrees of freedom");
+    assert_eq!(thelen.muscles.len(), 92);
+    assert!(thelen.muscles.iter().all(|m| matches!(m.model, MuscleModel::Thelen2003(_))));
+    let gmed = thelen.muscle("glut_med1_r").context("glut_med1_r")?;
+    assert_eq!(gmed.max_isometric_force_n, 819.0);
+    assert_eq!(gmed.optimal_fiber_length_m, 0.0535);
+    let knee = thelen.joints.iter().find(|j| j.name == "knee_r").context("knee_r")?;
+    assert!(matches!(knee.transform.translations[0].function, osim::Function::SimmSpline(_)), "the knee translates along a SimmSpline of the knee angle");
+    let n_cond = thelen.muscles.iter().flat_map(|m| &m.path_points).filter(|p| matches!(p.kind, PathPointKind::Conditional { .. })).count();
+    let n_moving = thelen.muscles.iter().flat_map(|m| &m.path_points).filter(|p| matches!(p.kind, PathPointKind::Moving { .. })).count();
+    assert_eq!((n_cond, n_moving), (26, 8));
+
+    let millard = osim::read_osim(dir.join("gait2392_millard2012muscle.osim"))?;
+    assert_eq!(millard.muscles.len(), 92);
+    assert!(millard.muscles.iter().all(|m| matches!(m.model, MuscleModel::Millard2012(_))));
+
+    for name in ["Rajagopal/Rajagopal2016.osim", "Rajagopal/RajagopalLaiUhlrich2023.osim"] {
+        let raj = osim::read_osim(dir.join(name))?;
+        assert_eq!(raj.muscles.len(), 80, "{name}");
+        assert_eq!(raj.couplers.len(), 2, "{name}: the patellae follow the knee angles");
+        assert!(raj.joints.iter().any(|j| j.kind == JointKind::Pin) && raj.joints.iter().any(|j| j.kind == JointKind::Universal), "{name}");
+        let n_wraps: usize = raj.muscles.iter().map(|m| m.path_wraps.len()).sum();
+        assert!(n_wraps >= 40, "{name}: {n_wraps} path wraps");
+        assert!(raj.wrap_objects.iter().all(|w| matches!(w.shape, osim::WrapShape::Cylinder { .. })), "{name}");
+    }
+    Ok(())
+}
+
+#[test]
+fn osim_errors_name_the_file() {
+    let e = osim::read_osim("/nonexistent/model.osim").unwrap_err().to_string();
+    assert!(e.contains("/nonexistent/model.osim"), "{e}");
+}
+
+/// Per-muscle comparison with OpenSim over a grid of hip angles; returns the worst RMS (mm) of
+/// lengths and of moment arms, and how many muscle-poses wrapped over a wrap object.
+fn compare_with_opensim(model_path: &Path, side: &str, grid: &[[f64; 4]]) -> Result<(f64, f64, usize)> {
+    let Some(py) = opensim_python() else { return Ok((0.0, 0.0, usize::MAX)) };
+    let model = osim::read_osim(model_path)?;
+    let kin = Kinematics::new(&model)?;
+    let grid_json = serde_json::to_string(grid)?;
+    let out = Command::new(&py).arg(workspace_root().join("tests/peers/opensim_moment_arms.py")).arg(model_path).arg(side).arg(&grid_json).output()?;
+    ensure!(out.status.success(), "OpenSim failed: {}", String::from_utf8_lossy(&out.stderr));
+    let want: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let names: Vec<String> = want["muscles"].as_array().context("muscles")?.iter().filter_map(|v| v.as_str().map(String::from)).collect();
+    let ours: Vec<String> = model.muscles.iter().filter(|m| crosses_hip(&model, m, side)).map(|m| m.name.clone()).collect();
+    assert_eq!(ours, names, "the hip-crossing muscles");
+    let coord_names = [format!("hip_flexion_{side}"), format!("hip_adduction_{side}"), format!("hip_rotation_{side}")];
+    let coords: Vec<usize> = coord_names.iter().map(|c| model.coordinate_index(c).context("hip coordinate")).collect::<Result<_>>()?;
+    let knee = model.coordinate_index(&format!("knee_angle_{side}")).context("knee coordinate")?;
+
+    // Body poses first: a wrong joint convention shows here before it shows in the muscles.
+    let mut max_pose_err: f64 = 0.0;
+    let mut qs = Vec::new();
+    for (k, pose) in grid.iter().enumerate() {
+        let mut q = model.default_coordinates();
+        for (c, v) in coords.iter().chain([&knee]).zip(pose) {
+            q[*c] = v.to_radians();
+        }
+        clamp_coordinates(&model, &mut q);
+        apply_couplers(&model, &mut q);
+        // OpenSim's assembler moves the coordinates by up to ~1e-4 rad when a coupler or a clamp
+        // is involved (its tolerance); take its values so that both sides see the same pose.
+        let mut max_q_diff: f64 = 0.0;
+        for (i, c) in model.coordinates.iter().enumerate() {
+            let v = want["coordinates"][k][&c.name].as_f64().context("coordinate value")?;
+            max_q_diff = max_q_diff.max((q[i] - v).abs());
+            q[i] = v;
+        }
+        assert!(max_q_diff < 1e-3, "pose {pose:?}: OpenSim assembled coordinates {max_q_diff} rad away from ours");
+        let poses = kin.body_poses(&model, &q);
+        for b in ["pelvis", &format!("femur_{side}"), &format!("tibia_{side}")] {
+            let m = &want["bodies"][b][k];
+            let x = poses[model.body_index(b).context("body")?].to_homogeneous();
+            for r in 0..3 {
+                for c in 0..4 {
+                    let w = m[4 * r + c].as_f64().context("matrix")?;
+                    max_pose_err = max_pose_err.max((x[(r, c)] - w).abs());
+                }
+            }
+        }
+        qs.push(q);
+    }
+    eprintln!("{}: largest difference of body poses to OpenSim {:.2e}", model_path.display(), max_pose_err);
+    assert!(max_pose_err < 1e-9, "body poses differ from OpenSim by {max_pose_err}");
+
+    eprintln!("{:14} {:>9} {:>9} {:>9} {:>9}   (RMS vs OpenSim 4.6, mm)", "muscle", "length", "flexion", "adduction", "rotation");
+    let (mut worst_len, mut worst_ma) = (0.0f64, 0.0f64);
+    let mut wrapped = 0;
+    for name in &names {
+        let muscle = model.muscle(name).context("muscle")?;
+        let mut se = [0.0f64; 4];
+        for (k, q) in qs.iter().enumerate() {
+            let (path, ma) = moment_arms(&model, &kin, muscle, q, &coords)?;
+            wrapped += usize::from(path.nodes.iter().any(|n| n.wrap.is_some()));
+            let wl = want["length_m"][name][k].as_f64().context("length")?;
+            se[0] += (path.length_m - wl).powi(2);
+            for (i, cn) in coord_names.iter().enumerate() {
+                let w = want["moment_arm_m"][name][cn][k].as_f64().context("moment arm")?;
+                se[i + 1] += (ma[i] - w).powi(2);
+            }
+        }
+        let rms: Vec<f64> = se.iter().map(|s| 1000.0 * (s / qs.len() as f64).sqrt()).collect();
+        eprintln!("{:14} {:9.2e} {:9.2e} {:9.2e} {:9.2e}", name, rms[0], rms[1], rms[2], rms[3]);
+        worst_len = worst_len.max(rms[0]);
+        worst_ma = worst_ma.max(rms[1]).max(rms[2]).max(rms[3]);
+    }
+    eprintln!("worst RMS: length {worst_len:.2e} mm, moment arm {worst_ma:.2e} mm over {} poses; {wrapped} muscle-poses wrapped", qs.len());
+    Ok((worst_len, worst_ma, wrapped))
+}
+
+/// The grid of the issue, coarse: flexion -30..90 (5), adduction -30..20 (4), rotation -30..30
+/// (3) degrees; the knee straight.
+fn hip_grid() -> Vec<[f64; 4]> {
+    let mut g = Vec::new();
+    for f in [-30.0, 0.0, 30.0, 60.0, 90.0] {
+        for a in [-30.0, -13.0, 3.0, 20.0] {
+            for r in [-30.0, 0.0, 30.0] {
+                g.push([f, a, r, 0.0]);
+            }
+        }
+    }
+    g
+}
+
+/// Hip flexion and knee flexion together (`knee_sign` -1 for gait2392, whose knee flexes with
+/// negative angles, +1 for Rajagopal): the knee's spline translations, moving path points,
+/// conditional path points and (Rajagopal) the patella's coupled coordinate all move.
+fn hip_knee_grid(knee_sign: f64) -> Vec<[f64; 4]> {
+    let mut g = Vec::new();
+    for f in [-20.0, 10.0, 45.0, 80.0] {
+        for k in [5.0, 25.0, 50.0, 75.0, 100.0] {
+            g.push([f, 5.0, 10.0, knee_sign * k]);
+        }
+    }
+    g
+}
+
+#[test]
+fn gait2392_hip_moment_arms_and_lengths_match_opensim() -> Result<()> {
+    let Some(path) = shared_data("opensim/gait2392_thelen2003muscle.osim") else { return Ok(()) };
+    let (len, ma, _) = compare_with_opensim(&path, "r", &hip_grid())?;
+    assert!(len < 1.0, "length RMS {len} mm");
+    assert!(ma < 1.0, "moment arm RMS {ma} mm");
+    Ok(())
+}
+
+#[test]
+fn gait2392_and_rajagopal_with_the_knee_flexed_match_opensim() -> Result<()> {
+    for (name, sign) in [("opensim/gait2392_thelen2003muscle.osim", -1.0), ("opensim/Rajagopal/Rajagopal2016.osim", 1.0)] {
+        let Some(path) = shared_data(name) else { return Ok(()) };
+        let (len, ma, _) = compare_with_opensim(&path, "r", &hip_knee_grid(sign))?;
+        assert!(len < 1.0, "{name}: length RMS {len} mm");
+        assert!(ma < 1.0, "{name}: moment arm RMS {ma} mm");
+    }
+    Ok(())
+}
+
+#[test]
+fn rajagopal_hip_moment_arms_and_lengths_match_opensim_with_wrapping() -> Result<()> {
+    let Some(path) = shared_data("opensim/Rajagopal/Rajagopal2016.osim") else { return Ok(()) };
+    let (len, ma, wrapped) = compare_with_opensim(&path, "r", &hip_grid())?;
+    assert!(len < 1.0, "length RMS {len} mm");
+    assert!(ma < 1.0, "moment arm RMS {ma} mm");
+    assert!(wrapped >= 100, "the cylinders must come into play: {wrapped} muscle-poses wrapped");
+    Ok(())
+}
+
+/// `Weight_N` and the three `HJF_pBW` of an OrthoLoad force file.
+fn orthoload_force(path: &Path) -> Result<(f64, [f64; 3])> {
+    let text = std::fs::read_to_string(path)?;
+    let values = |tag: &str| -> Vec<f64> {
+        text.split(&format!("<{tag}>")).skip(1).filter_map(|s| s.split(&format!("</{tag}>")).next()).filter_map(|v| v.trim().parse().ok()).collect()
+    };
+    let w = values("Weight_N");
+    let f = values("HJF_pBW");
+    ensure!(w.len() == 1 && f.len() == 3, "{}: expected Weight_N and 3 HJF_pBW", path.display());
+    Ok((w[0], [f[0], f[1], f[2]]))
+}
+
+/// Hip contact force against the in-vivo forces of the three OrthoLoad patients (one-leg
+/// stance and the first walking peak): magnitude and direction errors per subject, printed.
+/// The asserted bounds are the physiological range, not the accuracy goal (issue 6 aims at a
+/// median < 15 %BW and < 5 deg; the numbers printed here say where coxa stands).
+#[test]
+fn hip_contact_force_vs_orthoload_in_vivo() -> Result<()> {
+    let Some(dir) = shared_data("orthoload") else { return Ok(()) };
+    for name in ["gait2392_thelen2003muscle.osim", "Rajagopal/Rajagopal2016.osim"] {
+        let Some(model_path) = shared_data(&format!("opensim/{name}")) else { return Ok(()) };
+        let model = osim::read_osim(&model_path)?;
+        for distal in [true, false] {
+            eprintln!("{name}, static optimisation with {}", if distal { "hip, knee and ankle equilibrium (default)" } else { "hip equilibrium only" });
+            hcf_vs_orthoload(&model, &dir, &HcfOptions::new().with_distal_equilibrium(distal))?;
+        }
+    }
+    Ok(())
+}
+
+fn hcf_vs_orthoload(model: &osim::Model, dir: &Path, options: &HcfOptions) -> Result<()> {
+    let mut mag_err = Vec::new();
+    let mut dir_err = Vec::new();
+    eprintln!("{:4} {:4} {:>26} {:>26} {:>8} {:>8}", "subj", "act", "coxa [x y z] %BW", "in vivo [x y z] %BW", "|F| err", "angle");
+    for (subject, side) in [("H1L", Side::Left), ("H2R", Side::Right), ("H3L", Side::Left)] {
+        let text = std::fs::read_to_string(dir.join(format!("Landmarks/{subject}_FemurLandmarks.fcsv")))?;
+        let femur = FemurLandmarks::from_labels(&parse_fcsv(&text)?, side)?;
+        // The model scaled to the subject (pelvis by the hip centres' distance, femur by its
+        // length), as `coxa hcf` does.
+        let pelvis = parse_fcsv(&std::fs::read_to_string(dir.join(format!("Landmarks/{subject}_PelvisLandmarks.fcsv")))?)?;
+        let hjc = |n: &str| pelvis.iter().find(|(l, _)| l == n).map(|(_, p)| *p).context("pelvis HJC");
+        let factors = coxa_sim::msk::personalise::landmark_scale_factors(model, (hjc("HJC_L")? - hjc("HJC_R")?).norm(), &femur)?;
+        let refs: Vec<(&str, nalgebra::Vector3<f64>)> = factors.iter().map(|(b, f)| (b.as_str(), *f)).collect();
+        let scaled = coxa_sim::msk::personalise::scale_bodies(model, &refs)?;
+        let model = &scaled;
+        for (act, activity) in [("OLS", Activity::OneLegStance), ("LW", Activity::Walking)] {
+            let (bw, want) = orthoload_force(&dir.join(format!("Forces/{subject}_{act}.xml")))?;
+            let r = hip_contact_force_with(model, activity, bw, Some(&femur), options)?;
+            let got = r.force_orthoload_percent_bw.context("OrthoLoad frame")?;
+            let want = nalgebra::Vector3::from(want);
+            let e_mag = got.norm() - want.norm();
+            let angle = (got.dot(&want) / (got.norm() * want.norm())).clamp(-1.0, 1.0).acos().to_degrees();
+            eprintln!(
+                "{subject:4} {act:4} [{:7.1} {:7.1} {:7.1}] [{:7.1} {:7.1} {:7.1}] {:+8.1} {:8.1}   stance hip {:.1?} deg, reserve {:.2} N m",
+                got.x, got.y, got.z, want.x, want.y, want.z, e_mag, angle, r.hip_angles_deg, r.reserve_n_m.norm()
+            );
+            // Physiological range: 150..450 %BW, pointing down the femur, muscles sufficient.
+            assert!((150.0..450.0).contains(&got.norm()), "{subject} {act}: |F| = {} %BW", got.norm());
+            assert!(got.z < -0.8 * got.norm(), "{subject} {act}: the force must push the head down the femur: {got}");
+            assert!(r.reserve_n_m.norm() < 1.0, "{subject} {act}: the muscles cannot hold the posture (reserve {} N m)", r.reserve_n_m.norm());
+            assert!(r.distal_reserve_n_m.iter().all(|v| v.abs() < 1.0), "{subject} {act}: knee/ankle reserve {:?} N m", r.distal_reserve_n_m);
+            if std::env::var_os("COXA_DEBUG_HCF").is_some() {
+                for (n, f) in &r.muscle_forces_n {
+                    if *f > 1.0 {
+                        eprintln!("    {n:14} {f:8.1} N");
+                    }
+                }
+            }
+            mag_err.push(e_mag.abs());
+            dir_err.push(angle);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    eprintln!("median |magnitude error| {:.1} %BW, median direction error {:.1} deg over {} cases", median(&mut mag_err), median(&mut dir_err), dir_err.len());
+    Ok(())
+}
+
+/// Personalisation (issue 6, items 3 and 6): gait2392 scaled to subject H2R's landmarks, the
+/// femoral attachments moved by a plan (offset -5 mm, leg length +4 mm, centre of rotation 3 mm
+/// medial and 2 mm up), the change of abductor lever arm and strength reported; then exported
+/// to .osim, read by OpenSim 4.6, which gives the same lengths and moment arms.
+#[test]
+fn personalised_model_exports_to_opensim_with_the_same_moment_arms() -> Result<()> {
+    use coxa_sim::msk::personalise::{ImplantChange, abductor_report, apply_implant_change, landmark_scale_factors, scale_bodies};
+    let (Some(model_path), Some(dir)) = (shared_data("opensim/gait2392_thelen2003muscle.osim"), shared_data("orthoload/Landmarks")) else { return Ok(()) };
+    let model = osim::read_osim(&model_path)?;
+    let femur = FemurLandmarks::from_labels(&parse_fcsv(&std::fs::read_to_string(dir.join("H2R_FemurLandmarks.fcsv"))?)?, Side::Right)?;
+    let pelvis = parse_fcsv(&std::fs::read_to_string(dir.join("H2R_PelvisLandmarks.fcsv"))?)?;
+    let hjc = |n: &str| pelvis.iter().find(|(l, _)| l == n).map(|(_, p)| *p).context("pelvis HJC");
+    let width_mm = (hjc("HJC_L")? - hjc("HJC_R")?).norm();
+    let factors = landmark_scale_factors(&model, width_mm, &femur)?;
+    eprintln!("scale factors from H2R landmarks: {:?}", factors.iter().map(|(b, f)| (b.as_str(), f.x)).collect::<Vec<_>>());
+    let refs: Vec<(&str, nalgebra::Vector3<f64>)> = factors.iter().map(|(b, f)| (b.as_str(), *f)).collect();
+    let scaled = scale_bodies(&model, &refs)?;
+    let change = ImplantChange { cor_shift_pelvis_m: nalgebra::Vector3::new(0.0, 0.002, -0.003), offset_change_m: -0.005, leg_length_change_m: 0.004 };
+    let planned = apply_implant_change(&scaled, "r", &change)?;
+
+    let before = abductor_report(&scaled, "r")?;
+    let after = abductor_report(&planned, "r")?;
+    eprintln!(
+        "abductors: mean moment arm {:.1} -> {:.1} mm, maximum abduction moment {:.1} -> {:.1} N m",
+        1000.0 * before.mean_moment_arm_m,
+        1000.0 * after.mean_moment_arm_m,
+        before.max_moment_n_m,
+        after.max_moment_n_m
+    );
+    // A 5 mm shorter offset and a medialised centre shorten the abductors' lever arm.
+    assert!(after.mean_moment_arm_m < before.mean_moment_arm_m - 0.002, "{before:?} -> {after:?}");
+    assert!(after.max_moment_n_m < before.max_moment_n_m);
+    // Scaling to a larger subject lengthens the lever arm in proportion.
+    let base = abductor_report(&model, "r")?;
+    let k = factors[0].1.x;
+    assert!((before.mean_moment_arm_m / base.mean_moment_arm_m - k).abs() < 0.15 * k, "pelvis factor {k}: {} -> {}", base.mean_moment_arm_m, before.mean_moment_arm_m);
+
+    let tmp = tempfile::tempdir()?;
+    let out = tmp.path().join("gait2392_H2R_planned.osim");
+    osim::write_osim_update(&model_path, &planned, &out)?;
+    assert!(osim::write_osim_update(&model_path, &planned, &out).is_err(), "never overwrite");
+    let back = osim::read_osim(&out)?;
+    let kin = Kinematics::new(&planned)?;
+    let kin_back = Kinematics::new(&back)?;
+    let mut q = planned.default_coordinates();
+    q[planned.coordinate_index("hip_flexion_r").context("coord")?] = 0.4;
+    for m in planned.muscles.iter().filter(|m| crosses_hip(&planned, m, "r")) {
+        let ci = planned.coordinate_index("hip_adduction_r").context("coord")?;
+        let (p1, a1) = moment_arms(&planned, &kin, m, &q, &[ci])?;
+        let (p2, a2) = moment_arms(&back, &kin_back, back.muscle(&m.name).context("muscle")?, &q, &[ci])?;
+        assert!((p1.length_m - p2.length_m).abs() < 1e-12 && (a1[0] - a2[0]).abs() < 1e-9, "{}: the exported model differs from the one in memory", m.name);
+    }
+    let (len, ma, _) = compare_with_opensim(&out, "r", &hip_grid())?;
+    assert!(len < 1.0 && ma < 1.0, "exported model vs OpenSim: length RMS {len} mm, moment arm RMS {ma} mm");
+    Ok(())
+}
+
+/// Sphere wrapping against OpenSim: gait2392 with three spheres added on the right femur (one
+/// free, two with quadrants), each near the path of one gluteus maximus part, so that the
+/// paths wrap in some poses of the grid and not in others.
+#[test]
+fn sphere_wrapping_matches_opensim() -> Result<()> {
+    let Some(model_path) = shared_data("opensim/gait2392_thelen2003muscle.osim") else { return Ok(()) };
+    let text = std::fs::read_to_string(&model_path)?;
+    let model = osim::read_osim(&model_path)?;
+    let kin = Kinematics::new(&model)?;
+    let femur = model.body_index("femur_r").context("femur_r")?;
+    let mut q = model.default_coordinates();
+    q[model.coordinate_index("hip_flexion_r").context("coord")?] = 0.3;
+    let poses = kin.body_poses(&model, &q);
+    let mut spheres = String::new();
+    let mut edited = text.clone();
+    for (k, (muscle, quadrant)) in [("glut_max1_r", "all"), ("glut_max2_r", "-x"), ("glut_max3_r", "+z")].iter().enumerate() {
+        let m = model.muscle(muscle).context("muscle")?;
+        let path = coxa_sim::msk::muscle_path(&model, m, &poses, &q)?;
+        // The segment from the pelvis to the femur; the sphere sits 4 mm off its middle.
+        let w = path.nodes.windows(2).find(|w| w[0].body != w[1].body).context("segment")?;
+        let mid = 0.5 * (w[0].ground_m + w[1].ground_m);
+        let dir = (w[1].ground_m - w[0].ground_m).normalize();
+        let off = dir.cross(&nalgebra::Vector3::y()).normalize() * 0.004;
+        let centre = poses[femur].inverse_transform_point(&nalgebra::Point3::from(mid + off)).coords;
+        spheres.push_str(&format!(
+            "<WrapSphere name=\"test_sphere{k}\"><active>true</active><xyz_body_rotation>0.1 0.2 0.3</xyz_body_rotation><translation>{} {} {}</translation><quadrant>{quadrant}</quadrant><radius>0.012</radius></WrapSphere>",
+            centre.x, centre.y, centre.z
+        ));
+        let start = edited.find(&format!("<Thelen2003Muscle name=\"{muscle}\">")).context("muscle element")?;
+        let at = start + edited[start..].find("<PathWrapSet>").context("PathWrapSet")?;
+        let objects = at + edited[at..].find("<objects />").context("objects")?;
+        edited.replace_range(objects..objects + "<objects />".len(), &format!("<objects><PathWrap name=\"pw{k}\"><wrap_object>test_sphere{k}</wrap_object><method>hybrid</method><range>-1 -1</range></PathWrap></objects>"));
+    }
+    let body = edited.find("<Body name=\"femur_r\">").context("femur_r")?;
+    let at = body + edited[body..].find("<WrapObjectSet").context("WrapObjectSet")?;
+    let objects = at + edited[at..].find("<objects />").context("objects")?;
+    edited.replace_range(objects..objects + "<objects />".len(), &format!("<objects>{spheres}</objects>"));
+    let tmp = tempfile::tempdir()?;
+    let path = tmp.path().join("gait2392_spheres.osim");
+    std::fs::write(&path, edited)?;
+
+    // The spheres are wrapped over in part of the grid.
+    let sphere_model = osim::read_osim(&path)?;
+    let sk = Kinematics::new(&sphere_model)?;
+    let coords: Vec<usize> = ["hip_flexion_r", "hip_adduction_r", "hip_rotation_r"].iter().map(|c| sphere_model.coordinate_index(c).context("coord")).collect::<Result<_>>()?;
+    let (mut wrapped, mut total) = (0, 0);
+    for pose in hip_grid() {
+        let mut q = sphere_model.default_coordinates();
+        for (c, v) in coords.iter().zip(&pose[..3]) {
+            q[*c] = v.to_radians();
+        }
+        let poses = sk.body_poses(&sphere_model, &q);
+        for m in ["glut_max1_r", "glut_max2_r", "glut_max3_r"] {
+            let p = coxa_sim::msk::muscle_path(&sphere_model, sphere_model.muscle(m).context("muscle")?, &poses, &q)?;
+            total += 1;
+            wrapped += usize::from(p.nodes.iter().any(|n| n.wrap.is_some()));
+        }
+    }
+    eprintln!("sphere wraps in {wrapped} of {total} muscle-poses");
+    assert!(wrapped > 10 && wrapped < total, "{wrapped} of {total}");
+    let (len, ma, _) = compare_with_opensim(&path, "r", &hip_grid())?;
+    assert!(len < 1.0 && ma < 1.0, "spheres: length RMS {len} mm, moment arm RMS {ma} mm");
+    Ok(())
+}
+
+/// The solved muscle forces hold the one-leg-stance posture: an independent check by virtual
+/// work on the stance leg (muscle tension times `-dL/dq`, the loads of the leg's bodies, the
+/// ground reaction at its centre of pressure) about every coordinate of the stance leg; the
+/// static optimisation balanced moments on the upper body instead.
+#[test]
+fn one_leg_stance_muscle_forces_hold_the_posture() -> Result<()> {
+    let Some(model_path) = shared_data("opensim/gait2392_thelen2003muscle.osim") else { return Ok(()) };
+    let model = osim::read_osim(&model_path)?;
+    let kin = Kinematics::new(&model)?;
+    let bw = 760.0;
+    let r = coxa_sim::msk::hcf::hip_contact_force(&model, Activity::OneLegStance, bw, None)?;
+    let q = &r.coordinates;
+    let foot = model.body_index("calcn_r").context("calcn_r")?;
+    let poses = kin.body_poses(&model, q);
+    let cop_local = poses[foot].inverse_transform_point(&nalgebra::Point3::from(r.centre_of_pressure_m));
+    let m_all = model.total_mass_kg();
+    let names = ["hip_flexion_r", "hip_adduction_r", "hip_rotation_r", "knee_angle_r", "ankle_angle_r"];
+    let coords: Vec<usize> = names.iter().map(|c| model.coordinate_index(c).context("coord")).collect::<Result<_>>()?;
+    let mut residual = vec![0.0; coords.len()];
+    for (name, t) in &r.muscle_forces_n {
+        let (_, arms) = moment_arms(&model, &kin, model.muscle(name).context("muscle")?, q, &coords)?;
+        for (k, a) in arms.iter().enumerate() {
+            residual[k] += t * a;
+        }
+    }
+    let h = 1e-6;
+    for (k, &c) in coords.iter().enumerate() {
+        let (mut qp, mut qm) = (q.clone(), q.clone());
+        qp[c] += h;
+        qm[c] -= h;
+        let (pp, pm) = (kin.body_poses(&model, &qp), kin.body_poses(&model, &qm));
+        let mut g = 0.0;
+        for (i, b) in model.bodies.iter().enumerate() {
+            let c = nalgebra::Point3::from(b.mass_center_m);
+            g += (-(b.mass_kg / m_all) * r.ground_reaction_n).dot(&((pp[i] * c) - (pm[i] * c))) / (2.0 * h);
+        }
+        g += r.ground_reaction_n.dot(&((pp[foot] * cop_local) - (pm[foot] * cop_local))) / (2.0 * h);
+        residual[k] += g;
+    }
+    eprintln!("one-leg stance, residual generalised forces (N m): {}", names.iter().zip(&residual).map(|(n, v)| format!("{n} {v:+.4}")).collect::<Vec<_>>().join(", "));
+    for (n, v) in names.iter().zip(&residual) {
+        assert!(v.abs() < 0.5, "{n}: the solved forces leave {v} N m unbalanced");
+    }
+    Ok(())
+}
