@@ -5,6 +5,8 @@
 //!   worst case: every cluster is visited), one thread; throughput = queries per second per core.
 //! - `pose_query_random`: seeded random poses, contact or not.
 //! - `pose_query_implants_only`: the analytic neck-rim test alone.
+//! - `pose_query_user_meshes_only`, `full_report_user_meshes_only`: the same implants through
+//!   the user-geometry path (liner mesh vs neck hull, parry3d).
 //! - `parry_exact_bone_bone`: parry's triangle-mesh intersection test at the same free poses,
 //!   for comparison.
 //! - `full_report`: all 14 motions to 0.1 deg (rayon), with bones and implants alone.
@@ -26,6 +28,7 @@ use coxa_core::{Angle, CupAngleDefinition, CupAngles, Side};
 use coxa_implants::{Catalog, Construct};
 use coxa_sim::model::HipAnatomy;
 use coxa_sim::rom::{self, PelvicTilts, SweepOptions};
+use coxa_sim::user_parts::UserCup;
 use coxa_sim::{BoneGeometry, BoneOptions, HipModel, JointAngles};
 
 macro_rules! bench {
@@ -66,9 +69,16 @@ fn rom_benches(c: &mut Criterion) {
     let (tilts, opts) = (PelvicTilts::default(), SweepOptions::default());
     let random = poses(4096);
 
+    c.bench_function(bench!("full_report_user_meshes_only"), |b| {
+        let user = builder(&con).user_cup(Arc::new(UserCup::from_liner(&con.liner).expect("liner mesh"))).build().expect("model");
+        b.iter(|| rom::report(black_box(&user), &all, &tilts, &opts))
+    });
     let mut g = c.benchmark_group(bench!("pose_query"));
     g.throughput(Throughput::Elements(random.len() as u64));
     g.bench_function("implants_only", |b| b.iter(|| random.iter().filter(|r| alone.contact(black_box(r)).is_some()).count()));
+    // The same implants as user meshes (parry3d's exact liner-mesh vs neck-hull test).
+    let user = builder(&con).user_cup(Arc::new(UserCup::from_liner(&con.liner).expect("liner mesh"))).build().expect("model");
+    g.bench_function("user_meshes_only", |b| b.iter(|| random.iter().filter(|r| user.contact(black_box(r)).is_some()).count()));
 
     let paths = [data("Hip_R"), data("Hip_L"), data("Femur_R")];
     if paths.iter().any(|p| !p.exists()) {
