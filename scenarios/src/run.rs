@@ -7,7 +7,8 @@
 //! OUT/log.jsonl           structured log: one JSON object per event (appended by every run)
 //! OUT/cases/NAME/         a finished case (report.html, report.json, anatomy/, rom/, pictures/)
 //! OUT/failed/NAME.json    a case that failed: the error chain (removed when a rerun succeeds)
-//! OUT/summary.json, OUT/summary-N.csv   one row per case
+//! OUT/summary.json, OUT/summary-N.json, OUT/summary-N.csv   one row per case (N: the run)
+//! OUT/index.html          every case with its status and a link to its report
 //! ```
 //! A case is written into `cases/.NAME.partial` and renamed when it is complete, so a folder
 //! under `cases/` is always a finished case. Rerunning the same scenario into the same folder
@@ -193,12 +194,44 @@ pub fn run(scn: &Scenario, out: Option<&Path>, show_progress: bool) -> Result<Ru
     }
     write_new(&out.join(format!("summary-{n}.json")), summary_text.as_bytes())?;
     write_new(&out.join(format!("summary-{n}.csv")), summary_csv(&summary).as_bytes())?;
-    let latest = out.join("summary.json");
-    let tmp = out.join(format!(".summary-{n}.tmp"));
-    write_new(&tmp, summary_text.as_bytes())?;
-    std::fs::rename(&tmp, &latest)?;
+    // The latest summary and the index page are regenerated each run (atomically; the numbered
+    // summaries keep every run's).
+    for (name, text) in [("summary.json", summary_text.clone()), ("index.html", index_html(scn, &summary))] {
+        let tmp = out.join(format!(".{name}-{n}.tmp"));
+        write_new(&tmp, text.as_bytes())?;
+        std::fs::rename(&tmp, out.join(name))?;
+    }
     log.event(None, "run_done", json!({"finished": finished.len(), "skipped": skipped.len(), "failed": failed.len()}));
     Ok(RunOutcome { out, finished, skipped, failed, summary })
+}
+
+/// A page over every case of the run: status, cup angles, head, smallest daily-life margin,
+/// and a link to each case's report.
+fn index_html(scn: &Scenario, summary: &Value) -> String {
+    use crate::svg::esc;
+    let title = esc(scn.raw.name.as_deref().unwrap_or("coxa run"));
+    let mut h = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title><style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccd;padding:3px 8px;font-size:13px}}th{{background:#eef}}.failed{{color:#c33}}</style></head><body><h1>{title}</h1><p>{} cases; patient names and IDs are not shown.</p><table><tr><th>case</th><th>status</th><th>side</th><th>cup inclination / anteversion (radiographic)</th><th>head</th><th>smallest daily-life margin</th><th>warnings</th></tr>",
+        summary["cases"].as_array().map_or(0, Vec::len)
+    );
+    let f = |v: &Value, d: usize| v.as_f64().map_or_else(|| "–".to_string(), |x| format!("{x:.d$}"));
+    for c in summary["cases"].as_array().into_iter().flatten() {
+        let name = c["case"].as_str().unwrap_or("?");
+        let done = c["status"] == "done";
+        let link = if done { format!("<a href=\"cases/{0}/report.html\">{0}</a>", esc(name)) } else { esc(name) };
+        let status = if done { "done".to_string() } else { format!("<span class=\"failed\">failed: {}</span>", esc(c["error"].as_str().unwrap_or(""))) };
+        h.push_str(&format!(
+            "<tr><td>{link}</td><td>{status}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(c["side"].as_str().unwrap_or("")),
+            f(&c["cup_radiographic_deg"]["inclination_deg"], 1),
+            f(&c["cup_radiographic_deg"]["anteversion_deg"], 1),
+            f(&c["head_diameter_mm"], 0),
+            f(&c["min_adl_margin_deg"], 1),
+            f(&c["warnings"], 0)
+        ));
+    }
+    h.push_str("</table></body></html>\n");
+    h
 }
 
 fn summary_csv(summary: &Value) -> String {

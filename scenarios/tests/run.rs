@@ -200,6 +200,8 @@ safe_zone_map = false
     assert!(!results.join("cases/broken").exists());
     let failed = read_json(&results.join("failed/broken.json"));
     assert!(failed["error"].to_string().contains("broken_femur.stl"), "{failed}");
+    let index = std::fs::read_to_string(results.join("index.html"))?;
+    assert!(index.contains("href=\"cases/z013-left/report.html\"") && index.contains("failed:"), "the index links the reports and names the failure");
     let summary = read_json(&results.join("summary.json"));
     assert_eq!(summary["cases"].as_array().unwrap().iter().filter(|c| c["status"] == "done").count(), 3);
     // The sweep's rows differ as they should: the 36 mm head has the larger oscillation angle.
