@@ -1,5 +1,38 @@
 //! Implant sizing and placement for total hip arthroplasty.
 //!
-//! Empty until the planner issue: it will size cup, liner, head and stem from the anatomy and
-//! optimise their placement, scoring range of motion through a trait that `coxa-sim` implements,
-//! so this crate never depends on the simulator.
+//! From the anatomy of one hip ([`PlanAnatomy`]: hip bone and femur surfaces, their landmarks,
+//! the pelvic frame, the other hip when imaged), an implant [`coxa_implants::Catalog`] and a
+//! range-of-motion scorer ([`coxa_core::RomScorer`], implemented by `coxa-sim`; this crate never
+//! depends on the simulator), [`plan`] returns the best [`Plan`] and the Pareto set:
+//!
+//! 1. [`cup`]: shell size from the acetabular diameter (stated reaming and press-fit rule), cup
+//!    centre near the native centre of rotation with a medialisation limit, host-bone coverage
+//!    computed on the pelvis surface.
+//! 2. [`stem`]: stem size by fit and fill of the femoral canal at two levels; head offset, stem
+//!    series and seat to restore leg length and offset (against the other hip when imaged).
+//! 3. [`optimise`]: a grid over cup inclination and anteversion (**radiographic**, Murray 1993,
+//!    pelvic frame), head sizes, liners, femoral reconstructions and optionally stem anteversion,
+//!    then a compass search; every candidate scored over the daily-life motions at standing and
+//!    sitting pelvic tilt ([`objective`]); parallel (rayon) and deterministic.
+//!
+//! Units: mm, radians ([`coxa_core::Angle`]); degrees only in fields named `*_deg`.
+
+pub mod cup;
+mod error;
+mod input;
+pub mod objective;
+pub mod optimise;
+mod solid;
+pub mod stem;
+
+pub use error::{PlanError, Result};
+pub use input::{HipLandmarks, PlanAnatomy, PlanOptions, SafeZone, SizingRules, StemFit, Weights};
+pub use objective::ObjectiveTerms;
+pub use optimise::{ParetoPoint, Plan, plan};
+
+/// The types most users of this crate need.
+pub mod prelude {
+    pub use crate::{HipLandmarks, Plan, PlanAnatomy, PlanError, PlanOptions, plan};
+}
+#[cfg(test)]
+mod tests;

@@ -27,15 +27,18 @@ pub enum Command {
     Anatomy(AnatomyArgs),
     /// Range of motion and impingement of an implanted hip (implants alone, or with bone surfaces).
     Rom(crate::rom::RomArgs),
-    /// Hip contact force of one-leg stance or walking (static optimisation on an OpenSim model)
-    /// in the OrthoLoad femoral frame, from 3D Slicer landmark files.
-    Hcf(crate::hcf::HcfArgs),
     /// Run a scenario file (TOML): every case in parallel into a results folder, with a
     /// report per case; rerun to finish what failed.
     Run(RunArgs),
     /// The whole pipeline on a built-in phantom CT (or --ct PATH) into a new folder with
     /// report.html.
     Demo(crate::demo::DemoArgs),
+    /// Plan a total hip: implant sizes and placement optimised for impingement-free daily-life
+    /// motion, leg length and offset, from bone surfaces or a CT: writes plan.json into a new folder.
+    Plan(crate::plan::PlanArgs),
+    /// Hip contact force of one-leg stance or walking (static optimisation on an OpenSim model)
+    /// in the OrthoLoad femoral frame, from 3D Slicer landmark files.
+    Hcf(crate::hcf::HcfArgs),
 }
 
 /// Arguments of `coxa anatomy`.
@@ -139,9 +142,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(args) => inspect(&args),
         Command::Anatomy(args) => anatomy(&args),
         Command::Rom(args) => rom(&args),
-        Command::Hcf(args) => crate::hcf::cli(&args),
         Command::Run(args) => run_scenario(&args),
         Command::Demo(args) => demo(&args),
+        Command::Plan(args) => crate::plan::cli(&args),
+        Command::Hcf(args) => crate::hcf::cli(&args),
     }
 }
 

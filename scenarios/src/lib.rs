@@ -7,6 +7,7 @@ pub mod cli;
 pub mod demo;
 pub mod hcf;
 pub mod pipeline;
+pub mod plan;
 pub mod render;
 pub mod report;
 pub mod rom;

@@ -27,6 +27,7 @@ pub mod model;
 pub mod msk;
 pub mod rom;
 pub mod user_parts;
+pub mod score;
 
 pub use dislocation::{Dislocation, DislocationOptions, DislocationSample, LoadDirection};
 pub use error::{Result, SimError};

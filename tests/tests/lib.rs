@@ -10,3 +10,4 @@ mod rom;
 mod phantom;
 mod segment;
 mod msk;
+mod plan;

@@ -1,0 +1,266 @@
+//! Stem sizing (fit and fill of the femoral canal) and the femoral reconstruction: where the
+//! stem puts the head centre, and the leg length and offset that follow.
+//!
+//! **Canal**: mediolateral widths of the femur's cross-sections normal to the shaft axis at two
+//! levels, the lesser trochanter (proximal fill) and [`crate::SizingRules::distal_level_mm`]
+//! below it (distal fit), each measured on the line through the shaft axis along the medial
+//! direction. The femur mesh is the periosteal surface, so the canal is estimated as the outer
+//! width x (1 - 2 [`crate::SizingRules::cortical_ratio`]). The stem size is the largest whose
+//! body ([`crate::StemFit`], by size index in its series) fits at both levels.
+//!
+//! **Stem placement** (the convention of `coxa_sim`'s hip model): the stem's shaft lies on the
+//! femur's anatomical shaft axis; its neck leaves at the CCD angle towards medial, turned about
+//! the shaft by the stem anteversion (relative to the femoral frame's +x, the condylar line).
+//! The head centre lies `offset_mm + o sin(ccd)` from the shaft axis and, at seat 0, a 0 mm
+//! offset head sits at the native head's height; a head offset `o` adds `-o cos(ccd)` of height,
+//! the seat (the neck cut moved) adds its own.
+//!
+//! **Leg length and offset** are compared with the femur at zero joint angles (femoral frame
+//! parallel to the pelvic frame) and the head centre in the cup: the femur moves by
+//! `D = (cup centre - native head centre) - (prosthetic - native head centre on the femur)`;
+//! the leg lengthens by `-D_z` (pelvic inferior) and the offset grows by `D · lateral`. Against
+//! the other hip (when imaged) the targets make the lesser trochanter as deep and the shaft
+//! axis (at its level) as far from the midline (pelvic x = 0) as on the other side; otherwise
+//! the targets are 0 (restore the native hip).
+
+use coxa_core::{Angle, Mesh, PelvicFrame, Side};
+use coxa_implants::Catalog;
+use nalgebra::{Point3, Rotation3, Unit, Vector3};
+use serde::Serialize;
+
+use crate::error::{PlanError, Result};
+use crate::input::{HipLandmarks, PlanAnatomy, SizingRules};
+
+/// Mediolateral width of the femur's section by the plane through `point` normal to `u`,
+/// measured along `ml` within 2 mm of the line through `point`, mm.
+fn section_width(mesh: &Mesh, point: &Point3<f64>, u: &Vector3<f64>, ml: &Vector3<f64>) -> Option<f64> {
+    let ap = u.cross(ml);
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for t in 0..mesh.triangles().len() {
+        let c = mesh.corners(t);
+        let h = c.map(|p| (p - point).dot(u));
+        for i in 0..3 {
+            let j = (i + 1) % 3;
+            if (h[i] < 0.0) != (h[j] < 0.0) {
+                let s = h[i] / (h[i] - h[j]);
+                let q = c[i] + (c[j] - c[i]) * s - point;
+                if q.dot(&ap).abs() < 2.0 {
+                    lo = lo.min(q.dot(ml));
+                    hi = hi.max(q.dot(ml));
+                }
+            }
+        }
+    }
+    (hi > lo).then_some(hi - lo)
+}
+
+/// The femoral canal at the two levels.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CanalProfile {
+    /// Outer mediolateral width at the lesser trochanter, mm.
+    pub proximal_outer_mm: f64,
+    /// Outer mediolateral width at the distal level, mm (`None`: the shaft is not imaged there).
+    pub distal_outer_mm: Option<f64>,
+    /// Estimated canal width at the lesser trochanter, mm.
+    pub proximal_canal_mm: f64,
+    /// Estimated canal width at the distal level, mm.
+    pub distal_canal_mm: Option<f64>,
+    /// The distal level below the lesser trochanter actually measured, mm (less than asked when
+    /// the femur is cut short; `None` when no level is imaged).
+    pub distal_level_mm: Option<f64>,
+}
+
+/// Measures the canal of the operated femur.
+pub fn canal_profile(anatomy: &PlanAnatomy, rules: &SizingRules) -> Result<CanalProfile> {
+    let f = &anatomy.operated.femur;
+    let u = f.shaft_axis.direction_lps.try_normalize(1e-9).ok_or_else(|| PlanError::Anatomy { structure: "femur", why: "zero shaft axis".into() })?;
+    let lateral = Vector3::new(anatomy.side.lateral_sign(), 0.0, 0.0);
+    let ml = (-lateral - u * (-lateral).dot(&u)).try_normalize(1e-9).ok_or_else(|| PlanError::Anatomy { structure: "femur", why: "the shaft runs left-right".into() })?;
+    let a = f.shaft_axis.point_lps_mm;
+    let lt_level = a + u * (f.lesser_trochanter.lps_mm - a).dot(&u);
+    let po = section_width(&anatomy.femur, &lt_level, &u, &ml).ok_or_else(|| PlanError::Anatomy { structure: "femur", why: "no cross-section of the femur at the lesser trochanter; is the proximal femur imaged?".into() })?;
+    // A femur cut short (a hip CT) has no shaft section at the distal level: the lowest level at
+    // least 20 mm below the trochanter (5 mm steps) whose section is at least 10 mm wide (not a
+    // sliver at the scan's edge) is used instead; without one the stem is sized proximally only.
+    let mut level = rules.distal_level_mm;
+    let distal = loop {
+        if let Some(w) = section_width(&anatomy.femur, &(lt_level - u * level), &u, &ml).filter(|w| *w >= MIN_SHAFT_WIDTH_MM) {
+            break Some(w);
+        }
+        level -= 5.0;
+        if level < 20.0 {
+            break None;
+        }
+    };
+    let k = 1.0 - 2.0 * rules.cortical_ratio;
+    Ok(CanalProfile { proximal_outer_mm: po, distal_outer_mm: distal, proximal_canal_mm: po * k, distal_canal_mm: distal.map(|d| d * k), distal_level_mm: distal.map(|_| level) })
+}
+
+/// Narrowest section that counts as the femoral shaft, mm.
+const MIN_SHAFT_WIDTH_MM: f64 = 10.0;
+
+/// The stem size index (0-based, within a series) that fills the canal: the largest whose body
+/// fits at both levels (at the proximal one alone when the distal one is not imaged); `None` if
+/// even the smallest does not.
+pub fn fitted_size_index(canal: &CanalProfile, rules: &SizingRules) -> Option<usize> {
+    rules.stem_fit.iter().rposition(|f| f.proximal_width_mm <= canal.proximal_canal_mm + 1e-9 && canal.distal_canal_mm.is_none_or(|d| f.distal_width_mm <= d + 1e-9))
+}
+
+/// Leg-length and offset targets.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Targets {
+    /// Leg-length change wanted, mm (positive lengthens).
+    pub leg_length_change_mm: f64,
+    /// Offset change wanted, mm (positive lateralises the femur).
+    pub offset_change_mm: f64,
+    /// Whether they come from the other hip (else 0: restore the native hip).
+    pub from_contralateral: bool,
+}
+
+/// Depth of the lesser trochanter below the pelvic origin and lateral distance of the shaft axis
+/// (at its level) from the midline, both with the femur at zero joint angles, mm.
+fn leg_measures(frame: &PelvicFrame, side: Side, h: &HipLandmarks) -> (f64, f64) {
+    let f = &h.femur;
+    let head = frame.point_to_pelvic(&f.head_centre.lps_mm);
+    let r = h.femur_from_lps;
+    let lt = head + r * (f.lesser_trochanter.lps_mm - f.head_centre.lps_mm);
+    let u = f.shaft_axis.direction_lps.normalize();
+    let a = f.shaft_axis.point_lps_mm;
+    let shaft_at_lt = a + u * (f.lesser_trochanter.lps_mm - a).dot(&u);
+    let shaft = head + r * (shaft_at_lt - f.head_centre.lps_mm);
+    (-lt.z, side.lateral_sign() * shaft.x)
+}
+
+/// The targets: against the other hip when it is imaged, else 0.
+pub fn targets(anatomy: &PlanAnatomy) -> Targets {
+    match &anatomy.contralateral {
+        Some(other) => {
+            let (l_op, o_op) = leg_measures(&anatomy.frame, anatomy.side, &anatomy.operated);
+            let (l_ot, o_ot) = leg_measures(&anatomy.frame, anatomy.side.opposite(), other);
+            Targets { leg_length_change_mm: l_ot - l_op, offset_change_mm: o_ot - o_op, from_contralateral: true }
+        }
+        None => Targets { leg_length_change_mm: 0.0, offset_change_mm: 0.0, from_contralateral: false },
+    }
+}
+
+/// A femoral reconstruction: which stem and head offset, how deep, and what it gives.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FemoralReconstruction {
+    /// Stem series (catalog name).
+    pub stem_family: String,
+    /// Stem size label.
+    pub stem_size: String,
+    /// Head neck-length offset, mm.
+    pub head_offset_mm: f64,
+    /// Seat relative to the nominal height, mm (positive: proud, a higher neck cut).
+    pub seat_mm: f64,
+    /// Stem anteversion.
+    pub stem_anteversion: Angle,
+    /// Prosthetic head centre on the femur as imaged, LPS mm.
+    pub head_centre_on_femur_lps_mm: [f64; 3],
+    /// Leg-length change, mm (positive lengthens).
+    pub leg_length_change_mm: f64,
+    /// Offset change, mm (positive lateralises the femur).
+    pub offset_change_mm: f64,
+    /// Anterior shift of the femur, mm (positive anterior).
+    pub anterior_change_mm: f64,
+}
+
+/// Geometry of the stem placement in the femoral frame (origin at the native head centre).
+struct StemFrame {
+    u: Vector3<f64>,
+    foot: Vector3<f64>,
+    medial0: Vector3<f64>,
+}
+
+impl StemFrame {
+    fn new(anatomy: &PlanAnatomy) -> Self {
+        let f = &anatomy.operated.femur;
+        let r = anatomy.operated.femur_from_lps;
+        let u = (r * f.shaft_axis.direction_lps).normalize();
+        let a = r * (f.shaft_axis.point_lps_mm - f.head_centre.lps_mm);
+        let foot = a + u * (-a).dot(&u);
+        let s = anatomy.side.lateral_sign();
+        // As coxa_sim's hip model: medial = (-s x) made perpendicular to the shaft.
+        let medial0 = (Vector3::x() * -s - u * (u.x * -s)).normalize();
+        Self { u, foot, medial0 }
+    }
+    /// Head centre relative to the native head centre, femoral frame.
+    fn head(&self, side: Side, ccd: Angle, offset_mm: f64, o: f64, seat: f64, version: Angle) -> Vector3<f64> {
+        let turn = Rotation3::from_axis_angle(&Unit::new_normalize(self.u), side.lateral_sign() * version.rad());
+        let m = turn * self.medial0;
+        self.foot + self.u * (seat - o * ccd.rad().cos()) + m * (offset_mm + o * ccd.rad().sin())
+    }
+}
+
+/// The stem anteversion that keeps the head on the native head's azimuth about the shaft axis
+/// (the native version in the stem placement's convention): the angle about the shaft, from the
+/// femoral frame's medial direction to the perpendicular from the shaft axis to the native head
+/// centre, positive anterior. It differs from the landmark anteversion (neck axis against the
+/// condylar line) by the neck's own offset from the shaft axis.
+pub fn native_stem_version(anatomy: &PlanAnatomy) -> Angle {
+    let sf = StemFrame::new(anatomy);
+    let d = -sf.foot;
+    let s = anatomy.side.lateral_sign();
+    Angle::from_rad(s * sf.u.dot(&sf.medial0.cross(&d)).atan2(sf.medial0.dot(&d)))
+}
+
+/// Builds the reconstruction of one stem, head offset, seat and version with the cup at
+/// `cup_centre_lps_mm`.
+#[expect(clippy::too_many_arguments, reason = "one plain value per degree of freedom")]
+pub fn reconstruct(anatomy: &PlanAnatomy, cup_centre_lps_mm: &Point3<f64>, family: &str, size: &str, ccd: Angle, offset_mm: f64, head_offset_mm: f64, seat_mm: f64, version: Angle) -> FemoralReconstruction {
+    let sf = StemFrame::new(anatomy);
+    let delta = sf.head(anatomy.side, ccd, offset_mm, head_offset_mm, seat_mm, version);
+    let f = &anatomy.operated.femur;
+    let r = anatomy.operated.femur_from_lps;
+    let head_lps = f.head_centre.lps_mm + r.inverse() * delta;
+    let frame = &anatomy.frame;
+    let d_cup = frame.vector_to_pelvic(&(cup_centre_lps_mm - f.head_centre.lps_mm));
+    let d = d_cup - delta;
+    FemoralReconstruction {
+        stem_family: family.to_string(),
+        stem_size: size.to_string(),
+        head_offset_mm,
+        seat_mm,
+        stem_anteversion: version,
+        head_centre_on_femur_lps_mm: [head_lps.x, head_lps.y, head_lps.z],
+        leg_length_change_mm: -d.z,
+        offset_change_mm: anatomy.side.lateral_sign() * d.x,
+        anterior_change_mm: -d.y,
+    }
+}
+
+/// The femoral reconstructions for the fitted stem size, best first: every series holding the
+/// size, every head offset, the seat (within the seat range) that best restores the leg-length
+/// target. Ranked by `w_ll |LL error| + w_off |offset error|` plus a small preference for a 0 mm
+/// head offset and a nominal seat.
+#[expect(clippy::too_many_arguments, reason = "the anatomy, the catalog and each choice already made")]
+pub fn femoral_options(anatomy: &PlanAnatomy, catalog: &Catalog, rules: &SizingRules, size_index: usize, cup_centre_lps_mm: &Point3<f64>, version: Angle, targets: &Targets, w_ll: f64, w_off: f64) -> Result<Vec<(f64, FemoralReconstruction)>> {
+    let offsets: Vec<f64> = {
+        let mut v: Vec<f64> = catalog.heads.iter().flat_map(|h| h.neck_length_offsets_mm.iter().copied()).collect();
+        v.sort_by(f64::total_cmp);
+        v.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
+        v
+    };
+    let mut out = Vec::new();
+    for fam in &catalog.stems {
+        let Some(z) = fam.sizes.get(size_index) else { continue };
+        let ccd = Angle::from_deg(fam.ccd_deg);
+        for &o in &offsets {
+            // Leg length is linear in the seat: solve for the target, then clamp.
+            let at = |seat: f64| reconstruct(anatomy, cup_centre_lps_mm, &fam.name, &z.size, ccd, z.offset_mm, o, seat, version);
+            let (l0, l1) = (at(0.0).leg_length_change_mm, at(1.0).leg_length_change_mm);
+            let slope = l1 - l0;
+            let seat = if slope.abs() > 1e-9 { ((targets.leg_length_change_mm - l0) / slope).clamp(-rules.seat_range_mm, rules.seat_range_mm) } else { 0.0 };
+            let seat = (seat * 10.0).round() / 10.0;
+            let rec = at(seat);
+            let cost = w_ll * (rec.leg_length_change_mm - targets.leg_length_change_mm).abs() + w_off * (rec.offset_change_mm - targets.offset_change_mm).abs() + 0.05 * o.abs() + 0.05 * seat.abs();
+            out.push((cost, rec));
+        }
+    }
+    if out.is_empty() {
+        return Err(PlanError::NoFit { why: format!("no stem series of the catalog has a size number {}", size_index + 1) });
+    }
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(out)
+}

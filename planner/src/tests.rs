@@ -1,0 +1,216 @@
+//! Synthetic anatomies with known optima, scored by an analytic range-of-motion model.
+
+use coxa_anatomy::landmarks::{AcetabulumLandmarks, AxisLandmark, FemurLandmarks, Landmark, Quality};
+use coxa_core::{Angle, CupAngleDefinition, FirstContact, ImplantPlacement, Mesh, MotionInfo, MotionScore, PelvicFrame, PlanPosture, RomQuery, RomScore, RomScorer, ScoreError, Side};
+use coxa_implants::Catalog;
+use nalgebra::{Point3, Rotation3, Vector3};
+
+use crate::solid::tests::cuboid;
+use crate::{HipLandmarks, PlanAnatomy, PlanError, PlanOptions, Weights, plan};
+
+/// Native femoral anteversion of the synthetic femur, deg.
+const NATIVE_VERSION: f64 = 12.0;
+
+fn lm(p: Point3<f64>) -> Landmark {
+    Landmark { lps_mm: p, quality: Quality::Good, note: None }
+}
+
+/// A closed solid of revolution about the vertical line through `(cx, cy)`: `profile` is
+/// (z, radius) from bottom to top, 32 sides with a vertex on the +x and -x sides.
+fn revolve(cx: f64, cy: f64, profile: &[(f64, f64)]) -> Mesh {
+    let n = 32u32;
+    let mut v = Vec::new();
+    for &(z, r) in profile {
+        for k in 0..n {
+            let a = std::f64::consts::TAU * f64::from(k) / f64::from(n);
+            v.push(Point3::new(cx + r * a.cos(), cy + r * a.sin(), z));
+        }
+    }
+    let bottom = v.len() as u32;
+    v.push(Point3::new(cx, cy, profile[0].0));
+    let top = v.len() as u32;
+    v.push(Point3::new(cx, cy, profile[profile.len() - 1].0));
+    let mut t = Vec::new();
+    let levels = profile.len() as u32;
+    for l in 0..levels - 1 {
+        for k in 0..n {
+            let (a, b) = (l * n + k, l * n + (k + 1) % n);
+            let (c, d) = (a + n, b + n);
+            t.push([a, b, d]);
+            t.push([a, d, c]);
+        }
+    }
+    for k in 0..n {
+        t.push([bottom, (k + 1) % n, k]);
+        let base = (levels - 1) * n;
+        t.push([top, base + k, base + (k + 1) % n]);
+    }
+    Mesh::new(v, t).unwrap()
+}
+
+/// A right hip: bone medial of the plane x = 0 (a box to x = 60), the socket centre at the
+/// origin (radius 24 mm: a 50 mm shell by the rule); a femur whose head centre is at the origin,
+/// its shaft axis vertical 40 mm from the head along the neck turned 12 deg anterior, and a
+/// canal (outer radius 20.5 mm at the lesser trochanter, 12.5 mm 60 mm below): stem size 4 of
+/// the standard series (22 / 12 mm body in a 22.55 / 13.75 mm canal).
+fn synthetic() -> PlanAnatomy {
+    let side = Side::Right;
+    let v = NATIVE_VERSION.to_radians();
+    // Medial is +x on the right; the neck points from the shaft medially and 12 deg anterior (-y).
+    let neck_medial = Vector3::new(v.cos(), -v.sin(), 0.0);
+    let axis = Point3::origin() - neck_medial * 40.0;
+    let femur = revolve(axis.x, axis.y, &[(-250.0, 12.5), (-120.0, 12.5), (-60.0, 20.5), (-20.0, 22.0)]);
+    let femur_lm = FemurLandmarks {
+        side,
+        head_centre: lm(Point3::origin()),
+        head_radius_mm: 23.0,
+        head_fit_rms_mm: 0.1,
+        neck_axis: AxisLandmark { point_lps_mm: Point3::origin(), direction_lps: -neck_medial, quality: Quality::Good, note: None },
+        shaft_axis: AxisLandmark { point_lps_mm: Point3::new(axis.x, axis.y, -100.0), direction_lps: Vector3::z(), quality: Quality::Good, note: None },
+        greater_trochanter: lm(Point3::new(axis.x - 15.0, axis.y, 5.0)),
+        lesser_trochanter: lm(Point3::new(axis.x + 15.0, axis.y + 5.0, -60.0)),
+        neck_shaft_angle_deg: Some(130.0),
+        posterior_condyles: None,
+        anteversion_deg: Some(NATIVE_VERSION),
+    };
+    let acetabulum = AcetabulumLandmarks {
+        side,
+        centre: lm(Point3::origin()),
+        radius_mm: 24.0,
+        fit_rms_mm: 0.1,
+        opening_axis_lps: Vector3::new(-0.6, -0.3, -0.74).normalize(),
+        rim_plane_point_lps_mm: Point3::new(-10.0, -5.0, -12.0),
+        n_rim_points: 48,
+    };
+    PlanAnatomy {
+        side,
+        frame: PelvicFrame::aligned_with_lps(Point3::new(90.0, 0.0, 0.0)),
+        pelvis: cuboid([0.0, -80.0, -80.0], [60.0, 80.0, 80.0]),
+        femur,
+        operated: HipLandmarks { acetabulum, femur: femur_lm, femur_from_lps: Rotation3::identity() },
+        contralateral: None,
+    }
+}
+
+/// Analytic ROM: a posterior (sitting) and an anterior (standing) daily-life motion whose
+/// margins trade combined anteversion (cup + 0.7 stem, radiographic) around `combined`, fall
+/// with the distance of inclination from `inclination` and of the stem from `stem` (if set),
+/// and rise by 0.5 deg per mm of head diameter above 28.
+struct Analytic {
+    inclination: f64,
+    combined: f64,
+    stem: Option<f64>,
+}
+
+impl RomScorer for Analytic {
+    fn motions(&self) -> Vec<MotionInfo> {
+        let m = |name: &str, posture, required_deg, daily_life| MotionInfo { name: name.into(), posture, required_deg, daily_life };
+        vec![m("flexion", PlanPosture::Standing, None, false), m("posterior", PlanPosture::Sitting, Some(30.0), true), m("anterior", PlanPosture::Standing, Some(30.0), true)]
+    }
+    fn score(&self, p: &ImplantPlacement, q: &RomQuery) -> Result<RomScore, ScoreError> {
+        let r = p.cup.to_definition(CupAngleDefinition::Radiographic, p.side);
+        let comb = r.anteversion.deg() + 0.7 * p.stem_anteversion.deg();
+        let common = 10.0 - 0.6 * (r.inclination.deg() - self.inclination).abs() + 0.5 * (p.head_diameter_mm - 28.0) - self.stem.map_or(0.0, |s| 0.3 * (p.stem_anteversion.deg() - s).abs());
+        let motions = q
+            .motions
+            .iter()
+            .map(|n| {
+                let (margin, posture, required) = match n.as_str() {
+                    "posterior" => (common + (comb - self.combined), PlanPosture::Sitting, Some(30.0)),
+                    "anterior" => (common - (comb - self.combined), PlanPosture::Standing, Some(30.0)),
+                    "flexion" => (90.0 + comb, PlanPosture::Standing, None),
+                    other => return Err(ScoreError::new(format!("unknown motion {other}"))),
+                };
+                let req = required.unwrap_or(0.0);
+                let limit = match (q.margin_cap_deg, required) {
+                    (Some(cap), Some(_)) => (req + margin).min(req + cap),
+                    _ => req + margin,
+                };
+                Ok(MotionScore {
+                    name: n.clone(),
+                    posture,
+                    pelvic_tilt_deg: q.tilts.of(posture).deg(),
+                    limit_deg: limit,
+                    required_deg: required,
+                    start_in_contact: false,
+                    contact: Some(FirstContact::ImplantImplant),
+                    contact_parts: Some("neck-liner_rim".into()),
+                    contact_point_lps_mm: None,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(RomScore { motions })
+    }
+}
+
+/// Coverage off, so that the objective's optimum is the analytic model's.
+fn options() -> PlanOptions {
+    PlanOptions::new().with_weights(Weights { coverage_per_pct: 0.0, ..Weights::default() })
+}
+
+#[test]
+fn finds_the_known_optimum_and_sizes() {
+    let a = synthetic();
+    let catalog = Catalog::builtin().unwrap();
+    let scorer = Analytic { inclination: 43.7, combined: 27.3, stem: None };
+    let p = plan(&a, &catalog, &scorer, &options()).unwrap();
+    let r = p.placement.cup.to_definition(CupAngleDefinition::Radiographic, Side::Right);
+    // Optimum: inclination 43.7, cup anteversion 27.3 - 0.7 x 12 = 18.9, the largest head.
+    assert!((r.inclination.deg() - 43.7).abs() < 1.0, "{}", r.inclination.deg());
+    assert!((r.anteversion.deg() - 18.9).abs() < 1.0, "{}", r.anteversion.deg());
+    assert!((p.placement.stem_anteversion.deg() - NATIVE_VERSION).abs() < 1e-9);
+    assert_eq!(p.cup.outer_diameter_mm, 50.0);
+    assert_eq!(p.placement.head_diameter_mm, 36.0, "the largest head a 50 mm shell holds with a 4 mm liner");
+    assert_eq!((p.placement.stem_family.as_str(), p.placement.stem_size.as_str()), ("taper-wedge stem, standard offset", "4"));
+    assert!((p.canal.proximal_canal_mm - 22.55).abs() < 0.1 && (p.canal.distal_canal_mm.unwrap() - 13.75).abs() < 0.1, "{:?}", p.canal);
+    assert!(p.objective.leg_length_error_mm.abs() < 2.0 && p.objective.offset_error_mm.abs() < 2.0, "{:?}", p.objective);
+    // The cup moved medially until the coverage target was reached, keeping the medial wall.
+    assert!(p.cup.medialisation_mm > 0.0 && p.cup.reference_coverage >= 0.75 && p.cup.medial_wall_mm >= 2.0, "{:?}", p.cup);
+    assert_eq!(p.rom.motions.len(), 3);
+    assert!(!p.pareto.is_empty() && p.pareto[0].objective.total == p.objective.total);
+    eprintln!("optimum found: inclination {:.2}, anteversion {:.2}, {} candidates", r.inclination.deg(), r.anteversion.deg(), p.evaluated);
+}
+
+#[test]
+fn stem_anteversion_search_finds_its_optimum_too() {
+    let a = synthetic();
+    let scorer = Analytic { inclination: 41.2, combined: 27.3, stem: Some(17.0) };
+    let o = options().with_stem_anteversion(Angle::from_deg(0.0), Angle::from_deg(30.0)).with_head_diameter_mm(32.0);
+    let p = plan(&a, &Catalog::builtin().unwrap(), &scorer, &o).unwrap();
+    let r = p.placement.cup.to_definition(CupAngleDefinition::Radiographic, Side::Right);
+    assert!((p.placement.stem_anteversion.deg() - 17.0).abs() < 1.0, "{}", p.placement.stem_anteversion.deg());
+    assert!((r.anteversion.deg() - (27.3 - 0.7 * 17.0)).abs() < 1.0, "{}", r.anteversion.deg());
+    assert!((r.inclination.deg() - 41.2).abs() < 1.0);
+    assert_eq!(p.placement.head_diameter_mm, 32.0, "the surgeon's head");
+}
+
+#[test]
+fn constraints_bind_and_the_plan_is_deterministic() {
+    let a = synthetic();
+    let scorer = Analytic { inclination: 43.7, combined: 27.3, stem: None };
+    let o = options().with_inclination(Angle::from_deg(45.0), Angle::from_deg(55.0));
+    let c = Catalog::builtin().unwrap();
+    let p = plan(&a, &c, &scorer, &o).unwrap();
+    let r = p.placement.cup.to_definition(CupAngleDefinition::Radiographic, Side::Right);
+    assert!((r.inclination.deg() - 45.0).abs() < 1e-9, "{}", r.inclination.deg());
+    let q = plan(&a, &c, &scorer, &o).unwrap();
+    assert_eq!(serde_json::to_string(&p).unwrap(), serde_json::to_string(&q).unwrap());
+}
+
+#[test]
+fn bad_options_and_impossible_constraints_are_errors() {
+    let a = synthetic();
+    let scorer = Analytic { inclination: 43.7, combined: 27.3, stem: None };
+    let c = Catalog::builtin().unwrap();
+    let e = plan(&a, &c, &scorer, &options().with_inclination(Angle::from_deg(f64::NAN), Angle::from_deg(50.0))).unwrap_err();
+    assert!(matches!(e, PlanError::InvalidOption { .. }), "{e}");
+    let e = plan(&a, &c, &scorer, &options().with_inclination(Angle::from_deg(50.0), Angle::from_deg(40.0))).unwrap_err();
+    assert!(e.to_string().contains("inclination"), "{e}");
+    let e = plan(&a, &c, &scorer, &options().with_head_diameter_mm(40.0)).unwrap_err();
+    assert!(matches!(e, PlanError::NoFit { .. }), "{e}");
+    let e = plan(&a, &c, &scorer, &options().with_motions(vec!["moonwalk".into()])).unwrap_err();
+    assert!(e.to_string().contains("moonwalk"), "{e}");
+    let mut tiny = synthetic();
+    tiny.operated.acetabulum.radius_mm = 40.0;
+    assert!(matches!(plan(&tiny, &c, &scorer, &options()).unwrap_err(), PlanError::NoFit { .. }));
+}

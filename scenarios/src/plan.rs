@@ -1,0 +1,512 @@
+//! `coxa plan`: implant sizes and placement of a total hip, optimised for impingement-free
+//! daily-life motion, leg length and offset, with the simulator as the planner's ROM scorer.
+//!
+//! ```text
+//! coxa plan --mesh hip_right=HR.stl --mesh femur_right=FR.stl [--mesh hip_left=HL.stl --mesh femur_left=FL.stl]
+//!           [--side left|right] --out DIR [--json]
+//! coxa plan --ct CT [--labels SEG.nii.gz] [--side left|right] --out DIR [--json]
+//! ```
+//! Writes `DIR/plan.json` (and, from a CT, the anatomy stage's output in `DIR/anatomy/`). `DIR`
+//! must not exist yet. Cup angles are searched and reported in the **radiographic** definition
+//! (Murray 1993) in the pelvic frame (anterior pelvic plane when both hip bones are given) and
+//! reported in all three definitions; joint angles and motions are `coxa rom`'s.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail, ensure};
+use clap::Args;
+use serde_json::{Value, json};
+
+use coxa_anatomy::landmarks::{AxisLandmark, FemurLandmarks, Quality, acetabulum_landmarks, femur_landmarks};
+use nalgebra::{Point3, Vector3};
+use coxa_core::{Angle, CupAngleDefinition, CupAngles, Mesh, PelvicFrame, PostureTilts, Side};
+use coxa_implants::Catalog;
+use coxa_planner::{HipLandmarks, Plan, PlanAnatomy, PlanOptions};
+use coxa_sim::model::HipAnatomy;
+use coxa_sim::score::{ScorerBones, SimScorer};
+use coxa_sim::{BoneOptions, FemoralFrame};
+
+/// Arguments of `coxa plan`.
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// A bone surface as NAME=FILE (STL or PLY, LPS mm): hip_left, hip_right, femur_left,
+    /// femur_right. The operated side needs its hip bone and femur; the other hip bone adds the
+    /// anterior pelvic plane, the other femur (with it) the leg-length and offset reference.
+    #[arg(long = "mesh", value_name = "NAME=FILE", conflicts_with = "ct")]
+    pub meshes: Vec<String>,
+    /// A CT (DICOM folder or file, NIfTI) instead of meshes: bones segmented (or taken from
+    /// --labels), surfaces and landmarks as `coxa anatomy` makes them, kept in DIR/anatomy/.
+    #[arg(long)]
+    pub ct: Option<PathBuf>,
+    /// A label map on the CT's grid (TotalSegmentator ids) for --ct.
+    #[arg(long, requires = "ct")]
+    pub labels: Option<PathBuf>,
+    /// Operated side; default: the side of the only femur given (required with two femurs or a CT).
+    #[arg(long)]
+    pub side: Option<String>,
+    /// The output folder; it must not exist yet (coxa never overwrites).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Fixed head diameter, mm (default: the optimiser chooses among the catalog's heads >= 28 mm).
+    #[arg(long)]
+    pub head_mm: Option<f64>,
+    /// Liner(s) to consider: a catalog liner name or hemispherical, elevated_rim, chamfered. Repeat for several.
+    #[arg(long = "liner", default_value = "neutral")]
+    pub liners: Vec<String>,
+    /// Cup inclination range, radiographic, deg.
+    #[arg(long, num_args = 2, value_names = ["MIN", "MAX"], default_values_t = [30.0, 55.0], allow_negative_numbers = true)]
+    pub cup_inclination_deg: Vec<f64>,
+    /// Cup anteversion range, radiographic, deg.
+    #[arg(long, num_args = 2, value_names = ["MIN", "MAX"], default_values_t = [0.0, 35.0], allow_negative_numbers = true)]
+    pub cup_anteversion_deg: Vec<f64>,
+    /// Stem anteversion range to search, deg (default: the native version, which keeps the head on
+    /// its native azimuth about the shaft axis).
+    #[arg(long, num_args = 2, value_names = ["MIN", "MAX"], allow_negative_numbers = true)]
+    pub stem_anteversion_deg: Option<Vec<f64>>,
+    /// Posterior pelvic tilt standing, deg (0: anterior pelvic plane vertical).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub pelvic_tilt_deg: f64,
+    /// Additional posterior tilt sitting, deg (spinopelvic mobility: 20-30 normal, 0-10 a stiff spine).
+    #[arg(long, default_value_t = 20.0, allow_negative_numbers = true)]
+    pub sitting_extra_tilt_deg: f64,
+    /// Coarse grid step of the angle search, deg.
+    #[arg(long, default_value_t = 2.5)]
+    pub grid_step_deg: f64,
+    /// A folder of catalog TOML files instead of the built-in catalog.
+    #[arg(long)]
+    pub catalog: Option<PathBuf>,
+    /// Print plan.json to stdout as well.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_side(s: &str) -> Result<Side> {
+    match s {
+        "left" | "l" => Ok(Side::Left),
+        "right" | "r" => Ok(Side::Right),
+        _ => bail!("--side {s:?}: use left or right"),
+    }
+}
+
+/// The meshes of a plan, by coxa class name.
+struct Bones(Vec<(String, Mesh)>);
+
+impl Bones {
+    fn get(&self, name: &str) -> Option<&Mesh> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, m)| m)
+    }
+}
+
+/// A femur imaged without its shaft (a hip CT stopping below the trochanters) has a shaft axis
+/// that is a guess (the principal axis of a stub) and a neck axis drawn from it: the femoral
+/// frame and every joint angle would follow that guess. Such a femur is taken as lying in
+/// neutral in the CT instead: its shaft axis along the pelvic superior axis through the centroid
+/// of its lowest 10 mm, its neck axis at 130 deg from it towards the head. Both stay flagged
+/// uncertain. Returns what was done, or `None` when the shaft was measured.
+pub fn assume_neutral_short_femur(f: &mut FemurLandmarks, mesh: &Mesh, frame: &PelvicFrame) -> Option<String> {
+    if f.shaft_axis.quality == Quality::Good || f.posterior_condyles.is_some() {
+        return None;
+    }
+    let u = frame.vector_to_lps(&Vector3::z());
+    let lowest = mesh.vertices().iter().map(|p| p.coords.dot(&u)).fold(f64::INFINITY, f64::min);
+    let low: Vec<Vector3<f64>> = mesh.vertices().iter().filter(|p| p.coords.dot(&u) < lowest + 10.0).map(|p| p.coords).collect();
+    if low.is_empty() {
+        return None;
+    }
+    let point = Point3::from(low.iter().sum::<Vector3<f64>>() / low.len() as f64);
+    let head = f.head_centre.lps_mm;
+    let v = point - head;
+    let lateral = (v - u * v.dot(&u)).try_normalize(1e-6)?;
+    let ccd = 130f64.to_radians();
+    let note = format!("{}; shaft not imaged: the femur is assumed in neutral in the CT (shaft along the pelvic superior axis through its lowest section, neck at 130 deg)", f.shaft_axis.note.as_deref().unwrap_or("shaft uncertain"));
+    f.shaft_axis = AxisLandmark { point_lps_mm: point, direction_lps: u, quality: Quality::Uncertain, note: Some(note.clone()) };
+    f.neck_axis = AxisLandmark { point_lps_mm: head, direction_lps: (lateral * ccd.sin() + u * ccd.cos()).normalize(), quality: Quality::Uncertain, note: Some(note.clone()) };
+    f.neck_shaft_angle_deg = None;
+    Some(format!("femur_{}: {note}", f.side.as_str()))
+}
+
+/// The anatomy a plan needs, from bone surfaces: landmarks, frames, the other hip if present.
+/// Returns it with a description of the pelvic frame used and what was assumed about the femurs
+/// ([`assume_neutral_short_femur`]).
+pub fn plan_anatomy(side: Side, hip: &Mesh, femur: &Mesh, other_hip: Option<&Mesh>, other_femur: Option<&Mesh>) -> Result<(PlanAnatomy, &'static str, Vec<String>)> {
+    let mut hip_anatomy = HipAnatomy::from_meshes(side, hip, other_hip, femur).context("landmarks of the operated hip")?;
+    let mut notes = Vec::new();
+    notes.extend(assume_neutral_short_femur(&mut hip_anatomy.femur, femur, &hip_anatomy.frame));
+    let frame_of = |f: &FemurLandmarks| -> Result<nalgebra::Rotation3<f64>> { Ok(FemoralFrame::from_landmarks(f)?.femur_from_lps) };
+    let contralateral = match (other_hip, other_femur) {
+        (Some(h), Some(f)) => {
+            let mut fl = femur_landmarks(f, side.opposite()).context("landmarks of the other femur")?;
+            notes.extend(assume_neutral_short_femur(&mut fl, f, &hip_anatomy.frame));
+            let al = acetabulum_landmarks(h, side.opposite(), Some((fl.head_centre.lps_mm, fl.head_radius_mm))).context("landmarks of the other acetabulum")?;
+            let femur_from_lps = frame_of(&fl)?;
+            Some(HipLandmarks { acetabulum: al, femur_from_lps, femur: fl })
+        }
+        _ => None,
+    };
+    let operated_frame = frame_of(&hip_anatomy.femur)?;
+    let frame_note = if hip_anatomy.frame_is_app { "anterior pelvic plane" } else { "CT axes at the acetabulum (give both hip bones for the anterior pelvic plane)" };
+    let anatomy = PlanAnatomy {
+        side,
+        frame: hip_anatomy.frame,
+        pelvis: hip.clone(),
+        femur: femur.clone(),
+        operated: HipLandmarks { acetabulum: hip_anatomy.acetabulum.clone(), femur_from_lps: operated_frame, femur: hip_anatomy.femur },
+        contralateral,
+    };
+    Ok((anatomy, frame_note, notes))
+}
+
+/// The simulator as the scorer of `anatomy`'s operated hip.
+pub fn scorer(anatomy: &PlanAnatomy, catalog: &Catalog) -> SimScorer {
+    SimScorer::with_bones(
+        catalog.clone(),
+        anatomy.frame,
+        ScorerBones { pelvis: anatomy.pelvis.clone(), femur: anatomy.femur.clone(), femur_landmarks: anatomy.operated.femur.clone(), options: BoneOptions::default() },
+    )
+}
+
+fn finite(name: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
+    ensure!(v.is_finite(), "--{name} is {v}: give a finite number");
+    ensure!((lo..=hi).contains(&v), "--{name} = {v} is out of range {lo}..={hi}");
+    Ok(())
+}
+
+/// The planner's options from the flags.
+pub fn options(args: &PlanArgs) -> Result<PlanOptions> {
+    let pair = |name: &str, v: &[f64], lo: f64, hi: f64| -> Result<(Angle, Angle)> {
+        ensure!(v.len() == 2, "--{name} takes MIN MAX");
+        finite(name, v[0], lo, hi)?;
+        finite(name, v[1], lo, hi)?;
+        ensure!(v[0] <= v[1], "--{name} {} {}: MIN must not exceed MAX", v[0], v[1]);
+        Ok((Angle::from_deg(v[0]), Angle::from_deg(v[1])))
+    };
+    let (il, ih) = pair("cup-inclination-deg", &args.cup_inclination_deg, 0.0, 80.0)?;
+    let (al, ah) = pair("cup-anteversion-deg", &args.cup_anteversion_deg, -30.0, 60.0)?;
+    finite("pelvic-tilt-deg", args.pelvic_tilt_deg, -45.0, 45.0)?;
+    finite("sitting-extra-tilt-deg", args.sitting_extra_tilt_deg, -30.0, 60.0)?;
+    finite("grid-step-deg", args.grid_step_deg, 0.5, 20.0)?;
+    let mut o = PlanOptions::new()
+        .with_liners(args.liners.clone())
+        .with_inclination(il, ih)
+        .with_anteversion(al, ah)
+        .with_grid_step(Angle::from_deg(args.grid_step_deg))
+        .with_refine_step(Angle::from_deg(0.25f64.min(args.grid_step_deg)))
+        .with_tilts(PostureTilts::from_change(Angle::from_deg(args.pelvic_tilt_deg), Angle::from_deg(args.sitting_extra_tilt_deg)));
+    if let Some(h) = args.head_mm {
+        finite("head-mm", h, 12.0, 60.0)?;
+        o = o.with_head_diameter_mm(h);
+    }
+    if let Some(s) = &args.stem_anteversion_deg {
+        let (lo, hi) = pair("stem-anteversion-deg", s, -30.0, 60.0)?;
+        o = o.with_stem_anteversion(lo, hi);
+    }
+    Ok(o)
+}
+
+/// Runs `coxa plan`: writes `DIR/plan.json` and returns it.
+pub fn run(args: &PlanArgs) -> Result<Value> {
+    let out = &args.out;
+    if out.exists() {
+        bail!("{} already exists; coxa plan writes into a new folder and never overwrites: choose another --out", out.display());
+    }
+    let options = options(args)?;
+    let catalog = match &args.catalog {
+        Some(dir) => Catalog::load_dir(dir)?,
+        None => Catalog::builtin()?,
+    };
+    let side_flag = args.side.as_deref().map(parse_side).transpose()?;
+    // The bones: from the meshes, or from the CT through the anatomy stage.
+    let (bones, side) = match &args.ct {
+        Some(ct) => {
+            let side = side_flag.context("--ct: name the operated side with --side left|right")?;
+            let source = crate::anatomy::AnatomySource::Ct { ct: ct.clone(), labels: args.labels.clone(), label_names: None, dicom: coxa_io::dicom::ReadOptions::new() };
+            let result = crate::anatomy::run_full(&source, &out.join("anatomy")).with_context(|| format!("anatomy from {}", ct.display()))?;
+            (Bones(result.meshes), side)
+        }
+        None => {
+            let mut list: Vec<(String, Mesh)> = Vec::new();
+            for m in &args.meshes {
+                let (name, path) = m.split_once('=').with_context(|| format!("--mesh {m:?}: write NAME=FILE, e.g. hip_right=pelvis_r.stl"))?;
+                ensure!(["hip_left", "hip_right", "femur_left", "femur_right"].contains(&name), "--mesh {name}: unknown name; use hip_left, hip_right, femur_left or femur_right");
+                ensure!(!list.iter().any(|(n, _)| n == name), "--mesh {name} given twice");
+                let mesh = coxa_io::mesh::read_mesh(Path::new(path)).with_context(|| format!("--mesh {name}={path}"))?;
+                list.push((name.to_string(), mesh));
+            }
+            let has = |n: &str| list.iter().any(|(m, _)| m == n);
+            let side = match side_flag {
+                Some(s) => s,
+                None => match (has("femur_left"), has("femur_right")) {
+                    (true, true) => bail!("femurs of both sides given: choose the operated one with --side"),
+                    (true, false) => Side::Left,
+                    (false, true) => Side::Right,
+                    (false, false) => bail!("no femur given: coxa plan needs --mesh hip_SIDE=.. and --mesh femur_SIDE=.. of the operated side (or --ct)"),
+                },
+            };
+            (Bones(list), side)
+        }
+    };
+    let (own, other) = (side.as_str(), side.opposite().as_str());
+    let hip = bones.get(&format!("hip_{own}")).with_context(|| format!("the {own} hip bone is missing: give --mesh hip_{own}=FILE (or a CT where it is segmented)"))?;
+    let femur = bones.get(&format!("femur_{own}")).with_context(|| format!("the {own} femur is missing: give --mesh femur_{own}=FILE (or a CT where it is segmented)"))?;
+    let (anatomy, frame_note, assumed) = plan_anatomy(side, hip, femur, bones.get(&format!("hip_{other}")), bones.get(&format!("femur_{other}")))?;
+    let scorer = scorer(&anatomy, &catalog);
+    let mut plan = coxa_planner::plan(&anatomy, &catalog, &scorer, &options)?;
+    plan.notes.splice(0..0, assumed);
+    let report = plan_json(&plan, &anatomy, &catalog, frame_note, &options);
+
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let text = serde_json::to_string_pretty(&report)?;
+    let path = out.join("plan.json");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(report)
+}
+
+/// `coxa plan` as the command line runs it: the plan, then plan.json (`--json`) or a summary.
+pub fn cli(args: &PlanArgs) -> Result<()> {
+    let v = run(args)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!("wrote {}", args.out.join("plan.json").display());
+    let c = &v["cup"];
+    println!(
+        "cup   {} mm, radiographic inclination {} deg, anteversion {} deg, centre {} mm (LPS), coverage {:.0} %",
+        c["outer_diameter_mm"], c["radiographic_inclination_deg"], c["radiographic_anteversion_deg"], c["centre_lps_mm"], 100.0 * c["coverage"].as_f64().unwrap_or(f64::NAN)
+    );
+    println!("head  {} mm, neck-length offset {} mm; liner {}", v["head"]["diameter_mm"], v["head"]["neck_length_offset_mm"], v["liner"]["catalog"]);
+    println!("stem  {} size {}, anteversion {} deg; combined anteversion {} deg", v["stem"]["catalog"], v["stem"]["size"], v["stem"]["anteversion_deg"], v["combined_anteversion_deg"]);
+    println!("leg length {} mm (target {}), offset {} mm (target {})", v["leg_length_change_mm"], v["targets"]["leg_length_change_mm"], v["offset_change_mm"], v["targets"]["offset_change_mm"]);
+    println!("{:34} {:>9} {:>9}  first contact", "motion", "limit deg", "margin");
+    for m in v["motions"].as_array().into_iter().flatten() {
+        let margin = m["margin_deg"].as_f64().map_or(String::new(), |x| format!("{x:.1}"));
+        println!("{:34} {:>9.1} {:>9}  {}", m["name"].as_str().unwrap_or("?"), m["limit_deg"].as_f64().unwrap_or(f64::NAN), margin, m["contact"].as_str().unwrap_or("-"));
+    }
+    for n in v["notes"].as_array().into_iter().flatten() {
+        println!("note  {}", n.as_str().unwrap_or_default());
+    }
+    Ok(())
+}
+
+fn r2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+fn r4(v: f64) -> f64 {
+    (v * 1e4).round() / 1e4
+}
+
+fn p2(p: [f64; 3]) -> [f64; 3] {
+    p.map(r2)
+}
+
+fn angles_json(a: &CupAngles, side: Side) -> Value {
+    let g = |d| {
+        let x = a.to_definition(d, side);
+        json!({ "inclination_deg": r2(x.inclination.deg()), "anteversion_deg": r2(x.anteversion.deg()) })
+    };
+    json!({
+        "radiographic": g(CupAngleDefinition::Radiographic),
+        "operative": g(CupAngleDefinition::Operative),
+        "anatomic": g(CupAngleDefinition::Anatomic),
+    })
+}
+
+/// The cup relative to the body at posterior pelvic tilt `tilt` (functional angles).
+fn functional(a: &CupAngles, side: Side, tilt: Angle) -> Value {
+    let axis = coxa_sim::joint::pelvis_tilt_rotation(tilt) * a.axis(side);
+    match CupAngles::from_axis(&axis, side, CupAngleDefinition::Radiographic) {
+        Ok(f) => angles_json(&f, side),
+        Err(_) => Value::Null,
+    }
+}
+
+/// `plan.json`.
+pub fn plan_json(plan: &Plan, anatomy: &PlanAnatomy, catalog: &Catalog, frame_note: &str, options: &PlanOptions) -> Value {
+    let p = &plan.placement;
+    let side = p.side;
+    let frame: &PelvicFrame = &anatomy.frame;
+    let radio = p.cup.to_definition(CupAngleDefinition::Radiographic, side);
+    let axis_pelvic = p.cup.axis(side);
+    let axis_lps = frame.vector_to_lps(&axis_pelvic);
+    let shell_family = catalog.shells.iter().find(|s| p.shell_outer_diameter_mm >= s.outer_diameter_min_mm - 1e-9 && p.shell_outer_diameter_mm <= s.outer_diameter_max_mm + 1e-9);
+    let liner = catalog.liner_spec(&p.liner).ok();
+    let head_family = catalog.heads.iter().find(|h| h.diameters_mm.iter().any(|d| (d - p.head_diameter_mm).abs() < 1e-6));
+    let stem = catalog.stems.iter().find(|s| s.name == p.stem_family);
+    let stem_size = stem.and_then(|s| s.sizes.iter().find(|z| z.size == p.stem_size));
+    let motions: Vec<Value> = plan
+        .rom
+        .motions
+        .iter()
+        .map(|m| {
+            json!({
+                "name": m.name,
+                "limit_deg": (m.limit_deg * 10.0).round() / 10.0,
+                "contact": m.contact.map_or("none", |c| c.as_str()),
+                "parts": m.contact_parts,
+                "contact_point_lps_mm": m.contact_point_lps_mm.map(p2),
+                "start_in_contact": m.start_in_contact,
+                "posture": m.posture,
+                "pelvic_tilt_deg": r2(m.pelvic_tilt_deg),
+                "required_deg": m.required_deg,
+                "margin_deg": m.margin_deg().map(|v| (v * 10.0).round() / 10.0),
+            })
+        })
+        .collect();
+    let o = &plan.objective;
+    let terms = |o: &coxa_planner::ObjectiveTerms| {
+        json!({
+            "total": r4(o.total),
+            "rom_term_deg": r4(o.rom_term),
+            "rom_min_margin_deg": r4(o.rom_min_margin_deg),
+            "rom_mean_margin_deg": r4(o.rom_mean_margin_deg),
+            "rom_worst_motion": o.rom_worst_motion,
+            "leg_length_error_mm": r4(o.leg_length_error_mm),
+            "offset_error_mm": r4(o.offset_error_mm),
+            "coverage": r4(o.coverage),
+            "safe_zone_excess_deg": r4(o.safe_zone_excess_deg),
+            "combined_anteversion_deg": r4(o.combined_anteversion_deg),
+            "combined_target_distance_deg": r4(o.combined_target_distance_deg),
+            "penalties": {
+                "leg_length": r4(o.leg_length_penalty),
+                "offset": r4(o.offset_penalty),
+                "coverage": r4(o.coverage_penalty),
+                "safe_zone": r4(o.safe_zone_penalty),
+                "combined_target": r4(o.combined_target_penalty),
+            },
+        })
+    };
+    let c = &plan.cup;
+    let f = &plan.femoral;
+    let head_on_femur = p2([p.head_centre_on_femur_lps_mm.x, p.head_centre_on_femur_lps_mm.y, p.head_centre_on_femur_lps_mm.z]);
+    json!({
+        "coxa_version": env!("CARGO_PKG_VERSION"),
+        "side": side.as_str(),
+        "conventions": {
+            "lps": "DICOM patient frame: +x patient left, +y posterior, +z superior, mm",
+            "pelvic_frame": frame_note,
+            "cup_angles": "Murray (1993) radiographic, operative and anatomic definitions in the pelvic frame; the search and the top-level cup fields are radiographic",
+            "functional_angles": "the cup relative to the standing body with the pelvis tilted per posture (radiographic definitions)",
+            "joint_angles": "as coxa rom: flexion about the pelvic mediolateral axis, abduction about the floating axis, internal rotation about the femoral mechanical axis; relative to the standing body, pelvis tilted per posture",
+            "leg_length_offset": "femur at zero joint angles, head in the cup: leg length + = longer, offset + = femur more lateral; targets from the other hip when imaged, else 0",
+        },
+        "cup": {
+            "catalog": shell_family.map(|s| s.name.clone()),
+            "outer_diameter_mm": p.shell_outer_diameter_mm,
+            "last_reamer_mm": c.last_reamer_mm,
+            "acetabular_diameter_mm": r2(c.acetabular_diameter_mm),
+            "size_rule": format!("smallest catalog shell >= acetabular diameter + {} mm ({} mm); last reamer {} mm under", options.sizing.ream_allowance_mm, r2(c.rule_diameter_mm), options.sizing.press_fit_mm),
+            "radiographic_inclination_deg": r2(radio.inclination.deg()),
+            "radiographic_anteversion_deg": r2(radio.anteversion.deg()),
+            "angles_deg": angles_json(&p.cup, side),
+            "functional_standing_deg": functional(&p.cup, side, plan.tilts.standing),
+            "functional_sitting_deg": functional(&p.cup, side, plan.tilts.sitting),
+            "centre_lps_mm": p2(c.centre_lps_mm),
+            "centre_pelvic_mm": p2(c.centre_pelvic_mm),
+            "native_centre_lps_mm": p2(c.native_centre_lps_mm),
+            "axis_lps": [r4(axis_lps.x), r4(axis_lps.y), r4(axis_lps.z)],
+            "axis_pelvic": [r4(axis_pelvic.x), r4(axis_pelvic.y), r4(axis_pelvic.z)],
+            "medialisation_mm": c.medialisation_mm,
+            "medial_wall_mm": r2(c.medial_wall_mm),
+            "coverage": r4(o.coverage),
+            "reference_coverage_40_15": r4(c.reference_coverage),
+        },
+        "liner": { "catalog": p.liner, "geometry": liner.map(|l| l.geometry) },
+        "head": {
+            "catalog": head_family.map(|h| h.name.clone()),
+            "diameter_mm": p.head_diameter_mm,
+            "neck_length_offset_mm": p.head_offset_mm,
+            "centre_lps_mm": p2(c.centre_lps_mm),
+            "centre_on_femur_lps_mm": head_on_femur,
+        },
+        "stem": {
+            "catalog": p.stem_family,
+            "size": p.stem_size,
+            "anteversion_deg": r2(p.stem_anteversion.deg()),
+            "native_femoral_anteversion_deg": anatomy.operated.femur.anteversion_deg.map(r2),
+            "ccd_deg": stem.map(|s| s.ccd_deg),
+            "offset_mm": stem_size.map(|z| z.offset_mm),
+            "seat_mm": f.seat_mm,
+            "canal": {
+                "proximal_outer_mm": r2(plan.canal.proximal_outer_mm),
+                "distal_outer_mm": plan.canal.distal_outer_mm.map(r2),
+                "proximal_canal_mm": r2(plan.canal.proximal_canal_mm),
+                "distal_canal_mm": plan.canal.distal_canal_mm.map(r2),
+                "distal_level_mm": plan.canal.distal_level_mm,
+                "levels": format!("lesser trochanter and {} mm below it (or the lowest imaged level), canal = outer width x (1 - 2 x {})", options.sizing.distal_level_mm, options.sizing.cortical_ratio),
+            },
+        },
+        "combined_anteversion_deg": r2(o.combined_anteversion_deg),
+        "leg_length_change_mm": r2(f.leg_length_change_mm),
+        "offset_change_mm": r2(f.offset_change_mm),
+        "anterior_change_mm": r2(f.anterior_change_mm),
+        "targets": {
+            "leg_length_change_mm": r2(plan.targets.leg_length_change_mm),
+            "offset_change_mm": r2(plan.targets.offset_change_mm),
+            "from": if plan.targets.from_contralateral { "the other hip" } else { "the native hip (no other hip imaged)" },
+        },
+        "pelvic_tilt_deg": { "standing": r2(plan.tilts.standing.deg()), "sitting": r2(plan.tilts.sitting.deg()) },
+        "motions": motions,
+        "objective": terms(o),
+        "pareto": plan.pareto.iter().map(|q| json!({
+            "radiographic_inclination_deg": r2(q.inclination_deg),
+            "radiographic_anteversion_deg": r2(q.anteversion_deg),
+            "stem_anteversion_deg": r2(q.stem_anteversion_deg),
+            "head_diameter_mm": q.head_diameter_mm,
+            "liner": q.liner,
+            "stem": format!("{} {}", q.stem_family, q.stem_size),
+            "head_offset_mm": q.head_offset_mm,
+            "objective": terms(&q.objective),
+        })).collect::<Vec<_>>(),
+        "search": {
+            "evaluated": plan.evaluated,
+            "failed": plan.failed,
+            "motions": plan.search_motions,
+            "grid_step_deg": r2(options.grid_step.deg()),
+            "refine_step_deg": r2(options.refine_step.deg()),
+            "inclination_range_deg": [r2(options.inclination.0.deg()), r2(options.inclination.1.deg())],
+            "anteversion_range_deg": [r2(options.anteversion.0.deg()), r2(options.anteversion.1.deg())],
+            "stem_anteversion_range_deg": options.stem_anteversion.map(|(a, b)| [r2(a.deg()), r2(b.deg())]),
+        },
+        "notes": plan.notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        plan: PlanArgs,
+    }
+
+    fn parse(extra: &[&str]) -> PlanArgs {
+        Cli::parse_from(std::iter::once("coxa-plan").chain(extra.iter().copied())).plan
+    }
+
+    #[test]
+    fn bad_flags_are_clear_errors_and_nothing_is_written() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("p");
+        let o = out.to_str().unwrap();
+        let e = run(&parse(&["--out", o, "--cup-inclination-deg", "50", "40"])).unwrap_err().to_string();
+        assert!(e.contains("MIN"), "{e}");
+        let e = run(&parse(&["--out", o, "--head-mm", "NaN"])).unwrap_err().to_string();
+        assert!(e.contains("head-mm"), "{e}");
+        let e = run(&parse(&["--out", o, "--mesh", "pelvis=x.stl"])).unwrap_err().to_string();
+        assert!(e.contains("hip_right"), "{e}");
+        let e = run(&parse(&["--out", o])).unwrap_err().to_string();
+        assert!(e.contains("femur"), "{e}");
+        assert!(!out.exists());
+        let e = run(&parse(&["--out", tmp.path().to_str().unwrap()])).unwrap_err().to_string();
+        assert!(e.contains("already exists"), "{e}");
+    }
+}

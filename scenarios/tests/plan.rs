@@ -1,0 +1,102 @@
+//! `coxa plan` as a user runs it on the real bones of ../shared/data/vsd_bones: plan.json with
+//! the keys, the same input giving the same bytes, refusals leaving everything as it was.
+
+#[path = "../../tests/tests/common.rs"]
+#[allow(dead_code, reason = "shared with the e2e tests, which use other helpers")]
+mod common;
+
+use std::process::{Command, Output};
+
+use anyhow::Result;
+
+use common::shared_data;
+
+fn coxa(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_coxa")).args(args).output().expect("coxa runs")
+}
+
+#[test]
+fn plan_from_bone_surfaces_writes_plan_json_deterministically() -> Result<()> {
+    let Some(dir) = shared_data("vsd_bones") else { return Ok(()) };
+    let tmp = tempfile::tempdir()?;
+    let m = |n: &str, f: &str| format!("{n}={}", dir.join(f).display());
+    let meshes = [m("hip_right", "z013_Hip_R.stl"), m("femur_right", "z013_Femur_R.stl"), m("hip_left", "z013_Hip_L.stl"), m("femur_left", "z013_Femur_L.stl")];
+    let run = |out: &str| {
+        let mut args: Vec<&str> = vec!["plan", "--side", "right", "--grid-step-deg", "5", "--out", out, "--json"];
+        for x in &meshes {
+            args.extend(["--mesh", x.as_str()]);
+        }
+        coxa(&args)
+    };
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let out = run(a.to_str().unwrap());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    for k in ["outer_diameter_mm", "radiographic_inclination_deg", "radiographic_anteversion_deg", "centre_lps_mm"] {
+        assert!(!v["cup"][k].is_null(), "cup.{k} missing");
+    }
+    assert!(v["head"]["diameter_mm"].as_f64().is_some());
+    assert!(v["stem"]["size"].as_str().is_some() && v["stem"]["anteversion_deg"].as_f64().is_some());
+    for d in ["radiographic", "operative", "anatomic"] {
+        assert!(v["cup"]["angles_deg"][d]["inclination_deg"].as_f64().is_some(), "{d}");
+    }
+    assert!(v["leg_length_change_mm"].as_f64().is_some() && v["offset_change_mm"].as_f64().is_some());
+    assert!(v["objective"]["total"].as_f64().is_some() && v["objective"]["penalties"].is_object());
+    let motions = v["motions"].as_array().unwrap();
+    for n in ["flexion", "extension", "abduction", "adduction", "internal_rotation_90_flexion", "external_rotation_0_flexion", "sit_to_stand", "posterior_dislocation"] {
+        let mm = motions.iter().find(|x| x["name"] == n).unwrap_or_else(|| panic!("{n} missing"));
+        assert!(mm["limit_deg"].as_f64().is_some() && mm["contact"].as_str().is_some(), "{mm}");
+    }
+    // Leg length and offset within 2 mm of the targets (the left hip).
+    let err = |k: &str| (v[k].as_f64().unwrap() - v["targets"][k].as_f64().unwrap()).abs();
+    assert!(err("leg_length_change_mm") <= 2.0 && err("offset_change_mm") <= 2.0, "{}", v["targets"]);
+    // The same input -> the same bytes.
+    let out_b = run(b.to_str().unwrap());
+    assert!(out_b.status.success());
+    assert_eq!(std::fs::read(a.join("plan.json"))?, std::fs::read(b.join("plan.json"))?);
+    // An existing folder is refused and left as it was.
+    let before = std::fs::read(a.join("plan.json"))?;
+    let again = run(a.to_str().unwrap());
+    assert_eq!(again.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("already exists") && stderr.lines().count() == 1, "{stderr}");
+    assert_eq!(std::fs::read(a.join("plan.json"))?, before);
+    Ok(())
+}
+
+#[test]
+fn plan_refuses_bad_input_in_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("x");
+    let o = out.to_str().unwrap();
+    for (args, needle) in [
+        (vec!["plan", "--out", o, "--mesh", "femur_right=/nonexistent.stl", "--mesh", "hip_right=/nonexistent2.stl"], "nonexistent"),
+        (vec!["plan", "--out", o, "--cup-anteversion-deg", "NaN", "20"], "cup-anteversion-deg"),
+        (vec!["plan", "--out", o, "--side", "middle"], "--side"),
+    ] {
+        let r = coxa(&args);
+        let stderr = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle) && stderr.lines().count() == 1, "{args:?}: {stderr}");
+        assert!(!out.exists());
+    }
+}
+
+/// From the real CT with TotalSegmentator's labels (../shared/data/totalseg): a complete plan
+/// and the anatomy stage's output beside it. This CT stops 20 mm below the lesser trochanters
+/// (no shaft, no condyles), so the femoral frame is a guess: the plan says so in its notes.
+#[test]
+fn plan_from_the_real_ct_is_complete_and_flags_the_short_femur() -> Result<()> {
+    let (Some(ct), Some(labels)) = (shared_data("totalseg/example_ct.nii.gz"), shared_data("totalseg/example_seg_fast_force_split.nii.gz")) else { return Ok(()) };
+    let tmp = tempfile::tempdir()?;
+    let out = tmp.path().join("ct_plan");
+    let r = coxa(&["plan", "--ct", ct.to_str().unwrap(), "--labels", labels.to_str().unwrap(), "--side", "right", "--grid-step-deg", "5", "--out", out.to_str().unwrap(), "--json"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout)?;
+    assert!(out.join("plan.json").exists() && out.join("anatomy/anatomy.json").exists() && out.join("anatomy/meshes/hip_right.stl").exists());
+    assert!(v["cup"]["outer_diameter_mm"].as_f64().is_some_and(|d| (40.0..=70.0).contains(&d)));
+    assert_eq!(v["motions"].as_array().map(Vec::len), Some(14));
+    let notes = v["notes"].to_string();
+    assert!(notes.contains("shaft axis is uncertain") && notes.contains("unreliable"), "{notes}");
+    Ok(())
+}

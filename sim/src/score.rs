@@ -1,0 +1,242 @@
+//! The simulator as the planner's range-of-motion scorer: [`SimScorer`] implements
+//! [`coxa_core::RomScorer`] on top of [`HipModel`] and [`crate::rom`].
+//!
+//! For each candidate it assembles the construct from the catalog, places the femur so that the
+//! candidate's prosthetic head centre lies at the cup centre (the femur mesh is translated by
+//! the head's shift on the femur; the femoral frame is the native femur's), and sweeps the
+//! requested motions. Bone geometry (the reamed pelvis distance field and the resected femur)
+//! costs ~0.4 s to prepare, so it is prepared once per shell size, cup centre, head centre on
+//! the femur and neck cut, and shared between candidates (and threads).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use coxa_anatomy::landmarks::FemurLandmarks;
+use coxa_core::{FirstContact, ImplantPlacement, Mesh, MotionInfo, MotionScore, PelvicFrame, PlanPosture, RomQuery, RomScore, RomScorer, ScoreError};
+use coxa_implants::{Catalog, Construct};
+use nalgebra::{Matrix4, Point3};
+
+use crate::model::{BoneGeometry, BoneOptions, ContactKind, FemoralFrame, HipModel};
+use crate::rom::{self, Motion, PelvicTilts, Posture, SweepOptions};
+
+/// The bones a [`SimScorer`] collides: the operated side's hip bone and femur (LPS mm), the
+/// femur's landmarks and the pelvic frame.
+#[derive(Debug, Clone)]
+pub struct ScorerBones {
+    /// Hip bone of the operated side.
+    pub pelvis: Mesh,
+    /// Femur of the operated side, as imaged.
+    pub femur: Mesh,
+    /// Landmarks of that femur (its native head centre, neck axis and femoral frame).
+    pub femur_landmarks: FemurLandmarks,
+    /// Bone preparation options (distance-field voxel, reach).
+    pub options: BoneOptions,
+}
+
+/// Cache key: the bits of the shell diameter, cup centre, head centre on the femur, neck cut.
+type BoneKey = [u64; 8];
+type BoneSlot = Arc<OnceLock<Result<Arc<BoneGeometry>, String>>>;
+
+/// The simulator as a [`RomScorer`]: implants alone, or implants with bones.
+#[derive(Debug)]
+pub struct SimScorer {
+    catalog: Catalog,
+    frame: PelvicFrame,
+    femoral: Option<FemoralFrame>,
+    bones: Option<ScorerBones>,
+    cache: Mutex<BTreeMap<BoneKey, BoneSlot>>,
+}
+
+impl SimScorer {
+    /// Implants alone in `frame` (the pelvic frame); the stem sits in `femoral` (default: parallel
+    /// to LPS with the shaft along +z).
+    pub fn implants_only(catalog: Catalog, frame: PelvicFrame, femoral: Option<FemoralFrame>) -> Self {
+        Self { catalog, frame, femoral, bones: None, cache: Mutex::new(BTreeMap::new()) }
+    }
+    /// Implants with bones in `frame` (the pelvic frame of the pelvis the bones belong to).
+    pub fn with_bones(catalog: Catalog, frame: PelvicFrame, bones: ScorerBones) -> Self {
+        Self { catalog, frame, femoral: None, bones: Some(bones), cache: Mutex::new(BTreeMap::new()) }
+    }
+    /// Bone geometries prepared so far (one per shell size, cup centre, head centre and neck cut).
+    pub fn prepared_bones(&self) -> usize {
+        self.cache.lock().map_or(0, |c| c.len())
+    }
+    /// The construct of a placement, from the catalog.
+    pub fn construct(&self, p: &ImplantPlacement) -> Result<Construct, ScoreError> {
+        let err = |e: coxa_implants::ImplantError| ScoreError::new(e.to_string());
+        let spec = self.catalog.liner_spec(&p.liner).map_err(err)?;
+        let shell = self.catalog.shell(p.shell_outer_diameter_mm).map_err(err)?;
+        let liner = self.catalog.liner(spec, p.head_diameter_mm, &shell).map_err(err)?;
+        let head = self.catalog.head(p.head_diameter_mm, p.head_offset_mm).map_err(err)?;
+        let stem = self.catalog.stem(Some(&p.stem_family), &p.stem_size).map_err(err)?;
+        Construct::new(shell, liner, head, stem).map_err(err)
+    }
+    /// The hip model of a placement (bones prepared or taken from the cache).
+    pub fn model(&self, p: &ImplantPlacement) -> Result<HipModel, ScoreError> {
+        let construct = self.construct(p)?;
+        let mut builder = HipModel::builder(p.side, construct.clone()).cup(p.cup).stem_anteversion(p.stem_anteversion).pelvic_frame(self.frame).hip_centre_lps_mm(p.cup_centre_lps_mm);
+        if let Some(f) = self.femoral {
+            builder = builder.femoral_frame(f);
+        }
+        if let Some(b) = &self.bones {
+            builder = builder.bones(self.bone_geometry(b, p, &construct)?);
+        }
+        builder.build().map_err(|e| ScoreError::new(e.to_string()))
+    }
+    fn bone_geometry(&self, b: &ScorerBones, p: &ImplantPlacement, construct: &Construct) -> Result<Arc<BoneGeometry>, ScoreError> {
+        let (c, h) = (p.cup_centre_lps_mm, p.head_centre_on_femur_lps_mm);
+        let key: BoneKey = [p.shell_outer_diameter_mm, c.x, c.y, c.z, h.x, h.y, h.z, construct.neck().end_mm].map(f64::to_bits);
+        let slot = {
+            let mut cache = self.cache.lock().map_err(|_| ScoreError::new("the bone cache was poisoned by a panic in another thread"))?;
+            cache.entry(key).or_default().clone()
+        };
+        slot.get_or_init(|| {
+            // Translate the femur so that the prosthetic head centre takes the native head's place.
+            let shift = h - b.femur_landmarks.head_centre.lps_mm;
+            let femur = b.femur.transformed(&Matrix4::new_translation(&-shift));
+            BoneGeometry::new(&b.pelvis, &femur, &b.femur_landmarks, &self.frame, c, construct, &b.options).map(Arc::new).map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(ScoreError::new)
+    }
+}
+
+fn posture(p: Posture) -> PlanPosture {
+    match p {
+        Posture::Standing => PlanPosture::Standing,
+        Posture::Sitting => PlanPosture::Sitting,
+    }
+}
+
+fn contact_kind(k: ContactKind) -> FirstContact {
+    match k {
+        ContactKind::ImplantImplant => FirstContact::ImplantImplant,
+        ContactKind::BoneBone => FirstContact::BoneBone,
+        ContactKind::ImplantBone => FirstContact::ImplantBone,
+    }
+}
+
+/// Sweep options for a resolution: bisection to `resolution_deg`, coarse steps of 8 resolutions
+/// (2 deg at the simulator's default 0.05 deg tolerance, at most 4 deg).
+fn sweep_options(resolution_deg: f64) -> SweepOptions {
+    if resolution_deg <= 0.05 + 1e-12 {
+        return SweepOptions::default();
+    }
+    SweepOptions { coarse_step_deg: (8.0 * resolution_deg).clamp(2.0, 4.0), tolerance_deg: resolution_deg }
+}
+
+impl RomScorer for SimScorer {
+    fn motions(&self) -> Vec<MotionInfo> {
+        let daily: Vec<&str> = rom::daily_life_motions().iter().map(|m| m.name).collect();
+        rom::all_motions()
+            .into_iter()
+            .map(|m| MotionInfo { name: m.name.to_string(), posture: posture(m.posture), required_deg: m.required_deg, daily_life: daily.contains(&m.name) })
+            .collect()
+    }
+
+    fn score(&self, p: &ImplantPlacement, q: &RomQuery) -> Result<RomScore, ScoreError> {
+        if !(q.resolution_deg.is_finite() && q.resolution_deg > 0.0) {
+            return Err(ScoreError::new(format!("resolution_deg = {} must be a finite number > 0", q.resolution_deg)));
+        }
+        let all = rom::all_motions();
+        let motions: Vec<Motion> = q
+            .motions
+            .iter()
+            .map(|n| {
+                let mut m = all.iter().find(|m| m.name == n).cloned().ok_or_else(|| {
+                    ScoreError::new(format!("unknown motion {n:?}; known: {}", all.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")))
+                })?;
+                // Stop `margin_cap_deg` past the requirement (driven angle = base + alpha).
+                if let (Some(cap), Some(req)) = (q.margin_cap_deg, m.required_deg) {
+                    let alpha = req + cap - m.driven_deg(0.0);
+                    m.max_deg = m.max_deg.min(alpha.max(0.0));
+                }
+                Ok(m)
+            })
+            .collect::<Result<_, ScoreError>>()?;
+        let model = self.model(p)?;
+        let tilts = PelvicTilts { standing: q.tilts.standing, sitting: q.tilts.sitting };
+        let opts = sweep_options(q.resolution_deg);
+        let motions = motions
+            .iter()
+            .map(|m| {
+                let l = rom::sweep(&model, m, &tilts, &opts);
+                MotionScore {
+                    name: l.name.to_string(),
+                    posture: posture(l.posture),
+                    pelvic_tilt_deg: l.pelvic_tilt_deg,
+                    limit_deg: l.limit_deg,
+                    required_deg: l.required_deg,
+                    start_in_contact: l.start_in_contact,
+                    contact: l.contact.map(|c| contact_kind(c.kind)),
+                    contact_parts: l.contact.map(|c| c.parts.to_string()),
+                    contact_point_lps_mm: l.contact.map(|c| point(&c.point_lps_mm)),
+                }
+            })
+            .collect();
+        Ok(RomScore { motions })
+    }
+}
+
+fn point(p: &Point3<f64>) -> [f64; 3] {
+    [p.x, p.y, p.z]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coxa_core::{Angle, CupAngleDefinition, CupAngles, PostureTilts, Side};
+
+    fn placement(inc: f64, av: f64) -> ImplantPlacement {
+        ImplantPlacement {
+            side: Side::Right,
+            cup: CupAngles { definition: CupAngleDefinition::Radiographic, inclination: Angle::from_deg(inc), anteversion: Angle::from_deg(av) },
+            cup_centre_lps_mm: Point3::origin(),
+            shell_outer_diameter_mm: 52.0,
+            liner: "neutral".into(),
+            head_diameter_mm: 32.0,
+            head_offset_mm: 0.0,
+            stem_family: "taper-wedge stem, standard offset".into(),
+            stem_size: "3".into(),
+            stem_anteversion: Angle::from_deg(15.0),
+            head_centre_on_femur_lps_mm: Point3::origin(),
+        }
+    }
+
+    /// The scorer gives what a direct sweep of the same hip model gives.
+    #[test]
+    fn scorer_matches_a_direct_sweep() {
+        let s = SimScorer::implants_only(Catalog::builtin().unwrap(), PelvicFrame::aligned_with_lps(Point3::origin()), None);
+        let names: Vec<String> = s.motions().iter().map(|m| m.name.clone()).collect();
+        assert!(names.iter().any(|n| n == "posterior_dislocation") && names.iter().any(|n| n == "flexion"));
+        let q = RomQuery { motions: names.clone(), tilts: PostureTilts::default(), resolution_deg: 0.05, margin_cap_deg: None };
+        let p = placement(40.0, 20.0);
+        let got = s.score(&p, &q).unwrap();
+        let model = s.model(&p).unwrap();
+        let direct = rom::report(&model, &rom::all_motions(), &PelvicTilts::default(), &SweepOptions::default());
+        for (a, b) in got.motions.iter().zip(&direct.motions) {
+            assert_eq!(a.name, b.name);
+            assert_eq!(a.limit_deg, b.limit_deg, "{}", a.name);
+        }
+        // A capped sweep stops past the requirement without contact.
+        let capped = s.score(&p, &RomQuery { margin_cap_deg: Some(5.0), ..q.clone() }).unwrap();
+        for m in capped.motions.iter().filter(|m| m.required_deg.is_some()) {
+            let full = got.motions.iter().find(|x| x.name == m.name).unwrap();
+            assert!(m.limit_deg <= full.limit_deg + 1e-9, "{}", m.name);
+        }
+    }
+
+    #[test]
+    fn bad_candidates_are_errors_not_panics() {
+        let s = SimScorer::implants_only(Catalog::builtin().unwrap(), PelvicFrame::aligned_with_lps(Point3::origin()), None);
+        let q = RomQuery { motions: vec!["flexion".into()], tilts: PostureTilts::default(), resolution_deg: 0.5, margin_cap_deg: None };
+        let mut p = placement(40.0, 20.0);
+        p.head_diameter_mm = 30.0;
+        assert!(s.score(&p, &q).unwrap_err().message.contains("head"));
+        let mut p = placement(f64::NAN, 20.0);
+        p.head_diameter_mm = 32.0;
+        assert!(s.score(&p, &q).is_err());
+        assert!(s.score(&placement(40.0, 20.0), &RomQuery { motions: vec!["moonwalk".into()], ..q.clone() }).unwrap_err().message.contains("moonwalk"));
+        assert!(s.score(&placement(40.0, 20.0), &RomQuery { resolution_deg: f64::NAN, ..q }).is_err());
+    }
+}
