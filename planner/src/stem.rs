@@ -78,7 +78,11 @@ pub fn canal_profile(anatomy: &PlanAnatomy, rules: &SizingRules) -> Result<Canal
     let ml = (-lateral - u * (-lateral).dot(&u)).try_normalize(1e-9).ok_or_else(|| PlanError::Anatomy { structure: "femur", why: "the shaft runs left-right".into() })?;
     let a = f.shaft_axis.point_lps_mm;
     let lt_level = a + u * (f.lesser_trochanter.lps_mm - a).dot(&u);
-    let po = section_width(&anatomy.femur, &lt_level, &u, &ml).ok_or_else(|| PlanError::Anatomy { structure: "femur", why: "no cross-section of the femur at the lesser trochanter; is the proximal femur imaged?".into() })?;
+    // At the lesser trochanter; a femur cut just below it (a hip CT) may have no closed
+    // section exactly there: the first one up to 20 mm above it is taken.
+    let po = (0..=10)
+        .find_map(|k| section_width(&anatomy.femur, &(lt_level + u * (2.0 * f64::from(k))), &u, &ml))
+        .ok_or_else(|| PlanError::Anatomy { structure: "femur", why: "no cross-section of the femur within 20 mm above the lesser trochanter; is the proximal femur imaged?".into() })?;
     // A femur cut short (a hip CT) has no shaft section at the distal level: the lowest level at
     // least 20 mm below the trochanter (5 mm steps) whose section is at least 10 mm wide (not a
     // sliver at the scan's edge) is used instead; without one the stem is sized proximally only.

@@ -38,7 +38,7 @@ pub fn demo_scenario(ct: Option<&Path>, side: &str) -> Result<String> {
     };
     let name = if ct.is_some() { "ct" } else { "phantom" };
     Ok(format!(
-        "# coxa demo\nschema_version = 1\nname = \"coxa demo\"\n\n[[cases]]\nname = \"{name}\"\n{input}\nside = {}\n\n[placement]\ncup_inclination_deg = 40\ncup_anteversion_deg = 20\nstem_anteversion_deg = 15\n\n[rom]\nstanding_tilt_deg = 0\nsitting_extra_tilt_deg = 20\n",
+        "# coxa demo\nschema_version = 1\nname = \"coxa demo\"\n\n[[cases]]\nname = \"{name}\"\n{input}\nside = {}\n\n[rom]\nstanding_tilt_deg = 0\nsitting_extra_tilt_deg = 20\n",
         toml_string(side)
     ))
 }

@@ -102,6 +102,85 @@ struct PointResult {
     choice: ImplantChoice,
     cup: CupAngles,
     stem_anteversion: Angle,
+    /// How to rebuild the model with other cup angles (the safe-zone map).
+    source: ModelSource,
+    /// `coxa plan`'s JSON when the point was planned.
+    plan: Option<Value>,
+}
+
+/// Where a sweep point's hip model comes from.
+enum ModelSource {
+    /// Fixed placement: catalog construct on the native centre (with the bones, if any).
+    Fixed { construct: coxa_implants::Construct, bones: Option<HipBones> },
+    /// Planned: the planner's placement through the simulator's scorer.
+    Planned { scorer: Box<coxa_sim::score::SimScorer>, placement: coxa_core::ImplantPlacement, frame_note: &'static str },
+}
+
+impl PointResult {
+    /// `coxa rom`'s JSON with the cup at `cup` instead, everything else as at this point.
+    fn rom_with_cup(&self, side: Side, cup: CupAngles, tilts: &PelvicTilts, motions: &[rom::Motion]) -> Result<Value> {
+        match &self.source {
+            ModelSource::Fixed { construct, bones } => Ok(rom_json(side, construct, &self.choice.liner, cup, self.stem_anteversion, tilts, bones.as_ref(), &self.user, motions)?.1),
+            ModelSource::Planned { scorer, placement, frame_note } => {
+                let mut p = placement.clone();
+                p.cup = cup;
+                let model = scorer.model(&p).map_err(|e| anyhow::anyhow!("{e}"))?;
+                Ok(crate::rom::rom_json_of(&model, &self.choice.liner, tilts, &self.user, motions, frame_note))
+            }
+        }
+    }
+}
+
+/// The planner on one sweep point: surgeon constraints from the scenario and the point.
+#[allow(clippy::too_many_arguments, reason = "one stage's plain inputs")]
+fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &AnatomyResult, point: &SweepPoint, tilts: &PelvicTilts, motions: &[rom::Motion], warnings: &mut Vec<String>) -> Result<PointResult> {
+    let (own, other) = (case.side.as_str(), case.side.opposite().as_str());
+    let hip = anatomy.mesh(&format!("hip_{own}")).with_context(|| format!("the planner needs the {own} hip bone (hip_{own}); it is not in this case's anatomy"))?;
+    let femur = anatomy.mesh(&format!("femur_{own}")).with_context(|| format!("the planner needs the {own} femur (femur_{own}); it is not in this case's anatomy"))?;
+    let (plan_anatomy, frame_note, notes) = crate::plan::plan_anatomy(case.side, hip, femur, anatomy.mesh(&format!("hip_{other}")), anatomy.mesh(&format!("femur_{other}")))?;
+    warnings.extend(notes.iter().map(|n| format!("{n}; image the femur to the knee for a measured frame")));
+    let mut options = coxa_planner::PlanOptions::new().with_tilts(coxa_core::PostureTilts { standing: tilts.standing, sitting: tilts.sitting });
+    if let Some(h) = point.head_diameter_mm {
+        options = options.with_head_diameter_mm(h);
+    }
+    if let Some(l) = &point.liner {
+        options = options.with_liners(vec![l.clone()]);
+    }
+    if let Some(r) = &scn.raw.plan.cup_inclination_range_deg {
+        let [a, b] = *r.get_ref();
+        options = options.with_inclination(Angle::from_deg(a.0), Angle::from_deg(b.0));
+    }
+    if let Some(r) = &scn.raw.plan.cup_anteversion_range_deg {
+        let [a, b] = *r.get_ref();
+        options = options.with_anteversion(Angle::from_deg(a.0), Angle::from_deg(b.0));
+    }
+    let scorer = crate::plan::scorer(&plan_anatomy, catalog);
+    let mut plan = coxa_planner::plan(&plan_anatomy, catalog, &scorer, &options).with_context(|| format!("planning {}", point.label()))?;
+    plan.notes.splice(0..0, notes);
+    let plan_json = crate::plan::plan_json(&plan, &plan_anatomy, catalog, frame_note, &options);
+    let placement = plan.placement.clone();
+    let model = scorer.model(&placement).map_err(|e| anyhow::anyhow!("the planned hip: {e}"))?;
+    let choice = ImplantChoice {
+        head_mm: placement.head_diameter_mm,
+        head_offset_mm: placement.head_offset_mm,
+        neck_mm: None,
+        liner: placement.liner.clone(),
+        shell_mm: Some(placement.shell_outer_diameter_mm),
+        stem_size: placement.stem_size.clone(),
+    };
+    let user = crate::rom::UserParts::default();
+    let rom = crate::rom::rom_json_of(&model, &choice.liner, tilts, &user, motions, frame_note);
+    Ok(PointResult {
+        point: point.clone(),
+        user,
+        rom,
+        model,
+        choice,
+        cup: placement.cup,
+        stem_anteversion: placement.stem_anteversion,
+        source: ModelSource::Planned { scorer: Box::new(scorer), placement, frame_note },
+        plan: Some(plan_json),
+    })
 }
 
 /// Smallest margin (limit - required) over the daily-life motions of a `coxa rom` JSON, deg.
@@ -142,8 +221,16 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     progress(&format!("range of motion over {} sweep point(s)", scn.sweep.len()));
     let mut results: Vec<PointResult> = Vec::new();
     for point in &scn.sweep {
+        let tilts = PelvicTilts { standing: Angle::from_deg(point.standing_tilt_deg), sitting: Angle::from_deg(point.standing_tilt_deg + point.sitting_extra_tilt_deg) };
         let Some(placement) = point.placement else {
-            bail!("this scenario has no [placement]: the planner stage is not in this build yet; give [placement] cup_inclination_deg, cup_anteversion_deg (and stem_anteversion_deg)");
+            progress(&format!("planning {}", point.label()));
+            let mut notes = Vec::new();
+            let r = planned_point(scn, case, catalog, &anatomy, point, &tilts, &motions, &mut notes)?;
+            if results.is_empty() {
+                warnings.extend(notes);
+            }
+            results.push(r);
+            continue;
         };
         let choice = ImplantChoice {
             head_mm: point.head_diameter_mm.unwrap_or(DEFAULT_HEAD_MM),
@@ -158,20 +245,26 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         if results.is_empty() {
             match &bones {
                 None => warnings.push(format!("no hip_{0} and femur_{0} surfaces: range of motion of the implants alone", case.side.as_str())),
-                Some(b) if b.geometry.femoral_frame().assumed_axis => warnings.push(format!(
-                    "femur_{}: too little of the femur is imaged to measure its axis (no shaft, no condyles): the range of motion assumes the leg lies along the scanner's long axis; image the femur to the knee for a measured frame",
-                    case.side.as_str()
-                )),
-                Some(_) => {}
+                Some(b) => warnings.extend(b.anatomy.femur_assumed.iter().map(|n| format!("{n}; image the femur to the knee for a measured frame"))),
             }
         }
-        let tilts = PelvicTilts { standing: Angle::from_deg(point.standing_tilt_deg), sitting: Angle::from_deg(point.standing_tilt_deg + point.sitting_extra_tilt_deg) };
         let stem_av = Angle::from_deg(placement.stem_anteversion_deg);
         let user = crate::rom::UserParts::load(scn.user_cup.as_deref(), scn.user_stem.as_deref(), choice.head_mm)?;
         let (model, rom) = rom_json(case.side, &construct, &choice.liner, placement.cup, stem_av, &tilts, bones.as_ref(), &user, &motions).with_context(|| format!("range of motion at {}", point.label()))?;
-        results.push(PointResult { point: point.clone(), user, rom, model, choice, cup: placement.cup, stem_anteversion: stem_av });
+        results.push(PointResult { point: point.clone(), user, rom, model, choice, cup: placement.cup, stem_anteversion: stem_av, source: ModelSource::Fixed { construct, bones }, plan: None });
     }
     std::fs::create_dir_all(dir.join("rom"))?;
+    if results.iter().any(|r| r.plan.is_some()) {
+        std::fs::create_dir_all(dir.join("plans"))?;
+        for r in &results {
+            if let Some(p) = &r.plan {
+                write_new(&dir.join("plans").join(format!("{}.json", r.point.label())), serde_json::to_string_pretty(p)?.as_bytes())?;
+            }
+        }
+        if let Some(p) = &results[0].plan {
+            write_new(&dir.join("plan.json"), serde_json::to_string_pretty(p)?.as_bytes())?;
+        }
+    }
     let mut csv = String::from("label,head_diameter_mm,head_offset_mm,liner,stem_size,cup_inclination_deg,cup_anteversion_deg,cup_definition,stem_anteversion_deg,standing_tilt_deg,sitting_tilt_deg,oscillation_angle_deg,min_adl_margin_deg");
     for m in &motions {
         csv.push_str(&format!(",{}_deg,{}_contact", m.name, m.name));
@@ -207,15 +300,13 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     // angles, the rest unchanged.
     let safe_zone = if scn.raw.report.safe_zone_map {
         progress("safe-zone map");
-        let construct = primary.model.construct().clone();
-        let bones = hip_bones(&anatomy, case.side, &construct)?;
         let tilts = PelvicTilts { standing: Angle::from_deg(primary.point.standing_tilt_deg), sitting: Angle::from_deg(primary.point.standing_tilt_deg + primary.point.sitting_extra_tilt_deg) };
         let cells: Vec<(usize, usize)> = (0..SAFE_ZONE_INCLINATIONS_DEG.len()).flat_map(|i| (0..SAFE_ZONE_ANTEVERSIONS_DEG.len()).map(move |a| (i, a))).collect();
         let roms: Vec<Result<Value>> = cells
             .par_iter()
             .map(|&(i, a)| {
                 let cup = CupAngles { definition: CupAngleDefinition::Radiographic, inclination: Angle::from_deg(SAFE_ZONE_INCLINATIONS_DEG[i]), anteversion: Angle::from_deg(SAFE_ZONE_ANTEVERSIONS_DEG[a]) };
-                Ok(rom_json(case.side, &construct, &primary.choice.liner, cup, primary.stem_anteversion, &tilts, bones.as_ref(), &primary.user, &motions)?.1)
+                primary.rom_with_cup(case.side, cup, &tilts, &motions)
             })
             .collect();
         let mut grid = vec![vec![None; SAFE_ZONE_ANTEVERSIONS_DEG.len()]; SAFE_ZONE_INCLINATIONS_DEG.len()];
@@ -258,13 +349,14 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         "phantom_truth": truth,
         "anatomy": anatomy.json,
         "placement": {
-            "source": "fixed by the scenario",
+            "source": if primary.plan.is_some() { "planned by coxa's optimiser (sizes, angles, leg length and offset; see the plan)" } else { "fixed by the scenario" },
             "cup_angles": cup_all,
             "cup_centre_lps_mm": primary.model.hip_to_lps(&nalgebra::Vector3::zeros()).coords.as_slice().iter().map(|v| round2(*v)).collect::<Vec<_>>(),
             "stem_anteversion_deg": round2(primary.stem_anteversion.deg()),
             "combined_anteversion_deg": round2(primary.model.cup_angles(CupAngleDefinition::Operative).anteversion.deg() + primary.stem_anteversion.deg()),
             "implants": primary.rom["implants"],
         },
+        "plan": primary.plan,
         "rom": primary.rom,
         "sweep": results.iter().map(|r| json!({
             "label": r.point.label(),
@@ -294,6 +386,9 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         "min_adl_margin_deg": min_adl_margin(&primary.rom),
         "cup_radiographic_deg": cup_all["radiographic"],
         "head_diameter_mm": primary.choice.head_mm,
+        "shell_outer_diameter_mm": primary.model.construct().shell.outer_diameter_mm,
+        "leg_length_change_mm": primary.plan.as_ref().map(|p| p["leg_length_change_mm"].clone()),
+        "offset_change_mm": primary.plan.as_ref().map(|p| p["offset_change_mm"].clone()),
         "warnings": report["warnings"].as_array().map_or(0, Vec::len),
     }))
 }

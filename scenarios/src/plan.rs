@@ -17,8 +17,7 @@ use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
 use serde_json::{Value, json};
 
-use coxa_anatomy::landmarks::{AxisLandmark, FemurLandmarks, Quality, acetabulum_landmarks, femur_landmarks};
-use nalgebra::{Point3, Vector3};
+use coxa_anatomy::landmarks::{FemurLandmarks, acetabulum_landmarks, femur_landmarks};
 use coxa_core::{Angle, CupAngleDefinition, CupAngles, Mesh, PelvicFrame, PostureTilts, Side};
 use coxa_implants::Catalog;
 use coxa_planner::{HipLandmarks, Plan, PlanAnatomy, PlanOptions};
@@ -97,41 +96,16 @@ impl Bones {
     }
 }
 
-/// A femur imaged without its shaft (a hip CT stopping below the trochanters) has a shaft axis
-/// that is a guess (the principal axis of a stub) and a neck axis drawn from it: the femoral
-/// frame and every joint angle would follow that guess. Such a femur is taken as lying in
-/// neutral in the CT instead: its shaft axis along the pelvic superior axis through the centroid
-/// of its lowest 10 mm, its neck axis at 130 deg from it towards the head. Both stay flagged
-/// uncertain. Returns what was done, or `None` when the shaft was measured.
-pub fn assume_neutral_short_femur(f: &mut FemurLandmarks, mesh: &Mesh, frame: &PelvicFrame) -> Option<String> {
-    if f.shaft_axis.quality == Quality::Good || f.posterior_condyles.is_some() {
-        return None;
-    }
-    let u = frame.vector_to_lps(&Vector3::z());
-    let lowest = mesh.vertices().iter().map(|p| p.coords.dot(&u)).fold(f64::INFINITY, f64::min);
-    let low: Vec<Vector3<f64>> = mesh.vertices().iter().filter(|p| p.coords.dot(&u) < lowest + 10.0).map(|p| p.coords).collect();
-    if low.is_empty() {
-        return None;
-    }
-    let point = Point3::from(low.iter().sum::<Vector3<f64>>() / low.len() as f64);
-    let head = f.head_centre.lps_mm;
-    let v = point - head;
-    let lateral = (v - u * v.dot(&u)).try_normalize(1e-6)?;
-    let ccd = 130f64.to_radians();
-    let note = format!("{}; shaft not imaged: the femur is assumed in neutral in the CT (shaft along the pelvic superior axis through its lowest section, neck at 130 deg)", f.shaft_axis.note.as_deref().unwrap_or("shaft uncertain"));
-    f.shaft_axis = AxisLandmark { point_lps_mm: point, direction_lps: u, quality: Quality::Uncertain, note: Some(note.clone()) };
-    f.neck_axis = AxisLandmark { point_lps_mm: head, direction_lps: (lateral * ccd.sin() + u * ccd.cos()).normalize(), quality: Quality::Uncertain, note: Some(note.clone()) };
-    f.neck_shaft_angle_deg = None;
-    Some(format!("femur_{}: {note}", f.side.as_str()))
-}
+pub use coxa_sim::model::assume_neutral_short_femur;
 
 /// The anatomy a plan needs, from bone surfaces: landmarks, frames, the other hip if present.
 /// Returns it with a description of the pelvic frame used and what was assumed about the femurs
 /// ([`assume_neutral_short_femur`]).
 pub fn plan_anatomy(side: Side, hip: &Mesh, femur: &Mesh, other_hip: Option<&Mesh>, other_femur: Option<&Mesh>) -> Result<(PlanAnatomy, &'static str, Vec<String>)> {
-    let mut hip_anatomy = HipAnatomy::from_meshes(side, hip, other_hip, femur).context("landmarks of the operated hip")?;
+    // HipAnatomy assumes a femur without its shaft to lie in neutral (assume_neutral_short_femur).
+    let hip_anatomy = HipAnatomy::from_meshes(side, hip, other_hip, femur).context("landmarks of the operated hip")?;
     let mut notes = Vec::new();
-    notes.extend(assume_neutral_short_femur(&mut hip_anatomy.femur, femur, &hip_anatomy.frame));
+    notes.extend(hip_anatomy.femur_assumed.clone());
     let frame_of = |f: &FemurLandmarks| -> Result<nalgebra::Rotation3<f64>> { Ok(FemoralFrame::from_landmarks(f)?.femur_from_lps) };
     let contralateral = match (other_hip, other_femur) {
         (Some(h), Some(f)) => {

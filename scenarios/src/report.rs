@@ -115,6 +115,47 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
         num(&p["combined_anteversion_deg"], 1)
     );
 
+    // The plan's reasoning.
+    let pl = &r["plan"];
+    if pl.is_object() {
+        h.push_str("<h2>The plan</h2><table><tr><th>item</th><th>planned</th><th>why</th></tr>");
+        let c = &pl["cup"];
+        let rows = [
+            ("acetabular shell", format!("{} mm (last reamer {} mm)", num(&c["outer_diameter_mm"], 0), num(&c["last_reamer_mm"], 0)), format!("acetabulum {} mm; {}", num(&c["acetabular_diameter_mm"], 1), text(&c["size_rule"]))),
+            ("cup centre", pt(&c["centre_lps_mm"]), format!("native centre {}; medialised {} mm; medial wall {} mm", pt(&c["native_centre_lps_mm"]), num(&c["medialisation_mm"], 1), num(&c["medial_wall_mm"], 1))),
+            ("host-bone coverage", format!("{} %", c["coverage"].as_f64().map_or("–".into(), |x| format!("{:.0}", 100.0 * x))), "of the shell's back hemisphere, on the pelvis surface".to_string()),
+            ("stem", format!("{} size {}", text(&pl["stem"]["catalog"]), text(&pl["stem"]["size"])), format!("canal {} mm proximal, {} mm distal (fit and fill)", num(&pl["stem"]["canal"]["proximal_canal_mm"], 1), num(&pl["stem"]["canal"]["distal_canal_mm"], 1))),
+            ("head", format!("{} mm, offset {} mm", num(&pl["head"]["diameter_mm"], 0), num(&pl["head"]["neck_length_offset_mm"], 1)), "largest range for the liner and shell".to_string()),
+            ("leg length change", format!("{} mm", num(&pl["leg_length_change_mm"], 1)), format!("target {} mm ({})", num(&pl["targets"]["leg_length_change_mm"], 1), text(&pl["targets"]["from"]))),
+            ("offset change", format!("{} mm", num(&pl["offset_change_mm"], 1)), format!("target {} mm", num(&pl["targets"]["offset_change_mm"], 1))),
+            ("combined anteversion", format!("{}°", num(&pl["combined_anteversion_deg"], 1)), "cup (operative) + stem".to_string()),
+        ];
+        for (k, v, w) in rows {
+            let _ = write!(h, "<tr><td>{k}</td><td>{}</td><td>{}</td></tr>", esc(&v), esc(&w));
+        }
+        h.push_str("</table>");
+        let o = &pl["objective"];
+        let _ = write!(
+            h,
+            "<p class=\"sub\">Objective: smallest daily-life margin {}° (worst: {}), mean margin {}°, leg length error {} mm, offset error {} mm, outside the safe zone by {}°; {} candidates evaluated, {} on the Pareto front.</p>",
+            num(&o["rom_min_margin_deg"], 1),
+            esc(&text(&o["rom_worst_motion"])),
+            num(&o["rom_mean_margin_deg"], 1),
+            num(&o["leg_length_error_mm"], 1),
+            num(&o["offset_error_mm"], 1),
+            num(&o["safe_zone_excess_deg"], 1),
+            num(&pl["search"]["evaluated"], 0),
+            pl["pareto"].as_array().map_or(0, Vec::len)
+        );
+        if let Some(notes) = pl["notes"].as_array().filter(|n| !n.is_empty()) {
+            h.push_str("<ul>");
+            for n in notes {
+                let _ = write!(h, "<li>{}</li>", esc(&text(n)));
+            }
+            h.push_str("</ul>");
+        }
+    }
+
     // Pictures.
     if let Some(pics) = r["pictures"].as_array().filter(|p| !p.is_empty()) {
         h.push_str("<h2>The plan in 3D</h2><p class=\"sub\">Bones translucent, implants opaque: shell grey, liner blue, head red, neck dark grey.</p><div class=\"pics\">");

@@ -306,13 +306,28 @@ pub fn rom_json(side: Side, construct: &Construct, liner: &str, cup: CupAngles, 
     if let Some(s) = &user.stem {
         builder = builder.user_stem(s.clone());
     }
-    let mut pelvic_frame = "none (implants alone)";
     if let Some(b) = bones {
-        pelvic_frame = if b.anatomy.frame_is_app { "anterior pelvic plane" } else { "CT axes (give both hip bones for the anterior pelvic plane)" };
         builder = builder.bones(b.geometry.clone());
     }
     let model = builder.build()?;
-    let report = rom::report(&model, motions, tilts, &SweepOptions::default());
+    let pelvic_frame = bones.map_or(FRAME_NONE, |b| if b.anatomy.frame_is_app { FRAME_APP } else { FRAME_CT });
+    let value = rom_json_of(&model, liner, tilts, user, motions, pelvic_frame);
+    Ok((model, value))
+}
+
+/// `pelvic_frame` of a ROM run without bones.
+pub const FRAME_NONE: &str = "none (implants alone)";
+/// `pelvic_frame` from both hip bones.
+pub const FRAME_APP: &str = "anterior pelvic plane";
+/// `pelvic_frame` from one hip bone.
+pub const FRAME_CT: &str = "CT axes (give both hip bones for the anterior pelvic plane)";
+
+/// `coxa rom`'s JSON for a built model: every motion swept under `tilts`; `pelvic_frame` says
+/// which frame the cup angles are in.
+pub fn rom_json_of(model: &HipModel, liner: &str, tilts: &PelvicTilts, user: &UserParts, motions: &[rom::Motion], pelvic_frame: &str) -> Value {
+    let side = model.side();
+    let construct = model.construct();
+    let report = rom::report(model, motions, tilts, &SweepOptions::default());
     let motions: Vec<Value> = report
         .motions
         .iter()
@@ -330,7 +345,7 @@ pub fn rom_json(side: Side, construct: &Construct, liner: &str, cup: CupAngles, 
             })
         })
         .collect();
-    let value = json!({
+    json!({
         "side": side.as_str(),
         "implants": {
             "shell_outer_diameter_mm": construct.shell.outer_diameter_mm,
@@ -350,8 +365,7 @@ pub fn rom_json(side: Side, construct: &Construct, liner: &str, cup: CupAngles, 
         "pelvic_tilt_deg": { "standing": tilts.standing.deg(), "sitting": tilts.sitting.deg() },
         "joint_angles": "ISB-like: flexion about the pelvic mediolateral axis, abduction about the floating axis, internal rotation about the femoral mechanical axis; relative to the standing body, pelvis tilted per posture",
         "motions": motions,
-    });
-    Ok((model, value))
+    })
 }
 
 #[cfg(test)]

@@ -95,10 +95,30 @@ fn demo_report_matches_the_phantom() -> Result<()> {
         // e2e phantom test holds 1 deg).
         assert!(di.abs() < 3.0 && da.abs() < 3.0, "{side} acetabulum off by {di:.2}/{da:.2} deg");
     }
+    // The plan: the shell by the sizing rule on the known socket (radius = head + joint space),
+    // within one catalog size; leg length and offset within 2 mm of their targets; the ROM in
+    // the report is the plan's, re-run on the planned pose.
+    let plan = &r["plan"];
+    let socket_mm = 2.0 * (truth["head_radius_mm"].as_f64().unwrap() + 3.0);
+    let measured = plan["cup"]["acetabular_diameter_mm"].as_f64().unwrap();
+    let shell = plan["cup"]["outer_diameter_mm"].as_f64().unwrap();
+    eprintln!("acetabulum {measured:.2} mm (known {socket_mm}), shell {shell} mm, head {} mm, stem {} {}", plan["head"]["diameter_mm"], plan["stem"]["catalog"], plan["stem"]["size"]);
+    assert!((measured - socket_mm).abs() < 1.0, "acetabular diameter {measured} vs {socket_mm}");
+    assert!((shell - (socket_mm + 2.0)).abs() <= 2.0, "shell {shell} mm for a {socket_mm} mm socket");
+    for k in ["leg_length_change_mm", "offset_change_mm"] {
+        let (got, want) = (plan[k].as_f64().unwrap(), plan["targets"][k].as_f64().unwrap());
+        assert!((got - want).abs() < 2.0, "{k}: {got} vs target {want}");
+    }
+    for (a, b) in plan["motions"].as_array().unwrap().iter().zip(r["rom"]["motions"].as_array().unwrap()) {
+        assert_eq!(a["name"], b["name"]);
+        assert!((a["limit_deg"].as_f64().unwrap() - b["limit_deg"].as_f64().unwrap()).abs() <= 0.1, "{a} vs {b}");
+    }
+    assert!(r["placement"]["source"].as_str().unwrap().starts_with("planned"));
     // The implants the report names are the ones simulated.
     let im = &r["placement"]["implants"];
-    assert_eq!(im["head_diameter_mm"], r["rom"]["implants"]["head_diameter_mm"]);
-    assert!(im["shell_outer_diameter_mm"].as_f64().unwrap() >= im["head_diameter_mm"].as_f64().unwrap() + 8.0);
+    assert_eq!(im["head_diameter_mm"], plan["head"]["diameter_mm"]);
+    assert_eq!(im["shell_outer_diameter_mm"], plan["cup"]["outer_diameter_mm"]);
+    assert!(case.join("plan.json").is_file());
     assert_eq!(r["rom"]["motions"].as_array().unwrap().len(), 14);
     assert!(r["safe_zone"]["min_adl_margin_deg"].as_array().unwrap().iter().flat_map(|row| row.as_array().unwrap()).all(|v| v.is_number()));
 
@@ -106,7 +126,7 @@ fn demo_report_matches_the_phantom() -> Result<()> {
     let html = std::fs::read_to_string(case.join("report.html"))?;
     assert!(html.contains("<svg") && html.matches("data:image/png;base64,").count() == 4, "plots and 4 pictures inline");
     assert!(!html.contains("src=\"http") && !html.contains("href=") && !html.contains("<script"), "self-contained: no external resources, no scripts");
-    assert!(html.contains("Phantom: measured against the known geometry"));
+    assert!(html.contains("Phantom: measured against the known geometry") && html.contains("The plan"));
     let left_truth = format!("({:.1}, {:.1}, {:.1})", 90.0, 0.0, 0.0);
     assert!(html.contains(&left_truth), "the known head centre is stated");
 
@@ -299,7 +319,7 @@ fn demo_on_the_real_ct() -> Result<()> {
     let case = out.join("cases/ct");
     let r = read_json(&case.join("report.json"));
     let warnings = r["warnings"].to_string();
-    assert!(warnings.contains("metal in the left proximal femur") && warnings.contains("assumes the leg lies along"), "{warnings}");
+    assert!(warnings.contains("metal in the left proximal femur") && warnings.contains("assumed in neutral"), "{warnings}");
     let motions = r["rom"]["motions"].as_array().unwrap();
     assert_eq!(motions.len(), 14);
     for m in motions {

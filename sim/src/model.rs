@@ -35,22 +35,15 @@ pub struct FemoralFrame {
     pub femur_from_lps: Rotation3<f64>,
     /// Anatomical shaft axis (proximal), LPS.
     pub shaft_axis_lps: Vector3<f64>,
-    /// Whether the axes were assumed (scanner axes) because the femur's were not measurable.
-    pub assumed_axis: bool,
 }
 
 impl FemoralFrame {
     /// The frame of a femur with these landmarks.
     ///
-    /// A proximal femur imaged without enough shaft (the shaft axis flagged uncertain) and
-    /// without condyles has no measurable axis: the frame then assumes the leg lies along the
-    /// scanner's long axis, as in a supine CT (+z = LPS +z, shaft along it), and
-    /// [`FemoralFrame::assumed_axis`] says so.
+    /// A femur imaged without its shaft needs [`assume_neutral_short_femur`] first (as
+    /// [`HipAnatomy::from_meshes`] does), else its guessed shaft axis makes the frame.
     pub fn from_landmarks(l: &FemurLandmarks) -> Result<Self> {
         let c = l.head_centre.lps_mm;
-        if l.posterior_condyles.is_none() && l.shaft_axis.quality != coxa_anatomy::landmarks::Quality::Good {
-            return Ok(Self { head_centre_lps_mm: c, femur_from_lps: Rotation3::identity(), shaft_axis_lps: Vector3::z(), assumed_axis: true });
-        }
         let shaft = l.shaft_axis.direction_lps.normalize();
         let (z, x_hint) = match l.posterior_condyles {
             Some([a, b]) => {
@@ -63,11 +56,11 @@ impl FemoralFrame {
         let x = (x_hint - z * x_hint.dot(&z)).try_normalize(1e-9).ok_or_else(|| SimError::Bone { bone: "femur", why: "the condylar line is parallel to the femoral axis; check the femur landmarks".into() })?;
         let y = z.cross(&x);
         let m = Matrix3::from_rows(&[x.transpose(), y.transpose(), z.transpose()]);
-        Ok(Self { head_centre_lps_mm: c, femur_from_lps: Rotation3::from_matrix_unchecked(m), shaft_axis_lps: shaft, assumed_axis: false })
+        Ok(Self { head_centre_lps_mm: c, femur_from_lps: Rotation3::from_matrix_unchecked(m), shaft_axis_lps: shaft })
     }
     /// A frame parallel to LPS at `head_centre_lps_mm` with the shaft along +z (implants alone).
     pub fn aligned(head_centre_lps_mm: Point3<f64>) -> Self {
-        Self { head_centre_lps_mm, femur_from_lps: Rotation3::identity(), shaft_axis_lps: Vector3::z(), assumed_axis: false }
+        Self { head_centre_lps_mm, femur_from_lps: Rotation3::identity(), shaft_axis_lps: Vector3::z() }
     }
 }
 
@@ -629,6 +622,41 @@ pub struct HipAnatomy {
     pub acetabulum: coxa_anatomy::landmarks::AcetabulumLandmarks,
     /// The femur of `side`.
     pub femur: FemurLandmarks,
+    /// What [`assume_neutral_short_femur`] assumed about this femur, if anything.
+    pub femur_assumed: Option<String>,
+}
+
+/// A femur imaged without its shaft (a hip CT stopping below the trochanters) has a shaft axis
+/// that is a guess (the principal axis of a stub) and a neck axis drawn from it: the femoral
+/// frame and every joint angle would follow that guess. Such a femur (shaft axis not `Good`,
+/// no condyles) is taken as lying in neutral in the CT instead: its shaft axis along the pelvic
+/// superior axis through the centroid of its lowest 10 mm, its neck axis at 130 deg from it
+/// towards the head. Both stay flagged uncertain. Returns what was done, or `None` when the
+/// shaft was measured.
+pub fn assume_neutral_short_femur(f: &mut FemurLandmarks, mesh: &Mesh, frame: &PelvicFrame) -> Option<String> {
+    use coxa_anatomy::landmarks::{AxisLandmark, Quality};
+    if f.shaft_axis.quality == Quality::Good || f.posterior_condyles.is_some() {
+        return None;
+    }
+    let u = frame.vector_to_lps(&Vector3::z());
+    let lowest = mesh.vertices().iter().map(|p| p.coords.dot(&u)).fold(f64::INFINITY, f64::min);
+    let low: Vec<Vector3<f64>> = mesh.vertices().iter().filter(|p| p.coords.dot(&u) < lowest + 10.0).map(|p| p.coords).collect();
+    if low.is_empty() {
+        return None;
+    }
+    let point = Point3::from(low.iter().sum::<Vector3<f64>>() / low.len() as f64);
+    let head = f.head_centre.lps_mm;
+    let v = point - head;
+    let lateral = (v - u * v.dot(&u)).try_normalize(1e-6)?;
+    let ccd = 130f64.to_radians();
+    let note = format!(
+        "{}; shaft not imaged: the femur is assumed in neutral in the CT (shaft along the pelvic superior axis through its lowest section, neck at 130 deg)",
+        f.shaft_axis.note.as_deref().unwrap_or("shaft uncertain")
+    );
+    f.shaft_axis = AxisLandmark { point_lps_mm: point, direction_lps: u, quality: Quality::Uncertain, note: Some(note.clone()) };
+    f.neck_axis = AxisLandmark { point_lps_mm: head, direction_lps: (lateral * ccd.sin() + u * ccd.cos()).normalize(), quality: Quality::Uncertain, note: Some(note.clone()) };
+    f.neck_shaft_angle_deg = None;
+    Some(format!("femur_{}: {note}", f.side.as_str()))
 }
 
 impl HipAnatomy {
@@ -649,7 +677,9 @@ impl HipAnatomy {
             }
             None => (PelvicFrame::aligned_with_lps(acetabulum.centre.lps_mm), false),
         };
-        Ok(Self { side, frame, frame_is_app, acetabulum, femur: fl })
+        let mut fl = fl;
+        let femur_assumed = assume_neutral_short_femur(&mut fl, femur, &frame);
+        Ok(Self { side, frame, frame_is_app, acetabulum, femur: fl, femur_assumed })
     }
     /// The hip (cup) centre: the native acetabulum centre, LPS mm.
     pub fn hip_centre_lps_mm(&self) -> Point3<f64> {
