@@ -6,6 +6,7 @@ pub mod anatomy;
 pub mod cli;
 pub mod demo;
 pub mod hcf;
+pub mod msk_stage;
 pub mod pipeline;
 pub mod plan;
 pub mod render;

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use nalgebra::Point3;
+use nalgebra::{Point3, Vector3};
 use rayon::prelude::*;
 use serde_json::{Value, json};
 
@@ -111,7 +111,7 @@ struct PointResult {
 /// Where a sweep point's hip model comes from.
 enum ModelSource {
     /// Fixed placement: catalog construct on the native centre (with the bones, if any).
-    Fixed { construct: coxa_implants::Construct, bones: Option<HipBones> },
+    Fixed { construct: Box<coxa_implants::Construct>, bones: Option<Box<HipBones>> },
     /// Planned: the planner's placement through the simulator's scorer.
     Planned { scorer: Box<coxa_sim::score::SimScorer>, placement: coxa_core::ImplantPlacement, frame_note: &'static str },
 }
@@ -120,7 +120,7 @@ impl PointResult {
     /// `coxa rom`'s JSON with the cup at `cup` instead, everything else as at this point.
     fn rom_with_cup(&self, side: Side, cup: CupAngles, tilts: &PelvicTilts, motions: &[rom::Motion]) -> Result<Value> {
         match &self.source {
-            ModelSource::Fixed { construct, bones } => Ok(rom_json(side, construct, &self.choice.liner, cup, self.stem_anteversion, tilts, bones.as_ref(), &self.user, motions)?.1),
+            ModelSource::Fixed { construct, bones } => Ok(rom_json(side, construct, &self.choice.liner, cup, self.stem_anteversion, tilts, bones.as_deref(), &self.user, motions)?.1),
             ModelSource::Planned { scorer, placement, frame_note } => {
                 let mut p = placement.clone();
                 p.cup = cup;
@@ -251,7 +251,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         let stem_av = Angle::from_deg(placement.stem_anteversion_deg);
         let user = crate::rom::UserParts::load(scn.user_cup.as_deref(), scn.user_stem.as_deref(), choice.head_mm)?;
         let (model, rom) = rom_json(case.side, &construct, &choice.liner, placement.cup, stem_av, &tilts, bones.as_ref(), &user, &motions).with_context(|| format!("range of motion at {}", point.label()))?;
-        results.push(PointResult { point: point.clone(), user, rom, model, choice, cup: placement.cup, stem_anteversion: stem_av, source: ModelSource::Fixed { construct, bones }, plan: None });
+        results.push(PointResult { point: point.clone(), user, rom, model, choice, cup: placement.cup, stem_anteversion: stem_av, source: ModelSource::Fixed { construct: Box::new(construct), bones: bones.map(Box::new) }, plan: None });
     }
     std::fs::create_dir_all(dir.join("rom"))?;
     if results.iter().any(|r| r.plan.is_some()) {
@@ -328,6 +328,28 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         None
     };
 
+    // Abductors and hip load before and after the plan.
+    let msk = match &scn.msk {
+        None => None,
+        Some(input) => {
+            progress("musculoskeletal model");
+            let heads: Vec<Vector3<f64>> = anatomy.json["femoral_heads"].as_array().into_iter().flatten().filter_map(|h| Some(Vector3::new(h["centre_lps_mm"][0].as_f64()?, h["centre_lps_mm"][1].as_f64()?, h["centre_lps_mm"][2].as_f64()?))).collect();
+            let head_distance = (heads.len() == 2).then(|| (heads[0] - heads[1]).norm());
+            let change = match &primary.plan {
+                Some(p) => {
+                    let v = |k: &str| Vector3::new(p["cup"][k][0].as_f64().unwrap_or(0.0), p["cup"][k][1].as_f64().unwrap_or(0.0), p["cup"][k][2].as_f64().unwrap_or(0.0));
+                    crate::msk_stage::HipChange {
+                        cor_shift_lps_mm: v("centre_lps_mm") - v("native_centre_lps_mm"),
+                        offset_change_mm: p["offset_change_mm"].as_f64().unwrap_or(0.0),
+                        leg_length_change_mm: p["leg_length_change_mm"].as_f64().unwrap_or(0.0),
+                    }
+                }
+                None => crate::msk_stage::HipChange::default(),
+            };
+            Some(crate::msk_stage::run(input, head_distance, primary.model.pelvic_frame(), &change, case.side == Side::Left).context("musculoskeletal stage")?)
+        }
+    };
+
     // Pictures of the primary point.
     progress("pictures");
     let pictures = pictures(&anatomy, &primary.model, case.side, &dir.join("pictures"))?;
@@ -357,6 +379,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
             "implants": primary.rom["implants"],
         },
         "plan": primary.plan,
+        "msk": msk,
         "rom": primary.rom,
         "sweep": results.iter().map(|r| json!({
             "label": r.point.label(),

@@ -156,6 +156,21 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
         }
     }
 
+    // Muscles and hip load.
+    let mk = &r["msk"];
+    if mk.is_object() {
+        h.push_str("<h2>Abductors and hip load</h2>");
+        let _ = write!(h, "<p class=\"sub\">{} ({}; body weight {} N). {}</p>", esc(&text(&mk["model"])), mk["pelvis_scale"].as_f64().map_or("not scaled".into(), |s| format!("pelvis scaled by {s:.2}")), num(&mk["body_weight_n"], 0), esc(&text(&mk["method"])));
+        h.push_str("<table><tr><th></th><th>native</th><th>planned</th></tr>");
+        let a = &mk["abductors"];
+        let _ = write!(h, "<tr><td>abductor moment arm (force-weighted mean)</td><td>{} mm</td><td>{} mm</td></tr>", num(&a["native"]["mean_moment_arm_mm"], 1), num(&a["planned"]["mean_moment_arm_mm"], 1));
+        let _ = write!(h, "<tr><td>maximum abduction moment</td><td>{} N m</td><td>{} N m</td></tr>", num(&a["native"]["max_moment_nm"], 1), num(&a["planned"]["max_moment_nm"], 1));
+        for x in mk["activities"].as_array().into_iter().flatten() {
+            let _ = write!(h, "<tr><td>hip contact force, {}</td><td>{} % BW</td><td>{} % BW</td></tr>", esc(&text(&x["activity"])), num(&x["native"]["magnitude_percent_bw"], 0), num(&x["planned"]["magnitude_percent_bw"], 0));
+        }
+        h.push_str("</table><p class=\"sub\">Against in-vivo forces of three OrthoLoad patients the same static model overestimates the magnitude (median +90 to +105 % BW, direction within 9-18 deg): read the change between native and planned, not the absolute value.</p>");
+    }
+
     // Pictures.
     if let Some(pics) = r["pictures"].as_array().filter(|p| !p.is_empty()) {
         h.push_str("<h2>The plan in 3D</h2><p class=\"sub\">Bones translucent, implants opaque: shell grey, liner blue, head red, neck dark grey.</p><div class=\"pics\">");

@@ -152,6 +152,22 @@ pub struct ScenarioFile {
     /// The report.
     #[serde(default)]
     pub report: ReportSection,
+    /// Musculoskeletal stage: the abductors and the hip load before and after the plan.
+    #[serde(default)]
+    pub msk: Option<MskSection>,
+}
+
+/// `[msk]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MskSection {
+    /// An OpenSim model with gait2392's names (e.g. gait2392_thelen2003muscle.osim).
+    pub model: Spanned<PathBuf>,
+    /// Body weight, N.
+    pub body_weight_n: Spanned<Finite>,
+    /// `one-leg-stance` and/or `walking`. Default both.
+    #[serde(default)]
+    pub activities: Option<Spanned<Vec<String>>>,
 }
 
 /// One case.
@@ -374,6 +390,8 @@ pub struct Scenario {
     pub user_cup: Option<PathBuf>,
     /// The user stem's frame file.
     pub user_stem: Option<PathBuf>,
+    /// The musculoskeletal stage.
+    pub msk: Option<crate::msk_stage::MskInput>,
 }
 
 /// 1-based line of byte offset `at` in `text`.
@@ -407,10 +425,10 @@ fn field_at(text: &str, at: usize) -> Option<String> {
 const UNITS: [(&str, &str); 8] = [("_mm", "millimetres"), ("_cm", "centimetres"), ("_m", "metres"), ("_deg", "degrees"), ("_rad", "radians"), ("_n", "newtons"), ("_kg", "kilograms"), ("_in", "inches")];
 
 /// Every field name the schema knows (for the wrong-unit hint).
-const KNOWN_FIELDS: [&str; 22] = [
+const KNOWN_FIELDS: [&str; 23] = [
     "schema_version", "name", "description", "output_dir", "cases", "cases_dir", "ct", "labels", "meshes", "phantom", "side",
     "catalog", "head_diameter_mm", "head_offset_mm", "liner", "stem_size", "cup_inclination_deg", "cup_anteversion_deg",
-    "stem_anteversion_deg", "standing_tilt_deg", "sitting_extra_tilt_deg", "cup_inclination_range_deg",
+    "stem_anteversion_deg", "standing_tilt_deg", "sitting_extra_tilt_deg", "cup_inclination_range_deg", "body_weight_n",
 ];
 
 /// `cup_inclination_rad` -> "wrong unit: ... write `cup_inclination_deg` (degrees)".
@@ -618,7 +636,29 @@ impl Scenario {
         let catalog = raw.implants.catalog.as_ref().map(|c| resolve(c, "implants.catalog", true)).transpose()?;
         let user_cup = raw.implants.user_cup.as_ref().map(|c| resolve(c, "implants.user_cup", true)).transpose()?;
         let user_stem = raw.implants.user_stem.as_ref().map(|c| resolve(c, "implants.user_stem", true)).transpose()?;
-        Ok(Self { file: path.to_path_buf(), raw, text, output_dir, cases, sweep, motions, catalog, user_cup, user_stem })
+        let msk = match &raw.msk {
+            None => None,
+            Some(m) => {
+                let model = resolve(&m.model, "msk.model", true)?;
+                let bw = m.body_weight_n.get_ref().0;
+                if !(100.0..=5000.0).contains(&bw) {
+                    return Err(err(at(m.body_weight_n.span()), Some("msk.body_weight_n"), format!("{bw} N is out of range 100..=5000 (a body weight in newtons: kg x 9.81)")));
+                }
+                let activities = match &m.activities {
+                    None => vec!["one-leg-stance".to_string(), "walking".to_string()],
+                    Some(a) => {
+                        for x in a.get_ref() {
+                            if !["one-leg-stance", "walking"].contains(&x.as_str()) {
+                                return Err(err(at(a.span()), Some("msk.activities"), format!("unknown activity {x:?}: use one-leg-stance or walking")));
+                            }
+                        }
+                        a.get_ref().clone()
+                    }
+                };
+                Some(crate::msk_stage::MskInput { model, body_weight_n: bw, activities })
+            }
+        };
+        Ok(Self { file: path.to_path_buf(), raw, text, output_dir, cases, sweep, motions, catalog, user_cup, user_stem, msk })
     }
 }
 

@@ -334,3 +334,28 @@ fn demo_on_the_real_ct() -> Result<()> {
     assert!(!html.contains("/work/") && !html.contains(tmp.path().to_str().unwrap()));
     Ok(())
 }
+
+/// The surgeon's example end to end: the real CT planned, with the abductors and hip load
+/// before and after the plan.
+#[test]
+fn surgeon_example_runs() -> Result<()> {
+    if shared_data("totalseg/example_ct.nii.gz").is_none() || shared_data("opensim/gait2392_thelen2003muscle.osim").is_none() {
+        return Ok(());
+    }
+    let tmp = tempfile::tempdir()?;
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/surgeon.toml");
+    let out = tmp.path().join("surgeon");
+    ok(&coxa(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]));
+    let r = read_json(&out.join("cases/example-ct/report.json"));
+    let (inc, av) = (r["plan"]["cup"]["radiographic_inclination_deg"].as_f64().unwrap(), r["plan"]["cup"]["radiographic_anteversion_deg"].as_f64().unwrap());
+    assert!((30.0..=50.0).contains(&inc) && (5.0..=30.0).contains(&av), "the surgeon's ranges hold: {inc}/{av}");
+    let m = &r["msk"];
+    let arm = |k: &str| m["abductors"][k]["mean_moment_arm_mm"].as_f64().unwrap();
+    let offset = r["plan"]["offset_change_mm"].as_f64().unwrap();
+    eprintln!("offset change {offset} mm: abductor arm {} -> {} mm", arm("native"), arm("planned"));
+    // The lever follows the offset change.
+    assert!((arm("planned") - arm("native")) * offset.signum() >= 0.0);
+    assert_eq!(m["activities"].as_array().unwrap().len(), 2);
+    assert!(std::fs::read_to_string(out.join("cases/example-ct/report.html"))?.contains("Abductors and hip load"));
+    Ok(())
+}

@@ -26,7 +26,7 @@ fn write_parts(dir: &Path) -> Result<()> {
     let shell = c.smallest_shell_for(spec, 32.0)?;
     let liner = c.liner(spec, 32.0, &shell)?;
     let stem = c.stem(None, "3")?;
-    let construct = coxa_implants::Construct::new(shell, liner.clone(), c.head(32.0, 0.0)?, stem.clone())?;
+    let construct = coxa_implants::Construct::new(shell, liner.clone(), c.head(32.0, 0.0)?, stem)?;
     coxa_io::mesh::write_stl(&liner.mesh(), &dir.join("liner.stl"))?;
     coxa_io::mesh::write_stl(&construct.neck().mesh(), &dir.join("neck.stl"))?;
     std::fs::write(dir.join("cup.toml"), "schema_version = 1\npart = \"cup\"\nmesh = \"liner.stl\"\nunits = \"mm\"\ncup_centre_mm = [0.0, 0.0, 0.0]\ncup_axis = [0.0, 0.0, 1.0]\ninner_diameter_mm = 32.0\nsuperior_axis = [1.0, 0.0, 0.0]\n")?;

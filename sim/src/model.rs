@@ -314,6 +314,10 @@ impl HipModel {
         let axis = crate::joint::pelvis_tilt_rotation(tilt) * self.cup.axis(self.side);
         CupAngles::from_axis(&axis, self.side, definition).expect("unit axis")
     }
+    /// The pelvic frame the cup angles are in.
+    pub fn pelvic_frame(&self) -> &PelvicFrame {
+        &self.frame
+    }
     /// Stem anteversion relative to the femoral frame's condylar line.
     pub fn stem_anteversion(&self) -> Angle {
         self.stem_anteversion
