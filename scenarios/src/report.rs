@@ -128,7 +128,7 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
             ("head", format!("{} mm, offset {} mm", num(&pl["head"]["diameter_mm"], 0), num(&pl["head"]["neck_length_offset_mm"], 1)), "largest range for the liner and shell".to_string()),
             ("leg length change", format!("{} mm", num(&pl["leg_length_change_mm"], 1)), format!("target {} mm ({})", num(&pl["targets"]["leg_length_change_mm"], 1), text(&pl["targets"]["from"]))),
             ("offset change", format!("{} mm", num(&pl["offset_change_mm"], 1)), format!("target {} mm", num(&pl["targets"]["offset_change_mm"], 1))),
-            ("combined anteversion", format!("{}°", num(&pl["combined_anteversion_deg"], 1)), "cup (operative) + stem".to_string()),
+            ("Widmer's combined anteversion", format!("{}°", num(&pl["combined_anteversion_deg"], 1)), "cup (radiographic) + 0.7 x stem; the planner's tie-break target is 37° at 40° inclination".to_string()),
         ];
         for (k, v, w) in rows {
             let _ = write!(h, "<tr><td>{k}</td><td>{}</td><td>{}</td></tr>", esc(&v), esc(&w));
