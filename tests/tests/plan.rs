@@ -233,3 +233,21 @@ fn vsd_stem_anteversion_search_shares_the_bones() -> Result<()> {
     assert_eq!(scorer.prepared_bones(), 1);
     Ok(())
 }
+
+/// The left hip of z013 planned against the right: it needs a longer leg and less offset at
+/// once, which the standard stems cannot give; the reduced-offset series (135 deg) can. Cup
+/// size by the rule, leg length and offset within 2 mm.
+#[test]
+fn vsd_left_hip_is_restored_too() -> Result<()> {
+    let (Some(hl), Some(hr), Some(fl), Some(fr)) = (bone("Hip_L"), bone("Hip_R"), bone("Femur_L"), bone("Femur_R")) else { return Ok(()) };
+    let (anatomy, scorer) = case_of(Side::Left, hl, hr, fl, fr);
+    let p = plan(&anatomy, &Catalog::builtin()?, &scorer, &options())?;
+    eprintln!(
+        "left: cup {} mm, stem {} {}, head offset {} mm, LL {:.2} (target {:.2}), offset {:.2} (target {:.2})",
+        p.cup.outer_diameter_mm, p.placement.stem_family, p.placement.stem_size, p.placement.head_offset_mm, p.femoral.leg_length_change_mm, p.targets.leg_length_change_mm, p.femoral.offset_change_mm, p.targets.offset_change_mm
+    );
+    let rule = 2.0 * anatomy.operated.acetabulum.radius_mm + 2.0;
+    assert!((p.cup.outer_diameter_mm - rule).abs() <= 2.0, "{} vs {rule}", p.cup.outer_diameter_mm);
+    assert!(p.objective.leg_length_error_mm.abs() <= 2.0 && p.objective.offset_error_mm.abs() <= 2.0, "{:?}", p.objective);
+    Ok(())
+}
