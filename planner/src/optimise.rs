@@ -254,6 +254,9 @@ pub fn plan(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn RomScorer, op
         size_index
     };
     let targets = crate::stem::targets(anatomy);
+    if anatomy.contralateral.is_some() && !targets.from_contralateral {
+        notes.push("the other hip is imaged but a femoral shaft is not, so leg length and offset cannot be compared between the sides: the native hip's are restored instead".into());
+    }
     // The native version of the stem placement: the head stays on its native azimuth.
     let native_version = crate::stem::native_stem_version(anatomy).deg();
     if !(-10.0..=40.0).contains(&native_version) {

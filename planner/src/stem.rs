@@ -135,15 +135,18 @@ fn leg_measures(frame: &PelvicFrame, side: Side, h: &HipLandmarks) -> (f64, f64)
     (-lt.z, side.lateral_sign() * shaft.x)
 }
 
-/// The targets: against the other hip when it is imaged, else 0.
+/// The targets: against the other hip when it is imaged and both femoral shafts are measured
+/// (a femur cut just below the trochanters has no measurable shaft, so neither its leg length
+/// nor its offset can be compared), else 0: restore the native hip.
 pub fn targets(anatomy: &PlanAnatomy) -> Targets {
+    let measured = |h: &crate::HipLandmarks| h.femur.shaft_axis.quality == coxa_anatomy::landmarks::Quality::Good;
     match &anatomy.contralateral {
-        Some(other) => {
+        Some(other) if measured(&anatomy.operated) && measured(other) => {
             let (l_op, o_op) = leg_measures(&anatomy.frame, anatomy.side, &anatomy.operated);
             let (l_ot, o_ot) = leg_measures(&anatomy.frame, anatomy.side.opposite(), other);
             Targets { leg_length_change_mm: l_ot - l_op, offset_change_mm: o_ot - o_op, from_contralateral: true }
         }
-        None => Targets { leg_length_change_mm: 0.0, offset_change_mm: 0.0, from_contralateral: false },
+        _ => Targets { leg_length_change_mm: 0.0, offset_change_mm: 0.0, from_contralateral: false },
     }
 }
 

@@ -422,7 +422,7 @@ pub fn plan_json(plan: &Plan, anatomy: &PlanAnatomy, catalog: &Catalog, frame_no
         "targets": {
             "leg_length_change_mm": r2(plan.targets.leg_length_change_mm),
             "offset_change_mm": r2(plan.targets.offset_change_mm),
-            "from": if plan.targets.from_contralateral { "the other hip" } else { "the native hip (no other hip imaged)" },
+            "from": if plan.targets.from_contralateral { "the other hip" } else { "the native hip (no other hip imaged, or a femoral shaft not imaged: see the notes)" },
         },
         "pelvic_tilt_deg": { "standing": r2(plan.tilts.standing.deg()), "sitting": r2(plan.tilts.sitting.deg()) },
         "motions": motions,

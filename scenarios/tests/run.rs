@@ -327,6 +327,17 @@ fn demo_on_the_real_ct() -> Result<()> {
         assert!(m["limit_deg"].as_f64().unwrap() > 10.0, "{m}");
     }
     assert!(motions.iter().any(|m| m["contact"] == "bone-bone"), "the patient's bones limit some motion");
+    // A complete plan: the shell by the rule (within one size), the native hip restored (the
+    // femurs are cut below the trochanters, so the sides cannot be compared, and it says so).
+    let plan = &r["plan"];
+    let rule = plan["cup"]["acetabular_diameter_mm"].as_f64().unwrap() + 2.0;
+    assert!((plan["cup"]["outer_diameter_mm"].as_f64().unwrap() - rule).abs() <= 2.0, "{}", plan["cup"]);
+    assert!(plan["notes"].to_string().contains("cannot be compared between the sides"), "{}", plan["notes"]);
+    for k in ["leg_length_change_mm", "offset_change_mm"] {
+        let (got, want) = (plan[k].as_f64().unwrap(), plan["targets"][k].as_f64().unwrap());
+        eprintln!("{k}: {got} (target {want})");
+        assert!((got - want).abs() < 2.0, "{k}: {got} vs target {want}");
+    }
     let html = std::fs::read_to_string(case.join("report.html"))?;
     assert_eq!(html.matches("data:image/png;base64,").count(), 4);
     assert!(html.contains("Smallest daily-life margin"));
