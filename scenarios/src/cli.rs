@@ -39,6 +39,9 @@ pub enum Command {
     /// Hip contact force of one-leg stance or walking (static optimisation on an OpenSim model)
     /// in the OrthoLoad femoral frame, from 3D Slicer landmark files.
     Hcf(crate::hcf::HcfArgs),
+    /// Render a case folder's bones and planned implants with the bevy viewer (headless:
+    /// --screenshot OUT.png).
+    View(crate::view::ViewArgs),
 }
 
 /// Arguments of `coxa anatomy`.
@@ -146,6 +149,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo(&args),
         Command::Plan(args) => crate::plan::cli(&args),
         Command::Hcf(args) => crate::hcf::cli(&args),
+        Command::View(args) => crate::view::run(&args),
     }
 }
 

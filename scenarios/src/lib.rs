@@ -15,3 +15,4 @@ pub mod rom;
 pub mod run;
 pub mod scenario;
 pub mod svg;
+pub mod view;

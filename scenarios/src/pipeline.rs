@@ -450,6 +450,12 @@ const NECK_RGB: [u8; 3] = [120, 125, 135];
 fn pictures(anatomy: &AnatomyResult, model: &coxa_sim::HipModel, side: Side, out: &Path) -> Result<Vec<(String, PathBuf)>> {
     std::fs::create_dir_all(out)?;
     let implants = model.implant_meshes_lps();
+    // The placed implants as STL (LPS mm) beside the bones, for the viewer and other tools.
+    let implant_dir = out.parent().unwrap_or(out).join("implants");
+    std::fs::create_dir_all(&implant_dir)?;
+    for (name, mesh) in &implants {
+        coxa_io::mesh::write_stl(mesh, &implant_dir.join(format!("{name}.stl")))?;
+    }
     let mut items: Vec<Item<'_>> = Vec::new();
     for (name, mesh) in &anatomy.meshes {
         if name.starts_with("hip_") || name.starts_with("femur_") || name == "sacrum" {
