@@ -245,7 +245,9 @@ pub fn screenshot(scene: &Scene, view: CameraView, width: u32, height: u32, out:
     for _ in 0..3 {
         app.update();
     }
-    app.world_mut().spawn(Screenshot::image(handle)).observe(save_to_disk(out));
+    // Owned: the observer outlives this call.
+    let path: PathBuf = out.to_path_buf();
+    app.world_mut().spawn(Screenshot::image(handle)).observe(save_to_disk(path));
     for _ in 0..30 {
         app.update();
         if out.is_file() && std::fs::metadata(out).is_ok_and(|m| m.len() > 0) {
