@@ -205,6 +205,42 @@ pub fn screenshot(scene: &Scene, view: CameraView, width: u32, height: u32, out:
     if out.exists() {
         return Err(ViewError::Exists(out.to_path_buf()));
     }
+    let (mut app, handle) = headless_app(scene, view, width, height);
+    // Pump frames; the screenshot is read back and written a couple of frames later.
+    for _ in 0..3 {
+        app.update();
+    }
+    // Owned: the observer outlives this call.
+    let path: PathBuf = out.to_path_buf();
+    app.world_mut().spawn(Screenshot::image(handle)).observe(save_to_disk(path));
+    for _ in 0..30 {
+        app.update();
+        if out.is_file() && std::fs::metadata(out).is_ok_and(|m| m.len() > 0) {
+            // One more frame so the writer has finished.
+            app.update();
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Err(ViewError::Render { path: out.to_path_buf(), why: "the renderer produced no frame (is a Vulkan device available? install mesa-vulkan-drivers for software rendering)".into() })
+}
+
+/// Mean time per frame of `scene` from `view` at `width` x `height`, over `frames` frames after
+/// three warm-up frames (pipelines compiled): what a window would redraw at.
+pub fn frame_time(scene: &Scene, view: CameraView, width: u32, height: u32, frames: u32) -> std::time::Duration {
+    let (mut app, _) = headless_app(scene, view, width, height);
+    for _ in 0..3 {
+        app.update();
+    }
+    let t0 = std::time::Instant::now();
+    for _ in 0..frames.max(1) {
+        app.update();
+    }
+    t0.elapsed() / frames.max(1)
+}
+
+/// The headless app: the scene, a light, an orthographic camera rendering into an image.
+fn headless_app(scene: &Scene, view: CameraView, width: u32, height: u32) -> (App, Handle<Image>) {
     let (centre, half_mm, eye_dir, up) = framing(scene, view);
     let render_plugin = RenderPlugin { synchronous_pipeline_compilation: true, ..default() };
     let window_plugin = WindowPlugin { primary_window: None, exit_condition: ExitCondition::DontExit, ..default() };
@@ -241,21 +277,5 @@ pub fn screenshot(scene: &Scene, view: CameraView, width: u32, height: u32, out:
     let handle = world.resource_mut::<Assets<Image>>().add(image);
     let projection = Projection::from(OrthographicProjection { scaling_mode: ScalingMode::FixedVertical { viewport_height: (2.0 * half_mm / 1000.0) as f32 }, near: -10.0, far: 10.0, ..OrthographicProjection::default_3d() });
     world.spawn((Camera3d::default(), RenderTarget::Image(handle.clone().into()), projection, Transform::from_translation(c + (eye - c).normalize() * 1.0).looking_at(c, up_b)));
-    // Pump frames; the screenshot is read back and written a couple of frames later.
-    for _ in 0..3 {
-        app.update();
-    }
-    // Owned: the observer outlives this call.
-    let path: PathBuf = out.to_path_buf();
-    app.world_mut().spawn(Screenshot::image(handle)).observe(save_to_disk(path));
-    for _ in 0..30 {
-        app.update();
-        if out.is_file() && std::fs::metadata(out).is_ok_and(|m| m.len() > 0) {
-            // One more frame so the writer has finished.
-            app.update();
-            return Ok(());
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    Err(ViewError::Render { path: out.to_path_buf(), why: "the renderer produced no frame (is a Vulkan device available? install mesa-vulkan-drivers for software rendering)".into() })
+    (app, handle)
 }

@@ -70,3 +70,17 @@ fn not_a_case_folder_is_a_clear_error() {
     let e = coxa_viewer::case_scene(&tmp.path().join("nope")).unwrap_err().to_string();
     assert!(e.contains("not a folder"), "{e}");
 }
+
+/// Frame time with a case loaded (software rendering is slow; this prints it):
+/// `COXA_VIEW_CASE=DIR/cases/NAME cargo test -p coxa-viewer --release frame_time -- --ignored --nocapture`.
+#[test]
+#[ignore = "needs COXA_VIEW_CASE; prints the frame time"]
+fn frame_time_of_a_case() {
+    let Some(dir) = std::env::var_os("COXA_VIEW_CASE") else { return };
+    let scene = coxa_viewer::case_scene(Path::new(&dir)).unwrap();
+    let triangles: usize = scene.meshes.iter().map(|m| m.mesh.triangles().len()).sum();
+    for (w, h) in [(800, 600), (1280, 720)] {
+        let t = coxa_viewer::frame_time(&scene, CameraView::PelvisAp, w, h, 20);
+        eprintln!("{} meshes, {triangles} triangles, {w}x{h}: {:.1} ms per frame", scene.meshes.len(), t.as_secs_f64() * 1000.0);
+    }
+}
