@@ -220,6 +220,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     // Every sweep point: implants, placement, ROM.
     progress(&format!("range of motion over {} sweep point(s)", scn.sweep.len()));
     let mut results: Vec<PointResult> = Vec::new();
+    let mut bone_cache: Vec<([u64; 2], Option<HipBones>)> = Vec::new();
     for point in &scn.sweep {
         let tilts = PelvicTilts { standing: Angle::from_deg(point.standing_tilt_deg), sitting: Angle::from_deg(point.standing_tilt_deg + point.sitting_extra_tilt_deg) };
         let Some(placement) = point.placement else {
@@ -241,7 +242,17 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
             stem_size: point.stem_size.clone().unwrap_or_else(|| DEFAULT_STEM.into()),
         };
         let construct = choice.construct(catalog).with_context(|| format!("implants of sweep point {}", point.label()))?;
-        let bones = hip_bones(&anatomy, case.side, &construct).context("hip bones for the range of motion")?;
+        // The bone geometry depends on the construct only through the reamed shell and the neck
+        // cut: sweep points that share them share it (preparing it takes ~0.4 s).
+        let key = [construct.shell.outer_diameter_mm.to_bits(), construct.neck().end_mm.to_bits()];
+        let bones = match bone_cache.iter().find(|(k, _)| *k == key) {
+            Some((_, b)) => b.clone(),
+            None => {
+                let b = hip_bones(&anatomy, case.side, &construct).context("hip bones for the range of motion")?;
+                bone_cache.push((key, b.clone()));
+                b
+            }
+        };
         if results.is_empty() {
             match &bones {
                 None => warnings.push(format!("no hip_{0} and femur_{0} surfaces: range of motion of the implants alone", case.side.as_str())),
