@@ -427,6 +427,9 @@ fn one_leg_stance_muscle_forces_hold_the_posture() -> Result<()> {
         for (k, a) in arms.iter().enumerate() {
             residual[k] += t * a;
         }
+        if std::env::var_os("COXA_DEBUG_HCF").is_some() {
+            eprintln!("    {name:14} {t:8.1} N  moments {:?}", arms.iter().map(|a| format!("{:+.2}", t * a)).collect::<Vec<_>>());
+        }
     }
     let h = 1e-6;
     for (k, &c) in coords.iter().enumerate() {
@@ -441,6 +444,9 @@ fn one_leg_stance_muscle_forces_hold_the_posture() -> Result<()> {
         }
         g += r.ground_reaction_n.dot(&((pp[foot] * cop_local) - (pm[foot] * cop_local))) / (2.0 * h);
         residual[k] += g;
+        if std::env::var_os("COXA_DEBUG_HCF").is_some() {
+            eprintln!("    load generalised force {}: {g:+.2} N m", names[k]);
+        }
     }
     eprintln!("one-leg stance, residual generalised forces (N m): {}", names.iter().zip(&residual).map(|(n, v)| format!("{n} {v:+.4}")).collect::<Vec<_>>().join(", "));
     for (n, v) in names.iter().zip(&residual) {
