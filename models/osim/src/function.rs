@@ -53,22 +53,33 @@ const TINY_NUMBER: f64 = 0.0000001;
 // SIMM's ROUNDOFF_ERROR, used by EQUAL_WITHIN_ERROR.
 const ROUNDOFF_ERROR: f64 = 0.0000000000002;
 
+/// The coefficients of a spline with fewer than three knots (a constant or a straight line),
+/// shared by both spline kinds; `None` for three knots or more.
+fn few_knots(x: &[f64], y: &[f64]) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    let n = x.len();
+    let (mut b, c, d) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    match n {
+        0 | 1 => Some((b, c, d)),
+        2 => {
+            let t = (x[1] - x[0]).max(TINY_NUMBER);
+            b[0] = (y[1] - y[0]) / t;
+            b[1] = b[0];
+            Some((b, c, d))
+        }
+        _ => None,
+    }
+}
+
 impl Spline {
     /// SIMM's spline (OpenSim `SimmSpline::calcCoefficients`): Forsythe, Malcolm and Moler's
     /// cubic spline with the third derivatives at both ends taken from divided differences.
     /// Needs at least two knots with `x.len() == y.len()`; checked by the reader.
     pub fn simm(x: Vec<f64>, y: Vec<f64>) -> Self {
+        if let Some((b, c, d)) = few_knots(&x, &y) {
+            return Self { x, y, b, c, d };
+        }
         let n = x.len();
         let (mut b, mut c, mut d) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-        if n < 2 {
-            return Self { x, y, b, c, d };
-        }
-        if n == 2 {
-            let t = (x[1] - x[0]).max(TINY_NUMBER);
-            b[0] = (y[1] - y[0]) / t;
-            b[1] = b[0];
-            return Self { x, y, b, c, d };
-        }
         let nm1 = n - 1;
         let nm2 = n - 2;
         d[0] = (x[1] - x[0]).max(TINY_NUMBER);
@@ -118,17 +129,11 @@ impl Spline {
 
     /// A natural cubic spline (zero second derivatives at both ends).
     pub fn natural(x: Vec<f64>, y: Vec<f64>) -> Self {
+        if let Some((b, c, d)) = few_knots(&x, &y) {
+            return Self { x, y, b, c, d };
+        }
         let n = x.len();
         let (mut b, mut c, mut d) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-        if n < 2 {
-            return Self { x, y, b, c, d };
-        }
-        if n == 2 {
-            let t = (x[1] - x[0]).max(TINY_NUMBER);
-            b[0] = (y[1] - y[0]) / t;
-            b[1] = b[0];
-            return Self { x, y, b, c, d };
-        }
         // Second derivatives m by the tridiagonal system, m[0] = m[n-1] = 0.
         let h: Vec<f64> = (0..n - 1).map(|i| (x[i + 1] - x[i]).max(TINY_NUMBER)).collect();
         let mut diag = vec![1.0; n];
