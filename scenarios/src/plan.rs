@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
+
+use crate::rom::{finite, parse_side};
 use serde_json::{Value, json};
 
 use coxa_anatomy::landmarks::{FemurLandmarks, acetabulum_landmarks, femur_landmarks};
@@ -79,14 +81,6 @@ pub struct PlanArgs {
     pub json: bool,
 }
 
-fn parse_side(s: &str) -> Result<Side> {
-    match s {
-        "left" | "l" => Ok(Side::Left),
-        "right" | "r" => Ok(Side::Right),
-        _ => bail!("--side {s:?}: use left or right"),
-    }
-}
-
 /// The meshes of a plan, by coxa class name.
 struct Bones(Vec<(String, Mesh)>);
 
@@ -137,12 +131,6 @@ pub fn scorer(anatomy: &PlanAnatomy, catalog: &Catalog) -> SimScorer {
         anatomy.frame,
         ScorerBones { pelvis: anatomy.pelvis.clone(), femur: anatomy.femur.clone(), femur_landmarks: anatomy.operated.femur.clone(), options: BoneOptions::default() },
     )
-}
-
-fn finite(name: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
-    ensure!(v.is_finite(), "--{name} is {v}: give a finite number");
-    ensure!((lo..=hi).contains(&v), "--{name} = {v} is out of range {lo}..={hi}");
-    Ok(())
 }
 
 /// The planner's options from the flags.

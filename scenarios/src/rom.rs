@@ -148,18 +148,16 @@ impl UserParts {
     }
 }
 
-fn finite(name: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
+/// Checks a command-line number `--name` (finite, in `lo..=hi`).
+pub(crate) fn finite(name: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
     ensure!(v.is_finite(), "--{name} is {v}: give a finite number");
     ensure!((lo..=hi).contains(&v), "--{name} = {v} is out of range {lo}..={hi}");
     Ok(())
 }
 
-fn parse_side(s: &str) -> Result<Side> {
-    match s {
-        "left" | "l" => Ok(Side::Left),
-        "right" | "r" => Ok(Side::Right),
-        _ => bail!("--side {s:?}: use left or right"),
-    }
+/// `--side left|right` (or l/r), with the flag named in the error.
+pub(crate) fn parse_side(s: &str) -> Result<Side> {
+    crate::scenario::parse_side(s).ok_or_else(|| anyhow::anyhow!("--side {s:?}: use left or right"))
 }
 
 /// Runs `coxa rom` and returns its JSON report.

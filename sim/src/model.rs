@@ -559,6 +559,9 @@ impl HipModelBuilder {
                 why: format!("does not fit the {} mm head; choose the head for this cup", self.construct.head.diameter_mm),
             });
         }
+        // The catalog stem's frame (gauge point, +z the neck towards the stem, +x the shaft's
+        // side) in the femoral frame.
+        let femoral_from_catalog_stem = crate::user_parts::frame_from(&neck_dir_femoral, Some(&-shaft)).transpose();
         let exact = if self.user_cup.is_some() || self.user_stem.is_some() {
             let cup = match &self.user_cup {
                 Some(c) => c.clone(),
@@ -566,7 +569,7 @@ impl HipModelBuilder {
             };
             let (neck, femoral_from_stem) = match &self.user_stem {
                 Some(u) => (Arc::new(u.hull.clone()), u.femoral_from_stem(&neck_dir_femoral, &shaft)),
-                None => (Arc::new(crate::user_parts::catalog_neck_hull(&self.construct)?), crate::user_parts::frame_from(&neck_dir_femoral, None).transpose()),
+                None => (Arc::new(crate::user_parts::catalog_neck_hull(&self.construct)?), femoral_from_catalog_stem),
             };
             Some(ExactImplants { cup, neck, femoral_from_stem })
         } else {
@@ -607,7 +610,7 @@ impl HipModelBuilder {
             bones: self.bones.clone(),
             exact,
             user_stem: self.user_stem.clone(),
-            femoral_from_catalog_stem: crate::user_parts::frame_from(&neck_dir_femoral, Some(&-shaft)).transpose(),
+            femoral_from_catalog_stem,
         })
     }
 }
