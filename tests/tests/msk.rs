@@ -223,9 +223,13 @@ fn hip_contact_force_vs_orthoload_in_vivo() -> Result<()> {
     for name in ["gait2392_thelen2003muscle.osim", "Rajagopal/Rajagopal2016.osim"] {
         let Some(model_path) = shared_data(&format!("opensim/{name}")) else { return Ok(()) };
         let model = osim::read_osim(&model_path)?;
-        for distal in [true, false] {
-            eprintln!("{name}, static optimisation with {}", if distal { "hip, knee and ankle equilibrium (default)" } else { "hip equilibrium only" });
-            hcf_vs_orthoload(&model, &dir, &HcfOptions::new().with_distal_equilibrium(distal))?;
+        for (distal, posture) in [(true, true), (true, false), (false, true)] {
+            eprintln!(
+                "{name}, static optimisation with {}, posture {}",
+                if distal { "hip, knee and ankle equilibrium (default)" } else { "hip equilibrium only" },
+                if posture { "of least effort (default)" } else { "fixed" }
+            );
+            hcf_vs_orthoload(&model, &dir, &HcfOptions::new().with_distal_equilibrium(distal).with_optimise_posture(posture))?;
         }
     }
     Ok(())
@@ -254,8 +258,8 @@ fn hcf_vs_orthoload(model: &osim::Model, dir: &Path, options: &HcfOptions) -> Re
             let e_mag = got.norm() - want.norm();
             let angle = (got.dot(&want) / (got.norm() * want.norm())).clamp(-1.0, 1.0).acos().to_degrees();
             eprintln!(
-                "{subject:4} {act:4} [{:7.1} {:7.1} {:7.1}] [{:7.1} {:7.1} {:7.1}] {:+8.1} {:8.1}   stance hip {:.1?} deg, reserve {:.2} N m",
-                got.x, got.y, got.z, want.x, want.y, want.z, e_mag, angle, r.hip_angles_deg, r.reserve_n_m.norm()
+                "{subject:4} {act:4} [{:7.1} {:7.1} {:7.1}] [{:7.1} {:7.1} {:7.1}] {:+8.1} {:8.1}   stance hip {:.1?} deg, pelvis tilt {:.1} deg, trunk {:+.0} mm, effort {:.3}, reserve {:.2} N m",
+                got.x, got.y, got.z, want.x, want.y, want.z, e_mag, angle, r.hip_angles_deg, r.pelvis_tilt_deg, 1000.0 * r.trunk_offset_m, r.effort, r.reserve_n_m.norm()
             );
             // Physiological range: 150..450 %BW, pointing down the femur, muscles sufficient.
             assert!((150.0..450.0).contains(&got.norm()), "{subject} {act}: |F| = {} %BW", got.norm());
@@ -443,6 +447,10 @@ fn one_leg_stance_muscle_forces_hold_the_posture() -> Result<()> {
             g += (-(b.mass_kg / m_all) * r.ground_reaction_n).dot(&((pp[i] * c) - (pm[i] * c))) / (2.0 * h);
         }
         g += r.ground_reaction_n.dot(&((pp[foot] * cop_local) - (pm[foot] * cop_local))) / (2.0 * h);
+        // The straight knee's passive structures.
+        if names[k] == "knee_angle_r" {
+            g += r.passive_knee_n_m;
+        }
         residual[k] += g;
         if std::env::var_os("COXA_DEBUG_HCF").is_some() {
             eprintln!("    load generalised force {}: {g:+.2} N m", names[k]);
