@@ -479,3 +479,40 @@ fn one_leg_stance_muscle_forces_hold_the_posture() -> Result<()> {
     }
     Ok(())
 }
+
+/// The posture search (one-leg stance: pelvic tilt, sagittal trunk position, lateral lean;
+/// walking: lateral lean) stays inside its documented box and never costs more effort than the
+/// fixed posture it starts from; the straight knee's passive lock only resists hyperextension
+/// (a flexing generalised force; gait2392 flexes the knee with negative angles) and only in
+/// one-leg stance.
+#[test]
+fn posture_of_least_effort_stays_in_range_and_costs_no_more() -> Result<()> {
+    let Some(model_path) = shared_data("opensim/gait2392_thelen2003muscle.osim") else { return Ok(()) };
+    let model = osim::read_osim(&model_path)?;
+    for activity in [Activity::OneLegStance, Activity::Walking] {
+        let free = hip_contact_force_with(&model, activity, 760.0, None, &HcfOptions::new())?;
+        let fixed = hip_contact_force_with(&model, activity, 760.0, None, &HcfOptions::new().with_optimise_posture(false))?;
+        eprintln!(
+            "{activity:?}: effort {:.3} (fixed {:.3}), pelvis tilt {:.1} deg, trunk {:+.0} mm, lean {:+.1} deg, passive knee {:+.1} N m",
+            free.effort,
+            fixed.effort,
+            free.pelvis_tilt_deg,
+            1000.0 * free.trunk_offset_m,
+            free.trunk_lean_deg,
+            free.passive_knee_n_m
+        );
+        assert!(free.effort <= fixed.effort + 1e-9, "{activity:?}: {} > {}", free.effort, fixed.effort);
+        assert!((-5.0..=10.0).contains(&free.pelvis_tilt_deg) && free.trunk_offset_m.abs() <= 0.04 + 1e-12 && free.trunk_lean_deg.abs() <= 3.0 + 1e-12);
+        assert_eq!((fixed.pelvis_tilt_deg, fixed.trunk_offset_m, fixed.trunk_lean_deg), (0.0, 0.0, 0.0));
+        match activity {
+            Activity::OneLegStance => assert!(free.passive_knee_n_m <= 0.0, "the lock may only flex the knee: {}", free.passive_knee_n_m),
+            Activity::Walking => {
+                assert_eq!(free.passive_knee_n_m, 0.0, "the walking knee is flexed, not locked");
+                assert_eq!((free.pelvis_tilt_deg, free.trunk_offset_m), (0.0, 0.0), "walking keeps pelvis and sagittal trunk");
+            }
+        }
+        let off = hip_contact_force_with(&model, activity, 760.0, None, &HcfOptions::new().with_passive_knee_lock(false).with_optimise_posture(false))?;
+        assert_eq!(off.passive_knee_n_m, 0.0);
+    }
+    Ok(())
+}
