@@ -234,6 +234,7 @@ fn hip_contact_force_vs_orthoload_in_vivo() -> Result<()> {
             ("posture search without lateral trunk lean", HcfOptions::new().with_lateral_trunk_lean(false)),
             ("fixed posture (pelvis level, trunk upright)", HcfOptions::new().with_optimise_posture(false)),
             ("hip equilibrium only", HcfOptions::new().with_distal_equilibrium(false)),
+            ("cubed activations (endurance criterion)", HcfOptions::new().with_activation_exponent(3.0)),
         ];
         let mut medians = Vec::new();
         for (label, options) in &variants {

@@ -48,6 +48,13 @@
 //!   flexion 40 deg; GRF = (0.2 posterior, 1.15 up, 0.05 medial) body weights (typical first
 //!   peak of level walking), its centre of pressure below the ankle centre (foot flat).
 //!
+//! # Cost
+//! Summed squared activation (plus squared reserves). The exponent is a modelling choice
+//! ([`HcfOptions::activation_exponent`]); cubed activations (Crowninshield and Brand's
+//! endurance criterion) spread the load over more muscles and predicted larger forces against
+//! OrthoLoad (gait2392 median magnitude error 76 instead of 68 %BW, Rajagopal 83 instead of
+//! 72), so squared is the default.
+//!
 //! # Units
 //! Inside: SI. Landmarks are read in mm (3D Slicer `.fcsv`); the OrthoLoad and anatomical
 //! frames use only their directions, and lengths taken from them are converted by
@@ -209,7 +216,8 @@ pub struct HcfResult {
     pub trunk_offset_m: f64,
     /// Lateral trunk lean (lumbar bending) toward the stance side, deg.
     pub trunk_lean_deg: f64,
-    /// The static optimisation's cost: summed squared activations and reserves.
+    /// The static optimisation's cost: summed activations to the power
+    /// [`HcfOptions::activation_exponent`] plus the squared reserves.
     pub effort: f64,
     /// Generalised force of the passive knee lock about `knee_angle_r`, N m (0 unless the
     /// stance knee is straight and [`HcfOptions::passive_knee_lock`] is on).
@@ -272,11 +280,14 @@ pub struct HcfOptions {
     /// Let the posture search lean the trunk sideways (lumbar bending) by up to 3 deg either
     /// way (default true); only with [`HcfOptions::optimise_posture`].
     pub lateral_trunk_lean: bool,
+    /// Exponent `p` of the static optimisation's cost `sum a^p` (default 2, summed squared
+    /// activation; 3 is Crowninshield and Brand's endurance criterion; 2..4 allowed).
+    pub activation_exponent: f64,
 }
 
 impl Default for HcfOptions {
     fn default() -> Self {
-        Self { distal_equilibrium: true, optimise_posture: true, passive_knee_lock: true, lateral_trunk_lean: true }
+        Self { distal_equilibrium: true, optimise_posture: true, passive_knee_lock: true, lateral_trunk_lean: true, activation_exponent: 2.0 }
     }
 }
 
@@ -295,6 +306,12 @@ impl HcfOptions {
     /// Sets [`HcfOptions::passive_knee_lock`].
     pub fn with_passive_knee_lock(mut self, on: bool) -> Self {
         self.passive_knee_lock = on;
+        self
+    }
+
+    /// Sets [`HcfOptions::activation_exponent`].
+    pub fn with_activation_exponent(mut self, p: f64) -> Self {
+        self.activation_exponent = p;
         self
     }
 
@@ -631,8 +648,9 @@ fn solve_at(model: &Model, kin: &Kinematics, activity: Activity, body_weight_n: 
             b[3 + k] -= r * passive[i];
         }
     }
-    let sol = static_opt::solve(&a, &b, 1.0)?;
-    let effort = sol.activations[..n].iter().chain(&sol.reserve).map(|v| v * v).sum::<f64>();
+    let p = options.activation_exponent;
+    let sol = static_opt::solve_with_exponent(&a, &b, 1.0, p)?;
+    let effort = sol.activations[..n].iter().map(|v| v.powf(p)).sum::<f64>() + sol.reserve.iter().map(|v| v * v).sum::<f64>();
     let mut force = w_eff;
     let mut muscle_forces_n = Vec::with_capacity(n);
     for i in 0..n {
