@@ -48,6 +48,19 @@
 //!   flexion 40 deg; GRF = (0.2 posterior, 1.15 up, 0.05 medial) body weights (typical first
 //!   peak of level walking), its centre of pressure below the ankle centre (foot flat).
 //!
+//!   Tried and not adopted: searching the walking pelvic tilt too (-5..10 deg, thigh fixed in
+//!   the ground) lowered gait2392's walking errors by about 14 %BW (tilt at -5) but raised
+//!   Rajagopal's by about 30 %BW (tilt near +9): least effort and least hip force disagree
+//!   there, so walking keeps the pelvis level.
+//!
+//! # OrthoLoad data (checked)
+//! The forces of HipJointForceModel's `data/OrthoLoad/Forces/*.xml` (Bergmann 2016 standard
+//! loads, extracted by its `createOrthoLoadForceData.m`) act on the femoral head, in the femur
+//! frame of Bergmann 2016 (+x lateral, +y anterior, +z superior, left sides mirrored), in %BW:
+//! the same quantity and frame as [`HcfResult::force_orthoload_percent_bw`]. LW is the mean
+//! over +-2.5 % of the cycle around the first peak above 75 % of the maximum; OLS is the mean
+//! over +-25 % of the cycle around the middle of the stance plateau (not a peak).
+//!
 //! # Cost
 //! Summed squared activation (plus squared reserves). The exponent is a modelling choice
 //! ([`HcfOptions::activation_exponent`]); cubed activations (Crowninshield and Brand's
