@@ -382,10 +382,10 @@ pub fn hip_contact_force_with(model: &Model, activity: Activity, body_weight_n: 
         for &o in &points(1) {
             for &l in &points(2) {
                 let x = vec![t, o, l];
-                if let Ok(r) = solve(to_posture(&x)) {
-                    if r.1 < best.1.1 {
-                        best = (x, r);
-                    }
+                if let Ok(r) = solve(to_posture(&x))
+                    && r.1 < best.1.1
+                {
+                    best = (x, r);
                 }
             }
         }
@@ -401,11 +401,11 @@ pub fn hip_contact_force_with(model: &Model, activity: Activity, body_weight_n: 
                 if x == best.0 {
                     continue;
                 }
-                if let Ok(r) = solve(to_posture(&x)) {
-                    if r.1 < best.1.1 - 1e-12 {
-                        best = (x, r);
-                        improved = true;
-                    }
+                if let Ok(r) = solve(to_posture(&x))
+                    && r.1 < best.1.1 - 1e-12
+                {
+                    best = (x, r);
+                    improved = true;
                 }
             }
         }
@@ -597,7 +597,7 @@ fn solve_at(model: &Model, kin: &Kinematics, activity: Activity, body_weight_n: 
     let mut active = Vec::new();
     let mut passive = Vec::new();
     for m in model.muscles.iter().filter(|m| m.applies_force && m.path_points.iter().any(|p| leg.contains(&p.body)) && (options.distal_equilibrium || crosses_hip(model, m, "r"))) {
-        let (path, arms) = moment_arms(model, &kin, m, &q, &distal)?;
+        let (path, arms) = moment_arms(model, kin, m, &q, &distal)?;
         let (mut f, mut mo) = (Vector3::zeros(), Vector3::zeros());
         if crosses_hip(model, m, "r") {
             for w in path.nodes.windows(2) {
