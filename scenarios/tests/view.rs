@@ -223,3 +223,51 @@ fn window_opens_the_demo_case() -> Result<()> {
     assert!(magenta > 20, "the first contact of flexion is marked");
     Ok(())
 }
+
+fn shared_data(rel: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(rel);
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(!in_ci(), "{} is missing (CI must have ../shared/data)", p.display());
+    eprintln!("note: {} absent; test skipped", p.display());
+    None
+}
+
+/// The viewer on the real-CT case: slices through the hip with coxa's bone labels, the live
+/// model agreeing with the case, a picture with the slices.
+#[test]
+fn real_ct_case_opens() -> Result<()> {
+    let Some(ct) = shared_data("totalseg/example_ct.nii.gz") else { return Ok(()) };
+    let tmp = tempfile::tempdir()?;
+    let out = tmp.path().join("demo-ct");
+    ok(&coxa(&["demo", "--ct", ct.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]));
+    let case = out.join("cases/ct");
+    let (data, planes, live) = load_case(&case, LoadOptions { ct: true, muscles: true, live: true })?;
+    eprintln!("real CT case: {} bones, {} muscles, {} landmarks, notes {:?}", data.bones.len(), data.muscles.len(), data.markers.len(), data.notes);
+    assert_eq!(planes.len(), 3);
+    assert!(planes.iter().all(|s| s.rgba.chunks(4).any(|c| c[0] != c[1])), "the bone labels show on every plane");
+    let (_, base) = live.unwrap_or_else(|| panic!("live model on the real CT: {:?}", data.notes));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(case.join("report.json"))?)?;
+    let worst = report["rom"]["motions"].as_array().unwrap().iter().map(|m| {
+        let l = base.limits.iter().find(|l| l.name == m["name"].as_str().unwrap()).unwrap();
+        (l.limit_deg - m["limit_deg"].as_f64().unwrap()).abs()
+    });
+    let worst = worst.fold(0.0, f64::max);
+    eprintln!("real CT: live model vs the case's ROM, worst {worst:.2} deg");
+    assert!(worst <= 0.5, "{worst}");
+    let shot = tmp.path().join("ct.png");
+    let v = coxa(&["view", case.to_str().unwrap(), "--screenshot", shot.to_str().unwrap(), "--camera", "hip_ap", "--slices", "--play", "internal_rotation_90_flexion", "--width", "300", "--height", "300"]);
+    if no_vulkan(&v) {
+        return Ok(());
+    }
+    ok(&v);
+    if let Some(keep) = std::env::var_os("COXA_KEEP_SCREENSHOT") {
+        std::fs::copy(&shot, PathBuf::from(&keep).with_extension("ct.png"))?;
+    }
+    let (_, _, px) = decode(&shot);
+    let grey = px.iter().filter(|c| c[0] == c[1] && c[1] == c[2] && c[0] < 200).count();
+    eprintln!("real CT picture: {grey} grey CT pixels, {} contact-marker pixels", px.iter().filter(|&&c| is_magenta(c)).count());
+    assert!(grey > 5000, "the CT slices show");
+    Ok(())
+}

@@ -78,7 +78,10 @@ fn not_a_case_folder_is_a_clear_error() {
 #[ignore = "needs COXA_VIEW_CASE; prints the frame time"]
 fn frame_time_of_a_case() {
     let Some(dir) = std::env::var_os("COXA_VIEW_CASE") else { return };
-    let scene = coxa_viewer::case_scene(Path::new(&dir)).unwrap();
+    let (case, planes, _) = coxa_viewer::load_case(Path::new(&dir), coxa_viewer::LoadOptions { ct: true, muscles: true, live: false }).unwrap();
+    let mut scene = coxa_viewer::Scene::of_case(&case, None);
+    scene.slices = planes;
+    eprintln!("{} muscles, {} slice planes", case.muscles.len(), scene.slices.len());
     let triangles: usize = scene.meshes.iter().map(|m| m.mesh.triangles().len()).sum();
     for (w, h) in [(800, 600), (1280, 720)] {
         let t = coxa_viewer::frame_time(&scene, CameraView::PelvisAp, w, h, 20);
