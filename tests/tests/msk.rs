@@ -10,6 +10,7 @@ use coxa_core::Side;
 use coxa_sim::msk::hcf::{Activity, FemurLandmarks, HcfOptions, hip_contact_force_with, parse_fcsv};
 use coxa_sim::msk::osim::{self, JointKind, MuscleModel, PathPointKind};
 use coxa_sim::msk::{Kinematics, apply_couplers, clamp_coordinates, crosses_hip, moment_arms};
+use coxa_sim::msk::posture::{PostureResidual, check_posture_rapier};
 
 use crate::common::{shared_data, workspace_root};
 
@@ -122,6 +123,7 @@ fn compare_with_opensim(model_path: &Path, side: &str, grid: &[[f64; 4]]) -> Res
     eprintln!("{:14} {:>9} {:>9} {:>9} {:>9}   (RMS vs OpenSim 4.6, mm)", "muscle", "length", "flexion", "adduction", "rotation");
     let (mut worst_len, mut worst_ma) = (0.0f64, 0.0f64);
     let mut wrapped = 0;
+    let (mut max_len, mut max_ma) = (0.0f64, 0.0f64);
     for name in &names {
         let muscle = model.muscle(name).context("muscle")?;
         let mut se = [0.0f64; 4];
@@ -130,9 +132,11 @@ fn compare_with_opensim(model_path: &Path, side: &str, grid: &[[f64; 4]]) -> Res
             wrapped += usize::from(path.nodes.iter().any(|n| n.wrap.is_some()));
             let wl = want["length_m"][name][k].as_f64().context("length")?;
             se[0] += (path.length_m - wl).powi(2);
+            max_len = max_len.max(1000.0 * (path.length_m - wl).abs());
             for (i, cn) in coord_names.iter().enumerate() {
                 let w = want["moment_arm_m"][name][cn][k].as_f64().context("moment arm")?;
                 se[i + 1] += (ma[i] - w).powi(2);
+                max_ma = max_ma.max(1000.0 * (ma[i] - w).abs());
             }
         }
         let rms: Vec<f64> = se.iter().map(|s| 1000.0 * (s / qs.len() as f64).sqrt()).collect();
@@ -140,7 +144,7 @@ fn compare_with_opensim(model_path: &Path, side: &str, grid: &[[f64; 4]]) -> Res
         worst_len = worst_len.max(rms[0]);
         worst_ma = worst_ma.max(rms[1]).max(rms[2]).max(rms[3]);
     }
-    eprintln!("worst RMS: length {worst_len:.2e} mm, moment arm {worst_ma:.2e} mm over {} poses; {wrapped} muscle-poses wrapped", qs.len());
+    eprintln!("worst RMS: length {worst_len:.2e} mm, moment arm {worst_ma:.2e} mm over {} poses; largest difference: length {max_len:.2e} mm, moment arm {max_ma:.2e} mm; {wrapped} muscle-poses wrapped", qs.len());
     Ok((worst_len, worst_ma, wrapped))
 }
 
@@ -454,3 +458,29 @@ fn one_leg_stance_muscle_forces_hold_the_posture() -> Result<()> {
     }
     Ok(())
 }
+
+/// The rapier3d check: the stance leg and upper body as a rapier3d multibody at the
+/// solved posture, loaded by the solution's forces, stay at rest (small residual); with the
+/// muscle forces halved they clearly do not.
+#[test]
+fn rapier_multibody_holds_the_solved_posture() -> Result<()> {
+    let Some(model_path) = shared_data("opensim/gait2392_thelen2003muscle.osim") else { return Ok(()) };
+    let model = osim::read_osim(&model_path)?;
+    let bw = 760.0;
+    for activity in [Activity::OneLegStance, Activity::Walking] {
+        let r = coxa_sim::msk::hcf::hip_contact_force(&model, activity, bw, None)?;
+        let solved = check_posture_rapier(&model, &r, bw, None)?;
+        let mut halved = r.clone();
+        for (_, t) in &mut halved.muscle_forces_n {
+            *t *= 0.5;
+        }
+        let perturbed = check_posture_rapier(&model, &halved, bw, None)?;
+        let fmt = |p: &PostureResidual| p.dofs.iter().zip(&p.residual_n_m).map(|(n, v)| format!("{n} {v:+.3}")).collect::<Vec<_>>().join(", ");
+        eprintln!("{activity:?} (height {:.2} m): solved residual {:.3} N m = {:.4} %BW*h [{}]", solved.height_m, solved.max_n_m, solved.max_percent_bw_height, fmt(&solved));
+        eprintln!("{activity:?}: muscle forces halved: residual {:.1} N m = {:.3} %BW*h [{}]", perturbed.max_n_m, perturbed.max_percent_bw_height, fmt(&perturbed));
+        assert!(solved.max_percent_bw_height < 0.05, "{activity:?}: the solved forces leave {} N m", solved.max_n_m);
+        assert!(perturbed.max_percent_bw_height > 1.0 && perturbed.max_n_m > 50.0 * solved.max_n_m.max(0.01), "{activity:?}: halving the muscle forces left only {} N m", perturbed.max_n_m);
+    }
+    Ok(())
+}
+

@@ -17,6 +17,7 @@
 //!   `MomentArmSolver`), with cylinder and sphere wrapping ([`wrap`]).
 //! - [`muscle`]: Hill-type force-length-velocity curves (Thelen 2003, Millard 2012).
 //! - [`personalise`]: scaling to landmarks, implant changes of the hip centre, abductor report.
+//! - [`posture`]: a rapier3d multibody check that a solution's forces hold its posture.
 //! - [`static_opt`]: static optimisation (minimum summed squared activation).
 //! - [`hcf`]: the hip contact force of a posture, in the OrthoLoad femoral frame.
 
@@ -25,6 +26,7 @@ pub mod kinematics;
 pub mod muscle;
 pub mod path;
 pub mod personalise;
+pub mod posture;
 pub mod static_opt;
 pub mod wrap;
 

@@ -1,0 +1,300 @@
+//! An independent check, in rapier3d, that the forces of a hip contact force solution
+//! ([`super::hcf`]) hold the posture.
+//!
+//! # Method
+//! The stance leg and the upper body become a rapier3d multibody at the solved posture, at rest:
+//! - the femur is the fixed root (as in [`super::hcf`], whose hip equations balance the upper
+//!   body and whose knee and ankle equations move the distal bodies);
+//! - the upper body (every body not in the stance leg: pelvis, trunk, the other leg), welded at
+//!   its posture, hangs on the femur by a spherical joint at the hip centre (3 dofs);
+//! - the shank (tibia and any body between it and the talus) by a revolute joint along the
+//!   knee's instantaneous axis (from the model's knee coordinate and its couplers: gait2392's knee
+//!   translates with its angle);
+//! - the foot (talus, calcaneus, toes, welded: subtalar and toes are not checked, as in
+//!   [`super::hcf`]) by a revolute joint along the ankle's axis.
+//!
+//! Each segment gets the summed mass and inertia of its bodies. Gravity is off; the loads are
+//! those of the solution: every body's share `-m_b / m * GRF` at its centre of mass, the ground
+//! reaction at its centre of pressure on the foot, each muscle's tension along every straight
+//! piece of its path, applied at the path's points (and wrap tangent points) on their bodies as
+//! OpenSim applies a path's tension, and the hip contact force (the femur pushed by the
+//! acetabulum, the upper body by the head). One step from rest gives the generalised
+//! accelerations `qdd`; the residual is the generalised force that would hold the posture,
+//! `M qdd` (N m), with `M` the multibody's mass matrix (taken from rapier's factorisation).
+//!
+//! The joints carry the hip contact force anyway, so the force balance of the upper body is not
+//! tested (it holds by construction of the contact force): the check is about moments.
+//!
+//! # Units
+//! SI inside; rapier in metres, kilograms and seconds (`length_unit` 1), f32. There are no
+//! colliders, so the f32 metre-scale trouble of parry's distance queries (STACK.md) does not
+//! arise here.
+
+use std::collections::HashSet;
+
+use coxa_osim::Model;
+use nalgebra::{Matrix3, Point3, Vector3};
+use rapier3d::prelude::*;
+
+use super::hcf::HcfResult;
+use super::kinematics::{Kinematics, apply_couplers};
+use super::path::muscle_path;
+use super::{MskError, Result};
+
+/// Standing height over the height of the hip centre (Winter 2009, greater trochanter at
+/// 0.530 of the height): the height used to scale [`PostureResidual::max_percent_bw_height`]
+/// when none is given.
+const HEIGHT_PER_HIP_HEIGHT: f64 = 1.0 / 0.530;
+
+/// The time step of the check, s.
+const DT_S: f64 = 1e-3;
+
+/// What the rapier3d check found: the generalised forces missing to hold the posture.
+#[derive(Debug, Clone)]
+pub struct PostureResidual {
+    /// Names of the checked degrees of freedom: `hip_x`, `hip_y`, `hip_z` (moment on the upper
+    /// body about the hip centre along the ground axes), `knee`, `ankle`.
+    pub dofs: Vec<String>,
+    /// Generalised accelerations after one step from rest, rad/s^2.
+    pub accelerations_rad_s2: Vec<f64>,
+    /// Residual generalised forces `M qdd`, N m (what a reserve actuator would add).
+    pub residual_n_m: Vec<f64>,
+    /// Largest residual magnitude (the hip's as the norm of its 3-vector), N m.
+    pub max_n_m: f64,
+    /// The same in % body weight x height.
+    pub max_percent_bw_height: f64,
+    /// The height used, m (estimated from the model's hip height when not given).
+    pub height_m: f64,
+}
+
+fn subtree(model: &Model, root: usize) -> HashSet<usize> {
+    let mut s = HashSet::from([root]);
+    loop {
+        let before = s.len();
+        for j in &model.joints {
+            if s.contains(&j.parent.body) {
+                let _ = s.insert(j.child.body);
+            }
+        }
+        if s.len() == before {
+            return s;
+        }
+    }
+}
+
+/// The instantaneous screw of `child` relative to the ground when coordinate `c` moves (the
+/// parent does not move with it): unit axis and a point on it, ground frame, m.
+fn instantaneous_axis(model: &Model, kin: &Kinematics, q: &[f64], c: usize, child: usize) -> Result<(Vector3<f64>, Vector3<f64>)> {
+    const H: f64 = 1e-6;
+    let (mut qp, mut qm) = (q.to_vec(), q.to_vec());
+    qp[c] += H;
+    qm[c] -= H;
+    apply_couplers(model, &mut qp);
+    apply_couplers(model, &mut qm);
+    let (pp, pm) = (kin.body_poses(model, &qp)[child], kin.body_poses(model, &qm)[child]);
+    let dr = (pp.rotation * pm.rotation.inverse()).scaled_axis() / (2.0 * H);
+    let dp = (pp.translation.vector - pm.translation.vector) / (2.0 * H);
+    let p = 0.5 * (pp.translation.vector + pm.translation.vector);
+    let w2 = dr.norm_squared();
+    if !(w2 > 1e-12) {
+        return Err(MskError::Model { what: format!("coordinate {} does not rotate {}", model.coordinates[c].name, model.bodies[child].name) });
+    }
+    let v0 = dp - dr.cross(&p);
+    Ok((dr / w2.sqrt(), dr.cross(&v0) / w2))
+}
+
+fn v32(v: &Vector3<f64>) -> Vector {
+    crate::convert::si_to_sim(v)
+}
+
+/// One rigid segment of the check: its bodies, lumped mass properties (ground axes) and the
+/// loads on it.
+struct Segment {
+    mass_kg: f64,
+    com_m: Vector3<f64>,
+    inertia_kg_m2: Matrix3<f64>,
+    force_n: Vector3<f64>,
+    /// Moment about the ground origin, N m.
+    moment_n_m: Vector3<f64>,
+}
+
+impl Segment {
+    fn new(model: &Model, bodies: &HashSet<usize>, poses: &[nalgebra::Isometry3<f64>]) -> Self {
+        let (mut m, mut c) = (0.0, Vector3::zeros());
+        for &b in bodies {
+            m += model.bodies[b].mass_kg;
+            c += model.bodies[b].mass_kg * poses[b].transform_point(&Point3::from(model.bodies[b].mass_center_m)).coords;
+        }
+        let c = if m > 0.0 { c / m } else { Vector3::zeros() };
+        let mut inertia = Matrix3::zeros();
+        for &b in bodies {
+            let bd = &model.bodies[b];
+            let [xx, yy, zz, xy, xz, yz] = bd.inertia_kg_m2;
+            let local = Matrix3::new(xx, xy, xz, xy, yy, yz, xz, yz, zz);
+            let r = poses[b].rotation.to_rotation_matrix();
+            let d = poses[b].transform_point(&Point3::from(bd.mass_center_m)).coords - c;
+            inertia += r * local * r.transpose() + bd.mass_kg * (Matrix3::identity() * d.norm_squared() - d * d.transpose());
+        }
+        // A massless segment still needs a positive mass matrix; it carries no load of its own.
+        if m <= 1e-6 {
+            m = 1e-3;
+            inertia = Matrix3::identity() * 1e-6;
+        }
+        Self { mass_kg: m, com_m: c, inertia_kg_m2: inertia, force_n: Vector3::zeros(), moment_n_m: Vector3::zeros() }
+    }
+
+    fn push(&mut self, force: Vector3<f64>, at: Vector3<f64>) {
+        self.force_n += force;
+        self.moment_n_m += at.cross(&force);
+    }
+}
+
+/// Checks in rapier3d that the forces of `result` (from [`super::hcf::hip_contact_force`] on
+/// `model`, with `body_weight_n`) hold its posture, see the [module docs](self). `height_m`
+/// scales the residual in % body weight x height; `None` estimates it from the model. The
+/// muscle forces are read from `result.muscle_forces_n`, so a caller may change them to see the
+/// residual grow.
+pub fn check_posture_rapier(model: &Model, result: &HcfResult, body_weight_n: f64, height_m: Option<f64>) -> Result<PostureResidual> {
+    if !(body_weight_n.is_finite() && body_weight_n > 0.0) {
+        return Err(MskError::InvalidInput { what: "body weight (N)".into(), value: body_weight_n, why: "must be positive".into() });
+    }
+    if let Some(h) = height_m.filter(|h| !(h.is_finite() && *h > 0.3 && *h < 3.0)) {
+        return Err(MskError::InvalidInput { what: "height (m)".into(), value: h, why: "must be between 0.3 and 3 m".into() });
+    }
+    let q = &result.coordinates;
+    if q.len() != model.coordinates.len() {
+        return Err(MskError::InvalidInput { what: "number of coordinate values".into(), value: q.len() as f64, why: format!("the model has {} coordinates", model.coordinates.len()) });
+    }
+    let kin = Kinematics::new(model)?;
+    let body = |n: &str| model.body_index(n).ok_or(MskError::UnknownName { kind: "body", name: n.into() });
+    let coord = |n: &str| model.coordinate_index(n).ok_or(MskError::UnknownName { kind: "coordinate", name: n.into() });
+    let (femur_b, tibia_b, talus_b) = (body("femur_r")?, body("tibia_r")?, body("talus_r")?);
+    let (knee_c, ankle_c) = (coord("knee_angle_r")?, coord("ankle_angle_r")?);
+    let foot_b = body("calcn_r").unwrap_or(talus_b);
+    let hip_joint = model.joints.iter().find(|j| j.child.body == femur_b).ok_or(MskError::Model { what: "femur_r has no parent joint".into() })?;
+    let poses = kin.body_poses(model, q);
+
+    // Segments: 0 upper body, 1 femur, 2 shank, 3 foot.
+    let leg = subtree(model, femur_b);
+    let below_knee = subtree(model, tibia_b);
+    let foot: HashSet<usize> = subtree(model, talus_b);
+    let upper: HashSet<usize> = (0..model.bodies.len()).filter(|b| !leg.contains(b)).collect();
+    let thigh: HashSet<usize> = leg.difference(&below_knee).copied().collect();
+    let shank: HashSet<usize> = below_knee.difference(&foot).copied().collect();
+    let segment_of = |b: usize| if foot.contains(&b) { 3 } else if shank.contains(&b) { 2 } else if thigh.contains(&b) { 1 } else { 0 };
+    let mut segs: Vec<Segment> = [&upper, &thigh, &shank, &foot].iter().map(|s| Segment::new(model, s, &poses)).collect();
+
+    // Loads: body shares of the ground reaction, the ground reaction, muscles, hip contact.
+    let m_all = model.total_mass_kg();
+    let grf = result.ground_reaction_n;
+    for (i, bd) in model.bodies.iter().enumerate() {
+        let c = poses[i].transform_point(&Point3::from(bd.mass_center_m)).coords;
+        segs[segment_of(i)].push(-(bd.mass_kg / m_all) * grf, c);
+    }
+    segs[segment_of(foot_b)].push(grf, result.centre_of_pressure_m);
+    for (name, tension) in &result.muscle_forces_n {
+        let muscle = model.muscle(name).ok_or(MskError::UnknownName { kind: "muscle", name: name.clone() })?;
+        let path = muscle_path(model, muscle, &poses, q)?;
+        for w in path.nodes.windows(2) {
+            if w[0].wrap.is_some() && w[0].wrap == w[1].wrap {
+                continue;
+            }
+            let d = w[1].ground_m - w[0].ground_m;
+            let n = d.norm();
+            if n < 1e-12 {
+                continue;
+            }
+            let u = d / n;
+            segs[segment_of(w[0].body)].push(*tension * u, w[0].ground_m);
+            segs[segment_of(w[1].body)].push(-*tension * u, w[1].ground_m);
+        }
+    }
+    let hip_centre = (poses[femur_b] * Point3::from(hip_joint.child.translation_m)).coords;
+    let hcf_ground = poses[femur_b].rotation * result.force_femur_n;
+    segs[1].push(hcf_ground, hip_centre);
+    segs[0].push(-hcf_ground, hip_centre);
+
+    // The multibody, every body at the identity pose so that local coordinates are ground ones.
+    let mut world = PhysicsWorld::new();
+    world.gravity = Vector::ZERO;
+    world.integration_parameters.dt = DT_S as f32;
+    let mut handles = Vec::with_capacity(4);
+    for (k, s) in segs.iter().enumerate() {
+        let i = &s.inertia_kg_m2;
+        let inertia = rapier3d::math::Matrix::from_cols(v32(&i.column(0).into_owned()), v32(&i.column(1).into_owned()), v32(&i.column(2).into_owned()));
+        let mprops = MassProperties::with_inertia_matrix(v32(&s.com_m), s.mass_kg as f32, inertia);
+        let builder = if k == 1 { RigidBodyBuilder::fixed() } else { RigidBodyBuilder::dynamic() };
+        let mut rb = builder.additional_mass_properties(mprops).can_sleep(false).build();
+        // Forces about the segment's centre of mass (rapier's torque reference).
+        rb.add_force(v32(&s.force_n), true);
+        rb.add_torque(v32(&(s.moment_n_m - s.com_m.cross(&s.force_n))), true);
+        handles.push(world.insert_body(rb));
+    }
+    let (knee_axis, knee_point) = instantaneous_axis(model, &kin, q, knee_c, tibia_b)?;
+    let (ankle_axis, ankle_point) = instantaneous_axis(model, &kin, q, ankle_c, talus_b)?;
+    let joints = [
+        (handles[1], handles[0], GenericJoint::from(SphericalJointBuilder::new().local_anchor1(v32(&hip_centre)).local_anchor2(v32(&hip_centre)))),
+        (handles[1], handles[2], GenericJoint::from(RevoluteJointBuilder::new(v32(&knee_axis)).local_anchor1(v32(&knee_point)).local_anchor2(v32(&knee_point)))),
+        (handles[2], handles[3], GenericJoint::from(RevoluteJointBuilder::new(v32(&ankle_axis)).local_anchor1(v32(&ankle_point)).local_anchor2(v32(&ankle_point)))),
+    ];
+    let mut joint_handles = Vec::with_capacity(3);
+    for (a, b, j) in joints {
+        joint_handles.push(world.insert_multibody_joint(a, b, j).ok_or(MskError::Model { what: "rapier refused a multibody joint of the posture check".into() })?);
+    }
+    world.step();
+
+    let (mb, _) = world.multibody_joints.get(joint_handles[0]).ok_or(MskError::Model { what: "the posture check's multibody vanished".into() })?;
+    let n = mb.ndofs();
+    if n != 5 {
+        return Err(MskError::Model { what: format!("the posture check's multibody has {n} degrees of freedom, expected 5") });
+    }
+    // Dof order: links in insertion order (hip 3, knee 1, ankle 1).
+    let mut order = Vec::with_capacity(5);
+    for h in &joint_handles {
+        let (_, link_id) = world.multibody_joints.get(*h).ok_or(MskError::Model { what: "a posture check joint vanished".into() })?;
+        let link = mb.link(link_id).ok_or(MskError::Model { what: "a posture check link vanished".into() })?;
+        let nd = link.joint().ndofs();
+        order.extend(link.assembly_id()..link.assembly_id() + nd);
+    }
+    let qdd: Vec<f64> = order.iter().map(|&i| f64::from(mb.generalized_velocity()[i]) / DT_S).collect();
+    // M from M^-1 (column by column through rapier's LU), in f64.
+    let lu = mb.inv_augmented_mass();
+    let mut minv = nalgebra::DMatrix::<f64>::zeros(n, n);
+    for j in 0..n {
+        let mut e = rapier3d::na::DVector::<f32>::zeros(n);
+        e[j] = 1.0;
+        let col = lu.solve(&e).ok_or(MskError::Model { what: "the posture check's mass matrix is singular".into() })?;
+        for i in 0..n {
+            minv[(i, j)] = f64::from(col[i]);
+        }
+    }
+    let m = minv.try_inverse().ok_or(MskError::Model { what: "the posture check's mass matrix is singular".into() })?;
+    let mut qdd_asm = nalgebra::DVector::<f64>::zeros(n);
+    for (k, &i) in order.iter().enumerate() {
+        qdd_asm[i] = qdd[k];
+    }
+    let tau_asm = &m * qdd_asm;
+    let residual_n_m: Vec<f64> = order.iter().map(|&i| tau_asm[i]).collect();
+    let hip = Vector3::new(residual_n_m[0], residual_n_m[1], residual_n_m[2]).norm();
+    let max_n_m = hip.max(residual_n_m[3].abs()).max(residual_n_m[4].abs());
+    let height_m = match height_m {
+        Some(h) => h,
+        None => {
+            // Hip height above the foot's lowest origin at the default pose.
+            let mut q0 = model.default_coordinates();
+            apply_couplers(model, &mut q0);
+            let p0 = kin.body_poses(model, &q0);
+            let hip0 = p0[femur_b] * Point3::from(hip_joint.child.translation_m);
+            let sole = foot.iter().map(|&b| p0[b].translation.vector.y).fold(f64::INFINITY, f64::min);
+            (hip0.y - sole) * HEIGHT_PER_HIP_HEIGHT
+        }
+    };
+    Ok(PostureResidual {
+        dofs: ["hip_x", "hip_y", "hip_z", "knee", "ankle"].iter().map(|s| (*s).to_string()).collect(),
+        accelerations_rad_s2: qdd,
+        residual_n_m,
+        max_n_m,
+        max_percent_bw_height: 100.0 * max_n_m / (body_weight_n * height_m),
+        height_m,
+    })
+}
