@@ -484,3 +484,92 @@ fn rapier_multibody_holds_the_solved_posture() -> Result<()> {
     Ok(())
 }
 
+/// gait2392 with one wrap object added on the right femur per `(muscle, xml)` pair, placed 4 mm
+/// off the middle of the muscle's pelvis-femur segment at hip flexion 0.3 rad; `xml(k, centre)`
+/// gives the wrap object's element (named `test_wrap{k}`). Returns the temporary folder (keep
+/// it alive) and the edited model's path.
+fn gait2392_with_wraps(model_path: &Path, wraps: &[(&str, &str)], xml: impl Fn(usize, nalgebra::Vector3<f64>) -> String) -> Result<(tempfile::TempDir, std::path::PathBuf)> {
+    let text = std::fs::read_to_string(model_path)?;
+    let model = osim::read_osim(model_path)?;
+    let kin = Kinematics::new(&model)?;
+    let femur = model.body_index("femur_r").context("femur_r")?;
+    let mut q = model.default_coordinates();
+    q[model.coordinate_index("hip_flexion_r").context("coord")?] = 0.3;
+    let poses = kin.body_poses(&model, &q);
+    let mut objects = String::new();
+    let mut edited = text.clone();
+    for (k, (muscle, method)) in wraps.iter().enumerate() {
+        let m = model.muscle(muscle).context("muscle")?;
+        let path = coxa_sim::msk::muscle_path(&model, m, &poses, &q)?;
+        let w = path.nodes.windows(2).find(|w| w[0].body != w[1].body).context("segment")?;
+        let mid = 0.5 * (w[0].ground_m + w[1].ground_m);
+        let dir = (w[1].ground_m - w[0].ground_m).normalize();
+        let off = dir.cross(&nalgebra::Vector3::y()).normalize() * 0.004;
+        let centre = poses[femur].inverse_transform_point(&nalgebra::Point3::from(mid + off)).coords;
+        objects.push_str(&xml(k, centre));
+        let start = edited.find(&format!("<Thelen2003Muscle name=\"{muscle}\">")).context("muscle element")?;
+        let at = start + edited[start..].find("<PathWrapSet>").context("PathWrapSet")?;
+        let o = at + edited[at..].find("<objects />").context("objects")?;
+        edited.replace_range(o..o + "<objects />".len(), &format!("<objects><PathWrap name=\"pw{k}\"><wrap_object>test_wrap{k}</wrap_object><method>{method}</method><range>-1 -1</range></PathWrap></objects>"));
+    }
+    let body = edited.find("<Body name=\"femur_r\">").context("femur_r")?;
+    let at = body + edited[body..].find("<WrapObjectSet").context("WrapObjectSet")?;
+    let o = at + edited[at..].find("<objects />").context("objects")?;
+    edited.replace_range(o..o + "<objects />".len(), &format!("<objects>{objects}</objects>"));
+    let tmp = tempfile::tempdir()?;
+    let path = tmp.path().join("gait2392_wraps.osim");
+    std::fs::write(&path, edited)?;
+    Ok((tmp, path))
+}
+
+/// At how many poses of [`hip_grid`] each of `muscles`' paths wraps over a wrap object, and the
+/// number of poses.
+fn wrapped_poses(path: &Path, muscles: &[&str]) -> Result<(Vec<usize>, usize)> {
+    let model = osim::read_osim(path)?;
+    let kin = Kinematics::new(&model)?;
+    let coords: Vec<usize> = ["hip_flexion_r", "hip_adduction_r", "hip_rotation_r"].iter().map(|c| model.coordinate_index(c).context("coord")).collect::<Result<_>>()?;
+    let mut wrapped = vec![0; muscles.len()];
+    let grid = hip_grid();
+    for pose in &grid {
+        let mut q = model.default_coordinates();
+        for (c, v) in coords.iter().zip(&pose[..3]) {
+            q[*c] = v.to_radians();
+        }
+        let poses = kin.body_poses(&model, &q);
+        for (k, m) in muscles.iter().enumerate() {
+            let p = coxa_sim::msk::muscle_path(&model, model.muscle(m).context("muscle")?, &poses, &q)?;
+            wrapped[k] += usize::from(p.nodes.iter().any(|n| n.wrap.is_some()));
+        }
+    }
+    Ok((wrapped, grid.len()))
+}
+
+/// Ellipsoid wrapping against OpenSim: gait2392 with four ellipsoids added on the right femur,
+/// one per gluteus maximus part and one on the gluteus medius, covering the three methods
+/// (hybrid, midpoint, axial) and free and quadrant-constrained wrapping, so that the paths wrap
+/// in some poses of the issue's grid and not in others.
+#[test]
+fn ellipsoid_wrapping_matches_opensim() -> Result<()> {
+    let Some(model_path) = shared_data("opensim/gait2392_thelen2003muscle.osim") else { return Ok(()) };
+    let wraps = [("glut_max1_r", "hybrid"), ("glut_max2_r", "midpoint"), ("glut_max3_r", "axial"), ("glut_med2_r", "hybrid")];
+    let quadrants = ["all", "-x", "+z", "-y"];
+    let dims = ["0.012 0.02 0.03", "0.02 0.012 0.016", "0.01 0.014 0.025", "0.015 0.03 0.012"];
+    let (_tmp, path) = gait2392_with_wraps(&model_path, &wraps, |k, c| {
+        format!(
+            "<WrapEllipsoid name=\"test_wrap{k}\"><active>true</active><xyz_body_rotation>0.1 0.2 0.3</xyz_body_rotation><translation>{} {} {}</translation><quadrant>{}</quadrant><dimensions>{}</dimensions></WrapEllipsoid>",
+            c.x, c.y, c.z, quadrants[k], dims[k]
+        )
+    })?;
+    let muscles: Vec<&str> = wraps.iter().map(|w| w.0).collect();
+    let (wrapped, poses) = wrapped_poses(&path, &muscles)?;
+    eprintln!("ellipsoid wraps per muscle ({poses} poses each): {:?}", muscles.iter().zip(&wrapped).collect::<Vec<_>>());
+    // Every ellipsoid (each method, free and constrained) is wrapped over in part of the grid.
+    for (m, w) in muscles.iter().zip(&wrapped) {
+        assert!(*w >= 5 && *w < poses, "{m} wraps in {w} of {poses} poses");
+    }
+    let all: usize = wrapped.iter().sum();
+    assert!(all > muscles.len() * poses / 5, "{all} of {} muscle-poses", muscles.len() * poses);
+    let (len, ma, _) = compare_with_opensim(&path, "r", &hip_grid())?;
+    assert!(len < 1.0 && ma < 1.0, "ellipsoids: length RMS {len} mm, moment arm RMS {ma} mm");
+    Ok(())
+}

@@ -14,7 +14,8 @@
 //!
 //! - [`kinematics`]: body poses from coordinates (`CustomJoint` spatial transforms, couplers).
 //! - [`path`]: muscle-tendon length, path geometry and moment arms (`-dL/dq`, as OpenSim's
-//!   `MomentArmSolver`), with cylinder and sphere wrapping ([`wrap`]).
+//!   `MomentArmSolver`), with cylinder and sphere wrapping ([`wrap`]) and ellipsoid wrapping
+//!   ([`wrap_ellipsoid`]).
 //! - [`muscle`]: Hill-type force-length-velocity curves (Thelen 2003, Millard 2012).
 //! - [`personalise`]: scaling to landmarks, implant changes of the hip centre, abductor report.
 //! - [`posture`]: a rapier3d multibody check that a solution's forces hold its posture.
@@ -29,6 +30,7 @@ pub mod personalise;
 pub mod posture;
 pub mod static_opt;
 pub mod wrap;
+pub mod wrap_ellipsoid;
 
 pub use coxa_osim as osim;
 pub use kinematics::{Kinematics, apply_couplers, clamp_coordinates};
@@ -53,7 +55,7 @@ pub enum MskError {
         name: String,
     },
     /// A muscle wraps over a shape coxa does not wrap yet.
-    #[error("muscle {muscle} wraps over {wrap_object}, a shape coxa cannot wrap yet (WrapCylinder and WrapSphere only); set the wrap object inactive or replace it with a cylinder or sphere")]
+    #[error("muscle {muscle} wraps over {wrap_object}, a shape coxa cannot wrap yet (WrapCylinder, WrapSphere and WrapEllipsoid only); set the wrap object inactive or replace it with a cylinder, sphere or ellipsoid")]
     UnsupportedWrap {
         /// The muscle.
         muscle: String,
