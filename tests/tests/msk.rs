@@ -132,6 +132,13 @@ fn compare_with_opensim(model_path: &Path, side: &str, grid: &[[f64; 4]]) -> Res
             wrapped += usize::from(path.nodes.iter().any(|n| n.wrap.is_some()));
             let wl = want["length_m"][name][k].as_f64().context("length")?;
             se[0] += (path.length_m - wl).powi(2);
+            // COXA_DEBUG_WRAP=1 prints the poses where the lengths differ, with coxa's path.
+            if std::env::var_os("COXA_DEBUG_WRAP").is_some() && (path.length_m - wl).abs() > 1e-6 {
+                eprintln!("    {name} pose {:?}: length {:.6} m, OpenSim {wl:.6} m, wrap nodes {}", grid[k], path.length_m, path.nodes.iter().filter(|n| n.wrap.is_some()).count());
+                for n in &path.nodes {
+                    eprintln!("      {:?} wrap {:?} {:.6}", n.ground_m.as_slice(), n.wrap, n.wrap_length_m);
+                }
+            }
             max_len = max_len.max(1000.0 * (path.length_m - wl).abs());
             for (i, cn) in coord_names.iter().enumerate() {
                 let w = want["moment_arm_m"][name][cn][k].as_f64().context("moment arm")?;
@@ -573,3 +580,56 @@ fn ellipsoid_wrapping_matches_opensim() -> Result<()> {
     assert!(len < 1.0 && ma < 1.0, "ellipsoids: length RMS {len} mm, moment arm RMS {ma} mm");
     Ok(())
 }
+
+/// Torus wrapping against OpenSim: gait2392 with four tori added on the right femur, one per
+/// gluteus maximus part and one on the gluteus medius, each with its axis along the muscle's
+/// pelvis-femur segment (at hip flexion 0.3 rad) and the segment passing through the hole 5 mm
+/// inside the tube's centre circle, so that the paths wrap over the tube's inner side in some
+/// poses of the issue's grid and not in others.
+#[test]
+fn torus_wrapping_matches_opensim() -> Result<()> {
+    let Some(model_path) = shared_data("opensim/gait2392_thelen2003muscle.osim") else { return Ok(()) };
+    let wraps = [("glut_max1_r", "hybrid"), ("glut_max2_r", "hybrid"), ("glut_max3_r", "hybrid"), ("glut_med2_r", "hybrid")];
+    let quadrants = ["all", "-x", "all", "all"];
+    let radii = [(0.01, 0.03), (0.012, 0.03), (0.008, 0.025), (0.01, 0.03)];
+    // The segments' directions and the centres of the tori, in the femur frame.
+    let model = osim::read_osim(&model_path)?;
+    let kin = Kinematics::new(&model)?;
+    let femur = model.body_index("femur_r").context("femur_r")?;
+    let mut q = model.default_coordinates();
+    q[model.coordinate_index("hip_flexion_r").context("coord")?] = 0.3;
+    let poses = kin.body_poses(&model, &q);
+    let mut frames = Vec::new();
+    for (k, (muscle, _)) in wraps.iter().enumerate() {
+        let path = coxa_sim::msk::muscle_path(&model, model.muscle(muscle).context("muscle")?, &poses, &q)?;
+        let w = path.nodes.windows(2).find(|w| w[0].body != w[1].body).context("segment")?;
+        let inv = poses[femur].inverse();
+        let (a, b) = (inv.transform_point(&nalgebra::Point3::from(w[0].ground_m)).coords, inv.transform_point(&nalgebra::Point3::from(w[1].ground_m)).coords);
+        let z = (b - a).normalize();
+        let x = z.cross(&nalgebra::Vector3::y()).normalize();
+        let y = z.cross(&x);
+        let r = nalgebra::Matrix3::from_columns(&[x, y, z]);
+        // Body-fixed X-Y-Z angles of r = Rx(a) Ry(b) Rz(c).
+        let angles = [(-r[(1, 2)]).atan2(r[(2, 2)]), r[(0, 2)].asin(), (-r[(0, 1)]).atan2(r[(0, 0)])];
+        // The segment passes 5 mm inside the centre circle, on the torus's -x side.
+        let centre = 0.5 * (a + b) + x * (radii[k].1 - 0.005);
+        frames.push((angles, centre));
+    }
+    let (_tmp, path) = gait2392_with_wraps(&model_path, &wraps, |k, _| {
+        let ([ax, ay, az], c) = frames[k];
+        format!(
+            "<WrapTorus name=\"test_wrap{k}\"><active>true</active><xyz_body_rotation>{ax} {ay} {az}</xyz_body_rotation><translation>{} {} {}</translation><quadrant>{}</quadrant><inner_radius>{}</inner_radius><outer_radius>{}</outer_radius></WrapTorus>",
+            c.x, c.y, c.z, quadrants[k], radii[k].0, radii[k].1
+        )
+    })?;
+    let muscles: Vec<&str> = wraps.iter().map(|w| w.0).collect();
+    let (wrapped, poses_n) = wrapped_poses(&path, &muscles)?;
+    eprintln!("torus wraps per muscle ({poses_n} poses each): {:?}", muscles.iter().zip(&wrapped).collect::<Vec<_>>());
+    for (m, w) in muscles.iter().zip(&wrapped) {
+        assert!(*w >= 5 && *w < poses_n, "{m} wraps in {w} of {poses_n} poses");
+    }
+    let (len, ma, _) = compare_with_opensim(&path, "r", &hip_grid())?;
+    assert!(len < 1.0 && ma < 1.0, "tori: length RMS {len} mm, moment arm RMS {ma} mm");
+    Ok(())
+}
+

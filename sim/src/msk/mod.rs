@@ -14,8 +14,8 @@
 //!
 //! - [`kinematics`]: body poses from coordinates (`CustomJoint` spatial transforms, couplers).
 //! - [`path`]: muscle-tendon length, path geometry and moment arms (`-dL/dq`, as OpenSim's
-//!   `MomentArmSolver`), with cylinder and sphere wrapping ([`wrap`]) and ellipsoid wrapping
-//!   ([`wrap_ellipsoid`]).
+//!   `MomentArmSolver`), with cylinder and sphere ([`wrap`]), ellipsoid ([`wrap_ellipsoid`]) and
+//!   torus ([`wrap_torus`]) wrapping.
 //! - [`muscle`]: Hill-type force-length-velocity curves (Thelen 2003, Millard 2012).
 //! - [`personalise`]: scaling to landmarks, implant changes of the hip centre, abductor report.
 //! - [`posture`]: a rapier3d multibody check that a solution's forces hold its posture.
@@ -31,6 +31,7 @@ pub mod posture;
 pub mod static_opt;
 pub mod wrap;
 pub mod wrap_ellipsoid;
+pub mod wrap_torus;
 
 pub use coxa_osim as osim;
 pub use kinematics::{Kinematics, apply_couplers, clamp_coordinates};
@@ -55,7 +56,7 @@ pub enum MskError {
         name: String,
     },
     /// A muscle wraps over a shape coxa does not wrap yet.
-    #[error("muscle {muscle} wraps over {wrap_object}, a shape coxa cannot wrap yet (WrapCylinder, WrapSphere and WrapEllipsoid only); set the wrap object inactive or replace it with a cylinder, sphere or ellipsoid")]
+    #[error("muscle {muscle} wraps over {wrap_object}, a shape coxa cannot wrap (coxa wraps WrapCylinder, WrapSphere, WrapEllipsoid and WrapTorus); set the wrap object inactive or replace it with one of these")]
     UnsupportedWrap {
         /// The muscle.
         muscle: String,
