@@ -488,6 +488,16 @@ fn rapier_multibody_holds_the_solved_posture() -> Result<()> {
         assert!(solved.max_percent_bw_height < 0.05, "{activity:?}: the solved forces leave {} N m", solved.max_n_m);
         assert!(perturbed.max_percent_bw_height > 1.0 && perturbed.max_n_m > 50.0 * solved.max_n_m.max(0.01), "{activity:?}: halving the muscle forces left only {} N m", perturbed.max_n_m);
     }
+    // Bad input is a clear error, not a panic.
+    let r = coxa_sim::msk::hcf::hip_contact_force(&model, Activity::OneLegStance, bw, None)?;
+    assert!(check_posture_rapier(&model, &r, f64::NAN, None).is_err());
+    assert!(check_posture_rapier(&model, &r, bw, Some(-1.0)).is_err());
+    let mut short = r.clone();
+    short.coordinates.pop();
+    assert!(check_posture_rapier(&model, &short, bw, None).is_err());
+    let mut unknown = r;
+    unknown.muscle_forces_n.push(("no_such_muscle".into(), 10.0));
+    assert!(check_posture_rapier(&model, &unknown, bw, None).unwrap_err().to_string().contains("no_such_muscle"));
     Ok(())
 }
 

@@ -96,7 +96,7 @@ fn instantaneous_axis(model: &Model, kin: &Kinematics, q: &[f64], c: usize, chil
     let dp = (pp.translation.vector - pm.translation.vector) / (2.0 * H);
     let p = 0.5 * (pp.translation.vector + pm.translation.vector);
     let w2 = dr.norm_squared();
-    if !(w2 > 1e-12) {
+    if w2.is_nan() || w2 <= 1e-12 {
         return Err(MskError::Model { what: format!("coordinate {} does not rotate {}", model.coordinates[c].name, model.bodies[child].name) });
     }
     let v0 = dp - dr.cross(&p);

@@ -272,7 +272,8 @@ pub fn wrap_ellipsoid(point1: &Vector3<f64>, point2: &Vector3<f64>, dimensions_m
     }
     let l1 = (-bb + disc.sqrt()) / (2.0 * aa);
     let l2 = (-bb - disc.sqrt()) / (2.0 * aa);
-    if !(0.0 < l1 && l1 < 1.0) || !(0.0 < l2 && l2 < 1.0) {
+    let inside = |l: f64| 0.0 < l && l < 1.0;
+    if !inside(l1) || !inside(l2) {
         return (WrapAction::NoWrap, None);
     }
     let mut r1 = p2 + l1 * p1p2;
