@@ -643,3 +643,31 @@ fn torus_wrapping_matches_opensim() -> Result<()> {
     Ok(())
 }
 
+
+
+/// The rapier3d check on Rajagopal 2016, whose patella hangs on the femur and moves with the
+/// knee angle through a coupler: the patella turns about its own instantaneous axis, tied to the
+/// knee by a rapier dof coupling. The residual left is the hip's reserve and, at the knee, the
+/// screw translation along the instantaneous axes that revolute joints leave out.
+#[test]
+fn rapier_multibody_check_on_rajagopal_with_its_coupled_patella() -> Result<()> {
+    let Some(model_path) = shared_data("opensim/Rajagopal/Rajagopal2016.osim") else { return Ok(()) };
+    let model = osim::read_osim(&model_path)?;
+    let bw = 760.0;
+    for activity in [Activity::OneLegStance, Activity::Walking] {
+        let r = coxa_sim::msk::hcf::hip_contact_force(&model, activity, bw, None)?;
+        let solved = check_posture_rapier(&model, &r, bw, None)?;
+        let mut halved = r.clone();
+        for (_, t) in &mut halved.muscle_forces_n {
+            *t *= 0.5;
+        }
+        let perturbed = check_posture_rapier(&model, &halved, bw, None)?;
+        eprintln!("Rajagopal {activity:?}: solved residual {:.3} N m = {:.4} %BW*h {:?} (hip reserve {:?}); halved {:.1} N m = {:.3} %BW*h", solved.max_n_m, solved.max_percent_bw_height, solved.residual_n_m, r.reserve_n_m.as_slice(), perturbed.max_n_m, perturbed.max_percent_bw_height);
+        for k in 0..3 {
+            assert!((solved.residual_n_m[k] + r.reserve_n_m[k]).abs() < 0.01, "{activity:?}: the hip residual is the static optimisation's reserve");
+        }
+        assert!(solved.max_percent_bw_height < 0.1, "{activity:?}: {} N m", solved.max_n_m);
+        assert!(perturbed.max_percent_bw_height > 1.0, "{activity:?}: halved only {} N m", perturbed.max_n_m);
+    }
+    Ok(())
+}

@@ -11,7 +11,14 @@
 //!   knee's instantaneous axis (from the model's knee coordinate and its couplers: gait2392's knee
 //!   translates with its angle);
 //! - the foot (talus, calcaneus, toes, welded: subtalar and toes are not checked, as in
-//!   [`super::hcf`]) by a revolute joint along the ankle's axis.
+//!   [`super::hcf`]) by a revolute joint along the ankle's axis;
+//! - a body on the femur that the knee angle moves through a coupler (Rajagopal's patella) by a
+//!   revolute joint along its own instantaneous axis, tied to the knee joint by a rapier dof
+//!   coupling; the knee's residual is taken along the coupled motion.
+//!
+//! The revolute joints leave out the screw translation along their instantaneous axes (zero for
+//! gait2392, whose knee translates in its sagittal plane; a few tenths of a newton-metre at
+//! Rajagopal's knee).
 //!
 //! Each segment gets the summed mass and inertia of its bodies. Gravity is off; the loads are
 //! those of the solution: every body's share `-m_b / m * GRF` at its centre of mass, the ground
@@ -49,7 +56,10 @@ const HEIGHT_PER_HIP_HEIGHT: f64 = 1.0 / 0.530;
 /// The time step of the check, s.
 const DT_S: f64 = 1e-3;
 
-/// What the rapier3d check found: the generalised forces missing to hold the posture.
+/// What the rapier3d check found: the generalised forces missing to hold the posture. The
+/// solved forces leave what the static optimisation gave its reserve actuators
+/// ([`HcfResult::reserve_n_m`], [`HcfResult::distal_reserve_n_m`]), the approximations named in
+/// the [module docs](self) and f32 rounding.
 #[derive(Debug, Clone)]
 pub struct PostureResidual {
     /// Names of the checked degrees of freedom: `hip_x`, `hip_y`, `hip_z` (moment on the upper
@@ -101,6 +111,18 @@ fn instantaneous_axis(model: &Model, kin: &Kinematics, q: &[f64], c: usize, chil
     }
     let v0 = dp - dr.cross(&p);
     Ok((dr / w2.sqrt(), dr.cross(&v0) / w2))
+}
+
+/// How fast (rad per unit of coordinate `c`) `child` turns relative to the ground.
+fn rotation_rate(model: &Model, kin: &Kinematics, q: &[f64], c: usize, child: usize) -> f64 {
+    const H: f64 = 1e-6;
+    let (mut qp, mut qm) = (q.to_vec(), q.to_vec());
+    qp[c] += H;
+    qm[c] -= H;
+    apply_couplers(model, &mut qp);
+    apply_couplers(model, &mut qm);
+    let (pp, pm) = (kin.body_poses(model, &qp)[child], kin.body_poses(model, &qm)[child]);
+    ((pp.rotation * pm.rotation.inverse()).scaled_axis() / (2.0 * H)).norm()
 }
 
 fn v32(v: &Vector3<f64>) -> Vector {
@@ -174,15 +196,19 @@ pub fn check_posture_rapier(model: &Model, result: &HcfResult, body_weight_n: f6
     let hip_joint = model.joints.iter().find(|j| j.child.body == femur_b).ok_or(MskError::Model { what: "femur_r has no parent joint".into() })?;
     let poses = kin.body_poses(model, q);
 
-    // Segments: 0 upper body, 1 femur, 2 shank, 3 foot.
+    // Segments: 0 upper body, 1 femur, 2 shank, 3 foot, 4 a body on the femur that the knee
+    // coordinate moves through a coupler (Rajagopal's patella), if any.
     let leg = subtree(model, femur_b);
     let below_knee = subtree(model, tibia_b);
     let foot: HashSet<usize> = subtree(model, talus_b);
     let upper: HashSet<usize> = (0..model.bodies.len()).filter(|b| !leg.contains(b)).collect();
-    let thigh: HashSet<usize> = leg.difference(&below_knee).copied().collect();
+    let mut thigh: HashSet<usize> = leg.difference(&below_knee).copied().collect();
     let shank: HashSet<usize> = below_knee.difference(&foot).copied().collect();
-    let segment_of = |b: usize| if foot.contains(&b) { 3 } else if shank.contains(&b) { 2 } else if thigh.contains(&b) { 1 } else { 0 };
-    let mut segs: Vec<Segment> = [&upper, &thigh, &shank, &foot].iter().map(|s| Segment::new(model, s, &poses)).collect();
+    let coupled = model.joints.iter().filter(|j| j.parent.body == femur_b && j.child.body != tibia_b).map(|j| j.child.body).find(|&b| instantaneous_axis(model, &kin, q, knee_c, b).is_ok());
+    let patella: HashSet<usize> = coupled.map(|b| subtree(model, b)).unwrap_or_default();
+    thigh.retain(|b| !patella.contains(b));
+    let segment_of = |b: usize| if foot.contains(&b) { 3 } else if shank.contains(&b) { 2 } else if patella.contains(&b) { 4 } else if thigh.contains(&b) { 1 } else { 0 };
+    let mut segs: Vec<Segment> = [&upper, &thigh, &shank, &foot, &patella].iter().map(|s| Segment::new(model, s, &poses)).collect();
 
     // Loads: body shares of the ground reaction, the ground reaction, muscles, hip contact.
     let m_all = model.total_mass_kg();
@@ -223,7 +249,8 @@ pub fn check_posture_rapier(model: &Model, result: &HcfResult, body_weight_n: f6
         let i = &s.inertia_kg_m2;
         let inertia = rapier3d::math::Matrix::from_cols(v32(&i.column(0).into_owned()), v32(&i.column(1).into_owned()), v32(&i.column(2).into_owned()));
         let mprops = MassProperties::with_inertia_matrix(v32(&s.com_m), s.mass_kg as f32, inertia);
-        let builder = if k == 1 { RigidBodyBuilder::fixed() } else { RigidBodyBuilder::dynamic() };
+        // The femur is the fixed root; without a coupled body its empty segment is left fixed.
+        let builder = if k == 1 || (k == 4 && coupled.is_none()) { RigidBodyBuilder::fixed() } else { RigidBodyBuilder::dynamic() };
         let mut rb = builder.additional_mass_properties(mprops).can_sleep(false).build();
         // Forces about the segment's centre of mass (rapier's torque reference).
         rb.add_force(v32(&s.force_n), true);
@@ -232,24 +259,40 @@ pub fn check_posture_rapier(model: &Model, result: &HcfResult, body_weight_n: f6
     }
     let (knee_axis, knee_point) = instantaneous_axis(model, &kin, q, knee_c, tibia_b)?;
     let (ankle_axis, ankle_point) = instantaneous_axis(model, &kin, q, ankle_c, talus_b)?;
-    let joints = [
+    let mut joints = vec![
         (handles[1], handles[0], GenericJoint::from(SphericalJointBuilder::new().local_anchor1(v32(&hip_centre)).local_anchor2(v32(&hip_centre)))),
         (handles[1], handles[2], GenericJoint::from(RevoluteJointBuilder::new(v32(&knee_axis)).local_anchor1(v32(&knee_point)).local_anchor2(v32(&knee_point)))),
         (handles[2], handles[3], GenericJoint::from(RevoluteJointBuilder::new(v32(&ankle_axis)).local_anchor1(v32(&ankle_point)).local_anchor2(v32(&ankle_point)))),
     ];
-    let mut joint_handles = Vec::with_capacity(3);
+    // The coupled body turns on the femur about its own instantaneous axis, `ratio` radians per
+    // radian of the knee joint (a rapier dof coupling keeps them together).
+    let mut ratio = 0.0;
+    if let Some(b) = coupled {
+        let (axis, point) = instantaneous_axis(model, &kin, q, knee_c, b)?;
+        ratio = rotation_rate(model, &kin, q, knee_c, b) / rotation_rate(model, &kin, q, knee_c, tibia_b);
+        joints.push((handles[1], handles[4], GenericJoint::from(RevoluteJointBuilder::new(v32(&axis)).local_anchor1(v32(&point)).local_anchor2(v32(&point)))));
+    }
+    let mut joint_handles = Vec::with_capacity(joints.len());
     for (a, b, j) in joints {
         joint_handles.push(world.insert_multibody_joint(a, b, j).ok_or(MskError::Model { what: "rapier refused a multibody joint of the posture check".into() })?);
+    }
+    if coupled.is_some() {
+        let link = |h: MultibodyJointHandle| world.multibody_joints.get(h).map(|(_, l)| l).ok_or(MskError::Model { what: "a posture check joint vanished".into() });
+        let (knee_link, patella_link) = (link(joint_handles[1])?, link(joint_handles[3])?);
+        let (mb, _) = world.multibody_joints.get_mut(joint_handles[0]).ok_or(MskError::Model { what: "the posture check's multibody vanished".into() })?;
+        // A revolute joint's free axis is its angular x (spatial axis 3).
+        mb.add_dof_coupling(MultibodyDofCoupling { link1: knee_link, dof1: 0, axis1: 3, link2: patella_link, dof2: 0, axis2: 3, coeff: ratio as f32, offset: 0.0 });
     }
     world.step();
 
     let (mb, _) = world.multibody_joints.get(joint_handles[0]).ok_or(MskError::Model { what: "the posture check's multibody vanished".into() })?;
     let n = mb.ndofs();
-    if n != 5 {
-        return Err(MskError::Model { what: format!("the posture check's multibody has {n} degrees of freedom, expected 5") });
+    let expected = 5 + usize::from(coupled.is_some());
+    if n != expected {
+        return Err(MskError::Model { what: format!("the posture check's multibody has {n} degrees of freedom, expected {expected}") });
     }
-    // Dof order: links in insertion order (hip 3, knee 1, ankle 1).
-    let mut order = Vec::with_capacity(5);
+    // Dof order: links in insertion order (hip 3, knee 1, ankle 1, coupled body 1).
+    let mut order = Vec::with_capacity(expected);
     for h in &joint_handles {
         let (_, link_id) = world.multibody_joints.get(*h).ok_or(MskError::Model { what: "a posture check joint vanished".into() })?;
         let link = mb.link(link_id).ok_or(MskError::Model { what: "a posture check link vanished".into() })?;
@@ -274,7 +317,14 @@ pub fn check_posture_rapier(model: &Model, result: &HcfResult, body_weight_n: f6
         qdd_asm[i] = qdd[k];
     }
     let tau_asm = &m * qdd_asm;
-    let residual_n_m: Vec<f64> = order.iter().map(|&i| tau_asm[i]).collect();
+    let mut residual_n_m: Vec<f64> = order.iter().map(|&i| tau_asm[i]).collect();
+    // The knee's generalised force along the coupled motion (knee and coupled body together):
+    // the coupling's own constraint force does no work along it.
+    if coupled.is_some() {
+        residual_n_m[3] += ratio * residual_n_m[5];
+        let _ = residual_n_m.pop();
+    }
+    let qdd = qdd[..5].to_vec();
     let hip = Vector3::new(residual_n_m[0], residual_n_m[1], residual_n_m[2]).norm();
     let max_n_m = hip.max(residual_n_m[3].abs()).max(residual_n_m[4].abs());
     let height_m = match height_m {

@@ -140,6 +140,10 @@ fn circle_point(radius: f64, p1: &Vector3<f64>, p2: &Vector3<f64>, quadrant: Opt
         None => nearer,
     };
     let mag = a.x.hypot(a.y);
+    // On the torus's axis (or NaN) no point of the circle is nearer than another.
+    if mag.is_nan() || mag <= 1e-12 {
+        return None;
+    }
     Some(Vector3::new(a.x * radius / mag, a.y * radius / mag, 0.0))
 }
 
