@@ -486,6 +486,11 @@ fn rapier_multibody_holds_the_solved_posture() -> Result<()> {
         eprintln!("{activity:?} (height {:.2} m): solved residual {:.3} N m = {:.4} %BW*h [{}]", solved.height_m, solved.max_n_m, solved.max_percent_bw_height, fmt(&solved));
         eprintln!("{activity:?}: muscle forces halved: residual {:.1} N m = {:.3} %BW*h [{}]", perturbed.max_n_m, perturbed.max_percent_bw_height, fmt(&perturbed));
         assert!(solved.max_percent_bw_height < 0.05, "{activity:?}: the solved forces leave {} N m", solved.max_n_m);
+        // What is left is what the static optimisation gave its reserve actuators.
+        let reserve: Vec<f64> = r.reserve_n_m.iter().chain(&r.distal_reserve_n_m).copied().collect();
+        for (k, (v, res)) in solved.residual_n_m.iter().zip(&reserve).enumerate() {
+            assert!((v + res).abs() < 0.01, "{activity:?} {}: residual {v} N m, reserve {res} N m", solved.dofs[k]);
+        }
         assert!(perturbed.max_percent_bw_height > 1.0 && perturbed.max_n_m > 50.0 * solved.max_n_m.max(0.01), "{activity:?}: halving the muscle forces left only {} N m", perturbed.max_n_m);
     }
     // Bad input is a clear error, not a panic.
@@ -645,10 +650,10 @@ fn torus_wrapping_matches_opensim() -> Result<()> {
 
 
 
-/// The rapier3d check on Rajagopal 2016, whose patella hangs on the femur and moves with the
-/// knee angle through a coupler: the patella turns about its own instantaneous axis, tied to the
-/// knee by a rapier dof coupling. The residual left is the hip's reserve and, at the knee, the
-/// screw translation along the instantaneous axes that revolute joints leave out.
+/// The rapier3d check on Rajagopal 2016, whose knee turns about several axes and translates
+/// with its angle and whose patella hangs on the femur and moves with the knee angle through a
+/// coupler: screw joints tied by rapier dof couplings. The residual left is what the static
+/// optimisation gave its reserve actuators.
 #[test]
 fn rapier_multibody_check_on_rajagopal_with_its_coupled_patella() -> Result<()> {
     let Some(model_path) = shared_data("opensim/Rajagopal/Rajagopal2016.osim") else { return Ok(()) };
@@ -663,10 +668,11 @@ fn rapier_multibody_check_on_rajagopal_with_its_coupled_patella() -> Result<()> 
         }
         let perturbed = check_posture_rapier(&model, &halved, bw, None)?;
         eprintln!("Rajagopal {activity:?}: solved residual {:.3} N m = {:.4} %BW*h {:?} (hip reserve {:?}); halved {:.1} N m = {:.3} %BW*h", solved.max_n_m, solved.max_percent_bw_height, solved.residual_n_m, r.reserve_n_m.as_slice(), perturbed.max_n_m, perturbed.max_percent_bw_height);
-        for k in 0..3 {
-            assert!((solved.residual_n_m[k] + r.reserve_n_m[k]).abs() < 0.01, "{activity:?}: the hip residual is the static optimisation's reserve");
+        let reserve: Vec<f64> = r.reserve_n_m.iter().chain(&r.distal_reserve_n_m).copied().collect();
+        for (k, (v, res)) in solved.residual_n_m.iter().zip(&reserve).enumerate() {
+            assert!((v + res).abs() < 0.01, "{activity:?} {}: residual {v} N m, reserve {res} N m", solved.dofs[k]);
         }
-        assert!(solved.max_percent_bw_height < 0.1, "{activity:?}: {} N m", solved.max_n_m);
+        assert!(solved.max_percent_bw_height < 0.05, "{activity:?}: {} N m", solved.max_n_m);
         assert!(perturbed.max_percent_bw_height > 1.0, "{activity:?}: halved only {} N m", perturbed.max_n_m);
     }
     Ok(())

@@ -7,18 +7,18 @@
 //!   body and whose knee and ankle equations move the distal bodies);
 //! - the upper body (every body not in the stance leg: pelvis, trunk, the other leg), welded at
 //!   its posture, hangs on the femur by a spherical joint at the hip centre (3 dofs);
-//! - the shank (tibia and any body between it and the talus) by a revolute joint along the
-//!   knee's instantaneous axis (from the model's knee coordinate and its couplers: gait2392's knee
-//!   translates with its angle);
+//! - the shank (tibia and any body between it and the talus) by a screw joint on the knee's
+//!   instantaneous screw (from the model's knee coordinate and its couplers: gait2392's knee
+//!   translates with its angle, Rajagopal's also turns about other axes): a turn about the axis
+//!   and a slide along it, tied by a rapier dof coupling (slide = pitch x turn);
 //! - the foot (talus, calcaneus, toes, welded: subtalar and toes are not checked, as in
-//!   [`super::hcf`]) by a revolute joint along the ankle's axis;
+//!   [`super::hcf`]) by a screw joint on the ankle's;
 //! - a body on the femur that the knee angle moves through a coupler (Rajagopal's patella) by a
-//!   revolute joint along its own instantaneous axis, tied to the knee joint by a rapier dof
-//!   coupling; the knee's residual is taken along the coupled motion.
+//!   screw joint on its own instantaneous screw, its turn tied to the knee's by a dof coupling.
 //!
-//! The revolute joints leave out the screw translation along their instantaneous axes (zero for
-//! gait2392, whose knee translates in its sagittal plane; a few tenths of a newton-metre at
-//! Rajagopal's knee).
+//! Each checked coordinate's residual is the generalised force along its coupled motion (the
+//! couplings' constraint forces do no work along it). The screws are the first-order motion at
+//! the posture, which is all a residual at rest needs.
 //!
 //! Each segment gets the summed mass and inertia of its bodies. Gravity is off; the loads are
 //! those of the solution: every body's share `-m_b / m * GRF` at its centre of mass, the ground
@@ -93,8 +93,20 @@ fn subtree(model: &Model, root: usize) -> HashSet<usize> {
 }
 
 /// The instantaneous screw of `child` relative to the ground when coordinate `c` moves (the
-/// parent does not move with it): unit axis and a point on it, ground frame, m.
-fn instantaneous_axis(model: &Model, kin: &Kinematics, q: &[f64], c: usize, child: usize) -> Result<(Vector3<f64>, Vector3<f64>)> {
+/// parent does not move with it), ground frame.
+#[derive(Debug, Clone, Copy)]
+struct Screw {
+    /// Unit axis.
+    axis: Vector3<f64>,
+    /// A point on the axis, m.
+    point: Vector3<f64>,
+    /// Slide along the axis per radian of turn, m/rad.
+    pitch_m_per_rad: f64,
+    /// Turn per unit of the coordinate, rad.
+    rate: f64,
+}
+
+fn instantaneous_axis(model: &Model, kin: &Kinematics, q: &[f64], c: usize, child: usize) -> Result<Screw> {
     const H: f64 = 1e-6;
     let (mut qp, mut qm) = (q.to_vec(), q.to_vec());
     qp[c] += H;
@@ -109,20 +121,17 @@ fn instantaneous_axis(model: &Model, kin: &Kinematics, q: &[f64], c: usize, chil
     if w2.is_nan() || w2 <= 1e-12 {
         return Err(MskError::Model { what: format!("coordinate {} does not rotate {}", model.coordinates[c].name, model.bodies[child].name) });
     }
+    // The velocity field v0 + w x x: a turn about the axis through w x v0 / |w|^2 and a slide
+    // along w.
     let v0 = dp - dr.cross(&p);
-    Ok((dr / w2.sqrt(), dr.cross(&v0) / w2))
+    Ok(Screw { axis: dr / w2.sqrt(), point: dr.cross(&v0) / w2, pitch_m_per_rad: dr.dot(&v0) / w2, rate: w2.sqrt() })
 }
 
-/// How fast (rad per unit of coordinate `c`) `child` turns relative to the ground.
-fn rotation_rate(model: &Model, kin: &Kinematics, q: &[f64], c: usize, child: usize) -> f64 {
-    const H: f64 = 1e-6;
-    let (mut qp, mut qm) = (q.to_vec(), q.to_vec());
-    qp[c] += H;
-    qm[c] -= H;
-    apply_couplers(model, &mut qp);
-    apply_couplers(model, &mut qm);
-    let (pp, pm) = (kin.body_poses(model, &qp)[child], kin.body_poses(model, &qm)[child]);
-    ((pp.rotation * pm.rotation.inverse()).scaled_axis() / (2.0 * H)).norm()
+/// A joint that turns about and slides along the screw's axis (free linear and angular x of a
+/// frame whose x is the axis, at the axis point, on both bodies: they sit at the identity pose).
+fn screw_joint(s: &Screw) -> GenericJoint {
+    let frame = Pose::from_parts(v32(&s.point), Rotation::from_rotation_arc(Vector::X, v32(&s.axis).normalize()));
+    GenericJointBuilder::new(JointAxesMask::LOCKED_REVOLUTE_AXES & !JointAxesMask::LIN_X).local_frame1(frame).local_frame2(frame).build()
 }
 
 fn v32(v: &Vector3<f64>) -> Vector {
@@ -257,49 +266,62 @@ pub fn check_posture_rapier(model: &Model, result: &HcfResult, body_weight_n: f6
         rb.add_torque(v32(&(s.moment_n_m - s.com_m.cross(&s.force_n))), true);
         handles.push(world.insert_body(rb));
     }
-    let (knee_axis, knee_point) = instantaneous_axis(model, &kin, q, knee_c, tibia_b)?;
-    let (ankle_axis, ankle_point) = instantaneous_axis(model, &kin, q, ankle_c, talus_b)?;
+    // Knee, ankle and the coupled body move on screws: a turn about the instantaneous axis and
+    // a slide along it, `pitch` metres per radian (a rapier dof coupling within the joint); the
+    // coupled body turns `ratio` radians per radian of the knee (a coupling between joints).
+    let knee = instantaneous_axis(model, &kin, q, knee_c, tibia_b)?;
+    let ankle = instantaneous_axis(model, &kin, q, ankle_c, talus_b)?;
+    let patella_screw = match coupled {
+        Some(b) => Some(instantaneous_axis(model, &kin, q, knee_c, b)?),
+        None => None,
+    };
+    let ratio = patella_screw.map_or(0.0, |p| p.rate / knee.rate);
     let mut joints = vec![
         (handles[1], handles[0], GenericJoint::from(SphericalJointBuilder::new().local_anchor1(v32(&hip_centre)).local_anchor2(v32(&hip_centre)))),
-        (handles[1], handles[2], GenericJoint::from(RevoluteJointBuilder::new(v32(&knee_axis)).local_anchor1(v32(&knee_point)).local_anchor2(v32(&knee_point)))),
-        (handles[2], handles[3], GenericJoint::from(RevoluteJointBuilder::new(v32(&ankle_axis)).local_anchor1(v32(&ankle_point)).local_anchor2(v32(&ankle_point)))),
+        (handles[1], handles[2], screw_joint(&knee)),
+        (handles[2], handles[3], screw_joint(&ankle)),
     ];
-    // The coupled body turns on the femur about its own instantaneous axis, `ratio` radians per
-    // radian of the knee joint (a rapier dof coupling keeps them together).
-    let mut ratio = 0.0;
-    if let Some(b) = coupled {
-        let (axis, point) = instantaneous_axis(model, &kin, q, knee_c, b)?;
-        ratio = rotation_rate(model, &kin, q, knee_c, b) / rotation_rate(model, &kin, q, knee_c, tibia_b);
-        joints.push((handles[1], handles[4], GenericJoint::from(RevoluteJointBuilder::new(v32(&axis)).local_anchor1(v32(&point)).local_anchor2(v32(&point)))));
+    if let Some(p) = &patella_screw {
+        joints.push((handles[1], handles[4], screw_joint(p)));
     }
     let mut joint_handles = Vec::with_capacity(joints.len());
     for (a, b, j) in joints {
         joint_handles.push(world.insert_multibody_joint(a, b, j).ok_or(MskError::Model { what: "rapier refused a multibody joint of the posture check".into() })?);
     }
-    if coupled.is_some() {
-        let link = |h: MultibodyJointHandle| world.multibody_joints.get(h).map(|(_, l)| l).ok_or(MskError::Model { what: "a posture check joint vanished".into() });
+    let link = |h: MultibodyJointHandle| world.multibody_joints.get(h).map(|(_, l)| l).ok_or(MskError::Model { what: "a posture check joint vanished".into() });
+    let mut couplings = Vec::new();
+    // A screw joint's free dofs are its linear x (dof 0, spatial axis 0) and angular x (dof 1,
+    // spatial axis 3): slide = pitch * turn.
+    for (k, screw) in [(1, knee), (2, ankle)].into_iter().chain(patella_screw.map(|p| (3, p))) {
+        let l = link(joint_handles[k])?;
+        couplings.push(MultibodyDofCoupling { link1: l, dof1: 1, axis1: 3, link2: l, dof2: 0, axis2: 0, coeff: screw.pitch_m_per_rad as f32, offset: 0.0 });
+    }
+    if patella_screw.is_some() {
         let (knee_link, patella_link) = (link(joint_handles[1])?, link(joint_handles[3])?);
+        couplings.push(MultibodyDofCoupling { link1: knee_link, dof1: 1, axis1: 3, link2: patella_link, dof2: 1, axis2: 3, coeff: ratio as f32, offset: 0.0 });
+    }
+    {
         let (mb, _) = world.multibody_joints.get_mut(joint_handles[0]).ok_or(MskError::Model { what: "the posture check's multibody vanished".into() })?;
-        // A revolute joint's free axis is its angular x (spatial axis 3).
-        mb.add_dof_coupling(MultibodyDofCoupling { link1: knee_link, dof1: 0, axis1: 3, link2: patella_link, dof2: 0, axis2: 3, coeff: ratio as f32, offset: 0.0 });
+        for c in couplings {
+            mb.add_dof_coupling(c);
+        }
     }
     world.step();
 
     let (mb, _) = world.multibody_joints.get(joint_handles[0]).ok_or(MskError::Model { what: "the posture check's multibody vanished".into() })?;
     let n = mb.ndofs();
-    let expected = 5 + usize::from(coupled.is_some());
+    let expected = 3 + 2 * (joint_handles.len() - 1);
     if n != expected {
         return Err(MskError::Model { what: format!("the posture check's multibody has {n} degrees of freedom, expected {expected}") });
     }
-    // Dof order: links in insertion order (hip 3, knee 1, ankle 1, coupled body 1).
-    let mut order = Vec::with_capacity(expected);
+    // Assembly indices of each joint's dofs (hip 3; knee, ankle, coupled body: slide, turn).
+    let mut dofs_of = Vec::with_capacity(joint_handles.len());
     for h in &joint_handles {
         let (_, link_id) = world.multibody_joints.get(*h).ok_or(MskError::Model { what: "a posture check joint vanished".into() })?;
-        let link = mb.link(link_id).ok_or(MskError::Model { what: "a posture check link vanished".into() })?;
-        let nd = link.joint().ndofs();
-        order.extend(link.assembly_id()..link.assembly_id() + nd);
+        let l = mb.link(link_id).ok_or(MskError::Model { what: "a posture check link vanished".into() })?;
+        dofs_of.push(l.assembly_id()..l.assembly_id() + l.joint().ndofs());
     }
-    let qdd: Vec<f64> = order.iter().map(|&i| f64::from(mb.generalized_velocity()[i]) / DT_S).collect();
+    let qdd_asm = nalgebra::DVector::<f64>::from_iterator(n, mb.generalized_velocity().iter().map(|v| f64::from(*v) / DT_S));
     // M from M^-1 (column by column through rapier's LU), in f64.
     let lu = mb.inv_augmented_mass();
     let mut minv = nalgebra::DMatrix::<f64>::zeros(n, n);
@@ -312,19 +334,21 @@ pub fn check_posture_rapier(model: &Model, result: &HcfResult, body_weight_n: f6
         }
     }
     let m = minv.try_inverse().ok_or(MskError::Model { what: "the posture check's mass matrix is singular".into() })?;
-    let mut qdd_asm = nalgebra::DVector::<f64>::zeros(n);
-    for (k, &i) in order.iter().enumerate() {
-        qdd_asm[i] = qdd[k];
+    let tau = &m * &qdd_asm;
+    // Each checked coordinate's generalised force along its (coupled) motion: the couplings'
+    // own constraint forces do no work along it.
+    let screw_tau = |k: usize, pitch: f64| tau[dofs_of[k].start + 1] + pitch * tau[dofs_of[k].start];
+    let hip_dofs = dofs_of[0].clone();
+    let mut residual_n_m: Vec<f64> = hip_dofs.clone().map(|i| tau[i]).collect();
+    let mut knee_tau = screw_tau(1, knee.pitch_m_per_rad);
+    if let Some(p) = &patella_screw {
+        knee_tau += ratio * screw_tau(3, p.pitch_m_per_rad);
     }
-    let tau_asm = &m * qdd_asm;
-    let mut residual_n_m: Vec<f64> = order.iter().map(|&i| tau_asm[i]).collect();
-    // The knee's generalised force along the coupled motion (knee and coupled body together):
-    // the coupling's own constraint force does no work along it.
-    if coupled.is_some() {
-        residual_n_m[3] += ratio * residual_n_m[5];
-        let _ = residual_n_m.pop();
-    }
-    let qdd = qdd[..5].to_vec();
+    residual_n_m.push(knee_tau);
+    residual_n_m.push(screw_tau(2, ankle.pitch_m_per_rad));
+    let mut qdd: Vec<f64> = hip_dofs.map(|i| qdd_asm[i]).collect();
+    qdd.push(qdd_asm[dofs_of[1].start + 1]);
+    qdd.push(qdd_asm[dofs_of[2].start + 1]);
     let hip = Vector3::new(residual_n_m[0], residual_n_m[1], residual_n_m[2]).norm();
     let max_n_m = hip.max(residual_n_m[3].abs()).max(residual_n_m[4].abs());
     let height_m = match height_m {
