@@ -317,10 +317,10 @@ pub fn wrap_ellipsoid(point1: &Vector3<f64>, point2: &Vector3<f64>, dimensions_m
                     mu[best] = MU_BLEND_MIN + s * (mu[best] - MU_BLEND_MIN);
                 }
             }
-            let mut sv = Vector3::zeros();
+            // (OpenSim also keeps the chord point `sv` each technique starts from, for the
+            // next pose; nothing here uses it.)
             if method == WrapMethod::Axial || mu[best] > MU_BLEND_MIN {
                 c1 = t_c1[best];
-                sv = t_sv[best];
             }
             if method == WrapMethod::Hybrid && mu[best] < MU_BLEND_MAX {
                 // The fan: the mean direction from the chord's points to their closest points.
@@ -341,12 +341,10 @@ pub fn wrap_ellipsoid(point1: &Vector3<f64>, point2: &Vector3<f64>, dimensions_m
                     let mut fan_c1 = t_c1[1];
                     closest_point(&a, &fan_point, None, &mut fan_c1);
                     let blend = tt * c1 + (1.0 - tt) * fan_c1;
-                    sv = tt * sv + (1.0 - tt) * sv_mid;
                     closest_point(&a, &blend, None, &mut c1);
                     fan_weight = 1.0 - tt;
                 }
             }
-            let _ = sv;
         }
         WrapMethod::Midpoint => {
             let sv = r1 + 0.5 * (r2 - r1);
