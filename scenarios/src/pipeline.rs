@@ -131,6 +131,42 @@ impl PointResult {
     }
 }
 
+/// The record (`model.json`) from which the viewer rebuilds the primary point's hip model.
+fn case_model(scn: &Scenario, case: &Case, catalog: &Catalog, primary: &PointResult, motions: &[rom::Motion]) -> coxa_core::CaseModel {
+    let (placement, bones) = match &primary.source {
+        ModelSource::Planned { placement, .. } => (placement.clone(), true),
+        ModelSource::Fixed { construct, bones } => {
+            let centre = primary.model.hip_centre_lps_mm();
+            let placement = coxa_core::ImplantPlacement {
+                side: case.side,
+                cup: primary.cup,
+                cup_centre_lps_mm: centre,
+                shell_outer_diameter_mm: construct.shell.outer_diameter_mm,
+                liner: primary.choice.liner.clone(),
+                head_diameter_mm: primary.choice.head_mm,
+                head_offset_mm: primary.choice.head_offset_mm,
+                // `ImplantChoice::construct` takes the catalog's first stem series.
+                stem_family: catalog.stems.first().map(|s| s.name.clone()).unwrap_or_default(),
+                stem_size: primary.choice.stem_size.clone(),
+                stem_anteversion: primary.stem_anteversion,
+                head_centre_on_femur_lps_mm: bones.as_ref().map_or(centre, |b| b.anatomy.femur.head_centre.lps_mm),
+            };
+            (placement, bones.is_some())
+        }
+    };
+    let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    coxa_core::CaseModel {
+        schema_version: coxa_core::CaseModel::SCHEMA_VERSION,
+        placement,
+        tilts: coxa_core::PostureTilts { standing: Angle::from_deg(primary.point.standing_tilt_deg), sitting: Angle::from_deg(primary.point.standing_tilt_deg + primary.point.sitting_extra_tilt_deg) },
+        motions: motions.iter().map(|m| m.name.to_string()).collect(),
+        catalog_dir: scn.catalog.as_deref().map(abs),
+        bones,
+        user_cup: scn.user_cup.as_deref().map(abs),
+        user_stem: scn.user_stem.as_deref().map(abs),
+    }
+}
+
 /// The planner on one sweep point: surgeon constraints from the scenario and the point.
 #[allow(clippy::too_many_arguments, reason = "one stage's plain inputs")]
 fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &AnatomyResult, point: &SweepPoint, tilts: &PelvicTilts, motions: &[rom::Motion], warnings: &mut Vec<String>) -> Result<PointResult> {
@@ -306,6 +342,9 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     }
     write_new(&dir.join("rom_sweep.csv"), csv.as_bytes())?;
     let primary = &results[0];
+    // What the viewer's live planning needs to rebuild this hip model.
+    let case_model = case_model(scn, case, catalog, primary, &motions);
+    write_new(&dir.join("model.json"), serde_json::to_string_pretty(&case_model)?.as_bytes())?;
 
     // Safe-zone map around the primary point: every motion over a grid of radiographic cup
     // angles, the rest unchanged.
@@ -363,7 +402,10 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
 
     // Pictures of the primary point.
     progress("pictures");
-    let pictures = pictures(&anatomy, &primary.model, case.side, &dir.join("pictures"))?;
+    let (pictures, renderer) = pictures(&anatomy, &primary.model, &case_model.placement, case.side, &dir.join("pictures"))?;
+    if let Some(note) = renderer {
+        warnings.push(note);
+    }
 
     let cup_all: Value = [CupAngleDefinition::Radiographic, CupAngleDefinition::Operative, CupAngleDefinition::Anatomic]
         .iter()
@@ -458,7 +500,11 @@ const HEAD_RGB: [u8; 3] = [200, 60, 50];
 const NECK_RGB: [u8; 3] = [120, 125, 135];
 
 /// AP, lateral and superior pictures of the bones of `side` (translucent) and the implants.
-fn pictures(anatomy: &AnatomyResult, model: &coxa_sim::HipModel, side: Side, out: &Path) -> Result<Vec<(String, PathBuf)>> {
+/// The four pictures of the report, rendered by the bevy viewer ([`coxa_viewer::screenshots`],
+/// the renderer of `coxa view`): the operated femur placed so that the planned head sits in the
+/// cup. Where no Vulkan device exists, a small CPU rasteriser draws them instead and the
+/// returned note says so.
+fn pictures(anatomy: &AnatomyResult, model: &coxa_sim::HipModel, placement: &coxa_core::ImplantPlacement, side: Side, out: &Path) -> Result<(Vec<(String, PathBuf)>, Option<String>)> {
     std::fs::create_dir_all(out)?;
     let implants = model.implant_meshes_lps();
     // The placed implants as STL (LPS mm) beside the bones, for the viewer and other tools.
@@ -467,6 +513,35 @@ fn pictures(anatomy: &AnatomyResult, model: &coxa_sim::HipModel, side: Side, out
     for (name, mesh) in &implants {
         coxa_io::mesh::write_stl(mesh, &implant_dir.join(format!("{name}.stl")))?;
     }
+    let names = ["pelvis_ap", "hip_ap", "hip_lateral", "hip_superior"];
+    let files: Vec<(String, PathBuf)> = names.iter().map(|n| (n.to_string(), out.join(format!("{n}.png")))).collect();
+    let centre = model.hip_to_lps(&nalgebra::Vector3::zeros());
+    let mut scene = coxa_viewer::Scene { hip_centre_lps_mm: Some(centre), side_is_left: side == Side::Left, ..Default::default() };
+    let operated = format!("femur_{}", side.as_str());
+    for (name, mesh) in &anatomy.meshes {
+        if name.starts_with("hip_") || name.starts_with("femur_") || name == "sacrum" {
+            let mut m = coxa_viewer::SceneMesh::new(name.clone(), mesh.clone(), coxa_viewer::BONE);
+            if *name == operated {
+                m.motion = Some(coxa_viewer::RigidMotion { m: nalgebra::Matrix3::identity(), centre, pivot: placement.head_centre_on_femur_lps_mm });
+            }
+            scene.meshes.push(m);
+        }
+    }
+    for (name, mesh) in &implants {
+        scene.meshes.push(coxa_viewer::SceneMesh::new(*name, mesh.clone(), coxa_viewer::implant_look(name)));
+    }
+    let views: Vec<(coxa_viewer::CameraView, PathBuf)> = files.iter().filter_map(|(n, p)| Some((coxa_viewer::CameraView::parse(n)?, p.clone()))).collect();
+    let bevy = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| coxa_viewer::screenshots(&scene, &views, 480, 480)));
+    let why = match bevy {
+        Ok(Ok(())) => return Ok((files, None)),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "the renderer panicked".to_string(),
+    };
+    for (_, p) in &files {
+        // A partial set from the failed renderer is replaced (these files are coxa's own, written just now).
+        let _ = std::fs::remove_file(p);
+    }
+    let note = format!("pictures drawn by coxa's CPU fallback, not the viewer's renderer ({why})");
     let mut items: Vec<Item<'_>> = Vec::new();
     for (name, mesh) in &anatomy.meshes {
         if name.starts_with("hip_") || name.starts_with("femur_") || name == "sacrum" {
@@ -490,14 +565,11 @@ fn pictures(anatomy: &AnatomyResult, model: &coxa_sim::HipModel, side: Side, out
         ("hip_lateral", Camera::lateral(side, centre, 60.0)),
         ("hip_superior", Camera::superior(centre, 60.0)),
     ];
-    let mut files = Vec::new();
-    for (name, cam) in views {
+    for ((_, cam), (_, path)) in views.into_iter().zip(&files) {
         let pic = render(&items, &cam, 480, 480);
-        let path = out.join(format!("{name}.png"));
-        write_new(&path, &pic.png()?)?;
-        files.push((name.to_string(), path));
+        write_new(path, &pic.png()?)?;
     }
-    Ok(files)
+    Ok((files, Some(note)))
 }
 
 /// Centre of the bounding box of the hip bones.

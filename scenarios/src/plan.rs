@@ -225,6 +225,30 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
         .open(&path)
         .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
         .with_context(|| format!("writing {}", path.display()))?;
+    // For `coxa view` on this folder: the placed implants, where the bones are, and the record
+    // from which the viewer rebuilds the hip model.
+    let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let model = scorer.model(&plan.placement).map_err(|e| anyhow::anyhow!("the planned hip model: {e}"))?;
+    std::fs::create_dir_all(out.join("implants"))?;
+    for (name, mesh) in model.implant_meshes_lps() {
+        coxa_io::mesh::write_mesh(&mesh, &out.join("implants").join(format!("{name}.stl")))?;
+    }
+    let inputs = match &args.ct {
+        Some(ct) => serde_json::json!({"ct": abs(ct), "labels": args.labels.as_deref().map(abs)}),
+        None => serde_json::json!({"meshes": args.meshes.iter().filter_map(|m| m.split_once('=')).map(|(n, p)| serde_json::json!({"name": n, "file": abs(Path::new(p))})).collect::<Vec<_>>()}),
+    };
+    crate::pipeline::write_new(&out.join("inputs.json"), serde_json::to_string_pretty(&inputs)?.as_bytes())?;
+    let record = coxa_core::CaseModel {
+        schema_version: coxa_core::CaseModel::SCHEMA_VERSION,
+        placement: plan.placement.clone(),
+        tilts: plan.tilts,
+        motions: plan.rom.motions.iter().map(|m| m.name.clone()).collect(),
+        catalog_dir: args.catalog.as_deref().map(abs),
+        bones: true,
+        user_cup: None,
+        user_stem: None,
+    };
+    crate::pipeline::write_new(&out.join("model.json"), serde_json::to_string_pretty(&record)?.as_bytes())?;
     Ok(report)
 }
 

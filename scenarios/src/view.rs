@@ -1,42 +1,82 @@
-//! `coxa view PATH --screenshot OUT.png [--camera NAME]`: a case folder's bones and planned
-//! implants rendered by the bevy viewer without a window (GPU or Mesa's software Vulkan).
-//! The interactive window is not in this build yet.
+//! `coxa view PATH`: the bevy viewer on a case folder (or a `coxa plan` folder / its plan.json):
+//! an interactive window with live re-planning and motion playback, or, with `--screenshot`,
+//! one frame rendered without a window (GPU or Mesa's software Vulkan).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Result, ensure};
 use clap::Args;
 
-use coxa_viewer::{CameraView, case_scene, screenshot};
+use coxa_viewer::window::{self, WindowOptions};
+use coxa_viewer::{CameraView, LoadOptions, Scene, load_case, screenshot};
 
 /// Arguments of `coxa view`.
 #[derive(Debug, Clone, Args)]
 pub struct ViewArgs {
-    /// A case folder of `coxa run` or `coxa demo` (…/cases/NAME).
+    /// A case folder of `coxa run` or `coxa demo` (…/cases/NAME), or a `coxa plan` folder.
     pub path: PathBuf,
-    /// Render one frame into this PNG (must not exist) and exit.
+    /// Render one frame into this PNG (must not exist) without a window and exit.
     #[arg(long)]
     pub screenshot: Option<PathBuf>,
-    /// Camera: pelvis_ap, hip_ap, hip_lateral or hip_superior.
+    /// Camera of --screenshot: pelvis_ap, hip_ap, hip_lateral or hip_superior.
     #[arg(long, default_value = "hip_ap")]
     pub camera: String,
-    /// Picture width, pixels.
+    /// Picture (or window) width, pixels.
     #[arg(long, default_value_t = 800)]
     pub width: u32,
-    /// Picture height, pixels.
+    /// Picture (or window) height, pixels.
     #[arg(long, default_value_t = 800)]
     pub height: u32,
+    /// Show the femur at the first contact of this motion (e.g. flexion,
+    /// internal_rotation_90_flexion), the contact marked; in the window, play it.
+    #[arg(long)]
+    pub play: Option<String>,
+    /// With --screenshot: draw the CT's slice planes (and muscles) too.
+    #[arg(long)]
+    pub slices: bool,
+    /// Do not read the CT (the window starts faster; no slices, no muscles).
+    #[arg(long)]
+    pub no_ct: bool,
+    /// Window: save a picture of the window into this new PNG once ready, then close.
+    #[arg(long)]
+    pub window_screenshot: Option<PathBuf>,
+    /// Window: close after this many seconds.
+    #[arg(long)]
+    pub close_after_s: Option<f64>,
 }
 
 /// Runs `coxa view`.
 pub fn run(args: &ViewArgs) -> Result<()> {
     let camera = CameraView::parse(&args.camera).ok_or_else(|| anyhow::anyhow!("--camera {:?}: use pelvis_ap, hip_ap, hip_lateral or hip_superior", args.camera))?;
-    anyhow::ensure!((16..=8192).contains(&args.width) && (16..=8192).contains(&args.height), "--width/--height must lie in 16..=8192 pixels");
-    let scene = case_scene(&args.path)?;
-    let Some(out) = &args.screenshot else {
-        bail!("the interactive viewer window is not in this build yet; render a picture with --screenshot OUT.png");
-    };
-    screenshot(&scene, camera, args.width, args.height, out)?;
-    println!("wrote {}", out.display());
+    ensure!((16..=8192).contains(&args.width) && (16..=8192).contains(&args.height), "--width/--height must lie in 16..=8192 pixels");
+    if let Some(s) = args.close_after_s {
+        ensure!(s.is_finite() && s > 0.0, "--close-after-s must be a positive number of seconds");
+    }
+    for out in [&args.screenshot, &args.window_screenshot].into_iter().flatten() {
+        ensure!(!out.exists(), "{} already exists; coxa never overwrites: choose another file", out.display());
+    }
+    if let Some(out) = &args.screenshot {
+        let ct = args.slices && !args.no_ct;
+        let (case, planes, live) = load_case(&args.path, LoadOptions { ct, muscles: ct, live: args.play.is_some() })?;
+        let mut scene = Scene::of_case(&case, live.as_ref().map(|(_, e)| e));
+        scene.slices = planes;
+        if let Some(name) = &args.play {
+            let (_, e) = live.as_ref().ok_or_else(|| anyhow::anyhow!("--play needs the case's hip model: {}", case.notes.join("; ")))?;
+            scene.pose_at_limit(e, name)?;
+        }
+        screenshot(&scene, camera, args.width, args.height, out)?;
+        println!("wrote {}", out.display());
+        return Ok(());
+    }
+    let (case, planes, _) = load_case(&args.path, LoadOptions { ct: !args.no_ct, muscles: !args.no_ct, live: false })?;
+    for n in &case.notes {
+        eprintln!("note: {n}");
+    }
+    let options = WindowOptions { size: Some((args.width.max(1000), args.height.max(700))), play: args.play.clone(), screenshot: args.window_screenshot.clone(), close_after: args.close_after_s.map(Duration::from_secs_f64) };
+    window::run(case, planes, options)?;
+    if let Some(out) = &args.window_screenshot {
+        println!("wrote {}", out.display());
+    }
     Ok(())
 }

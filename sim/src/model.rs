@@ -416,6 +416,24 @@ impl HipModel {
         }
         parts
     }
+    /// The hip (cup) centre, LPS mm of the pelvis as imaged.
+    pub fn hip_centre_lps_mm(&self) -> Point3<f64> {
+        self.to_lps(&Vector3::zeros())
+    }
+    /// How the femur moves at pose `femur_to_pelvis` (femoral -> hip frame), the pelvis held as
+    /// imaged: the linear part `M = Pᵀ · R · F` of a motion of LPS, with `P` the pelvic frame's
+    /// rotation (LPS -> pelvic), `R` the pose and `F` the femoral frame's (LPS -> femoral). A
+    /// point `p` of the femur as imaged goes to `c + M (p - h)`, with `c` the hip centre
+    /// ([`Self::hip_centre_lps_mm`]) and `h` the prosthetic head centre on the imaged femur;
+    /// the femoral implants of [`Self::implant_meshes_lps`] (head at `c`) go to `c + M (s - c)`.
+    /// At the identity pose the femoral frame is parallel to the pelvic frame (the model's neutral).
+    pub fn femur_motion_lps(&self, femur_to_pelvis: &Rotation3<f64>) -> Matrix3<f64> {
+        self.frame.pelvic_from_lps().inverse().matrix() * femur_to_pelvis.matrix() * self.femoral.femur_from_lps.matrix()
+    }
+    /// The neck's direction from the head towards the stem, LPS, the femur as imaged.
+    pub fn neck_axis_lps(&self) -> Vector3<f64> {
+        self.femoral.femur_from_lps.inverse() * self.neck_dir_femoral
+    }
     /// An LPS point in the hip frame, mm.
     pub fn lps_to_hip(&self, p: &Point3<f64>) -> Vector3<f64> {
         self.frame.point_to_pelvic(p) - self.hip_centre_pelvic_mm

@@ -77,6 +77,12 @@ impl Motion {
         let i = (0..3).max_by(|&a, &b| self.drive[a].abs().total_cmp(&self.drive[b].abs())).unwrap_or(0);
         self.base_deg[i] * self.drive[i].signum() + alpha_deg * self.drive[i].abs()
     }
+    /// The `α` at which the driven angle ([`Motion::driven_deg`]) is `driven_deg`.
+    pub fn alpha_of(&self, driven_deg: f64) -> f64 {
+        let i = (0..3).max_by(|&a, &b| self.drive[a].abs().total_cmp(&self.drive[b].abs())).unwrap_or(0);
+        let rate = self.drive[i].abs();
+        if rate > 0.0 { (driven_deg - self.base_deg[i] * self.drive[i].signum()) / rate } else { 0.0 }
+    }
     /// Joint angles at `alpha_deg`.
     pub fn angles(&self, alpha_deg: f64) -> JointAngles {
         let a = |i: usize| self.base_deg[i] + alpha_deg * self.drive[i];
@@ -166,14 +172,19 @@ pub struct MotionLimit {
     pub queries: usize,
 }
 
+/// The pose (femoral -> hip frame) of `motion` at `alpha_deg` on `side`, the pelvis tilted by
+/// the posture's tilt in `tilts`: `R_x(tilt)⁻¹ · R(angles)` (see [`crate::joint`]).
+pub fn pose(motion: &Motion, alpha_deg: f64, tilts: &PelvicTilts, side: coxa_core::Side) -> nalgebra::Rotation3<f64> {
+    pelvis_tilt_rotation(tilts.of(motion.posture)).inverse() * motion.angles(alpha_deg).rotation(side)
+}
+
 /// Sweeps `motion` on `model` with pelvic `tilts`.
 pub fn sweep(model: &HipModel, motion: &Motion, tilts: &PelvicTilts, opts: &SweepOptions) -> MotionLimit {
     let tilt = tilts.of(motion.posture);
-    let pelvis = pelvis_tilt_rotation(tilt).inverse();
     let mut queries = 0;
     let mut at = |alpha: f64| {
         queries += 1;
-        model.contact(&(pelvis * motion.angles(alpha).rotation(model.side())))
+        model.contact(&pose(motion, alpha, tilts, model.side()))
     };
     let done = |alpha: f64, contact: Option<Contact>, queries: usize, start: bool| MotionLimit {
         name: motion.name,

@@ -226,23 +226,44 @@ fn orthoload_force(path: &Path) -> Result<(f64, [f64; 3])> {
 
 /// Hip contact force against the in-vivo forces of the three OrthoLoad patients (one-leg
 /// stance and the first walking peak): magnitude and direction errors per subject, printed.
-/// The asserted bounds are the physiological range, not the accuracy goal (issue 6 aims at a
-/// median < 15 %BW and < 5 deg; the numbers printed here say where coxa stands).
+/// The measured forces act on the femoral head, in the Bergmann 2016 femur frame (+x lateral,
+/// +y anterior, +z superior; left femurs mirrored), as HipJointForceModel's
+/// `createOrthoLoadForceData.m` labels them; OLS is the mean over the middle 50 % of the stance
+/// plateau, LW the mean over +-2.5 % of the cycle around the first peak.
+/// Every case must stay in the physiological range, and the medians of the default options
+/// must not get worse than where they stand (a regression bound, a few %BW and degrees above
+/// the current medians; issue 6 aims at a median < 15 %BW and < 5 deg, which coxa does not
+/// reach yet), and must beat the fixed posture.
 #[test]
 fn hip_contact_force_vs_orthoload_in_vivo() -> Result<()> {
     let Some(dir) = shared_data("orthoload") else { return Ok(()) };
     for name in ["gait2392_thelen2003muscle.osim", "Rajagopal/Rajagopal2016.osim"] {
         let Some(model_path) = shared_data(&format!("opensim/{name}")) else { return Ok(()) };
         let model = osim::read_osim(&model_path)?;
-        for distal in [true, false] {
-            eprintln!("{name}, static optimisation with {}", if distal { "hip, knee and ankle equilibrium (default)" } else { "hip equilibrium only" });
-            hcf_vs_orthoload(&model, &dir, &HcfOptions::new().with_distal_equilibrium(distal))?;
+        let variants = [
+            ("default: hip, knee and ankle equilibrium, posture of least effort", HcfOptions::new()),
+            ("posture search without lateral trunk lean", HcfOptions::new().with_lateral_trunk_lean(false)),
+            ("fixed posture (pelvis level, trunk upright)", HcfOptions::new().with_optimise_posture(false)),
+            ("hip equilibrium only", HcfOptions::new().with_distal_equilibrium(false)),
+            ("cubed activations (endurance criterion)", HcfOptions::new().with_activation_exponent(3.0)),
+        ];
+        let mut medians = Vec::new();
+        for (label, options) in &variants {
+            eprintln!("{name}, {label}");
+            medians.push(hcf_vs_orthoload(&model, &dir, options)?);
         }
+        // (median |magnitude error| %BW, median direction error deg) of the default options.
+        let bound = if name.starts_with("gait2392") { (75.0, 16.0) } else { (78.0, 13.5) };
+        let (mag, angle) = medians[0];
+        assert!(mag < bound.0 && angle < bound.1, "{name}: median errors {mag:.1} %BW / {angle:.1} deg, regression bound {bound:?}");
+        assert!(mag < medians[2].0 - 10.0, "{name}: the posture of least effort ({mag:.1} %BW) must beat the fixed posture ({:.1} %BW)", medians[2].0);
     }
     Ok(())
 }
 
-fn hcf_vs_orthoload(model: &osim::Model, dir: &Path, options: &HcfOptions) -> Result<()> {
+/// Prints the per-case comparison; returns the median |magnitude error| (%BW) and the median
+/// direction error (deg).
+fn hcf_vs_orthoload(model: &osim::Model, dir: &Path, options: &HcfOptions) -> Result<(f64, f64)> {
     let mut mag_err = Vec::new();
     let mut dir_err = Vec::new();
     eprintln!("{:4} {:4} {:>26} {:>26} {:>8} {:>8}", "subj", "act", "coxa [x y z] %BW", "in vivo [x y z] %BW", "|F| err", "angle");
@@ -265,8 +286,8 @@ fn hcf_vs_orthoload(model: &osim::Model, dir: &Path, options: &HcfOptions) -> Re
             let e_mag = got.norm() - want.norm();
             let angle = (got.dot(&want) / (got.norm() * want.norm())).clamp(-1.0, 1.0).acos().to_degrees();
             eprintln!(
-                "{subject:4} {act:4} [{:7.1} {:7.1} {:7.1}] [{:7.1} {:7.1} {:7.1}] {:+8.1} {:8.1}   stance hip {:.1?} deg, reserve {:.2} N m",
-                got.x, got.y, got.z, want.x, want.y, want.z, e_mag, angle, r.hip_angles_deg, r.reserve_n_m.norm()
+                "{subject:4} {act:4} [{:7.1} {:7.1} {:7.1}] [{:7.1} {:7.1} {:7.1}] {:+8.1} {:8.1}   stance hip {:.1?} deg, pelvis tilt {:.1} deg, trunk {:+.0} mm lean {:+.1} deg, effort {:.3}, reserve {:.2} N m",
+                got.x, got.y, got.z, want.x, want.y, want.z, e_mag, angle, r.hip_angles_deg, r.pelvis_tilt_deg, 1000.0 * r.trunk_offset_m, r.trunk_lean_deg, r.effort, r.reserve_n_m.norm()
             );
             // Physiological range: 150..450 %BW, pointing down the femur, muscles sufficient.
             assert!((150.0..450.0).contains(&got.norm()), "{subject} {act}: |F| = {} %BW", got.norm());
@@ -288,8 +309,9 @@ fn hcf_vs_orthoload(model: &osim::Model, dir: &Path, options: &HcfOptions) -> Re
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    eprintln!("median |magnitude error| {:.1} %BW, median direction error {:.1} deg over {} cases", median(&mut mag_err), median(&mut dir_err), dir_err.len());
-    Ok(())
+    let (m, d) = (median(&mut mag_err), median(&mut dir_err));
+    eprintln!("median |magnitude error| {m:.1} %BW, median direction error {d:.1} deg over {} cases", dir_err.len());
+    Ok((m, d))
 }
 
 /// Personalisation (issue 6, items 3 and 6): gait2392 scaled to subject H2R's landmarks, the
@@ -454,6 +476,10 @@ fn one_leg_stance_muscle_forces_hold_the_posture() -> Result<()> {
             g += (-(b.mass_kg / m_all) * r.ground_reaction_n).dot(&((pp[i] * c) - (pm[i] * c))) / (2.0 * h);
         }
         g += r.ground_reaction_n.dot(&((pp[foot] * cop_local) - (pm[foot] * cop_local))) / (2.0 * h);
+        // The straight knee's passive structures.
+        if names[k] == "knee_angle_r" {
+            g += r.passive_knee_n_m;
+        }
         residual[k] += g;
         if std::env::var_os("COXA_DEBUG_HCF").is_some() {
             eprintln!("    load generalised force {}: {g:+.2} N m", names[k]);
@@ -674,6 +700,43 @@ fn rapier_multibody_check_on_rajagopal_with_its_coupled_patella() -> Result<()> 
         }
         assert!(solved.max_percent_bw_height < 0.05, "{activity:?}: {} N m", solved.max_n_m);
         assert!(perturbed.max_percent_bw_height > 1.0, "{activity:?}: halved only {} N m", perturbed.max_n_m);
+    }
+    Ok(())
+}
+
+/// The posture search (one-leg stance: pelvic tilt, sagittal trunk position, lateral lean;
+/// walking: lateral lean) stays inside its documented box and never costs more effort than the
+/// fixed posture it starts from; the straight knee's passive lock only resists hyperextension
+/// (a flexing generalised force; gait2392 flexes the knee with negative angles) and only in
+/// one-leg stance.
+#[test]
+fn posture_of_least_effort_stays_in_range_and_costs_no_more() -> Result<()> {
+    let Some(model_path) = shared_data("opensim/gait2392_thelen2003muscle.osim") else { return Ok(()) };
+    let model = osim::read_osim(&model_path)?;
+    for activity in [Activity::OneLegStance, Activity::Walking] {
+        let free = hip_contact_force_with(&model, activity, 760.0, None, &HcfOptions::new())?;
+        let fixed = hip_contact_force_with(&model, activity, 760.0, None, &HcfOptions::new().with_optimise_posture(false))?;
+        eprintln!(
+            "{activity:?}: effort {:.3} (fixed {:.3}), pelvis tilt {:.1} deg, trunk {:+.0} mm, lean {:+.1} deg, passive knee {:+.1} N m",
+            free.effort,
+            fixed.effort,
+            free.pelvis_tilt_deg,
+            1000.0 * free.trunk_offset_m,
+            free.trunk_lean_deg,
+            free.passive_knee_n_m
+        );
+        assert!(free.effort <= fixed.effort + 1e-9, "{activity:?}: {} > {}", free.effort, fixed.effort);
+        assert!((-5.0..=10.0).contains(&free.pelvis_tilt_deg) && free.trunk_offset_m.abs() <= 0.04 + 1e-12 && free.trunk_lean_deg.abs() <= 3.0 + 1e-12);
+        assert_eq!((fixed.pelvis_tilt_deg, fixed.trunk_offset_m, fixed.trunk_lean_deg), (0.0, 0.0, 0.0));
+        match activity {
+            Activity::OneLegStance => assert!(free.passive_knee_n_m <= 0.0, "the lock may only flex the knee: {}", free.passive_knee_n_m),
+            Activity::Walking => {
+                assert_eq!(free.passive_knee_n_m, 0.0, "the walking knee is flexed, not locked");
+                assert_eq!((free.pelvis_tilt_deg, free.trunk_offset_m), (0.0, 0.0), "walking keeps pelvis and sagittal trunk");
+            }
+        }
+        let off = hip_contact_force_with(&model, activity, 760.0, None, &HcfOptions::new().with_passive_knee_lock(false).with_optimise_posture(false))?;
+        assert_eq!(off.passive_knee_n_m, 0.0);
     }
     Ok(())
 }

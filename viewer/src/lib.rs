@@ -1,10 +1,15 @@
-//! The 3D viewer (bevy): a case's bones and planned implants, rendered by bevy's PBR renderer.
+//! The 3D viewer (bevy): a case's bones, muscles, landmarks and frames, the planned implants,
+//! the CT as three slice planes with the label map over it, range-of-motion playback with the
+//! first contact, and live re-planning.
 //!
-//! Built so far: the scene of a case folder (`coxa run` / `coxa demo` output: the bone
-//! surfaces in `anatomy/meshes/`, the placed implants in `implants/`), and a headless
-//! screenshot of it from a named camera ([`screenshot`]): no window, the GPU or Mesa's
-//! software Vulkan (lavapipe) on a machine without one. Not yet: the interactive window, ROM
-//! playback, live re-planning, CT slice planes.
+//! - [`case`]: what is read from a case folder (plain data, LPS mm).
+//! - [`live`]: the hip model rebuilt from the case (`model.json`) and re-evaluated by the
+//!   simulator for new cup angles, stem version, head size and neck length; the femur's motion.
+//! - [`slices`]: the CT's three orthogonal planes with the labels blended in.
+//! - [`screenshot`] / [`frame_time`]: one frame rendered without a window (the GPU, or Mesa's
+//!   software Vulkan, lavapipe, on a machine without one).
+//! - [`window::run`]: the interactive window (orbit camera, on-screen planning controls, motion
+//!   playback); evaluation runs on bevy's async compute pool, never on the render thread.
 //!
 //! # Frames
 //! Everything coxa computes is in LPS mm (+x left, +y posterior, +z superior). The one
@@ -20,10 +25,19 @@ use bevy::image::Image;
 use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::prelude::*;
 use bevy::render::RenderPlugin;
-use bevy::render::render_resource::TextureFormat;
+use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 use bevy::render::view::screenshot::{Screenshot, save_to_disk};
 use bevy::window::ExitCondition;
-use nalgebra::{Point3, Vector3};
+use nalgebra::{Matrix3, Point3, Vector3};
+
+pub mod case;
+pub mod live;
+pub mod slices;
+pub mod window;
+
+pub use case::{CaseData, FrameAxes, Marker};
+pub use live::{Controls, Evaluation, LiveModel, RigidMotion};
+pub use slices::SlicePlane;
 
 /// What can go wrong.
 #[non_exhaustive]
@@ -51,6 +65,12 @@ pub enum ViewError {
     /// The output exists (coxa never overwrites).
     #[error("{0} already exists; coxa never overwrites: choose another file")]
     Exists(PathBuf),
+    /// Live planning cannot rebuild or evaluate the hip model.
+    #[error("live planning: {why}")]
+    Live {
+        /// Why, and what to do.
+        why: String,
+    },
 }
 
 /// How a mesh is drawn.
@@ -58,6 +78,30 @@ pub enum ViewError {
 pub struct Look {
     /// sRGB colour and alpha (below 1: blended, both faces drawn).
     pub rgba: [f32; 4],
+}
+
+/// Which body a surface moves with when a motion plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Group {
+    /// Fixed: the pelvis, the cup, the other femur, muscles.
+    #[default]
+    Fixed,
+    /// The operated femur (bone as imaged).
+    Femur,
+    /// The femoral implants (head, neck, stem), placed with the head at the cup centre.
+    FemoralImplant,
+}
+
+/// What kind of thing a surface is (the window's show/hide toggles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kind {
+    /// A bone.
+    #[default]
+    Bone,
+    /// An implant.
+    Implant,
+    /// A muscle.
+    Muscle,
 }
 
 /// One surface of the scene, LPS mm.
@@ -69,6 +113,19 @@ pub struct SceneMesh {
     pub mesh: coxa_core::Mesh,
     /// How it is drawn.
     pub look: Look,
+    /// What moves it.
+    pub group: Group,
+    /// What it is.
+    pub kind: Kind,
+    /// Its placement in the scene (identity: as in the file).
+    pub motion: Option<RigidMotion>,
+}
+
+impl SceneMesh {
+    /// A fixed surface drawn as `look`.
+    pub fn new(name: impl Into<String>, mesh: coxa_core::Mesh, look: Look) -> Self {
+        Self { name: name.into(), mesh, look, group: Group::Fixed, kind: Kind::Bone, motion: None }
+    }
 }
 
 /// What the viewer shows.
@@ -76,6 +133,14 @@ pub struct SceneMesh {
 pub struct Scene {
     /// The surfaces.
     pub meshes: Vec<SceneMesh>,
+    /// Landmarks (small spheres).
+    pub markers: Vec<Marker>,
+    /// Frames (three axes each).
+    pub frames: Vec<FrameAxes>,
+    /// CT slice planes.
+    pub slices: Vec<SlicePlane>,
+    /// A highlighted point (the first contact of a motion), LPS mm.
+    pub contact_lps_mm: Option<Point3<f64>>,
     /// The hip (cup) centre, LPS mm, if known: the centre of the hip cameras.
     pub hip_centre_lps_mm: Option<Point3<f64>>,
     /// The operated side, if known (`left`/`right`): the lateral camera's side.
@@ -92,55 +157,155 @@ pub const LINER: Look = Look { rgba: [0.24, 0.47, 0.86, 1.0] };
 pub const HEAD: Look = Look { rgba: [0.78, 0.24, 0.20, 1.0] };
 /// Neck and stem.
 pub const STEM: Look = Look { rgba: [0.47, 0.49, 0.53, 1.0] };
+/// Landmark spheres.
+pub const MARKER: Look = Look { rgba: [0.10, 0.65, 0.35, 1.0] };
+/// The first contact.
+pub const CONTACT: Look = Look { rgba: [1.0, 0.05, 0.75, 1.0] };
 /// Background (sRGB).
 pub const BACKGROUND: [f32; 3] = [0.98, 0.98, 0.97];
 
-fn stl_files(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("stl"))).collect()).unwrap_or_default();
-    v.sort();
-    v
+/// A muscle's look: its label colour ([`slices::label_colour`]), semi-transparent.
+pub fn muscle_look(name: &str, id: Option<u16>) -> Look {
+    let id = id.unwrap_or_else(|| coxa_anatomy::labels::coxa_classes().id(name).unwrap_or(0));
+    let [r, g, b] = slices::label_colour(id);
+    Look { rgba: [f32::from(r) / 255.0, f32::from(g) / 255.0, f32::from(b) / 255.0, 0.35] }
 }
 
-/// The scene of a case folder: `anatomy/meshes/*.stl` (bones) and `implants/*.stl`.
+/// An implant part's look by name.
+pub fn implant_look(name: &str) -> Look {
+    match name {
+        "shell" => SHELL,
+        "liner" => LINER,
+        "head" => HEAD,
+        _ => STEM,
+    }
+}
+
+impl Scene {
+    /// The scene of `case`: its bones, muscles and landmarks, and the implants of `eval` (the
+    /// live evaluation; the case's own implant files when `None`), the operated femur placed
+    /// so that the planned head sits in the cup.
+    pub fn of_case(case: &CaseData, eval: Option<&Evaluation>) -> Self {
+        let side = case.side.or(eval.map(|e| e.placement.side));
+        let operated_femur = side.map(|s| format!("femur_{}", s.as_str()));
+        let mut meshes = Vec::new();
+        for (name, mesh) in &case.bones {
+            let is_femur = operated_femur.as_deref() == Some(name.as_str());
+            let (group, motion) = match eval {
+                Some(e) if is_femur => (Group::Femur, Some(e.femur_as_planned())),
+                _ => (Group::Fixed, None),
+            };
+            meshes.push(SceneMesh { name: name.clone(), mesh: mesh.clone(), look: BONE, group, kind: Kind::Bone, motion });
+        }
+        for (name, mesh) in &case.muscles {
+            meshes.push(SceneMesh { name: name.clone(), mesh: mesh.clone(), look: muscle_look(name, None), group: Group::Fixed, kind: Kind::Muscle, motion: None });
+        }
+        let implants = eval.map_or(&case.implants, |e| &e.implants);
+        for (name, mesh) in implants {
+            let group = if live::moves_with_femur(name) { Group::FemoralImplant } else { Group::Fixed };
+            meshes.push(SceneMesh { name: name.clone(), mesh: mesh.clone(), look: implant_look(name), group, kind: Kind::Implant, motion: None });
+        }
+        Scene {
+            meshes,
+            markers: case.markers.clone(),
+            frames: case.frames.clone(),
+            slices: Vec::new(),
+            contact_lps_mm: None,
+            hip_centre_lps_mm: eval.map(|e| e.model.hip_centre_lps_mm()).or_else(|| case.hip_centre_lps_mm()),
+            side_is_left: side == Some(coxa_core::Side::Left),
+        }
+    }
+
+    /// Puts the femur at the first contact of motion `name` of `eval` (the scene must have
+    /// been made with `eval`) and marks the contact point.
+    ///
+    /// # Errors
+    /// [`ViewError::Live`] when `eval` has no such motion.
+    pub fn pose_at_limit(&mut self, eval: &Evaluation, name: &str) -> Result<(), ViewError> {
+        let k = eval.motions.iter().position(|m| m.name == name).ok_or_else(|| ViewError::Live { why: format!("no motion {name:?}; the case swept {}", eval.motions.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")) })?;
+        let (bone, implant) = eval.femur_motion(k, eval.limit_alpha(k));
+        for m in &mut self.meshes {
+            match m.group {
+                Group::Femur => m.motion = Some(bone),
+                Group::FemoralImplant => m.motion = Some(implant),
+                Group::Fixed => {}
+            }
+        }
+        self.contact_lps_mm = eval.limits[k].contact.as_ref().map(|c| c.point_lps_mm);
+        Ok(())
+    }
+}
+
+/// What [`load_case`] reads besides the surfaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LoadOptions {
+    /// The CT's three slice planes through the hip centre, with the labels.
+    pub ct: bool,
+    /// Muscle surfaces from the label map (needs `ct`).
+    pub muscles: bool,
+    /// The live model (rebuilt from `model.json`) and its evaluation at the case's own plan.
+    pub live: bool,
+}
+
+/// A case folder read for the viewer: the case, its slice planes and the live model evaluated
+/// at the case's own plan (when asked and possible; else a note in `case.notes`).
+///
+/// # Errors
+/// As [`CaseData::load`].
+pub fn load_case(path: &Path, opts: LoadOptions) -> Result<(CaseData, Vec<SlicePlane>, Option<(LiveModel, Evaluation)>), ViewError> {
+    let mut case = CaseData::load(path)?;
+    let mut planes = Vec::new();
+    if opts.ct || opts.muscles {
+        if let Some(ct) = case.load_ct() {
+            if opts.muscles && let Some(l) = &ct.labels {
+                case.muscles_from_labels(l);
+            }
+            if opts.ct {
+                let through = case.hip_centre_lps_mm().unwrap_or_else(|| ct.volume.grid().voxel_to_lps(Vector3::from(ct.volume.grid().size().map(|n| n as f64 / 2.0))));
+                planes = slices::orthogonal_slices(&ct.volume, ct.labels.as_ref(), &through);
+            }
+        } else if case.ct_path.is_none() {
+            case.notes.push("the case was not made from a CT (inputs.json names none): no slices, no muscles".into());
+        }
+    }
+    let live = if opts.live {
+        match LiveModel::new(&case).and_then(|l| l.evaluate(&l.base_controls()).map(|e| (l, e))) {
+            Ok(x) => Some(x),
+            Err(e) => {
+                case.notes.push(e.to_string());
+                None
+            }
+        }
+    } else {
+        None
+    };
+    Ok((case, planes, live))
+}
+
+/// The scene of a case folder: `anatomy/meshes/*.stl` (bones), `implants/*.stl`, landmarks and
+/// frames; no CT, no live model.
 ///
 /// # Errors
 /// [`ViewError::Case`] when the folder has neither; [`ViewError::Io`] for an unreadable mesh.
 pub fn case_scene(dir: &Path) -> Result<Scene, ViewError> {
-    if !dir.is_dir() {
-        return Err(ViewError::Case { path: dir.to_path_buf(), why: "not a folder; give a case folder of `coxa run` or `coxa demo` (…/cases/NAME)".into() });
-    }
-    let mut scene = Scene::default();
-    for p in stl_files(&dir.join("anatomy").join("meshes")) {
-        let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        scene.meshes.push(SceneMesh { name, mesh: coxa_io::mesh::read_mesh(&p)?, look: BONE });
-    }
-    for p in stl_files(&dir.join("implants")) {
-        let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let look = match name.as_str() {
-            "shell" => SHELL,
-            "liner" => LINER,
-            "head" => HEAD,
-            _ => STEM,
-        };
-        scene.meshes.push(SceneMesh { name, mesh: coxa_io::mesh::read_mesh(&p)?, look });
-    }
-    if scene.meshes.is_empty() {
-        return Err(ViewError::Case { path: dir.to_path_buf(), why: "no anatomy/meshes/*.stl and no implants/*.stl: not a case folder of `coxa run` or `coxa demo`".into() });
-    }
-    if let Some(head) = scene.meshes.iter().find(|m| m.name == "head") {
-        scene.hip_centre_lps_mm = Some(head.mesh.vertex_centroid());
-    }
-    if let Ok(text) = std::fs::read_to_string(dir.join("report.json"))
-        && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
-    {
-        scene.side_is_left = v["side"] == "left";
-    }
-    Ok(scene)
+    Ok(Scene::of_case(&CaseData::load(dir)?, None))
 }
 
 /// LPS mm -> bevy world (metres, +y up): `(x, z, -y) / 1000`.
 pub fn to_bevy(p: &Vector3<f64>) -> Vec3 {
     Vec3::new(p.x as f32, p.z as f32, -p.y as f32) / 1000.0
+}
+
+/// A rigid motion of LPS as a bevy transform (the same motion in bevy's frame).
+pub fn transform_of(m: &RigidMotion) -> Transform {
+    // bevy = Q · LPS / 1000 with Q = [[1,0,0],[0,0,1],[0,-1,0]] (a proper rotation).
+    let q = Matrix3::new(1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, -1.0, 0.0);
+    let rb = q * m.m * q.transpose();
+    let rot = nalgebra::Rotation3::from_matrix(&rb);
+    let uq = nalgebra::UnitQuaternion::from_rotation_matrix(&rot);
+    let rotation = Quat::from_xyzw(uq.i as f32, uq.j as f32, uq.k as f32, uq.w as f32);
+    let translation = to_bevy(&m.centre.coords) - rotation * to_bevy(&m.pivot.coords);
+    Transform { translation, rotation, scale: Vec3::ONE }
 }
 
 /// The named cameras.
@@ -171,18 +336,20 @@ impl CameraView {
 
 /// Centre and half-height (mm) a camera frames, and its eye direction and up (LPS).
 fn framing(scene: &Scene, view: CameraView) -> (Point3<f64>, f64, Vector3<f64>, Vector3<f64>) {
-    let all: Vec<Point3<f64>> = scene.meshes.iter().flat_map(|m| m.mesh.vertices().iter().copied()).collect();
+    let all: Vec<Point3<f64>> = scene.meshes.iter().filter(|m| m.kind != Kind::Muscle).flat_map(|m| m.mesh.vertices().iter().copied()).collect();
     let (lo, hi) = all.iter().fold((Point3::from(Vector3::repeat(f64::INFINITY)), Point3::from(Vector3::repeat(f64::NEG_INFINITY))), |(lo, hi), p| (lo.inf(p), hi.sup(p)));
     let centre = if all.is_empty() { Point3::origin() } else { nalgebra::center(&lo, &hi) };
     let hip = scene.hip_centre_lps_mm.unwrap_or(centre);
+    // The hip cameras show 60 mm about the hip centre, more when a marked contact lies further.
+    let reach = scene.contact_lps_mm.map_or(60.0, |c| (1.25 * (c - hip).abs().max()).max(60.0));
     // Eye direction: from the scene towards the eye.
     let anterior = -Vector3::y();
     let lateral = Vector3::x() * if scene.side_is_left { 1.0 } else { -1.0 };
     match view {
         CameraView::PelvisAp => (centre, 0.55 * (hi - lo).x.max((hi - lo).z).max(1.0), anterior, Vector3::z()),
-        CameraView::HipAp => (hip, 60.0, anterior, Vector3::z()),
-        CameraView::HipLateral => (hip, 60.0, lateral, Vector3::z()),
-        CameraView::HipSuperior => (hip, 60.0, Vector3::z(), anterior),
+        CameraView::HipAp => (hip, reach, anterior, Vector3::z()),
+        CameraView::HipLateral => (hip, reach, lateral, Vector3::z()),
+        CameraView::HipSuperior => (hip, reach, Vector3::z(), anterior),
     }
 }
 
@@ -196,39 +363,156 @@ fn bevy_mesh(m: &coxa_core::Mesh) -> Mesh {
         .with_inserted_indices(Indices::U32(indices))
 }
 
+/// A textured quad on a slice plane.
+fn slice_mesh(s: &SlicePlane) -> Mesh {
+    let c = s.corners_lps_mm.map(|p| to_bevy(&p.coords).to_array());
+    let n = (Vec3::from(c[1]) - Vec3::from(c[0])).cross(Vec3::from(c[2]) - Vec3::from(c[0])).normalize_or_zero().to_array();
+    Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::default())
+        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, c.to_vec())
+        .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, vec![n; 4])
+        .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, vec![[0.0f32, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+        .with_inserted_indices(Indices::U32(vec![0, 1, 2, 2, 1, 3]))
+}
+
+fn material_of(look: Look) -> StandardMaterial {
+    let [r, g, b, a] = look.rgba;
+    StandardMaterial {
+        base_color: Color::srgba(r, g, b, a),
+        alpha_mode: if a < 1.0 { AlphaMode::Blend } else { AlphaMode::Opaque },
+        double_sided: a < 1.0,
+        cull_mode: if a < 1.0 { None } else { Some(bevy::render::render_resource::Face::Back) },
+        perceptual_roughness: 0.6,
+        ..default()
+    }
+}
+
+/// Tags of the entities [`spawn_scene`] makes, for the window's systems.
+#[derive(Component, Debug, Clone)]
+pub struct SceneItem {
+    /// What moves it.
+    pub group: Group,
+    /// What it is.
+    pub kind: Kind,
+    /// Its name.
+    pub name: String,
+}
+
+/// A CT slice plane entity.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct SliceItem;
+
+/// The landmark and frame entities.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct LandmarkItem;
+
+/// The first-contact marker.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct ContactItem;
+
+/// Spawns one surface.
+pub fn spawn_mesh(world: &mut World, m: &SceneMesh) -> Entity {
+    let mesh = world.resource_mut::<Assets<Mesh>>().add(bevy_mesh(&m.mesh));
+    let material = world.resource_mut::<Assets<StandardMaterial>>().add(material_of(m.look));
+    let t = m.motion.as_ref().map_or(Transform::IDENTITY, transform_of);
+    world.spawn((Mesh3d(mesh), MeshMaterial3d(material), t, SceneItem { group: m.group, kind: m.kind, name: m.name.clone() })).id()
+}
+
+/// Spawns everything of `scene` (surfaces, landmarks, frames, slices, the contact marker) into
+/// `world`.
+pub fn spawn_scene(world: &mut World, scene: &Scene) {
+    for m in &scene.meshes {
+        spawn_mesh(world, m);
+    }
+    let sphere = |world: &mut World, r_mm: f32| world.resource_mut::<Assets<Mesh>>().add(Sphere::new(r_mm / 1000.0).mesh().ico(3).unwrap_or_else(|_| Sphere::new(r_mm / 1000.0).mesh().uv(16, 8)));
+    let marker_mesh = sphere(world, 3.0);
+    let marker_mat = world.resource_mut::<Assets<StandardMaterial>>().add(material_of(MARKER));
+    for m in &scene.markers {
+        world.spawn((Mesh3d(marker_mesh.clone()), MeshMaterial3d(marker_mat.clone()), Transform::from_translation(to_bevy(&m.lps_mm.coords)), LandmarkItem));
+    }
+    // Frames: three 60 mm bars (x red, y green, z blue).
+    for f in &scene.frames {
+        for (k, colour) in [[0.85, 0.1, 0.1, 1.0], [0.1, 0.7, 0.1, 1.0], [0.1, 0.2, 0.9, 1.0]].into_iter().enumerate() {
+            let axis = to_bevy(&f.axes_lps[k]).normalize_or_zero();
+            let bar = world.resource_mut::<Assets<Mesh>>().add(Cuboid::new(0.0015, 0.060, 0.0015));
+            let mat = world.resource_mut::<Assets<StandardMaterial>>().add(material_of(Look { rgba: colour }));
+            let origin = to_bevy(&f.origin_lps_mm.coords);
+            let rotation = Quat::from_rotation_arc(Vec3::Y, axis);
+            world.spawn((Mesh3d(bar), MeshMaterial3d(mat), Transform { translation: origin + axis * 0.030, rotation, scale: Vec3::ONE }, LandmarkItem));
+        }
+    }
+    for s in &scene.slices {
+        let image = Image::new(
+            Extent3d { width: s.width, height: s.height, depth_or_array_layers: 1 },
+            TextureDimension::D2,
+            s.rgba.clone(),
+            TextureFormat::Rgba8UnormSrgb,
+            RenderAssetUsages::default(),
+        );
+        let tex = world.resource_mut::<Assets<Image>>().add(image);
+        let mesh = world.resource_mut::<Assets<Mesh>>().add(slice_mesh(s));
+        let mat = world.resource_mut::<Assets<StandardMaterial>>().add(StandardMaterial { base_color_texture: Some(tex), unlit: true, double_sided: true, cull_mode: None, ..default() });
+        world.spawn((Mesh3d(mesh), MeshMaterial3d(mat), Transform::IDENTITY, SliceItem));
+    }
+    // The contact marker is drawn over everything translucent (last, by its depth bias) so
+    // that the bone it sits in does not veil it.
+    let contact_mesh = sphere(world, 5.0);
+    let [r, g, b, _] = CONTACT.rgba;
+    let contact_mat = world.resource_mut::<Assets<StandardMaterial>>().add(StandardMaterial { base_color: Color::srgba(r, g, b, 1.0), unlit: true, alpha_mode: AlphaMode::Blend, depth_bias: 1.0e6, ..default() });
+    let (t, vis) = match &scene.contact_lps_mm {
+        Some(p) => (Transform::from_translation(to_bevy(&p.coords)), Visibility::Visible),
+        None => (Transform::IDENTITY, Visibility::Hidden),
+    };
+    world.spawn((Mesh3d(contact_mesh), MeshMaterial3d(contact_mat), t, vis, ContactItem));
+}
+
 /// Renders `scene` from `view` into a new PNG `out` (`width` x `height`), without a window.
 ///
 /// # Errors
 /// [`ViewError::Exists`] if `out` exists; [`ViewError::Render`] when nothing was written (no
 /// GPU and no software Vulkan: install Mesa's `mesa-vulkan-drivers`).
 pub fn screenshot(scene: &Scene, view: CameraView, width: u32, height: u32, out: &Path) -> Result<(), ViewError> {
-    if out.exists() {
-        return Err(ViewError::Exists(out.to_path_buf()));
+    screenshots(scene, &[(view, out.to_path_buf())], width, height)
+}
+
+/// Renders `scene` from several cameras into new PNG files, one app for all (the pipelines are
+/// compiled once).
+///
+/// # Errors
+/// As [`screenshot`].
+pub fn screenshots(scene: &Scene, views: &[(CameraView, PathBuf)], width: u32, height: u32) -> Result<(), ViewError> {
+    for (_, out) in views {
+        if out.exists() {
+            return Err(ViewError::Exists(out.clone()));
+        }
     }
-    let (mut app, handle) = headless_app(scene, view, width, height);
+    let (mut app, cameras) = headless_app(scene, views.iter().map(|(v, _)| *v).collect(), width, height);
     // Pump frames; the screenshot is read back and written a couple of frames later.
     for _ in 0..3 {
         app.update();
     }
-    // Owned: the observer outlives this call.
-    let path: PathBuf = out.to_path_buf();
-    app.world_mut().spawn(Screenshot::image(handle)).observe(save_to_disk(path));
-    for _ in 0..30 {
+    for ((_, out), (_, handle)) in views.iter().zip(&cameras) {
+        // Owned: the observer outlives this call.
+        let path: PathBuf = out.clone();
+        app.world_mut().spawn(Screenshot::image(handle.clone())).observe(save_to_disk(path));
+    }
+    let written = |out: &PathBuf| out.is_file() && std::fs::metadata(out).is_ok_and(|m| m.len() > 0);
+    for _ in 0..40 {
         app.update();
-        if out.is_file() && std::fs::metadata(out).is_ok_and(|m| m.len() > 0) {
+        if views.iter().all(|(_, out)| written(out)) {
             // One more frame so the writer has finished.
             app.update();
             return Ok(());
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    Err(ViewError::Render { path: out.to_path_buf(), why: "the renderer produced no frame (is a Vulkan device available? install mesa-vulkan-drivers for software rendering)".into() })
+    let missing = views.iter().find(|(_, out)| !written(out)).map_or_else(PathBuf::new, |(_, o)| o.clone());
+    Err(ViewError::Render { path: missing, why: "the renderer produced no frame (is a Vulkan device available? install mesa-vulkan-drivers for software rendering)".into() })
 }
 
 /// Mean time per frame of `scene` from `view` at `width` x `height`, over `frames` frames after
 /// three warm-up frames (pipelines compiled): what a window would redraw at.
 pub fn frame_time(scene: &Scene, view: CameraView, width: u32, height: u32, frames: u32) -> std::time::Duration {
-    let (mut app, _) = headless_app(scene, view, width, height);
+    let (mut app, _) = headless_app(scene, vec![view], width, height);
     for _ in 0..3 {
         app.update();
     }
@@ -239,43 +523,41 @@ pub fn frame_time(scene: &Scene, view: CameraView, width: u32, height: u32, fram
     t0.elapsed() / frames.max(1)
 }
 
-/// The headless app: the scene, a light, an orthographic camera rendering into an image.
-fn headless_app(scene: &Scene, view: CameraView, width: u32, height: u32) -> (App, Handle<Image>) {
-    let (centre, half_mm, eye_dir, up) = framing(scene, view);
+/// Ambient light and the background.
+fn lighting(app: &mut App) {
+    app.insert_resource(ClearColor(Color::srgb(BACKGROUND[0], BACKGROUND[1], BACKGROUND[2])));
+    app.insert_resource(GlobalAmbientLight { color: Color::WHITE, brightness: 600.0, ..default() });
+}
+
+/// The headless app: the scene, a light, one orthographic camera per view rendering into an image.
+fn headless_app(scene: &Scene, views: Vec<CameraView>, width: u32, height: u32) -> (App, Vec<(CameraView, Handle<Image>)>) {
     let render_plugin = RenderPlugin { synchronous_pipeline_compilation: true, ..default() };
     let window_plugin = WindowPlugin { primary_window: None, exit_condition: ExitCondition::DontExit, ..default() };
     let mut app = App::new();
-    app.add_plugins(DefaultPlugins.set(window_plugin).set(render_plugin));
-    app.insert_resource(ClearColor(Color::srgb(BACKGROUND[0], BACKGROUND[1], BACKGROUND[2])));
-    app.insert_resource(GlobalAmbientLight { color: Color::WHITE, brightness: 600.0, ..default() });
+    // No event loop (it would claim the main thread) and no global logger (the host program has its own).
+    app.add_plugins(DefaultPlugins.set(window_plugin).set(render_plugin).disable::<bevy::winit::WinitPlugin>().disable::<bevy::log::LogPlugin>());
+    lighting(&mut app);
     app.finish();
     app.cleanup();
     let world = app.world_mut();
-    // The scene.
-    for m in &scene.meshes {
-        let mesh = world.resource_mut::<Assets<Mesh>>().add(bevy_mesh(&m.mesh));
-        let [r, g, b, a] = m.look.rgba;
-        let material = StandardMaterial {
-            base_color: Color::srgba(r, g, b, a),
-            alpha_mode: if a < 1.0 { AlphaMode::Blend } else { AlphaMode::Opaque },
-            double_sided: a < 1.0,
-            cull_mode: if a < 1.0 { None } else { Some(bevy::render::render_resource::Face::Back) },
-            perceptual_roughness: 0.6,
-            ..default()
-        };
-        let material = world.resource_mut::<Assets<StandardMaterial>>().add(material);
-        world.spawn((Mesh3d(mesh), MeshMaterial3d(material), Transform::IDENTITY));
+    spawn_scene(world, scene);
+    let mut cameras = Vec::new();
+    for (k, view) in views.into_iter().enumerate() {
+        let (centre, half_mm, eye_dir, up) = framing(scene, view);
+        let c = to_bevy(&centre.coords);
+        let eye = to_bevy(&(centre.coords + eye_dir * 1000.0));
+        let up_b = to_bevy(&up);
+        if k == 0 {
+            // Light from over the first camera's shoulder.
+            world.spawn((DirectionalLight { illuminance: 6000.0, ..default() }, Transform::from_translation(eye + up_b * 0.3).looking_at(c, up_b)));
+        }
+        // The camera: orthographic, `half_mm` above and below the centre, into an image.
+        let mut image = Image::new_target_texture(width, height, TextureFormat::Rgba8UnormSrgb, None);
+        image.asset_usage = RenderAssetUsages::RENDER_WORLD;
+        let handle = world.resource_mut::<Assets<Image>>().add(image);
+        let projection = Projection::from(OrthographicProjection { scaling_mode: ScalingMode::FixedVertical { viewport_height: (2.0 * half_mm / 1000.0) as f32 }, near: -10.0, far: 10.0, ..OrthographicProjection::default_3d() });
+        world.spawn((Camera3d::default(), RenderTarget::Image(handle.clone().into()), projection, Transform::from_translation(c + (eye - c).normalize() * 1.0).looking_at(c, up_b)));
+        cameras.push((view, handle));
     }
-    // Light from over the camera's shoulder.
-    let c = to_bevy(&centre.coords);
-    let eye = to_bevy(&(centre.coords + eye_dir * 1000.0));
-    let up_b = to_bevy(&up);
-    world.spawn((DirectionalLight { illuminance: 6000.0, ..default() }, Transform::from_translation(eye + up_b * 0.3).looking_at(c, up_b)));
-    // The camera: orthographic, `half_mm` above and below the centre, into an image.
-    let mut image = Image::new_target_texture(width, height, TextureFormat::Rgba8UnormSrgb, None);
-    image.asset_usage = RenderAssetUsages::RENDER_WORLD;
-    let handle = world.resource_mut::<Assets<Image>>().add(image);
-    let projection = Projection::from(OrthographicProjection { scaling_mode: ScalingMode::FixedVertical { viewport_height: (2.0 * half_mm / 1000.0) as f32 }, near: -10.0, far: 10.0, ..OrthographicProjection::default_3d() });
-    world.spawn((Camera3d::default(), RenderTarget::Image(handle.clone().into()), projection, Transform::from_translation(c + (eye - c).normalize() * 1.0).looking_at(c, up_b)));
-    (app, handle)
+    (app, cameras)
 }

@@ -26,11 +26,12 @@ fn decode(p: &Path) -> (u32, u32, Vec<[u8; 3]>) {
 fn known_scene_pixels() {
     let scene = Scene {
         meshes: vec![
-            SceneMesh { name: "head".into(), mesh: cuboid(Point3::new(0.0, 0.0, 0.0), Vector3::new(15.0, 15.0, 15.0)), look: HEAD },
-            SceneMesh { name: "hip_right".into(), mesh: cuboid(Point3::new(-40.0, 0.0, 0.0), Vector3::new(10.0, 30.0, 40.0)), look: BONE },
+            SceneMesh::new("head", cuboid(Point3::new(0.0, 0.0, 0.0), Vector3::new(15.0, 15.0, 15.0)), HEAD),
+            SceneMesh::new("hip_right", cuboid(Point3::new(-40.0, 0.0, 0.0), Vector3::new(10.0, 30.0, 40.0)), BONE),
         ],
         hip_centre_lps_mm: Some(Point3::origin()),
         side_is_left: false,
+        ..Default::default()
     };
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("known.png");

@@ -28,7 +28,7 @@ pub use frames::{CupAngleDefinition, CupAngles, PelvicFrame};
 pub use grid::Grid;
 pub use labels::{ClassTable, LabelMap};
 pub use mesh::Mesh;
-pub use plan::{FirstContact, ImplantPlacement, MotionInfo, MotionScore, PlanPosture, PostureTilts, RomQuery, RomScore, RomScorer, ScoreError};
+pub use plan::{CaseModel, FirstContact, ImplantPlacement, MotionInfo, MotionScore, PlanPosture, PostureTilts, RomQuery, RomScore, RomScorer, ScoreError};
 pub use resample::grid_with_spacing;
 pub use side::Side;
 pub use units::Angle;

@@ -115,6 +115,38 @@ pub struct ImplantPlacement {
     pub head_centre_on_femur_lps_mm: Point3<f64>,
 }
 
+/// What a case folder records (`model.json`) so that another tool (the viewer's live planning)
+/// can rebuild its hip model without the pipeline: the placement, the tilts and motions swept,
+/// and where the implants came from. The bones are the case's `anatomy/meshes/hip_SIDE.stl`
+/// and `femur_SIDE.stl` (with `hip_OTHER.stl` for the anterior pelvic plane), their landmarks
+/// found again on them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseModel {
+    /// Format version of this record: [`CaseModel::SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The implants and where they sit (the first sweep point, or the plan).
+    pub placement: ImplantPlacement,
+    /// Pelvic tilts of the postures.
+    pub tilts: PostureTilts,
+    /// The motions swept, by the simulator's names.
+    pub motions: Vec<String>,
+    /// The implant catalog folder (absolute); `None`: the built-in catalog.
+    pub catalog_dir: Option<std::path::PathBuf>,
+    /// Whether the bones were in the model (else the implants alone, in a pelvic frame
+    /// parallel to LPS at the cup centre).
+    pub bones: bool,
+    /// An engineer's cup frame file, if the case used one (absolute).
+    pub user_cup: Option<std::path::PathBuf>,
+    /// An engineer's stem frame file, if the case used one (absolute).
+    pub user_stem: Option<std::path::PathBuf>,
+}
+
+impl CaseModel {
+    /// The current format version.
+    pub const SCHEMA_VERSION: u32 = 1;
+}
+
 /// A motion a scorer can sweep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MotionInfo {

@@ -92,6 +92,82 @@ pub fn solve(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64) -> Resul
     Ok(StaticSolution { activations: x.iter().copied().collect(), reserve, iterations, residual })
 }
 
+/// [`solve`] with the activations' cost `sum a_i^p` for an exponent `p` in `[2, 4]` (2 is
+/// [`solve`]'s squared cost; 3 is Crowninshield and Brand's endurance criterion); the reserves
+/// keep their squared cost. Same dual Newton method: `a_i(l) = clamp((A_i . l)^(1/(p-1)), 0,
+/// 1)` with the multipliers scaled so that the cost is `sum a^p / p`.
+pub fn solve_with_exponent(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64, exponent: f64) -> Result<StaticSolution> {
+    if !(2.0..=4.0).contains(&exponent) {
+        return Err(MskError::InvalidInput { what: "activation cost exponent".into(), value: exponent, why: "must be between 2 and 4".into() });
+    }
+    if exponent == 2.0 {
+        return solve(a, b, reserve_strength);
+    }
+    let (m, n) = a.shape();
+    if b.len() != m {
+        return Err(MskError::InvalidInput { what: "right-hand side length".into(), value: b.len() as f64, why: format!("must equal the {m} rows of A") });
+    }
+    if !(reserve_strength > 0.0 && reserve_strength.is_finite()) {
+        return Err(MskError::InvalidInput { what: "reserve strength".into(), value: reserve_strength, why: "must be positive and finite".into() });
+    }
+    if a.iter().chain(b.iter()).any(|v| !v.is_finite()) {
+        return Err(MskError::InvalidInput { what: "static optimisation input".into(), value: f64::NAN, why: "A and b must be finite".into() });
+    }
+    let p = exponent;
+    let q = 1.0 / (p - 1.0);
+    let r2 = reserve_strength * reserve_strength;
+    // Primal: min sum a^p / p + |r|^2 / 2, A a + R r = b. a(s) = clamp(s^q, 0, 1) maximises
+    // a s - a^p / p; psi(s) its value.
+    let act = |s: f64| if s <= 0.0 { 0.0 } else { s.powf(q).min(1.0) };
+    let dact = |s: f64| if s <= 0.0 || s >= 1.0 { 0.0 } else { q * s.powf(q - 1.0) };
+    let psi = |s: f64| if s <= 0.0 { 0.0 } else if s >= 1.0 { s - 1.0 / p } else { (1.0 - 1.0 / p) * s.powf(p * q) };
+    let dual = |l: &DVector<f64>| -> f64 {
+        let mut d = l.dot(b) - 0.5 * r2 * l.norm_squared();
+        for i in 0..n {
+            d -= psi(a.column(i).dot(l));
+        }
+        d
+    };
+    let scale = b.amax().max(1.0);
+    let tol = 1e-10 * scale;
+    let mut l = DVector::zeros(m);
+    let mut iterations = 0;
+    let mut residual = f64::INFINITY;
+    for it in 0..500 {
+        iterations = it;
+        let x = DVector::from_iterator(n, (0..n).map(|i| act(a.column(i).dot(&l))));
+        let g = a * &x + &l * r2 - b;
+        residual = g.amax();
+        if residual <= tol {
+            break;
+        }
+        let mut j = DMatrix::<f64>::identity(m, m) * r2;
+        for i in 0..n {
+            let d = dact(a.column(i).dot(&l));
+            if d > 0.0 {
+                j += a.column(i) * a.column(i).transpose() * d.min(1e6);
+            }
+        }
+        let Some(step) = j.clone().cholesky().map(|c| c.solve(&(-&g))) else {
+            return Err(MskError::Infeasible { why: "the Newton system is singular".into() });
+        };
+        let d0 = dual(&l);
+        let slope = -g.dot(&step);
+        let mut t = 1.0;
+        loop {
+            let trial = &l + &step * t;
+            if dual(&trial) >= d0 + 1e-4 * t * slope || t < 1e-12 {
+                l = trial;
+                break;
+            }
+            t *= 0.5;
+        }
+    }
+    let x: Vec<f64> = (0..n).map(|i| act(a.column(i).dot(&l))).collect();
+    let reserve: Vec<f64> = (&l * r2).iter().copied().collect();
+    Ok(StaticSolution { activations: x, reserve, iterations, residual })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +206,17 @@ mod tests {
         assert_relative_eq!(s.activations[1], 0.0, epsilon = 1e-12);
         assert_relative_eq!(s.activations[2], 0.25, epsilon = 1e-6);
         assert!(solve(&a, &DVector::from_vec(vec![f64::NAN, 0.0]), 1e-3).is_err());
+    }
+
+    #[test]
+    fn cubic_cost_has_the_closed_form() {
+        // min a1^3 + a2^3 s.t. 2 a1 + 1 a2 = 1: a_i proportional to sqrt(A_i), so
+        // a = (sqrt 2, 1) / (2 sqrt 2 + 1) (reserve negligible).
+        let a = DMatrix::from_row_slice(1, 2, &[2.0, 1.0]);
+        let s = solve_with_exponent(&a, &DVector::from_vec(vec![1.0]), 1e-3, 3.0).unwrap();
+        let k = 1.0 / (2.0 * 2f64.sqrt() + 1.0);
+        assert_relative_eq!(s.activations[0], 2f64.sqrt() * k, epsilon = 1e-5);
+        assert_relative_eq!(s.activations[1], k, epsilon = 1e-5);
+        assert!(solve_with_exponent(&a, &DVector::from_vec(vec![1.0]), 1e-3, 1.0).is_err());
     }
 }

@@ -1,0 +1,288 @@
+//! What the viewer reads from a case folder (`coxa run` / `coxa demo`: `…/cases/NAME`) or a
+//! `coxa plan` folder: surfaces, landmarks and frames, the CT and its label map, the ROM results
+//! and the record from which the hip model is rebuilt for live planning (`model.json`).
+//!
+//! Everything here is plain data in LPS mm; nothing draws. What is missing is not an error
+//! unless nothing at all can be shown: it becomes a note the viewer displays.
+
+use std::path::{Path, PathBuf};
+
+use coxa_core::{CaseModel, LabelMap, Mesh, Side, Volume};
+use nalgebra::{Point3, Vector3};
+use serde_json::Value;
+
+use crate::ViewError;
+
+/// A named point (landmark), LPS mm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    /// Name (`head_centre_right`, `asis_left`, ...).
+    pub name: String,
+    /// Position, LPS mm.
+    pub lps_mm: Point3<f64>,
+}
+
+/// A named frame drawn as three axes (x red, y green, z blue), LPS.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameAxes {
+    /// Name (`pelvic_frame`, ...).
+    pub name: String,
+    /// Origin, LPS mm.
+    pub origin_lps_mm: Point3<f64>,
+    /// Unit axes x, y, z in LPS.
+    pub axes_lps: [Vector3<f64>; 3],
+}
+
+/// The ROM result of one motion, as the case recorded it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RomLine {
+    /// Motion name (the simulator's).
+    pub name: String,
+    /// Limit of the driven angle, deg (its value at the end of the search if nothing touched).
+    pub limit_deg: f64,
+    /// `implant-implant`, `implant-bone`, `bone-bone` or `none`.
+    pub contact: String,
+    /// Which parts touched (`neck-liner_rim`, `femur-pelvis`, ...).
+    pub parts: Option<String>,
+    /// Where, LPS mm (the pelvis as imaged).
+    pub contact_point_lps_mm: Option<Point3<f64>>,
+    /// What the activity needs, deg.
+    pub required_deg: Option<f64>,
+}
+
+/// The CT and, if there is one on its grid, the label map.
+#[derive(Debug, Clone)]
+pub struct CtData {
+    /// The CT (HU).
+    pub volume: Volume,
+    /// The label map on the CT's grid (bones and muscles).
+    pub labels: Option<LabelMap>,
+}
+
+/// Everything the viewer shows of a case.
+#[derive(Debug, Clone, Default)]
+pub struct CaseData {
+    /// The folder.
+    pub dir: PathBuf,
+    /// Operated side, if known.
+    pub side: Option<Side>,
+    /// Bone surfaces (`femur_right`, `hip_left`, `sacrum`, ...).
+    pub bones: Vec<(String, Mesh)>,
+    /// The placed implants (`shell`, `liner`, `head`, `neck`, `stem`), the femur as imaged.
+    pub implants: Vec<(String, Mesh)>,
+    /// Muscle surfaces from the label map (`gluteus_medius_right`, ...).
+    pub muscles: Vec<(String, Mesh)>,
+    /// Landmarks.
+    pub markers: Vec<Marker>,
+    /// Frames.
+    pub frames: Vec<FrameAxes>,
+    /// The ROM the case recorded.
+    pub rom: Vec<RomLine>,
+    /// The record to rebuild the hip model from (live planning, motion playback).
+    pub model: Option<CaseModel>,
+    /// Where the CT is (from `inputs.json`), if the case came from one.
+    pub ct_path: Option<PathBuf>,
+    /// What could not be loaded and why (shown by the viewer).
+    pub notes: Vec<String>,
+}
+
+/// Bone classes of coxa's label convention (TotalSegmentator ids): everything else is a muscle.
+const BONE_IDS: [u16; 5] = [25, 75, 76, 77, 78];
+
+fn stl_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("stl"))).collect()).unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn read_named_meshes(dir: &Path) -> Result<Vec<(String, Mesh)>, ViewError> {
+    stl_files(dir).into_iter().map(|p| Ok((p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(), coxa_io::mesh::read_mesh(&p)?))).collect()
+}
+
+fn read_json(path: &Path) -> Result<Option<Value>, ViewError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| ViewError::Case { path: path.to_path_buf(), why: format!("not valid JSON ({e}); was the case written completely?") }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(ViewError::Case { path: path.to_path_buf(), why: format!("cannot be read: {e}") }),
+    }
+}
+
+fn point(v: &Value) -> Option<Point3<f64>> {
+    let a = v.as_array()?;
+    (a.len() == 3).then_some(())?;
+    let p = Point3::new(a[0].as_f64()?, a[1].as_f64()?, a[2].as_f64()?);
+    p.iter().all(|x| x.is_finite()).then_some(p)
+}
+
+impl CaseData {
+    /// Reads a case folder: `anatomy/meshes/*.stl`, `implants/*.stl`, `anatomy/anatomy.json`
+    /// (landmarks), `report.json` or `plan.json` (side, ROM), `model.json` (live planning),
+    /// `inputs.json` (where the CT is). A `plan.json` path means its folder.
+    ///
+    /// The CT and muscle surfaces are read separately ([`CaseData::load_ct`],
+    /// [`CaseData::muscles_from_labels`]): they take longer.
+    ///
+    /// # Errors
+    /// [`ViewError::Case`] when the path is not a folder or shows nothing; [`ViewError::Io`]
+    /// for an unreadable mesh; malformed JSON names its file.
+    pub fn load(path: &Path) -> Result<Self, ViewError> {
+        let dir = if path.is_file() && path.file_name().is_some_and(|n| n == "plan.json") { path.parent().unwrap_or(Path::new(".")).to_path_buf() } else { path.to_path_buf() };
+        if !dir.is_dir() {
+            return Err(ViewError::Case { path: dir, why: "not a folder; give a case folder of `coxa run` or `coxa demo` (…/cases/NAME), or a `coxa plan` folder or its plan.json".into() });
+        }
+        let mut case = CaseData { dir: dir.clone(), ..Default::default() };
+        case.bones = read_named_meshes(&dir.join("anatomy").join("meshes"))?;
+        if case.bones.is_empty() {
+            case.bones = read_named_meshes(&dir.join("meshes"))?;
+        }
+        let inputs = read_json(&dir.join("inputs.json"))?;
+        if case.bones.is_empty()
+            && let Some(list) = inputs.as_ref().and_then(|i| i["meshes"].as_array())
+        {
+            // Bones given as files (`coxa plan --mesh`, scenario cases with meshes): read in place.
+            for m in list {
+                if let (Some(name), Some(file)) = (m["name"].as_str(), m["file"].as_str()) {
+                    let p = if Path::new(file).is_absolute() { PathBuf::from(file) } else { dir.join(file) };
+                    match coxa_io::mesh::read_mesh(&p) {
+                        Ok(mesh) => case.bones.push((name.to_string(), mesh)),
+                        Err(e) => case.notes.push(format!("bone {name} not shown: {e}")),
+                    }
+                }
+            }
+        }
+        case.implants = read_named_meshes(&dir.join("implants"))?;
+        if case.bones.is_empty() && case.implants.is_empty() {
+            return Err(ViewError::Case { path: dir, why: "no anatomy/meshes/*.stl and no implants/*.stl: not a case folder of `coxa run` or `coxa demo`".into() });
+        }
+        let report = read_json(&dir.join("report.json"))?;
+        let plan = read_json(&dir.join("plan.json"))?;
+        let side_of = |v: &Value| match v["side"].as_str() {
+            Some("left") => Some(Side::Left),
+            Some("right") => Some(Side::Right),
+            _ => None,
+        };
+        case.side = report.as_ref().and_then(side_of).or_else(|| plan.as_ref().and_then(side_of));
+        let motions = report.as_ref().and_then(|r| r["rom"]["motions"].as_array().cloned()).or_else(|| plan.as_ref().and_then(|p| p["motions"].as_array().cloned()));
+        case.rom = motions
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|m| {
+                Some(RomLine {
+                    name: m["name"].as_str()?.to_string(),
+                    limit_deg: m["limit_deg"].as_f64()?,
+                    contact: m["contact"].as_str().unwrap_or("none").to_string(),
+                    parts: m["parts"].as_str().map(str::to_string),
+                    contact_point_lps_mm: point(&m["contact_point_lps_mm"]),
+                    required_deg: m["required_deg"].as_f64(),
+                })
+            })
+            .collect();
+        let anatomy = match report.as_ref().map(|r| r["anatomy"].clone()).filter(|a| !a.is_null()) {
+            Some(a) => Some(a),
+            None => read_json(&dir.join("anatomy").join("anatomy.json"))?,
+        };
+        if let Some(a) = &anatomy {
+            case.read_landmarks(a);
+        }
+        match read_json(&dir.join("model.json"))? {
+            Some(v) => match serde_json::from_value::<CaseModel>(v) {
+                Ok(m) if m.schema_version == CaseModel::SCHEMA_VERSION => case.model = Some(m),
+                Ok(m) => case.notes.push(format!("model.json has schema version {} (this viewer reads {}): live planning is off", m.schema_version, CaseModel::SCHEMA_VERSION)),
+                Err(e) => case.notes.push(format!("model.json cannot be read ({e}): live planning is off")),
+            },
+            None => case.notes.push("no model.json (cases written before the live viewer): live planning and motion playback are off; run the case again".into()),
+        }
+        if let Some(inputs) = &inputs
+            && let Some(ct) = inputs["ct"].as_str()
+        {
+            let p = PathBuf::from(ct);
+            case.ct_path = Some(if p.is_absolute() { p } else { dir.join(p) });
+        }
+        Ok(case)
+    }
+
+    fn read_landmarks(&mut self, a: &Value) {
+        let mut add = |name: String, v: &Value| {
+            if let Some(p) = point(v) {
+                self.markers.push(Marker { name, lps_mm: p });
+            }
+        };
+        for f in a["femurs"].as_array().into_iter().flatten() {
+            let side = f["side"].as_str().unwrap_or("?");
+            for key in ["head_centre", "greater_trochanter", "lesser_trochanter"] {
+                add(format!("{key}_{side}"), &f[key]["lps_mm"]);
+            }
+        }
+        for ac in a["acetabula"].as_array().into_iter().flatten() {
+            let side = ac["side"].as_str().unwrap_or("?");
+            add(format!("acetabulum_centre_{side}"), &ac["centre"]["lps_mm"]);
+        }
+        for key in ["asis_left", "asis_right", "pubic_tubercle_left", "pubic_tubercle_right"] {
+            add(key.to_string(), &a["pelvis"][key]["lps_mm"]);
+        }
+        let pf = &a["pelvis"]["frame"];
+        if let (Some(o), Some(x), Some(y), Some(z)) = (point(&pf["origin_lps_mm"]), point(&pf["x_axis_lps"]), point(&pf["y_axis_lps"]), point(&pf["z_axis_lps"])) {
+            self.frames.push(FrameAxes { name: "pelvic_frame".into(), origin_lps_mm: o, axes_lps: [x.coords, y.coords, z.coords] });
+        }
+    }
+
+    /// Reads the CT named by `inputs.json` and the label map (`anatomy/labels.nii.gz`), for the
+    /// slice planes. `None` (with a note) when the case has no CT or it cannot be read.
+    pub fn load_ct(&mut self) -> Option<CtData> {
+        let path = self.ct_path.clone()?;
+        let volume = match coxa_io::open(&path, &coxa_io::OpenOptions::new()) {
+            Ok(l) => l.volume,
+            Err(e) => {
+                self.notes.push(format!("the CT slices are not shown: {e}"));
+                return None;
+            }
+        };
+        let lp = self.dir.join("anatomy").join("labels.nii.gz");
+        let labels = match coxa_io::nifti::read_label_map(&lp) {
+            Ok(m) if m.grid().same_as(volume.grid(), 1e-3) => Some(m),
+            Ok(_) => {
+                self.notes.push(format!("{}: not on the CT's grid; the slices show no labels", lp.display()));
+                None
+            }
+            Err(_) if !lp.exists() => None,
+            Err(e) => {
+                self.notes.push(format!("the label overlay is not shown: {e}"));
+                None
+            }
+        };
+        Some(CtData { volume, labels })
+    }
+
+    /// Muscle surfaces (every class of the label map that is not a bone), for the scene.
+    pub fn muscles_from_labels(&mut self, labels: &LabelMap) {
+        // A NIfTI label map carries ids only: names from its table, else coxa's convention.
+        let coxa = coxa_anatomy::labels::coxa_classes();
+        let ids: Vec<(u16, String)> = labels
+            .counts()
+            .into_iter()
+            .filter(|(id, n)| *id != 0 && *n > 0 && !BONE_IDS.contains(id))
+            .map(|(id, _)| (id, labels.classes().name(id).or_else(|| coxa.name(id)).map_or_else(|| format!("label_{id}"), str::to_string)))
+            .collect();
+        let opts = coxa_anatomy::surface::SurfaceOptions::default();
+        let meshes = coxa_anatomy::surface::meshes_from_labels(labels, &ids.iter().map(|(id, _)| *id).collect::<Vec<_>>(), &opts);
+        for ((_, name), m) in ids.into_iter().zip(meshes) {
+            match m {
+                Ok(m) => self.muscles.push((name, m)),
+                Err(e) => self.notes.push(format!("muscle {name}: no surface ({e})")),
+            }
+        }
+    }
+
+    /// The hip (cup) centre: the model's cup centre, else the implant head's centroid, else the
+    /// operated side's femoral head landmark.
+    pub fn hip_centre_lps_mm(&self) -> Option<Point3<f64>> {
+        if let Some(m) = &self.model {
+            return Some(m.placement.cup_centre_lps_mm);
+        }
+        if let Some((_, head)) = self.implants.iter().find(|(n, _)| n == "head") {
+            return Some(head.vertex_centroid());
+        }
+        let side = self.side?.as_str();
+        self.markers.iter().find(|m| m.name == format!("head_centre_{side}")).map(|m| m.lps_mm)
+    }
+}

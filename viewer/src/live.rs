@@ -1,0 +1,241 @@
+//! Live planning and motion playback: the case's hip model rebuilt from `model.json` and the
+//! bone surfaces, re-evaluated by the simulator (`coxa_sim`) for new cup angles, stem version,
+//! head size and neck length.
+//!
+//! Plain computation, no drawing: the window runs [`LiveModel::evaluate`] off the render
+//! thread and swaps the result in when it is done.
+//!
+//! # What a control changes
+//! - Cup inclination / anteversion: **radiographic** (Murray 1993) in the pelvic frame (the
+//!   anterior pelvic plane when both hip bones are imaged), the cup centre unchanged.
+//! - Stem version: the stem turns about the femoral shaft axis, carrying the head centre around
+//!   it (as the planner's stem reconstruction does: `coxa_planner::stem`).
+//! - Neck length: the head's neck-length offset (catalog values); the head centre moves along
+//!   the neck axis by the difference.
+//! - Head diameter: a catalog head in the same shell with the same liner; the shell is kept
+//!   (it is sized to the acetabulum), so a head the liner cannot take in this shell is an error
+//!   shown to the user, not a silent change of shell.
+//!
+//! The joint then sits with the new head centre in the cup centre: the femur moves with it
+//! (leg length and offset change), as in the planner.
+
+use std::sync::Arc;
+
+use coxa_core::{Angle, CaseModel, CupAngleDefinition, CupAngles, ImplantPlacement, Mesh, PelvicFrame};
+use coxa_implants::Catalog;
+use coxa_sim::model::HipAnatomy;
+use coxa_sim::rom::{self, Motion, MotionLimit, PelvicTilts, SweepOptions};
+use coxa_sim::score::{ScorerBones, SimScorer};
+use coxa_sim::{BoneOptions, HipModel};
+use nalgebra::{Matrix3, Point3, Rotation3, Unit, Vector3};
+
+use crate::ViewError;
+use crate::case::CaseData;
+
+/// The planning controls (what a surgeon changes on screen).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Controls {
+    /// Cup inclination, radiographic, pelvic frame, deg.
+    pub cup_inclination_deg: f64,
+    /// Cup anteversion, radiographic, pelvic frame, deg.
+    pub cup_anteversion_deg: f64,
+    /// Stem anteversion, deg.
+    pub stem_anteversion_deg: f64,
+    /// Head diameter, mm.
+    pub head_diameter_mm: f64,
+    /// Head neck-length offset, mm.
+    pub head_offset_mm: f64,
+}
+
+/// A hip model evaluated for a set of controls: implants, ROM, and the femur's motion.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// The controls evaluated.
+    pub controls: Controls,
+    /// The placement they give.
+    pub placement: ImplantPlacement,
+    /// The hip model.
+    pub model: HipModel,
+    /// The placed implants (LPS mm, the femur as imaged, the head at the cup centre).
+    pub implants: Vec<(String, Mesh)>,
+    /// Each motion's limit and first contact.
+    pub limits: Vec<MotionLimit>,
+    /// The motions, in the order of `limits`.
+    pub motions: Vec<Motion>,
+    /// The oscillation angle of the implant pair, deg.
+    pub oscillation_angle_deg: f64,
+    tilts: PelvicTilts,
+}
+
+/// A rigid motion of LPS: `p -> centre + m (p - pivot)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RigidMotion {
+    /// Linear part.
+    pub m: Matrix3<f64>,
+    /// Where `pivot` goes.
+    pub centre: Point3<f64>,
+    /// The point that goes to `centre`.
+    pub pivot: Point3<f64>,
+}
+
+impl RigidMotion {
+    /// Applies the motion to a point.
+    pub fn apply(&self, p: &Point3<f64>) -> Point3<f64> {
+        self.centre + self.m * (p - self.pivot)
+    }
+}
+
+/// Femoral parts of the implants (they move with the femur); the rest stay with the pelvis.
+pub fn moves_with_femur(part: &str) -> bool {
+    matches!(part, "head" | "neck" | "stem")
+}
+
+impl Evaluation {
+    /// The `α` at the limit of motion `k` (0 when its start is in contact).
+    pub fn limit_alpha(&self, k: usize) -> f64 {
+        let l = &self.limits[k];
+        if l.start_in_contact { 0.0 } else { self.motions[k].alpha_of(l.limit_deg).clamp(0.0, self.motions[k].max_deg) }
+    }
+    /// Where motion `k` at `alpha_deg` puts the femur bone (as imaged) and the femoral implants
+    /// (as in [`Evaluation::implants`]), the pelvis held as imaged.
+    pub fn femur_motion(&self, k: usize, alpha_deg: f64) -> (RigidMotion, RigidMotion) {
+        let r = rom::pose(&self.motions[k], alpha_deg, &self.tilts, self.placement.side);
+        let m = self.model.femur_motion_lps(&r);
+        let c = self.model.hip_centre_lps_mm();
+        (RigidMotion { m, centre: c, pivot: self.placement.head_centre_on_femur_lps_mm }, RigidMotion { m, centre: c, pivot: c })
+    }
+    /// The femur bone at rest (no motion playing): as imaged, translated so that the planned
+    /// head centre lies in the cup centre (the femoral implants of [`Evaluation::implants`]
+    /// already sit so).
+    pub fn femur_as_planned(&self) -> RigidMotion {
+        let c = self.model.hip_centre_lps_mm();
+        RigidMotion { m: Matrix3::identity(), centre: c, pivot: self.placement.head_centre_on_femur_lps_mm }
+    }
+}
+
+/// The case's hip model, ready to be re-evaluated.
+#[derive(Debug)]
+pub struct LiveModel {
+    scorer: Arc<SimScorer>,
+    catalog: Catalog,
+    base: ImplantPlacement,
+    tilts: PelvicTilts,
+    motions: Vec<Motion>,
+    /// The femoral shaft axis (point, unit direction), LPS, of the imaged femur.
+    shaft: Option<(Point3<f64>, Vector3<f64>)>,
+    /// The base model's neck direction (head -> stem), LPS.
+    base_neck_lps: Vector3<f64>,
+}
+
+impl LiveModel {
+    /// Rebuilds the hip model of `case` from its `model.json` and bone surfaces.
+    ///
+    /// # Errors
+    /// [`ViewError::Live`] naming what is missing (no `model.json`, a user implant, bones not
+    /// in the case, an unreadable catalog) or what the simulator refused.
+    pub fn new(case: &CaseData) -> Result<Self, ViewError> {
+        let err = |why: String| ViewError::Live { why };
+        let rec: &CaseModel = case.model.as_ref().ok_or_else(|| err("the case has no model.json (written by coxa since the live viewer); run the case again".into()))?;
+        if rec.user_cup.is_some() || rec.user_stem.is_some() {
+            return Err(err("the case uses an engineer's own cup or stem: live planning works on catalog implants only (use coxa rom --user-cup/--user-stem for these)".into()));
+        }
+        let catalog = match &rec.catalog_dir {
+            Some(d) => Catalog::load_dir(d).map_err(|e| err(format!("catalog {}: {e}", d.display())))?,
+            None => Catalog::builtin().map_err(|e| err(format!("built-in catalog: {e}")))?,
+        };
+        let side = rec.placement.side;
+        let mesh = |name: String| case.bones.iter().find(|(n, _)| *n == name).map(|(_, m)| m.clone());
+        let (scorer, shaft) = if rec.bones {
+            let own = side.as_str();
+            let hip = mesh(format!("hip_{own}")).ok_or_else(|| err(format!("the case has no anatomy/meshes/hip_{own}.stl")))?;
+            let femur = mesh(format!("femur_{own}")).ok_or_else(|| err(format!("the case has no anatomy/meshes/femur_{own}.stl")))?;
+            let other = mesh(format!("hip_{}", side.opposite().as_str()));
+            let anatomy = HipAnatomy::from_meshes(side, &hip, other.as_ref(), &femur).map_err(|e| err(format!("landmarks of the operated hip: {e}")))?;
+            let shaft = (anatomy.femur.shaft_axis.point_lps_mm, anatomy.femur.shaft_axis.direction_lps.normalize());
+            let bones = ScorerBones { pelvis: hip, femur, femur_landmarks: anatomy.femur.clone(), options: BoneOptions::default() };
+            (SimScorer::with_bones(catalog.clone(), anatomy.frame, bones), Some(shaft))
+        } else {
+            // As the pipeline's implants-alone model: the LPS-aligned frame at the cup centre.
+            (SimScorer::implants_only(catalog.clone(), PelvicFrame::aligned_with_lps(rec.placement.cup_centre_lps_mm), None), None)
+        };
+        let all = rom::all_motions();
+        let motions: Vec<Motion> = rec.motions.iter().filter_map(|n| all.iter().find(|m| m.name == n).cloned()).collect();
+        if motions.is_empty() {
+            return Err(err("model.json names no motion the simulator knows".into()));
+        }
+        let tilts = PelvicTilts { standing: rec.tilts.standing, sitting: rec.tilts.sitting };
+        let base_model = scorer.model(&rec.placement).map_err(|e| err(format!("the case's own placement: {e}")))?;
+        Ok(Self { base_neck_lps: base_model.neck_axis_lps(), scorer: Arc::new(scorer), catalog, base: rec.placement.clone(), tilts, motions, shaft })
+    }
+
+    /// The controls of the case's own placement.
+    pub fn base_controls(&self) -> Controls {
+        let radio = self.base.cup.to_definition(CupAngleDefinition::Radiographic, self.base.side);
+        Controls {
+            cup_inclination_deg: radio.inclination.deg(),
+            cup_anteversion_deg: radio.anteversion.deg(),
+            stem_anteversion_deg: self.base.stem_anteversion.deg(),
+            head_diameter_mm: self.base.head_diameter_mm,
+            head_offset_mm: self.base.head_offset_mm,
+        }
+    }
+
+    /// Catalog head diameters, ascending.
+    pub fn head_diameters_mm(&self) -> Vec<f64> {
+        let mut v: Vec<f64> = self.catalog.heads.iter().flat_map(|h| h.diameters_mm.iter().copied()).collect();
+        v.sort_by(f64::total_cmp);
+        v.dedup();
+        v
+    }
+
+    /// Catalog neck-length offsets of heads of `diameter_mm`, ascending.
+    pub fn head_offsets_mm(&self, diameter_mm: f64) -> Vec<f64> {
+        let mut v: Vec<f64> = self.catalog.heads.iter().filter(|h| h.diameters_mm.iter().any(|d| (d - diameter_mm).abs() < 1e-6)).flat_map(|h| h.neck_length_offsets_mm.iter().copied()).collect();
+        v.sort_by(f64::total_cmp);
+        v.dedup();
+        v
+    }
+
+    /// The placement for `c`: the case's placement with the controls applied (see the module docs).
+    ///
+    /// # Errors
+    /// Non-finite controls.
+    pub fn placement(&self, c: &Controls) -> Result<ImplantPlacement, ViewError> {
+        for (what, v) in [("cup inclination", c.cup_inclination_deg), ("cup anteversion", c.cup_anteversion_deg), ("stem anteversion", c.stem_anteversion_deg), ("head diameter", c.head_diameter_mm), ("neck length", c.head_offset_mm)] {
+            if !v.is_finite() {
+                return Err(ViewError::Live { why: format!("{what} is not a finite number") });
+            }
+        }
+        let mut p = self.base.clone();
+        p.cup = CupAngles { definition: CupAngleDefinition::Radiographic, inclination: Angle::from_deg(c.cup_inclination_deg), anteversion: Angle::from_deg(c.cup_anteversion_deg) };
+        p.head_diameter_mm = c.head_diameter_mm;
+        p.head_offset_mm = c.head_offset_mm;
+        p.stem_anteversion = Angle::from_deg(c.stem_anteversion_deg);
+        // Stem version: the head centre and the neck turn about the shaft axis.
+        let dv = c.stem_anteversion_deg - self.base.stem_anteversion.deg();
+        let (h, neck) = match self.shaft {
+            Some((point, dir)) if dv != 0.0 => {
+                let turn = Rotation3::from_axis_angle(&Unit::new_normalize(dir), self.base.side.lateral_sign() * dv.to_radians());
+                let foot = point + dir * (self.base.head_centre_on_femur_lps_mm - point).dot(&dir);
+                (foot + turn * (self.base.head_centre_on_femur_lps_mm - foot), turn * self.base_neck_lps)
+            }
+            _ => (self.base.head_centre_on_femur_lps_mm, self.base_neck_lps),
+        };
+        // Neck length: the head moves away from the stem along the neck.
+        p.head_centre_on_femur_lps_mm = h - neck * (c.head_offset_mm - self.base.head_offset_mm);
+        Ok(p)
+    }
+
+    /// Evaluates `c`: builds the model and sweeps every motion (rayon).
+    ///
+    /// # Errors
+    /// [`ViewError::Live`] with the simulator's or the catalog's reason (e.g. a head the liner
+    /// cannot take in this shell).
+    pub fn evaluate(&self, c: &Controls) -> Result<Evaluation, ViewError> {
+        let placement = self.placement(c)?;
+        let model = self.scorer.model(&placement).map_err(|e| ViewError::Live { why: e.to_string() })?;
+        let report = rom::report(&model, &self.motions, &self.tilts, &SweepOptions::default());
+        let implants = model.implant_meshes_lps().into_iter().map(|(n, m)| (n.to_string(), m)).collect();
+        Ok(Evaluation { controls: *c, placement, implants, oscillation_angle_deg: report.oscillation_angle_deg, limits: report.motions, motions: self.motions.clone(), model, tilts: self.tilts })
+    }
+}

@@ -1,0 +1,164 @@
+//! The CT as three orthogonal slice planes through a point (the hip centre), with the label map
+//! blended over it: plain RGBA images and the LPS corners of the quads they are drawn on.
+
+use coxa_core::{LabelMap, Volume};
+use nalgebra::{Point3, Vector3};
+
+/// HU window of the slices: level and width (bone and soft tissue both readable).
+pub const WINDOW_LEVEL_HU: f32 = 250.0;
+/// Window width, HU.
+pub const WINDOW_WIDTH_HU: f32 = 1600.0;
+/// Opacity of the label colours over the CT.
+pub const LABEL_ALPHA: f32 = 0.45;
+
+/// One slice plane: an image and where it lies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlicePlane {
+    /// `axial`, `coronal` or `sagittal` (by the plane's normal, the nearest LPS axis).
+    pub name: &'static str,
+    /// The index axis held fixed (0 = i, 1 = j, 2 = k) and its index.
+    pub fixed: (usize, usize),
+    /// Pixels across (`u`) and down (`v`).
+    pub width: u32,
+    /// Pixels down.
+    pub height: u32,
+    /// sRGB + alpha, row-major, `v` rows of `u` pixels.
+    pub rgba: Vec<u8>,
+    /// LPS mm of the image's corners: `(u, v)` = (0, 0), (w, 0), (0, h), (w, h) (pixel edges).
+    pub corners_lps_mm: [Point3<f64>; 4],
+}
+
+/// Colour of a label id (coxa's convention, TotalSegmentator ids): bones ivory, each muscle
+/// its own hue, left and right alike.
+pub fn label_colour(id: u16) -> [u8; 3] {
+    match id {
+        25 | 75..=78 => [240, 226, 180],
+        80 | 81 => [214, 69, 65],
+        82 | 83 => [232, 140, 48],
+        84 | 85 => [228, 200, 60],
+        88 | 89 => [80, 160, 220],
+        0 => [0, 0, 0],
+        _ => {
+            // Any other class: a hue from the id.
+            let h = f32::from(id.wrapping_mul(47) % 360);
+            let (r, g, b) = hsv(h, 0.65, 0.9);
+            [r, g, b]
+        }
+    }
+}
+
+fn hsv(h: f32, s: f32, v: f32) -> (u8, u8, u8) {
+    let c = v * s;
+    let x = c * (1.0 - ((h / 60.0) % 2.0 - 1.0).abs());
+    let (r, g, b) = match (h / 60.0) as u32 {
+        0 => (c, x, 0.0),
+        1 => (x, c, 0.0),
+        2 => (0.0, c, x),
+        3 => (0.0, x, c),
+        4 => (x, 0.0, c),
+        _ => (c, 0.0, x),
+    };
+    let m = v - c;
+    let q = |t: f32| ((t + m) * 255.0).round() as u8;
+    (q(r), q(g), q(b))
+}
+
+/// Grey value of `hu` in the window.
+pub fn window(hu: f32) -> u8 {
+    let t = (hu - (WINDOW_LEVEL_HU - WINDOW_WIDTH_HU / 2.0)) / WINDOW_WIDTH_HU;
+    (t.clamp(0.0, 1.0) * 255.0).round() as u8
+}
+
+/// The three planes through `through_lps_mm` (clamped into the volume), labels blended in
+/// when given (on the volume's grid).
+pub fn orthogonal_slices(volume: &Volume, labels: Option<&LabelMap>, through_lps_mm: &Point3<f64>) -> Vec<SlicePlane> {
+    let grid = volume.grid();
+    let size = grid.size();
+    let v = grid.lps_to_voxel(through_lps_mm);
+    let d = grid.direction();
+    (0..3)
+        .rev()
+        .map(|axis| {
+            let index = (v[axis].round().max(0.0) as usize).min(size[axis] - 1);
+            let (a, b) = match axis {
+                0 => (1, 2),
+                1 => (0, 2),
+                _ => (0, 1),
+            };
+            let (w, h) = (size[a], size[b]);
+            let mut rgba = vec![0u8; w * h * 4];
+            for vb in 0..h {
+                for ua in 0..w {
+                    let mut ijk = [0usize; 3];
+                    ijk[axis] = index;
+                    ijk[a] = ua;
+                    ijk[b] = vb;
+                    let hu = volume.get(ijk[0], ijk[1], ijk[2]).unwrap_or(-1000.0);
+                    let g = f32::from(window(hu));
+                    let mut rgb = [g, g, g];
+                    if let Some(l) = labels {
+                        let id = l.labels()[[ijk[2], ijk[1], ijk[0]]];
+                        if id != 0 {
+                            let c = label_colour(id);
+                            for k in 0..3 {
+                                rgb[k] = rgb[k] * (1.0 - LABEL_ALPHA) + f32::from(c[k]) * LABEL_ALPHA;
+                            }
+                        }
+                    }
+                    let o = (vb * w + ua) * 4;
+                    rgba[o..o + 3].copy_from_slice(&rgb.map(|x| x.round().clamp(0.0, 255.0) as u8));
+                    rgba[o + 3] = 255;
+                }
+            }
+            let corner = |ua: f64, vb: f64| {
+                let mut ijk = Vector3::zeros();
+                ijk[axis] = index as f64;
+                ijk[a] = ua - 0.5;
+                ijk[b] = vb - 0.5;
+                grid.voxel_to_lps(ijk)
+            };
+            let normal = d.column(axis).into_owned();
+            let name = match normal.iamax() {
+                0 => "sagittal",
+                1 => "coronal",
+                _ => "axial",
+            };
+            SlicePlane { name, fixed: (axis, index), width: w as u32, height: h as u32, rgba, corners_lps_mm: [corner(0.0, 0.0), corner(w as f64, 0.0), corner(0.0, h as f64), corner(w as f64, h as f64)] }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coxa_core::{ClassTable, Grid};
+    use ndarray::Array3;
+
+    #[test]
+    fn planes_cross_at_the_point_and_show_the_labels() {
+        // 20 x 10 x 6 voxels of 2 x 1 x 3 mm; HU = 100 i; label 83 where i >= 10.
+        let grid = Grid::axis_aligned([20, 10, 6], Vector3::new(2.0, 1.0, 3.0), Vector3::new(-10.0, 5.0, 100.0)).unwrap();
+        let hu = Array3::from_shape_fn((6, 10, 20), |(_, _, i)| 100.0 * i as f32 - 800.0);
+        let vol = Volume::new(grid.clone(), hu).unwrap();
+        let mut classes = ClassTable::new();
+        classes.insert(83, "gluteus_medius_right");
+        let ids = Array3::from_shape_fn((6, 10, 20), |(_, _, i)| if i >= 10 { 83 } else { 0 });
+        let labels = LabelMap::new(grid.clone(), ids, classes).unwrap();
+        let p = grid.voxel_to_lps(Vector3::new(7.0, 4.0, 2.0));
+        let planes = orthogonal_slices(&vol, Some(&labels), &p);
+        assert_eq!(planes.iter().map(|s| s.name).collect::<Vec<_>>(), ["axial", "coronal", "sagittal"]);
+        assert_eq!(planes.iter().map(|s| s.fixed).collect::<Vec<_>>(), [(2, 2), (1, 4), (0, 7)]);
+        let axial = &planes[0];
+        assert_eq!((axial.width, axial.height), (20, 10));
+        // Corners: pixel edges of the plane through k = 2.
+        assert!((axial.corners_lps_mm[0] - Point3::new(-11.0, 4.5, 106.0)).norm() < 1e-9);
+        assert!((axial.corners_lps_mm[3] - Point3::new(29.0, 14.5, 106.0)).norm() < 1e-9);
+        // Pixel (u = 3, v = 0): HU -500, unlabelled: grey 94; (u = 12): labelled, reddish-orange.
+        let px = |u: usize, v: usize| &axial.rgba[(v * 20 + u) * 4..(v * 20 + u) * 4 + 4];
+        assert_eq!(px(3, 0), [window(-500.0); 3].iter().copied().chain([255]).collect::<Vec<_>>().as_slice());
+        let lab = px(12, 0);
+        assert!(lab[0] > lab[2] + 40, "label colour blended: {lab:?}");
+        // Sagittal plane at i = 7: unlabelled everywhere.
+        assert!(planes[2].rgba.chunks(4).all(|c| c[0] == c[1] && c[1] == c[2]));
+    }
+}
