@@ -344,6 +344,10 @@ pub fn check_posture_rapier(model: &Model, result: &HcfResult, body_weight_n: f6
     if let Some(p) = &patella_screw {
         knee_tau += ratio * screw_tau(3, p.pitch_m_per_rad);
     }
+    // The straight knee's passive lock (one-leg stance) is a load the solution relies on: a
+    // generalised force on the knee coordinate (per radian of it; the residual is per radian
+    // of the tibia's turn, `rate` radians per knee radian), not a muscle.
+    knee_tau += result.passive_knee_n_m / knee.rate;
     residual_n_m.push(knee_tau);
     residual_n_m.push(screw_tau(2, ankle.pitch_m_per_rad));
     let mut qdd: Vec<f64> = hip_dofs.map(|i| qdd_asm[i]).collect();
