@@ -10,6 +10,7 @@ use coxa_core::Side;
 use coxa_sim::msk::hcf::{Activity, FemurLandmarks, HcfOptions, hip_contact_force_with, parse_fcsv};
 use coxa_sim::msk::osim::{self, JointKind, MuscleModel, PathPointKind};
 use coxa_sim::msk::{Kinematics, apply_couplers, clamp_coordinates, crosses_hip, moment_arms};
+use coxa_sim::msk::posture::{PostureResidual, check_posture_rapier};
 
 use crate::common::{shared_data, workspace_root};
 
@@ -122,6 +123,7 @@ fn compare_with_opensim(model_path: &Path, side: &str, grid: &[[f64; 4]]) -> Res
     eprintln!("{:14} {:>9} {:>9} {:>9} {:>9}   (RMS vs OpenSim 4.6, mm)", "muscle", "length", "flexion", "adduction", "rotation");
     let (mut worst_len, mut worst_ma) = (0.0f64, 0.0f64);
     let mut wrapped = 0;
+    let (mut max_len, mut max_ma) = (0.0f64, 0.0f64);
     for name in &names {
         let muscle = model.muscle(name).context("muscle")?;
         let mut se = [0.0f64; 4];
@@ -130,9 +132,18 @@ fn compare_with_opensim(model_path: &Path, side: &str, grid: &[[f64; 4]]) -> Res
             wrapped += usize::from(path.nodes.iter().any(|n| n.wrap.is_some()));
             let wl = want["length_m"][name][k].as_f64().context("length")?;
             se[0] += (path.length_m - wl).powi(2);
+            // COXA_DEBUG_WRAP=1 prints the poses where the lengths differ, with coxa's path.
+            if std::env::var_os("COXA_DEBUG_WRAP").is_some() && (path.length_m - wl).abs() > 1e-6 {
+                eprintln!("    {name} pose {:?}: length {:.6} m, OpenSim {wl:.6} m, wrap nodes {}", grid[k], path.length_m, path.nodes.iter().filter(|n| n.wrap.is_some()).count());
+                for n in &path.nodes {
+                    eprintln!("      {:?} wrap {:?} {:.6}", n.ground_m.as_slice(), n.wrap, n.wrap_length_m);
+                }
+            }
+            max_len = max_len.max(1000.0 * (path.length_m - wl).abs());
             for (i, cn) in coord_names.iter().enumerate() {
                 let w = want["moment_arm_m"][name][cn][k].as_f64().context("moment arm")?;
                 se[i + 1] += (ma[i] - w).powi(2);
+                max_ma = max_ma.max(1000.0 * (ma[i] - w).abs());
             }
         }
         let rms: Vec<f64> = se.iter().map(|s| 1000.0 * (s / qs.len() as f64).sqrt()).collect();
@@ -140,7 +151,7 @@ fn compare_with_opensim(model_path: &Path, side: &str, grid: &[[f64; 4]]) -> Res
         worst_len = worst_len.max(rms[0]);
         worst_ma = worst_ma.max(rms[1]).max(rms[2]).max(rms[3]);
     }
-    eprintln!("worst RMS: length {worst_len:.2e} mm, moment arm {worst_ma:.2e} mm over {} poses; {wrapped} muscle-poses wrapped", qs.len());
+    eprintln!("worst RMS: length {worst_len:.2e} mm, moment arm {worst_ma:.2e} mm over {} poses; largest difference: length {max_len:.2e} mm, moment arm {max_ma:.2e} mm; {wrapped} muscle-poses wrapped", qs.len());
     Ok((worst_len, worst_ma, wrapped))
 }
 
@@ -477,6 +488,218 @@ fn one_leg_stance_muscle_forces_hold_the_posture() -> Result<()> {
     eprintln!("one-leg stance, residual generalised forces (N m): {}", names.iter().zip(&residual).map(|(n, v)| format!("{n} {v:+.4}")).collect::<Vec<_>>().join(", "));
     for (n, v) in names.iter().zip(&residual) {
         assert!(v.abs() < 0.5, "{n}: the solved forces leave {v} N m unbalanced");
+    }
+    Ok(())
+}
+
+/// The issue's rapier3d check: the stance leg and upper body as a rapier3d multibody at the
+/// solved posture, loaded by the solution's forces, stay at rest (small residual); with the
+/// muscle forces halved they clearly do not.
+#[test]
+fn rapier_multibody_holds_the_solved_posture() -> Result<()> {
+    let Some(model_path) = shared_data("opensim/gait2392_thelen2003muscle.osim") else { return Ok(()) };
+    let model = osim::read_osim(&model_path)?;
+    let bw = 760.0;
+    for activity in [Activity::OneLegStance, Activity::Walking] {
+        let r = coxa_sim::msk::hcf::hip_contact_force(&model, activity, bw, None)?;
+        let solved = check_posture_rapier(&model, &r, bw, None)?;
+        let mut halved = r.clone();
+        for (_, t) in &mut halved.muscle_forces_n {
+            *t *= 0.5;
+        }
+        let perturbed = check_posture_rapier(&model, &halved, bw, None)?;
+        let fmt = |p: &PostureResidual| p.dofs.iter().zip(&p.residual_n_m).map(|(n, v)| format!("{n} {v:+.3}")).collect::<Vec<_>>().join(", ");
+        eprintln!("{activity:?} (height {:.2} m): solved residual {:.3} N m = {:.4} %BW*h [{}]", solved.height_m, solved.max_n_m, solved.max_percent_bw_height, fmt(&solved));
+        eprintln!("{activity:?}: muscle forces halved: residual {:.1} N m = {:.3} %BW*h [{}]", perturbed.max_n_m, perturbed.max_percent_bw_height, fmt(&perturbed));
+        assert!(solved.max_percent_bw_height < 0.05, "{activity:?}: the solved forces leave {} N m", solved.max_n_m);
+        // What is left is what the static optimisation gave its reserve actuators.
+        let reserve: Vec<f64> = r.reserve_n_m.iter().chain(&r.distal_reserve_n_m).copied().collect();
+        for (k, (v, res)) in solved.residual_n_m.iter().zip(&reserve).enumerate() {
+            assert!((v + res).abs() < 0.01, "{activity:?} {}: residual {v} N m, reserve {res} N m", solved.dofs[k]);
+        }
+        assert!(perturbed.max_percent_bw_height > 1.0 && perturbed.max_n_m > 50.0 * solved.max_n_m.max(0.01), "{activity:?}: halving the muscle forces left only {} N m", perturbed.max_n_m);
+    }
+    // Bad input is a clear error, not a panic.
+    let r = coxa_sim::msk::hcf::hip_contact_force(&model, Activity::OneLegStance, bw, None)?;
+    assert!(check_posture_rapier(&model, &r, f64::NAN, None).is_err());
+    assert!(check_posture_rapier(&model, &r, bw, Some(-1.0)).is_err());
+    let mut short = r.clone();
+    short.coordinates.pop();
+    assert!(check_posture_rapier(&model, &short, bw, None).is_err());
+    let mut unknown = r;
+    unknown.muscle_forces_n.push(("no_such_muscle".into(), 10.0));
+    assert!(check_posture_rapier(&model, &unknown, bw, None).unwrap_err().to_string().contains("no_such_muscle"));
+    Ok(())
+}
+
+/// gait2392 with one wrap object added on the right femur per `(muscle, xml)` pair, placed 4 mm
+/// off the middle of the muscle's pelvis-femur segment at hip flexion 0.3 rad; `xml(k, centre)`
+/// gives the wrap object's element (named `test_wrap{k}`). Returns the temporary folder (keep
+/// it alive) and the edited model's path.
+fn gait2392_with_wraps(model_path: &Path, wraps: &[(&str, &str)], xml: impl Fn(usize, nalgebra::Vector3<f64>) -> String) -> Result<(tempfile::TempDir, std::path::PathBuf)> {
+    let text = std::fs::read_to_string(model_path)?;
+    let model = osim::read_osim(model_path)?;
+    let kin = Kinematics::new(&model)?;
+    let femur = model.body_index("femur_r").context("femur_r")?;
+    let mut q = model.default_coordinates();
+    q[model.coordinate_index("hip_flexion_r").context("coord")?] = 0.3;
+    let poses = kin.body_poses(&model, &q);
+    let mut objects = String::new();
+    let mut edited = text.clone();
+    for (k, (muscle, method)) in wraps.iter().enumerate() {
+        let m = model.muscle(muscle).context("muscle")?;
+        let path = coxa_sim::msk::muscle_path(&model, m, &poses, &q)?;
+        let w = path.nodes.windows(2).find(|w| w[0].body != w[1].body).context("segment")?;
+        let mid = 0.5 * (w[0].ground_m + w[1].ground_m);
+        let dir = (w[1].ground_m - w[0].ground_m).normalize();
+        let off = dir.cross(&nalgebra::Vector3::y()).normalize() * 0.004;
+        let centre = poses[femur].inverse_transform_point(&nalgebra::Point3::from(mid + off)).coords;
+        objects.push_str(&xml(k, centre));
+        let start = edited.find(&format!("<Thelen2003Muscle name=\"{muscle}\">")).context("muscle element")?;
+        let at = start + edited[start..].find("<PathWrapSet>").context("PathWrapSet")?;
+        let o = at + edited[at..].find("<objects />").context("objects")?;
+        edited.replace_range(o..o + "<objects />".len(), &format!("<objects><PathWrap name=\"pw{k}\"><wrap_object>test_wrap{k}</wrap_object><method>{method}</method><range>-1 -1</range></PathWrap></objects>"));
+    }
+    let body = edited.find("<Body name=\"femur_r\">").context("femur_r")?;
+    let at = body + edited[body..].find("<WrapObjectSet").context("WrapObjectSet")?;
+    let o = at + edited[at..].find("<objects />").context("objects")?;
+    edited.replace_range(o..o + "<objects />".len(), &format!("<objects>{objects}</objects>"));
+    let tmp = tempfile::tempdir()?;
+    let path = tmp.path().join("gait2392_wraps.osim");
+    std::fs::write(&path, edited)?;
+    Ok((tmp, path))
+}
+
+/// At how many poses of [`hip_grid`] each of `muscles`' paths wraps over a wrap object, and the
+/// number of poses.
+fn wrapped_poses(path: &Path, muscles: &[&str]) -> Result<(Vec<usize>, usize)> {
+    let model = osim::read_osim(path)?;
+    let kin = Kinematics::new(&model)?;
+    let coords: Vec<usize> = ["hip_flexion_r", "hip_adduction_r", "hip_rotation_r"].iter().map(|c| model.coordinate_index(c).context("coord")).collect::<Result<_>>()?;
+    let mut wrapped = vec![0; muscles.len()];
+    let grid = hip_grid();
+    for pose in &grid {
+        let mut q = model.default_coordinates();
+        for (c, v) in coords.iter().zip(&pose[..3]) {
+            q[*c] = v.to_radians();
+        }
+        let poses = kin.body_poses(&model, &q);
+        for (k, m) in muscles.iter().enumerate() {
+            let p = coxa_sim::msk::muscle_path(&model, model.muscle(m).context("muscle")?, &poses, &q)?;
+            wrapped[k] += usize::from(p.nodes.iter().any(|n| n.wrap.is_some()));
+        }
+    }
+    Ok((wrapped, grid.len()))
+}
+
+/// Ellipsoid wrapping against OpenSim: gait2392 with four ellipsoids added on the right femur,
+/// one per gluteus maximus part and one on the gluteus medius, covering the three methods
+/// (hybrid, midpoint, axial) and free and quadrant-constrained wrapping, so that the paths wrap
+/// in some poses of the issue's grid and not in others.
+#[test]
+fn ellipsoid_wrapping_matches_opensim() -> Result<()> {
+    let Some(model_path) = shared_data("opensim/gait2392_thelen2003muscle.osim") else { return Ok(()) };
+    let wraps = [("glut_max1_r", "hybrid"), ("glut_max2_r", "midpoint"), ("glut_max3_r", "axial"), ("glut_med2_r", "hybrid")];
+    let quadrants = ["all", "-x", "+z", "-y"];
+    let dims = ["0.012 0.02 0.03", "0.02 0.012 0.016", "0.01 0.014 0.025", "0.015 0.03 0.012"];
+    let (_tmp, path) = gait2392_with_wraps(&model_path, &wraps, |k, c| {
+        format!(
+            "<WrapEllipsoid name=\"test_wrap{k}\"><active>true</active><xyz_body_rotation>0.1 0.2 0.3</xyz_body_rotation><translation>{} {} {}</translation><quadrant>{}</quadrant><dimensions>{}</dimensions></WrapEllipsoid>",
+            c.x, c.y, c.z, quadrants[k], dims[k]
+        )
+    })?;
+    let muscles: Vec<&str> = wraps.iter().map(|w| w.0).collect();
+    let (wrapped, poses) = wrapped_poses(&path, &muscles)?;
+    eprintln!("ellipsoid wraps per muscle ({poses} poses each): {:?}", muscles.iter().zip(&wrapped).collect::<Vec<_>>());
+    // Every ellipsoid (each method, free and constrained) is wrapped over in part of the grid.
+    for (m, w) in muscles.iter().zip(&wrapped) {
+        assert!(*w >= 5 && *w < poses, "{m} wraps in {w} of {poses} poses");
+    }
+    let all: usize = wrapped.iter().sum();
+    assert!(all > muscles.len() * poses / 5, "{all} of {} muscle-poses", muscles.len() * poses);
+    let (len, ma, _) = compare_with_opensim(&path, "r", &hip_grid())?;
+    assert!(len < 1.0 && ma < 1.0, "ellipsoids: length RMS {len} mm, moment arm RMS {ma} mm");
+    Ok(())
+}
+
+/// Torus wrapping against OpenSim: gait2392 with four tori added on the right femur, one per
+/// gluteus maximus part and one on the gluteus medius, each with its axis along the muscle's
+/// pelvis-femur segment (at hip flexion 0.3 rad) and the segment passing through the hole 5 mm
+/// inside the tube's centre circle, so that the paths wrap over the tube's inner side in some
+/// poses of the issue's grid and not in others.
+#[test]
+fn torus_wrapping_matches_opensim() -> Result<()> {
+    let Some(model_path) = shared_data("opensim/gait2392_thelen2003muscle.osim") else { return Ok(()) };
+    let wraps = [("glut_max1_r", "hybrid"), ("glut_max2_r", "hybrid"), ("glut_max3_r", "hybrid"), ("glut_med2_r", "hybrid")];
+    let quadrants = ["all", "-x", "all", "all"];
+    let radii = [(0.01, 0.03), (0.012, 0.03), (0.008, 0.025), (0.01, 0.03)];
+    // The segments' directions and the centres of the tori, in the femur frame.
+    let model = osim::read_osim(&model_path)?;
+    let kin = Kinematics::new(&model)?;
+    let femur = model.body_index("femur_r").context("femur_r")?;
+    let mut q = model.default_coordinates();
+    q[model.coordinate_index("hip_flexion_r").context("coord")?] = 0.3;
+    let poses = kin.body_poses(&model, &q);
+    let mut frames = Vec::new();
+    for (k, (muscle, _)) in wraps.iter().enumerate() {
+        let path = coxa_sim::msk::muscle_path(&model, model.muscle(muscle).context("muscle")?, &poses, &q)?;
+        let w = path.nodes.windows(2).find(|w| w[0].body != w[1].body).context("segment")?;
+        let inv = poses[femur].inverse();
+        let (a, b) = (inv.transform_point(&nalgebra::Point3::from(w[0].ground_m)).coords, inv.transform_point(&nalgebra::Point3::from(w[1].ground_m)).coords);
+        let z = (b - a).normalize();
+        let x = z.cross(&nalgebra::Vector3::y()).normalize();
+        let y = z.cross(&x);
+        let r = nalgebra::Matrix3::from_columns(&[x, y, z]);
+        // Body-fixed X-Y-Z angles of r = Rx(a) Ry(b) Rz(c).
+        let angles = [(-r[(1, 2)]).atan2(r[(2, 2)]), r[(0, 2)].asin(), (-r[(0, 1)]).atan2(r[(0, 0)])];
+        // The segment passes 5 mm inside the centre circle, on the torus's -x side.
+        let centre = 0.5 * (a + b) + x * (radii[k].1 - 0.005);
+        frames.push((angles, centre));
+    }
+    let (_tmp, path) = gait2392_with_wraps(&model_path, &wraps, |k, _| {
+        let ([ax, ay, az], c) = frames[k];
+        format!(
+            "<WrapTorus name=\"test_wrap{k}\"><active>true</active><xyz_body_rotation>{ax} {ay} {az}</xyz_body_rotation><translation>{} {} {}</translation><quadrant>{}</quadrant><inner_radius>{}</inner_radius><outer_radius>{}</outer_radius></WrapTorus>",
+            c.x, c.y, c.z, quadrants[k], radii[k].0, radii[k].1
+        )
+    })?;
+    let muscles: Vec<&str> = wraps.iter().map(|w| w.0).collect();
+    let (wrapped, poses_n) = wrapped_poses(&path, &muscles)?;
+    eprintln!("torus wraps per muscle ({poses_n} poses each): {:?}", muscles.iter().zip(&wrapped).collect::<Vec<_>>());
+    for (m, w) in muscles.iter().zip(&wrapped) {
+        assert!(*w >= 5 && *w < poses_n, "{m} wraps in {w} of {poses_n} poses");
+    }
+    let (len, ma, _) = compare_with_opensim(&path, "r", &hip_grid())?;
+    assert!(len < 1.0 && ma < 1.0, "tori: length RMS {len} mm, moment arm RMS {ma} mm");
+    Ok(())
+}
+
+
+
+/// The rapier3d check on Rajagopal 2016, whose knee turns about several axes and translates
+/// with its angle and whose patella hangs on the femur and moves with the knee angle through a
+/// coupler: screw joints tied by rapier dof couplings. The residual left is what the static
+/// optimisation gave its reserve actuators.
+#[test]
+fn rapier_multibody_check_on_rajagopal_with_its_coupled_patella() -> Result<()> {
+    let Some(model_path) = shared_data("opensim/Rajagopal/Rajagopal2016.osim") else { return Ok(()) };
+    let model = osim::read_osim(&model_path)?;
+    let bw = 760.0;
+    for activity in [Activity::OneLegStance, Activity::Walking] {
+        let r = coxa_sim::msk::hcf::hip_contact_force(&model, activity, bw, None)?;
+        let solved = check_posture_rapier(&model, &r, bw, None)?;
+        let mut halved = r.clone();
+        for (_, t) in &mut halved.muscle_forces_n {
+            *t *= 0.5;
+        }
+        let perturbed = check_posture_rapier(&model, &halved, bw, None)?;
+        eprintln!("Rajagopal {activity:?}: solved residual {:.3} N m = {:.4} %BW*h {:?} (hip reserve {:?}); halved {:.1} N m = {:.3} %BW*h", solved.max_n_m, solved.max_percent_bw_height, solved.residual_n_m, r.reserve_n_m.as_slice(), perturbed.max_n_m, perturbed.max_percent_bw_height);
+        let reserve: Vec<f64> = r.reserve_n_m.iter().chain(&r.distal_reserve_n_m).copied().collect();
+        for (k, (v, res)) in solved.residual_n_m.iter().zip(&reserve).enumerate() {
+            assert!((v + res).abs() < 0.01, "{activity:?} {}: residual {v} N m, reserve {res} N m", solved.dofs[k]);
+        }
+        assert!(solved.max_percent_bw_height < 0.05, "{activity:?}: {} N m", solved.max_n_m);
+        assert!(perturbed.max_percent_bw_height > 1.0, "{activity:?}: halved only {} N m", perturbed.max_n_m);
     }
     Ok(())
 }

@@ -16,6 +16,9 @@
 //! body plus `W`. Muscles of Millard 2012 models use Thelen's curve shapes (see
 //! [`muscle`](super::muscle)).
 //!
+//! [`super::posture::check_posture_rapier`] checks a solution independently: the stance leg
+//! and upper body as a rapier3d multibody, loaded by the solution's forces, must stay at rest.
+//!
 //! # Postures (global constants, the same for every subject)
 //! - Both: pelvis without obliquity; the trunk (lumbar extension) leaned so that the centre of
 //!   mass of everything above the stance hip is a given distance anterior of the hip centre in

@@ -14,9 +14,11 @@
 //!
 //! - [`kinematics`]: body poses from coordinates (`CustomJoint` spatial transforms, couplers).
 //! - [`path`]: muscle-tendon length, path geometry and moment arms (`-dL/dq`, as OpenSim's
-//!   `MomentArmSolver`), with cylinder and sphere wrapping ([`wrap`]).
+//!   `MomentArmSolver`), with cylinder and sphere ([`wrap`]), ellipsoid ([`wrap_ellipsoid`]) and
+//!   torus ([`wrap_torus`]) wrapping.
 //! - [`muscle`]: Hill-type force-length-velocity curves (Thelen 2003, Millard 2012).
 //! - [`personalise`]: scaling to landmarks, implant changes of the hip centre, abductor report.
+//! - [`posture`]: a rapier3d multibody check that a solution's forces hold its posture.
 //! - [`static_opt`]: static optimisation (minimum summed squared activation).
 //! - [`hcf`]: the hip contact force of a posture, in the OrthoLoad femoral frame.
 
@@ -25,8 +27,11 @@ pub mod kinematics;
 pub mod muscle;
 pub mod path;
 pub mod personalise;
+pub mod posture;
 pub mod static_opt;
 pub mod wrap;
+pub mod wrap_ellipsoid;
+pub mod wrap_torus;
 
 pub use coxa_osim as osim;
 pub use kinematics::{Kinematics, apply_couplers, clamp_coordinates};
@@ -51,7 +56,7 @@ pub enum MskError {
         name: String,
     },
     /// A muscle wraps over a shape coxa does not wrap yet.
-    #[error("muscle {muscle} wraps over {wrap_object}, a shape coxa cannot wrap yet (WrapCylinder and WrapSphere only); set the wrap object inactive or replace it with a cylinder or sphere")]
+    #[error("muscle {muscle} wraps over {wrap_object}, a shape coxa cannot wrap (coxa wraps WrapCylinder, WrapSphere, WrapEllipsoid and WrapTorus); set the wrap object inactive or replace it with one of these")]
     UnsupportedWrap {
         /// The muscle.
         muscle: String,

@@ -5,6 +5,8 @@ use nalgebra::{Isometry3, Point3, Translation3, UnitQuaternion, Vector3};
 
 use super::kinematics::{Kinematics, apply_couplers};
 use super::wrap::{WrapAction, wrap_cylinder, wrap_sphere};
+use super::wrap_ellipsoid::wrap_ellipsoid;
+use super::wrap_torus::wrap_torus;
 use super::{MskError, Result};
 
 /// One point of a muscle's current path: a path point or a wrap tangent point.
@@ -31,11 +33,12 @@ pub struct PathGeometry {
     pub length_m: f64,
 }
 
-/// Checks that coxa can wrap this muscle's path (cylinders and spheres so far).
+/// Checks that coxa can wrap this muscle's path (all four OpenSim shapes: cylinders, spheres,
+/// ellipsoids and tori). Kept for the error of a shape added later.
 pub fn check_wraps(model: &Model, muscle: &Muscle) -> Result<()> {
     for pw in &muscle.path_wraps {
         let wo = &model.wrap_objects[pw.wrap_object];
-        if wo.active && !matches!(wo.shape, WrapShape::Cylinder { .. } | WrapShape::Sphere { .. }) {
+        if wo.active && !matches!(wo.shape, WrapShape::Cylinder { .. } | WrapShape::Sphere { .. } | WrapShape::Ellipsoid { .. } | WrapShape::Torus { .. }) {
             return Err(MskError::UnsupportedWrap { muscle: muscle.name.clone(), wrap_object: wo.name.clone() });
         }
     }
@@ -120,7 +123,8 @@ pub fn muscle_path(model: &Model, muscle: &Muscle, poses: &[Isometry3<f64>], q: 
                 let (action, res) = match shape {
                     WrapShape::Cylinder { radius_m, length_m } => wrap_cylinder(&p1, &p2, radius_m, length_m, wo.quadrant, n_wraps == 1),
                     WrapShape::Sphere { radius_m } => wrap_sphere(&p1, &p2, radius_m, wo.quadrant),
-                    _ => (WrapAction::NoWrap, None),
+                    WrapShape::Ellipsoid { dimensions_m } => wrap_ellipsoid(&p1, &p2, &dimensions_m, wo.quadrant, pw.method),
+                    WrapShape::Torus { inner_radius_m, outer_radius_m } => wrap_torus(&p1, &p2, inner_radius_m, outer_radius_m, wo.quadrant, n_wraps == 1),
                 };
                 results[i] = action;
                 let Some(res) = res else { continue };

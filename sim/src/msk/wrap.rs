@@ -2,7 +2,7 @@
 //! (`WrapObject::wrapPathSegment` and the shapes' `wrapLine`). All points here are in the wrap
 //! object's own frame, metres.
 
-use nalgebra::{Matrix3, Rotation3, Unit, Vector3};
+use nalgebra::{Matrix3, Rotation3, Vector3};
 
 /// What `wrapLine` decided (OpenSim's `WrapAction`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,6 +230,10 @@ pub fn wrap_cylinder(p1: &Vector3<f64>, p2: &Vector3<f64>, radius: f64, length: 
 
 /// `WrapCylinder::_make_spiral_path`: the helix length from r1 to r2 (and, for paths with more
 /// than one wrap object, the tangency refinement that slides r1 and r2 along the axis).
+///
+/// As OpenSim 4.6 has it, the angle from r1 to r2 is signed about the axis (`atan2`), and a
+/// far-side wrap takes `2 pi` minus it: where the short way runs clockwise, a far-side wrap goes
+/// round more than a full turn.
 fn spiral_length(p1: &Vector3<f64>, p2: &Vector3<f64>, r1: &mut Vector3<f64>, r2: &mut Vector3<f64>, radius: f64, far_side: bool, single_wrap: bool) -> f64 {
     const MAX_ITERATIONS: usize = 100;
     let tangency = 0.1f64.to_radians();
@@ -240,11 +244,10 @@ fn spiral_length(p1: &Vector3<f64>, p2: &Vector3<f64>, r1: &mut Vector3<f64>, r2
     loop {
         let (r1a, _) = closest_on_line(r1, &p0, &dn);
         let (r2a, _) = closest_on_line(r2, &p0, &dn);
-        let axial_vec = r2a - r1a;
-        let axial_dist = axial_vec.norm();
-        let uu = (*r1 - r1a) / radius;
-        let vv = (*r2 - r2a) / radius;
-        let mut theta = (uu.dot(&vv) / (uu.norm() * vv.norm())).clamp(-1.0, 1.0).acos();
+        let axial_dist = (r2a - r1a).dot(&dn);
+        let uu = *r1 - r1a;
+        let vv = *r2 - r2a;
+        let mut theta = uu.cross(&vv).dot(&dn).atan2(uu.dot(&vv));
         if far_side {
             theta = 2.0 * std::f64::consts::PI - theta;
         }
@@ -257,20 +260,13 @@ fn spiral_length(p1: &Vector3<f64>, p2: &Vector3<f64>, r1: &mut Vector3<f64>, r2
         if n_seg < 2 {
             return length;
         }
-        // The spiral point one segment in from each end.
-        let ax = normalize_or_zero(uu.cross(&vv)).0;
-        let vv2 = ax.cross(&uu);
-        let m = Matrix3::from_rows(&[ax.transpose(), uu.transpose(), vv2.transpose()]);
-        let spiral = |t: f64| -> Vector3<f64> {
-            let angle = sense * t * theta;
-            let rot = if ax.norm() > 0.0 { Rotation3::from_axis_angle(&Unit::new_normalize(ax), angle).into_inner() } else { Matrix3::identity() };
-            let n = m * rot.transpose();
-            r1a + radius * Vector3::new(n[(1, 0)], n[(1, 1)], n[(1, 2)]) + t * axial_vec
-        };
+        // The spiral point one segment in from each end: r1 turned about the axis and moved
+        // along it. As in OpenSim, the second is taken from r1 as already adjusted.
+        let spiral = |r1: &Vector3<f64>, t: f64| -> Vector3<f64> { Rotation3::from_axis_angle(&Vector3::z_axis(), sense * t * theta) * r1 + dn * (t * axial_dist) };
         let t = 1.0 / n_seg as f64;
-        let w1 = spiral(t);
-        let w2 = spiral(1.0 - t);
+        let w1 = spiral(r1, t);
         let a1 = adjust_tangent_point(p1, &dn, r1, &w1, tangency);
+        let w2 = spiral(r1, 1.0 - t);
         let a2 = adjust_tangent_point(p2, &dn, r2, &w2, tangency);
         if !(a1 || a2) {
             return length;
