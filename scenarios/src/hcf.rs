@@ -151,6 +151,9 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
     }
     let r = hcf::hip_contact_force(&planned, activity, args.body_weight_n, Some(&femur))?;
     let f = r.force_orthoload_percent_bw.context("the OrthoLoad frame needs femur landmarks")?;
+    // The solved forces hold the posture: a rapier3d multibody of the stance leg and upper body,
+    // loaded by them, stays at rest up to this residual.
+    let check = coxa_sim::msk::posture::check_posture_rapier(&planned, &r, args.body_weight_n, None)?;
     Ok(json!({
         "hcf_percent_bw": [f.x, f.y, f.z],
         "magnitude_percent_bw": f.norm(),
@@ -161,6 +164,12 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
         "model": model_path.display().to_string(),
         "stance_hip_angles_deg": r.hip_angles_deg,
         "reserve_moment_n_m": r.reserve_n_m.norm(),
+        "posture_check": {
+            "method": "rapier3d multibody (stance leg + upper body) at the posture, loaded by the solved forces, one step from rest: residual generalised forces",
+            "dofs": check.dofs,
+            "residual_n_m": check.residual_n_m,
+            "max_percent_bw_height": check.max_percent_bw_height,
+        },
         "patient_hip_centre_distance_mm": (hl - hr).norm(),
         "model_scale_factors": factors.iter().map(|(b, f)| json!({"body": b, "factor": f.x})).collect::<Vec<_>>(),
         "plan": {"offset_change_mm": args.offset_change_mm, "leg_length_change_mm": args.leg_length_change_mm, "cor_shift_anterior_superior_lateral_mm": cor},
@@ -193,6 +202,7 @@ pub fn cli(args: &HcfArgs) -> Result<()> {
         g("max_abduction_moment_n_m", "before"),
         g("max_abduction_moment_n_m", "after")
     );
+    println!("posture check (rapier3d multibody under the solved forces): largest residual {:.4} % body weight x height", report["posture_check"]["max_percent_bw_height"].as_f64().unwrap_or(f64::NAN));
     if let Some(p) = report["exported_osim"].as_str() {
         println!("wrote {p}");
     }
@@ -220,6 +230,9 @@ mod tests {
         let ab = &v["abductors"]["mean_moment_arm_mm"];
         // -6 mm offset, +3 mm from the medialised centre: about 2.5 mm shorter.
         assert!(ab["after"].as_f64().unwrap() < ab["before"].as_f64().unwrap() - 2.0, "{v}");
+        // The solved forces hold the posture of the planned model (rapier3d check).
+        let residual = v["posture_check"]["max_percent_bw_height"].as_f64().unwrap();
+        assert!(residual < 0.05, "posture residual {residual} %BW*height");
         let exported = osim::read_osim(&out).unwrap();
         assert!(exported.muscles.len() == 92);
         let e = format!("{:#}", run(&a).unwrap_err());

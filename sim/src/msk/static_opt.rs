@@ -31,65 +31,7 @@ pub struct StaticSolution {
 
 /// Solves `min |a|^2 + |r|^2` s.t. `A a + reserve_strength * r = b`, `0 <= a <= 1`.
 pub fn solve(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64) -> Result<StaticSolution> {
-    let (m, n) = a.shape();
-    if b.len() != m {
-        return Err(MskError::InvalidInput { what: "right-hand side length".into(), value: b.len() as f64, why: format!("must equal the {m} rows of A") });
-    }
-    if !(reserve_strength > 0.0 && reserve_strength.is_finite()) {
-        return Err(MskError::InvalidInput { what: "reserve strength".into(), value: reserve_strength, why: "must be positive and finite".into() });
-    }
-    if a.iter().chain(b.iter()).any(|v| !v.is_finite()) {
-        return Err(MskError::InvalidInput { what: "static optimisation input".into(), value: f64::NAN, why: "A and b must be finite".into() });
-    }
-    let r2 = reserve_strength * reserve_strength;
-    let acts = |l: &DVector<f64>| -> DVector<f64> { DVector::from_iterator(n, (0..n).map(|i| a.column(i).dot(l).clamp(0.0, 1.0))) };
-    // Dual objective (to maximise): l.b - sum psi(A_i.l) - r2 |l|^2 / 2, psi(s) = max_a (a s - a^2/2).
-    let dual = |l: &DVector<f64>| -> f64 {
-        let mut d = l.dot(b) - 0.5 * r2 * l.norm_squared();
-        for i in 0..n {
-            let s = a.column(i).dot(l);
-            d -= if s <= 0.0 { 0.0 } else if s >= 1.0 { s - 0.5 } else { 0.5 * s * s };
-        }
-        d
-    };
-    let scale = b.amax().max(1.0);
-    let tol = 1e-10 * scale;
-    let mut l = DVector::zeros(m);
-    let mut iterations = 0;
-    let mut residual = f64::INFINITY;
-    for it in 0..200 {
-        iterations = it;
-        let x = acts(&l);
-        let g = a * &x + &l * r2 - b; // gradient of the negated dual
-        residual = g.amax();
-        if residual <= tol {
-            break;
-        }
-        let mut j = DMatrix::<f64>::identity(m, m) * r2;
-        for i in 0..n {
-            let s = a.column(i).dot(&l);
-            if s > 0.0 && s < 1.0 {
-                j += a.column(i) * a.column(i).transpose();
-            }
-        }
-        let Some(step) = j.clone().cholesky().map(|c| c.solve(&(-&g))) else {
-            return Err(MskError::Infeasible { why: "the Newton system is singular".into() });
-        };
-        let d0 = dual(&l);
-        let slope = -g.dot(&step);
-        let mut t = 1.0;
-        loop {
-            let trial = &l + &step * t;
-            if dual(&trial) >= d0 + 1e-4 * t * slope || t < 1e-12 {
-                l = trial;
-                break;
-            }
-            t *= 0.5;
-        }
-    }
-    let x = acts(&l);
-    let reserve: Vec<f64> = (&l * r2).iter().copied().collect();
-    Ok(StaticSolution { activations: x.iter().copied().collect(), reserve, iterations, residual })
+    dual_newton(a, b, reserve_strength, 2.0)
 }
 
 /// [`solve`] with the activations' cost `sum a_i^p` for an exponent `p` in `[2, 4]` (2 is
@@ -100,9 +42,12 @@ pub fn solve_with_exponent(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength:
     if !(2.0..=4.0).contains(&exponent) {
         return Err(MskError::InvalidInput { what: "activation cost exponent".into(), value: exponent, why: "must be between 2 and 4".into() });
     }
-    if exponent == 2.0 {
-        return solve(a, b, reserve_strength);
-    }
+    dual_newton(a, b, reserve_strength, exponent)
+}
+
+/// The dual Newton method for the cost `sum a^p / p + |r|^2 / 2` (`p` = 2: the module's
+/// squared cost, up to the factor 1/2).
+fn dual_newton(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64, p: f64) -> Result<StaticSolution> {
     let (m, n) = a.shape();
     if b.len() != m {
         return Err(MskError::InvalidInput { what: "right-hand side length".into(), value: b.len() as f64, why: format!("must equal the {m} rows of A") });
@@ -113,14 +58,14 @@ pub fn solve_with_exponent(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength:
     if a.iter().chain(b.iter()).any(|v| !v.is_finite()) {
         return Err(MskError::InvalidInput { what: "static optimisation input".into(), value: f64::NAN, why: "A and b must be finite".into() });
     }
-    let p = exponent;
     let q = 1.0 / (p - 1.0);
     let r2 = reserve_strength * reserve_strength;
-    // Primal: min sum a^p / p + |r|^2 / 2, A a + R r = b. a(s) = clamp(s^q, 0, 1) maximises
-    // a s - a^p / p; psi(s) its value.
-    let act = |s: f64| if s <= 0.0 { 0.0 } else { s.powf(q).min(1.0) };
-    let dact = |s: f64| if s <= 0.0 || s >= 1.0 { 0.0 } else { q * s.powf(q - 1.0) };
-    let psi = |s: f64| if s <= 0.0 { 0.0 } else if s >= 1.0 { s - 1.0 / p } else { (1.0 - 1.0 / p) * s.powf(p * q) };
+    // a(s) = clamp(s^q, 0, 1) maximises a s - a^p / p; psi(s) is that maximum. For p = 2:
+    // a = clamp(s, 0, 1), psi = s^2 / 2 inside.
+    let act = |s: f64| if s <= 0.0 { 0.0 } else if p == 2.0 { s.min(1.0) } else { s.powf(q).min(1.0) };
+    let dact = |s: f64| if s <= 0.0 || s >= 1.0 { 0.0 } else if p == 2.0 { 1.0 } else { q * s.powf(q - 1.0) };
+    let psi = |s: f64| if s <= 0.0 { 0.0 } else if s >= 1.0 { s - 1.0 / p } else if p == 2.0 { 0.5 * s * s } else { (1.0 - 1.0 / p) * s.powf(p * q) };
+    // Dual objective (to maximise): l.b - sum psi(A_i.l) - r2 |l|^2 / 2.
     let dual = |l: &DVector<f64>| -> f64 {
         let mut d = l.dot(b) - 0.5 * r2 * l.norm_squared();
         for i in 0..n {
@@ -128,15 +73,15 @@ pub fn solve_with_exponent(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength:
         }
         d
     };
-    let scale = b.amax().max(1.0);
-    let tol = 1e-10 * scale;
+    let acts = |l: &DVector<f64>| DVector::from_iterator(n, (0..n).map(|i| act(a.column(i).dot(l))));
+    let tol = 1e-10 * b.amax().max(1.0);
     let mut l = DVector::zeros(m);
     let mut iterations = 0;
     let mut residual = f64::INFINITY;
-    for it in 0..500 {
+    let max_iterations = if p == 2.0 { 200 } else { 500 };
+    for it in 0..max_iterations {
         iterations = it;
-        let x = DVector::from_iterator(n, (0..n).map(|i| act(a.column(i).dot(&l))));
-        let g = a * &x + &l * r2 - b;
+        let g = a * acts(&l) + &l * r2 - b; // gradient of the negated dual
         residual = g.amax();
         if residual <= tol {
             break;
@@ -151,6 +96,7 @@ pub fn solve_with_exponent(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength:
         let Some(step) = j.clone().cholesky().map(|c| c.solve(&(-&g))) else {
             return Err(MskError::Infeasible { why: "the Newton system is singular".into() });
         };
+        // Backtracking (Armijo) on the dual.
         let d0 = dual(&l);
         let slope = -g.dot(&step);
         let mut t = 1.0;
@@ -163,9 +109,8 @@ pub fn solve_with_exponent(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength:
             t *= 0.5;
         }
     }
-    let x: Vec<f64> = (0..n).map(|i| act(a.column(i).dot(&l))).collect();
     let reserve: Vec<f64> = (&l * r2).iter().copied().collect();
-    Ok(StaticSolution { activations: x, reserve, iterations, residual })
+    Ok(StaticSolution { activations: acts(&l).iter().copied().collect(), reserve, iterations, residual })
 }
 
 #[cfg(test)]
