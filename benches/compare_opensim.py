@@ -64,7 +64,9 @@ time too); criterion's coxa times are wall times, so any contention counts again
 
 Prints a table and the agreement of the muscle forces: OpenSim's force beside coxa's force and
 coxa's active part (force minus passive), for the muscles either side loads, the top five,
-and the generalised-force balance OpenSim reached.
+the generalised-force balance OpenSim reached, and the hip contact force (OpenSim's JointReaction
+on femur_r with the StaticOptimization's forces, i.e. without passive muscle force, beside
+coxa's force on the femoral head, both in femur_r's frame).
 """
 import argparse
 import json
@@ -226,6 +228,28 @@ def leg_only_model(case, folder):
     return path
 
 
+def hip_reaction(so_setup, so_forces, folder):
+    """OpenSim's JointReaction at hip_r with the StaticOptimization's forces (not timed): the
+    force on femur_r in femur_r's frame, N (coxa's `force_femur_n`: the acetabulum on the head)."""
+    text = open(so_setup).read()
+    start, end = text.index("<AnalysisSet"), text.index("</AnalysisSet>") + len("</AnalysisSet>")
+    final = text[text.index("<final_time>") + 12:text.index("</final_time>")]
+    jr = (f'<AnalysisSet name="Analyses"><objects><JointReaction name="JointReaction"><on>true</on>'
+          f"<start_time>0</start_time><end_time>{final}</end_time><step_interval>1</step_interval><in_degrees>true</in_degrees>"
+          f"<forces_file>{so_forces}</forces_file><joint_names>hip_r</joint_names><apply_on_bodies>child</apply_on_bodies>"
+          "<express_in_frame>child</express_in_frame></JointReaction></objects><groups/></AnalysisSet>")
+    text = text[:start] + jr + text[end:]
+    name = text[text.index('<AnalyzeTool name="') + 19:].split('"')[0]
+    text = text.replace(f'<AnalyzeTool name="{name}"', f'<AnalyzeTool name="{name}_jr"')
+    setup = os.path.join(folder, f"{name}_jr.xml")
+    open(setup, "w").write(text)
+    if not osim.AnalyzeTool(setup).run():
+        sys.exit("OpenSim's JointReaction failed")
+    labels, rows = read_sto(os.path.join(folder, f"{name}_jr_JointReaction_ReactionLoads.sto"))
+    r = dict(zip(labels, rows[0]))
+    return [r[f"hip_r_on_femur_r_in_femur_r_f{a}"] for a in "xyz"]
+
+
 def static_optimisation(case, frame_counts, repeats, leg_only=False):
     runs = []
     with tempfile.TemporaryDirectory() as folder:
@@ -242,6 +266,7 @@ def static_optimisation(case, frame_counts, repeats, leg_only=False):
                     sys.exit(f"OpenSim's AnalyzeTool failed with {n} frames")
         labels, rows = read_sto(setups[frame_counts[-1]][1])
         a_labels, a_rows = read_sto(setups[frame_counts[-1]][1].replace("_force.sto", "_activation.sto"))
+        hip = hip_reaction(setups[frame_counts[0]][0], setups[frame_counts[0]][1], folder)
     load = []
     for _ in range(repeats):
         t = clock()
@@ -252,7 +277,7 @@ def static_optimisation(case, frame_counts, repeats, leg_only=False):
     xs, ys = list(per_n), list(per_n.values())
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
-    return slope * 1e3, (my - slope * mx) * 1e3, per_n, statistics.median(load) * 1e3, dict(zip(labels, rows[0])), dict(zip(a_labels, a_rows[0]))
+    return slope * 1e3, (my - slope * mx) * 1e3, per_n, statistics.median(load) * 1e3, dict(zip(labels, rows[0])), dict(zip(a_labels, a_rows[0])), hip
 
 
 def main():
@@ -284,7 +309,7 @@ def main():
     if not os.path.exists(case_path):
         sys.exit(f"\n{case_path} is missing: run cargo bench -p coxa-benches --bench msk first")
     case = json.load(open(case_path))
-    per_frame, setup, per_n, load_ms, forces, acts = static_optimisation(case, frame_counts, args.repeats)
+    per_frame, setup, per_n, load_ms, forces, acts, hip = static_optimisation(case, frame_counts, args.repeats)
     coxa_so = criterion_ms("so_one_leg_stance_fixed_posture")
     print(f"\n2. static optimisation, one-leg stance (fixed posture), body weight {case['body_weight_n']:.1f} N")
     for n, s in per_n.items():
@@ -297,7 +322,7 @@ def main():
     else:
         print(f"   coxa per solve (criterion median, incl. posture, paths, moment arms) {coxa_so:.3f} ms")
         print(f"   OpenSim / coxa: {per_frame / coxa_so:.0f}x per frame, {(setup + per_frame) / coxa_so:.0f}x for one frame incl. setup")
-    leg_frame, leg_setup, _, _, _, _ = static_optimisation(case, frame_counts, args.repeats, leg_only=True)
+    leg_frame, leg_setup, _, _, _, _, _ = static_optimisation(case, frame_counts, args.repeats, leg_only=True)
     print(f"   OpenSim with only coxa's {len(case['muscles'])} muscles in the model: per frame {leg_frame:.2f} ms, setup {leg_setup:.1f} ms"
           + (f"; OpenSim / coxa {leg_frame / coxa_so:.0f}x per frame" if coxa_so else ""))
 
@@ -325,6 +350,12 @@ def main():
     print("   OpenSim reserves and knee lock (N m): " + ", ".join(f"{k} {v:.3g}" for k, v in res.items()))
     print(f"   coxa reserves (N m): hip {', '.join(f'{v:.3g}' for v in case['hip_reserve_n_m'])}, knee/ankle "
           f"{', '.join(f'{v:.3g}' for v in case['distal_reserve_n_m'])}, knee lock {case['passive_knee_n_m']:.3g}")
+    coxa_hip = case["hip_force_femur_n"]
+    mag = lambda v: math.sqrt(sum(x * x for x in v))
+    bw = case["body_weight_n"]
+    print(f"   hip contact force on femur_r (femur_r frame, N): OpenSim JointReaction {', '.join(f'{v:.0f}' for v in hip)} "
+          f"(|F| {mag(hip):.0f} N, {100 * mag(hip) / bw:.0f} %BW); coxa {', '.join(f'{v:.0f}' for v in coxa_hip)} "
+          f"(|F| {mag(coxa_hip):.0f} N, {100 * mag(coxa_hip) / bw:.0f} %BW)")
     free = {k: v for k, v in forces.items() if k.startswith("free_") and abs(v) > 1e-3}
     print("   OpenSim free actuators above 1e-3 (N m or N): " + ", ".join(f"{k[5:]} {v:.3g}" for k, v in free.items()))
 
