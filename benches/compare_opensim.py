@@ -67,6 +67,20 @@ coxa's active part (force minus passive), for the muscles either side loads, the
 the generalised-force balance OpenSim reached, and the hip contact force (OpenSim's JointReaction
 on femur_r with the StaticOptimization's forces, i.e. without passive muscle force, beside
 coxa's force on the femoral head, both in femur_r's frame).
+
+Measured 2026-11-22 on the shared 2-core machine (load average about 3 throughout, so every
+number is inflated and varies by run; ranges over five runs of this script and three of the
+bench):
+- moment-arm grid: OpenSim 320-620 ms (calls only; 253 ms earlier on a quieter machine),
+  coxa 8.9-10.3 ms (7.8 ms earlier): about 35-70x;
+- static optimisation: OpenSim 80-98 ms per frame with the full model (92 muscles + 24
+  coordinate actuators), 33-47 ms with only coxa's 43 muscles; setup (intercept) 30-330 ms,
+  too noisy to pin down here, of which reading the .osim is 30-50 ms; coxa 0.36-0.50 ms per
+  solve (posture, paths and solve): about 160-270x per frame, 70-130x against the trimmed model;
+- agreement: the same top five muscles (glut_med1, rect_fem, glut_med2, glut_med3, psoas),
+  Pearson r 0.999 over the 43 muscles, RMS difference 11 N; OpenSim's forces are a few per cent
+  higher on the main muscles (its 0.01 activation floor makes every antagonist pull; it has no
+  passive force); hip contact force 2520 N (342 %BW) OpenSim vs 2396 N (325 %BW) coxa.
 """
 import argparse
 import json
