@@ -6,7 +6,8 @@
 //!   `tests/peers/opensim_moment_arms.py` (its JSON reports `elapsed_s`).
 //! - `hip_moment_arms_grid_rajagopal`: the same on Rajagopal 2016 (cylinder wrapping).
 //! - `hcf_one_leg_stance`, `hcf_walking`: posture, static optimisation and hip contact force
-//!   (one-leg stance searches the least-effort posture: about 150 static optimisations).
+//!   (one-leg stance searches the least-effort posture, a 5 x 5 x 5 grid and then a compass
+//!   search: a few hundred static optimisations, about 80-110 ms on the shared machine).
 //! - `so_one_leg_stance_fixed_posture`: one static optimisation in one fixed posture (one-leg
 //!   stance, pelvis level, upper body's centre of mass above the hip), body weight = the model's
 //!   mass times g: building the posture, the muscle paths and moment arms, the equations and
