@@ -5,7 +5,15 @@
 //!   rotation -30..30 deg, 5 x 4 x 3 poses); OpenSim 4.6 does the same in
 //!   `tests/peers/opensim_moment_arms.py` (its JSON reports `elapsed_s`).
 //! - `hip_moment_arms_grid_rajagopal`: the same on Rajagopal 2016 (cylinder wrapping).
-//! - `hcf_one_leg_stance`, `hcf_walking`: posture, static optimisation and hip contact force.
+//! - `hcf_one_leg_stance`, `hcf_walking`: posture, static optimisation and hip contact force
+//!   (one-leg stance searches the least-effort posture, a 5 x 5 x 5 grid and then a compass
+//!   search: a few hundred static optimisations, about 80-110 ms on the shared machine).
+//! - `so_one_leg_stance_fixed_posture`: one static optimisation in one fixed posture (one-leg
+//!   stance, pelvis level, upper body's centre of mass above the hip), body weight = the model's
+//!   mass times g: building the posture, the muscle paths and moment arms, the equations and
+//!   the solve. Its posture, loads and muscle forces are written to
+//!   `target/bench-data/msk_so_one_leg_stance.json`, which `benches/compare_opensim.py` gives
+//!   to OpenSim 4.6's `StaticOptimization` for the side-by-side timing and agreement check.
 //! - `read_osim`: reading gait2392.
 //!
 //! Without the reference data the benchmarks are skipped with a note.
@@ -16,7 +24,8 @@ use std::path::{Path, PathBuf};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
-use coxa_sim::msk::hcf::{Activity, hip_contact_force};
+use coxa_sim::msk::hcf::{Activity, HcfOptions, HcfResult, hip_contact_force, hip_contact_force_with};
+use coxa_sim::msk::muscle::capacity;
 use coxa_sim::msk::osim::{Model, read_osim};
 use coxa_sim::msk::{Kinematics, apply_couplers, clamp_coordinates, crosses_hip, moment_arms};
 
@@ -53,6 +62,42 @@ fn grid_sweep(model: &Model, kin: &Kinematics) -> f64 {
     acc
 }
 
+/// Gravity OpenSim uses (gait2392's `gravity`), m/s^2.
+const G: f64 = 9.80665;
+
+/// Writes the fixed-posture one-leg stance (posture, loads, muscle forces split into active and
+/// passive) for `benches/compare_opensim.py`.
+fn write_so_case(model: &Model, kin: &Kinematics, body_weight_n: f64, r: &HcfResult) {
+    let coordinates: serde_json::Map<String, serde_json::Value> = model.coordinates.iter().zip(&r.coordinates).map(|(c, v)| (c.name.clone(), (*v).into())).collect();
+    let muscles: Vec<serde_json::Value> = r
+        .muscle_forces_n
+        .iter()
+        .map(|(name, f)| {
+            let m = model.muscles.iter().find(|m| &m.name == name).expect("muscle");
+            let (path, _) = moment_arms(model, kin, m, &r.coordinates, &[]).expect("path");
+            let cap = capacity(m, path.length_m, 0.0);
+            serde_json::json!({"name": name, "force_n": f, "active_capacity_n": cap.active_n, "passive_n": cap.passive_n,
+                "activation": ((f - cap.passive_n) / cap.active_n.max(1e-9)).clamp(0.0, 1.0), "length_m": path.length_m})
+        })
+        .collect();
+    let out = serde_json::json!({
+        "model": "gait2392_thelen2003muscle.osim",
+        "body_weight_n": body_weight_n,
+        "coordinates": coordinates,
+        "ground_reaction_n": r.ground_reaction_n.as_slice(),
+        "centre_of_pressure_m": r.centre_of_pressure_m.as_slice(),
+        "hip_force_femur_n": r.force_femur_n.as_slice(),
+        "hip_reserve_n_m": r.reserve_n_m.as_slice(),
+        "distal_reserve_n_m": r.distal_reserve_n_m,
+        "passive_knee_n_m": r.passive_knee_n_m,
+        "effort": r.effort,
+        "muscles": muscles,
+    });
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data");
+    std::fs::create_dir_all(&dir).expect("target/bench-data");
+    std::fs::write(dir.join("msk_so_one_leg_stance.json"), serde_json::to_string_pretty(&out).expect("json")).expect("write");
+}
+
 fn msk(c: &mut Criterion) {
     let gait = data("gait2392_thelen2003muscle.osim");
     if !gait.exists() {
@@ -65,6 +110,13 @@ fn msk(c: &mut Criterion) {
     c.bench_function(bench!("hip_moment_arms_grid"), |b| b.iter(|| grid_sweep(black_box(&model), &kin)));
     c.bench_function(bench!("hcf_one_leg_stance"), |b| b.iter(|| hip_contact_force(black_box(&model), Activity::OneLegStance, 760.0, None).expect("hcf")));
     c.bench_function(bench!("hcf_walking"), |b| b.iter(|| hip_contact_force(black_box(&model), Activity::Walking, 760.0, None).expect("hcf")));
+    let body_weight_n = model.bodies.iter().map(|b| b.mass_kg).sum::<f64>() * G;
+    let fixed = HcfOptions::new().with_optimise_posture(false);
+    let so = hip_contact_force_with(&model, Activity::OneLegStance, body_weight_n, None, &fixed).expect("one-leg stance");
+    write_so_case(&model, &kin, body_weight_n, &so);
+    c.bench_function(bench!("so_one_leg_stance_fixed_posture"), |b| {
+        b.iter(|| hip_contact_force_with(black_box(&model), Activity::OneLegStance, body_weight_n, None, &fixed).expect("hcf"))
+    });
     let raj = data("Rajagopal/Rajagopal2016.osim");
     if raj.exists() {
         let model = read_osim(&raj).expect("Rajagopal");
