@@ -187,10 +187,10 @@ pub fn run(case: CaseData, slices: Vec<crate::SlicePlane>, options: WindowOption
     };
     let window = Window { title: "coxa - hip plan".into(), resolution: WindowResolution::new(w, h), ..default() };
     let mut app = App::new();
-    // Pipelines compiled before the first frame: a software renderer takes seconds to compile
+    // No global logger of bevy's own (the host program has one). Pipelines compiled before the first frame: a software renderer takes seconds to compile
     // them, and a scripted picture must not catch a frame without the scene.
     let render = bevy::render::RenderPlugin { synchronous_pipeline_compilation: true, ..default() };
-    app.add_plugins(DefaultPlugins.set(WindowPlugin { primary_window: Some(window), exit_condition: ExitCondition::OnPrimaryClosed, ..default() }).set(render));
+    app.add_plugins(DefaultPlugins.set(WindowPlugin { primary_window: Some(window), exit_condition: ExitCondition::OnPrimaryClosed, ..default() }).set(render).disable::<bevy::log::LogPlugin>());
     crate::lighting(&mut app);
     app.insert_resource(viewer);
     app.add_systems(Startup, move |world: &mut World| setup(world, &scene));
