@@ -83,6 +83,13 @@
 //!   - GRF first peak 1.1 BW vertical (+76/+55/+89, +81/+60/+93), braking 0.15 BW
 //!     (+81/+60/+94, +83/+62/+97), mediolateral shear 0 (+108/+87/+122) or 0.08 BW medial
 //!     (+78/+57/+91): the typical values (1.15, 0.2, 0.05) are kept.
+//!   - the swing leg (with the adopted pelvis): hip at 0 deg or -5 deg with the knee at 50-55
+//!     deg (just after its toe-off) changes gait2392 by less than 1 %BW; Rajagopal with the
+//!     knee at 55 deg finds another solution for H1L and H3L (+109/+41/+107). The swing hip
+//!     abducted by 4 deg (gait analyses show it abducted around its toe-off) raises the errors
+//!     to +69/+47/+81 and +79/+57/+90: not adopted, so the swing thigh keeps 0 deg adduction
+//!     relative to the dropped pelvis, a simplification that favours the prediction by about
+//!     15 %BW against the published swing-hip angle.
 //!   - hip equilibrium only (with the adopted pelvis): +50/+28/+62 and +62/+40/+73, but the
 //!     direction errors grow by 0.6 deg and Rajagopal's one-leg stance worsens for H1L and H3L
 //!     (+74/+51 against +70/+50 %BW); the default
