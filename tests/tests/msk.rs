@@ -243,7 +243,7 @@ fn hip_contact_force_vs_orthoload_in_vivo() -> Result<()> {
         let variants = [
             ("default: hip, knee and ankle equilibrium, posture of least effort", HcfOptions::new()),
             ("posture search without lateral trunk lean", HcfOptions::new().with_lateral_trunk_lean(false)),
-            ("fixed posture (pelvis level, trunk upright)", HcfOptions::new().with_optimise_posture(false)),
+            ("fixed posture (pelvis untilted, trunk upright)", HcfOptions::new().with_optimise_posture(false)),
             ("hip equilibrium only", HcfOptions::new().with_distal_equilibrium(false)),
             ("cubed activations (endurance criterion)", HcfOptions::new().with_activation_exponent(3.0)),
         ];
@@ -253,10 +253,10 @@ fn hip_contact_force_vs_orthoload_in_vivo() -> Result<()> {
             medians.push(hcf_vs_orthoload(&model, &dir, options)?);
         }
         // (median |magnitude error| %BW, median direction error deg) of the default options.
-        let bound = if name.starts_with("gait2392") { (75.0, 16.0) } else { (78.0, 13.5) };
+        let bound = if name.starts_with("gait2392") { (55.0, 16.0) } else { (74.0, 13.5) };
         let (mag, angle) = medians[0];
         assert!(mag < bound.0 && angle < bound.1, "{name}: median errors {mag:.1} %BW / {angle:.1} deg, regression bound {bound:?}");
-        assert!(mag < medians[2].0 - 10.0, "{name}: the posture of least effort ({mag:.1} %BW) must beat the fixed posture ({:.1} %BW)", medians[2].0);
+        assert!(mag < medians[2].0 - 5.0, "{name}: the posture of least effort ({mag:.1} %BW) must beat the fixed posture ({:.1} %BW)", medians[2].0);
     }
     Ok(())
 }
@@ -733,6 +733,11 @@ fn posture_of_least_effort_stays_in_range_and_costs_no_more() -> Result<()> {
             Activity::Walking => {
                 assert_eq!(free.passive_knee_n_m, 0.0, "the walking knee is flexed, not locked");
                 assert_eq!((free.pelvis_tilt_deg, free.trunk_offset_m), (0.0, 0.0), "walking keeps pelvis and sagittal trunk");
+                // Loading response: the swing side dropped by 4 deg, the stance side 3 deg forward.
+                let coord = |n: &str| model.coordinate_index(n).map(|i| free.coordinates[i].to_degrees());
+                assert!((coord("pelvis_list").context("pelvis_list")? - 4.0).abs() < 1e-9 && (coord("pelvis_rotation").context("pelvis_rotation")? - 3.0).abs() < 1e-9);
+                // The swing hip abducted by 4 deg (the same published kinematics).
+                assert!((coord("hip_adduction_l").context("hip_adduction_l")? + 4.0).abs() < 1e-9);
             }
         }
         let off = hip_contact_force_with(&model, activity, 760.0, None, &HcfOptions::new().with_passive_knee_lock(false).with_optimise_posture(false))?;
