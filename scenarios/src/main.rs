@@ -9,7 +9,7 @@ fn main() -> ExitCode {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("COXA_LOG").unwrap_or_else(|_| {
                 // The renderer's notes (software rendering is slow, adapter details) are not the user's concern.
-                "warn,bevy_render=error,bevy_winit=error,wgpu=error,wgpu_core=error,wgpu_hal=error,naga=error".into()
+                "warn,bevy_render=error,bevy_winit=error,winit=error,wgpu=error,wgpu_core=error,wgpu_hal=error,naga=error".into()
             }),
         )
         .with_writer(std::io::stderr)

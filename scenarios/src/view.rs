@@ -41,6 +41,10 @@ pub struct ViewArgs {
     /// Window: save a picture of the window into this new PNG once ready, then close.
     #[arg(long)]
     pub window_screenshot: Option<PathBuf>,
+    /// Measure: render this many frames without a window (the CT slices and muscles in the
+    /// scene) and print the mean time per frame, then exit.
+    #[arg(long)]
+    pub frame_time: Option<u32>,
     /// Window: close after this many seconds.
     #[arg(long)]
     pub close_after_s: Option<f64>,
@@ -55,6 +59,16 @@ pub fn run(args: &ViewArgs) -> Result<()> {
     }
     for out in [&args.screenshot, &args.window_screenshot].into_iter().flatten() {
         ensure!(!out.exists(), "{} already exists; coxa never overwrites: choose another file", out.display());
+    }
+    if let Some(n) = args.frame_time {
+        ensure!((1..=10_000).contains(&n), "--frame-time takes a number of frames, 1..=10000");
+        let (case, planes, _) = load_case(&args.path, LoadOptions { ct: !args.no_ct, muscles: !args.no_ct, live: false })?;
+        let mut scene = Scene::of_case(&case, None);
+        scene.slices = planes;
+        let triangles: usize = scene.meshes.iter().map(|m| m.mesh.triangles().len()).sum();
+        let t = coxa_viewer::frame_time(&scene, camera, args.width, args.height, n);
+        println!("{} surfaces ({} muscles, {triangles} triangles), {} slice planes, {}x{}: {:.1} ms per frame", scene.meshes.len(), case.muscles.len(), scene.slices.len(), args.width, args.height, t.as_secs_f64() * 1000.0);
+        return Ok(());
     }
     if let Some(out) = &args.screenshot {
         let ct = args.slices && !args.no_ct;

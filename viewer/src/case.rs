@@ -255,13 +255,14 @@ impl CaseData {
 
     /// Muscle surfaces (every class of the label map that is not a bone), for the scene.
     pub fn muscles_from_labels(&mut self, labels: &LabelMap) {
-        // A NIfTI label map carries ids only: names from its table, else coxa's convention.
+        // coxa's muscle classes (TotalSegmentator ids; a NIfTI label map carries ids only):
+        // other classes a segmentation tool wrote (organs, vessels, ...) are not muscles.
         let coxa = coxa_anatomy::labels::coxa_classes();
         let ids: Vec<(u16, String)> = labels
             .counts()
             .into_iter()
             .filter(|(id, n)| *id != 0 && *n > 0 && !BONE_IDS.contains(id))
-            .map(|(id, _)| (id, labels.classes().name(id).or_else(|| coxa.name(id)).map_or_else(|| format!("label_{id}"), str::to_string)))
+            .filter_map(|(id, _)| coxa.name(id).map(|n| (id, n.to_string())))
             .collect();
         let opts = coxa_anatomy::surface::SurfaceOptions::default();
         let meshes = coxa_anatomy::surface::meshes_from_labels(labels, &ids.iter().map(|(id, _)| *id).collect::<Vec<_>>(), &opts);
