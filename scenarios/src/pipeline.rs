@@ -500,11 +500,14 @@ const HEAD_RGB: [u8; 3] = [200, 60, 50];
 const NECK_RGB: [u8; 3] = [120, 125, 135];
 
 /// AP, lateral and superior pictures of the bones of `side` (translucent) and the implants.
+/// The pictures (view name, file) and a note when the CPU fallback drew them.
+type Pictures = (Vec<(String, PathBuf)>, Option<String>);
+
 /// The four pictures of the report, rendered by the bevy viewer ([`coxa_viewer::screenshots`],
 /// the renderer of `coxa view`): the operated femur placed so that the planned head sits in the
 /// cup. Where no Vulkan device exists, a small CPU rasteriser draws them instead and the
 /// returned note says so.
-fn pictures(anatomy: &AnatomyResult, model: &coxa_sim::HipModel, placement: &coxa_core::ImplantPlacement, side: Side, out: &Path) -> Result<(Vec<(String, PathBuf)>, Option<String>)> {
+fn pictures(anatomy: &AnatomyResult, model: &coxa_sim::HipModel, placement: &coxa_core::ImplantPlacement, side: Side, out: &Path) -> Result<Pictures> {
     std::fs::create_dir_all(out)?;
     let implants = model.implant_meshes_lps();
     // The placed implants as STL (LPS mm) beside the bones, for the viewer and other tools.

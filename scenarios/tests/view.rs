@@ -96,7 +96,7 @@ fn live_model_reproduces_the_case_and_follows_the_controls() -> Result<()> {
     assert!((radio.anteversion.deg() - (c0.cup_anteversion_deg + 10.0)).abs() < 1e-6);
     // A larger head raises the oscillation angle (same shell).
     let heads = live.head_diameters_mm();
-    let smaller = heads.iter().copied().filter(|&d| d < c0.head_diameter_mm).next_back();
+    let smaller = heads.iter().copied().rfind(|&d| d < c0.head_diameter_mm);
     if let Some(d) = smaller {
         let e = live.evaluate(&Controls { head_diameter_mm: d, head_offset_mm: 0.0, ..c0 })?;
         eprintln!("head {d} mm: oscillation {:.1} deg vs {:.1} deg with {} mm", e.oscillation_angle_deg, base.oscillation_angle_deg, c0.head_diameter_mm);

@@ -247,12 +247,15 @@ pub struct LoadOptions {
     pub live: bool,
 }
 
+/// What [`load_case`] returns: the case, its slice planes, the live model and its evaluation.
+pub type LoadedCase = (CaseData, Vec<SlicePlane>, Option<(LiveModel, Evaluation)>);
+
 /// A case folder read for the viewer: the case, its slice planes and the live model evaluated
 /// at the case's own plan (when asked and possible; else a note in `case.notes`).
 ///
 /// # Errors
 /// As [`CaseData::load`].
-pub fn load_case(path: &Path, opts: LoadOptions) -> Result<(CaseData, Vec<SlicePlane>, Option<(LiveModel, Evaluation)>), ViewError> {
+pub fn load_case(path: &Path, opts: LoadOptions) -> Result<LoadedCase, ViewError> {
     let mut case = CaseData::load(path)?;
     let mut planes = Vec::new();
     if opts.ct || opts.muscles {

@@ -409,11 +409,10 @@ fn replan(world: &mut World) {
         }
         if v.task.is_none()
             && let (Some(c), Some(live)) = (v.queued.take(), v.live.clone())
+            && (Some(c) != v.controls || finished.is_some())
         {
-            if Some(c) != v.controls || finished.is_some() {
-                v.status = "Computing the range of motion…".into();
-                v.task = Some(AsyncComputeTaskPool::get().spawn(async move { live.evaluate(&c) }));
-            }
+            v.status = "Computing the range of motion...".into();
+            v.task = Some(AsyncComputeTaskPool::get().spawn(async move { live.evaluate(&c) }));
         }
     }
     match finished {
@@ -511,6 +510,7 @@ fn playback(time: Res<Time>, mut v: ResMut<Viewer>, mut items: Query<(&SceneItem
 }
 
 /// Keeps the panel's texts current.
+#[allow(clippy::type_complexity, reason = "bevy queries of the panel's texts")]
 fn labels(v: Res<Viewer>, mut knobs: Query<(&mut Text, &KnobText), (Without<MotionText>, Without<StatusText>)>, mut motions: Query<(&mut Text, &MotionText, &mut TextColor), Without<StatusText>>, mut status: Query<&mut Text, With<StatusText>>) {
     if !v.is_changed() {
         return;
