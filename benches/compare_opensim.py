@@ -93,6 +93,10 @@ import time
 
 import opensim as osim
 
+# The same choice of hip muscles as the side-by-side tests (tests/peers/opensim_moment_arms.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "peers"))
+from opensim_moment_arms import hip_muscles  # noqa: E402
+
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 shared = os.path.join(root, "..", "shared", "data", "opensim")
 MODEL = os.path.join(shared, "gait2392_thelen2003muscle.osim")
@@ -116,15 +120,7 @@ def moment_arm_grid(repeats):
     state = model.initSystem()
     coord_names = ["hip_flexion_r", "hip_adduction_r", "hip_rotation_r"]
     coords = [model.getCoordinateSet().get(n) for n in coord_names]
-    leg = {"femur_r", "tibia_r", "patella_r"}
-    muscles = []
-    ms = model.getMuscles()
-    for i in range(ms.getSize()):
-        m = ms.get(i)
-        pps = m.getGeometryPath().getPathPointSet()
-        bodies = {pps.get(j).getParentFrame().getName() for j in range(pps.getSize())}
-        if "pelvis" in bodies and bodies & leg:
-            muscles.append(m)
+    muscles = hip_muscles(model, "r")
     grid = [(f, a, r) for f in (-30, 0, 30, 60, 90) for a in (-30, -13, 3, 20) for r in (-30, 0, 30)]
     cs = model.getCoordinateSet()
     defaults = [(cs.get(i), cs.get(i).getDefaultValue()) for i in range(cs.getSize())]

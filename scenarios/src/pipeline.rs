@@ -426,7 +426,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         "placement": {
             "source": if primary.plan.is_some() { "planned by coxa's optimiser (sizes, angles, leg length and offset; see the plan)" } else { "fixed by the scenario" },
             "cup_angles": cup_all,
-            "cup_centre_lps_mm": primary.model.hip_to_lps(&nalgebra::Vector3::zeros()).coords.as_slice().iter().map(|v| round2(*v)).collect::<Vec<_>>(),
+            "cup_centre_lps_mm": primary.model.hip_centre_lps_mm().coords.as_slice().iter().map(|v| round2(*v)).collect::<Vec<_>>(),
             "stem_anteversion_deg": round2(primary.stem_anteversion.deg()),
             "combined_anteversion_deg": round2(primary.model.cup_angles(CupAngleDefinition::Operative).anteversion.deg() + primary.stem_anteversion.deg()),
             "implants": primary.rom["implants"],
@@ -518,14 +518,14 @@ fn pictures(anatomy: &AnatomyResult, model: &coxa_sim::HipModel, placement: &cox
     }
     let names = ["pelvis_ap", "hip_ap", "hip_lateral", "hip_superior"];
     let files: Vec<(String, PathBuf)> = names.iter().map(|n| (n.to_string(), out.join(format!("{n}.png")))).collect();
-    let centre = model.hip_to_lps(&nalgebra::Vector3::zeros());
+    let centre = model.hip_centre_lps_mm();
     let mut scene = coxa_viewer::Scene { hip_centre_lps_mm: Some(centre), side_is_left: side == Side::Left, ..Default::default() };
     let operated = format!("femur_{}", side.as_str());
     for (name, mesh) in &anatomy.meshes {
         if name.starts_with("hip_") || name.starts_with("femur_") || name == "sacrum" {
             let mut m = coxa_viewer::SceneMesh::new(name.clone(), mesh.clone(), coxa_viewer::BONE);
             if *name == operated {
-                m.motion = Some(coxa_viewer::RigidMotion { m: nalgebra::Matrix3::identity(), centre, pivot: placement.head_centre_on_femur_lps_mm });
+                m.motion = Some(coxa_viewer::RigidMotion::translation(placement.head_centre_on_femur_lps_mm, centre));
             }
             scene.meshes.push(m);
         }
@@ -560,7 +560,6 @@ fn pictures(anatomy: &AnatomyResult, model: &coxa_sim::HipModel, placement: &cox
         };
         items.push(Item { mesh, rgb, layer: Layer::Solid });
     }
-    let centre = model.hip_to_lps(&nalgebra::Vector3::zeros());
     let pelvis_centre = pelvis_centre(anatomy).unwrap_or(centre);
     let views = [
         ("pelvis_ap", Camera::anterior(pelvis_centre, 150.0)),

@@ -394,8 +394,7 @@ impl HipModel {
         let cup = self.liner_from_hip.transpose();
         let c = self.construct();
         // The neck direction in the hip frame, the femur as imaged.
-        let neck_lps = self.femoral.femur_from_lps.inverse() * self.neck_dir_femoral;
-        let neck_hip = self.frame.vector_to_pelvic(&neck_lps);
+        let neck_hip = self.frame.vector_to_pelvic(&self.neck_axis_lps());
         let z = neck_hip.normalize();
         let x = z.cross(&if z.x.abs() < 0.9 { Vector3::x() } else { Vector3::y() }).normalize();
         let neck_to_hip = Matrix3::from_columns(&[x, z.cross(&x), z]);

@@ -74,14 +74,18 @@ impl Motion {
     /// The driven angle's value in the motion's own sense at `alpha_deg` (e.g. flexion for
     /// `sit_to_stand`, external rotation for `external_rotation_0_flexion`): `base · sign + α`.
     pub fn driven_deg(&self, alpha_deg: f64) -> f64 {
-        let i = (0..3).max_by(|&a, &b| self.drive[a].abs().total_cmp(&self.drive[b].abs())).unwrap_or(0);
+        let i = self.driven_index();
         self.base_deg[i] * self.drive[i].signum() + alpha_deg * self.drive[i].abs()
     }
     /// The `α` at which the driven angle ([`Motion::driven_deg`]) is `driven_deg`.
     pub fn alpha_of(&self, driven_deg: f64) -> f64 {
-        let i = (0..3).max_by(|&a, &b| self.drive[a].abs().total_cmp(&self.drive[b].abs())).unwrap_or(0);
+        let i = self.driven_index();
         let rate = self.drive[i].abs();
         if rate > 0.0 { (driven_deg - self.base_deg[i] * self.drive[i].signum()) / rate } else { 0.0 }
+    }
+    /// Which angle the motion drives most (flexion 0, abduction 1, internal rotation 2).
+    fn driven_index(&self) -> usize {
+        (0..3).max_by(|&a, &b| self.drive[a].abs().total_cmp(&self.drive[b].abs())).unwrap_or(0)
     }
     /// Joint angles at `alpha_deg`.
     pub fn angles(&self, alpha_deg: f64) -> JointAngles {

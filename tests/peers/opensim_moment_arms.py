@@ -24,61 +24,74 @@ import time
 
 import opensim as osim
 
-osim.Logger.setLevelString("error")
-model_path, side, grid_json = sys.argv[1], sys.argv[2], sys.argv[3]
-grid = json.loads(grid_json)
-model = osim.Model(model_path)
-state = model.initSystem()
 
-coord_names = [f"hip_flexion_{side}", f"hip_adduction_{side}", f"hip_rotation_{side}"]
-coords = [model.getCoordinateSet().get(n) for n in coord_names]
-knee = model.getCoordinateSet().get(f"knee_angle_{side}")
-leg = {f"femur_{side}", f"tibia_{side}", f"patella_{side}"}
 
-muscles = []
-ms = model.getMuscles()
-for i in range(ms.getSize()):
-    m = ms.get(i)
-    pps = m.getGeometryPath().getPathPointSet()
-    bodies = {pps.get(j).getParentFrame().getName() for j in range(pps.getSize())}
-    if "pelvis" in bodies and bodies & leg:
-        muscles.append(m)
+def hip_muscles(model, side):
+    """The muscles crossing the hip of `side`: a path point on the pelvis and one on a body of
+    that leg (femur, tibia, patella). Also used by benches/compare_opensim.py."""
+    leg = {f"femur_{side}", f"tibia_{side}", f"patella_{side}"}
+    muscles = []
+    ms = model.getMuscles()
+    for i in range(ms.getSize()):
+        m = ms.get(i)
+        pps = m.getGeometryPath().getPathPointSet()
+        bodies = {pps.get(j).getParentFrame().getName() for j in range(pps.getSize())}
+        if "pelvis" in bodies and bodies & leg:
+            muscles.append(m)
+    return muscles
 
-body_names = ["pelvis", f"femur_{side}", f"tibia_{side}"]
-out = {
-    "muscles": [m.getName() for m in muscles],
-    "poses_deg": grid,
-    "length_m": {m.getName(): [] for m in muscles},
-    "moment_arm_m": {m.getName(): {c: [] for c in coord_names} for m in muscles},
-    "bodies": {b: [] for b in body_names},
-    "coordinates": [],
-}
-elapsed = 0.0
-for pose in grid:
-    for c, v in zip(coords + [knee], pose):
-        q = math.radians(v)
-        if c.get_clamped():  # OpenSim's assembler holds clamped coordinates within their range
-            q = min(max(q, c.getRangeMin()), c.getRangeMax())
-        c.setValue(state, q, False)
-    model.assemble(state)
-    model.realizePosition(state)
-    cs = model.getCoordinateSet()
-    out["coordinates"].append({cs.get(i).getName(): cs.get(i).getValue(state) for i in range(cs.getSize())})
-    t0 = time.perf_counter()
-    for m in muscles:
-        name = m.getName()
-        out["length_m"][name].append(m.getGeometryPath().getLength(state))
-        for cn, c in zip(coord_names, coords):
-            out["moment_arm_m"][name][cn].append(m.computeMomentArm(state, c))
-    elapsed += time.perf_counter() - t0
-    for b in body_names:
-        t = model.getBodySet().get(b).getTransformInGround(state)
-        r, p = t.R(), t.p()
-        out["bodies"][b].append([
-            r.get(0, 0), r.get(0, 1), r.get(0, 2), p.get(0),
-            r.get(1, 0), r.get(1, 1), r.get(1, 2), p.get(1),
-            r.get(2, 0), r.get(2, 1), r.get(2, 2), p.get(2),
-            0.0, 0.0, 0.0, 1.0,
-        ])
-out["elapsed_s"] = elapsed
-json.dump(out, sys.stdout)
+
+def main():
+    osim.Logger.setLevelString("error")
+    model_path, side, grid_json = sys.argv[1], sys.argv[2], sys.argv[3]
+    grid = json.loads(grid_json)
+    model = osim.Model(model_path)
+    state = model.initSystem()
+
+    coord_names = [f"hip_flexion_{side}", f"hip_adduction_{side}", f"hip_rotation_{side}"]
+    coords = [model.getCoordinateSet().get(n) for n in coord_names]
+    knee = model.getCoordinateSet().get(f"knee_angle_{side}")
+    muscles = hip_muscles(model, side)
+
+    body_names = ["pelvis", f"femur_{side}", f"tibia_{side}"]
+    out = {
+        "muscles": [m.getName() for m in muscles],
+        "poses_deg": grid,
+        "length_m": {m.getName(): [] for m in muscles},
+        "moment_arm_m": {m.getName(): {c: [] for c in coord_names} for m in muscles},
+        "bodies": {b: [] for b in body_names},
+        "coordinates": [],
+    }
+    elapsed = 0.0
+    for pose in grid:
+        for c, v in zip(coords + [knee], pose):
+            q = math.radians(v)
+            if c.get_clamped():  # OpenSim's assembler holds clamped coordinates within their range
+                q = min(max(q, c.getRangeMin()), c.getRangeMax())
+            c.setValue(state, q, False)
+        model.assemble(state)
+        model.realizePosition(state)
+        cs = model.getCoordinateSet()
+        out["coordinates"].append({cs.get(i).getName(): cs.get(i).getValue(state) for i in range(cs.getSize())})
+        t0 = time.perf_counter()
+        for m in muscles:
+            name = m.getName()
+            out["length_m"][name].append(m.getGeometryPath().getLength(state))
+            for cn, c in zip(coord_names, coords):
+                out["moment_arm_m"][name][cn].append(m.computeMomentArm(state, c))
+        elapsed += time.perf_counter() - t0
+        for b in body_names:
+            t = model.getBodySet().get(b).getTransformInGround(state)
+            r, p = t.R(), t.p()
+            out["bodies"][b].append([
+                r.get(0, 0), r.get(0, 1), r.get(0, 2), p.get(0),
+                r.get(1, 0), r.get(1, 1), r.get(1, 2), p.get(1),
+                r.get(2, 0), r.get(2, 1), r.get(2, 2), p.get(2),
+                0.0, 0.0, 0.0, 1.0,
+            ])
+    out["elapsed_s"] = elapsed
+    json.dump(out, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

@@ -377,58 +377,17 @@ fn personalised_model_exports_to_opensim_with_the_same_moment_arms() -> Result<(
 #[test]
 fn sphere_wrapping_matches_opensim() -> Result<()> {
     let Some(model_path) = shared_data("opensim/gait2392_thelen2003muscle.osim") else { return Ok(()) };
-    let text = std::fs::read_to_string(&model_path)?;
-    let model = osim::read_osim(&model_path)?;
-    let kin = Kinematics::new(&model)?;
-    let femur = model.body_index("femur_r").context("femur_r")?;
-    let mut q = model.default_coordinates();
-    q[model.coordinate_index("hip_flexion_r").context("coord")?] = 0.3;
-    let poses = kin.body_poses(&model, &q);
-    let mut spheres = String::new();
-    let mut edited = text.clone();
-    for (k, (muscle, quadrant)) in [("glut_max1_r", "all"), ("glut_max2_r", "-x"), ("glut_max3_r", "+z")].iter().enumerate() {
-        let m = model.muscle(muscle).context("muscle")?;
-        let path = coxa_sim::msk::muscle_path(&model, m, &poses, &q)?;
-        // The segment from the pelvis to the femur; the sphere sits 4 mm off its middle.
-        let w = path.nodes.windows(2).find(|w| w[0].body != w[1].body).context("segment")?;
-        let mid = 0.5 * (w[0].ground_m + w[1].ground_m);
-        let dir = (w[1].ground_m - w[0].ground_m).normalize();
-        let off = dir.cross(&nalgebra::Vector3::y()).normalize() * 0.004;
-        let centre = poses[femur].inverse_transform_point(&nalgebra::Point3::from(mid + off)).coords;
-        spheres.push_str(&format!(
-            "<WrapSphere name=\"test_sphere{k}\"><active>true</active><xyz_body_rotation>0.1 0.2 0.3</xyz_body_rotation><translation>{} {} {}</translation><quadrant>{quadrant}</quadrant><radius>0.012</radius></WrapSphere>",
-            centre.x, centre.y, centre.z
-        ));
-        let start = edited.find(&format!("<Thelen2003Muscle name=\"{muscle}\">")).context("muscle element")?;
-        let at = start + edited[start..].find("<PathWrapSet>").context("PathWrapSet")?;
-        let objects = at + edited[at..].find("<objects />").context("objects")?;
-        edited.replace_range(objects..objects + "<objects />".len(), &format!("<objects><PathWrap name=\"pw{k}\"><wrap_object>test_sphere{k}</wrap_object><method>hybrid</method><range>-1 -1</range></PathWrap></objects>"));
-    }
-    let body = edited.find("<Body name=\"femur_r\">").context("femur_r")?;
-    let at = body + edited[body..].find("<WrapObjectSet").context("WrapObjectSet")?;
-    let objects = at + edited[at..].find("<objects />").context("objects")?;
-    edited.replace_range(objects..objects + "<objects />".len(), &format!("<objects>{spheres}</objects>"));
-    let tmp = tempfile::tempdir()?;
-    let path = tmp.path().join("gait2392_spheres.osim");
-    std::fs::write(&path, edited)?;
-
+    let wraps = [("glut_max1_r", "hybrid"), ("glut_max2_r", "hybrid"), ("glut_max3_r", "hybrid")];
+    let quadrants = ["all", "-x", "+z"];
+    let (_tmp, path) = gait2392_with_wraps(&model_path, &wraps, |k, c| {
+        format!(
+            "<WrapSphere name=\"test_wrap{k}\"><active>true</active><xyz_body_rotation>0.1 0.2 0.3</xyz_body_rotation><translation>{} {} {}</translation><quadrant>{}</quadrant><radius>0.012</radius></WrapSphere>",
+            c.x, c.y, c.z, quadrants[k]
+        )
+    })?;
     // The spheres are wrapped over in part of the grid.
-    let sphere_model = osim::read_osim(&path)?;
-    let sk = Kinematics::new(&sphere_model)?;
-    let coords: Vec<usize> = ["hip_flexion_r", "hip_adduction_r", "hip_rotation_r"].iter().map(|c| sphere_model.coordinate_index(c).context("coord")).collect::<Result<_>>()?;
-    let (mut wrapped, mut total) = (0, 0);
-    for pose in hip_grid() {
-        let mut q = sphere_model.default_coordinates();
-        for (c, v) in coords.iter().zip(&pose[..3]) {
-            q[*c] = v.to_radians();
-        }
-        let poses = sk.body_poses(&sphere_model, &q);
-        for m in ["glut_max1_r", "glut_max2_r", "glut_max3_r"] {
-            let p = coxa_sim::msk::muscle_path(&sphere_model, sphere_model.muscle(m).context("muscle")?, &poses, &q)?;
-            total += 1;
-            wrapped += usize::from(p.nodes.iter().any(|n| n.wrap.is_some()));
-        }
-    }
+    let (per_muscle, poses) = wrapped_poses(&path, &wraps.map(|w| w.0))?;
+    let (wrapped, total): (usize, usize) = (per_muscle.iter().sum(), poses * wraps.len());
     eprintln!("sphere wraps in {wrapped} of {total} muscle-poses");
     assert!(wrapped > 10 && wrapped < total, "{wrapped} of {total}");
     let (len, ma, _) = compare_with_opensim(&path, "r", &hip_grid())?;
@@ -500,25 +459,7 @@ fn rapier_multibody_holds_the_solved_posture() -> Result<()> {
     let Some(model_path) = shared_data("opensim/gait2392_thelen2003muscle.osim") else { return Ok(()) };
     let model = osim::read_osim(&model_path)?;
     let bw = 760.0;
-    for activity in [Activity::OneLegStance, Activity::Walking] {
-        let r = coxa_sim::msk::hcf::hip_contact_force(&model, activity, bw, None)?;
-        let solved = check_posture_rapier(&model, &r, bw, None)?;
-        let mut halved = r.clone();
-        for (_, t) in &mut halved.muscle_forces_n {
-            *t *= 0.5;
-        }
-        let perturbed = check_posture_rapier(&model, &halved, bw, None)?;
-        let fmt = |p: &PostureResidual| p.dofs.iter().zip(&p.residual_n_m).map(|(n, v)| format!("{n} {v:+.3}")).collect::<Vec<_>>().join(", ");
-        eprintln!("{activity:?} (height {:.2} m): solved residual {:.3} N m = {:.4} %BW*h [{}]", solved.height_m, solved.max_n_m, solved.max_percent_bw_height, fmt(&solved));
-        eprintln!("{activity:?}: muscle forces halved: residual {:.1} N m = {:.3} %BW*h [{}]", perturbed.max_n_m, perturbed.max_percent_bw_height, fmt(&perturbed));
-        assert!(solved.max_percent_bw_height < 0.05, "{activity:?}: the solved forces leave {} N m", solved.max_n_m);
-        // What is left is what the static optimisation gave its reserve actuators.
-        let reserve: Vec<f64> = r.reserve_n_m.iter().chain(&r.distal_reserve_n_m).copied().collect();
-        for (k, (v, res)) in solved.residual_n_m.iter().zip(&reserve).enumerate() {
-            assert!((v + res).abs() < 0.01, "{activity:?} {}: residual {v} N m, reserve {res} N m", solved.dofs[k]);
-        }
-        assert!(perturbed.max_percent_bw_height > 1.0 && perturbed.max_n_m > 50.0 * solved.max_n_m.max(0.01), "{activity:?}: halving the muscle forces left only {} N m", perturbed.max_n_m);
-    }
+    solved_forces_hold_and_halved_do_not(&model, "gait2392", bw)?;
     // Bad input is a clear error, not a panic.
     let r = coxa_sim::msk::hcf::hip_contact_force(&model, Activity::OneLegStance, bw, None)?;
     assert!(check_posture_rapier(&model, &r, f64::NAN, None).is_err());
@@ -529,6 +470,32 @@ fn rapier_multibody_holds_the_solved_posture() -> Result<()> {
     let mut unknown = r;
     unknown.muscle_forces_n.push(("no_such_muscle".into(), 10.0));
     assert!(check_posture_rapier(&model, &unknown, bw, None).unwrap_err().to_string().contains("no_such_muscle"));
+    Ok(())
+}
+
+/// The rapier3d check in one-leg stance and walking: with the solved forces the residual is what
+/// the static optimisation gave its reserve actuators (and small); with the muscle forces
+/// halved it is large.
+fn solved_forces_hold_and_halved_do_not(model: &osim::Model, name: &str, bw: f64) -> Result<()> {
+    for activity in [Activity::OneLegStance, Activity::Walking] {
+        let r = coxa_sim::msk::hcf::hip_contact_force(model, activity, bw, None)?;
+        let solved = check_posture_rapier(model, &r, bw, None)?;
+        let mut halved = r.clone();
+        for (_, t) in &mut halved.muscle_forces_n {
+            *t *= 0.5;
+        }
+        let perturbed = check_posture_rapier(model, &halved, bw, None)?;
+        let fmt = |p: &PostureResidual| p.dofs.iter().zip(&p.residual_n_m).map(|(n, v)| format!("{n} {v:+.3}")).collect::<Vec<_>>().join(", ");
+        eprintln!("{name} {activity:?} (height {:.2} m): solved residual {:.3} N m = {:.4} %BW*h [{}]", solved.height_m, solved.max_n_m, solved.max_percent_bw_height, fmt(&solved));
+        eprintln!("{name} {activity:?}: muscle forces halved: residual {:.1} N m = {:.3} %BW*h [{}]", perturbed.max_n_m, perturbed.max_percent_bw_height, fmt(&perturbed));
+        assert!(solved.max_percent_bw_height < 0.05, "{name} {activity:?}: the solved forces leave {} N m", solved.max_n_m);
+        // What is left is what the static optimisation gave its reserve actuators.
+        let reserve: Vec<f64> = r.reserve_n_m.iter().chain(&r.distal_reserve_n_m).copied().collect();
+        for (k, (v, res)) in solved.residual_n_m.iter().zip(&reserve).enumerate() {
+            assert!((v + res).abs() < 0.01, "{name} {activity:?} {}: residual {v} N m, reserve {res} N m", solved.dofs[k]);
+        }
+        assert!(perturbed.max_percent_bw_height > 1.0 && perturbed.max_n_m > 50.0 * solved.max_n_m.max(0.01), "{name} {activity:?}: halving the muscle forces left only {} N m", perturbed.max_n_m);
+    }
     Ok(())
 }
 
@@ -685,23 +652,7 @@ fn rapier_multibody_check_on_rajagopal_with_its_coupled_patella() -> Result<()> 
     let Some(model_path) = shared_data("opensim/Rajagopal/Rajagopal2016.osim") else { return Ok(()) };
     let model = osim::read_osim(&model_path)?;
     let bw = 760.0;
-    for activity in [Activity::OneLegStance, Activity::Walking] {
-        let r = coxa_sim::msk::hcf::hip_contact_force(&model, activity, bw, None)?;
-        let solved = check_posture_rapier(&model, &r, bw, None)?;
-        let mut halved = r.clone();
-        for (_, t) in &mut halved.muscle_forces_n {
-            *t *= 0.5;
-        }
-        let perturbed = check_posture_rapier(&model, &halved, bw, None)?;
-        eprintln!("Rajagopal {activity:?}: solved residual {:.3} N m = {:.4} %BW*h {:?} (hip reserve {:?}); halved {:.1} N m = {:.3} %BW*h", solved.max_n_m, solved.max_percent_bw_height, solved.residual_n_m, r.reserve_n_m.as_slice(), perturbed.max_n_m, perturbed.max_percent_bw_height);
-        let reserve: Vec<f64> = r.reserve_n_m.iter().chain(&r.distal_reserve_n_m).copied().collect();
-        for (k, (v, res)) in solved.residual_n_m.iter().zip(&reserve).enumerate() {
-            assert!((v + res).abs() < 0.01, "{activity:?} {}: residual {v} N m, reserve {res} N m", solved.dofs[k]);
-        }
-        assert!(solved.max_percent_bw_height < 0.05, "{activity:?}: {} N m", solved.max_n_m);
-        assert!(perturbed.max_percent_bw_height > 1.0, "{activity:?}: halved only {} N m", perturbed.max_n_m);
-    }
-    Ok(())
+    solved_forces_hold_and_halved_do_not(&model, "Rajagopal", bw)
 }
 
 /// The posture search (one-leg stance: pelvic tilt, sagittal trunk position, lateral lean;

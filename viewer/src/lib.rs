@@ -339,9 +339,9 @@ impl CameraView {
 
 /// Centre and half-height (mm) a camera frames, and its eye direction and up (LPS).
 fn framing(scene: &Scene, view: CameraView) -> (Point3<f64>, f64, Vector3<f64>, Vector3<f64>) {
-    let all: Vec<Point3<f64>> = scene.meshes.iter().filter(|m| m.kind != Kind::Muscle).flat_map(|m| m.mesh.vertices().iter().copied()).collect();
-    let (lo, hi) = all.iter().fold((Point3::from(Vector3::repeat(f64::INFINITY)), Point3::from(Vector3::repeat(f64::NEG_INFINITY))), |(lo, hi), p| (lo.inf(p), hi.sup(p)));
-    let centre = if all.is_empty() { Point3::origin() } else { nalgebra::center(&lo, &hi) };
+    let all = scene.meshes.iter().filter(|m| m.kind != Kind::Muscle).flat_map(|m| m.mesh.vertices().iter());
+    let (lo, hi) = all.fold((Point3::from(Vector3::repeat(f64::INFINITY)), Point3::from(Vector3::repeat(f64::NEG_INFINITY))), |(lo, hi), p| (lo.inf(p), hi.sup(p)));
+    let centre = if lo.x > hi.x { Point3::origin() } else { nalgebra::center(&lo, &hi) };
     let hip = scene.hip_centre_lps_mm.unwrap_or(centre);
     // The hip cameras show 60 mm about the hip centre, more when a marked contact lies further.
     let reach = scene.contact_lps_mm.map_or(60.0, |c| (1.25 * (c - hip).abs().max()).max(60.0));
@@ -349,7 +349,7 @@ fn framing(scene: &Scene, view: CameraView) -> (Point3<f64>, f64, Vector3<f64>, 
     let anterior = -Vector3::y();
     let lateral = Vector3::x() * if scene.side_is_left { 1.0 } else { -1.0 };
     match view {
-        CameraView::PelvisAp => (centre, 0.55 * (hi - lo).x.max((hi - lo).z).max(1.0), anterior, Vector3::z()),
+        CameraView::PelvisAp => (centre, if lo.x > hi.x { 60.0 } else { 0.55 * (hi - lo).x.max((hi - lo).z).max(1.0) }, anterior, Vector3::z()),
         CameraView::HipAp => (hip, reach, anterior, Vector3::z()),
         CameraView::HipLateral => (hip, reach, lateral, Vector3::z()),
         CameraView::HipSuperior => (hip, reach, Vector3::z(), anterior),

@@ -79,6 +79,10 @@ pub struct RigidMotion {
 }
 
 impl RigidMotion {
+    /// The translation that takes `from` to `to`.
+    pub fn translation(from: Point3<f64>, to: Point3<f64>) -> Self {
+        Self { m: Matrix3::identity(), centre: to, pivot: from }
+    }
     /// Applies the motion to a point.
     pub fn apply(&self, p: &Point3<f64>) -> Point3<f64> {
         self.centre + self.m * (p - self.pivot)
@@ -108,8 +112,7 @@ impl Evaluation {
     /// head centre lies in the cup centre (the femoral implants of [`Evaluation::implants`]
     /// already sit so).
     pub fn femur_as_planned(&self) -> RigidMotion {
-        let c = self.model.hip_centre_lps_mm();
-        RigidMotion { m: Matrix3::identity(), centre: c, pivot: self.placement.head_centre_on_femur_lps_mm }
+        RigidMotion::translation(self.placement.head_centre_on_femur_lps_mm, self.model.hip_centre_lps_mm())
     }
 }
 

@@ -22,7 +22,7 @@ use bevy::window::{ExitCondition, PrimaryWindow, WindowResolution};
 
 use crate::case::{CaseData, RomLine};
 use crate::live::{Controls, Evaluation, LiveModel};
-use crate::{CONTACT, ContactItem, Group, Kind, LandmarkItem, Scene, SceneItem, SceneMesh, SliceItem, ViewError, implant_look, spawn_mesh, spawn_scene, to_bevy, transform_of};
+use crate::{ContactItem, Group, Kind, LandmarkItem, Scene, SceneItem, SceneMesh, SliceItem, ViewError, implant_look, spawn_mesh, spawn_scene, to_bevy, transform_of};
 
 /// Options of the window.
 #[derive(Debug, Clone, Default)]
@@ -110,6 +110,12 @@ struct Viewer {
     status: String,
     orbit: Orbit,
     options: WindowOptions,
+}
+
+/// Frame counting for scripted runs, apart from [`Viewer`] so that counting does not mark the
+/// viewer's state changed (the panel's texts are rebuilt only when it changes).
+#[derive(Resource)]
+struct FrameStats {
     frames: u64,
     started: std::time::Instant,
     shot_requested: bool,
@@ -118,7 +124,7 @@ struct Viewer {
 }
 
 /// Orbit camera state (bevy frame).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Orbit {
     target: Vec3,
     yaw: f32,
@@ -183,10 +189,6 @@ pub fn run(case: CaseData, slices: Vec<crate::SlicePlane>, options: WindowOption
         status,
         orbit,
         options,
-        frames: 0,
-        started: std::time::Instant::now(),
-        shot_requested: false,
-        steady_from: None,
     };
     let window = Window { title: "coxa - hip plan".into(), resolution: WindowResolution::new(w, h), ..default() };
     let mut app = App::new();
@@ -196,6 +198,7 @@ pub fn run(case: CaseData, slices: Vec<crate::SlicePlane>, options: WindowOption
     app.add_plugins(DefaultPlugins.set(WindowPlugin { primary_window: Some(window), exit_condition: ExitCondition::OnPrimaryClosed, ..default() }).set(render).disable::<bevy::log::LogPlugin>());
     crate::lighting(&mut app);
     app.insert_resource(viewer);
+    app.insert_resource(FrameStats { frames: 0, started: std::time::Instant::now(), shot_requested: false, steady_from: None });
     app.add_systems(Startup, move |world: &mut World| setup(world, &scene));
     app.add_systems(Update, (orbit_camera, buttons, keys, replan, playback, labels, scripted).chain());
     app.run();
@@ -300,11 +303,11 @@ fn orbit_camera(
             o.distance = (o.distance * (1.0 - 0.1 * scroll.delta.y.signum())).clamp(0.05, 3.0);
         }
     }
-    if o.yaw != v.orbit.yaw || o.pitch != v.orbit.pitch || o.distance != v.orbit.distance || o.target != v.orbit.target {
+    if o != v.orbit {
         v.orbit = o;
     }
     for mut t in &mut camera {
-        *t = o.transform();
+        t.set_if_neq(o.transform());
     }
 }
 
@@ -398,6 +401,14 @@ fn keys(mut v: ResMut<Viewer>, input: Res<ButtonInput<KeyCode>>, mut vis: Query<
 
 /// Starts an evaluation when controls are queued and none runs; swaps a finished one in.
 fn replan(world: &mut World) {
+    // Most frames have nothing to do: look first, so that the viewer is not marked changed.
+    let idle = {
+        let v = world.resource::<Viewer>();
+        v.task.is_none() && (v.queued.is_none() || v.live.is_none())
+    };
+    if idle {
+        return;
+    }
     let mut finished = None;
     {
         let mut v = world.resource_mut::<Viewer>();
@@ -439,7 +450,7 @@ fn swap_in(world: &mut World, e: Evaluation) {
     let mut q = world.query::<(&SceneItem, &mut Transform)>();
     for (item, mut t) in q.iter_mut(world) {
         if item.group == Group::Femur {
-            *t = rest;
+            t.set_if_neq(rest);
         }
     }
     let mut v = world.resource_mut::<Viewer>();
@@ -459,32 +470,40 @@ fn swap_in(world: &mut World, e: Evaluation) {
 fn playback(time: Res<Time>, mut v: ResMut<Viewer>, mut items: Query<(&SceneItem, &mut Transform), Without<ContactItem>>, mut contact: Query<(&mut Transform, &mut Visibility), With<ContactItem>>) {
     let Some(e) = v.eval.clone() else { return };
     let scripted = v.options.screenshot.is_some();
-    let Some(p) = v.playing.as_mut() else {
-        // At rest.
+    if v.playing.is_none() {
+        // At rest: written only when something moved (change detection drives transform
+        // propagation and the renderer's uploads).
         let rest = transform_of(&e.femur_as_planned());
         for (item, mut t) in &mut items {
             match item.group {
-                Group::Femur => *t = rest,
-                Group::FemoralImplant => *t = Transform::IDENTITY,
+                Group::Femur => _ = t.set_if_neq(rest),
+                Group::FemoralImplant => _ = t.set_if_neq(Transform::IDENTITY),
                 Group::Fixed => {}
             }
         }
         for (_, mut vis) in &mut contact {
-            *vis = Visibility::Hidden;
+            vis.set_if_neq(Visibility::Hidden);
         }
         return;
-    };
-    // A scripted picture jumps to the limit; a person watches it move.
-    p.elapsed_s += if scripted { 1e6 } else { f64::from(time.delta_secs()) };
+    }
+    let Some(p) = v.playing else { return };
     let k = p.motion.min(e.motions.len() - 1);
     let limit = e.limit_alpha(k);
-    let alpha = (p.elapsed_s * PLAY_DEG_PER_S).min(limit);
+    if p.elapsed_s * PLAY_DEG_PER_S < limit {
+        // A scripted picture jumps to the limit; a person watches it move. Held at the limit,
+        // nothing is written again.
+        let dt = if scripted { 1e6 } else { f64::from(time.delta_secs()) };
+        if let Some(p) = v.playing.as_mut() {
+            p.elapsed_s += dt;
+        }
+    }
+    let alpha = (v.playing.map_or(0.0, |p| p.elapsed_s) * PLAY_DEG_PER_S).min(limit);
     let (bone, implant) = e.femur_motion(k, alpha);
     let (tb, ti) = (transform_of(&bone), transform_of(&implant));
     for (item, mut t) in &mut items {
         match item.group {
-            Group::Femur => *t = tb,
-            Group::FemoralImplant => *t = ti,
+            Group::Femur => _ = t.set_if_neq(tb),
+            Group::FemoralImplant => _ = t.set_if_neq(ti),
             Group::Fixed => {}
         }
     }
@@ -494,19 +513,20 @@ fn playback(time: Res<Time>, mut v: ResMut<Viewer>, mut items: Query<(&SceneItem
     for (mut t, mut vis) in &mut contact {
         match point {
             Some(q) => {
-                *t = Transform::from_translation(to_bevy(&q.coords));
-                *vis = Visibility::Visible;
+                t.set_if_neq(Transform::from_translation(to_bevy(&q.coords)));
+                vis.set_if_neq(Visibility::Visible);
             }
-            None => *vis = Visibility::Hidden,
+            None => _ = vis.set_if_neq(Visibility::Hidden),
         }
     }
-    let driven = e.motions[k].driven_deg(alpha);
-    v.status = match (&l.contact, at_limit) {
-        (Some(c), true) => format!("{}: first contact at {:.1} deg: {} ({}), marked in magenta", l.name, l.limit_deg, c.parts, c.kind.as_str()),
-        (None, true) => format!("{}: no contact up to {:.1} deg", l.name, l.limit_deg),
-        _ => format!("{}: {:.1} deg", l.name, driven),
+    let status = match (&l.contact, at_limit) {
+        (Some(c), true) => format!("{}: first contact at {:.1} deg: {} ({}), marked in magenta", l.name, l.limit_deg, c.parts, c.kind.as_str()),
+        (None, true) => format!("{}: no contact up to {:.1} deg", l.name, l.limit_deg),
+        _ => format!("{}: {:.1} deg", l.name, e.motions[k].driven_deg(alpha)),
     };
-    let _ = CONTACT;
+    if v.status != status {
+        v.status = status;
+    }
 }
 
 /// Keeps the panel's texts current.
@@ -559,26 +579,26 @@ fn labels(v: Res<Viewer>, mut knobs: Query<(&mut Text, &KnobText), (Without<Moti
 }
 
 /// Scripted runs: the picture once the scene is ready, and closing.
-fn scripted(mut v: ResMut<Viewer>, mut commands: Commands, mut exit: MessageWriter<AppExit>) {
-    v.frames += 1;
-    if v.frames == 5 {
-        v.steady_from = Some((5, std::time::Instant::now()));
+fn scripted(v: Res<Viewer>, mut f: ResMut<FrameStats>, mut commands: Commands, mut exit: MessageWriter<AppExit>) {
+    f.frames += 1;
+    if f.frames == 5 {
+        f.steady_from = Some((5, std::time::Instant::now()));
     }
     if let Some(out) = v.options.screenshot.clone() {
         let busy = v.task.is_some() || v.queued.is_some();
-        if !v.shot_requested && v.frames >= 8 && !busy {
-            v.shot_requested = true;
+        if !f.shot_requested && f.frames >= 8 && !busy {
+            f.shot_requested = true;
             commands.spawn(Screenshot::primary_window()).observe(save_to_disk(out));
-        } else if v.shot_requested && v.options.screenshot.as_ref().is_some_and(|o| o.is_file() && std::fs::metadata(o).is_ok_and(|m| m.len() > 0)) {
+        } else if f.shot_requested && v.options.screenshot.as_ref().is_some_and(|o| o.is_file() && std::fs::metadata(o).is_ok_and(|m| m.len() > 0)) {
             exit.write(AppExit::Success);
         }
     }
-    if v.options.close_after.is_some_and(|d| v.started.elapsed() >= d) {
-        let t = v.started.elapsed().as_secs_f64();
-        let steady = v.steady_from.map(|(n, t0)| (v.frames - n, t0.elapsed().as_secs_f64()));
+    if v.options.close_after.is_some_and(|d| f.started.elapsed() >= d) {
+        let t = f.started.elapsed().as_secs_f64();
+        let steady = f.steady_from.map(|(n, t0)| (f.frames - n, t0.elapsed().as_secs_f64()));
         eprintln!(
             "window: {} frames in {t:.1} s with start-up; after the first 5 frames {}",
-            v.frames,
+            f.frames,
             steady.filter(|(n, _)| *n > 0).map_or("-".to_string(), |(n, s)| format!("{n} frames, {:.0} ms per frame", 1000.0 * s / n as f64))
         );
         exit.write(AppExit::Success);

@@ -293,7 +293,7 @@ fn set(model: &Model, q: &mut [f64], name: &str, deg: f64) {
 }
 
 /// Bodies whose joint chain from the ground passes through `root` (`root` included).
-fn subtree(model: &Model, root: usize) -> HashSet<usize> {
+pub(super) fn subtree(model: &Model, root: usize) -> HashSet<usize> {
     let mut s = HashSet::from([root]);
     loop {
         let before = s.len();

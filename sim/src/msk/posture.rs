@@ -43,7 +43,8 @@ use coxa_osim::Model;
 use nalgebra::{Matrix3, Point3, Vector3};
 use rapier3d::prelude::*;
 
-use super::hcf::HcfResult;
+use super::hcf::{HcfResult, subtree};
+use crate::convert::si_to_sim;
 use super::kinematics::{Kinematics, apply_couplers};
 use super::path::muscle_path;
 use super::{MskError, Result};
@@ -75,21 +76,6 @@ pub struct PostureResidual {
     pub max_percent_bw_height: f64,
     /// The height used, m (estimated from the model's hip height when not given).
     pub height_m: f64,
-}
-
-fn subtree(model: &Model, root: usize) -> HashSet<usize> {
-    let mut s = HashSet::from([root]);
-    loop {
-        let before = s.len();
-        for j in &model.joints {
-            if s.contains(&j.parent.body) {
-                let _ = s.insert(j.child.body);
-            }
-        }
-        if s.len() == before {
-            return s;
-        }
-    }
 }
 
 /// The instantaneous screw of `child` relative to the ground when coordinate `c` moves (the
@@ -130,12 +116,8 @@ fn instantaneous_axis(model: &Model, kin: &Kinematics, q: &[f64], c: usize, chil
 /// A joint that turns about and slides along the screw's axis (free linear and angular x of a
 /// frame whose x is the axis, at the axis point, on both bodies: they sit at the identity pose).
 fn screw_joint(s: &Screw) -> GenericJoint {
-    let frame = Pose::from_parts(v32(&s.point), Rotation::from_rotation_arc(Vector::X, v32(&s.axis).normalize()));
+    let frame = Pose::from_parts(si_to_sim(&s.point), Rotation::from_rotation_arc(Vector::X, si_to_sim(&s.axis).normalize()));
     GenericJointBuilder::new(JointAxesMask::LOCKED_REVOLUTE_AXES & !JointAxesMask::LIN_X).local_frame1(frame).local_frame2(frame).build()
-}
-
-fn v32(v: &Vector3<f64>) -> Vector {
-    crate::convert::si_to_sim(v)
 }
 
 /// One rigid segment of the check: its bodies, lumped mass properties (ground axes) and the
@@ -256,14 +238,14 @@ pub fn check_posture_rapier(model: &Model, result: &HcfResult, body_weight_n: f6
     let mut handles = Vec::with_capacity(4);
     for (k, s) in segs.iter().enumerate() {
         let i = &s.inertia_kg_m2;
-        let inertia = rapier3d::math::Matrix::from_cols(v32(&i.column(0).into_owned()), v32(&i.column(1).into_owned()), v32(&i.column(2).into_owned()));
-        let mprops = MassProperties::with_inertia_matrix(v32(&s.com_m), s.mass_kg as f32, inertia);
+        let inertia = rapier3d::math::Matrix::from_cols(si_to_sim(&i.column(0).into_owned()), si_to_sim(&i.column(1).into_owned()), si_to_sim(&i.column(2).into_owned()));
+        let mprops = MassProperties::with_inertia_matrix(si_to_sim(&s.com_m), s.mass_kg as f32, inertia);
         // The femur is the fixed root; without a coupled body its empty segment is left fixed.
         let builder = if k == 1 || (k == 4 && coupled.is_none()) { RigidBodyBuilder::fixed() } else { RigidBodyBuilder::dynamic() };
         let mut rb = builder.additional_mass_properties(mprops).can_sleep(false).build();
         // Forces about the segment's centre of mass (rapier's torque reference).
-        rb.add_force(v32(&s.force_n), true);
-        rb.add_torque(v32(&(s.moment_n_m - s.com_m.cross(&s.force_n))), true);
+        rb.add_force(si_to_sim(&s.force_n), true);
+        rb.add_torque(si_to_sim(&(s.moment_n_m - s.com_m.cross(&s.force_n))), true);
         handles.push(world.insert_body(rb));
     }
     // Knee, ankle and the coupled body move on screws: a turn about the instantaneous axis and
@@ -277,7 +259,7 @@ pub fn check_posture_rapier(model: &Model, result: &HcfResult, body_weight_n: f6
     };
     let ratio = patella_screw.map_or(0.0, |p| p.rate / knee.rate);
     let mut joints = vec![
-        (handles[1], handles[0], GenericJoint::from(SphericalJointBuilder::new().local_anchor1(v32(&hip_centre)).local_anchor2(v32(&hip_centre)))),
+        (handles[1], handles[0], GenericJoint::from(SphericalJointBuilder::new().local_anchor1(si_to_sim(&hip_centre)).local_anchor2(si_to_sim(&hip_centre)))),
         (handles[1], handles[2], screw_joint(&knee)),
         (handles[2], handles[3], screw_joint(&ankle)),
     ];
