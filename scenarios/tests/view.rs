@@ -96,19 +96,16 @@ fn live_model_reproduces_the_case_and_follows_the_controls() -> Result<()> {
     assert!((radio.anteversion.deg() - (c0.cup_anteversion_deg + 10.0)).abs() < 1e-6);
     // A larger head raises the oscillation angle (same shell).
     let heads = live.head_diameters_mm();
-    let smaller = heads.iter().copied().rfind(|&d| d < c0.head_diameter_mm);
-    if let Some(d) = smaller {
-        let e = live.evaluate(&Controls { head_diameter_mm: d, head_offset_mm: 0.0, ..c0 })?;
-        eprintln!("head {d} mm: oscillation {:.1} deg vs {:.1} deg with {} mm", e.oscillation_angle_deg, base.oscillation_angle_deg, c0.head_diameter_mm);
-        assert!(e.oscillation_angle_deg < base.oscillation_angle_deg);
-    }
+    let d = heads.iter().copied().rfind(|&d| d < c0.head_diameter_mm).expect("the catalog has a smaller head than the plan's");
+    let e = live.evaluate(&Controls { head_diameter_mm: d, head_offset_mm: 0.0, ..c0 })?;
+    eprintln!("head {d} mm: oscillation {:.1} deg vs {:.1} deg with {} mm", e.oscillation_angle_deg, base.oscillation_angle_deg, c0.head_diameter_mm);
+    assert!(e.oscillation_angle_deg < base.oscillation_angle_deg);
     // Neck length: the head centre on the femur moves along the neck by the offset change.
     let offsets = live.head_offsets_mm(c0.head_diameter_mm);
-    if let Some(&o) = offsets.iter().find(|&&o| (o - c0.head_offset_mm).abs() > 1.0) {
-        let p = live.placement(&Controls { head_offset_mm: o, ..c0 })?;
-        let moved = (p.head_centre_on_femur_lps_mm - base.placement.head_centre_on_femur_lps_mm).norm();
-        assert!((moved - (o - c0.head_offset_mm).abs()).abs() < 1e-9, "moved {moved} for {o}");
-    }
+    let o = *offsets.iter().find(|&&o| (o - c0.head_offset_mm).abs() > 1.0).expect("the catalog has another neck length");
+    let p = live.placement(&Controls { head_offset_mm: o, ..c0 })?;
+    let moved = (p.head_centre_on_femur_lps_mm - base.placement.head_centre_on_femur_lps_mm).norm();
+    assert!((moved - (o - c0.head_offset_mm).abs()).abs() < 1e-9, "moved {moved} for {o}");
     // Stem version turns the head centre about the shaft: its distance to the shaft axis is kept.
     let p = live.placement(&Controls { stem_anteversion_deg: c0.stem_anteversion_deg + 15.0, ..c0 })?;
     assert!((p.head_centre_on_femur_lps_mm - base.placement.head_centre_on_femur_lps_mm).norm() > 1.0, "the head moves with the stem version");
