@@ -1,10 +1,23 @@
-//! Cup sizing: shell size from the acetabular diameter, cup centre near the native centre of
-//! rotation with a medialisation limit, and host-bone coverage of the shell on the pelvis surface.
+//! Cup sizing as surgeons do it: the bony socket measured, the shell sized to it, its centre
+//! placed near the native centre of rotation with a medialisation limit, host-bone coverage
+//! computed on the pelvis surface, and the sizes either side reported so a surgeon can overrule.
 //!
-//! - **Size rule**: the smallest catalog shell whose outer diameter is at least the native
-//!   acetabular diameter (the sphere fitted to the socket) plus the reaming allowance
-//!   ([`crate::SizingRules::ream_allowance_mm`], 2 mm: 1 mm of subchondral bone each side); the
-//!   last reamer is [`crate::SizingRules::press_fit_mm`] (1 mm) smaller: a 1 mm under-ream press fit.
+//! - **The bony socket** ([`SocketMeasure`]): the sphere fitted to the lunate (articular)
+//!   surface of the hip bone, the fossa left out (`coxa_anatomy`'s acetabulum landmarks). Where
+//!   the femoral head is known, the joint space between the two is measured (the median distance
+//!   of the lunate surface from the head's sphere). When it is at least
+//!   [`crate::SizingRules::min_joint_space_mm`] (1 mm) the CT resolved it and the socket is
+//!   taken as measured; when it is less, the segmentation closed the joint space (the socket
+//!   surface is the head's) and the socket is sized as the head's diameter plus twice
+//!   [`crate::SizingRules::assumed_joint_space_mm`] (2 mm, cartilage of an arthritic hip), and
+//!   the plan says so. Without a femur (a pelvis alone) the socket is taken as measured.
+//! - **Size rule**: the smallest catalog shell whose outer diameter is at least the socket's
+//!   diameter plus the reaming allowance ([`crate::SizingRules::ream_allowance_mm`], 2 mm: 1 mm
+//!   of subchondral bone each side); the last reamer is the shell series' press fit (catalog
+//!   `press_fit_mm`, 1 mm) smaller.
+//! - **Rim fit**: the rim's anterior-posterior diameter (the rim points' extent along the
+//!   pelvic AP direction within the rim plane) against the shell: a shell wider than it is
+//!   wedged between the anterior and posterior columns (rim-to-rim press fit) by the difference.
 //! - **Coverage**: the fraction of the shell's back hemisphere (the directions `u` with
 //!   `u · axis < 0`, 2000 near-uniform directions) at which bone lies 1 mm outside the shell
 //!   surface (ray-parity inside test of the closed pelvis surface, 0.5 mm columns).
@@ -12,7 +25,10 @@
 //!   +x on the left) in 0.5 mm steps up to [`crate::SizingRules::max_medialisation_mm`]: the
 //!   least medialisation reaching the coverage target at the reference orientation
 //!   (radiographic 40/15), else the most coverage, always keeping at least
-//!   [`crate::SizingRules::min_medial_wall_mm`] of bone medial to the shell.
+//!   [`crate::SizingRules::min_medial_wall_mm`] of bone medial to the shell (the medial wall /
+//!   teardrop limit of reaming).
+//! - **The sizing report** ([`SizeOption`]): the chosen size and the next smaller and larger
+//!   catalog sizes at the chosen centre: last reamer, coverage, medial wall left, rim fit.
 
 use coxa_core::{Angle, CupAngleDefinition, CupAngles, PelvicFrame, Side};
 use coxa_implants::Catalog;
@@ -21,6 +37,8 @@ use serde::Serialize;
 
 use crate::error::{PlanError, Result};
 use crate::input::{PlanAnatomy, SizingRules};
+use coxa_anatomy::landmarks::AcetabulumLandmarks;
+use coxa_core::Mesh;
 use crate::solid::SolidColumns;
 
 /// Directions sampled on the sphere for coverage.
@@ -76,16 +94,77 @@ pub fn reference_cup() -> CupAngles {
     CupAngles { definition: CupAngleDefinition::Radiographic, inclination: Angle::from_deg(40.0), anteversion: Angle::from_deg(15.0) }
 }
 
+/// Where the diameter the shell is sized to comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SocketSource {
+    /// The bony socket as measured: the joint space is resolved (or no femur was given).
+    Measured,
+    /// The head's diameter plus twice the assumed joint space: the CT did not resolve it.
+    HeadPlusAssumedJointSpace,
+}
+
+/// The bony socket as the sizing sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SocketMeasure {
+    /// Diameter of the sphere fitted to the lunate surface, mm.
+    pub measured_diameter_mm: f64,
+    /// Diameter of the native femoral head's sphere, mm (`None`: no femur).
+    pub head_diameter_mm: Option<f64>,
+    /// Joint space between socket and head (median over the lunate surface), mm.
+    pub joint_space_mm: Option<f64>,
+    /// Whether the CT resolved the joint space (at least `min_joint_space_mm`).
+    pub joint_space_resolved: bool,
+    /// The diameter the shell is sized to, mm.
+    pub sizing_diameter_mm: f64,
+    /// Where it comes from.
+    pub source: SocketSource,
+    /// Diameter of the circle through the rim points, mm.
+    pub rim_diameter_mm: f64,
+    /// Extent of the rim along the pelvic anterior-posterior direction in the rim plane: the
+    /// opening between the anterior and posterior columns, mm.
+    pub rim_ap_diameter_mm: Option<f64>,
+    /// Lunate surface vertices the sphere is fitted to, and fossa vertices left out.
+    pub lunate_fossa_vertices: [usize; 2],
+}
+
+/// One catalog size at the chosen cup centre: what a surgeon weighs when going a size up or down.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SizeOption {
+    /// Shell outer diameter, mm.
+    pub outer_diameter_mm: f64,
+    /// Last reamer (the series' press fit under the shell), mm.
+    pub last_reamer_mm: f64,
+    /// The series' press fit, mm.
+    pub press_fit_mm: f64,
+    /// Coverage of the shell at the reference orientation (radiographic 40/15), fraction.
+    pub coverage: f64,
+    /// Bone left medial to the shell, mm.
+    pub medial_wall_mm: f64,
+    /// Shell diameter minus the rim's anterior-posterior diameter, mm: positive, the shell is
+    /// wedged between the anterior and posterior columns by this much; negative, it does not
+    /// reach them.
+    pub rim_fit_mm: Option<f64>,
+    /// Reamed beyond the bony socket (shell minus socket sizing diameter), mm.
+    pub over_socket_mm: f64,
+    /// Whether this is the planned size.
+    pub chosen: bool,
+    /// What changes against the planned size, in words.
+    pub note: String,
+}
+
 /// The cup's size and centre.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CupSizing {
-    /// Native acetabular diameter (fitted socket sphere), mm.
+    /// Native acetabular diameter (fitted socket sphere, lunate surface), mm.
     pub acetabular_diameter_mm: f64,
-    /// Diameter the rule asks for: acetabular diameter + reaming allowance, mm.
+    /// The bony socket and where the sizing diameter comes from.
+    pub socket: SocketMeasure,
+    /// Diameter the rule asks for: the socket's sizing diameter + reaming allowance, mm.
     pub rule_diameter_mm: f64,
     /// Shell outer diameter chosen: the smallest catalog size >= the rule diameter, mm.
     pub outer_diameter_mm: f64,
-    /// Last reamer (press fit), mm.
+    /// Last reamer (press fit of the shell's series), mm.
     pub last_reamer_mm: f64,
     /// Native centre of rotation (fitted socket sphere), LPS mm.
     pub native_centre_lps_mm: [f64; 3],
@@ -101,7 +180,9 @@ pub struct CupSizing {
     pub reference_coverage: f64,
     /// Every centre tried: (medialisation mm, coverage, medial wall mm).
     pub centres_tried: Vec<[f64; 3]>,
-    /// What the sizing could not satisfy.
+    /// The next smaller size, the planned size and the next larger size (those the catalog has).
+    pub size_options: Vec<SizeOption>,
+    /// What the sizing could not satisfy, and the fallbacks it took.
     pub notes: Vec<String>,
 }
 
@@ -136,24 +217,70 @@ fn medial_wall_mm(solid: &SolidColumns, frame: &PelvicFrame, side: Side, centre:
     entered.map_or(0.0, |t0| t - t0)
 }
 
+/// Measures the bony socket the shell is sized to (see the module docs).
+pub fn socket_measure(acetabulum: &AcetabulumLandmarks, head_diameter_mm: Option<f64>, frame: &PelvicFrame, rules: &SizingRules) -> SocketMeasure {
+    let measured = 2.0 * acetabulum.radius_mm;
+    let joint_space = head_diameter_mm.map(|d| acetabulum.joint_space_mm.unwrap_or(acetabulum.radius_mm - d / 2.0));
+    let resolved = joint_space.is_none_or(|j| j >= rules.min_joint_space_mm);
+    let (sizing, source) = match head_diameter_mm {
+        Some(d) if !resolved => ((d + 2.0 * rules.assumed_joint_space_mm).max(measured), SocketSource::HeadPlusAssumedJointSpace),
+        _ => (measured, SocketSource::Measured),
+    };
+    SocketMeasure {
+        measured_diameter_mm: measured,
+        head_diameter_mm,
+        joint_space_mm: joint_space,
+        joint_space_resolved: resolved,
+        sizing_diameter_mm: sizing,
+        source,
+        rim_diameter_mm: acetabulum.rim_diameter_mm,
+        rim_ap_diameter_mm: rim_ap_diameter(acetabulum, frame),
+        lunate_fossa_vertices: [acetabulum.n_lunate_vertices, acetabulum.n_fossa_vertices],
+    }
+}
+
+/// The rim's extent along the pelvic anterior-posterior axis projected into the rim plane, mm.
+fn rim_ap_diameter(acetabulum: &AcetabulumLandmarks, frame: &PelvicFrame) -> Option<f64> {
+    let n = acetabulum.opening_axis_lps;
+    let ap = frame.vector_to_lps(&Vector3::y());
+    let ap = (ap - n * ap.dot(&n)).try_normalize(1e-6)?;
+    let proj = acetabulum.rim_points_lps_mm.iter().map(|p| (p - acetabulum.rim_plane_point_lps_mm).dot(&ap));
+    let (lo, hi) = proj.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), t| (lo.min(t), hi.max(t)));
+    (acetabulum.rim_points_lps_mm.len() >= 6 && hi > lo).then_some(hi - lo)
+}
+
 /// Sizes the cup and places its centre; returns the sizing and the coverage map at that centre.
 pub fn size_cup(anatomy: &PlanAnatomy, catalog: &Catalog, rules: &SizingRules) -> Result<(CupSizing, CoverageMap)> {
-    let acetabulum = &anatomy.operated.acetabulum;
+    let head_d = 2.0 * anatomy.operated.femur.head_radius_mm;
+    size_cup_on(&anatomy.pelvis, &anatomy.frame, anatomy.side, &anatomy.operated.acetabulum, head_d.is_finite().then_some(head_d), catalog, rules)
+}
+
+/// Sizes a cup in a hip bone alone (no femur needed: `head_diameter_mm` `None` takes the socket
+/// as measured); returns the sizing and the coverage map at the chosen centre.
+pub fn size_cup_on(pelvis: &Mesh, frame: &PelvicFrame, side: Side, acetabulum: &AcetabulumLandmarks, head_diameter_mm: Option<f64>, catalog: &Catalog, rules: &SizingRules) -> Result<(CupSizing, CoverageMap)> {
     let d_a = 2.0 * acetabulum.radius_mm;
     if !(d_a.is_finite() && d_a > 10.0) {
         return Err(PlanError::Anatomy { structure: "acetabulum", why: format!("fitted diameter {d_a} mm is not usable; check the acetabulum landmarks") });
     }
-    let rule = d_a + rules.ream_allowance_mm;
+    let socket = socket_measure(acetabulum, head_diameter_mm, frame, rules);
+    let mut notes = Vec::new();
+    if socket.source == SocketSource::HeadPlusAssumedJointSpace {
+        notes.push(format!(
+            "the CT does not resolve the joint space ({:.1} mm between the socket and the head, less than {} mm: the segmentation closed it): the socket is sized as the head ({:.1} mm) plus twice an assumed {} mm joint space, {:.1} mm, not as measured ({:.1} mm)",
+            socket.joint_space_mm.unwrap_or(f64::NAN), rules.min_joint_space_mm, socket.head_diameter_mm.unwrap_or(f64::NAN), rules.assumed_joint_space_mm, socket.sizing_diameter_mm, d_a
+        ));
+    }
+    let rule = socket.sizing_diameter_mm + rules.ream_allowance_mm;
     let sizes = shell_sizes(catalog);
-    let od = sizes.iter().copied().find(|s| *s >= rule - 1e-9).ok_or_else(|| PlanError::NoFit {
-        why: format!("the acetabulum ({d_a:.1} mm) needs a shell of at least {rule:.1} mm; the catalog's largest is {:?} mm", sizes.last()),
+    let k_od = sizes.iter().position(|s| *s >= rule - 1e-9).ok_or_else(|| PlanError::NoFit {
+        why: format!("the socket ({:.1} mm) needs a shell of at least {rule:.1} mm; the catalog's largest is {:?} mm", socket.sizing_diameter_mm, sizes.last()),
     })?;
+    let od = sizes[k_od];
     let r = od / 2.0;
     let native = acetabulum.centre.lps_mm;
-    let frame = &anatomy.frame;
-    let side = anatomy.side;
     let medial = frame.vector_to_lps(&Vector3::new(-side.lateral_sign(), 0.0, 0.0));
-    let solid = SolidColumns::new(&anatomy.pelvis, native, frame.pelvic_from_lps(), r + rules.max_medialisation_mm + 40.0, 0.5);
+    let r_max = sizes[(k_od + 1).min(sizes.len() - 1)] / 2.0;
+    let solid = SolidColumns::new(pelvis, native, frame.pelvic_from_lps(), r_max + rules.max_medialisation_mm + 40.0, 0.5);
     let reference_axis = reference_cup().axis(side);
     let n_steps = (rules.max_medialisation_mm / 0.5).floor() as usize;
     let tried: Vec<(f64, f64, f64, CoverageMap)> = (0..=n_steps)
@@ -164,10 +291,9 @@ pub fn size_cup(anatomy: &PlanAnatomy, catalog: &Catalog, rules: &SizingRules) -
             (m, map.coverage(&reference_axis), medial_wall_mm(&solid, frame, side, &c, r), map)
         })
         .collect();
-    let mut notes = Vec::new();
     let feasible: Vec<usize> = (0..tried.len()).filter(|&i| tried[i].2 >= rules.min_medial_wall_mm).collect();
     let pick = if feasible.is_empty() {
-        notes.push(format!("less than {} mm of medial wall even at the native centre ({:.1} mm): cup left at the native centre", rules.min_medial_wall_mm, tried[0].2));
+        notes.push(format!("less than {} mm of medial wall even at the native centre ({:.1} mm): cup left at the native centre; consider the next smaller size (see the sizing table)", rules.min_medial_wall_mm, tried[0].2));
         0
     } else if let Some(&i) = feasible.iter().find(|&&i| tried[i].1 >= rules.coverage_target) {
         i
@@ -178,12 +304,49 @@ pub fn size_cup(anatomy: &PlanAnatomy, catalog: &Catalog, rules: &SizingRules) -
     };
     let (m, cov, wall, _) = &tried[pick];
     let centre = native + medial * *m;
+    let press_fit = |d: f64| catalog.shell_family(d).map_or(1.0, |f| f.press_fit_mm);
+    // The sizing table: the next size down, the planned size, the next size up, at this centre.
+    let size_options: Vec<SizeOption> = [k_od.checked_sub(1), Some(k_od), (k_od + 1 < sizes.len()).then_some(k_od + 1)]
+        .into_iter()
+        .flatten()
+        .map(|k| {
+            let d = sizes[k];
+            let (coverage, medial_wall) = if k == k_od { (*cov, *wall) } else { (CoverageMap::new(&solid, frame, &centre, d / 2.0).coverage(&reference_axis), medial_wall_mm(&solid, frame, side, &centre, d / 2.0)) };
+            let rim_fit = socket.rim_ap_diameter_mm.map(|ap| d - ap);
+            let note = if k == k_od {
+                format!("planned: the smallest shell >= the socket ({:.1} mm) + {} mm reaming", socket.sizing_diameter_mm, rules.ream_allowance_mm)
+            } else if k < k_od {
+                format!(
+                    "{} mm smaller: reams {:.1} mm less than the rule, so subchondral bone is left {}; coverage {:+.0} %, medial wall {:+.1} mm",
+                    od - d,
+                    rule - d,
+                    if d < socket.sizing_diameter_mm { "and the shell does not fill the socket" } else { "over part of the socket" },
+                    100.0 * (coverage - cov),
+                    medial_wall - wall
+                )
+            } else {
+                format!("{} mm larger: reams {:.1} mm more into the columns and the medial wall; coverage {:+.0} %, medial wall {:+.1} mm", d - od, d - od, 100.0 * (coverage - cov), medial_wall - wall)
+            };
+            SizeOption {
+                outer_diameter_mm: d,
+                last_reamer_mm: d - press_fit(d),
+                press_fit_mm: press_fit(d),
+                coverage,
+                medial_wall_mm: medial_wall,
+                rim_fit_mm: rim_fit,
+                over_socket_mm: d - socket.sizing_diameter_mm,
+                chosen: k == k_od,
+                note,
+            }
+        })
+        .collect();
     let p = |q: &Point3<f64>| [q.x, q.y, q.z];
     let sizing = CupSizing {
         acetabular_diameter_mm: d_a,
+        socket,
         rule_diameter_mm: rule,
         outer_diameter_mm: od,
-        last_reamer_mm: od - rules.press_fit_mm,
+        last_reamer_mm: od - press_fit(od),
         native_centre_lps_mm: p(&native),
         centre_lps_mm: p(&centre),
         centre_pelvic_mm: p(&frame.point_to_pelvic(&centre)),
@@ -191,6 +354,7 @@ pub fn size_cup(anatomy: &PlanAnatomy, catalog: &Catalog, rules: &SizingRules) -
         medial_wall_mm: *wall,
         reference_coverage: *cov,
         centres_tried: tried.iter().map(|(m, c, w, _)| [*m, *c, *w]).collect(),
+        size_options,
         notes,
     };
     let map = tried.into_iter().nth(pick).map(|t| t.3).ok_or_else(|| PlanError::Anatomy { structure: "acetabulum", why: "no cup centre tried".into() })?;

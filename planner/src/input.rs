@@ -53,11 +53,20 @@ pub struct StemFit {
 #[non_exhaustive]
 pub struct SizingRules {
     /// Reaming allowance: the shell's outer diameter is the smallest catalog size at least the
-    /// native acetabular diameter (its fitted sphere) plus this, mm [2: 1 mm of subchondral
-    /// bone each side].
+    /// bony socket's diameter (see [`crate::cup::SocketMeasure`]) plus this, mm [2: 1 mm of
+    /// subchondral bone each side, reamed to bleeding bone]. The last reamer is the shell's
+    /// series' press fit smaller (`press_fit_mm` in the catalog's shell file).
     pub ream_allowance_mm: f64,
-    /// Press fit: the last reamer is this much smaller than the shell, mm [1].
-    pub press_fit_mm: f64,
+    /// The CT resolves the joint space when the bony socket lies at least this far outside the
+    /// femoral head's sphere (median over the lunate surface), mm [1]. Below it the
+    /// segmentation has closed the joint space: the "socket" surface is the head's own.
+    pub min_joint_space_mm: f64,
+    /// Joint space assumed between the bony head and the bony socket where the CT does not
+    /// resolve it, mm [2: both cartilage layers of a hip that comes to arthroplasty; a minimum
+    /// joint space width of 2 mm or less is the usual radiographic definition of hip
+    /// osteoarthritis, e.g. Jacobsen and Sonne-Holm, Rheumatology 2005]. The socket is then
+    /// sized as the head's diameter plus twice this.
+    pub assumed_joint_space_mm: f64,
     /// Largest medial shift of the cup centre from the native centre of rotation, mm [5].
     pub max_medialisation_mm: f64,
     /// Thinnest bone left medial to the cup, mm [2].
@@ -85,7 +94,8 @@ impl Default for SizingRules {
     fn default() -> Self {
         Self {
             ream_allowance_mm: 2.0,
-            press_fit_mm: 1.0,
+            min_joint_space_mm: 1.0,
+            assumed_joint_space_mm: 2.0,
             max_medialisation_mm: 5.0,
             min_medial_wall_mm: 2.0,
             coverage_target: 0.75,
@@ -299,7 +309,8 @@ impl PlanOptions {
         }
         let s = &self.sizing;
         check("ream_allowance_mm", s.ream_allowance_mm, 0.0, 10.0)?;
-        check("press_fit_mm", s.press_fit_mm, 0.0, 4.0)?;
+        check("min_joint_space_mm", s.min_joint_space_mm, 0.0, 10.0)?;
+        check("assumed_joint_space_mm", s.assumed_joint_space_mm, 0.0, 10.0)?;
         check("max_medialisation_mm", s.max_medialisation_mm, 0.0, 20.0)?;
         check("min_medial_wall_mm", s.min_medial_wall_mm, 0.0, 20.0)?;
         check("coverage_target", s.coverage_target, 0.0, 1.0)?;

@@ -81,6 +81,11 @@ fn synthetic() -> PlanAnatomy {
         opening_axis_lps: Vector3::new(-0.6, -0.3, -0.74).normalize(),
         rim_plane_point_lps_mm: Point3::new(-10.0, -5.0, -12.0),
         n_rim_points: 48,
+        rim_points_lps_mm: Vec::new(),
+        rim_diameter_mm: 46.0,
+        n_lunate_vertices: 500,
+        n_fossa_vertices: 50,
+        joint_space_mm: Some(1.0),
     };
     PlanAnatomy {
         side,

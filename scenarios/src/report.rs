@@ -121,7 +121,7 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
         h.push_str("<h2>The plan</h2><table><tr><th>item</th><th>planned</th><th>why</th></tr>");
         let c = &pl["cup"];
         let rows = [
-            ("acetabular shell", format!("{} mm (last reamer {} mm)", num(&c["outer_diameter_mm"], 0), num(&c["last_reamer_mm"], 0)), format!("acetabulum {} mm; {}", num(&c["acetabular_diameter_mm"], 1), text(&c["size_rule"]))),
+            ("acetabular shell", format!("{} mm (last reamer {} mm)", num(&c["outer_diameter_mm"], 0), num(&c["last_reamer_mm"], 0)), format!("bony socket {} mm ({}); {}", num(&c["socket"]["sizing_diameter_mm"], 1), socket_why(&c["socket"]), text(&c["size_rule"]))),
             ("cup centre", pt(&c["centre_lps_mm"]), format!("native centre {}; medialised {} mm; medial wall {} mm", pt(&c["native_centre_lps_mm"]), num(&c["medialisation_mm"], 1), num(&c["medial_wall_mm"], 1))),
             ("host-bone coverage", format!("{} %", c["coverage"].as_f64().map_or("–".into(), |x| format!("{:.0}", 100.0 * x))), "of the shell's back hemisphere, on the pelvis surface".to_string()),
             ("stem", format!("{} size {}", text(&pl["stem"]["catalog"]), text(&pl["stem"]["size"])), format!("canal {} mm proximal, {} mm distal (fit and fill)", num(&pl["stem"]["canal"]["proximal_canal_mm"], 1), num(&pl["stem"]["canal"]["distal_canal_mm"], 1))),
@@ -134,6 +134,23 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
             let _ = write!(h, "<tr><td>{k}</td><td>{}</td><td>{}</td></tr>", esc(&v), esc(&w));
         }
         h.push_str("</table>");
+        if let Some(opts) = c["size_options"].as_array().filter(|o| !o.is_empty()) {
+            h.push_str("<h3>Cup size: the planned size and its neighbours</h3><table><tr><th>shell</th><th>last reamer</th><th>coverage (40/15)</th><th>medial wall left</th><th>rim fit (AP)</th><th></th></tr>");
+            for o in opts {
+                let mark = if o["chosen"].as_bool() == Some(true) { " (planned)" } else { "" };
+                let _ = write!(
+                    h,
+                    "<tr><td>{} mm{mark}</td><td>{} mm</td><td>{} %</td><td>{} mm</td><td>{}</td><td>{}</td></tr>",
+                    num(&o["outer_diameter_mm"], 0),
+                    num(&o["last_reamer_mm"], 0),
+                    o["coverage_40_15"].as_f64().map_or("–".into(), |x| format!("{:.0}", 100.0 * x)),
+                    num(&o["medial_wall_mm"], 1),
+                    o["rim_fit_mm"].as_f64().map_or("–".into(), |x| format!("{x:+.1} mm")),
+                    esc(&text(&o["note"]))
+                );
+            }
+            h.push_str("</table><p class=\"sub\">Rim fit: the shell's diameter minus the rim's anterior-posterior opening; positive, the shell is wedged between the anterior and posterior columns.</p>");
+        }
         let o = &pl["objective"];
         let _ = write!(
             h,
@@ -326,5 +343,14 @@ mod tests {
         for (i, o) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
             assert_eq!(base64(i.as_bytes()), o);
         }
+    }
+}
+
+/// Where the socket's sizing diameter comes from, in words.
+fn socket_why(s: &serde_json::Value) -> String {
+    let js = s["joint_space_mm"].as_f64().map_or(String::new(), |j| format!(", joint space {j:.1} mm"));
+    match s["source"].as_str() {
+        Some("head_plus_assumed_joint_space") => format!("joint space not resolved by the CT{js}: head {} mm + assumed joint space; measured {} mm", num(&s["head_diameter_mm"], 1), num(&s["measured_diameter_mm"], 1)),
+        _ => format!("measured on the lunate surface{js}"),
     }
 }

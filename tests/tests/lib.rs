@@ -11,3 +11,4 @@ mod phantom;
 mod segment;
 mod msk;
 mod plan;
+mod sizing;

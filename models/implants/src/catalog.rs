@@ -51,6 +51,23 @@ pub struct ShellFamily {
     pub outer_diameter_step_mm: f64,
     /// Metal wall thickness, mm (inner diameter = outer - 2 x wall).
     pub wall_thickness_mm: f64,
+    /// Press fit of the series: the last reamer is this much smaller than the shell's outer
+    /// diameter, mm [1: the usual 1 mm under-ream of a hemispherical press-fit shell; dual-
+    /// radius or flared rims ask for less, some cementless series for 2].
+    #[serde(default = "default_press_fit_mm")]
+    pub press_fit_mm: f64,
+}
+
+fn default_press_fit_mm() -> f64 {
+    1.0
+}
+
+impl ShellFamily {
+    /// Whether `outer_diameter_mm` is one of the series' sizes.
+    pub fn has_size(&self, outer_diameter_mm: f64) -> bool {
+        let k = (outer_diameter_mm - self.outer_diameter_min_mm) / self.outer_diameter_step_mm;
+        outer_diameter_mm >= self.outer_diameter_min_mm - 1e-9 && outer_diameter_mm <= self.outer_diameter_max_mm + 1e-9 && (k - k.round()).abs() < 1e-6
+    }
 }
 
 /// The shape of a liner's opening.
@@ -185,6 +202,7 @@ impl CatalogFile {
             in_range(origin, f("outer_diameter_max_mm"), s.outer_diameter_max_mm, s.outer_diameter_min_mm, 100.0)?;
             positive(origin, f("outer_diameter_step_mm"), s.outer_diameter_step_mm)?;
             in_range(origin, f("wall_thickness_mm"), s.wall_thickness_mm, 0.5, 10.0)?;
+            in_range(origin, f("press_fit_mm"), s.press_fit_mm, 0.0, 4.0)?;
         }
         for (i, l) in self.liners.iter().enumerate() {
             let f = |n: &str| format!("liners[{i}].{n}");
@@ -334,13 +352,15 @@ impl Catalog {
         best.ok_or_else(|| ImplantError::DoesNotFit { why: format!("no shell in the catalog holds a {head_diameter_mm} mm head in a liner of {} mm wall (needs an inner diameter >= {need} mm)", liner.min_thickness_mm) })
     }
 
+    /// The first series that has a shell of exactly `outer_diameter_mm`.
+    pub fn shell_family(&self, outer_diameter_mm: f64) -> Option<&ShellFamily> {
+        self.shells.iter().find(|s| s.has_size(outer_diameter_mm))
+    }
+
     /// A shell of exactly `outer_diameter_mm` from any series.
     pub fn shell(&self, outer_diameter_mm: f64) -> Result<Shell> {
-        for s in &self.shells {
-            let k = (outer_diameter_mm - s.outer_diameter_min_mm) / s.outer_diameter_step_mm;
-            if outer_diameter_mm >= s.outer_diameter_min_mm - 1e-9 && outer_diameter_mm <= s.outer_diameter_max_mm + 1e-9 && (k - k.round()).abs() < 1e-6 {
-                return Shell::new(outer_diameter_mm, s.wall_thickness_mm);
-            }
+        if let Some(s) = self.shell_family(outer_diameter_mm) {
+            return Shell::new(outer_diameter_mm, s.wall_thickness_mm);
         }
         let available = self.shells.iter().map(|s| format!("{}-{} mm in {} mm steps", s.outer_diameter_min_mm, s.outer_diameter_max_mm, s.outer_diameter_step_mm)).collect::<Vec<_>>().join(", ");
         Err(ImplantError::NotInCatalog { kind: "shell", wanted: format!("{outer_diameter_mm} mm"), available })

@@ -34,6 +34,22 @@ pub struct AcetabulumLandmarks {
     pub rim_plane_point_lps_mm: Point3<f64>,
     /// Number of rim points the plane was fitted to.
     pub n_rim_points: usize,
+    /// The rim points (the socket vertex farthest from the pole in each azimuth bin about the
+    /// opening axis), LPS mm: the bony edge of the socket the reamer meets.
+    pub rim_points_lps_mm: Vec<Point3<f64>>,
+    /// Diameter of the circle fitted to the rim points in the rim plane, mm.
+    pub rim_diameter_mm: f64,
+    /// Socket vertices on the fitted sphere (the lunate, articular surface), which the sphere
+    /// is fitted to.
+    pub n_lunate_vertices: usize,
+    /// Socket vertices deeper than the sphere by more than its shell tolerance (the acetabular
+    /// fossa, left out of the fit).
+    pub n_fossa_vertices: usize,
+    /// Joint space between this socket and the femoral head the search was given: the median,
+    /// over the lunate vertices, of their distance from the head's sphere, mm. `None` when no
+    /// head was given. Near 0 when the segmentation closed the joint space (the "socket" is then
+    /// the head's surface, not the subchondral bone).
+    pub joint_space_mm: Option<f64>,
 }
 
 fn structure(side: Side) -> String {
@@ -55,7 +71,11 @@ pub fn acetabulum_landmarks(mesh: &Mesh, side: Side, femoral_head: Option<(Point
     // The socket is concave: its outward normals point towards the centre.
     let seed_r = femoral_head.map_or(26.0, |(_, r)| r + 1.5);
     let sph = seeded_concave_sphere(&s, &seed, seed_r).ok_or_else(|| not_found("the sphere fit did not converge".into()))?;
-    let (axis, rim_point, n_rim) = rim_plane(&s, &sph).ok_or_else(|| not_found("no rim found around the socket".into()))?;
+    let (axis, rim_point, rim) = rim_plane(&s, &sph).ok_or_else(|| not_found("no rim found around the socket".into()))?;
+    let n_rim = rim.len();
+    let rim_diameter_mm = super::fit::fit_circle_in_plane(&rim, &rim_point, &axis).map_or(f64::NAN, |(_, r)| 2.0 * r);
+    let (lunate, n_fossa) = socket_surface(&s, &sph, &axis);
+    let joint_space_mm = femoral_head.and_then(|(c, r)| median(lunate.iter().map(|p| (p - c).norm() - r).collect()));
     let problem = (!(18.0..=36.0).contains(&sph.radius_mm) || sph.rms_mm > 1.5 || n_rim < RIM_BINS / 3)
         .then(|| format!("socket radius {:.1} mm, RMS {:.2} mm, {n_rim} rim points", sph.radius_mm, sph.rms_mm));
     Ok(AcetabulumLandmarks {
@@ -66,7 +86,50 @@ pub fn acetabulum_landmarks(mesh: &Mesh, side: Side, femoral_head: Option<(Point
         opening_axis_lps: axis,
         rim_plane_point_lps_mm: rim_point,
         n_rim_points: n_rim,
+        rim_points_lps_mm: rim,
+        rim_diameter_mm,
+        n_lunate_vertices: lunate.len(),
+        n_fossa_vertices: n_fossa,
+        joint_space_mm,
     })
+}
+
+/// The socket's surface split as a surgeon sees it: the lunate (articular) vertices, on the
+/// fitted sphere within its shell tolerance and facing its centre, and the number of fossa
+/// vertices, facing the centre but deeper than the sphere by more than the tolerance (up to
+/// 15 mm), within 60 deg of the pole.
+fn socket_surface(s: &Surface, sph: &Sphere, axis: &Vector3<f64>) -> (Vec<Point3<f64>>, usize) {
+    let tol = shell_tolerance_mm(sph.radius_mm);
+    let mut lunate = Vec::new();
+    let mut fossa = 0;
+    for (p, n) in s.p.iter().zip(&s.n) {
+        let v = p - sph.centre;
+        let d = v.norm();
+        if -n.dot(&v) <= 0.5 * d {
+            continue;
+        }
+        if (d - sph.radius_mm).abs() < tol && -n.dot(&v) > 0.85 * d {
+            lunate.push(*p);
+        } else if d > sph.radius_mm + tol && d < sph.radius_mm + 15.0 && -v.dot(axis) > 0.5 * d {
+            fossa += 1;
+        }
+    }
+    (lunate, fossa)
+}
+
+/// Shell tolerance of the sphere refinement for a radius, mm.
+fn shell_tolerance_mm(radius_mm: f64) -> f64 {
+    (0.08 * radius_mm).max(1.5)
+}
+
+/// Median of the values (`None` when empty).
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    Some(if v.len() % 2 == 1 { v[m] } else { 0.5 * (v[m - 1] + v[m]) })
 }
 
 /// Peak of the votes `p + r n` over the socket radii (2 mm cells centred on multiples of 2 mm,
@@ -118,8 +181,8 @@ fn seeded_concave_sphere(s: &Surface, centre: &Point3<f64>, r: f64) -> Option<Sp
 /// Rim plane of the socket: for each azimuth around the current opening axis, the socket vertex
 /// farthest from the pole; a plane through them; repeated with the new axis. Azimuth is counted
 /// from the superior direction, symmetric bins, so a mirrored socket gives the mirrored rim.
-fn rim_plane(s: &Surface, sph: &Sphere) -> Option<(Vector3<f64>, Point3<f64>, usize)> {
-    let tol = (0.08 * sph.radius_mm).max(1.5);
+fn rim_plane(s: &Surface, sph: &Sphere) -> Option<(Vector3<f64>, Point3<f64>, Vec<Point3<f64>>)> {
+    let tol = shell_tolerance_mm(sph.radius_mm);
     let socket: Vec<(Point3<f64>, Vector3<f64>)> = s
         .p
         .iter()
@@ -156,7 +219,7 @@ fn rim_plane(s: &Surface, sph: &Sphere) -> Option<(Vector3<f64>, Point3<f64>, us
         }
         let converged = (normal - axis).norm() < 1e-9;
         axis = normal;
-        result = Some((axis, point, rim.len()));
+        result = Some((axis, point, rim));
         if converged {
             break;
         }
