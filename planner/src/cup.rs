@@ -12,7 +12,7 @@
 //!   [`crate::SizingRules::assumed_joint_space_mm`] (2 mm, cartilage of an arthritic hip), and
 //!   the plan says so. Without a femur (a pelvis alone) the socket is taken as measured.
 //! - **Size rule**: the smallest catalog shell whose outer diameter is at least the socket's
-//!   diameter plus the reaming allowance ([`crate::SizingRules::ream_allowance_mm`], 2 mm: 1 mm
+//!   diameter, read to the nearest millimetre (the reamers' step), plus the reaming allowance ([`crate::SizingRules::ream_allowance_mm`], 2 mm: 1 mm
 //!   of subchondral bone each side); the last reamer is the shell series' press fit (catalog
 //!   `press_fit_mm`, 1 mm) smaller.
 //! - **Rim fit**: the rim's anterior-posterior diameter (the rim points' extent along the
@@ -160,7 +160,8 @@ pub struct CupSizing {
     pub acetabular_diameter_mm: f64,
     /// The bony socket and where the sizing diameter comes from.
     pub socket: SocketMeasure,
-    /// Diameter the rule asks for: the socket's sizing diameter + reaming allowance, mm.
+    /// Diameter the rule asks for: the socket's sizing diameter (to the nearest mm) + reaming
+    /// allowance, mm.
     pub rule_diameter_mm: f64,
     /// Shell outer diameter chosen: the smallest catalog size >= the rule diameter, mm.
     pub outer_diameter_mm: f64,
@@ -270,7 +271,9 @@ pub fn size_cup_on(pelvis: &Mesh, frame: &PelvicFrame, side: Side, acetabulum: &
             socket.joint_space_mm.unwrap_or(f64::NAN), rules.min_joint_space_mm, socket.head_diameter_mm.unwrap_or(f64::NAN), rules.assumed_joint_space_mm, socket.sizing_diameter_mm, d_a
         ));
     }
-    let rule = socket.sizing_diameter_mm + rules.ream_allowance_mm;
+    // The socket is read to the nearest whole millimetre, the reamers' step: a surface
+    // measurement is no finer (the phantom's known 54 mm socket measures 53.6-54.1 mm).
+    let rule = socket.sizing_diameter_mm.round() + rules.ream_allowance_mm;
     let sizes = shell_sizes(catalog);
     let k_od = sizes.iter().position(|s| *s >= rule - 1e-9).ok_or_else(|| PlanError::NoFit {
         why: format!("the socket ({:.1} mm) needs a shell of at least {rule:.1} mm; the catalog's largest is {:?} mm", socket.sizing_diameter_mm, sizes.last()),
@@ -314,7 +317,7 @@ pub fn size_cup_on(pelvis: &Mesh, frame: &PelvicFrame, side: Side, acetabulum: &
             let (coverage, medial_wall) = if k == k_od { (*cov, *wall) } else { (CoverageMap::new(&solid, frame, &centre, d / 2.0).coverage(&reference_axis), medial_wall_mm(&solid, frame, side, &centre, d / 2.0)) };
             let rim_fit = socket.rim_ap_diameter_mm.map(|ap| d - ap);
             let note = if k == k_od {
-                format!("planned: the smallest shell >= the socket ({:.1} mm) + {} mm reaming", socket.sizing_diameter_mm, rules.ream_allowance_mm)
+                format!("planned: the smallest shell >= the socket ({:.0} mm) + {} mm reaming", socket.sizing_diameter_mm.round(), rules.ream_allowance_mm)
             } else if k < k_od {
                 format!(
                     "{} mm smaller: reams {:.1} mm less than the rule, so subchondral bone is left {}; coverage {:+.0} %, medial wall {:+.1} mm",
