@@ -353,8 +353,21 @@ fn demo_on_the_real_ct() -> Result<()> {
     // A complete plan: the shell by the rule (within one size), the native hip restored (the
     // femurs are cut below the trochanters, so the sides cannot be compared, and it says so).
     let plan = &r["plan"];
-    let rule = plan["cup"]["acetabular_diameter_mm"].as_f64().unwrap() + 2.0;
-    assert!((plan["cup"]["outer_diameter_mm"].as_f64().unwrap() - rule).abs() <= 2.0, "{}", plan["cup"]);
+    // Issue 24: at 3 mm voxels the segmentation closes the joint space, so the socket is sized
+    // from the head plus the assumed joint space, the plan says so, and the shell lies in the
+    // published band against the native head (tests/tests/sizing.rs cites it: +4..+10 mm).
+    let socket = &plan["cup"]["socket"];
+    eprintln!("real CT socket: {socket}; shell {}; options {}", plan["cup"]["outer_diameter_mm"], plan["cup"]["size_options"]);
+    let rule = socket["sizing_diameter_mm"].as_f64().unwrap().round() + 2.0;
+    let shell = plan["cup"]["outer_diameter_mm"].as_f64().unwrap();
+    assert!(shell >= rule && shell - rule < 2.0, "{}", plan["cup"]);
+    let head = socket["head_diameter_mm"].as_f64().unwrap();
+    assert!((4.0..=10.0).contains(&(shell - head)), "shell {shell} for a {head} mm head");
+    if socket["joint_space_resolved"] == false {
+        assert_eq!(socket["source"], "head_plus_assumed_joint_space");
+        assert!(plan["notes"].to_string().contains("does not resolve the joint space"), "{}", plan["notes"]);
+    }
+    assert_eq!(plan["cup"]["size_options"].as_array().unwrap().iter().filter(|o| o["chosen"] == true).count(), 1);
     assert!(plan["notes"].to_string().contains("cannot be compared between the sides"), "{}", plan["notes"]);
     for k in ["leg_length_change_mm", "offset_change_mm"] {
         let (got, want) = (plan[k].as_f64().unwrap(), plan["targets"][k].as_f64().unwrap());
