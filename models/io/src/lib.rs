@@ -4,7 +4,8 @@
 //! - [`dicom`]: series discovery, slice stacking and HU conversion (uncompressed, RLE, JPEG,
 //!   JPEG 2000), explicit resampling of irregular series, and an uncompressed series writer.
 //! - [`nifti`]: NIfTI-1 (`.nii`, `.nii.gz`) read and write, sform/qform as ITK reads them.
-//! - [`mesh`]: STL (binary, ASCII) and PLY surface meshes, welded on read.
+//! - [`mesh`]: STL (binary, ASCII) and PLY surface meshes (STL welded on read), legacy VTK
+//!   PolyData read with its vertex order kept.
 //! - [`open`]: one entry point that picks the reader from the path.
 
 pub mod dicom;

@@ -1,4 +1,4 @@
-//! Triangle mesh files: STL and PLY, read and written in LPS millimetres.
+//! Triangle mesh files: STL and PLY read and written, legacy VTK read, in LPS millimetres.
 //!
 //! - **STL** ([`read_stl`], [`write_stl`]): reading takes binary STL (told apart by its length,
 //!   which must be `84 + 50 n` for the `n` triangles its header announces) and ASCII STL
@@ -9,8 +9,11 @@
 //!   PLY, any scalar type for `x`, `y`, `z`, faces from a `vertex_indices` (or `vertex_index`)
 //!   list (polygons are fanned into triangles), other elements and properties skipped. Writing is
 //!   binary little endian with double-precision vertices, so a [`Mesh`] round-trips exactly.
-//! - [`read_mesh`] and [`write_mesh`] pick the format from the extension (`.stl`, `.ply`, any
-//!   case).
+//! - **legacy VTK** ([`read_vtk`]): ASCII and BINARY `DATASET POLYDATA` (points, polygons, triangle
+//!   strips), read only. The vertices keep their file order exactly (never welded), as shape
+//!   models with vertex correspondence need.
+//! - [`read_mesh`] picks the format from the extension (`.stl`, `.ply`, `.vtk`, any case),
+//!   [`write_mesh`] likewise (`.stl`, `.ply`).
 //!
 //! Coordinates are taken and written as they are: coxa's meshes are LPS mm; a file from another
 //! tool is in whatever frame that tool used (3D Slicer writes RAS unless told to write LPS).
@@ -22,6 +25,7 @@ mod ply;
 mod stl;
 #[cfg(test)]
 mod tests;
+mod vtk;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
@@ -31,6 +35,7 @@ use coxa_core::Mesh;
 
 pub use ply::{read_ply, write_ply};
 pub use stl::{read_stl, write_stl};
+pub use vtk::read_vtk;
 
 use crate::{Error, Result};
 
@@ -38,8 +43,10 @@ use crate::{Error, Result};
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum MeshFileError {
-    /// The extension is neither `.stl` nor `.ply`.
-    #[error("{path}: unknown mesh file type; coxa reads and writes .stl and .ply files")]
+    /// The extension is not `.stl`, `.ply` (or `.vtk` for reading).
+    #[error(
+        "{path}: unknown mesh file type; coxa reads .stl, .ply and legacy .vtk files and writes .stl and .ply"
+    )]
     BadExtension {
         /// The file.
         path: PathBuf,
@@ -96,21 +103,31 @@ pub enum MeshFileError {
 enum Format {
     Stl,
     Ply,
+    Vtk,
 }
 
 fn format_of(path: &Path) -> Result<Format> {
-    match path.extension().map(|e| e.to_string_lossy().to_lowercase()).as_deref() {
+    match path
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .as_deref()
+    {
         Some("stl") => Ok(Format::Stl),
         Some("ply") => Ok(Format::Ply),
-        _ => Err(MeshFileError::BadExtension { path: path.to_path_buf() }.into()),
+        Some("vtk") => Ok(Format::Vtk),
+        _ => Err(MeshFileError::BadExtension {
+            path: path.to_path_buf(),
+        }
+        .into()),
     }
 }
 
-/// Reads an `.stl` or `.ply` file (by extension, any case).
+/// Reads an `.stl`, `.ply` or legacy `.vtk` file (by extension, any case).
 pub fn read_mesh(path: &Path) -> Result<Mesh> {
     match format_of(path)? {
         Format::Stl => read_stl(path),
         Format::Ply => read_ply(path),
+        Format::Vtk => read_vtk(path),
     }
 }
 
@@ -120,20 +137,40 @@ pub fn write_mesh(mesh: &Mesh, path: &Path) -> Result<()> {
     match format_of(path)? {
         Format::Stl => write_stl(mesh, path),
         Format::Ply => write_ply(mesh, path),
+        Format::Vtk => Err(MeshFileError::Unsupported {
+            path: path.to_path_buf(),
+            why: "coxa reads legacy VTK but does not write it; write .ply (exact doubles, vertex order kept) or .stl".into(),
+        }
+        .into()),
     }
 }
 
 /// The whole file.
 fn read_all(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => Error::NotFound { path: path.to_path_buf() },
-        _ => Error::Unreadable { path: path.to_path_buf(), source: e },
+        io::ErrorKind::NotFound => Error::NotFound {
+            path: path.to_path_buf(),
+        },
+        _ => Error::Unreadable {
+            path: path.to_path_buf(),
+            source: e,
+        },
     })
 }
 
 /// A mesh from parsed parts, or [`MeshFileError::InvalidMesh`].
-fn checked_mesh(path: &Path, vertices: Vec<nalgebra::Point3<f64>>, triangles: Vec<[u32; 3]>) -> Result<Mesh> {
-    Mesh::new(vertices, triangles).map_err(|source| MeshFileError::InvalidMesh { path: path.to_path_buf(), source }.into())
+fn checked_mesh(
+    path: &Path,
+    vertices: Vec<nalgebra::Point3<f64>>,
+    triangles: Vec<[u32; 3]>,
+) -> Result<Mesh> {
+    Mesh::new(vertices, triangles).map_err(|source| {
+        MeshFileError::InvalidMesh {
+            path: path.to_path_buf(),
+            source,
+        }
+        .into()
+    })
 }
 
 /// Creates `path` (refusing an existing one), runs `body`, and removes the file again if
@@ -141,20 +178,34 @@ fn checked_mesh(path: &Path, vertices: Vec<nalgebra::Point3<f64>>, triangles: Ve
 fn write_new(path: &Path, body: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>) -> Result<()> {
     let file = match OpenOptions::new().write(true).create_new(true).open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(Error::WouldOverwrite { path: path.to_path_buf() }),
-        Err(e) => return Err(Error::Write { path: path.to_path_buf(), source: e }),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            return Err(Error::WouldOverwrite {
+                path: path.to_path_buf(),
+            });
+        }
+        Err(e) => {
+            return Err(Error::Write {
+                path: path.to_path_buf(),
+                source: e,
+            });
+        }
     };
     let write = || -> io::Result<()> {
         let mut out = BufWriter::with_capacity(1 << 20, file);
         body(&mut out)?;
         out.flush()?;
-        out.into_inner().map_err(io::IntoInnerError::into_error)?.sync_data()
+        out.into_inner()
+            .map_err(io::IntoInnerError::into_error)?
+            .sync_data()
     };
     let result = write();
     if let Err(e) = result {
         // Best effort: the partial file is ours (create_new), so removing it loses nothing.
         let _ = std::fs::remove_file(path);
-        return Err(Error::Write { path: path.to_path_buf(), source: e });
+        return Err(Error::Write {
+            path: path.to_path_buf(),
+            source: e,
+        });
     }
     Ok(())
 }
