@@ -6,6 +6,7 @@ mod nifti;
 mod landmarks;
 mod muscles;
 mod surface;
+mod vtk;
 mod rom;
 mod phantom;
 mod segment;
