@@ -31,7 +31,8 @@ fn vtk_read(python: &Path, paths: &[PathBuf]) -> Result<Vec<(Vec<f64>, Vec<u32>)
 
 /// `mesh` as a BINARY legacy VTK file (big-endian float points, classic polygon cells).
 fn write_binary_vtk(mesh: &Mesh, path: &Path) -> Result<()> {
-    let mut b = format!("# vtk DataFile Version 4.2\ncoxa test\nBINARY\nDATASET POLYDATA\nPOINTS {} float\n", mesh.vertices().len()).into_bytes();
+    let mut b =
+        format!("# vtk DataFile Version 4.2\ncoxa test\nBINARY\nDATASET POLYDATA\nPOINTS {} float\n", mesh.vertices().len()).into_bytes();
     for p in mesh.vertices() {
         for c in [p.x, p.y, p.z] {
             b.extend_from_slice(&(c as f32).to_be_bytes());
