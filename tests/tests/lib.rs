@@ -7,6 +7,7 @@ mod landmarks;
 mod muscles;
 mod surface;
 mod vtk;
+mod shape;
 mod rom;
 mod phantom;
 mod segment;
