@@ -8,9 +8,11 @@
 //! `b = (Φᵀ Φ / σ² + Λ⁻¹)⁻¹ Φᵀ (y - μ) / σ²` (Tikhonov regularisation). With all vertices known
 //! Φᵀ Φ = I, so `b_k = λ_k / (λ_k + σ²) · Φ_kᵀ (y - μ)`; σ = 0 is the plain projection.
 //! For a partial fit the posterior covariance `Σ = (Φ_Iᵀ Φ_I / σ² + Λ⁻¹)⁻¹` gives each predicted
-//! vertex v the covariance `Φ_v Σ Φ_vᵀ` (3 x 3); [`PartialFit::sd_mm`] is the square root of its
-//! trace (the RMS of the 3D position error the model expects, mm). It covers the model's shape
-//! uncertainty only: pose uncertainty and the model's own residual are not in it.
+//! vertex v the covariance `Φ_v Σ Φ_vᵀ + σ² I` (3 x 3: the weights' uncertainty plus the residual
+//! the noise term stands for, as in probabilistic PCA); [`PartialFit::sd_mm`] is the square root of
+//! its trace (the RMS of the 3D position error the model expects, mm). Pose uncertainty is not in
+//! it, and with many known vertices it underestimates the real error, which is dominated by
+//! correlated model mismatch (measured on the atlas pelvises: see the README).
 
 use nalgebra::{DMatrix, DVector, Matrix3, Point3, Rotation3, Vector3};
 
@@ -152,7 +154,8 @@ pub struct PartialFit {
     pub pose: Pose,
     /// The predicted whole shape, in the target's frame (all N vertices).
     pub shape: Vec<Point3<f64>>,
-    /// Per vertex, the posterior SD of its position (root of the trace of its 3x3 covariance), mm.
+    /// Per vertex, the predicted SD of its position (root of the trace of its 3x3 covariance,
+    /// weights' posterior plus residual), mm.
     pub sd_mm: Vec<f64>,
     /// RMS distance between fitted and given vertices, mm.
     pub rms_known_mm: f64,
@@ -298,7 +301,9 @@ impl ShapeModel {
             }
         }
         let scale2 = pose.scale;
-        let sd_mm = sd2.into_iter().map(|v| v.sqrt() * scale2).collect();
+        // Plus the residual the noise term stands for (3 σ², one per coordinate): the model's
+        // mismatch applies to the unseen vertices as much as to the known ones.
+        let sd_mm = sd2.into_iter().map(|v| (v + 3.0 * s2).sqrt() * scale2).collect();
         Ok(PartialFit { weights: b, pose, shape: to_points(&fitted), sd_mm, rms_known_mm, iterations })
     }
 }
