@@ -22,7 +22,10 @@ fn atlas() -> Option<PathBuf> {
     Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().skip(1).map(|a| a.join("shared/data/pelvis_atlas/surface")).find(|p| p.exists())
 }
 
-fn cohort(dir: &Path) -> Option<(Vec<Vec<Point3<f64>>>, Vec<[u32; 3]>)> {
+/// Shapes (one point list per subject) and their shared faces.
+type Cohort = (Vec<Vec<Point3<f64>>>, Vec<[u32; 3]>);
+
+fn cohort(dir: &Path) -> Option<Cohort> {
     let mut ids: Vec<u32> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("LeftHip")?.strip_suffix("_cpd.vtk")?.parse().ok())

@@ -22,7 +22,10 @@ fn subject_ids(dir: &Path) -> Result<Vec<u32>> {
 }
 
 /// Each subject's shape over `bones` (concatenated in that order), the shared faces and parts.
-fn cohort(dir: &Path, bones: &[(&str, &str)]) -> Result<(Vec<Vec<Point3<f64>>>, Vec<[u32; 3]>, Vec<Part>)> {
+/// Shapes (one point list per subject), their shared faces and parts.
+type Cohort = (Vec<Vec<Point3<f64>>>, Vec<[u32; 3]>, Vec<Part>);
+
+fn cohort(dir: &Path, bones: &[(&str, &str)]) -> Result<Cohort> {
     let ids = subject_ids(dir)?;
     ensure!(ids.len() == 30, "expected 30 atlas subjects, found {}", ids.len());
     let mut shapes = Vec::new();
