@@ -1,4 +1,4 @@
-"""Points and triangles of legacy VTK PolyData files as VTK's own reader gives them.
+"""Points and triangles of legacy VTK (.vtk) and XML (.vtp) PolyData files as VTK's own readers give them.
 
 usage: vtk_read.py OUT_DIR VTK [VTK ...]
   for the i-th file writes OUT_DIR/<i>.points.f64 (x y z per point in file order, as float64
@@ -17,9 +17,11 @@ from vtk.util.numpy_support import vtk_to_numpy
 out_dir = sys.argv[1]
 report = []
 for i, path in enumerate(sys.argv[2:]):
-    r = vtk.vtkPolyDataReader()
+    r = vtk.vtkXMLPolyDataReader() if path.lower().endswith(".vtp") else vtk.vtkPolyDataReader()
     r.SetFileName(path)
     r.Update()
+    if pd_strips := r.GetOutput().GetNumberOfStrips():
+        sys.exit(f"{path}: {pd_strips} triangle strips; this peer script fans polygons only")
     if r.GetErrorCode() != 0:
         sys.exit(f"{path}: VTK error code {r.GetErrorCode()}")
     pd = r.GetOutput()

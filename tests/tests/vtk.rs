@@ -1,5 +1,6 @@
 //! Legacy VTK surfaces read by coxa and by VTK itself (tests/peers/vtk_read.py): the 90 pelvis
-//! atlas surfaces (ASCII, float) and BINARY copies the test writes.
+//! atlas surfaces (ASCII, float) and BINARY copies the test writes; and VTK XML PolyData, the
+//! OpenSim geometry files (.vtp, ASCII arrays).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -31,7 +32,8 @@ fn vtk_read(python: &Path, paths: &[PathBuf]) -> Result<Vec<(Vec<f64>, Vec<u32>)
 
 /// `mesh` as a BINARY legacy VTK file (big-endian float points, classic polygon cells).
 fn write_binary_vtk(mesh: &Mesh, path: &Path) -> Result<()> {
-    let mut b = format!("# vtk DataFile Version 4.2\ncoxa test\nBINARY\nDATASET POLYDATA\nPOINTS {} float\n", mesh.vertices().len()).into_bytes();
+    let mut b =
+        format!("# vtk DataFile Version 4.2\ncoxa test\nBINARY\nDATASET POLYDATA\nPOINTS {} float\n", mesh.vertices().len()).into_bytes();
     for p in mesh.vertices() {
         for c in [p.x, p.y, p.z] {
             b.extend_from_slice(&(c as f32).to_be_bytes());
@@ -88,6 +90,33 @@ fn pelvis_atlas_vtk_matches_vtk() -> Result<()> {
         assert_same(&m, v, &w.display().to_string());
         assert_eq!(m, meshes[*i], "{}: binary copy differs from the ASCII file", w.display());
     }
-    eprintln!("90 atlas surfaces and 3 binary copies: coxa's points and triangles equal VTK {}'s exactly", "9.7.2");
+    eprintln!("90 atlas surfaces and 3 binary copies: coxa's points and triangles equal VTK 9.7.2's exactly");
+    Ok(())
+}
+
+#[test]
+fn opensim_vtp_matches_vtk() -> Result<()> {
+    let Some(dir) = shared_data("opensim") else { return Ok(()) };
+    let mut paths = Vec::new();
+    for sub in ["Geometry", "Rajagopal/Geometry"] {
+        for e in std::fs::read_dir(dir.join(sub))? {
+            let p = e?.path();
+            if p.extension().is_some_and(|e| e == "vtp") {
+                paths.push(p);
+            }
+        }
+    }
+    paths.sort();
+    assert_eq!(paths.len(), 10, "{paths:?}");
+    let meshes = paths.iter().map(|p| coxa_io::mesh::read_mesh(p)).collect::<Result<Vec<_>, _>>()?;
+    for (p, m) in paths.iter().zip(&meshes) {
+        assert!(m.vertices().len() > 100 && !m.triangles().is_empty(), "{}", p.display());
+    }
+    let Some(python) = peer_python() else { return Ok(()) };
+    let peer = vtk_read(&python, &paths)?;
+    for ((p, m), v) in paths.iter().zip(&meshes).zip(&peer) {
+        assert_same(m, v, &p.display().to_string());
+    }
+    eprintln!("10 OpenSim .vtp files: coxa's points and triangles equal VTK 9.7.2's exactly");
     Ok(())
 }

@@ -5,7 +5,7 @@
 //!   JPEG 2000), explicit resampling of irregular series, and an uncompressed series writer.
 //! - [`nifti`]: NIfTI-1 (`.nii`, `.nii.gz`) read and write, sform/qform as ITK reads them.
 //! - [`mesh`]: STL (binary, ASCII) and PLY surface meshes (STL welded on read), legacy VTK
-//!   PolyData read with its vertex order kept.
+//!   PolyData and VTK XML PolyData (.vtp, ASCII arrays) read with their vertex order kept.
 //! - [`open`]: one entry point that picks the reader from the path.
 
 pub mod dicom;

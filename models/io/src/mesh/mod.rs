@@ -12,7 +12,9 @@
 //! - **legacy VTK** ([`read_vtk`]): ASCII and BINARY `DATASET POLYDATA` (points, polygons, triangle
 //!   strips), read only. The vertices keep their file order exactly (never welded), as shape
 //!   models with vertex correspondence need.
-//! - [`read_mesh`] picks the format from the extension (`.stl`, `.ply`, `.vtk`, any case),
+//! - **VTK XML PolyData** ([`read_vtp`]): ASCII data arrays (as OpenSim's geometry), read only,
+//!   vertex order kept; binary/appended arrays are refused with a clear error.
+//! - [`read_mesh`] picks the format from the extension (`.stl`, `.ply`, `.vtk`, `.vtp`, any case),
 //!   [`write_mesh`] likewise (`.stl`, `.ply`).
 //!
 //! Coordinates are taken and written as they are: coxa's meshes are LPS mm; a file from another
@@ -26,6 +28,7 @@ mod stl;
 #[cfg(test)]
 mod tests;
 mod vtk;
+mod vtp;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
@@ -36,6 +39,7 @@ use coxa_core::Mesh;
 pub use ply::{read_ply, write_ply};
 pub use stl::{read_stl, write_stl};
 pub use vtk::read_vtk;
+pub use vtp::read_vtp;
 
 use crate::{Error, Result};
 
@@ -45,7 +49,7 @@ use crate::{Error, Result};
 pub enum MeshFileError {
     /// The extension is not `.stl`, `.ply` (or `.vtk` for reading).
     #[error(
-        "{path}: unknown mesh file type; coxa reads .stl, .ply and legacy .vtk files and writes .stl and .ply"
+        "{path}: unknown mesh file type; coxa reads .stl, .ply, legacy .vtk and .vtp files and writes .stl and .ply"
     )]
     BadExtension {
         /// The file.
@@ -104,6 +108,7 @@ enum Format {
     Stl,
     Ply,
     Vtk,
+    Vtp,
 }
 
 fn format_of(path: &Path) -> Result<Format> {
@@ -115,6 +120,7 @@ fn format_of(path: &Path) -> Result<Format> {
         Some("stl") => Ok(Format::Stl),
         Some("ply") => Ok(Format::Ply),
         Some("vtk") => Ok(Format::Vtk),
+        Some("vtp") => Ok(Format::Vtp),
         _ => Err(MeshFileError::BadExtension {
             path: path.to_path_buf(),
         }
@@ -122,12 +128,13 @@ fn format_of(path: &Path) -> Result<Format> {
     }
 }
 
-/// Reads an `.stl`, `.ply` or legacy `.vtk` file (by extension, any case).
+/// Reads an `.stl`, `.ply`, legacy `.vtk` or `.vtp` file (by extension, any case).
 pub fn read_mesh(path: &Path) -> Result<Mesh> {
     match format_of(path)? {
         Format::Stl => read_stl(path),
         Format::Ply => read_ply(path),
         Format::Vtk => read_vtk(path),
+        Format::Vtp => read_vtp(path),
     }
 }
 
@@ -137,9 +144,9 @@ pub fn write_mesh(mesh: &Mesh, path: &Path) -> Result<()> {
     match format_of(path)? {
         Format::Stl => write_stl(mesh, path),
         Format::Ply => write_ply(mesh, path),
-        Format::Vtk => Err(MeshFileError::Unsupported {
+        Format::Vtk | Format::Vtp => Err(MeshFileError::Unsupported {
             path: path.to_path_buf(),
-            why: "coxa reads legacy VTK but does not write it; write .ply (exact doubles, vertex order kept) or .stl".into(),
+            why: "coxa reads VTK (.vtk, .vtp) but does not write it; write .ply (exact doubles, vertex order kept) or .stl".into(),
         }
         .into()),
     }

@@ -480,3 +480,34 @@ fn bad_vtk_files_are_clear_errors() {
         "{e}"
     );
 }
+
+#[test]
+fn vtp_ascii_is_read_and_binary_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let vtp = |format: &str| {
+        format!(
+            "<?xml version=\"1.0\"?>\n<VTKFile type=\"PolyData\" version=\"0.1\" byte_order=\"LittleEndian\">\n<PolyData>\n\
+             <Piece NumberOfPoints=\"5\" NumberOfPolys=\"2\" NumberOfStrips=\"1\">\n<Points>\n\
+             <DataArray type=\"Float64\" NumberOfComponents=\"3\" format=\"{format}\">0 0 0 1 0 0 1 1 0 0 1 0.1 0 0 0</DataArray>\n</Points>\n\
+             <Polys><DataArray type=\"Int32\" Name=\"connectivity\" format=\"ascii\">0 1 2 3 1 2 3</DataArray>\n\
+             <DataArray type=\"Int32\" Name=\"offsets\" format=\"ascii\">4 7</DataArray></Polys>\n\
+             <Strips><DataArray type=\"Int64\" Name=\"connectivity\" format=\"ascii\">0 1 2 3</DataArray>\n\
+             <DataArray type=\"Int64\" Name=\"offsets\" format=\"ascii\">4</DataArray></Strips>\n\
+             </Piece>\n</PolyData>\n</VTKFile>\n"
+        )
+    };
+    let p = dir.path().join("quad.vtp");
+    std::fs::write(&p, vtp("ascii")).unwrap();
+    let m = read_mesh(&p).unwrap();
+    // Point 4 repeats point 0 and is unused: kept, in order.
+    assert_eq!(m.vertices().len(), 5);
+    assert_eq!(m.vertices()[3], Point3::new(0.0, 1.0, 0.1));
+    assert_eq!(m.triangles(), &[[0, 1, 2], [0, 2, 3], [1, 2, 3], [0, 1, 2], [2, 1, 3]]);
+    let p = dir.path().join("binary.vtp");
+    std::fs::write(&p, vtp("binary")).unwrap();
+    let e = assert_file_error(read_vtp(&p), &p, "binary");
+    assert!(matches!(e, MeshFileError::Unsupported { .. }) && e.to_string().contains("ASCII"), "{e}");
+    let p = dir.path().join("broken.vtp");
+    std::fs::write(&p, &vtp("ascii")[..200]).unwrap();
+    assert!(matches!(assert_file_error(read_vtp(&p), &p, "broken"), MeshFileError::Corrupt { .. }));
+}

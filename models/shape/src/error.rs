@@ -1,0 +1,72 @@
+//! The error of `coxa-shape`.
+
+use std::path::PathBuf;
+
+/// Anything that can go wrong building, reading, writing or fitting a shape model.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum ShapeError {
+    /// A model file cannot be read or written.
+    #[error("{path}: {action} failed ({source}); check the path and its permissions")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// `"reading"` or `"writing"`.
+        action: &'static str,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing would replace an existing file.
+    #[error("{path} already exists; coxa never overwrites files: choose a new path or remove it")]
+    WouldOverwrite {
+        /// The existing file.
+        path: PathBuf,
+    },
+    /// A model file is not a valid coxa shape model.
+    #[error("{path}: not a valid coxa shape model file: {why}; re-export it with coxa-shape")]
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+    /// A model file of another format version.
+    #[error("{path}: shape model format version {found}, this coxa reads version {supported}; rebuild or convert the model")]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// The file's version.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
+    /// The header of a model file is not the expected JSON.
+    #[error("{path}: the JSON header does not parse ({source}); the file is corrupt or not a coxa shape model")]
+    Header {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The model parts do not agree (sizes, indices, non-finite values).
+    #[error("invalid shape model: {why}")]
+    InvalidModel {
+        /// What is inconsistent.
+        why: String,
+    },
+    /// The shapes, points or options given are not usable.
+    #[error("invalid input: {why}")]
+    Input {
+        /// What is wrong and what to do.
+        why: String,
+    },
+}
+
+/// Result with this crate's [`ShapeError`].
+pub type Result<T, E = ShapeError> = std::result::Result<T, E>;
+
+pub(crate) fn input(why: impl Into<String>) -> ShapeError {
+    ShapeError::Input { why: why.into() }
+}

@@ -1,0 +1,153 @@
+//! Distance from points to a triangle surface, for surface errors.
+//!
+//! Hand-written (a bounding-box tree over the triangles, median split on the longest axis, and
+//! Ericson's closest point on a triangle) rather than pulling parry3d into a model crate; the
+//! tests check it against brute force.
+
+use nalgebra::{Point3, Vector3};
+
+/// A triangle surface prepared for nearest-point queries.
+#[derive(Debug, Clone)]
+pub struct Surface {
+    tris: Vec<[Point3<f64>; 3]>,
+    nodes: Vec<Node>,
+}
+
+#[derive(Debug, Clone)]
+struct Node {
+    lo: Point3<f64>,
+    hi: Point3<f64>,
+    /// Leaf: triangles `start..end`; inner: children `start`, `end`.
+    start: usize,
+    end: usize,
+    leaf: bool,
+}
+
+const LEAF: usize = 8;
+
+impl Surface {
+    /// The surface of `faces` over `vertices` (indices must be in range: faces naming a missing
+    /// vertex are skipped).
+    pub fn new(vertices: &[Point3<f64>], faces: &[[u32; 3]]) -> Self {
+        let tris: Vec<[Point3<f64>; 3]> = faces
+            .iter()
+            .filter(|f| f.iter().all(|&i| (i as usize) < vertices.len()))
+            .map(|f| [vertices[f[0] as usize], vertices[f[1] as usize], vertices[f[2] as usize]])
+            .collect();
+        let mut s = Self { tris, nodes: Vec::new() };
+        if !s.tris.is_empty() {
+            let n = s.tris.len();
+            s.split(0, n);
+        }
+        s
+    }
+
+    fn bounds(&self, start: usize, end: usize) -> (Point3<f64>, Point3<f64>) {
+        let mut lo = Point3::from(Vector3::repeat(f64::INFINITY));
+        let mut hi = Point3::from(Vector3::repeat(f64::NEG_INFINITY));
+        for t in &self.tris[start..end] {
+            for p in t {
+                lo = lo.inf(p);
+                hi = hi.sup(p);
+            }
+        }
+        (lo, hi)
+    }
+
+    /// Builds the node for triangles `start..end`, returns its index.
+    fn split(&mut self, start: usize, end: usize) -> usize {
+        let (lo, hi) = self.bounds(start, end);
+        let id = self.nodes.len();
+        self.nodes.push(Node { lo, hi, start, end, leaf: true });
+        if end - start <= LEAF {
+            return id;
+        }
+        let axis = (hi - lo).imax();
+        let key = |t: &[Point3<f64>; 3]| t[0][axis] + t[1][axis] + t[2][axis];
+        let mid = (start + end) / 2;
+        self.tris[start..end].select_nth_unstable_by(mid - start, |a, b| key(a).total_cmp(&key(b)));
+        let left = self.split(start, mid);
+        let right = self.split(mid, end);
+        self.nodes[id] = Node { lo, hi, start: left, end: right, leaf: false };
+        id
+    }
+
+    /// The distance from `p` to the surface (infinite for an empty surface).
+    pub fn distance(&self, p: &Point3<f64>) -> f64 {
+        if self.nodes.is_empty() {
+            return f64::INFINITY;
+        }
+        let mut best = f64::INFINITY;
+        let mut stack = vec![0usize];
+        while let Some(id) = stack.pop() {
+            let node = &self.nodes[id];
+            if box_dist2(p, &node.lo, &node.hi) >= best {
+                continue;
+            }
+            if node.leaf {
+                for t in &self.tris[node.start..node.end] {
+                    best = best.min((closest_on_triangle(p, t) - p).norm_squared());
+                }
+            } else {
+                let (a, b) = (node.start, node.end);
+                let (da, db) = (box_dist2(p, &self.nodes[a].lo, &self.nodes[a].hi), box_dist2(p, &self.nodes[b].lo, &self.nodes[b].hi));
+                // Nearer child last, so it is searched first.
+                if da < db {
+                    stack.extend([b, a]);
+                } else {
+                    stack.extend([a, b]);
+                }
+            }
+        }
+        best.sqrt()
+    }
+}
+
+fn box_dist2(p: &Point3<f64>, lo: &Point3<f64>, hi: &Point3<f64>) -> f64 {
+    (0..3).map(|a| (lo[a] - p[a]).max(0.0).max(p[a] - hi[a])).map(|d| d * d).sum()
+}
+
+/// The closest point to `p` on triangle `t` (Ericson, Real-Time Collision Detection, 5.1.5).
+pub fn closest_on_triangle(p: &Point3<f64>, t: &[Point3<f64>; 3]) -> Point3<f64> {
+    let [a, b, c] = *t;
+    let (ab, ac, ap) = (b - a, c - a, p - a);
+    let (d1, d2) = (ab.dot(&ap), ac.dot(&ap));
+    if d1 <= 0.0 && d2 <= 0.0 {
+        return a;
+    }
+    let bp = p - b;
+    let (d3, d4) = (ab.dot(&bp), ac.dot(&bp));
+    if d3 >= 0.0 && d4 <= d3 {
+        return b;
+    }
+    let vc = d1 * d4 - d3 * d2;
+    if vc <= 0.0 && d1 >= 0.0 && d3 <= 0.0 {
+        return a + ab * (d1 / (d1 - d3));
+    }
+    let cp = p - c;
+    let (d5, d6) = (ab.dot(&cp), ac.dot(&cp));
+    if d6 >= 0.0 && d5 <= d6 {
+        return c;
+    }
+    let vb = d5 * d2 - d1 * d6;
+    if vb <= 0.0 && d2 >= 0.0 && d6 <= 0.0 {
+        return a + ac * (d2 / (d2 - d6));
+    }
+    let va = d3 * d6 - d5 * d4;
+    if va <= 0.0 && (d4 - d3) >= 0.0 && (d5 - d6) >= 0.0 {
+        return b + (c - b) * ((d4 - d3) / ((d4 - d3) + (d5 - d6)));
+    }
+    let denom = va + vb + vc;
+    if denom.abs() < f64::MIN_POSITIVE {
+        // A degenerate triangle: its nearest edge point.
+        return [
+            a + ab * (d1 / ab.norm_squared().max(f64::MIN_POSITIVE)).clamp(0.0, 1.0),
+            a + ac * (d2 / ac.norm_squared().max(f64::MIN_POSITIVE)).clamp(0.0, 1.0),
+        ]
+        .into_iter()
+        .min_by(|x, y| (x - p).norm_squared().total_cmp(&(y - p).norm_squared()))
+        .unwrap_or(a);
+    }
+    let (v, w) = (vb / denom, vc / denom);
+    a + ab * v + ac * w
+}
