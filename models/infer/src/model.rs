@@ -33,7 +33,8 @@ pub struct SessionConfig {
     pub intra_threads: usize,
     /// ONNX Runtime's deterministic compute (same input, same output bits). Default: true.
     pub deterministic: bool,
-    /// Graph optimisation. Default: [`Optimisation::All`].
+    /// Graph optimisation. Default: [`Optimisation::All`]. Models whose card says
+    /// `stochastic = true` always run with [`Optimisation::Disable`] (see `make_session`).
     pub optimisation: Optimisation,
 }
 
@@ -92,7 +93,7 @@ impl Model {
             });
         }
         let rt = runtime()?;
-        let session = make_session(rt, &bytes, config)?;
+        let session = make_session(rt, &bytes, config, card.output.stochastic)?;
         let max_batch = check_against_card(&session, &card, card_path, &weights_path)?;
         Ok(Self {
             card,
@@ -125,7 +126,12 @@ impl Model {
     /// Makes a fresh session from the same checked bytes. A stochastic model's random generator
     /// (ONNX `Dropout` with a `seed`) starts again from its seed, so what follows is reproducible.
     pub fn reset(&mut self) -> Result<()> {
-        self.session = make_session(runtime()?, &self.bytes, &self.config)?;
+        self.session = make_session(
+            runtime()?,
+            &self.bytes,
+            &self.config,
+            self.card.output.stochastic,
+        )?;
         Ok(())
     }
 
@@ -185,8 +191,20 @@ impl Model {
     }
 }
 
-fn make_session(rt: &Runtime, bytes: &[u8], config: &SessionConfig) -> Result<Session> {
-    let level = match config.optimisation {
+fn make_session(
+    rt: &Runtime,
+    bytes: &[u8],
+    config: &SessionConfig,
+    stochastic: bool,
+) -> Result<Session> {
+    // ONNX Runtime 1.31's optimiser (basic level and up) removes a Dropout whose training_mode
+    // is a constant true, which silently turns MC dropout off: stochastic models run unoptimised.
+    let optimisation = if stochastic {
+        Optimisation::Disable
+    } else {
+        config.optimisation
+    };
+    let level = match optimisation {
         Optimisation::Disable => GraphOptimizationLevel::Disable,
         Optimisation::Basic => GraphOptimizationLevel::Level1,
         Optimisation::Extended => GraphOptimizationLevel::Level2,
