@@ -332,9 +332,9 @@ fn mirroring_disagreement_is_uncertainty() {
     if !runtime_ready() {
         return;
     }
-    // conv3 is not mirror-symmetric: on a constant CT every member agrees away from the patch
-    // borders' padding... except that a flipped kernel differs, so members disagree where the
-    // image varies and agree where it is constant (interior of a constant volume).
+    // conv3's kernel is not mirror-symmetric, so mirrored members disagree wherever the image
+    // varies; on a constant image, away from the zero padding of the patch borders, a flipped
+    // kernel sums the same values, so all 8 members agree and the entropy is that of one member.
     let mut model = Model::load(&card("conv3"), &config()).unwrap();
     let ct = volume([24, 24, 24], 1.0, |_, _, _| 0.5);
     let seg = segment(
@@ -346,9 +346,6 @@ fn mirroring_disagreement_is_uncertainty() {
         },
     )
     .unwrap();
-    // Interior voxels (at least 2 from every face of every tile) see the same sum of weights
-    // times the constant under any flip: same logits, zero spread; the entropy equals that of
-    // a single member.
     let single = segment(&mut model, &ct, &InferenceOptions::default()).unwrap();
     let (a, b) = (
         seg.entropy_nats[[12, 12, 12]],
@@ -358,4 +355,30 @@ fn mirroring_disagreement_is_uncertainty() {
         (a - b).abs() < 1e-6,
         "constant interior: 8 mirrors {a}, one member {b}"
     );
+    // A varying image: the members disagree, so the mirrored entropy differs from one member's
+    // almost everywhere.
+    let mut rng = Rng(5);
+    let vals: Vec<f32> = (0..24 * 24 * 24).map(|_| rng.unit() as f32).collect();
+    let ct = volume([24, 24, 24], 1.0, |i, j, k| vals[(k * 24 + j) * 24 + i]);
+    let seg = segment(
+        &mut model,
+        &ct,
+        &InferenceOptions {
+            mirror_axes: vec![0, 1, 2],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let single = segment(&mut model, &ct, &InferenceOptions::default()).unwrap();
+    let changed = seg
+        .entropy_nats
+        .iter()
+        .zip(single.entropy_nats.iter())
+        .filter(|(a, b)| (*a - *b).abs() > 1e-3)
+        .count();
+    println!(
+        "conv3, random image: mirrored entropy differs from one member's by > 1e-3 nats in {changed} of {} voxels",
+        24 * 24 * 24
+    );
+    assert!(changed * 2 > 24 * 24 * 24, "only {changed} voxels changed");
 }
