@@ -268,3 +268,41 @@ pub fn sliding_window(
     timing.total_s += start.elapsed().as_secs_f64();
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_match_nnunet() {
+        // Values from nnU-Net's compute_steps_for_sliding_window (tests/nnunet_window.py):
+        // 45 voxels, patch 32: n = ceil(13 / 16) + 1 = 2, starts 0 and 13.
+        assert_eq!(tile_starts(45, 32, 0.5), vec![0, 13]);
+        assert_eq!(tile_starts(37, 32, 0.5), vec![0, 5]);
+        // 100 voxels, patch 32: n = ceil(68 / 16) + 1 = 6, step 68 / 5 = 13.6.
+        assert_eq!(tile_starts(100, 32, 0.5), vec![0, 14, 27, 41, 54, 68]);
+        assert_eq!(tile_starts(32, 32, 0.5), vec![0]);
+        assert_eq!(tile_starts(20, 32, 0.5), vec![0]);
+    }
+
+    #[test]
+    fn gaussian_is_one_at_the_centre_and_follows_sigma() {
+        let g = gaussian_importance([32, 20, 9]);
+        assert_eq!(g[[16, 10, 4]], 1.0);
+        // exp(-0.5 (d / sigma)^2) per axis, sigma = patch / 8 (nnU-Net's map: 0.13533528 here).
+        let want = (-0.5f64 * (8.0f64 / 4.0).powi(2)).exp() as f32;
+        assert!((g[[24, 10, 4]] - want).abs() < 1e-7 && (g[[8, 10, 4]] - want).abs() < 1e-7);
+        assert!(g.iter().all(|&v| v > 0.0));
+    }
+
+    #[test]
+    fn mirror_members_follow_itertools_order() {
+        let m = mirror_members(&[0, 1, 2]);
+        assert_eq!(m.len(), 8);
+        assert_eq!(m[0], [false; 3]);
+        assert_eq!(m[1], [true, false, false]);
+        assert_eq!(m[4], [true, true, false]);
+        assert_eq!(m[7], [true, true, true]);
+        assert_eq!(mirror_members(&[]), vec![[false; 3]]);
+    }
+}
