@@ -27,7 +27,7 @@ use crate::{Error, Result};
 /// Tile start positions along one axis, as nnU-Net's `compute_steps_for_sliding_window`
 /// (`[0]` when `size <= patch`: the image is padded to the patch first).
 pub fn tile_starts(size: usize, patch: usize, step_fraction: f64) -> Vec<usize> {
-    if size <= patch || patch == 0 || !(step_fraction > 0.0) {
+    if size <= patch || patch == 0 || step_fraction.is_nan() || step_fraction <= 0.0 {
         return vec![0];
     }
     let step = patch as f64 * step_fraction;
