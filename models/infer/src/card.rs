@@ -1,0 +1,299 @@
+//! Model cards: a TOML file beside the `.onnx` weights that says what the model expects and gives.
+//!
+//! ```toml
+//! card_version = 1
+//! name = "threshold3"            # free text
+//! version = "1.0.0"
+//! task = "segmentation"          # the only task so far
+//! test_model = true              # true for coxa's own test models (never clinical)
+//! description = "..."
+//! weights = "threshold3.onnx"    # relative to the card
+//! sha256 = "184072f3..."         # of the weights file, lower-case hex
+//!
+//! [input]
+//! name = "image"                 # the ONNX input, shape [N, channels, k, j, i]
+//! modality = "CT"
+//! channels = 1
+//! patch_size_ijk = [32, 32, 32]  # voxels along i, j, k (nnU-Net's plans list them k, j, i)
+//! target_spacing_mm_ijk = [1.5, 1.5, 1.5]
+//!
+//! [input.normalisation]          # nnU-Net's CTNormalization: clip, then z-score with dataset values
+//! scheme = "ct"                  # or "zscore" (the image's own mean/std) or "none"
+//! percentile_00_5_hu = -1000.0
+//! percentile_99_5_hu = 1500.0
+//! mean_hu = 100.0
+//! std_hu = 400.0
+//!
+//! [output]
+//! name = "logits"                # the ONNX output, shape [N, classes, k, j, i]
+//! kind = "logits"                # or "probabilities"
+//! activation = "softmax"         # or "sigmoid"
+//! stochastic = false             # true: dropout active at inference (MC dropout)
+//!
+//! [[output.classes]]             # one per output channel, in channel order
+//! name = "background"
+//! label = 0                      # the id written to the label map (coxa uses TotalSegmentator ids)
+//! totalseg_id = 77               # optional: the TotalSegmentator class id
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::{Error, Result};
+
+/// The card format this crate reads.
+pub const CARD_VERSION: u32 = 1;
+
+/// A model card (see the module docs for the file).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelCard {
+    /// Must be [`CARD_VERSION`].
+    pub card_version: u32,
+    /// Model name.
+    pub name: String,
+    /// Model version.
+    pub version: String,
+    /// What the model does; only `"segmentation"` so far.
+    pub task: String,
+    /// True for test models (hand-set weights, not for clinical use).
+    #[serde(default)]
+    pub test_model: bool,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// The ONNX file, relative to the card.
+    pub weights: PathBuf,
+    /// SHA-256 of the ONNX file, hex.
+    pub sha256: String,
+    /// What the model takes.
+    pub input: InputSpec,
+    /// What the model gives.
+    pub output: OutputSpec,
+}
+
+/// The model's input.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputSpec {
+    /// ONNX input name.
+    pub name: String,
+    /// Imaging modality (`"CT"`).
+    pub modality: String,
+    /// Input channels.
+    pub channels: usize,
+    /// Patch size in voxels, `[i, j, k]`.
+    pub patch_size_ijk: [usize; 3],
+    /// The spacing the model was trained at, mm, `[i, j, k]`.
+    pub target_spacing_mm_ijk: [f64; 3],
+    /// Intensity normalisation.
+    pub normalisation: Normalisation,
+}
+
+/// Intensity normalisation before the network (nnU-Net's schemes).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "scheme", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Normalisation {
+    /// nnU-Net's CTNormalization: clip to the dataset's foreground percentiles 0.5 / 99.5, then
+    /// `(x - mean) / std` with the dataset's foreground mean and std.
+    Ct {
+        /// 0.5th percentile of the training foreground, HU.
+        percentile_00_5_hu: f64,
+        /// 99.5th percentile of the training foreground, HU.
+        percentile_99_5_hu: f64,
+        /// Mean of the training foreground, HU.
+        mean_hu: f64,
+        /// Standard deviation of the training foreground, HU.
+        std_hu: f64,
+    },
+    /// nnU-Net's ZScoreNormalization: `(x - mean) / std` with the image's own mean and std.
+    Zscore,
+    /// The values go in unchanged.
+    None,
+}
+
+/// Whether the output is logits or probabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputKind {
+    /// Raw scores; the activation is applied after averaging (as nnU-Net does).
+    Logits,
+    /// Already activated.
+    Probabilities,
+}
+
+/// How channels become probabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// One class per voxel (softmax over channels).
+    Softmax,
+    /// Each channel on its own (sigmoid); the label is the most probable channel above 0.5.
+    Sigmoid,
+}
+
+/// The model's output.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    /// ONNX output name.
+    pub name: String,
+    /// Logits or probabilities.
+    pub kind: OutputKind,
+    /// Softmax or sigmoid.
+    pub activation: Activation,
+    /// True when the model is stochastic at inference (dropout active): Monte Carlo passes differ.
+    #[serde(default)]
+    pub stochastic: bool,
+    /// One per output channel, in channel order.
+    pub classes: Vec<ClassSpec>,
+}
+
+/// One output channel.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassSpec {
+    /// Class name (coxa's class names, e.g. `hip_left`).
+    pub name: String,
+    /// Label id written to the label map.
+    pub label: u16,
+    /// The TotalSegmentator class id, when the class is one of theirs.
+    #[serde(default)]
+    pub totalseg_id: Option<u16>,
+}
+
+impl ModelCard {
+    /// Reads and checks a card (the weights are checked by [`crate::Model::load`]).
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::CardRead {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and checks card text; `path` names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let card: ModelCard = toml::from_str(text).map_err(|source| Error::CardParse {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        card.check(path)?;
+        Ok(card)
+    }
+
+    fn check(&self, path: &Path) -> Result<()> {
+        let bad = |field: &str, problem: String| {
+            Err(Error::CardInvalid {
+                path: path.to_path_buf(),
+                field: field.into(),
+                problem,
+            })
+        };
+        if self.card_version != CARD_VERSION {
+            return bad(
+                "card_version",
+                format!(
+                    "is {}, this coxa reads version {CARD_VERSION}",
+                    self.card_version
+                ),
+            );
+        }
+        if self.task != "segmentation" {
+            return bad(
+                "task",
+                format!("is {:?}; only \"segmentation\" is supported", self.task),
+            );
+        }
+        if self.sha256.len() != 64 || !self.sha256.chars().all(|c| c.is_ascii_hexdigit()) {
+            return bad(
+                "sha256",
+                format!(
+                    "is {:?}; it must be 64 hex digits (`sha256sum MODEL.onnx`)",
+                    self.sha256
+                ),
+            );
+        }
+        if self.input.channels == 0 {
+            return bad(
+                "input.channels",
+                "is 0; a model takes at least one channel".into(),
+            );
+        }
+        if self
+            .input
+            .patch_size_ijk
+            .iter()
+            .any(|&p| p == 0 || p > 4096)
+        {
+            return bad(
+                "input.patch_size_ijk",
+                format!(
+                    "is {:?}; each must be 1..=4096 voxels",
+                    self.input.patch_size_ijk
+                ),
+            );
+        }
+        if self
+            .input
+            .target_spacing_mm_ijk
+            .iter()
+            .any(|s| !s.is_finite() || *s <= 0.0)
+        {
+            return bad(
+                "input.target_spacing_mm_ijk",
+                format!(
+                    "is {:?}; spacings must be finite and > 0 mm",
+                    self.input.target_spacing_mm_ijk
+                ),
+            );
+        }
+        if let Normalisation::Ct {
+            percentile_00_5_hu: lo,
+            percentile_99_5_hu: hi,
+            mean_hu,
+            std_hu,
+        } = self.input.normalisation
+        {
+            if ![lo, hi, mean_hu, std_hu].iter().all(|v| v.is_finite()) || lo > hi {
+                return bad(
+                    "input.normalisation",
+                    format!(
+                        "percentiles {lo}..{hi}, mean {mean_hu}, std {std_hu}: all finite and percentile_00_5_hu <= percentile_99_5_hu"
+                    ),
+                );
+            }
+            if std_hu <= 0.0 {
+                return bad(
+                    "input.normalisation.std_hu",
+                    format!("is {std_hu}; it must be > 0"),
+                );
+            }
+        }
+        if self.output.classes.len() < 2 && self.output.activation == Activation::Softmax {
+            return bad(
+                "output.classes",
+                format!(
+                    "has {} class(es); a softmax output needs at least 2 (background first)",
+                    self.output.classes.len()
+                ),
+            );
+        }
+        if self.output.classes.is_empty() {
+            return bad("output.classes", "is empty".into());
+        }
+        let mut labels: Vec<u16> = self.output.classes.iter().map(|c| c.label).collect();
+        labels.sort_unstable();
+        if labels.windows(2).any(|w| w[0] == w[1]) {
+            return bad("output.classes", "gives two classes the same label".into());
+        }
+        Ok(())
+    }
+
+    /// The card's patch size in array order `[k, j, i]`.
+    pub fn patch_size_kji(&self) -> [usize; 3] {
+        let [i, j, k] = self.input.patch_size_ijk;
+        [k, j, i]
+    }
+}

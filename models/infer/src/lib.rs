@@ -1,0 +1,32 @@
+//! Learned models for coxa on ONNX Runtime (through the `ort` crate, `load-dynamic`): finding
+//! the runtime library, model cards with a pinned SHA-256, nnU-Net v2 style sliding-window
+//! segmentation of a CT and per-voxel uncertainty (mirroring and Monte Carlo dropout).
+//!
+//! ```no_run
+//! use coxa_infer::{InferenceOptions, Model, SessionConfig, segment};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let ct = coxa_io::open(std::path::Path::new("ct.nii.gz"), &coxa_io::OpenOptions::default())?.volume;
+//! let mut model = Model::load("model.toml".as_ref(), &SessionConfig::default())?;
+//! let seg = segment(&mut model, &ct, &InferenceOptions { mirror_axes: vec![0, 1, 2], ..Default::default() })?;
+//! for c in &seg.summary { println!("{} {:.1} ml, entropy {:.3}", c.name, c.volume_ml, c.mean_entropy_nats); }
+//! # Ok(()) }
+//! ```
+//!
+//! (`coxa_io::open` returns a `Loaded` whose `.volume` is the CT.)
+//!
+//! [`runtime`] explains where ONNX Runtime is looked for; [`card`] the model card format;
+//! [`window`] what of nnU-Net is reproduced and how; [`segment`](mod@segment) the whole pipeline.
+
+pub mod card;
+mod error;
+mod model;
+pub mod runtime;
+pub mod segment;
+pub mod window;
+
+pub use card::ModelCard;
+pub use error::{Error, Result};
+pub use model::{Model, Optimisation, SessionConfig, sha256_hex};
+pub use runtime::{FoundLibrary, Runtime, RuntimeSearch};
+pub use segment::{ClassSummary, InferenceOptions, Segmentation, predict, segment};
+pub use window::{WindowOptions, WindowTiming};

@@ -1,0 +1,383 @@
+//! Segmenting a CT with a model: nnU-Net's preprocessing, the sliding window over every member
+//! (mirrors x Monte Carlo passes), the label map back on the CT's grid, and the uncertainty.
+//!
+//! The order is nnU-Net v2's: normalise on the CT's grid, resample to the card's spacing
+//! (here trilinear over the same extent and origin, [`coxa_core::Volume::resampled`]; nnU-Net
+//! uses a third-order spline), sliding window, then the averaged output (logits, or
+//! probabilities for a probability model) is resampled back to the CT grid trilinearly, the
+//! activation applied, and the argmax taken there (probabilities are resampled, never labels).
+//!
+//! Uncertainty: each member `m` (one mirror set in one stochastic pass) gives probabilities
+//! `p_m`; the uncertainty is the predictive entropy `H(mean_m p_m)` in nats (softmax; for a
+//! sigmoid model the mean binary entropy over channels), computed on the model's grid and
+//! resampled to the CT grid. It is 0 where every member is certain and agrees, and at most
+//! `ln(classes)`.
+
+use std::time::Instant;
+
+use coxa_core::{ClassTable, Grid, LabelMap, Volume, grid_with_spacing};
+use nalgebra::Vector3;
+use ndarray::{Array3, Array4, ArrayView4, Axis, Zip};
+
+use crate::card::{Activation, Normalisation, OutputKind};
+use crate::model::Model;
+use crate::window::{WindowOptions, WindowTiming, checked_floats, mirror_members, sliding_window};
+use crate::{Error, Result};
+
+/// What to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InferenceOptions {
+    /// Mirroring test-time augmentation along these array axes (0 = k, 1 = j, 2 = i); empty: none.
+    /// nnU-Net's default for 3D models is all three.
+    pub mirror_axes: Vec<usize>,
+    /// Stochastic passes (MC dropout); more than 1 needs a card with `stochastic = true`.
+    pub mc_passes: usize,
+    /// The sliding window.
+    pub window: WindowOptions,
+}
+
+impl Default for InferenceOptions {
+    fn default() -> Self {
+        Self {
+            mirror_axes: Vec::new(),
+            mc_passes: 1,
+            window: WindowOptions::default(),
+        }
+    }
+}
+
+/// Per-class result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassSummary {
+    /// Class name (from the card).
+    pub name: String,
+    /// Label id in the label map.
+    pub label: u16,
+    /// Voxels with this label.
+    pub voxels: usize,
+    /// Their volume, ml.
+    pub volume_ml: f64,
+    /// Mean predictive entropy over them, nats (NaN when there are none).
+    pub mean_entropy_nats: f64,
+}
+
+/// A segmentation on the CT's grid.
+#[derive(Debug, Clone)]
+pub struct Segmentation {
+    /// Labels (the card's `label` ids), with the card's class names.
+    pub labels: LabelMap,
+    /// Probabilities `[class, k, j, i]` on the CT grid (channel order of the card).
+    pub probabilities: Array4<f32>,
+    /// Predictive entropy, nats, `[k, j, i]` on the CT grid.
+    pub entropy_nats: Array3<f32>,
+    /// Per class: voxels, volume and mean entropy.
+    pub summary: Vec<ClassSummary>,
+    /// Members averaged (mirror sets x passes).
+    pub members: usize,
+    /// Time in the sliding windows.
+    pub timing: WindowTiming,
+    /// Seconds for the whole segmentation.
+    pub total_s: f64,
+}
+
+/// Applies the card's normalisation to HU values (nnU-Net's CTNormalization / ZScoreNormalization).
+pub fn normalise(hu: &Array3<f32>, scheme: &Normalisation) -> Array3<f32> {
+    match *scheme {
+        Normalisation::Ct {
+            percentile_00_5_hu: lo,
+            percentile_99_5_hu: hi,
+            mean_hu,
+            std_hu,
+        } => {
+            let (lo, hi, mean, std) = (
+                lo as f32,
+                hi as f32,
+                mean_hu as f32,
+                std_hu.max(1e-8) as f32,
+            );
+            hu.mapv(|v| (v.clamp(lo, hi) - mean) / std)
+        }
+        Normalisation::Zscore => {
+            let n = hu.len().max(1) as f64;
+            let mean = hu.iter().map(|&v| v as f64).sum::<f64>() / n;
+            let var = hu.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+            let (mean, std) = (mean as f32, var.sqrt().max(1e-8) as f32);
+            hu.mapv(|v| (v - mean) / std)
+        }
+        Normalisation::None => hu.clone(),
+    }
+}
+
+/// Softmax over axis 0 of `[C, ...]`, in place.
+fn softmax_channels(x: &mut Array4<f32>) {
+    Zip::from(x.lanes_mut(Axis(0))).for_each(|mut lane| {
+        let m = lane.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        lane.mapv_inplace(|v| (v - m).exp());
+        let s: f32 = lane.sum();
+        lane.mapv_inplace(|v| v / s);
+    });
+}
+
+fn activate(mut x: Array4<f32>, kind: OutputKind, act: Activation) -> Array4<f32> {
+    if kind == OutputKind::Logits {
+        match act {
+            Activation::Softmax => softmax_channels(&mut x),
+            Activation::Sigmoid => x.mapv_inplace(|v| 1.0 / (1.0 + (-v).exp())),
+        }
+    }
+    x
+}
+
+/// Predictive entropy (nats) of probabilities `[C, ...]`.
+fn entropy(p: &Array4<f32>, act: Activation) -> Array3<f32> {
+    let c = p.shape()[0];
+    let (nk, nj, ni) = (p.shape()[1], p.shape()[2], p.shape()[3]);
+    let h = |q: f32| {
+        if q > 0.0 {
+            -(q as f64) * (q as f64).ln()
+        } else {
+            0.0
+        }
+    };
+    Array3::from_shape_fn((nk, nj, ni), |(k, j, i)| match act {
+        Activation::Softmax => (0..c).map(|ch| h(p[[ch, k, j, i]])).sum::<f64>() as f32,
+        Activation::Sigmoid => {
+            ((0..c)
+                .map(|ch| h(p[[ch, k, j, i]]) + h(1.0 - p[[ch, k, j, i]]))
+                .sum::<f64>()
+                / c as f64) as f32
+        }
+    })
+}
+
+/// Every member's sliding-window output, averaged, and the predictive entropy, on the model's
+/// grid. `image` is `[C, k, j, i]`, normalised, at the card's spacing. Returns
+/// (mean output in the card's kind, entropy, members, timing).
+pub fn predict(
+    model: &mut Model,
+    image: ArrayView4<'_, f32>,
+    options: &InferenceOptions,
+) -> Result<(Array4<f32>, Array3<f32>, usize, WindowTiming)> {
+    let card = model.card().clone();
+    if options.mc_passes == 0 {
+        return Err(Error::BadInput {
+            what: "mc_passes is 0; use 1 for a deterministic model".into(),
+        });
+    }
+    if options.mc_passes > 1 && !card.output.stochastic {
+        return Err(Error::BadInput {
+            what: format!(
+                "mc_passes is {} but model {} is deterministic (its card says stochastic = false): every pass would be the same; use mc_passes = 1 or a model with dropout active at inference",
+                options.mc_passes, card.name
+            ),
+        });
+    }
+    if options.mirror_axes.iter().any(|&a| a > 2) {
+        return Err(Error::BadInput {
+            what: format!(
+                "mirror_axes {:?}: axes are 0 (k), 1 (j), 2 (i)",
+                options.mirror_axes
+            ),
+        });
+    }
+    if card.output.stochastic {
+        // Fresh session: the dropout generator starts from the model's seed, so this call is reproducible.
+        model.reset()?;
+    }
+    let mirrors = mirror_members(&options.mirror_axes);
+    let mut timing = WindowTiming::default();
+    let mut sum: Option<Array4<f32>> = None;
+    let mut prob_sum: Option<Array4<f32>> = None;
+    let mut members = 0usize;
+    for _pass in 0..options.mc_passes {
+        for &flip in &mirrors {
+            let out = sliding_window(model, image, flip, &options.window, &mut timing)?;
+            let p = activate(out.clone(), card.output.kind, card.output.activation);
+            match (&mut sum, &mut prob_sum) {
+                (Some(s), Some(ps)) => {
+                    *s += &out;
+                    *ps += &p;
+                }
+                _ => {
+                    sum = Some(out);
+                    prob_sum = Some(p);
+                }
+            }
+            members += 1;
+        }
+    }
+    let (Some(mut mean), Some(mut pbar)) = (sum, prob_sum) else {
+        return Err(Error::BadInput {
+            what: "no member was run".into(),
+        });
+    };
+    let inv = 1.0 / members as f32;
+    mean.mapv_inplace(|v| v * inv);
+    pbar.mapv_inplace(|v| v * inv);
+    let h = entropy(&pbar, card.output.activation);
+    Ok((mean, h, members, timing))
+}
+
+/// Trilinear resampling of `[C, k, j, i]` on `from` (same origin and direction as `to`) onto `to`.
+fn resample_channels(x: &Array4<f32>, from: &Grid, to: &Grid) -> Array4<f32> {
+    let (sf, st) = (from.spacing_mm(), to.spacing_mm());
+    let [ni, nj, nk] = to.size();
+    let [fi, fj, fk] = from.size();
+    let coords = |n: usize, ratio: f64, max: usize| -> Vec<(usize, usize, f32)> {
+        (0..n)
+            .map(|t| {
+                let x = (t as f64 * ratio).clamp(0.0, (max - 1) as f64);
+                let i0 = x.floor() as usize;
+                (i0, (i0 + 1).min(max - 1), (x - i0 as f64) as f32)
+            })
+            .collect()
+    };
+    let (ci, cj, ck) = (
+        coords(ni, st[0] / sf[0], fi),
+        coords(nj, st[1] / sf[1], fj),
+        coords(nk, st[2] / sf[2], fk),
+    );
+    let c = x.shape()[0];
+    Array4::from_shape_fn((c, nk, nj, ni), |(ch, k, j, i)| {
+        let ((k0, k1, wk), (j0, j1, wj), (i0, i1, wi)) = (ck[k], cj[j], ci[i]);
+        let l = |a: f32, b: f32, t: f32| if t == 0.0 { a } else { a + (b - a) * t };
+        let plane = |kk| {
+            l(
+                l(x[[ch, kk, j0, i0]], x[[ch, kk, j0, i1]], wi),
+                l(x[[ch, kk, j1, i0]], x[[ch, kk, j1, i1]], wi),
+                wj,
+            )
+        };
+        l(plane(k0), if wk == 0.0 { 0.0 } else { plane(k1) }, wk)
+    })
+}
+
+/// Segments `ct` with `model` (see the module docs): the label map, probabilities and entropy on
+/// the CT's grid, and a per-class summary.
+pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Result<Segmentation> {
+    let start = Instant::now();
+    let card = model.card().clone();
+    if !card.input.modality.eq_ignore_ascii_case("CT") {
+        return Err(Error::BadInput {
+            what: format!(
+                "model {} takes {} images (card input.modality), the input is a CT; use a CT model",
+                card.name, card.input.modality
+            ),
+        });
+    }
+    if card.input.channels != 1 {
+        return Err(Error::BadInput {
+            what: format!(
+                "model {} takes {} channels; a CT gives one",
+                card.name, card.input.channels
+            ),
+        });
+    }
+    let classes = card.output.classes.len();
+    let ct_grid = ct.grid().clone();
+    let [si, sj, sk] = ct_grid.size();
+    let _ = checked_floats(&[classes * 3 + 2, si, sj, sk], "CT-grid outputs")?;
+    let target = Vector3::from(card.input.target_spacing_mm_ijk);
+    let model_grid = grid_with_spacing(&ct_grid, target).map_err(|source| Error::Core {
+        what: "model",
+        source,
+    })?;
+    let [mi, mj, mk] = model_grid.size();
+    let _ = checked_floats(&[classes * 3 + 2, mi, mj, mk], "model-grid buffers")?;
+    let normalised = Volume::new(
+        ct_grid.clone(),
+        normalise(ct.hu(), &card.input.normalisation),
+    )
+    .map_err(|source| Error::Core {
+        what: "normalised",
+        source,
+    })?;
+    let same = (ct_grid.spacing_mm() - target).abs().max() < 1e-9;
+    let at_model = if same {
+        normalised
+    } else {
+        normalised.resampled(target).map_err(|source| Error::Core {
+            what: "model",
+            source,
+        })?
+    };
+    let image = at_model.hu().view().insert_axis(Axis(0));
+    let (mean, h, members, timing) = predict(model, image, options)?;
+    let (mean_ct, h_ct) = if same {
+        (mean, h)
+    } else {
+        let h4 = h.insert_axis(Axis(0));
+        (
+            resample_channels(&mean, &model_grid, &ct_grid),
+            resample_channels(&h4, &model_grid, &ct_grid).index_axis_move(Axis(0), 0),
+        )
+    };
+    let probabilities = activate(mean_ct, card.output.kind, card.output.activation);
+    let ids: Vec<u16> = card.output.classes.iter().map(|c| c.label).collect();
+    let labels = Array3::from_shape_fn((sk, sj, si), |(k, j, i)| {
+        let mut best = 0usize;
+        let mut best_p = f32::NEG_INFINITY;
+        for ch in 0..classes {
+            let p = probabilities[[ch, k, j, i]];
+            if p > best_p {
+                best_p = p;
+                best = ch;
+            }
+        }
+        match card.output.activation {
+            Activation::Softmax => ids[best],
+            Activation::Sigmoid => {
+                if best_p >= 0.5 {
+                    ids[best]
+                } else {
+                    0
+                }
+            }
+        }
+    });
+    let table: ClassTable = card
+        .output
+        .classes
+        .iter()
+        .map(|c| (c.label, c.name.clone()))
+        .collect();
+    let voxel_ml = ct_grid.spacing_mm().iter().product::<f64>() / 1000.0;
+    let mut counts = vec![0usize; classes];
+    let mut hsum = vec![0f64; classes];
+    Zip::from(&labels).and(&h_ct).for_each(|&l, &e| {
+        if let Some(ch) = ids.iter().position(|&x| x == l) {
+            counts[ch] += 1;
+            hsum[ch] += e as f64;
+        }
+    });
+    let summary = card
+        .output
+        .classes
+        .iter()
+        .enumerate()
+        .map(|(ch, c)| ClassSummary {
+            name: c.name.clone(),
+            label: c.label,
+            voxels: counts[ch],
+            volume_ml: counts[ch] as f64 * voxel_ml,
+            mean_entropy_nats: if counts[ch] == 0 {
+                f64::NAN
+            } else {
+                hsum[ch] / counts[ch] as f64
+            },
+        })
+        .collect();
+    let labels = LabelMap::new(ct_grid, labels, table).map_err(|source| Error::Core {
+        what: "label map",
+        source,
+    })?;
+    Ok(Segmentation {
+        labels,
+        probabilities,
+        entropy_nats: h_ct,
+        summary,
+        members,
+        timing,
+        total_s: start.elapsed().as_secs_f64(),
+    })
+}
