@@ -6,12 +6,20 @@
 //! - [`nifti`]: NIfTI-1 (`.nii`, `.nii.gz`) read and write, sform/qform as ITK reads them.
 //! - [`mesh`]: STL (binary, ASCII) and PLY surface meshes, welded on read.
 //! - [`open`]: one entry point that picks the reader from the path.
+//! - [`limits`]: how much memory a file may make a reader allocate ([`Limits`]), checked before
+//!   allocating.
 
 pub mod dicom;
 mod error;
+pub mod limits;
 pub mod mesh;
 pub mod nifti;
 mod open;
+pub mod sanity;
 
 pub use error::{Error, Result};
+pub use limits::Limits;
 pub use open::{Loaded, OpenOptions, SourceKind, open};
+
+#[cfg(test)]
+mod robust_tests;

@@ -23,6 +23,7 @@
 
 mod decode;
 mod error;
+mod prescan;
 mod resample;
 pub(crate) mod scan;
 mod stack;
@@ -31,6 +32,8 @@ mod write;
 use std::path::PathBuf;
 
 use coxa_core::Volume;
+
+use crate::Limits;
 
 pub use error::DicomError;
 pub use scan::{Discovery, SeriesSummary, discover};
@@ -46,6 +49,9 @@ pub struct ReadOptions {
     /// Resample an irregular series (uneven spacing, missing slices, gantry tilt, mixed image
     /// sizes or pixel spacings) onto a regular grid instead of failing. Default `false`.
     pub resample: bool,
+    /// How much memory the read may take; checked (from the headers) before any pixel is decoded.
+    /// Default: [`Limits::new`].
+    pub limits: Limits,
 }
 
 impl ReadOptions {
@@ -61,6 +67,11 @@ impl ReadOptions {
     /// Resample irregular series explicitly (logged, and reported in the warnings).
     pub fn with_resample(mut self, resample: bool) -> Self {
         self.resample = resample;
+        self
+    }
+    /// Sets the memory limit (e.g. from `--max-memory`).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 }
@@ -97,6 +108,7 @@ pub fn read_series(paths: &[PathBuf], options: &ReadOptions) -> crate::Result<Di
     warnings.extend(series.warnings.iter().cloned());
     let plan = stack::plan(series, options.resample)?;
     warnings.extend(plan.warnings.iter().cloned());
+    check_memory(&plan, &options.limits)?;
     let volume = decode::decode_volume(&plan)?;
     Ok(DicomSeries {
         volume,
@@ -105,4 +117,30 @@ pub fn read_series(paths: &[PathBuf], options: &ReadOptions) -> crate::Result<Di
         warnings,
         patient: series.patient.clone(),
     })
+}
+
+/// Checks, from the headers alone, that decoding `plan` fits `limits`: the `f32` volume, each
+/// worker's file and decoded slice (raw and `f32`), and for a resampling every decoded slice.
+fn check_memory(plan: &stack::StackPlan, limits: &Limits) -> crate::Result<()> {
+    use crate::limits::product;
+    let [ni, nj, nk] = plan.grid.size();
+    let volume = product(&[ni as u64, nj as u64, nk as u64, 4]);
+    let slice = |s: &scan::SliceHeader| {
+        let px = product(&[u64::from(s.rows), u64::from(s.cols)]);
+        // The file as read, the decoded samples, and the f32 copy.
+        s.file_len.saturating_add(product(&[px, u64::from(s.bits_allocated) / 8])).saturating_add(product(&[px, 4]))
+    };
+    let largest = plan.slices.iter().map(slice).max().unwrap_or(0);
+    let workers = product(&[rayon::current_num_threads() as u64, largest]);
+    let kept = if plan.resample.is_some() {
+        plan.slices.iter().map(|s| product(&[u64::from(s.rows), u64::from(s.cols), 4])).fold(0u64, u64::saturating_add)
+    } else {
+        0
+    };
+    let first = &plan.slices[0];
+    limits.check(
+        &first.path,
+        || format!("a {ni}x{nj}x{nk} volume ({} files of {}x{} pixels)", plan.slices.len(), first.cols, first.rows),
+        volume.saturating_add(workers).saturating_add(kept),
+    )
 }
