@@ -22,14 +22,19 @@ pub const MAX_ORIGIN_MM: f64 = 1e5;
 /// Checks that `grid` is a grid a scanner can make (spacing, extent, origin within the ranges
 /// above), naming the axis and value that is not.
 pub(crate) fn check_grid(grid: &Grid, path: &Path) -> Result<()> {
-    let bad = |what: String| Err(Error::ImplausibleGrid { path: path.to_path_buf(), what });
+    let bad = |what: String| {
+        Err(Error::ImplausibleGrid {
+            path: path.to_path_buf(),
+            what,
+        })
+    };
     let spacing = grid.spacing_mm();
     let size = grid.size();
     for (a, axis) in ["i", "j", "k"].iter().enumerate() {
         let s = spacing[a];
         if !(MIN_SPACING_MM..=MAX_SPACING_MM).contains(&s) {
             return bad(format!(
-                "the voxel spacing along {axis} is {s:e} mm, outside the {MIN_SPACING_MM}..{MAX_SPACING_MM} mm a CT can have"
+                "the voxel spacing along {axis} is {s:.3e} mm, outside the {MIN_SPACING_MM}..{MAX_SPACING_MM} mm a CT can have"
             ));
         }
         let extent = s * size[a] as f64;

@@ -3,7 +3,12 @@
 //! Reading runs in this order:
 //! 1. **Discover**: walk the folders (recursively) and take every file with the `DICM` marker at
 //!    byte 128; other files are skipped and counted in a warning.
-//! 2. **Scan** headers only (up to PixelData), in parallel.
+//! 2. **Scan** headers only (up to PixelData), in parallel. Before dicom-object parses a file,
+//!    a walk over its element headers checks every announced length against the bytes that
+//!    follow (dicom-parser would allocate an element at its announced length first); then
+//!    BitsAllocated/BitsStored/PixelRepresentation, the native pixel data's length against
+//!    Rows x Columns x frames x bytes, and RescaleSlope/RescaleIntercept (finite, slope
+//!    1e-6..1000 in magnitude, intercept within 1e5 HU) are checked.
 //! 3. **Group** into series: by SeriesInstanceUID, or, where that is empty (a real-world
 //!    defect), by frame of reference, orientation and image size — with a warning.
 //! 4. **Pick** the series: the one named in [`ReadOptions::with_series`], else the only CT
@@ -14,7 +19,11 @@
 //!    slice), positions along the normal (no gantry tilt), one image size, pixel spacing and
 //!    orientation. A series that does not is an error naming the defect, unless
 //!    [`ReadOptions::with_resample`] asks for an explicit, logged resampling onto a regular grid.
-//! 6. **Decode** the pixels (uncompressed, deflate, RLE, JPEG baseline/extended/lossless, JPEG
+//!    The grid must be one a scanner makes ([`crate::sanity::check_grid`]: spacing 0.001..100
+//!    mm, extent up to 10 m).
+//! 6. **Check memory**: the volume, each worker's file and slice buffers (and for a resampling
+//!    every decoded slice) against [`ReadOptions::limits`], from the headers alone.
+//! 7. **Decode** the pixels (uncompressed, deflate, RLE, JPEG baseline/extended/lossless, JPEG
 //!    2000) in parallel and apply the modality LUT (RescaleSlope/RescaleIntercept) to get HU.
 //!
 //! The geometry equals SimpleITK's ImageSeriesReader: origin is the first slice's

@@ -59,7 +59,10 @@ struct Walker<'a> {
 
 impl Walker<'_> {
     fn io(&self, e: std::io::Error) -> Error {
-        Error::Unreadable { path: self.path.to_path_buf(), source: e }
+        Error::Unreadable {
+            path: self.path.to_path_buf(),
+            source: e,
+        }
     }
     fn truncated(&self, what: &str) -> Error {
         DicomError::ElementTooLong {
@@ -81,11 +84,19 @@ impl Walker<'_> {
     }
     fn u16(&mut self) -> Result<u16> {
         let b = self.bytes::<2>()?;
-        Ok(if self.big_endian { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
+        Ok(if self.big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
     }
     fn u32(&mut self) -> Result<u32> {
         let b = self.bytes::<4>()?;
-        Ok(if self.big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
+        Ok(if self.big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
     }
     fn tag(&mut self) -> Result<Tag> {
         let g = self.u16()?;
@@ -117,7 +128,19 @@ impl Walker<'_> {
         let vr = VR::from_binary(vr_bytes).unwrap_or(VR::UN);
         let long = matches!(
             vr,
-            VR::OB | VR::OD | VR::OF | VR::OL | VR::OV | VR::OW | VR::SQ | VR::SV | VR::UC | VR::UN | VR::UR | VR::UT | VR::UV
+            VR::OB
+                | VR::OD
+                | VR::OF
+                | VR::OL
+                | VR::OV
+                | VR::OW
+                | VR::SQ
+                | VR::SV
+                | VR::UC
+                | VR::UN
+                | VR::UR
+                | VR::UT
+                | VR::UV
         );
         let length = if long {
             let _reserved = self.bytes::<2>()?;
@@ -130,18 +153,40 @@ impl Walker<'_> {
 }
 
 fn is_sequence_in_dictionary(tag: Tag) -> bool {
-    StandardDataDictionary.by_tag(tag).is_some_and(|e| e.vr() == VirtualVr::Exact(VR::SQ))
+    StandardDataDictionary
+        .by_tag(tag)
+        .is_some_and(|e| e.vr() == VirtualVr::Exact(VR::SQ))
 }
 
 /// Walks the element headers of the DICOM file `path`, checking that every announced length fits
 /// in the bytes that follow. Reads a few kilobytes whatever the file announces.
 pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
-    let file = File::open(path).map_err(|e| Error::Unreadable { path: path.to_path_buf(), source: e })?;
-    let len = file.metadata().map_err(|e| Error::Unreadable { path: path.to_path_buf(), source: e })?.len();
-    let mut w = Walker { r: BufReader::with_capacity(8192, file), pos: 0, len, path, big_endian: false };
-    let preamble = w.bytes::<132>().map_err(|_| DicomError::NotDicom { path: path.to_path_buf() })?;
+    let file = File::open(path).map_err(|e| Error::Unreadable {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::Unreadable {
+            path: path.to_path_buf(),
+            source: e,
+        })?
+        .len();
+    let mut w = Walker {
+        r: BufReader::with_capacity(8192, file),
+        pos: 0,
+        len,
+        path,
+        big_endian: false,
+    };
+    let preamble = w.bytes::<132>().map_err(|_| DicomError::NotDicom {
+        path: path.to_path_buf(),
+    })?;
     if &preamble[128..] != b"DICM" {
-        return Err(DicomError::NotDicom { path: path.to_path_buf() }.into());
+        return Err(DicomError::NotDicom {
+            path: path.to_path_buf(),
+        }
+        .into());
     }
 
     // File meta group (PS3.10 7.1): explicit VR little endian, group 0002.
@@ -162,7 +207,9 @@ pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
             let mut b = vec![0u8; length as usize];
             w.r.read_exact(&mut b).map_err(|e| w.io(e))?;
             w.pos += u64::from(length);
-            transfer_syntax = String::from_utf8_lossy(&b).trim_end_matches(['\0', ' ']).to_string();
+            transfer_syntax = String::from_utf8_lossy(&b)
+                .trim_end_matches(['\0', ' '])
+                .to_string();
         } else {
             w.skip(length)?;
         }
@@ -181,7 +228,10 @@ pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
     let mut stack: Vec<Frame> = Vec::new();
     let mut pixel_data = PixelData::Absent;
     loop {
-        while stack.last().is_some_and(|f| f.end.is_some_and(|e| e <= w.pos)) {
+        while stack
+            .last()
+            .is_some_and(|f| f.end.is_some_and(|e| e <= w.pos))
+        {
             let _ = stack.pop();
         }
         if w.pos >= w.len {
@@ -205,7 +255,11 @@ pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
                         w.fits(tag, length)?;
                         Some(w.pos + u64::from(length))
                     };
-                    stack.push(Frame { end, implicit: cur_implicit, encapsulated: false });
+                    stack.push(Frame {
+                        end,
+                        implicit: cur_implicit,
+                        encapsulated: false,
+                    });
                 }
                 _ => {
                     // Item or sequence delimiter: closes the innermost undefined-length frame.
@@ -218,7 +272,14 @@ pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
         }
         let (vr, length) = if cur_implicit {
             let length = w.u32()?;
-            (if is_sequence_in_dictionary(tag) { VR::SQ } else { VR::UN }, length)
+            (
+                if is_sequence_in_dictionary(tag) {
+                    VR::SQ
+                } else {
+                    VR::UN
+                },
+                length,
+            )
         } else {
             w.explicit_vr_length()?
         };
@@ -226,17 +287,29 @@ pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
         if length == UNDEFINED {
             if tag == PIXEL_DATA && top_level {
                 pixel_data = PixelData::Encapsulated;
-                stack.push(Frame { end: None, implicit: cur_implicit, encapsulated: true });
+                stack.push(Frame {
+                    end: None,
+                    implicit: cur_implicit,
+                    encapsulated: true,
+                });
             } else {
                 // A sequence; an undefined-length UN holds implicit VR little endian (PS3.5 6.2.2).
                 let implicit_inside = cur_implicit || vr == VR::UN;
-                stack.push(Frame { end: None, implicit: implicit_inside, encapsulated: false });
+                stack.push(Frame {
+                    end: None,
+                    implicit: implicit_inside,
+                    encapsulated: false,
+                });
             }
             continue;
         }
         w.fits(tag, length)?;
         if vr == VR::SQ {
-            stack.push(Frame { end: Some(w.pos + u64::from(length)), implicit: cur_implicit, encapsulated: false });
+            stack.push(Frame {
+                end: Some(w.pos + u64::from(length)),
+                implicit: cur_implicit,
+                encapsulated: false,
+            });
             continue;
         }
         if tag == PIXEL_DATA && top_level {
