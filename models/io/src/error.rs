@@ -81,7 +81,7 @@ pub enum Error {
     /// A CT was needed but the source is another modality (or not like a CT at all).
     #[error(
         "{path}: {what}, not a CT; coxa needs Hounsfield units from a CT here: choose the CT series \
-         (--series) or file, or pass --any-modality if you know the values are HU"
+         (--series) or file, or, if you know the values are HU, pass --any-modality (coxa anatomy)"
     )]
     NotCt {
         /// The file or folder.

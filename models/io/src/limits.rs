@@ -13,6 +13,7 @@
 
 use std::path::Path;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The limit where the machine's available memory cannot be read: 4 GiB.
 pub const FALLBACK_MAX_BYTES: u64 = 4 << 30;
@@ -39,14 +40,23 @@ pub struct Limits {
     pub source: LimitSource,
 }
 
+/// The process-wide limit set by [`Limits::set_process_max_bytes`]; 0 while unset.
+static PROCESS_MAX_BYTES: AtomicU64 = AtomicU64::new(0);
+
 impl Default for Limits {
+    /// The limit set for this process ([`Limits::set_process_max_bytes`], e.g. by the CLI's
+    /// `--max-memory`), else [`Limits::from_machine`].
     fn default() -> Self {
-        Self::from_machine()
+        match PROCESS_MAX_BYTES.load(Ordering::Relaxed) {
+            0 => Self::from_machine(),
+            max_bytes => Self { max_bytes, source: LimitSource::Caller },
+        }
     }
 }
 
 impl Limits {
-    /// The default: half of the memory available on this machine (see the module docs).
+    /// The default: the process-wide limit if one was set, else half of the memory available on
+    /// this machine (see the module docs).
     pub fn new() -> Self {
         Self::default()
     }
@@ -71,6 +81,13 @@ impl Limits {
                 },
             }
         })
+    }
+
+    /// Sets the limit every later [`Limits::new`] in this process returns: the program's
+    /// `--max-memory`, set once at start-up so that every reader (CT, label map, mesh) in every
+    /// stage honours it. `0` means "unset" (the machine's limit again).
+    pub fn set_process_max_bytes(max_bytes: u64) {
+        PROCESS_MAX_BYTES.store(max_bytes, Ordering::Relaxed);
     }
 
     /// A caller's limit in bytes (e.g. from `--max-memory`).
