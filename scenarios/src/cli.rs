@@ -42,7 +42,7 @@ pub fn parse_memory(text: &str) -> Result<u64, String> {
         u => return Err(format!("unknown unit {u:?} in {text:?}; use K, M, G, T (or KiB, MiB, GiB, TiB)")),
     };
     let bytes = value * scale;
-    if !(bytes >= 1.0 && bytes < 1.8e19) {
+    if !(1.0..1.8e19).contains(&bytes) {
         return Err(format!("{text:?} is not a usable memory size (at least 1 byte)"));
     }
     Ok(bytes as u64)
@@ -317,5 +317,23 @@ fn print_text(r: &serde_json::Value) {
     }
     for w in r["warnings"].as_array().into_iter().flatten() {
         println!("warning    {}", w.as_str().unwrap_or_default());
+    }
+}
+
+#[cfg(test)]
+mod parse_memory_tests {
+    use super::parse_memory;
+
+    #[test]
+    fn memory_sizes_parse_with_decimal_and_binary_units() {
+        assert_eq!(parse_memory("8G"), Ok(8_000_000_000));
+        assert_eq!(parse_memory("512M"), Ok(512_000_000));
+        assert_eq!(parse_memory("16GiB"), Ok(16 << 30));
+        assert_eq!(parse_memory("1.5gb"), Ok(1_500_000_000));
+        assert_eq!(parse_memory("4096"), Ok(4096));
+        assert!(parse_memory("12X").unwrap_err().contains("unknown unit"));
+        assert!(parse_memory("0").is_err());
+        assert!(parse_memory("G").is_err());
+        assert!(parse_memory("1e30").is_err());
     }
 }
