@@ -17,14 +17,7 @@ fn in_ci() -> bool {
 /// A path inside `../shared/data` (next to the workspace). Outside CI a missing folder skips the
 /// test with a printed note (`None`); in CI (`CI=true`) it fails the test loudly.
 pub fn shared_data(rel: &str) -> Option<PathBuf> {
-    // `../shared/data` beside the repository; a git worktree deeper down finds it further up.
-    let p = workspace_root()
-        .ancestors()
-        .skip(1)
-        .map(|a| a.join("shared").join("data"))
-        .find(|d| d.is_dir())
-        .unwrap_or_else(|| workspace_root().join("..").join("shared").join("data"))
-        .join(rel);
+    let p = workspace_root().join("..").join("shared").join("data").join(rel);
     if p.exists() {
         return Some(p);
     }
