@@ -29,6 +29,8 @@ pub enum AnatomySource {
         label_names: Option<PathBuf>,
         /// DICOM reading options.
         dicom: coxa_io::dicom::ReadOptions,
+        /// Accept a CT source that does not look like a CT (another modality, no air).
+        any_modality: bool,
     },
     /// Bone surfaces by TotalSegmentator class name (femur_left, hip_right, ...), LPS mm.
     Meshes(Vec<(String, PathBuf)>),
@@ -86,8 +88,9 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
             }
             (Bones { meshes }, None, None)
         }
-        AnatomySource::Ct { ct, labels, label_names, dicom } => {
-            let loaded = coxa_io::open(ct, &coxa_io::OpenOptions::new().with_dicom(dicom.clone()))?;
+        AnatomySource::Ct { ct, labels, label_names, dicom, any_modality } => {
+            let options = coxa_io::OpenOptions::new().with_limits(dicom.limits).with_any_modality(*any_modality);
+            let loaded = coxa_io::open(ct, &options.with_dicom(dicom.clone()))?;
             warnings.extend(loaded.warnings.iter().cloned());
             let volume = loaded.volume;
             let map = label_map_for(&volume, labels.as_deref(), label_names.as_deref(), &mut warnings)?;

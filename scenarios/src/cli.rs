@@ -15,6 +15,37 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Most memory one file may make coxa allocate (CT, label map, mesh), e.g. 8G, 512M, 16GiB
+    /// or bytes; checked from the file's header before reading. Default: half of the memory
+    /// available when coxa starts.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_memory)]
+    pub max_memory: Option<u64>,
+}
+
+/// A memory size: a number with an optional unit K, M, G, T (powers of 1000, with or without
+/// a trailing B) or KiB, MiB, GiB, TiB (powers of 1024); a bare number is bytes.
+pub fn parse_memory(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number.parse().map_err(|_| format!("{text:?} is not a size; write e.g. 8G, 512M or 16GiB"))?;
+    let scale = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        u => return Err(format!("unknown unit {u:?} in {text:?}; use K, M, G, T (or KiB, MiB, GiB, TiB)")),
+    };
+    let bytes = value * scale;
+    if !(1.0..1.8e19).contains(&bytes) {
+        return Err(format!("{text:?} is not a usable memory size (at least 1 byte)"));
+    }
+    Ok(bytes as u64)
 }
 
 /// The subcommands.
@@ -74,6 +105,10 @@ pub struct AnatomyArgs {
     /// Print anatomy.json to stdout as well.
     #[arg(long)]
     pub json: bool,
+    /// Accept a CT that does not look like one (a Modality other than CT, or a NIfTI without air)
+    /// when you know its values are Hounsfield units.
+    #[arg(long)]
+    pub any_modality: bool,
 }
 
 /// Arguments of `coxa run`.
@@ -141,6 +176,9 @@ pub struct InspectArgs {
 
 /// Runs a parsed command line, printing to stdout. Errors are returned for `main` to report.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(max) = cli.max_memory {
+        coxa_io::Limits::set_process_max_bytes(max);
+    }
     match cli.command {
         Command::Inspect(args) => inspect(&args),
         Command::Anatomy(args) => anatomy(&args),
@@ -160,7 +198,13 @@ fn anatomy(args: &AnatomyArgs) -> anyhow::Result<()> {
             if let Some(s) = &args.series {
                 dicom = dicom.with_series(s.clone());
             }
-            crate::anatomy::AnatomySource::Ct { ct: ct.clone(), labels: args.labels.clone(), label_names: args.label_names.clone(), dicom }
+            crate::anatomy::AnatomySource::Ct {
+                ct: ct.clone(),
+                labels: args.labels.clone(),
+                label_names: args.label_names.clone(),
+                dicom,
+                any_modality: args.any_modality,
+            }
         }
         None => {
             let mut list = Vec::new();
@@ -216,7 +260,8 @@ fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
     if let Some(s) = &args.series {
         dicom = dicom.with_series(s.clone());
     }
-    let loaded = coxa_io::open(&args.path, &OpenOptions::new().with_dicom(dicom))?;
+    // inspect looks at any modality (and names it); the CT stages refuse what is not a CT.
+    let loaded = coxa_io::open(&args.path, &OpenOptions::new().with_any_modality(true).with_dicom(dicom))?;
     let report = inspect_report(&loaded, args.show_phi);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -272,5 +317,23 @@ fn print_text(r: &serde_json::Value) {
     }
     for w in r["warnings"].as_array().into_iter().flatten() {
         println!("warning    {}", w.as_str().unwrap_or_default());
+    }
+}
+
+#[cfg(test)]
+mod parse_memory_tests {
+    use super::parse_memory;
+
+    #[test]
+    fn memory_sizes_parse_with_decimal_and_binary_units() {
+        assert_eq!(parse_memory("8G"), Ok(8_000_000_000));
+        assert_eq!(parse_memory("512M"), Ok(512_000_000));
+        assert_eq!(parse_memory("16GiB"), Ok(16 << 30));
+        assert_eq!(parse_memory("1.5gb"), Ok(1_500_000_000));
+        assert_eq!(parse_memory("4096"), Ok(4096));
+        assert!(parse_memory("12X").unwrap_err().contains("unknown unit"));
+        assert!(parse_memory("0").is_err());
+        assert!(parse_memory("G").is_err());
+        assert!(parse_memory("1e30").is_err());
     }
 }

@@ -41,7 +41,7 @@ pub const LEWINNEK_DEG: [f64; 4] = [5.0, 25.0, 30.0, 50.0];
 /// and `input/phantom_truth.json`.
 fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value>)> {
     Ok(match &case.input {
-        CaseInput::Ct { ct, labels } => (AnatomySource::Ct { ct: ct.clone(), labels: labels.clone(), label_names: None, dicom: Default::default() }, None),
+        CaseInput::Ct { ct, labels } => (AnatomySource::Ct { ct: ct.clone(), labels: labels.clone(), label_names: None, dicom: Default::default(), any_modality: false }, None),
         CaseInput::Meshes(list) => {
             if list.is_empty() {
                 bail!("case {}: no input found (a case folder needs ct.nii.gz, ct.nii, a DICOM folder ct/, or bone surfaces such as hip_right.stl and femur_right.stl)", case.name);
@@ -71,7 +71,7 @@ fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value
                 "voxel_mm": spec.voxel_mm,
             });
             write_new(&input.join("phantom_truth.json"), serde_json::to_string_pretty(&truth)?.as_bytes())?;
-            (AnatomySource::Ct { ct, labels: Some(muscles), label_names: None, dicom: Default::default() }, Some(truth))
+            (AnatomySource::Ct { ct, labels: Some(muscles), label_names: None, dicom: Default::default(), any_modality: false }, Some(truth))
         }
     })
 }

@@ -242,3 +242,69 @@ fn rom_oscillation_angle_is_exact() -> Result<()> {
 fn rom_rejects_nan_angles() {
     assert_clean_failure(coxa(&["rom", "--cup-inclination-deg", "nan"]), &["--cup-inclination-deg", "NaN"]);
 }
+
+/// Replaces the bytes after the first `pattern` in `file` by `value`.
+fn patch(file: &Path, pattern: &[u8], value: &[u8]) -> Result<()> {
+    let mut b = std::fs::read(file)?;
+    let at = b.windows(pattern.len()).position(|w| w == pattern).ok_or_else(|| anyhow::anyhow!("{pattern:?} not in {}", file.display()))?
+        + pattern.len();
+    b[at..at + value.len()].copy_from_slice(value);
+    std::fs::write(file, b)?;
+    Ok(())
+}
+
+/// Issue 16: Rows x Columns 65535 over 16x12 pixels allocated 343 GB and aborted; now the header
+/// is refused before any pixel is decoded (exit 2, one line, nothing written).
+#[test]
+fn inspect_refuses_rows_65535_before_allocating() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path().join("series");
+    let files = dicom::write_series(&small_volume([16, 12, 3], 0.0), &dir, &WriteSeriesOptions::new().with_uid_seed(65535))?;
+    for f in &files {
+        patch(f, &[0x28, 0x00, 0x10, 0x00, b'U', b'S', 2, 0], &[0xFF, 0xFF])?;
+        patch(f, &[0x28, 0x00, 0x11, 0x00, b'U', b'S', 2, 0], &[0xFF, 0xFF])?;
+    }
+    let before = listing(tmp.path());
+    assert_clean_failure(coxa(&["inspect", dir.to_str().unwrap()]), &["PixelData holds 384 bytes", "65535x65535x1x1x16/8"]);
+    assert_eq!(listing(tmp.path()), before);
+    Ok(())
+}
+
+/// Issue 16: `--max-memory` below what a volume needs refuses it from the header, and names the
+/// option; a size that does not parse is a usage error.
+#[test]
+fn max_memory_is_honoured_before_reading() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path().join("series");
+    dicom::write_series(&small_volume([16, 12, 3], 0.0), &dir, &WriteSeriesOptions::new().with_uid_seed(7))?;
+    assert_clean_failure(coxa(&["inspect", dir.to_str().unwrap(), "--max-memory", "2K"]), &["16x12x3 volume", "--max-memory"]);
+    let ok = coxa(&["--max-memory", "1GiB", "inspect", dir.to_str().unwrap()]);
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    let bad = coxa(&["inspect", dir.to_str().unwrap(), "--max-memory", "12X"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown unit"), "{}", String::from_utf8_lossy(&bad.stderr));
+    Ok(())
+}
+
+/// Issue 16: an MR series was segmented as CT into five "bones"; `anatomy --ct` now refuses it
+/// naming the modality, while `inspect` still shows it.
+#[test]
+fn anatomy_refuses_an_mr_series_and_inspect_names_it() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path().join("series");
+    let files = dicom::write_series(&small_volume([16, 12, 3], 0.0), &dir, &WriteSeriesOptions::new().with_uid_seed(3))?;
+    for f in &files {
+        patch(f, &[0x08, 0x00, 0x60, 0x00, b'C', b'S', 2, 0], b"MR")?;
+    }
+    let out = tmp.path().join("out");
+    assert_clean_failure(
+        coxa(&["anatomy", "--ct", dir.to_str().unwrap(), "--out", out.to_str().unwrap()]),
+        &["Modality MR (magnetic resonance)", "not a CT", "--any-modality"],
+    );
+    assert!(!out.exists(), "nothing written");
+    let shown = coxa(&["inspect", "--json", dir.to_str().unwrap()]);
+    assert_eq!(shown.status.code(), Some(0), "{}", String::from_utf8_lossy(&shown.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&shown.stdout)?;
+    assert_eq!(j["modality"], "MR");
+    Ok(())
+}

@@ -13,3 +13,4 @@ mod phantom;
 mod segment;
 mod msk;
 mod plan;
+mod sizing;

@@ -230,7 +230,8 @@ impl CaseData {
     /// slice planes. `None` (with a note) when the case has no CT or it cannot be read.
     pub fn load_ct(&mut self) -> Option<CtData> {
         let path = self.ct_path.clone()?;
-        let volume = match coxa_io::open(&path, &coxa_io::OpenOptions::new()) {
+        // Slices are only shown: whatever the modality (the case's own stages required a CT).
+        let volume = match coxa_io::open(&path, &coxa_io::OpenOptions::new().with_any_modality(true)) {
             Ok(l) => l.volume,
             Err(e) => {
                 self.notes.push(format!("the CT slices are not shown: {e}"));

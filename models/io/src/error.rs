@@ -51,6 +51,44 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Reading the file would need more memory than [`crate::Limits`] allows.
+    #[error(
+        "{path}: {what} would need {} of memory, more than {} allowed ({limit_source}); \
+         the header is probably corrupt, else raise the limit with --max-memory or crop the image",
+        crate::limits::human_bytes(*need_bytes),
+        crate::limits::human_bytes(*limit_bytes)
+    )]
+    TooMuchMemory {
+        /// The file (or first file of a series).
+        path: PathBuf,
+        /// What needs the memory ("a 65535x65535x20 volume").
+        what: String,
+        /// Bytes it would need.
+        need_bytes: u64,
+        /// The limit, bytes.
+        limit_bytes: u64,
+        /// Where the limit came from.
+        limit_source: &'static str,
+    },
+    /// The grid's spacing, extent or origin is outside anything a CT scanner makes.
+    #[error("{path}: {what}; the header is corrupt: fix the geometry (or re-export the image)")]
+    ImplausibleGrid {
+        /// The file (or first file of a series).
+        path: PathBuf,
+        /// What is out of range, with the value and the accepted range.
+        what: String,
+    },
+    /// A CT was needed but the source is another modality (or not like a CT at all).
+    #[error(
+        "{path}: {what}, not a CT; coxa needs Hounsfield units from a CT here: choose the CT series \
+         (--series) or file, or, if you know the values are HU, pass --any-modality (coxa anatomy)"
+    )]
+    NotCt {
+        /// The file or folder.
+        path: PathBuf,
+        /// What was found ("the series' Modality is MR").
+        what: String,
+    },
     /// The data do not form a valid grid or volume.
     #[error("{path}: {source}")]
     Geometry {

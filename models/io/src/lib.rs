@@ -7,12 +7,20 @@
 //! - [`mesh`]: STL (binary, ASCII) and PLY surface meshes (STL welded on read), legacy VTK
 //!   PolyData and VTK XML PolyData (.vtp, ASCII arrays) read with their vertex order kept.
 //! - [`open`]: one entry point that picks the reader from the path.
+//! - [`limits`]: how much memory a file may make a reader allocate ([`Limits`]), checked before
+//!   allocating.
 
 pub mod dicom;
 mod error;
+pub mod limits;
 pub mod mesh;
 pub mod nifti;
 mod open;
+pub mod sanity;
 
 pub use error::{Error, Result};
+pub use limits::Limits;
 pub use open::{Loaded, OpenOptions, SourceKind, open};
+
+#[cfg(test)]
+mod robust_tests;

@@ -5,24 +5,39 @@ use std::path::{Path, PathBuf};
 use coxa_core::Volume;
 
 use crate::dicom::{self, PatientIdentity, ReadOptions, SeriesSummary};
-use crate::{Error, Result, nifti};
+use crate::{Error, Limits, Result, nifti};
 
 /// Options of [`open`]. DICOM options apply only to DICOM sources.
 #[non_exhaustive]
 #[derive(Debug, Clone, Default)]
 pub struct OpenOptions {
-    /// How to pick and stack a DICOM series.
+    /// How to pick and stack a DICOM series (its `limits` are replaced by [`OpenOptions::limits`]).
     pub dicom: ReadOptions,
+    /// How much memory the read may take (every source). Default: [`Limits::new`].
+    pub limits: Limits,
+    /// Accept a source that is not a CT: a DICOM series whose Modality is not CT, or a NIfTI
+    /// volume without air (see [`crate::sanity`]). Default `false`: [`Error::NotCt`].
+    pub any_modality: bool,
 }
 
 impl OpenOptions {
-    /// The defaults.
+    /// The defaults: a CT, the machine's memory limit.
     pub fn new() -> Self {
         Self::default()
     }
     /// Sets the DICOM options.
     pub fn with_dicom(mut self, dicom: ReadOptions) -> Self {
         self.dicom = dicom;
+        self
+    }
+    /// Sets the memory limit (e.g. from `--max-memory`).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+    /// Accepts sources that are not CT (e.g. to inspect an MR series).
+    pub fn with_any_modality(mut self, any_modality: bool) -> Self {
+        self.any_modality = any_modality;
         self
     }
 }
@@ -55,13 +70,24 @@ pub struct Loaded {
 }
 
 /// Opens `path`: a NIfTI file (`.nii`, `.nii.gz`), a DICOM file, or a folder holding a DICOM series.
+///
+/// The source must be a CT unless [`OpenOptions::any_modality`]: a DICOM series whose Modality
+/// is not `CT` is [`Error::NotCt`] naming the modality (an empty Modality is accepted with a
+/// warning); NIfTI has no modality field, so a NIfTI volume is refused when fewer than 0.1 % of its
+/// voxels are below -500 HU (no air: an MR image, a CT without its rescale, or a crop inside the
+/// body; see [`crate::sanity`]).
 pub fn open(path: &Path, options: &OpenOptions) -> Result<Loaded> {
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::NotFound { path: path.to_path_buf() },
         _ => Error::Unreadable { path: path.to_path_buf(), source: e },
     })?;
     if meta.is_file() && nifti::is_nifti_path(path) {
-        let volume = nifti::read_volume(path)?;
+        let volume = nifti::read_volume_with(path, &options.limits)?;
+        if !options.any_modality
+            && let Some(what) = crate::sanity::not_ct_like(&volume)
+        {
+            return Err(Error::NotCt { path: path.to_path_buf(), what });
+        }
         return Ok(Loaded {
             volume,
             source: SourceKind::Nifti,
@@ -74,13 +100,44 @@ pub fn open(path: &Path, options: &OpenOptions) -> Result<Loaded> {
     if meta.is_file() && !dicom::scan::has_dicm_marker(path)? {
         return Err(Error::UnknownFormat { path: path.to_path_buf() });
     }
-    let series = dicom::read_series(&[PathBuf::from(path)], &options.dicom)?;
+    let dicom_options = options.dicom.clone().with_limits(options.limits);
+    let series = dicom::read_series(&[PathBuf::from(path)], &dicom_options)?;
+    let mut warnings = series.warnings;
+    let modality = series.summary.modality.trim();
+    if modality.is_empty() {
+        warnings.push("Modality (0008,0060) is empty: assumed CT".to_string());
+    } else if !options.any_modality && !modality.eq_ignore_ascii_case("CT") {
+        return Err(Error::NotCt {
+            path: path.to_path_buf(),
+            what: format!(
+                "the series {} has Modality {modality} ({})",
+                series.summary.series_uid.as_deref().unwrap_or("(no UID)"),
+                modality_name(modality)
+            ),
+        });
+    }
     Ok(Loaded {
         n_files: series.files.len(),
         modality: Some(series.summary.modality.clone()).filter(|m| !m.is_empty()),
         source: SourceKind::Dicom(series.summary),
         volume: series.volume,
-        warnings: series.warnings,
+        warnings,
         patient: series.patient,
     })
+}
+
+/// A reader's name for a DICOM modality code, for messages.
+fn modality_name(code: &str) -> &'static str {
+    match code.to_ascii_uppercase().as_str() {
+        "MR" => "magnetic resonance",
+        "PT" => "PET",
+        "NM" => "nuclear medicine",
+        "US" => "ultrasound",
+        "CR" | "DX" => "radiograph",
+        "XA" => "angiography",
+        "SEG" => "segmentation",
+        "RTSTRUCT" | "RTDOSE" | "RTPLAN" => "radiotherapy object",
+        "OT" => "other",
+        _ => "not CT",
+    }
 }

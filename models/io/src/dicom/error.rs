@@ -129,6 +129,33 @@ pub enum DicomError {
         /// What to do.
         fix: &'static str,
     },
+    /// An element announces more bytes than the file holds after it (checked before any of it is
+    /// read, so a corrupt length costs no memory).
+    #[error("{path}: element {tag} announces {length} bytes, but only {remaining} bytes follow in the file; the file is truncated or corrupt, re-export it")]
+    ElementTooLong {
+        /// The file.
+        path: PathBuf,
+        /// The element's tag, as (gggg,eeee).
+        tag: String,
+        /// The announced length, bytes.
+        length: u64,
+        /// Bytes left in the file after the element's header.
+        remaining: u64,
+    },
+    /// The native pixel data's length disagrees with Rows, Columns, frames and bits.
+    #[error("{path}: PixelData holds {found} bytes, but {layout} = {expected} bytes{hint}; the header does not describe these pixels, re-export the series")]
+    PixelDataLength {
+        /// The file.
+        path: PathBuf,
+        /// Bytes present.
+        found: u64,
+        /// Bytes the header describes.
+        expected: u64,
+        /// "Rows x Columns x NumberOfFrames x SamplesPerPixel x BitsAllocated/8 = 512x512x1x1x16/8".
+        layout: String,
+        /// A guess at the cause, or empty.
+        hint: String,
+    },
     /// The pixels cannot be decoded.
     #[error("{path}: cannot decode pixel data with transfer syntax {transfer_syntax} ({detail}){hint}")]
     Decode {

@@ -3,7 +3,12 @@
 //! Reading runs in this order:
 //! 1. **Discover**: walk the folders (recursively) and take every file with the `DICM` marker at
 //!    byte 128; other files are skipped and counted in a warning.
-//! 2. **Scan** headers only (up to PixelData), in parallel.
+//! 2. **Scan** headers only (up to PixelData), in parallel. Before dicom-object parses a file,
+//!    a walk over its element headers checks every announced length against the bytes that
+//!    follow (dicom-parser would allocate an element at its announced length first); then
+//!    BitsAllocated/BitsStored/PixelRepresentation, the native pixel data's length against
+//!    Rows x Columns x frames x bytes, and RescaleSlope/RescaleIntercept (finite, slope
+//!    1e-6..1000 in magnitude, intercept within 1e5 HU) are checked.
 //! 3. **Group** into series: by SeriesInstanceUID, or, where that is empty (a real-world
 //!    defect), by frame of reference, orientation and image size — with a warning.
 //! 4. **Pick** the series: the one named in [`ReadOptions::with_series`], else the only CT
@@ -14,7 +19,11 @@
 //!    slice), positions along the normal (no gantry tilt), one image size, pixel spacing and
 //!    orientation. A series that does not is an error naming the defect, unless
 //!    [`ReadOptions::with_resample`] asks for an explicit, logged resampling onto a regular grid.
-//! 6. **Decode** the pixels (uncompressed, deflate, RLE, JPEG baseline/extended/lossless, JPEG
+//!    The grid must be one a scanner makes ([`crate::sanity::check_grid`]: spacing 0.001..100
+//!    mm, extent up to 10 m).
+//! 6. **Check memory**: the volume, each worker's file and slice buffers (and for a resampling
+//!    every decoded slice) against [`ReadOptions::limits`], from the headers alone.
+//! 7. **Decode** the pixels (uncompressed, deflate, RLE, JPEG baseline/extended/lossless, JPEG
 //!    2000) in parallel and apply the modality LUT (RescaleSlope/RescaleIntercept) to get HU.
 //!
 //! The geometry equals SimpleITK's ImageSeriesReader: origin is the first slice's
@@ -23,6 +32,7 @@
 
 mod decode;
 mod error;
+mod prescan;
 mod resample;
 pub(crate) mod scan;
 mod stack;
@@ -31,6 +41,8 @@ mod write;
 use std::path::PathBuf;
 
 use coxa_core::Volume;
+
+use crate::Limits;
 
 pub use error::DicomError;
 pub use scan::{Discovery, SeriesSummary, discover};
@@ -46,6 +58,9 @@ pub struct ReadOptions {
     /// Resample an irregular series (uneven spacing, missing slices, gantry tilt, mixed image
     /// sizes or pixel spacings) onto a regular grid instead of failing. Default `false`.
     pub resample: bool,
+    /// How much memory the read may take; checked (from the headers) before any pixel is decoded.
+    /// Default: [`Limits::new`].
+    pub limits: Limits,
 }
 
 impl ReadOptions {
@@ -61,6 +76,11 @@ impl ReadOptions {
     /// Resample irregular series explicitly (logged, and reported in the warnings).
     pub fn with_resample(mut self, resample: bool) -> Self {
         self.resample = resample;
+        self
+    }
+    /// Sets the memory limit (e.g. from `--max-memory`).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 }
@@ -97,6 +117,7 @@ pub fn read_series(paths: &[PathBuf], options: &ReadOptions) -> crate::Result<Di
     warnings.extend(series.warnings.iter().cloned());
     let plan = stack::plan(series, options.resample)?;
     warnings.extend(plan.warnings.iter().cloned());
+    check_memory(&plan, &options.limits)?;
     let volume = decode::decode_volume(&plan)?;
     Ok(DicomSeries {
         volume,
@@ -105,4 +126,30 @@ pub fn read_series(paths: &[PathBuf], options: &ReadOptions) -> crate::Result<Di
         warnings,
         patient: series.patient.clone(),
     })
+}
+
+/// Checks, from the headers alone, that decoding `plan` fits `limits`: the `f32` volume, each
+/// worker's file and decoded slice (raw and `f32`), and for a resampling every decoded slice.
+fn check_memory(plan: &stack::StackPlan, limits: &Limits) -> crate::Result<()> {
+    use crate::limits::product;
+    let [ni, nj, nk] = plan.grid.size();
+    let volume = product(&[ni as u64, nj as u64, nk as u64, 4]);
+    let slice = |s: &scan::SliceHeader| {
+        let px = product(&[u64::from(s.rows), u64::from(s.cols)]);
+        // The file as read, the decoded samples, and the f32 copy.
+        s.file_len.saturating_add(product(&[px, u64::from(s.bits_allocated) / 8])).saturating_add(product(&[px, 4]))
+    };
+    let largest = plan.slices.iter().map(slice).max().unwrap_or(0);
+    let workers = product(&[rayon::current_num_threads() as u64, largest]);
+    let kept = if plan.resample.is_some() {
+        plan.slices.iter().map(|s| product(&[u64::from(s.rows), u64::from(s.cols), 4])).fold(0u64, u64::saturating_add)
+    } else {
+        0
+    };
+    let first = &plan.slices[0];
+    limits.check(
+        &first.path,
+        || format!("a {ni}x{nj}x{nk} volume ({} files of {}x{} pixels)", plan.slices.len(), first.cols, first.rows),
+        volume.saturating_add(workers).saturating_add(kept),
+    )
 }

@@ -33,6 +33,10 @@ pub(crate) struct SliceHeader {
     pub gantry_tilt_deg: Option<f64>,
     pub transfer_syntax: String,
     pub patient: PatientIdentity,
+    /// BitsAllocated (8, 16 or 32).
+    pub bits_allocated: u16,
+    /// Length of the file, bytes (what opening it for decoding reads into memory).
+    pub file_len: u64,
 }
 
 /// One series found on disk.
@@ -262,8 +266,129 @@ pub(crate) fn open_err(path: &Path, e: dicom_object::ReadError) -> Error {
 }
 
 fn read_header(path: &Path) -> Result<SliceHeader> {
+    // Every announced length is checked against the file before dicom-object allocates it.
+    let pixel_data = super::prescan::prescan(path)?;
     let obj = OpenFileOptions::new().read_until(tags::PIXEL_DATA).open_file(path).map_err(|e| open_err(path, e))?;
-    header_from(path, &obj)
+    let mut h = header_from(path, &obj)?;
+    h.file_len = std::fs::metadata(path).map_err(|e| io_error(path, e))?.len();
+    check_pixel_layout(path, &obj, &h, pixel_data)?;
+    check_rescale(path, &obj)?;
+    Ok(h)
+}
+
+fn bad_tag(path: &Path, tag_name: &'static str, value: impl std::fmt::Debug, why: impl Into<String>) -> Error {
+    DicomError::BadTag { path: path.to_path_buf(), tag_name, value: format!("{value:?}"), why: why.into() }.into()
+}
+
+/// Checks the pixel layout: BitsAllocated 8, 16 or 32, BitsStored within it, PixelRepresentation
+/// 0 or 1, Rows and Columns > 0, and native pixel data exactly as long as the header describes
+/// (one padding byte allowed), so that 16-bit pixels under an 8-bit header, or a header
+/// announcing 65535x65535 pixels over a small image, are refused before anything is decoded.
+fn check_pixel_layout(path: &Path, obj: &DefaultDicomObject, h: &SliceHeader, pixel_data: super::prescan::PixelData) -> Result<()> {
+    use super::prescan::PixelData;
+    if h.rows == 0 || h.cols == 0 {
+        return Err(bad_tag(path, "Rows/Columns", (h.rows, h.cols), "an image needs at least one row and column"));
+    }
+    let bits_stored = uint(obj, tags::BITS_STORED).unwrap_or(u32::from(h.bits_allocated));
+    if !matches!(h.bits_allocated, 8 | 16 | 32) {
+        return Err(bad_tag(path, "BitsAllocated", h.bits_allocated, "a CT image has 8, 16 or 32 bits per pixel"));
+    }
+    if bits_stored == 0 || bits_stored > u32::from(h.bits_allocated) {
+        return Err(bad_tag(path, "BitsStored", bits_stored, format!("must be 1..={} (BitsAllocated)", h.bits_allocated)));
+    }
+    if let Some(pr) = uint(obj, tags::PIXEL_REPRESENTATION)
+        && pr > 1
+    {
+        return Err(bad_tag(path, "PixelRepresentation", pr, "must be 0 (unsigned) or 1 (signed)"));
+    }
+    let spp = uint(obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
+    if let PixelData::Native(found) = pixel_data {
+        let expected = crate::limits::product(&[
+            u64::from(h.rows),
+            u64::from(h.cols),
+            u64::from(h.frames.max(1)),
+            u64::from(spp),
+            u64::from(h.bits_allocated) / 8,
+        ]);
+        if found != expected && found != expected.saturating_add(1) {
+            let hint = if found == expected.saturating_mul(2) {
+                " (twice as long: 16-bit pixels under an 8-bit header?)".to_string()
+            } else if found.saturating_mul(2) == expected {
+                " (half as long: 8-bit pixels under a 16-bit header?)".to_string()
+            } else if found < expected {
+                " (Rows or Columns too large, or the pixel data truncated)".to_string()
+            } else {
+                String::new()
+            };
+            return Err(DicomError::PixelDataLength {
+                path: path.to_path_buf(),
+                found,
+                expected,
+                layout: format!(
+                    "Rows x Columns x NumberOfFrames x SamplesPerPixel x BitsAllocated/8 = {}x{}x{}x{spp}x{}/8",
+                    h.rows,
+                    h.cols,
+                    h.frames.max(1),
+                    h.bits_allocated
+                ),
+                hint,
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Largest |RescaleSlope| accepted: CT stores HU with slope 1 (sometimes 0.5..2); a slope of
+/// 1000 would already turn 12-bit values into millions of HU.
+pub const MAX_RESCALE_SLOPE: f64 = 1000.0;
+/// Smallest |RescaleSlope| accepted.
+pub const MIN_RESCALE_SLOPE: f64 = 1e-6;
+/// Largest |RescaleIntercept| accepted, HU (CT uses about -1024 or -8192).
+pub const MAX_RESCALE_INTERCEPT_HU: f64 = 1e5;
+
+/// Checks RescaleSlope and RescaleIntercept: absent (slope 1, intercept 0), or one finite number
+/// each, the slope within [`MIN_RESCALE_SLOPE`]..=[`MAX_RESCALE_SLOPE`] in magnitude and the
+/// intercept within [`MAX_RESCALE_INTERCEPT_HU`].
+fn check_rescale(path: &Path, obj: &DefaultDicomObject) -> Result<()> {
+    let one = |tag, name: &'static str| -> Result<Option<f64>> {
+        let Some(e) = obj.element_opt(tag).ok().flatten() else { return Ok(None) };
+        let raw = e.to_str().map(|s| s.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string()).unwrap_or_default();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        let v: Vec<f64> = e.to_multi_float64().map_err(|_| bad_tag(path, name, &raw, "not a number"))?;
+        match v.as_slice() {
+            [x] if x.is_finite() => Ok(Some(*x)),
+            [_] => Err(bad_tag(path, name, &raw, "not finite, so no pixel has a Hounsfield value; the export is broken, re-export the series")),
+            _ => Err(bad_tag(path, name, &raw, "expected one number")),
+        }
+    };
+    if let Some(slope) = one(tags::RESCALE_SLOPE, "RescaleSlope")?
+        && !(MIN_RESCALE_SLOPE..=MAX_RESCALE_SLOPE).contains(&slope.abs())
+    {
+        return Err(bad_tag(
+            path,
+            "RescaleSlope",
+            slope,
+            format!(
+                "HU = stored x slope + intercept needs a slope of magnitude {MIN_RESCALE_SLOPE:e}..{MAX_RESCALE_SLOPE} (CT uses 1); \
+                 this one would make every voxel {}; the export is broken, re-export the series",
+                if slope == 0.0 { "the same value" } else { "an absurd HU" }
+            ),
+        ));
+    }
+    if let Some(inter) = one(tags::RESCALE_INTERCEPT, "RescaleIntercept")?
+        && inter.abs() > MAX_RESCALE_INTERCEPT_HU
+    {
+        return Err(bad_tag(
+            path,
+            "RescaleIntercept",
+            inter,
+            format!("a CT intercept is within +-{MAX_RESCALE_INTERCEPT_HU:e} HU (usually -1024); re-export the series"),
+        ));
+    }
+    Ok(())
 }
 
 /// A trimmed string value, empty where absent.
@@ -342,6 +467,13 @@ pub(crate) fn header_from(path: &Path, obj: &DefaultDicomObject) -> Result<Slice
             name: (!name.is_empty()).then_some(name),
             id: (!id.is_empty()).then_some(id),
         },
+        bits_allocated: obj
+            .element_opt(tags::BITS_ALLOCATED)
+            .ok()
+            .flatten()
+            .and_then(|e| e.to_int::<u16>().ok())
+            .unwrap_or(16),
+        file_len: 0,
     })
 }
 

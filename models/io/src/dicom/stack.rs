@@ -216,6 +216,7 @@ pub(crate) fn plan(series: &Series, resample: bool) -> Result<StackPlan> {
     };
     let grid = Grid::new([first.cols as usize, first.rows as usize, nk], Vector3::new(ps0[1], ps0[0], dz), pos(&slices[0]), direction)
         .map_err(|source| Error::Geometry { path: first.path.clone(), source })?;
+    crate::sanity::check_grid(&grid, &first.path)?;
     if needs_resample.is_empty() {
         if let Some(t) = slices.iter().filter_map(|s| s.gantry_tilt_deg).find(|t| t.abs() > 1e-3) {
             warnings.push(format!(

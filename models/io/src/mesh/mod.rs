@@ -41,7 +41,7 @@ pub use stl::{read_stl, write_stl};
 pub use vtk::read_vtk;
 pub use vtp::read_vtp;
 
-use crate::{Error, Result};
+use crate::{Error, Limits, Result};
 
 /// A mesh file problem. Every variant names the file and what is wrong.
 #[non_exhaustive]
@@ -128,15 +128,29 @@ fn format_of(path: &Path) -> Result<Format> {
     }
 }
 
-/// Reads an `.stl`, `.ply`, legacy `.vtk` or `.vtp` file (by extension, any case).
+/// Reads an `.stl`, `.ply`, legacy `.vtk` or `.vtp` file (by extension, any case), within
+/// [`Limits::new`].
 pub fn read_mesh(path: &Path) -> Result<Mesh> {
+    read_mesh_with(path, &Limits::new())
+}
+
+/// [`read_mesh`] with a memory limit: a file whose reading would need more than `limits`
+/// (about [`MEMORY_PER_FILE_BYTE`] times its length) is [`crate::Error::TooMuchMemory`] before it
+/// is read. Counts a header announces are checked against the file's length before anything is
+/// allocated for them.
+pub fn read_mesh_with(path: &Path, limits: &Limits) -> Result<Mesh> {
     match format_of(path)? {
-        Format::Stl => read_stl(path),
-        Format::Ply => read_ply(path),
-        Format::Vtk => read_vtk(path),
-        Format::Vtp => read_vtp(path),
+        Format::Stl => stl::read_stl_with(path, limits),
+        Format::Ply => ply::read_ply_with(path, limits),
+        Format::Vtk => vtk::read_vtk_with(path, limits),
+        Format::Vtp => vtp::read_vtp_with(path, limits),
     }
 }
+
+/// Bytes of memory a mesh read takes per byte of file, at most: the file itself, and for binary
+/// STL (the densest case, 50 bytes a triangle) a 12-byte triangle, half a 24-byte vertex and its
+/// weld-table entry per triangle.
+pub const MEMORY_PER_FILE_BYTE: u64 = 3;
 
 /// Writes an `.stl` (binary) or `.ply` (binary little endian) file, by extension; never over an
 /// existing file.
@@ -152,17 +166,15 @@ pub fn write_mesh(mesh: &Mesh, path: &Path) -> Result<()> {
     }
 }
 
-/// The whole file.
-fn read_all(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => Error::NotFound {
-            path: path.to_path_buf(),
-        },
-        _ => Error::Unreadable {
-            path: path.to_path_buf(),
-            source: e,
-        },
-    })
+/// The whole file, once its length times [`MEMORY_PER_FILE_BYTE`] fits `limits`.
+fn read_all(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
+    let io_err = |e: io::Error| match e.kind() {
+        io::ErrorKind::NotFound => Error::NotFound { path: path.to_path_buf() },
+        _ => Error::Unreadable { path: path.to_path_buf(), source: e },
+    };
+    let len = std::fs::metadata(path).map_err(io_err)?.len();
+    limits.check(path, || format!("a mesh file of {}", crate::limits::human_bytes(len)), len.saturating_mul(MEMORY_PER_FILE_BYTE))?;
+    std::fs::read(path).map_err(io_err)
 }
 
 /// A mesh from parsed parts, or [`MeshFileError::InvalidMesh`].

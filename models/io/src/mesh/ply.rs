@@ -7,7 +7,7 @@ use coxa_core::Mesh;
 use nalgebra::Point3;
 
 use super::{MeshFileError, checked_mesh, read_all, write_new};
-use crate::Result;
+use crate::{Limits, Result};
 
 /// A PLY scalar type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +135,12 @@ impl Values for Ascii<'_> {
 /// [`MeshFileError::Unsupported`] without `x`, `y`, `z` or a face index list;
 /// [`MeshFileError::InvalidMesh`] for an index beyond the vertices.
 pub fn read_ply(path: &Path) -> Result<Mesh> {
-    let bytes = read_all(path)?;
+    read_ply_with(path, &Limits::new())
+}
+
+/// [`read_ply`] within `limits` (see [`super::read_mesh_with`]).
+pub(crate) fn read_ply_with(path: &Path, limits: &Limits) -> Result<Mesh> {
+    let bytes = read_all(path, limits)?;
     let corrupt = |why: String| MeshFileError::Corrupt { path: path.to_path_buf(), format: "PLY", why };
     let (encoding, elements, body_start) = parse_header(&bytes).map_err(corrupt)?;
     let body = &bytes[body_start..];
@@ -161,6 +166,34 @@ pub fn read_ply(path: &Path) -> Result<Mesh> {
         }
         Encoding::Little | Encoding::Big => Box::new(Binary { bytes: body, pos: 0, big: encoding == Encoding::Big }),
     };
+    // Each element announces a count; the body must hold at least its smallest record per item
+    // (binary: the scalar sizes plus one count byte per list; ASCII: one digit and a separator
+    // per property), checked before anything is reserved for it.
+    let mut min_body = 0u64;
+    for e in &elements {
+        let per_item: u64 = e
+            .properties
+            .iter()
+            .map(|p| match (encoding, p) {
+                (Encoding::Ascii, _) => 2,
+                (_, Property::Scalar { ty, .. }) => ty.size() as u64,
+                (_, Property::List { count, .. }) => count.size() as u64,
+            })
+            .sum();
+        min_body = min_body.saturating_add((e.count as u64).saturating_mul(per_item));
+    }
+    if min_body > body.len() as u64 {
+        return Err(MeshFileError::Truncated {
+            path: path.to_path_buf(),
+            format: "PLY",
+            why: format!(
+                "the header announces {} which need at least {min_body} bytes, but the data are {} bytes",
+                elements.iter().map(|e| format!("{} {}", e.count, e.name)).collect::<Vec<_>>().join(", "),
+                body.len()
+            ),
+        }
+        .into());
+    }
     let mut vertices = Vec::new();
     let mut triangles = Vec::new();
     let truncated = |e: &Element, i: usize, err: ValueError| -> crate::Error {

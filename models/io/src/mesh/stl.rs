@@ -8,7 +8,7 @@ use coxa_core::Mesh;
 use nalgebra::Point3;
 
 use super::{MeshFileError, checked_mesh, read_all, write_new};
-use crate::Result;
+use crate::{Limits, Result};
 
 const HEADER: usize = 80;
 const FACET: usize = 50;
@@ -19,7 +19,12 @@ const FACET: usize = 50;
 /// [`crate::Error::NotFound`], [`crate::Error::Unreadable`]; [`MeshFileError::Truncated`] when a
 /// binary file's length is not `84 + 50 n`; [`MeshFileError::Corrupt`] for a bad ASCII file.
 pub fn read_stl(path: &Path) -> Result<Mesh> {
-    let bytes = read_all(path)?;
+    read_stl_with(path, &Limits::new())
+}
+
+/// [`read_stl`] within `limits` (see [`super::read_mesh_with`]).
+pub(crate) fn read_stl_with(path: &Path, limits: &Limits) -> Result<Mesh> {
+    let bytes = read_all(path, limits)?;
     let announced = (bytes.len() >= HEADER + 4).then(|| u32::from_le_bytes([bytes[80], bytes[81], bytes[82], bytes[83]]) as u64);
     if let Some(n) = announced
         && bytes.len() as u64 == (HEADER + 4) as u64 + FACET as u64 * n

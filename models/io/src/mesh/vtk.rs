@@ -179,7 +179,12 @@ impl<'a> Cursor<'a> {
 /// [`MeshFileError::Unsupported`] for a dataset other than POLYDATA, a file without POINTS or a
 /// `bit` array; [`MeshFileError::InvalidMesh`] for an index beyond the points or a non-finite point.
 pub fn read_vtk(path: &Path) -> Result<Mesh> {
-    let bytes = read_all(path)?;
+    read_vtk_with(path, &crate::Limits::new())
+}
+
+/// [`read_vtk`] within a memory limit (see [`super::read_mesh_with`]).
+pub(crate) fn read_vtk_with(path: &Path, limits: &crate::Limits) -> Result<Mesh> {
+    let bytes = read_all(path, limits)?;
     parse(&bytes).map_err(|e| e.into_error(path))
 }
 

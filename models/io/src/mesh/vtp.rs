@@ -29,7 +29,12 @@ const FORMAT: &str = "VTK XML PolyData";
 /// XML, a missing array or a bad value; [`MeshFileError::Unsupported`] for binary/appended arrays
 /// or another dataset type; [`MeshFileError::InvalidMesh`] for an index beyond the points.
 pub fn read_vtp(path: &Path) -> Result<Mesh> {
-    let bytes = read_all(path)?;
+    read_vtp_with(path, &crate::Limits::new())
+}
+
+/// [`read_vtp`] within a memory limit (see [`super::read_mesh_with`]).
+pub(crate) fn read_vtp_with(path: &Path, limits: &crate::Limits) -> Result<Mesh> {
+    let bytes = read_all(path, limits)?;
     let corrupt = |why: String| -> crate::Error { MeshFileError::Corrupt { path: path.to_path_buf(), format: FORMAT, why }.into() };
     let unsupported = |why: String| -> crate::Error { MeshFileError::Unsupported { path: path.to_path_buf(), why }.into() };
     let text = std::str::from_utf8(&bytes).map_err(|e| corrupt(format!("not UTF-8 text ({e}); appended raw data is not read")))?;

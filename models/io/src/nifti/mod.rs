@@ -30,7 +30,7 @@ mod geometry;
 mod header;
 mod read;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -40,7 +40,7 @@ use ndarray::Array3;
 
 pub use header::{NiftiHeader, datatype_name};
 
-use crate::{Error, Result};
+use crate::{Error, Limits, Result};
 
 /// A NIfTI problem. Every variant names the file, says what is wrong and what to do.
 #[non_exhaustive]
@@ -175,6 +175,20 @@ pub enum NiftiError {
         /// Where the data starts (`vox_offset`).
         offset: u64,
     },
+    /// A `.nii.gz` too small to inflate to the data its header declares (a corrupt header, or a
+    /// "zip bomb" header): refused before inflating anything.
+    #[error(
+        "{path}: the header declares {expected_bytes} bytes of header and voxel data, but a gzip file of {disk_bytes} bytes \
+         cannot inflate to more than 1040 times its size: the header is corrupt (dim or datatype); re-export the image"
+    )]
+    GzipCannotHold {
+        /// The file.
+        path: PathBuf,
+        /// Length of the `.nii.gz` file, bytes.
+        disk_bytes: u64,
+        /// Bytes the header declares up to the end of the voxel data.
+        expected_bytes: u64,
+    },
     /// The gzip stream is corrupt or ends early.
     #[error(
         "{path}: the gzip stream is corrupt or truncated ({source}); re-download or re-compress the file (`gzip -t` checks it)"
@@ -246,9 +260,24 @@ pub fn read_header(path: &Path) -> Result<NiftiHeader> {
 /// Reads a NIfTI-1 image as a CT volume: any integer or float datatype, converted to `f32` after
 /// `scl_slope`/`scl_inter` (a slope of 0 means no scaling, as in the standard), on the grid
 /// SimpleITK gives for the same file.
+///
+/// Memory is limited by [`Limits::new`] (half the machine's available memory); see
+/// [`read_volume_with`] to set the limit. A grid no scanner makes (spacing outside
+/// 0.001..100 mm, see [`crate::sanity`]) is [`crate::Error::ImplausibleGrid`].
+///
+/// NIfTI says nothing about modality: whether the values are CT HU is for the caller to judge
+/// ([`crate::open`] checks that the volume holds air).
 pub fn read_volume(path: &Path) -> Result<Volume> {
+    read_volume_with(path, &Limits::new())
+}
+
+/// [`read_volume`] with a memory limit: a header whose volume (as `f32`) and buffers would
+/// need more than `limits` is [`crate::Error::TooMuchMemory`], before anything is allocated or
+/// inflated.
+pub fn read_volume_with(path: &Path, limits: &Limits) -> Result<Volume> {
     let (header, mut src) = read::open(path)?;
     let layout = read::layout(&header, path)?;
+    read::check_size(&src, &layout, 4, limits, path)?;
     let mut data = with_capacity::<f32>(layout.n_voxels, &layout, path)?;
     read::stream_voxels(&mut src, &layout, path, |bytes, first| {
         data.resize(first + bytes.len() / layout.datatype.size(), 0.0);
@@ -263,8 +292,14 @@ pub fn read_volume(path: &Path) -> Result<Volume> {
 /// `0..=65535`, else [`NiftiError::NotALabel`] names the first one that is not. The class table is
 /// empty (NIfTI has no standard place for class names).
 pub fn read_label_map(path: &Path) -> Result<LabelMap> {
+    read_label_map_with(path, &Limits::new())
+}
+
+/// [`read_label_map`] with a memory limit (see [`read_volume_with`]).
+pub fn read_label_map_with(path: &Path, limits: &Limits) -> Result<LabelMap> {
     let (header, mut src) = read::open(path)?;
     let layout = read::layout(&header, path)?;
+    read::check_size(&src, &layout, 2, limits, path)?;
     let size = layout.grid.size();
     let mut data = with_capacity::<u16>(layout.n_voxels, &layout, path)?;
     read::stream_voxels(&mut src, &layout, path, |bytes, first| {

@@ -10,7 +10,7 @@ use flate2::read::MultiGzDecoder;
 use super::NiftiError;
 use super::geometry;
 use super::header::{DATA_OFFSET, Datatype, HEADER_LEN, NiftiHeader, datatype_name};
-use crate::{Error, Result};
+use crate::{Error, Limits, Result};
 
 /// Bytes decoded per step (a multiple of every voxel size).
 const CHUNK: usize = 1 << 20;
@@ -29,6 +29,8 @@ pub(crate) struct Source {
     pos: u64,
     /// Length of the uncompressed file, if known.
     file_len: Option<u64>,
+    /// Length of the file on disk (compressed for gzip).
+    disk_len: u64,
 }
 
 /// Opens `path`, detects gzip by its magic bytes, and reads the header.
@@ -45,7 +47,7 @@ pub(crate) fn open(path: &Path) -> Result<(NiftiHeader, Source)> {
     } else {
         Box::new(prefix.chain(file))
     };
-    let mut src = Source { reader, gzip, big_endian: false, pos: 0, file_len: (!gzip).then_some(file_len) };
+    let mut src = Source { reader, gzip, big_endian: false, pos: 0, file_len: (!gzip).then_some(file_len), disk_len: file_len };
     let mut hdr = [0u8; HEADER_LEN];
     let got = src.read_full(&mut hdr, path)?;
     if got < HEADER_LEN {
@@ -85,6 +87,35 @@ pub(crate) struct Layout {
     data_offset: u64,
 }
 
+/// Deflate expands at most about 1032:1 (258-byte matches of 2 bits each); with gzip's own
+/// headers a `.nii.gz` of `n` bytes holds less than this many times `n` uncompressed bytes.
+pub(crate) const MAX_GZIP_RATIO: u64 = 1040;
+
+/// Bytes of working buffers [`stream_voxels`] keeps alive (three chunks in flight, the gzip buffers).
+const WORKING_BYTES: u64 = 4 * CHUNK as u64 + 2 * GZ_BUFFER as u64;
+
+/// Checks, before anything is allocated, that the file can hold the voxel data its header
+/// declares (its length, or for gzip its length times [`MAX_GZIP_RATIO`]) and that the result
+/// (`out_bytes_per_voxel` each) and working buffers fit `limits`.
+pub(crate) fn check_size(src: &Source, layout: &Layout, out_bytes_per_voxel: u64, limits: &Limits, path: &Path) -> Result<()> {
+    let expected = layout.n_voxels as u64 * layout.datatype.size() as u64;
+    let end = layout.data_offset.saturating_add(expected);
+    if let Some(len) = src.file_len
+        && len < end
+    {
+        return Err(short(path, expected, len.saturating_sub(layout.data_offset), layout.data_offset));
+    }
+    if src.gzip && src.disk_len.saturating_mul(MAX_GZIP_RATIO) < end {
+        return Err(NiftiError::GzipCannotHold { path: path.to_path_buf(), disk_bytes: src.disk_len, expected_bytes: end }.into());
+    }
+    let size = layout.grid.size();
+    limits.check(
+        path,
+        || format!("a {}x{}x{} volume", size[0], size[1], size[2]),
+        crate::limits::product(&[layout.n_voxels as u64, out_bytes_per_voxel]).saturating_add(WORKING_BYTES),
+    )
+}
+
 /// Checks that `h` describes one 3D volume of a readable type and works out its grid.
 pub(crate) fn layout(h: &NiftiHeader, path: &Path) -> Result<Layout> {
     if h.dims[3..].iter().any(|&d| d > 1) {
@@ -106,6 +137,7 @@ pub(crate) fn layout(h: &NiftiHeader, path: &Path) -> Result<Layout> {
         return Err(NiftiError::BadVoxOffset { path: path.to_path_buf(), vox_offset: v }.into());
     }
     let grid = geometry::grid_from_header(h, size, path)?;
+    crate::sanity::check_grid(&grid, path)?;
     Ok(Layout { grid, datatype, n_voxels, scaling: scaling(h), data_offset: v as u64 })
 }
 
