@@ -98,7 +98,9 @@ scaled = A2.copy()
 scaled[:3, 0] *= 1.5
 save("sform_scale_not_pixdim.nii", "sform column lengths differ from pixdim (spacing from pixdim)", SMALL, sform=scaled, scode=1, zooms=SP)
 save("no_transform.nii", "qform_code 0 and sform_code 0", SMALL, zooms=SP)
-save("metres.nii", "xyzt_units metres", SMALL, qform=A1, qcode=1, sform=A1, scode=1, post=patch("<B", 123, 1 | 8))
+# A CT written in metres: the same grid as A1, in m (coxa refuses a 750 mm voxel as implausible).
+A1_M = affine(rot(0.3, -0.2, 1.1), [s / 1000.0 for s in SP], [0.0105, -0.02025, 0.030125])
+save("metres.nii", "xyzt_units metres", SMALL, qform=A1_M, qcode=1, sform=A1_M, scode=1, post=patch("<B", 123, 1 | 8))
 save("scaled_int16.nii", "int16 with scl_slope 0.5, scl_inter -1024", SMALL, qform=A1, qcode=1, post=patch("<ff", 112, 0.5, -1024.0))
 save("slope_zero_inter.nii", "int16 with scl_slope 0 and scl_inter 7 (slope 0 means 1)", SMALL, qform=A1, qcode=1, post=patch("<ff", 112, 0.0, 7.0))
 save("float32.nii.gz", "float32 voxels", SMALL.astype(np.float32) * 0.37, sform=A2, scode=2)
