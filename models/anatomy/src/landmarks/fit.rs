@@ -107,6 +107,29 @@ pub fn fit_plane(points: &[Point3<f64>]) -> Option<(Point3<f64>, Vector3<f64>)> 
     Some((m, axes.column(2).into_owned()))
 }
 
+/// Circle fitted to points projected onto the plane through `point` with unit normal `normal`:
+/// algebraic (Kåsa) fit in an orthonormal basis of the plane. Returns the centre (in the plane,
+/// LPS mm) and the radius, mm; `None` for fewer than 3 points or collinear ones.
+pub fn fit_circle_in_plane(points: &[Point3<f64>], point: &Point3<f64>, normal: &Vector3<f64>) -> Option<(Point3<f64>, f64)> {
+    if points.len() < 3 {
+        return None;
+    }
+    let e1 = super::perpendicular(&Vector3::z(), normal).or_else(|| super::perpendicular(&Vector3::x(), normal))?;
+    let e2 = normal.cross(&e1);
+    let uv: Vec<(f64, f64)> = points.iter().map(|p| ((p - point).dot(&e1), (p - point).dot(&e2))).collect();
+    // |q|^2 = 2 a u + 2 b v + k, least squares.
+    let mut ata = Matrix3::zeros();
+    let mut atb = Vector3::zeros();
+    for &(u, v) in &uv {
+        let row = Vector3::new(2.0 * u, 2.0 * v, 1.0);
+        ata += row * row.transpose();
+        atb += row * (u * u + v * v);
+    }
+    let sol = ata.try_inverse()? * atb;
+    let r2 = sol[2] + sol[0] * sol[0] + sol[1] * sol[1];
+    (r2.is_finite() && r2 > 0.0).then(|| (point + e1 * sol[0] + e2 * sol[1], r2.sqrt()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,27 +176,4 @@ mod tests {
         assert_relative_eq!(n.z.abs(), 1.0, epsilon = 1e-12);
         assert_relative_eq!(p.z, 3.0, epsilon = 1e-12);
     }
-}
-
-/// Circle fitted to points projected onto the plane through `point` with unit normal `normal`:
-/// algebraic (Kåsa) fit in an orthonormal basis of the plane. Returns the centre (in the plane,
-/// LPS mm) and the radius, mm; `None` for fewer than 3 points or collinear ones.
-pub fn fit_circle_in_plane(points: &[Point3<f64>], point: &Point3<f64>, normal: &Vector3<f64>) -> Option<(Point3<f64>, f64)> {
-    if points.len() < 3 {
-        return None;
-    }
-    let e1 = super::perpendicular(&Vector3::z(), normal).or_else(|| super::perpendicular(&Vector3::x(), normal))?;
-    let e2 = normal.cross(&e1);
-    let uv: Vec<(f64, f64)> = points.iter().map(|p| ((p - point).dot(&e1), (p - point).dot(&e2))).collect();
-    // |q|^2 = 2 a u + 2 b v + k, least squares.
-    let mut ata = Matrix3::zeros();
-    let mut atb = Vector3::zeros();
-    for &(u, v) in &uv {
-        let row = Vector3::new(2.0 * u, 2.0 * v, 1.0);
-        ata += row * row.transpose();
-        atb += row * (u * u + v * v);
-    }
-    let sol = ata.try_inverse()? * atb;
-    let r2 = sol[2] + sol[0] * sol[0] + sol[1] * sol[1];
-    (r2.is_finite() && r2 > 0.0).then(|| (point + e1 * sol[0] + e2 * sol[1], r2.sqrt()))
 }

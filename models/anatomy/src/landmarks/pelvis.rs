@@ -181,7 +181,10 @@ fn seeded_concave_sphere(s: &Surface, centre: &Point3<f64>, r: f64) -> Option<Sp
 /// Rim plane of the socket: for each azimuth around the current opening axis, the socket vertex
 /// farthest from the pole; a plane through them; repeated with the new axis. Azimuth is counted
 /// from the superior direction, symmetric bins, so a mirrored socket gives the mirrored rim.
-fn rim_plane(s: &Surface, sph: &Sphere) -> Option<(Vector3<f64>, Point3<f64>, Vec<Point3<f64>>)> {
+/// The rim plane's normal, a point of it and the rim points.
+type Rim = (Vector3<f64>, Point3<f64>, Vec<Point3<f64>>);
+
+fn rim_plane(s: &Surface, sph: &Sphere) -> Option<Rim> {
     let tol = shell_tolerance_mm(sph.radius_mm);
     let socket: Vec<(Point3<f64>, Vector3<f64>)> = s
         .p
