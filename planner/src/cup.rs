@@ -307,7 +307,8 @@ pub fn size_cup_on(pelvis: &Mesh, frame: &PelvicFrame, side: Side, acetabulum: &
     };
     let (m, cov, wall, _) = &tried[pick];
     let centre = native + medial * *m;
-    let press_fit = |d: f64| catalog.shell_family(d).map_or(1.0, |f| f.press_fit_mm);
+    // Every size comes from a series of the catalog (`shell_sizes`), so its series is found.
+    let press_fit = |d: f64| catalog.shell_family(d).map_or(0.0, |f| f.press_fit_mm);
     // The sizing table: the next size down, the planned size, the next size up, at this centre.
     let size_options: Vec<SizeOption> = [k_od.checked_sub(1), Some(k_od), (k_od + 1 < sizes.len()).then_some(k_od + 1)]
         .into_iter()

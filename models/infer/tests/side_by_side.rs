@@ -8,7 +8,7 @@ use std::process::Command;
 use coxa_infer::{Model, SessionConfig};
 use ndarray::Array5;
 
-use common::{Rng, card, models_dir, peer_python, runtime_ready};
+use common::{Rng, card, max_differences, models_dir, peer_python, read_f32_le, runtime_ready};
 
 /// Max |rust - python| for model `name` on a seeded input of `shape`.
 fn compare(name: &str, shape: [usize; 5], scale: f32) -> f32 {
@@ -47,18 +47,8 @@ fn compare(name: &str, shape: [usize; 5], scale: f32) -> f32 {
         "peer failed: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let theirs: Vec<f32> = std::fs::read(&out)
-        .unwrap()
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-        .collect();
-    assert_eq!(theirs.len(), ours.len(), "output size");
-    let max = ours
-        .iter()
-        .zip(&theirs)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0f32, f32::max);
-    let max_abs = theirs.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let theirs = read_f32_le(&out);
+    let (max, max_abs) = max_differences(ours.iter(), &theirs);
     println!(
         "{name}: output {:?}, max |rust - python| = {max:e} (outputs up to {max_abs})",
         ours.shape()

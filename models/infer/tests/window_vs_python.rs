@@ -9,7 +9,7 @@ use std::process::Command;
 use coxa_infer::{InferenceOptions, Model, SessionConfig, WindowOptions, predict};
 use ndarray::Array4;
 
-use common::{Rng, card, models_dir, peer_python, runtime_ready};
+use common::{Rng, card, max_differences, models_dir, peer_python, read_f32_le, runtime_ready};
 
 #[test]
 fn window_equals_nnunet_algorithm_in_python() {
@@ -79,18 +79,8 @@ fn window_equals_nnunet_algorithm_in_python() {
             "nnU-Net reference failed: {}",
             String::from_utf8_lossy(&o.stderr)
         );
-        let theirs: Vec<f32> = std::fs::read(&out)
-            .unwrap()
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-            .collect();
-        assert_eq!(theirs.len(), ours.len());
-        let max_diff = ours
-            .iter()
-            .zip(&theirs)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
-        let max_abs = theirs.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let theirs = read_f32_le(&out);
+        let (max_diff, max_abs) = max_differences(ours.iter(), &theirs);
         println!(
             "{shape:?} mirror {mirror:?} ({members} members): max |coxa - nnU-Net algorithm| = {max_diff:e}, logits up to {max_abs}"
         );

@@ -198,19 +198,7 @@ pub(crate) fn refine_sphere(s: &Surface, seed: &Point3<f64>, seed_radius: f64, c
     let near: Vec<Point3<f64>> = s.p.iter().filter(|p| (*p - seed).norm() < seed_radius).copied().collect();
     let mut sph = fit_sphere(&near)?;
     for _ in 0..15 {
-        let tol = (0.08 * sph.radius_mm).max(1.5);
-        let sel: Vec<Point3<f64>> = s
-            .p
-            .iter()
-            .zip(&s.n)
-            .filter(|(p, n)| {
-                let v = *p - sph.centre;
-                let dist = v.norm();
-                let facing = if convex { n.dot(&v) } else { -n.dot(&v) };
-                (dist - sph.radius_mm).abs() < tol && facing > 0.85 * dist
-            })
-            .map(|(p, _)| *p)
-            .collect();
+        let sel: Vec<Point3<f64>> = s.p.iter().zip(&s.n).filter(|(p, n)| on_shell(&sph, p, n, convex)).map(|(p, _)| *p).collect();
         if sel.len() < 20 {
             return None;
         }
@@ -222,6 +210,22 @@ pub(crate) fn refine_sphere(s: &Surface, seed: &Point3<f64>, seed_radius: f64, c
         }
     }
     Some(sph)
+}
+
+/// Shell tolerance of a sphere fit of radius `radius_mm`: vertices within it of the sphere
+/// belong to the spherical surface, mm.
+pub(crate) fn shell_tolerance_mm(radius_mm: f64) -> f64 {
+    (0.08 * radius_mm).max(1.5)
+}
+
+/// Whether the vertex `p` with unit normal `n` lies on the sphere's shell and faces like the
+/// sphere's surface: outward for a convex one (a femoral head), towards the centre for a
+/// concave one (a socket).
+pub(crate) fn on_shell(sph: &Sphere, p: &Point3<f64>, n: &Vector3<f64>, convex: bool) -> bool {
+    let v = p - sph.centre;
+    let dist = v.norm();
+    let facing = if convex { n.dot(&v) } else { -n.dot(&v) };
+    (dist - sph.radius_mm).abs() < shell_tolerance_mm(sph.radius_mm) && facing > 0.85 * dist
 }
 
 /// Centroid of the smallest cross-section of the neck that encloses the axis, planes normal to

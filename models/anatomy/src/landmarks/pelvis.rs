@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use coxa_core::{CupAngleDefinition, CupAngles, Mesh, PelvicFrame, Side};
 
-use super::femur::refine_sphere;
+use super::femur::{on_shell, refine_sphere, shell_tolerance_mm};
 use super::fit::{Sphere, fit_plane};
 use super::{Landmark, LandmarkError, Surface, perpendicular};
 
@@ -108,18 +108,13 @@ fn socket_surface(s: &Surface, sph: &Sphere, axis: &Vector3<f64>) -> (Vec<Point3
         if -n.dot(&v) <= 0.5 * d {
             continue;
         }
-        if (d - sph.radius_mm).abs() < tol && -n.dot(&v) > 0.85 * d {
+        if on_shell(sph, p, n, false) {
             lunate.push(*p);
         } else if d > sph.radius_mm + tol && d < sph.radius_mm + 15.0 && -v.dot(axis) > 0.5 * d {
             fossa += 1;
         }
     }
     (lunate, fossa)
-}
-
-/// Shell tolerance of the sphere refinement for a radius, mm.
-fn shell_tolerance_mm(radius_mm: f64) -> f64 {
-    (0.08 * radius_mm).max(1.5)
 }
 
 /// Median of the values (`None` when empty).
@@ -185,18 +180,7 @@ fn seeded_concave_sphere(s: &Surface, centre: &Point3<f64>, r: f64) -> Option<Sp
 type Rim = (Vector3<f64>, Point3<f64>, Vec<Point3<f64>>);
 
 fn rim_plane(s: &Surface, sph: &Sphere) -> Option<Rim> {
-    let tol = shell_tolerance_mm(sph.radius_mm);
-    let socket: Vec<(Point3<f64>, Vector3<f64>)> = s
-        .p
-        .iter()
-        .zip(&s.n)
-        .filter(|(p, n)| {
-            let v = *p - sph.centre;
-            let d = v.norm();
-            (d - sph.radius_mm).abs() < tol && -n.dot(&v) > 0.85 * d
-        })
-        .map(|(p, _)| (*p, (*p - sph.centre).normalize()))
-        .collect();
+    let socket: Vec<(Point3<f64>, Vector3<f64>)> = s.p.iter().zip(&s.n).filter(|(p, n)| on_shell(sph, p, n, false)).map(|(p, _)| (*p, (*p - sph.centre).normalize())).collect();
     if socket.len() < 20 {
         return None;
     }

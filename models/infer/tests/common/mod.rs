@@ -153,3 +153,20 @@ pub fn edited_card(dir: &Path, name: &str, edit: impl Fn(String) -> String) -> P
     std::fs::write(&out, edit(text)).unwrap();
     out
 }
+
+/// The little-endian f32 values a peer script wrote to `path`.
+pub fn read_f32_le(path: &Path) -> Vec<f32> {
+    std::fs::read(path).unwrap().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
+}
+
+/// The largest |ours - theirs| over paired values (same count asserted) and the largest |theirs|.
+pub fn max_differences<'a>(ours: impl IntoIterator<Item = &'a f32>, theirs: &[f32]) -> (f32, f32) {
+    let mut n = 0;
+    let mut max = 0f32;
+    for (a, b) in ours.into_iter().zip(theirs) {
+        max = max.max((a - b).abs());
+        n += 1;
+    }
+    assert_eq!(n, theirs.len(), "output size");
+    (max, theirs.iter().fold(0f32, |m, v| m.max(v.abs())))
+}
