@@ -20,7 +20,7 @@ use coxa_anatomy::landmarks::{acetabulum_landmarks, femur_landmarks};
 use coxa_core::{Angle, Mesh, RomScorer, Side};
 use coxa_implants::Catalog;
 use coxa_planner::{HipLandmarks, PlanAnatomy, PlanOptions, plan};
-use coxa_sim::model::HipAnatomy;
+use coxa_anatomy::landmarks::hip_anatomy;
 use coxa_sim::score::{ScorerBones, SimScorer};
 use coxa_sim::{BoneOptions, FemoralFrame};
 
@@ -41,7 +41,7 @@ fn anatomy() -> Option<PlanAnatomy> {
         return None;
     }
     let [hl, hr, fl, fr]: [Mesh; 4] = paths.map(|p| coxa_io::mesh::read_stl(&p).expect("readable STL"));
-    let hip = HipAnatomy::from_meshes(Side::Right, &hr, Some(&hl), &fr).expect("landmarks");
+    let hip = hip_anatomy(Side::Right, &hr, Some(&hl), &fr).expect("landmarks");
     let other = femur_landmarks(&fl, Side::Left).expect("left femur landmarks");
     let other_acetabulum = acetabulum_landmarks(&hl, Side::Left, Some((other.head_centre.lps_mm, other.head_radius_mm))).expect("left acetabulum");
     let frame_of = |f: &coxa_anatomy::landmarks::FemurLandmarks| FemoralFrame::from_landmarks(f).expect("femoral frame").femur_from_lps;

@@ -26,7 +26,7 @@ use std::hint::black_box;
 
 use coxa_core::{Angle, CupAngleDefinition, CupAngles, Side};
 use coxa_implants::{Catalog, Construct};
-use coxa_sim::model::HipAnatomy;
+use coxa_anatomy::landmarks::hip_anatomy;
 use coxa_sim::rom::{self, PelvicTilts, SweepOptions};
 use coxa_sim::user_parts::UserCup;
 use coxa_sim::{BoneGeometry, BoneOptions, HipModel, JointAngles};
@@ -89,7 +89,7 @@ fn rom_benches(c: &mut Criterion) {
     }
     let read = |p: &PathBuf| coxa_io::mesh::read_stl(p).expect("readable STL");
     let (hr, hl, fr) = (read(&paths[0]), read(&paths[1]), read(&paths[2]));
-    let anatomy = HipAnatomy::from_meshes(Side::Right, &hr, Some(&hl), &fr).expect("landmarks");
+    let anatomy = hip_anatomy(Side::Right, &hr, Some(&hl), &fr).expect("landmarks");
     let prepare = || BoneGeometry::new(&hr, &fr, &anatomy.femur, &anatomy.frame, anatomy.hip_centre_lps_mm(), &con, &BoneOptions::default()).expect("bones");
     let bones = Arc::new(prepare());
     let model = builder(&con).bones(bones.clone()).build().expect("model");
@@ -119,7 +119,7 @@ fn rom_benches(c: &mut Criterion) {
     let mut b = c.benchmark_group(bench!("prepare_bones"));
     b.sample_size(10);
     b.bench_function("distance_field_1mm", |bb| bb.iter(prepare));
-    b.bench_function("landmarks", |bb| bb.iter(|| HipAnatomy::from_meshes(Side::Right, black_box(&hr), Some(&hl), &fr).expect("landmarks")));
+    b.bench_function("landmarks", |bb| bb.iter(|| hip_anatomy(Side::Right, black_box(&hr), Some(&hl), &fr).expect("landmarks")));
     b.finish();
 }
 

@@ -37,7 +37,7 @@ use serde::Serialize;
 
 use crate::error::{PlanError, Result};
 use crate::input::{PlanAnatomy, SizingRules};
-use coxa_anatomy::landmarks::AcetabulumLandmarks;
+use coxa_core::landmarks::AcetabulumLandmarks;
 use coxa_core::Mesh;
 use crate::solid::SolidColumns;
 

@@ -1,6 +1,6 @@
 //! What the planner works from: the anatomy (plain data) and the surgeon's options.
 
-use coxa_anatomy::landmarks::{AcetabulumLandmarks, FemurLandmarks};
+use coxa_core::landmarks::{AcetabulumLandmarks, FemurLandmarks};
 use coxa_core::{Angle, Mesh, PelvicFrame, PostureTilts, Side};
 use nalgebra::Rotation3;
 use serde::Serialize;

@@ -229,7 +229,7 @@ pub fn plan(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn RomScorer, op
 
     // 2. Stem size and femoral reconstructions.
     for (what, axis) in [("shaft", &anatomy.operated.femur.shaft_axis), ("neck", &anatomy.operated.femur.neck_axis)] {
-        if axis.quality == coxa_anatomy::landmarks::Quality::Uncertain {
+        if axis.quality == coxa_core::Quality::Uncertain {
             notes.push(format!("the femoral {what} axis is uncertain ({}): stem size, version, leg length and offset are unreliable", axis.note.as_deref().unwrap_or("no note")));
         }
     }

@@ -139,7 +139,7 @@ fn leg_measures(frame: &PelvicFrame, side: Side, h: &HipLandmarks) -> (f64, f64)
 /// (a femur cut just below the trochanters has no measurable shaft, so neither its leg length
 /// nor its offset can be compared), else 0: restore the native hip.
 pub fn targets(anatomy: &PlanAnatomy) -> Targets {
-    let measured = |h: &crate::HipLandmarks| h.femur.shaft_axis.quality == coxa_anatomy::landmarks::Quality::Good;
+    let measured = |h: &crate::HipLandmarks| h.femur.shaft_axis.quality == coxa_core::Quality::Good;
     match &anatomy.contralateral {
         Some(other) if measured(&anatomy.operated) && measured(other) => {
             let (l_op, o_op) = leg_measures(&anatomy.frame, anatomy.side, &anatomy.operated);

@@ -1,6 +1,6 @@
 //! Synthetic anatomies with known optima, scored by an analytic range-of-motion model.
 
-use coxa_anatomy::landmarks::{AcetabulumLandmarks, AxisLandmark, FemurLandmarks, Landmark, Quality};
+use coxa_core::landmarks::{AcetabulumLandmarks, AxisLandmark, FemurLandmarks, Landmark, Quality};
 use coxa_core::{Angle, CupAngleDefinition, FirstContact, ImplantPlacement, Mesh, MotionInfo, MotionScore, PelvicFrame, PlanPosture, RomQuery, RomScore, RomScorer, ScoreError, Side};
 use coxa_implants::Catalog;
 use nalgebra::{Point3, Rotation3, Vector3};
@@ -12,7 +12,7 @@ use crate::{HipLandmarks, PlanAnatomy, PlanError, PlanOptions, Weights, plan};
 const NATIVE_VERSION: f64 = 12.0;
 
 fn lm(p: Point3<f64>) -> Landmark {
-    Landmark { lps_mm: p, quality: Quality::Good, note: None }
+    Landmark::good(p)
 }
 
 /// A closed solid of revolution about the vertical line through `(cx, cy)`: `profile` is
@@ -65,8 +65,8 @@ fn synthetic() -> PlanAnatomy {
         head_centre: lm(Point3::origin()),
         head_radius_mm: 23.0,
         head_fit_rms_mm: 0.1,
-        neck_axis: AxisLandmark { point_lps_mm: Point3::origin(), direction_lps: -neck_medial, quality: Quality::Good, note: None },
-        shaft_axis: AxisLandmark { point_lps_mm: Point3::new(axis.x, axis.y, -100.0), direction_lps: Vector3::z(), quality: Quality::Good, note: None },
+        neck_axis: AxisLandmark { point_lps_mm: Point3::origin(), direction_lps: -neck_medial, quality: Quality::Good, source: Default::default(), note: None },
+        shaft_axis: AxisLandmark { point_lps_mm: Point3::new(axis.x, axis.y, -100.0), direction_lps: Vector3::z(), quality: Quality::Good, source: Default::default(), note: None },
         greater_trochanter: lm(Point3::new(axis.x - 15.0, axis.y, 5.0)),
         lesser_trochanter: lm(Point3::new(axis.x + 15.0, axis.y + 5.0, -60.0)),
         neck_shaft_angle_deg: Some(130.0),

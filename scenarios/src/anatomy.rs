@@ -8,10 +8,10 @@ use anyhow::{Context, Result, bail};
 use nalgebra::{Point3, Vector3};
 use serde_json::{Value, json};
 
-use coxa_anatomy::landmarks::{self, AcetabulumLandmarks, AxisLandmark, FemurLandmarks, Landmark, PelvisLandmarks};
+use coxa_anatomy::landmarks::{self, AcetabulumLandmarks, AxisLandmark, FemurLandmarks, Landmark, PatientLandmarks, PelvisLandmarks};
 use coxa_anatomy::segment::{SegmentOptions, segment_bones};
 use coxa_anatomy::{labels, muscles};
-use coxa_core::{LabelMap, Mesh, PelvicFrame, Side, Volume};
+use coxa_core::{LabelMap, Mesh, PelvicFrame, Volume};
 
 /// TotalSegmentator ids and names of the bones coxa models (coxa's label convention).
 pub const BONES: [(u16, &str); 5] = [(25, "sacrum"), (75, "femur_left"), (76, "femur_right"), (77, "hip_left"), (78, "hip_right")];
@@ -36,15 +36,9 @@ pub enum AnatomySource {
     Meshes(Vec<(String, PathBuf)>),
 }
 
-/// Bone surfaces by class name, with where they came from.
+/// Bone surfaces by class name.
 struct Bones {
     meshes: Vec<(String, Mesh)>,
-}
-
-impl Bones {
-    fn get(&self, name: &str) -> Option<&Mesh> {
-        self.meshes.iter().find(|(n, _)| n == name).map(|(_, m)| m)
-    }
 }
 
 /// Runs the anatomy stage and writes `anatomy.json`, the meshes (STL) and, from a CT,
@@ -53,13 +47,18 @@ pub fn run(source: &AnatomySource, out: &Path) -> Result<Value> {
     Ok(run_full(source, out)?.json)
 }
 
-/// What the anatomy stage found: the JSON written and the bone surfaces.
+/// What the anatomy stage found: the bone surfaces and their landmarks (typed, for the later
+/// stages), and the JSON written for people and other tools.
 #[derive(Debug, Clone)]
 pub struct AnatomyResult {
     /// `anatomy.json`.
     pub json: Value,
     /// Bone surfaces by class name (femur_left, hip_right, ...), LPS mm.
     pub meshes: Vec<(String, Mesh)>,
+    /// Every landmark, found once; the planner, the simulator and the viewer use these.
+    pub landmarks: PatientLandmarks,
+    /// What the stage worked around or could not find (also in `json["warnings"]`).
+    pub warnings: Vec<String>,
 }
 
 impl AnatomyResult {
@@ -104,41 +103,13 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
         }
     };
 
-    // Landmarks: femurs first (their heads seed the acetabula), then the pelvis.
-    let mut femurs: Vec<FemurLandmarks> = Vec::new();
-    for side in [Side::Left, Side::Right] {
-        let name = format!("femur_{}", side.as_str());
-        if let Some(m) = bones.get(&name) {
-            match landmarks::femur_landmarks(m, side) {
-                Ok(f) => femurs.push(f),
-                Err(e) => warnings.push(format!("{name}: no landmarks: {e}")),
-            }
-        }
-    }
-    let mut acetabula: Vec<AcetabulumLandmarks> = Vec::new();
-    for side in [Side::Left, Side::Right] {
-        let name = format!("hip_{}", side.as_str());
-        if let Some(m) = bones.get(&name) {
-            let head = femurs.iter().find(|f| f.side == side).map(|f| (f.head_centre.lps_mm, f.head_radius_mm));
-            match landmarks::acetabulum_landmarks(m, side, head) {
-                Ok(a) => acetabula.push(a),
-                Err(e) => warnings.push(format!("{name}: no acetabulum: {e}")),
-            }
-        }
-    }
-    let pelvis = match (bones.get("hip_left"), bones.get("hip_right"), acetabula.iter().find(|a| a.side == Side::Left), acetabula.iter().find(|a| a.side == Side::Right)) {
-        (Some(hl), Some(hr), Some(al), Some(ar)) => match landmarks::pelvis_landmarks(hl, hr, al, ar) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                warnings.push(format!("no anterior pelvic plane: {e}"));
-                None
-            }
-        },
-        _ => {
-            warnings.push("the anterior pelvic plane needs both hip bones: landmarks are given in LPS only".into());
-            None
-        }
-    };
+    // Landmarks, found once: every later stage reads these (coxa_anatomy::landmarks::find).
+    let (found, landmark_warnings) = landmarks::find(&landmarks::Bones::named(&bones.meshes));
+    warnings.extend(landmark_warnings);
+    warnings.extend(found.notes.iter().map(|n| format!("{n}; image the femur to the knee for a measured frame")));
+    let femurs = &found.femurs;
+    let acetabula = &found.acetabula;
+    let pelvis = &found.pelvis;
     let frame = pelvis.as_ref().map(|p| p.frame);
     // Metal inside a fitted head: fracture fixation (a lag screw, as in the example CT) or a
     // prosthesis, whose landmarks describe the implant's surface, not a native head.
@@ -202,16 +173,9 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
             "voxels": map.counts().into_iter().filter(|(id, _)| *id != 0).map(|(id, n)| json!({"id": id, "n": n})).collect::<Vec<_>>(),
         });
     }
-    report["warnings"] = json!(warnings);
-    let text = serde_json::to_string_pretty(&report)?;
-    let json_path = out.join("anatomy.json");
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&json_path)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
-        .with_context(|| format!("writing {}", json_path.display()))?;
-    Ok(AnatomyResult { json: report, meshes: bones.meshes })
+    report["warnings"] = json!(&warnings);
+    crate::files::write_new(&out.join("anatomy.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
+    Ok(AnatomyResult { json: report, meshes: bones.meshes, landmarks: found, warnings })
 }
 
 /// HU above which a voxel counts as metal.
@@ -255,6 +219,7 @@ fn landmark_json(l: &Landmark, frame: Option<&PelvicFrame>) -> Value {
         "lps_mm": pt(&l.lps_mm),
         "pelvic_mm": frame.map(|f| pt(&f.point_to_pelvic(&l.lps_mm))),
         "quality": l.quality,
+        "source": l.source,
         "note": l.note,
     })
 }
@@ -265,6 +230,7 @@ fn axis_json(a: &AxisLandmark, frame: Option<&PelvicFrame>) -> Value {
         "direction_lps": vec3(&a.direction_lps),
         "direction_pelvic": frame.map(|f| vec3(&f.vector_to_pelvic(&a.direction_lps))),
         "quality": a.quality,
+        "source": a.source,
         "note": a.note,
     })
 }

@@ -30,7 +30,8 @@ use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
 use coxa_core::Side;
-use coxa_sim::msk::hcf::{self, Activity, FemurLandmarks};
+use coxa_sim::msk::hcf::{self, Activity};
+use coxa_sim::msk::{FemurLandmarks, fcsv, length_mm_to_m, mm_to_m};
 use coxa_sim::msk::personalise;
 use coxa_sim::msk::osim;
 
@@ -85,7 +86,7 @@ pub struct HcfArgs {
 
 fn read_fcsv(path: &Path) -> Result<Vec<(String, nalgebra::Vector3<f64>)>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read landmark file {}", path.display()))?;
-    hcf::parse_fcsv(&text).with_context(|| format!("{}", path.display()))
+    fcsv::parse_fcsv(&text).with_context(|| format!("{}", path.display()))
 }
 
 /// Computes the hip contact force; the JSON report.
@@ -137,9 +138,9 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
         }
     };
     let change_for = |lateral_sign: f64| personalise::ImplantChange {
-        cor_shift_pelvis_m: hcf::mm_to_m(nalgebra::Vector3::new(cor[0], cor[1], lateral_sign * cor[2])),
-        offset_change_m: hcf::length_mm_to_m(args.offset_change_mm),
-        leg_length_change_m: hcf::length_mm_to_m(args.leg_length_change_mm),
+        cor_shift_pelvis_m: mm_to_m(nalgebra::Vector3::new(cor[0], cor[1], lateral_sign * cor[2])),
+        offset_change_m: length_mm_to_m(args.offset_change_mm),
+        leg_length_change_m: length_mm_to_m(args.leg_length_change_mm),
     };
     let planned = personalise::apply_implant_change(&scaled, "r", &change_for(1.0))?;
     let before = personalise::abductor_report(&scaled, "r")?;

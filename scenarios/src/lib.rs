@@ -5,6 +5,7 @@
 pub mod anatomy;
 pub mod cli;
 pub mod demo;
+pub mod files;
 pub mod hcf;
 pub mod msk_stage;
 pub mod pipeline;

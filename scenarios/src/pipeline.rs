@@ -17,6 +17,7 @@ use coxa_implants::Catalog;
 use coxa_sim::rom::{self, PelvicTilts};
 
 use crate::anatomy::{AnatomyResult, AnatomySource};
+use crate::files::write_new;
 use crate::render::{Camera, Item, Layer, render};
 use crate::rom::{HipBones, ImplantChoice, rom_json};
 use crate::scenario::{Case, CaseInput, Scenario, SweepPoint};
@@ -76,19 +77,11 @@ fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value
     })
 }
 
-/// Writes a new file (never overwrites).
-pub fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(path).with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(bytes).with_context(|| format!("writing {}", path.display()))
-}
-
-/// The bones of the operated side, if the anatomy has them.
+/// The bones of the operated side with their landmarks (the anatomy stage's), if the anatomy has them.
 fn hip_bones(anatomy: &AnatomyResult, side: Side, construct: &coxa_implants::Construct) -> Result<Option<HipBones>> {
     let own = side.as_str();
-    let other = side.opposite().as_str();
-    match (anatomy.mesh(&format!("hip_{own}")), anatomy.mesh(&format!("femur_{own}"))) {
-        (Some(h), Some(f)) => Ok(Some(HipBones::new(side, h.clone(), anatomy.mesh(&format!("hip_{other}")).cloned(), f.clone(), construct)?)),
+    match (anatomy.mesh(&format!("hip_{own}")), anatomy.mesh(&format!("femur_{own}")), anatomy.landmarks.hip(side)) {
+        (Some(h), Some(f), Some(landmarks)) => Ok(Some(HipBones::new(landmarks, h.clone(), f.clone(), construct)?)),
         _ => Ok(None),
     }
 }
@@ -104,16 +97,23 @@ struct PointResult {
     stem_anteversion: Angle,
     /// How to rebuild the model with other cup angles (the safe-zone map).
     source: ModelSource,
-    /// `coxa plan`'s JSON when the point was planned.
-    plan: Option<Value>,
+    /// The plan, when the point was planned.
+    plan: Option<PlannedPoint>,
+}
+
+/// A planned sweep point: the planner's typed plan and `coxa plan`'s JSON of it (for files and
+/// the report).
+struct PlannedPoint {
+    plan: coxa_planner::Plan,
+    json: Value,
 }
 
 /// Where a sweep point's hip model comes from.
 enum ModelSource {
     /// Fixed placement: catalog construct on the native centre (with the bones, if any).
     Fixed { construct: Box<coxa_implants::Construct>, bones: Option<Box<HipBones>> },
-    /// Planned: the planner's placement through the simulator's scorer.
-    Planned { scorer: Box<coxa_sim::score::SimScorer>, placement: coxa_core::ImplantPlacement, frame_note: &'static str },
+    /// Planned: the planner's placement through the simulator's scorer, on the landmarks `anatomy`.
+    Planned { scorer: Box<coxa_sim::score::SimScorer>, placement: coxa_core::ImplantPlacement, frame_note: &'static str, anatomy: Box<coxa_core::HipAnatomy> },
 }
 
 impl PointResult {
@@ -121,10 +121,10 @@ impl PointResult {
     fn rom_with_cup(&self, side: Side, cup: CupAngles, tilts: &PelvicTilts, motions: &[rom::Motion]) -> Result<Value> {
         match &self.source {
             ModelSource::Fixed { construct, bones } => Ok(rom_json(side, construct, &self.choice.liner, cup, self.stem_anteversion, tilts, bones.as_deref(), &self.user, motions)?.1),
-            ModelSource::Planned { scorer, placement, frame_note } => {
+            ModelSource::Planned { scorer, placement, frame_note, .. } => {
                 let mut p = placement.clone();
                 p.cup = cup;
-                let model = scorer.model(&p).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let model = scorer.model(&p).context("the hip model with the cup moved")?;
                 Ok(crate::rom::rom_json_of(&model, &self.choice.liner, tilts, &self.user, motions, frame_note))
             }
         }
@@ -133,8 +133,8 @@ impl PointResult {
 
 /// The record (`model.json`) from which the viewer rebuilds the primary point's hip model.
 fn case_model(scn: &Scenario, case: &Case, catalog: &Catalog, primary: &PointResult, motions: &[rom::Motion]) -> coxa_core::CaseModel {
-    let (placement, bones) = match &primary.source {
-        ModelSource::Planned { placement, .. } => (placement.clone(), true),
+    let (placement, bones, anatomy) = match &primary.source {
+        ModelSource::Planned { placement, anatomy, .. } => (placement.clone(), true, Some(anatomy.as_ref().clone())),
         ModelSource::Fixed { construct, bones } => {
             let centre = primary.model.hip_centre_lps_mm();
             let placement = coxa_core::ImplantPlacement {
@@ -151,7 +151,7 @@ fn case_model(scn: &Scenario, case: &Case, catalog: &Catalog, primary: &PointRes
                 stem_anteversion: primary.stem_anteversion,
                 head_centre_on_femur_lps_mm: bones.as_ref().map_or(centre, |b| b.anatomy.femur.head_centre.lps_mm),
             };
-            (placement, bones.is_some())
+            (placement, bones.is_some(), bones.as_ref().map(|b| b.anatomy.clone()))
         }
     };
     let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
@@ -162,6 +162,7 @@ fn case_model(scn: &Scenario, case: &Case, catalog: &Catalog, primary: &PointRes
         motions: motions.iter().map(|m| m.name.to_string()).collect(),
         catalog_dir: scn.catalog.as_deref().map(abs),
         bones,
+        anatomy,
         user_cup: scn.user_cup.as_deref().map(abs),
         user_stem: scn.user_stem.as_deref().map(abs),
     }
@@ -169,12 +170,10 @@ fn case_model(scn: &Scenario, case: &Case, catalog: &Catalog, primary: &PointRes
 
 /// The planner on one sweep point: surgeon constraints from the scenario and the point.
 #[allow(clippy::too_many_arguments, reason = "one stage's plain inputs")]
-fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &AnatomyResult, point: &SweepPoint, tilts: &PelvicTilts, motions: &[rom::Motion], warnings: &mut Vec<String>) -> Result<PointResult> {
-    let (own, other) = (case.side.as_str(), case.side.opposite().as_str());
-    let hip = anatomy.mesh(&format!("hip_{own}")).with_context(|| format!("the planner needs the {own} hip bone (hip_{own}); it is not in this case's anatomy"))?;
-    let femur = anatomy.mesh(&format!("femur_{own}")).with_context(|| format!("the planner needs the {own} femur (femur_{own}); it is not in this case's anatomy"))?;
-    let (plan_anatomy, frame_note, notes) = crate::plan::plan_anatomy(case.side, hip, femur, anatomy.mesh(&format!("hip_{other}")), anatomy.mesh(&format!("femur_{other}")))?;
-    warnings.extend(notes.iter().map(|n| format!("{n}; image the femur to the knee for a measured frame")));
+fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &AnatomyResult, point: &SweepPoint, tilts: &PelvicTilts, motions: &[rom::Motion]) -> Result<PointResult> {
+    // The anatomy stage's landmarks; what it assumed is among its warnings already.
+    let (plan_anatomy, frame_note, notes) = crate::plan::plan_anatomy(case.side, &anatomy.landmarks, &anatomy.meshes)?;
+    let hip = anatomy.landmarks.hip(case.side).context("the operated hip's landmarks")?;
     let mut options = coxa_planner::PlanOptions::new().with_tilts(coxa_core::PostureTilts { standing: tilts.standing, sitting: tilts.sitting });
     if let Some(h) = point.head_diameter_mm {
         options = options.with_head_diameter_mm(h);
@@ -195,7 +194,7 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
     plan.notes.splice(0..0, notes);
     let plan_json = crate::plan::plan_json(&plan, &plan_anatomy, catalog, frame_note, &options);
     let placement = plan.placement.clone();
-    let model = scorer.model(&placement).map_err(|e| anyhow::anyhow!("the planned hip: {e}"))?;
+    let model = scorer.model(&placement).context("the planned hip")?;
     let choice = ImplantChoice {
         head_mm: placement.head_diameter_mm,
         head_offset_mm: placement.head_offset_mm,
@@ -214,8 +213,8 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
         choice,
         cup: placement.cup,
         stem_anteversion: placement.stem_anteversion,
-        source: ModelSource::Planned { scorer: Box::new(scorer), placement, frame_note },
-        plan: Some(plan_json),
+        source: ModelSource::Planned { scorer: Box::new(scorer), placement, frame_note, anatomy: Box::new(hip) },
+        plan: Some(PlannedPoint { plan, json: plan_json }),
     })
 }
 
@@ -246,7 +245,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     write_new(&dir.join("inputs.json"), serde_json::to_string_pretty(&inputs)?.as_bytes())?;
     progress("anatomy (segmentation, surfaces, landmarks)");
     let anatomy = crate::anatomy::run_full(&source, &dir.join("anatomy")).context("anatomy")?;
-    let mut warnings: Vec<String> = anatomy.json["warnings"].as_array().map(|w| w.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default();
+    let mut warnings: Vec<String> = anatomy.warnings.clone();
 
     let motions: Vec<rom::Motion> = {
         let all = rom::all_motions();
@@ -261,12 +260,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         let tilts = PelvicTilts { standing: Angle::from_deg(point.standing_tilt_deg), sitting: Angle::from_deg(point.standing_tilt_deg + point.sitting_extra_tilt_deg) };
         let Some(placement) = point.placement else {
             progress(&format!("planning {}", point.label()));
-            let mut notes = Vec::new();
-            let r = planned_point(scn, case, catalog, &anatomy, point, &tilts, &motions, &mut notes)?;
-            if results.is_empty() {
-                warnings.extend(notes);
-            }
-            results.push(r);
+            results.push(planned_point(scn, case, catalog, &anatomy, point, &tilts, &motions)?);
             continue;
         };
         let choice = ImplantChoice {
@@ -289,11 +283,8 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
                 b
             }
         };
-        if results.is_empty() {
-            match &bones {
-                None => warnings.push(format!("no hip_{0} and femur_{0} surfaces: range of motion of the implants alone", case.side.as_str())),
-                Some(b) => warnings.extend(b.anatomy.femur_assumed.iter().map(|n| format!("{n}; image the femur to the knee for a measured frame"))),
-            }
+        if results.is_empty() && bones.is_none() {
+            warnings.push(format!("no hip_{0} and femur_{0} surfaces (or their landmarks): range of motion of the implants alone", case.side.as_str()));
         }
         let stem_av = Angle::from_deg(placement.stem_anteversion_deg);
         let user = crate::rom::UserParts::load(scn.user_cup.as_deref(), scn.user_stem.as_deref(), choice.head_mm)?;
@@ -305,11 +296,11 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         std::fs::create_dir_all(dir.join("plans"))?;
         for r in &results {
             if let Some(p) = &r.plan {
-                write_new(&dir.join("plans").join(format!("{}.json", r.point.label())), serde_json::to_string_pretty(p)?.as_bytes())?;
+                write_new(&dir.join("plans").join(format!("{}.json", r.point.label())), serde_json::to_string_pretty(&p.json)?.as_bytes())?;
             }
         }
         if let Some(p) = &results[0].plan {
-            write_new(&dir.join("plan.json"), serde_json::to_string_pretty(p)?.as_bytes())?;
+            write_new(&dir.join("plan.json"), serde_json::to_string_pretty(&p.json)?.as_bytes())?;
         }
     }
     let mut csv = String::from("label,head_diameter_mm,head_offset_mm,liner,stem_size,cup_inclination_deg,cup_anteversion_deg,cup_definition,stem_anteversion_deg,standing_tilt_deg,sitting_tilt_deg,oscillation_angle_deg,min_adl_margin_deg");
@@ -383,15 +374,18 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         None => None,
         Some(input) => {
             progress("musculoskeletal model");
-            let heads: Vec<Vector3<f64>> = anatomy.json["femoral_heads"].as_array().into_iter().flatten().filter_map(|h| Some(Vector3::new(h["centre_lps_mm"][0].as_f64()?, h["centre_lps_mm"][1].as_f64()?, h["centre_lps_mm"][2].as_f64()?))).collect();
-            let head_distance = (heads.len() == 2).then(|| (heads[0] - heads[1]).norm());
+            let heads = [Side::Left, Side::Right].map(|side| anatomy.landmarks.femur(side).map(|f| f.head_centre.lps_mm));
+            let head_distance = match heads {
+                [Some(l), Some(r)] => Some((l - r).norm()),
+                _ => None,
+            };
             let change = match &primary.plan {
                 Some(p) => {
-                    let v = |k: &str| Vector3::new(p["cup"][k][0].as_f64().unwrap_or(0.0), p["cup"][k][1].as_f64().unwrap_or(0.0), p["cup"][k][2].as_f64().unwrap_or(0.0));
+                    let (cup, f) = (&p.plan.cup, &p.plan.femoral);
                     crate::msk_stage::HipChange {
-                        cor_shift_lps_mm: v("centre_lps_mm") - v("native_centre_lps_mm"),
-                        offset_change_mm: p["offset_change_mm"].as_f64().unwrap_or(0.0),
-                        leg_length_change_mm: p["leg_length_change_mm"].as_f64().unwrap_or(0.0),
+                        cor_shift_lps_mm: Vector3::from(cup.centre_lps_mm) - Vector3::from(cup.native_centre_lps_mm),
+                        offset_change_mm: f.offset_change_mm,
+                        leg_length_change_mm: f.leg_length_change_mm,
                     }
                 }
                 None => crate::msk_stage::HipChange::default(),
@@ -431,7 +425,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
             "combined_anteversion_deg": round2(primary.model.cup_angles(CupAngleDefinition::Operative).anteversion.deg() + primary.stem_anteversion.deg()),
             "implants": primary.rom["implants"],
         },
-        "plan": primary.plan,
+        "plan": primary.plan.as_ref().map(|p| &p.json),
         "msk": msk,
         "rom": primary.rom,
         "sweep": results.iter().map(|r| json!({
@@ -463,8 +457,8 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         "cup_radiographic_deg": cup_all["radiographic"],
         "head_diameter_mm": primary.choice.head_mm,
         "shell_outer_diameter_mm": primary.model.construct().shell.outer_diameter_mm,
-        "leg_length_change_mm": primary.plan.as_ref().map(|p| p["leg_length_change_mm"].clone()),
-        "offset_change_mm": primary.plan.as_ref().map(|p| p["offset_change_mm"].clone()),
+        "leg_length_change_mm": primary.plan.as_ref().map(|p| p.json["leg_length_change_mm"].clone()),
+        "offset_change_mm": primary.plan.as_ref().map(|p| p.json["offset_change_mm"].clone()),
         "warnings": report["warnings"].as_array().map_or(0, Vec::len),
     }))
 }

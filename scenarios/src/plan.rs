@@ -19,11 +19,9 @@ use clap::Args;
 use crate::rom::{finite, parse_side};
 use serde_json::{Value, json};
 
-use coxa_anatomy::landmarks::{FemurLandmarks, acetabulum_landmarks, femur_landmarks};
-use coxa_core::{Angle, CupAngleDefinition, CupAngles, Mesh, PelvicFrame, PostureTilts, Side};
+use coxa_core::{Angle, CupAngleDefinition, CupAngles, FemurLandmarks, Mesh, PatientLandmarks, PelvicFrame, PostureTilts, Side};
 use coxa_implants::Catalog;
 use coxa_planner::{HipLandmarks, Plan, PlanAnatomy, PlanOptions};
-use coxa_sim::model::HipAnatomy;
 use coxa_sim::score::{ScorerBones, SimScorer};
 use coxa_sim::{BoneOptions, FemoralFrame};
 
@@ -81,44 +79,34 @@ pub struct PlanArgs {
     pub json: bool,
 }
 
-/// The meshes of a plan, by coxa class name.
-struct Bones(Vec<(String, Mesh)>);
-
-impl Bones {
-    fn get(&self, name: &str) -> Option<&Mesh> {
-        self.0.iter().find(|(n, _)| n == name).map(|(_, m)| m)
-    }
-}
-
-pub use coxa_sim::model::assume_neutral_short_femur;
-
-/// The anatomy a plan needs, from bone surfaces: landmarks, frames, the other hip if present.
+/// The anatomy a plan needs, from the patient's landmarks (found once by the anatomy stage) and
+/// bone surfaces: the operated hip, the other hip when both its acetabulum and femur were found.
 /// Returns it with a description of the pelvic frame used and what was assumed about the femurs
-/// ([`assume_neutral_short_femur`]).
-pub fn plan_anatomy(side: Side, hip: &Mesh, femur: &Mesh, other_hip: Option<&Mesh>, other_femur: Option<&Mesh>) -> Result<(PlanAnatomy, &'static str, Vec<String>)> {
-    // HipAnatomy assumes a femur without its shaft to lie in neutral (assume_neutral_short_femur).
-    let hip_anatomy = HipAnatomy::from_meshes(side, hip, other_hip, femur).context("landmarks of the operated hip")?;
-    let mut notes = Vec::new();
-    notes.extend(hip_anatomy.femur_assumed.clone());
-    let frame_of = |f: &FemurLandmarks| -> Result<nalgebra::Rotation3<f64>> { Ok(FemoralFrame::from_landmarks(f)?.femur_from_lps) };
-    let contralateral = match (other_hip, other_femur) {
-        (Some(h), Some(f)) => {
-            let mut fl = femur_landmarks(f, side.opposite()).context("landmarks of the other femur")?;
-            notes.extend(assume_neutral_short_femur(&mut fl, f, &hip_anatomy.frame));
-            let al = acetabulum_landmarks(h, side.opposite(), Some((fl.head_centre.lps_mm, fl.head_radius_mm))).context("landmarks of the other acetabulum")?;
-            let femur_from_lps = frame_of(&fl)?;
-            Some(HipLandmarks { acetabulum: al, femur_from_lps, femur: fl })
-        }
+/// (`coxa_anatomy::landmarks::assume_neutral_short_femur`, already applied to the landmarks).
+pub fn plan_anatomy(side: Side, landmarks: &PatientLandmarks, meshes: &[(String, Mesh)]) -> Result<(PlanAnatomy, &'static str, Vec<String>)> {
+    let own = side.as_str();
+    let mesh = |name: String| meshes.iter().find(|(n, _)| *n == name).map(|(_, m)| m);
+    let hip = mesh(format!("hip_{own}")).with_context(|| format!("the planner needs the {own} hip bone (hip_{own}): give --mesh hip_{own}=FILE or a CT where it is segmented"))?;
+    let femur = mesh(format!("femur_{own}")).with_context(|| format!("the planner needs the {own} femur (femur_{own}): give --mesh femur_{own}=FILE or a CT where it is segmented"))?;
+    let operated = landmarks.hip(side).with_context(|| format!("the {own} hip has no landmarks (see the anatomy warnings): the planner needs its acetabulum and femoral head"))?;
+    let femoral_frame = |f: &FemurLandmarks| -> Result<nalgebra::Rotation3<f64>> { Ok(FemoralFrame::from_landmarks(f)?.femur_from_lps) };
+    let other = side.opposite();
+    let contralateral = match (landmarks.acetabulum(other), landmarks.femur(other)) {
+        (Some(a), Some(f)) => Some(HipLandmarks { acetabulum: a.clone(), femur_from_lps: femoral_frame(f)?, femur: f.clone() }),
         _ => None,
     };
-    let operated_frame = frame_of(&hip_anatomy.femur)?;
-    let frame_note = if hip_anatomy.frame_is_app { "anterior pelvic plane" } else { "CT axes at the acetabulum (give both hip bones for the anterior pelvic plane)" };
+    let mut notes: Vec<String> = operated.femur_assumed.iter().cloned().collect();
+    if contralateral.is_some() {
+        let prefix = format!("femur_{}:", other.as_str());
+        notes.extend(landmarks.notes.iter().filter(|n| n.starts_with(&prefix)).cloned());
+    }
+    let frame_note = if operated.frame_is_app { "anterior pelvic plane" } else { "CT axes at the acetabulum (give both hip bones for the anterior pelvic plane)" };
     let anatomy = PlanAnatomy {
         side,
-        frame: hip_anatomy.frame,
+        frame: operated.frame,
         pelvis: hip.clone(),
         femur: femur.clone(),
-        operated: HipLandmarks { acetabulum: hip_anatomy.acetabulum.clone(), femur_from_lps: operated_frame, femur: hip_anatomy.femur },
+        operated: HipLandmarks { acetabulum: operated.acetabulum, femur_from_lps: femoral_frame(&operated.femur)?, femur: operated.femur },
         contralateral,
     };
     Ok((anatomy, frame_note, notes))
@@ -178,12 +166,12 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
     };
     let side_flag = args.side.as_deref().map(parse_side).transpose()?;
     // The bones: from the meshes, or from the CT through the anatomy stage.
-    let (bones, side) = match &args.ct {
+    let (meshes, landmarks, warnings, side) = match &args.ct {
         Some(ct) => {
             let side = side_flag.context("--ct: name the operated side with --side left|right")?;
             let source = crate::anatomy::AnatomySource::Ct { ct: ct.clone(), labels: args.labels.clone(), label_names: None, dicom: coxa_io::dicom::ReadOptions::new(), any_modality: false };
             let result = crate::anatomy::run_full(&source, &out.join("anatomy")).with_context(|| format!("anatomy from {}", ct.display()))?;
-            (Bones(result.meshes), side)
+            (result.meshes, result.landmarks, result.warnings, side)
         }
         None => {
             let mut list: Vec<(String, Mesh)> = Vec::new();
@@ -204,31 +192,28 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
                     (false, false) => bail!("no femur given: coxa plan needs --mesh hip_SIDE=.. and --mesh femur_SIDE=.. of the operated side (or --ct)"),
                 },
             };
-            (Bones(list), side)
+            let (landmarks, warnings) = coxa_anatomy::landmarks::find(&coxa_anatomy::landmarks::Bones::named(&list));
+            (list, landmarks, warnings, side)
         }
     };
-    let (own, other) = (side.as_str(), side.opposite().as_str());
-    let hip = bones.get(&format!("hip_{own}")).with_context(|| format!("the {own} hip bone is missing: give --mesh hip_{own}=FILE (or a CT where it is segmented)"))?;
-    let femur = bones.get(&format!("femur_{own}")).with_context(|| format!("the {own} femur is missing: give --mesh femur_{own}=FILE (or a CT where it is segmented)"))?;
-    let (anatomy, frame_note, assumed) = plan_anatomy(side, hip, femur, bones.get(&format!("hip_{other}")), bones.get(&format!("femur_{other}")))?;
+    if landmarks.hip(side).is_none() {
+        bail!("landmarks of the operated ({}) hip not found: {}", side.as_str(), warnings.join("; "));
+    }
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+    let (anatomy, frame_note, assumed) = plan_anatomy(side, &landmarks, &meshes)?;
     let scorer = scorer(&anatomy, &catalog);
     let mut plan = coxa_planner::plan(&anatomy, &catalog, &scorer, &options)?;
     plan.notes.splice(0..0, assumed);
     let report = plan_json(&plan, &anatomy, &catalog, frame_note, &options);
 
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let text = serde_json::to_string_pretty(&report)?;
-    let path = out.join("plan.json");
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
-        .with_context(|| format!("writing {}", path.display()))?;
+    crate::files::write_new(&out.join("plan.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
     // For `coxa view` on this folder: the placed implants, where the bones are, and the record
     // from which the viewer rebuilds the hip model.
     let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    let model = scorer.model(&plan.placement).map_err(|e| anyhow::anyhow!("the planned hip model: {e}"))?;
+    let model = scorer.model(&plan.placement).context("the planned hip model")?;
     std::fs::create_dir_all(out.join("implants"))?;
     for (name, mesh) in model.implant_meshes_lps() {
         coxa_io::mesh::write_mesh(&mesh, &out.join("implants").join(format!("{name}.stl")))?;
@@ -237,7 +222,7 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
         Some(ct) => serde_json::json!({"ct": abs(ct), "labels": args.labels.as_deref().map(abs)}),
         None => serde_json::json!({"meshes": args.meshes.iter().filter_map(|m| m.split_once('=')).map(|(n, p)| serde_json::json!({"name": n, "file": abs(Path::new(p))})).collect::<Vec<_>>()}),
     };
-    crate::pipeline::write_new(&out.join("inputs.json"), serde_json::to_string_pretty(&inputs)?.as_bytes())?;
+    crate::files::write_new(&out.join("inputs.json"), serde_json::to_string_pretty(&inputs)?.as_bytes())?;
     let record = coxa_core::CaseModel {
         schema_version: coxa_core::CaseModel::SCHEMA_VERSION,
         placement: plan.placement.clone(),
@@ -245,10 +230,11 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
         motions: plan.rom.motions.iter().map(|m| m.name.clone()).collect(),
         catalog_dir: args.catalog.as_deref().map(abs),
         bones: true,
+        anatomy: landmarks.hip(side),
         user_cup: None,
         user_stem: None,
     };
-    crate::pipeline::write_new(&out.join("model.json"), serde_json::to_string_pretty(&record)?.as_bytes())?;
+    crate::files::write_new(&out.join("model.json"), serde_json::to_string_pretty(&record)?.as_bytes())?;
     Ok(report)
 }
 

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use coxa_core::{Angle, CupAngleDefinition, CupAngles, Mesh, Side};
 use coxa_implants::{Catalog, Construct, Stem};
-use coxa_sim::model::HipAnatomy;
+use coxa_core::HipAnatomy;
 use coxa_sim::rom::{self, PelvicTilts, SweepOptions};
 use coxa_sim::user_parts::{UserCup, UserStem};
 use coxa_sim::{BoneGeometry, BoneOptions, HipModel};
@@ -217,7 +217,10 @@ pub fn run(args: &RomArgs) -> Result<Value> {
     let femur = read(&format!("femur_{own}"))?;
     let other_hip = read(&format!("hip_{other}"))?;
     let bones = match (hip, femur) {
-        (Some(hip), Some(femur)) => Some(HipBones::new(side, hip, other_hip, femur, &construct)?),
+        (Some(hip), Some(femur)) => {
+            let anatomy = coxa_anatomy::landmarks::hip_anatomy(side, &hip, other_hip.as_ref(), &femur).context("landmarks of the operated hip")?;
+            Some(HipBones::new(anatomy, hip, femur, &construct)?)
+        }
         (None, None) => None,
         _ => bail!("bone impingement needs both --mesh hip_{own}=.. and --mesh femur_{own}=..; give both or neither"),
     };
@@ -280,12 +283,11 @@ pub struct HipBones {
 }
 
 impl HipBones {
-    /// Landmarks and collision geometry of `side` for `construct`.
+    /// The collision geometry of `hip` and `femur` for `construct`, with their landmarks `anatomy`.
     ///
     /// # Errors
-    /// Landmarks not found, geometry not buildable.
-    pub fn new(side: Side, hip: Mesh, other_hip: Option<Mesh>, femur: Mesh, construct: &Construct) -> Result<Self> {
-        let anatomy = HipAnatomy::from_meshes(side, &hip, other_hip.as_ref(), &femur)?;
+    /// Geometry not buildable.
+    pub fn new(anatomy: HipAnatomy, hip: Mesh, femur: Mesh, construct: &Construct) -> Result<Self> {
         let geometry = Arc::new(BoneGeometry::new(&hip, &femur, &anatomy.femur, &anatomy.frame, anatomy.hip_centre_lps_mm(), construct, &BoneOptions::default())?);
         Ok(Self { anatomy, geometry, hip, femur })
     }

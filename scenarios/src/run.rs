@@ -24,7 +24,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde_json::{Value, json};
 
-use crate::pipeline::{self, write_new};
+use crate::files::write_new;
+use crate::pipeline;
 use crate::scenario::{Case, Scenario};
 
 /// FNV-1a, 64 bit: the scenario's fingerprint (stable across builds and platforms).

@@ -22,9 +22,6 @@ pub enum SimError {
         /// What is wrong and how to fix it.
         why: String,
     },
-    /// Landmarks could not be found on a bone.
-    #[error(transparent)]
-    Landmarks(#[from] coxa_anatomy::landmarks::LandmarkError),
     /// The implants are invalid or do not fit.
     #[error(transparent)]
     Implant(#[from] coxa_implants::ImplantError),

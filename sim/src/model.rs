@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use coxa_anatomy::landmarks::FemurLandmarks;
+use coxa_core::FemurLandmarks;
 use coxa_core::{Angle, CupAngleDefinition, CupAngles, Mesh, PelvicFrame, Side};
 use coxa_implants::Construct;
 use nalgebra::{Matrix3, Point3, Rotation3, Unit, Vector3};
@@ -40,8 +40,8 @@ pub struct FemoralFrame {
 impl FemoralFrame {
     /// The frame of a femur with these landmarks.
     ///
-    /// A femur imaged without its shaft needs [`assume_neutral_short_femur`] first (as
-    /// [`HipAnatomy::from_meshes`] does), else its guessed shaft axis makes the frame.
+    /// A femur imaged without its shaft needs `coxa_anatomy::landmarks::assume_neutral_short_femur`
+    /// first (the anatomy stage applies it), else its guessed shaft axis makes the frame.
     pub fn from_landmarks(l: &FemurLandmarks) -> Result<Self> {
         let c = l.head_centre.lps_mm;
         let shaft = l.shaft_axis.direction_lps.normalize();
@@ -629,84 +629,5 @@ impl HipModelBuilder {
             user_stem: self.user_stem.clone(),
             femoral_from_catalog_stem,
         })
-    }
-}
-
-/// Landmarks of one hip needed by the model, found on bone surfaces.
-#[derive(Debug, Clone)]
-pub struct HipAnatomy {
-    /// Side of the hip.
-    pub side: Side,
-    /// The pelvic frame: from the anterior pelvic plane when both hip bones are given,
-    /// otherwise parallel to LPS (the CT's axes) at the acetabulum centre.
-    pub frame: PelvicFrame,
-    /// Whether `frame` is the anterior pelvic plane (false: LPS-aligned fallback).
-    pub frame_is_app: bool,
-    /// The acetabulum of `side`; its centre is the hip (cup) centre.
-    pub acetabulum: coxa_anatomy::landmarks::AcetabulumLandmarks,
-    /// The femur of `side`.
-    pub femur: FemurLandmarks,
-    /// What [`assume_neutral_short_femur`] assumed about this femur, if anything.
-    pub femur_assumed: Option<String>,
-}
-
-/// A femur imaged without its shaft (a hip CT stopping below the trochanters) has a shaft axis
-/// that is a guess (the principal axis of a stub) and a neck axis drawn from it: the femoral
-/// frame and every joint angle would follow that guess. Such a femur (shaft axis not `Good`,
-/// no condyles) is taken as lying in neutral in the CT instead: its shaft axis along the pelvic
-/// superior axis through the centroid of its lowest 10 mm, its neck axis at 130 deg from it
-/// towards the head. Both stay flagged uncertain. Returns what was done, or `None` when the
-/// shaft was measured.
-pub fn assume_neutral_short_femur(f: &mut FemurLandmarks, mesh: &Mesh, frame: &PelvicFrame) -> Option<String> {
-    use coxa_anatomy::landmarks::{AxisLandmark, Quality};
-    if f.shaft_axis.quality == Quality::Good || f.posterior_condyles.is_some() {
-        return None;
-    }
-    let u = frame.vector_to_lps(&Vector3::z());
-    let lowest = mesh.vertices().iter().map(|p| p.coords.dot(&u)).fold(f64::INFINITY, f64::min);
-    let low: Vec<Vector3<f64>> = mesh.vertices().iter().filter(|p| p.coords.dot(&u) < lowest + 10.0).map(|p| p.coords).collect();
-    if low.is_empty() {
-        return None;
-    }
-    let point = Point3::from(low.iter().sum::<Vector3<f64>>() / low.len() as f64);
-    let head = f.head_centre.lps_mm;
-    let v = point - head;
-    let lateral = (v - u * v.dot(&u)).try_normalize(1e-6)?;
-    let ccd = 130f64.to_radians();
-    let note = format!(
-        "{}; shaft not imaged: the femur is assumed in neutral in the CT (shaft along the pelvic superior axis through its lowest section, neck at 130 deg)",
-        f.shaft_axis.note.as_deref().unwrap_or("shaft uncertain")
-    );
-    f.shaft_axis = AxisLandmark { point_lps_mm: point, direction_lps: u, quality: Quality::Uncertain, note: Some(note.clone()) };
-    f.neck_axis = AxisLandmark { point_lps_mm: head, direction_lps: (lateral * ccd.sin() + u * ccd.cos()).normalize(), quality: Quality::Uncertain, note: Some(note.clone()) };
-    f.neck_shaft_angle_deg = None;
-    Some(format!("femur_{}: {note}", f.side.as_str()))
-}
-
-impl HipAnatomy {
-    /// Finds the landmarks: `hip` is the hip bone of `side`, `other_hip` the contralateral one
-    /// (optional: needed for the anterior pelvic plane), `femur` the femur of `side`.
-    pub fn from_meshes(side: Side, hip: &Mesh, other_hip: Option<&Mesh>, femur: &Mesh) -> Result<Self> {
-        use coxa_anatomy::landmarks::{acetabulum_landmarks, femur_landmarks, pelvis_landmarks};
-        let fl = femur_landmarks(femur, side)?;
-        let acetabulum = acetabulum_landmarks(hip, side, Some((fl.head_centre.lps_mm, fl.head_radius_mm)))?;
-        let (frame, frame_is_app) = match other_hip {
-            Some(o) => {
-                let other = acetabulum_landmarks(o, side.opposite(), None)?;
-                let p = match side {
-                    Side::Left => pelvis_landmarks(hip, o, &acetabulum, &other)?,
-                    Side::Right => pelvis_landmarks(o, hip, &other, &acetabulum)?,
-                };
-                (p.frame, true)
-            }
-            None => (PelvicFrame::aligned_with_lps(acetabulum.centre.lps_mm), false),
-        };
-        let mut fl = fl;
-        let femur_assumed = assume_neutral_short_femur(&mut fl, femur, &frame);
-        Ok(Self { side, frame, frame_is_app, acetabulum, femur: fl, femur_assumed })
-    }
-    /// The hip (cup) centre: the native acetabulum centre, LPS mm.
-    pub fn hip_centre_lps_mm(&self) -> Point3<f64> {
-        self.acetabulum.centre.lps_mm
     }
 }

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use coxa_anatomy::landmarks::FemurLandmarks;
+use coxa_core::FemurLandmarks;
 use coxa_core::{FirstContact, ImplantPlacement, Mesh, MotionInfo, MotionScore, PelvicFrame, PlanPosture, RomQuery, RomScore, RomScorer, ScoreError};
 use coxa_implants::{Catalog, Construct};
 use nalgebra::{Matrix4, Point3};

@@ -7,7 +7,9 @@ use std::process::Command;
 use anyhow::{Context, Result, ensure};
 
 use coxa_core::Side;
-use coxa_sim::msk::hcf::{Activity, FemurLandmarks, HcfOptions, hip_contact_force_with, parse_fcsv};
+use coxa_sim::msk::fcsv::parse_fcsv;
+use coxa_sim::msk::hcf::{Activity, HcfOptions, hip_contact_force_with};
+use coxa_sim::msk::FemurLandmarks;
 use coxa_sim::msk::osim::{self, JointKind, MuscleModel, PathPointKind};
 use coxa_sim::msk::{Kinematics, apply_couplers, clamp_coordinates, crosses_hip, moment_arms};
 use coxa_sim::msk::posture::{PostureResidual, check_posture_rapier};

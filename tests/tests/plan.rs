@@ -13,7 +13,7 @@ use coxa_anatomy::landmarks::{acetabulum_landmarks, femur_landmarks};
 use coxa_core::{Angle, CupAngleDefinition, Mesh, PostureTilts, Side};
 use coxa_implants::Catalog;
 use coxa_planner::{HipLandmarks, PlanAnatomy, PlanOptions, plan};
-use coxa_sim::model::HipAnatomy;
+use coxa_anatomy::landmarks::hip_anatomy;
 use coxa_sim::rom::{self, PelvicTilts, SweepOptions};
 use coxa_sim::score::{ScorerBones, SimScorer};
 use coxa_sim::{BoneGeometry, BoneOptions, FemoralFrame, HipModel};
@@ -39,7 +39,7 @@ fn mirrored_case() -> Option<(PlanAnatomy, SimScorer)> {
 
 /// `side`'s hip (`hip`, `femur`) planned against the other (`other_hip`, `other_femur`).
 fn case_of(side: Side, hr: Mesh, hl: Mesh, fr: Mesh, fl: Mesh) -> (PlanAnatomy, SimScorer) {
-    let hip = HipAnatomy::from_meshes(side, &hr, Some(&hl), &fr).unwrap();
+    let hip = hip_anatomy(side, &hr, Some(&hl), &fr).unwrap();
     assert!(hip.frame_is_app);
     let other_femur = femur_landmarks(&fl, side.opposite()).unwrap();
     let other_acetabulum = acetabulum_landmarks(&hl, side.opposite(), Some((other_femur.head_centre.lps_mm, other_femur.head_radius_mm))).unwrap();

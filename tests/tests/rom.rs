@@ -9,7 +9,7 @@ use nalgebra::{Matrix4, Vector4};
 
 use coxa_core::{Angle, CupAngleDefinition, CupAngles, Mesh, Side};
 use coxa_implants::{Catalog, Construct};
-use coxa_sim::model::HipAnatomy;
+use coxa_anatomy::landmarks::{HipAnatomy, hip_anatomy};
 use coxa_sim::rom::{self, MotionLimit, PelvicTilts, SweepOptions};
 use coxa_sim::{BoneGeometry, BoneOptions, HipModel};
 
@@ -41,7 +41,7 @@ struct Hip {
 fn hip(mirror: bool) -> Option<Hip> {
     let (hl, hr, fr) = (bone("Hip_L")?, bone("Hip_R")?, bone("Femur_R")?);
     let (side, hip, other, femur) = if mirror { (Side::Left, mirrored(&hr), mirrored(&hl), mirrored(&fr)) } else { (Side::Right, hr, hl, fr) };
-    let anatomy = HipAnatomy::from_meshes(side, &hip, Some(&other), &femur).unwrap();
+    let anatomy = hip_anatomy(side, &hip, Some(&other), &femur).unwrap();
     Some(Hip { anatomy, pelvis: hip, femur })
 }
 

@@ -21,9 +21,8 @@
 
 use std::sync::Arc;
 
-use coxa_core::{Angle, CaseModel, CupAngleDefinition, CupAngles, ImplantPlacement, Mesh, PelvicFrame};
+use coxa_core::{Angle, CaseModel, CupAngleDefinition, CupAngles, HipAnatomy, ImplantPlacement, Mesh, PelvicFrame};
 use coxa_implants::Catalog;
-use coxa_sim::model::HipAnatomy;
 use coxa_sim::rom::{self, Motion, MotionLimit, PelvicTilts, SweepOptions};
 use coxa_sim::score::{ScorerBones, SimScorer};
 use coxa_sim::{BoneOptions, HipModel};
@@ -128,6 +127,8 @@ pub struct LiveModel {
     shaft: Option<(Point3<f64>, Vector3<f64>)>,
     /// The base model's neck direction (head -> stem), LPS.
     base_neck_lps: Vector3<f64>,
+    /// The landmarks of the operated hip the case used (from `model.json`), when it has bones.
+    anatomy: Option<HipAnatomy>,
 }
 
 impl LiveModel {
@@ -148,18 +149,18 @@ impl LiveModel {
         };
         let side = rec.placement.side;
         let mesh = |name: String| case.bones.iter().find(|(n, _)| *n == name).map(|(_, m)| m.clone());
-        let (scorer, shaft) = if rec.bones {
+        let (scorer, shaft, anatomy) = if rec.bones {
             let own = side.as_str();
             let hip = mesh(format!("hip_{own}")).ok_or_else(|| err(format!("the case has no anatomy/meshes/hip_{own}.stl")))?;
             let femur = mesh(format!("femur_{own}")).ok_or_else(|| err(format!("the case has no anatomy/meshes/femur_{own}.stl")))?;
-            let other = mesh(format!("hip_{}", side.opposite().as_str()));
-            let anatomy = HipAnatomy::from_meshes(side, &hip, other.as_ref(), &femur).map_err(|e| err(format!("landmarks of the operated hip: {e}")))?;
+            // The landmarks the case was planned with (never found again: the viewer shows the plan's).
+            let anatomy = rec.anatomy.as_ref().ok_or_else(|| err("model.json has no landmarks of the operated hip (written by an older coxa); run the case again".into()))?;
             let shaft = (anatomy.femur.shaft_axis.point_lps_mm, anatomy.femur.shaft_axis.direction_lps.normalize());
             let bones = ScorerBones { pelvis: hip, femur, femur_landmarks: anatomy.femur.clone(), options: BoneOptions::default() };
-            (SimScorer::with_bones(catalog.clone(), anatomy.frame, bones), Some(shaft))
+            (SimScorer::with_bones(catalog.clone(), anatomy.frame, bones), Some(shaft), Some(anatomy.clone()))
         } else {
             // As the pipeline's implants-alone model: the LPS-aligned frame at the cup centre.
-            (SimScorer::implants_only(catalog.clone(), PelvicFrame::aligned_with_lps(rec.placement.cup_centre_lps_mm), None), None)
+            (SimScorer::implants_only(catalog.clone(), PelvicFrame::aligned_with_lps(rec.placement.cup_centre_lps_mm), None), None, None)
         };
         let all = rom::all_motions();
         let motions: Vec<Motion> = rec.motions.iter().filter_map(|n| all.iter().find(|m| m.name == n).cloned()).collect();
@@ -168,7 +169,13 @@ impl LiveModel {
         }
         let tilts = PelvicTilts { standing: rec.tilts.standing, sitting: rec.tilts.sitting };
         let base_model = scorer.model(&rec.placement).map_err(|e| err(format!("the case's own placement: {e}")))?;
-        Ok(Self { base_neck_lps: base_model.neck_axis_lps(), scorer: Arc::new(scorer), catalog, base: rec.placement.clone(), tilts, motions, shaft })
+        Ok(Self { base_neck_lps: base_model.neck_axis_lps(), scorer: Arc::new(scorer), catalog, base: rec.placement.clone(), tilts, motions, shaft, anatomy })
+    }
+
+    /// The landmarks and pelvic frame of the operated hip this model is built on: the case's
+    /// own (the anatomy stage's, through `model.json`), never found again. `None` without bones.
+    pub fn anatomy(&self) -> Option<&HipAnatomy> {
+        self.anatomy.as_ref()
     }
 
     /// The controls of the case's own placement.

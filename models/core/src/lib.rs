@@ -1,4 +1,5 @@
-//! Plain data types of coxa: CT volumes, label maps, voxel grids, units and frames.
+//! Plain data types of coxa: CT volumes, label maps, voxel grids, units and frames, and the
+//! typed results the stages hand each other (landmarks, the plan's placement, ROM scores).
 //!
 //! This crate does no I/O and pulls in neither DICOM nor ONNX, so that `coxa-planner` and
 //! `coxa-sim` can depend on it cheaply. Readers and writers live in `coxa-io`.
@@ -16,6 +17,7 @@ mod error;
 mod frames;
 mod grid;
 mod labels;
+pub mod landmarks;
 mod mesh;
 pub mod plan;
 mod resample;
@@ -27,6 +29,7 @@ pub use error::{Error, Result};
 pub use frames::{CupAngleDefinition, CupAngles, PelvicFrame};
 pub use grid::Grid;
 pub use labels::{ClassTable, LabelMap};
+pub use landmarks::{AcetabulumLandmarks, AxisLandmark, FemurLandmarks, HipAnatomy, Landmark, PatientLandmarks, PelvisLandmarks, Quality, Source};
 pub use mesh::Mesh;
 pub use plan::{CaseModel, FirstContact, ImplantPlacement, MotionInfo, MotionScore, PlanPosture, PostureTilts, RomQuery, RomScore, RomScorer, ScoreError};
 pub use resample::grid_with_spacing;

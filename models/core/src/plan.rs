@@ -117,9 +117,9 @@ pub struct ImplantPlacement {
 
 /// What a case folder records (`model.json`) so that another tool (the viewer's live planning)
 /// can rebuild its hip model without the pipeline: the placement, the tilts and motions swept,
-/// and where the implants came from. The bones are the case's `anatomy/meshes/hip_SIDE.stl`
-/// and `femur_SIDE.stl` (with `hip_OTHER.stl` for the anterior pelvic plane), their landmarks
-/// found again on them.
+/// where the implants came from, and the landmarks of the operated hip the case used (found
+/// once by the anatomy stage; never found again). The bones are the case's
+/// `anatomy/meshes/hip_SIDE.stl` and `femur_SIDE.stl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaseModel {
@@ -136,6 +136,9 @@ pub struct CaseModel {
     /// Whether the bones were in the model (else the implants alone, in a pelvic frame
     /// parallel to LPS at the cup centre).
     pub bones: bool,
+    /// The landmarks and pelvic frame of the operated hip the case was planned and swept with
+    /// (full precision); present whenever `bones` is.
+    pub anatomy: Option<crate::HipAnatomy>,
     /// An engineer's cup frame file, if the case used one (absolute).
     pub user_cup: Option<std::path::PathBuf>,
     /// An engineer's stem frame file, if the case used one (absolute).
@@ -144,7 +147,7 @@ pub struct CaseModel {
 
 impl CaseModel {
     /// The current format version.
-    pub const SCHEMA_VERSION: u32 = 1;
+    pub const SCHEMA_VERSION: u32 = 2;
 }
 
 /// A motion a scorer can sweep.

@@ -4,8 +4,8 @@
 //! # Units
 //! Everything in this module is SI (m, kg, N, s) and radians, as in OpenSim and the .osim files
 //! (`coxa-osim`), so muscle and inertia parameters keep their literature values. Patient data
-//! in coxa's millimetres is converted where it enters, by [`hcf::mm_to_m`] and
-//! [`hcf::length_mm_to_m`] (the OrthoLoad frame uses only landmark directions, which are
+//! in coxa's millimetres is converted where it enters, by [`mm_to_m`] and
+//! [`length_mm_to_m`] (the OrthoLoad frame uses only landmark directions, which are
 //! unit-free; the hip-centre distance and femur length are converted in
 //! [`personalise::landmark_scale_factors`]); plan changes are given
 //! to [`personalise::ImplantChange`] in metres (the `coxa hcf` command converts its `_mm`
@@ -21,9 +21,12 @@
 //! - [`posture`]: a rapier3d multibody check that a solution's forces hold its posture.
 //! - [`static_opt`]: static optimisation (minimum summed squared activation).
 //! - [`hcf`]: the hip contact force of a posture, in the OrthoLoad femoral frame.
+//! - [`landmarks`]: the femoral landmarks of the OrthoLoad frame; [`fcsv`]: the files they come in.
 
+pub mod fcsv;
 pub mod hcf;
 pub mod kinematics;
+pub mod landmarks;
 pub mod muscle;
 pub mod path;
 pub mod personalise;
@@ -35,6 +38,7 @@ pub mod wrap_torus;
 
 pub use coxa_osim as osim;
 pub use kinematics::{Kinematics, apply_couplers, clamp_coordinates};
+pub use landmarks::FemurLandmarks;
 pub use path::{PathGeometry, PathNode, moment_arms, muscle_path};
 
 /// Why a musculoskeletal computation cannot be done.
@@ -105,4 +109,14 @@ mod tests {
         fn check<T: Send + Sync + 'static>() {}
         check::<super::MskError>();
     }
+}
+
+/// A position or displacement in millimetres (landmark files) in metres (the solver).
+pub fn mm_to_m(v: nalgebra::Vector3<f64>) -> nalgebra::Vector3<f64> {
+    v / 1000.0
+}
+
+/// A length in millimetres in metres.
+pub fn length_mm_to_m(v: f64) -> f64 {
+    v / 1000.0
 }

@@ -12,7 +12,8 @@
 use coxa_osim::{Function, Model, PathPointKind, Spline, WrapShape};
 use nalgebra::Vector3;
 
-use super::hcf::{FemurLandmarks, length_mm_to_m};
+use super::landmarks::FemurLandmarks;
+use super::length_mm_to_m;
 use super::kinematics::{Kinematics, apply_couplers};
 use super::muscle::capacity;
 use super::path::{moment_arms, muscle_path};

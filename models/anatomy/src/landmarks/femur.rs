@@ -2,50 +2,16 @@
 //! condyles, neck-shaft angle and femoral anteversion.
 
 use nalgebra::{Point3, Vector3};
-use serde::Serialize;
 
 use coxa_core::{Mesh, Side};
 
 use super::fit::{Sphere, fit_line, fit_sphere, principal_axes};
-use super::{AxisLandmark, Landmark, LandmarkError, Quality, Surface, perpendicular};
+use super::{AxisLandmark, FemurLandmarks, Landmark, LandmarkError, Quality, Source, Surface, perpendicular};
 
 /// Shaft below the head needed for a measured shaft axis, mm.
 const MIN_SHAFT_MM: f64 = 40.0;
 /// Femur length from which the condyles count as imaged, mm.
 const FULL_FEMUR_MM: f64 = 300.0;
-
-/// Landmarks of one femur.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FemurLandmarks {
-    /// Which femur.
-    pub side: Side,
-    /// Centre of the sphere fitted to the head's articular surface.
-    pub head_centre: Landmark,
-    /// Radius of that sphere, mm.
-    pub head_radius_mm: f64,
-    /// RMS distance of the head surface from the sphere, mm.
-    pub head_fit_rms_mm: f64,
-    /// Neck axis through the head centre and the centre of the narrowest neck section;
-    /// direction from the head towards the trochanters.
-    pub neck_axis: AxisLandmark,
-    /// Anatomical shaft axis through the centroids of exact diaphyseal cross-sections (5 mm
-    /// apart, from 100 mm below the top to 30 % of the length from the distal end); direction proximal.
-    pub shaft_axis: AxisLandmark,
-    /// Tip of the greater trochanter (most proximal point lateral to the shaft axis).
-    pub greater_trochanter: Landmark,
-    /// Lesser trochanter (most posteromedial prominence below the neck).
-    pub lesser_trochanter: Landmark,
-    /// Angle between neck axis (towards the head) and shaft axis (distal), deg (CCD angle);
-    /// `None` unless both axes were measured (a default neck direction or a principal-axis
-    /// shaft on a short femur would make it a guess, not a measurement).
-    pub neck_shaft_angle_deg: Option<f64>,
-    /// Most posterior points of the medial and lateral condyles, when the knee is imaged (the
-    /// femur longer than 300 mm and its distal end more than 1.8 times wider than the mid-shaft).
-    pub posterior_condyles: Option<[Point3<f64>; 2]>,
-    /// Femoral anteversion, deg: angle between the neck axis and the posterior condylar line
-    /// seen along the shaft axis, positive when the head points anterior. `None` without condyles.
-    pub anteversion_deg: Option<f64>,
-}
 
 fn structure(side: Side) -> String {
     format!("femur_{}", side.as_str())
@@ -181,9 +147,10 @@ pub fn femur_landmarks(mesh: &Mesh, side: Side) -> Result<FemurLandmarks, Landma
             point_lps_mm: c,
             direction_lps: d,
             quality: if neck_problem.is_some() { Quality::Uncertain } else { Quality::Good },
+            source: Source::Measured,
             note: neck_problem,
         },
-        shaft_axis: AxisLandmark { point_lps_mm: shaft_point, direction_lps: u, quality: shaft_quality, note: shaft_note },
+        shaft_axis: AxisLandmark { point_lps_mm: shaft_point, direction_lps: u, quality: shaft_quality, source: Source::Measured, note: shaft_note },
         greater_trochanter: Landmark::good(gt),
         lesser_trochanter: Landmark::checked(lt, lt_problem),
         neck_shaft_angle_deg,

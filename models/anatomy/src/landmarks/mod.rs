@@ -6,61 +6,17 @@
 
 pub mod fit;
 mod femur;
+mod patient;
 mod pelvis;
 #[cfg(test)]
 mod tests;
 
 use nalgebra::{Point3, Vector3};
-use serde::Serialize;
 
-pub use femur::{FemurLandmarks, femur_landmarks};
-pub use pelvis::{AcetabulumLandmarks, PelvisLandmarks, acetabulum_landmarks, pelvis_landmarks};
-
-/// How far a landmark can be trusted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Quality {
-    /// Found with a fit or criterion inside its expected range.
-    Good,
-    /// Found, but a check failed (see the note): look at it before using it.
-    Uncertain,
-}
-
-/// A point landmark.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Landmark {
-    /// Position, LPS mm.
-    pub lps_mm: Point3<f64>,
-    /// Trust.
-    pub quality: Quality,
-    /// Why it is uncertain, or how it was found.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
-impl Landmark {
-    pub(crate) fn good(lps_mm: Point3<f64>) -> Self {
-        Self { lps_mm, quality: Quality::Good, note: None }
-    }
-    pub(crate) fn checked(lps_mm: Point3<f64>, problem: Option<String>) -> Self {
-        let quality = if problem.is_some() { Quality::Uncertain } else { Quality::Good };
-        Self { lps_mm, quality, note: problem }
-    }
-}
-
-/// An axis: a point on it and a unit direction.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AxisLandmark {
-    /// A point on the axis, LPS mm.
-    pub point_lps_mm: Point3<f64>,
-    /// Unit direction, LPS (its sense is stated where the axis is defined).
-    pub direction_lps: Vector3<f64>,
-    /// Trust.
-    pub quality: Quality,
-    /// Why it is uncertain, or how it was found.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
+pub use coxa_core::landmarks::{AcetabulumLandmarks, AxisLandmark, FemurLandmarks, HipAnatomy, Landmark, PatientLandmarks, PelvisLandmarks, Quality, Source};
+pub use femur::femur_landmarks;
+pub use pelvis::{acetabulum_landmarks, pelvis_landmarks};
+pub use patient::{Bones, assume_neutral_short_femur, find, hip_anatomy};
 
 /// Why a landmark set cannot be computed.
 #[non_exhaustive]

@@ -4,53 +4,17 @@
 use std::collections::HashMap;
 
 use nalgebra::{Point3, Vector3};
-use serde::Serialize;
 
 use coxa_core::{CupAngleDefinition, CupAngles, Mesh, PelvicFrame, Side};
 
 use super::femur::{on_shell, refine_sphere, shell_tolerance_mm};
 use super::fit::{Sphere, fit_plane};
-use super::{Landmark, LandmarkError, Surface, perpendicular};
+use super::{AcetabulumLandmarks, Landmark, LandmarkError, PelvisLandmarks, Surface, perpendicular};
 
 /// Radii searched for the acetabulum, mm.
 const ACETABULUM_RADII_MM: std::ops::RangeInclusive<u32> = 18..=34;
 /// Azimuth bins around the opening axis for rim points.
 const RIM_BINS: usize = 48;
-
-/// The acetabulum of one hip bone.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AcetabulumLandmarks {
-    /// Which side.
-    pub side: Side,
-    /// Centre of the sphere fitted to the socket, LPS mm.
-    pub centre: Landmark,
-    /// Radius of that sphere, mm.
-    pub radius_mm: f64,
-    /// RMS distance of the socket surface from the sphere, mm.
-    pub fit_rms_mm: f64,
-    /// Unit normal of the rim plane, pointing out of the socket (LPS).
-    pub opening_axis_lps: Vector3<f64>,
-    /// A point of the rim plane (mean of the rim points), LPS mm.
-    pub rim_plane_point_lps_mm: Point3<f64>,
-    /// Number of rim points the plane was fitted to.
-    pub n_rim_points: usize,
-    /// The rim points (the socket vertex farthest from the pole in each azimuth bin about the
-    /// opening axis), LPS mm: the bony edge of the socket the reamer meets.
-    pub rim_points_lps_mm: Vec<Point3<f64>>,
-    /// Diameter of the circle fitted to the rim points in the rim plane, mm.
-    pub rim_diameter_mm: f64,
-    /// Socket vertices on the fitted sphere (the lunate, articular surface), which the sphere
-    /// is fitted to.
-    pub n_lunate_vertices: usize,
-    /// Socket vertices deeper than the sphere by more than its shell tolerance (the acetabular
-    /// fossa, left out of the fit).
-    pub n_fossa_vertices: usize,
-    /// Joint space between this socket and the femoral head the search was given: the median,
-    /// over the lunate vertices, of their distance from the head's sphere, mm. `None` when no
-    /// head was given. Near 0 when the segmentation closed the joint space (the "socket" is then
-    /// the head's surface, not the subchondral bone).
-    pub joint_space_mm: Option<f64>,
-}
 
 fn structure(side: Side) -> String {
     format!("hip_{}", side.as_str())
@@ -212,24 +176,6 @@ fn rim_plane(s: &Surface, sph: &Sphere) -> Option<Rim> {
         }
     }
     result
-}
-
-/// Landmarks of the whole pelvis: both acetabula, both ASIS, both pubic tubercles, the pelvic
-/// frame (anterior pelvic plane) and the native acetabular angles in Murray's three definitions.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PelvisLandmarks {
-    /// The pelvic frame (see `coxa_core::PelvicFrame`).
-    pub frame: PelvicFrame,
-    /// Left ASIS.
-    pub asis_left: Landmark,
-    /// Right ASIS.
-    pub asis_right: Landmark,
-    /// Left pubic tubercle.
-    pub pubic_tubercle_left: Landmark,
-    /// Right pubic tubercle.
-    pub pubic_tubercle_right: Landmark,
-    /// Native acetabular orientation per side (opening axis in the pelvic frame), in the three definitions.
-    pub acetabular_angles: Vec<(Side, Vec<CupAngles>)>,
 }
 
 /// The anterior pelvic plane: both ASIS and pubic tubercles as the most anterior points of

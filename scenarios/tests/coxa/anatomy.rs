@@ -1,20 +1,15 @@
 //! `coxa anatomy` as a user runs it: from bone surfaces, from the real CT with TotalSegmentator
 //! labels, and from the real CT alone; refusals leave everything as it was.
 
-#[path = "../../tests/tests/common.rs"]
-#[allow(dead_code, reason = "shared with the e2e tests, which use other helpers")]
-mod common;
-
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use anyhow::Result;
 
-use common::shared_data;
+use crate::cases::coxa;
 
-fn coxa(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_coxa")).args(args).output().expect("coxa runs")
-}
+use crate::common::shared_data;
+
 
 fn ok_json(out: &Output) -> serde_json::Value {
     assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));

@@ -1,19 +1,13 @@
 //! `coxa plan` as a user runs it on the real bones of ../shared/data/vsd_bones: plan.json with
 //! the keys, the same input giving the same bytes, refusals leaving everything as it was.
 
-#[path = "../../tests/tests/common.rs"]
-#[allow(dead_code, reason = "shared with the e2e tests, which use other helpers")]
-mod common;
-
-use std::process::{Command, Output};
 
 use anyhow::Result;
 
-use common::shared_data;
+use crate::cases::coxa;
 
-fn coxa(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_coxa")).args(args).output().expect("coxa runs")
-}
+use crate::common::shared_data;
+
 
 #[test]
 fn plan_from_bone_surfaces_writes_plan_json_deterministically() -> Result<()> {

@@ -2,29 +2,17 @@
 //! known geometry, the report rendered by headless Chromium, a sweep with a broken case and
 //! its resumption, scenario errors with file, line and field.
 
-#[path = "../../tests/tests/common.rs"]
-#[allow(dead_code, reason = "shared with the e2e tests, which use other helpers")]
-mod common;
-
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use anyhow::Result;
 use serde_json::Value;
 
-use common::shared_data;
+use crate::cases::{coxa, ok, read_json};
+use crate::common::shared_data;
 
-fn coxa(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_coxa")).args(args).output().expect("coxa runs")
-}
 
-fn ok(out: &Output) {
-    assert!(out.status.success(), "stdout: {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-}
 
-fn read_json(p: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
-}
 
 fn dist(a: &Value, b: &Value) -> f64 {
     (0..3).map(|i| (a[i].as_f64().unwrap() - b[i].as_f64().unwrap()).powi(2)).sum::<f64>().sqrt()
@@ -72,10 +60,7 @@ fn count_near(rgb: &[u8], colour: [u8; 3], tol: i32) -> usize {
 #[test]
 fn demo_report_matches_the_phantom() -> Result<()> {
     let tmp = tempfile::tempdir()?;
-    let out = tmp.path().join("demo");
-    let run = coxa(&["demo", "--out", out.to_str().unwrap(), "--quiet"]);
-    ok(&run);
-    let case = out.join("cases/phantom");
+    let case = crate::cases::demo_phantom();
     let r = read_json(&case.join("report.json"));
     let truth = &r["phantom_truth"];
     for side in ["left", "right"] {
@@ -335,11 +320,7 @@ fn example_scenarios_parse() -> Result<()> {
 /// trochanter): a full report, the limits it found and why the femoral frame is assumed.
 #[test]
 fn demo_on_the_real_ct() -> Result<()> {
-    let Some(ct) = shared_data("totalseg/example_ct.nii.gz") else { return Ok(()) };
-    let tmp = tempfile::tempdir()?;
-    let out = tmp.path().join("demo-ct");
-    ok(&coxa(&["demo", "--ct", ct.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]));
-    let case = out.join("cases/ct");
+    let Some(case) = crate::cases::demo_real_ct() else { return Ok(()) };
     let r = read_json(&case.join("report.json"));
     let warnings = r["warnings"].to_string();
     assert!(warnings.contains("metal in the left proximal femur") && warnings.contains("assumed in neutral"), "{warnings}");
@@ -378,7 +359,8 @@ fn demo_on_the_real_ct() -> Result<()> {
     assert_eq!(html.matches("data:image/png;base64,").count(), 4);
     assert!(html.contains("Smallest daily-life margin"));
     // No patient identity: the report names the file, not a folder that could carry a name.
-    assert!(!html.contains("/work/") && !html.contains(tmp.path().to_str().unwrap()));
+    let tmp = case.ancestors().nth(3).unwrap(); // TMP/demo/cases/ct
+    assert!(!html.contains("/work/") && !html.contains(tmp.to_str().unwrap()));
     Ok(())
 }
 

@@ -3,16 +3,15 @@
 //! model's limits; a scenario runs them through `coxa rom --scenario`.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use anyhow::Result;
+
+use crate::cases::coxa;
 use serde_json::Value;
 
 use coxa_implants::Catalog;
 
-fn coxa(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_coxa")).args(args).output().expect("coxa runs")
-}
 
 fn json(out: &Output) -> Value {
     assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));

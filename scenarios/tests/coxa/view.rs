@@ -4,36 +4,15 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use anyhow::Result;
 use coxa_viewer::{Controls, LoadOptions, load_case};
+
+use crate::cases::{coxa, ok};
+use crate::common::in_ci;
 use serde_json::Value;
 
-fn coxa(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_coxa")).args(args).output().expect("coxa runs")
-}
 
-fn ok(out: &Output) {
-    assert!(out.status.success(), "coxa failed: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-}
-
-/// One demo case for every test of this file (the pipeline takes a few seconds).
-fn demo_case() -> &'static Path {
-    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    &DIR.get_or_init(|| {
-        let tmp = tempfile::tempdir().unwrap();
-        let out = tmp.path().join("demo");
-        ok(&coxa(&["demo", "--out", out.to_str().unwrap(), "--quiet"]));
-        let case = out.join("cases/phantom");
-        (tmp, case)
-    })
-    .1
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
 
 fn decode(p: &Path) -> (usize, usize, Vec<[u8; 3]>) {
     let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(p).unwrap()));
@@ -61,7 +40,7 @@ fn no_vulkan(out: &Output) -> bool {
 
 #[test]
 fn live_model_reproduces_the_case_and_follows_the_controls() -> Result<()> {
-    let case_dir = demo_case();
+    let case_dir = crate::cases::demo_phantom();
     let (case, _, live) = load_case(case_dir, LoadOptions { ct: false, muscles: false, live: true })?;
     assert!(case.model.is_some(), "the pipeline writes model.json: {:?}", case.notes);
     let (live, base) = live.unwrap_or_else(|| panic!("live model: {:?}", case.notes));
@@ -127,7 +106,7 @@ fn live_model_reproduces_the_case_and_follows_the_controls() -> Result<()> {
 
 #[test]
 fn screenshot_at_the_first_contact_marks_it() -> Result<()> {
-    let case = demo_case();
+    let case = crate::cases::demo_phantom();
     let tmp = tempfile::tempdir()?;
     let rest = tmp.path().join("rest.png");
     let posed = tmp.path().join("posed.png");
@@ -157,7 +136,7 @@ fn screenshot_at_the_first_contact_marks_it() -> Result<()> {
 
 #[test]
 fn slices_of_the_ct_with_labels() -> Result<()> {
-    let case = demo_case();
+    let case = crate::cases::demo_phantom();
     let (data, planes, _) = load_case(case, LoadOptions { ct: true, muscles: true, live: false })?;
     assert_eq!(planes.len(), 3, "three planes: {:?}", data.notes);
     assert!(!data.muscles.is_empty(), "the phantom's muscles are meshed from its label map: {:?}", data.notes);
@@ -191,7 +170,7 @@ fn slices_of_the_ct_with_labels() -> Result<()> {
 /// its first contact, and its picture shows the panel and the contact marker.
 #[test]
 fn window_opens_the_demo_case() -> Result<()> {
-    let case = demo_case();
+    let case = crate::cases::demo_phantom();
     if Command::new("xvfb-run").arg("--help").output().is_err() {
         assert!(!in_ci(), "xvfb-run is missing: scripts/setup installs xvfb");
         eprintln!("note: no xvfb-run here; the window test is skipped (scripts/setup installs xvfb)");
@@ -221,26 +200,13 @@ fn window_opens_the_demo_case() -> Result<()> {
     Ok(())
 }
 
-fn shared_data(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(rel);
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(!in_ci(), "{} is missing (CI must have ../shared/data)", p.display());
-    eprintln!("note: {} absent; test skipped", p.display());
-    None
-}
-
 /// The viewer on the real-CT case: slices through the hip with coxa's bone labels, the live
 /// model agreeing with the case, a picture with the slices.
 #[test]
 fn real_ct_case_opens() -> Result<()> {
-    let Some(ct) = shared_data("totalseg/example_ct.nii.gz") else { return Ok(()) };
+    let Some(case) = crate::cases::demo_real_ct() else { return Ok(()) };
     let tmp = tempfile::tempdir()?;
-    let out = tmp.path().join("demo-ct");
-    ok(&coxa(&["demo", "--ct", ct.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]));
-    let case = out.join("cases/ct");
-    let (data, planes, live) = load_case(&case, LoadOptions { ct: true, muscles: true, live: true })?;
+    let (data, planes, live) = load_case(case, LoadOptions { ct: true, muscles: true, live: true })?;
     eprintln!("real CT case: {} bones, {} muscles, {} landmarks, notes {:?}", data.bones.len(), data.muscles.len(), data.markers.len(), data.notes);
     assert_eq!(planes.len(), 3);
     assert!(planes.iter().all(|s| s.rgba.chunks(4).any(|c| c[0] != c[1])), "the bone labels show on every plane");

@@ -1,10 +1,6 @@
 //! The `coxa` program as a user runs it: `coxa inspect` on real data against SimpleITK, and every
 //! kind of bad input giving one clear line on stderr, exit status 2, and nothing written.
 
-#[path = "../../tests/tests/common.rs"]
-#[allow(dead_code, reason = "shared with the e2e tests, which use other helpers")]
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -16,7 +12,7 @@ use ndarray::Array3;
 use coxa_core::{Grid, Volume};
 use coxa_io::dicom::{self, PatientIdentity, WriteSeriesOptions};
 
-use common::{peer_python, shared_data, sitk_read};
+use crate::common::{peer_python, shared_data, sitk_read};
 
 fn coxa(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_coxa")).args(args).env("COXA_LOG", "warn").output().expect("coxa runs")

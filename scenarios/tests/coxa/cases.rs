@@ -1,0 +1,52 @@
+//! The case folders every test reads, made once per test run, and the helpers to run `coxa`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::common::shared_data;
+
+/// Runs the `coxa` binary with `args`.
+pub fn coxa(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_coxa")).args(args).output().expect("coxa runs")
+}
+
+/// Asserts that `coxa` succeeded, with its output in the message.
+pub fn ok(out: &Output) {
+    assert!(out.status.success(), "coxa failed:\nstdout: {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
+
+/// A JSON file.
+pub fn read_json(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
+}
+
+/// A demo run kept for the whole test run: its temporary folder and its case folder.
+type Kept = (tempfile::TempDir, PathBuf);
+
+fn demo(ct: Option<&Path>, name: &str) -> Kept {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("demo");
+    let mut args = vec!["demo", "--out", out.to_str().unwrap(), "--quiet"];
+    if let Some(ct) = ct {
+        args.extend(["--ct", ct.to_str().unwrap()]);
+    }
+    ok(&coxa(&args));
+    let case = out.join("cases").join(name);
+    (tmp, case)
+}
+
+/// `coxa demo`'s phantom case folder (made once per test run).
+pub fn demo_phantom() -> &'static Path {
+    static DIR: OnceLock<Kept> = OnceLock::new();
+    &DIR.get_or_init(|| demo(None, "phantom")).1
+}
+
+/// `coxa demo --ct` on the real CT (../shared/data/totalseg/example_ct.nii.gz), made once per
+/// test run; `None` (with a note) where the data is not here outside CI.
+pub fn demo_real_ct() -> Option<&'static Path> {
+    static DIR: OnceLock<Option<Kept>> = OnceLock::new();
+    DIR.get_or_init(|| shared_data("totalseg/example_ct.nii.gz").map(|ct| demo(Some(&ct), "ct"))).as_ref().map(|k| k.1.as_path())
+}

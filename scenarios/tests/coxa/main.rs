@@ -1,0 +1,17 @@
+//! The `coxa` program as a user runs it, one test binary (parry's `tests/lib.rs` pattern): the
+//! demo's phantom and the real CT go through the pipeline once per test run ([`cases`]) and
+//! every test that needs such a case folder reads the same one.
+
+#[path = "../../../tests/tests/common.rs"]
+#[allow(dead_code, reason = "shared with the e2e tests, which use other helpers")]
+mod common;
+
+mod cases;
+
+mod anatomy;
+mod cli;
+mod consistency;
+mod plan;
+mod run;
+mod user_implants;
+mod view;
