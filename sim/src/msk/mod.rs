@@ -102,15 +102,6 @@ pub fn crosses_hip(model: &coxa_osim::Model, muscle: &coxa_osim::Muscle, side: &
     muscle.path_points.iter().any(|p| name(p.body) == "pelvis") && muscle.path_points.iter().any(|p| leg.iter().any(|l| l == name(p.body)))
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn error_is_send_sync() {
-        fn check<T: Send + Sync + 'static>() {}
-        check::<super::MskError>();
-    }
-}
-
 /// A position or displacement in millimetres (landmark files) in metres (the solver).
 pub fn mm_to_m(v: nalgebra::Vector3<f64>) -> nalgebra::Vector3<f64> {
     v / 1000.0
@@ -119,4 +110,13 @@ pub fn mm_to_m(v: nalgebra::Vector3<f64>) -> nalgebra::Vector3<f64> {
 /// A length in millimetres in metres.
 pub fn length_mm_to_m(v: f64) -> f64 {
     v / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_is_send_sync() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<super::MskError>();
+    }
 }
