@@ -201,6 +201,7 @@ pub fn sweep(model: &HipModel, motion: &Motion, tilts: &PelvicTilts, opts: &Swee
         queries,
     };
     if let Some(c) = at(0.0) {
+        let c = model.refine_contact(&pose(motion, 0.0, tilts, model.side()), c);
         return done(0.0, Some(c), queries, true);
     }
     let step = opts.coarse_step_deg.max(1e-3);
@@ -222,6 +223,8 @@ pub fn sweep(model: &HipModel, motion: &Motion, tilts: &PelvicTilts, opts: &Swee
                     None => a = m,
                 }
             }
+            // The contact at the first pose in contact, its point by parry3d's exact query.
+            let c = model.refine_contact(&pose(motion, b, tilts, model.side()), c);
             return done(a, Some(c), queries, false);
         }
         lo = hi;
