@@ -5,7 +5,8 @@
 //! Everything turns about the head centre (the origin of both the liner and the stem frame), so
 //! whether the neck meets the liner depends on the pose only through a rotation. The fast path:
 //!
-//! 1. **The neck's angular profile.** For each radius `ρ` (a 0.005 mm grid), the neck hull's
+//! 1. **The neck's angular profile.** For each radius `ρ` (a 0.005 mm grid, interpolated
+//!    linearly between), the neck hull's
 //!    section by the sphere of radius `ρ` is bounded by two caps about the neck axis (+z of the
 //!    stem frame): an outer cap `ψ⁺(ρ)`, the largest angle from the axis of any hull point at that
 //!    radius (exact for the polytope: the extremes of each hull triangle's circle and edge
@@ -59,7 +60,7 @@ const HULL_SLACK: f64 = 1e-6;
 /// Cube-map cells per face edge for the hill climb's start vertices.
 const SEED_CELLS: usize = 48;
 /// Radius of the liner patch searched for the exact contact point, mm.
-const PATCH_MM: f64 = 1.5;
+const PATCH_MM: f64 = 0.3;
 
 /// The answer of the fast path at one pose.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -130,7 +131,7 @@ impl NeckProfile {
             lo.max(min_r - PROFILE_STEP_MM),
             hi.min(max_r + PROFILE_STEP_MM),
         );
-        if !(hi > lo) {
+        if hi.is_nan() || lo.is_nan() || hi <= lo {
             return None;
         }
         let n = ((hi - lo) / PROFILE_STEP_MM).ceil() as usize + 2;
@@ -213,28 +214,27 @@ impl NeckProfile {
             inner,
         })
     }
-    /// Outer and inner cap angles at radius `r` (the wider and the narrower of the two grid
-    /// radii around it); NaN where the hull does not reach.
+    /// Outer and inner cap angles at radius `r`, interpolated linearly between the grid radii
+    /// around it (a kink of the profile between two radii 0.005 mm apart moves a cap by less
+    /// than 0.001 mm); NaN where the hull does not reach (the outer cap: where neither radius
+    /// reaches; the inner: where either has none).
     fn at(&self, r: f64) -> (f64, f64) {
         let g = (r - self.rho0) / PROFILE_STEP_MM;
-        if !(g >= 0.0) || g >= (self.outer.len() - 1) as f64 {
+        if g.is_nan() || g < 0.0 || g >= (self.outer.len() - 1) as f64 {
             return (f64::NAN, f64::NAN);
         }
         let k = g as usize;
+        let f = g - k as f64;
+        let lerp = |a: f64, b: f64| a + (b - a) * f;
         let (o0, o1) = (self.outer[k], self.outer[k + 1]);
         let outer = if o0.is_nan() {
             o1
         } else if o1.is_nan() {
             o0
         } else {
-            o0.max(o1)
+            lerp(o0, o1)
         };
-        let (i0, i1) = (self.inner[k], self.inner[k + 1]);
-        let inner = if i0.is_nan() || i1.is_nan() {
-            f64::NAN
-        } else {
-            i0.min(i1)
-        };
+        let inner = lerp(self.inner[k], self.inner[k + 1]);
         (outer, inner)
     }
 }
@@ -262,6 +262,9 @@ fn sample_triangle(t: &[Vector3<f64>; 3]) -> Vec<Vector3<f64>> {
     out.extend((1..n3).map(|i| b + (c - b) * (i as f64 / n3 as f64)));
     out
 }
+
+/// A point tagged with the band sample it stands for.
+type Tagged = (Vector3<f64>, u32);
 
 /// A convex hull of points, queried for its support function by hill climbing.
 struct SupportHull {
@@ -514,8 +517,7 @@ impl FastPair {
         let Some(profile) = profile else { return pair };
         // Samples: every band triangle subdivided to edges <= BAND_SPACING_MM.
         let mut seen = std::collections::HashSet::new();
-        let (mut outer_pts, mut inner_pts): (Vec<(Vector3<f64>, u32)>, Vec<(Vector3<f64>, u32)>) =
-            (Vec::new(), Vec::new());
+        let (mut outer_pts, mut inner_pts): (Vec<Tagged>, Vec<Tagged>) = (Vec::new(), Vec::new());
         let mut usable = true;
         for t in &pair.band {
             for x in sample_triangle(t) {
@@ -594,7 +596,7 @@ impl FastPair {
         }
     }
     /// parry3d's exact contact between the neck hull posed by `m` and the liner triangles within
-    /// 1.5 mm of `near` (liner frame): the deepest contact's point on the liner, if any.
+    /// 0.3 mm of `near` (liner frame): the deepest contact's point on the liner, if any.
     pub fn exact_contact_near(
         &self,
         m: &Matrix3<f64>,
@@ -619,14 +621,27 @@ impl FastPair {
         ));
         let mut best: Option<(f32, Vector)> = None;
         for i in cand {
-            let [a, b, c] = self.band[i as usize].map(|p| vector_to_sim(&p));
-            if let Ok(Some(k)) = parry3d::query::contact(
-                &Pose::IDENTITY,
-                &Triangle::new(a, b, c),
-                &pose,
-                &self.hull,
-                0.0,
-            ) && best.is_none_or(|(d, _)| k.dist < d)
+            let t = &self.band[i as usize];
+            // Only triangles that reach into the patch, and of those only the ones parry3d
+            // finds intersecting get the (costlier) contact query.
+            let (lo, hi) = (t[0].inf(&t[1]).inf(&t[2]), t[0].sup(&t[1]).sup(&t[2]));
+            let gap = (lo - near).sup(&(near - hi)).sup(&Vector3::zeros());
+            if gap.norm() > PATCH_MM {
+                continue;
+            }
+            let tri = Triangle::new(
+                vector_to_sim(&t[0]),
+                vector_to_sim(&t[1]),
+                vector_to_sim(&t[2]),
+            );
+            if !parry3d::query::intersection_test(&Pose::IDENTITY, &tri, &pose, &self.hull)
+                .is_ok_and(|x| x.intersecting)
+            {
+                continue;
+            }
+            if let Ok(Some(k)) =
+                parry3d::query::contact(&Pose::IDENTITY, &tri, &pose, &self.hull, 0.0)
+                && best.is_none_or(|(d, _)| k.dist < d)
             {
                 best = Some((k.dist, k.point1));
             }
