@@ -119,7 +119,8 @@ pub struct UserParts {
 }
 
 impl UserParts {
-    /// Reads the frame files (and the STL each names) for a head of `head_mm`.
+    /// Reads the frame files (and the STL each names) for a head of `head_mm`. The parts come
+    /// from coxa-sim's cache: the same files at every sweep point give the same prepared parts.
     ///
     /// # Errors
     /// Unreadable or invalid frame files or meshes, with the file named.
@@ -133,14 +134,14 @@ impl UserParts {
         let cup = match cup {
             Some(f) => {
                 let (g, m) = read(f)?;
-                Some(Arc::new(UserCup::new(&m, &g).with_context(|| format!("user cup {}", f.display()))?))
+                Some(UserCup::shared(&m, &g).with_context(|| format!("user cup {}", f.display()))?)
             }
             None => None,
         };
         let stem = match stem {
             Some(f) => {
                 let (g, m) = read(f)?;
-                Some(Arc::new(UserStem::new(&m, &g, head_mm / 2.0).with_context(|| format!("user stem {}", f.display()))?))
+                Some(UserStem::shared(&m, &g, head_mm / 2.0).with_context(|| format!("user stem {}", f.display()))?)
             }
             None => None,
         };

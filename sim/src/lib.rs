@@ -12,6 +12,9 @@
 //!   static optimisation, hip contact force.
 //! - [`bones`]: the bone collision geometry (pelvis distance field, femur point clusters).
 //! - [`user_parts`]: an implant engineer's own cup and stem (STL + frame file) in the model.
+//! - [`fast_contact`]: their neck-liner contact at the catalog's speed: per-pair precomputation
+//!   (the neck's angular profile, support hulls of the liner's band), parry3d where it cannot
+//!   decide and for the final contact point.
 //!
 //! - [`dislocation`]: dislocation dynamics with rapier3d: the femur (head and neck, no bones yet)
 //!   as a dynamic body loaded into the cup and driven past impingement; lift-out, resisting
@@ -21,6 +24,7 @@
 pub mod bones;
 pub mod convert;
 pub mod dislocation;
+pub mod fast_contact;
 mod error;
 pub mod joint;
 pub mod model;

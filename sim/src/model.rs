@@ -236,7 +236,7 @@ pub struct HipModel {
     neck_points: PointClusters,
     femoral: FemoralFrame,
     bones: Option<Arc<BoneGeometry>>,
-    exact: Option<ExactImplants>,
+    pub(crate) exact: Option<ExactImplants>,
     user_stem: Option<Arc<UserStem>>,
     /// The catalog stem's frame (gauge point at the origin, +z the neck towards the stem, +x
     /// the shaft's side) -> femoral frame.
@@ -265,13 +265,15 @@ pub struct HipModelBuilder {
     user_stem: Option<Arc<UserStem>>,
 }
 
-/// Implants tested by parry3d's exact mesh query (when a user part is in the model).
+/// Implants tested as meshes (when a user part is in the model): the fast path of
+/// [`crate::fast_contact`], parry3d's exact test where it cannot decide.
 #[derive(Clone)]
-struct ExactImplants {
+pub(crate) struct ExactImplants {
     cup: Arc<UserCup>,
     neck: Arc<parry3d::shape::ConvexPolyhedron>,
+    pub(crate) fast: Arc<crate::fast_contact::FastPair>,
     /// Stem frame -> femoral frame.
-    femoral_from_stem: Matrix3<f64>,
+    pub(crate) femoral_from_stem: Matrix3<f64>,
 }
 
 impl std::fmt::Debug for ExactImplants {
@@ -337,17 +339,61 @@ impl HipModel {
     pub fn hip_to_lps(&self, p_hip: &Vector3<f64>) -> Point3<f64> {
         self.to_lps(p_hip)
     }
-    /// Neck against liner by parry3d (liner frame point of contact), for models with user parts.
+    /// Neck against liner (liner frame point of contact), for models with user parts: the fast
+    /// path ([`crate::fast_contact`]), parry3d's exact test where it cannot decide.
     fn exact_implant_contact(&self, e: &ExactImplants, femur_to_pelvis: &Matrix3<f64>) -> Option<Vector3<f64>> {
         let m = self.liner_from_hip * femur_to_pelvis * e.femoral_from_stem;
-        let rot = Rotation3::from_matrix_unchecked(m);
-        let pose = parry3d::math::Pose::from_rotation(crate::convert::rotation_to_parry(&rot));
-        let hit = parry3d::query::intersection_test(&parry3d::math::Pose::IDENTITY, &e.cup.shape, &pose, e.neck.as_ref()).ok()?.intersecting;
-        if !hit {
-            return None;
+        match e.fast.classify(&m) {
+            crate::fast_contact::Verdict::Contact(q) => Some(q),
+            crate::fast_contact::Verdict::Free => None,
+            crate::fast_contact::Verdict::Unsure(q) => self.parry_implant_contact(e, &m).then_some(q),
         }
-        let c = parry3d::query::contact(&parry3d::math::Pose::IDENTITY, &e.cup.shape, &pose, e.neck.as_ref(), 0.0).ok().flatten();
-        Some(c.map_or_else(|| m * Vector3::z() * (self.construct.head.diameter_mm / 2.0), |c| crate::convert::vector_from_sim(c.point1)))
+    }
+    /// parry3d's exact intersection test of the liner mesh and the neck hull at `m` (stem frame
+    /// -> liner frame).
+    fn parry_implant_contact(&self, e: &ExactImplants, m: &Matrix3<f64>) -> bool {
+        let pose = parry3d::math::Pose::from_rotation(crate::convert::rotation_to_parry(&Rotation3::from_matrix_unchecked(*m)));
+        parry3d::query::intersection_test(&parry3d::math::Pose::IDENTITY, &e.cup.shape, &pose, e.neck.as_ref()).is_ok_and(|i| i.intersecting)
+    }
+    /// Whether the liner and the neck intersect at pose `femur_to_pelvis` by parry3d's exact
+    /// mesh test alone (`None` without user parts): the reference the fast path is tested against.
+    pub fn implant_implant_exact(&self, femur_to_pelvis: &Rotation3<f64>) -> Option<bool> {
+        let e = self.exact.as_ref()?;
+        Some(self.parry_implant_contact(e, &(self.liner_from_hip * femur_to_pelvis.matrix() * e.femoral_from_stem)))
+    }
+    /// The signed distance between the liner and the neck at `femur_to_pelvis` by parry3d, mm
+    /// (negative: penetration depth); `None` without user parts. Slow (milliseconds): for tests.
+    pub fn implant_implant_distance_mm(&self, femur_to_pelvis: &Rotation3<f64>) -> Option<f64> {
+        let e = self.exact.as_ref()?;
+        let m = self.liner_from_hip * femur_to_pelvis.matrix() * e.femoral_from_stem;
+        let pose = parry3d::math::Pose::from_rotation(crate::convert::rotation_to_parry(&Rotation3::from_matrix_unchecked(m)));
+        let id = parry3d::math::Pose::IDENTITY;
+        if parry3d::query::intersection_test(&id, &e.cup.shape, &pose, e.neck.as_ref()).ok()?.intersecting {
+            let c = parry3d::query::contact(&id, &e.cup.shape, &pose, e.neck.as_ref(), 0.0).ok()?;
+            Some(c.map_or(0.0, |c| f64::from(c.dist)))
+        } else {
+            parry3d::query::distance(&id, &e.cup.shape, &pose, e.neck.as_ref()).ok().map(|d| f64::from(d.distance))
+        }
+    }
+    /// Whether the fast path answers this model's implant queries (true without user parts;
+    /// false when a user neck is too wide for it, see [`crate::fast_contact`]).
+    pub fn implant_fast_path(&self) -> bool {
+        self.exact.as_ref().is_none_or(|e| e.fast.is_fast())
+    }
+    /// `c` (found at pose `femur_to_pelvis`) with its point from parry3d's exact contact query,
+    /// when it is a neck-liner contact of user parts (the liner triangles next to the point
+    /// the fast path found); otherwise `c` unchanged.
+    pub fn refine_contact(&self, femur_to_pelvis: &Rotation3<f64>, c: Contact) -> Contact {
+        let Some(e) = &self.exact else { return c };
+        if c.parts != "neck-liner" {
+            return c;
+        }
+        let m = self.liner_from_hip * femur_to_pelvis.matrix() * e.femoral_from_stem;
+        let near = self.liner_from_hip * self.lps_to_hip(&c.point_lps_mm);
+        match e.fast.exact_contact_near(&m, &near) {
+            Some(q) => Contact { point_lps_mm: self.to_lps(&(self.liner_from_hip.transpose() * q)), ..c },
+            None => c,
+        }
     }
     /// The oscillation angle of the implant pair: closed form for catalog parts; with a user
     /// part, found by bisection of the neck tilted from the cup axis in 36 planes through it
@@ -582,13 +628,18 @@ impl HipModelBuilder {
         let exact = if self.user_cup.is_some() || self.user_stem.is_some() {
             let cup = match &self.user_cup {
                 Some(c) => c.clone(),
-                None => Arc::new(UserCup::from_liner(&self.construct.liner)?),
+                None => UserCup::shared_liner(&self.construct.liner)?,
             };
-            let (neck, femoral_from_stem) = match &self.user_stem {
-                Some(u) => (Arc::new(u.hull.clone()), u.femoral_from_stem(&neck_dir_femoral, &shaft)),
-                None => (Arc::new(crate::user_parts::catalog_neck_hull(&self.construct)?), femoral_from_catalog_stem),
+            let (neck, hull_hash, femoral_from_stem) = match &self.user_stem {
+                Some(u) => (Arc::new(u.hull.clone()), u.hull_hash, u.femoral_from_stem(&neck_dir_femoral, &shaft)),
+                None => {
+                    let hull = crate::user_parts::catalog_neck_hull(&self.construct)?;
+                    let h = crate::user_parts::hash_hull(&hull);
+                    (Arc::new(hull), h, femoral_from_catalog_stem)
+                }
             };
-            Some(ExactImplants { cup, neck, femoral_from_stem })
+            let fast = cup.fast_pair(&neck, hull_hash);
+            Some(ExactImplants { cup, neck, fast, femoral_from_stem })
         } else {
             None
         };

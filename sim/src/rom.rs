@@ -201,6 +201,7 @@ pub fn sweep(model: &HipModel, motion: &Motion, tilts: &PelvicTilts, opts: &Swee
         queries,
     };
     if let Some(c) = at(0.0) {
+        let c = model.refine_contact(&pose(motion, 0.0, tilts, model.side()), c);
         return done(0.0, Some(c), queries, true);
     }
     let step = opts.coarse_step_deg.max(1e-3);
@@ -222,6 +223,8 @@ pub fn sweep(model: &HipModel, motion: &Motion, tilts: &PelvicTilts, opts: &Swee
                     None => a = m,
                 }
             }
+            // The contact at the first pose in contact, its point by parry3d's exact query.
+            let c = model.refine_contact(&pose(motion, b, tilts, model.side()), c);
             return done(a, Some(c), queries, false);
         }
         lo = hi;
@@ -268,11 +271,12 @@ pub struct RomReport {
     pub motions: Vec<MotionLimit>,
 }
 
-/// Sweeps `motions` in parallel (rayon) and assembles the report.
+/// Sweeps `motions` in parallel (rayon), beside the oscillation angle (a search of its own
+/// with user parts), and assembles the report.
 pub fn report(model: &HipModel, motions: &[Motion], tilts: &PelvicTilts, opts: &SweepOptions) -> RomReport {
-    let limits = motions.par_iter().map(|m| sweep(model, m, tilts, opts)).collect();
+    let (oscillation, limits) = rayon::join(|| model.oscillation_angle(), || motions.par_iter().map(|m| sweep(model, m, tilts, opts)).collect());
     RomReport {
-        oscillation_angle_deg: model.oscillation_angle().deg(),
+        oscillation_angle_deg: oscillation.deg(),
         cup_pelvic_deg: CupAnglesDeg::of(|d| model.cup_angles(d)),
         cup_functional_standing_deg: CupAnglesDeg::of(|d| model.functional_cup_angles(tilts.standing, d)),
         cup_functional_sitting_deg: CupAnglesDeg::of(|d| model.functional_cup_angles(tilts.sitting, d)),

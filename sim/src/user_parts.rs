@@ -14,6 +14,17 @@
 //!   (the user's, or the catalog liner's) and the neck hull (the user's, or the catalog neck's),
 //!   instead of the closed-form neck-rim test; the oscillation angle is then found numerically
 //!   ([`crate::HipModel::oscillation_angle`]).
+//! - Both go through the fast path of [`crate::fast_contact`]: what does not change between
+//!   poses is precomputed once per cup and neck ([`UserCup::fast_pair`]), and parry3d's exact
+//!   test is kept for the final contact point and where the fast path cannot decide.
+//! - **Cache**: [`UserCup::shared`], [`UserStem::shared`] and [`UserCup::shared_liner`] return
+//!   the same `Arc` for the same content (the mesh's coordinates and triangles and the frame,
+//!   hashed), so the cases and sweep points of a scenario, on any thread, prepare a part and
+//!   each cup-neck pair once. The caches keep the last [`CACHE_PARTS`] parts.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
 
 use coxa_core::{Angle, Mesh};
 use coxa_implants::{UserGeometry, UserPartKind};
@@ -21,10 +32,67 @@ use nalgebra::{Matrix3, Point3, Vector3};
 use parry3d::shape::{ConvexPolyhedron, TriMesh};
 
 use crate::convert::{mesh_to_parry, vector_to_sim};
+use crate::fast_contact::FastPair;
 use crate::{Result, SimError};
 
-/// How far beyond the head sphere the neck hull starts, mm.
-const NECK_START_GAP_MM: f64 = 0.02;
+/// How far beyond the head sphere the neck hull starts, mm: just outside the bearing, so that
+/// the hull's start face (where the neck leaves the head) stays within 0.02 deg of the sphere's
+/// circle (at 0.02 mm it moved the rim contact of a 32 mm head by 0.2 deg).
+const NECK_START_GAP_MM: f64 = 0.001;
+/// Parts (and cup-neck pairs per cup) kept by the caches.
+pub const CACHE_PARTS: usize = 8;
+
+/// A process-wide cache of parts by content hash (the last [`CACHE_PARTS`]).
+struct Cache<T>(Mutex<Vec<(u64, Arc<T>)>>);
+
+impl<T> Cache<T> {
+    const fn new() -> Self {
+        Self(Mutex::new(Vec::new()))
+    }
+    /// The part with `key`, made by `make` on a miss (under the lock: one thread makes it).
+    fn get_or_make(&self, key: u64, make: impl FnOnce() -> Result<T>) -> Result<Arc<T>> {
+        let mut v = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(i) = v.iter().position(|(k, _)| *k == key) {
+            let e = v.remove(i);
+            let part = e.1.clone();
+            v.push(e);
+            return Ok(part);
+        }
+        let part = Arc::new(make()?);
+        if v.len() >= CACHE_PARTS {
+            v.remove(0);
+        }
+        v.push((key, part.clone()));
+        Ok(part)
+    }
+}
+
+static CUPS: Cache<UserCup> = Cache::new();
+static STEMS: Cache<UserStem> = Cache::new();
+
+/// A hash of a mesh's coordinates (bits) and triangles.
+fn hash_mesh(h: &mut impl Hasher, mesh: &Mesh) {
+    for p in mesh.vertices() {
+        p.coords.iter().for_each(|c| c.to_bits().hash(h));
+    }
+    mesh.triangles().hash(h);
+}
+
+fn hash_frame(h: &mut impl Hasher, g: &UserGeometry) {
+    (g.part == UserPartKind::Cup).hash(h);
+    g.centre_mm.coords.iter().chain(g.axis.iter()).chain(g.reference_axis.iter().flatten()).for_each(|c| c.to_bits().hash(h));
+    g.diameter_mm.to_bits().hash(h);
+    g.mesh_path.hash(h);
+}
+
+/// A hash of a neck hull's points.
+pub(crate) fn hash_hull(hull: &ConvexPolyhedron) -> u64 {
+    let mut h = DefaultHasher::new();
+    for p in hull.points() {
+        [p.x.to_bits(), p.y.to_bits(), p.z.to_bits()].hash(&mut h);
+    }
+    h.finish()
+}
 /// How far from the head centre the neck hull reaches, mm.
 const NECK_REACH_MM: f64 = 40.0;
 
@@ -44,13 +112,20 @@ pub(crate) fn frame_from(z: &Vector3<f64>, x_hint: Option<&Vector3<f64>>) -> Mat
 }
 
 /// A user cup (liner) in the liner frame.
-#[derive(Clone)]
 pub struct UserCup {
     /// The liner surface, liner frame, mm.
     pub mesh: Mesh,
     /// Bearing radius, mm.
     pub inner_radius_mm: f64,
     pub(crate) shape: TriMesh,
+    /// Prepared pairs with the necks this cup met (by hull hash; the last [`CACHE_PARTS`]).
+    pairs: Cache<FastPair>,
+}
+
+impl Clone for UserCup {
+    fn clone(&self) -> Self {
+        Self { mesh: self.mesh.clone(), inner_radius_mm: self.inner_radius_mm, shape: self.shape.clone(), pairs: Cache::new() }
+    }
 }
 
 impl std::fmt::Debug for UserCup {
@@ -73,19 +148,42 @@ impl UserCup {
         let v: Vec<Point3<f64>> = v.into_iter().map(|p| Point3::from(r * (p - frame.centre_mm))).collect();
         let mesh = Mesh::new(v, t).map_err(|e| bad("user cup mesh", e.to_string()))?;
         let shape = mesh_to_parry(&mesh).ok_or_else(|| bad("user cup mesh", format!("{}: empty or degenerate", frame.mesh_path.display())))?;
-        Ok(Self { mesh, inner_radius_mm: frame.diameter_mm / 2.0, shape })
+        Ok(Self { mesh, inner_radius_mm: frame.diameter_mm / 2.0, shape, pairs: Cache::new() })
+    }
+    /// [`UserCup::new`] through the process-wide cache: the same mesh and frame give the same
+    /// `Arc` (and the pairs prepared with it) on every call and thread.
+    pub fn shared(mesh: &Mesh, frame: &UserGeometry) -> Result<Arc<Self>> {
+        let mut h = DefaultHasher::new();
+        hash_mesh(&mut h, mesh);
+        hash_frame(&mut h, frame);
+        CUPS.get_or_make(h.finish(), || Self::new(mesh, frame))
     }
     /// A catalog liner as a "user" cup (the same contact test as user geometry).
     pub fn from_liner(liner: &coxa_implants::Liner) -> Result<Self> {
         let mesh = liner.mesh();
         let shape = mesh_to_parry(&mesh).ok_or_else(|| bad("liner mesh", "degenerate".into()))?;
-        Ok(Self { mesh, inner_radius_mm: liner.inner_diameter_mm / 2.0, shape })
+        Ok(Self { mesh, inner_radius_mm: liner.inner_diameter_mm / 2.0, shape, pairs: Cache::new() })
+    }
+    /// [`UserCup::from_liner`] through the process-wide cache.
+    pub fn shared_liner(liner: &coxa_implants::Liner) -> Result<Arc<Self>> {
+        let mut h = DefaultHasher::new();
+        "catalog liner".hash(&mut h);
+        hash_mesh(&mut h, &liner.mesh());
+        CUPS.get_or_make(h.finish(), || Self::from_liner(liner))
+    }
+    /// This cup prepared against the neck `hull` (stem frame) whose [`hash_hull`] is
+    /// `hull_hash`, made on first use and kept with the cup.
+    pub(crate) fn fast_pair(&self, hull: &ConvexPolyhedron, hull_hash: u64) -> Arc<FastPair> {
+        let made = self.pairs.get_or_make(hull_hash, || Ok(FastPair::new(self.mesh.vertices(), self.mesh.triangles(), hull)));
+        made.unwrap_or_else(|_: SimError| Arc::new(FastPair::new(self.mesh.vertices(), self.mesh.triangles(), hull)))
     }
 }
 
 /// A user stem in its stem frame.
 #[derive(Clone)]
 pub struct UserStem {
+    /// [`hash_hull`] of the neck hull.
+    pub(crate) hull_hash: u64,
     /// The whole stem surface, stem frame, mm.
     pub mesh: Mesh,
     /// The neck hull's points, stem frame, mm.
@@ -147,7 +245,15 @@ impl UserStem {
         let hull = ConvexPolyhedron::from_convex_hull(&pts.iter().map(vector_to_sim).collect::<Vec<_>>()).ok_or_else(|| bad("user stem neck", "its convex hull is flat".into()))?;
         let shaft_distal = r * shaft;
         let ccd = Angle::from_deg(180.0 - shaft_distal.angle(&Vector3::z()).to_degrees());
-        Ok(Self { mesh, neck_points: pts, ccd, neck_diameter_mm: frame.diameter_mm, shaft_distal, hull })
+        Ok(Self { hull_hash: hash_hull(&hull), mesh, neck_points: pts, ccd, neck_diameter_mm: frame.diameter_mm, shaft_distal, hull })
+    }
+    /// [`UserStem::new`] through the process-wide cache (see [`UserCup::shared`]).
+    pub fn shared(mesh: &Mesh, frame: &UserGeometry, head_radius_mm: f64) -> Result<Arc<Self>> {
+        let mut h = DefaultHasher::new();
+        hash_mesh(&mut h, mesh);
+        hash_frame(&mut h, frame);
+        head_radius_mm.to_bits().hash(&mut h);
+        STEMS.get_or_make(h.finish(), || Self::new(mesh, frame, head_radius_mm))
     }
 
     /// The rotation from the stem frame to the femoral frame that puts the neck along
@@ -190,33 +296,34 @@ mod tests {
     use crate::rom::{self, PelvicTilts, SweepOptions};
     use crate::tests::{construct, radiographic};
 
-    /// The catalog's own liner and neck written as user parts, moved by `motion` in mesh
-    /// coordinates (the frame files move with them).
-    fn as_user_parts(c: &Construct, motion: &nalgebra::Isometry3<f64>) -> (UserCup, UserStem) {
+    /// The catalog's own liner and neck written as user parts (tessellated with `n_azimuth`
+    /// steps), moved by `motion` in mesh coordinates (the frame files move with them).
+    fn as_user_parts(c: &Construct, motion: &nalgebra::Isometry3<f64>, n_azimuth: usize) -> (UserCup, UserStem) {
         let moved = |m: Mesh| {
             let (v, t) = m.into_parts();
             Mesh::new(v.into_iter().map(|p| motion * p).collect(), t).unwrap()
         };
         let r = c.head.diameter_mm / 2.0;
         let cup_frame = UserGeometry { part: UserPartKind::Cup, mesh_path: PathBuf::from("cup.stl"), centre_mm: motion * Point3::origin(), axis: motion * Vector3::z(), diameter_mm: 2.0 * r, reference_axis: Some(motion * Vector3::x()) };
-        let cup = UserCup::new(&moved(c.liner.mesh()), &cup_frame).unwrap();
+        let cup = UserCup::new(&moved(c.liner.mesh_with_segments(n_azimuth)), &cup_frame).unwrap();
         // The stem frame: +z the neck (head -> stem); the shaft's distal direction at the CCD.
         let a = std::f64::consts::PI - c.stem.ccd.rad();
         let shaft = Vector3::new(a.sin(), 0.0, a.cos());
         let stem_frame = UserGeometry { part: UserPartKind::Stem, mesh_path: PathBuf::from("stem.stl"), centre_mm: motion * Point3::origin(), axis: motion * Vector3::z(), diameter_mm: c.stem.neck_diameter_mm, reference_axis: Some(motion * shaft) };
-        let stem = UserStem::new(&moved(c.neck().mesh()), &stem_frame, r).unwrap();
+        let stem = UserStem::new(&moved(c.neck().mesh_with_segments(n_azimuth)), &stem_frame, r).unwrap();
         (cup, stem)
     }
 
     fn limits(m: &HipModel) -> Vec<(String, f64, String)> {
-        let rep = rom::report(m, &rom::standard_motions(), &PelvicTilts::default(), &SweepOptions::default());
+        let rep = rom::report(m, &rom::all_motions(), &PelvicTilts::default(), &SweepOptions::default());
         rep.motions.iter().map(|l| (l.name.to_string(), l.limit_deg, l.contact.map_or("none".into(), |c| c.kind.as_str().to_string()))).collect()
     }
 
-    /// The catalog's liner and neck as user meshes reproduce the closed-form model: every
-    /// standard motion within 0.3 deg, the oscillation angle within 0.2 deg of 2 acos(r/R), for
-    /// a hemispherical and an elevated liner; the parts' placement in their mesh coordinates
-    /// does not matter.
+    /// The catalog's liner and neck as user meshes (STL-like, 360 steps around) reproduce the
+    /// closed-form model: all 14 motions within 0.1 deg, the oscillation angle within 0.05 deg,
+    /// for a hemispherical and an elevated liner; the parts' placement in their mesh coordinates
+    /// does not matter. (The limits are searched to 0.05 deg; a 360-gon's chords lie 0.0006 mm
+    /// inside the circle.)
     #[test]
     fn catalog_parts_as_user_meshes_match_the_closed_form() {
         let moves = [nalgebra::Isometry3::identity(), nalgebra::Isometry3::new(Vector3::new(40.0, -12.0, 300.0), Vector3::new(0.3, -1.1, 0.7))];
@@ -225,15 +332,41 @@ mod tests {
             let analytic = HipModel::builder(Side::Right, c.clone()).cup(radiographic(40.0, 20.0)).stem_anteversion(Angle::from_deg(15.0)).build().unwrap();
             let want = limits(&analytic);
             for mv in &moves {
-                let (cup, stem) = as_user_parts(&c, mv);
+                let (cup, stem) = as_user_parts(&c, mv, 360);
                 let user = HipModel::builder(Side::Right, c.clone()).cup(radiographic(40.0, 20.0)).stem_anteversion(Angle::from_deg(15.0)).user_cup(Arc::new(cup)).user_stem(Arc::new(stem)).build().unwrap();
-                assert!((user.oscillation_angle().deg() - analytic.oscillation_angle().deg()).abs() < 0.2, "{liner}: oscillation {} vs {}", user.oscillation_angle().deg(), analytic.oscillation_angle().deg());
+                assert!(user.implant_fast_path());
+                let (uo, ao) = (user.oscillation_angle().deg(), analytic.oscillation_angle().deg());
+                eprintln!("{liner}: oscillation {uo:.3} vs closed form {ao:.3}");
+                assert!((uo - ao).abs() < 0.05, "{liner}: oscillation {uo} vs {ao}");
                 for (w, g) in want.iter().zip(limits(&user)) {
-                    assert!((w.1 - g.1).abs() < 0.3, "{liner} {}: {} vs closed form {}", w.0, g.1, w.1);
+                    eprintln!("  {:<30} {:>8.3} vs closed form {:>8.3} ({})", w.0, g.1, w.1, g.2);
+                    assert!((w.1 - g.1).abs() < 0.1, "{liner} {}: {} vs closed form {}", w.0, g.1, w.1);
                     assert_eq!(w.2, g.2, "{liner} {}", w.0);
                 }
             }
         }
+    }
+
+    /// The same parts read twice share one prepared part, and one prepared pair across models.
+    #[test]
+    fn shared_parts_are_prepared_once() {
+        let c = construct(32.0, "neutral");
+        let mesh = c.liner.mesh();
+        let frame = UserGeometry { part: UserPartKind::Cup, mesh_path: PathBuf::from("cup.stl"), centre_mm: Point3::origin(), axis: Vector3::z(), diameter_mm: 32.0, reference_axis: Some(Vector3::x()) };
+        let (a, b) = (UserCup::shared(&mesh, &frame).unwrap(), UserCup::shared(&mesh.clone(), &frame).unwrap());
+        assert!(Arc::ptr_eq(&a, &b));
+        let other = UserGeometry { axis: Vector3::new(0.0, 0.1, 1.0).normalize(), ..frame.clone() };
+        assert!(!Arc::ptr_eq(&a, &UserCup::shared(&mesh, &other).unwrap()));
+        let hull = catalog_neck_hull(&c).unwrap();
+        let h = hash_hull(&hull);
+        assert!(Arc::ptr_eq(&a.fast_pair(&hull, h), &b.fast_pair(&hull, h)));
+        // Two models (different placements) of the same parts on two threads: one pair.
+        let model = |av: f64| HipModel::builder(Side::Right, c.clone()).cup(radiographic(40.0, av)).user_cup(a.clone()).build().unwrap();
+        let (m1, m2) = std::thread::scope(|s| {
+            let t = s.spawn(|| model(10.0));
+            (model(25.0), t.join().unwrap())
+        });
+        assert!(Arc::ptr_eq(&m1.exact.as_ref().unwrap().fast, &m2.exact.as_ref().unwrap().fast));
     }
 
     /// A user stem brings its own CCD angle: with the cup at 40 deg inclination a valgus neck
@@ -261,7 +394,7 @@ mod tests {
     #[test]
     fn bad_user_parts_are_clear_errors() {
         let c = construct(32.0, "neutral");
-        let (cup, stem) = as_user_parts(&c, &nalgebra::Isometry3::identity());
+        let (cup, stem) = as_user_parts(&c, &nalgebra::Isometry3::identity(), 48);
         // A 36 mm head in a 32 mm cup.
         let c36 = construct(36.0, "neutral");
         let e = HipModel::builder(Side::Right, c36).user_cup(Arc::new(cup)).build().unwrap_err().to_string();

@@ -232,11 +232,15 @@ impl Liner {
             Rim::Elevated { height_mm, .. } => p.z <= height_mm * self.rim.lip_weight(p.y.atan2(p.x)),
         }
     }
-    /// Closed mesh in the liner frame.
+    /// Closed mesh in the liner frame (144 azimuth steps).
     pub fn mesh(&self) -> Mesh {
+        self.mesh_with_segments(144)
+    }
+    /// Closed mesh in the liner frame with `n_azimuth` steps around the axis (at least 3).
+    pub fn mesh_with_segments(&self, n_azimuth: usize) -> Mesh {
         let (ro, ri) = (self.outer_diameter_mm / 2.0, self.inner_diameter_mm / 2.0);
         let rim = self.rim;
-        revolve(144, move |phi| {
+        revolve(n_azimuth.max(3), move |phi| {
             let ei = rim.latitude(phi, ri);
             let eo = match rim {
                 Rim::Elevated { height_mm, .. } => (height_mm * rim.lip_weight(phi) / ro).asin(),
@@ -379,10 +383,15 @@ impl Neck {
     pub fn radius_at(&self, s: f64) -> f64 {
         self.radius_mm + (s - self.start_mm).max(0.0) * self.flare.rad().tan()
     }
-    /// Closed mesh (a frustum) in the head frame.
+    /// Closed mesh (a frustum) in the head frame (48 azimuth steps).
     pub fn mesh(&self) -> Mesh {
+        self.mesh_with_segments(48)
+    }
+    /// Closed mesh (a frustum) in the head frame with `n_azimuth` steps around the axis (at
+    /// least 3).
+    pub fn mesh_with_segments(&self, n_azimuth: usize) -> Mesh {
         let (a, b) = (self.start_mm, self.end_mm);
-        revolve(48, |_| vec![[0.0, a], [self.radius_at(a), a], [self.radius_at(b), b], [0.0, b]])
+        revolve(n_azimuth.max(3), |_| vec![[0.0, a], [self.radius_at(a), a], [self.radius_at(b), b], [0.0, b]])
     }
 }
 
