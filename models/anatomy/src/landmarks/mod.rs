@@ -4,6 +4,7 @@
 //! pelvic frame is `coxa_core::PelvicFrame`; native acetabular angles are given in all three of
 //! Murray's definitions.
 
+pub mod canal;
 pub mod fit;
 mod femur;
 mod pelvis;
@@ -13,6 +14,7 @@ mod tests;
 use nalgebra::{Point3, Vector3};
 use serde::Serialize;
 
+pub use canal::{CanalLevel, DorrType, FemoralCanal, femoral_canal};
 pub use femur::{FemurLandmarks, femur_landmarks};
 pub use pelvis::{AcetabulumLandmarks, PelvisLandmarks, acetabulum_landmarks, pelvis_landmarks};
 
