@@ -120,6 +120,7 @@ pub fn plan_anatomy(side: Side, hip: &Mesh, femur: &Mesh, other_hip: Option<&Mes
         femur: femur.clone(),
         operated: HipLandmarks { acetabulum: hip_anatomy.acetabulum.clone(), femur_from_lps: operated_frame, femur: hip_anatomy.femur },
         contralateral,
+        canal: None,
     };
     Ok((anatomy, frame_note, notes))
 }

@@ -168,9 +168,9 @@ pub struct StemSizeRule {
     pub fill_min: f64,
     /// ...and at most this (the planned size is the largest at most this).
     pub fill_max: f64,
-    /// Largest fill of the canal by the body (tapering linearly from `ml_width_mm` at the
-    /// level to `tip_ml_width_mm` at the tip) at any level between them: a wedge wider than
-    /// the canal below hangs up there (usually 1).
+    /// Largest fill of the canal by the tip's width (`tip_ml_width_mm`) at any level between
+    /// the rule's level and the tip: a wedge wider than the canal below hangs up there
+    /// (usually 1).
     pub distal_fill_max: f64,
 }
 
