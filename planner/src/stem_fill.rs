@@ -27,9 +27,9 @@
 //! size of the series, each with its fill at the level, its largest distal fill (and where),
 //! its tip's height and the canal there, and what changes against the planned size.
 
-use coxa_anatomy::landmarks::Quality;
-use coxa_implants::{Catalog, StemSizeRule};
+use coxa_anatomy::landmarks::{FemoralCanal, FemurLandmarks, Quality};
 use coxa_implants::catalog::StemFamily;
+use coxa_implants::{Catalog, StemSizeRule};
 use nalgebra::Vector3;
 use serde::Serialize;
 
@@ -142,11 +142,15 @@ fn fallback_levels() -> impl Iterator<Item = f64> {
 
 /// The canal of the operated femur: measured on the CT when usable, else the outer-width rule.
 pub fn canal_widths(anatomy: &PlanAnatomy, rules: &SizingRules) -> Result<CanalWidths> {
-    let f = &anatomy.operated.femur;
+    canal_widths_of(&anatomy.femur, &anatomy.operated.femur, anatomy.canal.as_ref(), rules)
+}
+
+/// [`canal_widths`] of a femur surface `femur`, its landmarks and its CT canal (if measured).
+pub fn canal_widths_of(femur: &coxa_core::Mesh, f: &FemurLandmarks, canal: Option<&FemoralCanal>, rules: &SizingRules) -> Result<CanalWidths> {
     let u = f.shaft_axis.direction_lps.try_normalize(1e-9).ok_or_else(|| PlanError::Anatomy { structure: "femur", why: "zero shaft axis".into() })?;
     let head_above_lt_mm = (f.head_centre.lps_mm - f.lesser_trochanter.lps_mm).dot(&u);
     let mut notes = Vec::new();
-    match &anatomy.canal {
+    match canal {
         Some(c) if c.quality == Quality::Good && c.lesser_trochanter.is_some() => {
             notes.extend(c.notes.iter().cloned());
             return Ok(CanalWidths { source: CanalSource::CtCorticalBone, levels: c.profile.iter().map(|l| [l.above_lt_mm, l.ml_canal_mm]).collect(), head_above_lt_mm, notes });
@@ -160,13 +164,13 @@ pub fn canal_widths(anatomy: &PlanAnatomy, rules: &SizingRules) -> Result<CanalW
     let k = 1.0 - 2.0 * rules.cortical_ratio;
     notes.push(format!("canal = outer mediolateral width x {k:.2} (cortical_ratio {} each side)", rules.cortical_ratio));
     let a = f.shaft_axis.point_lps_mm;
-    let lateral = Vector3::new(anatomy.side.lateral_sign(), 0.0, 0.0);
+    let lateral = Vector3::new(f.side.lateral_sign(), 0.0, 0.0);
     let ml = (-lateral - u * (-lateral).dot(&u)).try_normalize(1e-9).ok_or_else(|| PlanError::Anatomy { structure: "femur", why: "the shaft runs left-right".into() })?;
     let lt = a + u * (f.lesser_trochanter.lps_mm - a).dot(&u);
-    let levels: Vec<[f64; 2]> = fallback_levels()
-        .filter(|h| *h <= head_above_lt_mm - 20.0)
-        .filter_map(|h| crate::stem::section_width(&anatomy.femur, &(lt + u * h), &u, &ml).filter(|w| *w >= 10.0).map(|w| [h, w * k]))
-        .collect();
+    // Not within 5 mm of the femur's lowest point: a section there is the scan's cut, a sliver.
+    let lowest = femur.vertices().iter().map(|p| (p - lt).dot(&u)).fold(f64::INFINITY, f64::min);
+    let levels: Vec<[f64; 2]> =
+        fallback_levels().filter(|h| *h <= head_above_lt_mm - 20.0 && *h >= lowest + 5.0).filter_map(|h| crate::stem::section_width(femur, &(lt + u * h), &u, &ml).filter(|w| *w >= 10.0).map(|w| [h, w * k])).collect();
     if levels.is_empty() {
         return Err(PlanError::Anatomy { structure: "femur", why: "no cross-section of the femur near the lesser trochanter; is the proximal femur imaged?".into() });
     }
@@ -202,15 +206,17 @@ fn evaluate(canal: &CanalWidths, rule: &StemSizeRule, z: &coxa_implants::catalog
 pub fn size_family(canal: &CanalWidths, fam: &StemFamily) -> Result<FamilySizing> {
     let rule = &fam.size_rule;
     let all: Vec<StemSizeOption> = fam.sizes.iter().map(|z| evaluate(canal, rule, z)).collect();
-    let level_canal = canal.at(rule.level_above_lt_mm).ok_or_else(|| PlanError::NoFit {
-        why: format!("the canal is not measured at the {} size rule's level ({} mm above the lesser trochanter)", fam.name, rule.level_above_lt_mm),
-    })?;
+    let level_canal =
+        canal.at(rule.level_above_lt_mm).ok_or_else(|| PlanError::NoFit { why: format!("the canal is not measured at the {} size rule's level ({} mm above the lesser trochanter)", fam.name, rule.level_above_lt_mm) })?;
     let fits = |o: &StemSizeOption| o.fill.is_some_and(|f| f <= rule.fill_max + 1e-9) && o.max_distal_fill.is_none_or(|d| d[0] <= rule.distal_fill_max + 1e-9);
     let mut notes = Vec::new();
     let k = match all.iter().rposition(fits) {
         Some(k) => k,
         None => {
-            notes.push(format!("{}: even the smallest size ({} mm) over-fills the canal ({level_canal:.1} mm at {} mm above the lesser trochanter, or distally): the smallest is planned", fam.name, fam.sizes[0].ml_width_mm, rule.level_above_lt_mm));
+            notes.push(format!(
+                "{}: even the smallest size ({} mm) over-fills the canal ({level_canal:.1} mm at {} mm above the lesser trochanter, or distally): the smallest is planned",
+                fam.name, fam.sizes[0].ml_width_mm, rule.level_above_lt_mm
+            ));
             0
         }
     };
@@ -225,15 +231,31 @@ pub fn size_family(canal: &CanalWidths, fam: &StemFamily) -> Result<FamilySizing
                 _ => format!("size {} fills {:.0} %, above {:.0} %", next.size, 100.0 * next.fill.unwrap_or(f64::NAN), 100.0 * rule.fill_max),
             }
         };
-        notes.push(format!("{}: size {} fills the canal only {:.0} % at the size rule's level (the rule asks {:.0}-{:.0} %): {why}", fam.name, chosen.size, 100.0 * chosen.fill.unwrap_or(0.0), 100.0 * rule.fill_min, 100.0 * rule.fill_max));
+        notes.push(format!(
+            "{}: size {} fills the canal only {:.0} % at the size rule's level (the rule asks {:.0}-{:.0} %): {why}",
+            fam.name,
+            chosen.size,
+            100.0 * chosen.fill.unwrap_or(0.0),
+            100.0 * rule.fill_min,
+            100.0 * rule.fill_max
+        ));
     }
     if let Some(low) = canal.lowest_mm().filter(|l| *l > chosen.tip_above_lt_mm + 1e-9) {
-        notes.push(format!("{}: the canal is measured down to {:.0} mm below the lesser trochanter only; the tip of size {} ({:.0} mm below) is not checked below that", fam.name, -low, chosen.size, -chosen.tip_above_lt_mm));
+        notes.push(format!(
+            "{}: the canal is measured down to {:.0} mm below the lesser trochanter only; the tip of size {} ({:.0} mm below) is not checked below that",
+            fam.name, -low, chosen.size, -chosen.tip_above_lt_mm
+        ));
     }
     let describe = |o: &StemSizeOption| -> String {
         let mut parts = Vec::new();
         if let Some(f) = o.fill {
-            let verdict = if f > rule.fill_max + 1e-9 { " (over the rule's maximum: an oversized broach risks a calcar fracture)" } else if f < rule.fill_min - 1e-9 { " (under-filled: risks subsidence)" } else { " (in the rule's band)" };
+            let verdict = if f > rule.fill_max + 1e-9 {
+                " (over the rule's maximum: an oversized broach risks a calcar fracture)"
+            } else if f < rule.fill_min - 1e-9 {
+                " (under-filled: risks subsidence)"
+            } else {
+                " (in the rule's band)"
+            };
             parts.push(format!("fill {:.0} %{verdict}", 100.0 * f));
         }
         if let Some(d) = o.max_distal_fill.filter(|d| d[0] > rule.distal_fill_max + 1e-9) {
@@ -279,19 +301,19 @@ mod tests {
         Catalog::builtin().unwrap().stems.into_iter().next().unwrap()
     }
 
-    /// A 30 mm canal at the lesser trochanter: the largest body at most 90 % of it is 26 mm
-    /// (size 4, 86.7 %); size 5 (28 mm, 93 %) is over the rule. The table is size 3, 4, 5.
+    /// A 30 mm canal at the lesser trochanter: the largest body at most 90 % of it is 27 mm
+    /// (size 7, 90 %); size 8 (29 mm, 97 %) is over the rule. The table is size 6, 7, 8.
     #[test]
     fn the_largest_size_within_the_fill_band_is_planned() {
-        let c = canal(&[[20.0, 45.0], [0.0, 30.0], [-50.0, 16.0], [-100.0, 13.0], [-150.0, 13.0]]);
+        let c = canal(&[[20.0, 45.0], [0.0, 30.0], [-50.0, 18.0], [-100.0, 16.0], [-150.0, 16.0]]);
         let s = size_family(&c, &standard()).unwrap();
-        assert_eq!(s.size_index, 3);
+        assert_eq!(s.size_index, 6);
         let sizes: Vec<&str> = s.size_options.iter().map(|o| o.size.as_str()).collect();
-        assert_eq!(sizes, ["3", "4", "5"]);
+        assert_eq!(sizes, ["6", "7", "8"]);
         let chosen = &s.size_options[1];
-        assert!(chosen.chosen && (chosen.fill.unwrap() - 26.0 / 30.0).abs() < 1e-9, "{chosen:?}");
-        assert!((chosen.tip_above_lt_mm - (55.0 - 165.0)).abs() < 1e-9);
-        assert!(s.size_options[2].note.contains("over the rule's maximum") && s.size_options[0].note.contains("offset -2.0 mm"), "{:?}", s.size_options);
+        assert!(chosen.chosen && (chosen.fill.unwrap() - 27.0 / 30.0).abs() < 1e-9, "{chosen:?}");
+        assert!((chosen.tip_above_lt_mm - (55.0 - 180.0)).abs() < 1e-9);
+        assert!(s.size_options[2].note.contains("over the rule's maximum") && s.size_options[0].note.contains("offset -1.0 mm"), "{:?}", s.size_options);
         assert!(s.notes.is_empty(), "{:?}", s.notes);
     }
 
@@ -302,7 +324,7 @@ mod tests {
         let c = canal(&[[20.0, 45.0], [0.0, 30.0], [-40.0, 14.0], [-100.0, 10.5], [-150.0, 10.5]]);
         let s = size_family(&c, &standard()).unwrap();
         let chosen = s.size_options.iter().find(|o| o.chosen).unwrap();
-        assert!(s.size_index < 3, "{s:?}");
+        assert!(s.size_index < 6, "{s:?}");
         assert!(chosen.max_distal_fill.unwrap()[0] <= 1.0);
         assert!(s.notes.iter().any(|n| n.contains("hang-up")), "{:?}", s.notes);
     }

@@ -60,12 +60,18 @@ pub struct AnatomyResult {
     pub json: Value,
     /// Bone surfaces by class name (femur_left, hip_right, ...), LPS mm.
     pub meshes: Vec<(String, Mesh)>,
+    /// The femoral canals measured on the CT's cortical bone (none from meshes).
+    pub canals: Vec<landmarks::FemoralCanal>,
 }
 
 impl AnatomyResult {
     /// The surface of `name`.
     pub fn mesh(&self, name: &str) -> Option<&Mesh> {
         self.meshes.iter().find(|(n, _)| n == name).map(|(_, m)| m)
+    }
+    /// The canal of the femur on `side`, when measured on the CT.
+    pub fn canal(&self, side: Side) -> Option<landmarks::FemoralCanal> {
+        self.canals.iter().find(|c| c.side == side).cloned()
     }
 }
 
@@ -152,6 +158,8 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
         }
     }
 
+    let canals = femoral_canals(ct.as_ref(), label_map.as_ref(), &femurs, &mut warnings);
+
     report["coxa_version"] = json!(env!("CARGO_PKG_VERSION"));
     report["conventions"] = json!({
         "lps": "DICOM patient frame: +x patient left, +y posterior, +z superior, mm",
@@ -174,6 +182,7 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
     report["femurs"] = json!(femurs.iter().map(|f| femur_json(f, frame.as_ref())).collect::<Vec<_>>());
     report["acetabula"] = json!(acetabula.iter().map(|a| acetabulum_json(a, frame.as_ref())).collect::<Vec<_>>());
     report["pelvis"] = pelvis.as_ref().map_or(Value::Null, pelvis_json);
+    report["femoral_canals"] = json!(canals.iter().map(crate::stem_report::canal_json).collect::<Vec<_>>());
 
     if let (Some(ct), Some(map)) = (&ct, &label_map) {
         let (m, a) = muscles::muscle_measures(ct, map)?;
@@ -211,7 +220,26 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
         .open(&json_path)
         .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
         .with_context(|| format!("writing {}", json_path.display()))?;
-    Ok(AnatomyResult { json: report, meshes: bones.meshes })
+    Ok(AnatomyResult { json: report, meshes: bones.meshes, canals })
+}
+
+/// The femoral canals from the CT's cortical bone (`coxa_anatomy::landmarks::femoral_canal`);
+/// none without a CT (meshes are outer surfaces only). What fails or is flagged is a warning.
+fn femoral_canals(ct: Option<&Volume>, map: Option<&LabelMap>, femurs: &[FemurLandmarks], warnings: &mut Vec<String>) -> Vec<landmarks::FemoralCanal> {
+    let (Some(ct), Some(map)) = (ct, map) else { return Vec::new() };
+    let mut out = Vec::new();
+    for f in femurs {
+        let name = format!("femur_{}", f.side.as_str());
+        let Some(&(id, _)) = BONES.iter().find(|(_, n)| *n == name) else { continue };
+        match landmarks::femoral_canal(ct, map, id, f) {
+            Ok(c) => {
+                warnings.extend(c.notes.iter().filter(|_| c.quality == landmarks::Quality::Uncertain).map(|n| format!("{name} canal: {n}")));
+                out.push(c);
+            }
+            Err(e) => warnings.push(format!("{name}: no canal measure: {e}")),
+        }
+    }
+    out
 }
 
 /// HU above which a voxel counts as metal.

@@ -173,7 +173,8 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
     let (own, other) = (case.side.as_str(), case.side.opposite().as_str());
     let hip = anatomy.mesh(&format!("hip_{own}")).with_context(|| format!("the planner needs the {own} hip bone (hip_{own}); it is not in this case's anatomy"))?;
     let femur = anatomy.mesh(&format!("femur_{own}")).with_context(|| format!("the planner needs the {own} femur (femur_{own}); it is not in this case's anatomy"))?;
-    let (plan_anatomy, frame_note, notes) = crate::plan::plan_anatomy(case.side, hip, femur, anatomy.mesh(&format!("hip_{other}")), anatomy.mesh(&format!("femur_{other}")))?;
+    let (mut plan_anatomy, frame_note, notes) = crate::plan::plan_anatomy(case.side, hip, femur, anatomy.mesh(&format!("hip_{other}")), anatomy.mesh(&format!("femur_{other}")))?;
+    plan_anatomy.canal = anatomy.canal(case.side);
     warnings.extend(notes.iter().map(|n| format!("{n}; image the femur to the knee for a measured frame")));
     let mut options = coxa_planner::PlanOptions::new().with_tilts(coxa_core::PostureTilts { standing: tilts.standing, sitting: tilts.sitting });
     if let Some(h) = point.head_diameter_mm {

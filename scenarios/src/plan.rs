@@ -179,11 +179,13 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
     };
     let side_flag = args.side.as_deref().map(parse_side).transpose()?;
     // The bones: from the meshes, or from the CT through the anatomy stage.
+    let mut canal = None;
     let (bones, side) = match &args.ct {
         Some(ct) => {
             let side = side_flag.context("--ct: name the operated side with --side left|right")?;
             let source = crate::anatomy::AnatomySource::Ct { ct: ct.clone(), labels: args.labels.clone(), label_names: None, dicom: coxa_io::dicom::ReadOptions::new(), any_modality: false };
             let result = crate::anatomy::run_full(&source, &out.join("anatomy")).with_context(|| format!("anatomy from {}", ct.display()))?;
+            canal = result.canal(side);
             (Bones(result.meshes), side)
         }
         None => {
@@ -211,7 +213,8 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
     let (own, other) = (side.as_str(), side.opposite().as_str());
     let hip = bones.get(&format!("hip_{own}")).with_context(|| format!("the {own} hip bone is missing: give --mesh hip_{own}=FILE (or a CT where it is segmented)"))?;
     let femur = bones.get(&format!("femur_{own}")).with_context(|| format!("the {own} femur is missing: give --mesh femur_{own}=FILE (or a CT where it is segmented)"))?;
-    let (anatomy, frame_note, assumed) = plan_anatomy(side, hip, femur, bones.get(&format!("hip_{other}")), bones.get(&format!("femur_{other}")))?;
+    let (mut anatomy, frame_note, assumed) = plan_anatomy(side, hip, femur, bones.get(&format!("hip_{other}")), bones.get(&format!("femur_{other}")))?;
+    anatomy.canal = canal;
     let scorer = scorer(&anatomy, &catalog);
     let mut plan = coxa_planner::plan(&anatomy, &catalog, &scorer, &options)?;
     plan.notes.splice(0..0, assumed);
@@ -448,8 +451,10 @@ pub fn plan_json(plan: &Plan, anatomy: &PlanAnatomy, catalog: &Catalog, frame_no
                 "proximal_canal_mm": r2(plan.canal.proximal_canal_mm),
                 "distal_canal_mm": plan.canal.distal_canal_mm.map(r2),
                 "distal_level_mm": plan.canal.distal_level_mm,
-                "levels": format!("lesser trochanter and {} mm below it (or the lowest imaged level), canal = outer width x (1 - 2 x {})", options.sizing.distal_level_mm, options.sizing.cortical_ratio),
+                "levels": format!("outer widths at the lesser trochanter and {} mm below it (or the lowest imaged level); canal here = outer width x (1 - 2 x {}); the size comes from `sizing`", options.sizing.distal_level_mm, options.sizing.cortical_ratio),
             },
+            "sizing": crate::stem_report::sizing_json(plan),
+            "size_options": crate::stem_report::size_options_json(plan),
         },
         "combined_anteversion_deg": r2(o.combined_anteversion_deg),
         "leg_length_change_mm": r2(f.leg_length_change_mm),

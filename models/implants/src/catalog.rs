@@ -527,9 +527,9 @@ mod tests {
         assert!(e.contains("stems[0].size_rule.fill_max"), "{e}");
         let e = bad("fill_min = 0.80", "fill_min = nan");
         assert!(e.contains("stems[0].size_rule.fill_min"), "{e}");
-        let e = bad("ml_width_mm = 22.0", "ml_width_mm = 19.0");
+        let e = bad("ml_width_mm = 17.0", "ml_width_mm = 14.0");
         assert!(e.contains("stems[0].sizes[1].ml_width_mm") && e.contains("smallest body first"), "{e}");
-        let e = bad("tip_ml_width_mm = 9.0", "tip_ml_width_mm = 25.0");
+        let e = bad("tip_ml_width_mm = 8.0", "tip_ml_width_mm = 25.0");
         assert!(e.contains("stems[0].sizes[0].tip_ml_width_mm"), "{e}");
         let e = bad("[stems.size_rule]\nlevel_above_lt_mm = 0.0\nfill_min = 0.80 ", "[stems.x]\nlevel_above_lt_mm = 0.0\nfill_min = 0.80 ");
         assert!(e.contains("s.toml") && e.contains("size_rule"), "{e}");

@@ -130,7 +130,7 @@ pub struct FemoralCanal {
     pub dorr_type: Option<DorrType>,
     /// Sections (height above the LT, mm) left out because metal lies in them.
     pub metal_levels_mm: Vec<f64>,
-    /// Trust: `Uncertain` when metal lies at the stem's levels or the LT / metaphysis is missing.
+    /// Trust: `Uncertain` when metal lies at the stem's levels or the LT level is not measured.
     pub quality: Quality,
     /// What was assumed or could not be measured.
     pub notes: Vec<String>,
@@ -188,7 +188,12 @@ impl Sampler<'_> {
     fn in_femur(&self, p: &Point3<f64>) -> bool {
         let v = self.ct.grid().lps_to_voxel(p);
         let size = self.ct.grid().size();
-        let idx: Vec<usize> = (0..3).filter_map(|a| { let r = v[a].round(); (r >= 0.0 && r < size[a] as f64).then_some(r as usize) }).collect();
+        let idx: Vec<usize> = (0..3)
+            .filter_map(|a| {
+                let r = v[a].round();
+                (r >= 0.0 && r < size[a] as f64).then_some(r as usize)
+            })
+            .collect();
         idx.len() == 3 && self.labels.labels().get([idx[2], idx[1], idx[0]]).is_some_and(|&l| l == self.femur_id)
     }
 }
@@ -237,7 +242,12 @@ fn metal_in_section(s: &Sampler, c: &Point3<f64>, ml: &Vector3<f64>, ap: &Vector
                 let p = c + ml * x + ap * y;
                 let v = s.ct.grid().lps_to_voxel(&p);
                 let size = s.ct.grid().size();
-                let r: Vec<usize> = (0..3).filter_map(|i| { let q = v[i].round(); (q >= 0.0 && q < size[i] as f64).then_some(q as usize) }).collect();
+                let r: Vec<usize> = (0..3)
+                    .filter_map(|i| {
+                        let q = v[i].round();
+                        (q >= 0.0 && q < size[i] as f64).then_some(q as usize)
+                    })
+                    .collect();
                 if r.len() == 3 && s.ct.get(r[0], r[1], r[2]).is_some_and(|h| h > METAL_HU) {
                     return true;
                 }
@@ -267,10 +277,7 @@ fn level(s: &Sampler, axis_at: &dyn Fn(f64) -> Point3<f64>, h: f64, ml: &Vector3
     let mut result = None;
     for _ in 0..5 {
         // The canal's own HU: the median within 2 mm of the centre, in the section.
-        let mut near: Vec<f64> = [(0.0, 0.0), (2.0, 0.0), (-2.0, 0.0), (0.0, 2.0), (0.0, -2.0), (1.0, 1.0), (-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0)]
-            .iter()
-            .filter_map(|&(x, y)| s.hu(&(c + ml * x + ap * y)))
-            .collect();
+        let mut near: Vec<f64> = [(0.0, 0.0), (2.0, 0.0), (-2.0, 0.0), (0.0, 2.0), (0.0, -2.0), (1.0, 1.0), (-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0)].iter().filter_map(|&(x, y)| s.hu(&(c + ml * x + ap * y))).collect();
         if near.is_empty() {
             return Err(Miss::NotMeasured);
         }
@@ -291,6 +298,22 @@ fn level(s: &Sampler, axis_at: &dyn Fn(f64) -> Point3<f64>, h: f64, ml: &Vector3
     result.ok_or(Miss::NotMeasured)
 }
 
+/// A femur imaged without its shaft (shaft axis not `Good`, no condyles): the shaft axis taken
+/// along LPS +z through the centroid of the femur's lowest 10 mm of label voxels, the assumption
+/// `coxa_sim::model::assume_neutral_short_femur` makes (with the pelvic superior axis, close to
+/// the CT's in a supine scan). `None` when the shaft was measured.
+fn short_femur_axis(labels: &LabelMap, femur_id: u16, femur: &FemurLandmarks) -> Option<(Point3<f64>, Vector3<f64>)> {
+    if femur.shaft_axis.quality == Quality::Good || femur.posterior_condyles.is_some() {
+        return None;
+    }
+    let g = labels.grid();
+    let pts: Vec<Point3<f64>> = labels.labels().indexed_iter().filter(|(_, l)| **l == femur_id).map(|((k, j, i), _)| g.voxel_to_lps(Vector3::new(i as f64, j as f64, k as f64))).collect();
+    let lowest = pts.iter().map(|p| p.z).reduce(f64::min)?;
+    let low: Vec<&Point3<f64>> = pts.iter().filter(|p| p.z < lowest + 10.0).collect();
+    let centroid = low.iter().map(|p| p.coords).sum::<Vector3<f64>>() / low.len() as f64;
+    Some((Point3::from(centroid), Vector3::z()))
+}
+
 /// Measures the femoral canal of the femur labelled `femur_id` in `labels` (on `ct`'s grid),
 /// in the frame of its landmarks `femur` (see the module docs).
 pub fn femoral_canal(ct: &Volume, labels: &LabelMap, femur_id: u16, femur: &FemurLandmarks) -> Result<FemoralCanal, LandmarkError> {
@@ -299,15 +322,20 @@ pub fn femoral_canal(ct: &Volume, labels: &LabelMap, femur_id: u16, femur: &Femu
     if !ct.grid().same_as(labels.grid(), 1e-3) {
         return Err(fail("the label map is not on the CT's grid".into()));
     }
-    let u = femur.shaft_axis.direction_lps.try_normalize(1e-9).ok_or_else(|| fail("zero shaft axis".into()))?;
+    let mut notes = Vec::new();
+    let (a, u) = match short_femur_axis(labels, femur_id, femur) {
+        Some(axis) => {
+            notes.push("the femoral shaft is not imaged (its axis is a guess): the femur is taken as lying in neutral, the shaft axis along the CT's superior axis through the centroid of its lowest 10 mm (as the planner assumes)".to_string());
+            axis
+        }
+        None => (femur.shaft_axis.point_lps_mm, femur.shaft_axis.direction_lps.try_normalize(1e-9).ok_or_else(|| fail("zero shaft axis".into()))?),
+    };
     let lateral = Vector3::new(femur.side.lateral_sign(), 0.0, 0.0);
     let ml = perpendicular(&-lateral, &u).ok_or_else(|| fail("the shaft runs left-right".into()))?;
     let ap = u.cross(&ml);
-    let a = femur.shaft_axis.point_lps_mm;
     let t_lt = (femur.lesser_trochanter.lps_mm - a).dot(&u);
     let axis_at = move |h: f64| a + u * (t_lt + h);
     let s = Sampler { ct, labels, femur_id };
-    let mut notes = Vec::new();
     let mut metal_levels_mm = Vec::new();
     let mut profile = Vec::new();
     let mut measure = |h: f64, profile: &mut Vec<CanalLevel>| -> bool {
@@ -381,12 +409,15 @@ pub fn femoral_canal(ct: &Volume, labels: &LabelMap, femur_id: u16, femur: &Femu
             stem_zone.iter().map(|h| format!("{h:+.0}")).collect::<Vec<_>>().join(", ")
         ));
     }
-    if lesser_trochanter.is_none() || metaphysis.is_none() {
+    if lesser_trochanter.is_none() {
         quality = Quality::Uncertain;
-        notes.push("the canal is not measured at the lesser trochanter or 20 mm above it (no femur section or no cortex there)".into());
+        notes.push("the canal is not measured at the lesser trochanter (no femur section or no cortex there, e.g. the scan ends near it)".into());
     }
-    if profile.is_empty() {
-        return Err(fail(if metal_levels_mm.is_empty() { "no section of the femur near the lesser trochanter has a canal inside a cortex".into() } else { "metal in every section near the lesser trochanter".into() }));
+    if metaphysis.is_none() {
+        notes.push("the canal is not measured 20 mm above the lesser trochanter: no canal flare index".into());
+    }
+    if profile.is_empty() && metal_levels_mm.is_empty() {
+        return Err(fail("no section of the femur near the lesser trochanter has a canal inside a cortex".into()));
     }
     Ok(FemoralCanal {
         side: femur.side,
