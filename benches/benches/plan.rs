@@ -53,6 +53,7 @@ fn anatomy() -> Option<PlanAnatomy> {
         femur: fr,
         operated: HipLandmarks { acetabulum: hip.acetabulum.clone(), femur_from_lps: own_frame, femur: hip.femur },
         contralateral: Some(HipLandmarks { acetabulum: other_acetabulum, femur_from_lps: other_frame, femur: other }),
+        canal: None,
     })
 }
 

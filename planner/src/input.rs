@@ -1,6 +1,7 @@
 //! What the planner works from: the anatomy (plain data) and the surgeon's options.
 
 use coxa_core::landmarks::{AcetabulumLandmarks, FemurLandmarks};
+use coxa_core::FemoralCanal;
 use coxa_core::{Angle, Mesh, PelvicFrame, PostureTilts, Side};
 use nalgebra::Rotation3;
 use serde::Serialize;
@@ -36,16 +37,10 @@ pub struct PlanAnatomy {
     pub operated: HipLandmarks,
     /// Landmarks of the other hip, when imaged: leg length and offset are then restored to it.
     pub contralateral: Option<HipLandmarks>,
-}
-
-/// Stem body dimensions the catalog does not hold, for fit and fill: the stem's mediolateral
-/// width at the two canal levels (see [`SizingRules`]).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StemFit {
-    /// Mediolateral width at the proximal level (the lesser trochanter), mm.
-    pub proximal_width_mm: f64,
-    /// Mediolateral width at the distal level (`distal_level_mm` below it), mm.
-    pub distal_width_mm: f64,
+    /// The operated femur's canal measured on the CT's cortical bone
+    /// (`coxa_anatomy::landmarks::femoral_canal`); `None` from surfaces alone: the stem is then
+    /// sized from the outer width ([`crate::stem_fill`]).
+    pub canal: Option<FemoralCanal>,
 }
 
 /// Sizing rules. Defaults in brackets.
@@ -75,13 +70,13 @@ pub struct SizingRules {
     /// reference orientation, radiographic 40/15), fraction [0.75].
     pub coverage_target: f64,
     /// Cortical thickness as a fraction of the outer width, each side, used to estimate the
-    /// canal from a periosteal surface: canal = outer x (1 - 2 ratio) [0.225].
+    /// canal from a periosteal surface when the CT's cortical bone is not available (a mesh
+    /// input, or metal in the femur): canal = outer x (1 - 2 ratio) [0.225]. The stem's size
+    /// rules themselves are the catalog's (`size_rule` of each stem series).
     pub cortical_ratio: f64,
-    /// Distal canal level below the lesser trochanter, mm [60].
+    /// Distal level below the lesser trochanter of the outer-width profile reported in
+    /// `Plan::canal`, mm [60].
     pub distal_level_mm: f64,
-    /// Stem body widths by size index within each stem series of the catalog (size 1 first)
-    /// [generic taper-wedge: proximal 16, 18, 20, 22, 24 mm; distal 9, 10, 11, 12, 13 mm].
-    pub stem_fit: Vec<StemFit>,
     /// How far the stem may sit proud (+) or deep (-) of the height that puts a 0 mm offset head
     /// at the native head's height (the neck cut adjusted), mm [4].
     pub seat_range_mm: f64,
@@ -101,7 +96,6 @@ impl Default for SizingRules {
             coverage_target: 0.75,
             cortical_ratio: 0.225,
             distal_level_mm: 60.0,
-            stem_fit: (0..5).map(|i| StemFit { proximal_width_mm: 16.0 + 2.0 * f64::from(i), distal_width_mm: 9.0 + f64::from(i) }).collect(),
             seat_range_mm: 4.0,
             restore_tolerance_mm: 2.0,
         }
@@ -318,13 +312,6 @@ impl PlanOptions {
         check("distal_level_mm", s.distal_level_mm, 10.0, 200.0)?;
         check("seat_range_mm", s.seat_range_mm, 0.0, 20.0)?;
         check("restore_tolerance_mm", s.restore_tolerance_mm, 0.0, 50.0)?;
-        if s.stem_fit.is_empty() {
-            return Err(PlanError::InvalidOption { what: "stem_fit".into(), value: "[]".into(), why: "give the widths of at least one stem size".into() });
-        }
-        for (i, f) in s.stem_fit.iter().enumerate() {
-            check(&format!("stem_fit[{i}].proximal_width_mm"), f.proximal_width_mm, 1.0, 60.0)?;
-            check(&format!("stem_fit[{i}].distal_width_mm"), f.distal_width_mm, 1.0, 60.0)?;
-        }
         let w = &self.weights;
         check("weights.rom_rank_ratio", w.rom_rank_ratio, 0.0, 1.0)?;
         for (n, v) in [("leg_length_per_mm", w.leg_length_per_mm), ("offset_per_mm", w.offset_per_mm), ("coverage_per_pct", w.coverage_per_pct), ("safe_zone_per_deg", w.safe_zone_per_deg), ("combined_target_per_deg", w.combined_target_per_deg)] {

@@ -8,8 +8,9 @@
 //! 1. [`cup`]: shell size from the acetabular diameter (stated reaming and press-fit rule), cup
 //!    centre near the native centre of rotation with a medialisation limit, host-bone coverage
 //!    computed on the pelvis surface.
-//! 2. [`stem`]: stem size by fit and fill of the femoral canal at two levels; head offset, stem
-//!    series and seat to restore leg length and offset (against the other hip when imaged).
+//! 2. [`stem_fill`]: stem size by canal fill, each series by its catalog size rule, against the
+//!    endosteal canal measured on the CT (or estimated from the outer width); [`stem`]: head
+//!    offset, stem series and seat to restore leg length and offset (against the other hip).
 //! 3. [`optimise`]: a grid over cup inclination and anteversion (**radiographic**, Murray 1993,
 //!    pelvic frame), head sizes, liners, femoral reconstructions and optionally stem anteversion,
 //!    then a compass search; every candidate scored over the daily-life motions at standing and
@@ -24,9 +25,10 @@ pub mod objective;
 pub mod optimise;
 mod solid;
 pub mod stem;
+pub mod stem_fill;
 
 pub use error::{PlanError, Result};
-pub use input::{HipLandmarks, PlanAnatomy, PlanOptions, SafeZone, SizingRules, StemFit, Weights};
+pub use input::{HipLandmarks, PlanAnatomy, PlanOptions, SafeZone, SizingRules, Weights};
 pub use objective::ObjectiveTerms;
 pub use optimise::{ParetoPoint, Plan, plan};
 

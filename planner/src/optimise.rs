@@ -18,7 +18,8 @@ use crate::cup::{CoverageMap, CupSizing, size_cup};
 use crate::error::{PlanError, Result};
 use crate::input::{PlanAnatomy, PlanOptions};
 use crate::objective::{ObjectiveTerms, objective};
-use crate::stem::{CanalProfile, FemoralReconstruction, Targets, canal_profile, femoral_options, fitted_size_index, reconstruct};
+use crate::stem::{CanalProfile, FemoralReconstruction, Targets, canal_profile, femoral_options, reconstruct};
+use crate::stem_fill::{StemSizing, size_stems};
 
 /// Smallest head considered unless the surgeon fixes one, mm (smaller heads dislocate easily).
 const MIN_HEAD_MM: f64 = 28.0;
@@ -57,8 +58,10 @@ pub struct Plan {
     pub cup: CupSizing,
     /// The femoral canal.
     pub canal: CanalProfile,
-    /// Fitted stem size index (0-based, within a series).
+    /// Fitted stem size index (0-based) of the catalog's first series.
     pub stem_size_index: usize,
+    /// Every stem series sized by canal fill (its catalog rule), with the sizing tables.
+    pub stem_sizing: StemSizing,
     /// Leg-length and offset targets.
     pub targets: Targets,
     /// The femoral reconstruction planned.
@@ -234,25 +237,11 @@ pub fn plan(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn RomScorer, op
         }
     }
     let canal = canal_profile(anatomy, rules)?;
-    match canal.distal_level_mm {
-        Some(l) if l < rules.distal_level_mm => notes.push(format!("the femur is imaged only {l} mm below the lesser trochanter: distal fit measured there instead of {} mm", rules.distal_level_mm)),
-        None => notes.push("the femoral shaft is not imaged 20 mm below the lesser trochanter: stem sized by proximal fill only".into()),
-        _ => {}
-    }
-    let size_index = fitted_size_index(&canal, rules).unwrap_or_else(|| {
-        notes.push(format!("even the smallest stem is wider than the estimated canal ({:.1} / {:?} mm): smallest size planned", canal.proximal_canal_mm, canal.distal_canal_mm));
-        0
-    });
-    let largest = catalog.stems.iter().map(|f| f.sizes.len()).max().unwrap_or(0);
-    if largest == 0 {
-        return Err(PlanError::NoFit { why: "the catalog has no stem".into() });
-    }
-    let size_index = if size_index >= largest {
-        notes.push(format!("the canal ({:.1} mm proximally) fits a stem larger than the catalog's largest: size {largest} planned (undersized)", canal.proximal_canal_mm));
-        largest - 1
-    } else {
-        size_index
-    };
+    let stem_sizing = size_stems(anatomy, catalog, rules)?;
+    notes.extend(stem_sizing.canal.notes.iter().cloned());
+    notes.extend(stem_sizing.families.iter().flat_map(|f| f.notes.iter().cloned()));
+    let size_indices = stem_sizing.size_indices();
+    let size_index = size_indices[0];
     let targets = crate::stem::targets(anatomy);
     if anatomy.contralateral.is_some() && !targets.from_contralateral {
         notes.push("the other hip is imaged but a femoral shaft is not, so leg length and offset cannot be compared between the sides: the native hip's are restored instead".into());
@@ -271,7 +260,7 @@ pub fn plan(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn RomScorer, op
         None => native_version,
     };
     let w = &options.weights;
-    let mut fem = femoral_options(anatomy, catalog, rules, size_index, &cup_centre, Angle::from_deg(nominal_version), &targets, w.leg_length_per_mm.max(1e-3), w.offset_per_mm.max(1e-3))?;
+    let mut fem = femoral_options(anatomy, catalog, rules, &size_indices, &cup_centre, Angle::from_deg(nominal_version), &targets, w.leg_length_per_mm.max(1e-3), w.offset_per_mm.max(1e-3))?;
     let within = |f: &FemoralReconstruction| {
         (f.leg_length_change_mm - targets.leg_length_change_mm).abs() <= rules.restore_tolerance_mm && (f.offset_change_mm - targets.offset_change_mm).abs() <= rules.restore_tolerance_mm
     };
@@ -432,6 +421,7 @@ pub fn plan(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn RomScorer, op
         cup,
         canal,
         stem_size_index: size_index,
+        stem_sizing,
         targets,
         femoral,
         objective: best.terms.clone(),

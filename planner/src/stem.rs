@@ -1,12 +1,11 @@
-//! Stem sizing (fit and fill of the femoral canal) and the femoral reconstruction: where the
-//! stem puts the head centre, and the leg length and offset that follow.
+//! The femoral reconstruction: where the stem puts the head centre, and the leg length and
+//! offset that follow. (The stem's size comes from [`crate::stem_fill`].)
 //!
-//! **Canal**: mediolateral widths of the femur's cross-sections normal to the shaft axis at two
-//! levels, the lesser trochanter (proximal fill) and [`crate::SizingRules::distal_level_mm`]
-//! below it (distal fit), each measured on the line through the shaft axis along the medial
-//! direction. The femur mesh is the periosteal surface, so the canal is estimated as the outer
-//! width x (1 - 2 [`crate::SizingRules::cortical_ratio`]). The stem size is the largest whose
-//! body ([`crate::StemFit`], by size index in its series) fits at both levels.
+//! **Outer canal profile** ([`CanalProfile`], reported in the plan): mediolateral widths of the
+//! femur's cross-sections normal to the shaft axis at the lesser trochanter and
+//! [`crate::SizingRules::distal_level_mm`] below it, each measured on the line through the shaft
+//! axis along the medial direction, with the outer-width estimate of the canal
+//! (x (1 - 2 [`crate::SizingRules::cortical_ratio`])).
 //!
 //! **Stem placement** (the convention of `coxa_sim`'s hip model): the stem's shaft lies on the
 //! femur's anatomical shaft axis; its neck leaves at the CCD angle towards medial, turned about
@@ -33,7 +32,7 @@ use crate::input::{HipLandmarks, PlanAnatomy, SizingRules};
 
 /// Mediolateral width of the femur's section by the plane through `point` normal to `u`,
 /// measured along `ml` within 2 mm of the line through `point`, mm.
-fn section_width(mesh: &Mesh, point: &Point3<f64>, u: &Vector3<f64>, ml: &Vector3<f64>) -> Option<f64> {
+pub(crate) fn section_width(mesh: &Mesh, point: &Point3<f64>, u: &Vector3<f64>, ml: &Vector3<f64>) -> Option<f64> {
     let ap = u.cross(ml);
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for t in 0..mesh.triangles().len() {
@@ -103,12 +102,6 @@ pub fn canal_profile(anatomy: &PlanAnatomy, rules: &SizingRules) -> Result<Canal
 /// Narrowest section that counts as the femoral shaft, mm.
 const MIN_SHAFT_WIDTH_MM: f64 = 10.0;
 
-/// The stem size index (0-based, within a series) that fills the canal: the largest whose body
-/// fits at both levels (at the proximal one alone when the distal one is not imaged); `None` if
-/// even the smallest does not.
-pub fn fitted_size_index(canal: &CanalProfile, rules: &SizingRules) -> Option<usize> {
-    rules.stem_fit.iter().rposition(|f| f.proximal_width_mm <= canal.proximal_canal_mm + 1e-9 && canal.distal_canal_mm.is_none_or(|d| f.distal_width_mm <= d + 1e-9))
-}
 
 /// Leg-length and offset targets.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
@@ -237,12 +230,12 @@ pub fn reconstruct(anatomy: &PlanAnatomy, cup_centre_lps_mm: &Point3<f64>, famil
     }
 }
 
-/// The femoral reconstructions for the fitted stem size, best first: every series holding the
-/// size, every head offset, the seat (within the seat range) that best restores the leg-length
+/// The femoral reconstructions for the fitted stem sizes (`size_indices`: one per catalog
+/// series, in catalog order, from [`crate::stem_fill`]), best first: every series, every head offset, the seat (within the seat range) that best restores the leg-length
 /// target. Ranked by `w_ll |LL error| + w_off |offset error|` plus a small preference for a 0 mm
 /// head offset and a nominal seat.
 #[expect(clippy::too_many_arguments, reason = "the anatomy, the catalog and each choice already made")]
-pub fn femoral_options(anatomy: &PlanAnatomy, catalog: &Catalog, rules: &SizingRules, size_index: usize, cup_centre_lps_mm: &Point3<f64>, version: Angle, targets: &Targets, w_ll: f64, w_off: f64) -> Result<Vec<(f64, FemoralReconstruction)>> {
+pub fn femoral_options(anatomy: &PlanAnatomy, catalog: &Catalog, rules: &SizingRules, size_indices: &[usize], cup_centre_lps_mm: &Point3<f64>, version: Angle, targets: &Targets, w_ll: f64, w_off: f64) -> Result<Vec<(f64, FemoralReconstruction)>> {
     let offsets: Vec<f64> = {
         let mut v: Vec<f64> = catalog.heads.iter().flat_map(|h| h.neck_length_offsets_mm.iter().copied()).collect();
         v.sort_by(f64::total_cmp);
@@ -250,8 +243,8 @@ pub fn femoral_options(anatomy: &PlanAnatomy, catalog: &Catalog, rules: &SizingR
         v
     };
     let mut out = Vec::new();
-    for fam in &catalog.stems {
-        let Some(z) = fam.sizes.get(size_index) else { continue };
+    for (fi, fam) in catalog.stems.iter().enumerate() {
+        let Some(z) = size_indices.get(fi).and_then(|&k| fam.sizes.get(k)) else { continue };
         let ccd = Angle::from_deg(fam.ccd_deg);
         for &o in &offsets {
             // Leg length is linear in the seat: solve for the target, then clamp.
@@ -266,7 +259,7 @@ pub fn femoral_options(anatomy: &PlanAnatomy, catalog: &Catalog, rules: &SizingR
         }
     }
     if out.is_empty() {
-        return Err(PlanError::NoFit { why: format!("no stem series of the catalog has a size number {}", size_index + 1) });
+        return Err(PlanError::NoFit { why: format!("no stem series of the catalog has the fitted sizes {size_indices:?}") });
     }
     out.sort_by(|a, b| a.0.total_cmp(&b.0));
     Ok(out)

@@ -51,8 +51,9 @@ fn revolve(cx: f64, cy: f64, profile: &[(f64, f64)]) -> Mesh {
 /// A right hip: bone medial of the plane x = 0 (a box to x = 60), the socket centre at the
 /// origin (radius 24 mm: a 50 mm shell by the rule); a femur whose head centre is at the origin,
 /// its shaft axis vertical 40 mm from the head along the neck turned 12 deg anterior, and a
-/// canal (outer radius 20.5 mm at the lesser trochanter, 12.5 mm 60 mm below): stem size 4 of
-/// the standard series (22 / 12 mm body in a 22.55 / 13.75 mm canal).
+/// canal (outer radius 20.5 mm at the lesser trochanter, 12.5 mm 60 mm below; no CT, so the
+/// canal is 0.55 x the outer width): stem size 3 of each series (a 19 mm body in a 22.55 mm
+/// canal, 84 % fill; size 4's 21 mm would fill 93 %).
 fn synthetic() -> PlanAnatomy {
     let side = Side::Right;
     let v = NATIVE_VERSION.to_radians();
@@ -94,6 +95,7 @@ fn synthetic() -> PlanAnatomy {
         femur,
         operated: HipLandmarks { acetabulum, femur: femur_lm, femur_from_lps: Rotation3::identity() },
         contralateral: None,
+        canal: None,
     }
 }
 
@@ -166,7 +168,13 @@ fn finds_the_known_optimum_and_sizes() {
     assert!((p.placement.stem_anteversion.deg() - NATIVE_VERSION).abs() < 1e-9);
     assert_eq!(p.cup.outer_diameter_mm, 50.0);
     assert_eq!(p.placement.head_diameter_mm, 36.0, "the largest head a 50 mm shell holds with a 4 mm liner");
-    assert_eq!((p.placement.stem_family.as_str(), p.placement.stem_size.as_str()), ("taper-wedge stem, standard offset", "4"));
+    // Every series shares the body, so every series plans size 1; the offset picks the series.
+    assert_eq!(p.placement.stem_size.as_str(), "3");
+    assert!(p.stem_sizing.families.iter().all(|f| f.size_index == 2), "{:?}", p.stem_sizing.size_indices());
+    let s = p.stem_sizing.family(&p.placement.stem_family).unwrap();
+    assert_eq!(p.stem_sizing.canal.source, crate::stem_fill::CanalSource::OuterWidthRule);
+    let chosen = s.size_options.iter().find(|o| o.chosen).unwrap();
+    assert!((chosen.fill.unwrap() - 19.0 / 22.55).abs() < 0.01, "{chosen:?}");
     assert!((p.canal.proximal_canal_mm - 22.55).abs() < 0.1 && (p.canal.distal_canal_mm.unwrap() - 13.75).abs() < 0.1, "{:?}", p.canal);
     assert!(p.objective.leg_length_error_mm.abs() < 2.0 && p.objective.offset_error_mm.abs() < 2.0, "{:?}", p.objective);
     // The cup moved medially until the coverage target was reached, keeping the medial wall.

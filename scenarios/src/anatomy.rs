@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use coxa_anatomy::landmarks::{self, AcetabulumLandmarks, AxisLandmark, FemurLandmarks, Landmark, PatientLandmarks, PelvisLandmarks};
 use coxa_anatomy::segment::{SegmentOptions, segment_bones};
 use coxa_anatomy::{labels, muscles};
-use coxa_core::{LabelMap, Mesh, PelvicFrame, Volume};
+use coxa_core::{LabelMap, Mesh, PelvicFrame, Side, Volume};
 
 /// TotalSegmentator ids and names of the bones coxa models (coxa's label convention).
 pub const BONES: [(u16, &str); 5] = [(25, "sacrum"), (75, "femur_left"), (76, "femur_right"), (77, "hip_left"), (78, "hip_right")];
@@ -59,12 +59,18 @@ pub struct AnatomyResult {
     pub landmarks: PatientLandmarks,
     /// What the stage worked around or could not find (also in `json["warnings"]`).
     pub warnings: Vec<String>,
+    /// The femoral canals measured on the CT's cortical bone (none from meshes).
+    pub canals: Vec<landmarks::FemoralCanal>,
 }
 
 impl AnatomyResult {
     /// The surface of `name`.
     pub fn mesh(&self, name: &str) -> Option<&Mesh> {
         self.meshes.iter().find(|(n, _)| n == name).map(|(_, m)| m)
+    }
+    /// The canal of the femur on `side`, when measured on the CT.
+    pub fn canal(&self, side: Side) -> Option<landmarks::FemoralCanal> {
+        self.canals.iter().find(|c| c.side == side).cloned()
     }
 }
 
@@ -123,6 +129,8 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
         }
     }
 
+    let canals = femoral_canals(ct.as_ref(), label_map.as_ref(), &femurs, &mut warnings);
+
     report["coxa_version"] = json!(env!("CARGO_PKG_VERSION"));
     report["conventions"] = json!({
         "lps": "DICOM patient frame: +x patient left, +y posterior, +z superior, mm",
@@ -145,6 +153,7 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
     report["femurs"] = json!(femurs.iter().map(|f| femur_json(f, frame.as_ref())).collect::<Vec<_>>());
     report["acetabula"] = json!(acetabula.iter().map(|a| acetabulum_json(a, frame.as_ref())).collect::<Vec<_>>());
     report["pelvis"] = pelvis.as_ref().map_or(Value::Null, pelvis_json);
+    report["femoral_canals"] = json!(canals.iter().map(crate::stem_report::canal_json).collect::<Vec<_>>());
 
     if let (Some(ct), Some(map)) = (&ct, &label_map) {
         let (m, a) = muscles::muscle_measures(ct, map)?;
@@ -175,7 +184,26 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
     }
     report["warnings"] = json!(&warnings);
     crate::files::write_new(&out.join("anatomy.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
-    Ok(AnatomyResult { json: report, meshes: bones.meshes, landmarks: found, warnings })
+    Ok(AnatomyResult { json: report, meshes: bones.meshes, landmarks: found, warnings, canals })
+}
+
+/// The femoral canals from the CT's cortical bone (`coxa_anatomy::landmarks::femoral_canal`);
+/// none without a CT (meshes are outer surfaces only). What fails or is flagged is a warning.
+fn femoral_canals(ct: Option<&Volume>, map: Option<&LabelMap>, femurs: &[FemurLandmarks], warnings: &mut Vec<String>) -> Vec<landmarks::FemoralCanal> {
+    let (Some(ct), Some(map)) = (ct, map) else { return Vec::new() };
+    let mut out = Vec::new();
+    for f in femurs {
+        let name = format!("femur_{}", f.side.as_str());
+        let Some(&(id, _)) = BONES.iter().find(|(_, n)| *n == name) else { continue };
+        match landmarks::femoral_canal(ct, map, id, f) {
+            Ok(c) => {
+                warnings.extend(c.notes.iter().filter(|_| c.quality == landmarks::Quality::Uncertain).map(|n| format!("{name} canal: {n}")));
+                out.push(c);
+            }
+            Err(e) => warnings.push(format!("{name}: no canal measure: {e}")),
+        }
+    }
+    out
 }
 
 /// HU above which a voxel counts as metal.

@@ -15,5 +15,6 @@ pub mod report;
 pub mod rom;
 pub mod run;
 pub mod scenario;
+pub mod stem_report;
 pub mod svg;
 pub mod view;

@@ -108,6 +108,7 @@ pub fn plan_anatomy(side: Side, landmarks: &PatientLandmarks, meshes: &[(String,
         femur: femur.clone(),
         operated: HipLandmarks { acetabulum: operated.acetabulum, femur_from_lps: femoral_frame(&operated.femur)?, femur: operated.femur },
         contralateral,
+        canal: None,
     };
     Ok((anatomy, frame_note, notes))
 }
@@ -166,11 +167,13 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
     };
     let side_flag = args.side.as_deref().map(parse_side).transpose()?;
     // The bones: from the meshes, or from the CT through the anatomy stage.
+    let mut canal = None;
     let (meshes, landmarks, warnings, side) = match &args.ct {
         Some(ct) => {
             let side = side_flag.context("--ct: name the operated side with --side left|right")?;
             let source = crate::anatomy::AnatomySource::Ct { ct: ct.clone(), labels: args.labels.clone(), label_names: None, dicom: coxa_io::dicom::ReadOptions::new(), any_modality: false };
             let result = crate::anatomy::run_full(&source, &out.join("anatomy")).with_context(|| format!("anatomy from {}", ct.display()))?;
+            canal = result.canal(side);
             (result.meshes, result.landmarks, result.warnings, side)
         }
         None => {
@@ -202,7 +205,8 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
     for w in &warnings {
         tracing::warn!("{w}");
     }
-    let (anatomy, frame_note, assumed) = plan_anatomy(side, &landmarks, &meshes)?;
+    let (mut anatomy, frame_note, assumed) = plan_anatomy(side, &landmarks, &meshes)?;
+    anatomy.canal = canal;
     let scorer = scorer(&anatomy, &catalog);
     let mut plan = coxa_planner::plan(&anatomy, &catalog, &scorer, &options)?;
     plan.notes.splice(0..0, assumed);
@@ -433,8 +437,10 @@ pub fn plan_json(plan: &Plan, anatomy: &PlanAnatomy, catalog: &Catalog, frame_no
                 "proximal_canal_mm": r2(plan.canal.proximal_canal_mm),
                 "distal_canal_mm": plan.canal.distal_canal_mm.map(r2),
                 "distal_level_mm": plan.canal.distal_level_mm,
-                "levels": format!("lesser trochanter and {} mm below it (or the lowest imaged level), canal = outer width x (1 - 2 x {})", options.sizing.distal_level_mm, options.sizing.cortical_ratio),
+                "levels": format!("outer widths at the lesser trochanter and {} mm below it (or the lowest imaged level); canal here = outer width x (1 - 2 x {}); the size comes from `sizing`", options.sizing.distal_level_mm, options.sizing.cortical_ratio),
             },
+            "sizing": crate::stem_report::sizing_json(plan),
+            "size_options": crate::stem_report::size_options_json(plan),
         },
         "combined_anteversion_deg": r2(o.combined_anteversion_deg),
         "leg_length_change_mm": r2(f.leg_length_change_mm),

@@ -124,7 +124,7 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
             ("acetabular shell", format!("{} mm (last reamer {} mm)", num(&c["outer_diameter_mm"], 0), num(&c["last_reamer_mm"], 0)), format!("bony socket {} mm ({}); {}", num(&c["socket"]["sizing_diameter_mm"], 1), socket_why(&c["socket"]), text(&c["size_rule"]))),
             ("cup centre", pt(&c["centre_lps_mm"]), format!("native centre {}; medialised {} mm; medial wall {} mm", pt(&c["native_centre_lps_mm"]), num(&c["medialisation_mm"], 1), num(&c["medial_wall_mm"], 1))),
             ("host-bone coverage", format!("{} %", c["coverage"].as_f64().map_or("–".into(), |x| format!("{:.0}", 100.0 * x))), "of the shell's back hemisphere, on the pelvis surface".to_string()),
-            ("stem", format!("{} size {}", text(&pl["stem"]["catalog"]), text(&pl["stem"]["size"])), format!("canal {} mm proximal, {} mm distal (fit and fill)", num(&pl["stem"]["canal"]["proximal_canal_mm"], 1), num(&pl["stem"]["canal"]["distal_canal_mm"], 1))),
+            ("stem", format!("{} size {}", text(&pl["stem"]["catalog"]), text(&pl["stem"]["size"])), crate::stem_report::stem_why(&pl["stem"])),
             ("head", format!("{} mm, offset {} mm", num(&pl["head"]["diameter_mm"], 0), num(&pl["head"]["neck_length_offset_mm"], 1)), "largest range for the liner and shell".to_string()),
             ("leg length change", format!("{} mm", num(&pl["leg_length_change_mm"], 1)), format!("target {} mm ({})", num(&pl["targets"]["leg_length_change_mm"], 1), text(&pl["targets"]["from"]))),
             ("offset change", format!("{} mm", num(&pl["offset_change_mm"], 1)), format!("target {} mm", num(&pl["targets"]["offset_change_mm"], 1))),
@@ -151,6 +151,7 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
             }
             h.push_str("</table><p class=\"sub\">Rim fit: the shell's diameter minus the rim's anterior-posterior opening; positive, the shell is wedged between the anterior and posterior columns.</p>");
         }
+        h.push_str(&crate::stem_report::size_table_html(&pl["stem"]));
         let o = &pl["objective"];
         let _ = write!(
             h,

@@ -51,6 +51,7 @@ fn case_of(side: Side, hr: Mesh, hl: Mesh, fr: Mesh, fl: Mesh) -> (PlanAnatomy, 
         femur: fr.clone(),
         operated: HipLandmarks { acetabulum: hip.acetabulum.clone(), femur: hip.femur.clone(), femur_from_lps: frame_of(&hip.femur) },
         contralateral: Some(HipLandmarks { acetabulum: other_acetabulum, femur: other_femur.clone(), femur_from_lps: frame_of(&other_femur) }),
+        canal: None,
     };
     let scorer = SimScorer::with_bones(Catalog::builtin().unwrap(), hip.frame, ScorerBones { pelvis: hr, femur: fr, femur_landmarks: hip.femur, options: BoneOptions::default() });
     (anatomy, scorer)

@@ -93,6 +93,61 @@ pub struct Phantom {
     pub truth: PhantomTruth,
 }
 
+/// Radius of the femoral neck and shaft cylinders, mm.
+pub const SHAFT_RADIUS_MM: f64 = 15.0;
+/// Thickness of the cortical shell over the cancellous (canal) bone, mm.
+pub const CORTEX_MM: f64 = 3.0;
+
+/// Signed distance-like value of the femur (negative inside): the minimum of the head sphere's,
+/// the neck's and shaft's cylinders' (radius [`SHAFT_RADIUS_MM`]) and the greater trochanter
+/// ball's signed distances. Bone is `<= 0`, cortex `> -CORTEX_MM`, the canal (cancellous bone)
+/// `<= -CORTEX_MM`.
+fn femur_distance_mm(p: &Point3<f64>, c: &Point3<f64>, neck: &Vector3<f64>, head_radius_mm: f64) -> f64 {
+    let neck_end = c + neck * 55.0;
+    let shaft_bottom = Point3::new(neck_end.x, neck_end.y, -260.0);
+    let gt = Point3::new(neck_end.x + (neck_end.x - c.x).signum() * 6.0, neck_end.y, c.z - 2.0);
+    let d_head = (p - c).norm() - head_radius_mm;
+    let d_neck = seg_dist(p, c, &neck_end) - SHAFT_RADIUS_MM;
+    let d_shaft = seg_dist(p, &neck_end, &shaft_bottom) - SHAFT_RADIUS_MM;
+    let d_gt = (p - gt).norm() - 14.0;
+    d_head.min(d_neck).min(d_shaft).min(d_gt)
+}
+
+impl PhantomTruth {
+    /// The exact canal (cancellous bone inside the cortex) along the line through `centre` in
+    /// the unit direction `dir` on the femur of `side`: the distances from `centre` to the
+    /// endosteal surface towards `dir` and `-dir` (their sum is the canal's width on that line),
+    /// to 1e-6 mm; `None` when `centre` is not in the canal. Below the neck (the shaft's
+    /// straight part, z < -55 mm) every line through the shaft axis normal to it gives
+    /// [`PhantomTruth::shaft_canal_diameter_mm`].
+    pub fn canal_chord_mm(&self, side: Side, centre: &Point3<f64>, dir: &Vector3<f64>) -> Option<(f64, f64)> {
+        let n = usize::from(side == Side::Right);
+        let (c, neck, r) = (self.head_centres_lps_mm[n], self.neck_axes_lps[n], self.head_radius_mm);
+        let inside = |t: f64, d: &Vector3<f64>| femur_distance_mm(&(centre + d * t), &c, &neck, r) <= -CORTEX_MM;
+        if !inside(0.0, dir) {
+            return None;
+        }
+        let edge = |d: Vector3<f64>| {
+            // March 0.05 mm to the first point outside, then bisect.
+            let mut t = 0.0;
+            while inside(t + 0.05, &d) && t < 400.0 {
+                t += 0.05;
+            }
+            let (mut lo, mut hi) = (t, t + 0.05);
+            while hi - lo > 1e-7 {
+                let m = 0.5 * (lo + hi);
+                if inside(m, &d) { lo = m } else { hi = m }
+            }
+            lo
+        };
+        Some((edge(*dir), edge(-dir)))
+    }
+    /// The canal's diameter in the straight shaft: 2 x (shaft radius - cortex), mm.
+    pub fn shaft_canal_diameter_mm(&self) -> f64 {
+        2.0 * (SHAFT_RADIUS_MM - CORTEX_MM)
+    }
+}
+
 /// Distance from `p` to the segment `a`-`b`.
 fn seg_dist(p: &Point3<f64>, a: &Point3<f64>, b: &Point3<f64>) -> f64 {
     let ab = b - a;
@@ -135,17 +190,9 @@ pub fn hip_phantom(spec: &PhantomSpec) -> Phantom {
     let classify = |p: Point3<f64>| -> (u16, f32) {
         for (n, &(c, axis, neck, asis, tubercle)) in truth_parts.iter().enumerate() {
             let (femur_id, hip_id) = if n == 0 { (75u16, 77u16) } else { (76, 78) };
-            // Femur: head sphere, neck and shaft cylinders (radius 15), greater trochanter ball.
-            let neck_end = c + neck * 55.0;
-            let shaft_bottom = Point3::new(neck_end.x, neck_end.y, -260.0);
-            let gt = Point3::new(neck_end.x + (neck_end.x - c.x).signum() * 6.0, neck_end.y, c.z - 2.0);
-            let d_head = (p - c).norm() - r;
-            let d_neck = seg_dist(&p, &c, &neck_end) - 15.0;
-            let d_shaft = seg_dist(&p, &neck_end, &shaft_bottom) - 15.0;
-            let d_gt = (p - gt).norm() - 14.0;
-            let d_femur = d_head.min(d_neck).min(d_shaft).min(d_gt);
+            let d_femur = femur_distance_mm(&p, &c, &neck, r);
             if d_femur <= 0.0 {
-                return (femur_id, if d_femur > -3.0 { hu::CORTICAL } else { hu::CANCELLOUS });
+                return (femur_id, if d_femur > -CORTEX_MM { hu::CORTICAL } else { hu::CANCELLOUS });
             }
             // Hip bone: a cup shell (inner radius r + joint space, 12 mm thick) cut by the rim
             // plane through the centre, an iliac plate up to the ASIS knob, a pubic ramus to

@@ -13,6 +13,7 @@
 //!   layout of a stacked DICOM series and of SimpleITK's `GetArrayFromImage`. Sizes are given in
 //!   the order `[i, j, k]`, as SimpleITK's `GetSize`.
 
+pub mod canal;
 mod error;
 mod frames;
 mod grid;
@@ -25,6 +26,7 @@ mod side;
 mod units;
 mod volume;
 
+pub use canal::{CanalLevel, DorrType, FemoralCanal};
 pub use error::{Error, Result};
 pub use frames::{CupAngleDefinition, CupAngles, PelvicFrame};
 pub use grid::Grid;

@@ -149,8 +149,29 @@ pub struct StemFamily {
     /// Half-angle by which the neck widens from the head towards the shoulder, deg (default 0).
     #[serde(default)]
     pub neck_flare_deg: f64,
-    /// The sizes.
+    /// How the series is sized by canal fill (required).
+    pub size_rule: StemSizeRule,
+    /// The sizes, smallest body first.
     pub sizes: Vec<StemSize>,
+}
+
+/// How a stem series is sized by canal fill (used by `coxa_planner`'s stem sizing): the fill is
+/// the body's mediolateral width over the endosteal mediolateral canal width at a level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StemSizeRule {
+    /// Level the sizes' `ml_width_mm` is given at and the fill is judged at: height above the
+    /// lesser trochanter along the shaft axis, mm (0: the lesser trochanter; 20: Noble's
+    /// metaphyseal level).
+    pub level_above_lt_mm: f64,
+    /// The fill aimed at at that level, fraction of the canal: at least this...
+    pub fill_min: f64,
+    /// ...and at most this (the planned size is the largest at most this).
+    pub fill_max: f64,
+    /// Largest fill of the canal by the tip's width (`tip_ml_width_mm`) at any level between
+    /// the rule's level and the tip: a wedge wider than the canal below hangs up there
+    /// (usually 1).
+    pub distal_fill_max: f64,
 }
 
 /// One stem size.
@@ -165,6 +186,12 @@ pub struct StemSize {
     pub neck_length_mm: f64,
     /// Neck diameter next to the head, mm.
     pub neck_diameter_mm: f64,
+    /// Body width mediolateral at the size rule's level, mm.
+    pub ml_width_mm: f64,
+    /// Body width mediolateral at the tip, mm.
+    pub tip_ml_width_mm: f64,
+    /// From the head centre's level (0 mm head offset) down the shaft axis to the tip, mm.
+    pub length_mm: f64,
 }
 
 fn positive(origin: &str, field: String, v: f64) -> Result<()> {
@@ -265,7 +292,18 @@ impl CatalogFile {
                 in_range(origin, g("offset_mm"), z.offset_mm, 10.0, 80.0)?;
                 in_range(origin, g("neck_diameter_mm"), z.neck_diameter_mm, 4.0, 30.0)?;
                 in_range(origin, g("neck_length_mm"), z.neck_length_mm, 5.0, 80.0)?;
+                in_range(origin, g("ml_width_mm"), z.ml_width_mm, 5.0, 70.0)?;
+                in_range(origin, g("tip_ml_width_mm"), z.tip_ml_width_mm, 2.0, z.ml_width_mm)?;
+                in_range(origin, g("length_mm"), z.length_mm, 40.0, 400.0)?;
+                if k > 0 && z.ml_width_mm <= s.sizes[k - 1].ml_width_mm {
+                    return Err(invalid(g("ml_width_mm"), format!("{} mm is not wider than the size before ({} mm); list sizes smallest body first", z.ml_width_mm, s.sizes[k - 1].ml_width_mm)));
+                }
             }
+            let r = &s.size_rule;
+            in_range(origin, f("size_rule.level_above_lt_mm"), r.level_above_lt_mm, -50.0, 40.0)?;
+            in_range(origin, f("size_rule.fill_min"), r.fill_min, 0.3, 1.0)?;
+            in_range(origin, f("size_rule.fill_max"), r.fill_max, r.fill_min, 1.1)?;
+            in_range(origin, f("size_rule.distal_fill_max"), r.distal_fill_max, 0.3, 1.2)?;
         }
         Ok(())
     }
@@ -470,6 +508,33 @@ mod tests {
         assert!(e.contains("liners[0].rim_arc_deg"), "{e}");
     }
 
+    /// A stem series' size rule is validated on load: the rule's band, and bodies listed
+    /// smallest first; a series without a rule is refused by name.
+    #[test]
+    fn stem_size_rules_are_validated_on_load() {
+        let text = include_str!("../catalog/stems.toml");
+        let file = CatalogFile::parse(text, "stems.toml").unwrap();
+        file.validate("stems.toml").unwrap();
+        for s in &file.stems {
+            assert!(s.size_rule.fill_min < s.size_rule.fill_max && s.sizes.len() >= 8, "{}", s.name);
+        }
+        let bad = |from: &str, to: &str| {
+            assert!(text.contains(from));
+            let t = text.replacen(from, to, 1);
+            CatalogFile::parse(&t, "s.toml").and_then(|f| f.validate("s.toml")).unwrap_err().to_string()
+        };
+        let e = bad("fill_max = 0.90", "fill_max = 0.70");
+        assert!(e.contains("stems[0].size_rule.fill_max"), "{e}");
+        let e = bad("fill_min = 0.80", "fill_min = nan");
+        assert!(e.contains("stems[0].size_rule.fill_min"), "{e}");
+        let e = bad("ml_width_mm = 17.0", "ml_width_mm = 14.0");
+        assert!(e.contains("stems[0].sizes[1].ml_width_mm") && e.contains("smallest body first"), "{e}");
+        let e = bad("tip_ml_width_mm = 8.0", "tip_ml_width_mm = 25.0");
+        assert!(e.contains("stems[0].sizes[0].tip_ml_width_mm"), "{e}");
+        let e = bad("[stems.size_rule]\nlevel_above_lt_mm = 0.0\nfill_min = 0.80 ", "[stems.x]\nlevel_above_lt_mm = 0.0\nfill_min = 0.80 ");
+        assert!(e.contains("s.toml") && e.contains("size_rule"), "{e}");
+    }
+
     #[test]
     fn a_cup_that_does_not_fit_is_a_clear_error() {
         let c = Catalog::builtin().unwrap();
@@ -486,7 +551,7 @@ mod tests {
     fn a_bad_file_in_a_catalog_folder_is_named_with_its_path() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a_heads.toml"), "schema_version = 1\n[[heads]]\nname='h'\ndiameters_mm=[28.0]\nneck_length_offsets_mm=[0.0]\n").unwrap();
-        std::fs::write(dir.path().join("b_stems.toml"), "schema_version = 1\n[[stems]]\nname='s'\nccd_deg=200.0\ntrunnion='12/14'\nneck_section='circular'\nsizes=[]\n").unwrap();
+        std::fs::write(dir.path().join("b_stems.toml"), "schema_version = 1\n[[stems]]\nname='s'\nccd_deg=200.0\ntrunnion='12/14'\nneck_section='circular'\nsizes=[]\nsize_rule={level_above_lt_mm=0.0, fill_min=0.8, fill_max=0.9, distal_fill_max=1.0}\n").unwrap();
         let e = Catalog::load_dir(dir.path()).unwrap_err().to_string();
         assert!(e.contains("b_stems.toml") && e.contains("stems[0].ccd_deg"), "{e}");
         let e = Catalog::load_dir(&dir.path().join("missing")).unwrap_err().to_string();

@@ -18,7 +18,7 @@ mod mesh;
 pub mod parts;
 pub mod user;
 
-pub use catalog::{Catalog, CatalogFile};
+pub use catalog::{Catalog, CatalogFile, StemSizeRule};
 pub use error::{ImplantError, Result};
 pub use parts::{Construct, Head, Liner, Neck, Rim, Shell, Stem};
 pub use user::{UserGeometry, UserGeometrySpec, UserPartKind};

@@ -4,6 +4,7 @@
 //! pelvic frame is `coxa_core::PelvicFrame`; native acetabular angles are given in all three of
 //! Murray's definitions.
 
+pub mod canal;
 pub mod fit;
 mod femur;
 mod patient;
@@ -14,6 +15,8 @@ mod tests;
 use nalgebra::{Point3, Vector3};
 
 pub use coxa_core::landmarks::{AcetabulumLandmarks, AxisLandmark, FemurLandmarks, HipAnatomy, Landmark, PatientLandmarks, PelvisLandmarks, Quality, Source};
+pub use canal::femoral_canal;
+pub use coxa_core::canal::{CanalLevel, DorrType, FemoralCanal};
 pub use femur::femur_landmarks;
 pub use pelvis::{acetabulum_landmarks, pelvis_landmarks};
 pub use patient::{Bones, assume_neutral_short_femur, find, hip_anatomy};
