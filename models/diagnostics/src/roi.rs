@@ -1,0 +1,438 @@
+//! The region of interest as pyradiomics prepares it: label, geometry check, resampling, mask
+//! checks, resegmentation, crop to the bounding box and discretisation.
+
+use coxa_core::{Grid, LabelMap, Volume};
+use nalgebra::{Matrix3, Vector3};
+
+use crate::settings::{Interpolator, ResegmentMode, Settings};
+use crate::{Error, Result};
+
+/// Largest texture matrix an extraction may allocate (bytes).
+pub(crate) const MAX_MATRIX_BYTES: u64 = 2 << 30;
+
+/// The image and masks cropped to the ROI's bounding box, arrays in `[z, y, x]` order (`x` fastest).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Box size `[z, y, x]`.
+    pub dims: [usize; 3],
+    /// Spacing `[z, y, x]`, mm.
+    pub spacing_zyx_mm: [f64; 3],
+    /// Image values in the box.
+    pub values: Vec<f64>,
+    /// The label's mask (before resegmentation), cropped to the same box.
+    pub label_mask: Vec<bool>,
+    /// The ROI (after resegmentation).
+    pub roi_mask: Vec<bool>,
+}
+
+impl Prepared {
+    /// Flat index of `(z, y, x)`.
+    pub fn at(&self, z: usize, y: usize, x: usize) -> usize {
+        (z * self.dims[1] + y) * self.dims[2] + x
+    }
+}
+
+/// Gray levels of the ROI after discretisation: 0 outside the ROI, 1.. inside.
+#[derive(Debug, Clone)]
+pub struct Levels {
+    /// One level per voxel of the box.
+    pub gl: Vec<u32>,
+    /// The levels present, increasing.
+    pub present: Vec<u32>,
+    /// Largest level (pyradiomics' `Ng`).
+    pub ng: u32,
+    /// Index of each level in `present` (`index[level]`, `u32::MAX` where absent).
+    pub index: Vec<u32>,
+}
+
+pub(crate) fn prepare(image: &Volume, mask: &LabelMap, s: &Settings) -> Result<Prepared> {
+    let label = s.label;
+    let labels = mask.labels();
+    let mut present = std::collections::BTreeSet::new();
+    for &l in labels.iter() {
+        if l != 0 {
+            present.insert(l);
+        }
+    }
+    if present.is_empty() {
+        return Err(Error::EmptyMask);
+    }
+    if !u16::try_from(label).is_ok_and(|l| present.contains(&l)) {
+        return Err(Error::LabelAbsent {
+            label,
+            present: present
+                .iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    check_geometry(image.grid(), mask.grid(), s.geometry_tolerance)?;
+    let grid = image.grid().clone();
+    let size = grid.size();
+    let (mut values, mut lab): (Vec<f64>, Vec<bool>) = (
+        image.hu().iter().map(|v| f64::from(*v)).collect(),
+        labels.iter().map(|l| u32::from(*l) == label).collect(),
+    );
+    let (mut size, mut spacing) = (size, grid.spacing_mm());
+    if let Some(target) = s.resampled_pixel_spacing_mm {
+        let r = resample(&grid, &values, &lab, target, s)?;
+        if let Some((sz, sp, v, m)) = r {
+            size = sz;
+            spacing = sp;
+            values = v;
+            lab = m;
+        }
+    }
+    let (bb, _) = check_mask(&lab, size, s)?;
+    let mut roi = lab.clone();
+    let mut bb_final = bb;
+    if let Some(range) = &s.resegment_range {
+        let inside: Vec<f64> = values
+            .iter()
+            .zip(&lab)
+            .filter(|(_, m)| **m)
+            .map(|(v, _)| *v)
+            .collect();
+        let mut th: Vec<f64> = range.clone();
+        th.sort_by(f64::total_cmp);
+        let th: Vec<f64> = match s.resegment_mode {
+            ResegmentMode::Absolute => th,
+            ResegmentMode::Relative => {
+                let max = inside.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                th.iter().map(|t| max * t).collect()
+            }
+            ResegmentMode::Sigma => {
+                let n = inside.len() as f64;
+                let mean = inside.iter().sum::<f64>() / n;
+                let sd = (inside.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+                th.iter().map(|t| mean + sd * t).collect()
+            }
+        };
+        for (m, v) in roi.iter_mut().zip(&values) {
+            if *m && (*v < th[0] || (th.len() == 2 && *v > th[1])) {
+                *m = false;
+            }
+        }
+        let kept = roi.iter().filter(|m| **m).count();
+        if kept <= 1 {
+            return Err(Error::RoiTooSmall {
+                label,
+                reason: format!(
+                    "resegmentation excluded too many voxels (retained {kept} voxel(s)); widen resegmentRange"
+                ),
+            });
+        }
+        bb_final = check_mask(&roi, size, s)?.0;
+    }
+    // Crop to the final bounding box ([x0, x1, y0, y1, z0, z1] inclusive, pyradiomics' order).
+    let dims = [
+        bb_final[5] - bb_final[4] + 1,
+        bb_final[3] - bb_final[2] + 1,
+        bb_final[1] - bb_final[0] + 1,
+    ];
+    let n = dims.iter().product();
+    let (mut v, mut lm, mut rm) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for z in bb_final[4]..=bb_final[5] {
+        for y in bb_final[2]..=bb_final[3] {
+            let row = (z * size[1] + y) * size[0];
+            for x in bb_final[0]..=bb_final[1] {
+                v.push(values[row + x]);
+                lm.push(lab[row + x]);
+                rm.push(roi[row + x]);
+            }
+        }
+    }
+    Ok(Prepared {
+        dims,
+        spacing_zyx_mm: [spacing.z, spacing.y, spacing.x],
+        values: v,
+        label_mask: lm,
+        roi_mask: rm,
+    })
+}
+
+/// pyradiomics' `checkMask`: the bounding box `[x0, x1, y0, y1, z0, z1]` and the voxel count.
+fn check_mask(m: &[bool], size: [usize; 3], s: &Settings) -> Result<([usize; 6], usize)> {
+    let mut bb = [usize::MAX, 0, usize::MAX, 0, usize::MAX, 0];
+    let mut count = 0usize;
+    for z in 0..size[2] {
+        for y in 0..size[1] {
+            let row = (z * size[1] + y) * size[0];
+            for x in 0..size[0] {
+                if m[row + x] {
+                    count += 1;
+                    for (a, c) in [x, y, z].into_iter().enumerate() {
+                        bb[2 * a] = bb[2 * a].min(c);
+                        bb[2 * a + 1] = bb[2 * a + 1].max(c);
+                    }
+                }
+            }
+        }
+    }
+    let label = s.label;
+    if count == 0 {
+        return Err(Error::RoiTooSmall {
+            label,
+            reason: "no voxel left in the ROI".into(),
+        });
+    }
+    let ndims = (0..3).filter(|a| bb[2 * a + 1] > bb[2 * a]).count();
+    if ndims == 0 {
+        return Err(Error::RoiTooSmall {
+            label,
+            reason: "the mask holds 1 voxel; features cannot be computed on a single voxel".into(),
+        });
+    }
+    if ndims < s.minimum_roi_dimensions {
+        return Err(Error::RoiTooSmall {
+            label,
+            reason: format!(
+                "the mask has too few dimensions ({ndims}, minimumROIDimensions {})",
+                s.minimum_roi_dimensions
+            ),
+        });
+    }
+    if let Some(min) = s.minimum_roi_size
+        && count <= min
+    {
+        return Err(Error::RoiTooSmall {
+            label,
+            reason: format!("{count} voxels, not more than minimumROISize {min}"),
+        });
+    }
+    Ok((bb, count))
+}
+
+/// SimpleITK's same-physical-space check (`LabelStatisticsImageFilter`): size equal, origin,
+/// spacing and direction within the coordinate/direction tolerance.
+fn check_geometry(a: &Grid, b: &Grid, tolerance: Option<f64>) -> Result<()> {
+    if a.size() != b.size() {
+        return Err(Error::GeometryMismatch {
+            what: format!("size {:?} vs {:?}", a.size(), b.size()),
+        });
+    }
+    // ITK: coordinate tolerance 1e-6 x the first spacing, direction tolerance 1e-6.
+    let coord_tol = tolerance.unwrap_or(1e-6) * a.spacing_mm().x;
+    let dir_tol = tolerance.unwrap_or(1e-6);
+    if (a.origin_lps_mm() - b.origin_lps_mm()).abs().max() > coord_tol {
+        return Err(Error::GeometryMismatch {
+            what: format!(
+                "origin {:?} vs {:?} mm",
+                a.origin_lps_mm().as_slice(),
+                b.origin_lps_mm().as_slice()
+            ),
+        });
+    }
+    if (a.spacing_mm() - b.spacing_mm()).abs().max() > coord_tol {
+        return Err(Error::GeometryMismatch {
+            what: format!(
+                "spacing {:?} vs {:?} mm",
+                a.spacing_mm().as_slice(),
+                b.spacing_mm().as_slice()
+            ),
+        });
+    }
+    if (a.direction() - b.direction()).abs().max() > dir_tol {
+        return Err(Error::GeometryMismatch {
+            what: "direction".into(),
+        });
+    }
+    Ok(())
+}
+
+type Resampled = ([usize; 3], Vector3<f64>, Vec<f64>, Vec<bool>);
+
+/// pyradiomics' `resampleImage`: the output grid around the ROI's bounding box plus `padDistance`,
+/// image by the interpolator (cast back to integers when the image holds only integers, as
+/// SimpleITK keeps the pixel type), mask by nearest neighbour. `None` when the spacing is already
+/// the target.
+fn resample(
+    grid: &Grid,
+    values: &[f64],
+    lab: &[bool],
+    target: [f64; 3],
+    s: &Settings,
+) -> Result<Option<Resampled>> {
+    let size = grid.size();
+    let sp = grid.spacing_mm();
+    let (bb, _) = check_mask(
+        lab,
+        size,
+        &Settings {
+            minimum_roi_dimensions: 0,
+            minimum_roi_size: None,
+            ..s.clone()
+        },
+    )?;
+    let mut new_sp = Vector3::zeros();
+    for a in 0..3 {
+        let t = if target[a] == 0.0 { sp[a] } else { target[a] };
+        // An axis the ROI spans with one voxel keeps its spacing.
+        new_sp[a] = if bb[2 * a + 1] == bb[2 * a] { sp[a] } else { t };
+    }
+    if (0..3).all(|a| (sp[a] - new_sp[a]).abs() <= 1e-8 + 1e-5 * new_sp[a].abs()) {
+        return Ok(None);
+    }
+    if s.interpolator == Interpolator::BSpline {
+        return Err(Error::Params(
+            "interpolator sitkBSpline (pyradiomics' default) is not implemented for resampledPixelSpacing; set interpolator: sitkLinear or sitkNearestNeighbor".into(),
+        ));
+    }
+    let pad = s.pad_distance as f64;
+    let mut lo = [0.0; 3];
+    let mut new_size = [0usize; 3];
+    for a in 0..3 {
+        let ratio = sp[a] / new_sp[a];
+        let l = ((bb[2 * a] as f64 - 0.5) * ratio - pad).floor().max(0.0);
+        let max_u = (size[a] as f64 * ratio).ceil() - 1.0;
+        let u = ((bb[2 * a + 1] as f64 + 1.0 - 0.5) * ratio + pad)
+            .ceil()
+            .min(max_u);
+        lo[a] = l / ratio;
+        new_size[a] = (u - l + 1.0) as usize;
+    }
+    let origin_index = Vector3::from_fn(|a, _| 0.5 * (new_sp[a] - sp[a]) / sp[a] + lo[a]);
+    let m: Matrix3<f64> = grid.direction() * Matrix3::from_diagonal(&sp);
+    let new_origin = grid.origin_lps_mm() + m * origin_index;
+    let out_m = grid.direction() * Matrix3::from_diagonal(&new_sp);
+    let inv = m.try_inverse().ok_or_else(|| Error::GeometryMismatch {
+        what: "singular grid".into(),
+    })?;
+    let integer = values.iter().all(|v| v.fract() == 0.0);
+    let n: usize = new_size.iter().product();
+    let bytes = n as u64 * 9;
+    if bytes > MAX_MATRIX_BYTES {
+        return Err(Error::TooLarge {
+            what: "the resampled image".into(),
+            bytes,
+            limit: MAX_MATRIX_BYTES,
+        });
+    }
+    let (mut v, mut lm) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let get = |x: usize, y: usize, z: usize| (z * size[1] + y) * size[0] + x;
+    for k in 0..new_size[2] {
+        for j in 0..new_size[1] {
+            for i in 0..new_size[0] {
+                let p = new_origin + out_m * Vector3::new(i as f64, j as f64, k as f64);
+                let c = inv * (p - grid.origin_lps_mm());
+                let inside = (0..3).all(|a| c[a] >= -0.5 && c[a] < size[a] as f64 - 0.5);
+                let nn = || {
+                    let r: Vec<usize> = (0..3)
+                        .map(|a| ((c[a] + 0.5).floor().max(0.0) as usize).min(size[a] - 1))
+                        .collect();
+                    get(r[0], r[1], r[2])
+                };
+                lm.push(inside && lab[nn()]);
+                let val = if !inside {
+                    0.0
+                } else if s.interpolator == Interpolator::NearestNeighbor {
+                    values[nn()]
+                } else {
+                    // ITK's LinearInterpolateImageFunction: neighbours clamped to the buffer.
+                    let f: Vec<(usize, usize, f64)> = (0..3)
+                        .map(|a| {
+                            let b = c[a].floor();
+                            let t = c[a] - b;
+                            let i0 = (b.max(0.0) as usize).min(size[a] - 1);
+                            let i1 = ((b + 1.0).max(0.0) as usize).min(size[a] - 1);
+                            (i0, i1, t)
+                        })
+                        .collect();
+                    let mut acc = 0.0;
+                    for dz in 0..2 {
+                        for dy in 0..2 {
+                            for dx in 0..2 {
+                                let w = [(dx, 0), (dy, 1), (dz, 2)]
+                                    .iter()
+                                    .map(|&(d, a)| if d == 0 { 1.0 - f[a].2 } else { f[a].2 })
+                                    .product::<f64>();
+                                if w != 0.0 {
+                                    let pick =
+                                        |d: usize, a: usize| if d == 0 { f[a].0 } else { f[a].1 };
+                                    acc += w * values[get(pick(dx, 0), pick(dy, 1), pick(dz, 2))];
+                                }
+                            }
+                        }
+                    }
+                    if integer { acc.trunc() } else { acc }
+                };
+                v.push(val);
+            }
+        }
+    }
+    Ok(Some((new_size, new_sp, v, lm)))
+}
+
+/// pyradiomics' `binImage` on the ROI: bin edges from `binWidth` (`numpy.arange(min - min % w,
+/// max + 2 w, w)`) or `binCount` (`numpy.histogram`'s edges, the last one + 1), levels by
+/// `numpy.digitize`.
+pub(crate) fn discretize(values: &[f64], roi: &[bool], s: &Settings) -> Result<Levels> {
+    let inside: Vec<f64> = values
+        .iter()
+        .zip(roi)
+        .filter(|(_, m)| **m)
+        .map(|(v, _)| *v)
+        .collect();
+    let min = inside.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = inside.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let edges: Vec<f64> = match s.bin_count {
+        Some(count) => {
+            let (lo, hi) = if min == max {
+                (min - 0.5, max + 0.5)
+            } else {
+                (min, max)
+            };
+            let step = (hi - lo) / count as f64;
+            let mut e: Vec<f64> = (0..=count).map(|i| i as f64 * step + lo).collect();
+            e[count] = hi + 1.0;
+            e
+        }
+        None => {
+            let w = s.bin_width;
+            let low = min - min.rem_euclid(w);
+            let high = max + 2.0 * w;
+            let n = ((high - low) / w).ceil() as usize;
+            let mut e: Vec<f64> = (0..n).map(|i| low + i as f64 * w).collect();
+            if e.len() == 1 {
+                e = vec![e[0] - 0.5, e[0] + 0.5];
+            }
+            e
+        }
+    };
+    if edges.len() > 1 << 24 {
+        return Err(Error::TooLarge {
+            what: format!("{} gray levels", edges.len()),
+            bytes: edges.len() as u64 * 8,
+            limit: 1 << 27,
+        });
+    }
+    let mut gl = vec![0u32; values.len()];
+    let mut seen = vec![false; edges.len() + 1];
+    for ((g, v), m) in gl.iter_mut().zip(values).zip(roi) {
+        if *m {
+            // numpy.digitize (increasing bins): i such that edges[i-1] <= v < edges[i].
+            let i = edges.partition_point(|e| *e <= *v) as u32;
+            *g = i;
+            seen[i as usize] = true;
+        }
+    }
+    let present: Vec<u32> = (0..seen.len() as u32)
+        .filter(|i| seen[*i as usize])
+        .collect();
+    let ng = *present.last().unwrap_or(&0);
+    let mut index = vec![u32::MAX; ng as usize + 1];
+    for (k, l) in present.iter().enumerate() {
+        index[*l as usize] = k as u32;
+    }
+    Ok(Levels {
+        gl,
+        present,
+        ng,
+        index,
+    })
+}
