@@ -278,11 +278,8 @@ fn resample(
     if (0..3).all(|a| (sp[a] - new_sp[a]).abs() <= 1e-8 + 1e-5 * new_sp[a].abs()) {
         return Ok(None);
     }
-    if s.interpolator == Interpolator::BSpline {
-        return Err(Error::Params(
-            "interpolator sitkBSpline (pyradiomics' default) is not implemented for resampledPixelSpacing; set interpolator: sitkLinear or sitkNearestNeighbor".into(),
-        ));
-    }
+    let coefficients =
+        (s.interpolator == Interpolator::BSpline).then(|| bspline_coefficients(values, size));
     let pad = s.pad_distance as f64;
     let mut lo = [0.0; 3];
     let mut new_size = [0usize; 3];
@@ -332,6 +329,9 @@ fn resample(
                     0.0
                 } else if s.interpolator == Interpolator::NearestNeighbor {
                     values[nn()]
+                } else if let Some(coef) = &coefficients {
+                    let v = bspline_value(coef, size, [c[0], c[1], c[2]]);
+                    if integer { v.trunc() } else { v }
                 } else {
                     // ITK's LinearInterpolateImageFunction: neighbours clamped to the buffer.
                     let f: Vec<(usize, usize, f64)> = (0..3)
@@ -435,4 +435,114 @@ pub(crate) fn discretize(values: &[f64], roi: &[bool], s: &Settings) -> Result<L
         ng,
         index,
     })
+}
+
+/// The pole of the cubic B-spline prefilter.
+const Z: f64 = -0.267_949_192_431_122_7; // sqrt(3) - 2
+
+/// ITK's `BSplineDecompositionImageFilter` (order 3, mirror boundaries, tolerance 1e-10): the
+/// interpolating B-spline coefficients of `values` (`x` fastest) on a grid of `size` `[x, y, z]`.
+fn bspline_coefficients(values: &[f64], size: [usize; 3]) -> Vec<f64> {
+    let mut c = values.to_vec();
+    let strides = [1, size[0], size[0] * size[1]];
+    let mut line = Vec::new();
+    for axis in 0..3 {
+        let n = size[axis];
+        if n == 1 {
+            continue;
+        }
+        let (o1, o2) = ((axis + 1) % 3, (axis + 2) % 3);
+        for a in 0..size[o1] {
+            for b in 0..size[o2] {
+                let base = a * strides[o1] + b * strides[o2];
+                line.clear();
+                line.extend((0..n).map(|k| c[base + k * strides[axis]]));
+                filter_line(&mut line);
+                for (k, v) in line.iter().enumerate() {
+                    c[base + k * strides[axis]] = *v;
+                }
+            }
+        }
+    }
+    c
+}
+
+/// The recursive cubic B-spline prefilter of one line, as ITK computes it.
+fn filter_line(s: &mut [f64]) {
+    let n = s.len();
+    let gain = (1.0 - Z) * (1.0 - 1.0 / Z);
+    s.iter_mut().for_each(|v| *v *= gain);
+    // initial causal coefficient (mirror boundaries)
+    let horizon = (1e-10f64.ln() / Z.abs().ln()).ceil() as usize;
+    if horizon < n {
+        let (mut zn, mut sum) = (Z, s[0]);
+        for v in s.iter().take(horizon).skip(1) {
+            sum += zn * v;
+            zn *= Z;
+        }
+        s[0] = sum;
+    } else {
+        let iz = 1.0 / Z;
+        let mut zn = Z;
+        let mut z2n = Z.powi(n as i32 - 1);
+        let mut sum = s[0] + z2n * s[n - 1];
+        z2n *= z2n * iz;
+        for v in s.iter().take(n - 1).skip(1) {
+            sum += (zn + z2n) * v;
+            zn *= Z;
+            z2n *= iz;
+        }
+        s[0] = sum / (1.0 - zn * zn);
+    }
+    for k in 1..n {
+        s[k] += Z * s[k - 1];
+    }
+    s[n - 1] = (Z / (Z * Z - 1.0)) * (Z * s[n - 2] + s[n - 1]);
+    for k in (0..n - 1).rev() {
+        s[k] = Z * (s[k + 1] - s[k]);
+    }
+}
+
+/// ITK's `BSplineInterpolateImageFunction` (order 3) at continuous index `x` (`[x, y, z]`).
+fn bspline_value(coef: &[f64], size: [usize; 3], x: [f64; 3]) -> f64 {
+    let mut idx = [[0usize; 4]; 3];
+    let mut w = [[0.0; 4]; 3];
+    for a in 0..3 {
+        let start = x[a].floor() as i64 - 1;
+        let t = x[a] - (start + 1) as f64;
+        let w3 = t * t * t / 6.0;
+        let w0 = 1.0 / 6.0 + 0.5 * t * (t - 1.0) - w3;
+        let w2 = t + w0 - 2.0 * w3;
+        w[a] = [w0, 1.0 - w0 - w2 - w3, w2, w3];
+        let len = size[a] as i64;
+        let period = 2 * (len - 1);
+        for k in 0..4 {
+            let mut i = start + k as i64;
+            if len == 1 {
+                i = 0;
+            } else {
+                i = if i < 0 {
+                    -i - period * ((-i) / period)
+                } else {
+                    i - period * (i / period)
+                };
+                if len <= i {
+                    i = period - i;
+                }
+            }
+            idx[a][k] = i as usize;
+        }
+    }
+    let mut v = 0.0;
+    for (kz, wz) in w[2].iter().enumerate() {
+        for (ky, wy) in w[1].iter().enumerate() {
+            let row = (idx[2][kz] * size[1] + idx[1][ky]) * size[0];
+            let mut acc = 0.0;
+            for (kx, wx) in w[0].iter().enumerate() {
+                acc += wx * coef[row + idx[0][kx]];
+            }
+            v += wz * wy * acc;
+        }
+    }
+    v
 }

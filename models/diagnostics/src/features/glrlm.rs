@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use super::{EPS, directions13, mean, step};
+use super::{EPS, directions13, mean};
 use crate::roi::{Levels, Prepared};
 
 /// Feature names in pyradiomics' order.
@@ -35,18 +35,20 @@ fn matrix(p: &Prepared, lv: &Levels, d: [isize; 3], nr: usize) -> Option<Vec<f64
     let dims = p.dims;
     let mut m = vec![0.0; n * nr];
     let mut multi = false;
-    let back = [-d[0], -d[1], -d[2]];
+    // flat offset of one step along d
+    let off = (d[0] * dims[1] as isize + d[1]) * dims[2] as isize + d[2];
+    let inside = |c: [isize; 3]| (0..3).all(|a| c[a] >= 0 && (c[a] as usize) < dims[a]);
     for z in 0..dims[0] {
         for y in 0..dims[1] {
             for x in 0..dims[2] {
+                let start = [z as isize, y as isize, x as isize];
                 // a line starts where the previous voxel along d is outside the box
-                if step(dims, z, y, x, back).is_some() {
+                if inside([start[0] - d[0], start[1] - d[1], start[2] - d[2]]) {
                     continue;
                 }
-                let (mut c, mut elements) = ([z, y, x], 0usize);
+                let (mut c, mut i, mut elements) = (start, p.at(z, y, x), 0usize);
                 let mut run: Option<(u32, usize)> = None;
                 loop {
-                    let i = p.at(c[0], c[1], c[2]);
                     if p.roi_mask[i] {
                         elements += 1;
                         let g = lv.gl[i];
@@ -61,13 +63,11 @@ fn matrix(p: &Prepared, lv: &Levels, d: [isize; 3], nr: usize) -> Option<Vec<f64
                     } else if let Some((rg, len)) = run.take() {
                         m[lv.index[rg as usize] as usize * nr + len - 1] += 1.0;
                     }
-                    match step(dims, c[0], c[1], c[2], d) {
-                        Some(j) => {
-                            let xy = dims[1] * dims[2];
-                            c = [j / xy, (j % xy) / dims[2], j % dims[2]];
-                        }
-                        None => break,
+                    c = [c[0] + d[0], c[1] + d[1], c[2] + d[2]];
+                    if !inside(c) {
+                        break;
                     }
+                    i = i.wrapping_add_signed(off);
                 }
                 if let Some((rg, len)) = run {
                     m[lv.index[rg as usize] as usize * nr + len - 1] += 1.0;

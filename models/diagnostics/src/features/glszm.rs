@@ -61,21 +61,34 @@ pub(crate) fn zones(p: &Prepared, lv: &Levels) -> Vec<(usize, usize)> {
 
 /// The GLSZM features.
 pub fn compute(p: &Prepared, lv: &Levels) -> Vec<(&'static str, f64)> {
-    let zs = zones(p, lv);
+    let mut zs = zones(p, lv);
+    zs.sort_unstable();
     let n = lv.present.len();
     let g: Vec<f64> = lv.present.iter().map(|v| f64::from(*v)).collect();
-    let mut cells = std::collections::HashMap::<(usize, usize), f64>::new();
-    let mut pg = vec![0.0; n];
-    let mut ps = std::collections::BTreeMap::<usize, f64>::new();
-    for &(a, s) in &zs {
-        *cells.entry((a, s)).or_default() += 1.0;
-        pg[a] += 1.0;
-        *ps.entry(s).or_default() += 1.0;
+    // (level, size) -> count, in sorted order so that sums are deterministic
+    let mut cells: Vec<((usize, usize), f64)> = Vec::new();
+    for z in &zs {
+        match cells.last_mut() {
+            Some((k, c)) if k == z => *c += 1.0,
+            _ => cells.push((*z, 1.0)),
+        }
     }
+    let mut pg = vec![0.0; n];
+    let max_size = zs.iter().map(|z| z.1).max().unwrap_or(0);
+    let mut dense = vec![0.0; max_size + 1];
+    for &((a, s), c) in &cells {
+        pg[a] += c;
+        dense[s] += c;
+    }
+    let ps: Vec<(usize, f64)> = dense
+        .into_iter()
+        .enumerate()
+        .filter(|(_, v)| *v > 0.0)
+        .collect();
     let nz = (zs.len() as f64).max(1.0);
     let np = ps.iter().map(|(s, v)| *s as f64 * v).sum::<f64>().max(1.0);
     let gln = pg.iter().map(|v| v * v).sum::<f64>();
-    let szn = ps.values().map(|v| v * v).sum::<f64>();
+    let szn = ps.iter().map(|(_, v)| v * v).sum::<f64>();
     let ui: f64 = pg.iter().zip(&g).map(|(v, gi)| v / nz * gi).sum();
     let glv: f64 = pg
         .iter()
@@ -88,7 +101,7 @@ pub fn compute(p: &Prepared, lv: &Levels) -> Vec<(&'static str, f64)> {
         .map(|(s, v)| v / nz * (*s as f64 - uj).powi(2))
         .sum();
     let (mut ze, mut lahg, mut lalg, mut sahg, mut salg) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for (&(a, s), &v) in &cells {
+    for &((a, s), v) in &cells {
         let q = v / nz;
         ze -= q * (q + EPS).log2();
         let (gi2, j2) = (g[a] * g[a], (s * s) as f64);

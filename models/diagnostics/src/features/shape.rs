@@ -62,8 +62,11 @@ fn edges() -> Vec<(usize, usize)> {
     e
 }
 
-fn cases() -> &'static (Vec<Case>, Vec<(usize, usize)>) {
-    static CASES: OnceLock<(Vec<Case>, Vec<(usize, usize)>)> = OnceLock::new();
+/// The 256 cases and the 12 edges (corner pairs) they refer to.
+type Cases = (Vec<Case>, Vec<(usize, usize)>);
+
+fn cases() -> &'static Cases {
+    static CASES: OnceLock<Cases> = OnceLock::new();
     CASES.get_or_init(|| {
         let edges = edges();
         let edge_id = |a: usize, b: usize| {
