@@ -48,16 +48,15 @@ pub struct Levels {
 pub(crate) fn prepare(image: &Volume, mask: &LabelMap, s: &Settings) -> Result<Prepared> {
     let label = s.label;
     let labels = mask.labels();
-    let mut present = std::collections::BTreeSet::new();
+    let mut seen = vec![false; usize::from(u16::MAX) + 1];
     for &l in labels.iter() {
-        if l != 0 {
-            present.insert(l);
-        }
+        seen[usize::from(l)] = true;
     }
+    let present: Vec<usize> = (1..seen.len()).filter(|l| seen[*l]).collect();
     if present.is_empty() {
         return Err(Error::EmptyMask);
     }
-    if !u16::try_from(label).is_ok_and(|l| present.contains(&l)) {
+    if !u16::try_from(label).is_ok_and(|l| seen[usize::from(l)]) || label == 0 {
         return Err(Error::LabelAbsent {
             label,
             present: present
@@ -69,12 +68,30 @@ pub(crate) fn prepare(image: &Volume, mask: &LabelMap, s: &Settings) -> Result<P
     }
     check_geometry(image.grid(), mask.grid(), s.geometry_tolerance)?;
     let grid = image.grid().clone();
-    let size = grid.size();
-    let (mut values, mut lab): (Vec<f64>, Vec<bool>) = (
-        image.hu().iter().map(|v| f64::from(*v)).collect(),
-        labels.iter().map(|l| u32::from(*l) == label).collect(),
-    );
-    let (mut size, mut spacing) = (size, grid.spacing_mm());
+    let (mut size, mut spacing) = (grid.size(), grid.spacing_mm());
+    let (mut values, mut lab): (Vec<f64>, Vec<bool>) = if s.resampled_pixel_spacing_mm.is_some() {
+        (
+            image.hu().iter().map(|v| f64::from(*v)).collect(),
+            labels.iter().map(|l| u32::from(*l) == label).collect(),
+        )
+    } else {
+        // Without resampling only the label's bounding box is needed: crop before converting.
+        let (bb, _) = label_box(labels.iter().map(|l| u32::from(*l) == label), size);
+        let (lo, hi) = ([bb[0], bb[2], bb[4]], [bb[1], bb[3], bb[5]]);
+        let hu = image.hu();
+        let mut v = Vec::new();
+        let mut m = Vec::new();
+        for k in lo[2]..=hi[2] {
+            for j in lo[1]..=hi[1] {
+                for i in lo[0]..=hi[0] {
+                    v.push(f64::from(hu[[k, j, i]]));
+                    m.push(u32::from(labels[[k, j, i]]) == label);
+                }
+            }
+        }
+        size = [hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1];
+        (v, m)
+    };
     if let Some(target) = s.resampled_pixel_spacing_mm {
         let r = resample(&grid, &values, &lab, target, s)?;
         if let Some((sz, sp, v, m)) = r {
@@ -156,24 +173,30 @@ pub(crate) fn prepare(image: &Volume, mask: &LabelMap, s: &Settings) -> Result<P
     })
 }
 
-/// pyradiomics' `checkMask`: the bounding box `[x0, x1, y0, y1, z0, z1]` and the voxel count.
-fn check_mask(m: &[bool], size: [usize; 3], s: &Settings) -> Result<([usize; 6], usize)> {
+/// Bounding box `[x0, x1, y0, y1, z0, z1]` (inclusive) and voxel count of a mask in `x`-fastest order.
+fn label_box(m: impl Iterator<Item = bool>, size: [usize; 3]) -> ([usize; 6], usize) {
     let mut bb = [usize::MAX, 0, usize::MAX, 0, usize::MAX, 0];
     let mut count = 0usize;
-    for z in 0..size[2] {
-        for y in 0..size[1] {
-            let row = (z * size[1] + y) * size[0];
-            for x in 0..size[0] {
-                if m[row + x] {
-                    count += 1;
-                    for (a, c) in [x, y, z].into_iter().enumerate() {
-                        bb[2 * a] = bb[2 * a].min(c);
-                        bb[2 * a + 1] = bb[2 * a + 1].max(c);
-                    }
-                }
+    for (flat, inside) in m.enumerate() {
+        if inside {
+            count += 1;
+            let c = [
+                flat % size[0],
+                (flat / size[0]) % size[1],
+                flat / (size[0] * size[1]),
+            ];
+            for a in 0..3 {
+                bb[2 * a] = bb[2 * a].min(c[a]);
+                bb[2 * a + 1] = bb[2 * a + 1].max(c[a]);
             }
         }
     }
+    (bb, count)
+}
+
+/// pyradiomics' `checkMask`: the bounding box `[x0, x1, y0, y1, z0, z1]` and the voxel count.
+fn check_mask(m: &[bool], size: [usize; 3], s: &Settings) -> Result<([usize; 6], usize)> {
+    let (bb, count) = label_box(m.iter().copied(), size);
     let label = s.label;
     if count == 0 {
         return Err(Error::RoiTooSmall {
