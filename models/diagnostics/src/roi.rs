@@ -509,7 +509,7 @@ fn filter_line(s: &mut [f64]) {
         let mut zn = Z;
         let mut z2n = Z.powi(n as i32 - 1);
         let mut sum = s[0] + z2n * s[n - 1];
-        z2n *= z2n * iz;
+        z2n = z2n * z2n * iz;
         for v in s.iter().take(n - 1).skip(1) {
             sum += (zn + z2n) * v;
             zn *= Z;
@@ -539,7 +539,7 @@ fn bspline_value(coef: &[f64], size: [usize; 3], x: [f64; 3]) -> f64 {
         w[a] = [w0, 1.0 - w0 - w2 - w3, w2, w3];
         let len = size[a] as i64;
         let period = 2 * (len - 1);
-        for k in 0..4 {
+        for (k, slot) in idx[a].iter_mut().enumerate() {
             let mut i = start + k as i64;
             if len == 1 {
                 i = 0;
@@ -553,7 +553,7 @@ fn bspline_value(coef: &[f64], size: [usize; 3], x: [f64; 3]) -> f64 {
                     i = period - i;
                 }
             }
-            idx[a][k] = i as usize;
+            *slot = i as usize;
         }
     }
     let mut v = 0.0;
