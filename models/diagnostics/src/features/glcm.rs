@@ -6,7 +6,7 @@
 use nalgebra::DMatrix;
 use rayon::prelude::*;
 
-use super::{EPS, directions13, mean, step};
+use super::{EPS, directions13, mean, roi_voxels, step};
 use crate::roi::{Levels, Prepared};
 use crate::settings::Settings;
 
@@ -43,21 +43,13 @@ fn matrix(p: &Prepared, lv: &Levels, d: [isize; 3]) -> Vec<f64> {
     let n = lv.present.len();
     let mut m = vec![0.0; n * n];
     let dims = p.dims;
-    for z in 0..dims[0] {
-        for y in 0..dims[1] {
-            for x in 0..dims[2] {
-                let i = p.at(z, y, x);
-                if !p.roi_mask[i] {
-                    continue;
-                }
-                if let Some(j) = step(dims, z, y, x, d)
-                    && p.roi_mask[j]
-                {
-                    let a = lv.index[lv.gl[i] as usize] as usize;
-                    let b = lv.index[lv.gl[j] as usize] as usize;
-                    m[a * n + b] += 1.0;
-                }
-            }
+    for (z, y, x, i) in roi_voxels(p) {
+        if let Some(j) = step(dims, z, y, x, d)
+            && p.roi_mask[j]
+        {
+            let a = lv.index[lv.gl[i] as usize] as usize;
+            let b = lv.index[lv.gl[j] as usize] as usize;
+            m[a * n + b] += 1.0;
         }
     }
     m

@@ -2,7 +2,7 @@
 //! its 26 neighbours in the ROI differ by at most `gldm_a` levels; the dependence is that count
 //! plus one.
 
-use super::{EPS, neighbours26, step};
+use super::{EPS, neighbours26, roi_voxels, step, weighted_variance};
 use crate::roi::{Levels, Prepared};
 use crate::settings::Settings;
 
@@ -33,25 +33,16 @@ pub fn compute(p: &Prepared, lv: &Levels, s: &Settings) -> Vec<(&'static str, f6
     let mut m = vec![0.0; n * nd];
     // pyradiomics compares integer level differences with an integer alpha
     let alpha = s.gldm_a.trunc() as i64;
-    for z in 0..dims[0] {
-        for y in 0..dims[1] {
-            for x in 0..dims[2] {
-                let i = p.at(z, y, x);
-                if !p.roi_mask[i] {
-                    continue;
-                }
-                let gi = i64::from(lv.gl[i]);
-                let dep = nb
-                    .iter()
-                    .filter(|d| {
-                        step(dims, z, y, x, **d).is_some_and(|j| {
-                            p.roi_mask[j] && (gi - i64::from(lv.gl[j])).abs() <= alpha
-                        })
-                    })
-                    .count();
-                m[lv.index[gi as usize] as usize * nd + dep] += 1.0;
-            }
-        }
+    for (z, y, x, i) in roi_voxels(p) {
+        let gi = i64::from(lv.gl[i]);
+        let dep = nb
+            .iter()
+            .filter(|d| {
+                step(dims, z, y, x, **d)
+                    .is_some_and(|j| p.roi_mask[j] && (gi - i64::from(lv.gl[j])).abs() <= alpha)
+            })
+            .count();
+        m[lv.index[gi as usize] as usize * nd + dep] += 1.0;
     }
     let g: Vec<f64> = lv.present.iter().map(|v| f64::from(*v)).collect();
     let mut pd = vec![0.0; nd];
@@ -66,18 +57,20 @@ pub fn compute(p: &Prepared, lv: &Levels, s: &Settings) -> Vec<(&'static str, f6
     let j = |k: usize| (k + 1) as f64;
     let dn = pd.iter().map(|v| v * v).sum::<f64>();
     let gln = pg.iter().map(|v| v * v).sum::<f64>();
-    let ui: f64 = pg.iter().zip(&g).map(|(v, gi)| v / nz * gi).sum();
-    let glv: f64 = pg
-        .iter()
-        .zip(&g)
-        .map(|(v, gi)| v / nz * (gi - ui).powi(2))
-        .sum();
-    let uj: f64 = pd.iter().enumerate().map(|(k, v)| v / nz * j(k)).sum();
-    let dv: f64 = pd
-        .iter()
-        .enumerate()
-        .map(|(k, v)| v / nz * (j(k) - uj).powi(2))
-        .sum();
+    let glv = weighted_variance(
+        &pg.iter()
+            .zip(&g)
+            .map(|(v, gi)| (*v, *gi))
+            .collect::<Vec<_>>(),
+        nz,
+    );
+    let dv = weighted_variance(
+        &pd.iter()
+            .enumerate()
+            .map(|(k, v)| (*v, j(k)))
+            .collect::<Vec<_>>(),
+        nz,
+    );
     let (mut de, mut ldhg, mut ldlg, mut sdhg, mut sdlg) = (0.0, 0.0, 0.0, 0.0, 0.0);
     for a in 0..n {
         for k in 0..nd {

@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use super::{EPS, directions13, mean};
+use super::{EPS, directions13, mean, weighted_variance};
 use crate::roi::{Levels, Prepared};
 
 /// Feature names in pyradiomics' order.
@@ -105,18 +105,20 @@ pub fn compute(p: &Prepared, lv: &Levels) -> Vec<(&'static str, f64)> {
             let np: f64 = pr.iter().enumerate().map(|(r, v)| v * j(r)).sum();
             let gln = pg.iter().map(|v| v * v).sum::<f64>();
             let rln = pr.iter().map(|v| v * v).sum::<f64>();
-            let ui: f64 = pg.iter().zip(&g).map(|(v, gi)| v / nruns * gi).sum();
-            let glv: f64 = pg
-                .iter()
-                .zip(&g)
-                .map(|(v, gi)| v / nruns * (gi - ui).powi(2))
-                .sum();
-            let uj: f64 = pr.iter().enumerate().map(|(r, v)| v / nruns * j(r)).sum();
-            let rv: f64 = pr
-                .iter()
-                .enumerate()
-                .map(|(r, v)| v / nruns * (j(r) - uj).powi(2))
-                .sum();
+            let glv = weighted_variance(
+                &pg.iter()
+                    .zip(&g)
+                    .map(|(v, gi)| (*v, *gi))
+                    .collect::<Vec<_>>(),
+                nruns,
+            );
+            let rv = weighted_variance(
+                &pr.iter()
+                    .enumerate()
+                    .map(|(r, v)| (*v, j(r)))
+                    .collect::<Vec<_>>(),
+                nruns,
+            );
             let (mut re, mut lrhg, mut lrlg, mut srhg, mut srlg) = (0.0, 0.0, 0.0, 0.0, 0.0);
             for a in 0..n {
                 for r in 0..nr {

@@ -1,7 +1,7 @@
 //! Gray level size zone matrix (pyradiomics `RadiomicsGLSZM`): zones of 26-connected ROI voxels
 //! of equal level, counted by level and size.
 
-use super::{EPS, neighbours26, step};
+use super::{EPS, neighbours26, step, weighted_variance};
 use crate::roi::{Levels, Prepared};
 
 /// Feature names in pyradiomics' order.
@@ -89,17 +89,17 @@ pub fn compute(p: &Prepared, lv: &Levels) -> Vec<(&'static str, f64)> {
     let np = ps.iter().map(|(s, v)| *s as f64 * v).sum::<f64>().max(1.0);
     let gln = pg.iter().map(|v| v * v).sum::<f64>();
     let szn = ps.iter().map(|(_, v)| v * v).sum::<f64>();
-    let ui: f64 = pg.iter().zip(&g).map(|(v, gi)| v / nz * gi).sum();
-    let glv: f64 = pg
-        .iter()
-        .zip(&g)
-        .map(|(v, gi)| v / nz * (gi - ui).powi(2))
-        .sum();
-    let uj: f64 = ps.iter().map(|(s, v)| v / nz * *s as f64).sum();
-    let zv: f64 = ps
-        .iter()
-        .map(|(s, v)| v / nz * (*s as f64 - uj).powi(2))
-        .sum();
+    let glv = weighted_variance(
+        &pg.iter()
+            .zip(&g)
+            .map(|(v, gi)| (*v, *gi))
+            .collect::<Vec<_>>(),
+        nz,
+    );
+    let zv = weighted_variance(
+        &ps.iter().map(|(s, v)| (*v, *s as f64)).collect::<Vec<_>>(),
+        nz,
+    );
     let (mut ze, mut lahg, mut lalg, mut sahg, mut salg) = (0.0, 0.0, 0.0, 0.0, 0.0);
     for &((a, s), v) in &cells {
         let q = v / nz;

@@ -2,7 +2,7 @@
 //! the absolute difference between its level and the mean level of its ROI neighbours (26, 0 when
 //! it has none), summed per level.
 
-use super::{neighbours26, step};
+use super::{neighbours26, roi_voxels, step};
 use crate::roi::{Levels, Prepared};
 
 /// Feature names in pyradiomics' order.
@@ -20,32 +20,24 @@ pub fn compute(p: &Prepared, lv: &Levels) -> Vec<(&'static str, f64)> {
     let nb = neighbours26();
     let dims = p.dims;
     let (mut cnt, mut s) = (vec![0.0; n], vec![0.0; n]);
-    for z in 0..dims[0] {
-        for y in 0..dims[1] {
-            for x in 0..dims[2] {
-                let i = p.at(z, y, x);
-                if !p.roi_mask[i] {
-                    continue;
-                }
-                let (mut c, mut sum) = (0.0, 0.0);
-                for d in &nb {
-                    if let Some(j) = step(dims, z, y, x, *d)
-                        && p.roi_mask[j]
-                    {
-                        c += 1.0;
-                        sum += f64::from(lv.gl[j]);
-                    }
-                }
-                let diff = if c == 0.0 {
-                    0.0
-                } else {
-                    (f64::from(lv.gl[i]) - sum / c).abs()
-                };
-                let a = lv.index[lv.gl[i] as usize] as usize;
-                cnt[a] += 1.0;
-                s[a] += diff;
+    for (z, y, x, i) in roi_voxels(p) {
+        let (mut c, mut sum) = (0.0, 0.0);
+        for d in &nb {
+            if let Some(j) = step(dims, z, y, x, *d)
+                && p.roi_mask[j]
+            {
+                c += 1.0;
+                sum += f64::from(lv.gl[j]);
             }
         }
+        let diff = if c == 0.0 {
+            0.0
+        } else {
+            (f64::from(lv.gl[i]) - sum / c).abs()
+        };
+        let a = lv.index[lv.gl[i] as usize] as usize;
+        cnt[a] += 1.0;
+        s[a] += diff;
     }
     let nvp: f64 = cnt.iter().sum();
     let pi: Vec<f64> = cnt.iter().map(|c| c / nvp).collect();
