@@ -31,6 +31,28 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// The real CT and TotalSegmentator's labels, or `None` (test skipped) where the data are absent.
+fn real_ct() -> Option<(PathBuf, PathBuf)> {
+    let (ct, seg) = (
+        data("totalseg/example_ct.nii.gz"),
+        data("totalseg/example_seg_fast_force_split.nii.gz"),
+    );
+    if ct.exists() {
+        Some((ct, seg))
+    } else {
+        eprintln!("{} missing: skipped", ct.display());
+        None
+    }
+}
+
+/// `coxa radiomics --image IMAGE --mask MASK EXTRA... --out OUT`.
+fn radiomics(image: &Path, mask: &Path, extra: &[&str], out: &Path) -> Output {
+    let mut args = vec!["radiomics", "--image", s(image), "--mask", s(mask)];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--out", s(out)]);
+    coxa(&args)
+}
+
 /// pyradiomics' features of one fixture case, by name.
 fn pyradiomics(case: &str) -> Vec<(String, f64)> {
     let f: serde_json::Value = serde_json::from_str(
@@ -57,29 +79,15 @@ fn pyradiomics(case: &str) -> Vec<(String, f64)> {
 
 #[test]
 fn csv_of_two_labels_equals_pyradiomics() {
-    let (ct, seg) = (
-        data("totalseg/example_ct.nii.gz"),
-        data("totalseg/example_seg_fast_force_split.nii.gz"),
-    );
-    if !ct.exists() {
-        eprintln!("{} missing: skipped", ct.display());
-        return;
-    }
+    let Some((ct, seg)) = real_ct() else { return };
     let dir = scratch("csv");
     let out = dir.join("features.csv");
-    let o = coxa(&[
-        "radiomics",
-        "--image",
-        s(&ct),
-        "--mask",
-        s(&seg),
-        "--label",
-        "77",
-        "--label",
-        "gluteus_medius_left",
-        "--out",
-        s(&out),
-    ]);
+    let o = radiomics(
+        &ct,
+        &seg,
+        &["--label", "77", "--label", "gluteus_medius_left"],
+        &out,
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = std::fs::read_to_string(&out).unwrap();
     let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
@@ -117,34 +125,14 @@ fn csv_of_two_labels_equals_pyradiomics() {
     }
     // JSON, and never an overwrite
     let json = dir.join("features.json");
-    let o = coxa(&[
-        "radiomics",
-        "--image",
-        s(&ct),
-        "--mask",
-        s(&seg),
-        "--label",
-        "hip_left",
-        "--out",
-        s(&json),
-    ]);
+    let o = radiomics(&ct, &seg, &["--label", "hip_left"], &json);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v[0]["label"], 77);
     assert_eq!(v[0]["features"].as_object().unwrap().len(), 107);
     let before = std::fs::read(&out).unwrap();
-    let o = coxa(&[
-        "radiomics",
-        "--image",
-        s(&ct),
-        "--mask",
-        s(&seg),
-        "--label",
-        "77",
-        "--out",
-        s(&out),
-    ]);
+    let o = radiomics(&ct, &seg, &["--label", "77"], &out);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("already exists"));
     assert_eq!(std::fs::read(&out).unwrap(), before);
@@ -153,55 +141,22 @@ fn csv_of_two_labels_equals_pyradiomics() {
 
 #[test]
 fn bad_inputs_exit_2_with_the_cause_and_write_nothing() {
-    let (ct, seg) = (
-        data("totalseg/example_ct.nii.gz"),
-        data("totalseg/example_seg_fast_force_split.nii.gz"),
-    );
-    if !ct.exists() {
-        eprintln!("{} missing: skipped", ct.display());
-        return;
-    }
+    let Some((ct, seg)) = real_ct() else { return };
     let dir = scratch("bad");
     let out = dir.join("f.csv");
-    let fails = |args: &[&str], why: &str| {
-        let o = coxa(args);
+    let fails = |mask: &Path, extra: &[&str], why: &str| {
+        let o = radiomics(&ct, mask, extra, &out);
         let err = String::from_utf8_lossy(&o.stderr).to_string();
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(why), "{args:?}: {err}");
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(err.contains(why), "{extra:?}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
         assert!(!out.exists(), "nothing written");
     };
     // a label absent (as pyradiomics: "Label (90) not present in mask")
-    fails(
-        &[
-            "radiomics",
-            "--image",
-            s(&ct),
-            "--mask",
-            s(&seg),
-            "--label",
-            "90",
-            "--out",
-            s(&out),
-        ],
-        "label 90 is not present",
-    );
+    fails(&seg, &["--label", "90"], "label 90 is not present");
     // a mask on another grid
     let other = data("totalseg/example_seg_dicom.nii.gz");
-    fails(
-        &[
-            "radiomics",
-            "--image",
-            s(&ct),
-            "--mask",
-            s(&other),
-            "--label",
-            "1",
-            "--out",
-            s(&out),
-        ],
-        "grids differ",
-    );
+    fails(&other, &["--label", "1"], "grids differ");
     // an empty mask
     let labels = coxa_io::nifti::read_label_map(&seg).unwrap();
     let (grid, arr, classes) = labels.into_parts();
@@ -211,35 +166,13 @@ fn bad_inputs_exit_2_with_the_cause_and_write_nothing() {
         &empty,
     )
     .unwrap();
-    fails(
-        &[
-            "radiomics",
-            "--image",
-            s(&ct),
-            "--mask",
-            s(&empty),
-            "--out",
-            s(&out),
-        ],
-        "empty",
-    );
+    fails(&empty, &[], "empty");
     // a ROI too small for pyradiomics' minimumROISize
     let params = dir.join("p.yaml");
     std::fs::write(&params, "setting:\n  minimumROISize: 100\n").unwrap();
     fails(
-        &[
-            "radiomics",
-            "--image",
-            s(&ct),
-            "--mask",
-            s(&seg),
-            "--label",
-            "33",
-            "--params",
-            s(&params),
-            "--out",
-            s(&out),
-        ],
+        &seg,
+        &["--label", "33", "--params", s(&params)],
         "minimumROISize",
     );
     std::fs::remove_dir_all(dir).unwrap();
@@ -247,14 +180,7 @@ fn bad_inputs_exit_2_with_the_cause_and_write_nothing() {
 
 #[test]
 fn constant_image_gives_pyradiomics_values() {
-    let (ct, seg) = (
-        data("totalseg/example_ct.nii.gz"),
-        data("totalseg/example_seg_fast_force_split.nii.gz"),
-    );
-    if !ct.exists() {
-        eprintln!("{} missing: skipped", ct.display());
-        return;
-    }
+    let Some((ct, seg)) = real_ct() else { return };
     let dir = scratch("const");
     let v = coxa_io::nifti::read_volume(&ct).unwrap();
     let (grid, arr) = v.into_parts();
@@ -265,17 +191,7 @@ fn constant_image_gives_pyradiomics_values() {
     )
     .unwrap();
     let out = dir.join("f.json");
-    let o = coxa(&[
-        "radiomics",
-        "--image",
-        s(&constant),
-        "--mask",
-        s(&seg),
-        "--label",
-        "77",
-        "--out",
-        s(&out),
-    ]);
+    let o = radiomics(&constant, &seg, &["--label", "77"], &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
