@@ -73,6 +73,8 @@ pub enum Command {
     /// Render a case folder's bones and planned implants with the bevy viewer (headless:
     /// --screenshot OUT.png).
     View(crate::view::ViewArgs),
+    /// pyradiomics' radiomics features of an image's labels into a CSV or JSON file.
+    Radiomics(crate::radiomics::RadiomicsArgs),
 }
 
 /// Arguments of `coxa anatomy`.
@@ -188,6 +190,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plan(args) => crate::plan::cli(&args),
         Command::Hcf(args) => crate::hcf::cli(&args),
         Command::View(args) => crate::view::run(&args),
+        Command::Radiomics(args) => crate::radiomics::cli(&args),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod hcf;
 pub mod msk_stage;
 pub mod pipeline;
 pub mod plan;
+pub mod radiomics;
 pub mod render;
 pub mod report;
 pub mod rom;

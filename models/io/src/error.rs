@@ -12,6 +12,9 @@ pub enum Error {
     /// A NIfTI problem (see [`crate::nifti::NiftiError`]).
     #[error(transparent)]
     Nifti(#[from] crate::nifti::NiftiError),
+    /// An NRRD file problem (see [`crate::nrrd::NrrdError`]).
+    #[error(transparent)]
+    Nrrd(#[from] crate::nrrd::NrrdError),
     /// A mesh file problem (see [`crate::mesh::MeshFileError`]).
     #[error(transparent)]
     Mesh(#[from] crate::mesh::MeshFileError),

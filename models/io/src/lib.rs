@@ -4,6 +4,7 @@
 //! - [`dicom`]: series discovery, slice stacking and HU conversion (uncompressed, RLE, JPEG,
 //!   JPEG 2000), explicit resampling of irregular series, and an uncompressed series writer.
 //! - [`nifti`]: NIfTI-1 (`.nii`, `.nii.gz`) read and write, sform/qform as ITK reads them.
+//! - [`nrrd`]: NRRD (`.nrrd`, `.nhdr`; raw or gzip) read, space directions/origin to LPS.
 //! - [`mesh`]: STL (binary, ASCII) and PLY surface meshes (STL welded on read), legacy VTK
 //!   PolyData and VTK XML PolyData (.vtp, ASCII arrays) read with their vertex order kept.
 //! - [`open`]: one entry point that picks the reader from the path.
@@ -15,6 +16,7 @@ mod error;
 pub mod limits;
 pub mod mesh;
 pub mod nifti;
+pub mod nrrd;
 mod open;
 pub mod sanity;
 

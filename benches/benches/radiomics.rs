@@ -1,0 +1,34 @@
+//! Radiomics (coxa-diagnostics): all of pyradiomics' default features (107: shape, first order,
+//! GLCM, GLRLM, GLSZM, GLDM, NGTDM on the original image, binWidth 25) of hip_left (77) and
+//! gluteus_medius_left (82) on the real CT with TotalSegmentator's labels. pyradiomics-bhklab
+//! 3.1.4 on the same inputs: `benches/compare_pyradiomics.py`.
+
+use std::path::Path;
+
+use coxa_diagnostics::{Params, extract};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn radiomics(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let ct = root.join("../shared/data/totalseg/example_ct.nii.gz");
+    let seg = root.join("../shared/data/totalseg/example_seg_fast_force_split.nii.gz");
+    if !ct.exists() {
+        eprintln!("{} missing: radiomics benchmark skipped", ct.display());
+        return;
+    }
+    let image = coxa_io::nifti::read_volume(&ct).expect("CT");
+    let mask = coxa_io::nifti::read_label_map(&seg).expect("labels");
+    let mut g = c.benchmark_group("radiomics");
+    g.sample_size(20);
+    for (name, label) in [("hip_left", 77), ("gluteus_medius_left", 82)] {
+        let mut p = Params::default();
+        p.settings.label = label;
+        g.bench_function(format!("default_features_{name}"), |b| {
+            b.iter(|| extract(&image, &mask, &p).expect("features"))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, radiomics);
+criterion_main!(benches);

@@ -1,0 +1,143 @@
+//! Gray level size zone matrix (pyradiomics `RadiomicsGLSZM`): zones of 26-connected ROI voxels
+//! of equal level, counted by level and size.
+
+use super::{EPS, neighbours26, step, weighted_variance};
+use crate::roi::{Levels, Prepared};
+
+/// Feature names in pyradiomics' order.
+pub const NAMES: &[&str] = &[
+    "GrayLevelNonUniformity",
+    "GrayLevelNonUniformityNormalized",
+    "GrayLevelVariance",
+    "HighGrayLevelZoneEmphasis",
+    "LargeAreaEmphasis",
+    "LargeAreaHighGrayLevelEmphasis",
+    "LargeAreaLowGrayLevelEmphasis",
+    "LowGrayLevelZoneEmphasis",
+    "SizeZoneNonUniformity",
+    "SizeZoneNonUniformityNormalized",
+    "SmallAreaEmphasis",
+    "SmallAreaHighGrayLevelEmphasis",
+    "SmallAreaLowGrayLevelEmphasis",
+    "ZoneEntropy",
+    "ZonePercentage",
+    "ZoneVariance",
+];
+
+/// The zones as `(level index, size)`.
+pub(crate) fn zones(p: &Prepared, lv: &Levels) -> Vec<(usize, usize)> {
+    let dims = p.dims;
+    let nb = neighbours26();
+    let mut done = vec![false; p.roi_mask.len()];
+    let mut out = Vec::new();
+    let mut stack = Vec::new();
+    let xy = dims[1] * dims[2];
+    for start in 0..p.roi_mask.len() {
+        if !p.roi_mask[start] || done[start] {
+            continue;
+        }
+        let g = lv.gl[start];
+        done[start] = true;
+        stack.push(start);
+        let mut size = 0usize;
+        while let Some(k) = stack.pop() {
+            size += 1;
+            let (z, y, x) = (k / xy, (k % xy) / dims[2], k % dims[2]);
+            for d in &nb {
+                if let Some(j) = step(dims, z, y, x, *d)
+                    && p.roi_mask[j]
+                    && !done[j]
+                    && lv.gl[j] == g
+                {
+                    done[j] = true;
+                    stack.push(j);
+                }
+            }
+        }
+        out.push((lv.index[g as usize] as usize, size));
+    }
+    out
+}
+
+/// The GLSZM features.
+pub fn compute(p: &Prepared, lv: &Levels) -> Vec<(&'static str, f64)> {
+    let mut zs = zones(p, lv);
+    zs.sort_unstable();
+    let n = lv.present.len();
+    let g: Vec<f64> = lv.present.iter().map(|v| f64::from(*v)).collect();
+    // (level, size) -> count, in sorted order so that sums are deterministic
+    let mut cells: Vec<((usize, usize), f64)> = Vec::new();
+    for z in &zs {
+        match cells.last_mut() {
+            Some((k, c)) if k == z => *c += 1.0,
+            _ => cells.push((*z, 1.0)),
+        }
+    }
+    let mut pg = vec![0.0; n];
+    let max_size = zs.iter().map(|z| z.1).max().unwrap_or(0);
+    let mut dense = vec![0.0; max_size + 1];
+    for &((a, s), c) in &cells {
+        pg[a] += c;
+        dense[s] += c;
+    }
+    let ps: Vec<(usize, f64)> = dense
+        .into_iter()
+        .enumerate()
+        .filter(|(_, v)| *v > 0.0)
+        .collect();
+    let nz = (zs.len() as f64).max(1.0);
+    let np = ps.iter().map(|(s, v)| *s as f64 * v).sum::<f64>().max(1.0);
+    let gln = pg.iter().map(|v| v * v).sum::<f64>();
+    let szn = ps.iter().map(|(_, v)| v * v).sum::<f64>();
+    let glv = weighted_variance(
+        &pg.iter()
+            .zip(&g)
+            .map(|(v, gi)| (*v, *gi))
+            .collect::<Vec<_>>(),
+        nz,
+    );
+    let zv = weighted_variance(
+        &ps.iter().map(|(s, v)| (*v, *s as f64)).collect::<Vec<_>>(),
+        nz,
+    );
+    let (mut ze, mut lahg, mut lalg, mut sahg, mut salg) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for &((a, s), v) in &cells {
+        let q = v / nz;
+        ze -= q * (q + EPS).log2();
+        let (gi2, j2) = (g[a] * g[a], (s * s) as f64);
+        lahg += v * gi2 * j2;
+        lalg += v * j2 / gi2;
+        sahg += v * gi2 / j2;
+        salg += v / (gi2 * j2);
+    }
+    vec![
+        ("GrayLevelNonUniformity", gln / nz),
+        ("GrayLevelNonUniformityNormalized", gln / (nz * nz)),
+        ("GrayLevelVariance", glv),
+        (
+            "HighGrayLevelZoneEmphasis",
+            pg.iter().zip(&g).map(|(v, gi)| v * gi * gi).sum::<f64>() / nz,
+        ),
+        (
+            "LargeAreaEmphasis",
+            ps.iter().map(|(s, v)| v * (*s as f64).powi(2)).sum::<f64>() / nz,
+        ),
+        ("LargeAreaHighGrayLevelEmphasis", lahg / nz),
+        ("LargeAreaLowGrayLevelEmphasis", lalg / nz),
+        (
+            "LowGrayLevelZoneEmphasis",
+            pg.iter().zip(&g).map(|(v, gi)| v / (gi * gi)).sum::<f64>() / nz,
+        ),
+        ("SizeZoneNonUniformity", szn / nz),
+        ("SizeZoneNonUniformityNormalized", szn / (nz * nz)),
+        (
+            "SmallAreaEmphasis",
+            ps.iter().map(|(s, v)| v / (*s as f64).powi(2)).sum::<f64>() / nz,
+        ),
+        ("SmallAreaHighGrayLevelEmphasis", sahg / nz),
+        ("SmallAreaLowGrayLevelEmphasis", salg / nz),
+        ("ZoneEntropy", ze),
+        ("ZonePercentage", nz / np),
+        ("ZoneVariance", zv),
+    ]
+}
