@@ -12,6 +12,7 @@ mod anatomy;
 mod cli;
 mod consistency;
 mod plan;
+mod radiomics;
 mod run;
 mod user_implants;
 mod view;
