@@ -15,7 +15,8 @@
 //!    small tangential share ([`SurfaceFitOptions::tangential_weight`]) for stability:
 //!    `b = (Σ w Jᵀ P J / σ² + Λ⁻¹)⁻¹ Σ w Jᵀ P (y − μ) / σ²`, `P = n nᵀ + τ (I − n nᵀ)`.
 //!
-//! Rounds stop when the weights move less than 1e-4 SD and the pose less than 1e-3 mm.
+//! The first [`SurfaceFitOptions::rigid_rounds`] rounds fit the pose alone (steps 1-3) with a
+//! wider capture distance. Rounds stop when the weights move less than 1e-4 SD and the pose less than 1e-3 mm.
 //!
 //! **Uncertainty.** The posterior covariance `Σ = (Σ w Jᵀ P J / σ² + Λ⁻¹)⁻¹` assumes independent
 //! residuals. Residuals of neighbouring points are not independent (a model's mismatch is smooth),
@@ -51,8 +52,10 @@ pub struct SurfaceFitOptions {
     pub tangential_weight: f64,
     /// At most this many target points are used, evenly subsampled (default 3000).
     pub max_points: usize,
-    /// Rounds at most (default 60).
+    /// Rounds at most (default 80).
     pub max_iterations: usize,
+    /// The first rounds fit the pose alone, matching up to 3 x `max_distance_mm` (default 20).
+    pub rigid_rounds: usize,
     /// Model vertices that may be matched (default: all); e.g. the model's part of the imaged
     /// region, so that a cut face is not matched to the unseen shaft.
     pub matchable: Option<Vec<bool>>,
@@ -68,7 +71,8 @@ impl Default for SurfaceFitOptions {
             max_distance_mm: 10.0,
             tangential_weight: 0.05,
             max_points: 3000,
-            max_iterations: 60,
+            max_iterations: 80,
+            rigid_rounds: 20,
             matchable: None,
         }
     }
@@ -173,11 +177,13 @@ impl ShapeModel {
             let med = r.get(r.len() / 2).copied().unwrap_or(0.0);
             sigma = (1.4826 * med).max(options.noise_sd_mm);
             let cut = options.huber_k * sigma;
+            let rigid_stage = it < options.rigid_rounds;
+            let capture = if rigid_stage { 3.0 * options.max_distance_mm } else { options.max_distance_mm };
             let w: Vec<f64> = matches
                 .iter()
                 .map(|(_, m)| {
                     let d = m.distance_mm;
-                    if d > options.max_distance_mm {
+                    if d > capture {
                         0.0
                     } else if d <= cut {
                         1.0
@@ -206,6 +212,12 @@ impl ShapeModel {
             let new_pose = rigid_from_cross(&h, &cm, &ct).unwrap_or(pose);
             let moved = x.iter().step_by(97).map(|p| (new_pose.apply(p) - pose.apply(p)).norm()).fold(0.0, f64::max);
             pose = new_pose;
+            if rigid_stage || k == 0 {
+                if moved < 1e-3 && k == 0 {
+                    break;
+                }
+                continue;
+            }
             // 4. Weights, against the targets mapped into the model frame by the new pose.
             let inv = pose.inverse();
             let mut a_fit = DMatrix::<f64>::zeros(k, k);
@@ -244,6 +256,7 @@ impl ShapeModel {
             }
             // The posterior precision with the correlation correction.
             a_fit *= info_scale;
+            rhs *= info_scale;
             a = a_fit.clone();
             for j in 0..k {
                 a_fit[(j, j)] += 1.0 / lambda[j];
