@@ -27,10 +27,12 @@ pub mod gias;
 pub mod metrics;
 pub mod model;
 pub mod pca_file;
+pub mod register;
 pub mod surface;
 
 pub use build::{BuildOptions, Built, build};
 pub use error::{Result, ShapeError};
 pub use fit::{Fit, FitOptions, PartialFit, Pose};
 pub use fit_surface::{SurfaceFit, SurfaceFitOptions};
+pub use register::{RegisterOptions, Registration, register};
 pub use model::{Landmark, ModelInfo, Part, Provenance, ShapeModel};
