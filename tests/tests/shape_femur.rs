@@ -83,15 +83,6 @@ pub fn cut_above(mesh: &Mesh, axis: &nalgebra::Vector3<f64>, level: f64) -> Resu
     Ok((cut, area))
 }
 
-/// An orthonormal frame (shaft axis, neck direction across it, their cross product) at the head
-/// centre, from coxa's landmarks.
-fn landmark_frame(l: &coxa_anatomy::landmarks::FemurLandmarks) -> (nalgebra::Matrix3<f64>, Point3<f64>) {
-    let u = l.shaft_axis.direction_lps.normalize();
-    let d = l.neck_axis.direction_lps;
-    let n = (d - u * d.dot(&u)).normalize();
-    (nalgebra::Matrix3::from_columns(&[u, n, u.cross(&n)]), l.head_centre.lps_mm)
-}
-
 /// The whole femur predicted from its proximal part (cut 30 mm below the lesser trochanter) by the
 /// LLP26 adult model, on both vsd femurs: surface error over the unseen part, predicted SD, and
 /// femoral anteversion against coxa's measurement on the full femur.
@@ -111,30 +102,14 @@ fn femur_predicted_from_a_proximal_femur() -> Result<()> {
         let model = gias::llp26(&dir, right, &[Llp26Part::Femur], 22)?;
         let name = format!("femur_{}", side.as_str());
         let mean_mesh = part_mesh(&model, &name, model.mean())?;
-        let lm = femur_landmarks(&mean_mesh, side)?;
-        let um = lm.shaft_axis.direction_lps;
-        let (mean_cut, _) = cut_above(&mean_mesh, &um, lm.lesser_trochanter.lps_mm.coords.dot(&um) - 30.0)?;
-        // The initial pose from the same landmarks on both cut femurs.
-        let (fm, cm) = landmark_frame(&femur_landmarks(&mean_cut, side)?);
-        let (ft, ct) = landmark_frame(&femur_landmarks(&partial, side)?);
-        // Two initial rotations (the landmark frames; the scanner axes as they are, both LPS):
-        // the better rigid fit wins.
-        let rigid_only = coxa_shape::SurfaceFitOptions { n_modes: Some(0), max_iterations: 60, ..Default::default() };
-        let mut best: Option<coxa_shape::SurfaceFit> = None;
-        for r in [ft * fm.transpose(), nalgebra::Matrix3::identity()] {
-            let rotation = nalgebra::Rotation3::from_matrix(&r);
-            let init = coxa_shape::Pose { rotation, translation_mm: ct.coords - rotation * cm.coords, scale: 1.0 };
-            let rigid = model.fit_surface(partial.vertices(), area, &init, &rigid_only)?;
-            eprintln!("  rigid only: RMS {:.2} mm, inliers {:.0} %, {} it", rigid.rms_mm, 100.0 * rigid.inlier_fraction, rigid.iterations);
-            if best.as_ref().is_none_or(|b| rigid.rms_mm < b.rms_mm) {
-                best = Some(rigid);
-            }
-        }
-        let rigid = best.context("a rigid fit")?;
+        let head_model = femur_landmarks(&mean_mesh, side)?.head_centre.lps_mm;
+        let head_target = femur_landmarks(&partial, side)?.head_centre.lps_mm;
+        let measure = |m: &Mesh| femur_landmarks(m, side).ok().and_then(|l| l.anteversion_deg);
         let t0 = std::time::Instant::now();
-        let fit = model.fit_surface(partial.vertices(), area, &rigid.pose, &coxa_shape::SurfaceFitOptions::default())?;
+        let p = coxa_shape::predict::predict_from_partial(&model, &partial, &head_model, &head_target, &measure, 30, 7)?;
         let secs = t0.elapsed().as_secs_f64();
-        let pred = Mesh::new(fit.shape.clone(), model.faces().to_vec())?;
+        let (fit, pred) = (&p.fit, &p.mesh);
+        let rigid = model.fit_surface(partial.vertices(), area, &fit.pose, &coxa_shape::SurfaceFitOptions { n_modes: Some(0), ..Default::default() })?;
         // Surface error over the unseen part (below the cut), both ways.
         let true_surface = coxa_shape::surface::Surface::new(full.vertices(), full.triangles());
         let pred_surface = coxa_shape::surface::Surface::new(pred.vertices(), pred.triangles());
@@ -149,23 +124,12 @@ fn femur_predicted_from_a_proximal_femur() -> Result<()> {
         let base = Mesh::new(rigid.shape.clone(), model.faces().to_vec())?;
         let e_base: Vec<f64> = base.vertices().iter().filter(|p| below(p)).map(|p| true_surface.distance(p)).collect();
         let av_base = femur_landmarks(&base, side)?.anteversion_deg.context("the mean femur has condyles")?;
-        let pl = femur_landmarks(&pred, side)?;
-        let av_pred = pl.anteversion_deg.context("the predicted femur has condyles")?;
-        // Anteversion SD from the posterior.
-        let mut avs = Vec::new();
-        for w in fit.sample_weights(30, 7) {
-            let x = model.instance(&w)?;
-            let posed: Vec<Point3<f64>> = x.iter().map(|p| fit.pose.apply(p)).collect();
-            if let Ok(l) = femur_landmarks(&Mesh::new(posed, model.faces().to_vec())?, side)
-                && let Some(a) = l.anteversion_deg
-            {
-                avs.push(a);
-            }
-        }
-        let av_mean = mean(&avs);
-        let av_sd = (avs.iter().map(|a| (a - av_mean).powi(2)).sum::<f64>() / (avs.len() - 1) as f64).sqrt();
+        let av_pred = p.angle.context("the predicted femur has condyles")?;
+        let avs = &p.angle_samples;
+        let av_mean = mean(avs);
+        let av_sd = p.angle_sd().context("posterior samples")?;
         eprintln!(
-            "{side:?}: target {} pts ({:.0} cm2), fit {} it {secs:.2} s, residual SD {:.2} mm, RMS {:.2} mm, inliers {:.0} %",
+            "{side:?}: target {} pts ({:.0} cm2), prediction (7 rigid starts, fit, 30 samples) {secs:.1} s, fit {} it, residual SD {:.2} mm, RMS {:.2} mm, inliers {:.0} %",
             partial.vertices().len(),
             area / 100.0,
             fit.iterations,
@@ -185,7 +149,7 @@ fn femur_predicted_from_a_proximal_femur() -> Result<()> {
             av_pred - av_true,
             avs.len(),
             extent(&full, &u),
-            extent(&pred, &u)
+            extent(pred, &u)
         );
         eprintln!("  baseline (mean shape, rigidly posed): unseen predicted->true mean {:.2} mm, anteversion {av_base:.1} deg (error {:+.1})", mean(&e_base), av_base - av_true);
         // What holds (measured when written: left 2.7 mm / +2.1 deg, right 8.1 mm / -10.2 deg;

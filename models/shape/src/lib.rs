@@ -27,6 +27,7 @@ pub mod gias;
 pub mod metrics;
 pub mod model;
 pub mod pca_file;
+pub mod predict;
 pub mod register;
 pub mod surface;
 
