@@ -14,5 +14,6 @@ pub mod report;
 pub mod rom;
 pub mod run;
 pub mod scenario;
+pub mod shape_predict;
 pub mod svg;
 pub mod view;
