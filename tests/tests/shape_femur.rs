@@ -573,3 +573,64 @@ fn registration_recovers_atlas_correspondence() -> Result<()> {
     assert!(m(&fit_err) < 0.6 * m(&base_err));
     Ok(())
 }
+
+/// The vsd femurs brought into LLP26's correspondence: the model's mean femur (6931 points)
+/// registered onto each full vsd femur, then the model fitted to the registered points (a whole
+/// fit in correspondence): how well the adult model represents an unseen femur.
+#[test]
+fn vsd_femurs_in_llp26_correspondence() -> Result<()> {
+    let Some(dir) = installed(gias::LLP26_DIR) else {
+        return Ok(());
+    };
+    let Some(vsd) = crate::common::shared_data("vsd_bones") else {
+        return Ok(());
+    };
+    for (right, side, file) in [
+        (false, Side::Left, "z013_Femur_L.stl"),
+        (true, Side::Right, "z013_Femur_R.stl"),
+    ] {
+        let full = coxa_io::mesh::read_stl(&vsd.join(file))?;
+        let model = gias::llp26(&dir, right, &[Llp26Part::Femur], 13)?;
+        let mean = model.instance(&[])?;
+        let head_m = femur_landmarks(&Mesh::new(mean.clone(), model.faces().to_vec())?, side)?
+            .head_centre
+            .lps_mm;
+        let head_t = femur_landmarks(&full, side)?.head_centre.lps_mm;
+        let init = coxa_shape::Pose {
+            translation_mm: head_t - head_m,
+            ..coxa_shape::Pose::identity()
+        };
+        let r = coxa_shape::register(
+            &mean,
+            model.faces(),
+            full.vertices(),
+            full.triangles(),
+            &init,
+            &coxa_shape::RegisterOptions::default(),
+        )?;
+        let registered = Mesh::new(r.vertices.clone(), model.faces().to_vec())?;
+        let truth = femur_landmarks(&full, side)?;
+        let reg_l = femur_landmarks(&registered, side)?;
+        let fit = model.fit(&r.vertices, &coxa_shape::FitOptions::default())?;
+        let surface = coxa_shape::surface::Surface::new(full.vertices(), full.triangles());
+        let fit_err =
+            fit.shape.iter().map(|p| surface.distance(p)).sum::<f64>() / fit.shape.len() as f64;
+        eprintln!(
+            "{side:?}: registered mean femur {:.2} mm from the vsd surface; anteversion registered {:.1} vs full {:.1} deg; LLP26 fit to it: RMS {:.2} mm to the registered points, {:.2} mm mean to the vsd surface",
+            r.mean_distance_mm,
+            reg_l.anteversion_deg.unwrap_or(f64::NAN),
+            truth.anteversion_deg.unwrap_or(f64::NAN),
+            fit.rms_mm,
+            fit_err
+        );
+        assert!(r.mean_distance_mm < 1.0);
+        assert!(
+            (reg_l.anteversion_deg.context("registered condyles")?
+                - truth.anteversion_deg.context("vsd condyles")?)
+            .abs()
+                < 5.0
+        );
+        assert!(fit_err < 3.0);
+    }
+    Ok(())
+}

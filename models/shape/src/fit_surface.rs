@@ -16,7 +16,7 @@
 //!    `b = (Σ w Jᵀ P J / σ² + Λ⁻¹)⁻¹ Σ w Jᵀ P (y − μ) / σ²`, `P = n nᵀ + τ (I − n nᵀ)`.
 //!
 //! The first [`SurfaceFitOptions::rigid_rounds`] rounds fit the pose alone (steps 1-3) with a
-//! wider capture distance. Rounds stop when the weights move less than 1e-4 SD and the pose less than 1e-3 mm.
+//! wider capture distance. Rounds stop when the weights move less than 1e-3 SD and the pose less than 0.01 mm.
 //!
 //! **Uncertainty.** The posterior covariance `Σ = (Σ w Jᵀ P J / σ² + Λ⁻¹)⁻¹` assumes independent
 //! residuals. Residuals of neighbouring points are not independent (a model's mismatch is smooth),
@@ -50,11 +50,11 @@ pub struct SurfaceFitOptions {
     pub max_distance_mm: f64,
     /// Share of the tangential residual (default 0.05).
     pub tangential_weight: f64,
-    /// At most this many target points are used, evenly subsampled (default 3000).
+    /// At most this many target points are used, evenly subsampled (default 1500).
     pub max_points: usize,
-    /// Rounds at most (default 80).
+    /// Rounds at most (default 40).
     pub max_iterations: usize,
-    /// The first rounds fit the pose alone, matching up to 3 x `max_distance_mm` (default 20).
+    /// The first rounds fit the pose alone, matching up to 3 x `max_distance_mm` (default 10).
     pub rigid_rounds: usize,
     /// Model vertices that may be matched (default: all); e.g. the model's part of the imaged
     /// region, so that a cut face is not matched to the unseen shaft.
@@ -70,9 +70,9 @@ impl Default for SurfaceFitOptions {
             huber_k: 2.0,
             max_distance_mm: 10.0,
             tangential_weight: 0.05,
-            max_points: 3000,
-            max_iterations: 80,
-            rigid_rounds: 20,
+            max_points: 1500,
+            max_iterations: 40,
+            rigid_rounds: 10,
             matchable: None,
         }
     }
@@ -208,6 +208,17 @@ impl ShapeModel {
         let mut sigma = options.noise_sd_mm;
         let mut a = DMatrix::<f64>::identity(k, k);
         let mut inliers = 0.0;
+        // The modes vertex after vertex (v: mode 0 xyz, mode 1 xyz, ...): the weight step reads
+        // three vertices' K x 3 values per match, contiguous here (mode-major, they are K cache
+        // misses apart).
+        let mut by_vertex = vec![0.0; n * 3 * k];
+        for j in 0..k {
+            for (v, c) in self.mode(j).chunks_exact(3).enumerate() {
+                by_vertex[v * 3 * k + 3 * j..v * 3 * k + 3 * j + 3].copy_from_slice(c);
+            }
+        }
+        // Each target point's last matched face: the next search starts there.
+        let mut hints: Vec<Option<usize>> = vec![None; y.len()];
         for it in 0..options.max_iterations.max(1) {
             iterations = it + 1;
             // 1. Matches, in the model frame.
@@ -215,7 +226,12 @@ impl ShapeModel {
             // (the target point, its nearest model point)
             let matches: Vec<(Point3<f64>, crate::surface::Nearest)> = y
                 .iter()
-                .filter_map(|p| surface.nearest(&inv.apply(p)).map(|m| (*p, m)))
+                .zip(hints.iter_mut())
+                .filter_map(|(p, h)| {
+                    let m = surface.nearest_from(&inv.apply(p), *h)?;
+                    *h = Some(m.face);
+                    Some((*p, m))
+                })
                 .collect();
             // 2. Robust weights.
             let mut r: Vec<f64> = matches.iter().map(|(_, m)| m.distance_mm).collect();
@@ -270,7 +286,7 @@ impl ShapeModel {
                 .fold(0.0, f64::max);
             pose = new_pose;
             if rigid_stage || k == 0 {
-                if moved < 1e-3 && k == 0 {
+                if moved < 1e-2 && k == 0 {
                     break;
                 }
                 continue;
@@ -300,10 +316,10 @@ impl ShapeModel {
                 for (c, &v) in f.iter().enumerate() {
                     let v = v as usize;
                     let wc = m.weights[c];
+                    let row = &by_vertex[v * 3 * k..(v + 1) * 3 * k];
                     for j in 0..k {
-                        let mode = self.mode(j);
                         for d in 0..3 {
-                            jac[(d, j)] += wc * mode[3 * v + d];
+                            jac[(d, j)] += wc * row[3 * j + d];
                         }
                     }
                     mu += wc
@@ -337,7 +353,7 @@ impl ShapeModel {
             b = new_b.iter().copied().collect();
             x = to_points(&self.instance_flat(&b)?);
             surface.refit(&x);
-            if change < 1e-4 && moved < 1e-3 {
+            if change < 1e-3 && moved < 1e-2 {
                 break;
             }
         }

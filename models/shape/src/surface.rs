@@ -12,6 +12,8 @@ pub struct Surface {
     tris: Vec<[Point3<f64>; 3]>,
     /// The face (index into the faces given) of each triangle in `tris`.
     ids: Vec<[u32; 4]>,
+    /// For each face given, its slot in `tris` (`u32::MAX` for a skipped face).
+    slot: Vec<u32>,
     nodes: Vec<Node>,
 }
 
@@ -50,11 +52,29 @@ impl Surface {
             .filter(|(_, f)| f.iter().all(|&i| (i as usize) < vertices.len()))
             .map(|(k, f)| [f[0], f[1], f[2], k as u32])
             .collect();
-        let tris = ids.iter().map(|f| [vertices[f[0] as usize], vertices[f[1] as usize], vertices[f[2] as usize]]).collect();
-        let mut s = Self { tris, ids, nodes: Vec::new() };
+        let tris = ids
+            .iter()
+            .map(|f| {
+                [
+                    vertices[f[0] as usize],
+                    vertices[f[1] as usize],
+                    vertices[f[2] as usize],
+                ]
+            })
+            .collect();
+        let mut s = Self {
+            tris,
+            ids,
+            slot: Vec::new(),
+            nodes: Vec::new(),
+        };
         if !s.tris.is_empty() {
             let n = s.tris.len();
             s.split(0, n);
+        }
+        s.slot = vec![u32::MAX; faces.len()];
+        for (i, f) in s.ids.iter().enumerate() {
+            s.slot[f[3] as usize] = i as u32;
         }
         s
     }
@@ -75,7 +95,13 @@ impl Surface {
     fn split(&mut self, start: usize, end: usize) -> usize {
         let (lo, hi) = self.bounds(start, end);
         let id = self.nodes.len();
-        self.nodes.push(Node { lo, hi, start, end, leaf: true });
+        self.nodes.push(Node {
+            lo,
+            hi,
+            start,
+            end,
+            leaf: true,
+        });
         if end - start <= LEAF {
             return id;
         }
@@ -83,13 +109,22 @@ impl Surface {
         let key = |t: &[Point3<f64>; 3]| t[0][axis] + t[1][axis] + t[2][axis];
         let mid = (start + end) / 2;
         let mut order: Vec<usize> = (start..end).collect();
-        order.select_nth_unstable_by(mid - start, |&a, &b| key(&self.tris[a]).total_cmp(&key(&self.tris[b])));
-        let (tris, ids): (Vec<_>, Vec<_>) = order.iter().map(|&i| (self.tris[i], self.ids[i])).unzip();
+        order.select_nth_unstable_by(mid - start, |&a, &b| {
+            key(&self.tris[a]).total_cmp(&key(&self.tris[b]))
+        });
+        let (tris, ids): (Vec<_>, Vec<_>) =
+            order.iter().map(|&i| (self.tris[i], self.ids[i])).unzip();
         self.tris[start..end].copy_from_slice(&tris);
         self.ids[start..end].copy_from_slice(&ids);
         let left = self.split(start, mid);
         let right = self.split(mid, end);
-        self.nodes[id] = Node { lo, hi, start: left, end: right, leaf: false };
+        self.nodes[id] = Node {
+            lo,
+            hi,
+            start: left,
+            end: right,
+            leaf: false,
+        };
         id
     }
 
@@ -97,7 +132,11 @@ impl Surface {
     /// and its boxes recomputed, much faster than building it again. Tighter after small moves.
     pub fn refit(&mut self, vertices: &[Point3<f64>]) {
         for (t, f) in self.tris.iter_mut().zip(&self.ids) {
-            *t = [vertices[f[0] as usize], vertices[f[1] as usize], vertices[f[2] as usize]];
+            *t = [
+                vertices[f[0] as usize],
+                vertices[f[1] as usize],
+                vertices[f[2] as usize],
+            ];
         }
         // Children are pushed after their parent: refit from the back.
         for id in (0..self.nodes.len()).rev() {
@@ -115,10 +154,27 @@ impl Surface {
 
     /// The nearest surface point to `p` (`None` for an empty surface).
     pub fn nearest(&self, p: &Point3<f64>) -> Option<Nearest> {
+        self.nearest_from(p, None)
+    }
+
+    /// [`Self::nearest`], starting from face `hint` (e.g. the previous answer for a point that
+    /// moved a little): its distance bounds the search, which then visits far fewer boxes.
+    pub fn nearest_from(&self, p: &Point3<f64>, hint: Option<usize>) -> Option<Nearest> {
         let (mut best, mut at) = (f64::INFINITY, None);
+        if let Some(i) = hint
+            .and_then(|h| self.slot.get(h))
+            .map(|&i| i as usize)
+            .filter(|&i| i < self.tris.len())
+        {
+            let q = closest_on_triangle(p, &self.tris[i]);
+            best = (q - p).norm_squared() * (1.0 + 1e-12) + 1e-300;
+            at = Some((i, q));
+        }
         let mut stack = vec![0usize];
         while let Some(id) = stack.pop() {
-            let Some(node) = self.nodes.get(id) else { break };
+            let Some(node) = self.nodes.get(id) else {
+                break;
+            };
             if box_dist2(p, &node.lo, &node.hi) >= best {
                 continue;
             }
@@ -133,7 +189,10 @@ impl Surface {
                 }
             } else {
                 let (a, b) = (node.start, node.end);
-                let (da, db) = (box_dist2(p, &self.nodes[a].lo, &self.nodes[a].hi), box_dist2(p, &self.nodes[b].lo, &self.nodes[b].hi));
+                let (da, db) = (
+                    box_dist2(p, &self.nodes[a].lo, &self.nodes[a].hi),
+                    box_dist2(p, &self.nodes[b].lo, &self.nodes[b].hi),
+                );
                 if da < db {
                     stack.extend([b, a]);
                 } else {
@@ -142,7 +201,12 @@ impl Surface {
             }
         }
         let (i, q) = at?;
-        Some(Nearest { distance_mm: best.sqrt(), point: q, face: self.ids[i][3] as usize, weights: barycentric(&q, &self.tris[i]) })
+        Some(Nearest {
+            distance_mm: best.sqrt(),
+            point: q,
+            face: self.ids[i][3] as usize,
+            weights: barycentric(&q, &self.tris[i]),
+        })
     }
 
     /// The distance from `p` to the surface (infinite for an empty surface).
@@ -163,7 +227,10 @@ impl Surface {
                 }
             } else {
                 let (a, b) = (node.start, node.end);
-                let (da, db) = (box_dist2(p, &self.nodes[a].lo, &self.nodes[a].hi), box_dist2(p, &self.nodes[b].lo, &self.nodes[b].hi));
+                let (da, db) = (
+                    box_dist2(p, &self.nodes[a].lo, &self.nodes[a].hi),
+                    box_dist2(p, &self.nodes[b].lo, &self.nodes[b].hi),
+                );
                 // Nearer child last, so it is searched first.
                 if da < db {
                     stack.extend([b, a]);
@@ -177,13 +244,22 @@ impl Surface {
 }
 
 fn box_dist2(p: &Point3<f64>, lo: &Point3<f64>, hi: &Point3<f64>) -> f64 {
-    (0..3).map(|a| (lo[a] - p[a]).max(0.0).max(p[a] - hi[a])).map(|d| d * d).sum()
+    (0..3)
+        .map(|a| (lo[a] - p[a]).max(0.0).max(p[a] - hi[a]))
+        .map(|d| d * d)
+        .sum()
 }
 
 /// Barycentric weights of a point `q` of triangle `t` (least squares for a degenerate one).
 fn barycentric(q: &Point3<f64>, t: &[Point3<f64>; 3]) -> [f64; 3] {
     let (v0, v1, v2) = (t[1] - t[0], t[2] - t[0], q - t[0]);
-    let (d00, d01, d11, d20, d21) = (v0.dot(&v0), v0.dot(&v1), v1.dot(&v1), v2.dot(&v0), v2.dot(&v1));
+    let (d00, d01, d11, d20, d21) = (
+        v0.dot(&v0),
+        v0.dot(&v1),
+        v1.dot(&v1),
+        v2.dot(&v0),
+        v2.dot(&v1),
+    );
     let den = d00 * d11 - d01 * d01;
     if den.abs() <= f64::EPSILON * d00 * d11 {
         return [1.0, 0.0, 0.0];
