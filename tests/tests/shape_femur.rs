@@ -501,18 +501,7 @@ fn registration_recovers_atlas_correspondence() -> Result<()> {
     let Some(dir) = crate::common::shared_data("pelvis_atlas/surface") else {
         return Ok(());
     };
-    let mut ids: Vec<u32> = std::fs::read_dir(&dir)?
-        .filter_map(|e| {
-            e.ok()?
-                .file_name()
-                .to_str()?
-                .strip_prefix("LeftHip")?
-                .strip_suffix("_cpd.vtk")?
-                .parse()
-                .ok()
-        })
-        .collect();
-    ids.sort_unstable();
+    let ids = crate::shape::subject_ids(&dir)?;
     let read = |id: u32| coxa_io::mesh::read_vtk(&dir.join(format!("LeftHip{id}_cpd.vtk")));
     let template = read(ids[0])?;
     let centroid = |v: &[Point3<f64>]| {

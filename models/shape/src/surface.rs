@@ -211,35 +211,7 @@ impl Surface {
 
     /// The distance from `p` to the surface (infinite for an empty surface).
     pub fn distance(&self, p: &Point3<f64>) -> f64 {
-        if self.nodes.is_empty() {
-            return f64::INFINITY;
-        }
-        let mut best = f64::INFINITY;
-        let mut stack = vec![0usize];
-        while let Some(id) = stack.pop() {
-            let node = &self.nodes[id];
-            if box_dist2(p, &node.lo, &node.hi) >= best {
-                continue;
-            }
-            if node.leaf {
-                for t in &self.tris[node.start..node.end] {
-                    best = best.min((closest_on_triangle(p, t) - p).norm_squared());
-                }
-            } else {
-                let (a, b) = (node.start, node.end);
-                let (da, db) = (
-                    box_dist2(p, &self.nodes[a].lo, &self.nodes[a].hi),
-                    box_dist2(p, &self.nodes[b].lo, &self.nodes[b].hi),
-                );
-                // Nearer child last, so it is searched first.
-                if da < db {
-                    stack.extend([b, a]);
-                } else {
-                    stack.extend([a, b]);
-                }
-            }
-        }
-        best.sqrt()
+        self.nearest(p).map_or(f64::INFINITY, |m| m.distance_mm)
     }
 }
 
