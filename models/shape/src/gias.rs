@@ -39,6 +39,9 @@ use crate::error::{Result, ShapeError, input};
 use crate::model::{Landmark, ModelInfo, Part, Provenance, ShapeModel};
 use crate::pca_file::{Layout, PcaFile};
 
+/// A point as weights over mesh nodes: `(node, weight)`.
+pub type NodeWeights = Vec<(usize, f64)>;
+
 /// One surface element of a GIAS3 ensemble mesh.
 #[derive(Debug, Clone, PartialEq)]
 enum Element {
@@ -183,7 +186,7 @@ impl EnsembleMesh {
     /// Samples every element on a grid of `divisions` steps per side: each sample as weights
     /// over the nodes (welded across element edges), and the triangles over the samples,
     /// consistently oriented.
-    pub fn evaluate(&self, divisions: usize) -> (Vec<Vec<(usize, f64)>>, Vec<[u32; 3]>) {
+    pub fn evaluate(&self, divisions: usize) -> (Vec<NodeWeights>, Vec<[u32; 3]>) {
         let d = divisions.max(1);
         let mut points: Vec<Vec<(usize, f64)>> = Vec::new();
         let mut index: HashMap<Vec<(usize, i64)>, u32> = HashMap::new();
@@ -469,7 +472,7 @@ pub fn model_from_pca(
     info: ModelInfo,
 ) -> Result<ShapeModel> {
     let d = pca.dim();
-    if d % 3 != 0 {
+    if !d.is_multiple_of(3) {
         return Err(ShapeError::InvalidModel {
             why: format!("{d} values are not 3D points"),
         });

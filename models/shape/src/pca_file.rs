@@ -99,7 +99,10 @@ struct Array {
     data: Vec<f64>,
 }
 
-fn itemsize_and_convert(descr: &str) -> Option<(usize, fn(&[u8], bool) -> f64)> {
+/// Reads one value from its bytes (little endian when the flag is set).
+type Convert = fn(&[u8], bool) -> f64;
+
+fn itemsize_and_convert(descr: &str) -> Option<(usize, Convert)> {
     fn f4(b: &[u8], le: bool) -> f64 {
         let a = [b[0], b[1], b[2], b[3]];
         f64::from(if le {
