@@ -3,6 +3,8 @@
 //! gluteus_medius_left (82) on the real CT with TotalSegmentator's labels. pyradiomics-bhklab
 //! 3.1.4 on the same inputs: `benches/compare_pyradiomics.py`.
 
+#![expect(missing_docs, reason = "criterion_group! generates an undocumented function")]
+
 use std::path::Path;
 
 use coxa_diagnostics::{Params, extract};

@@ -111,6 +111,11 @@ pub struct AnatomyArgs {
     /// when you know its values are Hounsfield units.
     #[arg(long)]
     pub any_modality: bool,
+    /// The shape model that predicts a femur whose condyles are not imaged: the
+    /// musculoskeletal/models folder of musculoskeletal-models 0.2.4, or `none`. Default: the
+    /// installed package if found (scripts/setup), else no prediction.
+    #[arg(long, value_name = "PATH|none")]
+    pub shape_model: Option<String>,
 }
 
 /// Arguments of `coxa run`.
@@ -195,6 +200,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn anatomy(args: &AnatomyArgs) -> anyhow::Result<()> {
+    if let Some(m) = &args.shape_model {
+        crate::shape_predict::set_choice(crate::shape_predict::parse_choice(m));
+    }
     let source = match &args.ct {
         Some(ct) => {
             let mut dicom = ReadOptions::new().with_resample(args.resample);

@@ -17,5 +17,6 @@ pub mod rom;
 pub mod run;
 pub mod scenario;
 pub mod stem_report;
+pub mod shape_predict;
 pub mod svg;
 pub mod view;

@@ -14,3 +14,4 @@ mod segment;
 mod msk;
 mod plan;
 mod sizing;
+mod shape_femur;

@@ -13,7 +13,7 @@ use nalgebra::Point3;
 use crate::common::shared_data;
 
 /// The atlas subject IDs (from the LeftHip file names), sorted numerically.
-fn subject_ids(dir: &Path) -> Result<Vec<u32>> {
+pub(crate) fn subject_ids(dir: &Path) -> Result<Vec<u32>> {
     let mut ids: Vec<u32> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("LeftHip")?.strip_suffix("_cpd.vtk")?.parse().ok())
         .collect();

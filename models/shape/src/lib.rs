@@ -22,11 +22,18 @@
 pub mod build;
 mod error;
 mod fit;
+mod fit_surface;
+pub mod gias;
 pub mod metrics;
 pub mod model;
+pub mod pca_file;
+pub mod predict;
+pub mod register;
 pub mod surface;
 
 pub use build::{BuildOptions, Built, build};
 pub use error::{Result, ShapeError};
 pub use fit::{Fit, FitOptions, PartialFit, Pose};
+pub use fit_surface::{SurfaceFit, SurfaceFitOptions};
+pub use register::{RegisterOptions, Registration, register};
 pub use model::{Landmark, ModelInfo, Part, Provenance, ShapeModel};

@@ -10,7 +10,24 @@ use nalgebra::{Point3, Vector3};
 #[derive(Debug, Clone)]
 pub struct Surface {
     tris: Vec<[Point3<f64>; 3]>,
+    /// The face (index into the faces given) of each triangle in `tris`.
+    ids: Vec<[u32; 4]>,
+    /// For each face given, its slot in `tris` (`u32::MAX` for a skipped face).
+    slot: Vec<u32>,
     nodes: Vec<Node>,
+}
+
+/// The nearest surface point to a query.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Nearest {
+    /// Distance, mm.
+    pub distance_mm: f64,
+    /// The point.
+    pub point: Point3<f64>,
+    /// The face (index into the faces the surface was built from).
+    pub face: usize,
+    /// Barycentric weights of the face's three corners.
+    pub weights: [f64; 3],
 }
 
 #[derive(Debug, Clone)]
@@ -29,15 +46,35 @@ impl Surface {
     /// The surface of `faces` over `vertices` (indices must be in range: faces naming a missing
     /// vertex are skipped).
     pub fn new(vertices: &[Point3<f64>], faces: &[[u32; 3]]) -> Self {
-        let tris: Vec<[Point3<f64>; 3]> = faces
+        let ids: Vec<[u32; 4]> = faces
             .iter()
-            .filter(|f| f.iter().all(|&i| (i as usize) < vertices.len()))
-            .map(|f| [vertices[f[0] as usize], vertices[f[1] as usize], vertices[f[2] as usize]])
+            .enumerate()
+            .filter(|(_, f)| f.iter().all(|&i| (i as usize) < vertices.len()))
+            .map(|(k, f)| [f[0], f[1], f[2], k as u32])
             .collect();
-        let mut s = Self { tris, nodes: Vec::new() };
+        let tris = ids
+            .iter()
+            .map(|f| {
+                [
+                    vertices[f[0] as usize],
+                    vertices[f[1] as usize],
+                    vertices[f[2] as usize],
+                ]
+            })
+            .collect();
+        let mut s = Self {
+            tris,
+            ids,
+            slot: Vec::new(),
+            nodes: Vec::new(),
+        };
         if !s.tris.is_empty() {
             let n = s.tris.len();
             s.split(0, n);
+        }
+        s.slot = vec![u32::MAX; faces.len()];
+        for (i, f) in s.ids.iter().enumerate() {
+            s.slot[f[3] as usize] = i as u32;
         }
         s
     }
@@ -58,40 +95,104 @@ impl Surface {
     fn split(&mut self, start: usize, end: usize) -> usize {
         let (lo, hi) = self.bounds(start, end);
         let id = self.nodes.len();
-        self.nodes.push(Node { lo, hi, start, end, leaf: true });
+        self.nodes.push(Node {
+            lo,
+            hi,
+            start,
+            end,
+            leaf: true,
+        });
         if end - start <= LEAF {
             return id;
         }
         let axis = (hi - lo).imax();
         let key = |t: &[Point3<f64>; 3]| t[0][axis] + t[1][axis] + t[2][axis];
         let mid = (start + end) / 2;
-        self.tris[start..end].select_nth_unstable_by(mid - start, |a, b| key(a).total_cmp(&key(b)));
+        let mut order: Vec<usize> = (start..end).collect();
+        order.select_nth_unstable_by(mid - start, |&a, &b| {
+            key(&self.tris[a]).total_cmp(&key(&self.tris[b]))
+        });
+        let (tris, ids): (Vec<_>, Vec<_>) =
+            order.iter().map(|&i| (self.tris[i], self.ids[i])).unzip();
+        self.tris[start..end].copy_from_slice(&tris);
+        self.ids[start..end].copy_from_slice(&ids);
         let left = self.split(start, mid);
         let right = self.split(mid, end);
-        self.nodes[id] = Node { lo, hi, start: left, end: right, leaf: false };
+        self.nodes[id] = Node {
+            lo,
+            hi,
+            start: left,
+            end: right,
+            leaf: false,
+        };
         id
     }
 
-    /// The distance from `p` to the surface (infinite for an empty surface).
-    pub fn distance(&self, p: &Point3<f64>) -> f64 {
-        if self.nodes.is_empty() {
-            return f64::INFINITY;
+    /// The same surface with its vertices moved to `vertices` (same faces): the tree is kept
+    /// and its boxes recomputed, much faster than building it again. Tighter after small moves.
+    pub fn refit(&mut self, vertices: &[Point3<f64>]) {
+        for (t, f) in self.tris.iter_mut().zip(&self.ids) {
+            *t = [
+                vertices[f[0] as usize],
+                vertices[f[1] as usize],
+                vertices[f[2] as usize],
+            ];
         }
-        let mut best = f64::INFINITY;
+        // Children are pushed after their parent: refit from the back.
+        for id in (0..self.nodes.len()).rev() {
+            let n = &self.nodes[id];
+            let (lo, hi) = if n.leaf {
+                self.bounds(n.start, n.end)
+            } else {
+                let (a, b) = (&self.nodes[n.start], &self.nodes[n.end]);
+                (a.lo.inf(&b.lo), a.hi.sup(&b.hi))
+            };
+            self.nodes[id].lo = lo;
+            self.nodes[id].hi = hi;
+        }
+    }
+
+    /// The nearest surface point to `p` (`None` for an empty surface).
+    pub fn nearest(&self, p: &Point3<f64>) -> Option<Nearest> {
+        self.nearest_from(p, None)
+    }
+
+    /// [`Self::nearest`], starting from face `hint` (e.g. the previous answer for a point that
+    /// moved a little): its distance bounds the search, which then visits far fewer boxes.
+    pub fn nearest_from(&self, p: &Point3<f64>, hint: Option<usize>) -> Option<Nearest> {
+        let (mut best, mut at) = (f64::INFINITY, None);
+        if let Some(i) = hint
+            .and_then(|h| self.slot.get(h))
+            .map(|&i| i as usize)
+            .filter(|&i| i < self.tris.len())
+        {
+            let q = closest_on_triangle(p, &self.tris[i]);
+            best = (q - p).norm_squared() * (1.0 + 1e-12) + 1e-300;
+            at = Some((i, q));
+        }
         let mut stack = vec![0usize];
         while let Some(id) = stack.pop() {
-            let node = &self.nodes[id];
+            let Some(node) = self.nodes.get(id) else {
+                break;
+            };
             if box_dist2(p, &node.lo, &node.hi) >= best {
                 continue;
             }
             if node.leaf {
-                for t in &self.tris[node.start..node.end] {
-                    best = best.min((closest_on_triangle(p, t) - p).norm_squared());
+                for i in node.start..node.end {
+                    let q = closest_on_triangle(p, &self.tris[i]);
+                    let d2 = (q - p).norm_squared();
+                    if d2 < best {
+                        best = d2;
+                        at = Some((i, q));
+                    }
                 }
             } else {
                 let (a, b) = (node.start, node.end);
-                let (da, db) = (box_dist2(p, &self.nodes[a].lo, &self.nodes[a].hi), box_dist2(p, &self.nodes[b].lo, &self.nodes[b].hi));
-                // Nearer child last, so it is searched first.
+                let (da, db) = (
+                    box_dist2(p, &self.nodes[a].lo, &self.nodes[a].hi),
+                    box_dist2(p, &self.nodes[b].lo, &self.nodes[b].hi),
+                );
                 if da < db {
                     stack.extend([b, a]);
                 } else {
@@ -99,12 +200,45 @@ impl Surface {
                 }
             }
         }
-        best.sqrt()
+        let (i, q) = at?;
+        Some(Nearest {
+            distance_mm: best.sqrt(),
+            point: q,
+            face: self.ids[i][3] as usize,
+            weights: barycentric(&q, &self.tris[i]),
+        })
+    }
+
+    /// The distance from `p` to the surface (infinite for an empty surface).
+    pub fn distance(&self, p: &Point3<f64>) -> f64 {
+        self.nearest(p).map_or(f64::INFINITY, |m| m.distance_mm)
     }
 }
 
 fn box_dist2(p: &Point3<f64>, lo: &Point3<f64>, hi: &Point3<f64>) -> f64 {
-    (0..3).map(|a| (lo[a] - p[a]).max(0.0).max(p[a] - hi[a])).map(|d| d * d).sum()
+    (0..3)
+        .map(|a| (lo[a] - p[a]).max(0.0).max(p[a] - hi[a]))
+        .map(|d| d * d)
+        .sum()
+}
+
+/// Barycentric weights of a point `q` of triangle `t` (least squares for a degenerate one).
+fn barycentric(q: &Point3<f64>, t: &[Point3<f64>; 3]) -> [f64; 3] {
+    let (v0, v1, v2) = (t[1] - t[0], t[2] - t[0], q - t[0]);
+    let (d00, d01, d11, d20, d21) = (
+        v0.dot(&v0),
+        v0.dot(&v1),
+        v1.dot(&v1),
+        v2.dot(&v0),
+        v2.dot(&v1),
+    );
+    let den = d00 * d11 - d01 * d01;
+    if den.abs() <= f64::EPSILON * d00 * d11 {
+        return [1.0, 0.0, 0.0];
+    }
+    let v = (d11 * d20 - d01 * d21) / den;
+    let w = (d00 * d21 - d01 * d20) / den;
+    [1.0 - v - w, v, w]
 }
 
 /// The closest point to `p` on triangle `t` (Ericson, Real-Time Collision Detection, 5.1.5).
