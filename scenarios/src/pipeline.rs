@@ -46,7 +46,7 @@ fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value
             if list.is_empty() {
                 bail!("case {}: no input found (a case folder needs ct.nii.gz, ct.nii, a DICOM folder ct/, or bone surfaces such as hip_right.stl and femur_right.stl)", case.name);
             }
-            (AnatomySource::Meshes(list.clone()), None)
+            (AnatomySource::Meshes(list.clone(), case.mesh_units), None)
         }
         CaseInput::Phantom => {
             let spec = PhantomSpec::default();
@@ -76,11 +76,9 @@ fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value
     })
 }
 
-/// Writes a new file (never overwrites).
+/// Writes a new file, whole or not at all (never overwrites): [`crate::atomic::write_new`].
 pub fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(path).with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(bytes).with_context(|| format!("writing {}", path.display()))
+    crate::atomic::write_new(path, bytes)
 }
 
 /// The bones of the operated side, if the anatomy has them.
@@ -241,7 +239,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     };
     let inputs = match &source {
         AnatomySource::Ct { ct, labels, .. } => json!({"ct": abs(ct), "labels": labels.as_ref().map(abs)}),
-        AnatomySource::Meshes(list) => json!({"meshes": list.iter().map(|(n, p)| json!({"name": n, "file": abs(p)})).collect::<Vec<_>>()}),
+        AnatomySource::Meshes(list, _) => json!({"meshes": list.iter().map(|(n, p)| json!({"name": n, "file": abs(p)})).collect::<Vec<_>>()}),
     };
     write_new(&dir.join("inputs.json"), serde_json::to_string_pretty(&inputs)?.as_bytes())?;
     progress("anatomy (segmentation, surfaces, landmarks)");

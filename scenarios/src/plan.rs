@@ -35,6 +35,10 @@ pub struct PlanArgs {
     /// anterior pelvic plane, the other femur (with it) the leg-length and offset reference.
     #[arg(long = "mesh", value_name = "NAME=FILE", conflicts_with = "ct")]
     pub meshes: Vec<String>,
+    /// Units of the --mesh files when they are not millimetres: mm, cm, m or in (without it,
+    /// meshes whose bone sizes fit another unit are refused).
+    #[arg(long, value_name = "UNIT", value_parser = crate::bone_input::parse_units, requires = "meshes")]
+    pub mesh_units: Option<coxa_anatomy::bone_check::LengthUnit>,
     /// A CT (DICOM folder or file, NIfTI) instead of meshes: bones segmented (or taken from
     /// --labels), surfaces and landmarks as `coxa anatomy` makes them, kept in DIR/anatomy/.
     #[arg(long)]
@@ -177,6 +181,7 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
         None => Catalog::builtin()?,
     };
     let side_flag = args.side.as_deref().map(parse_side).transpose()?;
+    let mut bone_notes = Vec::new();
     // The bones: from the meshes, or from the CT through the anatomy stage.
     let (bones, side) = match &args.ct {
         Some(ct) => {
@@ -186,14 +191,14 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
             (Bones(result.meshes), side)
         }
         None => {
-            let mut list: Vec<(String, Mesh)> = Vec::new();
+            let mut files: Vec<(String, PathBuf)> = Vec::new();
             for m in &args.meshes {
                 let (name, path) = m.split_once('=').with_context(|| format!("--mesh {m:?}: write NAME=FILE, e.g. hip_right=pelvis_r.stl"))?;
                 ensure!(["hip_left", "hip_right", "femur_left", "femur_right"].contains(&name), "--mesh {name}: unknown name; use hip_left, hip_right, femur_left or femur_right");
-                ensure!(!list.iter().any(|(n, _)| n == name), "--mesh {name} given twice");
-                let mesh = coxa_io::mesh::read_mesh(Path::new(path)).with_context(|| format!("--mesh {name}={path}"))?;
-                list.push((name.to_string(), mesh));
+                ensure!(!files.iter().any(|(n, _)| n == name), "--mesh {name} given twice");
+                files.push((name.to_string(), PathBuf::from(path)));
             }
+            let list: Vec<(String, Mesh)> = crate::bone_input::read_bones(&files, args.mesh_units, &mut bone_notes)?;
             let has = |n: &str| list.iter().any(|(m, _)| m == n);
             let side = match side_flag {
                 Some(s) => s,
@@ -213,7 +218,7 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
     let (anatomy, frame_note, assumed) = plan_anatomy(side, hip, femur, bones.get(&format!("hip_{other}")), bones.get(&format!("femur_{other}")))?;
     let scorer = scorer(&anatomy, &catalog);
     let mut plan = coxa_planner::plan(&anatomy, &catalog, &scorer, &options)?;
-    plan.notes.splice(0..0, assumed);
+    plan.notes.splice(0..0, bone_notes.into_iter().chain(assumed));
     let report = plan_json(&plan, &anatomy, &catalog, frame_note, &options);
 
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
