@@ -90,16 +90,16 @@ hdr["vox_offset"] = 352
 raw = hdr.binaryblock + b"\0" * 4 + b"\0" * 4096
 with gzip.GzipFile(path("nifti_announces_54_TB.nii.gz"), "wb", mtime=0) as f:
     f.write(raw)
-# A CT (air, soft tissue, "bone") and its label map mirrored left/right (NIfTI RAS: +i is the
-# patient's right, so femur_left belongs at low i; here it is at high i).
+# A CT (air, soft tissue, "bone") and its label map mirrored left/right (NIfTI RAS with this
+# affine: +i points to the patient's right, so femur_left belongs at low i; here it is at high i).
 ct = np.full((40, 12, 12), -1000, np.int16)
 ct[2:38, 2:10, 2:10] = 40
 ct[3:10, 4:8, 4:8] = 700
 ct[30:37, 4:8, 4:8] = 700
 nib.save(nib.Nifti1Image(ct, np.diag([2.0, 2.0, 2.0, 1.0])), path("ct_small.nii.gz"))
 lab = np.zeros((40, 12, 12), np.uint8)
-lab[3:10, 4:8, 4:8] = 75   # femur_left at low i = patient's right: mirrored
-lab[30:37, 4:8, 4:8] = 76  # femur_right at high i = patient's left
+lab[3:10, 4:8, 4:8] = 76   # femur_right at low i = the patient's left: mirrored
+lab[30:37, 4:8, 4:8] = 75  # femur_left at high i = the patient's right
 nib.save(nib.Nifti1Image(lab, np.diag([2.0, 2.0, 2.0, 1.0])), path("labels_mirrored.nii.gz"))
 
 
