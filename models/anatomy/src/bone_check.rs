@@ -317,6 +317,9 @@ pub fn check_label_sides(map: &coxa_core::LabelMap) -> Result<(), BoneCheckError
     }
 }
 
+/// Bone surfaces by name (`femur_right`, ...).
+pub type NamedMeshes = Vec<(String, Mesh)>;
+
 /// Largest extent of a mesh (axis-aligned box), file units.
 fn extent(mesh: &Mesh) -> f64 {
     mesh.bounds().map_or(0.0, |(lo, hi)| (hi - lo).max())
@@ -330,7 +333,7 @@ fn extent(mesh: &Mesh) -> f64 {
 pub fn check_bones(
     bones: Vec<(String, Mesh)>,
     units: Option<LengthUnit>,
-) -> Result<(Vec<(String, Mesh)>, Vec<String>), BoneCheckError> {
+) -> Result<(NamedMeshes, Vec<String>), BoneCheckError> {
     let mut notes = Vec::new();
     let mut cleaned = Vec::with_capacity(bones.len());
     for (name, mesh) in bones {
