@@ -32,8 +32,9 @@ pub enum AnatomySource {
         /// Accept a CT source that does not look like a CT (another modality, no air).
         any_modality: bool,
     },
-    /// Bone surfaces by TotalSegmentator class name (femur_left, hip_right, ...), LPS mm.
-    Meshes(Vec<(String, PathBuf)>),
+    /// Bone surfaces by TotalSegmentator class name (femur_left, hip_right, ...), LPS, with
+    /// their units when given (`None`: mm, checked from the bone sizes).
+    Meshes(Vec<(String, PathBuf)>, Option<coxa_anatomy::bone_check::LengthUnit>),
 }
 
 /// Bone surfaces by class name.
@@ -82,15 +83,13 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
     let mut warnings: Vec<String> = Vec::new();
     let mut report = json!({});
     let (bones, label_map, ct) = match source {
-        AnatomySource::Meshes(list) => {
-            let mut meshes = Vec::new();
-            for (name, path) in list {
+        AnatomySource::Meshes(list, units) => {
+            for (name, _) in list {
                 if !BONES.iter().any(|(_, n)| n == name) {
                     bail!("--mesh {name}=...: unknown structure {name:?}; use one of sacrum, femur_left, femur_right, hip_left, hip_right");
                 }
-                let m = coxa_io::mesh::read_mesh(path)?;
-                meshes.push((name.clone(), m));
             }
+            let meshes = crate::bone_input::read_bones(list, *units, &mut warnings)?;
             (Bones { meshes }, None, None)
         }
         AnatomySource::Ct { ct, labels, label_names, dicom, any_modality } => {
@@ -184,7 +183,7 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
         });
     }
     report["warnings"] = json!(&warnings);
-    crate::files::write_new(&out.join("anatomy.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
+    crate::atomic::write_new(&out.join("anatomy.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
     Ok(AnatomyResult { json: report, meshes: bones.meshes, landmarks: found, warnings, canals })
 }
 
@@ -375,6 +374,7 @@ fn label_map_for(ct: &Volume, labels: Option<&Path>, label_names: Option<&Path>,
         }
     };
     let map = labels::import_label_map(map, &source).with_context(|| format!("--labels {}", path.display()))?;
+    coxa_anatomy::bone_check::check_label_sides(&map).with_context(|| format!("--labels {}", path.display()))?;
     let has_bones = map.counts().keys().any(|id| BONES.iter().any(|(b, _)| b == id));
     if has_bones {
         return Ok(map);

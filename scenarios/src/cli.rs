@@ -95,6 +95,10 @@ pub struct AnatomyArgs {
     /// hip_left, hip_right, sacrum (coordinates taken as LPS mm). Repeat for each bone.
     #[arg(long, value_name = "NAME=FILE")]
     pub mesh: Vec<String>,
+    /// Units of the --mesh files when they are not millimetres: mm, cm, m or in (without it,
+    /// meshes whose bone sizes fit another unit are refused).
+    #[arg(long, value_name = "UNIT", value_parser = crate::bone_input::parse_units, requires = "mesh")]
+    pub mesh_units: Option<coxa_anatomy::bone_check::LengthUnit>,
     /// The output folder; it must not exist yet (coxa never overwrites).
     #[arg(long)]
     pub out: PathBuf,
@@ -129,6 +133,10 @@ pub struct RunArgs {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
+    /// Start even when the run's estimate (time, memory, disk; printed for large sweeps) is past
+    /// a limit.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 fn print_outcome(o: &crate::run::RunOutcome) {
@@ -146,6 +154,7 @@ fn print_outcome(o: &crate::run::RunOutcome) {
 
 fn run_scenario(args: &RunArgs) -> anyhow::Result<()> {
     let scn = crate::scenario::Scenario::load(&args.scenario)?;
+    crate::estimate::check(&scn, args.yes)?;
     let outcome = crate::run::run(&scn, args.out.as_deref(), !args.quiet)?;
     print_outcome(&outcome);
     if !outcome.failed.is_empty() {
@@ -176,7 +185,9 @@ pub struct InspectArgs {
     /// image sizes) onto a regular grid instead of stopping with an error.
     #[arg(long)]
     pub resample: bool,
-    /// Include the patient's name and ID in the output (left out by default).
+    /// Include the patient's name, ID and the other identifying fields (birth date, institution,
+    /// people's names, and free text such as SeriesDescription that can hold a name) in the
+    /// output (left out by default).
     #[arg(long)]
     pub show_phi: bool,
 }
@@ -225,7 +236,7 @@ fn anatomy(args: &AnatomyArgs) -> anyhow::Result<()> {
                 };
                 list.push((name.to_string(), PathBuf::from(file)));
             }
-            crate::anatomy::AnatomySource::Meshes(list)
+            crate::anatomy::AnatomySource::Meshes(list, args.mesh_units)
         }
     };
     let report = crate::anatomy::run(&source, &args.out)?;
@@ -245,7 +256,7 @@ fn anatomy(args: &AnatomyArgs) -> anyhow::Result<()> {
 
 fn rom(args: &crate::rom::RomArgs) -> anyhow::Result<()> {
     if let Some(scenario) = &args.scenario {
-        return run_scenario(&RunArgs { scenario: scenario.clone(), out: None, quiet: false });
+        return run_scenario(&RunArgs { scenario: scenario.clone(), out: None, quiet: false, yes: false });
     }
     let report = crate::rom::run(args)?;
     if args.json {
@@ -309,6 +320,8 @@ pub fn inspect_report(loaded: &Loaded, show_phi: bool) -> serde_json::Value {
     if show_phi {
         report["patient_name"] = json!(loaded.patient.name);
         report["patient_id"] = json!(loaded.patient.id);
+        // Birth date, institution, people's names and the free-text descriptions.
+        report["patient_other"] = loaded.patient.other.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>().into();
     }
     report
 }
@@ -325,6 +338,9 @@ fn print_text(r: &serde_json::Value) {
     println!("HU         min {} max {} sum {} mean {:.2}", line("hu_min"), line("hu_max"), line("hu_sum"), r["hu_mean"].as_f64().unwrap_or(f64::NAN));
     if r.get("patient_name").is_some() {
         println!("patient    name {} id {}", line("patient_name"), line("patient_id"));
+        for (k, v) in r["patient_other"].as_object().into_iter().flatten() {
+            println!("           {k} {v}");
+        }
     }
     for w in r["warnings"].as_array().into_iter().flatten() {
         println!("warning    {}", w.as_str().unwrap_or_default());

@@ -104,13 +104,15 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
         (None, Some(p)) => PathBuf::from(p),
         (None, None) => bail!("no musculoskeletal model: pass --model gait2392_thelen2003muscle.osim (OpenSim's gait2392) or set COXA_OSIM_MODEL"),
     };
-    let model = osim::read_osim(&model_path)?;
     let pelvis = read_fcsv(&args.pelvis_landmarks)?;
     let find = |name: &str| pelvis.iter().find(|(l, _)| l.eq_ignore_ascii_case(name)).map(|(_, p)| *p);
     let (Some(hl), Some(hr)) = (find("HJC_L"), find("HJC_R")) else {
         bail!("{}: the pelvis landmarks need HJC_L and HJC_R (both hip centres)", args.pelvis_landmarks.display());
     };
     let femur_points = read_fcsv(&args.femur_landmarks)?;
+    crate::landmark_check::check(&pelvis, &femur_points, side).with_context(|| format!("{} with {}", args.pelvis_landmarks.display(), args.femur_landmarks.display()))?;
+    // The landmarks are checked before the (larger) model is read.
+    let model = osim::read_osim(&model_path)?;
     let femur = FemurLandmarks::from_labels(&femur_points, side).with_context(|| format!("{}", args.femur_landmarks.display()))?;
     let activity = match args.activity {
         ActivityArg::OneLegStance => Activity::OneLegStance,

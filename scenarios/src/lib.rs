@@ -3,10 +3,14 @@
 //! The program's subcommands live in [`cli`]; each is a thin shell over the library crates.
 
 pub mod anatomy;
+pub mod atomic;
+pub mod bone_input;
 pub mod cli;
 pub mod demo;
-pub mod files;
+pub mod estimate;
 pub mod hcf;
+pub mod landmark_check;
+pub mod manifest;
 pub mod msk_stage;
 pub mod pipeline;
 pub mod plan;
@@ -18,5 +22,6 @@ pub mod run;
 pub mod scenario;
 pub mod stem_report;
 pub mod shape_predict;
+pub mod scenario_checks;
 pub mod svg;
 pub mod view;

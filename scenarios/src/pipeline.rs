@@ -17,7 +17,7 @@ use coxa_implants::Catalog;
 use coxa_sim::rom::{self, PelvicTilts};
 
 use crate::anatomy::{AnatomyResult, AnatomySource};
-use crate::files::write_new;
+use crate::atomic::write_new;
 use crate::render::{Camera, Item, Layer, render};
 use crate::rom::{HipBones, ImplantChoice, rom_json};
 use crate::scenario::{Case, CaseInput, Scenario, SweepPoint};
@@ -47,7 +47,7 @@ fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value
             if list.is_empty() {
                 bail!("case {}: no input found (a case folder needs ct.nii.gz, ct.nii, a DICOM folder ct/, or bone surfaces such as hip_right.stl and femur_right.stl)", case.name);
             }
-            (AnatomySource::Meshes(list.clone()), None)
+            (AnatomySource::Meshes(list.clone(), case.mesh_units), None)
         }
         CaseInput::Phantom => {
             let spec = PhantomSpec::default();
@@ -241,7 +241,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     };
     let inputs = match &source {
         AnatomySource::Ct { ct, labels, .. } => json!({"ct": abs(ct), "labels": labels.as_ref().map(abs)}),
-        AnatomySource::Meshes(list) => json!({"meshes": list.iter().map(|(n, p)| json!({"name": n, "file": abs(p)})).collect::<Vec<_>>()}),
+        AnatomySource::Meshes(list, _) => json!({"meshes": list.iter().map(|(n, p)| json!({"name": n, "file": abs(p)})).collect::<Vec<_>>()}),
     };
     write_new(&dir.join("inputs.json"), serde_json::to_string_pretty(&inputs)?.as_bytes())?;
     progress("anatomy (segmentation, surfaces, landmarks)");

@@ -33,6 +33,10 @@ pub struct PlanArgs {
     /// anterior pelvic plane, the other femur (with it) the leg-length and offset reference.
     #[arg(long = "mesh", value_name = "NAME=FILE", conflicts_with = "ct")]
     pub meshes: Vec<String>,
+    /// Units of the --mesh files when they are not millimetres: mm, cm, m or in (without it,
+    /// meshes whose bone sizes fit another unit are refused).
+    #[arg(long, value_name = "UNIT", value_parser = crate::bone_input::parse_units, requires = "meshes")]
+    pub mesh_units: Option<coxa_anatomy::bone_check::LengthUnit>,
     /// A CT (DICOM folder or file, NIfTI) instead of meshes: bones segmented (or taken from
     /// --labels), surfaces and landmarks as `coxa anatomy` makes them, kept in DIR/anatomy/.
     #[arg(long)]
@@ -166,6 +170,7 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
         None => Catalog::builtin()?,
     };
     let side_flag = args.side.as_deref().map(parse_side).transpose()?;
+    let mut bone_notes = Vec::new();
     // The bones: from the meshes, or from the CT through the anatomy stage.
     let mut canal = None;
     let (meshes, landmarks, warnings, side) = match &args.ct {
@@ -177,14 +182,14 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
             (result.meshes, result.landmarks, result.warnings, side)
         }
         None => {
-            let mut list: Vec<(String, Mesh)> = Vec::new();
+            let mut files: Vec<(String, PathBuf)> = Vec::new();
             for m in &args.meshes {
                 let (name, path) = m.split_once('=').with_context(|| format!("--mesh {m:?}: write NAME=FILE, e.g. hip_right=pelvis_r.stl"))?;
                 ensure!(["hip_left", "hip_right", "femur_left", "femur_right"].contains(&name), "--mesh {name}: unknown name; use hip_left, hip_right, femur_left or femur_right");
-                ensure!(!list.iter().any(|(n, _)| n == name), "--mesh {name} given twice");
-                let mesh = coxa_io::mesh::read_mesh(Path::new(path)).with_context(|| format!("--mesh {name}={path}"))?;
-                list.push((name.to_string(), mesh));
+                ensure!(!files.iter().any(|(n, _)| n == name), "--mesh {name} given twice");
+                files.push((name.to_string(), PathBuf::from(path)));
             }
+            let list: Vec<(String, Mesh)> = crate::bone_input::read_bones(&files, args.mesh_units, &mut bone_notes)?;
             let has = |n: &str| list.iter().any(|(m, _)| m == n);
             let side = match side_flag {
                 Some(s) => s,
@@ -209,11 +214,11 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
     anatomy.canal = canal;
     let scorer = scorer(&anatomy, &catalog);
     let mut plan = coxa_planner::plan(&anatomy, &catalog, &scorer, &options)?;
-    plan.notes.splice(0..0, assumed);
+    plan.notes.splice(0..0, bone_notes.into_iter().chain(assumed));
     let report = plan_json(&plan, &anatomy, &catalog, frame_note, &options);
 
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    crate::files::write_new(&out.join("plan.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
+    crate::atomic::write_new(&out.join("plan.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
     // For `coxa view` on this folder: the placed implants, where the bones are, and the record
     // from which the viewer rebuilds the hip model.
     let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
@@ -226,7 +231,7 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
         Some(ct) => serde_json::json!({"ct": abs(ct), "labels": args.labels.as_deref().map(abs)}),
         None => serde_json::json!({"meshes": args.meshes.iter().filter_map(|m| m.split_once('=')).map(|(n, p)| serde_json::json!({"name": n, "file": abs(Path::new(p))})).collect::<Vec<_>>()}),
     };
-    crate::files::write_new(&out.join("inputs.json"), serde_json::to_string_pretty(&inputs)?.as_bytes())?;
+    crate::atomic::write_new(&out.join("inputs.json"), serde_json::to_string_pretty(&inputs)?.as_bytes())?;
     let record = coxa_core::CaseModel {
         schema_version: coxa_core::CaseModel::SCHEMA_VERSION,
         placement: plan.placement.clone(),
@@ -238,7 +243,7 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
         user_cup: None,
         user_stem: None,
     };
-    crate::files::write_new(&out.join("model.json"), serde_json::to_string_pretty(&record)?.as_bytes())?;
+    crate::atomic::write_new(&out.join("model.json"), serde_json::to_string_pretty(&record)?.as_bytes())?;
     Ok(report)
 }
 

@@ -10,9 +10,12 @@
 //! OUT/summary.json, OUT/summary-N.json, OUT/summary-N.csv   one row per case (N: the run)
 //! OUT/index.html          every case with its status and a link to its report
 //! ```
-//! A case is written into `cases/.NAME.partial` and renamed when it is complete, so a folder
-//! under `cases/` is always a finished case. Rerunning the same scenario into the same folder
-//! skips the finished cases and retries the rest; another scenario is refused.
+//! A case is written into `cases/.NAME.partial`, every file whole or not at all
+//! ([`crate::atomic`]); when it is complete its `manifest.json` (every file with size and
+//! SHA-256, [`crate::manifest`]) is written last and the folder renamed to `cases/NAME`.
+//! Rerunning the same scenario into the same folder skips a finished case only when its files
+//! match its manifest; a damaged one (a file missing, truncated or changed) is moved aside to
+//! `cases/.NAME.damaged-N` and redone. Another scenario is refused.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -24,7 +27,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde_json::{Value, json};
 
-use crate::files::write_new;
+use crate::atomic::write_new;
 use crate::pipeline;
 use crate::scenario::{Case, Scenario};
 
@@ -109,6 +112,9 @@ pub fn run(scn: &Scenario, out: Option<&Path>, show_progress: bool) -> Result<Ru
     }
     std::fs::create_dir_all(out.join("cases"))?;
     std::fs::create_dir_all(out.join("failed"))?;
+    for d in [out.clone(), out.join("failed")] {
+        crate::atomic::remove_temporaries(&d);
+    }
     let log = RunLog::open(&out.join("log.jsonl"))?;
     log.event(None, "run_start", json!({"cases": scn.cases.len(), "sweep_points": scn.sweep.len(), "coxa_version": env!("CARGO_PKG_VERSION")}));
 
@@ -131,10 +137,22 @@ pub fn run(scn: &Scenario, out: Option<&Path>, show_progress: bool) -> Result<Ru
         .par_iter()
         .map(|case| {
             let done_dir = out.join("cases").join(&case.name);
-            if done_dir.join("case.json").is_file() {
-                log.event(Some(&case.name), "case_skipped", json!({"why": "finished by an earlier run"}));
-                overall.inc(1);
-                return (case.name.clone(), Status::Skipped);
+            if done_dir.exists() {
+                // Trusted only when every file matches its manifest; else moved aside and redone.
+                match crate::manifest::verify(&done_dir) {
+                    Ok(_) => {
+                        log.event(Some(&case.name), "case_skipped", json!({"why": "finished by an earlier run (manifest verified)"}));
+                        overall.inc(1);
+                        return (case.name.clone(), Status::Skipped);
+                    }
+                    Err(why) => match move_aside(&done_dir) {
+                        Ok(to) => log.event(Some(&case.name), "case_damaged", json!({"why": why.to_string(), "moved_to": to.strip_prefix(&out).unwrap_or(&to).to_string_lossy(), "action": "redone"})),
+                        Err(e) => {
+                            overall.inc(1);
+                            return (case.name.clone(), Status::Failed(format!("{why}; moving it aside failed: {e}")));
+                        }
+                    },
+                }
             }
             let bar = multi.add(ProgressBar::new_spinner());
             bar.set_style(ProgressStyle::with_template("{prefix:>10} {spinner} {msg} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
@@ -204,6 +222,20 @@ pub fn run(scn: &Scenario, out: Option<&Path>, show_progress: bool) -> Result<Ru
     }
     log.event(None, "run_done", json!({"finished": finished.len(), "skipped": skipped.len(), "failed": failed.len()}));
     Ok(RunOutcome { out, finished, skipped, failed, summary })
+}
+
+/// Moves a damaged case folder aside to `cases/.NAME.damaged-N` (never deleted: the user may
+/// want to look at it). Returns where it went.
+fn move_aside(dir: &Path) -> Result<PathBuf> {
+    let name = dir.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let parent = dir.parent().unwrap_or(dir);
+    let mut n = 1;
+    while parent.join(format!(".{name}.damaged-{n}")).exists() {
+        n += 1;
+    }
+    let to = parent.join(format!(".{name}.damaged-{n}"));
+    std::fs::rename(dir, &to).with_context(|| format!("moving the damaged {} to {}", dir.display(), to.display()))?;
+    Ok(to)
 }
 
 /// A page over every case of the run: status, cup angles, head, smallest daily-life margin,
@@ -278,6 +310,7 @@ fn run_one(scn: &Scenario, case: &Case, catalog: &coxa_implants::Catalog, out: &
         }
     };
     write_new(&partial.join("case.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    crate::manifest::write(&partial).context("the case's manifest")?;
     let done = out.join("cases").join(&case.name);
     std::fs::rename(&partial, &done).with_context(|| format!("moving {} to {}", partial.display(), done.display()))?;
     Ok(())

@@ -185,6 +185,10 @@ pub struct CaseSpec {
     /// Bone surfaces by name (hip_left, hip_right, femur_left, femur_right, sacrum), LPS mm.
     #[serde(default)]
     pub meshes: Option<BTreeMap<String, Spanned<PathBuf>>>,
+    /// Units of the mesh files (`mm`, `cm`, `m`, `in`) when they are not millimetres; without
+    /// it coxa refuses meshes whose bone sizes fit another unit.
+    #[serde(default)]
+    pub mesh_units: Option<Spanned<String>>,
     /// `true`: the built-in hip phantom CT (what `coxa demo` runs).
     #[serde(default)]
     pub phantom: Option<bool>,
@@ -240,11 +244,11 @@ pub struct PlacementSection {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanSection {
-    /// Allowed radiographic cup inclination, deg, `[min, max]`.
-    #[serde(default)]
+    /// Allowed radiographic cup inclination, deg, `[min, max]` (exactly two numbers).
+    #[serde(default, deserialize_with = "crate::scenario_checks::range_of_two")]
     pub cup_inclination_range_deg: Option<Spanned<[Finite; 2]>>,
-    /// Allowed radiographic cup anteversion, deg, `[min, max]`.
-    #[serde(default)]
+    /// Allowed radiographic cup anteversion, deg, `[min, max]` (exactly two numbers).
+    #[serde(default, deserialize_with = "crate::scenario_checks::range_of_two")]
     pub cup_anteversion_range_deg: Option<Spanned<[Finite; 2]>>,
 }
 
@@ -313,6 +317,8 @@ pub struct Case {
     pub input: CaseInput,
     /// Operated side.
     pub side: coxa_core::Side,
+    /// Units of the mesh files, when given (`None`: millimetres, checked from the bone sizes).
+    pub mesh_units: Option<coxa_anatomy::bone_check::LengthUnit>,
 }
 
 /// Fixed placement of one sweep point.
@@ -425,8 +431,8 @@ fn field_at(text: &str, at: usize) -> Option<String> {
 const UNITS: [(&str, &str); 8] = [("_mm", "millimetres"), ("_cm", "centimetres"), ("_m", "metres"), ("_deg", "degrees"), ("_rad", "radians"), ("_n", "newtons"), ("_kg", "kilograms"), ("_in", "inches")];
 
 /// Every field name the schema knows (for the wrong-unit hint).
-const KNOWN_FIELDS: [&str; 23] = [
-    "schema_version", "name", "description", "output_dir", "cases", "cases_dir", "ct", "labels", "meshes", "phantom", "side",
+const KNOWN_FIELDS: [&str; 24] = [
+    "schema_version", "name", "description", "output_dir", "cases", "cases_dir", "ct", "labels", "meshes", "mesh_units", "phantom", "side",
     "catalog", "head_diameter_mm", "head_offset_mm", "liner", "stem_size", "cup_inclination_deg", "cup_anteversion_deg",
     "stem_anteversion_deg", "standing_tilt_deg", "sitting_extra_tilt_deg", "cup_inclination_range_deg", "body_weight_n",
 ];
@@ -519,7 +525,12 @@ impl Scenario {
                 None => coxa_core::Side::Right,
                 Some(s) => parse_side(s.get_ref()).ok_or_else(|| err(at(s.span()), Some(&field("side")), format!("side {:?}: use \"left\" or \"right\"", s.get_ref())))?,
             };
-            cases.push(Case { name, input, side });
+            let mesh_units = match &c.mesh_units {
+                None => None,
+                Some(_) if c.meshes.is_none() => return Err(err(at(c.name.span()), Some(&field("mesh_units")), "mesh_units applies to bone surfaces (meshes = { ... }); a CT carries its own spacing: remove it".into())),
+                Some(u) => Some(coxa_anatomy::bone_check::LengthUnit::parse(u.get_ref()).ok_or_else(|| err(at(u.span()), Some(&field("mesh_units")), format!("{:?}: use \"mm\", \"cm\", \"m\" or \"in\"", u.get_ref())))?),
+            };
+            cases.push(Case { name, input, side, mesh_units });
         }
         if let Some(dir) = &raw.cases_dir {
             let full = resolve(dir, "cases_dir", true)?;
@@ -534,13 +545,14 @@ impl Scenario {
                 if cases.iter().any(|k: &Case| k.name == name) {
                     return Err(err(at(dir.span()), Some("cases_dir"), format!("case {name:?} is also listed in [[cases]]")));
                 }
-                cases.push(Case { input: case_from_folder(&d), side: coxa_core::Side::Right, name });
+                cases.push(Case { input: case_from_folder(&d), side: coxa_core::Side::Right, name, mesh_units: None });
             }
         }
         if cases.is_empty() {
             return Err(err(None, Some("cases"), "no cases: add [[cases]] entries or cases_dir = \"folder\"".into()));
         }
 
+        crate::scenario_checks::contradictions(&raw).map_err(|(span, field, message)| err(span.and_then(at), Some(field), message))?;
         // Sweep.
         let list = |v: &Option<Spanned<OneOrMany<Finite>>>| -> Vec<f64> { v.as_ref().map(|s| s.get_ref().0.iter().map(|f| f.0).collect()).unwrap_or_default() };
         let check_range = |v: &Option<Spanned<OneOrMany<Finite>>>, field: &str, lo: f64, hi: f64| -> Result<(), ScenarioError> {

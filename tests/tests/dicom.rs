@@ -325,7 +325,7 @@ fn no_dicom_is_an_error() -> Result<()> {
 fn patient_identity_is_kept_apart() -> Result<()> {
     let vol = ramp([4, 4, 2], [1.0, 1.0, 2.0], [0.0, 0.0, 0.0]);
     let tmp = tempfile::tempdir()?;
-    let who = PatientIdentity { name: Some("DOE^JANE".into()), id: Some("PID-0042".into()) };
+    let who = PatientIdentity { name: Some("DOE^JANE".into()), id: Some("PID-0042".into()), ..Default::default() };
     let _ = dicom::write_series(&vol, tmp.path(), &WriteSeriesOptions::new().with_patient(who.clone()))?;
     let s = read(tmp.path(), &ReadOptions::new())?;
     assert_eq!(s.patient, who);

@@ -2,6 +2,7 @@
 //!
 //! - [`segment`]: classical (model-free) bone segmentation of pelvis halves, sacrum and femurs.
 //! - [`surface`]: label masks to watertight, smoothed, decimated triangle meshes.
+//! - [`bone_check`]: bone surfaces from files checked for stray vertices and length units.
 //! - [`labels`]: coxa's label convention (TotalSegmentator's ids) and import of other tools' maps by name.
 //! - [`landmarks`]: head, neck, shaft, trochanters, condyles, acetabulum, ASIS, pubic tubercles,
 //!   the anterior pelvic plane frame and native angles, each with a quality flag.
@@ -10,6 +11,7 @@
 //!
 //! Works on the plain types of `coxa-core`; no file I/O (see `coxa-io`).
 
+pub mod bone_check;
 pub mod labels;
 pub mod landmarks;
 pub mod muscles;

@@ -100,7 +100,7 @@ fn inspect_json_matches_simpleitk_on_real_files() -> Result<()> {
 #[test]
 fn patient_identity_only_with_show_phi() -> Result<()> {
     let tmp = tempfile::tempdir()?;
-    let who = PatientIdentity { name: Some("DOE^JANE".into()), id: Some("PID-0042".into()) };
+    let who = PatientIdentity { name: Some("DOE^JANE".into()), id: Some("PID-0042".into()), ..Default::default() };
     let _ = dicom::write_series(&small_volume([8, 8, 3], 0.0), tmp.path(), &WriteSeriesOptions::new().with_patient(who))?;
     let dir = tmp.path().to_str().unwrap();
     for args in [vec!["inspect", dir], vec!["inspect", dir, "--json"]] {

@@ -92,7 +92,36 @@ pub struct PatientIdentity {
     pub name: Option<String>,
     /// PatientID (0010,0020).
     pub id: Option<String>,
+    /// The other identifying fields of [`IDENTIFYING_FIELDS`] that the files fill, as (DICOM
+    /// keyword, value): birth date, institution, people's names, accession number, and the
+    /// free-text descriptions and comments (which can hold a name: issue 16).
+    pub other: Vec<(String, String)>,
 }
+
+/// DICOM fields that identify the patient or may (free text written by people), besides
+/// PatientName and PatientID: read into [`PatientIdentity::other`], never into a summary,
+/// warning or error. (keyword, tag, VR.)
+pub const IDENTIFYING_FIELDS: [(&str, dicom_core::Tag, dicom_core::VR); 15] = {
+    use dicom_core::VR;
+    use dicom_dictionary_std::tags;
+    [
+        ("PatientBirthDate", tags::PATIENT_BIRTH_DATE, VR::DA),
+        ("OtherPatientNames", tags::OTHER_PATIENT_NAMES, VR::PN),
+        ("PatientAddress", tags::PATIENT_ADDRESS, VR::LO),
+        ("InstitutionName", tags::INSTITUTION_NAME, VR::LO),
+        ("InstitutionAddress", tags::INSTITUTION_ADDRESS, VR::ST),
+        ("ReferringPhysicianName", tags::REFERRING_PHYSICIAN_NAME, VR::PN),
+        ("PerformingPhysicianName", tags::PERFORMING_PHYSICIAN_NAME, VR::PN),
+        ("OperatorsName", tags::OPERATORS_NAME, VR::PN),
+        ("AccessionNumber", tags::ACCESSION_NUMBER, VR::SH),
+        ("StudyDescription", tags::STUDY_DESCRIPTION, VR::LO),
+        ("SeriesDescription", tags::SERIES_DESCRIPTION, VR::LO),
+        ("ProtocolName", tags::PROTOCOL_NAME, VR::LO),
+        ("ImageComments", tags::IMAGE_COMMENTS, VR::LT),
+        ("PatientComments", tags::PATIENT_COMMENTS, VR::LT),
+        ("AdditionalPatientHistory", tags::ADDITIONAL_PATIENT_HISTORY, VR::LT),
+    ]
+};
 
 /// A CT series read into a volume.
 #[derive(Debug, Clone)]

@@ -21,7 +21,6 @@ pub(crate) struct SliceHeader {
     pub sop_uid: String,
     pub frame_of_reference_uid: String,
     pub modality: String,
-    pub description: String,
     pub series_number: Option<i64>,
     pub ipp: Option<[f64; 3]>,
     pub iop: Option<[f64; 6]>,
@@ -58,10 +57,9 @@ pub struct SeriesSummary {
     pub study_uid: Option<String>,
     /// FrameOfReferenceUID, `None` where empty.
     pub frame_of_reference_uid: Option<String>,
-    /// Modality (CT, MR, ...).
+    /// Modality (CT, MR, ...). (SeriesDescription is free text that can hold a name: it is in
+    /// [`PatientIdentity::other`], not here.)
     pub modality: String,
-    /// SeriesDescription.
-    pub description: String,
     /// SeriesNumber.
     pub series_number: Option<i64>,
     /// Number of files in the series.
@@ -86,7 +84,6 @@ impl Series {
             study_uid: nonempty(&first.study_uid),
             frame_of_reference_uid: nonempty(&first.frame_of_reference_uid),
             modality: first.modality.clone(),
-            description: first.description.clone(),
             series_number: first.series_number,
             n_files: self.slices.len(),
             rows: first.rows,
@@ -98,11 +95,10 @@ impl Series {
     fn listing_entry(&self, index: usize) -> String {
         let s = self.summary();
         format!(
-            "[{index}] {} number={} modality={} '{}' {} files {}x{}",
+            "[{index}] {} number={} modality={} {} files {}x{}",
             self.key,
             s.series_number.map_or("-".to_string(), |n| n.to_string()),
             s.modality,
-            s.description,
             s.n_files,
             s.cols,
             s.rows
@@ -453,7 +449,6 @@ pub(crate) fn header_from(path: &Path, obj: &DefaultDicomObject) -> Result<Slice
         sop_uid: text(obj, tags::SOP_INSTANCE_UID),
         frame_of_reference_uid: text(obj, tags::FRAME_OF_REFERENCE_UID),
         modality: text(obj, tags::MODALITY),
-        description: text(obj, tags::SERIES_DESCRIPTION),
         series_number: text(obj, tags::SERIES_NUMBER).parse().ok(),
         ipp: fixed::<3>(path, obj, tags::IMAGE_POSITION_PATIENT, "ImagePositionPatient")?,
         iop: fixed::<6>(path, obj, tags::IMAGE_ORIENTATION_PATIENT, "ImageOrientationPatient")?,
@@ -466,6 +461,7 @@ pub(crate) fn header_from(path: &Path, obj: &DefaultDicomObject) -> Result<Slice
         patient: PatientIdentity {
             name: (!name.is_empty()).then_some(name),
             id: (!id.is_empty()).then_some(id),
+            other: super::IDENTIFYING_FIELDS.iter().map(|(k, tag, _)| (k.to_string(), text(obj, *tag))).filter(|(_, v)| !v.trim().is_empty()).collect(),
         },
         bits_allocated: obj
             .element_opt(tags::BITS_ALLOCATED)

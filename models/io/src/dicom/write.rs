@@ -158,6 +158,12 @@ pub fn write_series(vol: &Volume, dir: &Path, options: &WriteSeriesOptions) -> R
         put(tags::SERIES_DESCRIPTION, VR::LO, options.description.as_str().into());
         put(tags::PATIENT_NAME, VR::PN, options.patient.name.as_deref().unwrap_or("").into());
         put(tags::PATIENT_ID, VR::LO, options.patient.id.as_deref().unwrap_or("").into());
+        for (keyword, tag, vr) in super::IDENTIFYING_FIELDS {
+            // SeriesDescription has its own option; a value in `patient.other` wins.
+            if let Some((_, v)) = options.patient.other.iter().find(|(k, _)| k == keyword) {
+                put(tag, vr, v.as_str().into());
+            }
+        }
         put(tags::SLICE_THICKNESS, VR::DS, ds(sp[2]).into());
         put(tags::STUDY_INSTANCE_UID, VR::UI, study_uid.as_str().into());
         put(tags::SERIES_INSTANCE_UID, VR::UI, series_uid.as_str().into());
