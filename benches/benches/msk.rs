@@ -114,9 +114,7 @@ fn msk(c: &mut Criterion) {
     let fixed = HcfOptions::new().with_optimise_posture(false);
     let so = hip_contact_force_with(&model, Activity::OneLegStance, body_weight_n, None, &fixed).expect("one-leg stance");
     write_so_case(&model, &kin, body_weight_n, &so);
-    c.bench_function(bench!("so_one_leg_stance_fixed_posture"), |b| {
-        b.iter(|| hip_contact_force_with(black_box(&model), Activity::OneLegStance, body_weight_n, None, &fixed).expect("hcf"))
-    });
+    c.bench_function(bench!("so_one_leg_stance_fixed_posture"), |b| b.iter(|| hip_contact_force_with(black_box(&model), Activity::OneLegStance, body_weight_n, None, &fixed).expect("hcf")));
     let raj = data("Rajagopal/Rajagopal2016.osim");
     if raj.exists() {
         let model = read_osim(&raj).expect("Rajagopal");

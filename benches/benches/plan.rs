@@ -16,11 +16,11 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
+use coxa_anatomy::landmarks::hip_anatomy;
 use coxa_anatomy::landmarks::{acetabulum_landmarks, femur_landmarks};
 use coxa_core::{Angle, Mesh, RomScorer, Side};
 use coxa_implants::Catalog;
 use coxa_planner::{HipLandmarks, PlanAnatomy, PlanOptions, plan};
-use coxa_anatomy::landmarks::hip_anatomy;
 use coxa_sim::score::{ScorerBones, SimScorer};
 use coxa_sim::{BoneOptions, FemoralFrame};
 

@@ -25,9 +25,7 @@ fn radiomics(c: &mut Criterion) {
     for (name, label) in [("hip_left", 77), ("gluteus_medius_left", 82)] {
         let mut p = Params::default();
         p.settings.label = label;
-        g.bench_function(format!("default_features_{name}"), |b| {
-            b.iter(|| extract(&image, &mask, &p).expect("features"))
-        });
+        g.bench_function(format!("default_features_{name}"), |b| b.iter(|| extract(&image, &mask, &p).expect("features")));
     }
     g.finish();
 }

@@ -27,9 +27,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::hint::black_box;
 
+use coxa_anatomy::landmarks::hip_anatomy;
 use coxa_core::{Angle, CupAngleDefinition, CupAngles, Side};
 use coxa_implants::{Catalog, Construct};
-use coxa_anatomy::landmarks::hip_anatomy;
 use coxa_sim::rom::{self, PelvicTilts, SweepOptions};
 use coxa_sim::user_parts::UserCup;
 use coxa_sim::{BoneGeometry, BoneOptions, HipModel, JointAngles};
@@ -60,9 +60,7 @@ fn builder(c: &Construct) -> coxa_sim::HipModelBuilder {
 /// Seeded poses: flexion -30..130, abduction -40..60, internal rotation -60..60 deg.
 fn poses(n: usize) -> Vec<nalgebra::Rotation3<f64>> {
     let mut rng = StdRng::seed_from_u64(123);
-    (0..n)
-        .map(|_| JointAngles::from_deg(rng.random_range(-30.0..130.0), rng.random_range(-40.0..60.0), rng.random_range(-60.0..60.0)).rotation(Side::Right))
-        .collect()
+    (0..n).map(|_| JointAngles::from_deg(rng.random_range(-30.0..130.0), rng.random_range(-40.0..60.0), rng.random_range(-60.0..60.0)).rotation(Side::Right)).collect()
 }
 
 fn rom_benches(c: &mut Criterion) {

@@ -34,11 +34,16 @@ fn phantom_300() -> Volume {
         state ^= state << 17;
         let (x, y) = (i as f64 - 256.0, j as f64 - 256.0);
         let r = (x * x + y * y).sqrt() + 0.1 * k as f64;
-        let base = if r < 60.0 { 700.0 } else if r < 200.0 { 40.0 } else { -1000.0 };
+        let base = if r < 60.0 {
+            700.0
+        } else if r < 200.0 {
+            40.0
+        } else {
+            -1000.0
+        };
         (base + (state % 41) as f64 - 20.0) as f32
     });
-    let grid = Grid::axis_aligned([ni, nj, nk], Vector3::new(0.78, 0.78, 1.0), Vector3::new(-200.0, -200.0, -150.0))
-        .expect("valid grid");
+    let grid = Grid::axis_aligned([ni, nj, nk], Vector3::new(0.78, 0.78, 1.0), Vector3::new(-200.0, -200.0, -150.0)).expect("valid grid");
     Volume::new(grid, hu).expect("shape follows grid")
 }
 
@@ -71,23 +76,15 @@ fn volume_io(c: &mut Criterion) {
     let mut g = c.benchmark_group("read");
     let _ = g.sample_size(10);
     if let Some(dir) = shared("totalseg_dicom_uidfixed") {
-        let _ = g.bench_function(bench!("dicom_jpeg2000_20x512x512"), |b| {
-            b.iter(|| dicom::read_series(std::hint::black_box(std::slice::from_ref(&dir)), &ReadOptions::new()).unwrap())
-        });
+        let _ = g.bench_function(bench!("dicom_jpeg2000_20x512x512"), |b| b.iter(|| dicom::read_series(std::hint::black_box(std::slice::from_ref(&dir)), &ReadOptions::new()).unwrap()));
     }
     let dir = uncompressed_300();
-    let _ = g.bench_function(bench!("dicom_uncompressed_300x512x512"), |b| {
-        b.iter(|| dicom::read_series(std::hint::black_box(std::slice::from_ref(&dir)), &ReadOptions::new()).unwrap())
-    });
+    let _ = g.bench_function(bench!("dicom_uncompressed_300x512x512"), |b| b.iter(|| dicom::read_series(std::hint::black_box(std::slice::from_ref(&dir)), &ReadOptions::new()).unwrap()));
     if let Some(f) = shared("totalseg/example_ct.nii.gz") {
-        let _ = g.bench_function(bench!("nifti_gz_122x101x112"), |b| {
-            b.iter(|| coxa_io::nifti::read_volume(std::hint::black_box(&f)).unwrap())
-        });
+        let _ = g.bench_function(bench!("nifti_gz_122x101x112"), |b| b.iter(|| coxa_io::nifti::read_volume(std::hint::black_box(&f)).unwrap()));
     }
     let f = nifti_gz_300();
-    let _ = g.bench_function(bench!("nifti_gz_512x512x300"), |b| {
-        b.iter(|| coxa_io::nifti::read_volume(std::hint::black_box(&f)).unwrap())
-    });
+    let _ = g.bench_function(bench!("nifti_gz_512x512x300"), |b| b.iter(|| coxa_io::nifti::read_volume(std::hint::black_box(&f)).unwrap()));
     g.finish();
 }
 

@@ -37,9 +37,9 @@ use serde::Serialize;
 
 use crate::error::{PlanError, Result};
 use crate::input::{PlanAnatomy, SizingRules};
-use coxa_core::landmarks::AcetabulumLandmarks;
-use coxa_core::Mesh;
 use crate::solid::SolidColumns;
+use coxa_core::Mesh;
+use coxa_core::landmarks::AcetabulumLandmarks;
 
 /// Directions sampled on the sphere for coverage.
 const COVERAGE_DIRECTIONS: usize = 2000;
@@ -258,7 +258,15 @@ pub fn size_cup(anatomy: &PlanAnatomy, catalog: &Catalog, rules: &SizingRules) -
 
 /// Sizes a cup in a hip bone alone (no femur needed: `head_diameter_mm` `None` takes the socket
 /// as measured); returns the sizing and the coverage map at the chosen centre.
-pub fn size_cup_on(pelvis: &Mesh, frame: &PelvicFrame, side: Side, acetabulum: &AcetabulumLandmarks, head_diameter_mm: Option<f64>, catalog: &Catalog, rules: &SizingRules) -> Result<(CupSizing, CoverageMap)> {
+pub fn size_cup_on(
+    pelvis: &Mesh,
+    frame: &PelvicFrame,
+    side: Side,
+    acetabulum: &AcetabulumLandmarks,
+    head_diameter_mm: Option<f64>,
+    catalog: &Catalog,
+    rules: &SizingRules,
+) -> Result<(CupSizing, CoverageMap)> {
     let d_a = 2.0 * acetabulum.radius_mm;
     if !(d_a.is_finite() && d_a > 10.0) {
         return Err(PlanError::Anatomy { structure: "acetabulum", why: format!("fitted diameter {d_a} mm is not usable; check the acetabulum landmarks") });
@@ -275,9 +283,10 @@ pub fn size_cup_on(pelvis: &Mesh, frame: &PelvicFrame, side: Side, acetabulum: &
     // measurement is no finer (the phantom's known 54 mm socket measures 53.6-54.1 mm).
     let rule = socket.sizing_diameter_mm.round() + rules.ream_allowance_mm;
     let sizes = shell_sizes(catalog);
-    let k_od = sizes.iter().position(|s| *s >= rule - 1e-9).ok_or_else(|| PlanError::NoFit {
-        why: format!("the socket ({:.1} mm) needs a shell of at least {rule:.1} mm; the catalog's largest is {:?} mm", socket.sizing_diameter_mm, sizes.last()),
-    })?;
+    let k_od = sizes
+        .iter()
+        .position(|s| *s >= rule - 1e-9)
+        .ok_or_else(|| PlanError::NoFit { why: format!("the socket ({:.1} mm) needs a shell of at least {rule:.1} mm; the catalog's largest is {:?} mm", socket.sizing_diameter_mm, sizes.last()) })?;
     let od = sizes[k_od];
     let r = od / 2.0;
     let native = acetabulum.centre.lps_mm;
@@ -296,7 +305,10 @@ pub fn size_cup_on(pelvis: &Mesh, frame: &PelvicFrame, side: Side, acetabulum: &
         .collect();
     let feasible: Vec<usize> = (0..tried.len()).filter(|&i| tried[i].2 >= rules.min_medial_wall_mm).collect();
     let pick = if feasible.is_empty() {
-        notes.push(format!("less than {} mm of medial wall even at the native centre ({:.1} mm): cup left at the native centre; consider the next smaller size (see the sizing table)", rules.min_medial_wall_mm, tried[0].2));
+        notes.push(format!(
+            "less than {} mm of medial wall even at the native centre ({:.1} mm): cup left at the native centre; consider the next smaller size (see the sizing table)",
+            rules.min_medial_wall_mm, tried[0].2
+        ));
         0
     } else if let Some(&i) = feasible.iter().find(|&&i| tried[i].1 >= rules.coverage_target) {
         i
@@ -315,7 +327,8 @@ pub fn size_cup_on(pelvis: &Mesh, frame: &PelvicFrame, side: Side, acetabulum: &
         .flatten()
         .map(|k| {
             let d = sizes[k];
-            let (coverage, medial_wall) = if k == k_od { (*cov, *wall) } else { (CoverageMap::new(&solid, frame, &centre, d / 2.0).coverage(&reference_axis), medial_wall_mm(&solid, frame, side, &centre, d / 2.0)) };
+            let (coverage, medial_wall) =
+                if k == k_od { (*cov, *wall) } else { (CoverageMap::new(&solid, frame, &centre, d / 2.0).coverage(&reference_axis), medial_wall_mm(&solid, frame, side, &centre, d / 2.0)) };
             let rim_fit = socket.rim_ap_diameter_mm.map(|ap| d - ap);
             let note = if k == k_od {
                 format!("planned: the smallest shell >= the socket ({:.0} mm) + {} mm reaming", socket.sizing_diameter_mm.round(), rules.ream_allowance_mm)
@@ -329,7 +342,13 @@ pub fn size_cup_on(pelvis: &Mesh, frame: &PelvicFrame, side: Side, acetabulum: &
                     medial_wall - wall
                 )
             } else {
-                format!("{} mm larger: reams {:.1} mm more into the columns and the medial wall; coverage {:+.0} %, medial wall {:+.1} mm", d - od, d - od, 100.0 * (coverage - cov), medial_wall - wall)
+                format!(
+                    "{} mm larger: reams {:.1} mm more into the columns and the medial wall; coverage {:+.0} %, medial wall {:+.1} mm",
+                    d - od,
+                    d - od,
+                    100.0 * (coverage - cov),
+                    medial_wall - wall
+                )
             };
             SizeOption {
                 outer_diameter_mm: d,

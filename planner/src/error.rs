@@ -49,11 +49,7 @@ pub type Result<T, E = PlanError> = std::result::Result<T, E>;
 
 /// Checks that `v` is finite and in `lo..=hi`.
 pub(crate) fn check(what: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
-    if v.is_finite() && (lo..=hi).contains(&v) {
-        Ok(())
-    } else {
-        Err(PlanError::InvalidOption { what: what.into(), value: v.to_string(), why: format!("must be a finite number in {lo}..={hi}") })
-    }
+    if v.is_finite() && (lo..=hi).contains(&v) { Ok(()) } else { Err(PlanError::InvalidOption { what: what.into(), value: v.to_string(), why: format!("must be a finite number in {lo}..={hi}") }) }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! What the planner works from: the anatomy (plain data) and the surgeon's options.
 
-use coxa_core::landmarks::{AcetabulumLandmarks, FemurLandmarks};
 use coxa_core::FemoralCanal;
+use coxa_core::landmarks::{AcetabulumLandmarks, FemurLandmarks};
 use coxa_core::{Angle, Mesh, PelvicFrame, PostureTilts, Side};
 use nalgebra::Rotation3;
 use serde::Serialize;
@@ -314,7 +314,13 @@ impl PlanOptions {
         check("restore_tolerance_mm", s.restore_tolerance_mm, 0.0, 50.0)?;
         let w = &self.weights;
         check("weights.rom_rank_ratio", w.rom_rank_ratio, 0.0, 1.0)?;
-        for (n, v) in [("leg_length_per_mm", w.leg_length_per_mm), ("offset_per_mm", w.offset_per_mm), ("coverage_per_pct", w.coverage_per_pct), ("safe_zone_per_deg", w.safe_zone_per_deg), ("combined_target_per_deg", w.combined_target_per_deg)] {
+        for (n, v) in [
+            ("leg_length_per_mm", w.leg_length_per_mm),
+            ("offset_per_mm", w.offset_per_mm),
+            ("coverage_per_pct", w.coverage_per_pct),
+            ("safe_zone_per_deg", w.safe_zone_per_deg),
+            ("combined_target_per_deg", w.combined_target_per_deg),
+        ] {
             check(&format!("weights.{n}"), v, 0.0, 1000.0)?;
         }
         Ok(())

@@ -289,7 +289,8 @@ pub fn plan(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn RomScorer, op
             }
             for (_, f) in fem.iter().take(options.femoral_options) {
                 let famspec = catalog.stems.iter().find(|s| s.name == f.stem_family);
-                let (ccd, offset_mm) = famspec.and_then(|s| s.sizes.iter().find(|z| z.size == f.stem_size).map(|z| (Angle::from_deg(s.ccd_deg), z.offset_mm))).unwrap_or((Angle::from_deg(130.0), 40.0));
+                let (ccd, offset_mm) =
+                    famspec.and_then(|s| s.sizes.iter().find(|z| z.size == f.stem_size).map(|z| (Angle::from_deg(s.ccd_deg), z.offset_mm))).unwrap_or((Angle::from_deg(130.0), 40.0));
                 combos.push(Combo { liner: liner_name.clone(), head_mm: h, femoral: f.clone(), ccd, offset_mm });
             }
         }
@@ -395,7 +396,10 @@ pub fn plan(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn RomScorer, op
     let rom = scorer.score(&placement, &full)?;
     let stuck = rom.motions.iter().filter(|m| m.start_in_contact).count();
     if stuck > 0 {
-        notes.push(format!("{stuck} of {} motions start in contact: the planned femur overlaps the pelvis; check the landmarks (femoral shaft axis, head and acetabular centres) before trusting this plan", rom.motions.len()));
+        notes.push(format!(
+            "{stuck} of {} motions start in contact: the planned femur overlaps the pelvis; check the landmarks (femoral shaft axis, head and acetabular centres) before trusting this plan",
+            rom.motions.len()
+        ));
     }
     let pareto = pareto_idx
         .into_iter()

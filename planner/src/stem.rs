@@ -102,7 +102,6 @@ pub fn canal_profile(anatomy: &PlanAnatomy, rules: &SizingRules) -> Result<Canal
 /// Narrowest section that counts as the femoral shaft, mm.
 const MIN_SHAFT_WIDTH_MM: f64 = 10.0;
 
-
 /// Leg-length and offset targets.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
 pub struct Targets {
@@ -208,7 +207,17 @@ pub fn native_stem_version(anatomy: &PlanAnatomy) -> Angle {
 /// Builds the reconstruction of one stem, head offset, seat and version with the cup at
 /// `cup_centre_lps_mm`.
 #[expect(clippy::too_many_arguments, reason = "one plain value per degree of freedom")]
-pub fn reconstruct(anatomy: &PlanAnatomy, cup_centre_lps_mm: &Point3<f64>, family: &str, size: &str, ccd: Angle, offset_mm: f64, head_offset_mm: f64, seat_mm: f64, version: Angle) -> FemoralReconstruction {
+pub fn reconstruct(
+    anatomy: &PlanAnatomy,
+    cup_centre_lps_mm: &Point3<f64>,
+    family: &str,
+    size: &str,
+    ccd: Angle,
+    offset_mm: f64,
+    head_offset_mm: f64,
+    seat_mm: f64,
+    version: Angle,
+) -> FemoralReconstruction {
     let sf = StemFrame::new(anatomy);
     let delta = sf.head(anatomy.side, ccd, offset_mm, head_offset_mm, seat_mm, version);
     let f = &anatomy.operated.femur;
@@ -235,7 +244,17 @@ pub fn reconstruct(anatomy: &PlanAnatomy, cup_centre_lps_mm: &Point3<f64>, famil
 /// target. Ranked by `w_ll |LL error| + w_off |offset error|` plus a small preference for a 0 mm
 /// head offset and a nominal seat.
 #[expect(clippy::too_many_arguments, reason = "the anatomy, the catalog and each choice already made")]
-pub fn femoral_options(anatomy: &PlanAnatomy, catalog: &Catalog, rules: &SizingRules, size_indices: &[usize], cup_centre_lps_mm: &Point3<f64>, version: Angle, targets: &Targets, w_ll: f64, w_off: f64) -> Result<Vec<(f64, FemoralReconstruction)>> {
+pub fn femoral_options(
+    anatomy: &PlanAnatomy,
+    catalog: &Catalog,
+    rules: &SizingRules,
+    size_indices: &[usize],
+    cup_centre_lps_mm: &Point3<f64>,
+    version: Angle,
+    targets: &Targets,
+    w_ll: f64,
+    w_off: f64,
+) -> Result<Vec<(f64, FemoralReconstruction)>> {
     let offsets: Vec<f64> = {
         let mut v: Vec<f64> = catalog.heads.iter().flat_map(|h| h.neck_length_offsets_mm.iter().copied()).collect();
         v.sort_by(f64::total_cmp);

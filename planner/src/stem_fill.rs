@@ -169,8 +169,10 @@ pub fn canal_widths_of(femur: &coxa_core::Mesh, f: &FemurLandmarks, canal: Optio
     let lt = a + u * (f.lesser_trochanter.lps_mm - a).dot(&u);
     // Not within 5 mm of the femur's lowest point: a section there is the scan's cut, a sliver.
     let lowest = femur.vertices().iter().map(|p| (p - lt).dot(&u)).fold(f64::INFINITY, f64::min);
-    let levels: Vec<[f64; 2]> =
-        fallback_levels().filter(|h| *h <= head_above_lt_mm - 20.0 && *h >= lowest + 5.0).filter_map(|h| crate::stem::section_width(femur, &(lt + u * h), &u, &ml).filter(|w| *w >= 10.0).map(|w| [h, w * k])).collect();
+    let levels: Vec<[f64; 2]> = fallback_levels()
+        .filter(|h| *h <= head_above_lt_mm - 20.0 && *h >= lowest + 5.0)
+        .filter_map(|h| crate::stem::section_width(femur, &(lt + u * h), &u, &ml).filter(|w| *w >= 10.0).map(|w| [h, w * k]))
+        .collect();
     if levels.is_empty() {
         return Err(PlanError::Anatomy { structure: "femur", why: "no cross-section of the femur near the lesser trochanter; is the proximal femur imaged?".into() });
     }
@@ -206,8 +208,9 @@ fn evaluate(canal: &CanalWidths, rule: &StemSizeRule, z: &coxa_implants::catalog
 pub fn size_family(canal: &CanalWidths, fam: &StemFamily) -> Result<FamilySizing> {
     let rule = &fam.size_rule;
     let all: Vec<StemSizeOption> = fam.sizes.iter().map(|z| evaluate(canal, rule, z)).collect();
-    let level_canal =
-        canal.at(rule.level_above_lt_mm).ok_or_else(|| PlanError::NoFit { why: format!("the canal is not measured at the {} size rule's level ({} mm above the lesser trochanter)", fam.name, rule.level_above_lt_mm) })?;
+    let level_canal = canal
+        .at(rule.level_above_lt_mm)
+        .ok_or_else(|| PlanError::NoFit { why: format!("the canal is not measured at the {} size rule's level ({} mm above the lesser trochanter)", fam.name, rule.level_above_lt_mm) })?;
     let fits = |o: &StemSizeOption| o.fill.is_some_and(|f| f <= rule.fill_max + 1e-9) && o.max_distal_fill.is_none_or(|d| d[0] <= rule.distal_fill_max + 1e-9);
     let mut notes = Vec::new();
     let k = match all.iter().rposition(fits) {

@@ -136,19 +136,26 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
         "pelvic_frame": "origin ASIS midpoint; +x right->left ASIS; +y posterior, normal to the anterior pelvic plane (ASIS and pubic tubercles); +z superior; right-handed",
         "angles": "degrees; cup angles in Murray (1993) radiographic, operative and anatomic definitions",
     });
-    report["femoral_heads"] = json!(femurs.iter().map(|f| json!({
-        "side": f.side.as_str(),
-        "centre_lps_mm": pt(&f.head_centre.lps_mm),
-        "centre_pelvic_mm": frame.map(|fr| pt(&fr.point_to_pelvic(&f.head_centre.lps_mm))),
-        "radius_mm": f.head_radius_mm,
-        "fit_rms_mm": f.head_fit_rms_mm,
-        "quality": f.head_centre.quality,
-    })).zip(&metal_in_head).map(|(mut h, n)| {
-        if ct.is_some() {
-            h["metal_voxels_inside"] = json!(n);
-        }
-        h
-    }).collect::<Vec<_>>());
+    report["femoral_heads"] = json!(
+        femurs
+            .iter()
+            .map(|f| json!({
+                "side": f.side.as_str(),
+                "centre_lps_mm": pt(&f.head_centre.lps_mm),
+                "centre_pelvic_mm": frame.map(|fr| pt(&fr.point_to_pelvic(&f.head_centre.lps_mm))),
+                "radius_mm": f.head_radius_mm,
+                "fit_rms_mm": f.head_fit_rms_mm,
+                "quality": f.head_centre.quality,
+            }))
+            .zip(&metal_in_head)
+            .map(|(mut h, n)| {
+                if ct.is_some() {
+                    h["metal_voxels_inside"] = json!(n);
+                }
+                h
+            })
+            .collect::<Vec<_>>()
+    );
     report["femurs"] = json!(femurs.iter().map(|f| femur_json(f, frame.as_ref())).collect::<Vec<_>>());
     predicted_anteversions(&bones, &femurs, &mut report, &mut warnings);
     report["acetabula"] = json!(acetabula.iter().map(|a| acetabulum_json(a, frame.as_ref())).collect::<Vec<_>>());
@@ -350,9 +357,8 @@ fn pelvis_json(p: &PelvisLandmarks) -> Value {
 /// segmentation when it has none), else coxa's own bone segmentation.
 fn label_map_for(ct: &Volume, labels: Option<&Path>, label_names: Option<&Path>, warnings: &mut Vec<String>) -> Result<LabelMap> {
     let segmented = |ct: &Volume, warnings: &mut Vec<String>| -> Result<LabelMap> {
-        let seg = segment_bones(ct, &SegmentOptions::new()).context(
-            "coxa's bone segmentation failed; pass a label map on the CT's grid with --labels (e.g. TotalSegmentator's), or bone surfaces with --mesh",
-        )?;
+        let seg = segment_bones(ct, &SegmentOptions::new())
+            .context("coxa's bone segmentation failed; pass a label map on the CT's grid with --labels (e.g. TotalSegmentator's), or bone surfaces with --mesh")?;
         tracing::info!(counts = ?seg.counts.iter().map(|c| (c.name.as_str(), c.voxels)).collect::<Vec<_>>(), "bones segmented");
         warnings.extend(seg.warnings);
         Ok(seg.labels)

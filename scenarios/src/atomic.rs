@@ -19,9 +19,7 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 pub const TMP_MARK: &str = ".tmp-";
 
 fn temporary_for(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let name = path.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     path.with_file_name(format!(".{name}{TMP_MARK}{}-{n}", std::process::id()))
 }
@@ -32,17 +30,11 @@ fn temporary_for(path: &Path) -> PathBuf {
 /// `path` exists, or the folder cannot be written.
 pub fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
     if path.exists() {
-        bail!(
-            "{} already exists; coxa never overwrites a file: move it away or choose another output folder",
-            path.display()
-        );
+        bail!("{} already exists; coxa never overwrites a file: move it away or choose another output folder", path.display());
     }
     let tmp = temporary_for(path);
     let written = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()
     })();
@@ -52,12 +44,7 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     let linked = std::fs::hard_link(&tmp, path);
     let _ = std::fs::remove_file(&tmp);
-    linked.with_context(|| {
-        format!(
-            "creating {} (it may exist already: coxa never overwrites)",
-            path.display()
-        )
-    })
+    linked.with_context(|| format!("creating {} (it may exist already: coxa never overwrites)", path.display()))
 }
 
 /// Replaces coxa's own regenerated file `path` (e.g. `summary.json`, `index.html`) atomically:
@@ -69,8 +56,7 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn replace_own(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = temporary_for(path);
     write_new(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
 }
 
 /// Removes the temporary files a killed run left directly in `dir` (coxa's own, by their
@@ -81,11 +67,7 @@ pub fn remove_temporaries(dir: &Path) -> usize {
     };
     entries
         .flatten()
-        .filter(|e| {
-            e.file_name().to_string_lossy().starts_with('.')
-                && e.file_name().to_string_lossy().contains(TMP_MARK)
-                && e.path().is_file()
-        })
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.') && e.file_name().to_string_lossy().contains(TMP_MARK) && e.path().is_file())
         .filter(|e| std::fs::remove_file(e.path()).is_ok())
         .count()
 }
@@ -102,25 +84,14 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"{\"x\": 1}");
         let e = write_new(&p, b"other").unwrap_err().to_string();
         assert!(e.contains("never overwrites"), "{e}");
-        assert_eq!(
-            std::fs::read(&p).unwrap(),
-            b"{\"x\": 1}",
-            "the first file is kept"
-        );
+        assert_eq!(std::fs::read(&p).unwrap(), b"{\"x\": 1}", "the first file is kept");
         replace_own(&dir.path().join("summary.json"), b"1").unwrap();
         replace_own(&dir.path().join("summary.json"), b"2").unwrap();
-        assert_eq!(
-            std::fs::read(dir.path().join("summary.json")).unwrap(),
-            b"2"
-        );
+        assert_eq!(std::fs::read(dir.path().join("summary.json")).unwrap(), b"2");
         // Nothing temporary is left behind; a stale one is cleared.
         std::fs::write(dir.path().join(format!(".b.json{TMP_MARK}1-0")), b"partial").unwrap();
         assert_eq!(remove_temporaries(dir.path()), 1);
-        let names: Vec<String> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
+        let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
         assert!(names.iter().all(|n| !n.contains(TMP_MARK)), "{names:?}");
     }
 }

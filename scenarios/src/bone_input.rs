@@ -20,15 +20,10 @@ pub fn parse_units(text: &str) -> Result<LengthUnit, String> {
 ///
 /// # Errors
 /// A file that cannot be read, or bones that fail [`bone_check::check_bones`].
-pub fn read_bones(
-    list: &[(String, PathBuf)],
-    units: Option<LengthUnit>,
-    warnings: &mut Vec<String>,
-) -> Result<Vec<(String, Mesh)>> {
+pub fn read_bones(list: &[(String, PathBuf)], units: Option<LengthUnit>, warnings: &mut Vec<String>) -> Result<Vec<(String, Mesh)>> {
     let mut meshes = Vec::with_capacity(list.len());
     for (name, path) in list {
-        let m = coxa_io::mesh::read_mesh(path)
-            .with_context(|| format!("--mesh {name}={}", path.display()))?;
+        let m = coxa_io::mesh::read_mesh(path).with_context(|| format!("--mesh {name}={}", path.display()))?;
         meshes.push((name.clone(), m));
     }
     let (meshes, notes) = bone_check::check_bones(meshes, units)?;

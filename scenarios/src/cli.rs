@@ -220,13 +220,7 @@ fn anatomy(args: &AnatomyArgs) -> anyhow::Result<()> {
             if let Some(s) = &args.series {
                 dicom = dicom.with_series(s.clone());
             }
-            crate::anatomy::AnatomySource::Ct {
-                ct: ct.clone(),
-                labels: args.labels.clone(),
-                label_names: args.label_names.clone(),
-                dicom,
-                any_modality: args.any_modality,
-            }
+            crate::anatomy::AnatomySource::Ct { ct: ct.clone(), labels: args.labels.clone(), label_names: args.label_names.clone(), dicom, any_modality: args.any_modality }
         }
         None => {
             let mut list = Vec::new();

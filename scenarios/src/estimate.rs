@@ -42,17 +42,7 @@ impl Estimate {
         let points = scn.sweep.len();
         let planned = scn.sweep.iter().filter(|p| p.placement.is_none()).count();
         let per_point_s = (points - planned) as f64 * 1.0 + planned as f64 * 60.0;
-        let anatomy_s: f64 = scn
-            .cases
-            .iter()
-            .map(|c| {
-                if matches!(c.input, CaseInput::Meshes(_)) {
-                    5.0
-                } else {
-                    60.0
-                }
-            })
-            .sum();
+        let anatomy_s: f64 = scn.cases.iter().map(|c| if matches!(c.input, CaseInput::Meshes(_)) { 5.0 } else { 60.0 }).sum();
         let threads = threads.max(1);
         let parallel = threads.min(scn.cases.len()).max(1) as f64;
         let cases = scn.cases.len() as f64;
@@ -74,31 +64,19 @@ impl Estimate {
         } else {
             format!("{:.1} h", self.seconds / 3600.0)
         };
-        format!(
-            "estimate: {} case(s) x {} sweep point(s): about {t}, peak memory about {:.1} GB, disk about {:.1} GB",
-            self.cases,
-            self.points,
-            self.memory_bytes / 1e9,
-            self.disk_bytes / 1e9
-        )
+        format!("estimate: {} case(s) x {} sweep point(s): about {t}, peak memory about {:.1} GB, disk about {:.1} GB", self.cases, self.points, self.memory_bytes / 1e9, self.disk_bytes / 1e9)
     }
 
     /// Why the run needs `--yes`, if it does.
     pub fn over_limit(&self, max_memory_bytes: u64) -> Option<String> {
         if self.memory_bytes > max_memory_bytes as f64 {
-            return Some(format!(
-                "its memory estimate is above the {:.1} GB coxa may use (--max-memory)",
-                max_memory_bytes as f64 / 1e9
-            ));
+            return Some(format!("its memory estimate is above the {:.1} GB coxa may use (--max-memory)", max_memory_bytes as f64 / 1e9));
         }
         if self.seconds > MAX_HOURS * 3600.0 {
             return Some(format!("it would run longer than {MAX_HOURS} hours"));
         }
         if self.disk_bytes > MAX_DISK_BYTES {
-            return Some(format!(
-                "it would write more than {:.0} GB",
-                MAX_DISK_BYTES / 1e9
-            ));
+            return Some(format!("it would write more than {:.0} GB", MAX_DISK_BYTES / 1e9));
         }
         None
     }
@@ -116,11 +94,7 @@ pub fn check(scn: &Scenario, yes: bool) -> anyhow::Result<()> {
     if let Some(why) = e.over_limit(coxa_io::Limits::new().max_bytes)
         && !yes
     {
-        anyhow::bail!(
-            "{} not started: {why} ({}); split the sweep, or pass --yes to run it anyway",
-            scn.file.display(),
-            e.line()
-        );
+        anyhow::bail!("{} not started: {why} ({}); split the sweep, or pass --yes to run it anyway", scn.file.display(), e.line());
     }
     Ok(())
 }
@@ -132,48 +106,25 @@ mod tests {
     fn scenario(extra: &str) -> Scenario {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("s.toml");
-        std::fs::write(
-            &p,
-            format!("schema_version = 1\n[[cases]]\nname = \"a\"\nphantom = true\n{extra}"),
-        )
-        .unwrap();
+        std::fs::write(&p, format!("schema_version = 1\n[[cases]]\nname = \"a\"\nphantom = true\n{extra}")).unwrap();
         Scenario::load(&p).unwrap()
     }
 
     /// Issue 16: a 10,000-point sweep started with no estimate and peaked at 14.7 GB.
     #[test]
     fn issue_16_large_sweep_is_estimated_and_refused_without_yes() {
-        let list = |n: usize, step: f64| {
-            format!(
-                "[{}]",
-                (0..n)
-                    .map(|i| format!("{}", i as f64 * step))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
-        let big = scenario(&format!(
-            "[placement]\ncup_inclination_deg = {}\ncup_anteversion_deg = {}\n",
-            list(100, 0.5),
-            list(100, 0.5)
-        ));
+        let list = |n: usize, step: f64| format!("[{}]", (0..n).map(|i| format!("{}", i as f64 * step)).collect::<Vec<_>>().join(", "));
+        let big = scenario(&format!("[placement]\ncup_inclination_deg = {}\ncup_anteversion_deg = {}\n", list(100, 0.5), list(100, 0.5)));
         let e = Estimate::of(&big, 2);
         assert_eq!(e.points, 10_000);
-        assert!(
-            e.memory_bytes > 14e9 && e.memory_bytes < 20e9,
-            "{}",
-            e.line()
-        );
+        assert!(e.memory_bytes > 14e9 && e.memory_bytes < 20e9, "{}", e.line());
         assert!(e.over_limit(12_000_000_000).is_some());
         let r = check(&big, false);
         let small = scenario("");
         assert!(Estimate::of(&small, 2).over_limit(12_000_000_000).is_none());
         check(&small, false).unwrap();
         // Refused past the limit this machine allows, unless --yes.
-        if Estimate::of(&big, rayon::current_num_threads())
-            .over_limit(coxa_io::Limits::new().max_bytes)
-            .is_some()
-        {
+        if Estimate::of(&big, rayon::current_num_threads()).over_limit(coxa_io::Limits::new().max_bytes).is_some() {
             let err = r.unwrap_err().to_string();
             assert!(err.contains("--yes") && err.contains("estimate:"), "{err}");
             check(&big, true).unwrap();

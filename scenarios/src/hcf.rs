@@ -31,9 +31,9 @@ use serde_json::{Value, json};
 
 use coxa_core::Side;
 use coxa_sim::msk::hcf::{self, Activity};
-use coxa_sim::msk::{FemurLandmarks, fcsv, length_mm_to_m, mm_to_m};
-use coxa_sim::msk::personalise;
 use coxa_sim::msk::osim;
+use coxa_sim::msk::personalise;
+use coxa_sim::msk::{FemurLandmarks, fcsv, length_mm_to_m, mm_to_m};
 
 /// The activity of `coxa hcf`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -132,7 +132,8 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
     let cor = match &args.cor_shift_mm {
         None => [0.0; 3],
         Some(t) => {
-            let v: Vec<f64> = t.split(',').map(|x| x.trim().parse::<f64>()).collect::<Result<_, _>>().with_context(|| format!("--cor-shift-mm {t}: write ANTERIOR,SUPERIOR,LATERAL in mm, e.g. 0,2,-3"))?;
+            let v: Vec<f64> =
+                t.split(',').map(|x| x.trim().parse::<f64>()).collect::<Result<_, _>>().with_context(|| format!("--cor-shift-mm {t}: write ANTERIOR,SUPERIOR,LATERAL in mm, e.g. 0,2,-3"))?;
             if v.len() != 3 || v.iter().any(|x| !(x.is_finite() && x.abs() <= 40.0)) {
                 bail!("--cor-shift-mm {t}: three numbers within -40..40 mm, e.g. 0,2,-3");
             }
@@ -205,7 +206,10 @@ pub fn cli(args: &HcfArgs) -> Result<()> {
         g("max_abduction_moment_n_m", "before"),
         g("max_abduction_moment_n_m", "after")
     );
-    println!("posture check (rapier3d multibody under the solved forces): largest residual {:.4} % body weight x height", report["posture_check"]["max_percent_bw_height"].as_f64().unwrap_or(f64::NAN));
+    println!(
+        "posture check (rapier3d multibody under the solved forces): largest residual {:.4} % body weight x height",
+        report["posture_check"]["max_percent_bw_height"].as_f64().unwrap_or(f64::NAN)
+    );
     if let Some(p) = report["exported_osim"].as_str() {
         println!("wrote {p}");
     }

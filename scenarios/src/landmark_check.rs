@@ -23,11 +23,7 @@ type Points = [(String, Vector3<f64>)];
 fn find(points: &Points, name: &str, side: Side) -> Option<Vector3<f64>> {
     let suffix = if side == Side::Left { "_L" } else { "_R" };
     let with = format!("{name}{suffix}");
-    points
-        .iter()
-        .find(|(l, _)| l.eq_ignore_ascii_case(&with))
-        .or_else(|| points.iter().find(|(l, _)| l.eq_ignore_ascii_case(name)))
-        .map(|(_, p)| *p)
+    points.iter().find(|(l, _)| l.eq_ignore_ascii_case(&with)).or_else(|| points.iter().find(|(l, _)| l.eq_ignore_ascii_case(name))).map(|(_, p)| *p)
 }
 
 /// Checks the pelvis and femur landmark sets of one `coxa hcf` call (see the module docs).
@@ -36,10 +32,7 @@ fn find(points: &Points, name: &str, side: Side) -> Option<Vector3<f64>> {
 /// # Errors
 /// The first inconsistency, naming the landmarks, the distance and the fix.
 pub fn check(pelvis: &Points, femur: &Points, side: Side) -> Result<()> {
-    let (Some(own), Some(other)) = (
-        find(pelvis, "HJC", side),
-        find(pelvis, "HJC", side.opposite()),
-    ) else {
+    let (Some(own), Some(other)) = (find(pelvis, "HJC", side), find(pelvis, "HJC", side.opposite())) else {
         return Ok(());
     };
     let s = if side == Side::Left { "L" } else { "R" };
@@ -51,10 +44,7 @@ pub fn check(pelvis: &Points, femur: &Points, side: Side) -> Result<()> {
     if d_own > SAME_HJC_MM {
         let d_other = (hjc - other).norm();
         if d_other <= SAME_HJC_MM {
-            bail!(
-                "the femur's HJC is the pelvis's HJC_{o} ({d_other:.1} mm from it), not HJC_{s}: this is a {} femur; pass --side {o}",
-                if o == "L" { "left" } else { "right" }
-            );
+            bail!("the femur's HJC is the pelvis's HJC_{o} ({d_other:.1} mm from it), not HJC_{s}: this is a {} femur; pass --side {o}", if o == "L" { "left" } else { "right" });
         }
         bail!(
             "the femur's HJC is {d_own:.0} mm from the pelvis's HJC_{s} (at most {SAME_HJC_MM} mm for one patient): the two landmark files come from different patients or different scans; give files picked on one CT"
@@ -62,15 +52,11 @@ pub fn check(pelvis: &Points, femur: &Points, side: Side) -> Result<()> {
     }
     let lateral = (own - other).normalize();
     let get = |n: &str| find(femur, n, side);
-    if let (Some(p1), Some(p2), Some(mec), Some(lec)) =
-        (get("P1"), get("P2"), get("MEC"), get("LEC"))
-    {
+    if let (Some(p1), Some(p2), Some(mec), Some(lec)) = (get("P1"), get("P2"), get("MEC"), get("LEC")) {
         let knee = 0.5 * (mec + lec);
         let length = (hjc - knee).norm();
         if !(250.0..=650.0).contains(&length) {
-            bail!(
-                "the femur is {length:.1} long from HJC to the epicondyles' midpoint (250-650 mm expected): landmark files are in mm; check their units and that MEC/LEC are at the knee"
-            );
+            bail!("the femur is {length:.1} long from HJC to the epicondyles' midpoint (250-650 mm expected): landmark files are in mm; check their units and that MEC/LEC are at the knee");
         }
         if (p1 - hjc).norm() > (p2 - hjc).norm() || (p2 - knee).norm() > (p1 - knee).norm() {
             bail!(
@@ -102,12 +88,7 @@ mod tests {
     use super::*;
 
     fn read(path: &str) -> Option<Vec<(String, Vector3<f64>)>> {
-        let text = std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../shared/data/orthoload/Landmarks")
-                .join(path),
-        )
-        .ok()?;
+        let text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/orthoload/Landmarks").join(path)).ok()?;
         coxa_sim::msk::fcsv::parse_fcsv(&text).ok()
     }
 
@@ -124,36 +105,15 @@ mod tests {
     /// Issue 16: swapped P1/P2 or condyles flipped the force; two patients' files were accepted.
     #[test]
     fn issue_16_inconsistent_landmarks_are_refused() {
-        let patients = [
-            ("H1L", Side::Left),
-            ("H2R", Side::Right),
-            ("H3L", Side::Left),
-        ];
-        let Some(sets) = patients
-            .iter()
-            .map(|(p, s)| {
-                Some((
-                    read(&format!("{p}_PelvisLandmarks.fcsv"))?,
-                    read(&format!("{p}_FemurLandmarks.fcsv"))?,
-                    *s,
-                ))
-            })
-            .collect::<Option<Vec<_>>>()
-        else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "../shared/data/orthoload is missing"
-            );
+        let patients = [("H1L", Side::Left), ("H2R", Side::Right), ("H3L", Side::Left)];
+        let Some(sets) = patients.iter().map(|(p, s)| Some((read(&format!("{p}_PelvisLandmarks.fcsv"))?, read(&format!("{p}_FemurLandmarks.fcsv"))?, *s))).collect::<Option<Vec<_>>>() else {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "../shared/data/orthoload is missing");
             eprintln!("skipping: ../shared/data/orthoload not found");
             return;
         };
         for (pelvis, femur, side) in &sets {
             check(pelvis, femur, *side).unwrap();
-            for (a, b, needle) in [
-                ("P1", "P2", "P1 and P2 look swapped"),
-                ("MEC", "LEC", "MEC and LEC look swapped"),
-                ("MPC", "LPC", "MPC and LPC look swapped"),
-            ] {
+            for (a, b, needle) in [("P1", "P2", "P1 and P2 look swapped"), ("MEC", "LEC", "MEC and LEC look swapped"), ("MPC", "LPC", "MPC and LPC look swapped")] {
                 let mut f = femur.clone();
                 swap(&mut f, a, b);
                 let e = check(pelvis, &f, *side).unwrap_err().to_string();
@@ -161,9 +121,7 @@ mod tests {
             }
         }
         // Two patients: H1L's pelvis with H3L's femur (both left).
-        let e = check(&sets[0].0, &sets[2].1, Side::Left)
-            .unwrap_err()
-            .to_string();
+        let e = check(&sets[0].0, &sets[2].1, Side::Left).unwrap_err().to_string();
         assert!(e.contains("different patients"), "{e}");
         // The femur of H1L against its own pelvis with the wrong side named.
         let mut f = sets[0].1.clone();
@@ -173,16 +131,8 @@ mod tests {
         let e = check(&sets[0].0, &f, Side::Right).unwrap_err().to_string();
         assert!(e.contains("pass --side L"), "{e}");
         // Metres: a femur of 0.43.
-        let m: Vec<(String, Vector3<f64>)> = sets[1]
-            .1
-            .iter()
-            .map(|(l, p)| (l.clone(), p / 1000.0))
-            .collect();
-        let pm: Vec<(String, Vector3<f64>)> = sets[1]
-            .0
-            .iter()
-            .map(|(l, p)| (l.clone(), p / 1000.0))
-            .collect();
+        let m: Vec<(String, Vector3<f64>)> = sets[1].1.iter().map(|(l, p)| (l.clone(), p / 1000.0)).collect();
+        let pm: Vec<(String, Vector3<f64>)> = sets[1].0.iter().map(|(l, p)| (l.clone(), p / 1000.0)).collect();
         let e = check(&pm, &m, Side::Right).unwrap_err().to_string();
         assert!(e.contains("in mm"), "{e}");
     }

@@ -6,12 +6,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("COXA_LOG").unwrap_or_else(|_| {
-                // The renderer's notes (software rendering is slow, adapter details) are not the user's concern.
-                "warn,bevy_render=error,bevy_winit=error,winit=error,wgpu=error,wgpu_core=error,wgpu_hal=error,naga=error".into()
-            }),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("COXA_LOG").unwrap_or_else(|_| {
+            // The renderer's notes (software rendering is slow, adapter details) are not the user's concern.
+            "warn,bevy_render=error,bevy_winit=error,winit=error,wgpu=error,wgpu_core=error,wgpu_hal=error,naga=error".into()
+        }))
         .with_writer(std::io::stderr)
         .init();
     let cli = coxa_scenarios::cli::Cli::parse();

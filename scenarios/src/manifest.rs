@@ -63,13 +63,7 @@ fn files_under(root: &Path) -> Result<Vec<String>> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                let rel = p
-                    .strip_prefix(root)
-                    .unwrap_or(&p)
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect::<Vec<_>>()
-                    .join("/");
+                let rel = p.strip_prefix(root).unwrap_or(&p).components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/");
                 if rel != MANIFEST {
                     out.push(rel);
                 }
@@ -87,22 +81,11 @@ fn files_under(root: &Path) -> Result<Vec<String>> {
 pub fn write(dir: &Path) -> Result<Manifest> {
     let mut files = Vec::new();
     for rel in files_under(dir)? {
-        let (bytes, sha256) = sha256_of(&dir.join(&rel))
-            .with_context(|| format!("hashing {}", dir.join(&rel).display()))?;
-        files.push(Entry {
-            path: rel,
-            bytes,
-            sha256,
-        });
+        let (bytes, sha256) = sha256_of(&dir.join(&rel)).with_context(|| format!("hashing {}", dir.join(&rel).display()))?;
+        files.push(Entry { path: rel, bytes, sha256 });
     }
-    let m = Manifest {
-        manifest_version: 1,
-        files,
-    };
-    crate::atomic::write_new(
-        &dir.join(MANIFEST),
-        serde_json::to_string_pretty(&m)?.as_bytes(),
-    )?;
+    let m = Manifest { manifest_version: 1, files };
+    crate::atomic::write_new(&dir.join(MANIFEST), serde_json::to_string_pretty(&m)?.as_bytes())?;
     Ok(m)
 }
 
@@ -113,36 +96,22 @@ pub fn write(dir: &Path) -> Result<Manifest> {
 pub fn verify(dir: &Path) -> Result<Manifest> {
     let path = dir.join(MANIFEST);
     let text = std::fs::read_to_string(&path).with_context(|| format!("{} is missing or unreadable (the case did not finish, or was written by an older coxa)", path.display()))?;
-    let m: Manifest =
-        serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))?;
+    let m: Manifest = serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))?;
     if m.manifest_version != 1 || m.files.is_empty() {
-        bail!(
-            "{}: unknown manifest version {} or no files",
-            path.display(),
-            m.manifest_version
-        );
+        bail!("{}: unknown manifest version {} or no files", path.display(), m.manifest_version);
     }
     for e in &m.files {
         if e.path.split('/').any(|c| c == ".." || c.is_empty()) {
             bail!("{}: file {:?} is outside the case", path.display(), e.path);
         }
         let p = dir.join(&e.path);
-        let len = std::fs::metadata(&p)
-            .map(|m| m.len())
-            .with_context(|| format!("{} is missing", p.display()))?;
+        let len = std::fs::metadata(&p).map(|m| m.len()).with_context(|| format!("{} is missing", p.display()))?;
         if len != e.bytes {
-            bail!(
-                "{} has {len} bytes, the manifest says {}",
-                p.display(),
-                e.bytes
-            );
+            bail!("{} has {len} bytes, the manifest says {}", p.display(), e.bytes);
         }
         let (_, sha) = sha256_of(&p).with_context(|| format!("reading {}", p.display()))?;
         if sha != e.sha256 {
-            bail!(
-                "{} has changed since the case finished (SHA-256 differs)",
-                p.display()
-            );
+            bail!("{} has changed since the case finished (SHA-256 differs)", p.display());
         }
     }
     Ok(m)
@@ -160,10 +129,7 @@ mod tests {
         std::fs::write(d.join("case.json"), b"{\"case\": \"a\"}").unwrap();
         std::fs::write(d.join("rom/x.json"), b"[1, 2, 3]").unwrap();
         let m = write(d).unwrap();
-        assert_eq!(
-            m.files.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(),
-            ["case.json", "rom/x.json"]
-        );
+        assert_eq!(m.files.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(), ["case.json", "rom/x.json"]);
         verify(d).unwrap();
         // Same size, one byte changed.
         std::fs::write(d.join("rom/x.json"), b"[1, 2, 4]").unwrap();
@@ -178,11 +144,6 @@ mod tests {
         std::fs::remove_file(d.join("rom/x.json")).unwrap();
         assert!(verify(d).unwrap_err().to_string().contains("missing"));
         std::fs::remove_file(d.join(MANIFEST)).unwrap();
-        assert!(
-            verify(d)
-                .unwrap_err()
-                .to_string()
-                .contains("missing or unreadable")
-        );
+        assert!(verify(d).unwrap_err().to_string().contains("missing or unreadable"));
     }
 }

@@ -289,8 +289,19 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         }
         let stem_av = Angle::from_deg(placement.stem_anteversion_deg);
         let user = crate::rom::UserParts::load(scn.user_cup.as_deref(), scn.user_stem.as_deref(), choice.head_mm)?;
-        let (model, rom) = rom_json(case.side, &construct, &choice.liner, placement.cup, stem_av, &tilts, bones.as_ref(), &user, &motions).with_context(|| format!("range of motion at {}", point.label()))?;
-        results.push(PointResult { point: point.clone(), user, rom, model, choice, cup: placement.cup, stem_anteversion: stem_av, source: ModelSource::Fixed { construct: Box::new(construct), bones: bones.map(Box::new) }, plan: None });
+        let (model, rom) =
+            rom_json(case.side, &construct, &choice.liner, placement.cup, stem_av, &tilts, bones.as_ref(), &user, &motions).with_context(|| format!("range of motion at {}", point.label()))?;
+        results.push(PointResult {
+            point: point.clone(),
+            user,
+            rom,
+            model,
+            choice,
+            cup: placement.cup,
+            stem_anteversion: stem_av,
+            source: ModelSource::Fixed { construct: Box::new(construct), bones: bones.map(Box::new) },
+            plan: None,
+        });
     }
     std::fs::create_dir_all(dir.join("rom"))?;
     if results.iter().any(|r| r.plan.is_some()) {
@@ -304,7 +315,9 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
             write_new(&dir.join("plan.json"), serde_json::to_string_pretty(&p.json)?.as_bytes())?;
         }
     }
-    let mut csv = String::from("label,head_diameter_mm,head_offset_mm,liner,stem_size,cup_inclination_deg,cup_anteversion_deg,cup_definition,stem_anteversion_deg,standing_tilt_deg,sitting_tilt_deg,oscillation_angle_deg,min_adl_margin_deg");
+    let mut csv = String::from(
+        "label,head_diameter_mm,head_offset_mm,liner,stem_size,cup_inclination_deg,cup_anteversion_deg,cup_definition,stem_anteversion_deg,standing_tilt_deg,sitting_tilt_deg,oscillation_angle_deg,min_adl_margin_deg",
+    );
     for m in &motions {
         csv.push_str(&format!(",{}_deg,{}_contact", m.name, m.name));
     }
@@ -347,7 +360,11 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         let roms: Vec<Result<Value>> = cells
             .par_iter()
             .map(|&(i, a)| {
-                let cup = CupAngles { definition: CupAngleDefinition::Radiographic, inclination: Angle::from_deg(SAFE_ZONE_INCLINATIONS_DEG[i]), anteversion: Angle::from_deg(SAFE_ZONE_ANTEVERSIONS_DEG[a]) };
+                let cup = CupAngles {
+                    definition: CupAngleDefinition::Radiographic,
+                    inclination: Angle::from_deg(SAFE_ZONE_INCLINATIONS_DEG[i]),
+                    anteversion: Angle::from_deg(SAFE_ZONE_ANTEVERSIONS_DEG[a]),
+                };
                 primary.rom_with_cup(case.side, cup, &tilts, &motions)
             })
             .collect();
@@ -356,7 +373,8 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         for ((i, a), r) in cells.iter().zip(roms) {
             let r = r?;
             grid[*i][*a] = min_adl_margin(&r);
-            limits[*i][*a] = json!(r["motions"].as_array().map(|m| m.iter().map(|x| (x["name"].as_str().unwrap_or("").to_string(), x["limit_deg"].clone())).collect::<serde_json::Map<String, Value>>()));
+            limits[*i][*a] =
+                json!(r["motions"].as_array().map(|m| m.iter().map(|x| (x["name"].as_str().unwrap_or("").to_string(), x["limit_deg"].clone())).collect::<serde_json::Map<String, Value>>()));
         }
         Some(json!({
             "definition": "radiographic (Murray 1993), pelvic frame",

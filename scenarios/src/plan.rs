@@ -258,7 +258,11 @@ pub fn cli(args: &PlanArgs) -> Result<()> {
     let c = &v["cup"];
     println!(
         "cup   {} mm, radiographic inclination {} deg, anteversion {} deg, centre {} mm (LPS), coverage {:.0} %",
-        c["outer_diameter_mm"], c["radiographic_inclination_deg"], c["radiographic_anteversion_deg"], c["centre_lps_mm"], 100.0 * c["coverage"].as_f64().unwrap_or(f64::NAN)
+        c["outer_diameter_mm"],
+        c["radiographic_inclination_deg"],
+        c["radiographic_anteversion_deg"],
+        c["centre_lps_mm"],
+        100.0 * c["coverage"].as_f64().unwrap_or(f64::NAN)
     );
     println!("head  {} mm, neck-length offset {} mm; liner {}", v["head"]["diameter_mm"], v["head"]["neck_length_offset_mm"], v["liner"]["catalog"]);
     println!("stem  {} size {}, anteversion {} deg; combined anteversion {} deg", v["stem"]["catalog"], v["stem"]["size"], v["stem"]["anteversion_deg"], v["combined_anteversion_deg"]);

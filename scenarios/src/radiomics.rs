@@ -52,37 +52,22 @@ fn read_mask(path: &Path) -> anyhow::Result<LabelMap> {
     } else if coxa_io::nifti::is_nifti_path(path) {
         Ok(coxa_io::nifti::read_label_map(path)?)
     } else {
-        bail!(
-            "--mask {}: a NIfTI (.nii, .nii.gz) or NRRD (.nrrd) label map is expected",
-            path.display()
-        )
+        bail!("--mask {}: a NIfTI (.nii, .nii.gz) or NRRD (.nrrd) label map is expected", path.display())
     }
 }
 
 /// Runs the command.
 pub fn cli(args: &RadiomicsArgs) -> anyhow::Result<()> {
-    let ext = args
-        .out
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let ext = args.out.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     if ext != "csv" && ext != "json" {
-        bail!(
-            "--out {}: the file must end in .csv or .json",
-            args.out.display()
-        );
+        bail!("--out {}: the file must end in .csv or .json", args.out.display());
     }
     if args.out.exists() {
-        bail!(
-            "{} already exists; coxa never overwrites files: choose a new path or remove it",
-            args.out.display()
-        );
+        bail!("{} already exists; coxa never overwrites files: choose a new path or remove it", args.out.display());
     }
     let params = match &args.params {
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("--params {}: cannot read it", p.display()))?;
+            let text = std::fs::read_to_string(p).with_context(|| format!("--params {}: cannot read it", p.display()))?;
             Params::from_yaml(&text).with_context(|| format!("--params {}", p.display()))?
         }
         None => Params::default(),
@@ -91,11 +76,7 @@ pub fn cli(args: &RadiomicsArgs) -> anyhow::Result<()> {
     let mask = read_mask(&args.mask)?;
     let names = coxa_anatomy::labels::coxa_classes();
     let labels: Vec<u32> = if args.labels.is_empty() {
-        mask.counts()
-            .keys()
-            .filter(|l| **l != 0)
-            .map(|l| u32::from(*l))
-            .collect()
+        mask.counts().keys().filter(|l| **l != 0).map(|l| u32::from(*l)).collect()
     } else {
         args.labels
             .iter()
@@ -103,19 +84,13 @@ pub fn cli(args: &RadiomicsArgs) -> anyhow::Result<()> {
                 Ok(n) => Ok(n),
                 Err(_) => names.id(l).map(u32::from).ok_or_else(|| {
                     let known: Vec<&str> = names.iter().map(|(_, n)| n).collect();
-                    anyhow::anyhow!(
-                        "--label {l}: not a number nor a known name ({})",
-                        known.join(", ")
-                    )
+                    anyhow::anyhow!("--label {l}: not a number nor a known name ({})", known.join(", "))
                 }),
             })
             .collect::<anyhow::Result<_>>()?
     };
     if labels.is_empty() {
-        bail!(
-            "{}: the mask is empty (no voxel is labelled): nothing to compute",
-            args.mask.display()
-        );
+        bail!("{}: the mask is empty (no voxel is labelled): nothing to compute", args.mask.display());
     }
     let rows: Vec<(u32, FeatureVector)> = labels
         .par_iter()
@@ -131,13 +106,7 @@ pub fn cli(args: &RadiomicsArgs) -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<_>>()?;
     let image_name = args.image.display().to_string();
-    let label_name = |l: u32| {
-        u16::try_from(l)
-            .ok()
-            .and_then(|l| names.name(l))
-            .unwrap_or("")
-            .to_string()
-    };
+    let label_name = |l: u32| u16::try_from(l).ok().and_then(|l| names.name(l)).unwrap_or("").to_string();
     let text = if ext == "csv" {
         let mut s = String::from("image,label,label_name");
         for (n, _) in &rows[0].1 {
@@ -145,12 +114,7 @@ pub fn cli(args: &RadiomicsArgs) -> anyhow::Result<()> {
         }
         s.push('\n');
         for (label, f) in &rows {
-            write!(
-                s,
-                "{},{label},{}",
-                csv_field(&image_name),
-                label_name(*label)
-            )?;
+            write!(s, "{},{label},{}", csv_field(&image_name), label_name(*label))?;
             for (_, v) in f {
                 write!(s, ",{v}")?;
             }
@@ -167,27 +131,13 @@ pub fn cli(args: &RadiomicsArgs) -> anyhow::Result<()> {
             .collect();
         serde_json::to_string_pretty(&list)? + "\n"
     };
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    std::io::Write::write_all(&mut file, text.as_bytes())
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
-    println!(
-        "wrote {} ({} label(s), {} features each)",
-        args.out.display(),
-        rows.len(),
-        rows[0].1.len()
-    );
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::io::Write::write_all(&mut file, text.as_bytes()).with_context(|| format!("cannot write {}", args.out.display()))?;
+    println!("wrote {} ({} label(s), {} features each)", args.out.display(), rows.len(), rows[0].1.len());
     Ok(())
 }
 
 /// A CSV field, quoted when it holds a comma, quote or newline.
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }

@@ -65,13 +65,7 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
     let title = format!("{} — case {}", text(&r["scenario"]), text(&r["case"]));
     let _ = write!(h, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>coxa: {}</title><style>{CSS}</style></head><body>", esc(&title));
     let _ = write!(h, "<h1>Total hip arthroplasty plan: {}</h1>", esc(&title));
-    let _ = write!(
-        h,
-        "<p class=\"sub\">{} hip · input: {} · coxa {} · patient name and ID are not shown</p>",
-        esc(&text(&r["side"])),
-        esc(&text(&r["input"]["kind"])),
-        esc(&text(&r["coxa_version"]))
-    );
+    let _ = write!(h, "<p class=\"sub\">{} hip · input: {} · coxa {} · patient name and ID are not shown</p>", esc(&text(&r["side"])), esc(&text(&r["input"]["kind"])), esc(&text(&r["coxa_version"])));
     if let Some(w) = r["warnings"].as_array().filter(|w| !w.is_empty()) {
         let _ = write!(h, "<div class=\"warn\"><b>Warnings</b><ul>");
         for x in w {
@@ -104,7 +98,13 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
     for (k, key) in [("functional, standing", "cup_functional_standing_deg"), ("functional, sitting", "cup_functional_sitting_deg")] {
         // `coxa rom` writes these as [inclination, anteversion].
         let c = &r["rom"][key]["radiographic"];
-        let _ = write!(h, "<tr><td>radiographic, {k} (tilt {}°)</td><td>{}°</td><td>{}°</td></tr>", num(&r["rom"]["pelvic_tilt_deg"][if k.ends_with("standing") { "standing" } else { "sitting" }], 0), num(&c[0], 1), num(&c[1], 1));
+        let _ = write!(
+            h,
+            "<tr><td>radiographic, {k} (tilt {}°)</td><td>{}°</td><td>{}°</td></tr>",
+            num(&r["rom"]["pelvic_tilt_deg"][if k.ends_with("standing") { "standing" } else { "sitting" }], 0),
+            num(&c[0], 1),
+            num(&c[1], 1)
+        );
     }
     h.push_str("</table>");
     let _ = write!(
@@ -121,14 +121,26 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
         h.push_str("<h2>The plan</h2><table><tr><th>item</th><th>planned</th><th>why</th></tr>");
         let c = &pl["cup"];
         let rows = [
-            ("acetabular shell", format!("{} mm (last reamer {} mm)", num(&c["outer_diameter_mm"], 0), num(&c["last_reamer_mm"], 0)), format!("bony socket {} mm ({}); {}", num(&c["socket"]["sizing_diameter_mm"], 1), socket_why(&c["socket"]), text(&c["size_rule"]))),
-            ("cup centre", pt(&c["centre_lps_mm"]), format!("native centre {}; medialised {} mm; medial wall {} mm", pt(&c["native_centre_lps_mm"]), num(&c["medialisation_mm"], 1), num(&c["medial_wall_mm"], 1))),
+            (
+                "acetabular shell",
+                format!("{} mm (last reamer {} mm)", num(&c["outer_diameter_mm"], 0), num(&c["last_reamer_mm"], 0)),
+                format!("bony socket {} mm ({}); {}", num(&c["socket"]["sizing_diameter_mm"], 1), socket_why(&c["socket"]), text(&c["size_rule"])),
+            ),
+            (
+                "cup centre",
+                pt(&c["centre_lps_mm"]),
+                format!("native centre {}; medialised {} mm; medial wall {} mm", pt(&c["native_centre_lps_mm"]), num(&c["medialisation_mm"], 1), num(&c["medial_wall_mm"], 1)),
+            ),
             ("host-bone coverage", format!("{} %", c["coverage"].as_f64().map_or("–".into(), |x| format!("{:.0}", 100.0 * x))), "of the shell's back hemisphere, on the pelvis surface".to_string()),
             ("stem", format!("{} size {}", text(&pl["stem"]["catalog"]), text(&pl["stem"]["size"])), crate::stem_report::stem_why(&pl["stem"])),
             ("head", format!("{} mm, offset {} mm", num(&pl["head"]["diameter_mm"], 0), num(&pl["head"]["neck_length_offset_mm"], 1)), "largest range for the liner and shell".to_string()),
             ("leg length change", format!("{} mm", num(&pl["leg_length_change_mm"], 1)), format!("target {} mm ({})", num(&pl["targets"]["leg_length_change_mm"], 1), text(&pl["targets"]["from"]))),
             ("offset change", format!("{} mm", num(&pl["offset_change_mm"], 1)), format!("target {} mm", num(&pl["targets"]["offset_change_mm"], 1))),
-            ("Widmer's combined anteversion", format!("{}°", num(&pl["combined_anteversion_deg"], 1)), "cup (radiographic) + 0.7 x stem; the planner's tie-break target is 37° at 40° inclination".to_string()),
+            (
+                "Widmer's combined anteversion",
+                format!("{}°", num(&pl["combined_anteversion_deg"], 1)),
+                "cup (radiographic) + 0.7 x stem; the planner's tie-break target is 37° at 40° inclination".to_string(),
+            ),
         ];
         for (k, v, w) in rows {
             let _ = write!(h, "<tr><td>{k}</td><td>{}</td><td>{}</td></tr>", esc(&v), esc(&w));
@@ -149,7 +161,9 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
                     esc(&text(&o["note"]))
                 );
             }
-            h.push_str("</table><p class=\"sub\">Rim fit: the shell's diameter minus the rim's anterior-posterior opening; positive, the shell is wedged between the anterior and posterior columns.</p>");
+            h.push_str(
+                "</table><p class=\"sub\">Rim fit: the shell's diameter minus the rim's anterior-posterior opening; positive, the shell is wedged between the anterior and posterior columns.</p>",
+            );
         }
         h.push_str(&crate::stem_report::size_table_html(&pl["stem"]));
         let o = &pl["objective"];
@@ -178,13 +192,31 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
     let mk = &r["msk"];
     if mk.is_object() {
         h.push_str("<h2>Abductors and hip load</h2>");
-        let _ = write!(h, "<p class=\"sub\">{} ({}; body weight {} N). {}</p>", esc(&text(&mk["model"])), mk["pelvis_scale"].as_f64().map_or("not scaled".into(), |s| format!("pelvis scaled by {s:.2}")), num(&mk["body_weight_n"], 0), esc(&text(&mk["method"])));
+        let _ = write!(
+            h,
+            "<p class=\"sub\">{} ({}; body weight {} N). {}</p>",
+            esc(&text(&mk["model"])),
+            mk["pelvis_scale"].as_f64().map_or("not scaled".into(), |s| format!("pelvis scaled by {s:.2}")),
+            num(&mk["body_weight_n"], 0),
+            esc(&text(&mk["method"]))
+        );
         h.push_str("<table><tr><th></th><th>native</th><th>planned</th></tr>");
         let a = &mk["abductors"];
-        let _ = write!(h, "<tr><td>abductor moment arm (force-weighted mean)</td><td>{} mm</td><td>{} mm</td></tr>", num(&a["native"]["mean_moment_arm_mm"], 1), num(&a["planned"]["mean_moment_arm_mm"], 1));
+        let _ = write!(
+            h,
+            "<tr><td>abductor moment arm (force-weighted mean)</td><td>{} mm</td><td>{} mm</td></tr>",
+            num(&a["native"]["mean_moment_arm_mm"], 1),
+            num(&a["planned"]["mean_moment_arm_mm"], 1)
+        );
         let _ = write!(h, "<tr><td>maximum abduction moment</td><td>{} N m</td><td>{} N m</td></tr>", num(&a["native"]["max_moment_nm"], 1), num(&a["planned"]["max_moment_nm"], 1));
         for x in mk["activities"].as_array().into_iter().flatten() {
-            let _ = write!(h, "<tr><td>hip contact force, {}</td><td>{} % BW</td><td>{} % BW</td></tr>", esc(&text(&x["activity"])), num(&x["native"]["magnitude_percent_bw"], 0), num(&x["planned"]["magnitude_percent_bw"], 0));
+            let _ = write!(
+                h,
+                "<tr><td>hip contact force, {}</td><td>{} % BW</td><td>{} % BW</td></tr>",
+                esc(&text(&x["activity"])),
+                num(&x["native"]["magnitude_percent_bw"], 0),
+                num(&x["planned"]["magnitude_percent_bw"], 0)
+            );
         }
         h.push_str("</table><p class=\"sub\">Against in-vivo forces of three OrthoLoad patients the same static model overestimates the magnitude (median +90 to +105 % BW, direction within 9-18 deg): read the change between native and planned, not the absolute value.</p>");
     }
@@ -195,7 +227,12 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
         for pic in pics {
             let file = dir.join(text(&pic["file"]));
             let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let _ = write!(h, "<figure><img class=\"picture\" alt=\"{0}\" src=\"data:image/png;base64,{1}\"><figcaption>{0}</figcaption></figure>", esc(&text(&pic["view"]).replace('_', " ")), base64(&bytes));
+            let _ = write!(
+                h,
+                "<figure><img class=\"picture\" alt=\"{0}\" src=\"data:image/png;base64,{1}\"><figcaption>{0}</figcaption></figure>",
+                esc(&text(&pic["view"]).replace('_', " ")),
+                base64(&bytes)
+            );
         }
         h.push_str("</div>");
     }
@@ -208,7 +245,13 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
         .map(|m| {
             let limit = m["limit_deg"].as_f64().unwrap_or(0.0);
             let margin = m["required_deg"].as_f64().map(|q| limit - q);
-            Bar { label: text(&m["name"]).replace('_', " "), value: limit, target: m["required_deg"].as_f64(), colour: margin_colour(margin).into(), note: format!("{limit:.1}° {}", text(&m["contact"])) }
+            Bar {
+                label: text(&m["name"]).replace('_', " "),
+                value: limit,
+                target: m["required_deg"].as_f64(),
+                colour: margin_colour(margin).into(),
+                note: format!("{limit:.1}° {}", text(&m["contact"])),
+            }
         })
         .collect();
     h.push_str(&svg::bars("Limit of each motion (tick: what the activity needs)", &bars, 180.0, "°"));
@@ -237,11 +280,23 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
     if sz.is_object() {
         let incs: Vec<f64> = sz["inclinations_deg"].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
         let avs: Vec<f64> = sz["anteversions_deg"].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
-        let grid: Vec<Vec<Option<f64>>> = sz["min_adl_margin_deg"].as_array().map(|rows| rows.iter().map(|row| row.as_array().map(|c| c.iter().map(Value::as_f64).collect()).unwrap_or_default()).collect()).unwrap_or_default();
+        let grid: Vec<Vec<Option<f64>>> =
+            sz["min_adl_margin_deg"].as_array().map(|rows| rows.iter().map(|row| row.as_array().map(|c| c.iter().map(Value::as_f64).collect()).unwrap_or_default()).collect()).unwrap_or_default();
         let plan_inc = p["cup_angles"]["radiographic"]["inclination_deg"].as_f64();
         let plan_av = p["cup_angles"]["radiographic"]["anteversion_deg"].as_f64();
         h.push_str("<h2>Cup angles: safe-zone map</h2><p class=\"sub\">Each cell: the smallest margin (limit minus need, deg) over the daily-life motions for that radiographic cup inclination and anteversion, everything else as planned. Dashed: Lewinnek's zone (40±10°, 15±10°).</p>");
-        h.push_str(&svg::heatmap("Smallest daily-life margin (deg)", "cup anteversion, radiographic (deg)", "cup inclination (deg)", &avs, &incs, &grid, -10.0, 20.0, Some([5.0, 25.0, 30.0, 50.0]), plan_av.zip(plan_inc)));
+        h.push_str(&svg::heatmap(
+            "Smallest daily-life margin (deg)",
+            "cup anteversion, radiographic (deg)",
+            "cup inclination (deg)",
+            &avs,
+            &incs,
+            &grid,
+            -10.0,
+            20.0,
+            Some([5.0, 25.0, 30.0, 50.0]),
+            plan_av.zip(plan_inc),
+        ));
         // ROM vs anteversion at the inclination nearest the plan's.
         if let Some(pi) = plan_inc
             && let Some(ii) = (0..incs.len()).min_by(|&a, &b| (incs[a] - pi).abs().total_cmp(&(incs[b] - pi).abs()))
@@ -262,7 +317,11 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
 
     // Sweep.
     if let Some(sw) = r["sweep"].as_array().filter(|s| s.len() > 1) {
-        let _ = write!(h, "<h2>Sweep ({} points)</h2><table><tr><th>point</th><th>head</th><th>liner</th><th>inclination</th><th>anteversion</th><th>stem</th><th>standing tilt</th><th>smallest daily-life margin</th></tr>", sw.len());
+        let _ = write!(
+            h,
+            "<h2>Sweep ({} points)</h2><table><tr><th>point</th><th>head</th><th>liner</th><th>inclination</th><th>anteversion</th><th>stem</th><th>standing tilt</th><th>smallest daily-life margin</th></tr>",
+            sw.len()
+        );
         for s in sw {
             let _ = write!(
                 h,
@@ -290,12 +349,25 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
     if let Some(angles) = a["pelvis"]["native_acetabular_angles"].as_array() {
         h.push_str("<table><tr><th>native acetabulum</th><th>definition</th><th>inclination</th><th>anteversion</th></tr>");
         for x in angles {
-            let _ = write!(h, "<tr><td>{}</td><td>{}</td><td>{}°</td><td>{}°</td></tr>", esc(&text(&x["side"])), esc(&text(&x["definition"])), num(&x["inclination_deg"], 1), num(&x["anteversion_deg"], 1));
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}°</td><td>{}°</td></tr>",
+                esc(&text(&x["side"])),
+                esc(&text(&x["definition"])),
+                num(&x["inclination_deg"], 1),
+                num(&x["anteversion_deg"], 1)
+            );
         }
         h.push_str("</table>");
     }
     for f in a["femurs"].as_array().into_iter().flatten() {
-        let _ = write!(h, "<p>Femur {}: neck-shaft angle {}, anteversion {}.</p>", esc(&text(&f["side"])), f["neck_shaft_angle_deg"].as_f64().map_or("not measured".into(), |v| format!("{v:.1}°")), f["anteversion_deg"].as_f64().map_or("not measured (condyles not imaged)".into(), |v| format!("{v:.1}°")));
+        let _ = write!(
+            h,
+            "<p>Femur {}: neck-shaft angle {}, anteversion {}.</p>",
+            esc(&text(&f["side"])),
+            f["neck_shaft_angle_deg"].as_f64().map_or("not measured".into(), |v| format!("{v:.1}°")),
+            f["anteversion_deg"].as_f64().map_or("not measured (condyles not imaged)".into(), |v| format!("{v:.1}°"))
+        );
     }
     let t = &r["phantom_truth"];
     if t.is_object() {
@@ -319,7 +391,14 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
     if let Some(ms) = a["muscles"].as_array().filter(|m| !m.is_empty()) {
         h.push_str("<h2>Muscles</h2><table><tr><th>muscle</th><th>volume</th><th>mean HU</th><th>fat fraction</th></tr>");
         for m in ms {
-            let _ = write!(h, "<tr><td>{}</td><td>{} cm³</td><td>{}</td><td>{}%</td></tr>", esc(&text(&m["name"])), num(&m["volume_cm3"], 1), num(&m["mean_hu"], 0), m["fat_fraction"].as_f64().map_or("–".into(), |f| format!("{:.1}", 100.0 * f)));
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{} cm³</td><td>{}</td><td>{}%</td></tr>",
+                esc(&text(&m["name"])),
+                num(&m["volume_cm3"], 1),
+                num(&m["mean_hu"], 0),
+                m["fat_fraction"].as_f64().map_or("–".into(), |f| format!("{:.1}", 100.0 * f))
+            );
         }
         h.push_str("</table>");
         if let Some(asym) = a["muscle_asymmetry"].as_array() {
@@ -351,7 +430,9 @@ mod tests {
 fn socket_why(s: &serde_json::Value) -> String {
     let js = s["joint_space_mm"].as_f64().map_or(String::new(), |j| format!(", joint space {j:.1} mm"));
     match s["source"].as_str() {
-        Some("head_plus_assumed_joint_space") => format!("joint space not resolved by the CT{js}: head {} mm + assumed joint space; measured {} mm", num(&s["head_diameter_mm"], 1), num(&s["measured_diameter_mm"], 1)),
+        Some("head_plus_assumed_joint_space") => {
+            format!("joint space not resolved by the CT{js}: head {} mm + assumed joint space; measured {} mm", num(&s["head_diameter_mm"], 1), num(&s["measured_diameter_mm"], 1))
+        }
         _ => format!("measured on the lunate surface{js}"),
     }
 }

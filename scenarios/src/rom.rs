@@ -17,9 +17,9 @@ use anyhow::{Context, Result, bail, ensure};
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
+use coxa_core::HipAnatomy;
 use coxa_core::{Angle, CupAngleDefinition, CupAngles, Mesh, Side};
 use coxa_implants::{Catalog, Construct, Stem};
-use coxa_core::HipAnatomy;
 use coxa_sim::rom::{self, PelvicTilts, SweepOptions};
 use coxa_sim::user_parts::{UserCup, UserStem};
 use coxa_sim::{BoneGeometry, BoneOptions, HipModel};
@@ -199,7 +199,8 @@ pub fn run(args: &RomArgs) -> Result<Value> {
         Some(dir) => Catalog::load_dir(dir)?,
         None => Catalog::builtin()?,
     };
-    let choice = ImplantChoice { head_mm: args.head_mm, head_offset_mm: args.head_offset_mm, neck_mm: args.neck_mm, liner: args.liner.clone(), shell_mm: args.shell_mm, stem_size: args.stem_size.clone() };
+    let choice =
+        ImplantChoice { head_mm: args.head_mm, head_offset_mm: args.head_offset_mm, neck_mm: args.neck_mm, liner: args.liner.clone(), shell_mm: args.shell_mm, stem_size: args.stem_size.clone() };
     let construct = choice.construct(&catalog)?;
     let cup = CupAngles { definition: args.cup_definition.into(), inclination: Angle::from_deg(args.cup_inclination_deg), anteversion: Angle::from_deg(args.cup_anteversion_deg) };
 
@@ -299,7 +300,17 @@ impl HipBones {
 /// # Errors
 /// A model that cannot be built (e.g. bones for another construct).
 #[allow(clippy::too_many_arguments, reason = "the plain inputs of one ROM run")]
-pub fn rom_json(side: Side, construct: &Construct, liner: &str, cup: CupAngles, stem_anteversion: Angle, tilts: &PelvicTilts, bones: Option<&HipBones>, user: &UserParts, motions: &[rom::Motion]) -> Result<(HipModel, Value)> {
+pub fn rom_json(
+    side: Side,
+    construct: &Construct,
+    liner: &str,
+    cup: CupAngles,
+    stem_anteversion: Angle,
+    tilts: &PelvicTilts,
+    bones: Option<&HipBones>,
+    user: &UserParts,
+    motions: &[rom::Motion],
+) -> Result<(HipModel, Value)> {
     let mut builder = HipModel::builder(side, construct.clone()).cup(cup).stem_anteversion(stem_anteversion);
     if let Some(c) = &user.cup {
         builder = builder.user_cup(c.clone());
@@ -386,7 +397,9 @@ mod tests {
 
     #[test]
     fn implants_alone_give_the_exact_oscillation_angle_and_the_named_motions() {
-        let v = run(&parse(&["--head-mm", "28", "--neck-mm", "12.25", "--liner", "hemispherical", "--cup-inclination-deg", "40", "--cup-anteversion-deg", "20", "--stem-anteversion-deg", "15", "--json"])).unwrap();
+        let v =
+            run(&parse(&["--head-mm", "28", "--neck-mm", "12.25", "--liner", "hemispherical", "--cup-inclination-deg", "40", "--cup-anteversion-deg", "20", "--stem-anteversion-deg", "15", "--json"]))
+                .unwrap();
         let osc = v["oscillation_angle_deg"].as_f64().unwrap();
         assert!((osc - 2.0 * (12.25f64 / 28.0).acos().to_degrees()).abs() < 0.01, "{osc}");
         let names: Vec<&str> = v["motions"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();

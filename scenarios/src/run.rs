@@ -107,7 +107,11 @@ pub fn run(scn: &Scenario, out: Option<&Path>, show_progress: bool) -> Result<Ru
         }
     } else {
         std::fs::create_dir_all(out.join("cases")).with_context(|| format!("creating {}", out.display()))?;
-        write_new(&run_json, serde_json::to_string_pretty(&json!({"scenario_fingerprint": fingerprint, "scenario_file": scn.file.file_name().map(|n| n.to_string_lossy()), "coxa_version": env!("CARGO_PKG_VERSION")}))?.as_bytes())?;
+        write_new(
+            &run_json,
+            serde_json::to_string_pretty(&json!({"scenario_fingerprint": fingerprint, "scenario_file": scn.file.file_name().map(|n| n.to_string_lossy()), "coxa_version": env!("CARGO_PKG_VERSION")}))?
+                .as_bytes(),
+        )?;
         write_new(&out.join("scenario.toml"), scn.text.as_bytes())?;
     }
     std::fs::create_dir_all(out.join("cases"))?;
@@ -204,7 +208,8 @@ pub fn run(scn: &Scenario, out: Option<&Path>, show_progress: bool) -> Result<Ru
             None => json!({"case": name, "status": "failed", "error": failed.iter().find(|(n, _)| *n == name).map(|(_, e)| e.clone())}),
         });
     }
-    let summary = json!({"scenario": scn.raw.name, "cases": rows, "finished_now": finished, "skipped": skipped, "failed": failed.iter().map(|(n, e)| json!({"case": n, "error": e})).collect::<Vec<_>>()});
+    let summary =
+        json!({"scenario": scn.raw.name, "cases": rows, "finished_now": finished, "skipped": skipped, "failed": failed.iter().map(|(n, e)| json!({"case": n, "error": e})).collect::<Vec<_>>()});
     // A new summary per run (never overwritten): summary.json is the latest, earlier ones are kept numbered.
     let summary_text = serde_json::to_string_pretty(&summary)?;
     let mut n = 1;
@@ -275,18 +280,20 @@ fn summary_csv(summary: &Value) -> String {
             Value::String(s) => format!("\"{}\"", s.replace('"', "'")),
             v => v.to_string(),
         };
-        s.push_str(&[
-            f(&r["case"]),
-            f(&r["status"]),
-            f(&r["side"]),
-            f(&r["cup_radiographic_deg"]["inclination_deg"]),
-            f(&r["cup_radiographic_deg"]["anteversion_deg"]),
-            f(&r["head_diameter_mm"]),
-            f(&r["min_adl_margin_deg"]),
-            f(&r["warnings"]),
-            f(&r["error"]),
-        ]
-        .join(","));
+        s.push_str(
+            &[
+                f(&r["case"]),
+                f(&r["status"]),
+                f(&r["side"]),
+                f(&r["cup_radiographic_deg"]["inclination_deg"]),
+                f(&r["cup_radiographic_deg"]["anteversion_deg"]),
+                f(&r["head_diameter_mm"]),
+                f(&r["min_adl_margin_deg"]),
+                f(&r["warnings"]),
+                f(&r["error"]),
+            ]
+            .join(","),
+        );
         s.push('\n');
     }
     s

@@ -428,13 +428,35 @@ fn field_at(text: &str, at: usize) -> Option<String> {
 }
 
 /// Field names that end in a unit, and what the unit is.
-const UNITS: [(&str, &str); 8] = [("_mm", "millimetres"), ("_cm", "centimetres"), ("_m", "metres"), ("_deg", "degrees"), ("_rad", "radians"), ("_n", "newtons"), ("_kg", "kilograms"), ("_in", "inches")];
+const UNITS: [(&str, &str); 8] =
+    [("_mm", "millimetres"), ("_cm", "centimetres"), ("_m", "metres"), ("_deg", "degrees"), ("_rad", "radians"), ("_n", "newtons"), ("_kg", "kilograms"), ("_in", "inches")];
 
 /// Every field name the schema knows (for the wrong-unit hint).
 const KNOWN_FIELDS: [&str; 24] = [
-    "schema_version", "name", "description", "output_dir", "cases", "cases_dir", "ct", "labels", "meshes", "mesh_units", "phantom", "side",
-    "catalog", "head_diameter_mm", "head_offset_mm", "liner", "stem_size", "cup_inclination_deg", "cup_anteversion_deg",
-    "stem_anteversion_deg", "standing_tilt_deg", "sitting_extra_tilt_deg", "cup_inclination_range_deg", "body_weight_n",
+    "schema_version",
+    "name",
+    "description",
+    "output_dir",
+    "cases",
+    "cases_dir",
+    "ct",
+    "labels",
+    "meshes",
+    "mesh_units",
+    "phantom",
+    "side",
+    "catalog",
+    "head_diameter_mm",
+    "head_offset_mm",
+    "liner",
+    "stem_size",
+    "cup_inclination_deg",
+    "cup_anteversion_deg",
+    "stem_anteversion_deg",
+    "standing_tilt_deg",
+    "sitting_extra_tilt_deg",
+    "cup_inclination_range_deg",
+    "body_weight_n",
 ];
 
 /// `cup_inclination_rad` -> "wrong unit: ... write `cup_inclination_deg` (degrees)".
@@ -478,7 +500,11 @@ impl Scenario {
         })?;
         let at = |s: std::ops::Range<usize>| Some(line_of(&text, s.start));
         if *raw.schema_version.get_ref() != SCHEMA_VERSION {
-            return Err(err(at(raw.schema_version.span()), Some("schema_version"), format!("schema version {} is not one this coxa reads ({SCHEMA_VERSION}); rewrite the file for schema {SCHEMA_VERSION}", raw.schema_version.get_ref())));
+            return Err(err(
+                at(raw.schema_version.span()),
+                Some("schema_version"),
+                format!("schema version {} is not one this coxa reads ({SCHEMA_VERSION}); rewrite the file for schema {SCHEMA_VERSION}", raw.schema_version.get_ref()),
+            ));
         }
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let resolve = |p: &Spanned<PathBuf>, field: &str, must_exist: bool| -> Result<PathBuf, ScenarioError> {
@@ -527,8 +553,13 @@ impl Scenario {
             };
             let mesh_units = match &c.mesh_units {
                 None => None,
-                Some(_) if c.meshes.is_none() => return Err(err(at(c.name.span()), Some(&field("mesh_units")), "mesh_units applies to bone surfaces (meshes = { ... }); a CT carries its own spacing: remove it".into())),
-                Some(u) => Some(coxa_anatomy::bone_check::LengthUnit::parse(u.get_ref()).ok_or_else(|| err(at(u.span()), Some(&field("mesh_units")), format!("{:?}: use \"mm\", \"cm\", \"m\" or \"in\"", u.get_ref())))?),
+                Some(_) if c.meshes.is_none() => {
+                    return Err(err(at(c.name.span()), Some(&field("mesh_units")), "mesh_units applies to bone surfaces (meshes = { ... }); a CT carries its own spacing: remove it".into()));
+                }
+                Some(u) => Some(
+                    coxa_anatomy::bone_check::LengthUnit::parse(u.get_ref())
+                        .ok_or_else(|| err(at(u.span()), Some(&field("mesh_units")), format!("{:?}: use \"mm\", \"cm\", \"m\" or \"in\"", u.get_ref())))?,
+                ),
             };
             cases.push(Case { name, input, side, mesh_units });
         }
@@ -577,7 +608,8 @@ impl Scenario {
             Some(p) => {
                 let def = match &p.cup_definition {
                     None => coxa_core::CupAngleDefinition::Radiographic,
-                    Some(d) => parse_definition(d.get_ref()).ok_or_else(|| err(at(d.span()), Some("placement.cup_definition"), format!("{:?}: use radiographic, operative or anatomic (Murray 1993)", d.get_ref())))?,
+                    Some(d) => parse_definition(d.get_ref())
+                        .ok_or_else(|| err(at(d.span()), Some("placement.cup_definition"), format!("{:?}: use radiographic, operative or anatomic (Murray 1993)", d.get_ref())))?,
                 };
                 let inc = Some(p.cup_inclination_deg.clone());
                 let av = Some(p.cup_anteversion_deg.clone());
@@ -622,7 +654,15 @@ impl Scenario {
                     for z in &stems {
                         for p in &placements {
                             for t in &tilts {
-                                sweep.push(SweepPoint { head_diameter_mm: *h, head_offset_mm: *o, liner: l.clone(), stem_size: z.clone(), placement: *p, standing_tilt_deg: *t, sitting_extra_tilt_deg: sitting_extra });
+                                sweep.push(SweepPoint {
+                                    head_diameter_mm: *h,
+                                    head_offset_mm: *o,
+                                    liner: l.clone(),
+                                    stem_size: z.clone(),
+                                    placement: *p,
+                                    standing_tilt_deg: *t,
+                                    sitting_extra_tilt_deg: sitting_extra,
+                                });
                             }
                         }
                     }
@@ -683,11 +723,8 @@ fn case_from_folder(d: &Path) -> CaseInput {
             return CaseInput::Ct { ct: p, labels: labels.exists().then_some(labels) };
         }
     }
-    let meshes: Vec<(String, PathBuf)> = ["hip_left", "hip_right", "femur_left", "femur_right", "sacrum"]
-        .iter()
-        .map(|n| (n.to_string(), d.join(format!("{n}.stl"))))
-        .filter(|(_, p)| p.exists())
-        .collect();
+    let meshes: Vec<(String, PathBuf)> =
+        ["hip_left", "hip_right", "femur_left", "femur_right", "sacrum"].iter().map(|n| (n.to_string(), d.join(format!("{n}.stl")))).filter(|(_, p)| p.exists()).collect();
     // No input at all is reported when the case runs (the other cases still run).
     CaseInput::Meshes(meshes)
 }

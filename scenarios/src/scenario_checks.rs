@@ -25,9 +25,7 @@ pub type Contradiction = (Option<Range<usize>>, &'static str, String);
 
 /// Deserializes `[min, max]`, refusing any other number of values (serde's fixed arrays would
 /// take the first two of a longer list without a word).
-pub fn range_of_two<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Spanned<[Finite; 2]>>, D::Error> {
+pub fn range_of_two<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Spanned<[Finite; 2]>>, D::Error> {
     use serde::de::Error;
     let list = Spanned::<Vec<Finite>>::deserialize(d)?;
     let span = list.span();
@@ -47,20 +45,8 @@ pub fn range_of_two<'de, D: Deserializer<'de>>(
 /// The contradiction, for the caller to turn into a [`crate::scenario::ScenarioError`].
 pub fn contradictions(raw: &ScenarioFile) -> Result<(), Contradiction> {
     let plan_fields = [
-        (
-            "plan.cup_inclination_range_deg",
-            raw.plan
-                .cup_inclination_range_deg
-                .as_ref()
-                .map(Spanned::span),
-        ),
-        (
-            "plan.cup_anteversion_range_deg",
-            raw.plan
-                .cup_anteversion_range_deg
-                .as_ref()
-                .map(Spanned::span),
-        ),
+        ("plan.cup_inclination_range_deg", raw.plan.cup_inclination_range_deg.as_ref().map(Spanned::span)),
+        ("plan.cup_anteversion_range_deg", raw.plan.cup_anteversion_range_deg.as_ref().map(Spanned::span)),
     ];
     if raw.placement.is_some() {
         if let Some((field, span)) = plan_fields.iter().find(|(_, s)| s.is_some()) {
@@ -73,35 +59,13 @@ pub fn contradictions(raw: &ScenarioFile) -> Result<(), Contradiction> {
     } else {
         let im = &raw.implants;
         let ignored = [
-            (
-                "implants.stem_size",
-                im.stem_size.as_ref().map(Spanned::span),
-                "the planner chooses the stem size",
-            ),
-            (
-                "implants.head_offset_mm",
-                im.head_offset_mm.as_ref().map(Spanned::span),
-                "the planner chooses the neck length (head offset)",
-            ),
-            (
-                "implants.user_cup",
-                im.user_cup.as_ref().map(Spanned::span),
-                "the planner plans with the catalog's cups",
-            ),
-            (
-                "implants.user_stem",
-                im.user_stem.as_ref().map(Spanned::span),
-                "the planner plans with the catalog's stems",
-            ),
+            ("implants.stem_size", im.stem_size.as_ref().map(Spanned::span), "the planner chooses the stem size"),
+            ("implants.head_offset_mm", im.head_offset_mm.as_ref().map(Spanned::span), "the planner chooses the neck length (head offset)"),
+            ("implants.user_cup", im.user_cup.as_ref().map(Spanned::span), "the planner plans with the catalog's cups"),
+            ("implants.user_stem", im.user_stem.as_ref().map(Spanned::span), "the planner plans with the catalog's stems"),
         ];
         if let Some((field, span, why)) = ignored.into_iter().find(|(_, s, _)| s.is_some()) {
-            return Err((
-                span,
-                field,
-                format!(
-                    "{why} when there is no [placement], so this field would be ignored: add [placement] with fixed cup angles to run it, or remove the field"
-                ),
-            ));
+            return Err((span, field, format!("{why} when there is no [placement], so this field would be ignored: add [placement] with fixed cup angles to run it, or remove the field")));
         }
     }
     // The sweep is the product of every list: counted before it is built.
@@ -111,23 +75,15 @@ pub fn contradictions(raw: &ScenarioFile) -> Result<(), Contradiction> {
         * len(im.head_offset_mm.as_ref().map(|s| s.get_ref().0.len()))
         * len(im.liner.as_ref().map(|s| s.get_ref().0.len()))
         * len(im.stem_size.as_ref().map(|s| s.get_ref().0.len()))
-        * len(raw
-            .rom
-            .standing_tilt_deg
-            .as_ref()
-            .map(|s| s.get_ref().0.len()));
+        * len(raw.rom.standing_tilt_deg.as_ref().map(|s| s.get_ref().0.len()));
     if let Some(p) = &raw.placement {
-        points *= len(Some(p.cup_inclination_deg.get_ref().0.len()))
-            * len(Some(p.cup_anteversion_deg.get_ref().0.len()))
-            * len(p.stem_anteversion_deg.as_ref().map(|s| s.get_ref().0.len()));
+        points *= len(Some(p.cup_inclination_deg.get_ref().0.len())) * len(Some(p.cup_anteversion_deg.get_ref().0.len())) * len(p.stem_anteversion_deg.as_ref().map(|s| s.get_ref().0.len()));
     }
     if points > MAX_SWEEP_POINTS {
         return Err((
             None,
             "implants",
-            format!(
-                "the lists make a sweep of {points} points per case (every combination), more than coxa runs ({MAX_SWEEP_POINTS}): shorten the lists or split the scenario"
-            ),
+            format!("the lists make a sweep of {points} points per case (every combination), more than coxa runs ({MAX_SWEEP_POINTS}): shorten the lists or split the scenario"),
         ));
     }
     if raw.report.show_phi {
@@ -156,31 +112,15 @@ mod tests {
     /// Issue 16: `cup_inclination_range_deg = [30, 40, 50]` was read as [30, 40].
     #[test]
     fn issue_16_range_of_three_is_refused_with_its_line() {
-        let e = load(&format!(
-            "{OK}[plan]\ncup_inclination_range_deg = [30, 40, 50]\n"
-        ))
-        .unwrap_err();
-        assert_eq!(
-            (e.line, e.field.as_deref()),
-            (Some(6), Some("plan.cup_inclination_range_deg")),
-            "{e}"
-        );
-        assert!(
-            e.message.contains("exactly two numbers") && e.message.contains("3 were given"),
-            "{e}"
-        );
+        let e = load(&format!("{OK}[plan]\ncup_inclination_range_deg = [30, 40, 50]\n")).unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (Some(6), Some("plan.cup_inclination_range_deg")), "{e}");
+        assert!(e.message.contains("exactly two numbers") && e.message.contains("3 were given"), "{e}");
         let e = load(&format!("{OK}[plan]\ncup_anteversion_range_deg = [30]\n")).unwrap_err();
         assert!(e.message.contains("1 was given"), "{e}");
-        let s = load(&format!(
-            "{OK}[plan]\ncup_inclination_range_deg = [30, 50]\n"
-        ))
-        .unwrap();
+        let s = load(&format!("{OK}[plan]\ncup_inclination_range_deg = [30, 50]\n")).unwrap();
         let r = s.raw.plan.cup_inclination_range_deg.unwrap();
         assert_eq!(r.get_ref().map(|f| f.0), [30.0, 50.0]);
-        let e = load(&format!(
-            "{OK}[plan]\ncup_inclination_range_deg = [30, nan]\n"
-        ))
-        .unwrap_err();
+        let e = load(&format!("{OK}[plan]\ncup_inclination_range_deg = [30, nan]\n")).unwrap_err();
         assert!(e.message.contains("finite"), "{e}");
     }
 
@@ -188,37 +128,20 @@ mod tests {
     #[test]
     fn issue_16_placement_with_plan_is_refused() {
         let e = load(&format!("{OK}[placement]\ncup_inclination_deg = 40\ncup_anteversion_deg = 20\n[plan]\ncup_anteversion_range_deg = [5, 30]\n")).unwrap_err();
-        assert_eq!(
-            (e.line, e.field.as_deref()),
-            (Some(9), Some("plan.cup_anteversion_range_deg")),
-            "{e}"
-        );
-        assert!(
-            e.message.contains("[placement] fixes the angles") && e.message.contains("remove"),
-            "{e}"
-        );
+        assert_eq!((e.line, e.field.as_deref()), (Some(9), Some("plan.cup_anteversion_range_deg")), "{e}");
+        assert!(e.message.contains("[placement] fixes the angles") && e.message.contains("remove"), "{e}");
     }
 
     #[test]
     fn fields_the_planner_ignores_are_refused() {
-        for (field, text) in [
-            ("implants.stem_size", "stem_size = \"2\""),
-            ("implants.head_offset_mm", "head_offset_mm = 4"),
-            ("implants.user_cup", "user_cup = \"s.toml\""),
-        ] {
+        for (field, text) in [("implants.stem_size", "stem_size = \"2\""), ("implants.head_offset_mm", "head_offset_mm = 4"), ("implants.user_cup", "user_cup = \"s.toml\"")] {
             let e = load(&format!("{OK}[implants]\n{text}\n")).unwrap_err();
             assert_eq!((e.line, e.field.as_deref()), (Some(6), Some(field)), "{e}");
-            assert!(
-                e.message.contains("would be ignored") && e.message.contains("[placement]"),
-                "{e}"
-            );
+            assert!(e.message.contains("would be ignored") && e.message.contains("[placement]"), "{e}");
         }
         // With [placement] they are used.
         load(&format!("{OK}[implants]\nstem_size = \"2\"\nhead_offset_mm = 4\n[placement]\ncup_inclination_deg = 40\ncup_anteversion_deg = 20\n")).unwrap();
-        let list = (0..200)
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = (0..200).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
         let e = load(&format!("{OK}[implants]\nhead_offset_mm = [0]\n[placement]\ncup_inclination_deg = [{list}]\ncup_anteversion_deg = [{list}]\nstem_anteversion_deg = [{list}]\n")).unwrap_err();
         assert!(e.message.contains("8000000 points"), "{e}");
         let e = load(&format!("{OK}[report]\nshow_phi = true\n")).unwrap_err();
@@ -242,10 +165,7 @@ mod fuzz {
     fn fuzz_scenario_toml() {
         quiet_panics();
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut seeds: Vec<Vec<u8>> = ["engineer", "researcher", "surgeon"]
-            .iter()
-            .map(|n| std::fs::read(root.join(format!("examples/{n}.toml"))).unwrap())
-            .collect();
+        let mut seeds: Vec<Vec<u8>> = ["engineer", "researcher", "surgeon"].iter().map(|n| std::fs::read(root.join(format!("examples/{n}.toml"))).unwrap()).collect();
         seeds.push(
             b"schema_version = 1\nname = \"all\"\n[[cases]]\nname = \"p\"\nphantom = true\nside = \"left\"\n[[cases]]\nname = \"m\"\nmeshes = { hip_right = \"h.stl\" }\nmesh_units = \"cm\"\n[implants]\nhead_diameter_mm = [28, 32]\nhead_offset_mm = [0, 3.5]\nliner = [\"hemispherical\", \"elevated_rim\"]\nstem_size = \"3\"\n[placement]\ncup_inclination_deg = [40, 45]\ncup_anteversion_deg = 20\ncup_definition = \"operative\"\nstem_anteversion_deg = 15\n[rom]\nmotions = [\"flexion\"]\nstanding_tilt_deg = [0, 5]\nsitting_extra_tilt_deg = 20\n[report]\nhtml = false\nsafe_zone_map = false\n[msk]\nmodel = \"m.osim\"\nbody_weight_n = 700\n"
                 .to_vec(),
@@ -260,19 +180,7 @@ mod fuzz {
                 .map_err(|e| e.to_string())
         };
         let corpus = corpus(&root.join("../tests/corpus/fuzz/scenario_toml"));
-        let report = fuzz(
-            &Target {
-                name: "scenario_toml",
-                ext: ".toml",
-                text: true,
-                seeds,
-                run: &run,
-            },
-            &corpus,
-            budget(8.0),
-            13,
-            &root.join("../target/fuzz-crashes"),
-        );
+        let report = fuzz(&Target { name: "scenario_toml", ext: ".toml", text: true, seeds, run: &run }, &corpus, budget(8.0), 13, &root.join("../target/fuzz-crashes"));
         check(&report);
     }
 }

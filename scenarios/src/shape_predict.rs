@@ -38,11 +38,7 @@ pub fn set_choice(choice: ShapeModelChoice) {
 
 /// Parses `--shape-model PATH|none`.
 pub fn parse_choice(arg: &str) -> ShapeModelChoice {
-    if arg.eq_ignore_ascii_case("none") {
-        ShapeModelChoice::None
-    } else {
-        ShapeModelChoice::Path(PathBuf::from(arg))
-    }
+    if arg.eq_ignore_ascii_case("none") { ShapeModelChoice::None } else { ShapeModelChoice::Path(PathBuf::from(arg)) }
 }
 
 /// The LLP26 folder to use, or `None` (no model chosen or found).
@@ -53,11 +49,7 @@ fn model_dir() -> Result<Option<PathBuf>, String> {
     match CHOICE.get().unwrap_or(&ShapeModelChoice::Auto) {
         ShapeModelChoice::None => Ok(None),
         ShapeModelChoice::Path(p) => {
-            let dir = if p.join("shape_models").exists() {
-                p.clone()
-            } else {
-                p.join(gias::LLP26_DIR)
-            };
+            let dir = if p.join("shape_models").exists() { p.clone() } else { p.join(gias::LLP26_DIR) };
             if dir.join("shape_models/LLP26_rigid.pc").exists() {
                 Ok(Some(dir))
             } else {
@@ -70,9 +62,7 @@ fn model_dir() -> Result<Option<PathBuf>, String> {
         ShapeModelChoice::Auto => {
             let mut starts: Vec<PathBuf> = std::env::current_dir().into_iter().collect();
             starts.extend(std::env::current_exe().ok());
-            Ok(starts
-                .iter()
-                .find_map(|s| gias::find_installed(s, gias::LLP26_DIR)))
+            Ok(starts.iter().find_map(|s| gias::find_installed(s, gias::LLP26_DIR)))
         }
     }
 }
@@ -95,11 +85,7 @@ pub struct PredictedAnteversion {
 ///
 /// # Errors
 /// A one-line reason (model files broken, fit failed), for a warning.
-pub fn predict_anteversion(
-    mesh: &Mesh,
-    side: Side,
-    f: &FemurLandmarks,
-) -> Result<Option<PredictedAnteversion>, String> {
+pub fn predict_anteversion(mesh: &Mesh, side: Side, f: &FemurLandmarks) -> Result<Option<PredictedAnteversion>, String> {
     if f.anteversion_deg.is_some() {
         return Ok(None);
     }
@@ -109,45 +95,12 @@ pub fn predict_anteversion(
     predict_with(&dir, mesh, side, f).map(Some)
 }
 
-fn predict_with(
-    dir: &Path,
-    mesh: &Mesh,
-    side: Side,
-    f: &FemurLandmarks,
-) -> Result<PredictedAnteversion, String> {
-    let model = gias::llp26(dir, side == Side::Right, &[Llp26Part::Femur], 22)
-        .map_err(|e| format!("shape model: {e}"))?;
-    let mean = Mesh::new(
-        model.instance(&[]).map_err(|e| e.to_string())?,
-        model.faces().to_vec(),
-    )
-    .map_err(|e| e.to_string())?;
-    let head_model = femur_landmarks(&mean, side)
-        .map_err(|e| format!("shape model mean: {e}"))?
-        .head_centre
-        .lps_mm;
-    let measure = |m: &Mesh| {
-        femur_landmarks(m, side)
-            .ok()
-            .and_then(|l| l.anteversion_deg)
-    };
-    let p = coxa_shape::predict::predict_from_partial(
-        &model,
-        mesh,
-        &head_model,
-        &f.head_centre.lps_mm,
-        &measure,
-        30,
-        14,
-    )
-    .map_err(|e| format!("shape model fit: {e}"))?;
-    let anteversion_deg = p
-        .angle
-        .ok_or("the predicted femur has no measurable condyles")?;
-    Ok(PredictedAnteversion {
-        anteversion_deg,
-        sd_deg: p.angle_sd().unwrap_or(f64::NAN),
-        fit_rms_mm: p.fit.rms_mm,
-        model: model.info().provenance.source.clone(),
-    })
+fn predict_with(dir: &Path, mesh: &Mesh, side: Side, f: &FemurLandmarks) -> Result<PredictedAnteversion, String> {
+    let model = gias::llp26(dir, side == Side::Right, &[Llp26Part::Femur], 22).map_err(|e| format!("shape model: {e}"))?;
+    let mean = Mesh::new(model.instance(&[]).map_err(|e| e.to_string())?, model.faces().to_vec()).map_err(|e| e.to_string())?;
+    let head_model = femur_landmarks(&mean, side).map_err(|e| format!("shape model mean: {e}"))?.head_centre.lps_mm;
+    let measure = |m: &Mesh| femur_landmarks(m, side).ok().and_then(|l| l.anteversion_deg);
+    let p = coxa_shape::predict::predict_from_partial(&model, mesh, &head_model, &f.head_centre.lps_mm, &measure, 30, 14).map_err(|e| format!("shape model fit: {e}"))?;
+    let anteversion_deg = p.angle.ok_or("the predicted femur has no measurable condyles")?;
+    Ok(PredictedAnteversion { anteversion_deg, sd_deg: p.angle_sd().unwrap_or(f64::NAN), fit_rms_mm: p.fit.rms_mm, model: model.info().provenance.source.clone() })
 }

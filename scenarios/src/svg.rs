@@ -33,7 +33,15 @@ pub fn bars(title: &str, rows: &[Bar], max: f64, unit: &str) -> String {
     let step = if max > 100.0 { 30.0 } else { 10.0 };
     let mut t = 0.0;
     while t <= max + 1e-9 {
-        let _ = write!(s, r##"<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#ddd"/><text x="{0}" y="{3}" text-anchor="middle" fill="#555">{t}{4}</text>"##, x(t), top - 4.0, h - 26.0, h - 12.0, esc(unit));
+        let _ = write!(
+            s,
+            r##"<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#ddd"/><text x="{0}" y="{3}" text-anchor="middle" fill="#555">{t}{4}</text>"##,
+            x(t),
+            top - 4.0,
+            h - 26.0,
+            h - 12.0,
+            esc(unit)
+        );
         t += step;
     }
     for (i, r) in rows.iter().enumerate() {
@@ -99,7 +107,16 @@ pub fn lines(title: &str, x_label: &str, y_label: &str, series: &[Series], mark_
         }
         let _ = write!(s, r#"<path class="line" d="{}" fill="none" stroke="{}" stroke-width="2"/>"#, d.trim(), esc(&se.colour));
         let ly = t + 14.0 * i as f64 + 4.0;
-        let _ = write!(s, r#"<line x1="{}" x2="{}" y1="{ly}" y2="{ly}" stroke="{}" stroke-width="3"/><text x="{}" y="{}">{}</text>"#, r + 12.0, r + 32.0, esc(&se.colour), r + 36.0, ly + 4.0, esc(&se.name));
+        let _ = write!(
+            s,
+            r#"<line x1="{}" x2="{}" y1="{ly}" y2="{ly}" stroke="{}" stroke-width="3"/><text x="{}" y="{}">{}</text>"#,
+            r + 12.0,
+            r + 32.0,
+            esc(&se.colour),
+            r + 36.0,
+            ly + 4.0,
+            esc(&se.name)
+        );
     }
     s.push_str("</svg>");
     s
@@ -128,7 +145,14 @@ pub fn heatmap(title: &str, x_label: &str, y_label: &str, xs: &[f64], ys: &[f64]
         for (ix, v) in row.iter().enumerate() {
             let fill = v.map_or_else(|| "#ccc".to_string(), colour);
             let label = v.map_or_else(String::new, |v| format!("{v:.0}"));
-            let _ = write!(s, r##"<rect class="cell" x="{:.1}" y="{:.1}" width="{cw}" height="{ch}" fill="{fill}" stroke="#fff"/><text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#111">{label}</text>"##, cx(ix as f64), cy(iy as f64 + 1.0), cx(ix as f64 + 0.5), cy(iy as f64 + 0.5) + 4.0);
+            let _ = write!(
+                s,
+                r##"<rect class="cell" x="{:.1}" y="{:.1}" width="{cw}" height="{ch}" fill="{fill}" stroke="#fff"/><text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#111">{label}</text>"##,
+                cx(ix as f64),
+                cy(iy as f64 + 1.0),
+                cx(ix as f64 + 0.5),
+                cy(iy as f64 + 0.5) + 4.0
+            );
         }
     }
     for (ix, x) in xs.iter().enumerate() {
@@ -153,7 +177,15 @@ pub fn heatmap(title: &str, x_label: &str, y_label: &str, xs: &[f64], ys: &[f64]
     let lx = cx(nx as f64) + 14.0;
     let _ = write!(s, r##"<rect x="{lx}" y="{t}" width="14" height="14" fill="{}"/><text x="{}" y="{}">&lt;= {lo}</text>"##, colour(lo), lx + 18.0, t + 11.0);
     let _ = write!(s, r##"<rect x="{lx}" y="{}" width="14" height="14" fill="{}"/><text x="{}" y="{}">&gt;= {hi}</text>"##, t + 20.0, colour(hi), lx + 18.0, t + 31.0);
-    let _ = write!(s, r##"<line x1="{lx}" x2="{}" y1="{}" y2="{}" stroke="#1546b0" stroke-width="2.5" stroke-dasharray="6 3"/><text x="{}" y="{}">safe zone</text>"##, lx + 14.0, t + 47.0, t + 47.0, lx + 18.0, t + 51.0);
+    let _ = write!(
+        s,
+        r##"<line x1="{lx}" x2="{}" y1="{}" y2="{}" stroke="#1546b0" stroke-width="2.5" stroke-dasharray="6 3"/><text x="{}" y="{}">safe zone</text>"##,
+        lx + 14.0,
+        t + 47.0,
+        t + 47.0,
+        lx + 18.0,
+        t + 51.0
+    );
     let _ = write!(s, r##"<circle cx="{}" cy="{}" r="6" fill="none" stroke="#000" stroke-width="3"/><text x="{}" y="{}">plan</text>"##, lx + 7.0, t + 67.0, lx + 18.0, t + 71.0);
     s.push_str("</svg>");
     s

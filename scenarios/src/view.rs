@@ -67,7 +67,15 @@ pub fn run(args: &ViewArgs) -> Result<()> {
         scene.slices = planes;
         let triangles: usize = scene.meshes.iter().map(|m| m.mesh.triangles().len()).sum();
         let t = coxa_viewer::frame_time(&scene, camera, args.width, args.height, n);
-        println!("{} surfaces ({} muscles, {triangles} triangles), {} slice planes, {}x{}: {:.1} ms per frame", scene.meshes.len(), case.muscles.len(), scene.slices.len(), args.width, args.height, t.as_secs_f64() * 1000.0);
+        println!(
+            "{} surfaces ({} muscles, {triangles} triangles), {} slice planes, {}x{}: {:.1} ms per frame",
+            scene.meshes.len(),
+            case.muscles.len(),
+            scene.slices.len(),
+            args.width,
+            args.height,
+            t.as_secs_f64() * 1000.0
+        );
         return Ok(());
     }
     if let Some(out) = &args.screenshot {
@@ -87,7 +95,12 @@ pub fn run(args: &ViewArgs) -> Result<()> {
     for n in &case.notes {
         eprintln!("note: {n}");
     }
-    let options = WindowOptions { size: Some((args.width.max(1000), args.height.max(700))), play: args.play.clone(), screenshot: args.window_screenshot.clone(), close_after: args.close_after_s.map(Duration::from_secs_f64) };
+    let options = WindowOptions {
+        size: Some((args.width.max(1000), args.height.max(700))),
+        play: args.play.clone(),
+        screenshot: args.window_screenshot.clone(),
+        close_after: args.close_after_s.map(Duration::from_secs_f64),
+    };
     window::run(case, planes, options)?;
     if let Some(out) = &args.window_screenshot {
         println!("wrote {}", out.display());

@@ -308,10 +308,12 @@ mod tests {
 
     #[test]
     fn clusters_find_the_same_points_as_brute_force() {
-        let pts: Vec<Vector3<f64>> = (0..2000).map(|i| {
-            let a = i as f64 * 0.37;
-            Vector3::new(40.0 * a.sin(), 30.0 * (1.3 * a).cos(), (i % 97) as f64 - 48.0)
-        }).collect();
+        let pts: Vec<Vector3<f64>> = (0..2000)
+            .map(|i| {
+                let a = i as f64 * 0.37;
+                Vector3::new(40.0 * a.sin(), 30.0 * (1.3 * a).cos(), (i % 97) as f64 - 48.0)
+            })
+            .collect();
         let c = PointClusters::new(&pts, 6.0);
         assert_eq!(c.points.len(), pts.len());
         let target = Vector3::new(10.0, 5.0, 3.0);

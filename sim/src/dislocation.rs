@@ -352,14 +352,26 @@ pub fn simulate(model: &HipModel, motion: &Motion, tilts: &PelvicTilts, opts: &D
         LoadDirection::TiltedFromCupAxis(axis, angle) => {
             let a = Vector3::from(axis);
             finite_in("load tilt (deg)", angle.deg(), -80.0, 80.0)?;
-            let a = a.try_normalize(1e-9).filter(|a| a.iter().all(|x| x.is_finite())).ok_or_else(|| SimError::InvalidInput { what: "load tilt axis".into(), value: a.norm(), why: "must be a finite non-zero vector".into() })?;
+            let a = a.try_normalize(1e-9).filter(|a| a.iter().all(|x| x.is_finite())).ok_or_else(|| SimError::InvalidInput {
+                what: "load tilt axis".into(),
+                value: a.norm(),
+                why: "must be a finite non-zero vector".into(),
+            })?;
             Rotation3::from_axis_angle(&Unit::new_unchecked(a), angle.rad()) * cup_axis
         }
         LoadDirection::Hip(d) => {
             let d = Vector3::from(d);
-            let d = d.try_normalize(1e-9).filter(|d| d.iter().all(|x| x.is_finite())).ok_or_else(|| SimError::InvalidInput { what: "load direction".into(), value: d.norm(), why: "must be a finite non-zero vector".into() })?;
+            let d = d.try_normalize(1e-9).filter(|d| d.iter().all(|x| x.is_finite())).ok_or_else(|| SimError::InvalidInput {
+                what: "load direction".into(),
+                value: d.norm(),
+                why: "must be a finite non-zero vector".into(),
+            })?;
             if d.dot(&cup_axis) >= -0.1 {
-                return Err(SimError::InvalidInput { what: "load direction along the cup axis".into(), value: d.dot(&cup_axis), why: "the load must push the head into the cup (within 84 deg of the cup axis, inwards)".into() });
+                return Err(SimError::InvalidInput {
+                    what: "load direction along the cup axis".into(),
+                    value: d.dot(&cup_axis),
+                    why: "the load must push the head into the cup (within 84 deg of the cup axis, inwards)".into(),
+                });
             }
             -d
         }
@@ -378,7 +390,11 @@ pub fn simulate(model: &HipModel, motion: &Motion, tilts: &PelvicTilts, opts: &D
         return Err(SimError::InvalidInput { what: format!("motion {}", motion.name), value: limit.limit_deg, why: "starts in contact; choose a start posture free of impingement".into() });
     }
     if limit.contact.is_none() {
-        return Err(SimError::InvalidInput { what: format!("motion {}", motion.name), value: limit.limit_deg, why: format!("does not impinge up to {} deg, so nothing levers the head out; extend max_deg", motion.max_deg) });
+        return Err(SimError::InvalidInput {
+            what: format!("motion {}", motion.name),
+            value: limit.limit_deg,
+            why: format!("does not impinge up to {} deg, so nothing levers the head out; extend max_deg", motion.max_deg),
+        });
     }
     let alpha_limit = (limit.limit_deg - motion.driven_deg(0.0)) / speed;
     let alpha0 = (alpha_limit - opts.start_before_impingement_deg / speed).max(0.0);
@@ -401,7 +417,14 @@ pub fn simulate(model: &HipModel, motion: &Motion, tilts: &PelvicTilts, opts: &D
     let cup = world.insert_body(RigidBodyBuilder::fixed().pose(pose_to_sim(&hip_from_liner, &Vector3::zeros())));
     let cup_collider = world.insert_collider(band, Some(cup));
     let r0 = orient(alpha0);
-    let femur = world.insert_body(RigidBodyBuilder::dynamic().pose(pose_to_sim(&r0, &Vector3::zeros())).additional_mass_properties(MassProperties::new(Vector::ZERO, LEG_MASS_KG, Vector::splat(LEG_INERTIA_KG_MM2))).linear_damping(5.0).angular_damping(5.0).can_sleep(false));
+    let femur = world.insert_body(
+        RigidBodyBuilder::dynamic()
+            .pose(pose_to_sim(&r0, &Vector3::zeros()))
+            .additional_mass_properties(MassProperties::new(Vector::ZERO, LEG_MASS_KG, Vector::splat(LEG_INERTIA_KG_MM2)))
+            .linear_damping(5.0)
+            .angular_damping(5.0)
+            .can_sleep(false),
+    );
     let density = 0.0_f32;
     world.insert_collider(ColliderBuilder::ball((r - opts.clearance_mm) as f32).density(density).friction(0.0).build(), Some(femur));
     let neck = c.neck();
@@ -665,13 +688,34 @@ mod tests {
                     let o = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.2}"));
                     eprintln!(
                         "{head} | {liner} | {mo} | rom {:.1} | imp {} | M_imp {} | M_peak {} at {} | disl {} | jump {} (geom {:.1}) | lift {} | exit cos {} | {} steps {:.2?}",
-                        d.rom_limit_deg, o(d.impingement_deg), o(d.moment_at_impingement_nm), o(d.peak_moment_nm), o(d.peak_moment_deg), o(d.dislocation_deg), o(d.jump_distance_mm), d.geometric_jump_distance_mm, o(d.lift_out_at_dislocation_mm), o(d.exit_side_cosine), d.steps, t.elapsed()
+                        d.rom_limit_deg,
+                        o(d.impingement_deg),
+                        o(d.moment_at_impingement_nm),
+                        o(d.peak_moment_nm),
+                        o(d.peak_moment_deg),
+                        o(d.dislocation_deg),
+                        o(d.jump_distance_mm),
+                        d.geometric_jump_distance_mm,
+                        o(d.lift_out_at_dislocation_mm),
+                        o(d.exit_side_cosine),
+                        d.steps,
+                        t.elapsed()
                     );
                 }
             }
             let d = run(&simple(head), "adduction");
             let o = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.2}"));
-            eprintln!("{head} | simple | adduction | rom {:.2} | imp {} | M_imp {} | M_peak {} at {} | disl {} | jump {} | lift {}", d.rom_limit_deg, o(d.impingement_deg), o(d.moment_at_impingement_nm), o(d.peak_moment_nm), o(d.peak_moment_deg), o(d.dislocation_deg), o(d.jump_distance_mm), o(d.lift_out_at_dislocation_mm));
+            eprintln!(
+                "{head} | simple | adduction | rom {:.2} | imp {} | M_imp {} | M_peak {} at {} | disl {} | jump {} | lift {}",
+                d.rom_limit_deg,
+                o(d.impingement_deg),
+                o(d.moment_at_impingement_nm),
+                o(d.peak_moment_nm),
+                o(d.peak_moment_deg),
+                o(d.dislocation_deg),
+                o(d.jump_distance_mm),
+                o(d.lift_out_at_dislocation_mm)
+            );
         }
     }
 }

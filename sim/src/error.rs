@@ -32,9 +32,5 @@ pub type Result<T, E = SimError> = std::result::Result<T, E>;
 
 /// Checks that `value` is finite and within `lo..=hi`.
 pub(crate) fn finite_in(what: &str, value: f64, lo: f64, hi: f64) -> Result<()> {
-    if value.is_finite() && (lo..=hi).contains(&value) {
-        Ok(())
-    } else {
-        Err(SimError::InvalidInput { what: what.into(), value, why: format!("must be a finite number in {lo}..={hi}") })
-    }
+    if value.is_finite() && (lo..=hi).contains(&value) { Ok(()) } else { Err(SimError::InvalidInput { what: what.into(), value, why: format!("must be a finite number in {lo}..={hi}") }) }
 }

@@ -101,13 +101,7 @@ fn hull_triangles(hull: &ConvexPolyhedron) -> Vec<([Vector3<f64>; 3], Vector3<f6
 
 fn inside_triangle(p: &Vector3<f64>, [a, b, c]: &[Vector3<f64>; 3]) -> bool {
     let (v0, v1, v2) = (b - a, c - a, p - a);
-    let (d00, d01, d11, d20, d21) = (
-        v0.dot(&v0),
-        v0.dot(&v1),
-        v1.dot(&v1),
-        v2.dot(&v0),
-        v2.dot(&v1),
-    );
+    let (d00, d01, d11, d20, d21) = (v0.dot(&v0), v0.dot(&v1), v1.dot(&v1), v2.dot(&v0), v2.dot(&v1));
     let den = d00 * d11 - d01 * d01;
     if den.abs() < 1e-18 {
         return false;
@@ -123,14 +117,8 @@ impl NeckProfile {
         let tris = hull_triangles(hull);
         let z = Vector3::z();
         let min_r = tris.iter().map(|t| t.2.abs()).fold(f64::INFINITY, f64::min);
-        let max_r = tris
-            .iter()
-            .flat_map(|t| t.0.iter().map(|p| p.norm()))
-            .fold(0.0, f64::max);
-        let (lo, hi) = (
-            lo.max(min_r - PROFILE_STEP_MM),
-            hi.min(max_r + PROFILE_STEP_MM),
-        );
+        let max_r = tris.iter().flat_map(|t| t.0.iter().map(|p| p.norm())).fold(0.0, f64::max);
+        let (lo, hi) = (lo.max(min_r - PROFILE_STEP_MM), hi.min(max_r + PROFILE_STEP_MM));
         if hi.is_nan() || lo.is_nan() || hi <= lo {
             return None;
         }
@@ -150,19 +138,14 @@ impl NeckProfile {
                 if c.abs() <= r {
                     let rc = (r * r - c * c).sqrt();
                     let centre = nrm * *c;
-                    let y = if ap_n > 1e-12 {
-                        centre - ap * (rc / ap_n)
-                    } else {
-                        centre
-                    };
+                    let y = if ap_n > 1e-12 { centre - ap * (rc / ap_n) } else { centre };
                     if inside_triangle(&y, t) {
                         best = best.min(y.z / r);
                     }
                 }
                 for (p, q) in [(t[0], t[1]), (t[1], t[2]), (t[2], t[0])] {
                     let e = q - p;
-                    let (aa, bb, cc) =
-                        (e.norm_squared(), 2.0 * p.dot(&e), p.norm_squared() - r * r);
+                    let (aa, bb, cc) = (e.norm_squared(), 2.0 * p.dot(&e), p.norm_squared() - r * r);
                     let disc = bb * bb - 4.0 * aa * cc;
                     if aa < 1e-18 || disc < 0.0 {
                         continue;
@@ -177,16 +160,7 @@ impl NeckProfile {
                 *slot = best;
             }
         }
-        let outer = min_cos
-            .iter()
-            .map(|&c| {
-                if c.is_finite() {
-                    c.clamp(-1.0, 1.0).acos()
-                } else {
-                    f64::NAN
-                }
-            })
-            .collect();
+        let outer = min_cos.iter().map(|&c| if c.is_finite() { c.clamp(-1.0, 1.0).acos() } else { f64::NAN }).collect();
         // Inner: the largest cap inside every face plane.
         let inner = (0..n)
             .map(|k| {
@@ -201,18 +175,10 @@ impl NeckProfile {
                     }
                     psi = psi.min(nrm.z.clamp(-1.0, 1.0).acos() - (c / r).acos());
                 }
-                if psi >= 0.0 && psi.is_finite() {
-                    psi
-                } else {
-                    f64::NAN
-                }
+                if psi >= 0.0 && psi.is_finite() { psi } else { f64::NAN }
             })
             .collect();
-        Some(Self {
-            rho0: lo,
-            outer,
-            inner,
-        })
+        Some(Self { rho0: lo, outer, inner })
     }
     /// Outer and inner cap angles at radius `r`, interpolated linearly between the grid radii
     /// around it (a kink of the profile between two radii 0.005 mm apart moves a cap by less
@@ -244,9 +210,7 @@ impl NeckProfile {
 /// the third edge.
 fn sample_triangle(t: &[Vector3<f64>; 3]) -> Vec<Vector3<f64>> {
     let len = |i: usize| (t[(i + 1) % 3] - t[i]).norm();
-    let k = (0..3)
-        .min_by(|&i, &j| len(i).total_cmp(&len(j)))
-        .unwrap_or(0);
+    let k = (0..3).min_by(|&i, &j| len(i).total_cmp(&len(j))).unwrap_or(0);
     let (a, b, c) = (t[k], t[(k + 1) % 3], t[(k + 2) % 3]);
     let n = |l: f64| ((l / BAND_SPACING_MM).ceil() as usize).max(1);
     let (n1, n2, n3) = (n((b - a).norm()), n((c - a).norm()), n((c - b).norm()));
@@ -316,23 +280,12 @@ impl SupportHull {
             return None;
         }
         let f32s: Vec<Vector> = points.iter().map(|(p, _)| vector_to_sim(p)).collect();
-        let by_bits: HashMap<[u32; 3], usize> = f32s
-            .iter()
-            .enumerate()
-            .map(|(i, v)| ([v.x.to_bits(), v.y.to_bits(), v.z.to_bits()], i))
-            .collect();
+        let by_bits: HashMap<[u32; 3], usize> = f32s.iter().enumerate().map(|(i, v)| ([v.x.to_bits(), v.y.to_bits(), v.z.to_bits()], i)).collect();
         let (verts, tris) = parry3d::transformation::try_convex_hull(&f32s).ok()?;
         if tris.is_empty() {
             return None;
         }
-        let src: Vec<usize> = verts
-            .iter()
-            .map(|v| {
-                by_bits
-                    .get(&[v.x.to_bits(), v.y.to_bits(), v.z.to_bits()])
-                    .copied()
-            })
-            .collect::<Option<_>>()?;
+        let src: Vec<usize> = verts.iter().map(|v| by_bits.get(&[v.x.to_bits(), v.y.to_bits(), v.z.to_bits()]).copied()).collect::<Option<_>>()?;
         let mut adj: Vec<Vec<u32>> = vec![Vec::new(); verts.len()];
         for t in &tris {
             for (a, b) in [(t[0], t[1]), (t[1], t[2]), (t[2], t[0])] {
@@ -348,13 +301,7 @@ impl SupportHull {
             nbr.extend(a);
             nbr_start.push(nbr.len() as u32);
         }
-        let mut hull = Self {
-            p: src.iter().map(|&i| points[i].0).collect(),
-            sample: src.iter().map(|&i| points[i].1).collect(),
-            nbr_start,
-            nbr,
-            seed: Vec::new(),
-        };
+        let mut hull = Self { p: src.iter().map(|&i| points[i].0).collect(), sample: src.iter().map(|&i| points[i].1).collect(), nbr_start, nbr, seed: Vec::new() };
         let n_cells = 6 * SEED_CELLS * SEED_CELLS;
         let mut seed = Vec::with_capacity(n_cells);
         let mut v = 0;
@@ -408,24 +355,13 @@ impl SupportHull {
             .map(|i| {
                 let z = 1.0 - 2.0 * (i as f64 + 0.5) / 500.0;
                 let r = (1.0 - z * z).sqrt();
-                let d = Vector3::new(
-                    r * (golden * i as f64).cos(),
-                    r * (golden * i as f64).sin(),
-                    z,
-                );
-                let brute = points
-                    .iter()
-                    .map(|(p, _)| p.dot(&d))
-                    .fold(f64::NEG_INFINITY, f64::max);
+                let d = Vector3::new(r * (golden * i as f64).cos(), r * (golden * i as f64).sin(), z);
+                let brute = points.iter().map(|(p, _)| p.dot(&d)).fold(f64::NEG_INFINITY, f64::max);
                 brute - self.support(&d).0
             })
             .fold(0.0, f64::max);
         if std::env::var_os("COXA_DEBUG_HULL").is_some() {
-            eprintln!(
-                "hull of {} points, {} vertices: worst deficit {worst:e}",
-                points.len(),
-                self.p.len()
-            );
+            eprintln!("hull of {} points, {} vertices: worst deficit {worst:e}", points.len(), self.p.len());
         }
         // f32 quickhull: points within its rounding (1e-7) of the hull may be left inside.
         worst <= HULL_SLACK
@@ -457,41 +393,25 @@ pub struct FastPair {
 
 impl std::fmt::Debug for FastPair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FastPair")
-            .field("samples", &self.samples.len())
-            .field("band_triangles", &self.band.len())
-            .field("fast", &self.is_fast())
-            .finish()
+        f.debug_struct("FastPair").field("samples", &self.samples.len()).field("band_triangles", &self.band.len()).field("fast", &self.is_fast()).finish()
     }
 }
 
 const GRID_MM: f64 = 2.0;
 
 fn grid_key(p: &Vector3<f64>) -> [i32; 3] {
-    [
-        (p.x / GRID_MM).floor() as i32,
-        (p.y / GRID_MM).floor() as i32,
-        (p.z / GRID_MM).floor() as i32,
-    ]
+    [(p.x / GRID_MM).floor() as i32, (p.y / GRID_MM).floor() as i32, (p.z / GRID_MM).floor() as i32]
 }
 
 impl FastPair {
     /// Prepares `liner` (vertices and triangles, liner frame, mm) against `hull` (stem frame).
-    pub fn new(
-        vertices: &[nalgebra::Point3<f64>],
-        triangles: &[[u32; 3]],
-        hull: &ConvexPolyhedron,
-    ) -> Self {
+    pub fn new(vertices: &[nalgebra::Point3<f64>], triangles: &[[u32; 3]], hull: &ConvexPolyhedron) -> Self {
         let corners = |t: &[u32; 3]| t.map(|i| vertices[i as usize].coords);
         let liner_max = vertices.iter().map(|p| p.coords.norm()).fold(0.0, f64::max);
         let profile = NeckProfile::new(hull, 0.0, liner_max + 1.0);
         let reach = profile.as_ref().map_or(f64::INFINITY, |p| p.rho0);
         // The band: triangles with some point beyond the neck's smallest radius.
-        let band: Vec<[Vector3<f64>; 3]> = triangles
-            .iter()
-            .map(corners)
-            .filter(|c| c.iter().any(|p| p.norm() >= reach))
-            .collect();
+        let band: Vec<[Vector3<f64>; 3]> = triangles.iter().map(corners).filter(|c| c.iter().any(|p| p.norm() >= reach)).collect();
         let mut grid: HashMap<[i32; 3], Vec<u32>> = HashMap::new();
         for (i, t) in band.iter().enumerate() {
             let lo = grid_key(&t[0].inf(&t[1]).inf(&t[2]));
@@ -504,16 +424,7 @@ impl FastPair {
                 }
             }
         }
-        let mut pair = Self {
-            samples: Vec::new(),
-            spread_mm: Vec::new(),
-            outer: None,
-            inner: None,
-            band,
-            grid,
-            hull: hull.clone(),
-            fast: true,
-        };
+        let mut pair = Self { samples: Vec::new(), spread_mm: Vec::new(), outer: None, inner: None, band, grid, hull: hull.clone(), fast: true };
         let Some(profile) = profile else { return pair };
         // Samples: every band triangle subdivided to edges <= BAND_SPACING_MM.
         let mut seen = std::collections::HashSet::new();
@@ -539,11 +450,7 @@ impl FastPair {
                 if !pi.is_nan() {
                     inner_pts.push((u / pi.cos(), k));
                 }
-                pair.spread_mm.push(if pi.is_nan() {
-                    f32::INFINITY
-                } else {
-                    mm_to_f32(r * (po - pi))
-                });
+                pair.spread_mm.push(if pi.is_nan() { f32::INFINITY } else { mm_to_f32(r * (po - pi)) });
                 pair.samples.push(x);
             }
         }
@@ -571,11 +478,7 @@ impl FastPair {
     pub fn classify(&self, m: &Matrix3<f64>) -> Verdict {
         let Some(outer) = &self.outer else {
             // No band point is reachable by the neck (never contact), or no fast path.
-            return if self.fast {
-                Verdict::Free
-            } else {
-                Verdict::Unsure(Vector3::zeros())
-            };
+            return if self.fast { Verdict::Free } else { Verdict::Unsure(Vector3::zeros()) };
         };
         let d: Vector3<f64> = m.column(2).into();
         if let Some(inner) = &self.inner {
@@ -589,19 +492,11 @@ impl FastPair {
             return Verdict::Free;
         }
         let x = self.samples[k as usize];
-        if f64::from(self.spread_mm[k as usize]) <= ENVELOPE_TOLERANCE_MM {
-            Verdict::Contact(x)
-        } else {
-            Verdict::Unsure(x)
-        }
+        if f64::from(self.spread_mm[k as usize]) <= ENVELOPE_TOLERANCE_MM { Verdict::Contact(x) } else { Verdict::Unsure(x) }
     }
     /// parry3d's exact contact between the neck hull posed by `m` and the liner triangles within
     /// 0.3 mm of `near` (liner frame): the deepest contact's point on the liner, if any.
-    pub fn exact_contact_near(
-        &self,
-        m: &Matrix3<f64>,
-        near: &Vector3<f64>,
-    ) -> Option<Vector3<f64>> {
+    pub fn exact_contact_near(&self, m: &Matrix3<f64>, near: &Vector3<f64>) -> Option<Vector3<f64>> {
         let lo = grid_key(&near.add_scalar(-PATCH_MM));
         let hi = grid_key(&near.add_scalar(PATCH_MM));
         let mut cand: Vec<u32> = Vec::new();
@@ -616,9 +511,7 @@ impl FastPair {
         }
         cand.sort_unstable();
         cand.dedup();
-        let pose = Pose::from_rotation(crate::convert::rotation_to_parry(
-            &nalgebra::Rotation3::from_matrix_unchecked(*m),
-        ));
+        let pose = Pose::from_rotation(crate::convert::rotation_to_parry(&nalgebra::Rotation3::from_matrix_unchecked(*m)));
         let mut best: Option<(f32, Vector)> = None;
         for i in cand {
             let t = &self.band[i as usize];
@@ -629,18 +522,11 @@ impl FastPair {
             if gap.norm() > PATCH_MM {
                 continue;
             }
-            let tri = Triangle::new(
-                vector_to_sim(&t[0]),
-                vector_to_sim(&t[1]),
-                vector_to_sim(&t[2]),
-            );
-            if !parry3d::query::intersection_test(&Pose::IDENTITY, &tri, &pose, &self.hull)
-                .is_ok_and(|x| x.intersecting)
-            {
+            let tri = Triangle::new(vector_to_sim(&t[0]), vector_to_sim(&t[1]), vector_to_sim(&t[2]));
+            if !parry3d::query::intersection_test(&Pose::IDENTITY, &tri, &pose, &self.hull).is_ok_and(|x| x.intersecting) {
                 continue;
             }
-            if let Ok(Some(k)) =
-                parry3d::query::contact(&Pose::IDENTITY, &tri, &pose, &self.hull, 0.0)
+            if let Ok(Some(k)) = parry3d::query::contact(&Pose::IDENTITY, &tri, &pose, &self.hull, 0.0)
                 && best.is_none_or(|(d, _)| k.dist < d)
             {
                 best = Some((k.dist, k.point1));
@@ -702,41 +588,23 @@ mod tests {
     fn poses(model: &HipModel, n: usize, seed: u64) -> Vec<Rotation3<f64>> {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut out = Vec::with_capacity(n);
-        let angles = |rng: &mut StdRng| {
-            [
-                rng.random_range(-40.0..140.0),
-                rng.random_range(-60.0..70.0),
-                rng.random_range(-90.0..90.0),
-            ]
-        };
+        let angles = |rng: &mut StdRng| [rng.random_range(-40.0..140.0), rng.random_range(-60.0..70.0), rng.random_range(-90.0..90.0)];
         let rot = |a: [f64; 3]| JointAngles::from_deg(a[0], a[1], a[2]).rotation(model.side());
         while out.len() < n / 2 {
             out.push(rot(angles(&mut rng)));
         }
         while out.len() < n {
             let a = angles(&mut rng);
-            let dir = Vector3::new(
-                rng.random_range(-1.0..1.0),
-                rng.random_range(-1.0..1.0),
-                rng.random_range(-1.0..1.0),
-            )
-            .normalize();
+            let dir = Vector3::new(rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)).normalize();
             let at = |t: f64| rot([a[0] + dir.x * t, a[1] + dir.y * t, a[2] + dir.z * t]);
-            let (c0, c1) = (
-                model.contact(&at(0.0)).is_some(),
-                model.contact(&at(60.0)).is_some(),
-            );
+            let (c0, c1) = (model.contact(&at(0.0)).is_some(), model.contact(&at(60.0)).is_some());
             if c0 == c1 {
                 continue;
             }
             let (mut lo, mut hi) = (0.0, 60.0);
             for _ in 0..30 {
                 let m = 0.5 * (lo + hi);
-                if model.contact(&at(m)).is_some() == c0 {
-                    lo = m
-                } else {
-                    hi = m
-                }
+                if model.contact(&at(m)).is_some() == c0 { lo = m } else { hi = m }
             }
             out.push(at(lo + rng.random_range(-0.1..0.1)));
         }
@@ -759,16 +627,9 @@ mod tests {
             }
         }
         let worst = differ.iter().map(|d| d.2.abs()).fold(0.0, f64::max);
-        eprintln!(
-            "{label}: {} poses, {contacts} in contact by parry3d, {} disagree (largest |distance| {worst:.4} mm)",
-            poses.len(),
-            differ.len()
-        );
+        eprintln!("{label}: {} poses, {contacts} in contact by parry3d, {} disagree (largest |distance| {worst:.4} mm)", poses.len(), differ.len());
         for (fast, exact, d) in &differ {
-            assert!(
-                d.abs() <= TOLERANCE_MM,
-                "{label}: fast {fast}, parry {exact}, parry distance {d} mm"
-            );
+            assert!(d.abs() <= TOLERANCE_MM, "{label}: fast {fast}, parry {exact}, parry distance {d} mm");
         }
         differ.len()
     }
@@ -779,26 +640,14 @@ mod tests {
     fn fast_path_equals_parry_on_10000_random_poses() {
         let c = construct(32.0, "neutral");
         let cup = Arc::new(UserCup::from_liner(&c.liner).unwrap());
-        let build = |b: crate::HipModelBuilder| {
-            b.cup(radiographic(40.0, 20.0))
-                .stem_anteversion(Angle::from_deg(15.0))
-                .build()
-                .unwrap()
-        };
+        let build = |b: crate::HipModelBuilder| b.cup(radiographic(40.0, 20.0)).stem_anteversion(Angle::from_deg(15.0)).build().unwrap();
         let m = build(HipModel::builder(Side::Right, c.clone()).user_cup(cup.clone()));
         assert!(m.implant_fast_path());
         agrees_with_parry(&m, &poses(&m, 10_000, 7), "catalog liner and neck");
         let lip = construct(32.0, "elevated rim 4 mm posterosuperior");
-        let m = build(
-            HipModel::builder(Side::Right, lip.clone())
-                .user_cup(Arc::new(UserCup::from_liner(&lip.liner).unwrap())),
-        );
+        let m = build(HipModel::builder(Side::Right, lip.clone()).user_cup(Arc::new(UserCup::from_liner(&lip.liner).unwrap())));
         agrees_with_parry(&m, &poses(&m, 2_000, 8), "elevated liner");
-        let oval = build(
-            HipModel::builder(Side::Right, c.clone())
-                .user_cup(cup)
-                .user_stem(Arc::new(oval_stem(7.0, 5.0, 16.0))),
-        );
+        let oval = build(HipModel::builder(Side::Right, c.clone()).user_cup(cup).user_stem(Arc::new(oval_stem(7.0, 5.0, 16.0))));
         agrees_with_parry(&oval, &poses(&oval, 2_000, 9), "oval neck 14 x 10 mm");
     }
 }

@@ -24,14 +24,14 @@
 pub mod bones;
 pub mod convert;
 pub mod dislocation;
-pub mod fast_contact;
 mod error;
+pub mod fast_contact;
 pub mod joint;
 pub mod model;
 pub mod msk;
 pub mod rom;
-pub mod user_parts;
 pub mod score;
+pub mod user_parts;
 
 pub use dislocation::{Dislocation, DislocationOptions, DislocationSample, LoadDirection};
 pub use error::{Result, SimError};

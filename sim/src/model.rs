@@ -14,8 +14,8 @@ use nalgebra::{Matrix3, Point3, Rotation3, Unit, Vector3};
 use serde::Serialize;
 
 use crate::bones::{DistanceField, PointClusters};
-use crate::user_parts::{UserCup, UserStem};
 use crate::error::finite_in;
+use crate::user_parts::{UserCup, UserStem};
 use crate::{Result, SimError};
 
 /// The femoral frame, from femoral landmarks.
@@ -53,7 +53,9 @@ impl FemoralFrame {
             }
             None => (shaft, Vector3::x()),
         };
-        let x = (x_hint - z * x_hint.dot(&z)).try_normalize(1e-9).ok_or_else(|| SimError::Bone { bone: "femur", why: "the condylar line is parallel to the femoral axis; check the femur landmarks".into() })?;
+        let x = (x_hint - z * x_hint.dot(&z))
+            .try_normalize(1e-9)
+            .ok_or_else(|| SimError::Bone { bone: "femur", why: "the condylar line is parallel to the femoral axis; check the femur landmarks".into() })?;
         let y = z.cross(&x);
         let m = Matrix3::from_rows(&[x.transpose(), y.transpose(), z.transpose()]);
         Ok(Self { head_centre_lps_mm: c, femur_from_lps: Rotation3::from_matrix_unchecked(m), shaft_axis_lps: shaft })
@@ -155,17 +157,10 @@ impl BoneGeometry {
         }
         let in_frame: Vec<Vector3<f64>> = pts.iter().map(|p| femoral.femur_from_lps * (p - head)).collect();
         let carve = construct.shell.outer_diameter_mm / 2.0;
-        let pelvis_tris: Vec<[Vector3<f64>; 3]> = pelvis
-            .triangles()
-            .iter()
-            .map(|t| t.map(|i| verts[i as usize].coords))
-            .filter(|t| t.iter().all(|p| p.norm() > carve) && t.iter().any(|p| p.norm() < opts.reach_mm))
-            .collect();
-        let femur_tris: Vec<[Vector3<f64>; 3]> = (0..femur.triangles().len())
-            .map(|t| femur.corners(t))
-            .filter(|c| c.iter().all(keep))
-            .map(|c| c.map(|p| femoral.femur_from_lps * (p - head)))
-            .collect();
+        let pelvis_tris: Vec<[Vector3<f64>; 3]> =
+            pelvis.triangles().iter().map(|t| t.map(|i| verts[i as usize].coords)).filter(|t| t.iter().all(|p| p.norm() > carve) && t.iter().any(|p| p.norm() < opts.reach_mm)).collect();
+        let femur_tris: Vec<[Vector3<f64>; 3]> =
+            (0..femur.triangles().len()).map(|t| femur.corners(t)).filter(|c| c.iter().all(keep)).map(|c| c.map(|p| femoral.femur_from_lps * (p - head))).collect();
         Ok(Self {
             pelvis: field,
             femur: PointClusters::new(&in_frame, 6.0),
@@ -488,10 +483,7 @@ impl HipModel {
     /// (`None` without bones). The pelvis lacks the reamed ball, as in the fast query.
     pub fn bone_bone_exact(&self, femur_to_pelvis: &Rotation3<f64>) -> Option<bool> {
         let b = self.bones.as_ref()?;
-        let (pelvis, femur) = b
-            .exact
-            .get_or_init(|| crate::convert::triangles_to_parry(&b.exact_tris.0).zip(crate::convert::triangles_to_parry(&b.exact_tris.1)))
-            .as_ref()?;
+        let (pelvis, femur) = b.exact.get_or_init(|| crate::convert::triangles_to_parry(&b.exact_tris.0).zip(crate::convert::triangles_to_parry(&b.exact_tris.1))).as_ref()?;
         let pose = parry3d::math::Pose::from_rotation(crate::convert::rotation_to_parry(femur_to_pelvis));
         parry3d::query::intersection_test(&parry3d::math::Pose::IDENTITY, pelvis, &pose, femur).ok().map(|i| i.intersecting)
     }

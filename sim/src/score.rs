@@ -128,10 +128,7 @@ fn sweep_options(resolution_deg: f64) -> SweepOptions {
 impl RomScorer for SimScorer {
     fn motions(&self) -> Vec<MotionInfo> {
         let daily: Vec<&str> = rom::daily_life_motions().iter().map(|m| m.name).collect();
-        rom::all_motions()
-            .into_iter()
-            .map(|m| MotionInfo { name: m.name.to_string(), posture: posture(m.posture), required_deg: m.required_deg, daily_life: daily.contains(&m.name) })
-            .collect()
+        rom::all_motions().into_iter().map(|m| MotionInfo { name: m.name.to_string(), posture: posture(m.posture), required_deg: m.required_deg, daily_life: daily.contains(&m.name) }).collect()
     }
 
     fn score(&self, p: &ImplantPlacement, q: &RomQuery) -> Result<RomScore, ScoreError> {
@@ -143,9 +140,8 @@ impl RomScorer for SimScorer {
             .motions
             .iter()
             .map(|n| {
-                let mut m = all.iter().find(|m| m.name == n).cloned().ok_or_else(|| {
-                    ScoreError::new(format!("unknown motion {n:?}; known: {}", all.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")))
-                })?;
+                let mut m =
+                    all.iter().find(|m| m.name == n).cloned().ok_or_else(|| ScoreError::new(format!("unknown motion {n:?}; known: {}", all.iter().map(|m| m.name).collect::<Vec<_>>().join(", "))))?;
                 // Stop `margin_cap_deg` past the requirement (driven angle = base + alpha).
                 if let (Some(cap), Some(req)) = (q.margin_cap_deg, m.required_deg) {
                     let alpha = req + cap - m.driven_deg(0.0);

@@ -104,9 +104,7 @@ fn bad(what: &str, why: String) -> SimError {
 /// perpendicular to it as +x (any perpendicular when absent).
 pub(crate) fn frame_from(z: &Vector3<f64>, x_hint: Option<&Vector3<f64>>) -> Matrix3<f64> {
     let z = z.normalize();
-    let x = x_hint
-        .and_then(|h| (h - z * h.dot(&z)).try_normalize(1e-9))
-        .unwrap_or_else(|| z.cross(&if z.x.abs() < 0.9 { Vector3::x() } else { Vector3::y() }).normalize());
+    let x = x_hint.and_then(|h| (h - z * h.dot(&z)).try_normalize(1e-9)).unwrap_or_else(|| z.cross(&if z.x.abs() < 0.9 { Vector3::x() } else { Vector3::y() }).normalize());
     let y = z.cross(&x);
     Matrix3::from_rows(&[x.transpose(), y.transpose(), z.transpose()])
 }
@@ -240,7 +238,14 @@ impl UserStem {
             }
         }
         if pts.len() < 4 {
-            return Err(bad("user stem mesh", format!("{}: no neck between {lo:.1} mm (the {:.0} mm head) and {NECK_REACH_MM} mm from the head centre; check head_centre_mm and the units", frame.mesh_path.display(), 2.0 * head_radius_mm)));
+            return Err(bad(
+                "user stem mesh",
+                format!(
+                    "{}: no neck between {lo:.1} mm (the {:.0} mm head) and {NECK_REACH_MM} mm from the head centre; check head_centre_mm and the units",
+                    frame.mesh_path.display(),
+                    2.0 * head_radius_mm
+                ),
+            ));
         }
         let hull = ConvexPolyhedron::from_convex_hull(&pts.iter().map(vector_to_sim).collect::<Vec<_>>()).ok_or_else(|| bad("user stem neck", "its convex hull is flat".into()))?;
         let shaft_distal = r * shaft;
@@ -304,12 +309,26 @@ mod tests {
             Mesh::new(v.into_iter().map(|p| motion * p).collect(), t).unwrap()
         };
         let r = c.head.diameter_mm / 2.0;
-        let cup_frame = UserGeometry { part: UserPartKind::Cup, mesh_path: PathBuf::from("cup.stl"), centre_mm: motion * Point3::origin(), axis: motion * Vector3::z(), diameter_mm: 2.0 * r, reference_axis: Some(motion * Vector3::x()) };
+        let cup_frame = UserGeometry {
+            part: UserPartKind::Cup,
+            mesh_path: PathBuf::from("cup.stl"),
+            centre_mm: motion * Point3::origin(),
+            axis: motion * Vector3::z(),
+            diameter_mm: 2.0 * r,
+            reference_axis: Some(motion * Vector3::x()),
+        };
         let cup = UserCup::new(&moved(c.liner.mesh_with_segments(n_azimuth)), &cup_frame).unwrap();
         // The stem frame: +z the neck (head -> stem); the shaft's distal direction at the CCD.
         let a = std::f64::consts::PI - c.stem.ccd.rad();
         let shaft = Vector3::new(a.sin(), 0.0, a.cos());
-        let stem_frame = UserGeometry { part: UserPartKind::Stem, mesh_path: PathBuf::from("stem.stl"), centre_mm: motion * Point3::origin(), axis: motion * Vector3::z(), diameter_mm: c.stem.neck_diameter_mm, reference_axis: Some(motion * shaft) };
+        let stem_frame = UserGeometry {
+            part: UserPartKind::Stem,
+            mesh_path: PathBuf::from("stem.stl"),
+            centre_mm: motion * Point3::origin(),
+            axis: motion * Vector3::z(),
+            diameter_mm: c.stem.neck_diameter_mm,
+            reference_axis: Some(motion * shaft),
+        };
         let stem = UserStem::new(&moved(c.neck().mesh_with_segments(n_azimuth)), &stem_frame, r).unwrap();
         (cup, stem)
     }
@@ -333,7 +352,8 @@ mod tests {
             let want = limits(&analytic);
             for mv in &moves {
                 let (cup, stem) = as_user_parts(&c, mv, 360);
-                let user = HipModel::builder(Side::Right, c.clone()).cup(radiographic(40.0, 20.0)).stem_anteversion(Angle::from_deg(15.0)).user_cup(Arc::new(cup)).user_stem(Arc::new(stem)).build().unwrap();
+                let user =
+                    HipModel::builder(Side::Right, c.clone()).cup(radiographic(40.0, 20.0)).stem_anteversion(Angle::from_deg(15.0)).user_cup(Arc::new(cup)).user_stem(Arc::new(stem)).build().unwrap();
                 assert!(user.implant_fast_path());
                 let (uo, ao) = (user.oscillation_angle().deg(), analytic.oscillation_angle().deg());
                 eprintln!("{liner}: oscillation {uo:.3} vs closed form {ao:.3}");
@@ -352,7 +372,8 @@ mod tests {
     fn shared_parts_are_prepared_once() {
         let c = construct(32.0, "neutral");
         let mesh = c.liner.mesh();
-        let frame = UserGeometry { part: UserPartKind::Cup, mesh_path: PathBuf::from("cup.stl"), centre_mm: Point3::origin(), axis: Vector3::z(), diameter_mm: 32.0, reference_axis: Some(Vector3::x()) };
+        let frame =
+            UserGeometry { part: UserPartKind::Cup, mesh_path: PathBuf::from("cup.stl"), centre_mm: Point3::origin(), axis: Vector3::z(), diameter_mm: 32.0, reference_axis: Some(Vector3::x()) };
         let (a, b) = (UserCup::shared(&mesh, &frame).unwrap(), UserCup::shared(&mesh.clone(), &frame).unwrap());
         assert!(Arc::ptr_eq(&a, &b));
         let other = UserGeometry { axis: Vector3::new(0.0, 0.1, 1.0).normalize(), ..frame.clone() };
@@ -377,7 +398,14 @@ mod tests {
         let c = construct(32.0, "neutral");
         let stem_with = |ccd: f64| {
             let a = (180.0 - ccd).to_radians();
-            let frame = UserGeometry { part: UserPartKind::Stem, mesh_path: PathBuf::from("s.stl"), centre_mm: Point3::origin(), axis: Vector3::z(), diameter_mm: 12.25, reference_axis: Some(Vector3::new(a.sin(), 0.0, a.cos())) };
+            let frame = UserGeometry {
+                part: UserPartKind::Stem,
+                mesh_path: PathBuf::from("s.stl"),
+                centre_mm: Point3::origin(),
+                axis: Vector3::z(),
+                diameter_mm: 12.25,
+                reference_axis: Some(Vector3::new(a.sin(), 0.0, a.cos())),
+            };
             UserStem::new(&c.neck().mesh(), &frame, 16.0).unwrap()
         };
         let model = |ccd: f64| HipModel::builder(Side::Right, c.clone()).user_stem(Arc::new(stem_with(ccd))).build().unwrap();
@@ -400,13 +428,21 @@ mod tests {
         let e = HipModel::builder(Side::Right, c36).user_cup(Arc::new(cup)).build().unwrap_err().to_string();
         assert!(e.contains("does not fit") && e.contains("36"), "{e}");
         // Part kinds swapped.
-        let frame = UserGeometry { part: UserPartKind::Stem, mesh_path: PathBuf::from("x.stl"), centre_mm: Point3::origin(), axis: Vector3::z(), diameter_mm: 32.0, reference_axis: Some(Vector3::x()) };
+        let frame =
+            UserGeometry { part: UserPartKind::Stem, mesh_path: PathBuf::from("x.stl"), centre_mm: Point3::origin(), axis: Vector3::z(), diameter_mm: 32.0, reference_axis: Some(Vector3::x()) };
         let e = UserCup::new(&c.liner.mesh(), &frame).unwrap_err().to_string();
         assert!(e.contains("part = \"cup\""), "{e}");
         // A stem mesh given in metres: nothing lies where the neck should be.
         let (v, t) = c.neck().mesh().into_parts();
         let metres = Mesh::new(v.into_iter().map(|p| Point3::from(p.coords / 1000.0)).collect(), t).unwrap();
-        let sf = UserGeometry { part: UserPartKind::Stem, mesh_path: PathBuf::from("m.stl"), centre_mm: Point3::origin(), axis: Vector3::z(), diameter_mm: 12.0, reference_axis: Some(Vector3::new(0.8, 0.0, -0.6)) };
+        let sf = UserGeometry {
+            part: UserPartKind::Stem,
+            mesh_path: PathBuf::from("m.stl"),
+            centre_mm: Point3::origin(),
+            axis: Vector3::z(),
+            diameter_mm: 12.0,
+            reference_axis: Some(Vector3::new(0.8, 0.0, -0.6)),
+        };
         let e = UserStem::new(&metres, &sf, 16.0).unwrap_err().to_string();
         assert!(e.contains("no neck") && e.contains("units"), "{e}");
         let _ = (stem, Rotation3::<f64>::identity(), Unit::new_normalize(Vector3::<f64>::x()));

@@ -63,34 +63,8 @@ pub struct Report {
 }
 
 const INTERESTING_8: [u8; 6] = [0, 1, 0x7f, 0x80, 0xfe, 0xff];
-const INTERESTING_32: [u32; 10] = [
-    0,
-    1,
-    0x7f,
-    0xff,
-    0x7fff,
-    0xffff,
-    0x7fff_ffff,
-    0x8000_0000,
-    0xffff_fffe,
-    0xffff_ffff,
-];
-const TOKENS: [&str; 14] = [
-    "nan",
-    "inf",
-    "-inf",
-    "-0",
-    "0",
-    "-1",
-    "1e308",
-    "1e-320",
-    "99999999999999999999",
-    "4294967296",
-    "65535",
-    "-2147483649",
-    "\"\"",
-    "[]",
-];
+const INTERESTING_32: [u32; 10] = [0, 1, 0x7f, 0xff, 0x7fff, 0xffff, 0x7fff_ffff, 0x8000_0000, 0xffff_fffe, 0xffff_ffff];
+const TOKENS: [&str; 14] = ["nan", "inf", "-inf", "-0", "0", "-1", "1e308", "1e-320", "99999999999999999999", "4294967296", "65535", "-2147483649", "\"\"", "[]"];
 
 fn mutate(rng: &mut StdRng, data: &mut Vec<u8>, pool: &[Vec<u8>], text: bool) {
     let n_ops = rng.random_range(1..=4);
@@ -109,11 +83,7 @@ fn mutate(rng: &mut StdRng, data: &mut Vec<u8>, pool: &[Vec<u8>], text: bool) {
             2 if len >= 4 => {
                 let i = rng.random_range(0..=len - 4);
                 let v = INTERESTING_32[rng.random_range(0..INTERESTING_32.len())];
-                let bytes = if rng.random_bool(0.5) {
-                    v.to_le_bytes()
-                } else {
-                    v.to_be_bytes()
-                };
+                let bytes = if rng.random_bool(0.5) { v.to_le_bytes() } else { v.to_be_bytes() };
                 let w = [1usize, 2, 4][rng.random_range(0..3)];
                 data[i..i + w].copy_from_slice(&bytes[..w]);
             }
@@ -147,11 +117,7 @@ fn mutate(rng: &mut StdRng, data: &mut Vec<u8>, pool: &[Vec<u8>], text: bool) {
             }
             8 => {
                 // Replace a number token.
-                let starts: Vec<usize> = (0..len)
-                    .filter(|&i| {
-                        data[i].is_ascii_digit() && (i == 0 || !data[i - 1].is_ascii_alphanumeric())
-                    })
-                    .collect();
+                let starts: Vec<usize> = (0..len).filter(|&i| data[i].is_ascii_digit() && (i == 0 || !data[i - 1].is_ascii_alphanumeric())).collect();
                 if let Some(&s) = starts.get(rng.random_range(0..starts.len().max(1))) {
                     let mut e = s;
                     while e < len && (data[e].is_ascii_digit() || b".eE+-".contains(&data[e])) {
@@ -162,16 +128,10 @@ fn mutate(rng: &mut StdRng, data: &mut Vec<u8>, pool: &[Vec<u8>], text: bool) {
                 }
             }
             9 | 10 => {
-                let lines: Vec<usize> = std::iter::once(0)
-                    .chain((0..len).filter(|&i| data[i] == b'\n').map(|i| i + 1))
-                    .filter(|&i| i < len)
-                    .collect();
+                let lines: Vec<usize> = std::iter::once(0).chain((0..len).filter(|&i| data[i] == b'\n').map(|i| i + 1)).filter(|&i| i < len).collect();
                 if !lines.is_empty() {
                     let a = lines[rng.random_range(0..lines.len())];
-                    let b = data[a..]
-                        .iter()
-                        .position(|&c| c == b'\n')
-                        .map_or(len, |p| a + p + 1);
+                    let b = data[a..].iter().position(|&c| c == b'\n').map_or(len, |p| a + p + 1);
                     if op == 9 {
                         data.drain(a..b);
                     } else {
@@ -189,20 +149,12 @@ fn mutate(rng: &mut StdRng, data: &mut Vec<u8>, pool: &[Vec<u8>], text: bool) {
 fn kind(r: &Result<(), String>) -> String {
     match r {
         Ok(()) => "ok".into(),
-        Err(e) => e
-            .chars()
-            .filter(|c| !c.is_ascii_digit())
-            .take(120)
-            .collect(),
+        Err(e) => e.chars().filter(|c| !c.is_ascii_digit()).take(120).collect(),
     }
 }
 
 /// Runs one input, catching panics; the crash description if it crashed or hung.
-fn execute(
-    target: &Target<'_>,
-    file: &Path,
-    data: &[u8],
-) -> (Result<(), String>, Duration, Option<String>) {
+fn execute(target: &Target<'_>, file: &Path, data: &[u8]) -> (Result<(), String>, Duration, Option<String>) {
     let _ = std::fs::remove_file(file);
     std::fs::write(file, data).expect("writing the fuzz input");
     let t0 = Instant::now();
@@ -211,45 +163,28 @@ fn execute(
     FUZZING.with(|f| f.set(false));
     let dt = t0.elapsed();
     match r {
-        Ok(res) if dt > Duration::from_secs(1) => {
-            (res, dt, Some(format!("hang: {:.2} s", dt.as_secs_f64())))
-        }
+        Ok(res) if dt > Duration::from_secs(1) => (res, dt, Some(format!("hang: {:.2} s", dt.as_secs_f64()))),
         Ok(res) => (res, dt, None),
         Err(p) => {
-            let what = p
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic".into());
+            let what = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "panic".into());
             (Err(what.clone()), dt, Some(format!("panic: {what}")))
         }
     }
 }
 
 fn fnv(data: &[u8]) -> u64 {
-    data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
-    })
+    data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
 }
 
 /// Replays `corpus` (committed crash cases) and then fuzzes `target` for `budget`. Crashing
 /// inputs are written to `crash_dir/NAME-HASH.ext` before they run (an abort leaves them there).
-pub fn fuzz(
-    target: &Target<'_>,
-    corpus: &[Vec<u8>],
-    budget: Duration,
-    seed: u64,
-    crash_dir: &Path,
-) -> Report {
+pub fn fuzz(target: &Target<'_>, corpus: &[Vec<u8>], budget: Duration, seed: u64, crash_dir: &Path) -> Report {
     let work = tempfile::tempdir().expect("temp dir");
     let file = work.path().join(format!("input{}", target.ext));
     std::fs::create_dir_all(crash_dir).expect("crash dir");
     let pending = crash_dir.join(format!(".{}-running{}", target.name, target.ext));
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut report = Report {
-        name: target.name,
-        ..Report::default()
-    };
+    let mut report = Report { name: target.name, ..Report::default() };
     let mut seen: HashSet<String> = HashSet::new();
     let mut pool: Vec<Vec<u8>> = target.seeds.clone();
     let t0 = Instant::now();
@@ -285,24 +220,12 @@ pub fn fuzz(
 
 /// Seconds per target: `COXA_FUZZ_SECONDS`, default `default_s`.
 pub fn budget(default_s: f64) -> Duration {
-    Duration::from_secs_f64(
-        std::env::var("COXA_FUZZ_SECONDS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(default_s),
-    )
+    Duration::from_secs_f64(std::env::var("COXA_FUZZ_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(default_s))
 }
 
 /// Every file of `dir` (committed crash cases of a target), sorted.
 pub fn corpus(dir: &Path) -> Vec<Vec<u8>> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|r| {
-            r.flatten()
-                .map(|e| e.path())
-                .filter(|p| p.is_file())
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir).map(|r| r.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect()).unwrap_or_default();
     paths.sort();
     paths.iter().filter_map(|p| std::fs::read(p).ok()).collect()
 }
@@ -311,12 +234,7 @@ pub fn corpus(dir: &Path) -> Vec<Vec<u8>> {
 pub fn peak_rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|k| k.parse::<u64>().ok())
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()))
         .map_or(0, |k| k * 1024)
 }
 
@@ -334,13 +252,7 @@ pub fn check(report: &Report) {
         report.crashes.len(),
         peak_rss_bytes() >> 20
     );
-    assert!(
-        report.crashes.is_empty(),
-        "{}: crashes (inputs saved; commit each into tests/corpus/fuzz/{} once fixed): {:#?}",
-        report.name,
-        report.name,
-        report.crashes
-    );
+    assert!(report.crashes.is_empty(), "{}: crashes (inputs saved; commit each into tests/corpus/fuzz/{} once fixed): {:#?}", report.name, report.name, report.crashes);
 }
 
 thread_local! {

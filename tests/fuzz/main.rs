@@ -32,28 +32,12 @@ fn crash_dir() -> PathBuf {
 }
 
 fn tiny_volume() -> Volume {
-    let grid = Grid::axis_aligned(
-        [6, 5, 4],
-        Vector3::new(0.8, 0.8, 2.0),
-        Vector3::new(-10.0, 5.0, 30.0),
-    )
-    .unwrap();
-    Volume::new(
-        grid,
-        ndarray::Array3::from_shape_fn((4, 5, 6), |(k, j, i)| {
-            (i * 100 + j * 10 + k) as f32 - 1000.0
-        }),
-    )
-    .unwrap()
+    let grid = Grid::axis_aligned([6, 5, 4], Vector3::new(0.8, 0.8, 2.0), Vector3::new(-10.0, 5.0, 30.0)).unwrap();
+    Volume::new(grid, ndarray::Array3::from_shape_fn((4, 5, 6), |(k, j, i)| (i * 100 + j * 10 + k) as f32 - 1000.0)).unwrap()
 }
 
 fn tiny_mesh() -> Mesh {
-    let v = vec![
-        Point3::new(0.0, 0.0, 0.0),
-        Point3::new(10.0, 0.0, 0.0),
-        Point3::new(0.0, 10.0, 0.0),
-        Point3::new(0.0, 0.0, 10.0),
-    ];
+    let v = vec![Point3::new(0.0, 0.0, 0.0), Point3::new(10.0, 0.0, 0.0), Point3::new(0.0, 10.0, 0.0), Point3::new(0.0, 0.0, 10.0)];
     Mesh::new(v, vec![[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]]).unwrap()
 }
 
@@ -67,12 +51,7 @@ fn written(write: impl FnOnce(&Path) -> coxa_io::Result<()>, name: &str) -> Vec<
 
 fn dicom_slices() -> Vec<Vec<u8>> {
     let d = tempfile::tempdir().unwrap();
-    let files = coxa_io::dicom::write_series(
-        &tiny_volume(),
-        d.path(),
-        &coxa_io::dicom::WriteSeriesOptions::new().with_uid_seed(7),
-    )
-    .unwrap();
+    let files = coxa_io::dicom::write_series(&tiny_volume(), d.path(), &coxa_io::dicom::WriteSeriesOptions::new().with_uid_seed(7)).unwrap();
     files.iter().map(|f| std::fs::read(f).unwrap()).collect()
 }
 
@@ -86,39 +65,22 @@ fn go(target: Target<'_>, seed: u64) {
     let corpus = corpus(&root().join("tests/corpus/fuzz").join(target.name));
     let report = fuzz(&target, &corpus, budget(8.0), seed, &crash_dir());
     check(&report);
-    assert!(
-        engine::peak_rss_bytes() < 2 << 30,
-        "peak memory {} MB is over 2 GB",
-        engine::peak_rss_bytes() >> 20
-    );
+    assert!(engine::peak_rss_bytes() < 2 << 30, "peak memory {} MB is over 2 GB", engine::peak_rss_bytes() >> 20);
 }
 
 fn open_any(p: &Path) -> Result<(), String> {
-    coxa_io::open(p, &coxa_io::OpenOptions::new().with_any_modality(true))
-        .map(|_| ())
-        .map_err(err)
+    coxa_io::open(p, &coxa_io::OpenOptions::new().with_any_modality(true)).map(|_| ()).map_err(err)
 }
 
 #[test]
 fn fuzz_dicom_file() {
     let mut seeds = dicom_slices();
     seeds.truncate(2);
-    if let Ok(mut dir) = std::fs::read_dir(root().join("../shared/data/totalseg/example_ct_dicom"))
-        .map(|r| r.flatten().map(|e| e.path()).collect::<Vec<_>>())
-    {
+    if let Ok(mut dir) = std::fs::read_dir(root().join("../shared/data/totalseg/example_ct_dicom")).map(|r| r.flatten().map(|e| e.path()).collect::<Vec<_>>()) {
         dir.sort();
         seeds.extend(dir.first().and_then(|p| std::fs::read(p).ok()));
     }
-    go(
-        Target {
-            name: "dicom_file",
-            ext: ".dcm",
-            text: false,
-            seeds,
-            run: &open_any,
-        },
-        1,
-    );
+    go(Target { name: "dicom_file", ext: ".dcm", text: false, seeds, run: &open_any }, 1);
 }
 
 #[test]
@@ -134,64 +96,24 @@ fn fuzz_dicom_folder() {
             }
         }
         std::fs::copy(p, dir.join("mutated.dcm")).unwrap();
-        coxa_io::open(&dir, &coxa_io::OpenOptions::new().with_any_modality(true))
-            .map(|_| ())
-            .map_err(err)
+        coxa_io::open(&dir, &coxa_io::OpenOptions::new().with_any_modality(true)).map(|_| ()).map_err(err)
     };
-    go(
-        Target {
-            name: "dicom_folder",
-            ext: ".dcm",
-            text: false,
-            seeds: vec![slices[0].clone()],
-            run: &run,
-        },
-        2,
-    );
+    go(Target { name: "dicom_folder", ext: ".dcm", text: false, seeds: vec![slices[0].clone()], run: &run }, 2);
 }
 
 #[test]
 fn fuzz_nifti() {
-    let seeds = vec![written(
-        |p| coxa_io::nifti::write_volume(&tiny_volume(), p),
-        "v.nii",
-    )];
-    go(
-        Target {
-            name: "nifti",
-            ext: ".nii",
-            text: false,
-            seeds,
-            run: &open_any,
-        },
-        3,
-    );
+    let seeds = vec![written(|p| coxa_io::nifti::write_volume(&tiny_volume(), p), "v.nii")];
+    go(Target { name: "nifti", ext: ".nii", text: false, seeds, run: &open_any }, 3);
 }
 
 #[test]
 fn fuzz_nifti_gz() {
-    let mut seeds = vec![written(
-        |p| coxa_io::nifti::write_volume(&tiny_volume(), p),
-        "v.nii.gz",
-    )];
+    let mut seeds = vec![written(|p| coxa_io::nifti::write_volume(&tiny_volume(), p), "v.nii.gz")];
     // The real label map: small compressed (a few hundred kB).
     seeds.extend(shared("totalseg/example_seg_fast_force_split.nii.gz"));
-    let run = |p: &Path| -> Result<(), String> {
-        coxa_io::nifti::read_label_map(p)
-            .map(|_| ())
-            .map_err(err)
-            .and_then(|()| open_any(p))
-    };
-    go(
-        Target {
-            name: "nifti_gz",
-            ext: ".nii.gz",
-            text: false,
-            seeds,
-            run: &run,
-        },
-        4,
-    );
+    let run = |p: &Path| -> Result<(), String> { coxa_io::nifti::read_label_map(p).map(|_| ()).map_err(err).and_then(|()| open_any(p)) };
+    go(Target { name: "nifti_gz", ext: ".nii.gz", text: false, seeds, run: &run }, 4);
 }
 
 fn read_mesh(p: &Path) -> Result<(), String> {
@@ -200,10 +122,7 @@ fn read_mesh(p: &Path) -> Result<(), String> {
 
 #[test]
 fn fuzz_stl() {
-    let mut seeds = vec![written(
-        |p| coxa_io::mesh::write_stl(&tiny_mesh(), p),
-        "m.stl",
-    )];
+    let mut seeds = vec![written(|p| coxa_io::mesh::write_stl(&tiny_mesh(), p), "m.stl")];
     seeds.push(b"solid t\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\nvertex 1 0 0\nvertex 0 1 0\nendloop\nendfacet\nendsolid t\n".to_vec());
     // The first 40 triangles of a real bone, re-headered.
     if let Some(b) = shared("vsd_bones/z013_Sacrum.stl") {
@@ -212,16 +131,7 @@ fn fuzz_stl() {
         s.extend(&b[84..84 + 40 * 50]);
         seeds.push(s);
     }
-    go(
-        Target {
-            name: "stl",
-            ext: ".stl",
-            text: false,
-            seeds,
-            run: &read_mesh,
-        },
-        5,
-    );
+    go(Target { name: "stl", ext: ".stl", text: false, seeds, run: &read_mesh }, 5);
 }
 
 #[test]
@@ -230,82 +140,38 @@ fn fuzz_ply() {
         written(|p| coxa_io::mesh::write_ply(&tiny_mesh(), p), "m.ply"),
         b"ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n".to_vec(),
     ];
-    go(
-        Target {
-            name: "ply",
-            ext: ".ply",
-            text: false,
-            seeds,
-            run: &read_mesh,
-        },
-        6,
-    );
+    go(Target { name: "ply", ext: ".ply", text: false, seeds, run: &read_mesh }, 6);
 }
 
 #[test]
 fn fuzz_vtk() {
     let mut seeds = vec![b"# vtk DataFile Version 3.0\nt\nASCII\nDATASET POLYDATA\nPOINTS 4 float\n0 0 0 1 0 0 0 1 0 0 0 1\nPOLYGONS 2 8\n3 0 1 2\n3 0 1 3\n".to_vec()];
     seeds.extend(shared("pelvis_atlas/surface/LeftHip10_cpd.vtk"));
-    go(
-        Target {
-            name: "vtk",
-            ext: ".vtk",
-            text: true,
-            seeds,
-            run: &read_mesh,
-        },
-        7,
-    );
+    go(Target { name: "vtk", ext: ".vtk", text: true, seeds, run: &read_mesh }, 7);
 }
 
 #[test]
 fn fuzz_vtp() {
     let mut seeds = vec![b"<?xml version=\"1.0\"?>\n<VTKFile type=\"PolyData\" version=\"0.1\"><PolyData><Piece NumberOfPoints=\"3\" NumberOfPolys=\"1\"><Points><DataArray type=\"Float32\" NumberOfComponents=\"3\" format=\"ascii\">0 0 0 1 0 0 0 1 0</DataArray></Points><Polys><DataArray type=\"Int32\" Name=\"connectivity\" format=\"ascii\">0 1 2</DataArray><DataArray type=\"Int32\" Name=\"offsets\" format=\"ascii\">3</DataArray></Polys></Piece></PolyData></VTKFile>\n".to_vec()];
     seeds.extend(shared("opensim/Geometry/sacrum.vtp"));
-    go(
-        Target {
-            name: "vtp",
-            ext: ".vtp",
-            text: true,
-            seeds,
-            run: &read_mesh,
-        },
-        8,
-    );
+    go(Target { name: "vtp", ext: ".vtp", text: true, seeds, run: &read_mesh }, 8);
 }
 
 #[test]
 fn fuzz_osim() {
-    let seeds: Vec<Vec<u8>> = shared("opensim/gait2392_thelen2003muscle.osim")
-        .into_iter()
-        .collect();
+    let seeds: Vec<Vec<u8>> = shared("opensim/gait2392_thelen2003muscle.osim").into_iter().collect();
     if seeds.is_empty() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "../shared/data/opensim is missing"
-        );
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "../shared/data/opensim is missing");
         eprintln!("skipping fuzz_osim: ../shared/data/opensim not found");
         return;
     }
     let run = |p: &Path| -> Result<(), String> { coxa_osim::read_osim(p).map(|_| ()).map_err(err) };
-    go(
-        Target {
-            name: "osim",
-            ext: ".osim",
-            text: true,
-            seeds,
-            run: &run,
-        },
-        9,
-    );
+    go(Target { name: "osim", ext: ".osim", text: true, seeds, run: &run }, 9);
 }
 
 #[test]
 fn fuzz_fcsv() {
-    let mut seeds: Vec<Vec<u8>> = ["H1L_FemurLandmarks.fcsv", "H2R_PelvisLandmarks.fcsv"]
-        .iter()
-        .filter_map(|f| shared(&format!("orthoload/Landmarks/{f}")))
-        .collect();
+    let mut seeds: Vec<Vec<u8>> = ["H1L_FemurLandmarks.fcsv", "H2R_PelvisLandmarks.fcsv"].iter().filter_map(|f| shared(&format!("orthoload/Landmarks/{f}"))).collect();
     seeds.push(b"# columns = id,x,y,z,ow,ox,oy,oz,vis,sel,lock,label,desc,associatedNodeID\n1,1.5,2,3,0,0,0,1,1,1,0,HJC_R,,\n".to_vec());
     let run = |p: &Path| -> Result<(), String> {
         let text = std::fs::read_to_string(p).map_err(err)?;
@@ -315,26 +181,13 @@ fn fuzz_fcsv() {
         let _ = coxa_sim::msk::FemurLandmarks::from_labels(&points, coxa_core::Side::Right);
         Ok(())
     };
-    go(
-        Target {
-            name: "fcsv",
-            ext: ".fcsv",
-            text: true,
-            seeds,
-            run: &run,
-        },
-        10,
-    );
+    go(Target { name: "fcsv", ext: ".fcsv", text: true, seeds, run: &run }, 10);
 }
 
 #[test]
 fn fuzz_catalog() {
     let dir = root().join("models/implants/catalog");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
     paths.sort();
     let seeds: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
     let run = |p: &Path| -> Result<(), String> {
@@ -342,16 +195,7 @@ fn fuzz_catalog() {
         let mut c = coxa_implants::Catalog::default();
         c.add_text(&text, "fuzz.toml").map_err(err)
     };
-    go(
-        Target {
-            name: "catalog",
-            ext: ".toml",
-            text: true,
-            seeds,
-            run: &run,
-        },
-        11,
-    );
+    go(Target { name: "catalog", ext: ".toml", text: true, seeds, run: &run }, 11);
 }
 
 #[test]
@@ -362,18 +206,7 @@ fn fuzz_user_frame() {
     ];
     let run = |p: &Path| -> Result<(), String> {
         let spec = coxa_implants::UserGeometrySpec::read(p).map_err(err)?;
-        spec.validate("fuzz.toml", p.parent().unwrap_or(Path::new(".")))
-            .map(|_| ())
-            .map_err(err)
+        spec.validate("fuzz.toml", p.parent().unwrap_or(Path::new("."))).map(|_| ()).map_err(err)
     };
-    go(
-        Target {
-            name: "user_frame",
-            ext: ".toml",
-            text: true,
-            seeds,
-            run: &run,
-        },
-        12,
-    );
+    go(Target { name: "user_frame", ext: ".toml", text: true, seeds, run: &run }, 12);
 }

@@ -34,13 +34,8 @@ pub fn shared_data(rel: &str) -> Option<PathBuf> {
 /// else `.venv/bin/python` made by `scripts/setup`. Outside CI a missing interpreter skips the
 /// test with a note (`None`); in CI it fails the test.
 pub fn peer_python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("COXA_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".venv").join("bin").join("python"));
-    let ok = Command::new(&candidate)
-        .args(["-c", "import SimpleITK, pydicom, numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let candidate = std::env::var_os("COXA_PYTHON").map(PathBuf::from).unwrap_or_else(|| workspace_root().join(".venv").join("bin").join("python"));
+    let ok = Command::new(&candidate).args(["-c", "import SimpleITK, pydicom, numpy"]).output().is_ok_and(|o| o.status.success());
     if ok {
         return Some(candidate);
     }

@@ -52,11 +52,7 @@ fn write_slices_at(v: &Volume, origins: &[Vector3<f64>], dir: &Path, seed: u64) 
 }
 
 fn transcode(python: &Path, src: &Path, out: &Path, syntax: &str) -> Result<()> {
-    let o = Command::new(python)
-        .arg(workspace_root().join("tests/peers/transcode.py"))
-        .args([src, out])
-        .arg(syntax)
-        .output()?;
+    let o = Command::new(python).arg(workspace_root().join("tests/peers/transcode.py")).args([src, out]).arg(syntax).output()?;
     if !o.status.success() {
         bail!("transcode {syntax}: {}", String::from_utf8_lossy(&o.stderr));
     }
@@ -67,8 +63,7 @@ fn transcode(python: &Path, src: &Path, out: &Path, syntax: &str) -> Result<()> 
 /// SimpleITK's ImageSeriesReader reads them: geometry to 1e-4 mm, every voxel equal.
 #[test]
 fn real_jpeg2000_series_equals_simpleitk() -> Result<()> {
-    let (Some(raw), Some(fixed)) = (shared_data("totalseg/example_ct_dicom"), shared_data("totalseg_dicom_uidfixed"))
-    else {
+    let (Some(raw), Some(fixed)) = (shared_data("totalseg/example_ct_dicom"), shared_data("totalseg_dicom_uidfixed")) else {
         return Ok(());
     };
     let Some(py) = peer_python() else { return Ok(()) };

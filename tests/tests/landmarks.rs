@@ -44,7 +44,11 @@ fn vsd_femur_head_angles_and_independent_fit() -> Result<()> {
         let (c, r) = ransac_head(&py, &path)?;
         eprintln!(
             "{name}: head r {:.2} (RANSAC {r:.2}) centre off {:.2} mm, rms {:.2} | NSA {:.1} deg | anteversion {:.1} deg",
-            f.head_radius_mm, (f.head_centre.lps_mm - c).norm(), f.head_fit_rms_mm, f.neck_shaft_angle_deg.unwrap_or(f64::NAN), f.anteversion_deg.unwrap_or(f64::NAN)
+            f.head_radius_mm,
+            (f.head_centre.lps_mm - c).norm(),
+            f.head_fit_rms_mm,
+            f.neck_shaft_angle_deg.unwrap_or(f64::NAN),
+            f.anteversion_deg.unwrap_or(f64::NAN)
         );
         assert!((f.head_centre.lps_mm - c).norm() < 0.5, "{name}: centre {:?} vs RANSAC {c:?}", f.head_centre.lps_mm);
         assert!((f.head_radius_mm - r).abs() < 0.5, "{name}: radius {} vs RANSAC {r}", f.head_radius_mm);
@@ -85,8 +89,7 @@ fn vsd_pelvis_acetabula_and_frame() -> Result<()> {
         let seeded = landmarks::acetabulum_landmarks(hip, f.side, Some((f.head_centre.lps_mm, f.head_radius_mm)))?;
         let a = landmarks::acetabulum_landmarks(hip, f.side, None)?;
         let gap = (a.centre.lps_mm - f.head_centre.lps_mm).norm();
-        eprintln!("acetabulum {:?}: r {:.2} (head {:.2}) centre {gap:.2} mm from the head centre, rms {:.2}, {} rim points",
-            f.side, a.radius_mm, f.head_radius_mm, a.fit_rms_mm, a.n_rim_points);
+        eprintln!("acetabulum {:?}: r {:.2} (head {:.2}) centre {gap:.2} mm from the head centre, rms {:.2}, {} rim points", f.side, a.radius_mm, f.head_radius_mm, a.fit_rms_mm, a.n_rim_points);
         assert!((a.centre.lps_mm - seeded.centre.lps_mm).norm() < 0.5, "free vs seeded search");
         assert!(gap < 3.0, "{:?}: socket centre {gap:.2} mm from the head centre", f.side);
         assert!((0.0..=4.0).contains(&(a.radius_mm - f.head_radius_mm)), "socket r {} vs head r {}", a.radius_mm, f.head_radius_mm);

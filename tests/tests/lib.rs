@@ -2,16 +2,16 @@
 
 mod common;
 mod dicom;
-mod nifti;
 mod landmarks;
+mod msk;
 mod muscles;
+mod nifti;
+mod phantom;
+mod plan;
+mod rom;
+mod segment;
+mod shape;
+mod shape_femur;
+mod sizing;
 mod surface;
 mod vtk;
-mod shape;
-mod rom;
-mod phantom;
-mod segment;
-mod msk;
-mod plan;
-mod sizing;
-mod shape_femur;

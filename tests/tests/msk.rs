@@ -7,12 +7,12 @@ use std::process::Command;
 use anyhow::{Context, Result, ensure};
 
 use coxa_core::Side;
+use coxa_sim::msk::FemurLandmarks;
 use coxa_sim::msk::fcsv::parse_fcsv;
 use coxa_sim::msk::hcf::{Activity, HcfOptions, hip_contact_force_with};
-use coxa_sim::msk::FemurLandmarks;
 use coxa_sim::msk::osim::{self, JointKind, MuscleModel, PathPointKind};
-use coxa_sim::msk::{Kinematics, apply_couplers, clamp_coordinates, crosses_hip, moment_arms};
 use coxa_sim::msk::posture::{PostureResidual, check_posture_rapier};
+use coxa_sim::msk::{Kinematics, apply_couplers, clamp_coordinates, crosses_hip, moment_arms};
 
 use crate::common::{shared_data, workspace_root};
 
@@ -153,7 +153,10 @@ fn compare_with_opensim(model_path: &Path, side: &str, grid: &[[f64; 4]]) -> Res
         worst_len = worst_len.max(rms[0]);
         worst_ma = worst_ma.max(rms[1]).max(rms[2]).max(rms[3]);
     }
-    eprintln!("worst RMS: length {worst_len:.2e} mm, moment arm {worst_ma:.2e} mm over {} poses; largest difference: length {max_len:.2e} mm, moment arm {max_ma:.2e} mm; {wrapped} muscle-poses wrapped", qs.len());
+    eprintln!(
+        "worst RMS: length {worst_len:.2e} mm, moment arm {worst_ma:.2e} mm over {} poses; largest difference: length {max_len:.2e} mm, moment arm {max_ma:.2e} mm; {wrapped} muscle-poses wrapped",
+        qs.len()
+    );
     Ok((worst_len, worst_ma, wrapped))
 }
 
@@ -217,9 +220,7 @@ fn rajagopal_hip_moment_arms_and_lengths_match_opensim_with_wrapping() -> Result
 /// `Weight_N` and the three `HJF_pBW` of an OrthoLoad force file.
 fn orthoload_force(path: &Path) -> Result<(f64, [f64; 3])> {
     let text = std::fs::read_to_string(path)?;
-    let values = |tag: &str| -> Vec<f64> {
-        text.split(&format!("<{tag}>")).skip(1).filter_map(|s| s.split(&format!("</{tag}>")).next()).filter_map(|v| v.trim().parse().ok()).collect()
-    };
+    let values = |tag: &str| -> Vec<f64> { text.split(&format!("<{tag}>")).skip(1).filter_map(|s| s.split(&format!("</{tag}>")).next()).filter_map(|v| v.trim().parse().ok()).collect() };
     let w = values("Weight_N");
     let f = values("HJF_pBW");
     ensure!(w.len() == 1 && f.len() == 3, "{}: expected Weight_N and 3 HJF_pBW", path.display());
@@ -289,7 +290,20 @@ fn hcf_vs_orthoload(model: &osim::Model, dir: &Path, options: &HcfOptions) -> Re
             let angle = (got.dot(&want) / (got.norm() * want.norm())).clamp(-1.0, 1.0).acos().to_degrees();
             eprintln!(
                 "{subject:4} {act:4} [{:7.1} {:7.1} {:7.1}] [{:7.1} {:7.1} {:7.1}] {:+8.1} {:8.1}   stance hip {:.1?} deg, pelvis tilt {:.1} deg, trunk {:+.0} mm lean {:+.1} deg, effort {:.3}, reserve {:.2} N m",
-                got.x, got.y, got.z, want.x, want.y, want.z, e_mag, angle, r.hip_angles_deg, r.pelvis_tilt_deg, 1000.0 * r.trunk_offset_m, r.trunk_lean_deg, r.effort, r.reserve_n_m.norm()
+                got.x,
+                got.y,
+                got.z,
+                want.x,
+                want.y,
+                want.z,
+                e_mag,
+                angle,
+                r.hip_angles_deg,
+                r.pelvis_tilt_deg,
+                1000.0 * r.trunk_offset_m,
+                r.trunk_lean_deg,
+                r.effort,
+                r.reserve_n_m.norm()
             );
             // Physiological range: 150..450 %BW, pointing down the femur, muscles sufficient.
             assert!((150.0..450.0).contains(&got.norm()), "{subject} {act}: |F| = {} %BW", got.norm());
@@ -527,7 +541,10 @@ fn gait2392_with_wraps(model_path: &Path, wraps: &[(&str, &str)], xml: impl Fn(u
         let start = edited.find(&format!("<Thelen2003Muscle name=\"{muscle}\">")).context("muscle element")?;
         let at = start + edited[start..].find("<PathWrapSet>").context("PathWrapSet")?;
         let o = at + edited[at..].find("<objects />").context("objects")?;
-        edited.replace_range(o..o + "<objects />".len(), &format!("<objects><PathWrap name=\"pw{k}\"><wrap_object>test_wrap{k}</wrap_object><method>{method}</method><range>-1 -1</range></PathWrap></objects>"));
+        edited.replace_range(
+            o..o + "<objects />".len(),
+            &format!("<objects><PathWrap name=\"pw{k}\"><wrap_object>test_wrap{k}</wrap_object><method>{method}</method><range>-1 -1</range></PathWrap></objects>"),
+        );
     }
     let body = edited.find("<Body name=\"femur_r\">").context("femur_r")?;
     let at = body + edited[body..].find("<WrapObjectSet").context("WrapObjectSet")?;
@@ -642,8 +659,6 @@ fn torus_wrapping_matches_opensim() -> Result<()> {
     assert!(len < 1.0 && ma < 1.0, "tori: length RMS {len} mm, moment arm RMS {ma} mm");
     Ok(())
 }
-
-
 
 /// The rapier3d check on Rajagopal 2016, whose knee turns about several axes and translates
 /// with its angle and whose patella hangs on the femur and moves with the knee angle through a

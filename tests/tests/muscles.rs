@@ -11,11 +11,9 @@ use crate::common::{peer_python, shared_data, workspace_root};
 
 #[test]
 fn real_ct_muscle_measures_match_numpy() -> Result<()> {
-    let (Some(ct_path), Some(seg_path), Some(names)) = (
-        shared_data("totalseg/example_ct.nii.gz"),
-        shared_data("totalseg/example_seg_fast_force_split.nii.gz"),
-        shared_data("totalseg/labels_total_v2.json"),
-    ) else {
+    let (Some(ct_path), Some(seg_path), Some(names)) =
+        (shared_data("totalseg/example_ct.nii.gz"), shared_data("totalseg/example_seg_fast_force_split.nii.gz"), shared_data("totalseg/labels_total_v2.json"))
+    else {
         return Ok(());
     };
     let Some(py) = peer_python() else { return Ok(()) };
@@ -26,10 +24,7 @@ fn real_ct_muscle_measures_match_numpy() -> Result<()> {
     seg.set_classes(classes);
     let (measures, asym) = muscles::muscle_measures(&ct, &seg)?;
 
-    let out = std::process::Command::new(&py)
-        .arg(workspace_root().join("tests/peers/muscle_measures.py"))
-        .args([&ct_path, &seg_path, &names])
-        .output()?;
+    let out = std::process::Command::new(&py).arg(workspace_root().join("tests/peers/muscle_measures.py")).args([&ct_path, &seg_path, &names]).output()?;
     anyhow::ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let want: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     let want = want.as_object().unwrap();

@@ -54,10 +54,7 @@ fn example_label_map_matches_simpleitk() -> Result<()> {
 
 /// SimpleITK's pixel type of the image at `path` (`GetPixelIDTypeAsString`).
 fn sitk_pixel_type(py: &Path, path: &Path) -> Result<String> {
-    let out = Command::new(py)
-        .args(["-c", "import sys, SimpleITK as s; print(s.ReadImage(sys.argv[1]).GetPixelIDTypeAsString())"])
-        .arg(path)
-        .output()?;
+    let out = Command::new(py).args(["-c", "import sys, SimpleITK as s; print(s.ReadImage(sys.argv[1]).GetPixelIDTypeAsString())"]).arg(path).output()?;
     if !out.status.success() {
         bail!("SimpleITK failed on {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
     }
@@ -77,12 +74,8 @@ fn make_peer_files(py: &Path, dir: &Path, ct: Option<&Path>) -> Result<Vec<(Path
         bail!("nifti_make.py failed: {}", String::from_utf8_lossy(&out.stderr));
     }
     let list: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let files = list
-        .as_array()
-        .context("nifti_make.py prints a JSON list")?
-        .iter()
-        .map(|f| (dir.join(f["name"].as_str().unwrap_or_default()), f["what"].as_str().unwrap_or_default().to_string()))
-        .collect();
+    let files =
+        list.as_array().context("nifti_make.py prints a JSON list")?.iter().map(|f| (dir.join(f["name"].as_str().unwrap_or_default()), f["what"].as_str().unwrap_or_default().to_string())).collect();
     Ok(files)
 }
 
@@ -107,13 +100,7 @@ fn qform_sform_rules_match_simpleitk() -> Result<()> {
 }
 
 /// Reads `path` with SimpleITK and checks it against what coxa wrote there.
-fn check_written(
-    py: &Path,
-    path: &Path,
-    grid: &Grid,
-    voxels: impl IntoIterator<Item = f64>,
-    pixel_type: &str,
-) -> Result<()> {
+fn check_written(py: &Path, path: &Path, grid: &Grid, voxels: impl IntoIterator<Item = f64>, pixel_type: &str) -> Result<()> {
     let sitk = sitk_read(py, path, false)?;
     assert_grid_matches(grid, &sitk, GEOMETRY_TOL);
     assert_voxels_equal(voxels, &sitk);
@@ -149,8 +136,7 @@ fn simpleitk_reads_what_coxa_writes() -> Result<()> {
             nifti::write_volume(&vol, &p)?;
             check_written(&py, &p, &grid, f64s(vol.hu()), "32-bit float")?;
             // uint16 label map
-            let labels =
-                Array3::from_shape_fn((7, 9, 11), |(k, j, i)| ((i * 9973 + j * 7919 + k * 104_729) % 65536) as u16);
+            let labels = Array3::from_shape_fn((7, 9, 11), |(k, j, i)| ((i * 9973 + j * 7919 + k * 104_729) % 65536) as u16);
             let map = LabelMap::new(grid.clone(), labels, ClassTable::new())?;
             let p = dir.path().join(format!("labels16_{tag}.{ext}"));
             nifti::write_label_map(&map, &p)?;
@@ -159,9 +145,7 @@ fn simpleitk_reads_what_coxa_writes() -> Result<()> {
     }
 
     // The real CT and label map, read by coxa, written by coxa, read by SimpleITK.
-    let (Some(ct), Some(seg)) =
-        (shared_data("totalseg/example_ct.nii.gz"), shared_data("totalseg/example_seg_fast_force_split.nii.gz"))
-    else {
+    let (Some(ct), Some(seg)) = (shared_data("totalseg/example_ct.nii.gz"), shared_data("totalseg/example_seg_fast_force_split.nii.gz")) else {
         return Ok(());
     };
     let vol = nifti::read_volume(&ct)?;
@@ -171,11 +155,7 @@ fn simpleitk_reads_what_coxa_writes() -> Result<()> {
         nifti::write_volume(&vol, &p)?;
         check_written(&py, &p, vol.grid(), f64s(vol.hu()), "16-bit signed integer")?;
         let back = nifti::read_volume(&p)?;
-        assert!(
-            back.grid().same_as(vol.grid(), GEOMETRY_TOL) && back.hu() == vol.hu(),
-            "coxa round trip of {}",
-            p.display()
-        );
+        assert!(back.grid().same_as(vol.grid(), GEOMETRY_TOL) && back.hu() == vol.hu(), "coxa round trip of {}", p.display());
 
         let p = dir.path().join(format!("example_seg.{ext}"));
         nifti::write_label_map(&map, &p)?;

@@ -21,8 +21,13 @@ fn phantom_landmarks_match_the_truth() -> Result<()> {
     for (n, side) in [Side::Left, Side::Right].into_iter().enumerate() {
         let f = landmarks::femur_landmarks(&m[n], side)?;
         let off = (f.head_centre.lps_mm - t.head_centres_lps_mm[n]).norm();
-        eprintln!("{side:?}: head off {off:.2} mm, r {:.2} (true {}), NSA {:.1}, neck axis {:.1} deg off", f.head_radius_mm, t.head_radius_mm,
-            f.neck_shaft_angle_deg.unwrap_or(f64::NAN), f.neck_axis.direction_lps.angle(&t.neck_axes_lps[n]).to_degrees());
+        eprintln!(
+            "{side:?}: head off {off:.2} mm, r {:.2} (true {}), NSA {:.1}, neck axis {:.1} deg off",
+            f.head_radius_mm,
+            t.head_radius_mm,
+            f.neck_shaft_angle_deg.unwrap_or(f64::NAN),
+            f.neck_axis.direction_lps.angle(&t.neck_axes_lps[n]).to_degrees()
+        );
         // 1.5 mm voxels, marching cubes + smoothing: sub-voxel accuracy expected.
         assert!(off < 0.5, "{side:?} head centre {off} mm off");
         assert!((f.head_radius_mm - t.head_radius_mm).abs() < 0.5, "{side:?} radius {}", f.head_radius_mm);
@@ -32,8 +37,14 @@ fn phantom_landmarks_match_the_truth() -> Result<()> {
         let a = landmarks::acetabulum_landmarks(&m[2 + n], side, None)?;
         let got = CupAngles::from_axis(&a.opening_axis_lps, side, CupAngleDefinition::Radiographic)?;
         let want = CupAngles::from_axis(&t.acetabular_axes_lps[n], side, CupAngleDefinition::Radiographic)?;
-        eprintln!("{side:?}: acetabulum centre off {:.2} mm, RI {:.2} (true {:.1}) RA {:.2} (true {:.1})", (a.centre.lps_mm - t.head_centres_lps_mm[n]).norm(),
-            got.inclination.deg(), want.inclination.deg(), got.anteversion.deg(), want.anteversion.deg());
+        eprintln!(
+            "{side:?}: acetabulum centre off {:.2} mm, RI {:.2} (true {:.1}) RA {:.2} (true {:.1})",
+            (a.centre.lps_mm - t.head_centres_lps_mm[n]).norm(),
+            got.inclination.deg(),
+            want.inclination.deg(),
+            got.anteversion.deg(),
+            want.anteversion.deg()
+        );
         assert!((a.centre.lps_mm - t.head_centres_lps_mm[n]).norm() < 0.5);
         assert!((got.inclination.deg() - want.inclination.deg()).abs() < 1.0 && (got.anteversion.deg() - want.anteversion.deg()).abs() < 1.0);
     }

@@ -9,11 +9,11 @@ use std::time::Instant;
 use anyhow::Result;
 use nalgebra::Matrix4;
 
+use coxa_anatomy::landmarks::hip_anatomy;
 use coxa_anatomy::landmarks::{acetabulum_landmarks, femur_landmarks};
 use coxa_core::{Angle, CupAngleDefinition, Mesh, PostureTilts, Side};
 use coxa_implants::Catalog;
 use coxa_planner::{HipLandmarks, PlanAnatomy, PlanOptions, plan};
-use coxa_anatomy::landmarks::hip_anatomy;
 use coxa_sim::rom::{self, PelvicTilts, SweepOptions};
 use coxa_sim::score::{ScorerBones, SimScorer};
 use coxa_sim::{BoneGeometry, BoneOptions, FemoralFrame, HipModel};
@@ -72,9 +72,25 @@ fn vsd_plan_is_complete_sized_restored_and_reproducible() -> Result<()> {
     let r = p.placement.cup.to_definition(CupAngleDefinition::Radiographic, Side::Right);
     eprintln!(
         "cup {} mm (acetabulum {:.1} mm, rule {:.1} mm), centre medialised {:.1} mm, wall {:.1} mm, coverage {:.0} % (reference {:.0} %)",
-        p.cup.outer_diameter_mm, p.cup.acetabular_diameter_mm, p.cup.rule_diameter_mm, p.cup.medialisation_mm, p.cup.medial_wall_mm, 100.0 * p.objective.coverage, 100.0 * p.cup.reference_coverage
+        p.cup.outer_diameter_mm,
+        p.cup.acetabular_diameter_mm,
+        p.cup.rule_diameter_mm,
+        p.cup.medialisation_mm,
+        p.cup.medial_wall_mm,
+        100.0 * p.objective.coverage,
+        100.0 * p.cup.reference_coverage
     );
-    eprintln!("cup RI {:.2} RA {:.2}, stem {} {} AV {:.1}, head {} mm offset {} mm, seat {:.1} mm", r.inclination.deg(), r.anteversion.deg(), p.placement.stem_family, p.placement.stem_size, p.placement.stem_anteversion.deg(), p.placement.head_diameter_mm, p.placement.head_offset_mm, p.femoral.seat_mm);
+    eprintln!(
+        "cup RI {:.2} RA {:.2}, stem {} {} AV {:.1}, head {} mm offset {} mm, seat {:.1} mm",
+        r.inclination.deg(),
+        r.anteversion.deg(),
+        p.placement.stem_family,
+        p.placement.stem_size,
+        p.placement.stem_anteversion.deg(),
+        p.placement.head_diameter_mm,
+        p.placement.head_offset_mm,
+        p.femoral.seat_mm
+    );
     eprintln!("canal {:?}", p.canal);
     eprintln!("targets {:?}; LL {:.2} mm, offset {:.2} mm", p.targets, p.femoral.leg_length_change_mm, p.femoral.offset_change_mm);
     eprintln!("objective {:?}", p.objective);
@@ -97,7 +113,12 @@ fn vsd_plan_is_complete_sized_restored_and_reproducible() -> Result<()> {
     let pl = &p.placement;
     let spec = catalog.liner_spec(&pl.liner)?;
     let shell = catalog.shell(pl.shell_outer_diameter_mm)?;
-    let construct = coxa_implants::Construct::new(shell, catalog.liner(spec, pl.head_diameter_mm, &shell)?, catalog.head(pl.head_diameter_mm, pl.head_offset_mm)?, catalog.stem(Some(&pl.stem_family), &pl.stem_size)?)?;
+    let construct = coxa_implants::Construct::new(
+        shell,
+        catalog.liner(spec, pl.head_diameter_mm, &shell)?,
+        catalog.head(pl.head_diameter_mm, pl.head_offset_mm)?,
+        catalog.stem(Some(&pl.stem_family), &pl.stem_size)?,
+    )?;
     let shift = pl.head_centre_on_femur_lps_mm - anatomy.operated.femur.head_centre.lps_mm;
     let femur = anatomy.femur.transformed(&Matrix4::new_translation(&-shift));
     let bones = BoneGeometry::new(&anatomy.pelvis, &femur, &anatomy.operated.femur, &anatomy.frame, pl.cup_centre_lps_mm, &construct, &BoneOptions::default())?;
@@ -105,7 +126,14 @@ fn vsd_plan_is_complete_sized_restored_and_reproducible() -> Result<()> {
     let tilts = PelvicTilts { standing: p.tilts.standing, sitting: p.tilts.sitting };
     let again = rom::report(&model, &rom::all_motions(), &tilts, &SweepOptions::default());
     for (a, b) in p.rom.motions.iter().zip(&again.motions) {
-        eprintln!("  {:<30} {:>6.1} deg (rerun {:>6.1})  {:<16} margin {:?}", a.name, a.limit_deg, b.limit_deg, a.contact.map_or("none", |c| c.as_str()), a.margin_deg().map(|m| (m * 10.0).round() / 10.0));
+        eprintln!(
+            "  {:<30} {:>6.1} deg (rerun {:>6.1})  {:<16} margin {:?}",
+            a.name,
+            a.limit_deg,
+            b.limit_deg,
+            a.contact.map_or("none", |c| c.as_str()),
+            a.margin_deg().map(|m| (m * 10.0).round() / 10.0)
+        );
         assert_eq!(a.name, b.name);
         assert!((a.limit_deg - b.limit_deg).abs() <= 0.1, "{}: plan {} rerun {}", a.name, a.limit_deg, b.limit_deg);
         assert_eq!(a.contact.map(|c| c.as_str()), b.contact.map(|c| c.kind.as_str()), "{}", a.name);
@@ -136,7 +164,14 @@ fn vsd_stiff_spine_calls_for_more_cup_anteversion() -> Result<()> {
             let r = p.placement.cup.to_definition(CupAngleDefinition::Radiographic, Side::Right);
             eprintln!(
                 "{label:<14} tilt change {change:>4.0} deg: cup RI {:>5.2} RA {:>5.2}, head {} mm, combined {:>5.1}, worst margin {:>5.1} ({}), rom term {:>5.1}, objective {:>5.2}",
-                r.inclination.deg(), r.anteversion.deg(), p.placement.head_diameter_mm, p.objective.combined_anteversion_deg, p.objective.rom_min_margin_deg, p.objective.rom_worst_motion, p.objective.rom_term, p.objective.total
+                r.inclination.deg(),
+                r.anteversion.deg(),
+                p.placement.head_diameter_mm,
+                p.objective.combined_anteversion_deg,
+                p.objective.rom_min_margin_deg,
+                p.objective.rom_worst_motion,
+                p.objective.rom_term,
+                p.objective.total
             );
             if label == "implants alone" {
                 rows.push((change, r.anteversion.deg(), p.objective.rom_min_margin_deg));
@@ -174,8 +209,21 @@ fn vsd_mirrored_anatomy_gets_the_mirrored_plan() -> Result<()> {
     let o = options().with_femoral_options(1);
     let (p, q) = (plan(&a, &catalog, &sa, &o)?, plan(&b, &catalog, &sb, &o)?);
     let (rp, rq) = (p.placement.cup.to_definition(CupAngleDefinition::Radiographic, Side::Right), q.placement.cup.to_definition(CupAngleDefinition::Radiographic, Side::Left));
-    eprintln!("right: RI {:.2} RA {:.2} LL {:.2} off {:.2}; mirrored left: RI {:.2} RA {:.2} LL {:.2} off {:.2}", rp.inclination.deg(), rp.anteversion.deg(), p.femoral.leg_length_change_mm, p.femoral.offset_change_mm, rq.inclination.deg(), rq.anteversion.deg(), q.femoral.leg_length_change_mm, q.femoral.offset_change_mm);
-    assert_eq!((p.cup.outer_diameter_mm, p.placement.head_diameter_mm, &p.placement.stem_size, &p.placement.stem_family), (q.cup.outer_diameter_mm, q.placement.head_diameter_mm, &q.placement.stem_size, &q.placement.stem_family));
+    eprintln!(
+        "right: RI {:.2} RA {:.2} LL {:.2} off {:.2}; mirrored left: RI {:.2} RA {:.2} LL {:.2} off {:.2}",
+        rp.inclination.deg(),
+        rp.anteversion.deg(),
+        p.femoral.leg_length_change_mm,
+        p.femoral.offset_change_mm,
+        rq.inclination.deg(),
+        rq.anteversion.deg(),
+        q.femoral.leg_length_change_mm,
+        q.femoral.offset_change_mm
+    );
+    assert_eq!(
+        (p.cup.outer_diameter_mm, p.placement.head_diameter_mm, &p.placement.stem_size, &p.placement.stem_family),
+        (q.cup.outer_diameter_mm, q.placement.head_diameter_mm, &q.placement.stem_size, &q.placement.stem_family)
+    );
     assert!((rp.inclination.deg() - rq.inclination.deg()).abs() <= 1.0 && (rp.anteversion.deg() - rq.anteversion.deg()).abs() <= 1.0);
     assert!((p.femoral.leg_length_change_mm - q.femoral.leg_length_change_mm).abs() < 0.5 && (p.femoral.offset_change_mm - q.femoral.offset_change_mm).abs() < 0.5);
     assert!((p.placement.stem_anteversion.deg() - q.placement.stem_anteversion.deg()).abs() < 0.5);
@@ -214,7 +262,15 @@ fn vsd_optimiser_matches_exhaustive_search() -> Result<()> {
     }
     let r = p.placement.cup.to_definition(CupAngleDefinition::Radiographic, Side::Right);
     let near = best.1.iter().map(|(i, a)| (i - r.inclination.deg()).hypot(a - r.anteversion.deg())).fold(f64::INFINITY, f64::min);
-    eprintln!("plan RI {:.2} RA {:.2} objective {:.4}; exhaustive best {:.4} at {:?} ({} candidates in the plan)", r.inclination.deg(), r.anteversion.deg(), p.objective.total, best.0, best.1, p.evaluated);
+    eprintln!(
+        "plan RI {:.2} RA {:.2} objective {:.4}; exhaustive best {:.4} at {:?} ({} candidates in the plan)",
+        r.inclination.deg(),
+        r.anteversion.deg(),
+        p.objective.total,
+        best.0,
+        best.1,
+        p.evaluated
+    );
     assert!(p.objective.total >= best.0 - 1e-6, "plan {} < exhaustive {}", p.objective.total, best.0);
     assert!(p.objective.total > best.0 + 1e-6 || near <= 1.0, "plan {:.2}/{:.2} is {near:.2} deg from the nearest exhaustive optimum {:?}", r.inclination.deg(), r.anteversion.deg(), best.1);
     Ok(())
@@ -229,7 +285,15 @@ fn vsd_stem_anteversion_search_shares_the_bones() -> Result<()> {
     let o = options().with_femoral_options(1).with_head_diameter_mm(32.0).with_stem_anteversion(Angle::from_deg(5.0), Angle::from_deg(30.0));
     let p = plan(&anatomy, &catalog, &scorer, &o)?;
     let r = p.placement.cup.to_definition(CupAngleDefinition::Radiographic, Side::Right);
-    eprintln!("stem search: stem {:.2} deg, cup RI {:.2} RA {:.2}, combined {:.1}, {} candidates, {} bone geometries", p.placement.stem_anteversion.deg(), r.inclination.deg(), r.anteversion.deg(), p.objective.combined_anteversion_deg, p.evaluated, scorer.prepared_bones());
+    eprintln!(
+        "stem search: stem {:.2} deg, cup RI {:.2} RA {:.2}, combined {:.1}, {} candidates, {} bone geometries",
+        p.placement.stem_anteversion.deg(),
+        r.inclination.deg(),
+        r.anteversion.deg(),
+        p.objective.combined_anteversion_deg,
+        p.evaluated,
+        scorer.prepared_bones()
+    );
     assert!((5.0..=30.0).contains(&p.placement.stem_anteversion.deg()));
     assert_eq!(scorer.prepared_bones(), 1);
     Ok(())
@@ -245,7 +309,14 @@ fn vsd_left_hip_is_restored_too() -> Result<()> {
     let p = plan(&anatomy, &Catalog::builtin()?, &scorer, &options())?;
     eprintln!(
         "left: cup {} mm, stem {} {}, head offset {} mm, LL {:.2} (target {:.2}), offset {:.2} (target {:.2})",
-        p.cup.outer_diameter_mm, p.placement.stem_family, p.placement.stem_size, p.placement.head_offset_mm, p.femoral.leg_length_change_mm, p.targets.leg_length_change_mm, p.femoral.offset_change_mm, p.targets.offset_change_mm
+        p.cup.outer_diameter_mm,
+        p.placement.stem_family,
+        p.placement.stem_size,
+        p.placement.head_offset_mm,
+        p.femoral.leg_length_change_mm,
+        p.targets.leg_length_change_mm,
+        p.femoral.offset_change_mm,
+        p.targets.offset_change_mm
     );
     let rule = 2.0 * anatomy.operated.acetabulum.radius_mm + 2.0;
     assert!((p.cup.outer_diameter_mm - rule).abs() <= 2.0, "{} vs {rule}", p.cup.outer_diameter_mm);

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use anyhow::Result;
 use nalgebra::{Matrix4, Vector4};
 
+use coxa_anatomy::landmarks::{HipAnatomy, hip_anatomy};
 use coxa_core::{Angle, CupAngleDefinition, CupAngles, Mesh, Side};
 use coxa_implants::{Catalog, Construct};
-use coxa_anatomy::landmarks::{HipAnatomy, hip_anatomy};
 use coxa_sim::rom::{self, MotionLimit, PelvicTilts, SweepOptions};
 use coxa_sim::{BoneGeometry, BoneOptions, HipModel};
 
@@ -100,7 +100,14 @@ fn vsd_rom_table_and_trends() -> Result<()> {
     let m = model(side, &c32, Some(&b32), 40.0, 20.0, 15.0);
     let ct = m.imaged_pose().unwrap();
     eprintln!("femur as imaged: flexion {:.1}, abduction {:.1}, internal rotation {:.1} deg", ct.flexion.deg(), ct.abduction.deg(), ct.internal_rotation.deg());
-    let alone_model = HipModel::builder(side, c32.clone()).cup(radiographic(40.0, 20.0)).stem_anteversion(Angle::from_deg(15.0)).femoral_frame(*b32.femoral_frame()).pelvic_frame(h.anatomy.frame).hip_centre_lps_mm(h.anatomy.hip_centre_lps_mm()).build().unwrap();
+    let alone_model = HipModel::builder(side, c32.clone())
+        .cup(radiographic(40.0, 20.0))
+        .stem_anteversion(Angle::from_deg(15.0))
+        .femoral_frame(*b32.femoral_frame())
+        .pelvic_frame(h.anatomy.frame)
+        .hip_centre_lps_mm(h.anatomy.hip_centre_lps_mm())
+        .build()
+        .unwrap();
     let alone = rom::report(&alone_model, &rom::all_motions(), &PelvicTilts::default(), &SweepOptions::default()).motions;
     let with = run(side, &c32, Some(&b32), 40.0, 20.0, 15.0);
     let centre = h.anatomy.hip_centre_lps_mm();
@@ -204,7 +211,10 @@ fn vsd_anteversion_balance_vs_widmer() -> Result<()> {
                 let gb = |n| get(&wb, n).limit_deg;
                 eprintln!(
                     "RI {inc} AV {av:>4}: implants alone flex {fl:>5.1} ext {ex:>5.1} IR90 {ir:>5.1} ER0 {er:>5.1} | with bones flex {:>5.1} ext {:>5.1} IR90 {:>5.1} ER0 {:>5.1}",
-                    gb("flexion"), gb("extension"), gb("internal_rotation_90_flexion"), gb("external_rotation_0_flexion")
+                    gb("flexion"),
+                    gb("extension"),
+                    gb("internal_rotation_90_flexion"),
+                    gb("external_rotation_0_flexion")
                 );
             }
             let d = ir - er;

@@ -70,11 +70,9 @@ fn dice_table(seg: &LabelMap, reference: &LabelMap) -> [f64; 6] {
 
 #[test]
 fn totalseg_example_ct_dice() -> Result<()> {
-    let (Some(ct_path), Some(ref_path), Some(classes_path)) = (
-        shared_data("totalseg/example_ct.nii.gz"),
-        shared_data("totalseg/example_seg_fast_force_split.nii.gz"),
-        shared_data("totalseg/labels_total_v2.json"),
-    ) else {
+    let (Some(ct_path), Some(ref_path), Some(classes_path)) =
+        (shared_data("totalseg/example_ct.nii.gz"), shared_data("totalseg/example_seg_fast_force_split.nii.gz"), shared_data("totalseg/labels_total_v2.json"))
+    else {
         return Ok(());
     };
     let ct = coxa_io::nifti::read_volume(&ct_path)?;

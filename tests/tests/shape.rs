@@ -14,9 +14,7 @@ use crate::common::shared_data;
 
 /// The atlas subject IDs (from the LeftHip file names), sorted numerically.
 pub(crate) fn subject_ids(dir: &Path) -> Result<Vec<u32>> {
-    let mut ids: Vec<u32> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("LeftHip")?.strip_suffix("_cpd.vtk")?.parse().ok())
-        .collect();
+    let mut ids: Vec<u32> = std::fs::read_dir(dir)?.filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("LeftHip")?.strip_suffix("_cpd.vtk")?.parse().ok()).collect();
     ids.sort_unstable();
     Ok(ids)
 }
@@ -37,13 +35,7 @@ fn cohort(dir: &Path, bones: &[(&str, &str)]) -> Result<Cohort> {
             let mesh = coxa_io::mesh::read_vtk(&dir.join(format!("{file}{id}_cpd.vtk")))?;
             let first = x.len() as u32;
             if s == 0 {
-                parts.push(Part {
-                    name: (*part).into(),
-                    first_vertex: x.len(),
-                    n_vertices: mesh.vertices().len(),
-                    first_face: faces.len(),
-                    n_faces: mesh.triangles().len(),
-                });
+                parts.push(Part { name: (*part).into(), first_vertex: x.len(), n_vertices: mesh.vertices().len(), first_face: faces.len(), n_faces: mesh.triangles().len() });
                 faces.extend(mesh.triangles().iter().map(|t| t.map(|i| i + first)));
             } else {
                 // Correspondence means one mesh topology for all subjects.
@@ -70,11 +62,7 @@ fn measure(name: &str, dir: &Path, bones: &[(&str, &str)]) -> Result<Report> {
     let (shapes, faces, parts) = cohort(dir, bones)?;
     let options = BuildOptions {
         frame: "DICOM LPS axes of atlas subject 2's CT, origin at the mean's centroid".into(),
-        provenance: Provenance {
-            source: "JHU I-STAR pelvis atlas (Han et al. 2019, doi 10.1088/1361-6560/ab1456), 30 adult pelvises".into(),
-            n_subjects: 0,
-            licence: "CC BY 4.0".into(),
-        },
+        provenance: Provenance { source: "JHU I-STAR pelvis atlas (Han et al. 2019, doi 10.1088/1361-6560/ab1456), 30 adult pelvises".into(), n_subjects: 0, licence: "CC BY 4.0".into() },
         ..BuildOptions::default()
     };
     let built = build(&shapes, faces.clone(), parts.clone(), &options)?;
@@ -82,10 +70,7 @@ fn measure(name: &str, dir: &Path, bones: &[(&str, &str)]) -> Result<Report> {
     let spec = specificity(&built, &MODES, 200, 14)?;
     let c = compactness(&built.model);
     eprintln!("\n{name}: {} vertices, {} subjects, {} modes", built.model.n_vertices(), shapes.len(), built.model.n_modes());
-    eprintln!(
-        "  mode SDs (mm): {}",
-        built.model.variances().iter().take(10).map(|v| format!("{:.2}", v.sqrt())).collect::<Vec<_>>().join(" ")
-    );
+    eprintln!("  mode SDs (mm): {}", built.model.variances().iter().take(10).map(|v| format!("{:.2}", v.sqrt())).collect::<Vec<_>>().join(" "));
     eprintln!("  compactness C(k), k = 1..: {}", c.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(" "));
     eprintln!("  k   C(k)   G p2p mm (SD)   G p2s mm (SD)   S mm (SD)");
     for (g, s) in generalised.iter().zip(&spec) {
@@ -107,11 +92,7 @@ fn measure(name: &str, dir: &Path, bones: &[(&str, &str)]) -> Result<Report> {
 #[test]
 fn pelvis_atlas_shape_models() -> Result<()> {
     let Some(dir) = shared_data("pelvis_atlas/surface") else { return Ok(()) };
-    let whole = measure(
-        "pelvis (left hip + right hip + sacrum)",
-        &dir,
-        &[("LeftHip", "hip_left"), ("RightHip", "hip_right"), ("Sacrum", "sacrum")],
-    )?;
+    let whole = measure("pelvis (left hip + right hip + sacrum)", &dir, &[("LeftHip", "hip_left"), ("RightHip", "hip_right"), ("Sacrum", "sacrum")])?;
     let left = measure("left hemipelvis", &dir, &[("LeftHip", "hip_left")])?;
     let right = measure("right hemipelvis", &dir, &[("RightHip", "hip_right")])?;
     // The whole model round-trips through its file.
@@ -125,18 +106,8 @@ fn pelvis_atlas_shape_models() -> Result<()> {
         let g = &r.generalised;
         for w in g.windows(2) {
             // More modes never generalise worse (to 0.01 mm: a fit with more modes can only get closer).
-            assert!(
-                w[1].point_to_point_mm <= w[0].point_to_point_mm + 0.01,
-                "{name}: G p2p rises from {} to {} modes",
-                w[0].n_modes,
-                w[1].n_modes
-            );
-            assert!(
-                w[1].point_to_surface_mm <= w[0].point_to_surface_mm + 0.01,
-                "{name}: G p2s rises from {} to {} modes",
-                w[0].n_modes,
-                w[1].n_modes
-            );
+            assert!(w[1].point_to_point_mm <= w[0].point_to_point_mm + 0.01, "{name}: G p2p rises from {} to {} modes", w[0].n_modes, w[1].n_modes);
+            assert!(w[1].point_to_surface_mm <= w[0].point_to_surface_mm + 0.01, "{name}: G p2s rises from {} to {} modes", w[0].n_modes, w[1].n_modes);
         }
         // The nearest surface point is never farther than the corresponding vertex.
         assert!(g.iter().all(|x| x.point_to_surface_mm <= x.point_to_point_mm), "{name}");
@@ -144,9 +115,7 @@ fn pelvis_atlas_shape_models() -> Result<()> {
         assert!(r.spec.last().unwrap().mean_mm > r.spec[0].mean_mm, "{name}: specificity");
     }
     // The measured figures (deterministic: fixed data, fixed seed), to about ±5 %.
-    let near = |what: &str, got: f64, want: f64| {
-        assert!((got / want - 1.0).abs() < 0.05, "{what}: {got:.3}, measured {want:.3} when this test was written")
-    };
+    let near = |what: &str, got: f64, want: f64| assert!((got / want - 1.0).abs() < 0.05, "{what}: {got:.3}, measured {want:.3} when this test was written");
     let last = |r: &Report| r.generalised.last().unwrap().clone();
     near("whole pelvis G p2s, 28 modes (mm)", last(&whole).point_to_surface_mm, 1.474);
     near("whole pelvis G p2p, 28 modes (mm)", last(&whole).point_to_point_mm, 3.100);
@@ -177,8 +146,7 @@ fn pelvis_partial_fit_predicts_the_unseen_bone() -> Result<()> {
         let p = parts.iter().find(|p| p.name == unseen_part).unwrap();
         let unseen: Vec<usize> = (p.first_vertex..p.first_vertex + p.n_vertices).collect();
         let known: Vec<usize> = (0..shapes[0].len()).filter(|i| !unseen.contains(i)).collect();
-        let unseen_faces: Vec<[u32; 3]> =
-            faces[p.first_face..p.first_face + p.n_faces].iter().map(|t| t.map(|i| i - p.first_vertex as u32)).collect();
+        let unseen_faces: Vec<[u32; 3]> = faces[p.first_face..p.first_face + p.n_faces].iter().map(|t| t.map(|i| i - p.first_vertex as u32)).collect();
         let (mut p2p, mut p2s, mut err2, mut sd2, mut mean_p2p) = (Vec::new(), Vec::new(), 0.0, 0.0, Vec::new());
         for i in 0..shapes.len() {
             let others: Vec<Vec<Point3<f64>>> = shapes.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, x)| x.clone()).collect();

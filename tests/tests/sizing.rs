@@ -33,12 +33,30 @@ fn print(case: &str, s: &CupSizing) {
     let k = &s.socket;
     eprintln!(
         "{case}: socket measured {:.2} mm, head {:?} mm, joint space {:?} mm ({}), sizing {:.2} mm ({:?}), rim {:.1} mm, rim AP {:?} mm, lunate/fossa {:?} -> shell {} mm (reamer {} mm), coverage {:.0} %, wall {:.1} mm",
-        k.measured_diameter_mm, k.head_diameter_mm.map(|d| (d * 100.0).round() / 100.0), k.joint_space_mm.map(|d| (d * 100.0).round() / 100.0),
-        if k.joint_space_resolved { "resolved" } else { "NOT resolved" }, k.sizing_diameter_mm, k.source, k.rim_diameter_mm, k.rim_ap_diameter_mm.map(|d| (d * 10.0).round() / 10.0),
-        k.lunate_fossa_vertices, s.outer_diameter_mm, s.last_reamer_mm, 100.0 * s.reference_coverage, s.medial_wall_mm
+        k.measured_diameter_mm,
+        k.head_diameter_mm.map(|d| (d * 100.0).round() / 100.0),
+        k.joint_space_mm.map(|d| (d * 100.0).round() / 100.0),
+        if k.joint_space_resolved { "resolved" } else { "NOT resolved" },
+        k.sizing_diameter_mm,
+        k.source,
+        k.rim_diameter_mm,
+        k.rim_ap_diameter_mm.map(|d| (d * 10.0).round() / 10.0),
+        k.lunate_fossa_vertices,
+        s.outer_diameter_mm,
+        s.last_reamer_mm,
+        100.0 * s.reference_coverage,
+        s.medial_wall_mm
     );
     for o in &s.size_options {
-        eprintln!("    {} mm{}: coverage {:.0} %, wall {:.1} mm, rim fit {:?} mm — {}", o.outer_diameter_mm, if o.chosen { " (planned)" } else { "" }, 100.0 * o.coverage, o.medial_wall_mm, o.rim_fit_mm.map(|d| (d * 10.0).round() / 10.0), o.note);
+        eprintln!(
+            "    {} mm{}: coverage {:.0} %, wall {:.1} mm, rim fit {:?} mm — {}",
+            o.outer_diameter_mm,
+            if o.chosen { " (planned)" } else { "" },
+            100.0 * o.coverage,
+            o.medial_wall_mm,
+            o.rim_fit_mm.map(|d| (d * 10.0).round() / 10.0),
+            o.note
+        );
     }
 }
 
@@ -150,9 +168,7 @@ fn issue_24_phantom_known_socket_gives_its_exact_size() -> Result<()> {
 #[test]
 fn issue_24_atlas_pelvises_sized_in_the_published_range() -> Result<()> {
     let Some(dir) = shared_data("pelvis_atlas/surface") else { return Ok(()) };
-    let mut ids: Vec<u32> = std::fs::read_dir(&dir)?
-        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("LeftHip")?.strip_suffix("_cpd.vtk")?.parse().ok())
-        .collect();
+    let mut ids: Vec<u32> = std::fs::read_dir(&dir)?.filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("LeftHip")?.strip_suffix("_cpd.vtk")?.parse().ok()).collect();
     ids.sort_unstable();
     assert_eq!(ids.len(), 30);
     let catalog = Catalog::builtin()?;
@@ -170,7 +186,14 @@ fn issue_24_atlas_pelvises_sized_in_the_published_range() -> Result<()> {
             let r = CupAngles::from_axis(&frame.vector_to_pelvic(&a[n].opening_axis_lps), side, CupAngleDefinition::Radiographic)?;
             eprintln!(
                 "{id:>8} | {side:?} | {:.1} | {:.1} | {:.1} | {} | {:.0} | {:.1} | {:.1}/{:.1}",
-                s.socket.measured_diameter_mm, a[n].rim_diameter_mm, s.socket.rim_ap_diameter_mm.unwrap_or(f64::NAN), s.outer_diameter_mm, 100.0 * s.reference_coverage, s.medial_wall_mm, r.inclination.deg(), r.anteversion.deg()
+                s.socket.measured_diameter_mm,
+                a[n].rim_diameter_mm,
+                s.socket.rim_ap_diameter_mm.unwrap_or(f64::NAN),
+                s.outer_diameter_mm,
+                100.0 * s.reference_coverage,
+                s.medial_wall_mm,
+                r.inclination.deg(),
+                r.anteversion.deg()
             );
             let head_est = s.socket.sizing_diameter_mm - 2.0 * rules.assumed_joint_space_mm;
             let diff = s.outer_diameter_mm - head_est;
@@ -266,7 +289,15 @@ fn print_stem(case: &str, canal: &CanalWidths, s: &FamilySizing, before: &str) {
         s.notes
     );
     for o in &s.size_options {
-        eprintln!("    size {}{}: fill {:?}, max distal {:?}, tip {:.0} mm — {}", o.size, if o.chosen { " (planned)" } else { "" }, o.fill.map(|f| (f * 1000.0).round() / 1000.0), o.max_distal_fill, o.tip_above_lt_mm, o.note);
+        eprintln!(
+            "    size {}{}: fill {:?}, max distal {:?}, tip {:.0} mm — {}",
+            o.size,
+            if o.chosen { " (planned)" } else { "" },
+            o.fill.map(|f| (f * 1000.0).round() / 1000.0),
+            o.max_distal_fill,
+            o.tip_above_lt_mm,
+            o.note
+        );
     }
 }
 
@@ -322,7 +353,14 @@ fn issue_24_stem_phantom_known_canal_gives_its_exact_size() -> Result<()> {
         let isthmus = canal.isthmus.clone().unwrap();
         eprintln!(
             "phantom {side:?}: LT canal ML {:.2} (exact {:.2}) AP {:.2} (exact {:.2}); isthmus {:.2} x {:.2} (exact {}); outer {:.2} (exact 30)",
-            lt.ml_canal_mm, a + b, lt.ap_canal_mm, c1 + c2, isthmus.ml_canal_mm, isthmus.ap_canal_mm, ph.truth.shaft_canal_diameter_mm(), isthmus.ml_outer_mm
+            lt.ml_canal_mm,
+            a + b,
+            lt.ap_canal_mm,
+            c1 + c2,
+            isthmus.ml_canal_mm,
+            isthmus.ap_canal_mm,
+            ph.truth.shaft_canal_diameter_mm(),
+            isthmus.ml_outer_mm
         );
         assert!((lt.ml_canal_mm - (a + b)).abs() <= spec.voxel_mm && (lt.ap_canal_mm - (c1 + c2)).abs() <= spec.voxel_mm);
         assert!((isthmus.ml_canal_mm - ph.truth.shaft_canal_diameter_mm()).abs() <= spec.voxel_mm);
@@ -360,10 +398,21 @@ fn issue_24_stem_real_ct_right_canal_plausible_left_flagged() -> Result<()> {
         let m = surface::mesh_from_labels(&seg.labels, id, &surface::SurfaceOptions::default())?;
         let f = landmarks::femur_landmarks(&m, side)?;
         let canal = landmarks::femoral_canal(&ct, &seg.labels, id, &f)?;
-        let lvl = |l: &Option<coxa_anatomy::landmarks::CanalLevel>| l.as_ref().map(|l| format!("{:.1} x {:.1} (outer {:.1} x {:.1}) at {:+.0}", l.ml_canal_mm, l.ap_canal_mm, l.ml_outer_mm, l.ap_outer_mm, l.above_lt_mm));
+        let lvl = |l: &Option<coxa_anatomy::landmarks::CanalLevel>| {
+            l.as_ref().map(|l| format!("{:.1} x {:.1} (outer {:.1} x {:.1}) at {:+.0}", l.ml_canal_mm, l.ap_canal_mm, l.ml_outer_mm, l.ap_outer_mm, l.above_lt_mm))
+        };
         eprintln!(
             "real CT {side:?}: LT {:?}; LT+20 {:?}; isthmus {:?} (imaged: {}); CFI {:?}; Dorr {:?} ({:?}); metal at {:?}; {:?}; lowest level {:?}",
-            lvl(&canal.lesser_trochanter), lvl(&canal.metaphysis), lvl(&canal.isthmus), canal.isthmus_imaged, canal.canal_flare_index, canal.dorr_type, canal.canal_calcar_ratio, canal.metal_levels_mm, canal.quality, canal.lowest_level_mm()
+            lvl(&canal.lesser_trochanter),
+            lvl(&canal.metaphysis),
+            lvl(&canal.isthmus),
+            canal.isthmus_imaged,
+            canal.canal_flare_index,
+            canal.dorr_type,
+            canal.canal_calcar_ratio,
+            canal.metal_levels_mm,
+            canal.quality,
+            canal.lowest_level_mm()
         );
         let c = canal_widths_of(&m, &f, Some(&canal), &rules)?;
         let s = size_family(&c, &catalog.stems[0])?;
@@ -387,7 +436,11 @@ fn issue_24_stem_real_ct_right_canal_plausible_left_flagged() -> Result<()> {
                 // the canal is flagged and the stem is sized from the outer width, said in the
                 // notes, and its fill lies in the band.
                 assert!(canal.metal_levels_mm.is_empty(), "{:?}", canal.notes);
-                assert!(!canal.profile.is_empty() && canal.profile.iter().all(|l| l.above_lt_mm > 0.0 && l.ml_canal_mm < l.ml_outer_mm && (15.0..=60.0).contains(&l.ml_canal_mm)), "{:?}", canal.profile);
+                assert!(
+                    !canal.profile.is_empty() && canal.profile.iter().all(|l| l.above_lt_mm > 0.0 && l.ml_canal_mm < l.ml_outer_mm && (15.0..=60.0).contains(&l.ml_canal_mm)),
+                    "{:?}",
+                    canal.profile
+                );
                 assert!(canal.lesser_trochanter.is_none() && canal.canal_flare_index.is_none() && canal.quality == coxa_anatomy::landmarks::Quality::Uncertain);
                 assert_eq!(c.source, CanalSource::OuterWidthRule);
                 assert!(c.notes.iter().any(|n| n.contains("not measured at the lesser trochanter")), "{:?}", c.notes);

@@ -65,22 +65,13 @@ fn bone_surfaces_match_voxels_and_skimage() -> Result<()> {
             let v = mesh.signed_volume_mm3();
             assert!(v > 0.0, "label {label} ({what}): inward normals");
             let voxels = counts[&label] as f64 * voxel_mm3;
-            let line = format!(
-                "label {label} ({what}): {} triangles, volume {v:.0} mm3, voxels {voxels:.0} ({:+.2} %), area {:.0} mm2",
-                mesh.triangles().len(),
-                100.0 * (v / voxels - 1.0),
-                mesh.area_mm2()
-            );
+            let line =
+                format!("label {label} ({what}): {} triangles, volume {v:.0} mm3, voxels {voxels:.0} ({:+.2} %), area {:.0} mm2", mesh.triangles().len(), 100.0 * (v / voxels - 1.0), mesh.area_mm2());
             match &peer {
                 Some(p) => {
                     let p = &p[&label];
                     assert!(rel(p.voxel_volume_mm3, voxels) < 1e-9, "voxel volume: skimage's mask differs from coxa's");
-                    eprintln!(
-                        "{line}; skimage {:.0} mm3 ({:+.2} %), area {:.0} mm2",
-                        p.volume_mm3,
-                        100.0 * (v / p.volume_mm3 - 1.0),
-                        p.area_mm2
-                    );
+                    eprintln!("{line}; skimage {:.0} mm3 ({:+.2} %), area {:.0} mm2", p.volume_mm3, 100.0 * (v / p.volume_mm3 - 1.0), p.area_mm2);
                     assert!(rel(v, p.volume_mm3) < 0.01, "label {label} ({what}): volume {v} vs skimage {}", p.volume_mm3);
                 }
                 None => eprintln!("{line}"),

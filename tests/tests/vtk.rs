@@ -22,18 +22,14 @@ fn vtk_read(python: &Path, paths: &[PathBuf]) -> Result<Vec<(Vec<f64>, Vec<u32>)
         .map(|i| {
             let p = std::fs::read(dir.path().join(format!("{i}.points.f64")))?;
             let t = std::fs::read(dir.path().join(format!("{i}.triangles.u32")))?;
-            Ok((
-                p.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect(),
-                t.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect(),
-            ))
+            Ok((p.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect(), t.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect()))
         })
         .collect()
 }
 
 /// `mesh` as a BINARY legacy VTK file (big-endian float points, classic polygon cells).
 fn write_binary_vtk(mesh: &Mesh, path: &Path) -> Result<()> {
-    let mut b =
-        format!("# vtk DataFile Version 4.2\ncoxa test\nBINARY\nDATASET POLYDATA\nPOINTS {} float\n", mesh.vertices().len()).into_bytes();
+    let mut b = format!("# vtk DataFile Version 4.2\ncoxa test\nBINARY\nDATASET POLYDATA\nPOINTS {} float\n", mesh.vertices().len()).into_bytes();
     for p in mesh.vertices() {
         for c in [p.x, p.y, p.z] {
             b.extend_from_slice(&(c as f32).to_be_bytes());

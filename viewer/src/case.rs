@@ -90,7 +90,8 @@ pub struct CaseData {
 const BONE_IDS: [u16; 5] = [25, 75, 76, 77, 78];
 
 fn stl_files(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("stl"))).collect()).unwrap_or_default();
+    let mut v: Vec<PathBuf> =
+        std::fs::read_dir(dir).map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("stl"))).collect()).unwrap_or_default();
     v.sort();
     v
 }
@@ -259,12 +260,8 @@ impl CaseData {
         // coxa's muscle classes (TotalSegmentator ids; a NIfTI label map carries ids only):
         // other classes a segmentation tool wrote (organs, vessels, ...) are not muscles.
         let coxa = coxa_anatomy::labels::coxa_classes();
-        let ids: Vec<(u16, String)> = labels
-            .counts()
-            .into_iter()
-            .filter(|(id, n)| *id != 0 && *n > 0 && !BONE_IDS.contains(id))
-            .filter_map(|(id, _)| coxa.name(id).map(|n| (id, n.to_string())))
-            .collect();
+        let ids: Vec<(u16, String)> =
+            labels.counts().into_iter().filter(|(id, n)| *id != 0 && *n > 0 && !BONE_IDS.contains(id)).filter_map(|(id, _)| coxa.name(id).map(|n| (id, n.to_string()))).collect();
         let opts = coxa_anatomy::surface::SurfaceOptions::default();
         let meshes = coxa_anatomy::surface::meshes_from_labels(labels, &ids.iter().map(|(id, _)| *id).collect::<Vec<_>>(), &opts);
         for ((_, name), m) in ids.into_iter().zip(meshes) {

@@ -222,7 +222,11 @@ impl Scene {
     /// # Errors
     /// [`ViewError::Live`] when `eval` has no such motion.
     pub fn pose_at_limit(&mut self, eval: &Evaluation, name: &str) -> Result<(), ViewError> {
-        let k = eval.motions.iter().position(|m| m.name == name).ok_or_else(|| ViewError::Live { why: format!("no motion {name:?}; the case swept {}", eval.motions.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")) })?;
+        let k = eval
+            .motions
+            .iter()
+            .position(|m| m.name == name)
+            .ok_or_else(|| ViewError::Live { why: format!("no motion {name:?}; the case swept {}", eval.motions.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")) })?;
         let (bone, implant) = eval.femur_motion(k, eval.limit_alpha(k));
         for m in &mut self.meshes {
             match m.group {
@@ -260,7 +264,9 @@ pub fn load_case(path: &Path, opts: LoadOptions) -> Result<LoadedCase, ViewError
     let mut planes = Vec::new();
     if opts.ct || opts.muscles {
         if let Some(ct) = case.load_ct() {
-            if opts.muscles && let Some(l) = &ct.labels {
+            if opts.muscles
+                && let Some(l) = &ct.labels
+            {
                 case.muscles_from_labels(l);
             }
             if opts.ct {
@@ -444,13 +450,8 @@ pub fn spawn_scene(world: &mut World, scene: &Scene) {
         }
     }
     for s in &scene.slices {
-        let image = Image::new(
-            Extent3d { width: s.width, height: s.height, depth_or_array_layers: 1 },
-            TextureDimension::D2,
-            s.rgba.clone(),
-            TextureFormat::Rgba8UnormSrgb,
-            RenderAssetUsages::default(),
-        );
+        let image =
+            Image::new(Extent3d { width: s.width, height: s.height, depth_or_array_layers: 1 }, TextureDimension::D2, s.rgba.clone(), TextureFormat::Rgba8UnormSrgb, RenderAssetUsages::default());
         let tex = world.resource_mut::<Assets<Image>>().add(image);
         let mesh = world.resource_mut::<Assets<Mesh>>().add(slice_mesh(s));
         let mat = world.resource_mut::<Assets<StandardMaterial>>().add(StandardMaterial { base_color_texture: Some(tex), unlit: true, double_sided: true, cull_mode: None, ..default() });
@@ -460,7 +461,8 @@ pub fn spawn_scene(world: &mut World, scene: &Scene) {
     // that the bone it sits in does not veil it.
     let contact_mesh = sphere(world, 5.0);
     let [r, g, b, _] = CONTACT.rgba;
-    let contact_mat = world.resource_mut::<Assets<StandardMaterial>>().add(StandardMaterial { base_color: Color::srgba(r, g, b, 1.0), unlit: true, alpha_mode: AlphaMode::Blend, depth_bias: 1.0e6, ..default() });
+    let contact_mat =
+        world.resource_mut::<Assets<StandardMaterial>>().add(StandardMaterial { base_color: Color::srgba(r, g, b, 1.0), unlit: true, alpha_mode: AlphaMode::Blend, depth_bias: 1.0e6, ..default() });
     let (t, vis) = match &scene.contact_lps_mm {
         Some(p) => (Transform::from_translation(to_bevy(&p.coords)), Visibility::Visible),
         None => (Transform::IDENTITY, Visibility::Hidden),
@@ -573,8 +575,19 @@ fn headless_app(scene: &Scene, views: Vec<CameraView>, width: u32, height: u32) 
         let mut image = Image::new_target_texture(width, height, TextureFormat::Rgba8UnormSrgb, None);
         image.asset_usage = RenderAssetUsages::RENDER_WORLD;
         let handle = world.resource_mut::<Assets<Image>>().add(image);
-        let projection = Projection::from(OrthographicProjection { scaling_mode: ScalingMode::FixedVertical { viewport_height: (2.0 * half_mm / 1000.0) as f32 }, near: -10.0, far: 10.0, ..OrthographicProjection::default_3d() });
-        world.spawn((Camera3d::default(), msaa_or(bevy::render::view::Msaa::Sample4), RenderTarget::Image(handle.clone().into()), projection, Transform::from_translation(c + (eye - c).normalize() * 1.0).looking_at(c, up_b)));
+        let projection = Projection::from(OrthographicProjection {
+            scaling_mode: ScalingMode::FixedVertical { viewport_height: (2.0 * half_mm / 1000.0) as f32 },
+            near: -10.0,
+            far: 10.0,
+            ..OrthographicProjection::default_3d()
+        });
+        world.spawn((
+            Camera3d::default(),
+            msaa_or(bevy::render::view::Msaa::Sample4),
+            RenderTarget::Image(handle.clone().into()),
+            projection,
+            Transform::from_translation(c + (eye - c).normalize() * 1.0).looking_at(c, up_b),
+        ));
         cameras.push((view, handle));
     }
     (app, cameras)

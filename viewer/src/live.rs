@@ -211,7 +211,13 @@ impl LiveModel {
     /// # Errors
     /// Non-finite controls.
     pub fn placement(&self, c: &Controls) -> Result<ImplantPlacement, ViewError> {
-        for (what, v) in [("cup inclination", c.cup_inclination_deg), ("cup anteversion", c.cup_anteversion_deg), ("stem anteversion", c.stem_anteversion_deg), ("head diameter", c.head_diameter_mm), ("neck length", c.head_offset_mm)] {
+        for (what, v) in [
+            ("cup inclination", c.cup_inclination_deg),
+            ("cup anteversion", c.cup_anteversion_deg),
+            ("stem anteversion", c.stem_anteversion_deg),
+            ("head diameter", c.head_diameter_mm),
+            ("neck length", c.head_offset_mm),
+        ] {
             if !v.is_finite() {
                 return Err(ViewError::Live { why: format!("{what} is not a finite number") });
             }

@@ -123,7 +123,14 @@ pub fn orthogonal_slices(volume: &Volume, labels: Option<&LabelMap>, through_lps
                 1 => "coronal",
                 _ => "axial",
             };
-            SlicePlane { name, fixed: (axis, index), width: w as u32, height: h as u32, rgba, corners_lps_mm: [corner(0.0, 0.0), corner(w as f64, 0.0), corner(0.0, h as f64), corner(w as f64, h as f64)] }
+            SlicePlane {
+                name,
+                fixed: (axis, index),
+                width: w as u32,
+                height: h as u32,
+                rgba,
+                corners_lps_mm: [corner(0.0, 0.0), corner(w as f64, 0.0), corner(0.0, h as f64), corner(w as f64, h as f64)],
+            }
         })
         .collect()
 }

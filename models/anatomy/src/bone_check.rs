@@ -39,12 +39,7 @@ pub enum LengthUnit {
 
 impl LengthUnit {
     /// Every unit, mm first.
-    pub const ALL: [LengthUnit; 4] = [
-        LengthUnit::Mm,
-        LengthUnit::Cm,
-        LengthUnit::M,
-        LengthUnit::Inch,
-    ];
+    pub const ALL: [LengthUnit; 4] = [LengthUnit::Mm, LengthUnit::Cm, LengthUnit::M, LengthUnit::Inch];
 
     /// Millimetres per unit.
     pub fn mm_per_unit(self) -> f64 {
@@ -69,12 +64,8 @@ impl LengthUnit {
     /// Parses `mm`, `cm`, `m`, `in` (also `inch`, `inches`, `metres`, ...).
     pub fn parse(text: &str) -> Option<Self> {
         match text.trim().to_ascii_lowercase().as_str() {
-            "mm" | "millimetre" | "millimetres" | "millimeter" | "millimeters" => {
-                Some(LengthUnit::Mm)
-            }
-            "cm" | "centimetre" | "centimetres" | "centimeter" | "centimeters" => {
-                Some(LengthUnit::Cm)
-            }
+            "mm" | "millimetre" | "millimetres" | "millimeter" | "millimeters" => Some(LengthUnit::Mm),
+            "cm" | "centimetre" | "centimetres" | "centimeter" | "centimeters" => Some(LengthUnit::Cm),
             "m" | "metre" | "metres" | "meter" | "meters" => Some(LengthUnit::M),
             "in" | "inch" | "inches" => Some(LengthUnit::Inch),
             _ => None,
@@ -87,9 +78,7 @@ impl LengthUnit {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BoneCheckError {
     /// Many vertices far from the bone: a broken or mixed file, not a stray vertex.
-    #[error(
-        "{bone}: {n_far} of {n_vertices} vertices lie far outside the bone (up to {max_distance_mm:.3e} from it); this is not a stray vertex but a broken or mixed file: re-export the bone alone"
-    )]
+    #[error("{bone}: {n_far} of {n_vertices} vertices lie far outside the bone (up to {max_distance_mm:.3e} from it); this is not a stray vertex but a broken or mixed file: re-export the bone alone")]
     Scattered {
         /// The bone's name.
         bone: String,
@@ -178,54 +167,28 @@ fn robust_box(vertices: &[Point3<f64>]) -> ([f64; 3], [f64; 3]) {
 /// # Errors
 /// [`BoneCheckError::Scattered`] when too many vertices are far out, [`BoneCheckError::Degenerate`]
 /// for an empty mesh or non-finite coordinates.
-pub fn drop_stray_vertices(
-    bone: &str,
-    mesh: Mesh,
-) -> Result<(Mesh, Option<String>), BoneCheckError> {
+pub fn drop_stray_vertices(bone: &str, mesh: Mesh) -> Result<(Mesh, Option<String>), BoneCheckError> {
     let n = mesh.vertices().len();
     if n == 0 || mesh.triangles().is_empty() {
-        return Err(BoneCheckError::Degenerate {
-            bone: bone.into(),
-            why: "the surface has no triangles".into(),
-        });
+        return Err(BoneCheckError::Degenerate { bone: bone.into(), why: "the surface has no triangles".into() });
     }
-    if mesh
-        .vertices()
-        .iter()
-        .any(|p| !p.coords.iter().all(|c| c.is_finite()))
-    {
-        return Err(BoneCheckError::Degenerate {
-            bone: bone.into(),
-            why: "a vertex has a coordinate that is not a finite number".into(),
-        });
+    if mesh.vertices().iter().any(|p| !p.coords.iter().all(|c| c.is_finite())) {
+        return Err(BoneCheckError::Degenerate { bone: bone.into(), why: "a vertex has a coordinate that is not a finite number".into() });
     }
     if n < 20 {
         return Ok((mesh, None));
     }
     let (lo, hi) = robust_box(mesh.vertices());
     let margin = 0.5 * (0..3).map(|a| hi[a] - lo[a]).fold(0.0, f64::max);
-    let outside = |p: &Point3<f64>| {
-        (0..3)
-            .map(|a| (lo[a] - p[a]).max(p[a] - hi[a]).max(0.0))
-            .fold(0.0, f64::max)
-    };
-    let far: Vec<bool> = mesh
-        .vertices()
-        .iter()
-        .map(|p| outside(p) > margin)
-        .collect();
+    let outside = |p: &Point3<f64>| (0..3).map(|a| (lo[a] - p[a]).max(p[a] - hi[a]).max(0.0)).fold(0.0, f64::max);
+    let far: Vec<bool> = mesh.vertices().iter().map(|p| outside(p) > margin).collect();
     let n_far = far.iter().filter(|f| **f).count();
     if n_far == 0 {
         return Ok((mesh, None));
     }
     let max_distance_mm = mesh.vertices().iter().map(outside).fold(0.0, f64::max);
     if n_far > (n / 100).max(10) {
-        return Err(BoneCheckError::Scattered {
-            bone: bone.into(),
-            n_far,
-            n_vertices: n,
-            max_distance_mm,
-        });
+        return Err(BoneCheckError::Scattered { bone: bone.into(), n_far, n_vertices: n, max_distance_mm });
     }
     let (vertices, triangles) = mesh.into_parts();
     let mut new_index = vec![u32::MAX; n];
@@ -237,28 +200,13 @@ pub fn drop_stray_vertices(
         }
     }
     let before = triangles.len();
-    let tris: Vec<[u32; 3]> = triangles
-        .into_iter()
-        .filter(|t| t.iter().all(|&v| !far[v as usize]))
-        .map(|t| t.map(|v| new_index[v as usize]))
-        .collect();
+    let tris: Vec<[u32; 3]> = triangles.into_iter().filter(|t| t.iter().all(|&v| !far[v as usize])).map(|t| t.map(|v| new_index[v as usize])).collect();
     let n_dropped = before - tris.len();
-    let mesh = Mesh::new(kept, tris).map_err(|e| BoneCheckError::Degenerate {
-        bone: bone.into(),
-        why: e.to_string(),
-    })?;
+    let mesh = Mesh::new(kept, tris).map_err(|e| BoneCheckError::Degenerate { bone: bone.into(), why: e.to_string() })?;
     if mesh.triangles().is_empty() {
-        return Err(BoneCheckError::Degenerate {
-            bone: bone.into(),
-            why: "no triangle is left once the stray vertices are dropped".into(),
-        });
+        return Err(BoneCheckError::Degenerate { bone: bone.into(), why: "no triangle is left once the stray vertices are dropped".into() });
     }
-    Ok((
-        mesh,
-        Some(format!(
-            "{bone}: dropped {n_far} stray vertex(es) up to {max_distance_mm:.3e} (file units) outside the bone, with {n_dropped} triangle(s); check the file's export"
-        )),
-    ))
+    Ok((mesh, Some(format!("{bone}: dropped {n_far} stray vertex(es) up to {max_distance_mm:.3e} (file units) outside the bone, with {n_dropped} triangle(s); check the file's export"))))
 }
 
 /// Checks that every `NAME_left` / `NAME_right` class pair of a label map lies on the patient's
@@ -283,13 +231,7 @@ pub fn check_label_sides(map: &coxa_core::LabelMap) -> Result<(), BoneCheckError
         }
     }
     let grid = map.grid();
-    let centroids: Vec<Option<Point3<f64>>> = acc
-        .iter()
-        .map(|(s, n)| {
-            (*n >= 50)
-                .then(|| grid.voxel_to_lps(nalgebra::Vector3::new(s[0], s[1], s[2]) / *n as f64))
-        })
-        .collect();
+    let centroids: Vec<Option<Point3<f64>>> = acc.iter().map(|(s, n)| (*n >= 50).then(|| grid.voxel_to_lps(nalgebra::Vector3::new(s[0], s[1], s[2]) / *n as f64))).collect();
     let mut wrong = Vec::new();
     for (id, name) in classes.iter() {
         let Some(stem) = name.strip_suffix("_left") else {
@@ -298,23 +240,13 @@ pub fn check_label_sides(map: &coxa_core::LabelMap) -> Result<(), BoneCheckError
         let Some(right) = classes.id(&format!("{stem}_right")) else {
             continue;
         };
-        if let (Some(Some(l)), Some(Some(r))) =
-            (centroids.get(id as usize), centroids.get(right as usize))
+        if let (Some(Some(l)), Some(Some(r))) = (centroids.get(id as usize), centroids.get(right as usize))
             && l.x < r.x
         {
-            wrong.push(format!(
-                "{name} lies {:.0} mm to the patient's right of {stem}_right",
-                r.x - l.x
-            ));
+            wrong.push(format!("{name} lies {:.0} mm to the patient's right of {stem}_right", r.x - l.x));
         }
     }
-    if wrong.is_empty() {
-        Ok(())
-    } else {
-        Err(BoneCheckError::MirroredLabels {
-            pairs: wrong.join(", "),
-        })
-    }
+    if wrong.is_empty() { Ok(()) } else { Err(BoneCheckError::MirroredLabels { pairs: wrong.join(", ") }) }
 }
 
 /// Bone surfaces by name (`femur_right`, ...).
@@ -330,10 +262,7 @@ fn extent(mesh: &Mesh) -> f64 {
 ///
 /// # Errors
 /// A [`BoneCheckError`] naming the bone(s), what is wrong and the fix.
-pub fn check_bones(
-    bones: Vec<(String, Mesh)>,
-    units: Option<LengthUnit>,
-) -> Result<(NamedMeshes, Vec<String>), BoneCheckError> {
+pub fn check_bones(bones: Vec<(String, Mesh)>, units: Option<LengthUnit>) -> Result<(NamedMeshes, Vec<String>), BoneCheckError> {
     let mut notes = Vec::new();
     let mut cleaned = Vec::with_capacity(bones.len());
     for (name, mesh) in bones {
@@ -341,37 +270,19 @@ pub fn check_bones(
         notes.extend(note);
         cleaned.push((name, mesh));
     }
-    let sized: Vec<(&str, f64, (f64, f64))> = cleaned
-        .iter()
-        .filter_map(|(n, m)| Some((n.as_str(), extent(m), plausible_extent_mm(n)?)))
-        .collect();
-    let sizes = || {
-        sized
-            .iter()
-            .map(|(n, e, _)| format!("{n} {e:.3}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let fits = |u: LengthUnit| {
-        sized
-            .iter()
-            .all(|(_, e, (lo, hi))| (*lo..=*hi).contains(&(e * u.mm_per_unit())))
-    };
+    let sized: Vec<(&str, f64, (f64, f64))> = cleaned.iter().filter_map(|(n, m)| Some((n.as_str(), extent(m), plausible_extent_mm(n)?))).collect();
+    let sizes = || sized.iter().map(|(n, e, _)| format!("{n} {e:.3}")).collect::<Vec<_>>().join(", ");
+    let fits = |u: LengthUnit| sized.iter().all(|(_, e, (lo, hi))| (*lo..=*hi).contains(&(e * u.mm_per_unit())));
     let unit = match units {
         Some(u) => {
             if !fits(u) {
-                notes.push(format!(
-                    "the bone sizes ({}) are unusual for {} as given by --mesh-units / mesh_units",
-                    sizes(),
-                    u.name()
-                ));
+                notes.push(format!("the bone sizes ({}) are unusual for {} as given by --mesh-units / mesh_units", sizes(), u.name()));
             }
             u
         }
         None if sized.is_empty() || fits(LengthUnit::Mm) => LengthUnit::Mm,
         None => {
-            let candidates: Vec<LengthUnit> =
-                LengthUnit::ALL.into_iter().filter(|u| fits(*u)).collect();
+            let candidates: Vec<LengthUnit> = LengthUnit::ALL.into_iter().filter(|u| fits(*u)).collect();
             return Err(match candidates.as_slice() {
                 [u] => BoneCheckError::WrongUnits {
                     unit: u.name(),
@@ -383,34 +294,19 @@ pub fn check_bones(
                     },
                     sizes: sizes(),
                 },
-                _ => BoneCheckError::Implausible {
-                    sizes: sizes(),
-                    expected: sized
-                        .iter()
-                        .map(|(n, _, (lo, hi))| format!("{n} {lo}-{hi}"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                },
+                _ => BoneCheckError::Implausible { sizes: sizes(), expected: sized.iter().map(|(n, _, (lo, hi))| format!("{n} {lo}-{hi}")).collect::<Vec<_>>().join(", ") },
             });
         }
     };
     if unit != LengthUnit::Mm {
         let s = unit.mm_per_unit();
-        notes.push(format!(
-            "bone surfaces scaled from {} to mm (x{s})",
-            unit.name()
-        ));
+        notes.push(format!("bone surfaces scaled from {} to mm (x{s})", unit.name()));
         cleaned = cleaned
             .into_iter()
             .map(|(n, m)| {
                 let (v, t) = m.into_parts();
                 let v = v.into_iter().map(|p| Point3::from(p.coords * s)).collect();
-                Mesh::new(v, t)
-                    .map(|m| (n.clone(), m))
-                    .map_err(|e| BoneCheckError::Degenerate {
-                        bone: n,
-                        why: e.to_string(),
-                    })
+                Mesh::new(v, t).map(|m| (n.clone(), m)).map_err(|e| BoneCheckError::Degenerate { bone: n, why: e.to_string() })
             })
             .collect::<Result<_, _>>()?;
     }
@@ -470,10 +366,7 @@ mod tests {
             assert_eq!(m.triangles().len(), femur.triangles().len(), "{d}");
             assert_eq!(m.bounds(), femur.bounds());
             let note = note.unwrap();
-            assert!(
-                note.contains("dropped 1 stray vertex") && note.contains("1 triangle"),
-                "{note}"
-            );
+            assert!(note.contains("dropped 1 stray vertex") && note.contains("1 triangle"), "{note}");
         }
         // A clean bone is left alone.
         let (m, note) = drop_stray_vertices("femur_right", femur.clone()).unwrap();
@@ -484,22 +377,14 @@ mod tests {
             bad = with_stray(&bad, Point3::new(1e5 + k as f64, 0.0, 0.0));
         }
         let e = drop_stray_vertices("femur_right", bad).unwrap_err();
-        assert!(
-            matches!(e, BoneCheckError::Scattered { n_far: 30, .. }),
-            "{e}"
-        );
+        assert!(matches!(e, BoneCheckError::Scattered { n_far: 30, .. }), "{e}");
     }
 
     /// Issue 16: a label map mirrored left/right was accepted (femur_left on the patient's right).
     #[test]
     fn issue_16_mirrored_label_map_is_refused() {
         use coxa_core::{ClassTable, Grid, LabelMap};
-        let grid = Grid::axis_aligned(
-            [40, 10, 10],
-            nalgebra::Vector3::new(2.0, 2.0, 2.0),
-            nalgebra::Vector3::zeros(),
-        )
-        .unwrap();
+        let grid = Grid::axis_aligned([40, 10, 10], nalgebra::Vector3::new(2.0, 2.0, 2.0), nalgebra::Vector3::zeros()).unwrap();
         let mut classes = ClassTable::new();
         classes.insert(75, "femur_left");
         classes.insert(76, "femur_right");
@@ -518,58 +403,30 @@ mod tests {
         let mut flipped = ids.clone();
         flipped.invert_axis(ndarray::Axis(2));
         let e = check_label_sides(&LabelMap::new(grid, flipped, classes).unwrap()).unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("femur_left lies 60 mm to the patient's right of femur_right"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("femur_left lies 60 mm to the patient's right of femur_right"), "{e}");
     }
 
     /// Issue 16: meshes in metres gave 0.19 mm acetabula; every unit is found from bone sizes.
     #[test]
     fn issue_16_units_found_from_bone_sizes() {
-        let bones_in = |s: f64| {
-            vec![
-                (
-                    "hip_right".to_string(),
-                    box_mesh([120.0 / s, 130.0 / s, 200.0 / s], 12),
-                ),
-                (
-                    "femur_right".to_string(),
-                    box_mesh([90.0 / s, 80.0 / s, 420.0 / s], 12),
-                ),
-            ]
-        };
+        let bones_in = |s: f64| vec![("hip_right".to_string(), box_mesh([120.0 / s, 130.0 / s, 200.0 / s], 12)), ("femur_right".to_string(), box_mesh([90.0 / s, 80.0 / s, 420.0 / s], 12))];
         let (mm, notes) = check_bones(bones_in(1.0), None).unwrap();
         assert!(notes.is_empty(), "{notes:?}");
         for (unit, s) in [("cm", 10.0), ("m", 1000.0), ("in", 25.4)] {
             let e = check_bones(bones_in(s), None).unwrap_err();
-            assert!(
-                matches!(e, BoneCheckError::WrongUnits { unit: u, .. } if u == unit),
-                "{unit}: {e}"
-            );
-            assert!(
-                e.to_string().contains(&format!("--mesh-units {unit}")),
-                "{e}"
-            );
+            assert!(matches!(e, BoneCheckError::WrongUnits { unit: u, .. } if u == unit), "{unit}: {e}");
+            assert!(e.to_string().contains(&format!("--mesh-units {unit}")), "{e}");
             // Explicit units scale to the same mm meshes.
             let (scaled, notes) = check_bones(bones_in(s), LengthUnit::parse(unit)).unwrap();
             for ((_, a), (_, b)) in scaled.iter().zip(&mm) {
                 let (alo, ahi) = a.bounds().unwrap();
                 let (blo, bhi) = b.bounds().unwrap();
-                assert!(
-                    (alo - blo).norm() < 1e-9 && (ahi - bhi).norm() < 1e-9,
-                    "{unit}"
-                );
+                assert!((alo - blo).norm() < 1e-9 && (ahi - bhi).norm() < 1e-9, "{unit}");
             }
             assert!(notes.iter().any(|n| n.contains("scaled from")), "{notes:?}");
         }
         // Nothing fits: a "hip" of 3 km.
-        let e = check_bones(
-            vec![("hip_right".into(), box_mesh([3e6, 3e6, 3e6], 8))],
-            None,
-        )
-        .unwrap_err();
+        let e = check_bones(vec![("hip_right".into(), box_mesh([3e6, 3e6, 3e6], 8))], None).unwrap_err();
         assert!(matches!(e, BoneCheckError::Implausible { .. }), "{e}");
         assert_eq!(LengthUnit::parse("Inches"), Some(LengthUnit::Inch));
         assert_eq!(LengthUnit::parse("furlong"), None);

@@ -43,10 +43,7 @@ pub const HIP_RIGHT: u16 = 78;
 
 /// The five bones coxa segments itself ([`crate::segment`]), a part of [`COXA_CLASSES`].
 pub fn bone_classes() -> ClassTable {
-    [SACRUM, FEMUR_LEFT, FEMUR_RIGHT, HIP_LEFT, HIP_RIGHT]
-        .into_iter()
-        .filter_map(|id| COXA_CLASSES.iter().find(|(i, _)| *i == id).copied())
-        .collect()
+    [SACRUM, FEMUR_LEFT, FEMUR_RIGHT, HIP_LEFT, HIP_RIGHT].into_iter().filter_map(|id| COXA_CLASSES.iter().find(|(i, _)| *i == id).copied()).collect()
 }
 
 /// Tolerance for a label map to count as lying on a CT's grid, mm.

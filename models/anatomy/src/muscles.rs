@@ -62,11 +62,7 @@ pub enum MuscleError {
 /// class with a `muscle` in its name too), and the left/right asymmetry of each pair.
 pub fn muscle_measures(ct: &Volume, labels: &LabelMap) -> Result<(Vec<MuscleMeasure>, Vec<MuscleAsymmetry>), MuscleError> {
     ct.grid().check_same(labels.grid(), 1e-3).map_err(MuscleError::GridMismatch)?;
-    let wanted: BTreeMap<u16, &str> = labels
-        .classes()
-        .iter()
-        .filter(|(_, n)| HIP_MUSCLES.iter().any(|m| n.starts_with(m)) || n.contains("muscle"))
-        .collect();
+    let wanted: BTreeMap<u16, &str> = labels.classes().iter().filter(|(_, n)| HIP_MUSCLES.iter().any(|m| n.starts_with(m)) || n.contains("muscle")).collect();
     #[derive(Default, Clone, Copy)]
     struct Acc {
         n: usize,

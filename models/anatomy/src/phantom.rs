@@ -258,11 +258,7 @@ pub fn hip_phantom(spec: &PhantomSpec) -> Phantom {
         ct[[k, j, i]] = h + (spec.noise_hu * gauss()) as f32;
     }
     let classes: ClassTable = coxa_classes().iter().filter(|(id, _)| labels.iter().any(|l| l == id)).map(|(id, n)| (id, n.to_string())).collect();
-    Phantom {
-        ct: Volume::new(grid.clone(), ct).expect("shape follows grid"),
-        labels: LabelMap::new(grid, labels, classes).expect("shape follows grid"),
-        truth,
-    }
+    Phantom { ct: Volume::new(grid.clone(), ct).expect("shape follows grid"), labels: LabelMap::new(grid, labels, classes).expect("shape follows grid"), truth }
 }
 
 #[cfg(test)]

@@ -25,12 +25,7 @@ pub struct PelvicFrame {
 
 impl PelvicFrame {
     /// The frame from the two ASIS and the two pubic tubercles (LPS mm).
-    pub fn from_landmarks(
-        asis_left: Point3<f64>,
-        asis_right: Point3<f64>,
-        pubic_tubercle_left: Point3<f64>,
-        pubic_tubercle_right: Point3<f64>,
-    ) -> Result<Self> {
+    pub fn from_landmarks(asis_left: Point3<f64>, asis_right: Point3<f64>, pubic_tubercle_left: Point3<f64>, pubic_tubercle_right: Point3<f64>) -> Result<Self> {
         let x = asis_left - asis_right;
         if x.norm() < 1.0 {
             return Err(Error::InvalidLandmarks { why: "the two ASIS are less than 1 mm apart".into() });
@@ -150,13 +145,7 @@ mod tests {
     use approx::assert_relative_eq;
 
     fn frame() -> PelvicFrame {
-        PelvicFrame::from_landmarks(
-            Point3::new(120.0, -20.0, 100.0),
-            Point3::new(-110.0, -20.0, 100.0),
-            Point3::new(15.0, -20.0, 10.0),
-            Point3::new(-15.0, -20.0, 10.0),
-        )
-        .unwrap()
+        PelvicFrame::from_landmarks(Point3::new(120.0, -20.0, 100.0), Point3::new(-110.0, -20.0, 100.0), Point3::new(15.0, -20.0, 10.0), Point3::new(-15.0, -20.0, 10.0)).unwrap()
     }
 
     #[test]
@@ -172,13 +161,8 @@ mod tests {
     fn frame_follows_a_rotated_pelvis() {
         let r = Rotation3::from_euler_angles(0.2, -0.1, 0.3);
         let mv = |p: Point3<f64>| Point3::from(r * p.coords);
-        let f = PelvicFrame::from_landmarks(
-            mv(Point3::new(120.0, -20.0, 100.0)),
-            mv(Point3::new(-110.0, -20.0, 100.0)),
-            mv(Point3::new(15.0, -20.0, 10.0)),
-            mv(Point3::new(-15.0, -20.0, 10.0)),
-        )
-        .unwrap();
+        let f =
+            PelvicFrame::from_landmarks(mv(Point3::new(120.0, -20.0, 100.0)), mv(Point3::new(-110.0, -20.0, 100.0)), mv(Point3::new(15.0, -20.0, 10.0)), mv(Point3::new(-15.0, -20.0, 10.0))).unwrap();
         let q = Point3::new(50.0, 30.0, -10.0);
         assert_relative_eq!(f.point_to_pelvic(&mv(q)), frame().point_to_pelvic(&q), epsilon = 1e-9);
         assert_relative_eq!(f.pelvic_from_lps().matrix().determinant(), 1.0, epsilon = 1e-12);

@@ -28,12 +28,7 @@ pub struct Grid {
 impl Grid {
     /// A grid of `size` voxels (`[i, j, k]`), checked: spacings finite and > 0, origin finite,
     /// direction orthonormal, no empty axis.
-    pub fn new(
-        size: [usize; 3],
-        spacing_mm: Vector3<f64>,
-        origin_lps_mm: Vector3<f64>,
-        direction: Matrix3<f64>,
-    ) -> Result<Self> {
+    pub fn new(size: [usize; 3], spacing_mm: Vector3<f64>, origin_lps_mm: Vector3<f64>, direction: Matrix3<f64>) -> Result<Self> {
         if size.contains(&0) {
             return Err(Error::EmptyGrid { size });
         }
@@ -43,16 +38,9 @@ impl Grid {
         if origin_lps_mm.iter().any(|o| !o.is_finite()) {
             return Err(Error::InvalidOrigin { origin_lps_mm: origin_lps_mm.into() });
         }
-        let deviation = if direction.iter().all(|d| d.is_finite()) {
-            (direction.transpose() * direction - Matrix3::identity()).abs().max()
-        } else {
-            f64::INFINITY
-        };
+        let deviation = if direction.iter().all(|d| d.is_finite()) { (direction.transpose() * direction - Matrix3::identity()).abs().max() } else { f64::INFINITY };
         if deviation > ORTHONORMAL_TOL {
-            return Err(Error::NonOrthonormalDirection {
-                direction: row_major(&direction),
-                deviation,
-            });
+            return Err(Error::NonOrthonormalDirection { direction: row_major(&direction), deviation });
         }
         Ok(Self { size, spacing_mm, origin_lps_mm, direction })
     }
@@ -177,24 +165,12 @@ mod tests {
     #[test]
     fn rejects_bad_geometry() {
         let d = Matrix3::identity();
-        assert!(matches!(
-            Grid::new([1, 1, 0], Vector3::repeat(1.0), Vector3::zeros(), d),
-            Err(Error::EmptyGrid { .. })
-        ));
-        assert!(matches!(
-            Grid::new([1, 1, 1], Vector3::new(1.0, 0.0, 1.0), Vector3::zeros(), d),
-            Err(Error::InvalidSpacing { .. })
-        ));
-        assert!(matches!(
-            Grid::new([1, 1, 1], Vector3::repeat(1.0), Vector3::new(f64::NAN, 0.0, 0.0), d),
-            Err(Error::InvalidOrigin { .. })
-        ));
+        assert!(matches!(Grid::new([1, 1, 0], Vector3::repeat(1.0), Vector3::zeros(), d), Err(Error::EmptyGrid { .. })));
+        assert!(matches!(Grid::new([1, 1, 1], Vector3::new(1.0, 0.0, 1.0), Vector3::zeros(), d), Err(Error::InvalidSpacing { .. })));
+        assert!(matches!(Grid::new([1, 1, 1], Vector3::repeat(1.0), Vector3::new(f64::NAN, 0.0, 0.0), d), Err(Error::InvalidOrigin { .. })));
         let mut sheared = d;
         sheared[(0, 2)] = 0.3;
-        assert!(matches!(
-            Grid::new([1, 1, 1], Vector3::repeat(1.0), Vector3::zeros(), sheared),
-            Err(Error::NonOrthonormalDirection { .. })
-        ));
+        assert!(matches!(Grid::new([1, 1, 1], Vector3::repeat(1.0), Vector3::zeros(), sheared), Err(Error::NonOrthonormalDirection { .. })));
     }
 
     #[test]

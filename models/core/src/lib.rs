@@ -41,5 +41,5 @@ pub use volume::{HuStats, Volume};
 
 /// The types most users of this crate need.
 pub mod prelude {
-    pub use crate::{Angle, ClassTable, CupAngleDefinition, CupAngles, PelvicFrame, Grid, HuStats, LabelMap, Mesh, Side, Volume};
+    pub use crate::{Angle, ClassTable, CupAngleDefinition, CupAngles, Grid, HuStats, LabelMap, Mesh, PelvicFrame, Side, Volume};
 }

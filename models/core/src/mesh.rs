@@ -93,8 +93,7 @@ impl Mesh {
                 *directed.entry((a, b)).or_insert(0) += 1;
             }
         }
-        !self.triangles.is_empty()
-            && directed.iter().all(|(&(a, b), &n)| n == 1 && directed.get(&(b, a)) == Some(&1))
+        !self.triangles.is_empty() && directed.iter().all(|(&(a, b), &n)| n == 1 && directed.get(&(b, a)) == Some(&1))
     }
     /// Vertex normals: unit area-weighted mean of the adjacent face normals.
     pub fn vertex_normals(&self) -> Vec<Vector3<f64>> {
@@ -124,16 +123,20 @@ mod tests {
 
     /// A cube of side `s` at `o`, outward triangles.
     pub(crate) fn cube(o: [f64; 3], s: f64) -> Mesh {
-        let v: Vec<Point3<f64>> = (0..8)
-            .map(|i| Point3::new(o[0] + s * f64::from(i & 1), o[1] + s * f64::from((i >> 1) & 1), o[2] + s * f64::from((i >> 2) & 1)))
-            .collect();
+        let v: Vec<Point3<f64>> = (0..8).map(|i| Point3::new(o[0] + s * f64::from(i & 1), o[1] + s * f64::from((i >> 1) & 1), o[2] + s * f64::from((i >> 2) & 1))).collect();
         let t = vec![
-            [0, 2, 1], [1, 2, 3], // z = 0, normal -z
-            [4, 5, 6], [5, 7, 6], // z = s, normal +z
-            [0, 1, 4], [1, 5, 4], // y = 0, normal -y
-            [2, 6, 3], [3, 6, 7], // y = s, normal +y
-            [0, 4, 2], [2, 4, 6], // x = 0, normal -x
-            [1, 3, 5], [3, 7, 5], // x = s, normal +x
+            [0, 2, 1],
+            [1, 2, 3], // z = 0, normal -z
+            [4, 5, 6],
+            [5, 7, 6], // z = s, normal +z
+            [0, 1, 4],
+            [1, 5, 4], // y = 0, normal -y
+            [2, 6, 3],
+            [3, 6, 7], // y = s, normal +y
+            [0, 4, 2],
+            [2, 4, 6], // x = 0, normal -x
+            [1, 3, 5],
+            [3, 7, 5], // x = s, normal +x
         ];
         Mesh::new(v, t).unwrap()
     }

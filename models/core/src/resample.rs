@@ -38,11 +38,7 @@ impl Volume {
         let [ni, nj, nk] = grid.size();
         let [si, sj, sk] = self.grid().size();
         let old = self.grid().spacing_mm();
-        let (ci, cj, ck) = (
-            source_coords(ni, spacing_mm[0] / old[0]),
-            source_coords(nj, spacing_mm[1] / old[1]),
-            source_coords(nk, spacing_mm[2] / old[2]),
-        );
+        let (ci, cj, ck) = (source_coords(ni, spacing_mm[0] / old[0]), source_coords(nj, spacing_mm[1] / old[1]), source_coords(nk, spacing_mm[2] / old[2]));
         let hu = self.hu();
         let at = |k: usize, j: usize, i: usize| hu[[k.min(sk - 1), j.min(sj - 1), i.min(si - 1)]];
         let out = Array3::from_shape_fn((nk, nj, ni), |(k, j, i)| {

@@ -19,9 +19,7 @@ pub enum Error {
         present: String,
     },
     /// Image and mask are on different grids.
-    #[error(
-        "image and mask grids differ ({what}); resample the mask onto the image grid (nearest neighbour) first"
-    )]
+    #[error("image and mask grids differ ({what}); resample the mask onto the image grid (nearest neighbour) first")]
     GeometryMismatch {
         /// What differs.
         what: String,
@@ -35,9 +33,7 @@ pub enum Error {
         reason: String,
     },
     /// A matrix would take more memory than allowed.
-    #[error(
-        "{what} would need {bytes} bytes (over the {limit} byte limit); use a larger binWidth or a smaller binCount"
-    )]
+    #[error("{what} would need {bytes} bytes (over the {limit} byte limit); use a larger binWidth or a smaller binCount")]
     TooLarge {
         /// Which matrix.
         what: String,

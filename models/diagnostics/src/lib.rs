@@ -42,12 +42,8 @@ pub use settings::{FEATURE_CLASSES, ImageType, Interpolator, Params, ResegmentMo
 
 /// Features where coxa and pyradiomics may differ by more than 1e-4 relative: `(class_Feature,
 /// reason, largest relative difference allowed)`. The side-by-side test allows exactly these.
-pub const KNOWN_DIFFERENCES: &[(&str, &str, f64)] = &[
-    ("shape_SurfaceArea", MESH_REASON, 2e-2),
-    ("shape_MeshVolume", MESH_REASON, 2e-2),
-    ("shape_Sphericity", MESH_REASON, 2e-2),
-    ("shape_SurfaceVolumeRatio", MESH_REASON, 2e-2),
-];
+pub const KNOWN_DIFFERENCES: &[(&str, &str, f64)] =
+    &[("shape_SurfaceArea", MESH_REASON, 2e-2), ("shape_MeshVolume", MESH_REASON, 2e-2), ("shape_Sphericity", MESH_REASON, 2e-2), ("shape_SurfaceVolumeRatio", MESH_REASON, 2e-2)];
 
 /// Why the mesh features differ from pyradiomics.
 const MESH_REASON: &str = "the marching-cubes triangulation of non-planar loops (5 or more vertices) is built here, \
@@ -65,28 +61,18 @@ pub fn extract(image: &Volume, mask: &LabelMap, params: &Params) -> Result<Featu
     let s = &params.settings;
     for t in &params.image_types {
         if *t != ImageType::Original {
-            return Err(Error::Params(format!(
-                "imageType {t:?}: not implemented yet (Original is)"
-            )));
+            return Err(Error::Params(format!("imageType {t:?}: not implemented yet (Original is)")));
         }
     }
     let prepared = roi::prepare(image, mask, s)?;
     let enabled = |class: &str| params.feature_classes.get(class);
     let mut out = FeatureVector::new();
     if let Some(names) = enabled("shape") {
-        let shape_mask = if s.resegment_shape {
-            &prepared.roi_mask
-        } else {
-            &prepared.label_mask
-        };
+        let shape_mask = if s.resegment_shape { &prepared.roi_mask } else { &prepared.label_mask };
         let values = features::shape::compute(shape_mask, prepared.dims, prepared.spacing_zyx_mm);
         push(&mut out, "original", "shape", names.as_deref(), values);
     }
-    let texture: Vec<&str> = FEATURE_CLASSES[1..]
-        .iter()
-        .copied()
-        .filter(|c| enabled(c).is_some())
-        .collect();
+    let texture: Vec<&str> = FEATURE_CLASSES[1..].iter().copied().filter(|c| enabled(c).is_some()).collect();
     if !texture.is_empty() {
         let levels = roi::discretize(&prepared.values, &prepared.roi_mask, s)?;
         let results: Vec<(&str, Vec<(&'static str, f64)>)> = texture
@@ -105,25 +91,13 @@ pub fn extract(image: &Volume, mask: &LabelMap, params: &Params) -> Result<Featu
             })
             .collect();
         for (class, values) in results {
-            push(
-                &mut out,
-                "original",
-                class,
-                enabled(class).and_then(|n| n.as_deref()),
-                values,
-            );
+            push(&mut out, "original", class, enabled(class).and_then(|n| n.as_deref()), values);
         }
     }
     Ok(out)
 }
 
-fn push(
-    out: &mut FeatureVector,
-    image_type: &str,
-    class: &str,
-    only: Option<&[String]>,
-    values: Vec<(&'static str, f64)>,
-) {
+fn push(out: &mut FeatureVector, image_type: &str, class: &str, only: Option<&[String]>, values: Vec<(&'static str, f64)>) {
     for (name, v) in values {
         if only.is_none_or(|o| o.iter().any(|n| n == name)) {
             out.push((format!("{image_type}_{class}_{name}"), v));

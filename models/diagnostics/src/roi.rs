@@ -57,23 +57,13 @@ pub(crate) fn prepare(image: &Volume, mask: &LabelMap, s: &Settings) -> Result<P
         return Err(Error::EmptyMask);
     }
     if !u16::try_from(label).is_ok_and(|l| seen[usize::from(l)]) || label == 0 {
-        return Err(Error::LabelAbsent {
-            label,
-            present: present
-                .iter()
-                .map(|l| l.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
+        return Err(Error::LabelAbsent { label, present: present.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(", ") });
     }
     check_geometry(image.grid(), mask.grid(), s.geometry_tolerance)?;
     let grid = image.grid().clone();
     let (mut size, mut spacing) = (grid.size(), grid.spacing_mm());
     let (mut values, mut lab): (Vec<f64>, Vec<bool>) = if s.resampled_pixel_spacing_mm.is_some() {
-        (
-            image.hu().iter().map(|v| f64::from(*v)).collect(),
-            labels.iter().map(|l| u32::from(*l) == label).collect(),
-        )
+        (image.hu().iter().map(|v| f64::from(*v)).collect(), labels.iter().map(|l| u32::from(*l) == label).collect())
     } else {
         // Without resampling only the label's bounding box is needed: crop before converting.
         let (bb, _) = label_box(labels.iter().map(|l| u32::from(*l) == label), size);
@@ -105,12 +95,7 @@ pub(crate) fn prepare(image: &Volume, mask: &LabelMap, s: &Settings) -> Result<P
     let mut roi = lab.clone();
     let mut bb_final = bb;
     if let Some(range) = &s.resegment_range {
-        let inside: Vec<f64> = values
-            .iter()
-            .zip(&lab)
-            .filter(|(_, m)| **m)
-            .map(|(v, _)| *v)
-            .collect();
+        let inside: Vec<f64> = values.iter().zip(&lab).filter(|(_, m)| **m).map(|(v, _)| *v).collect();
         let mut th: Vec<f64> = range.clone();
         th.sort_by(f64::total_cmp);
         let th: Vec<f64> = match s.resegment_mode {
@@ -133,27 +118,14 @@ pub(crate) fn prepare(image: &Volume, mask: &LabelMap, s: &Settings) -> Result<P
         }
         let kept = roi.iter().filter(|m| **m).count();
         if kept <= 1 {
-            return Err(Error::RoiTooSmall {
-                label,
-                reason: format!(
-                    "resegmentation excluded too many voxels (retained {kept} voxel(s)); widen resegmentRange"
-                ),
-            });
+            return Err(Error::RoiTooSmall { label, reason: format!("resegmentation excluded too many voxels (retained {kept} voxel(s)); widen resegmentRange") });
         }
         bb_final = check_mask(&roi, size, s)?.0;
     }
     // Crop to the final bounding box ([x0, x1, y0, y1, z0, z1] inclusive, pyradiomics' order).
-    let dims = [
-        bb_final[5] - bb_final[4] + 1,
-        bb_final[3] - bb_final[2] + 1,
-        bb_final[1] - bb_final[0] + 1,
-    ];
+    let dims = [bb_final[5] - bb_final[4] + 1, bb_final[3] - bb_final[2] + 1, bb_final[1] - bb_final[0] + 1];
     let n = dims.iter().product();
-    let (mut v, mut lm, mut rm) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
+    let (mut v, mut lm, mut rm) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     for z in bb_final[4]..=bb_final[5] {
         for y in bb_final[2]..=bb_final[3] {
             let row = (z * size[1] + y) * size[0];
@@ -164,13 +136,7 @@ pub(crate) fn prepare(image: &Volume, mask: &LabelMap, s: &Settings) -> Result<P
             }
         }
     }
-    Ok(Prepared {
-        dims,
-        spacing_zyx_mm: [spacing.z, spacing.y, spacing.x],
-        values: v,
-        label_mask: lm,
-        roi_mask: rm,
-    })
+    Ok(Prepared { dims, spacing_zyx_mm: [spacing.z, spacing.y, spacing.x], values: v, label_mask: lm, roi_mask: rm })
 }
 
 /// Bounding box `[x0, x1, y0, y1, z0, z1]` (inclusive) and voxel count of a mask in `x`-fastest order.
@@ -180,11 +146,7 @@ fn label_box(m: impl Iterator<Item = bool>, size: [usize; 3]) -> ([usize; 6], us
     for (flat, inside) in m.enumerate() {
         if inside {
             count += 1;
-            let c = [
-                flat % size[0],
-                (flat / size[0]) % size[1],
-                flat / (size[0] * size[1]),
-            ];
+            let c = [flat % size[0], (flat / size[0]) % size[1], flat / (size[0] * size[1])];
             for a in 0..3 {
                 bb[2 * a] = bb[2 * a].min(c[a]);
                 bb[2 * a + 1] = bb[2 * a + 1].max(c[a]);
@@ -199,34 +161,19 @@ fn check_mask(m: &[bool], size: [usize; 3], s: &Settings) -> Result<([usize; 6],
     let (bb, count) = label_box(m.iter().copied(), size);
     let label = s.label;
     if count == 0 {
-        return Err(Error::RoiTooSmall {
-            label,
-            reason: "no voxel left in the ROI".into(),
-        });
+        return Err(Error::RoiTooSmall { label, reason: "no voxel left in the ROI".into() });
     }
     let ndims = (0..3).filter(|a| bb[2 * a + 1] > bb[2 * a]).count();
     if ndims == 0 {
-        return Err(Error::RoiTooSmall {
-            label,
-            reason: "the mask holds 1 voxel; features cannot be computed on a single voxel".into(),
-        });
+        return Err(Error::RoiTooSmall { label, reason: "the mask holds 1 voxel; features cannot be computed on a single voxel".into() });
     }
     if ndims < s.minimum_roi_dimensions {
-        return Err(Error::RoiTooSmall {
-            label,
-            reason: format!(
-                "the mask has too few dimensions ({ndims}, minimumROIDimensions {})",
-                s.minimum_roi_dimensions
-            ),
-        });
+        return Err(Error::RoiTooSmall { label, reason: format!("the mask has too few dimensions ({ndims}, minimumROIDimensions {})", s.minimum_roi_dimensions) });
     }
     if let Some(min) = s.minimum_roi_size
         && count <= min
     {
-        return Err(Error::RoiTooSmall {
-            label,
-            reason: format!("{count} voxels, not more than minimumROISize {min}"),
-        });
+        return Err(Error::RoiTooSmall { label, reason: format!("{count} voxels, not more than minimumROISize {min}") });
     }
     Ok((bb, count))
 }
@@ -235,35 +182,19 @@ fn check_mask(m: &[bool], size: [usize; 3], s: &Settings) -> Result<([usize; 6],
 /// spacing and direction within the coordinate/direction tolerance.
 fn check_geometry(a: &Grid, b: &Grid, tolerance: Option<f64>) -> Result<()> {
     if a.size() != b.size() {
-        return Err(Error::GeometryMismatch {
-            what: format!("size {:?} vs {:?}", a.size(), b.size()),
-        });
+        return Err(Error::GeometryMismatch { what: format!("size {:?} vs {:?}", a.size(), b.size()) });
     }
     // ITK: coordinate tolerance 1e-6 x the first spacing, direction tolerance 1e-6.
     let coord_tol = tolerance.unwrap_or(1e-6) * a.spacing_mm().x;
     let dir_tol = tolerance.unwrap_or(1e-6);
     if (a.origin_lps_mm() - b.origin_lps_mm()).abs().max() > coord_tol {
-        return Err(Error::GeometryMismatch {
-            what: format!(
-                "origin {:?} vs {:?} mm",
-                a.origin_lps_mm().as_slice(),
-                b.origin_lps_mm().as_slice()
-            ),
-        });
+        return Err(Error::GeometryMismatch { what: format!("origin {:?} vs {:?} mm", a.origin_lps_mm().as_slice(), b.origin_lps_mm().as_slice()) });
     }
     if (a.spacing_mm() - b.spacing_mm()).abs().max() > coord_tol {
-        return Err(Error::GeometryMismatch {
-            what: format!(
-                "spacing {:?} vs {:?} mm",
-                a.spacing_mm().as_slice(),
-                b.spacing_mm().as_slice()
-            ),
-        });
+        return Err(Error::GeometryMismatch { what: format!("spacing {:?} vs {:?} mm", a.spacing_mm().as_slice(), b.spacing_mm().as_slice()) });
     }
     if (a.direction() - b.direction()).abs().max() > dir_tol {
-        return Err(Error::GeometryMismatch {
-            what: "direction".into(),
-        });
+        return Err(Error::GeometryMismatch { what: "direction".into() });
     }
     Ok(())
 }
@@ -274,24 +205,10 @@ type Resampled = ([usize; 3], Vector3<f64>, Vec<f64>, Vec<bool>);
 /// image by the interpolator (cast back to integers when the image holds only integers, as
 /// SimpleITK keeps the pixel type), mask by nearest neighbour. `None` when the spacing is already
 /// the target.
-fn resample(
-    grid: &Grid,
-    values: &[f64],
-    lab: &[bool],
-    target: [f64; 3],
-    s: &Settings,
-) -> Result<Option<Resampled>> {
+fn resample(grid: &Grid, values: &[f64], lab: &[bool], target: [f64; 3], s: &Settings) -> Result<Option<Resampled>> {
     let size = grid.size();
     let sp = grid.spacing_mm();
-    let (bb, _) = check_mask(
-        lab,
-        size,
-        &Settings {
-            minimum_roi_dimensions: 0,
-            minimum_roi_size: None,
-            ..s.clone()
-        },
-    )?;
+    let (bb, _) = check_mask(lab, size, &Settings { minimum_roi_dimensions: 0, minimum_roi_size: None, ..s.clone() })?;
     let mut new_sp = Vector3::zeros();
     for a in 0..3 {
         let t = if target[a] == 0.0 { sp[a] } else { target[a] };
@@ -301,8 +218,7 @@ fn resample(
     if (0..3).all(|a| (sp[a] - new_sp[a]).abs() <= 1e-8 + 1e-5 * new_sp[a].abs()) {
         return Ok(None);
     }
-    let coefficients =
-        (s.interpolator == Interpolator::BSpline).then(|| bspline_coefficients(values, size));
+    let coefficients = (s.interpolator == Interpolator::BSpline).then(|| bspline_coefficients(values, size));
     let pad = s.pad_distance as f64;
     let mut lo = [0.0; 3];
     let mut new_size = [0usize; 3];
@@ -310,9 +226,7 @@ fn resample(
         let ratio = sp[a] / new_sp[a];
         let l = ((bb[2 * a] as f64 - 0.5) * ratio - pad).floor().max(0.0);
         let max_u = (size[a] as f64 * ratio).ceil() - 1.0;
-        let u = ((bb[2 * a + 1] as f64 + 1.0 - 0.5) * ratio + pad)
-            .ceil()
-            .min(max_u);
+        let u = ((bb[2 * a + 1] as f64 + 1.0 - 0.5) * ratio + pad).ceil().min(max_u);
         lo[a] = l / ratio;
         new_size[a] = (u - l + 1.0) as usize;
     }
@@ -320,18 +234,12 @@ fn resample(
     let m: Matrix3<f64> = grid.direction() * Matrix3::from_diagonal(&sp);
     let new_origin = grid.origin_lps_mm() + m * origin_index;
     let out_m = grid.direction() * Matrix3::from_diagonal(&new_sp);
-    let inv = m.try_inverse().ok_or_else(|| Error::GeometryMismatch {
-        what: "singular grid".into(),
-    })?;
+    let inv = m.try_inverse().ok_or_else(|| Error::GeometryMismatch { what: "singular grid".into() })?;
     let integer = values.iter().all(|v| v.fract() == 0.0);
     let n: usize = new_size.iter().product();
     let bytes = n as u64 * 9;
     if bytes > MAX_MATRIX_BYTES {
-        return Err(Error::TooLarge {
-            what: "the resampled image".into(),
-            bytes,
-            limit: MAX_MATRIX_BYTES,
-        });
+        return Err(Error::TooLarge { what: "the resampled image".into(), bytes, limit: MAX_MATRIX_BYTES });
     }
     let (mut v, mut lm) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let get = |x: usize, y: usize, z: usize| (z * size[1] + y) * size[0] + x;
@@ -342,9 +250,7 @@ fn resample(
                 let c = inv * (p - grid.origin_lps_mm());
                 let inside = (0..3).all(|a| c[a] >= -0.5 && c[a] < size[a] as f64 - 0.5);
                 let nn = || {
-                    let r: Vec<usize> = (0..3)
-                        .map(|a| ((c[a] + 0.5).floor().max(0.0) as usize).min(size[a] - 1))
-                        .collect();
+                    let r: Vec<usize> = (0..3).map(|a| ((c[a] + 0.5).floor().max(0.0) as usize).min(size[a] - 1)).collect();
                     get(r[0], r[1], r[2])
                 };
                 lm.push(inside && lab[nn()]);
@@ -370,13 +276,9 @@ fn resample(
                     for dz in 0..2 {
                         for dy in 0..2 {
                             for dx in 0..2 {
-                                let w = [(dx, 0), (dy, 1), (dz, 2)]
-                                    .iter()
-                                    .map(|&(d, a)| if d == 0 { 1.0 - f[a].2 } else { f[a].2 })
-                                    .product::<f64>();
+                                let w = [(dx, 0), (dy, 1), (dz, 2)].iter().map(|&(d, a)| if d == 0 { 1.0 - f[a].2 } else { f[a].2 }).product::<f64>();
                                 if w != 0.0 {
-                                    let pick =
-                                        |d: usize, a: usize| if d == 0 { f[a].0 } else { f[a].1 };
+                                    let pick = |d: usize, a: usize| if d == 0 { f[a].0 } else { f[a].1 };
                                     acc += w * values[get(pick(dx, 0), pick(dy, 1), pick(dz, 2))];
                                 }
                             }
@@ -395,21 +297,12 @@ fn resample(
 /// max + 2 w, w)`) or `binCount` (`numpy.histogram`'s edges, the last one + 1), levels by
 /// `numpy.digitize`.
 pub(crate) fn discretize(values: &[f64], roi: &[bool], s: &Settings) -> Result<Levels> {
-    let inside: Vec<f64> = values
-        .iter()
-        .zip(roi)
-        .filter(|(_, m)| **m)
-        .map(|(v, _)| *v)
-        .collect();
+    let inside: Vec<f64> = values.iter().zip(roi).filter(|(_, m)| **m).map(|(v, _)| *v).collect();
     let min = inside.iter().copied().fold(f64::INFINITY, f64::min);
     let max = inside.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let edges: Vec<f64> = match s.bin_count {
         Some(count) => {
-            let (lo, hi) = if min == max {
-                (min - 0.5, max + 0.5)
-            } else {
-                (min, max)
-            };
+            let (lo, hi) = if min == max { (min - 0.5, max + 0.5) } else { (min, max) };
             let step = (hi - lo) / count as f64;
             let mut e: Vec<f64> = (0..=count).map(|i| i as f64 * step + lo).collect();
             e[count] = hi + 1.0;
@@ -428,11 +321,7 @@ pub(crate) fn discretize(values: &[f64], roi: &[bool], s: &Settings) -> Result<L
         }
     };
     if edges.len() > 1 << 24 {
-        return Err(Error::TooLarge {
-            what: format!("{} gray levels", edges.len()),
-            bytes: edges.len() as u64 * 8,
-            limit: 1 << 27,
-        });
+        return Err(Error::TooLarge { what: format!("{} gray levels", edges.len()), bytes: edges.len() as u64 * 8, limit: 1 << 27 });
     }
     let mut gl = vec![0u32; values.len()];
     let mut seen = vec![false; edges.len() + 1];
@@ -444,20 +333,13 @@ pub(crate) fn discretize(values: &[f64], roi: &[bool], s: &Settings) -> Result<L
             seen[i as usize] = true;
         }
     }
-    let present: Vec<u32> = (0..seen.len() as u32)
-        .filter(|i| seen[*i as usize])
-        .collect();
+    let present: Vec<u32> = (0..seen.len() as u32).filter(|i| seen[*i as usize]).collect();
     let ng = *present.last().unwrap_or(&0);
     let mut index = vec![u32::MAX; ng as usize + 1];
     for (k, l) in present.iter().enumerate() {
         index[*l as usize] = k as u32;
     }
-    Ok(Levels {
-        gl,
-        present,
-        ng,
-        index,
-    })
+    Ok(Levels { gl, present, ng, index })
 }
 
 /// The pole of the cubic B-spline prefilter.
@@ -544,11 +426,7 @@ fn bspline_value(coef: &[f64], size: [usize; 3], x: [f64; 3]) -> f64 {
             if len == 1 {
                 i = 0;
             } else {
-                i = if i < 0 {
-                    -i - period * ((-i) / period)
-                } else {
-                    i - period * (i / period)
-                };
+                i = if i < 0 { -i - period * ((-i) / period) } else { i - period * (i / period) };
                 if len <= i {
                     i = period - i;
                 }

@@ -13,15 +13,7 @@ use crate::{Error, Result};
 
 /// The feature classes in pyradiomics' output order (shape first, then the others as
 /// pyradiomics discovers its modules).
-pub const FEATURE_CLASSES: [&str; 7] = [
-    "shape",
-    "firstorder",
-    "glcm",
-    "gldm",
-    "glrlm",
-    "glszm",
-    "ngtdm",
-];
+pub const FEATURE_CLASSES: [&str; 7] = ["shape", "firstorder", "glcm", "gldm", "glrlm", "glszm", "ngtdm"];
 
 /// How `resampledPixelSpacing` interpolates the image (the mask is always nearest neighbour).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,14 +134,7 @@ pub struct Params {
 impl Default for Params {
     /// pyradiomics' defaults: the original image, every feature class, every feature.
     fn default() -> Self {
-        Self {
-            settings: Settings::default(),
-            image_types: vec![ImageType::Original],
-            feature_classes: FEATURE_CLASSES
-                .iter()
-                .map(|c| ((*c).to_string(), None))
-                .collect(),
-        }
+        Self { settings: Settings::default(), image_types: vec![ImageType::Original], feature_classes: FEATURE_CLASSES.iter().map(|c| ((*c).to_string(), None)).collect() }
     }
 }
 
@@ -168,13 +153,9 @@ struct ParamFile {
 impl Params {
     /// Parses a pyradiomics parameter file (YAML or JSON).
     pub fn from_yaml(text: &str) -> Result<Self> {
-        let file: ParamFile = serde_norway::from_str(text)
-            .map_err(|e| Error::Params(format!("not a pyradiomics parameter file: {e}")))?;
+        let file: ParamFile = serde_norway::from_str(text).map_err(|e| Error::Params(format!("not a pyradiomics parameter file: {e}")))?;
         if file.voxel_setting.is_some() {
-            return Err(Error::Params(
-                "voxelSetting: voxel-based extraction is not implemented; remove the section"
-                    .into(),
-            ));
+            return Err(Error::Params("voxelSetting: voxel-based extraction is not implemented; remove the section".into()));
         }
         let mut p = Params::default();
         if let Some(types) = file.image_type {
@@ -196,17 +177,12 @@ impl Params {
                     continue;
                 }
                 if !FEATURE_CLASSES.contains(&class.as_str()) {
-                    return Err(Error::Params(format!(
-                        "featureClass {class}: unknown; known: {}",
-                        FEATURE_CLASSES.join(", ")
-                    )));
+                    return Err(Error::Params(format!("featureClass {class}: unknown; known: {}", FEATURE_CLASSES.join(", "))));
                 }
                 if let Some(names) = &features {
                     for n in names {
                         if !crate::features::feature_names(&class).contains(&n.as_str()) {
-                            return Err(Error::Params(format!(
-                                "featureClass {class}: no feature {n}"
-                            )));
+                            return Err(Error::Params(format!("featureClass {class}: no feature {n}")));
                         }
                     }
                 }
@@ -223,33 +199,23 @@ impl Params {
     pub fn validate(&self) -> Result<()> {
         let s = &self.settings;
         if !(s.bin_width.is_finite() && s.bin_width > 0.0) {
-            return Err(Error::Params(format!(
-                "binWidth {} must be > 0",
-                s.bin_width
-            )));
+            return Err(Error::Params(format!("binWidth {} must be > 0", s.bin_width)));
         }
         if s.bin_count == Some(0) {
             return Err(Error::Params("binCount must be >= 1".into()));
         }
         if s.distances != [1] {
-            return Err(Error::Params(format!(
-                "distances {:?}: only [1] is implemented",
-                s.distances
-            )));
+            return Err(Error::Params(format!("distances {:?}: only [1] is implemented", s.distances)));
         }
         if let Some(r) = &s.resegment_range
             && (r.is_empty() || r.len() > 2 || r.iter().any(|v| !v.is_finite()))
         {
-            return Err(Error::Params(format!(
-                "resegmentRange {r:?}: one or two finite values"
-            )));
+            return Err(Error::Params(format!("resegmentRange {r:?}: one or two finite values")));
         }
         if let Some(sp) = s.resampled_pixel_spacing_mm
             && sp.iter().any(|v| !v.is_finite() || *v < 0.0)
         {
-            return Err(Error::Params(format!(
-                "resampledPixelSpacing {sp:?}: three values >= 0 (0 keeps the axis)"
-            )));
+            return Err(Error::Params(format!("resampledPixelSpacing {sp:?}: three values >= 0 (0 keeps the axis)")));
         }
         Ok(())
     }
@@ -261,23 +227,16 @@ fn image_type(name: &str, custom: Option<&serde_norway::Value>) -> Result<ImageT
         "Original" => Ok(ImageType::Original),
         "LoG" => {
             let sigma_mm = match get("sigma") {
-                Some(v) => f64_list(v).ok_or_else(|| {
-                    Error::Params("imageType LoG: sigma must be a list of numbers".into())
-                })?,
+                Some(v) => f64_list(v).ok_or_else(|| Error::Params("imageType LoG: sigma must be a list of numbers".into()))?,
                 None => Vec::new(),
             };
             Ok(ImageType::LoG { sigma_mm })
         }
         "Wavelet" => {
-            let wavelet = get("wavelet")
-                .and_then(|v| v.as_str())
-                .unwrap_or("coif1")
-                .to_string();
+            let wavelet = get("wavelet").and_then(|v| v.as_str()).unwrap_or("coif1").to_string();
             Ok(ImageType::Wavelet { wavelet })
         }
-        other => Err(Error::Params(format!(
-            "imageType {other}: not implemented (Original, LoG, Wavelet are)"
-        ))),
+        other => Err(Error::Params(format!("imageType {other}: not implemented (Original, LoG, Wavelet are)"))),
     }
 }
 
@@ -292,24 +251,14 @@ fn f64_list(v: &serde_norway::Value) -> Option<Vec<f64>> {
 fn apply_setting(s: &mut Settings, key: &str, v: &serde_norway::Value) -> Result<()> {
     let bad = |what: &str| Error::Params(format!("setting {key}: {what}"));
     let num = || v.as_f64().ok_or_else(|| bad("a number"));
-    let uint = || {
-        v.as_u64()
-            .map(|x| x as usize)
-            .ok_or_else(|| bad("a whole number >= 0"))
-    };
+    let uint = || v.as_u64().map(|x| x as usize).ok_or_else(|| bad("a whole number >= 0"));
     let flag = || v.as_bool().ok_or_else(|| bad("true or false"));
     let is_null = v.is_null();
     match key {
         "label" => s.label = u32::try_from(uint()?).map_err(|_| bad("a label value"))?,
         "binWidth" => s.bin_width = num()?,
         "binCount" => s.bin_count = if is_null { None } else { Some(uint()?) },
-        "resegmentRange" => {
-            s.resegment_range = if is_null {
-                None
-            } else {
-                Some(f64_list(v).ok_or_else(|| bad("a list of numbers"))?)
-            }
-        }
+        "resegmentRange" => s.resegment_range = if is_null { None } else { Some(f64_list(v).ok_or_else(|| bad("a list of numbers"))?) },
         "resegmentMode" => {
             s.resegment_mode = match v.as_str() {
                 Some("absolute") => ResegmentMode::Absolute,
@@ -336,20 +285,14 @@ fn apply_setting(s: &mut Settings, key: &str, v: &serde_norway::Value) -> Result
                 Some("sitkLinear") => Interpolator::Linear,
                 Some("sitkBSpline") => Interpolator::BSpline,
                 _ => {
-                    return Err(bad(
-                        "sitkNearestNeighbor, sitkLinear or sitkBSpline (others are not implemented)",
-                    ));
+                    return Err(bad("sitkNearestNeighbor, sitkLinear or sitkBSpline (others are not implemented)"));
                 }
             }
         }
         "padDistance" => s.pad_distance = uint()?,
         "distances" => {
             s.distances = match v {
-                serde_norway::Value::Sequence(q) => q
-                    .iter()
-                    .map(|x| x.as_u64().map(|d| d as usize))
-                    .collect::<Option<_>>()
-                    .ok_or_else(|| bad("a list of whole numbers"))?,
+                serde_norway::Value::Sequence(q) => q.iter().map(|x| x.as_u64().map(|d| d as usize)).collect::<Option<_>>().ok_or_else(|| bad("a list of whole numbers"))?,
                 _ => return Err(bad("a list of whole numbers")),
             }
         }
@@ -378,9 +321,7 @@ fn apply_setting(s: &mut Settings, key: &str, v: &serde_norway::Value) -> Result
         // Filter settings read by the image types.
         "sigma" | "wavelet" | "level" | "start_level" => {}
         other => {
-            return Err(Error::Params(format!(
-                "setting {other}: unknown to coxa (pyradiomics' names are case-sensitive)"
-            )));
+            return Err(Error::Params(format!("setting {other}: unknown to coxa (pyradiomics' names are case-sensitive)")));
         }
     }
     Ok(())
@@ -392,29 +333,17 @@ mod tests {
 
     #[test]
     fn a_pyradiomics_file_reads_and_unknown_keys_are_named() {
-        let p = Params::from_yaml(
-            "imageType:\n  Original: {}\nfeatureClass:\n  glcm:\n  firstorder: [Mean, Median]\nsetting:\n  binWidth: 10\n  label: 77\n  resegmentRange: [-200, 2000]\n",
-        )
-        .unwrap();
+        let p = Params::from_yaml("imageType:\n  Original: {}\nfeatureClass:\n  glcm:\n  firstorder: [Mean, Median]\nsetting:\n  binWidth: 10\n  label: 77\n  resegmentRange: [-200, 2000]\n").unwrap();
         assert_eq!(p.settings.bin_width, 10.0);
         assert_eq!(p.settings.label, 77);
         assert_eq!(p.settings.resegment_range, Some(vec![-200.0, 2000.0]));
         assert_eq!(p.feature_classes.len(), 2);
-        assert_eq!(
-            p.feature_classes["firstorder"],
-            Some(vec!["Mean".to_string(), "Median".to_string()])
-        );
-        let e = Params::from_yaml("setting:\n  binwidth: 10\n")
-            .unwrap_err()
-            .to_string();
+        assert_eq!(p.feature_classes["firstorder"], Some(vec!["Mean".to_string(), "Median".to_string()]));
+        let e = Params::from_yaml("setting:\n  binwidth: 10\n").unwrap_err().to_string();
         assert!(e.contains("binwidth"), "{e}");
-        let e = Params::from_yaml("featureClass:\n  glcm: [Nope]\n")
-            .unwrap_err()
-            .to_string();
+        let e = Params::from_yaml("featureClass:\n  glcm: [Nope]\n").unwrap_err().to_string();
         assert!(e.contains("Nope"), "{e}");
-        let e = Params::from_yaml("setting:\n  normalize: true\n")
-            .unwrap_err()
-            .to_string();
+        let e = Params::from_yaml("setting:\n  normalize: true\n").unwrap_err().to_string();
         assert!(e.contains("normalize"), "{e}");
     }
 }

@@ -29,14 +29,8 @@ const MAP: &[(&str, &str)] = &[
     ("firstorder_Maximum", "feat_stat_maximum"),
     ("firstorder_InterquartileRange", "feat_stat_iqr"),
     ("firstorder_Range", "feat_stat_range"),
-    (
-        "firstorder_MeanAbsoluteDeviation",
-        "feat_stat_mean_absolute_dev",
-    ),
-    (
-        "firstorder_RobustMeanAbsoluteDeviation",
-        "feat_stat_robust_mean_absolute_dev",
-    ),
+    ("firstorder_MeanAbsoluteDeviation", "feat_stat_mean_absolute_dev"),
+    ("firstorder_RobustMeanAbsoluteDeviation", "feat_stat_robust_mean_absolute_dev"),
     ("firstorder_Energy", "feat_stat_energy"),
     ("firstorder_RootMeanSquared", "feat_stat_root_mean_square"),
     ("firstorder_Entropy", "feat_int_hist_entropy"),
@@ -44,10 +38,7 @@ const MAP: &[(&str, &str)] = &[
     ("shape_VoxelVolume", "feat_morph_approx_volume"),
     ("shape_MeshVolume", "feat_morph_volume"),
     ("shape_SurfaceArea", "feat_morph_area"),
-    (
-        "shape_SurfaceVolumeRatio",
-        "feat_morph_surface_volume_ratio",
-    ),
+    ("shape_SurfaceVolumeRatio", "feat_morph_surface_volume_ratio"),
     ("shape_Sphericity", "feat_morph_sphericity"),
     ("shape_Maximum3DDiameter", "feat_morph_max_3d_diam"),
     ("shape_MajorAxisLength", "feat_morph_pca_major"),
@@ -79,91 +70,31 @@ const MAP: &[(&str, &str)] = &[
     ("glcm_Imc2", "feat_cm_information_corr_2"),
     ("glrlm_ShortRunEmphasis", "feat_rlm_short_runs_emphasis"),
     ("glrlm_LongRunEmphasis", "feat_rlm_long_runs_emphasis"),
-    (
-        "glrlm_LowGrayLevelRunEmphasis",
-        "feat_rlm_low_grey_level_run_emphasis",
-    ),
-    (
-        "glrlm_HighGrayLevelRunEmphasis",
-        "feat_rlm_high_grey_level_run_emphasis",
-    ),
-    (
-        "glrlm_ShortRunLowGrayLevelEmphasis",
-        "feat_rlm_short_run_low_grey_level_emphasis",
-    ),
-    (
-        "glrlm_ShortRunHighGrayLevelEmphasis",
-        "feat_rlm_short_run_high_grey_level_emphasis",
-    ),
-    (
-        "glrlm_LongRunLowGrayLevelEmphasis",
-        "feat_rlm_long_run_low_grey_level_emphasis",
-    ),
-    (
-        "glrlm_LongRunHighGrayLevelEmphasis",
-        "feat_rlm_long_run_high_grey_level_emphasis",
-    ),
-    (
-        "glrlm_GrayLevelNonUniformity",
-        "feat_rlm_grey_level_non_uniformity",
-    ),
-    (
-        "glrlm_GrayLevelNonUniformityNormalized",
-        "feat_rlm_grey_level_non_uniformity_normalised",
-    ),
-    (
-        "glrlm_RunLengthNonUniformity",
-        "feat_rlm_run_length_non_uniformity",
-    ),
-    (
-        "glrlm_RunLengthNonUniformityNormalized",
-        "feat_rlm_run_length_non_uniformity_normalised",
-    ),
+    ("glrlm_LowGrayLevelRunEmphasis", "feat_rlm_low_grey_level_run_emphasis"),
+    ("glrlm_HighGrayLevelRunEmphasis", "feat_rlm_high_grey_level_run_emphasis"),
+    ("glrlm_ShortRunLowGrayLevelEmphasis", "feat_rlm_short_run_low_grey_level_emphasis"),
+    ("glrlm_ShortRunHighGrayLevelEmphasis", "feat_rlm_short_run_high_grey_level_emphasis"),
+    ("glrlm_LongRunLowGrayLevelEmphasis", "feat_rlm_long_run_low_grey_level_emphasis"),
+    ("glrlm_LongRunHighGrayLevelEmphasis", "feat_rlm_long_run_high_grey_level_emphasis"),
+    ("glrlm_GrayLevelNonUniformity", "feat_rlm_grey_level_non_uniformity"),
+    ("glrlm_GrayLevelNonUniformityNormalized", "feat_rlm_grey_level_non_uniformity_normalised"),
+    ("glrlm_RunLengthNonUniformity", "feat_rlm_run_length_non_uniformity"),
+    ("glrlm_RunLengthNonUniformityNormalized", "feat_rlm_run_length_non_uniformity_normalised"),
     ("glrlm_RunPercentage", "feat_rlm_run_percentage"),
     ("glrlm_GrayLevelVariance", "feat_rlm_grey_level_variance"),
     ("glrlm_RunVariance", "feat_rlm_run_length_variance"),
     ("glrlm_RunEntropy", "feat_rlm_run_entropy"),
     ("glszm_LargeAreaEmphasis", "feat_szm_large_zone_emphasis"),
-    (
-        "glszm_LowGrayLevelZoneEmphasis",
-        "feat_szm_low_grey_level_zone_emphasis",
-    ),
-    (
-        "glszm_HighGrayLevelZoneEmphasis",
-        "feat_szm_high_grey_level_zone_emphasis",
-    ),
-    (
-        "glszm_SmallAreaLowGrayLevelEmphasis",
-        "feat_szm_small_zone_low_grey_level_emphasis",
-    ),
-    (
-        "glszm_SmallAreaHighGrayLevelEmphasis",
-        "feat_szm_small_zone_high_grey_level_emphasis",
-    ),
-    (
-        "glszm_LargeAreaLowGrayLevelEmphasis",
-        "feat_szm_large_zone_low_grey_level_emphasis",
-    ),
-    (
-        "glszm_LargeAreaHighGrayLevelEmphasis",
-        "feat_szm_large_zone_high_grey_level_emphasis",
-    ),
-    (
-        "glszm_GrayLevelNonUniformity",
-        "feat_szm_grey_level_non_uniformity",
-    ),
-    (
-        "glszm_GrayLevelNonUniformityNormalized",
-        "feat_szm_grey_level_non_uniformity_normalised",
-    ),
-    (
-        "glszm_SizeZoneNonUniformity",
-        "feat_szm_zone_size_non_uniformity",
-    ),
-    (
-        "glszm_SizeZoneNonUniformityNormalized",
-        "feat_szm_zone_size_non_uniformity_normalised",
-    ),
+    ("glszm_LowGrayLevelZoneEmphasis", "feat_szm_low_grey_level_zone_emphasis"),
+    ("glszm_HighGrayLevelZoneEmphasis", "feat_szm_high_grey_level_zone_emphasis"),
+    ("glszm_SmallAreaLowGrayLevelEmphasis", "feat_szm_small_zone_low_grey_level_emphasis"),
+    ("glszm_SmallAreaHighGrayLevelEmphasis", "feat_szm_small_zone_high_grey_level_emphasis"),
+    ("glszm_LargeAreaLowGrayLevelEmphasis", "feat_szm_large_zone_low_grey_level_emphasis"),
+    ("glszm_LargeAreaHighGrayLevelEmphasis", "feat_szm_large_zone_high_grey_level_emphasis"),
+    ("glszm_GrayLevelNonUniformity", "feat_szm_grey_level_non_uniformity"),
+    ("glszm_GrayLevelNonUniformityNormalized", "feat_szm_grey_level_non_uniformity_normalised"),
+    ("glszm_SizeZoneNonUniformity", "feat_szm_zone_size_non_uniformity"),
+    ("glszm_SizeZoneNonUniformityNormalized", "feat_szm_zone_size_non_uniformity_normalised"),
     ("glszm_ZonePercentage", "feat_szm_zone_percentage"),
     ("glszm_GrayLevelVariance", "feat_szm_grey_level_variance"),
     ("glszm_ZoneVariance", "feat_szm_zone_size_variance"),
@@ -173,73 +104,28 @@ const MAP: &[(&str, &str)] = &[
     ("ngtdm_Busyness", "feat_ngtdm_busyness"),
     ("ngtdm_Complexity", "feat_ngtdm_complexity"),
     ("ngtdm_Strength", "feat_ngtdm_strength"),
-    (
-        "gldm_SmallDependenceEmphasis",
-        "feat_ngldm_low_dependence_emphasis",
-    ),
-    (
-        "gldm_LargeDependenceEmphasis",
-        "feat_ngldm_high_dependence_emphasis",
-    ),
-    (
-        "gldm_LowGrayLevelEmphasis",
-        "feat_ngldm_low_grey_level_count_emphasis",
-    ),
-    (
-        "gldm_HighGrayLevelEmphasis",
-        "feat_ngldm_high_grey_level_count_emphasis",
-    ),
-    (
-        "gldm_SmallDependenceLowGrayLevelEmphasis",
-        "feat_ngldm_low_dependence_low_grey_level_emphasis",
-    ),
-    (
-        "gldm_SmallDependenceHighGrayLevelEmphasis",
-        "feat_ngldm_low_dependence_high_grey_level_emphasis",
-    ),
-    (
-        "gldm_LargeDependenceLowGrayLevelEmphasis",
-        "feat_ngldm_high_dependence_low_grey_level_emphasis",
-    ),
-    (
-        "gldm_LargeDependenceHighGrayLevelEmphasis",
-        "feat_ngldm_high_dependence_high_grey_level_emphasis",
-    ),
-    (
-        "gldm_GrayLevelNonUniformity",
-        "feat_ngldm_grey_level_non_uniformity",
-    ),
-    (
-        "gldm_DependenceNonUniformity",
-        "feat_ngldm_dependence_count_non_uniformity",
-    ),
-    (
-        "gldm_DependenceNonUniformityNormalized",
-        "feat_ngldm_normalised_dependence_count_non_uniformity",
-    ),
+    ("gldm_SmallDependenceEmphasis", "feat_ngldm_low_dependence_emphasis"),
+    ("gldm_LargeDependenceEmphasis", "feat_ngldm_high_dependence_emphasis"),
+    ("gldm_LowGrayLevelEmphasis", "feat_ngldm_low_grey_level_count_emphasis"),
+    ("gldm_HighGrayLevelEmphasis", "feat_ngldm_high_grey_level_count_emphasis"),
+    ("gldm_SmallDependenceLowGrayLevelEmphasis", "feat_ngldm_low_dependence_low_grey_level_emphasis"),
+    ("gldm_SmallDependenceHighGrayLevelEmphasis", "feat_ngldm_low_dependence_high_grey_level_emphasis"),
+    ("gldm_LargeDependenceLowGrayLevelEmphasis", "feat_ngldm_high_dependence_low_grey_level_emphasis"),
+    ("gldm_LargeDependenceHighGrayLevelEmphasis", "feat_ngldm_high_dependence_high_grey_level_emphasis"),
+    ("gldm_GrayLevelNonUniformity", "feat_ngldm_grey_level_non_uniformity"),
+    ("gldm_DependenceNonUniformity", "feat_ngldm_dependence_count_non_uniformity"),
+    ("gldm_DependenceNonUniformityNormalized", "feat_ngldm_normalised_dependence_count_non_uniformity"),
     ("gldm_GrayLevelVariance", "feat_ngldm_grey_level_variance"),
-    (
-        "gldm_DependenceVariance",
-        "feat_ngldm_dependence_count_variance",
-    ),
-    (
-        "gldm_DependenceEntropy",
-        "feat_ngldm_dependence_count_entropy",
-    ),
+    ("gldm_DependenceVariance", "feat_ngldm_dependence_count_variance"),
+    ("gldm_DependenceEntropy", "feat_ngldm_dependence_count_entropy"),
 ];
 
 /// Features whose pyradiomics definition (followed by coxa) differs from IBSI's on the phantom.
 pub const DIFFERS: &[(&str, &str)] = &[
-    (
-        "shape_MeshVolume",
-        "coxa's own marching-cubes triangulation of non-planar loops (coxa 553 mm³, IBSI 556; see KNOWN_DIFFERENCES)",
-    ),
+    ("shape_MeshVolume", "coxa's own marching-cubes triangulation of non-planar loops (coxa 553 mm³, IBSI 556; see KNOWN_DIFFERENCES)"),
     ("shape_SurfaceVolumeRatio", "follows MeshVolume"),
     ("shape_Sphericity", "follows MeshVolume"),
-    (
-        "shape_MajorAxisLength",
-        "pyradiomics' covariance of the voxel coordinates divides by Np, IBSI's by Np - 1 (a factor sqrt(74/73) here)",
-    ),
+    ("shape_MajorAxisLength", "pyradiomics' covariance of the voxel coordinates divides by Np, IBSI's by Np - 1 (a factor sqrt(74/73) here)"),
     ("shape_MinorAxisLength", "as MajorAxisLength"),
     ("shape_LeastAxisLength", "as MajorAxisLength"),
 ];
@@ -258,8 +144,7 @@ fn ibsi_digital_phantom() -> anyhow::Result<()> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ibsi_phantom");
     let image = coxa_io::nifti::read_volume(&dir.join("phantom.nii.gz"))?;
     let mask = coxa_io::nifti::read_label_map(&dir.join("mask.nii.gz"))?;
-    let reference: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json"))?)?;
+    let reference: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json"))?)?;
     let mut params = Params::default();
     params.settings.bin_width = 1.0;
     let got: BTreeMap<String, f64> = extract(&image, &mask, &params)?.into_iter().collect();
@@ -279,9 +164,7 @@ fn ibsi_digital_phantom() -> anyhow::Result<()> {
         if ok {
             agree.push(line);
             if differs.contains_key(ours) {
-                problems.push(format!(
-                    "{ours} is listed as differing but agrees with IBSI"
-                ));
+                problems.push(format!("{ours} is listed as differing but agrees with IBSI"));
             }
         } else {
             differ.push(line);
@@ -290,13 +173,7 @@ fn ibsi_digital_phantom() -> anyhow::Result<()> {
             }
         }
     }
-    eprintln!(
-        "agree with IBSI ({}):\n  {}\ndiffer ({}):\n  {}",
-        agree.len(),
-        agree.join("\n  "),
-        differ.len(),
-        differ.join("\n  ")
-    );
+    eprintln!("agree with IBSI ({}):\n  {}\ndiffer ({}):\n  {}", agree.len(), agree.join("\n  "), differ.len(), differ.join("\n  "));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     Ok(())
 }

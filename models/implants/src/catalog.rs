@@ -195,19 +195,11 @@ pub struct StemSize {
 }
 
 fn positive(origin: &str, field: String, v: f64) -> Result<()> {
-    if v.is_finite() && v > 0.0 {
-        Ok(())
-    } else {
-        Err(ImplantError::Invalid { origin: origin.into(), field, why: format!("{v} must be a finite number > 0") })
-    }
+    if v.is_finite() && v > 0.0 { Ok(()) } else { Err(ImplantError::Invalid { origin: origin.into(), field, why: format!("{v} must be a finite number > 0") }) }
 }
 
 fn in_range(origin: &str, field: String, v: f64, lo: f64, hi: f64) -> Result<()> {
-    if v.is_finite() && (lo..=hi).contains(&v) {
-        Ok(())
-    } else {
-        Err(ImplantError::Invalid { origin: origin.into(), field, why: format!("{v} is outside {lo}..={hi}") })
-    }
+    if v.is_finite() && (lo..=hi).contains(&v) { Ok(()) } else { Err(ImplantError::Invalid { origin: origin.into(), field, why: format!("{v} is outside {lo}..={hi}") }) }
 }
 
 impl CatalogFile {
@@ -343,11 +335,7 @@ impl Catalog {
     /// Every `*.toml` file of `dir` (sorted by name), parsed and validated.
     pub fn load_dir(dir: &Path) -> Result<Self> {
         let read = |path: &Path, source| ImplantError::Read { path: path.to_path_buf(), source };
-        let mut paths: Vec<_> = std::fs::read_dir(dir)
-            .map_err(|e| read(dir, e))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
+        let mut paths: Vec<_> = std::fs::read_dir(dir).map_err(|e| read(dir, e))?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
         paths.sort();
         let mut c = Self::default();
         for p in paths {
@@ -387,7 +375,9 @@ impl Catalog {
                 }
             }
         }
-        best.ok_or_else(|| ImplantError::DoesNotFit { why: format!("no shell in the catalog holds a {head_diameter_mm} mm head in a liner of {} mm wall (needs an inner diameter >= {need} mm)", liner.min_thickness_mm) })
+        best.ok_or_else(|| ImplantError::DoesNotFit {
+            why: format!("no shell in the catalog holds a {head_diameter_mm} mm head in a liner of {} mm wall (needs an inner diameter >= {need} mm)", liner.min_thickness_mm),
+        })
     }
 
     /// The first series that has a shell of exactly `outer_diameter_mm`.
@@ -438,7 +428,10 @@ impl Catalog {
             return Err(ImplantError::DoesNotFit {
                 why: format!(
                     "liner {:?} for a {head_diameter_mm} mm head in a {} mm shell is {:.1} mm thick, below its minimum {} mm; choose a larger shell or a smaller head",
-                    spec.name, shell.outer_diameter_mm, liner.thickness_mm(), spec.min_thickness_mm
+                    spec.name,
+                    shell.outer_diameter_mm,
+                    liner.thickness_mm(),
+                    spec.min_thickness_mm
                 ),
             });
         }

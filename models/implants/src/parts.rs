@@ -19,11 +19,7 @@ use crate::mesh::{arc, revolve};
 use crate::{ImplantError, Result};
 
 fn check(part: &'static str, field: &'static str, value: f64, lo: f64, hi: f64, why: &'static str) -> Result<()> {
-    if value.is_finite() && value >= lo && value <= hi {
-        Ok(())
-    } else {
-        Err(ImplantError::InvalidPart { part, field, value, why })
-    }
+    if value.is_finite() && value >= lo && value <= hi { Ok(()) } else { Err(ImplantError::InvalidPart { part, field, value, why }) }
 }
 
 /// A hemispherical acetabular shell.
@@ -419,12 +415,16 @@ impl Construct {
             return Err(ImplantError::DoesNotFit { why: format!("the liner's inner diameter {} mm does not match the {} mm head", liner.inner_diameter_mm, head.diameter_mm) });
         }
         if (liner.outer_diameter_mm - shell.inner_diameter_mm()).abs() > 1e-6 {
-            return Err(ImplantError::DoesNotFit { why: format!("the liner's outer diameter {} mm does not match the shell's inner diameter {} mm", liner.outer_diameter_mm, shell.inner_diameter_mm()) });
+            return Err(ImplantError::DoesNotFit {
+                why: format!("the liner's outer diameter {} mm does not match the shell's inner diameter {} mm", liner.outer_diameter_mm, shell.inner_diameter_mm()),
+            });
         }
         let r = head.diameter_mm / 2.0;
         let rn = stem.neck_diameter_mm / 2.0;
         if rn >= r * 0.95 {
-            return Err(ImplantError::DoesNotFit { why: format!("a {} mm neck is too thick for a {} mm head; the neck must be narrower than 0.95 x the head", stem.neck_diameter_mm, head.diameter_mm) });
+            return Err(ImplantError::DoesNotFit {
+                why: format!("a {} mm neck is too thick for a {} mm head; the neck must be narrower than 0.95 x the head", stem.neck_diameter_mm, head.diameter_mm),
+            });
         }
         let start = (r * r - rn * rn).sqrt();
         let end = stem.neck_length_mm + head.neck_length_offset_mm;
@@ -546,7 +546,11 @@ mod tests {
         let h = Head::new(32.0, 0.0).unwrap().mesh();
         assert!(h.is_watertight());
         assert_relative_eq!(h.signed_volume_mm3(), 4.0 / 3.0 * PI * 16f64.powi(3), max_relative = 0.01);
-        for rim in [Rim::Hemispherical, Rim::Chamfered { chamfer: Angle::from_deg(10.0) }, Rim::Elevated { height_mm: 4.0, arc: Angle::from_deg(120.0), transition: Angle::from_deg(30.0), orientation: Angle::from_deg(0.0) }] {
+        for rim in [
+            Rim::Hemispherical,
+            Rim::Chamfered { chamfer: Angle::from_deg(10.0) },
+            Rim::Elevated { height_mm: 4.0, arc: Angle::from_deg(120.0), transition: Angle::from_deg(30.0), orientation: Angle::from_deg(0.0) },
+        ] {
             let l = Liner::new(32.0, 44.0, rim).unwrap().mesh();
             assert!(l.is_watertight(), "{rim:?}");
             assert!(l.signed_volume_mm3() > 0.0);

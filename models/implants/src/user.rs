@@ -119,13 +119,23 @@ impl UserGeometrySpec {
                 "head_centre_mm",
                 "neck_axis",
                 "neck_diameter_mm",
-                [("cup_centre_mm", self.cup_centre_mm.is_some()), ("cup_axis", self.cup_axis.is_some()), ("inner_diameter_mm", self.inner_diameter_mm.is_some()), ("superior_axis", self.superior_axis.is_some())],
+                [
+                    ("cup_centre_mm", self.cup_centre_mm.is_some()),
+                    ("cup_axis", self.cup_axis.is_some()),
+                    ("inner_diameter_mm", self.inner_diameter_mm.is_some()),
+                    ("superior_axis", self.superior_axis.is_some()),
+                ],
             ),
             UserPartKind::Cup => (
                 "cup_centre_mm",
                 "cup_axis",
                 "inner_diameter_mm",
-                [("head_centre_mm", self.head_centre_mm.is_some()), ("neck_axis", self.neck_axis.is_some()), ("neck_diameter_mm", self.neck_diameter_mm.is_some()), ("shaft_axis", self.shaft_axis.is_some())],
+                [
+                    ("head_centre_mm", self.head_centre_mm.is_some()),
+                    ("neck_axis", self.neck_axis.is_some()),
+                    ("neck_diameter_mm", self.neck_diameter_mm.is_some()),
+                    ("shaft_axis", self.shaft_axis.is_some()),
+                ],
             ),
         };
         if let Some((n, _)) = other.iter().find(|(_, set)| *set) {
@@ -145,13 +155,18 @@ impl UserGeometrySpec {
         if !(d.is_finite() && d > 0.0 && d < 100.0) {
             return Err(invalid(d_name, format!("{d} must lie in (0, 100) mm")));
         }
-        let unit = |v: [f64; 3], name: &str| Vector3::from(v).try_normalize(1e-9).filter(|v| v.iter().all(|x| x.is_finite())).ok_or_else(|| invalid(name, format!("{v:?} is not a finite non-zero direction")));
+        let unit = |v: [f64; 3], name: &str| {
+            Vector3::from(v).try_normalize(1e-9).filter(|v| v.iter().all(|x| x.is_finite())).ok_or_else(|| invalid(name, format!("{v:?} is not a finite non-zero direction")))
+        };
         let reference_axis = match self.part {
             UserPartKind::Stem => {
                 let s = unit(self.shaft_axis.ok_or_else(|| invalid("shaft_axis", "missing: the distal direction of the stem's shaft fixes its roll and CCD angle".into()))?, "shaft_axis")?;
                 let ccd = 180.0 - s.angle(&axis).to_degrees();
                 if !(95.0..=175.0).contains(&ccd) {
-                    return Err(invalid("shaft_axis", format!("makes {ccd:.1} deg with neck_axis; a stem's neck-shaft (CCD) angle lies in 95-175 deg (neck_axis points from the head towards the stem)")));
+                    return Err(invalid(
+                        "shaft_axis",
+                        format!("makes {ccd:.1} deg with neck_axis; a stem's neck-shaft (CCD) angle lies in 95-175 deg (neck_axis points from the head towards the stem)"),
+                    ));
                 }
                 Some(s)
             }

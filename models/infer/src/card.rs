@@ -166,119 +166,47 @@ pub struct ClassSpec {
 impl ModelCard {
     /// Reads and checks a card (the weights are checked by [`crate::Model::load`]).
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::CardRead {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::CardRead { path: path.to_path_buf(), source })?;
         Self::parse(&text, path)
     }
 
     /// Parses and checks card text; `path` names it in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
-        let card: ModelCard = toml::from_str(text).map_err(|source| Error::CardParse {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let card: ModelCard = toml::from_str(text).map_err(|source| Error::CardParse { path: path.to_path_buf(), source })?;
         card.check(path)?;
         Ok(card)
     }
 
     fn check(&self, path: &Path) -> Result<()> {
-        let bad = |field: &str, problem: String| {
-            Err(Error::CardInvalid {
-                path: path.to_path_buf(),
-                field: field.into(),
-                problem,
-            })
-        };
+        let bad = |field: &str, problem: String| Err(Error::CardInvalid { path: path.to_path_buf(), field: field.into(), problem });
         if self.card_version != CARD_VERSION {
-            return bad(
-                "card_version",
-                format!(
-                    "is {}, this coxa reads version {CARD_VERSION}",
-                    self.card_version
-                ),
-            );
+            return bad("card_version", format!("is {}, this coxa reads version {CARD_VERSION}", self.card_version));
         }
         if self.task != "segmentation" {
-            return bad(
-                "task",
-                format!("is {:?}; only \"segmentation\" is supported", self.task),
-            );
+            return bad("task", format!("is {:?}; only \"segmentation\" is supported", self.task));
         }
         if self.sha256.len() != 64 || !self.sha256.chars().all(|c| c.is_ascii_hexdigit()) {
-            return bad(
-                "sha256",
-                format!(
-                    "is {:?}; it must be 64 hex digits (`sha256sum MODEL.onnx`)",
-                    self.sha256
-                ),
-            );
+            return bad("sha256", format!("is {:?}; it must be 64 hex digits (`sha256sum MODEL.onnx`)", self.sha256));
         }
         if self.input.channels == 0 {
-            return bad(
-                "input.channels",
-                "is 0; a model takes at least one channel".into(),
-            );
+            return bad("input.channels", "is 0; a model takes at least one channel".into());
         }
-        if self
-            .input
-            .patch_size_ijk
-            .iter()
-            .any(|&p| p == 0 || p > 4096)
-        {
-            return bad(
-                "input.patch_size_ijk",
-                format!(
-                    "is {:?}; each must be 1..=4096 voxels",
-                    self.input.patch_size_ijk
-                ),
-            );
+        if self.input.patch_size_ijk.iter().any(|&p| p == 0 || p > 4096) {
+            return bad("input.patch_size_ijk", format!("is {:?}; each must be 1..=4096 voxels", self.input.patch_size_ijk));
         }
-        if self
-            .input
-            .target_spacing_mm_ijk
-            .iter()
-            .any(|s| !s.is_finite() || *s <= 0.0)
-        {
-            return bad(
-                "input.target_spacing_mm_ijk",
-                format!(
-                    "is {:?}; spacings must be finite and > 0 mm",
-                    self.input.target_spacing_mm_ijk
-                ),
-            );
+        if self.input.target_spacing_mm_ijk.iter().any(|s| !s.is_finite() || *s <= 0.0) {
+            return bad("input.target_spacing_mm_ijk", format!("is {:?}; spacings must be finite and > 0 mm", self.input.target_spacing_mm_ijk));
         }
-        if let Normalisation::Ct {
-            percentile_00_5_hu: lo,
-            percentile_99_5_hu: hi,
-            mean_hu,
-            std_hu,
-        } = self.input.normalisation
-        {
+        if let Normalisation::Ct { percentile_00_5_hu: lo, percentile_99_5_hu: hi, mean_hu, std_hu } = self.input.normalisation {
             if ![lo, hi, mean_hu, std_hu].iter().all(|v| v.is_finite()) || lo > hi {
-                return bad(
-                    "input.normalisation",
-                    format!(
-                        "percentiles {lo}..{hi}, mean {mean_hu}, std {std_hu}: all finite and percentile_00_5_hu <= percentile_99_5_hu"
-                    ),
-                );
+                return bad("input.normalisation", format!("percentiles {lo}..{hi}, mean {mean_hu}, std {std_hu}: all finite and percentile_00_5_hu <= percentile_99_5_hu"));
             }
             if std_hu <= 0.0 {
-                return bad(
-                    "input.normalisation.std_hu",
-                    format!("is {std_hu}; it must be > 0"),
-                );
+                return bad("input.normalisation.std_hu", format!("is {std_hu}; it must be > 0"));
             }
         }
         if self.output.classes.len() < 2 && self.output.activation == Activation::Softmax {
-            return bad(
-                "output.classes",
-                format!(
-                    "has {} class(es); a softmax output needs at least 2 (background first)",
-                    self.output.classes.len()
-                ),
-            );
+            return bad("output.classes", format!("has {} class(es); a softmax output needs at least 2 (background first)", self.output.classes.len()));
         }
         if self.output.classes.is_empty() {
             return bad("output.classes", "is empty".into());

@@ -20,9 +20,7 @@ pub enum Error {
         searched: String,
     },
     /// `ORT_DYLIB_PATH` names a file that does not exist.
-    #[error(
-        "ORT_DYLIB_PATH is {path} but no such file exists; point it at libonnxruntime.so.1.31.1 (onnxruntime/capi in the PyPI wheel) or unset it"
-    )]
+    #[error("ORT_DYLIB_PATH is {path} but no such file exists; point it at libonnxruntime.so.1.31.1 (onnxruntime/capi in the PyPI wheel) or unset it")]
     RuntimeEnvMissing {
         /// The value of ORT_DYLIB_PATH.
         path: PathBuf,
@@ -41,9 +39,7 @@ pub enum Error {
         required: u32,
     },
     /// The library file exists but does not load.
-    #[error(
-        "cannot load ONNX Runtime from {path}; reinstall it (`pip install --force-reinstall onnxruntime==1.31.1`) or set ORT_DYLIB_PATH to a working libonnxruntime"
-    )]
+    #[error("cannot load ONNX Runtime from {path}; reinstall it (`pip install --force-reinstall onnxruntime==1.31.1`) or set ORT_DYLIB_PATH to a working libonnxruntime")]
     RuntimeLoad {
         /// The library file.
         path: PathBuf,
@@ -70,9 +66,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A model card is not valid TOML or has unknown / missing fields.
-    #[error(
-        "model card {path} is not valid: {source}; see models/infer/README.md for the fields a card has"
-    )]
+    #[error("model card {path} is not valid: {source}; see models/infer/README.md for the fields a card has")]
     CardParse {
         /// The card.
         path: PathBuf,
@@ -91,9 +85,7 @@ pub enum Error {
         problem: String,
     },
     /// The weights named by a card cannot be read.
-    #[error(
-        "cannot read the weights {path} named by card {card}: {source}; put the .onnx file beside the card or fix `weights`"
-    )]
+    #[error("cannot read the weights {path} named by card {card}: {source}; put the .onnx file beside the card or fix `weights`")]
     WeightsRead {
         /// The weights file.
         path: PathBuf,
@@ -119,9 +111,7 @@ pub enum Error {
         found: String,
     },
     /// The ONNX model's inputs or outputs are not what its card says.
-    #[error(
-        "model {weights} does not match its card {card}: {what}; fix the card or export the model again"
-    )]
+    #[error("model {weights} does not match its card {card}: {what}; fix the card or export the model again")]
     ModelMismatch {
         /// The weights file.
         weights: PathBuf,
@@ -149,9 +139,6 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn ort(context: impl Into<String>, source: impl Into<ort::Error>) -> Self {
-        Self::Ort {
-            context: context.into(),
-            source: source.into(),
-        }
+        Self::Ort { context: context.into(), source: source.into() }
     }
 }

@@ -40,11 +40,7 @@ pub struct SessionConfig {
 
 impl Default for SessionConfig {
     fn default() -> Self {
-        Self {
-            intra_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            deterministic: true,
-            optimisation: Optimisation::All,
-        }
+        Self { intra_threads: std::thread::available_parallelism().map_or(1, |n| n.get()), deterministic: true, optimisation: Optimisation::All }
     }
 }
 
@@ -63,10 +59,7 @@ pub struct Model {
 
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Model {
@@ -74,36 +67,16 @@ impl Model {
     /// (finding and loading ONNX Runtime on first use) and checks the model against the card.
     pub fn load(card_path: &Path, config: &SessionConfig) -> Result<Self> {
         let card = ModelCard::read(card_path)?;
-        let weights_path = card_path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(&card.weights);
-        let bytes = std::fs::read(&weights_path).map_err(|source| Error::WeightsRead {
-            path: weights_path.clone(),
-            card: card_path.to_path_buf(),
-            source,
-        })?;
+        let weights_path = card_path.parent().unwrap_or(Path::new(".")).join(&card.weights);
+        let bytes = std::fs::read(&weights_path).map_err(|source| Error::WeightsRead { path: weights_path.clone(), card: card_path.to_path_buf(), source })?;
         let found = sha256_hex(&bytes);
         if !found.eq_ignore_ascii_case(&card.sha256) {
-            return Err(Error::Sha256Mismatch {
-                path: weights_path,
-                card: card_path.to_path_buf(),
-                expected: card.sha256.clone(),
-                found,
-            });
+            return Err(Error::Sha256Mismatch { path: weights_path, card: card_path.to_path_buf(), expected: card.sha256.clone(), found });
         }
         let rt = runtime()?;
         let session = make_session(rt, &bytes, config, card.output.stochastic)?;
         let max_batch = check_against_card(&session, &card, card_path, &weights_path)?;
-        Ok(Self {
-            card,
-            card_path: card_path.to_path_buf(),
-            weights_path,
-            bytes,
-            config: config.clone(),
-            session,
-            max_batch,
-        })
+        Ok(Self { card, card_path: card_path.to_path_buf(), weights_path, bytes, config: config.clone(), session, max_batch })
     }
 
     /// The card.
@@ -126,12 +99,7 @@ impl Model {
     /// Makes a fresh session from the same checked bytes. A stochastic model's random generator
     /// (ONNX `Dropout` with a `seed`) starts again from its seed, so what follows is reproducible.
     pub fn reset(&mut self) -> Result<()> {
-        self.session = make_session(
-            runtime()?,
-            &self.bytes,
-            &self.config,
-            self.card.output.stochastic,
-        )?;
+        self.session = make_session(runtime()?, &self.bytes, &self.config, self.card.output.stochastic)?;
         Ok(())
     }
 
@@ -139,71 +107,35 @@ impl Model {
     pub fn run(&mut self, input: ArrayView5<'_, f32>) -> Result<Array5<f32>> {
         let (n, c) = (input.shape()[0], input.shape()[1]);
         if c != self.card.input.channels {
-            return Err(Error::BadInput {
-                what: format!(
-                    "the input has {c} channels, model {} takes {}",
-                    self.card.name, self.card.input.channels
-                ),
-            });
+            return Err(Error::BadInput { what: format!("the input has {c} channels, model {} takes {}", self.card.name, self.card.input.channels) });
         }
         if self.max_batch.is_some_and(|m| n > m) || n == 0 {
-            return Err(Error::BadInput {
-                what: format!(
-                    "batch of {n} patches; model {} takes 1..={:?}",
-                    self.card.name, self.max_batch
-                ),
-            });
+            return Err(Error::BadInput { what: format!("batch of {n} patches; model {} takes 1..={:?}", self.card.name, self.max_batch) });
         }
         let contiguous = input.as_standard_layout();
-        let tensor = TensorRef::from_array_view(contiguous.view())
-            .map_err(|e| Error::ort("wrapping the input", e))?;
+        let tensor = TensorRef::from_array_view(contiguous.view()).map_err(|e| Error::ort("wrapping the input", e))?;
         let input_name = self.card.input.name.clone();
         let output_name = self.card.output.name.clone();
-        let outputs = self
-            .session
-            .run(ort::inputs![input_name => tensor])
-            .map_err(|e| Error::ort("running the model", e))?;
-        let y = outputs[output_name.as_str()]
-            .try_extract_array::<f32>()
-            .map_err(|e| Error::ort("reading the output", e))?;
+        let outputs = self.session.run(ort::inputs![input_name => tensor]).map_err(|e| Error::ort("running the model", e))?;
+        let y = outputs[output_name.as_str()].try_extract_array::<f32>().map_err(|e| Error::ort("reading the output", e))?;
         let rank = y.ndim();
-        let y = y
-            .into_dimensionality::<Ix5>()
-            .map_err(|_| Error::BadInput {
-                what: format!(
-                    "model {} returned a tensor of rank {rank}, its card says 5",
-                    self.card.name
-                ),
-            })?;
+        let y = y.into_dimensionality::<Ix5>().map_err(|_| Error::BadInput { what: format!("model {} returned a tensor of rank {rank}, its card says 5", self.card.name) })?;
         let want = self.card.output.classes.len();
         if y.shape()[0] != n || y.shape()[1] != want || y.shape()[2..] != input.shape()[2..] {
             return Err(Error::ModelMismatch {
                 weights: self.weights_path.clone(),
                 card: self.card_path.clone(),
-                what: format!(
-                    "for input {:?} the output is {:?}; the card says [N, {want}, same spatial size]",
-                    input.shape(),
-                    y.shape()
-                ),
+                what: format!("for input {:?} the output is {:?}; the card says [N, {want}, same spatial size]", input.shape(), y.shape()),
             });
         }
         Ok(y.to_owned())
     }
 }
 
-fn make_session(
-    rt: &Runtime,
-    bytes: &[u8],
-    config: &SessionConfig,
-    stochastic: bool,
-) -> Result<Session> {
+fn make_session(rt: &Runtime, bytes: &[u8], config: &SessionConfig, stochastic: bool) -> Result<Session> {
     // ONNX Runtime 1.31's optimiser (basic level and up) removes a Dropout whose training_mode
     // is a constant true, which silently turns MC dropout off: stochastic models run unoptimised.
-    let optimisation = if stochastic {
-        Optimisation::Disable
-    } else {
-        config.optimisation
-    };
+    let optimisation = if stochastic { Optimisation::Disable } else { config.optimisation };
     let level = match optimisation {
         Optimisation::Disable => GraphOptimizationLevel::Disable,
         Optimisation::Basic => GraphOptimizationLevel::Level1,
@@ -227,48 +159,18 @@ fn make_session(
 
 /// Checks names, element type, rank and channels of the one input and the named output.
 /// Returns the fixed batch size, if any.
-fn check_against_card(
-    session: &Session,
-    card: &ModelCard,
-    card_path: &Path,
-    weights: &Path,
-) -> Result<Option<usize>> {
-    let mismatch = |what: String| Error::ModelMismatch {
-        weights: weights.to_path_buf(),
-        card: card_path.to_path_buf(),
-        what,
-    };
-    let names = |o: &[ort::value::Outlet]| {
-        o.iter()
-            .map(|x| x.name().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+fn check_against_card(session: &Session, card: &ModelCard, card_path: &Path, weights: &Path) -> Result<Option<usize>> {
+    let mismatch = |what: String| Error::ModelMismatch { weights: weights.to_path_buf(), card: card_path.to_path_buf(), what };
+    let names = |o: &[ort::value::Outlet]| o.iter().map(|x| x.name().to_string()).collect::<Vec<_>>().join(", ");
     if session.inputs().len() != 1 {
-        return Err(mismatch(format!(
-            "the model has {} inputs ({}); coxa feeds exactly one",
-            session.inputs().len(),
-            names(session.inputs())
-        )));
+        return Err(mismatch(format!("the model has {} inputs ({}); coxa feeds exactly one", session.inputs().len(), names(session.inputs()))));
     }
     let input = &session.inputs()[0];
     if input.name() != card.input.name {
-        return Err(mismatch(format!(
-            "the model's input is named {:?}, the card says input.name = {:?}",
-            input.name(),
-            card.input.name
-        )));
+        return Err(mismatch(format!("the model's input is named {:?}, the card says input.name = {:?}", input.name(), card.input.name)));
     }
-    let Some(output) = session
-        .outputs()
-        .iter()
-        .find(|o| o.name() == card.output.name)
-    else {
-        return Err(mismatch(format!(
-            "the model has no output {:?} (card output.name); its outputs: {}",
-            card.output.name,
-            names(session.outputs())
-        )));
+    let Some(output) = session.outputs().iter().find(|o| o.name() == card.output.name) else {
+        return Err(mismatch(format!("the model has no output {:?} (card output.name); its outputs: {}", card.output.name, names(session.outputs()))));
     };
     let [pk, pj, pi] = card.patch_size_kji();
     let check = |what: &str, ty: &ValueType, channels: usize| -> Result<Option<usize>> {
@@ -276,30 +178,17 @@ fn check_against_card(
             return Err(mismatch(format!("the {what} is not a tensor")));
         };
         if *ty != TensorElementType::Float32 {
-            return Err(mismatch(format!(
-                "the {what} is {ty:?}; coxa feeds and reads float32"
-            )));
+            return Err(mismatch(format!("the {what} is {ty:?}; coxa feeds and reads float32")));
         }
         if shape.len() != 5 {
-            return Err(mismatch(format!(
-                "the {what} has rank {} ({:?}); the card's model takes [N, C, k, j, i] (rank 5)",
-                shape.len(),
-                &shape[..]
-            )));
+            return Err(mismatch(format!("the {what} has rank {} ({:?}); the card's model takes [N, C, k, j, i] (rank 5)", shape.len(), &shape[..])));
         }
         if shape[1] >= 0 && shape[1] as usize != channels {
-            return Err(mismatch(format!(
-                "the {what} has {} channels, the card says {channels}",
-                shape[1]
-            )));
+            return Err(mismatch(format!("the {what} has {} channels, the card says {channels}", shape[1])));
         }
         for (axis, (&dim, want)) in shape[2..].iter().zip([pk, pj, pi]).enumerate() {
             if dim >= 0 && dim as usize != want {
-                return Err(mismatch(format!(
-                    "the {what}'s spatial size is {:?} (k, j, i), the card's patch is {:?} (axis {axis})",
-                    &shape[2..],
-                    [pk, pj, pi]
-                )));
+                return Err(mismatch(format!("the {what}'s spatial size is {:?} (k, j, i), the card's patch is {:?} (axis {axis})", &shape[2..], [pk, pj, pi])));
             }
         }
         Ok((shape[0] > 0).then_some(shape[0] as usize))

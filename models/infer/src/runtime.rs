@@ -35,24 +35,15 @@ impl RuntimeSearch {
     /// The default search: `$ORT_DYLIB_PATH`, the current folder and the executable's folder,
     /// then `python3`.
     pub fn from_env() -> Self {
-        let explicit = std::env::var_os("ORT_DYLIB_PATH")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from);
+        let explicit = std::env::var_os("ORT_DYLIB_PATH").filter(|v| !v.is_empty()).map(PathBuf::from);
         let mut start_dirs = Vec::new();
         if let Ok(d) = std::env::current_dir() {
             start_dirs.push(d);
         }
-        if let Some(d) = std::env::current_exe()
-            .ok()
-            .and_then(|e| e.parent().map(Path::to_path_buf))
-        {
+        if let Some(d) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
             start_dirs.push(d);
         }
-        Self {
-            explicit,
-            start_dirs,
-            python: Some(PathBuf::from("python3")),
-        }
+        Self { explicit, start_dirs, python: Some(PathBuf::from("python3")) }
     }
 }
 
@@ -75,11 +66,7 @@ pub fn locate(search: &RuntimeSearch) -> Result<FoundLibrary> {
         if !p.is_file() {
             return Err(Error::RuntimeEnvMissing { path: p.clone() });
         }
-        let found = FoundLibrary {
-            path: p.clone(),
-            version: version_from_name(p),
-            how: "ORT_DYLIB_PATH".into(),
-        };
+        let found = FoundLibrary { path: p.clone(), version: version_from_name(p), how: "ORT_DYLIB_PATH".into() };
         check_version(&found)?;
         return Ok(found);
     }
@@ -92,28 +79,17 @@ pub fn locate(search: &RuntimeSearch) -> Result<FoundLibrary> {
             }
             searched.push(format!("{}", venv.display()));
             for sp in site_packages(&venv) {
-                if let Some(found) = in_package(
-                    &sp.join("onnxruntime"),
-                    &format!(".venv at {}", venv.display()),
-                ) {
+                if let Some(found) = in_package(&sp.join("onnxruntime"), &format!(".venv at {}", venv.display())) {
                     check_version(&found)?;
                     return Ok(found);
                 }
             }
         }
-        searched.push(format!(
-            "no other .venv in {} or its parents",
-            start.display()
-        ));
+        searched.push(format!("no other .venv in {} or its parents", start.display()));
     }
     if let Some(py) = &search.python {
         searched.push(format!("`{} -c \"import onnxruntime\"`", py.display()));
-        let out = Command::new(py)
-            .args([
-                "-c",
-                "import onnxruntime, os; print(os.path.dirname(onnxruntime.__file__))",
-            ])
-            .output();
+        let out = Command::new(py).args(["-c", "import onnxruntime, os; print(os.path.dirname(onnxruntime.__file__))"]).output();
         if let Some(out) = out.ok().filter(|o| o.status.success()) {
             let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
             if let Some(found) = in_package(&dir, &py.display().to_string()) {
@@ -122,9 +98,7 @@ pub fn locate(search: &RuntimeSearch) -> Result<FoundLibrary> {
             }
         }
     }
-    Err(Error::RuntimeNotFound {
-        searched: searched.join("; "),
-    })
+    Err(Error::RuntimeNotFound { searched: searched.join("; ") })
 }
 
 /// `lib/python3*/site-packages` folders of a venv.
@@ -132,12 +106,7 @@ fn site_packages(venv: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for lib in ["lib", "lib64"] {
         if let Ok(rd) = std::fs::read_dir(venv.join(lib)) {
-            let mut v: Vec<PathBuf> = rd
-                .flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with("python"))
-                .map(|e| e.path().join("site-packages"))
-                .filter(|p| p.is_dir())
-                .collect();
+            let mut v: Vec<PathBuf> = rd.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("python")).map(|e| e.path().join("site-packages")).filter(|p| p.is_dir()).collect();
             v.sort();
             out.extend(v);
         }
@@ -153,38 +122,22 @@ fn in_package(pkg: &Path, how: &str) -> Option<FoundLibrary> {
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
-            let n = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            n.starts_with("libonnxruntime.so")
-                || n == "libonnxruntime.dylib"
-                || (n.starts_with("libonnxruntime.") && n.ends_with(".dylib"))
-                || n == "onnxruntime.dll"
+            let n = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            n.starts_with("libonnxruntime.so") || n == "libonnxruntime.dylib" || (n.starts_with("libonnxruntime.") && n.ends_with(".dylib")) || n == "onnxruntime.dll"
         })
         .collect();
     // The most specific name first (libonnxruntime.so.1.31.1 before libonnxruntime.so).
     libs.sort_by_key(|p| std::cmp::Reverse(p.as_os_str().len()));
     let path = libs.into_iter().next()?;
     let version = version_from_name(&path).or_else(|| version_from_dist_info(pkg));
-    Some(FoundLibrary {
-        path,
-        version,
-        how: how.to_string(),
-    })
+    Some(FoundLibrary { path, version, how: how.to_string() })
 }
 
 /// `1.31.1` from `libonnxruntime.so.1.31.1` or `libonnxruntime.1.31.1.dylib`.
 fn version_from_name(p: &Path) -> Option<String> {
     let n = p.file_name()?.to_string_lossy().into_owned();
-    let rest = n.strip_prefix("libonnxruntime.so.").or_else(|| {
-        n.strip_prefix("libonnxruntime.")
-            .and_then(|r| r.strip_suffix(".dylib"))
-    })?;
-    let ok = !rest.is_empty()
-        && rest
-            .split('.')
-            .all(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()));
+    let rest = n.strip_prefix("libonnxruntime.so.").or_else(|| n.strip_prefix("libonnxruntime.").and_then(|r| r.strip_suffix(".dylib")))?;
+    let ok = !rest.is_empty() && rest.split('.').all(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()));
     ok.then(|| rest.to_string())
 }
 
@@ -193,9 +146,7 @@ fn version_from_dist_info(pkg: &Path) -> Option<String> {
     let sp = pkg.parent()?;
     std::fs::read_dir(sp).ok()?.flatten().find_map(|e| {
         let n = e.file_name().to_string_lossy().into_owned();
-        n.strip_prefix("onnxruntime-")
-            .and_then(|r| r.strip_suffix(".dist-info"))
-            .map(str::to_string)
+        n.strip_prefix("onnxruntime-").and_then(|r| r.strip_suffix(".dist-info")).map(str::to_string)
     })
 }
 
@@ -205,15 +156,7 @@ fn check_version(found: &FoundLibrary) -> Result<()> {
     };
     let mut parts = v.split('.').map(|s| s.parse::<u32>().ok());
     let (major, minor) = (parts.next().flatten(), parts.next().flatten());
-    if major == Some(1) && minor.is_some_and(|m| m >= REQUIRED_MINOR) {
-        Ok(())
-    } else {
-        Err(Error::RuntimeVersion {
-            path: found.path.clone(),
-            found: v.clone(),
-            required: REQUIRED_MINOR,
-        })
-    }
+    if major == Some(1) && minor.is_some_and(|m| m >= REQUIRED_MINOR) { Ok(()) } else { Err(Error::RuntimeVersion { path: found.path.clone(), found: v.clone(), required: REQUIRED_MINOR }) }
 }
 
 /// ONNX Runtime, loaded and ready to make sessions.
@@ -250,25 +193,13 @@ pub fn runtime() -> Result<&'static Runtime> {
 /// loaded (a process holds one ONNX Runtime; a later, different path is ignored: see
 /// [`Runtime::library`]).
 pub fn load(found: FoundLibrary) -> Result<&'static Runtime> {
-    let _guard = LOADING
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _guard = LOADING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(rt) = RUNTIME.get() {
         return Ok(rt);
     }
     check_version(&found)?;
-    let builder = ort::init_from(&found.path).map_err(|source| Error::RuntimeLoad {
-        path: found.path.clone(),
-        source,
-    })?;
-    let env = builder
-        .with_name("coxa")
-        .with_telemetry(false)
-        .build()
-        .map_err(|e| Error::ort("creating the ONNX Runtime environment", e))?;
-    let rt = Runtime {
-        library: found,
-        env,
-    };
+    let builder = ort::init_from(&found.path).map_err(|source| Error::RuntimeLoad { path: found.path.clone(), source })?;
+    let env = builder.with_name("coxa").with_telemetry(false).build().map_err(|e| Error::ort("creating the ONNX Runtime environment", e))?;
+    let rt = Runtime { library: found, env };
     Ok(RUNTIME.get_or_init(|| rt))
 }

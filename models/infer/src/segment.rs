@@ -38,11 +38,7 @@ pub struct InferenceOptions {
 
 impl Default for InferenceOptions {
     fn default() -> Self {
-        Self {
-            mirror_axes: Vec::new(),
-            mc_passes: 1,
-            window: WindowOptions::default(),
-        }
+        Self { mirror_axes: Vec::new(), mc_passes: 1, window: WindowOptions::default() }
     }
 }
 
@@ -83,18 +79,8 @@ pub struct Segmentation {
 /// Applies the card's normalisation to HU values (nnU-Net's CTNormalization / ZScoreNormalization).
 pub fn normalise(hu: &Array3<f32>, scheme: &Normalisation) -> Array3<f32> {
     match *scheme {
-        Normalisation::Ct {
-            percentile_00_5_hu: lo,
-            percentile_99_5_hu: hi,
-            mean_hu,
-            std_hu,
-        } => {
-            let (lo, hi, mean, std) = (
-                lo as f32,
-                hi as f32,
-                mean_hu as f32,
-                std_hu.max(1e-8) as f32,
-            );
+        Normalisation::Ct { percentile_00_5_hu: lo, percentile_99_5_hu: hi, mean_hu, std_hu } => {
+            let (lo, hi, mean, std) = (lo as f32, hi as f32, mean_hu as f32, std_hu.max(1e-8) as f32);
             hu.mapv(|v| (v.clamp(lo, hi) - mean) / std)
         }
         Normalisation::Zscore => {
@@ -133,36 +119,21 @@ fn entropy(p: &Array4<f32>, act: Activation) -> Array3<f32> {
     let c = p.shape()[0];
     let (nk, nj, ni) = (p.shape()[1], p.shape()[2], p.shape()[3]);
     let h = |q: f32| {
-        if q > 0.0 {
-            -(q as f64) * (q as f64).ln()
-        } else {
-            0.0
-        }
+        if q > 0.0 { -(q as f64) * (q as f64).ln() } else { 0.0 }
     };
     Array3::from_shape_fn((nk, nj, ni), |(k, j, i)| match act {
         Activation::Softmax => (0..c).map(|ch| h(p[[ch, k, j, i]])).sum::<f64>() as f32,
-        Activation::Sigmoid => {
-            ((0..c)
-                .map(|ch| h(p[[ch, k, j, i]]) + h(1.0 - p[[ch, k, j, i]]))
-                .sum::<f64>()
-                / c as f64) as f32
-        }
+        Activation::Sigmoid => ((0..c).map(|ch| h(p[[ch, k, j, i]]) + h(1.0 - p[[ch, k, j, i]])).sum::<f64>() / c as f64) as f32,
     })
 }
 
 /// Every member's sliding-window output, averaged, and the predictive entropy, on the model's
 /// grid. `image` is `[C, k, j, i]`, normalised, at the card's spacing. Returns
 /// (mean output in the card's kind, entropy, members, timing).
-pub fn predict(
-    model: &mut Model,
-    image: ArrayView4<'_, f32>,
-    options: &InferenceOptions,
-) -> Result<(Array4<f32>, Array3<f32>, usize, WindowTiming)> {
+pub fn predict(model: &mut Model, image: ArrayView4<'_, f32>, options: &InferenceOptions) -> Result<(Array4<f32>, Array3<f32>, usize, WindowTiming)> {
     let card = model.card().clone();
     if options.mc_passes == 0 {
-        return Err(Error::BadInput {
-            what: "mc_passes is 0; use 1 for a deterministic model".into(),
-        });
+        return Err(Error::BadInput { what: "mc_passes is 0; use 1 for a deterministic model".into() });
     }
     if options.mc_passes > 1 && !card.output.stochastic {
         return Err(Error::BadInput {
@@ -173,12 +144,7 @@ pub fn predict(
         });
     }
     if options.mirror_axes.iter().any(|&a| a > 2) {
-        return Err(Error::BadInput {
-            what: format!(
-                "mirror_axes {:?}: axes are 0 (k), 1 (j), 2 (i)",
-                options.mirror_axes
-            ),
-        });
+        return Err(Error::BadInput { what: format!("mirror_axes {:?}: axes are 0 (k), 1 (j), 2 (i)", options.mirror_axes) });
     }
     if card.output.stochastic {
         // Fresh session: the dropout generator starts from the model's seed, so this call is reproducible.
@@ -207,9 +173,7 @@ pub fn predict(
         }
     }
     let (Some(mut mean), Some(mut pbar)) = (sum, prob_sum) else {
-        return Err(Error::BadInput {
-            what: "no member was run".into(),
-        });
+        return Err(Error::BadInput { what: "no member was run".into() });
     };
     let inv = 1.0 / members as f32;
     mean.mapv_inplace(|v| v * inv);
@@ -232,22 +196,12 @@ fn resample_channels(x: &Array4<f32>, from: &Grid, to: &Grid) -> Array4<f32> {
             })
             .collect()
     };
-    let (ci, cj, ck) = (
-        coords(ni, st[0] / sf[0], fi),
-        coords(nj, st[1] / sf[1], fj),
-        coords(nk, st[2] / sf[2], fk),
-    );
+    let (ci, cj, ck) = (coords(ni, st[0] / sf[0], fi), coords(nj, st[1] / sf[1], fj), coords(nk, st[2] / sf[2], fk));
     let c = x.shape()[0];
     Array4::from_shape_fn((c, nk, nj, ni), |(ch, k, j, i)| {
         let ((k0, k1, wk), (j0, j1, wj), (i0, i1, wi)) = (ck[k], cj[j], ci[i]);
         let l = |a: f32, b: f32, t: f32| if t == 0.0 { a } else { a + (b - a) * t };
-        let plane = |kk| {
-            l(
-                l(x[[ch, kk, j0, i0]], x[[ch, kk, j0, i1]], wi),
-                l(x[[ch, kk, j1, i0]], x[[ch, kk, j1, i1]], wi),
-                wj,
-            )
-        };
+        let plane = |kk| l(l(x[[ch, kk, j0, i0]], x[[ch, kk, j0, i1]], wi), l(x[[ch, kk, j1, i0]], x[[ch, kk, j1, i1]], wi), wj);
         l(plane(k0), if wk == 0.0 { 0.0 } else { plane(k1) }, wk)
     })
 }
@@ -258,59 +212,29 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
     let start = Instant::now();
     let card = model.card().clone();
     if !card.input.modality.eq_ignore_ascii_case("CT") {
-        return Err(Error::BadInput {
-            what: format!(
-                "model {} takes {} images (card input.modality), the input is a CT; use a CT model",
-                card.name, card.input.modality
-            ),
-        });
+        return Err(Error::BadInput { what: format!("model {} takes {} images (card input.modality), the input is a CT; use a CT model", card.name, card.input.modality) });
     }
     if card.input.channels != 1 {
-        return Err(Error::BadInput {
-            what: format!(
-                "model {} takes {} channels; a CT gives one",
-                card.name, card.input.channels
-            ),
-        });
+        return Err(Error::BadInput { what: format!("model {} takes {} channels; a CT gives one", card.name, card.input.channels) });
     }
     let classes = card.output.classes.len();
     let ct_grid = ct.grid().clone();
     let [si, sj, sk] = ct_grid.size();
     let _ = checked_floats(&[classes * 3 + 2, si, sj, sk], "CT-grid outputs")?;
     let target = Vector3::from(card.input.target_spacing_mm_ijk);
-    let model_grid = grid_with_spacing(&ct_grid, target).map_err(|source| Error::Core {
-        what: "model",
-        source,
-    })?;
+    let model_grid = grid_with_spacing(&ct_grid, target).map_err(|source| Error::Core { what: "model", source })?;
     let [mi, mj, mk] = model_grid.size();
     let _ = checked_floats(&[classes * 3 + 2, mi, mj, mk], "model-grid buffers")?;
-    let normalised = Volume::new(
-        ct_grid.clone(),
-        normalise(ct.hu(), &card.input.normalisation),
-    )
-    .map_err(|source| Error::Core {
-        what: "normalised",
-        source,
-    })?;
+    let normalised = Volume::new(ct_grid.clone(), normalise(ct.hu(), &card.input.normalisation)).map_err(|source| Error::Core { what: "normalised", source })?;
     let same = (ct_grid.spacing_mm() - target).abs().max() < 1e-9;
-    let at_model = if same {
-        normalised
-    } else {
-        normalised.resampled(target).map_err(|source| Error::Core {
-            what: "model",
-            source,
-        })?
-    };
+    let at_model = if same { normalised } else { normalised.resampled(target).map_err(|source| Error::Core { what: "model", source })? };
     let image = at_model.hu().view().insert_axis(Axis(0));
     let (mean, h, members, timing) = predict(model, image, options)?;
     let (mean_ct, h_ct) = if same {
         (mean, h)
     } else {
         let h4 = h.insert_axis(Axis(0));
-        (
-            resample_channels(&mean, &model_grid, &ct_grid),
-            resample_channels(&h4, &model_grid, &ct_grid).index_axis_move(Axis(0), 0),
-        )
+        (resample_channels(&mean, &model_grid, &ct_grid), resample_channels(&h4, &model_grid, &ct_grid).index_axis_move(Axis(0), 0))
     };
     let probabilities = activate(mean_ct, card.output.kind, card.output.activation);
     let ids: Vec<u16> = card.output.classes.iter().map(|c| c.label).collect();
@@ -335,12 +259,7 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
             }
         }
     });
-    let table: ClassTable = card
-        .output
-        .classes
-        .iter()
-        .map(|c| (c.label, c.name.clone()))
-        .collect();
+    let table: ClassTable = card.output.classes.iter().map(|c| (c.label, c.name.clone())).collect();
     let voxel_ml = ct_grid.spacing_mm().iter().product::<f64>() / 1000.0;
     let mut counts = vec![0usize; classes];
     let mut hsum = vec![0f64; classes];
@@ -360,24 +279,9 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
             label: c.label,
             voxels: counts[ch],
             volume_ml: counts[ch] as f64 * voxel_ml,
-            mean_entropy_nats: if counts[ch] == 0 {
-                f64::NAN
-            } else {
-                hsum[ch] / counts[ch] as f64
-            },
+            mean_entropy_nats: if counts[ch] == 0 { f64::NAN } else { hsum[ch] / counts[ch] as f64 },
         })
         .collect();
-    let labels = LabelMap::new(ct_grid, labels, table).map_err(|source| Error::Core {
-        what: "label map",
-        source,
-    })?;
-    Ok(Segmentation {
-        labels,
-        probabilities,
-        entropy_nats: h_ct,
-        summary,
-        members,
-        timing,
-        total_s: start.elapsed().as_secs_f64(),
-    })
+    let labels = LabelMap::new(ct_grid, labels, table).map_err(|source| Error::Core { what: "label map", source })?;
+    Ok(Segmentation { labels, probabilities, entropy_nats: h_ct, summary, members, timing, total_s: start.elapsed().as_secs_f64() })
 }

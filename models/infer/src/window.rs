@@ -38,9 +38,7 @@ pub fn tile_starts(size: usize, patch: usize, step_fraction: f64) -> Vec<usize> 
     }
     let actual = max_start / (n - 1) as f64;
     // numpy's round is half-to-even.
-    (0..n)
-        .map(|s| (actual * s as f64).round_ties_even() as usize)
-        .collect()
+    (0..n).map(|s| (actual * s as f64).round_ties_even() as usize).collect()
 }
 
 /// nnU-Net's Gaussian importance map for a patch `[k, j, i]`.
@@ -52,21 +50,13 @@ pub fn gaussian_importance(patch_kji: [usize; 3]) -> Array3<f32> {
         (0..n as i64)
             .map(|x| {
                 let d = x - c;
-                if d.abs() > radius {
-                    0.0
-                } else {
-                    (-0.5 * (d * d) as f64 / (sigma * sigma)).exp()
-                }
+                if d.abs() > radius { 0.0 } else { (-0.5 * (d * d) as f64 / (sigma * sigma)).exp() }
             })
             .collect()
     };
     let (gk, gj, gi) = (axis(patch_kji[0]), axis(patch_kji[1]), axis(patch_kji[2]));
     let mut g = Array3::from_shape_fn(patch_kji, |(k, j, i)| (gk[k] * gj[j] * gi[i]) as f32);
-    let min_nonzero = g
-        .iter()
-        .copied()
-        .filter(|&v| v > 0.0)
-        .fold(f32::INFINITY, f32::min);
+    let min_nonzero = g.iter().copied().filter(|&v| v > 0.0).fold(f32::INFINITY, f32::min);
     g.mapv_inplace(|v| if v == 0.0 { min_nonzero } else { v });
     g
 }
@@ -112,10 +102,7 @@ pub struct WindowOptions {
 
 impl Default for WindowOptions {
     fn default() -> Self {
-        Self {
-            step_fraction: 0.5,
-            batch_size: 1,
-        }
+        Self { step_fraction: 0.5, batch_size: 1 }
     }
 }
 
@@ -135,63 +122,30 @@ pub(crate) fn checked_floats(dims: &[usize], what: &str) -> Result<usize> {
     let n = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
     match n {
         Some(n) if n.saturating_mul(4) <= 64 << 30 => Ok(n),
-        _ => Err(Error::BadInput {
-            what: format!(
-                "the {what} ({dims:?} floats) would need more than 64 GiB; crop the CT or use a coarser target spacing"
-            ),
-        }),
+        _ => Err(Error::BadInput { what: format!("the {what} ({dims:?} floats) would need more than 64 GiB; crop the CT or use a coarser target spacing") }),
     }
 }
 
 /// One member's sliding-window output over `image` (`[C, k, j, i]`, already normalised and at
 /// the model's spacing): `[classes, k, j, i]`, Gaussian-weighted mean of the tiles, with the
 /// tiles flipped along the axes where `flip` is true (and flipped back).
-pub fn sliding_window(
-    model: &mut Model,
-    image: ArrayView4<'_, f32>,
-    flip: [bool; 3],
-    options: &WindowOptions,
-    timing: &mut WindowTiming,
-) -> Result<Array4<f32>> {
+pub fn sliding_window(model: &mut Model, image: ArrayView4<'_, f32>, flip: [bool; 3], options: &WindowOptions, timing: &mut WindowTiming) -> Result<Array4<f32>> {
     let start = Instant::now();
     let patch = model.card().patch_size_kji();
     let classes = model.card().output.classes.len();
     let channels = image.shape()[0];
     let size = [image.shape()[1], image.shape()[2], image.shape()[3]];
     if !(options.step_fraction > 0.0 && options.step_fraction <= 1.0) {
-        return Err(Error::BadInput {
-            what: format!(
-                "step_fraction is {}; it must be in (0, 1] (nnU-Net: 0.5)",
-                options.step_fraction
-            ),
-        });
+        return Err(Error::BadInput { what: format!("step_fraction is {}; it must be in (0, 1] (nnU-Net: 0.5)", options.step_fraction) });
     }
     // Pad to at least the patch, zeros, lower side gets diff / 2 (nnU-Net's pad_nd_image).
     let padded_size: [usize; 3] = std::array::from_fn(|a| size[a].max(patch[a]));
     let lo: [usize; 3] = std::array::from_fn(|a| (padded_size[a] - size[a]) / 2);
-    let _ = checked_floats(
-        &[
-            channels.max(classes) + 1,
-            padded_size[0],
-            padded_size[1],
-            padded_size[2],
-        ],
-        "sliding-window buffers",
-    )?;
-    let mut padded =
-        Array4::<f32>::zeros((channels, padded_size[0], padded_size[1], padded_size[2]));
-    padded
-        .slice_mut(s![
-            ..,
-            lo[0]..lo[0] + size[0],
-            lo[1]..lo[1] + size[1],
-            lo[2]..lo[2] + size[2]
-        ])
-        .assign(&image);
+    let _ = checked_floats(&[channels.max(classes) + 1, padded_size[0], padded_size[1], padded_size[2]], "sliding-window buffers")?;
+    let mut padded = Array4::<f32>::zeros((channels, padded_size[0], padded_size[1], padded_size[2]));
+    padded.slice_mut(s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]]).assign(&image);
     let gauss = gaussian_importance(patch);
-    let starts: Vec<Vec<usize>> = (0..3)
-        .map(|a| tile_starts(padded_size[a], patch[a], options.step_fraction))
-        .collect();
+    let starts: Vec<Vec<usize>> = (0..3).map(|a| tile_starts(padded_size[a], patch[a], options.step_fraction)).collect();
     let mut tiles = Vec::new();
     for &k in &starts[0] {
         for &j in &starts[1] {
@@ -200,21 +154,13 @@ pub fn sliding_window(
             }
         }
     }
-    let batch = options
-        .batch_size
-        .max(1)
-        .min(model.max_batch().unwrap_or(usize::MAX));
+    let batch = options.batch_size.max(1).min(model.max_batch().unwrap_or(usize::MAX));
     let mut acc = Array4::<f32>::zeros((classes, padded_size[0], padded_size[1], padded_size[2]));
     let mut weight = Array3::<f32>::zeros(padded_size);
     for chunk in tiles.chunks(batch) {
         let mut x = Array5::<f32>::zeros((chunk.len(), channels, patch[0], patch[1], patch[2]));
         for (b, t) in chunk.iter().enumerate() {
-            let mut src = padded.slice(s![
-                ..,
-                t[0]..t[0] + patch[0],
-                t[1]..t[1] + patch[1],
-                t[2]..t[2] + patch[2]
-            ]);
+            let mut src = padded.slice(s![.., t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
             for (a, &f) in flip.iter().enumerate() {
                 if f {
                     src.invert_axis(Axis(a + 1));
@@ -233,23 +179,11 @@ pub fn sliding_window(
                     out.invert_axis(Axis(a + 1));
                 }
             }
-            let mut dst = acc.slice_mut(s![
-                ..,
-                t[0]..t[0] + patch[0],
-                t[1]..t[1] + patch[1],
-                t[2]..t[2] + patch[2]
-            ]);
+            let mut dst = acc.slice_mut(s![.., t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
             for c in 0..classes {
-                ndarray::Zip::from(dst.index_axis_mut(Axis(0), c))
-                    .and(out.index_axis(Axis(0), c))
-                    .and(&gauss)
-                    .for_each(|d, &o, &g| *d += o * g);
+                ndarray::Zip::from(dst.index_axis_mut(Axis(0), c)).and(out.index_axis(Axis(0), c)).and(&gauss).for_each(|d, &o, &g| *d += o * g);
             }
-            let mut w = weight.slice_mut(s![
-                t[0]..t[0] + patch[0],
-                t[1]..t[1] + patch[1],
-                t[2]..t[2] + patch[2]
-            ]);
+            let mut w = weight.slice_mut(s![t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
             w += &gauss;
         }
     }
@@ -257,14 +191,7 @@ pub fn sliding_window(
         let mut a = acc.index_axis_mut(Axis(0), c);
         a /= &weight;
     }
-    let out = acc
-        .slice(s![
-            ..,
-            lo[0]..lo[0] + size[0],
-            lo[1]..lo[1] + size[1],
-            lo[2]..lo[2] + size[2]
-        ])
-        .to_owned();
+    let out = acc.slice(s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]]).to_owned();
     timing.total_s += start.elapsed().as_secs_f64();
     Ok(out)
 }

@@ -15,10 +15,7 @@ fn compare(name: &str, shape: [usize; 5], scale: f32) -> f32 {
     let py = peer_python().expect("checked by the caller");
     let mut rng = Rng(15 + name.len() as u64);
     let x = Array5::from_shape_fn(shape, |_| ((rng.unit() * 2.0 - 1.0) as f32) * scale);
-    let config = SessionConfig {
-        intra_threads: 1,
-        ..Default::default()
-    };
+    let config = SessionConfig { intra_threads: 1, ..Default::default() };
     let mut model = Model::load(&card(name), &config).unwrap();
     let ours = model.run(x.view()).unwrap();
 
@@ -35,24 +32,13 @@ fn compare(name: &str, shape: [usize; 5], scale: f32) -> f32 {
         .arg(&shape_arg)
         .arg(&out)
         .arg("1")
-        .arg(if model.card().output.stochastic {
-            "disable"
-        } else {
-            "all"
-        })
+        .arg(if model.card().output.stochastic { "disable" } else { "all" })
         .output()
         .unwrap();
-    assert!(
-        o.status.success(),
-        "peer failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.status.success(), "peer failed: {}", String::from_utf8_lossy(&o.stderr));
     let theirs = read_f32_le(&out);
     let (max, max_abs) = max_differences(ours.iter(), &theirs);
-    println!(
-        "{name}: output {:?}, max |rust - python| = {max:e} (outputs up to {max_abs})",
-        ours.shape()
-    );
+    println!("{name}: output {:?}, max |rust - python| = {max:e} (outputs up to {max_abs})", ours.shape());
     max
 }
 

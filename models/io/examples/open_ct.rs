@@ -12,19 +12,12 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let mut options = coxa_io::OpenOptions::new();
-    if let Some(max) = args
-        .next()
-        .and_then(|a| a.to_str().and_then(|s| s.parse::<u64>().ok()))
-    {
+    if let Some(max) = args.next().and_then(|a| a.to_str().and_then(|s| s.parse::<u64>().ok())) {
         options = options.with_limits(coxa_io::Limits::new().with_max_bytes(max));
     }
     match coxa_io::open(&path, &options) {
         Ok(loaded) => {
-            println!(
-                "{:?} voxels, spacing {:?} mm",
-                loaded.volume.grid().size(),
-                loaded.volume.grid().spacing_mm().as_slice()
-            );
+            println!("{:?} voxels, spacing {:?} mm", loaded.volume.grid().size(), loaded.volume.grid().spacing_mm().as_slice());
             ExitCode::SUCCESS
         }
         Err(e) => {

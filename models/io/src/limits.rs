@@ -65,21 +65,9 @@ impl Limits {
     /// where that cannot be read.
     pub fn from_machine() -> Self {
         static MACHINE: OnceLock<Limits> = OnceLock::new();
-        *MACHINE.get_or_init(|| {
-            match std::fs::read_to_string("/proc/meminfo")
-                .ok()
-                .as_deref()
-                .and_then(mem_available_bytes)
-            {
-                Some(avail) => Self {
-                    max_bytes: avail / 2,
-                    source: LimitSource::MachineMemory,
-                },
-                None => Self {
-                    max_bytes: FALLBACK_MAX_BYTES,
-                    source: LimitSource::Fallback,
-                },
-            }
+        *MACHINE.get_or_init(|| match std::fs::read_to_string("/proc/meminfo").ok().as_deref().and_then(mem_available_bytes) {
+            Some(avail) => Self { max_bytes: avail / 2, source: LimitSource::MachineMemory },
+            None => Self { max_bytes: FALLBACK_MAX_BYTES, source: LimitSource::Fallback },
         })
     }
 
@@ -99,22 +87,11 @@ impl Limits {
 
     /// `Ok` when `need_bytes` fits the limit, else [`crate::Error::TooMuchMemory`] naming `path`
     /// and `what` needs the memory.
-    pub(crate) fn check(
-        &self,
-        path: &Path,
-        what: impl FnOnce() -> String,
-        need_bytes: u64,
-    ) -> crate::Result<()> {
+    pub(crate) fn check(&self, path: &Path, what: impl FnOnce() -> String, need_bytes: u64) -> crate::Result<()> {
         if need_bytes <= self.max_bytes {
             return Ok(());
         }
-        Err(crate::Error::TooMuchMemory {
-            path: path.to_path_buf(),
-            what: what(),
-            need_bytes,
-            limit_bytes: self.max_bytes,
-            limit_source: self.describe_source(),
-        })
+        Err(crate::Error::TooMuchMemory { path: path.to_path_buf(), what: what(), need_bytes, limit_bytes: self.max_bytes, limit_source: self.describe_source() })
     }
 
     fn describe_source(&self) -> &'static str {
@@ -155,10 +132,7 @@ pub(crate) fn human_bytes(n: u64) -> String {
 
 /// `a * b * ...` in `u64`, `u64::MAX` when it overflows (which any limit then refuses).
 pub(crate) fn product(factors: &[u64]) -> u64 {
-    factors
-        .iter()
-        .try_fold(1u64, |acc, &f| acc.checked_mul(f))
-        .unwrap_or(u64::MAX)
+    factors.iter().try_fold(1u64, |acc, &f| acc.checked_mul(f)).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -177,27 +151,13 @@ mod tests {
     #[test]
     fn the_machine_limit_is_half_the_available_memory_or_the_fallback() {
         let l = Limits::from_machine();
-        match std::fs::read_to_string("/proc/meminfo")
-            .ok()
-            .as_deref()
-            .and_then(mem_available_bytes)
-        {
+        match std::fs::read_to_string("/proc/meminfo").ok().as_deref().and_then(mem_available_bytes) {
             Some(avail) => {
                 assert_eq!(l.source, LimitSource::MachineMemory);
                 // MemAvailable moves while other processes run; the limit was read once.
-                assert!(
-                    l.max_bytes > 0 && l.max_bytes <= avail,
-                    "{} vs {avail}",
-                    l.max_bytes
-                );
+                assert!(l.max_bytes > 0 && l.max_bytes <= avail, "{} vs {avail}", l.max_bytes);
             }
-            None => assert_eq!(
-                l,
-                Limits {
-                    max_bytes: FALLBACK_MAX_BYTES,
-                    source: LimitSource::Fallback
-                }
-            ),
+            None => assert_eq!(l, Limits { max_bytes: FALLBACK_MAX_BYTES, source: LimitSource::Fallback }),
         }
         let c = l.with_max_bytes(1000);
         assert_eq!((c.max_bytes, c.source), (1000, LimitSource::Caller));
@@ -206,18 +166,10 @@ mod tests {
     #[test]
     fn check_refuses_above_the_limit_and_names_the_file() {
         let l = Limits::new().with_max_bytes(1_000_000);
-        assert!(
-            l.check(Path::new("a.nii"), || "x".into(), 1_000_000)
-                .is_ok()
-        );
-        let e = l
-            .check(Path::new("a.nii"), || "a 10x10x10 volume".into(), 2_000_000)
-            .unwrap_err();
+        assert!(l.check(Path::new("a.nii"), || "x".into(), 1_000_000).is_ok());
+        let e = l.check(Path::new("a.nii"), || "a 10x10x10 volume".into(), 2_000_000).unwrap_err();
         let msg = e.to_string();
-        assert!(
-            msg.contains("a.nii") && msg.contains("2.0 MB") && msg.contains("--max-memory"),
-            "{msg}"
-        );
+        assert!(msg.contains("a.nii") && msg.contains("2.0 MB") && msg.contains("--max-memory"), "{msg}");
         assert_eq!(product(&[u64::MAX, 2]), u64::MAX);
         assert_eq!(product(&[3, 4, 5]), 60);
     }

@@ -41,9 +41,7 @@ pub enum NrrdError {
         what: String,
     },
     /// The data are shorter than the header announces.
-    #[error(
-        "{path}: the data hold {have} bytes but the header announces {need}; the file is truncated"
-    )]
+    #[error("{path}: the data hold {have} bytes but the header announces {need}; the file is truncated")]
     Truncated {
         /// The file.
         path: PathBuf,
@@ -91,24 +89,12 @@ impl Kind {
         Some(match s {
             "signed char" | "int8" | "int8_t" => Kind::I8,
             "uchar" | "unsigned char" | "uint8" | "uint8_t" => Kind::U8,
-            "short" | "short int" | "signed short" | "signed short int" | "int16" | "int16_t" => {
-                Kind::I16
-            }
+            "short" | "short int" | "signed short" | "signed short int" | "int16" | "int16_t" => Kind::I16,
             "ushort" | "unsigned short" | "unsigned short int" | "uint16" | "uint16_t" => Kind::U16,
             "int" | "signed int" | "int32" | "int32_t" => Kind::I32,
             "uint" | "unsigned int" | "uint32" | "uint32_t" => Kind::U32,
-            "longlong"
-            | "long long"
-            | "long long int"
-            | "signed long long"
-            | "signed long long int"
-            | "int64"
-            | "int64_t" => Kind::I64,
-            "ulonglong"
-            | "unsigned long long"
-            | "unsigned long long int"
-            | "uint64"
-            | "uint64_t" => Kind::U64,
+            "longlong" | "long long" | "long long int" | "signed long long" | "signed long long int" | "int64" | "int64_t" => Kind::I64,
+            "ulonglong" | "unsigned long long" | "unsigned long long int" | "uint64" | "uint64_t" => Kind::U64,
             "float" => Kind::F32,
             "double" => Kind::F64,
             _ => return None,
@@ -119,11 +105,7 @@ impl Kind {
             ($t:ty, $n:expr) => {{
                 let mut a = [0u8; $n];
                 a.copy_from_slice(&b[..$n]);
-                (if big {
-                    <$t>::from_be_bytes(a)
-                } else {
-                    <$t>::from_le_bytes(a)
-                }) as f64
+                (if big { <$t>::from_be_bytes(a) } else { <$t>::from_le_bytes(a) }) as f64
             }};
         }
         match self {
@@ -153,54 +135,30 @@ struct Header {
 }
 
 fn header_err(path: &Path, field: &str, what: impl Into<String>) -> Error {
-    NrrdError::Header {
-        path: path.to_path_buf(),
-        field: field.into(),
-        what: what.into(),
-    }
-    .into()
+    NrrdError::Header { path: path.to_path_buf(), field: field.into(), what: what.into() }.into()
 }
 
 fn vector(path: &Path, field: &str, s: &str) -> Result<Vector3<f64>> {
     let t = s.trim();
-    let inner = t
-        .strip_prefix('(')
-        .and_then(|x| x.strip_suffix(')'))
-        .ok_or_else(|| header_err(path, field, format!("`{t}` is not a vector (x,y,z)")))?;
-    let v: Vec<f64> = inner
-        .split(',')
-        .map(|x| x.trim().parse::<f64>())
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|_| header_err(path, field, format!("`{t}` is not numeric")))?;
+    let inner = t.strip_prefix('(').and_then(|x| x.strip_suffix(')')).ok_or_else(|| header_err(path, field, format!("`{t}` is not a vector (x,y,z)")))?;
+    let v: Vec<f64> = inner.split(',').map(|x| x.trim().parse::<f64>()).collect::<std::result::Result<_, _>>().map_err(|_| header_err(path, field, format!("`{t}` is not numeric")))?;
     if v.len() != 3 || v.iter().any(|x| !x.is_finite()) {
-        return Err(header_err(
-            path,
-            field,
-            format!("`{t}`: three finite numbers expected"),
-        ));
+        return Err(header_err(path, field, format!("`{t}`: three finite numbers expected")));
     }
     Ok(Vector3::new(v[0], v[1], v[2]))
 }
 
 fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header> {
     if !bytes.starts_with(b"NRRD000") {
-        return Err(NrrdError::NotNrrd {
-            path: path.to_path_buf(),
-        }
-        .into());
+        return Err(NrrdError::NotNrrd { path: path.to_path_buf() }.into());
     }
     // The header ends at the first empty line (or the end of a .nhdr).
     let mut end = bytes.len();
     let mut lines = Vec::new();
     let mut pos = 0;
     while pos < bytes.len() {
-        let nl = bytes[pos..]
-            .iter()
-            .position(|b| *b == b'\n')
-            .map_or(bytes.len(), |k| pos + k);
-        let line = String::from_utf8_lossy(&bytes[pos..nl])
-            .trim_end_matches('\r')
-            .to_string();
+        let nl = bytes[pos..].iter().position(|b| *b == b'\n').map_or(bytes.len(), |k| pos + k);
+        let line = String::from_utf8_lossy(&bytes[pos..nl]).trim_end_matches('\r').to_string();
         pos = (nl + 1).min(bytes.len());
         if line.is_empty() {
             end = pos;
@@ -222,22 +180,10 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header> {
     }
     let get = |k: &str| fields.get(k).map(String::as_str);
     let kind_s = get("type").ok_or_else(|| header_err(path, "type", "missing"))?;
-    let kind = Kind::parse(kind_s).ok_or_else(|| {
-        header_err(
-            path,
-            "type",
-            format!("`{kind_s}` is not a scalar type coxa reads"),
-        )
-    })?;
-    let dim: usize = get("dimension")
-        .and_then(|d| d.parse().ok())
-        .ok_or_else(|| header_err(path, "dimension", "missing or not a number"))?;
+    let kind = Kind::parse(kind_s).ok_or_else(|| header_err(path, "type", format!("`{kind_s}` is not a scalar type coxa reads")))?;
+    let dim: usize = get("dimension").and_then(|d| d.parse().ok()).ok_or_else(|| header_err(path, "dimension", "missing or not a number"))?;
     if dim != 3 {
-        return Err(header_err(
-            path,
-            "dimension",
-            format!("{dim}: only 3D scalar images are read"),
-        ));
+        return Err(header_err(path, "dimension", format!("{dim}: only 3D scalar images are read")));
     }
     let sizes: Vec<usize> = get("sizes")
         .ok_or_else(|| header_err(path, "sizes", "missing"))?
@@ -246,11 +192,7 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header> {
         .collect::<std::result::Result<_, _>>()
         .map_err(|_| header_err(path, "sizes", "not whole numbers"))?;
     if sizes.len() != 3 || sizes.contains(&0) {
-        return Err(header_err(
-            path,
-            "sizes",
-            format!("{sizes:?}: three sizes >= 1 expected"),
-        ));
+        return Err(header_err(path, "sizes", format!("{sizes:?}: three sizes >= 1 expected")));
     }
     let big_endian = match get("endian") {
         Some("big") => true,
@@ -261,11 +203,7 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header> {
         Some("raw") => false,
         Some("gzip" | "gz") => true,
         Some(e) => {
-            return Err(header_err(
-                path,
-                "encoding",
-                format!("`{e}`: raw and gzip are read"),
-            ));
+            return Err(header_err(path, "encoding", format!("`{e}`: raw and gzip are read")));
         }
         None => return Err(header_err(path, "encoding", "missing")),
     };
@@ -273,22 +211,14 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header> {
         Some("left-posterior-superior" | "LPS" | "scanner-xyz" | "3D-left-handed") | None => false,
         Some("right-anterior-superior" | "RAS" | "3D-right-handed") => true,
         Some(s) => {
-            return Err(header_err(
-                path,
-                "space",
-                format!("`{s}` is not a patient space coxa converts"),
-            ));
+            return Err(header_err(path, "space", format!("`{s}` is not a patient space coxa converts")));
         }
     };
     let (mut cols, mut spacing) = (Matrix3::identity(), Vector3::repeat(1.0));
     if let Some(dirs) = get("space directions") {
         let parts: Vec<&str> = dirs.split_whitespace().collect();
         if parts.len() != 3 {
-            return Err(header_err(
-                path,
-                "space directions",
-                "three vectors expected (3D scalar image)",
-            ));
+            return Err(header_err(path, "space directions", "three vectors expected (3D scalar image)"));
         }
         for (a, p) in parts.iter().enumerate() {
             let v = vector(path, "space directions", p)?;
@@ -300,11 +230,7 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header> {
             cols.set_column(a, &(v / n));
         }
     } else if let Some(sp) = get("spacings") {
-        let v: Vec<f64> = sp
-            .split_whitespace()
-            .map(|s| s.parse::<f64>())
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|_| header_err(path, "spacings", "not numbers"))?;
+        let v: Vec<f64> = sp.split_whitespace().map(|s| s.parse::<f64>()).collect::<std::result::Result<_, _>>().map_err(|_| header_err(path, "spacings", "not numbers"))?;
         if v.len() != 3 {
             return Err(header_err(path, "spacings", "three values expected"));
         }
@@ -322,116 +248,54 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header> {
         origin.x = -origin.x;
         origin.y = -origin.y;
     }
-    let grid =
-        Grid::new([sizes[0], sizes[1], sizes[2]], spacing, origin, cols).map_err(|source| {
-            Error::Geometry {
-                path: path.to_path_buf(),
-                source,
-            }
-        })?;
+    let grid = Grid::new([sizes[0], sizes[1], sizes[2]], spacing, origin, cols).map_err(|source| Error::Geometry { path: path.to_path_buf(), source })?;
     crate::sanity::check_grid(&grid, path)?;
     let skip: u64 = match get("byte skip") {
         None => 0,
-        Some(s) => s.parse().map_err(|_| {
-            header_err(
-                path,
-                "byte skip",
-                format!("`{s}`: a whole number >= 0 is read"),
-            )
-        })?,
+        Some(s) => s.parse().map_err(|_| header_err(path, "byte skip", format!("`{s}`: a whole number >= 0 is read")))?,
     };
     if get("line skip").is_some_and(|s| s != "0") {
         return Err(header_err(path, "line skip", "not supported"));
     }
     let (data_path, data_offset) = match get("data file").or_else(|| get("datafile")) {
         Some(f) if f.starts_with("LIST") || f.contains('%') => {
-            return Err(header_err(
-                path,
-                "data file",
-                "lists of data files are not read",
-            ));
+            return Err(header_err(path, "data file", "lists of data files are not read"));
         }
         Some(f) => (path.parent().unwrap_or(Path::new(".")).join(f), skip),
         None => (path.to_path_buf(), end as u64 + skip),
     };
-    Ok(Header {
-        kind,
-        big_endian,
-        gzip,
-        grid,
-        data_path,
-        data_offset,
-    })
+    Ok(Header { kind, big_endian, gzip, grid, data_path, data_offset })
 }
 
 /// Reads the header and the decoded values (file order, `i` fastest) of an NRRD image.
 fn read_values(path: &Path, limits: &Limits, out_bytes: u64) -> Result<(Grid, Vec<f64>)> {
-    let unreadable = |p: &Path, source| Error::Unreadable {
-        path: p.to_path_buf(),
-        source,
-    };
+    let unreadable = |p: &Path, source| Error::Unreadable { path: p.to_path_buf(), source };
     if !path.exists() {
-        return Err(Error::NotFound {
-            path: path.to_path_buf(),
-        });
+        return Err(Error::NotFound { path: path.to_path_buf() });
     }
     // The header is text at the start; read at most 64 KiB of it.
     let mut f = std::fs::File::open(path).map_err(|e| unreadable(path, e))?;
     let mut head = Vec::new();
-    (&mut f)
-        .take(1 << 16)
-        .read_to_end(&mut head)
-        .map_err(|e| unreadable(path, e))?;
+    (&mut f).take(1 << 16).read_to_end(&mut head).map_err(|e| unreadable(path, e))?;
     let h = parse_header(path, &head)?;
     let n: u64 = h.grid.n_voxels() as u64;
     let need = n * h.kind.size() as u64;
-    limits.check(
-        path,
-        || format!("a {:?} NRRD volume", h.grid.size()),
-        n * out_bytes + need,
-    )?;
-    let file_len = std::fs::metadata(&h.data_path)
-        .map_err(|e| unreadable(&h.data_path, e))?
-        .len();
+    limits.check(path, || format!("a {:?} NRRD volume", h.grid.size()), n * out_bytes + need)?;
+    let file_len = std::fs::metadata(&h.data_path).map_err(|e| unreadable(&h.data_path, e))?.len();
     let avail = file_len.saturating_sub(h.data_offset);
-    let room = if h.gzip {
-        avail.saturating_mul(MAX_DEFLATE_RATIO)
-    } else {
-        avail
-    };
+    let room = if h.gzip { avail.saturating_mul(MAX_DEFLATE_RATIO) } else { avail };
     if room < need {
-        return Err(NrrdError::Truncated {
-            path: h.data_path.clone(),
-            have: avail,
-            need,
-        }
-        .into());
+        return Err(NrrdError::Truncated { path: h.data_path.clone(), have: avail, need }.into());
     }
     let mut df = std::fs::File::open(&h.data_path).map_err(|e| unreadable(&h.data_path, e))?;
-    std::io::Seek::seek(&mut df, std::io::SeekFrom::Start(h.data_offset))
-        .map_err(|e| unreadable(&h.data_path, e))?;
+    std::io::Seek::seek(&mut df, std::io::SeekFrom::Start(h.data_offset)).map_err(|e| unreadable(&h.data_path, e))?;
     let mut raw = Vec::with_capacity(need as usize);
-    let got = if h.gzip {
-        flate2::read::MultiGzDecoder::new(df)
-            .take(need)
-            .read_to_end(&mut raw)
-    } else {
-        df.take(need).read_to_end(&mut raw)
-    }
-    .map_err(|e| unreadable(&h.data_path, e))?;
+    let got = if h.gzip { flate2::read::MultiGzDecoder::new(df).take(need).read_to_end(&mut raw) } else { df.take(need).read_to_end(&mut raw) }.map_err(|e| unreadable(&h.data_path, e))?;
     if (got as u64) < need {
-        return Err(NrrdError::Truncated {
-            path: h.data_path,
-            have: got as u64,
-            need,
-        }
-        .into());
+        return Err(NrrdError::Truncated { path: h.data_path, have: got as u64, need }.into());
     }
     let sz = h.kind.size();
-    let values = raw
-        .chunks_exact(sz)
-        .map(|c| h.kind.value(c, h.big_endian))
-        .collect();
+    let values = raw.chunks_exact(sz).map(|c| h.kind.value(c, h.big_endian)).collect();
     Ok((h.grid, values))
 }
 
@@ -445,12 +309,8 @@ pub fn read_volume(path: &Path) -> Result<Volume> {
 pub fn read_volume_with(path: &Path, limits: &Limits) -> Result<Volume> {
     let (grid, v) = read_values(path, limits, 4)?;
     let data: Vec<f32> = v.into_iter().map(|x| x as f32).collect();
-    let array = Array3::from_shape_vec(grid.shape_kji(), data)
-        .map_err(|e| header_err(path, "sizes", e.to_string()))?;
-    Volume::new(grid, array).map_err(|source| Error::Geometry {
-        path: path.to_path_buf(),
-        source,
-    })
+    let array = Array3::from_shape_vec(grid.shape_kji(), data).map_err(|e| header_err(path, "sizes", e.to_string()))?;
+    Volume::new(grid, array).map_err(|source| Error::Geometry { path: path.to_path_buf(), source })
 }
 
 /// Reads an NRRD image as a label map: every voxel must be an integer in `0..=65535`.
@@ -465,26 +325,13 @@ pub fn read_label_map_with(path: &Path, limits: &Limits) -> Result<LabelMap> {
     let mut data = Vec::with_capacity(v.len());
     for (k, x) in v.into_iter().enumerate() {
         if x.fract() != 0.0 || !(0.0..=65535.0).contains(&x) {
-            let index = [
-                k % size[0],
-                (k / size[0]) % size[1],
-                k / (size[0] * size[1]),
-            ];
-            return Err(NrrdError::NotALabel {
-                path: path.to_path_buf(),
-                index,
-                value: x,
-            }
-            .into());
+            let index = [k % size[0], (k / size[0]) % size[1], k / (size[0] * size[1])];
+            return Err(NrrdError::NotALabel { path: path.to_path_buf(), index, value: x }.into());
         }
         data.push(x as u16);
     }
-    let array = Array3::from_shape_vec(grid.shape_kji(), data)
-        .map_err(|e| header_err(path, "sizes", e.to_string()))?;
-    LabelMap::new(grid, array, ClassTable::new()).map_err(|source| Error::Geometry {
-        path: path.to_path_buf(),
-        source,
-    })
+    let array = Array3::from_shape_vec(grid.shape_kji(), data).map_err(|e| header_err(path, "sizes", e.to_string()))?;
+    LabelMap::new(grid, array, ClassTable::new()).map_err(|source| Error::Geometry { path: path.to_path_buf(), source })
 }
 
 /// Whether `path` names an NRRD file (`.nrrd` or `.nhdr`, any case).
@@ -511,26 +358,17 @@ mod tests {
     fn raw_ras_header_becomes_lps_and_truncation_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let data: Vec<u8> = (0..8i16).flat_map(|v| v.to_le_bytes()).collect();
-        let h = "NRRD0004\ntype: short\ndimension: 3\nspace: right-anterior-superior\nsizes: 2 2 2\nspace directions: (2,0,0) (0,1,0) (0,0,3)\nendian: little\nencoding: raw\nspace origin: (10,20,30)\n\n";
+        let h =
+            "NRRD0004\ntype: short\ndimension: 3\nspace: right-anterior-superior\nsizes: 2 2 2\nspace directions: (2,0,0) (0,1,0) (0,0,3)\nendian: little\nencoding: raw\nspace origin: (10,20,30)\n\n";
         let v = read_volume(&write(dir.path(), "a.nrrd", h, &data)).unwrap();
         assert_eq!(v.grid().origin_lps_mm(), Vector3::new(-10.0, -20.0, 30.0));
         assert_eq!(v.grid().spacing_mm(), Vector3::new(2.0, 1.0, 3.0));
-        assert_eq!(
-            v.grid().direction_row_major(),
-            [-1.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 1.0]
-        );
+        assert_eq!(v.grid().direction_row_major(), [-1.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 1.0]);
         assert_eq!(v.get(1, 1, 1), Some(7.0));
-        let e = read_volume(&write(dir.path(), "b.nrrd", h, &data[..10]))
-            .unwrap_err()
-            .to_string();
+        let e = read_volume(&write(dir.path(), "b.nrrd", h, &data[..10])).unwrap_err().to_string();
         assert!(e.contains("truncated"), "{e}");
         let huge = h.replace("sizes: 2 2 2", "sizes: 4000 4000 3000");
-        let e = read_volume_with(
-            &write(dir.path(), "c.nrrd", &huge, &data),
-            &Limits::new().with_max_bytes(1 << 30),
-        )
-        .unwrap_err()
-        .to_string();
+        let e = read_volume_with(&write(dir.path(), "c.nrrd", &huge, &data), &Limits::new().with_max_bytes(1 << 30)).unwrap_err().to_string();
         assert!(e.contains("memory"), "{e}");
     }
 }

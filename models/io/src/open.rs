@@ -88,14 +88,7 @@ pub fn open(path: &Path, options: &OpenOptions) -> Result<Loaded> {
         {
             return Err(Error::NotCt { path: path.to_path_buf(), what });
         }
-        return Ok(Loaded {
-            volume,
-            source: SourceKind::Nifti,
-            n_files: 1,
-            modality: None,
-            warnings: Vec::new(),
-            patient: PatientIdentity::default(),
-        });
+        return Ok(Loaded { volume, source: SourceKind::Nifti, n_files: 1, modality: None, warnings: Vec::new(), patient: PatientIdentity::default() });
     }
     if meta.is_file() && !dicom::scan::has_dicm_marker(path)? {
         return Err(Error::UnknownFormat { path: path.to_path_buf() });
@@ -109,11 +102,7 @@ pub fn open(path: &Path, options: &OpenOptions) -> Result<Loaded> {
     } else if !options.any_modality && !modality.eq_ignore_ascii_case("CT") {
         return Err(Error::NotCt {
             path: path.to_path_buf(),
-            what: format!(
-                "the series {} has Modality {modality} ({})",
-                series.summary.series_uid.as_deref().unwrap_or("(no UID)"),
-                modality_name(modality)
-            ),
+            what: format!("the series {} has Modality {modality} ({})", series.summary.series_uid.as_deref().unwrap_or("(no UID)"), modality_name(modality)),
         });
     }
     Ok(Loaded {

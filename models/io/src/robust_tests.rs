@@ -18,19 +18,8 @@ use crate::{Error, Limits, OpenOptions, open};
 
 /// A 16x12x3 CT series (air around a water block, 0.8 mm pixels, 2 mm slices) in `dir/series`.
 fn ct_series(dir: &Path) -> (PathBuf, Vec<PathBuf>) {
-    let grid = Grid::axis_aligned(
-        [16, 12, 3],
-        Vector3::new(0.8, 0.8, 2.0),
-        Vector3::new(-5.0, -4.0, 10.0),
-    )
-    .unwrap();
-    let hu = Array3::from_shape_fn((3, 12, 16), |(_, j, i)| {
-        if (3..9).contains(&j) && (4..12).contains(&i) {
-            0.0
-        } else {
-            -1000.0
-        }
-    });
+    let grid = Grid::axis_aligned([16, 12, 3], Vector3::new(0.8, 0.8, 2.0), Vector3::new(-5.0, -4.0, 10.0)).unwrap();
+    let hu = Array3::from_shape_fn((3, 12, 16), |(_, j, i)| if (3..9).contains(&j) && (4..12).contains(&i) { 0.0 } else { -1000.0 });
     let vol = Volume::new(grid, hu).unwrap();
     let out = dir.join("series");
     let files = write_series(&vol, &out, &WriteSeriesOptions::new().with_uid_seed(16)).unwrap();
@@ -45,12 +34,7 @@ fn edit_dicom(file: &Path, edit: impl FnOnce(&mut dicom_object::DefaultDicomObje
     obj.write_to_file(file).unwrap();
 }
 
-fn put(
-    obj: &mut dicom_object::DefaultDicomObject,
-    tag: dicom_core::Tag,
-    vr: VR,
-    v: PrimitiveValue,
-) {
+fn put(obj: &mut dicom_object::DefaultDicomObject, tag: dicom_core::Tag, vr: VR, v: PrimitiveValue) {
     let _ = obj.put(DataElement::new(tag, vr, v));
 }
 
@@ -62,10 +46,7 @@ fn edit_all(files: &[PathBuf], edit: impl Fn(&mut dicom_object::DefaultDicomObje
 
 /// Where `pattern` starts in `bytes`.
 fn find(bytes: &[u8], pattern: &[u8]) -> usize {
-    bytes
-        .windows(pattern.len())
-        .position(|w| w == pattern)
-        .expect("pattern in file")
+    bytes.windows(pattern.len()).position(|w| w == pattern).expect("pattern in file")
 }
 
 fn dicom_err(r: crate::Result<impl std::fmt::Debug>) -> DicomError {
@@ -101,38 +82,21 @@ fn dicom_pixel_data_announcing_4_gb_is_refused_before_reading() {
     std::fs::write(&files[1], &bytes).unwrap();
     assert!(bytes.len() < 5000);
     let e = dicom_err(read(&dir));
-    assert!(
-        matches!(&e, DicomError::ElementTooLong { path, tag, length: 0xF000_0000, remaining: 384 } if path == &files[1] && tag == "(7FE0,0010)"),
-        "{e}"
-    );
-    assert!(
-        e.to_string()
-            .contains("announces 4026531840 bytes, but only 384 bytes follow"),
-        "{e}"
-    );
+    assert!(matches!(&e, DicomError::ElementTooLong { path, tag, length: 0xF000_0000, remaining: 384 } if path == &files[1] && tag == "(7FE0,0010)"), "{e}");
+    assert!(e.to_string().contains("announces 4026531840 bytes, but only 384 bytes follow"), "{e}");
 }
 
 #[test]
 fn dicom_header_element_announcing_4_gb_is_refused_before_reading() {
     let d = tempfile::tempdir().unwrap();
     let (dir, files) = ct_series(d.path());
-    edit_dicom(&files[0], |o| {
-        put(
-            o,
-            dicom_core::Tag(0x0011, 0x1010),
-            VR::OB,
-            PrimitiveValue::from(vec![1u8, 2, 3, 4]),
-        )
-    });
+    edit_dicom(&files[0], |o| put(o, dicom_core::Tag(0x0011, 0x1010), VR::OB, PrimitiveValue::from(vec![1u8, 2, 3, 4])));
     let mut bytes = std::fs::read(&files[0]).unwrap();
     let at = find(&bytes, &[0x11, 0x00, 0x10, 0x10, b'O', b'B', 0, 0]) + 8;
     bytes[at..at + 4].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
     std::fs::write(&files[0], &bytes).unwrap();
     let e = dicom_err(read(&dir));
-    assert!(
-        matches!(&e, DicomError::ElementTooLong { tag, length: 0xFFFF_FFF0, .. } if tag == "(0011,1010)"),
-        "{e}"
-    );
+    assert!(matches!(&e, DicomError::ElementTooLong { tag, length: 0xFFFF_FFF0, .. } if tag == "(0011,1010)"), "{e}");
 }
 
 #[test]
@@ -144,17 +108,7 @@ fn dicom_rows_columns_65535_over_small_pixel_data_is_refused_before_allocating()
         put(o, tags::COLUMNS, VR::US, PrimitiveValue::from(65535u16));
     });
     let e = dicom_err(read(&dir));
-    assert!(
-        matches!(
-            &e,
-            DicomError::PixelDataLength {
-                found: 384,
-                expected: 8_589_672_450,
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(&e, DicomError::PixelDataLength { found: 384, expected: 8_589_672_450, .. }), "{e}");
     assert!(e.to_string().contains("65535x65535x1x1x16/8"), "{e}");
 }
 
@@ -163,29 +117,14 @@ fn dicom_series_over_the_memory_limit_is_refused_before_decoding() {
     let d = tempfile::tempdir().unwrap();
     let (dir, _) = ct_series(d.path());
     // 16x12x3 f32 = 2304 bytes of volume, plus each worker's file and slice.
-    let r = read_series(
-        std::slice::from_ref(&dir),
-        &ReadOptions::new().with_limits(Limits::new().with_max_bytes(2000)),
-    );
+    let r = read_series(std::slice::from_ref(&dir), &ReadOptions::new().with_limits(Limits::new().with_max_bytes(2000)));
     match r {
-        Err(Error::TooMuchMemory {
-            what,
-            limit_bytes: 2000,
-            need_bytes,
-            ..
-        }) => {
-            assert!(
-                what.contains("16x12x3 volume") && need_bytes > 2304,
-                "{what} {need_bytes}"
-            );
+        Err(Error::TooMuchMemory { what, limit_bytes: 2000, need_bytes, .. }) => {
+            assert!(what.contains("16x12x3 volume") && need_bytes > 2304, "{what} {need_bytes}");
         }
         other => panic!("expected TooMuchMemory, got {other:?}"),
     }
-    let e = open(
-        &dir,
-        &OpenOptions::new().with_limits(Limits::new().with_max_bytes(2000)),
-    )
-    .unwrap_err();
+    let e = open(&dir, &OpenOptions::new().with_limits(Limits::new().with_max_bytes(2000))).unwrap_err();
     assert!(e.to_string().contains("--max-memory"), "{e}");
 }
 
@@ -199,42 +138,17 @@ fn dicom_16_bit_pixels_under_an_8_bit_header_are_refused() {
         put(o, tags::HIGH_BIT, VR::US, PrimitiveValue::from(7u16));
     });
     let e = dicom_err(read(&dir));
-    assert!(
-        matches!(
-            &e,
-            DicomError::PixelDataLength {
-                found: 384,
-                expected: 192,
-                ..
-            }
-        ),
-        "{e}"
-    );
-    assert!(
-        e.to_string()
-            .contains("16-bit pixels under an 8-bit header"),
-        "{e}"
-    );
+    assert!(matches!(&e, DicomError::PixelDataLength { found: 384, expected: 192, .. }), "{e}");
+    assert!(e.to_string().contains("16-bit pixels under an 8-bit header"), "{e}");
 }
 
 #[test]
 fn dicom_bits_stored_above_bits_allocated_is_refused() {
     let d = tempfile::tempdir().unwrap();
     let (dir, files) = ct_series(d.path());
-    edit_all(&files, |o| {
-        put(o, tags::BITS_STORED, VR::US, PrimitiveValue::from(17u16))
-    });
+    edit_all(&files, |o| put(o, tags::BITS_STORED, VR::US, PrimitiveValue::from(17u16)));
     let e = dicom_err(read(&dir));
-    assert!(
-        matches!(
-            &e,
-            DicomError::BadTag {
-                tag_name: "BitsStored",
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(&e, DicomError::BadTag { tag_name: "BitsStored", .. }), "{e}");
 }
 
 #[test]
@@ -251,18 +165,10 @@ fn dicom_broken_rescale_is_refused() {
     ] {
         let d = tempfile::tempdir().unwrap();
         let (dir, files) = ct_series(d.path());
-        edit_dicom(&files[2], |o| {
-            put(o, tag, VR::DS, PrimitiveValue::from(value))
-        });
+        edit_dicom(&files[2], |o| put(o, tag, VR::DS, PrimitiveValue::from(value)));
         let e = dicom_err(read(&dir));
-        assert!(
-            matches!(&e, DicomError::BadTag { tag_name, path, .. } if *tag_name == name && path == &files[2]),
-            "{value}: {e}"
-        );
-        assert!(
-            e.to_string().contains("re-export") || e.to_string().contains("number"),
-            "{value}: {e}"
-        );
+        assert!(matches!(&e, DicomError::BadTag { tag_name, path, .. } if *tag_name == name && path == &files[2]), "{value}: {e}");
+        assert!(e.to_string().contains("re-export") || e.to_string().contains("number"), "{value}: {e}");
     }
 }
 
@@ -270,52 +176,27 @@ fn dicom_broken_rescale_is_refused() {
 fn dicom_absurd_pixel_spacing_or_slice_positions_are_refused() {
     let d = tempfile::tempdir().unwrap();
     let (dir, files) = ct_series(d.path());
-    edit_all(&files, |o| {
-        put(
-            o,
-            tags::PIXEL_SPACING,
-            VR::DS,
-            PrimitiveValue::from("1e30\\1e30"),
-        )
-    });
+    edit_all(&files, |o| put(o, tags::PIXEL_SPACING, VR::DS, PrimitiveValue::from("1e30\\1e30")));
     let e = read(&dir).unwrap_err();
-    assert!(
-        matches!(&e, Error::ImplausibleGrid { what, .. } if what.contains("1.000e30 mm")),
-        "{e}"
-    );
+    assert!(matches!(&e, Error::ImplausibleGrid { what, .. } if what.contains("1.000e30 mm")), "{e}");
 
     let d = tempfile::tempdir().unwrap();
     let (dir, files) = ct_series(d.path());
     for (k, f) in files.iter().enumerate() {
         let z = format!("0\\0\\{}", k as f64 * 1e20);
-        edit_dicom(f, |o| {
-            put(
-                o,
-                tags::IMAGE_POSITION_PATIENT,
-                VR::DS,
-                PrimitiveValue::from(z.as_str()),
-            )
-        });
+        edit_dicom(f, |o| put(o, tags::IMAGE_POSITION_PATIENT, VR::DS, PrimitiveValue::from(z.as_str())));
     }
     let e = read(&dir).unwrap_err();
-    assert!(
-        matches!(&e, Error::ImplausibleGrid { what, .. } if what.contains("along k")),
-        "{e}"
-    );
+    assert!(matches!(&e, Error::ImplausibleGrid { what, .. } if what.contains("along k")), "{e}");
 }
 
 #[test]
 fn dicom_mr_series_is_refused_as_ct_and_named() {
     let d = tempfile::tempdir().unwrap();
     let (dir, files) = ct_series(d.path());
-    edit_all(&files, |o| {
-        put(o, tags::MODALITY, VR::CS, PrimitiveValue::from("MR"))
-    });
+    edit_all(&files, |o| put(o, tags::MODALITY, VR::CS, PrimitiveValue::from("MR")));
     let e = open(&dir, &OpenOptions::new()).unwrap_err();
-    assert!(
-        matches!(&e, Error::NotCt { what, .. } if what.contains("Modality MR (magnetic resonance)")),
-        "{e}"
-    );
+    assert!(matches!(&e, Error::NotCt { what, .. } if what.contains("Modality MR (magnetic resonance)")), "{e}");
     assert!(e.to_string().contains("--any-modality"), "{e}");
     let loaded = open(&dir, &OpenOptions::new().with_any_modality(true)).unwrap();
     assert_eq!(loaded.modality.as_deref(), Some("MR"));
@@ -346,9 +227,7 @@ fn write_nii(path: &Path, h: &NiftiHeader, data: &[u8]) {
 
 /// int16 bytes: air on the first half of the voxels, 40 HU on the rest.
 fn ct_bytes(n: usize) -> Vec<u8> {
-    (0..n)
-        .flat_map(|k| if k < n / 2 { -1000i16 } else { 40 }.to_le_bytes())
-        .collect()
+    (0..n).flat_map(|k| if k < n / 2 { -1000i16 } else { 40 }.to_le_bytes()).collect()
 }
 
 #[test]
@@ -365,33 +244,21 @@ fn nifti_spacing_1e30_zero_nan_negative_is_refused() {
             _ => false,
         };
         assert!(ok, "spacing {bad}: {e}");
-        assert!(
-            crate::nifti::read_label_map(&p).is_err(),
-            "label map with spacing {bad}"
-        );
+        assert!(crate::nifti::read_label_map(&p).is_err(), "label map with spacing {bad}");
     }
 }
 
 #[test]
 fn nifti_nan_or_singular_direction_is_refused() {
     let d = tempfile::tempdir().unwrap();
-    for (name, srow_x) in [
-        ("nan.nii", [f32::NAN, 0.0, 0.0, 0.0]),
-        ("singular.nii", [0.0, 0.0, 0.0, 0.0]),
-    ] {
+    for (name, srow_x) in [("nan.nii", [f32::NAN, 0.0, 0.0, 0.0]), ("singular.nii", [0.0, 0.0, 0.0, 0.0])] {
         let p = d.path().join(name);
         let mut h = header([4, 3, 2], [1.0, 1.0, 1.0]);
         h.sform_code = 1;
         h.srow_x = srow_x;
         write_nii(&p, &h, &ct_bytes(24));
         let e = crate::nifti::read_volume(&p).unwrap_err();
-        assert!(
-            matches!(
-                e,
-                Error::Nifti(NiftiError::NoOrientation { sform_code: 1, .. })
-            ),
-            "{name}: {e}"
-        );
+        assert!(matches!(e, Error::Nifti(NiftiError::NoOrientation { sform_code: 1, .. })), "{name}: {e}");
     }
     // A NaN qoffset (origin) is not a grid either.
     let p = d.path().join("nan_origin.nii");
@@ -408,22 +275,9 @@ fn nifti_gzip_bomb_header_is_refused_before_inflating() {
     // 4 KB of gzip cannot inflate to the 17 GB of int16 voxels the header declares.
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("bomb.nii.gz");
-    write_nii(
-        &p,
-        &header([2048, 2048, 2048], [0.1, 0.1, 0.1]),
-        &[0u8; 4096],
-    );
+    write_nii(&p, &header([2048, 2048, 2048], [0.1, 0.1, 0.1]), &[0u8; 4096]);
     let e = crate::nifti::read_volume(&p).unwrap_err();
-    assert!(
-        matches!(
-            &e,
-            Error::Nifti(NiftiError::GzipCannotHold {
-                expected_bytes: 17_179_869_536,
-                ..
-            })
-        ),
-        "{e}"
-    );
+    assert!(matches!(&e, Error::Nifti(NiftiError::GzipCannotHold { expected_bytes: 17_179_869_536, .. })), "{e}");
 }
 
 #[test]
@@ -436,10 +290,7 @@ fn nifti_real_gzip_bomb_is_refused_by_the_limit_before_inflating() {
     assert!(std::fs::metadata(&p).unwrap().len() < 200_000);
     let limits = Limits::new().with_max_bytes(50_000_000);
     let e = crate::nifti::read_volume_with(&p, &limits).unwrap_err();
-    assert!(
-        matches!(&e, Error::TooMuchMemory { what, need_bytes, .. } if what == "a 1024x1024x32 volume" && *need_bytes > 134_217_728),
-        "{e}"
-    );
+    assert!(matches!(&e, Error::TooMuchMemory { what, need_bytes, .. } if what == "a 1024x1024x32 volume" && *need_bytes > 134_217_728), "{e}");
     assert!(crate::nifti::read_label_map_with(&p, &limits).is_err());
 }
 
@@ -447,38 +298,19 @@ fn nifti_real_gzip_bomb_is_refused_by_the_limit_before_inflating() {
 fn nifti_header_longer_than_the_file_is_refused_before_allocating() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("short.nii");
-    write_nii(
-        &p,
-        &header([1000, 1000, 1000], [0.5, 0.5, 0.5]),
-        &ct_bytes(100),
-    );
+    write_nii(&p, &header([1000, 1000, 1000], [0.5, 0.5, 0.5]), &ct_bytes(100));
     let e = crate::nifti::read_volume(&p).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::Nifti(NiftiError::DataTooShort {
-                expected_bytes: 2_000_000_000,
-                found_bytes: 204,
-                ..
-            })
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, Error::Nifti(NiftiError::DataTooShort { expected_bytes: 2_000_000_000, found_bytes: 204, .. })), "{e}");
 }
 
 #[test]
 fn nifti_volume_without_air_is_refused_as_ct() {
     let d = tempfile::tempdir().unwrap();
     let mr = d.path().join("mr.nii");
-    let bytes: Vec<u8> = (0..24i16)
-        .flat_map(|k| (k * 30 - 40).to_le_bytes())
-        .collect();
+    let bytes: Vec<u8> = (0..24i16).flat_map(|k| (k * 30 - 40).to_le_bytes()).collect();
     write_nii(&mr, &header([4, 3, 2], [1.0, 1.0, 1.0]), &bytes);
     let e = open(&mr, &OpenOptions::new()).unwrap_err();
-    assert!(
-        matches!(&e, Error::NotCt { what, .. } if what.contains("no air")),
-        "{e}"
-    );
+    assert!(matches!(&e, Error::NotCt { what, .. } if what.contains("no air")), "{e}");
     assert!(open(&mr, &OpenOptions::new().with_any_modality(true)).is_ok());
     let ct = d.path().join("ct.nii");
     write_nii(&ct, &header([4, 3, 2], [1.0, 1.0, 1.0]), &ct_bytes(24));
@@ -500,10 +332,7 @@ fn ply_announcing_more_vertices_than_the_file_holds_is_refused_before_allocating
         b.extend_from_slice(&[0u8; 64]);
         std::fs::write(&p, b).unwrap();
         let e = crate::mesh::read_mesh(&p).unwrap_err();
-        assert!(
-            matches!(&e, Error::Mesh(MeshFileError::Truncated { why, .. }) if why.contains("4000000000000 vertex")),
-            "{name}: {e}"
-        );
+        assert!(matches!(&e, Error::Mesh(MeshFileError::Truncated { why, .. }) if why.contains("4000000000000 vertex")), "{name}: {e}");
     }
 }
 
@@ -516,10 +345,7 @@ fn stl_announcing_more_triangles_than_the_file_holds_is_refused() {
     b.extend_from_slice(&[0u8; 100]);
     std::fs::write(&p, b).unwrap();
     let e = crate::mesh::read_mesh(&p).unwrap_err();
-    assert!(
-        matches!(&e, Error::Mesh(MeshFileError::Truncated { why, .. }) if why.contains("4294967295 triangles")),
-        "{e}"
-    );
+    assert!(matches!(&e, Error::Mesh(MeshFileError::Truncated { why, .. }) if why.contains("4294967295 triangles")), "{e}");
 }
 
 #[test]
@@ -529,32 +355,13 @@ fn stl_with_a_nan_vertex_is_refused() {
     let mut b = vec![0u8; 80];
     b.extend_from_slice(&1u32.to_le_bytes());
     let mut facet = [0u8; 50];
-    for (k, v) in [
-        0.0f32,
-        0.0,
-        1.0,
-        0.0,
-        0.0,
-        0.0,
-        1.0,
-        0.0,
-        0.0,
-        f32::NAN,
-        1.0,
-        0.0,
-    ]
-    .iter()
-    .enumerate()
-    {
+    for (k, v) in [0.0f32, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, f32::NAN, 1.0, 0.0].iter().enumerate() {
         facet[4 * k..4 * k + 4].copy_from_slice(&v.to_le_bytes());
     }
     b.extend_from_slice(&facet);
     std::fs::write(&p, b).unwrap();
     let e = crate::mesh::read_mesh(&p).unwrap_err();
-    assert!(
-        matches!(e, Error::Mesh(MeshFileError::InvalidMesh { .. })),
-        "{e}"
-    );
+    assert!(matches!(e, Error::Mesh(MeshFileError::InvalidMesh { .. })), "{e}");
 }
 
 #[test]
@@ -563,14 +370,5 @@ fn mesh_file_over_the_memory_limit_is_refused_before_reading() {
     let p = d.path().join("big.stl");
     std::fs::write(&p, vec![b' '; 10_000]).unwrap();
     let e = crate::mesh::read_mesh_with(&p, &Limits::new().with_max_bytes(20_000)).unwrap_err();
-    assert!(
-        matches!(
-            &e,
-            Error::TooMuchMemory {
-                need_bytes: 30_000,
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(&e, Error::TooMuchMemory { need_bytes: 30_000, .. }), "{e}");
 }

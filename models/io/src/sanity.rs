@@ -22,35 +22,22 @@ pub const MAX_ORIGIN_MM: f64 = 1e5;
 /// Checks that `grid` is a grid a scanner can make (spacing, extent, origin within the ranges
 /// above), naming the axis and value that is not.
 pub(crate) fn check_grid(grid: &Grid, path: &Path) -> Result<()> {
-    let bad = |what: String| {
-        Err(Error::ImplausibleGrid {
-            path: path.to_path_buf(),
-            what,
-        })
-    };
+    let bad = |what: String| Err(Error::ImplausibleGrid { path: path.to_path_buf(), what });
     let spacing = grid.spacing_mm();
     let size = grid.size();
     for (a, axis) in ["i", "j", "k"].iter().enumerate() {
         let s = spacing[a];
         if !(MIN_SPACING_MM..=MAX_SPACING_MM).contains(&s) {
-            return bad(format!(
-                "the voxel spacing along {axis} is {s:.3e} mm, outside the {MIN_SPACING_MM}..{MAX_SPACING_MM} mm a CT can have"
-            ));
+            return bad(format!("the voxel spacing along {axis} is {s:.3e} mm, outside the {MIN_SPACING_MM}..{MAX_SPACING_MM} mm a CT can have"));
         }
         let extent = s * size[a] as f64;
         if extent > MAX_EXTENT_MM {
-            return bad(format!(
-                "the image is {extent:.0} mm long along {axis} ({} voxels of {s} mm), more than the {MAX_EXTENT_MM} mm accepted",
-                size[a]
-            ));
+            return bad(format!("the image is {extent:.0} mm long along {axis} ({} voxels of {s} mm), more than the {MAX_EXTENT_MM} mm accepted", size[a]));
         }
     }
     let origin = grid.origin_lps_mm();
     if origin.iter().any(|o| o.abs() > MAX_ORIGIN_MM) {
-        return bad(format!(
-            "the origin is at {:?} mm, more than {MAX_ORIGIN_MM} mm from the scanner's origin",
-            origin.as_slice()
-        ));
+        return bad(format!("the origin is at {:?} mm, more than {MAX_ORIGIN_MM} mm from the scanner's origin", origin.as_slice()));
     }
     Ok(())
 }

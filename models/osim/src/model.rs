@@ -116,9 +116,7 @@ pub fn xyz_from_rotation(r: &Rotation3<f64>) -> Vector3<f64> {
 
 /// The rotation of body-fixed X-Y-Z angles: `Rx(a) * Ry(b) * Rz(c)`.
 pub fn body_fixed_xyz(angles: Vector3<f64>) -> Rotation3<f64> {
-    Rotation3::from_axis_angle(&Vector3::x_axis(), angles.x)
-        * Rotation3::from_axis_angle(&Vector3::y_axis(), angles.y)
-        * Rotation3::from_axis_angle(&Vector3::z_axis(), angles.z)
+    Rotation3::from_axis_angle(&Vector3::x_axis(), angles.x) * Rotation3::from_axis_angle(&Vector3::y_axis(), angles.y) * Rotation3::from_axis_angle(&Vector3::z_axis(), angles.z)
 }
 
 /// A joint between a parent frame and a child frame.

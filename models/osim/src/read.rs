@@ -217,12 +217,7 @@ impl Reader {
                 "BallJoint" => JointKind::Ball,
                 "FreeJoint" => JointKind::Free,
                 other => {
-                    return Err(OsimError::Unsupported {
-                        file: self.file.clone(),
-                        element: desc(*j),
-                        what: format!("joint type {other}"),
-                        hint: "replace it with an equivalent CustomJoint".into(),
-                    });
+                    return Err(OsimError::Unsupported { file: self.file.clone(), element: desc(*j), what: format!("joint type {other}"), hint: "replace it with an equivalent CustomJoint".into() });
                 }
             };
             let parent_sock = text(self.req(*j, "socket_parent_frame")?);
@@ -291,7 +286,12 @@ impl Reader {
             let ind = text(self.req(c, "independent_coordinate_names")?);
             let names: Vec<&str> = ind.split_whitespace().collect();
             if names.len() != 1 {
-                return Err(OsimError::Unsupported { file: self.file.clone(), element: desc(c), what: format!("{} independent coordinates", names.len()), hint: "coxa couples one coordinate to one".into() });
+                return Err(OsimError::Unsupported {
+                    file: self.file.clone(),
+                    element: desc(c),
+                    what: format!("{} independent coordinates", names.len()),
+                    hint: "coxa couples one coordinate to one".into(),
+                });
             }
             let dep = text(self.req(c, "dependent_coordinate_name")?);
             let lookup = |n: &str| coord_index.get(n).copied().ok_or_else(|| OsimError::UnknownReference { file: self.file.clone(), element: desc(c), reference: n.into() });
@@ -317,19 +317,15 @@ impl Reader {
         if !f.has_tag_name("PhysicalOffsetFrame") {
             return Err(OsimError::Unsupported { file: self.file.clone(), element: desc(f), what: format!("a <{}> frame", f.tag_name().name()), hint: "use a PhysicalOffsetFrame".into() });
         }
-        Ok(OffsetFrame {
-            parent: text(self.req(f, "socket_parent")?).to_string(),
-            translation: self.opt_vec3(f, "translation")?,
-            orientation: self.opt_vec3(f, "orientation")?,
-            element: desc(f),
-        })
+        Ok(OffsetFrame { parent: text(self.req(f, "socket_parent")?).to_string(), translation: self.opt_vec3(f, "translation")?, orientation: self.opt_vec3(f, "orientation")?, element: desc(f) })
     }
 
     fn axis(&self, n: Node, coordinates: &[Coordinate], joint_coords: &[CoordIndex]) -> Result<TransformAxis> {
         let names = child(n, "coordinates").map(text).unwrap_or("");
         let mut coords = Vec::new();
         for nm in names.split_whitespace() {
-            let ci = joint_coords.iter().copied().find(|&c| coordinates[c].name == nm).ok_or_else(|| OsimError::UnknownReference { file: self.file.clone(), element: desc(n), reference: nm.into() })?;
+            let ci =
+                joint_coords.iter().copied().find(|&c| coordinates[c].name == nm).ok_or_else(|| OsimError::UnknownReference { file: self.file.clone(), element: desc(n), reference: nm.into() })?;
             coords.push(ci);
         }
         if coords.len() > 1 {
@@ -472,12 +468,16 @@ impl Reader {
                 }
                 WrapShape::Ellipsoid { dimensions_m: d }
             }
-            "WrapTorus" => WrapShape::Torus {
-                inner_radius_m: positive("inner_radius", self.req_scalar(w, "inner_radius")?)?,
-                outer_radius_m: positive("outer_radius", self.req_scalar(w, "outer_radius")?)?,
-            },
+            "WrapTorus" => {
+                WrapShape::Torus { inner_radius_m: positive("inner_radius", self.req_scalar(w, "inner_radius")?)?, outer_radius_m: positive("outer_radius", self.req_scalar(w, "outer_radius")?)? }
+            }
             other => {
-                return Err(OsimError::Unsupported { file: self.file.clone(), element: desc(w), what: format!("wrap object type {other}"), hint: "use WrapSphere, WrapCylinder, WrapEllipsoid or WrapTorus".into() });
+                return Err(OsimError::Unsupported {
+                    file: self.file.clone(),
+                    element: desc(w),
+                    what: format!("wrap object type {other}"),
+                    hint: "use WrapSphere, WrapCylinder, WrapEllipsoid or WrapTorus".into(),
+                });
             }
         };
         let quadrant = match child(w, "quadrant").map(text).unwrap_or("all") {
@@ -568,7 +568,12 @@ impl Reader {
                 }
                 "MovingPathPoint" => {
                     if offset {
-                        return Err(OsimError::Unsupported { file: self.file.clone(), element: desc(p), what: "a moving path point on an offset frame".into(), hint: "attach it to the body itself".into() });
+                        return Err(OsimError::Unsupported {
+                            file: self.file.clone(),
+                            element: desc(p),
+                            what: "a moving path point on an offset frame".into(),
+                            hint: "attach it to the body itself".into(),
+                        });
                     }
                     let comp = |loc: &str, sock: &str| -> Result<Option<(CoordIndex, Box<Function>)>> {
                         match child(p, loc) {
@@ -576,14 +581,15 @@ impl Reader {
                             _ => Ok(None),
                         }
                     };
-                    PathPointKind::Moving {
-                        x: comp("x_location", "socket_x_coordinate")?,
-                        y: comp("y_location", "socket_y_coordinate")?,
-                        z: comp("z_location", "socket_z_coordinate")?,
-                    }
+                    PathPointKind::Moving { x: comp("x_location", "socket_x_coordinate")?, y: comp("y_location", "socket_y_coordinate")?, z: comp("z_location", "socket_z_coordinate")? }
                 }
                 other => {
-                    return Err(OsimError::Unsupported { file: self.file.clone(), element: desc(p), what: format!("path point type {other}"), hint: "use PathPoint, ConditionalPathPoint or MovingPathPoint".into() });
+                    return Err(OsimError::Unsupported {
+                        file: self.file.clone(),
+                        element: desc(p),
+                        what: format!("path point type {other}"),
+                        hint: "use PathPoint, ConditionalPathPoint or MovingPathPoint".into(),
+                    });
                 }
             };
             path_points.push(PathPoint { name: pname, body: frame.body, location_m, kind });
@@ -674,11 +680,6 @@ impl FrameResolver<'_> {
     fn compose(&self, r: &Reader, n: Node, o: &OffsetFrame, sock: &str, depth: usize) -> Result<FixedFrame> {
         let parent = self.resolve(r, n, &o.parent, "", depth + 1).map_err(|_| OsimError::UnknownReference { file: r.file.clone(), element: o.element.clone(), reference: o.parent.clone() })?;
         let rot: Rotation3<f64> = body_fixed_xyz(o.orientation);
-        Ok(FixedFrame {
-            name: last_segment(sock).to_string(),
-            body: parent.body,
-            translation_m: parent.translation_m + parent.rotation * o.translation,
-            rotation: parent.rotation * rot,
-        })
+        Ok(FixedFrame { name: last_segment(sock).to_string(), body: parent.body, translation_m: parent.translation_m + parent.rotation * o.translation, rotation: parent.rotation * rot })
     }
 }

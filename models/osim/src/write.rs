@@ -120,11 +120,21 @@ pub fn update_osim(original: &str, file: impl AsRef<Path>, model: &Model) -> Res
                     if direct {
                         ed.set_child(*f, "translation", fmt3(&frame.translation_m))?;
                     } else if frame.translation_m.norm() > 0.0 {
-                        return Err(OsimError::Unsupported { file: file.to_path_buf(), element: format!("<PhysicalOffsetFrame name=\"{s}\">"), what: "writing an offset frame on another offset frame".into(), hint: "attach the frame to its body".into() });
+                        return Err(OsimError::Unsupported {
+                            file: file.to_path_buf(),
+                            element: format!("<PhysicalOffsetFrame name=\"{s}\">"),
+                            what: "writing an offset frame on another offset frame".into(),
+                            hint: "attach the frame to its body".into(),
+                        });
                     }
                 }
                 None if frame.translation_m.norm() > 0.0 => {
-                    return Err(OsimError::Unsupported { file: file.to_path_buf(), element: format!("<{} name=\"{}\">", j.tag_name().name(), joint.name), what: "moving a joint frame that is a body's own frame".into(), hint: "give the joint PhysicalOffsetFrames".into() });
+                    return Err(OsimError::Unsupported {
+                        file: file.to_path_buf(),
+                        element: format!("<{} name=\"{}\">", j.tag_name().name(), joint.name),
+                        what: "moving a joint frame that is a body's own frame".into(),
+                        hint: "give the joint PhysicalOffsetFrames".into(),
+                    });
                 }
                 None => {}
             }
@@ -204,8 +214,10 @@ pub fn write_osim_update(original: impl AsRef<Path>, model: &Model, out: impl As
     let (original, out) = (original.as_ref(), out.as_ref());
     let text = std::fs::read_to_string(original).map_err(|source| OsimError::Io { file: original.to_path_buf(), source })?;
     let updated = update_osim(&text, original, model)?;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(out).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::AlreadyExists { OsimError::Exists { file: out.to_path_buf() } } else { OsimError::Io { file: out.to_path_buf(), source } }
-    })?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .map_err(|source| if source.kind() == std::io::ErrorKind::AlreadyExists { OsimError::Exists { file: out.to_path_buf() } } else { OsimError::Io { file: out.to_path_buf(), source } })?;
     std::io::Write::write_all(&mut f, updated.as_bytes()).map_err(|source| OsimError::Io { file: out.to_path_buf(), source })
 }

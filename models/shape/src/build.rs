@@ -39,13 +39,7 @@ pub struct BuildOptions {
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        Self {
-            procrustes_scale: false,
-            variance_kept: 1.0,
-            max_modes: None,
-            frame: "axes of training shape 0, origin at the mean's centroid".into(),
-            provenance: Provenance::default(),
-        }
+        Self { procrustes_scale: false, variance_kept: 1.0, max_modes: None, frame: "axes of training shape 0, origin at the mean's centroid".into(), provenance: Provenance::default() }
     }
 }
 
@@ -79,10 +73,7 @@ pub fn build(shapes: &[Vec<Point3<f64>>], faces: Vec<[u32; 3]>, parts: Vec<Part>
         return Err(input(format!("training shape 0 has {n} points; at least 3 are needed")));
     }
     if let Some(i) = shapes.iter().position(|x| x.len() != n) {
-        return Err(input(format!(
-            "training shape {i} has {} points, shape 0 has {n}; the shapes must be in correspondence",
-            shapes[i].len()
-        )));
+        return Err(input(format!("training shape {i} has {} points, shape 0 has {n}; the shapes must be in correspondence", shapes[i].len())));
     }
     if let Some(i) = shapes.iter().position(|x| x.iter().any(|p| !p.iter().all(|c| c.is_finite()))) {
         return Err(input(format!("training shape {i} has a non-finite point")));
@@ -113,10 +104,7 @@ pub fn build(shapes: &[Vec<Point3<f64>>], faces: Vec<[u32; 3]>, parts: Vec<Part>
     let total: f64 = real.iter().sum();
     let mut kept = 0;
     let mut cum = 0.0;
-    while kept < real.len()
-        && options.max_modes.is_none_or(|m| kept < m)
-        && (kept == 0 || cum < options.variance_kept * total * (1.0 - 1e-12))
-    {
+    while kept < real.len() && options.max_modes.is_none_or(|m| kept < m) && (kept == 0 || cum < options.variance_kept * total * (1.0 - 1e-12)) {
         cum += real[kept];
         kept += 1;
     }

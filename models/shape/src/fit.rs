@@ -97,11 +97,7 @@ pub(crate) fn align_masked(from: &[f64], to: &[f64], scale: bool, mask: Option<&
     let s_fix = Matrix3::from_diagonal(&Vector3::new(1.0, 1.0, d));
     let r = u * s_fix * v_t;
     let rotation = Rotation3::from_matrix_unchecked(r);
-    let scale = if scale && var_from > 0.0 {
-        (svd.singular_values[0] + svd.singular_values[1] + d * svd.singular_values[2]) / var_from
-    } else {
-        1.0
-    };
+    let scale = if scale && var_from > 0.0 { (svd.singular_values[0] + svd.singular_values[1] + d * svd.singular_values[2]) / var_from } else { 1.0 };
     Pose { rotation, translation_mm: ct - rotation * cf * scale, scale }
 }
 
@@ -221,11 +217,7 @@ impl ShapeModel {
         let k = self.modes_for(options)?;
         let n = self.n_vertices();
         if known.len() != target.len() || known.len() < 3 {
-            return Err(input(format!(
-                "{} known vertices with {} target points; give at least 3, one point per index",
-                known.len(),
-                target.len()
-            )));
+            return Err(input(format!("{} known vertices with {} target points; give at least 3, one point per index", known.len(), target.len())));
         }
         if options.noise_sd_mm <= 0.0 {
             return Err(input("a partial fit needs noise_sd_mm > 0 (the prior's weight against the known points)"));
@@ -268,10 +260,7 @@ impl ShapeModel {
             iterations = it + 1;
             let pose = align_masked(&x, &y, options.scale, Some(&mask));
             let y_model = pose.inverse().apply_flat(&y);
-            let rhs = DVector::from_iterator(
-                k,
-                (0..k).map(|p| rows.iter().map(|&r| self.mode(p)[r] * (y_model[r] - self.mean()[r])).sum::<f64>() / s2),
-            );
+            let rhs = DVector::from_iterator(k, (0..k).map(|p| rows.iter().map(|&r| self.mode(p)[r] * (y_model[r] - self.mean()[r])).sum::<f64>() / s2));
             let new = &cov * rhs;
             let change = (0..k).map(|j| (new[j] - b[j]).abs() / self.variances()[j].sqrt()).fold(0.0, f64::max);
             b = new.iter().copied().collect();

@@ -105,22 +105,13 @@ impl SurfaceFit {
     /// `n` weight vectors drawn from the posterior (seeded; deviates truncated at ±3 SD).
     pub fn sample_weights(&self, n: usize, seed: u64) -> Vec<Vec<f64>> {
         let k = self.weights.len();
-        let l = self
-            .covariance
-            .clone()
-            .cholesky()
-            .map(|c| c.l())
-            .unwrap_or_else(|| DMatrix::zeros(k, k));
+        let l = self.covariance.clone().cholesky().map(|c| c.l()).unwrap_or_else(|| DMatrix::zeros(k, k));
         let mut rng = StdRng::seed_from_u64(seed);
         (0..n)
             .map(|_| {
                 let z = DVector::from_iterator(k, (0..k).map(|_| truncated_normal(&mut rng, 3.0)));
                 let d = &l * z;
-                self.weights
-                    .iter()
-                    .zip(d.iter())
-                    .map(|(b, e)| b + e)
-                    .collect()
+                self.weights.iter().zip(d.iter()).map(|(b, e)| b + e).collect()
             })
             .collect()
     }
@@ -135,67 +126,33 @@ impl ShapeModel {
     /// # Errors
     /// [`crate::ShapeError::Input`] for fewer than 10 target points, non-finite points, a model
     /// without faces, a `matchable` mask of the wrong length, bad options.
-    pub fn fit_surface(
-        &self,
-        target: &[Point3<f64>],
-        target_area_mm2: f64,
-        init: &Pose,
-        options: &SurfaceFitOptions,
-    ) -> Result<SurfaceFit> {
+    pub fn fit_surface(&self, target: &[Point3<f64>], target_area_mm2: f64, init: &Pose, options: &SurfaceFitOptions) -> Result<SurfaceFit> {
         let k = options.n_modes.unwrap_or(self.n_modes());
         if k > self.n_modes() {
-            return Err(input(format!(
-                "{k} modes asked of a model with {}",
-                self.n_modes()
-            )));
+            return Err(input(format!("{k} modes asked of a model with {}", self.n_modes())));
         }
         if target.len() < 10 || target.iter().any(|p| !p.iter().all(|c| c.is_finite())) {
-            return Err(input(format!(
-                "{} target points (or a non-finite one); give at least 10 finite points",
-                target.len()
-            )));
+            return Err(input(format!("{} target points (or a non-finite one); give at least 10 finite points", target.len())));
         }
         if self.faces().is_empty() {
-            return Err(input(
-                "the model has no faces; a surface fit needs its triangles",
-            ));
+            return Err(input("the model has no faces; a surface fit needs its triangles"));
         }
-        let positive = [
-            options.noise_sd_mm,
-            options.correlation_length_mm,
-            options.huber_k,
-            options.max_distance_mm,
-            target_area_mm2,
-        ];
-        if positive.iter().any(|v| !(v.is_finite() && *v > 0.0))
-            || !(0.0..=1.0).contains(&options.tangential_weight)
-        {
-            return Err(input(
-                "noise_sd_mm, correlation_length_mm, huber_k, max_distance_mm and the target area must be positive, tangential_weight in [0, 1]",
-            ));
+        let positive = [options.noise_sd_mm, options.correlation_length_mm, options.huber_k, options.max_distance_mm, target_area_mm2];
+        if positive.iter().any(|v| !(v.is_finite() && *v > 0.0)) || !(0.0..=1.0).contains(&options.tangential_weight) {
+            return Err(input("noise_sd_mm, correlation_length_mm, huber_k, max_distance_mm and the target area must be positive, tangential_weight in [0, 1]"));
         }
         let n = self.n_vertices();
         if options.matchable.as_ref().is_some_and(|m| m.len() != n) {
-            return Err(input(format!(
-                "the matchable mask has {} entries for {n} vertices",
-                options.matchable.as_ref().map_or(0, Vec::len)
-            )));
+            return Err(input(format!("the matchable mask has {} entries for {n} vertices", options.matchable.as_ref().map_or(0, Vec::len))));
         }
         // Faces the target may match.
         let faces: Vec<[u32; 3]> = match &options.matchable {
-            Some(m) => self
-                .faces()
-                .iter()
-                .filter(|f| f.iter().all(|&v| m[v as usize]))
-                .copied()
-                .collect(),
+            Some(m) => self.faces().iter().filter(|f| f.iter().all(|&v| m[v as usize])).copied().collect(),
             None => self.faces().to_vec(),
         };
         let step = target.len().div_ceil(options.max_points.max(10));
         let y: Vec<Point3<f64>> = target.iter().step_by(step).copied().collect();
-        let m_eff = (target_area_mm2
-            / (std::f64::consts::PI * options.correlation_length_mm.powi(2)))
-        .max(1.0);
+        let m_eff = (target_area_mm2 / (std::f64::consts::PI * options.correlation_length_mm.powi(2))).max(1.0);
         let info_scale = (m_eff / y.len() as f64).min(1.0);
         let tau = options.tangential_weight;
         let lambda = &self.variances()[..k];
@@ -240,11 +197,7 @@ impl ShapeModel {
             sigma = (1.4826 * med).max(options.noise_sd_mm);
             let cut = options.huber_k * sigma;
             let rigid_stage = it < options.rigid_rounds;
-            let capture = if rigid_stage {
-                3.0 * options.max_distance_mm
-            } else {
-                options.max_distance_mm
-            };
+            let capture = if rigid_stage { 3.0 * options.max_distance_mm } else { options.max_distance_mm };
             let w: Vec<f64> = matches
                 .iter()
                 .map(|(_, m)| {
@@ -267,10 +220,7 @@ impl ShapeModel {
                 sw += wi;
             }
             if sw <= 0.0 {
-                return Err(input(format!(
-                    "no target point lies within {} mm of the model: the initial pose is too far off",
-                    options.max_distance_mm
-                )));
+                return Err(input(format!("no target point lies within {} mm of the model: the initial pose is too far off", options.max_distance_mm)));
             }
             cm /= sw;
             ct /= sw;
@@ -279,11 +229,7 @@ impl ShapeModel {
                 h += (p.coords - ct) * (m.point.coords - cm).transpose() * *wi;
             }
             let new_pose = rigid_from_cross(&h, &cm, &ct).unwrap_or(pose);
-            let moved = x
-                .iter()
-                .step_by(97)
-                .map(|p| (new_pose.apply(p) - pose.apply(p)).norm())
-                .fold(0.0, f64::max);
+            let moved = x.iter().step_by(97).map(|p| (new_pose.apply(p) - pose.apply(p)).norm()).fold(0.0, f64::max);
             pose = new_pose;
             if rigid_stage || k == 0 {
                 if moved < 1e-2 && k == 0 {
@@ -304,10 +250,7 @@ impl ShapeModel {
                 let f = faces[m.face];
                 let nrm = {
                     let [p0, p1, p2] = f.map(|v| x[v as usize]);
-                    (p1 - p0)
-                        .cross(&(p2 - p0))
-                        .try_normalize(1e-12)
-                        .unwrap_or_else(Vector3::z)
+                    (p1 - p0).cross(&(p2 - p0)).try_normalize(1e-12).unwrap_or_else(Vector3::z)
                 };
                 let proj = nrm * nrm.transpose() * (1.0 - tau) + Matrix3::identity() * tau;
                 // J = Σ_c w_c Φ_{v_c}; the residual at the mean, y − μ(v).
@@ -322,12 +265,7 @@ impl ShapeModel {
                             jac[(d, j)] += wc * row[3 * j + d];
                         }
                     }
-                    mu += wc
-                        * Vector3::new(
-                            self.mean()[3 * v],
-                            self.mean()[3 * v + 1],
-                            self.mean()[3 * v + 2],
-                        );
+                    mu += wc * Vector3::new(self.mean()[3 * v], self.mean()[3 * v + 1], self.mean()[3 * v + 2]);
                 }
                 let target_model = inv.apply(p).coords;
                 let scale = wi / s2; // times info_scale below
@@ -343,13 +281,9 @@ impl ShapeModel {
                 a_fit[(j, j)] += 1.0 / lambda[j];
                 a[(j, j)] += 1.0 / lambda[j];
             }
-            let chol = a_fit
-                .cholesky()
-                .ok_or_else(|| input("the posterior precision is not positive definite"))?;
+            let chol = a_fit.cholesky().ok_or_else(|| input("the posterior precision is not positive definite"))?;
             let new_b = chol.solve(&rhs);
-            let change = (0..k)
-                .map(|j| (new_b[j] - b[j]).abs() / lambda[j].sqrt())
-                .fold(0.0, f64::max);
+            let change = (0..k).map(|j| (new_b[j] - b[j]).abs() / lambda[j].sqrt()).fold(0.0, f64::max);
             b = new_b.iter().copied().collect();
             x = to_points(&self.instance_flat(&b)?);
             surface.refit(&x);
@@ -357,32 +291,14 @@ impl ShapeModel {
                 break;
             }
         }
-        let covariance = a
-            .cholesky()
-            .ok_or_else(|| input("the posterior precision is not positive definite"))?
-            .inverse();
+        let covariance = a.cholesky().ok_or_else(|| input("the posterior precision is not positive definite"))?.inverse();
         // Final residuals.
         let inv = pose.inverse();
-        let d: Vec<f64> = y
-            .iter()
-            .filter_map(|p| surface.nearest(&inv.apply(p)))
-            .map(|m| m.distance_mm)
-            .filter(|&d| d <= options.max_distance_mm)
-            .collect();
+        let d: Vec<f64> = y.iter().filter_map(|p| surface.nearest(&inv.apply(p))).map(|m| m.distance_mm).filter(|&d| d <= options.max_distance_mm).collect();
         let rms_mm = (d.iter().map(|v| v * v).sum::<f64>() / d.len().max(1) as f64).sqrt();
         let sd_mm = vertex_sd(self, &covariance, k, sigma);
         let shape = x.iter().map(|p| pose.apply(p)).collect();
-        Ok(SurfaceFit {
-            weights: b,
-            covariance,
-            pose,
-            shape,
-            sd_mm,
-            residual_sd_mm: sigma,
-            rms_mm,
-            inlier_fraction: inliers,
-            iterations,
-        })
+        Ok(SurfaceFit { weights: b, covariance, pose, shape, sd_mm, residual_sd_mm: sigma, rms_mm, inlier_fraction: inliers, iterations })
     }
 }
 
@@ -390,18 +306,10 @@ impl ShapeModel {
 fn rigid_from_cross(h: &Matrix3<f64>, cm: &Vector3<f64>, ct: &Vector3<f64>) -> Option<Pose> {
     let svd = h.svd(true, true);
     let (u, v_t) = (svd.u?, svd.v_t?);
-    let d = if (u * v_t).determinant() < 0.0 {
-        -1.0
-    } else {
-        1.0
-    };
+    let d = if (u * v_t).determinant() < 0.0 { -1.0 } else { 1.0 };
     let r = u * Matrix3::from_diagonal(&Vector3::new(1.0, 1.0, d)) * v_t;
     let rotation = nalgebra::Rotation3::from_matrix_unchecked(r);
-    Some(Pose {
-        rotation,
-        translation_mm: ct - rotation * cm,
-        scale: 1.0,
-    })
+    Some(Pose { rotation, translation_mm: ct - rotation * cm, scale: 1.0 })
 }
 
 /// Per-vertex SD: sqrt(Σ_c φ_vcᵀ Σ φ_vc + 3 σ²).

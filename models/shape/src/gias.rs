@@ -46,11 +46,7 @@ pub type NodeWeights = Vec<(usize, f64)>;
 #[derive(Debug, Clone, PartialEq)]
 enum Element {
     /// Lagrange quad of orders (p1, p2): (p1+1)(p2+1) nodes, xi1 fastest.
-    Quad {
-        p1: usize,
-        p2: usize,
-        nodes: Vec<usize>,
-    },
+    Quad { p1: usize, p2: usize, nodes: Vec<usize> },
     /// Lagrange triangle of order p: (p+1)(p+2)/2 nodes, row after row along xi1.
     Tri { p: usize, nodes: Vec<usize> },
 }
@@ -63,10 +59,7 @@ pub struct EnsembleMesh {
 }
 
 fn bad(path: &Path, why: impl Into<String>) -> ShapeError {
-    ShapeError::BadFile {
-        path: path.to_path_buf(),
-        why: why.into(),
-    }
+    ShapeError::BadFile { path: path.to_path_buf(), why: why.into() }
 }
 
 impl EnsembleMesh {
@@ -77,28 +70,13 @@ impl EnsembleMesh {
     /// [`ShapeError::Io`]; [`ShapeError::BadFile`] for unknown element types or a node count
     /// that differs from the file's `number_of_points`.
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| ShapeError::Io {
-            path: path.to_path_buf(),
-            action: "reading",
-            source,
-        })?;
-        let json: Json = serde_json::from_str(&text).map_err(|source| ShapeError::Header {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let elements = json
-            .get("elements")
-            .and_then(Json::as_object)
-            .ok_or_else(|| bad(path, "no \"elements\"; not a GIAS3 mesh"))?;
+        let text = std::fs::read_to_string(path).map_err(|source| ShapeError::Io { path: path.to_path_buf(), action: "reading", source })?;
+        let json: Json = serde_json::from_str(&text).map_err(|source| ShapeError::Header { path: path.to_path_buf(), source })?;
+        let elements = json.get("elements").and_then(Json::as_object).ok_or_else(|| bad(path, "no \"elements\"; not a GIAS3 mesh"))?;
         let mut kinds: Vec<(usize, (usize, usize, bool))> = Vec::new();
         for (k, v) in elements {
-            let id: usize = k
-                .parse()
-                .map_err(|_| bad(path, format!("element id {k:?}")))?;
-            let ty = v
-                .as_str()
-                .and_then(|s| s.split_whitespace().nth(1))
-                .ok_or_else(|| bad(path, format!("element {k}: {v}")))?;
+            let id: usize = k.parse().map_err(|_| bad(path, format!("element id {k:?}")))?;
+            let ty = v.as_str().and_then(|s| s.split_whitespace().nth(1)).ok_or_else(|| bad(path, format!("element {k}: {v}")))?;
             let kind = match ty {
                 "quad44" => (3, 3, false),
                 "quad54" => (4, 3, false),
@@ -107,21 +85,13 @@ impl EnsembleMesh {
                 "tri10" => (3, 3, true),
                 "tri15" => (4, 4, true),
                 t => {
-                    return Err(bad(
-                        path,
-                        format!(
-                            "element {k}: type {t:?} is not read (quad44/45/54/55, tri10/15 are)"
-                        ),
-                    ));
+                    return Err(bad(path, format!("element {k}: type {t:?} is not read (quad44/45/54/55, tri10/15 are)")));
                 }
             };
             kinds.push((id, kind));
         }
         kinds.sort_unstable_by_key(|(id, _)| *id);
-        let conn = json
-            .get("connectivity")
-            .and_then(Json::as_object)
-            .ok_or_else(|| bad(path, "no \"connectivity\""))?;
+        let conn = json.get("connectivity").and_then(Json::as_object).ok_or_else(|| bad(path, "no \"connectivity\""))?;
         let mut links: HashMap<(usize, usize), Vec<(usize, usize)>> = HashMap::new();
         for (k, v) in conn {
             let parse = |s: &str| -> Option<(usize, usize)> {
@@ -129,28 +99,17 @@ impl EnsembleMesh {
                 Some((e.parse().ok()?, n.parse().ok()?))
             };
             let key = parse(k).ok_or_else(|| bad(path, format!("connectivity key {k:?}")))?;
-            let to = v
-                .as_str()
-                .unwrap_or_default()
-                .split_whitespace()
-                .map(|s| parse(s).ok_or_else(|| bad(path, format!("connectivity {s:?}"))))
-                .collect::<Result<Vec<_>>>()?;
+            let to = v.as_str().unwrap_or_default().split_whitespace().map(|s| parse(s).ok_or_else(|| bad(path, format!("connectivity {s:?}")))).collect::<Result<Vec<_>>>()?;
             links.insert(key, to);
         }
         let mut number: HashMap<(usize, usize), usize> = HashMap::new();
         let mut next = 0;
         let mut out = Vec::new();
         for (id, (p1, p2, tri)) in kinds {
-            let n = if tri {
-                (p1 + 1) * (p1 + 2) / 2
-            } else {
-                (p1 + 1) * (p2 + 1)
-            };
+            let n = if tri { (p1 + 1) * (p1 + 2) / 2 } else { (p1 + 1) * (p2 + 1) };
             let mut nodes = Vec::with_capacity(n);
             for local in 0..n {
-                let known = links
-                    .get(&(id, local))
-                    .and_then(|l| l.iter().find_map(|k| number.get(k).copied()));
+                let known = links.get(&(id, local)).and_then(|l| l.iter().find_map(|k| number.get(k).copied()));
                 let g = known.unwrap_or_else(|| {
                     next += 1;
                     next - 1
@@ -158,24 +117,14 @@ impl EnsembleMesh {
                 number.insert((id, local), g);
                 nodes.push(g);
             }
-            out.push(if tri {
-                Element::Tri { p: p1, nodes }
-            } else {
-                Element::Quad { p1, p2, nodes }
-            });
+            out.push(if tri { Element::Tri { p: p1, nodes } } else { Element::Quad { p1, p2, nodes } });
         }
         if let Some(want) = json.get("number_of_points").and_then(Json::as_u64)
             && want as usize != next
         {
-            return Err(bad(
-                path,
-                format!("{next} nodes numbered, the file says {want}"),
-            ));
+            return Err(bad(path, format!("{next} nodes numbered, the file says {want}")));
         }
-        Ok(Self {
-            elements: out,
-            n_nodes: next,
-        })
+        Ok(Self { elements: out, n_nodes: next })
     }
 
     /// Number of (global) nodes.
@@ -194,10 +143,7 @@ impl EnsembleMesh {
         let mut add = |w: Vec<(usize, f64)>| -> u32 {
             let mut w: Vec<(usize, f64)> = w.into_iter().filter(|(_, x)| x.abs() > 1e-12).collect();
             w.sort_unstable_by_key(|(n, _)| *n);
-            let key: Vec<(usize, i64)> = w
-                .iter()
-                .map(|&(n, x)| (n, (x * 1e7).round() as i64))
-                .collect();
+            let key: Vec<(usize, i64)> = w.iter().map(|&(n, x)| (n, (x * 1e7).round() as i64)).collect();
             *index.entry(key).or_insert_with(|| {
                 points.push(w);
                 (points.len() - 1) as u32
@@ -210,15 +156,8 @@ impl EnsembleMesh {
                     for j in 0..=d {
                         for i in 0..=d {
                             let (a, b) = (i as f64 / d as f64, j as f64 / d as f64);
-                            let w: Vec<(usize, f64)> = (0..=*p2)
-                                .flat_map(|m2| (0..=*p1).map(move |m1| (m1, m2)))
-                                .map(|(m1, m2)| {
-                                    (
-                                        nodes[m2 * (p1 + 1) + m1],
-                                        lagrange_1d(*p1, m1, a) * lagrange_1d(*p2, m2, b),
-                                    )
-                                })
-                                .collect();
+                            let w: Vec<(usize, f64)> =
+                                (0..=*p2).flat_map(|m2| (0..=*p1).map(move |m1| (m1, m2))).map(|(m1, m2)| (nodes[m2 * (p1 + 1) + m1], lagrange_1d(*p1, m1, a) * lagrange_1d(*p2, m2, b))).collect();
                             ids[j * (d + 1) + i] = add(w);
                         }
                     }
@@ -239,9 +178,7 @@ impl EnsembleMesh {
                             let mut w = Vec::new();
                             for nj in 0..=*p {
                                 for ni in 0..=*p - nj {
-                                    let v = simplex_1d(*p, ni, a)
-                                        * simplex_1d(*p, nj, b)
-                                        * simplex_1d(*p, p - ni - nj, 1.0 - a - b);
+                                    let v = simplex_1d(*p, ni, a) * simplex_1d(*p, nj, b) * simplex_1d(*p, p - ni - nj, 1.0 - a - b);
                                     w.push((nodes[row_start(nj, *p) + ni], v));
                                 }
                             }
@@ -268,17 +205,12 @@ impl EnsembleMesh {
 /// The 1D Lagrange polynomial of node `m` of `p + 1` equispaced nodes on [0, 1], at `x`.
 fn lagrange_1d(p: usize, m: usize, x: f64) -> f64 {
     let pf = p as f64;
-    (0..=p)
-        .filter(|&q| q != m)
-        .map(|q| (x - q as f64 / pf) / ((m as f64 - q as f64) / pf))
-        .product()
+    (0..=p).filter(|&q| q != m).map(|q| (x - q as f64 / pf) / ((m as f64 - q as f64) / pf)).product()
 }
 
 /// The simplex Lagrange factor `Π_{k<m} (pL − k)/(k + 1)` of barycentric index `m` at `L`.
 fn simplex_1d(p: usize, m: usize, l: f64) -> f64 {
-    (0..m)
-        .map(|k| (p as f64 * l - k as f64) / (k as f64 + 1.0))
-        .product()
+    (0..m).map(|k| (p as f64 * l - k as f64) / (k as f64 + 1.0)).product()
 }
 
 /// Flips triangles so that neighbours agree (each shared edge run in opposite directions),
@@ -341,19 +273,10 @@ impl ShapeModel {
     /// # Errors
     /// [`crate::ShapeError::Input`] for a vertex index out of range;
     /// [`crate::ShapeError::InvalidModel`] if the result is inconsistent.
-    pub fn linear_image(
-        &self,
-        rows: &[Vec<(usize, f64)>],
-        faces: Vec<[u32; 3]>,
-        parts: Vec<Part>,
-        landmarks: Vec<Landmark>,
-        info: ModelInfo,
-    ) -> Result<Self> {
+    pub fn linear_image(&self, rows: &[Vec<(usize, f64)>], faces: Vec<[u32; 3]>, parts: Vec<Part>, landmarks: Vec<Landmark>, info: ModelInfo) -> Result<Self> {
         let n = self.n_vertices();
         if rows.iter().flatten().any(|(v, _)| *v >= n) {
-            return Err(input(format!(
-                "a new point combines a vertex beyond the model's {n}"
-            )));
+            return Err(input(format!("a new point combines a vertex beyond the model's {n}")));
         }
         let apply = |x: &[f64]| -> Vec<f64> {
             rows.iter()
@@ -370,14 +293,7 @@ impl ShapeModel {
         };
         let mean = apply(self.mean());
         let k = self.n_modes();
-        let a: Vec<Vec<f64>> = (0..k)
-            .map(|j| {
-                apply(self.mode(j))
-                    .into_iter()
-                    .map(|v| v * self.variances()[j].sqrt())
-                    .collect()
-            })
-            .collect();
+        let a: Vec<Vec<f64>> = (0..k).map(|j| apply(self.mode(j)).into_iter().map(|v| v * self.variances()[j].sqrt()).collect()).collect();
         let mut g = DMatrix::<f64>::zeros(k, k);
         for i in 0..k {
             for j in 0..=i {
@@ -402,10 +318,7 @@ impl ShapeModel {
             modes.extend(m);
             variances.push(eig.eigenvalues[c]);
         }
-        let info = ModelInfo {
-            total_variance_mm2: variances.iter().sum(),
-            ..info
-        };
+        let info = ModelInfo { total_variance_mm2: variances.iter().sum(), ..info };
         Self::new(mean, modes, variances, faces, parts, landmarks, info)
     }
 
@@ -414,17 +327,8 @@ impl ShapeModel {
     ///
     /// # Errors
     /// [`crate::ShapeError::Input`] when `rotation` is not a rotation (orthonormal, det +1, to 1e-9).
-    pub fn transformed(
-        &self,
-        rotation: &Matrix3<f64>,
-        translation_mm: &Vector3<f64>,
-    ) -> Result<Self> {
-        if (rotation.transpose() * rotation - Matrix3::identity())
-            .abs()
-            .max()
-            > 1e-9
-            || (rotation.determinant() - 1.0).abs() > 1e-9
-        {
+    pub fn transformed(&self, rotation: &Matrix3<f64>, translation_mm: &Vector3<f64>) -> Result<Self> {
+        if (rotation.transpose() * rotation - Matrix3::identity()).abs().max() > 1e-9 || (rotation.determinant() - 1.0).abs() > 1e-9 {
             return Err(input("the transform is not a proper rotation"));
         }
         let map = |x: &[f64], t: &Vector3<f64>| -> Vec<f64> {
@@ -437,18 +341,8 @@ impl ShapeModel {
         };
         let zero = Vector3::zeros();
         let mean = map(self.mean(), translation_mm);
-        let modes: Vec<f64> = (0..self.n_modes())
-            .flat_map(|k| map(self.mode(k), &zero))
-            .collect();
-        Self::new(
-            mean,
-            modes,
-            self.variances().to_vec(),
-            self.faces().to_vec(),
-            self.parts().to_vec(),
-            self.landmarks().to_vec(),
-            self.info().clone(),
-        )
+        let modes: Vec<f64> = (0..self.n_modes()).flat_map(|k| map(self.mode(k), &zero)).collect();
+        Self::new(mean, modes, self.variances().to_vec(), self.faces().to_vec(), self.parts().to_vec(), self.landmarks().to_vec(), self.info().clone())
     }
 }
 
@@ -464,28 +358,14 @@ pub fn isb_to_lps() -> Matrix3<f64> {
 /// # Errors
 /// [`crate::ShapeError::InvalidModel`] when the file's values are inconsistent (D not a multiple
 /// of 3, modes not orthonormal, faces out of range).
-pub fn model_from_pca(
-    pca: &PcaFile,
-    layout: Layout,
-    faces: Vec<[u32; 3]>,
-    parts: Vec<Part>,
-    info: ModelInfo,
-) -> Result<ShapeModel> {
+pub fn model_from_pca(pca: &PcaFile, layout: Layout, faces: Vec<[u32; 3]>, parts: Vec<Part>, info: ModelInfo) -> Result<ShapeModel> {
     let d = pca.dim();
     if !d.is_multiple_of(3) {
-        return Err(ShapeError::InvalidModel {
-            why: format!("{d} values are not 3D points"),
-        });
+        return Err(ShapeError::InvalidModel { why: format!("{d} values are not 3D points") });
     }
-    let reorder = |x: &[f64]| -> Vec<f64> {
-        (0..d / 3)
-            .flat_map(|i| PcaFile::point(x, layout, i))
-            .collect()
-    };
+    let reorder = |x: &[f64]| -> Vec<f64> { (0..d / 3).flat_map(|i| PcaFile::point(x, layout, i)).collect() };
     let top = pca.variances.iter().copied().fold(0.0, f64::max);
-    let mut order: Vec<usize> = (0..pca.n_modes())
-        .filter(|&k| pca.variances[k] > 1e-9 * top)
-        .collect();
+    let mut order: Vec<usize> = (0..pca.n_modes()).filter(|&k| pca.variances[k] > 1e-9 * top).collect();
     order.sort_by(|&a, &b| pca.variances[b].total_cmp(&pca.variances[a]));
     let modes: Vec<f64> = order.iter().flat_map(|&k| reorder(pca.mode(k))).collect();
     let variances: Vec<f64> = order.iter().map(|&k| pca.variances[k]).collect();
@@ -496,20 +376,11 @@ pub fn model_from_pca(
 impl ShapeModel {
     /// A model from imported values whose modes may be orthonormal only to single precision:
     /// Gram-Schmidt in f64 first, then the usual checks.
-    pub(crate) fn new_unchecked_for_import(
-        mean: Vec<f64>,
-        mut modes: Vec<f64>,
-        variances: Vec<f64>,
-        faces: Vec<[u32; 3]>,
-        parts: Vec<Part>,
-        info: ModelInfo,
-    ) -> Result<Self> {
+    pub(crate) fn new_unchecked_for_import(mean: Vec<f64>, mut modes: Vec<f64>, variances: Vec<f64>, faces: Vec<[u32; 3]>, parts: Vec<Part>, info: ModelInfo) -> Result<Self> {
         let d = mean.len();
         let k = variances.len();
         if modes.len() != d * k {
-            return Err(ShapeError::InvalidModel {
-                why: format!("{} mode values for {k} modes of {d}", modes.len()),
-            });
+            return Err(ShapeError::InvalidModel { why: format!("{} mode values for {k} modes of {d}", modes.len()) });
         }
         for a in 0..k {
             for b in 0..a {
@@ -525,10 +396,7 @@ impl ShapeModel {
                 ma.iter_mut().for_each(|v| *v /= norm);
             }
         }
-        let info = ModelInfo {
-            total_variance_mm2: variances.iter().sum(),
-            ..info
-        };
+        let info = ModelInfo { total_variance_mm2: variances.iter().sum(), ..info };
         Self::new(mean, modes, variances, faces, parts, Vec::new(), info)
     }
 }
@@ -548,17 +416,13 @@ pub fn find_installed(start: &Path, rel: &str) -> Option<PathBuf> {
             }
         }
     }
-    candidates
-        .into_iter()
-        .map(|c| c.join(rel))
-        .find(|p| p.exists())
+    candidates.into_iter().map(|c| c.join(rel)).find(|p| p.exists())
 }
 
 /// The package-relative folder of the LLP26 model.
 pub const LLP26_DIR: &str = "musculoskeletal/models";
 /// The package-relative folder of the articulated (paediatric) model.
-pub const ARTICULATED_DIR: &str =
-    "articulated_ssm_both_sides/coupled_ssm/pel_fem_tib_fib_both_side";
+pub const ARTICULATED_DIR: &str = "articulated_ssm_both_sides/coupled_ssm/pel_fem_tib_fib_both_side";
 
 /// Which LLP26 parts to evaluate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -576,17 +440,8 @@ pub enum Llp26Part {
 /// # Errors
 /// [`crate::ShapeError::Io`] / [`crate::ShapeError::BadFile`] for missing or broken files;
 /// [`crate::ShapeError::InvalidModel`] when the files disagree (node counts).
-pub fn llp26(
-    dir: &Path,
-    side_right: bool,
-    parts: &[Llp26Part],
-    divisions: usize,
-) -> Result<ShapeModel> {
-    let pc = if side_right {
-        "shape_models/LLP26_right_mirrored_from_left_rigid.pc"
-    } else {
-        "shape_models/LLP26_rigid.pc"
-    };
+pub fn llp26(dir: &Path, side_right: bool, parts: &[Llp26Part], divisions: usize) -> Result<ShapeModel> {
+    let pc = if side_right { "shape_models/LLP26_right_mirrored_from_left_rigid.pc" } else { "shape_models/LLP26_rigid.pc" };
     let pca = crate::pca_file::read_pc(&dir.join(pc))?;
     let nodes = model_from_pca(
         &pca,
@@ -606,62 +461,30 @@ pub fn llp26(
         },
     )?;
     if nodes.n_vertices() != 3225 {
-        return Err(ShapeError::InvalidModel {
-            why: format!("{pc}: {} nodes, LLP26 has 3225", nodes.n_vertices()),
-        });
+        return Err(ShapeError::InvalidModel { why: format!("{pc}: {} nodes, LLP26 has 3225", nodes.n_vertices()) });
     }
     let side = if side_right { "right" } else { "left" };
     let (mut rows, mut faces, mut out_parts) = (Vec::new(), Vec::new(), Vec::new());
     for part in parts {
         let (first, mesh, name) = match part {
-            Llp26Part::Pelvis => (
-                0,
-                "atlas_meshes/pelvis_combined_cubic_flat.mesh".to_string(),
-                "pelvis".to_string(),
-            ),
-            Llp26Part::Femur => (
-                1946,
-                format!("atlas_meshes/femur_{side}_quartic_flat.mesh"),
-                format!("femur_{side}"),
-            ),
+            Llp26Part::Pelvis => (0, "atlas_meshes/pelvis_combined_cubic_flat.mesh".to_string(), "pelvis".to_string()),
+            Llp26Part::Femur => (1946, format!("atlas_meshes/femur_{side}_quartic_flat.mesh"), format!("femur_{side}")),
         };
         let mesh_path = dir.join(&mesh);
         let m = EnsembleMesh::read(&mesh_path)?;
-        let want = if *part == Llp26Part::Pelvis {
-            1946
-        } else {
-            634
-        };
+        let want = if *part == Llp26Part::Pelvis { 1946 } else { 634 };
         if m.n_nodes() != want {
-            return Err(bad(
-                &mesh_path,
-                format!("{} nodes, LLP26's {name} has {want}", m.n_nodes()),
-            ));
+            return Err(bad(&mesh_path, format!("{} nodes, LLP26's {name} has {want}", m.n_nodes())));
         }
         let (w, f) = m.evaluate(divisions);
         let base = rows.len() as u32;
-        out_parts.push(Part {
-            name,
-            first_vertex: rows.len(),
-            n_vertices: w.len(),
-            first_face: faces.len(),
-            n_faces: f.len(),
-        });
+        out_parts.push(Part { name, first_vertex: rows.len(), n_vertices: w.len(), first_face: faces.len(), n_faces: f.len() });
         faces.extend(f.iter().map(|t| t.map(|i| i + base)));
-        rows.extend(w.into_iter().map(|r| {
-            r.into_iter()
-                .map(|(v, x)| (v + first, x))
-                .collect::<Vec<_>>()
-        }));
+        rows.extend(w.into_iter().map(|r| r.into_iter().map(|(v, x)| (v + first, x)).collect::<Vec<_>>()));
     }
-    let mut model =
-        nodes.linear_image(&rows, faces, out_parts, Vec::new(), nodes.info().clone())?;
+    let mut model = nodes.linear_image(&rows, faces, out_parts, Vec::new(), nodes.info().clone())?;
     // Outward-facing triangles (positive volume), part by part.
-    let pts: Vec<[f64; 3]> = model
-        .mean()
-        .chunks_exact(3)
-        .map(|c| [c[0], c[1], c[2]])
-        .collect();
+    let pts: Vec<[f64; 3]> = model.mean().chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
     let mut faces = model.faces().to_vec();
     for p in model.parts() {
         let fs = &mut faces[p.first_face..p.first_face + p.n_faces];
@@ -671,9 +494,7 @@ pub fn llp26(
     }
     model = ShapeModel::new(
         model.mean().to_vec(),
-        (0..model.n_modes())
-            .flat_map(|k| model.mode(k).to_vec())
-            .collect(),
+        (0..model.n_modes()).flat_map(|k| model.mode(k).to_vec()).collect(),
         model.variances().to_vec(),
         faces,
         model.parts().to_vec(),
@@ -695,53 +516,27 @@ pub fn articulated(dir: &Path, side_right: bool, faces: Vec<[u32; 3]>) -> Result
     let npz = dir.join(format!("shape_model_{side}_side.pc.npz"));
     let pca = crate::pca_file::read_pc_npz(&npz)?;
     let table_path = dir.join(format!("Coupled_SSM_node_nrs_per_bone_mesh_{side}.txt"));
-    let table = std::fs::read_to_string(&table_path).map_err(|source| ShapeError::Io {
-        path: table_path.clone(),
-        action: "reading",
-        source,
-    })?;
+    let table = std::fs::read_to_string(&table_path).map_err(|source| ShapeError::Io { path: table_path.clone(), action: "reading", source })?;
     let mut parts = Vec::new();
     for line in table.lines().filter(|l| !l.trim().is_empty()) {
         let f: Vec<&str> = line.split_whitespace().collect();
-        let (Some(name), Some(a), Some(b)) = (
-            f.first(),
-            f.get(1).and_then(|s| s.parse::<usize>().ok()),
-            f.get(2).and_then(|s| s.parse::<usize>().ok()),
-        ) else {
+        let (Some(name), Some(a), Some(b)) = (f.first(), f.get(1).and_then(|s| s.parse::<usize>().ok()), f.get(2).and_then(|s| s.parse::<usize>().ok())) else {
             return Err(bad(&table_path, format!("line {line:?}")));
         };
         let name = match name.to_ascii_lowercase().as_str() {
             "pel_l" => "pelvis_left".to_string(),
             "pel_r" => "pelvis_right".to_string(),
-            n => format!(
-                "{}_{side}",
-                &n[..n.len().saturating_sub(2)]
-                    .replace("fem", "femur")
-                    .replace("tib", "tibia")
-                    .replace("fib", "fibula")
-            ),
+            n => format!("{}_{side}", &n[..n.len().saturating_sub(2)].replace("fem", "femur").replace("tib", "tibia").replace("fib", "fibula")),
         };
-        parts.push(Part {
-            name,
-            first_vertex: a,
-            n_vertices: b.saturating_sub(a),
-            first_face: 0,
-            n_faces: 0,
-        });
+        parts.push(Part { name, first_vertex: a, n_vertices: b.saturating_sub(a), first_face: 0, n_faces: 0 });
     }
     // Faces of each part: those whose corners all lie in its vertex range (they are stored in order).
     let mut faces = faces;
     faces.sort_by_key(|f| f[0]);
     for p in &mut parts {
-        let inside = |f: &[u32; 3]| {
-            f.iter()
-                .all(|&v| (p.first_vertex..p.first_vertex + p.n_vertices).contains(&(v as usize)))
-        };
+        let inside = |f: &[u32; 3]| f.iter().all(|&v| (p.first_vertex..p.first_vertex + p.n_vertices).contains(&(v as usize)));
         p.first_face = faces.iter().position(inside).unwrap_or(0);
-        p.n_faces = faces[p.first_face..]
-            .iter()
-            .take_while(|f| inside(f))
-            .count();
+        p.n_faces = faces[p.first_face..].iter().take_while(|f| inside(f)).count();
     }
     let model = model_from_pca(
         &pca,
@@ -777,14 +572,7 @@ mod tests {
                 }
             }
             let (a, b) = (0.23, 0.41);
-            let sum: f64 = (0..=p)
-                .flat_map(|j| (0..=p - j).map(move |i| (i, j)))
-                .map(|(i, j)| {
-                    simplex_1d(p, i, a)
-                        * simplex_1d(p, j, b)
-                        * simplex_1d(p, p - i - j, 1.0 - a - b)
-                })
-                .sum();
+            let sum: f64 = (0..=p).flat_map(|j| (0..=p - j).map(move |i| (i, j))).map(|(i, j)| simplex_1d(p, i, a) * simplex_1d(p, j, b) * simplex_1d(p, p - i - j, 1.0 - a - b)).sum();
             assert!((sum - 1.0).abs() < 1e-12, "order {p}: {sum}");
         }
     }

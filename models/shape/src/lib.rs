@@ -35,5 +35,5 @@ pub use build::{BuildOptions, Built, build};
 pub use error::{Result, ShapeError};
 pub use fit::{Fit, FitOptions, PartialFit, Pose};
 pub use fit_surface::{SurfaceFit, SurfaceFitOptions};
-pub use register::{RegisterOptions, Registration, register};
 pub use model::{Landmark, ModelInfo, Part, Provenance, ShapeModel};
+pub use register::{RegisterOptions, Registration, register};

@@ -58,13 +58,7 @@ pub struct Generalisation {
 /// # Errors
 /// [`crate::ShapeError::Input`] for fewer than 4 shapes or a mode count beyond S - 2; the errors
 /// of [`build`].
-pub fn generalisation(
-    shapes: &[Vec<Point3<f64>>],
-    faces: &[[u32; 3]],
-    parts: &[Part],
-    options: &BuildOptions,
-    mode_counts: &[usize],
-) -> Result<Vec<Generalisation>> {
+pub fn generalisation(shapes: &[Vec<Point3<f64>>], faces: &[[u32; 3]], parts: &[Part], options: &BuildOptions, mode_counts: &[usize]) -> Result<Vec<Generalisation>> {
     let s = shapes.len();
     if s < 4 {
         return Err(input(format!("{s} shapes; leave-one-out needs at least 4")));
@@ -94,14 +88,7 @@ pub fn generalisation(
         .map(|(&k, v)| {
             let (m1, s1) = mean_sd(v.iter().map(|x| x.0));
             let (m2, s2) = mean_sd(v.iter().map(|x| x.1));
-            Generalisation {
-                n_modes: k,
-                point_to_point_mm: m1,
-                point_to_point_sd_mm: s1,
-                point_to_surface_mm: m2,
-                point_to_surface_sd_mm: s2,
-                per_subject_mm: v,
-            }
+            Generalisation { n_modes: k, point_to_point_mm: m1, point_to_point_sd_mm: s1, point_to_surface_mm: m2, point_to_surface_sd_mm: s2, per_subject_mm: v }
         })
         .collect())
 }
@@ -126,10 +113,7 @@ pub fn specificity(built: &Built, mode_counts: &[usize], n_samples: usize, seed:
         .iter()
         .map(|&k| {
             let samples = built.model.sample(n_samples, Some(k), seed)?;
-            let d: Vec<f64> = samples
-                .iter()
-                .map(|(_, x)| built.aligned.iter().map(|t| mean_vertex_distance(x, t)).fold(f64::INFINITY, f64::min))
-                .collect();
+            let d: Vec<f64> = samples.iter().map(|(_, x)| built.aligned.iter().map(|t| mean_vertex_distance(x, t)).fold(f64::INFINITY, f64::min)).collect();
             let (mean_mm, sd_mm) = mean_sd(d.into_iter());
             Ok(Specificity { n_modes: k, mean_mm, sd_mm })
         })
@@ -139,11 +123,7 @@ pub fn specificity(built: &Built, mode_counts: &[usize], n_samples: usize, seed:
 /// The mean distance between corresponding vertices of two 3N-value shapes, mm.
 pub fn mean_vertex_distance(a: &[f64], b: &[f64]) -> f64 {
     let n = (a.len() / 3) as f64;
-    a.chunks_exact(3)
-        .zip(b.chunks_exact(3))
-        .map(|(p, q)| ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2)).sqrt())
-        .sum::<f64>()
-        / n
+    a.chunks_exact(3).zip(b.chunks_exact(3)).map(|(p, q)| ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2)).sqrt()).sum::<f64>() / n
 }
 
 /// The mean distance between corresponding points, mm.

@@ -146,15 +146,7 @@ impl ShapeModel {
     ///
     /// # Errors
     /// [`ShapeError::InvalidModel`] naming the first inconsistency.
-    pub fn new(
-        mean: Vec<f64>,
-        modes: Vec<f64>,
-        variances: Vec<f64>,
-        faces: Vec<[u32; 3]>,
-        parts: Vec<Part>,
-        landmarks: Vec<Landmark>,
-        info: ModelInfo,
-    ) -> Result<Self> {
+    pub fn new(mean: Vec<f64>, modes: Vec<f64>, variances: Vec<f64>, faces: Vec<[u32; 3]>, parts: Vec<Part>, landmarks: Vec<Landmark>, info: ModelInfo) -> Result<Self> {
         let d = mean.len();
         if d == 0 || !d.is_multiple_of(3) {
             return Err(invalid(format!("the mean has {d} values, not a positive multiple of 3")));
@@ -193,15 +185,10 @@ impl ShapeModel {
         for l in &landmarks {
             let ok = match l {
                 Landmark::Vertex { vertex, .. } => *vertex < n,
-                Landmark::Barycentric { face, weights, .. } => {
-                    *face < faces.len() && weights.iter().all(|w| w.is_finite()) && (weights.iter().sum::<f64>() - 1.0).abs() < 1e-6
-                }
+                Landmark::Barycentric { face, weights, .. } => *face < faces.len() && weights.iter().all(|w| w.is_finite()) && (weights.iter().sum::<f64>() - 1.0).abs() < 1e-6,
             };
             if !ok {
-                return Err(invalid(format!(
-                    "landmark {:?} is not on the model (index out of range or weights not summing to 1)",
-                    l.name()
-                )));
+                return Err(invalid(format!("landmark {:?} is not on the model (index out of range or weights not summing to 1)", l.name())));
             }
         }
         if info.units != "mm" {
@@ -258,11 +245,7 @@ impl ShapeModel {
     /// [`ShapeError::Input`] for more weights than modes or a non-finite weight.
     pub fn instance_flat(&self, weights: &[f64]) -> Result<Vec<f64>> {
         if weights.len() > self.n_modes() || weights.iter().any(|w| !w.is_finite()) {
-            return Err(crate::error::input(format!(
-                "{} weights for a model of {} modes (or a non-finite weight)",
-                weights.len(),
-                self.n_modes()
-            )));
+            return Err(crate::error::input(format!("{} weights for a model of {} modes (or a non-finite weight)", weights.len(), self.n_modes())));
         }
         let mut x = self.mean.clone();
         for (k, &w) in weights.iter().enumerate() {
@@ -294,9 +277,7 @@ impl ShapeModel {
             Landmark::Vertex { vertex, .. } => at(*vertex),
             Landmark::Barycentric { face, weights, .. } => {
                 let f = self.faces[*face];
-                Point3::from(
-                    at(f[0] as usize).coords * weights[0] + at(f[1] as usize).coords * weights[1] + at(f[2] as usize).coords * weights[2],
-                )
+                Point3::from(at(f[0] as usize).coords * weights[0] + at(f[1] as usize).coords * weights[1] + at(f[2] as usize).coords * weights[2])
             }
         }))
     }
@@ -378,10 +359,7 @@ impl ShapeModel {
             return Err(bad("it does not start with the magic 'COXASSM\\n'".into()));
         }
         let h = u64::from_le_bytes(bytes[8..16].try_into().map_err(|_| bad("short header length".into()))?);
-        let h = usize::try_from(h)
-            .ok()
-            .filter(|&h| h <= bytes.len() - 16)
-            .ok_or_else(|| bad(format!("a header of {h} bytes in a file of {}", bytes.len())))?;
+        let h = usize::try_from(h).ok().filter(|&h| h <= bytes.len() - 16).ok_or_else(|| bad(format!("a header of {h} bytes in a file of {}", bytes.len())))?;
         let header_bytes = &bytes[16..16 + h];
         // The version first, so that a newer file gets the version error, not a parse error.
         let version = serde_json::from_slice::<serde_json::Value>(header_bytes)
@@ -390,14 +368,9 @@ impl ShapeModel {
             .and_then(serde_json::Value::as_u64)
             .ok_or_else(|| bad("the header has no format_version".into()))?;
         if version != u64::from(FORMAT_VERSION) {
-            return Err(ShapeError::Version {
-                path: path.to_path_buf(),
-                found: u32::try_from(version).unwrap_or(u32::MAX),
-                supported: FORMAT_VERSION,
-            });
+            return Err(ShapeError::Version { path: path.to_path_buf(), found: u32::try_from(version).unwrap_or(u32::MAX), supported: FORMAT_VERSION });
         }
-        let header: Header =
-            serde_json::from_slice(header_bytes).map_err(|source| ShapeError::Header { path: path.to_path_buf(), source })?;
+        let header: Header = serde_json::from_slice(header_bytes).map_err(|source| ShapeError::Header { path: path.to_path_buf(), source })?;
         let (n, k, f) = (header.n_vertices, header.n_modes, header.n_faces);
         let n_f64 = n.checked_mul(3).and_then(|d| d.checked_mul(k + 1)).and_then(|m| m.checked_add(k));
         let need = n_f64.and_then(|m| m.checked_mul(8)).and_then(|b| f.checked_mul(12).and_then(|fb| b.checked_add(fb)));
@@ -410,10 +383,7 @@ impl ShapeModel {
             )));
         }
         let d = 3 * n;
-        let f64s: Vec<f64> = body[..8 * (d * (k + 1) + k)]
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-            .collect();
+        let f64s: Vec<f64> = body[..8 * (d * (k + 1) + k)].chunks_exact(8).map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])).collect();
         let faces: Vec<[u32; 3]> = body[8 * (d * (k + 1) + k)..]
             .chunks_exact(12)
             .map(|c| {

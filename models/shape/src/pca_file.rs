@@ -77,18 +77,11 @@ impl PcaFile {
 }
 
 fn bad(path: &Path, why: impl Into<String>) -> ShapeError {
-    ShapeError::BadFile {
-        path: path.to_path_buf(),
-        why: why.into(),
-    }
+    ShapeError::BadFile { path: path.to_path_buf(), why: why.into() }
 }
 
 fn read_all(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| ShapeError::Io {
-        path: path.to_path_buf(),
-        action: "reading",
-        source,
-    })
+    std::fs::read(path).map_err(|source| ShapeError::Io { path: path.to_path_buf(), action: "reading", source })
 }
 
 /// An n-dimensional array of f64 (converted from f4/f8 of either byte order).
@@ -105,19 +98,11 @@ type Convert = fn(&[u8], bool) -> f64;
 fn itemsize_and_convert(descr: &str) -> Option<(usize, Convert)> {
     fn f4(b: &[u8], le: bool) -> f64 {
         let a = [b[0], b[1], b[2], b[3]];
-        f64::from(if le {
-            f32::from_le_bytes(a)
-        } else {
-            f32::from_be_bytes(a)
-        })
+        f64::from(if le { f32::from_le_bytes(a) } else { f32::from_be_bytes(a) })
     }
     fn f8(b: &[u8], le: bool) -> f64 {
         let a = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
-        if le {
-            f64::from_le_bytes(a)
-        } else {
-            f64::from_be_bytes(a)
-        }
+        if le { f64::from_le_bytes(a) } else { f64::from_be_bytes(a) }
     }
     match descr.trim_start_matches(['<', '>', '=', '|']) {
         "f4" => Some((4, f4)),
@@ -127,32 +112,11 @@ fn itemsize_and_convert(descr: &str) -> Option<(usize, Convert)> {
 }
 
 /// Decodes `bytes` as an array of `shape` with numpy type `descr`, C or Fortran order.
-fn decode(
-    path: &Path,
-    what: &str,
-    descr: &str,
-    shape: Vec<usize>,
-    fortran: bool,
-    bytes: &[u8],
-) -> Result<Array> {
-    let (size, conv) = itemsize_and_convert(descr).ok_or_else(|| {
-        bad(
-            path,
-            format!("{what}: numpy type {descr:?}; only float32/float64 arrays are read"),
-        )
-    })?;
-    let n = shape
-        .iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .ok_or_else(|| bad(path, format!("{what}: shape {shape:?} overflows")))?;
+fn decode(path: &Path, what: &str, descr: &str, shape: Vec<usize>, fortran: bool, bytes: &[u8]) -> Result<Array> {
+    let (size, conv) = itemsize_and_convert(descr).ok_or_else(|| bad(path, format!("{what}: numpy type {descr:?}; only float32/float64 arrays are read")))?;
+    let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| bad(path, format!("{what}: shape {shape:?} overflows")))?;
     if n.checked_mul(size) != Some(bytes.len()) {
-        return Err(bad(
-            path,
-            format!(
-                "{what}: shape {shape:?} of {descr} needs {n} x {size} bytes, the file holds {}",
-                bytes.len()
-            ),
-        ));
+        return Err(bad(path, format!("{what}: shape {shape:?} of {descr} needs {n} x {size} bytes, the file holds {}", bytes.len())));
     }
     let le = !descr.starts_with('>');
     let raw: Vec<f64> = bytes.chunks_exact(size).map(|c| conv(c, le)).collect();
@@ -165,11 +129,7 @@ fn decode(
         }
         let mut idx = vec![0usize; shape.len()];
         for v in out.iter_mut() {
-            *v = raw[idx
-                .iter()
-                .zip(&strides_f)
-                .map(|(i, s)| i * s)
-                .sum::<usize>()];
+            *v = raw[idx.iter().zip(&strides_f).map(|(i, s)| i * s).sum::<usize>()];
             for d in (0..shape.len()).rev() {
                 idx[d] += 1;
                 if idx[d] < shape[d] {
@@ -187,22 +147,14 @@ fn decode(
 
 /// Assembles a [`PcaFile`] from the named arrays (mean, modes, weights, projectedWeights).
 fn assemble(path: &Path, mut get: impl FnMut(&str) -> Option<Array>) -> Result<PcaFile> {
-    let need = |name: &str, a: Option<Array>| {
-        a.ok_or_else(|| bad(path, format!("no array {name:?}; not a GIAS3 PCA model")))
-    };
+    let need = |name: &str, a: Option<Array>| a.ok_or_else(|| bad(path, format!("no array {name:?}; not a GIAS3 PCA model")));
     let mean = need("mean", get("mean"))?;
     let modes = need("modes", get("modes"))?;
     let weights = need("weights", get("weights"))?;
     let d = mean.data.len();
     let k = weights.data.len();
     if modes.shape.len() != 2 || modes.shape[0] != d || modes.shape[1] < k {
-        return Err(bad(
-            path,
-            format!(
-                "modes of shape {:?} for a mean of {d} values and {k} weights",
-                modes.shape
-            ),
-        ));
+        return Err(bad(path, format!("modes of shape {:?} for a mean of {d} values and {k} weights", modes.shape)));
     }
     let kk = modes.shape[1];
     let mut by_mode = vec![0.0; k * d];
@@ -211,15 +163,8 @@ fn assemble(path: &Path, mut get: impl FnMut(&str) -> Option<Array>) -> Result<P
             by_mode[j * d + i] = modes.data[i * kk + j];
         }
     }
-    let projected_weights = get("projectedWeights")
-        .filter(|a| a.shape.len() == 2)
-        .map(|a| (a.data, a.shape[0], a.shape[1]));
-    Ok(PcaFile {
-        mean: mean.data,
-        modes: by_mode,
-        variances: weights.data,
-        projected_weights,
-    })
+    let projected_weights = get("projectedWeights").filter(|a| a.shape.len() == 2).map(|a| (a.data, a.shape[0], a.shape[1]));
+    Ok(PcaFile { mean: mean.data, modes: by_mode, variances: weights.data, projected_weights })
 }
 
 /// Reads a GIAS3 `.pc` file (a pickled dict of numpy arrays; see the module docs).
@@ -229,17 +174,9 @@ fn assemble(path: &Path, mut get: impl FnMut(&str) -> Option<Array>) -> Result<P
 /// stream, or missing / inconsistent arrays.
 pub fn read_pc(path: &Path) -> Result<PcaFile> {
     let bytes = read_all(path)?;
-    let value = Unpickler {
-        path,
-        b: &bytes,
-        pos: 0,
-    }
-    .run()?;
+    let value = Unpickler { path, b: &bytes, pos: 0 }.run()?;
     let Value::Dict(items) = value else {
-        return Err(bad(
-            path,
-            "the pickle does not hold a dict; not a GIAS3 PCA model",
-        ));
+        return Err(bad(path, "the pickle does not hold a dict; not a GIAS3 PCA model"));
     };
     let mut arrays: Vec<(String, Array)> = Vec::new();
     for (k, v) in items {
@@ -247,12 +184,7 @@ pub fn read_pc(path: &Path) -> Result<PcaFile> {
             arrays.push((k, a));
         }
     }
-    assemble(path, |name| {
-        arrays
-            .iter()
-            .position(|(k, _)| k == name)
-            .map(|i| arrays.swap_remove(i).1)
-    })
+    assemble(path, |name| arrays.iter().position(|(k, _)| k == name).map(|i| arrays.swap_remove(i).1))
 }
 
 /// Reads a GIAS3 `.pc.npz` file (numpy `savez` of the model's arrays; object arrays such as a
@@ -273,12 +205,7 @@ pub fn read_pc_npz(path: &Path) -> Result<PcaFile> {
             arrays.push((stem.to_string(), a));
         }
     }
-    assemble(path, |name| {
-        arrays
-            .iter()
-            .position(|(k, _)| k == name)
-            .map(|i| arrays.swap_remove(i).1)
-    })
+    assemble(path, |name| arrays.iter().position(|(k, _)| k == name).map(|i| arrays.swap_remove(i).1))
 }
 
 /// Upper bound on one inflated zip member, bytes (a shape model of 100,000 points and 100 modes
@@ -288,22 +215,11 @@ const MAX_MEMBER_BYTES: u64 = 1 << 30;
 /// The members of a zip file (name, uncompressed bytes), from its central directory.
 fn zip_members(path: &Path, b: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
     let u16_at = |o: usize| b.get(o..o + 2).map(|s| u16::from_le_bytes([s[0], s[1]]));
-    let u32_at = |o: usize| {
-        b.get(o..o + 4)
-            .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-    };
+    let u32_at = |o: usize| b.get(o..o + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
     let short = || bad(path, "the zip is truncated");
     // End of central directory: signature 0x06054b50 within the last 64 KiB + 22 bytes.
     let lo = b.len().saturating_sub(65_557);
-    let eocd = (lo..b.len().saturating_sub(21))
-        .rev()
-        .find(|&o| u32_at(o) == Some(0x0605_4b50))
-        .ok_or_else(|| {
-            bad(
-                path,
-                "no zip end-of-central-directory record; not an .npz file",
-            )
-        })?;
+    let eocd = (lo..b.len().saturating_sub(21)).rev().find(|&o| u32_at(o) == Some(0x0605_4b50)).ok_or_else(|| bad(path, "no zip end-of-central-directory record; not an .npz file"))?;
     let n = usize::from(u16_at(eocd + 10).ok_or_else(short)?);
     let mut at = u32_at(eocd + 16).ok_or_else(short)? as usize;
     let mut out = Vec::new();
@@ -318,61 +234,32 @@ fn zip_members(path: &Path, b: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
         let extra_len = usize::from(u16_at(at + 30).ok_or_else(short)?);
         let comment_len = usize::from(u16_at(at + 32).ok_or_else(short)?);
         let local = u32_at(at + 42).ok_or_else(short)? as usize;
-        let name = String::from_utf8_lossy(b.get(at + 46..at + 46 + name_len).ok_or_else(short)?)
-            .into_owned();
+        let name = String::from_utf8_lossy(b.get(at + 46..at + 46 + name_len).ok_or_else(short)?).into_owned();
         at += 46 + name_len + extra_len + comment_len;
         if csize == u64::from(u32::MAX) || usize_ == u64::from(u32::MAX) {
-            return Err(bad(
-                path,
-                format!("{name}: a zip64 member (over 4 GB); not supported"),
-            ));
+            return Err(bad(path, format!("{name}: a zip64 member (over 4 GB); not supported")));
         }
         if usize_ > MAX_MEMBER_BYTES {
-            return Err(bad(
-                path,
-                format!(
-                    "{name}: {usize_} bytes uncompressed, over the {MAX_MEMBER_BYTES}-byte limit"
-                ),
-            ));
+            return Err(bad(path, format!("{name}: {usize_} bytes uncompressed, over the {MAX_MEMBER_BYTES}-byte limit")));
         }
         if u32_at(local) != Some(0x0403_4b50) {
-            return Err(bad(
-                path,
-                format!("{name}: no local zip header where the directory points"),
-            ));
+            return Err(bad(path, format!("{name}: no local zip header where the directory points")));
         }
-        let start = local
-            + 30
-            + usize::from(u16_at(local + 26).ok_or_else(short)?)
-            + usize::from(u16_at(local + 28).ok_or_else(short)?);
+        let start = local + 30 + usize::from(u16_at(local + 26).ok_or_else(short)?) + usize::from(u16_at(local + 28).ok_or_else(short)?);
         let data = b.get(start..start + csize as usize).ok_or_else(short)?;
         let bytes = match method {
             0 => data.to_vec(),
             8 => {
                 let mut v = Vec::with_capacity(usize_ as usize);
-                flate2::read::DeflateDecoder::new(data)
-                    .take(usize_ + 1)
-                    .read_to_end(&mut v)
-                    .map_err(|e| bad(path, format!("{name}: deflate stream broken ({e})")))?;
+                flate2::read::DeflateDecoder::new(data).take(usize_ + 1).read_to_end(&mut v).map_err(|e| bad(path, format!("{name}: deflate stream broken ({e})")))?;
                 v
             }
             m => {
-                return Err(bad(
-                    path,
-                    format!(
-                        "{name}: zip compression method {m}; only stored (0) and deflate (8) are read"
-                    ),
-                ));
+                return Err(bad(path, format!("{name}: zip compression method {m}; only stored (0) and deflate (8) are read")));
             }
         };
         if bytes.len() as u64 != usize_ {
-            return Err(bad(
-                path,
-                format!(
-                    "{name}: {} bytes inflated, the directory says {usize_}",
-                    bytes.len()
-                ),
-            ));
+            return Err(bad(path, format!("{name}: {} bytes inflated, the directory says {usize_}", bytes.len())));
         }
         out.push((name, bytes));
     }
@@ -388,49 +275,24 @@ fn parse_npy(path: &Path, name: &str, b: &[u8]) -> Result<Option<Array>> {
         1 => (usize::from(u16::from_le_bytes([b[8], b[9]])), 10),
         2 | 3 if b.len() >= 12 => (u32::from_le_bytes([b[8], b[9], b[10], b[11]]) as usize, 12),
         v => {
-            return Err(bad(
-                path,
-                format!("{name}.npy: format version {v}; versions 1-3 are read"),
-            ));
+            return Err(bad(path, format!("{name}.npy: format version {v}; versions 1-3 are read")));
         }
     };
-    let header = std::str::from_utf8(
-        b.get(hstart..hstart + hlen)
-            .ok_or_else(|| bad(path, format!("{name}.npy: truncated header")))?,
-    )
-    .map_err(|_| bad(path, format!("{name}.npy: header not UTF-8")))?;
+    let header =
+        std::str::from_utf8(b.get(hstart..hstart + hlen).ok_or_else(|| bad(path, format!("{name}.npy: truncated header")))?).map_err(|_| bad(path, format!("{name}.npy: header not UTF-8")))?;
     let field = |key: &str| -> Option<&str> {
         let at = header.find(&format!("'{key}'"))? + key.len() + 2;
         Some(header[at..].trim_start().strip_prefix(':')?.trim_start())
     };
-    let descr = field("descr")
-        .and_then(|s| s.strip_prefix('\'')?.split('\'').next())
-        .ok_or_else(|| bad(path, format!("{name}.npy: no descr")))?;
+    let descr = field("descr").and_then(|s| s.strip_prefix('\'')?.split('\'').next()).ok_or_else(|| bad(path, format!("{name}.npy: no descr")))?;
     if descr.contains('O') {
         return Ok(None);
     }
     let fortran = field("fortran_order").is_some_and(|s| s.starts_with("True"));
-    let shape_text = field("shape")
-        .and_then(|s| s.strip_prefix('(')?.split(')').next())
-        .ok_or_else(|| bad(path, format!("{name}.npy: no shape")))?;
-    let shape = shape_text
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<usize>()
-                .map_err(|_| bad(path, format!("{name}.npy: shape ({shape_text})")))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    decode(
-        path,
-        &format!("{name}.npy"),
-        descr,
-        shape,
-        fortran,
-        &b[hstart + hlen..],
-    )
-    .map(Some)
+    let shape_text = field("shape").and_then(|s| s.strip_prefix('(')?.split(')').next()).ok_or_else(|| bad(path, format!("{name}.npy: no shape")))?;
+    let shape =
+        shape_text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| s.parse::<usize>().map_err(|_| bad(path, format!("{name}.npy: shape ({shape_text})")))).collect::<Result<Vec<_>>>()?;
+    decode(path, &format!("{name}.npy"), descr, shape, fortran, &b[hstart + hlen..]).map(Some)
 }
 
 /// A value on the unpickler's stack.
@@ -463,16 +325,10 @@ struct Unpickler<'a> {
 
 impl Unpickler<'_> {
     fn err(&self, why: impl Into<String>) -> ShapeError {
-        ShapeError::BadFile {
-            path: PathBuf::from(self.path),
-            why: format!("pickle at byte {}: {}", self.pos, why.into()),
-        }
+        ShapeError::BadFile { path: PathBuf::from(self.path), why: format!("pickle at byte {}: {}", self.pos, why.into()) }
     }
     fn take(&mut self, n: usize) -> Result<&[u8]> {
-        let s = self
-            .b
-            .get(self.pos..self.pos.saturating_add(n))
-            .ok_or_else(|| self.err("truncated"))?;
+        let s = self.b.get(self.pos..self.pos.saturating_add(n)).ok_or_else(|| self.err("truncated"))?;
         self.pos += n;
         Ok(s)
     }
@@ -489,10 +345,7 @@ impl Unpickler<'_> {
     }
     fn u64(&mut self) -> Result<usize> {
         let s = self.take(8)?;
-        usize::try_from(u64::from_le_bytes(
-            s.try_into().map_err(|_| self.err("truncated"))?,
-        ))
-        .map_err(|_| self.err("length too large"))
+        usize::try_from(u64::from_le_bytes(s.try_into().map_err(|_| self.err("truncated"))?)).map_err(|_| self.err("length too large"))
     }
     fn text(&mut self, n: usize) -> Result<String> {
         let s = self.take(n)?.to_vec();
@@ -500,20 +353,14 @@ impl Unpickler<'_> {
     }
     fn line(&mut self) -> Result<String> {
         let rest = self.b.get(self.pos..).unwrap_or_default();
-        let n = rest
-            .iter()
-            .position(|&c| c == b'\n')
-            .ok_or_else(|| self.err("unterminated line"))?;
+        let n = rest.iter().position(|&c| c == b'\n').ok_or_else(|| self.err("unterminated line"))?;
         let s = self.text(n)?;
         self.pos += 1;
         Ok(s)
     }
 
     fn global(&self, module: &str, name: &str) -> Result<Value> {
-        let numpy = matches!(
-            module,
-            "numpy.core.multiarray" | "numpy._core.multiarray" | "numpy"
-        );
+        let numpy = matches!(module, "numpy.core.multiarray" | "numpy._core.multiarray" | "numpy");
         Ok(Value::Global(match (numpy, name) {
             (true, "_reconstruct") => "_reconstruct",
             (true, "ndarray") => "ndarray",
@@ -525,14 +372,9 @@ impl Unpickler<'_> {
     fn run(mut self) -> Result<Value> {
         let mut stack: Vec<Value> = Vec::new();
         let mut memo: Vec<Value> = Vec::new();
-        let pop = |stack: &mut Vec<Value>, me: &Self| {
-            stack.pop().ok_or_else(|| me.err("stack underflow"))
-        };
+        let pop = |stack: &mut Vec<Value>, me: &Self| stack.pop().ok_or_else(|| me.err("stack underflow"));
         let pop_mark = |stack: &mut Vec<Value>, me: &Self| -> Result<Vec<Value>> {
-            let at = stack
-                .iter()
-                .rposition(|v| *v == Value::Mark)
-                .ok_or_else(|| me.err("no MARK"))?;
+            let at = stack.iter().rposition(|v| *v == Value::Mark).ok_or_else(|| me.err("no MARK"))?;
             let items = stack.split_off(at + 1);
             stack.pop();
             Ok(items)
@@ -564,15 +406,11 @@ impl Unpickler<'_> {
                 }
                 b'J' => {
                     let s = self.take(4)?;
-                    stack.push(Value::Int(i64::from(i32::from_le_bytes([
-                        s[0], s[1], s[2], s[3],
-                    ]))));
+                    stack.push(Value::Int(i64::from(i32::from_le_bytes([s[0], s[1], s[2], s[3]]))));
                 }
                 b'G' => {
                     let s = self.take(8)?;
-                    stack.push(Value::Float(f64::from_be_bytes(
-                        s.try_into().map_err(|_| self.err("truncated"))?,
-                    )));
+                    stack.push(Value::Float(f64::from_be_bytes(s.try_into().map_err(|_| self.err("truncated"))?)));
                 }
                 0x8c => {
                     let n = usize::from(self.u8()?);
@@ -611,10 +449,7 @@ impl Unpickler<'_> {
                     stack.push(Value::Bytes(s));
                 }
                 0x94 => {
-                    let top = stack
-                        .last()
-                        .cloned()
-                        .ok_or_else(|| self.err("MEMOIZE on an empty stack"))?;
+                    let top = stack.last().cloned().ok_or_else(|| self.err("MEMOIZE on an empty stack"))?;
                     memo.push(top);
                 }
                 b'q' => {
@@ -627,19 +462,11 @@ impl Unpickler<'_> {
                 }
                 b'h' => {
                     let i = usize::from(self.u8()?);
-                    stack.push(
-                        memo.get(i)
-                            .cloned()
-                            .ok_or_else(|| self.err(format!("memo {i} unset")))?,
-                    );
+                    stack.push(memo.get(i).cloned().ok_or_else(|| self.err(format!("memo {i} unset")))?);
                 }
                 b'j' => {
                     let i = self.u32()?;
-                    stack.push(
-                        memo.get(i)
-                            .cloned()
-                            .ok_or_else(|| self.err(format!("memo {i} unset")))?,
-                    );
+                    stack.push(memo.get(i).cloned().ok_or_else(|| self.err(format!("memo {i} unset")))?);
                 }
                 0x85..=0x87 => {
                     let n = usize::from(op - 0x84);
@@ -658,11 +485,7 @@ impl Unpickler<'_> {
                     stack.push(Value::List(items));
                 }
                 b'a' | b'e' => {
-                    let items = if op == b'a' {
-                        vec![pop(&mut stack, &self)?]
-                    } else {
-                        pop_mark(&mut stack, &self)?
-                    };
+                    let items = if op == b'a' { vec![pop(&mut stack, &self)?] } else { pop_mark(&mut stack, &self)? };
                     match stack.last_mut() {
                         Some(Value::List(l)) => l.extend(items),
                         _ => return Err(self.err("APPEND to something not a list")),
@@ -709,17 +532,11 @@ impl Unpickler<'_> {
                         return Err(self.err("REDUCE without an argument tuple"));
                     };
                     let v = match (f, args.first()) {
-                        (Value::Global("_reconstruct"), Some(Value::Global("ndarray"))) => {
-                            Value::EmptyArray
-                        }
+                        (Value::Global("_reconstruct"), Some(Value::Global("ndarray"))) => Value::EmptyArray,
                         (Value::Global("dtype"), Some(Value::Str(d))) => Value::Dtype(d.clone()),
-                        (Value::Global("dtype"), Some(Value::Bytes(d))) => {
-                            Value::Dtype(String::from_utf8_lossy(d).into_owned())
-                        }
+                        (Value::Global("dtype"), Some(Value::Bytes(d))) => Value::Dtype(String::from_utf8_lossy(d).into_owned()),
                         (f, _) => {
-                            return Err(
-                                self.err(format!("REDUCE of {f:?} is not a numpy array or dtype"))
-                            );
+                            return Err(self.err(format!("REDUCE of {f:?} is not a numpy array or dtype")));
                         }
                     };
                     stack.push(v);
@@ -754,8 +571,7 @@ impl Unpickler<'_> {
                             };
                             let fortran = matches!(s[3], Value::Bool(true));
                             let Value::Bytes(raw) = &s[4] else {
-                                return Err(self
-                                    .err("array data are not bytes (object arrays are not read)"));
+                                return Err(self.err("array data are not bytes (object arrays are not read)"));
                             };
                             Value::Array(decode(self.path, "array", descr, shape, fortran, raw)?)
                         }
@@ -764,19 +580,14 @@ impl Unpickler<'_> {
                     stack.push(built);
                 }
                 op => {
-                    return Err(self.err(format!(
-                        "opcode 0x{op:02x} is not supported by this reader of numpy pickles"
-                    )));
+                    return Err(self.err(format!("opcode 0x{op:02x} is not supported by this reader of numpy pickles")));
                 }
             }
         }
     }
 
     fn put(&self, memo: &mut Vec<Value>, i: usize, stack: &[Value]) -> Result<()> {
-        let top = stack
-            .last()
-            .cloned()
-            .ok_or_else(|| self.err("PUT on an empty stack"))?;
+        let top = stack.last().cloned().ok_or_else(|| self.err("PUT on an empty stack"))?;
         if i > memo.len() + 1_000_000 {
             return Err(self.err("memo index too large"));
         }
@@ -798,53 +609,18 @@ mod tests {
     fn small_pickles() {
         let p = Path::new("x.pc");
         let good = b"\x80\x02}q\x00(X\x01\x00\x00\x00vG?\xf8\x00\x00\x00\x00\x00\x00X\x01\x00\x00\x00l]q\x01(K\x01K\x02eu.";
-        let v = Unpickler {
-            path: p,
-            b: good,
-            pos: 0,
-        }
-        .run()
-        .unwrap();
-        assert_eq!(
-            v,
-            Value::Dict(vec![
-                (Value::Str("v".into()), Value::Float(1.5)),
-                (
-                    Value::Str("l".into()),
-                    Value::List(vec![Value::Int(1), Value::Int(2)])
-                )
-            ])
-        );
+        let v = Unpickler { path: p, b: good, pos: 0 }.run().unwrap();
+        assert_eq!(v, Value::Dict(vec![(Value::Str("v".into()), Value::Float(1.5)), (Value::Str("l".into()), Value::List(vec![Value::Int(1), Value::Int(2)]))]));
         let evil = b"\x80\x02cos\nsystem\nq\x00.";
-        let e = Unpickler {
-            path: p,
-            b: evil,
-            pos: 0,
-        }
-        .run()
-        .unwrap_err()
-        .to_string();
+        let e = Unpickler { path: p, b: evil, pos: 0 }.run().unwrap_err().to_string();
         assert!(e.contains("os.system is not allowed"), "{e}");
         let cut = &good[..20];
-        assert!(
-            Unpickler {
-                path: p,
-                b: cut,
-                pos: 0
-            }
-            .run()
-            .unwrap_err()
-            .to_string()
-            .contains("truncated")
-        );
+        assert!(Unpickler { path: p, b: cut, pos: 0 }.run().unwrap_err().to_string().contains("truncated"));
     }
 
     #[test]
     fn fortran_order_is_transposed() {
-        let bytes: Vec<u8> = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0]
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect();
+        let bytes: Vec<u8> = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0].iter().flat_map(|v| v.to_le_bytes()).collect();
         let a = decode(Path::new("x"), "a", "<f8", vec![2, 3], true, &bytes).unwrap();
         assert_eq!(a.data, vec![1.0, 3.0, 5.0, 2.0, 4.0, 6.0]);
         assert!(decode(Path::new("x"), "a", "<f8", vec![2, 4], false, &bytes).is_err());

@@ -37,13 +37,7 @@ impl Prediction {
         let n = self.angle_samples.len();
         (n >= 2).then(|| {
             let m = self.angle_samples.iter().sum::<f64>() / n as f64;
-            (self
-                .angle_samples
-                .iter()
-                .map(|a| (a - m).powi(2))
-                .sum::<f64>()
-                / (n - 1) as f64)
-                .sqrt()
+            (self.angle_samples.iter().map(|a| (a - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
         })
     }
 }
@@ -67,11 +61,7 @@ pub fn predict_from_partial(
         return Err(input("the partial surface has fewer than 10 vertices"));
     }
     let area = partial.area_mm2();
-    let rigid_only = SurfaceFitOptions {
-        n_modes: Some(0),
-        max_iterations: 60,
-        ..SurfaceFitOptions::default()
-    };
+    let rigid_only = SurfaceFitOptions { n_modes: Some(0), max_iterations: 60, ..SurfaceFitOptions::default() };
     let mut starts = vec![Rotation3::identity()];
     for axis in [Vector3::x_axis(), Vector3::y_axis(), Vector3::z_axis()] {
         for deg in [-15.0f64, 15.0] {
@@ -80,11 +70,7 @@ pub fn predict_from_partial(
     }
     let mut best: Option<SurfaceFit> = None;
     for rotation in starts {
-        let init = Pose {
-            rotation,
-            translation_mm: head_target.coords - rotation * head_model.coords,
-            scale: 1.0,
-        };
+        let init = Pose { rotation, translation_mm: head_target.coords - rotation * head_model.coords, scale: 1.0 };
         let Ok(rigid) = model.fit_surface(partial.vertices(), area, &init, &rigid_only) else {
             continue;
         };
@@ -92,17 +78,9 @@ pub fn predict_from_partial(
             best = Some(rigid);
         }
     }
-    let rigid = best.ok_or_else(|| {
-        input("no rigid start brings the model within reach of the partial surface")
-    })?;
-    let fit = model.fit_surface(
-        partial.vertices(),
-        area,
-        &rigid.pose,
-        &SurfaceFitOptions::default(),
-    )?;
-    let mesh = Mesh::new(fit.shape.clone(), model.faces().to_vec())
-        .map_err(|e| input(format!("the predicted mesh: {e}")))?;
+    let rigid = best.ok_or_else(|| input("no rigid start brings the model within reach of the partial surface"))?;
+    let fit = model.fit_surface(partial.vertices(), area, &rigid.pose, &SurfaceFitOptions::default())?;
+    let mesh = Mesh::new(fit.shape.clone(), model.faces().to_vec()).map_err(|e| input(format!("the predicted mesh: {e}")))?;
     let angle = measure(&mesh);
     let mut angle_samples = Vec::new();
     for w in fit.sample_weights(n_samples, seed) {
@@ -114,10 +92,5 @@ pub fn predict_from_partial(
             angle_samples.push(a);
         }
     }
-    Ok(Prediction {
-        fit,
-        mesh,
-        angle,
-        angle_samples,
-    })
+    Ok(Prediction { fit, mesh, angle, angle_samples })
 }

@@ -44,12 +44,7 @@ pub struct RegisterOptions {
 
 impl Default for RegisterOptions {
     fn default() -> Self {
-        Self {
-            stiffness: vec![200, 100, 50, 20, 10, 5],
-            rounds_per_stage: 8,
-            max_distance_mm: 15.0,
-            max_target_points: 20_000,
-        }
+        Self { stiffness: vec![200, 100, 50, 20, 10, 5], rounds_per_stage: 8, max_distance_mm: 15.0, max_target_points: 20_000 }
     }
 }
 
@@ -74,9 +69,7 @@ fn vertex_normals(v: &[Point3<f64>], faces: &[[u32; 3]]) -> Vec<Vector3<f64>> {
             n[i as usize] += fn_;
         }
     }
-    n.into_iter()
-        .map(|x| x.try_normalize(1e-12).unwrap_or_else(Vector3::z))
-        .collect()
+    n.into_iter().map(|x| x.try_normalize(1e-12).unwrap_or_else(Vector3::z)).collect()
 }
 
 /// Registers the template (`vertices`, `faces`, outward triangles) onto the target surface
@@ -85,47 +78,16 @@ fn vertex_normals(v: &[Point3<f64>], faces: &[[u32; 3]]) -> Vec<Vector3<f64>> {
 ///
 /// # Errors
 /// [`crate::ShapeError::Input`] for empty or non-finite meshes, or a rigid start too far off.
-pub fn register(
-    vertices: &[Point3<f64>],
-    faces: &[[u32; 3]],
-    target_vertices: &[Point3<f64>],
-    target_faces: &[[u32; 3]],
-    init: &Pose,
-    options: &RegisterOptions,
-) -> Result<Registration> {
-    if vertices.len() < 10
-        || faces.is_empty()
-        || target_vertices.len() < 10
-        || target_faces.is_empty()
-    {
-        return Err(input(
-            "the template and the target each need a mesh (10+ vertices, faces)",
-        ));
+pub fn register(vertices: &[Point3<f64>], faces: &[[u32; 3]], target_vertices: &[Point3<f64>], target_faces: &[[u32; 3]], init: &Pose, options: &RegisterOptions) -> Result<Registration> {
+    if vertices.len() < 10 || faces.is_empty() || target_vertices.len() < 10 || target_faces.is_empty() {
+        return Err(input("the template and the target each need a mesh (10+ vertices, faces)"));
     }
-    if vertices
-        .iter()
-        .chain(target_vertices)
-        .any(|p| !p.iter().all(|c| c.is_finite()))
-    {
+    if vertices.iter().chain(target_vertices).any(|p| !p.iter().all(|c| c.is_finite())) {
         return Err(input("a mesh vertex is not finite"));
     }
     // 1. Rigid: the template as a model with no modes.
-    let info = ModelInfo {
-        units: "mm".into(),
-        frame: String::new(),
-        procrustes_scale: false,
-        total_variance_mm2: 0.0,
-        provenance: Provenance::default(),
-    };
-    let rigid_model = ShapeModel::new(
-        to_flat(vertices),
-        Vec::new(),
-        Vec::new(),
-        faces.to_vec(),
-        Vec::new(),
-        Vec::new(),
-        info,
-    )?;
+    let info = ModelInfo { units: "mm".into(), frame: String::new(), procrustes_scale: false, total_variance_mm2: 0.0, provenance: Provenance::default() };
+    let rigid_model = ShapeModel::new(to_flat(vertices), Vec::new(), Vec::new(), faces.to_vec(), Vec::new(), Vec::new(), info)?;
     let target_area: f64 = target_faces
         .iter()
         .map(|f| {
@@ -133,18 +95,7 @@ pub fn register(
             (b - a).cross(&(c - a)).norm() / 2.0
         })
         .sum();
-    let rigid = rigid_model
-        .fit_surface(
-            target_vertices,
-            target_area.max(1.0),
-            init,
-            &SurfaceFitOptions {
-                n_modes: Some(0),
-                max_iterations: 60,
-                ..SurfaceFitOptions::default()
-            },
-        )?
-        .pose;
+    let rigid = rigid_model.fit_surface(target_vertices, target_area.max(1.0), init, &SurfaceFitOptions { n_modes: Some(0), max_iterations: 60, ..SurfaceFitOptions::default() })?.pose;
     let mut x: Vec<Point3<f64>> = vertices.iter().map(|p| rigid.apply(p)).collect();
 
     // Neighbours on the template mesh.
@@ -161,9 +112,7 @@ pub fn register(
         n.dedup();
     });
     let target = Surface::new(target_vertices, target_faces);
-    let step = target_vertices
-        .len()
-        .div_ceil(options.max_target_points.max(1));
+    let step = target_vertices.len().div_ceil(options.max_target_points.max(1));
     let back_points: Vec<Point3<f64>> = target_vertices.iter().step_by(step).copied().collect();
     let mut template = Surface::new(&x, faces);
     for &s in &options.stiffness {
@@ -176,10 +125,7 @@ pub fn register(
                 if let Some(m) = target.nearest(p) {
                     let f = target_faces[m.face];
                     let [a, b, c] = f.map(|j| target_vertices[j as usize]);
-                    let tn = (b - a)
-                        .cross(&(c - a))
-                        .try_normalize(1e-12)
-                        .unwrap_or_else(Vector3::z);
+                    let tn = (b - a).cross(&(c - a)).try_normalize(1e-12).unwrap_or_else(Vector3::z);
                     if m.distance_mm <= options.max_distance_mm && tn.dot(&normals[i]) > 0.3 {
                         pull[i] += m.point - p;
                         weight[i] += 1.0;
@@ -199,11 +145,7 @@ pub fn register(
                 }
             }
             // Smooth the field (vertices without pulls take their neighbours').
-            let mut d: Vec<Vector3<f64>> = pull
-                .iter()
-                .zip(&weight)
-                .map(|(p, w)| if *w > 0.0 { p / *w } else { Vector3::zeros() })
-                .collect();
+            let mut d: Vec<Vector3<f64>> = pull.iter().zip(&weight).map(|(p, w)| if *w > 0.0 { p / *w } else { Vector3::zeros() }).collect();
             let mut has: Vec<f64> = weight.iter().map(|w| w.min(1.0)).collect();
             for _ in 0..s {
                 let (nd, nh): (Vec<Vector3<f64>>, Vec<f64>) = (0..x.len())
@@ -213,11 +155,7 @@ pub fn register(
                             sum += d[j as usize] * has[j as usize];
                             h += has[j as usize];
                         }
-                        if h > 0.0 {
-                            (sum / h, (h / (nb[i].len() + 1) as f64).max(has[i]))
-                        } else {
-                            (Vector3::zeros(), 0.0)
-                        }
+                        if h > 0.0 { (sum / h, (h / (nb[i].len() + 1) as f64).max(has[i])) } else { (Vector3::zeros(), 0.0) }
                     })
                     .unzip();
                 d = nd;
@@ -230,9 +168,5 @@ pub fn register(
         }
     }
     let mean_distance_mm = x.iter().map(|p| target.distance(p)).sum::<f64>() / x.len() as f64;
-    Ok(Registration {
-        vertices: x,
-        rigid,
-        mean_distance_mm,
-    })
+    Ok(Registration { vertices: x, rigid, mean_distance_mm })
 }

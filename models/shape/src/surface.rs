@@ -46,28 +46,9 @@ impl Surface {
     /// The surface of `faces` over `vertices` (indices must be in range: faces naming a missing
     /// vertex are skipped).
     pub fn new(vertices: &[Point3<f64>], faces: &[[u32; 3]]) -> Self {
-        let ids: Vec<[u32; 4]> = faces
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| f.iter().all(|&i| (i as usize) < vertices.len()))
-            .map(|(k, f)| [f[0], f[1], f[2], k as u32])
-            .collect();
-        let tris = ids
-            .iter()
-            .map(|f| {
-                [
-                    vertices[f[0] as usize],
-                    vertices[f[1] as usize],
-                    vertices[f[2] as usize],
-                ]
-            })
-            .collect();
-        let mut s = Self {
-            tris,
-            ids,
-            slot: Vec::new(),
-            nodes: Vec::new(),
-        };
+        let ids: Vec<[u32; 4]> = faces.iter().enumerate().filter(|(_, f)| f.iter().all(|&i| (i as usize) < vertices.len())).map(|(k, f)| [f[0], f[1], f[2], k as u32]).collect();
+        let tris = ids.iter().map(|f| [vertices[f[0] as usize], vertices[f[1] as usize], vertices[f[2] as usize]]).collect();
+        let mut s = Self { tris, ids, slot: Vec::new(), nodes: Vec::new() };
         if !s.tris.is_empty() {
             let n = s.tris.len();
             s.split(0, n);
@@ -95,13 +76,7 @@ impl Surface {
     fn split(&mut self, start: usize, end: usize) -> usize {
         let (lo, hi) = self.bounds(start, end);
         let id = self.nodes.len();
-        self.nodes.push(Node {
-            lo,
-            hi,
-            start,
-            end,
-            leaf: true,
-        });
+        self.nodes.push(Node { lo, hi, start, end, leaf: true });
         if end - start <= LEAF {
             return id;
         }
@@ -109,22 +84,13 @@ impl Surface {
         let key = |t: &[Point3<f64>; 3]| t[0][axis] + t[1][axis] + t[2][axis];
         let mid = (start + end) / 2;
         let mut order: Vec<usize> = (start..end).collect();
-        order.select_nth_unstable_by(mid - start, |&a, &b| {
-            key(&self.tris[a]).total_cmp(&key(&self.tris[b]))
-        });
-        let (tris, ids): (Vec<_>, Vec<_>) =
-            order.iter().map(|&i| (self.tris[i], self.ids[i])).unzip();
+        order.select_nth_unstable_by(mid - start, |&a, &b| key(&self.tris[a]).total_cmp(&key(&self.tris[b])));
+        let (tris, ids): (Vec<_>, Vec<_>) = order.iter().map(|&i| (self.tris[i], self.ids[i])).unzip();
         self.tris[start..end].copy_from_slice(&tris);
         self.ids[start..end].copy_from_slice(&ids);
         let left = self.split(start, mid);
         let right = self.split(mid, end);
-        self.nodes[id] = Node {
-            lo,
-            hi,
-            start: left,
-            end: right,
-            leaf: false,
-        };
+        self.nodes[id] = Node { lo, hi, start: left, end: right, leaf: false };
         id
     }
 
@@ -132,11 +98,7 @@ impl Surface {
     /// and its boxes recomputed, much faster than building it again. Tighter after small moves.
     pub fn refit(&mut self, vertices: &[Point3<f64>]) {
         for (t, f) in self.tris.iter_mut().zip(&self.ids) {
-            *t = [
-                vertices[f[0] as usize],
-                vertices[f[1] as usize],
-                vertices[f[2] as usize],
-            ];
+            *t = [vertices[f[0] as usize], vertices[f[1] as usize], vertices[f[2] as usize]];
         }
         // Children are pushed after their parent: refit from the back.
         for id in (0..self.nodes.len()).rev() {
@@ -161,11 +123,7 @@ impl Surface {
     /// moved a little): its distance bounds the search, which then visits far fewer boxes.
     pub fn nearest_from(&self, p: &Point3<f64>, hint: Option<usize>) -> Option<Nearest> {
         let (mut best, mut at) = (f64::INFINITY, None);
-        if let Some(i) = hint
-            .and_then(|h| self.slot.get(h))
-            .map(|&i| i as usize)
-            .filter(|&i| i < self.tris.len())
-        {
+        if let Some(i) = hint.and_then(|h| self.slot.get(h)).map(|&i| i as usize).filter(|&i| i < self.tris.len()) {
             let q = closest_on_triangle(p, &self.tris[i]);
             best = (q - p).norm_squared() * (1.0 + 1e-12) + 1e-300;
             at = Some((i, q));
@@ -189,10 +147,7 @@ impl Surface {
                 }
             } else {
                 let (a, b) = (node.start, node.end);
-                let (da, db) = (
-                    box_dist2(p, &self.nodes[a].lo, &self.nodes[a].hi),
-                    box_dist2(p, &self.nodes[b].lo, &self.nodes[b].hi),
-                );
+                let (da, db) = (box_dist2(p, &self.nodes[a].lo, &self.nodes[a].hi), box_dist2(p, &self.nodes[b].lo, &self.nodes[b].hi));
                 if da < db {
                     stack.extend([b, a]);
                 } else {
@@ -201,12 +156,7 @@ impl Surface {
             }
         }
         let (i, q) = at?;
-        Some(Nearest {
-            distance_mm: best.sqrt(),
-            point: q,
-            face: self.ids[i][3] as usize,
-            weights: barycentric(&q, &self.tris[i]),
-        })
+        Some(Nearest { distance_mm: best.sqrt(), point: q, face: self.ids[i][3] as usize, weights: barycentric(&q, &self.tris[i]) })
     }
 
     /// The distance from `p` to the surface (infinite for an empty surface).
@@ -216,22 +166,13 @@ impl Surface {
 }
 
 fn box_dist2(p: &Point3<f64>, lo: &Point3<f64>, hi: &Point3<f64>) -> f64 {
-    (0..3)
-        .map(|a| (lo[a] - p[a]).max(0.0).max(p[a] - hi[a]))
-        .map(|d| d * d)
-        .sum()
+    (0..3).map(|a| (lo[a] - p[a]).max(0.0).max(p[a] - hi[a])).map(|d| d * d).sum()
 }
 
 /// Barycentric weights of a point `q` of triangle `t` (least squares for a degenerate one).
 fn barycentric(q: &Point3<f64>, t: &[Point3<f64>; 3]) -> [f64; 3] {
     let (v0, v1, v2) = (t[1] - t[0], t[2] - t[0], q - t[0]);
-    let (d00, d01, d11, d20, d21) = (
-        v0.dot(&v0),
-        v0.dot(&v1),
-        v1.dot(&v1),
-        v2.dot(&v0),
-        v2.dot(&v1),
-    );
+    let (d00, d01, d11, d20, d21) = (v0.dot(&v0), v0.dot(&v1), v1.dot(&v1), v2.dot(&v0), v2.dot(&v1));
     let den = d00 * d11 - d01 * d01;
     if den.abs() <= f64::EPSILON * d00 * d11 {
         return [1.0, 0.0, 0.0];
@@ -274,13 +215,10 @@ pub fn closest_on_triangle(p: &Point3<f64>, t: &[Point3<f64>; 3]) -> Point3<f64>
     let denom = va + vb + vc;
     if denom.abs() < f64::MIN_POSITIVE {
         // A degenerate triangle: its nearest edge point.
-        return [
-            a + ab * (d1 / ab.norm_squared().max(f64::MIN_POSITIVE)).clamp(0.0, 1.0),
-            a + ac * (d2 / ac.norm_squared().max(f64::MIN_POSITIVE)).clamp(0.0, 1.0),
-        ]
-        .into_iter()
-        .min_by(|x, y| (x - p).norm_squared().total_cmp(&(y - p).norm_squared()))
-        .unwrap_or(a);
+        return [a + ab * (d1 / ab.norm_squared().max(f64::MIN_POSITIVE)).clamp(0.0, 1.0), a + ac * (d2 / ac.norm_squared().max(f64::MIN_POSITIVE)).clamp(0.0, 1.0)]
+            .into_iter()
+            .min_by(|x, y| (x - p).norm_squared().total_cmp(&(y - p).norm_squared()))
+            .unwrap_or(a);
     }
     let (v, w) = (vb / denom, vc / denom);
     a + ab * v + ac * w

@@ -70,13 +70,7 @@ impl Truth {
         }
         let r = Rotation3::from_scaled_axis(Vector3::new(normal(rng), normal(rng), normal(rng)));
         let t = Vector3::new(rng.random_range(-100.0..100.0), rng.random_range(-100.0..100.0), rng.random_range(-100.0..100.0));
-        x.chunks_exact(3)
-            .map(|p| {
-                Point3::from(
-                    r * Vector3::new(p[0] + noise_mm * normal(rng), p[1] + noise_mm * normal(rng), p[2] + noise_mm * normal(rng)) + t,
-                )
-            })
-            .collect()
+        x.chunks_exact(3).map(|p| Point3::from(r * Vector3::new(p[0] + noise_mm * normal(rng), p[1] + noise_mm * normal(rng), p[2] + noise_mm * normal(rng)) + t)).collect()
     }
 }
 
@@ -133,18 +127,13 @@ fn known_modes_and_variances_are_recovered() {
         // The sample covariance's eigenvector, as a 3N direction.
         let sample_mode: Vec<f64> = (0..m.mean().len()).map(|i| (0..kt).map(|j| eig.eigenvectors[(j, e)] * turned[j][i]).sum()).collect();
         let cos_sample = dot(m.mode(k), &sample_mode).abs();
-        eprintln!(
-            "mode {k}: |cos| with the true mode {cos_true:.5}, with the sample's {cos_sample:.6}; variance {est:.4} mm2 (sample {sample_var:.4}, true {true_var:.4})"
-        );
+        eprintln!("mode {k}: |cos| with the true mode {cos_true:.5}, with the sample's {cos_sample:.6}; variance {est:.4} mm2 (sample {sample_var:.4}, true {true_var:.4})");
         assert!(cos_true > 0.99, "mode {k}: |cos| with the true mode {cos_true}");
         // The noise (σ = 0.05 mm on each of the 3N coordinates) tilts a mode of variance λ by
         // sin² ≈ 3N σ² / (S λ) (first-order perturbation: the noise's sample covariance with the
         // weights over the eigenvalue): allow three times that.
         let sin2_expected = (3 * n) as f64 * 0.05f64.powi(2) / (s as f64 * sample_var);
-        assert!(
-            1.0 - cos_sample * cos_sample < 3.0 * sin2_expected,
-            "mode {k}: |cos| with the sample covariance's eigenvector {cos_sample}, expected sin² {sin2_expected}"
-        );
+        assert!(1.0 - cos_sample * cos_sample < 3.0 * sin2_expected, "mode {k}: |cos| with the sample covariance's eigenvector {cos_sample}, expected sin² {sin2_expected}");
         // The noise adds σ² along the mode plus, to second order, 3N σ² / S from the directions
         // it tilts toward (0.0025 + 0.015 mm² here): allow three times that.
         let noise_var = 0.05f64.powi(2) * (1.0 + (3 * n) as f64 / s as f64);
@@ -204,10 +193,7 @@ fn fits_recover_weights_pose_and_unseen_vertices() {
     assert!(sd > 3f64.sqrt() * 0.01, "SD {sd} below the residual floor");
     // Bad input is an error, not a panic.
     assert!(matches!(m.fit_partial(&[0, 1, n], &pts[..3], &FitOptions::default()), Err(ShapeError::Input { .. })));
-    assert!(matches!(
-        m.fit_partial(&known[..3], &pts[..3], &FitOptions { noise_sd_mm: 0.0, ..FitOptions::default() }),
-        Err(ShapeError::Input { .. })
-    ));
+    assert!(matches!(m.fit_partial(&known[..3], &pts[..3], &FitOptions { noise_sd_mm: 0.0, ..FitOptions::default() }), Err(ShapeError::Input { .. })));
     assert!(matches!(m.fit(&target[1..], &FitOptions::default()), Err(ShapeError::Input { .. })));
     assert!(matches!(build(&shapes[..2], faces(n), vec![], &BuildOptions::default()), Err(ShapeError::Input { .. })));
 }
@@ -253,10 +239,7 @@ fn model_files_round_trip_and_bad_files_are_refused() {
             truth.subject(&mut rng, &w, 0.01)
         })
         .collect();
-    let parts = vec![
-        Part { name: "a".into(), first_vertex: 0, n_vertices: 10, first_face: 0, n_faces: 8 },
-        Part { name: "b".into(), first_vertex: 10, n_vertices: 20, first_face: 8, n_faces: 20 },
-    ];
+    let parts = vec![Part { name: "a".into(), first_vertex: 0, n_vertices: 10, first_face: 0, n_faces: 8 }, Part { name: "b".into(), first_vertex: 10, n_vertices: 20, first_face: 8, n_faces: 20 }];
     let built = build(&shapes, faces(n), parts, &BuildOptions::default()).unwrap();
     let m = built.model;
     let dir = tempfile::tempdir().unwrap();
@@ -295,17 +278,12 @@ fn model_files_round_trip_and_bad_files_are_refused() {
 #[test]
 fn surface_distance_equals_brute_force() {
     let mut rng = StdRng::seed_from_u64(11);
-    let verts: Vec<Point3<f64>> =
-        (0..600).map(|_| Point3::new(rng.random_range(-20.0..20.0), rng.random_range(-20.0..20.0), rng.random_range(-5.0..5.0))).collect();
-    let tris: Vec<[u32; 3]> =
-        (0..500).map(|_| [rng.random_range(0..600u32), rng.random_range(0..600u32), rng.random_range(0..600u32)]).collect();
+    let verts: Vec<Point3<f64>> = (0..600).map(|_| Point3::new(rng.random_range(-20.0..20.0), rng.random_range(-20.0..20.0), rng.random_range(-5.0..5.0))).collect();
+    let tris: Vec<[u32; 3]> = (0..500).map(|_| [rng.random_range(0..600u32), rng.random_range(0..600u32), rng.random_range(0..600u32)]).collect();
     let s = Surface::new(&verts, &tris);
     for _ in 0..300 {
         let p = Point3::new(rng.random_range(-30.0..30.0), rng.random_range(-30.0..30.0), rng.random_range(-30.0..30.0));
-        let brute = tris
-            .iter()
-            .map(|t| (closest_on_triangle(&p, &[verts[t[0] as usize], verts[t[1] as usize], verts[t[2] as usize]]) - p).norm())
-            .fold(f64::INFINITY, f64::min);
+        let brute = tris.iter().map(|t| (closest_on_triangle(&p, &[verts[t[0] as usize], verts[t[1] as usize], verts[t[2] as usize]]) - p).norm()).fold(f64::INFINITY, f64::min);
         assert!((s.distance(&p) - brute).abs() < 1e-12, "{} vs brute force {brute}", s.distance(&p));
     }
     // Analytic: above the middle of a right triangle in z = 0, and beyond a corner.

@@ -10,7 +10,6 @@ use crate::cases::coxa;
 
 use crate::common::shared_data;
 
-
 fn ok_json(out: &Output) -> serde_json::Value {
     assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
@@ -33,12 +32,7 @@ fn anatomy_from_bone_surfaces() -> Result<()> {
     let tmp = tempfile::tempdir()?;
     let out = tmp.path().join("case");
     let m = |n: &str, f: &str| format!("{n}={}", dir.join(f).display());
-    let args = [
-        m("femur_left", "z013_Femur_L.stl"),
-        m("femur_right", "z013_Femur_R.stl"),
-        m("hip_left", "z013_Hip_L.stl"),
-        m("hip_right", "z013_Hip_R.stl"),
-    ];
+    let args = [m("femur_left", "z013_Femur_L.stl"), m("femur_right", "z013_Femur_R.stl"), m("hip_left", "z013_Hip_L.stl"), m("hip_right", "z013_Hip_R.stl")];
     let mut cli = vec!["anatomy", "--out", out.to_str().unwrap(), "--json"];
     for a in &args {
         cli.extend(["--mesh", a.as_str()]);

@@ -73,11 +73,7 @@ fn inspect_json_matches_simpleitk_on_real_files() -> Result<()> {
         let sitk = sitk_read(&py, &path, series)?;
         let nums = |k: &str| -> Vec<f64> { j[k].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect() };
         assert_eq!(nums("size"), sitk.size.map(|s| s as f64).to_vec(), "{rel} size");
-        for (key, want) in [
-            ("spacing_mm", sitk.spacing_mm.to_vec()),
-            ("origin_lps_mm", sitk.origin_lps_mm.to_vec()),
-            ("direction", sitk.direction.to_vec()),
-        ] {
+        for (key, want) in [("spacing_mm", sitk.spacing_mm.to_vec()), ("origin_lps_mm", sitk.origin_lps_mm.to_vec()), ("direction", sitk.direction.to_vec())] {
             for (a, b) in nums(key).iter().zip(&want) {
                 assert!((a - b).abs() <= 1e-4, "{rel} {key}: {:?} vs SimpleITK {want:?}", nums(key));
             }
@@ -196,10 +192,7 @@ fn unreadable_folder_fails_cleanly() -> Result<()> {
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000))?;
     let is_root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
     let out = if is_root {
-        Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_coxa"), "inspect"])
-            .arg(&locked)
-            .output()?
+        Command::new("setpriv").args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_coxa"), "inspect"]).arg(&locked).output()?
     } else {
         coxa(&["inspect", locked.to_str().unwrap()])
     };
@@ -219,8 +212,8 @@ fn unreadable_folder_fails_cleanly() -> Result<()> {
 fn rom_oscillation_angle_is_exact() -> Result<()> {
     for head in [22.0f64, 28.0, 32.0, 36.0] {
         let h = format!("{head}");
-        let out = coxa(&["rom", "--head-mm", &h, "--neck-mm", "12.25", "--liner", "hemispherical", "--cup-inclination-deg", "40",
-            "--cup-anteversion-deg", "20", "--stem-anteversion-deg", "15", "--json"]);
+        let out =
+            coxa(&["rom", "--head-mm", &h, "--neck-mm", "12.25", "--liner", "hemispherical", "--cup-inclination-deg", "40", "--cup-anteversion-deg", "20", "--stem-anteversion-deg", "15", "--json"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let j: serde_json::Value = serde_json::from_slice(&out.stdout)?;
         let want = 2.0 * (6.125f64 / (head / 2.0)).acos().to_degrees();
@@ -242,8 +235,7 @@ fn rom_rejects_nan_angles() {
 /// Replaces the bytes after the first `pattern` in `file` by `value`.
 fn patch(file: &Path, pattern: &[u8], value: &[u8]) -> Result<()> {
     let mut b = std::fs::read(file)?;
-    let at = b.windows(pattern.len()).position(|w| w == pattern).ok_or_else(|| anyhow::anyhow!("{pattern:?} not in {}", file.display()))?
-        + pattern.len();
+    let at = b.windows(pattern.len()).position(|w| w == pattern).ok_or_else(|| anyhow::anyhow!("{pattern:?} not in {}", file.display()))? + pattern.len();
     b[at..at + value.len()].copy_from_slice(value);
     std::fs::write(file, b)?;
     Ok(())
@@ -293,10 +285,7 @@ fn anatomy_refuses_an_mr_series_and_inspect_names_it() -> Result<()> {
         patch(f, &[0x08, 0x00, 0x60, 0x00, b'C', b'S', 2, 0], b"MR")?;
     }
     let out = tmp.path().join("out");
-    assert_clean_failure(
-        coxa(&["anatomy", "--ct", dir.to_str().unwrap(), "--out", out.to_str().unwrap()]),
-        &["Modality MR (magnetic resonance)", "not a CT", "--any-modality"],
-    );
+    assert_clean_failure(coxa(&["anatomy", "--ct", dir.to_str().unwrap(), "--out", out.to_str().unwrap()]), &["Modality MR (magnetic resonance)", "not a CT", "--any-modality"]);
     assert!(!out.exists(), "nothing written");
     let shown = coxa(&["inspect", "--json", dir.to_str().unwrap()]);
     assert_eq!(shown.status.code(), Some(0), "{}", String::from_utf8_lossy(&shown.stderr));

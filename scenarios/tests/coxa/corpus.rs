@@ -27,19 +27,8 @@ fn max_rss_kb(args: &[String], dir: &Path) -> Option<u64> {
     if !time.exists() {
         return None;
     }
-    let out = Command::new(time)
-        .arg("-f")
-        .arg("MAXRSS %M")
-        .arg(env!("CARGO_BIN_EXE_coxa"))
-        .args(args)
-        .current_dir(dir)
-        .env("COXA_LOG", "warn")
-        .output()
-        .ok()?;
-    String::from_utf8_lossy(&out.stderr).lines().find_map(|l| {
-        l.strip_prefix("MAXRSS ")
-            .and_then(|v| v.trim().parse().ok())
-    })
+    let out = Command::new(time).arg("-f").arg("MAXRSS %M").arg(env!("CARGO_BIN_EXE_coxa")).args(args).current_dir(dir).env("COXA_LOG", "warn").output().ok()?;
+    String::from_utf8_lossy(&out.stderr).lines().find_map(|l| l.strip_prefix("MAXRSS ").and_then(|v| v.trim().parse().ok()))
 }
 
 #[test]
@@ -54,39 +43,14 @@ fn every_corpus_case_gives_its_error() {
     let mut failures = Vec::new();
     for (n, case) in cases.case.iter_mut().enumerate() {
         let out_dir = tmp.path().join(format!("out{n}"));
-        let args: Vec<String> = case
-            .args
-            .iter()
-            .map(|a| a.replace("{out}", &out_dir.display().to_string()))
-            .collect();
-        let before: Vec<_> = std::fs::read_dir(&files)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
-        let out = Command::new(env!("CARGO_BIN_EXE_coxa"))
-            .args(&args)
-            .current_dir(&files)
-            .env("COXA_LOG", "warn")
-            .env("RUST_BACKTRACE", "1")
-            .output()
-            .unwrap();
-        let stderr =
-            String::from_utf8_lossy(&out.stderr).replace(&out_dir.display().to_string(), "{out}");
+        let args: Vec<String> = case.args.iter().map(|a| a.replace("{out}", &out_dir.display().to_string())).collect();
+        let before: Vec<_> = std::fs::read_dir(&files).unwrap().flatten().map(|e| e.file_name()).collect();
+        let out = Command::new(env!("CARGO_BIN_EXE_coxa")).args(&args).current_dir(&files).env("COXA_LOG", "warn").env("RUST_BACKTRACE", "1").output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).replace(&out_dir.display().to_string(), "{out}");
         let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-        let after: Vec<_> = std::fs::read_dir(&files)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
-        let rss = max_rss_kb(&args, &files)
-            .map_or("-".into(), |k| format!("{:.1} MB", k as f64 / 1024.0));
-        eprintln!(
-            "{:45} exit {:?}, peak RSS {rss}: {}",
-            case.name,
-            out.status.code(),
-            lines.first().copied().unwrap_or("")
-        );
+        let after: Vec<_> = std::fs::read_dir(&files).unwrap().flatten().map(|e| e.file_name()).collect();
+        let rss = max_rss_kb(&args, &files).map_or("-".into(), |k| format!("{:.1} MB", k as f64 / 1024.0));
+        eprintln!("{:45} exit {:?}, peak RSS {rss}: {}", case.name, out.status.code(), lines.first().copied().unwrap_or(""));
         let mut why = Vec::new();
         if out.status.code() != Some(2) {
             why.push(format!("exit status {:?}", out.status.code()));
@@ -107,36 +71,16 @@ fn every_corpus_case_gives_its_error() {
         if bless {
             case.error = line;
         } else if line != case.error {
-            why.push(format!(
-                "error line differs:\n  expected: {}\n  got:      {line}",
-                case.error
-            ));
+            why.push(format!("error line differs:\n  expected: {}\n  got:      {line}", case.error));
         }
         if !why.is_empty() {
             failures.push(format!("{}: {}", case.name, why.join("; ")));
         }
     }
     if bless {
-        let header: String = text
-            .lines()
-            .take_while(|l| l.starts_with('#'))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        std::fs::write(
-            &list,
-            format!("{header}\n{}", toml::to_string(&cases).unwrap()),
-        )
-        .unwrap();
+        let header: String = text.lines().take_while(|l| l.starts_with('#')).map(|l| format!("{l}\n")).collect();
+        std::fs::write(&list, format!("{header}\n{}", toml::to_string(&cases).unwrap())).unwrap();
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} corpus cases fail:\n{}",
-        failures.len(),
-        cases.case.len(),
-        failures.join("\n")
-    );
-    eprintln!(
-        "{} corpus cases: exit 2 with their documented line",
-        cases.case.len()
-    );
+    assert!(failures.is_empty(), "{} of {} corpus cases fail:\n{}", failures.len(), cases.case.len(), failures.join("\n"));
+    eprintln!("{} corpus cases: exit 2 with their documented line", cases.case.len());
 }

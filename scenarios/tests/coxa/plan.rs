@@ -1,13 +1,11 @@
 //! `coxa plan` as a user runs it on the real bones of ../shared/data/vsd_bones: plan.json with
 //! the keys, the same input giving the same bytes, refusals leaving everything as it was.
 
-
 use anyhow::Result;
 
 use crate::cases::coxa;
 
 use crate::common::shared_data;
-
 
 #[test]
 fn plan_from_bone_surfaces_writes_plan_json_deterministically() -> Result<()> {

@@ -7,17 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn coxa(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_coxa"))
-        .args(args)
-        .env("COXA_LOG", "warn")
-        .output()
-        .expect("coxa runs")
+    Command::new(env!("CARGO_BIN_EXE_coxa")).args(args).env("COXA_LOG", "warn").output().expect("coxa runs")
 }
 
 fn data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data")
-        .join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(rel)
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -33,10 +27,7 @@ fn s(p: &Path) -> &str {
 
 /// The real CT and TotalSegmentator's labels, or `None` (test skipped) where the data are absent.
 fn real_ct() -> Option<(PathBuf, PathBuf)> {
-    let (ct, seg) = (
-        data("totalseg/example_ct.nii.gz"),
-        data("totalseg/example_seg_fast_force_split.nii.gz"),
-    );
+    let (ct, seg) = (data("totalseg/example_ct.nii.gz"), data("totalseg/example_seg_fast_force_split.nii.gz"));
     if ct.exists() {
         Some((ct, seg))
     } else {
@@ -55,26 +46,10 @@ fn radiomics(image: &Path, mask: &Path, extra: &[&str], out: &Path) -> Output {
 
 /// pyradiomics' features of one fixture case, by name.
 fn pyradiomics(case: &str) -> Vec<(String, f64)> {
-    let f: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../models/diagnostics/tests/fixtures/pyradiomics_features.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let c = f["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == case)
-        .expect("fixture case");
-    c["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| (x[0].as_str().unwrap().to_string(), x[1].as_f64().unwrap()))
-        .collect()
+    let f: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/diagnostics/tests/fixtures/pyradiomics_features.json")).unwrap()).unwrap();
+    let c = f["cases"].as_array().unwrap().iter().find(|c| c["name"] == case).expect("fixture case");
+    c["features"].as_array().unwrap().iter().map(|x| (x[0].as_str().unwrap().to_string(), x[1].as_f64().unwrap())).collect()
 }
 
 #[test]
@@ -82,53 +57,29 @@ fn csv_of_two_labels_equals_pyradiomics() {
     let Some((ct, seg)) = real_ct() else { return };
     let dir = scratch("csv");
     let out = dir.join("features.csv");
-    let o = radiomics(
-        &ct,
-        &seg,
-        &["--label", "77", "--label", "gluteus_medius_left"],
-        &out,
-    );
+    let o = radiomics(&ct, &seg, &["--label", "77", "--label", "gluteus_medius_left"], &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = std::fs::read_to_string(&out).unwrap();
     let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
     assert_eq!(lines.len(), 3, "header and two rows");
     assert_eq!(&lines[0][..3], ["image", "label", "label_name"]);
     assert_eq!(lines[0].len(), 3 + 107);
-    for (row, case, label, name) in [
-        (1, "ct_hip_left", "77", "hip_left"),
-        (2, "ct_gluteus_medius_left", "82", "gluteus_medius_left"),
-    ] {
+    for (row, case, label, name) in [(1, "ct_hip_left", "77", "hip_left"), (2, "ct_gluteus_medius_left", "82", "gluteus_medius_left")] {
         assert_eq!((lines[row][1], lines[row][2]), (label, name));
         let want = pyradiomics(case);
         for (k, (n, w)) in want.iter().enumerate() {
             assert_eq!(lines[0][3 + k], n);
             let g: f64 = lines[row][3 + k].parse().unwrap();
             // the mesh features differ by the triangulation (coxa_diagnostics::KNOWN_DIFFERENCES)
-            let tol = if [
-                "SurfaceArea",
-                "MeshVolume",
-                "Sphericity",
-                "SurfaceVolumeRatio",
-            ]
-            .iter()
-            .any(|m| n.ends_with(m))
-            {
-                2e-2
-            } else {
-                1e-9
-            };
-            assert!(
-                (g - w).abs() <= tol * w.abs().max(1e-9),
-                "{case} {n}: coxa {g} pyradiomics {w}"
-            );
+            let tol = if ["SurfaceArea", "MeshVolume", "Sphericity", "SurfaceVolumeRatio"].iter().any(|m| n.ends_with(m)) { 2e-2 } else { 1e-9 };
+            assert!((g - w).abs() <= tol * w.abs().max(1e-9), "{case} {n}: coxa {g} pyradiomics {w}");
         }
     }
     // JSON, and never an overwrite
     let json = dir.join("features.json");
     let o = radiomics(&ct, &seg, &["--label", "hip_left"], &json);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v[0]["label"], 77);
     assert_eq!(v[0]["features"].as_object().unwrap().len(), 107);
     let before = std::fs::read(&out).unwrap();
@@ -161,20 +112,12 @@ fn bad_inputs_exit_2_with_the_cause_and_write_nothing() {
     let labels = coxa_io::nifti::read_label_map(&seg).unwrap();
     let (grid, arr, classes) = labels.into_parts();
     let empty = dir.join("empty.nii.gz");
-    coxa_io::nifti::write_label_map(
-        &coxa_core::LabelMap::new(grid, arr.mapv(|_| 0), classes).unwrap(),
-        &empty,
-    )
-    .unwrap();
+    coxa_io::nifti::write_label_map(&coxa_core::LabelMap::new(grid, arr.mapv(|_| 0), classes).unwrap(), &empty).unwrap();
     fails(&empty, &[], "empty");
     // a ROI too small for pyradiomics' minimumROISize
     let params = dir.join("p.yaml");
     std::fs::write(&params, "setting:\n  minimumROISize: 100\n").unwrap();
-    fails(
-        &seg,
-        &["--label", "33", "--params", s(&params)],
-        "minimumROISize",
-    );
+    fails(&seg, &["--label", "33", "--params", s(&params)], "minimumROISize");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -185,16 +128,11 @@ fn constant_image_gives_pyradiomics_values() {
     let v = coxa_io::nifti::read_volume(&ct).unwrap();
     let (grid, arr) = v.into_parts();
     let constant = dir.join("const.nii.gz");
-    coxa_io::nifti::write_volume(
-        &coxa_core::Volume::new(grid, arr.mapv(|_| 40.0)).unwrap(),
-        &constant,
-    )
-    .unwrap();
+    coxa_io::nifti::write_volume(&coxa_core::Volume::new(grid, arr.mapv(|_| 40.0)).unwrap(), &constant).unwrap();
     let out = dir.join("f.json");
     let o = radiomics(&constant, &seg, &["--label", "77"], &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let f = &v[0]["features"];
     // pyradiomics-bhklab 3.1.4 on the same constant image: Correlation 1, MCC 1, Imc1 0, Imc2 0,
     // Coarseness 1e6, Variance 0 (every value finite).
@@ -208,10 +146,7 @@ fn constant_image_gives_pyradiomics_values() {
         ("original_firstorder_Mean", 40.0),
     ] {
         let got = f[name].as_f64().unwrap();
-        assert!(
-            (got - want).abs() <= 1e-9 * want.abs().max(1.0),
-            "{name}: {got} vs {want}"
-        );
+        assert!((got - want).abs() <= 1e-9 * want.abs().max(1.0), "{name}: {got} vs {want}");
     }
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -3,7 +3,6 @@
 //! ID, birth date, institution, names inside free-text DICOM fields) reaches any output; bone
 //! surfaces in other units or with a stray vertex are refused or cleaned, never planned on.
 
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -20,9 +19,7 @@ use crate::common::shared_data;
 /// pictures are not what these tests are about).
 fn coxa_cmd(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_coxa"));
-    c.args(args)
-        .env("COXA_LOG", "warn")
-        .env("VK_ICD_FILENAMES", "/nonexistent/coxa-robust-test.json");
+    c.args(args).env("COXA_LOG", "warn").env("VK_ICD_FILENAMES", "/nonexistent/coxa-robust-test.json");
     c
 }
 
@@ -31,11 +28,7 @@ fn coxa(args: &[&str]) -> Output {
 }
 
 fn text(out: &Output) -> String {
-    format!(
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    format!("stdout: {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -44,11 +37,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
             let p = e.path();
-            if p.is_dir() {
-                stack.push(p)
-            } else {
-                out.push(p)
-            }
+            if p.is_dir() { stack.push(p) } else { out.push(p) }
         }
     }
     out.sort();
@@ -56,10 +45,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn read_json(p: &Path) -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
-    )
-    .unwrap()
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
 }
 
 /// The kill-and-damage test (issue 16): a two-case batch is killed (SIGKILL) at random moments
@@ -71,10 +57,7 @@ fn killed_and_damaged_runs_never_trust_a_partial_result() -> Result<()> {
     let Some(vsd) = shared_data("vsd_bones") else {
         return Ok(());
     };
-    let kills: usize = std::env::var("COXA_KILLS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
+    let kills: usize = std::env::var("COXA_KILLS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
     let tmp = tempfile::tempdir()?;
     let v = |f: &str| vsd.join(f).display().to_string();
     let scenario = |out: &str| {
@@ -95,23 +78,18 @@ fn killed_and_damaged_runs_never_trust_a_partial_result() -> Result<()> {
     let out = coxa(&["run", reference.to_str().unwrap(), "--quiet"]);
     assert!(out.status.success(), "{}", text(&out));
     let full = t0.elapsed();
-    let expected =
-        |root: &Path, case: &str| read_json(&root.join("cases").join(case).join("case.json"));
+    let expected = |root: &Path, case: &str| read_json(&root.join("cases").join(case).join("case.json"));
 
     let file = tmp.path().join("batch.toml");
     std::fs::write(&file, scenario("batch"))?;
     let results = tmp.path().join("batch");
     let mut rng = StdRng::seed_from_u64(16);
-    let (mut killed, mut finished, mut damaged) =
-        (0usize, 0usize, Vec::<(String, String, &str)>::new());
+    let (mut killed, mut finished, mut damaged) = (0usize, 0usize, Vec::<(String, String, &str)>::new());
     // Until `kills` runs were killed mid-run (a run that finishes first counts as finished).
     let mut runs = 0usize;
     while killed < kills && runs < 4 * kills {
         runs += 1;
-        let mut child = coxa_cmd(&["run", file.to_str().unwrap(), "--quiet"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
+        let mut child = coxa_cmd(&["run", file.to_str().unwrap(), "--quiet"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
         let at = full.mul_f64(rng.random_range(0.0..1.1));
         let start = Instant::now();
         let status = loop {
@@ -139,9 +117,7 @@ fn killed_and_damaged_runs_never_trust_a_partial_result() -> Result<()> {
         for case in ["right", "left"] {
             let dir = results.join("cases").join(case);
             if dir.exists() && !damaged.iter().any(|(c, _, _)| c == case) {
-                coxa_scenarios::manifest::verify(&dir).unwrap_or_else(|e| {
-                    panic!("after a kill, cases/{case} is not a whole case: {e}")
-                });
+                coxa_scenarios::manifest::verify(&dir).unwrap_or_else(|e| panic!("after a kill, cases/{case} is not a whole case: {e}"));
             }
         }
         // Damage a finished case half of the time, and always when both are whole (else the
@@ -153,12 +129,9 @@ fn killed_and_damaged_runs_never_trust_a_partial_result() -> Result<()> {
             if let Ok(m) = coxa_scenarios::manifest::verify(&dir) {
                 let e = &m.files[rng.random_range(0..m.files.len())];
                 let p = dir.join(&e.path);
-                let how = ["truncated", "deleted", "byte changed", "manifest deleted"]
-                    [rng.random_range(0..4)];
+                let how = ["truncated", "deleted", "byte changed", "manifest deleted"][rng.random_range(0..4)];
                 match how {
-                    "truncated" => {
-                        std::fs::write(&p, &std::fs::read(&p)?[..(e.bytes / 2) as usize])?
-                    }
+                    "truncated" => std::fs::write(&p, &std::fs::read(&p)?[..(e.bytes / 2) as usize])?,
                     "deleted" => std::fs::remove_file(&p)?,
                     "byte changed" => {
                         let mut b = std::fs::read(&p)?;
@@ -176,18 +149,13 @@ fn killed_and_damaged_runs_never_trust_a_partial_result() -> Result<()> {
             }
         }
         // A damaged case stays damaged until a run verifies it; forget it once redone.
-        damaged.retain(|(c, _, _)| {
-            coxa_scenarios::manifest::verify(&results.join("cases").join(c)).is_err()
-        });
+        damaged.retain(|(c, _, _)| coxa_scenarios::manifest::verify(&results.join("cases").join(c)).is_err());
     }
     // The final rerun, undisturbed.
     let out = coxa(&["run", file.to_str().unwrap(), "--quiet"]);
     assert!(out.status.success(), "{}", text(&out));
     let log = std::fs::read_to_string(results.join("log.jsonl"))?;
-    let n_damaged_seen = log
-        .lines()
-        .filter(|l| l.contains("\"case_damaged\""))
-        .count();
+    let n_damaged_seen = log.lines().filter(|l| l.contains("\"case_damaged\"")).count();
     let n_partial = log.lines().filter(|l| l.contains("\"run_start\"")).count();
     eprintln!(
         "kill test: {runs} runs, {killed} killed mid-run, {finished} finished before the kill; {n_damaged_seen} damaged cases found and redone; {n_partial} runs started; reference run {:.1} s",
@@ -197,18 +165,10 @@ fn killed_and_damaged_runs_never_trust_a_partial_result() -> Result<()> {
     for case in ["right", "left"] {
         let dir = results.join("cases").join(case);
         coxa_scenarios::manifest::verify(&dir).unwrap_or_else(|e| panic!("{case}: {e}"));
-        assert_eq!(
-            expected(&results, case),
-            expected(&tmp.path().join("reference"), case),
-            "{case}: the same results as an undisturbed run"
-        );
+        assert_eq!(expected(&results, case), expected(&tmp.path().join("reference"), case), "{case}: the same results as an undisturbed run");
         for f in files_under(&dir) {
             let name = f.file_name().unwrap().to_string_lossy().into_owned();
-            assert!(
-                !name.contains(".tmp-"),
-                "no temporary file left in a case: {}",
-                f.display()
-            );
+            assert!(!name.contains(".tmp-"), "no temporary file left in a case: {}", f.display());
         }
         // The report equals the reference's but for the scenario's name (its file stem); the
         // sweep table and the case summary byte for byte.
@@ -218,23 +178,12 @@ fn killed_and_damaged_runs_never_trust_a_partial_result() -> Result<()> {
             v["scenario"] = Value::Null;
             v
         };
-        assert_eq!(
-            unnamed(&dir.join("report.json")),
-            unnamed(&ref_dir.join("report.json")),
-            "{case}/report.json"
-        );
+        assert_eq!(unnamed(&dir.join("report.json")), unnamed(&ref_dir.join("report.json")), "{case}/report.json");
         for f in ["rom_sweep.csv", "case.json"] {
-            assert!(
-                std::fs::read(dir.join(f))? == std::fs::read(ref_dir.join(f))?,
-                "{case}/{f} differs from the undisturbed run's"
-            );
+            assert!(std::fs::read(dir.join(f))? == std::fs::read(ref_dir.join(f))?, "{case}/{f} differs from the undisturbed run's");
         }
     }
-    assert!(
-        !results.join("cases/.right.partial").exists()
-            && !results.join("cases/.left.partial").exists(),
-        "scratch cleared"
-    );
+    assert!(!results.join("cases/.right.partial").exists() && !results.join("cases/.left.partial").exists(), "scratch cleared");
     Ok(())
 }
 
@@ -252,17 +201,7 @@ const PHI: [(&str, &str); 8] = [
 
 /// Strings none of which may appear (any case) in any output unless asked (each specific
 /// enough not to occur by chance: "doe" alone is in "does").
-const NEEDLES: [&str; 9] = [
-    "jane",
-    "doe^",
-    "pid-0042",
-    "19510203",
-    "elsewhere",
-    "house^gregory",
-    "dr house",
-    "778899",
-    "acc55443",
-];
+const NEEDLES: [&str; 9] = ["jane", "doe^", "pid-0042", "19510203", "elsewhere", "house^gregory", "dr house", "778899", "acc55443"];
 
 /// The parts of an output file that can carry text: a binary STL's 80-byte header, a NIfTI's
 /// header and extensions (decompressed), a PNG's chunks other than the pixels; text files whole.
@@ -274,8 +213,7 @@ fn text_parts(path: &Path, bytes: &[u8]) -> Vec<u8> {
     if name.ends_with(".nii.gz") || name.ends_with(".nii") {
         let raw = if name.ends_with(".gz") {
             let mut out = Vec::new();
-            std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(bytes), &mut out)
-                .expect("gzip");
+            std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(bytes), &mut out).expect("gzip");
             out
         } else {
             bytes.to_vec()
@@ -302,11 +240,7 @@ fn text_parts(path: &Path, bytes: &[u8]) -> Vec<u8> {
 
 fn leaks(bytes: &[u8]) -> Vec<&'static str> {
     let lower: Vec<u8> = bytes.iter().map(u8::to_ascii_lowercase).collect();
-    NEEDLES
-        .iter()
-        .copied()
-        .filter(|n| lower.windows(n.len()).any(|w| w == n.as_bytes()))
-        .collect()
+    NEEDLES.iter().copied().filter(|n| lower.windows(n.len()).any(|w| w == n.as_bytes())).collect()
 }
 
 /// The PHI test (issue 16): every command on a DICOM series carrying a patient name, ID, birth
@@ -318,39 +252,13 @@ fn no_patient_identity_in_any_output() -> Result<()> {
     let mut spec = coxa_anatomy::phantom::PhantomSpec::default();
     spec.voxel_mm = 2.0;
     let phantom = coxa_anatomy::phantom::hip_phantom(&spec);
-    let who = coxa_io::dicom::PatientIdentity {
-        name: Some("DOE^JANE".into()),
-        id: Some("PID-0042".into()),
-        other: PHI
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    };
+    let who = coxa_io::dicom::PatientIdentity { name: Some("DOE^JANE".into()), id: Some("PID-0042".into()), other: PHI.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
     let ct = tmp.path().join("series1");
-    coxa_io::dicom::write_series(
-        &phantom.ct,
-        &ct,
-        &coxa_io::dicom::WriteSeriesOptions::new()
-            .with_patient(who.clone())
-            .with_uid_seed(1),
-    )?;
+    coxa_io::dicom::write_series(&phantom.ct, &ct, &coxa_io::dicom::WriteSeriesOptions::new().with_patient(who.clone()).with_uid_seed(1))?;
     // A folder with two series: the error that lists them must not quote their descriptions.
     let two = tmp.path().join("two");
-    coxa_io::dicom::write_series(
-        &phantom.ct,
-        &two.join("a"),
-        &coxa_io::dicom::WriteSeriesOptions::new()
-            .with_patient(who.clone())
-            .with_uid_seed(2),
-    )?;
-    coxa_io::dicom::write_series(
-        &phantom.ct,
-        &two.join("b"),
-        &coxa_io::dicom::WriteSeriesOptions::new()
-            .with_patient(who)
-            .with_uid_seed(3)
-            .with_file_prefix("b_"),
-    )?;
+    coxa_io::dicom::write_series(&phantom.ct, &two.join("a"), &coxa_io::dicom::WriteSeriesOptions::new().with_patient(who.clone()).with_uid_seed(2))?;
+    coxa_io::dicom::write_series(&phantom.ct, &two.join("b"), &coxa_io::dicom::WriteSeriesOptions::new().with_patient(who).with_uid_seed(3).with_file_prefix("b_"))?;
     let ct_s = ct.to_str().unwrap();
     let out = |n: &str| tmp.path().join("out").join(n);
     std::fs::create_dir_all(tmp.path().join("out"))?;
@@ -366,85 +274,33 @@ fn no_patient_identity_in_any_output() -> Result<()> {
         (vec!["inspect".into(), ct_s.into()], true),
         (vec!["inspect".into(), ct_s.into(), "--json".into()], true),
         (vec!["inspect".into(), two.to_str().unwrap().into()], false),
-        (
-            vec![
-                "anatomy".into(),
-                "--ct".into(),
-                ct_s.into(),
-                "--out".into(),
-                out("anatomy").display().to_string(),
-            ],
-            true,
-        ),
-        (
-            vec![
-                "plan".into(),
-                "--ct".into(),
-                ct_s.into(),
-                "--side".into(),
-                "right".into(),
-                "--out".into(),
-                out("plan").display().to_string(),
-            ],
-            true,
-        ),
-        (
-            vec!["run".into(), scn.display().to_string(), "--quiet".into()],
-            false,
-        ),
-        (
-            vec![
-                "demo".into(),
-                "--ct".into(),
-                ct_s.into(),
-                "--quiet".into(),
-                "--out".into(),
-                out("demo").display().to_string(),
-            ],
-            true,
-        ),
+        (vec!["anatomy".into(), "--ct".into(), ct_s.into(), "--out".into(), out("anatomy").display().to_string()], true),
+        (vec!["plan".into(), "--ct".into(), ct_s.into(), "--side".into(), "right".into(), "--out".into(), out("plan").display().to_string()], true),
+        (vec!["run".into(), scn.display().to_string(), "--quiet".into()], false),
+        (vec!["demo".into(), "--ct".into(), ct_s.into(), "--quiet".into(), "--out".into(), out("demo").display().to_string()], true),
     ];
     for (args, should_succeed) in &runs {
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
         let o = coxa(&a);
         assert_eq!(o.status.success(), *should_succeed, "{a:?}: {}", text(&o));
         let printed = [o.stdout.clone(), o.stderr.clone()].concat();
-        assert!(
-            leaks(&printed).is_empty(),
-            "{a:?} printed {:?}: {}",
-            leaks(&printed),
-            text(&o)
-        );
+        assert!(leaks(&printed).is_empty(), "{a:?} printed {:?}: {}", leaks(&printed), text(&o));
     }
     // The run's failed case is the two-series folder; its error is in failed/c2.json.
     assert!(out("run").join("failed/c2.json").is_file());
     let files = files_under(&tmp.path().join("out"));
     assert!(files.len() > 20, "outputs written: {}", files.len());
-    let kinds: std::collections::BTreeSet<String> = files
-        .iter()
-        .filter_map(|f| f.extension().map(|e| e.to_string_lossy().into_owned()))
-        .collect();
+    let kinds: std::collections::BTreeSet<String> = files.iter().filter_map(|f| f.extension().map(|e| e.to_string_lossy().into_owned())).collect();
     eprintln!("PHI test: {} output files scanned ({kinds:?})", files.len());
     for f in &files {
         let bytes = text_parts(f, &std::fs::read(f)?);
-        assert!(
-            leaks(&bytes).is_empty(),
-            "{} carries {:?}",
-            f.display(),
-            leaks(&bytes)
-        );
+        assert!(leaks(&bytes).is_empty(), "{} carries {:?}", f.display(), leaks(&bytes));
     }
     // Asked for, inspect shows them.
     let o = coxa(&["inspect", ct_s, "--json", "--show-phi"]);
     let s = String::from_utf8_lossy(&o.stdout).to_lowercase();
-    assert!(
-        s.contains("doe^jane") && s.contains("pelvis jane doe followup") && s.contains("19510203"),
-        "{s}"
-    );
-    assert!(
-        NEEDLES.iter().filter(|n| s.contains(*n)).count() >= 7,
-        "the needles are what the series carries: {s}"
-    );
+    assert!(s.contains("doe^jane") && s.contains("pelvis jane doe followup") && s.contains("19510203"), "{s}");
+    assert!(NEEDLES.iter().filter(|n| s.contains(*n)).count() >= 7, "the needles are what the series carries: {s}");
     Ok(())
 }
 
@@ -483,52 +339,25 @@ fn mesh_units_and_stray_vertices() -> Result<()> {
         let h = format!("hip_right={}", hip.display());
         let f = format!("femur_right={}", femur.display());
         let o = tmp.path().join(out);
-        let mut args = vec![
-            "plan",
-            "--mesh",
-            &h,
-            "--mesh",
-            &f,
-            "--out",
-            o.to_str().unwrap(),
-        ];
+        let mut args = vec!["plan", "--mesh", &h, "--mesh", &f, "--out", o.to_str().unwrap()];
         args.extend_from_slice(extra);
         coxa(&args)
     };
-    let (hm, fm) = (
-        write("hip_m.stl", &hip, 1e-3),
-        write("femur_m.stl", &femur, 1e-3),
-    );
+    let (hm, fm) = (write("hip_m.stl", &hip, 1e-3), write("femur_m.stl", &femur, 1e-3));
     let o = plan(&hm, &fm, &[], "metres");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("in metres") && err.contains("--mesh-units m"),
-        "{err}"
-    );
+    assert!(err.contains("in metres") && err.contains("--mesh-units m"), "{err}");
     assert!(!tmp.path().join("metres").exists(), "nothing written");
-    let (hmm, fmm) = (
-        write("hip_mm.stl", &hip, 1.0),
-        write("femur_mm.stl", &femur, 1.0),
-    );
+    let (hmm, fmm) = (write("hip_mm.stl", &hip, 1.0), write("femur_mm.stl", &femur, 1.0));
     let o = plan(&hmm, &fmm, &[], "clean");
     assert!(o.status.success(), "{}", text(&o));
     let clean = read_json(&tmp.path().join("clean/plan.json"));
     let o = plan(&hm, &fm, &["--mesh-units", "m"], "scaled");
     assert!(o.status.success(), "{}", text(&o));
     let scaled = read_json(&tmp.path().join("scaled/plan.json"));
-    let sizes = |v: &Value| {
-        (
-            v["stem"]["size"].clone(),
-            v["cup"]["outer_diameter_mm"].clone(),
-            v["head"]["diameter_mm"].clone(),
-        )
-    };
-    assert_eq!(
-        sizes(&scaled),
-        sizes(&clean),
-        "metres scaled by --mesh-units m give the millimetre plan's sizes"
-    );
+    let sizes = |v: &Value| (v["stem"]["size"].clone(), v["cup"]["outer_diameter_mm"].clone(), v["head"]["diameter_mm"].clone());
+    assert_eq!(sizes(&scaled), sizes(&clean), "metres scaled by --mesh-units m give the millimetre plan's sizes");
     // A stray vertex 1e8 mm away in the femur: dropped, noted, the same plan, quickly.
     let (mut v, mut t) = femur.clone().into_parts();
     v.push(nalgebra::Point3::new(1e8, 0.0, 0.0));
@@ -538,24 +367,11 @@ fn mesh_units_and_stray_vertices() -> Result<()> {
     let t0 = Instant::now();
     let o = plan(&hmm, &stray, &[], "stray");
     assert!(o.status.success(), "{}", text(&o));
-    eprintln!(
-        "plan with a stray vertex: {:.1} s",
-        t0.elapsed().as_secs_f64()
-    );
+    eprintln!("plan with a stray vertex: {:.1} s", t0.elapsed().as_secs_f64());
     let with = read_json(&tmp.path().join("stray/plan.json"));
-    assert!(
-        with.to_string().contains("stray vertex"),
-        "the plan notes the dropped vertex"
-    );
-    assert_eq!(
-        sizes(&with),
-        sizes(&clean),
-        "a dropped stray vertex leaves the plan's sizes as they were"
-    );
-    assert_eq!(
-        with["cup"]["radiographic_inclination_deg"],
-        clean["cup"]["radiographic_inclination_deg"]
-    );
+    assert!(with.to_string().contains("stray vertex"), "the plan notes the dropped vertex");
+    assert_eq!(sizes(&with), sizes(&clean), "a dropped stray vertex leaves the plan's sizes as they were");
+    assert_eq!(with["cup"]["radiographic_inclination_deg"], clean["cup"]["radiographic_inclination_deg"]);
     assert!(clean["cup"]["radiographic_inclination_deg"].is_number());
     Ok(())
 }

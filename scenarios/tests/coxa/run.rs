@@ -11,9 +11,6 @@ use serde_json::Value;
 use crate::cases::{coxa, ok, read_json};
 use crate::common::shared_data;
 
-
-
-
 fn dist(a: &Value, b: &Value) -> f64 {
     (0..3).map(|i| (a[i].as_f64().unwrap() - b[i].as_f64().unwrap()).powi(2)).sum::<f64>().sqrt()
 }
@@ -277,7 +274,11 @@ fn scenario_errors_name_file_line_and_field() -> Result<()> {
     let tmp = tempfile::tempdir()?;
     let cases = [
         ("unknown.toml", "schema_version = 1\n[[cases]]\nname = \"a\"\nphantom = true\n[rom]\nspeed = 3\n", vec!["unknown.toml", "line 6", "rom.speed"]),
-        ("unit.toml", "schema_version = 1\n[[cases]]\nname = \"a\"\nphantom = true\n[placement]\ncup_inclination_rad = 0.7\ncup_anteversion_deg = 20\n", vec!["unit.toml", "line 6", "wrong unit", "cup_inclination_deg"]),
+        (
+            "unit.toml",
+            "schema_version = 1\n[[cases]]\nname = \"a\"\nphantom = true\n[placement]\ncup_inclination_rad = 0.7\ncup_anteversion_deg = 20\n",
+            vec!["unit.toml", "line 6", "wrong unit", "cup_inclination_deg"],
+        ),
         ("missing.toml", "schema_version = 1\n[[cases]]\nname = \"a\"\nct = \"nowhere/ct.nii.gz\"\n", vec!["missing.toml", "line 4", "cases[0].ct", "does not exist"]),
         ("nan.toml", "schema_version = 1\n[[cases]]\nname = \"a\"\nphantom = true\n[rom]\nstanding_tilt_deg = nan\n", vec!["nan.toml", "line 6", "rom.standing_tilt_deg", "finite"]),
     ];

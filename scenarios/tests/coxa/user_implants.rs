@@ -12,7 +12,6 @@ use serde_json::Value;
 
 use coxa_implants::Catalog;
 
-
 fn json(out: &Output) -> Value {
     assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
@@ -28,11 +27,19 @@ fn write_parts(dir: &Path) -> Result<()> {
     let construct = coxa_implants::Construct::new(shell, liner.clone(), c.head(32.0, 0.0)?, stem)?;
     coxa_io::mesh::write_stl(&liner.mesh(), &dir.join("liner.stl"))?;
     coxa_io::mesh::write_stl(&construct.neck().mesh(), &dir.join("neck.stl"))?;
-    std::fs::write(dir.join("cup.toml"), "schema_version = 1\npart = \"cup\"\nmesh = \"liner.stl\"\nunits = \"mm\"\ncup_centre_mm = [0.0, 0.0, 0.0]\ncup_axis = [0.0, 0.0, 1.0]\ninner_diameter_mm = 32.0\nsuperior_axis = [1.0, 0.0, 0.0]\n")?;
+    std::fs::write(
+        dir.join("cup.toml"),
+        "schema_version = 1\npart = \"cup\"\nmesh = \"liner.stl\"\nunits = \"mm\"\ncup_centre_mm = [0.0, 0.0, 0.0]\ncup_axis = [0.0, 0.0, 1.0]\ninner_diameter_mm = 32.0\nsuperior_axis = [1.0, 0.0, 0.0]\n",
+    )?;
     let a = (180.0 - stem.ccd.deg()).to_radians();
     std::fs::write(
         dir.join("stem.toml"),
-        format!("schema_version = 1\npart = \"stem\"\nmesh = \"neck.stl\"\nunits = \"mm\"\nhead_centre_mm = [0.0, 0.0, 0.0]\nneck_axis = [0.0, 0.0, 1.0]\nneck_diameter_mm = {}\nshaft_axis = [{}, 0.0, {}]\n", stem.neck_diameter_mm, a.sin(), a.cos()),
+        format!(
+            "schema_version = 1\npart = \"stem\"\nmesh = \"neck.stl\"\nunits = \"mm\"\nhead_centre_mm = [0.0, 0.0, 0.0]\nneck_axis = [0.0, 0.0, 1.0]\nneck_diameter_mm = {}\nshaft_axis = [{}, 0.0, {}]\n",
+            stem.neck_diameter_mm,
+            a.sin(),
+            a.cos()
+        ),
     )?;
     Ok(())
 }
@@ -58,7 +65,10 @@ fn user_parts_reproduce_the_catalog_model() -> Result<()> {
         assert_eq!(m["contact"], u["contact"]);
     }
     // A broken frame file names itself and the field.
-    std::fs::write(tmp.path().join("bad.toml"), "schema_version = 1\npart = \"stem\"\nmesh = \"neck.stl\"\nunits = \"mm\"\nhead_centre_mm = [0.0, 0.0, 0.0]\nneck_axis = [0.0, 0.0, 1.0]\nneck_diameter_mm = 12.0\n")?;
+    std::fs::write(
+        tmp.path().join("bad.toml"),
+        "schema_version = 1\npart = \"stem\"\nmesh = \"neck.stl\"\nunits = \"mm\"\nhead_centre_mm = [0.0, 0.0, 0.0]\nneck_axis = [0.0, 0.0, 1.0]\nneck_diameter_mm = 12.0\n",
+    )?;
     let mut bad = flags.to_vec();
     let b = tmp.path().join("bad.toml");
     bad.extend(["--user-stem", b.to_str().unwrap()]);

@@ -12,8 +12,6 @@ use crate::cases::{coxa, ok};
 use crate::common::in_ci;
 use serde_json::Value;
 
-
-
 fn decode(p: &Path) -> (usize, usize, Vec<[u8; 3]>) {
     let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(p).unwrap()));
     let mut r = dec.read_info().unwrap();
@@ -179,7 +177,24 @@ fn window_opens_the_demo_case() -> Result<()> {
     let tmp = tempfile::tempdir()?;
     let shot = tmp.path().join("window.png");
     let out = Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1280x800x24", env!("CARGO_BIN_EXE_coxa"), "view", case.to_str().unwrap(), "--width", "1100", "--height", "720", "--play", "flexion", "--window-screenshot", shot.to_str().unwrap(), "--close-after-s", "240"])
+        .args([
+            "-a",
+            "-s",
+            "-screen 0 1280x800x24",
+            env!("CARGO_BIN_EXE_coxa"),
+            "view",
+            case.to_str().unwrap(),
+            "--width",
+            "1100",
+            "--height",
+            "720",
+            "--play",
+            "flexion",
+            "--window-screenshot",
+            shot.to_str().unwrap(),
+            "--close-after-s",
+            "240",
+        ])
         .output()?;
     if no_vulkan(&out) {
         return Ok(());
@@ -220,7 +235,21 @@ fn real_ct_case_opens() -> Result<()> {
     eprintln!("real CT: live model vs the case's ROM, worst {worst:.2} deg");
     assert!(worst <= 0.5, "{worst}");
     let shot = tmp.path().join("ct.png");
-    let v = coxa(&["view", case.to_str().unwrap(), "--screenshot", shot.to_str().unwrap(), "--camera", "hip_ap", "--slices", "--play", "internal_rotation_90_flexion", "--width", "300", "--height", "300"]);
+    let v = coxa(&[
+        "view",
+        case.to_str().unwrap(),
+        "--screenshot",
+        shot.to_str().unwrap(),
+        "--camera",
+        "hip_ap",
+        "--slices",
+        "--play",
+        "internal_rotation_90_flexion",
+        "--width",
+        "300",
+        "--height",
+        "300",
+    ]);
     if no_vulkan(&v) {
         return Ok(());
     }

@@ -128,10 +128,10 @@ use coxa_osim::Model;
 use nalgebra::{DMatrix, DVector, Matrix3, Point3, Vector3};
 
 use super::kinematics::{Kinematics, apply_couplers, clamp_coordinates};
+use super::landmarks::{FemurLandmarks, unit};
 use super::muscle::capacity;
 use super::path::moment_arms;
 use super::static_opt;
-use super::landmarks::{FemurLandmarks, unit};
 use super::{MskError, Result, crosses_hip};
 
 /// The activity whose hip contact force is computed.
@@ -656,22 +656,25 @@ fn solve_at(model: &Model, kin: &Kinematics, activity: Activity, body_weight_n: 
         }
         None => None,
     };
-    Ok((HcfResult {
-        force_femur_n,
-        force_femur_percent_bw: force_femur_n * pct,
-        force_orthoload_percent_bw,
-        magnitude_percent_bw: force.norm() * pct,
-        muscle_forces_n,
-        reserve_n_m: Vector3::new(sol.reserve[0], sol.reserve[1], sol.reserve[2]),
-        distal_reserve_n_m: sol.reserve[3..].to_vec(),
-        hip_angles_deg: [stance[0], add_deg, stance[2]],
-        coordinates: q.clone(),
-        ground_reaction_n: grf,
-        centre_of_pressure_m: poses[foot_b].transform_point(&cop_local).coords,
-        pelvis_tilt_deg: posture.pelvis_tilt_deg,
-        trunk_offset_m: posture.trunk_offset_m,
-        trunk_lean_deg: posture.trunk_lean_deg,
+    Ok((
+        HcfResult {
+            force_femur_n,
+            force_femur_percent_bw: force_femur_n * pct,
+            force_orthoload_percent_bw,
+            magnitude_percent_bw: force.norm() * pct,
+            muscle_forces_n,
+            reserve_n_m: Vector3::new(sol.reserve[0], sol.reserve[1], sol.reserve[2]),
+            distal_reserve_n_m: sol.reserve[3..].to_vec(),
+            hip_angles_deg: [stance[0], add_deg, stance[2]],
+            coordinates: q.clone(),
+            ground_reaction_n: grf,
+            centre_of_pressure_m: poses[foot_b].transform_point(&cop_local).coords,
+            pelvis_tilt_deg: posture.pelvis_tilt_deg,
+            trunk_offset_m: posture.trunk_offset_m,
+            trunk_lean_deg: posture.trunk_lean_deg,
+            effort,
+            passive_knee_n_m: if knee_lock.is_some() { sol.activations[n] * knee_sign * KNEE_LOCK_N_M } else { 0.0 },
+        },
         effort,
-        passive_knee_n_m: if knee_lock.is_some() { sol.activations[n] * knee_sign * KNEE_LOCK_N_M } else { 0.0 },
-    }, effort))
+    ))
 }

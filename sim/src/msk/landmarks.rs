@@ -37,12 +37,16 @@ impl FemurLandmarks {
         };
         let get = |name: &str| -> Result<Vector3<f64>> {
             let with = format!("{name}{suffix}");
-            points.iter().find(|(l, _)| l.eq_ignore_ascii_case(&with)).or_else(|| points.iter().find(|(l, _)| l.eq_ignore_ascii_case(name))).map(|(_, p)| *p).ok_or_else(|| MskError::Landmarks {
-                why: format!("the femur landmarks have no {with} (or {name}); the OrthoLoad frame needs HJC, P1, P2, MPC, LPC, MEC and LEC"),
-            })
+            points
+                .iter()
+                .find(|(l, _)| l.eq_ignore_ascii_case(&with))
+                .or_else(|| points.iter().find(|(l, _)| l.eq_ignore_ascii_case(name)))
+                .map(|(_, p)| *p)
+                .ok_or_else(|| MskError::Landmarks { why: format!("the femur landmarks have no {with} (or {name}); the OrthoLoad frame needs HJC, P1, P2, MPC, LPC, MEC and LEC") })
         };
         let mirror = |v: Vector3<f64>| if side == Side::Left { Vector3::new(-v.x, v.y, v.z) } else { v };
-        let lm = Self { hjc: mirror(get("HJC")?), p1: mirror(get("P1")?), p2: mirror(get("P2")?), mpc: mirror(get("MPC")?), lpc: mirror(get("LPC")?), mec: mirror(get("MEC")?), lec: mirror(get("LEC")?) };
+        let lm =
+            Self { hjc: mirror(get("HJC")?), p1: mirror(get("P1")?), p2: mirror(get("P2")?), mpc: mirror(get("MPC")?), lpc: mirror(get("LPC")?), mec: mirror(get("MEC")?), lec: mirror(get("LEC")?) };
         let _ = lm.anatomical_axes()?;
         let _ = lm.orthoload_axes()?;
         Ok(lm)

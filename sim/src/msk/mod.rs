@@ -60,7 +60,9 @@ pub enum MskError {
         name: String,
     },
     /// A muscle wraps over a shape coxa does not wrap yet.
-    #[error("muscle {muscle} wraps over {wrap_object}, a shape coxa cannot wrap (coxa wraps WrapCylinder, WrapSphere, WrapEllipsoid and WrapTorus); set the wrap object inactive or replace it with one of these")]
+    #[error(
+        "muscle {muscle} wraps over {wrap_object}, a shape coxa cannot wrap (coxa wraps WrapCylinder, WrapSphere, WrapEllipsoid and WrapTorus); set the wrap object inactive or replace it with one of these"
+    )]
     UnsupportedWrap {
         /// The muscle.
         muscle: String,

@@ -12,9 +12,9 @@
 use coxa_osim::{Function, Model, PathPointKind, Spline, WrapShape};
 use nalgebra::Vector3;
 
+use super::kinematics::{Kinematics, apply_couplers};
 use super::landmarks::FemurLandmarks;
 use super::length_mm_to_m;
-use super::kinematics::{Kinematics, apply_couplers};
 use super::muscle::capacity;
 use super::path::{moment_arms, muscle_path};
 use super::{MskError, Result};
@@ -81,7 +81,9 @@ pub fn scale_bodies(model: &Model, factors: &[(&str, Vector3<f64>)]) -> Result<M
         w.shape = match w.shape.clone() {
             WrapShape::Sphere { radius_m } => WrapShape::Sphere { radius_m: radius_m * (f.x + f.y + f.z) / 3.0 },
             WrapShape::Cylinder { radius_m, length_m } => WrapShape::Cylinder { radius_m: radius_m * 0.5 * (along(Vector3::x()) + along(Vector3::y())), length_m: length_m * along(Vector3::z()) },
-            WrapShape::Ellipsoid { dimensions_m } => WrapShape::Ellipsoid { dimensions_m: Vector3::new(dimensions_m.x * along(Vector3::x()), dimensions_m.y * along(Vector3::y()), dimensions_m.z * along(Vector3::z())) },
+            WrapShape::Ellipsoid { dimensions_m } => {
+                WrapShape::Ellipsoid { dimensions_m: Vector3::new(dimensions_m.x * along(Vector3::x()), dimensions_m.y * along(Vector3::y()), dimensions_m.z * along(Vector3::z())) }
+            }
             WrapShape::Torus { inner_radius_m, outer_radius_m } => {
                 let k = (f.x + f.y + f.z) / 3.0;
                 WrapShape::Torus { inner_radius_m: inner_radius_m * k, outer_radius_m: outer_radius_m * k }

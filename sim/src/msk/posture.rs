@@ -44,10 +44,10 @@ use nalgebra::{Matrix3, Point3, Vector3};
 use rapier3d::prelude::*;
 
 use super::hcf::{HcfResult, subtree};
-use crate::convert::si_to_sim;
 use super::kinematics::{Kinematics, apply_couplers};
 use super::path::muscle_path;
 use super::{MskError, Result};
+use crate::convert::si_to_sim;
 
 /// Standing height over the height of the hip centre (Winter 2009, greater trochanter at
 /// 0.530 of the height): the height used to scale [`PostureResidual::max_percent_bw_height`]
@@ -198,7 +198,19 @@ pub fn check_posture_rapier(model: &Model, result: &HcfResult, body_weight_n: f6
     let coupled = model.joints.iter().filter(|j| j.parent.body == femur_b && j.child.body != tibia_b).map(|j| j.child.body).find(|&b| instantaneous_axis(model, &kin, q, knee_c, b).is_ok());
     let patella: HashSet<usize> = coupled.map(|b| subtree(model, b)).unwrap_or_default();
     thigh.retain(|b| !patella.contains(b));
-    let segment_of = |b: usize| if foot.contains(&b) { 3 } else if shank.contains(&b) { 2 } else if patella.contains(&b) { 4 } else if thigh.contains(&b) { 1 } else { 0 };
+    let segment_of = |b: usize| {
+        if foot.contains(&b) {
+            3
+        } else if shank.contains(&b) {
+            2
+        } else if patella.contains(&b) {
+            4
+        } else if thigh.contains(&b) {
+            1
+        } else {
+            0
+        }
+    };
     let mut segs: Vec<Segment> = [&upper, &thigh, &shank, &foot, &patella].iter().map(|s| Segment::new(model, s, &poses)).collect();
 
     // Loads: body shares of the ground reaction, the ground reaction, muscles, hip contact.

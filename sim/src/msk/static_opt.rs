@@ -62,9 +62,35 @@ fn dual_newton(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64, p: f64
     let r2 = reserve_strength * reserve_strength;
     // a(s) = clamp(s^q, 0, 1) maximises a s - a^p / p; psi(s) is that maximum. For p = 2:
     // a = clamp(s, 0, 1), psi = s^2 / 2 inside.
-    let act = |s: f64| if s <= 0.0 { 0.0 } else if p == 2.0 { s.min(1.0) } else { s.powf(q).min(1.0) };
-    let dact = |s: f64| if s <= 0.0 || s >= 1.0 { 0.0 } else if p == 2.0 { 1.0 } else { q * s.powf(q - 1.0) };
-    let psi = |s: f64| if s <= 0.0 { 0.0 } else if s >= 1.0 { s - 1.0 / p } else if p == 2.0 { 0.5 * s * s } else { (1.0 - 1.0 / p) * s.powf(p * q) };
+    let act = |s: f64| {
+        if s <= 0.0 {
+            0.0
+        } else if p == 2.0 {
+            s.min(1.0)
+        } else {
+            s.powf(q).min(1.0)
+        }
+    };
+    let dact = |s: f64| {
+        if s <= 0.0 || s >= 1.0 {
+            0.0
+        } else if p == 2.0 {
+            1.0
+        } else {
+            q * s.powf(q - 1.0)
+        }
+    };
+    let psi = |s: f64| {
+        if s <= 0.0 {
+            0.0
+        } else if s >= 1.0 {
+            s - 1.0 / p
+        } else if p == 2.0 {
+            0.5 * s * s
+        } else {
+            (1.0 - 1.0 / p) * s.powf(p * q)
+        }
+    };
     // Dual objective (to maximise): l.b - sum psi(A_i.l) - r2 |l|^2 / 2.
     let dual = |l: &DVector<f64>| -> f64 {
         let mut d = l.dot(b) - 0.5 * r2 * l.norm_squared();

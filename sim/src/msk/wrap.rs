@@ -203,7 +203,13 @@ pub fn wrap_cylinder(p1: &Vector3<f64>, p2: &Vector3<f64>, radius: f64, length: 
     let apex2 = axispt + radius * vert2;
     let d1 = (mpt - apex1).norm_squared();
     let d2 = (mpt - apex2).norm_squared();
-    let apex = if far_side_wrap { if d1 < d2 { apex2 } else { apex1 } } else if d1 < d2 { apex1 } else { apex2 };
+    let apex = if far_side_wrap {
+        if d1 < d2 { apex2 } else { apex1 }
+    } else if d1 < d2 {
+        apex1
+    } else {
+        apex2
+    };
     let uu = normalize_or_zero(p1 - apex).0;
     let vv = normalize_or_zero(p2 - apex).0;
     let plane_normal = normalize_or_zero(uu.cross(&vv)).0;

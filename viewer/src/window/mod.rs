@@ -131,19 +131,7 @@ pub fn run(case: CaseData, slices: Vec<crate::SlicePlane>, options: WindowOption
     let selected = options.play.as_ref().and_then(|name| eval.as_ref().and_then(|e| e.motions.iter().position(|m| m.name == name))).unwrap_or(0);
     let playing = options.play.as_ref().and(eval.as_ref()).map(|_| Playback { motion: selected, elapsed_s: 0.0 });
     let shot = options.screenshot.clone();
-    let viewer = Viewer {
-        controls: eval.as_ref().map(|e| e.controls),
-        case,
-        live,
-        eval,
-        queued: None,
-        task: None,
-        selected,
-        playing,
-        status,
-        orbit,
-        options,
-    };
+    let viewer = Viewer { controls: eval.as_ref().map(|e| e.controls), case, live, eval, queued: None, task: None, selected, playing, status, orbit, options };
     let window = Window { title: "coxa - hip plan".into(), resolution: WindowResolution::new(w, h), ..default() };
     let mut app = App::new();
     // No global logger of bevy's own (the host program has one). Pipelines compiled before the first frame: a software renderer takes seconds to compile

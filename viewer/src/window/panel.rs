@@ -74,11 +74,25 @@ fn spawn_panel(world: &mut World) {
     };
     let can_play = v.eval.is_some();
     let font = |size: f32| TextFont { font_size: FontSize::Px(size), ..default() };
-    let button = |w: f32| (Button, Node { width: Val::Px(w), height: Val::Px(22.0), justify_content: JustifyContent::Center, align_items: AlignItems::Center, margin: UiRect::right(Val::Px(4.0)), ..default() }, BackgroundColor(Color::srgb(0.25, 0.27, 0.32)));
+    let button = |w: f32| {
+        (
+            Button,
+            Node { width: Val::Px(w), height: Val::Px(22.0), justify_content: JustifyContent::Center, align_items: AlignItems::Center, margin: UiRect::right(Val::Px(4.0)), ..default() },
+            BackgroundColor(Color::srgb(0.25, 0.27, 0.32)),
+        )
+    };
     let mut commands = world.commands();
     commands
         .spawn((
-            Node { width: Val::Px(PANEL_PX), height: Val::Percent(100.0), flex_direction: FlexDirection::Column, padding: UiRect::all(Val::Px(8.0)), row_gap: Val::Px(3.0), overflow: Overflow::clip(), ..default() },
+            Node {
+                width: Val::Px(PANEL_PX),
+                height: Val::Percent(100.0),
+                flex_direction: FlexDirection::Column,
+                padding: UiRect::all(Val::Px(8.0)),
+                row_gap: Val::Px(3.0),
+                overflow: Overflow::clip(),
+                ..default()
+            },
             BackgroundColor(Color::srgb(0.08, 0.09, 0.11)),
         ))
         .with_children(|p| {
@@ -218,7 +232,12 @@ fn keys(mut v: ResMut<Viewer>, input: Res<ButtonInput<KeyCode>>, mut vis: Query<
 
 /// Keeps the panel's texts current.
 #[allow(clippy::type_complexity, reason = "bevy queries of the panel's texts")]
-fn labels(v: Res<Viewer>, mut knobs: Query<(&mut Text, &KnobText), (Without<MotionText>, Without<StatusText>)>, mut motions: Query<(&mut Text, &MotionText, &mut TextColor), Without<StatusText>>, mut status: Query<&mut Text, With<StatusText>>) {
+fn labels(
+    v: Res<Viewer>,
+    mut knobs: Query<(&mut Text, &KnobText), (Without<MotionText>, Without<StatusText>)>,
+    mut motions: Query<(&mut Text, &MotionText, &mut TextColor), Without<StatusText>>,
+    mut status: Query<&mut Text, With<StatusText>>,
+) {
     if !v.is_changed() {
         return;
     }

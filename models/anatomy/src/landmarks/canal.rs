@@ -181,7 +181,8 @@ fn level(s: &Sampler, axis_at: &dyn Fn(f64) -> Point3<f64>, h: f64, ml: &Vector3
     let mut result = None;
     for _ in 0..5 {
         // The canal's own HU: the median within 2 mm of the centre, in the section.
-        let mut near: Vec<f64> = [(0.0, 0.0), (2.0, 0.0), (-2.0, 0.0), (0.0, 2.0), (0.0, -2.0), (1.0, 1.0), (-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0)].iter().filter_map(|&(x, y)| s.hu(&(c + ml * x + ap * y))).collect();
+        let mut near: Vec<f64> =
+            [(0.0, 0.0), (2.0, 0.0), (-2.0, 0.0), (0.0, 2.0), (0.0, -2.0), (1.0, 1.0), (-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0)].iter().filter_map(|&(x, y)| s.hu(&(c + ml * x + ap * y))).collect();
         if near.is_empty() {
             return Err(Miss::NotMeasured);
         }

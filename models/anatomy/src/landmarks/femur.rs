@@ -52,29 +52,23 @@ pub fn femur_landmarks(mesh: &Mesh, side: Side) -> Result<FemurLandmarks, Landma
         d - u * d.dot(&u)
     };
     let lateral_x = Vector3::new(side.lateral_sign(), 0.0, 0.0);
-    let medial = perpendicular(&-lateral_x, &u).ok_or_else(|| LandmarkError::NotFound {
-        structure: structure(side),
-        what: "medial direction",
-        why: "the shaft runs left-right".into(),
-    })?;
+    let medial = perpendicular(&-lateral_x, &u).ok_or_else(|| LandmarkError::NotFound { structure: structure(side), what: "medial direction", why: "the shaft runs left-right".into() })?;
     let (tmin, tmax) = s.p.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(t(p, &u)), b.max(t(p, &u))));
 
     // 3. Head: sphere fit seeded at the most medial proximal point, refined on the points whose
     //    normals point away from the centre (the convex articular surface).
-    let seed = s
-        .p
-        .iter()
-        .filter(|p| t(p, &u) > tmax - 60.0)
-        .max_by(|a, b| axis_dist(a).dot(&medial).total_cmp(&axis_dist(b).dot(&medial)))
-        .copied()
-        .ok_or_else(|| LandmarkError::NotFound { structure: structure(side), what: "femoral head", why: "no proximal surface".into() })?;
+    let seed = s.p.iter().filter(|p| t(p, &u) > tmax - 60.0).max_by(|a, b| axis_dist(a).dot(&medial).total_cmp(&axis_dist(b).dot(&medial))).copied().ok_or_else(|| LandmarkError::NotFound {
+        structure: structure(side),
+        what: "femoral head",
+        why: "no proximal surface".into(),
+    })?;
     let head = refine_sphere(&s, &seed, 30.0, true).ok_or_else(|| LandmarkError::NotFound {
         structure: structure(side),
         what: "femoral head",
         why: "no spherical surface near the proximal medial end".into(),
     })?;
-    let head_problem = (!(15.0..=35.0).contains(&head.radius_mm) || head.rms_mm > 1.0)
-        .then(|| format!("head radius {:.1} mm, fit RMS {:.2} mm (expected 15-35 mm, < 1 mm)", head.radius_mm, head.rms_mm));
+    let head_problem =
+        (!(15.0..=35.0).contains(&head.radius_mm) || head.rms_mm > 1.0).then(|| format!("head radius {:.1} mm, fit RMS {:.2} mm (expected 15-35 mm, < 1 mm)", head.radius_mm, head.rms_mm));
     let c = head.centre;
 
     // 4. Neck axis: through the head centre and the centroid of the smallest cross-section of
@@ -82,9 +76,7 @@ pub fn femur_landmarks(mesh: &Mesh, side: Side) -> Result<FemurLandmarks, Landma
     let lateral = -medial;
     let ccd0 = 130f64.to_radians();
     let mut d = (lateral * ccd0.sin() + u * ccd0.cos()).normalize(); // towards the trochanters, going distal
-    let near: Vec<usize> = (0..mesh.triangles().len())
-        .filter(|&i| mesh.corners(i).iter().any(|p| (p - c).norm() < 3.0 * head.radius_mm))
-        .collect();
+    let near: Vec<usize> = (0..mesh.triangles().len()).filter(|&i| mesh.corners(i).iter().any(|p| (p - c).norm() < 3.0 * head.radius_mm)).collect();
     let mut neck_problem = Some("no closed neck section found; neck axis is the default 130 deg from the shaft".to_string());
     for _ in 0..12 {
         let Some(q) = smallest_section(mesh, &near, &c, &d, head.radius_mm) else { break };
@@ -104,20 +96,10 @@ pub fn femur_landmarks(mesh: &Mesh, side: Side) -> Result<FemurLandmarks, Landma
 
     // 5. Trochanters.
     let tc = t(&c, &u);
-    let gt = s
-        .p
-        .iter()
-        .filter(|p| axis_dist(p).dot(&lateral) > 10.0 && t(p, &u) > tc - 50.0)
-        .max_by(|a, b| t(a, &u).total_cmp(&t(b, &u)))
-        .copied();
+    let gt = s.p.iter().filter(|p| axis_dist(p).dot(&lateral) > 10.0 && t(p, &u) > tc - 50.0).max_by(|a, b| t(a, &u).total_cmp(&t(b, &u))).copied();
     let posterior = perpendicular(&Vector3::y(), &u).unwrap_or(Vector3::y());
     let pm = (medial + posterior).normalize();
-    let lt = s
-        .p
-        .iter()
-        .filter(|p| (tc - 80.0..tc - 25.0).contains(&t(p, &u)))
-        .max_by(|a, b| axis_dist(a).dot(&pm).total_cmp(&axis_dist(b).dot(&pm)))
-        .copied();
+    let lt = s.p.iter().filter(|p| (tc - 80.0..tc - 25.0).contains(&t(p, &u))).max_by(|a, b| axis_dist(a).dot(&pm).total_cmp(&axis_dist(b).dot(&pm))).copied();
     let missing = |what: &'static str| LandmarkError::NotFound { structure: structure(side), what, why: "no surface in its region".into() };
     let gt = gt.ok_or_else(|| missing("greater trochanter"))?;
     let lt_problem = (tc - tmin < 80.0).then(|| "the femur is cut less than 80 mm below the head: lesser trochanter may be cut".to_string());
@@ -143,13 +125,7 @@ pub fn femur_landmarks(mesh: &Mesh, side: Side) -> Result<FemurLandmarks, Landma
         head_centre: Landmark::checked(c, head_problem),
         head_radius_mm: head.radius_mm,
         head_fit_rms_mm: head.rms_mm,
-        neck_axis: AxisLandmark {
-            point_lps_mm: c,
-            direction_lps: d,
-            quality: if neck_problem.is_some() { Quality::Uncertain } else { Quality::Good },
-            source: Source::Measured,
-            note: neck_problem,
-        },
+        neck_axis: AxisLandmark { point_lps_mm: c, direction_lps: d, quality: if neck_problem.is_some() { Quality::Uncertain } else { Quality::Good }, source: Source::Measured, note: neck_problem },
         shaft_axis: AxisLandmark { point_lps_mm: shaft_point, direction_lps: u, quality: shaft_quality, source: Source::Measured, note: shaft_note },
         greater_trochanter: Landmark::good(gt),
         lesser_trochanter: Landmark::checked(lt, lt_problem),

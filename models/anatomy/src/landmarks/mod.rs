@@ -5,8 +5,8 @@
 //! Murray's definitions.
 
 pub mod canal;
-pub mod fit;
 mod femur;
+pub mod fit;
 mod patient;
 mod pelvis;
 #[cfg(test)]
@@ -14,12 +14,12 @@ mod tests;
 
 use nalgebra::{Point3, Vector3};
 
-pub use coxa_core::landmarks::{AcetabulumLandmarks, AxisLandmark, FemurLandmarks, HipAnatomy, Landmark, PatientLandmarks, PelvisLandmarks, Quality, Source};
 pub use canal::femoral_canal;
 pub use coxa_core::canal::{CanalLevel, DorrType, FemoralCanal};
+pub use coxa_core::landmarks::{AcetabulumLandmarks, AxisLandmark, FemurLandmarks, HipAnatomy, Landmark, PatientLandmarks, PelvisLandmarks, Quality, Source};
 pub use femur::femur_landmarks;
-pub use pelvis::{acetabulum_landmarks, pelvis_landmarks};
 pub use patient::{Bones, assume_neutral_short_femur, find, hip_anatomy};
+pub use pelvis::{acetabulum_landmarks, pelvis_landmarks};
 
 /// Why a landmark set cannot be computed.
 #[non_exhaustive]

@@ -143,13 +143,7 @@ pub fn assume_neutral_short_femur(f: &mut FemurLandmarks, mesh: &Mesh, frame: &P
         f.shaft_axis.note.as_deref().unwrap_or("shaft uncertain")
     );
     f.shaft_axis = AxisLandmark { point_lps_mm: point, direction_lps: u, quality: Quality::Uncertain, source: Source::Assumed, note: Some(note.clone()) };
-    f.neck_axis = AxisLandmark {
-        point_lps_mm: head,
-        direction_lps: (lateral * ccd.sin() + u * ccd.cos()).normalize(),
-        quality: Quality::Uncertain,
-        source: Source::Assumed,
-        note: Some(note.clone()),
-    };
+    f.neck_axis = AxisLandmark { point_lps_mm: head, direction_lps: (lateral * ccd.sin() + u * ccd.cos()).normalize(), quality: Quality::Uncertain, source: Source::Assumed, note: Some(note.clone()) };
     f.neck_shaft_angle_deg = None;
     Some(format!("femur_{}: {note}", f.side.as_str()))
 }

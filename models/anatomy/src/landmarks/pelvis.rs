@@ -40,8 +40,8 @@ pub fn acetabulum_landmarks(mesh: &Mesh, side: Side, femoral_head: Option<(Point
     let rim_diameter_mm = super::fit::fit_circle_in_plane(&rim, &rim_point, &axis).map_or(f64::NAN, |(_, r)| 2.0 * r);
     let (lunate, n_fossa) = socket_surface(&s, &sph, &axis);
     let joint_space_mm = femoral_head.and_then(|(c, r)| median(lunate.iter().map(|p| (p - c).norm() - r).collect()));
-    let problem = (!(18.0..=36.0).contains(&sph.radius_mm) || sph.rms_mm > 1.5 || n_rim < RIM_BINS / 3)
-        .then(|| format!("socket radius {:.1} mm, RMS {:.2} mm, {n_rim} rim points", sph.radius_mm, sph.rms_mm));
+    let problem =
+        (!(18.0..=36.0).contains(&sph.radius_mm) || sph.rms_mm > 1.5 || n_rim < RIM_BINS / 3).then(|| format!("socket radius {:.1} mm, RMS {:.2} mm, {n_rim} rim points", sph.radius_mm, sph.rms_mm));
     Ok(AcetabulumLandmarks {
         side,
         centre: Landmark::checked(sph.centre, problem),
@@ -121,17 +121,16 @@ fn hough_socket(s: &Surface) -> Option<Point3<f64>> {
 /// A concave sphere around `centre`: start from the vertices at about `r` whose normals point to
 /// the centre, then refine.
 fn seeded_concave_sphere(s: &Surface, centre: &Point3<f64>, r: f64) -> Option<Sphere> {
-    let sel: Vec<Point3<f64>> = s
-        .p
-        .iter()
-        .zip(&s.n)
-        .filter(|(p, n)| {
-            let v = *p - centre;
-            let d = v.norm();
-            (d - r).abs() < 6.0 && -n.dot(&v) > 0.7 * d
-        })
-        .map(|(p, _)| *p)
-        .collect();
+    let sel: Vec<Point3<f64>> =
+        s.p.iter()
+            .zip(&s.n)
+            .filter(|(p, n)| {
+                let v = *p - centre;
+                let d = v.norm();
+                (d - r).abs() < 6.0 && -n.dot(&v) > 0.7 * d
+            })
+            .map(|(p, _)| *p)
+            .collect();
     let first = super::fit::fit_sphere(&sel)?;
     // Re-centre on the first fit and refine with the shell test.
     refine_sphere(s, &first.centre, first.radius_mm + 3.0, false).filter(|f| (f.centre - centre).norm() < r)
@@ -181,12 +180,7 @@ fn rim_plane(s: &Surface, sph: &Sphere) -> Option<Rim> {
 /// The anterior pelvic plane: both ASIS and pubic tubercles as the most anterior points of
 /// their regions, found again in the frame they define until the frame stops turning (the APP
 /// is then the plane touching the pelvis anteriorly at those four points).
-pub fn pelvis_landmarks(
-    hip_left: &Mesh,
-    hip_right: &Mesh,
-    acetabulum_left: &AcetabulumLandmarks,
-    acetabulum_right: &AcetabulumLandmarks,
-) -> Result<PelvisLandmarks, LandmarkError> {
+pub fn pelvis_landmarks(hip_left: &Mesh, hip_right: &Mesh, acetabulum_left: &AcetabulumLandmarks, acetabulum_right: &AcetabulumLandmarks) -> Result<PelvisLandmarks, LandmarkError> {
     let c_l = acetabulum_left.centre.lps_mm;
     let c_r = acetabulum_right.centre.lps_mm;
     let mut frame = PelvicFrame::aligned_with_lps(nalgebra::center(&c_l, &c_r));
@@ -197,25 +191,14 @@ pub fn pelvis_landmarks(
             let cp = frame.point_to_pelvic(c);
             let half_width = (cp.x - mid).abs();
             let pts = mesh.vertices().iter().map(|p| (*p, frame.point_to_pelvic(p)));
-            let asis = pts
-                .clone()
-                .filter(|(_, q)| q.z > cp.z + 20.0)
-                .min_by(|a, b| a.1.y.total_cmp(&b.1.y))
-                .map(|(p, _)| p);
-            let tubercle = pts
-                .filter(|(_, q)| q.z < cp.z - 10.0 && (q.x - mid).abs() < 0.5 * half_width)
-                .min_by(|a, b| a.1.y.total_cmp(&b.1.y))
-                .map(|(p, _)| p);
+            let asis = pts.clone().filter(|(_, q)| q.z > cp.z + 20.0).min_by(|a, b| a.1.y.total_cmp(&b.1.y)).map(|(p, _)| p);
+            let tubercle = pts.filter(|(_, q)| q.z < cp.z - 10.0 && (q.x - mid).abs() < 0.5 * half_width).min_by(|a, b| a.1.y.total_cmp(&b.1.y)).map(|(p, _)| p);
             let nf = |what| LandmarkError::NotFound { structure: structure(side), what, why: "no surface in its region of the pelvis".into() };
             Ok((asis.ok_or_else(|| nf("ASIS"))?, tubercle.ok_or_else(|| nf("pubic tubercle"))?))
         };
         let (asis_l, pt_l) = pick(hip_left, &c_l, Side::Left)?;
         let (asis_r, pt_r) = pick(hip_right, &c_r, Side::Right)?;
-        let next = PelvicFrame::from_landmarks(asis_l, asis_r, pt_l, pt_r).map_err(|e| LandmarkError::NotFound {
-            structure: "pelvis".into(),
-            what: "anterior pelvic plane",
-            why: e.to_string(),
-        })?;
+        let next = PelvicFrame::from_landmarks(asis_l, asis_r, pt_l, pt_r).map_err(|e| LandmarkError::NotFound { structure: "pelvis".into(), what: "anterior pelvic plane", why: e.to_string() })?;
         let turned = (next.pelvic_from_lps().matrix() - frame.pelvic_from_lps().matrix()).abs().max();
         frame = next;
         found = Some((asis_l, asis_r, pt_l, pt_r));
@@ -231,10 +214,7 @@ pub fn pelvis_landmarks(
     let mut acetabular_angles = Vec::new();
     for a in [acetabulum_left, acetabulum_right] {
         let axis = frame.vector_to_pelvic(&a.opening_axis_lps);
-        let all = [CupAngleDefinition::Radiographic, CupAngleDefinition::Operative, CupAngleDefinition::Anatomic]
-            .into_iter()
-            .filter_map(|d| CupAngles::from_axis(&axis, a.side, d).ok())
-            .collect();
+        let all = [CupAngleDefinition::Radiographic, CupAngleDefinition::Operative, CupAngleDefinition::Anatomic].into_iter().filter_map(|d| CupAngles::from_axis(&axis, a.side, d).ok()).collect();
         acetabular_angles.push((a.side, all));
     }
     Ok(PelvisLandmarks {

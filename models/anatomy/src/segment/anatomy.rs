@@ -124,13 +124,7 @@ pub(crate) fn shell_dense_fraction(lat: &Lattice, hu: impl Fn(usize) -> f32, cen
 
 /// Head candidates: regional maxima of the depth that lie in `radius_range_mm`, with the fraction of
 /// rays that meet dense bone within the largest radius.
-pub(crate) fn head_candidates(
-    lat: &Lattice,
-    peaks: &Peaks,
-    hu: impl Fn(usize) -> f32 + Copy,
-    radius_range_mm: (f64, f64),
-    dense_hu: f32,
-) -> Vec<Head> {
+pub(crate) fn head_candidates(lat: &Lattice, peaks: &Peaks, hu: impl Fn(usize) -> f32 + Copy, radius_range_mm: (f64, f64), dense_hu: f32) -> Vec<Head> {
     let mut out: Vec<Head> = peaks
         .voxel
         .iter()
@@ -138,12 +132,7 @@ pub(crate) fn head_candidates(
         .filter(|(_, d)| (radius_range_mm.0..=radius_range_mm.1).contains(&f64::from(**d)))
         .map(|(&v, &d)| {
             let p = lat.lps(v);
-            Head {
-                voxel: v,
-                lps_mm: Vector3::new(p[0], p[1], p[2]),
-                depth_mm: f64::from(d),
-                shell_dense: shell_dense_fraction(lat, hu, v, f64::from(d), radius_range_mm.1, dense_hu),
-            }
+            Head { voxel: v, lps_mm: Vector3::new(p[0], p[1], p[2]), depth_mm: f64::from(d), shell_dense: shell_dense_fraction(lat, hu, v, f64::from(d), radius_range_mm.1, dense_hu) }
         })
         .collect();
     out.sort_by(|a, b| b.depth_mm.total_cmp(&a.depth_mm));
@@ -211,18 +200,11 @@ pub(crate) fn seeds(lat: &Lattice, mask: &[bool], f: &HipFrame, heads: &[(Head, 
     }
     required("left ilium", class::HIP_L, &|l| l[0] >= 0.8 * h && (0.25 * h..=0.9 * h).contains(&l[2]), &mut seed);
     required("right ilium", class::HIP_R, &|l| l[0] <= -0.8 * h && (0.25 * h..=0.9 * h).contains(&l[2]), &mut seed);
-    required(
-        "sacrum",
-        class::SACRUM,
-        &|l| l[0].abs() <= SACRAL_SEED_HALF_WIDTH * h && (0.35 * h..=SACRAL_SEED_TOP * h).contains(&l[2]) && l[1] >= 0.2 * h,
-        &mut seed,
-    );
+    required("sacrum", class::SACRUM, &|l| l[0].abs() <= SACRAL_SEED_HALF_WIDTH * h && (0.35 * h..=SACRAL_SEED_TOP * h).contains(&l[2]) && l[1] >= 0.2 * h, &mut seed);
     // The pubic bodies (optional), so that each is reached from its own side and not across
     // the symphysis.
     for (c, sign) in [(class::HIP_L, 1.0), (class::HIP_R, -1.0)] {
-        let pubis = |l: &[f64; 3]| {
-            (0.12 * h..=0.45 * h).contains(&(l[0] * sign)) && (-0.8 * h..=-0.15 * h).contains(&l[2]) && l[1] <= -0.15 * h
-        };
+        let pubis = |l: &[f64; 3]| (0.12 * h..=0.45 * h).contains(&(l[0] * sign)) && (-0.8 * h..=-0.15 * h).contains(&l[2]) && l[1] <= -0.15 * h;
         let _ = seed_region(lat, mask, f, &mut seed, c, &pubis);
     }
     (seed, notes)
@@ -266,4 +248,3 @@ pub(crate) fn head_cores(lat: &Lattice, depth: &[f32], heads: &[(Head, u8); 2], 
     }
     core
 }
-

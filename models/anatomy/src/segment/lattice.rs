@@ -29,13 +29,7 @@ impl Lattice {
             }
         }
         let o = grid.voxel_to_lps(nalgebra::Vector3::new(lo[0] as f64, lo[1] as f64, lo[2] as f64));
-        Self {
-            dims: [hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]],
-            spacing_mm: [s[0], s[1], s[2]],
-            offset: lo,
-            origin_lps_mm: [o.x, o.y, o.z],
-            steps,
-        }
+        Self { dims: [hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]], spacing_mm: [s[0], s[1], s[2]], offset: lo, origin_lps_mm: [o.x, o.y, o.z], steps }
     }
 
     /// An axis-aligned lattice at the origin (for tests).

@@ -61,9 +61,9 @@ mod mask;
 mod post;
 mod smooth;
 mod sphere;
-mod vertebrae;
 #[cfg(test)]
 mod tests;
+mod vertebrae;
 
 use coxa_core::{ClassTable, LabelMap, Side, Volume};
 use nalgebra::Point3;
@@ -99,14 +99,7 @@ pub struct SegmentOptions {
 
 impl Default for SegmentOptions {
     fn default() -> Self {
-        Self {
-            bone_threshold_hu: 150.0,
-            metal_threshold_hu: 2500.0,
-            max_hole_area_mm2: 1500.0,
-            head_radius_range_mm: (17.0, 32.0),
-            closing_radius_mm: 3.0,
-            uncertainty: false,
-        }
+        Self { bone_threshold_hu: 150.0, metal_threshold_hu: 2500.0, max_hole_area_mm2: 1500.0, head_radius_range_mm: (17.0, 32.0), closing_radius_mm: 3.0, uncertainty: false }
     }
 }
 
@@ -152,10 +145,7 @@ impl SegmentOptions {
             return bad("HU thresholds must be finite".into());
         }
         if self.metal_threshold_hu <= self.bone_threshold_hu {
-            return bad(format!(
-                "metal threshold {} HU must be above the bone threshold {} HU",
-                self.metal_threshold_hu, self.bone_threshold_hu
-            ));
+            return bad(format!("metal threshold {} HU must be above the bone threshold {} HU", self.metal_threshold_hu, self.bone_threshold_hu));
         }
         if !(self.max_hole_area_mm2 >= 0.0 && self.max_hole_area_mm2.is_finite()) {
             return bad(format!("max_hole_area_mm2 = {} must be finite and >= 0", self.max_hole_area_mm2));
@@ -287,13 +277,8 @@ const HEAD_RADIUS_SPREAD_MM: f64 = 2.5;
 const HEAD_SHIFT_MM: f64 = 25.0;
 
 /// The bone class codes, their label ids and names.
-const CLASSES: [(u8, u16); 5] = [
-    (class::SACRUM, labels::SACRUM),
-    (class::FEMUR_L, labels::FEMUR_LEFT),
-    (class::FEMUR_R, labels::FEMUR_RIGHT),
-    (class::HIP_L, labels::HIP_LEFT),
-    (class::HIP_R, labels::HIP_RIGHT),
-];
+const CLASSES: [(u8, u16); 5] =
+    [(class::SACRUM, labels::SACRUM), (class::FEMUR_L, labels::FEMUR_LEFT), (class::FEMUR_R, labels::FEMUR_RIGHT), (class::HIP_L, labels::HIP_LEFT), (class::HIP_R, labels::HIP_RIGHT)];
 
 /// Segments sacrum, hip bones and femurs in a CT (HU, any grid orientation). See the module docs
 /// for the algorithm.
@@ -330,9 +315,7 @@ pub fn segment_bones(ct: &Volume, opts: &SegmentOptions) -> Result<BoneSegmentat
     let n_bone = flat.par_iter().filter(|&&v| v >= t_bone).count();
     let metal_voxels = flat.par_iter().filter(|&&v| v >= t_metal).count();
     if n_bone == 0 {
-        return Err(SegmentError::NoPelvis {
-            why: format!("no voxel reaches {t_bone} HU, so the volume holds no bone (all air or soft tissue, or not in HU)"),
-        });
+        return Err(SegmentError::NoPelvis { why: format!("no voxel reaches {t_bone} HU, so the volume holds no bone (all air or soft tissue, or not in HU)") });
     }
     if n_bone * 2 > flat.len() {
         return Err(SegmentError::NoPelvis {
@@ -361,8 +344,7 @@ pub fn segment_bones(ct: &Volume, opts: &SegmentOptions) -> Result<BoneSegmentat
         }
     };
     let metal_zone = near(&metal_dist2, METAL_ZONE_MM);
-    let bone: Vec<bool> =
-        (0..lat.len()).into_par_iter().map(|v| hu[v] >= if metal_zone[v] { t_bone + METAL_ZONE_EXTRA_HU } else { t_bone }).collect();
+    let bone: Vec<bool> = (0..lat.len()).into_par_iter().map(|v| hu[v] >= if metal_zone[v] { t_bone + METAL_ZONE_EXTRA_HU } else { t_bone }).collect();
     drop(metal_zone);
     let smax = lat.spacing_mm.iter().copied().fold(0.0, f64::max);
 
@@ -394,8 +376,7 @@ pub fn segment_bones(ct: &Volume, opts: &SegmentOptions) -> Result<BoneSegmentat
 
     // 5. Two-phase seeded watershed of the smoothed HU, brightest first.
     let clamped: Vec<f32> = hu.par_iter().map(|&h| h.clamp(-200.0, 1500.0)).collect();
-    let key: Vec<u16> =
-        smooth::gaussian(&lat, &clamped, 0.7 * smax).into_par_iter().map(|h| (1500.0 - h).clamp(0.0, 1700.0) as u16).collect();
+    let key: Vec<u16> = smooth::gaussian(&lat, &clamped, 0.7 * smax).into_par_iter().map(|h| (1500.0 - h).clamp(0.0, 1700.0) as u16).collect();
     drop(clamped);
     let dense: Vec<bool> = hu.par_iter().map(|&h| h >= DENSE_HU).collect();
     let mut class_crop: Vec<u8> = (0..lat.len()).into_par_iter().map(|v| if dense[v] { seeds[v] } else { 0 }).collect();
@@ -441,9 +422,7 @@ pub fn segment_bones(ct: &Volume, opts: &SegmentOptions) -> Result<BoneSegmentat
     let range = opts.head_radius_range_mm;
     let boxes: Vec<Vec<usize>> = jobs.iter().map(|j| post::head_box(&lat, j, range.1 + 10.0)).collect();
     let starts = [lat.lps(heads[0].0.voxel), lat.lps(heads[1].0.voxel)];
-    let fit = |n: usize, class_crop: &[u8], range: (f64, f64), around: [f64; 3], shift: f64| {
-        post::fit_head(&lat, class_crop, &jobs[n], &boxes[n], &near_metal, range, around, shift)
-    };
+    let fit = |n: usize, class_crop: &[u8], range: (f64, f64), around: [f64; 3], shift: f64| post::fit_head(&lat, class_crop, &jobs[n], &boxes[n], &near_metal, range, around, shift);
     let mut fits: Vec<Option<sphere::Sphere>> = (0..2).map(|n| fit(n, &class_crop, range, starts[n], HEAD_SHIFT_MM)).collect();
     if let [Some(a), Some(b)] = [fits[0], fits[1]] {
         let mean = 0.5 * (a.radius + b.radius);
@@ -465,9 +444,7 @@ pub fn segment_bones(ct: &Volume, opts: &SegmentOptions) -> Result<BoneSegmentat
     drop((near_metal, boxes));
     for (n, side) in ["left", "right"].iter().enumerate() {
         if spheres[n].is_none() {
-            warnings.push(format!(
-                "{side} femoral head: no sphere fits the joint between femur and acetabulum; the head is split by intensity alone"
-            ));
+            warnings.push(format!("{side} femoral head: no sphere fits the joint between femur and acetabulum; the head is split by intensity alone"));
         }
     }
     for c in bones {
@@ -519,14 +496,7 @@ pub fn segment_bones(ct: &Volume, opts: &SegmentOptions) -> Result<BoneSegmentat
             None => FemoralHead { side, centre_lps_mm: Point3::from(h.lps_mm), radius_mm: h.depth_mm, sphere_fitted: false },
         }
     };
-    Ok(BoneSegmentation {
-        labels,
-        counts,
-        metal_voxels,
-        femoral_heads: [head(0, Side::Left), head(1, Side::Right)],
-        warnings,
-        boundary_distance_mm,
-    })
+    Ok(BoneSegmentation { labels, counts, metal_voxels, femoral_heads: [head(0, Side::Left), head(1, Side::Right)], warnings, boundary_distance_mm })
 }
 
 /// The label id of a class code (0 for none).
@@ -537,16 +507,7 @@ fn label_id(c: u8) -> u16 {
 /// Voxel and metal counts per class, with a warning per class that holds metal (where it is)
 /// and one for metal outside the bones.
 #[expect(clippy::too_many_arguments, reason = "one call site; the arguments are the pipeline's state")]
-fn count_classes(
-    lat: &Lattice,
-    class_crop: &[u8],
-    hu: &[f32],
-    metal: &[bool],
-    voxel_mm3: f64,
-    frame: &anatomy::HipFrame,
-    t_metal: f32,
-    warnings: &mut Vec<String>,
-) -> Vec<ClassCount> {
+fn count_classes(lat: &Lattice, class_crop: &[u8], hu: &[f32], metal: &[bool], voxel_mm3: f64, frame: &anatomy::HipFrame, t_metal: f32, warnings: &mut Vec<String>) -> Vec<ClassCount> {
     // Per class: voxels, metal voxels, highest metal HU, sum of metal heights (hip frame).
     let mut per = [(0usize, 0usize, 0.0f64, 0.0f64); class::N];
     let mut metal_unlabelled = 0usize;

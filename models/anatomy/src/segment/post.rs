@@ -95,16 +95,7 @@ pub(crate) fn head_box(lat: &Lattice, job: &HeadJob<'_>, search_mm: f64) -> Vec<
 /// centre within `max_shift_mm` of `around` (LPS). The fitted radius is grown by half a voxel:
 /// the interface voxels' centres lie half a voxel inside the surface.
 #[expect(clippy::too_many_arguments, reason = "internal helper called from one place with the pipeline's state")]
-pub(crate) fn fit_head(
-    lat: &Lattice,
-    class: &[u8],
-    job: &HeadJob<'_>,
-    in_box: &[usize],
-    near_metal: &[bool],
-    radius_mm: (f64, f64),
-    around: [f64; 3],
-    max_shift_mm: f64,
-) -> Option<Sphere> {
+pub(crate) fn fit_head(lat: &Lattice, class: &[u8], job: &HeadJob<'_>, in_box: &[usize], near_metal: &[bool], radius_mm: (f64, f64), around: [f64; 3], max_shift_mm: f64) -> Option<Sphere> {
     let pts: Vec<[f64; 3]> = in_box
         .iter()
         .copied()

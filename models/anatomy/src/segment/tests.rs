@@ -273,7 +273,13 @@ fn bad_inputs_give_clear_errors() {
     // A head: a skull (bone shell) round a brain.
     let head = volume([50, 50, 50], 4.0, |p| {
         let r = (p - Point3::new(100.0, 100.0, 100.0)).norm();
-        if (80.0..87.0).contains(&r) { 900.0 } else if r < 80.0 { 35.0 } else { -1000.0 }
+        if (80.0..87.0).contains(&r) {
+            900.0
+        } else if r < 80.0 {
+            35.0
+        } else {
+            -1000.0
+        }
     });
     let err = segment_bones(&head, &opts).unwrap_err();
     assert!(matches!(err, SegmentError::NoPelvis { .. }), "{err}");

@@ -68,11 +68,7 @@ pub(crate) fn drop_lumbar(lat: &Lattice, class: &mut [u8], seeds: &[u8], frame: 
             lateral_sum[comp[v] as usize] += frame.local(lat.lps(v))[0];
         }
     }
-    let midline: Vec<bool> = sizes
-        .iter()
-        .zip(&lateral_sum)
-        .map(|(&n, &s)| n as f64 * voxel_mm3 >= CORE_MIN_MM3 && (s / n as f64).abs() <= 0.3 * frame.half_mm)
-        .collect();
+    let midline: Vec<bool> = sizes.iter().zip(&lateral_sum).map(|(&n, &s)| n as f64 * voxel_mm3 >= CORE_MIN_MM3 && (s / n as f64).abs() <= 0.3 * frame.half_mm).collect();
     let mut second: Vec<u8> = (0..lat.len())
         .map(|v| {
             if !region[v] {

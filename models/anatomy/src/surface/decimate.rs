@@ -30,11 +30,7 @@ struct Quadric {
 
 impl Quadric {
     fn plane(n: Vector3<f64>, d: f64, w: f64) -> Self {
-        Self {
-            a: [n.x * n.x * w, n.x * n.y * w, n.x * n.z * w, n.y * n.y * w, n.y * n.z * w, n.z * n.z * w],
-            b: [n.x * d * w, n.y * d * w, n.z * d * w],
-            c: d * d * w,
-        }
+        Self { a: [n.x * n.x * w, n.x * n.y * w, n.x * n.z * w, n.y * n.y * w, n.y * n.z * w, n.z * n.z * w], b: [n.x * d * w, n.y * d * w, n.z * d * w], c: d * d * w }
     }
     fn add(&mut self, o: &Self) {
         for k in 0..6 {
@@ -213,8 +209,7 @@ impl State {
         if n_shared != 2 {
             return false;
         }
-        let opposite =
-            shared.map(|t| *self.tris[t as usize].iter().find(|&&w| w != uu && w != vv).expect("a triangle has 3 distinct corners"));
+        let opposite = shared.map(|t| *self.tris[t as usize].iter().find(|&&w| w != uu && w != vv).expect("a triangle has 3 distinct corners"));
         if opposite[0] == opposite[1] {
             return false;
         }

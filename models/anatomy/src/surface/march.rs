@@ -73,9 +73,7 @@ pub(crate) fn extract(mask: &Padded) -> RawMesh {
         let bottom = if s > 0 { sl.bottom as u32 } else { 0 };
         let top_global = offset + sl.top_start as u32 - bottom;
         vertices.extend_from_slice(&sl.vertices[bottom as usize..]);
-        triangles.extend(sl.triangles.iter().map(|t| {
-            t.map(|v| if v < bottom { prev_top_global + v } else { offset + v - bottom })
-        }));
+        triangles.extend(sl.triangles.iter().map(|t| t.map(|v| if v < bottom { prev_top_global + v } else { offset + v - bottom })));
         prev_top_global = top_global;
     }
     RawMesh { vertices, triangles, trilinear_voxels }
@@ -165,8 +163,20 @@ fn slab(mask: &Padded, k0: usize, k1: usize) -> Slab {
                     let (dx, dy, dz) = (a & 1, (a >> 1) & 1, (a >> 2) & 1);
                     let at = (j + dy) * nx + i + dx;
                     match e / 4 {
-                        0 => if dz == 0 { cur.x[at] } else { nxt.x[at] },
-                        1 => if dz == 0 { cur.y[at] } else { nxt.y[at] },
+                        0 => {
+                            if dz == 0 {
+                                cur.x[at]
+                            } else {
+                                nxt.x[at]
+                            }
+                        }
+                        1 => {
+                            if dz == 0 {
+                                cur.y[at]
+                            } else {
+                                nxt.y[at]
+                            }
+                        }
                         _ => z[at],
                     }
                 };

@@ -146,14 +146,7 @@ pub struct SurfaceOptions {
 
 impl Default for SurfaceOptions {
     fn default() -> Self {
-        Self {
-            smoothing_iterations: 20,
-            smoothing_lambda: 0.5,
-            smoothing_pass_band: 0.1,
-            decimation: Decimation::KeepRatio(0.25),
-            restore_volume: true,
-            keep_largest_component: false,
-        }
+        Self { smoothing_iterations: 20, smoothing_lambda: 0.5, smoothing_pass_band: 0.1, decimation: Decimation::KeepRatio(0.25), restore_volume: true, keep_largest_component: false }
     }
 }
 
@@ -288,10 +281,7 @@ fn bounding_boxes<T: Sync + Copy>(data: &[T], shape: [usize; 3], class: impl Fn(
         a.into_iter()
             .zip(b)
             .map(|(x, y)| match (x, y) {
-                (Some(x), Some(y)) => Some([
-                    [x[0][0].min(y[0][0]), x[0][1].min(y[0][1]), x[0][2].min(y[0][2])],
-                    [x[1][0].max(y[1][0]), x[1][1].max(y[1][1]), x[1][2].max(y[1][2])],
-                ]),
+                (Some(x), Some(y)) => Some([[x[0][0].min(y[0][0]), x[0][1].min(y[0][1]), x[0][2].min(y[0][2])], [x[1][0].max(y[1][0]), x[1][1].max(y[1][1]), x[1][2].max(y[1][2])]]),
                 (x, y) => x.or(y),
             })
             .collect()
@@ -364,8 +354,7 @@ fn surface(mut mask: Padded, grid: &Grid, opts: &SurfaceOptions) -> Result<Mesh,
         Decimation::KeepRatio(r) => ((triangles.len() as f64 * r).ceil() as usize).max(8),
         Decimation::Triangles(n) => n,
     };
-    let (vertices, triangles) =
-        if target < triangles.len() { decimate::decimate(&vertices, &triangles, target) } else { (vertices, triangles) };
+    let (vertices, triangles) = if target < triangles.len() { decimate::decimate(&vertices, &triangles, target) } else { (vertices, triangles) };
     let mut mesh = Mesh::new(vertices, triangles)?;
     if opts.restore_volume {
         mesh = smooth::restore_volume(mesh, target_mm3)?;

@@ -39,9 +39,18 @@ fn corner(c: usize) -> Vector3<f64> {
 
 /// The two corners of edge `e`, in increasing order.
 pub(crate) const EDGE_CORNERS: [[usize; 2]; 12] = [
-    [0, 1], [2, 3], [4, 5], [6, 7], // along x
-    [0, 2], [1, 3], [4, 6], [5, 7], // along y
-    [0, 4], [1, 5], [2, 6], [3, 7], // along z
+    [0, 1],
+    [2, 3],
+    [4, 5],
+    [6, 7], // along x
+    [0, 2],
+    [1, 3],
+    [4, 6],
+    [5, 7], // along y
+    [0, 4],
+    [1, 5],
+    [2, 6],
+    [3, 7], // along z
 ];
 
 /// Midpoint of edge `e` in the unit cube.
@@ -118,10 +127,7 @@ fn build_case(case: usize) -> Case {
     let mut next = [usize::MAX; 12];
     for (corners, n) in FACES {
         let n = Vector3::from(n);
-        let crossing: Vec<(usize, usize)> = (0..4)
-            .filter(|&k| inside(corners[k]) != inside(corners[(k + 1) % 4]))
-            .map(|k| (k, edge_between(corners[k], corners[(k + 1) % 4])))
-            .collect();
+        let crossing: Vec<(usize, usize)> = (0..4).filter(|&k| inside(corners[k]) != inside(corners[(k + 1) % 4])).map(|k| (k, edge_between(corners[k], corners[(k + 1) % 4]))).collect();
         // Segments as (edge a, edge b, vector pointing to the inside side).
         let mut segments = Vec::new();
         match crossing.len() {

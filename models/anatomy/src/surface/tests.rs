@@ -267,5 +267,3 @@ fn errors_are_send_sync() {
     fn check<T: Send + Sync + 'static>() {}
     check::<SurfaceError>();
 }
-
-

@@ -34,22 +34,12 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     let t = idx - lo as f64;
     let (a, b) = (sorted[lo], sorted[hi]);
     // numpy's _lerp: a + (b - a) t, from the other end when t >= 0.5
-    if t >= 0.5 {
-        b - (b - a) * (1.0 - t)
-    } else {
-        a + (b - a) * t
-    }
+    if t >= 0.5 { b - (b - a) * (1.0 - t) } else { a + (b - a) * t }
 }
 
 /// The first-order features.
 pub fn compute(p: &Prepared, levels: &Levels, s: &Settings) -> Vec<(&'static str, f64)> {
-    let mut x: Vec<f64> = p
-        .values
-        .iter()
-        .zip(&p.roi_mask)
-        .filter(|(_, m)| **m)
-        .map(|(v, _)| *v)
-        .collect();
+    let mut x: Vec<f64> = p.values.iter().zip(&p.roi_mask).filter(|(_, m)| **m).map(|(v, _)| *v).collect();
     let n = x.len() as f64;
     let shift = s.voxel_array_shift;
     let energy: f64 = x.iter().map(|v| (v + shift) * (v + shift)).sum();
@@ -65,11 +55,7 @@ pub fn compute(p: &Prepared, levels: &Levels, s: &Settings) -> Vec<(&'static str
     let p90 = percentile(&x, 90.0);
     let iqr = percentile(&x, 75.0) - percentile(&x, 25.0);
     let median = percentile(&x, 50.0);
-    let robust: Vec<f64> = x
-        .iter()
-        .copied()
-        .filter(|v| *v >= p10 && *v <= p90)
-        .collect();
+    let robust: Vec<f64> = x.iter().copied().filter(|v| *v >= p10 && *v <= p90).collect();
     let rmean = robust.iter().sum::<f64>() / robust.len() as f64;
     let rmad = robust.iter().map(|v| (v - rmean).abs()).sum::<f64>() / robust.len() as f64;
     let mut counts = vec![0usize; levels.present.len()];
@@ -79,16 +65,9 @@ pub fn compute(p: &Prepared, levels: &Levels, s: &Settings) -> Vec<(&'static str
         }
     }
     let probs: Vec<f64> = counts.iter().map(|c| *c as f64 / n).collect();
-    let entropy = -probs
-        .iter()
-        .map(|q| q * (q + super::EPS).log2())
-        .sum::<f64>();
+    let entropy = -probs.iter().map(|q| q * (q + super::EPS).log2()).sum::<f64>();
     let uniformity = probs.iter().map(|q| q * q).sum::<f64>();
-    let (skew, kurt) = if m2 == 0.0 {
-        (0.0, 0.0)
-    } else {
-        (m3 / m2.powf(1.5), m4 / (m2 * m2))
-    };
+    let (skew, kurt) = if m2 == 0.0 { (0.0, 0.0) } else { (m3 / m2.powf(1.5), m4 / (m2 * m2)) };
     let var = m2.sqrt().powi(2);
     vec![
         ("10Percentile", p10),

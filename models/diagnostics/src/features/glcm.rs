@@ -79,14 +79,7 @@ pub fn compute(p: &Prepared, lv: &Levels, s: &Settings) -> Vec<(&'static str, f6
             Some(features(&m, n, lv))
         })
         .collect();
-    (0..24)
-        .map(|k| {
-            (
-                NAMES[k],
-                mean(&per_dir.iter().map(|f| f[k]).collect::<Vec<_>>()),
-            )
-        })
-        .collect()
+    (0..24).map(|k| (NAMES[k], mean(&per_dir.iter().map(|f| f[k]).collect::<Vec<_>>()))).collect()
 }
 
 fn features(pm: &[f64], n: usize, lv: &Levels) -> [f64; 24] {
@@ -113,8 +106,7 @@ fn features(pm: &[f64], n: usize, lv: &Levels) -> [f64; 24] {
             maxp = maxp.max(v);
         }
     }
-    let (mut cp, mut cs, mut ct, mut sigx2, mut sigy2, mut corm, mut ss, mut hxy1, mut hxy2) =
-        (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut cp, mut cs, mut ct, mut sigx2, mut sigy2, mut corm, mut ss, mut hxy1, mut hxy2) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     for a in 0..n {
         for b in 0..n {
             let v = pm[a * n + b];
@@ -137,79 +129,20 @@ fn features(pm: &[f64], n: usize, lv: &Levels) -> [f64; 24] {
     let (hx, hy) = (ent(&px), ent(&py));
     let div = hx.max(hy);
     let imc1 = if div != 0.0 { (hxy - hxy1) / div } else { 0.0 };
-    let imc2 = if hxy2 == hxy {
-        0.0
-    } else {
-        (1.0 - (-2.0 * (hxy2 - hxy)).exp()).sqrt()
-    };
+    let imc2 = if hxy2 == hxy { 0.0 } else { (1.0 - (-2.0 * (hxy2 - hxy)).exp()).sqrt() };
     let kd = |k: usize| k as f64;
     let diff_avg: f64 = diff_k.iter().enumerate().map(|(k, v)| kd(k) * v).sum();
-    let diff_var: f64 = diff_k
-        .iter()
-        .enumerate()
-        .map(|(k, v)| v * (kd(k) - diff_avg).powi(2))
-        .sum();
+    let diff_var: f64 = diff_k.iter().enumerate().map(|(k, v)| v * (kd(k) - diff_avg).powi(2)).sum();
     let ngf = ng as f64;
-    let id: f64 = diff_k
-        .iter()
-        .enumerate()
-        .map(|(k, v)| v / (1.0 + kd(k)))
-        .sum();
-    let idm: f64 = diff_k
-        .iter()
-        .enumerate()
-        .map(|(k, v)| v / (1.0 + kd(k).powi(2)))
-        .sum();
-    let idmn: f64 = diff_k
-        .iter()
-        .enumerate()
-        .map(|(k, v)| v / (1.0 + kd(k).powi(2) / (ngf * ngf)))
-        .sum();
-    let idn: f64 = diff_k
-        .iter()
-        .enumerate()
-        .map(|(k, v)| v / (1.0 + kd(k) / ngf))
-        .sum();
-    let inv_var: f64 = diff_k
-        .iter()
-        .enumerate()
-        .skip(1)
-        .map(|(k, v)| v / kd(k).powi(2))
-        .sum();
-    let sum_avg: f64 = sum_k
-        .iter()
-        .enumerate()
-        .skip(2)
-        .map(|(k, v)| kd(k) * v)
-        .sum();
+    let id: f64 = diff_k.iter().enumerate().map(|(k, v)| v / (1.0 + kd(k))).sum();
+    let idm: f64 = diff_k.iter().enumerate().map(|(k, v)| v / (1.0 + kd(k).powi(2))).sum();
+    let idmn: f64 = diff_k.iter().enumerate().map(|(k, v)| v / (1.0 + kd(k).powi(2) / (ngf * ngf))).sum();
+    let idn: f64 = diff_k.iter().enumerate().map(|(k, v)| v / (1.0 + kd(k) / ngf)).sum();
+    let inv_var: f64 = diff_k.iter().enumerate().skip(1).map(|(k, v)| v / kd(k).powi(2)).sum();
+    let sum_avg: f64 = sum_k.iter().enumerate().skip(2).map(|(k, v)| kd(k) * v).sum();
     let sum_ent = ent(&sum_k[2..]);
     let mcc = mcc(pm, n, &px, &py);
-    [
-        auto,
-        cp,
-        cs,
-        ct,
-        contrast,
-        corr,
-        diff_avg,
-        ent(&diff_k),
-        diff_var,
-        id,
-        idm,
-        idmn,
-        idn,
-        imc1,
-        imc2,
-        inv_var,
-        ux,
-        energy,
-        hxy,
-        mcc,
-        maxp,
-        sum_avg,
-        sum_ent,
-        ss,
-    ]
+    [auto, cp, cs, ct, contrast, corr, diff_avg, ent(&diff_k), diff_var, id, idm, idmn, idn, imc1, imc2, inv_var, ux, energy, hxy, mcc, maxp, sum_avg, sum_ent, ss]
 }
 
 /// Maximal correlation coefficient: the square root of the second largest eigenvalue of
@@ -218,16 +151,8 @@ fn mcc(pm: &[f64], n: usize, px: &[f64], py: &[f64]) -> f64 {
     if n < 2 {
         return 1.0;
     }
-    let q = DMatrix::from_fn(n, n, |i, j| {
-        (0..n)
-            .map(|k| pm[i * n + k] * pm[j * n + k] / (px[i] * py[k] + EPS))
-            .sum::<f64>()
-    });
-    let mut ev: Vec<(f64, f64)> = q
-        .complex_eigenvalues()
-        .iter()
-        .map(|c| (c.re, c.im))
-        .collect();
+    let q = DMatrix::from_fn(n, n, |i, j| (0..n).map(|k| pm[i * n + k] * pm[j * n + k] / (px[i] * py[k] + EPS)).sum::<f64>());
+    let mut ev: Vec<(f64, f64)> = q.complex_eigenvalues().iter().map(|c| (c.re, c.im)).collect();
     ev.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
     let (re, im) = ev[n - 2];
     // numpy.sqrt of a complex, real part

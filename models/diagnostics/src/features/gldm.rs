@@ -35,13 +35,7 @@ pub fn compute(p: &Prepared, lv: &Levels, s: &Settings) -> Vec<(&'static str, f6
     let alpha = s.gldm_a.trunc() as i64;
     for (z, y, x, i) in roi_voxels(p) {
         let gi = i64::from(lv.gl[i]);
-        let dep = nb
-            .iter()
-            .filter(|d| {
-                step(dims, z, y, x, **d)
-                    .is_some_and(|j| p.roi_mask[j] && (gi - i64::from(lv.gl[j])).abs() <= alpha)
-            })
-            .count();
+        let dep = nb.iter().filter(|d| step(dims, z, y, x, **d).is_some_and(|j| p.roi_mask[j] && (gi - i64::from(lv.gl[j])).abs() <= alpha)).count();
         m[lv.index[gi as usize] as usize * nd + dep] += 1.0;
     }
     let g: Vec<f64> = lv.present.iter().map(|v| f64::from(*v)).collect();
@@ -57,20 +51,8 @@ pub fn compute(p: &Prepared, lv: &Levels, s: &Settings) -> Vec<(&'static str, f6
     let j = |k: usize| (k + 1) as f64;
     let dn = pd.iter().map(|v| v * v).sum::<f64>();
     let gln = pg.iter().map(|v| v * v).sum::<f64>();
-    let glv = weighted_variance(
-        &pg.iter()
-            .zip(&g)
-            .map(|(v, gi)| (*v, *gi))
-            .collect::<Vec<_>>(),
-        nz,
-    );
-    let dv = weighted_variance(
-        &pd.iter()
-            .enumerate()
-            .map(|(k, v)| (*v, j(k)))
-            .collect::<Vec<_>>(),
-        nz,
-    );
+    let glv = weighted_variance(&pg.iter().zip(&g).map(|(v, gi)| (*v, *gi)).collect::<Vec<_>>(), nz);
+    let dv = weighted_variance(&pd.iter().enumerate().map(|(k, v)| (*v, j(k))).collect::<Vec<_>>(), nz);
     let (mut de, mut ldhg, mut ldlg, mut sdhg, mut sdlg) = (0.0, 0.0, 0.0, 0.0, 0.0);
     for a in 0..n {
         for k in 0..nd {
@@ -94,32 +76,12 @@ pub fn compute(p: &Prepared, lv: &Levels, s: &Settings) -> Vec<(&'static str, f6
         ("DependenceVariance", dv),
         ("GrayLevelNonUniformity", gln / nz),
         ("GrayLevelVariance", glv),
-        (
-            "HighGrayLevelEmphasis",
-            pg.iter().zip(&g).map(|(v, gi)| v * gi * gi).sum::<f64>() / nz,
-        ),
-        (
-            "LargeDependenceEmphasis",
-            pd.iter()
-                .enumerate()
-                .map(|(k, v)| v * j(k) * j(k))
-                .sum::<f64>()
-                / nz,
-        ),
+        ("HighGrayLevelEmphasis", pg.iter().zip(&g).map(|(v, gi)| v * gi * gi).sum::<f64>() / nz),
+        ("LargeDependenceEmphasis", pd.iter().enumerate().map(|(k, v)| v * j(k) * j(k)).sum::<f64>() / nz),
         ("LargeDependenceHighGrayLevelEmphasis", ldhg / nz),
         ("LargeDependenceLowGrayLevelEmphasis", ldlg / nz),
-        (
-            "LowGrayLevelEmphasis",
-            pg.iter().zip(&g).map(|(v, gi)| v / (gi * gi)).sum::<f64>() / nz,
-        ),
-        (
-            "SmallDependenceEmphasis",
-            pd.iter()
-                .enumerate()
-                .map(|(k, v)| v / (j(k) * j(k)))
-                .sum::<f64>()
-                / nz,
-        ),
+        ("LowGrayLevelEmphasis", pg.iter().zip(&g).map(|(v, gi)| v / (gi * gi)).sum::<f64>() / nz),
+        ("SmallDependenceEmphasis", pd.iter().enumerate().map(|(k, v)| v / (j(k) * j(k))).sum::<f64>() / nz),
         ("SmallDependenceHighGrayLevelEmphasis", sdhg / nz),
         ("SmallDependenceLowGrayLevelEmphasis", sdlg / nz),
     ]

@@ -105,20 +105,8 @@ pub fn compute(p: &Prepared, lv: &Levels) -> Vec<(&'static str, f64)> {
             let np: f64 = pr.iter().enumerate().map(|(r, v)| v * j(r)).sum();
             let gln = pg.iter().map(|v| v * v).sum::<f64>();
             let rln = pr.iter().map(|v| v * v).sum::<f64>();
-            let glv = weighted_variance(
-                &pg.iter()
-                    .zip(&g)
-                    .map(|(v, gi)| (*v, *gi))
-                    .collect::<Vec<_>>(),
-                nruns,
-            );
-            let rv = weighted_variance(
-                &pr.iter()
-                    .enumerate()
-                    .map(|(r, v)| (*v, j(r)))
-                    .collect::<Vec<_>>(),
-                nruns,
-            );
+            let glv = weighted_variance(&pg.iter().zip(&g).map(|(v, gi)| (*v, *gi)).collect::<Vec<_>>(), nruns);
+            let rv = weighted_variance(&pr.iter().enumerate().map(|(r, v)| (*v, j(r))).collect::<Vec<_>>(), nruns);
             let (mut re, mut lrhg, mut lrlg, mut srhg, mut srlg) = (0.0, 0.0, 0.0, 0.0, 0.0);
             for a in 0..n {
                 for r in 0..nr {
@@ -140,11 +128,7 @@ pub fn compute(p: &Prepared, lv: &Levels) -> Vec<(&'static str, f64)> {
                 gln / (nruns * nruns),
                 glv,
                 pg.iter().zip(&g).map(|(v, gi)| v * gi * gi).sum::<f64>() / nruns,
-                pr.iter()
-                    .enumerate()
-                    .map(|(r, v)| v * j(r) * j(r))
-                    .sum::<f64>()
-                    / nruns,
+                pr.iter().enumerate().map(|(r, v)| v * j(r) * j(r)).sum::<f64>() / nruns,
                 lrhg / nruns,
                 lrlg / nruns,
                 pg.iter().zip(&g).map(|(v, gi)| v / (gi * gi)).sum::<f64>() / nruns,
@@ -153,22 +137,11 @@ pub fn compute(p: &Prepared, lv: &Levels) -> Vec<(&'static str, f64)> {
                 rln / (nruns * nruns),
                 nruns / np,
                 rv,
-                pr.iter()
-                    .enumerate()
-                    .map(|(r, v)| v / (j(r) * j(r)))
-                    .sum::<f64>()
-                    / nruns,
+                pr.iter().enumerate().map(|(r, v)| v / (j(r) * j(r))).sum::<f64>() / nruns,
                 srhg / nruns,
                 srlg / nruns,
             ])
         })
         .collect();
-    (0..16)
-        .map(|k| {
-            (
-                NAMES[k],
-                mean(&per_dir.iter().map(|f| f[k]).collect::<Vec<_>>()),
-            )
-        })
-        .collect()
+    (0..16).map(|k| (NAMES[k], mean(&per_dir.iter().map(|f| f[k]).collect::<Vec<_>>()))).collect()
 }

@@ -80,26 +80,13 @@ pub fn compute(p: &Prepared, lv: &Levels) -> Vec<(&'static str, f64)> {
         pg[a] += c;
         dense[s] += c;
     }
-    let ps: Vec<(usize, f64)> = dense
-        .into_iter()
-        .enumerate()
-        .filter(|(_, v)| *v > 0.0)
-        .collect();
+    let ps: Vec<(usize, f64)> = dense.into_iter().enumerate().filter(|(_, v)| *v > 0.0).collect();
     let nz = (zs.len() as f64).max(1.0);
     let np = ps.iter().map(|(s, v)| *s as f64 * v).sum::<f64>().max(1.0);
     let gln = pg.iter().map(|v| v * v).sum::<f64>();
     let szn = ps.iter().map(|(_, v)| v * v).sum::<f64>();
-    let glv = weighted_variance(
-        &pg.iter()
-            .zip(&g)
-            .map(|(v, gi)| (*v, *gi))
-            .collect::<Vec<_>>(),
-        nz,
-    );
-    let zv = weighted_variance(
-        &ps.iter().map(|(s, v)| (*v, *s as f64)).collect::<Vec<_>>(),
-        nz,
-    );
+    let glv = weighted_variance(&pg.iter().zip(&g).map(|(v, gi)| (*v, *gi)).collect::<Vec<_>>(), nz);
+    let zv = weighted_variance(&ps.iter().map(|(s, v)| (*v, *s as f64)).collect::<Vec<_>>(), nz);
     let (mut ze, mut lahg, mut lalg, mut sahg, mut salg) = (0.0, 0.0, 0.0, 0.0, 0.0);
     for &((a, s), v) in &cells {
         let q = v / nz;
@@ -114,26 +101,14 @@ pub fn compute(p: &Prepared, lv: &Levels) -> Vec<(&'static str, f64)> {
         ("GrayLevelNonUniformity", gln / nz),
         ("GrayLevelNonUniformityNormalized", gln / (nz * nz)),
         ("GrayLevelVariance", glv),
-        (
-            "HighGrayLevelZoneEmphasis",
-            pg.iter().zip(&g).map(|(v, gi)| v * gi * gi).sum::<f64>() / nz,
-        ),
-        (
-            "LargeAreaEmphasis",
-            ps.iter().map(|(s, v)| v * (*s as f64).powi(2)).sum::<f64>() / nz,
-        ),
+        ("HighGrayLevelZoneEmphasis", pg.iter().zip(&g).map(|(v, gi)| v * gi * gi).sum::<f64>() / nz),
+        ("LargeAreaEmphasis", ps.iter().map(|(s, v)| v * (*s as f64).powi(2)).sum::<f64>() / nz),
         ("LargeAreaHighGrayLevelEmphasis", lahg / nz),
         ("LargeAreaLowGrayLevelEmphasis", lalg / nz),
-        (
-            "LowGrayLevelZoneEmphasis",
-            pg.iter().zip(&g).map(|(v, gi)| v / (gi * gi)).sum::<f64>() / nz,
-        ),
+        ("LowGrayLevelZoneEmphasis", pg.iter().zip(&g).map(|(v, gi)| v / (gi * gi)).sum::<f64>() / nz),
         ("SizeZoneNonUniformity", szn / nz),
         ("SizeZoneNonUniformityNormalized", szn / (nz * nz)),
-        (
-            "SmallAreaEmphasis",
-            ps.iter().map(|(s, v)| v / (*s as f64).powi(2)).sum::<f64>() / nz,
-        ),
+        ("SmallAreaEmphasis", ps.iter().map(|(s, v)| v / (*s as f64).powi(2)).sum::<f64>() / nz),
         ("SmallAreaHighGrayLevelEmphasis", sahg / nz),
         ("SmallAreaLowGrayLevelEmphasis", salg / nz),
         ("ZoneEntropy", ze),

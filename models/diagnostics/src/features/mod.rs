@@ -66,23 +66,14 @@ pub(crate) fn mean(v: &[f64]) -> f64 {
 }
 
 /// The ROI voxels of a box as `(z, y, x, flat index)`, `x` fastest.
-pub(crate) fn roi_voxels(
-    p: &crate::roi::Prepared,
-) -> impl Iterator<Item = (usize, usize, usize, usize)> + '_ {
+pub(crate) fn roi_voxels(p: &crate::roi::Prepared) -> impl Iterator<Item = (usize, usize, usize, usize)> + '_ {
     let [nz, ny, nx] = p.dims;
-    (0..nz)
-        .flat_map(move |z| {
-            (0..ny).flat_map(move |y| (0..nx).map(move |x| (z, y, x, p.at(z, y, x))))
-        })
-        .filter(|v| p.roi_mask[v.3])
+    (0..nz).flat_map(move |z| (0..ny).flat_map(move |y| (0..nx).map(move |x| (z, y, x, p.at(z, y, x))))).filter(|v| p.roi_mask[v.3])
 }
 
 /// Variance of `value` weighted by `count / total` (pyradiomics' gray level, run, zone and
 /// dependence variances): `sum p (v - sum p v)^2`.
 pub(crate) fn weighted_variance(pairs: &[(f64, f64)], total: f64) -> f64 {
     let mean: f64 = pairs.iter().map(|(c, v)| c / total * v).sum();
-    pairs
-        .iter()
-        .map(|(c, v)| c / total * (v - mean).powi(2))
-        .sum()
+    pairs.iter().map(|(c, v)| c / total * (v - mean).powi(2)).sum()
 }

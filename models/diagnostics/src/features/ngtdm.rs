@@ -6,13 +6,7 @@ use super::{neighbours26, roi_voxels, step};
 use crate::roi::{Levels, Prepared};
 
 /// Feature names in pyradiomics' order.
-pub const NAMES: &[&str] = &[
-    "Busyness",
-    "Coarseness",
-    "Complexity",
-    "Contrast",
-    "Strength",
-];
+pub const NAMES: &[&str] = &["Busyness", "Coarseness", "Complexity", "Contrast", "Strength"];
 
 /// The NGTDM features.
 pub fn compute(p: &Prepared, lv: &Levels) -> Vec<(&'static str, f64)> {
@@ -30,11 +24,7 @@ pub fn compute(p: &Prepared, lv: &Levels) -> Vec<(&'static str, f64)> {
                 sum += f64::from(lv.gl[j]);
             }
         }
-        let diff = if c == 0.0 {
-            0.0
-        } else {
-            (f64::from(lv.gl[i]) - sum / c).abs()
-        };
+        let diff = if c == 0.0 { 0.0 } else { (f64::from(lv.gl[i]) - sum / c).abs() };
         let a = lv.index[lv.gl[i] as usize] as usize;
         cnt[a] += 1.0;
         s[a] += diff;
@@ -53,24 +43,13 @@ pub fn compute(p: &Prepared, lv: &Levels) -> Vec<(&'static str, f64)> {
             con += pi[a] * pi[b] * d * d;
             absdiff += (g[a] * pi[a] - g[b] * pi[b]).abs();
             let div = pi[a] + pi[b];
-            complexity +=
-                d.abs() * (pi[a] * s[a] + pi[b] * s[b]) / if div == 0.0 { 1.0 } else { div };
+            complexity += d.abs() * (pi[a] * s[a] + pi[b] * s[b]) / if div == 0.0 { 1.0 } else { div };
             strength += (pi[a] + pi[b]) * d * d;
         }
     }
     let div = ngp * (ngp - 1.0);
-    let contrast = if div != 0.0 {
-        con * sum_s / nvp / div
-    } else {
-        0.0
-    };
+    let contrast = if div != 0.0 { con * sum_s / nvp / div } else { 0.0 };
     let busyness = if absdiff != 0.0 { pisi / absdiff } else { 0.0 };
     let strength = if sum_s != 0.0 { strength / sum_s } else { 0.0 };
-    vec![
-        ("Busyness", busyness),
-        ("Coarseness", coarseness),
-        ("Complexity", complexity / nvp),
-        ("Contrast", contrast),
-        ("Strength", strength),
-    ]
+    vec![("Busyness", busyness), ("Coarseness", coarseness), ("Complexity", complexity / nvp), ("Contrast", contrast), ("Strength", strength)]
 }

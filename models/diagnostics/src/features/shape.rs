@@ -69,22 +69,13 @@ fn cases() -> &'static Cases {
     static CASES: OnceLock<Cases> = OnceLock::new();
     CASES.get_or_init(|| {
         let edges = edges();
-        let edge_id = |a: usize, b: usize| {
-            edges
-                .iter()
-                .position(|e| *e == (a.min(b), a.max(b)))
-                .expect("cube edge") as u8
-        };
+        let edge_id = |a: usize, b: usize| edges.iter().position(|e| *e == (a.min(b), a.max(b))).expect("cube edge") as u8;
         // The six faces, corners counter-clockwise seen from outside.
         let mut faces = Vec::new();
         for a in 0..3 {
             let (u, v) = ((a + 1) % 3, (a + 2) % 3);
             for side in 0..2 {
-                let uv: [(usize, usize); 4] = if side == 1 {
-                    [(0, 0), (1, 0), (1, 1), (0, 1)]
-                } else {
-                    [(0, 0), (0, 1), (1, 1), (1, 0)]
-                };
+                let uv: [(usize, usize); 4] = if side == 1 { [(0, 0), (1, 0), (1, 1), (0, 1)] } else { [(0, 0), (0, 1), (1, 1), (1, 0)] };
                 let cyc: Vec<usize> = uv
                     .iter()
                     .map(|&(cu, cv)| {
@@ -139,10 +130,7 @@ fn cases() -> &'static Cases {
                         triangles.push([lp[0], lp[t], lp[t + 1]]);
                     }
                 }
-                Case {
-                    triangles,
-                    sign: if flipped { -1.0 } else { 1.0 },
-                }
+                Case { triangles, sign: if flipped { -1.0 } else { 1.0 } }
             })
             .collect();
         (table, edges)
@@ -163,11 +151,7 @@ pub fn compute(mask: &[bool], dims: [usize; 3], spacing: [f64; 3]) -> Vec<(&'sta
                 if mask[(z * dims[1] + y) * dims[2] + x] {
                     pm[((z + 1) * pd[1] + y + 1) * pd[2] + x + 1] = true;
                     np += 1;
-                    let c = [
-                        (z + 1) as f64 * spacing[0],
-                        (y + 1) as f64 * spacing[1],
-                        (x + 1) as f64 * spacing[2],
-                    ];
+                    let c = [(z + 1) as f64 * spacing[0], (y + 1) as f64 * spacing[1], (x + 1) as f64 * spacing[2]];
                     for k in 0..3 {
                         sums[k] += c[k];
                     }
@@ -183,30 +167,18 @@ pub fn compute(mask: &[bool], dims: [usize; 3], spacing: [f64; 3]) -> Vec<(&'sta
     let mean = [sums[0] / n, sums[1] / n, sums[2] / n];
     let mut cov = Matrix3::<f64>::zeros();
     for c in &coords {
-        let d = [
-            (c[0] - mean[0]) / n.sqrt(),
-            (c[1] - mean[1]) / n.sqrt(),
-            (c[2] - mean[2]) / n.sqrt(),
-        ];
+        let d = [(c[0] - mean[0]) / n.sqrt(), (c[1] - mean[1]) / n.sqrt(), (c[2] - mean[2]) / n.sqrt()];
         for r in 0..3 {
             for k in 0..3 {
                 cov[(r, k)] += d[r] * d[k];
             }
         }
     }
-    let mut ev: Vec<f64> = SymmetricEigen::new(cov)
-        .eigenvalues
-        .iter()
-        .map(|e| if *e < 0.0 && *e > -1e-10 { 0.0 } else { *e })
-        .collect();
+    let mut ev: Vec<f64> = SymmetricEigen::new(cov).eigenvalues.iter().map(|e| if *e < 0.0 && *e > -1e-10 { 0.0 } else { *e }).collect();
     ev.sort_by(f64::total_cmp);
     let axis = |e: f64| if e < 0.0 { f64::NAN } else { e.sqrt() * 4.0 };
     let ratio = |a: f64, b: f64| {
-        if a < 0.0 || b < 0.0 {
-            f64::NAN
-        } else {
-            (a / b).sqrt()
-        }
+        if a < 0.0 || b < 0.0 { f64::NAN } else { (a / b).sqrt() }
     };
     let voxel_volume = n * (spacing[0] * spacing[2] * spacing[1]);
     vec![
@@ -220,10 +192,7 @@ pub fn compute(mask: &[bool], dims: [usize; 3], spacing: [f64; 3]) -> Vec<(&'sta
         ("Maximum3DDiameter", d_3d),
         ("MeshVolume", volume),
         ("MinorAxisLength", axis(ev[1])),
-        (
-            "Sphericity",
-            (36.0 * std::f64::consts::PI * volume * volume).powf(1.0 / 3.0) / area,
-        ),
+        ("Sphericity", (36.0 * std::f64::consts::PI * volume * volume).powf(1.0 / 3.0) / area),
         ("SurfaceArea", area),
         ("SurfaceVolumeRatio", area / volume),
         ("VoxelVolume", voxel_volume),
@@ -237,11 +206,7 @@ fn mesh(pm: &[bool], pd: [usize; 3], sp: [f64; 3]) -> (f64, f64) {
         .iter()
         .map(|&(a, b)| {
             let (ca, cb) = (corner(a), corner(b));
-            [
-                (ca[0] + cb[0]) as f64 * 0.5,
-                (ca[1] + cb[1]) as f64 * 0.5,
-                (ca[2] + cb[2]) as f64 * 0.5,
-            ]
+            [(ca[0] + cb[0]) as f64 * 0.5, (ca[1] + cb[1]) as f64 * 0.5, (ca[2] + cb[2]) as f64 * 0.5]
         })
         .collect();
     let at = |z: usize, y: usize, x: usize| pm[(z * pd[1] + y) * pd[2] + x];
@@ -266,19 +231,12 @@ fn mesh(pm: &[bool], pd: [usize; 3], sp: [f64; 3]) -> (f64, f64) {
                     for t in &case.triangles {
                         let p = |e: u8| {
                             let v = vert[e as usize];
-                            [
-                                (base[0] + v[0]) * sp[0],
-                                (base[1] + v[1]) * sp[1],
-                                (base[2] + v[2]) * sp[2],
-                            ]
+                            [(base[0] + v[0]) * sp[0], (base[1] + v[1]) * sp[1], (base[2] + v[2]) * sp[2]]
                         };
                         let (a, b, c) = (p(t[0]), p(t[1]), p(t[2]));
                         let ab = cross(a, b);
                         vol += case.sign * (ab[0] * c[0] + ab[1] * c[1] + ab[2] * c[2]);
-                        let (u, w) = (
-                            [a[0] - c[0], a[1] - c[1], a[2] - c[2]],
-                            [b[0] - c[0], b[1] - c[1], b[2] - c[2]],
-                        );
+                        let (u, w) = ([a[0] - c[0], a[1] - c[1], a[2] - c[2]], [b[0] - c[0], b[1] - c[1], b[2] - c[2]]);
                         let n = cross(u, w);
                         area += 0.5 * (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
                     }
@@ -291,11 +249,7 @@ fn mesh(pm: &[bool], pd: [usize; 3], sp: [f64; 3]) -> (f64, f64) {
 }
 
 fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [
-        a[1] * b[2] - b[1] * a[2],
-        a[2] * b[0] - b[2] * a[0],
-        a[0] * b[1] - b[0] * a[1],
-    ]
+    [a[1] * b[2] - b[1] * a[2], a[2] * b[0] - b[2] * a[0], a[0] * b[1] - b[0] * a[1]]
 }
 
 /// Largest vertex distances `[slice, column, row, 3D]`, mm. Vertices sit at the midpoints of the
@@ -320,23 +274,14 @@ fn diameters(pm: &[bool], pd: [usize; 3], sp: [f64; 3]) -> [f64; 4] {
             }
         }
     }
-    let mm = |p: &[i64; 3]| {
-        [
-            (p[0] as f64 * 0.5) * sp[0],
-            (p[1] as f64 * 0.5) * sp[1],
-            (p[2] as f64 * 0.5) * sp[2],
-        ]
-    };
+    let mm = |p: &[i64; 3]| [(p[0] as f64 * 0.5) * sp[0], (p[1] as f64 * 0.5) * sp[1], (p[2] as f64 * 0.5) * sp[2]];
     let d2 = |a: [f64; 3], b: [f64; 3]| {
         let d = [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
         d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
     };
     let max_pairs = |h: &[[i64; 3]]| -> f64 {
         let m: Vec<[f64; 3]> = h.iter().map(mm).collect();
-        (0..m.len())
-            .into_par_iter()
-            .map(|i| m[i + 1..].iter().map(|b| d2(m[i], *b)).fold(0.0, f64::max))
-            .reduce(|| 0.0, f64::max)
+        (0..m.len()).into_par_iter().map(|i| m[i + 1..].iter().map(|b| d2(m[i], *b)).fold(0.0, f64::max)).reduce(|| 0.0, f64::max)
     };
     let mut out = [0.0; 4];
     let mut union = Vec::new();
@@ -346,17 +291,8 @@ fn diameters(pm: &[bool], pd: [usize; 3], sp: [f64; 3]) -> [f64; 4] {
             groups.entry(p[axis]).or_default().push(*p);
         }
         let (u, v) = ((axis + 1) % 3, (axis + 2) % 3);
-        let hulls: Vec<Vec<[i64; 3]>> = groups
-            .into_values()
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .map(|g| hull2d(g, u, v))
-            .collect();
-        out[axis] = hulls
-            .par_iter()
-            .map(|h| max_pairs(h))
-            .reduce(|| 0.0, f64::max)
-            .sqrt();
+        let hulls: Vec<Vec<[i64; 3]>> = groups.into_values().collect::<Vec<_>>().into_par_iter().map(|g| hull2d(g, u, v)).collect();
+        out[axis] = hulls.par_iter().map(|h| max_pairs(h)).reduce(|| 0.0, f64::max).sqrt();
         if axis == 0 {
             union = hulls.concat();
         }
@@ -372,9 +308,7 @@ fn hull2d(mut p: Vec<[i64; 3]>, u: usize, v: usize) -> Vec<[i64; 3]> {
     if p.len() < 3 {
         return p;
     }
-    let cross = |o: &[i64; 3], a: &[i64; 3], b: &[i64; 3]| {
-        (a[u] - o[u]) * (b[v] - o[v]) - (a[v] - o[v]) * (b[u] - o[u])
-    };
+    let cross = |o: &[i64; 3], a: &[i64; 3], b: &[i64; 3]| (a[u] - o[u]) * (b[v] - o[v]) - (a[v] - o[v]) * (b[u] - o[u]);
     let mut h: Vec<[i64; 3]> = Vec::with_capacity(2 * p.len());
     for q in &p {
         while h.len() >= 2 && cross(&h[h.len() - 2], &h[h.len() - 1], q) <= 0 {

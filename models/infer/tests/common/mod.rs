@@ -1,9 +1,6 @@
 //! Helpers of coxa-infer's tests: the test models, reference data, the peer Python.
 
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different subset of the helpers"
-)]
+#![allow(dead_code, reason = "each test binary uses a different subset of the helpers")]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,9 +11,7 @@ use ndarray::Array3;
 
 /// The committed test models and cards.
 pub fn models_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("models")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("models")
 }
 
 /// The card of test model `name`.
@@ -37,10 +32,7 @@ pub fn shared_data(rel: &str) -> Option<PathBuf> {
             return Some(p);
         }
     }
-    assert!(
-        !in_ci(),
-        "reference data shared/data/{rel} is missing; CI must run with ../shared/data beside the repository"
-    );
+    assert!(!in_ci(), "reference data shared/data/{rel} is missing; CI must run with ../shared/data beside the repository");
     eprintln!("note: skipping, reference data shared/data/{rel} is not here");
     None
 }
@@ -60,30 +52,15 @@ pub fn runtime_ready() -> bool {
 /// The peer Python with onnxruntime: `$COXA_PYTHON`, else the first `.venv/bin/python` above the
 /// crate. Outside CI its absence skips with a note.
 pub fn peer_python() -> Option<PathBuf> {
-    let candidates: Vec<PathBuf> = std::env::var_os("COXA_PYTHON")
-        .map(|p| vec![PathBuf::from(p)])
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .ancestors()
-                .map(|d| d.join(".venv/bin/python"))
-                .collect()
-        });
+    let candidates: Vec<PathBuf> =
+        std::env::var_os("COXA_PYTHON").map(|p| vec![PathBuf::from(p)]).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().map(|d| d.join(".venv/bin/python")).collect());
     for c in candidates {
-        if Command::new(&c)
-            .args(["-c", "import onnxruntime, numpy"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-        {
+        if Command::new(&c).args(["-c", "import onnxruntime, numpy"]).output().is_ok_and(|o| o.status.success()) {
             return Some(c);
         }
     }
-    assert!(
-        !in_ci(),
-        "peer Python with onnxruntime is missing; run scripts/setup"
-    );
-    eprintln!(
-        "note: skipping the peer comparison, run scripts/setup to install onnxruntime in .venv"
-    );
+    assert!(!in_ci(), "peer Python with onnxruntime is missing; run scripts/setup");
+    eprintln!("note: skipping the peer comparison, run scripts/setup to install onnxruntime in .venv");
     None
 }
 
@@ -105,12 +82,7 @@ impl Rng {
 
 /// An axis-aligned CT of `size` (`[i, j, k]`) voxels of `spacing_mm` with integer HU from `f`.
 pub fn volume(size: [usize; 3], spacing_mm: f64, f: impl Fn(usize, usize, usize) -> f32) -> Volume {
-    let g = Grid::axis_aligned(
-        size,
-        Vector3::repeat(spacing_mm),
-        Vector3::new(-30.0, 12.0, 400.0),
-    )
-    .unwrap();
+    let g = Grid::axis_aligned(size, Vector3::repeat(spacing_mm), Vector3::new(-30.0, 12.0, 400.0)).unwrap();
     let hu = Array3::from_shape_fn((size[2], size[1], size[0]), |(k, j, i)| f(i, j, k));
     Volume::new(g, hu).unwrap()
 }
@@ -134,21 +106,14 @@ pub fn dice(a: &Array3<u16>, b: &Array3<u16>, l: u16) -> f64 {
         nb += (y == l) as usize;
         inter += (x == l && y == l) as usize;
     }
-    if na + nb == 0 {
-        1.0
-    } else {
-        2.0 * inter as f64 / (na + nb) as f64
-    }
+    if na + nb == 0 { 1.0 } else { 2.0 * inter as f64 / (na + nb) as f64 }
 }
 
 /// Copies card `name` into `dir` with the weights path made absolute and `edit` applied to the text.
 pub fn edited_card(dir: &Path, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
     let text = std::fs::read_to_string(card(name)).unwrap();
     let weights = models_dir().join(format!("{name}.onnx"));
-    let text = text.replace(
-        &format!("weights = \"{name}.onnx\""),
-        &format!("weights = {:?}", weights.display().to_string()),
-    );
+    let text = text.replace(&format!("weights = \"{name}.onnx\""), &format!("weights = {:?}", weights.display().to_string()));
     let out = dir.join(format!("{name}.toml"));
     std::fs::write(&out, edit(text)).unwrap();
     out

@@ -22,9 +22,7 @@ pub(crate) fn decode_volume(plan: &StackPlan) -> Result<Volume> {
         None => {
             let [ni, nj, nk] = grid.size();
             let mut buf = vec![0f32; ni * nj * nk];
-            buf.par_chunks_mut(ni * nj)
-                .zip(plan.slices.par_iter())
-                .try_for_each(|(dst, s)| decode_slice_into(s, dst))?;
+            buf.par_chunks_mut(ni * nj).zip(plan.slices.par_iter()).try_for_each(|(dst, s)| decode_slice_into(s, dst))?;
             Array3::from_shape_vec((nk, nj, ni), buf).expect("buffer follows the grid")
         }
         Some(resample) => {
@@ -45,19 +43,13 @@ pub(crate) fn decode_volume(plan: &StackPlan) -> Result<Volume> {
 
 /// Human name of a transfer syntax, for messages.
 pub(crate) fn transfer_syntax_name(uid: &str) -> String {
-    TransferSyntaxRegistry
-        .get(uid)
-        .map_or_else(|| uid.to_string(), |ts| format!("{uid} ({})", ts.name()))
+    TransferSyntaxRegistry.get(uid).map_or_else(|| uid.to_string(), |ts| format!("{uid} ({})", ts.name()))
 }
 
 fn decode_hint(uid: &str) -> String {
     match uid {
-        "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81" => {
-            "; JPEG-LS is not supported: transcode the series to uncompressed or JPEG 2000 (e.g. gdcmconv --raw)".into()
-        }
-        "1.2.840.10008.1.2.4.51" => {
-            "; 12-bit extended JPEG is not supported: transcode the series (e.g. gdcmconv --raw)".into()
-        }
+        "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81" => "; JPEG-LS is not supported: transcode the series to uncompressed or JPEG 2000 (e.g. gdcmconv --raw)".into(),
+        "1.2.840.10008.1.2.4.51" => "; 12-bit extended JPEG is not supported: transcode the series (e.g. gdcmconv --raw)".into(),
         _ => String::new(),
     }
 }
@@ -66,35 +58,18 @@ fn decode_hint(uid: &str) -> String {
 fn decode_slice_into(s: &SliceHeader, dst: &mut [f32]) -> Result<()> {
     let path: &Path = &s.path;
     let obj = OpenFileOptions::new().open_file(path).map_err(|e| open_err(path, e))?;
-    let decode_err = |detail: String| -> Error {
-        DicomError::Decode {
-            path: path.to_path_buf(),
-            transfer_syntax: transfer_syntax_name(&s.transfer_syntax),
-            detail,
-            hint: decode_hint(&s.transfer_syntax),
-        }
-        .into()
-    };
+    let decode_err =
+        |detail: String| -> Error { DicomError::Decode { path: path.to_path_buf(), transfer_syntax: transfer_syntax_name(&s.transfer_syntax), detail, hint: decode_hint(&s.transfer_syntax) }.into() };
     let pixels = obj.decode_pixel_data().map_err(|e| decode_err(e.to_string()))?;
     if pixels.samples_per_pixel() != 1 || !pixels.photometric_interpretation().is_monochrome() {
         return Err(DicomError::UnsupportedPixels {
             path: path.to_path_buf(),
-            what: format!(
-                "{} sample(s) per pixel, photometric interpretation {}",
-                pixels.samples_per_pixel(),
-                pixels.photometric_interpretation()
-            ),
+            what: format!("{} sample(s) per pixel, photometric interpretation {}", pixels.samples_per_pixel(), pixels.photometric_interpretation()),
         }
         .into());
     }
     if (pixels.rows(), pixels.columns()) != (s.rows, s.cols) {
-        return Err(decode_err(format!(
-            "decoded {}x{} pixels, the header says {}x{}",
-            pixels.columns(),
-            pixels.rows(),
-            s.cols,
-            s.rows
-        )));
+        return Err(decode_err(format!("decoded {}x{} pixels, the header says {}x{}", pixels.columns(), pixels.rows(), s.cols, s.rows)));
     }
     let hu: Vec<f32> = pixels.to_vec_frame(0).map_err(|e| decode_err(e.to_string()))?;
     if hu.len() != dst.len() {

@@ -148,13 +148,7 @@ pub fn read_series(paths: &[PathBuf], options: &ReadOptions) -> crate::Result<Di
     warnings.extend(plan.warnings.iter().cloned());
     check_memory(&plan, &options.limits)?;
     let volume = decode::decode_volume(&plan)?;
-    Ok(DicomSeries {
-        volume,
-        summary: series.summary(),
-        files: plan.slices.iter().map(|s| s.path.clone()).collect(),
-        warnings,
-        patient: series.patient.clone(),
-    })
+    Ok(DicomSeries { volume, summary: series.summary(), files: plan.slices.iter().map(|s| s.path.clone()).collect(), warnings, patient: series.patient.clone() })
 }
 
 /// Checks, from the headers alone, that decoding `plan` fits `limits`: the `f32` volume, each
@@ -170,15 +164,7 @@ fn check_memory(plan: &stack::StackPlan, limits: &Limits) -> crate::Result<()> {
     };
     let largest = plan.slices.iter().map(slice).max().unwrap_or(0);
     let workers = product(&[rayon::current_num_threads() as u64, largest]);
-    let kept = if plan.resample.is_some() {
-        plan.slices.iter().map(|s| product(&[u64::from(s.rows), u64::from(s.cols), 4])).fold(0u64, u64::saturating_add)
-    } else {
-        0
-    };
+    let kept = if plan.resample.is_some() { plan.slices.iter().map(|s| product(&[u64::from(s.rows), u64::from(s.cols), 4])).fold(0u64, u64::saturating_add) } else { 0 };
     let first = &plan.slices[0];
-    limits.check(
-        &first.path,
-        || format!("a {ni}x{nj}x{nk} volume ({} files of {}x{} pixels)", plan.slices.len(), first.cols, first.rows),
-        volume.saturating_add(workers).saturating_add(kept),
-    )
+    limits.check(&first.path, || format!("a {ni}x{nj}x{nk} volume ({} files of {}x{} pixels)", plan.slices.len(), first.cols, first.rows), volume.saturating_add(workers).saturating_add(kept))
 }

@@ -59,19 +59,10 @@ struct Walker<'a> {
 
 impl Walker<'_> {
     fn io(&self, e: std::io::Error) -> Error {
-        Error::Unreadable {
-            path: self.path.to_path_buf(),
-            source: e,
-        }
+        Error::Unreadable { path: self.path.to_path_buf(), source: e }
     }
     fn truncated(&self, what: &str) -> Error {
-        DicomError::ElementTooLong {
-            path: self.path.to_path_buf(),
-            tag: what.to_string(),
-            length: 8,
-            remaining: self.len - self.pos,
-        }
-        .into()
+        DicomError::ElementTooLong { path: self.path.to_path_buf(), tag: what.to_string(), length: 8, remaining: self.len - self.pos }.into()
     }
     fn bytes<const N: usize>(&mut self) -> Result<[u8; N]> {
         if self.len - self.pos < N as u64 {
@@ -84,19 +75,11 @@ impl Walker<'_> {
     }
     fn u16(&mut self) -> Result<u16> {
         let b = self.bytes::<2>()?;
-        Ok(if self.big_endian {
-            u16::from_be_bytes(b)
-        } else {
-            u16::from_le_bytes(b)
-        })
+        Ok(if self.big_endian { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
     }
     fn u32(&mut self) -> Result<u32> {
         let b = self.bytes::<4>()?;
-        Ok(if self.big_endian {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        })
+        Ok(if self.big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
     }
     fn tag(&mut self) -> Result<Tag> {
         let g = self.u16()?;
@@ -107,13 +90,7 @@ impl Walker<'_> {
     fn fits(&self, tag: Tag, length: u32) -> Result<()> {
         let remaining = self.len - self.pos;
         if u64::from(length) > remaining {
-            return Err(DicomError::ElementTooLong {
-                path: self.path.to_path_buf(),
-                tag: format!("({:04X},{:04X})", tag.group(), tag.element()),
-                length: u64::from(length),
-                remaining,
-            }
-            .into());
+            return Err(DicomError::ElementTooLong { path: self.path.to_path_buf(), tag: format!("({:04X},{:04X})", tag.group(), tag.element()), length: u64::from(length), remaining }.into());
         }
         Ok(())
     }
@@ -126,22 +103,7 @@ impl Walker<'_> {
     fn explicit_vr_length(&mut self) -> Result<(VR, u32)> {
         let vr_bytes = self.bytes::<2>()?;
         let vr = VR::from_binary(vr_bytes).unwrap_or(VR::UN);
-        let long = matches!(
-            vr,
-            VR::OB
-                | VR::OD
-                | VR::OF
-                | VR::OL
-                | VR::OV
-                | VR::OW
-                | VR::SQ
-                | VR::SV
-                | VR::UC
-                | VR::UN
-                | VR::UR
-                | VR::UT
-                | VR::UV
-        );
+        let long = matches!(vr, VR::OB | VR::OD | VR::OF | VR::OL | VR::OV | VR::OW | VR::SQ | VR::SV | VR::UC | VR::UN | VR::UR | VR::UT | VR::UV);
         let length = if long {
             let _reserved = self.bytes::<2>()?;
             self.u32()?
@@ -153,40 +115,18 @@ impl Walker<'_> {
 }
 
 fn is_sequence_in_dictionary(tag: Tag) -> bool {
-    StandardDataDictionary
-        .by_tag(tag)
-        .is_some_and(|e| e.vr() == VirtualVr::Exact(VR::SQ))
+    StandardDataDictionary.by_tag(tag).is_some_and(|e| e.vr() == VirtualVr::Exact(VR::SQ))
 }
 
 /// Walks the element headers of the DICOM file `path`, checking that every announced length fits
 /// in the bytes that follow. Reads a few kilobytes whatever the file announces.
 pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
-    let file = File::open(path).map_err(|e| Error::Unreadable {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    let len = file
-        .metadata()
-        .map_err(|e| Error::Unreadable {
-            path: path.to_path_buf(),
-            source: e,
-        })?
-        .len();
-    let mut w = Walker {
-        r: BufReader::with_capacity(8192, file),
-        pos: 0,
-        len,
-        path,
-        big_endian: false,
-    };
-    let preamble = w.bytes::<132>().map_err(|_| DicomError::NotDicom {
-        path: path.to_path_buf(),
-    })?;
+    let file = File::open(path).map_err(|e| Error::Unreadable { path: path.to_path_buf(), source: e })?;
+    let len = file.metadata().map_err(|e| Error::Unreadable { path: path.to_path_buf(), source: e })?.len();
+    let mut w = Walker { r: BufReader::with_capacity(8192, file), pos: 0, len, path, big_endian: false };
+    let preamble = w.bytes::<132>().map_err(|_| DicomError::NotDicom { path: path.to_path_buf() })?;
     if &preamble[128..] != b"DICM" {
-        return Err(DicomError::NotDicom {
-            path: path.to_path_buf(),
-        }
-        .into());
+        return Err(DicomError::NotDicom { path: path.to_path_buf() }.into());
     }
 
     // File meta group (PS3.10 7.1): explicit VR little endian, group 0002.
@@ -207,9 +147,7 @@ pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
             let mut b = vec![0u8; length as usize];
             w.r.read_exact(&mut b).map_err(|e| w.io(e))?;
             w.pos += u64::from(length);
-            transfer_syntax = String::from_utf8_lossy(&b)
-                .trim_end_matches(['\0', ' '])
-                .to_string();
+            transfer_syntax = String::from_utf8_lossy(&b).trim_end_matches(['\0', ' ']).to_string();
         } else {
             w.skip(length)?;
         }
@@ -228,10 +166,7 @@ pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
     let mut stack: Vec<Frame> = Vec::new();
     let mut pixel_data = PixelData::Absent;
     loop {
-        while stack
-            .last()
-            .is_some_and(|f| f.end.is_some_and(|e| e <= w.pos))
-        {
+        while stack.last().is_some_and(|f| f.end.is_some_and(|e| e <= w.pos)) {
             let _ = stack.pop();
         }
         if w.pos >= w.len {
@@ -255,11 +190,7 @@ pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
                         w.fits(tag, length)?;
                         Some(w.pos + u64::from(length))
                     };
-                    stack.push(Frame {
-                        end,
-                        implicit: cur_implicit,
-                        encapsulated: false,
-                    });
+                    stack.push(Frame { end, implicit: cur_implicit, encapsulated: false });
                 }
                 _ => {
                     // Item or sequence delimiter: closes the innermost undefined-length frame.
@@ -272,14 +203,7 @@ pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
         }
         let (vr, length) = if cur_implicit {
             let length = w.u32()?;
-            (
-                if is_sequence_in_dictionary(tag) {
-                    VR::SQ
-                } else {
-                    VR::UN
-                },
-                length,
-            )
+            (if is_sequence_in_dictionary(tag) { VR::SQ } else { VR::UN }, length)
         } else {
             w.explicit_vr_length()?
         };
@@ -287,29 +211,17 @@ pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
         if length == UNDEFINED {
             if tag == PIXEL_DATA && top_level {
                 pixel_data = PixelData::Encapsulated;
-                stack.push(Frame {
-                    end: None,
-                    implicit: cur_implicit,
-                    encapsulated: true,
-                });
+                stack.push(Frame { end: None, implicit: cur_implicit, encapsulated: true });
             } else {
                 // A sequence; an undefined-length UN holds implicit VR little endian (PS3.5 6.2.2).
                 let implicit_inside = cur_implicit || vr == VR::UN;
-                stack.push(Frame {
-                    end: None,
-                    implicit: implicit_inside,
-                    encapsulated: false,
-                });
+                stack.push(Frame { end: None, implicit: implicit_inside, encapsulated: false });
             }
             continue;
         }
         w.fits(tag, length)?;
         if vr == VR::SQ {
-            stack.push(Frame {
-                end: Some(w.pos + u64::from(length)),
-                implicit: cur_implicit,
-                encapsulated: false,
-            });
+            stack.push(Frame { end: Some(w.pos + u64::from(length)), implicit: cur_implicit, encapsulated: false });
             continue;
         }
         if tag == PIXEL_DATA && top_level {

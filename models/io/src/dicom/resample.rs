@@ -80,15 +80,7 @@ impl ResamplePlan {
     }
 
     /// Bilinear value of slice `s` at the projection of `p` into its plane.
-    fn sample(
-        &self,
-        s: &SliceHeader,
-        px: &[f32],
-        p: &Vector3<f64>,
-        row: &Vector3<f64>,
-        col: &Vector3<f64>,
-        fill: f32,
-    ) -> f64 {
+    fn sample(&self, s: &SliceHeader, px: &[f32], p: &Vector3<f64>, row: &Vector3<f64>, col: &Vector3<f64>, fill: f32) -> f64 {
         let ps = s.pixel_spacing.unwrap_or(self.default_pixel_spacing);
         let local = p - position(s);
         let u = local.dot(row) / ps[1]; // column index

@@ -94,15 +94,7 @@ impl Series {
 
     fn listing_entry(&self, index: usize) -> String {
         let s = self.summary();
-        format!(
-            "[{index}] {} number={} modality={} {} files {}x{}",
-            self.key,
-            s.series_number.map_or("-".to_string(), |n| n.to_string()),
-            s.modality,
-            s.n_files,
-            s.cols,
-            s.rows
-        )
+        format!("[{index}] {} number={} modality={} {} files {}x{}", self.key, s.series_number.map_or("-".to_string(), |n| n.to_string()), s.modality, s.n_files, s.cols, s.rows)
     }
 }
 
@@ -151,21 +143,13 @@ impl Discovery {
                 let i: usize = w.parse().ok()?;
                 self.series.get(i.checked_sub(1)?)
             };
-            return by_uid.or_else(by_number).or_else(by_index).ok_or_else(|| {
-                DicomError::SeriesNotFound { path: self.root.clone(), wanted: w.to_string(), listing: self.listing(&all) }
-                    .into()
-            });
+            return by_uid.or_else(by_number).or_else(by_index).ok_or_else(|| DicomError::SeriesNotFound { path: self.root.clone(), wanted: w.to_string(), listing: self.listing(&all) }.into());
         }
         let ct: Vec<&Series> = self.series.iter().filter(|s| s.slices[0].modality.eq_ignore_ascii_case("CT")).collect();
         let candidates = if ct.is_empty() { all } else { ct };
         match candidates.as_slice() {
             [one] => Ok(one),
-            _ => Err(DicomError::SeveralSeries {
-                path: self.root.clone(),
-                n: candidates.len(),
-                listing: self.listing(&candidates),
-            }
-            .into()),
+            _ => Err(DicomError::SeveralSeries { path: self.root.clone(), n: candidates.len(), listing: self.listing(&candidates) }.into()),
         }
     }
 }
@@ -219,11 +203,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery> {
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> Error {
-    if e.kind() == std::io::ErrorKind::NotFound {
-        Error::NotFound { path: path.to_path_buf() }
-    } else {
-        Error::Unreadable { path: path.to_path_buf(), source: e }
-    }
+    if e.kind() == std::io::ErrorKind::NotFound { Error::NotFound { path: path.to_path_buf() } } else { Error::Unreadable { path: path.to_path_buf(), source: e } }
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
@@ -299,13 +279,7 @@ fn check_pixel_layout(path: &Path, obj: &DefaultDicomObject, h: &SliceHeader, pi
     }
     let spp = uint(obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
     if let PixelData::Native(found) = pixel_data {
-        let expected = crate::limits::product(&[
-            u64::from(h.rows),
-            u64::from(h.cols),
-            u64::from(h.frames.max(1)),
-            u64::from(spp),
-            u64::from(h.bits_allocated) / 8,
-        ]);
+        let expected = crate::limits::product(&[u64::from(h.rows), u64::from(h.cols), u64::from(h.frames.max(1)), u64::from(spp), u64::from(h.bits_allocated) / 8]);
         if found != expected && found != expected.saturating_add(1) {
             let hint = if found == expected.saturating_mul(2) {
                 " (twice as long: 16-bit pixels under an 8-bit header?)".to_string()
@@ -320,13 +294,7 @@ fn check_pixel_layout(path: &Path, obj: &DefaultDicomObject, h: &SliceHeader, pi
                 path: path.to_path_buf(),
                 found,
                 expected,
-                layout: format!(
-                    "Rows x Columns x NumberOfFrames x SamplesPerPixel x BitsAllocated/8 = {}x{}x{}x{spp}x{}/8",
-                    h.rows,
-                    h.cols,
-                    h.frames.max(1),
-                    h.bits_allocated
-                ),
+                layout: format!("Rows x Columns x NumberOfFrames x SamplesPerPixel x BitsAllocated/8 = {}x{}x{}x{spp}x{}/8", h.rows, h.cols, h.frames.max(1), h.bits_allocated),
                 hint,
             }
             .into());
@@ -377,53 +345,28 @@ fn check_rescale(path: &Path, obj: &DefaultDicomObject) -> Result<()> {
     if let Some(inter) = one(tags::RESCALE_INTERCEPT, "RescaleIntercept")?
         && inter.abs() > MAX_RESCALE_INTERCEPT_HU
     {
-        return Err(bad_tag(
-            path,
-            "RescaleIntercept",
-            inter,
-            format!("a CT intercept is within +-{MAX_RESCALE_INTERCEPT_HU:e} HU (usually -1024); re-export the series"),
-        ));
+        return Err(bad_tag(path, "RescaleIntercept", inter, format!("a CT intercept is within +-{MAX_RESCALE_INTERCEPT_HU:e} HU (usually -1024); re-export the series")));
     }
     Ok(())
 }
 
 /// A trimmed string value, empty where absent.
 pub(crate) fn text(obj: &DefaultDicomObject, tag: dicom_object::Tag) -> String {
-    obj.element_opt(tag)
-        .ok()
-        .flatten()
-        .and_then(|e| e.to_str().ok().map(|s| s.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string()))
-        .unwrap_or_default()
+    obj.element_opt(tag).ok().flatten().and_then(|e| e.to_str().ok().map(|s| s.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string())).unwrap_or_default()
 }
 
 fn floats(obj: &DefaultDicomObject, tag: dicom_object::Tag) -> Option<Vec<f64>> {
     obj.element_opt(tag).ok().flatten().and_then(|e| e.to_multi_float64().ok())
 }
 
-fn fixed<const N: usize>(
-    path: &Path,
-    obj: &DefaultDicomObject,
-    tag: dicom_object::Tag,
-    name: &'static str,
-) -> Result<Option<[f64; N]>> {
+fn fixed<const N: usize>(path: &Path, obj: &DefaultDicomObject, tag: dicom_object::Tag, name: &'static str) -> Result<Option<[f64; N]>> {
     let Some(v) = floats(obj, tag) else { return Ok(None) };
     if v.is_empty() {
         return Ok(None);
     }
-    let arr: [f64; N] = v.as_slice().try_into().map_err(|_| DicomError::BadTag {
-        path: path.to_path_buf(),
-        tag_name: name,
-        value: format!("{v:?}"),
-        why: format!("expected {N} numbers"),
-    })?;
+    let arr: [f64; N] = v.as_slice().try_into().map_err(|_| DicomError::BadTag { path: path.to_path_buf(), tag_name: name, value: format!("{v:?}"), why: format!("expected {N} numbers") })?;
     if arr.iter().any(|x| !x.is_finite()) {
-        return Err(DicomError::BadTag {
-            path: path.to_path_buf(),
-            tag_name: name,
-            value: format!("{v:?}"),
-            why: "not finite".into(),
-        }
-        .into());
+        return Err(DicomError::BadTag { path: path.to_path_buf(), tag_name: name, value: format!("{v:?}"), why: "not finite".into() }.into());
     }
     Ok(Some(arr))
 }
@@ -433,11 +376,7 @@ fn uint(obj: &DefaultDicomObject, tag: dicom_object::Tag) -> Option<u32> {
 }
 
 pub(crate) fn header_from(path: &Path, obj: &DefaultDicomObject) -> Result<SliceHeader> {
-    let missing = |tag_name: &'static str, tag: dicom_object::Tag| DicomError::MissingTag {
-        path: path.to_path_buf(),
-        tag_name,
-        tag: format!("({:04X},{:04X})", tag.group(), tag.element()),
-    };
+    let missing = |tag_name: &'static str, tag: dicom_object::Tag| DicomError::MissingTag { path: path.to_path_buf(), tag_name, tag: format!("({:04X},{:04X})", tag.group(), tag.element()) };
     let rows = uint(obj, tags::ROWS).ok_or_else(|| missing("Rows", tags::ROWS))?;
     let cols = uint(obj, tags::COLUMNS).ok_or_else(|| missing("Columns", tags::COLUMNS))?;
     let name = text(obj, tags::PATIENT_NAME);
@@ -463,12 +402,7 @@ pub(crate) fn header_from(path: &Path, obj: &DefaultDicomObject) -> Result<Slice
             id: (!id.is_empty()).then_some(id),
             other: super::IDENTIFYING_FIELDS.iter().map(|(k, tag, _)| (k.to_string(), text(obj, *tag))).filter(|(_, v)| !v.trim().is_empty()).collect(),
         },
-        bits_allocated: obj
-            .element_opt(tags::BITS_ALLOCATED)
-            .ok()
-            .flatten()
-            .and_then(|e| e.to_int::<u16>().ok())
-            .unwrap_or(16),
+        bits_allocated: obj.element_opt(tags::BITS_ALLOCATED).ok().flatten().and_then(|e| e.to_int::<u16>().ok()).unwrap_or(16),
         file_len: 0,
     })
 }
@@ -480,9 +414,7 @@ fn group(headers: Vec<SliceHeader>) -> Vec<Series> {
     let mut order: Vec<String> = Vec::new();
     for h in headers {
         let key = if h.series_uid.is_empty() {
-            let iop = h.iop.map_or("no-orientation".to_string(), |o| {
-                o.iter().map(|x| format!("{:.4}", x + 0.0)).collect::<Vec<_>>().join(",")
-            });
+            let iop = h.iop.map_or("no-orientation".to_string(), |o| o.iter().map(|x| format!("{:.4}", x + 0.0)).collect::<Vec<_>>().join(","));
             let for_uid = if h.frame_of_reference_uid.is_empty() { "-" } else { &h.frame_of_reference_uid };
             format!("(no SeriesInstanceUID: frame of reference {for_uid}, orientation {iop}, {}x{})", h.cols, h.rows)
         } else {
@@ -499,15 +431,11 @@ fn group(headers: Vec<SliceHeader>) -> Vec<Series> {
             let slices = groups.remove(&key).unwrap_or_default();
             let mut warnings = Vec::new();
             let n_empty = |f: fn(&SliceHeader) -> &str| slices.iter().filter(|s| f(s).is_empty()).count();
-            let empties: Vec<String> = [
-                ("StudyInstanceUID", n_empty(|s| &s.study_uid)),
-                ("SeriesInstanceUID", n_empty(|s| &s.series_uid)),
-                ("SOPInstanceUID", n_empty(|s| &s.sop_uid)),
-            ]
-            .into_iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(t, n)| format!("{t} in {n}"))
-            .collect();
+            let empties: Vec<String> = [("StudyInstanceUID", n_empty(|s| &s.study_uid)), ("SeriesInstanceUID", n_empty(|s| &s.series_uid)), ("SOPInstanceUID", n_empty(|s| &s.sop_uid))]
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(t, n)| format!("{t} in {n}"))
+                .collect();
             if !empties.is_empty() {
                 warnings.push(format!(
                     "empty UIDs ({} of {} files): grouped the series by frame of reference, orientation and image size instead; a PACS will refuse these files",

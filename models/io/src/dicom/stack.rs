@@ -34,13 +34,7 @@ pub(crate) struct StackPlan {
 }
 
 fn bad_orientation(s: &SliceHeader, why: &str) -> Error {
-    DicomError::BadTag {
-        path: s.path.clone(),
-        tag_name: "ImageOrientationPatient",
-        value: format!("{:?}", s.iop),
-        why: why.to_string(),
-    }
-    .into()
+    DicomError::BadTag { path: s.path.clone(), tag_name: "ImageOrientationPatient", value: format!("{:?}", s.iop), why: why.to_string() }.into()
 }
 
 /// Plans the volume of `series`: sorting, checks and grid; `resample` allows an explicit
@@ -62,12 +56,7 @@ pub(crate) fn plan(series: &Series, resample: bool) -> Result<StackPlan> {
             [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
         }
         None => {
-            return Err(DicomError::MissingTag {
-                path: first.path.clone(),
-                tag_name: "ImageOrientationPatient",
-                tag: "(0020,0037)".into(),
-            }
-            .into());
+            return Err(DicomError::MissingTag { path: first.path.clone(), tag_name: "ImageOrientationPatient", tag: "(0020,0037)".into() }.into());
         }
     };
     let row = Vector3::new(iop[0], iop[1], iop[2]);
@@ -84,20 +73,22 @@ pub(crate) fn plan(series: &Series, resample: bool) -> Result<StackPlan> {
     for s in &slices {
         let o = s.iop.unwrap_or(iop);
         if o.iter().zip(iop).any(|(a, b)| (a - b).abs() > EQUAL_TOL) {
-            return Err(inconsistent(key, "ImageOrientationPatient", &first, s, format!("{iop:?}"), format!("{o:?}"),
-                ": the series mixes orientations (a localizer?); remove the odd files or pick another series"));
+            return Err(inconsistent(
+                key,
+                "ImageOrientationPatient",
+                &first,
+                s,
+                format!("{iop:?}"),
+                format!("{o:?}"),
+                ": the series mixes orientations (a localizer?); remove the odd files or pick another series",
+            ));
         }
     }
 
     // Positions: sorted along the normal.
     if slices.len() > 1 {
         if let Some(s) = slices.iter().find(|s| s.ipp.is_none()) {
-            return Err(DicomError::MissingTag {
-                path: s.path.clone(),
-                tag_name: "ImagePositionPatient",
-                tag: "(0020,0032)".into(),
-            }
-            .into());
+            return Err(DicomError::MissingTag { path: s.path.clone(), tag_name: "ImagePositionPatient", tag: "(0020,0032)".into() }.into());
         }
     } else if first.ipp.is_none() {
         warnings.push("ImagePositionPatient missing: origin set to (0, 0, 0)".to_string());
@@ -107,13 +98,7 @@ pub(crate) fn plan(series: &Series, resample: bool) -> Result<StackPlan> {
     let d: Vec<f64> = slices.iter().map(|s| pos(s).dot(&normal)).collect();
     for w in 0..slices.len().saturating_sub(1) {
         if d[w + 1] - d[w] < SAME_POSITION_MM {
-            return Err(DicomError::DuplicatePosition {
-                series: key.clone(),
-                a: slices[w].path.clone(),
-                b: slices[w + 1].path.clone(),
-                position_mm: d[w],
-            }
-            .into());
+            return Err(DicomError::DuplicatePosition { series: key.clone(), a: slices[w].path.clone(), b: slices[w + 1].path.clone(), position_mm: d[w] }.into());
         }
     }
 
@@ -122,13 +107,7 @@ pub(crate) fn plan(series: &Series, resample: bool) -> Result<StackPlan> {
     let ps0 = match first.pixel_spacing {
         Some(ps) if ps.iter().all(|x| *x > 0.0) => ps,
         Some(ps) => {
-            return Err(DicomError::BadTag {
-                path: first.path.clone(),
-                tag_name: "PixelSpacing",
-                value: format!("{ps:?}"),
-                why: "spacings must be > 0".into(),
-            }
-            .into());
+            return Err(DicomError::BadTag { path: first.path.clone(), tag_name: "PixelSpacing", value: format!("{ps:?}"), why: "spacings must be > 0".into() }.into());
         }
         None => {
             warnings.push("PixelSpacing missing: assumed 1 mm".to_string());
@@ -138,8 +117,15 @@ pub(crate) fn plan(series: &Series, resample: bool) -> Result<StackPlan> {
     for s in &slices {
         if (s.rows, s.cols) != (first.rows, first.cols) {
             if !resample {
-                return Err(inconsistent(key, "image size", &first, s, format!("{}x{}", first.cols, first.rows),
-                    format!("{}x{}", s.cols, s.rows), "; rerun with --resample to resample every slice onto the first slice's grid"));
+                return Err(inconsistent(
+                    key,
+                    "image size",
+                    &first,
+                    s,
+                    format!("{}x{}", first.cols, first.rows),
+                    format!("{}x{}", s.cols, s.rows),
+                    "; rerun with --resample to resample every slice onto the first slice's grid",
+                ));
             }
             needs_resample.push("mixed image sizes".into());
             break;
@@ -149,8 +135,7 @@ pub(crate) fn plan(series: &Series, resample: bool) -> Result<StackPlan> {
         let ps = s.pixel_spacing.unwrap_or(ps0);
         if ps.iter().zip(ps0).any(|(a, b)| (a - b).abs() > EQUAL_TOL) {
             if !resample {
-                return Err(inconsistent(key, "PixelSpacing", &first, s, format!("{ps0:?}"), format!("{ps:?}"),
-                    "; rerun with --resample to resample every slice onto the first slice's grid"));
+                return Err(inconsistent(key, "PixelSpacing", &first, s, format!("{ps0:?}"), format!("{ps:?}"), "; rerun with --resample to resample every slice onto the first slice's grid"));
             }
             needs_resample.push("mixed pixel spacings".into());
             break;
@@ -183,12 +168,7 @@ pub(crate) fn plan(series: &Series, resample: bool) -> Result<StackPlan> {
         sorted.sort_by(f64::total_cmp);
         let median = sorted[sorted.len() / 2];
         let tol = SPACING_ABS_TOL_MM.max(SPACING_REL_TOL * median);
-        let (worst, dev) = gaps
-            .iter()
-            .enumerate()
-            .map(|(i, g)| (i, (g - slice_spacing_mm).abs()))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .unwrap_or((0, 0.0));
+        let (worst, dev) = gaps.iter().enumerate().map(|(i, g)| (i, (g - slice_spacing_mm).abs())).max_by(|a, b| a.1.total_cmp(&b.1)).unwrap_or((0, 0.0));
         if dev > tol {
             regular_mm = median;
             let n_missing: f64 = gaps.iter().map(|g| (g / median).round() - 1.0).filter(|m| *m > 0.0).sum();
@@ -209,26 +189,18 @@ pub(crate) fn plan(series: &Series, resample: bool) -> Result<StackPlan> {
     }
 
     let direction = Matrix3::from_columns(&[row, col, normal]);
-    let (nk, dz) = if needs_resample.is_empty() {
-        (n, slice_spacing_mm)
-    } else {
-        (((d[n - 1] - d[0]) / regular_mm).round() as usize + 1, regular_mm)
-    };
+    let (nk, dz) = if needs_resample.is_empty() { (n, slice_spacing_mm) } else { (((d[n - 1] - d[0]) / regular_mm).round() as usize + 1, regular_mm) };
     let grid = Grid::new([first.cols as usize, first.rows as usize, nk], Vector3::new(ps0[1], ps0[0], dz), pos(&slices[0]), direction)
         .map_err(|source| Error::Geometry { path: first.path.clone(), source })?;
     crate::sanity::check_grid(&grid, &first.path)?;
     if needs_resample.is_empty() {
         if let Some(t) = slices.iter().filter_map(|s| s.gantry_tilt_deg).find(|t| t.abs() > 1e-3) {
-            warnings.push(format!(
-                "GantryDetectorTilt is {t} deg but the slice positions run along the normal: the scanner already corrected the tilt"
-            ));
+            warnings.push(format!("GantryDetectorTilt is {t} deg but the slice positions run along the normal: the scanner already corrected the tilt"));
         }
         return Ok(StackPlan { slices, grid, resample: None, warnings });
     }
-    let message = format!(
-        "resampled series {key} ({}) onto a regular grid of {nk} slices {dz:.3} mm apart (bilinear in-plane, linear along the normal), as --resample asked",
-        needs_resample.join(", ")
-    );
+    let message =
+        format!("resampled series {key} ({}) onto a regular grid of {nk} slices {dz:.3} mm apart (bilinear in-plane, linear along the normal), as --resample asked", needs_resample.join(", "));
     tracing::warn!("{message}");
     warnings.push(message);
     let plan = ResamplePlan::new(&slices, &grid, ps0);
@@ -239,21 +211,6 @@ pub(crate) fn plan(series: &Series, resample: bool) -> Result<StackPlan> {
 /// reconstructed thickness, not a spacing); SimpleITK/GDCM also report 1 mm.
 const SINGLE_SLICE_SPACING_MM: f64 = 1.0;
 
-fn inconsistent(
-    series: &str,
-    what: &'static str,
-    a: &SliceHeader,
-    b: &SliceHeader,
-    first: String,
-    other: String,
-    fix: &'static str,
-) -> Error {
-    DicomError::Inconsistent {
-        series: series.to_string(),
-        what,
-        first: format!("{first} in {}", a.path.display()),
-        other: format!("{other} in {}", b.path.display()),
-        fix,
-    }
-    .into()
+fn inconsistent(series: &str, what: &'static str, a: &SliceHeader, b: &SliceHeader, first: String, other: String, fix: &'static str) -> Error {
+    DicomError::Inconsistent { series: series.to_string(), what, first: format!("{first} in {}", a.path.display()), other: format!("{other} in {}", b.path.display()), fix }.into()
 }

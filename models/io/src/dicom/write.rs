@@ -29,12 +29,7 @@ pub struct WriteSeriesOptions {
 
 impl Default for WriteSeriesOptions {
     fn default() -> Self {
-        Self {
-            description: "coxa export".into(),
-            uid_seed: None,
-            file_prefix: "slice_".into(),
-            patient: PatientIdentity::default(),
-        }
+        Self { description: "coxa export".into(), uid_seed: None, file_prefix: "slice_".into(), patient: PatientIdentity::default() }
     }
 }
 
@@ -185,24 +180,14 @@ pub fn write_series(vol: &Volume, dir: &Path, options: &WriteSeriesOptions) -> R
         put(tags::RESCALE_SLOPE, VR::DS, ds(slope).into());
         put(tags::RESCALE_TYPE, VR::LO, "HU".into());
         let plane = vol.hu().index_axis(ndarray::Axis(0), k);
-        let stored: Vec<u16> = plane
-            .iter()
-            .map(|&v| ((f64::from(v) - intercept) / slope).round().clamp(-32768.0, 32767.0) as i16 as u16)
-            .collect();
+        let stored: Vec<u16> = plane.iter().map(|&v| ((f64::from(v) - intercept) / slope).round().clamp(-32768.0, 32767.0) as i16 as u16).collect();
         put(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(stored.into()));
         let file = obj
             .with_meta(
-                FileMetaTableBuilder::new()
-                    .media_storage_sop_class_uid(uids::CT_IMAGE_STORAGE)
-                    .media_storage_sop_instance_uid(sop_uid.as_str())
-                    .transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN),
+                FileMetaTableBuilder::new().media_storage_sop_class_uid(uids::CT_IMAGE_STORAGE).media_storage_sop_instance_uid(sop_uid.as_str()).transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN),
             )
             .map_err(|e| wrerr(e.to_string()))?;
-        let out = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .map_err(|source| Error::Write { path: path.clone(), source })?;
+        let out = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|source| Error::Write { path: path.clone(), source })?;
         if let Err(e) = file.write_all(out) {
             let _ = std::fs::remove_file(path);
             return Err(wrerr(format!("{}: {e}", path.display())));

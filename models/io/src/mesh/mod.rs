@@ -48,9 +48,7 @@ use crate::{Error, Limits, Result};
 #[derive(Debug, thiserror::Error)]
 pub enum MeshFileError {
     /// The extension is not `.stl`, `.ply` (or `.vtk` for reading).
-    #[error(
-        "{path}: unknown mesh file type; coxa reads .stl, .ply, legacy .vtk and .vtp files and writes .stl and .ply"
-    )]
+    #[error("{path}: unknown mesh file type; coxa reads .stl, .ply, legacy .vtk and .vtp files and writes .stl and .ply")]
     BadExtension {
         /// The file.
         path: PathBuf,
@@ -112,19 +110,12 @@ enum Format {
 }
 
 fn format_of(path: &Path) -> Result<Format> {
-    match path
-        .extension()
-        .map(|e| e.to_string_lossy().to_lowercase())
-        .as_deref()
-    {
+    match path.extension().map(|e| e.to_string_lossy().to_lowercase()).as_deref() {
         Some("stl") => Ok(Format::Stl),
         Some("ply") => Ok(Format::Ply),
         Some("vtk") => Ok(Format::Vtk),
         Some("vtp") => Ok(Format::Vtp),
-        _ => Err(MeshFileError::BadExtension {
-            path: path.to_path_buf(),
-        }
-        .into()),
+        _ => Err(MeshFileError::BadExtension { path: path.to_path_buf() }.into()),
     }
 }
 
@@ -158,11 +149,9 @@ pub fn write_mesh(mesh: &Mesh, path: &Path) -> Result<()> {
     match format_of(path)? {
         Format::Stl => write_stl(mesh, path),
         Format::Ply => write_ply(mesh, path),
-        Format::Vtk | Format::Vtp => Err(MeshFileError::Unsupported {
-            path: path.to_path_buf(),
-            why: "coxa reads VTK (.vtk, .vtp) but does not write it; write .ply (exact doubles, vertex order kept) or .stl".into(),
+        Format::Vtk | Format::Vtp => {
+            Err(MeshFileError::Unsupported { path: path.to_path_buf(), why: "coxa reads VTK (.vtk, .vtp) but does not write it; write .ply (exact doubles, vertex order kept) or .stl".into() }.into())
         }
-        .into()),
     }
 }
 
@@ -178,18 +167,8 @@ fn read_all(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
 }
 
 /// A mesh from parsed parts, or [`MeshFileError::InvalidMesh`].
-fn checked_mesh(
-    path: &Path,
-    vertices: Vec<nalgebra::Point3<f64>>,
-    triangles: Vec<[u32; 3]>,
-) -> Result<Mesh> {
-    Mesh::new(vertices, triangles).map_err(|source| {
-        MeshFileError::InvalidMesh {
-            path: path.to_path_buf(),
-            source,
-        }
-        .into()
-    })
+fn checked_mesh(path: &Path, vertices: Vec<nalgebra::Point3<f64>>, triangles: Vec<[u32; 3]>) -> Result<Mesh> {
+    Mesh::new(vertices, triangles).map_err(|source| MeshFileError::InvalidMesh { path: path.to_path_buf(), source }.into())
 }
 
 /// Creates `path` (refusing an existing one), runs `body`, and removes the file again if
@@ -198,33 +177,23 @@ fn write_new(path: &Path, body: impl FnOnce(&mut BufWriter<File>) -> io::Result<
     let file = match OpenOptions::new().write(true).create_new(true).open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            return Err(Error::WouldOverwrite {
-                path: path.to_path_buf(),
-            });
+            return Err(Error::WouldOverwrite { path: path.to_path_buf() });
         }
         Err(e) => {
-            return Err(Error::Write {
-                path: path.to_path_buf(),
-                source: e,
-            });
+            return Err(Error::Write { path: path.to_path_buf(), source: e });
         }
     };
     let write = || -> io::Result<()> {
         let mut out = BufWriter::with_capacity(1 << 20, file);
         body(&mut out)?;
         out.flush()?;
-        out.into_inner()
-            .map_err(io::IntoInnerError::into_error)?
-            .sync_data()
+        out.into_inner().map_err(io::IntoInnerError::into_error)?.sync_data()
     };
     let result = write();
     if let Err(e) = result {
         // Best effort: the partial file is ours (create_new), so removing it loses nothing.
         let _ = std::fs::remove_file(path);
-        return Err(Error::Write {
-            path: path.to_path_buf(),
-            source: e,
-        });
+        return Err(Error::Write { path: path.to_path_buf(), source: e });
     }
     Ok(())
 }

@@ -152,9 +152,7 @@ pub(crate) fn read_ply_with(path: &Path, limits: &Limits) -> Result<Mesh> {
     let [Some(ix), Some(iy), Some(iz)] = xyz else {
         return Err(unsupported("the 'vertex' element lacks scalar x, y, z properties").into());
     };
-    let face_list = face.map(|f| {
-        f.properties.iter().position(|p| matches!(p, Property::List { name, .. } if name == "vertex_indices" || name == "vertex_index"))
-    });
+    let face_list = face.map(|f| f.properties.iter().position(|p| matches!(p, Property::List { name, .. } if name == "vertex_indices" || name == "vertex_index")));
     if let Some(None) = face_list {
         return Err(unsupported("the 'face' element has no 'vertex_indices' list").into());
     }
@@ -198,15 +196,8 @@ pub(crate) fn read_ply_with(path: &Path, limits: &Limits) -> Result<Mesh> {
     let mut triangles = Vec::new();
     let truncated = |e: &Element, i: usize, err: ValueError| -> crate::Error {
         match err {
-            ValueError::End => MeshFileError::Truncated {
-                path: path.to_path_buf(),
-                format: "PLY",
-                why: format!("the data end inside {} {i} of the {} the header announces", e.name, e.count),
-            }
-            .into(),
-            ValueError::Bad(why) => {
-                MeshFileError::Corrupt { path: path.to_path_buf(), format: "PLY", why: format!("{} {i}: {why}", e.name) }.into()
-            }
+            ValueError::End => MeshFileError::Truncated { path: path.to_path_buf(), format: "PLY", why: format!("the data end inside {} {i} of the {} the header announces", e.name, e.count) }.into(),
+            ValueError::Bad(why) => MeshFileError::Corrupt { path: path.to_path_buf(), format: "PLY", why: format!("{} {i}: {why}", e.name) }.into(),
         }
     };
     for e in &elements {

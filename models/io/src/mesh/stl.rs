@@ -35,11 +35,7 @@ pub(crate) fn read_stl_with(path: &Path, limits: &Limits) -> Result<Mesh> {
         return read_ascii(path, &bytes);
     }
     let why = match announced {
-        Some(n) => format!(
-            "its header announces {n} triangles, so it must be 84 + 50 x {n} = {} bytes long, but it is {} bytes",
-            84 + 50 * n,
-            bytes.len()
-        ),
+        Some(n) => format!("its header announces {n} triangles, so it must be 84 + 50 x {n} = {} bytes long, but it is {} bytes", 84 + 50 * n, bytes.len()),
         None => format!("{} bytes, shorter than the 84-byte header", bytes.len()),
     };
     Err(MeshFileError::Truncated { path: path.to_path_buf(), format: "binary STL", why }.into())
@@ -143,10 +139,8 @@ fn read_ascii(path: &Path, bytes: &[u8]) -> Result<Mesh> {
 /// [`MeshFileError::NotRepresentable`] if a coordinate exceeds single precision's range or there
 /// are more than 2³² − 1 triangles (nothing is written then).
 pub fn write_stl(mesh: &Mesh, path: &Path) -> Result<()> {
-    let n = u32::try_from(mesh.triangles().len()).map_err(|_| MeshFileError::NotRepresentable {
-        path: path.to_path_buf(),
-        why: format!("{} triangles exceed binary STL's 32-bit count; write PLY or decimate", mesh.triangles().len()),
-    })?;
+    let n = u32::try_from(mesh.triangles().len())
+        .map_err(|_| MeshFileError::NotRepresentable { path: path.to_path_buf(), why: format!("{} triangles exceed binary STL's 32-bit count; write PLY or decimate", mesh.triangles().len()) })?;
     let v32: Vec<[f32; 3]> = mesh.vertices().iter().map(|p| [p.x as f32, p.y as f32, p.z as f32]).collect();
     if let Some(p) = v32.iter().position(|p| p.iter().any(|c| !c.is_finite())) {
         return Err(MeshFileError::NotRepresentable {

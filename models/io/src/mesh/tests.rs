@@ -9,41 +9,16 @@ use crate::Error;
 /// A closed octahedron whose vertices appear in the order the triangles first name them (so an
 /// STL round trip, which numbers vertices that way, gives the same mesh).
 fn octahedron(scale: f64, shift: [f64; 3]) -> Mesh {
-    let v = [
-        [1.0, 0.0, 0.0],
-        [0.0, 1.0, 0.0],
-        [0.0, 0.0, 1.0],
-        [-1.0, 0.0, 0.0],
-        [0.0, -1.0, 0.0],
-        [0.0, 0.0, -1.0],
-    ]
-    .map(|p| {
-        Point3::new(
-            p[0] * scale + shift[0],
-            p[1] * scale + shift[1],
-            p[2] * scale + shift[2],
-        )
-    });
-    let t = vec![
-        [0, 1, 2],
-        [1, 3, 2],
-        [3, 4, 2],
-        [4, 0, 2],
-        [1, 0, 5],
-        [3, 1, 5],
-        [4, 3, 5],
-        [0, 4, 5],
-    ];
+    let v = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]]
+        .map(|p| Point3::new(p[0] * scale + shift[0], p[1] * scale + shift[1], p[2] * scale + shift[2]));
+    let t = vec![[0, 1, 2], [1, 3, 2], [3, 4, 2], [4, 0, 2], [1, 0, 5], [3, 1, 5], [4, 3, 5], [0, 4, 5]];
     Mesh::new(v.to_vec(), t).unwrap()
 }
 
 fn assert_file_error(r: crate::Result<Mesh>, path: &Path, what: &str) -> MeshFileError {
     match r {
         Err(Error::Mesh(e)) => {
-            assert!(
-                e.to_string().contains(&path.display().to_string()),
-                "{what}: message does not name the file: {e}"
-            );
+            assert!(e.to_string().contains(&path.display().to_string()), "{what}: message does not name the file: {e}");
             e
         }
         other => panic!("{what}: expected a mesh file error, got {other:?}"),
@@ -94,10 +69,7 @@ fn unrepresentable_stl_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("big.stl");
     let r = write_stl(&octahedron(1e300, [0.0; 3]), &p);
-    assert!(
-        matches!(r, Err(Error::Mesh(MeshFileError::NotRepresentable { .. }))),
-        "{r:?}"
-    );
+    assert!(matches!(r, Err(Error::Mesh(MeshFileError::NotRepresentable { .. }))), "{r:?}");
     assert!(!p.exists());
 }
 
@@ -107,11 +79,7 @@ fn truncated_and_corrupt_stl_are_errors() {
     let good = dir.path().join("good.stl");
     write_stl(&octahedron(2.0, [0.0; 3]), &good).unwrap();
     let bytes = std::fs::read(&good).unwrap();
-    for (name, data) in [
-        ("cut.stl", &bytes[..bytes.len() - 1]),
-        ("header.stl", &bytes[..60]),
-        ("long.stl", &[&bytes[..], &[0u8; 3]].concat()[..]),
-    ] {
+    for (name, data) in [("cut.stl", &bytes[..bytes.len() - 1]), ("header.stl", &bytes[..60]), ("long.stl", &[&bytes[..], &[0u8; 3]].concat()[..])] {
         let p = dir.path().join(name);
         std::fs::write(&p, data).unwrap();
         let e = assert_file_error(read_stl(&p), &p, name);
@@ -119,28 +87,15 @@ fn truncated_and_corrupt_stl_are_errors() {
     }
     let p = dir.path().join("cut.stl");
     let msg = read_stl(&p).unwrap_err().to_string();
-    assert!(
-        msg.contains("84 + 50 x 8 = 484 bytes") && msg.contains("483"),
-        "{msg}"
-    );
+    assert!(msg.contains("84 + 50 x 8 = 484 bytes") && msg.contains("483"), "{msg}");
     let bad = dir.path().join("bad.stl");
-    std::fs::write(
-        &bad,
-        "solid x\n facet normal 0 0 1\n  outer loop\n   vertex 0 0 zero\n",
-    )
-    .unwrap();
-    assert!(matches!(
-        assert_file_error(read_stl(&bad), &bad, "ascii"),
-        MeshFileError::Corrupt { .. }
-    ));
+    std::fs::write(&bad, "solid x\n facet normal 0 0 1\n  outer loop\n   vertex 0 0 zero\n").unwrap();
+    assert!(matches!(assert_file_error(read_stl(&bad), &bad, "ascii"), MeshFileError::Corrupt { .. }));
     let missing = dir.path().join("missing.stl");
     assert!(matches!(read_stl(&missing), Err(Error::NotFound { .. })));
     let txt = dir.path().join("mesh.obj");
     std::fs::write(&txt, "").unwrap();
-    assert!(matches!(
-        read_mesh(&txt),
-        Err(Error::Mesh(MeshFileError::BadExtension { .. }))
-    ));
+    assert!(matches!(read_mesh(&txt), Err(Error::Mesh(MeshFileError::BadExtension { .. }))));
 }
 
 #[test]
@@ -152,11 +107,7 @@ fn ascii_stl_is_welded() {
         s.push_str(" facet normal 0 0 0\n  outer loop\n");
         for p in m.corners(t) {
             // -0 and +0 must weld.
-            let z = if p.z == 0.0 {
-                "-0".to_string()
-            } else {
-                p.z.to_string()
-            };
+            let z = if p.z == 0.0 { "-0".to_string() } else { p.z.to_string() };
             s.push_str(&format!("   vertex {} {} {z}\n", p.x, p.y));
         }
         s.push_str("  endloop\n endfacet\n");
@@ -204,60 +155,29 @@ fn ply_variants() {
     // Truncated body.
     let p = dir.path().join("cut.ply");
     std::fs::write(&p, &big[..big.len() - 2]).unwrap();
-    assert!(matches!(
-        assert_file_error(read_ply(&p), &p, "cut"),
-        MeshFileError::Truncated { .. }
-    ));
+    assert!(matches!(assert_file_error(read_ply(&p), &p, "cut"), MeshFileError::Truncated { .. }));
     // Index beyond the vertices.
     let mut bad = big.clone();
     let n = bad.len();
     bad[n - 4..].copy_from_slice(&7u32.to_be_bytes());
     let p = dir.path().join("index.ply");
     std::fs::write(&p, &bad).unwrap();
-    assert!(matches!(
-        assert_file_error(read_ply(&p), &p, "index"),
-        MeshFileError::InvalidMesh { .. }
-    ));
+    assert!(matches!(assert_file_error(read_ply(&p), &p, "index"), MeshFileError::InvalidMesh { .. }));
     // Not a PLY header.
     let p = dir.path().join("junk.ply");
-    std::fs::write(
-        &p,
-        "ply\nformat ascii 1.0\nelement vertex 1\nbogus line\nend_header\n",
-    )
-    .unwrap();
-    assert!(matches!(
-        assert_file_error(read_ply(&p), &p, "junk"),
-        MeshFileError::Corrupt { .. }
-    ));
+    std::fs::write(&p, "ply\nformat ascii 1.0\nelement vertex 1\nbogus line\nend_header\n").unwrap();
+    assert!(matches!(assert_file_error(read_ply(&p), &p, "junk"), MeshFileError::Corrupt { .. }));
     // No faces is fine (an empty mesh); no x, y, z is not.
     let p = dir.path().join("nox.ply");
-    std::fs::write(
-        &p,
-        "ply\nformat ascii 1.0\nelement vertex 1\nproperty float u\nend_header\n1\n",
-    )
-    .unwrap();
-    assert!(matches!(
-        assert_file_error(read_ply(&p), &p, "nox"),
-        MeshFileError::Unsupported { .. }
-    ));
+    std::fs::write(&p, "ply\nformat ascii 1.0\nelement vertex 1\nproperty float u\nend_header\n1\n").unwrap();
+    assert!(matches!(assert_file_error(read_ply(&p), &p, "nox"), MeshFileError::Unsupported { .. }));
 }
 
 /// A legacy VTK file with `points` (as `ty`), the cells of `sections` (keyword, cells), in the
 /// classic cell layout (version 4.2) or version 5.1's OFFSETS/CONNECTIVITY, ASCII or BINARY.
-fn vtk_bytes(
-    binary: bool,
-    v5: bool,
-    ty: &str,
-    points: &[[f64; 3]],
-    sections: &[(&str, Vec<Vec<u32>>)],
-    tail: &str,
-) -> Vec<u8> {
+fn vtk_bytes(binary: bool, v5: bool, ty: &str, points: &[[f64; 3]], sections: &[(&str, Vec<Vec<u32>>)], tail: &str) -> Vec<u8> {
     let version = if v5 { "5.1" } else { "4.2" };
-    let mut b = format!(
-        "# vtk DataFile Version {version}\nmade by the test\n{}\nDATASET POLYDATA\n",
-        if binary { "BINARY" } else { "ASCII" }
-    )
-    .into_bytes();
+    let mut b = format!("# vtk DataFile Version {version}\nmade by the test\n{}\nDATASET POLYDATA\n", if binary { "BINARY" } else { "ASCII" }).into_bytes();
     // A FIELD block before the points must be read past.
     b.extend_from_slice(b"FIELD FieldData 1\nTimeValue 1 1 double\n");
     if binary {
@@ -285,13 +205,7 @@ fn vtk_bytes(
     for (keyword, cells) in sections {
         let size: usize = cells.iter().map(Vec::len).sum();
         if v5 {
-            b.extend_from_slice(
-                format!(
-                    "{keyword} {} {size}\nOFFSETS vtktypeint64\n",
-                    cells.len() + 1
-                )
-                .as_bytes(),
-            );
+            b.extend_from_slice(format!("{keyword} {} {size}\nOFFSETS vtktypeint64\n", cells.len() + 1).as_bytes());
             let mut o = 0;
             int(&mut b, 0, true);
             for c in cells {
@@ -305,9 +219,7 @@ fn vtk_bytes(
                 }
             }
         } else {
-            b.extend_from_slice(
-                format!("{keyword} {} {}\n", cells.len(), size + cells.len()).as_bytes(),
-            );
+            b.extend_from_slice(format!("{keyword} {} {}\n", cells.len(), size + cells.len()).as_bytes());
             for c in cells {
                 int(&mut b, c.len() as u32, false);
                 for &i in c {
@@ -326,29 +238,9 @@ fn vtk_polydata_in_every_layout_keeps_vertex_order() {
     let dir = tempfile::tempdir().unwrap();
     // Seven points, one unused (index 6) and two with identical coordinates (0 and 5): a VTK read
     // must keep all seven, in order.
-    let pts = [
-        [0.1, 0.2, 0.3],
-        [10.0, 0.0, -1.0 / 3.0],
-        [0.0, 10.0, 1e-7],
-        [10.0, 10.0, 123.456],
-        [5.0, 5.0, -600.25],
-        [0.1, 0.2, 0.3],
-        [7.0, 8.0, 9.0],
-    ];
-    let sections = [
-        ("VERTICES", vec![vec![6]]),
-        ("LINES", vec![vec![0, 1, 2]]),
-        ("POLYGONS", vec![vec![0, 1, 3, 2], vec![1, 4, 3]]),
-        ("TRIANGLE_STRIPS", vec![vec![0, 1, 2, 3, 4], vec![5, 5, 2]]),
-    ];
-    let want_tris = [
-        [0, 1, 3],
-        [0, 3, 2],
-        [1, 4, 3],
-        [0, 1, 2],
-        [2, 1, 3],
-        [2, 3, 4],
-    ];
+    let pts = [[0.1, 0.2, 0.3], [10.0, 0.0, -1.0 / 3.0], [0.0, 10.0, 1e-7], [10.0, 10.0, 123.456], [5.0, 5.0, -600.25], [0.1, 0.2, 0.3], [7.0, 8.0, 9.0]];
+    let sections = [("VERTICES", vec![vec![6]]), ("LINES", vec![vec![0, 1, 2]]), ("POLYGONS", vec![vec![0, 1, 3, 2], vec![1, 4, 3]]), ("TRIANGLE_STRIPS", vec![vec![0, 1, 2, 3, 4], vec![5, 5, 2]])];
+    let want_tris = [[0, 1, 3], [0, 3, 2], [1, 4, 3], [0, 1, 2], [2, 1, 3], [2, 3, 4]];
     let tail = "POINT_DATA 7\nSCALARS s float 1\nLOOKUP_TABLE default\n1 2 3 4 5 6 7\n";
     for binary in [false, true] {
         for v5 in [false, true] {
@@ -357,17 +249,7 @@ fn vtk_polydata_in_every_layout_keeps_vertex_order() {
                 let p = dir.path().join(&name);
                 std::fs::write(&p, vtk_bytes(binary, v5, ty, &pts, &sections, tail)).unwrap();
                 let m = read_mesh(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
-                let want: Vec<Point3<f64>> = pts
-                    .iter()
-                    .map(|p| {
-                        if ty == "float" {
-                            p.map(|c| f64::from(c as f32))
-                        } else {
-                            *p
-                        }
-                    })
-                    .map(Point3::from)
-                    .collect();
+                let want: Vec<Point3<f64>> = pts.iter().map(|p| if ty == "float" { p.map(|c| f64::from(c as f32)) } else { *p }).map(Point3::from).collect();
                 assert_eq!(m.vertices(), &want[..], "{name}");
                 assert_eq!(m.triangles(), &want_tris[..], "{name}");
             }
@@ -375,10 +257,7 @@ fn vtk_polydata_in_every_layout_keeps_vertex_order() {
     }
     // Writing VTK is refused without creating a file.
     let p = dir.path().join("out.vtk");
-    assert!(matches!(
-        write_mesh(&octahedron(1.0, [0.0; 3]), &p),
-        Err(Error::Mesh(MeshFileError::Unsupported { .. }))
-    ));
+    assert!(matches!(write_mesh(&octahedron(1.0, [0.0; 3]), &p), Err(Error::Mesh(MeshFileError::Unsupported { .. }))));
     assert!(!p.exists());
 }
 
@@ -386,14 +265,7 @@ fn vtk_polydata_in_every_layout_keeps_vertex_order() {
 fn bad_vtk_files_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let pts = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]];
-    let good = vtk_bytes(
-        true,
-        false,
-        "double",
-        &pts,
-        &[("POLYGONS", vec![vec![0, 1, 2]])],
-        "",
-    );
+    let good = vtk_bytes(true, false, "double", &pts, &[("POLYGONS", vec![vec![0, 1, 2]])], "");
     let write = |name: &str, data: &[u8]| {
         let p = dir.path().join(name);
         std::fs::write(&p, data).unwrap();
@@ -401,84 +273,36 @@ fn bad_vtk_files_are_clear_errors() {
     };
     // Cut inside the points, and inside the polygons.
     let points_end = good.windows(8).position(|w| w == b"POLYGONS").unwrap();
-    for (name, cut) in [
-        ("points.vtk", points_end - 10),
-        ("cells.vtk", good.len() - 3),
-    ] {
+    for (name, cut) in [("points.vtk", points_end - 10), ("cells.vtk", good.len() - 3)] {
         let p = write(name, &good[..cut]);
         let e = assert_file_error(read_vtk(&p), &p, name);
         assert!(matches!(e, MeshFileError::Truncated { .. }), "{name}: {e}");
     }
     // A huge announced count fails before allocating.
-    let huge = String::from_utf8_lossy(&vtk_bytes(false, false, "float", &pts, &[], ""))
-        .replace("POINTS 3", "POINTS 4000000000000");
+    let huge = String::from_utf8_lossy(&vtk_bytes(false, false, "float", &pts, &[], "")).replace("POINTS 3", "POINTS 4000000000000");
     let p = write("huge.vtk", huge.as_bytes());
     let e = assert_file_error(read_vtk(&p), &p, "huge");
-    assert!(
-        matches!(e, MeshFileError::Truncated { .. }) && e.to_string().contains("cannot fit"),
-        "{e}"
-    );
+    assert!(matches!(e, MeshFileError::Truncated { .. }) && e.to_string().contains("cannot fit"), "{e}");
     // An index beyond the points.
-    let p = write(
-        "index.vtk",
-        &vtk_bytes(
-            false,
-            false,
-            "float",
-            &pts,
-            &[("POLYGONS", vec![vec![0, 1, 3]])],
-            "",
-        ),
-    );
-    assert!(matches!(
-        assert_file_error(read_vtk(&p), &p, "index"),
-        MeshFileError::InvalidMesh { .. }
-    ));
+    let p = write("index.vtk", &vtk_bytes(false, false, "float", &pts, &[("POLYGONS", vec![vec![0, 1, 3]])], ""));
+    assert!(matches!(assert_file_error(read_vtk(&p), &p, "index"), MeshFileError::InvalidMesh { .. }));
     // The cell sizes do not add up to the header's size.
     let p = write("size.vtk", b"# vtk DataFile Version 3.0\nt\nASCII\nDATASET POLYDATA\nPOINTS 3 float\n0 0 0 1 0 0 0 1 0\nPOLYGONS 1 5\n3 0 1 2 7\n");
-    assert!(matches!(
-        assert_file_error(read_vtk(&p), &p, "size"),
-        MeshFileError::Corrupt { .. }
-    ));
+    assert!(matches!(assert_file_error(read_vtk(&p), &p, "size"), MeshFileError::Corrupt { .. }));
     // Not a number.
-    let p = write(
-        "nan.vtk",
-        b"# vtk DataFile Version 3.0\nt\nASCII\nDATASET POLYDATA\nPOINTS 1 float\n0 zero 0\n",
-    );
+    let p = write("nan.vtk", b"# vtk DataFile Version 3.0\nt\nASCII\nDATASET POLYDATA\nPOINTS 1 float\n0 zero 0\n");
     let e = assert_file_error(read_vtk(&p), &p, "nan");
-    assert!(
-        matches!(e, MeshFileError::Corrupt { .. }) && e.to_string().contains("\"zero\""),
-        "{e}"
-    );
+    assert!(matches!(e, MeshFileError::Corrupt { .. }) && e.to_string().contains("\"zero\""), "{e}");
     // Another dataset, and no points.
-    let p = write(
-        "grid.vtk",
-        b"# vtk DataFile Version 3.0\nt\nASCII\nDATASET UNSTRUCTURED_GRID\nPOINTS 0 float\n",
-    );
+    let p = write("grid.vtk", b"# vtk DataFile Version 3.0\nt\nASCII\nDATASET UNSTRUCTURED_GRID\nPOINTS 0 float\n");
     let e = assert_file_error(read_vtk(&p), &p, "grid");
-    assert!(
-        matches!(e, MeshFileError::Unsupported { .. })
-            && e.to_string().contains("UNSTRUCTURED_GRID"),
-        "{e}"
-    );
-    let p = write(
-        "nopoints.vtk",
-        b"# vtk DataFile Version 3.0\nt\nASCII\nDATASET POLYDATA\n",
-    );
-    assert!(matches!(
-        assert_file_error(read_vtk(&p), &p, "nopoints"),
-        MeshFileError::Unsupported { .. }
-    ));
+    assert!(matches!(e, MeshFileError::Unsupported { .. }) && e.to_string().contains("UNSTRUCTURED_GRID"), "{e}");
+    let p = write("nopoints.vtk", b"# vtk DataFile Version 3.0\nt\nASCII\nDATASET POLYDATA\n");
+    assert!(matches!(assert_file_error(read_vtk(&p), &p, "nopoints"), MeshFileError::Unsupported { .. }));
     // Not VTK at all (an XML .vtp renamed).
-    let p = write(
-        "xml.vtk",
-        b"<?xml version=\"1.0\"?>\n<VTKFile type=\"PolyData\">\n",
-    );
+    let p = write("xml.vtk", b"<?xml version=\"1.0\"?>\n<VTKFile type=\"PolyData\">\n");
     let e = assert_file_error(read_vtk(&p), &p, "xml");
-    assert!(
-        matches!(e, MeshFileError::Corrupt { .. }) && e.to_string().contains("XML"),
-        "{e}"
-    );
+    assert!(matches!(e, MeshFileError::Corrupt { .. }) && e.to_string().contains("XML"), "{e}");
 }
 
 #[test]

@@ -224,11 +224,7 @@ fn parse(bytes: &[u8]) -> Result<Mesh, Fail> {
     let Some(version) = version_text.trim().strip_prefix("# vtk DataFile Version").map(str::trim) else {
         return Err(Fail::Corrupt("line 1 is not '# vtk DataFile Version x.y'; is this an XML .vtp/.vtu file or not VTK at all?".into()));
     };
-    let major: u32 = version
-        .split('.')
-        .next()
-        .and_then(|m| m.parse().ok())
-        .ok_or_else(|| Fail::Corrupt(format!("line 1: version {version:?} is not a number")))?;
+    let major: u32 = version.split('.').next().and_then(|m| m.parse().ok()).ok_or_else(|| Fail::Corrupt(format!("line 1: version {version:?} is not a number")))?;
     let _title = c.raw_line().ok_or_else(|| Fail::Truncated("the file ends before the title line".into()))?;
     let encoding = c.keyword_line().ok_or_else(|| Fail::Truncated("the file ends before 'ASCII' or 'BINARY'".into()))?;
     c.binary = match encoding.to_ascii_uppercase().as_slice() {
@@ -242,9 +238,7 @@ fn parse(bytes: &[u8]) -> Result<Mesh, Fail> {
     match dataset.split_ascii_whitespace().collect::<Vec<_>>().as_slice() {
         ["DATASET", "POLYDATA"] => {}
         ["DATASET", other] => {
-            return Err(Fail::Unsupported(format!(
-                "a {other} dataset; coxa reads surfaces from POLYDATA only (extract the surface in ParaView or VTK first)"
-            )));
+            return Err(Fail::Unsupported(format!("a {other} dataset; coxa reads surfaces from POLYDATA only (extract the surface in ParaView or VTK first)")));
         }
         _ => {
             return Err(Fail::Corrupt(format!("line {}: expected 'DATASET POLYDATA', found {dataset:?}", c.line_no() - 1)));
@@ -258,9 +252,7 @@ fn parse(bytes: &[u8]) -> Result<Mesh, Fail> {
         let tok: Vec<&str> = line.split_ascii_whitespace().collect();
         let keyword = tok[0].to_ascii_uppercase();
         let count = |k: usize, what: &str| -> Result<usize, Fail> {
-            tok.get(k)
-                .and_then(|t| t.parse::<usize>().ok())
-                .ok_or_else(|| Fail::Corrupt(format!("line {line_no} {line:?}: the {what} is not a count")))
+            tok.get(k).and_then(|t| t.parse::<usize>().ok()).ok_or_else(|| Fail::Corrupt(format!("line {line_no} {line:?}: the {what} is not a count")))
         };
         match keyword.as_str() {
             "POINTS" => {
@@ -269,9 +261,7 @@ fn parse(bytes: &[u8]) -> Result<Mesh, Fail> {
                 }
                 let n = count(1, "point count")?;
                 let ty = scalar(tok.get(2).copied(), line_no)?;
-                let n_values = n.checked_mul(3).filter(|&v| c.fits(v, ty)).ok_or_else(|| {
-                    Fail::Truncated(format!("line {line_no}: {n} points of {ty:?} cannot fit in the {} bytes left", c.left()))
-                })?;
+                let n_values = n.checked_mul(3).filter(|&v| c.fits(v, ty)).ok_or_else(|| Fail::Truncated(format!("line {line_no}: {n} points of {ty:?} cannot fit in the {} bytes left", c.left())))?;
                 let values = read_values(&mut c, ty, n_values, "POINTS", line_no)?;
                 vertices = Some(values.chunks_exact(3).map(|p| Point3::new(p[0], p[1], p[2])).collect());
             }
@@ -282,11 +272,7 @@ fn parse(bytes: &[u8]) -> Result<Mesh, Fail> {
                     _ => CellKind::Ignored,
                 };
                 let (n, size) = (count(1, "cell count")?, count(2, "size")?);
-                let cells = if major >= 5 {
-                    read_cells_v5(&mut c, n, size, &keyword, line_no)?
-                } else {
-                    read_cells_classic(&mut c, n, size, &keyword, line_no)?
-                };
+                let cells = if major >= 5 { read_cells_v5(&mut c, n, size, &keyword, line_no)? } else { read_cells_classic(&mut c, n, size, &keyword, line_no)? };
                 for cell in cells.iter() {
                     match kind {
                         CellKind::Polygons => {
@@ -321,9 +307,7 @@ fn parse(bytes: &[u8]) -> Result<Mesh, Fail> {
 
 fn scalar(tok: Option<&str>, line_no: usize) -> Result<Scalar, Fail> {
     match tok {
-        Some(t) if t.eq_ignore_ascii_case("bit") => {
-            Err(Fail::Unsupported(format!("line {line_no}: 'bit' arrays are not read; save the file with a numeric type")))
-        }
+        Some(t) if t.eq_ignore_ascii_case("bit") => Err(Fail::Unsupported(format!("line {line_no}: 'bit' arrays are not read; save the file with a numeric type"))),
         Some(t) => Scalar::parse(t).ok_or_else(|| Fail::Corrupt(format!("line {line_no}: unknown data type {t:?}"))),
         None => Err(Fail::Corrupt(format!("line {line_no}: the data type is missing"))),
     }
@@ -379,9 +363,7 @@ fn read_cells_classic(c: &mut Cursor<'_>, n: usize, size: usize, what: &str, lin
     for i in 0..n {
         let len = *flat.get(k).ok_or_else(|| Fail::Corrupt(format!("line {line_no}: the {size} integers end before cell {i} of {n}")))?;
         let len = index(len, what, line_no)? as usize;
-        let items = flat
-            .get(k + 1..k + 1 + len)
-            .ok_or_else(|| Fail::Corrupt(format!("line {line_no}: cell {i} of {n} runs past the {size} integers")))?;
+        let items = flat.get(k + 1..k + 1 + len).ok_or_else(|| Fail::Corrupt(format!("line {line_no}: cell {i} of {n} runs past the {size} integers")))?;
         for &v in items {
             cells.indices.push(index(v, what, line_no)?);
         }
@@ -419,14 +401,9 @@ fn read_cells_v5(c: &mut Cursor<'_>, n_offsets: usize, size: usize, what: &str, 
     }
     let [offsets, indices] = <[Vec<u32>; 2]>::try_from(arrays).map_err(|_| Fail::Corrupt("unreachable: two arrays".into()))?;
     let starts: Vec<usize> = offsets.iter().map(|&o| o as usize).collect();
-    let ok = starts.first().is_none_or(|&s| s == 0)
-        && starts.windows(2).all(|w| w[0] <= w[1])
-        && starts.last().is_none_or(|&s| s == indices.len());
+    let ok = starts.first().is_none_or(|&s| s == 0) && starts.windows(2).all(|w| w[0] <= w[1]) && starts.last().is_none_or(|&s| s == indices.len());
     if !ok {
-        return Err(Fail::Corrupt(format!(
-            "line {line_no}: the {what} OFFSETS are not increasing from 0 to the {} connectivity values",
-            indices.len()
-        )));
+        return Err(Fail::Corrupt(format!("line {line_no}: the {what} OFFSETS are not increasing from 0 to the {} connectivity values", indices.len())));
     }
     Ok(Cells { indices, starts: if starts.is_empty() { vec![0] } else { starts } })
 }
@@ -444,10 +421,7 @@ fn skip_metadata(c: &mut Cursor<'_>) {
 /// (or `name 0 NULL_ARRAY`), each perhaps followed by METADATA.
 fn skip_field(c: &mut Cursor<'_>, n_arrays: usize, line_no: usize) -> Result<(), Fail> {
     for a in 0..n_arrays {
-        let line = c
-            .keyword_line()
-            .map(|l| String::from_utf8_lossy(l).into_owned())
-            .ok_or_else(|| Fail::Truncated(format!("the FIELD of line {line_no} ends before array {a} of {n_arrays}")))?;
+        let line = c.keyword_line().map(|l| String::from_utf8_lossy(l).into_owned()).ok_or_else(|| Fail::Truncated(format!("the FIELD of line {line_no} ends before array {a} of {n_arrays}")))?;
         let l = c.line_no() - 1;
         let tok: Vec<&str> = line.split_ascii_whitespace().collect();
         if tok.get(2).is_some_and(|t| t.eq_ignore_ascii_case("NULL_ARRAY")) {
@@ -458,10 +432,7 @@ fn skip_field(c: &mut Cursor<'_>, n_arrays: usize, line_no: usize) -> Result<(),
             return Err(Fail::Corrupt(format!("line {l}: {line:?} is not a FIELD array header 'name components tuples type'")));
         };
         let ty = scalar(tok.get(3).copied(), l)?;
-        let n = comps
-            .checked_mul(tuples)
-            .filter(|&n| c.fits(n, ty))
-            .ok_or_else(|| Fail::Truncated(format!("line {l}: {comps} x {tuples} values cannot fit in the {} bytes left", c.left())))?;
+        let n = comps.checked_mul(tuples).filter(|&n| c.fits(n, ty)).ok_or_else(|| Fail::Truncated(format!("line {l}: {comps} x {tuples} values cannot fit in the {} bytes left", c.left())))?;
         for i in 0..n {
             match c.value(ty) {
                 Ok(_) => {}

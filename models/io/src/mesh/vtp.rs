@@ -44,10 +44,7 @@ pub(crate) fn read_vtp_with(path: &Path, limits: &crate::Limits) -> Result<Mesh>
         return Err(corrupt(format!("the root element is <{}>, not <VTKFile>", root.tag_name().name())));
     }
     if root.attribute("type") != Some("PolyData") {
-        return Err(unsupported(format!(
-            "a VTK XML file of type {:?}; coxa reads PolyData (.vtp) surfaces only",
-            root.attribute("type").unwrap_or("(none)")
-        )));
+        return Err(unsupported(format!("a VTK XML file of type {:?}; coxa reads PolyData (.vtp) surfaces only", root.attribute("type").unwrap_or("(none)"))));
     }
     let piece = child(root, "PolyData").and_then(|p| child(p, "Piece")).ok_or_else(|| corrupt("no <PolyData><Piece> element".into()))?;
     let points_el = child(piece, "Points").ok_or_else(|| corrupt("the Piece has no <Points>".into()))?;
@@ -82,8 +79,7 @@ pub(crate) fn read_vtp_with(path: &Path, limits: &crate::Limits) -> Result<Mesh>
         let mut start = 0usize;
         for &o in &offs {
             let end = as_index(o)?;
-            let cell =
-                conn.get(start..end).ok_or_else(|| corrupt(format!("<{section}> offsets are not increasing within the connectivity")))?;
+            let cell = conn.get(start..end).ok_or_else(|| corrupt(format!("<{section}> offsets are not increasing within the connectivity")))?;
             let cell: Vec<u32> = cell.iter().map(|&v| as_index(v).map(|i| i as u32)).collect::<Result<_>>()?;
             if strips {
                 for q in 0..cell.len().saturating_sub(2) {
@@ -130,9 +126,7 @@ impl ArrayError {
 fn array(el: Node<'_, '_>, section: &str) -> Result<Vec<f64>, ArrayError> {
     let format = el.attribute("format").unwrap_or("ascii");
     if format != "ascii" {
-        return Err(ArrayError::Unsupported(format!(
-            "<{section}> has a DataArray in {format:?} format; coxa reads .vtp files with ASCII arrays only (re-save with ASCII data, or as legacy .vtk)"
-        )));
+        return Err(ArrayError::Unsupported(format!("<{section}> has a DataArray in {format:?} format; coxa reads .vtp files with ASCII arrays only (re-save with ASCII data, or as legacy .vtk)")));
     }
     let ty = el.attribute("type").unwrap_or("Float32");
     let single = ty == "Float32";

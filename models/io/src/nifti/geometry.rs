@@ -99,11 +99,7 @@ pub(crate) fn grid_and_source(h: &NiftiHeader, size: [usize; 3], path: &Path) ->
     let (origin_lps_mm, direction) = match matrix {
         None => (Vector3::zeros(), Matrix3::identity()),
         Some(m) => {
-            let origin = Vector3::new(
-                -f64::from(m[0][3]) * unit_scale,
-                -f64::from(m[1][3]) * unit_scale,
-                f64::from(m[2][3]) * unit_scale,
-            );
+            let origin = Vector3::new(-f64::from(m[0][3]) * unit_scale, -f64::from(m[1][3]) * unit_scale, f64::from(m[2][3]) * unit_scale);
             let mut d = Matrix3::zeros();
             for c in 0..3 {
                 let col = itk_normalize([-f64::from(m[0][c]), -f64::from(m[1][c]), f64::from(m[2][c])]);
@@ -115,8 +111,7 @@ pub(crate) fn grid_and_source(h: &NiftiHeader, size: [usize; 3], path: &Path) ->
         }
     };
     tracing::debug!(path = %path.display(), ?source, "NIfTI orientation");
-    let grid = Grid::new(size, spacing_mm, origin_lps_mm, direction)
-        .map_err(|source| Error::Geometry { path: path.to_path_buf(), source })?;
+    let grid = Grid::new(size, spacing_mm, origin_lps_mm, direction).map_err(|source| Error::Geometry { path: path.to_path_buf(), source })?;
     Ok((grid, source))
 }
 
@@ -145,8 +140,7 @@ fn fixed(v: f32) -> f32 {
 /// niftilib's `qto_xyz`: the quaternion rotation times `diag(dx, dy, qfac * dz)`, plus `qoffset`,
 /// computed in double precision and stored in single precision.
 fn qto_xyz(h: &NiftiHeader, pixdim: [f32; 3]) -> Mat34 {
-    let (mut b, mut c, mut d) =
-        (f64::from(fixed(h.quatern_b)), f64::from(fixed(h.quatern_c)), f64::from(fixed(h.quatern_d)));
+    let (mut b, mut c, mut d) = (f64::from(fixed(h.quatern_b)), f64::from(fixed(h.quatern_c)), f64::from(fixed(h.quatern_d)));
     let mut a = 1.0 - (b * b + c * c + d * d);
     if a < 1e-7 {
         // (b, c, d) is (nearly) a unit vector: a 180 degree rotation.
@@ -351,15 +345,7 @@ mod tests {
 
     #[test]
     fn quaternion_round_trips_through_qto_xyz() {
-        for angles in [
-            (0.0, 0.0, 0.0),
-            (0.3, -0.2, 1.1),
-            (3.1, 0.0, 0.0),
-            (0.0, PI, 0.0),
-            (1.0, 2.0, -2.5),
-            (0.0, 0.0, PI),
-            (PI, 0.0, PI),
-        ] {
+        for angles in [(0.0, 0.0, 0.0), (0.3, -0.2, 1.1), (3.1, 0.0, 0.0), (0.0, PI, 0.0), (1.0, 2.0, -2.5), (0.0, 0.0, PI), (PI, 0.0, PI)] {
             let e = qform_error(angles);
             assert!(e < 1e-6, "{angles:?}: {e}");
         }

@@ -58,9 +58,7 @@ pub enum NiftiError {
         len: usize,
     },
     /// `sizeof_hdr` is neither 348 nor 540 in either byte order.
-    #[error(
-        "{path}: NIfTI header is corrupt: sizeof_hdr is {sizeof_hdr}, expected 348 (truncated or not a NIfTI-1 file)"
-    )]
+    #[error("{path}: NIfTI header is corrupt: sizeof_hdr is {sizeof_hdr}, expected 348 (truncated or not a NIfTI-1 file)")]
     BadSizeofHdr {
         /// The file.
         path: PathBuf,
@@ -151,9 +149,7 @@ pub enum NiftiError {
         vox_offset: f32,
     },
     /// The declared image is larger than this machine can address.
-    #[error(
-        "{path}: the header declares {size:?} voxels, more than this machine can hold; the header is probably corrupt"
-    )]
+    #[error("{path}: the header declares {size:?} voxels, more than this machine can hold; the header is probably corrupt")]
     TooLarge {
         /// The file.
         path: PathBuf,
@@ -190,9 +186,7 @@ pub enum NiftiError {
         expected_bytes: u64,
     },
     /// The gzip stream is corrupt or ends early.
-    #[error(
-        "{path}: the gzip stream is corrupt or truncated ({source}); re-download or re-compress the file (`gzip -t` checks it)"
-    )]
+    #[error("{path}: the gzip stream is corrupt or truncated ({source}); re-download or re-compress the file (`gzip -t` checks it)")]
     Gzip {
         /// The file.
         path: PathBuf,
@@ -311,8 +305,7 @@ pub fn read_label_map_with(path: &Path, limits: &Limits) -> Result<LabelMap> {
         })
     })?;
     let array = to_array(&layout.grid, data, path)?;
-    LabelMap::new(layout.grid, array, ClassTable::new())
-        .map_err(|source| Error::Geometry { path: path.to_path_buf(), source })
+    LabelMap::new(layout.grid, array, ClassTable::new()).map_err(|source| Error::Geometry { path: path.to_path_buf(), source })
 }
 
 /// Writes `vol` to `path` (`.nii`, or gzip-compressed `.nii.gz`): int16 when every value is an
@@ -340,8 +333,5 @@ fn with_capacity<T>(n: usize, layout: &read::Layout, path: &Path) -> Result<Vec<
 fn to_array<T>(grid: &coxa_core::Grid, data: Vec<T>, path: &Path) -> Result<Array3<T>> {
     let [k, j, i] = grid.shape_kji();
     let expected = data.len() as u64;
-    Array3::from_shape_vec((k, j, i), data).map_err(|_| {
-        NiftiError::DataTooShort { path: path.to_path_buf(), expected_bytes: expected, found_bytes: 0, offset: 0 }
-            .into()
-    })
+    Array3::from_shape_vec((k, j, i), data).map_err(|_| NiftiError::DataTooShort { path: path.to_path_buf(), expected_bytes: expected, found_bytes: 0, offset: 0 }.into())
 }

@@ -42,11 +42,7 @@ pub(crate) fn open(path: &Path) -> Result<(NiftiHeader, Source)> {
     let n = read_full(&mut file, &mut magic).map_err(|e| unreadable(path, e))?;
     let gzip = n == 2 && magic == [0x1f, 0x8b];
     let prefix = io::Cursor::new(magic[..n].to_vec());
-    let reader: Box<dyn Read + Send> = if gzip {
-        Box::new(MultiGzDecoder::new(BufReader::with_capacity(GZ_BUFFER, prefix.chain(file))))
-    } else {
-        Box::new(prefix.chain(file))
-    };
+    let reader: Box<dyn Read + Send> = if gzip { Box::new(MultiGzDecoder::new(BufReader::with_capacity(GZ_BUFFER, prefix.chain(file)))) } else { Box::new(prefix.chain(file)) };
     let mut src = Source { reader, gzip, big_endian: false, pos: 0, file_len: (!gzip).then_some(file_len), disk_len: file_len };
     let mut hdr = [0u8; HEADER_LEN];
     let got = src.read_full(&mut hdr, path)?;
@@ -67,13 +63,8 @@ impl Source {
     }
 
     fn stream_error(&self, path: &Path, e: io::Error) -> Error {
-        let decoder_error =
-            matches!(e.kind(), io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof);
-        if self.gzip && decoder_error {
-            NiftiError::Gzip { path: path.to_path_buf(), source: e }.into()
-        } else {
-            unreadable(path, e)
-        }
+        let decoder_error = matches!(e.kind(), io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof);
+        if self.gzip && decoder_error { NiftiError::Gzip { path: path.to_path_buf(), source: e }.into() } else { unreadable(path, e) }
     }
 }
 
@@ -109,11 +100,7 @@ pub(crate) fn check_size(src: &Source, layout: &Layout, out_bytes_per_voxel: u64
         return Err(NiftiError::GzipCannotHold { path: path.to_path_buf(), disk_bytes: src.disk_len, expected_bytes: end }.into());
     }
     let size = layout.grid.size();
-    limits.check(
-        path,
-        || format!("a {}x{}x{} volume", size[0], size[1], size[2]),
-        crate::limits::product(&[layout.n_voxels as u64, out_bytes_per_voxel]).saturating_add(WORKING_BYTES),
-    )
+    limits.check(path, || format!("a {}x{}x{} volume", size[0], size[1], size[2]), crate::limits::product(&[layout.n_voxels as u64, out_bytes_per_voxel]).saturating_add(WORKING_BYTES))
 }
 
 /// Checks that `h` describes one 3D volume of a readable type and works out its grid.
@@ -121,17 +108,10 @@ pub(crate) fn layout(h: &NiftiHeader, path: &Path) -> Result<Layout> {
     if h.dims[3..].iter().any(|&d| d > 1) {
         return Err(NiftiError::NotThreeD { path: path.to_path_buf(), dims: h.dims }.into());
     }
-    let datatype = Datatype::from_code(h.datatype).ok_or_else(|| NiftiError::UnsupportedDatatype {
-        path: path.to_path_buf(),
-        code: h.datatype,
-        name: datatype_name(h.datatype),
-    })?;
+    let datatype = Datatype::from_code(h.datatype).ok_or_else(|| NiftiError::UnsupportedDatatype { path: path.to_path_buf(), code: h.datatype, name: datatype_name(h.datatype) })?;
     let size = [h.dims[0], h.dims[1], h.dims[2]];
-    let n_voxels = size
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .filter(|n| n.checked_mul(datatype.size()).is_some())
-        .ok_or_else(|| NiftiError::TooLarge { path: path.to_path_buf(), size })?;
+    let n_voxels =
+        size.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).filter(|n| n.checked_mul(datatype.size()).is_some()).ok_or_else(|| NiftiError::TooLarge { path: path.to_path_buf(), size })?;
     let v = h.vox_offset;
     if !v.is_finite() || v < DATA_OFFSET as f32 || v > u32::MAX as f32 {
         return Err(NiftiError::BadVoxOffset { path: path.to_path_buf(), vox_offset: v }.into());
@@ -154,12 +134,7 @@ fn scaling(h: &NiftiHeader) -> Option<(f64, f64)> {
 
 /// Streams the voxel data of `layout` from `src` in chunks of whole voxels, calling
 /// `sink(bytes, first_voxel)` for each with the bytes in little-endian order.
-pub(crate) fn stream_voxels(
-    src: &mut Source,
-    layout: &Layout,
-    path: &Path,
-    mut sink: impl FnMut(&[u8], usize) -> Result<()>,
-) -> Result<()> {
+pub(crate) fn stream_voxels(src: &mut Source, layout: &Layout, path: &Path, mut sink: impl FnMut(&[u8], usize) -> Result<()>) -> Result<()> {
     let elem = layout.datatype.size();
     let expected = (layout.n_voxels as u64) * elem as u64;
     if let Some(len) = src.file_len
@@ -170,8 +145,7 @@ pub(crate) fn stream_voxels(
     }
     // Skip extensions up to vox_offset.
     let skip = layout.data_offset - src.pos;
-    let skipped =
-        io::copy(&mut (&mut src.reader).take(skip), &mut io::sink()).map_err(|e| src.stream_error(path, e))?;
+    let skipped = io::copy(&mut (&mut src.reader).take(skip), &mut io::sink()).map_err(|e| src.stream_error(path, e))?;
     src.pos += skipped;
     if skipped < skip {
         return Err(short(path, expected, 0, layout.data_offset));
@@ -222,8 +196,7 @@ pub(crate) fn stream_voxels(
     })?;
     if src.gzip {
         // Drive the decoder to the end of the stream so that a corrupt CRC or length shows.
-        let _ = io::copy(&mut (&mut src.reader).take(GZ_TAIL_LIMIT), &mut io::sink())
-            .map_err(|e| src.stream_error(path, e))?;
+        let _ = io::copy(&mut (&mut src.reader).take(GZ_TAIL_LIMIT), &mut io::sink()).map_err(|e| src.stream_error(path, e))?;
     }
     Ok(())
 }
@@ -295,12 +268,7 @@ pub(crate) fn decode_f32(dt: Datatype, scaling: Option<(f64, f64)>, bytes: &[u8]
 /// Converts a chunk of little-endian stored values to label ids. `Err((k, value))` names the
 /// first voxel (index within the chunk) whose value, after scaling, is not an integer in
 /// `0..=65535`.
-pub(crate) fn decode_labels(
-    dt: Datatype,
-    scaling: Option<(f64, f64)>,
-    bytes: &[u8],
-    out: &mut [u16],
-) -> Result<(), (usize, f64)> {
+pub(crate) fn decode_labels(dt: Datatype, scaling: Option<(f64, f64)>, bytes: &[u8], out: &mut [u16]) -> Result<(), (usize, f64)> {
     macro_rules! run {
         ($t:ty, $n:literal, $widen:expr) => {{
             let (chunks, _) = bytes.as_chunks::<$n>();

@@ -170,13 +170,7 @@ fn corrupt_headers_give_the_right_error() {
     b[0..4].copy_from_slice(&12345i32.to_le_bytes());
     let (e, p) = case("sizeof.nii", &b);
     assert!(matches!(e, NiftiError::BadSizeofHdr { sizeof_hdr: 12345, .. }), "{e}");
-    assert_eq!(
-        e.to_string(),
-        format!(
-            "{}: NIfTI header is corrupt: sizeof_hdr is 12345, expected 348 (truncated or not a NIfTI-1 file)",
-            p.display()
-        )
-    );
+    assert_eq!(e.to_string(), format!("{}: NIfTI header is corrupt: sizeof_hdr is 12345, expected 348 (truncated or not a NIfTI-1 file)", p.display()));
 
     let mut b = good.clone();
     b[0..4].copy_from_slice(&540i32.to_le_bytes());
@@ -297,11 +291,7 @@ fn scaling_follows_the_standard_and_itk() {
     };
     let raw: Vec<f32> = (0..24).map(|v| (v * 7 - 20) as f32).collect();
     assert_eq!(read(0.0, 0.0), raw);
-    assert_eq!(
-        read(0.0, 5.0),
-        raw.iter().map(|v| v + 5.0).collect::<Vec<_>>(),
-        "slope 0 means 1; intercept still applies (ITK)"
-    );
+    assert_eq!(read(0.0, 5.0), raw.iter().map(|v| v + 5.0).collect::<Vec<_>>(), "slope 0 means 1; intercept still applies (ITK)");
     assert_eq!(read(f32::NAN, f32::NAN), raw);
     assert_eq!(read(1.0, 0.0), raw);
     assert_eq!(read(0.5, -1024.0), raw.iter().map(|v| v * 0.5 - 1024.0).collect::<Vec<_>>());
@@ -398,25 +388,10 @@ fn itk_picks_sform_or_qform_by_code() {
         h.sform_code = scode;
         h
     };
-    let is_q = |g: &Grid| {
-        (g.direction() - r1).abs().max() < 1e-6 && (g.origin_lps_mm() - q.origin_lps_mm()).abs().max() < 1e-4
-    };
-    let is_s = |g: &Grid| {
-        (g.direction() - r2).abs().max() < 1e-6
-            && (g.origin_lps_mm() - Vector3::new(10.0, 20.0, 30.0)).abs().max() < 1e-4
-    };
+    let is_q = |g: &Grid| (g.direction() - r1).abs().max() < 1e-6 && (g.origin_lps_mm() - q.origin_lps_mm()).abs().max() < 1e-4;
+    let is_s = |g: &Grid| (g.direction() - r2).abs().max() < 1e-6 && (g.origin_lps_mm() - Vector3::new(10.0, 20.0, 30.0)).abs().max() < 1e-4;
     // (qform_code, sform_code) -> which one ITK 5.4 uses (checked against SimpleITK 2.5).
-    for (qc, sc, sform) in [
-        (1, 0, false),
-        (0, 1, true),
-        (0, 2, true),
-        (1, 1, true),
-        (1, 2, false),
-        (2, 1, true),
-        (2, 2, false),
-        (1, 3, false),
-        (3, 4, false),
-    ] {
+    for (qc, sc, sform) in [(1, 0, false), (0, 1, true), (0, 2, true), (1, 1, true), (1, 2, false), (2, 1, true), (2, 2, false), (1, 3, false), (3, 4, false)] {
         let g = grid_of(&base(qc, sc)).unwrap();
         assert!(if sform { is_s(&g) } else { is_q(&g) }, "qform_code {qc}, sform_code {sc}: {g:?}");
         assert_eq!(g.spacing_mm(), Vector3::new(0.75, 0.9765625, 2.5));
@@ -526,13 +501,7 @@ fn volume_round_trip_is_exact_with_an_oblique_direction() {
 #[test]
 fn origin_round_trip_error_is_single_precision_rounding() {
     let d = tmp();
-    let grid = Grid::new(
-        [2, 2, 2],
-        Vector3::new(0.7, 0.7, 1.25),
-        Vector3::new(-250.123456789, 180.987654321, -1234.5678),
-        rotation(),
-    )
-    .unwrap();
+    let grid = Grid::new([2, 2, 2], Vector3::new(0.7, 0.7, 1.25), Vector3::new(-250.123456789, 180.987654321, -1234.5678), rotation()).unwrap();
     let p = d.path().join("o.nii");
     write_volume(&Volume::new(grid.clone(), Array3::zeros((2, 2, 2))).unwrap(), &p).unwrap();
     let back = read_volume(&p).unwrap();
@@ -614,15 +583,7 @@ fn sizes_beyond_int16_are_refused_on_write() {
 
 #[test]
 fn nifti_paths_are_recognised_by_name() {
-    for (p, yes) in [
-        ("a.nii", true),
-        ("a.NII.GZ", true),
-        ("dir/b.nii.gz", true),
-        ("a.nii.bak", false),
-        ("a.gz", false),
-        ("nii", false),
-        ("a.hdr", false),
-    ] {
+    for (p, yes) in [("a.nii", true), ("a.NII.GZ", true), ("dir/b.nii.gz", true), ("a.nii.bak", false), ("a.gz", false), ("nii", false), ("a.hdr", false)] {
         assert_eq!(is_nifti_path(Path::new(p)), yes, "{p}");
     }
 }

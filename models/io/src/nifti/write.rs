@@ -44,22 +44,14 @@ fn container(path: &Path) -> Result<Container> {
 pub(crate) fn header_for(grid: &Grid, datatype: Datatype, path: &Path) -> Result<NiftiHeader> {
     let size = grid.size();
     if size.iter().any(|&s| s > MAX_DIM) {
-        return Err(NiftiError::NotRepresentable {
-            path: path.to_path_buf(),
-            why: format!("size {size:?} exceeds NIfTI-1's {MAX_DIM} voxels per axis"),
-        }
-        .into());
+        return Err(NiftiError::NotRepresentable { path: path.to_path_buf(), why: format!("size {size:?} exceeds NIfTI-1's {MAX_DIM} voxels per axis") }.into());
     }
     let o = orientation_for(grid);
     let finite = o.srows.iter().flatten().chain(&o.quatern).chain(&o.qoffset).all(|v| v.is_finite());
     if !finite || o.pixdim[1..4].iter().any(|&p| !(p.is_finite() && p > 0.0)) {
         return Err(NiftiError::NotRepresentable {
             path: path.to_path_buf(),
-            why: format!(
-                "spacing {:?} mm or origin {:?} mm does not fit NIfTI-1's single precision",
-                grid.spacing_mm().as_slice(),
-                grid.origin_lps_mm().as_slice()
-            ),
+            why: format!("spacing {:?} mm or origin {:?} mm does not fit NIfTI-1's single precision", grid.spacing_mm().as_slice(), grid.origin_lps_mm().as_slice()),
         }
         .into());
     }
@@ -139,11 +131,7 @@ fn write_voxels<T>(grid: &Grid, data: &[T], datatype: Datatype, path: &Path, enc
 
 /// Creates `path` (refusing an existing one), writes the header and `body`, and removes the file
 /// again if anything fails.
-pub(crate) fn write_file(
-    path: &Path,
-    header: &NiftiHeader,
-    body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> Result<()> {
+pub(crate) fn write_file(path: &Path, header: &NiftiHeader, body: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
     let container = container(path)?;
     let file = match OpenOptions::new().write(true).create_new(true).open(path) {
         Ok(f) => f,
@@ -161,12 +149,7 @@ pub(crate) fn write_file(
     Ok(())
 }
 
-fn write_contents(
-    file: File,
-    container: Container,
-    header: &NiftiHeader,
-    body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> io::Result<()> {
+fn write_contents(file: File, container: Container, header: &NiftiHeader, body: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let out = BufWriter::with_capacity(1 << 20, file);
     match container {
         Container::Raw => {
