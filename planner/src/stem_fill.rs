@@ -180,8 +180,7 @@ pub fn canal_widths_of(femur: &coxa_core::Mesh, f: &FemurLandmarks, canal: Optio
 }
 
 /// A size's fills against the canal (see the module docs).
-fn evaluate(canal: &CanalWidths, rule: &StemSizeRule, z: &coxa_implants::catalog::StemSize) -> StemSizeOption {
-    let level = rule.level_above_lt_mm;
+fn evaluate(canal: &CanalWidths, level: f64, z: &coxa_implants::catalog::StemSize) -> StemSizeOption {
     let tip = canal.head_above_lt_mm - z.length_mm;
     let max_distal_fill = canal
         .levels
@@ -207,18 +206,34 @@ fn evaluate(canal: &CanalWidths, rule: &StemSizeRule, z: &coxa_implants::catalog
 /// Sizes one series by its rule.
 pub fn size_family(canal: &CanalWidths, fam: &StemFamily) -> Result<FamilySizing> {
     let rule = &fam.size_rule;
-    let all: Vec<StemSizeOption> = fam.sizes.iter().map(|z| evaluate(canal, rule, z)).collect();
-    let level_canal = canal
-        .at(rule.level_above_lt_mm)
-        .ok_or_else(|| PlanError::NoFit { why: format!("the canal is not measured at the {} size rule's level ({} mm above the lesser trochanter)", fam.name, rule.level_above_lt_mm) })?;
-    let fits = |o: &StemSizeOption| o.fill.is_some_and(|f| f <= rule.fill_max + 1e-9) && o.max_distal_fill.is_none_or(|d| d[0] <= rule.distal_fill_max + 1e-9);
+    // The rule's level, or, where the scan does not reach it (a CT cut at the lesser
+    // trochanter), the nearest imaged level: said in the notes.
     let mut notes = Vec::new();
+    let level = match canal.at(rule.level_above_lt_mm) {
+        Some(_) => rule.level_above_lt_mm,
+        None => {
+            let nearest = canal
+                .levels
+                .iter()
+                .map(|x| x[0])
+                .min_by(|a, b| (a - rule.level_above_lt_mm).abs().total_cmp(&(b - rule.level_above_lt_mm).abs()))
+                .ok_or_else(|| PlanError::NoFit { why: format!("the canal is not measured at any level for the {} size rule", fam.name) })?;
+            notes.push(format!(
+                "{}: the canal is not imaged at the size rule's level ({} mm above the lesser trochanter); sized at the nearest imaged level, {nearest:+.0} mm: check the size on a radiograph",
+                fam.name, rule.level_above_lt_mm
+            ));
+            nearest
+        }
+    };
+    let all: Vec<StemSizeOption> = fam.sizes.iter().map(|z| evaluate(canal, level, z)).collect();
+    let level_canal = canal.at(level).ok_or_else(|| PlanError::NoFit { why: format!("the canal is not measured at the {} size rule's level ({level} mm above the lesser trochanter)", fam.name) })?;
+    let fits = |o: &StemSizeOption| o.fill.is_some_and(|f| f <= rule.fill_max + 1e-9) && o.max_distal_fill.is_none_or(|d| d[0] <= rule.distal_fill_max + 1e-9);
     let k = match all.iter().rposition(fits) {
         Some(k) => k,
         None => {
             notes.push(format!(
-                "{}: even the smallest size ({} mm) over-fills the canal ({level_canal:.1} mm at {} mm above the lesser trochanter, or distally): the smallest is planned",
-                fam.name, fam.sizes[0].ml_width_mm, rule.level_above_lt_mm
+                "{}: even the smallest size ({} mm) over-fills the canal ({level_canal:.1} mm at {level} mm above the lesser trochanter, or distally): the smallest is planned",
+                fam.name, fam.sizes[0].ml_width_mm
             ));
             0
         }
