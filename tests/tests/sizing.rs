@@ -394,9 +394,16 @@ fn issue_24_stem_real_ct_right_canal_plausible_left_flagged() -> Result<()> {
     let seg = coxa_anatomy::segment::segment_bones(&ct, &coxa_anatomy::segment::SegmentOptions::new())?;
     let catalog = Catalog::builtin()?;
     let rules = SizingRules::default();
+    // The patient's landmarks as the pipeline finds them (femurs imaged without their shafts
+    // carry the assumed neutral axis the planner uses too): all four bones.
+    let meshes: Vec<(String, coxa_core::Mesh)> = [("femur_left", 75u16), ("femur_right", 76), ("hip_left", 77), ("hip_right", 78)]
+        .into_iter()
+        .map(|(n, id)| Ok((n.to_string(), surface::mesh_from_labels(&seg.labels, id, &surface::SurfaceOptions::default())?)))
+        .collect::<Result<_>>()?;
+    let (patient, _) = landmarks::find(&landmarks::Bones::named(&meshes));
     for (side, id) in [(Side::Right, 76u16), (Side::Left, 75)] {
-        let m = surface::mesh_from_labels(&seg.labels, id, &surface::SurfaceOptions::default())?;
-        let f = landmarks::femur_landmarks(&m, side)?;
+        let m = meshes.iter().find(|(n, _)| *n == format!("femur_{}", side.as_str())).map(|(_, m)| m.clone()).unwrap();
+        let f = patient.femur(side).cloned().unwrap();
         let canal = landmarks::femoral_canal(&ct, &seg.labels, id, &f)?;
         let lvl = |l: &Option<coxa_anatomy::landmarks::CanalLevel>| {
             l.as_ref().map(|l| format!("{:.1} x {:.1} (outer {:.1} x {:.1}) at {:+.0}", l.ml_canal_mm, l.ap_canal_mm, l.ml_outer_mm, l.ap_outer_mm, l.above_lt_mm))
