@@ -59,24 +59,22 @@ fn live_model_reproduces_the_case_and_follows_the_controls() -> Result<()> {
     // More cup anteversion: more flexion-side freedom, less extension (implant-limited motions).
     let more_av = live.evaluate(&Controls { cup_anteversion_deg: c0.cup_anteversion_deg + 10.0, ..c0 })?;
     let less_av = live.evaluate(&Controls { cup_anteversion_deg: c0.cup_anteversion_deg - 10.0, ..c0 })?;
-    // Only motions the implants limit respond to the cup: which ones are depends on the plan
-    // (a bone-limited motion keeps its limit), so every implant-limited one of these is checked.
-    let mut checked = 0;
+    // More cup anteversion never takes flexion-side range away nor gives extension-side range;
+    // which motions respond depends on the plan (a bone-limited one keeps its limit), and at
+    // least one must respond by more than a degree.
+    let mut moved = 0;
     for (name, more_is_larger) in [("internal_rotation_90_flexion", true), ("flexion", true), ("external_rotation_0_flexion", false), ("extension", false)] {
         let (a, b, c) = (limit(&less_av, name), limit(&base, name), limit(&more_av, name));
         eprintln!("{name}: cup anteversion -10/0/+10 -> {a:.1} / {b:.1} / {c:.1} deg");
-        let by_implants = |e: &coxa_viewer::Evaluation| e.limits.iter().find(|l| l.name == name).unwrap().contact.as_ref().is_some_and(|x| x.kind == coxa_sim::ContactKind::ImplantImplant);
-        if !(by_implants(&less_av) && by_implants(&base) && by_implants(&more_av)) {
-            continue;
-        }
-        checked += 1;
         if more_is_larger {
-            assert!(a <= b + 0.1 && b <= c + 0.1 && c > a, "{name}: {a} {b} {c}");
+            assert!(a <= b + 0.1 && b <= c + 0.1, "{name}: {a} {b} {c}");
+            moved += usize::from(c > a + 1.0);
         } else {
-            assert!(a + 0.1 >= b && b + 0.1 >= c && a > c, "{name}: {a} {b} {c}");
+            assert!(a + 0.1 >= b && b + 0.1 >= c, "{name}: {a} {b} {c}");
+            moved += usize::from(a > c + 1.0);
         }
     }
-    assert!(checked > 0, "no implant-limited motion to check the cup control on");
+    assert!(moved > 0, "the cup anteversion control moved no motion's limit");
     // The cup angles asked are the cup angles simulated (radiographic, pelvic frame).
     let radio = more_av.model.cup_angles(coxa_core::CupAngleDefinition::Radiographic);
     assert!((radio.anteversion.deg() - (c0.cup_anteversion_deg + 10.0)).abs() < 1e-6);
