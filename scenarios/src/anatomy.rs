@@ -128,7 +128,7 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
         }
     }
 
-    let canals = femoral_canals(ct.as_ref(), label_map.as_ref(), &femurs, &mut warnings);
+    let canals = femoral_canals(ct.as_ref(), label_map.as_ref(), femurs, &mut warnings);
 
     report["coxa_version"] = json!(env!("CARGO_PKG_VERSION"));
     report["conventions"] = json!({
@@ -157,7 +157,7 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
             .collect::<Vec<_>>()
     );
     report["femurs"] = json!(femurs.iter().map(|f| femur_json(f, frame.as_ref())).collect::<Vec<_>>());
-    predicted_anteversions(&bones, &femurs, &mut report, &mut warnings);
+    predicted_anteversions(&bones, femurs, &mut report, &mut warnings);
     report["acetabula"] = json!(acetabula.iter().map(|a| acetabulum_json(a, frame.as_ref())).collect::<Vec<_>>());
     report["pelvis"] = pelvis.as_ref().map_or(Value::Null, pelvis_json);
     report["femoral_canals"] = json!(canals.iter().map(crate::stem_report::canal_json).collect::<Vec<_>>());

@@ -414,6 +414,17 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
     Ok(h)
 }
 
+/// Where the socket's sizing diameter comes from, in words.
+fn socket_why(s: &serde_json::Value) -> String {
+    let js = s["joint_space_mm"].as_f64().map_or(String::new(), |j| format!(", joint space {j:.1} mm"));
+    match s["source"].as_str() {
+        Some("head_plus_assumed_joint_space") => {
+            format!("joint space not resolved by the CT{js}: head {} mm + assumed joint space; measured {} mm", num(&s["head_diameter_mm"], 1), num(&s["measured_diameter_mm"], 1))
+        }
+        _ => format!("measured on the lunate surface{js}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,16 +434,5 @@ mod tests {
         for (i, o) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
             assert_eq!(base64(i.as_bytes()), o);
         }
-    }
-}
-
-/// Where the socket's sizing diameter comes from, in words.
-fn socket_why(s: &serde_json::Value) -> String {
-    let js = s["joint_space_mm"].as_f64().map_or(String::new(), |j| format!(", joint space {j:.1} mm"));
-    match s["source"].as_str() {
-        Some("head_plus_assumed_joint_space") => {
-            format!("joint space not resolved by the CT{js}: head {} mm + assumed joint space; measured {} mm", num(&s["head_diameter_mm"], 1), num(&s["measured_diameter_mm"], 1))
-        }
-        _ => format!("measured on the lunate surface{js}"),
     }
 }

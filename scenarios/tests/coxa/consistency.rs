@@ -38,7 +38,7 @@ fn r2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
-fn of_side<'a>(list: &'a Value, side: Side) -> &'a Value {
+fn of_side(list: &Value, side: Side) -> &Value {
     list.as_array().unwrap().iter().find(|x| x["side"] == side.as_str()).unwrap_or_else(|| panic!("no {side:?} entry in {list}"))
 }
 
