@@ -172,9 +172,8 @@ fn case_model(scn: &Scenario, case: &Case, catalog: &Catalog, primary: &PointRes
 #[allow(clippy::too_many_arguments, reason = "one stage's plain inputs")]
 fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &AnatomyResult, point: &SweepPoint, tilts: &PelvicTilts, motions: &[rom::Motion]) -> Result<PointResult> {
     // The anatomy stage's landmarks; what it assumed is among its warnings already.
-    let (mut plan_anatomy, frame_note, notes) = crate::plan::plan_anatomy(case.side, &anatomy.landmarks, &anatomy.meshes)?;
+    let (mut plan_anatomy, hip, frame_note, notes) = crate::plan::plan_anatomy(case.side, &anatomy.landmarks, &anatomy.meshes)?;
     plan_anatomy.canal = anatomy.canal(case.side);
-    let hip = anatomy.landmarks.hip(case.side).context("the operated hip's landmarks")?;
     let mut options = coxa_planner::PlanOptions::new().with_tilts(coxa_core::PostureTilts { standing: tilts.standing, sitting: tilts.sitting });
     if let Some(h) = point.head_diameter_mm {
         options = options.with_head_diameter_mm(h);

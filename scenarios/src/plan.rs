@@ -19,7 +19,7 @@ use clap::Args;
 use crate::rom::{finite, parse_side};
 use serde_json::{Value, json};
 
-use coxa_core::{Angle, CupAngleDefinition, CupAngles, FemurLandmarks, Mesh, PatientLandmarks, PelvicFrame, PostureTilts, Side};
+use coxa_core::{Angle, CupAngleDefinition, CupAngles, FemurLandmarks, HipAnatomy, Mesh, PatientLandmarks, PelvicFrame, PostureTilts, Side};
 use coxa_implants::Catalog;
 use coxa_planner::{HipLandmarks, Plan, PlanAnatomy, PlanOptions};
 use coxa_sim::score::{ScorerBones, SimScorer};
@@ -85,9 +85,10 @@ pub struct PlanArgs {
 
 /// The anatomy a plan needs, from the patient's landmarks (found once by the anatomy stage) and
 /// bone surfaces: the operated hip, the other hip when both its acetabulum and femur were found.
-/// Returns it with a description of the pelvic frame used and what was assumed about the femurs
+/// Returns it with the operated hip's landmarks it was built on (what `model.json` records for
+/// the viewer), a description of the pelvic frame used and what was assumed about the femurs
 /// (`coxa_anatomy::landmarks::assume_neutral_short_femur`, already applied to the landmarks).
-pub fn plan_anatomy(side: Side, landmarks: &PatientLandmarks, meshes: &[(String, Mesh)]) -> Result<(PlanAnatomy, &'static str, Vec<String>)> {
+pub fn plan_anatomy(side: Side, landmarks: &PatientLandmarks, meshes: &[(String, Mesh)]) -> Result<(PlanAnatomy, HipAnatomy, &'static str, Vec<String>)> {
     let own = side.as_str();
     let mesh = |name: String| meshes.iter().find(|(n, _)| *n == name).map(|(_, m)| m);
     let hip = mesh(format!("hip_{own}")).with_context(|| format!("the planner needs the {own} hip bone (hip_{own}): give --mesh hip_{own}=FILE or a CT where it is segmented"))?;
@@ -110,11 +111,11 @@ pub fn plan_anatomy(side: Side, landmarks: &PatientLandmarks, meshes: &[(String,
         frame: operated.frame,
         pelvis: hip.clone(),
         femur: femur.clone(),
-        operated: HipLandmarks { acetabulum: operated.acetabulum, femur_from_lps: femoral_frame(&operated.femur)?, femur: operated.femur },
+        operated: HipLandmarks { acetabulum: operated.acetabulum.clone(), femur_from_lps: femoral_frame(&operated.femur)?, femur: operated.femur.clone() },
         contralateral,
         canal: None,
     };
-    Ok((anatomy, frame_note, notes))
+    Ok((anatomy, operated, frame_note, notes))
 }
 
 /// The simulator as the scorer of `anatomy`'s operated hip.
@@ -210,7 +211,7 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
     for w in &warnings {
         tracing::warn!("{w}");
     }
-    let (mut anatomy, frame_note, assumed) = plan_anatomy(side, &landmarks, &meshes)?;
+    let (mut anatomy, operated, frame_note, assumed) = plan_anatomy(side, &landmarks, &meshes)?;
     anatomy.canal = canal;
     let scorer = scorer(&anatomy, &catalog);
     let mut plan = coxa_planner::plan(&anatomy, &catalog, &scorer, &options)?;
@@ -239,7 +240,7 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
         motions: plan.rom.motions.iter().map(|m| m.name.clone()).collect(),
         catalog_dir: args.catalog.as_deref().map(abs),
         bones: true,
-        anatomy: landmarks.hip(side),
+        anatomy: Some(operated),
         user_cup: None,
         user_stem: None,
     };
