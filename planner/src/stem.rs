@@ -186,10 +186,39 @@ impl StemFrame {
     }
     /// Head centre relative to the native head centre, femoral frame.
     fn head(&self, side: Side, ccd: Angle, offset_mm: f64, o: f64, seat: f64, version: Angle) -> Vector3<f64> {
-        let turn = Rotation3::from_axis_angle(&Unit::new_normalize(self.u), side.lateral_sign() * version.rad());
+        let turn = version_turn(side, &self.u, version);
         let m = turn * self.medial0;
         self.foot + self.u * (seat - o * ccd.rad().cos()) + m * (offset_mm + o * ccd.rad().sin())
     }
+}
+
+/// The stem's turn by `version` about the shaft axis `shaft_direction` (either sense of the axis'
+/// frame: femoral or LPS): positive anterior on either side.
+pub fn version_turn(side: Side, shaft_direction: &Vector3<f64>, version: Angle) -> Rotation3<f64> {
+    Rotation3::from_axis_angle(&Unit::new_normalize(*shaft_direction), side.lateral_sign() * version.rad())
+}
+
+/// The planner's stem rule applied as a change to a placed stem (the viewer's live planning): a
+/// turn of `d_version` about the shaft axis ([`version_turn`]) carries the head centre and the neck
+/// around it, and a head offset `d_head_offset_mm` longer moves the head out along the neck, as
+/// the reconstruction's head does (`head = foot + u (seat - o cos ccd) + m (offset + o sin ccd)`).
+/// `neck_to_stem_lps`: the neck axis' unit direction from the head toward the stem. Returns the
+/// new head centre and neck direction, LPS.
+pub fn moved_head(
+    side: Side,
+    shaft_point_lps_mm: &Point3<f64>,
+    shaft_direction_lps: &Vector3<f64>,
+    head_centre_lps_mm: &Point3<f64>,
+    neck_to_stem_lps: &Vector3<f64>,
+    d_version: Angle,
+    d_head_offset_mm: f64,
+) -> (Point3<f64>, Vector3<f64>) {
+    let u = shaft_direction_lps.normalize();
+    let foot = shaft_point_lps_mm + u * (head_centre_lps_mm - shaft_point_lps_mm).dot(&u);
+    let turn = version_turn(side, &u, d_version);
+    let head = foot + turn * (head_centre_lps_mm - foot);
+    let neck = turn * neck_to_stem_lps;
+    (head - neck * d_head_offset_mm, neck)
 }
 
 /// The stem anteversion that keeps the head on the native head's azimuth about the shaft axis

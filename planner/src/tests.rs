@@ -227,3 +227,30 @@ fn bad_options_and_impossible_constraints_are_errors() {
     tiny.operated.acetabulum.radius_mm = 40.0;
     assert!(matches!(plan(&tiny, &c, &scorer, &options()).unwrap_err(), PlanError::NoFit { .. }));
 }
+
+/// The viewer's live stem controls use [`crate::stem::moved_head`]: it must be the
+/// reconstruction's own head rule, applied as a change (turning the stem and lengthening the
+/// neck from a placed stem lands where reconstructing at the new version and offset lands).
+#[test]
+fn moved_head_is_the_reconstruction_rule_as_a_change() {
+    let mut a = synthetic();
+    // A femur imaged turned in the scanner: the femoral frame is not the LPS frame.
+    a.operated.femur_from_lps = Rotation3::from_euler_angles(0.1, -0.2, 0.3);
+    let cup = Point3::origin();
+    let at = |version_deg: f64, offset_mm: f64| {
+        let r = crate::stem::reconstruct(&a, &cup, "series", "3", Angle::from_deg(130.0), 40.0, offset_mm, 1.5, Angle::from_deg(version_deg));
+        Point3::from(r.head_centre_on_femur_lps_mm)
+    };
+    let base = at(10.0, 0.0);
+    // The neck, from the head toward the stem: a longer head offset moves the head away from it.
+    let neck_to_stem = (base - at(10.0, 1.0)).normalize();
+    let f = &a.operated.femur;
+    for (dv, d_offset) in [(15.0, 0.0), (-20.0, 3.5), (0.0, -4.0), (7.5, 8.0)] {
+        let (moved, _) = crate::stem::moved_head(a.side, &f.shaft_axis.point_lps_mm, &f.shaft_axis.direction_lps, &base, &neck_to_stem, Angle::from_deg(dv), d_offset);
+        let want = at(10.0 + dv, d_offset);
+        assert!((moved - want).norm() < 1e-9, "version {dv:+} deg, offset {d_offset:+} mm: moved {moved:?}, reconstructed {want:?}");
+        if dv != 0.0 {
+            assert!((moved - base).norm() > 1.0, "the turn moved the head");
+        }
+    }
+}

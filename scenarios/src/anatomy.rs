@@ -190,6 +190,9 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
         });
     }
     report["warnings"] = json!(&warnings);
+    // The landmarks every later stage uses, exactly (the viewer reads them back): anatomy.json
+    // describes them for people, rounded and in both frames.
+    crate::atomic::write_new(&out.join("landmarks.json"), serde_json::to_string_pretty(&found)?.as_bytes())?;
     crate::atomic::write_new(&out.join("anatomy.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
     Ok(AnatomyResult { json: report, meshes: bones.meshes, landmarks: found, warnings, canals })
 }

@@ -1,7 +1,7 @@
 //! One case through every stage: input -> anatomy -> implants and placement (planned or
 //! fixed, for every sweep point) -> range of motion -> safe-zone map -> pictures -> report.
 //!
-//! The only place the stages are chained (DESIGN: a stage never reaches back). Writes into a
+//! The only place the stages are chained (docs/DESIGN.md: a stage never reaches back). Writes into a
 //! folder the caller made for the case; returns the case summary that `coxa run` collects.
 
 use std::path::{Path, PathBuf};
@@ -12,14 +12,15 @@ use rayon::prelude::*;
 use serde_json::{Value, json};
 
 use coxa_anatomy::phantom::{PhantomSpec, hip_phantom};
-use coxa_core::{Angle, CupAngleDefinition, CupAngles, Mesh, Side};
+use coxa_core::report::{CupAnglePair, LewinnekZone, PictureRecord, PlacementRecord, SafeZoneMap, SweepMotion, SweepRow};
+use coxa_core::{Angle, CaseReport, CupAngleDefinition, CupAngles, Mesh, RomRecord, Side};
 use coxa_implants::Catalog;
 use coxa_sim::rom::{self, PelvicTilts};
 
 use crate::anatomy::{AnatomyResult, AnatomySource};
 use crate::atomic::write_new;
 use crate::render::{Camera, Item, Layer, render};
-use crate::rom::{HipBones, ImplantChoice, rom_json};
+use crate::rom::{HipBones, ImplantChoice, rom_record};
 use crate::scenario::{Case, CaseInput, Scenario, SweepPoint};
 
 /// Progress callback: a short message per step.
@@ -90,7 +91,7 @@ fn hip_bones(anatomy: &AnatomyResult, side: Side, construct: &coxa_implants::Con
 struct PointResult {
     point: SweepPoint,
     user: crate::rom::UserParts,
-    rom: Value,
+    rom: RomRecord,
     model: coxa_sim::HipModel,
     choice: ImplantChoice,
     cup: CupAngles,
@@ -117,15 +118,15 @@ enum ModelSource {
 }
 
 impl PointResult {
-    /// `coxa rom`'s JSON with the cup at `cup` instead, everything else as at this point.
-    fn rom_with_cup(&self, side: Side, cup: CupAngles, tilts: &PelvicTilts, motions: &[rom::Motion]) -> Result<Value> {
+    /// The range of motion with the cup at `cup` instead, everything else as at this point.
+    fn rom_with_cup(&self, side: Side, cup: CupAngles, tilts: &PelvicTilts, motions: &[rom::Motion]) -> Result<RomRecord> {
         match &self.source {
-            ModelSource::Fixed { construct, bones } => Ok(rom_json(side, construct, &self.choice.liner, cup, self.stem_anteversion, tilts, bones.as_deref(), &self.user, motions)?.1),
+            ModelSource::Fixed { construct, bones } => Ok(rom_record(side, construct, &self.choice.liner, cup, self.stem_anteversion, tilts, bones.as_deref(), &self.user, motions)?.1),
             ModelSource::Planned { scorer, placement, frame_note, .. } => {
                 let mut p = placement.clone();
                 p.cup = cup;
                 let model = scorer.model(&p).context("the hip model with the cup moved")?;
-                Ok(crate::rom::rom_json_of(&model, &self.choice.liner, tilts, &self.user, motions, frame_note))
+                Ok(crate::rom::rom_record_of(&model, &self.choice.liner, tilts, &self.user, motions, frame_note))
             }
         }
     }
@@ -204,7 +205,7 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
         stem_size: placement.stem_size.clone(),
     };
     let user = crate::rom::UserParts::default();
-    let rom = crate::rom::rom_json_of(&model, &choice.liner, tilts, &user, motions, frame_note);
+    let rom = crate::rom::rom_record_of(&model, &choice.liner, tilts, &user, motions, frame_note);
     Ok(PointResult {
         point: point.clone(),
         user,
@@ -216,11 +217,6 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
         source: ModelSource::Planned { scorer: Box::new(scorer), placement, frame_note, anatomy: Box::new(hip) },
         plan: Some(PlannedPoint { plan, json: plan_json }),
     })
-}
-
-/// Smallest margin (limit - required) over the daily-life motions of a `coxa rom` JSON, deg.
-pub fn min_adl_margin(rom: &Value) -> Option<f64> {
-    rom["motions"].as_array()?.iter().filter_map(|m| Some(m["limit_deg"].as_f64()? - m["required_deg"].as_f64()?)).min_by(f64::total_cmp)
 }
 
 /// Runs `case` of `scn` into `dir` (which exists and is empty). Returns the case summary.
@@ -289,7 +285,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         let stem_av = Angle::from_deg(placement.stem_anteversion_deg);
         let user = crate::rom::UserParts::load(scn.user_cup.as_deref(), scn.user_stem.as_deref(), choice.head_mm)?;
         let (model, rom) =
-            rom_json(case.side, &construct, &choice.liner, placement.cup, stem_av, &tilts, bones.as_ref(), &user, &motions).with_context(|| format!("range of motion at {}", point.label()))?;
+            rom_record(case.side, &construct, &choice.liner, placement.cup, stem_av, &tilts, bones.as_ref(), &user, &motions).with_context(|| format!("range of motion at {}", point.label()))?;
         results.push(PointResult {
             point: point.clone(),
             user,
@@ -334,13 +330,13 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
             r.cup.anteversion.deg(),
             definition_name(r.cup.definition),
             r.stem_anteversion.deg(),
-            r.rom["pelvic_tilt_deg"]["standing"],
-            r.rom["pelvic_tilt_deg"]["sitting"],
-            r.rom["oscillation_angle_deg"],
-            min_adl_margin(&r.rom).map_or(String::new(), |v| format!("{v:.1}")),
+            r.rom.pelvic_tilt_deg.standing,
+            r.rom.pelvic_tilt_deg.sitting,
+            r.rom.oscillation_angle_deg,
+            r.rom.min_adl_margin_deg().map_or(String::new(), |v| format!("{v:.1}")),
         ));
-        for m in r.rom["motions"].as_array().into_iter().flatten() {
-            csv.push_str(&format!(",{},{}", m["limit_deg"], m["contact"].as_str().unwrap_or("")));
+        for m in &r.rom.motions {
+            csv.push_str(&format!(",{},{}", m.limit_deg, m.contact));
         }
         csv.push('\n');
     }
@@ -356,7 +352,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         progress("safe-zone map");
         let tilts = PelvicTilts { standing: Angle::from_deg(primary.point.standing_tilt_deg), sitting: Angle::from_deg(primary.point.standing_tilt_deg + primary.point.sitting_extra_tilt_deg) };
         let cells: Vec<(usize, usize)> = (0..SAFE_ZONE_INCLINATIONS_DEG.len()).flat_map(|i| (0..SAFE_ZONE_ANTEVERSIONS_DEG.len()).map(move |a| (i, a))).collect();
-        let roms: Vec<Result<Value>> = cells
+        let roms: Vec<Result<RomRecord>> = cells
             .par_iter()
             .map(|&(i, a)| {
                 let cup = CupAngles {
@@ -368,21 +364,20 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
             })
             .collect();
         let mut grid = vec![vec![None; SAFE_ZONE_ANTEVERSIONS_DEG.len()]; SAFE_ZONE_INCLINATIONS_DEG.len()];
-        let mut limits: Vec<Vec<Value>> = vec![vec![Value::Null; SAFE_ZONE_ANTEVERSIONS_DEG.len()]; SAFE_ZONE_INCLINATIONS_DEG.len()];
+        let mut limits = vec![vec![std::collections::BTreeMap::new(); SAFE_ZONE_ANTEVERSIONS_DEG.len()]; SAFE_ZONE_INCLINATIONS_DEG.len()];
         for ((i, a), r) in cells.iter().zip(roms) {
             let r = r?;
-            grid[*i][*a] = min_adl_margin(&r);
-            limits[*i][*a] =
-                json!(r["motions"].as_array().map(|m| m.iter().map(|x| (x["name"].as_str().unwrap_or("").to_string(), x["limit_deg"].clone())).collect::<serde_json::Map<String, Value>>()));
+            grid[*i][*a] = r.min_adl_margin_deg();
+            limits[*i][*a] = r.motions.iter().map(|x| (x.name.clone(), x.limit_deg)).collect();
         }
-        Some(json!({
-            "definition": "radiographic (Murray 1993), pelvic frame",
-            "inclinations_deg": SAFE_ZONE_INCLINATIONS_DEG,
-            "anteversions_deg": SAFE_ZONE_ANTEVERSIONS_DEG,
-            "min_adl_margin_deg": grid,
-            "limits_deg": limits,
-            "lewinnek_deg": {"inclination": [30, 50], "anteversion": [5, 25]},
-        }))
+        Some(SafeZoneMap {
+            definition: "radiographic (Murray 1993), pelvic frame".into(),
+            inclinations_deg: SAFE_ZONE_INCLINATIONS_DEG.to_vec(),
+            anteversions_deg: SAFE_ZONE_ANTEVERSIONS_DEG.to_vec(),
+            min_adl_margin_deg: grid,
+            limits_deg: limits,
+            lewinnek_deg: LewinnekZone { inclination: [LEWINNEK_DEG[2], LEWINNEK_DEG[3]], anteversion: [LEWINNEK_DEG[0], LEWINNEK_DEG[1]] },
+        })
     } else {
         None
     };
@@ -419,48 +414,52 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         warnings.push(note);
     }
 
-    let cup_all: Value = [CupAngleDefinition::Radiographic, CupAngleDefinition::Operative, CupAngleDefinition::Anatomic]
+    let cup_angles: std::collections::BTreeMap<String, CupAnglePair> = [CupAngleDefinition::Radiographic, CupAngleDefinition::Operative, CupAngleDefinition::Anatomic]
         .iter()
         .map(|d| {
             let c = primary.model.cup_angles(*d);
-            (definition_name(*d).to_string(), json!({"inclination_deg": round2(c.inclination.deg()), "anteversion_deg": round2(c.anteversion.deg())}))
+            (definition_name(*d).to_string(), CupAnglePair { inclination_deg: round2(c.inclination.deg()), anteversion_deg: round2(c.anteversion.deg()) })
         })
-        .collect::<serde_json::Map<String, Value>>()
-        .into();
-    let report = json!({
-        "coxa_version": env!("CARGO_PKG_VERSION"),
-        "scenario": scn.raw.name.clone().unwrap_or_else(|| scn.file.file_stem().map_or(String::new(), |s| s.to_string_lossy().into_owned())),
-        "case": case.name,
-        "side": case.side.as_str(),
-        "input": input_json(&case.input),
-        "phantom_truth": truth,
-        "anatomy": anatomy.json,
-        "placement": {
-            "source": if primary.plan.is_some() { "planned by coxa's optimiser (sizes, angles, leg length and offset; see the plan)" } else { "fixed by the scenario" },
-            "cup_angles": cup_all,
-            "cup_centre_lps_mm": primary.model.hip_centre_lps_mm().coords.as_slice().iter().map(|v| round2(*v)).collect::<Vec<_>>(),
-            "stem_anteversion_deg": round2(primary.stem_anteversion.deg()),
-            "combined_anteversion_deg": round2(primary.model.cup_angles(CupAngleDefinition::Operative).anteversion.deg() + primary.stem_anteversion.deg()),
-            "implants": primary.rom["implants"],
+        .collect();
+    let radiographic = cup_angles.get("radiographic").copied();
+    let centre = primary.model.hip_centre_lps_mm();
+    let report = CaseReport {
+        coxa_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: scn.raw.name.clone().unwrap_or_else(|| scn.file.file_stem().map_or(String::new(), |s| s.to_string_lossy().into_owned())),
+        case: case.name.clone(),
+        side: case.side,
+        input: input_json(&case.input),
+        phantom_truth: truth,
+        anatomy: anatomy.json.clone(),
+        placement: PlacementRecord {
+            source: if primary.plan.is_some() { "planned by coxa's optimiser (sizes, angles, leg length and offset; see the plan)" } else { "fixed by the scenario" }.to_string(),
+            cup_angles,
+            cup_centre_lps_mm: [centre.x, centre.y, centre.z].map(round2),
+            stem_anteversion_deg: round2(primary.stem_anteversion.deg()),
+            combined_anteversion_deg: round2(primary.model.cup_angles(CupAngleDefinition::Operative).anteversion.deg() + primary.stem_anteversion.deg()),
+            implants: primary.rom.implants.clone(),
         },
-        "plan": primary.plan.as_ref().map(|p| &p.json),
-        "msk": msk,
-        "rom": primary.rom,
-        "sweep": results.iter().map(|r| json!({
-            "label": r.point.label(),
-            "head_diameter_mm": r.choice.head_mm,
-            "liner": r.choice.liner,
-            "cup_inclination_deg": r.cup.inclination.deg(),
-            "cup_anteversion_deg": r.cup.anteversion.deg(),
-            "stem_anteversion_deg": round2(r.stem_anteversion.deg()),
-            "standing_tilt_deg": r.point.standing_tilt_deg,
-            "min_adl_margin_deg": min_adl_margin(&r.rom),
-            "motions": r.rom["motions"].as_array().map(|m| m.iter().map(|x| json!({"name": x["name"], "limit_deg": x["limit_deg"], "contact": x["contact"]})).collect::<Vec<_>>()),
-        })).collect::<Vec<_>>(),
-        "safe_zone": safe_zone,
-        "pictures": pictures.iter().map(|(name, path)| json!({"view": name, "file": path.strip_prefix(dir).unwrap_or(path).to_string_lossy()})).collect::<Vec<_>>(),
-        "warnings": warnings,
-    });
+        plan: primary.plan.as_ref().map(|p| p.json.clone()),
+        msk,
+        rom: primary.rom.clone(),
+        sweep: results
+            .iter()
+            .map(|r| SweepRow {
+                label: r.point.label(),
+                head_diameter_mm: r.choice.head_mm,
+                liner: r.choice.liner.clone(),
+                cup_inclination_deg: r.cup.inclination.deg(),
+                cup_anteversion_deg: r.cup.anteversion.deg(),
+                stem_anteversion_deg: round2(r.stem_anteversion.deg()),
+                standing_tilt_deg: r.point.standing_tilt_deg,
+                min_adl_margin_deg: r.rom.min_adl_margin_deg(),
+                motions: r.rom.motions.iter().map(|x| SweepMotion { name: x.name.clone(), limit_deg: x.limit_deg, contact: x.contact.clone() }).collect(),
+            })
+            .collect(),
+        safe_zone,
+        pictures: pictures.iter().map(|(name, path)| PictureRecord { view: name.clone(), file: path.strip_prefix(dir).unwrap_or(path).to_string_lossy().into_owned() }).collect(),
+        warnings,
+    };
     write_new(&dir.join("report.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
     if scn.raw.report.html {
         progress("report");
@@ -471,13 +470,13 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         "case": case.name,
         "side": case.side.as_str(),
         "sweep_points": results.len(),
-        "min_adl_margin_deg": min_adl_margin(&primary.rom),
-        "cup_radiographic_deg": cup_all["radiographic"],
+        "min_adl_margin_deg": primary.rom.min_adl_margin_deg(),
+        "cup_radiographic_deg": radiographic,
         "head_diameter_mm": primary.choice.head_mm,
         "shell_outer_diameter_mm": primary.model.construct().shell.outer_diameter_mm,
         "leg_length_change_mm": primary.plan.as_ref().map(|p| p.json["leg_length_change_mm"].clone()),
         "offset_change_mm": primary.plan.as_ref().map(|p| p.json["offset_change_mm"].clone()),
-        "warnings": report["warnings"].as_array().map_or(0, Vec::len),
+        "warnings": report.warnings.len(),
     }))
 }
 
@@ -531,26 +530,9 @@ fn pictures(anatomy: &AnatomyResult, model: &coxa_sim::HipModel, placement: &cox
     let names = ["pelvis_ap", "hip_ap", "hip_lateral", "hip_superior"];
     let files: Vec<(String, PathBuf)> = names.iter().map(|n| (n.to_string(), out.join(format!("{n}.png")))).collect();
     let centre = model.hip_centre_lps_mm();
-    let mut scene = coxa_viewer::Scene { hip_centre_lps_mm: Some(centre), side_is_left: side == Side::Left, ..Default::default() };
-    let operated = format!("femur_{}", side.as_str());
-    for (name, mesh) in &anatomy.meshes {
-        if name.starts_with("hip_") || name.starts_with("femur_") || name == "sacrum" {
-            let mut m = coxa_viewer::SceneMesh::new(name.clone(), mesh.clone(), coxa_viewer::BONE);
-            if *name == operated {
-                m.motion = Some(coxa_viewer::RigidMotion::translation(placement.head_centre_on_femur_lps_mm, centre));
-            }
-            scene.meshes.push(m);
-        }
-    }
-    for (name, mesh) in &implants {
-        scene.meshes.push(coxa_viewer::SceneMesh::new(*name, mesh.clone(), coxa_viewer::implant_look(name)));
-    }
-    let views: Vec<(coxa_viewer::CameraView, PathBuf)> = files.iter().filter_map(|(n, p)| Some((coxa_viewer::CameraView::parse(n)?, p.clone()))).collect();
-    let bevy = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| coxa_viewer::screenshots(&scene, &views, 480, 480)));
-    let why = match bevy {
-        Ok(Ok(())) => return Ok((files, None)),
-        Ok(Err(e)) => e.to_string(),
-        Err(_) => "the renderer panicked".to_string(),
+    let why = match viewer_pictures(anatomy, &implants, placement, side, centre, &files) {
+        Ok(()) => return Ok((files, None)),
+        Err(why) => why,
     };
     for (_, p) in &files {
         // A partial set from the failed renderer is replaced (these files are coxa's own, written just now).
@@ -584,6 +566,51 @@ fn pictures(anatomy: &AnatomyResult, model: &coxa_sim::HipModel, placement: &cox
         write_new(path, &pic.png()?)?;
     }
     Ok((files, Some(note)))
+}
+
+/// The report's pictures by the bevy viewer's renderer, or why it could not draw them.
+#[cfg(feature = "window")]
+fn viewer_pictures(
+    anatomy: &AnatomyResult,
+    implants: &[(&'static str, Mesh)],
+    placement: &coxa_core::ImplantPlacement,
+    side: Side,
+    centre: Point3<f64>,
+    files: &[(String, PathBuf)],
+) -> std::result::Result<(), String> {
+    let mut scene = coxa_viewer::Scene { hip_centre_lps_mm: Some(centre), side_is_left: side == Side::Left, ..Default::default() };
+    let operated = format!("femur_{}", side.as_str());
+    for (name, mesh) in &anatomy.meshes {
+        if name.starts_with("hip_") || name.starts_with("femur_") || name == "sacrum" {
+            let mut m = coxa_viewer::SceneMesh::new(name.clone(), mesh.clone(), coxa_viewer::BONE);
+            if *name == operated {
+                m.motion = Some(coxa_viewer::RigidMotion::translation(placement.head_centre_on_femur_lps_mm, centre));
+            }
+            scene.meshes.push(m);
+        }
+    }
+    for (name, mesh) in implants {
+        scene.meshes.push(coxa_viewer::SceneMesh::new(*name, mesh.clone(), coxa_viewer::implant_look(name)));
+    }
+    let views: Vec<(coxa_viewer::CameraView, PathBuf)> = files.iter().filter_map(|(n, p)| Some((coxa_viewer::CameraView::parse(n)?, p.clone()))).collect();
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| coxa_viewer::screenshots(&scene, &views, 480, 480))) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the renderer panicked".to_string()),
+    }
+}
+
+/// A headless build (no `window` feature) has no viewer renderer: the CPU fallback draws.
+#[cfg(not(feature = "window"))]
+fn viewer_pictures(
+    _anatomy: &AnatomyResult,
+    _implants: &[(&'static str, Mesh)],
+    _placement: &coxa_core::ImplantPlacement,
+    _side: Side,
+    _centre: Point3<f64>,
+    _files: &[(String, PathBuf)],
+) -> std::result::Result<(), String> {
+    Err("this coxa was built without the `window` feature".to_string())
 }
 
 /// Centre of the bounding box of the hip bones.

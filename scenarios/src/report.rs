@@ -6,6 +6,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use coxa_core::CaseReport;
 use serde_json::Value;
 
 use crate::svg::{self, Bar, Series, esc};
@@ -35,6 +36,14 @@ fn text(v: &Value) -> String {
     v.as_str().map_or_else(|| if v.is_null() { "–".into() } else { v.to_string() }, str::to_string)
 }
 
+fn f(v: f64, digits: usize) -> String {
+    format!("{v:.digits$}")
+}
+
+fn pts(v: &[f64; 3]) -> String {
+    format!("({})", v.iter().map(|x| f(*x, 1)).collect::<Vec<_>>().join(", "))
+}
+
 fn pt(v: &Value) -> String {
     v.as_array().map_or_else(|| "–".into(), |a| format!("({})", a.iter().map(|x| num(x, 1)).collect::<Vec<_>>().join(", ")))
 }
@@ -56,67 +65,62 @@ th{background:#eef}.warn{background:#fff4d6;border:1px solid #e0b84a;padding:8px
 .pics{display:grid;grid-template-columns:repeat(2,1fr);gap:12px}.pics figure{margin:0}.pics img{width:100%;border:1px solid #ccd}
 figcaption{font-size:12px;color:#555}.ok{color:#2a7}.bad{color:#c33}";
 
-/// The report HTML of a case from its `report.json` value; pictures are read from `dir`.
+/// The report HTML of a case; pictures are read from `dir`.
 ///
 /// # Errors
 /// A picture listed in the report that cannot be read.
-pub fn html(r: &Value, dir: &Path) -> Result<String> {
+pub fn html(r: &CaseReport, dir: &Path) -> Result<String> {
     let mut h = String::new();
-    let title = format!("{} — case {}", text(&r["scenario"]), text(&r["case"]));
+    let title = format!("{} — case {}", r.scenario, r.case);
     let _ = write!(h, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>coxa: {}</title><style>{CSS}</style></head><body>", esc(&title));
     let _ = write!(h, "<h1>Total hip arthroplasty plan: {}</h1>", esc(&title));
-    let _ = write!(h, "<p class=\"sub\">{} hip · input: {} · coxa {} · patient name and ID are not shown</p>", esc(&text(&r["side"])), esc(&text(&r["input"]["kind"])), esc(&text(&r["coxa_version"])));
-    if let Some(w) = r["warnings"].as_array().filter(|w| !w.is_empty()) {
+    let _ = write!(h, "<p class=\"sub\">{} hip · input: {} · coxa {} · patient name and ID are not shown</p>", esc(r.side.as_str()), esc(&text(&r.input["kind"])), esc(&r.coxa_version));
+    if !r.warnings.is_empty() {
         let _ = write!(h, "<div class=\"warn\"><b>Warnings</b><ul>");
-        for x in w {
-            let _ = write!(h, "<li>{}</li>", esc(&text(x)));
+        for x in &r.warnings {
+            let _ = write!(h, "<li>{}</li>", esc(x));
         }
         h.push_str("</ul></div>");
     }
 
     // The plan.
-    let p = &r["placement"];
+    let p = &r.placement;
     h.push_str("<h2>Implants and placement</h2>");
-    let _ = write!(h, "<p class=\"sub\">Placement: {}.</p>", esc(&text(&p["source"])));
-    let im = &p["implants"];
+    let _ = write!(h, "<p class=\"sub\">Placement: {}.</p>", esc(&p.source));
+    let im = &p.implants;
     h.push_str("<table><tr><th>part</th><th>choice</th></tr>");
     for (k, v) in [
-        ("acetabular shell, outer diameter", format!("{} mm", num(&im["shell_outer_diameter_mm"], 0))),
-        ("liner", text(&im["liner"])),
-        ("femoral head", format!("{} mm, neck-length offset {} mm", num(&im["head_diameter_mm"], 0), num(&im["head_offset_mm"], 1))),
-        ("stem neck", format!("{} mm diameter, CCD {}°", num(&im["neck_diameter_mm"], 2), num(&im["stem_ccd_deg"], 1))),
-        ("oscillation angle of the pair", format!("{}°", num(&r["rom"]["oscillation_angle_deg"], 1))),
+        ("acetabular shell, outer diameter", format!("{} mm", f(im.shell_outer_diameter_mm, 0))),
+        ("liner", im.liner.clone()),
+        ("femoral head", format!("{} mm, neck-length offset {} mm", f(im.head_diameter_mm, 0), f(im.head_offset_mm, 1))),
+        ("stem neck", format!("{} mm diameter, CCD {}°", f(im.neck_diameter_mm, 2), f(im.stem_ccd_deg, 1))),
+        ("oscillation angle of the pair", format!("{}°", f(r.rom.oscillation_angle_deg, 1))),
     ] {
         let _ = write!(h, "<tr><td>{k}</td><td>{}</td></tr>", esc(&v));
     }
     h.push_str("</table>");
     h.push_str("<table><tr><th>cup angles (pelvic frame)</th><th>inclination</th><th>anteversion</th></tr>");
     for d in ["radiographic", "operative", "anatomic"] {
-        let c = &p["cup_angles"][d];
-        let _ = write!(h, "<tr><td>{d} (Murray 1993)</td><td>{}°</td><td>{}°</td></tr>", num(&c["inclination_deg"], 1), num(&c["anteversion_deg"], 1));
+        let (inc, av) = p.cup_angles.get(d).map_or(("–".into(), "–".into()), |c| (f(c.inclination_deg, 1), f(c.anteversion_deg, 1)));
+        let _ = write!(h, "<tr><td>{d} (Murray 1993)</td><td>{inc}°</td><td>{av}°</td></tr>");
     }
-    for (k, key) in [("functional, standing", "cup_functional_standing_deg"), ("functional, sitting", "cup_functional_sitting_deg")] {
-        // `coxa rom` writes these as [inclination, anteversion].
-        let c = &r["rom"][key]["radiographic"];
-        let _ = write!(
-            h,
-            "<tr><td>radiographic, {k} (tilt {}°)</td><td>{}°</td><td>{}°</td></tr>",
-            num(&r["rom"]["pelvic_tilt_deg"][if k.ends_with("standing") { "standing" } else { "sitting" }], 0),
-            num(&c[0], 1),
-            num(&c[1], 1)
-        );
+    for (k, c, tilt) in
+        [("functional, standing", &r.rom.cup_functional_standing_deg, r.rom.pelvic_tilt_deg.standing), ("functional, sitting", &r.rom.cup_functional_sitting_deg, r.rom.pelvic_tilt_deg.sitting)]
+    {
+        let [inc, av] = c.radiographic;
+        let _ = write!(h, "<tr><td>radiographic, {k} (tilt {}°)</td><td>{}°</td><td>{}°</td></tr>", f(tilt, 0), f(inc, 1), f(av, 1));
     }
     h.push_str("</table>");
     let _ = write!(
         h,
         "<table><tr><td>cup centre (LPS mm)</td><td>{}</td></tr><tr><td>stem anteversion</td><td>{}°</td></tr><tr><td>combined anteversion (operative cup + stem)</td><td>{}°</td></tr></table>",
-        esc(&pt(&p["cup_centre_lps_mm"])),
-        num(&p["stem_anteversion_deg"], 1),
-        num(&p["combined_anteversion_deg"], 1)
+        esc(&pts(&p.cup_centre_lps_mm)),
+        f(p.stem_anteversion_deg, 1),
+        f(p.combined_anteversion_deg, 1)
     );
 
     // The plan's reasoning.
-    let pl = &r["plan"];
+    let pl = r.plan.as_ref().unwrap_or(&Value::Null);
     if pl.is_object() {
         h.push_str("<h2>The plan</h2><table><tr><th>item</th><th>planned</th><th>why</th></tr>");
         let c = &pl["cup"];
@@ -189,7 +193,7 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
     }
 
     // Muscles and hip load.
-    let mk = &r["msk"];
+    let mk = r.msk.as_ref().unwrap_or(&Value::Null);
     if mk.is_object() {
         h.push_str("<h2>Abductors and hip load</h2>");
         let _ = write!(
@@ -222,76 +226,57 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
     }
 
     // Pictures.
-    if let Some(pics) = r["pictures"].as_array().filter(|p| !p.is_empty()) {
+    if !r.pictures.is_empty() {
         h.push_str("<h2>The plan in 3D</h2><p class=\"sub\">Bones translucent, implants opaque: shell grey, liner blue, head red, neck dark grey.</p><div class=\"pics\">");
-        for pic in pics {
-            let file = dir.join(text(&pic["file"]));
+        for pic in &r.pictures {
+            let file = dir.join(&pic.file);
             let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let _ = write!(
-                h,
-                "<figure><img class=\"picture\" alt=\"{0}\" src=\"data:image/png;base64,{1}\"><figcaption>{0}</figcaption></figure>",
-                esc(&text(&pic["view"]).replace('_', " ")),
-                base64(&bytes)
-            );
+            let _ = write!(h, "<figure><img class=\"picture\" alt=\"{0}\" src=\"data:image/png;base64,{1}\"><figcaption>{0}</figcaption></figure>", esc(&pic.view.replace('_', " ")), base64(&bytes));
         }
         h.push_str("</div>");
     }
 
     // Range of motion.
     h.push_str("<h2>Range of motion and first contact</h2>");
-    let motions = r["rom"]["motions"].as_array().cloned().unwrap_or_default();
+    let motions = &r.rom.motions;
     let bars: Vec<Bar> = motions
         .iter()
-        .map(|m| {
-            let limit = m["limit_deg"].as_f64().unwrap_or(0.0);
-            let margin = m["required_deg"].as_f64().map(|q| limit - q);
-            Bar {
-                label: text(&m["name"]).replace('_', " "),
-                value: limit,
-                target: m["required_deg"].as_f64(),
-                colour: margin_colour(margin).into(),
-                note: format!("{limit:.1}° {}", text(&m["contact"])),
-            }
-        })
+        .map(|m| Bar { label: m.name.replace('_', " "), value: m.limit_deg, target: m.required_deg, colour: margin_colour(m.margin_deg()).into(), note: format!("{:.1}° {}", m.limit_deg, m.contact) })
         .collect();
     h.push_str(&svg::bars("Limit of each motion (tick: what the activity needs)", &bars, 180.0, "°"));
     h.push_str("<table><tr><th>motion</th><th>posture (tilt)</th><th>limit</th><th>needed</th><th>margin</th><th>first contact</th><th>parts</th><th>where (LPS mm)</th></tr>");
-    for m in &motions {
-        let margin = m["required_deg"].as_f64().zip(m["limit_deg"].as_f64()).map(|(q, l)| l - q);
+    for m in motions {
+        let margin = m.margin_deg();
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{} ({}°)</td><td>{}°</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&text(&m["name"])),
-            esc(&text(&m["posture"])),
-            num(&m["pelvic_tilt_deg"], 0),
-            num(&m["limit_deg"], 1),
-            m["required_deg"].as_f64().map_or("–".into(), |q| format!("{q:.0}°")),
+            esc(&m.name),
+            esc(&m.posture),
+            f(m.pelvic_tilt_deg, 0),
+            f(m.limit_deg, 1),
+            m.required_deg.map_or("–".into(), |q| format!("{q:.0}°")),
             if margin.is_some_and(|x| x < 0.0) { "bad" } else { "ok" },
             margin.map_or("–".into(), |x| format!("{x:+.1}°")),
-            esc(&text(&m["contact"])),
-            esc(&m["parts"].as_str().map_or_else(|| if m["parts"].is_null() { "–".to_string() } else { m["parts"].to_string() }, str::to_string)),
-            esc(&pt(&m["contact_point_lps_mm"]))
+            esc(&m.contact),
+            esc(m.parts.as_deref().unwrap_or("–")),
+            esc(&m.contact_point_lps_mm.as_ref().map_or_else(|| "–".to_string(), pts))
         );
     }
     h.push_str("</table>");
 
     // Safe zone.
-    let sz = &r["safe_zone"];
-    if sz.is_object() {
-        let incs: Vec<f64> = sz["inclinations_deg"].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
-        let avs: Vec<f64> = sz["anteversions_deg"].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
-        let grid: Vec<Vec<Option<f64>>> =
-            sz["min_adl_margin_deg"].as_array().map(|rows| rows.iter().map(|row| row.as_array().map(|c| c.iter().map(Value::as_f64).collect()).unwrap_or_default()).collect()).unwrap_or_default();
-        let plan_inc = p["cup_angles"]["radiographic"]["inclination_deg"].as_f64();
-        let plan_av = p["cup_angles"]["radiographic"]["anteversion_deg"].as_f64();
+    if let Some(sz) = &r.safe_zone {
+        let (incs, avs, grid) = (&sz.inclinations_deg, &sz.anteversions_deg, &sz.min_adl_margin_deg);
+        let plan_inc = p.cup_angles.get("radiographic").map(|c| c.inclination_deg);
+        let plan_av = p.cup_angles.get("radiographic").map(|c| c.anteversion_deg);
         h.push_str("<h2>Cup angles: safe-zone map</h2><p class=\"sub\">Each cell: the smallest margin (limit minus need, deg) over the daily-life motions for that radiographic cup inclination and anteversion, everything else as planned. Dashed: Lewinnek's zone (40±10°, 15±10°).</p>");
         h.push_str(&svg::heatmap(
             "Smallest daily-life margin (deg)",
             "cup anteversion, radiographic (deg)",
             "cup inclination (deg)",
-            &avs,
-            &incs,
-            &grid,
+            avs,
+            incs,
+            grid,
             -10.0,
             20.0,
             Some([5.0, 25.0, 30.0, 50.0]),
@@ -306,7 +291,11 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
             let series: Vec<Series> = names
                 .iter()
                 .zip(colours)
-                .map(|(n, c)| Series { name: n.replace('_', " "), colour: c.into(), points: avs.iter().enumerate().map(|(ia, a)| (*a, sz["limits_deg"][ii][ia][n].as_f64())).collect() })
+                .map(|(n, c)| Series {
+                    name: n.replace('_', " "),
+                    colour: c.into(),
+                    points: avs.iter().enumerate().map(|(ia, a)| (*a, sz.limits_deg.get(ii).and_then(|row| row.get(ia)).and_then(|cell| cell.get(*n)).copied())).collect(),
+                })
                 .filter(|s| s.points.iter().any(|p| p.1.is_some()))
                 .collect();
             if !series.is_empty() {
@@ -316,7 +305,8 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
     }
 
     // Sweep.
-    if let Some(sw) = r["sweep"].as_array().filter(|s| s.len() > 1) {
+    if r.sweep.len() > 1 {
+        let sw = &r.sweep;
         let _ = write!(
             h,
             "<h2>Sweep ({} points)</h2><table><tr><th>point</th><th>head</th><th>liner</th><th>inclination</th><th>anteversion</th><th>stem</th><th>standing tilt</th><th>smallest daily-life margin</th></tr>",
@@ -326,21 +316,21 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td>{} mm</td><td>{}</td><td>{}°</td><td>{}°</td><td>{}°</td><td>{}°</td><td>{}</td></tr>",
-                esc(&text(&s["label"])),
-                num(&s["head_diameter_mm"], 0),
-                esc(&text(&s["liner"])),
-                num(&s["cup_inclination_deg"], 1),
-                num(&s["cup_anteversion_deg"], 1),
-                num(&s["stem_anteversion_deg"], 1),
-                num(&s["standing_tilt_deg"], 0),
-                s["min_adl_margin_deg"].as_f64().map_or("–".into(), |m| format!("{m:+.1}°"))
+                esc(&s.label),
+                f(s.head_diameter_mm, 0),
+                esc(&s.liner),
+                f(s.cup_inclination_deg, 1),
+                f(s.cup_anteversion_deg, 1),
+                f(s.stem_anteversion_deg, 1),
+                f(s.standing_tilt_deg, 0),
+                s.min_adl_margin_deg.map_or("–".into(), |m| format!("{m:+.1}°"))
             );
         }
         h.push_str("</table>");
     }
 
     // Anatomy.
-    let a = &r["anatomy"];
+    let a = &r.anatomy;
     h.push_str("<h2>Anatomy</h2><table><tr><th>femoral head</th><th>centre (LPS mm)</th><th>radius</th><th>quality</th></tr>");
     for fh in a["femoral_heads"].as_array().into_iter().flatten() {
         let _ = write!(h, "<tr><td>{}</td><td>{}</td><td>{} mm</td><td>{}</td></tr>", esc(&text(&fh["side"])), esc(&pt(&fh["centre_lps_mm"])), num(&fh["radius_mm"], 1), esc(&text(&fh["quality"])));
@@ -369,7 +359,7 @@ pub fn html(r: &Value, dir: &Path) -> Result<String> {
             f["anteversion_deg"].as_f64().map_or("not measured (condyles not imaged)".into(), |v| format!("{v:.1}°"))
         );
     }
-    let t = &r["phantom_truth"];
+    let t = r.phantom_truth.as_ref().unwrap_or(&Value::Null);
     if t.is_object() {
         h.push_str("<h3>Phantom: measured against the known geometry</h3><table id=\"phantom\"><tr><th>quantity</th><th>known</th><th>measured</th></tr>");
         for side in ["left", "right"] {

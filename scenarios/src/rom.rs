@@ -15,10 +15,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::{Args, ValueEnum};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use coxa_core::HipAnatomy;
-use coxa_core::{Angle, CupAngleDefinition, CupAngles, Mesh, Side};
+use coxa_core::report::{MotionRecord, RomImplants, StandingSitting};
+use coxa_core::{Angle, CupAngleDefinition, CupAngles, Mesh, RomRecord, Side};
 use coxa_implants::{Catalog, Construct, Stem};
 use coxa_sim::rom::{self, PelvicTilts, SweepOptions};
 use coxa_sim::user_parts::{UserCup, UserStem};
@@ -228,8 +229,8 @@ pub fn run(args: &RomArgs) -> Result<Value> {
     };
     let tilts = PelvicTilts { standing: Angle::from_deg(args.pelvic_tilt_deg), sitting: Angle::from_deg(args.pelvic_tilt_deg + args.sitting_extra_tilt_deg) };
     let user = UserParts::load(args.user_cup.as_deref(), args.user_stem.as_deref(), args.head_mm)?;
-    let (_, value) = rom_json(side, &construct, &choice.liner, cup, Angle::from_deg(args.stem_anteversion_deg), &tilts, bones.as_ref(), &user, &rom::all_motions())?;
-    Ok(value)
+    let (_, record) = rom_record(side, &construct, &choice.liner, cup, Angle::from_deg(args.stem_anteversion_deg), &tilts, bones.as_ref(), &user, &rom::all_motions())?;
+    Ok(serde_json::to_value(record)?)
 }
 
 /// The implants of a ROM run, by catalog choice.
@@ -295,12 +296,12 @@ impl HipBones {
     }
 }
 
-/// Builds the hip model and sweeps `motions`; returns the model and `coxa rom`'s JSON.
+/// Builds the hip model and sweeps `motions`; returns the model and its range of motion.
 ///
 /// # Errors
 /// A model that cannot be built (e.g. bones for another construct).
 #[allow(clippy::too_many_arguments, reason = "the plain inputs of one ROM run")]
-pub fn rom_json(
+pub fn rom_record(
     side: Side,
     construct: &Construct,
     liner: &str,
@@ -310,7 +311,7 @@ pub fn rom_json(
     bones: Option<&HipBones>,
     user: &UserParts,
     motions: &[rom::Motion],
-) -> Result<(HipModel, Value)> {
+) -> Result<(HipModel, RomRecord)> {
     let mut builder = HipModel::builder(side, construct.clone()).cup(cup).stem_anteversion(stem_anteversion);
     if let Some(c) = &user.cup {
         builder = builder.user_cup(c.clone());
@@ -323,8 +324,8 @@ pub fn rom_json(
     }
     let model = builder.build()?;
     let pelvic_frame = bones.map_or(FRAME_NONE, |b| if b.anatomy.frame_is_app { FRAME_APP } else { FRAME_CT });
-    let value = rom_json_of(&model, liner, tilts, user, motions, pelvic_frame);
-    Ok((model, value))
+    let record = rom_record_of(&model, liner, tilts, user, motions, pelvic_frame);
+    Ok((model, record))
 }
 
 /// `pelvic_frame` of a ROM run without bones.
@@ -334,51 +335,52 @@ pub const FRAME_APP: &str = "anterior pelvic plane";
 /// `pelvic_frame` from one hip bone.
 pub const FRAME_CT: &str = "CT axes (give both hip bones for the anterior pelvic plane)";
 
-/// `coxa rom`'s JSON for a built model: every motion swept under `tilts`; `pelvic_frame` says
-/// which frame the cup angles are in.
-pub fn rom_json_of(model: &HipModel, liner: &str, tilts: &PelvicTilts, user: &UserParts, motions: &[rom::Motion], pelvic_frame: &str) -> Value {
-    let side = model.side();
+/// The range of motion of a built model: every motion swept under `tilts`; `pelvic_frame` says
+/// which frame the cup angles are in. Limits are rounded to 0.1 deg, contact points to 0.01 mm
+/// and the oscillation angle to 0.01 deg, as written.
+pub fn rom_record_of(model: &HipModel, liner: &str, tilts: &PelvicTilts, user: &UserParts, motions: &[rom::Motion], pelvic_frame: &str) -> RomRecord {
     let construct = model.construct();
     let report = rom::report(model, motions, tilts, &SweepOptions::default());
-    let motions: Vec<Value> = report
+    let motions = report
         .motions
         .iter()
-        .map(|m| {
-            json!({
-                "name": m.name,
-                "limit_deg": (m.limit_deg * 10.0).round() / 10.0,
-                "contact": m.contact.map_or("none", |c| c.kind.as_str()),
-                "parts": m.contact.map(|c| c.parts),
-                "contact_point_lps_mm": m.contact.map(|c| [c.point_lps_mm.x, c.point_lps_mm.y, c.point_lps_mm.z].map(|v| (v * 100.0).round() / 100.0)),
-                "start_in_contact": m.start_in_contact,
-                "posture": m.posture,
-                "pelvic_tilt_deg": m.pelvic_tilt_deg,
-                "required_deg": m.required_deg,
-            })
+        .map(|m| MotionRecord {
+            name: m.name.to_string(),
+            limit_deg: (m.limit_deg * 10.0).round() / 10.0,
+            contact: m.contact.map_or("none", |c| c.kind.as_str()).to_string(),
+            parts: m.contact.map(|c| c.parts.to_string()),
+            contact_point_lps_mm: m.contact.map(|c| [c.point_lps_mm.x, c.point_lps_mm.y, c.point_lps_mm.z].map(|v| (v * 100.0).round() / 100.0)),
+            start_in_contact: m.start_in_contact,
+            posture: m.posture.as_str().to_string(),
+            pelvic_tilt_deg: m.pelvic_tilt_deg,
+            required_deg: m.required_deg,
         })
         .collect();
-    json!({
-        "side": side.as_str(),
-        "implants": {
-            "shell_outer_diameter_mm": construct.shell.outer_diameter_mm,
-            "liner": if user.cup.is_some() { "user cup" } else { liner },
-            "stem": if user.stem.is_some() { "user stem" } else { "catalog" },
-            "head_diameter_mm": construct.head.diameter_mm,
-            "head_offset_mm": construct.head.neck_length_offset_mm,
-            "neck_diameter_mm": construct.stem.neck_diameter_mm,
-            "stem_ccd_deg": user.stem.as_ref().map_or(construct.stem.ccd, |u| u.ccd).deg(),
+    RomRecord {
+        side: model.side(),
+        implants: RomImplants {
+            shell_outer_diameter_mm: construct.shell.outer_diameter_mm,
+            liner: if user.cup.is_some() { "user cup" } else { liner }.to_string(),
+            stem: if user.stem.is_some() { "user stem" } else { "catalog" }.to_string(),
+            head_diameter_mm: construct.head.diameter_mm,
+            head_offset_mm: construct.head.neck_length_offset_mm,
+            neck_diameter_mm: construct.stem.neck_diameter_mm,
+            stem_ccd_deg: user.stem.as_ref().map_or(construct.stem.ccd, |u| u.ccd).deg(),
         },
-        "oscillation_angle_deg": (report.oscillation_angle_deg * 100.0).round() / 100.0,
-        "cup_pelvic_deg": report.cup_pelvic_deg,
-        "cup_functional_standing_deg": report.cup_functional_standing_deg,
-        "cup_functional_sitting_deg": report.cup_functional_sitting_deg,
-        "stem_anteversion_deg": report.stem_anteversion_deg,
-        "pelvic_frame": pelvic_frame,
-        "pelvic_tilt_deg": { "standing": tilts.standing.deg(), "sitting": tilts.sitting.deg() },
-        "joint_angles": "ISB-like: flexion about the pelvic mediolateral axis, abduction about the floating axis, internal rotation about the femoral mechanical axis; relative to the standing body, pelvis tilted per posture",
-        "motions": motions,
-    })
+        oscillation_angle_deg: (report.oscillation_angle_deg * 100.0).round() / 100.0,
+        cup_pelvic_deg: report.cup_pelvic_deg,
+        cup_functional_standing_deg: report.cup_functional_standing_deg,
+        cup_functional_sitting_deg: report.cup_functional_sitting_deg,
+        stem_anteversion_deg: report.stem_anteversion_deg,
+        pelvic_frame: pelvic_frame.to_string(),
+        pelvic_tilt_deg: StandingSitting { standing: tilts.standing.deg(), sitting: tilts.sitting.deg() },
+        joint_angles: JOINT_ANGLES.to_string(),
+        motions,
+    }
 }
+
+/// How the ROM's joint angles are defined (written with every ROM record).
+pub const JOINT_ANGLES: &str = "ISB-like: flexion about the pelvic mediolateral axis, abduction about the floating axis, internal rotation about the femoral mechanical axis; relative to the standing body, pelvis tilted per posture";
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@
 //! fixed), range of motion under standing and sitting pelvic tilts, and the report. Lists in
 //! `[implants]`, `[placement]` and `[rom]` are sweeps: every combination is run for every case.
 //!
-//! Rules (DESIGN): `schema_version = 1`; unknown fields are errors; every number carries its unit
+//! Rules (docs/DESIGN.md): `schema_version = 1`; unknown fields are errors; every number carries its unit
 //! in its name (`_mm`, `_deg`, `_n`); paths are relative to the scenario file; NaN and infinities
 //! are refused. Every error names the file, the line and the field.
 //!

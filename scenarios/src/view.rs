@@ -3,12 +3,18 @@
 //! one frame rendered without a window (GPU or Mesa's software Vulkan).
 
 use std::path::PathBuf;
+
+#[cfg(feature = "window")]
 use std::time::Duration;
 
-use anyhow::{Result, ensure};
+use anyhow::Result;
+#[cfg(feature = "window")]
+use anyhow::ensure;
 use clap::Args;
 
+#[cfg(feature = "window")]
 use coxa_viewer::window::{self, WindowOptions};
+#[cfg(feature = "window")]
 use coxa_viewer::{CameraView, LoadOptions, Scene, load_case, screenshot};
 
 /// Arguments of `coxa view`.
@@ -50,7 +56,16 @@ pub struct ViewArgs {
     pub close_after_s: Option<f64>,
 }
 
+/// `coxa view` in a build without the `window` feature (no bevy): says how to get the viewer.
+#[cfg(not(feature = "window"))]
+pub fn run(_args: &ViewArgs) -> Result<()> {
+    anyhow::bail!(
+        "this coxa was built without the viewer (headless build, no `window` feature): build it with the default features (`cargo install --path scenarios` or `cargo build --release`) to use `coxa view`"
+    )
+}
+
 /// Runs `coxa view`.
+#[cfg(feature = "window")]
 pub fn run(args: &ViewArgs) -> Result<()> {
     let camera = CameraView::parse(&args.camera).ok_or_else(|| anyhow::anyhow!("--camera {:?}: use pelvis_ap, hip_ap, hip_lateral or hip_superior", args.camera))?;
     ensure!((16..=8192).contains(&args.width) && (16..=8192).contains(&args.height), "--width/--height must lie in 16..=8192 pixels");

@@ -1,7 +1,7 @@
 //! Bone collision geometry: a signed distance field of the pelvis and clustered surface points
 //! of the femur, both in the hip frame (pelvic axes, origin at the hip centre, mm).
 //!
-//! Why not triangle-triangle tests: a pose query must cost microseconds (STACK.md measured
+//! Why not triangle-triangle tests: a pose query must cost microseconds (docs/STACK.md measured
 //! 30-170 us for a parry mesh-mesh intersection near a concave cup). Instead the pelvis is a
 //! grid of signed distances (exact Euclidean distance transform of a voxelised solid, inside
 //! decided by ray parity, so the mesh must be closed) and the femur a set of surface points in

@@ -1,6 +1,6 @@
 //! The one place where coxa's millimetre f64 geometry becomes the solvers' f32.
 //!
-//! Collision geometry stays in millimetres (STACK.md: at metre scale in f32 parry's GJK gave
+//! Collision geometry stays in millimetres (docs/STACK.md: at metre scale in f32 parry's GJK gave
 //! wrong answers); only the number type changes here.
 
 use coxa_core::Mesh;
@@ -42,7 +42,7 @@ pub fn triangles_to_parry(tris: &[[nalgebra::Vector3<f64>; 3]]) -> Option<TriMes
 
 // ---- rapier3d (dislocation dynamics): mm, kg, s in f32 ----
 //
-// The dynamics world keeps lengths in mm (`length_unit = 10`, STACK.md), masses in kg and time
+// The dynamics world keeps lengths in mm (`length_unit = 10`, docs/STACK.md), masses in kg and time
 // in s, so its force unit is kg mm s^-2 = 1 mN and its torque unit kg mm^2 s^-2 = 1 uN m.
 
 /// Solver force units (kg mm s^-2) per newton.

@@ -3,7 +3,7 @@
 //!
 //! # Physical setup
 //! - **World**: the hip frame of [`HipModel`] (pelvic axes, origin at the cup centre), in mm,
-//!   kg and s (`length_unit = 10`, STACK.md); force unit 1 mN, torque unit 1 uN m (see
+//!   kg and s (`length_unit = 10`, docs/STACK.md); force unit 1 mN, torque unit 1 uN m (see
 //!   [`crate::convert`]). No gravity; all contacts frictionless (a polished head on
 //!   polyethylene, mu ~ 0.05, is neglected).
 //! - **Cup** (fixed body): the liner as a triangle mesh (96 azimuths) in the liner frame: a

@@ -32,7 +32,7 @@
 //! the whole tolerance against parry3d's exact test.
 //!
 //! Written here rather than taken from a crate: parry3d's BVH cannot prune a neck that sits
-//! inside a concave cup (STACK.md: 174 us per pose), and no crate offers a support-function
+//! inside a concave cup (docs/STACK.md: 174 us per pose), and no crate offers a support-function
 //! index for a point set. The final contact point of a sweep comes from parry3d's exact contact
 //! query on the liner triangles next to the point found here ([`FastPair::exact_contact_near`]).
 

@@ -427,9 +427,9 @@ impl HipModel {
     /// neck direction carried by the imaged femur and the catalog's generic `stem` body
     /// ([`coxa_implants::Stem::body_mesh`]), or the user's whole `stem`.
     pub fn implant_meshes_lps(&self) -> Vec<(&'static str, Mesh)> {
-        let place = |mesh: Mesh, local_to_hip: &Matrix3<f64>| -> Mesh {
+        let place = |mesh: Mesh, hip_from_local: &Matrix3<f64>| -> Mesh {
             let (v, t) = mesh.into_parts();
-            let v = v.into_iter().map(|p| self.to_lps(&(local_to_hip * p.coords))).collect();
+            let v = v.into_iter().map(|p| self.to_lps(&(hip_from_local * p.coords))).collect();
             Mesh::new(v, t).expect("a rigid motion keeps a valid mesh valid")
         };
         let cup = self.liner_from_hip.transpose();

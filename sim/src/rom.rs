@@ -7,7 +7,7 @@
 //! bracket down to `tolerance_deg` (default 0.05, so limits are good to 0.1 deg). A contact
 //! region narrower than the coarse step can be stepped over.
 
-use coxa_core::{Angle, CupAngleDefinition};
+use coxa_core::Angle;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -22,6 +22,16 @@ pub enum Posture {
     Standing,
     /// Sitting (the pelvis tilts posterior).
     Sitting,
+}
+
+impl Posture {
+    /// `standing` or `sitting` (as serialised).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Standing => "standing",
+            Self::Sitting => "sitting",
+        }
+    }
 }
 
 /// Posterior pelvic tilt per posture, relative to the anterior pelvic plane being vertical.
@@ -231,26 +241,7 @@ pub fn sweep(model: &HipModel, motion: &Motion, tilts: &PelvicTilts, opts: &Swee
     }
 }
 
-/// Cup angles in the three definitions of Murray (1993), deg.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct CupAnglesDeg {
-    /// Radiographic (inclination, anteversion).
-    pub radiographic: [f64; 2],
-    /// Operative (inclination, anteversion).
-    pub operative: [f64; 2],
-    /// Anatomic (inclination, anteversion).
-    pub anatomic: [f64; 2],
-}
-
-impl CupAnglesDeg {
-    fn of(f: impl Fn(CupAngleDefinition) -> coxa_core::CupAngles) -> Self {
-        let g = |d| {
-            let a = f(d);
-            [a.inclination.deg(), a.anteversion.deg()]
-        };
-        Self { radiographic: g(CupAngleDefinition::Radiographic), operative: g(CupAngleDefinition::Operative), anatomic: g(CupAngleDefinition::Anatomic) }
-    }
-}
+pub use coxa_core::CupAnglesDeg;
 
 /// A full ROM report of one hip.
 #[derive(Debug, Clone, PartialEq, Serialize)]

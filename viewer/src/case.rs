@@ -7,8 +7,11 @@
 
 use std::path::{Path, PathBuf};
 
-use coxa_core::{CaseModel, LabelMap, Mesh, Side, Volume};
+use coxa_core::report::MotionRecord;
+use coxa_core::{CaseModel, CaseReport, HipAnatomy, LabelMap, Mesh, PatientLandmarks, Side, Volume};
 use nalgebra::{Point3, Vector3};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::ViewError;
@@ -108,11 +111,39 @@ fn read_json(path: &Path) -> Result<Option<Value>, ViewError> {
     }
 }
 
-fn point(v: &Value) -> Option<Point3<f64>> {
-    let a = v.as_array()?;
-    (a.len() == 3).then_some(())?;
-    let p = Point3::new(a[0].as_f64()?, a[1].as_f64()?, a[2].as_f64()?);
-    p.iter().all(|x| x.is_finite()).then_some(p)
+/// A JSON file read as `T`; `Ok(None)` when it is absent, a note when it is not what this coxa
+/// writes (a case of another version).
+fn read_typed<T: DeserializeOwned>(path: &Path, notes: &mut Vec<String>) -> Result<Option<T>, ViewError> {
+    let Some(v) = read_json(path)? else { return Ok(None) };
+    match serde_json::from_value(v) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) => {
+            let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            notes.push(format!("{name} is not what this coxa writes ({e}): what it holds is not shown; run the case again"));
+            Ok(None)
+        }
+    }
+}
+
+/// What the viewer shows of a `coxa plan` folder's plan.json (serde skips the rest).
+#[derive(Deserialize)]
+struct PlanView {
+    side: Side,
+    #[serde(default)]
+    motions: Vec<MotionRecord>,
+}
+
+impl From<&MotionRecord> for RomLine {
+    fn from(m: &MotionRecord) -> Self {
+        Self {
+            name: m.name.clone(),
+            limit_deg: m.limit_deg,
+            contact: m.contact.clone(),
+            parts: m.parts.clone(),
+            contact_point_lps_mm: m.contact_point_lps_mm.map(Point3::from),
+            required_deg: m.required_deg,
+        }
+    }
 }
 
 impl CaseData {
@@ -155,36 +186,16 @@ impl CaseData {
         if case.bones.is_empty() && case.implants.is_empty() {
             return Err(ViewError::Case { path: dir, why: "no anatomy/meshes/*.stl and no implants/*.stl: not a case folder of `coxa run` or `coxa demo`".into() });
         }
-        let report = read_json(&dir.join("report.json"))?;
-        let plan = read_json(&dir.join("plan.json"))?;
-        let side_of = |v: &Value| match v["side"].as_str() {
-            Some("left") => Some(Side::Left),
-            Some("right") => Some(Side::Right),
-            _ => None,
+        // The case report (`coxa run`, `coxa demo`) or, in a `coxa plan` folder, the plan: typed.
+        let mut notes = Vec::new();
+        let report: Option<CaseReport> = read_typed(&dir.join("report.json"), &mut notes)?;
+        let plan: Option<PlanView> = if report.is_none() { read_typed(&dir.join("plan.json"), &mut notes)? } else { None };
+        case.notes.append(&mut notes);
+        (case.side, case.rom) = match (&report, &plan) {
+            (Some(r), _) => (Some(r.side), r.rom.motions.iter().map(RomLine::from).collect()),
+            (None, Some(p)) => (Some(p.side), p.motions.iter().map(RomLine::from).collect()),
+            (None, None) => (None, Vec::new()),
         };
-        case.side = report.as_ref().and_then(side_of).or_else(|| plan.as_ref().and_then(side_of));
-        let motions = report.as_ref().and_then(|r| r["rom"]["motions"].as_array().cloned()).or_else(|| plan.as_ref().and_then(|p| p["motions"].as_array().cloned()));
-        case.rom = motions
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|m| {
-                Some(RomLine {
-                    name: m["name"].as_str()?.to_string(),
-                    limit_deg: m["limit_deg"].as_f64()?,
-                    contact: m["contact"].as_str().unwrap_or("none").to_string(),
-                    parts: m["parts"].as_str().map(str::to_string),
-                    contact_point_lps_mm: point(&m["contact_point_lps_mm"]),
-                    required_deg: m["required_deg"].as_f64(),
-                })
-            })
-            .collect();
-        let anatomy = match report.as_ref().map(|r| r["anatomy"].clone()).filter(|a| !a.is_null()) {
-            Some(a) => Some(a),
-            None => read_json(&dir.join("anatomy").join("anatomy.json"))?,
-        };
-        if let Some(a) = &anatomy {
-            case.read_landmarks(a);
-        }
         match read_json(&dir.join("model.json"))? {
             Some(v) => match serde_json::from_value::<CaseModel>(v) {
                 Ok(m) if m.schema_version == CaseModel::SCHEMA_VERSION => case.model = Some(m),
@@ -193,6 +204,18 @@ impl CaseData {
             },
             None => case.notes.push("no model.json (cases written before the live viewer): live planning and motion playback are off; run the case again".into()),
         }
+        // The landmarks the stages used: every one the anatomy stage found, else the operated
+        // hip's from the plan record.
+        let mut notes = Vec::new();
+        match read_typed::<PatientLandmarks>(&dir.join("anatomy").join("landmarks.json"), &mut notes)? {
+            Some(l) => case.add_landmarks(&l),
+            None => {
+                if let Some(hip) = case.model.as_ref().and_then(|m| m.anatomy.clone()) {
+                    case.add_hip_landmarks(&hip);
+                }
+            }
+        }
+        case.notes.append(&mut notes);
         if let Some(inputs) = &inputs
             && let Some(ct) = inputs["ct"].as_str()
         {
@@ -202,29 +225,47 @@ impl CaseData {
         Ok(case)
     }
 
-    fn read_landmarks(&mut self, a: &Value) {
-        let mut add = |name: String, v: &Value| {
-            if let Some(p) = point(v) {
-                self.markers.push(Marker { name, lps_mm: p });
+    fn add_marker(&mut self, name: String, p: Point3<f64>) {
+        if p.iter().all(|x| x.is_finite()) {
+            self.markers.push(Marker { name, lps_mm: p });
+        }
+    }
+
+    fn add_landmarks(&mut self, l: &PatientLandmarks) {
+        for f in &l.femurs {
+            let side = f.side.as_str();
+            for (key, m) in [("head_centre", &f.head_centre), ("greater_trochanter", &f.greater_trochanter), ("lesser_trochanter", &f.lesser_trochanter)] {
+                self.add_marker(format!("{key}_{side}"), m.lps_mm);
             }
-        };
-        for f in a["femurs"].as_array().into_iter().flatten() {
-            let side = f["side"].as_str().unwrap_or("?");
-            for key in ["head_centre", "greater_trochanter", "lesser_trochanter"] {
-                add(format!("{key}_{side}"), &f[key]["lps_mm"]);
+        }
+        for ac in &l.acetabula {
+            self.add_marker(format!("acetabulum_centre_{}", ac.side.as_str()), ac.centre.lps_mm);
+        }
+        if let Some(p) = &l.pelvis {
+            for (key, m) in [("asis_left", &p.asis_left), ("asis_right", &p.asis_right), ("pubic_tubercle_left", &p.pubic_tubercle_left), ("pubic_tubercle_right", &p.pubic_tubercle_right)] {
+                self.add_marker(key.to_string(), m.lps_mm);
             }
+            self.add_frame(&p.frame);
         }
-        for ac in a["acetabula"].as_array().into_iter().flatten() {
-            let side = ac["side"].as_str().unwrap_or("?");
-            add(format!("acetabulum_centre_{side}"), &ac["centre"]["lps_mm"]);
+    }
+
+    /// The operated hip's landmarks (a `coxa plan` folder made from surfaces has no anatomy stage).
+    fn add_hip_landmarks(&mut self, hip: &HipAnatomy) {
+        let side = hip.side.as_str();
+        let f = &hip.femur;
+        for (key, m) in [("head_centre", &f.head_centre), ("greater_trochanter", &f.greater_trochanter), ("lesser_trochanter", &f.lesser_trochanter)] {
+            self.add_marker(format!("{key}_{side}"), m.lps_mm);
         }
-        for key in ["asis_left", "asis_right", "pubic_tubercle_left", "pubic_tubercle_right"] {
-            add(key.to_string(), &a["pelvis"][key]["lps_mm"]);
+        self.add_marker(format!("acetabulum_centre_{side}"), hip.acetabulum.centre.lps_mm);
+        if hip.frame_is_app {
+            self.add_frame(&hip.frame);
         }
-        let pf = &a["pelvis"]["frame"];
-        if let (Some(o), Some(x), Some(y), Some(z)) = (point(&pf["origin_lps_mm"]), point(&pf["x_axis_lps"]), point(&pf["y_axis_lps"]), point(&pf["z_axis_lps"])) {
-            self.frames.push(FrameAxes { name: "pelvic_frame".into(), origin_lps_mm: o, axes_lps: [x.coords, y.coords, z.coords] });
-        }
+    }
+
+    fn add_frame(&mut self, frame: &coxa_core::PelvicFrame) {
+        let r = frame.pelvic_from_lps();
+        let axis = |k: usize| -> Vector3<f64> { r.matrix().row(k).transpose() };
+        self.frames.push(FrameAxes { name: "pelvic_frame".into(), origin_lps_mm: frame.origin_lps_mm(), axes_lps: [axis(0), axis(1), axis(2)] });
     }
 
     /// Reads the CT named by `inputs.json` and the label map (`anatomy/labels.nii.gz`), for the

@@ -9,7 +9,7 @@
 //! - Cup inclination / anteversion: **radiographic** (Murray 1993) in the pelvic frame (the
 //!   anterior pelvic plane when both hip bones are imaged), the cup centre unchanged.
 //! - Stem version: the stem turns about the femoral shaft axis, carrying the head centre around
-//!   it (as the planner's stem reconstruction does: `coxa_planner::stem`).
+//!   it: the planner's own rule (`coxa_planner::stem::moved_head`), not a copy.
 //! - Neck length: the head's neck-length offset (catalog values); the head centre moves along
 //!   the neck axis by the difference.
 //! - Head diameter: a catalog head in the same shell with the same liner; the shell is kept
@@ -23,10 +23,11 @@ use std::sync::Arc;
 
 use coxa_core::{Angle, CaseModel, CupAngleDefinition, CupAngles, HipAnatomy, ImplantPlacement, Mesh, PelvicFrame};
 use coxa_implants::Catalog;
+use coxa_planner::stem::moved_head;
 use coxa_sim::rom::{self, Motion, MotionLimit, PelvicTilts, SweepOptions};
 use coxa_sim::score::{ScorerBones, SimScorer};
 use coxa_sim::{BoneOptions, HipModel};
-use nalgebra::{Matrix3, Point3, Rotation3, Unit, Vector3};
+use nalgebra::{Matrix3, Point3, Vector3};
 
 use crate::ViewError;
 use crate::case::CaseData;
@@ -227,18 +228,14 @@ impl LiveModel {
         p.head_diameter_mm = c.head_diameter_mm;
         p.head_offset_mm = c.head_offset_mm;
         p.stem_anteversion = Angle::from_deg(c.stem_anteversion_deg);
-        // Stem version: the head centre and the neck turn about the shaft axis.
-        let dv = c.stem_anteversion_deg - self.base.stem_anteversion.deg();
-        let (h, neck) = match self.shaft {
-            Some((point, dir)) if dv != 0.0 => {
-                let turn = Rotation3::from_axis_angle(&Unit::new_normalize(dir), self.base.side.lateral_sign() * dv.to_radians());
-                let foot = point + dir * (self.base.head_centre_on_femur_lps_mm - point).dot(&dir);
-                (foot + turn * (self.base.head_centre_on_femur_lps_mm - foot), turn * self.base_neck_lps)
-            }
-            _ => (self.base.head_centre_on_femur_lps_mm, self.base_neck_lps),
+        // Stem version and neck length: the planner's stem rule, as a change to the case's stem.
+        let (head, neck) = (&self.base.head_centre_on_femur_lps_mm, &self.base_neck_lps);
+        let d_offset_mm = c.head_offset_mm - self.base.head_offset_mm;
+        (p.head_centre_on_femur_lps_mm, _) = match &self.shaft {
+            Some((point, dir)) => moved_head(self.base.side, point, dir, head, neck, Angle::from_deg(c.stem_anteversion_deg - self.base.stem_anteversion.deg()), d_offset_mm),
+            // No imaged shaft: no axis to turn the stem about; the neck length still moves the head.
+            None => moved_head(self.base.side, head, &Vector3::z(), head, neck, Angle::from_deg(0.0), d_offset_mm),
         };
-        // Neck length: the head moves away from the stem along the neck.
-        p.head_centre_on_femur_lps_mm = h - neck * (c.head_offset_mm - self.base.head_offset_mm);
         Ok(p)
     }
 

@@ -33,7 +33,12 @@ fn demo(ct: Option<&Path>, name: &str) -> Kept {
     if let Some(ct) = ct {
         args.extend(["--ct", ct.to_str().unwrap()]);
     }
-    ok(&coxa(&args));
+    // As on a server or in a container: no XDG_RUNTIME_DIR. The renderer's libraries must stay
+    // quiet there (issue 17): the user sees coxa's output only.
+    let run = Command::new(env!("CARGO_BIN_EXE_coxa")).args(&args).env_remove("XDG_RUNTIME_DIR").env_remove("NODEVICE_SELECT").output().expect("coxa runs");
+    ok(&run);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!stderr.contains("XDG_RUNTIME_DIR"), "the demo printed the renderer's noise:\n{stderr}");
     let case = out.join("cases").join(name);
     (tmp, case)
 }

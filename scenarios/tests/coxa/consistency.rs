@@ -14,7 +14,7 @@ use anyhow::Result;
 use nalgebra::{Point3, Vector3};
 use serde_json::Value;
 
-use coxa_core::{CaseModel, HipAnatomy, Side, Source};
+use coxa_core::{CaseModel, CaseReport, HipAnatomy, PatientLandmarks, RomRecord, Side, Source};
 use coxa_viewer::{LoadOptions, load_case};
 
 use crate::cases::{coxa, demo_phantom, demo_real_ct, ok, read_json};
@@ -52,6 +52,19 @@ fn check_case(case: &Path) -> Result<HipAnatomy> {
 
     // The report's anatomy is the anatomy stage's, unchanged.
     assert_eq!(report["anatomy"], anatomy, "report.json's anatomy differs from anatomy.json");
+
+    // The landmarks the anatomy stage wrote (typed, unrounded) are exactly the plan's and the
+    // ROM model's (model.json), bit for bit: f64 JSON round trips exactly (float_roundtrip).
+    let found: PatientLandmarks = serde_json::from_str(&std::fs::read_to_string(case.join("anatomy/landmarks.json"))?)?;
+    assert_eq!(found.hip(side).as_ref(), Some(&hip), "anatomy/landmarks.json's operated hip differs from model.json's");
+
+    // report.json is the typed case report; its range of motion is the ROM stage's, as written
+    // for the primary sweep point.
+    let typed: CaseReport = serde_json::from_value(report.clone())?;
+    let label = &typed.sweep[0].label;
+    let rom: RomRecord = serde_json::from_str(&std::fs::read_to_string(case.join("rom").join(format!("{label}.json")))?)?;
+    assert_eq!(typed.rom, rom, "report.json's ROM differs from rom/{label}.json");
+    assert_eq!(typed.placement.implants, rom.implants);
 
     // anatomy.json (what a person and other tools read) == model.json (what the plan, the ROM
     // model and the viewer were built on).

@@ -10,6 +10,7 @@ mod cases;
 
 mod anatomy;
 mod cli;
+#[cfg(feature = "window")]
 mod consistency;
 mod corpus;
 mod plan;
@@ -17,4 +18,5 @@ mod radiomics;
 mod robust;
 mod run;
 mod user_implants;
+#[cfg(feature = "window")]
 mod view;

@@ -34,7 +34,7 @@
 //!
 //! # Units
 //! SI inside; rapier in metres, kilograms and seconds (`length_unit` 1), f32. There are no
-//! colliders, so the f32 metre-scale trouble of parry's distance queries (STACK.md) does not
+//! colliders, so the f32 metre-scale trouble of parry's distance queries (docs/STACK.md) does not
 //! arise here.
 
 use std::collections::HashSet;

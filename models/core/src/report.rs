@@ -1,0 +1,276 @@
+//! The case report: what the stages found and decided for one case, typed. The pipeline builds one
+//! [`CaseReport`] from the stages' typed outputs and writes it as `report.json` (one
+//! serialisation); the HTML report is made from the same value and the viewer reads it back.
+//!
+//! The range of motion ([`RomRecord`]) is the ROM stage's output as every consumer sees it: the
+//! sweep table, the safe-zone map, the case summary, `coxa rom` and `rom/*.json`.
+//!
+//! Fields are declared in alphabetical order: the JSON keeps the key order it had when it was
+//! assembled by hand (serde_json sorts an untyped object's keys), so `report.json` did not change.
+//! The anatomy, the plan, the musculoskeletal loads and the phantom's truth are the records of their
+//! own stage files (`anatomy/anatomy.json`, `plan.json`, …), carried verbatim.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{CupAngleDefinition, CupAngles, Side};
+
+/// Cup angles in the three definitions of Murray (1993), deg: `[inclination, anteversion]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CupAnglesDeg {
+    /// Anatomic.
+    pub anatomic: [f64; 2],
+    /// Operative.
+    pub operative: [f64; 2],
+    /// Radiographic.
+    pub radiographic: [f64; 2],
+}
+
+impl CupAnglesDeg {
+    /// The three definitions of one orientation, `f` giving it in each.
+    pub fn of(f: impl Fn(CupAngleDefinition) -> CupAngles) -> Self {
+        let g = |d| {
+            let a = f(d);
+            [a.inclination.deg(), a.anteversion.deg()]
+        };
+        Self { radiographic: g(CupAngleDefinition::Radiographic), operative: g(CupAngleDefinition::Operative), anatomic: g(CupAngleDefinition::Anatomic) }
+    }
+
+    /// The angles of `definition`.
+    pub fn get(&self, definition: CupAngleDefinition) -> [f64; 2] {
+        match definition {
+            CupAngleDefinition::Radiographic => self.radiographic,
+            CupAngleDefinition::Operative => self.operative,
+            CupAngleDefinition::Anatomic => self.anatomic,
+        }
+    }
+}
+
+/// A value standing and one sitting.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StandingSitting {
+    /// Sitting.
+    pub sitting: f64,
+    /// Standing.
+    pub standing: f64,
+}
+
+/// The implants a ROM run used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RomImplants {
+    /// Head diameter, mm.
+    pub head_diameter_mm: f64,
+    /// Head neck-length offset, mm.
+    pub head_offset_mm: f64,
+    /// Liner name, or `user cup`.
+    pub liner: String,
+    /// Neck diameter, mm.
+    pub neck_diameter_mm: f64,
+    /// Shell outer diameter, mm.
+    pub shell_outer_diameter_mm: f64,
+    /// `catalog` or `user stem`.
+    pub stem: String,
+    /// Stem neck-shaft (CCD) angle, deg.
+    pub stem_ccd_deg: f64,
+}
+
+/// One motion's limit as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MotionRecord {
+    /// `none`, `implant`, `bone` or `mixed` (the first contact's kind).
+    pub contact: String,
+    /// Where the first contact is, LPS mm of the pelvis as imaged (0.01 mm).
+    pub contact_point_lps_mm: Option<[f64; 3]>,
+    /// The driven angle at the last pose free of contact, deg (0.1 deg).
+    pub limit_deg: f64,
+    /// The motion's name.
+    pub name: String,
+    /// Which parts touched (e.g. `neck-liner_rim`).
+    pub parts: Option<String>,
+    /// Posterior pelvic tilt of the posture, deg.
+    pub pelvic_tilt_deg: f64,
+    /// `standing` or `sitting`.
+    pub posture: String,
+    /// What the daily-life activity needs, deg.
+    pub required_deg: Option<f64>,
+    /// Whether the start posture is already in contact.
+    pub start_in_contact: bool,
+}
+
+impl MotionRecord {
+    /// Limit minus requirement, deg (daily-life motions only).
+    pub fn margin_deg(&self) -> Option<f64> {
+        Some(self.limit_deg - self.required_deg?)
+    }
+}
+
+/// The range of motion of one hip: the ROM stage's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RomRecord {
+    /// Cup orientation relative to the sitting body, deg.
+    pub cup_functional_sitting_deg: CupAnglesDeg,
+    /// Cup orientation relative to the standing body, deg.
+    pub cup_functional_standing_deg: CupAnglesDeg,
+    /// Cup orientation in the pelvic frame, deg.
+    pub cup_pelvic_deg: CupAnglesDeg,
+    /// The implants.
+    pub implants: RomImplants,
+    /// How the joint angles are defined.
+    pub joint_angles: String,
+    /// Every motion's limit.
+    pub motions: Vec<MotionRecord>,
+    /// Oscillation angle of the implant pair, deg (0.01 deg).
+    pub oscillation_angle_deg: f64,
+    /// Which frame the cup angles are in.
+    pub pelvic_frame: String,
+    /// The postures' pelvic tilts, deg.
+    pub pelvic_tilt_deg: StandingSitting,
+    /// The operated side.
+    pub side: Side,
+    /// Stem anteversion, deg.
+    pub stem_anteversion_deg: f64,
+}
+
+impl RomRecord {
+    /// The smallest margin (limit - required) over the daily-life motions, deg.
+    pub fn min_adl_margin_deg(&self) -> Option<f64> {
+        self.motions.iter().filter_map(MotionRecord::margin_deg).min_by(f64::total_cmp)
+    }
+
+    /// The motion called `name`.
+    pub fn motion(&self, name: &str) -> Option<&MotionRecord> {
+        self.motions.iter().find(|m| m.name == name)
+    }
+}
+
+/// Inclination and anteversion, deg.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CupAnglePair {
+    /// Anteversion, deg.
+    pub anteversion_deg: f64,
+    /// Inclination, deg.
+    pub inclination_deg: f64,
+}
+
+/// Where the implants of the report's primary sweep point are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlacementRecord {
+    /// Combined anteversion (operative cup + stem), deg.
+    pub combined_anteversion_deg: f64,
+    /// The cup in each definition (`radiographic`, `operative`, `anatomic`), 0.01 deg.
+    pub cup_angles: BTreeMap<String, CupAnglePair>,
+    /// Cup centre, LPS mm (0.01 mm).
+    pub cup_centre_lps_mm: [f64; 3],
+    /// The implants.
+    pub implants: RomImplants,
+    /// Planned by the optimiser or fixed by the scenario.
+    pub source: String,
+    /// Stem anteversion, deg (0.01 deg).
+    pub stem_anteversion_deg: f64,
+}
+
+/// One motion of a sweep row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepMotion {
+    /// First contact's kind.
+    pub contact: String,
+    /// Limit, deg.
+    pub limit_deg: f64,
+    /// Name.
+    pub name: String,
+}
+
+/// One sweep point of the case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepRow {
+    /// Cup anteversion, deg (in the point's definition).
+    pub cup_anteversion_deg: f64,
+    /// Cup inclination, deg.
+    pub cup_inclination_deg: f64,
+    /// Head diameter, mm.
+    pub head_diameter_mm: f64,
+    /// The point's label.
+    pub label: String,
+    /// Liner.
+    pub liner: String,
+    /// Smallest daily-life margin, deg.
+    pub min_adl_margin_deg: Option<f64>,
+    /// Every motion's limit.
+    pub motions: Vec<SweepMotion>,
+    /// Standing pelvic tilt, deg.
+    pub standing_tilt_deg: f64,
+    /// Stem anteversion, deg.
+    pub stem_anteversion_deg: f64,
+}
+
+/// Lewinnek's zone, deg.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LewinnekZone {
+    /// Anteversion range.
+    pub anteversion: [f64; 2],
+    /// Inclination range.
+    pub inclination: [f64; 2],
+}
+
+/// Every motion over a grid of radiographic cup angles around the primary point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SafeZoneMap {
+    /// The grid's anteversions, deg.
+    pub anteversions_deg: Vec<f64>,
+    /// The angles' definition.
+    pub definition: String,
+    /// The grid's inclinations, deg.
+    pub inclinations_deg: Vec<f64>,
+    /// Lewinnek's zone.
+    pub lewinnek_deg: LewinnekZone,
+    /// Each cell's motion limits (`[inclination][anteversion]`, name -> deg).
+    pub limits_deg: Vec<Vec<BTreeMap<String, f64>>>,
+    /// Each cell's smallest daily-life margin, deg.
+    pub min_adl_margin_deg: Vec<Vec<Option<f64>>>,
+}
+
+/// A picture of the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PictureRecord {
+    /// File, relative to the case folder.
+    pub file: String,
+    /// Camera view (`pelvis_ap`, `hip_ap`, `hip_lateral`, `hip_superior`).
+    pub view: String,
+}
+
+/// The report of one case (`report.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseReport {
+    /// The anatomy stage's record (`anatomy/anatomy.json`).
+    pub anatomy: Value,
+    /// The case's name.
+    pub case: String,
+    /// The coxa version that wrote it.
+    pub coxa_version: String,
+    /// What the case was made from (file names only).
+    pub input: Value,
+    /// The musculoskeletal stage's loads before and after, if it ran.
+    pub msk: Option<Value>,
+    /// The built-in phantom's truth, if the case is the phantom.
+    pub phantom_truth: Option<Value>,
+    /// The pictures.
+    pub pictures: Vec<PictureRecord>,
+    /// The primary point's placement.
+    pub placement: PlacementRecord,
+    /// The plan (`plan.json`), if the primary point was planned.
+    pub plan: Option<Value>,
+    /// The primary point's range of motion.
+    pub rom: RomRecord,
+    /// The safe-zone map, if asked for.
+    pub safe_zone: Option<SafeZoneMap>,
+    /// The scenario's name.
+    pub scenario: String,
+    /// The operated side.
+    pub side: Side,
+    /// Every sweep point.
+    pub sweep: Vec<SweepRow>,
+    /// What the user should know.
+    pub warnings: Vec<String>,
+}
