@@ -12,12 +12,11 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use nalgebra::Vector3;
-use serde_json::{Value, json};
-
 use coxa_core::PelvicFrame;
+use coxa_core::report::{AbductorRecord, ActivityLoadRecord, HipLoadRecord, MskChangeRecord, MskRecord, NativePlanned};
 use coxa_sim::msk::hcf::{self, Activity};
 use coxa_sim::msk::{osim, personalise};
+use nalgebra::Vector3;
 
 /// What the stage needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,7 +50,7 @@ fn activity(name: &str) -> Result<Activity> {
 
 /// Runs the stage. `head_distance_mm`: between the two femoral head centres (None: no scaling);
 /// `frame`: the pelvic frame (for the cup centre's shift in the model's pelvis axes).
-pub fn run(input: &MskInput, head_distance_mm: Option<f64>, frame: &PelvicFrame, change: &HipChange, side_is_left: bool) -> Result<Value> {
+pub fn run(input: &MskInput, head_distance_mm: Option<f64>, frame: &PelvicFrame, change: &HipChange, side_is_left: bool) -> Result<MskRecord> {
     let model = osim::read_osim(&input.model).with_context(|| format!("[msk] model {}", input.model.display()))?;
     let hip_width_m = {
         let hip = |n: &str| model.joints.iter().find(|j| j.name == n).map(|j| j.parent.translation_m);
@@ -75,31 +74,30 @@ pub fn run(input: &MskInput, head_distance_mm: Option<f64>, frame: &PelvicFrame,
     let shift_m = Vector3::new(-p.y, p.z, -p.x * mirror) / 1000.0;
     let planned_change = personalise::ImplantChange { cor_shift_pelvis_m: shift_m, offset_change_m: change.offset_change_mm / 1000.0, leg_length_change_m: change.leg_length_change_mm / 1000.0 };
     let planned = personalise::apply_implant_change(&scaled, "r", &planned_change)?;
-    let abd = |m: &osim::Model| -> Result<Value> {
+    let abd = |m: &osim::Model| -> Result<AbductorRecord> {
         let a = personalise::abductor_report(m, "r")?;
-        Ok(json!({"mean_moment_arm_mm": (a.mean_moment_arm_m * 1e4).round() / 10.0, "max_moment_nm": (a.max_moment_n_m * 10.0).round() / 10.0}))
+        Ok(AbductorRecord { mean_moment_arm_mm: (a.mean_moment_arm_m * 1e4).round() / 10.0, max_moment_nm: (a.max_moment_n_m * 10.0).round() / 10.0 })
     };
     let mut activities = Vec::new();
     for name in &input.activities {
         let act = activity(name)?;
-        let f = |m: &osim::Model| -> Result<Value> {
+        let f = |m: &osim::Model| -> Result<HipLoadRecord> {
             let r = hcf::hip_contact_force(m, act, input.body_weight_n, None)?;
             let v = r.force_femur_percent_bw;
-            let vector = [v.x, v.y, v.z].map(|x| (x * 10.0).round() / 10.0);
-            Ok(json!({"magnitude_percent_bw": (r.magnitude_percent_bw * 10.0).round() / 10.0, "force_femur_percent_bw": vector}))
+            Ok(HipLoadRecord { magnitude_percent_bw: (r.magnitude_percent_bw * 10.0).round() / 10.0, force_femur_percent_bw: [v.x, v.y, v.z].map(|x| (x * 10.0).round() / 10.0) })
         };
-        activities.push(json!({"activity": name, "native": f(&scaled)?, "planned": f(&planned)?}));
+        activities.push(ActivityLoadRecord { activity: name.clone(), native: f(&scaled)?, planned: f(&planned)? });
     }
     let shift_mm = [shift_m.x, shift_m.y, shift_m.z].map(|v| (v * 1e4).round() / 10.0);
-    Ok(json!({
-        "model": input.model.file_name().map(|n| n.to_string_lossy()),
-        "body_weight_n": input.body_weight_n,
-        "pelvis_scale": scale,
-        "method": "generic model scaled at the pelvis by the femoral head distance (the femur keeps its length); plan applied as a hip-centre shift and moved femoral attachments; static optimisation (sum of squared activations); force of the acetabulum on the head in the model's femur frame, % body weight",
-        "change": {"cor_shift_model_pelvis_mm": shift_mm, "offset_change_mm": change.offset_change_mm, "leg_length_change_mm": change.leg_length_change_mm},
-        "abductors": {"native": abd(&scaled)?, "planned": abd(&planned)?},
-        "activities": activities,
-    }))
+    Ok(MskRecord {
+        model: input.model.file_name().map(|n| n.to_string_lossy().into_owned()),
+        body_weight_n: input.body_weight_n,
+        pelvis_scale: scale,
+        method: "generic model scaled at the pelvis by the femoral head distance (the femur keeps its length); plan applied as a hip-centre shift and moved femoral attachments; static optimisation (sum of squared activations); force of the acetabulum on the head in the model's femur frame, % body weight".into(),
+        change: MskChangeRecord { cor_shift_model_pelvis_mm: shift_mm, offset_change_mm: change.offset_change_mm, leg_length_change_mm: change.leg_length_change_mm },
+        abductors: NativePlanned { native: abd(&scaled)?, planned: abd(&planned)? },
+        activities,
+    })
 }
 
 #[cfg(test)]
@@ -126,14 +124,14 @@ mod tests {
         let frame = PelvicFrame::aligned_with_lps(nalgebra::Point3::origin());
         let run_with = |offset: f64| run(&input, Some(180.0), &frame, &HipChange { offset_change_mm: offset, ..HipChange::default() }, false).unwrap();
         let (plus, minus) = (run_with(5.0), run_with(-5.0));
-        let arm = |v: &Value, k: &str| v["abductors"][k]["mean_moment_arm_mm"].as_f64().unwrap();
-        let hcf = |v: &Value, k: &str| v["activities"][0][k]["magnitude_percent_bw"].as_f64().unwrap();
-        eprintln!("abductor arm native {} mm; +5 mm offset {} mm; -5 mm offset {} mm", arm(&plus, "native"), arm(&plus, "planned"), arm(&minus, "planned"));
-        eprintln!("one-leg stance native {} %BW; +5 {} %BW; -5 {} %BW", hcf(&plus, "native"), hcf(&plus, "planned"), hcf(&minus, "planned"));
-        assert!((30.0..90.0).contains(&arm(&plus, "native")));
-        assert!(arm(&plus, "planned") > arm(&plus, "native") + 2.0 && arm(&minus, "planned") < arm(&minus, "native") - 2.0);
-        assert!(hcf(&plus, "planned") < hcf(&plus, "native") && hcf(&minus, "planned") > hcf(&minus, "native"));
-        assert!((150.0..600.0).contains(&hcf(&plus, "native")));
+        let arm = |v: &MskRecord| (v.abductors.native.mean_moment_arm_mm, v.abductors.planned.mean_moment_arm_mm);
+        let hcf = |v: &MskRecord| (v.activities[0].native.magnitude_percent_bw, v.activities[0].planned.magnitude_percent_bw);
+        eprintln!("abductor arm native {} mm; +5 mm offset {} mm; -5 mm offset {} mm", arm(&plus).0, arm(&plus).1, arm(&minus).1);
+        eprintln!("one-leg stance native {} %BW; +5 {} %BW; -5 {} %BW", hcf(&plus).0, hcf(&plus).1, hcf(&minus).1);
+        assert!((30.0..90.0).contains(&arm(&plus).0));
+        assert!(arm(&plus).1 > arm(&plus).0 + 2.0 && arm(&minus).1 < arm(&minus).0 - 2.0);
+        assert!(hcf(&plus).1 < hcf(&plus).0 && hcf(&minus).1 > hcf(&minus).0);
+        assert!((150.0..600.0).contains(&hcf(&plus).0));
         // A head distance no pelvis has is refused.
         let e = run(&input, Some(30.0), &frame, &HipChange::default(), false).unwrap_err().to_string();
         assert!(e.contains("femoral head distance"), "{e}");

@@ -7,8 +7,8 @@
 //!
 //! Fields are declared in alphabetical order: the JSON keeps the key order it had when it was
 //! assembled by hand (serde_json sorts an untyped object's keys), so `report.json` did not change.
-//! The anatomy, the plan, the musculoskeletal loads and the phantom's truth are the records of their
-//! own stage files (`anatomy/anatomy.json`, `plan.json`, …), carried verbatim.
+//! The anatomy, the plan, the input and the phantom's truth are the records of their own files
+//! (`anatomy/anatomy.json`, `plan.json`, `inputs.json`, `input/phantom_truth.json`), carried verbatim.
 
 use std::collections::BTreeMap;
 
@@ -240,6 +240,74 @@ pub struct PictureRecord {
     pub view: String,
 }
 
+/// The abductors' lever, one state of the hip.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AbductorRecord {
+    /// Maximum abduction moment, N m (0.1).
+    pub max_moment_nm: f64,
+    /// Force-weighted mean moment arm, mm (0.1).
+    pub mean_moment_arm_mm: f64,
+}
+
+/// The hip contact force of one activity, one state of the hip.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HipLoadRecord {
+    /// Force of the acetabulum on the head in the model's femur frame, % body weight (0.1).
+    pub force_femur_percent_bw: [f64; 3],
+    /// Its magnitude, % body weight (0.1).
+    pub magnitude_percent_bw: f64,
+}
+
+/// A value before and after the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct NativePlanned<T> {
+    /// The native hip.
+    pub native: T,
+    /// The planned hip.
+    pub planned: T,
+}
+
+/// One activity's hip load before and after the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivityLoadRecord {
+    /// `one-leg-stance` or `walking`.
+    pub activity: String,
+    /// The native hip.
+    pub native: HipLoadRecord,
+    /// The planned hip.
+    pub planned: HipLoadRecord,
+}
+
+/// The plan's change of the hip as the musculoskeletal model takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MskChangeRecord {
+    /// Hip-centre shift in the model's pelvis axes (x anterior, y up, z right), mm (0.1).
+    pub cor_shift_model_pelvis_mm: [f64; 3],
+    /// Leg-length change, mm.
+    pub leg_length_change_mm: f64,
+    /// Offset change, mm.
+    pub offset_change_mm: f64,
+}
+
+/// The musculoskeletal stage's output: the abductors and the hip load before and after the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MskRecord {
+    /// The abductors' lever.
+    pub abductors: NativePlanned<AbductorRecord>,
+    /// Each activity's hip contact force.
+    pub activities: Vec<ActivityLoadRecord>,
+    /// Body weight, N.
+    pub body_weight_n: f64,
+    /// The change applied.
+    pub change: MskChangeRecord,
+    /// How the model was made and solved.
+    pub method: String,
+    /// The model's file name.
+    pub model: Option<String>,
+    /// The pelvis' scale factor (None: not scaled).
+    pub pelvis_scale: Option<f64>,
+}
+
 /// The report of one case (`report.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseReport {
@@ -252,7 +320,7 @@ pub struct CaseReport {
     /// What the case was made from (file names only).
     pub input: Value,
     /// The musculoskeletal stage's loads before and after, if it ran.
-    pub msk: Option<Value>,
+    pub msk: Option<MskRecord>,
     /// The built-in phantom's truth, if the case is the phantom.
     pub phantom_truth: Option<Value>,
     /// The pictures.
