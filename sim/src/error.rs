@@ -22,6 +22,15 @@ pub enum SimError {
         /// What is wrong and how to fix it.
         why: String,
     },
+    /// A mesh that cannot be built (e.g. a user implant after its frame is applied).
+    #[error("{what}: {source}")]
+    Mesh {
+        /// Which mesh.
+        what: String,
+        /// Why.
+        #[source]
+        source: coxa_core::Error,
+    },
     /// The implants are invalid or do not fit.
     #[error(transparent)]
     Implant(#[from] coxa_implants::ImplantError),

@@ -63,7 +63,7 @@ impl SimScorer {
     }
     /// The construct of a placement, from the catalog.
     pub fn construct(&self, p: &ImplantPlacement) -> Result<Construct, ScoreError> {
-        let err = |e: coxa_implants::ImplantError| ScoreError::new(e.to_string());
+        let err = |e: coxa_implants::ImplantError| ScoreError::caused_by(e);
         let spec = self.catalog.liner_spec(&p.liner).map_err(err)?;
         let shell = self.catalog.shell(p.shell_outer_diameter_mm).map_err(err)?;
         let liner = self.catalog.liner(spec, p.head_diameter_mm, &shell).map_err(err)?;
@@ -81,7 +81,7 @@ impl SimScorer {
         if let Some(b) = &self.bones {
             builder = builder.bones(self.bone_geometry(b, p, &construct)?);
         }
-        builder.build().map_err(|e| ScoreError::new(e.to_string()))
+        builder.build().map_err(ScoreError::caused_by)
     }
     fn bone_geometry(&self, b: &ScorerBones, p: &ImplantPlacement, construct: &Construct) -> Result<Arc<BoneGeometry>, ScoreError> {
         let (c, h) = (p.cup_centre_lps_mm, p.head_centre_on_femur_lps_mm);

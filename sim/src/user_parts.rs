@@ -144,7 +144,7 @@ impl UserCup {
         let r = frame_from(&frame.axis, frame.reference_axis.as_ref());
         let (v, t) = mesh.clone().into_parts();
         let v: Vec<Point3<f64>> = v.into_iter().map(|p| Point3::from(r * (p - frame.centre_mm))).collect();
-        let mesh = Mesh::new(v, t).map_err(|e| bad("user cup mesh", e.to_string()))?;
+        let mesh = Mesh::new(v, t).map_err(|source| SimError::Mesh { what: "user cup mesh".into(), source })?;
         let shape = mesh_to_parry(&mesh).ok_or_else(|| bad("user cup mesh", format!("{}: empty or degenerate", frame.mesh_path.display())))?;
         Ok(Self { mesh, inner_radius_mm: frame.diameter_mm / 2.0, shape, pairs: Cache::new() })
     }
@@ -215,7 +215,7 @@ impl UserStem {
         let r = frame_from(&frame.axis, Some(&shaft));
         let (v, t) = mesh.clone().into_parts();
         let v: Vec<Point3<f64>> = v.into_iter().map(|p| Point3::from(r * (p - frame.centre_mm))).collect();
-        let mesh = Mesh::new(v, t).map_err(|e| bad("user stem mesh", e.to_string()))?;
+        let mesh = Mesh::new(v, t).map_err(|source| SimError::Mesh { what: "user stem mesh".into(), source })?;
         let lo = head_radius_mm + NECK_START_GAP_MM;
         let inside = |p: &Vector3<f64>| (lo..=NECK_REACH_MM).contains(&p.norm());
         let mut pts: Vec<Vector3<f64>> = mesh.vertices().iter().map(|p| p.coords).filter(inside).collect();

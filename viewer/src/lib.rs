@@ -65,6 +65,13 @@ pub enum ViewError {
     /// The output exists (coxa never overwrites).
     #[error("{0} already exists; coxa never overwrites: choose another file")]
     Exists(PathBuf),
+    /// The simulator cannot build the hip model of the controls (its reason kept as the cause).
+    #[error("live planning: {source}")]
+    Model {
+        /// The simulator's or the catalog's reason.
+        #[source]
+        source: coxa_core::ScoreError,
+    },
     /// Live planning cannot rebuild or evaluate the hip model.
     #[error("live planning: {why}")]
     Live {

@@ -242,11 +242,11 @@ impl LiveModel {
     /// Evaluates `c`: builds the model and sweeps every motion (rayon).
     ///
     /// # Errors
-    /// [`ViewError::Live`] with the simulator's or the catalog's reason (e.g. a head the liner
+    /// [`ViewError::Model`] with the simulator's or the catalog's reason (e.g. a head the liner
     /// cannot take in this shell).
     pub fn evaluate(&self, c: &Controls) -> Result<Evaluation, ViewError> {
         let placement = self.placement(c)?;
-        let model = self.scorer.model(&placement).map_err(|e| ViewError::Live { why: e.to_string() })?;
+        let model = self.scorer.model(&placement).map_err(|source| ViewError::Model { source })?;
         let report = rom::report(&model, &self.motions, &self.tilts, &SweepOptions::default());
         let implants = model.implant_meshes_lps().into_iter().map(|(n, m)| (n.to_string(), m)).collect();
         Ok(Evaluation { controls: *c, placement, implants, oscillation_angle_deg: report.oscillation_angle_deg, limits: report.motions, motions: self.motions.clone(), model, tilts: self.tilts })

@@ -216,17 +216,32 @@ pub struct RomScore {
 
 /// A candidate a scorer could not evaluate (an implant combination the catalog does not have,
 /// bones that cannot be prepared, an unknown motion name).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("range-of-motion scoring failed: {message}")]
 pub struct ScoreError {
     /// What went wrong and how to fix it.
     pub message: String,
+    /// The error that caused it, kept for the caller's error chain.
+    #[source]
+    pub source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 impl ScoreError {
     /// An error with `message`.
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into() }
+        Self { message: message.into(), source: None }
+    }
+
+    /// An error caused by `source`, its message as the message.
+    pub fn caused_by(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self { message: source.to_string(), source: Some(std::sync::Arc::new(source)) }
+    }
+}
+
+/// Equal when the messages are (the cause is not compared).
+impl PartialEq for ScoreError {
+    fn eq(&self, other: &Self) -> bool {
+        self.message == other.message
     }
 }
 
