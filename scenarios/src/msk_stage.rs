@@ -84,7 +84,11 @@ pub fn run(input: &MskInput, head_distance_mm: Option<f64>, frame: &PelvicFrame,
         let f = |m: &osim::Model| -> Result<HipLoadRecord> {
             let r = hcf::hip_contact_force(m, act, input.body_weight_n, None)?;
             let v = r.force_femur_percent_bw;
-            Ok(HipLoadRecord { magnitude_percent_bw: (r.magnitude_percent_bw * 10.0).round() / 10.0, force_femur_percent_bw: [v.x, v.y, v.z].map(|x| (x * 10.0).round() / 10.0) })
+            Ok(HipLoadRecord {
+                magnitude_percent_bw: (r.magnitude_percent_bw * 10.0).round() / 10.0,
+                force_femur_percent_bw: [v.x, v.y, v.z].map(|x| (x * 10.0).round() / 10.0),
+                muscle_forces_n: r.muscle_forces_n.iter().map(|(n, f)| (n.clone(), (f * 100.0).round() / 100.0)).collect(),
+            })
         };
         activities.push(ActivityLoadRecord { activity: name.clone(), native: f(&scaled)?, planned: f(&planned)? });
     }

@@ -250,16 +250,19 @@ pub struct AbductorRecord {
 }
 
 /// The hip contact force of one activity, one state of the hip.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HipLoadRecord {
     /// Force of the acetabulum on the head in the model's femur frame, % body weight (0.1).
     pub force_femur_percent_bw: [f64; 3],
     /// Its magnitude, % body weight (0.1).
     pub magnitude_percent_bw: f64,
+    /// Every muscle's force, N (0.01 N; for OpenSim's `.sto`).
+    #[serde(default)]
+    pub muscle_forces_n: BTreeMap<String, f64>,
 }
 
 /// A value before and after the plan.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NativePlanned<T> {
     /// The native hip.
     pub native: T,
