@@ -29,6 +29,7 @@
 //! parallel over feature classes and directions with rayon.
 
 mod error;
+pub mod density;
 pub mod features;
 mod roi;
 mod settings;
