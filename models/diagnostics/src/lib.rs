@@ -30,6 +30,7 @@
 
 mod error;
 pub mod density;
+pub mod drr;
 pub mod features;
 mod roi;
 mod settings;
