@@ -31,6 +31,7 @@
 mod error;
 pub mod density;
 pub mod drr;
+pub mod fixation;
 pub mod features;
 mod roi;
 mod settings;

@@ -183,3 +183,37 @@ fn synthetic_femur_abmd_equals_the_analytic_value() {
     assert_eq!(d.flags, vec![DensityFlag::Metal]);
     assert!(d.abmd_g_cm2.neck.is_none() && d.vbmd_mg_cm3.total_hip.is_none());
 }
+
+/// The fixation rule: each criterion past its threshold suggests cemented, all within suggests
+/// cementless, nothing measured suggests nothing.
+#[test]
+fn fixation_rule() {
+    use coxa_diagnostics::fixation::{Fixation, suggest};
+    assert_eq!(suggest(None, None).suggestion, None);
+    let canal = |ccr: f64, cti: f64, cfi: f64| coxa_core::FemoralCanal {
+        side: Side::Right,
+        shaft_direction_lps: Vector3::z(),
+        ml_direction_lps: Vector3::x(),
+        lesser_trochanter: None,
+        metaphysis: None,
+        isthmus: None,
+        isthmus_imaged: true,
+        dorr_level: None,
+        profile: Vec::new(),
+        canal_flare_index: Some(cfi),
+        canal_calcar_ratio: Some(ccr),
+        cortical_index: Some(cti),
+        dorr_type: Some(coxa_core::DorrType::from_ratio(ccr)),
+        metal_levels_mm: Vec::new(),
+        quality: Quality::Good,
+        notes: Vec::new(),
+    };
+    let s = suggest(Some(&canal(0.55, 0.55, 3.8)), None);
+    assert_eq!(s.suggestion, Some(Fixation::Cementless));
+    assert!(s.missing.iter().any(|m| m.contains("T-score")));
+    let s = suggest(Some(&canal(0.8, 0.55, 3.8)), None);
+    assert_eq!(s.suggestion, Some(Fixation::Cemented));
+    assert!(s.reasons[0].contains("type C"), "{:?}", s.reasons);
+    assert_eq!(suggest(Some(&canal(0.6, 0.35, 3.8)), None).suggestion, Some(Fixation::Cemented));
+    assert_eq!(suggest(Some(&canal(0.6, 0.5, 2.6)), None).suggestion, Some(Fixation::Cemented));
+}
