@@ -36,7 +36,8 @@
 //! applies DXA's regions). A pixel is bone when at least 1 mm of femur lies on its ray. Regions,
 //! in that image (the DXA convention of Hologic, whose numbers the reference population uses):
 //! - **neck**: a box [`NECK_BOX_MM`] long along the neck axis at its narrowest (the run of bone
-//!   pixels across the axis, from 1.05 head radii to 10 mm short of the shaft axis);
+//!   pixels across the axis within 10 mm of it, from one head radius to 5 mm short of the shaft
+//!   axis);
 //! - **total hip**: every bone pixel from the neck box's medial edge outwards (the head left
 //!   out) and no lower than [`TOTAL_HIP_BELOW_LT_MM`] below the lesser trochanter;
 //! - **trochanter**: the total hip's pixels lateral to the neck box and above the lesser
@@ -560,7 +561,8 @@ pub fn femur_density(ct: &Volume, labels: &LabelMap, femur_id: u16, femur: &Femu
     // The run of bone pixels across the neck axis at column it.
     let run = |it: usize| -> Option<(usize, usize)> {
         let base = it * nw;
-        let start = (0..=12usize.min(iw0)).flat_map(|o| [iw0 - o, iw0 + o]).find(|&iw| iw < nw && bone(base + iw))?;
+        let reach = ((10.0 / pixel).ceil() as usize).min(iw0);
+        let start = (0..=reach).flat_map(|o| [iw0 - o, iw0 + o]).find(|&iw| iw < nw && bone(base + iw))?;
         let mut lo = start;
         while lo > 0 && bone(base + lo - 1) {
             lo -= 1;
@@ -571,8 +573,8 @@ pub fn femur_density(ct: &Volume, labels: &LabelMap, femur_id: u16, femur: &Femu
         }
         Some((lo, hi))
     };
-    let search_lo = 1.05 * r_head;
-    let search_hi = t_shaft - 10.0;
+    let search_lo = r_head;
+    let search_hi = t_shaft - 5.0;
     let half = NECK_BOX_MM / 2.0;
     let mut best: Option<(f64, f64)> = None; // (width, centre t)
     if search_hi - search_lo >= NECK_BOX_MM {

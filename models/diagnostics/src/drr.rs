@@ -514,13 +514,13 @@ pub fn measure_ball_radius_px(img: &Array2<f32>, centre_px: [f64; 2], half: usiz
     Some((n as f64 / std::f64::consts::PI).sqrt() / (3f64.sqrt() / 2.0))
 }
 
-/// 8-bit display of line integrals: `1 - exp(-mu_water x WEPL)`, windowed between the 1st and
-/// 99.8th percentile of the pixels the patient covers.
+/// 8-bit display of line integrals: the water-equivalent path (the log of the transmitted
+/// intensity, as film density shows it) windowed between the 2nd and 98th percentile of the
+/// pixels the patient covers (metal saturates white), bone bright.
 pub fn to_display(img: &Array2<f32>) -> Array2<u8> {
     let mut vals: Vec<f32> = img.iter().copied().filter(|&v| v > 1.0).collect();
     vals.sort_by(f32::total_cmp);
-    let f = |wepl: f32| 1.0 - (-(MU_WATER_PER_MM as f32) * wepl).exp();
-    let (lo, hi) = if vals.is_empty() { (0.0, 1.0) } else { (f(vals[vals.len() / 100]), f(vals[(vals.len() * 998 / 1000).min(vals.len() - 1)])) };
+    let (lo, hi) = if vals.is_empty() { (0.0, 1.0) } else { (vals[vals.len() * 2 / 100], vals[(vals.len() * 98 / 100).min(vals.len() - 1)]) };
     let span = (hi - lo).max(1e-6);
-    img.mapv(|v| (((f(v) - lo) / span).clamp(0.0, 1.0) * 255.0).round() as u8)
+    img.mapv(|v| (((v - lo) / span).clamp(0.0, 1.0) * 255.0).round() as u8)
 }
