@@ -20,8 +20,9 @@
 //! voxel in-plane per plane (an oblique view) is sampled trilinearly several times per plane, so
 //! that every ray integrates the CT's trilinear interpolant. For a fixed ray the in-plane coordinates are linear
 //! in the plane index, so a sample costs two multiply-adds and a bilinear lookup. Rays run in
-//! parallel over detector rows (rayon), each row in blocks of columns so that a block's samples
-//! share cache lines. Outside the CT the attenuation is 0 (the CT's field of view bounds the
+//! tiles of 4 x 64 detector pixels, in parallel over bands of rows (rayon); inside a tile the
+//! planes are the outer loop, so the tile's rays read the same few cache lines of a plane
+//! together (ray by ray, each ray would pull a megabyte-scale stripe through the cache). Outside the CT the attenuation is 0 (the CT's field of view bounds the
 //! patient).
 //!
 //! # Geometry
@@ -237,96 +238,136 @@ impl DrrVolume {
         let (sm, sr, sc) = (strides[ax], strides[ra], strides[ca]);
         let w = &self.w;
         let mut out = vec![0f32; cols * rows];
-        const BLOCK: usize = 32;
-        out.par_chunks_mut(cols).enumerate().for_each(|(row, line)| {
-            for block in (0..cols).step_by(BLOCK) {
-                for (col, px) in line.iter_mut().enumerate().skip(block).take(BLOCK) {
-                    let p = g.pixel_lps(col as f64, row as f64);
-                    let pv = to_vox(&p);
-                    let d = pv - s;
-                    if d[ax].abs() < 1e-9 {
-                        continue;
-                    }
-                    // In-plane coordinates at plane index q: r0 + q dr, c0 + q dc.
-                    let dr = d[ra] / d[ax];
-                    let dcc = d[ca] / d[ax];
-                    let r0 = s[ra] - s[ax] * dr;
-                    let c0 = s[ca] - s[ax] * dcc;
-                    let step_mm = (p - g.source_lps_mm).norm() / d[ax].abs();
-                    // Planes where the ray is inside the grid (in-plane coordinates in range).
-                    let (mut lo, mut hi) = (0.0f64, (nm - 1) as f64);
-                    for (x0, dx, n) in [(r0, dr, nr), (c0, dcc, nc)] {
-                        let top = (n - 1) as f64;
-                        if dx.abs() < 1e-12 {
-                            if !(0.0..=top).contains(&x0) {
-                                lo = 1.0;
-                                hi = 0.0;
+        // Tiles of TILE_ROWS x TILE_COLS rays, planes outermost: the rays of a tile sample the
+        // same few cache lines of a plane together, then move on.
+        const TILE_ROWS: usize = 4;
+        const TILE_COLS: usize = 64;
+        let (rmax, cmax) = ((nr.max(2) - 2) as f32, (nc.max(2) - 2) as f32);
+        let (rtop, ctop) = ((nr - 1) as f32, (nc - 1) as f32);
+        // Bilinear value in plane `q` at in-plane coordinates (r, c).
+        let bilinear = |q: usize, r: f32, c: f32| -> f32 {
+            let (r, c) = (r.clamp(0.0, rtop), c.clamp(0.0, ctop));
+            let (rf, cf) = (r.floor().min(rmax), c.floor().min(cmax));
+            let (fr, fc) = (r - rf, c - cf);
+            let base = q * sm + rf as usize * sr + cf as usize * sc;
+            let (a, b) = (w[base], w[base + sc]);
+            let (cc, dd) = (w[base + sr], w[base + sr + sc]);
+            let top = a + (b - a) * fc;
+            let bot = cc + (dd - cc) * fc;
+            top + (bot - top) * fr
+        };
+        /// One ray: in-plane coordinates r0 + q dr, c0 + q dc; planes lo..hi (fractional).
+        struct Ray {
+            r0: f64,
+            dr: f64,
+            c0: f64,
+            dc: f64,
+            lo: f64,
+            hi: f64,
+            step_mm: f64,
+        }
+        out.par_chunks_mut(cols * TILE_ROWS).enumerate().for_each(|(band, chunk)| {
+            let row0 = band * TILE_ROWS;
+            let band_rows = chunk.len() / cols;
+            for col0 in (0..cols).step_by(TILE_COLS) {
+                let tile_cols = TILE_COLS.min(cols - col0);
+                // The tile's rays (None: misses the grid).
+                let mut rays: Vec<Option<Ray>> = Vec::with_capacity(band_rows * tile_cols);
+                for dr_ in 0..band_rows {
+                    for dc_ in 0..tile_cols {
+                        let p = g.pixel_lps((col0 + dc_) as f64, (row0 + dr_) as f64);
+                        let pv = to_vox(&p);
+                        let d = pv - s;
+                        if d[ax].abs() < 1e-9 {
+                            rays.push(None);
+                            continue;
+                        }
+                        let dr = d[ra] / d[ax];
+                        let dc = d[ca] / d[ax];
+                        let r0 = s[ra] - s[ax] * dr;
+                        let c0 = s[ca] - s[ax] * dc;
+                        let step_mm = (p - g.source_lps_mm).norm() / d[ax].abs();
+                        // Planes where the ray is inside the grid, between source and detector.
+                        let (mut lo, mut hi) = (0.0f64, (nm - 1) as f64);
+                        for (x0, dx, n) in [(r0, dr, nr), (c0, dc, nc)] {
+                            let top = (n - 1) as f64;
+                            if dx.abs() < 1e-12 {
+                                if !(0.0..=top).contains(&x0) {
+                                    lo = 1.0;
+                                    hi = 0.0;
+                                }
+                            } else {
+                                let (a, b) = ((0.0 - x0) / dx, (top - x0) / dx);
+                                lo = lo.max(a.min(b));
+                                hi = hi.min(a.max(b));
                             }
-                        } else {
-                            let (a, b) = ((0.0 - x0) / dx, (top - x0) / dx);
-                            lo = lo.max(a.min(b));
-                            hi = hi.min(a.max(b));
                         }
+                        lo = lo.max(s[ax].min(pv[ax]));
+                        hi = hi.min(s[ax].max(pv[ax]));
+                        rays.push((lo <= hi).then_some(Ray { r0, dr, c0, dc, lo, hi, step_mm }));
                     }
-                    // Only between the source and the detector.
-                    lo = lo.max(s[ax].min(pv[ax]));
-                    hi = hi.min(s[ax].max(pv[ax]));
-                    if lo > hi {
-                        continue;
-                    }
-                    let (q0, q1) = (lo.ceil() as usize, (hi.floor() as usize).min(nm - 1));
-                    if q0 > q1 {
-                        continue;
-                    }
-                    let (r0f, drf, c0f, dcf) = (r0 as f32, dr as f32, c0 as f32, dcc as f32);
-                    let (rmax, cmax) = ((nr.max(2) - 2) as f32, (nc.max(2) - 2) as f32);
-                    // Bilinear value in plane `q` at in-plane coordinates (r, c).
-                    let bilinear = |q: usize, r: f32, c: f32| -> f32 {
-                        let (r, c) = (r.clamp(0.0, (nr - 1) as f32), c.clamp(0.0, (nc - 1) as f32));
-                        let (rf, cf) = (r.floor().min(rmax), c.floor().min(cmax));
-                        let (fr, fc) = (r - rf, c - cf);
-                        let base = q * sm + rf as usize * sr + cf as usize * sc;
-                        let (a, b) = (w[base], w[base + sc]);
-                        let (cc, dd) = (w[base + sr], w[base + sr + sc]);
-                        let top = a + (b - a) * fc;
-                        let bot = cc + (dd - cc) * fc;
-                        top + (bot - top) * fr
-                    };
-                    let sample = |q: usize| bilinear(q, r0f + q as f32 * drf, c0f + q as f32 * dcf);
-                    // Trilinear value at a fractional plane position (the ray's entry and exit).
-                    let at = |qf: f64| -> f32 {
-                        let q = (qf.floor().max(0.0) as usize).min(nm.saturating_sub(2));
-                        let a = (qf - q as f64).clamp(0.0, 1.0) as f32;
-                        let (r, c) = ((r0 + qf * dr) as f32, (c0 + qf * dcc) as f32);
-                        let v0 = bilinear(q, r, c);
-                        if nm < 2 { v0 } else { v0 + (bilinear(q + 1, r, c) - v0) * a }
-                    };
-                    // A ray steeper than 1:2 to its planes is sampled trilinearly between them
-                    // (4 per voxel crossed), so that it integrates the same trilinear
-                    // interpolant as a ray along the planes' normal.
-                    let slope = dr.abs().max(dcc.abs());
-                    if slope > 0.5 {
-                        let n_sub = (4.0 * slope).ceil() as usize;
-                        let n = ((hi - lo) * n_sub as f64).ceil().max(1.0) as usize;
-                        let h = (hi - lo) / n as f64;
-                        let mut sum = 0.5 * (at(lo) + at(hi));
+                }
+                // Trilinear value of a ray at a fractional plane position.
+                let at = |ray: &Ray, qf: f64| -> f32 {
+                    let q = (qf.floor().max(0.0) as usize).min(nm.saturating_sub(2));
+                    let a = (qf - q as f64).clamp(0.0, 1.0) as f32;
+                    let (r, c) = ((ray.r0 + qf * ray.dr) as f32, (ray.c0 + qf * ray.dc) as f32);
+                    let v0 = bilinear(q, r, c);
+                    if nm < 2 { v0 } else { v0 + (bilinear(q + 1, r, c) - v0) * a }
+                };
+                let mut sums = vec![0f32; rays.len()];
+                // Rays steeper than 1:2 to the planes: trilinear samples, 4 per voxel crossed,
+                // so that they integrate the same trilinear interpolant.
+                let steep = |r: &Ray| r.dr.abs().max(r.dc.abs()) > 0.5;
+                for (ray, sum) in rays.iter().zip(sums.iter_mut()) {
+                    if let Some(ray) = ray.as_ref().filter(|r| steep(r)) {
+                        let n_sub = (4.0 * ray.dr.abs().max(ray.dc.abs())).ceil();
+                        let n = ((ray.hi - ray.lo) * n_sub).ceil().max(1.0) as usize;
+                        let h = (ray.hi - ray.lo) / n as f64;
+                        let mut acc = 0.5 * (at(ray, ray.lo) + at(ray, ray.hi));
                         for k in 1..n {
-                            sum += at(lo + k as f64 * h);
+                            acc += at(ray, ray.lo + k as f64 * h);
                         }
-                        *px = (f64::from(sum) * h * step_mm) as f32;
-                        continue;
+                        *sum = (f64::from(acc) * h * ray.step_mm) as f32;
                     }
-                    let mut sum = 0f32;
-                    for q in q0..=q1 {
-                        sum += sample(q);
+                }
+                // The others: Joseph's samples on whole planes, planes outermost.
+                let planes: Vec<(usize, usize, f32, f32, f32, f32)> = rays
+                    .iter()
+                    .map(|r| match r.as_ref().filter(|r| !steep(r)) {
+                        Some(r) => (r.lo.ceil() as usize, (r.hi.floor() as usize).min(nm - 1), r.r0 as f32, r.dr as f32, r.c0 as f32, r.dc as f32),
+                        None => (1, 0, 0.0, 0.0, 0.0, 0.0),
+                    })
+                    .collect();
+                let q_first = planes.iter().filter(|p| p.0 <= p.1).map(|p| p.0).min();
+                let q_last = planes.iter().filter(|p| p.0 <= p.1).map(|p| p.1).max();
+                if let (Some(qa), Some(qb)) = (q_first, q_last) {
+                    let mut acc = vec![0f32; rays.len()];
+                    for q in qa..=qb {
+                        let qf = q as f32;
+                        for (a, &(q0, q1, r0, dr, c0, dc)) in acc.iter_mut().zip(&planes) {
+                            if q >= q0 && q <= q1 {
+                                *a += bilinear(q, r0 + qf * dr, c0 + qf * dc);
+                            }
+                        }
                     }
-                    // Trapezoid rule between planes, and the part-steps from the entry to the
-                    // first plane and from the last plane to the exit.
-                    let (f0, f1) = (sample(q0), sample(q1));
-                    sum -= 0.5 * (f0 + f1);
-                    sum += 0.5 * (q0 as f64 - lo) as f32 * (at(lo) + f0);
-                    sum += 0.5 * (hi - q1 as f64) as f32 * (f1 + at(hi));
-                    *px = sum * step_mm as f32;
+                    for ((sum, a), (ray, &(q0, q1, r0, dr, c0, dc))) in sums.iter_mut().zip(acc).zip(rays.iter().zip(&planes)) {
+                        let Some(ray) = ray.as_ref().filter(|r| !steep(r)) else { continue };
+                        if q0 > q1 {
+                            continue;
+                        }
+                        let sample = |q: usize| bilinear(q, r0 + q as f32 * dr, c0 + q as f32 * dc);
+                        // Trapezoid rule between planes, and the part-steps from the entry to
+                        // the first plane and from the last plane to the exit.
+                        let (f0, f1) = (sample(q0), sample(q1));
+                        let mut t = a - 0.5 * (f0 + f1);
+                        t += 0.5 * (q0 as f64 - ray.lo) as f32 * (at(ray, ray.lo) + f0);
+                        t += 0.5 * (ray.hi - q1 as f64) as f32 * (f1 + at(ray, ray.hi));
+                        *sum = t * ray.step_mm as f32;
+                    }
+                }
+                for dr_ in 0..band_rows {
+                    chunk[dr_ * cols + col0..dr_ * cols + col0 + tile_cols].copy_from_slice(&sums[dr_ * tile_cols..(dr_ + 1) * tile_cols]);
                 }
             }
         });
