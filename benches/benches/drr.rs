@@ -20,7 +20,13 @@ fn drr(c: &mut Criterion) {
         let (x, y) = (origin.x + i as f64 * sp.x, origin.y + j as f64 * sp.y);
         let r = ((x / 170.0).powi(2) + (y / 120.0).powi(2)).sqrt();
         let bone = ((x.abs() - 90.0).powi(2) + (y - 10.0).powi(2)).sqrt() < 20.0 + (k % 7) as f64;
-        if bone { 900.0 } else if r < 1.0 { 40.0 } else { -1000.0 }
+        if bone {
+            900.0
+        } else if r < 1.0 {
+            40.0
+        } else {
+            -1000.0
+        }
     });
     let ct = Volume::new(grid, hu).unwrap();
     let vol = DrrVolume::new(&ct);

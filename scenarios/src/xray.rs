@@ -212,11 +212,14 @@ fn make(args: &XrayArgs) -> Result<Picture> {
         }
     };
     let mut image = vol.project(&geometry);
-    // The calibration ball at the hips' depth: AP between the thighs below the hips; lateral
-    // beside the hip in the image plane.
+    // The calibration ball at the hips' depth: AP 90 mm below the image centre (between the
+    // thighs); lateral beside the hip.
     let depth_point = hip.unwrap_or(centre);
+    // On the detector's normal through the image centre, at the hips' distance from the source.
+    let nrm = geometry.normal();
+    let at_depth = centre + nrm * (depth_point - centre).dot(&nrm);
     let marker = match args.view {
-        View::ApPelvis => Point3::new(centre.x, depth_point.y, centre.z - 90.0),
+        View::ApPelvis => at_depth + geometry.v * 90.0,
         View::LateralHip => depth_point + geometry.u * 90.0,
     };
     let mut solids = vec![(Solid::Sphere { centre: marker, radius_mm: MARKER_DIAMETER_MM / 2.0 }, W_STEEL)];
@@ -442,7 +445,12 @@ fn write_dicom(pic: &Picture, path: &Path) -> Result<()> {
     let stored: Vec<u16> = pic.image.iter().map(|&v| (f64::from(v) * 10.0).round().clamp(0.0, 65535.0) as u16).collect();
     put(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(stored.into()));
     let file = obj
-        .with_meta(FileMetaTableBuilder::new().media_storage_sop_class_uid(uids::DIGITAL_X_RAY_IMAGE_STORAGE_FOR_PRESENTATION).media_storage_sop_instance_uid(sop.as_str()).transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN))
+        .with_meta(
+            FileMetaTableBuilder::new()
+                .media_storage_sop_class_uid(uids::DIGITAL_X_RAY_IMAGE_STORAGE_FOR_PRESENTATION)
+                .media_storage_sop_instance_uid(sop.as_str())
+                .transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN),
+        )
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let mut buf = Vec::new();
     file.write_all(&mut buf).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;

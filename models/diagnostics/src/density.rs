@@ -88,7 +88,9 @@ pub const MIN_BONE_PATH_MM: f64 = 1.0;
 #[non_exhaustive]
 pub enum DensityError {
     /// Too few voxels of a reference tissue.
-    #[error("internal calibration: only {n} homogeneous {tissue} voxels in the hip region (need {need}); the CT may not show subcutaneous fat or muscle (a cropped field of view), or its HU are not a CT's")]
+    #[error(
+        "internal calibration: only {n} homogeneous {tissue} voxels in the hip region (need {need}); the CT may not show subcutaneous fat or muscle (a cropped field of view), or its HU are not a CT's"
+    )]
     TooFewTissueVoxels {
         /// Which tissue.
         tissue: &'static str,
@@ -185,7 +187,8 @@ impl Calibration {
             slope_hu_per_mg_cm3: slope,
             intercept_hu: intercept,
             references: vec![fat, muscle],
-            method: "internal calibration from the patient's subcutaneous fat and skeletal muscle (Boden et al. 1989; Gudmundsdottir et al. 1993; see Michalski et al. 2020, Winsor et al. 2021)".into(),
+            method: "internal calibration from the patient's subcutaneous fat and skeletal muscle (Boden et al. 1989; Gudmundsdottir et al. 1993; see Michalski et al. 2020, Winsor et al. 2021)"
+                .into(),
         })
     }
     /// A known line (a phantom-calibrated scanner).
@@ -496,7 +499,9 @@ pub fn femur_density(ct: &Volume, labels: &LabelMap, femur_id: u16, femur: &Femu
     if metal > 0 {
         return Ok(FemurDensity {
             flags: vec![DensityFlag::Metal],
-            notes: vec![format!("{metal} femur voxels above {METAL_HU} HU in the proximal femur (a screw, nail, plate or prosthesis): metal and its streaks falsify the density, so this femur is not measured")],
+            notes: vec![format!(
+                "{metal} femur voxels above {METAL_HU} HU in the proximal femur (a screw, nail, plate or prosthesis): metal and its streaks falsify the density, so this femur is not measured"
+            )],
             ..empty
         });
     }
@@ -681,10 +686,6 @@ pub fn femur_density(ct: &Volume, labels: &LabelMap, femur_id: u16, femur: &Femu
         notes,
         neck_box_centre_mm: Some(tc),
         neck_width_mm: Some(neck_width),
-        area_cm2: Regions {
-            neck: Some(a_r[1] / 100.0),
-            trochanter: Some(a_r[2] / 100.0),
-            total_hip: total_hip_ok.then(|| total(&a_r) / 100.0),
-        },
+        area_cm2: Regions { neck: Some(a_r[1] / 100.0), trochanter: Some(a_r[2] / 100.0), total_hip: total_hip_ok.then(|| total(&a_r) / 100.0) },
     })
 }

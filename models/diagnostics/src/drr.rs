@@ -154,6 +154,7 @@ pub enum View {
 /// to the patient's left (the patient's right on the viewer's left, as radiographs are read),
 /// rows inferior. The detector lies [`TABLE_GAP_MM`] behind `back_y_mm` (the posterior-most LPS
 /// y of the patient), the source `sid_mm` in front of it.
+#[expect(clippy::too_many_arguments, reason = "the view's plain geometry: centre, axes, table, distance, detector")]
 pub fn ap_pelvis(centre: Point3<f64>, x_axis: Vector3<f64>, z_axis: Vector3<f64>, back_y_mm: f64, sid_mm: f64, cols: usize, rows: usize, pixel_mm: f64) -> Result<XrayGeometry, DrrError> {
     let x = x_axis.try_normalize(1e-9).ok_or_else(|| DrrError::Geometry("zero x axis".into()))?;
     let y = z_axis.cross(&x).try_normalize(1e-9).ok_or_else(|| DrrError::Geometry("x and z axes are parallel".into()))?; // posterior
@@ -345,9 +346,19 @@ impl DrrVolume {
                     let mut acc = vec![0f32; rays.len()];
                     for q in qa..=qb {
                         let qf = q as f32;
+                        let plane = &w[q * sm..];
                         for (a, &(q0, q1, r0, dr, c0, dc)) in acc.iter_mut().zip(&planes) {
                             if q >= q0 && q <= q1 {
-                                *a += bilinear(q, r0 + qf * dr, c0 + qf * dc);
+                                // Inside the grid by construction (q0..=q1): no clamping but
+                                // against rounding at the edges.
+                                let (r, c) = ((r0 + qf * dr).max(0.0), (c0 + qf * dc).max(0.0));
+                                let (rf, cf) = (r.floor().min(rmax), c.floor().min(cmax));
+                                let (fr, fc) = (r - rf, c - cf);
+                                let base = rf as usize * sr + cf as usize * sc;
+                                let (p00, p01, p10, p11) = (plane[base], plane[base + sc], plane[base + sr], plane[base + sr + sc]);
+                                let top = p00 + (p01 - p00) * fc;
+                                let bot = p10 + (p11 - p10) * fc;
+                                *a += top + (bot - top) * fr;
                             }
                         }
                     }

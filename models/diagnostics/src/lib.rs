@@ -28,11 +28,11 @@
 //! the marching-cubes surface are written here from pyradiomics' documented definitions, in
 //! parallel over feature classes and directions with rayon.
 
-mod error;
 pub mod density;
 pub mod drr;
-pub mod fixation;
+mod error;
 pub mod features;
+pub mod fixation;
 mod roi;
 mod settings;
 

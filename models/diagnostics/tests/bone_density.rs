@@ -1,7 +1,7 @@
 //! Bone density: internal calibration on a phantom CT with inserts of known density, and the
 //! DXA-equivalent aBMD of a synthetic femur of known geometry against the analytic value.
 
-use coxa_core::{AxisLandmark, FemurLandmarks, Grid, Landmark, LabelMap, Quality, Side, Source, Volume};
+use coxa_core::{AxisLandmark, FemurLandmarks, Grid, LabelMap, Landmark, Quality, Side, Source, Volume};
 use coxa_diagnostics::density::{Calibration, CalibrationSettings, DensityFlag, FemurDensitySettings, femur_density, internal_calibration};
 use nalgebra::{Point3, Vector3};
 use ndarray::Array3;

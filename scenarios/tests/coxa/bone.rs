@@ -21,7 +21,11 @@ fn real_ct_bone_density() {
     assert_eq!(bd.len(), 2);
     let side = |s: &str| bd.iter().find(|e| e["side"] == s).unwrap();
     let (left, right) = (side("left"), side("right"));
-    eprintln!("right: {}\ncalibration: {}", serde_json::json!({"vbmd": right["vbmd_mg_cm3"], "abmd": right["abmd_g_cm2"], "t": right["t_score"], "yam": right["yam_percent"], "category": right["category"], "flags": right["flags"], "notes": right["notes"]}), right["calibration"]);
+    eprintln!(
+        "right: {}\ncalibration: {}",
+        serde_json::json!({"vbmd": right["vbmd_mg_cm3"], "abmd": right["abmd_g_cm2"], "t": right["t_score"], "yam": right["yam_percent"], "category": right["category"], "flags": right["flags"], "notes": right["notes"]}),
+        right["calibration"]
+    );
     // The screw: flagged, nothing measured.
     assert_eq!(left["flags"], serde_json::json!(["metal"]));
     assert_eq!(left["measured"], false);
