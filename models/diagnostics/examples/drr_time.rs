@@ -2,10 +2,8 @@
 //! CPU seconds: on a loaded machine the CPU time over the cores is the wall time an idle machine
 //! would take. `cargo run --profile bench -p coxa-diagnostics --example drr_time`.
 
-use coxa_core::{Grid, Volume};
-use coxa_diagnostics::drr::{DrrVolume, ap_pelvis};
+use coxa_diagnostics::drr::{DrrVolume, ap_pelvis, benchmark_ct};
 use nalgebra::{Point3, Vector3};
-use ndarray::Array3;
 
 /// This process's user + system CPU seconds (Linux /proc; 0 elsewhere).
 fn cpu_s() -> f64 {
@@ -16,23 +14,7 @@ fn cpu_s() -> f64 {
 }
 
 fn main() {
-    let (ni, nj, nk) = (512usize, 512usize, 300usize);
-    let sp = Vector3::new(0.8, 0.8, 1.0);
-    let origin = Vector3::new(-204.4, -204.4, -150.0);
-    let grid = Grid::axis_aligned([ni, nj, nk], sp, origin).unwrap();
-    let hu = Array3::from_shape_fn((nk, nj, ni), |(k, j, i)| {
-        let (x, y) = (origin.x + i as f64 * sp.x, origin.y + j as f64 * sp.y);
-        let r = ((x / 170.0).powi(2) + (y / 120.0).powi(2)).sqrt();
-        let bone = ((x.abs() - 90.0).powi(2) + (y - 10.0).powi(2)).sqrt() < 20.0 + (k % 7) as f64;
-        if bone {
-            900.0
-        } else if r < 1.0 {
-            40.0
-        } else {
-            -1000.0
-        }
-    });
-    let ct = Volume::new(grid, hu).unwrap();
+    let ct = benchmark_ct(512, 512, 300);
     let g = ap_pelvis(Point3::new(0.0, 0.0, 0.0), Vector3::x(), Vector3::z(), 205.0, 1150.0, 1024, 1024, 0.42).unwrap();
     let (c0, t0) = (cpu_s(), std::time::Instant::now());
     let vol = DrrVolume::new(&ct);

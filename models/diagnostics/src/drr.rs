@@ -576,3 +576,24 @@ pub fn to_display(img: &Array2<f32>) -> Array2<u8> {
     let span = (hi - lo).max(1e-6);
     img.mapv(|v| (((v - lo) / span).clamp(0.0, 1.0) * 255.0).round() as u8)
 }
+
+/// The synthetic CT of the DRR benchmark and timing example: `ni x nj x nk` voxels of 0.8 x 0.8
+/// x 1 mm, an elliptic body (40 HU, 340 x 240 mm) with two bone rods (900 HU) in air.
+pub fn benchmark_ct(ni: usize, nj: usize, nk: usize) -> Volume {
+    let sp = Vector3::new(0.8, 0.8, 1.0);
+    let origin = Vector3::new(-(ni as f64 - 1.0) * 0.4, -(nj as f64 - 1.0) * 0.4, -(nk as f64) / 2.0);
+    let grid = coxa_core::Grid::axis_aligned([ni, nj, nk], sp, origin).unwrap_or_else(|_| unreachable!("positive spacing and size"));
+    let hu = ndarray::Array3::from_shape_fn((nk, nj, ni), |(k, j, i)| {
+        let (x, y) = (origin.x + i as f64 * sp.x, origin.y + j as f64 * sp.y);
+        let r = ((x / 170.0).powi(2) + (y / 120.0).powi(2)).sqrt();
+        let bone = ((x.abs() - 90.0).powi(2) + (y - 10.0).powi(2)).sqrt() < 20.0 + (k % 7) as f64;
+        if bone {
+            900.0
+        } else if r < 1.0 {
+            40.0
+        } else {
+            -1000.0
+        }
+    });
+    Volume::new(grid, hu).unwrap_or_else(|_| unreachable!("the array has the grid's shape"))
+}
