@@ -79,7 +79,7 @@ fn xray_of_the_real_ct_with_its_plan() {
     // Aligned with the anterior pelvic plane the image shows the plan's angle; the residual is
     // the teardrop line's tilt in that frame and the beam's divergence.
     assert!((inc - planned).abs() < 3.0, "cup on the radiograph {inc} vs plan {planned}");
-    let dcm = tmp.path().join("ap.dcm");
+    let dcm = tmp.path().join("ap_table.dcm");
     ok(&base(&dcm, &[]));
     let out = coxa(&["inspect", dcm.to_str().unwrap(), "--json"]);
     ok(&out);
