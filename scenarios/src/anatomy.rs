@@ -171,6 +171,16 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
         report["muscle_asymmetry"] = json!(a);
         report["fat_hu_range"] = json!(muscles::FAT_HU);
     }
+    // Bone quality (issue 22): density of each femur, and the fixation suggestion.
+    let densities = match (&ct, &label_map) {
+        (Some(ct), Some(map)) => {
+            let (cal, d) = crate::bone::femur_densities(ct, map, femurs, &mut warnings);
+            report["bone_density"] = crate::bone::bone_density_json(cal.as_ref(), &d);
+            d
+        }
+        _ => Vec::new(),
+    };
+    report["fixation"] = crate::bone::fixation_json(&canals, &densities, &femurs.iter().map(|f| f.side).collect::<Vec<_>>());
 
     // Write: a new folder, meshes, labels, JSON last.
     std::fs::create_dir_all(out.join("meshes")).with_context(|| format!("creating {}", out.display()))?;

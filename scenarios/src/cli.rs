@@ -75,6 +75,8 @@ pub enum Command {
     View(crate::view::ViewArgs),
     /// pyradiomics' radiomics features of an image's labels into a CSV or JSON file.
     Radiomics(crate::radiomics::RadiomicsArgs),
+    /// A simulated radiograph (AP pelvis or lateral hip) of a CT, the plan's implants on it.
+    Xray(crate::xray::XrayArgs),
 }
 
 /// Arguments of `coxa anatomy`.
@@ -207,6 +209,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Hcf(args) => crate::hcf::cli(&args),
         Command::View(args) => crate::view::run(&args),
         Command::Radiomics(args) => crate::radiomics::cli(&args),
+        Command::Xray(args) => crate::xray::cli(&args),
     }
 }
 

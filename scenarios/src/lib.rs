@@ -4,6 +4,7 @@
 
 pub mod anatomy;
 pub mod atomic;
+pub mod bone;
 pub mod bone_input;
 pub mod cli;
 pub mod demo;
@@ -25,3 +26,4 @@ pub mod shape_predict;
 pub mod stem_report;
 pub mod svg;
 pub mod view;
+pub mod xray;

@@ -193,7 +193,8 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
     let scorer = crate::plan::scorer(&plan_anatomy, catalog);
     let mut plan = coxa_planner::plan(&plan_anatomy, catalog, &scorer, &options).with_context(|| format!("planning {}", point.label()))?;
     plan.notes.splice(0..0, notes);
-    let plan_json = crate::plan::plan_json(&plan, &plan_anatomy, catalog, frame_note, &options);
+    let mut plan_json = crate::plan::plan_json(&plan, &plan_anatomy, catalog, frame_note, &options);
+    crate::bone::add_fixation_to_plan(&mut plan_json, &anatomy.json, case.side);
     let placement = plan.placement.clone();
     let model = scorer.model(&placement).context("the planned hip")?;
     let choice = ImplantChoice {

@@ -174,12 +174,14 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
     let mut bone_notes = Vec::new();
     // The bones: from the meshes, or from the CT through the anatomy stage.
     let mut canal = None;
+    let mut anatomy_json = Value::Null;
     let (meshes, landmarks, warnings, side) = match &args.ct {
         Some(ct) => {
             let side = side_flag.context("--ct: name the operated side with --side left|right")?;
             let source = crate::anatomy::AnatomySource::Ct { ct: ct.clone(), labels: args.labels.clone(), label_names: None, dicom: coxa_io::dicom::ReadOptions::new(), any_modality: false };
             let result = crate::anatomy::run_full(&source, &out.join("anatomy")).with_context(|| format!("anatomy from {}", ct.display()))?;
             canal = result.canal(side);
+            anatomy_json = result.json.clone();
             (result.meshes, result.landmarks, result.warnings, side)
         }
         None => {
@@ -216,7 +218,8 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
     let scorer = scorer(&anatomy, &catalog);
     let mut plan = coxa_planner::plan(&anatomy, &catalog, &scorer, &options)?;
     plan.notes.splice(0..0, bone_notes.into_iter().chain(assumed));
-    let report = plan_json(&plan, &anatomy, &catalog, frame_note, &options);
+    let mut report = plan_json(&plan, &anatomy, &catalog, frame_note, &options);
+    crate::bone::add_fixation_to_plan(&mut report, &anatomy_json, side);
 
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     crate::atomic::write_new(&out.join("plan.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;

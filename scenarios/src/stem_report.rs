@@ -40,6 +40,8 @@ pub fn canal_json(c: &FemoralCanal) -> Value {
         "canal_flare_index": c.canal_flare_index.map(r2),
         "canal_calcar_ratio": c.canal_calcar_ratio.map(r2),
         "cortical_index": c.cortical_index.map(r2),
+        "cortical_thickness_index": c.cortical_index.map(r2),
+        "calcar_isthmus_ratio": c.calcar_isthmus_ratio().map(r2),
         "dorr_type": c.dorr_type,
         "metal_levels_mm": c.metal_levels_mm,
         "quality": c.quality,

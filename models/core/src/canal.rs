@@ -100,6 +100,16 @@ impl FemoralCanal {
     pub fn narrowest_ml_between(&self, lo_mm: f64, hi_mm: f64) -> Option<&CanalLevel> {
         self.profile.iter().filter(|l| (lo_mm - 1e-9..=hi_mm + 1e-9).contains(&l.above_lt_mm)).min_by(|a, b| a.ml_canal_mm.total_cmp(&b.ml_canal_mm))
     }
+    /// The calcar-to-canal-isthmus ratio (after Yeung et al., J Arthroplasty 2006;21:508-513):
+    /// ML canal width at the lesser trochanter (the calcar level) / at the isthmus. A wide
+    /// proximal canal over a narrow isthmus (a high ratio) is a funnel (Dorr A); a ratio near 1
+    /// a stovepipe (Dorr C).
+    pub fn calcar_isthmus_ratio(&self) -> Option<f64> {
+        match (&self.lesser_trochanter, &self.isthmus) {
+            (Some(l), Some(i)) if i.ml_canal_mm > 0.0 => Some(l.ml_canal_mm / i.ml_canal_mm),
+            _ => None,
+        }
+    }
     /// The lowest measured level (height above the LT), mm.
     pub fn lowest_level_mm(&self) -> Option<f64> {
         self.profile.iter().map(|l| l.above_lt_mm).reduce(f64::min)

@@ -1,4 +1,7 @@
-//! Radiomics for coxa: pyradiomics' feature classes with its definitions, defaults and names.
+//! Radiomics for coxa: pyradiomics' feature classes with its definitions, defaults and names;
+//! and bone quality and radiographs: [`density`] (phantomless CT bone density of the proximal
+//! femur, CT-based DXA), [`fixation`] (a cited cemented/cementless suggestion) and [`drr`]
+//! (simulated radiographs in a real X-ray geometry).
 //!
 //! [`extract`] takes a CT ([`coxa_core::Volume`]), a label map ([`coxa_core::LabelMap`]) on the
 //! same grid and [`Params`] (pyradiomics' parameter file, [`Params::from_yaml`]) and returns the
@@ -28,8 +31,11 @@
 //! the marching-cubes surface are written here from pyradiomics' documented definitions, in
 //! parallel over feature classes and directions with rayon.
 
+pub mod density;
+pub mod drr;
 mod error;
 pub mod features;
+pub mod fixation;
 mod roi;
 mod settings;
 

@@ -9,6 +9,7 @@ mod common;
 mod cases;
 
 mod anatomy;
+mod bone;
 mod cli;
 #[cfg(feature = "window")]
 mod consistency;

@@ -1,0 +1,36 @@
+//! Times the DRR of the benchmark (a 1024 x 1024 AP pelvis of a 512 x 512 x 300 CT) in wall and
+//! CPU seconds: on a loaded machine the CPU time over the cores is the wall time an idle machine
+//! would take. `cargo run --profile bench -p coxa-diagnostics --example drr_time`.
+
+use coxa_diagnostics::drr::{DrrVolume, ap_pelvis, benchmark_ct};
+use nalgebra::{Point3, Vector3};
+
+/// This process's user + system CPU seconds (Linux /proc; 0 elsewhere).
+fn cpu_s() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let f: Vec<&str> = s.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (t(11) + t(12)) / 100.0
+}
+
+fn main() {
+    let ct = benchmark_ct(512, 512, 300);
+    let g = ap_pelvis(Point3::new(0.0, 0.0, 0.0), Vector3::x(), Vector3::z(), 205.0, 1150.0, 1024, 1024, 0.42).unwrap();
+    let (c0, t0) = (cpu_s(), std::time::Instant::now());
+    let vol = DrrVolume::new(&ct);
+    let (c1, t1) = (cpu_s(), std::time::Instant::now());
+    let n = 3;
+    let mut total = 0.0f64;
+    for _ in 0..n {
+        total += f64::from(vol.project(&g).sum());
+    }
+    let (c2, t2) = (cpu_s(), std::time::Instant::now());
+    println!(
+        "threads {}; prepare: wall {:.3} s cpu {:.3} s; project (mean of {n}): wall {:.3} s cpu {:.3} s; checksum {total:.3e}",
+        rayon::current_num_threads(),
+        (t1 - t0).as_secs_f64(),
+        c1 - c0,
+        (t2 - t1).as_secs_f64() / n as f64,
+        (c2 - c1) / n as f64
+    );
+}

@@ -1,0 +1,487 @@
+//! `coxa xray`: a simulated radiograph (DRR, `coxa_diagnostics::drr`) of a CT in a real X-ray
+//! geometry, with the planned implants projected on it, a calibration ball, and the 2D measures
+//! surgeons template with; written as PNG (with the measures drawn) or as a DICOM DX image
+//! (16-bit, with its geometry: ImagerPixelSpacing, DistanceSourceToDetector,
+//! DistanceSourceToPatient, EstimatedRadiographicMagnificationFactor), and the measures as JSON
+//! beside it (`F.json`).
+//!
+//! **Views.** `ap-pelvis`: the patient supine, the beam anteroposterior, centred between the hip
+//! centres, the detector behind the table ([`coxa_diagnostics::drr::ap_pelvis`]); `--align
+//! table` (default) takes the CT's axes as the table's (a real supine radiograph: the pelvic
+//! tilt shows), `--align pelvis` the anterior pelvic plane's (the radiograph Murray's
+//! radiographic cup angles are defined on). `lateral-hip`: a cross-table lateral of `--side`.
+//!
+//! **Measures** (AP only; distances in mm at the depth of the hips, from the calibration ball):
+//! the inter-teardrop line (each teardrop approximated by the lowest point on the image of the
+//! acetabular rim coxa found: the acetabular teardrop is not a coxa landmark), leg-length
+//! difference at the lesser trochanters (right minus left distance below the teardrop line;
+//! positive: the right leg longer), femoral offset (the head centre to the shaft axis), the head
+//! centre to the midline between the teardrops, and with `--plan` the cup's inclination on the
+//! image (the angle between the projected rim's major axis and the teardrop line) beside the
+//! plan's radiographic inclination, and the planned leg-length difference and offset.
+//!
+//! **Implants** (with `--plan`): the shell (titanium), the head (cobalt-chromium) on the stem and
+//! the stem (titanium) as a neck rod to the shaft axis and a body rod down it, on the femur as
+//! imaged (the head drawn where the plan puts it on the femur, `head.centre_on_femur_lps_mm`;
+//! its distance to the cup centre is the planned change of leg length and offset).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail, ensure};
+use clap::Args;
+use coxa_core::{PatientLandmarks, Side, Volume};
+use coxa_diagnostics::drr::{self, DrrVolume, Solid, View, XrayGeometry};
+use nalgebra::{Point3, Vector3};
+use ndarray::Array2;
+use serde_json::{Value, json};
+
+/// Attenuation relative to water at about 60 keV: titanium alloy.
+const W_TITANIUM: f64 = 6.0;
+/// Cobalt-chromium.
+const W_COCR: f64 = 20.0;
+/// The calibration ball (stainless steel).
+const W_STEEL: f64 = 18.0;
+/// Diameter of the calibration ball, mm (the usual 25 mm templating marker).
+pub const MARKER_DIAMETER_MM: f64 = 25.0;
+
+/// Arguments of `coxa xray`.
+#[derive(Debug, Args)]
+pub struct XrayArgs {
+    /// The CT: DICOM folder or file, or NIfTI.
+    #[arg(long)]
+    pub ct: PathBuf,
+    /// A label map on the CT's grid (TotalSegmentator ids) for the landmarks; default: coxa
+    /// segments the bones.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// A `coxa plan` folder: its implants are projected and its cup measured.
+    #[arg(long)]
+    pub plan: Option<PathBuf>,
+    /// ap-pelvis or lateral-hip.
+    #[arg(long, default_value = "ap-pelvis", value_parser = parse_view)]
+    pub view: View,
+    /// The hip of a lateral view (default: the plan's side, else right).
+    #[arg(long)]
+    pub side: Option<String>,
+    /// table (the CT's axes) or pelvis (the anterior pelvic plane), for the AP view.
+    #[arg(long, default_value = "table")]
+    pub align: String,
+    /// Source-to-image distance, mm.
+    #[arg(long, default_value_t = drr::DEFAULT_SID_MM)]
+    pub sid_mm: f64,
+    /// Detector pixel size (imager pixel spacing), mm.
+    #[arg(long, default_value_t = 0.42)]
+    pub pixel_mm: f64,
+    /// Detector columns and rows.
+    #[arg(long, default_value_t = 1024)]
+    pub size: usize,
+    /// Output image: .png (measures drawn) or .dcm (DICOM DX); must not exist. The measures go to
+    /// the same name with .json.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Print the measures as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_view(s: &str) -> Result<View, String> {
+    match s {
+        "ap-pelvis" => Ok(View::ApPelvis),
+        "lateral-hip" => Ok(View::LateralHip),
+        _ => Err(format!("unknown view {s:?}: use ap-pelvis or lateral-hip")),
+    }
+}
+
+/// The planned implants read from `plan.json`.
+#[derive(Debug, Clone)]
+struct PlannedImplants {
+    side: Side,
+    cup_centre: Point3<f64>,
+    cup_axis: Vector3<f64>,
+    shell_outer_mm: f64,
+    head_mm: f64,
+    head_on_femur: Point3<f64>,
+    radiographic_inclination_deg: f64,
+    leg_length_change_mm: f64,
+    offset_change_mm: f64,
+}
+
+fn point(v: &Value) -> Option<Point3<f64>> {
+    Some(Point3::new(v[0].as_f64()?, v[1].as_f64()?, v[2].as_f64()?))
+}
+
+fn read_plan(dir: &Path) -> Result<PlannedImplants> {
+    let path = dir.join("plan.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("--plan {}: no plan.json there; give a folder `coxa plan` wrote", dir.display()))?;
+    let j: Value = serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+    let f = |v: &Value, what: &str| v.as_f64().with_context(|| format!("{}: {what} missing", path.display()));
+    let side = match j["side"].as_str() {
+        Some("left") => Side::Left,
+        Some("right") => Side::Right,
+        _ => bail!("{}: side missing", path.display()),
+    };
+    let axis = point(&j["cup"]["axis_lps"]).with_context(|| format!("{}: cup.axis_lps missing", path.display()))?.coords;
+    Ok(PlannedImplants {
+        side,
+        cup_centre: point(&j["cup"]["centre_lps_mm"]).with_context(|| format!("{}: cup.centre_lps_mm missing", path.display()))?,
+        cup_axis: axis.try_normalize(1e-9).context("zero cup axis in plan.json")?,
+        shell_outer_mm: f(&j["cup"]["outer_diameter_mm"], "cup.outer_diameter_mm")?,
+        head_mm: f(&j["head"]["diameter_mm"], "head.diameter_mm")?,
+        head_on_femur: point(&j["head"]["centre_on_femur_lps_mm"]).with_context(|| format!("{}: head.centre_on_femur_lps_mm missing", path.display()))?,
+        radiographic_inclination_deg: f(&j["cup"]["radiographic_inclination_deg"], "cup.radiographic_inclination_deg")?,
+        leg_length_change_mm: j["leg_length_change_mm"].as_f64().unwrap_or(0.0),
+        offset_change_mm: j["offset_change_mm"].as_f64().unwrap_or(0.0),
+    })
+}
+
+/// Landmarks from the anatomy stage, run in a temporary folder.
+fn landmarks(ct: &Path, labels: Option<&Path>) -> Result<(PatientLandmarks, Vec<String>)> {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let tmp = std::env::temp_dir().join(format!("coxa-xray-{}-{nanos}", std::process::id()));
+    let source = crate::anatomy::AnatomySource::Ct { ct: ct.to_path_buf(), labels: labels.map(Path::to_path_buf), label_names: None, dicom: coxa_io::dicom::ReadOptions::new(), any_modality: false };
+    let result = crate::anatomy::run_full(&source, &tmp);
+    let _ = std::fs::remove_dir_all(&tmp);
+    let r = result?;
+    Ok((r.landmarks, r.warnings))
+}
+
+/// The posterior-most LPS y of the patient (voxels above -300 HU) and their extent along `d`
+/// from `from` (largest), mm.
+fn body_extent(ct: &Volume, from: &Point3<f64>, d: &Vector3<f64>) -> (f64, f64) {
+    let g = ct.grid();
+    let (mut back, mut far) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+    for ((k, j, i), &v) in ct.hu().indexed_iter() {
+        if v > -300.0 && (i + j + k) % 3 == 0 {
+            let p = g.voxel_to_lps(Vector3::new(i as f64, j as f64, k as f64));
+            back = back.max(p.y);
+            far = far.max((p - from).dot(d));
+        }
+    }
+    (back, far)
+}
+
+/// What the projection shows and measures.
+struct Picture {
+    geometry: XrayGeometry,
+    image: Array2<f32>,
+    measures: Value,
+    /// Lines to draw: (from, to) pixel coordinates, RGB.
+    lines: Vec<([f64; 2], [f64; 2], [u8; 3])>,
+}
+
+fn side_of(s: &str) -> Result<Side> {
+    match s {
+        "left" | "l" | "L" => Ok(Side::Left),
+        "right" | "r" | "R" => Ok(Side::Right),
+        _ => bail!("--side {s:?}: use left or right"),
+    }
+}
+
+fn make(args: &XrayArgs) -> Result<Picture> {
+    ensure!(args.size >= 64 && args.size <= 4096, "--size {}: give 64..4096 pixels", args.size);
+    ensure!(args.align == "table" || args.align == "pelvis", "--align {:?}: use table or pelvis", args.align);
+    let plan = args.plan.as_deref().map(read_plan).transpose()?;
+    let opts = coxa_io::OpenOptions::new();
+    let ct = coxa_io::open(&args.ct, &opts)?.volume;
+    let (lm, warnings) = landmarks(&args.ct, args.labels.as_deref())?;
+    let vol = DrrVolume::new(&ct);
+    let (lo, hi) = vol.bounds_lps();
+    let heads: Vec<Point3<f64>> = lm.femurs.iter().map(|f| f.head_centre.lps_mm).collect();
+    let centre = if heads.is_empty() { Point3::from((lo.coords + hi.coords) / 2.0) } else { Point3::from(heads.iter().map(|p| p.coords).sum::<Vector3<f64>>() / heads.len() as f64) };
+    let side = match (&args.side, &plan) {
+        (Some(s), _) => side_of(s)?,
+        (None, Some(p)) => p.side,
+        _ => Side::Right,
+    };
+    let (x_axis, z_axis) = match (args.align.as_str(), &lm.pelvis) {
+        ("pelvis", Some(p)) => (p.frame.vector_to_lps(&Vector3::x()), p.frame.vector_to_lps(&Vector3::z())),
+        ("pelvis", None) => bail!("--align pelvis: no anterior pelvic plane was found in this CT; use --align table"),
+        _ => (Vector3::x(), Vector3::z()),
+    };
+    let hip = lm.femurs.iter().find(|f| f.side == side).map(|f| f.head_centre.lps_mm);
+    let geometry = match args.view {
+        View::ApPelvis => {
+            let (back, _) = body_extent(&ct, &centre, &Vector3::y());
+            drr::ap_pelvis(centre, x_axis, z_axis, back, args.sid_mm, args.size, args.size, args.pixel_mm)?
+        }
+        View::LateralHip => {
+            let hip = hip.with_context(|| format!("lateral-hip: the {} femoral head was not found", side.as_str()))?;
+            let d = drr::lateral_hip_direction(side);
+            let (_, far) = body_extent(&ct, &hip, &d);
+            drr::lateral_hip(hip, side, far + 50.0, args.sid_mm, args.size, args.size, args.pixel_mm)?
+        }
+    };
+    let mut image = vol.project(&geometry);
+    // The calibration ball at the hips' depth: AP 90 mm below the image centre (between the
+    // thighs); lateral beside the hip.
+    let depth_point = hip.unwrap_or(centre);
+    // On the detector's normal through the image centre, at the hips' distance from the source.
+    let nrm = geometry.normal();
+    let at_depth = centre + nrm * (depth_point - centre).dot(&nrm);
+    let marker = match args.view {
+        View::ApPelvis => at_depth + geometry.v * 90.0,
+        View::LateralHip => depth_point + geometry.u * 90.0,
+    };
+    let mut solids = vec![(Solid::Sphere { centre: marker, radius_mm: MARKER_DIAMETER_MM / 2.0 }, W_STEEL)];
+    if let Some(p) = &plan {
+        let r = p.shell_outer_mm / 2.0;
+        solids.push((Solid::HemiShell { centre: p.cup_centre, axis: p.cup_axis, outer_mm: r, inner_mm: (r - 4.0).max(1.0) }, W_TITANIUM));
+        solids.push((Solid::Sphere { centre: p.head_on_femur, radius_mm: p.head_mm / 2.0 }, W_COCR));
+        if let Some(f) = lm.femurs.iter().find(|f| f.side == p.side) {
+            let s = f.shaft_axis.direction_lps.normalize();
+            let a = f.shaft_axis.point_lps_mm;
+            let h = p.head_on_femur;
+            let foot = a + s * (h - a).dot(&s);
+            let neck_end = foot + (h - foot).normalize() * 5.0;
+            solids.push((Solid::Rod { a: h, b: neck_end, radius_mm: 6.0 }, W_TITANIUM));
+            let top = foot + s * 10.0;
+            solids.push((Solid::Rod { a: top, b: top - s * 130.0, radius_mm: 7.0 }, W_TITANIUM));
+        }
+    }
+    drr::add_solids(&mut image, &geometry, &solids);
+
+    let px = |p: &Point3<f64>| geometry.project(p);
+    let marker_px = px(&marker).context("the calibration ball is behind the source")?;
+    let r_px = drr::measure_ball_radius_px(&image, marker_px, (MARKER_DIAMETER_MM / geometry.pixel_mm).ceil() as usize + 4);
+    let magnification = r_px.map(|r| r * geometry.pixel_mm / (MARKER_DIAMETER_MM / 2.0));
+    let mm_per_px = magnification.map(|m| geometry.pixel_mm / m);
+    let (sid, sod) = geometry.distances_mm(&depth_point);
+    let mut measures = json!({
+        "view": args.view,
+        "align": args.align,
+        "geometry": {
+            "source_to_image_mm": sid,
+            "source_to_hips_mm": sod,
+            "magnification_at_hips": sid / sod,
+            "imager_pixel_spacing_mm": geometry.pixel_mm,
+            "columns": geometry.cols, "rows": geometry.rows,
+            "source_lps_mm": geometry.source_lps_mm.coords.as_slice(),
+            "pixel_0_0_lps_mm": geometry.origin_lps_mm.coords.as_slice(),
+            "column_direction_lps": geometry.u.as_slice(),
+            "row_direction_lps": geometry.v.as_slice(),
+        },
+        "calibration_ball": {
+            "diameter_mm": MARKER_DIAMETER_MM,
+            "centre_px": marker_px,
+            "measured_diameter_px": r_px.map(|r| 2.0 * r),
+            "magnification": magnification,
+            "mm_per_pixel_at_hips": mm_per_px,
+        },
+        "warnings": warnings,
+    });
+    let mut lines = Vec::new();
+    if args.view == View::ApPelvis
+        && let Some(mm) = mm_per_px
+    {
+        measure_ap(&lm, plan.as_ref(), &geometry, mm, &mut measures, &mut lines);
+    }
+    Ok(Picture { geometry, image, measures, lines })
+}
+
+/// The AP templating measures (see the module docs).
+fn measure_ap(lm: &PatientLandmarks, plan: Option<&PlannedImplants>, g: &XrayGeometry, mm: f64, out: &mut Value, lines: &mut Vec<([f64; 2], [f64; 2], [u8; 3])>) {
+    let px = |p: &Point3<f64>| g.project(p);
+    // Teardrops: the lowest image point of each acetabular rim.
+    let teardrop = |side: Side| -> Option<[f64; 2]> {
+        let a = lm.acetabula.iter().find(|a| a.side == side)?;
+        a.rim_points_lps_mm.iter().filter_map(px).max_by(|p, q| p[1].total_cmp(&q[1]))
+    };
+    let (Some(tr), Some(tl)) = (teardrop(Side::Right), teardrop(Side::Left)) else {
+        out["measures_note"] = json!("both acetabula are needed for the teardrop line: no leg-length or offset measures");
+        return;
+    };
+    lines.push((tr, tl, [255, 220, 0]));
+    let (dx, dy) = (tl[0] - tr[0], tl[1] - tr[1]);
+    let len = dx.hypot(dy);
+    // Signed distance below the teardrop line (image rows grow downwards), mm.
+    let below = |p: [f64; 2]| ((p[0] - tr[0]) * (-dy) + (p[1] - tr[1]) * dx) / len * mm;
+    let mid = [(tr[0] + tl[0]) / 2.0, (tr[1] + tl[1]) / 2.0];
+    let along = |p: [f64; 2]| ((p[0] - mid[0]) * dx + (p[1] - mid[1]) * dy) / len * mm;
+    let mut sides = serde_json::Map::new();
+    let mut lt_below = [None, None];
+    for f in &lm.femurs {
+        let (Some(lt), Some(head)) = (px(&f.lesser_trochanter.lps_mm), px(&f.head_centre.lps_mm)) else { continue };
+        let a = px(&f.shaft_axis.point_lps_mm);
+        let b = px(&(f.shaft_axis.point_lps_mm - f.shaft_axis.direction_lps.normalize() * 100.0));
+        let offset = match (a, b) {
+            (Some(a), Some(b)) => {
+                let (ux, uy) = (b[0] - a[0], b[1] - a[1]);
+                lines.push((a, b, [0, 200, 255]));
+                Some(((head[0] - a[0]) * uy - (head[1] - a[1]) * ux).abs() / ux.hypot(uy) * mm)
+            }
+            _ => None,
+        };
+        lines.push(([lt[0] - 15.0, lt[1]], [lt[0] + 15.0, lt[1]], [255, 80, 80]));
+        let k = usize::from(f.side == Side::Left);
+        lt_below[k] = Some(below(lt));
+        let _ = sides.insert(
+            f.side.as_str().into(),
+            json!({
+                "lesser_trochanter_below_teardrop_line_mm": below(lt),
+                "femoral_offset_mm": offset,
+                "head_centre_to_midline_mm": along(head).abs(),
+                "head_centre_px": head,
+            }),
+        );
+    }
+    out["teardrop_line"] = json!({"right_px": tr, "left_px": tl, "note": "each teardrop approximated by the lowest image point of the acetabular rim coxa found"});
+    out["sides"] = Value::Object(sides);
+    let lld = match lt_below {
+        [Some(r), Some(l)] => Some(r - l),
+        _ => None,
+    };
+    out["leg_length_difference_mm"] = json!({"right_minus_left": lld, "definition": "right minus left distance of the lesser trochanter below the teardrop line; positive: the right leg is longer"});
+    if let Some(p) = plan {
+        let rim: Vec<[f64; 2]> = drr::circle_points(&p.cup_centre, &p.cup_axis, p.shell_outer_mm / 2.0, 360).iter().filter_map(px).collect();
+        if let Some((a, b)) = drr::longest_chord(&rim) {
+            let inc = drr::angle_between_lines_deg(a, b, tr, tl);
+            lines.push((a, b, [80, 255, 80]));
+            let sign = if p.side == Side::Right { 1.0 } else { -1.0 };
+            out["cup"] = json!({
+                "inclination_on_radiograph_deg": inc,
+                "plan_radiographic_inclination_deg": p.radiographic_inclination_deg,
+                "note": "the plan's angle is Murray's radiographic inclination in the anterior pelvic plane frame; on a table-aligned view the pelvic tilt and the beam's divergence change the angle seen (--align pelvis shows the plan's frame)",
+            });
+            out["planned"] = json!({
+                "leg_length_difference_mm": lld.map(|v| v + sign * p.leg_length_change_mm),
+                "operated_offset_change_mm": p.offset_change_mm,
+            });
+        }
+    }
+}
+
+/// Writes a PNG (RGB, measures drawn).
+fn write_png(pic: &Picture, path: &Path) -> Result<()> {
+    let gray = drr::to_display(&pic.image);
+    let (rows, cols) = gray.dim();
+    let mut rgb = vec![0u8; rows * cols * 3];
+    for ((r, c), &v) in gray.indexed_iter() {
+        let o = (r * cols + c) * 3;
+        rgb[o..o + 3].copy_from_slice(&[v, v, v]);
+    }
+    for (a, b, colour) in &pic.lines {
+        let n = ((b[0] - a[0]).hypot(b[1] - a[1]) * 2.0).ceil().max(1.0) as usize;
+        for k in 0..=n {
+            let t = k as f64 / n as f64;
+            let (c, r) = ((a[0] + t * (b[0] - a[0])).round(), (a[1] + t * (b[1] - a[1])).round());
+            if c >= 0.0 && r >= 0.0 && (c as usize) < cols && (r as usize) < rows {
+                let o = (r as usize * cols + c as usize) * 3;
+                rgb[o..o + 3].copy_from_slice(colour);
+            }
+        }
+    }
+    let mut buf = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut buf, cols as u32, rows as u32);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header()?;
+        w.write_image_data(&rgb)?;
+    }
+    crate::atomic::write_new(path, &buf)
+}
+
+/// A DICOM UID from the image content and the time.
+fn uid(salt: &str, pic: &Picture) -> String {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let mut a = DefaultHasher::new();
+    (t, std::process::id(), salt, pic.image.len(), 1u8).hash(&mut a);
+    let mut b = DefaultHasher::new();
+    (t, salt, 2u8).hash(&mut b);
+    format!("2.25.{}", (u128::from(a.finish()) << 64 | u128::from(b.finish())) >> 1)
+}
+
+/// Writes a DICOM Digital X-Ray Image (for presentation), 16-bit MONOCHROME2, no patient identity.
+fn write_dicom(pic: &Picture, path: &Path) -> Result<()> {
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::{tags, uids};
+    use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+    let (rows, cols) = pic.image.dim();
+    ensure!(rows <= 65535 && cols <= 65535, "image too large for DICOM");
+    let g = &pic.geometry;
+    let m = &pic.measures;
+    let sop = uid("sop", pic);
+    let ds = |x: f64| format!("{x:.6}").trim_end_matches('0').trim_end_matches('.').chars().take(16).collect::<String>();
+    let mut obj = InMemDicomObject::new_empty();
+    let mut put = |tag, vr, v: PrimitiveValue| {
+        let _ = obj.put(DataElement::new(tag, vr, v));
+    };
+    put(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 100".into());
+    put(tags::IMAGE_TYPE, VR::CS, "DERIVED\\SECONDARY".into());
+    put(tags::SOP_CLASS_UID, VR::UI, uids::DIGITAL_X_RAY_IMAGE_STORAGE_FOR_PRESENTATION.into());
+    put(tags::SOP_INSTANCE_UID, VR::UI, sop.as_str().into());
+    put(tags::STUDY_INSTANCE_UID, VR::UI, uid("study", pic).as_str().into());
+    put(tags::SERIES_INSTANCE_UID, VR::UI, uid("series", pic).as_str().into());
+    put(tags::MODALITY, VR::CS, "DX".into());
+    put(tags::PATIENT_NAME, VR::PN, "".into());
+    put(tags::PATIENT_ID, VR::LO, "".into());
+    put(tags::SERIES_NUMBER, VR::IS, "1".into());
+    put(tags::INSTANCE_NUMBER, VR::IS, "1".into());
+    put(tags::DERIVATION_DESCRIPTION, VR::ST, "coxa DRR: simulated radiograph from CT (line integrals of attenuation relative to water)".into());
+    put(tags::VIEW_POSITION, VR::CS, (if m["view"] == "ap-pelvis" { "AP" } else { "LL" }).into());
+    put(tags::PRESENTATION_INTENT_TYPE, VR::CS, "FOR PRESENTATION".into());
+    put(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1u16));
+    put(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2".into());
+    put(tags::ROWS, VR::US, PrimitiveValue::from(rows as u16));
+    put(tags::COLUMNS, VR::US, PrimitiveValue::from(cols as u16));
+    put(tags::IMAGER_PIXEL_SPACING, VR::DS, format!("{}\\{}", ds(g.pixel_mm), ds(g.pixel_mm)).into());
+    put(tags::DISTANCE_SOURCE_TO_DETECTOR, VR::DS, ds(g.sid_mm()).into());
+    if let Some(sod) = m["geometry"]["source_to_hips_mm"].as_f64() {
+        put(tags::DISTANCE_SOURCE_TO_PATIENT, VR::DS, ds(sod).into());
+        put(tags::ESTIMATED_RADIOGRAPHIC_MAGNIFICATION_FACTOR, VR::DS, ds(g.sid_mm() / sod).into());
+    }
+    put(tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(16u16));
+    put(tags::BITS_STORED, VR::US, PrimitiveValue::from(16u16));
+    put(tags::HIGH_BIT, VR::US, PrimitiveValue::from(15u16));
+    put(tags::PIXEL_REPRESENTATION, VR::US, PrimitiveValue::from(0u16));
+    put(tags::PIXEL_INTENSITY_RELATIONSHIP, VR::CS, "LIN".into());
+    put(tags::RESCALE_INTERCEPT, VR::DS, "0".into());
+    put(tags::RESCALE_SLOPE, VR::DS, "0.1".into());
+    put(tags::RESCALE_TYPE, VR::LO, "WEPL_MM".into());
+    put(tags::WINDOW_CENTER, VR::DS, "2000".into());
+    put(tags::WINDOW_WIDTH, VR::DS, "4000".into());
+    // Stored value = water-equivalent path length x 10 (0.1 mm steps): bone bright.
+    let stored: Vec<u16> = pic.image.iter().map(|&v| (f64::from(v) * 10.0).round().clamp(0.0, 65535.0) as u16).collect();
+    put(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(stored.into()));
+    let file = obj
+        .with_meta(
+            FileMetaTableBuilder::new()
+                .media_storage_sop_class_uid(uids::DIGITAL_X_RAY_IMAGE_STORAGE_FOR_PRESENTATION)
+                .media_storage_sop_instance_uid(sop.as_str())
+                .transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN),
+        )
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut buf = Vec::new();
+    file.write_all(&mut buf).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    crate::atomic::write_new(path, &buf)
+}
+
+/// Runs `coxa xray`; returns the measures written beside the image.
+pub fn run(args: &XrayArgs) -> Result<Value> {
+    let ext = args.out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    ensure!(matches!(ext.as_deref(), Some("png" | "dcm")), "--out {}: name a .png or .dcm file", args.out.display());
+    let json_path = args.out.with_extension("json");
+    for p in [&args.out, &json_path] {
+        ensure!(!p.exists(), "{} already exists; coxa never overwrites: choose another --out", p.display());
+    }
+    let pic = make(args)?;
+    if ext.as_deref() == Some("png") {
+        write_png(&pic, &args.out)?;
+    } else {
+        write_dicom(&pic, &args.out)?;
+    }
+    crate::atomic::write_new(&json_path, serde_json::to_string_pretty(&pic.measures)?.as_bytes())?;
+    Ok(pic.measures)
+}
+
+/// `coxa xray` as the command line runs it.
+pub fn cli(args: &XrayArgs) -> Result<()> {
+    let m = run(args)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&m)?);
+    } else {
+        println!("wrote {} and {}", args.out.display(), args.out.with_extension("json").display());
+    }
+    Ok(())
+}
