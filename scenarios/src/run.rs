@@ -99,7 +99,7 @@ pub struct Selection {
     /// Only these cases (scenario order is kept); `None`: every case.
     pub cases: Option<Vec<String>>,
     /// A shard of a larger run: only its own files are written (no summary, no index, no
-    /// clearing of other processes' temporaries), and it logs into `logs/shard-I-of-N.jsonl`.
+    /// clearing of other processes' temporaries), and it logs into `logs/shard-I-of-N[-jobJ].jsonl`.
     pub shard: Option<crate::shard::Shard>,
 }
 
@@ -181,7 +181,9 @@ pub fn run_selected(scn: &Scenario, out: Option<&Path>, show_progress: bool, sel
         Some(shard) => {
             cases = shard.slice(&cases);
             std::fs::create_dir_all(out.join("logs"))?;
-            out.join("logs").join(format!("shard-{}-of-{}.jsonl", shard.index, shard.count))
+            // Per shard and per Slurm array job, so a resubmission's shards keep their own logs.
+            let job = std::env::var("SLURM_ARRAY_JOB_ID").map_or_else(|_| String::new(), |j| format!("-job{j}"));
+            out.join("logs").join(format!("shard-{}-of-{}{job}.jsonl", shard.index, shard.count))
         }
         None => {
             // Only a whole run may clear temporaries: a shard's neighbours may be writing theirs.

@@ -10,7 +10,7 @@
 //!
 //! Shards write only their own files into the shared results folder: their cases'
 //! `cases/.NAME.partial` -> `cases/NAME` and `failed/NAME.json`, and their own log
-//! `logs/shard-I-of-N.jsonl`. They never write `summary.json`, `index.html` or `log.jsonl`,
+//! `logs/shard-I-of-N.jsonl` (`-jobJ` added in a Slurm array job J). They never write `summary.json`, `index.html` or `log.jsonl`,
 //! and never clear temporaries (a neighbour may be writing its own): `coxa run --merge`
 //! ([`crate::merge`]) builds the summary from whatever finished. A shard started again (a Slurm
 //! requeue) skips its finished cases (manifest verified) and redoes the rest.

@@ -178,8 +178,10 @@ pub fn cli(args: &SubmitArgs) -> Result<()> {
     let scn = Scenario::load(&args.scenario)?;
     let out = args.out.clone().unwrap_or_else(|| scn.output_dir.clone());
     crate::run::prepare_out(&scn, &out)?;
-    let out = std::fs::canonicalize(&out)?;
-    let scenario_file = std::fs::canonicalize(&args.scenario)?;
+    // The tasks start in this folder (`--chdir`), with the paths as given: their messages then
+    // read as a one-machine run's from here.
+    let cwd = std::env::current_dir().context("the current folder")?;
+    let scenario_file = args.scenario.clone();
     let coxa = match &args.coxa {
         Some(c) => std::fs::canonicalize(c).with_context(|| format!("--coxa {}", c.display()))?,
         None => std::env::current_exe().context("finding the coxa program")?,
@@ -222,7 +224,7 @@ pub fn cli(args: &SubmitArgs) -> Result<()> {
     let partition = args.partition.as_ref().map_or_else(String::new, |p| format!("#SBATCH --partition={p}\n"));
     let name = scn.file.file_stem().map_or_else(|| "scenario".into(), |s| s.to_string_lossy().into_owned());
     let array = format!(
-        "#!/bin/bash\n# coxa submit: the cases of {scn_name} in {tasks} shards (submission {k}).\n{pictures_note}#SBATCH --job-name=coxa-{name}\n#SBATCH --array=0-{last}\n#SBATCH --cpus-per-task={cpus}\n#SBATCH --time={time}\n#SBATCH --mem={mem}\n{partition}#SBATCH --output={log}\n#SBATCH --open-mode=append\n#SBATCH --requeue\nexport RAYON_NUM_THREADS=\"${{SLURM_CPUS_PER_TASK:-{cpus}}}\"\necho \"coxa shard $SLURM_ARRAY_TASK_ID/{tasks} on $(hostname) (job $SLURM_JOB_ID, restart ${{SLURM_RESTART_COUNT:-0}})\"\nexec {coxa} run {scn_file} --out {out} --shard \"$SLURM_ARRAY_TASK_ID/{tasks}\" --cases-file {cases} --quiet --yes\n",
+        "#!/bin/bash\n# coxa submit: the cases of {scn_name} in {tasks} shards (submission {k}).\n{pictures_note}#SBATCH --job-name=coxa-{name}\n#SBATCH --array=0-{last}\n#SBATCH --cpus-per-task={cpus}\n#SBATCH --time={time}\n#SBATCH --mem={mem}\n{partition}#SBATCH --chdir={cwd}\n#SBATCH --output={log}\n#SBATCH --open-mode=append\n#SBATCH --requeue\nexport RAYON_NUM_THREADS=\"${{SLURM_CPUS_PER_TASK:-{cpus}}}\"\necho \"coxa shard $SLURM_ARRAY_TASK_ID/{tasks} on $(hostname) (job $SLURM_JOB_ID, restart ${{SLURM_RESTART_COUNT:-0}})\"\nexec {coxa} run {scn_file} --out {out} --shard \"$SLURM_ARRAY_TASK_ID/{tasks}\" --cases-file {cases} --quiet --yes\n",
         scn_name = scn.file.display(),
         last = tasks - 1,
         cpus = args.cpus_per_task,
@@ -231,13 +233,15 @@ pub fn cli(args: &SubmitArgs) -> Result<()> {
         scn_file = quote(&scenario_file),
         out = quote(&out),
         cases = quote(&cases_file),
+        cwd = cwd.display(),
     );
     let merge = format!(
-        "#!/bin/bash\n# coxa submit: the merge of submission {k} (summary.json, summary.csv, index.html from what finished).\n#SBATCH --job-name=coxa-{name}-merge\n#SBATCH --cpus-per-task=1\n#SBATCH --time=0:30:00\n#SBATCH --mem=1000M\n{partition}#SBATCH --output={log}\n#SBATCH --open-mode=append\nexec {coxa} run {scn_file} --out {out} --merge\n",
+        "#!/bin/bash\n# coxa submit: the merge of submission {k} (summary.json, summary.csv, index.html from what finished).\n#SBATCH --job-name=coxa-{name}-merge\n#SBATCH --cpus-per-task=1\n#SBATCH --time=0:30:00\n#SBATCH --mem=1000M\n{partition}#SBATCH --chdir={cwd}\n#SBATCH --output={log}\n#SBATCH --open-mode=append\nexec {coxa} run {scn_file} --out {out} --merge\n",
         log = dir.join("logs").join("merge.log").display(),
         coxa = quote(&coxa),
         scn_file = quote(&scenario_file),
         out = quote(&out),
+        cwd = cwd.display(),
     );
     crate::atomic::write_new(&dir.join("array.sbatch"), array.as_bytes())?;
     crate::atomic::write_new(&dir.join("merge.sbatch"), merge.as_bytes())?;
