@@ -25,7 +25,7 @@ pub mod scenario_checks;
 pub mod shape_predict;
 pub mod shard;
 pub mod status;
-pub mod submit;
 pub mod stem_report;
+pub mod submit;
 pub mod svg;
 pub mod view;

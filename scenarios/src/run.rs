@@ -122,7 +122,8 @@ pub fn prepare_out(scn: &Scenario, out: &Path) -> Result<()> {
             bail!("{} exists and is not a coxa results folder (no readable run.json): choose another output folder", out.display());
         }
         std::fs::create_dir_all(out.join("cases")).with_context(|| format!("creating {}", out.display()))?;
-        let meta = serde_json::to_string_pretty(&json!({"scenario_fingerprint": fingerprint, "scenario_file": scn.file.file_name().map(|n| n.to_string_lossy()), "coxa_version": env!("CARGO_PKG_VERSION")}))?;
+        let meta =
+            serde_json::to_string_pretty(&json!({"scenario_fingerprint": fingerprint, "scenario_file": scn.file.file_name().map(|n| n.to_string_lossy()), "coxa_version": env!("CARGO_PKG_VERSION")}))?;
         // Another shard may have created it in the meantime: then it is checked below.
         if write_new(&out.join("scenario.toml"), scn.text.as_bytes()).is_ok() {
             let _ = write_new(&run_json, meta.as_bytes());
@@ -195,7 +196,11 @@ pub fn run_selected(scn: &Scenario, out: Option<&Path>, show_progress: bool, sel
     };
     let log = RunLog::open(&log_path)?;
     let shard_json = selection.shard.map(|s| json!({"index": s.index, "count": s.count, "slurm_job": std::env::var("SLURM_JOB_ID").ok(), "slurm_array_job": std::env::var("SLURM_ARRAY_JOB_ID").ok(), "slurm_array_task": std::env::var("SLURM_ARRAY_TASK_ID").ok(), "slurm_restart_count": std::env::var("SLURM_RESTART_COUNT").ok()}));
-    log.event(None, "run_start", json!({"cases": cases.len(), "sweep_points": scn.sweep.len(), "coxa_version": env!("CARGO_PKG_VERSION"), "shard": shard_json, "threads": rayon::current_num_threads()}));
+    log.event(
+        None,
+        "run_start",
+        json!({"cases": cases.len(), "sweep_points": scn.sweep.len(), "coxa_version": env!("CARGO_PKG_VERSION"), "shard": shard_json, "threads": rayon::current_num_threads()}),
+    );
 
     let catalog = match &scn.catalog {
         Some(dir) => coxa_implants::Catalog::load_dir(dir)?,

@@ -23,8 +23,11 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
+/// How each task of an array job ended: (task id, Slurm state).
+type TaskStates = Vec<(usize, String)>;
+
 /// How a finished (or vanished) array task ended, per task id, from `sacct` (`None`: no answer).
-fn sacct(job: &str) -> Option<Vec<(usize, String)>> {
+fn sacct(job: &str) -> Option<TaskStates> {
     let out = Command::new("sacct").args(["-n", "-P", "-X", "-j", job, "-o", "JobID,State"]).output().ok()?;
     if !out.status.success() {
         return None;
@@ -85,7 +88,7 @@ pub fn status(results: &Path) -> Result<Value> {
     } else {
         None
     };
-    let mut sacct_cache: Vec<(String, Option<Vec<(usize, String)>>)> = Vec::new();
+    let mut sacct_cache: Vec<(String, Option<TaskStates>)> = Vec::new();
     let mut rows = Vec::new();
     for name in &names {
         let state = classify(results, name);
