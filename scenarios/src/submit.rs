@@ -246,12 +246,16 @@ pub fn cli(args: &SubmitArgs) -> Result<()> {
     crate::atomic::write_new(&dir.join("array.sbatch"), array.as_bytes())?;
     crate::atomic::write_new(&dir.join("merge.sbatch"), merge.as_bytes())?;
 
-    let (array_job, merge_job) = if args.dry_run {
-        (None, None)
+    let (array_job, merge_job, merge_error) = if args.dry_run {
+        (None, None, None)
     } else {
         let a = sbatch(&[], &dir.join("array.sbatch"))?;
-        let m = sbatch(&[format!("--dependency=afterany:{a}")], &dir.join("merge.sbatch"))?;
-        (Some(a), Some(m))
+        // The array runs even if the merge cannot be submitted: it is recorded either way, so a
+        // resubmission waits for it.
+        match sbatch(&[format!("--dependency=afterany:{a}")], &dir.join("merge.sbatch")) {
+            Ok(m) => (Some(a), Some(m), None),
+            Err(e) => (Some(a), None, Some(e)),
+        }
     };
     let sub = Submission {
         submission: k,
@@ -269,6 +273,9 @@ pub fn cli(args: &SubmitArgs) -> Result<()> {
     writeln!(f, "{}", serde_json::to_string(&sub)?)?;
     f.sync_all()?;
 
+    if let Some(e) = merge_error {
+        bail!("array job {} submitted, but not its merge: {e:#}; run `coxa run {} --merge --out {}` when it has ended", array_job.unwrap_or_default(), scn.file.display(), out.display());
+    }
     let done = scn.cases.len() - to_run.len();
     println!("{} case(s) to run ({} done already) in {tasks} task(s) of up to {per_task} case(s); per task --time={time} --mem={mem} ({cost_source})", to_run.len(), done);
     println!("{}", pictures_note.lines().map(|l| l.trim_start_matches("# ")).collect::<Vec<_>>().join(" "));

@@ -48,6 +48,17 @@ fn cohort(dir: &Path, vsd: &Path, n: usize) -> PathBuf {
     file
 }
 
+/// A temporary folder with the `n`-case cohort and its one-machine run in `one/` (which the
+/// broken case fails); `None` where the bone surfaces are not here (outside CI).
+fn cohort_with_reference(n: usize) -> Option<(tempfile::TempDir, String)> {
+    let vsd = shared_data("vsd_bones")?;
+    let tmp = tempfile::tempdir().unwrap();
+    let s = cohort(tmp.path(), &vsd, n).to_str().unwrap().to_string();
+    let one = coxa_in(tmp.path(), &["run", &s, "--out", "one", "--quiet"], &[]);
+    assert_eq!(one.status.code(), Some(2), "the broken case fails the run: {}", text(&one));
+    Some((tmp, s))
+}
+
 /// `coxa ARGS` in `cwd` with extra environment.
 fn coxa_in(cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_coxa"));
@@ -96,13 +107,8 @@ fn assert_same_case(a: &Path, b: &Path) {
 /// merge equals a one-machine run and is idempotent; a half-written case is not accepted.
 #[test]
 fn shards_share_a_folder_and_merge_to_the_one_machine_run() -> Result<()> {
-    let Some(vsd) = shared_data("vsd_bones") else { return Ok(()) };
-    let tmp = tempfile::tempdir()?;
-    let dir = tmp.path();
-    let scn = cohort(dir, &vsd, 6);
-    let s = scn.to_str().unwrap();
-    let one = coxa_in(dir, &["run", s, "--out", "one", "--quiet"], &[]);
-    assert_eq!(one.status.code(), Some(2), "the broken case fails the run: {}", text(&one));
+    let Some((tmp, s)) = cohort_with_reference(6) else { return Ok(()) };
+    let (dir, s) = (tmp.path(), s.as_str());
 
     // Two shards of two at once, into one folder.
     let spawn = |i: usize| Command::new(env!("CARGO_BIN_EXE_coxa")).current_dir(dir).args(["run", s, "--out", "sharded", "--quiet", "--shard", &format!("{i}/2")]).output().unwrap();
@@ -259,14 +265,9 @@ fn shard_pid(scenario: &str, shard: &str) -> Option<u32> {
 /// merged summary equals the one-machine `coxa run`'s, with byte-identical case folders.
 #[test]
 fn slurm_array_with_faults_resubmits_to_the_one_machine_result() -> Result<()> {
-    let Some(vsd) = shared_data("vsd_bones") else { return Ok(()) };
-    let tmp = tempfile::tempdir()?;
-    let dir = tmp.path();
-    let scn = cohort(dir, &vsd, 20);
-    let s = scn.to_str().unwrap();
-    let one = coxa_in(dir, &["run", s, "--out", "one", "--quiet"], &[]);
-    assert_eq!(one.status.code(), Some(2), "{}", text(&one));
     let Some(slurm) = LocalSlurm::start() else { return Ok(()) };
+    let Some((tmp, s)) = cohort_with_reference(20) else { return Ok(()) };
+    let (dir, s) = (tmp.path(), s.as_str());
     let env = [("SLURM_CONF", slurm.conf.as_path())];
     let out = dir.join("cluster");
     let all: Vec<String> = read_json(&dir.join("one/summary.json"))["cases"].as_array().unwrap().iter().map(|c| c["case"].as_str().unwrap().to_string()).collect();
@@ -352,11 +353,13 @@ fn slurm_array_with_faults_resubmits_to_the_one_machine_result() -> Result<()> {
     assert_eq!(sorted, expected, "the resubmission lists exactly the unfinished cases");
     let (array2, merge2) = job_ids(&sub2);
     let t0_cases = slice(&listed, 0, 4.min(listed.len()));
+    let mut requeued = false;
     if t0_cases.len() >= 2 {
         waits_for("submission 2 task 0's first case", Duration::from_secs(900), || t0_cases.iter().any(done) || slurm.state_of(&format!("{array2}_0")).is_none());
         if slurm.state_of(&format!("{array2}_0")).as_deref() == Some("RUNNING") {
             let rq = slurm.cmd("scontrol", &["requeue", &format!("{array2}_0")]);
             assert!(rq.status.success(), "scontrol requeue: {}", text(&rq));
+            requeued = true;
         }
     }
     slurm.wait_gone(&merge2, Duration::from_secs(1200));
@@ -376,6 +379,13 @@ fn slurm_array_with_faults_resubmits_to_the_one_machine_result() -> Result<()> {
         }
     }
     assert_eq!(ran.into_iter().collect::<Vec<_>>(), expected, "submission 2 ran exactly the unfinished cases");
+    // The requeued task ran twice (Slurm's restart count 1 the second time).
+    let task0 = std::fs::read_to_string(out.join(format!("logs/shard-0-of-4-job{array2}.jsonl")))?;
+    let restarts: Vec<Value> = task0.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).filter(|v| v["event"] == "run_start").map(|v| v["shard"]["slurm_restart_count"].clone()).collect();
+    eprintln!("submission 2 task 0: requeued {requeued}, run starts with restart counts {restarts:?}");
+    if requeued {
+        assert_eq!(restarts.len(), 2, "the requeued task started twice: {task0}");
+    }
     for (c, t) in &finished_before {
         assert_eq!(std::fs::metadata(out.join("cases").join(c).join("manifest.json"))?.modified()?, *t, "{c} was not redone");
     }
