@@ -352,11 +352,17 @@ fn slurm_array_with_faults_resubmits_to_the_one_machine_result() -> Result<()> {
     sorted.sort();
     assert_eq!(sorted, expected, "the resubmission lists exactly the unfinished cases");
     let (array2, merge2) = job_ids(&sub2);
+    // Task 0 of the resubmission is requeued (`scontrol requeue`) while it runs, after its first
+    // case: it starts again, skips what it finished, and redoes the rest.
     let t0_cases = slice(&listed, 0, 4.min(listed.len()));
+    let t0_log = out.join(format!("logs/shard-0-of-4-job{array2}.jsonl"));
+    let ended_in_log = || std::fs::read_to_string(&t0_log).map_or(0, |t| t.matches("\"case_done\"").count() + t.matches("\"case_failed\"").count());
     let mut requeued = false;
     if t0_cases.len() >= 2 {
-        waits_for("submission 2 task 0's first case", Duration::from_secs(900), || t0_cases.iter().any(done) || slurm.state_of(&format!("{array2}_0")).is_none());
-        if slurm.state_of(&format!("{array2}_0")).as_deref() == Some("RUNNING") {
+        waits_for("submission 2 task 0 running past its first case", Duration::from_secs(900), || {
+            (slurm.state_of(&format!("{array2}_0")).as_deref() == Some("RUNNING") && ended_in_log() >= 1) || ended_in_log() >= t0_cases.len()
+        });
+        if ended_in_log() < t0_cases.len() {
             let rq = slurm.cmd("scontrol", &["requeue", &format!("{array2}_0")]);
             assert!(rq.status.success(), "scontrol requeue: {}", text(&rq));
             requeued = true;
@@ -380,7 +386,7 @@ fn slurm_array_with_faults_resubmits_to_the_one_machine_result() -> Result<()> {
     }
     assert_eq!(ran.into_iter().collect::<Vec<_>>(), expected, "submission 2 ran exactly the unfinished cases");
     // The requeued task ran twice (Slurm's restart count 1 the second time).
-    let task0 = std::fs::read_to_string(out.join(format!("logs/shard-0-of-4-job{array2}.jsonl")))?;
+    let task0 = std::fs::read_to_string(&t0_log)?;
     let restarts: Vec<Value> = task0.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).filter(|v| v["event"] == "run_start").map(|v| v["shard"]["slurm_restart_count"].clone()).collect();
     eprintln!("submission 2 task 0: requeued {requeued}, run starts with restart counts {restarts:?}");
     if requeued {
