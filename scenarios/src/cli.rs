@@ -77,6 +77,12 @@ pub enum Command {
     Radiomics(crate::radiomics::RadiomicsArgs),
     /// A simulated radiograph (AP pelvis or lateral hip) of a CT, the plan's implants on it.
     Xray(crate::xray::XrayArgs),
+    /// Submit a scenario to a cluster: a Slurm job array over shards and a merge job after it;
+    /// resubmitting submits only the unfinished and failed cases.
+    Submit(crate::submit::SubmitArgs),
+    /// Each case of a results folder: done, failed, running, queued, stopped or missing (from
+    /// the folder and Slurm).
+    Status(crate::status::StatusArgs),
 }
 
 /// Arguments of `coxa anatomy`.
@@ -139,6 +145,17 @@ pub struct RunArgs {
     /// a limit.
     #[arg(long)]
     pub yes: bool,
+    /// Run only shard I of N (0 <= I < N): cases I, I+N, ... of the scenario (or of
+    /// --cases-file); shards share one results folder and never write the same file.
+    #[arg(long, value_name = "I/N", value_parser = crate::shard::Shard::parse, conflicts_with = "merge")]
+    pub shard: Option<crate::shard::Shard>,
+    /// Only the cases named in this file (one per line).
+    #[arg(long, value_name = "FILE", conflicts_with = "merge")]
+    pub cases_file: Option<PathBuf>,
+    /// Run nothing: build summary.json, summary.csv and index.html from whatever finished, and
+    /// list the cases missing, failed or half-written.
+    #[arg(long)]
+    pub merge: bool,
 }
 
 fn print_outcome(o: &crate::run::RunOutcome) {
@@ -156,11 +173,16 @@ fn print_outcome(o: &crate::run::RunOutcome) {
 
 fn run_scenario(args: &RunArgs) -> anyhow::Result<()> {
     let scn = crate::scenario::Scenario::load(&args.scenario)?;
+    if args.merge {
+        return crate::merge::cli(&scn, args.out.as_deref());
+    }
     crate::estimate::check(&scn, args.yes)?;
-    let outcome = crate::run::run(&scn, args.out.as_deref(), !args.quiet)?;
+    let selection = crate::run::Selection { cases: args.cases_file.as_deref().map(crate::shard::read_case_list).transpose()?, shard: args.shard };
+    let outcome = crate::run::run_selected(&scn, args.out.as_deref(), !args.quiet, &selection)?;
     print_outcome(&outcome);
     if !outcome.failed.is_empty() {
-        anyhow::bail!("{} of {} cases failed (see failed/*.json in {}); run the same command again to retry them", outcome.failed.len(), scn.cases.len(), outcome.out.display());
+        let of = outcome.finished.len() + outcome.skipped.len() + outcome.failed.len();
+        anyhow::bail!("{} of {of} cases failed (see failed/*.json in {}); run the same command again to retry them", outcome.failed.len(), outcome.out.display());
     }
     Ok(())
 }
@@ -210,6 +232,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::View(args) => crate::view::run(&args),
         Command::Radiomics(args) => crate::radiomics::cli(&args),
         Command::Xray(args) => crate::xray::cli(&args),
+        Command::Submit(args) => crate::submit::cli(&args),
+        Command::Status(args) => crate::status::cli(&args),
     }
 }
 
@@ -253,7 +277,7 @@ fn anatomy(args: &AnatomyArgs) -> anyhow::Result<()> {
 
 fn rom(args: &crate::rom::RomArgs) -> anyhow::Result<()> {
     if let Some(scenario) = &args.scenario {
-        return run_scenario(&RunArgs { scenario: scenario.clone(), out: None, quiet: false, yes: false });
+        return run_scenario(&RunArgs { scenario: scenario.clone(), out: None, quiet: false, yes: false, shard: None, cases_file: None, merge: false });
     }
     let report = crate::rom::run(args)?;
     if args.json {

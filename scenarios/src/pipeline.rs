@@ -409,8 +409,13 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     };
 
     // Pictures of the primary point.
-    progress("pictures");
-    let (pictures, renderer) = pictures(&anatomy, &primary.model, &case_model.placement, case.side, &dir.join("pictures"))?;
+    let (pictures, renderer) = if scn.raw.report.pictures {
+        progress("pictures");
+        pictures(&anatomy, &primary.model, &case_model.placement, case.side, &dir.join("pictures"))?
+    } else {
+        write_implants(&primary.model, dir)?;
+        (Vec::new(), Some("no pictures: switched off by the scenario ([report] pictures = false)".to_string()))
+    };
     if let Some(note) = renderer {
         warnings.push(note);
     }
@@ -521,13 +526,7 @@ type Pictures = (Vec<(String, PathBuf)>, Option<String>);
 /// returned note says so.
 fn pictures(anatomy: &AnatomyResult, model: &coxa_sim::HipModel, placement: &coxa_core::ImplantPlacement, side: Side, out: &Path) -> Result<Pictures> {
     std::fs::create_dir_all(out)?;
-    let implants = model.implant_meshes_lps();
-    // The placed implants as STL (LPS mm) beside the bones, for the viewer and other tools.
-    let implant_dir = out.parent().unwrap_or(out).join("implants");
-    std::fs::create_dir_all(&implant_dir)?;
-    for (name, mesh) in &implants {
-        coxa_io::mesh::write_stl(mesh, &implant_dir.join(format!("{name}.stl")))?;
-    }
+    let implants = write_implants(model, out.parent().unwrap_or(out))?;
     let names = ["pelvis_ap", "hip_ap", "hip_lateral", "hip_superior"];
     let files: Vec<(String, PathBuf)> = names.iter().map(|n| (n.to_string(), out.join(format!("{n}.png")))).collect();
     let centre = model.hip_centre_lps_mm();
@@ -612,6 +611,17 @@ fn viewer_pictures(
     _files: &[(String, PathBuf)],
 ) -> std::result::Result<(), String> {
     Err("this coxa was built without the `window` feature".to_string())
+}
+
+/// The placed implants as STL (LPS mm) in `case_dir/implants`, for the viewer and other tools.
+fn write_implants(model: &coxa_sim::HipModel, case_dir: &Path) -> Result<Vec<(&'static str, Mesh)>> {
+    let implants = model.implant_meshes_lps();
+    let implant_dir = case_dir.join("implants");
+    std::fs::create_dir_all(&implant_dir)?;
+    for (name, mesh) in &implants {
+        coxa_io::mesh::write_stl(mesh, &implant_dir.join(format!("{name}.stl")))?;
+    }
+    Ok(implants)
 }
 
 /// Centre of the bounding box of the hip bones.

@@ -90,44 +90,124 @@ pub struct RunOutcome {
 /// The results folder belongs to another scenario or cannot be written. A failing case is
 /// not an error of the run: it is recorded and the other cases finish.
 pub fn run(scn: &Scenario, out: Option<&Path>, show_progress: bool) -> Result<RunOutcome> {
-    let out = out.map_or_else(|| scn.output_dir.clone(), Path::to_path_buf);
+    run_selected(scn, out, show_progress, &Selection::default())
+}
+
+/// Which cases a run does, and where it logs (see [`crate::shard`]).
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Only these cases (scenario order is kept); `None`: every case.
+    pub cases: Option<Vec<String>>,
+    /// A shard of a larger run: only its own files are written (no summary, no index, no
+    /// clearing of other processes' temporaries), and it logs into `logs/shard-I-of-N[-jobJ].jsonl`.
+    pub shard: Option<crate::shard::Shard>,
+}
+
+/// Creates the results folder of `scn` (its `run.json` and `scenario.toml`) or checks that an
+/// existing one belongs to the same scenario. Several processes may do this at once (the shards
+/// of a job array): the first one creates the files, the others find them.
+///
+/// # Errors
+/// The folder holds another scenario's results, or is not a coxa results folder.
+pub fn prepare_out(scn: &Scenario, out: &Path) -> Result<()> {
     let fingerprint = format!("{:016x}", fnv1a(scn.text.as_bytes()));
     let run_json = out.join("run.json");
-    if out.exists() {
-        let prev: Value = std::fs::read_to_string(&run_json)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .with_context(|| format!("{} exists and is not a coxa results folder (no readable run.json): choose another output folder", out.display()))?;
-        if prev["scenario_fingerprint"] != json!(fingerprint) {
-            bail!(
-                "{} holds the results of another scenario ({}); coxa never overwrites results: choose another output folder, or run the same scenario file to finish it",
-                out.display(),
-                prev["scenario_file"].as_str().unwrap_or("?")
-            );
+    if !run_json.exists() {
+        // Only coxa's own entries (another shard creating the folder right now) may be there.
+        let foreign = |e: std::fs::DirEntry| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            !n.starts_with('.') && !["cases", "failed", "logs", "slurm", "scenario.toml"].contains(&n.as_str())
+        };
+        if out.exists() && std::fs::read_dir(out).map(|mut d| d.any(|e| e.is_ok_and(foreign))).unwrap_or(true) {
+            bail!("{} exists and is not a coxa results folder (no readable run.json): choose another output folder", out.display());
         }
-    } else {
         std::fs::create_dir_all(out.join("cases")).with_context(|| format!("creating {}", out.display()))?;
-        write_new(
-            &run_json,
-            serde_json::to_string_pretty(&json!({"scenario_fingerprint": fingerprint, "scenario_file": scn.file.file_name().map(|n| n.to_string_lossy()), "coxa_version": env!("CARGO_PKG_VERSION")}))?
-                .as_bytes(),
-        )?;
-        write_new(&out.join("scenario.toml"), scn.text.as_bytes())?;
+        let meta =
+            serde_json::to_string_pretty(&json!({"scenario_fingerprint": fingerprint, "scenario_file": scn.file.file_name().map(|n| n.to_string_lossy()), "coxa_version": env!("CARGO_PKG_VERSION")}))?;
+        // Another shard may have created it in the meantime: then it is checked below.
+        if write_new(&out.join("scenario.toml"), scn.text.as_bytes()).is_ok() {
+            let _ = write_new(&run_json, meta.as_bytes());
+        }
+        // Wait briefly for the other process's run.json (written right after its scenario.toml).
+        for _ in 0..50 {
+            if run_json.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    let prev: Value = std::fs::read_to_string(&run_json)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .with_context(|| format!("{} exists and is not a coxa results folder (no readable run.json): choose another output folder", out.display()))?;
+    if prev["scenario_fingerprint"] != json!(fingerprint) {
+        bail!(
+            "{} holds the results of another scenario ({}); coxa never overwrites results: choose another output folder, or run the same scenario file to finish it",
+            out.display(),
+            prev["scenario_file"].as_str().unwrap_or("?")
+        );
     }
     std::fs::create_dir_all(out.join("cases"))?;
     std::fs::create_dir_all(out.join("failed"))?;
-    for d in [out.clone(), out.join("failed")] {
-        crate::atomic::remove_temporaries(&d);
-    }
-    let log = RunLog::open(&out.join("log.jsonl"))?;
-    log.event(None, "run_start", json!({"cases": scn.cases.len(), "sweep_points": scn.sweep.len(), "coxa_version": env!("CARGO_PKG_VERSION")}));
+    Ok(())
+}
+
+/// Peak resident memory of this process so far (Linux `VmHWM`), bytes; `None` elsewhere.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Runs the cases of `scn` that `selection` picks into `out` (default: the scenario's
+/// `output_dir`). Without a shard it ends with the summary and index of every case; a shard
+/// leaves them to `coxa run --merge` ([`crate::merge`]).
+///
+/// # Errors
+/// As [`run`]; a selected case the scenario does not have.
+pub fn run_selected(scn: &Scenario, out: Option<&Path>, show_progress: bool, selection: &Selection) -> Result<RunOutcome> {
+    let out = out.map_or_else(|| scn.output_dir.clone(), Path::to_path_buf);
+    prepare_out(scn, &out)?;
+    let mut cases: Vec<&Case> = match &selection.cases {
+        Some(names) => {
+            if let Some(unknown) = names.iter().find(|n| !scn.cases.iter().any(|c| &c.name == *n)) {
+                bail!("case {unknown:?} is not in {}: the case list belongs to another scenario", scn.file.display());
+            }
+            scn.cases.iter().filter(|c| names.contains(&c.name)).collect()
+        }
+        None => scn.cases.iter().collect(),
+    };
+    let log_path = match &selection.shard {
+        Some(shard) => {
+            cases = shard.slice(&cases);
+            std::fs::create_dir_all(out.join("logs"))?;
+            // Per shard and per Slurm array job, so a resubmission's shards keep their own logs.
+            let job = std::env::var("SLURM_ARRAY_JOB_ID").map_or_else(|_| String::new(), |j| format!("-job{j}"));
+            out.join("logs").join(format!("shard-{}-of-{}{job}.jsonl", shard.index, shard.count))
+        }
+        None => {
+            // Only a whole run may clear temporaries: a shard's neighbours may be writing theirs.
+            for d in [out.clone(), out.join("failed")] {
+                crate::atomic::remove_temporaries(&d);
+            }
+            out.join("log.jsonl")
+        }
+    };
+    let log = RunLog::open(&log_path)?;
+    let shard_json = selection.shard.map(|s| json!({"index": s.index, "count": s.count, "slurm_job": std::env::var("SLURM_JOB_ID").ok(), "slurm_array_job": std::env::var("SLURM_ARRAY_JOB_ID").ok(), "slurm_array_task": std::env::var("SLURM_ARRAY_TASK_ID").ok(), "slurm_restart_count": std::env::var("SLURM_RESTART_COUNT").ok()}));
+    log.event(
+        None,
+        "run_start",
+        json!({"cases": cases.len(), "sweep_points": scn.sweep.len(), "coxa_version": env!("CARGO_PKG_VERSION"), "shard": shard_json, "threads": rayon::current_num_threads()}),
+    );
 
     let catalog = match &scn.catalog {
         Some(dir) => coxa_implants::Catalog::load_dir(dir)?,
         None => coxa_implants::Catalog::builtin()?,
     };
     let multi = if show_progress { MultiProgress::new() } else { MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::hidden()) };
-    let overall = multi.add(ProgressBar::new(scn.cases.len() as u64));
+    let overall = multi.add(ProgressBar::new(cases.len() as u64));
     overall.set_style(ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} cases {elapsed}").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
     overall.set_prefix("run");
 
@@ -136,10 +216,9 @@ pub fn run(scn: &Scenario, out: Option<&Path>, show_progress: bool) -> Result<Ru
         Skipped,
         Failed(String),
     }
-    let statuses: Vec<(String, Status)> = scn
-        .cases
+    let statuses: Vec<(String, Status)> = cases
         .par_iter()
-        .map(|case| {
+        .map(|&case| {
             let done_dir = out.join("cases").join(&case.name);
             if done_dir.exists() {
                 // Trusted only when every file matches its manifest; else moved aside and redone.
@@ -172,7 +251,7 @@ pub fn run(scn: &Scenario, out: Option<&Path>, show_progress: bool) -> Result<Ru
             match result {
                 Ok(()) => {
                     let _ = std::fs::remove_file(out.join("failed").join(format!("{}.json", case.name)));
-                    log.event(Some(&case.name), "case_done", json!({"seconds": t0.elapsed().as_secs_f64()}));
+                    log.event(Some(&case.name), "case_done", json!({"seconds": t0.elapsed().as_secs_f64(), "sweep_points": scn.sweep.len(), "peak_rss_bytes": peak_rss_bytes()}));
                     (case.name.clone(), Status::Done)
                 }
                 Err(e) => {
@@ -188,6 +267,18 @@ pub fn run(scn: &Scenario, out: Option<&Path>, show_progress: bool) -> Result<Ru
         })
         .collect();
     overall.finish_and_clear();
+    if selection.shard.is_some() {
+        let (mut finished, mut skipped, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+        for (name, st) in statuses {
+            match st {
+                Status::Done => finished.push(name),
+                Status::Skipped => skipped.push(name),
+                Status::Failed(e) => failed.push((name, e)),
+            }
+        }
+        log.event(None, "run_done", json!({"finished": finished.len(), "skipped": skipped.len(), "failed": failed.len()}));
+        return Ok(RunOutcome { out, finished, skipped, failed, summary: Value::Null });
+    }
 
     // Summary of every finished case (this run's and earlier ones').
     let mut rows = Vec::new();
@@ -198,14 +289,9 @@ pub fn run(scn: &Scenario, out: Option<&Path>, show_progress: bool) -> Result<Ru
             Status::Skipped => skipped.push(name.clone()),
             Status::Failed(e) => failed.push((name.clone(), e)),
         }
-        let case_json = out.join("cases").join(&name).join("case.json");
-        let row = std::fs::read_to_string(&case_json).ok().and_then(|t| serde_json::from_str::<Value>(&t).ok());
-        rows.push(match row {
-            Some(mut r) => {
-                r["status"] = json!("done");
-                r
-            }
-            None => json!({"case": name, "status": "failed", "error": failed.iter().find(|(n, _)| *n == name).map(|(_, e)| e.clone())}),
+        rows.push(match crate::merge::done_row(&out, &name) {
+            Some(r) => r,
+            None => crate::merge::failed_row(&name, failed.iter().find(|(n, _)| *n == name).map(|(_, e)| e.as_str())),
         });
     }
     let summary =
@@ -245,7 +331,7 @@ fn move_aside(dir: &Path) -> Result<PathBuf> {
 
 /// A page over every case of the run: status, cup angles, head, smallest daily-life margin,
 /// and a link to each case's report.
-fn index_html(scn: &Scenario, summary: &Value) -> String {
+pub(crate) fn index_html(scn: &Scenario, summary: &Value) -> String {
     use crate::svg::esc;
     let title = esc(scn.raw.name.as_deref().unwrap_or("coxa run"));
     let mut h = format!(
@@ -257,7 +343,7 @@ fn index_html(scn: &Scenario, summary: &Value) -> String {
         let name = c["case"].as_str().unwrap_or("?");
         let done = c["status"] == "done";
         let link = if done { format!("<a href=\"cases/{0}/report.html\">{0}</a>", esc(name)) } else { esc(name) };
-        let status = if done { "done".to_string() } else { format!("<span class=\"failed\">failed: {}</span>", esc(c["error"].as_str().unwrap_or(""))) };
+        let status = if done { "done".to_string() } else { format!("<span class=\"failed\">{}: {}</span>", esc(c["status"].as_str().unwrap_or("failed")), esc(c["error"].as_str().unwrap_or(""))) };
         h.push_str(&format!(
             "<tr><td>{link}</td><td>{status}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(c["side"].as_str().unwrap_or("")),
@@ -272,7 +358,7 @@ fn index_html(scn: &Scenario, summary: &Value) -> String {
     h
 }
 
-fn summary_csv(summary: &Value) -> String {
+pub(crate) fn summary_csv(summary: &Value) -> String {
     let mut s = String::from("case,status,side,cup_inclination_deg,cup_anteversion_deg,head_diameter_mm,min_adl_margin_deg,warnings,error\n");
     for r in summary["cases"].as_array().into_iter().flatten() {
         let f = |v: &Value| match v {

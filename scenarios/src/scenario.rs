@@ -280,11 +280,17 @@ pub struct ReportSection {
     /// Patient name and ID in the report (from DICOM). Default false.
     #[serde(default)]
     pub show_phi: bool,
+    /// The report's four pictures (bevy, or the CPU fallback without Vulkan). Default true;
+    /// `false` skips them (compute nodes without a display or Vulkan, cohort runs: about 90 %
+    /// of a case's time in a debug build, see docs/cluster.md). The placed implants' STL files
+    /// are written either way.
+    #[serde(default = "yes")]
+    pub pictures: bool,
 }
 
 impl Default for ReportSection {
     fn default() -> Self {
-        Self { html: true, safe_zone_map: true, show_phi: false }
+        Self { html: true, safe_zone_map: true, show_phi: false, pictures: true }
     }
 }
 

@@ -18,6 +18,7 @@ mod plan;
 mod radiomics;
 mod robust;
 mod run;
+mod slurm;
 mod user_implants;
 #[cfg(feature = "window")]
 mod view;
