@@ -29,4 +29,4 @@ pub use error::{Error, Result};
 pub use model::{Model, Optimisation, SessionConfig, sha256_hex};
 pub use runtime::{FoundLibrary, Runtime, RuntimeSearch};
 pub use segment::{ClassSummary, InferenceOptions, Segmentation, predict, segment};
-pub use window::{WindowOptions, WindowTiming};
+pub use window::{NnunetWindow, WindowOptions, WindowTiming};

@@ -19,9 +19,10 @@ use coxa_core::{ClassTable, Grid, LabelMap, Volume, grid_with_spacing};
 use nalgebra::Vector3;
 use ndarray::{Array3, Array4, ArrayView4, Axis, Zip};
 
+use crate::card::ModelCard;
 use crate::card::{Activation, Normalisation, OutputKind};
 use crate::model::Model;
-use crate::window::{WindowOptions, WindowTiming, checked_floats, mirror_members, sliding_window};
+use crate::window::{WindowOptions, WindowTiming, checked_floats, mirror_members, nnunet_sliding_window, round_f16, sliding_window_fold};
 use crate::{Error, Result};
 
 /// What to run.
@@ -34,11 +35,28 @@ pub struct InferenceOptions {
     pub mc_passes: usize,
     /// The sliding window.
     pub window: WindowOptions,
+    /// The folds of an ensemble card to run (indices into its `weights`); empty: every fold.
+    pub folds: Vec<usize>,
+    /// For nnU-Net cards: nnUNetPredictor's float16 accumulation (`Some(true)`), float32
+    /// (`Some(false)`), or the card's `[nnunet] float16_accumulation` (`None`).
+    pub float16_accumulation: Option<bool>,
 }
 
 impl Default for InferenceOptions {
     fn default() -> Self {
-        Self { mirror_axes: Vec::new(), mc_passes: 1, window: WindowOptions::default() }
+        Self { mirror_axes: Vec::new(), mc_passes: 1, window: WindowOptions::default(), folds: Vec::new(), float16_accumulation: None }
+    }
+}
+
+impl InferenceOptions {
+    /// The card's own way of running: for an nnU-Net card its mirror axes (when `mirror`) and
+    /// step; otherwise all three axes when `mirror`, nnU-Net's step 0.5.
+    pub fn for_card(card: &ModelCard, mirror: bool) -> Self {
+        let (axes, step) = match &card.nnunet {
+            Some(nn) => (nn.mirror_axes.clone(), nn.step_fraction),
+            None => (vec![0, 1, 2], 0.5),
+        };
+        Self { mirror_axes: if mirror { axes } else { Vec::new() }, window: WindowOptions { step_fraction: step, ..Default::default() }, ..Default::default() }
     }
 }
 
@@ -150,26 +168,73 @@ pub fn predict(model: &mut Model, image: ArrayView4<'_, f32>, options: &Inferenc
         // Fresh session: the dropout generator starts from the model's seed, so this call is reproducible.
         model.reset()?;
     }
+    let folds: Vec<usize> = if options.folds.is_empty() { (0..model.folds()).collect() } else { options.folds.clone() };
+    if let Some(&f) = folds.iter().find(|&&f| f >= model.folds()) {
+        return Err(Error::BadInput { what: format!("fold {f} asked, model {} has {} fold(s) (0..{})", card.name, model.folds(), model.folds()) });
+    }
     let mirrors = mirror_members(&options.mirror_axes);
     let mut timing = WindowTiming::default();
+    if let Some(nn) = &card.nnunet {
+        if options.mc_passes > 1 {
+            return Err(Error::BadInput { what: format!("mc_passes is {} but model {} is an nnU-Net export without dropout at inference; use 1", options.mc_passes, card.name) });
+        }
+        let float16 = options.float16_accumulation.unwrap_or(nn.float16_accumulation);
+        let to_p = |x: Array4<f32>| activate(x, card.output.kind, card.output.activation);
+        let mut logits: Option<Array4<f32>> = None;
+        let mut probs: Option<Array4<f32>> = None;
+        for &f in &folds {
+            let w = nnunet_sliding_window(model, f, image, &mirrors, &options.window, float16, &to_p, &mut timing)?;
+            // nnU-Net: prediction += fold's logits (half tensors), then prediction /= n_folds.
+            match (&mut logits, &mut probs) {
+                (Some(l), Some(p)) => {
+                    if float16 {
+                        Zip::from(&mut *l).and(&w.logits).for_each(|a, &b| *a = round_f16(*a + b));
+                    } else {
+                        *l += &w.logits;
+                    }
+                    *p += &w.probabilities;
+                }
+                _ => {
+                    logits = Some(w.logits);
+                    probs = Some(w.probabilities);
+                }
+            }
+        }
+        let (Some(mut mean), Some(mut pbar)) = (logits, probs) else {
+            return Err(Error::BadInput { what: "no fold was run".into() });
+        };
+        let n = folds.len() as f32;
+        if folds.len() > 1 {
+            if float16 {
+                mean.mapv_inplace(|v| round_f16(v / n));
+            } else {
+                mean.mapv_inplace(|v| v / n);
+            }
+            pbar.mapv_inplace(|v| v / n);
+        }
+        let h = entropy(&pbar, card.output.activation);
+        return Ok((mean, h, folds.len() * mirrors.len(), timing));
+    }
     let mut sum: Option<Array4<f32>> = None;
     let mut prob_sum: Option<Array4<f32>> = None;
     let mut members = 0usize;
     for _pass in 0..options.mc_passes {
-        for &flip in &mirrors {
-            let out = sliding_window(model, image, flip, &options.window, &mut timing)?;
-            let p = activate(out.clone(), card.output.kind, card.output.activation);
-            match (&mut sum, &mut prob_sum) {
-                (Some(s), Some(ps)) => {
-                    *s += &out;
-                    *ps += &p;
+        for &f in &folds {
+            for &flip in &mirrors {
+                let out = sliding_window_fold(model, f, image, flip, &options.window, &mut timing)?;
+                let p = activate(out.clone(), card.output.kind, card.output.activation);
+                match (&mut sum, &mut prob_sum) {
+                    (Some(s), Some(ps)) => {
+                        *s += &out;
+                        *ps += &p;
+                    }
+                    _ => {
+                        sum = Some(out);
+                        prob_sum = Some(p);
+                    }
                 }
-                _ => {
-                    sum = Some(out);
-                    prob_sum = Some(p);
-                }
+                members += 1;
             }
-            members += 1;
         }
     }
     let (Some(mut mean), Some(mut pbar)) = (sum, prob_sum) else {
