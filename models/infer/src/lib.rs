@@ -28,5 +28,5 @@ pub use card::ModelCard;
 pub use error::{Error, Result};
 pub use model::{Model, Optimisation, SessionConfig, sha256_hex};
 pub use runtime::{FoundLibrary, Runtime, RuntimeSearch};
-pub use segment::{ClassSummary, InferenceOptions, Segmentation, predict, segment};
+pub use segment::{ClassSummary, InferenceOptions, Prediction, Segmentation, predict, predict_full, segment};
 pub use window::{NnunetWindow, WindowOptions, WindowTiming};

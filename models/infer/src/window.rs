@@ -247,6 +247,8 @@ pub struct NnunetWindow {
     /// Gaussian-weighted mean over tiles and mirrors of each output's probabilities (float32),
     /// the members' predictive distribution for the uncertainty.
     pub probabilities: Array4<f32>,
+    /// Gaussian-weighted mean over tiles and mirrors of each output's own entropy, nats.
+    pub member_entropy: Array3<f32>,
 }
 
 /// Fold `fold`'s sliding window over `image` (`[C, k, j, i]`, normalised, at the model's
@@ -261,6 +263,7 @@ pub fn nnunet_sliding_window(
     options: &WindowOptions,
     float16: bool,
     to_probabilities: &dyn Fn(Array4<f32>) -> Array4<f32>,
+    activation: crate::card::Activation,
     timing: &mut WindowTiming,
 ) -> Result<NnunetWindow> {
     let start = Instant::now();
@@ -297,6 +300,8 @@ pub fn nnunet_sliding_window(
     let mut weight = Array3::<f32>::zeros(padded_size);
     let mut prob_acc = Array4::<f32>::zeros(shape4);
     let mut prob_weight = Array3::<f32>::zeros(padded_size);
+    let mut ent_acc = Array3::<f32>::zeros(padded_size);
+    let mut tile_ent = Array3::<f32>::zeros((patch[0], patch[1], patch[2]));
     let mut tile_sum = Array4::<f32>::zeros((classes, patch[0], patch[1], patch[2]));
     let mut tile_prob = Array4::<f32>::zeros((classes, patch[0], patch[1], patch[2]));
     let n_mirrors = mirrors.len() as f32;
@@ -323,12 +328,15 @@ pub fn nnunet_sliding_window(
                 }
             }
             let p = to_probabilities(out.to_owned());
+            let h = crate::segment::entropy(&p, activation);
             if *m == 0 {
                 tile_sum.assign(&out);
                 tile_prob.assign(&p);
+                tile_ent.assign(&h);
             } else {
                 tile_sum += &out;
                 tile_prob += &p;
+                tile_ent += &h;
             }
             if *m + 1 < mirrors.len() {
                 continue;
@@ -357,6 +365,7 @@ pub fn nnunet_sliding_window(
             }
             let mut pw = prob_weight.slice_mut(sl);
             pw += &gauss;
+            ndarray::Zip::from(ent_acc.slice_mut(sl)).and(&tile_ent).and(&gauss).for_each(|d, &e, &g| *d += e / n_mirrors * g);
         }
     }
     for c in 0..classes {
@@ -369,13 +378,15 @@ pub fn nnunet_sliding_window(
         let mut p = prob_acc.index_axis_mut(Axis(0), c);
         p /= &prob_weight;
     }
+    ent_acc /= &prob_weight;
     if acc.iter().any(|v| !v.is_finite()) {
         return Err(Error::BadInput {
             what: format!("model {}'s logits overflowed float16 in nnU-Net's accumulation; set float16_accumulation = false in the card's [nnunet] table", model.card().name),
         });
     }
     let crop = s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]];
-    let out = NnunetWindow { logits: acc.slice(crop).to_owned(), probabilities: prob_acc.slice(crop).to_owned() };
+    let crop3 = s![lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]];
+    let out = NnunetWindow { logits: acc.slice(crop).to_owned(), probabilities: prob_acc.slice(crop).to_owned(), member_entropy: ent_acc.slice(crop3).to_owned() };
     timing.total_s += start.elapsed().as_secs_f64();
     Ok(out)
 }

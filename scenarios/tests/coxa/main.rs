@@ -16,5 +16,6 @@ mod plan;
 mod radiomics;
 mod robust;
 mod run;
+mod segment;
 mod user_implants;
 mod view;
