@@ -118,19 +118,15 @@ def phantom_ct():
     return np.round(ct).astype(np.int16)
 
 
-def main():
-    out = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else HERE)
-    os.makedirs(out, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix="coxa-nnunet-")
+def make_results_folder(tmp):
+    """nnU-Net's trained-model folder (plans, dataset, fold_0 and fold_1 checkpoints) under `tmp`."""
+    from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
+    from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
+
     results = os.path.join(tmp, "Dataset900_CoxaTest", "nnUNetTrainer__nnUNetPlans__3d_fullres")
     os.makedirs(results)
     json.dump(PLANS, open(os.path.join(results, "plans.json"), "w"), indent=2)
     json.dump(DATASET, open(os.path.join(results, "dataset.json"), "w"), indent=2)
-
-    from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
-    from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
-    from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
-
     pm = PlansManager(PLANS)
     cm = pm.get_configuration("3d_fullres")
     for fold, seed in ((0, 0), (1, 1)):
@@ -141,6 +137,16 @@ def main():
             {"network_weights": net.state_dict(), "trainer_name": "nnUNetTrainer", "init_args": {"configuration": "3d_fullres"}, "inference_allowed_mirroring_axes": (0, 1, 2)},
             os.path.join(results, f"fold_{fold}", "checkpoint_final.pth"),
         )
+    return results
+
+
+def main():
+    out = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else HERE)
+    os.makedirs(out, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="coxa-nnunet-")
+    results = make_results_folder(tmp)
+
+    from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
 
     ct = phantom_ct()
     img = sitk.GetImageFromArray(ct)
