@@ -147,7 +147,8 @@ def main():
         "",
         "[nnunet]",
         "float16_accumulation = true",
-        f"mirror_axes = {json.dumps(list(mirror_axes) if mirror_axes is not None else [0, 1, 2])}",
+        # nnUNetPredictor mirrors only along the axes the checkpoint allows; none recorded: none.
+        f"mirror_axes = {json.dumps([int(a) for a in mirror_axes] if mirror_axes is not None else [])}",
         "step_fraction = 0.5",
         "",
     ]

@@ -14,6 +14,10 @@
 //!
 //! (`coxa_io::open` returns a `Loaded` whose `.volume` is the CT.)
 //!
+//! nnU-Net v2 models come through `python/nnunet_export.py` (a results folder to ONNX files and
+//! a card); with the card's `[nnunet]` table they run as `nnUNetPredictor` runs them
+//! (tests/nnunet_equality.rs compares with nnunetv2 itself).
+//!
 //! [`runtime`] explains where ONNX Runtime is looked for; [`card`] the model card format;
 //! [`window`] what of nnU-Net is reproduced and how; [`segment`](mod@segment) the whole pipeline.
 

@@ -11,7 +11,14 @@
 //! `p_m`; the uncertainty is the predictive entropy `H(mean_m p_m)` in nats (softmax; for a
 //! sigmoid model the mean binary entropy over channels), computed on the model's grid and
 //! resampled to the CT grid. It is 0 where every member is certain and agrees, and at most
-//! `ln(classes)`.
+//! `ln(classes)`. The members' disagreement is the mutual information `H(mean p) - mean H(p_m)`
+//! (BALD): 0 where every member gives the same probabilities, growing as they move apart.
+//!
+//! Ensemble cards (one weights file per fold) average their folds as further members. Cards with
+//! an `[nnunet]` table run in nnUNetPredictor's arithmetic ([`crate::window`]): per tile the
+//! mirrors are averaged, the tiles summed with float16 rounding, the folds summed and divided in
+//! float16, then softmax; there the per-member probabilities and entropies for the uncertainty
+//! are Gaussian-weighted means over tiles and mirrors.
 
 use std::time::Instant;
 
