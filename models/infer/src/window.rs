@@ -164,6 +164,66 @@ pub(crate) fn checked_floats(dims: &[usize], what: &str) -> Result<usize> {
     }
 }
 
+/// The image padded to at least the patch with zeros, the lower side getting `diff / 2`
+/// (nnU-Net's `pad_nd_image`), and the tiles' start corners in nnU-Net's order (k, then j, then i).
+struct Tiled {
+    padded: Array4<f32>,
+    lo: [usize; 3],
+    size: [usize; 3],
+    padded_size: [usize; 3],
+    tiles: Vec<[usize; 3]>,
+}
+
+/// Pads `image` (`[C, k, j, i]`) and lays the tiles; `buffers` is how many padded-size float
+/// planes the caller will hold (checked against the memory limit).
+fn tile_image(image: ArrayView4<'_, f32>, patch: [usize; 3], step_fraction: f64, buffers: usize) -> Result<Tiled> {
+    if !(step_fraction > 0.0 && step_fraction <= 1.0) {
+        return Err(Error::BadInput { what: format!("step_fraction is {step_fraction}; it must be in (0, 1] (nnU-Net: 0.5)") });
+    }
+    let channels = image.shape()[0];
+    let size = [image.shape()[1], image.shape()[2], image.shape()[3]];
+    let padded_size: [usize; 3] = std::array::from_fn(|a| size[a].max(patch[a]));
+    let lo: [usize; 3] = std::array::from_fn(|a| (padded_size[a] - size[a]) / 2);
+    let _ = checked_floats(&[buffers, padded_size[0], padded_size[1], padded_size[2]], "sliding-window buffers")?;
+    let mut padded = Array4::<f32>::zeros((channels, padded_size[0], padded_size[1], padded_size[2]));
+    padded.slice_mut(s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]]).assign(&image);
+    let starts: Vec<Vec<usize>> = (0..3).map(|a| tile_starts(padded_size[a], patch[a], step_fraction)).collect();
+    let mut tiles = Vec::new();
+    for &k in &starts[0] {
+        for &j in &starts[1] {
+            for &i in &starts[2] {
+                tiles.push([k, j, i]);
+            }
+        }
+    }
+    Ok(Tiled { padded, lo, size, padded_size, tiles })
+}
+
+/// `v` (`[C, k, j, i]`) flipped along the spatial axes where `flip` is true.
+fn flipped<'a>(mut v: ArrayView4<'a, f32>, flip: [bool; 3]) -> ArrayView4<'a, f32> {
+    for (a, &f) in flip.iter().enumerate() {
+        if f {
+            v.invert_axis(Axis(a + 1));
+        }
+    }
+    v
+}
+
+/// Runs fold `fold` on the tiles `jobs` (corner, flip) of `padded` in one batch; the outputs
+/// `[N, classes, k, j, i]` are still flipped.
+fn run_tiles(model: &mut Model, fold: usize, padded: &Array4<f32>, jobs: &[([usize; 3], [bool; 3])], patch: [usize; 3], timing: &mut WindowTiming) -> Result<Array5<f32>> {
+    let mut x = Array5::<f32>::zeros((jobs.len(), padded.shape()[0], patch[0], patch[1], patch[2]));
+    for (b, (t, flip)) in jobs.iter().enumerate() {
+        let src = padded.slice(s![.., t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
+        x.index_axis_mut(Axis(0), b).assign(&flipped(src, *flip));
+    }
+    let t0 = Instant::now();
+    let y = model.run_fold(fold, x.view())?;
+    timing.network_s += t0.elapsed().as_secs_f64();
+    timing.network_calls += 1;
+    Ok(y)
+}
+
 /// One member's sliding-window output over `image` (`[C, k, j, i]`, already normalised and at
 /// the model's spacing): `[classes, k, j, i]`, Gaussian-weighted mean of the tiles, with the
 /// tiles flipped along the axes where `flip` is true (and flipped back).
@@ -176,52 +236,16 @@ pub fn sliding_window_fold(model: &mut Model, fold: usize, image: ArrayView4<'_,
     let start = Instant::now();
     let patch = model.card().patch_size_kji();
     let classes = model.card().output.classes.len();
-    let channels = image.shape()[0];
-    let size = [image.shape()[1], image.shape()[2], image.shape()[3]];
-    if !(options.step_fraction > 0.0 && options.step_fraction <= 1.0) {
-        return Err(Error::BadInput { what: format!("step_fraction is {}; it must be in (0, 1] (nnU-Net: 0.5)", options.step_fraction) });
-    }
-    // Pad to at least the patch, zeros, lower side gets diff / 2 (nnU-Net's pad_nd_image).
-    let padded_size: [usize; 3] = std::array::from_fn(|a| size[a].max(patch[a]));
-    let lo: [usize; 3] = std::array::from_fn(|a| (padded_size[a] - size[a]) / 2);
-    let _ = checked_floats(&[channels.max(classes) + 1, padded_size[0], padded_size[1], padded_size[2]], "sliding-window buffers")?;
-    let mut padded = Array4::<f32>::zeros((channels, padded_size[0], padded_size[1], padded_size[2]));
-    padded.slice_mut(s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]]).assign(&image);
+    let Tiled { padded, lo, size, padded_size, tiles } = tile_image(image, patch, options.step_fraction, image.shape()[0].max(classes) + 1)?;
     let gauss = gaussian_importance(patch);
-    let starts: Vec<Vec<usize>> = (0..3).map(|a| tile_starts(padded_size[a], patch[a], options.step_fraction)).collect();
-    let mut tiles = Vec::new();
-    for &k in &starts[0] {
-        for &j in &starts[1] {
-            for &i in &starts[2] {
-                tiles.push([k, j, i]);
-            }
-        }
-    }
     let batch = options.batch_size.max(1).min(model.max_batch().unwrap_or(usize::MAX));
     let mut acc = Array4::<f32>::zeros((classes, padded_size[0], padded_size[1], padded_size[2]));
     let mut weight = Array3::<f32>::zeros(padded_size);
-    for chunk in tiles.chunks(batch) {
-        let mut x = Array5::<f32>::zeros((chunk.len(), channels, patch[0], patch[1], patch[2]));
-        for (b, t) in chunk.iter().enumerate() {
-            let mut src = padded.slice(s![.., t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
-            for (a, &f) in flip.iter().enumerate() {
-                if f {
-                    src.invert_axis(Axis(a + 1));
-                }
-            }
-            x.index_axis_mut(Axis(0), b).assign(&src);
-        }
-        let t0 = Instant::now();
-        let y = model.run_fold(fold, x.view())?;
-        timing.network_s += t0.elapsed().as_secs_f64();
-        timing.network_calls += 1;
-        for (b, t) in chunk.iter().enumerate() {
-            let mut out = y.index_axis(Axis(0), b);
-            for (a, &f) in flip.iter().enumerate() {
-                if f {
-                    out.invert_axis(Axis(a + 1));
-                }
-            }
+    let jobs: Vec<([usize; 3], [bool; 3])> = tiles.iter().map(|&t| (t, flip)).collect();
+    for chunk in jobs.chunks(batch) {
+        let y = run_tiles(model, fold, &padded, chunk, patch, timing)?;
+        for (b, (t, _)) in chunk.iter().enumerate() {
+            let out = flipped(y.index_axis(Axis(0), b), flip);
             let mut dst = acc.slice_mut(s![.., t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
             for c in 0..classes {
                 ndarray::Zip::from(dst.index_axis_mut(Axis(0), c)).and(out.index_axis(Axis(0), c)).and(&gauss).for_each(|d, &o, &g| *d += o * g);
@@ -269,31 +293,12 @@ pub fn nnunet_sliding_window(
     let start = Instant::now();
     let patch = model.card().patch_size_kji();
     let classes = model.card().output.classes.len();
-    let channels = image.shape()[0];
-    let size = [image.shape()[1], image.shape()[2], image.shape()[3]];
-    if !(options.step_fraction > 0.0 && options.step_fraction <= 1.0) {
-        return Err(Error::BadInput { what: format!("step_fraction is {}; it must be in (0, 1] (nnU-Net: 0.5)", options.step_fraction) });
-    }
     if mirrors.is_empty() {
         return Err(Error::BadInput { what: "no mirror set: the first member is the unflipped image".into() });
     }
-    let padded_size: [usize; 3] = std::array::from_fn(|a| size[a].max(patch[a]));
-    let lo: [usize; 3] = std::array::from_fn(|a| (padded_size[a] - size[a]) / 2);
-    let _ = checked_floats(&[channels + 2 * classes + 2, padded_size[0], padded_size[1], padded_size[2]], "sliding-window buffers")?;
-    let mut padded = Array4::<f32>::zeros((channels, padded_size[0], padded_size[1], padded_size[2]));
-    padded.slice_mut(s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]]).assign(&image);
+    let Tiled { padded, lo, size, padded_size, tiles } = tile_image(image, patch, options.step_fraction, image.shape()[0] + 2 * classes + 2)?;
     let gauss = gaussian_importance_nnunet(patch);
-    let starts: Vec<Vec<usize>> = (0..3).map(|a| tile_starts(padded_size[a], patch[a], options.step_fraction)).collect();
-    let mut jobs = Vec::new();
-    for &k in &starts[0] {
-        for &j in &starts[1] {
-            for &i in &starts[2] {
-                for m in 0..mirrors.len() {
-                    jobs.push(([k, j, i], m));
-                }
-            }
-        }
-    }
+    let jobs: Vec<([usize; 3], [bool; 3])> = tiles.iter().flat_map(|&t| mirrors.iter().map(move |&m| (t, m))).collect();
     let batch = options.batch_size.max(1).min(model.max_batch().unwrap_or(usize::MAX));
     let shape4 = (classes, padded_size[0], padded_size[1], padded_size[2]);
     let mut acc = Array4::<f32>::zeros(shape4);
@@ -305,31 +310,16 @@ pub fn nnunet_sliding_window(
     let mut tile_sum = Array4::<f32>::zeros((classes, patch[0], patch[1], patch[2]));
     let mut tile_prob = Array4::<f32>::zeros((classes, patch[0], patch[1], patch[2]));
     let n_mirrors = mirrors.len() as f32;
+    let mut member = 0usize;
     for chunk in jobs.chunks(batch) {
-        let mut x = Array5::<f32>::zeros((chunk.len(), channels, patch[0], patch[1], patch[2]));
-        for (b, (t, m)) in chunk.iter().enumerate() {
-            let mut src = padded.slice(s![.., t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
-            for (a, &f) in mirrors[*m].iter().enumerate() {
-                if f {
-                    src.invert_axis(Axis(a + 1));
-                }
-            }
-            x.index_axis_mut(Axis(0), b).assign(&src);
-        }
-        let t0 = Instant::now();
-        let y = model.run_fold(fold, x.view())?;
-        timing.network_s += t0.elapsed().as_secs_f64();
-        timing.network_calls += 1;
-        for (b, (t, m)) in chunk.iter().enumerate() {
-            let mut out = y.index_axis(Axis(0), b);
-            for (a, &f) in mirrors[*m].iter().enumerate() {
-                if f {
-                    out.invert_axis(Axis(a + 1));
-                }
-            }
+        let y = run_tiles(model, fold, &padded, chunk, patch, timing)?;
+        for (b, (t, flip)) in chunk.iter().enumerate() {
+            let m = member % mirrors.len();
+            member += 1;
+            let out = flipped(y.index_axis(Axis(0), b), *flip);
             let p = to_probabilities(out.to_owned());
             let h = crate::segment::entropy(&p, activation);
-            if *m == 0 {
+            if m == 0 {
                 tile_sum.assign(&out);
                 tile_prob.assign(&p);
                 tile_ent.assign(&h);
@@ -338,7 +328,7 @@ pub fn nnunet_sliding_window(
                 tile_prob += &p;
                 tile_ent += &h;
             }
-            if *m + 1 < mirrors.len() {
+            if m + 1 < mirrors.len() {
                 continue;
             }
             // nnU-Net: prediction /= (len(axes_combinations) + 1); prediction *= gaussian;
