@@ -133,7 +133,7 @@ fn softmax_channels(x: &mut Array4<f32>) {
     });
 }
 
-fn activate(mut x: Array4<f32>, kind: OutputKind, act: Activation) -> Array4<f32> {
+pub(crate) fn activate(mut x: Array4<f32>, kind: OutputKind, act: Activation) -> Array4<f32> {
     if kind == OutputKind::Logits {
         match act {
             Activation::Softmax => softmax_channels(&mut x),
@@ -214,12 +214,11 @@ pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &Inf
             return Err(Error::BadInput { what: format!("mc_passes is {} but model {} is an nnU-Net export without dropout at inference; use 1", options.mc_passes, card.name) });
         }
         let float16 = options.float16_accumulation.unwrap_or(nn.float16_accumulation);
-        let to_p = |x: Array4<f32>| activate(x, card.output.kind, card.output.activation);
         let mut logits: Option<Array4<f32>> = None;
         let mut probs: Option<Array4<f32>> = None;
         let mut hm: Option<Array3<f32>> = None;
         for &f in &folds {
-            let w = nnunet_sliding_window(model, f, image, &mirrors, &options.window, float16, &to_p, card.output.activation, &mut timing)?;
+            let w = nnunet_sliding_window(model, f, image, &mirrors, &options.window, float16, &mut timing)?;
             match &mut hm {
                 Some(h) => *h += &w.member_entropy,
                 None => hm = Some(w.member_entropy.clone()),

@@ -277,8 +277,7 @@ pub struct NnunetWindow {
 
 /// Fold `fold`'s sliding window over `image` (`[C, k, j, i]`, normalised, at the model's
 /// spacing) with the mirror sets `mirrors` (first: none), in nnUNetPredictor's arithmetic when
-/// `float16` is true (module docs), with float32 sums otherwise (nnU-Net's float16 Gaussian either way). `to_probabilities` turns one output
-/// `[classes, k, j, i]` into probabilities.
+/// `float16` is true (module docs), with float32 sums otherwise (nnU-Net's float16 Gaussian either way).
 pub fn nnunet_sliding_window(
     model: &mut Model,
     fold: usize,
@@ -286,11 +285,10 @@ pub fn nnunet_sliding_window(
     mirrors: &[[bool; 3]],
     options: &WindowOptions,
     float16: bool,
-    to_probabilities: &dyn Fn(Array4<f32>) -> Array4<f32>,
-    activation: crate::card::Activation,
     timing: &mut WindowTiming,
 ) -> Result<NnunetWindow> {
     let start = Instant::now();
+    let (kind, activation) = (model.card().output.kind, model.card().output.activation);
     let patch = model.card().patch_size_kji();
     let classes = model.card().output.classes.len();
     if mirrors.is_empty() {
@@ -317,7 +315,7 @@ pub fn nnunet_sliding_window(
             let m = member % mirrors.len();
             member += 1;
             let out = flipped(y.index_axis(Axis(0), b), *flip);
-            let p = to_probabilities(out.to_owned());
+            let p = crate::segment::activate(out.to_owned(), kind, activation);
             let h = crate::segment::entropy(&p, activation);
             if m == 0 {
                 tile_sum.assign(&out);

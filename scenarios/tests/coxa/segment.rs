@@ -98,7 +98,9 @@ fn segment_bad_inputs_exit_2_with_one_line_and_write_nothing() {
     std::fs::write(dir.join("changed.toml"), card.replace("\"fold_1.onnx\"", "\"changed_1.onnx\"")).unwrap();
     let existing = dir.join("existing");
     std::fs::create_dir_all(&existing).unwrap();
-    let cases: [(&str, &str, &Path, &[(&str, &str)], &str); 5] = [
+    // (what, card, --out, environment, what the error says)
+    type Case<'a> = (&'a str, &'a str, &'a Path, &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 5] = [
         ("no runtime", "card.toml", &dir.join("out1"), &[("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so.1.31.1")], "ORT_DYLIB_PATH"),
         ("weights not the card's", "changed.toml", &dir.join("out2"), &[], "SHA-256"),
         ("card not valid", "broken.toml", &dir.join("out3"), &[], "is not valid"),
@@ -112,7 +114,7 @@ fn segment_bad_inputs_exit_2_with_one_line_and_write_nothing() {
         assert!(err.contains(says), "{what}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{what}: one line, got {err}");
         println!("{what}: {}", err.trim());
-        if out != &existing {
+        if out != existing {
             assert!(!out.exists(), "{what}: nothing written");
         } else {
             assert_eq!(std::fs::read_dir(out).unwrap().count(), 0, "the existing folder is untouched");
