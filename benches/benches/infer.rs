@@ -3,11 +3,18 @@
 //! 32^3 patch through ONNX Runtime alone (the network's share). The printed line gives the
 //! window's overhead over ONNX Runtime's own time. Needs ONNX Runtime (scripts/setup) and
 //! ../shared/data; skips what is missing.
+//!
+//! The nnU-Net group: the nnU-Net v2 test export (models/infer/tests/nnunet: PlainConvUNet from a
+//! plans file, patch 24 x 32 x 28) on its 46 x 52 x 36 CT, fold 0, without and with mirroring,
+//! in nnUNetPredictor's float16 arithmetic, one ONNX Runtime thread; and the same 18 tiles through
+//! ONNX Runtime alone (`nnunet_onnxruntime_only_18_tiles`): coxa's overhead is the ratio. The
+//! PyTorch side is `benches/compare_nnunet.py` (nnUNetPredictor on the same CT and weights).
 
 #![allow(missing_docs, reason = "criterion_group! generates undocumented functions")]
 
 use std::path::{Path, PathBuf};
 
+use coxa_infer::window::tile_starts;
 use coxa_infer::{InferenceOptions, Model, SessionConfig, WindowOptions, segment};
 use criterion::{Criterion, criterion_group, criterion_main};
 use ndarray::Array5;
@@ -76,5 +83,47 @@ fn tempfile_dir() -> PathBuf {
     d
 }
 
-criterion_group!(benches, infer);
+fn nnunet(c: &mut Criterion) {
+    if let Err(e) = coxa_infer::runtime::runtime() {
+        eprintln!("note: skipping the nnU-Net bench: {e}");
+        return;
+    }
+    let dir = workspace().join("models/infer/tests/nnunet");
+    let ct = coxa_io::open(&dir.join("ct.nii.gz"), &coxa_io::OpenOptions::default()).unwrap().volume;
+    let mut model = Model::load(&dir.join("card.toml"), &SessionConfig { intra_threads: 1, ..Default::default() }).unwrap();
+    let mut g = c.benchmark_group("infer");
+    let _ = g.sample_size(10);
+    for (name, mirror) in [("nnunet_fold0_no_mirror", false), ("nnunet_fold0_8_mirrors", true)] {
+        let mut options = InferenceOptions::for_card(model.card(), mirror);
+        options.folds = vec![0];
+        let seg = segment(&mut model, &ct, &options).unwrap();
+        eprintln!("{name}: {:.3} s total, {:.3} s in ONNX Runtime ({} calls)", seg.total_s, seg.timing.network_s, seg.timing.network_calls);
+        let _ = g.bench_function(format!("{}::{name}", module_path!()), |b| b.iter(|| segment(&mut model, std::hint::black_box(&ct), &options).unwrap()));
+    }
+    // The same tiles through ONNX Runtime alone (the CT is at the card's spacing and larger than
+    // the patch: no resampling, no padding).
+    let image = coxa_infer::segment::normalise(ct.hu(), &model.card().input.normalisation);
+    let patch = model.card().patch_size_kji();
+    let starts: Vec<Vec<usize>> = (0..3).map(|a| tile_starts(image.shape()[a], patch[a], 0.5)).collect();
+    let mut tiles = Vec::new();
+    for &k in &starts[0] {
+        for &j in &starts[1] {
+            for &i in &starts[2] {
+                let t = image.slice(ndarray::s![k..k + patch[0], j..j + patch[1], i..i + patch[2]]).to_owned();
+                tiles.push(t.insert_axis(ndarray::Axis(0)).insert_axis(ndarray::Axis(0)));
+            }
+        }
+    }
+    assert_eq!(tiles.len(), 18);
+    let _ = g.bench_function(bench!("nnunet_onnxruntime_only_18_tiles"), |b| {
+        b.iter(|| {
+            for t in &tiles {
+                let _ = std::hint::black_box(model.run_fold(0, t.view()).unwrap());
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, infer, nnunet);
 criterion_main!(benches);

@@ -83,6 +83,9 @@ pub enum Command {
     /// Each case of a results folder: done, failed, running, queued, stopped or missing (from
     /// the folder and Slurm).
     Status(crate::status::StatusArgs),
+    /// Segment a CT with a learned model (ONNX, a model card): labels.nii.gz, uncertainty.nii.gz
+    /// and segment.json into a new folder.
+    Segment(crate::segment::SegmentArgs),
 }
 
 /// Arguments of `coxa anatomy`.
@@ -99,6 +102,10 @@ pub struct AnatomyArgs {
     /// when its ids are not TotalSegmentator's; classes are then matched to coxa's by name.
     #[arg(long, requires = "labels")]
     pub label_names: Option<PathBuf>,
+    /// Segment bones and muscles with a learned model (its card, TOML) instead of coxa's
+    /// classical bones; writes uncertainty.nii.gz and segment.json too. Needs ONNX Runtime.
+    #[arg(long, requires = "ct", conflicts_with = "labels")]
+    pub model: Option<PathBuf>,
     /// A bone surface instead of a CT, as NAME=FILE.stl with NAME one of femur_left, femur_right,
     /// hip_left, hip_right, sacrum (coordinates taken as LPS mm). Repeat for each bone.
     #[arg(long, value_name = "NAME=FILE")]
@@ -234,6 +241,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Xray(args) => crate::xray::cli(&args),
         Command::Submit(args) => crate::submit::cli(&args),
         Command::Status(args) => crate::status::cli(&args),
+        Command::Segment(args) => crate::segment::cli(&args),
     }
 }
 
@@ -260,7 +268,10 @@ fn anatomy(args: &AnatomyArgs) -> anyhow::Result<()> {
             crate::anatomy::AnatomySource::Meshes(list, args.mesh_units)
         }
     };
-    let report = crate::anatomy::run(&source, &args.out)?;
+    let report = match &args.model {
+        Some(card) => crate::segment::anatomy_with_model(source, card, &args.out, &Default::default())?,
+        None => crate::anatomy::run(&source, &args.out)?,
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

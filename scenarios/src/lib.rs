@@ -23,6 +23,7 @@ pub mod rom;
 pub mod run;
 pub mod scenario;
 pub mod scenario_checks;
+pub mod segment;
 pub mod shape_predict;
 pub mod shard;
 pub mod status;

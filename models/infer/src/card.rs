@@ -7,8 +7,8 @@
 //! task = "segmentation"          # the only task so far
 //! test_model = true              # true for coxa's own test models (never clinical)
 //! description = "..."
-//! weights = "threshold3.onnx"    # relative to the card
-//! sha256 = "184072f3..."         # of the weights file, lower-case hex
+//! weights = "threshold3.onnx"    # relative to the card; a list for an ensemble (one file per fold)
+//! sha256 = "184072f3..."         # of the weights file, lower-case hex (a list: one per file)
 //!
 //! [input]
 //! name = "image"                 # the ONNX input, shape [N, channels, k, j, i]
@@ -34,6 +34,11 @@
 //! name = "background"
 //! label = 0                      # the id written to the label map (coxa uses TotalSegmentator ids)
 //! totalseg_id = 77               # optional: the TotalSegmentator class id
+//!
+//! [nnunet]                       # optional: the model is an nnU-Net v2 export (python/nnunet_export.py)
+//! float16_accumulation = true    # reproduce nnUNetPredictor's float16 logit sums (see crate::window)
+//! mirror_axes = [0, 1, 2]        # the checkpoint's inference_allowed_mirroring_axes (array axes k, j, i)
+//! step_fraction = 0.5            # nnU-Net's tile_step_size
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -63,14 +68,64 @@ pub struct ModelCard {
     /// Free text.
     #[serde(default)]
     pub description: String,
-    /// The ONNX file, relative to the card.
-    pub weights: PathBuf,
-    /// SHA-256 of the ONNX file, hex.
-    pub sha256: String,
+    /// The ONNX files, relative to the card: one, or one per fold of an ensemble (a string or a
+    /// list in the file).
+    #[serde(deserialize_with = "one_or_many")]
+    pub weights: Vec<PathBuf>,
+    /// SHA-256 of each ONNX file, hex, in the order of `weights`.
+    #[serde(deserialize_with = "one_or_many")]
+    pub sha256: Vec<String>,
     /// What the model takes.
     pub input: InputSpec,
     /// What the model gives.
     pub output: OutputSpec,
+    /// Present for an nnU-Net v2 export: how nnUNetPredictor runs it.
+    #[serde(default)]
+    pub nnunet: Option<NnunetSpec>,
+}
+
+/// How nnU-Net v2's `nnUNetPredictor` runs the model (written by `python/nnunet_export.py`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NnunetSpec {
+    /// Reproduce nnU-Net's float16 accumulation of the Gaussian-weighted logits (its
+    /// `predicted_logits` and `n_predictions` are `torch.half`); false: float32 throughout.
+    #[serde(default = "yes")]
+    pub float16_accumulation: bool,
+    /// The mirror axes the checkpoint allows (array axes 0 = k, 1 = j, 2 = i).
+    #[serde(default = "all_axes")]
+    pub mirror_axes: Vec<usize>,
+    /// nnU-Net's `tile_step_size`.
+    #[serde(default = "half_step")]
+    pub step_fraction: f64,
+}
+
+fn yes() -> bool {
+    true
+}
+fn all_axes() -> Vec<usize> {
+    vec![0, 1, 2]
+}
+fn half_step() -> f64 {
+    0.5
+}
+
+/// A TOML string or a list of them.
+fn one_or_many<'de, D, T>(d: D) -> std::result::Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany<T> {
+        One(T),
+        Many(Vec<T>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(x) => vec![x],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 /// The model's input.
@@ -185,8 +240,22 @@ impl ModelCard {
         if self.task != "segmentation" {
             return bad("task", format!("is {:?}; only \"segmentation\" is supported", self.task));
         }
-        if self.sha256.len() != 64 || !self.sha256.chars().all(|c| c.is_ascii_hexdigit()) {
-            return bad("sha256", format!("is {:?}; it must be 64 hex digits (`sha256sum MODEL.onnx`)", self.sha256));
+        if self.weights.is_empty() || self.weights.len() > 64 {
+            return bad("weights", format!("names {} files; give one .onnx file, or one per fold (at most 64)", self.weights.len()));
+        }
+        if self.sha256.len() != self.weights.len() {
+            return bad("sha256", format!("has {} hashes for {} weights files; give one per file, in the same order", self.sha256.len(), self.weights.len()));
+        }
+        if let Some(h) = self.sha256.iter().find(|h| h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit())) {
+            return bad("sha256", format!("has {h:?}; each must be 64 hex digits (`sha256sum MODEL.onnx`)"));
+        }
+        if let Some(nn) = &self.nnunet {
+            if nn.mirror_axes.iter().any(|&a| a > 2) || nn.mirror_axes.len() > 3 {
+                return bad("nnunet.mirror_axes", format!("is {:?}; axes are 0 (k), 1 (j), 2 (i), each once", nn.mirror_axes));
+            }
+            if !(nn.step_fraction > 0.0 && nn.step_fraction <= 1.0) {
+                return bad("nnunet.step_fraction", format!("is {}; it must be in (0, 1] (nnU-Net: 0.5)", nn.step_fraction));
+            }
         }
         if self.input.channels == 0 {
             return bad("input.channels", "is 0; a model takes at least one channel".into());

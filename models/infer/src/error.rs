@@ -66,7 +66,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A model card is not valid TOML or has unknown / missing fields.
-    #[error("model card {path} is not valid: {source}; see models/infer/README.md for the fields a card has")]
+    #[error("model card {path} is not valid: {source}; the README section \"Learned segmentation\" lists the fields a card has")]
     CardParse {
         /// The card.
         path: PathBuf,

@@ -14,6 +14,10 @@
 //!
 //! (`coxa_io::open` returns a `Loaded` whose `.volume` is the CT.)
 //!
+//! nnU-Net v2 models come through `python/nnunet_export.py` (a results folder to ONNX files and
+//! a card); with the card's `[nnunet]` table they run as `nnUNetPredictor` runs them
+//! (tests/nnunet_equality.rs compares with nnunetv2 itself).
+//!
 //! [`runtime`] explains where ONNX Runtime is looked for; [`card`] the model card format;
 //! [`window`] what of nnU-Net is reproduced and how; [`segment`](mod@segment) the whole pipeline.
 
@@ -28,5 +32,5 @@ pub use card::ModelCard;
 pub use error::{Error, Result};
 pub use model::{Model, Optimisation, SessionConfig, sha256_hex};
 pub use runtime::{FoundLibrary, Runtime, RuntimeSearch};
-pub use segment::{ClassSummary, InferenceOptions, Segmentation, predict, segment};
-pub use window::{WindowOptions, WindowTiming};
+pub use segment::{ClassSummary, InferenceOptions, Prediction, Segmentation, predict, predict_full, segment};
+pub use window::{NnunetWindow, WindowOptions, WindowTiming};

@@ -45,15 +45,16 @@ impl Default for SessionConfig {
 }
 
 /// A model loaded from its card: the weights' SHA-256 and the graph's inputs and outputs were
-/// checked against the card.
+/// checked against the card. An ensemble card (one weights file per fold) holds one session per
+/// fold.
 #[derive(Debug)]
 pub struct Model {
     card: ModelCard,
     card_path: PathBuf,
-    weights_path: PathBuf,
-    bytes: Vec<u8>,
+    weights_paths: Vec<PathBuf>,
+    bytes: Vec<Vec<u8>>,
     config: SessionConfig,
-    session: Session,
+    sessions: Vec<Session>,
     max_batch: Option<usize>,
 }
 
@@ -67,16 +68,29 @@ impl Model {
     /// (finding and loading ONNX Runtime on first use) and checks the model against the card.
     pub fn load(card_path: &Path, config: &SessionConfig) -> Result<Self> {
         let card = ModelCard::read(card_path)?;
-        let weights_path = card_path.parent().unwrap_or(Path::new(".")).join(&card.weights);
-        let bytes = std::fs::read(&weights_path).map_err(|source| Error::WeightsRead { path: weights_path.clone(), card: card_path.to_path_buf(), source })?;
-        let found = sha256_hex(&bytes);
-        if !found.eq_ignore_ascii_case(&card.sha256) {
-            return Err(Error::Sha256Mismatch { path: weights_path, card: card_path.to_path_buf(), expected: card.sha256.clone(), found });
+        let mut weights_paths = Vec::new();
+        let mut all_bytes = Vec::new();
+        for (file, expected) in card.weights.iter().zip(&card.sha256) {
+            let weights_path = card_path.parent().unwrap_or(Path::new(".")).join(file);
+            let bytes = std::fs::read(&weights_path).map_err(|source| Error::WeightsRead { path: weights_path.clone(), card: card_path.to_path_buf(), source })?;
+            let found = sha256_hex(&bytes);
+            if !found.eq_ignore_ascii_case(expected) {
+                return Err(Error::Sha256Mismatch { path: weights_path, card: card_path.to_path_buf(), expected: expected.clone(), found });
+            }
+            weights_paths.push(weights_path);
+            all_bytes.push(bytes);
         }
         let rt = runtime()?;
-        let session = make_session(rt, &bytes, config, card.output.stochastic)?;
-        let max_batch = check_against_card(&session, &card, card_path, &weights_path)?;
-        Ok(Self { card, card_path: card_path.to_path_buf(), weights_path, bytes, config: config.clone(), session, max_batch })
+        let mut sessions = Vec::new();
+        let mut max_batch: Option<usize> = None;
+        for (bytes, weights_path) in all_bytes.iter().zip(&weights_paths) {
+            let session = make_session(rt, bytes, config, card.output.stochastic)?;
+            if let Some(b) = check_against_card(&session, &card, card_path, weights_path)? {
+                max_batch = Some(max_batch.map_or(b, |m| m.min(b)));
+            }
+            sessions.push(session);
+        }
+        Ok(Self { card, card_path: card_path.to_path_buf(), weights_paths, bytes: all_bytes, config: config.clone(), sessions, max_batch })
     }
 
     /// The card.
@@ -87,9 +101,17 @@ impl Model {
     pub fn card_path(&self) -> &Path {
         &self.card_path
     }
-    /// The weights file.
+    /// The (first) weights file.
     pub fn weights_path(&self) -> &Path {
-        &self.weights_path
+        &self.weights_paths[0]
+    }
+    /// Every weights file, one per fold.
+    pub fn weights_paths(&self) -> &[PathBuf] {
+        &self.weights_paths
+    }
+    /// Folds (weights files) of the model; 1 for a single network.
+    pub fn folds(&self) -> usize {
+        self.sessions.len()
     }
     /// The largest batch the graph accepts (`None`: any).
     pub fn max_batch(&self) -> Option<usize> {
@@ -99,12 +121,22 @@ impl Model {
     /// Makes a fresh session from the same checked bytes. A stochastic model's random generator
     /// (ONNX `Dropout` with a `seed`) starts again from its seed, so what follows is reproducible.
     pub fn reset(&mut self) -> Result<()> {
-        self.session = make_session(runtime()?, &self.bytes, &self.config, self.card.output.stochastic)?;
+        for (session, bytes) in self.sessions.iter_mut().zip(&self.bytes) {
+            *session = make_session(runtime()?, bytes, &self.config, self.card.output.stochastic)?;
+        }
         Ok(())
     }
 
-    /// Runs the network on a batch `[N, channels, k, j, i]` and returns `[N, classes, k, j, i]`.
+    /// Runs the (first) network on a batch `[N, channels, k, j, i]` and returns `[N, classes, k, j, i]`.
     pub fn run(&mut self, input: ArrayView5<'_, f32>) -> Result<Array5<f32>> {
+        self.run_fold(0, input)
+    }
+
+    /// Runs fold `fold`'s network on a batch `[N, channels, k, j, i]` and returns `[N, classes, k, j, i]`.
+    pub fn run_fold(&mut self, fold: usize, input: ArrayView5<'_, f32>) -> Result<Array5<f32>> {
+        if fold >= self.sessions.len() {
+            return Err(Error::BadInput { what: format!("fold {fold} asked, model {} has {} fold(s)", self.card.name, self.sessions.len()) });
+        }
         let (n, c) = (input.shape()[0], input.shape()[1]);
         if c != self.card.input.channels {
             return Err(Error::BadInput { what: format!("the input has {c} channels, model {} takes {}", self.card.name, self.card.input.channels) });
@@ -116,14 +148,15 @@ impl Model {
         let tensor = TensorRef::from_array_view(contiguous.view()).map_err(|e| Error::ort("wrapping the input", e))?;
         let input_name = self.card.input.name.clone();
         let output_name = self.card.output.name.clone();
-        let outputs = self.session.run(ort::inputs![input_name => tensor]).map_err(|e| Error::ort("running the model", e))?;
+        let weights = self.weights_paths[fold].clone();
+        let outputs = self.sessions[fold].run(ort::inputs![input_name => tensor]).map_err(|e| Error::ort("running the model", e))?;
         let y = outputs[output_name.as_str()].try_extract_array::<f32>().map_err(|e| Error::ort("reading the output", e))?;
         let rank = y.ndim();
         let y = y.into_dimensionality::<Ix5>().map_err(|_| Error::BadInput { what: format!("model {} returned a tensor of rank {rank}, its card says 5", self.card.name) })?;
         let want = self.card.output.classes.len();
         if y.shape()[0] != n || y.shape()[1] != want || y.shape()[2..] != input.shape()[2..] {
             return Err(Error::ModelMismatch {
-                weights: self.weights_path.clone(),
+                weights,
                 card: self.card_path.clone(),
                 what: format!("for input {:?} the output is {:?}; the card says [N, {want}, same spatial size]", input.shape(), y.shape()),
             });

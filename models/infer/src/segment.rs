@@ -11,7 +11,14 @@
 //! `p_m`; the uncertainty is the predictive entropy `H(mean_m p_m)` in nats (softmax; for a
 //! sigmoid model the mean binary entropy over channels), computed on the model's grid and
 //! resampled to the CT grid. It is 0 where every member is certain and agrees, and at most
-//! `ln(classes)`.
+//! `ln(classes)`. The members' disagreement is the mutual information `H(mean p) - mean H(p_m)`
+//! (BALD): 0 where every member gives the same probabilities, growing as they move apart.
+//!
+//! Ensemble cards (one weights file per fold) average their folds as further members. Cards with
+//! an `[nnunet]` table run in nnUNetPredictor's arithmetic ([`crate::window`]): per tile the
+//! mirrors are averaged, the tiles summed with float16 rounding, the folds summed and divided in
+//! float16, then softmax; there the per-member probabilities and entropies for the uncertainty
+//! are Gaussian-weighted means over tiles and mirrors.
 
 use std::time::Instant;
 
@@ -19,9 +26,10 @@ use coxa_core::{ClassTable, Grid, LabelMap, Volume, grid_with_spacing};
 use nalgebra::Vector3;
 use ndarray::{Array3, Array4, ArrayView4, Axis, Zip};
 
+use crate::card::ModelCard;
 use crate::card::{Activation, Normalisation, OutputKind};
 use crate::model::Model;
-use crate::window::{WindowOptions, WindowTiming, checked_floats, mirror_members, sliding_window};
+use crate::window::{WindowOptions, WindowTiming, checked_floats, mirror_members, nnunet_sliding_window, round_f16, sliding_window_fold};
 use crate::{Error, Result};
 
 /// What to run.
@@ -34,11 +42,28 @@ pub struct InferenceOptions {
     pub mc_passes: usize,
     /// The sliding window.
     pub window: WindowOptions,
+    /// The folds of an ensemble card to run (indices into its `weights`); empty: every fold.
+    pub folds: Vec<usize>,
+    /// For nnU-Net cards: nnUNetPredictor's float16 accumulation (`Some(true)`), float32
+    /// (`Some(false)`), or the card's `[nnunet] float16_accumulation` (`None`).
+    pub float16_accumulation: Option<bool>,
 }
 
 impl Default for InferenceOptions {
     fn default() -> Self {
-        Self { mirror_axes: Vec::new(), mc_passes: 1, window: WindowOptions::default() }
+        Self { mirror_axes: Vec::new(), mc_passes: 1, window: WindowOptions::default(), folds: Vec::new(), float16_accumulation: None }
+    }
+}
+
+impl InferenceOptions {
+    /// The card's own way of running: for an nnU-Net card its mirror axes (when `mirror`) and
+    /// step; otherwise all three axes when `mirror`, nnU-Net's step 0.5.
+    pub fn for_card(card: &ModelCard, mirror: bool) -> Self {
+        let (axes, step) = match &card.nnunet {
+            Some(nn) => (nn.mirror_axes.clone(), nn.step_fraction),
+            None => (vec![0, 1, 2], 0.5),
+        };
+        Self { mirror_axes: if mirror { axes } else { Vec::new() }, window: WindowOptions { step_fraction: step, ..Default::default() }, ..Default::default() }
     }
 }
 
@@ -55,6 +80,8 @@ pub struct ClassSummary {
     pub volume_ml: f64,
     /// Mean predictive entropy over them, nats (NaN when there are none).
     pub mean_entropy_nats: f64,
+    /// Mean disagreement of the members (mutual information) over them, nats (NaN when none).
+    pub mean_disagreement_nats: f64,
 }
 
 /// A segmentation on the CT's grid.
@@ -66,6 +93,8 @@ pub struct Segmentation {
     pub probabilities: Array4<f32>,
     /// Predictive entropy, nats, `[k, j, i]` on the CT grid.
     pub entropy_nats: Array3<f32>,
+    /// The members' disagreement (mutual information), nats, `[k, j, i]` on the CT grid.
+    pub disagreement_nats: Array3<f32>,
     /// Per class: voxels, volume and mean entropy.
     pub summary: Vec<ClassSummary>,
     /// Members averaged (mirror sets x passes).
@@ -104,7 +133,7 @@ fn softmax_channels(x: &mut Array4<f32>) {
     });
 }
 
-fn activate(mut x: Array4<f32>, kind: OutputKind, act: Activation) -> Array4<f32> {
+pub(crate) fn activate(mut x: Array4<f32>, kind: OutputKind, act: Activation) -> Array4<f32> {
     if kind == OutputKind::Logits {
         match act {
             Activation::Softmax => softmax_channels(&mut x),
@@ -115,7 +144,7 @@ fn activate(mut x: Array4<f32>, kind: OutputKind, act: Activation) -> Array4<f32
 }
 
 /// Predictive entropy (nats) of probabilities `[C, ...]`.
-fn entropy(p: &Array4<f32>, act: Activation) -> Array3<f32> {
+pub(crate) fn entropy(p: &Array4<f32>, act: Activation) -> Array3<f32> {
     let c = p.shape()[0];
     let (nk, nj, ni) = (p.shape()[1], p.shape()[2], p.shape()[3]);
     let h = |q: f32| {
@@ -129,8 +158,32 @@ fn entropy(p: &Array4<f32>, act: Activation) -> Array3<f32> {
 
 /// Every member's sliding-window output, averaged, and the predictive entropy, on the model's
 /// grid. `image` is `[C, k, j, i]`, normalised, at the card's spacing. Returns
-/// (mean output in the card's kind, entropy, members, timing).
+/// (mean output in the card's kind, entropy, members, timing); [`predict_full`] gives the
+/// members' disagreement too.
 pub fn predict(model: &mut Model, image: ArrayView4<'_, f32>, options: &InferenceOptions) -> Result<(Array4<f32>, Array3<f32>, usize, WindowTiming)> {
+    let p = predict_full(model, image, options)?;
+    Ok((p.output, p.entropy_nats, p.members, p.timing))
+}
+
+/// What [`predict_full`] gives, on the model's grid.
+#[derive(Debug, Clone)]
+pub struct Prediction {
+    /// The members' mean output `[classes, k, j, i]` in the card's kind (logits or probabilities).
+    pub output: Array4<f32>,
+    /// Predictive entropy `H(mean_m p_m)`, nats.
+    pub entropy_nats: Array3<f32>,
+    /// The members' disagreement, nats: the mutual information `H(mean_m p_m) - mean_m H(p_m)`
+    /// (BALD). 0 where every member gives the same probabilities, however uncertain they are;
+    /// it grows as they move apart.
+    pub disagreement_nats: Array3<f32>,
+    /// Members averaged.
+    pub members: usize,
+    /// Time in the sliding windows.
+    pub timing: WindowTiming,
+}
+
+/// [`predict`] with the members' disagreement.
+pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &InferenceOptions) -> Result<Prediction> {
     let card = model.card().clone();
     if options.mc_passes == 0 {
         return Err(Error::BadInput { what: "mc_passes is 0; use 1 for a deterministic model".into() });
@@ -150,36 +203,104 @@ pub fn predict(model: &mut Model, image: ArrayView4<'_, f32>, options: &Inferenc
         // Fresh session: the dropout generator starts from the model's seed, so this call is reproducible.
         model.reset()?;
     }
+    let folds: Vec<usize> = if options.folds.is_empty() { (0..model.folds()).collect() } else { options.folds.clone() };
+    if let Some(&f) = folds.iter().find(|&&f| f >= model.folds()) {
+        return Err(Error::BadInput { what: format!("fold {f} asked, model {} has {} fold(s) (0..{})", card.name, model.folds(), model.folds()) });
+    }
     let mirrors = mirror_members(&options.mirror_axes);
     let mut timing = WindowTiming::default();
-    let mut sum: Option<Array4<f32>> = None;
-    let mut prob_sum: Option<Array4<f32>> = None;
-    let mut members = 0usize;
-    for _pass in 0..options.mc_passes {
-        for &flip in &mirrors {
-            let out = sliding_window(model, image, flip, &options.window, &mut timing)?;
-            let p = activate(out.clone(), card.output.kind, card.output.activation);
-            match (&mut sum, &mut prob_sum) {
-                (Some(s), Some(ps)) => {
-                    *s += &out;
-                    *ps += &p;
+    if let Some(nn) = &card.nnunet {
+        if options.mc_passes > 1 {
+            return Err(Error::BadInput { what: format!("mc_passes is {} but model {} is an nnU-Net export without dropout at inference; use 1", options.mc_passes, card.name) });
+        }
+        let float16 = options.float16_accumulation.unwrap_or(nn.float16_accumulation);
+        let mut logits: Option<Array4<f32>> = None;
+        let mut probs: Option<Array4<f32>> = None;
+        let mut hm: Option<Array3<f32>> = None;
+        for &f in &folds {
+            let w = nnunet_sliding_window(model, f, image, &mirrors, &options.window, float16, &mut timing)?;
+            match &mut hm {
+                Some(h) => *h += &w.member_entropy,
+                None => hm = Some(w.member_entropy.clone()),
+            }
+            // nnU-Net: prediction += fold's logits (half tensors), then prediction /= n_folds.
+            match (&mut logits, &mut probs) {
+                (Some(l), Some(p)) => {
+                    if float16 {
+                        Zip::from(&mut *l).and(&w.logits).for_each(|a, &b| *a = round_f16(*a + b));
+                    } else {
+                        *l += &w.logits;
+                    }
+                    *p += &w.probabilities;
                 }
                 _ => {
-                    sum = Some(out);
-                    prob_sum = Some(p);
+                    logits = Some(w.logits);
+                    probs = Some(w.probabilities);
                 }
             }
-            members += 1;
+        }
+        let (Some(mut mean), Some(mut pbar), Some(mut hm)) = (logits, probs, hm) else {
+            return Err(Error::BadInput { what: "no fold was run".into() });
+        };
+        let n = folds.len() as f32;
+        if folds.len() > 1 {
+            if float16 {
+                mean.mapv_inplace(|v| round_f16(v / n));
+            } else {
+                mean.mapv_inplace(|v| v / n);
+            }
+            pbar.mapv_inplace(|v| v / n);
+            hm.mapv_inplace(|v| v / n);
+        }
+        let h = entropy(&pbar, card.output.activation);
+        let mi = disagreement(&h, &hm);
+        return Ok(Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members: folds.len() * mirrors.len(), timing });
+    }
+    let mut sum: Option<Array4<f32>> = None;
+    let mut prob_sum: Option<Array4<f32>> = None;
+    let mut hm_sum: Option<Array3<f32>> = None;
+    let mut members = 0usize;
+    for _pass in 0..options.mc_passes {
+        for &f in &folds {
+            for &flip in &mirrors {
+                let out = sliding_window_fold(model, f, image, flip, &options.window, &mut timing)?;
+                let p = activate(out.clone(), card.output.kind, card.output.activation);
+                let hp = entropy(&p, card.output.activation);
+                match &mut hm_sum {
+                    Some(h) => *h += &hp,
+                    None => hm_sum = Some(hp),
+                }
+                match (&mut sum, &mut prob_sum) {
+                    (Some(s), Some(ps)) => {
+                        *s += &out;
+                        *ps += &p;
+                    }
+                    _ => {
+                        sum = Some(out);
+                        prob_sum = Some(p);
+                    }
+                }
+                members += 1;
+            }
         }
     }
-    let (Some(mut mean), Some(mut pbar)) = (sum, prob_sum) else {
+    let (Some(mut mean), Some(mut pbar), Some(mut hm)) = (sum, prob_sum, hm_sum) else {
         return Err(Error::BadInput { what: "no member was run".into() });
     };
     let inv = 1.0 / members as f32;
     mean.mapv_inplace(|v| v * inv);
     pbar.mapv_inplace(|v| v * inv);
+    hm.mapv_inplace(|v| v * inv);
     let h = entropy(&pbar, card.output.activation);
-    Ok((mean, h, members, timing))
+    let mi = disagreement(&h, &hm);
+    Ok(Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing })
+}
+
+/// `H(mean p) - mean H(p)`, never below 0 (float rounding).
+fn disagreement(h: &Array3<f32>, mean_member_h: &Array3<f32>) -> Array3<f32> {
+    let mut mi = h - mean_member_h;
+    mi.mapv_inplace(|v| v.max(0.0));
+    mi
 }
 
 /// Trilinear resampling of `[C, k, j, i]` on `from` (same origin and direction as `to`) onto `to`.
@@ -229,12 +350,12 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
     let same = (ct_grid.spacing_mm() - target).abs().max() < 1e-9;
     let at_model = if same { normalised } else { normalised.resampled(target).map_err(|source| Error::Core { what: "model", source })? };
     let image = at_model.hu().view().insert_axis(Axis(0));
-    let (mean, h, members, timing) = predict(model, image, options)?;
-    let (mean_ct, h_ct) = if same {
-        (mean, h)
+    let Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing } = predict_full(model, image, options)?;
+    let (mean_ct, h_ct, mi_ct) = if same {
+        (mean, h, mi)
     } else {
-        let h4 = h.insert_axis(Axis(0));
-        (resample_channels(&mean, &model_grid, &ct_grid), resample_channels(&h4, &model_grid, &ct_grid).index_axis_move(Axis(0), 0))
+        let back = |x: Array3<f32>| resample_channels(&x.insert_axis(Axis(0)), &model_grid, &ct_grid).index_axis_move(Axis(0), 0);
+        (resample_channels(&mean, &model_grid, &ct_grid), back(h), back(mi))
     };
     let probabilities = activate(mean_ct, card.output.kind, card.output.activation);
     let ids: Vec<u16> = card.output.classes.iter().map(|c| c.label).collect();
@@ -263,10 +384,12 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
     let voxel_ml = ct_grid.spacing_mm().iter().product::<f64>() / 1000.0;
     let mut counts = vec![0usize; classes];
     let mut hsum = vec![0f64; classes];
-    Zip::from(&labels).and(&h_ct).for_each(|&l, &e| {
+    let mut misum = vec![0f64; classes];
+    Zip::from(&labels).and(&h_ct).and(&mi_ct).for_each(|&l, &e, &d| {
         if let Some(ch) = ids.iter().position(|&x| x == l) {
             counts[ch] += 1;
             hsum[ch] += e as f64;
+            misum[ch] += d as f64;
         }
     });
     let summary = card
@@ -280,8 +403,9 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
             voxels: counts[ch],
             volume_ml: counts[ch] as f64 * voxel_ml,
             mean_entropy_nats: if counts[ch] == 0 { f64::NAN } else { hsum[ch] / counts[ch] as f64 },
+            mean_disagreement_nats: if counts[ch] == 0 { f64::NAN } else { misum[ch] / counts[ch] as f64 },
         })
         .collect();
     let labels = LabelMap::new(ct_grid, labels, table).map_err(|source| Error::Core { what: "label map", source })?;
-    Ok(Segmentation { labels, probabilities, entropy_nats: h_ct, summary, members, timing, total_s: start.elapsed().as_secs_f64() })
+    Ok(Segmentation { labels, probabilities, entropy_nats: h_ct, disagreement_nats: mi_ct, summary, members, timing, total_s: start.elapsed().as_secs_f64() })
 }

@@ -16,6 +16,16 @@
 //!   axes, and its output is flipped back; nnU-Net averages those logits per tile, here each
 //!   flip set is one *member* and members are averaged after the window, which is the same sum
 //!   (linear) but also gives each member's probabilities for the uncertainty.
+//!
+//! [`nnunet_sliding_window`] is the same window in nnUNetPredictor's exact arithmetic, for models
+//! exported from nnU-Net (cards with an `[nnunet]` table): per tile, the mirrored outputs are summed
+//! in float32 in nnU-Net's order and divided by their count, multiplied by the Gaussian in float16
+//! (`compute_gaussian(..., value_scaling_factor=10, dtype=torch.float16)`), and added into float16
+//! sums of logits and weights (`predicted_logits`, `n_predictions` are `torch.half` in
+//! `_internal_predict_sliding_window_return_logits`), each addition rounded to float16 as torch
+//! does, then divided in float16. Folds are added and divided in float16 too
+//! (`predict_logits_from_preprocessed_data`). With float32 accumulation instead, the result would
+//! be closer to the exact mean but differ from nnU-Net's by up to a float16 step (|logit| x 2^-11).
 
 use std::time::Instant;
 
@@ -91,6 +101,34 @@ pub fn mirror_members(mirror_axes: &[usize]) -> Vec<[bool; 3]> {
     out
 }
 
+/// Rounds to the nearest float16 (ties to even) and back, as a store into a `torch.half` tensor.
+#[inline]
+pub fn round_f16(x: f32) -> f32 {
+    half::f16::from_f32(x).to_f32()
+}
+
+/// nnU-Net's Gaussian importance map as nnUNetPredictor uses it: scipy's `gaussian_filter` of a
+/// centred delta (sampled kernels normalised to sum 1, radius `int(4 sigma + 0.5)`), divided by
+/// its maximum over 10, stored in float16, zeros replaced by the smallest non-zero value.
+pub fn gaussian_importance_nnunet(patch_kji: [usize; 3]) -> Array3<f32> {
+    let kernel = |n: usize| -> Vec<f64> {
+        let sigma = n as f64 / 8.0;
+        let sigma2 = sigma * sigma;
+        let radius = (4.0 * sigma + 0.5) as i64;
+        let phi: Vec<f64> = (-radius..=radius).map(|x| (-0.5 / sigma2 * (x * x) as f64).exp()).collect();
+        let sum: f64 = phi.iter().sum();
+        let c = (n / 2) as i64;
+        (0..n as i64).map(|x| if (x - c).abs() > radius { 0.0 } else { phi[(x - c + radius) as usize] / sum }).collect()
+    };
+    let (kk, kj, ki) = (kernel(patch_kji[0]), kernel(patch_kji[1]), kernel(patch_kji[2]));
+    let max = kk[patch_kji[0] / 2] * kj[patch_kji[1] / 2] * ki[patch_kji[2] / 2];
+    let scale = max / 10.0;
+    let mut g = Array3::from_shape_fn(patch_kji, |(k, j, i)| half::f16::from_f64(kk[k] * kj[j] * ki[i] / scale).to_f32());
+    let min_nonzero = g.iter().copied().filter(|&v| v > 0.0).fold(f32::INFINITY, f32::min);
+    g.mapv_inplace(|v| if v == 0.0 { min_nonzero } else { v });
+    g
+}
+
 /// Options of the sliding window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowOptions {
@@ -126,26 +164,30 @@ pub(crate) fn checked_floats(dims: &[usize], what: &str) -> Result<usize> {
     }
 }
 
-/// One member's sliding-window output over `image` (`[C, k, j, i]`, already normalised and at
-/// the model's spacing): `[classes, k, j, i]`, Gaussian-weighted mean of the tiles, with the
-/// tiles flipped along the axes where `flip` is true (and flipped back).
-pub fn sliding_window(model: &mut Model, image: ArrayView4<'_, f32>, flip: [bool; 3], options: &WindowOptions, timing: &mut WindowTiming) -> Result<Array4<f32>> {
-    let start = Instant::now();
-    let patch = model.card().patch_size_kji();
-    let classes = model.card().output.classes.len();
+/// The image padded to at least the patch with zeros, the lower side getting `diff / 2`
+/// (nnU-Net's `pad_nd_image`), and the tiles' start corners in nnU-Net's order (k, then j, then i).
+struct Tiled {
+    padded: Array4<f32>,
+    lo: [usize; 3],
+    size: [usize; 3],
+    padded_size: [usize; 3],
+    tiles: Vec<[usize; 3]>,
+}
+
+/// Pads `image` (`[C, k, j, i]`) and lays the tiles; `buffers` is how many padded-size float
+/// planes the caller will hold (checked against the memory limit).
+fn tile_image(image: ArrayView4<'_, f32>, patch: [usize; 3], step_fraction: f64, buffers: usize) -> Result<Tiled> {
+    if !(step_fraction > 0.0 && step_fraction <= 1.0) {
+        return Err(Error::BadInput { what: format!("step_fraction is {step_fraction}; it must be in (0, 1] (nnU-Net: 0.5)") });
+    }
     let channels = image.shape()[0];
     let size = [image.shape()[1], image.shape()[2], image.shape()[3]];
-    if !(options.step_fraction > 0.0 && options.step_fraction <= 1.0) {
-        return Err(Error::BadInput { what: format!("step_fraction is {}; it must be in (0, 1] (nnU-Net: 0.5)", options.step_fraction) });
-    }
-    // Pad to at least the patch, zeros, lower side gets diff / 2 (nnU-Net's pad_nd_image).
     let padded_size: [usize; 3] = std::array::from_fn(|a| size[a].max(patch[a]));
     let lo: [usize; 3] = std::array::from_fn(|a| (padded_size[a] - size[a]) / 2);
-    let _ = checked_floats(&[channels.max(classes) + 1, padded_size[0], padded_size[1], padded_size[2]], "sliding-window buffers")?;
+    let _ = checked_floats(&[buffers, padded_size[0], padded_size[1], padded_size[2]], "sliding-window buffers")?;
     let mut padded = Array4::<f32>::zeros((channels, padded_size[0], padded_size[1], padded_size[2]));
     padded.slice_mut(s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]]).assign(&image);
-    let gauss = gaussian_importance(patch);
-    let starts: Vec<Vec<usize>> = (0..3).map(|a| tile_starts(padded_size[a], patch[a], options.step_fraction)).collect();
+    let starts: Vec<Vec<usize>> = (0..3).map(|a| tile_starts(padded_size[a], patch[a], step_fraction)).collect();
     let mut tiles = Vec::new();
     for &k in &starts[0] {
         for &j in &starts[1] {
@@ -154,31 +196,56 @@ pub fn sliding_window(model: &mut Model, image: ArrayView4<'_, f32>, flip: [bool
             }
         }
     }
+    Ok(Tiled { padded, lo, size, padded_size, tiles })
+}
+
+/// `v` (`[C, k, j, i]`) flipped along the spatial axes where `flip` is true.
+fn flipped<'a>(mut v: ArrayView4<'a, f32>, flip: [bool; 3]) -> ArrayView4<'a, f32> {
+    for (a, &f) in flip.iter().enumerate() {
+        if f {
+            v.invert_axis(Axis(a + 1));
+        }
+    }
+    v
+}
+
+/// Runs fold `fold` on the tiles `jobs` (corner, flip) of `padded` in one batch; the outputs
+/// `[N, classes, k, j, i]` are still flipped.
+fn run_tiles(model: &mut Model, fold: usize, padded: &Array4<f32>, jobs: &[([usize; 3], [bool; 3])], patch: [usize; 3], timing: &mut WindowTiming) -> Result<Array5<f32>> {
+    let mut x = Array5::<f32>::zeros((jobs.len(), padded.shape()[0], patch[0], patch[1], patch[2]));
+    for (b, (t, flip)) in jobs.iter().enumerate() {
+        let src = padded.slice(s![.., t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
+        x.index_axis_mut(Axis(0), b).assign(&flipped(src, *flip));
+    }
+    let t0 = Instant::now();
+    let y = model.run_fold(fold, x.view())?;
+    timing.network_s += t0.elapsed().as_secs_f64();
+    timing.network_calls += 1;
+    Ok(y)
+}
+
+/// One member's sliding-window output over `image` (`[C, k, j, i]`, already normalised and at
+/// the model's spacing): `[classes, k, j, i]`, Gaussian-weighted mean of the tiles, with the
+/// tiles flipped along the axes where `flip` is true (and flipped back).
+pub fn sliding_window(model: &mut Model, image: ArrayView4<'_, f32>, flip: [bool; 3], options: &WindowOptions, timing: &mut WindowTiming) -> Result<Array4<f32>> {
+    sliding_window_fold(model, 0, image, flip, options, timing)
+}
+
+/// [`sliding_window`] with fold `fold` of an ensemble model.
+pub fn sliding_window_fold(model: &mut Model, fold: usize, image: ArrayView4<'_, f32>, flip: [bool; 3], options: &WindowOptions, timing: &mut WindowTiming) -> Result<Array4<f32>> {
+    let start = Instant::now();
+    let patch = model.card().patch_size_kji();
+    let classes = model.card().output.classes.len();
+    let Tiled { padded, lo, size, padded_size, tiles } = tile_image(image, patch, options.step_fraction, image.shape()[0].max(classes) + 1)?;
+    let gauss = gaussian_importance(patch);
     let batch = options.batch_size.max(1).min(model.max_batch().unwrap_or(usize::MAX));
     let mut acc = Array4::<f32>::zeros((classes, padded_size[0], padded_size[1], padded_size[2]));
     let mut weight = Array3::<f32>::zeros(padded_size);
-    for chunk in tiles.chunks(batch) {
-        let mut x = Array5::<f32>::zeros((chunk.len(), channels, patch[0], patch[1], patch[2]));
-        for (b, t) in chunk.iter().enumerate() {
-            let mut src = padded.slice(s![.., t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
-            for (a, &f) in flip.iter().enumerate() {
-                if f {
-                    src.invert_axis(Axis(a + 1));
-                }
-            }
-            x.index_axis_mut(Axis(0), b).assign(&src);
-        }
-        let t0 = Instant::now();
-        let y = model.run(x.view())?;
-        timing.network_s += t0.elapsed().as_secs_f64();
-        timing.network_calls += 1;
-        for (b, t) in chunk.iter().enumerate() {
-            let mut out = y.index_axis(Axis(0), b);
-            for (a, &f) in flip.iter().enumerate() {
-                if f {
-                    out.invert_axis(Axis(a + 1));
-                }
-            }
+    let jobs: Vec<([usize; 3], [bool; 3])> = tiles.iter().map(|&t| (t, flip)).collect();
+    for chunk in jobs.chunks(batch) {
+        let y = run_tiles(model, fold, &padded, chunk, patch, timing)?;
+        for (b, (t, _)) in chunk.iter().enumerate() {
+            let out = flipped(y.index_axis(Axis(0), b), flip);
             let mut dst = acc.slice_mut(s![.., t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
             for c in 0..classes {
                 ndarray::Zip::from(dst.index_axis_mut(Axis(0), c)).and(out.index_axis(Axis(0), c)).and(&gauss).for_each(|d, &o, &g| *d += o * g);
@@ -192,6 +259,122 @@ pub fn sliding_window(model: &mut Model, image: ArrayView4<'_, f32>, flip: [bool
         a /= &weight;
     }
     let out = acc.slice(s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]]).to_owned();
+    timing.total_s += start.elapsed().as_secs_f64();
+    Ok(out)
+}
+
+/// One fold's window in nnUNetPredictor's arithmetic (module docs).
+#[derive(Debug, Clone)]
+pub struct NnunetWindow {
+    /// Gaussian-weighted mean logits `[classes, k, j, i]`; float16 values when accumulated in float16.
+    pub logits: Array4<f32>,
+    /// Gaussian-weighted mean over tiles and mirrors of each output's probabilities (float32),
+    /// the members' predictive distribution for the uncertainty.
+    pub probabilities: Array4<f32>,
+    /// Gaussian-weighted mean over tiles and mirrors of each output's own entropy, nats.
+    pub member_entropy: Array3<f32>,
+}
+
+/// Fold `fold`'s sliding window over `image` (`[C, k, j, i]`, normalised, at the model's
+/// spacing) with the mirror sets `mirrors` (first: none), in nnUNetPredictor's arithmetic when
+/// `float16` is true (module docs), with float32 sums otherwise (nnU-Net's float16 Gaussian either way).
+pub fn nnunet_sliding_window(
+    model: &mut Model,
+    fold: usize,
+    image: ArrayView4<'_, f32>,
+    mirrors: &[[bool; 3]],
+    options: &WindowOptions,
+    float16: bool,
+    timing: &mut WindowTiming,
+) -> Result<NnunetWindow> {
+    let start = Instant::now();
+    let (kind, activation) = (model.card().output.kind, model.card().output.activation);
+    let patch = model.card().patch_size_kji();
+    let classes = model.card().output.classes.len();
+    if mirrors.is_empty() {
+        return Err(Error::BadInput { what: "no mirror set: the first member is the unflipped image".into() });
+    }
+    let Tiled { padded, lo, size, padded_size, tiles } = tile_image(image, patch, options.step_fraction, image.shape()[0] + 2 * classes + 2)?;
+    let gauss = gaussian_importance_nnunet(patch);
+    let jobs: Vec<([usize; 3], [bool; 3])> = tiles.iter().flat_map(|&t| mirrors.iter().map(move |&m| (t, m))).collect();
+    let batch = options.batch_size.max(1).min(model.max_batch().unwrap_or(usize::MAX));
+    let shape4 = (classes, padded_size[0], padded_size[1], padded_size[2]);
+    let mut acc = Array4::<f32>::zeros(shape4);
+    let mut weight = Array3::<f32>::zeros(padded_size);
+    let mut prob_acc = Array4::<f32>::zeros(shape4);
+    let mut prob_weight = Array3::<f32>::zeros(padded_size);
+    let mut ent_acc = Array3::<f32>::zeros(padded_size);
+    let mut tile_ent = Array3::<f32>::zeros((patch[0], patch[1], patch[2]));
+    let mut tile_sum = Array4::<f32>::zeros((classes, patch[0], patch[1], patch[2]));
+    let mut tile_prob = Array4::<f32>::zeros((classes, patch[0], patch[1], patch[2]));
+    let n_mirrors = mirrors.len() as f32;
+    let mut member = 0usize;
+    for chunk in jobs.chunks(batch) {
+        let y = run_tiles(model, fold, &padded, chunk, patch, timing)?;
+        for (b, (t, flip)) in chunk.iter().enumerate() {
+            let m = member % mirrors.len();
+            member += 1;
+            let out = flipped(y.index_axis(Axis(0), b), *flip);
+            let p = crate::segment::activate(out.to_owned(), kind, activation);
+            let h = crate::segment::entropy(&p, activation);
+            if m == 0 {
+                tile_sum.assign(&out);
+                tile_prob.assign(&p);
+                tile_ent.assign(&h);
+            } else {
+                tile_sum += &out;
+                tile_prob += &p;
+                tile_ent += &h;
+            }
+            if m + 1 < mirrors.len() {
+                continue;
+            }
+            // nnU-Net: prediction /= (len(axes_combinations) + 1); prediction *= gaussian;
+            // predicted_logits[sl] += prediction (half); n_predictions[sl[1:]] += gaussian (half).
+            if mirrors.len() > 1 {
+                tile_sum.mapv_inplace(|v| v / n_mirrors);
+            }
+            let sl = s![t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]];
+            for c in 0..classes {
+                let dst = acc.slice_mut(s![c, t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
+                let pdst = prob_acc.slice_mut(s![c, t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
+                if float16 {
+                    ndarray::Zip::from(dst).and(tile_sum.index_axis(Axis(0), c)).and(&gauss).for_each(|d, &o, &g| *d = round_f16(*d + o * g));
+                } else {
+                    ndarray::Zip::from(dst).and(tile_sum.index_axis(Axis(0), c)).and(&gauss).for_each(|d, &o, &g| *d += o * g);
+                }
+                ndarray::Zip::from(pdst).and(tile_prob.index_axis(Axis(0), c)).and(&gauss).for_each(|d, &q, &g| *d += q / n_mirrors * g);
+            }
+            if float16 {
+                ndarray::Zip::from(weight.slice_mut(sl)).and(&gauss).for_each(|w, &g| *w = round_f16(*w + g));
+            } else {
+                let mut w = weight.slice_mut(sl);
+                w += &gauss;
+            }
+            let mut pw = prob_weight.slice_mut(sl);
+            pw += &gauss;
+            ndarray::Zip::from(ent_acc.slice_mut(sl)).and(&tile_ent).and(&gauss).for_each(|d, &e, &g| *d += e / n_mirrors * g);
+        }
+    }
+    for c in 0..classes {
+        if float16 {
+            ndarray::Zip::from(acc.index_axis_mut(Axis(0), c)).and(&weight).for_each(|a, &w| *a = round_f16(*a / w));
+        } else {
+            let mut a = acc.index_axis_mut(Axis(0), c);
+            a /= &weight;
+        }
+        let mut p = prob_acc.index_axis_mut(Axis(0), c);
+        p /= &prob_weight;
+    }
+    ent_acc /= &prob_weight;
+    if acc.iter().any(|v| !v.is_finite()) {
+        return Err(Error::BadInput {
+            what: format!("model {}'s logits overflowed float16 in nnU-Net's accumulation; set float16_accumulation = false in the card's [nnunet] table", model.card().name),
+        });
+    }
+    let crop = s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]];
+    let crop3 = s![lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]];
+    let out = NnunetWindow { logits: acc.slice(crop).to_owned(), probabilities: prob_acc.slice(crop).to_owned(), member_entropy: ent_acc.slice(crop3).to_owned() };
     timing.total_s += start.elapsed().as_secs_f64();
     Ok(out)
 }
@@ -220,6 +403,15 @@ mod tests {
         let want = (-0.5f64 * (8.0f64 / 4.0).powi(2)).exp() as f32;
         assert!((g[[24, 10, 4]] - want).abs() < 1e-7 && (g[[8, 10, 4]] - want).abs() < 1e-7);
         assert!(g.iter().all(|&v| v > 0.0));
+    }
+
+    #[test]
+    fn nnunet_gaussian_is_float16_scaled_to_ten() {
+        let g = gaussian_importance_nnunet([24, 32, 28]);
+        assert_eq!(g[[12, 16, 14]], 10.0);
+        // One step of sigma along k (sigma = 3): 10 exp(-1/2) = 6.0653, as float16 6.0664.
+        assert_eq!(g[[15, 16, 14]], half::f16::from_f64(10.0 * (-0.5f64).exp()).to_f32());
+        assert!(g.iter().all(|&v| v > 0.0 && round_f16(v) == v));
     }
 
     #[test]

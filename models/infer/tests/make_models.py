@@ -15,6 +15,9 @@ Apache-2.0); they segment nothing clinically meaningful.
                    mean softmax is uncertain (card mc_dropout.toml). ONNX Runtime's graph
                    optimiser (level basic and up) removes this Dropout although training_mode is
                    true (seen with 1.31.1), so coxa runs stochastic models unoptimised.
+  ramp_up.onnx,    image [N,1,D,H,W] -> logits [N,2,D,H,W]: logit1 = +4 x and -4 x, logit0 = 0
+  ramp_down.onnx   (no normalisation): the two folds of card disagree.toml, whose members give
+                   p and 1 - p, so their mean is 1/2 everywhere and they disagree more as |x| grows.
   conv3.onnx       image [N,1,D,H,W] -> logits [N,3,D,H,W]: a 3x3x3 Conv (pads 1) with seeded
                    random weights, so a patch's border sees zero padding and the sliding window's
                    overlap and Gaussian weighting matter (card conv3.toml).
@@ -104,8 +107,19 @@ def conv3():
     save(g, "conv3.onnx")
 
 
+def ramp(name, slope):
+    w = np.array([0.0, slope], np.float32).reshape(2, 1, 1, 1, 1)
+    b = np.zeros(2, np.float32)
+    node = helper.make_node("Conv", ["image", "w", "b"], ["logits"], kernel_shape=[1, 1, 1])
+    g = helper.make_graph([node], name, [io("image", 1)], [io("logits", 2)],
+                          [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+    save(g, f"{name}.onnx")
+
+
 if __name__ == "__main__":
     HERE.mkdir(exist_ok=True)
     threshold3()
     mc_dropout()
     conv3()
+    ramp("ramp_up", 4.0)
+    ramp("ramp_down", -4.0)

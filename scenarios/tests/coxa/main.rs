@@ -19,6 +19,7 @@ mod radiomics;
 mod robust;
 mod run;
 mod slurm;
+mod segment;
 mod user_implants;
 #[cfg(feature = "window")]
 mod view;

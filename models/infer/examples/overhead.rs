@@ -1,0 +1,67 @@
+//! coxa's sliding window against ONNX Runtime alone, in whatever profile this is built with
+//! (`cargo run --release -p coxa-infer --example overhead`): the nnU-Net test export
+//! (tests/nnunet) on a 46 x 52 x 36 CT at its 2 mm spacing, fold 0, no mirroring, float16 sums,
+//! one ONNX Runtime thread; then the same 18 tiles through `Model::run_fold` alone. Prints the
+//! median of 7 runs each and the ratio. The CT is synthetic (the ratio does not depend on the
+//! values); the criterion bench `cargo bench -p coxa-benches --bench infer` measures the same on
+//! the committed CT.
+
+use std::path::Path;
+use std::time::Instant;
+
+use coxa_core::{Grid, Volume};
+use coxa_infer::window::tile_starts;
+use coxa_infer::{InferenceOptions, Model, SessionConfig, segment};
+use nalgebra::{Matrix3, Vector3};
+use ndarray::{Array3, Axis, s};
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nnunet");
+    let mut model = Model::load(&dir.join("card.toml"), &SessionConfig { intra_threads: 1, ..Default::default() })?;
+    let (ni, nj, nk) = (46usize, 52usize, 36usize);
+    let hu = Array3::from_shape_fn((nk, nj, ni), |(k, j, i)| if (i * 7 + j * 3 + k) % 11 < 5 { -900.0 } else { 40.0 + ((i * j + k) % 700) as f32 });
+    let grid = Grid::new([ni, nj, nk], Vector3::new(2.0, 2.0, 2.0), Vector3::zeros(), Matrix3::identity())?;
+    let ct = Volume::new(grid, hu)?;
+    let mut options = InferenceOptions::for_card(model.card(), false);
+    options.folds = vec![0];
+    let _ = segment(&mut model, &ct, &options)?;
+    let mut whole = Vec::new();
+    for _ in 0..7 {
+        let t = Instant::now();
+        let _ = std::hint::black_box(segment(&mut model, &ct, &options)?);
+        whole.push(t.elapsed().as_secs_f64());
+    }
+    let image = coxa_infer::segment::normalise(ct.hu(), &model.card().input.normalisation);
+    let patch = model.card().patch_size_kji();
+    let starts: Vec<Vec<usize>> = (0..3).map(|a| tile_starts(image.shape()[a], patch[a], 0.5)).collect();
+    let mut tiles = Vec::new();
+    for &k in &starts[0] {
+        for &j in &starts[1] {
+            for &i in &starts[2] {
+                tiles.push(image.slice(s![k..k + patch[0], j..j + patch[1], i..i + patch[2]]).to_owned().insert_axis(Axis(0)).insert_axis(Axis(0)));
+            }
+        }
+    }
+    let mut ort = Vec::new();
+    for _ in 0..7 {
+        let t = Instant::now();
+        for x in &tiles {
+            let _ = std::hint::black_box(model.run_fold(0, x.view())?);
+        }
+        ort.push(t.elapsed().as_secs_f64());
+    }
+    let (w, o) = (median(whole), median(ort));
+    println!(
+        "coxa segment (fold 0, no mirror, {} tiles): median {:.1} ms; ONNX Runtime alone on the same tiles: median {:.1} ms; overhead {:+.1} %",
+        tiles.len(),
+        w * 1e3,
+        o * 1e3,
+        100.0 * (w / o - 1.0)
+    );
+    Ok(())
+}

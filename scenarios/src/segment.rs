@@ -1,0 +1,196 @@
+//! `coxa segment`: a CT segmented by a learned model ([`coxa_infer`], ONNX Runtime) into a new
+//! folder: `labels.nii.gz` (the card's label ids), `uncertainty.nii.gz` (predictive entropy in
+//! nats, float32, the same grid) and `segment.json` (the model, its card, the runtime, and per
+//! structure its voxels, volume in ml and mean uncertainty). `coxa anatomy --model CARD` runs the
+//! same segmentation and feeds its labels to the anatomy stage (bones and muscles by the card's
+//! class names), writing `uncertainty.nii.gz` and `segment.json` beside `anatomy.json`.
+//!
+//! Every failure is one error line naming the cause and the fix (exit status 2): no ONNX
+//! Runtime, a card that is not valid, weights that do not match their card, a model for another
+//! modality, an existing output folder.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use coxa_core::Volume;
+use coxa_infer::{InferenceOptions, Model, Segmentation, SessionConfig};
+use serde_json::{Value, json};
+
+/// Arguments of `coxa segment`.
+#[derive(Debug, Args)]
+pub struct SegmentArgs {
+    /// The CT: a DICOM folder or file, or a .nii/.nii.gz file.
+    #[arg(long)]
+    pub ct: PathBuf,
+    /// The model card (TOML) beside its .onnx weights; see the README's "Learned segmentation".
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The output folder; it must not exist yet (coxa never overwrites).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// How the model is run.
+    #[command(flatten)]
+    pub run: ModelRunArgs,
+}
+
+/// How the model is run (shared by `coxa segment` and `coxa anatomy --model`).
+#[derive(Debug, Clone, Args)]
+pub struct ModelRunArgs {
+    /// Skip mirroring test-time augmentation (8x faster for 3 axes; less uncertainty information).
+    #[arg(long)]
+    pub no_mirror: bool,
+    /// Only these folds of an ensemble card (0-based; repeat). Default: every fold.
+    #[arg(long = "fold", value_name = "K")]
+    pub folds: Vec<usize>,
+    /// Monte Carlo dropout passes (models whose card says stochastic = true).
+    #[arg(long, default_value_t = 1)]
+    pub mc_passes: usize,
+    /// Patches per network call.
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// ONNX Runtime threads (default: every core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+impl Default for ModelRunArgs {
+    fn default() -> Self {
+        Self { no_mirror: false, folds: Vec::new(), mc_passes: 1, batch: 1, threads: None }
+    }
+}
+
+/// A segmentation and what made it.
+pub struct ModelSegmentation {
+    /// The result on the CT's grid.
+    pub seg: Segmentation,
+    /// `segment.json`.
+    pub json: Value,
+}
+
+/// Loads the card's model and segments `ct` with it.
+pub fn segment_ct(ct: &Volume, card: &Path, run: &ModelRunArgs) -> anyhow::Result<ModelSegmentation> {
+    let mut config = SessionConfig::default();
+    if let Some(t) = run.threads {
+        config.intra_threads = t.max(1);
+    }
+    let mut model = Model::load(card, &config).with_context(|| format!("--model {}", card.display()))?;
+    let mut options = InferenceOptions::for_card(model.card(), !run.no_mirror);
+    options.folds = run.folds.clone();
+    options.mc_passes = run.mc_passes.max(1);
+    options.window.batch_size = run.batch.max(1);
+    let seg = coxa_infer::segment(&mut model, ct, &options).with_context(|| format!("segmenting with {}", card.display()))?;
+    let c = model.card();
+    let library = coxa_infer::runtime::runtime().map(|r| r.library().clone()).ok();
+    let structures: Vec<Value> = seg
+        .summary
+        .iter()
+        .map(|s| {
+            json!({
+                "name": s.name,
+                "label": s.label,
+                "voxels": s.voxels,
+                "volume_ml": s.volume_ml,
+                "mean_uncertainty_nats": if s.mean_entropy_nats.is_finite() { json!(s.mean_entropy_nats) } else { Value::Null },
+                "mean_disagreement_nats": if s.mean_disagreement_nats.is_finite() { json!(s.mean_disagreement_nats) } else { Value::Null },
+            })
+        })
+        .collect();
+    let json = json!({
+        "model": {
+            "card": card.display().to_string(),
+            "name": c.name,
+            "version": c.version,
+            "test_model": c.test_model,
+            "note": if c.test_model { "a TEST model: not validated, never for clinical use" } else { "" },
+            "sha256": c.sha256,
+            "folds_run": if options.folds.is_empty() { (0..model.folds()).collect::<Vec<_>>() } else { options.folds.clone() },
+            "mirror_axes": options.mirror_axes,
+            "mc_passes": options.mc_passes,
+            "nnunet_float16_accumulation": c.nnunet.as_ref().map(|n| n.float16_accumulation),
+        },
+        "onnx_runtime": library.map(|l| json!({"library": l.path.display().to_string(), "version": l.version, "found_by": l.how})),
+        "members": seg.members,
+        "uncertainty": {
+            "file": "uncertainty.nii.gz",
+            "measure": "predictive entropy of the members' mean probabilities (folds x mirrors x MC passes), nats; 0 where every member is certain and agrees, at most ln(classes)",
+            "max_nats": (c.output.classes.len() as f64).ln(),
+            "disagreement": "mean_disagreement_nats per structure: the members' mutual information H(mean p) - mean H(p), 0 where every member gives the same probabilities",
+        },
+        "labels": "labels.nii.gz",
+        "structures": structures,
+        "seconds": { "total": seg.total_s, "onnx_runtime": seg.timing.network_s, "network_calls": seg.timing.network_calls },
+    });
+    Ok(ModelSegmentation { seg, json })
+}
+
+/// Writes `uncertainty.nii.gz` and `segment.json` into `dir` (which exists).
+pub fn write_uncertainty(dir: &Path, m: &ModelSegmentation) -> anyhow::Result<()> {
+    let grid = m.seg.labels.grid().clone();
+    let unc = Volume::new(grid, m.seg.entropy_nats.clone()).context("uncertainty map")?;
+    coxa_io::nifti::write_volume(&unc, &dir.join("uncertainty.nii.gz"))?;
+    crate::atomic::write_new(&dir.join("segment.json"), serde_json::to_string_pretty(&m.json)?.as_bytes())?;
+    Ok(())
+}
+
+/// The card's classes as a `--label-names` table (`{"id": "name"}`), background left out.
+pub fn class_table_json(m: &ModelSegmentation) -> Value {
+    let mut t = serde_json::Map::new();
+    for s in &m.seg.summary {
+        if s.label != 0 {
+            t.insert(s.label.to_string(), json!(s.name));
+        }
+    }
+    Value::Object(t)
+}
+
+/// Runs `coxa segment`.
+pub fn cli(args: &SegmentArgs) -> anyhow::Result<()> {
+    if args.out.exists() {
+        bail!("{} already exists; coxa segment writes into a new folder and never overwrites: choose another --out", args.out.display());
+    }
+    let ct = coxa_io::open(&args.ct, &coxa_io::OpenOptions::default()).with_context(|| format!("--ct {}", args.ct.display()))?.volume;
+    let m = segment_ct(&ct, &args.model, &args.run)?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    coxa_io::nifti::write_label_map(&m.seg.labels, &args.out.join("labels.nii.gz"))?;
+    write_uncertainty(&args.out, &m)?;
+    println!("wrote {} (labels.nii.gz, uncertainty.nii.gz, segment.json)", args.out.display());
+    if m.json["model"]["test_model"].as_bool() == Some(true) {
+        println!("note: {} is a TEST model, not validated; never use its labels clinically", m.json["model"]["name"].as_str().unwrap_or("the model"));
+    }
+    for s in &m.seg.summary {
+        if s.label != 0 {
+            println!("{:28} {:10.1} ml  mean uncertainty {:.3} nats", s.name, s.volume_ml, s.mean_entropy_nats);
+        }
+    }
+    Ok(())
+}
+
+/// `coxa anatomy --ct CT --model CARD`: segments the CT with the model, then runs the anatomy
+/// stage on its labels as if they were given with `--labels` and `--label-names` (the card's
+/// class names), and writes `uncertainty.nii.gz` and `segment.json` beside `anatomy.json`.
+pub fn anatomy_with_model(source: crate::anatomy::AnatomySource, card: &Path, out: &Path, run: &ModelRunArgs) -> anyhow::Result<Value> {
+    let crate::anatomy::AnatomySource::Ct { ct, dicom, any_modality, .. } = source else {
+        bail!("--model needs --ct: a model segments a CT, not bone surfaces");
+    };
+    if out.exists() {
+        bail!("{} already exists; coxa anatomy writes into a new folder and never overwrites: choose another --out", out.display());
+    }
+    let options = coxa_io::OpenOptions::new().with_dicom(dicom.clone()).with_any_modality(any_modality);
+    let volume = coxa_io::open(&ct, &options).with_context(|| format!("--ct {}", ct.display()))?.volume;
+    let m = segment_ct(&volume, card, run)?;
+    let scratch = std::env::temp_dir().join(format!("coxa-model-labels-{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())));
+    std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    let result = (|| {
+        let labels = scratch.join("labels.nii.gz");
+        let names = scratch.join("classes.json");
+        coxa_io::nifti::write_label_map(&m.seg.labels, &labels)?;
+        std::fs::write(&names, serde_json::to_vec(&class_table_json(&m))?)?;
+        let source = crate::anatomy::AnatomySource::Ct { ct, labels: Some(labels), label_names: Some(names), dicom, any_modality };
+        crate::anatomy::run(&source, out)
+    })();
+    let _ = std::fs::remove_dir_all(&scratch);
+    let report = result?;
+    write_uncertainty(out, &m)?;
+    Ok(report)
+}

@@ -1,0 +1,124 @@
+//! `coxa segment` with an nnU-Net v2 test export (models/infer/tests/nnunet: a real nnU-Net
+//! architecture, untrained weights): the three files on the CT's grid, segment.json consistent
+//! with the label map, the labels equal to nnUNetPredictor's own on that CT; and each bad input
+//! (no runtime, weights that do not match the card, a card that is not valid, a model for another
+//! modality, an existing output) one error line with exit status 2 and nothing written.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn coxa(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_coxa"));
+    c.args(args).env("COXA_LOG", "warn");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("coxa runs")
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/infer/tests/nnunet")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("coxa-segment-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Whether ONNX Runtime is here (outside CI its absence skips with a note).
+fn runtime_ready() -> bool {
+    match coxa_infer::runtime::runtime() {
+        Ok(_) => true,
+        Err(e) => {
+            assert!(std::env::var("CI").is_err(), "ONNX Runtime is needed in CI: {e}");
+            eprintln!("note: skipping, {e}");
+            false
+        }
+    }
+}
+
+#[test]
+fn segment_writes_labels_uncertainty_and_summary_equal_to_nnunet() {
+    if !runtime_ready() {
+        return;
+    }
+    let ct_path = fixtures().join("ct.nii.gz");
+    let out = scratch("ok");
+    let o = coxa(&["segment", "--ct", s(&ct_path), "--model", s(&fixtures().join("card.toml")), "--out", s(&out), "--fold", "0", "--no-mirror", "--batch", "4"], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("TEST model"), "the test model is named as one");
+    let ct = coxa_io::open(&ct_path, &coxa_io::OpenOptions::default()).unwrap().volume;
+    let labels = coxa_io::nifti::read_label_map(&out.join("labels.nii.gz")).unwrap();
+    let unc = coxa_io::open(&out.join("uncertainty.nii.gz"), &coxa_io::OpenOptions::new().with_any_modality(true)).unwrap().volume;
+    assert!(labels.grid().same_as(ct.grid(), 1e-6) && unc.grid().same_as(ct.grid(), 1e-6), "same grid as the CT");
+    let ln3 = 3f32.ln();
+    assert!(unc.hu().iter().all(|&h| (0.0..=ln3 + 1e-5).contains(&h)), "entropy within [0, ln 3]");
+    // Labels equal nnU-Net's (fold 0, no mirroring) on >= 99.99 % of the voxels.
+    let theirs = std::fs::read(fixtures().join("fold0.labels.u8")).unwrap();
+    let agree = labels.labels().iter().zip(&theirs).filter(|(a, b)| **a == u16::from(**b)).count();
+    assert!(agree as f64 >= 0.9999 * theirs.len() as f64, "labels agree with nnU-Net on {agree} of {}", theirs.len());
+    // segment.json: every structure's voxels, volume and mean uncertainty from the written files.
+    let j: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("segment.json")).unwrap()).unwrap();
+    let voxel_ml = ct.grid().spacing_mm().iter().product::<f64>() / 1000.0;
+    for st in j["structures"].as_array().unwrap() {
+        let l = st["label"].as_u64().unwrap() as u16;
+        let (n, hsum) = labels.labels().iter().zip(unc.hu().iter()).filter(|(a, _)| **a == l).fold((0usize, 0f64), |(n, h), (_, &u)| (n + 1, h + f64::from(u)));
+        assert_eq!(st["voxels"].as_u64().unwrap() as usize, n, "{st}");
+        assert!((st["volume_ml"].as_f64().unwrap() - n as f64 * voxel_ml).abs() < 1e-9, "{st}");
+        assert!((st["mean_uncertainty_nats"].as_f64().unwrap() - hsum / n as f64).abs() < 1e-5, "{st}");
+    }
+    assert_eq!(j["model"]["test_model"], true);
+    assert_eq!(j["members"], 1);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn segment_bad_inputs_exit_2_with_one_line_and_write_nothing() {
+    if !runtime_ready() {
+        return;
+    }
+    let ct = fixtures().join("ct.nii.gz");
+    let dir = scratch("bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["card.toml", "fold_0.onnx", "fold_1.onnx"] {
+        std::fs::copy(fixtures().join(f), dir.join(f)).unwrap();
+    }
+    let card = std::fs::read_to_string(dir.join("card.toml")).unwrap();
+    std::fs::write(dir.join("mr.toml"), card.replace("modality = \"CT\"", "modality = \"MR\"")).unwrap();
+    std::fs::write(dir.join("broken.toml"), card.replace("[input]", "[inptu]")).unwrap();
+    let mut bytes = std::fs::read(dir.join("fold_1.onnx")).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(dir.join("changed_1.onnx"), &bytes).unwrap();
+    std::fs::write(dir.join("changed.toml"), card.replace("\"fold_1.onnx\"", "\"changed_1.onnx\"")).unwrap();
+    let existing = dir.join("existing");
+    std::fs::create_dir_all(&existing).unwrap();
+    // (what, card, --out, environment, what the error says)
+    type Case<'a> = (&'a str, &'a str, &'a Path, &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 5] = [
+        ("no runtime", "card.toml", &dir.join("out1"), &[("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so.1.31.1")], "ORT_DYLIB_PATH"),
+        ("weights not the card's", "changed.toml", &dir.join("out2"), &[], "SHA-256"),
+        ("card not valid", "broken.toml", &dir.join("out3"), &[], "is not valid"),
+        ("another modality", "mr.toml", &dir.join("out4"), &[], "MR images"),
+        ("existing output", "card.toml", &existing, &[], "already exists"),
+    ];
+    for (what, card, out, env, says) in cases {
+        let o = coxa(&["segment", "--ct", s(&ct), "--model", s(&dir.join(card)), "--out", s(out), "--no-mirror", "--fold", "0"], env);
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+        assert!(err.contains(says), "{what}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{what}: one line, got {err}");
+        println!("{what}: {}", err.trim());
+        if out != existing {
+            assert!(!out.exists(), "{what}: nothing written");
+        } else {
+            assert_eq!(std::fs::read_dir(out).unwrap().count(), 0, "the existing folder is untouched");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
