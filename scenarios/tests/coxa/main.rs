@@ -18,8 +18,8 @@ mod plan;
 mod radiomics;
 mod robust;
 mod run;
-mod slurm;
 mod segment;
+mod slurm;
 mod user_implants;
 #[cfg(feature = "window")]
 mod view;
