@@ -353,6 +353,11 @@ fn part10(ds: &[u8], ts: &str, sop_class: &str, sop_instance: &str) -> Result<Ve
     Ok(out)
 }
 
+/// The data set bytes of a Part 10 file (after its file meta).
+pub fn dataset_of(file: &[u8]) -> Result<&[u8]> {
+    Ok(split_part10(file)?.3)
+}
+
 /// A Part 10 file split into (SOP class, SOP instance, transfer syntax, data set bytes).
 pub(crate) fn split_part10(file: &[u8]) -> Result<(String, String, String, &[u8])> {
     let bad = |why: &str| Error::Dicom { what: "Part 10 file".into(), why: why.into() };
