@@ -75,6 +75,9 @@ pub enum Command {
     View(crate::view::ViewArgs),
     /// pyradiomics' radiomics features of an image's labels into a CSV or JSON file.
     Radiomics(crate::radiomics::RadiomicsArgs),
+    /// The hospital's PACS over DICOMweb or DIMSE: find studies, pull a CT study, push a case's
+    /// results back as DICOM (SEG, SR, PDF, secondary capture).
+    Pacs(crate::pacs::PacsArgs),
 }
 
 /// Arguments of `coxa anatomy`.
@@ -207,6 +210,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Hcf(args) => crate::hcf::cli(&args),
         Command::View(args) => crate::view::run(&args),
         Command::Radiomics(args) => crate::radiomics::cli(&args),
+        Command::Pacs(args) => crate::pacs::cli(&args),
     }
 }
 

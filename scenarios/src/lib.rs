@@ -12,6 +12,7 @@ pub mod hcf;
 pub mod landmark_check;
 pub mod manifest;
 pub mod msk_stage;
+pub mod pacs;
 pub mod pipeline;
 pub mod plan;
 pub mod radiomics;

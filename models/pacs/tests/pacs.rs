@@ -167,7 +167,8 @@ fn make_case(data: &std::path::Path, dir: &std::path::Path) -> serde_json::Value
 }
 
 fn python() -> Option<PathBuf> {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().find(|a| a.join("Cargo.lock").is_file()).unwrap();
+    let p = root.join(".venv/bin/python");
     let ok = p.is_file() && std::process::Command::new(&p).args(["-c", "import highdicom, pydicom, nibabel, PIL"]).status().is_ok_and(|s| s.success());
     if !ok {
         assert!(std::env::var("CI").is_err(), "CI: .venv with highdicom missing (scripts/setup)");

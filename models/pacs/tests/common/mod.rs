@@ -14,7 +14,9 @@ use dicom_dictionary_std::tags;
 
 /// The real data folder, or `None` (with a note) outside CI when it is missing.
 pub fn data_dir() -> Option<PathBuf> {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    // ../shared/data relative to the repository root (the folder with Cargo.lock).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().find(|a| a.join("Cargo.lock").is_file()).expect("inside the repository");
+    let d = root.join("../shared/data");
     if d.join("totalseg_dicom_uidfixed").is_dir() && d.join("totalseg/example_ct.nii.gz").is_file() {
         return Some(d);
     }
