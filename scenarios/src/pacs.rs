@@ -291,7 +291,12 @@ fn push(a: &PushArgs) -> anyhow::Result<()> {
     };
     let kinds = |k: coxa_pacs::results::Kind| objects.objects.iter().filter(|o| o.kind == k).count();
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&json!({ "study_uid": source.study_uid(), "source_series_uid": source.series_uid(), "objects": objects.objects, "notes": objects.notes, "stored": report.as_ref().map(|r| &r.1) }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({ "study_uid": source.study_uid(), "source_series_uid": source.series_uid(), "objects": objects.objects, "notes": objects.notes, "stored": report.as_ref().map(|r| &r.1) })
+            )?
+        );
         return Ok(());
     }
     use coxa_pacs::results::Kind;

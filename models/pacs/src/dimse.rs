@@ -12,8 +12,8 @@ use std::io::Write;
 
 use dicom_core::{DataElement, PrimitiveValue, Tag, VR, dicom_value};
 use dicom_dictionary_std::{tags, uids};
-use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use dicom_ul::association::client::ClientAssociationOptions;
 use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu, PresentationContextResultReason};
@@ -34,15 +34,8 @@ const NO_DATASET: u16 = 0x0101;
 
 /// Transfer syntaxes proposed for receiving (one presentation context each, so the PACS can send
 /// an instance as it is stored, without transcoding).
-const RECEIVE_SYNTAXES: [&str; 7] = [
-    uids::EXPLICIT_VR_LITTLE_ENDIAN,
-    uids::IMPLICIT_VR_LITTLE_ENDIAN,
-    uids::JPEG2000_LOSSLESS,
-    uids::JPEG2000,
-    uids::JPEG_LOSSLESS_SV1,
-    uids::RLE_LOSSLESS,
-    uids::JPEG_BASELINE8_BIT,
-];
+const RECEIVE_SYNTAXES: [&str; 7] =
+    [uids::EXPLICIT_VR_LITTLE_ENDIAN, uids::IMPLICIT_VR_LITTLE_ENDIAN, uids::JPEG2000_LOSSLESS, uids::JPEG2000, uids::JPEG_LOSSLESS_SV1, uids::RLE_LOSSLESS, uids::JPEG_BASELINE8_BIT];
 
 /// Storage SOP classes coxa accepts in a C-GET (images a planning study holds, and coxa's results).
 const RECEIVE_CLASSES: [&str; 9] = [
@@ -112,7 +105,9 @@ impl DimseClient {
         let timeout = || Error::Timeout { server: self.server(), timeout_s: self.options.timeout.as_secs(), during: during.to_string() };
         match e {
             U::Rejected { association_rj, .. } => Error::AssociationRejected { server: self.server(), why: format!("{:?}, {:?}", association_rj.result, association_rj.source) },
-            U::NoAcceptedPresentationContexts { .. } => Error::AssociationRejected { server: self.server(), why: "no presentation context accepted (the PACS supports none of the SOP classes offered)".into() },
+            U::NoAcceptedPresentationContexts { .. } => {
+                Error::AssociationRejected { server: self.server(), why: "no presentation context accepted (the PACS supports none of the SOP classes offered)".into() }
+            }
             U::Timeout { .. } => timeout(),
             _ => match io_kind {
                 Some(std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => timeout(),
@@ -131,7 +126,8 @@ impl DimseClient {
 
     /// Sends a command (and its data set, already encoded in the context's transfer syntax).
     fn send(&self, a: &mut Assoc, pc: u8, command: &[u8], data: Option<&[u8]>, during: &str) -> Result<()> {
-        a.send(&Pdu::PData { data: vec![PDataValue { presentation_context_id: pc, value_type: PDataValueType::Command, is_last: true, data: command.to_vec() }] }).map_err(|e| self.ul_error(during, &e))?;
+        a.send(&Pdu::PData { data: vec![PDataValue { presentation_context_id: pc, value_type: PDataValueType::Command, is_last: true, data: command.to_vec() }] })
+            .map_err(|e| self.ul_error(during, &e))?;
         if let Some(data) = data {
             let mut w = a.send_pdata(pc);
             w.write_all(data).map_err(|e| self.protocol(format!("{during}: sending the data set: {e}")))?;
@@ -196,7 +192,8 @@ impl DimseClient {
         let during = "C-FIND";
         let opts = self.options().with_presentation_context(uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_FIND, vec![uids::EXPLICIT_VR_LITTLE_ENDIAN, uids::IMPLICIT_VR_LITTLE_ENDIAN]);
         let mut a = self.establish(opts, during)?;
-        let (pc, ts) = accepted(&a, uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_FIND).ok_or_else(|| Error::AssociationRejected { server: self.server(), why: "C-FIND (study root) not accepted".into() })?;
+        let (pc, ts) =
+            accepted(&a, uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_FIND).ok_or_else(|| Error::AssociationRejected { server: self.server(), why: "C-FIND (study root) not accepted".into() })?;
         let id = self.message_id();
         let cmd = command(&[
             (tags::AFFECTED_SOP_CLASS_UID, VR::UI, PrimitiveValue::from(uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_FIND)),
@@ -495,7 +492,12 @@ impl Pacs for DimseClient {
                         s => {
                             let failed = rsp.element(tags::NUMBER_OF_FAILED_SUBOPERATIONS).ok().and_then(|e| e.to_int::<u32>().ok()).unwrap_or(0);
                             let _ = a.abort();
-                            return Err(Error::DimseStatus { server: self.server(), what: format!("C-GET of series {series_uid} ({failed} sub-operations failed)"), status: s, meaning: status_meaning(s).into() });
+                            return Err(Error::DimseStatus {
+                                server: self.server(),
+                                what: format!("C-GET of series {series_uid} ({failed} sub-operations failed)"),
+                                status: s,
+                                meaning: status_meaning(s).into(),
+                            });
                         }
                     }
                 }
@@ -523,8 +525,12 @@ impl Pacs for DimseClient {
             opts = opts.with_presentation_context(class.clone(), vec![ts.clone()]);
         }
         let mut a = self.establish(opts, during)?;
-        let contexts: Vec<(u8, String, String)> =
-            a.presentation_contexts().iter().filter(|p| p.reason == PresentationContextResultReason::Acceptance).map(|p| (p.id, trim_uid(&p.abstract_syntax).to_string(), trim_uid(&p.transfer_syntax).to_string())).collect();
+        let contexts: Vec<(u8, String, String)> = a
+            .presentation_contexts()
+            .iter()
+            .filter(|p| p.reason == PresentationContextResultReason::Acceptance)
+            .map(|p| (p.id, trim_uid(&p.abstract_syntax).to_string(), trim_uid(&p.transfer_syntax).to_string()))
+            .collect();
         let mut report = StoreReport { sent: files.len(), ..Default::default() };
         let mut failures = Vec::new();
         for (class, inst, ts, ds) in &parts {

@@ -327,7 +327,7 @@ fn part10(o: InMemDicomObject, what: &str) -> Result<Vec<u8>> {
 }
 
 fn even(mut b: Vec<u8>) -> Vec<u8> {
-    if b.len() % 2 == 1 {
+    if !b.len().is_multiple_of(2) {
         b.push(0);
     }
     b
@@ -376,7 +376,10 @@ struct PixelMap {
 }
 
 fn pixel_map(src: &Source, grid: &coxa_core::Grid, path: &Path) -> Result<PixelMap> {
-    let bad = |why: String| Error::Case { path: path.to_path_buf(), why: format!("{why}; the label map must lie on the source series' grid (plan the case on this series, or give --source the series it was planned on)") };
+    let bad = |why: String| Error::Case {
+        path: path.to_path_buf(),
+        why: format!("{why}; the label map must lie on the source series' grid (plan the case on this series, or give --source the series it was planned on)"),
+    };
     let to_idx = |p: Vector3<f64>| grid.lps_to_voxel(&Point3::from(p));
     let [row, col] = src.orientation;
     let integral = |v: Vector3<f64>, what: &str| -> Result<[i64; 3]> {
@@ -460,7 +463,7 @@ pub fn build_seg(src: &Source, labels_path: &Path) -> Result<Option<ResultObject
                 continue;
             }
             for on in frame {
-                if nbits % 8 == 0 {
+                if nbits.is_multiple_of(8) {
                     bits.push(0);
                 }
                 if on {
@@ -665,7 +668,10 @@ pub fn build_sr(src: &Source, plan_path: &Path) -> Result<Option<ResultObject>> 
             obj(vec![
                 el(tags::RELATIONSHIP_TYPE, VR::CS, "CONTAINS"),
                 el(tags::VALUE_TYPE, VR::CS, "IMAGE"),
-                seq(tags::REFERENCED_SOP_SEQUENCE, vec![obj(vec![el(tags::REFERENCED_SOP_CLASS_UID, VR::UI, i.sop_class.as_str()), el(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, i.sop_instance.as_str())])]),
+                seq(
+                    tags::REFERENCED_SOP_SEQUENCE,
+                    vec![obj(vec![el(tags::REFERENCED_SOP_CLASS_UID, VR::UI, i.sop_class.as_str()), el(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, i.sop_instance.as_str())])],
+                ),
             ])
         })
         .collect();
@@ -842,7 +848,8 @@ pub fn build_case(case: &Path, src: &Source) -> Result<CaseObjects> {
         },
         None => notes.push("no plan.json: no SR".into()),
     }
-    let mut pdfs: Vec<PathBuf> = std::fs::read_dir(case).map_err(io("read", case))?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("pdf"))).collect();
+    let mut pdfs: Vec<PathBuf> =
+        std::fs::read_dir(case).map_err(io("read", case))?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("pdf"))).collect();
     pdfs.sort();
     if let Some(i) = pdfs.iter().position(|p| p.file_name().is_some_and(|n| n == "report.pdf")) {
         pdfs.swap(0, i);

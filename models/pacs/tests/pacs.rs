@@ -234,7 +234,11 @@ fn push_results_into_the_study_and_read_them_back() {
     // The same content as pushed, element for element.
     let parse = |f: &[u8]| dicom_object::from_reader(&f[128..]).unwrap().into_inner();
     for o in &objects.objects {
-        let got = (1..=5).map(|i| std::fs::read(back.join(format!("{i}.dcm"))).unwrap()).map(|f| parse(&f)).find(|g| g.element(dicom_dictionary_std::tags::SOP_INSTANCE_UID).unwrap().to_str().unwrap().trim_end_matches('\0') == o.sop_instance).expect("each pushed object comes back");
+        let got = (1..=5)
+            .map(|i| std::fs::read(back.join(format!("{i}.dcm"))).unwrap())
+            .map(|f| parse(&f))
+            .find(|g| g.element(dicom_dictionary_std::tags::SOP_INSTANCE_UID).unwrap().to_str().unwrap().trim_end_matches('\0') == o.sop_instance)
+            .expect("each pushed object comes back");
         let sent = parse(&o.bytes);
         for e in sent.iter() {
             let g = got.element(e.tag()).unwrap_or_else(|_| panic!("{:?} {} missing when read back", o.kind, e.tag()));

@@ -56,7 +56,8 @@ impl Orthanc {
         let bin = orthanc_bin()?;
         let dir = tempfile::tempdir().unwrap();
         let (http_port, dicom_port) = (free_port(), free_port());
-        let plugin = ["/usr/share/orthanc/plugins/libOrthancDicomWeb.so", "/usr/lib/orthanc/libOrthancDicomWeb.so.1.7"].into_iter().find(|p| Path::new(p).exists()).expect("orthanc-dicomweb is installed");
+        let plugin =
+            ["/usr/share/orthanc/plugins/libOrthancDicomWeb.so", "/usr/lib/orthanc/libOrthancDicomWeb.so.1.7"].into_iter().find(|p| Path::new(p).exists()).expect("orthanc-dicomweb is installed");
         let config = serde_json::json!({
             "Name": "coxa-test",
             "StorageDirectory": dir.path().join("storage"),
