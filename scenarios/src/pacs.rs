@@ -251,6 +251,31 @@ fn pull(a: &PullArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A scenario case naming a study on a PACS: pulled into `dir` (or, when `dir/pacs.json` shows
+/// an earlier complete pull, taken from there) and turned into a CT case on the planning series.
+pub fn resolve_case(case: &crate::scenario::Case, server: &str, study: &str, dir: &Path) -> anyhow::Result<crate::scenario::Case> {
+    let record = dir.join("pacs.json");
+    if !record.is_file() {
+        let args = PullArgs {
+            server: ServerArgs { server: server.to_string(), timeout_s: 60, aet: "COXA".into() },
+            study: study.to_string(),
+            out: dir.to_path_buf(),
+            series: Vec::new(),
+            no_choose: false,
+            json: false,
+        };
+        pull(&args).with_context(|| format!("case {}: pulling study {study}", case.name))?;
+    }
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&record)?).with_context(|| format!("{} is not JSON", record.display()))?;
+    if v["study_uid"] != study {
+        bail!("{} holds study {} but case {} names {study}; move the folder away", record.display(), v["study_uid"], case.name);
+    }
+    let series = v["planning"]["dir"].as_str().with_context(|| format!("{} has no planning series", record.display()))?;
+    let mut out = case.clone();
+    out.input = crate::scenario::CaseInput::Ct { ct: dir.join(series), labels: None };
+    Ok(out)
+}
+
 /// The source series of a case: `--source`, else the DICOM folder named in inputs.json.
 fn source_of(case: &Path, given: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(s) = given {

@@ -103,6 +103,35 @@ fn pacs_find_pull_plan_push_end_to_end() {
     ok(&coxa(&["pacs", "push", "--server", &server.dimse(), case.to_str().unwrap()]));
     assert_eq!(server.n_instances(), before + n, "a second push must not duplicate");
 
+    // A scenario case that names the study on the PACS: pulled into the results, planned on the
+    // chosen series.
+    let scn = w("pacs.toml");
+    std::fs::write(
+        &scn,
+        format!(
+            "schema_version = 1\nname = \"from the PACS\"\noutput_dir = \"scn-results\"\n\n[[cases]]\nname = \"p1\"\npacs = {{ server = \"{}\", study = \"{}\" }}\nside = \"right\"\n\n[placement]\ncup_inclination_deg = 40\ncup_anteversion_deg = 20\nstem_anteversion_deg = 15\n",
+            server.web(),
+            study.study_uid
+        ),
+    )
+    .unwrap();
+    let out = ok(&coxa(&["run", scn.to_str().unwrap()]));
+    no_phi("coxa run on a PACS case", &out);
+    let results = w("scn-results");
+    assert!(results.join("cases/p1/case.json").is_file() && results.join("cases/p1/report.html").is_file(), "{out}");
+    let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(results.join("pacs/p1/pacs.json")).unwrap()).unwrap();
+    assert_eq!(record["planning"]["series_uid"], study.hips_uid.as_str());
+    for f in files_under(&results) {
+        if f.extension().is_some_and(|e| e == "dcm") {
+            continue; // the pulled series itself
+        }
+        no_phi(&f.display().to_string(), &String::from_utf8_lossy(&std::fs::read(&f).unwrap()));
+    }
+    // A bad server in a scenario is an error naming the line, before anything runs.
+    std::fs::write(w("bad.toml"), "schema_version = 1\n[[cases]]\nname = \"p1\"\npacs = { server = \"ftp://x\", study = \"1.2.3\" }\n").unwrap();
+    let err = fails(&coxa(&["run", w("bad.toml").to_str().unwrap()]));
+    assert!(err.contains("bad PACS address") && err.contains("line 4"), "{err}");
+
     // Faults: one line each, exit status 2, nothing written as complete.
     let err = fails(&coxa(&["pacs", "pull", "--server", &server.web(), "--study", "1.2.3.999", "--out", w("missing").to_str().unwrap()]));
     assert!(err.contains("study 1.2.3.999 is not on the PACS"), "{err}");
