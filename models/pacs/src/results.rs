@@ -32,6 +32,8 @@ use nalgebra::{Point3, Vector3};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use coxa_io::dicom::{ds, ds_multi};
+
 use crate::error::io;
 use crate::{Error, Result};
 
@@ -220,22 +222,6 @@ fn obj(elements: Vec<DataElement<InMemDicomObject>>) -> InMemDicomObject {
 /// A code sequence item.
 fn code(value: &str, scheme: &str, meaning: &str) -> InMemDicomObject {
     obj(vec![el(tags::CODE_VALUE, VR::SH, value), el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, scheme), el(tags::CODE_MEANING, VR::LO, meaning)])
-}
-
-fn ds(x: f64) -> String {
-    let x = if x == 0.0 { 0.0 } else { x };
-    for prec in (0..=10).rev() {
-        let s = format!("{x:.prec$}");
-        let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
-        if s.len() <= 16 {
-            return s;
-        }
-    }
-    format!("{x:.6e}")
-}
-
-fn ds_multi(v: &[f64]) -> String {
-    v.iter().map(|x| ds(*x)).collect::<Vec<_>>().join("\\")
 }
 
 /// When the objects are made (ContentDate, ContentTime).
