@@ -14,6 +14,7 @@ pub mod landmark_check;
 pub mod manifest;
 pub mod merge;
 pub mod msk_stage;
+pub mod pacs;
 pub mod pipeline;
 pub mod plan;
 pub mod radiomics;

@@ -14,6 +14,7 @@ mod cli;
 #[cfg(feature = "window")]
 mod consistency;
 mod corpus;
+mod pacs;
 mod plan;
 mod radiomics;
 mod robust;
