@@ -189,6 +189,7 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
             "voxels": map.counts().into_iter().filter(|(id, _)| *id != 0).map(|(id, n)| json!({"id": id, "n": n})).collect::<Vec<_>>(),
         });
     }
+    report["landmark_files"] = crate::exchange::write_landmark_markups(out, &found, &bones.meshes, &mut warnings)?;
     report["warnings"] = json!(&warnings);
     crate::atomic::write_new(&out.join("anatomy.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
     Ok(AnatomyResult { json: report, meshes: bones.meshes, landmarks: found, warnings, canals })

@@ -8,6 +8,7 @@ pub mod bone_input;
 pub mod cli;
 pub mod demo;
 pub mod estimate;
+pub mod exchange;
 pub mod hcf;
 pub mod landmark_check;
 pub mod manifest;

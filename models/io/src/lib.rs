@@ -7,6 +7,7 @@
 //! - [`nrrd`]: NRRD (`.nrrd`, `.nhdr`; raw or gzip) read, space directions/origin to LPS.
 //! - [`mesh`]: STL (binary, ASCII) and PLY surface meshes (STL welded on read), legacy VTK
 //!   PolyData and VTK XML PolyData (.vtp, ASCII arrays) read with their vertex order kept.
+//! - [`markups`]: 3D Slicer markups (`.fcsv`, `.mrk.json`) written and read, LPS.
 //! - [`open`]: one entry point that picks the reader from the path.
 //! - [`limits`]: how much memory a file may make a reader allocate ([`Limits`]), checked before
 //!   allocating.
@@ -14,6 +15,7 @@
 pub mod dicom;
 mod error;
 pub mod limits;
+pub mod markups;
 pub mod mesh;
 pub mod nifti;
 pub mod nrrd;

@@ -12,6 +12,7 @@ mod anatomy;
 mod cli;
 mod consistency;
 mod corpus;
+mod exchange;
 mod plan;
 mod radiomics;
 mod robust;

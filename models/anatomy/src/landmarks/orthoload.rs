@@ -9,9 +9,11 @@
 //! - **epicondyles**: the most medial and most lateral surface points of the distal 15 % of the
 //!   femur along the condylar line (MPC -> LPC made normal to the shaft axis), the widest points
 //!   of the distal femur where the collateral ligaments attach;
-//! - **P2**: the roof of the intercondylar notch: of the surface points in a strip 6 mm wide
-//!   midway between the condyles, behind the distal centre and facing distally (normal within
-//!   about 70 deg of distal), the most proximal one.
+//! - **P2**: the intercondylar notch where the trochlear groove meets it, seen from distal: of
+//!   the surface points in a strip 6 mm wide midway between the condyles that face distally
+//!   (normal within about 70 deg of distal), the most distal one. On the OrthoLoad patients'
+//!   hand-picked files P2 lies 4-6 % of the femur's length distal of the epicondyles and 10 %
+//!   anterior of the posterior condyles; this point does too (tests/orthoload_points.rs).
 
 use nalgebra::{Point3, Vector3};
 
@@ -24,7 +26,7 @@ pub struct OrthoLoadFemur {
     pub hjc: Point3<f64>,
     /// `P1`: the point of the neck axis nearest the shaft axis.
     pub p1: Point3<f64>,
-    /// `P2`: the roof of the intercondylar notch.
+    /// `P2`: the intercondylar notch (see the module docs).
     pub p2: Point3<f64>,
     /// Medial posterior condyle `MPC`.
     pub mpc: Point3<f64>,
@@ -66,12 +68,6 @@ pub fn orthoload_femur(femur: &FemurLandmarks, mesh: &coxa_core::Mesh) -> Option
     let along = |i: &usize| s.p[*i].coords.dot(&lateral);
     let lec = s.p[*distal.iter().max_by(|a, b| along(a).total_cmp(&along(b)))?];
     let mec = s.p[*distal.iter().min_by(|a, b| along(a).total_cmp(&along(b)))?];
-    // Posterior: normal to both, towards the posterior condyles from the distal centre.
-    let centre = distal.iter().map(|&i| s.p[i].coords).sum::<Vector3<f64>>() / distal.len() as f64;
-    let mut posterior = u.cross(&lateral);
-    if (0.5 * (mpc.coords + lpc.coords) - centre).dot(&posterior) < 0.0 {
-        posterior = -posterior;
-    }
     let mid = 0.5 * (mpc.coords + lpc.coords).dot(&lateral);
     let p2 = distal
         .iter()
