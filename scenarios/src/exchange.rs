@@ -97,3 +97,103 @@ pub fn write_landmark_markups(out: &Path, found: &PatientLandmarks, meshes: &[(S
     }
     Ok(Value::Object(files))
 }
+
+/// The OpenSim (gait2392 / Rajagopal) hip coordinates of `coxa_sim::joint`'s angles: the
+/// femur's rotation relative to the pelvis, `R_x(tilt) · R(angles)`, decomposed again in the
+/// same Grood-Suntay sequence (OpenSim's hip `CustomJoint`: flexion about the pelvis's
+/// mediolateral axis, adduction about the floating anteroposterior axis, rotation about the
+/// femur's long axis), then `hip_flexion = flexion`, `hip_adduction = -abduction`,
+/// `hip_rotation = internal rotation`; `pelvis_tilt` is the posterior tilt (OpenSim's positive
+/// sense: a rotation about the pelvis's +z (right) axis moves the ASIS up). Degrees.
+pub fn opensim_hip_coordinates_deg(angles: &coxa_sim::JointAngles, posterior_tilt_deg: f64, side: Side) -> [f64; 4] {
+    let tilt = coxa_core::Angle::from_deg(posterior_tilt_deg);
+    let relative = coxa_sim::joint::pelvis_tilt_rotation(tilt).inverse() * angles.rotation(side);
+    let a = coxa_sim::JointAngles::from_rotation(&relative, side);
+    [posterior_tilt_deg, a.flexion.deg(), -a.abduction.deg(), a.internal_rotation.deg()]
+}
+
+/// Degrees of the driven angle per second in the `.mot` files (10 deg/s).
+pub const MOT_DEG_PER_S: f64 = 10.0;
+
+/// One `.mot` per ROM motion of a `coxa rom`/report `rom` JSON: the hip coordinates (and pelvis
+/// tilt) of gait2392's names for the operated side, from neutral (the motion's start) to its
+/// limit, every degree of the driven angle plus the limit itself, at [`MOT_DEG_PER_S`].
+///
+/// # Errors
+/// A motion name coxa does not define, or a JSON without the fields.
+pub fn rom_motion_tables(rom: &Value) -> Result<Vec<coxa_sim::msk::osim::Storage>> {
+    let side = match rom["side"].as_str() {
+        Some("left") => Side::Left,
+        Some("right") => Side::Right,
+        other => anyhow::bail!("ROM JSON without side (found {other:?})"),
+    };
+    let s = if side == Side::Left { "l" } else { "r" };
+    let defs: Vec<coxa_sim::rom::Motion> = coxa_sim::rom::standard_motions().into_iter().chain(coxa_sim::rom::daily_life_motions()).collect();
+    let mut out = Vec::new();
+    for m in rom["motions"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        let name = m["name"].as_str().context("ROM motion without name")?;
+        let def = defs.iter().find(|d| d.name == name).with_context(|| format!("ROM motion {name:?} is not one coxa defines"))?;
+        let limit_deg = m["limit_deg"].as_f64().with_context(|| format!("ROM motion {name} without limit_deg"))?;
+        let tilt_deg = m["pelvic_tilt_deg"].as_f64().unwrap_or(0.0);
+        let alpha_limit = def.alpha_of(limit_deg).clamp(0.0, def.max_deg);
+        let mut alphas: Vec<f64> = (0..=alpha_limit.floor() as usize).map(|k| k as f64).collect();
+        if alpha_limit - alphas.last().copied().unwrap_or(0.0) > 1e-6 {
+            alphas.push(alpha_limit);
+        }
+        let columns = vec!["pelvis_tilt".to_string(), format!("hip_flexion_{s}"), format!("hip_adduction_{s}"), format!("hip_rotation_{s}")];
+        let mut t = coxa_sim::msk::osim::Storage::new(name, true, columns);
+        t.comments = vec![
+            format!("coxa_motion={name}"),
+            format!("coxa_limit_deg={limit_deg}"),
+            format!("coxa_contact={}", m["contact"].as_str().unwrap_or("none")),
+            format!("coxa_side={}", side.as_str()),
+            "coxa_angles=hip coordinates relative to the pelvis; pelvis_tilt = posterior tilt of the posture".into(),
+        ];
+        for a in alphas {
+            t.rows.push((a / MOT_DEG_PER_S, opensim_hip_coordinates_deg(&def.angles(a), tilt_deg, side).to_vec()));
+        }
+        out.push(t);
+    }
+    Ok(out)
+}
+
+/// The muscle forces of the report's `msk` activities as `.sto` tables (one row at time 0,
+/// one column per muscle, N), named `muscle_forces_<activity>_<native|planned>`.
+pub fn muscle_force_tables(msk: &Value) -> Vec<coxa_sim::msk::osim::Storage> {
+    let mut out = Vec::new();
+    for a in msk["activities"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        let activity = a["activity"].as_str().unwrap_or("activity");
+        for state in ["native", "planned"] {
+            let Some(forces) = a[state]["muscle_forces_n"].as_object() else { continue };
+            let (names, values): (Vec<String>, Vec<f64>) = forces.iter().filter_map(|(n, f)| f.as_f64().map(|f| (n.clone(), f))).unzip();
+            let mut t = coxa_sim::msk::osim::Storage::new(format!("muscle_forces_{activity}_{state}"), false, names);
+            t.comments = vec![format!("coxa_activity={activity}"), format!("coxa_state={state}"), "coxa_units=N (static optimisation, sum of squared activations)".into()];
+            t.rows.push((0.0, values));
+            out.push(t);
+        }
+    }
+    out
+}
+
+/// Writes the OpenSim files of a case into `dir/opensim/`: `rom_<motion>.mot` per ROM motion and
+/// `muscle_forces_<activity>_<state>.sto`; the relative paths written.
+///
+/// # Errors
+/// A table that cannot be written (an existing file, I/O).
+pub fn write_opensim(dir: &Path, report: &Value) -> Result<Vec<String>> {
+    let mut tables = if report["rom"].is_object() { rom_motion_tables(&report["rom"])? } else { Vec::new() };
+    let n_rom = tables.len();
+    tables.extend(muscle_force_tables(&report["msk"]));
+    if tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sub = dir.join("opensim");
+    std::fs::create_dir_all(&sub).with_context(|| format!("creating {}", sub.display()))?;
+    let mut written = Vec::new();
+    for (k, t) in tables.iter().enumerate() {
+        let file = if k < n_rom { format!("rom_{}.mot", t.name) } else { format!("{}.sto", t.name) };
+        t.write(&sub.join(&file))?;
+        written.push(format!("opensim/{file}"));
+    }
+    Ok(written)
+}

@@ -86,7 +86,9 @@ pub fn run(input: &MskInput, head_distance_mm: Option<f64>, frame: &PelvicFrame,
             let r = hcf::hip_contact_force(m, act, input.body_weight_n, None)?;
             let v = r.force_femur_percent_bw;
             let vector = [v.x, v.y, v.z].map(|x| (x * 10.0).round() / 10.0);
-            Ok(json!({"magnitude_percent_bw": (r.magnitude_percent_bw * 10.0).round() / 10.0, "force_femur_percent_bw": vector}))
+            // Every muscle's force (N, 0.01 N), for OpenSim's .sto (crate::exchange).
+            let forces: serde_json::Map<String, Value> = r.muscle_forces_n.iter().map(|(n, f)| (n.clone(), json!((f * 100.0).round() / 100.0))).collect();
+            Ok(json!({"magnitude_percent_bw": (r.magnitude_percent_bw * 10.0).round() / 10.0, "force_femur_percent_bw": vector, "muscle_forces_n": forces}))
         };
         activities.push(json!({"activity": name, "native": f(&scaled)?, "planned": f(&planned)?}));
     }

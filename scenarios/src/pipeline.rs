@@ -462,6 +462,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         "warnings": warnings,
     });
     write_new(&dir.join("report.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
+    let _ = crate::exchange::write_opensim(dir, &report)?;
     if scn.raw.report.html {
         progress("report");
         let html = crate::report::html(&report, dir)?;

@@ -97,3 +97,136 @@ fn anatomy_landmarks_feed_hcf() -> Result<()> {
     assert!((magnitudes[0] - magnitudes[1]).abs() < 0.1 * magnitudes[0], "{magnitudes:?}");
     Ok(())
 }
+
+/// OpenSim 4.6's reader on a `.mot`/`.sto` (scenarios/tests/peer/opensim_storage.py): labels,
+/// rows and, with a model, the femurs' rotations in ground at each row.
+fn opensim_read(python: &Path, file: &Path, model: Option<&Path>) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peer/opensim_storage.py");
+    let mut cmd = std::process::Command::new(python);
+    cmd.arg(script).arg(file);
+    if let Some(m) = model {
+        cmd.arg(m);
+    }
+    let out = cmd.output().expect("python runs");
+    assert!(out.status.success(), "OpenSim could not read {}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().last().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// The Python with OpenSim 4.6 (the venv of scripts/setup); `None` outside CI when missing.
+fn opensim_python() -> Option<std::path::PathBuf> {
+    let py = crate::common::peer_python()?;
+    let ok = std::process::Command::new(&py).args(["-c", "import opensim"]).output().is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(py);
+    }
+    assert!(!crate::common::in_ci(), "opensim is missing from {}; run scripts/setup", py.display());
+    eprintln!("note: skipping, opensim is not importable from {}", py.display());
+    None
+}
+
+/// coxa's femur rotation (femoral frame -> reference, coxa's pelvic axes: x left, y posterior,
+/// z superior) in OpenSim's axes (x anterior, y superior, z right): `M R Mᵀ`.
+fn in_opensim_axes(r: &nalgebra::Rotation3<f64>) -> nalgebra::Matrix3<f64> {
+    let m = nalgebra::Matrix3::new(0.0, -1.0, 0.0, 0.0, 0.0, 1.0, -1.0, 0.0, 0.0);
+    m * r.matrix() * m.transpose()
+}
+
+/// Checks every `.mot` of `rom` (a report's `rom` JSON) in OpenSim: the coordinates read back,
+/// and gait2392's femur, moved by them (pelvis tilted), turned exactly as coxa's femur is in the
+/// standing body's frame at that row; the last row is the motion's limit.
+fn check_mot_files(python: &Path, model: &Path, dir: &Path, rom: &serde_json::Value) {
+    let side = if rom["side"] == "left" { coxa_core::Side::Left } else { coxa_core::Side::Right };
+    let femur = if side == coxa_core::Side::Left { "femur_l" } else { "femur_r" };
+    let defs: Vec<coxa_sim::Motion> = coxa_sim::rom::standard_motions().into_iter().chain(coxa_sim::rom::daily_life_motions()).collect();
+    let motions = rom["motions"].as_array().unwrap();
+    assert!(motions.len() >= 8);
+    let mut worst: f64 = 0.0;
+    for m in motions {
+        let name = m["name"].as_str().unwrap();
+        let def = defs.iter().find(|d| d.name == name).unwrap();
+        let read = opensim_read(python, &dir.join(format!("rom_{name}.mot")), Some(model));
+        let s = if side == coxa_core::Side::Left { "l" } else { "r" };
+        assert_eq!(read["labels"], serde_json::json!(["pelvis_tilt", format!("hip_flexion_{s}"), format!("hip_adduction_{s}"), format!("hip_rotation_{s}")]), "{name}");
+        assert_eq!(read["in_degrees"], true);
+        let times: Vec<f64> = read["times"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let rots = read["femur_rotation_in_ground"][femur].as_array().unwrap();
+        assert_eq!(rots.len(), times.len());
+        for (t, r) in times.iter().zip(rots) {
+            let alpha = t * coxa_scenarios::exchange::MOT_DEG_PER_S;
+            let ours = in_opensim_axes(&def.angles(alpha).rotation(side));
+            let theirs: Vec<f64> = r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+            let theirs = nalgebra::Matrix3::from_row_slice(&theirs);
+            worst = worst.max((ours - theirs).abs().max());
+        }
+        let last = def.driven_deg(times.last().unwrap() * coxa_scenarios::exchange::MOT_DEG_PER_S);
+        assert!((last - m["limit_deg"].as_f64().unwrap()).abs() < 1e-6, "{name}: last row at {last}, limit {}", m["limit_deg"]);
+    }
+    // The written angles have 10 decimals: the rotations agree to far better than 1e-8.
+    assert!(worst < 1e-8, "OpenSim's femur differs from coxa's by {worst:e}");
+}
+
+/// The ROM motions of a planned case as OpenSim motions (`opensim/rom_*.mot`), opened with
+/// OpenSim 4.6 and played on gait2392: its femur turns exactly as coxa's does, for both sides.
+#[test]
+fn rom_motions_open_in_opensim() -> Result<()> {
+    let (Some(python), Some(model)) = (opensim_python(), shared_data("opensim/gait2392_thelen2003muscle.osim")) else { return Ok(()) };
+    let case = crate::cases::demo_phantom();
+    let report = crate::cases::read_json(&case.join("report.json"));
+    check_mot_files(&python, &model, &case.join("opensim"), &report["rom"]);
+    // The other side, with the phantom's limits, written by the library.
+    let mut left = report["rom"].clone();
+    left["side"] = serde_json::json!("left");
+    let tmp = tempfile::tempdir()?;
+    for t in coxa_scenarios::exchange::rom_motion_tables(&left)? {
+        t.write(&tmp.path().join(format!("rom_{}.mot", t.name)))?;
+    }
+    check_mot_files(&python, &model, tmp.path(), &left);
+    Ok(())
+}
+
+/// `coxa hcf --forces-sto`: the muscle forces of the static optimisation as an OpenSim `.sto`,
+/// read by OpenSim 4.6 with the forces `--json` reports.
+#[test]
+fn muscle_forces_open_in_opensim() -> Result<()> {
+    let (Some(python), Some(model), Some(lm)) = (opensim_python(), shared_data("opensim/gait2392_thelen2003muscle.osim"), shared_data("orthoload/Landmarks")) else { return Ok(()) };
+    let tmp = tempfile::tempdir()?;
+    let sto = tmp.path().join("forces.sto");
+    let (p, f) = (lm.join("H2R_PelvisLandmarks.fcsv"), lm.join("H2R_FemurLandmarks.fcsv"));
+    let args = [
+        "hcf",
+        "--pelvis-landmarks",
+        p.to_str().unwrap(),
+        "--femur-landmarks",
+        f.to_str().unwrap(),
+        "--side",
+        "R",
+        "--body-weight-n",
+        "767",
+        "--activity",
+        "one-leg-stance",
+        "--model",
+        model.to_str().unwrap(),
+        "--json",
+        "--forces-sto",
+        sto.to_str().unwrap(),
+    ];
+    let hcf = json_of(&coxa(&args));
+    let read = opensim_read(&python, &sto, None);
+    let labels: Vec<&str> = read["labels"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let values: Vec<f64> = read["rows"][0].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert_eq!(read["times"], serde_json::json!([0.0]));
+    assert!(labels.len() >= 40, "every muscle of the model's leg: {labels:?}");
+    let listed = hcf["muscle_forces_n"].as_array().unwrap();
+    assert!(listed.len() >= 5);
+    for m in listed {
+        let name = m["muscle"].as_str().unwrap();
+        let k = labels.iter().position(|l| *l == name).unwrap_or_else(|| panic!("{name} missing from the .sto"));
+        let want = m["force_n"].as_f64().unwrap();
+        assert!((values[k] - want).abs() <= 1e-6 * want.abs().max(1.0), "{name}: .sto {} vs JSON {want}", values[k]);
+    }
+    // Never over an existing file.
+    let again = coxa(&args);
+    assert_eq!(again.status.code(), Some(2), "{}", String::from_utf8_lossy(&again.stderr));
+    Ok(())
+}
