@@ -8,6 +8,9 @@
 //!   femur), `ACC_*` (acetabulum centres), `ASIS_*`, `PT_*` (pubic tubercles). Femur: `HJC`,
 //!   `P1`, `P2`, `MPC`, `LPC`, `MEC`, `LEC` (the OrthoLoad points, when the knee is imaged;
 //!   `coxa_anatomy::landmarks::orthoload_femur`), `GT`, `LT`, each with the side's suffix.
+//! - `labels.seg.nrrd` (the label map as a Slicer segmentation: named, coloured segments) and
+//!   `labels.ctbl` (Slicer colour table for `labels.nii.gz`).
+//! - `opensim/rom_<motion>.mot` and `opensim/muscle_forces_<activity>_<state>.sto` of a case.
 
 use std::path::Path;
 
@@ -28,7 +31,8 @@ fn point(label: String, description: &str, p: Point3<f64>) -> ControlPoint {
 }
 
 /// The landmark sets by file stem: `pelvis`, `femur_left`, `femur_right` (those found).
-pub fn landmark_sets(found: &PatientLandmarks, meshes: &[(String, Mesh)], warnings: &mut Vec<String>) -> Vec<(String, Vec<ControlPoint>)> {
+/// What could not be written goes to `notes` (a femur without its knee).
+pub fn landmark_sets(found: &PatientLandmarks, meshes: &[(String, Mesh)], notes: &mut Vec<String>) -> Vec<(String, Vec<ControlPoint>)> {
     let mut sets = Vec::new();
     let mut pelvis = Vec::new();
     for side in [Side::Left, Side::Right] {
@@ -69,7 +73,7 @@ pub fn landmark_sets(found: &PatientLandmarks, meshes: &[(String, Mesh)], warnin
                 pts.extend(o.labelled().iter().zip(what).map(|((l, p), w)| point(format!("{l}{s}"), w, *p)));
             }
             None => {
-                warnings.push(format!("{name}: the knee is not imaged (no condyles), so landmarks/{name}.fcsv has no P2, condyles or epicondyles and cannot feed coxa hcf"));
+                notes.push(format!("{name}: the knee is not imaged (no condyles), so landmarks/{name}.fcsv has no P2, condyles or epicondyles and cannot feed coxa hcf"));
                 pts.push(point(format!("HJC{s}"), "hip joint centre: femoral head sphere centre", f.head_centre.lps_mm));
             }
         }
@@ -81,9 +85,10 @@ pub fn landmark_sets(found: &PatientLandmarks, meshes: &[(String, Mesh)], warnin
 }
 
 /// Writes the landmark sets into `out/landmarks/` as `.fcsv` and `.mrk.json`; the JSON listing
-/// the files (for anatomy.json's `landmark_files`).
-pub fn write_landmark_markups(out: &Path, found: &PatientLandmarks, meshes: &[(String, Mesh)], warnings: &mut Vec<String>) -> Result<Value> {
-    let sets = landmark_sets(found, meshes, warnings);
+/// the files (for anatomy.json's `landmark_files`), with `notes` on what is missing.
+pub fn write_landmark_markups(out: &Path, found: &PatientLandmarks, meshes: &[(String, Mesh)]) -> Result<Value> {
+    let mut notes = Vec::new();
+    let sets = landmark_sets(found, meshes, &mut notes);
     if sets.is_empty() {
         return Ok(json!({}));
     }
@@ -95,7 +100,18 @@ pub fn write_landmark_markups(out: &Path, found: &PatientLandmarks, meshes: &[(S
         write_mrk_json(pts, &dir.join(format!("{name}.mrk.json")))?;
         let _ = files.insert(name.clone(), json!({"fcsv": format!("landmarks/{name}.fcsv"), "mrk_json": format!("landmarks/{name}.mrk.json"), "labels": pts.iter().map(|p| p.label.clone()).collect::<Vec<_>>()}));
     }
+    let _ = files.insert("notes".into(), json!(notes));
     Ok(Value::Object(files))
+}
+
+/// Writes `labels.seg.nrrd` and `labels.ctbl` of `map` into `out`; their names (JSON).
+///
+/// # Errors
+/// A file that exists or cannot be written.
+pub fn write_label_files(out: &Path, map: &coxa_core::LabelMap) -> Result<Value> {
+    coxa_io::nrrd::write_label_map(map, &out.join("labels.seg.nrrd"), coxa_io::colour_table::colour_of)?;
+    coxa_io::colour_table::write_colour_table(map.classes(), &out.join("labels.ctbl"))?;
+    Ok(json!({"segmentation": "labels.seg.nrrd", "colour_table": "labels.ctbl"}))
 }
 
 /// The OpenSim (gait2392 / Rajagopal) hip coordinates of `coxa_sim::joint`'s angles: the

@@ -13,6 +13,7 @@ pub mod hcf;
 pub mod landmark_check;
 pub mod manifest;
 pub mod msk_stage;
+pub mod pdf_report;
 pub mod pipeline;
 pub mod plan;
 pub mod radiomics;

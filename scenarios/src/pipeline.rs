@@ -467,6 +467,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         progress("report");
         let html = crate::report::html(&report, dir)?;
         write_new(&dir.join("report.html"), html.as_bytes())?;
+        write_new(&dir.join("report.pdf"), &crate::pdf_report::pdf_from_html(&html).context("the PDF report")?)?;
     }
     Ok(json!({
         "case": case.name,

@@ -230,3 +230,88 @@ fn muscle_forces_open_in_opensim() -> Result<()> {
     assert_eq!(again.status.code(), Some(2), "{}", String::from_utf8_lossy(&again.stderr));
     Ok(())
 }
+
+/// NRRD out and in on the real CT: `coxa anatomy --labels` writes `labels.seg.nrrd` (a 3D
+/// Slicer segmentation) and `labels.ctbl`; SimpleITK reads the segmentation with the grid and
+/// voxels of `labels.nii.gz`, pynrrd reads its segment names and label values; the CT written
+/// as NRRD by coxa_io reads in SimpleITK voxel for voxel; and `coxa anatomy` from the NRRD CT and
+/// the `.seg.nrrd` finds the same femoral heads as from the NIfTI files.
+#[test]
+fn nrrd_and_slicer_segmentation_open_in_simpleitk_and_pynrrd() -> Result<()> {
+    let (Some(python), Some(ct), Some(seg)) = (crate::common::peer_python(), shared_data("totalseg/example_ct.nii.gz"), shared_data("totalseg/example_seg_fast_force_split.nii.gz")) else {
+        return Ok(());
+    };
+    let tmp = tempfile::tempdir()?;
+    let a = tmp.path().join("A");
+    let first = json_of(&coxa(&["anatomy", "--ct", ct.to_str().unwrap(), "--labels", seg.to_str().unwrap(), "--out", a.to_str().unwrap(), "--json"]));
+    let nii = crate::common::sitk_read(&python, &a.join("labels.nii.gz"), false)?;
+    let segn = crate::common::sitk_read(&python, &a.join("labels.seg.nrrd"), false)?;
+    assert_eq!((nii.size, nii.spacing_mm, nii.origin_lps_mm, nii.direction), (segn.size, segn.spacing_mm, segn.origin_lps_mm, segn.direction));
+    assert_eq!(nii.voxels, segn.voxels, "labels.seg.nrrd holds labels.nii.gz's labels");
+    // pynrrd: the segments, one per class present, named as anatomy.json names them.
+    let script = "import json, sys, nrrd\nh = nrrd.read_header(sys.argv[1])\n\
+        segs = {h[f'Segment{n}_Name']: int(h[f'Segment{n}_LabelValue']) for n in range(1000) if f'Segment{n}_Name' in h}\n\
+        print(json.dumps({'space': h['space'], 'segments': segs, 'type': h['type']}))";
+    let out = std::process::Command::new(&python).args(["-c", script]).arg(a.join("labels.seg.nrrd")).output()?;
+    assert!(out.status.success(), "pynrrd: {}", String::from_utf8_lossy(&out.stderr));
+    let h: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(h["space"], "left-posterior-superior");
+    let present: Vec<u64> = first["labels"]["voxels"].as_array().unwrap().iter().map(|v| v["id"].as_u64().unwrap()).collect();
+    let names: std::collections::BTreeMap<u64, String> = first["labels"]["classes"].as_array().unwrap().iter().map(|c| (c["id"].as_u64().unwrap(), c["name"].as_str().unwrap().to_string())).collect();
+    assert_eq!(h["segments"].as_object().unwrap().len(), present.len());
+    for id in &present {
+        assert_eq!(h["segments"][&names[id]], serde_json::json!(id), "segment {}", names[id]);
+    }
+    // The colour table: background and one line per class.
+    let ctbl = std::fs::read_to_string(a.join("labels.ctbl"))?;
+    assert!(ctbl.lines().any(|l| l.starts_with("0 background")));
+    for (id, name) in &names {
+        assert!(ctbl.lines().any(|l| l.starts_with(&format!("{id} {name} "))), "{id} {name} in labels.ctbl");
+    }
+    // The CT as NRRD (coxa_io::nrrd::write_volume), read by SimpleITK voxel for voxel.
+    let volume = coxa_io::nifti::read_volume(&ct)?;
+    let ct_nrrd = tmp.path().join("ct.nrrd");
+    coxa_io::nrrd::write_volume(&volume, &ct_nrrd)?;
+    let theirs = crate::common::sitk_read(&python, &ct_nrrd, false)?;
+    crate::common::assert_grid_matches(volume.grid(), &theirs, 1e-9);
+    crate::common::assert_voxels_equal(volume.hu().iter().map(|v| f64::from(*v)), &theirs);
+    assert!(coxa_io::nrrd::write_volume(&volume, &ct_nrrd).is_err(), "never overwrites");
+    // NRRD in: the same anatomy from the NRRD CT and the Slicer segmentation.
+    let b = tmp.path().join("B");
+    let second = json_of(&coxa(&["anatomy", "--ct", ct_nrrd.to_str().unwrap(), "--labels", a.join("labels.seg.nrrd").to_str().unwrap(), "--out", b.to_str().unwrap(), "--json"]));
+    assert_eq!(first["femoral_heads"], second["femoral_heads"]);
+    assert_eq!(first["acetabula"], second["acetabula"]);
+    Ok(())
+}
+
+/// The PDF report beside the HTML one: read by poppler's pdftotext and pypdf (the reference
+/// readers), its text holds
+/// every number of the HTML report's text and no other (page footers aside), and every table
+/// lies whole on one page.
+#[test]
+fn pdf_report_has_the_html_numbers_and_whole_tables() -> Result<()> {
+    let Some(python) = crate::common::peer_python() else { return Ok(()) };
+    let ok = std::process::Command::new(&python).args(["-c", "import pypdf"]).output().is_ok_and(|o| o.status.success())
+        && std::process::Command::new("pdftotext").arg("-v").output().is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(!crate::common::in_ci(), "pypdf or pdftotext (poppler-utils) is missing; run scripts/setup");
+        eprintln!("note: skipping, pypdf or pdftotext is not installed (scripts/setup)");
+        return Ok(());
+    }
+    let case = crate::cases::demo_phantom();
+    let pdf = case.join("report.pdf");
+    assert!(std::fs::read(&pdf)?.starts_with(b"%PDF-"));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peer/pdf_text.py");
+    let out = std::process::Command::new(&python).arg(script).arg(&pdf).arg(case.join("report.html")).output()?;
+    assert!(out.status.success(), "pdftotext/pypdf: {}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    eprintln!("report.pdf: {} pages, {} numbers (HTML {})", r["pages"], r["pdf_count"], r["html_count"]);
+    assert!(r["html_count"].as_u64().unwrap() > 200, "{r}");
+    assert_eq!(r["missing_from_pdf"], serde_json::json!([]), "numbers of the HTML not in the PDF");
+    assert_eq!(r["extra_in_pdf"], serde_json::json!([]), "numbers in the PDF not in the HTML");
+    for (k, t) in r["tables"].as_array().unwrap().iter().enumerate() {
+        assert!(!t["pages_with_all"].as_array().unwrap().is_empty(), "table {k} is split across pages: {t}");
+    }
+    assert!(r["title"].as_str().unwrap_or_default().contains("phantom"), "{r}");
+    Ok(())
+}
