@@ -1175,7 +1175,7 @@ mod tests {
     #[test]
     fn a_table_that_fits_a_page_is_never_split() {
         // Filler pushes the cursor near the bottom; the table then starts on page 2, whole.
-        let filler: String = (0..60).map(|k| format!("<p>line {k}</p>")).collect();
+        let filler: String = (0..48).map(|k| format!("<p>line {k}</p>")).collect();
         let rows: String = (0..12).map(|k| format!("<tr><td>row {k}</td><td>{k}</td></tr>")).collect();
         let html = format!("<html><body>{filler}<table><tr><th>a</th><th>b</th></tr>{rows}</table></body></html>");
         let (_, b) = blocks(&html).unwrap();
@@ -1184,6 +1184,7 @@ mod tests {
             match x {
                 Block::Table(r) => {
                     let before = w.pages.len();
+                    assert_eq!(before, 1, "the filler fills most of page 1");
                     draw_table(&mut w, r);
                     assert_eq!(w.pages.len(), before + 1, "the table moved to a new page");
                 }
