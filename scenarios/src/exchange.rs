@@ -98,7 +98,10 @@ pub fn write_landmark_markups(out: &Path, found: &PatientLandmarks, meshes: &[(S
     for (name, pts) in &sets {
         write_fcsv(pts, &dir.join(format!("{name}.fcsv")))?;
         write_mrk_json(pts, &dir.join(format!("{name}.mrk.json")))?;
-        let _ = files.insert(name.clone(), json!({"fcsv": format!("landmarks/{name}.fcsv"), "mrk_json": format!("landmarks/{name}.mrk.json"), "labels": pts.iter().map(|p| p.label.clone()).collect::<Vec<_>>()}));
+        let _ = files.insert(
+            name.clone(),
+            json!({"fcsv": format!("landmarks/{name}.fcsv"), "mrk_json": format!("landmarks/{name}.mrk.json"), "labels": pts.iter().map(|p| p.label.clone()).collect::<Vec<_>>()}),
+        );
     }
     let _ = files.insert("notes".into(), json!(notes));
     Ok(Value::Object(files))

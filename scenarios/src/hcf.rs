@@ -162,7 +162,16 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
     if let Some(path) = &args.forces_sto {
         let (names, values): (Vec<String>, Vec<f64>) = r.muscle_forces_n.iter().cloned().unzip();
         let mut t = coxa_sim::msk::osim::Storage::new("muscle_forces", false, names);
-        t.comments = vec![format!("coxa_activity={}", match activity { Activity::OneLegStance => "one-leg-stance", Activity::Walking => "walking" }), "coxa_units=N".into()];
+        t.comments = vec![
+            format!(
+                "coxa_activity={}",
+                match activity {
+                    Activity::OneLegStance => "one-leg-stance",
+                    Activity::Walking => "walking",
+                }
+            ),
+            "coxa_units=N".into(),
+        ];
         t.rows.push((0.0, values));
         t.write(path)?;
     }

@@ -362,8 +362,15 @@ fn blocks(html: &str) -> Result<(String, Vec<Block>)> {
                                         width,
                                     }),
                                     "polyline" | "polygon" | "path" => {
-                                        let (points, closed) = if el == "path" { path_points(b.get("d").map(String::as_str).unwrap_or("")) } else { path_points(b.get("points").map(String::as_str).unwrap_or("")) };
-                                        items.push(SvgItem::Line { points, closed: closed || el == "polygon", fill: svg_paint(b, "fill", Some([0.0; 3])), stroke: svg_paint(b, "stroke", None), width });
+                                        let (points, closed) =
+                                            if el == "path" { path_points(b.get("d").map(String::as_str).unwrap_or("")) } else { path_points(b.get("points").map(String::as_str).unwrap_or("")) };
+                                        items.push(SvgItem::Line {
+                                            points,
+                                            closed: closed || el == "polygon",
+                                            fill: svg_paint(b, "fill", Some([0.0; 3])),
+                                            stroke: svg_paint(b, "stroke", None),
+                                            width,
+                                        });
                                     }
                                     "circle" => items.push(SvgItem::Circle {
                                         cx: attr_f(b, "cx"),
@@ -517,13 +524,13 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 /// Helvetica and Helvetica-Bold advance widths of ASCII 32..=126.
 const HELVETICA: [u16; 95] = [
     278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556, 1015, 667, 667, 722, 722, 667, 611,
-    778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556, 333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556,
-    556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
+    778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556, 333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833,
+    556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
 ];
 const HELVETICA_BOLD: [u16; 95] = [
     278, 333, 474, 556, 556, 889, 722, 238, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 333, 333, 584, 584, 584, 611, 975, 722, 722, 722, 722, 667, 611,
-    778, 722, 278, 556, 722, 611, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 333, 278, 333, 584, 556, 333, 556, 611, 556, 611, 556, 333, 611, 611, 278, 278, 556, 278, 889, 611,
-    611, 611, 611, 389, 556, 333, 611, 556, 778, 556, 556, 500, 389, 280, 389, 584,
+    778, 722, 278, 556, 722, 611, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 333, 278, 333, 584, 556, 333, 556, 611, 556, 611, 556, 333, 611, 611, 278, 278, 556, 278, 889,
+    611, 611, 611, 611, 389, 556, 333, 611, 556, 778, 556, 556, 500, 389, 280, 389, 584,
 ];
 
 /// A character in WinAnsi (bytes) with its width in 1/1000 em; characters WinAnsi lacks are
@@ -962,11 +969,7 @@ fn draw_pictures(w: &mut Writer, pics: &[Picture]) -> Result<()> {
             let index = w.images.len() + decoded.len();
             decoded.push(decode_png(&p.png, format!("Im{}", index + 1))?);
         }
-        let heights: Vec<f32> = decoded
-            .iter()
-            .zip(row)
-            .map(|(im, p)| cell_w * im.height as f32 / im.width.max(1) as f32 + 4.0 + lines_height(wrap(&p.caption, cell_w, 8.0).len(), 8.0))
-            .collect();
+        let heights: Vec<f32> = decoded.iter().zip(row).map(|(im, p)| cell_w * im.height as f32 / im.width.max(1) as f32 + 4.0 + lines_height(wrap(&p.caption, cell_w, 8.0).len(), 8.0)).collect();
         let row_h = heights.iter().copied().fold(0.0, f32::max) + 8.0;
         w.ensure(row_h);
         let top = w.y - 4.0;

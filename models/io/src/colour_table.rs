@@ -78,7 +78,10 @@ mod tests {
         write_colour_table(&c, &p).unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
         let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
-        assert_eq!(lines, ["0 background 0 0 0 0", "77 hip_left 227 218 180 255", "78 hip_right 207 198 160 255", &format!("999 other_thing {} 255", colour_of(999, "x").map(|v| v.to_string()).join(" "))]);
+        assert_eq!(
+            lines,
+            ["0 background 0 0 0 0", "77 hip_left 227 218 180 255", "78 hip_right 207 198 160 255", &format!("999 other_thing {} 255", colour_of(999, "x").map(|v| v.to_string()).join(" "))]
+        );
         assert!(write_colour_table(&c, &p).is_err(), "never overwrites");
     }
 }

@@ -175,7 +175,8 @@ mod tests {
             let p = tmp.path().join(name);
             if name.ends_with("fcsv") { write_fcsv(&pts, &p) } else { write_mrk_json(&pts, &p) }.unwrap();
             let back = read_markups(&p).unwrap();
-            let expect: Vec<ControlPoint> = pts.iter().map(|c| ControlPoint { description: if name.ends_with("fcsv") { c.description.replace(',', ";") } else { c.description.clone() }, ..c.clone() }).collect();
+            let expect: Vec<ControlPoint> =
+                pts.iter().map(|c| ControlPoint { description: if name.ends_with("fcsv") { c.description.replace(',', ";") } else { c.description.clone() }, ..c.clone() }).collect();
             assert_eq!(back, expect, "{name}");
             assert!(matches!(write_fcsv(&pts, &p), Err(Error::WouldOverwrite { .. })));
         }

@@ -83,11 +83,10 @@ impl Storage {
     /// [`OsimError::Exists`], [`OsimError::Io`], and those of [`Storage::to_text`].
     pub fn write(&self, path: &Path) -> Result<()> {
         let text = self.to_text(path)?;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .map_err(|source| if source.kind() == std::io::ErrorKind::AlreadyExists { OsimError::Exists { file: path.to_path_buf() } } else { OsimError::Io { file: path.to_path_buf(), source } })?;
+        let mut f =
+            std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|source| {
+                if source.kind() == std::io::ErrorKind::AlreadyExists { OsimError::Exists { file: path.to_path_buf() } } else { OsimError::Io { file: path.to_path_buf(), source } }
+            })?;
         f.write_all(text.as_bytes()).map_err(|source| {
             let _ = std::fs::remove_file(path);
             OsimError::Io { file: path.to_path_buf(), source }

@@ -69,11 +69,8 @@ pub fn orthoload_femur(femur: &FemurLandmarks, mesh: &coxa_core::Mesh) -> Option
     let lec = s.p[*distal.iter().max_by(|a, b| along(a).total_cmp(&along(b)))?];
     let mec = s.p[*distal.iter().min_by(|a, b| along(a).total_cmp(&along(b)))?];
     let mid = 0.5 * (mpc.coords + lpc.coords).dot(&lateral);
-    let p2 = distal
-        .iter()
-        .filter(|&&i| (s.p[i].coords.dot(&lateral) - mid).abs() < NOTCH_HALF_WIDTH_MM && s.n[i].dot(&-u) > 0.35)
-        .min_by(|a, b| t(&s.p[**a]).total_cmp(&t(&s.p[**b])))
-        .map(|&i| s.p[i])?;
+    let p2 =
+        distal.iter().filter(|&&i| (s.p[i].coords.dot(&lateral) - mid).abs() < NOTCH_HALF_WIDTH_MM && s.n[i].dot(&-u) > 0.35).min_by(|a, b| t(&s.p[**a]).total_cmp(&t(&s.p[**b]))).map(|&i| s.p[i])?;
     Some(OrthoLoadFemur { hjc: femur.head_centre.lps_mm, p1, p2, mpc, lpc, mec, lec })
 }
 
