@@ -336,6 +336,7 @@ pub fn inspect_report(loaded: &Loaded, show_phi: bool) -> serde_json::Value {
     let (format, series) = match &loaded.source {
         SourceKind::Dicom(s) => ("dicom", serde_json::to_value(s).unwrap_or_default()),
         SourceKind::Nifti => ("nifti", serde_json::Value::Null),
+        SourceKind::Nrrd => ("nrrd", serde_json::Value::Null),
         _ => ("unknown", serde_json::Value::Null),
     };
     let mut report = json!({

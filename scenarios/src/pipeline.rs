@@ -469,10 +469,12 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         warnings,
     };
     write_new(&dir.join("report.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
+    let _ = crate::exchange::write_opensim(dir, &report)?;
     if scn.raw.report.html {
         progress("report");
         let html = crate::report::html(&report, dir)?;
         write_new(&dir.join("report.html"), html.as_bytes())?;
+        write_new(&dir.join("report.pdf"), &crate::pdf_report::pdf_from_html(&html).context("the PDF report")?)?;
     }
     Ok(json!({
         "case": case.name,

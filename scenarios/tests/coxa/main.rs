@@ -15,6 +15,7 @@ mod cli;
 mod consistency;
 mod corpus;
 mod pacs;
+mod exchange;
 mod plan;
 mod radiomics;
 mod robust;
