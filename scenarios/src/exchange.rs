@@ -19,7 +19,8 @@ use nalgebra::Point3;
 use serde_json::{Value, json};
 
 use coxa_anatomy::landmarks::{PatientLandmarks, orthoload_femur};
-use coxa_core::{Mesh, Side};
+use coxa_core::report::MskRecord;
+use coxa_core::{CaseReport, Mesh, RomRecord, Side};
 use coxa_io::markups::{ControlPoint, write_fcsv, write_mrk_json};
 
 fn suffix(side: Side) -> &'static str {
@@ -140,20 +141,16 @@ pub const MOT_DEG_PER_S: f64 = 10.0;
 ///
 /// # Errors
 /// A motion name coxa does not define, or a JSON without the fields.
-pub fn rom_motion_tables(rom: &Value) -> Result<Vec<coxa_sim::msk::osim::Storage>> {
-    let side = match rom["side"].as_str() {
-        Some("left") => Side::Left,
-        Some("right") => Side::Right,
-        other => anyhow::bail!("ROM JSON without side (found {other:?})"),
-    };
+pub fn rom_motion_tables(rom: &RomRecord) -> Result<Vec<coxa_sim::msk::osim::Storage>> {
+    let side = rom.side;
     let s = if side == Side::Left { "l" } else { "r" };
     let defs: Vec<coxa_sim::rom::Motion> = coxa_sim::rom::standard_motions().into_iter().chain(coxa_sim::rom::daily_life_motions()).collect();
     let mut out = Vec::new();
-    for m in rom["motions"].as_array().map(Vec::as_slice).unwrap_or_default() {
-        let name = m["name"].as_str().context("ROM motion without name")?;
+    for m in &rom.motions {
+        let name = m.name.as_str();
         let def = defs.iter().find(|d| d.name == name).with_context(|| format!("ROM motion {name:?} is not one coxa defines"))?;
-        let limit_deg = m["limit_deg"].as_f64().with_context(|| format!("ROM motion {name} without limit_deg"))?;
-        let tilt_deg = m["pelvic_tilt_deg"].as_f64().unwrap_or(0.0);
+        let limit_deg = m.limit_deg;
+        let tilt_deg = m.pelvic_tilt_deg;
         let alpha_limit = def.alpha_of(limit_deg).clamp(0.0, def.max_deg);
         let mut alphas: Vec<f64> = (0..=alpha_limit.floor() as usize).map(|k| k as f64).collect();
         if alpha_limit - alphas.last().copied().unwrap_or(0.0) > 1e-6 {
@@ -164,7 +161,7 @@ pub fn rom_motion_tables(rom: &Value) -> Result<Vec<coxa_sim::msk::osim::Storage
         t.comments = vec![
             format!("coxa_motion={name}"),
             format!("coxa_limit_deg={limit_deg}"),
-            format!("coxa_contact={}", m["contact"].as_str().unwrap_or("none")),
+            format!("coxa_contact={}", m.contact),
             format!("coxa_side={}", side.as_str()),
             "coxa_angles=hip coordinates relative to the pelvis; pelvis_tilt = posterior tilt of the posture".into(),
         ];
@@ -178,13 +175,15 @@ pub fn rom_motion_tables(rom: &Value) -> Result<Vec<coxa_sim::msk::osim::Storage
 
 /// The muscle forces of the report's `msk` activities as `.sto` tables (one row at time 0,
 /// one column per muscle, N), named `muscle_forces_<activity>_<native|planned>`.
-pub fn muscle_force_tables(msk: &Value) -> Vec<coxa_sim::msk::osim::Storage> {
+pub fn muscle_force_tables(msk: &MskRecord) -> Vec<coxa_sim::msk::osim::Storage> {
     let mut out = Vec::new();
-    for a in msk["activities"].as_array().map(Vec::as_slice).unwrap_or_default() {
-        let activity = a["activity"].as_str().unwrap_or("activity");
-        for state in ["native", "planned"] {
-            let Some(forces) = a[state]["muscle_forces_n"].as_object() else { continue };
-            let (names, values): (Vec<String>, Vec<f64>) = forces.iter().filter_map(|(n, f)| f.as_f64().map(|f| (n.clone(), f))).unzip();
+    for a in &msk.activities {
+        let activity = &a.activity;
+        for (state, load) in [("native", &a.native), ("planned", &a.planned)] {
+            if load.muscle_forces_n.is_empty() {
+                continue;
+            }
+            let (names, values): (Vec<String>, Vec<f64>) = load.muscle_forces_n.iter().map(|(n, f)| (n.clone(), *f)).unzip();
             let mut t = coxa_sim::msk::osim::Storage::new(format!("muscle_forces_{activity}_{state}"), false, names);
             t.comments = vec![format!("coxa_activity={activity}"), format!("coxa_state={state}"), "coxa_units=N (static optimisation, sum of squared activations)".into()];
             t.rows.push((0.0, values));
@@ -199,10 +198,10 @@ pub fn muscle_force_tables(msk: &Value) -> Vec<coxa_sim::msk::osim::Storage> {
 ///
 /// # Errors
 /// A table that cannot be written (an existing file, I/O).
-pub fn write_opensim(dir: &Path, report: &Value) -> Result<Vec<String>> {
-    let mut tables = if report["rom"].is_object() { rom_motion_tables(&report["rom"])? } else { Vec::new() };
+pub fn write_opensim(dir: &Path, report: &CaseReport) -> Result<Vec<String>> {
+    let mut tables = rom_motion_tables(&report.rom)?;
     let n_rom = tables.len();
-    tables.extend(muscle_force_tables(&report["msk"]));
+    tables.extend(report.msk.as_ref().map(muscle_force_tables).unwrap_or_default());
     if tables.is_empty() {
         return Ok(Vec::new());
     }

@@ -178,7 +178,8 @@ fn rom_motions_open_in_opensim() -> Result<()> {
     let mut left = report["rom"].clone();
     left["side"] = serde_json::json!("left");
     let tmp = tempfile::tempdir()?;
-    for t in coxa_scenarios::exchange::rom_motion_tables(&left)? {
+    let typed: coxa_core::RomRecord = serde_json::from_value(left.clone())?;
+    for t in coxa_scenarios::exchange::rom_motion_tables(&typed)? {
         t.write(&tmp.path().join(format!("rom_{}.mot", t.name)))?;
     }
     check_mot_files(&python, &model, tmp.path(), &left);

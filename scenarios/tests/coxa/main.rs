@@ -14,8 +14,8 @@ mod cli;
 #[cfg(feature = "window")]
 mod consistency;
 mod corpus;
-mod pacs;
 mod exchange;
+mod pacs;
 mod plan;
 mod radiomics;
 mod robust;
