@@ -110,7 +110,8 @@ pub fn read_submissions(out: &Path) -> Vec<Submission> {
 /// # Errors
 /// `squeue` cannot run.
 pub fn squeue() -> Result<Vec<(String, Option<usize>, String)>> {
-    let out = Command::new("squeue").args(["-h", "-o", "%F|%K|%T|%i"]).output().context("running squeue (is Slurm installed and SLURM_CONF set?)")?;
+    // -r: one line per array task, pending ones too (without it they come as one `A_[2-3]` line).
+    let out = Command::new("squeue").args(["-h", "-r", "-o", "%F|%K|%T|%i"]).output().context("running squeue (is Slurm installed and SLURM_CONF set?)")?;
     if !out.status.success() {
         bail!("squeue failed: {}", String::from_utf8_lossy(&out.stderr).trim());
     }

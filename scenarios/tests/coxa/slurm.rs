@@ -203,7 +203,8 @@ impl LocalSlurm {
 
     /// squeue rows `JOBID STATE` (array tasks as `A_I`).
     fn queue(&self) -> Vec<(String, String)> {
-        let o = self.cmd("squeue", &["-h", "-o", "%i %T"]);
+        // -r: one line per array task, pending ones too (not `1_[2-3]`).
+        let o = self.cmd("squeue", &["-h", "-r", "-o", "%i %T"]);
         String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| l.split_once(' ').map(|(a, b)| (a.to_string(), b.to_string()))).collect()
     }
 
@@ -287,12 +288,24 @@ fn slurm_array_with_faults_resubmits_to_the_one_machine_result() -> Result<()> {
     let t1 = slice(&all, 1, 4);
     waits_for("task 1's first case", Duration::from_secs(900), || t1.iter().any(done));
     ok(&slurm.cmd("scancel", &[&format!("{array}_1")]));
-    // Task 2 hangs (stopped, as on a stalled node) after its first case and runs out of time.
+    // Task 2 hangs (stopped, as on a stalled node) as soon as its coxa starts, and runs out of
+    // time. Stopped at once, not after a case: on an idle machine its five cases take seconds
+    // and would all finish within its minute.
     let t2 = slice(&all, 2, 4);
     let task2 = format!("{array}_2");
-    waits_for("task 2's first case", Duration::from_secs(900), || t2.iter().any(done) || slurm.state_of(&task2).is_none());
-    // (On a machine so loaded that task 2 ran out of its minute before a case, it is gone already.)
-    if let Some(pid) = shard_pid(s, "2/4") {
+    let t0 = Instant::now();
+    let pid = loop {
+        if let Some(pid) = shard_pid(s, "2/4") {
+            break Some(pid);
+        }
+        // (On a machine so loaded that task 2 ran out of its minute before coxa started, it is gone.)
+        if t0.elapsed() > Duration::from_secs(5) && slurm.state_of(&task2).is_none() {
+            break None;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(900), "waited 900 s for task 2 to start");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    if let Some(pid) = pid {
         ok(&Command::new("kill").args(["-STOP", &pid.to_string()]).output()?);
     }
     slurm.wait_gone(&merge, Duration::from_secs(1200));
