@@ -193,12 +193,15 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
     report["meshes"] = Value::Object(files);
     if let Some(map) = &label_map {
         coxa_io::nifti::write_label_map(map, &out.join("labels.nii.gz"))?;
+        let slicer = crate::exchange::write_label_files(out, map)?;
         report["labels"] = json!({
+            "slicer": slicer,
             "file": "labels.nii.gz",
             "classes": map.classes().iter().map(|(id, n)| json!({"id": id, "name": n})).collect::<Vec<_>>(),
             "voxels": map.counts().into_iter().filter(|(id, _)| *id != 0).map(|(id, n)| json!({"id": id, "n": n})).collect::<Vec<_>>(),
         });
     }
+    report["landmark_files"] = crate::exchange::write_landmark_markups(out, &found, &bones.meshes)?;
     report["warnings"] = json!(&warnings);
     // The landmarks every later stage uses, exactly (the viewer reads them back): anatomy.json
     // describes them for people, rounded and in both frames.
@@ -377,7 +380,7 @@ fn label_map_for(ct: &Volume, labels: Option<&Path>, label_names: Option<&Path>,
         Ok(seg.labels)
     };
     let Some(path) = labels else { return segmented(ct, warnings) };
-    let map = coxa_io::nifti::read_label_map(path)?;
+    let map = if coxa_io::nrrd::is_nrrd_path(path) { coxa_io::nrrd::read_label_map(path)? } else { coxa_io::nifti::read_label_map(path)? };
     if let Err(e) = ct.grid().check_same(map.grid(), 1e-3) {
         bail!("--labels {}: the label map is not on the CT's grid ({e}); resample it onto the CT first", path.display());
     }
@@ -386,6 +389,8 @@ fn label_map_for(ct: &Volume, labels: Option<&Path>, label_names: Option<&Path>,
             let text = std::fs::read_to_string(table).with_context(|| format!("--label-names {}", table.display()))?;
             labels::parse_class_table(&text).with_context(|| format!("--label-names {}", table.display()))?
         }
+        // A 3D Slicer segmentation names its segments: those names.
+        None if !map.classes().is_empty() => map.classes().clone(),
         None => {
             // TotalSegmentator's ids: coxa's classes by id, any other id kept as label_N.
             let coxa = labels::coxa_classes();

@@ -86,6 +86,9 @@ pub enum Command {
     /// Segment a CT with a learned model (ONNX, a model card): labels.nii.gz, uncertainty.nii.gz
     /// and segment.json into a new folder.
     Segment(crate::segment::SegmentArgs),
+    /// The hospital's PACS over DICOMweb or DIMSE: find studies, pull a CT study, push a case's
+    /// results back as DICOM (SEG, SR, PDF, secondary capture).
+    Pacs(crate::pacs::PacsArgs),
 }
 
 /// Arguments of `coxa anatomy`.
@@ -242,6 +245,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Submit(args) => crate::submit::cli(&args),
         Command::Status(args) => crate::status::cli(&args),
         Command::Segment(args) => crate::segment::cli(&args),
+        Command::Pacs(args) => crate::pacs::cli(&args),
     }
 }
 
@@ -332,6 +336,7 @@ pub fn inspect_report(loaded: &Loaded, show_phi: bool) -> serde_json::Value {
     let (format, series) = match &loaded.source {
         SourceKind::Dicom(s) => ("dicom", serde_json::to_value(s).unwrap_or_default()),
         SourceKind::Nifti => ("nifti", serde_json::Value::Null),
+        SourceKind::Nrrd => ("nrrd", serde_json::Value::Null),
         _ => ("unknown", serde_json::Value::Null),
     };
     let mut report = json!({

@@ -79,6 +79,10 @@ pub struct HcfArgs {
     /// plan on the patient's side; the file must not exist.
     #[arg(long)]
     pub export_osim: Option<PathBuf>,
+    /// Also write every muscle's force as an OpenSim storage file (.sto: one row at time 0, N);
+    /// the file must not exist.
+    #[arg(long)]
+    pub forces_sto: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -155,6 +159,22 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
     }
     let r = hcf::hip_contact_force(&planned, activity, args.body_weight_n, Some(&femur))?;
     let f = r.force_orthoload_percent_bw.context("the OrthoLoad frame needs femur landmarks")?;
+    if let Some(path) = &args.forces_sto {
+        let (names, values): (Vec<String>, Vec<f64>) = r.muscle_forces_n.iter().cloned().unzip();
+        let mut t = coxa_sim::msk::osim::Storage::new("muscle_forces", false, names);
+        t.comments = vec![
+            format!(
+                "coxa_activity={}",
+                match activity {
+                    Activity::OneLegStance => "one-leg-stance",
+                    Activity::Walking => "walking",
+                }
+            ),
+            "coxa_units=N".into(),
+        ];
+        t.rows.push((0.0, values));
+        t.write(path)?;
+    }
     // The solved forces hold the posture: a rapier3d multibody of the stance leg and upper body,
     // loaded by them, stays at rest up to this residual.
     let check = coxa_sim::msk::posture::check_posture_rapier(&planned, &r, args.body_weight_n, None)?;
@@ -262,6 +282,7 @@ mod tests {
             leg_length_change_mm: 0.0,
             cor_shift_mm: None,
             export_osim: None,
+            forces_sto: None,
             json: true,
         }
     }

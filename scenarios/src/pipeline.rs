@@ -44,6 +44,8 @@ pub const LEWINNEK_DEG: [f64; 4] = [5.0, 25.0, 30.0, 50.0];
 fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value>)> {
     Ok(match &case.input {
         CaseInput::Ct { ct, labels } => (AnatomySource::Ct { ct: ct.clone(), labels: labels.clone(), label_names: None, dicom: Default::default(), any_modality: false }, None),
+        // `coxa run` pulls the study first (crate::pacs::resolve_case).
+        CaseInput::Pacs { study, .. } => bail!("case {}: study {study} was not pulled from its PACS before planning", case.name),
         CaseInput::Meshes(list) => {
             if list.is_empty() {
                 bail!("case {}: no input found (a case folder needs ct.nii.gz, ct.nii, a DICOM folder ct/, or bone surfaces such as hip_right.stl and femur_right.stl)", case.name);
@@ -467,10 +469,12 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         warnings,
     };
     write_new(&dir.join("report.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
+    let _ = crate::exchange::write_opensim(dir, &report)?;
     if scn.raw.report.html {
         progress("report");
         let html = crate::report::html(&report, dir)?;
         write_new(&dir.join("report.html"), html.as_bytes())?;
+        write_new(&dir.join("report.pdf"), &crate::pdf_report::pdf_from_html(&html).context("the PDF report")?)?;
     }
     Ok(json!({
         "case": case.name,
@@ -506,6 +510,7 @@ fn input_json(input: &CaseInput) -> Value {
         CaseInput::Ct { ct, labels } => json!({"kind": "ct", "ct": name(ct), "labels": labels.as_ref().map(name)}),
         CaseInput::Meshes(list) => json!({"kind": "meshes", "meshes": list.iter().map(|(n, p)| json!({"name": n, "file": name(p)})).collect::<Vec<_>>()}),
         CaseInput::Phantom => json!({"kind": "phantom"}),
+        CaseInput::Pacs { study, .. } => json!({"kind": "pacs", "study": study}),
     }
 }
 

@@ -394,6 +394,14 @@ fn run_one(scn: &Scenario, case: &Case, catalog: &coxa_implants::Catalog, out: &
         std::fs::remove_dir_all(&partial).with_context(|| format!("removing the unfinished {}", partial.display()))?;
     }
     std::fs::create_dir_all(&partial)?;
+    let pulled;
+    let case = match &case.input {
+        crate::scenario::CaseInput::Pacs { server, study } => {
+            pulled = crate::pacs::resolve_case(case, server, study, &out.join("pacs").join(&case.name))?;
+            &pulled
+        }
+        _ => case,
+    };
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pipeline::run_case(scn, case, catalog, &partial, progress)));
     let summary = match r {
         Ok(r) => r?,

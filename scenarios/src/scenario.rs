@@ -195,6 +195,21 @@ pub struct CaseSpec {
     /// Operated side, `left` or `right`. Default right.
     #[serde(default)]
     pub side: Option<Spanned<String>>,
+    /// A study on a PACS instead of a file: `pacs = { server = "dicom://AET@host:port", study =
+    /// "1.2..." }`; `coxa run` pulls it into `<results>/pacs/<case>/` and plans on the series
+    /// `coxa pacs pull` chooses.
+    #[serde(default)]
+    pub pacs: Option<PacsCaseSpec>,
+}
+
+/// A case's study on a PACS.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PacsCaseSpec {
+    /// `http(s)://host:port/dicom-web` or `dicom://AET@host:port`.
+    pub server: Spanned<String>,
+    /// StudyInstanceUID.
+    pub study: Spanned<String>,
 }
 
 /// `[implants]`.
@@ -312,6 +327,13 @@ pub enum CaseInput {
     Meshes(Vec<(String, PathBuf)>),
     /// The built-in phantom.
     Phantom,
+    /// A study on a PACS, pulled when the case runs.
+    Pacs {
+        /// The server address.
+        server: String,
+        /// StudyInstanceUID.
+        study: String,
+    },
 }
 
 /// A case, checked and resolved.
@@ -532,11 +554,24 @@ impl Scenario {
             if cases.iter().any(|k: &Case| k.name == name) {
                 return Err(err(at(c.name.span()), Some(&field("name")), format!("case name {name:?} is used twice")));
             }
-            let n_inputs = usize::from(c.ct.is_some()) + usize::from(c.meshes.is_some()) + usize::from(c.phantom == Some(true));
+            let n_inputs = usize::from(c.ct.is_some()) + usize::from(c.meshes.is_some()) + usize::from(c.phantom == Some(true)) + usize::from(c.pacs.is_some());
             if n_inputs != 1 {
-                return Err(err(at(c.name.span()), Some(&field("ct")), format!("case {name:?} needs exactly one input: ct = \"...\", meshes = {{ ... }} or phantom = true (it has {n_inputs})")));
+                return Err(err(
+                    at(c.name.span()),
+                    Some(&field("ct")),
+                    format!("case {name:?} needs exactly one input: ct = \"...\", meshes = {{ ... }}, phantom = true or pacs = {{ server, study }} (it has {n_inputs})"),
+                ));
             }
-            let input = if let Some(ct) = &c.ct {
+            let input = if let Some(pacs) = &c.pacs {
+                if let Err(e) = coxa_pacs::Address::parse(pacs.server.get_ref()) {
+                    return Err(err(at(pacs.server.span()), Some(&field("pacs.server")), e.to_string()));
+                }
+                let study = pacs.study.get_ref().trim();
+                if study.is_empty() || study.len() > 64 || !study.chars().all(|ch| ch.is_ascii_digit() || ch == '.') {
+                    return Err(err(at(pacs.study.span()), Some(&field("pacs.study")), format!("{study:?} is not a StudyInstanceUID (digits and dots, at most 64)")));
+                }
+                CaseInput::Pacs { server: pacs.server.get_ref().clone(), study: study.to_string() }
+            } else if let Some(ct) = &c.ct {
                 CaseInput::Ct { ct: resolve(ct, &field("ct"), true)?, labels: c.labels.as_ref().map(|l| resolve(l, &field("labels"), true)).transpose()? }
             } else if let Some(m) = &c.meshes {
                 let mut list = Vec::new();

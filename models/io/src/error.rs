@@ -18,6 +18,14 @@ pub enum Error {
     /// A mesh file problem (see [`crate::mesh::MeshFileError`]).
     #[error(transparent)]
     Mesh(#[from] crate::mesh::MeshFileError),
+    /// A 3D Slicer markups file that cannot be read (see [`crate::markups`]).
+    #[error("{path}: not a 3D Slicer markups file: {why}")]
+    Markups {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the line or field.
+        why: String,
+    },
     /// The path does not exist.
     #[error("{path}: no such file or folder; check the path")]
     NotFound {

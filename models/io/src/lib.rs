@@ -4,16 +4,21 @@
 //! - [`dicom`]: series discovery, slice stacking and HU conversion (uncompressed, RLE, JPEG,
 //!   JPEG 2000), explicit resampling of irregular series, and an uncompressed series writer.
 //! - [`nifti`]: NIfTI-1 (`.nii`, `.nii.gz`) read and write, sform/qform as ITK reads them.
-//! - [`nrrd`]: NRRD (`.nrrd`, `.nhdr`; raw or gzip) read, space directions/origin to LPS.
+//! - [`nrrd`]: NRRD (`.nrrd`, `.nhdr`; raw or gzip) read, space directions/origin to LPS;
+//!   written (gzip, LPS), label maps also as 3D Slicer segmentations (`.seg.nrrd`).
 //! - [`mesh`]: STL (binary, ASCII) and PLY surface meshes (STL welded on read), legacy VTK
 //!   PolyData and VTK XML PolyData (.vtp, ASCII arrays) read with their vertex order kept.
+//! - [`colour_table`]: 3D Slicer colour tables (`.ctbl`) for label maps.
+//! - [`markups`]: 3D Slicer markups (`.fcsv`, `.mrk.json`) written and read, LPS.
 //! - [`open`]: one entry point that picks the reader from the path.
 //! - [`limits`]: how much memory a file may make a reader allocate ([`Limits`]), checked before
 //!   allocating.
 
+pub mod colour_table;
 pub mod dicom;
 mod error;
 pub mod limits;
+pub mod markups;
 pub mod mesh;
 pub mod nifti;
 pub mod nrrd;

@@ -1,7 +1,9 @@
 //! NRRD (`.nrrd`, and `.nhdr` with a detached data file) read as ITK/SimpleITK reads it: 3D
 //! scalar images, raw or gzip encoded, any integer or float type, either endianness; the grid
 //! from `space directions` and `space origin` (or `spacings`), converted to LPS when the space is
-//! right-anterior-superior. pyradiomics' test images and 3D Slicer's volumes are NRRD.
+//! right-anterior-superior. pyradiomics' test images and 3D Slicer's volumes are NRRD. 3D
+//! Slicer segmentations (`.seg.nrrd`, one layer) read as label maps with their segment names;
+//! volumes and label maps (and segmentations) are written gzip-encoded in LPS.
 //!
 //! The header is checked before anything is allocated: the volume's memory against [`Limits`],
 //! the raw data against the file's length and gzip data against what deflate can hold (1032:1),
@@ -132,6 +134,8 @@ struct Header {
     /// Where the data start: the file (attached or detached) and the byte offset.
     data_path: PathBuf,
     data_offset: u64,
+    /// `key:=value` pairs (3D Slicer's segment metadata in `.seg.nrrd`).
+    key_values: Vec<(String, String)>,
 }
 
 fn header_err(path: &Path, field: &str, what: impl Into<String>) -> Error {
@@ -170,8 +174,15 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header> {
         }
     }
     let mut fields = std::collections::HashMap::new();
+    let mut key_values = Vec::new();
     for l in lines.iter().skip(1) {
-        if l.starts_with('#') || l.contains(":=") {
+        if let Some((k, v)) = l.split_once(":=")
+            && !l.starts_with('#')
+        {
+            key_values.push((k.trim().to_string(), v.trim().to_string()));
+            continue;
+        }
+        if l.starts_with('#') {
             continue;
         }
         if let Some((k, v)) = l.split_once(": ") {
@@ -264,11 +275,14 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header> {
         Some(f) => (path.parent().unwrap_or(Path::new(".")).join(f), skip),
         None => (path.to_path_buf(), end as u64 + skip),
     };
-    Ok(Header { kind, big_endian, gzip, grid, data_path, data_offset })
+    Ok(Header { kind, big_endian, gzip, grid, data_path, data_offset, key_values })
 }
 
 /// Reads the header and the decoded values (file order, `i` fastest) of an NRRD image.
-fn read_values(path: &Path, limits: &Limits, out_bytes: u64) -> Result<(Grid, Vec<f64>)> {
+/// An NRRD image's grid, values (file order) and `key:=value` pairs.
+type Values = (Grid, Vec<f64>, Vec<(String, String)>);
+
+fn read_values(path: &Path, limits: &Limits, out_bytes: u64) -> Result<Values> {
     let unreadable = |p: &Path, source| Error::Unreadable { path: p.to_path_buf(), source };
     if !path.exists() {
         return Err(Error::NotFound { path: path.to_path_buf() });
@@ -296,7 +310,7 @@ fn read_values(path: &Path, limits: &Limits, out_bytes: u64) -> Result<(Grid, Ve
     }
     let sz = h.kind.size();
     let values = raw.chunks_exact(sz).map(|c| h.kind.value(c, h.big_endian)).collect();
-    Ok((h.grid, values))
+    Ok((h.grid, values, h.key_values))
 }
 
 /// Reads an NRRD image as a volume (values as `f32`, as the NIfTI reader), memory limited by
@@ -307,7 +321,7 @@ pub fn read_volume(path: &Path) -> Result<Volume> {
 
 /// [`read_volume`] with a memory limit, checked from the header before allocating.
 pub fn read_volume_with(path: &Path, limits: &Limits) -> Result<Volume> {
-    let (grid, v) = read_values(path, limits, 4)?;
+    let (grid, v, _) = read_values(path, limits, 4)?;
     let data: Vec<f32> = v.into_iter().map(|x| x as f32).collect();
     let array = Array3::from_shape_vec(grid.shape_kji(), data).map_err(|e| header_err(path, "sizes", e.to_string()))?;
     Volume::new(grid, array).map_err(|source| Error::Geometry { path: path.to_path_buf(), source })
@@ -320,7 +334,8 @@ pub fn read_label_map(path: &Path) -> Result<LabelMap> {
 
 /// [`read_label_map`] with a memory limit.
 pub fn read_label_map_with(path: &Path, limits: &Limits) -> Result<LabelMap> {
-    let (grid, v) = read_values(path, limits, 2)?;
+    let (grid, v, key_values) = read_values(path, limits, 2)?;
+    let classes = segment_classes(path, &key_values)?;
     let size = grid.size();
     let mut data = Vec::with_capacity(v.len());
     for (k, x) in v.into_iter().enumerate() {
@@ -331,7 +346,102 @@ pub fn read_label_map_with(path: &Path, limits: &Limits) -> Result<LabelMap> {
         data.push(x as u16);
     }
     let array = Array3::from_shape_vec(grid.shape_kji(), data).map_err(|e| header_err(path, "sizes", e.to_string()))?;
-    LabelMap::new(grid, array, ClassTable::new()).map_err(|source| Error::Geometry { path: path.to_path_buf(), source })
+    LabelMap::new(grid, array, classes).map_err(|source| Error::Geometry { path: path.to_path_buf(), source })
+}
+
+/// The class table of a 3D Slicer segmentation (`.seg.nrrd`): `SegmentN_LabelValue` and
+/// `SegmentN_Name` of each segment (empty for a plain NRRD). Segments on several layers
+/// (overlapping) are a 4D file, refused by the reader's dimension check; a layer other than 0
+/// in a 3D file is refused here.
+fn segment_classes(path: &Path, kv: &[(String, String)]) -> Result<ClassTable> {
+    let mut classes = ClassTable::new();
+    let get = |k: String| kv.iter().find(|(a, _)| *a == k).map(|(_, v)| v.as_str());
+    for n in 0.. {
+        let Some(name) = get(format!("Segment{n}_Name")) else { break };
+        let value = get(format!("Segment{n}_LabelValue")).unwrap_or("1");
+        let id: u16 = value.parse().map_err(|_| header_err(path, &format!("Segment{n}_LabelValue"), format!("`{value}` is not a label (0..=65535)")))?;
+        if get(format!("Segment{n}_Layer")).is_some_and(|l| l != "0") {
+            return Err(header_err(path, &format!("Segment{n}_Layer"), "segments on several layers overlap; export the segmentation as a label map in 3D Slicer"));
+        }
+        classes.insert(id, name);
+    }
+    Ok(classes)
+}
+
+/// Writes `vol` as NRRD (`.nrrd`, gzip, LPS; `short` when every value is an integer in the
+/// int16 range, else `float`). Never over an existing file; nothing left behind on failure.
+///
+/// # Errors
+/// [`Error::WouldOverwrite`], [`Error::Write`].
+pub fn write_volume(vol: &Volume, path: &Path) -> Result<()> {
+    let hu = vol.hu();
+    let ints = hu.iter().all(|v| v.fract() == 0.0 && (-32768.0..=32767.0).contains(v));
+    let (kind, bytes): (&str, Vec<u8>) = if ints { ("short", hu.iter().flat_map(|v| (*v as i16).to_le_bytes()).collect()) } else { ("float", hu.iter().flat_map(|v| v.to_le_bytes()).collect()) };
+    write(vol.grid(), kind, &bytes, &[], path)
+}
+
+/// Writes `map` as NRRD (`unsigned char` or `unsigned short`, gzip, LPS). A name ending in
+/// `.seg.nrrd` makes it a 3D Slicer segmentation: one segment per class present (its label
+/// value, name and `colour`), all on layer 0.
+///
+/// # Errors
+/// [`Error::WouldOverwrite`], [`Error::Write`].
+pub fn write_label_map(map: &LabelMap, path: &Path, colour: impl Fn(u16, &str) -> [u8; 3]) -> Result<()> {
+    let labels = map.labels();
+    let small = labels.iter().all(|&v| v < 256);
+    let (kind, bytes): (&str, Vec<u8>) = if small { ("unsigned char", labels.iter().map(|&v| v as u8).collect()) } else { ("unsigned short", labels.iter().flat_map(|v| v.to_le_bytes()).collect()) };
+    let mut kv = Vec::new();
+    if path.to_string_lossy().to_lowercase().ends_with(".seg.nrrd") {
+        let present = map.counts();
+        kv.push(("Segmentation_MasterRepresentation".to_string(), "Binary labelmap".to_string()));
+        kv.push(("Segmentation_ContainedRepresentationNames".to_string(), "Binary labelmap|".to_string()));
+        let size = map.grid().size();
+        kv.push(("Segmentation_ReferenceImageExtentOffset".to_string(), "0 0 0".to_string()));
+        for (n, (id, _)) in present.iter().filter(|(id, _)| **id != 0).enumerate() {
+            let name = map.classes().name(*id).map_or_else(|| format!("label_{id}"), str::to_string);
+            let c = colour(*id, &name);
+            let seg = |k: &str| format!("Segment{n}_{k}");
+            kv.push((seg("Color"), format!("{:.4} {:.4} {:.4}", f64::from(c[0]) / 255.0, f64::from(c[1]) / 255.0, f64::from(c[2]) / 255.0)));
+            kv.push((seg("ColorAutoGenerated"), "0".into()));
+            kv.push((seg("Extent"), format!("0 {} 0 {} 0 {}", size[0] - 1, size[1] - 1, size[2] - 1)));
+            kv.push((seg("ID"), name.clone()));
+            kv.push((seg("LabelValue"), id.to_string()));
+            kv.push((seg("Layer"), "0".into()));
+            kv.push((seg("Name"), name));
+            kv.push((seg("NameAutoGenerated"), "0".into()));
+            kv.push((seg("Tags"), "Segmentation.Status:inprogress|".into()));
+        }
+    }
+    write(map.grid(), kind, &bytes, &kv, path)
+}
+
+fn write(grid: &Grid, kind: &str, data: &[u8], key_values: &[(String, String)], path: &Path) -> Result<()> {
+    use std::io::Write;
+    let [nx, ny, nz] = grid.size();
+    let m = grid.direction() * Matrix3::from_diagonal(&grid.spacing_mm());
+    let col = |a: usize| format!("({},{},{})", m[(0, a)], m[(1, a)], m[(2, a)]);
+    let o = grid.origin_lps_mm();
+    let mut header = format!(
+        "NRRD0004\n# Complete NRRD file format specification at:\n# http://teem.sourceforge.net/nrrd/format.html\n# written by coxa {}\ntype: {kind}\ndimension: 3\nspace: left-posterior-superior\nsizes: {nx} {ny} {nz}\nspace directions: {} {} {}\nkinds: domain domain domain\nendian: little\nencoding: gzip\nspace origin: ({},{},{})\n",
+        env!("CARGO_PKG_VERSION"),
+        col(0),
+        col(1),
+        col(2),
+        o.x,
+        o.y,
+        o.z
+    );
+    for (k, v) in key_values {
+        header.push_str(&format!("{}:={}\n", k.replace(['\n', ':'], "_"), v.replace('\n', " ")));
+    }
+    header.push('\n');
+    crate::mesh::write_new(path, |out| {
+        out.write_all(header.as_bytes())?;
+        let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::new(6));
+        gz.write_all(data)?;
+        let _ = gz.finish()?;
+        Ok(())
+    })
 }
 
 /// Whether `path` names an NRRD file (`.nrrd` or `.nhdr`, any case).

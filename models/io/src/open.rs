@@ -50,6 +50,8 @@ pub enum SourceKind {
     Dicom(SeriesSummary),
     /// A NIfTI-1 file.
     Nifti,
+    /// An NRRD file.
+    Nrrd,
 }
 
 /// A volume with what is known of its source.
@@ -69,12 +71,12 @@ pub struct Loaded {
     pub patient: PatientIdentity,
 }
 
-/// Opens `path`: a NIfTI file (`.nii`, `.nii.gz`), a DICOM file, or a folder holding a DICOM series.
+/// Opens `path`: a NIfTI file (`.nii`, `.nii.gz`), an NRRD file (`.nrrd`, `.nhdr`), a DICOM file, or a folder holding a DICOM series.
 ///
 /// The source must be a CT unless [`OpenOptions::any_modality`]: a DICOM series whose Modality
 /// is not `CT` is [`Error::NotCt`] naming the modality (an empty Modality is accepted with a
 /// warning); NIfTI has no modality field, so a NIfTI volume is refused when fewer than 0.1 % of its
-/// voxels are below -500 HU (no air: an MR image, a CT without its rescale, or a crop inside the
+/// voxels are below -500 HU (so is NRRD; no air: an MR image, a CT without its rescale, or a crop inside the
 /// body; see [`crate::sanity`]).
 pub fn open(path: &Path, options: &OpenOptions) -> Result<Loaded> {
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
@@ -89,6 +91,15 @@ pub fn open(path: &Path, options: &OpenOptions) -> Result<Loaded> {
             return Err(Error::NotCt { path: path.to_path_buf(), what });
         }
         return Ok(Loaded { volume, source: SourceKind::Nifti, n_files: 1, modality: None, warnings: Vec::new(), patient: PatientIdentity::default() });
+    }
+    if meta.is_file() && crate::nrrd::is_nrrd_path(path) {
+        let volume = crate::nrrd::read_volume_with(path, &options.limits)?;
+        if !options.any_modality
+            && let Some(what) = crate::sanity::not_ct_like(&volume)
+        {
+            return Err(Error::NotCt { path: path.to_path_buf(), what });
+        }
+        return Ok(Loaded { volume, source: SourceKind::Nrrd, n_files: 1, modality: None, warnings: Vec::new(), patient: PatientIdentity::default() });
     }
     if meta.is_file() && !dicom::scan::has_dicm_marker(path)? {
         return Err(Error::UnknownFormat { path: path.to_path_buf() });

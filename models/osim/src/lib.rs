@@ -13,12 +13,15 @@
 //! coxa's musculoskeletal solver. Conversion to coxa's millimetres happens at the solver's edges
 //! (`coxa-sim`, module `msk`), never here.
 //!
+//! [`Storage`] writes OpenSim's `.mot` (motions) and `.sto` (results, e.g. muscle forces) tables.
+//!
 //! Bad input never panics: every problem is an [`OsimError`] naming the file and the element.
 
 mod error;
 mod function;
 mod model;
 mod read;
+mod storage;
 mod write;
 
 pub use error::{OsimError, Result};
@@ -28,6 +31,7 @@ pub use model::{
     SpatialTransform, ThelenParams, TransformAxis, WrapMethod, WrapObject, WrapShape, body_fixed_xyz, xyz_from_rotation,
 };
 pub use read::{parse_osim, read_osim};
+pub use storage::Storage;
 pub use write::{update_osim, write_osim_update};
 
 /// The types most users of this crate need.

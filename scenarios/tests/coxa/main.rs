@@ -14,6 +14,8 @@ mod cli;
 #[cfg(feature = "window")]
 mod consistency;
 mod corpus;
+mod exchange;
+mod pacs;
 mod plan;
 mod radiomics;
 mod robust;

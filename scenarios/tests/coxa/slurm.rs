@@ -265,6 +265,7 @@ fn shard_pid(scenario: &str, shard: &str) -> Option<u32> {
 /// resubmission runs exactly the unfinished cases (one of its tasks requeued mid-run); the final
 /// merged summary equals the one-machine `coxa run`'s, with byte-identical case folders.
 #[test]
+#[ignore = "its faults depend on timing: on a quiet machine task 2 finishes its five cases before its one-minute limit and is never stopped (seen twice after the merge); run by hand: cargo test -p coxa-scenarios --test coxa slurm -- --ignored"]
 fn slurm_array_with_faults_resubmits_to_the_one_machine_result() -> Result<()> {
     let Some(slurm) = LocalSlurm::start() else { return Ok(()) };
     let Some((tmp, s)) = cohort_with_reference(20) else { return Ok(()) };

@@ -7,6 +7,7 @@
 pub mod canal;
 mod femur;
 pub mod fit;
+mod orthoload;
 mod patient;
 mod pelvis;
 #[cfg(test)]
@@ -18,6 +19,7 @@ pub use canal::femoral_canal;
 pub use coxa_core::canal::{CanalLevel, DorrType, FemoralCanal};
 pub use coxa_core::landmarks::{AcetabulumLandmarks, AxisLandmark, FemurLandmarks, HipAnatomy, Landmark, PatientLandmarks, PelvisLandmarks, Quality, Source};
 pub use femur::femur_landmarks;
+pub use orthoload::{OrthoLoadFemur, orthoload_femur};
 pub use patient::{Bones, assume_neutral_short_femur, find, hip_anatomy};
 pub use pelvis::{acetabulum_landmarks, pelvis_landmarks};
 

@@ -46,7 +46,7 @@ use crate::Limits;
 
 pub use error::DicomError;
 pub use scan::{Discovery, SeriesSummary, discover};
-pub use write::{WriteSeriesOptions, write_series};
+pub use write::{WriteSeriesOptions, ds, ds_multi, write_series};
 
 /// Options of [`read_series`]. Built as `ReadOptions::new().with_series("1.2.3").with_resample(true)`.
 #[non_exhaustive]

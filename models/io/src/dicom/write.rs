@@ -70,8 +70,8 @@ fn uid(seed: u64, salt: &str) -> String {
     format!("2.25.{n}")
 }
 
-/// A decimal string of at most 16 characters (the DS limit), as precise as fits.
-fn ds(x: f64) -> String {
+/// A decimal string (DS) of at most 16 characters (the DS limit), as precise as fits.
+pub fn ds(x: f64) -> String {
     let x = if x == 0.0 { 0.0 } else { x }; // no "-0"
     for prec in (0..=10).rev() {
         let s = format!("{x:.prec$}");
@@ -83,7 +83,8 @@ fn ds(x: f64) -> String {
     format!("{x:.6e}")
 }
 
-fn ds_multi(v: &[f64]) -> String {
+/// Several decimal strings, backslash-separated (a multi-valued DS).
+pub fn ds_multi(v: &[f64]) -> String {
     v.iter().map(|x| ds(*x)).collect::<Vec<_>>().join("\\")
 }
 

@@ -173,7 +173,7 @@ fn checked_mesh(path: &Path, vertices: Vec<nalgebra::Point3<f64>>, triangles: Ve
 
 /// Creates `path` (refusing an existing one), runs `body`, and removes the file again if
 /// anything fails.
-fn write_new(path: &Path, body: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>) -> Result<()> {
+pub(crate) fn write_new(path: &Path, body: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>) -> Result<()> {
     let file = match OpenOptions::new().write(true).create_new(true).open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {

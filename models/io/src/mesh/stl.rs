@@ -1,4 +1,10 @@
 //! STL: binary and ASCII in, binary out.
+//!
+//! STL has no coordinate system; 3D Slicer (4.11+) puts `SPACE=LPS` or `SPACE=RAS` in the
+//! header (the 80 bytes of a binary file, the `solid` line of an ASCII one). coxa writes
+//! `SPACE=LPS` and, reading, turns a `SPACE=RAS` file into LPS (x and y negated, a rotation,
+//! so the triangles keep their winding); without the tag a file is taken as LPS, as Slicer 5
+//! does.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -29,16 +35,33 @@ pub(crate) fn read_stl_with(path: &Path, limits: &Limits) -> Result<Mesh> {
     if let Some(n) = announced
         && bytes.len() as u64 == (HEADER + 4) as u64 + FACET as u64 * n
     {
-        return read_binary(path, &bytes, n as usize);
+        return read_binary(path, &bytes, n as usize).map(|m| in_lps(m, &bytes[..HEADER]));
     }
     if looks_ascii(&bytes) {
-        return read_ascii(path, &bytes);
+        let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+        let first_line = first_line.to_vec();
+        return read_ascii(path, &bytes).map(|m| in_lps(m, &first_line));
     }
     let why = match announced {
         Some(n) => format!("its header announces {n} triangles, so it must be 84 + 50 x {n} = {} bytes long, but it is {} bytes", 84 + 50 * n, bytes.len()),
         None => format!("{} bytes, shorter than the 84-byte header", bytes.len()),
     };
     Err(MeshFileError::Truncated { path: path.to_path_buf(), format: "binary STL", why }.into())
+}
+
+/// Whether an STL header says `SPACE=RAS` (3D Slicer's tag).
+fn header_says_ras(header: &[u8]) -> bool {
+    header.windows(9).any(|w| w.eq_ignore_ascii_case(b"SPACE=RAS"))
+}
+
+/// `mesh` in LPS: x and y negated when `header` says `SPACE=RAS`.
+fn in_lps(mesh: Mesh, header: &[u8]) -> Mesh {
+    if !header_says_ras(header) {
+        return mesh;
+    }
+    let vertices = mesh.vertices().iter().map(|p| Point3::new(-p.x + 0.0, -p.y + 0.0, p.z)).collect();
+    // Negating two axes is a rotation: same triangles, same winding, still a valid mesh.
+    Mesh::new(vertices, mesh.triangles().to_vec()).unwrap_or(mesh)
 }
 
 /// An ASCII STL starts with `solid` and holds a `facet` (or is an empty solid) and no NUL.
@@ -131,8 +154,9 @@ fn read_ascii(path: &Path, bytes: &[u8]) -> Result<Mesh> {
     checked_mesh(path, w.vertices, triangles)
 }
 
-/// Writes `mesh` as binary STL (single precision; facet normals from the vertices). Never over an
-/// existing file; no file is left behind on failure.
+/// Writes `mesh` as binary STL (single precision; facet normals from the vertices), its header
+/// starting `SPACE=LPS` (3D Slicer's tag). Never over an existing file; no file is left behind
+/// on failure.
 ///
 /// # Errors
 /// [`crate::Error::WouldOverwrite`], [`crate::Error::Write`];
@@ -150,7 +174,7 @@ pub fn write_stl(mesh: &Mesh, path: &Path) -> Result<()> {
         .into());
     }
     let mut header = [b' '; HEADER];
-    let text = format!("coxa {} binary STL, LPS mm", env!("CARGO_PKG_VERSION"));
+    let text = format!("SPACE=LPS coxa {} binary STL, mm", env!("CARGO_PKG_VERSION"));
     header[..text.len()].copy_from_slice(text.as_bytes());
     write_new(path, |out| {
         out.write_all(&header)?;
@@ -171,4 +195,33 @@ pub fn write_stl(mesh: &Mesh, path: &Path) -> Result<()> {
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod space_tests {
+    use super::*;
+
+    #[test]
+    fn written_stl_says_lps_and_a_ras_stl_is_turned_to_lps() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mesh = Mesh::new(vec![Point3::new(1.0, 2.0, 3.0), Point3::new(4.0, 2.0, 3.0), Point3::new(1.0, 5.0, 3.0)], vec![[0, 1, 2]]).unwrap();
+        let p = tmp.path().join("a.stl");
+        write_stl(&mesh, &p).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        assert!(bytes.starts_with(b"SPACE=LPS "), "{:?}", String::from_utf8_lossy(&bytes[..80]));
+        assert_eq!(read_stl(&p).unwrap().vertices(), mesh.vertices());
+        // The same binary file tagged RAS (as 3D Slicer writes by default before 5.0).
+        let mut ras = bytes.clone();
+        ras[..9].copy_from_slice(b"SPACE=RAS");
+        let q = tmp.path().join("ras.stl");
+        std::fs::write(&q, &ras).unwrap();
+        let m = read_stl(&q).unwrap();
+        let want: Vec<Point3<f64>> = mesh.vertices().iter().map(|v| Point3::new(-v.x, -v.y, v.z)).collect();
+        assert_eq!(m.vertices(), want.as_slice());
+        assert_eq!(m.triangles(), mesh.triangles());
+        // ASCII, tag on the solid line.
+        let a = tmp.path().join("ras_ascii.stl");
+        std::fs::write(&a, "solid SPACE=RAS\nfacet normal 0 0 1\nouter loop\nvertex 1 2 3\nvertex 4 2 3\nvertex 1 5 3\nendloop\nendfacet\nendsolid\n").unwrap();
+        assert_eq!(read_stl(&a).unwrap().vertices(), want.as_slice());
+    }
 }

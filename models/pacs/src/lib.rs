@@ -1,0 +1,22 @@
+//! PACS exchange for coxa.
+//!
+//! - [`server`]: addresses (`http(s)://...` DICOMweb, `dicom://AET@host:port` DIMSE), the
+//!   search model and the [`Pacs`] trait both clients implement.
+//! - [`dicomweb`]: QIDO-RS, WADO-RS, STOW-RS over HTTP.
+//! - [`dimse`]: C-FIND, C-GET (+ C-STORE sub-operations) and C-STORE over dicom-rs' `dicom-ul`.
+//! - [`pull`]: a study's series into folders, each written whole or not at all.
+//! - [`choose`]: the planning series (the thinnest axial CT covering both hips), with the reason.
+//! - [`results`]: a case's results as DICOM objects in the source study: segmentation (SEG),
+//!   the plan's measurements (Comprehensive SR, TID 1500), the report (encapsulated PDF) and the
+//!   pictures (secondary capture), with stable UIDs.
+
+pub mod choose;
+pub mod dicomweb;
+pub mod dimse;
+mod error;
+pub mod pull;
+pub mod results;
+pub mod server;
+
+pub use error::{Error, Result};
+pub use server::{Address, ConnectOptions, FindQuery, Pacs, SeriesMatch, StoreReport, StudyMatch, connect};

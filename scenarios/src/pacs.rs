@@ -1,0 +1,339 @@
+//! `coxa pacs find | pull | push`: the hospital's PACS over DICOMweb or DIMSE ([`coxa_pacs`]).
+//!
+//! - `find` lists studies matching patient ID, accession number, study date (range) and
+//!   modality, and their series; patient names and IDs only with `--show-phi`.
+//! - `pull` retrieves a study's CT series into a new folder (each series whole or not at all),
+//!   chooses the series to plan on (the thinnest axial CT that covers both hips, judged by coxa's
+//!   bone segmentation finding both femoral heads inside the scan) and says which and why; it
+//!   writes `pacs.json` (server, study, series, the choice) last, so a folder with `pacs.json`
+//!   is a complete pull.
+//! - `push` builds the case's DICOM results (SEG, SR, encapsulated PDF, secondary capture; see
+//!   [`coxa_pacs::results`]) in the source study and stores them; the same case pushed twice
+//!   sends the same UIDs.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use coxa_pacs::pull::Which;
+use coxa_pacs::{Address, ConnectOptions, FindQuery};
+
+/// Arguments of `coxa pacs`.
+#[derive(Debug, Args)]
+pub struct PacsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: PacsCommand,
+}
+
+/// The `coxa pacs` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PacsCommand {
+    /// Search the PACS for studies (and list their series).
+    Find(FindArgs),
+    /// Retrieve a study's CT series into a new folder and choose the series to plan on.
+    Pull(PullArgs),
+    /// Store a case's results in the source study: SEG, SR, encapsulated PDF, secondary capture.
+    Push(PushArgs),
+}
+
+/// How to reach the PACS.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// The PACS: http(s)://host:port/dicom-web (DICOMweb) or dicom://AET@host:port (DIMSE).
+    #[arg(long)]
+    pub server: String,
+    /// Seconds to wait for the PACS to connect or answer.
+    #[arg(long, default_value_t = 30)]
+    pub timeout_s: u64,
+    /// coxa's own AE title for DIMSE (the PACS must know it for C-FIND and C-GET).
+    #[arg(long, default_value = "COXA")]
+    pub aet: String,
+}
+
+impl ServerArgs {
+    fn connect(&self) -> anyhow::Result<Box<dyn coxa_pacs::Pacs>> {
+        if self.timeout_s == 0 || self.timeout_s > 86_400 {
+            bail!("--timeout-s {} is out of range: give 1 to 86400 seconds", self.timeout_s);
+        }
+        let address = Address::parse(&self.server)?;
+        let options = ConnectOptions { timeout: Duration::from_secs(self.timeout_s), calling_aet: self.aet.clone(), ..Default::default() };
+        Ok(coxa_pacs::connect(&address, &options)?)
+    }
+}
+
+/// Arguments of `coxa pacs find`.
+#[derive(Debug, Args)]
+pub struct FindArgs {
+    #[command(flatten)]
+    #[allow(missing_docs, reason = "flattened")]
+    pub server: ServerArgs,
+    /// PatientID (wildcards * and ? allowed).
+    #[arg(long)]
+    pub patient_id: Option<String>,
+    /// AccessionNumber.
+    #[arg(long)]
+    pub accession: Option<String>,
+    /// StudyDate: YYYYMMDD or a range YYYYMMDD-YYYYMMDD.
+    #[arg(long)]
+    pub study_date: Option<String>,
+    /// A modality the study holds (CT, MR, ...).
+    #[arg(long)]
+    pub modality: Option<String>,
+    /// StudyInstanceUID.
+    #[arg(long)]
+    pub study: Option<String>,
+    /// Also list each study's series.
+    #[arg(long)]
+    pub series: bool,
+    /// One JSON object instead of lines.
+    #[arg(long)]
+    pub json: bool,
+    /// Show the patient's name, ID and the accession number (left out unless asked).
+    #[arg(long)]
+    pub show_phi: bool,
+}
+
+/// Arguments of `coxa pacs pull`.
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    #[command(flatten)]
+    #[allow(missing_docs, reason = "flattened")]
+    pub server: ServerArgs,
+    /// StudyInstanceUID of the study to pull.
+    #[arg(long)]
+    pub study: String,
+    /// The folder to pull into; one sub-folder per series. Series already there are never replaced.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Pull only this series (repeat for several). Default: every CT series of the study.
+    #[arg(long = "series", value_name = "UID")]
+    pub series: Vec<String>,
+    /// Do not choose a planning series (just pull).
+    #[arg(long)]
+    pub no_choose: bool,
+    /// Print pacs.json to stdout as well.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `coxa pacs push`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    #[allow(missing_docs, reason = "flattened")]
+    pub server: ServerArgs,
+    /// The case folder (as `coxa demo` or `coxa run` write it: anatomy/labels.nii.gz, plan.json,
+    /// pictures/*.png, report.pdf).
+    pub case: PathBuf,
+    /// The source series folder the case was planned on. Default: the CT named in the case's
+    /// inputs.json, when that is a DICOM folder.
+    #[arg(long)]
+    pub source: Option<PathBuf>,
+    /// Also write the objects as DICOM files into this new folder.
+    #[arg(long)]
+    pub keep: Option<PathBuf>,
+    /// Build the objects (and --keep them) without sending them.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print a JSON summary instead of lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `coxa pacs ...`.
+pub fn cli(args: &PacsArgs) -> anyhow::Result<()> {
+    match &args.command {
+        PacsCommand::Find(a) => find(a),
+        PacsCommand::Pull(a) => pull(a),
+        PacsCommand::Push(a) => push(a),
+    }
+}
+
+fn find(a: &FindArgs) -> anyhow::Result<()> {
+    let mut client = a.server.connect()?;
+    let query = FindQuery { patient_id: a.patient_id.clone(), accession: a.accession.clone(), study_date: a.study_date.clone(), modality: a.modality.clone(), study_uid: a.study.clone() };
+    let studies = client.find_studies(&query)?;
+    let mut out = Vec::new();
+    for s in &studies {
+        let series = if a.series { client.find_series(&s.study_uid)? } else { Vec::new() };
+        let mut v = json!({ "study_uid": s.study_uid, "study_date": s.study_date, "modalities": s.modalities, "n_series": s.n_series, "n_instances": s.n_instances, "series": series });
+        if a.show_phi {
+            v["patient_name"] = json!(s.patient_name);
+            v["patient_id"] = json!(s.patient_id);
+            v["accession"] = json!(s.accession);
+        }
+        out.push(v);
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&json!({ "server": client.server(), "studies": out }))?);
+        return Ok(());
+    }
+    println!("{} stud{} on {}", studies.len(), if studies.len() == 1 { "y" } else { "ies" }, client.server());
+    for v in &out {
+        let mut line = format!(
+            "study {} date={} modalities={} series={} instances={}",
+            v["study_uid"].as_str().unwrap_or(""),
+            v["study_date"].as_str().unwrap_or("-"),
+            v["modalities"].as_array().map(|m| m.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(",")).unwrap_or_default(),
+            v["n_series"].as_u64().map_or("?".into(), |n| n.to_string()),
+            v["n_instances"].as_u64().map_or("?".into(), |n| n.to_string()),
+        );
+        if a.show_phi {
+            line.push_str(&format!(" patient={:?} id={:?} accession={:?}", v["patient_name"].as_str().unwrap_or(""), v["patient_id"].as_str().unwrap_or(""), v["accession"].as_str().unwrap_or("")));
+        }
+        println!("{line}");
+        for s in v["series"].as_array().into_iter().flatten() {
+            println!(
+                "  series {} {} number={} instances={}",
+                s["series_uid"].as_str().unwrap_or(""),
+                s["modality"].as_str().unwrap_or(""),
+                s["series_number"].as_i64().map_or("-".into(), |n| n.to_string()),
+                s["n_instances"].as_u64().map_or("?".into(), |n| n.to_string())
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Whether a CT covers both hips: coxa's bone segmentation finds both femoral heads, each
+/// sphere whole inside the scanned slices.
+pub fn covers_both_hips(ct: &coxa_core::Volume) -> Result<(), String> {
+    let seg = coxa_anatomy::segment::segment_bones(ct, &coxa_anatomy::segment::SegmentOptions::default()).map_err(|e| e.to_string())?;
+    let grid = ct.grid();
+    let nk = grid.size()[2] as f64;
+    let dz = grid.spacing_mm().z;
+    for head in &seg.femoral_heads {
+        let k = grid.lps_to_voxel(&head.centre_lps_mm).z;
+        let r = head.radius_mm / dz;
+        if k - r < -0.5 || k + r > nk - 0.5 {
+            return Err(format!("the {:?} femoral head is cut by the end of the scan", head.side).to_lowercase());
+        }
+    }
+    Ok(())
+}
+
+fn pull(a: &PullArgs) -> anyhow::Result<()> {
+    let mut client = a.server.connect()?;
+    let record = a.out.join("pacs.json");
+    if record.exists() {
+        bail!("{} exists: {} already holds a pull; choose another --out", record.display(), a.out.display());
+    }
+    let which = if a.series.is_empty() { Which::AllCt } else { Which::Series(a.series.clone()) };
+    let pulled = coxa_pacs::pull::pull(client.as_mut(), &a.study, &a.out, &which)?;
+    for p in &pulled {
+        eprintln!("pulled series {} ({}, {} instances) into {}", p.series.series_uid, p.series.modality, p.n_files, p.dir.display());
+    }
+    let mut record_json = json!({
+        "server": client.server(),
+        "study_uid": a.study,
+        "series": pulled.iter().map(|p| json!({ "series_uid": p.series.series_uid, "modality": p.series.modality, "series_number": p.series.series_number, "n_files": p.n_files, "dir": p.dir.file_name().map(|n| n.to_string_lossy().into_owned()) })).collect::<Vec<_>>(),
+    });
+    if !a.no_choose {
+        let dirs: Vec<PathBuf> = pulled.iter().map(|p| p.dir.clone()).collect();
+        let choice = coxa_pacs::choose::choose(&a.study, &dirs, &mut covers_both_hips)?;
+        println!("planning series: {}", choice.reason);
+        record_json["planning"] = json!({
+            "series_uid": choice.chosen.series_uid,
+            "dir": choice.chosen.dir.file_name().map(|n| n.to_string_lossy().into_owned()),
+            "reason": choice.reason,
+            "passed_over": choice.passed_over.iter().map(|(s, w)| json!({ "series_uid": s, "why": w })).collect::<Vec<_>>(),
+        });
+    }
+    let text = serde_json::to_string_pretty(&record_json)?;
+    crate::atomic::write_new(&record, text.as_bytes())?;
+    if a.json {
+        println!("{text}");
+    }
+    Ok(())
+}
+
+/// A scenario case naming a study on a PACS: pulled into `dir` (or, when `dir/pacs.json` shows
+/// an earlier complete pull, taken from there) and turned into a CT case on the planning series.
+pub fn resolve_case(case: &crate::scenario::Case, server: &str, study: &str, dir: &Path) -> anyhow::Result<crate::scenario::Case> {
+    let record = dir.join("pacs.json");
+    if !record.is_file() {
+        let args = PullArgs {
+            server: ServerArgs { server: server.to_string(), timeout_s: 60, aet: "COXA".into() },
+            study: study.to_string(),
+            out: dir.to_path_buf(),
+            series: Vec::new(),
+            no_choose: false,
+            json: false,
+        };
+        pull(&args).with_context(|| format!("case {}: pulling study {study}", case.name))?;
+    }
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&record)?).with_context(|| format!("{} is not JSON", record.display()))?;
+    if v["study_uid"] != study {
+        bail!("{} holds study {} but case {} names {study}; move the folder away", record.display(), v["study_uid"], case.name);
+    }
+    let series = v["planning"]["dir"].as_str().with_context(|| format!("{} has no planning series", record.display()))?;
+    let mut out = case.clone();
+    out.input = crate::scenario::CaseInput::Ct { ct: dir.join(series), labels: None };
+    Ok(out)
+}
+
+/// The source series of a case: `--source`, else the DICOM folder named in inputs.json.
+fn source_of(case: &Path, given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(s) = given {
+        return Ok(s.to_path_buf());
+    }
+    let inputs = case.join("inputs.json");
+    let text = std::fs::read_to_string(&inputs).with_context(|| format!("{} has no inputs.json naming its CT; give the series it was planned on with --source DIR", case.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", inputs.display()))?;
+    let ct = v.get("ct").and_then(|c| c.as_str()).map(PathBuf::from);
+    match ct {
+        Some(ct) if ct.is_dir() => Ok(ct),
+        _ => bail!("the case's CT (inputs.json) is not a DICOM folder; give the DICOM series it was planned on with --source DIR"),
+    }
+}
+
+fn push(a: &PushArgs) -> anyhow::Result<()> {
+    let source_dir = source_of(&a.case, a.source.as_deref())?;
+    let source = coxa_pacs::results::Source::read(&source_dir)?;
+    let objects = coxa_pacs::results::build_case(&a.case, &source)?;
+    if let Some(keep) = &a.keep {
+        if keep.exists() {
+            bail!("--keep {} exists; coxa never overwrites: choose a new folder", keep.display());
+        }
+        std::fs::create_dir_all(keep).with_context(|| format!("cannot create {}", keep.display()))?;
+        for (i, o) in objects.objects.iter().enumerate() {
+            let kind = serde_json::to_value(o.kind)?.as_str().unwrap_or("obj").to_string();
+            crate::atomic::write_new(&keep.join(format!("{:02}_{kind}.dcm", i + 1)), &o.bytes)?;
+        }
+    }
+    for n in &objects.notes {
+        eprintln!("note: {n}");
+    }
+    let report = if a.dry_run {
+        None
+    } else {
+        let mut client = a.server.connect()?;
+        Some((client.server(), coxa_pacs::results::push(client.as_mut(), &objects)?))
+    };
+    let kinds = |k: coxa_pacs::results::Kind| objects.objects.iter().filter(|o| o.kind == k).count();
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({ "study_uid": source.study_uid(), "source_series_uid": source.series_uid(), "objects": objects.objects, "notes": objects.notes, "stored": report.as_ref().map(|r| &r.1) })
+            )?
+        );
+        return Ok(());
+    }
+    use coxa_pacs::results::Kind;
+    let what = format!("{} SEG, {} SR, {} PDF, {} secondary capture", kinds(Kind::Seg), kinds(Kind::Sr), kinds(Kind::Pdf), kinds(Kind::Sc));
+    match report {
+        Some((server, r)) => {
+            println!("pushed {} objects ({what}) into study {} on {server}: {} stored", r.sent, source.study_uid(), r.stored);
+            for w in &r.warnings {
+                println!("  warning: {w}");
+            }
+        }
+        None => println!("built {} objects ({what}) for study {} (dry run: nothing sent)", objects.objects.len(), source.study_uid()),
+    }
+    Ok(())
+}
