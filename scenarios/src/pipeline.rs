@@ -529,13 +529,19 @@ type Pictures = (Vec<(String, PathBuf)>, Option<String>);
 /// the renderer of `coxa view`): the operated femur placed so that the planned head sits in the
 /// cup. Where no Vulkan device exists, a small CPU rasteriser draws them instead and the
 /// returned note says so.
+#[cfg_attr(not(feature = "window"), expect(unused_variables, reason = "the placement moves the femur only in the viewer's pictures"))]
 fn pictures(anatomy: &AnatomyResult, model: &coxa_sim::HipModel, placement: &coxa_core::ImplantPlacement, side: Side, out: &Path) -> Result<Pictures> {
     std::fs::create_dir_all(out)?;
     let implants = write_implants(model, out.parent().unwrap_or(out))?;
     let names = ["pelvis_ap", "hip_ap", "hip_lateral", "hip_superior"];
     let files: Vec<(String, PathBuf)> = names.iter().map(|n| (n.to_string(), out.join(format!("{n}.png")))).collect();
     let centre = model.hip_centre_lps_mm();
-    let why = match viewer_pictures(anatomy, &implants, placement, side, centre, &files) {
+    #[cfg(feature = "window")]
+    let drawn = viewer_pictures(anatomy, &implants, placement, side, centre, &files);
+    // A headless build (no `window` feature) has no viewer renderer: the CPU fallback draws.
+    #[cfg(not(feature = "window"))]
+    let drawn: std::result::Result<(), String> = Err("this coxa was built without the `window` feature".to_string());
+    let why = match drawn {
         Ok(()) => return Ok((files, None)),
         Err(why) => why,
     };
@@ -603,19 +609,6 @@ fn viewer_pictures(
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("the renderer panicked".to_string()),
     }
-}
-
-/// A headless build (no `window` feature) has no viewer renderer: the CPU fallback draws.
-#[cfg(not(feature = "window"))]
-fn viewer_pictures(
-    _anatomy: &AnatomyResult,
-    _implants: &[(&'static str, Mesh)],
-    _placement: &coxa_core::ImplantPlacement,
-    _side: Side,
-    _centre: Point3<f64>,
-    _files: &[(String, PathBuf)],
-) -> std::result::Result<(), String> {
-    Err("this coxa was built without the `window` feature".to_string())
 }
 
 /// The placed implants as STL (LPS mm) in `case_dir/implants`, for the viewer and other tools.

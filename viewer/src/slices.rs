@@ -40,27 +40,9 @@ pub fn label_colour(id: u16) -> [u8; 3] {
         0 => [0, 0, 0],
         _ => {
             // Any other class: a hue from the id.
-            let h = f32::from(id.wrapping_mul(47) % 360);
-            let (r, g, b) = hsv(h, 0.65, 0.9);
-            [r, g, b]
+            coxa_io::colour_table::hsv_rgb(f64::from(id.wrapping_mul(47) % 360), 0.65, 0.9)
         }
     }
-}
-
-fn hsv(h: f32, s: f32, v: f32) -> (u8, u8, u8) {
-    let c = v * s;
-    let x = c * (1.0 - ((h / 60.0) % 2.0 - 1.0).abs());
-    let (r, g, b) = match (h / 60.0) as u32 {
-        0 => (c, x, 0.0),
-        1 => (x, c, 0.0),
-        2 => (0.0, c, x),
-        3 => (0.0, x, c),
-        4 => (x, 0.0, c),
-        _ => (c, 0.0, x),
-    };
-    let m = v - c;
-    let q = |t: f32| ((t + m) * 255.0).round() as u8;
-    (q(r), q(g), q(b))
 }
 
 /// Grey value of `hu` in the window.

@@ -28,21 +28,26 @@ pub fn colour_of(id: u16, name: &str) -> [u8; 3] {
         _ => {
             // Golden-angle hues, full saturation, 85 % value.
             let h = (f64::from(id) * 137.508) % 360.0;
-            let (s, v) = (0.65, 0.85);
-            let c = v * s;
-            let x = c * (1.0 - ((h / 60.0) % 2.0 - 1.0).abs());
-            let (r, g, b) = match (h / 60.0) as u32 {
-                0 => (c, x, 0.0),
-                1 => (x, c, 0.0),
-                2 => (0.0, c, x),
-                3 => (0.0, x, c),
-                4 => (x, 0.0, c),
-                _ => (c, 0.0, x),
-            };
-            let m = v - c;
-            [r, g, b].map(|u| ((u + m) * 255.0).round() as u8)
+            hsv_rgb(h, 0.65, 0.85)
         }
     }
+}
+
+/// RGB (0-255) of hue `h_deg` (0..360), saturation `s` and value `v` (0..1). The viewer's
+/// label colours use it too.
+pub fn hsv_rgb(h_deg: f64, s: f64, v: f64) -> [u8; 3] {
+    let c = v * s;
+    let x = c * (1.0 - ((h_deg / 60.0) % 2.0 - 1.0).abs());
+    let (r, g, b) = match (h_deg / 60.0) as u32 {
+        0 => (c, x, 0.0),
+        1 => (x, c, 0.0),
+        2 => (0.0, c, x),
+        3 => (0.0, x, c),
+        4 => (x, 0.0, c),
+        _ => (c, 0.0, x),
+    };
+    let m = v - c;
+    [r, g, b].map(|u| ((u + m) * 255.0).round() as u8)
 }
 
 /// Writes the 3D Slicer colour table of `classes` (background 0 first, transparent). Never over
