@@ -10,7 +10,7 @@ use coxa_io::{Loaded, OpenOptions, SourceKind};
 
 /// coxa: from a patient's CT to a total hip arthroplasty plan and its simulation.
 #[derive(Debug, Parser)]
-#[command(name = "coxa", version, about)]
+#[command(name = "coxa", version = crate::view::VERSION, about)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

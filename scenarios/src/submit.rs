@@ -166,6 +166,54 @@ fn requests(scn: &Scenario, out: &Path, per_task: usize, cpus: usize) -> (String
     (time, format!("{mem_mb}M"), source)
 }
 
+/// Which build `coxa` is (the bracketed part of its `--version`, see [`crate::view::BUILD`]).
+/// Runs it, so a `--coxa` that does not start is refused here rather than in every task.
+fn build_of(coxa: &Path) -> Result<String> {
+    if std::env::current_exe().ok().as_deref() == Some(coxa) {
+        return Ok(crate::view::BUILD.to_string());
+    }
+    let o = std::process::Command::new(coxa).arg("--version").output().with_context(|| format!("--coxa {}: it does not start", coxa.display()))?;
+    let text = String::from_utf8_lossy(&o.stdout);
+    match text.split_once('(').and_then(|(_, b)| b.trim_end().strip_suffix(')')) {
+        Some(build) if o.status.success() && text.starts_with("coxa ") => Ok(build.to_string()),
+        _ => bail!("--coxa {}: `--version` printed {:?}, not coxa's \"coxa VERSION (BUILD)\"; give the path of a coxa program", coxa.display(), text.trim()),
+    }
+}
+
+/// The array script's comment on the build its tasks run and on pictures.
+fn build_note(build: &str, pictures: bool) -> String {
+    let mut note = if build.starts_with("headless") {
+        format!("# Tasks run the headless coxa ({build}): nodes need no Vulkan, no display.\n")
+    } else {
+        format!(
+            "# Tasks run the window coxa ({build}).\n# Nodes without Vulkan or a display need no more, but a headless coxa is smaller and starts no GPU probe:\n# `cargo build --release -p coxa-scenarios --no-default-features`, then `coxa submit --coxa target/release/coxa`.\n"
+        )
+    };
+    note.push_str(if pictures {
+        "# The scenario draws pictures: on nodes without a GPU they cost most of a case's time;\n# set [report] pictures = false for cohort runs.\n"
+    } else {
+        "# Headless: pictures switched off by the scenario ([report] pictures = false).\n"
+    });
+    note
+}
+
+/// A path as the value of an `#SBATCH` line. sbatch reads these lines itself, not through a
+/// shell: a double-quoted value may hold spaces, a backslash escapes the next character, and an
+/// unescaped `#` starts a comment. In `--output` file names `%` starts a pattern (`%a`, the
+/// array index), so a literal one is `%%`.
+fn sbatch_value(p: &Path, pattern: bool) -> String {
+    let mut v = String::from("\"");
+    for c in p.to_string_lossy().chars() {
+        match c {
+            '\\' | '"' | '#' => v.extend(['\\', c]),
+            '%' if pattern => v.push_str("%%"),
+            _ => v.push(c),
+        }
+    }
+    v.push('"');
+    v
+}
+
 fn quote(p: &Path) -> String {
     format!("'{}'", p.to_string_lossy().replace('\'', "'\\''"))
 }
@@ -178,15 +226,16 @@ fn quote(p: &Path) -> String {
 pub fn cli(args: &SubmitArgs) -> Result<()> {
     let scn = Scenario::load(&args.scenario)?;
     let out = args.out.clone().unwrap_or_else(|| scn.output_dir.clone());
+    let coxa = match &args.coxa {
+        Some(c) => std::fs::canonicalize(c).with_context(|| format!("--coxa {}", c.display()))?,
+        None => std::env::current_exe().context("finding the coxa program")?,
+    };
+    let build = build_of(&coxa)?;
     crate::run::prepare_out(&scn, &out)?;
     // The tasks start in this folder (`--chdir`), with the paths as given: their messages then
     // read as a one-machine run's from here.
     let cwd = std::env::current_dir().context("the current folder")?;
     let scenario_file = args.scenario.clone();
-    let coxa = match &args.coxa {
-        Some(c) => std::fs::canonicalize(c).with_context(|| format!("--coxa {}", c.display()))?,
-        None => std::env::current_exe().context("finding the coxa program")?,
-    };
     if args.cpus_per_task == 0 {
         bail!("--cpus-per-task 0: a task needs at least one core");
     }
@@ -217,32 +266,28 @@ pub fn cli(args: &SubmitArgs) -> Result<()> {
     std::fs::create_dir_all(dir.join("logs"))?;
     let cases_file = dir.join("cases.txt");
     crate::atomic::write_new(&cases_file, format!("# cases of submission {k}, scenario order; task I runs lines I, I+{tasks}, ...\n{}\n", to_run.join("\n")).as_bytes())?;
-    let pictures_note = if scn.raw.report.pictures {
-        "# The scenario draws pictures: without Vulkan on the node coxa's CPU fallback draws them (slower);\n# set [report] pictures = false for cohort runs.\n"
-    } else {
-        "# Headless: pictures switched off by the scenario ([report] pictures = false).\n"
-    };
+    let pictures_note = build_note(&build, scn.raw.report.pictures);
     let partition = args.partition.as_ref().map_or_else(String::new, |p| format!("#SBATCH --partition={p}\n"));
     let name = scn.file.file_stem().map_or_else(|| "scenario".into(), |s| s.to_string_lossy().into_owned());
     let array = format!(
-        "#!/bin/bash\n# coxa submit: the cases of {scn_name} in {tasks} shards (submission {k}).\n{pictures_note}#SBATCH --job-name=coxa-{name}\n#SBATCH --array=0-{last}\n#SBATCH --cpus-per-task={cpus}\n#SBATCH --time={time}\n#SBATCH --mem={mem}\n{partition}#SBATCH --chdir={cwd}\n#SBATCH --output={log}\n#SBATCH --open-mode=append\n#SBATCH --requeue\nexport RAYON_NUM_THREADS=\"${{SLURM_CPUS_PER_TASK:-{cpus}}}\"\necho \"coxa shard $SLURM_ARRAY_TASK_ID/{tasks} on $(hostname) (job $SLURM_JOB_ID, restart ${{SLURM_RESTART_COUNT:-0}})\"\nexec {coxa} run {scn_file} --out {out} --shard \"$SLURM_ARRAY_TASK_ID/{tasks}\" --cases-file {cases} --quiet --yes\n",
+        "#!/bin/bash\n# coxa submit: the cases of {scn_name} in {tasks} shards (submission {k}).\n{pictures_note}#SBATCH --job-name=coxa-{name}\n#SBATCH --array=0-{last}\n#SBATCH --cpus-per-task={cpus}\n#SBATCH --time={time}\n#SBATCH --mem={mem}\n{partition}#SBATCH --chdir={cwd}\n#SBATCH --output={log}\n#SBATCH --open-mode=append\n#SBATCH --requeue\nexport RAYON_NUM_THREADS=\"${{SLURM_CPUS_PER_TASK:-{cpus}}}\"\necho \"coxa shard $SLURM_ARRAY_TASK_ID/{tasks} on $(hostname) (job $SLURM_JOB_ID, restart ${{SLURM_RESTART_COUNT:-0}}): $({coxa} --version)\"\nexec {coxa} run {scn_file} --out {out} --shard \"$SLURM_ARRAY_TASK_ID/{tasks}\" --cases-file {cases} --quiet --yes\n",
         scn_name = scn.file.display(),
         last = tasks - 1,
         cpus = args.cpus_per_task,
-        log = dir.join("logs").join("task-%a.log").display(),
+        log = format!("{}/task-%a.log\"", sbatch_value(&dir.join("logs"), true).trim_end_matches('"')),
         coxa = quote(&coxa),
         scn_file = quote(&scenario_file),
         out = quote(&out),
         cases = quote(&cases_file),
-        cwd = cwd.display(),
+        cwd = sbatch_value(&cwd, false),
     );
     let merge = format!(
         "#!/bin/bash\n# coxa submit: the merge of submission {k} (summary.json, summary.csv, index.html from what finished).\n#SBATCH --job-name=coxa-{name}-merge\n#SBATCH --cpus-per-task=1\n#SBATCH --time=0:30:00\n#SBATCH --mem=1000M\n{partition}#SBATCH --chdir={cwd}\n#SBATCH --output={log}\n#SBATCH --open-mode=append\nexec {coxa} run {scn_file} --out {out} --merge\n",
-        log = dir.join("logs").join("merge.log").display(),
+        log = sbatch_value(&dir.join("logs").join("merge.log"), true),
         coxa = quote(&coxa),
         scn_file = quote(&scenario_file),
         out = quote(&out),
-        cwd = cwd.display(),
+        cwd = sbatch_value(&cwd, false),
     );
     crate::atomic::write_new(&dir.join("array.sbatch"), array.as_bytes())?;
     crate::atomic::write_new(&dir.join("merge.sbatch"), merge.as_bytes())?;
@@ -279,7 +324,9 @@ pub fn cli(args: &SubmitArgs) -> Result<()> {
     }
     let done = scn.cases.len() - to_run.len();
     println!("{} case(s) to run ({} done already) in {tasks} task(s) of up to {per_task} case(s); per task --time={time} --mem={mem} ({cost_source})", to_run.len(), done);
-    println!("{}", pictures_note.lines().map(|l| l.trim_start_matches("# ")).collect::<Vec<_>>().join(" "));
+    for line in pictures_note.lines() {
+        println!("{}", line.trim_start_matches("# "));
+    }
     match (&array_job, &merge_job) {
         (Some(a), Some(m)) => {
             println!("array job {a} (tasks {a}_0 .. {a}_{})", tasks - 1);
@@ -308,6 +355,13 @@ fn sbatch(extra: &[String], script: &Path) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sbatch_values_keep_spaces_hashes_and_percents() {
+        let p = Path::new("/data/run 1/c#2/50%/a\"b\\c");
+        assert_eq!(sbatch_value(p, true), r#""/data/run 1/c\#2/50%%/a\"b\\c""#);
+        assert_eq!(sbatch_value(p, false), r#""/data/run 1/c\#2/50%/a\"b\\c""#);
+    }
 
     #[test]
     fn task_of_follows_the_shard_slices() {

@@ -56,6 +56,28 @@ pub struct ViewArgs {
     pub close_after_s: Option<f64>,
 }
 
+/// Which build this `coxa` is (a macro so that [`BUILD`] and [`VERSION`] share one text).
+#[cfg(feature = "window")]
+macro_rules! build_text {
+    () => {
+        "window build: coxa view, pictures drawn by bevy (Vulkan or Mesa's lavapipe), CPU rasteriser where neither starts"
+    };
+}
+#[cfg(not(feature = "window"))]
+macro_rules! build_text {
+    () => {
+        "headless build: no coxa view, pictures drawn by the CPU rasteriser"
+    };
+}
+
+/// Which build this `coxa` is. The headless build (`--no-default-features`, no bevy) is what
+/// cluster nodes without Vulkan or a display should run; `coxa submit` reads it from
+/// `coxa --version` to say which build its array tasks run.
+pub const BUILD: &str = build_text!();
+
+/// `coxa --version`: the package version, then [`BUILD`] in brackets.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", build_text!(), ")");
+
 /// `coxa view` in a build without the `window` feature (no bevy): says how to get the viewer.
 #[cfg(not(feature = "window"))]
 pub fn run(_args: &ViewArgs) -> Result<()> {
