@@ -92,16 +92,25 @@ fn hip_bones(anatomy: &AnatomyResult, side: Side, construct: &coxa_implants::Con
 /// The result of one sweep point.
 struct PointResult {
     point: SweepPoint,
-    user: crate::rom::UserParts,
     rom: RomRecord,
-    model: coxa_sim::HipModel,
     choice: ImplantChoice,
     cup: CupAngles,
     stem_anteversion: Angle,
-    /// How to rebuild the model with other cup angles (the safe-zone map).
-    source: ModelSource,
     /// The plan, when the point was planned.
     plan: Option<PlannedPoint>,
+    /// The hip model and what it was built from: kept for the primary (first) point only, whose
+    /// pictures, safe-zone map, viewer model and musculoskeletal stage need it. The other
+    /// points' are dropped once their range of motion is known, so that a sweep's memory does
+    /// not grow with its points (bones and implants are about 1.4 MB per point).
+    geometry: Option<Box<PointGeometry>>,
+}
+
+/// A sweep point's hip model and its sources.
+struct PointGeometry {
+    user: crate::rom::UserParts,
+    model: coxa_sim::HipModel,
+    /// How to rebuild the model with other cup angles (the safe-zone map).
+    source: ModelSource,
 }
 
 /// A planned sweep point: the planner's typed plan and `coxa plan`'s JSON of it (for files and
@@ -120,26 +129,35 @@ enum ModelSource {
 }
 
 impl PointResult {
-    /// The range of motion with the cup at `cup` instead, everything else as at this point.
-    fn rom_with_cup(&self, side: Side, cup: CupAngles, tilts: &PelvicTilts, motions: &[rom::Motion]) -> Result<RomRecord> {
-        match &self.source {
-            ModelSource::Fixed { construct, bones } => Ok(rom_record(side, construct, &self.choice.liner, cup, self.stem_anteversion, tilts, bones.as_deref(), &self.user, motions)?.1),
+    /// The range of motion with the cup at `cup` instead, everything else as at this point
+    /// (whose geometry is `geo`).
+    fn rom_with_cup(&self, geo: &PointGeometry, side: Side, cup: CupAngles, tilts: &PelvicTilts, motions: &[rom::Motion]) -> Result<RomRecord> {
+        match &geo.source {
+            ModelSource::Fixed { construct, bones } => Ok(rom_record(side, construct, &self.choice.liner, cup, self.stem_anteversion, tilts, bones.as_deref(), &geo.user, motions)?.1),
             ModelSource::Planned { scorer, placement, frame_note, .. } => {
                 let mut p = placement.clone();
                 p.cup = cup;
                 let model = scorer.model(&p).context("the hip model with the cup moved")?;
-                Ok(crate::rom::rom_record_of(&model, &self.choice.liner, tilts, &self.user, motions, frame_note))
+                Ok(crate::rom::rom_record_of(&model, &self.choice.liner, tilts, &geo.user, motions, frame_note))
             }
         }
     }
 }
 
+/// Adds a sweep point's result; only the first keeps its geometry ([`PointResult::geometry`]).
+fn keep_point(results: &mut Vec<PointResult>, mut r: PointResult) {
+    if !results.is_empty() {
+        r.geometry = None;
+    }
+    results.push(r);
+}
+
 /// The record (`model.json`) from which the viewer rebuilds the primary point's hip model.
-fn case_model(scn: &Scenario, case: &Case, catalog: &Catalog, primary: &PointResult, motions: &[rom::Motion]) -> coxa_core::CaseModel {
-    let (placement, bones, anatomy) = match &primary.source {
+fn case_model(scn: &Scenario, case: &Case, catalog: &Catalog, primary: &PointResult, geo: &PointGeometry, motions: &[rom::Motion]) -> coxa_core::CaseModel {
+    let (placement, bones, anatomy) = match &geo.source {
         ModelSource::Planned { placement, anatomy, .. } => (placement.clone(), true, Some(anatomy.as_ref().clone())),
         ModelSource::Fixed { construct, bones } => {
-            let centre = primary.model.hip_centre_lps_mm();
+            let centre = geo.model.hip_centre_lps_mm();
             let placement = coxa_core::ImplantPlacement {
                 side: case.side,
                 cup: primary.cup,
@@ -211,14 +229,12 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
     let rom = crate::rom::rom_record_of(&model, &choice.liner, tilts, &user, motions, frame_note);
     Ok(PointResult {
         point: point.clone(),
-        user,
         rom,
-        model,
         choice,
         cup: placement.cup,
         stem_anteversion: placement.stem_anteversion,
-        source: ModelSource::Planned { scorer: Box::new(scorer), placement, frame_note, anatomy: Box::new(hip) },
         plan: Some(PlannedPoint { plan, json: plan_json }),
+        geometry: Some(Box::new(PointGeometry { user, model, source: ModelSource::Planned { scorer: Box::new(scorer), placement, frame_note, anatomy: Box::new(hip) } })),
     })
 }
 
@@ -259,7 +275,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         let tilts = PelvicTilts { standing: Angle::from_deg(point.standing_tilt_deg), sitting: Angle::from_deg(point.standing_tilt_deg + point.sitting_extra_tilt_deg) };
         let Some(placement) = point.placement else {
             progress(&format!("planning {}", point.label()));
-            results.push(planned_point(scn, case, catalog, &anatomy, point, &tilts, &motions)?);
+            keep_point(&mut results, planned_point(scn, case, catalog, &anatomy, point, &tilts, &motions)?);
             continue;
         };
         let choice = ImplantChoice {
@@ -289,17 +305,18 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         let user = crate::rom::UserParts::load(scn.user_cup.as_deref(), scn.user_stem.as_deref(), choice.head_mm)?;
         let (model, rom) =
             rom_record(case.side, &construct, &choice.liner, placement.cup, stem_av, &tilts, bones.as_ref(), &user, &motions).with_context(|| format!("range of motion at {}", point.label()))?;
-        results.push(PointResult {
-            point: point.clone(),
-            user,
-            rom,
-            model,
-            choice,
-            cup: placement.cup,
-            stem_anteversion: stem_av,
-            source: ModelSource::Fixed { construct: Box::new(construct), bones: bones.map(Box::new) },
-            plan: None,
-        });
+        keep_point(
+            &mut results,
+            PointResult {
+                point: point.clone(),
+                rom,
+                choice,
+                cup: placement.cup,
+                stem_anteversion: stem_av,
+                plan: None,
+                geometry: Some(Box::new(PointGeometry { user, model, source: ModelSource::Fixed { construct: Box::new(construct), bones: bones.map(Box::new) } })),
+            },
+        );
     }
     std::fs::create_dir_all(dir.join("rom"))?;
     if results.iter().any(|r| r.plan.is_some()) {
@@ -345,8 +362,9 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     }
     write_new(&dir.join("rom_sweep.csv"), csv.as_bytes())?;
     let primary = &results[0];
+    let Some(geo) = primary.geometry.as_deref() else { bail!("the first sweep point of case {} kept no hip model (a bug in coxa; please report it)", case.name) };
     // What the viewer's live planning needs to rebuild this hip model.
-    let case_model = case_model(scn, case, catalog, primary, &motions);
+    let case_model = case_model(scn, case, catalog, primary, geo, &motions);
     write_new(&dir.join("model.json"), serde_json::to_string_pretty(&case_model)?.as_bytes())?;
 
     // Safe-zone map around the primary point: every motion over a grid of radiographic cup
@@ -363,7 +381,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
                     inclination: Angle::from_deg(SAFE_ZONE_INCLINATIONS_DEG[i]),
                     anteversion: Angle::from_deg(SAFE_ZONE_ANTEVERSIONS_DEG[a]),
                 };
-                primary.rom_with_cup(case.side, cup, &tilts, &motions)
+                primary.rom_with_cup(geo, case.side, cup, &tilts, &motions)
             })
             .collect();
         let mut grid = vec![vec![None; SAFE_ZONE_ANTEVERSIONS_DEG.len()]; SAFE_ZONE_INCLINATIONS_DEG.len()];
@@ -406,16 +424,16 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
                 }
                 None => crate::msk_stage::HipChange::default(),
             };
-            Some(crate::msk_stage::run(input, head_distance, primary.model.pelvic_frame(), &change, case.side == Side::Left).context("musculoskeletal stage")?)
+            Some(crate::msk_stage::run(input, head_distance, geo.model.pelvic_frame(), &change, case.side == Side::Left).context("musculoskeletal stage")?)
         }
     };
 
     // Pictures of the primary point.
     let (pictures, renderer) = if scn.raw.report.pictures {
         progress("pictures");
-        pictures(&anatomy, &primary.model, &case_model.placement, case.side, &dir.join("pictures"))?
+        pictures(&anatomy, &geo.model, &case_model.placement, case.side, &dir.join("pictures"))?
     } else {
-        write_implants(&primary.model, dir)?;
+        write_implants(&geo.model, dir)?;
         (Vec::new(), Some("no pictures: switched off by the scenario ([report] pictures = false)".to_string()))
     };
     if let Some(note) = renderer {
@@ -425,12 +443,12 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     let cup_angles: std::collections::BTreeMap<String, CupAnglePair> = [CupAngleDefinition::Radiographic, CupAngleDefinition::Operative, CupAngleDefinition::Anatomic]
         .iter()
         .map(|d| {
-            let c = primary.model.cup_angles(*d);
+            let c = geo.model.cup_angles(*d);
             (definition_name(*d).to_string(), CupAnglePair { inclination_deg: round2(c.inclination.deg()), anteversion_deg: round2(c.anteversion.deg()) })
         })
         .collect();
     let radiographic = cup_angles.get("radiographic").copied();
-    let centre = primary.model.hip_centre_lps_mm();
+    let centre = geo.model.hip_centre_lps_mm();
     let report = CaseReport {
         coxa_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: scn.raw.name.clone().unwrap_or_else(|| scn.file.file_stem().map_or(String::new(), |s| s.to_string_lossy().into_owned())),
@@ -444,7 +462,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
             cup_angles,
             cup_centre_lps_mm: [centre.x, centre.y, centre.z].map(round2),
             stem_anteversion_deg: round2(primary.stem_anteversion.deg()),
-            combined_anteversion_deg: round2(primary.model.cup_angles(CupAngleDefinition::Operative).anteversion.deg() + primary.stem_anteversion.deg()),
+            combined_anteversion_deg: round2(geo.model.cup_angles(CupAngleDefinition::Operative).anteversion.deg() + primary.stem_anteversion.deg()),
             implants: primary.rom.implants.clone(),
         },
         plan: primary.plan.as_ref().map(|p| p.json.clone()),
@@ -483,7 +501,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         "min_adl_margin_deg": primary.rom.min_adl_margin_deg(),
         "cup_radiographic_deg": radiographic,
         "head_diameter_mm": primary.choice.head_mm,
-        "shell_outer_diameter_mm": primary.model.construct().shell.outer_diameter_mm,
+        "shell_outer_diameter_mm": geo.model.construct().shell.outer_diameter_mm,
         "leg_length_change_mm": primary.plan.as_ref().map(|p| p.json["leg_length_change_mm"].clone()),
         "offset_change_mm": primary.plan.as_ref().map(|p| p.json["offset_change_mm"].clone()),
         "warnings": report.warnings.len(),
