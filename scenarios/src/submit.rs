@@ -270,7 +270,8 @@ pub fn cli(args: &SubmitArgs) -> Result<()> {
     let partition = args.partition.as_ref().map_or_else(String::new, |p| format!("#SBATCH --partition={p}\n"));
     let name = scn.file.file_stem().map_or_else(|| "scenario".into(), |s| s.to_string_lossy().into_owned());
     // `%a` is Slurm's array index: the folder is escaped, the pattern is not.
-    let task_log = format!("{}/task-%a.log\"", sbatch_value(&dir.join("logs"), true).trim_end_matches('"'));
+    let logs = sbatch_value(&dir.join("logs"), true);
+    let task_log = format!("{}/task-%a.log\"", &logs[..logs.len() - 1]);
     let array = format!(
         "#!/bin/bash\n# coxa submit: the cases of {scn_name} in {tasks} shards (submission {k}).\n{pictures_note}#SBATCH --job-name=coxa-{name}\n#SBATCH --array=0-{last}\n#SBATCH --cpus-per-task={cpus}\n#SBATCH --time={time}\n#SBATCH --mem={mem}\n{partition}#SBATCH --chdir={cwd}\n#SBATCH --output={log}\n#SBATCH --open-mode=append\n#SBATCH --requeue\nexport RAYON_NUM_THREADS=\"${{SLURM_CPUS_PER_TASK:-{cpus}}}\"\necho \"coxa shard $SLURM_ARRAY_TASK_ID/{tasks} on $(hostname) (job $SLURM_JOB_ID, restart ${{SLURM_RESTART_COUNT:-0}}): $({coxa} --version)\"\nexec {coxa} run {scn_file} --out {out} --shard \"$SLURM_ARRAY_TASK_ID/{tasks}\" --cases-file {cases} --quiet --yes\n",
         scn_name = scn.file.display(),
