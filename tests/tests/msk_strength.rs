@@ -110,3 +110,54 @@ fn real_ct_muscles_personalise_both_models() -> Result<()> {
     }
     Ok(())
 }
+
+/// The personalised model (the built-in gait2392 scaled to OrthoLoad subject H2R's landmarks,
+/// strength from the real CT's muscles, a plan applied) exported to .osim: OpenSim 4.6 loads it
+/// and gives the same hip moment arms as coxa (largest difference < 1e-6 mm over the issue's hip
+/// grid) and the same maximum isometric forces.
+#[test]
+fn personalised_model_exports_and_opensim_agrees() -> Result<()> {
+    use coxa_sim::msk::fcsv::parse_fcsv;
+    use coxa_sim::msk::personalise::{ImplantChange, apply_implant_change, landmark_scale_factors, scale_bodies};
+    let (Some(ct_path), Some(seg_path), Some(names), Some(dir)) =
+        (shared_data("totalseg/example_ct.nii.gz"), shared_data("totalseg/example_seg_fast_force_split.nii.gz"), shared_data("totalseg/labels_total_v2.json"), shared_data("orthoload/Landmarks"))
+    else {
+        return Ok(());
+    };
+    let Some(py) = crate::msk::opensim_python() else { return Ok(()) };
+    let ct = nifti::read_volume(&ct_path)?;
+    let mut seg = nifti::read_label_map(&seg_path)?;
+    let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&names)?)?;
+    seg.set_classes(j.as_object().context("labels json")?.iter().filter_map(|(k, v)| Some((k.parse::<u16>().ok()?, v.as_str()?.to_string()))).collect());
+    let (measures, _) = muscles::muscle_measures(&ct, &seg)?;
+    let model = osim::embedded::gait2392()?;
+    let femur = coxa_sim::msk::FemurLandmarks::from_labels(&parse_fcsv(&std::fs::read_to_string(dir.join("H2R_FemurLandmarks.fcsv"))?)?, Side::Right)?;
+    let pelvis = parse_fcsv(&std::fs::read_to_string(dir.join("H2R_PelvisLandmarks.fcsv"))?)?;
+    let hjc = |n: &str| pelvis.iter().find(|(l, _)| l == n).map(|(_, p)| *p).context("pelvis HJC");
+    let factors = landmark_scale_factors(&model, (hjc("HJC_L")? - hjc("HJC_R")?).norm(), &femur)?;
+    let refs: Vec<(&str, nalgebra::Vector3<f64>)> = factors.iter().map(|(b, f)| (b.as_str(), *f)).collect();
+    let scaled = scale_bodies(&model, &refs)?;
+    let (m, _) = strength_from_ct(&scaled, "r", &ct_side(&measures, Side::Right), SPECIFIC_TENSION_N_PER_CM2)?;
+    let (m, _) = strength_from_ct(&m, "l", &ct_side(&measures, Side::Left), SPECIFIC_TENSION_N_PER_CM2)?;
+    let personal = apply_implant_change(&m, "r", &ImplantChange { cor_shift_pelvis_m: nalgebra::Vector3::new(0.0, 0.002, -0.003), offset_change_m: -0.005, leg_length_change_m: 0.004 })?;
+    let tmp = tempfile::tempdir()?;
+    let out = tmp.path().join("gait2392_personalised.osim");
+    std::fs::write(&out, osim::update_osim(osim::embedded::GAIT2392_OSIM, "built-in gait2392", &personal)?)?;
+    let (len, ma, _, max_ma) = crate::msk::compare_with_opensim(&out, "r", &crate::msk::hip_grid())?;
+    eprintln!("personalised gait2392 in OpenSim 4.6: worst RMS length {len:.2e} mm, moment arm {ma:.2e} mm, largest moment-arm difference {max_ma:.2e} mm");
+    assert!(len < 1e-6 && max_ma < 1e-6, "OpenSim differs: length RMS {len} mm, largest moment-arm difference {max_ma} mm");
+    // OpenSim reads the personalised maximum isometric forces.
+    let script =
+        "import json, sys, opensim as o\nm = o.Model(sys.argv[1])\nms = m.getMuscles()\nprint(json.dumps({ms.get(i).getName(): ms.get(i).getMaxIsometricForce() for i in range(ms.getSize())}))";
+    let run = std::process::Command::new(&py).args(["-c", script]).arg(&out).output()?;
+    anyhow::ensure!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let forces: serde_json::Value = serde_json::from_slice(run.stdout.rsplit(|b| *b == b'\n').find(|l| l.starts_with(b"{")).context("OpenSim's output")?)?;
+    let mut changed = 0;
+    for mu in &personal.muscles {
+        let f = forces[&mu.name].as_f64().with_context(|| format!("{} in OpenSim", mu.name))?;
+        assert!((f - mu.max_isometric_force_n).abs() <= 1e-9 * f.abs().max(1.0), "{}: OpenSim {f} N, coxa {} N", mu.name, mu.max_isometric_force_n);
+        changed += usize::from((mu.max_isometric_force_n - model.muscle(&mu.name).map_or(0.0, |g| g.max_isometric_force_n)).abs() > 1e-6);
+    }
+    assert_eq!(changed, 22, "11 lines per side personalised");
+    Ok(())
+}
