@@ -115,7 +115,11 @@ pub fn ct_muscles(anatomy: &serde_json::Value, side_is_left: bool) -> [Vec<CtMus
                         _ => return None,
                     };
                     strength::CT_TO_MODEL.iter().any(|(c, _)| *c == class).then_some(())?;
-                    Some((class.to_string(), left, m["volume_cm3"].as_f64()?, m["lean_fraction"].as_f64()?, m["cut_by_scan"].as_bool().unwrap_or(false)))
+                    let (v, lean) = (m["volume_cm3"].as_f64()?, m["lean_fraction"].as_f64()?);
+                    // A label without lean voxels has no strength to model: left out, so its lines
+                    // keep the generic force and the record names the class as not measured.
+                    (v > 0.0 && lean > 0.0).then_some(())?;
+                    Some((class.to_string(), left, v, lean, m["cut_by_scan"].as_bool().unwrap_or(false)))
                 })
                 .collect()
         })
@@ -324,10 +328,11 @@ mod tests {
             {"name": "gluteus_medius_right", "volume_cm3": 240.0, "lean_fraction": 0.95, "cut_by_scan": false},
             {"name": "gluteus_maximus_left", "volume_cm3": 300.0, "lean_fraction": 0.9, "cut_by_scan": true},
             {"name": "gluteus_maximus_right", "volume_cm3": 350.0, "lean_fraction": 0.9, "cut_by_scan": true},
-            {"name": "autochthon_left", "volume_cm3": 500.0, "lean_fraction": 0.9, "cut_by_scan": true}
+            {"name": "autochthon_left", "volume_cm3": 500.0, "lean_fraction": 0.9, "cut_by_scan": true},
+            {"name": "gluteus_minimus_left", "volume_cm3": 2.0, "lean_fraction": 0.0, "cut_by_scan": false}
         ]});
         let ct = ct_muscles(&anatomy, true);
-        assert_eq!(ct[0].len(), 2, "operated (left) side: medius and maximus; autochthon has no model line");
+        assert_eq!(ct[0].len(), 2, "operated (left) side: medius and maximus; autochthon has no model line, the all-fat minimus no strength");
         let gmax = ct[0].iter().find(|m| m.class == "gluteus_maximus").unwrap();
         assert!(gmax.cut_by_scan && (gmax.other_side_lean_volume_cm3.unwrap() - 315.0).abs() < 1e-9);
         let input = MskInput { model: None, body_weight_n: 700.0, activities: vec!["one-leg-stance".into()] };

@@ -819,6 +819,9 @@ mod tests {
         assert_eq!(s.sweep[0].head_diameter_mm, Some(28.0));
         assert_eq!(s.sweep[0].placement.unwrap().stem_anteversion_deg, 15.0);
         assert_eq!(s.sweep.iter().map(SweepPoint::label).collect::<std::collections::BTreeSet<_>>().len(), 12, "labels are unique");
+        // `[msk]` without a model: the built-in gait2392.
+        let s = load(&format!("{OK}[msk]\nbody_weight_n = 700\n")).unwrap();
+        assert_eq!(s.msk.as_ref().map(|m| m.model.clone()), Some(None));
     }
 
     #[test]

@@ -48,6 +48,20 @@ fn main() -> Res<()> {
     let env = |k: &str| std::env::var_os(k).is_some();
     let options = HcfOptions::new().with_distal_equilibrium(!env("COXA_HCF_HIP_ONLY")).with_volume_weighted(env("COXA_HCF_VOLUME_WEIGHTED"));
     let dir = data.join("orthoload");
+    // Time of one patient: scaling, strength from CT volumes (the example CT's gluteus medius and
+    // minimus, both sides), one-leg stance and walking (the benchmark is
+    // `benches/benches/msk.rs`, `personalise_one_leg_stance_walking`).
+    if let Some((label, model)) = models.first() {
+        use coxa_sim::msk::strength::{CtMuscle, SPECIFIC_TENSION_N_PER_CM2, strength_from_ct};
+        let ct = |v: f64| vec![CtMuscle { class: "gluteus_medius".into(), volume_cm3: v, lean_fraction: 0.95, cut_by_scan: false, other_side_lean_volume_cm3: None }];
+        let t0 = std::time::Instant::now();
+        let scaled = scale_bodies(model, &[("pelvis", nalgebra::Vector3::repeat(1.05))])?;
+        let (m, _) = strength_from_ct(&scaled, "r", &ct(239.2), SPECIFIC_TENSION_N_PER_CM2)?;
+        let (m, _) = strength_from_ct(&m, "l", &ct(240.8), SPECIFIC_TENSION_N_PER_CM2)?;
+        let _ = hip_contact_force_with(&m, Activity::OneLegStance, 760.0, None, &options)?;
+        let _ = hip_contact_force_with(&m, Activity::Walking, 760.0, None, &options)?;
+        println!("{label}: personalisation + one-leg stance + walking for one patient {:.1} ms", 1000.0 * t0.elapsed().as_secs_f64());
+    }
     for (label, model) in &models {
         println!("\n{label}\n| subject | activity | coxa [x y z] %BW | in vivo [x y z] %BW | magnitude error %BW | direction error deg |\n|---|---|---|---|---|---|");
         let (mut mags, mut dirs) = (Vec::new(), Vec::new());
