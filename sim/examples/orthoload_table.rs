@@ -8,7 +8,7 @@
 //! cargo run -p coxa-sim --example orthoload_table [--release] -- [MODEL.osim ...]
 //! ```
 //! `COXA_HCF_HIP_ONLY=1` switches to hip equilibrium only, `COXA_HCF_VOLUME_WEIGHTED=1` to the
-//! muscle-volume-weighted criterion.
+//! muscle-volume-weighted criterion, `COXA_HCF_EXPONENT=3` to cubed activations.
 
 use std::path::{Path, PathBuf};
 
@@ -46,7 +46,8 @@ fn main() -> Res<()> {
         }
     }
     let env = |k: &str| std::env::var_os(k).is_some();
-    let options = HcfOptions::new().with_distal_equilibrium(!env("COXA_HCF_HIP_ONLY")).with_volume_weighted(env("COXA_HCF_VOLUME_WEIGHTED"));
+    let exponent = std::env::var("COXA_HCF_EXPONENT").ok().and_then(|v| v.parse().ok()).unwrap_or(2.0);
+    let options = HcfOptions::new().with_distal_equilibrium(!env("COXA_HCF_HIP_ONLY")).with_volume_weighted(env("COXA_HCF_VOLUME_WEIGHTED")).with_activation_exponent(exponent);
     let dir = data.join("orthoload");
     // Time of one patient: scaling, strength from CT volumes (the example CT's gluteus medius and
     // minimus, both sides), one-leg stance and walking (the benchmark is
