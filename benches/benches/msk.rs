@@ -15,6 +15,9 @@
 //!   `target/bench-data/msk_so_one_leg_stance.json`, which `benches/compare_opensim.py` gives
 //!   to OpenSim 4.6's `StaticOptimization` for the side-by-side timing and agreement check.
 //! - `read_osim`: reading gait2392.
+//! - `personalise_one_leg_stance_walking` (issue 20): for one patient, the built-in gait2392
+//!   scaled at the pelvis, its hip muscles' strength from CT volumes (the real example CT's
+//!   TotalSegmentator measures, both sides), then one-leg stance and walking (goal < 1 s).
 //!
 //! Without the reference data the benchmarks are skipped with a note.
 #![expect(missing_docs, reason = "criterion_group! generates an undocumented function")]
@@ -115,12 +118,41 @@ fn msk(c: &mut Criterion) {
     let so = hip_contact_force_with(&model, Activity::OneLegStance, body_weight_n, None, &fixed).expect("one-leg stance");
     write_so_case(&model, &kin, body_weight_n, &so);
     c.bench_function(bench!("so_one_leg_stance_fixed_posture"), |b| b.iter(|| hip_contact_force_with(black_box(&model), Activity::OneLegStance, body_weight_n, None, &fixed).expect("hcf")));
+    c.bench_function(bench!("personalise_one_leg_stance_walking"), |b| b.iter(|| personalise_and_solve(black_box(&model))));
     let raj = data("Rajagopal/Rajagopal2016.osim");
     if raj.exists() {
         let model = read_osim(&raj).expect("Rajagopal");
         let kin = Kinematics::new(&model).expect("kinematics");
         c.bench_function(bench!("hip_moment_arms_grid_rajagopal"), |b| b.iter(|| grid_sweep(black_box(&model), &kin)));
     }
+}
+
+/// One side's measures of a CT muscle: volume cm³, lean fraction, cut by the scan.
+type SideMeasure = (f64, f64, bool);
+
+/// The example CT's measures (left, right), as `tests/tests/msk_strength.rs` prints them.
+const CT_MUSCLES: [(&str, [SideMeasure; 2]); 4] = [
+    ("gluteus_maximus", [(322.8, 0.927, true), (368.7, 0.920, true)]),
+    ("gluteus_medius", [(239.2, 0.951, false), (240.8, 0.965, false)]),
+    ("gluteus_minimus", [(68.9, 0.958, false), (71.5, 0.962, false)]),
+    ("iliopsoas", [(277.7, 0.974, true), (266.8, 0.988, true)]),
+];
+
+fn personalise_and_solve(generic: &Model) -> f64 {
+    use coxa_sim::msk::personalise::scale_bodies;
+    use coxa_sim::msk::strength::{CtMuscle, SPECIFIC_TENSION_N_PER_CM2, strength_from_ct};
+    let side = |k: usize| -> Vec<CtMuscle> {
+        CT_MUSCLES
+            .iter()
+            .map(|(c, s)| CtMuscle { class: c.to_string(), volume_cm3: s[k].0, lean_fraction: s[k].1, cut_by_scan: s[k].2, other_side_lean_volume_cm3: Some(s[1 - k].0 * s[1 - k].1) })
+            .collect()
+    };
+    let scaled = scale_bodies(generic, &[("pelvis", nalgebra::Vector3::repeat(1.05))]).expect("scale");
+    let (m, _) = strength_from_ct(&scaled, "r", &side(0), SPECIFIC_TENSION_N_PER_CM2).expect("strength");
+    let (m, _) = strength_from_ct(&m, "l", &side(1), SPECIFIC_TENSION_N_PER_CM2).expect("strength");
+    let a = hip_contact_force(&m, Activity::OneLegStance, 760.0, None).expect("one-leg stance");
+    let b = hip_contact_force(&m, Activity::Walking, 760.0, None).expect("walking");
+    a.magnitude_percent_bw + b.magnitude_percent_bw
 }
 
 criterion_group! {

@@ -16,7 +16,8 @@
 //! P1 (the neck-axis point nearest the shaft axis); `+y` anterior along `z x (MPC -> LPC)`;
 //! `+x = y x z` (lateral for a right femur); a left femur is mirrored to a right one first.
 //! The musculoskeletal model (an OpenSim .osim with gait2392's names, e.g.
-//! `gait2392_thelen2003muscle.osim`) is `--model`, else `$COXA_OSIM_MODEL`. It is scaled to the
+//! `gait2392_thelen2003muscle.osim`) is `--model`, else `$COXA_OSIM_MODEL`, else the built-in
+//! gait2392 (CC BY 3.0, `coxa_osim::embedded`); the output names the model that ran. It is scaled to the
 //! patient first: the pelvis by the distance of the hip centres (HJC_L, HJC_R of the pelvis
 //! landmarks), the femurs by the femur's length (HJC to the epicondyles' midpoint). The method
 //! and the postures are in `coxa_sim::msk::hcf`.
@@ -31,7 +32,6 @@ use serde_json::{Value, json};
 
 use coxa_core::Side;
 use coxa_sim::msk::hcf::{self, Activity};
-use coxa_sim::msk::osim;
 use coxa_sim::msk::personalise;
 use coxa_sim::msk::{FemurLandmarks, fcsv, length_mm_to_m, mm_to_m};
 
@@ -62,7 +62,8 @@ pub struct HcfArgs {
     /// The activity.
     #[arg(long, value_enum)]
     pub activity: ActivityArg,
-    /// The OpenSim model (.osim, gait2392 names); default `$COXA_OSIM_MODEL`.
+    /// The OpenSim model (.osim, gait2392 names); default `$COXA_OSIM_MODEL`, else the built-in
+    /// gait2392 (Delp et al. 1990, CC BY 3.0).
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Planned change of femoral offset, mm (+: the femur moves laterally from the head centre).
@@ -104,9 +105,9 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
         bail!("--body-weight-n {}: give the body weight in newtons (100..5000), e.g. 760 for 77.5 kg", args.body_weight_n);
     }
     let model_path = match (&args.model, std::env::var_os("COXA_OSIM_MODEL")) {
-        (Some(p), _) => p.clone(),
-        (None, Some(p)) => PathBuf::from(p),
-        (None, None) => bail!("no musculoskeletal model: pass --model gait2392_thelen2003muscle.osim (OpenSim's gait2392) or set COXA_OSIM_MODEL"),
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(p)) => Some(PathBuf::from(p)),
+        (None, None) => None,
     };
     let pelvis = read_fcsv(&args.pelvis_landmarks)?;
     let find = |name: &str| pelvis.iter().find(|(l, _)| l.eq_ignore_ascii_case(name)).map(|(_, p)| *p);
@@ -116,16 +117,17 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
     let femur_points = read_fcsv(&args.femur_landmarks)?;
     crate::landmark_check::check(&pelvis, &femur_points, side).with_context(|| format!("{} with {}", args.pelvis_landmarks.display(), args.femur_landmarks.display()))?;
     // The landmarks are checked before the (larger) model is read.
-    let model = osim::read_osim(&model_path)?;
+    let loaded = crate::msk_stage::LoadedModel::load(model_path.as_deref())?;
+    let model = &loaded.model;
     let femur = FemurLandmarks::from_labels(&femur_points, side).with_context(|| format!("{}", args.femur_landmarks.display()))?;
     let activity = match args.activity {
         ActivityArg::OneLegStance => Activity::OneLegStance,
         ActivityArg::Walking => Activity::Walking,
     };
     // The model scaled to the patient: pelvis by the hip centres' distance, femurs by length.
-    let factors = personalise::landmark_scale_factors(&model, (hl - hr).norm(), &femur)?;
+    let factors = personalise::landmark_scale_factors(model, (hl - hr).norm(), &femur)?;
     let refs: Vec<(&str, nalgebra::Vector3<f64>)> = factors.iter().map(|(b, f)| (b.as_str(), *f)).collect();
-    let scaled = personalise::scale_bodies(&model, &refs)?;
+    let scaled = personalise::scale_bodies(model, &refs)?;
     // The plan: on the model's right leg (where the force is computed; a left femur is
     // mirrored) and, for the export, on the patient's side.
     for (what, v) in [("--offset-change-mm", args.offset_change_mm), ("--leg-length-change-mm", args.leg_length_change_mm)] {
@@ -155,7 +157,7 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
     if let Some(out) = &args.export_osim {
         let (side_code, sign) = if side == Side::Left { ("l", -1.0) } else { ("r", 1.0) };
         let export = personalise::apply_implant_change(&scaled, side_code, &change_for(sign))?;
-        osim::write_osim_update(&model_path, &export, out)?;
+        loaded.export(&export, out)?;
     }
     let r = hcf::hip_contact_force(&planned, activity, args.body_weight_n, Some(&femur))?;
     let f = r.force_orthoload_percent_bw.context("the OrthoLoad frame needs femur landmarks")?;
@@ -185,7 +187,7 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
         "side": if side == Side::Left { "L" } else { "R" },
         "activity": match activity { Activity::OneLegStance => "one-leg-stance", Activity::Walking => "walking" },
         "body_weight_n": args.body_weight_n,
-        "model": model_path.display().to_string(),
+        "model": loaded.label,
         "stance_hip_angles_deg": r.hip_angles_deg,
         "reserve_moment_n_m": r.reserve_n_m.norm(),
         "posture_check": {
@@ -217,6 +219,7 @@ pub fn cli(args: &HcfArgs) -> Result<()> {
     println!("hip contact force on the femoral head ({}), % body weight", report["activity"].as_str().unwrap_or("?"));
     println!("  x (lateral)  {:8.1}\n  y (anterior) {:8.1}\n  z (proximal) {:8.1}\n  magnitude    {:8.1}", v(0), v(1), v(2), report["magnitude_percent_bw"].as_f64().unwrap_or(f64::NAN));
     println!("frame: {}", report["frame"].as_str().unwrap_or(""));
+    println!("model: {}", report["model"].as_str().unwrap_or("?"));
     let ab = &report["abductors"];
     let g = |a: &str, b: &str| ab[a][b].as_f64().unwrap_or(f64::NAN);
     println!(
@@ -239,6 +242,7 @@ pub fn cli(args: &HcfArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use coxa_sim::msk::osim;
 
     #[test]
     fn a_shorter_offset_weakens_the_abductors_and_the_model_exports() {
@@ -263,7 +267,7 @@ mod tests {
         let exported = osim::read_osim(&out).unwrap();
         assert!(exported.muscles.len() == 92);
         let e = format!("{:#}", run(&a).unwrap_err());
-        assert!(e.contains("exists already"), "{e}");
+        assert!(e.contains("already exists"), "{e}");
         a.cor_shift_mm = Some("1,2".into());
         a.export_osim = None;
         assert!(run(&a).unwrap_err().to_string().contains("--cor-shift-mm"));
@@ -284,6 +288,29 @@ mod tests {
             export_osim: None,
             forces_sto: None,
             json: true,
+        }
+    }
+
+    /// Without --model (and without $COXA_OSIM_MODEL) the built-in gait2392 runs, and the output
+    /// says so; it gives the same force as the shared copy of the same model.
+    #[test]
+    fn runs_without_a_model_on_the_built_in_gait2392() {
+        if std::env::var_os("COXA_OSIM_MODEL").is_some() {
+            eprintln!("note: skipping, COXA_OSIM_MODEL is set");
+            return;
+        }
+        let v = run(&args("R", None)).unwrap();
+        let label = v["model"].as_str().unwrap();
+        assert!(label.contains("gait2392") && label.contains("built into coxa") && label.contains("CC BY 3.0"), "{label}");
+        let tmp = tempfile::tempdir().unwrap();
+        let mut a = args("R", None);
+        a.export_osim = Some(tmp.path().join("exported.osim"));
+        let _ = run(&a).unwrap();
+        assert_eq!(osim::read_osim(tmp.path().join("exported.osim")).unwrap().muscles.len(), 92);
+        let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/opensim/gait2392_thelen2003muscle.osim");
+        if shared.exists() {
+            let w = run(&args("R", Some(shared))).unwrap();
+            assert_eq!(v["hcf_percent_bw"], w["hcf_percent_bw"]);
         }
     }
 

@@ -1,28 +1,78 @@
 //! The musculoskeletal stage of a case (`[msk]` in a scenario): what the plan does to the
 //! abductors and to the hip load, on an OpenSim model.
 //!
-//! The model (e.g. `../shared/data/opensim/gait2392_thelen2003muscle.osim`) is scaled at the
+//! The model (`[msk] model`, e.g. `../shared/data/opensim/gait2392_thelen2003muscle.osim`;
+//! without it the built-in gait2392, CC BY 3.0, named with its credit in the record) is scaled at the
 //! pelvis by the patient's distance between the femoral head centres (a hip CT does not image
 //! the knee, so the femur keeps the model's length). The plan moves the hip centre on the
 //! pelvis (the cup centre's shift from the native centre) and the femoral attachments (offset
 //! and leg-length change), as `coxa hcf` does. The operated hip is the model's right hip (a
 //! left hip is mirrored). Reported before and after the plan: the abductors' force-weighted
 //! mean moment arm and maximum abduction moment, and the hip contact force of each activity.
+//!
+//! When the case's label map has muscles (`anatomy.json`'s `muscles`: gluteus maximus, medius,
+//! minimus, iliopsoas), the model's maximum isometric forces come from the patient's lean muscle
+//! volumes (`coxa_sim::msk::strength`: both sides, the operated one on the model's right leg),
+//! and the record's `strength` compares generic and personalised strength: every line's force,
+//! and per activity the hip contact force and the abductors' force and demand.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use coxa_core::PelvicFrame;
-use coxa_core::report::{AbductorRecord, ActivityLoadRecord, HipLoadRecord, MskChangeRecord, MskRecord, NativePlanned};
+use coxa_core::report::{AbductorRecord, ActivityLoadRecord, HipLoadRecord, MskChangeRecord, MskRecord, MskStrengthRecord, NativePlanned, StrengthEffectRecord, StrengthLineRecord};
 use coxa_sim::msk::hcf::{self, Activity};
+use coxa_sim::msk::strength::{self, CtMuscle, StrengthSource};
 use coxa_sim::msk::{osim, personalise};
 use nalgebra::Vector3;
+
+/// A musculoskeletal model ready to use: the model, the .osim text it was read from (for
+/// exports) and how to name it in outputs.
+#[derive(Debug, Clone)]
+pub struct LoadedModel {
+    /// The model.
+    pub model: osim::Model,
+    /// The .osim text it was read from.
+    pub text: String,
+    /// Its file name (`gait2392_thelen2003muscle.osim` for the built-in model).
+    pub file_name: String,
+    /// What ran, for people: the path, or the built-in model with its credit.
+    pub label: String,
+}
+
+impl LoadedModel {
+    /// Reads `path`, or takes the built-in gait2392 (CC BY 3.0, `coxa_osim::embedded`) when
+    /// `path` is None.
+    pub fn load(path: Option<&std::path::Path>) -> Result<Self> {
+        match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).with_context(|| format!("cannot read the musculoskeletal model {}", p.display()))?;
+                let model = osim::parse_osim(&text, p)?;
+                let file_name = p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
+                Ok(Self { model, text, file_name, label: p.display().to_string() })
+            }
+            None => Ok(Self {
+                model: osim::embedded::gait2392()?,
+                text: osim::embedded::GAIT2392_OSIM.to_string(),
+                file_name: osim::embedded::GAIT2392_FILE_NAME.to_string(),
+                label: osim::embedded::GAIT2392_CREDIT.to_string(),
+            }),
+        }
+    }
+
+    /// Writes `changed` (this model changed by coxa) as a new .osim file: everything coxa does
+    /// not model is kept from this model's text. Never overwrites.
+    pub fn export(&self, changed: &osim::Model, out: &std::path::Path) -> Result<()> {
+        let updated = osim::update_osim(&self.text, &self.file_name, changed)?;
+        crate::atomic::write_new(out, updated.as_bytes())
+    }
+}
 
 /// What the stage needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MskInput {
-    /// The .osim model.
-    pub model: PathBuf,
+    /// The .osim model; None: the built-in gait2392.
+    pub model: Option<PathBuf>,
     /// Body weight, N.
     pub body_weight_n: f64,
     /// Activities: `one-leg-stance`, `walking`.
@@ -48,24 +98,94 @@ fn activity(name: &str) -> Result<Activity> {
     }
 }
 
+/// The CT muscle classes of both sides from `anatomy.json`'s `muscles` (coxa's / TotalSegmentator's
+/// class names, e.g. `gluteus_medius_left`): `[operated side, other side]`, the operated side
+/// going to the model's right leg (a left hip is mirrored). Classes without a model counterpart
+/// are left out (see `coxa_sim::msk::strength`).
+pub fn ct_muscles(anatomy: &serde_json::Value, side_is_left: bool) -> [Vec<CtMuscle>; 2] {
+    let measures: Vec<(String, bool, f64, f64, bool)> = anatomy["muscles"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| {
+                    let name = m["name"].as_str()?;
+                    let (class, left) = match (name.strip_suffix("_left"), name.strip_suffix("_right")) {
+                        (Some(c), _) => (c, true),
+                        (_, Some(c)) => (c, false),
+                        _ => return None,
+                    };
+                    strength::CT_TO_MODEL.iter().any(|(c, _)| *c == class).then_some(())?;
+                    let (v, lean) = (m["volume_cm3"].as_f64()?, m["lean_fraction"].as_f64()?);
+                    // A label without lean voxels has no strength to model: left out, so its lines
+                    // keep the generic force and the record names the class as not measured.
+                    (v > 0.0 && lean > 0.0).then_some(())?;
+                    Some((class.to_string(), left, v, lean, m["cut_by_scan"].as_bool().unwrap_or(false)))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let side = |left: bool| -> Vec<CtMuscle> {
+        measures
+            .iter()
+            .filter(|m| m.1 == left)
+            .map(|(class, _, v, lean, cut)| CtMuscle {
+                class: class.clone(),
+                volume_cm3: *v,
+                lean_fraction: *lean,
+                cut_by_scan: *cut,
+                other_side_lean_volume_cm3: measures.iter().find(|o| o.0 == *class && o.1 != left).map(|o| o.2 * o.3),
+            })
+            .collect()
+    };
+    [side(side_is_left), side(!side_is_left)]
+}
+
+fn is_abductor(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["glut_med", "glut_min", "glmed", "glmin", "tfl"].iter().any(|p| n.starts_with(p)) && n.ends_with("_r")
+}
+
+/// Summed force (N) and demand (summed force over summed maximum isometric force, %) of the
+/// model's right abductors in a solution.
+fn abductor_demand(model: &osim::Model, r: &hcf::HcfResult) -> (f64, f64) {
+    let force: f64 = r.muscle_forces_n.iter().filter(|(n, _)| is_abductor(n)).map(|(_, f)| f).sum();
+    let max: f64 = model.muscles.iter().filter(|m| is_abductor(&m.name)).map(|m| m.max_isometric_force_n).sum();
+    (force, 100.0 * force / max.max(1e-9))
+}
+
+fn round(v: f64, digits: i32) -> f64 {
+    let k = 10f64.powi(digits);
+    (v * k).round() / k
+}
+
 /// Runs the stage. `head_distance_mm`: between the two femoral head centres (None: no scaling);
-/// `frame`: the pelvic frame (for the cup centre's shift in the model's pelvis axes).
-pub fn run(input: &MskInput, head_distance_mm: Option<f64>, frame: &PelvicFrame, change: &HipChange, side_is_left: bool) -> Result<MskRecord> {
-    let model = osim::read_osim(&input.model).with_context(|| format!("[msk] model {}", input.model.display()))?;
+/// `frame`: the pelvic frame (for the cup centre's shift in the model's pelvis axes); `ct`: the
+/// CT muscle classes `[operated side, other side]` ([`ct_muscles`]; both empty: generic strength).
+pub fn run(input: &MskInput, head_distance_mm: Option<f64>, frame: &PelvicFrame, change: &HipChange, side_is_left: bool, ct: &[Vec<CtMuscle>; 2]) -> Result<MskRecord> {
+    let loaded = LoadedModel::load(input.model.as_deref()).context("[msk] model")?;
+    let model = &loaded.model;
     let hip_width_m = {
         let hip = |n: &str| model.joints.iter().find(|j| j.name == n).map(|j| j.parent.translation_m);
         match (hip("hip_r"), hip("hip_l")) {
             (Some(r), Some(l)) => (r - l).norm(),
-            _ => anyhow::bail!("[msk] model {}: no hip_r/hip_l joints (use a gait2392-style model)", input.model.display()),
+            _ => anyhow::bail!("[msk] model {}: no hip_r/hip_l joints (use a gait2392-style model)", loaded.label),
         }
     };
     let (scaled, scale) = match head_distance_mm {
         Some(d) => {
             let s = d / 1000.0 / hip_width_m;
             anyhow::ensure!((0.6..1.6).contains(&s), "[msk] the pelvis would scale by {s:.2}: the femoral head distance {d:.0} mm does not fit a human pelvis");
-            (personalise::scale_bodies(&model, &[("pelvis", Vector3::repeat(s))])?, Some(s))
+            (personalise::scale_bodies(model, &[("pelvis", Vector3::repeat(s))])?, Some(s))
         }
         None => (model.clone(), None),
+    };
+    // The patient's strength from the CT: operated side on the model's right leg.
+    let (base, reports) = if ct.iter().any(|c| !c.is_empty()) {
+        let (m, r_op) = strength::strength_from_ct(&scaled, "r", &ct[0], strength::SPECIFIC_TENSION_N_PER_CM2)?;
+        let (m, r_other) = strength::strength_from_ct(&m, "l", &ct[1], strength::SPECIFIC_TENSION_N_PER_CM2)?;
+        (m, Some([r_op, r_other]))
+    } else {
+        (scaled.clone(), None)
     };
     // Cup centre shift into the model's pelvis axes (x anterior, y up, z right); a left hip is
     // mirrored onto the right one (z flips).
@@ -73,35 +193,114 @@ pub fn run(input: &MskInput, head_distance_mm: Option<f64>, frame: &PelvicFrame,
     let mirror = if side_is_left { -1.0 } else { 1.0 };
     let shift_m = Vector3::new(-p.y, p.z, -p.x * mirror) / 1000.0;
     let planned_change = personalise::ImplantChange { cor_shift_pelvis_m: shift_m, offset_change_m: change.offset_change_mm / 1000.0, leg_length_change_m: change.leg_length_change_mm / 1000.0 };
-    let planned = personalise::apply_implant_change(&scaled, "r", &planned_change)?;
+    let planned = personalise::apply_implant_change(&base, "r", &planned_change)?;
     let abd = |m: &osim::Model| -> Result<AbductorRecord> {
         let a = personalise::abductor_report(m, "r")?;
-        Ok(AbductorRecord { mean_moment_arm_mm: (a.mean_moment_arm_m * 1e4).round() / 10.0, max_moment_nm: (a.max_moment_n_m * 10.0).round() / 10.0 })
+        Ok(AbductorRecord { mean_moment_arm_mm: round(a.mean_moment_arm_m * 1e3, 1), max_moment_nm: round(a.max_moment_n_m, 1) })
     };
     let mut activities = Vec::new();
+    let mut effect = Vec::new();
     for name in &input.activities {
         let act = activity(name)?;
-        let f = |m: &osim::Model| -> Result<HipLoadRecord> {
-            let r = hcf::hip_contact_force(m, act, input.body_weight_n, None)?;
+        let solve = |m: &osim::Model| hcf::hip_contact_force(m, act, input.body_weight_n, None);
+        let record = |r: &hcf::HcfResult| -> HipLoadRecord {
             let v = r.force_femur_percent_bw;
-            Ok(HipLoadRecord {
-                magnitude_percent_bw: (r.magnitude_percent_bw * 10.0).round() / 10.0,
-                force_femur_percent_bw: [v.x, v.y, v.z].map(|x| (x * 10.0).round() / 10.0),
-                muscle_forces_n: r.muscle_forces_n.iter().map(|(n, f)| (n.clone(), (f * 100.0).round() / 100.0)).collect(),
-            })
+            HipLoadRecord {
+                magnitude_percent_bw: round(r.magnitude_percent_bw, 1),
+                force_femur_percent_bw: [v.x, v.y, v.z].map(|x| round(x, 1)),
+                muscle_forces_n: r.muscle_forces_n.iter().map(|(n, f)| (n.clone(), round(*f, 2))).collect(),
+            }
         };
-        activities.push(ActivityLoadRecord { activity: name.clone(), native: f(&scaled)?, planned: f(&planned)? });
+        let native = solve(&base)?;
+        if reports.is_some() {
+            let generic = solve(&scaled)?;
+            let (g, p) = (abductor_demand(&scaled, &generic), abductor_demand(&base, &native));
+            effect.push(StrengthEffectRecord {
+                activity: name.clone(),
+                hcf_percent_bw: [generic.magnitude_percent_bw, native.magnitude_percent_bw].map(|v| round(v, 1)),
+                abductor_force_n: [g.0, p.0].map(|v| round(v, 1)),
+                abductor_demand_percent: [g.1, p.1].map(|v| round(v, 1)),
+            });
+        }
+        activities.push(ActivityLoadRecord { activity: name.clone(), native: record(&native), planned: record(&solve(&planned)?) });
     }
-    let shift_mm = [shift_m.x, shift_m.y, shift_m.z].map(|v| (v * 1e4).round() / 10.0);
+    let strength = match reports {
+        None => None,
+        Some(reports) => {
+            let sides = if side_is_left { ["left", "right"] } else { ["right", "left"] };
+            let lines = reports
+                .iter()
+                .zip(sides)
+                .flat_map(|(r, s)| {
+                    r.lines.iter().map(move |l| StrengthLineRecord {
+                        muscle: l.muscle.clone(),
+                        ct_class: format!("{}_{s}", l.ct_class),
+                        generic_n: round(l.generic_n, 1),
+                        personalised_n: round(l.personalised_n, 1),
+                        source: match l.source {
+                            StrengthSource::Volume => "volume",
+                            StrengthSource::GenericTimesSideRatio => "generic_times_side_ratio",
+                            StrengthSource::GenericCut => "generic_cut",
+                        }
+                        .into(),
+                    })
+                })
+                .collect();
+            let moment = |m: &osim::Model| personalise::abductor_report(m, "r").map(|a| round(a.max_moment_n_m, 1));
+            Some(MskStrengthRecord {
+                method: format!(
+                    "maximum isometric force = lean volume (volume x share of voxels at -29..150 HU) / optimal fibre length x {} N/cm² (Arnold et al. 2010), a CT class's volume shared among its model lines by their generic volumes; a class cut by the scan's edge keeps its generic force times the left/right lean-volume ratio; muscles without a CT class keep the generic force",
+                    strength::SPECIFIC_TENSION_N_PER_CM2
+                ),
+                specific_tension_n_per_cm2: strength::SPECIFIC_TENSION_N_PER_CM2,
+                lines,
+                classes_not_measured: reports.iter().zip(sides).flat_map(|(r, s)| r.classes_not_measured.iter().map(move |c| format!("{c}_{s}"))).collect(),
+                no_ct_counterpart: reports[0].no_ct_counterpart.clone(),
+                effect,
+                max_abduction_moment_nm: [moment(&scaled)?, moment(&base)?],
+            })
+        }
+    };
+    let shift_mm = [shift_m.x, shift_m.y, shift_m.z].map(|v| round(v * 1e3, 1));
     Ok(MskRecord {
-        model: input.model.file_name().map(|n| n.to_string_lossy().into_owned()),
+        model: Some(if input.model.is_some() { loaded.file_name.clone() } else { format!("{} ({})", loaded.file_name, loaded.label) }),
         body_weight_n: input.body_weight_n,
         pelvis_scale: scale,
-        method: "generic model scaled at the pelvis by the femoral head distance (the femur keeps its length); plan applied as a hip-centre shift and moved femoral attachments; static optimisation (sum of squared activations); force of the acetabulum on the head in the model's femur frame, % body weight".into(),
+        method: format!(
+            "generic model scaled at the pelvis by the femoral head distance (the femur keeps its length){}; plan applied as a hip-centre shift and moved femoral attachments; static optimisation (sum of squared activations); force of the acetabulum on the head in the model's femur frame, % body weight",
+            if strength.is_some() { ", muscle strength from the CT (see strength)" } else { ", generic muscle strength (no muscle labels)" }
+        ),
         change: MskChangeRecord { cor_shift_model_pelvis_mm: shift_mm, offset_change_mm: change.offset_change_mm, leg_length_change_mm: change.leg_length_change_mm },
-        abductors: NativePlanned { native: abd(&scaled)?, planned: abd(&planned)? },
+        abductors: NativePlanned { native: abd(&base)?, planned: abd(&planned)? },
         activities,
+        strength,
     })
+}
+
+/// The report's section on the patient's muscle strength (generic against personalised).
+pub fn strength_html(s: &MskStrengthRecord, h: &mut String) {
+    use crate::svg::esc;
+    use std::fmt::Write;
+    h.push_str("<h3>Muscle strength from the CT</h3>");
+    let _ = write!(h, "<p class=\"sub\">{}</p>", esc(&s.method));
+    h.push_str("<table><tr><th>native hip</th><th>generic strength</th><th>patient's strength</th></tr>");
+    let _ = write!(h, "<tr><td>maximum abduction moment</td><td>{:.1} N m</td><td>{:.1} N m</td></tr>", s.max_abduction_moment_nm[0], s.max_abduction_moment_nm[1]);
+    for e in &s.effect {
+        let a = esc(&e.activity);
+        let _ = write!(h, "<tr><td>hip contact force, {a}</td><td>{:.0} % BW</td><td>{:.0} % BW</td></tr>", e.hcf_percent_bw[0], e.hcf_percent_bw[1]);
+        let _ = write!(
+            h,
+            "<tr><td>abductor force, {a}</td><td>{:.0} N ({:.1} % of maximum)</td><td>{:.0} N ({:.1} % of maximum)</td></tr>",
+            e.abductor_force_n[0], e.abductor_demand_percent[0], e.abductor_force_n[1], e.abductor_demand_percent[1]
+        );
+    }
+    h.push_str("</table><table><tr><th>model muscle</th><th>CT class</th><th>generic</th><th>patient</th><th>from</th></tr>");
+    for l in &s.lines {
+        let _ =
+            write!(h, "<tr><td>{}</td><td>{}</td><td>{:.0} N</td><td>{:.0} N</td><td>{}</td></tr>", esc(&l.muscle), esc(&l.ct_class), l.generic_n, l.personalised_n, esc(&l.source.replace('_', " ")));
+    }
+    h.push_str("</table>");
+    let _ = write!(h, "<p class=\"sub\">Generic strength kept (no CT class): {}.</p>", esc(&s.no_ct_counterpart.join(", ")));
 }
 
 #[cfg(test)]
@@ -119,14 +318,52 @@ mod tests {
         }
     }
 
+    /// The CT's muscles of a left hip: the left gluteus medius at half the right's volume, both
+    /// gluteus maximus cut by the scan. The built-in model runs (no `model`), the record compares
+    /// generic and personalised strength, and the weak medius raises the abductors' demand.
+    #[test]
+    fn strength_from_the_ct_is_reported_generic_against_personalised() {
+        let anatomy = serde_json::json!({"muscles": [
+            {"name": "gluteus_medius_left", "volume_cm3": 120.0, "lean_fraction": 0.95, "cut_by_scan": false},
+            {"name": "gluteus_medius_right", "volume_cm3": 240.0, "lean_fraction": 0.95, "cut_by_scan": false},
+            {"name": "gluteus_maximus_left", "volume_cm3": 300.0, "lean_fraction": 0.9, "cut_by_scan": true},
+            {"name": "gluteus_maximus_right", "volume_cm3": 350.0, "lean_fraction": 0.9, "cut_by_scan": true},
+            {"name": "autochthon_left", "volume_cm3": 500.0, "lean_fraction": 0.9, "cut_by_scan": true},
+            {"name": "gluteus_minimus_left", "volume_cm3": 2.0, "lean_fraction": 0.0, "cut_by_scan": false}
+        ]});
+        let ct = ct_muscles(&anatomy, true);
+        assert_eq!(ct[0].len(), 2, "operated (left) side: medius and maximus; autochthon has no model line, the all-fat minimus no strength");
+        let gmax = ct[0].iter().find(|m| m.class == "gluteus_maximus").unwrap();
+        assert!(gmax.cut_by_scan && (gmax.other_side_lean_volume_cm3.unwrap() - 315.0).abs() < 1e-9);
+        let input = MskInput { model: None, body_weight_n: 700.0, activities: vec!["one-leg-stance".into()] };
+        let frame = PelvicFrame::aligned_with_lps(nalgebra::Point3::origin());
+        let r = run(&input, Some(180.0), &frame, &HipChange::default(), true, &ct).unwrap();
+        assert!(r.model.as_deref().unwrap().contains("built into coxa"), "{:?}", r.model);
+        let s = r.strength.as_ref().expect("strength from the CT");
+        assert_eq!(s.lines.len(), 12, "3 medius + 3 maximus lines per side");
+        assert!(s.lines.iter().any(|l| l.muscle == "glut_med1_r" && l.ct_class == "gluteus_medius_left" && l.source == "volume"));
+        assert!(s.lines.iter().any(|l| l.muscle == "glut_max1_l" && l.ct_class == "gluteus_maximus_right" && l.source == "generic_times_side_ratio"));
+        for c in ["gluteus_minimus_left", "iliopsoas_left", "gluteus_minimus_right", "iliopsoas_right"] {
+            assert!(s.classes_not_measured.iter().any(|x| x == c), "{c}: {:?}", s.classes_not_measured);
+        }
+        let e = &s.effect[0];
+        eprintln!("{e:?}, max abduction moment {:?} N m", s.max_abduction_moment_nm);
+        assert!(e.abductor_demand_percent[1] > e.abductor_demand_percent[0] + 5.0, "{e:?}");
+        assert!(s.max_abduction_moment_nm[1] < s.max_abduction_moment_nm[0]);
+        assert_eq!(r.activities[0].native.magnitude_percent_bw, e.hcf_percent_bw[1], "the activities are the personalised model's");
+        let mut html = String::new();
+        strength_html(s, &mut html);
+        assert!(html.contains("glut_med1_r") && html.contains("generic times side ratio"));
+    }
+
     /// More offset lengthens the abductors' lever and lowers the hip load; less offset the
     /// opposite (the surgeon's question: does the plan weaken the abductors?).
     #[test]
     fn offset_moves_the_abductor_lever_and_the_hip_load() {
         let Some(m) = model() else { return };
-        let input = MskInput { model: m, body_weight_n: 700.0, activities: vec!["one-leg-stance".into()] };
+        let input = MskInput { model: Some(m), body_weight_n: 700.0, activities: vec!["one-leg-stance".into()] };
         let frame = PelvicFrame::aligned_with_lps(nalgebra::Point3::origin());
-        let run_with = |offset: f64| run(&input, Some(180.0), &frame, &HipChange { offset_change_mm: offset, ..HipChange::default() }, false).unwrap();
+        let run_with = |offset: f64| run(&input, Some(180.0), &frame, &HipChange { offset_change_mm: offset, ..HipChange::default() }, false, &Default::default()).unwrap();
         let (plus, minus) = (run_with(5.0), run_with(-5.0));
         let arm = |v: &MskRecord| (v.abductors.native.mean_moment_arm_mm, v.abductors.planned.mean_moment_arm_mm);
         let hcf = |v: &MskRecord| (v.activities[0].native.magnitude_percent_bw, v.activities[0].planned.magnitude_percent_bw);
@@ -137,7 +374,7 @@ mod tests {
         assert!(hcf(&plus).1 < hcf(&plus).0 && hcf(&minus).1 > hcf(&minus).0);
         assert!((150.0..600.0).contains(&hcf(&plus).0));
         // A head distance no pelvis has is refused.
-        let e = run(&input, Some(30.0), &frame, &HipChange::default(), false).unwrap_err().to_string();
+        let e = run(&input, Some(30.0), &frame, &HipChange::default(), false, &Default::default()).unwrap_err().to_string();
         assert!(e.contains("femoral head distance"), "{e}");
     }
 }

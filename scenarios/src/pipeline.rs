@@ -424,7 +424,10 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
                 }
                 None => crate::msk_stage::HipChange::default(),
             };
-            Some(crate::msk_stage::run(input, head_distance, geo.model.pelvic_frame(), &change, case.side == Side::Left).context("musculoskeletal stage")?)
+            Some(
+                crate::msk_stage::run(input, head_distance, geo.model.pelvic_frame(), &change, case.side == Side::Left, &crate::msk_stage::ct_muscles(&anatomy.json, case.side == Side::Left))
+                    .context("musculoskeletal stage")?,
+            )
         }
     };
 

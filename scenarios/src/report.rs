@@ -210,7 +210,10 @@ pub fn html(r: &CaseReport, dir: &Path) -> Result<String> {
         for x in &mk.activities {
             let _ = write!(h, "<tr><td>hip contact force, {}</td><td>{} % BW</td><td>{} % BW</td></tr>", esc(&x.activity), f(x.native.magnitude_percent_bw, 0), f(x.planned.magnitude_percent_bw, 0));
         }
-        h.push_str("</table><p class=\"sub\">Against in-vivo forces of three OrthoLoad patients the same static model overestimates the magnitude (median +90 to +105 % BW, direction within 9-18 deg): read the change between native and planned, not the absolute value.</p>");
+        h.push_str("</table><p class=\"sub\">Against in-vivo forces of three OrthoLoad patients the same static model overestimates the magnitude (gait2392: median +49 % BW, walking +47 to +81 % BW; direction 6-20 deg): read the change between native and planned, not the absolute value.</p>");
+        if let Some(s) = &mk.strength {
+            crate::msk_stage::strength_html(s, &mut h);
+        }
     }
 
     // Pictures.

@@ -161,8 +161,10 @@ pub struct ScenarioFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MskSection {
-    /// An OpenSim model with gait2392's names (e.g. gait2392_thelen2003muscle.osim).
-    pub model: Spanned<PathBuf>,
+    /// An OpenSim model with gait2392's names (e.g. gait2392_thelen2003muscle.osim); default the
+    /// built-in gait2392 (CC BY 3.0).
+    #[serde(default)]
+    pub model: Option<Spanned<PathBuf>>,
     /// Body weight, N.
     pub body_weight_n: Spanned<Finite>,
     /// `one-leg-stance` and/or `walking`. Default both.
@@ -732,7 +734,7 @@ impl Scenario {
         let msk = match &raw.msk {
             None => None,
             Some(m) => {
-                let model = resolve(&m.model, "msk.model", true)?;
+                let model = m.model.as_ref().map(|p| resolve(p, "msk.model", true)).transpose()?;
                 let bw = m.body_weight_n.get_ref().0;
                 if !(100.0..=5000.0).contains(&bw) {
                     return Err(err(at(m.body_weight_n.span()), Some("msk.body_weight_n"), format!("{bw} N is out of range 100..=5000 (a body weight in newtons: kg x 9.81)")));
@@ -817,6 +819,9 @@ mod tests {
         assert_eq!(s.sweep[0].head_diameter_mm, Some(28.0));
         assert_eq!(s.sweep[0].placement.unwrap().stem_anteversion_deg, 15.0);
         assert_eq!(s.sweep.iter().map(SweepPoint::label).collect::<std::collections::BTreeSet<_>>().len(), 12, "labels are unique");
+        // `[msk]` without a model: the built-in gait2392.
+        let s = load(&format!("{OK}[msk]\nbody_weight_n = 700\n")).unwrap();
+        assert_eq!(s.msk.as_ref().map(|m| m.model.clone()), Some(None));
     }
 
     #[test]

@@ -4,6 +4,7 @@ mod common;
 mod dicom;
 mod landmarks;
 mod msk;
+mod msk_strength;
 mod muscles;
 mod nifti;
 mod phantom;

@@ -36,6 +36,9 @@ pub struct MuscleMeasure {
     pub fat_fraction: f64,
     /// Share in the lean muscle range [`MUSCLE_HU`], 0..1.
     pub lean_fraction: f64,
+    /// The label reaches the edge of the scan (a voxel on the grid's first or last plane along
+    /// any axis): the muscle is likely cut by the scan, so its volume is a lower bound.
+    pub cut_by_scan: bool,
 }
 
 /// Left/right comparison of one muscle.
@@ -70,10 +73,14 @@ pub fn muscle_measures(ct: &Volume, labels: &LabelMap) -> Result<(Vec<MuscleMeas
         sum2: f64,
         fat: usize,
         lean: usize,
+        edge: bool,
     }
     let mut acc: BTreeMap<u16, Acc> = wanted.keys().map(|k| (*k, Acc::default())).collect();
-    for (&l, &hu) in labels.labels().iter().zip(ct.hu().iter()) {
+    let shape = labels.labels().dim();
+    let on_edge = |(k, j, i): (usize, usize, usize)| k == 0 || j == 0 || i == 0 || k + 1 == shape.0 || j + 1 == shape.1 || i + 1 == shape.2;
+    for ((idx, &l), &hu) in labels.labels().indexed_iter().zip(ct.hu().iter()) {
         if let Some(a) = acc.get_mut(&l) {
+            a.edge |= on_edge(idx);
             let v = f64::from(hu);
             a.n += 1;
             a.sum += v;
@@ -100,6 +107,7 @@ pub fn muscle_measures(ct: &Volume, labels: &LabelMap) -> Result<(Vec<MuscleMeas
                 sd_hu: (a.sum2 / n - mean * mean).max(0.0).sqrt(),
                 fat_fraction: a.fat as f64 / n,
                 lean_fraction: a.lean as f64 / n,
+                cut_by_scan: a.edge,
             }
         })
         .collect();
@@ -162,6 +170,21 @@ mod tests {
         assert_eq!(a.len(), 1);
         assert!((a[0].volume_asymmetry_percent - 100.0 * (0.12 - 0.06) / 0.09).abs() < 1e-9);
         assert!((a[0].fat_fraction_difference_pp - 25.0).abs() < 1e-9);
+        // A grid two voxels deep: every voxel is on its edge.
+        assert!(m[0].cut_by_scan && m[1].cut_by_scan);
+    }
+
+    #[test]
+    fn a_muscle_inside_the_scan_is_not_cut() {
+        let grid = Grid::axis_aligned([3, 3, 3], Vector3::repeat(1.0), Vector3::zeros()).unwrap();
+        let mut labels = Array3::<u16>::zeros((3, 3, 3));
+        labels[(1, 1, 1)] = 82;
+        labels[(2, 1, 1)] = 83;
+        let classes: ClassTable = [(82u16, "gluteus_medius_left"), (83, "gluteus_medius_right")].into_iter().collect();
+        let map = LabelMap::new(grid.clone(), labels, classes).unwrap();
+        let ct = Volume::new(grid, Array3::from_elem((3, 3, 3), 40.0)).unwrap();
+        let (m, _) = muscle_measures(&ct, &map).unwrap();
+        assert_eq!((m[0].cut_by_scan, m[1].cut_by_scan), (false, true));
     }
 
     #[test]

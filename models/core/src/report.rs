@@ -292,6 +292,57 @@ pub struct MskChangeRecord {
     pub offset_change_mm: f64,
 }
 
+/// One model muscle line's maximum isometric force, generic and from the patient's CT.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StrengthLineRecord {
+    /// The model muscle (the operated hip is the model's right side, `_r`).
+    pub muscle: String,
+    /// The CT class it was given from (e.g. `gluteus_medius_left`).
+    pub ct_class: String,
+    /// Generic model, N (0.1).
+    pub generic_n: f64,
+    /// Personalised, N (0.1).
+    pub personalised_n: f64,
+    /// `volume` (lean volume / optimal fibre length x specific tension), `generic_times_side_ratio`
+    /// (the class is cut by the scan: the generic force times the left/right lean-volume
+    /// ratio) or `generic_cut` (cut, other side unknown: generic).
+    pub source: String,
+}
+
+/// The same hip, generic and personalised strength, in one activity (native hip).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StrengthEffectRecord {
+    /// `one-leg-stance` or `walking`.
+    pub activity: String,
+    /// Hip contact force magnitude, % body weight (0.1): generic, personalised.
+    pub hcf_percent_bw: [f64; 2],
+    /// Summed force of the operated hip's abductors (gluteus medius, minimus, tensor fasciae
+    /// latae), N (0.1): generic, personalised.
+    pub abductor_force_n: [f64; 2],
+    /// Their summed force over their summed maximum isometric force (the demand), % (0.1):
+    /// generic, personalised.
+    pub abductor_demand_percent: [f64; 2],
+}
+
+/// The patient's muscle strength from the CT (issue 20) and its effect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MskStrengthRecord {
+    /// How the forces were made.
+    pub method: String,
+    /// Specific tension, N/cm².
+    pub specific_tension_n_per_cm2: f64,
+    /// Every personalised line, both sides.
+    pub lines: Vec<StrengthLineRecord>,
+    /// CT classes the label map did not have (their lines keep the generic force).
+    pub classes_not_measured: Vec<String>,
+    /// Muscles crossing the operated hip with no CT counterpart (generic force kept).
+    pub no_ct_counterpart: Vec<String>,
+    /// Generic against personalised, per activity (native hip).
+    pub effect: Vec<StrengthEffectRecord>,
+    /// Generic against personalised maximum abduction moment of the operated hip, N m (0.1).
+    pub max_abduction_moment_nm: [f64; 2],
+}
+
 /// The musculoskeletal stage's output: the abductors and the hip load before and after the plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MskRecord {
@@ -309,6 +360,10 @@ pub struct MskRecord {
     pub model: Option<String>,
     /// The pelvis' scale factor (None: not scaled).
     pub pelvis_scale: Option<f64>,
+    /// The patient's muscle strength from the CT, when the case has muscle labels; then
+    /// `abductors` and `activities` are those of the personalised model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strength: Option<MskStrengthRecord>,
 }
 
 /// The report of one case (`report.json`).

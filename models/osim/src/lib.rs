@@ -13,10 +13,13 @@
 //! coxa's musculoskeletal solver. Conversion to coxa's millimetres happens at the solver's edges
 //! (`coxa-sim`, module `msk`), never here.
 //!
+//! [`embedded::gait2392`] is the built-in default model (OpenSim's gait2392, CC BY 3.0).
+//!
 //! [`Storage`] writes OpenSim's `.mot` (motions) and `.sto` (results, e.g. muscle forces) tables.
 //!
 //! Bad input never panics: every problem is an [`OsimError`] naming the file and the element.
 
+pub mod embedded;
 mod error;
 mod function;
 mod model;

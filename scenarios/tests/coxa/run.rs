@@ -386,7 +386,15 @@ fn surgeon_example_runs() -> Result<()> {
     // The lever follows the offset change.
     assert!((arm("planned") - arm("native")) * offset.signum() >= 0.0);
     assert_eq!(m["activities"].as_array().unwrap().len(), 2);
-    assert!(std::fs::read_to_string(out.join("cases/example-ct/report.html"))?.contains("Abductors and hip load"));
+    let html = std::fs::read_to_string(out.join("cases/example-ct/report.html"))?;
+    assert!(html.contains("Abductors and hip load"));
+    // The CT's muscles (TotalSegmentator's labels) give the model its strength (issue 20): 11
+    // lines per side, generic against personalised for both activities.
+    let s = &m["strength"];
+    assert_eq!(s["lines"].as_array().map(Vec::len), Some(22), "{s}");
+    assert_eq!(s["effect"].as_array().map(Vec::len), Some(2), "{s}");
+    eprintln!("strength from the CT: {}", s["effect"]);
+    assert!(html.contains("Muscle strength from the CT"));
     Ok(())
 }
 

@@ -243,11 +243,14 @@ pub struct HcfOptions {
     /// Exponent `p` of the static optimisation's cost `sum a^p` (default 2, summed squared
     /// activation; 3 is Crowninshield and Brand's endurance criterion; 2..4 allowed).
     pub activation_exponent: f64,
+    /// Weight each muscle's activation cost by its volume (`F_max x l_opt`, proportional to
+    /// PCSA x fibre length): the muscle-volume-weighted criterion `sum V_i a_i^p` (default false).
+    pub volume_weighted: bool,
 }
 
 impl Default for HcfOptions {
     fn default() -> Self {
-        Self { distal_equilibrium: true, optimise_posture: true, passive_knee_lock: true, lateral_trunk_lean: true, activation_exponent: 2.0 }
+        Self { distal_equilibrium: true, optimise_posture: true, passive_knee_lock: true, lateral_trunk_lean: true, activation_exponent: 2.0, volume_weighted: false }
     }
 }
 
@@ -272,6 +275,12 @@ impl HcfOptions {
     /// Sets [`HcfOptions::activation_exponent`].
     pub fn with_activation_exponent(mut self, p: f64) -> Self {
         self.activation_exponent = p;
+        self
+    }
+
+    /// Sets [`HcfOptions::volume_weighted`].
+    pub fn with_volume_weighted(mut self, on: bool) -> Self {
+        self.volume_weighted = on;
         self
     }
 
@@ -558,6 +567,7 @@ fn solve_at(model: &Model, kin: &Kinematics, activity: Activity, body_weight_n: 
     let mut distal_arms = Vec::new();
     let mut active = Vec::new();
     let mut passive = Vec::new();
+    let mut volumes = Vec::new();
     for m in model.muscles.iter().filter(|m| m.applies_force && m.path_points.iter().any(|p| leg.contains(&p.body)) && (options.distal_equilibrium || crosses_hip(model, m, "r"))) {
         let (path, arms) = moment_arms(model, kin, m, &q, &distal)?;
         let (mut f, mut mo) = (Vector3::zeros(), Vector3::zeros());
@@ -591,6 +601,7 @@ fn solve_at(model: &Model, kin: &Kinematics, activity: Activity, body_weight_n: 
         distal_arms.push(arms);
         active.push(cap.active_n);
         passive.push(cap.passive_n);
+        volumes.push(m.max_isometric_force_n * m.optimal_fiber_length_m);
     }
     let n = names.len();
     let rows = 3 + distal.len();
@@ -624,8 +635,16 @@ fn solve_at(model: &Model, kin: &Kinematics, activity: Activity, body_weight_n: 
         }
     }
     let p = options.activation_exponent;
-    let sol = static_opt::solve_with_exponent(&a, &b, 1.0, p)?;
-    let effort = sol.activations[..n].iter().map(|v| v.powf(p)).sum::<f64>() + sol.reserve.iter().map(|v| v * v).sum::<f64>();
+    let (sol, weights) = if options.volume_weighted {
+        // Weights normalised to a mean of 1 over the muscles; the knee lock costs as before.
+        let mean = volumes.iter().sum::<f64>() / n.max(1) as f64;
+        let mut w: Vec<f64> = volumes.iter().map(|v| v / mean).collect();
+        w.resize(a.ncols(), 1.0);
+        (static_opt::solve_weighted(&a, &b, 1.0, p, &w)?, w)
+    } else {
+        (static_opt::solve_with_exponent(&a, &b, 1.0, p)?, vec![1.0; a.ncols()])
+    };
+    let effort = sol.activations[..n].iter().zip(&weights).map(|(v, w)| w * v.powf(p)).sum::<f64>() + sol.reserve.iter().map(|v| v * v).sum::<f64>();
     let mut force = w_eff;
     let mut muscle_forces_n = Vec::with_capacity(n);
     for i in 0..n {

@@ -19,6 +19,7 @@
 //! - [`muscle`]: Hill-type force-length-velocity curves (Thelen 2003, Millard 2012).
 //! - [`personalise`]: scaling to landmarks, implant changes of the hip centre, abductor report.
 //! - [`posture`]: a rapier3d multibody check that a solution's forces hold its posture.
+//! - [`strength`]: maximum isometric forces from the patient's CT muscle volumes.
 //! - [`static_opt`]: static optimisation (minimum summed squared activation).
 //! - [`hcf`]: the hip contact force of a posture, in the OrthoLoad femoral frame.
 //! - [`landmarks`]: the femoral landmarks of the OrthoLoad frame; [`fcsv`]: the files they come in.
@@ -32,6 +33,7 @@ pub mod path;
 pub mod personalise;
 pub mod posture;
 pub mod static_opt;
+pub mod strength;
 pub mod wrap;
 pub mod wrap_ellipsoid;
 pub mod wrap_torus;

@@ -31,7 +31,7 @@ pub struct StaticSolution {
 
 /// Solves `min |a|^2 + |r|^2` s.t. `A a + reserve_strength * r = b`, `0 <= a <= 1`.
 pub fn solve(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64) -> Result<StaticSolution> {
-    dual_newton(a, b, reserve_strength, 2.0)
+    dual_newton(a, b, reserve_strength, 2.0, None)
 }
 
 /// [`solve`] with the activations' cost `sum a_i^p` for an exponent `p` in `[2, 4]` (2 is
@@ -42,12 +42,30 @@ pub fn solve_with_exponent(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength:
     if !(2.0..=4.0).contains(&exponent) {
         return Err(MskError::InvalidInput { what: "activation cost exponent".into(), value: exponent, why: "must be between 2 and 4".into() });
     }
-    dual_newton(a, b, reserve_strength, exponent)
+    dual_newton(a, b, reserve_strength, exponent, None)
+}
+
+/// [`solve_with_exponent`] with a weight per activation: the cost `sum w_i a_i^p` (e.g. each
+/// muscle's volume, the muscle-volume-weighted criterion); weights positive and finite.
+pub fn solve_weighted(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64, exponent: f64, weights: &[f64]) -> Result<StaticSolution> {
+    if !(2.0..=4.0).contains(&exponent) {
+        return Err(MskError::InvalidInput { what: "activation cost exponent".into(), value: exponent, why: "must be between 2 and 4".into() });
+    }
+    if weights.len() != a.ncols() {
+        return Err(MskError::InvalidInput { what: "number of weights".into(), value: weights.len() as f64, why: format!("must equal the {} columns of A", a.ncols()) });
+    }
+    if let Some(w) = weights.iter().find(|w| !(w.is_finite() && **w > 0.0)) {
+        return Err(MskError::InvalidInput { what: "activation weight".into(), value: *w, why: "must be positive and finite".into() });
+    }
+    dual_newton(a, b, reserve_strength, exponent, Some(weights))
 }
 
 /// The dual Newton method for the cost `sum a^p / p + |r|^2 / 2` (`p` = 2: the module's
 /// squared cost, up to the factor 1/2).
-fn dual_newton(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64, p: f64) -> Result<StaticSolution> {
+/// With `weights`, activation `i` costs `w_i a^p / p`: its conjugate is `w_i psi(s / w_i)`, its
+/// activation `act(s / w_i)`.
+fn dual_newton(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64, p: f64, weights: Option<&[f64]>) -> Result<StaticSolution> {
+    let w = |i: usize| weights.map_or(1.0, |w| w[i]);
     let (m, n) = a.shape();
     if b.len() != m {
         return Err(MskError::InvalidInput { what: "right-hand side length".into(), value: b.len() as f64, why: format!("must equal the {m} rows of A") });
@@ -95,11 +113,11 @@ fn dual_newton(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64, p: f64
     let dual = |l: &DVector<f64>| -> f64 {
         let mut d = l.dot(b) - 0.5 * r2 * l.norm_squared();
         for i in 0..n {
-            d -= psi(a.column(i).dot(l));
+            d -= w(i) * psi(a.column(i).dot(l) / w(i));
         }
         d
     };
-    let acts = |l: &DVector<f64>| DVector::from_iterator(n, (0..n).map(|i| act(a.column(i).dot(l))));
+    let acts = |l: &DVector<f64>| DVector::from_iterator(n, (0..n).map(|i| act(a.column(i).dot(l) / w(i))));
     let tol = 1e-10 * b.amax().max(1.0);
     let mut l = DVector::zeros(m);
     let mut iterations = 0;
@@ -114,7 +132,7 @@ fn dual_newton(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64, p: f64
         }
         let mut j = DMatrix::<f64>::identity(m, m) * r2;
         for i in 0..n {
-            let d = dact(a.column(i).dot(&l));
+            let d = dact(a.column(i).dot(&l) / w(i)) / w(i);
             if d > 0.0 {
                 j += a.column(i) * a.column(i).transpose() * d.min(1e6);
             }
@@ -177,6 +195,21 @@ mod tests {
         assert_relative_eq!(s.activations[1], 0.0, epsilon = 1e-12);
         assert_relative_eq!(s.activations[2], 0.25, epsilon = 1e-6);
         assert!(solve(&a, &DVector::from_vec(vec![f64::NAN, 0.0]), 1e-3).is_err());
+    }
+
+    #[test]
+    fn weighted_cost_has_the_closed_form() {
+        // min 4 a1^2 + a2^2 s.t. 2 a1 + 1 a2 = 1: a_i = l A_i / w_i, so a = (1/2, 1) l with
+        // l = 1 / (2 * 1/2 + 1) = 1/2: a = (1/4, 1/2).
+        let a = DMatrix::from_row_slice(1, 2, &[2.0, 1.0]);
+        let s = solve_weighted(&a, &DVector::from_vec(vec![1.0]), 1e-3, 2.0, &[4.0, 1.0]).unwrap();
+        assert_relative_eq!(s.activations[0], 0.25, epsilon = 1e-6);
+        assert_relative_eq!(s.activations[1], 0.5, epsilon = 1e-6);
+        // Equal weights are the unweighted problem.
+        let u = solve_weighted(&a, &DVector::from_vec(vec![1.0]), 1e-3, 2.0, &[1.0, 1.0]).unwrap();
+        assert_relative_eq!(u.activations[0], 0.4, epsilon = 1e-6);
+        assert!(solve_weighted(&a, &DVector::from_vec(vec![1.0]), 1e-3, 2.0, &[0.0, 1.0]).is_err());
+        assert!(solve_weighted(&a, &DVector::from_vec(vec![1.0]), 1e-3, 2.0, &[1.0]).is_err());
     }
 
     #[test]

@@ -1,0 +1,113 @@
+//! Prints the hip contact force against the in-vivo OrthoLoad forces (H1L, H2R, H3L; one-leg
+//! stance and walking) per subject and activity, with the medians, for each model given (default:
+//! the built-in gait2392, and Rajagopal 2016 and Rajagopal-Lai-Uhlrich 2023 from
+//! `../shared/data/opensim`), each scaled to the subject's landmarks as `coxa hcf` does. The
+//! regression test with the same method is `tests/tests/msk.rs`; this is the measuring tool.
+//!
+//! ```text
+//! cargo run -p coxa-sim --example orthoload_table [--release] -- [MODEL.osim ...]
+//! ```
+//! `COXA_HCF_HIP_ONLY=1` switches to hip equilibrium only, `COXA_HCF_VOLUME_WEIGHTED=1` to the
+//! muscle-volume-weighted criterion, `COXA_HCF_EXPONENT=3` to cubed activations.
+
+use std::path::{Path, PathBuf};
+
+use coxa_core::Side;
+use coxa_sim::msk::fcsv::parse_fcsv;
+use coxa_sim::msk::hcf::{Activity, HcfOptions, hip_contact_force_with};
+use coxa_sim::msk::personalise::{landmark_scale_factors, scale_bodies};
+use coxa_sim::msk::{FemurLandmarks, osim};
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn orthoload_force(path: &Path) -> Res<(f64, [f64; 3])> {
+    let text = std::fs::read_to_string(path)?;
+    let values = |tag: &str| -> Vec<f64> { text.split(&format!("<{tag}>")).skip(1).filter_map(|s| s.split(&format!("</{tag}>")).next()).filter_map(|v| v.trim().parse().ok()).collect() };
+    let (w, f) = (values("Weight_N"), values("HJF_pBW"));
+    if w.len() != 1 || f.len() != 3 {
+        return Err(format!("{}: expected Weight_N and 3 HJF_pBW", path.display()).into());
+    }
+    Ok((w[0], [f[0], f[1], f[2]]))
+}
+
+fn main() -> Res<()> {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut models: Vec<(String, osim::Model)> = Vec::new();
+    if args.is_empty() {
+        models.push(("gait2392 (built in)".into(), osim::embedded::gait2392()?));
+        for f in ["Rajagopal/Rajagopal2016.osim", "Rajagopal/RajagopalLaiUhlrich2023.osim"] {
+            let p = data.join("opensim").join(f);
+            models.push((f.into(), osim::read_osim(&p)?));
+        }
+    } else {
+        for a in &args {
+            models.push((a.clone(), osim::read_osim(PathBuf::from(a))?));
+        }
+    }
+    let env = |k: &str| std::env::var_os(k).is_some();
+    let exponent = std::env::var("COXA_HCF_EXPONENT").ok().and_then(|v| v.parse().ok()).unwrap_or(2.0);
+    let options = HcfOptions::new().with_distal_equilibrium(!env("COXA_HCF_HIP_ONLY")).with_volume_weighted(env("COXA_HCF_VOLUME_WEIGHTED")).with_activation_exponent(exponent);
+    let dir = data.join("orthoload");
+    // Time of one patient: scaling, strength from CT volumes (the example CT's gluteus medius and
+    // minimus, both sides), one-leg stance and walking (the benchmark is
+    // `benches/benches/msk.rs`, `personalise_one_leg_stance_walking`).
+    if let Some((label, model)) = models.first() {
+        use coxa_sim::msk::strength::{CtMuscle, SPECIFIC_TENSION_N_PER_CM2, strength_from_ct};
+        let ct = |v: f64| vec![CtMuscle { class: "gluteus_medius".into(), volume_cm3: v, lean_fraction: 0.95, cut_by_scan: false, other_side_lean_volume_cm3: None }];
+        let t0 = std::time::Instant::now();
+        let scaled = scale_bodies(model, &[("pelvis", nalgebra::Vector3::repeat(1.05))])?;
+        let (m, _) = strength_from_ct(&scaled, "r", &ct(239.2), SPECIFIC_TENSION_N_PER_CM2)?;
+        let (m, _) = strength_from_ct(&m, "l", &ct(240.8), SPECIFIC_TENSION_N_PER_CM2)?;
+        let _ = hip_contact_force_with(&m, Activity::OneLegStance, 760.0, None, &options)?;
+        let _ = hip_contact_force_with(&m, Activity::Walking, 760.0, None, &options)?;
+        println!("{label}: personalisation + one-leg stance + walking for one patient {:.1} ms", 1000.0 * t0.elapsed().as_secs_f64());
+    }
+    for (label, model) in &models {
+        println!("\n{label}\n| subject | activity | coxa [x y z] %BW | in vivo [x y z] %BW | magnitude error %BW | direction error deg |\n|---|---|---|---|---|---|");
+        let (mut mags, mut dirs) = (Vec::new(), Vec::new());
+        for (subject, side) in [("H1L", Side::Left), ("H2R", Side::Right), ("H3L", Side::Left)] {
+            let femur = FemurLandmarks::from_labels(&parse_fcsv(&std::fs::read_to_string(dir.join(format!("Landmarks/{subject}_FemurLandmarks.fcsv")))?)?, side)?;
+            let pelvis = parse_fcsv(&std::fs::read_to_string(dir.join(format!("Landmarks/{subject}_PelvisLandmarks.fcsv")))?)?;
+            let hjc = |n: &str| pelvis.iter().find(|(l, _)| l == n).map(|(_, p)| *p).ok_or("pelvis HJC");
+            let factors = landmark_scale_factors(model, (hjc("HJC_L")? - hjc("HJC_R")?).norm(), &femur)?;
+            let refs: Vec<(&str, nalgebra::Vector3<f64>)> = factors.iter().map(|(b, f)| (b.as_str(), *f)).collect();
+            let scaled = scale_bodies(model, &refs)?;
+            for (act, activity) in [("OLS", Activity::OneLegStance), ("LW", Activity::Walking)] {
+                let (bw, want) = orthoload_force(&dir.join(format!("Forces/{subject}_{act}.xml")))?;
+                let r = hip_contact_force_with(&scaled, activity, bw, Some(&femur), &options)?;
+                let got = r.force_orthoload_percent_bw.ok_or("frame")?;
+                let want = nalgebra::Vector3::from(want);
+                let e = got.norm() - want.norm();
+                let angle = (got.dot(&want) / (got.norm() * want.norm())).clamp(-1.0, 1.0).acos().to_degrees();
+                println!("| {subject} | {act} | {:.1} {:.1} {:.1} | {:.1} {:.1} {:.1} | {e:+.1} | {angle:.1} |", got.x, got.y, got.z, want.x, want.y, want.z);
+                if std::env::var_os("COXA_DEBUG_HCF").is_some() {
+                    let mut f: Vec<_> = r.muscle_forces_n.iter().filter(|(_, f)| *f > 20.0).collect();
+                    f.sort_by(|a, b| b.1.total_cmp(&a.1));
+                    eprintln!("    {}", f.iter().map(|(n, f)| format!("{n} {f:.0}")).collect::<Vec<_>>().join(", "));
+                    eprintln!(
+                        "    hip {:.1?} deg, tilt {:.1}, trunk {:+.0} mm, lean {:+.1} deg, knee lock {:.1} N m",
+                        r.hip_angles_deg,
+                        r.pelvis_tilt_deg,
+                        1000.0 * r.trunk_offset_m,
+                        r.trunk_lean_deg,
+                        r.passive_knee_n_m
+                    );
+                }
+                mags.push(e.abs());
+                dirs.push(angle);
+            }
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            0.5 * (v[v.len() / 2 - 1] + v[v.len() / 2])
+        };
+        let (m4, d4) = (mags.clone(), dirs.clone());
+        let fourth = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        println!("median |magnitude error| {:.1} %BW (4th of 6: {:.1}), median direction error {:.1} deg (4th of 6: {:.1})", median(&mut mags), fourth(m4), median(&mut dirs), fourth(d4));
+    }
+    Ok(())
+}
