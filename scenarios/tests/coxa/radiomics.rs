@@ -151,6 +151,15 @@ fn constant_image_gives_pyradiomics_values() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// `o` exited with status 2 and one line holding every `needle`, and `out` was not written.
+fn refused(o: &Output, out: &Path, needles: &[&str]) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(needles.iter().all(|n| err.contains(n)), "{needles:?}: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(!out.exists(), "nothing written");
+}
+
 /// pyradiomics' features of one case of the LoG/wavelet fixture, by name.
 fn pyradiomics_filtered(case: &str) -> Vec<(String, f64)> {
     let f: serde_json::Value =
@@ -205,12 +214,7 @@ fn scenario_batch_gives_one_row_per_case_and_structure_equal_to_pyradiomics() {
     let bare = dir.join("bare.toml");
     std::fs::write(&bare, format!("schema_version = 1\n[[cases]]\nname = \"p03\"\nct = \"{}\"\n", s(&ct))).unwrap();
     let out2 = dir.join("bare.csv");
-    let o = coxa(&["radiomics", "--scenario", s(&bare), "--out", s(&out2)]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("case p03") && err.contains("coxa run"), "{err}");
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(!out2.exists());
+    refused(&coxa(&["radiomics", "--scenario", s(&bare), "--out", s(&out2)]), &out2, &["case p03", "coxa run"]);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -292,11 +296,6 @@ fn a_prognosis_model_adds_its_probabilities_and_missing_features_are_named() {
     let params = dir.join("glcm.yaml");
     std::fs::write(&params, "featureClass:\n  glcm:\n").unwrap();
     let out2 = dir.join("q.csv");
-    let o = radiomics(&ct, &seg, &["--label", "77", "--params", s(&params), "--model", s(&card)], &out2);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("original_firstorder_Mean") && err.contains("prognosis_test.toml"), "{err}");
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(!out2.exists());
+    refused(&radiomics(&ct, &seg, &["--label", "77", "--params", s(&params), "--model", s(&card)], &out2), &out2, &["original_firstorder_Mean", "prognosis_test.toml"]);
     std::fs::remove_dir_all(dir).unwrap();
 }
