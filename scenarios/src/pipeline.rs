@@ -261,6 +261,17 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     progress("anatomy (segmentation, surfaces, landmarks)");
     let anatomy = crate::anatomy::run_full(&source, &dir.join("anatomy")).context("anatomy")?;
     let mut warnings: Vec<String> = anatomy.warnings.clone();
+    let radiomics = match (&scn.radiomics, &source) {
+        (None, _) => None,
+        (Some(stage), AnatomySource::Ct { ct, .. }) if dir.join("anatomy").join("labels.nii.gz").exists() => {
+            progress("radiomics");
+            Some(stage.run(ct, &dir.join("anatomy").join("labels.nii.gz"), &case.name, dir)?)
+        }
+        (Some(_), _) => {
+            warnings.push("radiomics: no features, this case has no CT with a label map (bone surfaces as input)".into());
+            None
+        }
+    };
 
     let motions: Vec<rom::Motion> = {
         let all = rom::all_motions();
@@ -508,6 +519,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         "leg_length_change_mm": primary.plan.as_ref().map(|p| p.json["leg_length_change_mm"].clone()),
         "offset_change_mm": primary.plan.as_ref().map(|p| p.json["offset_change_mm"].clone()),
         "warnings": report.warnings.len(),
+        "radiomics": radiomics,
     }))
 }
 

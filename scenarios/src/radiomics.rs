@@ -1,6 +1,10 @@
 //! `coxa radiomics`: pyradiomics' features ([`coxa_diagnostics`]) of one image and the labels of
 //! a label map, into a CSV (one row per image and label: `image`, `label`, `label_name`, then one
-//! column per feature named as pyradiomics names it) or JSON file.
+//! column per feature named as pyradiomics names it) or JSON file; with `--scenario`, of every
+//! case of a scenario (one row per case and structure, a `case` column first); and the
+//! `[radiomics]` scenario stage, which writes `radiomics.csv` into each case folder (the CT with
+//! the label map of coxa's anatomy stage: the bones coxa segments, the muscles of the case's
+//! labels) and `radiomics.csv` beside the run's summary.
 //!
 //! Every failure is an error (exit status 2) naming the label and the cause: an empty mask, a
 //! label absent, a mask on another grid, a ROI too small; a feature that comes out NaN or
@@ -20,11 +24,15 @@ use rayon::prelude::*;
 #[derive(Debug, Args)]
 pub struct RadiomicsArgs {
     /// The image: NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr), a DICOM file or folder.
-    #[arg(long)]
-    pub image: PathBuf,
+    #[arg(long, required_unless_present = "scenario", conflicts_with = "scenario")]
+    pub image: Option<PathBuf>,
     /// The label map on the image's grid (NIfTI or NRRD), e.g. TotalSegmentator's output.
+    #[arg(long, required_unless_present = "scenario", conflicts_with = "scenario")]
+    pub mask: Option<PathBuf>,
+    /// Every case of this scenario instead of one image: its CT with its `labels` (or, for a case
+    /// without, the label map of its finished run, `<output_dir>/cases/NAME/anatomy/labels.nii.gz`).
     #[arg(long)]
-    pub mask: PathBuf,
+    pub scenario: Option<PathBuf>,
     /// A label to compute, by value (77) or by coxa/TotalSegmentator name (hip_left); repeat for
     /// several. Default: every label in the mask.
     #[arg(long = "label", value_name = "N|NAME")]
@@ -33,6 +41,11 @@ pub struct RadiomicsArgs {
     /// feature classes, binWidth 25).
     #[arg(long)]
     pub params: Option<PathBuf>,
+    /// A tabular model's card (`task = "tabular-classification"`, e.g. a prognosis model): its
+    /// features are taken from each row by name and its class probabilities added as columns
+    /// `probability_<class>`.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
     /// Output file, .csv or .json (must not exist).
     #[arg(long)]
     pub out: PathBuf,
@@ -66,38 +79,78 @@ pub fn cli(args: &RadiomicsArgs) -> anyhow::Result<()> {
         bail!("{} already exists; coxa never overwrites files: choose a new path or remove it", args.out.display());
     }
     let params = match &args.params {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("--params {}: cannot read it", p.display()))?;
-            Params::from_yaml(&text).with_context(|| format!("--params {}", p.display()))?
-        }
+        Some(p) => read_params(p).with_context(|| format!("--params {}", p.display()))?,
         None => Params::default(),
     };
-    let image = read_image(&args.image)?;
-    let mask = read_mask(&args.mask)?;
-    let names = coxa_anatomy::labels::coxa_classes();
-    let labels: Vec<u32> = if args.labels.is_empty() {
-        mask.counts().keys().filter(|l| **l != 0).map(|l| u32::from(*l)).collect()
-    } else {
-        args.labels
-            .iter()
-            .map(|l| match l.parse::<u32>() {
-                Ok(n) => Ok(n),
-                Err(_) => names.id(l).map(u32::from).ok_or_else(|| {
-                    let known: Vec<&str> = names.iter().map(|(_, n)| n).collect();
-                    anyhow::anyhow!("--label {l}: not a number nor a known name ({})", known.join(", "))
-                }),
-            })
-            .collect::<anyhow::Result<_>>()?
+    let tables: Vec<Table> = match (&args.scenario, &args.image, &args.mask) {
+        (Some(file), _, _) => batch(file, &args.labels, &params)?,
+        (None, Some(image_path), Some(mask_path)) => {
+            let image = read_image(image_path)?;
+            let mask = read_mask(mask_path)?;
+            let labels = label_values(&args.labels, &mask)?;
+            if labels.is_empty() {
+                bail!("{}: the mask is empty (no voxel is labelled): nothing to compute", mask_path.display());
+            }
+            let rows = features(&image, &mask, &labels, &params).with_context(|| format!("{}", mask_path.display()))?;
+            vec![Table { case: None, image: image_path.display().to_string(), rows }]
+        }
+        _ => bail!("give --image and --mask, or --scenario"),
     };
-    if labels.is_empty() {
-        bail!("{}: the mask is empty (no voxel is labelled): nothing to compute", args.mask.display());
+    let mut tables = tables;
+    if let Some(card) = &args.model {
+        apply_model(card, &mut tables)?;
     }
-    let rows: Vec<(u32, FeatureVector)> = labels
+    let text = if ext == "csv" { csv(&tables)? } else { json(&tables)? };
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::io::Write::write_all(&mut file, text.as_bytes()).with_context(|| format!("cannot write {}", args.out.display()))?;
+    let n: usize = tables.iter().map(|t| t.rows.len()).sum();
+    let width = tables.iter().find_map(|t| t.rows.first()).map_or(0, |r| r.1.len());
+    println!("wrote {} ({n} row(s), {width} features each)", args.out.display());
+    Ok(())
+}
+
+/// The features of some labels of one image: `(label, features)` per label.
+type Rows = Vec<(u32, FeatureVector)>;
+
+/// The rows of one image (of one case, in a scenario).
+struct Table {
+    case: Option<String>,
+    image: String,
+    rows: Rows,
+}
+
+fn read_params(path: &Path) -> anyhow::Result<Params> {
+    let text = std::fs::read_to_string(path).context("cannot read it")?;
+    Ok(Params::from_yaml(&text)?)
+}
+
+/// `--label` values and names as label values; every label of the mask when none is given.
+fn label_values(asked: &[String], mask: &LabelMap) -> anyhow::Result<Vec<u32>> {
+    if asked.is_empty() {
+        return Ok(mask.counts().keys().filter(|l| **l != 0).map(|l| u32::from(*l)).collect());
+    }
+    let names = coxa_anatomy::labels::coxa_classes();
+    asked
+        .iter()
+        .map(|l| match l.parse::<u32>() {
+            Ok(n) => Ok(n),
+            Err(_) => names.id(l).map(u32::from).ok_or_else(|| {
+                let known: Vec<&str> = names.iter().map(|(_, n)| n).collect();
+                anyhow::anyhow!("--label {l}: not a number nor a known name ({})", known.join(", "))
+            }),
+        })
+        .collect()
+}
+
+/// The features of every label, in parallel; a feature that is not finite, or a label whose
+/// features are not the first label's (a LoG sigma pyradiomics skips on a small ROI), is an error.
+fn features(image: &Volume, mask: &LabelMap, labels: &[u32], params: &Params) -> anyhow::Result<Rows> {
+    let rows: Rows = labels
         .par_iter()
         .map(|&label| {
             let mut p = params.clone();
             p.settings.label = label;
-            let f = extract(&image, &mask, &p).with_context(|| format!("{}", args.mask.display()))?;
+            let f = extract(image, mask, &p)?;
             let bad: Vec<&str> = f.iter().filter(|(_, v)| !v.is_finite()).map(|(n, _)| n.as_str()).collect();
             if !bad.is_empty() {
                 bail!("label {label}: {} not finite (the ROI is degenerate for them): {}; disable them with featureClass in --params", bad.len(), bad.join(", "));
@@ -105,35 +158,229 @@ pub fn cli(args: &RadiomicsArgs) -> anyhow::Result<()> {
             Ok((label, f))
         })
         .collect::<anyhow::Result<_>>()?;
-    let image_name = args.image.display().to_string();
-    let label_name = |l: u32| u16::try_from(l).ok().and_then(|l| names.name(l)).unwrap_or("").to_string();
-    let text = if ext == "csv" {
-        let mut s = String::from("image,label,label_name");
-        for (n, _) in &rows[0].1 {
+    same_columns(rows.iter().map(|(l, f)| (format!("label {l}"), f)))?;
+    Ok(rows)
+}
+
+/// Every row must have the same features in the same order (one table).
+fn same_columns<'a>(mut rows: impl Iterator<Item = (String, &'a FeatureVector)>) -> anyhow::Result<()> {
+    let Some((first_name, first)) = rows.next() else { return Ok(()) };
+    for (name, f) in rows {
+        if f.len() != first.len() || f.iter().zip(first).any(|(a, b)| a.0 != b.0) {
+            let missing: Vec<&str> = first.iter().filter(|(n, _)| !f.iter().any(|(m, _)| m == n)).map(|(n, _)| n.as_str()).take(3).collect();
+            bail!(
+                "{name} has {} features, {first_name} {} (e.g. {} missing): a LoG sigma is skipped where the image is too small for it, as in pyradiomics; compute these labels separately or drop that sigma",
+                f.len(),
+                first.len(),
+                missing.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs the tabular model of `card` on every row and appends its class probabilities as the
+/// columns `probability_<class>`; the model's name and version (and whether its card says it is
+/// a test model) are printed.
+fn apply_model(card: &Path, tables: &mut [Table]) -> anyhow::Result<()> {
+    let mut model = coxa_infer::TabularModel::load(card)?;
+    let classes = model.card().output.classes.clone();
+    for t in tables.iter_mut() {
+        let inputs: Vec<Vec<f32>> = t.rows.iter().map(|(_, f)| model.row_from(f)).collect::<Result<_, _>>()?;
+        let probs = model.predict(&inputs)?;
+        for ((_, f), p) in t.rows.iter_mut().zip(probs) {
+            for (c, v) in classes.iter().zip(p) {
+                f.push((format!("probability_{c}"), v));
+            }
+        }
+    }
+    let c = model.card();
+    println!("model {} {}{}: probabilities of {} added", c.name, c.version, if c.test_model { " (a TEST model, not for clinical use)" } else { "" }, classes.join(", "));
+    Ok(())
+}
+
+/// `--scenario`: every case with a CT, on its labels or its finished run's label map.
+fn batch(file: &Path, asked: &[String], params: &Params) -> anyhow::Result<Vec<Table>> {
+    let scn = crate::scenario::Scenario::load(file)?;
+    let mut tables = Vec::new();
+    for case in &scn.cases {
+        let crate::scenario::CaseInput::Ct { ct, labels } = &case.input else {
+            println!("case {}: no CT (surfaces, phantom or PACS input): no radiomics", case.name);
+            continue;
+        };
+        let run_labels = scn.output_dir.join("cases").join(&case.name).join("anatomy").join("labels.nii.gz");
+        let mask_path = match labels {
+            Some(l) => l.clone(),
+            None if run_labels.exists() => run_labels,
+            None => bail!("case {}: no label map: give `labels` in the scenario, or run it first (coxa run) so that {} exists", case.name, run_labels.display()),
+        };
+        let image = read_image(ct).with_context(|| format!("case {}", case.name))?;
+        let mask = read_mask(&mask_path).with_context(|| format!("case {}", case.name))?;
+        let labels = label_values(asked, &mask)?;
+        let rows = features(&image, &mask, &labels, params).with_context(|| format!("case {}", case.name))?;
+        // File names only: folder names may carry a patient's name.
+        let image_name = ct.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
+        tables.push(Table { case: Some(case.name.clone()), image: image_name, rows });
+    }
+    if tables.is_empty() {
+        bail!("{}: no case has a CT: nothing to compute", file.display());
+    }
+    same_columns(tables.iter().filter_map(|t| t.rows.first().map(|r| (format!("case {}", t.case.as_deref().unwrap_or("")), &r.1))))?;
+    Ok(tables)
+}
+
+fn label_name(l: u32) -> String {
+    u16::try_from(l).ok().and_then(|l| coxa_anatomy::labels::coxa_classes().name(l).map(str::to_string)).unwrap_or_default()
+}
+
+/// The CSV: `[case,]image,label,label_name`, then the features.
+fn csv(tables: &[Table]) -> anyhow::Result<String> {
+    let with_case = tables.iter().any(|t| t.case.is_some());
+    let mut s = String::from(if with_case { "case,image,label,label_name" } else { "image,label,label_name" });
+    if let Some(first) = tables.iter().find_map(|t| t.rows.first()) {
+        for (n, _) in &first.1 {
             write!(s, ",{n}")?;
         }
-        s.push('\n');
-        for (label, f) in &rows {
-            write!(s, "{},{label},{}", csv_field(&image_name), label_name(*label))?;
+    }
+    s.push('\n');
+    for t in tables {
+        for (label, f) in &t.rows {
+            if with_case {
+                write!(s, "{},", csv_field(t.case.as_deref().unwrap_or("")))?;
+            }
+            write!(s, "{},{label},{}", csv_field(&t.image), label_name(*label))?;
             for (_, v) in f {
                 write!(s, ",{v}")?;
             }
             s.push('\n');
         }
-        s
-    } else {
-        let list: Vec<serde_json::Value> = rows
-            .iter()
-            .map(|(label, f)| {
+    }
+    Ok(s)
+}
+
+fn json(tables: &[Table]) -> anyhow::Result<String> {
+    let list: Vec<serde_json::Value> = tables
+        .iter()
+        .flat_map(|t| {
+            t.rows.iter().map(|(label, f)| {
                 let features: serde_json::Map<String, serde_json::Value> = f.iter().map(|(n, v)| (n.clone(), serde_json::json!(v))).collect();
-                serde_json::json!({"image": image_name, "label": label, "label_name": label_name(*label), "features": features})
+                let mut row = serde_json::json!({"image": t.image, "label": label, "label_name": label_name(*label), "features": features});
+                if let Some(c) = &t.case {
+                    row["case"] = serde_json::json!(c);
+                }
+                row
             })
-            .collect();
-        serde_json::to_string_pretty(&list)? + "\n"
-    };
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-    std::io::Write::write_all(&mut file, text.as_bytes()).with_context(|| format!("cannot write {}", args.out.display()))?;
-    println!("wrote {} ({} label(s), {} features each)", args.out.display(), rows.len(), rows[0].1.len());
+        })
+        .collect();
+    Ok(serde_json::to_string_pretty(&list)? + "\n")
+}
+
+/// `[radiomics]` in a scenario, as written.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RadiomicsSection {
+    /// A pyradiomics parameter file (YAML), relative to the scenario; default pyradiomics' defaults.
+    #[serde(default)]
+    pub params: Option<toml::Spanned<PathBuf>>,
+    /// Structures by coxa/TotalSegmentator name or label value; default coxa's bones and hip
+    /// muscles ([`coxa_anatomy::labels::COXA_CLASSES`]) present in the label map.
+    #[serde(default)]
+    pub labels: Option<toml::Spanned<Vec<toml::Value>>>,
+}
+
+/// The radiomics stage, checked: its parameters and structures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RadiomicsStage {
+    /// Extraction parameters.
+    pub params: Params,
+    /// Label values; empty: coxa's classes present in the case's label map.
+    pub labels: Vec<u32>,
+}
+
+/// A scenario error of the stage: the span, the field and why.
+type StageError = (Option<std::ops::Range<usize>>, &'static str, String);
+
+impl RadiomicsStage {
+    /// Checks `[radiomics]` (`params`: the resolved parameter file).
+    pub fn new(section: &RadiomicsSection, params: Option<&Path>) -> Result<Self, StageError> {
+        let span = section.params.as_ref().map(toml::Spanned::span);
+        let params = match params {
+            Some(p) => read_params(p).map_err(|e| (span, "radiomics.params", format!("{}: {e:#}", p.display())))?,
+            None => Params::default(),
+        };
+        let names = coxa_anatomy::labels::coxa_classes();
+        let mut labels = Vec::new();
+        if let Some(list) = &section.labels {
+            let bad = |why: String| (Some(list.span()), "radiomics.labels", why);
+            for v in list.get_ref() {
+                let l = match v {
+                    toml::Value::Integer(i) => u32::try_from(*i).ok().filter(|l| *l > 0 && *l <= u32::from(u16::MAX)).ok_or_else(|| bad(format!("{i} is not a label value (1..=65535)")))?,
+                    toml::Value::String(n) => names.id(n).map(u32::from).ok_or_else(|| {
+                        let known: Vec<&str> = names.iter().map(|(_, n)| n).collect();
+                        bad(format!("{n:?} is not a structure coxa knows ({}); give a label value for others", known.join(", ")))
+                    })?,
+                    other => return Err(bad(format!("{other}: give structure names or label values"))),
+                };
+                labels.push(l);
+            }
+            if labels.is_empty() {
+                return Err(bad("an empty list: give at least one structure, or remove `labels`".into()));
+            }
+        }
+        Ok(Self { params, labels })
+    }
+
+    /// Runs the stage on a case: the CT and the anatomy stage's label map (`labels.nii.gz`), into
+    /// `dir/radiomics.csv`. Returns the structures computed, for the case summary.
+    pub fn run(&self, ct: &Path, label_map: &Path, case: &str, dir: &Path) -> anyhow::Result<serde_json::Value> {
+        let image = read_image(ct)?;
+        let mask = read_mask(label_map)?;
+        let labels: Vec<u32> = if self.labels.is_empty() {
+            let present = mask.counts();
+            coxa_anatomy::labels::COXA_CLASSES.iter().map(|(id, _)| *id).filter(|id| present.get(id).is_some_and(|n| *n > 0)).map(u32::from).collect()
+        } else {
+            self.labels.clone()
+        };
+        if labels.is_empty() {
+            bail!("radiomics: the label map {} holds none of coxa's bones and muscles; name the structures in [radiomics] labels", label_map.display());
+        }
+        let rows = features(&image, &mask, &labels, &self.params).context("radiomics")?;
+        let table = Table { case: Some(case.to_string()), image: ct.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned()), rows };
+        crate::atomic::write_new(&dir.join(STAGE_CSV), csv(std::slice::from_ref(&table))?.as_bytes())?;
+        Ok(serde_json::json!({"file": STAGE_CSV, "structures": table.rows.iter().map(|(l, _)| label_name(*l)).collect::<Vec<_>>(), "features": table.rows.first().map_or(0, |r| r.1.len())}))
+    }
+}
+
+/// The stage's file in a case folder and beside the run's summary.
+pub const STAGE_CSV: &str = "radiomics.csv";
+
+/// The run's `radiomics.csv`: every finished case's rows (their CSVs, one header), when the
+/// stage ran. Cases whose columns differ (another parameter file in an earlier run) are an error.
+pub fn combine(out: &Path, cases: &[String]) -> anyhow::Result<()> {
+    let mut header: Option<String> = None;
+    let mut text = String::new();
+    for name in cases {
+        let p = out.join("cases").join(name).join(STAGE_CSV);
+        let Ok(t) = std::fs::read_to_string(&p) else { continue };
+        let mut lines = t.lines();
+        let h = lines.next().unwrap_or("").to_string();
+        match &header {
+            None => {
+                text.push_str(&h);
+                text.push('\n');
+                header = Some(h);
+            }
+            Some(first) if *first != h => bail!("{}: its columns differ from the other cases' (another radiomics parameter file?); rerun the case", p.display()),
+            Some(_) => {}
+        }
+        for l in lines {
+            text.push_str(l);
+            text.push('\n');
+        }
+    }
+    if header.is_some() {
+        crate::atomic::replace_own(&out.join(STAGE_CSV), text.as_bytes())?;
+    }
     Ok(())
 }
 

@@ -311,6 +311,9 @@ pub fn run_selected(scn: &Scenario, out: Option<&Path>, show_progress: bool, sel
         write_new(&tmp, text.as_bytes())?;
         std::fs::rename(&tmp, out.join(name))?;
     }
+    if scn.radiomics.is_some() {
+        crate::radiomics::combine(&out, &scn.cases.iter().map(|c| c.name.clone()).collect::<Vec<_>>())?;
+    }
     log.event(None, "run_done", json!({"finished": finished.len(), "skipped": skipped.len(), "failed": failed.len()}));
     Ok(RunOutcome { out, finished, skipped, failed, summary })
 }

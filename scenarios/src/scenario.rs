@@ -155,6 +155,9 @@ pub struct ScenarioFile {
     /// Musculoskeletal stage: the abductors and the hip load before and after the plan.
     #[serde(default)]
     pub msk: Option<MskSection>,
+    /// Radiomics stage: pyradiomics' features of the case's bones and muscles.
+    #[serde(default)]
+    pub radiomics: Option<crate::radiomics::RadiomicsSection>,
 }
 
 /// `[msk]`.
@@ -428,6 +431,8 @@ pub struct Scenario {
     pub user_stem: Option<PathBuf>,
     /// The musculoskeletal stage.
     pub msk: Option<crate::msk_stage::MskInput>,
+    /// The radiomics stage.
+    pub radiomics: Option<crate::radiomics::RadiomicsStage>,
 }
 
 /// 1-based line of byte offset `at` in `text`.
@@ -753,7 +758,14 @@ impl Scenario {
                 Some(crate::msk_stage::MskInput { model, body_weight_n: bw, activities })
             }
         };
-        Ok(Self { file: path.to_path_buf(), raw, text, output_dir, cases, sweep, motions, catalog, user_cup, user_stem, msk })
+        let radiomics = match &raw.radiomics {
+            None => None,
+            Some(r) => {
+                let params = r.params.as_ref().map(|p| resolve(p, "radiomics.params", true)).transpose()?;
+                Some(crate::radiomics::RadiomicsStage::new(r, params.as_deref()).map_err(|(span, field, why)| err(span.and_then(&at), Some(field), why))?)
+            }
+        };
+        Ok(Self { file: path.to_path_buf(), raw, text, output_dir, cases, sweep, motions, catalog, user_cup, user_stem, msk, radiomics })
     }
 }
 

@@ -1,6 +1,6 @@
 //! Features of one label as CSV lines (`name,value`), with the wall time on stderr:
 //! `cargo run --release -p coxa-diagnostics --example radiomics -- IMAGE MASK LABEL [PARAMS.yaml]`.
-//! (The `coxa radiomics` command is not wired yet.)
+//! (`coxa radiomics` is the command for users.)
 
 use std::path::Path;
 use std::time::Instant;

@@ -18,7 +18,10 @@
 //! 5. optional resegmentation (`resegmentRange`, `resegmentMode`), checked again;
 //! 6. shape on the (not resegmented) mask, then first order and the texture classes on the image
 //!    cropped to the ROI's bounding box, discretised by `binWidth` (bins anchored at a multiple of
-//!    the width, `numpy.digitize` semantics) or `binCount` (`numpy.histogram` edges).
+//!    the width, `numpy.digitize` semantics) or `binCount` (`numpy.histogram` edges);
+//! 7. the same classes on each filtered image type (`imageType: {LoG: {sigma: [...]}, Wavelet: {}}`,
+//!    [`filters`]): the whole (resampled) image is filtered as pyradiomics filters it, then cut to
+//!    the same box and ROI; each image type may carry its own settings (e.g. `binWidth`).
 //!
 //! # Equality with pyradiomics
 //! The side-by-side test (`tests/pyradiomics_peer.rs`) compares every feature with
@@ -35,6 +38,7 @@ pub mod density;
 pub mod drr;
 mod error;
 pub mod features;
+pub mod filters;
 pub mod fixation;
 mod roi;
 mod settings;
@@ -61,16 +65,16 @@ const MESH_REASON: &str = "the marching-cubes triangulation of non-planar loops 
 pub type FeatureVector = Vec<(String, f64)>;
 
 /// Computes the enabled features of `params` for the label `params.settings.label` of `mask` on
-/// `image`.
+/// `image`: shape once (`original_shape_*`), then the other classes on every image type in
+/// `params.image_types` (the original, each LoG sigma, each wavelet decomposition), in that order.
+///
+/// As in pyradiomics, a LoG sigma the image is too small for (a side under 4 voxels or under
+/// `ceil(sigma / spacing) + 1`) or a sigma <= 0 yields no features (pyradiomics logs a warning).
 pub fn extract(image: &Volume, mask: &LabelMap, params: &Params) -> Result<FeatureVector> {
     params.validate()?;
     let s = &params.settings;
-    for t in &params.image_types {
-        if *t != ImageType::Original {
-            return Err(Error::Params(format!("imageType {t:?}: not implemented yet (Original is)")));
-        }
-    }
-    let prepared = roi::prepare(image, mask, s)?;
+    let filtered = params.image_types.iter().any(|t| *t != ImageType::Original);
+    let (prepared, source) = roi::prepare(image, mask, s, filtered)?;
     let enabled = |class: &str| params.feature_classes.get(class);
     let mut out = FeatureVector::new();
     if let Some(names) = enabled("shape") {
@@ -79,27 +83,67 @@ pub fn extract(image: &Volume, mask: &LabelMap, params: &Params) -> Result<Featu
         push(&mut out, "original", "shape", names.as_deref(), values);
     }
     let texture: Vec<&str> = FEATURE_CLASSES[1..].iter().copied().filter(|c| enabled(c).is_some()).collect();
-    if !texture.is_empty() {
-        let levels = roi::discretize(&prepared.values, &prepared.roi_mask, s)?;
-        let results: Vec<(&str, Vec<(&'static str, f64)>)> = texture
-            .par_iter()
-            .map(|class| {
-                let v = match *class {
-                    "firstorder" => features::firstorder::compute(&prepared, &levels, s),
-                    "glcm" => features::glcm::compute(&prepared, &levels, s),
-                    "gldm" => features::gldm::compute(&prepared, &levels, s),
-                    "glrlm" => features::glrlm::compute(&prepared, &levels),
-                    "glszm" => features::glszm::compute(&prepared, &levels),
-                    "ngtdm" => features::ngtdm::compute(&prepared, &levels),
-                    _ => unreachable!("FEATURE_CLASSES"),
-                };
-                (*class, v)
-            })
-            .collect();
-        for (class, values) in results {
-            push(&mut out, "original", class, enabled(class).and_then(|n| n.as_deref()), values);
+    if texture.is_empty() {
+        return Ok(out);
+    }
+    // Every image the texture classes run on: (prefix, settings, values in the ROI box).
+    let mut images: Vec<(String, Settings, Option<Vec<f64>>)> = Vec::new();
+    for (i, t) in params.image_types.iter().enumerate() {
+        let ts = params.settings_for(i)?;
+        ts.validate()?;
+        match t {
+            ImageType::Original => images.push(("original".into(), ts, None)),
+            ImageType::LoG { sigma_mm } => {
+                let src = source.as_ref().expect("source kept for filters");
+                for (sigma, text) in sigma_mm {
+                    if filters::log::applies(src.size, src.spacing_mm, *sigma) {
+                        images.push((format!("log-sigma-{text}-mm-3D"), ts.clone(), Some(filters::log::log_box(src, *sigma))));
+                    }
+                }
+            }
+            ImageType::Wavelet { wavelet, level, start_level } => {
+                let src = source.as_ref().expect("source kept for filters");
+                for (name, values) in filters::wavelet::wavelet_boxes(src, wavelet, *level, *start_level)? {
+                    images.push((name, ts.clone(), Some(values)));
+                }
+            }
         }
     }
+    let results: Vec<FeatureVector> = images
+        .par_iter()
+        .map(|(prefix, ts, values)| {
+            let filtered;
+            let p = match values {
+                None => &prepared,
+                Some(v) => {
+                    filtered = roi::Prepared { values: v.clone(), ..prepared.clone() };
+                    &filtered
+                }
+            };
+            let levels = roi::discretize(&p.values, &p.roi_mask, ts)?;
+            let per_class: Vec<(&str, Vec<(&'static str, f64)>)> = texture
+                .par_iter()
+                .map(|class| {
+                    let v = match *class {
+                        "firstorder" => features::firstorder::compute(p, &levels, ts),
+                        "glcm" => features::glcm::compute(p, &levels, ts),
+                        "gldm" => features::gldm::compute(p, &levels, ts),
+                        "glrlm" => features::glrlm::compute(p, &levels),
+                        "glszm" => features::glszm::compute(p, &levels),
+                        "ngtdm" => features::ngtdm::compute(p, &levels),
+                        _ => unreachable!("FEATURE_CLASSES"),
+                    };
+                    (*class, v)
+                })
+                .collect();
+            let mut fv = FeatureVector::new();
+            for (class, values) in per_class {
+                push(&mut fv, prefix, class, enabled(class).and_then(|n| n.as_deref()), values);
+            }
+            Ok(fv)
+        })
+        .collect::<Result<_>>()?;
+    out.extend(results.into_iter().flatten());
     Ok(out)
 }
 

@@ -32,6 +32,22 @@ impl Prepared {
     }
 }
 
+/// The whole image the ROI was cut from (after resampling, if any), for the filters (LoG,
+/// wavelet) that need the voxels around the ROI: pyradiomics filters the whole image, then crops.
+#[derive(Debug, Clone)]
+pub(crate) struct Source {
+    /// Size `[x, y, z]`.
+    pub size: [usize; 3],
+    /// Spacing `[x, y, z]`, mm.
+    pub spacing_mm: [f64; 3],
+    /// Values, `x` fastest.
+    pub values: Vec<f64>,
+    /// First voxel `[x, y, z]` of [`Prepared`]'s box in this image.
+    pub box_lo: [usize; 3],
+    /// Size `[x, y, z]` of [`Prepared`]'s box.
+    pub box_size: [usize; 3],
+}
+
 /// Gray levels of the ROI after discretisation: 0 outside the ROI, 1.. inside.
 #[derive(Debug, Clone)]
 pub struct Levels {
@@ -45,7 +61,8 @@ pub struct Levels {
     pub index: Vec<u32>,
 }
 
-pub(crate) fn prepare(image: &Volume, mask: &LabelMap, s: &Settings) -> Result<Prepared> {
+/// The ROI of `s.label`; with `keep_source`, also the whole image it was cut from.
+pub(crate) fn prepare(image: &Volume, mask: &LabelMap, s: &Settings, keep_source: bool) -> Result<(Prepared, Option<Source>)> {
     let label = s.label;
     let labels = mask.labels();
     let mut seen = vec![false; usize::from(u16::MAX) + 1];
@@ -62,7 +79,7 @@ pub(crate) fn prepare(image: &Volume, mask: &LabelMap, s: &Settings) -> Result<P
     check_geometry(image.grid(), mask.grid(), s.geometry_tolerance)?;
     let grid = image.grid().clone();
     let (mut size, mut spacing) = (grid.size(), grid.spacing_mm());
-    let (mut values, mut lab): (Vec<f64>, Vec<bool>) = if s.resampled_pixel_spacing_mm.is_some() {
+    let (mut values, mut lab): (Vec<f64>, Vec<bool>) = if s.resampled_pixel_spacing_mm.is_some() || keep_source {
         (image.hu().iter().map(|v| f64::from(*v)).collect(), labels.iter().map(|l| u32::from(*l) == label).collect())
     } else {
         // Without resampling only the label's bounding box is needed: crop before converting.
@@ -136,7 +153,9 @@ pub(crate) fn prepare(image: &Volume, mask: &LabelMap, s: &Settings) -> Result<P
             }
         }
     }
-    Ok(Prepared { dims, spacing_zyx_mm: [spacing.z, spacing.y, spacing.x], values: v, label_mask: lm, roi_mask: rm })
+    let prepared = Prepared { dims, spacing_zyx_mm: [spacing.z, spacing.y, spacing.x], values: v, label_mask: lm, roi_mask: rm };
+    let source = keep_source.then(|| Source { size, spacing_mm: [spacing.x, spacing.y, spacing.z], values, box_lo: [bb_final[0], bb_final[2], bb_final[4]], box_size: [dims[2], dims[1], dims[0]] });
+    Ok((prepared, source))
 }
 
 /// Bounding box `[x0, x1, y0, y1, z0, z1]` (inclusive) and voxel count of a mask in `x`-fastest order.

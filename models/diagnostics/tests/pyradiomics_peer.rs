@@ -1,8 +1,10 @@
 //! Side by side with pyradiomics-bhklab 3.1.4: every feature of every case in
-//! `fixtures/pyradiomics_features.json` (made by `peer/pyradiomics_features.py` on pyradiomics'
-//! test images and the real CT with TotalSegmentator's labels) within 1e-4 relative, except the
-//! features named in `KNOWN_DIFFERENCES` (each with its reason and bound); a case pyradiomics
-//! refuses must be refused here too.
+//! `fixtures/pyradiomics_features.json` (the original image) and
+//! `fixtures/pyradiomics_filtered.json` (LoG and wavelet image types), both made by
+//! `peer/pyradiomics_features.py` on pyradiomics' test images and the real CT with
+//! TotalSegmentator's labels, within 1e-4 relative, except the features named in
+//! `KNOWN_DIFFERENCES` (each with its reason and bound); a case pyradiomics refuses must be
+//! refused here too.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,19 +36,34 @@ fn rel(a: f64, b: f64) -> f64 {
     (a - b).abs() / a.abs().max(b.abs()).max(1e-9)
 }
 
-/// Class of a feature name (`original_glcm_Contrast` -> `glcm`).
-fn class(name: &str) -> &str {
-    name.split('_').nth(1).unwrap_or("")
+/// Image type of a feature name (`original_glcm_Contrast` -> `original`).
+fn image_type(name: &str) -> &str {
+    name.split('_').next().unwrap_or("")
 }
 
 #[test]
 fn every_feature_equals_pyradiomics() -> anyhow::Result<()> {
-    let fixture: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pyradiomics_features.json"))?)?;
+    compare("pyradiomics_features.json", 500)
+}
+
+#[test]
+fn every_log_and_wavelet_feature_equals_pyradiomics() -> anyhow::Result<()> {
+    compare("pyradiomics_filtered.json", 6000)
+}
+
+/// Compares every case of `fixture` (in `tests/fixtures`); at least `min_checked` features.
+fn compare(fixture: &str, min_checked: usize) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(fixture))?;
+    let fixture: serde_json::Value = serde_json::from_str(&text)?;
+    // The parameters again with their keys in the file's order (serde_json sorts them): the
+    // image types are computed, and named, in the parameter file's order.
+    let ordered: serde_norway::Value = serde_norway::from_str(&text)?;
+    let ordered_params: Vec<String> = ordered["cases"].as_sequence().expect("cases").iter().map(|c| serde_norway::to_string(&c["params"])).collect::<Result<_, _>>()?;
     let allowed: BTreeMap<&str, f64> = coxa_diagnostics::KNOWN_DIFFERENCES.iter().map(|(n, _, bound)| (*n, *bound)).collect();
     let mut failures = Vec::new();
     let mut report = Vec::new();
     let mut checked = 0usize;
-    for case in fixture["cases"].as_array().expect("cases") {
+    for (case, params_text) in fixture["cases"].as_array().expect("cases").iter().zip(&ordered_params) {
         let name = case["name"].as_str().expect("name");
         let image = root().join(case["image"].as_str().expect("image"));
         let mask = root().join(case["mask"].as_str().expect("mask"));
@@ -54,8 +71,10 @@ fn every_feature_equals_pyradiomics() -> anyhow::Result<()> {
             eprintln!("{name}: {} missing, skipped", image.display());
             continue;
         }
-        let params = Params::from_yaml(&case["params"].to_string())?;
+        let params = Params::from_yaml(params_text)?;
+        let t0 = std::time::Instant::now();
         let got = extract(&read_image(&image)?, &read_mask(&mask)?, &params);
+        eprintln!("{name}: {:.2} s", t0.elapsed().as_secs_f64());
         match (case["error"].as_str(), got) {
             (Some(err), Ok(_)) => failures.push(format!("{name}: pyradiomics refused ({err}) but coxa computed features")),
             (Some(err), Err(e)) => report.push(format!("{name}: both refuse: pyradiomics `{}` / coxa `{e}`", err.lines().next().unwrap_or(""))),
@@ -65,7 +84,14 @@ fn every_feature_equals_pyradiomics() -> anyhow::Result<()> {
                 let got_names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
                 let want_names: Vec<&str> = want.iter().map(|(n, _)| n.as_str()).collect();
                 if got_names != want_names {
-                    failures.push(format!("{name}: feature names/order differ:\n coxa {got_names:?}\n pyrad {want_names:?}"));
+                    let at = got_names.iter().zip(&want_names).position(|(a, b)| a != b).unwrap_or(got_names.len().min(want_names.len()));
+                    failures.push(format!(
+                        "{name}: feature names/order differ from #{at}: coxa {:?} ({} features), pyradiomics {:?} ({} features)",
+                        got_names.get(at),
+                        got_names.len(),
+                        want_names.get(at),
+                        want_names.len()
+                    ));
                     continue;
                 }
                 let mut worst: BTreeMap<&str, (f64, &str)> = BTreeMap::new();
@@ -74,7 +100,7 @@ fn every_feature_equals_pyradiomics() -> anyhow::Result<()> {
                     // pyradiomics' MeshVolume can come out negative (see KNOWN_DIFFERENCES); coxa's is the enclosed volume.
                     let w = if (n.ends_with("_MeshVolume") || n.ends_with("_SurfaceVolumeRatio")) && *w < 0.0 { -w } else { *w };
                     let d = if g.is_nan() && w.is_nan() { 0.0 } else { rel(*g, w) };
-                    let e = worst.entry(class(n)).or_insert((0.0, ""));
+                    let e = worst.entry(image_type(n)).or_insert((0.0, ""));
                     if d > e.0 || d.is_nan() {
                         *e = (d, n);
                     }
@@ -84,13 +110,13 @@ fn every_feature_equals_pyradiomics() -> anyhow::Result<()> {
                         failures.push(format!("{name}: {n} coxa {g} pyradiomics {w} (relative {d:.2e})"));
                     }
                 }
-                let summary: Vec<String> = worst.iter().map(|(c, (d, n))| format!("{c} {d:.1e} ({})", n.rsplit('_').next().unwrap_or(""))).collect();
-                report.push(format!("{name}: max relative difference per class: {}", summary.join(", ")));
+                let summary: Vec<String> = worst.iter().map(|(c, (d, n))| format!("{c} {d:.1e} ({})", n.split_once('_').map_or("", |x| x.1))).collect();
+                report.push(format!("{name}: max relative difference per image type: {}", summary.join(", ")));
             }
         }
     }
     eprintln!("{}", report.join("\n"));
-    assert!(checked > 500, "only {checked} features compared");
     assert!(failures.is_empty(), "{} differences:\n{}", failures.len(), failures.join("\n"));
+    assert!(checked > min_checked, "only {checked} features compared");
     Ok(())
 }

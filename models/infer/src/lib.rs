@@ -18,6 +18,8 @@
 //! a card); with the card's `[nnunet]` table they run as `nnUNetPredictor` runs them
 //! (tests/nnunet_equality.rs compares with nnunetv2 itself).
 //!
+//! [`tabular`] runs classifiers over named features (e.g. a prognosis model on radiomics).
+//!
 //! [`runtime`] explains where ONNX Runtime is looked for; [`card`] the model card format;
 //! [`window`] what of nnU-Net is reproduced and how; [`segment`](mod@segment) the whole pipeline.
 
@@ -26,6 +28,7 @@ mod error;
 mod model;
 pub mod runtime;
 pub mod segment;
+pub mod tabular;
 pub mod window;
 
 pub use card::ModelCard;
@@ -33,4 +36,5 @@ pub use error::{Error, Result};
 pub use model::{Model, Optimisation, SessionConfig, sha256_hex};
 pub use runtime::{FoundLibrary, Runtime, RuntimeSearch};
 pub use segment::{ClassSummary, InferenceOptions, Prediction, Segmentation, predict, predict_full, segment};
+pub use tabular::{TabularCard, TabularModel};
 pub use window::{NnunetWindow, WindowOptions, WindowTiming};

@@ -165,7 +165,7 @@ impl Model {
     }
 }
 
-fn make_session(rt: &Runtime, bytes: &[u8], config: &SessionConfig, stochastic: bool) -> Result<Session> {
+pub(crate) fn make_session(rt: &Runtime, bytes: &[u8], config: &SessionConfig, stochastic: bool) -> Result<Session> {
     // ONNX Runtime 1.31's optimiser (basic level and up) removes a Dropout whose training_mode
     // is a constant true, which silently turns MC dropout off: stochastic models run unoptimised.
     let optimisation = if stochastic { Optimisation::Disable } else { config.optimisation };

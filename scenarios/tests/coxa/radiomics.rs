@@ -150,3 +150,152 @@ fn constant_image_gives_pyradiomics_values() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `o` exited with status 2 and one line holding every `needle`, and `out` was not written.
+fn refused(o: &Output, out: &Path, needles: &[&str]) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(needles.iter().all(|n| err.contains(n)), "{needles:?}: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(!out.exists(), "nothing written");
+}
+
+/// pyradiomics' features of one case of the LoG/wavelet fixture, by name.
+fn pyradiomics_filtered(case: &str) -> Vec<(String, f64)> {
+    let f: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/diagnostics/tests/fixtures/pyradiomics_filtered.json")).unwrap()).unwrap();
+    let c = f["cases"].as_array().unwrap().iter().find(|c| c["name"] == case).expect("fixture case");
+    c["features"].as_array().unwrap().iter().map(|x| (x[0].as_str().unwrap().to_string(), x[1].as_f64().unwrap())).collect()
+}
+
+/// `row`'s features (columns from `first`) against pyradiomics' `want`, names and values.
+fn assert_row_equals(header: &[&str], row: &[&str], first: usize, want: &[(String, f64)], what: &str) {
+    assert_eq!(header.len() - first, want.len(), "{what}: feature count");
+    for (k, (n, w)) in want.iter().enumerate() {
+        assert_eq!(header[first + k], n, "{what}: column {k}");
+        let g: f64 = row[first + k].parse().unwrap();
+        // the mesh features differ by the triangulation (coxa_diagnostics::KNOWN_DIFFERENCES)
+        let tol = if ["SurfaceArea", "MeshVolume", "Sphericity", "SurfaceVolumeRatio"].iter().any(|m| n.ends_with(m)) { 2e-2 } else { 1e-4 };
+        assert!((g - w).abs() <= tol * w.abs().max(1e-9), "{what} {n}: coxa {g} pyradiomics {w}");
+    }
+}
+
+#[test]
+fn scenario_batch_gives_one_row_per_case_and_structure_equal_to_pyradiomics() {
+    let Some((ct, seg)) = real_ct() else { return };
+    let dir = scratch("batch");
+    // pyradiomics' parameters of the fixture case ct_hip_left_log_wavelet (original, LoG, wavelet)
+    let params = dir.join("params.yaml");
+    std::fs::write(&params, "imageType:\n  Original: {}\n  LoG: {sigma: [3, 5.0]}\n  Wavelet: {}\n").unwrap();
+    let scenario = dir.join("cohort.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "schema_version = 1\n[[cases]]\nname = \"p01\"\nct = \"{ct}\"\nlabels = \"{seg}\"\n\n[[cases]]\nname = \"p02\"\nct = \"{ct}\"\nlabels = \"{seg}\"\n\n[[cases]]\nname = \"demo\"\nphantom = true\n",
+            ct = s(&ct),
+            seg = s(&seg)
+        ),
+    )
+    .unwrap();
+    let out = dir.join("all.csv");
+    let o = coxa(&["radiomics", "--scenario", s(&scenario), "--label", "hip_left", "--params", s(&params), "--out", s(&out)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("case demo: no CT"), "the case without a CT is named");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(lines.len(), 3, "header and one row per case and structure");
+    assert_eq!(&lines[0][..4], ["case", "image", "label", "label_name"]);
+    let want = pyradiomics_filtered("ct_hip_left_log_wavelet");
+    for (row, case) in [(1, "p01"), (2, "p02")] {
+        assert_eq!(&lines[row][..4], [case, "example_ct.nii.gz", "77", "hip_left"]);
+        assert_row_equals(&lines[0], &lines[row], 4, &want, case);
+    }
+    // a case without labels and without a finished run: exit 2, the case and the fix named
+    let bare = dir.join("bare.toml");
+    std::fs::write(&bare, format!("schema_version = 1\n[[cases]]\nname = \"p03\"\nct = \"{}\"\n", s(&ct))).unwrap();
+    let out2 = dir.join("bare.csv");
+    refused(&coxa(&["radiomics", "--scenario", s(&bare), "--out", s(&out2)]), &out2, &["case p03", "coxa run"]);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn scenario_stage_writes_each_case_and_the_run_table() {
+    let dir = scratch("stage");
+    let scenario = dir.join("stage.toml");
+    std::fs::write(
+        &scenario,
+        "schema_version = 1\noutput_dir = \"out\"\n[[cases]]\nname = \"phantom\"\nphantom = true\n\n[placement]\ncup_inclination_deg = 40\ncup_anteversion_deg = 20\n\n[report]\nhtml = false\nsafe_zone_map = false\npictures = false\n\n[radiomics]\nlabels = [\"hip_right\", \"femur_right\"]\n",
+    )
+    .unwrap();
+    let o = coxa(&["run", s(&scenario), "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let case = dir.join("out/cases/phantom");
+    let stage = std::fs::read_to_string(case.join("radiomics.csv")).unwrap();
+    let lines: Vec<&str> = stage.lines().collect();
+    assert_eq!(lines.len(), 3, "header and the two structures:\n{stage}");
+    assert!(lines[0].starts_with("case,image,label,label_name,original_shape_Elongation"), "{}", lines[0]);
+    assert!(lines[1].starts_with("phantom,phantom_ct.nii.gz,78,hip_right,") && lines[2].starts_with("phantom,phantom_ct.nii.gz,76,femur_right,"), "{stage}");
+    // the same values as `coxa radiomics` on the case's CT and its anatomy label map
+    let single = dir.join("single.csv");
+    let o = coxa(&[
+        "radiomics",
+        "--image",
+        s(&case.join("input/phantom_ct.nii.gz")),
+        "--mask",
+        s(&case.join("anatomy/labels.nii.gz")),
+        "--label",
+        "hip_right",
+        "--label",
+        "femur_right",
+        "--out",
+        s(&single),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let single = std::fs::read_to_string(&single).unwrap();
+    for (a, b) in lines.iter().zip(single.lines()).skip(1) {
+        let values = |l: &str| l.split(',').skip_while(|f| !f.contains('_')).skip(1).map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(values(a), values(b));
+    }
+    // the case summary names the file, the run's table holds the case's rows
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("out/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["cases"][0]["radiomics"]["file"], "radiomics.csv", "{summary}");
+    assert_eq!(std::fs::read_to_string(dir.join("out/radiomics.csv")).unwrap(), stage);
+    // a structure coxa does not know is a scenario error with its line
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "schema_version = 1\n[[cases]]\nname = \"a\"\nphantom = true\n[radiomics]\nlabels = [\"hip_middle\"]\n").unwrap();
+    let o = coxa(&["run", s(&bad), "--quiet"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("line 6") && err.contains("radiomics.labels") && err.contains("hip_middle"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_prognosis_model_adds_its_probabilities_and_missing_features_are_named() {
+    let Some((ct, seg)) = real_ct() else { return };
+    let dir = scratch("model");
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/infer/tests/models");
+    let card = models.join("prognosis_test.toml");
+    let expected: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(models.join("prognosis_test_expected.json")).unwrap()).unwrap();
+    let out = dir.join("p.csv");
+    let o = radiomics(&ct, &seg, &["--label", "hip_left", "--model", s(&card)], &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("TEST model"), "the test model says so");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
+    let n = lines[0].len();
+    assert_eq!(&lines[0][n - 2..], ["probability_class_0", "probability_class_1"]);
+    // the first expected row is pyradiomics' hip_left through scikit-learn and onnxruntime
+    for (k, col) in [(0, n - 2), (1, n - 1)] {
+        let got: f64 = lines[1][col].parse().unwrap();
+        let ort = expected["onnxruntime_probabilities"][0][k].as_f64().unwrap();
+        let skl = expected["sklearn_probabilities"][0][k].as_f64().unwrap();
+        assert!((got - ort).abs() <= 1e-6 && (got - skl).abs() <= 1e-5, "class {k}: coxa {got}, onnxruntime {ort}, scikit-learn {skl}");
+    }
+    // a table without a feature the card names: exit 2, one line naming it
+    let params = dir.join("glcm.yaml");
+    std::fs::write(&params, "featureClass:\n  glcm:\n").unwrap();
+    let out2 = dir.join("q.csv");
+    refused(&radiomics(&ct, &seg, &["--label", "77", "--params", s(&params), "--model", s(&card)], &out2), &out2, &["original_firstorder_Mean", "prognosis_test.toml"]);
+    std::fs::remove_dir_all(dir).unwrap();
+}
