@@ -48,23 +48,35 @@ pub fn parse_choice(arg: &str) -> ShapeModelChoice {
 fn model_dir() -> Result<Option<PathBuf>, String> {
     match CHOICE.get().unwrap_or(&ShapeModelChoice::Auto) {
         ShapeModelChoice::None => Ok(None),
-        ShapeModelChoice::Path(p) => {
-            let dir = if p.join("shape_models").exists() { p.clone() } else { p.join(gias::LLP26_DIR) };
-            if dir.join("shape_models/LLP26_rigid.pc").exists() {
-                Ok(Some(dir))
-            } else {
-                Err(format!(
-                    "--shape-model {}: no shape_models/LLP26_rigid.pc there; give the musculoskeletal/models folder of musculoskeletal-models 0.2.4 (pip install --no-deps musculoskeletal-models==0.2.4) or none",
-                    p.display()
-                ))
-            }
-        }
-        ShapeModelChoice::Auto => {
-            let mut starts: Vec<PathBuf> = std::env::current_dir().into_iter().collect();
-            starts.extend(std::env::current_exe().ok());
-            Ok(starts.iter().find_map(|s| gias::find_installed(s, gias::LLP26_DIR)))
-        }
+        ShapeModelChoice::Path(p) => llp26_dir(p, "--shape-model").map(Some).map_err(|e| format!("{e} or none")),
+        ShapeModelChoice::Auto => Ok(installed_llp26(&[])),
     }
+}
+
+/// The `musculoskeletal/models` folder of `p` (that folder itself, or a `site-packages` folder
+/// holding it).
+///
+/// # Errors
+/// One line naming `what` (the option or field) when `p` holds no `shape_models/LLP26_rigid.pc`.
+pub fn llp26_dir(p: &Path, what: &str) -> Result<PathBuf, String> {
+    let dir = if p.join("shape_models").exists() { p.to_path_buf() } else { p.join(gias::LLP26_DIR) };
+    if dir.join("shape_models/LLP26_rigid.pc").exists() {
+        Ok(dir)
+    } else {
+        Err(format!(
+            "{what} {}: no shape_models/LLP26_rigid.pc there; give the musculoskeletal/models folder of musculoskeletal-models 0.2.4 (pip install --no-deps musculoskeletal-models==0.2.4)",
+            p.display()
+        ))
+    }
+}
+
+/// The installed LLP26 folder: a `.venv` walked up from each of `starts`, the working directory
+/// and the program, or `COXA_PYTHON_SITE`.
+pub fn installed_llp26(starts: &[&Path]) -> Option<PathBuf> {
+    let mut all: Vec<PathBuf> = starts.iter().map(|p| p.to_path_buf()).collect();
+    all.extend(std::env::current_dir());
+    all.extend(std::env::current_exe());
+    all.iter().find_map(|s| gias::find_installed(s, gias::LLP26_DIR))
 }
 
 /// A predicted anteversion.

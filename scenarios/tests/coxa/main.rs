@@ -17,6 +17,7 @@ mod corpus;
 mod exchange;
 mod pacs;
 mod plan;
+mod population;
 mod radiomics;
 mod robust;
 mod run;
