@@ -198,6 +198,7 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
     plan.notes.splice(0..0, notes);
     let mut plan_json = crate::plan::plan_json(&plan, &plan_anatomy, catalog, frame_note, &options);
     crate::bone::add_fixation_to_plan(&mut plan_json, &anatomy.json, case.side);
+    crate::shape_predict::add_prediction_to_plan(&mut plan_json, &anatomy.json["femurs"], case.side);
     let placement = plan.placement.clone();
     let model = scorer.model(&placement).context("the planned hip")?;
     let choice = ImplantChoice {

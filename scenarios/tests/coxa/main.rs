@@ -22,6 +22,7 @@ mod radiomics;
 mod robust;
 mod run;
 mod segment;
+mod shape_plan;
 mod slurm;
 mod user_implants;
 #[cfg(feature = "window")]

@@ -278,3 +278,29 @@ fn population_subjects_are_plausible() -> Result<()> {
     assert!((m - 3.0).abs() < 0.3, "mean joint space {m:.2} mm");
     Ok(())
 }
+
+/// `coxa shape build` writes the atlas's pelvis model; a population drawn from that file is the
+/// population drawn from the atlas folder, byte for byte; an existing output is refused.
+#[test]
+fn shape_build_writes_the_pelvis_model_populations_draw_from() -> Result<()> {
+    let (Some(atlas), Some(femur_model)) = (shared_data("pelvis_atlas"), llp26()) else { return Ok(()) };
+    let tmp = tempfile::tempdir()?;
+    let ssm = tmp.path().join("pelvis.ssm");
+    let out = coxa(&["shape", "build", "--atlas", atlas.to_str().unwrap(), "--out", ssm.to_str().unwrap()]);
+    ok(&out);
+    let model = coxa_shape::ShapeModel::load(&ssm)?;
+    assert_eq!(model.parts().iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["hip_left", "hip_right", "sacrum"]);
+    assert_eq!((model.n_vertices(), model.n_modes(), model.info().provenance.n_subjects), (15_000, 29, 30));
+    assert_eq!(model.info().provenance.licence, "CC BY 4.0");
+    for (name, pelvis_model) in [("file", ssm.clone()), ("atlas", atlas.clone())] {
+        let sample = coxa_scenarios::population::ShapeSample { pelvis_model, femur_model: femur_model.clone(), seed: 3, index: 4, joint_space_mm: 3.0, n_modes: Some(10) };
+        coxa_scenarios::population::write_case_input(&sample, &tmp.path().join(name))?;
+    }
+    for f in ["hip_left.stl", "hip_right.stl", "sacrum.stl", "femur_left.stl", "femur_right.stl", "shape_sample.json"] {
+        assert!(std::fs::read(tmp.path().join("file/input").join(f))? == std::fs::read(tmp.path().join("atlas/input").join(f))?, "{f} differs");
+    }
+    let again = coxa(&["shape", "build", "--atlas", atlas.to_str().unwrap(), "--out", ssm.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.code() == Some(2) && err.contains("already exists") && err.trim().lines().count() == 1, "{err}");
+    Ok(())
+}
