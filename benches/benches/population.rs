@@ -38,10 +38,7 @@ fn population(c: &mut Criterion) {
     }
     let tmp = tempfile::tempdir().expect("temp dir");
     let file = tmp.path().join("population.toml");
-    let text = format!(
-        "schema_version = 1\n[cases_from_shape_model]\nn = 12\nseed = 1\npelvis_model = {:?}\n[report]\npictures = false\nsafe_zone_map = false\n",
-        atlas.display().to_string()
-    );
+    let text = format!("schema_version = 1\n[cases_from_shape_model]\nn = 12\nseed = 1\npelvis_model = {:?}\n[report]\npictures = false\nsafe_zone_map = false\n", atlas.display().to_string());
     std::fs::write(&file, &text).expect("scenario");
     let scn = Scenario::load(&file).expect("the population scenario");
     let catalog = coxa_implants::Catalog::builtin().expect("catalog");
