@@ -416,7 +416,7 @@ fn draw_subject(models: &Models, s: &ShapeSample, draw: u32) -> std::result::Res
     meshes.extend(placed);
     let provenance = |m: &ShapeModel| json!({"source": m.info().provenance.source, "licence": m.info().provenance.licence, "n_modes": m.n_modes()});
     let record = json!({
-        "description": "a virtual subject: a random pelvis of the pelvis model and a random LLP26 femur (the right femur the left's mirror image), drawn independently; the femurs scaled so that head radius = mean socket radius - joint space, head centre on the acetabulum centre, femoral frame turned onto the pelvic frame (hip angles zero)",
+        "description": "a virtual subject: a random pelvis of the pelvis model and a random LLP26 femur (the right femur the left's mirror image), drawn independently; the femurs scaled so that the joint space coxa measures about the placed heads (mean of both sides) is joint_space_mm, each head centre on its acetabulum's centre, the femoral frame turned onto the pelvic frame (hip angles zero)",
         "subject": s.index + 1,
         "seed": s.seed,
         "draw": draw,
