@@ -109,8 +109,10 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
     };
 
     // Landmarks, found once: every later stage reads these (coxa_anatomy::landmarks::find).
-    let (found, landmark_warnings) = landmarks::find(&landmarks::Bones::named(&bones.meshes));
+    let (mut found, landmark_warnings) = landmarks::find(&landmarks::Bones::named(&bones.meshes));
     warnings.extend(landmark_warnings);
+    // A femur without condyles: the shape model's prediction stands in for its frame (issue 14).
+    let predictions = crate::shape_predict::apply_predictions(&bones.meshes, &mut found);
     warnings.extend(found.notes.iter().map(|n| format!("{n}; image the femur to the knee for a measured frame")));
     let femurs = &found.femurs;
     let acetabula = &found.acetabula;
@@ -157,7 +159,7 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
             .collect::<Vec<_>>()
     );
     report["femurs"] = json!(femurs.iter().map(|f| femur_json(f, frame.as_ref())).collect::<Vec<_>>());
-    predicted_anteversions(&bones, femurs, &mut report, &mut warnings);
+    crate::shape_predict::annotate_femurs(&predictions, &mut report["femurs"], &mut warnings);
     report["acetabula"] = json!(acetabula.iter().map(|a| acetabulum_json(a, frame.as_ref())).collect::<Vec<_>>());
     report["pelvis"] = pelvis.as_ref().map_or(Value::Null, pelvis_json);
     report["femoral_canals"] = json!(canals.iter().map(crate::stem_report::canal_json).collect::<Vec<_>>());
@@ -300,38 +302,6 @@ fn femur_json(f: &FemurLandmarks, frame: Option<&PelvicFrame>) -> Value {
         "anteversion_definition": "angle between the neck axis and the posterior condylar line seen along the shaft axis; positive = head anterior",
         "posterior_condyles_lps_mm": f.posterior_condyles.map(|[m, l]| json!({"medial": pt(&m), "lateral": pt(&l)})),
     })
-}
-
-/// Where the condyles are not imaged, anteversion predicted by the shape model (issue 14; see
-/// [`crate::shape_predict`]): `femurs[].anteversion_deg` with `anteversion_source` "predicted" and
-/// `anteversion_sd_deg`; measured ones get `anteversion_source` "measured".
-fn predicted_anteversions(bones: &Bones, femurs: &[FemurLandmarks], report: &mut Value, warnings: &mut Vec<String>) {
-    for (i, f) in femurs.iter().enumerate() {
-        let j = &mut report["femurs"][i];
-        if f.anteversion_deg.is_some() {
-            j["anteversion_source"] = json!("measured");
-            continue;
-        }
-        j["anteversion_source"] = json!("not measured");
-        let name = format!("femur_{}", f.side.as_str());
-        let Some((_, mesh)) = bones.meshes.iter().find(|(n, _)| *n == name) else { continue };
-        match crate::shape_predict::predict_anteversion(mesh, f.side, f) {
-            Ok(Some(p)) => {
-                j["anteversion_deg"] = json!(p.anteversion_deg);
-                j["anteversion_source"] = json!("predicted");
-                j["anteversion_sd_deg"] = json!(p.sd_deg);
-                j["anteversion_prediction"] = json!({"model": p.model, "fit_rms_mm": p.fit_rms_mm, "n_posterior_samples": 30});
-                warnings.push(format!(
-                    "femur_{}: condyles not imaged: anteversion {:.1} deg (SD {:.1}) PREDICTED by the shape model from the imaged proximal femur, not measured",
-                    f.side.as_str(),
-                    p.anteversion_deg,
-                    p.sd_deg
-                ));
-            }
-            Ok(None) => warnings.push(format!("femur_{}: condyles not imaged: anteversion not measured (no shape model: install musculoskeletal-models or pass --shape-model)", f.side.as_str())),
-            Err(e) => warnings.push(format!("femur_{}: condyles not imaged and the shape-model prediction failed: {e}", f.side.as_str())),
-        }
-    }
 }
 
 fn acetabulum_json(a: &AcetabulumLandmarks, frame: Option<&PelvicFrame>) -> Value {

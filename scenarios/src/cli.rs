@@ -67,6 +67,9 @@ pub enum Command {
     /// Plan a total hip: implant sizes and placement optimised for impingement-free daily-life
     /// motion, leg length and offset, from bone surfaces or a CT: writes plan.json into a new folder.
     Plan(crate::plan::PlanArgs),
+    /// Shape models: `coxa shape build --atlas DIR --out pelvis.ssm` builds the pelvis model that
+    /// virtual populations (`cases_from_shape_model` in a scenario) draw from.
+    Shape(crate::population::ShapeArgs),
     /// Hip contact force of one-leg stance or walking (static optimisation on an OpenSim model)
     /// in the OrthoLoad femoral frame, from 3D Slicer landmark files.
     Hcf(crate::hcf::HcfArgs),
@@ -238,6 +241,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run_scenario(&args),
         Command::Demo(args) => demo(&args),
         Command::Plan(args) => crate::plan::cli(&args),
+        Command::Shape(args) => crate::population::cli(&args),
         Command::Hcf(args) => crate::hcf::cli(&args),
         Command::View(args) => crate::view::run(&args),
         Command::Radiomics(args) => crate::radiomics::cli(&args),

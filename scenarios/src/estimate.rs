@@ -42,7 +42,7 @@ impl Estimate {
         let points = scn.sweep.len();
         let planned = scn.sweep.iter().filter(|p| p.placement.is_none()).count();
         let per_point_s = (points - planned) as f64 * 1.0 + planned as f64 * 60.0;
-        let anatomy_s: f64 = scn.cases.iter().map(|c| if matches!(c.input, CaseInput::Meshes(_)) { 5.0 } else { 60.0 }).sum();
+        let anatomy_s: f64 = scn.cases.iter().map(|c| if matches!(c.input, CaseInput::Meshes(_) | CaseInput::ShapeSample(_)) { 5.0 } else { 60.0 }).sum();
         let threads = threads.max(1);
         let parallel = threads.min(scn.cases.len()).max(1) as f64;
         let cases = scn.cases.len() as f64;

@@ -19,6 +19,7 @@ pub mod pacs;
 pub mod pdf_report;
 pub mod pipeline;
 pub mod plan;
+pub mod population;
 pub mod radiomics;
 pub mod render;
 pub mod report;

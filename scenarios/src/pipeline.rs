@@ -52,6 +52,7 @@ fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value
             }
             (AnatomySource::Meshes(list.clone(), case.mesh_units), None)
         }
+        CaseInput::ShapeSample(sample) => (AnatomySource::Meshes(crate::population::write_case_input(sample, dir)?, Some(coxa_anatomy::bone_check::LengthUnit::Mm)), None),
         CaseInput::Phantom => {
             let spec = PhantomSpec::default();
             let p = hip_phantom(&spec);
@@ -215,6 +216,7 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
     plan.notes.splice(0..0, notes);
     let mut plan_json = crate::plan::plan_json(&plan, &plan_anatomy, catalog, frame_note, &options);
     crate::bone::add_fixation_to_plan(&mut plan_json, &anatomy.json, case.side);
+    crate::shape_predict::add_prediction_to_plan(&mut plan_json, &anatomy.json["femurs"], case.side);
     let placement = plan.placement.clone();
     let model = scorer.model(&placement).context("the planned hip")?;
     let choice = ImplantChoice {
@@ -543,6 +545,7 @@ fn input_json(input: &CaseInput) -> Value {
         CaseInput::Ct { ct, labels } => json!({"kind": "ct", "ct": name(ct), "labels": labels.as_ref().map(name)}),
         CaseInput::Meshes(list) => json!({"kind": "meshes", "meshes": list.iter().map(|(n, p)| json!({"name": n, "file": name(p)})).collect::<Vec<_>>()}),
         CaseInput::Phantom => json!({"kind": "phantom"}),
+        CaseInput::ShapeSample(s) => json!({"kind": "shape_model_sample", "subject": s.index + 1, "seed": s.seed, "record": "input/shape_sample.json"}),
         CaseInput::Pacs { study, .. } => json!({"kind": "pacs", "study": study}),
     }
 }

@@ -81,6 +81,11 @@ pub struct PlanArgs {
     /// Print plan.json to stdout as well.
     #[arg(long)]
     pub json: bool,
+    /// The shape model that predicts a femur whose condyles are not imaged (its frame and
+    /// anteversion then come from the predicted whole femur): the musculoskeletal/models folder of
+    /// musculoskeletal-models 0.2.4, or `none`. Default: the installed package if found.
+    #[arg(long, value_name = "PATH|none")]
+    pub shape_model: Option<String>,
 }
 
 /// The anatomy a plan needs, from the patient's landmarks (found once by the anatomy stage) and
@@ -174,7 +179,7 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
     let mut bone_notes = Vec::new();
     // The bones: from the meshes, or from the CT through the anatomy stage.
     let mut canal = None;
-    let mut anatomy_json = Value::Null;
+    let anatomy_json;
     let (meshes, landmarks, warnings, side) = match &args.ct {
         Some(ct) => {
             let side = side_flag.context("--ct: name the operated side with --side left|right")?;
@@ -203,7 +208,12 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
                     (false, false) => bail!("no femur given: coxa plan needs --mesh hip_SIDE=.. and --mesh femur_SIDE=.. of the operated side (or --ct)"),
                 },
             };
-            let (landmarks, warnings) = coxa_anatomy::landmarks::find(&coxa_anatomy::landmarks::Bones::named(&list));
+            let (mut landmarks, mut warnings) = coxa_anatomy::landmarks::find(&coxa_anatomy::landmarks::Bones::named(&list));
+            // A femur without condyles: the shape model's prediction stands in for its frame.
+            let predictions = crate::shape_predict::apply_predictions(&list, &mut landmarks);
+            let mut femurs = serde_json::json!(landmarks.femurs.iter().map(|f| serde_json::json!({"side": f.side.as_str(), "anteversion_deg": f.anteversion_deg})).collect::<Vec<_>>());
+            crate::shape_predict::annotate_femurs(&predictions, &mut femurs, &mut warnings);
+            anatomy_json = serde_json::json!({ "femurs": femurs });
             (list, landmarks, warnings, side)
         }
     };
@@ -220,6 +230,7 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
     plan.notes.splice(0..0, bone_notes.into_iter().chain(assumed));
     let mut report = plan_json(&plan, &anatomy, &catalog, frame_note, &options);
     crate::bone::add_fixation_to_plan(&mut report, &anatomy_json, side);
+    crate::shape_predict::add_prediction_to_plan(&mut report, &anatomy_json["femurs"], side);
 
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     crate::atomic::write_new(&out.join("plan.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
@@ -253,6 +264,9 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
 
 /// `coxa plan` as the command line runs it: the plan, then plan.json (`--json`) or a summary.
 pub fn cli(args: &PlanArgs) -> Result<()> {
+    if let Some(m) = &args.shape_model {
+        crate::shape_predict::set_choice(crate::shape_predict::parse_choice(m));
+    }
     let v = run(args)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&v)?);

@@ -111,12 +111,17 @@ pub fn html(r: &CaseReport, dir: &Path) -> Result<String> {
         let _ = write!(h, "<tr><td>radiographic, {k} (tilt {}°)</td><td>{}°</td><td>{}°</td></tr>", f(tilt, 0), f(inc, 1), f(av, 1));
     }
     h.push_str("</table>");
+    // A stem version about a predicted condylar line carries the prediction's SD (issue 14).
+    let stem_sd = r.plan.as_ref().and_then(|pl| pl["stem"]["anteversion_sd_deg"].as_f64());
+    let predicted = |sd: Option<f64>| sd.map_or(String::new(), |s| format!(" (PREDICTED femoral frame, SD {s:.1}°)"));
     let _ = write!(
         h,
-        "<table><tr><td>cup centre (LPS mm)</td><td>{}</td></tr><tr><td>stem anteversion</td><td>{}°</td></tr><tr><td>combined anteversion (operative cup + stem)</td><td>{}°</td></tr></table>",
+        "<table><tr><td>cup centre (LPS mm)</td><td>{}</td></tr><tr><td>stem anteversion</td><td>{}°{}</td></tr><tr><td>combined anteversion (operative cup + stem)</td><td>{}°{}</td></tr></table>",
         esc(&pts(&p.cup_centre_lps_mm)),
         f(p.stem_anteversion_deg, 1),
-        f(p.combined_anteversion_deg, 1)
+        predicted(stem_sd),
+        f(p.combined_anteversion_deg, 1),
+        predicted(stem_sd)
     );
 
     // The plan's reasoning.
@@ -142,8 +147,24 @@ pub fn html(r: &CaseReport, dir: &Path) -> Result<String> {
             ("offset change", format!("{} mm", num(&pl["offset_change_mm"], 1)), format!("target {} mm", num(&pl["targets"]["offset_change_mm"], 1))),
             (
                 "Widmer's combined anteversion",
-                format!("{}°", num(&pl["combined_anteversion_deg"], 1)),
+                match pl["combined_anteversion_sd_deg"].as_f64() {
+                    Some(sd) => format!("{}° (predicted, SD {sd:.1}°)", num(&pl["combined_anteversion_deg"], 1)),
+                    None => format!("{}°", num(&pl["combined_anteversion_deg"], 1)),
+                },
                 "cup (radiographic) + 0.7 x stem; the planner's tie-break target is 37° at 40° inclination".to_string(),
+            ),
+            (
+                "native femoral anteversion",
+                match (pl["stem"]["native_femoral_anteversion_deg"].as_f64(), pl["stem"]["native_femoral_anteversion_sd_deg"].as_f64()) {
+                    (Some(v), Some(sd)) => format!("{v:.1}° (predicted, SD {sd:.1}°)"),
+                    (Some(v), None) => format!("{v:.1}°"),
+                    (None, _) => "not measured".to_string(),
+                },
+                match pl["stem"]["native_femoral_anteversion_source"].as_str() {
+                    Some("predicted") => "condyles not imaged: predicted by the shape model from the imaged proximal femur; the stem version is measured about the predicted condylar line".to_string(),
+                    Some("measured") => "measured on the imaged femur (posterior condylar line)".to_string(),
+                    _ => "condyles not imaged and no shape model: the stem version is about the CT's x axis".to_string(),
+                },
             ),
         ];
         for (k, v, w) in rows {
@@ -347,7 +368,12 @@ pub fn html(r: &CaseReport, dir: &Path) -> Result<String> {
             "<p>Femur {}: neck-shaft angle {}, anteversion {}.</p>",
             esc(&text(&f["side"])),
             f["neck_shaft_angle_deg"].as_f64().map_or("not measured".into(), |v| format!("{v:.1}°")),
-            f["anteversion_deg"].as_f64().map_or("not measured (condyles not imaged)".into(), |v| format!("{v:.1}°"))
+            match (f["anteversion_deg"].as_f64(), f["anteversion_source"].as_str()) {
+                (Some(v), Some("predicted")) =>
+                    format!("{v:.1}° PREDICTED by the shape model (SD {}; condyles not imaged)", f["anteversion_sd_deg"].as_f64().map_or("?".into(), |s| format!("{s:.1}°"))),
+                (Some(v), _) => format!("{v:.1}°"),
+                (None, _) => "not measured (condyles not imaged)".into(),
+            }
         );
     }
     let t = r.phantom_truth.as_ref().unwrap_or(&Value::Null);

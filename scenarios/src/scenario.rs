@@ -137,6 +137,9 @@ pub struct ScenarioFile {
     /// `hip_left.stl`, `femur_right.stl`, ...
     #[serde(default)]
     pub cases_dir: Option<Spanned<PathBuf>>,
+    /// Virtual subjects drawn from shape models (`crate::population`).
+    #[serde(default)]
+    pub cases_from_shape_model: Option<crate::population::ShapeCasesSpec>,
     /// Implant choices.
     #[serde(default)]
     pub implants: ImplantsSection,
@@ -332,6 +335,8 @@ pub enum CaseInput {
     Meshes(Vec<(String, PathBuf)>),
     /// The built-in phantom.
     Phantom,
+    /// A virtual subject of a shape-model population, drawn when the case runs.
+    ShapeSample(Box<crate::population::ShapeSample>),
     /// A study on a PACS, pulled when the case runs.
     Pacs {
         /// The server address.
@@ -627,8 +632,17 @@ impl Scenario {
                 cases.push(Case { input: case_from_folder(&d), side: coxa_core::Side::Right, name, mesh_units: None });
             }
         }
+        if let Some(spec) = &raw.cases_from_shape_model {
+            let population = crate::population::resolve(spec, &base).map_err(|(span, field, message)| err(span.and_then(at), Some(field), message))?;
+            for (name, sample) in population.subjects {
+                if cases.iter().any(|k: &Case| k.name == name) {
+                    return Err(err(at(spec.n.span()), Some("cases_from_shape_model"), format!("case {name:?} is also listed in [[cases]] or cases_dir")));
+                }
+                cases.push(Case { name, input: CaseInput::ShapeSample(Box::new(sample)), side: population.side, mesh_units: None });
+            }
+        }
         if cases.is_empty() {
-            return Err(err(None, Some("cases"), "no cases: add [[cases]] entries or cases_dir = \"folder\"".into()));
+            return Err(err(None, Some("cases"), "no cases: add [[cases]] entries, cases_dir = \"folder\" or cases_from_shape_model = { ... }".into()));
         }
 
         crate::scenario_checks::contradictions(&raw).map_err(|(span, field, message)| err(span.and_then(at), Some(field), message))?;

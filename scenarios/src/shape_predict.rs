@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use coxa_anatomy::landmarks::{FemurLandmarks, femur_landmarks};
-use coxa_core::{Mesh, Side};
+use coxa_core::{AxisLandmark, Mesh, PatientLandmarks, Side, Source};
 use coxa_shape::gias::{self, Llp26Part};
+use serde_json::{Value, json};
 
 /// Which shape model predicts unseen parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,23 +49,35 @@ pub fn parse_choice(arg: &str) -> ShapeModelChoice {
 fn model_dir() -> Result<Option<PathBuf>, String> {
     match CHOICE.get().unwrap_or(&ShapeModelChoice::Auto) {
         ShapeModelChoice::None => Ok(None),
-        ShapeModelChoice::Path(p) => {
-            let dir = if p.join("shape_models").exists() { p.clone() } else { p.join(gias::LLP26_DIR) };
-            if dir.join("shape_models/LLP26_rigid.pc").exists() {
-                Ok(Some(dir))
-            } else {
-                Err(format!(
-                    "--shape-model {}: no shape_models/LLP26_rigid.pc there; give the musculoskeletal/models folder of musculoskeletal-models 0.2.4 (pip install --no-deps musculoskeletal-models==0.2.4) or none",
-                    p.display()
-                ))
-            }
-        }
-        ShapeModelChoice::Auto => {
-            let mut starts: Vec<PathBuf> = std::env::current_dir().into_iter().collect();
-            starts.extend(std::env::current_exe().ok());
-            Ok(starts.iter().find_map(|s| gias::find_installed(s, gias::LLP26_DIR)))
-        }
+        ShapeModelChoice::Path(p) => llp26_dir(p, "--shape-model").map(Some).map_err(|e| format!("{e} or none")),
+        ShapeModelChoice::Auto => Ok(installed_llp26(&[])),
     }
+}
+
+/// The `musculoskeletal/models` folder of `p` (that folder itself, or a `site-packages` folder
+/// holding it).
+///
+/// # Errors
+/// One line naming `what` (the option or field) when `p` holds no `shape_models/LLP26_rigid.pc`.
+pub fn llp26_dir(p: &Path, what: &str) -> Result<PathBuf, String> {
+    let dir = if p.join("shape_models").exists() { p.to_path_buf() } else { p.join(gias::LLP26_DIR) };
+    if dir.join("shape_models/LLP26_rigid.pc").exists() {
+        Ok(dir)
+    } else {
+        Err(format!(
+            "{what} {}: no shape_models/LLP26_rigid.pc there; give the musculoskeletal/models folder of musculoskeletal-models 0.2.4 (pip install --no-deps musculoskeletal-models==0.2.4)",
+            p.display()
+        ))
+    }
+}
+
+/// The installed LLP26 folder: a `.venv` walked up from each of `starts`, the working directory
+/// and the program, or `COXA_PYTHON_SITE`.
+pub fn installed_llp26(starts: &[&Path]) -> Option<PathBuf> {
+    let mut all: Vec<PathBuf> = starts.iter().map(|p| p.to_path_buf()).collect();
+    all.extend(std::env::current_dir());
+    all.extend(std::env::current_exe());
+    all.iter().find_map(|s| gias::find_installed(s, gias::LLP26_DIR))
 }
 
 /// A predicted anteversion.
@@ -78,6 +91,9 @@ pub struct PredictedAnteversion {
     pub fit_rms_mm: f64,
     /// The model's provenance.
     pub model: String,
+    /// coxa's landmarks on the predicted whole femur (in the CT's frame): its shaft and neck axes
+    /// and posterior condyles stand in for the ones the CT did not show.
+    pub femur: FemurLandmarks,
 }
 
 /// Predicts the anteversion of `side`'s femur `mesh` (whose landmarks `f` have none) when a
@@ -102,5 +118,149 @@ fn predict_with(dir: &Path, mesh: &Mesh, side: Side, f: &FemurLandmarks) -> Resu
     let measure = |m: &Mesh| femur_landmarks(m, side).ok().and_then(|l| l.anteversion_deg);
     let p = coxa_shape::predict::predict_from_partial(&model, mesh, &head_model, &f.head_centre.lps_mm, &measure, 30, 14).map_err(|e| format!("shape model fit: {e}"))?;
     let anteversion_deg = p.angle.ok_or("the predicted femur has no measurable condyles")?;
-    Ok(PredictedAnteversion { anteversion_deg, sd_deg: p.angle_sd().unwrap_or(f64::NAN), fit_rms_mm: p.fit.rms_mm, model: model.info().provenance.source.clone() })
+    let femur = femur_landmarks(&p.mesh, side).map_err(|e| format!("the predicted femur: {e}"))?;
+    if femur.posterior_condyles.is_none() {
+        return Err("the predicted femur has no measurable condyles".into());
+    }
+    Ok(PredictedAnteversion { anteversion_deg, sd_deg: p.angle_sd().unwrap_or(f64::NAN), fit_rms_mm: p.fit.rms_mm, model: model.info().provenance.source.clone(), femur })
+}
+
+/// What the shape model did for one femur whose condyles were not imaged.
+#[derive(Debug, Clone)]
+pub struct FemurPrediction {
+    /// The femur's side.
+    pub side: Side,
+    /// The prediction; `Ok(None)` without a model; `Err` with the reason it failed.
+    pub outcome: Result<Option<PredictedAnteversion>, String>,
+    /// Angle between the predicted shaft axis and the pelvic superior axis (the CT's without the
+    /// anterior pelvic plane), deg: a short stub constrains the shaft's direction weakly.
+    pub shaft_from_superior_deg: Option<f64>,
+}
+
+/// Above this angle between the predicted whole femur's shaft and the pelvic superior axis, deg,
+/// the anatomy stage warns: a supine CT shows the femur near neutral, so a larger angle more likely
+/// means a poor fit of the short imaged femur than the patient's posture.
+pub const SHAFT_WARNING_DEG: f64 = 20.0;
+
+/// For every femur of `found` imaged without its condyles, predicts the whole femur with the
+/// shape model (when one is chosen or installed) and lets the prediction stand in for the
+/// rotation the CT did not show. The femur keeps its shaft axis (measured, or the neutral
+/// assumption of `assume_neutral_short_femur` with its note): a stub of a proximal femur pins the
+/// head and neck well but the shaft's direction poorly (on the example CT, cut 20 mm below the
+/// lesser trochanters, the predicted shafts lie 25° and 34° from the pelvic superior axis, not
+/// likely for a supine scan), so flexion and adduction stay as they were. What the condyles would
+/// give is taken from the prediction: the neck axis becomes the predicted femur's (through the
+/// measured head centre, [`Source::Predicted`], a note giving the anteversion's SD), the posterior
+/// condyles are placed on the shaft axis at the predicted femur's length below the head, along
+/// the predicted condylar line seen along that axis (so coxa's femoral frame keeps the shaft as
+/// its +z and takes the predicted condylar line as its +x), and the anteversion is the predicted
+/// one. So the stem version and the combined anteversion of a plan rest on the prediction instead
+/// of the CT's x axis. Without a model nothing changes (today's behaviour and warning).
+pub fn apply_predictions(meshes: &[(String, Mesh)], found: &mut PatientLandmarks) -> Vec<FemurPrediction> {
+    let mut out = Vec::new();
+    let superior = found.pelvis.as_ref().map_or(nalgebra::Vector3::z(), |p| p.frame.vector_to_lps(&nalgebra::Vector3::z()));
+    for f in &mut found.femurs {
+        if f.anteversion_deg.is_some() || f.posterior_condyles.is_some() {
+            continue;
+        }
+        let name = format!("femur_{}", f.side.as_str());
+        let Some((_, mesh)) = meshes.iter().find(|(n, _)| *n == name) else { continue };
+        let outcome = predict_anteversion(mesh, f.side, f);
+        let shaft_from_superior_deg = outcome.as_ref().ok().and_then(Option::as_ref).map(|p| p.femur.shaft_axis.direction_lps.angle(&superior).to_degrees());
+        if let Ok(Some(p)) = &outcome {
+            adopt(f, p);
+        }
+        out.push(FemurPrediction { side: f.side, outcome, shaft_from_superior_deg });
+    }
+    out
+}
+
+/// The prediction `p` standing in for the rotation of femur `f` (see [`apply_predictions`]).
+fn adopt(f: &mut FemurLandmarks, p: &PredictedAnteversion) {
+    let note = format!("predicted by the shape model ({}) from the imaged proximal femur (fit RMS {:.1} mm): anteversion {:.1} deg, SD {:.1} deg", p.model, p.fit_rms_mm, p.anteversion_deg, p.sd_deg);
+    let Some(pk) = p.femur.posterior_condyles else { return };
+    let head = f.head_centre.lps_mm;
+    let knee = nalgebra::center(&pk[0], &pk[1]);
+    let mut u = f.shaft_axis.direction_lps.normalize();
+    if u.dot(&(head - knee)) < 0.0 {
+        u = -u;
+    }
+    let line = pk[1] - pk[0];
+    let Some(across) = (line - u * line.dot(&u)).try_normalize(1e-9) else { return };
+    let on_axis = head - u * (head - knee).norm();
+    let half = 0.5 * line.norm();
+    f.posterior_condyles = Some([on_axis - across * half, on_axis + across * half]);
+    f.neck_axis = AxisLandmark { point_lps_mm: head, direction_lps: p.femur.neck_axis.direction_lps, quality: p.femur.neck_axis.quality, source: Source::Predicted, note: Some(note) };
+    f.anteversion_deg = Some(p.anteversion_deg);
+}
+
+/// anatomy.json's account of the predictions: `femurs[i].anteversion_source` (`measured`,
+/// `predicted` or `not measured`), and for a prediction `anteversion_sd_deg` and
+/// `anteversion_prediction`; one warning per femur without condyles.
+pub fn annotate_femurs(predictions: &[FemurPrediction], femurs: &mut Value, warnings: &mut Vec<String>) {
+    for j in femurs.as_array_mut().into_iter().flatten() {
+        let side = j["side"].as_str().unwrap_or_default().to_string();
+        let Some(p) = predictions.iter().find(|p| p.side.as_str() == side) else {
+            j["anteversion_source"] = json!(if j["anteversion_deg"].is_number() { "measured" } else { "not measured" });
+            continue;
+        };
+        match &p.outcome {
+            Ok(Some(a)) => {
+                j["anteversion_deg"] = json!(a.anteversion_deg);
+                j["anteversion_source"] = json!("predicted");
+                j["anteversion_sd_deg"] = json!(a.sd_deg);
+                j["anteversion_prediction"] = json!({"model": a.model, "fit_rms_mm": a.fit_rms_mm, "n_posterior_samples": 30, "frame": "the femur keeps its shaft axis (measured or assumed); the neck axis is the predicted femur's (source: predicted) and the posterior condyles are put on the shaft axis along the predicted condylar line, so the plan's femoral frame takes the predicted rotation"});
+                warnings.push(format!(
+                    "femur_{side}: condyles not imaged: anteversion {:.1} deg (SD {:.1}) and the condylar line PREDICTED by the shape model from the imaged proximal femur, not measured",
+                    a.anteversion_deg, a.sd_deg
+                ));
+                j["anteversion_prediction"]["shaft_from_superior_deg"] = json!(p.shaft_from_superior_deg);
+                if let Some(d) = p.shaft_from_superior_deg.filter(|d| *d > SHAFT_WARNING_DEG) {
+                    warnings.push(format!(
+                        "femur_{side}: the predicted whole femur's shaft lies {d:.0} deg from the pelvic superior axis (a supine CT shows the femur near neutral): the short imaged femur constrains the prediction poorly; its shaft is not used, check its anteversion"
+                    ));
+                }
+            }
+            Ok(None) => {
+                j["anteversion_source"] = json!("not measured");
+                warnings.push(format!("femur_{side}: condyles not imaged: anteversion not measured (no shape model: install musculoskeletal-models or pass --shape-model)"));
+            }
+            Err(e) => {
+                j["anteversion_source"] = json!("not measured");
+                warnings.push(format!("femur_{side}: condyles not imaged and the shape-model prediction failed: {e}"));
+            }
+        }
+    }
+}
+
+/// The operated femur's predicted anteversion in a plan (`plan.json`): `stem.native_femoral_
+/// anteversion_source` (`measured`, `predicted` or `not measured`), and for a prediction its SD
+/// (`native_femoral_anteversion_sd_deg`), the SD the stem version and the combined anteversion
+/// inherit (they are measured about the predicted condylar line), and a note. `femurs` is
+/// anatomy.json's `femurs` (as [`annotate_femurs`] left it).
+pub fn add_prediction_to_plan(plan: &mut Value, femurs: &Value, side: Side) {
+    let f = femurs.as_array().and_then(|a| a.iter().find(|f| f["side"] == side.as_str())).cloned().unwrap_or(Value::Null);
+    let source = match f["anteversion_source"].as_str() {
+        Some(s) => s.to_string(),
+        None => (if plan["stem"]["native_femoral_anteversion_deg"].is_number() { "measured" } else { "not measured" }).to_string(),
+    };
+    plan["stem"]["native_femoral_anteversion_source"] = json!(source);
+    if source != "predicted" {
+        return;
+    }
+    let sd = f["anteversion_sd_deg"].as_f64();
+    plan["stem"]["native_femoral_anteversion_sd_deg"] = json!(sd);
+    plan["stem"]["anteversion_sd_deg"] = json!(sd);
+    // Widmer's combined anteversion (cup + 0.7 x stem) inherits 0.7 of the stem's SD.
+    plan["combined_anteversion_sd_deg"] = json!(sd.map(|v| 0.7 * v));
+    plan["stem"]["anteversion_reference"] = json!("the predicted posterior condylar line (shape model), not a measured one");
+    if let Some(notes) = plan["notes"].as_array_mut() {
+        notes.push(json!(format!(
+            "condyles not imaged: the condylar line and the native anteversion ({} deg, SD {} deg) are PREDICTED by the shape model; the stem anteversion (SD {} deg) and the combined anteversion (SD {} deg) rest on that prediction",
+            f["anteversion_deg"].as_f64().map_or("?".into(), |v| format!("{v:.1}")),
+            sd.map_or("?".into(), |v| format!("{v:.1}")),
+            sd.map_or("?".into(), |v| format!("{v:.1}")),
+            sd.map_or("?".into(), |v| format!("{:.1}", 0.7 * v))
+        )));
+    }
 }

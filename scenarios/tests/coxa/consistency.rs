@@ -124,14 +124,20 @@ fn issue_13_demo_landmarks_are_one_set() -> Result<()> {
     Ok(())
 }
 
-/// The real CT's femurs end below the lesser trochanter: the axes every stage uses are the
-/// assumed ones, and anatomy.json says so.
+/// The real CT's femurs end below the lesser trochanter: the shaft axis every stage uses is the
+/// assumed one (the rotation about it predicted when the shape model is installed), and
+/// anatomy.json says so.
 #[test]
 fn issue_13_real_ct_landmarks_are_one_set() -> Result<()> {
     let Some(case) = demo_real_ct() else { return Ok(()) };
     let hip = check_case(case)?;
     assert_eq!(hip.femur.shaft_axis.source, Source::Assumed);
     assert!(hip.femur_assumed.as_deref().is_some_and(|n| n.contains("assumed in neutral")), "{:?}", hip.femur_assumed);
+    // Issue 14: with the shape model installed the rotation (neck axis, condylar line) is predicted.
+    if crate::shape_plan::model_installed() {
+        assert_eq!(hip.femur.neck_axis.source, Source::Predicted);
+        assert!(hip.femur.posterior_condyles.is_some() && hip.femur.anteversion_deg.is_some());
+    }
     Ok(())
 }
 

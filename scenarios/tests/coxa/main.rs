@@ -17,10 +17,12 @@ mod corpus;
 mod exchange;
 mod pacs;
 mod plan;
+mod population;
 mod radiomics;
 mod robust;
 mod run;
 mod segment;
+mod shape_plan;
 mod slurm;
 mod user_implants;
 #[cfg(feature = "window")]

@@ -76,7 +76,8 @@ fn plan_refuses_bad_input_in_one_line() {
 
 /// From the real CT with TotalSegmentator's labels (../shared/data/totalseg): a complete plan
 /// and the anatomy stage's output beside it. This CT stops 20 mm below the lesser trochanters
-/// (no shaft, no condyles), so the femoral frame is a guess: the plan says so in its notes.
+/// (no shaft, no condyles), so the femoral shaft is a guess and the condylar line predicted by the
+/// shape model (without one, a guess too): the plan says so in its notes.
 #[test]
 fn plan_from_the_real_ct_is_complete_and_flags_the_short_femur() -> Result<()> {
     let (Some(ct), Some(labels)) = (shared_data("totalseg/example_ct.nii.gz"), shared_data("totalseg/example_seg_fast_force_split.nii.gz")) else { return Ok(()) };
@@ -90,5 +91,10 @@ fn plan_from_the_real_ct_is_complete_and_flags_the_short_femur() -> Result<()> {
     assert_eq!(v["motions"].as_array().map(Vec::len), Some(14));
     let notes = v["notes"].to_string();
     assert!(notes.contains("shaft axis is uncertain") && notes.contains("unreliable"), "{notes}");
+    // Issue 14: with the shape model installed the condylar line and the anteversion are predicted.
+    if crate::shape_plan::model_installed() {
+        assert_eq!(v["stem"]["native_femoral_anteversion_source"], "predicted", "{}", v["stem"]);
+        assert!(notes.contains("PREDICTED") && !notes.contains("fallback x axis"), "{notes}");
+    }
     Ok(())
 }

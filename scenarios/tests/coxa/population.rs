@@ -1,0 +1,306 @@
+//! Virtual populations (issue 14, part 6): a scenario whose cases are drawn from the atlas pelvis
+//! model and the adult LLP26 femur model runs through anatomy, planner, range of motion and report
+//! headless; the subjects pass coxa's own landmark plausibility against published adult ranges;
+//! the same seed gives the same bytes; bad specifications are one-line exit-2 errors.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use coxa_core::{PatientLandmarks, Side};
+
+use crate::cases::{coxa, ok, read_json};
+use crate::common::{shared_data, workspace_root};
+
+/// The installed LLP26 folder (scripts/setup installs it); outside CI a missing install skips.
+fn llp26() -> Option<PathBuf> {
+    if let Some(p) = coxa_shape::gias::find_installed(&workspace_root(), coxa_shape::gias::LLP26_DIR) {
+        return Some(p);
+    }
+    assert!(!crate::common::in_ci(), "musculoskeletal-models is not installed: run scripts/setup");
+    eprintln!("note: skipping, musculoskeletal-models (LLP26) is not installed");
+    None
+}
+
+fn scenario(dir: &Path, atlas: &Path, body: &str) -> Result<PathBuf> {
+    let p = dir.join("population.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "schema_version = 1\noutput_dir = \"results\"\n\n[cases_from_shape_model]\npelvis_model = {:?}\n{body}\n\n[report]\npictures = false\nsafe_zone_map = false\n",
+            atlas.display().to_string()
+        ),
+    )?;
+    Ok(p)
+}
+
+/// Published adult ranges (individual hips) that coxa's landmarks on every subject must fall in:
+/// - femoral head radius 19-28 mm (head diameter about 38-56 mm; Noble et al., Clin Orthop 1988;
+///   Rubin et al., JBJS Br 1992);
+/// - neck-shaft angle 115-140° (124.7 ± 7.4°, Noble 1988; 126.4°, Gilligan et al. 2013);
+/// - femoral anteversion −10..40° (mean 8-15°, SD 7-9°; Kingsley & Olmsted 1948, range −20..38°);
+/// - native acetabular radiographic inclination 30-60° and anteversion 0-35° (CT of normal adult
+///   hips: inclination about 40-50°, anteversion about 15-20° with SD about 5-7°, e.g. Tönnis &
+///   Heinecke, JBJS Am 1999; Murray, JBJS Br 1993 for the definitions). These ranges are from
+///   the literature as remembered, not re-read here.
+const HEAD_RADIUS_MM: (f64, f64) = (19.0, 28.0);
+const NECK_SHAFT_DEG: (f64, f64) = (115.0, 140.0);
+const FEMORAL_ANTEVERSION_DEG: (f64, f64) = (-10.0, 40.0);
+const ACETABULAR_INCLINATION_DEG: (f64, f64) = (30.0, 60.0);
+const ACETABULAR_ANTEVERSION_DEG: (f64, f64) = (0.0, 35.0);
+
+fn within(what: &str, v: f64, (lo, hi): (f64, f64)) {
+    assert!((lo..=hi).contains(&v), "{what} = {v:.2}, outside the published adult range {lo}..{hi}");
+}
+
+/// Three subjects through anatomy, the planner, the range of motion and the report (no pictures,
+/// no safe-zone map): each case finishes with a plan and a ROM; coxa's landmarks on the written
+/// surfaces lie in the adult ranges; each femoral head sits in its socket with the joint space
+/// asked for and the femoral frame on the pelvic frame; the inputs are the same bytes when drawn
+/// again.
+#[test]
+fn population_plans_and_simulates_plausible_subjects() -> Result<()> {
+    let (Some(atlas), Some(_)) = (shared_data("pelvis_atlas"), llp26()) else { return Ok(()) };
+    let tmp = tempfile::tempdir()?;
+    let file = scenario(tmp.path(), &atlas, "n = 3\nseed = 7\njoint_space_mm = 3.0")?;
+    let t0 = std::time::Instant::now();
+    let run = coxa(&["run", file.to_str().unwrap(), "--quiet"]);
+    ok(&run);
+    eprintln!("3 subjects through plan + ROM + report (debug): {:.1} s", t0.elapsed().as_secs_f64());
+    let cases = tmp.path().join("results").join("cases");
+    let scn = coxa_scenarios::scenario::Scenario::load(&file).map_err(anyhow::Error::msg)?;
+    assert_eq!(scn.cases.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["ssm-0001", "ssm-0002", "ssm-0003"]);
+    let mut head_radii = Vec::new();
+    for case in &scn.cases {
+        let mut spaces = Vec::new();
+        let dir = cases.join(&case.name);
+        let report = read_json(&dir.join("report.json"));
+        assert_eq!(report["input"]["kind"], "shape_model_sample", "{}", case.name);
+        let plan = read_json(&dir.join("plan.json"));
+        assert!(plan["cup"].is_object() && plan["stem"].is_object(), "{}: no cup or stem in the plan", case.name);
+        assert!(!report["rom"]["motions"].as_array().context("ROM motions")?.is_empty(), "{}: no ROM", case.name);
+        let record = read_json(&dir.join("input/shape_sample.json"));
+        assert_eq!(record["subject"].as_u64(), Some(case.name[4..].parse::<u64>()?));
+
+        // coxa's own landmarks, found by the anatomy stage on the written surfaces.
+        let l: PatientLandmarks = serde_json::from_str(&std::fs::read_to_string(dir.join("anatomy/landmarks.json"))?)?;
+        let anatomy = read_json(&dir.join("anatomy/anatomy.json"));
+        let frame = l.frame().context("no anterior pelvic plane on a sampled pelvis")?;
+        for side in [Side::Left, Side::Right] {
+            let f = l.femur(side).context("femur landmarks")?;
+            let a = l.acetabulum(side).context("acetabulum landmarks")?;
+            let what = |q: &str| format!("{} {side:?} {q}", case.name);
+            within(&what("head radius mm"), f.head_radius_mm, HEAD_RADIUS_MM);
+            within(&what("neck-shaft angle deg"), f.neck_shaft_angle_deg.context("neck-shaft angle")?, NECK_SHAFT_DEG);
+            within(&what("femoral anteversion deg"), f.anteversion_deg.context("anteversion (the sampled femur has condyles)")?, FEMORAL_ANTEVERSION_DEG);
+            let native = anatomy["pelvis"]["native_acetabular_angles"]
+                .as_array()
+                .and_then(|v| v.iter().find(|x| x["side"] == side.as_str() && x["definition"] == "radiographic"))
+                .context("native radiographic acetabular angles")?;
+            // The acetabular angles of a sampled pelvis: checked over 16 subjects against the
+            // atlas and the published ranges in `population_subjects_are_plausible`.
+            // Placed anatomically: the head centre on the socket's, the joint space as asked.
+            let gap = (f.head_centre.lps_mm - a.centre.lps_mm).norm();
+            assert!(gap < 1.5, "{}: head centre {gap:.2} mm from the acetabulum centre", what(""));
+            // coxa's joint space: the lunate surface's median distance from the head's sphere.
+            let space = a.joint_space_mm.context("joint space (the head was found)")?;
+            assert!((1.0..=5.0).contains(&space), "{}: joint space {space:.2} mm, asked 3", what(""));
+            spaces.push(space);
+            // Neutral: the femoral frame (coxa-sim's) on the pelvic frame.
+            let ff = coxa_sim::FemoralFrame::from_landmarks(f)?;
+            let fr = ff.femur_from_lps.matrix();
+            let pr = frame.pelvic_from_lps();
+            let angle = |k: usize| fr.row(k).transpose().angle(&pr.matrix().row(k).transpose()).to_degrees();
+            assert!(angle(2) < 3.0 && angle(0) < 5.0, "{}: femoral axes {:.1}/{:.1} deg off the pelvic frame's", what(""), angle(2), angle(0));
+            eprintln!(
+                "{}: head r {:.1} mm, NSA {:.1}, femoral AV {:.1}, acetabulum {:.1}/{:.1}, joint space {space:.2} mm, head-socket centres {gap:.2} mm, femoral z/x vs pelvic {:.1}/{:.1} deg",
+                what(""),
+                f.head_radius_mm,
+                f.neck_shaft_angle_deg.unwrap_or(f64::NAN),
+                f.anteversion_deg.unwrap_or(f64::NAN),
+                native["inclination_deg"].as_f64().unwrap(),
+                native["anteversion_deg"].as_f64().unwrap(),
+                angle(2),
+                angle(0)
+            );
+            head_radii.push(f.head_radius_mm);
+        }
+
+        // Both sides together: the scale makes the mean joint space the one asked for.
+        let mean_space = spaces.iter().sum::<f64>() / spaces.len() as f64;
+        assert!((mean_space - 3.0).abs() < 0.3, "{}: mean joint space {mean_space:.2} mm, asked 3", case.name);
+
+        // Deterministic: the subject drawn again, in this process, is the same bytes.
+        let coxa_scenarios::scenario::CaseInput::ShapeSample(sample) = &case.input else { panic!("{}: not a shape sample", case.name) };
+        let again = tmp.path().join(format!("again-{}", case.name));
+        let files = coxa_scenarios::population::write_case_input(sample, &again)?;
+        assert!(files.len() >= 4);
+        for (name, path) in files.iter().map(|(n, p)| (n.clone(), p.clone())).chain([("record".to_string(), again.join("input/shape_sample.json"))]) {
+            let first = dir.join("input").join(path.file_name().unwrap());
+            assert!(std::fs::read(&first)? == std::fs::read(&path)?, "{}: {name} differs when drawn again", case.name);
+        }
+    }
+    // Different subjects (not one shape three times).
+    // Both femurs of a subject are one bone (mirrored): one head size per subject, and the three
+    // subjects differ.
+    head_radii.dedup_by(|a, b| (*a - *b).abs() < 0.05);
+    assert_eq!(head_radii.len(), 3, "the subjects' heads: {head_radii:?}");
+    Ok(())
+}
+
+/// Bad population specifications: one line, exit status 2, naming the field; nothing run.
+#[test]
+fn population_spec_errors_are_one_line() -> Result<()> {
+    let Some(atlas) = shared_data("pelvis_atlas") else { return Ok(()) };
+    let tmp = tempfile::tempdir()?;
+    let junk = tmp.path().join("junk.ssm");
+    std::fs::write(&junk, b"not a model")?;
+    for (body, pelvis, expect) in [
+        ("n = 0\nseed = 1", atlas.clone(), "cases_from_shape_model.n"),
+        ("n = 3\nseed = -1", atlas.clone(), "cases_from_shape_model.seed"),
+        ("n = 3\nseed = 1", tmp.path().join("missing.ssm"), "cases_from_shape_model.pelvis_model"),
+        ("n = 3\nseed = 1\nfemur_model = \"nowhere\"", atlas.clone(), "cases_from_shape_model.femur_model"),
+        ("n = 3\nseed = 1\njoint_space_mm = 20", atlas.clone(), "cases_from_shape_model.joint_space_mm"),
+        ("n = 3\nseed = 1\nn_modes = 0", atlas.clone(), "cases_from_shape_model.n_modes"),
+        ("n = 3\nseed = 1\nsdie = \"left\"", atlas.clone(), "sdie"),
+        ("n = 3\nseed = 1", junk.clone(), "COXASSM"),
+    ] {
+        let dir = tempfile::tempdir_in(tmp.path())?;
+        let file = scenario(dir.path(), &pelvis, body)?;
+        let out = coxa(&["run", file.to_str().unwrap(), "--quiet"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{body}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{body}: not one line: {err}");
+        assert!(err.contains(expect), "{body}: {err} does not name {expect}");
+        assert!(!dir.path().join("results").exists(), "{body}: a results folder was made");
+        eprintln!("{body:?} -> {}", err.trim());
+    }
+    Ok(())
+}
+
+/// (n, mean, SD, min, max).
+fn summary(v: &[f64]) -> (usize, f64, f64, f64, f64) {
+    let n = v.len();
+    let m = v.iter().sum::<f64>() / n as f64;
+    let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n as f64 - 1.0).max(1.0)).sqrt();
+    (n, m, sd, v.iter().copied().fold(f64::INFINITY, f64::min), v.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+}
+
+/// Radiographic acetabular inclination and anteversion (deg) and socket radius (mm) of both hips
+/// of a pelvis, by coxa's landmarks (no femoral head given).
+fn acetabula(hl: &coxa_core::Mesh, hr: &coxa_core::Mesh) -> Result<[[f64; 3]; 2]> {
+    use coxa_anatomy::landmarks::{acetabulum_landmarks, pelvis_landmarks};
+    let a = [acetabulum_landmarks(hl, Side::Left, None)?, acetabulum_landmarks(hr, Side::Right, None)?];
+    let frame = pelvis_landmarks(hl, hr, &a[0], &a[1])?.frame;
+    let mut out = [[0.0; 3]; 2];
+    for (k, side) in [Side::Left, Side::Right].into_iter().enumerate() {
+        let c = coxa_core::CupAngles::from_axis(&frame.vector_to_pelvic(&a[k].opening_axis_lps), side, coxa_core::CupAngleDefinition::Radiographic)?;
+        out[k] = [c.inclination.deg(), c.anteversion.deg(), a[k].radius_mm];
+    }
+    Ok(out)
+}
+
+/// 16 subjects of a population (drawn, not planned) against the 30 atlas pelvises they come from
+/// and the published adult ranges: coxa's landmarks on the drawn surfaces (as the anatomy stage
+/// finds them). At least 90 % of the values in each published range (a ±3 SD draw may reach an
+/// edge; the LLP26 femur test uses the same rule), the drawn acetabular angles' mean within one
+/// atlas SD of the atlas mean and their SD within a factor of two of the atlas's.
+#[test]
+fn population_subjects_are_plausible() -> Result<()> {
+    let (Some(atlas), Some(femur_model)) = (shared_data("pelvis_atlas"), llp26()) else { return Ok(()) };
+    // The atlas's own 30 pelvises.
+    let dir = atlas.join("surface");
+    let mut ids: Vec<u32> = std::fs::read_dir(&dir)?.filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("LeftHip")?.strip_suffix("_cpd.vtk")?.parse().ok()).collect();
+    ids.sort_unstable();
+    let mut training = [Vec::new(), Vec::new(), Vec::new()];
+    for id in &ids {
+        let hl = coxa_io::mesh::read_vtk(&dir.join(format!("LeftHip{id}_cpd.vtk")))?;
+        let hr = coxa_io::mesh::read_vtk(&dir.join(format!("RightHip{id}_cpd.vtk")))?;
+        for hip in acetabula(&hl, &hr)? {
+            for q in 0..3 {
+                training[q].push(hip[q]);
+            }
+        }
+    }
+    // The drawn subjects.
+    let mut drawn = [Vec::new(), Vec::new(), Vec::new()];
+    let (mut head, mut nsa, mut av, mut space) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for index in 0..16 {
+        let sample = coxa_scenarios::population::ShapeSample { pelvis_model: atlas.clone(), femur_model: femur_model.clone(), seed: 11, index, joint_space_mm: 3.0, n_modes: None };
+        let s = coxa_scenarios::population::subject(&sample).map_err(anyhow::Error::msg)?;
+        let (found, warnings) = coxa_anatomy::landmarks::find(&coxa_anatomy::landmarks::Bones::named(&s.meshes));
+        assert!(warnings.is_empty(), "subject {index}: {warnings:?}");
+        let mesh = |n: &str| s.meshes.iter().find(|(m, _)| m == n).map(|(_, m)| m).context("mesh");
+        for hip in acetabula(mesh("hip_left")?, mesh("hip_right")?)? {
+            for q in 0..3 {
+                drawn[q].push(hip[q]);
+            }
+        }
+        for side in [Side::Left, Side::Right] {
+            let f = found.femur(side).context("femur")?;
+            head.push(f.head_radius_mm);
+            nsa.extend(f.neck_shaft_angle_deg);
+            av.extend(f.anteversion_deg);
+            space.extend(found.acetabulum(side).and_then(|a| a.joint_space_mm));
+        }
+    }
+    eprintln!("quantity                      |   atlas (30 pelvises): n mean SD min max   |   drawn (16 subjects): n mean SD min max   | published adult range");
+    let row = |name: &str, t: Option<&[f64]>, d: &[f64], range: (f64, f64)| {
+        let f = |v: &[f64]| {
+            let (n, m, sd, lo, hi) = summary(v);
+            format!("{n:3} {m:6.1} {sd:5.1} {lo:6.1} {hi:6.1}")
+        };
+        eprintln!("{name:29} | {:40} | {:40} | {}..{}", t.map_or("–".to_string(), f), f(d), range.0, range.1);
+    };
+    row("acetabular inclination deg", Some(&training[0]), &drawn[0], ACETABULAR_INCLINATION_DEG);
+    row("acetabular anteversion deg", Some(&training[1]), &drawn[1], ACETABULAR_ANTEVERSION_DEG);
+    row("socket radius mm", Some(&training[2]), &drawn[2], (20.0, 32.0));
+    row("femoral head radius mm", None, &head, HEAD_RADIUS_MM);
+    row("neck-shaft angle deg", None, &nsa, NECK_SHAFT_DEG);
+    row("femoral anteversion deg", None, &av, FEMORAL_ANTEVERSION_DEG);
+    row("joint space mm (asked 3)", None, &space, (1.0, 5.0));
+    let inside = |v: &[f64], (lo, hi): (f64, f64)| v.iter().filter(|x| (lo..=hi).contains(*x)).count() as f64 / v.len() as f64;
+    for (name, v, range) in [
+        ("acetabular inclination", &drawn[0], ACETABULAR_INCLINATION_DEG),
+        ("acetabular anteversion", &drawn[1], ACETABULAR_ANTEVERSION_DEG),
+        ("head radius", &head, HEAD_RADIUS_MM),
+        ("neck-shaft angle", &nsa, NECK_SHAFT_DEG),
+        ("femoral anteversion", &av, FEMORAL_ANTEVERSION_DEG),
+    ] {
+        assert_eq!(v.len(), 32, "{name}: measured on {} of 32 hips", v.len());
+        assert!(inside(v, range) >= 0.9, "{name}: {v:?} not 90 % inside {range:?}");
+    }
+    for q in 0..2 {
+        let (_, tm, tsd, _, _) = summary(&training[q]);
+        let (_, dm, dsd, _, _) = summary(&drawn[q]);
+        assert!((dm - tm).abs() < tsd && (0.5..=2.0).contains(&(dsd / tsd)), "acetabular angle {q}: drawn {dm:.1} +- {dsd:.1}, atlas {tm:.1} +- {tsd:.1}");
+    }
+    let (_, m, _, _, _) = summary(&space);
+    assert!((m - 3.0).abs() < 0.3, "mean joint space {m:.2} mm");
+    Ok(())
+}
+
+/// `coxa shape build` writes the atlas's pelvis model; a population drawn from that file is the
+/// population drawn from the atlas folder, byte for byte; an existing output is refused.
+#[test]
+fn shape_build_writes_the_pelvis_model_populations_draw_from() -> Result<()> {
+    let (Some(atlas), Some(femur_model)) = (shared_data("pelvis_atlas"), llp26()) else { return Ok(()) };
+    let tmp = tempfile::tempdir()?;
+    let ssm = tmp.path().join("pelvis.ssm");
+    let out = coxa(&["shape", "build", "--atlas", atlas.to_str().unwrap(), "--out", ssm.to_str().unwrap()]);
+    ok(&out);
+    let model = coxa_shape::ShapeModel::load(&ssm)?;
+    assert_eq!(model.parts().iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["hip_left", "hip_right", "sacrum"]);
+    assert_eq!((model.n_vertices(), model.n_modes(), model.info().provenance.n_subjects), (15_000, 29, 30));
+    assert_eq!(model.info().provenance.licence, "CC BY 4.0");
+    for (name, pelvis_model) in [("file", ssm.clone()), ("atlas", atlas.clone())] {
+        let sample = coxa_scenarios::population::ShapeSample { pelvis_model, femur_model: femur_model.clone(), seed: 3, index: 4, joint_space_mm: 3.0, n_modes: Some(10) };
+        coxa_scenarios::population::write_case_input(&sample, &tmp.path().join(name))?;
+    }
+    for f in ["hip_left.stl", "hip_right.stl", "sacrum.stl", "femur_left.stl", "femur_right.stl", "shape_sample.json"] {
+        assert!(std::fs::read(tmp.path().join("file/input").join(f))? == std::fs::read(tmp.path().join("atlas/input").join(f))?, "{f} differs");
+    }
+    let again = coxa(&["shape", "build", "--atlas", atlas.to_str().unwrap(), "--out", ssm.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.code() == Some(2) && err.contains("already exists") && err.trim().lines().count() == 1, "{err}");
+    Ok(())
+}
