@@ -158,6 +158,12 @@ pub fn merge(scn: &Scenario, out: &Path) -> Result<Merged> {
     replace_own(&out.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
     replace_own(&out.join("summary.csv"), crate::run::summary_csv(&summary).as_bytes())?;
     replace_own(&out.join("index.html"), crate::run::index_html(scn, &summary).as_bytes())?;
+    // The run's radiomics table from the finished cases, in scenario order (as a one-machine run
+    // writes it when every case is done).
+    if scn.radiomics.is_some() {
+        let done: Vec<String> = states.iter().filter(|(_, s)| *s == CaseState::Done).map(|(n, _)| n.clone()).collect();
+        crate::radiomics::combine(out, &done)?;
+    }
     Ok(Merged { out: out.to_path_buf(), states, half_written: half, summary })
 }
 

@@ -260,6 +260,11 @@ fn scenario_stage_writes_each_case_and_the_run_table() {
     let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("out/summary.json")).unwrap()).unwrap();
     assert_eq!(summary["cases"][0]["radiomics"]["file"], "radiomics.csv", "{summary}");
     assert_eq!(std::fs::read_to_string(dir.join("out/radiomics.csv")).unwrap(), stage);
+    // the merge of a sharded run rebuilds the run's table from the finished cases
+    std::fs::remove_file(dir.join("out/radiomics.csv")).unwrap();
+    let o = coxa(&["run", s(&scenario), "--merge", "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(dir.join("out/radiomics.csv")).unwrap(), stage);
     // a structure coxa does not know is a scenario error with its line
     let bad = dir.join("bad.toml");
     std::fs::write(&bad, "schema_version = 1\n[[cases]]\nname = \"a\"\nphantom = true\n[radiomics]\nlabels = [\"hip_middle\"]\n").unwrap();
