@@ -329,28 +329,36 @@ struct Coded {
     left: Option<bool>,
 }
 
-/// The bones and muscles coxa's label maps hold. The hip bone has no SNOMED CT concept of its own
-/// in the DICOM anatomy lists, so it takes "Structure of innominate bone and/or sacrum and/or
-/// coccyx" (118645006) with laterality, as the DICOM/Slicer anatomy mappings do for a half pelvis.
-const CODED: [Coded; 13] = [
-    Coded { id: 25, label: "sacrum", code: "54735007", meaning: "Sacrum", left: None },
-    Coded { id: 75, label: "femur_left", code: "71341001", meaning: "Femur", left: Some(true) },
-    Coded { id: 76, label: "femur_right", code: "71341001", meaning: "Femur", left: Some(false) },
-    Coded { id: 77, label: "hip_left", code: "118645006", meaning: "Pelvis", left: Some(true) },
-    Coded { id: 78, label: "hip_right", code: "118645006", meaning: "Pelvis", left: Some(false) },
-    Coded { id: 80, label: "gluteus_maximus_left", code: "206007", meaning: "Gluteus maximus muscle", left: Some(true) },
-    Coded { id: 81, label: "gluteus_maximus_right", code: "206007", meaning: "Gluteus maximus muscle", left: Some(false) },
-    Coded { id: 82, label: "gluteus_medius_left", code: "78333006", meaning: "Gluteus medius muscle", left: Some(true) },
-    Coded { id: 83, label: "gluteus_medius_right", code: "78333006", meaning: "Gluteus medius muscle", left: Some(false) },
-    Coded { id: 84, label: "gluteus_minimus_left", code: "75297007", meaning: "Gluteus minimus muscle", left: Some(true) },
-    Coded { id: 85, label: "gluteus_minimus_right", code: "75297007", meaning: "Gluteus minimus muscle", left: Some(false) },
-    Coded { id: 88, label: "iliopsoas_left", code: "68455001", meaning: "Iliopsoas muscle", left: Some(true) },
-    Coded { id: 89, label: "iliopsoas_right", code: "68455001", meaning: "Iliopsoas muscle", left: Some(false) },
+/// SNOMED CT type code and meaning of each structure coxa's label maps hold
+/// ([`coxa_anatomy::labels::COXA_CLASSES`], whose ids and names the segments take), by name
+/// without its side. The hip bone has no SNOMED CT concept of its own in the DICOM anatomy lists,
+/// so it takes "Structure of innominate bone and/or sacrum and/or coccyx" (118645006) with
+/// laterality, as the DICOM/Slicer anatomy mappings do for a half pelvis.
+const STRUCTURE_CODES: [(&str, &str, &str); 7] = [
+    ("sacrum", "54735007", "Sacrum"),
+    ("femur", "71341001", "Femur"),
+    ("hip", "118645006", "Pelvis"),
+    ("gluteus_maximus", "206007", "Gluteus maximus muscle"),
+    ("gluteus_medius", "78333006", "Gluteus medius muscle"),
+    ("gluteus_minimus", "75297007", "Gluteus minimus muscle"),
+    ("iliopsoas", "68455001", "Iliopsoas muscle"),
 ];
+
+/// The coded structure of label `id`: its name from coxa's classes, its side from the name.
+fn coded(id: u16) -> Option<Coded> {
+    let &(id, label) = coxa_anatomy::labels::COXA_CLASSES.iter().find(|(i, _)| *i == id)?;
+    let (base, left) = match (label.strip_suffix("_left"), label.strip_suffix("_right")) {
+        (Some(base), _) => (base, Some(true)),
+        (_, Some(base)) => (base, Some(false)),
+        _ => (label, None),
+    };
+    let &(_, code, meaning) = STRUCTURE_CODES.iter().find(|(b, _, _)| *b == base)?;
+    Some(Coded { id, label, code, meaning, left })
+}
 
 /// The segments of a SEG: label, SNOMED code and laterality, for tests and listings.
 pub fn coded_label(id: u16) -> Option<(&'static str, &'static str, Option<bool>)> {
-    CODED.iter().find(|c| c.id == id).map(|c| (c.label, c.code, c.left))
+    coded(id).map(|c| (c.label, c.code, c.left))
 }
 
 /// How the label map's voxels map onto the source's pixels: index = o + c * dc + r * dr.
@@ -407,7 +415,7 @@ pub fn build_seg(src: &Source, labels_path: &Path) -> Result<Option<ResultObject
     let lab = map.labels();
     let (rows, cols) = (src.rows as usize, src.cols as usize);
     let present: std::collections::BTreeSet<u16> = lab.iter().copied().filter(|&v| v != 0).collect();
-    let segments: Vec<&Coded> = CODED.iter().filter(|c| present.contains(&c.id)).collect();
+    let segments: Vec<Coded> = present.iter().filter_map(|&id| coded(id)).collect();
     if segments.is_empty() {
         return Ok(None);
     }
@@ -871,6 +879,28 @@ pub fn push(client: &mut dyn crate::Pacs, objects: &CaseObjects) -> Result<crate
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_class_of_coxa_is_coded_with_its_side() {
+        for (id, label) in coxa_anatomy::labels::COXA_CLASSES {
+            let (l, code, left) = coded_label(id).unwrap_or_else(|| panic!("{label} has no SNOMED code"));
+            assert_eq!(l, label);
+            assert!(code.chars().all(|c| c.is_ascii_digit()), "{label}: {code}");
+            assert_eq!(
+                left,
+                if label.ends_with("_left") {
+                    Some(true)
+                } else if label.ends_with("_right") {
+                    Some(false)
+                } else {
+                    None
+                }
+            );
+        }
+        assert_eq!(coded_label(78), Some(("hip_right", "118645006", Some(false))));
+        assert_eq!(coded_label(25), Some(("sacrum", "54735007", None)));
+        assert_eq!(coded_label(1), None);
+    }
 
     #[test]
     fn stable_uids_are_valid_and_depend_on_every_part() {
