@@ -174,7 +174,8 @@ fn finds_the_known_optimum_and_sizes() {
     let s = p.stem_sizing.family(&p.placement.stem_family).unwrap();
     assert_eq!(p.stem_sizing.canal.source, crate::stem_fill::CanalSource::OuterWidthRule);
     let chosen = s.size_options.iter().find(|o| o.chosen).unwrap();
-    assert!((chosen.fill.unwrap() - 19.0 / 22.55).abs() < 0.01, "{chosen:?}");
+    // Size 3's body is 13.5 mm 60 mm below the lesser trochanter, where the canal is 13.75 mm.
+    assert!((chosen.fill.unwrap() - 13.5 / 13.75).abs() < 0.01, "{chosen:?}");
     assert!((p.canal.proximal_canal_mm - 22.55).abs() < 0.1 && (p.canal.distal_canal_mm.unwrap() - 13.75).abs() < 0.1, "{:?}", p.canal);
     assert!(p.objective.leg_length_error_mm.abs() < 2.0 && p.objective.offset_error_mm.abs() < 2.0, "{:?}", p.objective);
     // The cup moved medially until the coverage target was reached, keeping the medial wall.

@@ -62,7 +62,16 @@ pub fn sizing_json(plan: &Plan) -> Value {
             "level_above_lt_mm": f.rule.level_above_lt_mm,
             "fill_band": [f.rule.fill_min, f.rule.fill_max],
             "distal_fill_max": f.rule.distal_fill_max,
-            "text": format!("the largest size whose body fills {:.0}-{:.0} % of the ML canal {} mm above the lesser trochanter (at most {:.0} %) and whose tip fits the canal down to it", 100.0 * f.rule.fill_min, 100.0 * f.rule.fill_max, f.rule.level_above_lt_mm, 100.0 * f.rule.fill_max),
+            "rule_level_imaged": f.rule_level_imaged,
+            "text": format!(
+                "the largest size whose body fills {:.0}-{:.0} % of the ML canal {:.0} mm {} the lesser trochanter (at most {:.0} %) and is no wider than {:.0} % of the canal at any other level down to its tip",
+                100.0 * f.rule.fill_min,
+                100.0 * f.rule.fill_max,
+                f.rule.level_above_lt_mm.abs(),
+                if f.rule.level_above_lt_mm < 0.0 { "below" } else { "above" },
+                100.0 * f.rule.fill_max,
+                100.0 * f.rule.distal_fill_max
+            ),
         })),
         "notes": s.canal.notes.iter().chain(fam.iter().flat_map(|f| f.notes.iter())).collect::<Vec<_>>(),
         "sizes_by_series": s.families.iter().map(|f| json!({"series": f.family, "size": f.size_options.iter().find(|o| o.chosen).map(|o| o.size.clone())})).collect::<Vec<_>>(),
@@ -109,7 +118,7 @@ pub fn stem_why(stem: &Value) -> String {
 pub fn size_table_html(stem: &Value) -> String {
     let Some(opts) = stem["size_options"].as_array().filter(|o| !o.is_empty()) else { return String::new() };
     let mut h = String::from(
-        "<h3>Stem size: the planned size and its neighbours</h3><table><tr><th>size</th><th>body ML width</th><th>canal fill</th><th>tip (from the lesser trochanter)</th><th>tip width / canal there</th><th>largest distal fill</th><th></th></tr>",
+        "<h3>Stem size: the planned size and its neighbours</h3><table><tr><th>size</th><th>body ML width</th><th>canal fill</th><th>tip (from the lesser trochanter)</th><th>tip width / canal there</th><th>largest fill at another level</th><th></th></tr>",
     );
     let pct = |v: &Value| v.as_f64().map_or("–".into(), |x| format!("{:.0} %", 100.0 * x));
     let mm = |v: &Value| v.as_f64().map_or("–".into(), |x| format!("{x:.1} mm"));
@@ -128,6 +137,6 @@ pub fn size_table_html(stem: &Value) -> String {
             esc(o["note"].as_str().unwrap_or(""))
         );
     }
-    let _ = write!(h, "</table><p class=\"sub\">Canal fill: the stem body's mediolateral width over the endosteal canal's at the series' rule level; {}.</p>", esc(&stem_why(stem)));
+    let _ = write!(h, "</table><p class=\"sub\">Canal fill: the stem body's mediolateral width over the endosteal canal's at the series' rule level (the body taken as tapering linearly from the lesser trochanter to the tip); {}.</p>", esc(&stem_why(stem)));
     h
 }

@@ -300,8 +300,10 @@ fn vsd_stem_anteversion_search_shares_the_bones() -> Result<()> {
 }
 
 /// The left hip of z013 planned against the right: it needs a longer leg and less offset at
-/// once, which the standard stems cannot give; the reduced-offset series (135 deg) can. Cup
-/// size by the rule, leg length and offset within 2 mm.
+/// once, which the standard stems cannot give; the reduced-offset series (135 deg) comes
+/// closest. Cup size by the rule, leg length within 2 mm. The canal fill rule (60 mm below the
+/// lesser trochanter) fits size 3, whose reduced-offset body has 2 mm more offset than size 2:
+/// the offset is restored within 5 mm only (it was within 2 mm with size 2).
 #[test]
 fn vsd_left_hip_is_restored_too() -> Result<()> {
     let (Some(hl), Some(hr), Some(fl), Some(fr)) = (bone("Hip_L"), bone("Hip_R"), bone("Femur_L"), bone("Femur_R")) else { return Ok(()) };
@@ -320,6 +322,7 @@ fn vsd_left_hip_is_restored_too() -> Result<()> {
     );
     let rule = 2.0 * anatomy.operated.acetabulum.radius_mm + 2.0;
     assert!((p.cup.outer_diameter_mm - rule).abs() <= 2.0, "{} vs {rule}", p.cup.outer_diameter_mm);
-    assert!(p.objective.leg_length_error_mm.abs() <= 2.0 && p.objective.offset_error_mm.abs() <= 2.0, "{:?}", p.objective);
+    assert!(p.placement.stem_family.contains("reduced offset"), "{}", p.placement.stem_family);
+    assert!(p.objective.leg_length_error_mm.abs() <= 2.0 && p.objective.offset_error_mm.abs() <= 5.0, "{:?}", p.objective);
     Ok(())
 }

@@ -160,9 +160,9 @@ pub struct StemFamily {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StemSizeRule {
-    /// Level the sizes' `ml_width_mm` is given at and the fill is judged at: height above the
-    /// lesser trochanter along the shaft axis, mm (0: the lesser trochanter; 20: Noble's
-    /// metaphyseal level).
+    /// Level the fill is judged at: height above the lesser trochanter along the shaft axis, mm,
+    /// from -100 to 0 (0: the lesser trochanter; -60: the metadiaphyseal level where a
+    /// taper-wedge's fill predicts its subsidence).
     pub level_above_lt_mm: f64,
     /// The fill aimed at at that level, fraction of the canal: at least this...
     pub fill_min: f64,
@@ -186,7 +186,7 @@ pub struct StemSize {
     pub neck_length_mm: f64,
     /// Neck diameter next to the head, mm.
     pub neck_diameter_mm: f64,
-    /// Body width mediolateral at the size rule's level, mm.
+    /// Body width mediolateral at the size rule's level (seat 0, a 0 mm head), mm.
     pub ml_width_mm: f64,
     /// Body width mediolateral at the tip, mm.
     pub tip_ml_width_mm: f64,
@@ -292,7 +292,7 @@ impl CatalogFile {
                 }
             }
             let r = &s.size_rule;
-            in_range(origin, f("size_rule.level_above_lt_mm"), r.level_above_lt_mm, -50.0, 40.0)?;
+            in_range(origin, f("size_rule.level_above_lt_mm"), r.level_above_lt_mm, -100.0, 0.0)?;
             in_range(origin, f("size_rule.fill_min"), r.fill_min, 0.3, 1.0)?;
             in_range(origin, f("size_rule.fill_max"), r.fill_max, r.fill_min, 1.1)?;
             in_range(origin, f("size_rule.distal_fill_max"), r.distal_fill_max, 0.3, 1.2)?;
@@ -516,15 +516,17 @@ mod tests {
             let t = text.replacen(from, to, 1);
             CatalogFile::parse(&t, "s.toml").and_then(|f| f.validate("s.toml")).unwrap_err().to_string()
         };
-        let e = bad("fill_max = 0.90", "fill_max = 0.70");
+        let e = bad("fill_max = 1.00", "fill_max = 0.70");
         assert!(e.contains("stems[0].size_rule.fill_max"), "{e}");
-        let e = bad("fill_min = 0.80", "fill_min = nan");
+        let e = bad("level_above_lt_mm = -60.0", "level_above_lt_mm = 20.0");
+        assert!(e.contains("stems[0].size_rule.level_above_lt_mm"), "{e}");
+        let e = bad("fill_min = 0.90", "fill_min = nan");
         assert!(e.contains("stems[0].size_rule.fill_min"), "{e}");
-        let e = bad("ml_width_mm = 17.0", "ml_width_mm = 14.0");
+        let e = bad("ml_width_mm = 12.25", "ml_width_mm = 10.0");
         assert!(e.contains("stems[0].sizes[1].ml_width_mm") && e.contains("smallest body first"), "{e}");
         let e = bad("tip_ml_width_mm = 8.0", "tip_ml_width_mm = 25.0");
         assert!(e.contains("stems[0].sizes[0].tip_ml_width_mm"), "{e}");
-        let e = bad("[stems.size_rule]\nlevel_above_lt_mm = 0.0\nfill_min = 0.80 ", "[stems.x]\nlevel_above_lt_mm = 0.0\nfill_min = 0.80 ");
+        let e = bad("[stems.size_rule]\nlevel_above_lt_mm = -60.0\n", "[stems.x]\nlevel_above_lt_mm = -60.0\n");
         assert!(e.contains("s.toml") && e.contains("size_rule"), "{e}");
     }
 
@@ -544,7 +546,7 @@ mod tests {
     fn a_bad_file_in_a_catalog_folder_is_named_with_its_path() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a_heads.toml"), "schema_version = 1\n[[heads]]\nname='h'\ndiameters_mm=[28.0]\nneck_length_offsets_mm=[0.0]\n").unwrap();
-        std::fs::write(dir.path().join("b_stems.toml"), "schema_version = 1\n[[stems]]\nname='s'\nccd_deg=200.0\ntrunnion='12/14'\nneck_section='circular'\nsizes=[]\nsize_rule={level_above_lt_mm=0.0, fill_min=0.8, fill_max=0.9, distal_fill_max=1.0}\n").unwrap();
+        std::fs::write(dir.path().join("b_stems.toml"), "schema_version = 1\n[[stems]]\nname='s'\nccd_deg=200.0\ntrunnion='12/14'\nneck_section='circular'\nsizes=[]\nsize_rule={level_above_lt_mm=-60.0, fill_min=0.8, fill_max=0.9, distal_fill_max=1.0}\n").unwrap();
         let e = Catalog::load_dir(dir.path()).unwrap_err().to_string();
         assert!(e.contains("b_stems.toml") && e.contains("stems[0].ccd_deg"), "{e}");
         let e = Catalog::load_dir(&dir.path().join("missing")).unwrap_err().to_string();
