@@ -222,11 +222,7 @@ fn evaluate(canal: &CanalWidths, level: f64, z: &coxa_implants::catalog::StemSiz
 
 /// "60 mm below the lesser trochanter" / "at the lesser trochanter" for a height above the LT.
 fn where_(h: f64) -> String {
-    if h.abs() < 0.5 {
-        "at the lesser trochanter".into()
-    } else {
-        format!("{:.0} mm {} the lesser trochanter", h.abs(), if h < 0.0 { "below" } else { "above" })
-    }
+    if h.abs() < 0.5 { "at the lesser trochanter".into() } else { format!("{:.0} mm {} the lesser trochanter", h.abs(), if h < 0.0 { "below" } else { "above" }) }
 }
 
 /// Sizes one series by its rule.
@@ -287,13 +283,7 @@ pub fn size_family(canal: &CanalWidths, fam: &StemFamily) -> Result<FamilySizing
         ));
     }
     if let Some(low) = canal.lowest_mm().filter(|l| rule_level_imaged && *l > chosen.tip_above_lt_mm + 1e-9) {
-        notes.push(format!(
-            "{}: the canal is measured down to {} only; the tip of size {} ({}) is not checked below that",
-            fam.name,
-            where_(low),
-            chosen.size,
-            where_(chosen.tip_above_lt_mm)
-        ));
+        notes.push(format!("{}: the canal is measured down to {} only; the tip of size {} ({}) is not checked below that", fam.name, where_(low), chosen.size, where_(chosen.tip_above_lt_mm)));
     }
     let describe = |o: &StemSizeOption| -> String {
         let mut parts = Vec::new();

@@ -482,6 +482,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
             implants: primary.rom.implants.clone(),
         },
         plan: primary.plan.as_ref().map(|p| p.json.clone()),
+        radiomics: radiomics.clone(),
         msk,
         rom: primary.rom.clone(),
         sweep: results
@@ -521,7 +522,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         "leg_length_change_mm": primary.plan.as_ref().map(|p| p.json["leg_length_change_mm"].clone()),
         "offset_change_mm": primary.plan.as_ref().map(|p| p.json["offset_change_mm"].clone()),
         "warnings": report.warnings.len(),
-        "radiomics": radiomics,
+        "radiomics": radiomics.as_ref().map(crate::radiomics::summary_json),
     }))
 }
 

@@ -4,7 +4,9 @@
 //! case of a scenario (one row per case and structure, a `case` column first); and the
 //! `[radiomics]` scenario stage, which writes `radiomics.csv` into each case folder (the CT with
 //! the label map of coxa's anatomy stage: the bones coxa segments, the muscles of the case's
-//! labels) and `radiomics.csv` beside the run's summary.
+//! labels) and `radiomics.csv` beside the run's summary; with `model = "CARD.toml"` it runs a
+//! tabular model (e.g. a prognosis model) on each structure's features too, adds its
+//! probabilities to the table and hands them to the report ([`RadiomicsRecord`]).
 //!
 //! Every failure is an error (exit status 2) naming the label and the cause: an empty mask, a
 //! label absent, a mask on another grid, a ROI too small; a feature that comes out NaN or
@@ -16,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
+use coxa_core::report::{RadiomicsModel, RadiomicsRecord, RadiomicsStructure};
 use coxa_core::{LabelMap, Volume};
 use coxa_diagnostics::{FeatureVector, Params, extract};
 use rayon::prelude::*;
@@ -98,7 +101,8 @@ pub fn cli(args: &RadiomicsArgs) -> anyhow::Result<()> {
     };
     let mut tables = tables;
     if let Some(card) = &args.model {
-        apply_model(card, &mut tables)?;
+        let m = apply_model(card, &mut tables)?;
+        println!("{}: probabilities of {} added", model_line(&m), m.classes.join(", "));
     }
     let text = if ext == "csv" { csv(&tables)? } else { json(&tables)? };
     let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
@@ -180,9 +184,8 @@ fn same_columns<'a>(mut rows: impl Iterator<Item = (String, &'a FeatureVector)>)
 }
 
 /// Runs the tabular model of `card` on every row and appends its class probabilities as the
-/// columns `probability_<class>`; the model's name and version (and whether its card says it is
-/// a test model) are printed.
-fn apply_model(card: &Path, tables: &mut [Table]) -> anyhow::Result<()> {
+/// columns `probability_<class>`; returns the model as its card names it.
+fn apply_model(card: &Path, tables: &mut [Table]) -> anyhow::Result<RadiomicsModel> {
     let mut model = coxa_infer::TabularModel::load(card)?;
     let classes = model.card().output.classes.clone();
     for t in tables.iter_mut() {
@@ -190,13 +193,20 @@ fn apply_model(card: &Path, tables: &mut [Table]) -> anyhow::Result<()> {
         let probs = model.predict(&inputs)?;
         for ((_, f), p) in t.rows.iter_mut().zip(probs) {
             for (c, v) in classes.iter().zip(p) {
-                f.push((format!("probability_{c}"), v));
+                f.push((format!("{PROBABILITY}{c}"), v));
             }
         }
     }
     let c = model.card();
-    println!("model {} {}{}: probabilities of {} added", c.name, c.version, if c.test_model { " (a TEST model, not for clinical use)" } else { "" }, classes.join(", "));
-    Ok(())
+    Ok(RadiomicsModel { name: c.name.clone(), version: c.version.clone(), test_model: c.test_model, description: c.description.clone(), features: c.input.features.clone(), classes })
+}
+
+/// The prefix of a model's probability columns.
+const PROBABILITY: &str = "probability_";
+
+/// "model NAME VERSION (a TEST model, not for clinical use)".
+fn model_line(m: &RadiomicsModel) -> String {
+    format!("model {} {}{}", m.name, m.version, if m.test_model { " (a TEST model, not for clinical use)" } else { "" })
 }
 
 /// `--scenario`: every case with a CT, on its labels or its finished run's label map.
@@ -286,6 +296,10 @@ pub struct RadiomicsSection {
     /// muscles ([`coxa_anatomy::labels::COXA_CLASSES`]) present in the label map.
     #[serde(default)]
     pub labels: Option<toml::Spanned<Vec<toml::Value>>>,
+    /// A tabular model's card (e.g. a prognosis model), relative to the scenario: run on each
+    /// structure's features; its probabilities go into the table and the report.
+    #[serde(default)]
+    pub model: Option<toml::Spanned<PathBuf>>,
 }
 
 /// The radiomics stage, checked: its parameters and structures.
@@ -295,14 +309,19 @@ pub struct RadiomicsStage {
     pub params: Params,
     /// Label values; empty: coxa's classes present in the case's label map.
     pub labels: Vec<u32>,
+    /// The tabular model's card, if any (checked on load: a valid tabular card).
+    pub model: Option<PathBuf>,
 }
 
 /// A scenario error of the stage: the span, the field and why.
 type StageError = (Option<std::ops::Range<usize>>, &'static str, String);
 
 impl RadiomicsStage {
-    /// Checks `[radiomics]` (`params`: the resolved parameter file).
-    pub fn new(section: &RadiomicsSection, params: Option<&Path>) -> Result<Self, StageError> {
+    /// Checks `[radiomics]` (`params`: the resolved parameter file; `model`: the resolved card).
+    pub fn new(section: &RadiomicsSection, params: Option<&Path>, model: Option<PathBuf>) -> Result<Self, StageError> {
+        if let (Some(card), Some(spanned)) = (&model, &section.model) {
+            coxa_infer::TabularModel::load(card).map_err(|e| (Some(spanned.span()), "radiomics.model", format!("{}: {e}", card.display())))?;
+        }
         let span = section.params.as_ref().map(toml::Spanned::span);
         let params = match params {
             Some(p) => read_params(p).map_err(|e| (span, "radiomics.params", format!("{}: {e:#}", p.display())))?,
@@ -327,12 +346,12 @@ impl RadiomicsStage {
                 return Err(bad("an empty list: give at least one structure, or remove `labels`".into()));
             }
         }
-        Ok(Self { params, labels })
+        Ok(Self { params, labels, model })
     }
 
     /// Runs the stage on a case: the CT and the anatomy stage's label map (`labels.nii.gz`), into
-    /// `dir/radiomics.csv`. Returns the structures computed, for the case summary.
-    pub fn run(&self, ct: &Path, label_map: &Path, case: &str, dir: &Path) -> anyhow::Result<serde_json::Value> {
+    /// `dir/radiomics.csv`, with the model's probabilities when the stage has one.
+    pub fn run(&self, ct: &Path, label_map: &Path, case: &str, dir: &Path) -> anyhow::Result<RadiomicsRecord> {
         let image = read_image(ct)?;
         let mask = read_mask(label_map)?;
         let labels: Vec<u32> = if self.labels.is_empty() {
@@ -345,10 +364,34 @@ impl RadiomicsStage {
             bail!("radiomics: the label map {} holds none of coxa's bones and muscles; name the structures in [radiomics] labels", label_map.display());
         }
         let rows = features(&image, &mask, &labels, &self.params).context("radiomics")?;
-        let table = Table { case: Some(case.to_string()), image: ct.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned()), rows };
-        crate::atomic::write_new(&dir.join(STAGE_CSV), csv(std::slice::from_ref(&table))?.as_bytes())?;
-        Ok(serde_json::json!({"file": STAGE_CSV, "structures": table.rows.iter().map(|(l, _)| label_name(*l)).collect::<Vec<_>>(), "features": table.rows.first().map_or(0, |r| r.1.len())}))
+        let n_features = rows.first().map_or(0, |r| r.1.len());
+        let mut tables = [Table { case: Some(case.to_string()), image: ct.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned()), rows }];
+        let model = self.model.as_ref().map(|card| apply_model(card, &mut tables).with_context(|| format!("radiomics model {}", card.display()))).transpose()?;
+        crate::atomic::write_new(&dir.join(STAGE_CSV), csv(&tables)?.as_bytes())?;
+        let value = |f: &FeatureVector, name: &str| f.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+        let structures = tables[0]
+            .rows
+            .iter()
+            .map(|(l, f)| RadiomicsStructure {
+                name: label_name(*l),
+                label: *l,
+                volume_ml: value(f, "original_shape_VoxelVolume").map(|v| v / 1000.0),
+                mean_hu: value(f, "original_firstorder_Mean"),
+                probabilities: f.iter().filter(|(n, _)| n.starts_with(PROBABILITY)).map(|(_, v)| *v).collect(),
+            })
+            .collect();
+        Ok(RadiomicsRecord { file: STAGE_CSV.to_string(), features: n_features, structures, model })
     }
+}
+
+/// The case summary's `radiomics`: the file, the structures, the feature count and the model.
+pub fn summary_json(r: &RadiomicsRecord) -> serde_json::Value {
+    serde_json::json!({
+        "file": r.file,
+        "structures": r.structures.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+        "features": r.features,
+        "model": r.model.as_ref().map(model_line),
+    })
 }
 
 /// The stage's file in a case folder and beside the run's summary.

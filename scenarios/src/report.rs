@@ -416,6 +416,9 @@ pub fn html(r: &CaseReport, dir: &Path) -> Result<String> {
             h.push_str("</table>");
         }
     }
+    if let Some(rad) = &r.radiomics {
+        radiomics_html(&mut h, rad);
+    }
     h.push_str("<h2>Conventions</h2><p class=\"sub\">Coordinates: DICOM patient frame LPS (+x left, +y posterior, +z superior), mm. Pelvic frame: anterior pelvic plane (ASIS and pubic tubercles). Cup angles: Murray (1993) definitions, named where given. Joint angles: flexion about the pelvic mediolateral axis, abduction about the floating axis, rotation about the femoral mechanical axis; the pelvis tilted per posture. Daily-life needs are illustrative round numbers from the literature, not norms.</p>");
     h.push_str("</body></html>\n");
     Ok(h)
@@ -429,6 +432,42 @@ fn socket_why(s: &serde_json::Value) -> String {
             format!("joint space not resolved by the CT{js}: head {} mm + assumed joint space; measured {} mm", num(&s["head_diameter_mm"], 1), num(&s["measured_diameter_mm"], 1))
         }
         _ => format!("measured on the lunate surface{js}"),
+    }
+}
+
+/// The radiomics section: each structure's volume and mean, and the model's probabilities with
+/// the model named (and marked when its card says it is a test model).
+fn radiomics_html(h: &mut String, rad: &coxa_core::report::RadiomicsRecord) {
+    let _ = write!(
+        h,
+        "<h2>Radiomics</h2><p class=\"sub\">{} features per structure (pyradiomics' definitions) in <code>{}</code> in the case folder.</p><table><tr><th>structure</th><th>volume</th><th>mean HU</th>",
+        rad.features,
+        esc(&rad.file)
+    );
+    let classes = rad.model.as_ref().map_or(&[][..], |m| &m.classes[..]);
+    for c in classes {
+        let _ = write!(h, "<th>P({})</th>", esc(c));
+    }
+    h.push_str("</tr>");
+    let opt = |v: Option<f64>, d: usize| v.map_or("–".to_string(), |x| format!("{x:.d$}"));
+    for st in &rad.structures {
+        let _ = write!(h, "<tr><td>{}</td><td>{} ml</td><td>{}</td>", esc(&st.name), opt(st.volume_ml, 1), opt(st.mean_hu, 0));
+        for p in &st.probabilities {
+            let _ = write!(h, "<td>{:.3}</td>", p);
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table>");
+    if let Some(m) = &rad.model {
+        let _ = write!(
+            h,
+            "<p class=\"sub\">{}Model {} {}: {} It reads {}.</p>",
+            if m.test_model { "<b>TEST MODEL, NOT FOR CLINICAL USE.</b> " } else { "" },
+            esc(&m.name),
+            esc(&m.version),
+            esc(&m.description),
+            esc(&m.features.join(", "))
+        );
     }
 }
 

@@ -776,7 +776,8 @@ impl Scenario {
             None => None,
             Some(r) => {
                 let params = r.params.as_ref().map(|p| resolve(p, "radiomics.params", true)).transpose()?;
-                Some(crate::radiomics::RadiomicsStage::new(r, params.as_deref()).map_err(|(span, field, why)| err(span.and_then(&at), Some(field), why))?)
+                let model = r.model.as_ref().map(|p| resolve(p, "radiomics.model", true)).transpose()?;
+                Some(crate::radiomics::RadiomicsStage::new(r, params.as_deref(), model).map_err(|(span, field, why)| err(span.and_then(&at), Some(field), why))?)
             }
         };
         Ok(Self { file: path.to_path_buf(), raw, text, output_dir, cases, sweep, motions, catalog, user_cup, user_stem, msk, radiomics })

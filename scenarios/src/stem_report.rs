@@ -137,6 +137,10 @@ pub fn size_table_html(stem: &Value) -> String {
             esc(o["note"].as_str().unwrap_or(""))
         );
     }
-    let _ = write!(h, "</table><p class=\"sub\">Canal fill: the stem body's mediolateral width over the endosteal canal's at the series' rule level (the body taken as tapering linearly from the lesser trochanter to the tip); {}.</p>", esc(&stem_why(stem)));
+    let _ = write!(
+        h,
+        "</table><p class=\"sub\">Canal fill: the stem body's mediolateral width over the endosteal canal's at the series' rule level (the body taken as tapering linearly from the lesser trochanter to the tip); {}.</p>",
+        esc(&stem_why(stem))
+    );
     h
 }

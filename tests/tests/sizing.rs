@@ -380,7 +380,12 @@ fn issue_24_stem_phantom_known_canal_gives_its_exact_size() -> Result<()> {
         let exact = CanalWidths { levels: exact_levels, ..c.clone() };
         let se = size_family(&exact, &catalog.stems[0])?;
         let fill = |s: &FamilySizing| s.size_options.iter().find(|o| o.chosen).and_then(|o| o.fill).unwrap();
-        eprintln!("phantom {side:?}: the exact canal gives size {} (fill {:.3}; measured {:.3}); worst level error {worst:.2} mm", se.size_options.iter().find(|o| o.chosen).unwrap().size, fill(&se), fill(&s));
+        eprintln!(
+            "phantom {side:?}: the exact canal gives size {} (fill {:.3}; measured {:.3}); worst level error {worst:.2} mm",
+            se.size_options.iter().find(|o| o.chosen).unwrap().size,
+            fill(&se),
+            fill(&s)
+        );
         assert!(worst <= spec.voxel_mm, "{worst}");
         assert_eq!(s.size_index, se.size_index);
         assert!(s.rule_level_imaged);

@@ -387,6 +387,9 @@ pub struct CaseReport {
     pub placement: PlacementRecord,
     /// The plan (`plan.json`), if the primary point was planned.
     pub plan: Option<Value>,
+    /// The radiomics stage's result, if it ran (absent from the file otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub radiomics: Option<RadiomicsRecord>,
     /// The primary point's range of motion.
     pub rom: RomRecord,
     /// The safe-zone map, if asked for.
@@ -399,4 +402,50 @@ pub struct CaseReport {
     pub sweep: Vec<SweepRow>,
     /// What the user should know.
     pub warnings: Vec<String>,
+}
+
+/// The radiomics stage's result: the case's `radiomics.csv` (every feature) summarised, and the
+/// prognosis model's probabilities per structure when the stage ran one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RadiomicsRecord {
+    /// The case's table, in the case folder.
+    pub file: String,
+    /// Features per structure in the table (without the model's columns).
+    pub features: usize,
+    /// The structures, in the table's order.
+    pub structures: Vec<RadiomicsStructure>,
+    /// The model run on each structure's features, if any.
+    pub model: Option<RadiomicsModel>,
+}
+
+/// One structure's row of the radiomics table, summarised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RadiomicsStructure {
+    /// Structure name (coxa's class table).
+    pub name: String,
+    /// Label value in the label map.
+    pub label: u32,
+    /// pyradiomics' `original_shape_VoxelVolume`, ml (when computed).
+    pub volume_ml: Option<f64>,
+    /// pyradiomics' `original_firstorder_Mean`: the mean intensity, HU for a CT (when computed).
+    pub mean_hu: Option<f64>,
+    /// The model's class probabilities, in [`RadiomicsModel::classes`]' order (empty without one).
+    pub probabilities: Vec<f64>,
+}
+
+/// The tabular model the radiomics stage ran, as its card names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RadiomicsModel {
+    /// Model name.
+    pub name: String,
+    /// Model version.
+    pub version: String,
+    /// Whether its card says it is a test model (not for clinical use).
+    pub test_model: bool,
+    /// The card's description.
+    pub description: String,
+    /// The features it reads, by pyradiomics name.
+    pub features: Vec<String>,
+    /// Its classes.
+    pub classes: Vec<String>,
 }

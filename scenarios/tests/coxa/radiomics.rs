@@ -275,6 +275,62 @@ fn scenario_stage_writes_each_case_and_the_run_table() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// `[radiomics] model = CARD`: the stage runs the tabular model on each structure; its
+/// probabilities are the ones `coxa radiomics --model` gives on the same CT and label map, and
+/// they reach the case summary, report.json and report.html with the model named as a test model.
+#[test]
+fn the_stage_runs_a_prognosis_model_into_the_report() {
+    let dir = scratch("stage_model");
+    let card = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/infer/tests/models/prognosis_test.toml");
+    let scenario = dir.join("stage.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "schema_version = 1\noutput_dir = \"out\"\n[[cases]]\nname = \"phantom\"\nphantom = true\n\n[placement]\ncup_inclination_deg = 40\ncup_anteversion_deg = 20\n\n[report]\nsafe_zone_map = false\npictures = false\n\n[radiomics]\nlabels = [\"hip_right\", \"femur_right\"]\nmodel = {:?}\n",
+            s(&card)
+        ),
+    )
+    .unwrap();
+    let o = coxa(&["run", s(&scenario), "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let case = dir.join("out/cases/phantom");
+    let stage = std::fs::read_to_string(case.join("radiomics.csv")).unwrap();
+    let header: Vec<&str> = stage.lines().next().unwrap().split(',').collect();
+    let n = header.len();
+    assert_eq!(&header[n - 2..], ["probability_class_0", "probability_class_1"]);
+    // the same probabilities as the command on the case's CT and label map
+    let single = dir.join("single.csv");
+    let o = radiomics(&case.join("input/phantom_ct.nii.gz"), &case.join("anatomy/labels.nii.gz"), &["--label", "hip_right", "--label", "femur_right", "--model", s(&card)], &single);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let probs = |text: &str| text.lines().skip(1).map(|l| l.split(',').rev().take(2).map(|v| v.parse::<f64>().unwrap()).collect::<Vec<_>>()).collect::<Vec<_>>();
+    let want = probs(&std::fs::read_to_string(&single).unwrap());
+    assert_eq!(probs(&stage), want);
+    assert!(want.iter().all(|p| (p[0] + p[1] - 1.0).abs() < 1e-5), "{want:?}");
+    // the report: typed record, and the HTML section naming the test model
+    let report: coxa_core::CaseReport = serde_json::from_str(&std::fs::read_to_string(case.join("report.json")).unwrap()).unwrap();
+    let rad = report.radiomics.expect("report.json has the radiomics record");
+    let m = rad.model.expect("and the model");
+    assert!(m.test_model && m.name == "prognosis-test" && m.classes == ["class_0", "class_1"], "{m:?}");
+    let names: Vec<&str> = rad.structures.iter().map(|x| x.name.as_str()).collect();
+    assert_eq!(names, ["hip_right", "femur_right"]);
+    for (st, w) in rad.structures.iter().zip(&want) {
+        assert_eq!(st.probabilities.iter().rev().copied().collect::<Vec<_>>(), *w, "{st:?}");
+        assert!(st.volume_ml.is_some_and(|v| v > 10.0) && st.mean_hu.is_some_and(|v| v > 100.0), "{st:?}");
+    }
+    let html = std::fs::read_to_string(case.join("report.html")).unwrap();
+    assert!(html.contains("<h2>Radiomics</h2>") && html.contains("P(class_1)") && html.contains("TEST MODEL, NOT FOR CLINICAL USE"), "the report's radiomics section");
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("out/summary.json")).unwrap()).unwrap();
+    assert!(summary["cases"][0]["radiomics"]["model"].as_str().is_some_and(|m| m.contains("prognosis-test") && m.contains("TEST")), "{summary}");
+    // a card that is not a model is a scenario error with its line, before any case runs
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, format!("schema_version = 1\n[[cases]]\nname = \"a\"\nphantom = true\n[radiomics]\nmodel = {:?}\n", s(&scenario))).unwrap();
+    let o = coxa(&["run", s(&bad), "--quiet"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("line 6") && err.contains("radiomics.model"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn a_prognosis_model_adds_its_probabilities_and_missing_features_are_named() {
     let Some((ct, seg)) = real_ct() else { return };
