@@ -334,6 +334,15 @@ struct Coded {
 /// without its side. The hip bone has no SNOMED CT concept of its own in the DICOM anatomy lists,
 /// so it takes "Structure of innominate bone and/or sacrum and/or coccyx" (118645006) with
 /// laterality, as the DICOM/Slicer anatomy mappings do for a half pelvis.
+///
+/// Checked against (offline copies; no SNOMED CT browser here): pydicom 3's SR concept dictionary
+/// (`pydicom/sr/_concepts_dict.py`: 54735007 "Bone structure of sacrum", 71341001 "Bone structure
+/// of femur", 118645006 "Pelvis", in CIDs 7304 and 8134) for the bones; the SNOMED CT mapping of
+/// TotalSegmentator's classes (as copied into public 3D Slicer modules and a harmonised catalogue
+/// that follows TotalSegmentator's repository CSV) for the muscles: 206007 gluteus maximus (that
+/// CSV; a spreadsheet version has 181674001), 78333006 gluteus medius, 75297007 gluteus minimus
+/// (the spreadsheet repeats gluteus medius's code there, an erratum), 68455001 iliopsoas.
+/// TotalSegmentator codes the hip bone as 29836001 "Hip" (a region); coxa keeps 118645006.
 const STRUCTURE_CODES: [(&str, &str, &str); 7] = [
     ("sacrum", "54735007", "Sacrum"),
     ("femur", "71341001", "Femur"),

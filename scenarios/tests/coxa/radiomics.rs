@@ -360,3 +360,67 @@ fn a_prognosis_model_adds_its_probabilities_and_missing_features_are_named() {
     refused(&radiomics(&ct, &seg, &["--label", "77", "--params", s(&params), "--model", s(&card)], &out2), &out2, &["original_firstorder_Mean", "prognosis_test.toml"]);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// coxa's own masks: its bone segmentation of the real CT (the `coxa demo --ct` case's
+/// `anatomy/labels.nii.gz`: both hip bones and femurs) through `coxa radiomics`, and through
+/// pyradiomics-bhklab run side by side on the same two files with its defaults: every feature
+/// within 1e-4 relative, except the named mesh features within their stated bounds.
+#[test]
+fn coxa_masks_of_the_real_ct_equal_pyradiomics_side_by_side() {
+    let (Some(case), Some(py)) = (crate::cases::demo_real_ct(), crate::common::peer_python()) else { return };
+    let ct = data("totalseg/example_ct.nii.gz");
+    let mask = case.join("anatomy/labels.nii.gz");
+    let dir = scratch("coxa_masks");
+    let out = dir.join("coxa.csv");
+    let labels = [("hip_left", 77), ("femur_left", 75), ("hip_right", 78), ("femur_right", 76)];
+    let mut extra = Vec::new();
+    for (n, _) in &labels {
+        extra.extend(["--label", n]);
+    }
+    let o = radiomics(&ct, &mask, &extra, &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let script = "import sys, json, logging, radiomics\n\
+                  from radiomics import featureextractor\n\
+                  radiomics.setVerbosity(logging.ERROR)\n\
+                  out = {}\n\
+                  for label in sys.argv[3:]:\n    \
+                      ext = featureextractor.RadiomicsFeatureExtractor({'imageType': {'Original': {}}, 'setting': {'label': int(label)}})\n    \
+                      r = ext.execute(sys.argv[1], sys.argv[2])\n    \
+                      out[label] = {k: float(v) for k, v in r.items() if not k.startswith('diagnostics_')}\n\
+                  print(json.dumps(out))\n";
+    let mut cmd = Command::new(&py);
+    cmd.args(["-c", script, s(&ct), s(&mask)]);
+    for (_, l) in &labels {
+        cmd.arg(l.to_string());
+    }
+    let peer = cmd.output().expect("python runs");
+    assert!(peer.status.success(), "pyradiomics: {}", String::from_utf8_lossy(&peer.stderr));
+    let peer: serde_json::Value = serde_json::from_slice(&peer.stdout).unwrap();
+    let allowed: std::collections::BTreeMap<&str, f64> = coxa_diagnostics::KNOWN_DIFFERENCES.iter().map(|(n, _, b)| (*n, *b)).collect();
+    let (mut checked, mut worst, mut failures) = (0usize, (0.0f64, String::new()), Vec::new());
+    for (line, (name, label)) in lines.zip(labels) {
+        let row: Vec<&str> = line.split(',').collect();
+        assert_eq!(row[1], label.to_string(), "{line}");
+        let want = peer[label.to_string()].as_object().unwrap_or_else(|| panic!("pyradiomics has no {name}"));
+        for (h, v) in header.iter().zip(&row).skip(3) {
+            let got: f64 = v.parse().unwrap();
+            let w = want.get(*h).and_then(serde_json::Value::as_f64).unwrap_or_else(|| panic!("pyradiomics has no {h}"));
+            let w = if (h.ends_with("_MeshVolume") || h.ends_with("_SurfaceVolumeRatio")) && w < 0.0 { -w } else { w };
+            let rel = if got == w { 0.0 } else { (got - w).abs() / got.abs().max(w.abs()).max(1e-9) };
+            let bound = allowed.get(h.trim_start_matches("original_")).or_else(|| allowed.get(*h)).copied().unwrap_or(1e-4);
+            checked += 1;
+            if rel > bound {
+                failures.push(format!("{name} {h}: coxa {got}, pyradiomics {w} ({rel:.1e} > {bound:.0e})"));
+            } else if bound <= 1e-4 && rel > worst.0 {
+                worst = (rel, format!("{name} {h}"));
+            }
+        }
+    }
+    eprintln!("coxa's masks vs pyradiomics: {checked} features, worst outside the named ones {:.1e} ({})", worst.0, worst.1);
+    assert!(checked >= 4 * 100, "{checked}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
