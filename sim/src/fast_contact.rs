@@ -18,7 +18,8 @@
 //!    `u`) lies inside a cap about the posed neck axis `d` iff `u·d >= cos ψ(ρ)`, i.e. iff
 //!    `p·d >= 1` with `p = u / cos ψ(ρ)`. So "some sample inside the cap" is the *support
 //!    function* of the point set `{p}` at `d` compared with 1.
-//! 3. **Two convex hulls** of those points (one for `ψ⁺`, one for `ψ⁻`, parry3d's quickhull)
+//! 3. **Two convex hulls** of those points (one for `ψ⁺`, one for `ψ⁻`, the f64 quickhull of
+//!    `hull.rs`, parry3d's f32 one where it fails)
 //!    answer the support function by hill climbing over hull vertices from a start vertex looked
 //!    up in a 6 x 48 x 48 cube map of directions: a handful of dot products per query.
 //!
