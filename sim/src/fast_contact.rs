@@ -500,6 +500,46 @@ impl SupportHull {
     }
 }
 
+/// A neck hull's points for parry3d's GJK and EPA: the same support point as parry3d's
+/// `ConvexPolyhedron` (the first point of largest `p·dir` in f32, the dot product summed in the
+/// same order), found in two passes over coordinate arrays that the compiler vectorises (the
+/// largest value, then the first point that has it) instead of one branchy pass.
+struct NeckSupport {
+    xyz: [Vec<f32>; 3],
+    points: Vec<Vector>,
+}
+
+impl NeckSupport {
+    fn new(hull: &ConvexPolyhedron) -> Self {
+        let points = hull.points().to_vec();
+        Self { xyz: [points.iter().map(|p| p.x).collect(), points.iter().map(|p| p.y).collect(), points.iter().map(|p| p.z).collect()], points }
+    }
+}
+
+impl parry3d::shape::SupportMap for NeckSupport {
+    #[inline]
+    fn local_support_point(&self, dir: Vector) -> Vector {
+        const LANES: usize = 8;
+        let [x, y, z] = &self.xyz;
+        let mut lanes = [f32::NEG_INFINITY; LANES];
+        for ((cx, cy), cz) in x.chunks_exact(LANES).zip(y.chunks_exact(LANES)).zip(z.chunks_exact(LANES)) {
+            for l in 0..LANES {
+                let d = (cx[l] * dir.x) + (cy[l] * dir.y) + (cz[l] * dir.z);
+                lanes[l] = if d > lanes[l] { d } else { lanes[l] };
+            }
+        }
+        let tail = x.len() - x.len() % LANES;
+        let mut best = lanes.iter().fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+        for i in tail..x.len() {
+            let d = (x[i] * dir.x) + (y[i] * dir.y) + (z[i] * dir.z);
+            best = if d > best { d } else { best };
+        }
+        // parry3d's loop keeps the first of equal values; a NaN direction gives point 0.
+        let first = x.iter().zip(y).zip(z).position(|((a, b), c)| (a * dir.x) + (b * dir.y) + (c * dir.z) == best).unwrap_or(0);
+        self.points[first]
+    }
+}
+
 /// A user liner and a neck hull prepared for fast contact queries (see the module docs).
 pub struct FastPair {
     /// Band samples, liner frame, mm.
@@ -511,7 +551,7 @@ pub struct FastPair {
     /// Band triangles (liner frame) and a 2 mm grid over them for the exact contact point.
     band: Vec<[Vector3<f64>; 3]>,
     grid: HashMap<[i32; 3], Vec<u32>>,
-    hull: ConvexPolyhedron,
+    hull: NeckSupport,
     /// Whether the caps answer queries (false: quickhull failed or the neck is too wide, so
     /// every query goes to parry3d).
     fast: bool,
@@ -554,7 +594,7 @@ impl FastPair {
                 }
             }
         }
-        let mut pair = Self { samples: Vec::new(), spread_mm: Vec::new(), outer: None, inner: None, band, grid, hull: hull.clone(), fast: true };
+        let mut pair = Self { samples: Vec::new(), spread_mm: Vec::new(), outer: None, inner: None, band, grid, hull: NeckSupport::new(hull), fast: true };
         let Some(profile) = profile else { return pair };
         // Samples: every band triangle subdivided to edges <= BAND_SPACING_MM.
         let mut seen: std::collections::HashSet<[u64; 3], std::hash::BuildHasherDefault<BitsHasher>> = std::collections::HashSet::default();
@@ -655,10 +695,17 @@ impl FastPair {
                 continue;
             }
             let tri = Triangle::new(vector_to_sim(&t[0]), vector_to_sim(&t[1]), vector_to_sim(&t[2]));
-            if !parry3d::query::intersection_test(&Pose::IDENTITY, &tri, &pose, &self.hull).is_ok_and(|x| x.intersecting) {
+            // What parry3d::query::{intersection_test, contact} do for a triangle against a
+            // convex polyhedron (both support maps), with the neck's faster support function.
+            let pos12 = Pose::IDENTITY.inv_mul(&pose);
+            if !parry3d::query::details::intersection_test_support_map_support_map(&pos12, &tri, &self.hull) {
                 continue;
             }
-            if let Ok(Some(k)) = parry3d::query::contact(&Pose::IDENTITY, &tri, &pose, &self.hull, 0.0)
+            let contact = parry3d::query::details::contact_support_map_support_map(&pos12, &tri, &self.hull, 0.0).map(|mut k| {
+                k.transform_by_mut(&Pose::IDENTITY, &pose);
+                k
+            });
+            if let Some(k) = contact
                 && best.is_none_or(|(d, _)| k.dist < d)
             {
                 best = Some((k.dist, k.point1));
