@@ -18,7 +18,8 @@
 //!    `u`) lies inside a cap about the posed neck axis `d` iff `u·d >= cos ψ(ρ)`, i.e. iff
 //!    `p·d >= 1` with `p = u / cos ψ(ρ)`. So "some sample inside the cap" is the *support
 //!    function* of the point set `{p}` at `d` compared with 1.
-//! 3. **Two convex hulls** of those points (one for `ψ⁺`, one for `ψ⁻`, parry3d's quickhull)
+//! 3. **Two convex hulls** of those points (one for `ψ⁺`, one for `ψ⁻`, the f64 quickhull of
+//!    `hull.rs`, parry3d's f32 one where it fails)
 //!    answer the support function by hill climbing over hull vertices from a start vertex looked
 //!    up in a 6 x 48 x 48 cube map of directions: a handful of dot products per query.
 //!
@@ -41,6 +42,7 @@ use std::collections::HashMap;
 use nalgebra::{Matrix3, Vector3};
 use parry3d::math::{Pose, Vector};
 use parry3d::shape::{ConvexPolyhedron, Triangle};
+use rayon::prelude::*;
 
 use crate::convert::{mm_to_f32, vector_from_sim, vector_to_sim};
 
@@ -82,8 +84,11 @@ struct NeckProfile {
     inner: Vec<f64>,
 }
 
+/// A hull triangle's corners, outward unit normal and plane offset.
+type HullTriangle = ([Vector3<f64>; 3], Vector3<f64>, f64);
+
 /// Triangles of a convex hull with outward unit normals and plane offsets.
-fn hull_triangles(hull: &ConvexPolyhedron) -> Vec<([Vector3<f64>; 3], Vector3<f64>, f64)> {
+fn hull_triangles(hull: &ConvexPolyhedron) -> Vec<HullTriangle> {
     let (pts, idx) = hull.to_trimesh();
     let pts: Vec<Vector3<f64>> = pts.into_iter().map(vector_from_sim).collect();
     let centroid = pts.iter().sum::<Vector3<f64>>() / pts.len().max(1) as f64;
@@ -99,6 +104,25 @@ fn hull_triangles(hull: &ConvexPolyhedron) -> Vec<([Vector3<f64>; 3], Vector3<f6
         .collect()
 }
 
+/// The smallest distance of a point of the triangle `t` from the origin.
+fn min_norm(t: &[Vector3<f64>; 3]) -> f64 {
+    let [a, b, c] = t;
+    if let Some(n) = (b - a).cross(&(c - a)).try_normalize(1e-18) {
+        let foot = n * n.dot(a);
+        if inside_triangle(&foot, t) {
+            return foot.norm();
+        }
+    }
+    [(a, b), (b, c), (c, a)]
+        .iter()
+        .map(|(p, q)| {
+            let e = *q - *p;
+            let s = if e.norm_squared() > 0.0 { (-p.dot(&e) / e.norm_squared()).clamp(0.0, 1.0) } else { 0.0 };
+            (*p + e * s).norm()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
 fn inside_triangle(p: &Vector3<f64>, [a, b, c]: &[Vector3<f64>; 3]) -> bool {
     let (v0, v1, v2) = (b - a, c - a, p - a);
     let (d00, d01, d11, d20, d21) = (v0.dot(&v0), v0.dot(&v1), v1.dot(&v1), v2.dot(&v0), v2.dot(&v1));
@@ -112,73 +136,101 @@ fn inside_triangle(p: &Vector3<f64>, [a, b, c]: &[Vector3<f64>; 3]) -> bool {
 }
 
 impl NeckProfile {
-    /// The profile of `hull` (stem frame) over radii `lo..=hi`.
-    fn new(hull: &ConvexPolyhedron, lo: f64, hi: f64) -> Option<Self> {
-        let tris = hull_triangles(hull);
-        let z = Vector3::z();
+    /// The profile's grid for the hull triangles `tris` (stem frame) over radii `lo..=hi`:
+    /// its first radius and number of radii; `None` where the hull does not reach.
+    fn grid(tris: &[HullTriangle], lo: f64, hi: f64) -> Option<(f64, usize)> {
         let min_r = tris.iter().map(|t| t.2.abs()).fold(f64::INFINITY, f64::min);
         let max_r = tris.iter().flat_map(|t| t.0.iter().map(|p| p.norm())).fold(0.0, f64::max);
         let (lo, hi) = (lo.max(min_r - PROFILE_STEP_MM), hi.min(max_r + PROFILE_STEP_MM));
         if hi.is_nan() || lo.is_nan() || hi <= lo {
             return None;
         }
-        let n = ((hi - lo) / PROFILE_STEP_MM).ceil() as usize + 2;
+        Some((lo, ((hi - lo) / PROFILE_STEP_MM).ceil() as usize + 2))
+    }
+    /// The profile of the hull triangles `tris` on the grid `(lo, n)` ([`NeckProfile::grid`]),
+    /// computed at the radii `need_mm` (and two grid steps either side); NaN elsewhere (never
+    /// read: no liner sample lies there).
+    fn new(tris: &[HullTriangle], (lo, n): (f64, usize), need_mm: (f64, f64)) -> Self {
+        let z = Vector3::z();
         let rho = |k: usize| lo + k as f64 * PROFILE_STEP_MM;
+        let grid_k = |r: f64| ((r - lo) / PROFILE_STEP_MM).max(0.0);
+        let ka = (grid_k(need_mm.0).floor() as usize).saturating_sub(2).min(n - 1);
+        let kb = ((grid_k(need_mm.1).ceil() as usize).saturating_add(2)).min(n - 1);
         // Outer: the smallest cos(angle from +z) of any hull point at radius rho.
-        let mut min_cos = vec![f64::INFINITY; n];
-        for (t, nrm, c) in &tris {
-            let k0 = (((c.abs() - lo) / PROFILE_STEP_MM).floor().max(0.0)) as usize;
-            let tmax = t.iter().map(|p| p.norm()).fold(0.0, f64::max);
-            let k1 = (((tmax - lo) / PROFILE_STEP_MM).ceil().max(0.0) as usize).min(n - 1);
-            let ap = z - nrm * nrm.z;
-            let ap_n = ap.norm();
-            for (k, slot) in min_cos.iter_mut().enumerate().take(k1 + 1).skip(k0) {
-                let r = rho(k);
-                let mut best = *slot;
-                if c.abs() <= r {
-                    let rc = (r * r - c * c).sqrt();
-                    let centre = nrm * *c;
-                    let y = if ap_n > 1e-12 { centre - ap * (rc / ap_n) } else { centre };
-                    if inside_triangle(&y, t) {
-                        best = best.min(y.z / r);
-                    }
-                }
-                for (p, q) in [(t[0], t[1]), (t[1], t[2]), (t[2], t[0])] {
-                    let e = q - p;
-                    let (aa, bb, cc) = (e.norm_squared(), 2.0 * p.dot(&e), p.norm_squared() - r * r);
-                    let disc = bb * bb - 4.0 * aa * cc;
-                    if aa < 1e-18 || disc < 0.0 {
-                        continue;
-                    }
-                    let sq = disc.sqrt();
-                    for s in [(-bb + sq) / (2.0 * aa), (-bb - sq) / (2.0 * aa)] {
-                        if (0.0..=1.0).contains(&s) {
-                            best = best.min((p + e * s).z / r);
+        // Triangles in parallel, each into its own copy of the slots, merged by the minimum
+        // (exact: the minimum does not depend on the order).
+        let min_cos = tris.par_iter().fold(
+            || vec![f64::INFINITY; n],
+            |mut min_cos, (t, nrm, c)| {
+                // No point of the triangle lies nearer the centre than `min_norm` (less 1e-6 mm for
+                // the rounding of the tests below): radii below it cannot change the slot.
+                let k0 = (((c.abs().max(min_norm(t) - 1e-6) - lo) / PROFILE_STEP_MM).floor().max(0.0)) as usize;
+                let k0 = k0.max(ka);
+                let tmax = t.iter().map(|p| p.norm()).fold(0.0, f64::max);
+                let k1 = (((tmax - lo) / PROFILE_STEP_MM).ceil().max(0.0) as usize).min(kb);
+                let ap = z - nrm * nrm.z;
+                let ap_n = ap.norm();
+                for (k, slot) in min_cos.iter_mut().enumerate().take(k1 + 1).skip(k0) {
+                    let r = rho(k);
+                    let mut best = *slot;
+                    if c.abs() <= r {
+                        let rc = (r * r - c * c).sqrt();
+                        let centre = nrm * *c;
+                        let y = if ap_n > 1e-12 { centre - ap * (rc / ap_n) } else { centre };
+                        if inside_triangle(&y, t) {
+                            best = best.min(y.z / r);
                         }
                     }
+                    for (p, q) in [(t[0], t[1]), (t[1], t[2]), (t[2], t[0])] {
+                        let e = q - p;
+                        let (aa, bb, cc) = (e.norm_squared(), 2.0 * p.dot(&e), p.norm_squared() - r * r);
+                        let disc = bb * bb - 4.0 * aa * cc;
+                        if aa < 1e-18 || disc < 0.0 {
+                            continue;
+                        }
+                        let sq = disc.sqrt();
+                        for s in [(-bb + sq) / (2.0 * aa), (-bb - sq) / (2.0 * aa)] {
+                            if (0.0..=1.0).contains(&s) {
+                                best = best.min((p + e * s).z / r);
+                            }
+                        }
+                    }
+                    *slot = best;
                 }
-                *slot = best;
-            }
-        }
+                min_cos
+            },
+        );
+        let min_cos = min_cos.reduce(
+            || vec![f64::INFINITY; n],
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x = x.min(y));
+                a
+            },
+        );
         let outer = min_cos.iter().map(|&c| if c.is_finite() { c.clamp(-1.0, 1.0).acos() } else { f64::NAN }).collect();
         // Inner: the largest cap inside every face plane.
+        let tilt: Vec<f64> = tris.iter().map(|(_, nrm, _)| nrm.z.clamp(-1.0, 1.0).acos()).collect();
         let inner = (0..n)
+            .into_par_iter()
             .map(|k| {
+                if k < ka || k > kb {
+                    return f64::NAN;
+                }
                 let r = rho(k);
                 let mut psi = f64::INFINITY;
-                for (_, nrm, c) in &tris {
+                for ((_, _, c), tilt) in tris.iter().zip(&tilt) {
                     if *c >= r {
                         continue;
                     }
                     if *c < -r {
                         return f64::NAN;
                     }
-                    psi = psi.min(nrm.z.clamp(-1.0, 1.0).acos() - (c / r).acos());
+                    psi = psi.min(tilt - (c / r).acos());
                 }
                 if psi >= 0.0 && psi.is_finite() { psi } else { f64::NAN }
             })
             .collect();
-        Some(Self { rho0: lo, outer, inner })
+        Self { rho0: lo, outer, inner }
     }
     /// Outer and inner cap angles at radius `r`, interpolated linearly between the grid radii
     /// around it (a kink of the profile between two radii 0.005 mm apart moves a cap by less
@@ -208,23 +260,61 @@ impl NeckProfile {
 /// Points covering the triangle `t` at most [`BAND_SPACING_MM`] apart along its edges: a grid
 /// along the shortest edge and the edge after it (so a long thin triangle gets few points), and
 /// the third edge.
-fn sample_triangle(t: &[Vector3<f64>; 3]) -> Vec<Vector3<f64>> {
+fn sample_triangle(t: &[Vector3<f64>; 3], out: &mut Vec<Vector3<f64>>) {
     let len = |i: usize| (t[(i + 1) % 3] - t[i]).norm();
     let k = (0..3).min_by(|&i, &j| len(i).total_cmp(&len(j))).unwrap_or(0);
     let (a, b, c) = (t[k], t[(k + 1) % 3], t[(k + 2) % 3]);
     let n = |l: f64| ((l / BAND_SPACING_MM).ceil() as usize).max(1);
     let (n1, n2, n3) = (n((b - a).norm()), n((c - a).norm()), n((c - b).norm()));
-    let mut out = Vec::with_capacity((n1 + 1) * (n2 + 1) / 2 + n3 + 1);
+    out.clear();
     for i in 0..=n1 {
         for j in 0..=n2 {
             let (s, u) = (i as f64 / n1 as f64, j as f64 / n2 as f64);
-            if s + u <= 1.0 + 1e-12 {
+            if j == 0 {
+                out.push(edge_point(&a, &b, i, n1));
+            } else if i == 0 {
+                out.push(edge_point(&a, &c, j, n2));
+            } else if s + u <= 1.0 + 1e-12 {
                 out.push(a + (b - a) * s + (c - a) * u);
             }
         }
     }
-    out.extend((1..n3).map(|i| b + (c - b) * (i as f64 / n3 as f64)));
-    out
+    out.extend((1..n3).map(|i| edge_point(&b, &c, i, n3)));
+}
+
+/// The point `i / n` of the way along the edge `p`-`q`, computed the same way (bit for bit) from
+/// either end, and exactly `p` or `q` at the ends: the triangles on either side of an edge then
+/// give the same points, which the sampling keeps once.
+fn edge_point(p: &Vector3<f64>, q: &Vector3<f64>, i: usize, n: usize) -> Vector3<f64> {
+    let key = |v: &Vector3<f64>| [v.x.to_bits(), v.y.to_bits(), v.z.to_bits()];
+    let (p, q, i) = if key(p) <= key(q) { (p, q, i) } else { (q, p, n - i) };
+    match i {
+        0 => *p,
+        _ if i == n => *q,
+        _ => p + (q - p) * (i as f64 / n as f64),
+    }
+}
+
+/// A hasher for the bit patterns of sample coordinates (a multiply-rotate mix, as rustc's
+/// FxHash): the dedup of a liner's 100,000+ samples spent more time in SipHash than in
+/// sampling. Not for untrusted keys.
+#[derive(Default)]
+struct BitsHasher(u64);
+
+impl std::hash::Hasher for BitsHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
 }
 
 /// A point tagged with the band sample it stands for.
@@ -279,14 +369,22 @@ impl SupportHull {
         if points.len() < 4 {
             return None;
         }
-        let f32s: Vec<Vector> = points.iter().map(|(p, _)| vector_to_sim(p)).collect();
-        let by_bits: HashMap<[u32; 3], usize> = f32s.iter().enumerate().map(|(i, v)| ([v.x.to_bits(), v.y.to_bits(), v.z.to_bits()], i)).collect();
-        let (verts, tris) = parry3d::transformation::try_convex_hull(&f32s).ok()?;
-        if tris.is_empty() {
-            return None;
-        }
-        let src: Vec<usize> = verts.iter().map(|v| by_bits.get(&[v.x.to_bits(), v.y.to_bits(), v.z.to_bits()]).copied()).collect::<Option<_>>()?;
-        let mut adj: Vec<Vec<u32>> = vec![Vec::new(); verts.len()];
+        // The f64 hull ([`crate::hull`]); where rounding defeats it, parry3d's in f32.
+        let pts: Vec<Vector3<f64>> = points.iter().map(|(p, _)| *p).collect();
+        let (src, tris) = match crate::hull::convex_hull(&pts) {
+            Some(tris) => {
+                let mut src: Vec<usize> = tris.iter().flatten().map(|&i| i as usize).collect();
+                src.sort_unstable();
+                src.dedup();
+                let mut at = vec![u32::MAX; points.len()];
+                for (k, &i) in src.iter().enumerate() {
+                    at[i] = k as u32;
+                }
+                (src, tris.into_iter().map(|t| t.map(|i| at[i as usize])).collect::<Vec<_>>())
+            }
+            None => Self::parry_hull(points)?,
+        };
+        let mut adj: Vec<Vec<u32>> = vec![Vec::new(); src.len()];
         for t in &tris {
             for (a, b) in [(t[0], t[1]), (t[1], t[2]), (t[2], t[0])] {
                 adj[a as usize].push(b);
@@ -306,11 +404,27 @@ impl SupportHull {
         let mut seed = Vec::with_capacity(n_cells);
         let mut v = 0;
         for i in 0..n_cells {
+            // Each row starts from the row before's first cell (its neighbour), not the last.
+            if i % SEED_CELLS == 0 && i % (SEED_CELLS * SEED_CELLS) != 0 {
+                v = seed[i - SEED_CELLS] as usize;
+            }
             v = hull.climb(&cube_centre(i), v).1;
             seed.push(v as u32);
         }
         hull.seed = seed;
         Some(hull)
+    }
+    /// parry3d's (f32) hull of `points`: the points of its vertices (indices into `points`)
+    /// and its triangles (indices into those).
+    fn parry_hull(points: &[(Vector3<f64>, u32)]) -> Option<(Vec<usize>, Vec<[u32; 3]>)> {
+        let f32s: Vec<Vector> = points.iter().map(|(p, _)| vector_to_sim(p)).collect();
+        let by_bits: HashMap<[u32; 3], usize> = f32s.iter().enumerate().map(|(i, v)| ([v.x.to_bits(), v.y.to_bits(), v.z.to_bits()], i)).collect();
+        let (verts, tris) = parry3d::transformation::try_convex_hull(&f32s).ok()?;
+        if tris.is_empty() {
+            return None;
+        }
+        let src: Vec<usize> = verts.iter().map(|v| by_bits.get(&[v.x.to_bits(), v.y.to_bits(), v.z.to_bits()]).copied()).collect::<Option<_>>()?;
+        Some((src, tris))
     }
     /// The hull of `points`, checked against brute force ([`SupportHull::agrees_with_brute_force`]).
     /// Quickhull in f32 sometimes gives up early on many nearly co-spherical points (a liner's
@@ -348,22 +462,34 @@ impl SupportHull {
             v = next;
         }
     }
-    /// Whether the climb reaches the maximum over all `points` in 500 spread directions.
+    /// Whether the climb reaches the maximum over all `points` in 64 spread directions, and
+    /// reaches (or passes) every point in that point's own direction (so no point lies
+    /// outside the hull or behind a climb that stops early).
     fn agrees_with_brute_force(&self, points: &[(Vector3<f64>, u32)]) -> bool {
         let golden = std::f64::consts::PI * (3.0 - 5f64.sqrt());
-        let worst = (0..500)
+        let n_dirs = 64;
+        let spread = (0..n_dirs)
             .map(|i| {
-                let z = 1.0 - 2.0 * (i as f64 + 0.5) / 500.0;
+                let z = 1.0 - 2.0 * (i as f64 + 0.5) / f64::from(n_dirs);
                 let r = (1.0 - z * z).sqrt();
-                let d = Vector3::new(r * (golden * i as f64).cos(), r * (golden * i as f64).sin(), z);
+                let d = Vector3::new(r * (golden * f64::from(i)).cos(), r * (golden * f64::from(i)).sin(), z);
                 let brute = points.iter().map(|(p, _)| p.dot(&d)).fold(f64::NEG_INFINITY, f64::max);
                 brute - self.support(&d).0
             })
             .fold(0.0, f64::max);
+        let own = points
+            .iter()
+            .filter_map(|(p, _)| {
+                let d = p.try_normalize(1e-12)?;
+                Some(p.dot(&d) - self.support(&d).0)
+            })
+            .fold(0.0, f64::max);
+        let worst = spread.max(own);
         if std::env::var_os("COXA_DEBUG_HULL").is_some() {
             eprintln!("hull of {} points, {} vertices: worst deficit {worst:e}", points.len(), self.p.len());
         }
-        // f32 quickhull: points within its rounding (1e-7) of the hull may be left inside.
+        // f32 quickhull (the fallback): points within its rounding (1e-7) of the hull may be
+        // left inside.
         worst <= HULL_SLACK
     }
     /// `max p·d` over the hull and the band sample that attains it.
@@ -371,6 +497,46 @@ impl SupportHull {
     fn support(&self, d: &Vector3<f64>) -> (f64, u32) {
         let (s, v) = self.climb(d, self.seed[cube_cell(d)] as usize);
         (s, self.sample[v])
+    }
+}
+
+/// A neck hull's points for parry3d's GJK and EPA: the same support point as parry3d's
+/// `ConvexPolyhedron` (the first point of largest `p·dir` in f32, the dot product summed in the
+/// same order), found in two passes over coordinate arrays that the compiler vectorises (the
+/// largest value, then the first point that has it) instead of one branchy pass.
+struct NeckSupport {
+    xyz: [Vec<f32>; 3],
+    points: Vec<Vector>,
+}
+
+impl NeckSupport {
+    fn new(hull: &ConvexPolyhedron) -> Self {
+        let points = hull.points().to_vec();
+        Self { xyz: [points.iter().map(|p| p.x).collect(), points.iter().map(|p| p.y).collect(), points.iter().map(|p| p.z).collect()], points }
+    }
+}
+
+impl parry3d::shape::SupportMap for NeckSupport {
+    #[inline]
+    fn local_support_point(&self, dir: Vector) -> Vector {
+        const LANES: usize = 8;
+        let [x, y, z] = &self.xyz;
+        let mut lanes = [f32::NEG_INFINITY; LANES];
+        for ((cx, cy), cz) in x.chunks_exact(LANES).zip(y.chunks_exact(LANES)).zip(z.chunks_exact(LANES)) {
+            for l in 0..LANES {
+                let d = (cx[l] * dir.x) + (cy[l] * dir.y) + (cz[l] * dir.z);
+                lanes[l] = if d > lanes[l] { d } else { lanes[l] };
+            }
+        }
+        let tail = x.len() - x.len() % LANES;
+        let mut best = lanes.iter().fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+        for i in tail..x.len() {
+            let d = (x[i] * dir.x) + (y[i] * dir.y) + (z[i] * dir.z);
+            best = if d > best { d } else { best };
+        }
+        // parry3d's loop keeps the first of equal values; a NaN direction gives point 0.
+        let first = x.iter().zip(y).zip(z).position(|((a, b), c)| (a * dir.x) + (b * dir.y) + (c * dir.z) == best).unwrap_or(0);
+        self.points[first]
     }
 }
 
@@ -385,7 +551,7 @@ pub struct FastPair {
     /// Band triangles (liner frame) and a 2 mm grid over them for the exact contact point.
     band: Vec<[Vector3<f64>; 3]>,
     grid: HashMap<[i32; 3], Vec<u32>>,
-    hull: ConvexPolyhedron,
+    hull: NeckSupport,
     /// Whether the caps answer queries (false: quickhull failed or the neck is too wide, so
     /// every query goes to parry3d).
     fast: bool,
@@ -408,10 +574,14 @@ impl FastPair {
     pub fn new(vertices: &[nalgebra::Point3<f64>], triangles: &[[u32; 3]], hull: &ConvexPolyhedron) -> Self {
         let corners = |t: &[u32; 3]| t.map(|i| vertices[i as usize].coords);
         let liner_max = vertices.iter().map(|p| p.coords.norm()).fold(0.0, f64::max);
-        let profile = NeckProfile::new(hull, 0.0, liner_max + 1.0);
-        let reach = profile.as_ref().map_or(f64::INFINITY, |p| p.rho0);
+        let hull_tris = hull_triangles(hull);
+        let grid = NeckProfile::grid(&hull_tris, 0.0, liner_max + 1.0);
+        let reach = grid.map_or(f64::INFINITY, |g| g.0);
         // The band: triangles with some point beyond the neck's smallest radius.
         let band: Vec<[Vector3<f64>; 3]> = triangles.iter().map(corners).filter(|c| c.iter().any(|p| p.norm() >= reach)).collect();
+        // The profile where the band lies.
+        let need = band.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), t| (lo.min(min_norm(t)), t.iter().fold(hi, |h, p| h.max(p.norm()))));
+        let profile = grid.map(|g| NeckProfile::new(&hull_tris, g, need));
         let mut grid: HashMap<[i32; 3], Vec<u32>> = HashMap::new();
         for (i, t) in band.iter().enumerate() {
             let lo = grid_key(&t[0].inf(&t[1]).inf(&t[2]));
@@ -424,14 +594,16 @@ impl FastPair {
                 }
             }
         }
-        let mut pair = Self { samples: Vec::new(), spread_mm: Vec::new(), outer: None, inner: None, band, grid, hull: hull.clone(), fast: true };
+        let mut pair = Self { samples: Vec::new(), spread_mm: Vec::new(), outer: None, inner: None, band, grid, hull: NeckSupport::new(hull), fast: true };
         let Some(profile) = profile else { return pair };
         // Samples: every band triangle subdivided to edges <= BAND_SPACING_MM.
-        let mut seen = std::collections::HashSet::new();
+        let mut seen: std::collections::HashSet<[u64; 3], std::hash::BuildHasherDefault<BitsHasher>> = std::collections::HashSet::default();
+        let mut buf = Vec::new();
         let (mut outer_pts, mut inner_pts): (Vec<Tagged>, Vec<Tagged>) = (Vec::new(), Vec::new());
         let mut usable = true;
         for t in &pair.band {
-            for x in sample_triangle(t) {
+            sample_triangle(t, &mut buf);
+            for &x in &buf {
                 if !seen.insert([x.x.to_bits(), x.y.to_bits(), x.z.to_bits()]) {
                     continue;
                 }
@@ -455,8 +627,8 @@ impl FastPair {
             }
         }
         if usable {
-            pair.outer = SupportHull::checked(&mut outer_pts);
-            pair.inner = SupportHull::checked(&mut inner_pts);
+            // The two hulls are independent: made side by side.
+            (pair.outer, pair.inner) = rayon::join(|| SupportHull::checked(&mut outer_pts), || SupportHull::checked(&mut inner_pts));
             if pair.inner.is_none() && !inner_pts.is_empty() {
                 pair.outer = None;
             }
@@ -523,10 +695,17 @@ impl FastPair {
                 continue;
             }
             let tri = Triangle::new(vector_to_sim(&t[0]), vector_to_sim(&t[1]), vector_to_sim(&t[2]));
-            if !parry3d::query::intersection_test(&Pose::IDENTITY, &tri, &pose, &self.hull).is_ok_and(|x| x.intersecting) {
+            // What parry3d::query::{intersection_test, contact} do for a triangle against a
+            // convex polyhedron (both support maps), with the neck's faster support function.
+            let pos12 = Pose::IDENTITY.inv_mul(&pose);
+            if !parry3d::query::details::intersection_test_support_map_support_map(&pos12, &tri, &self.hull) {
                 continue;
             }
-            if let Ok(Some(k)) = parry3d::query::contact(&Pose::IDENTITY, &tri, &pose, &self.hull, 0.0)
+            let contact = parry3d::query::details::contact_support_map_support_map(&pos12, &tri, &self.hull, 0.0).map(|mut k| {
+                k.transform_by_mut(&Pose::IDENTITY, &pose);
+                k
+            });
+            if let Some(k) = contact
                 && best.is_none_or(|(d, _)| k.dist < d)
             {
                 best = Some((k.dist, k.point1));

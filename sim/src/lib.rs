@@ -26,6 +26,7 @@ pub mod convert;
 pub mod dislocation;
 mod error;
 pub mod fast_contact;
+mod hull;
 pub mod joint;
 pub mod model;
 pub mod msk;
