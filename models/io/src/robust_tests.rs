@@ -99,6 +99,32 @@ fn dicom_header_element_announcing_4_gb_is_refused_before_reading() {
     assert!(matches!(&e, DicomError::ElementTooLong { tag, length: 0xFFFF_FFF0, .. } if tag == "(0011,1010)"), "{e}");
 }
 
+/// Found by fuzzing (issue 16): an OF element of 2 bytes made dicom-parser read the rest of the
+/// value as the next header, announce hundreds of MB and zero-fill them (a 742-byte file took 4 s
+/// and 750 MB). A binary value that is not a whole number of its values is refused first, here
+/// built by hand and in the fuzzers' committed inputs.
+#[test]
+fn dicom_binary_element_of_a_partial_value_is_refused_before_parsing() {
+    let d = tempfile::tempdir().unwrap();
+    let (dir, files) = ct_series(d.path());
+    edit_dicom(&files[0], |o| put(o, dicom_core::Tag(0x0011, 0x1010), VR::OB, PrimitiveValue::from(vec![1u8, 2])));
+    let mut bytes = std::fs::read(&files[0]).unwrap();
+    let at = find(&bytes, &[0x11, 0x00, 0x10, 0x10, b'O', b'B', 0, 0]);
+    bytes[at + 4..at + 6].copy_from_slice(b"OF");
+    std::fs::write(&files[0], &bytes).unwrap();
+    let e = dicom_err(read(&dir));
+    assert!(matches!(&e, DicomError::ElementLengthNotWhole { tag, vr: "OF", length: 2, unit: 4, .. } if tag == "(0011,1010)"), "{e}");
+    assert!(e.to_string().ends_with("element (0011,1010) (OF) is 2 bytes long, not a whole number of its 4-byte values; the file is corrupt, re-export it"), "{e}");
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus/fuzz");
+    for target in ["dicom_file", "dicom_folder"] {
+        for f in std::fs::read_dir(fuzz.join(target)).unwrap().flatten() {
+            let e = dicom_err(open(&f.path(), &OpenOptions::new().with_any_modality(true)));
+            // (One of them announces too long an element before its partial one.)
+            assert!(matches!(&e, DicomError::ElementLengthNotWhole { .. } | DicomError::ElementTooLong { .. }), "{}: {e}", f.path().display());
+        }
+    }
+}
+
 #[test]
 fn dicom_rows_columns_65535_over_small_pixel_data_is_refused_before_allocating() {
     let d = tempfile::tempdir().unwrap();

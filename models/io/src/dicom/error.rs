@@ -142,6 +142,21 @@ pub enum DicomError {
         /// Bytes left in the file after the element's header.
         remaining: u64,
     },
+    /// A binary element's length is not a whole number of its values (dicom-parser then reads
+    /// past the value and takes pixel or text bytes as the next header; found by fuzzing, issue 16).
+    #[error("{path}: element {tag} ({vr}) is {length} bytes long, not a whole number of its {unit}-byte values; the file is corrupt, re-export it")]
+    ElementLengthNotWhole {
+        /// The file.
+        path: PathBuf,
+        /// The element's tag, as (gggg,eeee).
+        tag: String,
+        /// Its value representation.
+        vr: &'static str,
+        /// The announced length, bytes.
+        length: u32,
+        /// Bytes per value of the VR.
+        unit: u32,
+    },
     /// The native pixel data's length disagrees with Rows, Columns, frames and bits.
     #[error("{path}: PixelData holds {found} bytes, but {layout} = {expected} bytes{hint}; the header does not describe these pixels, re-export the series")]
     PixelDataLength {

@@ -94,6 +94,22 @@ impl Walker<'_> {
         }
         Ok(())
     }
+    /// Checks that a binary VR's `length` is a whole number of its values. dicom-parser 0.10
+    /// reads such a value short (an OF of 2 bytes as zero floats) and then parses the rest of
+    /// the value as the next element header: a 742-byte file then announced an element of
+    /// hundreds of MB, which dicom-parser zero-filled (seconds and 750 MB; found by fuzzing).
+    fn whole(&self, tag: Tag, vr: VR, length: u32) -> Result<()> {
+        let unit = match vr {
+            VR::OW | VR::SS | VR::US => 2,
+            VR::OF | VR::FL | VR::OL | VR::SL | VR::UL | VR::AT => 4,
+            VR::OD | VR::FD | VR::OV | VR::SV | VR::UV => 8,
+            _ => 1,
+        };
+        if length != UNDEFINED && length % unit != 0 {
+            return Err(DicomError::ElementLengthNotWhole { path: self.path.to_path_buf(), tag: format!("({:04X},{:04X})", tag.group(), tag.element()), vr: vr.to_string(), length, unit }.into());
+        }
+        Ok(())
+    }
     fn skip(&mut self, n: u32) -> Result<()> {
         self.r.seek_relative(i64::from(n)).map_err(|e| self.io(e))?;
         self.pos += u64::from(n);
@@ -111,6 +127,14 @@ impl Walker<'_> {
             u32::from(self.u16()?)
         };
         Ok((vr, length))
+    }
+}
+
+/// The dictionary's VR of `tag` when it has exactly one (UN otherwise).
+fn dictionary_vr(tag: Tag) -> VR {
+    match StandardDataDictionary.by_tag(tag).map(|e| e.vr()) {
+        Some(VirtualVr::Exact(vr)) => vr,
+        _ => VR::UN,
     }
 }
 
@@ -141,7 +165,8 @@ pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
             w.pos -= 4;
             break;
         }
-        let (_, length) = w.explicit_vr_length()?;
+        let (vr, length) = w.explicit_vr_length()?;
+        w.whole(tag, vr, length)?;
         w.fits(tag, length)?;
         if tag == Tag(0x0002, 0x0010) && length <= 64 {
             let mut b = vec![0u8; length as usize];
@@ -203,9 +228,13 @@ pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
         }
         let (vr, length) = if cur_implicit {
             let length = w.u32()?;
+            // dicom-parser decodes an implicit value by its dictionary VR.
+            w.whole(tag, dictionary_vr(tag), length)?;
             (if is_sequence_in_dictionary(tag) { VR::SQ } else { VR::UN }, length)
         } else {
-            w.explicit_vr_length()?
+            let (vr, length) = w.explicit_vr_length()?;
+            w.whole(tag, vr, length)?;
+            (vr, length)
         };
         let top_level = stack.is_empty();
         if length == UNDEFINED {
