@@ -119,8 +119,16 @@ fn dicom_binary_element_of_a_partial_value_is_refused_before_parsing() {
     for target in ["dicom_file", "dicom_folder"] {
         for f in std::fs::read_dir(fuzz.join(target)).unwrap().flatten() {
             let e = dicom_err(open(&f.path(), &OpenOptions::new().with_any_modality(true)));
-            // (One of them announces too long an element before its partial one.)
-            assert!(matches!(&e, DicomError::ElementLengthNotWhole { .. } | DicomError::ElementTooLong { .. }), "{}: {e}", f.path().display());
+            // (One announces too long an element before its partial one; one has a sequence item
+            // longer than its sequence, which made dicom-parser zero-fill 1.2 GB.)
+            assert!(
+                matches!(&e, DicomError::ElementLengthNotWhole { .. } | DicomError::ElementTooLong { .. } | DicomError::ElementCrossesItem { .. }),
+                "{}: {e}",
+                f.path().display()
+            );
+            if f.file_name() == "hang-sequence-items.dcm" {
+                assert!(e.to_string().ends_with("element (FFFE,E000) announces 96 bytes, but only 56 bytes are left in the sequence or item holding it; the file is corrupt, re-export it"), "{e}");
+            }
         }
     }
 }

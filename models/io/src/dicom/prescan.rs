@@ -110,6 +110,19 @@ impl Walker<'_> {
         }
         Ok(())
     }
+    /// Checks that `length` bytes (and the header just read) stay inside the innermost
+    /// defined-length sequence or item of `stack`. dicom-parser ends a sequence at its announced
+    /// length whatever its items say, so an item longer than its sequence made the two walks
+    /// disagree: the parser then took "DICM" as a length and zero-filled 1.2 GB (found by fuzzing).
+    fn inside(&self, stack: &[Frame], tag: Tag, length: u32) -> Result<()> {
+        if let Some(end) = stack.iter().filter_map(|f| f.end).min() {
+            let remaining = end.saturating_sub(self.pos);
+            if self.pos > end || (length != UNDEFINED && u64::from(length) > remaining) {
+                return Err(DicomError::ElementCrossesItem { path: self.path.to_path_buf(), tag: format!("({:04X},{:04X})", tag.group(), tag.element()), length: u64::from(length), remaining }.into());
+            }
+        }
+        Ok(())
+    }
     fn skip(&mut self, n: u32) -> Result<()> {
         self.r.seek_relative(i64::from(n)).map_err(|e| self.io(e))?;
         self.pos += u64::from(n);
@@ -203,6 +216,7 @@ pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
         if tag.group() == 0xFFFE {
             // Items and delimiters: no VR, a 4-byte length, in every transfer syntax.
             let length = w.u32()?;
+            w.inside(&stack, tag, length)?;
             match tag.element() {
                 0xE000 if top.is_some_and(|f| f.encapsulated) => {
                     w.fits(tag, length)?;
@@ -236,6 +250,7 @@ pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
             w.whole(tag, vr, length)?;
             (vr, length)
         };
+        w.inside(&stack, tag, length)?;
         let top_level = stack.is_empty();
         if length == UNDEFINED {
             if tag == PIXEL_DATA && top_level {
