@@ -353,6 +353,23 @@ fn nifti_volume_without_air_is_refused_as_ct() {
 
 // ---------------------------------------------------------------- meshes
 
+/// Found by fuzzing (issue 16): a second 'vertex' element with two properties was read with the
+/// first one's x, y, z positions (a panic: index out of bounds). Every committed fuzz input and a
+/// hand-written one are refused with one line.
+#[test]
+fn ply_declaring_an_element_twice_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("twice.ply");
+    std::fs::write(&p, "ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nelement vertex 1\nproperty float y\nproperty float z\nend_header\n0 0 0\n1 0 0\n0 1 0\n5 5\n").unwrap();
+    let e = crate::mesh::read_mesh(&p).unwrap_err();
+    assert!(e.to_string().ends_with("the header declares element 'vertex' twice (element 2 of 2)"), "{e}");
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus/fuzz/ply");
+    for f in std::fs::read_dir(fuzz).unwrap().flatten() {
+        let e = crate::mesh::read_mesh(&f.path()).unwrap_err();
+        assert!(matches!(&e, Error::Mesh(MeshFileError::Corrupt { why, .. }) if why.contains("twice")), "{}: {e}", f.path().display());
+    }
+}
+
 #[test]
 fn ply_announcing_more_vertices_than_the_file_holds_is_refused_before_allocating() {
     let d = tempfile::tempdir().unwrap();
