@@ -142,6 +142,14 @@ pub enum DicomError {
         /// Bytes left in the file after the element's header.
         remaining: u64,
     },
+    /// The file meta group's length (0002,0000) disagrees with its elements.
+    #[error("{path}: the file meta information's group length (0002,0000) does not match it: {why}; the file is corrupt, re-export it")]
+    MetaGroupLength {
+        /// The file.
+        path: PathBuf,
+        /// What disagrees.
+        why: String,
+    },
     /// An element or item runs past the end of the sequence or item that holds it (dicom-parser
     /// then reads the file differently from its header walk; found by fuzzing, issue 16).
     #[error("{path}: element {tag} announces {length} bytes, but only {remaining} bytes are left in the sequence or item holding it; the file is corrupt, re-export it")]

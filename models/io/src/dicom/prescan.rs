@@ -168,12 +168,26 @@ pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
 
     // File meta group (PS3.10 7.1): explicit VR little endian, group 0002.
     let mut transfer_syntax = String::new();
+    // Where the group length (0002,0000) says the group ends: dicom-object reads the meta group
+    // by it, so an element of another group inside it, or a length that ends inside an element,
+    // would make the two walks disagree (found by fuzzing: a meta element turned (00FE,0001)
+    // made dicom-parser take later bytes as a 1 GB length).
+    let mut meta_end: Option<u64> = None;
     loop {
+        if meta_end.is_some_and(|end| w.pos >= end) {
+            if meta_end != Some(w.pos) {
+                return Err(DicomError::MetaGroupLength { path: path.to_path_buf(), why: format!("its elements end at byte {}, past the {} bytes it announces", w.pos, meta_end.unwrap_or(0)) }.into());
+            }
+            break;
+        }
         if w.len - w.pos < 4 {
             break;
         }
         let tag = w.tag()?;
         if tag.group() != 0x0002 {
+            if meta_end.is_some() {
+                return Err(DicomError::MetaGroupLength { path: path.to_path_buf(), why: format!("element ({:04X},{:04X}) of another group lies inside the length it announces", tag.group(), tag.element()) }.into());
+            }
             w.r.seek_relative(-4).map_err(|e| w.io(e))?;
             w.pos -= 4;
             break;
@@ -181,6 +195,11 @@ pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
         let (vr, length) = w.explicit_vr_length()?;
         w.whole(tag, vr, length)?;
         w.fits(tag, length)?;
+        if tag == Tag(0x0002, 0x0000) && length == 4 && meta_end.is_none() {
+            let g = w.u32()?;
+            meta_end = Some(w.pos + u64::from(g));
+            continue;
+        }
         if tag == Tag(0x0002, 0x0010) && length <= 64 {
             let mut b = vec![0u8; length as usize];
             w.r.read_exact(&mut b).map_err(|e| w.io(e))?;
