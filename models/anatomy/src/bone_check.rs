@@ -270,6 +270,19 @@ pub fn check_label_sides(map: &coxa_core::LabelMap) -> Result<(), BoneCheckError
     if wrong.is_empty() { Ok(()) } else { Err(BoneCheckError::MirroredLabels { pairs: wrong.join(", ") }) }
 }
 
+/// A bone's sizes in file units, with the plausible ones in mm.
+struct BoneSize<'a> {
+    name: &'a str,
+    /// Largest extent of its box.
+    extent: f64,
+    /// Plausible largest extent, mm.
+    range_mm: (f64, f64),
+    /// Extent along its thinnest principal axis.
+    thickness: f64,
+    /// Thinnest plausible, mm (0: not checked).
+    min_thickness_mm: f64,
+}
+
 /// Bone surfaces by name (`femur_right`, ...).
 pub type NamedMeshes = Vec<(String, Mesh)>;
 
@@ -291,18 +304,24 @@ pub fn check_bones(bones: Vec<(String, Mesh)>, units: Option<LengthUnit>) -> Res
         notes.extend(note);
         cleaned.push((name, mesh));
     }
-    // (name, largest extent, plausible extent in mm, thickness, thinnest plausible in mm)
-    let sized: Vec<(&str, f64, (f64, f64), f64, f64)> =
-        cleaned.iter().filter_map(|(n, m)| Some((n.as_str(), extent(m), plausible_extent_mm(n)?, thickness(m), plausible_thickness_mm(n).unwrap_or(0.0)))).collect();
+    let sized: Vec<BoneSize<'_>> = cleaned
+        .iter()
+        .filter_map(|(n, m)| {
+            Some(BoneSize { name: n.as_str(), extent: extent(m), range_mm: plausible_extent_mm(n)?, thickness: thickness(m), min_thickness_mm: plausible_thickness_mm(n).unwrap_or(0.0) })
+        })
+        .collect();
     // A bone whose length fits mm but whose thickness does not says so (a lone femur in cm).
     let sizes = || {
         sized
             .iter()
-            .map(|(n, e, (lo, hi), t, tmin)| if (*lo..=*hi).contains(e) && t < tmin { format!("{n} {e:.3} long but {t:.3} thick") } else { format!("{n} {e:.3}") })
+            .map(|b| {
+                let (n, e, t) = (b.name, b.extent, b.thickness);
+                if (b.range_mm.0..=b.range_mm.1).contains(&e) && t < b.min_thickness_mm { format!("{n} {e:.3} long but {t:.3} thick") } else { format!("{n} {e:.3}") }
+            })
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let fits = |u: LengthUnit| sized.iter().all(|(_, e, (lo, hi), t, tmin)| (*lo..=*hi).contains(&(e * u.mm_per_unit())) && t * u.mm_per_unit() >= *tmin);
+    let fits = |u: LengthUnit| sized.iter().all(|b| (b.range_mm.0..=b.range_mm.1).contains(&(b.extent * u.mm_per_unit())) && b.thickness * u.mm_per_unit() >= b.min_thickness_mm);
     let unit = match units {
         Some(u) => {
             if !fits(u) {
@@ -328,7 +347,13 @@ pub fn check_bones(bones: Vec<(String, Mesh)>, units: Option<LengthUnit>) -> Res
                     sizes: sizes(),
                     expected: sized
                         .iter()
-                        .map(|(n, _, (lo, hi), _, tmin)| if *tmin > 0.0 { format!("{n} {lo}-{hi} long, >= {tmin} thick") } else { format!("{n} {lo}-{hi}") })
+                        .map(|b| {
+                            if b.min_thickness_mm > 0.0 {
+                                format!("{} {}-{} long, >= {} thick", b.name, b.range_mm.0, b.range_mm.1, b.min_thickness_mm)
+                            } else {
+                                format!("{} {}-{}", b.name, b.range_mm.0, b.range_mm.1)
+                            }
+                        })
                         .collect::<Vec<_>>()
                         .join(", "),
                 },

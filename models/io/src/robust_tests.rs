@@ -123,10 +123,7 @@ fn dicom_binary_element_of_a_partial_value_is_refused_before_parsing() {
             // longer than its sequence, one a meta group whose length holds an element of
             // another group: each made dicom-parser zero-fill hundreds of MB or more.)
             assert!(
-                matches!(
-                    &e,
-                    DicomError::ElementLengthNotWhole { .. } | DicomError::ElementTooLong { .. } | DicomError::ElementCrossesItem { .. } | DicomError::MetaGroupLength { .. }
-                ),
+                matches!(&e, DicomError::ElementLengthNotWhole { .. } | DicomError::ElementTooLong { .. } | DicomError::ElementCrossesItem { .. } | DicomError::MetaGroupLength { .. }),
                 "{}: {e}",
                 f.path().display()
             );
@@ -369,7 +366,11 @@ fn nifti_volume_without_air_is_refused_as_ct() {
 fn ply_declaring_an_element_twice_is_refused() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("twice.ply");
-    std::fs::write(&p, "ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nelement vertex 1\nproperty float y\nproperty float z\nend_header\n0 0 0\n1 0 0\n0 1 0\n5 5\n").unwrap();
+    std::fs::write(
+        &p,
+        "ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nelement vertex 1\nproperty float y\nproperty float z\nend_header\n0 0 0\n1 0 0\n0 1 0\n5 5\n",
+    )
+    .unwrap();
     let e = crate::mesh::read_mesh(&p).unwrap_err();
     assert!(e.to_string().ends_with("the header declares element 'vertex' twice (element 2 of 2)"), "{e}");
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus/fuzz/ply");

@@ -105,7 +105,7 @@ impl Walker<'_> {
             VR::OD | VR::FD | VR::OV | VR::SV | VR::UV => 8,
             _ => 1,
         };
-        if length != UNDEFINED && length % unit != 0 {
+        if length != UNDEFINED && !length.is_multiple_of(unit) {
             return Err(DicomError::ElementLengthNotWhole { path: self.path.to_path_buf(), tag: format!("({:04X},{:04X})", tag.group(), tag.element()), vr: vr.to_string(), length, unit }.into());
         }
         Ok(())
@@ -186,7 +186,11 @@ pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
         let tag = w.tag()?;
         if tag.group() != 0x0002 {
             if meta_end.is_some() {
-                return Err(DicomError::MetaGroupLength { path: path.to_path_buf(), why: format!("element ({:04X},{:04X}) of another group lies inside the length it announces", tag.group(), tag.element()) }.into());
+                return Err(DicomError::MetaGroupLength {
+                    path: path.to_path_buf(),
+                    why: format!("element ({:04X},{:04X}) of another group lies inside the length it announces", tag.group(), tag.element()),
+                }
+                .into());
             }
             w.r.seek_relative(-4).map_err(|e| w.io(e))?;
             w.pos -= 4;
