@@ -307,31 +307,33 @@ fn start_watchdog() {
     });
 }
 
-/// Runs one input, catching panics; the crash description if it crashed or hung.
-fn execute(target: &Target<'_>, file: &Path, data: &[u8]) -> (Result<(), String>, Duration, Option<String>) {
-    std::fs::write(file, data).expect("writing the fuzz input");
-    coverage::clear();
+/// Runs the target on `file` under the watchdog, catching panics; the outcome and wall time.
+fn run_guarded(target: &Target<'_>, file: &Path) -> (std::thread::Result<Result<(), String>>, Duration) {
     let t0 = Instant::now();
     RUNNING_SINCE_US.store(now_us().max(1), Ordering::Relaxed);
     FUZZING.with(|f| f.set(true));
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (target.run)(file)));
     FUZZING.with(|f| f.set(false));
     RUNNING_SINCE_US.store(0, Ordering::Relaxed);
-    let dt = t0.elapsed();
+    (r, t0.elapsed())
+}
+
+/// Runs one input, catching panics; the crash description if it crashed or hung.
+fn execute(target: &Target<'_>, file: &Path, data: &[u8]) -> (Result<(), String>, Duration, Option<String>) {
+    std::fs::write(file, data).expect("writing the fuzz input");
+    coverage::clear();
+    let (r, dt) = run_guarded(target, file);
     match r {
         Ok(res) if dt > HANG => {
             // Over a second of wall time on a loaded machine is not yet a hang: run it again
             // and count the process's CPU time (all threads).
             let cpu0 = process_cpu();
-            let t1 = Instant::now();
-            RUNNING_SINCE_US.store(now_us().max(1), Ordering::Relaxed);
-            FUZZING.with(|f| f.set(true));
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (target.run)(file)));
-            FUZZING.with(|f| f.set(false));
-            RUNNING_SINCE_US.store(0, Ordering::Relaxed);
-            let (wall, cpu) = (t1.elapsed(), process_cpu().saturating_sub(cpu0));
-            SLOW_WALL.with(|c| c.set(c.get() + 1));
+            let (_, wall) = run_guarded(target, file);
+            let cpu = process_cpu().saturating_sub(cpu0);
             let hang = cpu > HANG;
+            if !hang {
+                SLOW_WALL.with(|c| c.set(c.get() + 1));
+            }
             (res, if hang { cpu } else { dt }, hang.then(|| format!("hang: {:.2} s wall, then {:.2} s CPU in {:.2} s wall", dt.as_secs_f64(), cpu.as_secs_f64(), wall.as_secs_f64())))
         }
         Ok(res) => (res, dt, None),
