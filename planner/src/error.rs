@@ -36,6 +36,16 @@ pub enum PlanError {
         /// The first scorer error.
         first: String,
     },
+    /// The placement search would score more candidates than its budget.
+    #[error("the placement search would score {candidates} candidates ({dimensions}), more than its budget of {limit}: raise grid_step (or the scenario's step) or narrow the angle ranges")]
+    SearchTooLarge {
+        /// Candidates the grid holds.
+        candidates: usize,
+        /// The budget ([`crate::optimise::MAX_GRID_CANDIDATES`]).
+        limit: usize,
+        /// The grid's dimensions.
+        dimensions: String,
+    },
     /// The catalog refused a part.
     #[error(transparent)]
     Implant(#[from] coxa_implants::ImplantError),

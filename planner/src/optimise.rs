@@ -25,6 +25,13 @@ use crate::stem_fill::{StemSizing, size_stems};
 const MIN_HEAD_MM: f64 = 28.0;
 /// Compass searches started from the best grid candidates.
 const SEEDS: usize = 3;
+/// Most grid candidates one plan scores (each is a range-of-motion query). The default search is
+/// about 2,500 (7,000 with the stem version searched); past this budget the plan is refused
+/// before anything is scored, naming the grid's dimensions (issue 16: every search is bounded).
+pub const MAX_GRID_CANDIDATES: usize = 250_000;
+/// Most candidates the compass refinement scores after the grid (a few hundred in practice);
+/// past it the refinement stops, and the plan says so in its notes.
+pub const MAX_REFINE_CANDIDATES: usize = 20_000;
 
 /// One point of the Pareto set (radiographic cup angles, pelvic frame).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -320,6 +327,21 @@ pub fn plan(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn RomScorer, op
         Some((lo, hi)) => grid(lo.deg(), hi.deg(), step),
         None => vec![nominal_version],
     };
+    // Counted before the candidates are made (the finest grid would not fit in memory).
+    let n_wanted = ctx.combos.len().saturating_mul(stems.len()).saturating_mul(incs.len()).saturating_mul(avs.len());
+    if n_wanted > MAX_GRID_CANDIDATES {
+        return Err(PlanError::SearchTooLarge {
+            candidates: n_wanted,
+            limit: MAX_GRID_CANDIDATES,
+            dimensions: format!(
+                "{} inclinations x {} anteversions x {} stem versions x {} head, liner and stem combinations at a {step} deg grid step",
+                incs.len(),
+                avs.len(),
+                stems.len(),
+                ctx.combos.len()
+            ),
+        });
+    }
     let mut cands = Vec::new();
     for combo in 0..ctx.combos.len() {
         for &stem in &stems {
@@ -330,9 +352,9 @@ pub fn plan(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn RomScorer, op
             }
         }
     }
+    let n_grid = cands.len();
     let mut book = Book::default();
     let mut all: Vec<Evaluated> = Vec::new();
-    let n_grid = cands.len();
     let _ = book.run(&ctx, cands, &mut all);
     if all.is_empty() {
         return Err(PlanError::NoFeasibleCandidate { n: n_grid, first: book.first_error.unwrap_or_default() });
@@ -346,10 +368,15 @@ pub fn plan(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn RomScorer, op
     };
     let clamp = |v: f64, (lo, hi): (Angle, Angle)| v.clamp(lo.deg(), hi.deg());
     let seeds: Vec<usize> = best_of(&all).into_iter().take(SEEDS).collect();
-    for seed in seeds {
+    let mut over_budget = false;
+    'seeds: for seed in seeds {
         let mut at = seed;
         let mut s = step / 2.0;
         while s >= options.refine_step.deg() - 1e-12 {
+            if book.seen.len() >= n_grid + MAX_REFINE_CANDIDATES {
+                over_budget = true;
+                break 'seeds;
+            }
             let c = all[at].cand;
             let mut nb = vec![
                 Cand { inc: clamp(c.inc + s, options.inclination), ..c },
@@ -371,6 +398,10 @@ pub fn plan(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn RomScorer, op
                 None => s /= 2.0,
             }
         }
+    }
+
+    if over_budget {
+        notes.push(format!("the compass refinement stopped at its budget of {MAX_REFINE_CANDIDATES} candidates after the {n_grid}-candidate grid: the plan is the best found so far"));
     }
 
     // 7. The best, its full report, the Pareto set.

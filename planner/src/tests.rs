@@ -255,3 +255,46 @@ fn moved_head_is_the_reconstruction_rule_as_a_change() {
         }
     }
 }
+
+/// [`Analytic`] that counts its calls.
+struct Counting {
+    inner: Analytic,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl RomScorer for Counting {
+    fn motions(&self) -> Vec<MotionInfo> {
+        self.inner.motions()
+    }
+    fn score(&self, p: &ImplantPlacement, q: &RomQuery) -> Result<RomScore, ScoreError> {
+        let _ = self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.score(p, q)
+    }
+}
+
+/// Issue 16 (deadlines): the finest grid the options allow over the widest ranges, with the stem
+/// version searched too, is about 6e8 candidates (days of scoring). It is refused before a
+/// single candidate is scored, naming the grid and the fix; the default search stays far
+/// inside both budgets.
+#[test]
+fn issue_16_a_search_past_its_budget_is_refused_before_scoring() {
+    let a = synthetic();
+    let c = Catalog::builtin().unwrap();
+    let scorer = Counting { inner: Analytic { inclination: 43.7, combined: 27.3, stem: None }, calls: Default::default() };
+    let huge = options()
+        .with_grid_step(Angle::from_deg(0.1))
+        .with_refine_step(Angle::from_deg(0.01))
+        .with_inclination(Angle::from_deg(0.0), Angle::from_deg(80.0))
+        .with_anteversion(Angle::from_deg(-30.0), Angle::from_deg(60.0))
+        .with_stem_anteversion(Angle::from_deg(-30.0), Angle::from_deg(60.0));
+    let e = plan(&a, &c, &scorer, &huge).unwrap_err();
+    assert!(matches!(e, PlanError::SearchTooLarge { limit: crate::optimise::MAX_GRID_CANDIDATES, .. }), "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("801 inclinations x 901 anteversions x 901 stem versions") && msg.contains("raise grid_step"), "{msg}");
+    assert_eq!(scorer.calls.load(std::sync::atomic::Ordering::Relaxed), 0, "refused before scoring");
+    // The default search: inside both budgets, no budget note.
+    let p = plan(&a, &c, &scorer, &options()).unwrap();
+    let calls = scorer.calls.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(p.evaluated < crate::optimise::MAX_GRID_CANDIDATES / 10 && calls <= p.evaluated + 1, "{} evaluated, {calls} scorer calls", p.evaluated);
+    assert!(!p.notes.iter().any(|n| n.contains("budget")), "{:?}", p.notes);
+}

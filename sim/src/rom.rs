@@ -147,6 +147,13 @@ pub fn daily_life_motions() -> Vec<Motion> {
     ]
 }
 
+/// Finest coarse step a sweep takes, deg (smaller or NaN steps are raised to it).
+pub const MIN_COARSE_STEP_DEG: f64 = 1e-3;
+/// Finest bisection bracket, deg (smaller, zero, negative or NaN tolerances are raised to it).
+pub const MIN_TOLERANCE_DEG: f64 = 1e-6;
+/// Farthest a motion is swept, deg (a larger or non-finite `max_deg` is cut to it).
+pub const MAX_SWEEP_DEG: f64 = 360.0;
+
 /// Search options.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -214,16 +221,22 @@ pub fn sweep(model: &HipModel, motion: &Motion, tilts: &PelvicTilts, opts: &Swee
         let c = model.refine_contact(&pose(motion, 0.0, tilts, model.side()), c);
         return done(0.0, Some(c), queries, true);
     }
-    let step = opts.coarse_step_deg.max(1e-3);
+    // Bounded cost (issue 16): at most MAX_SWEEP_DEG / step coarse queries and
+    // log2(step / MIN_TOLERANCE_DEG) bisections, whatever the options and the motion say (a
+    // tolerance of 0 bisected forever between two adjacent floats; an infinite max_deg never
+    // ended without a contact). NaN options fall back to the bounds.
+    let step = opts.coarse_step_deg.max(MIN_COARSE_STEP_DEG);
+    let tolerance = opts.tolerance_deg.max(MIN_TOLERANCE_DEG);
+    let max_deg = motion.max_deg.min(MAX_SWEEP_DEG);
     let mut lo = 0.0;
     loop {
-        let hi = (lo + step).min(motion.max_deg);
-        if hi <= lo {
-            return done(motion.max_deg, None, queries, false);
+        let hi = (lo + step).min(max_deg);
+        if hi <= lo || hi.is_nan() {
+            return done(max_deg, None, queries, false);
         }
         if let Some(mut c) = at(hi) {
             let (mut a, mut b) = (lo, hi);
-            while b - a > opts.tolerance_deg {
+            while b - a > tolerance {
                 let m = 0.5 * (a + b);
                 match at(m) {
                     Some(cm) => {

@@ -120,3 +120,30 @@ fn a_posterior_lip_takes_range_from_extension_and_external_rotation_only() {
     }
     assert!((get(&b, "flexion") - get(&a, "flexion")).abs() < 1e-9);
 }
+
+/// Issue 16 (deadlines): a sweep's cost is bounded whatever its options and motion say. A
+/// tolerance of 0 (or below, or NaN) used to bisect forever between two adjacent floats, and a
+/// motion with an infinite range that never touches never ended. Both now end within their
+/// bounds: the bisection at `MIN_TOLERANCE_DEG`, the sweep at `MAX_SWEEP_DEG`.
+#[test]
+fn issue_16_a_sweep_ends_whatever_its_options() {
+    let m = HipModel::builder(Side::Right, construct(32.0, "hemispherical")).cup(radiographic(40.0, 15.0)).stem_anteversion(Angle::from_deg(15.0)).build().unwrap();
+    let tilts = PelvicTilts::default();
+    let flexion = rom::standard_motions().into_iter().find(|x| x.name == "flexion").unwrap();
+    let normal = rom::sweep(&m, &flexion, &tilts, &SweepOptions::default());
+    assert!(normal.contact.is_some(), "flexion touches: {normal:?}");
+    let finest = rom::sweep(&m, &flexion, &tilts, &SweepOptions { tolerance_deg: rom::MIN_TOLERANCE_DEG, ..SweepOptions::default() });
+    for tol in [0.0, -1.0, f64::NAN] {
+        let l = rom::sweep(&m, &flexion, &tilts, &SweepOptions { tolerance_deg: tol, ..SweepOptions::default() });
+        assert_eq!(l.limit_deg, finest.limit_deg, "tolerance {tol}");
+        assert_eq!(l.queries, finest.queries, "tolerance {tol}");
+        assert!((l.limit_deg - normal.limit_deg).abs() < 0.05 + 1e-9, "{} vs {}", l.limit_deg, normal.limit_deg);
+    }
+    // bisections ≤ log2(2 deg / 1e-6 deg) + 1 = 22 beyond the coarse steps
+    assert!(finest.queries <= normal.queries + 22, "{} vs {}", finest.queries, normal.queries);
+    // A motion that does not move (never touches) with an infinite range ends at the bound.
+    let still = rom::Motion { drive: [0.0, 0.0, 0.0], max_deg: f64::INFINITY, ..flexion.clone() };
+    let l = rom::sweep(&m, &still, &tilts, &SweepOptions::default());
+    assert!(l.contact.is_none() && !l.start_in_contact);
+    assert_eq!(l.queries, 1 + (rom::MAX_SWEEP_DEG / 2.0) as usize, "one query per 2 deg step up to the bound");
+}

@@ -57,6 +57,8 @@ ascii_stl("hip_metres.stl", box_triangles((0.12, 0.13, 0.20)))
 ascii_stl("femur_metres.stl", box_triangles((0.09, 0.08, 0.42)))
 ascii_stl("hip_inches.stl", box_triangles((4.7, 5.1, 7.9)))
 ascii_stl("femur_inches.stl", box_triangles((3.5, 3.1, 16.5)))
+# A whole femur alone in cm: 45 "mm" long fits a cropped femur in mm; 3.5 "mm" thick does not.
+ascii_stl("femur_cm.stl", box_triangles((4.5, 3.5, 45.0)))
 # A femur sheet of 1500 vertices with 24 vertices a million mm away: a broken file.
 tris = []
 nx, nz = 25, 60

@@ -12,7 +12,10 @@
 //!    and is refused.
 //! 2. **Units.** The largest extent (after 1.) must be a plausible bone size in millimetres:
 //!    femur 30-700 mm (a CT may hold only the proximal femur), hip bone 80-350 mm, sacrum
-//!    40-250 mm. The bones of one case share their units, so the units that make every bone
+//!    40-250 mm. A femur must also be at least 15 mm thick across its thinnest principal axis
+//!    (a femoral shaft is about 25-30 mm, a head 40-55 mm): a whole femur in centimetres is
+//!    45 "mm" long, a plausible cropped femur by length alone, but only 3-6 "mm" thick, so a lone
+//!    femur in cm is caught too. The bones of one case share their units, so the units that make every bone
 //!    plausible are looked for among mm, cm, m and inches: mm is taken as it is; another single
 //!    candidate is refused with the fix (`--mesh-units cm`, or re-export in mm); no candidate is
 //!    refused as not a bone of that name. Given units explicitly, the meshes are scaled to mm and
@@ -142,6 +145,24 @@ pub fn plausible_extent_mm(bone: &str) -> Option<(f64, f64)> {
     }
 }
 
+/// Smallest plausible thickness of a bone across its thinnest principal axis, mm (`None`: not
+/// checked). A femoral shaft is about 25-30 mm thick and a femoral head 40-55 mm, so any femur
+/// surface, cropped or whole, is thicker than 15 mm.
+pub fn plausible_thickness_mm(bone: &str) -> Option<f64> {
+    bone.starts_with("femur").then_some(15.0)
+}
+
+/// Extent of a mesh along its thinnest principal axis (rotation-invariant), file units.
+fn thickness(mesh: &Mesh) -> f64 {
+    let (m, axes, _) = crate::landmarks::fit::principal_axes(mesh.vertices());
+    let a = axes.column(2).into_owned();
+    let (lo, hi) = mesh.vertices().iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+        let t = (p - m).dot(&a);
+        (lo.min(t), hi.max(t))
+    });
+    (hi - lo).max(0.0)
+}
+
 /// Quantile `q` of `v` (sorted in place).
 fn quantile(v: &mut [f64], q: f64) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -249,6 +270,19 @@ pub fn check_label_sides(map: &coxa_core::LabelMap) -> Result<(), BoneCheckError
     if wrong.is_empty() { Ok(()) } else { Err(BoneCheckError::MirroredLabels { pairs: wrong.join(", ") }) }
 }
 
+/// A bone's sizes in file units, with the plausible ones in mm.
+struct BoneSize<'a> {
+    name: &'a str,
+    /// Largest extent of its box.
+    extent: f64,
+    /// Plausible largest extent, mm.
+    range_mm: (f64, f64),
+    /// Extent along its thinnest principal axis.
+    thickness: f64,
+    /// Thinnest plausible, mm (0: not checked).
+    min_thickness_mm: f64,
+}
+
 /// Bone surfaces by name (`femur_right`, ...).
 pub type NamedMeshes = Vec<(String, Mesh)>;
 
@@ -270,9 +304,24 @@ pub fn check_bones(bones: Vec<(String, Mesh)>, units: Option<LengthUnit>) -> Res
         notes.extend(note);
         cleaned.push((name, mesh));
     }
-    let sized: Vec<(&str, f64, (f64, f64))> = cleaned.iter().filter_map(|(n, m)| Some((n.as_str(), extent(m), plausible_extent_mm(n)?))).collect();
-    let sizes = || sized.iter().map(|(n, e, _)| format!("{n} {e:.3}")).collect::<Vec<_>>().join(", ");
-    let fits = |u: LengthUnit| sized.iter().all(|(_, e, (lo, hi))| (*lo..=*hi).contains(&(e * u.mm_per_unit())));
+    let sized: Vec<BoneSize<'_>> = cleaned
+        .iter()
+        .filter_map(|(n, m)| {
+            Some(BoneSize { name: n.as_str(), extent: extent(m), range_mm: plausible_extent_mm(n)?, thickness: thickness(m), min_thickness_mm: plausible_thickness_mm(n).unwrap_or(0.0) })
+        })
+        .collect();
+    // A bone whose length fits mm but whose thickness does not says so (a lone femur in cm).
+    let sizes = || {
+        sized
+            .iter()
+            .map(|b| {
+                let (n, e, t) = (b.name, b.extent, b.thickness);
+                if (b.range_mm.0..=b.range_mm.1).contains(&e) && t < b.min_thickness_mm { format!("{n} {e:.3} long but {t:.3} thick") } else { format!("{n} {e:.3}") }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let fits = |u: LengthUnit| sized.iter().all(|b| (b.range_mm.0..=b.range_mm.1).contains(&(b.extent * u.mm_per_unit())) && b.thickness * u.mm_per_unit() >= b.min_thickness_mm);
     let unit = match units {
         Some(u) => {
             if !fits(u) {
@@ -294,7 +343,20 @@ pub fn check_bones(bones: Vec<(String, Mesh)>, units: Option<LengthUnit>) -> Res
                     },
                     sizes: sizes(),
                 },
-                _ => BoneCheckError::Implausible { sizes: sizes(), expected: sized.iter().map(|(n, _, (lo, hi))| format!("{n} {lo}-{hi}")).collect::<Vec<_>>().join(", ") },
+                _ => BoneCheckError::Implausible {
+                    sizes: sizes(),
+                    expected: sized
+                        .iter()
+                        .map(|b| {
+                            if b.min_thickness_mm > 0.0 {
+                                format!("{} {}-{} long, >= {} thick", b.name, b.range_mm.0, b.range_mm.1, b.min_thickness_mm)
+                            } else {
+                                format!("{} {}-{}", b.name, b.range_mm.0, b.range_mm.1)
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                },
             });
         }
     };
@@ -429,6 +491,30 @@ mod tests {
         let e = check_bones(vec![("hip_right".into(), box_mesh([3e6, 3e6, 3e6], 8))], None).unwrap_err();
         assert!(matches!(e, BoneCheckError::Implausible { .. }), "{e}");
         assert_eq!(LengthUnit::parse("Inches"), Some(LengthUnit::Inch));
+    }
+
+    /// Issue 16: a whole femur alone in cm (45 "mm" long) read as a plausible cropped femur in
+    /// mm; its thickness (4.5 "mm") gives it away, turned any way in the scanner.
+    #[test]
+    fn issue_16_lone_femur_in_cm_is_refused() {
+        let femur_cm = box_mesh([4.5, 3.5, 45.0], 12);
+        let e = check_bones(vec![("femur_left".into(), femur_cm.clone())], None).unwrap_err();
+        assert!(matches!(e, BoneCheckError::WrongUnits { unit: "cm", .. }), "{e}");
+        assert!(e.to_string().contains("femur_left 45.000 long but 3.500 thick") && e.to_string().contains("--mesh-units cm"), "{e}");
+        // Tilted across all three axes (the thinnest principal axis, not the box, decides).
+        let r = nalgebra::Rotation3::from_euler_angles(0.6, 0.5, 0.7);
+        let (v, t) = femur_cm.clone().into_parts();
+        let tilted = Mesh::new(v.into_iter().map(|p| r * p).collect(), t).unwrap();
+        let e = check_bones(vec![("femur_left".into(), tilted)], None).unwrap_err();
+        assert!(matches!(e, BoneCheckError::WrongUnits { unit: "cm", .. }), "{e}");
+        // Given as cm it is a 450 mm femur; the same femur in mm, and a cropped proximal femur
+        // and a shaft piece in mm, pass unchanged.
+        let (scaled, _) = check_bones(vec![("femur_left".into(), femur_cm)], Some(LengthUnit::Cm)).unwrap();
+        assert!((extent(&scaled[0].1) - 450.0).abs() < 1e-9);
+        for size in [[45.0, 35.0, 450.0], [70.0, 55.0, 90.0], [27.0, 26.0, 60.0]] {
+            let (_, notes) = check_bones(vec![("femur_left".into(), box_mesh(size, 12))], None).unwrap();
+            assert!(notes.is_empty(), "{size:?}: {notes:?}");
+        }
         assert_eq!(LengthUnit::parse("furlong"), None);
     }
 }

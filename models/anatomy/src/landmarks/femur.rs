@@ -12,6 +12,10 @@ use super::{AxisLandmark, FemurLandmarks, Landmark, LandmarkError, Quality, Sour
 const MIN_SHAFT_MM: f64 = 40.0;
 /// Femur length from which the condyles count as imaged, mm.
 const FULL_FEMUR_MM: f64 = 300.0;
+/// Longest surface searched as a femur, mm (the longest human femora are about 600 mm). It
+/// bounds the shaft search (one mesh section per 5 mm): a surface in the wrong units or with a
+/// far vertex would otherwise be cut millions of times.
+pub const MAX_FEMUR_MM: f64 = 1000.0;
 
 fn structure(side: Side) -> String {
     format!("femur_{}", side.as_str())
@@ -19,6 +23,7 @@ fn structure(side: Side) -> String {
 
 /// Landmarks of a femur surface on `side`.
 pub fn femur_landmarks(mesh: &Mesh, side: Side) -> Result<FemurLandmarks, LandmarkError> {
+    super::check_budget(&structure(side), mesh)?;
     let s = Surface::new(mesh);
     if s.p.len() < 200 {
         return Err(LandmarkError::TooFewVertices { structure: structure(side), n: s.p.len(), min: 200 });
@@ -32,6 +37,13 @@ pub fn femur_landmarks(mesh: &Mesh, side: Side) -> Result<FemurLandmarks, Landma
     let t = |p: &Point3<f64>, u: &Vector3<f64>| p.coords.dot(u);
     let (tmin, tmax) = s.p.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(t(p, &u)), b.max(t(p, &u))));
     let length = tmax - tmin;
+    if length.is_nan() || length > MAX_FEMUR_MM {
+        return Err(LandmarkError::OverBudget {
+            structure: structure(side),
+            what: format!("the surface is {length:.0} mm long, more than the {MAX_FEMUR_MM:.0} mm the shaft search covers"),
+            fix: "check that it is a femur in millimetres (--mesh-units) without far stray vertices",
+        });
+    }
 
     // 2. Shaft axis from slab centroids below the trochanters.
     let shaft_top = tmax - 100.0;

@@ -18,7 +18,7 @@ use nalgebra::{Point3, Vector3};
 pub use canal::femoral_canal;
 pub use coxa_core::canal::{CanalLevel, DorrType, FemoralCanal};
 pub use coxa_core::landmarks::{AcetabulumLandmarks, AxisLandmark, FemurLandmarks, HipAnatomy, Landmark, PatientLandmarks, PelvisLandmarks, Quality, Source};
-pub use femur::femur_landmarks;
+pub use femur::{MAX_FEMUR_MM, femur_landmarks};
 pub use orthoload::{OrthoLoadFemur, orthoload_femur};
 pub use patient::{Bones, assume_neutral_short_femur, find, hip_anatomy};
 pub use pelvis::{acetabulum_landmarks, pelvis_landmarks};
@@ -37,6 +37,17 @@ pub enum LandmarkError {
         /// Vertices needed.
         min: usize,
     },
+    /// The surface is larger than the landmark searches' budget (issue 16: every search has a
+    /// bounded cost and says so when it gives up).
+    #[error("{structure}: {what}; the landmark search gives up here: {fix}")]
+    OverBudget {
+        /// Which structure.
+        structure: String,
+        /// What is too large, with the budget.
+        what: String,
+        /// How to fix the input.
+        fix: &'static str,
+    },
     /// A required landmark could not be found.
     #[error("{structure}: cannot find the {what}: {why}")]
     NotFound {
@@ -47,6 +58,24 @@ pub enum LandmarkError {
         /// Why.
         why: String,
     },
+}
+
+/// Most vertices a surface may have for the landmark searches (issue 16: bounded cost). Their
+/// cost is linear in the vertices (the socket's Hough vote keeps 17 votes per vertex, about
+/// 0.6 GB at this budget); coxa's own surfaces of a 1 mm CT have about 10^5 per bone.
+pub const MAX_VERTICES: usize = 4_000_000;
+
+/// Refuses a surface over [`MAX_VERTICES`].
+pub(crate) fn check_budget(structure: &str, mesh: &coxa_core::Mesh) -> Result<(), LandmarkError> {
+    let n = mesh.vertices().len();
+    if n > MAX_VERTICES {
+        return Err(LandmarkError::OverBudget {
+            structure: structure.into(),
+            what: format!("the surface has {n} vertices, more than the budget of {MAX_VERTICES}"),
+            fix: "decimate it (0.5-1 mm edges are plenty) and try again",
+        });
+    }
+    Ok(())
 }
 
 /// Per-vertex positions and unit normals of a mesh, the input of every detector here.

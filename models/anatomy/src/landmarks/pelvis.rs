@@ -23,6 +23,7 @@ fn structure(side: Side) -> String {
 /// Acetabulum of a hip bone surface. `femoral_head` (centre, radius) seeds the search when the
 /// femur is known; otherwise the socket is found by sphere-Hough voting along the normals.
 pub fn acetabulum_landmarks(mesh: &Mesh, side: Side, femoral_head: Option<(Point3<f64>, f64)>) -> Result<AcetabulumLandmarks, LandmarkError> {
+    super::check_budget(&structure(side), mesh)?;
     let s = Surface::new(mesh);
     if s.p.len() < 200 {
         return Err(LandmarkError::TooFewVertices { structure: structure(side), n: s.p.len(), min: 200 });
@@ -181,6 +182,8 @@ fn rim_plane(s: &Surface, sph: &Sphere) -> Option<Rim> {
 /// their regions, found again in the frame they define until the frame stops turning (the APP
 /// is then the plane touching the pelvis anteriorly at those four points).
 pub fn pelvis_landmarks(hip_left: &Mesh, hip_right: &Mesh, acetabulum_left: &AcetabulumLandmarks, acetabulum_right: &AcetabulumLandmarks) -> Result<PelvisLandmarks, LandmarkError> {
+    super::check_budget(&structure(Side::Left), hip_left)?;
+    super::check_budget(&structure(Side::Right), hip_right)?;
     let c_l = acetabulum_left.centre.lps_mm;
     let c_r = acetabulum_right.centre.lps_mm;
     let mut frame = PelvicFrame::aligned_with_lps(nalgebra::center(&c_l, &c_r));

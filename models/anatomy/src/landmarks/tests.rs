@@ -187,3 +187,25 @@ fn too_small_surfaces_are_errors() {
     assert!(acetabulum_landmarks(&tiny, Side::Left, None).is_err());
     let _ = Rotation3::<f64>::identity();
 }
+
+/// Issue 16 (deadlines): a surface past the landmark searches' budget is refused with the
+/// budget and the fix, before any search: a "femur" 5 m long (it was cut into ~10^6 shaft
+/// sections) and a surface with more vertices than [`super::MAX_VERTICES`].
+#[test]
+fn issue_16_surfaces_past_the_search_budget_are_refused() {
+    let (mut v, mut t) = (Vec::new(), Vec::new());
+    tube(&mut v, &mut t, Point3::new(0.0, 0.0, 0.0), Point3::new(0.0, 0.0, 5000.0), 14.0);
+    let long = Mesh::new(v, t).unwrap();
+    let e = femur_landmarks(&long, Side::Left).unwrap_err();
+    assert!(matches!(e, super::LandmarkError::OverBudget { .. }), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "femur_left: the surface is 5000 mm long, more than the 1000 mm the shaft search covers; the landmark search gives up here: check that it is a femur in millimetres (--mesh-units) without far stray vertices"
+    );
+    let n = super::MAX_VERTICES + 1;
+    let many: Vec<Point3<f64>> = (0..n).map(|i| Point3::new((i % 1000) as f64 * 0.01, (i / 1000 % 1000) as f64 * 0.01, (i / 1_000_000) as f64)).collect();
+    let huge = Mesh::new(many, vec![[0, 1, 1000]]).unwrap();
+    for e in [femur_landmarks(&huge, Side::Right).unwrap_err(), acetabulum_landmarks(&huge, Side::Right, None).unwrap_err()] {
+        assert!(e.to_string().contains(&format!("the surface has {n} vertices, more than the budget of {}", super::MAX_VERTICES)) && e.to_string().contains("decimate"), "{e}");
+    }
+}

@@ -142,6 +142,42 @@ pub enum DicomError {
         /// Bytes left in the file after the element's header.
         remaining: u64,
     },
+    /// The file meta group's length (0002,0000) disagrees with its elements.
+    #[error("{path}: the file meta information's group length (0002,0000) does not match it: {why}; the file is corrupt, re-export it")]
+    MetaGroupLength {
+        /// The file.
+        path: PathBuf,
+        /// What disagrees.
+        why: String,
+    },
+    /// An element or item runs past the end of the sequence or item that holds it (dicom-parser
+    /// then reads the file differently from its header walk; found by fuzzing, issue 16).
+    #[error("{path}: element {tag} announces {length} bytes, but only {remaining} bytes are left in the sequence or item holding it; the file is corrupt, re-export it")]
+    ElementCrossesItem {
+        /// The file.
+        path: PathBuf,
+        /// The element's tag, as (gggg,eeee).
+        tag: String,
+        /// The announced length, bytes.
+        length: u64,
+        /// Bytes left in the enclosing sequence or item after the element's header.
+        remaining: u64,
+    },
+    /// A binary element's length is not a whole number of its values (dicom-parser then reads
+    /// past the value and takes pixel or text bytes as the next header; found by fuzzing, issue 16).
+    #[error("{path}: element {tag} ({vr}) is {length} bytes long, not a whole number of its {unit}-byte values; the file is corrupt, re-export it")]
+    ElementLengthNotWhole {
+        /// The file.
+        path: PathBuf,
+        /// The element's tag, as (gggg,eeee).
+        tag: String,
+        /// Its value representation.
+        vr: &'static str,
+        /// The announced length, bytes.
+        length: u32,
+        /// Bytes per value of the VR.
+        unit: u32,
+    },
     /// The native pixel data's length disagrees with Rows, Columns, frames and bits.
     #[error("{path}: PixelData holds {found} bytes, but {layout} = {expected} bytes{hint}; the header does not describe these pixels, re-export the series")]
     PixelDataLength {

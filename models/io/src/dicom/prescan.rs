@@ -94,6 +94,35 @@ impl Walker<'_> {
         }
         Ok(())
     }
+    /// Checks that a binary VR's `length` is a whole number of its values. dicom-parser 0.10
+    /// reads such a value short (an OF of 2 bytes as zero floats) and then parses the rest of
+    /// the value as the next element header: a 742-byte file then announced an element of
+    /// hundreds of MB, which dicom-parser zero-filled (seconds and 750 MB; found by fuzzing).
+    fn whole(&self, tag: Tag, vr: VR, length: u32) -> Result<()> {
+        let unit = match vr {
+            VR::OW | VR::SS | VR::US => 2,
+            VR::OF | VR::FL | VR::OL | VR::SL | VR::UL | VR::AT => 4,
+            VR::OD | VR::FD | VR::OV | VR::SV | VR::UV => 8,
+            _ => 1,
+        };
+        if length != UNDEFINED && !length.is_multiple_of(unit) {
+            return Err(DicomError::ElementLengthNotWhole { path: self.path.to_path_buf(), tag: format!("({:04X},{:04X})", tag.group(), tag.element()), vr: vr.to_string(), length, unit }.into());
+        }
+        Ok(())
+    }
+    /// Checks that `length` bytes (and the header just read) stay inside the innermost
+    /// defined-length sequence or item of `stack`. dicom-parser ends a sequence at its announced
+    /// length whatever its items say, so an item longer than its sequence made the two walks
+    /// disagree: the parser then took "DICM" as a length and zero-filled 1.2 GB (found by fuzzing).
+    fn inside(&self, stack: &[Frame], tag: Tag, length: u32) -> Result<()> {
+        if let Some(end) = stack.iter().filter_map(|f| f.end).min() {
+            let remaining = end.saturating_sub(self.pos);
+            if self.pos > end || (length != UNDEFINED && u64::from(length) > remaining) {
+                return Err(DicomError::ElementCrossesItem { path: self.path.to_path_buf(), tag: format!("({:04X},{:04X})", tag.group(), tag.element()), length: u64::from(length), remaining }.into());
+            }
+        }
+        Ok(())
+    }
     fn skip(&mut self, n: u32) -> Result<()> {
         self.r.seek_relative(i64::from(n)).map_err(|e| self.io(e))?;
         self.pos += u64::from(n);
@@ -114,6 +143,14 @@ impl Walker<'_> {
     }
 }
 
+/// The dictionary's VR of `tag` when it has exactly one (UN otherwise).
+fn dictionary_vr(tag: Tag) -> VR {
+    match StandardDataDictionary.by_tag(tag).map(|e| e.vr()) {
+        Some(VirtualVr::Exact(vr)) => vr,
+        _ => VR::UN,
+    }
+}
+
 fn is_sequence_in_dictionary(tag: Tag) -> bool {
     StandardDataDictionary.by_tag(tag).is_some_and(|e| e.vr() == VirtualVr::Exact(VR::SQ))
 }
@@ -131,18 +168,42 @@ pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
 
     // File meta group (PS3.10 7.1): explicit VR little endian, group 0002.
     let mut transfer_syntax = String::new();
+    // Where the group length (0002,0000) says the group ends: dicom-object reads the meta group
+    // by it, so an element of another group inside it, or a length that ends inside an element,
+    // would make the two walks disagree (found by fuzzing: a meta element turned (00FE,0001)
+    // made dicom-parser take later bytes as a 1 GB length).
+    let mut meta_end: Option<u64> = None;
     loop {
+        if meta_end.is_some_and(|end| w.pos >= end) {
+            if meta_end != Some(w.pos) {
+                return Err(DicomError::MetaGroupLength { path: path.to_path_buf(), why: format!("its elements end at byte {}, past the {} bytes it announces", w.pos, meta_end.unwrap_or(0)) }.into());
+            }
+            break;
+        }
         if w.len - w.pos < 4 {
             break;
         }
         let tag = w.tag()?;
         if tag.group() != 0x0002 {
+            if meta_end.is_some() {
+                return Err(DicomError::MetaGroupLength {
+                    path: path.to_path_buf(),
+                    why: format!("element ({:04X},{:04X}) of another group lies inside the length it announces", tag.group(), tag.element()),
+                }
+                .into());
+            }
             w.r.seek_relative(-4).map_err(|e| w.io(e))?;
             w.pos -= 4;
             break;
         }
-        let (_, length) = w.explicit_vr_length()?;
+        let (vr, length) = w.explicit_vr_length()?;
+        w.whole(tag, vr, length)?;
         w.fits(tag, length)?;
+        if tag == Tag(0x0002, 0x0000) && length == 4 && meta_end.is_none() {
+            let g = w.u32()?;
+            meta_end = Some(w.pos + u64::from(g));
+            continue;
+        }
         if tag == Tag(0x0002, 0x0010) && length <= 64 {
             let mut b = vec![0u8; length as usize];
             w.r.read_exact(&mut b).map_err(|e| w.io(e))?;
@@ -178,6 +239,7 @@ pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
         if tag.group() == 0xFFFE {
             // Items and delimiters: no VR, a 4-byte length, in every transfer syntax.
             let length = w.u32()?;
+            w.inside(&stack, tag, length)?;
             match tag.element() {
                 0xE000 if top.is_some_and(|f| f.encapsulated) => {
                     w.fits(tag, length)?;
@@ -203,10 +265,15 @@ pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
         }
         let (vr, length) = if cur_implicit {
             let length = w.u32()?;
+            // dicom-parser decodes an implicit value by its dictionary VR.
+            w.whole(tag, dictionary_vr(tag), length)?;
             (if is_sequence_in_dictionary(tag) { VR::SQ } else { VR::UN }, length)
         } else {
-            w.explicit_vr_length()?
+            let (vr, length) = w.explicit_vr_length()?;
+            w.whole(tag, vr, length)?;
+            (vr, length)
         };
+        w.inside(&stack, tag, length)?;
         let top_level = stack.is_empty();
         if length == UNDEFINED {
             if tag == PIXEL_DATA && top_level {

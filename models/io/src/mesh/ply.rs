@@ -144,6 +144,11 @@ pub(crate) fn read_ply_with(path: &Path, limits: &Limits) -> Result<Mesh> {
     let corrupt = |why: String| MeshFileError::Corrupt { path: path.to_path_buf(), format: "PLY", why };
     let (encoding, elements, body_start) = parse_header(&bytes).map_err(corrupt)?;
     let body = &bytes[body_start..];
+    // Two elements of one name (found by fuzzing: a second 'vertex' with two properties was read
+    // with the first one's x, y, z positions, an index out of bounds).
+    if let Some((k, e)) = elements.iter().enumerate().find(|(k, e)| elements[..*k].iter().any(|f| f.name == e.name)) {
+        return Err(corrupt(format!("the header declares element '{}' twice (element {} of {})", e.name, k + 1, elements.len())).into());
+    }
     let vertex = elements.iter().find(|e| e.name == "vertex");
     let face = elements.iter().find(|e| e.name == "face");
     let unsupported = |why: &str| MeshFileError::Unsupported { path: path.to_path_buf(), why: why.to_string() };
