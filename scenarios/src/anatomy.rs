@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use nalgebra::{Point3, Vector3};
 use coxa_anatomy::landmarks::{self, AcetabulumLandmarks, AxisLandmark, FemurLandmarks, Landmark, PatientLandmarks, PelvisLandmarks};
 use coxa_anatomy::segment::{SegmentOptions, segment_bones};
 use coxa_anatomy::{labels, muscles};
@@ -14,6 +13,7 @@ use coxa_core::anatomy_record::{
     LandmarkRecord, MuscleAsymmetryRecord, MuscleRecord, NativeAnglesRecord, PelvisRecord,
 };
 use coxa_core::{LabelMap, Mesh, PelvicFrame, Side, Volume};
+use nalgebra::{Point3, Vector3};
 
 /// TotalSegmentator ids and names of the bones coxa models (coxa's label convention).
 pub const BONES: [(u16, &str); 5] = [(25, "sacrum"), (75, "femur_left"), (76, "femur_right"), (77, "hip_left"), (78, "hip_right")];
@@ -154,7 +154,9 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
             warnings.push("no muscle labels: pass a label map with muscles (--labels, e.g. from TotalSegmentator) for muscle measures".into());
         }
         muscles = Some(m.into_iter().map(muscle_record).collect());
-        muscle_asymmetry = Some(a.into_iter().map(|a| MuscleAsymmetryRecord { muscle: a.muscle, volume_asymmetry_percent: a.volume_asymmetry_percent, fat_fraction_difference_pp: a.fat_fraction_difference_pp }).collect());
+        muscle_asymmetry = Some(
+            a.into_iter().map(|a| MuscleAsymmetryRecord { muscle: a.muscle, volume_asymmetry_percent: a.volume_asymmetry_percent, fat_fraction_difference_pp: a.fat_fraction_difference_pp }).collect(),
+        );
         fat_hu_range = Some([muscles::FAT_HU.0, muscles::FAT_HU.1]);
     }
     // Bone quality (issue 22): density of each femur, and the fixation suggestion.
@@ -337,7 +339,9 @@ fn pelvis_record(p: &PelvisLandmarks) -> PelvisRecord {
         native_acetabular_angles: p
             .acetabular_angles
             .iter()
-            .flat_map(|(side, angles)| angles.iter().map(move |a| NativeAnglesRecord { side: *side, definition: a.definition, inclination_deg: a.inclination.deg(), anteversion_deg: a.anteversion.deg() }))
+            .flat_map(|(side, angles)| {
+                angles.iter().map(move |a| NativeAnglesRecord { side: *side, definition: a.definition, inclination_deg: a.inclination.deg(), anteversion_deg: a.anteversion.deg() })
+            })
             .collect(),
     }
 }

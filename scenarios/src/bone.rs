@@ -77,7 +77,14 @@ pub fn bone_density_records(cal: Option<&density::Calibration>, list: &[FemurDen
         references: cal
             .references
             .iter()
-            .map(|r| ReferenceTissueRecord { tissue: r.name.clone(), median_hu: rd(r.hu, 1), iqr_hu: rd(r.iqr_hu, 1), voxels: r.n_voxels, source: r.source.clone(), equivalent_mg_cm3: r.equivalent_mg_cm3 })
+            .map(|r| ReferenceTissueRecord {
+                tissue: r.name.clone(),
+                median_hu: rd(r.hu, 1),
+                iqr_hu: rd(r.iqr_hu, 1),
+                voxels: r.n_voxels,
+                source: r.source.clone(),
+                equivalent_mg_cm3: r.equivalent_mg_cm3,
+            })
             .collect(),
         equivalent_densities: "nominal (coxa's defaults: fat -100, muscle +50 mg/cm3 hydroxyapatite-equivalent); see coxa_diagnostics::density".into(),
     };

@@ -243,7 +243,7 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
 ///
 /// # Errors
 /// Any stage's error, with the stage named.
-pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, progress: Progress<'_>) -> Result<Value> {
+pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, progress: Progress<'_>) -> Result<crate::summary::CaseSummary> {
     progress("input");
     let (source, truth) = prepare_input(case, dir).context("preparing the input")?;
     // Where the inputs are (for `coxa view`, which shows the CT): kept out of the report,
@@ -437,8 +437,15 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
                 None => crate::msk_stage::HipChange::default(),
             };
             Some(
-                crate::msk_stage::run(input, head_distance, geo.model.pelvic_frame(), &change, case.side == Side::Left, &crate::msk_stage::ct_muscles(anatomy.record.muscles.as_deref().unwrap_or_default(), case.side == Side::Left))
-                    .context("musculoskeletal stage")?,
+                crate::msk_stage::run(
+                    input,
+                    head_distance,
+                    geo.model.pelvic_frame(),
+                    &change,
+                    case.side == Side::Left,
+                    &crate::msk_stage::ct_muscles(anatomy.record.muscles.as_deref().unwrap_or_default(), case.side == Side::Left),
+                )
+                .context("musculoskeletal stage")?,
             )
         }
     };
@@ -509,19 +516,19 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         write_new(&dir.join("report.html"), html.as_bytes())?;
         write_new(&dir.join("report.pdf"), &crate::pdf_report::pdf_from_html(&html).context("the PDF report")?)?;
     }
-    Ok(json!({
-        "case": case.name,
-        "side": case.side.as_str(),
-        "sweep_points": results.len(),
-        "min_adl_margin_deg": primary.rom.min_adl_margin_deg(),
-        "cup_radiographic_deg": radiographic,
-        "head_diameter_mm": primary.choice.head_mm,
-        "shell_outer_diameter_mm": geo.model.construct().shell.outer_diameter_mm,
-        "leg_length_change_mm": primary.plan.as_ref().map(|p| p.record.leg_length_change_mm),
-        "offset_change_mm": primary.plan.as_ref().map(|p| p.record.offset_change_mm),
-        "warnings": report.warnings.len(),
-        "radiomics": radiomics,
-    }))
+    Ok(crate::summary::CaseSummary {
+        case: case.name.clone(),
+        side: case.side,
+        sweep_points: results.len(),
+        min_adl_margin_deg: primary.rom.min_adl_margin_deg(),
+        cup_radiographic_deg: radiographic,
+        head_diameter_mm: primary.choice.head_mm,
+        shell_outer_diameter_mm: geo.model.construct().shell.outer_diameter_mm,
+        leg_length_change_mm: primary.plan.as_ref().map(|p| p.record.leg_length_change_mm),
+        offset_change_mm: primary.plan.as_ref().map(|p| p.record.offset_change_mm),
+        warnings: report.warnings.len(),
+        radiomics,
+    })
 }
 
 fn round2(v: f64) -> f64 {

@@ -20,8 +20,8 @@ use crate::rom::{finite, parse_side};
 use serde_json::Value;
 
 use coxa_core::plan_record::{
-    CupDefinitions, CupSizeOptionRecord, ObjectiveRecord, ParetoRecord, PenaltiesRecord, PlanCanalRecord, PlanConventions, PlanCupRecord, PlanHeadRecord, PlanLinerRecord, PlanMotionRecord, PlanRecord,
-    PlanStemRecord, SearchRecord, SocketRecord, TargetsRecord,
+    CupDefinitions, CupSizeOptionRecord, ObjectiveRecord, ParetoRecord, PenaltiesRecord, PlanCanalRecord, PlanConventions, PlanCupRecord, PlanHeadRecord, PlanLinerRecord, PlanMotionRecord,
+    PlanRecord, PlanStemRecord, SearchRecord, SocketRecord, TargetsRecord,
 };
 use coxa_core::report::{CupAnglePair, StandingSitting};
 use coxa_core::{Angle, CupAngleDefinition, CupAngles, FemurLandmarks, HipAnatomy, Mesh, PatientLandmarks, PelvicFrame, PostureTilts, Side};
@@ -293,20 +293,8 @@ pub fn cli(args: &PlanArgs) -> Result<()> {
         100.0 * c.coverage
     );
     println!("head  {} mm, neck-length offset {} mm; liner \"{}\"", show(v.head.diameter_mm), show(v.head.neck_length_offset_mm), v.liner.catalog);
-    println!(
-        "stem  \"{}\" size \"{}\", anteversion {} deg; combined anteversion {} deg",
-        v.stem.catalog,
-        v.stem.size,
-        show(v.stem.anteversion_deg),
-        show(v.combined_anteversion_deg)
-    );
-    println!(
-        "leg length {} mm (target {}), offset {} mm (target {})",
-        show(v.leg_length_change_mm),
-        show(v.targets.leg_length_change_mm),
-        show(v.offset_change_mm),
-        show(v.targets.offset_change_mm)
-    );
+    println!("stem  \"{}\" size \"{}\", anteversion {} deg; combined anteversion {} deg", v.stem.catalog, v.stem.size, show(v.stem.anteversion_deg), show(v.combined_anteversion_deg));
+    println!("leg length {} mm (target {}), offset {} mm (target {})", show(v.leg_length_change_mm), show(v.targets.leg_length_change_mm), show(v.offset_change_mm), show(v.targets.offset_change_mm));
     println!("{:34} {:>9} {:>9}  first contact", "motion", "limit deg", "margin");
     for m in &v.motions {
         let margin = m.margin_deg.filter(|x| x.is_finite()).map_or(String::new(), |x| format!("{x:.1}"));

@@ -332,7 +332,7 @@ impl RadiomicsStage {
 
     /// Runs the stage on a case: the CT and the anatomy stage's label map (`labels.nii.gz`), into
     /// `dir/radiomics.csv`. Returns the structures computed, for the case summary.
-    pub fn run(&self, ct: &Path, label_map: &Path, case: &str, dir: &Path) -> anyhow::Result<serde_json::Value> {
+    pub fn run(&self, ct: &Path, label_map: &Path, case: &str, dir: &Path) -> anyhow::Result<crate::summary::RadiomicsSummary> {
         let image = read_image(ct)?;
         let mask = read_mask(label_map)?;
         let labels: Vec<u32> = if self.labels.is_empty() {
@@ -347,7 +347,11 @@ impl RadiomicsStage {
         let rows = features(&image, &mask, &labels, &self.params).context("radiomics")?;
         let table = Table { case: Some(case.to_string()), image: ct.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned()), rows };
         crate::atomic::write_new(&dir.join(STAGE_CSV), csv(std::slice::from_ref(&table))?.as_bytes())?;
-        Ok(serde_json::json!({"file": STAGE_CSV, "structures": table.rows.iter().map(|(l, _)| label_name(*l)).collect::<Vec<_>>(), "features": table.rows.first().map_or(0, |r| r.1.len())}))
+        Ok(crate::summary::RadiomicsSummary {
+            file: STAGE_CSV.to_string(),
+            structures: table.rows.iter().map(|(l, _)| label_name(*l)).collect(),
+            features: table.rows.first().map_or(0, |r| r.1.len()),
+        })
     }
 }
 

@@ -358,7 +358,14 @@ pub fn html(r: &CaseReport, dir: &Path) -> Result<String> {
     let a = &r.anatomy;
     h.push_str("<h2>Anatomy</h2><table><tr><th>femoral head</th><th>centre (LPS mm)</th><th>radius</th><th>quality</th></tr>");
     for fh in &a.femoral_heads {
-        let _ = write!(h, "<tr><td>{}</td><td>{}</td><td>{} mm</td><td>{}</td></tr>", esc(fh.side.as_str()), esc(&pt3(&fh.centre_lps_mm)), numf(fh.radius_mm, 1), esc(&crate::plan::serde_name(&fh.quality)));
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{} mm</td><td>{}</td></tr>",
+            esc(fh.side.as_str()),
+            esc(&pt3(&fh.centre_lps_mm)),
+            numf(fh.radius_mm, 1),
+            esc(&crate::plan::serde_name(&fh.quality))
+        );
     }
     h.push_str("</table>");
     if let Some(p) = &a.pelvis {
@@ -396,12 +403,8 @@ pub fn html(r: &CaseReport, dir: &Path) -> Result<String> {
         for side in [Side::Left, Side::Right] {
             let m = a.femoral_head(side);
             let s = side.as_str();
-            let _ = write!(
-                h,
-                "<tr><td>{s} head centre (mm)</td><td>{}</td><td>{}</td></tr>",
-                esc(&pt(&t["head_centres_lps_mm"][s])),
-                esc(&m.map_or_else(|| "–".to_string(), |m| pt3(&m.centre_lps_mm)))
-            );
+            let _ =
+                write!(h, "<tr><td>{s} head centre (mm)</td><td>{}</td><td>{}</td></tr>", esc(&pt(&t["head_centres_lps_mm"][s])), esc(&m.map_or_else(|| "–".to_string(), |m| pt3(&m.centre_lps_mm))));
             let _ = write!(h, "<tr><td>{s} head radius (mm)</td><td>{}</td><td>{}</td></tr>", num(&t["head_radius_mm"], 2), numo(m.map(|m| m.radius_mm), 2));
             let n = a.pelvis.as_ref().and_then(|p| p.native_acetabular_angles.iter().find(|x| x.side == side && x.definition == CupAngleDefinition::Radiographic));
             let _ = write!(

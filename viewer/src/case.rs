@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use coxa_core::plan_record::PlanMotionRecord;
 use coxa_core::report::MotionRecord;
-use coxa_core::{CaseModel, CaseReport, HipAnatomy, PlanRecord, LabelMap, Mesh, PatientLandmarks, Side, Volume};
+use coxa_core::{CaseModel, CaseReport, HipAnatomy, LabelMap, Mesh, PatientLandmarks, PlanRecord, Side, Volume};
 use nalgebra::{Point3, Vector3};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -124,7 +124,6 @@ fn read_typed<T: DeserializeOwned>(path: &Path, notes: &mut Vec<String>) -> Resu
         }
     }
 }
-
 
 impl From<&MotionRecord> for RomLine {
     fn from(m: &MotionRecord) -> Self {

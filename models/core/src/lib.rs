@@ -29,6 +29,7 @@ mod side;
 mod units;
 mod volume;
 
+pub use anatomy_record::AnatomyRecord;
 pub use canal::{CanalLevel, DorrType, FemoralCanal};
 pub use error::{Error, Result};
 pub use frames::{CupAngleDefinition, CupAngles, PelvicFrame};
@@ -37,7 +38,6 @@ pub use labels::{ClassTable, LabelMap};
 pub use landmarks::{AcetabulumLandmarks, AxisLandmark, FemurLandmarks, HipAnatomy, Landmark, PatientLandmarks, PelvisLandmarks, Quality, Source};
 pub use mesh::Mesh;
 pub use plan::{CaseModel, FirstContact, ImplantPlacement, MotionInfo, MotionScore, PlanPosture, PostureTilts, RomQuery, RomScore, RomScorer, ScoreError};
-pub use anatomy_record::AnatomyRecord;
 pub use plan_record::PlanRecord;
 pub use report::{CaseReport, CupAnglesDeg, RomRecord};
 pub use resample::grid_with_spacing;

@@ -159,8 +159,10 @@ fn make_case(data: &std::path::Path, dir: &std::path::Path) -> serde_json::Value
     let objective = serde_json::json!({ "total": 1.0, "rom_term_deg": 0.0, "rom_min_margin_deg": 5.0, "rom_mean_margin_deg": 10.0, "rom_worst_motion": "flexion",
         "leg_length_error_mm": 0.0, "offset_error_mm": 0.14, "coverage": 0.9779, "safe_zone_excess_deg": 0.0, "combined_anteversion_deg": 31.76, "combined_target_distance_deg": 5.0,
         "penalties": { "leg_length": 0.0, "offset": 0.0, "coverage": 0.0, "safe_zone": 0.0, "combined_target": 0.0 } });
-    let motion = |name: &str, posture: &str, limit: f64| serde_json::json!({ "name": name, "posture": posture, "limit_deg": limit, "contact": "none", "parts": null,
-        "contact_point_lps_mm": null, "start_in_contact": false, "pelvic_tilt_deg": 0.0, "required_deg": null, "margin_deg": null });
+    let motion = |name: &str, posture: &str, limit: f64| {
+        serde_json::json!({ "name": name, "posture": posture, "limit_deg": limit, "contact": "none", "parts": null,
+        "contact_point_lps_mm": null, "start_in_contact": false, "pelvic_tilt_deg": 0.0, "required_deg": null, "margin_deg": null })
+    };
     let plan = serde_json::json!({
         "coxa_version": "0.1.0",
         "side": "right",
