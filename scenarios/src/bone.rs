@@ -3,7 +3,7 @@
 //! the fixation suggestion (`fixation`, `coxa_diagnostics::fixation`).
 
 use coxa_core::anatomy_record::{AbmdReferenceRecord, BoneDensityRecord, CalibrationRecord, MeanSdRecord, NeckTotalRecord, NormalRangesRecord, ReferenceTissueRecord, RegionsRecord};
-use coxa_core::plan_record::{FixationRecord, PlanFixationRecord, PlanRecord};
+use coxa_core::plan_record::{FixationRecord, PlanRecord};
 use coxa_core::{FemoralCanal, FemurLandmarks, LabelMap, Volume};
 use coxa_diagnostics::density::{self, CalibrationSettings, FemurDensity, FemurDensitySettings, ReferencePopulation};
 use coxa_diagnostics::fixation;
@@ -127,7 +127,16 @@ pub fn fixation_records(canals: &[FemoralCanal], densities: &[FemurDensity], sid
         .iter()
         .map(|side| {
             let s = fixation::suggest(canals.iter().find(|c| c.side == *side), densities.iter().find(|d| d.side == *side));
-            FixationRecord { side: *side, suggestion: s.suggestion.as_ref().map(crate::plan::serde_name), reasons: s.reasons, within: s.within, missing: s.missing, rule: s.rule }
+            FixationRecord {
+                side: *side,
+                suggestion: s.suggestion.as_ref().map(crate::plan::serde_name),
+                reasons: s.reasons,
+                within: s.within,
+                missing: s.missing,
+                rule: s.rule,
+                note: None,
+                planned_series_fixation: None,
+            }
         })
         .collect()
 }
@@ -149,14 +158,5 @@ pub fn add_fixation_to_plan(plan: &mut PlanRecord, fixation: &[FixationRecord], 
     if cemented {
         plan.notes.push(format!("fixation: cemented suggested ({})", entry.reasons.join("; ")));
     }
-    plan.stem.fixation = Some(PlanFixationRecord {
-        missing: entry.missing,
-        note: note.to_string(),
-        planned_series_fixation: "cementless".to_string(),
-        reasons: entry.reasons,
-        rule: entry.rule,
-        side: entry.side,
-        suggestion: entry.suggestion,
-        within: entry.within,
-    });
+    plan.stem.fixation = Some(FixationRecord { note: Some(note.to_string()), planned_series_fixation: Some("cementless".to_string()), ..entry });
 }

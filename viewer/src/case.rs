@@ -7,7 +7,6 @@
 
 use std::path::{Path, PathBuf};
 
-use coxa_core::plan_record::PlanMotionRecord;
 use coxa_core::report::MotionRecord;
 use coxa_core::{CaseModel, CaseReport, HipAnatomy, LabelMap, Mesh, PatientLandmarks, PlanRecord, Side, Volume};
 use nalgebra::{Point3, Vector3};
@@ -138,19 +137,6 @@ impl From<&MotionRecord> for RomLine {
     }
 }
 
-impl From<&PlanMotionRecord> for RomLine {
-    fn from(m: &PlanMotionRecord) -> Self {
-        Self {
-            name: m.name.clone(),
-            limit_deg: m.limit_deg,
-            contact: m.contact.clone(),
-            parts: m.parts.clone(),
-            contact_point_lps_mm: m.contact_point_lps_mm.map(Point3::from),
-            required_deg: m.required_deg,
-        }
-    }
-}
-
 impl CaseData {
     /// Reads a case folder: `anatomy/meshes/*.stl`, `implants/*.stl`, `anatomy/anatomy.json`
     /// (landmarks), `report.json` or `plan.json` (side, ROM), `model.json` (live planning),
@@ -198,7 +184,7 @@ impl CaseData {
         case.notes.append(&mut notes);
         (case.side, case.rom) = match (&report, &plan) {
             (Some(r), _) => (Some(r.side), r.rom.motions.iter().map(RomLine::from).collect()),
-            (None, Some(p)) => (Some(p.side), p.motions.iter().map(RomLine::from).collect()),
+            (None, Some(p)) => (Some(p.side), p.motions.iter().map(|m| RomLine::from(&MotionRecord::from(m))).collect()),
             (None, None) => (None, Vec::new()),
         };
         match read_json(&dir.join("model.json"))? {

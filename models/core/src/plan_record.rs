@@ -189,6 +189,22 @@ pub struct PlanMotionRecord {
     pub start_in_contact: bool,
 }
 
+impl From<&PlanMotionRecord> for crate::report::MotionRecord {
+    fn from(m: &PlanMotionRecord) -> Self {
+        Self {
+            contact: m.contact.clone(),
+            contact_point_lps_mm: m.contact_point_lps_mm,
+            limit_deg: m.limit_deg,
+            name: m.name.clone(),
+            parts: m.parts.clone(),
+            pelvic_tilt_deg: m.pelvic_tilt_deg,
+            posture: m.posture.clone(),
+            required_deg: m.required_deg,
+            start_in_contact: m.start_in_contact,
+        }
+    }
+}
+
 /// The objective's penalties.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PenaltiesRecord {
@@ -358,32 +374,18 @@ pub struct StemSizeOptionRecord {
     pub tip_ml_width_mm: f64,
 }
 
-/// The anatomy stage's fixation suggestion for one femur (`anatomy.json`'s `fixation`).
+/// A femur's fixation suggestion: the anatomy stage's (`anatomy.json`'s `fixation`), and in the
+/// plan (`stem.fixation`) with what the planner did with it (`note`, `planned_series_fixation`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FixationRecord {
     /// Criteria that could not be measured.
     pub missing: Vec<String>,
-    /// Criteria that speak for cemented fixation.
-    pub reasons: Vec<String>,
-    /// The rule, cited.
-    pub rule: String,
-    /// The femur's side.
-    pub side: Side,
-    /// `cemented` or `cementless` (`None`: nothing measured).
-    pub suggestion: Option<String>,
-    /// Criteria within the cementless range.
-    pub within: Vec<String>,
-}
-
-/// The operated femur's fixation suggestion in the plan, with what the planner did with it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlanFixationRecord {
-    /// Criteria that could not be measured.
-    pub missing: Vec<String>,
-    /// What the plan did with the suggestion.
-    pub note: String,
-    /// The planned series' fixation.
-    pub planned_series_fixation: String,
+    /// What the plan did with the suggestion (in the plan only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The planned series' fixation (in the plan only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_series_fixation: Option<String>,
     /// Criteria that speak for cemented fixation.
     pub reasons: Vec<String>,
     /// The rule, cited.
@@ -415,7 +417,7 @@ pub struct PlanStemRecord {
     pub ccd_deg: Option<f64>,
     /// The bone's fixation suggestion (from a CT).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fixation: Option<PlanFixationRecord>,
+    pub fixation: Option<FixationRecord>,
     /// Native femoral anteversion, deg.
     pub native_femoral_anteversion_deg: Option<f64>,
     /// Its SD, deg, when predicted.
