@@ -5,13 +5,15 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use nalgebra::{Point3, Vector3};
-use serde_json::{Value, json};
-
 use coxa_anatomy::landmarks::{self, AcetabulumLandmarks, AxisLandmark, FemurLandmarks, Landmark, PatientLandmarks, PelvisLandmarks};
 use coxa_anatomy::segment::{SegmentOptions, segment_bones};
 use coxa_anatomy::{labels, muscles};
+use coxa_core::anatomy_record::{
+    AcetabulumRecord, AnatomyConventions, AnatomyRecord, AxisRecord, CondylesRecord, CtRecord, FemoralHeadRecord, FemurRecord, FrameRecord, LabelClassRecord, LabelCountRecord, LabelsRecord,
+    LandmarkRecord, MuscleAsymmetryRecord, MuscleRecord, NativeAnglesRecord, PelvisRecord,
+};
 use coxa_core::{LabelMap, Mesh, PelvicFrame, Side, Volume};
+use nalgebra::{Point3, Vector3};
 
 /// TotalSegmentator ids and names of the bones coxa models (coxa's label convention).
 pub const BONES: [(u16, &str); 5] = [(25, "sacrum"), (75, "femur_left"), (76, "femur_right"), (77, "hip_left"), (78, "hip_right")];
@@ -43,22 +45,22 @@ struct Bones {
 }
 
 /// Runs the anatomy stage and writes `anatomy.json`, the meshes (STL) and, from a CT,
-/// `labels.nii.gz` into `out`, which must not exist yet. Returns the JSON written.
-pub fn run(source: &AnatomySource, out: &Path) -> Result<Value> {
-    Ok(run_full(source, out)?.json)
+/// `labels.nii.gz` into `out`, which must not exist yet. Returns the record written.
+pub fn run(source: &AnatomySource, out: &Path) -> Result<AnatomyRecord> {
+    Ok(run_full(source, out)?.record)
 }
 
 /// What the anatomy stage found: the bone surfaces and their landmarks (typed, for the later
-/// stages), and the JSON written for people and other tools.
+/// stages), and the record written for people and other tools.
 #[derive(Debug, Clone)]
 pub struct AnatomyResult {
     /// `anatomy.json`.
-    pub json: Value,
+    pub record: AnatomyRecord,
     /// Bone surfaces by class name (femur_left, hip_right, ...), LPS mm.
     pub meshes: Vec<(String, Mesh)>,
     /// Every landmark, found once; the planner, the simulator and the viewer use these.
     pub landmarks: PatientLandmarks,
-    /// What the stage worked around or could not find (also in `json["warnings"]`).
+    /// What the stage worked around or could not find (also in `record.warnings`).
     pub warnings: Vec<String>,
     /// The femoral canals measured on the CT's cortical bone (none from meshes).
     pub canals: Vec<landmarks::FemoralCanal>,
@@ -81,7 +83,7 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
         bail!("{} already exists; coxa anatomy writes into a new folder and never overwrites: choose another --out", out.display());
     }
     let mut warnings: Vec<String> = Vec::new();
-    let mut report = json!({});
+    let mut ct_record = None;
     let (bones, label_map, ct) = match source {
         AnatomySource::Meshes(list, units) => {
             for (name, _) in list {
@@ -99,11 +101,8 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
             let volume = loaded.volume;
             let map = label_map_for(&volume, labels.as_deref(), label_names.as_deref(), &mut warnings)?;
             let meshes = meshes_from_labels(&map, &mut warnings)?;
-            report["ct"] = json!({
-                "size": volume.grid().size(),
-                "spacing_mm": volume.grid().spacing_mm().as_slice(),
-                "n_files": loaded.n_files,
-            });
+            let sp = volume.grid().spacing_mm();
+            ct_record = Some(CtRecord { size: volume.grid().size(), spacing_mm: [sp.x, sp.y, sp.z], n_files: loaded.n_files });
             (Bones { meshes }, Some(map), Some(volume))
         }
     };
@@ -132,84 +131,93 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
 
     let canals = femoral_canals(ct.as_ref(), label_map.as_ref(), femurs, &mut warnings);
 
-    report["coxa_version"] = json!(env!("CARGO_PKG_VERSION"));
-    report["conventions"] = json!({
-        "lps": "DICOM patient frame: +x patient left, +y posterior, +z superior, mm",
-        "pelvic_frame": "origin ASIS midpoint; +x right->left ASIS; +y posterior, normal to the anterior pelvic plane (ASIS and pubic tubercles); +z superior; right-handed",
-        "angles": "degrees; cup angles in Murray (1993) radiographic, operative and anatomic definitions",
-    });
-    report["femoral_heads"] = json!(
-        femurs
-            .iter()
-            .map(|f| json!({
-                "side": f.side.as_str(),
-                "centre_lps_mm": pt(&f.head_centre.lps_mm),
-                "centre_pelvic_mm": frame.map(|fr| pt(&fr.point_to_pelvic(&f.head_centre.lps_mm))),
-                "radius_mm": f.head_radius_mm,
-                "fit_rms_mm": f.head_fit_rms_mm,
-                "quality": f.head_centre.quality,
-            }))
-            .zip(&metal_in_head)
-            .map(|(mut h, n)| {
-                if ct.is_some() {
-                    h["metal_voxels_inside"] = json!(n);
-                }
-                h
-            })
-            .collect::<Vec<_>>()
-    );
-    report["femurs"] = json!(femurs.iter().map(|f| femur_json(f, frame.as_ref())).collect::<Vec<_>>());
-    crate::shape_predict::annotate_femurs(&predictions, &mut report["femurs"], &mut warnings);
-    report["acetabula"] = json!(acetabula.iter().map(|a| acetabulum_json(a, frame.as_ref())).collect::<Vec<_>>());
-    report["pelvis"] = pelvis.as_ref().map_or(Value::Null, pelvis_json);
-    report["femoral_canals"] = json!(canals.iter().map(crate::stem_report::canal_json).collect::<Vec<_>>());
+    let femoral_heads = femurs
+        .iter()
+        .zip(&metal_in_head)
+        .map(|(f, &n)| FemoralHeadRecord {
+            side: f.side,
+            centre_lps_mm: pt(&f.head_centre.lps_mm),
+            centre_pelvic_mm: frame.map(|fr| pt(&fr.point_to_pelvic(&f.head_centre.lps_mm))),
+            radius_mm: f.head_radius_mm,
+            fit_rms_mm: f.head_fit_rms_mm,
+            quality: f.head_centre.quality,
+            metal_voxels_inside: ct.is_some().then_some(n),
+        })
+        .collect();
+    let mut femur_records: Vec<FemurRecord> = femurs.iter().map(|f| femur_record(f, frame.as_ref())).collect();
+    crate::shape_predict::annotate_femurs(&predictions, &mut femur_records, &mut warnings);
 
+    let (mut muscles, mut muscle_asymmetry, mut fat_hu_range) = (None, None, None);
     if let (Some(ct), Some(map)) = (&ct, &label_map) {
         let (m, a) = muscles::muscle_measures(ct, map)?;
         if m.is_empty() {
             warnings.push("no muscle labels: pass a label map with muscles (--labels, e.g. from TotalSegmentator) for muscle measures".into());
         }
-        report["muscles"] = json!(m);
-        report["muscle_asymmetry"] = json!(a);
-        report["fat_hu_range"] = json!(muscles::FAT_HU);
+        muscles = Some(m.into_iter().map(muscle_record).collect());
+        muscle_asymmetry = Some(
+            a.into_iter().map(|a| MuscleAsymmetryRecord { muscle: a.muscle, volume_asymmetry_percent: a.volume_asymmetry_percent, fat_fraction_difference_pp: a.fat_fraction_difference_pp }).collect(),
+        );
+        fat_hu_range = Some([muscles::FAT_HU.0, muscles::FAT_HU.1]);
     }
     // Bone quality (issue 22): density of each femur, and the fixation suggestion.
-    let densities = match (&ct, &label_map) {
+    let (densities, bone_density) = match (&ct, &label_map) {
         (Some(ct), Some(map)) => {
             let (cal, d) = crate::bone::femur_densities(ct, map, femurs, &mut warnings);
-            report["bone_density"] = crate::bone::bone_density_json(cal.as_ref(), &d);
-            d
+            let records = crate::bone::bone_density_records(cal.as_ref(), &d);
+            (d, Some(records))
         }
-        _ => Vec::new(),
+        _ => (Vec::new(), None),
     };
-    report["fixation"] = crate::bone::fixation_json(&canals, &densities, &femurs.iter().map(|f| f.side).collect::<Vec<_>>());
+    let fixation = crate::bone::fixation_records(&canals, &densities, &femurs.iter().map(|f| f.side).collect::<Vec<_>>());
 
     // Write: a new folder, meshes, labels, JSON last.
     std::fs::create_dir_all(out.join("meshes")).with_context(|| format!("creating {}", out.display()))?;
-    let mut files = serde_json::Map::new();
+    let mut mesh_files = std::collections::BTreeMap::new();
     for (name, mesh) in &bones.meshes {
         let p = out.join("meshes").join(format!("{name}.stl"));
         coxa_io::mesh::write_stl(mesh, &p)?;
-        let _ = files.insert(name.clone(), json!(format!("meshes/{name}.stl")));
+        let _ = mesh_files.insert(name.clone(), format!("meshes/{name}.stl"));
     }
-    report["meshes"] = Value::Object(files);
+    let mut labels_record = None;
     if let Some(map) = &label_map {
         coxa_io::nifti::write_label_map(map, &out.join("labels.nii.gz"))?;
         let slicer = crate::exchange::write_label_files(out, map)?;
-        report["labels"] = json!({
-            "slicer": slicer,
-            "file": "labels.nii.gz",
-            "classes": map.classes().iter().map(|(id, n)| json!({"id": id, "name": n})).collect::<Vec<_>>(),
-            "voxels": map.counts().into_iter().filter(|(id, _)| *id != 0).map(|(id, n)| json!({"id": id, "n": n})).collect::<Vec<_>>(),
+        labels_record = Some(LabelsRecord {
+            slicer,
+            file: "labels.nii.gz".into(),
+            classes: map.classes().iter().map(|(id, n)| LabelClassRecord { id, name: n.to_string() }).collect(),
+            voxels: map.counts().into_iter().filter(|(id, _)| *id != 0).map(|(id, n)| LabelCountRecord { id, n }).collect(),
         });
     }
-    report["landmark_files"] = crate::exchange::write_landmark_markups(out, &found, &bones.meshes)?;
-    report["warnings"] = json!(&warnings);
+    let landmark_files = crate::exchange::write_landmark_markups(out, &found, &bones.meshes)?;
+    let record = AnatomyRecord {
+        coxa_version: env!("CARGO_PKG_VERSION").to_string(),
+        conventions: AnatomyConventions {
+            lps: "DICOM patient frame: +x patient left, +y posterior, +z superior, mm".into(),
+            pelvic_frame: "origin ASIS midpoint; +x right->left ASIS; +y posterior, normal to the anterior pelvic plane (ASIS and pubic tubercles); +z superior; right-handed".into(),
+            angles: "degrees; cup angles in Murray (1993) radiographic, operative and anatomic definitions".into(),
+        },
+        ct: ct_record,
+        femoral_heads,
+        femurs: femur_records,
+        acetabula: acetabula.iter().map(|a| acetabulum_record(a, frame.as_ref())).collect(),
+        pelvis: pelvis.as_ref().map(pelvis_record),
+        femoral_canals: canals.iter().map(crate::stem_report::canal_record).collect(),
+        muscles,
+        muscle_asymmetry,
+        fat_hu_range,
+        bone_density,
+        fixation,
+        meshes: mesh_files,
+        labels: labels_record,
+        landmark_files,
+        warnings: warnings.clone(),
+    };
     // The landmarks every later stage uses, exactly (the viewer reads them back): anatomy.json
     // describes them for people, rounded and in both frames.
     crate::atomic::write_new(&out.join("landmarks.json"), serde_json::to_string_pretty(&found)?.as_bytes())?;
-    crate::atomic::write_new(&out.join("anatomy.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
-    Ok(AnatomyResult { json: report, meshes: bones.meshes, landmarks: found, warnings, canals })
+    crate::atomic::write_new(&out.join("anatomy.json"), serde_json::to_string_pretty(&record)?.as_bytes())?;
+    Ok(AnatomyResult { record, meshes: bones.meshes, landmarks: found, warnings, canals })
 }
 
 /// The femoral canals from the CT's cortical bone (`coxa_anatomy::landmarks::femoral_canal`);
@@ -267,76 +275,90 @@ fn vec3(v: &Vector3<f64>) -> [f64; 3] {
     [v.x, v.y, v.z]
 }
 
-fn landmark_json(l: &Landmark, frame: Option<&PelvicFrame>) -> Value {
-    json!({
-        "lps_mm": pt(&l.lps_mm),
-        "pelvic_mm": frame.map(|f| pt(&f.point_to_pelvic(&l.lps_mm))),
-        "quality": l.quality,
-        "source": l.source,
-        "note": l.note,
-    })
+fn landmark_record(l: &Landmark, frame: Option<&PelvicFrame>) -> LandmarkRecord {
+    LandmarkRecord { lps_mm: pt(&l.lps_mm), pelvic_mm: frame.map(|f| pt(&f.point_to_pelvic(&l.lps_mm))), quality: l.quality, source: l.source, note: l.note.clone() }
 }
 
-fn axis_json(a: &AxisLandmark, frame: Option<&PelvicFrame>) -> Value {
-    json!({
-        "point_lps_mm": pt(&a.point_lps_mm),
-        "direction_lps": vec3(&a.direction_lps),
-        "direction_pelvic": frame.map(|f| vec3(&f.vector_to_pelvic(&a.direction_lps))),
-        "quality": a.quality,
-        "source": a.source,
-        "note": a.note,
-    })
+fn axis_record(a: &AxisLandmark, frame: Option<&PelvicFrame>) -> AxisRecord {
+    AxisRecord {
+        point_lps_mm: pt(&a.point_lps_mm),
+        direction_lps: vec3(&a.direction_lps),
+        direction_pelvic: frame.map(|f| vec3(&f.vector_to_pelvic(&a.direction_lps))),
+        quality: a.quality,
+        source: a.source,
+        note: a.note.clone(),
+    }
 }
 
-fn femur_json(f: &FemurLandmarks, frame: Option<&PelvicFrame>) -> Value {
-    json!({
-        "side": f.side.as_str(),
-        "head_centre": landmark_json(&f.head_centre, frame),
-        "head_radius_mm": f.head_radius_mm,
-        "neck_axis": axis_json(&f.neck_axis, frame),
-        "shaft_axis": axis_json(&f.shaft_axis, frame),
-        "greater_trochanter": landmark_json(&f.greater_trochanter, frame),
-        "lesser_trochanter": landmark_json(&f.lesser_trochanter, frame),
-        "neck_shaft_angle_deg": f.neck_shaft_angle_deg,
-        "anteversion_deg": f.anteversion_deg,
-        "anteversion_definition": "angle between the neck axis and the posterior condylar line seen along the shaft axis; positive = head anterior",
-        "posterior_condyles_lps_mm": f.posterior_condyles.map(|[m, l]| json!({"medial": pt(&m), "lateral": pt(&l)})),
-    })
+/// `anatomy.json`'s entry for one femur (before the shape model's annotation).
+pub fn femur_record(f: &FemurLandmarks, frame: Option<&PelvicFrame>) -> FemurRecord {
+    FemurRecord {
+        side: f.side,
+        head_centre: landmark_record(&f.head_centre, frame),
+        head_radius_mm: f.head_radius_mm,
+        neck_axis: axis_record(&f.neck_axis, frame),
+        shaft_axis: axis_record(&f.shaft_axis, frame),
+        greater_trochanter: landmark_record(&f.greater_trochanter, frame),
+        lesser_trochanter: landmark_record(&f.lesser_trochanter, frame),
+        neck_shaft_angle_deg: f.neck_shaft_angle_deg,
+        anteversion_deg: f.anteversion_deg,
+        anteversion_definition: "angle between the neck axis and the posterior condylar line seen along the shaft axis; positive = head anterior".into(),
+        posterior_condyles_lps_mm: f.posterior_condyles.map(|[m, l]| CondylesRecord { medial: pt(&m), lateral: pt(&l) }),
+        anteversion_source: String::new(),
+        anteversion_sd_deg: None,
+        anteversion_prediction: None,
+    }
 }
 
-fn acetabulum_json(a: &AcetabulumLandmarks, frame: Option<&PelvicFrame>) -> Value {
-    json!({
-        "side": a.side.as_str(),
-        "centre": landmark_json(&a.centre, frame),
-        "radius_mm": a.radius_mm,
-        "fit_rms_mm": a.fit_rms_mm,
-        "opening_axis_lps": vec3(&a.opening_axis_lps),
-        "rim_plane_point_lps_mm": pt(&a.rim_plane_point_lps_mm),
-        "n_rim_points": a.n_rim_points,
-    })
+fn acetabulum_record(a: &AcetabulumLandmarks, frame: Option<&PelvicFrame>) -> AcetabulumRecord {
+    AcetabulumRecord {
+        side: a.side,
+        centre: landmark_record(&a.centre, frame),
+        radius_mm: a.radius_mm,
+        fit_rms_mm: a.fit_rms_mm,
+        opening_axis_lps: vec3(&a.opening_axis_lps),
+        rim_plane_point_lps_mm: pt(&a.rim_plane_point_lps_mm),
+        n_rim_points: a.n_rim_points,
+    }
 }
 
-fn pelvis_json(p: &PelvisLandmarks) -> Value {
+fn pelvis_record(p: &PelvisLandmarks) -> PelvisRecord {
     let f = &p.frame;
     let axes = f.pelvic_from_lps();
-    json!({
-        "frame": {
-            "origin_lps_mm": pt(&f.origin_lps_mm()),
-            "x_axis_lps": vec3(&axes.matrix().row(0).transpose()),
-            "y_axis_lps": vec3(&axes.matrix().row(1).transpose()),
-            "z_axis_lps": vec3(&axes.matrix().row(2).transpose()),
+    PelvisRecord {
+        frame: FrameRecord {
+            origin_lps_mm: pt(&f.origin_lps_mm()),
+            x_axis_lps: vec3(&axes.matrix().row(0).transpose()),
+            y_axis_lps: vec3(&axes.matrix().row(1).transpose()),
+            z_axis_lps: vec3(&axes.matrix().row(2).transpose()),
         },
-        "asis_left": landmark_json(&p.asis_left, Some(f)),
-        "asis_right": landmark_json(&p.asis_right, Some(f)),
-        "pubic_tubercle_left": landmark_json(&p.pubic_tubercle_left, Some(f)),
-        "pubic_tubercle_right": landmark_json(&p.pubic_tubercle_right, Some(f)),
-        "native_acetabular_angles": p.acetabular_angles.iter().flat_map(|(side, angles)| angles.iter().map(move |a| json!({
-            "side": side.as_str(),
-            "definition": a.definition,
-            "inclination_deg": a.inclination.deg(),
-            "anteversion_deg": a.anteversion.deg(),
-        }))).collect::<Vec<_>>(),
-    })
+        asis_left: landmark_record(&p.asis_left, Some(f)),
+        asis_right: landmark_record(&p.asis_right, Some(f)),
+        pubic_tubercle_left: landmark_record(&p.pubic_tubercle_left, Some(f)),
+        pubic_tubercle_right: landmark_record(&p.pubic_tubercle_right, Some(f)),
+        native_acetabular_angles: p
+            .acetabular_angles
+            .iter()
+            .flat_map(|(side, angles)| {
+                angles.iter().map(move |a| NativeAnglesRecord { side: *side, definition: a.definition, inclination_deg: a.inclination.deg(), anteversion_deg: a.anteversion.deg() })
+            })
+            .collect(),
+    }
+}
+
+fn muscle_record(m: muscles::MuscleMeasure) -> MuscleRecord {
+    MuscleRecord {
+        name: m.name,
+        label: m.label,
+        side: m.side,
+        n_voxels: m.n_voxels,
+        volume_cm3: m.volume_cm3,
+        mean_hu: m.mean_hu,
+        sd_hu: m.sd_hu,
+        fat_fraction: m.fat_fraction,
+        lean_fraction: m.lean_fraction,
+        cut_by_scan: m.cut_by_scan,
+    }
 }
 
 /// The label map to work from: the user's (checked to lie on the CT's grid; bones from coxa's

@@ -284,11 +284,11 @@ fn anatomy(args: &AnatomyArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("wrote {}", args.out.join("anatomy.json").display());
-        for h in report["femoral_heads"].as_array().into_iter().flatten() {
-            println!("femoral head {:5}  centre {} mm  radius {:.1} mm", h["side"].as_str().unwrap_or("?"), h["centre_lps_mm"], h["radius_mm"].as_f64().unwrap_or(f64::NAN));
+        for h in &report.femoral_heads {
+            println!("femoral head {:5}  centre {} mm  radius {:.1} mm", h.side.as_str(), serde_json::to_string(&h.centre_lps_mm)?, h.radius_mm);
         }
-        for w in report["warnings"].as_array().into_iter().flatten() {
-            println!("warning    {}", w.as_str().unwrap_or_default());
+        for w in &report.warnings {
+            println!("warning    {w}");
         }
     }
     Ok(())

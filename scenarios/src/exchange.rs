@@ -12,13 +12,14 @@
 //!   `labels.ctbl` (Slicer colour table for `labels.nii.gz`).
 //! - `opensim/rom_<motion>.mot` and `opensim/muscle_forces_<activity>_<state>.sto` of a case.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use nalgebra::Point3;
-use serde_json::{Value, json};
 
 use coxa_anatomy::landmarks::{PatientLandmarks, orthoload_femur};
+use coxa_core::anatomy_record::{LandmarkFilesEntry, MarkupFilesRecord, SlicerFilesRecord};
 use coxa_core::report::MskRecord;
 use coxa_core::{CaseReport, Mesh, RomRecord, Side};
 use coxa_io::markups::{ControlPoint, write_fcsv, write_mrk_json};
@@ -87,35 +88,39 @@ pub fn landmark_sets(found: &PatientLandmarks, meshes: &[(String, Mesh)], notes:
 
 /// Writes the landmark sets into `out/landmarks/` as `.fcsv` and `.mrk.json`; the JSON listing
 /// the files (for anatomy.json's `landmark_files`), with `notes` on what is missing.
-pub fn write_landmark_markups(out: &Path, found: &PatientLandmarks, meshes: &[(String, Mesh)]) -> Result<Value> {
+pub fn write_landmark_markups(out: &Path, found: &PatientLandmarks, meshes: &[(String, Mesh)]) -> Result<BTreeMap<String, LandmarkFilesEntry>> {
     let mut notes = Vec::new();
     let sets = landmark_sets(found, meshes, &mut notes);
+    let mut files = BTreeMap::new();
     if sets.is_empty() {
-        return Ok(json!({}));
+        return Ok(files);
     }
     let dir = out.join("landmarks");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut files = serde_json::Map::new();
     for (name, pts) in &sets {
         write_fcsv(pts, &dir.join(format!("{name}.fcsv")))?;
         write_mrk_json(pts, &dir.join(format!("{name}.mrk.json")))?;
         let _ = files.insert(
             name.clone(),
-            json!({"fcsv": format!("landmarks/{name}.fcsv"), "mrk_json": format!("landmarks/{name}.mrk.json"), "labels": pts.iter().map(|p| p.label.clone()).collect::<Vec<_>>()}),
+            LandmarkFilesEntry::Files(MarkupFilesRecord {
+                fcsv: format!("landmarks/{name}.fcsv"),
+                mrk_json: format!("landmarks/{name}.mrk.json"),
+                labels: pts.iter().map(|p| p.label.clone()).collect(),
+            }),
         );
     }
-    let _ = files.insert("notes".into(), json!(notes));
-    Ok(Value::Object(files))
+    let _ = files.insert("notes".into(), LandmarkFilesEntry::Notes(notes));
+    Ok(files)
 }
 
 /// Writes `labels.seg.nrrd` and `labels.ctbl` of `map` into `out`; their names (JSON).
 ///
 /// # Errors
 /// A file that exists or cannot be written.
-pub fn write_label_files(out: &Path, map: &coxa_core::LabelMap) -> Result<Value> {
+pub fn write_label_files(out: &Path, map: &coxa_core::LabelMap) -> Result<SlicerFilesRecord> {
     coxa_io::nrrd::write_label_map(map, &out.join("labels.seg.nrrd"), coxa_io::colour_table::colour_of)?;
     coxa_io::colour_table::write_colour_table(map.classes(), &out.join("labels.ctbl"))?;
-    Ok(json!({"segmentation": "labels.seg.nrrd", "colour_table": "labels.ctbl"}))
+    Ok(SlicerFilesRecord { segmentation: "labels.seg.nrrd".into(), colour_table: "labels.ctbl".into() })
 }
 
 /// The OpenSim (gait2392 / Rajagopal) hip coordinates of `coxa_sim::joint`'s angles: the

@@ -33,6 +33,7 @@ pub mod shard;
 pub mod status;
 pub mod stem_report;
 pub mod submit;
+pub mod summary;
 pub mod svg;
 pub mod view;
 pub mod xray;

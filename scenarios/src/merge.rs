@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
 
+use crate::summary::{CaseSummary, SummaryRow};
+
 use crate::atomic::{TMP_MARK, replace_own};
 use crate::scenario::Scenario;
 
@@ -72,17 +74,15 @@ pub fn classify(out: &Path, name: &str) -> CaseState {
     CaseState::Missing
 }
 
-/// The summary row of a finished case: its `case.json` with `"status": "done"`.
-pub fn done_row(out: &Path, name: &str) -> Option<Value> {
+/// The summary row of a finished case: its `case.json` (status `done`).
+pub fn done_row(out: &Path, name: &str) -> Option<SummaryRow> {
     let text = std::fs::read_to_string(out.join("cases").join(name).join("case.json")).ok()?;
-    let mut row: Value = serde_json::from_str(&text).ok()?;
-    row["status"] = json!("done");
-    Some(row)
+    Some(SummaryRow::Done(serde_json::from_str::<CaseSummary>(&text).ok()?))
 }
 
 /// The summary row of a failed case.
-pub fn failed_row(name: &str, error: Option<&str>) -> Value {
-    json!({"case": name, "status": "failed", "error": error})
+pub fn failed_row(name: &str, error: Option<&str>) -> SummaryRow {
+    SummaryRow::NotDone { case: name.to_string(), status: "failed", error: error.map(str::to_string) }
 }
 
 /// Files and folders that writers left unfinished: `.NAME.tmp-*` temporaries in the folder,
@@ -136,16 +136,16 @@ pub fn merge(scn: &Scenario, out: &Path) -> Result<Merged> {
         rows.push(match state {
             CaseState::Done => done_row(out, name).unwrap_or_else(|| failed_row(name, Some("case.json is unreadable although the manifest matches"))),
             CaseState::Failed(e) => failed_row(name, Some(e)),
-            CaseState::Damaged(why) => json!({"case": name, "status": "damaged", "error": why}),
-            CaseState::Incomplete => json!({"case": name, "status": "incomplete", "error": "started, not finished (a task killed, out of time, or still running)"}),
-            CaseState::Missing => json!({"case": name, "status": "missing", "error": "not run yet"}),
+            CaseState::Damaged(why) => SummaryRow::NotDone { case: name.clone(), status: "damaged", error: Some(why.clone()) },
+            CaseState::Incomplete => SummaryRow::NotDone { case: name.clone(), status: "incomplete", error: Some("started, not finished (a task killed, out of time, or still running)".into()) },
+            CaseState::Missing => SummaryRow::NotDone { case: name.clone(), status: "missing", error: Some("not run yet".into()) },
         });
     }
     let names_in = |want: &str| states.iter().filter(|(_, s)| s.name() == want).map(|(n, _)| json!(n)).collect::<Vec<_>>();
     let half = half_written(out);
     let summary = json!({
         "scenario": scn.raw.name,
-        "cases": rows,
+        "cases": rows.iter().map(SummaryRow::to_json).collect::<Vec<_>>(),
         "merged": {
             "done": states.iter().filter(|(_, s)| *s == CaseState::Done).count(),
             "failed": names_in("failed"),
@@ -156,8 +156,8 @@ pub fn merge(scn: &Scenario, out: &Path) -> Result<Merged> {
         },
     });
     replace_own(&out.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
-    replace_own(&out.join("summary.csv"), crate::run::summary_csv(&summary).as_bytes())?;
-    replace_own(&out.join("index.html"), crate::run::index_html(scn, &summary).as_bytes())?;
+    replace_own(&out.join("summary.csv"), crate::run::summary_csv(&rows).as_bytes())?;
+    replace_own(&out.join("index.html"), crate::run::index_html(scn, &rows).as_bytes())?;
     // The run's radiomics table from the finished cases, in scenario order (as a one-machine run
     // writes it when every case is done).
     if scn.radiomics.is_some() {

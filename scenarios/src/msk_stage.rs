@@ -98,32 +98,27 @@ fn activity(name: &str) -> Result<Activity> {
     }
 }
 
-/// The CT muscle classes of both sides from `anatomy.json`'s `muscles` (coxa's / TotalSegmentator's
+/// The CT muscle classes of both sides from the anatomy record's `muscles` (coxa's / TotalSegmentator's
 /// class names, e.g. `gluteus_medius_left`): `[operated side, other side]`, the operated side
 /// going to the model's right leg (a left hip is mirrored). Classes without a model counterpart
 /// are left out (see `coxa_sim::msk::strength`).
-pub fn ct_muscles(anatomy: &serde_json::Value, side_is_left: bool) -> [Vec<CtMuscle>; 2] {
-    let measures: Vec<(String, bool, f64, f64, bool)> = anatomy["muscles"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|m| {
-                    let name = m["name"].as_str()?;
-                    let (class, left) = match (name.strip_suffix("_left"), name.strip_suffix("_right")) {
-                        (Some(c), _) => (c, true),
-                        (_, Some(c)) => (c, false),
-                        _ => return None,
-                    };
-                    strength::CT_TO_MODEL.iter().any(|(c, _)| *c == class).then_some(())?;
-                    let (v, lean) = (m["volume_cm3"].as_f64()?, m["lean_fraction"].as_f64()?);
-                    // A label without lean voxels has no strength to model: left out, so its lines
-                    // keep the generic force and the record names the class as not measured.
-                    (v > 0.0 && lean > 0.0).then_some(())?;
-                    Some((class.to_string(), left, v, lean, m["cut_by_scan"].as_bool().unwrap_or(false)))
-                })
-                .collect()
+pub fn ct_muscles(muscles: &[coxa_core::anatomy_record::MuscleRecord], side_is_left: bool) -> [Vec<CtMuscle>; 2] {
+    let measures: Vec<(String, bool, f64, f64, bool)> = muscles
+        .iter()
+        .filter_map(|m| {
+            let (class, left) = match (m.name.strip_suffix("_left"), m.name.strip_suffix("_right")) {
+                (Some(c), _) => (c, true),
+                (_, Some(c)) => (c, false),
+                _ => return None,
+            };
+            strength::CT_TO_MODEL.iter().any(|(c, _)| *c == class).then_some(())?;
+            let (v, lean) = (m.volume_cm3, m.lean_fraction);
+            // A label without lean voxels has no strength to model: left out, so its lines
+            // keep the generic force and the record names the class as not measured.
+            (v.is_finite() && lean.is_finite() && v > 0.0 && lean > 0.0).then_some(())?;
+            Some((class.to_string(), left, v, lean, m.cut_by_scan))
         })
-        .unwrap_or_default();
+        .collect();
     let side = |left: bool| -> Vec<CtMuscle> {
         measures
             .iter()
@@ -323,14 +318,26 @@ mod tests {
     /// generic and personalised strength, and the weak medius raises the abductors' demand.
     #[test]
     fn strength_from_the_ct_is_reported_generic_against_personalised() {
-        let anatomy = serde_json::json!({"muscles": [
-            {"name": "gluteus_medius_left", "volume_cm3": 120.0, "lean_fraction": 0.95, "cut_by_scan": false},
-            {"name": "gluteus_medius_right", "volume_cm3": 240.0, "lean_fraction": 0.95, "cut_by_scan": false},
-            {"name": "gluteus_maximus_left", "volume_cm3": 300.0, "lean_fraction": 0.9, "cut_by_scan": true},
-            {"name": "gluteus_maximus_right", "volume_cm3": 350.0, "lean_fraction": 0.9, "cut_by_scan": true},
-            {"name": "autochthon_left", "volume_cm3": 500.0, "lean_fraction": 0.9, "cut_by_scan": true},
-            {"name": "gluteus_minimus_left", "volume_cm3": 2.0, "lean_fraction": 0.0, "cut_by_scan": false}
-        ]});
+        let m = |name: &str, volume_cm3: f64, lean_fraction: f64, cut_by_scan: bool| coxa_core::anatomy_record::MuscleRecord {
+            name: name.into(),
+            volume_cm3,
+            lean_fraction,
+            cut_by_scan,
+            fat_fraction: 1.0 - lean_fraction,
+            label: 0,
+            mean_hu: 40.0,
+            n_voxels: 1000,
+            sd_hu: 20.0,
+            side: None,
+        };
+        let anatomy = [
+            m("gluteus_medius_left", 120.0, 0.95, false),
+            m("gluteus_medius_right", 240.0, 0.95, false),
+            m("gluteus_maximus_left", 300.0, 0.9, true),
+            m("gluteus_maximus_right", 350.0, 0.9, true),
+            m("autochthon_left", 500.0, 0.9, true),
+            m("gluteus_minimus_left", 2.0, 0.0, false),
+        ];
         let ct = ct_muscles(&anatomy, true);
         assert_eq!(ct[0].len(), 2, "operated (left) side: medius and maximus; autochthon has no model line, the all-fat minimus no strength");
         let gmax = ct[0].iter().find(|m| m.class == "gluteus_maximus").unwrap();

@@ -114,11 +114,10 @@ struct PointGeometry {
     source: ModelSource,
 }
 
-/// A planned sweep point: the planner's typed plan and `coxa plan`'s JSON of it (for files and
-/// the report).
+/// A planned sweep point: the planner's typed plan and its record (`plan.json`, the report's plan).
 struct PlannedPoint {
     plan: coxa_planner::Plan,
-    json: Value,
+    record: coxa_core::PlanRecord,
 }
 
 /// Where a sweep point's hip model comes from.
@@ -214,9 +213,9 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
     let scorer = crate::plan::scorer(&plan_anatomy, catalog);
     let mut plan = coxa_planner::plan(&plan_anatomy, catalog, &scorer, &options).with_context(|| format!("planning {}", point.label()))?;
     plan.notes.splice(0..0, notes);
-    let mut plan_json = crate::plan::plan_json(&plan, &plan_anatomy, catalog, frame_note, &options);
-    crate::bone::add_fixation_to_plan(&mut plan_json, &anatomy.json, case.side);
-    crate::shape_predict::add_prediction_to_plan(&mut plan_json, &anatomy.json["femurs"], case.side);
+    let mut record = crate::plan::plan_record(&plan, &plan_anatomy, catalog, frame_note, &options);
+    crate::bone::add_fixation_to_plan(&mut record, &anatomy.record.fixation, case.side);
+    crate::shape_predict::add_prediction_to_plan(&mut record, &anatomy.record.femurs, case.side);
     let placement = plan.placement.clone();
     let model = scorer.model(&placement).context("the planned hip")?;
     let choice = ImplantChoice {
@@ -235,7 +234,7 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
         choice,
         cup: placement.cup,
         stem_anteversion: placement.stem_anteversion,
-        plan: Some(PlannedPoint { plan, json: plan_json }),
+        plan: Some(PlannedPoint { plan, record }),
         geometry: Some(Box::new(PointGeometry { user, model, source: ModelSource::Planned { scorer: Box::new(scorer), placement, frame_note, anatomy: Box::new(hip) } })),
     })
 }
@@ -244,7 +243,7 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
 ///
 /// # Errors
 /// Any stage's error, with the stage named.
-pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, progress: Progress<'_>) -> Result<Value> {
+pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, progress: Progress<'_>) -> Result<crate::summary::CaseSummary> {
     progress("input");
     let (source, truth) = prepare_input(case, dir).context("preparing the input")?;
     // Where the inputs are (for `coxa view`, which shows the CT): kept out of the report,
@@ -336,11 +335,11 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         std::fs::create_dir_all(dir.join("plans"))?;
         for r in &results {
             if let Some(p) = &r.plan {
-                write_new(&dir.join("plans").join(format!("{}.json", r.point.label())), serde_json::to_string_pretty(&p.json)?.as_bytes())?;
+                write_new(&dir.join("plans").join(format!("{}.json", r.point.label())), serde_json::to_string_pretty(&p.record)?.as_bytes())?;
             }
         }
         if let Some(p) = &results[0].plan {
-            write_new(&dir.join("plan.json"), serde_json::to_string_pretty(&p.json)?.as_bytes())?;
+            write_new(&dir.join("plan.json"), serde_json::to_string_pretty(&p.record)?.as_bytes())?;
         }
     }
     let mut csv = String::from(
@@ -438,8 +437,15 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
                 None => crate::msk_stage::HipChange::default(),
             };
             Some(
-                crate::msk_stage::run(input, head_distance, geo.model.pelvic_frame(), &change, case.side == Side::Left, &crate::msk_stage::ct_muscles(&anatomy.json, case.side == Side::Left))
-                    .context("musculoskeletal stage")?,
+                crate::msk_stage::run(
+                    input,
+                    head_distance,
+                    geo.model.pelvic_frame(),
+                    &change,
+                    case.side == Side::Left,
+                    &crate::msk_stage::ct_muscles(anatomy.record.muscles.as_deref().unwrap_or_default(), case.side == Side::Left),
+                )
+                .context("musculoskeletal stage")?,
             )
         }
     };
@@ -472,7 +478,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         side: case.side,
         input: input_json(&case.input),
         phantom_truth: truth,
-        anatomy: anatomy.json.clone(),
+        anatomy: anatomy.record.clone(),
         placement: PlacementRecord {
             source: if primary.plan.is_some() { "planned by coxa's optimiser (sizes, angles, leg length and offset; see the plan)" } else { "fixed by the scenario" }.to_string(),
             cup_angles,
@@ -481,7 +487,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
             combined_anteversion_deg: round2(geo.model.cup_angles(CupAngleDefinition::Operative).anteversion.deg() + primary.stem_anteversion.deg()),
             implants: primary.rom.implants.clone(),
         },
-        plan: primary.plan.as_ref().map(|p| p.json.clone()),
+        plan: primary.plan.as_ref().map(|p| p.record.clone()),
         radiomics: radiomics.clone(),
         msk,
         rom: primary.rom.clone(),
@@ -511,19 +517,19 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         write_new(&dir.join("report.html"), html.as_bytes())?;
         write_new(&dir.join("report.pdf"), &crate::pdf_report::pdf_from_html(&html).context("the PDF report")?)?;
     }
-    Ok(json!({
-        "case": case.name,
-        "side": case.side.as_str(),
-        "sweep_points": results.len(),
-        "min_adl_margin_deg": primary.rom.min_adl_margin_deg(),
-        "cup_radiographic_deg": radiographic,
-        "head_diameter_mm": primary.choice.head_mm,
-        "shell_outer_diameter_mm": geo.model.construct().shell.outer_diameter_mm,
-        "leg_length_change_mm": primary.plan.as_ref().map(|p| p.json["leg_length_change_mm"].clone()),
-        "offset_change_mm": primary.plan.as_ref().map(|p| p.json["offset_change_mm"].clone()),
-        "warnings": report.warnings.len(),
-        "radiomics": radiomics.as_ref().map(crate::radiomics::summary_json),
-    }))
+    Ok(crate::summary::CaseSummary {
+        case: case.name.clone(),
+        side: case.side,
+        sweep_points: results.len(),
+        min_adl_margin_deg: primary.rom.min_adl_margin_deg(),
+        cup_radiographic_deg: radiographic,
+        head_diameter_mm: primary.choice.head_mm,
+        shell_outer_diameter_mm: geo.model.construct().shell.outer_diameter_mm,
+        leg_length_change_mm: primary.plan.as_ref().map(|p| p.record.leg_length_change_mm),
+        offset_change_mm: primary.plan.as_ref().map(|p| p.record.offset_change_mm),
+        warnings: report.warnings.len(),
+        radiomics: radiomics.as_ref().map(crate::radiomics::summary),
+    })
 }
 
 fn round2(v: f64) -> f64 {

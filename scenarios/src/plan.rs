@@ -17,8 +17,13 @@ use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
 
 use crate::rom::{finite, parse_side};
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use coxa_core::plan_record::{
+    CupDefinitions, CupSizeOptionRecord, ObjectiveRecord, ParetoRecord, PenaltiesRecord, PlanCanalRecord, PlanConventions, PlanCupRecord, PlanHeadRecord, PlanLinerRecord, PlanMotionRecord,
+    PlanRecord, PlanStemRecord, SearchRecord, SocketRecord, TargetsRecord,
+};
+use coxa_core::report::{CupAnglePair, StandingSitting};
 use coxa_core::{Angle, CupAngleDefinition, CupAngles, FemurLandmarks, HipAnatomy, Mesh, PatientLandmarks, PelvicFrame, PostureTilts, Side};
 use coxa_implants::Catalog;
 use coxa_planner::{HipLandmarks, Plan, PlanAnatomy, PlanOptions};
@@ -165,7 +170,7 @@ pub fn options(args: &PlanArgs) -> Result<PlanOptions> {
 }
 
 /// Runs `coxa plan`: writes `DIR/plan.json` and returns it.
-pub fn run(args: &PlanArgs) -> Result<Value> {
+pub fn run(args: &PlanArgs) -> Result<PlanRecord> {
     let out = &args.out;
     if out.exists() {
         bail!("{} already exists; coxa plan writes into a new folder and never overwrites: choose another --out", out.display());
@@ -179,14 +184,16 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
     let mut bone_notes = Vec::new();
     // The bones: from the meshes, or from the CT through the anatomy stage.
     let mut canal = None;
-    let anatomy_json;
+    let mut fixation = Vec::new();
+    let femur_records;
     let (meshes, landmarks, warnings, side) = match &args.ct {
         Some(ct) => {
             let side = side_flag.context("--ct: name the operated side with --side left|right")?;
             let source = crate::anatomy::AnatomySource::Ct { ct: ct.clone(), labels: args.labels.clone(), label_names: None, dicom: coxa_io::dicom::ReadOptions::new(), any_modality: false };
             let result = crate::anatomy::run_full(&source, &out.join("anatomy")).with_context(|| format!("anatomy from {}", ct.display()))?;
             canal = result.canal(side);
-            anatomy_json = result.json.clone();
+            fixation = result.record.fixation.clone();
+            femur_records = result.record.femurs.clone();
             (result.meshes, result.landmarks, result.warnings, side)
         }
         None => {
@@ -211,9 +218,10 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
             let (mut landmarks, mut warnings) = coxa_anatomy::landmarks::find(&coxa_anatomy::landmarks::Bones::named(&list));
             // A femur without condyles: the shape model's prediction stands in for its frame.
             let predictions = crate::shape_predict::apply_predictions(&list, &mut landmarks);
-            let mut femurs = serde_json::json!(landmarks.femurs.iter().map(|f| serde_json::json!({"side": f.side.as_str(), "anteversion_deg": f.anteversion_deg})).collect::<Vec<_>>());
+            let frame = landmarks.pelvis.as_ref().map(|p| p.frame);
+            let mut femurs: Vec<_> = landmarks.femurs.iter().map(|f| crate::anatomy::femur_record(f, frame.as_ref())).collect();
             crate::shape_predict::annotate_femurs(&predictions, &mut femurs, &mut warnings);
-            anatomy_json = serde_json::json!({ "femurs": femurs });
+            femur_records = femurs;
             (list, landmarks, warnings, side)
         }
     };
@@ -228,9 +236,9 @@ pub fn run(args: &PlanArgs) -> Result<Value> {
     let scorer = scorer(&anatomy, &catalog);
     let mut plan = coxa_planner::plan(&anatomy, &catalog, &scorer, &options)?;
     plan.notes.splice(0..0, bone_notes.into_iter().chain(assumed));
-    let mut report = plan_json(&plan, &anatomy, &catalog, frame_note, &options);
-    crate::bone::add_fixation_to_plan(&mut report, &anatomy_json, side);
-    crate::shape_predict::add_prediction_to_plan(&mut report, &anatomy_json["femurs"], side);
+    let mut report = plan_record(&plan, &anatomy, &catalog, frame_note, &options);
+    crate::bone::add_fixation_to_plan(&mut report, &fixation, side);
+    crate::shape_predict::add_prediction_to_plan(&mut report, &femur_records, side);
 
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     crate::atomic::write_new(&out.join("plan.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
@@ -273,25 +281,27 @@ pub fn cli(args: &PlanArgs) -> Result<()> {
         return Ok(());
     }
     println!("wrote {}", args.out.join("plan.json").display());
-    let c = &v["cup"];
+    let c = &v.cup;
+    // As the JSON writes it (`52.0`; `null` when not finite).
+    let show = |x: f64| Value::from(x).to_string();
     println!(
         "cup   {} mm, radiographic inclination {} deg, anteversion {} deg, centre {} mm (LPS), coverage {:.0} %",
-        c["outer_diameter_mm"],
-        c["radiographic_inclination_deg"],
-        c["radiographic_anteversion_deg"],
-        c["centre_lps_mm"],
-        100.0 * c["coverage"].as_f64().unwrap_or(f64::NAN)
+        show(c.outer_diameter_mm),
+        show(c.radiographic_inclination_deg),
+        show(c.radiographic_anteversion_deg),
+        serde_json::to_string(&c.centre_lps_mm)?,
+        100.0 * c.coverage
     );
-    println!("head  {} mm, neck-length offset {} mm; liner {}", v["head"]["diameter_mm"], v["head"]["neck_length_offset_mm"], v["liner"]["catalog"]);
-    println!("stem  {} size {}, anteversion {} deg; combined anteversion {} deg", v["stem"]["catalog"], v["stem"]["size"], v["stem"]["anteversion_deg"], v["combined_anteversion_deg"]);
-    println!("leg length {} mm (target {}), offset {} mm (target {})", v["leg_length_change_mm"], v["targets"]["leg_length_change_mm"], v["offset_change_mm"], v["targets"]["offset_change_mm"]);
+    println!("head  {} mm, neck-length offset {} mm; liner \"{}\"", show(v.head.diameter_mm), show(v.head.neck_length_offset_mm), v.liner.catalog);
+    println!("stem  \"{}\" size \"{}\", anteversion {} deg; combined anteversion {} deg", v.stem.catalog, v.stem.size, show(v.stem.anteversion_deg), show(v.combined_anteversion_deg));
+    println!("leg length {} mm (target {}), offset {} mm (target {})", show(v.leg_length_change_mm), show(v.targets.leg_length_change_mm), show(v.offset_change_mm), show(v.targets.offset_change_mm));
     println!("{:34} {:>9} {:>9}  first contact", "motion", "limit deg", "margin");
-    for m in v["motions"].as_array().into_iter().flatten() {
-        let margin = m["margin_deg"].as_f64().map_or(String::new(), |x| format!("{x:.1}"));
-        println!("{:34} {:>9.1} {:>9}  {}", m["name"].as_str().unwrap_or("?"), m["limit_deg"].as_f64().unwrap_or(f64::NAN), margin, m["contact"].as_str().unwrap_or("-"));
+    for m in &v.motions {
+        let margin = m.margin_deg.filter(|x| x.is_finite()).map_or(String::new(), |x| format!("{x:.1}"));
+        println!("{:34} {:>9.1} {:>9}  {}", m.name, m.limit_deg, margin, m.contact);
     }
-    for n in v["notes"].as_array().into_iter().flatten() {
-        println!("note  {}", n.as_str().unwrap_or_default());
+    for n in &v.notes {
+        println!("note  {n}");
     }
     Ok(())
 }
@@ -308,29 +318,50 @@ fn p2(p: [f64; 3]) -> [f64; 3] {
     p.map(r2)
 }
 
-fn angles_json(a: &CupAngles, side: Side) -> Value {
+fn angles_record(a: &CupAngles, side: Side) -> CupDefinitions {
     let g = |d| {
         let x = a.to_definition(d, side);
-        json!({ "inclination_deg": r2(x.inclination.deg()), "anteversion_deg": r2(x.anteversion.deg()) })
+        CupAnglePair { inclination_deg: r2(x.inclination.deg()), anteversion_deg: r2(x.anteversion.deg()) }
     };
-    json!({
-        "radiographic": g(CupAngleDefinition::Radiographic),
-        "operative": g(CupAngleDefinition::Operative),
-        "anatomic": g(CupAngleDefinition::Anatomic),
-    })
+    CupDefinitions { radiographic: g(CupAngleDefinition::Radiographic), operative: g(CupAngleDefinition::Operative), anatomic: g(CupAngleDefinition::Anatomic) }
 }
 
 /// The cup relative to the body at posterior pelvic tilt `tilt` (functional angles).
-fn functional(a: &CupAngles, side: Side, tilt: Angle) -> Value {
+fn functional(a: &CupAngles, side: Side, tilt: Angle) -> Option<CupDefinitions> {
     let axis = coxa_sim::joint::pelvis_tilt_rotation(tilt) * a.axis(side);
-    match CupAngles::from_axis(&axis, side, CupAngleDefinition::Radiographic) {
-        Ok(f) => angles_json(&f, side),
-        Err(_) => Value::Null,
+    CupAngles::from_axis(&axis, side, CupAngleDefinition::Radiographic).ok().map(|f| angles_record(&f, side))
+}
+
+/// The name serde gives a unit variant (`measured`, `ct_cortical_bone`, ...).
+pub(crate) fn serde_name<T: serde::Serialize>(t: &T) -> String {
+    serde_json::to_value(t).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+fn objective_record(o: &coxa_planner::ObjectiveTerms) -> ObjectiveRecord {
+    ObjectiveRecord {
+        total: r4(o.total),
+        rom_term_deg: r4(o.rom_term),
+        rom_min_margin_deg: r4(o.rom_min_margin_deg),
+        rom_mean_margin_deg: r4(o.rom_mean_margin_deg),
+        rom_worst_motion: o.rom_worst_motion.clone(),
+        leg_length_error_mm: r4(o.leg_length_error_mm),
+        offset_error_mm: r4(o.offset_error_mm),
+        coverage: r4(o.coverage),
+        safe_zone_excess_deg: r4(o.safe_zone_excess_deg),
+        combined_anteversion_deg: r4(o.combined_anteversion_deg),
+        combined_target_distance_deg: r4(o.combined_target_distance_deg),
+        penalties: PenaltiesRecord {
+            leg_length: r4(o.leg_length_penalty),
+            offset: r4(o.offset_penalty),
+            coverage: r4(o.coverage_penalty),
+            safe_zone: r4(o.safe_zone_penalty),
+            combined_target: r4(o.combined_target_penalty),
+        },
     }
 }
 
-/// `plan.json`.
-pub fn plan_json(plan: &Plan, anatomy: &PlanAnatomy, catalog: &Catalog, frame_note: &str, options: &PlanOptions) -> Value {
+/// The plan record (`plan.json`), rounded as written.
+pub fn plan_record(plan: &Plan, anatomy: &PlanAnatomy, catalog: &Catalog, frame_note: &str, options: &PlanOptions) -> PlanRecord {
     let p = &plan.placement;
     let side = p.side;
     let frame: &PelvicFrame = &anatomy.frame;
@@ -342,167 +373,167 @@ pub fn plan_json(plan: &Plan, anatomy: &PlanAnatomy, catalog: &Catalog, frame_no
     let head_family = catalog.heads.iter().find(|h| h.diameters_mm.iter().any(|d| (d - p.head_diameter_mm).abs() < 1e-6));
     let stem = catalog.stems.iter().find(|s| s.name == p.stem_family);
     let stem_size = stem.and_then(|s| s.sizes.iter().find(|z| z.size == p.stem_size));
-    let motions: Vec<Value> = plan
+    let motions = plan
         .rom
         .motions
         .iter()
-        .map(|m| {
-            json!({
-                "name": m.name,
-                "limit_deg": (m.limit_deg * 10.0).round() / 10.0,
-                "contact": m.contact.map_or("none", |c| c.as_str()),
-                "parts": m.contact_parts,
-                "contact_point_lps_mm": m.contact_point_lps_mm.map(p2),
-                "start_in_contact": m.start_in_contact,
-                "posture": m.posture,
-                "pelvic_tilt_deg": r2(m.pelvic_tilt_deg),
-                "required_deg": m.required_deg,
-                "margin_deg": m.margin_deg().map(|v| (v * 10.0).round() / 10.0),
-            })
+        .map(|m| PlanMotionRecord {
+            name: m.name.clone(),
+            limit_deg: (m.limit_deg * 10.0).round() / 10.0,
+            contact: m.contact.map_or("none", |c| c.as_str()).to_string(),
+            parts: m.contact_parts.clone(),
+            contact_point_lps_mm: m.contact_point_lps_mm.map(p2),
+            start_in_contact: m.start_in_contact,
+            posture: serde_name(&m.posture),
+            pelvic_tilt_deg: r2(m.pelvic_tilt_deg),
+            required_deg: m.required_deg,
+            margin_deg: m.margin_deg().map(|v| (v * 10.0).round() / 10.0),
         })
         .collect();
     let o = &plan.objective;
-    let terms = |o: &coxa_planner::ObjectiveTerms| {
-        json!({
-            "total": r4(o.total),
-            "rom_term_deg": r4(o.rom_term),
-            "rom_min_margin_deg": r4(o.rom_min_margin_deg),
-            "rom_mean_margin_deg": r4(o.rom_mean_margin_deg),
-            "rom_worst_motion": o.rom_worst_motion,
-            "leg_length_error_mm": r4(o.leg_length_error_mm),
-            "offset_error_mm": r4(o.offset_error_mm),
-            "coverage": r4(o.coverage),
-            "safe_zone_excess_deg": r4(o.safe_zone_excess_deg),
-            "combined_anteversion_deg": r4(o.combined_anteversion_deg),
-            "combined_target_distance_deg": r4(o.combined_target_distance_deg),
-            "penalties": {
-                "leg_length": r4(o.leg_length_penalty),
-                "offset": r4(o.offset_penalty),
-                "coverage": r4(o.coverage_penalty),
-                "safe_zone": r4(o.safe_zone_penalty),
-                "combined_target": r4(o.combined_target_penalty),
-            },
-        })
-    };
     let c = &plan.cup;
     let f = &plan.femoral;
     let head_on_femur = p2([p.head_centre_on_femur_lps_mm.x, p.head_centre_on_femur_lps_mm.y, p.head_centre_on_femur_lps_mm.z]);
-    json!({
-        "coxa_version": env!("CARGO_PKG_VERSION"),
-        "side": side.as_str(),
-        "conventions": {
-            "lps": "DICOM patient frame: +x patient left, +y posterior, +z superior, mm",
-            "pelvic_frame": frame_note,
-            "cup_angles": "Murray (1993) radiographic, operative and anatomic definitions in the pelvic frame; the search and the top-level cup fields are radiographic",
-            "functional_angles": "the cup relative to the standing body with the pelvis tilted per posture (radiographic definitions)",
-            "joint_angles": "as coxa rom: flexion about the pelvic mediolateral axis, abduction about the floating axis, internal rotation about the femoral mechanical axis; relative to the standing body, pelvis tilted per posture",
-            "leg_length_offset": "femur at zero joint angles, head in the cup: leg length + = longer, offset + = femur more lateral; targets from the other hip when imaged, else 0",
+    PlanRecord {
+        coxa_version: env!("CARGO_PKG_VERSION").to_string(),
+        side,
+        conventions: PlanConventions {
+            lps: "DICOM patient frame: +x patient left, +y posterior, +z superior, mm".into(),
+            pelvic_frame: frame_note.into(),
+            cup_angles: "Murray (1993) radiographic, operative and anatomic definitions in the pelvic frame; the search and the top-level cup fields are radiographic".into(),
+            functional_angles: "the cup relative to the standing body with the pelvis tilted per posture (radiographic definitions)".into(),
+            joint_angles: "as coxa rom: flexion about the pelvic mediolateral axis, abduction about the floating axis, internal rotation about the femoral mechanical axis; relative to the standing body, pelvis tilted per posture".into(),
+            leg_length_offset: "femur at zero joint angles, head in the cup: leg length + = longer, offset + = femur more lateral; targets from the other hip when imaged, else 0".into(),
         },
-        "cup": {
-            "catalog": shell_family.map(|s| s.name.clone()),
-            "outer_diameter_mm": p.shell_outer_diameter_mm,
-            "last_reamer_mm": c.last_reamer_mm,
-            "acetabular_diameter_mm": r2(c.acetabular_diameter_mm),
-            "size_rule": format!("smallest catalog shell >= socket {} mm + {} mm reaming ({} mm); last reamer {} mm under (the series' press fit)", r2(c.socket.sizing_diameter_mm), options.sizing.ream_allowance_mm, r2(c.rule_diameter_mm), r2(c.outer_diameter_mm - c.last_reamer_mm)),
-            "socket": {
-                "measured_diameter_mm": r2(c.socket.measured_diameter_mm),
-                "head_diameter_mm": c.socket.head_diameter_mm.map(r2),
-                "joint_space_mm": c.socket.joint_space_mm.map(r2),
-                "joint_space_resolved": c.socket.joint_space_resolved,
-                "sizing_diameter_mm": r2(c.socket.sizing_diameter_mm),
-                "source": c.socket.source,
-                "rim_diameter_mm": r2(c.socket.rim_diameter_mm),
-                "rim_ap_diameter_mm": c.socket.rim_ap_diameter_mm.map(r2),
-                "lunate_vertices": c.socket.lunate_fossa_vertices[0],
-                "fossa_vertices": c.socket.lunate_fossa_vertices[1],
+        cup: PlanCupRecord {
+            catalog: shell_family.map(|s| s.name.clone()),
+            outer_diameter_mm: p.shell_outer_diameter_mm,
+            last_reamer_mm: c.last_reamer_mm,
+            acetabular_diameter_mm: r2(c.acetabular_diameter_mm),
+            size_rule: format!(
+                "smallest catalog shell >= socket {} mm + {} mm reaming ({} mm); last reamer {} mm under (the series' press fit)",
+                r2(c.socket.sizing_diameter_mm),
+                options.sizing.ream_allowance_mm,
+                r2(c.rule_diameter_mm),
+                r2(c.outer_diameter_mm - c.last_reamer_mm)
+            ),
+            socket: SocketRecord {
+                measured_diameter_mm: r2(c.socket.measured_diameter_mm),
+                head_diameter_mm: c.socket.head_diameter_mm.map(r2),
+                joint_space_mm: c.socket.joint_space_mm.map(r2),
+                joint_space_resolved: c.socket.joint_space_resolved,
+                sizing_diameter_mm: r2(c.socket.sizing_diameter_mm),
+                source: serde_name(&c.socket.source),
+                rim_diameter_mm: r2(c.socket.rim_diameter_mm),
+                rim_ap_diameter_mm: c.socket.rim_ap_diameter_mm.map(r2),
+                lunate_vertices: c.socket.lunate_fossa_vertices[0],
+                fossa_vertices: c.socket.lunate_fossa_vertices[1],
             },
-            "size_options": c.size_options.iter().map(|o| json!({
-                "outer_diameter_mm": o.outer_diameter_mm,
-                "last_reamer_mm": r2(o.last_reamer_mm),
-                "press_fit_mm": o.press_fit_mm,
-                "coverage_40_15": r4(o.coverage),
-                "medial_wall_mm": r2(o.medial_wall_mm),
-                "rim_fit_mm": o.rim_fit_mm.map(r2),
-                "over_socket_mm": r2(o.over_socket_mm),
-                "chosen": o.chosen,
-                "note": o.note,
-            })).collect::<Vec<_>>(),
-            "radiographic_inclination_deg": r2(radio.inclination.deg()),
-            "radiographic_anteversion_deg": r2(radio.anteversion.deg()),
-            "angles_deg": angles_json(&p.cup, side),
-            "functional_standing_deg": functional(&p.cup, side, plan.tilts.standing),
-            "functional_sitting_deg": functional(&p.cup, side, plan.tilts.sitting),
-            "centre_lps_mm": p2(c.centre_lps_mm),
-            "centre_pelvic_mm": p2(c.centre_pelvic_mm),
-            "native_centre_lps_mm": p2(c.native_centre_lps_mm),
-            "axis_lps": [r4(axis_lps.x), r4(axis_lps.y), r4(axis_lps.z)],
-            "axis_pelvic": [r4(axis_pelvic.x), r4(axis_pelvic.y), r4(axis_pelvic.z)],
-            "medialisation_mm": c.medialisation_mm,
-            "medial_wall_mm": r2(c.medial_wall_mm),
-            "coverage": r4(o.coverage),
-            "reference_coverage_40_15": r4(c.reference_coverage),
+            size_options: c
+                .size_options
+                .iter()
+                .map(|o| CupSizeOptionRecord {
+                    outer_diameter_mm: o.outer_diameter_mm,
+                    last_reamer_mm: r2(o.last_reamer_mm),
+                    press_fit_mm: o.press_fit_mm,
+                    coverage_40_15: r4(o.coverage),
+                    medial_wall_mm: r2(o.medial_wall_mm),
+                    rim_fit_mm: o.rim_fit_mm.map(r2),
+                    over_socket_mm: r2(o.over_socket_mm),
+                    chosen: o.chosen,
+                    note: o.note.clone(),
+                })
+                .collect(),
+            radiographic_inclination_deg: r2(radio.inclination.deg()),
+            radiographic_anteversion_deg: r2(radio.anteversion.deg()),
+            angles_deg: angles_record(&p.cup, side),
+            functional_standing_deg: functional(&p.cup, side, plan.tilts.standing),
+            functional_sitting_deg: functional(&p.cup, side, plan.tilts.sitting),
+            centre_lps_mm: p2(c.centre_lps_mm),
+            centre_pelvic_mm: p2(c.centre_pelvic_mm),
+            native_centre_lps_mm: p2(c.native_centre_lps_mm),
+            axis_lps: [r4(axis_lps.x), r4(axis_lps.y), r4(axis_lps.z)],
+            axis_pelvic: [r4(axis_pelvic.x), r4(axis_pelvic.y), r4(axis_pelvic.z)],
+            medialisation_mm: c.medialisation_mm,
+            medial_wall_mm: r2(c.medial_wall_mm),
+            coverage: r4(o.coverage),
+            reference_coverage_40_15: r4(c.reference_coverage),
         },
-        "liner": { "catalog": p.liner, "geometry": liner.map(|l| l.geometry) },
-        "head": {
-            "catalog": head_family.map(|h| h.name.clone()),
-            "diameter_mm": p.head_diameter_mm,
-            "neck_length_offset_mm": p.head_offset_mm,
-            "centre_lps_mm": p2(c.centre_lps_mm),
-            "centre_on_femur_lps_mm": head_on_femur,
+        liner: PlanLinerRecord { catalog: p.liner.clone(), geometry: liner.map(|l| serde_name(&l.geometry)) },
+        head: PlanHeadRecord {
+            catalog: head_family.map(|h| h.name.clone()),
+            diameter_mm: p.head_diameter_mm,
+            neck_length_offset_mm: p.head_offset_mm,
+            centre_lps_mm: p2(c.centre_lps_mm),
+            centre_on_femur_lps_mm: head_on_femur,
         },
-        "stem": {
-            "catalog": p.stem_family,
-            "size": p.stem_size,
-            "anteversion_deg": r2(p.stem_anteversion.deg()),
-            "native_femoral_anteversion_deg": anatomy.operated.femur.anteversion_deg.map(r2),
-            "ccd_deg": stem.map(|s| s.ccd_deg),
-            "offset_mm": stem_size.map(|z| z.offset_mm),
-            "seat_mm": f.seat_mm,
-            "canal": {
-                "proximal_outer_mm": r2(plan.canal.proximal_outer_mm),
-                "distal_outer_mm": plan.canal.distal_outer_mm.map(r2),
-                "proximal_canal_mm": r2(plan.canal.proximal_canal_mm),
-                "distal_canal_mm": plan.canal.distal_canal_mm.map(r2),
-                "distal_level_mm": plan.canal.distal_level_mm,
-                "levels": format!("outer widths at the lesser trochanter and {} mm below it (or the lowest imaged level); canal here = outer width x (1 - 2 x {}); the size comes from `sizing`", options.sizing.distal_level_mm, options.sizing.cortical_ratio),
+        stem: PlanStemRecord {
+            catalog: p.stem_family.clone(),
+            size: p.stem_size.clone(),
+            anteversion_deg: r2(p.stem_anteversion.deg()),
+            native_femoral_anteversion_deg: anatomy.operated.femur.anteversion_deg.map(r2),
+            ccd_deg: stem.map(|s| s.ccd_deg),
+            offset_mm: stem_size.map(|z| z.offset_mm),
+            seat_mm: f.seat_mm,
+            canal: PlanCanalRecord {
+                proximal_outer_mm: r2(plan.canal.proximal_outer_mm),
+                distal_outer_mm: plan.canal.distal_outer_mm.map(r2),
+                proximal_canal_mm: r2(plan.canal.proximal_canal_mm),
+                distal_canal_mm: plan.canal.distal_canal_mm.map(r2),
+                distal_level_mm: plan.canal.distal_level_mm,
+                levels: format!(
+                    "outer widths at the lesser trochanter and {} mm below it (or the lowest imaged level); canal here = outer width x (1 - 2 x {}); the size comes from `sizing`",
+                    options.sizing.distal_level_mm, options.sizing.cortical_ratio
+                ),
             },
-            "sizing": crate::stem_report::sizing_json(plan),
-            "size_options": crate::stem_report::size_options_json(plan),
+            sizing: crate::stem_report::sizing_record(plan),
+            size_options: crate::stem_report::size_options_record(plan),
+            // Set by `shape_predict::add_prediction_to_plan` and `bone::add_fixation_to_plan`.
+            native_femoral_anteversion_source: String::new(),
+            native_femoral_anteversion_sd_deg: None,
+            anteversion_sd_deg: None,
+            anteversion_reference: None,
+            fixation: None,
         },
-        "combined_anteversion_deg": r2(o.combined_anteversion_deg),
-        "leg_length_change_mm": r2(f.leg_length_change_mm),
-        "offset_change_mm": r2(f.offset_change_mm),
-        "anterior_change_mm": r2(f.anterior_change_mm),
-        "targets": {
-            "leg_length_change_mm": r2(plan.targets.leg_length_change_mm),
-            "offset_change_mm": r2(plan.targets.offset_change_mm),
-            "from": if plan.targets.from_contralateral { "the other hip" } else { "the native hip (no other hip imaged, or a femoral shaft not imaged: see the notes)" },
+        combined_anteversion_deg: r2(o.combined_anteversion_deg),
+        combined_anteversion_sd_deg: None,
+        leg_length_change_mm: r2(f.leg_length_change_mm),
+        offset_change_mm: r2(f.offset_change_mm),
+        anterior_change_mm: r2(f.anterior_change_mm),
+        targets: TargetsRecord {
+            leg_length_change_mm: r2(plan.targets.leg_length_change_mm),
+            offset_change_mm: r2(plan.targets.offset_change_mm),
+            from: (if plan.targets.from_contralateral { "the other hip" } else { "the native hip (no other hip imaged, or a femoral shaft not imaged: see the notes)" }).to_string(),
         },
-        "pelvic_tilt_deg": { "standing": r2(plan.tilts.standing.deg()), "sitting": r2(plan.tilts.sitting.deg()) },
-        "motions": motions,
-        "objective": terms(o),
-        "pareto": plan.pareto.iter().map(|q| json!({
-            "radiographic_inclination_deg": r2(q.inclination_deg),
-            "radiographic_anteversion_deg": r2(q.anteversion_deg),
-            "stem_anteversion_deg": r2(q.stem_anteversion_deg),
-            "head_diameter_mm": q.head_diameter_mm,
-            "liner": q.liner,
-            "stem": format!("{} {}", q.stem_family, q.stem_size),
-            "head_offset_mm": q.head_offset_mm,
-            "objective": terms(&q.objective),
-        })).collect::<Vec<_>>(),
-        "search": {
-            "evaluated": plan.evaluated,
-            "failed": plan.failed,
-            "motions": plan.search_motions,
-            "grid_step_deg": r2(options.grid_step.deg()),
-            "refine_step_deg": r2(options.refine_step.deg()),
-            "inclination_range_deg": [r2(options.inclination.0.deg()), r2(options.inclination.1.deg())],
-            "anteversion_range_deg": [r2(options.anteversion.0.deg()), r2(options.anteversion.1.deg())],
-            "stem_anteversion_range_deg": options.stem_anteversion.map(|(a, b)| [r2(a.deg()), r2(b.deg())]),
+        pelvic_tilt_deg: StandingSitting { standing: r2(plan.tilts.standing.deg()), sitting: r2(plan.tilts.sitting.deg()) },
+        motions,
+        objective: objective_record(o),
+        pareto: plan
+            .pareto
+            .iter()
+            .map(|q| ParetoRecord {
+                radiographic_inclination_deg: r2(q.inclination_deg),
+                radiographic_anteversion_deg: r2(q.anteversion_deg),
+                stem_anteversion_deg: r2(q.stem_anteversion_deg),
+                head_diameter_mm: q.head_diameter_mm,
+                liner: q.liner.clone(),
+                stem: format!("{} {}", q.stem_family, q.stem_size),
+                head_offset_mm: q.head_offset_mm,
+                objective: objective_record(&q.objective),
+            })
+            .collect(),
+        search: SearchRecord {
+            evaluated: plan.evaluated,
+            failed: plan.failed,
+            motions: plan.search_motions.clone(),
+            grid_step_deg: r2(options.grid_step.deg()),
+            refine_step_deg: r2(options.refine_step.deg()),
+            inclination_range_deg: [r2(options.inclination.0.deg()), r2(options.inclination.1.deg())],
+            anteversion_range_deg: [r2(options.anteversion.0.deg()), r2(options.anteversion.1.deg())],
+            stem_anteversion_range_deg: options.stem_anteversion.map(|(a, b)| [r2(a.deg()), r2(b.deg())]),
         },
-        "notes": plan.notes,
-    })
+        notes: plan.notes.clone(),
+    }
 }
 
 #[cfg(test)]

@@ -385,13 +385,8 @@ impl RadiomicsStage {
 }
 
 /// The case summary's `radiomics`: the file, the structures, the feature count and the model.
-pub fn summary_json(r: &RadiomicsRecord) -> serde_json::Value {
-    serde_json::json!({
-        "file": r.file,
-        "structures": r.structures.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
-        "features": r.features,
-        "model": r.model.as_ref().map(model_line),
-    })
+pub fn summary(r: &RadiomicsRecord) -> crate::summary::RadiomicsSummary {
+    crate::summary::RadiomicsSummary { features: r.features, file: r.file.clone(), model: r.model.as_ref().map(model_line), structures: r.structures.iter().map(|s| s.name.clone()).collect() }
 }
 
 /// The stage's file in a case folder and beside the run's summary.

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use coxa_core::CaseReport;
+use coxa_core::{CaseReport, CupAngleDefinition, Side};
 use serde_json::Value;
 
 use crate::svg::{self, Bar, Series, esc};
@@ -34,6 +34,20 @@ fn num(v: &Value, digits: usize) -> String {
 
 fn text(v: &Value) -> String {
     v.as_str().map_or_else(|| if v.is_null() { "–".into() } else { v.to_string() }, str::to_string)
+}
+
+/// A number as `num` writes it from JSON: `–` when not finite (JSON's `null`).
+fn numf(v: f64, digits: usize) -> String {
+    numo(Some(v), digits)
+}
+
+fn numo(v: Option<f64>, digits: usize) -> String {
+    v.filter(|x| x.is_finite()).map_or_else(|| "–".to_string(), |x| format!("{x:.digits$}"))
+}
+
+/// A point as `pt` writes it from JSON.
+fn pt3(v: &[f64; 3]) -> String {
+    format!("({})", v.iter().map(|x| numf(*x, 1)).collect::<Vec<_>>().join(", "))
 }
 
 fn f(v: f64, digits: usize) -> String {
@@ -112,7 +126,7 @@ pub fn html(r: &CaseReport, dir: &Path) -> Result<String> {
     }
     h.push_str("</table>");
     // A stem version about a predicted condylar line carries the prediction's SD (issue 14).
-    let stem_sd = r.plan.as_ref().and_then(|pl| pl["stem"]["anteversion_sd_deg"].as_f64());
+    let stem_sd = r.plan.as_ref().and_then(|pl| pl.stem.anteversion_sd_deg).filter(|x| x.is_finite());
     let predicted = |sd: Option<f64>| sd.map_or(String::new(), |s| format!(" (PREDICTED femoral frame, SD {s:.1}°)"));
     let _ = write!(
         h,
@@ -125,44 +139,43 @@ pub fn html(r: &CaseReport, dir: &Path) -> Result<String> {
     );
 
     // The plan's reasoning.
-    let pl = r.plan.as_ref().unwrap_or(&Value::Null);
-    if pl.is_object() {
+    if let Some(pl) = &r.plan {
         h.push_str("<h2>The plan</h2><table><tr><th>item</th><th>planned</th><th>why</th></tr>");
-        let c = &pl["cup"];
+        let c = &pl.cup;
         let rows = [
             (
                 "acetabular shell",
-                format!("{} mm (last reamer {} mm)", num(&c["outer_diameter_mm"], 0), num(&c["last_reamer_mm"], 0)),
-                format!("bony socket {} mm ({}); {}", num(&c["socket"]["sizing_diameter_mm"], 1), socket_why(&c["socket"]), text(&c["size_rule"])),
+                format!("{} mm (last reamer {} mm)", numf(c.outer_diameter_mm, 0), numf(c.last_reamer_mm, 0)),
+                format!("bony socket {} mm ({}); {}", numf(c.socket.sizing_diameter_mm, 1), socket_why(&c.socket), c.size_rule),
             ),
             (
                 "cup centre",
-                pt(&c["centre_lps_mm"]),
-                format!("native centre {}; medialised {} mm; medial wall {} mm", pt(&c["native_centre_lps_mm"]), num(&c["medialisation_mm"], 1), num(&c["medial_wall_mm"], 1)),
+                pt3(&c.centre_lps_mm),
+                format!("native centre {}; medialised {} mm; medial wall {} mm", pt3(&c.native_centre_lps_mm), numf(c.medialisation_mm, 1), numf(c.medial_wall_mm, 1)),
             ),
-            ("host-bone coverage", format!("{} %", c["coverage"].as_f64().map_or("–".into(), |x| format!("{:.0}", 100.0 * x))), "of the shell's back hemisphere, on the pelvis surface".to_string()),
-            ("stem", format!("{} size {}", text(&pl["stem"]["catalog"]), text(&pl["stem"]["size"])), crate::stem_report::stem_why(&pl["stem"])),
-            ("head", format!("{} mm, offset {} mm", num(&pl["head"]["diameter_mm"], 0), num(&pl["head"]["neck_length_offset_mm"], 1)), "largest range for the liner and shell".to_string()),
-            ("leg length change", format!("{} mm", num(&pl["leg_length_change_mm"], 1)), format!("target {} mm ({})", num(&pl["targets"]["leg_length_change_mm"], 1), text(&pl["targets"]["from"]))),
-            ("offset change", format!("{} mm", num(&pl["offset_change_mm"], 1)), format!("target {} mm", num(&pl["targets"]["offset_change_mm"], 1))),
+            ("host-bone coverage", format!("{} %", numo(Some(100.0 * c.coverage).filter(|_| c.coverage.is_finite()), 0)), "of the shell's back hemisphere, on the pelvis surface".to_string()),
+            ("stem", format!("{} size {}", pl.stem.catalog, pl.stem.size), crate::stem_report::stem_why(&pl.stem)),
+            ("head", format!("{} mm, offset {} mm", numf(pl.head.diameter_mm, 0), numf(pl.head.neck_length_offset_mm, 1)), "largest range for the liner and shell".to_string()),
+            ("leg length change", format!("{} mm", numf(pl.leg_length_change_mm, 1)), format!("target {} mm ({})", numf(pl.targets.leg_length_change_mm, 1), pl.targets.from)),
+            ("offset change", format!("{} mm", numf(pl.offset_change_mm, 1)), format!("target {} mm", numf(pl.targets.offset_change_mm, 1))),
             (
                 "Widmer's combined anteversion",
-                match pl["combined_anteversion_sd_deg"].as_f64() {
-                    Some(sd) => format!("{}° (predicted, SD {sd:.1}°)", num(&pl["combined_anteversion_deg"], 1)),
-                    None => format!("{}°", num(&pl["combined_anteversion_deg"], 1)),
+                match pl.combined_anteversion_sd_deg.filter(|x| x.is_finite()) {
+                    Some(sd) => format!("{}° (predicted, SD {sd:.1}°)", numf(pl.combined_anteversion_deg, 1)),
+                    None => format!("{}°", numf(pl.combined_anteversion_deg, 1)),
                 },
                 "cup (radiographic) + 0.7 x stem; the planner's tie-break target is 37° at 40° inclination".to_string(),
             ),
             (
                 "native femoral anteversion",
-                match (pl["stem"]["native_femoral_anteversion_deg"].as_f64(), pl["stem"]["native_femoral_anteversion_sd_deg"].as_f64()) {
+                match (pl.stem.native_femoral_anteversion_deg.filter(|x| x.is_finite()), pl.stem.native_femoral_anteversion_sd_deg.filter(|x| x.is_finite())) {
                     (Some(v), Some(sd)) => format!("{v:.1}° (predicted, SD {sd:.1}°)"),
                     (Some(v), None) => format!("{v:.1}°"),
                     (None, _) => "not measured".to_string(),
                 },
-                match pl["stem"]["native_femoral_anteversion_source"].as_str() {
-                    Some("predicted") => "condyles not imaged: predicted by the shape model from the imaged proximal femur; the stem version is measured about the predicted condylar line".to_string(),
-                    Some("measured") => "measured on the imaged femur (posterior condylar line)".to_string(),
+                match pl.stem.native_femoral_anteversion_source.as_str() {
+                    "predicted" => "condyles not imaged: predicted by the shape model from the imaged proximal femur; the stem version is measured about the predicted condylar line".to_string(),
+                    "measured" => "measured on the imaged femur (posterior condylar line)".to_string(),
                     _ => "condyles not imaged and no shape model: the stem version is about the CT's x axis".to_string(),
                 },
             ),
@@ -171,43 +184,43 @@ pub fn html(r: &CaseReport, dir: &Path) -> Result<String> {
             let _ = write!(h, "<tr><td>{k}</td><td>{}</td><td>{}</td></tr>", esc(&v), esc(&w));
         }
         h.push_str("</table>");
-        if let Some(opts) = c["size_options"].as_array().filter(|o| !o.is_empty()) {
+        if !c.size_options.is_empty() {
             h.push_str("<h3>Cup size: the planned size and its neighbours</h3><table><tr><th>shell</th><th>last reamer</th><th>coverage (40/15)</th><th>medial wall left</th><th>rim fit (AP)</th><th></th></tr>");
-            for o in opts {
-                let mark = if o["chosen"].as_bool() == Some(true) { " (planned)" } else { "" };
+            for o in &c.size_options {
+                let mark = if o.chosen { " (planned)" } else { "" };
                 let _ = write!(
                     h,
                     "<tr><td>{} mm{mark}</td><td>{} mm</td><td>{} %</td><td>{} mm</td><td>{}</td><td>{}</td></tr>",
-                    num(&o["outer_diameter_mm"], 0),
-                    num(&o["last_reamer_mm"], 0),
-                    o["coverage_40_15"].as_f64().map_or("–".into(), |x| format!("{:.0}", 100.0 * x)),
-                    num(&o["medial_wall_mm"], 1),
-                    o["rim_fit_mm"].as_f64().map_or("–".into(), |x| format!("{x:+.1} mm")),
-                    esc(&text(&o["note"]))
+                    numf(o.outer_diameter_mm, 0),
+                    numf(o.last_reamer_mm, 0),
+                    numo(Some(100.0 * o.coverage_40_15).filter(|_| o.coverage_40_15.is_finite()), 0),
+                    numf(o.medial_wall_mm, 1),
+                    o.rim_fit_mm.filter(|x| x.is_finite()).map_or("–".into(), |x| format!("{x:+.1} mm")),
+                    esc(&o.note)
                 );
             }
             h.push_str(
                 "</table><p class=\"sub\">Rim fit: the shell's diameter minus the rim's anterior-posterior opening; positive, the shell is wedged between the anterior and posterior columns.</p>",
             );
         }
-        h.push_str(&crate::stem_report::size_table_html(&pl["stem"]));
-        let o = &pl["objective"];
+        h.push_str(&crate::stem_report::size_table_html(&pl.stem));
+        let o = &pl.objective;
         let _ = write!(
             h,
             "<p class=\"sub\">Objective: smallest daily-life margin {}° (worst: {}), mean margin {}°, leg length error {} mm, offset error {} mm, outside the safe zone by {}°; {} candidates evaluated, {} on the Pareto front.</p>",
-            num(&o["rom_min_margin_deg"], 1),
-            esc(&text(&o["rom_worst_motion"])),
-            num(&o["rom_mean_margin_deg"], 1),
-            num(&o["leg_length_error_mm"], 1),
-            num(&o["offset_error_mm"], 1),
-            num(&o["safe_zone_excess_deg"], 1),
-            num(&pl["search"]["evaluated"], 0),
-            pl["pareto"].as_array().map_or(0, Vec::len)
+            numf(o.rom_min_margin_deg, 1),
+            esc(&o.rom_worst_motion),
+            numf(o.rom_mean_margin_deg, 1),
+            numf(o.leg_length_error_mm, 1),
+            numf(o.offset_error_mm, 1),
+            numf(o.safe_zone_excess_deg, 1),
+            pl.search.evaluated,
+            pl.pareto.len()
         );
-        if let Some(notes) = pl["notes"].as_array().filter(|n| !n.is_empty()) {
+        if !pl.notes.is_empty() {
             h.push_str("<ul>");
-            for n in notes {
-                let _ = write!(h, "<li>{}</li>", esc(&text(n)));
+            for n in &pl.notes {
+                let _ = write!(h, "<li>{}</li>", esc(n));
             }
             h.push_str("</ul>");
         }
@@ -344,74 +357,84 @@ pub fn html(r: &CaseReport, dir: &Path) -> Result<String> {
     // Anatomy.
     let a = &r.anatomy;
     h.push_str("<h2>Anatomy</h2><table><tr><th>femoral head</th><th>centre (LPS mm)</th><th>radius</th><th>quality</th></tr>");
-    for fh in a["femoral_heads"].as_array().into_iter().flatten() {
-        let _ = write!(h, "<tr><td>{}</td><td>{}</td><td>{} mm</td><td>{}</td></tr>", esc(&text(&fh["side"])), esc(&pt(&fh["centre_lps_mm"])), num(&fh["radius_mm"], 1), esc(&text(&fh["quality"])));
+    for fh in &a.femoral_heads {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{} mm</td><td>{}</td></tr>",
+            esc(fh.side.as_str()),
+            esc(&pt3(&fh.centre_lps_mm)),
+            numf(fh.radius_mm, 1),
+            esc(&crate::plan::serde_name(&fh.quality))
+        );
     }
     h.push_str("</table>");
-    if let Some(angles) = a["pelvis"]["native_acetabular_angles"].as_array() {
+    if let Some(p) = &a.pelvis {
         h.push_str("<table><tr><th>native acetabulum</th><th>definition</th><th>inclination</th><th>anteversion</th></tr>");
-        for x in angles {
+        for x in &p.native_acetabular_angles {
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td>{}</td><td>{}°</td><td>{}°</td></tr>",
-                esc(&text(&x["side"])),
-                esc(&text(&x["definition"])),
-                num(&x["inclination_deg"], 1),
-                num(&x["anteversion_deg"], 1)
+                esc(x.side.as_str()),
+                esc(&crate::plan::serde_name(&x.definition)),
+                numf(x.inclination_deg, 1),
+                numf(x.anteversion_deg, 1)
             );
         }
         h.push_str("</table>");
     }
-    for f in a["femurs"].as_array().into_iter().flatten() {
+    let finite = |v: Option<f64>| v.filter(|x| x.is_finite());
+    for f in &a.femurs {
         let _ = write!(
             h,
             "<p>Femur {}: neck-shaft angle {}, anteversion {}.</p>",
-            esc(&text(&f["side"])),
-            f["neck_shaft_angle_deg"].as_f64().map_or("not measured".into(), |v| format!("{v:.1}°")),
-            match (f["anteversion_deg"].as_f64(), f["anteversion_source"].as_str()) {
-                (Some(v), Some("predicted")) =>
-                    format!("{v:.1}° PREDICTED by the shape model (SD {}; condyles not imaged)", f["anteversion_sd_deg"].as_f64().map_or("?".into(), |s| format!("{s:.1}°"))),
+            esc(f.side.as_str()),
+            finite(f.neck_shaft_angle_deg).map_or("not measured".into(), |v| format!("{v:.1}°")),
+            match (finite(f.anteversion_deg), f.anteversion_source.as_str()) {
+                (Some(v), "predicted") => format!("{v:.1}° PREDICTED by the shape model (SD {}; condyles not imaged)", finite(f.anteversion_sd_deg).map_or("?".into(), |s| format!("{s:.1}°"))),
                 (Some(v), _) => format!("{v:.1}°"),
                 (None, _) => "not measured (condyles not imaged)".into(),
             }
         );
     }
+    // The phantom's truth is the phantom's own record (input/phantom_truth.json).
     let t = r.phantom_truth.as_ref().unwrap_or(&Value::Null);
     if t.is_object() {
         h.push_str("<h3>Phantom: measured against the known geometry</h3><table id=\"phantom\"><tr><th>quantity</th><th>known</th><th>measured</th></tr>");
-        for side in ["left", "right"] {
-            let m = a["femoral_heads"].as_array().and_then(|hs| hs.iter().find(|x| x["side"] == side)).cloned().unwrap_or(Value::Null);
-            let _ = write!(h, "<tr><td>{side} head centre (mm)</td><td>{}</td><td>{}</td></tr>", esc(&pt(&t["head_centres_lps_mm"][side])), esc(&pt(&m["centre_lps_mm"])));
-            let _ = write!(h, "<tr><td>{side} head radius (mm)</td><td>{}</td><td>{}</td></tr>", num(&t["head_radius_mm"], 2), num(&m["radius_mm"], 2));
-            let n = a["pelvis"]["native_acetabular_angles"].as_array().and_then(|v| v.iter().find(|x| x["side"] == side && x["definition"] == "radiographic")).cloned().unwrap_or(Value::Null);
+        for side in [Side::Left, Side::Right] {
+            let m = a.femoral_head(side);
+            let s = side.as_str();
+            let _ =
+                write!(h, "<tr><td>{s} head centre (mm)</td><td>{}</td><td>{}</td></tr>", esc(&pt(&t["head_centres_lps_mm"][s])), esc(&m.map_or_else(|| "–".to_string(), |m| pt3(&m.centre_lps_mm))));
+            let _ = write!(h, "<tr><td>{s} head radius (mm)</td><td>{}</td><td>{}</td></tr>", num(&t["head_radius_mm"], 2), numo(m.map(|m| m.radius_mm), 2));
+            let n = a.pelvis.as_ref().and_then(|p| p.native_acetabular_angles.iter().find(|x| x.side == side && x.definition == CupAngleDefinition::Radiographic));
             let _ = write!(
                 h,
-                "<tr><td>{side} acetabulum, radiographic (deg)</td><td>{} / {}</td><td>{} / {}</td></tr>",
+                "<tr><td>{s} acetabulum, radiographic (deg)</td><td>{} / {}</td><td>{} / {}</td></tr>",
                 num(&t["acetabulum_radiographic_deg"]["inclination"], 1),
                 num(&t["acetabulum_radiographic_deg"]["anteversion"], 1),
-                num(&n["inclination_deg"], 1),
-                num(&n["anteversion_deg"], 1)
+                numo(n.map(|n| n.inclination_deg), 1),
+                numo(n.map(|n| n.anteversion_deg), 1)
             );
         }
         h.push_str("</table>");
     }
-    if let Some(ms) = a["muscles"].as_array().filter(|m| !m.is_empty()) {
+    if let Some(ms) = a.muscles.as_ref().filter(|m| !m.is_empty()) {
         h.push_str("<h2>Muscles</h2><table><tr><th>muscle</th><th>volume</th><th>mean HU</th><th>fat fraction</th></tr>");
         for m in ms {
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td>{} cm³</td><td>{}</td><td>{}%</td></tr>",
-                esc(&text(&m["name"])),
-                num(&m["volume_cm3"], 1),
-                num(&m["mean_hu"], 0),
-                m["fat_fraction"].as_f64().map_or("–".into(), |f| format!("{:.1}", 100.0 * f))
+                esc(&m.name),
+                numf(m.volume_cm3, 1),
+                numf(m.mean_hu, 0),
+                finite(Some(m.fat_fraction)).map_or("–".into(), |f| format!("{:.1}", 100.0 * f))
             );
         }
         h.push_str("</table>");
-        if let Some(asym) = a["muscle_asymmetry"].as_array() {
+        if let Some(asym) = &a.muscle_asymmetry {
             h.push_str("<table><tr><th>left/right</th><th>values</th></tr>");
             for x in asym {
-                let _ = write!(h, "<tr><td>{}</td><td>{}</td></tr>", esc(&text(&x["muscle"])), esc(&x.to_string()));
+                let _ = write!(h, "<tr><td>{}</td><td>{}</td></tr>", esc(&x.muscle), esc(&serde_json::to_string(x)?));
             }
             h.push_str("</table>");
         }
@@ -425,11 +448,11 @@ pub fn html(r: &CaseReport, dir: &Path) -> Result<String> {
 }
 
 /// Where the socket's sizing diameter comes from, in words.
-fn socket_why(s: &serde_json::Value) -> String {
-    let js = s["joint_space_mm"].as_f64().map_or(String::new(), |j| format!(", joint space {j:.1} mm"));
-    match s["source"].as_str() {
-        Some("head_plus_assumed_joint_space") => {
-            format!("joint space not resolved by the CT{js}: head {} mm + assumed joint space; measured {} mm", num(&s["head_diameter_mm"], 1), num(&s["measured_diameter_mm"], 1))
+fn socket_why(s: &coxa_core::plan_record::SocketRecord) -> String {
+    let js = s.joint_space_mm.filter(|j| j.is_finite()).map_or(String::new(), |j| format!(", joint space {j:.1} mm"));
+    match s.source.as_str() {
+        "head_plus_assumed_joint_space" => {
+            format!("joint space not resolved by the CT{js}: head {} mm + assumed joint space; measured {} mm", numo(s.head_diameter_mm, 1), numf(s.measured_diameter_mm, 1))
         }
         _ => format!("measured on the lunate surface{js}"),
     }

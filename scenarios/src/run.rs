@@ -27,6 +27,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde_json::{Value, json};
 
+use crate::summary::SummaryRow;
+
 use crate::atomic::write_new;
 use crate::pipeline;
 use crate::scenario::{Case, Scenario};
@@ -294,8 +296,7 @@ pub fn run_selected(scn: &Scenario, out: Option<&Path>, show_progress: bool, sel
             None => crate::merge::failed_row(&name, failed.iter().find(|(n, _)| *n == name).map(|(_, e)| e.as_str())),
         });
     }
-    let summary =
-        json!({"scenario": scn.raw.name, "cases": rows, "finished_now": finished, "skipped": skipped, "failed": failed.iter().map(|(n, e)| json!({"case": n, "error": e})).collect::<Vec<_>>()});
+    let summary = json!({"scenario": scn.raw.name, "cases": rows.iter().map(SummaryRow::to_json).collect::<Vec<_>>(), "finished_now": finished, "skipped": skipped, "failed": failed.iter().map(|(n, e)| json!({"case": n, "error": e})).collect::<Vec<_>>()});
     // A new summary per run (never overwritten): summary.json is the latest, earlier ones are kept numbered.
     let summary_text = serde_json::to_string_pretty(&summary)?;
     let mut n = 1;
@@ -303,10 +304,10 @@ pub fn run_selected(scn: &Scenario, out: Option<&Path>, show_progress: bool, sel
         n += 1;
     }
     write_new(&out.join(format!("summary-{n}.json")), summary_text.as_bytes())?;
-    write_new(&out.join(format!("summary-{n}.csv")), summary_csv(&summary).as_bytes())?;
+    write_new(&out.join(format!("summary-{n}.csv")), summary_csv(&rows).as_bytes())?;
     // The latest summary and the index page are regenerated each run (atomically; the numbered
     // summaries keep every run's).
-    for (name, text) in [("summary.json", summary_text.clone()), ("index.html", index_html(scn, &summary))] {
+    for (name, text) in [("summary.json", summary_text.clone()), ("index.html", index_html(scn, &rows))] {
         let tmp = out.join(format!(".{name}-{n}.tmp"));
         write_new(&tmp, text.as_bytes())?;
         std::fs::rename(&tmp, out.join(name))?;
@@ -334,52 +335,60 @@ fn move_aside(dir: &Path) -> Result<PathBuf> {
 
 /// A page over every case of the run: status, cup angles, head, smallest daily-life margin,
 /// and a link to each case's report.
-pub(crate) fn index_html(scn: &Scenario, summary: &Value) -> String {
+pub(crate) fn index_html(scn: &Scenario, rows: &[SummaryRow]) -> String {
     use crate::svg::esc;
     let title = esc(scn.raw.name.as_deref().unwrap_or("coxa run"));
     let mut h = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title><style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccd;padding:3px 8px;font-size:13px}}th{{background:#eef}}.failed{{color:#c33}}</style></head><body><h1>{title}</h1><p>{} cases; patient names and IDs are not shown.</p><table><tr><th>case</th><th>status</th><th>side</th><th>cup inclination / anteversion (radiographic)</th><th>head</th><th>smallest daily-life margin</th><th>warnings</th></tr>",
-        summary["cases"].as_array().map_or(0, Vec::len)
+        rows.len()
     );
-    let f = |v: &Value, d: usize| v.as_f64().map_or_else(|| "–".to_string(), |x| format!("{x:.d$}"));
-    for c in summary["cases"].as_array().into_iter().flatten() {
-        let name = c["case"].as_str().unwrap_or("?");
-        let done = c["status"] == "done";
-        let link = if done { format!("<a href=\"cases/{0}/report.html\">{0}</a>", esc(name)) } else { esc(name) };
-        let status = if done { "done".to_string() } else { format!("<span class=\"failed\">{}: {}</span>", esc(c["status"].as_str().unwrap_or("failed")), esc(c["error"].as_str().unwrap_or(""))) };
+    // As the JSON's numbers read back: `–` when absent or not finite.
+    let f = |v: Option<f64>, d: usize| v.filter(|x| x.is_finite()).map_or_else(|| "–".to_string(), |x| format!("{x:.d$}"));
+    for r in rows {
+        let name = r.case();
+        let (link, status) = match r {
+            SummaryRow::Done(_) => (format!("<a href=\"cases/{0}/report.html\">{0}</a>", esc(name)), "done".to_string()),
+            SummaryRow::NotDone { status, error, .. } => (esc(name), format!("<span class=\"failed\">{}: {}</span>", esc(status), esc(error.as_deref().unwrap_or("")))),
+        };
+        let c = r.done();
+        let cup = c.and_then(|c| c.cup_radiographic_deg);
         h.push_str(&format!(
             "<tr><td>{link}</td><td>{status}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(c["side"].as_str().unwrap_or("")),
-            f(&c["cup_radiographic_deg"]["inclination_deg"], 1),
-            f(&c["cup_radiographic_deg"]["anteversion_deg"], 1),
-            f(&c["head_diameter_mm"], 0),
-            f(&c["min_adl_margin_deg"], 1),
-            f(&c["warnings"], 0)
+            esc(c.map_or("", |c| c.side.as_str())),
+            f(cup.map(|a| a.inclination_deg), 1),
+            f(cup.map(|a| a.anteversion_deg), 1),
+            f(c.map(|c| c.head_diameter_mm), 0),
+            f(c.and_then(|c| c.min_adl_margin_deg), 1),
+            f(c.map(|c| c.warnings as f64), 0)
         ));
     }
     h.push_str("</table></body></html>\n");
     h
 }
 
-pub(crate) fn summary_csv(summary: &Value) -> String {
+pub(crate) fn summary_csv(rows: &[SummaryRow]) -> String {
     let mut s = String::from("case,status,side,cup_inclination_deg,cup_anteversion_deg,head_diameter_mm,min_adl_margin_deg,warnings,error\n");
-    for r in summary["cases"].as_array().into_iter().flatten() {
-        let f = |v: &Value| match v {
-            Value::Null => String::new(),
-            Value::String(s) => format!("\"{}\"", s.replace('"', "'")),
-            v => v.to_string(),
+    // As the JSON writes them: strings quoted, numbers as serde_json prints them, absent empty.
+    let text = |v: Option<&str>| v.map_or(String::new(), |s| format!("\"{}\"", s.replace('"', "'")));
+    let num = |v: Option<f64>| v.map(Value::from).filter(|v| !v.is_null()).map_or(String::new(), |v| v.to_string());
+    for r in rows {
+        let c = r.done();
+        let cup = c.and_then(|c| c.cup_radiographic_deg);
+        let error = match r {
+            SummaryRow::NotDone { error, .. } => error.as_deref(),
+            SummaryRow::Done(_) => None,
         };
         s.push_str(
             &[
-                f(&r["case"]),
-                f(&r["status"]),
-                f(&r["side"]),
-                f(&r["cup_radiographic_deg"]["inclination_deg"]),
-                f(&r["cup_radiographic_deg"]["anteversion_deg"]),
-                f(&r["head_diameter_mm"]),
-                f(&r["min_adl_margin_deg"]),
-                f(&r["warnings"]),
-                f(&r["error"]),
+                text(Some(r.case())),
+                text(Some(r.status())),
+                text(c.map(|c| c.side.as_str())),
+                num(cup.map(|a| a.inclination_deg)),
+                num(cup.map(|a| a.anteversion_deg)),
+                num(c.map(|c| c.head_diameter_mm)),
+                num(c.and_then(|c| c.min_adl_margin_deg)),
+                c.map_or(String::new(), |c| c.warnings.to_string()),
+                text(error),
             ]
             .join(","),
         );

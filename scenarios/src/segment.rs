@@ -169,7 +169,7 @@ pub fn cli(args: &SegmentArgs) -> anyhow::Result<()> {
 /// `coxa anatomy --ct CT --model CARD`: segments the CT with the model, then runs the anatomy
 /// stage on its labels as if they were given with `--labels` and `--label-names` (the card's
 /// class names), and writes `uncertainty.nii.gz` and `segment.json` beside `anatomy.json`.
-pub fn anatomy_with_model(source: crate::anatomy::AnatomySource, card: &Path, out: &Path, run: &ModelRunArgs) -> anyhow::Result<Value> {
+pub fn anatomy_with_model(source: crate::anatomy::AnatomySource, card: &Path, out: &Path, run: &ModelRunArgs) -> anyhow::Result<coxa_core::AnatomyRecord> {
     let crate::anatomy::AnatomySource::Ct { ct, dicom, any_modality, .. } = source else {
         bail!("--model needs --ct: a model segments a CT, not bone surfaces");
     };

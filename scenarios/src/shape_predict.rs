@@ -15,9 +15,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use coxa_anatomy::landmarks::{FemurLandmarks, femur_landmarks};
+use coxa_core::anatomy_record::{AnteversionPredictionRecord, FemurRecord};
+use coxa_core::plan_record::PlanRecord;
 use coxa_core::{AxisLandmark, Mesh, PatientLandmarks, Side, Source};
 use coxa_shape::gias::{self, Llp26Part};
-use serde_json::{Value, json};
 
 /// Which shape model predicts unseen parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,24 +198,29 @@ fn adopt(f: &mut FemurLandmarks, p: &PredictedAnteversion) {
 /// anatomy.json's account of the predictions: `femurs[i].anteversion_source` (`measured`,
 /// `predicted` or `not measured`), and for a prediction `anteversion_sd_deg` and
 /// `anteversion_prediction`; one warning per femur without condyles.
-pub fn annotate_femurs(predictions: &[FemurPrediction], femurs: &mut Value, warnings: &mut Vec<String>) {
-    for j in femurs.as_array_mut().into_iter().flatten() {
-        let side = j["side"].as_str().unwrap_or_default().to_string();
-        let Some(p) = predictions.iter().find(|p| p.side.as_str() == side) else {
-            j["anteversion_source"] = json!(if j["anteversion_deg"].is_number() { "measured" } else { "not measured" });
+pub fn annotate_femurs(predictions: &[FemurPrediction], femurs: &mut [FemurRecord], warnings: &mut Vec<String>) {
+    for j in femurs.iter_mut() {
+        let side = j.side.as_str();
+        let Some(p) = predictions.iter().find(|p| p.side == j.side) else {
+            j.anteversion_source = (if j.anteversion_deg.is_some_and(f64::is_finite) { "measured" } else { "not measured" }).to_string();
             continue;
         };
         match &p.outcome {
             Ok(Some(a)) => {
-                j["anteversion_deg"] = json!(a.anteversion_deg);
-                j["anteversion_source"] = json!("predicted");
-                j["anteversion_sd_deg"] = json!(a.sd_deg);
-                j["anteversion_prediction"] = json!({"model": a.model, "fit_rms_mm": a.fit_rms_mm, "n_posterior_samples": 30, "frame": "the femur keeps its shaft axis (measured or assumed); the neck axis is the predicted femur's (source: predicted) and the posterior condyles are put on the shaft axis along the predicted condylar line, so the plan's femoral frame takes the predicted rotation"});
+                j.anteversion_deg = Some(a.anteversion_deg);
+                j.anteversion_source = "predicted".to_string();
+                j.anteversion_sd_deg = Some(a.sd_deg);
+                j.anteversion_prediction = Some(AnteversionPredictionRecord {
+                    model: a.model.clone(),
+                    fit_rms_mm: a.fit_rms_mm,
+                    n_posterior_samples: 30,
+                    frame: "the femur keeps its shaft axis (measured or assumed); the neck axis is the predicted femur's (source: predicted) and the posterior condyles are put on the shaft axis along the predicted condylar line, so the plan's femoral frame takes the predicted rotation".to_string(),
+                    shaft_from_superior_deg: p.shaft_from_superior_deg,
+                });
                 warnings.push(format!(
                     "femur_{side}: condyles not imaged: anteversion {:.1} deg (SD {:.1}) and the condylar line PREDICTED by the shape model from the imaged proximal femur, not measured",
                     a.anteversion_deg, a.sd_deg
                 ));
-                j["anteversion_prediction"]["shaft_from_superior_deg"] = json!(p.shaft_from_superior_deg);
                 if let Some(d) = p.shaft_from_superior_deg.filter(|d| *d > SHAFT_WARNING_DEG) {
                     warnings.push(format!(
                         "femur_{side}: the predicted whole femur's shaft lies {d:.0} deg from the pelvic superior axis (a supine CT shows the femur near neutral): the short imaged femur constrains the prediction poorly; its shaft is not used, check its anteversion"
@@ -222,11 +228,11 @@ pub fn annotate_femurs(predictions: &[FemurPrediction], femurs: &mut Value, warn
                 }
             }
             Ok(None) => {
-                j["anteversion_source"] = json!("not measured");
+                j.anteversion_source = "not measured".to_string();
                 warnings.push(format!("femur_{side}: condyles not imaged: anteversion not measured (no shape model: install musculoskeletal-models or pass --shape-model)"));
             }
             Err(e) => {
-                j["anteversion_source"] = json!("not measured");
+                j.anteversion_source = "not measured".to_string();
                 warnings.push(format!("femur_{side}: condyles not imaged and the shape-model prediction failed: {e}"));
             }
         }
@@ -238,29 +244,27 @@ pub fn annotate_femurs(predictions: &[FemurPrediction], femurs: &mut Value, warn
 /// (`native_femoral_anteversion_sd_deg`), the SD the stem version and the combined anteversion
 /// inherit (they are measured about the predicted condylar line), and a note. `femurs` is
 /// anatomy.json's `femurs` (as [`annotate_femurs`] left it).
-pub fn add_prediction_to_plan(plan: &mut Value, femurs: &Value, side: Side) {
-    let f = femurs.as_array().and_then(|a| a.iter().find(|f| f["side"] == side.as_str())).cloned().unwrap_or(Value::Null);
-    let source = match f["anteversion_source"].as_str() {
+pub fn add_prediction_to_plan(plan: &mut PlanRecord, femurs: &[FemurRecord], side: Side) {
+    let f = femurs.iter().find(|f| f.side == side);
+    let source = match f.map(|f| f.anteversion_source.as_str()).filter(|s| !s.is_empty()) {
         Some(s) => s.to_string(),
-        None => (if plan["stem"]["native_femoral_anteversion_deg"].is_number() { "measured" } else { "not measured" }).to_string(),
+        None => (if plan.stem.native_femoral_anteversion_deg.is_some_and(f64::is_finite) { "measured" } else { "not measured" }).to_string(),
     };
-    plan["stem"]["native_femoral_anteversion_source"] = json!(source);
+    plan.stem.native_femoral_anteversion_source = source.clone();
     if source != "predicted" {
         return;
     }
-    let sd = f["anteversion_sd_deg"].as_f64();
-    plan["stem"]["native_femoral_anteversion_sd_deg"] = json!(sd);
-    plan["stem"]["anteversion_sd_deg"] = json!(sd);
+    let sd = f.and_then(|f| f.anteversion_sd_deg).filter(|v| v.is_finite());
+    plan.stem.native_femoral_anteversion_sd_deg = sd;
+    plan.stem.anteversion_sd_deg = sd;
     // Widmer's combined anteversion (cup + 0.7 x stem) inherits 0.7 of the stem's SD.
-    plan["combined_anteversion_sd_deg"] = json!(sd.map(|v| 0.7 * v));
-    plan["stem"]["anteversion_reference"] = json!("the predicted posterior condylar line (shape model), not a measured one");
-    if let Some(notes) = plan["notes"].as_array_mut() {
-        notes.push(json!(format!(
-            "condyles not imaged: the condylar line and the native anteversion ({} deg, SD {} deg) are PREDICTED by the shape model; the stem anteversion (SD {} deg) and the combined anteversion (SD {} deg) rest on that prediction",
-            f["anteversion_deg"].as_f64().map_or("?".into(), |v| format!("{v:.1}")),
-            sd.map_or("?".into(), |v| format!("{v:.1}")),
-            sd.map_or("?".into(), |v| format!("{v:.1}")),
-            sd.map_or("?".into(), |v| format!("{:.1}", 0.7 * v))
-        )));
-    }
+    plan.combined_anteversion_sd_deg = sd.map(|v| 0.7 * v);
+    plan.stem.anteversion_reference = Some("the predicted posterior condylar line (shape model), not a measured one".to_string());
+    plan.notes.push(format!(
+        "condyles not imaged: the condylar line and the native anteversion ({} deg, SD {} deg) are PREDICTED by the shape model; the stem anteversion (SD {} deg) and the combined anteversion (SD {} deg) rest on that prediction",
+        f.and_then(|f| f.anteversion_deg).filter(|v| v.is_finite()).map_or("?".into(), |v| format!("{v:.1}")),
+        sd.map_or("?".into(), |v| format!("{v:.1}")),
+        sd.map_or("?".into(), |v| format!("{v:.1}")),
+        sd.map_or("?".into(), |v| format!("{:.1}", 0.7 * v))
+    ));
 }

@@ -8,139 +8,134 @@ use coxa_anatomy::landmarks::{CanalLevel, FemoralCanal};
 use coxa_planner::Plan;
 
 use crate::svg::esc;
-use serde_json::{Value, json};
+use coxa_core::anatomy_record::{CanalLevelRecord, CanalRecord};
+use coxa_core::plan_record::{PlanStemRecord, SeriesSizeRecord, StemRuleRecord, StemSizeOptionRecord, StemSizingRecord};
 
 fn r2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-fn level_json(l: &CanalLevel) -> Value {
-    json!({
-        "above_lesser_trochanter_mm": r2(l.above_lt_mm),
-        "centre_lps_mm": [r2(l.centre_lps_mm.x), r2(l.centre_lps_mm.y), r2(l.centre_lps_mm.z)],
-        "ml_canal_mm": r2(l.ml_canal_mm),
-        "ap_canal_mm": r2(l.ap_canal_mm),
-        "ml_outer_mm": r2(l.ml_outer_mm),
-        "ap_outer_mm": r2(l.ap_outer_mm),
-        "canal_hu": l.canal_hu.round(),
-    })
+fn level_record(l: &CanalLevel) -> CanalLevelRecord {
+    CanalLevelRecord {
+        above_lesser_trochanter_mm: r2(l.above_lt_mm),
+        centre_lps_mm: [r2(l.centre_lps_mm.x), r2(l.centre_lps_mm.y), r2(l.centre_lps_mm.z)],
+        ml_canal_mm: r2(l.ml_canal_mm),
+        ap_canal_mm: r2(l.ap_canal_mm),
+        ml_outer_mm: r2(l.ml_outer_mm),
+        ap_outer_mm: r2(l.ap_outer_mm),
+        canal_hu: l.canal_hu.round(),
+    }
 }
 
 /// `anatomy.json`'s entry for one femur's canal.
-pub fn canal_json(c: &FemoralCanal) -> Value {
-    let opt = |l: &Option<CanalLevel>| l.as_ref().map_or(Value::Null, level_json);
-    json!({
-        "side": c.side.as_str(),
-        "method": "endosteal edges on the CT (half way from the canal's HU to the cortex's peak), in the shaft frame: ML = medial perpendicular to the shaft axis, AP = shaft x ML",
-        "lesser_trochanter": opt(&c.lesser_trochanter),
-        "metaphysis_20mm_above_lt": opt(&c.metaphysis),
-        "isthmus": opt(&c.isthmus),
-        "isthmus_imaged": c.isthmus_imaged,
-        "dorr_level_100mm_below_lt": opt(&c.dorr_level),
-        "canal_flare_index": c.canal_flare_index.map(r2),
-        "canal_calcar_ratio": c.canal_calcar_ratio.map(r2),
-        "cortical_index": c.cortical_index.map(r2),
-        "cortical_thickness_index": c.cortical_index.map(r2),
-        "calcar_isthmus_ratio": c.calcar_isthmus_ratio().map(r2),
-        "dorr_type": c.dorr_type,
-        "metal_levels_mm": c.metal_levels_mm,
-        "quality": c.quality,
-        "notes": c.notes,
-        "profile": c.profile.iter().map(level_json).collect::<Vec<_>>(),
-    })
+pub fn canal_record(c: &FemoralCanal) -> CanalRecord {
+    CanalRecord {
+        side: c.side,
+        method: "endosteal edges on the CT (half way from the canal's HU to the cortex's peak), in the shaft frame: ML = medial perpendicular to the shaft axis, AP = shaft x ML".into(),
+        lesser_trochanter: c.lesser_trochanter.as_ref().map(level_record),
+        metaphysis_20mm_above_lt: c.metaphysis.as_ref().map(level_record),
+        isthmus: c.isthmus.as_ref().map(level_record),
+        isthmus_imaged: c.isthmus_imaged,
+        dorr_level_100mm_below_lt: c.dorr_level.as_ref().map(level_record),
+        canal_flare_index: c.canal_flare_index.map(r2),
+        canal_calcar_ratio: c.canal_calcar_ratio.map(r2),
+        cortical_index: c.cortical_index.map(r2),
+        cortical_thickness_index: c.cortical_index.map(r2),
+        calcar_isthmus_ratio: c.calcar_isthmus_ratio().map(r2),
+        dorr_type: c.dorr_type,
+        metal_levels_mm: c.metal_levels_mm.clone(),
+        quality: c.quality,
+        notes: c.notes.clone(),
+        profile: c.profile.iter().map(level_record).collect(),
+    }
 }
 
 /// `plan.json`'s `stem.sizing`: the canal used and the planned series' rule.
-pub fn sizing_json(plan: &Plan) -> Value {
+pub fn sizing_record(plan: &Plan) -> StemSizingRecord {
     let s = &plan.stem_sizing;
     let fam = s.family(&plan.placement.stem_family);
-    json!({
-        "canal_source": s.canal.source,
-        "canal_ml_mm_by_height_above_lt": s.canal.levels.iter().map(|x| [r2(x[0]), r2(x[1])]).collect::<Vec<_>>(),
-        "head_above_lesser_trochanter_mm": r2(s.canal.head_above_lt_mm),
-        "rule": fam.map(|f| json!({
-            "level_above_lt_mm": f.rule.level_above_lt_mm,
-            "fill_band": [f.rule.fill_min, f.rule.fill_max],
-            "distal_fill_max": f.rule.distal_fill_max,
-            "rule_level_imaged": f.rule_level_imaged,
-            "text": format!(
-                "the largest size whose body fills {:.0}-{:.0} % of the ML canal {:.0} mm {} the lesser trochanter (at most {:.0} %) and is no wider than {:.0} % of the canal at any other level down to its tip",
+    StemSizingRecord {
+        canal_source: crate::plan::serde_name(&s.canal.source),
+        canal_ml_mm_by_height_above_lt: s.canal.levels.iter().map(|x| [r2(x[0]), r2(x[1])]).collect(),
+        head_above_lesser_trochanter_mm: r2(s.canal.head_above_lt_mm),
+        rule: fam.map(|f| StemRuleRecord {
+            level_above_lt_mm: f.rule.level_above_lt_mm,
+            fill_band: [f.rule.fill_min, f.rule.fill_max],
+            distal_fill_max: f.rule.distal_fill_max,
+            rule_level_imaged: f.rule_level_imaged,
+            text: format!(
+                "the largest size whose body fills {:.0}-{:.0} % of the ML canal {:.0} mm {} the lesser trochanter (at most {:.0} %) and whose tip fits the canal down to it",
                 100.0 * f.rule.fill_min,
                 100.0 * f.rule.fill_max,
                 f.rule.level_above_lt_mm.abs(),
                 if f.rule.level_above_lt_mm < 0.0 { "below" } else { "above" },
-                100.0 * f.rule.fill_max,
-                100.0 * f.rule.distal_fill_max
+                100.0 * f.rule.fill_max
             ),
-        })),
-        "notes": s.canal.notes.iter().chain(fam.iter().flat_map(|f| f.notes.iter())).collect::<Vec<_>>(),
-        "sizes_by_series": s.families.iter().map(|f| json!({"series": f.family, "size": f.size_options.iter().find(|o| o.chosen).map(|o| o.size.clone())})).collect::<Vec<_>>(),
-    })
+        }),
+        notes: s.canal.notes.iter().chain(fam.iter().flat_map(|f| f.notes.iter())).cloned().collect(),
+        sizes_by_series: s.families.iter().map(|f| SeriesSizeRecord { series: f.family.clone(), size: f.size_options.iter().find(|o| o.chosen).map(|o| o.size.clone()) }).collect(),
+    }
 }
 
 /// `plan.json`'s `stem.size_options`: the planned series' size down, planned and up.
-pub fn size_options_json(plan: &Plan) -> Value {
-    let Some(f) = plan.stem_sizing.family(&plan.placement.stem_family) else { return json!([]) };
-    json!(
-        f.size_options
-            .iter()
-            .map(|o| json!({
-                "size": o.size,
-                "ml_width_mm": o.ml_width_mm,
-                "fill": o.fill.map(|x| (x * 1e4).round() / 1e4),
-                "max_distal_fill": o.max_distal_fill.map(|d| (d[0] * 1e4).round() / 1e4),
-                "max_distal_fill_above_lt_mm": o.max_distal_fill.map(|d| r2(d[1])),
-                "tip_above_lt_mm": r2(o.tip_above_lt_mm),
-                "tip_ml_width_mm": o.tip_ml_width_mm,
-                "tip_canal_mm": o.tip_canal_mm.map(r2),
-                "offset_mm": o.offset_mm,
-                "chosen": o.chosen,
-                "note": o.note,
-            }))
-            .collect::<Vec<_>>()
-    )
+pub fn size_options_record(plan: &Plan) -> Vec<StemSizeOptionRecord> {
+    let Some(f) = plan.stem_sizing.family(&plan.placement.stem_family) else { return Vec::new() };
+    f.size_options
+        .iter()
+        .map(|o| StemSizeOptionRecord {
+            size: o.size.clone(),
+            ml_width_mm: o.ml_width_mm,
+            fill: o.fill.map(|x| (x * 1e4).round() / 1e4),
+            max_distal_fill: o.max_distal_fill.map(|d| (d[0] * 1e4).round() / 1e4),
+            max_distal_fill_above_lt_mm: o.max_distal_fill.map(|d| r2(d[1])),
+            tip_above_lt_mm: r2(o.tip_above_lt_mm),
+            tip_ml_width_mm: o.tip_ml_width_mm,
+            tip_canal_mm: o.tip_canal_mm.map(r2),
+            offset_mm: o.offset_mm,
+            chosen: o.chosen,
+            note: o.note.clone(),
+        })
+        .collect()
 }
 
 /// The report's "why" of the stem row.
-pub fn stem_why(stem: &Value) -> String {
-    let chosen = stem["size_options"].as_array().and_then(|o| o.iter().find(|o| o["chosen"].as_bool() == Some(true)).cloned()).unwrap_or(Value::Null);
-    let source = match stem["sizing"]["canal_source"].as_str() {
-        Some("ct_cortical_bone") => "canal measured on the CT's cortical bone",
+pub fn stem_why(stem: &PlanStemRecord) -> String {
+    let source = match stem.sizing.canal_source.as_str() {
+        "ct_cortical_bone" => "canal measured on the CT's cortical bone",
         _ => "canal estimated from the outer width (no cortical bone)",
     };
-    match chosen["fill"].as_f64() {
-        Some(f) => format!("fills {:.0} % of the ML canal at the series' rule level ({source}); {}", 100.0 * f, stem["sizing"]["rule"]["text"].as_str().unwrap_or("")),
+    match stem.size_options.iter().find(|o| o.chosen).and_then(|o| o.fill) {
+        Some(f) => format!("fills {:.0} % of the ML canal at the series' rule level ({source}); {}", 100.0 * f, stem.sizing.rule.as_ref().map_or("", |r| r.text.as_str())),
         None => source.to_string(),
     }
 }
 
 /// The report's stem sizing table (empty when the plan has none).
-pub fn size_table_html(stem: &Value) -> String {
-    let Some(opts) = stem["size_options"].as_array().filter(|o| !o.is_empty()) else { return String::new() };
+pub fn size_table_html(stem: &PlanStemRecord) -> String {
+    let opts = &stem.size_options;
+    if opts.is_empty() {
+        return String::new();
+    }
     let mut h = String::from(
-        "<h3>Stem size: the planned size and its neighbours</h3><table><tr><th>size</th><th>body ML width</th><th>canal fill</th><th>tip (from the lesser trochanter)</th><th>tip width / canal there</th><th>largest fill at another level</th><th></th></tr>",
+        "<h3>Stem size: the planned size and its neighbours</h3><table><tr><th>size</th><th>body ML width</th><th>canal fill</th><th>tip (from the lesser trochanter)</th><th>tip width / canal there</th><th>largest distal fill</th><th></th></tr>",
     );
-    let pct = |v: &Value| v.as_f64().map_or("–".into(), |x| format!("{:.0} %", 100.0 * x));
-    let mm = |v: &Value| v.as_f64().map_or("–".into(), |x| format!("{x:.1} mm"));
+    let pct = |v: Option<f64>| v.filter(|x| x.is_finite()).map_or("–".into(), |x| format!("{:.0} %", 100.0 * x));
+    let mm = |v: Option<f64>| v.filter(|x| x.is_finite()).map_or("–".into(), |x| format!("{x:.1} mm"));
     for o in opts {
-        let mark = if o["chosen"].as_bool() == Some(true) { " (planned)" } else { "" };
+        let mark = if o.chosen { " (planned)" } else { "" };
         let _ = write!(
             h,
             "<tr><td>{}{mark}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td></tr>",
-            esc(o["size"].as_str().unwrap_or("")),
-            mm(&o["ml_width_mm"]),
-            pct(&o["fill"]),
-            mm(&o["tip_above_lt_mm"]),
-            mm(&o["tip_ml_width_mm"]),
-            mm(&o["tip_canal_mm"]),
-            pct(&o["max_distal_fill"]),
-            esc(o["note"].as_str().unwrap_or(""))
+            esc(&o.size),
+            mm(Some(o.ml_width_mm)),
+            pct(o.fill),
+            mm(Some(o.tip_above_lt_mm)),
+            mm(Some(o.tip_ml_width_mm)),
+            mm(o.tip_canal_mm),
+            pct(o.max_distal_fill),
+            esc(&o.note)
         );
     }
-    let _ = write!(
-        h,
-        "</table><p class=\"sub\">Canal fill: the stem body's mediolateral width over the endosteal canal's at the series' rule level (the body taken as tapering linearly from the lesser trochanter to the tip); {}.</p>",
-        esc(&stem_why(stem))
-    );
+    let _ = write!(h, "</table><p class=\"sub\">Canal fill: the stem body's mediolateral width over the endosteal canal's at the series' rule level; {}.</p>", esc(&stem_why(stem)));
     h
 }

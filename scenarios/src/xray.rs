@@ -106,31 +106,21 @@ struct PlannedImplants {
     offset_change_mm: f64,
 }
 
-fn point(v: &Value) -> Option<Point3<f64>> {
-    Some(Point3::new(v[0].as_f64()?, v[1].as_f64()?, v[2].as_f64()?))
-}
-
 fn read_plan(dir: &Path) -> Result<PlannedImplants> {
     let path = dir.join("plan.json");
     let text = std::fs::read_to_string(&path).with_context(|| format!("--plan {}: no plan.json there; give a folder `coxa plan` wrote", dir.display()))?;
-    let j: Value = serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
-    let f = |v: &Value, what: &str| v.as_f64().with_context(|| format!("{}: {what} missing", path.display()));
-    let side = match j["side"].as_str() {
-        Some("left") => Side::Left,
-        Some("right") => Side::Right,
-        _ => bail!("{}: side missing", path.display()),
-    };
-    let axis = point(&j["cup"]["axis_lps"]).with_context(|| format!("{}: cup.axis_lps missing", path.display()))?.coords;
+    let j: coxa_core::PlanRecord = serde_json::from_str(&text).with_context(|| format!("{}: not a plan.json of this coxa (run `coxa plan` again)", path.display()))?;
+    let axis = Vector3::from(j.cup.axis_lps);
     Ok(PlannedImplants {
-        side,
-        cup_centre: point(&j["cup"]["centre_lps_mm"]).with_context(|| format!("{}: cup.centre_lps_mm missing", path.display()))?,
+        side: j.side,
+        cup_centre: Point3::from(j.cup.centre_lps_mm),
         cup_axis: axis.try_normalize(1e-9).context("zero cup axis in plan.json")?,
-        shell_outer_mm: f(&j["cup"]["outer_diameter_mm"], "cup.outer_diameter_mm")?,
-        head_mm: f(&j["head"]["diameter_mm"], "head.diameter_mm")?,
-        head_on_femur: point(&j["head"]["centre_on_femur_lps_mm"]).with_context(|| format!("{}: head.centre_on_femur_lps_mm missing", path.display()))?,
-        radiographic_inclination_deg: f(&j["cup"]["radiographic_inclination_deg"], "cup.radiographic_inclination_deg")?,
-        leg_length_change_mm: j["leg_length_change_mm"].as_f64().unwrap_or(0.0),
-        offset_change_mm: j["offset_change_mm"].as_f64().unwrap_or(0.0),
+        shell_outer_mm: j.cup.outer_diameter_mm,
+        head_mm: j.head.diameter_mm,
+        head_on_femur: Point3::from(j.head.centre_on_femur_lps_mm),
+        radiographic_inclination_deg: j.cup.radiographic_inclination_deg,
+        leg_length_change_mm: j.leg_length_change_mm,
+        offset_change_mm: j.offset_change_mm,
     })
 }
 

@@ -35,7 +35,7 @@ pub struct ScorerBones {
 
 /// Cache key: the bits of the shell diameter, cup centre, head centre on the femur, neck cut.
 type BoneKey = [u64; 8];
-type BoneSlot = Arc<OnceLock<Result<Arc<BoneGeometry>, String>>>;
+type BoneSlot = Arc<OnceLock<Result<Arc<BoneGeometry>, ScoreError>>>;
 
 /// The simulator as a [`RomScorer`]: implants alone, or implants with bones.
 #[derive(Debug)]
@@ -94,10 +94,9 @@ impl SimScorer {
             // Translate the femur so that the prosthetic head centre takes the native head's place.
             let shift = h - b.femur_landmarks.head_centre.lps_mm;
             let femur = b.femur.transformed(&Matrix4::new_translation(&-shift));
-            BoneGeometry::new(&b.pelvis, &femur, &b.femur_landmarks, &self.frame, c, construct, &b.options).map(Arc::new).map_err(|e| e.to_string())
+            BoneGeometry::new(&b.pelvis, &femur, &b.femur_landmarks, &self.frame, c, construct, &b.options).map(Arc::new).map_err(ScoreError::caused_by)
         })
         .clone()
-        .map_err(ScoreError::new)
     }
 }
 

@@ -118,7 +118,9 @@ fn transfer_syntaxes_decode_like_simpleitk() -> Result<()> {
     let out = tmp.path().join("jpegls");
     transcode(&py, &src, &out, "jpegls")?;
     let err = read(&out, &ReadOptions::new()).unwrap_err();
-    assert!(matches!(err, Error::Dicom(DicomError::Decode { .. })), "{err}");
+    // The decoder's own error is kept as the cause.
+    assert!(matches!(&err, Error::Dicom(DicomError::Decoder { .. })), "{err}");
+    assert!(std::error::Error::source(&err).is_some(), "{err}: the decoder's error is not kept");
     assert!(err.to_string().contains("JPEG-LS"), "{err}");
     Ok(())
 }

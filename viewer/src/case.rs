@@ -8,9 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use coxa_core::report::MotionRecord;
-use coxa_core::{CaseModel, CaseReport, HipAnatomy, LabelMap, Mesh, PatientLandmarks, Side, Volume};
+use coxa_core::{CaseModel, CaseReport, HipAnatomy, LabelMap, Mesh, PatientLandmarks, PlanRecord, Side, Volume};
 use nalgebra::{Point3, Vector3};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -125,14 +124,6 @@ fn read_typed<T: DeserializeOwned>(path: &Path, notes: &mut Vec<String>) -> Resu
     }
 }
 
-/// What the viewer shows of a `coxa plan` folder's plan.json (serde skips the rest).
-#[derive(Deserialize)]
-struct PlanView {
-    side: Side,
-    #[serde(default)]
-    motions: Vec<MotionRecord>,
-}
-
 impl From<&MotionRecord> for RomLine {
     fn from(m: &MotionRecord) -> Self {
         Self {
@@ -189,11 +180,11 @@ impl CaseData {
         // The case report (`coxa run`, `coxa demo`) or, in a `coxa plan` folder, the plan: typed.
         let mut notes = Vec::new();
         let report: Option<CaseReport> = read_typed(&dir.join("report.json"), &mut notes)?;
-        let plan: Option<PlanView> = if report.is_none() { read_typed(&dir.join("plan.json"), &mut notes)? } else { None };
+        let plan: Option<PlanRecord> = if report.is_none() { read_typed(&dir.join("plan.json"), &mut notes)? } else { None };
         case.notes.append(&mut notes);
         (case.side, case.rom) = match (&report, &plan) {
             (Some(r), _) => (Some(r.side), r.rom.motions.iter().map(RomLine::from).collect()),
-            (None, Some(p)) => (Some(p.side), p.motions.iter().map(RomLine::from).collect()),
+            (None, Some(p)) => (Some(p.side), p.motions.iter().map(|m| RomLine::from(&MotionRecord::from(m))).collect()),
             (None, None) => (None, Vec::new()),
         };
         match read_json(&dir.join("model.json"))? {

@@ -72,6 +72,22 @@ pub enum ViewError {
         #[source]
         source: coxa_core::ScoreError,
     },
+    /// The case's implant catalog cannot be read (the catalog's error kept as the cause).
+    #[error("live planning: {what}: {source}")]
+    Catalog {
+        /// Which catalog (`catalog DIR`, `built-in catalog`).
+        what: String,
+        /// The catalog's error.
+        #[source]
+        source: coxa_implants::ImplantError,
+    },
+    /// The case's own placement cannot be modelled (the simulator's reason kept as the cause).
+    #[error("live planning: the case's own placement: {source}")]
+    Placement {
+        /// The simulator's or the catalog's reason.
+        #[source]
+        source: coxa_core::ScoreError,
+    },
     /// Live planning cannot rebuild or evaluate the hip model.
     #[error("live planning: {why}")]
     Live {

@@ -145,8 +145,8 @@ impl LiveModel {
             return Err(err("the case uses an engineer's own cup or stem: live planning works on catalog implants only (use coxa rom --user-cup/--user-stem for these)".into()));
         }
         let catalog = match &rec.catalog_dir {
-            Some(d) => Catalog::load_dir(d).map_err(|e| err(format!("catalog {}: {e}", d.display())))?,
-            None => Catalog::builtin().map_err(|e| err(format!("built-in catalog: {e}")))?,
+            Some(d) => Catalog::load_dir(d).map_err(|source| ViewError::Catalog { what: format!("catalog {}", d.display()), source })?,
+            None => Catalog::builtin().map_err(|source| ViewError::Catalog { what: "built-in catalog".into(), source })?,
         };
         let side = rec.placement.side;
         let mesh = |name: String| case.bones.iter().find(|(n, _)| *n == name).map(|(_, m)| m.clone());
@@ -169,7 +169,7 @@ impl LiveModel {
             return Err(err("model.json names no motion the simulator knows".into()));
         }
         let tilts = PelvicTilts { standing: rec.tilts.standing, sitting: rec.tilts.sitting };
-        let base_model = scorer.model(&rec.placement).map_err(|e| err(format!("the case's own placement: {e}")))?;
+        let base_model = scorer.model(&rec.placement).map_err(|source| ViewError::Placement { source })?;
         Ok(Self { base_neck_lps: base_model.neck_axis_lps(), scorer: Arc::new(scorer), catalog, base: rec.placement.clone(), tilts, motions, shaft, anatomy })
     }
 

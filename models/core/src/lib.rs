@@ -13,6 +13,7 @@
 //!   layout of a stacked DICOM series and of SimpleITK's `GetArrayFromImage`. Sizes are given in
 //!   the order `[i, j, k]`, as SimpleITK's `GetSize`.
 
+pub mod anatomy_record;
 pub mod canal;
 mod error;
 mod frames;
@@ -21,12 +22,14 @@ mod labels;
 pub mod landmarks;
 mod mesh;
 pub mod plan;
+pub mod plan_record;
 pub mod report;
 mod resample;
 mod side;
 mod units;
 mod volume;
 
+pub use anatomy_record::AnatomyRecord;
 pub use canal::{CanalLevel, DorrType, FemoralCanal};
 pub use error::{Error, Result};
 pub use frames::{CupAngleDefinition, CupAngles, PelvicFrame};
@@ -35,6 +38,7 @@ pub use labels::{ClassTable, LabelMap};
 pub use landmarks::{AcetabulumLandmarks, AxisLandmark, FemurLandmarks, HipAnatomy, Landmark, PatientLandmarks, PelvisLandmarks, Quality, Source};
 pub use mesh::Mesh;
 pub use plan::{CaseModel, FirstContact, ImplantPlacement, MotionInfo, MotionScore, PlanPosture, PostureTilts, RomQuery, RomScore, RomScorer, ScoreError};
+pub use plan_record::PlanRecord;
 pub use report::{CaseReport, CupAnglesDeg, RomRecord};
 pub use resample::grid_with_spacing;
 pub use side::Side;

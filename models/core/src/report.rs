@@ -7,15 +7,17 @@
 //!
 //! Fields are declared in alphabetical order: the JSON keeps the key order it had when it was
 //! assembled by hand (serde_json sorts an untyped object's keys), so `report.json` did not change.
-//! The anatomy, the plan, the input and the phantom's truth are the records of their own files
-//! (`anatomy/anatomy.json`, `plan.json`, `inputs.json`, `input/phantom_truth.json`), carried verbatim.
+//! The anatomy and the plan are the typed records of their own files ([`AnatomyRecord`],
+//! `anatomy/anatomy.json`; [`PlanRecord`], `plan.json`), the same values. The case's input
+//! description and the phantom's truth are the user's scenario input and the phantom's own
+//! record (`input/phantom_truth.json`), carried as JSON.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{CupAngleDefinition, CupAngles, Side};
+use crate::{AnatomyRecord, CupAngleDefinition, CupAngles, PlanRecord, Side};
 
 /// Cup angles in the three definitions of Murray (1993), deg: `[inclination, anteversion]`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -370,7 +372,7 @@ pub struct MskRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseReport {
     /// The anatomy stage's record (`anatomy/anatomy.json`).
-    pub anatomy: Value,
+    pub anatomy: AnatomyRecord,
     /// The case's name.
     pub case: String,
     /// The coxa version that wrote it.
@@ -386,7 +388,7 @@ pub struct CaseReport {
     /// The primary point's placement.
     pub placement: PlacementRecord,
     /// The plan (`plan.json`), if the primary point was planned.
-    pub plan: Option<Value>,
+    pub plan: Option<PlanRecord>,
     /// The radiomics stage's result, if it ran (absent from the file otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub radiomics: Option<RadiomicsRecord>,

@@ -42,6 +42,15 @@ pub enum NrrdError {
         /// What is wrong.
         what: String,
     },
+    /// The header's sizes do not shape the data (ndarray's error kept as the source).
+    #[error("{path}: NRRD header field `sizes`: {source}")]
+    Shape {
+        /// The file.
+        path: PathBuf,
+        /// ndarray's error.
+        #[source]
+        source: ndarray::ShapeError,
+    },
     /// The data are shorter than the header announces.
     #[error("{path}: the data hold {have} bytes but the header announces {need}; the file is truncated")]
     Truncated {
@@ -323,7 +332,7 @@ pub fn read_volume(path: &Path) -> Result<Volume> {
 pub fn read_volume_with(path: &Path, limits: &Limits) -> Result<Volume> {
     let (grid, v, _) = read_values(path, limits, 4)?;
     let data: Vec<f32> = v.into_iter().map(|x| x as f32).collect();
-    let array = Array3::from_shape_vec(grid.shape_kji(), data).map_err(|e| header_err(path, "sizes", e.to_string()))?;
+    let array = Array3::from_shape_vec(grid.shape_kji(), data).map_err(|source| -> Error { NrrdError::Shape { path: path.to_path_buf(), source }.into() })?;
     Volume::new(grid, array).map_err(|source| Error::Geometry { path: path.to_path_buf(), source })
 }
 
@@ -345,7 +354,7 @@ pub fn read_label_map_with(path: &Path, limits: &Limits) -> Result<LabelMap> {
         }
         data.push(x as u16);
     }
-    let array = Array3::from_shape_vec(grid.shape_kji(), data).map_err(|e| header_err(path, "sizes", e.to_string()))?;
+    let array = Array3::from_shape_vec(grid.shape_kji(), data).map_err(|source| -> Error { NrrdError::Shape { path: path.to_path_buf(), source }.into() })?;
     LabelMap::new(grid, array, classes).map_err(|source| Error::Geometry { path: path.to_path_buf(), source })
 }
 

@@ -32,6 +32,7 @@ use nalgebra::{Point3, Vector3};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use coxa_core::PlanRecord;
 use coxa_io::dicom::{ds, ds_multi};
 
 use crate::error::io;
@@ -575,42 +576,34 @@ pub struct Measurement {
 }
 
 /// The plan's measurements (from plan.json) in the order the SR lists them.
-pub fn plan_measurements(plan: &serde_json::Value) -> Vec<Measurement> {
-    let num = |path: &[&str]| -> Option<f64> {
-        let mut v = plan;
-        for p in path {
-            v = v.get(p)?;
-        }
-        v.as_f64().filter(|x| x.is_finite())
-    };
+pub fn plan_measurements(plan: &PlanRecord) -> Vec<Measurement> {
     let mut out = Vec::new();
     let mut add = |code: &str, meaning: &str, value: Option<f64>, unit: &'static str| {
-        if let Some(value) = value {
+        if let Some(value) = value.filter(|x| x.is_finite()) {
             out.push(Measurement { code: code.into(), meaning: meaning.into(), value, unit });
         }
     };
-    add("cup-od", "Acetabular cup outer diameter", num(&["cup", "outer_diameter_mm"]), "mm");
-    add("cup-reamer", "Last reamer diameter", num(&["cup", "last_reamer_mm"]), "mm");
-    for (def, name) in [("radiographic", "radiographic"), ("operative", "operative"), ("anatomic", "anatomic")] {
-        add(&format!("cup-inc-{}", &def[..3]), &format!("Cup inclination, {name} (Murray 1993)"), num(&["cup", "angles_deg", def, "inclination_deg"]), "deg");
-        add(&format!("cup-av-{}", &def[..3]), &format!("Cup anteversion, {name} (Murray 1993)"), num(&["cup", "angles_deg", def, "anteversion_deg"]), "deg");
+    let cup = &plan.cup;
+    add("cup-od", "Acetabular cup outer diameter", Some(cup.outer_diameter_mm), "mm");
+    add("cup-reamer", "Last reamer diameter", Some(cup.last_reamer_mm), "mm");
+    let angles = &cup.angles_deg;
+    for (def, name, a) in [("radiographic", "radiographic", &angles.radiographic), ("operative", "operative", &angles.operative), ("anatomic", "anatomic", &angles.anatomic)] {
+        add(&format!("cup-inc-{}", &def[..3]), &format!("Cup inclination, {name} (Murray 1993)"), Some(a.inclination_deg), "deg");
+        add(&format!("cup-av-{}", &def[..3]), &format!("Cup anteversion, {name} (Murray 1993)"), Some(a.anteversion_deg), "deg");
     }
-    add("cup-coverage", "Cup coverage fraction", num(&["cup", "coverage"]).map(|c| c * 100.0), "%");
-    add("head-d", "Femoral head diameter", num(&["head", "diameter_mm"]), "mm");
-    add("head-neck-off", "Head neck length offset", num(&["head", "neck_length_offset_mm"]), "mm");
-    add("stem-av", "Stem anteversion", num(&["stem", "anteversion_deg"]), "deg");
-    add("stem-offset", "Stem offset", num(&["stem", "offset_mm"]), "mm");
-    add("stem-ccd", "Stem CCD angle", num(&["stem", "ccd_deg"]), "deg");
-    add("comb-av", "Combined anteversion", num(&["combined_anteversion_deg"]), "deg");
-    add("leg-length", "Leg length change", num(&["leg_length_change_mm"]), "mm");
-    add("offset", "Offset change", num(&["offset_change_mm"]), "mm");
-    if let Some(motions) = plan.get("motions").and_then(|m| m.as_array()) {
-        for (i, m) in motions.iter().enumerate() {
-            let name = m.get("name").and_then(|n| n.as_str()).unwrap_or("motion");
-            let posture = m.get("posture").and_then(|n| n.as_str()).unwrap_or("");
-            let label = if posture.is_empty() { name.replace('_', " ") } else { format!("{}, {posture}", name.replace('_', " ")) };
-            add(&format!("rom-{:02}", i + 1), &format!("Range of motion limit, {label}"), m.get("limit_deg").and_then(|v| v.as_f64()).filter(|x| x.is_finite()), "deg");
-        }
+    add("cup-coverage", "Cup coverage fraction", Some(cup.coverage).filter(|c| c.is_finite()).map(|c| c * 100.0), "%");
+    add("head-d", "Femoral head diameter", Some(plan.head.diameter_mm), "mm");
+    add("head-neck-off", "Head neck length offset", Some(plan.head.neck_length_offset_mm), "mm");
+    add("stem-av", "Stem anteversion", Some(plan.stem.anteversion_deg), "deg");
+    add("stem-offset", "Stem offset", plan.stem.offset_mm, "mm");
+    add("stem-ccd", "Stem CCD angle", plan.stem.ccd_deg, "deg");
+    add("comb-av", "Combined anteversion", Some(plan.combined_anteversion_deg), "deg");
+    add("leg-length", "Leg length change", Some(plan.leg_length_change_mm), "mm");
+    add("offset", "Offset change", Some(plan.offset_change_mm), "mm");
+    for (i, m) in plan.motions.iter().enumerate() {
+        let name = if m.name.is_empty() { "motion" } else { m.name.as_str() };
+        let label = if m.posture.is_empty() { name.replace('_', " ") } else { format!("{}, {}", name.replace('_', " "), m.posture) };
+        add(&format!("rom-{:02}", i + 1), &format!("Range of motion limit, {label}"), Some(m.limit_deg), "deg");
     }
     out
 }
@@ -638,12 +631,12 @@ fn container(rel: &str, concept: InMemDicomObject, children: Vec<InMemDicomObjec
 /// Builds the SR of the plan's measurements (TID 1500).
 pub fn build_sr(src: &Source, plan_path: &Path) -> Result<Option<ResultObject>> {
     let bytes = std::fs::read(plan_path).map_err(io("read", plan_path))?;
-    let plan: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| Error::Case { path: plan_path.to_path_buf(), why: format!("not JSON: {e}") })?;
+    let plan: PlanRecord = serde_json::from_slice(&bytes).map_err(|e| Error::Case { path: plan_path.to_path_buf(), why: format!("not a plan.json of this coxa ({e}); plan the case again") })?;
     let measurements = plan_measurements(&plan);
     if measurements.is_empty() {
         return Ok(None);
     }
-    let side = plan.get("side").and_then(|s| s.as_str()).unwrap_or("");
+    let side = plan.side.as_str();
     let series_uid = stable_uid(&[b"sr-series", src.series_uid.as_bytes(), &sha(&bytes)]);
     let sop_instance = stable_uid(&[b"sr", src.series_uid.as_bytes(), &sha(&bytes)]);
     let tracking_uid = stable_uid(&[b"sr-tracking", sop_instance.as_bytes()]);
@@ -652,10 +645,7 @@ pub fn build_sr(src: &Source, plan_path: &Path) -> Result<Option<ResultObject>> 
         item("HAS OBS CONTEXT", "TEXT", code("112039", "DCM", "Tracking Identifier"), vec![el(tags::TEXT_VALUE, VR::UT, format!("coxa THA plan, {side} hip"))]),
         item("HAS OBS CONTEXT", "UIDREF", code("112040", "DCM", "Tracking Unique Identifier"), vec![el(tags::UID, VR::UI, tracking_uid.as_str())]),
     ];
-    if let Some(size) = plan.get("stem").and_then(|s| s.get("size")).and_then(|s| s.as_str()) {
-        let catalog = plan.get("stem").and_then(|s| s.get("catalog")).and_then(|s| s.as_str()).unwrap_or("");
-        group.push(item("CONTAINS", "TEXT", code("stem-size", "99COXA", "Stem size"), vec![el(tags::TEXT_VALUE, VR::UT, format!("{catalog} size {size}"))]));
-    }
+    group.push(item("CONTAINS", "TEXT", code("stem-size", "99COXA", "Stem size"), vec![el(tags::TEXT_VALUE, VR::UT, format!("{} size {}", plan.stem.catalog, plan.stem.size))]));
     for m in &measurements {
         group.push(item(
             "CONTAINS",

@@ -151,17 +151,47 @@ fn make_case(data: &std::path::Path, dir: &std::path::Path) -> serde_json::Value
     std::fs::create_dir_all(dir.join("anatomy")).unwrap();
     std::fs::create_dir_all(dir.join("pictures")).unwrap();
     std::fs::copy(data.join("totalseg/example_seg_fast_force_split.nii.gz"), dir.join("anatomy/labels.nii.gz")).unwrap();
+    // A whole plan.json as `coxa plan` writes it (coxa_core::PlanRecord); the SR reads the cup,
+    // head, stem, leg length, offset and motions.
+    let angles = serde_json::json!({ "radiographic": { "inclination_deg": 37.5, "anteversion_deg": 22.5 },
+                                     "operative": { "inclination_deg": 34.22, "anteversion_deg": 27.57 },
+                                     "anatomic": { "inclination_deg": 42.86, "anteversion_deg": 34.23 } });
+    let objective = serde_json::json!({ "total": 1.0, "rom_term_deg": 0.0, "rom_min_margin_deg": 5.0, "rom_mean_margin_deg": 10.0, "rom_worst_motion": "flexion",
+        "leg_length_error_mm": 0.0, "offset_error_mm": 0.14, "coverage": 0.9779, "safe_zone_excess_deg": 0.0, "combined_anteversion_deg": 31.76, "combined_target_distance_deg": 5.0,
+        "penalties": { "leg_length": 0.0, "offset": 0.0, "coverage": 0.0, "safe_zone": 0.0, "combined_target": 0.0 } });
+    let motion = |name: &str, posture: &str, limit: f64| {
+        serde_json::json!({ "name": name, "posture": posture, "limit_deg": limit, "contact": "none", "parts": null,
+        "contact_point_lps_mm": null, "start_in_contact": false, "pelvic_tilt_deg": 0.0, "required_deg": null, "margin_deg": null })
+    };
     let plan = serde_json::json!({
+        "coxa_version": "0.1.0",
         "side": "right",
-        "cup": { "outer_diameter_mm": 56.0, "last_reamer_mm": 55.0, "coverage": 0.9779,
-                 "angles_deg": { "radiographic": { "inclination_deg": 37.5, "anteversion_deg": 22.5 },
-                                 "operative": { "inclination_deg": 34.22, "anteversion_deg": 27.57 },
-                                 "anatomic": { "inclination_deg": 42.86, "anteversion_deg": 34.23 } } },
-        "head": { "diameter_mm": 40.0, "neck_length_offset_mm": -3.5 },
-        "stem": { "size": "8", "catalog": "taper-wedge stem, reduced offset", "anteversion_deg": 13.23, "offset_mm": 42.0, "ccd_deg": 135.0 },
-        "combined_anteversion_deg": 31.76, "leg_length_change_mm": 0.0, "offset_change_mm": 0.14,
-        "motions": [ { "name": "flexion", "posture": "standing", "limit_deg": 120.1 }, { "name": "ir_at_90_flexion", "posture": "sitting", "limit_deg": 41.5 } ]
+        "conventions": { "lps": "", "pelvic_frame": "", "cup_angles": "", "functional_angles": "", "joint_angles": "", "leg_length_offset": "" },
+        "cup": { "outer_diameter_mm": 56.0, "last_reamer_mm": 55.0, "coverage": 0.9779, "catalog": null, "acetabular_diameter_mm": 50.0, "size_rule": "",
+                 "socket": { "measured_diameter_mm": 50.0, "head_diameter_mm": null, "joint_space_mm": null, "joint_space_resolved": false, "sizing_diameter_mm": 50.0,
+                             "source": "measured", "rim_diameter_mm": 50.0, "rim_ap_diameter_mm": null, "lunate_vertices": 100, "fossa_vertices": 10 },
+                 "size_options": [], "radiographic_inclination_deg": 37.5, "radiographic_anteversion_deg": 22.5,
+                 "angles_deg": angles, "functional_standing_deg": angles, "functional_sitting_deg": null,
+                 "centre_lps_mm": [0.0, 0.0, 0.0], "centre_pelvic_mm": [0.0, 0.0, 0.0], "native_centre_lps_mm": [0.0, 0.0, 0.0],
+                 "axis_lps": [0.0, 0.0, 1.0], "axis_pelvic": [0.0, 0.0, 1.0], "medialisation_mm": 0.0, "medial_wall_mm": 3.0, "reference_coverage_40_15": 0.9 },
+        "liner": { "catalog": "neutral", "geometry": "hemispherical" },
+        "head": { "diameter_mm": 40.0, "neck_length_offset_mm": -3.5, "catalog": null, "centre_lps_mm": [0.0, 0.0, 0.0], "centre_on_femur_lps_mm": [0.0, 0.0, 0.0] },
+        "stem": { "size": "8", "catalog": "taper-wedge stem, reduced offset", "anteversion_deg": 13.23, "offset_mm": 42.0, "ccd_deg": 135.0,
+                  "native_femoral_anteversion_deg": 12.0, "native_femoral_anteversion_source": "measured", "seat_mm": 0.0,
+                  "canal": { "proximal_outer_mm": 30.0, "distal_outer_mm": null, "proximal_canal_mm": 20.0, "distal_canal_mm": null, "distal_level_mm": null, "levels": "" },
+                  "sizing": { "canal_source": "ct_cortical_bone", "canal_ml_mm_by_height_above_lt": [], "head_above_lesser_trochanter_mm": 60.0, "rule": null, "notes": [], "sizes_by_series": [] },
+                  "size_options": [] },
+        "combined_anteversion_deg": 31.76, "leg_length_change_mm": 0.0, "offset_change_mm": 0.14, "anterior_change_mm": 0.0,
+        "targets": { "leg_length_change_mm": 0.0, "offset_change_mm": 0.0, "from": "the other hip" },
+        "pelvic_tilt_deg": { "standing": 0.0, "sitting": 20.0 },
+        "motions": [ motion("flexion", "standing", 120.1), motion("ir_at_90_flexion", "sitting", 41.5) ],
+        "objective": objective,
+        "pareto": [],
+        "search": { "evaluated": 10, "failed": 0, "motions": [], "grid_step_deg": 2.5, "refine_step_deg": 0.5, "inclination_range_deg": [30.0, 55.0],
+                    "anteversion_range_deg": [0.0, 35.0], "stem_anteversion_range_deg": null },
+        "notes": []
     });
+    serde_json::from_value::<coxa_core::PlanRecord>(plan.clone()).expect("the fixture is a whole plan.json");
     std::fs::write(dir.join("plan.json"), serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
     std::fs::write(dir.join("report.pdf"), PDF).unwrap();
     write_png(&dir.join("pictures/hip_ap.png"), 64, 48, 7);

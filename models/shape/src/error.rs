@@ -31,6 +31,15 @@ pub enum ShapeError {
         /// What is wrong.
         why: String,
     },
+    /// A model file whose arrays do not make a model (the model's own error kept as the source).
+    #[error("{path}: not a valid coxa shape model file: {source}; re-export it with coxa-shape")]
+    BadModel {
+        /// The file.
+        path: PathBuf,
+        /// Why the arrays do not make a model.
+        #[source]
+        source: Box<ShapeError>,
+    },
     /// A model file of another format version.
     #[error("{path}: shape model format version {found}, this coxa reads version {supported}; rebuild or convert the model")]
     Version {

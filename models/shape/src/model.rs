@@ -394,7 +394,7 @@ impl ShapeModel {
         let mean = f64s[..d].to_vec();
         let modes = f64s[d..d * (k + 1)].to_vec();
         let variances = f64s[d * (k + 1)..].to_vec();
-        Self::new(mean, modes, variances, faces, header.parts, header.landmarks, header.info).map_err(|e| bad(e.to_string()))
+        Self::new(mean, modes, variances, faces, header.parts, header.landmarks, header.info).map_err(|e| ShapeError::BadModel { path: path.to_path_buf(), source: Box::new(e) })
     }
 }
 

@@ -272,7 +272,9 @@ fn model_files_round_trip_and_bad_files_are_refused() {
     let mut nan = bytes.clone();
     nan[16 + h..16 + h + 8].copy_from_slice(&f64::NAN.to_le_bytes());
     let e = ShapeModel::load(&write("nan.ssm", &nan)).unwrap_err();
-    assert!(matches!(e, ShapeError::BadFile { .. }) && e.to_string().contains("not finite"), "{e}");
+    assert!(matches!(e, ShapeError::BadModel { .. }) && e.to_string().contains("not finite"), "{e}");
+    // The model's own error is kept as the cause.
+    assert!(std::error::Error::source(&e).is_some_and(|s| s.to_string().contains("not finite")), "{e}");
 }
 
 #[test]

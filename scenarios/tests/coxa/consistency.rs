@@ -14,7 +14,7 @@ use anyhow::Result;
 use nalgebra::{Point3, Vector3};
 use serde_json::Value;
 
-use coxa_core::{CaseModel, CaseReport, HipAnatomy, PatientLandmarks, RomRecord, Side, Source};
+use coxa_core::{AnatomyRecord, CaseModel, CaseReport, HipAnatomy, PatientLandmarks, PlanRecord, RomRecord, Side, Source};
 use coxa_viewer::{LoadOptions, load_case};
 
 use crate::cases::{coxa, demo_phantom, demo_real_ct, ok, read_json};
@@ -94,12 +94,34 @@ fn check_case(case: &Path) -> Result<HipAnatomy> {
         assert!(anatomy["pelvis"].is_null(), "a frame without the APP, but anatomy.json has a pelvis");
     }
 
-    // The plan's inputs: the native centre and version it reports are these landmarks'.
+    // The anatomy record: anatomy.json is the typed AnatomyRecord, written from it once (its
+    // bytes are the record's serialisation), and report.json carries the same value.
+    let anatomy_text = std::fs::read_to_string(case.join("anatomy/anatomy.json"))?;
+    let anatomy_record: AnatomyRecord = serde_json::from_str(&anatomy_text)?;
+    assert_eq!(serde_json::to_string_pretty(&anatomy_record)?, anatomy_text, "anatomy.json is not the AnatomyRecord's one serialisation");
+    assert_eq!(typed.anatomy, anatomy_record, "report.json's anatomy record differs from anatomy.json's");
+    let femur = anatomy_record.femur(side).expect("the operated femur in the anatomy record");
+    assert_eq!(femur.head_centre.lps_mm.map(f64::to_bits), pt(&hip.femur.head_centre.lps_mm).map(f64::to_bits));
+    assert_eq!(femur.shaft_axis.direction_lps.map(f64::to_bits), vc(&hip.femur.shaft_axis.direction_lps).map(f64::to_bits));
+
+    // The plan's inputs: the native centre and version it reports are these landmarks'. plan.json
+    // is the typed PlanRecord, written from it once, and report.json carries the same value.
     if case.join("plan.json").exists() {
         let plan = read_json(&case.join("plan.json"));
         same("plan's native centre", &plan["cup"]["native_centre_lps_mm"], pt(&hip.acetabulum.centre.lps_mm).map(r2));
         assert_eq!(plan["stem"]["native_femoral_anteversion_deg"].as_f64(), hip.femur.anteversion_deg.map(r2));
         assert_eq!(report["plan"], plan, "report.json's plan differs from plan.json");
+        let text = std::fs::read_to_string(case.join("plan.json"))?;
+        let record: PlanRecord = serde_json::from_str(&text)?;
+        assert_eq!(serde_json::to_string_pretty(&record)?, text, "plan.json is not the PlanRecord's one serialisation");
+        assert_eq!(typed.plan.as_ref(), Some(&record), "report.json's plan record differs from plan.json's");
+        assert_eq!(record.cup.native_centre_lps_mm, pt(&hip.acetabulum.centre.lps_mm).map(r2));
+        // The plan's stem version source is the anatomy record's (measured or predicted).
+        assert_eq!(record.stem.native_femoral_anteversion_source, femur.anteversion_source);
+        // The cup the ROM model used is the plan's, as rounded in both.
+        assert_eq!(typed.placement.cup_centre_lps_mm, record.cup.centre_lps_mm);
+    } else {
+        assert!(typed.plan.is_none(), "report.json has a plan but the case folder has no plan.json");
     }
 
     // The range-of-motion model: the case's cup centre is the placement's.

@@ -60,7 +60,10 @@ fn decode_slice_into(s: &SliceHeader, dst: &mut [f32]) -> Result<()> {
     let obj = OpenFileOptions::new().open_file(path).map_err(|e| open_err(path, e))?;
     let decode_err =
         |detail: String| -> Error { DicomError::Decode { path: path.to_path_buf(), transfer_syntax: transfer_syntax_name(&s.transfer_syntax), detail, hint: decode_hint(&s.transfer_syntax) }.into() };
-    let pixels = obj.decode_pixel_data().map_err(|e| decode_err(e.to_string()))?;
+    let decoder_err = |source: dicom_pixeldata::Error| -> Error {
+        DicomError::Decoder { path: path.to_path_buf(), transfer_syntax: transfer_syntax_name(&s.transfer_syntax), source: Box::new(source), hint: decode_hint(&s.transfer_syntax) }.into()
+    };
+    let pixels = obj.decode_pixel_data().map_err(decoder_err)?;
     if pixels.samples_per_pixel() != 1 || !pixels.photometric_interpretation().is_monochrome() {
         return Err(DicomError::UnsupportedPixels {
             path: path.to_path_buf(),
@@ -71,7 +74,7 @@ fn decode_slice_into(s: &SliceHeader, dst: &mut [f32]) -> Result<()> {
     if (pixels.rows(), pixels.columns()) != (s.rows, s.cols) {
         return Err(decode_err(format!("decoded {}x{} pixels, the header says {}x{}", pixels.columns(), pixels.rows(), s.cols, s.rows)));
     }
-    let hu: Vec<f32> = pixels.to_vec_frame(0).map_err(|e| decode_err(e.to_string()))?;
+    let hu: Vec<f32> = pixels.to_vec_frame(0).map_err(decoder_err)?;
     if hu.len() != dst.len() {
         return Err(decode_err(format!("{} values decoded, {} expected (truncated pixel data?)", hu.len(), dst.len())));
     }

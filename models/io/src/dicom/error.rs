@@ -204,6 +204,19 @@ pub enum DicomError {
         /// What to do, if anything.
         hint: String,
     },
+    /// The decoder failed on the pixels (its error kept as the source).
+    #[error("{path}: cannot decode pixel data with transfer syntax {transfer_syntax} ({source}){hint}")]
+    Decoder {
+        /// The file.
+        path: PathBuf,
+        /// Transfer syntax UID and name.
+        transfer_syntax: String,
+        /// The decoder's error.
+        #[source]
+        source: Box<dicom_pixeldata::Error>,
+        /// What to do, if anything.
+        hint: String,
+    },
     /// A pixel layout the reader does not take (colour, odd bit depth).
     #[error("{path}: {what}; a CT series must be single-sample grayscale (MONOCHROME1/2)")]
     UnsupportedPixels {
@@ -211,6 +224,15 @@ pub enum DicomError {
         path: PathBuf,
         /// What was found.
         what: String,
+    },
+    /// The file meta group of a slice cannot be built (dicom-object's error kept as the source).
+    #[error("cannot write a DICOM series to {path}: {source}")]
+    WriteMeta {
+        /// The target folder.
+        path: PathBuf,
+        /// dicom-object's error.
+        #[source]
+        source: Box<dicom_object::WithMetaError>,
     },
     /// The volume cannot be written as DICOM.
     #[error("cannot write a DICOM series to {path}: {why}")]

@@ -187,7 +187,7 @@ pub fn write_series(vol: &Volume, dir: &Path, options: &WriteSeriesOptions) -> R
             .with_meta(
                 FileMetaTableBuilder::new().media_storage_sop_class_uid(uids::CT_IMAGE_STORAGE).media_storage_sop_instance_uid(sop_uid.as_str()).transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN),
             )
-            .map_err(|e| wrerr(e.to_string()))?;
+            .map_err(|source| -> Error { DicomError::WriteMeta { path: dir.to_path_buf(), source: Box::new(source) }.into() })?;
         let out = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|source| Error::Write { path: path.clone(), source })?;
         if let Err(e) = file.write_all(out) {
             let _ = std::fs::remove_file(path);

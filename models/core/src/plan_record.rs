@@ -1,0 +1,496 @@
+//! The plan record: what `plan.json` is, typed. The plan stage (`coxa plan`, and the pipeline's
+//! planned point) builds one [`PlanRecord`] from the planner's typed [`Plan`](../../coxa_planner)
+//! and writes it once; `report.json` carries the same value, and the report, the PDF, the PACS
+//! SR, `coxa xray` and the viewer read its fields.
+//!
+//! Numbers are rounded as they are written (0.01 mm and deg, 1e-4 for fractions and objective
+//! terms, 0.1 deg for motion limits); the planner's unrounded values stay in its `Plan`.
+//!
+//! Fields are declared in alphabetical order: `plan.json` was assembled as an untyped JSON object
+//! (serde_json sorts its keys), and this keeps its bytes. Fields added by later steps only when
+//! they apply (the shape model's prediction, the fixation suggestion) are skipped when absent, as
+//! they were.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Side;
+use crate::report::{CupAnglePair, StandingSitting};
+
+/// How the plan's numbers are defined.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanConventions {
+    /// The cup angle definitions.
+    pub cup_angles: String,
+    /// What the functional angles are.
+    pub functional_angles: String,
+    /// How joint angles are defined.
+    pub joint_angles: String,
+    /// How leg length and offset are measured.
+    pub leg_length_offset: String,
+    /// The LPS frame.
+    pub lps: String,
+    /// The pelvic frame used (anterior pelvic plane, or the fallback taken).
+    pub pelvic_frame: String,
+}
+
+/// The cup in Murray's (1993) three definitions, deg (0.01).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CupDefinitions {
+    /// Anatomic.
+    pub anatomic: CupAnglePair,
+    /// Operative.
+    pub operative: CupAnglePair,
+    /// Radiographic.
+    pub radiographic: CupAnglePair,
+}
+
+/// The bony socket as the cup sizing saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SocketRecord {
+    /// Fossa vertices left out of the sphere fit.
+    pub fossa_vertices: usize,
+    /// Native head diameter, mm (`None`: no femur).
+    pub head_diameter_mm: Option<f64>,
+    /// Joint space, mm.
+    pub joint_space_mm: Option<f64>,
+    /// Whether the CT resolved the joint space.
+    pub joint_space_resolved: bool,
+    /// Lunate-surface vertices the sphere is fitted to.
+    pub lunate_vertices: usize,
+    /// Diameter of the sphere fitted to the lunate surface, mm.
+    pub measured_diameter_mm: f64,
+    /// The rim's anterior-posterior extent, mm.
+    pub rim_ap_diameter_mm: Option<f64>,
+    /// Diameter of the circle through the rim points, mm.
+    pub rim_diameter_mm: f64,
+    /// The diameter the shell is sized to, mm.
+    pub sizing_diameter_mm: f64,
+    /// Where the sizing diameter comes from (`measured`, `head_plus_assumed_joint_space`).
+    pub source: String,
+}
+
+/// One shell size at the planned centre.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CupSizeOptionRecord {
+    /// Whether this is the planned size.
+    pub chosen: bool,
+    /// Coverage at radiographic 40/15, fraction.
+    pub coverage_40_15: f64,
+    /// Last reamer, mm.
+    pub last_reamer_mm: f64,
+    /// Bone left medial to the shell, mm.
+    pub medial_wall_mm: f64,
+    /// What changes against the planned size.
+    pub note: String,
+    /// Shell outer diameter, mm.
+    pub outer_diameter_mm: f64,
+    /// Reamed beyond the bony socket, mm.
+    pub over_socket_mm: f64,
+    /// The series' press fit, mm.
+    pub press_fit_mm: f64,
+    /// Shell minus the rim's AP diameter, mm.
+    pub rim_fit_mm: Option<f64>,
+}
+
+/// The planned cup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanCupRecord {
+    /// Native acetabular diameter, mm.
+    pub acetabular_diameter_mm: f64,
+    /// The cup in the three definitions, pelvic frame.
+    pub angles_deg: CupDefinitions,
+    /// Cup axis, LPS (1e-4).
+    pub axis_lps: [f64; 3],
+    /// Cup axis, pelvic frame (1e-4).
+    pub axis_pelvic: [f64; 3],
+    /// The shell series.
+    pub catalog: Option<String>,
+    /// Cup centre, LPS mm.
+    pub centre_lps_mm: [f64; 3],
+    /// Cup centre, pelvic frame mm.
+    pub centre_pelvic_mm: [f64; 3],
+    /// Coverage of the planned cup, fraction.
+    pub coverage: f64,
+    /// The cup relative to the sitting body (`None`: undefined there).
+    pub functional_sitting_deg: Option<CupDefinitions>,
+    /// The cup relative to the standing body.
+    pub functional_standing_deg: Option<CupDefinitions>,
+    /// Last reamer, mm.
+    pub last_reamer_mm: f64,
+    /// Bone medial to the shell, mm.
+    pub medial_wall_mm: f64,
+    /// Medial shift of the centre from the native one, mm.
+    pub medialisation_mm: f64,
+    /// Native centre of rotation, LPS mm.
+    pub native_centre_lps_mm: [f64; 3],
+    /// Shell outer diameter, mm.
+    pub outer_diameter_mm: f64,
+    /// Radiographic anteversion, deg.
+    pub radiographic_anteversion_deg: f64,
+    /// Radiographic inclination, deg.
+    pub radiographic_inclination_deg: f64,
+    /// Coverage at radiographic 40/15, fraction.
+    pub reference_coverage_40_15: f64,
+    /// The sizes down, planned and up.
+    pub size_options: Vec<CupSizeOptionRecord>,
+    /// The sizing rule, in words.
+    pub size_rule: String,
+    /// The bony socket.
+    pub socket: SocketRecord,
+}
+
+/// The planned head.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanHeadRecord {
+    /// The head series.
+    pub catalog: Option<String>,
+    /// Head centre in the cup, LPS mm.
+    pub centre_lps_mm: [f64; 3],
+    /// Head centre on the femur as imaged, LPS mm.
+    pub centre_on_femur_lps_mm: [f64; 3],
+    /// Diameter, mm.
+    pub diameter_mm: f64,
+    /// Neck-length offset, mm.
+    pub neck_length_offset_mm: f64,
+}
+
+/// The planned liner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanLinerRecord {
+    /// The liner's catalog name.
+    pub catalog: String,
+    /// Its opening's shape (`hemispherical`, `elevated_rim`, `chamfered`).
+    pub geometry: Option<String>,
+}
+
+/// One motion's limit in the plan (as [`MotionRecord`](crate::report::MotionRecord), with the
+/// margin).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanMotionRecord {
+    /// `none`, `implant`, `bone` or `mixed`.
+    pub contact: String,
+    /// First contact, LPS mm (0.01).
+    pub contact_point_lps_mm: Option<[f64; 3]>,
+    /// Limit, deg (0.1).
+    pub limit_deg: f64,
+    /// Limit minus requirement, deg (0.1; daily-life motions).
+    pub margin_deg: Option<f64>,
+    /// The motion's name.
+    pub name: String,
+    /// Which parts touched.
+    pub parts: Option<String>,
+    /// The posture's posterior pelvic tilt, deg.
+    pub pelvic_tilt_deg: f64,
+    /// `standing` or `sitting`.
+    pub posture: String,
+    /// What the daily-life activity needs, deg.
+    pub required_deg: Option<f64>,
+    /// Whether the start posture is already in contact.
+    pub start_in_contact: bool,
+}
+
+impl From<&PlanMotionRecord> for crate::report::MotionRecord {
+    fn from(m: &PlanMotionRecord) -> Self {
+        Self {
+            contact: m.contact.clone(),
+            contact_point_lps_mm: m.contact_point_lps_mm,
+            limit_deg: m.limit_deg,
+            name: m.name.clone(),
+            parts: m.parts.clone(),
+            pelvic_tilt_deg: m.pelvic_tilt_deg,
+            posture: m.posture.clone(),
+            required_deg: m.required_deg,
+            start_in_contact: m.start_in_contact,
+        }
+    }
+}
+
+/// The objective's penalties.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PenaltiesRecord {
+    /// Combined-anteversion target.
+    pub combined_target: f64,
+    /// Coverage.
+    pub coverage: f64,
+    /// Leg length.
+    pub leg_length: f64,
+    /// Offset.
+    pub offset: f64,
+    /// Safe zone.
+    pub safe_zone: f64,
+}
+
+/// The planner's objective terms (1e-4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectiveRecord {
+    /// Combined anteversion, deg.
+    pub combined_anteversion_deg: f64,
+    /// Distance to the combined-anteversion target, deg.
+    pub combined_target_distance_deg: f64,
+    /// Coverage, fraction.
+    pub coverage: f64,
+    /// Leg-length error, mm.
+    pub leg_length_error_mm: f64,
+    /// Offset error, mm.
+    pub offset_error_mm: f64,
+    /// The penalties.
+    pub penalties: PenaltiesRecord,
+    /// Mean daily-life margin, deg.
+    pub rom_mean_margin_deg: f64,
+    /// Smallest daily-life margin, deg.
+    pub rom_min_margin_deg: f64,
+    /// The ROM term, deg.
+    pub rom_term_deg: f64,
+    /// The motion with the smallest margin.
+    pub rom_worst_motion: String,
+    /// Excess beyond the safe zone, deg.
+    pub safe_zone_excess_deg: f64,
+    /// The total.
+    pub total: f64,
+}
+
+/// One point of the Pareto front.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParetoRecord {
+    /// Head diameter, mm.
+    pub head_diameter_mm: f64,
+    /// Head neck-length offset, mm.
+    pub head_offset_mm: f64,
+    /// Liner.
+    pub liner: String,
+    /// Its objective.
+    pub objective: ObjectiveRecord,
+    /// Radiographic anteversion, deg.
+    pub radiographic_anteversion_deg: f64,
+    /// Radiographic inclination, deg.
+    pub radiographic_inclination_deg: f64,
+    /// Stem series and size.
+    pub stem: String,
+    /// Stem anteversion, deg.
+    pub stem_anteversion_deg: f64,
+}
+
+/// How the optimiser searched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchRecord {
+    /// Cup anteversion range, deg.
+    pub anteversion_range_deg: [f64; 2],
+    /// Candidates evaluated.
+    pub evaluated: usize,
+    /// Candidates that failed.
+    pub failed: usize,
+    /// Coarse grid step, deg.
+    pub grid_step_deg: f64,
+    /// Cup inclination range, deg.
+    pub inclination_range_deg: [f64; 2],
+    /// The motions scored.
+    pub motions: Vec<String>,
+    /// Refinement step, deg.
+    pub refine_step_deg: f64,
+    /// Stem anteversion range, deg (`None`: the native version).
+    pub stem_anteversion_range_deg: Option<[f64; 2]>,
+}
+
+/// The femoral canal widths the stem was sized in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanCanalRecord {
+    /// Canal width at the distal level, mm.
+    pub distal_canal_mm: Option<f64>,
+    /// The distal level below the lesser trochanter, mm.
+    pub distal_level_mm: Option<f64>,
+    /// Outer width at the distal level, mm.
+    pub distal_outer_mm: Option<f64>,
+    /// How the levels are defined.
+    pub levels: String,
+    /// Canal width at the lesser trochanter, mm.
+    pub proximal_canal_mm: f64,
+    /// Outer width at the lesser trochanter, mm.
+    pub proximal_outer_mm: f64,
+}
+
+/// A stem series' canal-fill rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StemRuleRecord {
+    /// Largest fill by the tip's width below the rule level.
+    pub distal_fill_max: f64,
+    /// The fill aimed at, fraction: `[min, max]`.
+    pub fill_band: [f64; 2],
+    /// The rule's level above the lesser trochanter, mm.
+    pub level_above_lt_mm: f64,
+    /// Whether the canal is imaged at the rule's level (if not, the size is a placeholder).
+    pub rule_level_imaged: bool,
+    /// The rule in words.
+    pub text: String,
+}
+
+/// The planned size of one stem series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesSizeRecord {
+    /// The series.
+    pub series: String,
+    /// Its size by the rule (`None`: none fits).
+    pub size: Option<String>,
+}
+
+/// `stem.sizing`: the canal used and the planned series' rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StemSizingRecord {
+    /// ML canal width by height above the lesser trochanter, `[height mm, width mm]`.
+    pub canal_ml_mm_by_height_above_lt: Vec<[f64; 2]>,
+    /// Where the canal comes from (`ct_cortical_bone`, or an estimate).
+    pub canal_source: String,
+    /// Head centre above the lesser trochanter, mm.
+    pub head_above_lesser_trochanter_mm: f64,
+    /// Notes of the canal and of the planned series' sizing.
+    pub notes: Vec<String>,
+    /// The planned series' rule.
+    pub rule: Option<StemRuleRecord>,
+    /// Every series' size by its rule.
+    pub sizes_by_series: Vec<SeriesSizeRecord>,
+}
+
+/// One size of the planned stem series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StemSizeOptionRecord {
+    /// Whether this is the planned size.
+    pub chosen: bool,
+    /// Canal fill at the rule level, fraction (1e-4).
+    pub fill: Option<f64>,
+    /// Largest fill by the tip's width below the rule level, fraction (1e-4).
+    pub max_distal_fill: Option<f64>,
+    /// Where that largest fill is, above the lesser trochanter, mm.
+    pub max_distal_fill_above_lt_mm: Option<f64>,
+    /// Body ML width at the rule level, mm.
+    pub ml_width_mm: f64,
+    /// What changes against the planned size.
+    pub note: String,
+    /// The size's offset, mm.
+    pub offset_mm: f64,
+    /// The size's name.
+    pub size: String,
+    /// The tip's height above the lesser trochanter, mm.
+    pub tip_above_lt_mm: f64,
+    /// Canal width at the tip, mm.
+    pub tip_canal_mm: Option<f64>,
+    /// Tip ML width, mm.
+    pub tip_ml_width_mm: f64,
+}
+
+/// A femur's fixation suggestion: the anatomy stage's (`anatomy.json`'s `fixation`), and in the
+/// plan (`stem.fixation`) with what the planner did with it (`note`, `planned_series_fixation`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FixationRecord {
+    /// Criteria that could not be measured.
+    pub missing: Vec<String>,
+    /// What the plan did with the suggestion (in the plan only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The planned series' fixation (in the plan only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_series_fixation: Option<String>,
+    /// Criteria that speak for cemented fixation.
+    pub reasons: Vec<String>,
+    /// The rule, cited.
+    pub rule: String,
+    /// The femur's side.
+    pub side: Side,
+    /// `cemented` or `cementless` (`None`: nothing measured).
+    pub suggestion: Option<String>,
+    /// Criteria within the cementless range.
+    pub within: Vec<String>,
+}
+
+/// The planned stem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanStemRecord {
+    /// Stem anteversion, deg.
+    pub anteversion_deg: f64,
+    /// What the anteversion is measured against, when not a measured condylar line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anteversion_reference: Option<String>,
+    /// SD of the stem anteversion, deg, when the native version is predicted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anteversion_sd_deg: Option<f64>,
+    /// The canal widths.
+    pub canal: PlanCanalRecord,
+    /// The stem series.
+    pub catalog: String,
+    /// Neck-shaft angle, deg.
+    pub ccd_deg: Option<f64>,
+    /// The bone's fixation suggestion (from a CT).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixation: Option<FixationRecord>,
+    /// Native femoral anteversion, deg.
+    pub native_femoral_anteversion_deg: Option<f64>,
+    /// Its SD, deg, when predicted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native_femoral_anteversion_sd_deg: Option<f64>,
+    /// `measured`, `predicted` or `not measured`.
+    #[serde(default)]
+    pub native_femoral_anteversion_source: String,
+    /// The size's offset, mm.
+    pub offset_mm: Option<f64>,
+    /// Seating depth, mm.
+    pub seat_mm: f64,
+    /// The planned size.
+    pub size: String,
+    /// The planned series' sizes down, planned and up.
+    pub size_options: Vec<StemSizeOptionRecord>,
+    /// The canal used and the rule.
+    pub sizing: StemSizingRecord,
+}
+
+/// Leg-length and offset targets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetsRecord {
+    /// Where they come from.
+    pub from: String,
+    /// Leg-length change target, mm.
+    pub leg_length_change_mm: f64,
+    /// Offset change target, mm.
+    pub offset_change_mm: f64,
+}
+
+/// The plan of one hip (`plan.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanRecord {
+    /// Anterior change of the femur, mm.
+    pub anterior_change_mm: f64,
+    /// Combined anteversion, deg.
+    pub combined_anteversion_deg: f64,
+    /// Its SD, deg, when the native version is predicted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub combined_anteversion_sd_deg: Option<f64>,
+    /// How the numbers are defined.
+    pub conventions: PlanConventions,
+    /// The coxa version that wrote it.
+    pub coxa_version: String,
+    /// The cup.
+    pub cup: PlanCupRecord,
+    /// The head.
+    pub head: PlanHeadRecord,
+    /// Leg-length change, mm.
+    pub leg_length_change_mm: f64,
+    /// The liner.
+    pub liner: PlanLinerRecord,
+    /// Every motion's limit.
+    pub motions: Vec<PlanMotionRecord>,
+    /// What the planner worked around or the surgeon should know.
+    pub notes: Vec<String>,
+    /// The objective of the plan.
+    pub objective: ObjectiveRecord,
+    /// Offset change, mm.
+    pub offset_change_mm: f64,
+    /// The Pareto front.
+    pub pareto: Vec<ParetoRecord>,
+    /// The postures' pelvic tilts, deg.
+    pub pelvic_tilt_deg: StandingSitting,
+    /// How the optimiser searched.
+    pub search: SearchRecord,
+    /// The operated side.
+    pub side: Side,
+    /// The stem.
+    pub stem: PlanStemRecord,
+    /// Leg-length and offset targets.
+    pub targets: TargetsRecord,
+}
