@@ -220,8 +220,9 @@ fn evaluate(canal: &CanalWidths, level: f64, z: &coxa_implants::catalog::StemSiz
     }
 }
 
-/// "60 mm below the lesser trochanter" / "at the lesser trochanter" for a height above the LT.
-fn where_(h: f64) -> String {
+/// "60 mm below the lesser trochanter" / "at the lesser trochanter" for a height above the LT
+/// (the plan's notes and the sizing rule's words).
+pub fn lt_level_words(h: f64) -> String {
     if h.abs() < 0.5 { "at the lesser trochanter".into() } else { format!("{:.0} mm {} the lesser trochanter", h.abs(), if h < 0.0 { "below" } else { "above" }) }
 }
 
@@ -241,8 +242,8 @@ pub fn size_family(canal: &CanalWidths, fam: &StemFamily) -> Result<FamilySizing
         notes.push(format!(
             "{}: the stem size is not determined: the canal is not imaged {} (the size rule's level; measured down to {} only); the series' middle size {} is planned as a placeholder for the reconstruction and the range of motion: template the stem on a radiograph",
             fam.name,
-            where_(level),
-            canal.lowest_mm().map_or("nowhere".to_string(), where_),
+            lt_level_words(level),
+            canal.lowest_mm().map_or("nowhere".to_string(), lt_level_words),
             all[k].size
         ));
         k
@@ -255,7 +256,7 @@ pub fn size_family(canal: &CanalWidths, fam: &StemFamily) -> Result<FamilySizing
                     fam.name,
                     all[0].ml_width_mm,
                     canal.at(level).unwrap_or(f64::NAN),
-                    where_(level)
+                    lt_level_words(level)
                 ));
                 0
             }
@@ -268,7 +269,7 @@ pub fn size_family(canal: &CanalWidths, fam: &StemFamily) -> Result<FamilySizing
         } else {
             let next = &all[k + 1];
             match next.max_distal_fill {
-                Some(d) if d[0] > rule.distal_fill_max => format!("size {} would fill the canal {} by {:.0} % (a hang-up)", next.size, where_(d[1]), 100.0 * d[0]),
+                Some(d) if d[0] > rule.distal_fill_max => format!("size {} would fill the canal {} by {:.0} % (a hang-up)", next.size, lt_level_words(d[1]), 100.0 * d[0]),
                 _ => format!("size {} fills {:.0} %, above {:.0} %", next.size, 100.0 * next.fill.unwrap_or(f64::NAN), 100.0 * rule.fill_max),
             }
         };
@@ -277,13 +278,19 @@ pub fn size_family(canal: &CanalWidths, fam: &StemFamily) -> Result<FamilySizing
             fam.name,
             chosen.size,
             100.0 * chosen.fill.unwrap_or(0.0),
-            where_(level),
+            lt_level_words(level),
             100.0 * rule.fill_min,
             100.0 * rule.fill_max
         ));
     }
     if let Some(low) = canal.lowest_mm().filter(|l| rule_level_imaged && *l > chosen.tip_above_lt_mm + 1e-9) {
-        notes.push(format!("{}: the canal is measured down to {} only; the tip of size {} ({}) is not checked below that", fam.name, where_(low), chosen.size, where_(chosen.tip_above_lt_mm)));
+        notes.push(format!(
+            "{}: the canal is measured down to {} only; the tip of size {} ({}) is not checked below that",
+            fam.name,
+            lt_level_words(low),
+            chosen.size,
+            lt_level_words(chosen.tip_above_lt_mm)
+        ));
     }
     let describe = |o: &StemSizeOption| -> String {
         let mut parts = Vec::new();
@@ -298,7 +305,7 @@ pub fn size_family(canal: &CanalWidths, fam: &StemFamily) -> Result<FamilySizing
             parts.push(format!("fill {:.0} %{verdict}", 100.0 * f));
         }
         if let Some(d) = o.max_distal_fill.filter(|d| d[0] > rule.distal_fill_max + 1e-9) {
-            parts.push(format!("wider than the canal {} ({:.0} %): hangs up there", where_(d[1]), 100.0 * d[0]));
+            parts.push(format!("wider than the canal {} ({:.0} %): hangs up there", lt_level_words(d[1]), 100.0 * d[0]));
         }
         let d_off = o.offset_mm - chosen.offset_mm;
         let d_tip = chosen.tip_above_lt_mm - o.tip_above_lt_mm;

@@ -64,11 +64,10 @@ pub fn sizing_record(plan: &Plan) -> StemSizingRecord {
             distal_fill_max: f.rule.distal_fill_max,
             rule_level_imaged: f.rule_level_imaged,
             text: format!(
-                "the largest size whose body fills {:.0}-{:.0} % of the ML canal {:.0} mm {} the lesser trochanter (at most {:.0} %) and whose tip fits the canal down to it",
+                "the largest size whose body fills {:.0}-{:.0} % of the ML canal {} (at most {:.0} %) and whose tip fits the canal down to it",
                 100.0 * f.rule.fill_min,
                 100.0 * f.rule.fill_max,
-                f.rule.level_above_lt_mm.abs(),
-                if f.rule.level_above_lt_mm < 0.0 { "below" } else { "above" },
+                coxa_planner::stem_fill::lt_level_words(f.rule.level_above_lt_mm),
                 100.0 * f.rule.fill_max
             ),
         }),
