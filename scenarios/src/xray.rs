@@ -173,6 +173,8 @@ fn make(args: &XrayArgs) -> Result<Picture> {
     let plan = args.plan.as_deref().map(read_plan).transpose()?;
     let opts = coxa_io::OpenOptions::new();
     let ct = coxa_io::open(&args.ct, &opts)?.volume;
+    let size = ct.grid().size();
+    ensure!(size.iter().all(|&n| n >= 2), "{}: the CT is {} x {} x {} voxels; a radiograph needs a volume at least 2 voxels along every axis", args.ct.display(), size[0], size[1], size[2]);
     let (lm, warnings) = landmarks(&args.ct, args.labels.as_deref())?;
     let vol = DrrVolume::new(&ct);
     let (lo, hi) = vol.bounds_lps();

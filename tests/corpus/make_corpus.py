@@ -103,6 +103,8 @@ lab = np.zeros((40, 12, 12), np.uint8)
 lab[3:10, 4:8, 4:8] = 76   # femur_right at low i = the patient's left: mirrored
 lab[30:37, 4:8, 4:8] = 75  # femur_left at high i = the patient's right
 nib.save(nib.Nifti1Image(lab, np.diag([2.0, 2.0, 2.0, 1.0])), path("labels_mirrored.nii.gz"))
+# A CT one slice thick: no radiograph can be simulated from it.
+nib.save(nib.Nifti1Image(ct[:, :, 5:6], np.diag([2.0, 2.0, 2.0, 1.0])), path("ct_one_slice.nii.gz"))
 
 
 # DICOM.

@@ -1,8 +1,10 @@
 //! Times the DRR of the benchmark (a 1024 x 1024 AP pelvis of a 512 x 512 x 300 CT) in wall and
 //! CPU seconds: on a loaded machine the CPU time over the cores is the wall time an idle machine
-//! would take. `cargo run --profile bench -p coxa-diagnostics --example drr_time`.
+//! would take. `cargo run --profile bench -p coxa-diagnostics --example drr_time`. Also times a
+//! lateral view and an AP view tilted 10 deg about the body axis (both cast tile by tile).
 
-use coxa_diagnostics::drr::{DrrVolume, ap_pelvis, benchmark_ct};
+use coxa_core::Side;
+use coxa_diagnostics::drr::{DrrVolume, XrayGeometry, ap_pelvis, benchmark_ct, lateral_hip};
 use nalgebra::{Point3, Vector3};
 
 /// This process's user + system CPU seconds (Linux /proc; 0 elsewhere).
@@ -25,6 +27,18 @@ fn main() {
         total += f64::from(vol.project(&g).sum());
     }
     let (c2, t2) = (cpu_s(), std::time::Instant::now());
+    let time = |g: &XrayGeometry| {
+        let (c, t) = (cpu_s(), std::time::Instant::now());
+        let sum = vol.project(g).sum();
+        (t.elapsed().as_secs_f64(), cpu_s() - c, sum)
+    };
+    let lateral = lateral_hip(Point3::new(-90.0, 10.0, 0.0), Side::Right, 150.0, 1150.0, 1024, 1024, 0.42).unwrap();
+    let tilted =
+        ap_pelvis(Point3::new(0.0, 0.0, 0.0), nalgebra::Rotation3::from_axis_angle(&Vector3::z_axis(), 10f64.to_radians()) * Vector3::x(), Vector3::z(), 205.0, 1150.0, 1024, 1024, 0.42).unwrap();
+    for (name, g) in [("lateral", &lateral), ("AP tilted 10 deg", &tilted)] {
+        let (wall, cpu, sum) = time(g);
+        println!("{name}: wall {wall:.3} s cpu {cpu:.3} s; checksum {sum:.3e}");
+    }
     println!(
         "threads {}; prepare: wall {:.3} s cpu {:.3} s; project (mean of {n}): wall {:.3} s cpu {:.3} s; checksum {total:.3e}",
         rayon::current_num_threads(),
