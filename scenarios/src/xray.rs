@@ -9,7 +9,11 @@
 //! centres, the detector behind the table ([`coxa_diagnostics::drr::ap_pelvis`]); `--align
 //! table` (default) takes the CT's axes as the table's (a real supine radiograph: the pelvic
 //! tilt shows), `--align pelvis` the anterior pelvic plane's (the radiograph Murray's
-//! radiographic cup angles are defined on). `lateral-hip`: a cross-table lateral of `--side`.
+//! radiographic cup angles are defined on). `--centre hip` puts the central ray on the operated
+//! hip (an AP hip view) instead of between the hips: off the central ray the beam's divergence
+//! tilts the cup's rim on the image (about 1 deg at 100 mm). `lateral-hip`: a cross-table
+//! lateral of `--side`. With `--plan` of a case that has `anatomy/landmarks.json`, the view and
+//! the measures use those landmarks, the frame the plan was made in; otherwise coxa finds them.
 //!
 //! **Measures** (AP only; distances in mm at the depth of the hips, from the calibration ball):
 //! the inter-teardrop line (each teardrop approximated by the lowest point on the image of the
@@ -66,6 +70,10 @@ pub struct XrayArgs {
     /// table (the CT's axes) or pelvis (the anterior pelvic plane), for the AP view.
     #[arg(long, default_value = "table")]
     pub align: String,
+    /// Where the AP view's central ray goes: pelvis (between the hip centres, an AP pelvis) or
+    /// hip (the operated hip: the plan's cup centre, else the `--side` femoral head; an AP hip).
+    #[arg(long, default_value = "pelvis")]
+    pub centre: String,
     /// Source-to-image distance, mm.
     #[arg(long, default_value_t = drr::DEFAULT_SID_MM)]
     pub sid_mm: f64,
@@ -175,11 +183,28 @@ fn make(args: &XrayArgs) -> Result<Picture> {
     let ct = coxa_io::open(&args.ct, &opts)?.volume;
     let size = ct.grid().size();
     ensure!(size.iter().all(|&n| n >= 2), "{}: the CT is {} x {} x {} voxels; a radiograph needs a volume at least 2 voxels along every axis", args.ct.display(), size[0], size[1], size[2]);
-    let (lm, warnings) = landmarks(&args.ct, args.labels.as_deref())?;
+    ensure!(args.centre == "pelvis" || args.centre == "hip", "--centre {:?}: use pelvis or hip", args.centre);
+    // The plan's own landmarks when its case has them: the frame it planned in (issue 13: found
+    // once); otherwise coxa finds them in this CT.
+    let plan_landmarks = args.plan.as_deref().map(|d| d.join("anatomy").join("landmarks.json")).filter(|p| p.is_file());
+    let (lm, mut warnings, landmarks_from) = match &plan_landmarks {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read the plan's landmarks", path.display()))?;
+            let lm: PatientLandmarks = serde_json::from_str(&text).with_context(|| format!("{}: not a landmarks.json of this coxa (run the case again)", path.display()))?;
+            (lm, Vec::new(), "the plan's case (anatomy/landmarks.json)")
+        }
+        None => {
+            let (lm, w) = landmarks(&args.ct, args.labels.as_deref())?;
+            (lm, w, "found in this CT")
+        }
+    };
+    if plan_landmarks.is_some() && args.labels.is_some() {
+        warnings.push("--labels was not used: the plan's own landmarks (its anatomy/landmarks.json) place the view and the measures".into());
+    }
     let vol = DrrVolume::new(&ct);
     let (lo, hi) = vol.bounds_lps();
     let heads: Vec<Point3<f64>> = lm.femurs.iter().map(|f| f.head_centre.lps_mm).collect();
-    let centre = if heads.is_empty() { Point3::from((lo.coords + hi.coords) / 2.0) } else { Point3::from(heads.iter().map(|p| p.coords).sum::<Vector3<f64>>() / heads.len() as f64) };
+    let mut centre = if heads.is_empty() { Point3::from((lo.coords + hi.coords) / 2.0) } else { Point3::from(heads.iter().map(|p| p.coords).sum::<Vector3<f64>>() / heads.len() as f64) };
     let side = match (&args.side, &plan) {
         (Some(s), _) => side_of(s)?,
         (None, Some(p)) => p.side,
@@ -191,6 +216,13 @@ fn make(args: &XrayArgs) -> Result<Picture> {
         _ => (Vector3::x(), Vector3::z()),
     };
     let hip = lm.femurs.iter().find(|f| f.side == side).map(|f| f.head_centre.lps_mm);
+    if args.centre == "hip" {
+        centre = match (&plan, hip) {
+            (Some(p), _) => p.cup_centre,
+            (None, Some(h)) => h,
+            (None, None) => bail!("--centre hip: the {} femoral head was not found and no --plan gives a cup", side.as_str()),
+        };
+    }
     let geometry = match args.view {
         View::ApPelvis => {
             let (back, _) = body_extent(&ct, &centre, &Vector3::y());
@@ -241,6 +273,8 @@ fn make(args: &XrayArgs) -> Result<Picture> {
     let mut measures = json!({
         "view": args.view,
         "align": args.align,
+        "centre": args.centre,
+        "landmarks": landmarks_from,
         "geometry": {
             "source_to_image_mm": sid,
             "source_to_hips_mm": sod,
@@ -327,12 +361,16 @@ fn measure_ap(lm: &PatientLandmarks, plan: Option<&PlannedImplants>, g: &XrayGeo
         let rim: Vec<[f64; 2]> = drr::circle_points(&p.cup_centre, &p.cup_axis, p.shell_outer_mm / 2.0, 360).iter().filter_map(px).collect();
         if let Some((a, b)) = drr::longest_chord(&rim) {
             let inc = drr::angle_between_lines_deg(a, b, tr, tl);
+            let horizontal = ([0.0, 0.0], [1.0, 0.0]);
+            let inc_horizontal = drr::angle_between_lines_deg(a, b, horizontal.0, horizontal.1);
             lines.push((a, b, [80, 255, 80]));
             let sign = if p.side == Side::Right { 1.0 } else { -1.0 };
             out["cup"] = json!({
                 "inclination_on_radiograph_deg": inc,
+                "inclination_to_image_horizontal_deg": inc_horizontal,
+                "teardrop_line_tilt_deg": drr::angle_between_lines_deg(tr, tl, horizontal.0, horizontal.1),
                 "plan_radiographic_inclination_deg": p.radiographic_inclination_deg,
-                "note": "the plan's angle is Murray's radiographic inclination in the anterior pelvic plane frame; on a table-aligned view the pelvic tilt and the beam's divergence change the angle seen (--align pelvis shows the plan's frame)",
+                "note": "inclination_on_radiograph_deg is measured to the teardrop line as a surgeon does, inclination_to_image_horizontal_deg to the image's rows (the pelvic transverse axis with --align pelvis, the table's with --align table); the plan's angle is Murray's radiographic inclination in the anterior pelvic plane frame; on a table-aligned view the pelvic tilt and the beam's divergence change the angle seen (--align pelvis shows the plan's frame)",
             });
             out["planned"] = json!({
                 "leg_length_difference_mm": lld.map(|v| v + sign * p.leg_length_change_mm),

@@ -67,18 +67,34 @@ fn xray_of_the_real_ct_with_its_plan() {
         a.extend_from_slice(extra);
         coxa(&a)
     };
-    ok(&base(&png, &["--align", "pelvis"]));
+    ok(&base(&png, &["--align", "pelvis", "--centre", "hip"]));
     let m = read_json(&png.with_extension("json"));
     let plan = read_json(&case.join("plan.json"));
+    // The plan's case has its landmarks: the view uses them, and says the labels went unused.
+    assert_eq!(m["landmarks"], "the plan's case (anatomy/landmarks.json)");
+    assert!(m["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().starts_with("--labels was not used")), "{}", m["warnings"]);
     eprintln!("{}", serde_json::to_string_pretty(&serde_json::json!({"ball": m["calibration_ball"], "cup": m["cup"], "lld": m["leg_length_difference_mm"], "sides": m["sides"]})).unwrap());
     let mag = m["calibration_ball"]["magnification"].as_f64().unwrap();
     let geo = m["geometry"]["magnification_at_hips"].as_f64().unwrap();
     assert!((mag / geo - 1.0).abs() < 0.01, "ball {mag} vs geometry {geo}");
     let inc = m["cup"]["inclination_on_radiograph_deg"].as_f64().unwrap();
     let planned = plan["cup"]["radiographic_inclination_deg"].as_f64().unwrap();
-    // Aligned with the anterior pelvic plane the image shows the plan's angle; the residual is
-    // the teardrop line's tilt in that frame and the beam's divergence.
+    // Aligned with the anterior pelvic plane and centred on the cup, the image's rows are the
+    // pelvic transverse axis: the cup's angle to them is the plan's radiographic inclination
+    // (Murray's definition is this projection). To the teardrop line, as a surgeon measures, it
+    // differs by that line's tilt (coxa approximates each teardrop by the lowest rim point).
+    let to_rows = m["cup"]["inclination_to_image_horizontal_deg"].as_f64().unwrap();
+    let tilt = m["cup"]["teardrop_line_tilt_deg"].as_f64().unwrap();
+    assert!((to_rows - planned).abs() < 1.0, "cup to the image's rows {to_rows} vs plan {planned}");
     assert!((inc - planned).abs() < 3.0, "cup on the radiograph {inc} vs plan {planned}");
+    assert!(((inc - to_rows).abs() - tilt).abs() < 0.01, "to the teardrop line {inc}, to the rows {to_rows}, the line's tilt {tilt}");
+    // Centred between the hips (an AP pelvis) the cup lies about 100 mm off the central ray:
+    // the divergent beam tilts its rim on the image by about a degree.
+    let pelvis_png = tmp.path().join("ap_pelvis.png");
+    ok(&base(&pelvis_png, &["--align", "pelvis"]));
+    let off_centre = read_json(&pelvis_png.with_extension("json"))["cup"]["inclination_to_image_horizontal_deg"].as_f64().unwrap();
+    eprintln!("cup to the rows: centred on it {to_rows:.2} deg, off centre {off_centre:.2} deg, plan {planned}");
+    assert!((off_centre - planned).abs() < 2.0 && (off_centre - to_rows).abs() > 0.2, "off centre {off_centre}, centred {to_rows}, plan {planned}");
     let dcm = tmp.path().join("ap_table.dcm");
     ok(&base(&dcm, &[]));
     let out = coxa(&["inspect", dcm.to_str().unwrap(), "--json"]);
