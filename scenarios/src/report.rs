@@ -396,6 +396,7 @@ pub fn html(r: &CaseReport, dir: &Path) -> Result<String> {
             }
         );
     }
+    bone_quality_html(&mut h, a);
     // The phantom's truth is the phantom's own record (input/phantom_truth.json).
     let t = r.phantom_truth.as_ref().unwrap_or(&Value::Null);
     if t.is_object() {
@@ -445,6 +446,73 @@ pub fn html(r: &CaseReport, dir: &Path) -> Result<String> {
     h.push_str("<h2>Conventions</h2><p class=\"sub\">Coordinates: DICOM patient frame LPS (+x left, +y posterior, +z superior), mm. Pelvic frame: anterior pelvic plane (ASIS and pubic tubercles). Cup angles: Murray (1993) definitions, named where given. Joint angles: flexion about the pelvic mediolateral axis, abduction about the floating axis, rotation about the femoral mechanical axis; the pelvis tilted per posture. Daily-life needs are illustrative round numbers from the literature, not norms.</p>");
     h.push_str("</body></html>\n");
     Ok(h)
+}
+
+/// The bone-quality section: each femur's CT bone density (calibrated on the patient's own fat
+/// and muscle) beside its cited normal range, and the fixation suggestion with its reasons.
+/// Nothing when the case had no CT.
+fn bone_quality_html(h: &mut String, a: &coxa_core::AnatomyRecord) {
+    let density = a.bone_density.as_deref().unwrap_or_default();
+    if density.is_empty() && a.fixation.is_empty() {
+        return;
+    }
+    h.push_str("<h2>Bone quality</h2>");
+    if !density.is_empty() {
+        h.push_str("<table id=\"bone-density\"><tr><th>femur</th><th>vBMD neck / trochanter / total hip</th><th>aBMD neck / total hip</th><th>T-score neck / total hip</th><th>YAM neck</th><th>category</th><th>flags</th></tr>");
+        let three = |r: &coxa_core::anatomy_record::RegionsRecord, d: usize| format!("{} / {} / {}", numo(r.neck, d), numo(r.trochanter, d), numo(r.total_hip, d));
+        for b in density {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{} mg/cm³</td><td>{} / {} g/cm²</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(b.side.as_str()),
+                three(&b.vbmd_mg_cm3, 1),
+                numo(b.abmd_g_cm2.neck, 3),
+                numo(b.abmd_g_cm2.total_hip, 3),
+                numo(b.t_score.neck, 1),
+                numo(b.t_score.total_hip, 1),
+                b.yam_percent.neck.filter(|v| v.is_finite()).map_or("–".into(), |v| format!("{v:.0}%")),
+                esc(&[b.who_category.as_deref(), b.category.as_deref()].into_iter().flatten().collect::<Vec<_>>().join("; ")),
+                esc(&b.flags.join(", "))
+            );
+        }
+        h.push_str("</table>");
+        if let Some(b) = density.first() {
+            let refs = b.calibration.references.iter().map(|r| format!("{} {:.0} HU ({} voxels)", r.tissue, r.median_hu, r.voxels)).collect::<Vec<_>>().join(", ");
+            let n = &b.normal_ranges.abmd_young_adult_g_cm2;
+            let _ = write!(
+                h,
+                "<p class=\"sub\">No phantom: {} ({}; {:.3} HU per mg/cm³, intercept {:.1} HU). Young-adult aBMD ({}): neck {:.3} ± {:.3}, total hip {:.3} ± {:.3} g/cm². {}. {}.</p>",
+                esc(&b.calibration.method),
+                esc(&refs),
+                b.calibration.slope_hu_per_mg_cm3,
+                b.calibration.intercept_hu,
+                esc(&n.source),
+                n.neck.mean,
+                n.neck.sd,
+                n.total_hip.mean,
+                n.total_hip.sd,
+                esc(&b.normal_ranges.t_score),
+                esc(&b.normal_ranges.yam_percent)
+            );
+        }
+        for b in density.iter().filter(|b| !b.notes.is_empty()) {
+            let _ = write!(h, "<p class=\"sub\">{} femur: {}</p>", esc(b.side.as_str()), esc(&b.notes.join("; ")));
+        }
+    }
+    for f in &a.fixation {
+        let _ = write!(
+            h,
+            "<p>Fixation, {} femur: <b>{}</b>{}{}{}</p>",
+            esc(f.side.as_str()),
+            esc(f.suggestion.as_deref().unwrap_or("not suggested (nothing measured)")),
+            if f.reasons.is_empty() { String::new() } else { format!("; for cemented: {}", esc(&f.reasons.join(", "))) },
+            if f.within.is_empty() { String::new() } else { format!("; within the cementless range: {}", esc(&f.within.join(", "))) },
+            if f.missing.is_empty() { String::new() } else { format!("; not measured: {}", esc(&f.missing.join(", "))) },
+        );
+    }
+    if let Some(f) = a.fixation.first() {
+        let _ = write!(h, "<p class=\"sub\">Rule: {}</p>", esc(&f.rule));
+    }
 }
 
 /// Where the socket's sizing diameter comes from, in words.

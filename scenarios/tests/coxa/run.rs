@@ -362,6 +362,17 @@ fn demo_on_the_real_ct() -> Result<()> {
     let html = std::fs::read_to_string(case.join("report.html"))?;
     assert_eq!(html.matches("data:image/png;base64,").count(), 4);
     assert!(html.contains("Smallest daily-life margin"));
+    // Bone quality (issue 22): the right femur's density as anatomy.json has it beside the
+    // normal range; the left femur (screws) flagged, not measured; a fixation line per femur.
+    let density = r["anatomy"]["bone_density"].as_array().unwrap();
+    let right = density.iter().find(|b| b["side"] == "right").unwrap();
+    let abmd = right["abmd_g_cm2"]["neck"].as_f64().unwrap();
+    let section = &html[html.find("<h2>Bone quality</h2>").expect("a bone-quality section")..];
+    let row = |side: &str| section.split("<tr>").find(|r| r.starts_with(&format!("<td>{side}</td>"))).unwrap_or_default().to_string();
+    assert!(row("right").contains(&format!("{abmd:.3}")), "{}", row("right"));
+    assert!(row("left").contains("metal") && row("left").contains("– / – g/cm²"), "{}", row("left"));
+    assert!(section.contains("Young-adult aBMD") && section.contains("0.858 ± 0.120"), "the cited normal range");
+    assert!(section.contains("Fixation, right femur") && section.contains("Fixation, left femur"));
     // No patient identity: the report names the file, not a folder that could carry a name.
     let tmp = case.ancestors().nth(3).unwrap(); // TMP/demo/cases/ct
     assert!(!html.contains("/work/") && !html.contains(tmp.to_str().unwrap()));
