@@ -471,7 +471,7 @@ fn bone_quality_html(h: &mut String, a: &coxa_core::AnatomyRecord) {
                 numo(b.t_score.neck, 1),
                 numo(b.t_score.total_hip, 1),
                 b.yam_percent.neck.filter(|v| v.is_finite()).map_or("–".into(), |v| format!("{v:.0}%")),
-                esc(&[b.who_category.as_deref(), b.category.as_deref()].into_iter().flatten().collect::<Vec<_>>().join("; ")),
+                esc(&[b.who_category.as_deref().map(|c| format!("WHO: {c}")), b.category.as_deref().map(|c| format!("Japanese: {c}"))].into_iter().flatten().collect::<Vec<_>>().join("; ")),
                 esc(&b.flags.join(", "))
             );
         }
