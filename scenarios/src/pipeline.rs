@@ -451,7 +451,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     };
 
     // Pictures of the primary point.
-    let (pictures, renderer) = if scn.raw.report.pictures {
+    let (mut pictures, renderer) = if scn.raw.report.pictures {
         progress("pictures");
         pictures(&anatomy, &geo.model, &case_model.placement, case.side, &dir.join("pictures"))?
     } else {
@@ -460,6 +460,16 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     };
     if let Some(note) = renderer {
         warnings.push(note);
+    }
+    // The plan on a simulated AP pelvis radiograph (issue 22), for a planned case with a CT.
+    if scn.raw.report.pictures
+        && let (AnatomySource::Ct { ct, .. }, Some(plan)) = (&source, primary.plan.as_ref())
+    {
+        progress("simulated radiograph");
+        match crate::xray::report_picture(ct, &anatomy.landmarks, &plan.record, &dir.join("pictures")) {
+            Ok(png) => pictures.push(("radiograph (simulated AP pelvis)".into(), png)),
+            Err(e) => warnings.push(format!("no simulated radiograph: {e:#}")),
+        }
     }
 
     let cup_angles: std::collections::BTreeMap<String, CupAnglePair> = [CupAngleDefinition::Radiographic, CupAngleDefinition::Operative, CupAngleDefinition::Anatomic]

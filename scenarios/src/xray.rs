@@ -118,6 +118,11 @@ fn read_plan(dir: &Path) -> Result<PlannedImplants> {
     let path = dir.join("plan.json");
     let text = std::fs::read_to_string(&path).with_context(|| format!("--plan {}: no plan.json there; give a folder `coxa plan` wrote", dir.display()))?;
     let j: coxa_core::PlanRecord = serde_json::from_str(&text).with_context(|| format!("{}: not a plan.json of this coxa (run `coxa plan` again)", path.display()))?;
+    planned(&j)
+}
+
+/// The implants of a plan, as the radiograph draws and measures them.
+fn planned(j: &coxa_core::PlanRecord) -> Result<PlannedImplants> {
     let axis = Vector3::from(j.cup.axis_lps);
     Ok(PlannedImplants {
         side: j.side,
@@ -130,6 +135,21 @@ fn read_plan(dir: &Path) -> Result<PlannedImplants> {
         leg_length_change_mm: j.leg_length_change_mm,
         offset_change_mm: j.offset_change_mm,
     })
+}
+
+/// The report's radiograph (issue 22): the plan on a simulated AP pelvis, as the supine
+/// radiograph shows it (the table's axes, centred between the hips, the default detector), with
+/// the templating measures drawn; `pictures/xray_ap.png` and its measures `xray_ap.json` in
+/// `out`. `ct` is the case's CT, `lm` the landmarks the plan used.
+pub fn report_picture(ct: &Path, lm: &PatientLandmarks, plan: &coxa_core::PlanRecord, out: &Path) -> Result<PathBuf> {
+    let volume = coxa_io::open(ct, &coxa_io::OpenOptions::new())?.volume;
+    let options = ViewOptions { view: View::ApPelvis, side: Some(plan.side), align: "table".into(), centre: "pelvis".into(), sid_mm: drr::DEFAULT_SID_MM, pixel_mm: 0.42, size: 1024 };
+    let pic = picture(&volume, lm, Some(&planned(plan)?), &options, Vec::new(), "the case's anatomy stage")?;
+    std::fs::create_dir_all(out)?;
+    let png = out.join("xray_ap.png");
+    write_png(&pic, &png)?;
+    crate::atomic::write_new(&out.join("xray_ap.json"), serde_json::to_string_pretty(&pic.measures)?.as_bytes())?;
+    Ok(png)
 }
 
 /// Landmarks from the anatomy stage, run in a temporary folder.
@@ -201,12 +221,39 @@ fn make(args: &XrayArgs) -> Result<Picture> {
     if plan_landmarks.is_some() && args.labels.is_some() {
         warnings.push("--labels was not used: the plan's own landmarks (its anatomy/landmarks.json) place the view and the measures".into());
     }
-    let vol = DrrVolume::new(&ct);
+    let side = args.side.as_deref().map(side_of).transpose()?;
+    let options = ViewOptions { view: args.view, side, align: args.align.clone(), centre: args.centre.clone(), sid_mm: args.sid_mm, pixel_mm: args.pixel_mm, size: args.size };
+    picture(&ct, &lm, plan.as_ref(), &options, warnings, landmarks_from)
+}
+
+/// The view `coxa xray` takes beside its files.
+#[derive(Debug, Clone)]
+pub struct ViewOptions {
+    /// AP pelvis or cross-table lateral.
+    pub view: View,
+    /// The hip of a lateral view and of `centre = "hip"` (default: the plan's side, else right).
+    pub side: Option<Side>,
+    /// `table` or `pelvis`.
+    pub align: String,
+    /// `pelvis` or `hip`.
+    pub centre: String,
+    /// Source-to-image distance, mm.
+    pub sid_mm: f64,
+    /// Detector pixel size, mm.
+    pub pixel_mm: f64,
+    /// Detector columns and rows.
+    pub size: usize,
+}
+
+/// The simulated radiograph of `ct` with `lm`'s landmarks and `plan`'s implants, its measures
+/// (`warnings` and where the landmarks came from go with them) and the lines to draw.
+fn picture(ct: &Volume, lm: &PatientLandmarks, plan: Option<&PlannedImplants>, args: &ViewOptions, warnings: Vec<String>, landmarks_from: &str) -> Result<Picture> {
+    let vol = DrrVolume::new(ct);
     let (lo, hi) = vol.bounds_lps();
     let heads: Vec<Point3<f64>> = lm.femurs.iter().map(|f| f.head_centre.lps_mm).collect();
     let mut centre = if heads.is_empty() { Point3::from((lo.coords + hi.coords) / 2.0) } else { Point3::from(heads.iter().map(|p| p.coords).sum::<Vector3<f64>>() / heads.len() as f64) };
-    let side = match (&args.side, &plan) {
-        (Some(s), _) => side_of(s)?,
+    let side = match (args.side, plan) {
+        (Some(s), _) => s,
         (None, Some(p)) => p.side,
         _ => Side::Right,
     };
@@ -299,7 +346,7 @@ fn make(args: &XrayArgs) -> Result<Picture> {
     if args.view == View::ApPelvis
         && let Some(mm) = mm_per_px
     {
-        measure_ap(&lm, plan.as_ref(), &geometry, mm, &mut measures, &mut lines);
+        measure_ap(lm, plan, &geometry, mm, &mut measures, &mut lines);
     }
     Ok(Picture { geometry, image, measures, lines })
 }

@@ -106,7 +106,7 @@ fn demo_report_matches_the_phantom() -> Result<()> {
 
     // The HTML states the same numbers and holds its plots and pictures.
     let html = std::fs::read_to_string(case.join("report.html"))?;
-    assert!(html.contains("<svg") && html.matches("data:image/png;base64,").count() == 4, "plots and 4 pictures inline");
+    assert!(html.contains("<svg") && html.matches("data:image/png;base64,").count() == 5, "plots and 5 pictures inline (4 views and the simulated radiograph)");
     assert!(!html.contains("src=\"http") && !html.contains("href=") && !html.contains("<script"), "self-contained: no external resources, no scripts");
     assert!(html.contains("Phantom: measured against the known geometry") && html.contains("The plan"));
     let left_truth = format!("({:.1}, {:.1}, {:.1})", 90.0, 0.0, 0.0);
@@ -360,7 +360,16 @@ fn demo_on_the_real_ct() -> Result<()> {
         assert!((got - want).abs() < 2.0, "{k}: {got} vs target {want}");
     }
     let html = std::fs::read_to_string(case.join("report.html"))?;
-    assert_eq!(html.matches("data:image/png;base64,").count(), 4);
+    assert_eq!(html.matches("data:image/png;base64,").count(), 5);
+    // The plan on a simulated AP pelvis radiograph (issue 22): a picture of the report, its
+    // measures beside it with the plan's cup measured on the image.
+    assert!(r["pictures"].as_array().unwrap().iter().any(|p| p["file"] == "pictures/xray_ap.png"), "{}", r["pictures"]);
+    let xray = read_json(&case.join("pictures/xray_ap.json"));
+    let (seen, planned) = (xray["cup"]["inclination_on_radiograph_deg"].as_f64().unwrap(), xray["cup"]["plan_radiographic_inclination_deg"].as_f64().unwrap());
+    assert_eq!(planned, plan["cup"]["radiographic_inclination_deg"].as_f64().unwrap());
+    eprintln!("the cup on the simulated radiograph: {seen:.2} deg to the teardrop line, the plan's {planned}");
+    assert!((seen - planned).abs() < 8.0, "the table-aligned view differs by the pelvic tilt, not more: {seen} vs {planned}");
+    assert!((xray["calibration_ball"]["magnification"].as_f64().unwrap() / xray["geometry"]["magnification_at_hips"].as_f64().unwrap() - 1.0).abs() < 0.01);
     assert!(html.contains("Smallest daily-life margin"));
     // Bone quality (issue 22): the right femur's density as anatomy.json has it beside the
     // normal range; the left femur (screws) flagged, not measured; a fixation line per femur.
