@@ -272,13 +272,13 @@ fn picture(ct: &Volume, lm: &PatientLandmarks, plan: Option<&PlannedImplants>, a
     }
     let geometry = match args.view {
         View::ApPelvis => {
-            let (back, _) = body_extent(&ct, &centre, &Vector3::y());
+            let (back, _) = body_extent(ct, &centre, &Vector3::y());
             drr::ap_pelvis(centre, x_axis, z_axis, back, args.sid_mm, args.size, args.size, args.pixel_mm)?
         }
         View::LateralHip => {
             let hip = hip.with_context(|| format!("lateral-hip: the {} femoral head was not found", side.as_str()))?;
             let d = drr::lateral_hip_direction(side);
-            let (_, far) = body_extent(&ct, &hip, &d);
+            let (_, far) = body_extent(ct, &hip, &d);
             drr::lateral_hip(hip, side, far + 50.0, args.sid_mm, args.size, args.size, args.pixel_mm)?
         }
     };
