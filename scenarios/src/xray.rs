@@ -10,6 +10,7 @@
 //! table` (default) takes the CT's axes as the table's (a real supine radiograph: the pelvic
 //! tilt shows), `--align pelvis` the anterior pelvic plane's (the radiograph Murray's
 //! radiographic cup angles are defined on). `lateral-hip`: a cross-table lateral of `--side`.
+//! `--centre right-hip|left-hip` centres the AP view on that femoral head instead of between them.
 //!
 //! **Measures** (AP only; distances in mm at the depth of the hips, from the calibration ball):
 //! the inter-teardrop line (each teardrop approximated by the lowest point on the image of the
@@ -66,6 +67,10 @@ pub struct XrayArgs {
     /// table (the CT's axes) or pelvis (the anterior pelvic plane), for the AP view.
     #[arg(long, default_value = "table")]
     pub align: String,
+    /// What the AP view is centred on: hips (between the femoral heads), right-hip or left-hip
+    /// (that femoral head: the view the demonstration BMD model takes).
+    #[arg(long, default_value = "hips")]
+    pub centre: String,
     /// Source-to-image distance, mm.
     #[arg(long, default_value_t = drr::DEFAULT_SID_MM)]
     pub sid_mm: f64,
@@ -178,6 +183,14 @@ fn make(args: &XrayArgs) -> Result<Picture> {
     let (lo, hi) = vol.bounds_lps();
     let heads: Vec<Point3<f64>> = lm.femurs.iter().map(|f| f.head_centre.lps_mm).collect();
     let centre = if heads.is_empty() { Point3::from((lo.coords + hi.coords) / 2.0) } else { Point3::from(heads.iter().map(|p| p.coords).sum::<Vector3<f64>>() / heads.len() as f64) };
+    ensure!(matches!(args.centre.as_str(), "hips" | "right-hip" | "left-hip"), "--centre {:?}: use hips, right-hip or left-hip", args.centre);
+    let centre = match args.centre.as_str() {
+        "hips" => centre,
+        c => {
+            let s = if c == "right-hip" { Side::Right } else { Side::Left };
+            lm.femurs.iter().find(|f| f.side == s).map(|f| f.head_centre.lps_mm).with_context(|| format!("--centre {c}: the {} femoral head was not found", s.as_str()))?
+        }
+    };
     let side = match (&args.side, &plan) {
         (Some(s), _) => side_of(s)?,
         (None, Some(p)) => p.side,
@@ -429,8 +442,12 @@ fn write_dicom(pic: &Picture, path: &Path) -> Result<()> {
     put(tags::RESCALE_INTERCEPT, VR::DS, "0".into());
     put(tags::RESCALE_SLOPE, VR::DS, "0.1".into());
     put(tags::RESCALE_TYPE, VR::LO, "WEPL_MM".into());
-    put(tags::WINDOW_CENTER, VR::DS, "2000".into());
-    put(tags::WINDOW_WIDTH, VR::DS, "4000".into());
+    // The window is in output units (after the rescale: mm of water, PS3.3 C.11.2.1.2): the
+    // image's range.
+    let (lo, hi) = pic.image.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let (lo, hi) = (f64::from(lo.max(0.0)), f64::from(hi.max(lo + 1.0)));
+    put(tags::WINDOW_CENTER, VR::DS, ds((lo + hi) / 2.0).into());
+    put(tags::WINDOW_WIDTH, VR::DS, ds(hi - lo).into());
     // Stored value = water-equivalent path length x 10 (0.1 mm steps): bone bright.
     let stored: Vec<u16> = pic.image.iter().map(|&v| (f64::from(v) * 10.0).round().clamp(0.0, 65535.0) as u16).collect();
     put(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(stored.into()));
