@@ -11,7 +11,7 @@ From the repository root, with the project's venv (numpy, scikit-learn 1.6.1, on
 
     cargo run -p coxa-scenarios --no-default-features --example drr_bmd_dataset -- \\
         ../shared/data/totalseg/example_ct.nii.gz \\
-        ../shared/data/totalseg/example_seg_fast_force_split.nii.gz /tmp/drr_bmd 80 22
+        ../shared/data/totalseg/example_seg_fast_force_split.nii.gz /tmp/drr_bmd 240 22
     .venv/bin/python models/infer/demo/train_bmd_demo.py /tmp/drr_bmd models/infer/demo
 
 Writes bmd_drr_demo.onnx, bmd_drr_demo.toml (the card) and bmd_drr_demo_metrics.json.
