@@ -131,7 +131,13 @@ pub fn cli(args: &RadiographArgs) -> Result<()> {
                 let p = m["probabilities"].as_array().and_then(|a| a.iter().find(|x| x["name"] == c)).and_then(|x| x["probability"].as_f64()).unwrap_or(f64::NAN);
                 format!("{c} (p = {p:.3})")
             } else {
-                m["values"].as_array().into_iter().flatten().map(|t| format!("{} {:.4} {}", t["name"].as_str().unwrap_or(""), t["value"].as_f64().unwrap_or(f64::NAN), t["unit"].as_str().unwrap_or(""))).collect::<Vec<_>>().join(", ")
+                m["values"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|t| format!("{} {:.4} {}", t["name"].as_str().unwrap_or(""), t["value"].as_f64().unwrap_or(f64::NAN), t["unit"].as_str().unwrap_or("")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             };
             let flag = if m["test_model"] == true { " [TEST MODEL: not for clinical use]" } else { "" };
             println!("{} {}: {what}{flag}", m["model"].as_str().unwrap_or(""), m["version"].as_str().unwrap_or(""));

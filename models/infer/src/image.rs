@@ -484,7 +484,14 @@ impl ImageModel {
             ValueType::Tensor { ty: TensorElementType::Float32, shape, .. } if shape.len() == 4 => {
                 for (axis, (&d, w)) in shape[1..].iter().zip(want_in).enumerate() {
                     if d >= 0 && d as usize != w {
-                        return Err(mismatch(format!("the input is {:?} (N, channels, rows, cols); the card says [N, {}, {}, {}] (axis {})", &shape[..], want_in[0], want_in[1], want_in[2], axis + 1)));
+                        return Err(mismatch(format!(
+                            "the input is {:?} (N, channels, rows, cols); the card says [N, {}, {}, {}] (axis {})",
+                            &shape[..],
+                            want_in[0],
+                            want_in[1],
+                            want_in[2],
+                            axis + 1
+                        )));
                     }
                 }
             }
@@ -513,7 +520,11 @@ impl ImageModel {
         let y = outputs[self.card.output.name.as_str()].try_extract_array::<f32>().map_err(|e| Error::ort("reading the output", e))?;
         let n = self.card.columns();
         if y.shape() != [1, n] {
-            return Err(Error::ModelMismatch { weights: self.weights.clone(), card: self.card_path.clone(), what: format!("the output {} has shape {:?}; the card says [1, {n}]", self.card.output.name, y.shape()) });
+            return Err(Error::ModelMismatch {
+                weights: self.weights.clone(),
+                card: self.card_path.clone(),
+                what: format!("the output {} has shape {:?}; the card says [1, {n}]", self.card.output.name, y.shape()),
+            });
         }
         Ok(y.iter().map(|v| f64::from(*v)).collect())
     }

@@ -24,8 +24,8 @@ pub mod markups;
 pub mod mesh;
 pub mod nifti;
 pub mod nrrd;
-pub mod radiograph;
 mod open;
+pub mod radiograph;
 pub mod sanity;
 
 pub use error::{Error, Result};

@@ -348,7 +348,12 @@ fn read_png(path: &Path, options: &RadiographOptions) -> Result<Radiograph> {
         png::ColorType::Grayscale => 1,
         png::ColorType::Rgb => 3,
         png::ColorType::GrayscaleAlpha | png::ColorType::Rgba => {
-            return Err(RadiographError::Unsupported { path: path.to_path_buf(), what: format!("a PNG with an alpha channel ({colour:?})"), fix: "save the radiograph as a greyscale PNG without transparency" }.into());
+            return Err(RadiographError::Unsupported {
+                path: path.to_path_buf(),
+                what: format!("a PNG with an alpha channel ({colour:?})"),
+                fix: "save the radiograph as a greyscale PNG without transparency",
+            }
+            .into());
         }
         png::ColorType::Indexed => 3,
     };
@@ -496,15 +501,30 @@ fn read_dicom(path: &Path, options: &RadiographOptions) -> Result<Radiograph> {
     }
     let h = scan::header_from(path, &obj)?;
     if h.frames > 1 {
-        return Err(RadiographError::Unsupported { path: path.to_path_buf(), what: format!("a multi-frame image ({} frames)", h.frames), fix: "give one radiograph per file (export the frame you mean)" }.into());
+        return Err(RadiographError::Unsupported {
+            path: path.to_path_buf(),
+            what: format!("a multi-frame image ({} frames)", h.frames),
+            fix: "give one radiograph per file (export the frame you mean)",
+        }
+        .into());
     }
     let spp = obj.element_opt(tags::SAMPLES_PER_PIXEL).ok().flatten().and_then(|e| e.to_int::<u32>().ok()).unwrap_or(1);
     let photometric = text(&obj, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_default();
     if spp != 1 || !(photometric == "MONOCHROME1" || photometric == "MONOCHROME2") {
-        return Err(RadiographError::Unsupported { path: path.to_path_buf(), what: format!("{spp} sample(s) per pixel, PhotometricInterpretation {photometric:?}"), fix: "a radiograph is MONOCHROME1 or MONOCHROME2 with one sample per pixel" }.into());
+        return Err(RadiographError::Unsupported {
+            path: path.to_path_buf(),
+            what: format!("{spp} sample(s) per pixel, PhotometricInterpretation {photometric:?}"),
+            fix: "a radiograph is MONOCHROME1 or MONOCHROME2 with one sample per pixel",
+        }
+        .into());
     }
     if obj.element_opt(tags::MODALITY_LUT_SEQUENCE).ok().flatten().is_some() {
-        return Err(RadiographError::Unsupported { path: path.to_path_buf(), what: "a Modality LUT Sequence".into(), fix: "coxa applies RescaleSlope/RescaleIntercept only: export the image with the LUT applied" }.into());
+        return Err(RadiographError::Unsupported {
+            path: path.to_path_buf(),
+            what: "a Modality LUT Sequence".into(),
+            fix: "coxa applies RescaleSlope/RescaleIntercept only: export the image with the LUT applied",
+        }
+        .into());
     }
     check_size(path, h.rows, h.cols, u64::from(h.bits_allocated / 8).max(1), &options.limits)?;
     scan::check_pixel_layout(path, &obj, &h, pixel_data)?;
@@ -523,7 +543,8 @@ fn read_dicom(path: &Path, options: &RadiographOptions) -> Result<Radiograph> {
     let pixels = obj.decode_pixel_data().map_err(decoder_err)?;
     let (rows, cols) = (h.rows as usize, h.cols as usize);
     let flat: Vec<f32> = pixels.to_vec_frame(0).map_err(decoder_err)?;
-    let values = Array2::from_shape_vec((rows, cols), flat).map_err(|e| implausible(path, "the decoded pixels", e, ("Rows x Columns", "Rows x Columns"), "the pixel data is truncated: re-export the image"))?;
+    let values =
+        Array2::from_shape_vec((rows, cols), flat).map_err(|e| implausible(path, "the decoded pixels", e, ("Rows x Columns", "Rows x Columns"), "the pixel data is truncated: re-export the image"))?;
     let window = match (floats(path, &obj, tags::WINDOW_CENTER, "WindowCenter")?, floats(path, &obj, tags::WINDOW_WIDTH, "WindowWidth")?) {
         (Some(c), Some(w)) if !c.is_empty() && !w.is_empty() => Some((c[0], w[0])),
         _ => None,

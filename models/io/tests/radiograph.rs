@@ -133,6 +133,8 @@ fn broken_radiographs_are_refused() {
         assert!(err.contains(want), "{name}: {err}");
     }
     // A small limit refuses before decoding.
-    let err = read_radiograph(&files.join("xray_no_spacing.png"), &RadiographOptions::new().with_pixel_spacing_mm(Some(0.1)).with_limits(coxa_io::Limits::new().with_max_bytes(100))).unwrap_err().to_string();
+    let err = read_radiograph(&files.join("xray_no_spacing.png"), &RadiographOptions::new().with_pixel_spacing_mm(Some(0.1)).with_limits(coxa_io::Limits::new().with_max_bytes(100)))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("--max-memory"), "{err}");
 }

@@ -115,9 +115,9 @@ fn radiograph_models_on_coxa_drr_equal_pydicom_and_onnxruntime() {
         results.push(r);
     }
     // The MONOCHROME1 copy shows the same picture: the predictions agree to the window's rounding.
-    for k in 0..3 {
-        let a: Vec<f64> = results[0]["models"][k]["raw_output"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-        let b: Vec<f64> = results[1]["models"][k]["raw_output"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let raw = |m: &Value| -> Vec<f64> { m["raw_output"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect() };
+    for (k, (ma, mb)) in results[0]["models"].as_array().unwrap().iter().zip(results[1]["models"].as_array().unwrap()).enumerate() {
+        let (a, b) = (raw(ma), raw(mb));
         let d = a.iter().zip(&b).map(|(x, y)| (x - y).abs() / x.abs().max(1.0)).fold(0.0, f64::max);
         eprintln!("MONOCHROME2 vs MONOCHROME1 copy, model {k}: relative difference {d:.2e}");
         assert!(d < 1e-3, "{a:?} vs {b:?}");
@@ -135,7 +135,19 @@ fn radiograph_models_on_coxa_drr_equal_pydicom_and_onnxruntime() {
     assert!(Command::new(&py).args(["-c", &code]).status().unwrap().success());
     let m = results[0]["image"]["spacing"]["magnification"].as_f64().unwrap().to_string();
     let out = tmp.path().join("png.json");
-    ok(&coxa(&["radiograph", "--image", png.to_str().unwrap(), "--pixel-spacing-mm", "0.8", "--magnification", &m, "--model", card("xray_bmd_test").to_str().unwrap(), "--out", out.to_str().unwrap()]));
+    ok(&coxa(&[
+        "radiograph",
+        "--image",
+        png.to_str().unwrap(),
+        "--pixel-spacing-mm",
+        "0.8",
+        "--magnification",
+        &m,
+        "--model",
+        card("xray_bmd_test").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
     let r = read_json(&out);
     let (a, b) = (r["models"][0]["raw_output"][0].as_f64().unwrap(), results[0]["models"][2]["raw_output"][0].as_f64().unwrap());
     eprintln!("PNG vs DICOM, neck_abmd: {a:.6} vs {b:.6}");
