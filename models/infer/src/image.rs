@@ -55,9 +55,8 @@ use ort::session::Session;
 use ort::value::{TensorElementType, TensorRef, ValueType};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{make_session, sha256_hex};
-use crate::runtime::runtime;
-use crate::{Error, Optimisation, Result, SessionConfig};
+use crate::model::checked_small_session;
+use crate::{Error, Result};
 
 /// What an image model predicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -460,14 +459,7 @@ impl ImageModel {
     /// card, and makes a session (one thread, deterministic).
     pub fn load(card_path: &Path) -> Result<Self> {
         let card = ImageCard::read(card_path)?;
-        let weights = card_path.parent().unwrap_or(Path::new(".")).join(&card.weights);
-        let bytes = std::fs::read(&weights).map_err(|source| Error::WeightsRead { path: weights.clone(), card: card_path.to_path_buf(), source })?;
-        let found = sha256_hex(&bytes);
-        if !found.eq_ignore_ascii_case(&card.sha256) {
-            return Err(Error::Sha256Mismatch { path: weights, card: card_path.to_path_buf(), expected: card.sha256.clone(), found });
-        }
-        let config = SessionConfig { intra_threads: 1, deterministic: true, optimisation: Optimisation::All };
-        let session = make_session(runtime()?, &bytes, &config, false)?;
+        let (weights, session) = checked_small_session(card_path, &card.weights, &card.sha256)?;
         let mismatch = |what: String| Error::ModelMismatch { weights: weights.clone(), card: card_path.to_path_buf(), what };
         let names = |o: &[ort::value::Outlet]| o.iter().map(|x| x.name().to_string()).collect::<Vec<_>>().join(", ");
         let Some(input) = session.inputs().iter().find(|i| i.name() == card.input.name) else {

@@ -83,6 +83,10 @@ fn radiograph_models_on_coxa_drr_equal_pydicom_and_onnxruntime() {
         let dp = max_abs(xr.presentation.as_slice().unwrap(), &pres);
         eprintln!("{}: {}x{} {}: max |coxa - pydicom| values {dv:.2e}, presentation {dp:.2e}", file.file_name().unwrap().to_string_lossy(), xr.info.cols, xr.info.rows, xr.info.photometric);
         assert!(dv <= 1e-3 && dp <= 1e-6, "values {dv}, presentation {dp}");
+        // coxa xray's window is the image's range in output units (mm of water): the picture
+        // spans black to white.
+        let (lo, hi) = xr.presentation.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        assert!(lo < 0.01 && hi > 0.99, "presentation range {lo}..{hi}");
         let out = file.with_extension("models.json");
         let mut args = vec!["radiograph".to_string(), "--image".into(), file.display().to_string(), "--out".into(), out.display().to_string()];
         for m in models {
