@@ -8,10 +8,10 @@
 //! decoded by dicom-pixeldata (uncompressed, RLE, JPEG, JPEG 2000) with the modality LUT
 //! (RescaleSlope/RescaleIntercept; a Modality LUT Sequence is refused). Then, as a display does
 //! (PS3.3 C.11): the VOI LUT function of the first WindowCenter/WindowWidth pair (LINEAR,
-//! LINEAR_EXACT or SIGMOID, C.11.2.1.2), or without a window the image's own minimum to maximum;
-//! then the presentation: MONOCHROME1 (the minimum shown white) is inverted so that 1 is always
-//! white. (A VOI LUT Sequence is not applied: the window is used where both are present, the
-//! minimum to maximum where only the sequence is, with a warning either way.)
+//! LINEAR_EXACT or SIGMOID, C.11.2.1.2), or the first VOI LUT Sequence item (C.11.2.1.1; preferred
+//! to a window where both are present, as pydicom and dicom-pixeldata do), or without either the
+//! image's own minimum to maximum; then the presentation: MONOCHROME1 (the minimum shown white) is
+//! inverted so that 1 is always white.
 //!
 //! **Pixel spacing** (PS3.3 10.7.1.1 and C.8.11.4): ImagerPixelSpacing is the detector's pixel
 //! size at its front face; objects at the patient are magnified onto it by
@@ -173,6 +173,21 @@ pub enum Voi {
         width: f64,
         /// VOILUTFunction: LINEAR, LINEAR_EXACT or SIGMOID.
         function: String,
+    },
+    /// The first item of the VOI LUT Sequence (PS3.3 C.11.2.1.1): a value below the first mapped
+    /// one takes the first entry, above the last the last; the entry over its largest value
+    /// (`2^bits - 1`). Preferred to a window where both are present, as pydicom and
+    /// dicom-pixeldata do.
+    Lut {
+        /// The modality value mapped to the first entry.
+        first_mapped: i64,
+        /// Bits of an entry (8 or 10..16).
+        bits: u16,
+        /// Number of entries.
+        entries: usize,
+        /// The entries.
+        #[serde(skip)]
+        data: Vec<u16>,
     },
     /// The image's minimum to maximum (no window in the file).
     MinMax {
@@ -549,13 +564,14 @@ fn read_dicom(path: &Path, options: &RadiographOptions) -> Result<Radiograph> {
         (Some(c), Some(w)) if !c.is_empty() && !w.is_empty() => Some((c[0], w[0])),
         _ => None,
     };
-    let has_voi_lut = obj.element_opt(tags::VOILUT_SEQUENCE).ok().flatten().is_some();
     let function = text(&obj, tags::VOILUT_FUNCTION).unwrap_or_else(|| "LINEAR".into());
-    let voi = match window {
-        Some((center, width)) => {
-            if has_voi_lut {
-                warnings.push("the file has both a window and a VOI LUT Sequence: the window is used".into());
-            }
+    let lut = voi_lut(path, &obj)?;
+    if lut.is_some() && window.is_some() {
+        warnings.push("the file has both a VOI LUT Sequence and a window: the LUT is used (as pydicom and dicom-pixeldata do)".into());
+    }
+    let voi = match (lut, window) {
+        (Some(lut), _) => lut,
+        (None, Some((center, width))) => {
             let width_ok = if function == "LINEAR" { width >= 1.0 } else { width > 0.0 };
             if !width_ok {
                 return Err(implausible(path, "WindowWidth", width, (if function == "LINEAR" { ">= 1" } else { "> 0" }, "any"), "the header is corrupt: re-export the image"));
@@ -565,10 +581,7 @@ fn read_dicom(path: &Path, options: &RadiographOptions) -> Result<Radiograph> {
             }
             Voi::Window { center, width, function }
         }
-        None => {
-            if has_voi_lut {
-                warnings.push("the VOI LUT Sequence is not applied: the image's minimum to maximum is shown instead".into());
-            }
+        (None, None) => {
             let (min, max) = values.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
             Voi::MinMax { min: f64::from(min), max: f64::from(max) }
         }
@@ -605,6 +618,24 @@ fn read_dicom(path: &Path, options: &RadiographOptions) -> Result<Radiograph> {
     Ok(Radiograph { values, presentation, spacing, info, warnings, patient: h.patient })
 }
 
+/// The first item of the VOI LUT Sequence, when the file has one.
+fn voi_lut(path: &Path, obj: &DefaultDicomObject) -> Result<Option<Voi>> {
+    let Some(seq) = obj.element_opt(tags::VOILUT_SEQUENCE).ok().flatten() else { return Ok(None) };
+    let Some(item) = seq.items().and_then(|items| items.first()) else { return Ok(None) };
+    let bad = |what: String| -> Error { RadiographError::Unsupported { path: path.to_path_buf(), what, fix: "re-export the image with a window (WindowCenter/WindowWidth) instead" }.into() };
+    let desc: Vec<i64> = item.element(tags::LUT_DESCRIPTOR).ok().and_then(|e| e.to_multi_int::<i64>().ok()).ok_or_else(|| bad("a VOI LUT without a readable LUTDescriptor".into()))?;
+    let [n, first, bits] = desc[..] else { return Err(bad(format!("a VOI LUT whose LUTDescriptor is {desc:?} (three numbers expected)"))) };
+    let entries = if n == 0 { 65536 } else { n as usize };
+    if !(bits == 8 || (10..=16).contains(&bits)) || n < 0 {
+        return Err(bad(format!("a VOI LUT of {n} entries of {bits} bits (PS3.3: 8 or 10-16 bits)")));
+    }
+    let data: Vec<u16> = item.element(tags::LUT_DATA).ok().and_then(|e| e.to_multi_int::<u16>().ok()).ok_or_else(|| bad("a VOI LUT without readable LUTData".into()))?;
+    if data.len() != entries {
+        return Err(bad(format!("a VOI LUT whose LUTData has {} entries, its LUTDescriptor {entries}", data.len())));
+    }
+    Ok(Some(Voi::Lut { first_mapped: first, bits: bits as u16, entries, data }))
+}
+
 /// The VOI transform of a modality value to 0..1 (PS3.3 C.11.2.1.2 with y_min 0, y_max 1).
 pub fn voi_value(voi: &Voi, x: f64) -> f64 {
     match voi {
@@ -629,6 +660,10 @@ pub fn voi_value(voi: &Voi, x: f64) -> f64 {
                 }
             }
         },
+        Voi::Lut { first_mapped, bits, entries, data } => {
+            let idx = if x < *first_mapped as f64 { 0 } else { ((x - *first_mapped as f64).trunc() as usize).min(entries - 1) };
+            f64::from(data[idx]) / ((1u32 << bits) - 1) as f64
+        }
         Voi::MinMax { min, max } => {
             if max > min {
                 ((x - min) / (max - min)).clamp(0.0, 1.0)

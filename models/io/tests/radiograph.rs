@@ -1,7 +1,7 @@
 //! Radiographs in (issue 22 part 4), side by side with pydicom (`radiograph_peer.py`) on test
 //! radiographs it writes: a DX MONOCHROME1 image with a rescale, a LINEAR window and a
 //! magnification; a signed CR with LINEAR_EXACT and PixelSpacing alone; a DX with SIGMOID and a
-//! calibrated PixelSpacing; an 8-bit DX without a window; 16- and 8-bit PNGs. The modality values
+//! calibrated PixelSpacing; an 8-bit DX without a window; a DX with a VOI LUT Sequence; 16- and 8-bit PNGs. The modality values
 //! and the presentation values (0 black .. 1 white) equal pydicom's, and the spacings follow
 //! PS3.3 10.7.1. The corpus files (tests/corpus/files/xray_*) are refused with their causes.
 
@@ -49,7 +49,7 @@ fn radiographs_equal_pydicom() {
     let dir = tempfile::tempdir().unwrap();
     let ok = Command::new(&py).arg(script()).arg("make").arg(dir.path()).status().unwrap();
     assert!(ok.success());
-    for name in ["dx_mono1.dcm", "cr_exact.dcm", "dx_sigmoid.dcm", "dx_8bit.dcm"] {
+    for name in ["dx_mono1.dcm", "cr_exact.dcm", "dx_sigmoid.dcm", "dx_8bit.dcm", "dx_voilut.dcm"] {
         let file = dir.path().join(name);
         let prefix = dir.path().join(name.replace(".dcm", ""));
         let out = Command::new(&py).arg(script()).arg("dump").arg(&file).arg(&prefix).output().unwrap();
@@ -60,7 +60,14 @@ fn radiographs_equal_pydicom() {
         let pres = f32s(&prefix.with_extension("presentation.f32"));
         let dv = max_diff(xr.values.iter(), &values);
         let dp = max_diff(xr.presentation.iter(), &pres);
-        eprintln!("{name}: {}x{} {} {:?}: max |coxa - pydicom| values {dv:.2e}, presentation {dp:.2e}; spacing {:?}", xr.info.cols, xr.info.rows, xr.info.photometric, xr.info.voi, xr.spacing);
+        eprintln!(
+            "{name}: {}x{} {} {}: max |coxa - pydicom| values {dv:.2e}, presentation {dp:.2e}; spacing {:?}",
+            xr.info.cols,
+            xr.info.rows,
+            xr.info.photometric,
+            serde_json::to_string(&xr.info.voi).unwrap(),
+            xr.spacing
+        );
         assert_eq!([xr.info.rows, xr.info.cols], [peer["rows"].as_u64().unwrap() as usize, peer["cols"].as_u64().unwrap() as usize]);
         // Integer stored values through slope 1.5 and intercept -100: exact in f32.
         assert!(dv == 0.0, "{name}: modality values differ by {dv}");
@@ -87,6 +94,10 @@ fn radiographs_equal_pydicom() {
                 assert_eq!(xr.spacing.detector_mm, [0.2, 0.2]);
                 assert_eq!(xr.spacing.patient_mm, Some([0.16, 0.16]));
                 assert!(xr.spacing.patient_source.as_deref().unwrap().contains("GEOMETRY"));
+            }
+            "dx_voilut.dcm" => {
+                assert!(matches!(xr.info.voi, Voi::Lut { first_mapped: 500, bits: 12, entries: 3000, .. }), "{:?}", xr.info.voi);
+                assert!(xr.warnings.iter().any(|w| w.contains("the LUT is used")));
             }
             _ => assert!(matches!(xr.info.voi, Voi::MinMax { .. })),
         }

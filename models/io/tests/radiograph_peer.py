@@ -96,6 +96,17 @@ def make(out):
     ds = base("DX", DX, 50, 70, 8, False, px)
     ds.ImagerPixelSpacing = [0.3, 0.3]
     ds.save_as(out / "dx_8bit.dcm", enforce_file_format=True)
+    # DX with a VOI LUT Sequence (a 12-bit gamma curve of 3000 entries from 500) and a window:
+    # the LUT is used.
+    px = pattern(70, 60, 0, 4095, 7)
+    ds = base("DX", DX, 70, 60, 12, False, px)
+    ds.ImagerPixelSpacing = [0.14, 0.14]
+    ds.WindowCenter, ds.WindowWidth = "2000", "4000"
+    item = Dataset()
+    item.add_new(0x00283002, "US", [3000, 500, 12])  # LUTDescriptor (US or SS: said explicitly)
+    item.add_new(0x00283006, "US", [int(round(4095 * (k / 2999) ** 0.6)) for k in range(3000)])  # LUTData
+    ds.VOILUTSequence = [item]
+    ds.save_as(out / "dx_voilut.dcm", enforce_file_format=True)
     # PNGs: 16 and 8 bit grey.
     Image.fromarray(pattern(60, 40, 0, 65535, 5).astype(np.uint16)).save(out / "grey16.png")
     Image.fromarray(pattern(60, 40, 0, 255, 6).astype(np.uint8)).save(out / "grey8.png")
@@ -105,7 +116,10 @@ def dump(path, prefix):
     ds = pydicom.dcmread(path)
     raw = ds.pixel_array
     values = apply_modality_lut(raw, ds).astype(np.float64)
-    if "WindowCenter" in ds:
+    if "VOILUTSequence" in ds:
+        bits = int(ds.VOILUTSequence[0].LUTDescriptor[2])
+        pres = apply_voi_lut(values, ds, prefer_lut=True).astype(np.float64) / (2**bits - 1)
+    elif "WindowCenter" in ds:
         y = apply_voi_lut(values, ds)
         bits = int(ds.BitsStored)
         lo, hi = (0, 2**bits - 1) if ds.PixelRepresentation == 0 else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
