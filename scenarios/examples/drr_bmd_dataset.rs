@@ -12,7 +12,7 @@
 //! from 0.55..1.6 (HU = slope x density + intercept, so fat and muscle, and so the calibration,
 //! stay as they are); coxa's CT density module (`coxa_diagnostics::density::femur_density`)
 //! measures the right femur's neck aBMD and YAM % on that volume (the label); an AP radiograph
-//! centred on the right femoral head (as `coxa xray --centre right-hip` centres one) is simulated (`coxa_diagnostics::drr`) with the pose and
+//! centred on the right femoral head (as `coxa xray --centre hip --side right` centres one) is simulated (`coxa_diagnostics::drr`) with the pose and
 //! the magnification varied a little (beam direction ±4° about the patient's long axis and ±3°
 //! about the left-right axis, source-to-image 1000..1200 mm, centre ±8 mm). Written: `OUT/NNN.f32`
 //! (rows x cols little-endian f32 line integrals, mm of water) and `OUT/labels.json`.

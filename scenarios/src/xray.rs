@@ -10,7 +10,8 @@
 //! table` (default) takes the CT's axes as the table's (a real supine radiograph: the pelvic
 //! tilt shows), `--align pelvis` the anterior pelvic plane's (the radiograph Murray's
 //! radiographic cup angles are defined on). `lateral-hip`: a cross-table lateral of `--side`.
-//! `--centre right-hip|left-hip` centres the AP view on that femoral head instead of between them.
+//! `--centre hip` puts the central ray on the operated hip (the plan's cup centre, else the
+//! `--side` femoral head: an AP hip view) instead of between the hips.
 //!
 //! **Measures** (AP only; distances in mm at the depth of the hips, from the calibration ball):
 //! the inter-teardrop line (each teardrop approximated by the lowest point on the image of the
@@ -67,9 +68,9 @@ pub struct XrayArgs {
     /// table (the CT's axes) or pelvis (the anterior pelvic plane), for the AP view.
     #[arg(long, default_value = "table")]
     pub align: String,
-    /// What the AP view is centred on: hips (between the femoral heads), right-hip or left-hip
-    /// (that femoral head: the view the demonstration BMD model takes).
-    #[arg(long, default_value = "hips")]
+    /// Where the AP view's central ray goes: pelvis (between the hip centres, an AP pelvis) or
+    /// hip (the operated hip: the plan's cup centre, else the `--side` femoral head; an AP hip).
+    #[arg(long, default_value = "pelvis")]
     pub centre: String,
     /// Source-to-image distance, mm.
     #[arg(long, default_value_t = drr::DEFAULT_SID_MM)]
@@ -183,14 +184,7 @@ fn make(args: &XrayArgs) -> Result<Picture> {
     let (lo, hi) = vol.bounds_lps();
     let heads: Vec<Point3<f64>> = lm.femurs.iter().map(|f| f.head_centre.lps_mm).collect();
     let centre = if heads.is_empty() { Point3::from((lo.coords + hi.coords) / 2.0) } else { Point3::from(heads.iter().map(|p| p.coords).sum::<Vector3<f64>>() / heads.len() as f64) };
-    ensure!(matches!(args.centre.as_str(), "hips" | "right-hip" | "left-hip"), "--centre {:?}: use hips, right-hip or left-hip", args.centre);
-    let centre = match args.centre.as_str() {
-        "hips" => centre,
-        c => {
-            let s = if c == "right-hip" { Side::Right } else { Side::Left };
-            lm.femurs.iter().find(|f| f.side == s).map(|f| f.head_centre.lps_mm).with_context(|| format!("--centre {c}: the {} femoral head was not found", s.as_str()))?
-        }
-    };
+    ensure!(args.centre == "pelvis" || args.centre == "hip", "--centre {:?}: use pelvis or hip", args.centre);
     let side = match (&args.side, &plan) {
         (Some(s), _) => side_of(s)?,
         (None, Some(p)) => p.side,
@@ -202,6 +196,12 @@ fn make(args: &XrayArgs) -> Result<Picture> {
         _ => (Vector3::x(), Vector3::z()),
     };
     let hip = lm.femurs.iter().find(|f| f.side == side).map(|f| f.head_centre.lps_mm);
+    let centre = match (args.centre.as_str(), &plan, hip) {
+        ("hip", Some(p), _) => p.cup_centre,
+        ("hip", None, Some(h)) => h,
+        ("hip", None, None) => bail!("--centre hip: the {} femoral head was not found and no --plan gives a cup", side.as_str()),
+        _ => centre,
+    };
     let geometry = match args.view {
         View::ApPelvis => {
             let (back, _) = body_extent(&ct, &centre, &Vector3::y());

@@ -99,7 +99,7 @@ version = "0.1.0"
 task = "image-regression"
 test_model = true
 description = """DEMONSTRATION model, NOT FOR CLINICAL USE. Femoral neck areal BMD (g/cm2) from an AP \
-radiograph centred on the right femoral head (coxa xray --centre right-hip --pixel-mm 0.8). A ridge \
+radiograph centred on the right femoral head (coxa xray --centre hip --side right --pixel-mm 0.8). A ridge \
 regression on z-scored pixels, trained on {len(train)} of {n} synthetic variants of ONE CT \
 (totalseg example_ct: bone density scaled 0.55-1.6x, pose and magnification varied a little), \
 labelled with coxa's own CT-based aBMD. Held out ({len(test)} variants of the same patient): \

@@ -165,7 +165,7 @@ fn radiograph_models_on_coxa_drr_equal_pydicom_and_onnxruntime() {
 }
 
 /// The demonstration BMD model (`models/infer/demo`, trained on DRRs of variants of the real CT)
-/// through the whole user path: `coxa xray --centre right-hip` of the unmodified real CT, then
+/// through the whole user path: `coxa xray --centre hip --side right` of the unmodified real CT, then
 /// `coxa radiograph --model bmd_drr_demo.toml`. Its prediction lands within the model's held-out
 /// mean absolute error (0.050 g/cm2) of the neck aBMD `coxa anatomy` measures on the same CT: the
 /// command line feeds the model what it was trained on. (Not a claim about other patients.)
@@ -179,7 +179,7 @@ fn demonstration_bmd_model_on_the_real_ct_drr() {
     let right = a["bone_density"].as_array().unwrap().iter().find(|d| d["side"] == "right").unwrap();
     let measured = right["abmd_g_cm2"]["neck"].as_f64().unwrap();
     let dcm = tmp.path().join("hip.dcm");
-    ok(&coxa(&["xray", "--ct", ct.to_str().unwrap(), "--labels", seg.to_str().unwrap(), "--centre", "right-hip", "--pixel-mm", "0.8", "--size", "256", "--out", dcm.to_str().unwrap()]));
+    ok(&coxa(&["xray", "--ct", ct.to_str().unwrap(), "--labels", seg.to_str().unwrap(), "--centre", "hip", "--side", "right", "--pixel-mm", "0.8", "--size", "256", "--out", dcm.to_str().unwrap()]));
     let out = tmp.path().join("bmd.json");
     let card = root().join("models/infer/demo/bmd_drr_demo.toml");
     ok(&coxa(&["radiograph", "--image", dcm.to_str().unwrap(), "--model", card.to_str().unwrap(), "--out", out.to_str().unwrap()]));
