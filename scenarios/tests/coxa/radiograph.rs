@@ -156,6 +156,14 @@ fn radiograph_models_on_coxa_drr_equal_pydicom_and_onnxruntime() {
     let (a, b) = (r["models"][0]["raw_output"][0].as_f64().unwrap(), results[0]["models"][2]["raw_output"][0].as_f64().unwrap());
     eprintln!("PNG vs DICOM, neck_abmd: {a:.6} vs {b:.6}");
     assert!((a - b).abs() < 1e-4);
+    // Without a model: the radiograph described (no patient identity in the record).
+    let describe = tmp.path().join("describe.json");
+    ok(&coxa(&["radiograph", "--image", mono1.to_str().unwrap(), "--out", describe.to_str().unwrap()]));
+    let d = read_json(&describe);
+    assert_eq!(d["models"].as_array().map(Vec::len), Some(0));
+    assert_eq!(d["image"]["info"]["photometric"], "MONOCHROME1");
+    assert_eq!(d["image"]["info"]["inverted"], true);
+    assert!(!std::fs::read_to_string(&describe).unwrap().contains("PatientName"));
     // Refusals: the output exists; a PNG without its spacing.
     let again = coxa(&["radiograph", "--image", dcm.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(2));
