@@ -80,6 +80,9 @@ pub enum Command {
     Radiomics(crate::radiomics::RadiomicsArgs),
     /// A simulated radiograph (AP pelvis or lateral hip) of a CT, the plan's implants on it.
     Xray(crate::xray::XrayArgs),
+    /// A plain radiograph (CR/DX DICOM, or PNG with --pixel-spacing-mm) read, and X-ray models
+    /// (model cards: fracture, bone density, OA grade) run on it: one JSON record.
+    Radiograph(crate::radiograph::RadiographArgs),
     /// Submit a scenario to a cluster: a Slurm job array over shards and a merge job after it;
     /// resubmitting submits only the unfinished and failed cases.
     Submit(crate::submit::SubmitArgs),
@@ -246,6 +249,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::View(args) => crate::view::run(&args),
         Command::Radiomics(args) => crate::radiomics::cli(&args),
         Command::Xray(args) => crate::xray::cli(&args),
+        Command::Radiograph(args) => crate::radiograph::cli(&args),
         Command::Submit(args) => crate::submit::cli(&args),
         Command::Status(args) => crate::status::cli(&args),
         Command::Segment(args) => crate::segment::cli(&args),

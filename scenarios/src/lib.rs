@@ -20,6 +20,7 @@ pub mod pdf_report;
 pub mod pipeline;
 pub mod plan;
 pub mod population;
+pub mod radiograph;
 pub mod radiomics;
 pub mod render;
 pub mod report;

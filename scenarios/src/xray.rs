@@ -516,8 +516,12 @@ fn write_dicom(pic: &Picture, path: &Path) -> Result<()> {
     put(tags::RESCALE_INTERCEPT, VR::DS, "0".into());
     put(tags::RESCALE_SLOPE, VR::DS, "0.1".into());
     put(tags::RESCALE_TYPE, VR::LO, "WEPL_MM".into());
-    put(tags::WINDOW_CENTER, VR::DS, "2000".into());
-    put(tags::WINDOW_WIDTH, VR::DS, "4000".into());
+    // The window is in output units (after the rescale: mm of water, PS3.3 C.11.2.1.2): the
+    // image's range.
+    let (lo, hi) = pic.image.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let (lo, hi) = (f64::from(lo.max(0.0)), f64::from(hi.max(lo + 1.0)));
+    put(tags::WINDOW_CENTER, VR::DS, ds((lo + hi) / 2.0).into());
+    put(tags::WINDOW_WIDTH, VR::DS, ds(hi - lo).into());
     // Stored value = water-equivalent path length x 10 (0.1 mm steps): bone bright.
     let stored: Vec<u16> = pic.image.iter().map(|&v| (f64::from(v) * 10.0).round().clamp(0.0, 65535.0) as u16).collect();
     put(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(stored.into()));

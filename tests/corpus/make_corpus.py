@@ -140,6 +140,43 @@ dicom("dicom_rows_65535.dcm", rows=65535, cols=65535, pixels=b"\0" * 128)
 dicom("dicom_rescale_slope_zero.dcm", RescaleSlope=0)
 dicom("dicom_modality_mr.dcm", Modality="MR")
 
+
+# Radiographs (issue 22 part 4: `coxa radiograph`).
+def dx(name, rows=32, cols=32, frames=1, spacing=(0.15, 0.15), pixels=None):
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"
+    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.826.0.1.3680043.8.498.%d" % zlib.crc32(name.encode())
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID = "1.2.826.0.1.3680043.8.498.11"
+    ds.SeriesInstanceUID = "1.2.826.0.1.3680043.8.498.12"
+    ds.Modality = "DX"
+    ds.Rows, ds.Columns = rows, cols
+    if frames > 1:
+        ds.NumberOfFrames = frames
+    if spacing is not None:
+        ds.ImagerPixelSpacing = list(spacing)
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
+    ds.PixelRepresentation = 0
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.PixelData = pixels if pixels is not None else np.zeros((frames, rows, cols), np.uint16).tobytes()
+    ds.save_as(path(name), enforce_file_format=True)
+
+
+with open(path("xray_no_spacing.png"), "wb") as f:
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\0" + bytes(range(32)) for _ in range(32))
+    f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 32, 32, 8, 0, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+dicom("xray_ct_slice.dcm", rows=32, cols=32)
+dx("xray_multiframe.dcm", frames=3)
+dx("xray_rows_20000.dcm", rows=20000, cols=20000, pixels=b"\0" * 128)
+dx("xray_no_spacing.dcm", spacing=None)
+dx("xray_spacing_zero.dcm", spacing=(0.0, 0.0))
+
 # Scenarios.
 OK = 'schema_version = 1\n[[cases]]\nname = "demo"\nphantom = true\n'
 scen = {

@@ -111,7 +111,7 @@ fn half_step() -> f64 {
 }
 
 /// A TOML string or a list of them.
-fn one_or_many<'de, D, T>(d: D) -> std::result::Result<Vec<T>, D::Error>
+pub(crate) fn one_or_many<'de, D, T>(d: D) -> std::result::Result<Vec<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,

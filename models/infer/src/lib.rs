@@ -18,6 +18,8 @@
 //! a card); with the card's `[nnunet]` table they run as `nnUNetPredictor` runs them
 //! (tests/nnunet_equality.rs compares with nnunetv2 itself).
 //!
+//! [`image`] runs classifiers and regressors over one plain radiograph (fracture, BMD, OA grade).
+//!
 //! [`tabular`] runs classifiers over named features (e.g. a prognosis model on radiomics).
 //!
 //! [`runtime`] explains where ONNX Runtime is looked for; [`card`] the model card format;
@@ -25,6 +27,7 @@
 
 pub mod card;
 mod error;
+pub mod image;
 mod model;
 pub mod runtime;
 pub mod segment;
@@ -33,6 +36,7 @@ pub mod window;
 
 pub use card::ModelCard;
 pub use error::{Error, Result};
+pub use image::{ImageCard, ImageModel, ImagePrediction};
 pub use model::{Model, Optimisation, SessionConfig, sha256_hex};
 pub use runtime::{FoundLibrary, Runtime, RuntimeSearch};
 pub use segment::{ClassSummary, InferenceOptions, Prediction, Segmentation, predict, predict_full, segment};

@@ -165,6 +165,21 @@ impl Model {
     }
 }
 
+/// The weights named by a single-file card (`weights`, relative to the card), their SHA-256
+/// checked against the card's, and a one-thread deterministic session on them (tabular and image
+/// models: one row or one image at a time).
+pub(crate) fn checked_small_session(card_path: &Path, weights: &Path, sha256: &str) -> Result<(PathBuf, Session)> {
+    let path = card_path.parent().unwrap_or(Path::new(".")).join(weights);
+    let bytes = std::fs::read(&path).map_err(|source| Error::WeightsRead { path: path.clone(), card: card_path.to_path_buf(), source })?;
+    let found = sha256_hex(&bytes);
+    if !found.eq_ignore_ascii_case(sha256) {
+        return Err(Error::Sha256Mismatch { path, card: card_path.to_path_buf(), expected: sha256.to_string(), found });
+    }
+    let config = SessionConfig { intra_threads: 1, deterministic: true, optimisation: Optimisation::All };
+    let session = make_session(runtime()?, &bytes, &config, false)?;
+    Ok((path, session))
+}
+
 pub(crate) fn make_session(rt: &Runtime, bytes: &[u8], config: &SessionConfig, stochastic: bool) -> Result<Session> {
     // ONNX Runtime 1.31's optimiser (basic level and up) removes a Dropout whose training_mode
     // is a constant true, which silently turns MC dropout off: stochastic models run unoptimised.

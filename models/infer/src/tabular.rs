@@ -31,9 +31,8 @@ use ort::session::Session;
 use ort::value::TensorRef;
 use serde::Deserialize;
 
-use crate::model::{make_session, sha256_hex};
-use crate::runtime::runtime;
-use crate::{Error, Optimisation, Result, SessionConfig};
+use crate::model::checked_small_session;
+use crate::{Error, Result};
 
 /// The card of a tabular model (see the module docs).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -110,14 +109,7 @@ impl TabularModel {
         if card.output.classes.is_empty() {
             return Err(bad("output.classes", "is empty: name the model's output columns".into()));
         }
-        let weights = card_path.parent().unwrap_or(Path::new(".")).join(&card.weights);
-        let bytes = std::fs::read(&weights).map_err(|source| Error::WeightsRead { path: weights.clone(), card: card_path.to_path_buf(), source })?;
-        let found = sha256_hex(&bytes);
-        if !found.eq_ignore_ascii_case(&card.sha256) {
-            return Err(Error::Sha256Mismatch { path: weights, card: card_path.to_path_buf(), expected: card.sha256.clone(), found });
-        }
-        let config = SessionConfig { intra_threads: 1, deterministic: true, optimisation: Optimisation::All };
-        let session = make_session(runtime()?, &bytes, &config, false)?;
+        let (weights, session) = checked_small_session(card_path, &card.weights, &card.sha256)?;
         let mismatch = |what: String| Error::ModelMismatch { weights: weights.clone(), card: card_path.to_path_buf(), what };
         if !session.inputs().iter().any(|i| i.name() == card.input.name) {
             return Err(mismatch(format!("no input named {:?} (the graph has {:?})", card.input.name, session.inputs().iter().map(|i| i.name().to_string()).collect::<Vec<_>>())));

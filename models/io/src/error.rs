@@ -15,6 +15,9 @@ pub enum Error {
     /// An NRRD file problem (see [`crate::nrrd::NrrdError`]).
     #[error(transparent)]
     Nrrd(#[from] crate::nrrd::NrrdError),
+    /// A radiograph problem (see [`crate::radiograph::RadiographError`]).
+    #[error(transparent)]
+    Radiograph(#[from] crate::radiograph::RadiographError),
     /// A mesh file problem (see [`crate::mesh::MeshFileError`]).
     #[error(transparent)]
     Mesh(#[from] crate::mesh::MeshFileError),
@@ -123,5 +126,6 @@ mod tests {
         check::<crate::dicom::DicomError>();
         check::<crate::nifti::NiftiError>();
         check::<crate::mesh::MeshFileError>();
+        check::<crate::radiograph::RadiographError>();
     }
 }

@@ -10,6 +10,8 @@
 //!   PolyData and VTK XML PolyData (.vtp, ASCII arrays) read with their vertex order kept.
 //! - [`colour_table`]: 3D Slicer colour tables (`.ctbl`) for label maps.
 //! - [`markups`]: 3D Slicer markups (`.fcsv`, `.mrk.json`) written and read, LPS.
+//! - [`radiograph`]: plain radiographs (CR/DX DICOM, PNG with a given pixel spacing) with their
+//!   presentation values and pixel spacing at the detector and at the patient.
 //! - [`open`]: one entry point that picks the reader from the path.
 //! - [`limits`]: how much memory a file may make a reader allocate ([`Limits`]), checked before
 //!   allocating.
@@ -23,6 +25,7 @@ pub mod mesh;
 pub mod nifti;
 pub mod nrrd;
 mod open;
+pub mod radiograph;
 pub mod sanity;
 
 pub use error::{Error, Result};

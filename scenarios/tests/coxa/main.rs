@@ -18,6 +18,7 @@ mod exchange;
 mod pacs;
 mod plan;
 mod population;
+mod radiograph;
 mod radiomics;
 mod robust;
 mod run;

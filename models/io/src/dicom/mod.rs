@@ -30,9 +30,9 @@
 //! ImagePositionPatient, direction columns are the row direction, the column direction and the
 //! slice normal.
 
-mod decode;
+pub(crate) mod decode;
 mod error;
-mod prescan;
+pub(crate) mod prescan;
 mod resample;
 pub(crate) mod scan;
 mod stack;

@@ -260,7 +260,7 @@ fn bad_tag(path: &Path, tag_name: &'static str, value: impl std::fmt::Debug, why
 /// 0 or 1, Rows and Columns > 0, and native pixel data exactly as long as the header describes
 /// (one padding byte allowed), so that 16-bit pixels under an 8-bit header, or a header
 /// announcing 65535x65535 pixels over a small image, are refused before anything is decoded.
-fn check_pixel_layout(path: &Path, obj: &DefaultDicomObject, h: &SliceHeader, pixel_data: super::prescan::PixelData) -> Result<()> {
+pub(crate) fn check_pixel_layout(path: &Path, obj: &DefaultDicomObject, h: &SliceHeader, pixel_data: super::prescan::PixelData) -> Result<()> {
     use super::prescan::PixelData;
     if h.rows == 0 || h.cols == 0 {
         return Err(bad_tag(path, "Rows/Columns", (h.rows, h.cols), "an image needs at least one row and column"));
