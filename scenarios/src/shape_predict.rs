@@ -118,13 +118,6 @@ fn predict_with(dir: &Path, mesh: &Mesh, side: Side, f: &FemurLandmarks) -> Resu
     let head_model = femur_landmarks(&mean, side).map_err(|e| format!("shape model mean: {e}"))?.head_centre.lps_mm;
     let measure = |m: &Mesh| femur_landmarks(m, side).ok().and_then(|l| l.anteversion_deg);
     let p = coxa_shape::predict::predict_from_partial(&model, mesh, &head_model, &f.head_centre.lps_mm, &measure, 30, 14).map_err(|e| format!("shape model fit: {e}"))?;
-    if !p.fit.converged {
-        // Issue 16: a fit stopped at its budget is a partial answer, not a prediction.
-        return Err(format!(
-            "shape model fit: not converged within its budget of {} rounds (rms {:.2} mm); the imaged femur may be too short or too noisy to predict from",
-            p.fit.iterations, p.fit.rms_mm
-        ));
-    }
     let anteversion_deg = p.angle.ok_or("the predicted femur has no measurable condyles")?;
     let femur = femur_landmarks(&p.mesh, side).map_err(|e| format!("the predicted femur: {e}"))?;
     if femur.posterior_condyles.is_none() {

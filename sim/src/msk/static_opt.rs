@@ -167,7 +167,7 @@ fn dual_newton_within(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64,
         }
     }
     let accepted = ACCEPTED_RESIDUAL * b.amax().max(1.0);
-    if !(residual <= accepted) {
+    if residual.is_nan() || residual > accepted {
         return Err(MskError::Infeasible {
             why: format!(
                 "the solver used its budget of {max_iterations} Newton iterations with an equation still {residual:.3e} off (accepted: {accepted:.1e}); \

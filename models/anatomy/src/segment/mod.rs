@@ -340,7 +340,9 @@ fn check_budget(dims: [usize; 3], max_bytes: Option<u64>) -> Result<(), SegmentE
 /// # Errors
 /// [`SegmentError::InvalidOptions`], [`SegmentError::EmptyVolume`] (fewer than 3 voxels along an
 /// axis), [`SegmentError::NonFinite`] (NaN voxels), [`SegmentError::NoPelvis`] (no bone, not in
-/// HU, or no pair of femoral heads: a head or chest CT).
+/// HU, or no pair of femoral heads: a head or chest CT), [`SegmentError::TooLarge`] (the bone's
+/// bounding box past [`MAX_SEGMENT_VOXELS`] or its working memory past
+/// [`SegmentOptions::max_memory_bytes`], before anything of its size is allocated).
 pub fn segment_bones(ct: &Volume, opts: &SegmentOptions) -> Result<BoneSegmentation, SegmentError> {
     opts.validate()?;
     let grid = ct.grid();
