@@ -365,7 +365,8 @@ fn muscle_record(m: muscles::MuscleMeasure) -> MuscleRecord {
 /// segmentation when it has none), else coxa's own bone segmentation.
 fn label_map_for(ct: &Volume, labels: Option<&Path>, label_names: Option<&Path>, warnings: &mut Vec<String>) -> Result<LabelMap> {
     let segmented = |ct: &Volume, warnings: &mut Vec<String>| -> Result<LabelMap> {
-        let seg = segment_bones(ct, &SegmentOptions::new())
+        // Its working memory within the process's limit (--max-memory; issue 16).
+        let seg = segment_bones(ct, &SegmentOptions::new().with_max_memory_bytes(coxa_io::Limits::new().max_bytes))
             .context("coxa's bone segmentation failed; pass a label map on the CT's grid with --labels (e.g. TotalSegmentator's), or bone surfaces with --mesh")?;
         tracing::info!(counts = ?seg.counts.iter().map(|c| (c.name.as_str(), c.voxels)).collect::<Vec<_>>(), "bones segmented");
         warnings.extend(seg.warnings);

@@ -180,7 +180,7 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
     // The solved forces hold the posture: a rapier3d multibody of the stance leg and upper body,
     // loaded by them, stays at rest up to this residual.
     let check = coxa_sim::msk::posture::check_posture_rapier(&planned, &r, args.body_weight_n, None)?;
-    Ok(json!({
+    let mut report = json!({
         "hcf_percent_bw": [f.x, f.y, f.z],
         "magnitude_percent_bw": f.norm(),
         "frame": "OrthoLoad femoral frame (Bergmann 2016): origin head centre, +z P2->P1, +y anterior, +x lateral (right femur; left mirrored)",
@@ -205,7 +205,12 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
         },
         "exported_osim": args.export_osim.as_ref().map(|p| p.display().to_string()),
         "muscle_forces_n": r.muscle_forces_n.iter().filter(|(_, f)| *f > 0.5).map(|(n, f)| json!({"muscle": n, "force_n": f})).collect::<Vec<_>>(),
-    }))
+    });
+    // What the solve could not do within its budget (issue 16); absent normally.
+    if !r.notes.is_empty() {
+        report["notes"] = json!(r.notes);
+    }
+    Ok(report)
 }
 
 /// `coxa hcf`: prints the force (or JSON with `--json`).
@@ -220,6 +225,9 @@ pub fn cli(args: &HcfArgs) -> Result<()> {
     println!("  x (lateral)  {:8.1}\n  y (anterior) {:8.1}\n  z (proximal) {:8.1}\n  magnitude    {:8.1}", v(0), v(1), v(2), report["magnitude_percent_bw"].as_f64().unwrap_or(f64::NAN));
     println!("frame: {}", report["frame"].as_str().unwrap_or(""));
     println!("model: {}", report["model"].as_str().unwrap_or("?"));
+    for note in report["notes"].as_array().into_iter().flatten() {
+        println!("note: {}", note.as_str().unwrap_or(""));
+    }
     let ab = &report["abductors"];
     let g = |a: &str, b: &str| ab[a][b].as_f64().unwrap_or(f64::NAN);
     println!(

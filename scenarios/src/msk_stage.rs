@@ -197,7 +197,14 @@ pub fn run(input: &MskInput, head_distance_mm: Option<f64>, frame: &PelvicFrame,
     let mut effect = Vec::new();
     for name in &input.activities {
         let act = activity(name)?;
-        let solve = |m: &osim::Model| hcf::hip_contact_force(m, act, input.body_weight_n, None);
+        let solve = |m: &osim::Model| {
+            hcf::hip_contact_force(m, act, input.body_weight_n, None).inspect(|r| {
+                // A search that ran out of its budget (issue 16) is said in the run's log.
+                for note in &r.notes {
+                    tracing::warn!(activity = %name, "{note}");
+                }
+            })
+        };
         let record = |r: &hcf::HcfResult| -> HipLoadRecord {
             let v = r.force_femur_percent_bw;
             HipLoadRecord {

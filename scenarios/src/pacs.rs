@@ -202,7 +202,7 @@ fn find(a: &FindArgs) -> anyhow::Result<()> {
 /// Whether a CT covers both hips: coxa's bone segmentation finds both femoral heads, each
 /// sphere whole inside the scanned slices.
 pub fn covers_both_hips(ct: &coxa_core::Volume) -> Result<(), String> {
-    let seg = coxa_anatomy::segment::segment_bones(ct, &coxa_anatomy::segment::SegmentOptions::default()).map_err(|e| e.to_string())?;
+    let seg = coxa_anatomy::segment::segment_bones(ct, &coxa_anatomy::segment::SegmentOptions::default().with_max_memory_bytes(coxa_io::Limits::new().max_bytes)).map_err(|e| e.to_string())?;
     let grid = ct.grid();
     let nk = grid.size()[2] as f64;
     let dz = grid.spacing_mm().z;

@@ -170,6 +170,29 @@ impl Default for SweepOptions {
     }
 }
 
+impl SweepOptions {
+    /// The options a sweep actually uses (issue 16: bounded cost) and one note per option that
+    /// was raised to its bound: a step below [`MIN_COARSE_STEP_DEG`] or a tolerance below
+    /// [`MIN_TOLERANCE_DEG`] (zero, negative and NaN included). No notes for options within the
+    /// bounds (the defaults and every option the planner gives).
+    pub fn bounded(&self) -> (SweepOptions, Vec<String>) {
+        let mut notes = Vec::new();
+        let mut raise = |what: &str, value: f64, bound: f64| {
+            if value >= bound {
+                return value;
+            }
+            notes.push(format!(
+                "{what} = {value} deg is below the sweep's bound of {bound} deg (its cost would be unbounded): the sweep used {bound} deg; \
+                 give {what} >= {bound}"
+            ));
+            bound
+        };
+        let coarse_step_deg = raise("coarse_step_deg", self.coarse_step_deg, MIN_COARSE_STEP_DEG);
+        let tolerance_deg = raise("tolerance_deg", self.tolerance_deg, MIN_TOLERANCE_DEG);
+        (SweepOptions { coarse_step_deg, tolerance_deg }, notes)
+    }
+}
+
 /// The limit of one motion.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MotionLimit {
@@ -191,6 +214,11 @@ pub struct MotionLimit {
     pub required_deg: Option<f64>,
     /// Pose queries spent.
     pub queries: usize,
+    /// What the sweep changed to keep its cost bounded (issue 16), each with its fix: an option
+    /// raised to its bound ([`SweepOptions::bounded`]) or a `max_deg` over [`MAX_SWEEP_DEG`] cut
+    /// to it. Empty (and not serialised) for every motion and option coxa defines.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// The pose (femoral -> hip frame) of `motion` at `alpha_deg` on `side`, the pelvis tilted by
@@ -202,12 +230,26 @@ pub fn pose(motion: &Motion, alpha_deg: f64, tilts: &PelvicTilts, side: coxa_cor
 /// Sweeps `motion` on `model` with pelvic `tilts`.
 pub fn sweep(model: &HipModel, motion: &Motion, tilts: &PelvicTilts, opts: &SweepOptions) -> MotionLimit {
     let tilt = tilts.of(motion.posture);
+    // Bounded cost (issue 16): at most MAX_SWEEP_DEG / step coarse queries and
+    // log2(step / MIN_TOLERANCE_DEG) bisections, whatever the options and the motion say (a
+    // tolerance of 0 bisected forever between two adjacent floats; an infinite max_deg never
+    // ended without a contact). Options and ranges past the bounds are raised or cut to them,
+    // and the limit's notes say so.
+    let (bounded, mut notes) = opts.bounded();
+    let (step, tolerance) = (bounded.coarse_step_deg, bounded.tolerance_deg);
+    let max_deg = if motion.max_deg <= MAX_SWEEP_DEG {
+        motion.max_deg
+    } else {
+        notes.push(format!("{}: max_deg = {} deg is over the sweep's bound of {MAX_SWEEP_DEG} deg: swept to {MAX_SWEEP_DEG} deg; give max_deg <= {MAX_SWEEP_DEG}", motion.name, motion.max_deg));
+        MAX_SWEEP_DEG
+    };
     let mut queries = 0;
     let mut at = |alpha: f64| {
         queries += 1;
         model.contact(&pose(motion, alpha, tilts, model.side()))
     };
     let done = |alpha: f64, contact: Option<Contact>, queries: usize, start: bool| MotionLimit {
+        notes: notes.clone(),
         name: motion.name,
         posture: motion.posture,
         pelvic_tilt_deg: tilt.deg(),
@@ -221,13 +263,6 @@ pub fn sweep(model: &HipModel, motion: &Motion, tilts: &PelvicTilts, opts: &Swee
         let c = model.refine_contact(&pose(motion, 0.0, tilts, model.side()), c);
         return done(0.0, Some(c), queries, true);
     }
-    // Bounded cost (issue 16): at most MAX_SWEEP_DEG / step coarse queries and
-    // log2(step / MIN_TOLERANCE_DEG) bisections, whatever the options and the motion say (a
-    // tolerance of 0 bisected forever between two adjacent floats; an infinite max_deg never
-    // ended without a contact). NaN options fall back to the bounds.
-    let step = opts.coarse_step_deg.max(MIN_COARSE_STEP_DEG);
-    let tolerance = opts.tolerance_deg.max(MIN_TOLERANCE_DEG);
-    let max_deg = motion.max_deg.min(MAX_SWEEP_DEG);
     let mut lo = 0.0;
     loop {
         let hi = (lo + step).min(max_deg);
@@ -273,13 +308,24 @@ pub struct RomReport {
     pub pelvic_tilts: PelvicTilts,
     /// Every motion's limit.
     pub motions: Vec<MotionLimit>,
+    /// Every note of the motions' limits, once each ([`MotionLimit::notes`]): empty (and not
+    /// serialised) unless an option or a motion's range was past the sweep's bounds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Sweeps `motions` in parallel (rayon), beside the oscillation angle (a search of its own
 /// with user parts), and assembles the report.
 pub fn report(model: &HipModel, motions: &[Motion], tilts: &PelvicTilts, opts: &SweepOptions) -> RomReport {
-    let (oscillation, limits) = rayon::join(|| model.oscillation_angle(), || motions.par_iter().map(|m| sweep(model, m, tilts, opts)).collect());
+    let (oscillation, limits): (_, Vec<MotionLimit>) = rayon::join(|| model.oscillation_angle(), || motions.par_iter().map(|m| sweep(model, m, tilts, opts)).collect());
+    let mut notes: Vec<String> = Vec::new();
+    for n in limits.iter().flat_map(|l| &l.notes) {
+        if !notes.contains(n) {
+            notes.push(n.clone());
+        }
+    }
     RomReport {
+        notes,
         oscillation_angle_deg: oscillation.deg(),
         cup_pelvic_deg: CupAnglesDeg::of(|d| model.cup_angles(d)),
         cup_functional_standing_deg: CupAnglesDeg::of(|d| model.functional_cup_angles(tilts.standing, d)),

@@ -146,4 +146,50 @@ fn issue_16_a_sweep_ends_whatever_its_options() {
     let l = rom::sweep(&m, &still, &tilts, &SweepOptions::default());
     assert!(l.contact.is_none() && !l.start_in_contact);
     assert_eq!(l.queries, 1 + (rom::MAX_SWEEP_DEG / 2.0) as usize, "one query per 2 deg step up to the bound");
+    assert_eq!(
+        l.notes,
+        vec![format!("flexion: max_deg = inf deg is over the sweep's bound of {} deg: swept to {} deg; give max_deg <= {}", rom::MAX_SWEEP_DEG, rom::MAX_SWEEP_DEG, rom::MAX_SWEEP_DEG)]
+    );
+}
+
+/// Issue 16: a sweep that raised an option to its bound says so, in the limit and in the report
+/// (JSON included), naming the option, the bound and the fix; options within the bounds give
+/// no note and leave the serialised report unchanged.
+#[test]
+fn issue_16_a_sweep_says_when_it_raised_an_option() {
+    let m = HipModel::builder(Side::Right, construct(32.0, "hemispherical")).cup(radiographic(40.0, 15.0)).stem_anteversion(Angle::from_deg(15.0)).build().unwrap();
+    let tilts = PelvicTilts::default();
+    let flexion: Vec<_> = rom::standard_motions().into_iter().filter(|x| x.name == "flexion" || x.name == "extension").collect();
+    let normal = rom::report(&m, &flexion, &tilts, &SweepOptions::default());
+    assert!(normal.notes.is_empty() && normal.motions.iter().all(|l| l.notes.is_empty()));
+    assert!(!serde_json::to_string(&normal).unwrap().contains("notes"), "no notes key without a note");
+    let tiny = SweepOptions { coarse_step_deg: 1e-4, tolerance_deg: 0.0 };
+    let rep = rom::report(&m, &flexion, &tilts, &tiny);
+    let want = [
+        format!(
+            "coarse_step_deg = 0.0001 deg is below the sweep's bound of {} deg (its cost would be unbounded): the sweep used {} deg; give coarse_step_deg >= {}",
+            rom::MIN_COARSE_STEP_DEG,
+            rom::MIN_COARSE_STEP_DEG,
+            rom::MIN_COARSE_STEP_DEG
+        ),
+        format!(
+            "tolerance_deg = 0 deg is below the sweep's bound of {} deg (its cost would be unbounded): the sweep used {} deg; give tolerance_deg >= {}",
+            rom::MIN_TOLERANCE_DEG,
+            rom::MIN_TOLERANCE_DEG,
+            rom::MIN_TOLERANCE_DEG
+        ),
+    ];
+    assert_eq!(rep.notes, want, "one note per raised option, once in the report");
+    assert!(rep.motions.iter().all(|l| l.notes == want), "and in every limit");
+    let json = serde_json::to_value(&rep).unwrap();
+    assert_eq!(json["notes"][1], want[1].as_str());
+    // The sweep ran at the bounds: the same limits as the bounds given directly, without notes.
+    let at_bounds = rom::report(&m, &flexion, &tilts, &SweepOptions { coarse_step_deg: rom::MIN_COARSE_STEP_DEG, tolerance_deg: rom::MIN_TOLERANCE_DEG });
+    assert!(at_bounds.notes.is_empty());
+    for (a, b) in rep.motions.iter().zip(&at_bounds.motions) {
+        assert_eq!((a.limit_deg, a.queries), (b.limit_deg, b.queries), "{}", a.name);
+    }
+    let (_, nan_notes) = SweepOptions { coarse_step_deg: f64::NAN, tolerance_deg: 0.05 }.bounded();
+    assert_eq!(nan_notes.len(), 1);
+    assert!(nan_notes[0].starts_with("coarse_step_deg = NaN deg is below"), "{}", nan_notes[0]);
 }

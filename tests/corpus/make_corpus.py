@@ -105,6 +105,12 @@ lab[30:37, 4:8, 4:8] = 75  # femur_left at high i = the patient's right
 nib.save(nib.Nifti1Image(lab, np.diag([2.0, 2.0, 2.0, 1.0])), path("labels_mirrored.nii.gz"))
 # A CT one slice thick: no radiograph can be simulated from it.
 nib.save(nib.Nifti1Image(ct[:, :, 5:6], np.diag([2.0, 2.0, 2.0, 1.0])), path("ct_one_slice.nii.gz"))
+# A CT whose bone spans the whole 256 x 256 x 128 grid (two bone voxels at opposite corners): it
+# reads in 40 MB, but segmenting its bounding box needs 32 bytes a voxel (256 MiB).
+ct = np.full((256, 256, 128), -1000, np.int16)
+ct[0, 0, 0] = 700
+ct[-1, -1, -1] = 700
+nib.save(nib.Nifti1Image(ct, np.diag([1.0, 1.0, 2.0, 1.0])), path("ct_bone_box_256_mib.nii.gz"))
 
 
 # DICOM.

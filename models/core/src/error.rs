@@ -53,6 +53,20 @@ pub enum Error {
         /// What is wrong.
         why: String,
     },
+    /// A result that would exceed a size budget (issue 16: checked before allocating).
+    #[error("{what} would have {count} {unit}, more than the budget of {limit}; {fix}")]
+    TooLarge {
+        /// What would be built, with its size.
+        what: String,
+        /// How many elements it would have.
+        count: u128,
+        /// What is counted (e.g. "voxels").
+        unit: &'static str,
+        /// The budget.
+        limit: u128,
+        /// How to stay within it.
+        fix: String,
+    },
     /// Two objects that must share a grid do not.
     #[error("grids differ: {what}; resample one onto the other first")]
     GridMismatch {

@@ -40,7 +40,7 @@ pub use mesh::Mesh;
 pub use plan::{CaseModel, FirstContact, ImplantPlacement, MotionInfo, MotionScore, PlanPosture, PostureTilts, RomQuery, RomScore, RomScorer, ScoreError};
 pub use plan_record::PlanRecord;
 pub use report::{CaseReport, CupAnglesDeg, RomRecord};
-pub use resample::grid_with_spacing;
+pub use resample::{MAX_RESAMPLED_VOXELS, grid_with_spacing};
 pub use side::Side;
 pub use units::Angle;
 pub use volume::{HuStats, Volume};

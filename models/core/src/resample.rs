@@ -3,17 +3,42 @@
 use nalgebra::Vector3;
 use ndarray::Array3;
 
-use crate::{Grid, LabelMap, Result, Volume};
+use crate::{Error, Grid, LabelMap, Result, Volume};
+
+/// Most voxels a resampled volume or label map may have (issue 16): 2^30, 4 GiB of f32 HU.
+/// A CT of 512 x 512 x 2000 slices resampled to 1 mm is about 0.4 G voxels; a spacing far finer
+/// than the source's (a typo, or a model card's 0.001 mm) would ask for terabytes, so the size
+/// is checked before anything is allocated.
+pub const MAX_RESAMPLED_VOXELS: u64 = 1 << 30;
 
 /// The grid covering the same extent as `grid` with voxels of `spacing_mm`: same origin and
 /// direction, `floor(extent / spacing) + 1` voxels per axis, extent = (size - 1) * old spacing.
+///
+/// # Errors
+/// An invalid spacing ([`Error::InvalidSpacing`]), or a grid of more than
+/// [`MAX_RESAMPLED_VOXELS`] ([`Error::TooLarge`], before anything is allocated).
 pub fn grid_with_spacing(grid: &Grid, spacing_mm: Vector3<f64>) -> Result<Grid> {
     let old = grid.spacing_mm();
     let size = grid.size();
+    if spacing_mm.iter().any(|s| !s.is_finite() || *s <= 0.0) {
+        return Err(Error::InvalidSpacing { spacing_mm: spacing_mm.into() });
+    }
     let mut new_size = [0usize; 3];
+    let mut count: f64 = 1.0;
     for a in 0..3 {
         let extent = (size[a] - 1) as f64 * old[a];
-        new_size[a] = if spacing_mm[a] > 0.0 { (extent / spacing_mm[a] + 1e-9).floor() as usize + 1 } else { 0 };
+        let n = (extent / spacing_mm[a] + 1e-9).floor() + 1.0;
+        count *= n;
+        new_size[a] = n.min(u64::MAX as f64) as usize;
+    }
+    if count > MAX_RESAMPLED_VOXELS as f64 {
+        return Err(Error::TooLarge {
+            what: format!("resampling the {size:?} grid at {:?} mm to {:?} mm", old.as_slice(), spacing_mm.as_slice()),
+            count: count.min(u128::MAX as f64) as u128,
+            unit: "voxels",
+            limit: u128::from(MAX_RESAMPLED_VOXELS),
+            fix: "choose a coarser spacing (or crop the volume first)".into(),
+        });
     }
     Grid::new(new_size, spacing_mm, grid.origin_lps_mm(), grid.direction())
 }
@@ -86,6 +111,25 @@ mod tests {
             let want = f(r.grid().voxel_to_lps(Vector3::new(i as f64, j as f64, k as f64)));
             assert!((val - want).abs() < 1e-3, "({i},{j},{k}): {val} vs {want}");
         }
+    }
+
+    /// Issue 16: a spacing far finer than the source's is refused before allocating, naming the
+    /// budget and the fix; the same volume at a sane spacing resamples.
+    #[test]
+    fn a_resampled_grid_over_the_budget_is_refused_before_allocating() {
+        let g = Grid::axis_aligned([512, 512, 300], Vector3::new(0.8, 0.8, 1.0), Vector3::zeros()).unwrap();
+        let e = grid_with_spacing(&g, Vector3::new(0.01, 0.01, 0.01)).unwrap_err();
+        let text = e.to_string();
+        assert!(matches!(e, Error::TooLarge { limit, .. } if limit == u128::from(MAX_RESAMPLED_VOXELS)), "{text}");
+        assert!(text.starts_with("resampling the [512, 512, 300] grid at [0.8, 0.8, 1.0] mm to [0.01, 0.01, 0.01] mm would have"), "{text}");
+        assert!(text.ends_with(&format!("more than the budget of {MAX_RESAMPLED_VOXELS}; choose a coarser spacing (or crop the volume first)")), "{text}");
+        assert_eq!(grid_with_spacing(&g, Vector3::new(1.0, 1.0, 1.0)).unwrap().size(), [409, 409, 300]);
+        // A spacing of 1e-300 overflows every count; still an error, not a panic or a wrap.
+        assert!(matches!(grid_with_spacing(&g, Vector3::new(1e-300, 1.0, 1.0)), Err(Error::TooLarge { .. })));
+        assert!(matches!(grid_with_spacing(&g, Vector3::new(0.0, 1.0, 1.0)), Err(Error::InvalidSpacing { .. })));
+        // Through the volume's own method: nothing is allocated before the refusal.
+        let v = Volume::new(Grid::axis_aligned([64, 64, 64], Vector3::new(1.0, 1.0, 1.0), Vector3::zeros()).unwrap(), Array3::zeros((64, 64, 64))).unwrap();
+        assert!(matches!(v.resampled(Vector3::new(0.01, 0.01, 0.01)), Err(Error::TooLarge { .. })));
     }
 
     #[test]

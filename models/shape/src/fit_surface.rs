@@ -34,6 +34,11 @@ use crate::fit::Pose;
 use crate::model::{ShapeModel, to_points, truncated_normal};
 use crate::surface::Surface;
 
+/// Most target points a surface fit takes (issue 16: each round matches every one, so the
+/// cost is this times [`SurfaceFitOptions::max_iterations`]); checked before the fit starts. A
+/// partial femur from a CT has some 10^4-10^5 vertices.
+pub const MAX_TARGET_POINTS: usize = 1_000_000;
+
 /// How to fit a model to a surface.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SurfaceFitOptions {
@@ -99,6 +104,10 @@ pub struct SurfaceFit {
     pub inlier_fraction: f64,
     /// Rounds used.
     pub iterations: usize,
+    /// Whether the weights and the pose settled before [`SurfaceFitOptions::max_iterations`]
+    /// (issue 16: false means the fit stopped at its budget, a partial answer a caller must
+    /// not present as converged).
+    pub converged: bool,
 }
 
 impl SurfaceFit {
@@ -134,6 +143,14 @@ impl ShapeModel {
         if target.len() < 10 || target.iter().any(|p| !p.iter().all(|c| c.is_finite())) {
             return Err(input(format!("{} target points (or a non-finite one); give at least 10 finite points", target.len())));
         }
+        // Bounded cost (issue 16): every round matches every target point.
+        if target.len() > MAX_TARGET_POINTS {
+            return Err(input(format!(
+                "{} target points, more than the fit's budget of {MAX_TARGET_POINTS} (each of up to {} rounds matches every point); decimate the surface",
+                target.len(),
+                options.max_iterations.max(1)
+            )));
+        }
         if self.faces().is_empty() {
             return Err(input("the model has no faces; a surface fit needs its triangles"));
         }
@@ -162,6 +179,7 @@ impl ShapeModel {
         let mut x = to_points(&self.instance_flat(&b)?);
         let mut surface = Surface::new(&x, &faces);
         let mut iterations = 0;
+        let mut converged = false;
         let mut sigma = options.noise_sd_mm;
         let mut a = DMatrix::<f64>::identity(k, k);
         let mut inliers = 0.0;
@@ -288,6 +306,7 @@ impl ShapeModel {
             x = to_points(&self.instance_flat(&b)?);
             surface.refit(&x);
             if change < 1e-3 && moved < 1e-2 {
+                converged = true;
                 break;
             }
         }
@@ -298,7 +317,7 @@ impl ShapeModel {
         let rms_mm = (d.iter().map(|v| v * v).sum::<f64>() / d.len().max(1) as f64).sqrt();
         let sd_mm = vertex_sd(self, &covariance, k, sigma);
         let shape = x.iter().map(|p| pose.apply(p)).collect();
-        Ok(SurfaceFit { weights: b, covariance, pose, shape, sd_mm, residual_sd_mm: sigma, rms_mm, inlier_fraction: inliers, iterations })
+        Ok(SurfaceFit { weights: b, covariance, pose, shape, sd_mm, residual_sd_mm: sigma, rms_mm, inlier_fraction: inliers, iterations, converged })
     }
 }
 

@@ -34,6 +34,6 @@ pub mod surface;
 pub use build::{BuildOptions, Built, build};
 pub use error::{Result, ShapeError};
 pub use fit::{Fit, FitOptions, PartialFit, Pose};
-pub use fit_surface::{SurfaceFit, SurfaceFitOptions};
+pub use fit_surface::{MAX_TARGET_POINTS, SurfaceFit, SurfaceFitOptions};
 pub use model::{Landmark, ModelInfo, Part, Provenance, ShapeModel};
 pub use register::{RegisterOptions, Registration, register};

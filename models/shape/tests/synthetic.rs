@@ -3,7 +3,7 @@
 
 use coxa_shape::metrics::{compactness, mean_point_distance};
 use coxa_shape::surface::{Surface, closest_on_triangle};
-use coxa_shape::{BuildOptions, FitOptions, Part, Pose, ShapeError, ShapeModel, build};
+use coxa_shape::{BuildOptions, FitOptions, Part, Pose, ShapeError, ShapeModel, SurfaceFitOptions, build};
 use nalgebra::{DMatrix, Point3, Rotation3, SymmetricEigen, Vector3};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
@@ -293,4 +293,42 @@ fn surface_distance_equals_brute_force() {
     assert_eq!(closest_on_triangle(&Point3::new(2.0, 3.0, 7.0), &t), Point3::new(2.0, 3.0, 0.0));
     assert_eq!(closest_on_triangle(&Point3::new(-1.0, -1.0, 0.0), &t), t[0]);
     assert!((closest_on_triangle(&Point3::new(10.0, 10.0, 0.0), &t) - Point3::new(5.0, 5.0, 0.0)).norm() < 1e-12);
+}
+
+/// Issue 16 (deadlines): a surface fit's cost is bounded before it starts (target points against
+/// `MAX_TARGET_POINTS`, refused with the budget and the fix) and a fit that stops at its
+/// iteration budget says so (`converged` false) instead of passing for a converged one.
+#[test]
+fn issue_16_surface_fits_have_a_budget_and_say_when_they_stop_at_it() {
+    let mut rng = StdRng::seed_from_u64(11);
+    let n = 200;
+    let truth = Truth::new(&mut rng, n, &[10.0, 5.0]);
+    let shapes: Vec<Vec<Point3<f64>>> = (0..30)
+        .map(|_| {
+            let w: Vec<f64> = truth.sds.iter().map(|sd| sd * normal(&mut rng)).collect();
+            let mut x = truth.mean.clone();
+            for (m, wk) in truth.modes.iter().zip(&w) {
+                x.iter_mut().zip(m).for_each(|(a, b)| *a += wk * b);
+            }
+            x.chunks_exact(3).map(|p| Point3::new(p[0], p[1], p[2])).collect()
+        })
+        .collect();
+    let m = build(&shapes, faces(n), vec![], &BuildOptions { variance_kept: 0.999_999, ..BuildOptions::default() }).unwrap().model;
+    let mut target = truth.mean.clone();
+    for (mode, wk) in truth.modes.iter().zip([12.0, -6.0]) {
+        target.iter_mut().zip(mode).for_each(|(a, b)| *a += wk * b);
+    }
+    let target: Vec<Point3<f64>> = target.chunks_exact(3).map(|p| Point3::new(p[0], p[1], p[2])).collect();
+    let one = m.fit_surface(&target, 1.0e4, &Pose::identity(), &SurfaceFitOptions { max_iterations: 1, ..SurfaceFitOptions::default() }).unwrap();
+    assert_eq!(one.iterations, 1);
+    assert!(!one.converged, "one round moves the weights from 0 to about (12, -6): not converged");
+    let full = m.fit_surface(&target, 1.0e4, &Pose::identity(), &SurfaceFitOptions::default()).unwrap();
+    assert!(full.converged && full.iterations < SurfaceFitOptions::default().max_iterations, "{} rounds", full.iterations);
+    let many = vec![Point3::new(1.0, 2.0, 3.0); coxa_shape::MAX_TARGET_POINTS + 1];
+    let e = m.fit_surface(&many, 1.0e4, &Pose::identity(), &SurfaceFitOptions::default()).unwrap_err();
+    assert!(matches!(e, ShapeError::Input { .. }));
+    assert_eq!(
+        e.to_string(),
+        format!("invalid input: {} target points, more than the fit's budget of 1000000 (each of up to 40 rounds matches every point); decimate the surface", coxa_shape::MAX_TARGET_POINTS + 1)
+    );
 }

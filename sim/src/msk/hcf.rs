@@ -181,6 +181,9 @@ pub struct HcfResult {
     /// Generalised force of the passive knee lock about `knee_angle_r`, N m (0 unless the
     /// stance knee is straight and [`HcfOptions::passive_knee_lock`] is on).
     pub passive_knee_n_m: f64,
+    /// What the solve could not do within its budget (issue 16), e.g. a posture search that
+    /// did not converge in [`POSTURE_SEARCH_ROUNDS`]; empty normally.
+    pub notes: Vec<String>,
 }
 
 fn set(model: &Model, q: &mut [f64], name: &str, deg: f64) {
@@ -346,18 +349,39 @@ pub fn hip_contact_force_with(model: &Model, activity: Activity, body_weight_n: 
             }
         }
     }
-    let mut step: Vec<f64> = ranges.iter().map(|(lo, hi)| (hi - lo) / (GRID - 1) as f64 / 2.0).collect();
-    let first_step = step.clone();
-    for _ in 0..60 {
+    let first_step: Vec<f64> = ranges.iter().map(|(lo, hi)| (hi - lo) / (GRID - 1) as f64 / 2.0).collect();
+    let (best, converged) = compass_search(best, &ranges, &first_step, POSTURE_SEARCH_ROUNDS, |x| solve(to_posture(x)).ok());
+    let mut result = best.1.0;
+    if !converged {
+        result.notes.push(format!(
+            "the posture search used its budget of {POSTURE_SEARCH_ROUNDS} rounds before its steps shrank to 1/1000 of the first: the posture is the best \
+             found, not a converged optimum (pelvis tilt {:.2} deg, trunk offset {:.4} m, trunk lean {:.2} deg); compare with the posture search off",
+            best.0[0], best.0[1], best.0[2]
+        ));
+    }
+    Ok(result)
+}
+
+/// Rounds the posture search may take (issue 16: a bounded cost); it ends in about 10-30.
+pub const POSTURE_SEARCH_ROUNDS: usize = 60;
+
+/// Compass search from `best` (its point and value) within `ranges`: each round tries one step
+/// either way along each parameter and keeps an improvement; a round without one halves the
+/// steps, until they are 1/1000 of `first_step`. At most `max_rounds` rounds; the flag says
+/// whether the steps shrank before that (false: it gave up at its budget). `solve` gives `None`
+/// where the cost cannot be evaluated (that point is skipped).
+fn compass_search<T>(mut best: (Vec<f64>, (T, f64)), ranges: &[(f64, f64)], first_step: &[f64], max_rounds: usize, solve: impl Fn(&[f64]) -> Option<(T, f64)>) -> ((Vec<f64>, (T, f64)), bool) {
+    let mut step = first_step.to_vec();
+    for _ in 0..max_rounds {
         let mut improved = false;
-        for k in 0..3 {
+        for k in 0..ranges.len() {
             for dir in [-1.0, 1.0] {
                 let mut x = best.0.clone();
                 x[k] = (x[k] + dir * step[k]).clamp(ranges[k].0, ranges[k].1);
                 if x == best.0 {
                     continue;
                 }
-                if let Ok(r) = solve(to_posture(&x))
+                if let Some(r) = solve(&x)
                     && r.1 < best.1.1 - 1e-12
                 {
                     best = (x, r);
@@ -367,12 +391,12 @@ pub fn hip_contact_force_with(model: &Model, activity: Activity, body_weight_n: 
         }
         if !improved {
             step.iter_mut().for_each(|s| *s *= 0.5);
-            if step.iter().zip(&first_step).all(|(s, f)| *s <= 1e-3 * f) {
-                break;
+            if step.iter().zip(first_step).all(|(s, f)| *s <= 1e-3 * f) {
+                return (best, true);
             }
         }
     }
-    Ok(best.1.0)
+    (best, false)
 }
 
 /// The free parameters of a posture (see the module docs).
@@ -693,7 +717,30 @@ fn solve_at(model: &Model, kin: &Kinematics, activity: Activity, body_weight_n: 
             trunk_lean_deg: posture.trunk_lean_deg,
             effort,
             passive_knee_n_m: if knee_lock.is_some() { sol.activations[n] * knee_sign * KNEE_LOCK_N_M } else { 0.0 },
+            notes: Vec::new(),
         },
         effort,
     ))
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::compass_search;
+
+    /// Issue 16 (deadlines): the posture search's compass search ends within its rounds and
+    /// says whether it converged; on a bowl it finds the minimum within its budget, with one
+    /// round it gives up and says so (the caller turns that into a note naming the budget).
+    #[test]
+    fn issue_16_the_compass_search_says_when_it_gave_up() {
+        let bowl = |x: &[f64]| Some(((), (x[0] - 3.0).powi(2) + (x[1] + 0.01).powi(2)));
+        let ranges = [(-5.0, 10.0), (-0.04, 0.04)];
+        let first = [15.0 / 8.0, 0.01];
+        let start = (vec![0.0, 0.0], bowl(&[0.0, 0.0]).unwrap());
+        let ((x, _), converged) = compass_search(start.clone(), &ranges, &first, super::POSTURE_SEARCH_ROUNDS, bowl);
+        assert!(converged);
+        assert!((x[0] - 3.0).abs() < 1e-2 && (x[1] + 0.01).abs() < 1e-4, "{x:?}");
+        let ((x1, (_, v1)), converged) = compass_search(start, &ranges, &first, 1, bowl);
+        assert!(!converged, "one round cannot shrink the steps a thousandfold");
+        assert!(v1 < 9.0001 && x1 != vec![0.0, 0.0], "it kept the best it found: {x1:?}");
+    }
 }

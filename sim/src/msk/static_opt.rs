@@ -65,6 +65,20 @@ pub fn solve_weighted(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64,
 /// With `weights`, activation `i` costs `w_i a^p / p`: its conjugate is `w_i psi(s / w_i)`, its
 /// activation `act(s / w_i)`.
 fn dual_newton(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64, p: f64, weights: Option<&[f64]>) -> Result<StaticSolution> {
+    dual_newton_within(a, b, reserve_strength, p, weights, if p == 2.0 { MAX_ITERATIONS_SQUARED } else { MAX_ITERATIONS_POWER })
+}
+
+/// Newton iterations the squared cost may take (issue 16: a bounded cost); it takes a handful.
+pub const MAX_ITERATIONS_SQUARED: usize = 200;
+/// Newton iterations a cost `sum a^p` with `p` > 2 may take.
+pub const MAX_ITERATIONS_POWER: usize = 500;
+/// The largest equation residual accepted from a solve that used up its iterations, relative to
+/// `max(|b|, 1)`; a solve that converges reaches 1e-10. Past it the solve is an error, never a
+/// silent partial answer.
+pub const ACCEPTED_RESIDUAL: f64 = 1e-6;
+
+/// [`dual_newton`] within `max_iterations`.
+fn dual_newton_within(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64, p: f64, weights: Option<&[f64]>, max_iterations: usize) -> Result<StaticSolution> {
     let w = |i: usize| weights.map_or(1.0, |w| w[i]);
     let (m, n) = a.shape();
     if b.len() != m {
@@ -122,7 +136,6 @@ fn dual_newton(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64, p: f64
     let mut l = DVector::zeros(m);
     let mut iterations = 0;
     let mut residual = f64::INFINITY;
-    let max_iterations = if p == 2.0 { 200 } else { 500 };
     for it in 0..max_iterations {
         iterations = it;
         let g = a * acts(&l) + &l * r2 - b; // gradient of the negated dual
@@ -152,6 +165,15 @@ fn dual_newton(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64, p: f64
             }
             t *= 0.5;
         }
+    }
+    let accepted = ACCEPTED_RESIDUAL * b.amax().max(1.0);
+    if residual.is_nan() || residual > accepted {
+        return Err(MskError::Infeasible {
+            why: format!(
+                "the solver used its budget of {max_iterations} Newton iterations with an equation still {residual:.3e} off (accepted: {accepted:.1e}); \
+                 the loads or the muscles' moment arms are badly scaled: check the model's units and the body weight"
+            ),
+        });
     }
     let reserve: Vec<f64> = (&l * r2).iter().copied().collect();
     Ok(StaticSolution { activations: acts(&l).iter().copied().collect(), reserve, iterations, residual })
@@ -222,5 +244,19 @@ mod tests {
         assert_relative_eq!(s.activations[0], 2f64.sqrt() * k, epsilon = 1e-5);
         assert_relative_eq!(s.activations[1], k, epsilon = 1e-5);
         assert!(solve_with_exponent(&a, &DVector::from_vec(vec![1.0]), 1e-3, 1.0).is_err());
+    }
+
+    /// Issue 16 (deadlines): a solve that runs out of Newton iterations before its equations
+    /// balance is an error naming the budget and the residual, never a silent partial answer;
+    /// the same problem within the normal budget converges.
+    #[test]
+    fn issue_16_a_solve_out_of_iterations_is_an_error() {
+        let a = DMatrix::from_row_slice(2, 3, &[0.05, 0.03, -0.02, 0.01, -0.04, 0.03]);
+        let b = DVector::from_vec(vec![0.04, -0.01]);
+        let ok = solve(&a, &b, 1e-3).unwrap();
+        assert!(ok.iterations >= 1 && ok.iterations < MAX_ITERATIONS_SQUARED, "{}", ok.iterations);
+        let e = dual_newton_within(&a, &b, 1e-3, 2.0, None, 1).unwrap_err().to_string();
+        assert!(e.starts_with("static optimisation failed: the solver used its budget of 1 Newton iterations with an equation still "), "{e}");
+        assert!(e.ends_with("(accepted: 1.0e-6); the loads or the muscles' moment arms are badly scaled: check the model's units and the body weight"), "{e}");
     }
 }

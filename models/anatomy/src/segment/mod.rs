@@ -95,11 +95,16 @@ pub struct SegmentOptions {
     pub closing_radius_mm: f64,
     /// Whether to compute [`BoneSegmentation::boundary_distance_mm`]. Default false.
     pub uncertainty: bool,
+    /// Most working memory the segmentation may take, bytes (issue 16): the bone's bounding box
+    /// times [`SEGMENT_BYTES_PER_VOXEL`] is checked against it before any mask is allocated.
+    /// Default `None`: only [`MAX_SEGMENT_VOXELS`] bounds it. The CLI passes its memory limit
+    /// (`--max-memory`, else half the memory available).
+    pub max_memory_bytes: Option<u64>,
 }
 
 impl Default for SegmentOptions {
     fn default() -> Self {
-        Self { bone_threshold_hu: 150.0, metal_threshold_hu: 2500.0, max_hole_area_mm2: 1500.0, head_radius_range_mm: (17.0, 32.0), closing_radius_mm: 3.0, uncertainty: false }
+        Self { bone_threshold_hu: 150.0, metal_threshold_hu: 2500.0, max_hole_area_mm2: 1500.0, head_radius_range_mm: (17.0, 32.0), closing_radius_mm: 3.0, uncertainty: false, max_memory_bytes: None }
     }
 }
 
@@ -136,6 +141,11 @@ impl SegmentOptions {
     /// Sets [`SegmentOptions::uncertainty`].
     pub fn with_uncertainty(mut self, on: bool) -> Self {
         self.uncertainty = on;
+        self
+    }
+    /// Sets [`SegmentOptions::max_memory_bytes`].
+    pub fn with_max_memory_bytes(mut self, bytes: u64) -> Self {
+        self.max_memory_bytes = Some(bytes);
         self
     }
 
@@ -248,6 +258,22 @@ pub enum SegmentError {
         /// What was looked for and not found.
         why: String,
     },
+    /// The bone's bounding box is larger than the segmentation may take (issue 16), checked
+    /// before any mask is allocated.
+    #[error(
+        "segmenting the bone's {dims:?}-voxel bounding box ({voxels} voxels) {why}; crop the CT to the hips (or resample it \
+         coarser){more}"
+    )]
+    TooLarge {
+        /// The bounding box, `[i, j, k]` voxels.
+        dims: [usize; 3],
+        /// Its voxels.
+        voxels: u64,
+        /// Which budget it exceeds.
+        why: String,
+        /// A further fix, if any (", or raise --max-memory").
+        more: &'static str,
+    },
     /// The label map could not be built (a bug: the grid comes from the CT).
     #[error("cannot build the label map: {source}")]
     Geometry {
@@ -276,9 +302,37 @@ const HEAD_RADIUS_SPREAD_MM: f64 = 2.5;
 /// A head's sphere centre may lie this far from the head's deepest point, mm.
 const HEAD_SHIFT_MM: f64 = 25.0;
 
+/// Working memory of the segmentation per voxel of the bone's bounding box, bytes: the buffers
+/// alive at its peak (the watershed, step 5): HU (4), metal mask and distance (1 + 4), bone (1),
+/// seeds, cores and classes (3), dense mask (1), clamped and smoothed HU (4 + 4 + 4 of the
+/// Gaussian's pass) and the watershed's key and queues (2 + 4), rounded up.
+pub const SEGMENT_BYTES_PER_VOXEL: u64 = 32;
+/// Most voxels the bone's bounding box may have: the flooding indexes voxels with `u32`.
+pub const MAX_SEGMENT_VOXELS: u64 = u32::MAX as u64;
+
 /// The bone class codes, their label ids and names.
 const CLASSES: [(u8, u16); 5] =
     [(class::SACRUM, labels::SACRUM), (class::FEMUR_L, labels::FEMUR_LEFT), (class::FEMUR_R, labels::FEMUR_RIGHT), (class::HIP_L, labels::HIP_LEFT), (class::HIP_R, labels::HIP_RIGHT)];
+
+/// Bounded cost (issue 16): the bone's bounding box of `dims` voxels within
+/// [`MAX_SEGMENT_VOXELS`] and its working memory within `max_bytes`, before anything of its size
+/// is allocated.
+fn check_budget(dims: [usize; 3], max_bytes: Option<u64>) -> Result<(), SegmentError> {
+    let voxels = dims.iter().map(|&n| n as u64).product::<u64>();
+    if voxels > MAX_SEGMENT_VOXELS {
+        return Err(SegmentError::TooLarge { dims, voxels, why: format!("is more than the {MAX_SEGMENT_VOXELS} voxels it can index"), more: "" });
+    }
+    let need = voxels * SEGMENT_BYTES_PER_VOXEL;
+    match max_bytes {
+        Some(limit) if need > limit => Err(SegmentError::TooLarge {
+            dims,
+            voxels,
+            why: format!("needs about {} MiB of working memory ({SEGMENT_BYTES_PER_VOXEL} bytes a voxel), more than the limit of {} MiB", need.div_ceil(1 << 20), limit >> 20),
+            more: ", or raise --max-memory",
+        }),
+        _ => Ok(()),
+    }
+}
 
 /// Segments sacrum, hip bones and femurs in a CT (HU, any grid orientation). See the module docs
 /// for the algorithm.
@@ -286,7 +340,9 @@ const CLASSES: [(u8, u16); 5] =
 /// # Errors
 /// [`SegmentError::InvalidOptions`], [`SegmentError::EmptyVolume`] (fewer than 3 voxels along an
 /// axis), [`SegmentError::NonFinite`] (NaN voxels), [`SegmentError::NoPelvis`] (no bone, not in
-/// HU, or no pair of femoral heads: a head or chest CT).
+/// HU, or no pair of femoral heads: a head or chest CT), [`SegmentError::TooLarge`] (the bone's
+/// bounding box past [`MAX_SEGMENT_VOXELS`] or its working memory past
+/// [`SegmentOptions::max_memory_bytes`], before anything of its size is allocated).
 pub fn segment_bones(ct: &Volume, opts: &SegmentOptions) -> Result<BoneSegmentation, SegmentError> {
     opts.validate()?;
     let grid = ct.grid();
@@ -330,6 +386,7 @@ pub fn segment_bones(ct: &Volume, opts: &SegmentOptions) -> Result<BoneSegmentat
     // 2. Bone mask, in the bounding box of the bone.
     let (lo, hi) = bounding_box(&full, |v| flat[v] >= t_bone, 2);
     let lat = Lattice::crop(grid, lo, hi);
+    check_budget(lat.dims, opts.max_memory_bytes)?;
     let to_full = |v: usize| {
         let [i, j, k] = lat.ijk(v);
         full.idx(i + lo[0], j + lo[1], k + lo[2])

@@ -325,3 +325,30 @@ fn crate_hip_phantom() {
     }
     assert!(seg.warnings.iter().any(|w| w.starts_with("sacroiliac joints not found")), "{:?}", seg.warnings);
 }
+
+/// Issue 16 (deadlines): the segmentation's working memory is checked against its limit before
+/// any mask is allocated, and the error names the box, the need, the limit and the fix; a limit
+/// it fits gives the same segmentation as none; a box the flooding cannot index is refused too.
+#[test]
+fn issue_16_segmentation_over_its_memory_limit_is_refused_before_it_starts() {
+    let (ct, _) = phantom(Vector3::zeros());
+    let free = segment_bones(&ct, &SegmentOptions::new()).unwrap();
+    let e = segment_bones(&ct, &SegmentOptions::new().with_max_memory_bytes(1 << 20)).unwrap_err();
+    let SegmentError::TooLarge { dims, voxels, .. } = &e else { panic!("{e}") };
+    assert_eq!(*voxels, dims.iter().map(|&n| n as u64).product::<u64>());
+    let need_mb = (voxels * SEGMENT_BYTES_PER_VOXEL).div_ceil(1 << 20);
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "segmenting the bone's {dims:?}-voxel bounding box ({voxels} voxels) needs about {need_mb} MiB of working memory (32 bytes a voxel), \
+             more than the limit of 1 MiB; crop the CT to the hips (or resample it coarser), or raise --max-memory"
+        )
+    );
+    let fits = segment_bones(&ct, &SegmentOptions::new().with_max_memory_bytes(voxels * SEGMENT_BYTES_PER_VOXEL)).unwrap();
+    assert_eq!(fits.labels.labels(), free.labels.labels(), "a limit it fits changes nothing");
+    let huge = check_budget([70_000, 70_000, 1], None).unwrap_err();
+    assert_eq!(
+        huge.to_string(),
+        "segmenting the bone's [70000, 70000, 1]-voxel bounding box (4900000000 voxels) is more than the 4294967295 voxels it can index; crop the CT to the hips (or resample it coarser)"
+    );
+}
