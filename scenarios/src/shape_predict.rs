@@ -90,6 +90,11 @@ pub struct PredictedAnteversion {
     pub sd_deg: f64,
     /// RMS distance of the imaged surface to the fitted model, mm.
     pub fit_rms_mm: f64,
+    /// The fit's rounds, and whether it converged before its budget (issue 16: a fit that stops
+    /// at its budget is used, and said so).
+    pub fit_rounds: usize,
+    /// See `fit_rounds`.
+    pub fit_converged: bool,
     /// The model's provenance.
     pub model: String,
     /// coxa's landmarks on the predicted whole femur (in the CT's frame): its shaft and neck axes
@@ -123,7 +128,15 @@ fn predict_with(dir: &Path, mesh: &Mesh, side: Side, f: &FemurLandmarks) -> Resu
     if femur.posterior_condyles.is_none() {
         return Err("the predicted femur has no measurable condyles".into());
     }
-    Ok(PredictedAnteversion { anteversion_deg, sd_deg: p.angle_sd().unwrap_or(f64::NAN), fit_rms_mm: p.fit.rms_mm, model: model.info().provenance.source.clone(), femur })
+    Ok(PredictedAnteversion {
+        anteversion_deg,
+        sd_deg: p.angle_sd().unwrap_or(f64::NAN),
+        fit_rms_mm: p.fit.rms_mm,
+        fit_rounds: p.fit.iterations,
+        fit_converged: p.fit.converged,
+        model: model.info().provenance.source.clone(),
+        femur,
+    })
 }
 
 /// What the shape model did for one femur whose condyles were not imaged.
@@ -221,6 +234,12 @@ pub fn annotate_femurs(predictions: &[FemurPrediction], femurs: &mut [FemurRecor
                     "femur_{side}: condyles not imaged: anteversion {:.1} deg (SD {:.1}) and the condylar line PREDICTED by the shape model from the imaged proximal femur, not measured",
                     a.anteversion_deg, a.sd_deg
                 ));
+                if !a.fit_converged {
+                    warnings.push(format!(
+                        "femur_{side}: the shape-model fit stopped at its budget of {} rounds before converging (surface RMS {:.1} mm): the predicted anteversion is less certain than its SD says",
+                        a.fit_rounds, a.fit_rms_mm
+                    ));
+                }
                 if let Some(d) = p.shaft_from_superior_deg.filter(|d| *d > SHAFT_WARNING_DEG) {
                     warnings.push(format!(
                         "femur_{side}: the predicted whole femur's shaft lies {d:.0} deg from the pelvic superior axis (a supine CT shows the femur near neutral): the short imaged femur constrains the prediction poorly; its shaft is not used, check its anteversion"
