@@ -55,9 +55,9 @@ pub enum LandmarkError {
         structure: String,
         /// Which landmark or frame.
         what: &'static str,
-        /// Why the frame was refused.
+        /// Why the frame was refused (boxed: coxa-core's error is large).
         #[source]
-        source: coxa_core::Error,
+        source: Box<coxa_core::Error>,
     },
     /// A required landmark could not be found.
     #[error("{structure}: cannot find the {what}: {why}")]
