@@ -29,12 +29,13 @@ pub enum PlanError {
         why: String,
     },
     /// Every candidate failed to score.
-    #[error("no candidate could be scored ({n} tried); first failure: {first}")]
+    #[error("no candidate could be scored ({n} tried); first failure: {}", first.as_ref().map(ToString::to_string).unwrap_or_default())]
     NoFeasibleCandidate {
         /// Candidates tried.
         n: usize,
-        /// The first scorer error.
-        first: String,
+        /// The first scorer error (`None` when the grid held no candidate), kept as the source.
+        #[source]
+        first: Option<coxa_core::ScoreError>,
     },
     /// The placement search would score more candidates than its budget.
     #[error("the placement search would score {candidates} candidates ({dimensions}), more than its budget of {limit}: raise grid_step (or the scenario's step) or narrow the angle ranges")]

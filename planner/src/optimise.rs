@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use coxa_core::{Angle, CupAngleDefinition, CupAngles, ImplantPlacement, PostureTilts, RomQuery, RomScore, RomScorer};
+use coxa_core::{Angle, CupAngleDefinition, CupAngles, ImplantPlacement, PostureTilts, RomQuery, RomScore, RomScorer, ScoreError};
 use coxa_implants::Catalog;
 use nalgebra::Point3;
 use rayon::prelude::*;
@@ -165,9 +165,9 @@ impl Ctx<'_> {
             head_centre_on_femur_lps_mm: Point3::from(k.femoral.head_centre_on_femur_lps_mm),
         }
     }
-    fn evaluate(&self, c: &Cand) -> std::result::Result<Evaluated, String> {
+    fn evaluate(&self, c: &Cand) -> std::result::Result<Evaluated, ScoreError> {
         let p = self.placement(c);
-        let score = self.scorer.score(&p, &self.query).map_err(|e| e.to_string())?;
+        let score = self.scorer.score(&p, &self.query)?;
         let f = self.femoral(c);
         let coverage = self.coverage.coverage(&p.cup.axis(self.anatomy.side));
         let terms = objective(&score, &p, &f, &self.targets, coverage, self.options);
@@ -180,7 +180,7 @@ impl Ctx<'_> {
 struct Book {
     seen: BTreeMap<(usize, [u64; 3]), usize>,
     failed: usize,
-    first_error: Option<String>,
+    first_error: Option<ScoreError>,
 }
 
 impl Book {
@@ -193,7 +193,7 @@ impl Book {
                 fresh.push(*c);
             }
         }
-        let results: Vec<std::result::Result<Evaluated, String>> = fresh.par_iter().map(|c| ctx.evaluate(c)).collect();
+        let results: Vec<std::result::Result<Evaluated, ScoreError>> = fresh.par_iter().map(|c| ctx.evaluate(c)).collect();
         for (c, r) in fresh.iter().zip(results) {
             match r {
                 Ok(e) => {
@@ -357,7 +357,7 @@ pub fn plan(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn RomScorer, op
     let mut all: Vec<Evaluated> = Vec::new();
     let _ = book.run(&ctx, cands, &mut all);
     if all.is_empty() {
-        return Err(PlanError::NoFeasibleCandidate { n: n_grid, first: book.first_error.unwrap_or_default() });
+        return Err(PlanError::NoFeasibleCandidate { n: n_grid, first: book.first_error });
     }
 
     // 6. Compass search from the best grid candidates.

@@ -298,3 +298,31 @@ fn issue_16_a_search_past_its_budget_is_refused_before_scoring() {
     assert!(p.evaluated < crate::optimise::MAX_GRID_CANDIDATES / 10 && calls <= p.evaluated + 1, "{} evaluated, {calls} scorer calls", p.evaluated);
     assert!(!p.notes.iter().any(|n| n.contains("budget")), "{:?}", p.notes);
 }
+
+/// A scorer that refuses every candidate, with an I/O error as the cause.
+struct Refusing {
+    inner: Analytic,
+}
+
+impl RomScorer for Refusing {
+    fn motions(&self) -> Vec<MotionInfo> {
+        self.inner.motions()
+    }
+    fn score(&self, _: &ImplantPlacement, _: &RomQuery) -> Result<RomScore, ScoreError> {
+        Err(ScoreError::caused_by(std::io::Error::other("the bone cache is gone")))
+    }
+}
+
+/// Issue 13 (errors keep their cause): when no candidate can be scored the plan error names the
+/// first failure and keeps the scorer's error, and its cause, as its source chain.
+#[test]
+fn issue_13_no_feasible_candidate_keeps_the_scorer_error() {
+    use std::error::Error as _;
+    let scorer = Refusing { inner: Analytic { inclination: 43.7, combined: 27.3, stem: None } };
+    let e = plan(&synthetic(), &Catalog::builtin().unwrap(), &scorer, &options()).unwrap_err();
+    assert!(matches!(e, PlanError::NoFeasibleCandidate { .. }), "{e}");
+    assert!(e.to_string().ends_with("first failure: range-of-motion scoring failed: the bone cache is gone"), "{e}");
+    let source = e.source().expect("the scorer's error is the source");
+    assert!(source.downcast_ref::<ScoreError>().is_some(), "{source}");
+    assert_eq!(source.source().map(ToString::to_string).as_deref(), Some("the bone cache is gone"));
+}

@@ -12,11 +12,10 @@ use coxa_core::anatomy_record::{
     AcetabulumRecord, AnatomyConventions, AnatomyRecord, AxisRecord, CondylesRecord, CtRecord, FemoralHeadRecord, FemurRecord, FrameRecord, LabelClassRecord, LabelCountRecord, LabelsRecord,
     LandmarkRecord, MuscleAsymmetryRecord, MuscleRecord, NativeAnglesRecord, PelvisRecord,
 };
-use coxa_core::{LabelMap, Mesh, PelvicFrame, Side, Volume};
+use coxa_core::{ClassTable, LabelMap, Mesh, PelvicFrame, Side, Volume};
 use nalgebra::{Point3, Vector3};
 
-/// TotalSegmentator ids and names of the bones coxa models (coxa's label convention).
-pub const BONES: [(u16, &str); 5] = [(25, "sacrum"), (75, "femur_left"), (76, "femur_right"), (77, "hip_left"), (78, "hip_right")];
+pub use crate::bone_input::BONES;
 
 /// What `coxa anatomy` works from.
 #[derive(Debug, Clone)]
@@ -37,6 +36,29 @@ pub enum AnatomySource {
     /// Bone surfaces by TotalSegmentator class name (femur_left, hip_right, ...), LPS, with
     /// their units when given (`None`: mm, checked from the bone sizes).
     Meshes(Vec<(String, PathBuf)>, Option<coxa_anatomy::bone_check::LengthUnit>),
+}
+
+/// A label map handed to the anatomy stage in memory with its class names, on the CT's grid: a
+/// learned model's segmentation (`coxa anatomy --model`). It takes the place of `--labels` and
+/// `--label-names` without going through files.
+#[derive(Debug, Clone)]
+pub struct GivenLabels {
+    /// The label map, on the CT's grid.
+    pub map: LabelMap,
+    /// Its class names by id (background left out).
+    pub classes: ClassTable,
+    /// What made it, for messages (e.g. `--model card.toml`).
+    pub origin: String,
+}
+
+/// Where the anatomy stage's label map comes from.
+enum LabelInput<'a> {
+    /// coxa's own bone segmentation.
+    Segment,
+    /// A file on the CT's grid, with its class table file when given.
+    File { labels: &'a Path, names: Option<&'a Path> },
+    /// A label map in memory.
+    Given(GivenLabels),
 }
 
 /// Bone surfaces by class name.
@@ -79,6 +101,16 @@ impl AnatomyResult {
 
 /// [`run`], returning the bone surfaces too.
 pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
+    run_with(source, None, out)
+}
+
+/// [`run`] on a CT whose label map is `given` (in memory) instead of the source's `--labels`;
+/// returns the record written.
+pub fn run_given(source: &AnatomySource, given: GivenLabels, out: &Path) -> Result<AnatomyRecord> {
+    Ok(run_with(source, Some(given), out)?.record)
+}
+
+fn run_with(source: &AnatomySource, given: Option<GivenLabels>, out: &Path) -> Result<AnatomyResult> {
     if out.exists() {
         bail!("{} already exists; coxa anatomy writes into a new folder and never overwrites: choose another --out", out.display());
     }
@@ -99,7 +131,12 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
             let loaded = coxa_io::open(ct, &options.with_dicom(dicom.clone()))?;
             warnings.extend(loaded.warnings.iter().cloned());
             let volume = loaded.volume;
-            let map = label_map_for(&volume, labels.as_deref(), label_names.as_deref(), &mut warnings)?;
+            let input = match (given, labels) {
+                (Some(g), _) => LabelInput::Given(g),
+                (None, Some(labels)) => LabelInput::File { labels, names: label_names.as_deref() },
+                (None, None) => LabelInput::Segment,
+            };
+            let map = label_map_for(&volume, input, &mut warnings)?;
             let meshes = meshes_from_labels(&map, &mut warnings)?;
             let sp = volume.grid().spacing_mm();
             ct_record = Some(CtRecord { size: volume.grid().size(), spacing_mm: [sp.x, sp.y, sp.z], n_files: loaded.n_files });
@@ -363,7 +400,7 @@ fn muscle_record(m: muscles::MuscleMeasure) -> MuscleRecord {
 
 /// The label map to work from: the user's (checked to lie on the CT's grid; bones from coxa's
 /// segmentation when it has none), else coxa's own bone segmentation.
-fn label_map_for(ct: &Volume, labels: Option<&Path>, label_names: Option<&Path>, warnings: &mut Vec<String>) -> Result<LabelMap> {
+fn label_map_for(ct: &Volume, input: LabelInput<'_>, warnings: &mut Vec<String>) -> Result<LabelMap> {
     let segmented = |ct: &Volume, warnings: &mut Vec<String>| -> Result<LabelMap> {
         // Its working memory within the process's limit (--max-memory; issue 16).
         let seg = segment_bones(ct, &SegmentOptions::new().with_max_memory_bytes(coxa_io::Limits::new().max_bytes))
@@ -372,26 +409,37 @@ fn label_map_for(ct: &Volume, labels: Option<&Path>, label_names: Option<&Path>,
         warnings.extend(seg.warnings);
         Ok(seg.labels)
     };
-    let Some(path) = labels else { return segmented(ct, warnings) };
-    let map = if coxa_io::nrrd::is_nrrd_path(path) { coxa_io::nrrd::read_label_map(path)? } else { coxa_io::nifti::read_label_map(path)? };
-    if let Err(e) = ct.grid().check_same(map.grid(), 1e-3) {
-        bail!("--labels {}: the label map is not on the CT's grid ({e}); resample it onto the CT first", path.display());
-    }
-    let source = match label_names {
-        Some(table) => {
-            let text = std::fs::read_to_string(table).with_context(|| format!("--label-names {}", table.display()))?;
-            labels::parse_class_table(&text).with_context(|| format!("--label-names {}", table.display()))?
+    let (map, source, origin) = match input {
+        LabelInput::Segment => return segmented(ct, warnings),
+        LabelInput::File { labels: path, names } => {
+            let map = if coxa_io::nrrd::is_nrrd_path(path) { coxa_io::nrrd::read_label_map(path)? } else { coxa_io::nifti::read_label_map(path)? };
+            if let Err(e) = ct.grid().check_same(map.grid(), 1e-3) {
+                bail!("--labels {}: the label map is not on the CT's grid ({e}); resample it onto the CT first", path.display());
+            }
+            let source = match names {
+                Some(table) => {
+                    let text = std::fs::read_to_string(table).with_context(|| format!("--label-names {}", table.display()))?;
+                    labels::parse_class_table(&text).with_context(|| format!("--label-names {}", table.display()))?
+                }
+                // A 3D Slicer segmentation names its segments: those names.
+                None if !map.classes().is_empty() => map.classes().clone(),
+                None => {
+                    // TotalSegmentator's ids: coxa's classes by id, any other id kept as label_N.
+                    let coxa = labels::coxa_classes();
+                    map.counts().keys().filter(|id| **id != 0).map(|&id| (id, coxa.name(id).map_or_else(|| format!("label_{id}"), str::to_string))).collect()
+                }
+            };
+            (map, source, format!("--labels {}", path.display()))
         }
-        // A 3D Slicer segmentation names its segments: those names.
-        None if !map.classes().is_empty() => map.classes().clone(),
-        None => {
-            // TotalSegmentator's ids: coxa's classes by id, any other id kept as label_N.
-            let coxa = labels::coxa_classes();
-            map.counts().keys().filter(|id| **id != 0).map(|&id| (id, coxa.name(id).map_or_else(|| format!("label_{id}"), str::to_string))).collect()
+        LabelInput::Given(g) => {
+            if let Err(e) = ct.grid().check_same(g.map.grid(), 1e-3) {
+                bail!("{}: the label map is not on the CT's grid ({e})", g.origin);
+            }
+            (g.map, g.classes, g.origin)
         }
     };
-    let map = labels::import_label_map(map, &source).with_context(|| format!("--labels {}", path.display()))?;
-    coxa_anatomy::bone_check::check_label_sides(&map).with_context(|| format!("--labels {}", path.display()))?;
+    let map = labels::import_label_map(map, &source).with_context(|| origin.clone())?;
+    coxa_anatomy::bone_check::check_label_sides(&map).with_context(|| origin)?;
     let has_bones = map.counts().keys().any(|id| BONES.iter().any(|(b, _)| b == id));
     if has_bones {
         return Ok(map);

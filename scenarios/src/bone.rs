@@ -39,7 +39,7 @@ pub fn femur_densities(ct: &Volume, map: &LabelMap, femurs: &[FemurLandmarks], w
     let mut out = Vec::new();
     for f in femurs {
         let name = format!("femur_{}", f.side.as_str());
-        let Some(&(id, _)) = crate::anatomy::BONES.iter().find(|(_, n)| *n == name) else { continue };
+        let Some(&(id, _)) = crate::bone_input::BONES.iter().find(|(_, n)| *n == name) else { continue };
         match density::femur_density(ct, map, id, f, &cal, &FemurDensitySettings::default()) {
             Ok(d) => {
                 for flag in &d.flags {
@@ -109,7 +109,7 @@ pub fn bone_density_records(cal: Option<&density::Calibration>, list: &[FemurDen
             yam_percent: NeckTotalRecord { neck: d.yam_percent.neck.map(|v| rd(v, 1)), total_hip: d.yam_percent.total_hip.map(|v| rd(v, 1)) },
             category: d.category.clone(),
             who_category: d.who_category.clone(),
-            flags: d.flags.iter().map(crate::plan::serde_name).collect(),
+            flags: d.flags.iter().map(crate::stem_report::serde_name).collect(),
             measured: d.abmd_g_cm2.neck.is_some() || d.abmd_g_cm2.total_hip.is_some(),
             area_cm2: regions(&d.area_cm2, 2),
             neck_box_centre_from_head_mm: d.neck_box_centre_mm.map(|v| rd(v, 1)),
@@ -129,7 +129,7 @@ pub fn fixation_records(canals: &[FemoralCanal], densities: &[FemurDensity], sid
             let s = fixation::suggest(canals.iter().find(|c| c.side == *side), densities.iter().find(|d| d.side == *side));
             FixationRecord {
                 side: *side,
-                suggestion: s.suggestion.as_ref().map(crate::plan::serde_name),
+                suggestion: s.suggestion.as_ref().map(crate::stem_report::serde_name),
                 reasons: s.reasons,
                 within: s.within,
                 missing: s.missing,

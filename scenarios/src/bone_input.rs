@@ -8,6 +8,9 @@ use anyhow::{Context, Result};
 use coxa_anatomy::bone_check::{self, LengthUnit};
 use coxa_core::Mesh;
 
+/// TotalSegmentator ids and names of the bones coxa models (coxa's label convention).
+pub const BONES: [(u16, &str); 5] = [(25, "sacrum"), (75, "femur_left"), (76, "femur_right"), (77, "hip_left"), (78, "hip_right")];
+
 /// Parses `--mesh-units` (for clap).
 ///
 /// # Errors

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
 
-use crate::summary::{CaseSummary, SummaryRow};
+use crate::summary::SummaryRow;
 
 use crate::atomic::{TMP_MARK, replace_own};
 use crate::scenario::Scenario;
@@ -74,17 +74,6 @@ pub fn classify(out: &Path, name: &str) -> CaseState {
     CaseState::Missing
 }
 
-/// The summary row of a finished case: its `case.json` (status `done`).
-pub fn done_row(out: &Path, name: &str) -> Option<SummaryRow> {
-    let text = std::fs::read_to_string(out.join("cases").join(name).join("case.json")).ok()?;
-    Some(SummaryRow::Done(serde_json::from_str::<CaseSummary>(&text).ok()?))
-}
-
-/// The summary row of a failed case.
-pub fn failed_row(name: &str, error: Option<&str>) -> SummaryRow {
-    SummaryRow::NotDone { case: name.to_string(), status: "failed", error: error.map(str::to_string) }
-}
-
 /// Files and folders that writers left unfinished: `.NAME.tmp-*` temporaries in the folder,
 /// `failed/` and the case folders' tops, and `cases/.NAME.partial` folders. Relative paths, sorted.
 pub fn half_written(out: &Path) -> Vec<String> {
@@ -134,8 +123,8 @@ pub fn merge(scn: &Scenario, out: &Path) -> Result<Merged> {
     let mut rows = Vec::new();
     for (name, state) in &states {
         rows.push(match state {
-            CaseState::Done => done_row(out, name).unwrap_or_else(|| failed_row(name, Some("case.json is unreadable although the manifest matches"))),
-            CaseState::Failed(e) => failed_row(name, Some(e)),
+            CaseState::Done => SummaryRow::read_done(out, name).unwrap_or_else(|| SummaryRow::failed(name, Some("case.json is unreadable although the manifest matches"))),
+            CaseState::Failed(e) => SummaryRow::failed(name, Some(e)),
             CaseState::Damaged(why) => SummaryRow::NotDone { case: name.clone(), status: "damaged", error: Some(why.clone()) },
             CaseState::Incomplete => SummaryRow::NotDone { case: name.clone(), status: "incomplete", error: Some("started, not finished (a task killed, out of time, or still running)".into()) },
             CaseState::Missing => SummaryRow::NotDone { case: name.clone(), status: "missing", error: Some("not run yet".into()) },

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use coxa_pacs::pull::Which;
@@ -148,7 +149,7 @@ pub struct PushArgs {
 pub fn cli(args: &PacsArgs) -> anyhow::Result<()> {
     match &args.command {
         PacsCommand::Find(a) => find(a),
-        PacsCommand::Pull(a) => pull(a),
+        PacsCommand::Pull(a) => pull(a).map(drop),
         PacsCommand::Push(a) => push(a),
     }
 }
@@ -216,46 +217,123 @@ pub fn covers_both_hips(ct: &coxa_core::Volume) -> Result<(), String> {
     Ok(())
 }
 
-fn pull(a: &PullArgs) -> anyhow::Result<()> {
+/// What `coxa pacs pull` pulled and chose: `pacs.json`, written last (a folder holding it is a
+/// complete pull). Fields in alphabetical order: the file's keys come out sorted, as they did
+/// when it was assembled by hand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullRecord {
+    /// The series chosen to plan on (absent with `--no-choose`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planning: Option<PlanningSeries>,
+    /// Every series pulled.
+    pub series: Vec<PulledSeriesRecord>,
+    /// The PACS, as coxa reached it.
+    pub server: String,
+    /// StudyInstanceUID.
+    pub study_uid: String,
+}
+
+/// One series of a [`PullRecord`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PulledSeriesRecord {
+    /// Its folder inside the pull folder.
+    pub dir: Option<String>,
+    /// Modality.
+    pub modality: String,
+    /// Instances received.
+    pub n_files: usize,
+    /// SeriesNumber.
+    pub series_number: Option<i64>,
+    /// SeriesInstanceUID.
+    pub series_uid: String,
+}
+
+/// The planning series of a [`PullRecord`] and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanningSeries {
+    /// Its folder inside the pull folder.
+    pub dir: Option<String>,
+    /// Each series not taken, with the reason.
+    pub passed_over: Vec<PassedOver>,
+    /// One sentence: which series and why.
+    pub reason: String,
+    /// SeriesInstanceUID.
+    pub series_uid: String,
+}
+
+/// A series of the study not chosen to plan on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassedOver {
+    /// SeriesInstanceUID.
+    pub series_uid: String,
+    /// Why it was passed over.
+    pub why: String,
+}
+
+fn folder_name(p: &Path) -> Option<String> {
+    p.file_name().map(|n| n.to_string_lossy().into_owned())
+}
+
+/// Pulls the study into `a.out` and chooses the planning series; writes `pacs.json` last and
+/// returns what it holds.
+fn pull(a: &PullArgs) -> anyhow::Result<PullRecord> {
     let mut client = a.server.connect()?;
-    let record = a.out.join("pacs.json");
-    if record.exists() {
-        bail!("{} exists: {} already holds a pull; choose another --out", record.display(), a.out.display());
+    let record_path = a.out.join("pacs.json");
+    if record_path.exists() {
+        bail!("{} exists: {} already holds a pull; choose another --out", record_path.display(), a.out.display());
     }
     let which = if a.series.is_empty() { Which::AllCt } else { Which::Series(a.series.clone()) };
     let pulled = coxa_pacs::pull::pull(client.as_mut(), &a.study, &a.out, &which)?;
     for p in &pulled {
         eprintln!("pulled series {} ({}, {} instances) into {}", p.series.series_uid, p.series.modality, p.n_files, p.dir.display());
     }
-    let mut record_json = json!({
-        "server": client.server(),
-        "study_uid": a.study,
-        "series": pulled.iter().map(|p| json!({ "series_uid": p.series.series_uid, "modality": p.series.modality, "series_number": p.series.series_number, "n_files": p.n_files, "dir": p.dir.file_name().map(|n| n.to_string_lossy().into_owned()) })).collect::<Vec<_>>(),
-    });
+    let mut record = PullRecord {
+        planning: None,
+        series: pulled
+            .iter()
+            .map(|p| PulledSeriesRecord {
+                dir: folder_name(&p.dir),
+                modality: p.series.modality.clone(),
+                n_files: p.n_files,
+                series_number: p.series.series_number,
+                series_uid: p.series.series_uid.clone(),
+            })
+            .collect(),
+        server: client.server(),
+        study_uid: a.study.clone(),
+    };
     if !a.no_choose {
         let dirs: Vec<PathBuf> = pulled.iter().map(|p| p.dir.clone()).collect();
         let choice = coxa_pacs::choose::choose(&a.study, &dirs, &mut covers_both_hips)?;
         println!("planning series: {}", choice.reason);
-        record_json["planning"] = json!({
-            "series_uid": choice.chosen.series_uid,
-            "dir": choice.chosen.dir.file_name().map(|n| n.to_string_lossy().into_owned()),
-            "reason": choice.reason,
-            "passed_over": choice.passed_over.iter().map(|(s, w)| json!({ "series_uid": s, "why": w })).collect::<Vec<_>>(),
+        record.planning = Some(PlanningSeries {
+            dir: folder_name(&choice.chosen.dir),
+            passed_over: choice.passed_over.into_iter().map(|(series_uid, why)| PassedOver { series_uid, why }).collect(),
+            reason: choice.reason,
+            series_uid: choice.chosen.series_uid,
         });
     }
-    let text = serde_json::to_string_pretty(&record_json)?;
-    crate::atomic::write_new(&record, text.as_bytes())?;
+    let text = serde_json::to_string_pretty(&record)?;
+    crate::atomic::write_new(&record_path, text.as_bytes())?;
     if a.json {
         println!("{text}");
     }
-    Ok(())
+    Ok(record)
 }
 
 /// A scenario case naming a study on a PACS: pulled into `dir` (or, when `dir/pacs.json` shows
 /// an earlier complete pull, taken from there) and turned into a CT case on the planning series.
 pub fn resolve_case(case: &crate::scenario::Case, server: &str, study: &str, dir: &Path) -> anyhow::Result<crate::scenario::Case> {
-    let record = dir.join("pacs.json");
-    if !record.is_file() {
+    let record_path = dir.join("pacs.json");
+    let record = if record_path.is_file() {
+        // An earlier run's pull (the file is the edge between the two runs).
+        let text = std::fs::read_to_string(&record_path).with_context(|| format!("reading {}", record_path.display()))?;
+        serde_json::from_str::<PullRecord>(&text).with_context(|| format!("{} is not a pull record coxa wrote; move the folder away", record_path.display()))?
+    } else {
         let args = PullArgs {
             server: ServerArgs { server: server.to_string(), timeout_s: 60, aet: "COXA".into() },
             study: study.to_string(),
@@ -264,13 +342,12 @@ pub fn resolve_case(case: &crate::scenario::Case, server: &str, study: &str, dir
             no_choose: false,
             json: false,
         };
-        pull(&args).with_context(|| format!("case {}: pulling study {study}", case.name))?;
+        pull(&args).with_context(|| format!("case {}: pulling study {study}", case.name))?
+    };
+    if record.study_uid != study {
+        bail!("{} holds study {:?} but case {} names {study}; move the folder away", record_path.display(), record.study_uid, case.name);
     }
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&record)?).with_context(|| format!("{} is not JSON", record.display()))?;
-    if v["study_uid"] != study {
-        bail!("{} holds study {} but case {} names {study}; move the folder away", record.display(), v["study_uid"], case.name);
-    }
-    let series = v["planning"]["dir"].as_str().with_context(|| format!("{} has no planning series", record.display()))?;
+    let series = record.planning.as_ref().and_then(|p| p.dir.as_deref()).with_context(|| format!("{} has no planning series", record_path.display()))?;
     let mut out = case.clone();
     out.input = crate::scenario::CaseInput::Ct { ct: dir.join(series), labels: None };
     Ok(out)
@@ -336,4 +413,44 @@ fn push(a: &PushArgs) -> anyhow::Result<()> {
         None => println!("built {} objects ({what}) for study {} (dry run: nothing sent)", objects.objects.len(), source.study_uid()),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The typed record writes the bytes the hand-assembled JSON wrote (sorted keys, nulls kept,
+    /// no `planning` with `--no-choose`), and reads back equal.
+    #[test]
+    fn pull_record_keeps_pacs_json_bytes() {
+        let series = [("1.2.3.1", Some("1.2.3.1"), Some(3), 112), ("1.2.3.2", None, None, 160)];
+        let hand_series: Vec<serde_json::Value> =
+            series.iter().map(|(uid, dir, number, n)| json!({ "series_uid": uid, "modality": "CT", "series_number": number, "n_files": n, "dir": dir })).collect();
+        let mut hand = json!({ "server": "dicom://ORTHANC@127.0.0.1:4242", "study_uid": "1.2.3", "series": hand_series });
+        let mut typed = PullRecord {
+            planning: None,
+            series: series
+                .iter()
+                .map(|(uid, dir, number, n)| PulledSeriesRecord { dir: dir.map(str::to_string), modality: "CT".into(), n_files: *n, series_number: *number, series_uid: (*uid).into() })
+                .collect(),
+            server: "dicom://ORTHANC@127.0.0.1:4242".into(),
+            study_uid: "1.2.3".into(),
+        };
+        assert_eq!(serde_json::to_string_pretty(&typed).unwrap(), serde_json::to_string_pretty(&hand).unwrap());
+        hand["planning"] = json!({
+            "series_uid": "1.2.3.1",
+            "dir": "1.2.3.1",
+            "reason": "series 1.2.3.1 (112 axial CT slices 3.00 mm apart)",
+            "passed_over": [{ "series_uid": "1.2.3.2", "why": "thinner but not covering both hips" }],
+        });
+        typed.planning = Some(PlanningSeries {
+            dir: Some("1.2.3.1".into()),
+            passed_over: vec![PassedOver { series_uid: "1.2.3.2".into(), why: "thinner but not covering both hips".into() }],
+            reason: "series 1.2.3.1 (112 axial CT slices 3.00 mm apart)".into(),
+            series_uid: "1.2.3.1".into(),
+        });
+        let text = serde_json::to_string_pretty(&typed).unwrap();
+        assert_eq!(text, serde_json::to_string_pretty(&hand).unwrap());
+        assert_eq!(serde_json::from_str::<PullRecord>(&text).unwrap(), typed);
+    }
 }

@@ -332,11 +332,6 @@ fn functional(a: &CupAngles, side: Side, tilt: Angle) -> Option<CupDefinitions> 
     CupAngles::from_axis(&axis, side, CupAngleDefinition::Radiographic).ok().map(|f| angles_record(&f, side))
 }
 
-/// The name serde gives a unit variant (`measured`, `ct_cortical_bone`, ...).
-pub(crate) fn serde_name<T: serde::Serialize>(t: &T) -> String {
-    serde_json::to_value(t).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-}
-
 fn objective_record(o: &coxa_planner::ObjectiveTerms) -> ObjectiveRecord {
     ObjectiveRecord {
         total: r4(o.total),
@@ -384,7 +379,7 @@ pub fn plan_record(plan: &Plan, anatomy: &PlanAnatomy, catalog: &Catalog, frame_
             parts: m.contact_parts.clone(),
             contact_point_lps_mm: m.contact_point_lps_mm.map(p2),
             start_in_contact: m.start_in_contact,
-            posture: serde_name(&m.posture),
+            posture: crate::stem_report::serde_name(&m.posture),
             pelvic_tilt_deg: r2(m.pelvic_tilt_deg),
             required_deg: m.required_deg,
             margin_deg: m.margin_deg().map(|v| (v * 10.0).round() / 10.0),
@@ -423,7 +418,7 @@ pub fn plan_record(plan: &Plan, anatomy: &PlanAnatomy, catalog: &Catalog, frame_
                 joint_space_mm: c.socket.joint_space_mm.map(r2),
                 joint_space_resolved: c.socket.joint_space_resolved,
                 sizing_diameter_mm: r2(c.socket.sizing_diameter_mm),
-                source: serde_name(&c.socket.source),
+                source: crate::stem_report::serde_name(&c.socket.source),
                 rim_diameter_mm: r2(c.socket.rim_diameter_mm),
                 rim_ap_diameter_mm: c.socket.rim_ap_diameter_mm.map(r2),
                 lunate_vertices: c.socket.lunate_fossa_vertices[0],
@@ -459,7 +454,7 @@ pub fn plan_record(plan: &Plan, anatomy: &PlanAnatomy, catalog: &Catalog, frame_
             coverage: r4(o.coverage),
             reference_coverage_40_15: r4(c.reference_coverage),
         },
-        liner: PlanLinerRecord { catalog: p.liner.clone(), geometry: liner.map(|l| serde_name(&l.geometry)) },
+        liner: PlanLinerRecord { catalog: p.liner.clone(), geometry: liner.map(|l| crate::stem_report::serde_name(&l.geometry)) },
         head: PlanHeadRecord {
             catalog: head_family.map(|h| h.name.clone()),
             diameter_mm: p.head_diameter_mm,

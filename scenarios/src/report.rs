@@ -364,7 +364,7 @@ pub fn html(r: &CaseReport, dir: &Path) -> Result<String> {
             esc(fh.side.as_str()),
             esc(&pt3(&fh.centre_lps_mm)),
             numf(fh.radius_mm, 1),
-            esc(&crate::plan::serde_name(&fh.quality))
+            esc(&crate::stem_report::serde_name(&fh.quality))
         );
     }
     h.push_str("</table>");
@@ -375,7 +375,7 @@ pub fn html(r: &CaseReport, dir: &Path) -> Result<String> {
                 h,
                 "<tr><td>{}</td><td>{}</td><td>{}°</td><td>{}°</td></tr>",
                 esc(x.side.as_str()),
-                esc(&crate::plan::serde_name(&x.definition)),
+                esc(&crate::stem_report::serde_name(&x.definition)),
                 numf(x.inclination_deg, 1),
                 numf(x.anteversion_deg, 1)
             );

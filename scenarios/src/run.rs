@@ -291,9 +291,9 @@ pub fn run_selected(scn: &Scenario, out: Option<&Path>, show_progress: bool, sel
             Status::Skipped => skipped.push(name.clone()),
             Status::Failed(e) => failed.push((name.clone(), e)),
         }
-        rows.push(match crate::merge::done_row(&out, &name) {
+        rows.push(match crate::summary::SummaryRow::read_done(&out, &name) {
             Some(r) => r,
-            None => crate::merge::failed_row(&name, failed.iter().find(|(n, _)| *n == name).map(|(_, e)| e.as_str())),
+            None => crate::summary::SummaryRow::failed(&name, failed.iter().find(|(n, _)| *n == name).map(|(_, e)| e.as_str())),
         });
     }
     let summary = json!({"scenario": scn.raw.name, "cases": rows.iter().map(SummaryRow::to_json).collect::<Vec<_>>(), "finished_now": finished, "skipped": skipped, "failed": failed.iter().map(|(n, e)| json!({"case": n, "error": e})).collect::<Vec<_>>()});

@@ -66,6 +66,10 @@ pub struct ModelSegmentation {
     pub seg: Segmentation,
     /// `segment.json`.
     pub json: Value,
+    /// The card's model name.
+    pub model_name: String,
+    /// The card says this is a test model (never for clinical use).
+    pub test_model: bool,
 }
 
 /// Loads the card's model and segments `ct` with it.
@@ -121,7 +125,7 @@ pub fn segment_ct(ct: &Volume, card: &Path, run: &ModelRunArgs) -> anyhow::Resul
         "structures": structures,
         "seconds": { "total": seg.total_s, "onnx_runtime": seg.timing.network_s, "network_calls": seg.timing.network_calls },
     });
-    Ok(ModelSegmentation { seg, json })
+    Ok(ModelSegmentation { seg, json, model_name: c.name.clone(), test_model: c.test_model })
 }
 
 /// Writes `uncertainty.nii.gz` and `segment.json` into `dir` (which exists).
@@ -133,15 +137,13 @@ pub fn write_uncertainty(dir: &Path, m: &ModelSegmentation) -> anyhow::Result<()
     Ok(())
 }
 
-/// The card's classes as a `--label-names` table (`{"id": "name"}`), background left out.
-pub fn class_table_json(m: &ModelSegmentation) -> Value {
-    let mut t = serde_json::Map::new();
-    for s in &m.seg.summary {
-        if s.label != 0 {
-            t.insert(s.label.to_string(), json!(s.name));
-        }
+/// The card's classes as the anatomy stage's class table (background left out).
+pub fn class_table(m: &ModelSegmentation) -> coxa_core::ClassTable {
+    let mut t = coxa_core::ClassTable::new();
+    for s in m.seg.summary.iter().filter(|s| s.label != 0) {
+        t.insert(s.label, s.name.as_str());
     }
-    Value::Object(t)
+    t
 }
 
 /// Runs `coxa segment`.
@@ -155,8 +157,8 @@ pub fn cli(args: &SegmentArgs) -> anyhow::Result<()> {
     coxa_io::nifti::write_label_map(&m.seg.labels, &args.out.join("labels.nii.gz"))?;
     write_uncertainty(&args.out, &m)?;
     println!("wrote {} (labels.nii.gz, uncertainty.nii.gz, segment.json)", args.out.display());
-    if m.json["model"]["test_model"].as_bool() == Some(true) {
-        println!("note: {} is a TEST model, not validated; never use its labels clinically", m.json["model"]["name"].as_str().unwrap_or("the model"));
+    if m.test_model {
+        println!("note: {} is a TEST model, not validated; never use its labels clinically", m.model_name);
     }
     for s in &m.seg.summary {
         if s.label != 0 {
@@ -167,8 +169,8 @@ pub fn cli(args: &SegmentArgs) -> anyhow::Result<()> {
 }
 
 /// `coxa anatomy --ct CT --model CARD`: segments the CT with the model, then runs the anatomy
-/// stage on its labels as if they were given with `--labels` and `--label-names` (the card's
-/// class names), and writes `uncertainty.nii.gz` and `segment.json` beside `anatomy.json`.
+/// stage on its labels (in memory, named by the card's classes) as it runs on a label map given
+/// with `--labels` and `--label-names`, and writes `uncertainty.nii.gz` and `segment.json` beside `anatomy.json`.
 pub fn anatomy_with_model(source: crate::anatomy::AnatomySource, card: &Path, out: &Path, run: &ModelRunArgs) -> anyhow::Result<coxa_core::AnatomyRecord> {
     let crate::anatomy::AnatomySource::Ct { ct, dicom, any_modality, .. } = source else {
         bail!("--model needs --ct: a model segments a CT, not bone surfaces");
@@ -179,18 +181,10 @@ pub fn anatomy_with_model(source: crate::anatomy::AnatomySource, card: &Path, ou
     let options = coxa_io::OpenOptions::new().with_dicom(dicom.clone()).with_any_modality(any_modality);
     let volume = coxa_io::open(&ct, &options).with_context(|| format!("--ct {}", ct.display()))?.volume;
     let m = segment_ct(&volume, card, run)?;
-    let scratch = std::env::temp_dir().join(format!("coxa-model-labels-{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())));
-    std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
-    let result = (|| {
-        let labels = scratch.join("labels.nii.gz");
-        let names = scratch.join("classes.json");
-        coxa_io::nifti::write_label_map(&m.seg.labels, &labels)?;
-        std::fs::write(&names, serde_json::to_vec(&class_table_json(&m))?)?;
-        let source = crate::anatomy::AnatomySource::Ct { ct, labels: Some(labels), label_names: Some(names), dicom, any_modality };
-        crate::anatomy::run(&source, out)
-    })();
-    let _ = std::fs::remove_dir_all(&scratch);
-    let report = result?;
+    // The model's labels go to the anatomy stage in memory, on the CT's grid, named by the card.
+    let given = crate::anatomy::GivenLabels { map: m.seg.labels.clone(), classes: class_table(&m), origin: format!("--model {}", card.display()) };
+    let source = crate::anatomy::AnatomySource::Ct { ct, labels: None, label_names: None, dicom, any_modality };
+    let report = crate::anatomy::run_given(&source, given, out)?;
     write_uncertainty(out, &m)?;
     Ok(report)
 }

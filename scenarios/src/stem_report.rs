@@ -55,7 +55,7 @@ pub fn sizing_record(plan: &Plan) -> StemSizingRecord {
     let s = &plan.stem_sizing;
     let fam = s.family(&plan.placement.stem_family);
     StemSizingRecord {
-        canal_source: crate::plan::serde_name(&s.canal.source),
+        canal_source: serde_name(&s.canal.source),
         canal_ml_mm_by_height_above_lt: s.canal.levels.iter().map(|x| [r2(x[0]), r2(x[1])]).collect(),
         head_above_lesser_trochanter_mm: r2(s.canal.head_above_lt_mm),
         rule: fam.map(|f| StemRuleRecord {
@@ -137,4 +137,9 @@ pub fn size_table_html(stem: &PlanStemRecord) -> String {
     }
     let _ = write!(h, "</table><p class=\"sub\">Canal fill: the stem body's mediolateral width over the endosteal canal's at the series' rule level; {}.</p>", esc(&stem_why(stem)));
     h
+}
+
+/// The name serde gives a unit variant (`measured`, `ct_cortical_bone`, ...).
+pub(crate) fn serde_name<T: serde::Serialize>(t: &T) -> String {
+    serde_json::to_value(t).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }

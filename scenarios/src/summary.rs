@@ -70,6 +70,18 @@ pub enum SummaryRow {
 }
 
 impl SummaryRow {
+    /// The row of a finished case: its `case.json` (status `done`); `None` when that file is
+    /// missing or not a case summary.
+    pub fn read_done(out: &std::path::Path, name: &str) -> Option<Self> {
+        let text = std::fs::read_to_string(out.join("cases").join(name).join("case.json")).ok()?;
+        Some(Self::Done(serde_json::from_str::<CaseSummary>(&text).ok()?))
+    }
+
+    /// The row of a failed case.
+    pub fn failed(name: &str, error: Option<&str>) -> Self {
+        Self::NotDone { case: name.to_string(), status: "failed", error: error.map(str::to_string) }
+    }
+
     /// The row as `summary.json` writes it: the case summary with `"status": "done"`, or the
     /// case, its state and why.
     pub fn to_json(&self) -> Value {

@@ -410,10 +410,7 @@ pub fn simulate(model: &HipModel, motion: &Motion, tilts: &PelvicTilts, opts: &D
     p.num_solver_iterations = SOLVER_SUBSTEPS;
     let hip_from_liner = Rotation3::from_matrix_unchecked(l_from_h.transpose());
     let (bv, bt) = liner_band(model, opts.band_depth);
-    let band = ColliderBuilder::trimesh(bv.iter().map(vector_to_sim).collect(), bt)
-        .map_err(|e| SimError::InvalidInput { what: "liner band mesh".into(), value: f64::NAN, why: format!("rapier refused it: {e}") })?
-        .friction(0.0)
-        .build();
+    let band = ColliderBuilder::trimesh(bv.iter().map(vector_to_sim).collect(), bt).map_err(|source| SimError::Collider { what: "liner band mesh", source })?.friction(0.0).build();
     let cup = world.insert_body(RigidBodyBuilder::fixed().pose(pose_to_sim(&hip_from_liner, &Vector3::zeros())));
     let cup_collider = world.insert_collider(band, Some(cup));
     let r0 = orient(alpha0);

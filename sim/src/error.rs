@@ -31,6 +31,15 @@ pub enum SimError {
         #[source]
         source: coxa_core::Error,
     },
+    /// The physics engine refused a collision mesh (rapier's error kept as the source).
+    #[error("{what}: rapier refused it: {source}")]
+    Collider {
+        /// Which mesh.
+        what: &'static str,
+        /// rapier's (parry's) error.
+        #[source]
+        source: rapier3d::parry::shape::TriMeshBuilderError,
+    },
     /// The implants are invalid or do not fit.
     #[error(transparent)]
     Implant(#[from] coxa_implants::ImplantError),

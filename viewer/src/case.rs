@@ -104,9 +104,9 @@ fn read_named_meshes(dir: &Path) -> Result<Vec<(String, Mesh)>, ViewError> {
 
 fn read_json(path: &Path) -> Result<Option<Value>, ViewError> {
     match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| ViewError::Case { path: path.to_path_buf(), why: format!("not valid JSON ({e}); was the case written completely?") }),
+        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|source| ViewError::CaseJson { path: path.to_path_buf(), source }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(ViewError::Case { path: path.to_path_buf(), why: format!("cannot be read: {e}") }),
+        Err(source) => Err(ViewError::CaseRead { path: path.to_path_buf(), source }),
     }
 }
 

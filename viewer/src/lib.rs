@@ -51,6 +51,24 @@ pub enum ViewError {
         /// What is missing and how to get it.
         why: String,
     },
+    /// A JSON file of the case is not JSON (serde_json's error kept as the source).
+    #[error("{path}: not valid JSON ({source}); was the case written completely?")]
+    CaseJson {
+        /// The file.
+        path: PathBuf,
+        /// serde_json's error, with line and column.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A file of the case cannot be read (the I/O error kept as the source).
+    #[error("{path}: cannot be read: {source}")]
+    CaseRead {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A mesh file could not be read.
     #[error(transparent)]
     Io(#[from] coxa_io::Error),

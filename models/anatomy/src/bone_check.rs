@@ -78,7 +78,7 @@ impl LengthUnit {
 
 /// A bone surface that cannot be used as it is.
 #[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum BoneCheckError {
     /// Many vertices far from the bone: a broken or mixed file, not a stray vertex.
     #[error("{bone}: {n_far} of {n_vertices} vertices lie far outside the bone (up to {max_distance_mm:.3e} from it); this is not a stray vertex but a broken or mixed file: re-export the bone alone")]
@@ -121,6 +121,15 @@ pub enum BoneCheckError {
     MirroredLabels {
         /// `femur_left lies 81 mm to the patient's right of femur_right`, ...
         pairs: String,
+    },
+    /// The cleaned or rescaled surface is not a valid mesh (coxa-core's error kept as the source).
+    #[error("{bone}: {source}; re-export the surface")]
+    InvalidMesh {
+        /// The bone's name.
+        bone: String,
+        /// Why the mesh was refused.
+        #[source]
+        source: coxa_core::Error,
     },
     /// A mesh without vertices, or with non-finite ones.
     #[error("{bone}: {why}; re-export the surface")]
@@ -223,7 +232,7 @@ pub fn drop_stray_vertices(bone: &str, mesh: Mesh) -> Result<(Mesh, Option<Strin
     let before = triangles.len();
     let tris: Vec<[u32; 3]> = triangles.into_iter().filter(|t| t.iter().all(|&v| !far[v as usize])).map(|t| t.map(|v| new_index[v as usize])).collect();
     let n_dropped = before - tris.len();
-    let mesh = Mesh::new(kept, tris).map_err(|e| BoneCheckError::Degenerate { bone: bone.into(), why: e.to_string() })?;
+    let mesh = Mesh::new(kept, tris).map_err(|source| BoneCheckError::InvalidMesh { bone: bone.into(), source })?;
     if mesh.triangles().is_empty() {
         return Err(BoneCheckError::Degenerate { bone: bone.into(), why: "no triangle is left once the stray vertices are dropped".into() });
     }
@@ -368,7 +377,7 @@ pub fn check_bones(bones: Vec<(String, Mesh)>, units: Option<LengthUnit>) -> Res
             .map(|(n, m)| {
                 let (v, t) = m.into_parts();
                 let v = v.into_iter().map(|p| Point3::from(p.coords * s)).collect();
-                Mesh::new(v, t).map(|m| (n.clone(), m)).map_err(|e| BoneCheckError::Degenerate { bone: n, why: e.to_string() })
+                Mesh::new(v, t).map(|m| (n.clone(), m)).map_err(|source| BoneCheckError::InvalidMesh { bone: n, source })
             })
             .collect::<Result<_, _>>()?;
     }

@@ -53,6 +53,13 @@ pub const GRID_TOLERANCE_MM: f64 = 1e-3;
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum LabelError {
+    /// The class table text is not JSON at all (serde_json's error, with line and column, kept as the source).
+    #[error("class table: not JSON ({source}); expected a JSON object {{\"75\": \"femur_left\", ...}} (TotalSegmentator's form) or a list [{{\"id\": 75, \"name\": \"femur_left\"}}, ...]")]
+    NotJson {
+        /// serde_json's error.
+        #[source]
+        source: serde_json::Error,
+    },
     /// The class table text is not the JSON coxa reads.
     #[error("class table: {why}; expected a JSON object {{\"75\": \"femur_left\", ...}} (TotalSegmentator's form) or a list [{{\"id\": 75, \"name\": \"femur_left\"}}, ...]")]
     BadClassTable {
@@ -87,7 +94,7 @@ pub enum LabelError {
 /// Parses a class table: TotalSegmentator's `{"1": "spleen", ...}` or `[{"id": 1, "name": "spleen"}, ...]`.
 pub fn parse_class_table(json: &str) -> Result<ClassTable, LabelError> {
     let bad = |why: String| LabelError::BadClassTable { why };
-    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| bad(format!("not JSON ({e})")))?;
+    let v: serde_json::Value = serde_json::from_str(json).map_err(|source| LabelError::NotJson { source })?;
     let mut t = ClassTable::new();
     let id_of = |x: &serde_json::Value, key: &str| -> Result<u16, LabelError> {
         let n = match x {

@@ -18,12 +18,13 @@ pub enum ImplantError {
         source: std::io::Error,
     },
     /// A file is not valid TOML for its schema (unknown field, wrong type, missing field).
-    #[error("implant file {origin}: {message}")]
+    #[error("implant file {origin}: {source}")]
     Parse {
         /// The file (or the label of an in-memory text).
         origin: String,
-        /// The TOML parser's message, with line and column.
-        message: String,
+        /// The TOML parser's error (its message names the line and column).
+        #[source]
+        source: toml::de::Error,
     },
     /// The file's schema version is not one this build reads.
     #[error("implant file {origin}: schema_version {found} is not supported (this build reads {supported}); update coxa or convert the file")]

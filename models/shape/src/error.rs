@@ -65,6 +65,33 @@ pub enum ShapeError {
         /// What is inconsistent.
         why: String,
     },
+    /// The model's header cannot be serialised (serde_json's error kept as the source).
+    #[error("invalid shape model: the header does not serialise: {source}")]
+    HeaderWrite {
+        /// serde_json's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A compressed member of a model file cannot be inflated (the I/O error kept as the source).
+    #[error("{path}: not a valid coxa shape model file: {member}: deflate stream broken ({source}); re-export it with coxa-shape")]
+    Deflate {
+        /// The file.
+        path: PathBuf,
+        /// The zip member.
+        member: String,
+        /// flate2's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A mesh made from the model is not valid (coxa-core's error kept as the source).
+    #[error("invalid input: {what}: {source}")]
+    Mesh {
+        /// Which mesh.
+        what: &'static str,
+        /// Why it was refused.
+        #[source]
+        source: coxa_core::Error,
+    },
     /// The shapes, points or options given are not usable.
     #[error("invalid input: {why}")]
     Input {

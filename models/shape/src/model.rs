@@ -318,7 +318,7 @@ impl ShapeModel {
             parts: self.parts.clone(),
             landmarks: self.landmarks.clone(),
         };
-        let json = serde_json::to_vec(&header).map_err(|e| invalid(format!("the header does not serialise: {e}")))?;
+        let json = serde_json::to_vec(&header).map_err(|source| ShapeError::HeaderWrite { source })?;
         let io = |source| ShapeError::Io { path: path.to_path_buf(), action: "writing", source };
         let file = match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
             Ok(f) => f,

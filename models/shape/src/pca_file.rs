@@ -251,7 +251,7 @@ fn zip_members(path: &Path, b: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
             0 => data.to_vec(),
             8 => {
                 let mut v = Vec::with_capacity(usize_ as usize);
-                flate2::read::DeflateDecoder::new(data).take(usize_ + 1).read_to_end(&mut v).map_err(|e| bad(path, format!("{name}: deflate stream broken ({e})")))?;
+                flate2::read::DeflateDecoder::new(data).take(usize_ + 1).read_to_end(&mut v).map_err(|source| ShapeError::Deflate { path: path.to_path_buf(), member: name.to_string(), source })?;
                 v
             }
             m => {

@@ -13,7 +13,7 @@
 use coxa_core::Mesh;
 use nalgebra::{Point3, Rotation3, Vector3};
 
-use crate::error::{Result, input};
+use crate::error::{Result, ShapeError, input};
 use crate::fit::Pose;
 use crate::fit_surface::{SurfaceFit, SurfaceFitOptions};
 use crate::model::ShapeModel;
@@ -80,7 +80,7 @@ pub fn predict_from_partial(
     }
     let rigid = best.ok_or_else(|| input("no rigid start brings the model within reach of the partial surface"))?;
     let fit = model.fit_surface(partial.vertices(), area, &rigid.pose, &SurfaceFitOptions::default())?;
-    let mesh = Mesh::new(fit.shape.clone(), model.faces().to_vec()).map_err(|e| input(format!("the predicted mesh: {e}")))?;
+    let mesh = Mesh::new(fit.shape.clone(), model.faces().to_vec()).map_err(|source| ShapeError::Mesh { what: "the predicted mesh", source })?;
     let angle = measure(&mesh);
     let mut angle_samples = Vec::new();
     for w in fit.sample_weights(n_samples, seed) {

@@ -64,12 +64,9 @@ fn anatomy_from_bone_surfaces() -> Result<()> {
 /// From the real CT with TotalSegmentator's labels: bone surfaces, heads, muscles, labels.nii.gz.
 #[test]
 fn anatomy_from_ct_with_labels() -> Result<()> {
-    let (Some(ct), Some(seg)) = (shared_data("totalseg/example_ct.nii.gz"), shared_data("totalseg/example_seg_fast_force_split.nii.gz")) else {
+    let (Some(seg), Some((out, j))) = (shared_data("totalseg/example_seg_fast_force_split.nii.gz"), crate::cases::anatomy_real_ct_with_labels()) else {
         return Ok(());
     };
-    let tmp = tempfile::tempdir()?;
-    let out = tmp.path().join("case");
-    let j = ok_json(&coxa(&["anatomy", "--ct", ct.to_str().unwrap(), "--labels", seg.to_str().unwrap(), "--out", out.to_str().unwrap(), "--json"]));
     assert_eq!(j["femoral_heads"].as_array().unwrap().len(), 2, "{}", j["warnings"]);
     // The left femur of this CT holds a lag screw whose tip lies in the head: metal in the left
     // head, none in the right.
@@ -93,12 +90,11 @@ fn anatomy_from_ct_with_labels() -> Result<()> {
 /// on TotalSegmentator's labels of the same CT.
 #[test]
 fn anatomy_from_ct_alone() -> Result<()> {
-    let (Some(ct), Some(seg)) = (shared_data("totalseg/example_ct.nii.gz"), shared_data("totalseg/example_seg_fast_force_split.nii.gz")) else {
-        return Ok(());
-    };
+    let Some(ct) = shared_data("totalseg/example_ct.nii.gz") else { return Ok(()) };
     let tmp = tempfile::tempdir()?;
     let ours = ok_json(&coxa(&["anatomy", "--ct", ct.to_str().unwrap(), "--out", tmp.path().join("ours").to_str().unwrap(), "--json"]));
-    let theirs = ok_json(&coxa(&["anatomy", "--ct", ct.to_str().unwrap(), "--labels", seg.to_str().unwrap(), "--out", tmp.path().join("ts").to_str().unwrap(), "--json"]));
+    // The same command on TotalSegmentator's labels: the run shared with the other tests.
+    let Some((_, theirs)) = crate::cases::anatomy_real_ct_with_labels() else { return Ok(()) };
     let warnings = ours["warnings"].to_string();
     assert!(warnings.contains("metal in the left proximal femur"), "{warnings}");
     for name in ["sacrum", "femur_left", "femur_right", "hip_left", "hip_right"] {
@@ -111,7 +107,7 @@ fn anatomy_from_ct_alone() -> Result<()> {
     }
     for side in ["left", "right"] {
         let head = |j: &serde_json::Value| j["femoral_heads"].as_array().unwrap().iter().find(|h| h["side"] == side).cloned().unwrap_or_else(|| panic!("{side} head: {}", j["warnings"]));
-        let (a, b) = (head(&ours), head(&theirs));
+        let (a, b) = (head(&ours), head(theirs));
         let d: f64 = (0..3).map(|i| (a["centre_lps_mm"][i].as_f64().unwrap() - b["centre_lps_mm"][i].as_f64().unwrap()).powi(2)).sum::<f64>().sqrt();
         let dr = (a["radius_mm"].as_f64().unwrap() - b["radius_mm"].as_f64().unwrap()).abs();
         eprintln!("{side} head: centre {d:.2} mm, radius {dr:.2} mm from the one on TotalSegmentator's labels");

@@ -12,10 +12,8 @@ use crate::common::shared_data;
 /// and not measured.
 #[test]
 fn real_ct_bone_density() {
-    let (Some(ct), Some(seg)) = (shared_data("totalseg/example_ct.nii.gz"), shared_data("totalseg/example_seg_fast_force_split.nii.gz")) else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("a");
-    ok(&coxa(&["anatomy", "--ct", ct.to_str().unwrap(), "--labels", seg.to_str().unwrap(), "--out", out.to_str().unwrap()]));
+    // `coxa anatomy --ct --labels`, run once for every test that reads it.
+    let Some((out, _)) = crate::cases::anatomy_real_ct_with_labels() else { return };
     let j = read_json(&out.join("anatomy.json"));
     let bd = j["bone_density"].as_array().expect("bone_density");
     assert_eq!(bd.len(), 2);

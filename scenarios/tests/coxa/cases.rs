@@ -55,3 +55,25 @@ pub fn demo_real_ct() -> Option<&'static Path> {
     static DIR: OnceLock<Option<Kept>> = OnceLock::new();
     DIR.get_or_init(|| shared_data("totalseg/example_ct.nii.gz").map(|ct| demo(Some(&ct), "ct"))).as_ref().map(|k| k.1.as_path())
 }
+
+/// A `coxa anatomy` run kept for the whole test run: its temporary folder, its output folder and
+/// the JSON it printed.
+type KeptAnatomy = (tempfile::TempDir, PathBuf, Value);
+
+/// `coxa anatomy --ct CT --labels SEG --out DIR --json` on the real CT with TotalSegmentator's
+/// labels (../shared/data/totalseg), made once per test run: the output folder (read it, never
+/// write into it) and the JSON printed. `None` where the data is not here outside CI.
+pub fn anatomy_real_ct_with_labels() -> Option<(&'static Path, &'static Value)> {
+    static DIR: OnceLock<Option<KeptAnatomy>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let (ct, seg) = (shared_data("totalseg/example_ct.nii.gz")?, shared_data("totalseg/example_seg_fast_force_split.nii.gz")?);
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("case");
+        let run = coxa(&["anatomy", "--ct", ct.to_str().unwrap(), "--labels", seg.to_str().unwrap(), "--out", out.to_str().unwrap(), "--json"]);
+        ok(&run);
+        let printed: Value = serde_json::from_slice(&run.stdout).expect("JSON on stdout");
+        Some((tmp, out, printed))
+    })
+    .as_ref()
+    .map(|(_, out, printed)| (out.as_path(), printed))
+}

@@ -239,12 +239,12 @@ fn muscle_forces_open_in_opensim() -> Result<()> {
 /// the `.seg.nrrd` finds the same femoral heads as from the NIfTI files.
 #[test]
 fn nrrd_and_slicer_segmentation_open_in_simpleitk_and_pynrrd() -> Result<()> {
-    let (Some(python), Some(ct), Some(seg)) = (crate::common::peer_python(), shared_data("totalseg/example_ct.nii.gz"), shared_data("totalseg/example_seg_fast_force_split.nii.gz")) else {
+    let (Some(python), Some(ct)) = (crate::common::peer_python(), shared_data("totalseg/example_ct.nii.gz")) else {
         return Ok(());
     };
+    // `coxa anatomy --ct CT --labels SEG --json`, run once for every test that reads it.
+    let Some((a, first)) = crate::cases::anatomy_real_ct_with_labels() else { return Ok(()) };
     let tmp = tempfile::tempdir()?;
-    let a = tmp.path().join("A");
-    let first = json_of(&coxa(&["anatomy", "--ct", ct.to_str().unwrap(), "--labels", seg.to_str().unwrap(), "--out", a.to_str().unwrap(), "--json"]));
     let nii = crate::common::sitk_read(&python, &a.join("labels.nii.gz"), false)?;
     let segn = crate::common::sitk_read(&python, &a.join("labels.seg.nrrd"), false)?;
     assert_eq!((nii.size, nii.spacing_mm, nii.origin_lps_mm, nii.direction), (segn.size, segn.spacing_mm, segn.origin_lps_mm, segn.direction));

@@ -48,6 +48,17 @@ pub enum LandmarkError {
         /// How to fix the input.
         fix: &'static str,
     },
+    /// A frame cannot be built from the landmarks found (coxa-core's error kept as the source).
+    #[error("{structure}: cannot find the {what}: {source}")]
+    Frame {
+        /// Which structure.
+        structure: String,
+        /// Which landmark or frame.
+        what: &'static str,
+        /// Why the frame was refused (boxed: coxa-core's error is large).
+        #[source]
+        source: Box<coxa_core::Error>,
+    },
     /// A required landmark could not be found.
     #[error("{structure}: cannot find the {what}: {why}")]
     NotFound {

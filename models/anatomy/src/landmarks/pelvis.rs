@@ -201,7 +201,7 @@ pub fn pelvis_landmarks(hip_left: &Mesh, hip_right: &Mesh, acetabulum_left: &Ace
         };
         let (asis_l, pt_l) = pick(hip_left, &c_l, Side::Left)?;
         let (asis_r, pt_r) = pick(hip_right, &c_r, Side::Right)?;
-        let next = PelvicFrame::from_landmarks(asis_l, asis_r, pt_l, pt_r).map_err(|e| LandmarkError::NotFound { structure: "pelvis".into(), what: "anterior pelvic plane", why: e.to_string() })?;
+        let next = PelvicFrame::from_landmarks(asis_l, asis_r, pt_l, pt_r).map_err(|e| LandmarkError::Frame { structure: "pelvis".into(), what: "anterior pelvic plane", source: Box::new(e) })?;
         let turned = (next.pelvic_from_lps().matrix() - frame.pelvic_from_lps().matrix()).abs().max();
         frame = next;
         found = Some((asis_l, asis_r, pt_l, pt_r));

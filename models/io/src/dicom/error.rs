@@ -234,6 +234,17 @@ pub enum DicomError {
         #[source]
         source: Box<dicom_object::WithMetaError>,
     },
+    /// A slice file cannot be written (dicom-object's error kept as the source).
+    #[error("cannot write a DICOM series to {path}: {}: {source}", file.display())]
+    WriteSlice {
+        /// The target folder.
+        path: PathBuf,
+        /// The slice file.
+        file: PathBuf,
+        /// dicom-object's error.
+        #[source]
+        source: Box<dicom_object::WriteError>,
+    },
     /// The volume cannot be written as DICOM.
     #[error("cannot write a DICOM series to {path}: {why}")]
     WriteSeries {

@@ -191,7 +191,7 @@ pub fn write_series(vol: &Volume, dir: &Path, options: &WriteSeriesOptions) -> R
         let out = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|source| Error::Write { path: path.clone(), source })?;
         if let Err(e) = file.write_all(out) {
             let _ = std::fs::remove_file(path);
-            return Err(wrerr(format!("{}: {e}", path.display())));
+            return Err(DicomError::WriteSlice { path: dir.to_path_buf(), file: path.clone(), source: Box::new(e) }.into());
         }
         written.push(path.clone());
     }
