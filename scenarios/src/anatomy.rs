@@ -58,7 +58,7 @@ enum LabelInput<'a> {
     /// A file on the CT's grid, with its class table file when given.
     File { labels: &'a Path, names: Option<&'a Path> },
     /// A label map in memory.
-    Given(GivenLabels),
+    Given(Box<GivenLabels>),
 }
 
 /// Bone surfaces by class name.
@@ -132,7 +132,7 @@ fn run_with(source: &AnatomySource, given: Option<GivenLabels>, out: &Path) -> R
             warnings.extend(loaded.warnings.iter().cloned());
             let volume = loaded.volume;
             let input = match (given, labels) {
-                (Some(g), _) => LabelInput::Given(g),
+                (Some(g), _) => LabelInput::Given(Box::new(g)),
                 (None, Some(labels)) => LabelInput::File { labels, names: label_names.as_deref() },
                 (None, None) => LabelInput::Segment,
             };
@@ -432,6 +432,7 @@ fn label_map_for(ct: &Volume, input: LabelInput<'_>, warnings: &mut Vec<String>)
             (map, source, format!("--labels {}", path.display()))
         }
         LabelInput::Given(g) => {
+            let g = *g;
             if let Err(e) = ct.grid().check_same(g.map.grid(), 1e-3) {
                 bail!("{}: the label map is not on the CT's grid ({e})", g.origin);
             }

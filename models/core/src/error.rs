@@ -58,12 +58,12 @@ pub enum Error {
     TooLarge {
         /// What would be built, with its size.
         what: String,
-        /// How many elements it would have.
-        count: u128,
+        /// How many elements it would have (saturating at `u64::MAX`).
+        count: u64,
         /// What is counted (e.g. "voxels").
         unit: &'static str,
         /// The budget.
-        limit: u128,
+        limit: u64,
         /// How to stay within it.
         fix: String,
     },

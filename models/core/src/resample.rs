@@ -34,9 +34,9 @@ pub fn grid_with_spacing(grid: &Grid, spacing_mm: Vector3<f64>) -> Result<Grid> 
     if count > MAX_RESAMPLED_VOXELS as f64 {
         return Err(Error::TooLarge {
             what: format!("resampling the {size:?} grid at {:?} mm to {:?} mm", old.as_slice(), spacing_mm.as_slice()),
-            count: count.min(u128::MAX as f64) as u128,
+            count: count as u64,
             unit: "voxels",
-            limit: u128::from(MAX_RESAMPLED_VOXELS),
+            limit: MAX_RESAMPLED_VOXELS,
             fix: "choose a coarser spacing (or crop the volume first)".into(),
         });
     }
@@ -120,7 +120,7 @@ mod tests {
         let g = Grid::axis_aligned([512, 512, 300], Vector3::new(0.8, 0.8, 1.0), Vector3::zeros()).unwrap();
         let e = grid_with_spacing(&g, Vector3::new(0.01, 0.01, 0.01)).unwrap_err();
         let text = e.to_string();
-        assert!(matches!(e, Error::TooLarge { limit, .. } if limit == u128::from(MAX_RESAMPLED_VOXELS)), "{text}");
+        assert!(matches!(e, Error::TooLarge { limit, .. } if limit == MAX_RESAMPLED_VOXELS), "{text}");
         assert!(text.starts_with("resampling the [512, 512, 300] grid at [0.8, 0.8, 1.0] mm to [0.01, 0.01, 0.01] mm would have"), "{text}");
         assert!(text.ends_with(&format!("more than the budget of {MAX_RESAMPLED_VOXELS}; choose a coarser spacing (or crop the volume first)")), "{text}");
         assert_eq!(grid_with_spacing(&g, Vector3::new(1.0, 1.0, 1.0)).unwrap().size(), [409, 409, 300]);

@@ -205,7 +205,7 @@ fn in_range(origin: &str, field: String, v: f64, lo: f64, hi: f64) -> Result<()>
 impl CatalogFile {
     /// Parses a file's text; `origin` (its path) labels errors. Does not validate ranges.
     pub fn parse(text: &str, origin: &str) -> Result<Self> {
-        let file: Self = toml::from_str(text).map_err(|e| ImplantError::Parse { origin: origin.into(), source: e })?;
+        let file: Self = toml::from_str(text).map_err(|e| ImplantError::Parse { origin: origin.into(), source: Box::new(e) })?;
         if file.schema_version != SCHEMA_VERSION {
             return Err(ImplantError::SchemaVersion { origin: origin.into(), found: file.schema_version, supported: SCHEMA_VERSION });
         }

@@ -24,7 +24,7 @@ pub enum ImplantError {
         origin: String,
         /// The TOML parser's error (its message names the line and column).
         #[source]
-        source: toml::de::Error,
+        source: Box<toml::de::Error>,
     },
     /// The file's schema version is not one this build reads.
     #[error("implant file {origin}: schema_version {found} is not supported (this build reads {supported}); update coxa or convert the file")]

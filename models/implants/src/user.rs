@@ -98,7 +98,7 @@ pub struct UserGeometry {
 impl UserGeometrySpec {
     /// Parses the frame file's text; `origin` labels errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self> {
-        toml::from_str(text).map_err(|e| ImplantError::Parse { origin: origin.into(), source: e })
+        toml::from_str(text).map_err(|e| ImplantError::Parse { origin: origin.into(), source: Box::new(e) })
     }
     /// Reads and parses a frame file.
     pub fn read(path: &Path) -> Result<Self> {
