@@ -237,3 +237,29 @@ fn fuzz_user_frame() {
     };
     go(Target { name: "user_frame", ext: ".toml", text: true, seeds, run: &run }, 12);
 }
+
+/// Radiographs (issue 22): CR/DX DICOM and PNG, read with a pixel spacing given so that a file
+/// without one still reaches decoding, the VOI and the presentation values. Seeds: the corpus'
+/// DX images (a good one but for its spacing, one without spacing) and its 8-bit PNG.
+fn radiograph_seeds(ext: &str) -> Vec<Vec<u8>> {
+    let files = root().join("tests/corpus/files");
+    ["xray_spacing_zero", "xray_no_spacing"].iter().filter_map(|n| std::fs::read(files.join(format!("{n}{ext}"))).ok()).collect()
+}
+
+fn read_radiograph(p: &Path) -> Result<(), String> {
+    coxa_io::radiograph::read_radiograph(p, &coxa_io::radiograph::RadiographOptions::new().with_pixel_spacing_mm(Some(0.2))).map(|_| ()).map_err(err)
+}
+
+#[test]
+fn fuzz_radiograph_dicom() {
+    let seeds = radiograph_seeds(".dcm");
+    assert!(!seeds.is_empty(), "the corpus' radiographs are missing");
+    go(Target { name: "radiograph_dicom", ext: ".dcm", text: false, seeds, run: &read_radiograph }, 14);
+}
+
+#[test]
+fn fuzz_radiograph_png() {
+    let seeds = radiograph_seeds(".png");
+    assert!(!seeds.is_empty(), "the corpus' PNG radiograph is missing");
+    go(Target { name: "radiograph_png", ext: ".png", text: false, seeds, run: &read_radiograph }, 15);
+}
