@@ -11,12 +11,12 @@ use nalgebra::{Point3, Vector3};
 
 fn drr(c: &mut Criterion) {
     let ct = benchmark_ct(512, 512, 300);
-    let vol = DrrVolume::new(&ct);
+    let vol = DrrVolume::new(&ct).unwrap();
     let g = ap_pelvis(Point3::new(0.0, 0.0, 0.0), Vector3::x(), Vector3::z(), 205.0, 1150.0, 1024, 1024, 0.42).unwrap();
     let mut group = c.benchmark_group("drr");
     group.sample_size(10);
     group.bench_function("project_1024x1024_of_512x512x300", |b| b.iter(|| vol.project(&g)));
-    group.bench_function("prepare_and_project_1024x1024_of_512x512x300", |b| b.iter(|| DrrVolume::new(&ct).project(&g)));
+    group.bench_function("prepare_and_project_1024x1024_of_512x512x300", |b| b.iter(|| DrrVolume::new(&ct).unwrap().project(&g)));
     group.finish();
 }
 

@@ -93,7 +93,7 @@ fn main() -> Result<()> {
         let sid = rng.range(1000.0, 1200.0);
         let centre = femur.head_centre.lps_mm + Vector3::new(rng.range(-8.0, 8.0), 0.0, rng.range(-8.0, 8.0));
         let g = drr::ap_pelvis(centre, rot * Vector3::x(), rot * Vector3::z(), back_y, sid, SIZE, SIZE, PIXEL_MM)?;
-        let img = DrrVolume::new(&scaled).project(&g);
+        let img = DrrVolume::new(&scaled)?.project(&g);
         let bytes: Vec<u8> = img.iter().flat_map(|x| x.to_le_bytes()).collect();
         std::fs::write(out.join(format!("{v:03}.f32")), bytes)?;
         let (sid_mm, sod_mm) = g.distances_mm(&femur.head_centre.lps_mm);

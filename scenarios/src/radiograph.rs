@@ -47,16 +47,16 @@ pub struct RadiographArgs {
 fn bmd_reading(name: &str, unit: &str, value: f64) -> Option<Value> {
     let unit_ok = matches!(unit.replace(['²', ' '], "2").as_str(), "g/cm2" | "g_cm2");
     let reference = ReferencePopulation::nhanes3();
-    let ([mean, sd], yam_mean) = match name {
-        "neck_abmd" => (reference.neck_g_cm2, reference.yam_g_cm2[0]),
-        "total_hip_abmd" => (reference.total_hip_g_cm2, reference.yam_g_cm2[1]),
+    let total_hip = match name {
+        "neck_abmd" => false,
+        "total_hip_abmd" => true,
         _ => return None,
     };
     if !unit_ok {
         return None;
     }
-    let t = (value - mean) / sd;
-    let yam = 100.0 * value / yam_mean;
+    let t = reference.t_score(total_hip, value);
+    let yam = reference.yam_percent(total_hip, value);
     Some(json!({
         "t_score": t,
         "who_category": who_category(t),

@@ -144,7 +144,8 @@ fn planned(j: &coxa_core::PlanRecord) -> Result<PlannedImplants> {
 pub fn report_picture(ct: &Path, lm: &PatientLandmarks, plan: &coxa_core::PlanRecord, out: &Path) -> Result<PathBuf> {
     let volume = coxa_io::open(ct, &coxa_io::OpenOptions::new())?.volume;
     let options = ViewOptions { view: View::ApPelvis, side: Some(plan.side), align: "table".into(), centre: "pelvis".into(), sid_mm: drr::DEFAULT_SID_MM, pixel_mm: 0.42, size: 1024 };
-    let pic = picture(&volume, lm, Some(&planned(plan)?), &options, Vec::new(), "the case's anatomy stage")?;
+    let vol = DrrVolume::new(&volume).with_context(|| ct.display().to_string())?;
+    let pic = picture(&volume, &vol, lm, Some(&planned(plan)?), &options, Vec::new(), "the case's anatomy stage")?;
     std::fs::create_dir_all(out)?;
     let png = out.join("xray_ap.png");
     write_png(&pic, &png)?;
@@ -201,8 +202,7 @@ fn make(args: &XrayArgs) -> Result<Picture> {
     let plan = args.plan.as_deref().map(read_plan).transpose()?;
     let opts = coxa_io::OpenOptions::new();
     let ct = coxa_io::open(&args.ct, &opts)?.volume;
-    let size = ct.grid().size();
-    ensure!(size.iter().all(|&n| n >= 2), "{}: the CT is {} x {} x {} voxels; a radiograph needs a volume at least 2 voxels along every axis", args.ct.display(), size[0], size[1], size[2]);
+    let vol = DrrVolume::new(&ct).with_context(|| args.ct.display().to_string())?;
     ensure!(args.centre == "pelvis" || args.centre == "hip", "--centre {:?}: use pelvis or hip", args.centre);
     // The plan's own landmarks when its case has them: the frame it planned in (issue 13: found
     // once); otherwise coxa finds them in this CT.
@@ -223,7 +223,7 @@ fn make(args: &XrayArgs) -> Result<Picture> {
     }
     let side = args.side.as_deref().map(side_of).transpose()?;
     let options = ViewOptions { view: args.view, side, align: args.align.clone(), centre: args.centre.clone(), sid_mm: args.sid_mm, pixel_mm: args.pixel_mm, size: args.size };
-    picture(&ct, &lm, plan.as_ref(), &options, warnings, landmarks_from)
+    picture(&ct, &vol, &lm, plan.as_ref(), &options, warnings, landmarks_from)
 }
 
 /// The view `coxa xray` takes beside its files.
@@ -245,10 +245,10 @@ pub struct ViewOptions {
     pub size: usize,
 }
 
-/// The simulated radiograph of `ct` with `lm`'s landmarks and `plan`'s implants, its measures
-/// (`warnings` and where the landmarks came from go with them) and the lines to draw.
-fn picture(ct: &Volume, lm: &PatientLandmarks, plan: Option<&PlannedImplants>, args: &ViewOptions, warnings: Vec<String>, landmarks_from: &str) -> Result<Picture> {
-    let vol = DrrVolume::new(ct);
+/// The simulated radiograph of `ct` (prepared for projection as `vol`) with `lm`'s landmarks
+/// and `plan`'s implants, its measures (`warnings` and where the landmarks came from go with
+/// them) and the lines to draw.
+fn picture(ct: &Volume, vol: &DrrVolume, lm: &PatientLandmarks, plan: Option<&PlannedImplants>, args: &ViewOptions, warnings: Vec<String>, landmarks_from: &str) -> Result<Picture> {
     let (lo, hi) = vol.bounds_lps();
     let heads: Vec<Point3<f64>> = lm.femurs.iter().map(|f| f.head_centre.lps_mm).collect();
     let mut centre = if heads.is_empty() { Point3::from((lo.coords + hi.coords) / 2.0) } else { Point3::from(heads.iter().map(|p| p.coords).sum::<Vector3<f64>>() / heads.len() as f64) };

@@ -19,7 +19,7 @@ fn main() {
     let ct = benchmark_ct(512, 512, 300);
     let g = ap_pelvis(Point3::new(0.0, 0.0, 0.0), Vector3::x(), Vector3::z(), 205.0, 1150.0, 1024, 1024, 0.42).unwrap();
     let (c0, t0) = (cpu_s(), std::time::Instant::now());
-    let vol = DrrVolume::new(&ct);
+    let vol = DrrVolume::new(&ct).unwrap();
     let (c1, t1) = (cpu_s(), std::time::Instant::now());
     let n = 3;
     let mut total = 0.0f64;

@@ -307,6 +307,16 @@ impl ReferencePopulation {
             yam_source: "the NHANES III young mean (a Japanese young-adult-mean table was not available here); thresholds of the Japanese criteria (Soen et al. 2013)".into(),
         }
     }
+    /// The T-score of an areal BMD (g/cm²) of the femoral neck (`total_hip` false) or the
+    /// total hip: its distance from the young mean in young SDs.
+    pub fn t_score(&self, total_hip: bool, abmd_g_cm2: f64) -> f64 {
+        let [mean, sd] = if total_hip { self.total_hip_g_cm2 } else { self.neck_g_cm2 };
+        (abmd_g_cm2 - mean) / sd
+    }
+    /// The YAM % of an areal BMD (g/cm²) of the femoral neck or the total hip.
+    pub fn yam_percent(&self, total_hip: bool, abmd_g_cm2: f64) -> f64 {
+        100.0 * abmd_g_cm2 / self.yam_g_cm2[usize::from(total_hip)]
+    }
 }
 
 /// A femur flag.
@@ -663,12 +673,8 @@ pub fn femur_density(ct: &Volume, labels: &LabelMap, femur_id: u16, femur: &Femu
     let reference = &settings.reference;
     let abmd_r = Regions { neck: abmd(m_r[1], a_r[1]), trochanter: abmd(m_r[2], a_r[2]), total_hip: if total_hip_ok { abmd(total(&m_r), total(&a_r)) } else { None } };
     let vbmd_r = Regions { neck: vbmd(vm[1], vv[1]), trochanter: vbmd(vm[2], vv[2]), total_hip: if total_hip_ok { vbmd(total(&vm), total(&vv)) } else { None } };
-    let t_score = Regions {
-        neck: abmd_r.neck.map(|v| (v - reference.neck_g_cm2[0]) / reference.neck_g_cm2[1]),
-        trochanter: None,
-        total_hip: abmd_r.total_hip.map(|v| (v - reference.total_hip_g_cm2[0]) / reference.total_hip_g_cm2[1]),
-    };
-    let yam = Regions { neck: abmd_r.neck.map(|v| 100.0 * v / reference.yam_g_cm2[0]), trochanter: None, total_hip: abmd_r.total_hip.map(|v| 100.0 * v / reference.yam_g_cm2[1]) };
+    let t_score = Regions { neck: abmd_r.neck.map(|v| reference.t_score(false, v)), trochanter: None, total_hip: abmd_r.total_hip.map(|v| reference.t_score(true, v)) };
+    let yam = Regions { neck: abmd_r.neck.map(|v| reference.yam_percent(false, v)), trochanter: None, total_hip: abmd_r.total_hip.map(|v| reference.yam_percent(true, v)) };
     let lowest = |r: &Regions| [r.neck, r.total_hip].into_iter().flatten().reduce(f64::min);
     notes.push(format!(
         "neck box {NECK_BOX_MM} mm at {tc:.1} mm from the head centre (narrowest neck {neck_width:.1} mm); projection along n x s, {pixel:.2} mm pixels; T-score against {}; YAM against {}",

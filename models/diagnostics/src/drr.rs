@@ -35,7 +35,7 @@
 //!   (ray by ray, each ray would pull a megabyte-scale stripe through the cache).
 //!
 //! Outside the CT the attenuation is 0 (the CT's field of view bounds the patient). A CT with a
-//! single voxel along any axis projects to zeros: there is no plane pair to interpolate between.
+//! single voxel along any axis is refused: there is no plane pair to interpolate between.
 //!
 //! # Geometry
 //! [`XrayGeometry`] holds the source, the centre of pixel (0, 0), the unit column (`u`) and row
@@ -69,6 +69,9 @@ pub enum DrrError {
     /// A geometry parameter is out of range.
     #[error("X-ray geometry: {0}")]
     Geometry(String),
+    /// The CT is a single voxel thick along an axis: no plane pair to interpolate between.
+    #[error("the CT is {} x {} x {} voxels; a radiograph needs a volume at least 2 voxels along every axis", .0[0], .0[1], .0[2])]
+    TooThin([usize; 3]),
 }
 
 /// A point-source, flat-detector projection geometry (LPS mm).
@@ -205,14 +208,19 @@ pub struct DrrVolume {
 }
 
 impl DrrVolume {
-    /// `w = max(0, 1 + HU / 1000)` of every voxel (in parallel).
-    pub fn new(ct: &Volume) -> Self {
+    /// `w = max(0, 1 + HU / 1000)` of every voxel (in parallel); a CT one voxel thick along any
+    /// axis is refused ([`DrrError::TooThin`]).
+    pub fn new(ct: &Volume) -> Result<Self, DrrError> {
+        let size = ct.grid().size();
+        if size.iter().any(|&n| n < 2) {
+            return Err(DrrError::TooThin(size));
+        }
         let hu = ct.hu();
         let w: Vec<f32> = match hu.as_slice() {
             Some(s) => s.par_iter().map(|&h| (1.0 + h / 1000.0).max(0.0)).collect(),
             None => hu.iter().map(|&h| (1.0 + h / 1000.0).max(0.0)).collect(),
         };
-        Self { w, size: ct.grid().size(), voxel_from_lps: ct.grid().voxel_from_lps(), lps_from_voxel: ct.grid().lps_from_voxel() }
+        Ok(Self { w, size, voxel_from_lps: ct.grid().voxel_from_lps(), lps_from_voxel: ct.grid().lps_from_voxel() })
     }
     /// LPS bounds of the voxel centres: (min, max) corners of the box.
     pub fn bounds_lps(&self) -> (Point3<f64>, Point3<f64>) {
@@ -240,12 +248,10 @@ impl DrrVolume {
     pub fn project(&self, g: &XrayGeometry) -> Array2<f32> {
         let (cols, rows) = (g.cols, g.rows);
         let mut out = vec![0f32; cols * rows];
-        if self.size.iter().all(|&n| n >= 2) {
-            let caster = Caster::new(self, g);
-            match caster.parallel_axes() {
-                Some(axes) => caster.parallel(&axes, &mut out),
-                None => caster.tiled(&mut out),
-            }
+        let caster = Caster::new(self, g);
+        match caster.parallel_axes() {
+            Some(axes) => caster.parallel(&axes, &mut out),
+            None => caster.tiled(&mut out),
         }
         Array2::from_shape_vec((rows, cols), out).unwrap_or_else(|_| Array2::zeros((rows, cols)))
     }
@@ -293,7 +299,7 @@ struct ParallelAxes {
 }
 
 /// The ray sum of one volume in one geometry (Joseph's method, see the module docs). The grid
-/// has at least 2 voxels along every axis.
+/// has at least 2 voxels along every axis ([`DrrVolume::new`] refuses others).
 struct Caster<'a> {
     w: &'a [f32],
     g: &'a XrayGeometry,
@@ -882,7 +888,7 @@ mod tests {
     /// centre) and band and tile edges (sizes that are not multiples of 32 or 64).
     #[test]
     fn parallel_cast_equals_the_tiled_cast() {
-        let vol = DrrVolume::new(&random_ct());
+        let vol = DrrVolume::new(&random_ct()).unwrap();
         for (centre, cols, rows, pixel) in [(Point3::new(0.0, 0.0, 0.0), 150, 131, 0.9), (Point3::new(-23.0, 5.0, 17.0), 203, 77, 0.55), (Point3::new(5.0, -3.0, -2.0), 64, 420, 0.3)] {
             let g = ap_pelvis(centre, Vector3::x(), Vector3::z(), 40.0, 700.0, cols, rows, pixel).unwrap();
             let (parallel, tiled) = both(&vol, &g);
@@ -898,7 +904,7 @@ mod tests {
     /// cone keep the tiled cast.
     #[test]
     fn other_geometries_are_cast_tile_by_tile() {
-        let vol = DrrVolume::new(&random_ct());
+        let vol = DrrVolume::new(&random_ct()).unwrap();
         let tilt = nalgebra::Rotation3::from_axis_angle(&Vector3::z_axis(), 0.1);
         let tilted = ap_pelvis(Point3::origin(), tilt * Vector3::x(), Vector3::z(), 40.0, 700.0, 100, 100, 0.8).unwrap();
         let lateral = lateral_hip(Point3::origin(), Side::Right, 100.0, 700.0, 100, 100, 0.8).unwrap();

@@ -67,7 +67,7 @@ fn known_points_land_on_their_computed_pixels() {
         }
         Volume::new(grid.clone(), hu).unwrap()
     };
-    let (with, without) = (DrrVolume::new(&make(true)), DrrVolume::new(&make(false)));
+    let (with, without) = (DrrVolume::new(&make(true)).unwrap(), DrrVolume::new(&make(false)).unwrap());
     let heads = [Point3::new(-30.2, 2.4, -5.3), Point3::new(28.9, 1.1, -4.6)];
     for (name, g) in [
         ("ap", ap_pelvis(Point3::new(1.5, 0.0, 2.0), Vector3::x(), Vector3::z(), 50.0, 1000.0, 400, 380, 0.35).unwrap()),
@@ -123,7 +123,7 @@ fn line_integrals_equal_an_independent_numpy_ray_sum() {
         return;
     }
     let ct = coxa_io::nifti::read_volume(&ct_path).unwrap();
-    let vol = DrrVolume::new(&ct);
+    let vol = DrrVolume::new(&ct).unwrap();
     let (lo, hi) = vol.bounds_lps();
     let centre = Point3::from((lo.coords + hi.coords) / 2.0);
     let dir = tempfile::tempdir().unwrap();

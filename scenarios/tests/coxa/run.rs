@@ -376,6 +376,15 @@ fn demo_on_the_real_ct() -> Result<()> {
     assert_eq!(planned, plan["cup"]["radiographic_inclination_deg"].as_f64().unwrap());
     eprintln!("the cup on the simulated radiograph: {seen:.2} deg to the teardrop line, the plan's {planned}");
     assert!((seen - planned).abs() < 8.0, "the table-aligned view differs by the pelvic tilt, not more: {seen} vs {planned}");
+    // Exactly: on the table-aligned view the cup's angle to the image's rows is Murray's
+    // radiographic inclination of the plan's cup axis in the CT's (table's) axes, the angle of
+    // its coronal projection to the long axis, up to the divergent beam (the cup is about 100 mm
+    // off the central ray: about 1 deg).
+    let axis: Vec<f64> = plan["cup"]["axis_lps"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let murray_table = axis[0].abs().atan2(axis[2].abs()).to_degrees();
+    let to_rows = xray["cup"]["inclination_to_image_horizontal_deg"].as_f64().unwrap();
+    eprintln!("cup to the rows {to_rows:.2} deg, the plan's axis in the table's frame {murray_table:.2} deg");
+    assert!((to_rows - murray_table).abs() < 1.5, "{to_rows} vs {murray_table}");
     assert!((xray["calibration_ball"]["magnification"].as_f64().unwrap() / xray["geometry"]["magnification_at_hips"].as_f64().unwrap() - 1.0).abs() < 0.01);
     assert!(html.contains("Smallest daily-life margin"));
     // Bone quality (issue 22): the right femur's density as anatomy.json has it beside the
