@@ -19,7 +19,7 @@ use coxa_sim::rom::{self, PelvicTilts};
 
 use crate::anatomy::{AnatomyResult, AnatomySource};
 use crate::atomic::write_new;
-use crate::render::{Camera, Item, Layer, render};
+use crate::render::{PlanScene, png, report_pictures};
 use crate::rom::{HipBones, ImplantChoice, rom_record};
 use crate::scenario::{Case, CaseInput, Scenario, SweepPoint};
 
@@ -451,16 +451,14 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     };
 
     // Pictures of the primary point.
-    let (mut pictures, renderer) = if scn.raw.report.pictures {
+    let mut pictures = if scn.raw.report.pictures {
         progress("pictures");
         pictures(&anatomy, &geo.model, &case_model.placement, case.side, &dir.join("pictures"))?
     } else {
         write_implants(&geo.model, dir)?;
-        (Vec::new(), Some("no pictures: switched off by the scenario ([report] pictures = false)".to_string()))
+        warnings.push("no pictures: switched off by the scenario ([report] pictures = false)".to_string());
+        Vec::new()
     };
-    if let Some(note) = renderer {
-        warnings.push(note);
-    }
     // The plan on a simulated AP pelvis radiograph (issue 22), for a planned case with a CT.
     if scn.raw.report.pictures
         && let (AnatomySource::Ct { ct, .. }, Some(plan)) = (&source, primary.plan.as_ref())
@@ -567,101 +565,22 @@ fn input_json(input: &CaseInput) -> Value {
     }
 }
 
-/// Colours of the pictures.
-const BONE_RGB: [u8; 3] = [214, 204, 178];
-const SHELL_RGB: [u8; 3] = [150, 160, 175];
-const LINER_RGB: [u8; 3] = [60, 120, 220];
-const HEAD_RGB: [u8; 3] = [200, 60, 50];
-const NECK_RGB: [u8; 3] = [120, 125, 135];
+/// Side of each of the report's pictures, pixels.
+const PICTURE_PX: usize = 480;
 
-/// AP, lateral and superior pictures of the bones of `side` (translucent) and the implants.
-/// The pictures (view name, file) and a note when the CPU fallback drew them.
-type Pictures = (Vec<(String, PathBuf)>, Option<String>);
-
-/// The four pictures of the report, rendered by the bevy viewer ([`coxa_viewer::screenshots`],
-/// the renderer of `coxa view`): the operated femur placed so that the planned head sits in the
-/// cup. Where no Vulkan device exists, a small CPU rasteriser draws them instead and the
-/// returned note says so.
-#[cfg_attr(not(feature = "window"), expect(unused_variables, reason = "the placement moves the femur only in the viewer's pictures"))]
-fn pictures(anatomy: &AnatomyResult, model: &coxa_sim::HipModel, placement: &coxa_core::ImplantPlacement, side: Side, out: &Path) -> Result<Pictures> {
+/// The report's four pictures ([`crate::render`]): the bones translucent, the implants, and the
+/// operated femur placed so that the planned head sits in the cup.
+fn pictures(anatomy: &AnatomyResult, model: &coxa_sim::HipModel, placement: &coxa_core::ImplantPlacement, side: Side, out: &Path) -> Result<Vec<(String, PathBuf)>> {
     std::fs::create_dir_all(out)?;
     let implants = write_implants(model, out.parent().unwrap_or(out))?;
-    let names = ["pelvis_ap", "hip_ap", "hip_lateral", "hip_superior"];
-    let files: Vec<(String, PathBuf)> = names.iter().map(|n| (n.to_string(), out.join(format!("{n}.png")))).collect();
-    let centre = model.hip_centre_lps_mm();
-    #[cfg(feature = "window")]
-    let drawn = viewer_pictures(anatomy, &implants, placement, side, centre, &files);
-    // A headless build (no `window` feature) has no viewer renderer: the CPU fallback draws.
-    #[cfg(not(feature = "window"))]
-    let drawn: std::result::Result<(), String> = Err("this coxa was built without the `window` feature".to_string());
-    let why = match drawn {
-        Ok(()) => return Ok((files, None)),
-        Err(why) => why,
-    };
-    for (_, p) in &files {
-        // A partial set from the failed renderer is replaced (these files are coxa's own, written just now).
-        let _ = std::fs::remove_file(p);
+    let scene = PlanScene { bones: &anatomy.meshes, implants: &implants, side, hip_centre_lps_mm: model.hip_centre_lps_mm(), head_on_femur_lps_mm: placement.head_centre_on_femur_lps_mm };
+    let mut files = Vec::new();
+    for (view, pic) in report_pictures(&scene, PICTURE_PX) {
+        let path = out.join(format!("{}.png", view.as_str()));
+        write_new(&path, &png(&pic)?)?;
+        files.push((view.as_str().to_string(), path));
     }
-    let note = format!("pictures drawn by coxa's CPU fallback, not the viewer's renderer ({why})");
-    let mut items: Vec<Item<'_>> = Vec::new();
-    for (name, mesh) in &anatomy.meshes {
-        if name.starts_with("hip_") || name.starts_with("femur_") || name == "sacrum" {
-            items.push(Item { mesh, rgb: BONE_RGB, layer: Layer::Translucent });
-        }
-    }
-    for (name, mesh) in &implants {
-        let rgb = match *name {
-            "shell" => SHELL_RGB,
-            "liner" => LINER_RGB,
-            "head" => HEAD_RGB,
-            _ => NECK_RGB, // neck and stem
-        };
-        items.push(Item { mesh, rgb, layer: Layer::Solid });
-    }
-    let pelvis_centre = pelvis_centre(anatomy).unwrap_or(centre);
-    let views = [
-        ("pelvis_ap", Camera::anterior(pelvis_centre, 150.0)),
-        ("hip_ap", Camera::anterior(centre, 60.0)),
-        ("hip_lateral", Camera::lateral(side, centre, 60.0)),
-        ("hip_superior", Camera::superior(centre, 60.0)),
-    ];
-    for ((_, cam), (_, path)) in views.into_iter().zip(&files) {
-        let pic = render(&items, &cam, 480, 480);
-        write_new(path, &pic.png()?)?;
-    }
-    Ok((files, Some(note)))
-}
-
-/// The report's pictures by the bevy viewer's renderer, or why it could not draw them.
-#[cfg(feature = "window")]
-fn viewer_pictures(
-    anatomy: &AnatomyResult,
-    implants: &[(&'static str, Mesh)],
-    placement: &coxa_core::ImplantPlacement,
-    side: Side,
-    centre: Point3<f64>,
-    files: &[(String, PathBuf)],
-) -> std::result::Result<(), String> {
-    let mut scene = coxa_viewer::Scene { hip_centre_lps_mm: Some(centre), side_is_left: side == Side::Left, ..Default::default() };
-    let operated = format!("femur_{}", side.as_str());
-    for (name, mesh) in &anatomy.meshes {
-        if name.starts_with("hip_") || name.starts_with("femur_") || name == "sacrum" {
-            let mut m = coxa_viewer::SceneMesh::new(name.clone(), mesh.clone(), coxa_viewer::BONE);
-            if *name == operated {
-                m.motion = Some(coxa_viewer::RigidMotion::translation(placement.head_centre_on_femur_lps_mm, centre));
-            }
-            scene.meshes.push(m);
-        }
-    }
-    for (name, mesh) in implants {
-        scene.meshes.push(coxa_viewer::SceneMesh::new(*name, mesh.clone(), coxa_viewer::implant_look(name)));
-    }
-    let views: Vec<(coxa_viewer::CameraView, PathBuf)> = files.iter().filter_map(|(n, p)| Some((coxa_viewer::CameraView::parse(n)?, p.clone()))).collect();
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| coxa_viewer::screenshots(&scene, &views, 480, 480))) {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("the renderer panicked".to_string()),
-    }
+    Ok(files)
 }
 
 /// The placed implants as STL (LPS mm) in `case_dir/implants`, for the viewer and other tools.
@@ -673,19 +592,4 @@ fn write_implants(model: &coxa_sim::HipModel, case_dir: &Path) -> Result<Vec<(&'
         coxa_io::mesh::write_stl(mesh, &implant_dir.join(format!("{name}.stl")))?;
     }
     Ok(implants)
-}
-
-/// Centre of the bounding box of the hip bones.
-fn pelvis_centre(anatomy: &AnatomyResult) -> Option<Point3<f64>> {
-    let pts: Vec<&Point3<f64>> = anatomy.meshes.iter().filter(|(n, _)| n.starts_with("hip_")).flat_map(|(_, m): &(String, Mesh)| m.vertices().iter()).collect();
-    if pts.is_empty() {
-        return None;
-    }
-    let mut lo = *pts[0];
-    let mut hi = *pts[0];
-    for p in pts {
-        lo = lo.inf(p);
-        hi = hi.sup(p);
-    }
-    Some(nalgebra::center(&lo, &hi))
 }

@@ -1,204 +1,106 @@
-//! Pictures of a plan for the report: a small CPU rasteriser (orthographic, z-buffered,
-//! Lambert-shaded) that draws the implants opaque and the bones translucent over them, so the
-//! cup is seen inside the acetabulum. PNG out. The bevy viewer will take over the report's
-//! pictures when it renders headless; until then this needs no GPU and no window.
+//! The report's four pictures of a plan (pelvis AP, hip AP, lateral, superior), drawn by
+//! coxa-core's CPU rasteriser ([`coxa_core::picture`]) in every build, with or without the
+//! window: the bones translucent, the implants solid, the operated femur moved so that the
+//! planned head sits in the cup, framed and coloured as the viewer frames and colours them.
+//! The views are drawn in parallel; PNG out.
 
-use coxa_core::Mesh;
-use nalgebra::{Point3, Vector3};
+use coxa_core::picture::{self, BONE, CameraView, Item, Picture, implant_look};
+use coxa_core::{Mesh, Side};
+use nalgebra::{Matrix4, Point3};
+use rayon::prelude::*;
 
-/// How a mesh is drawn.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Layer {
-    /// Opaque (implants).
-    Solid,
-    /// Translucent over solids (bones).
-    Translucent,
-}
-
-/// A mesh to draw, with its colour (sRGB) and layer.
+/// What the pictures show.
 #[derive(Debug, Clone, Copy)]
-pub struct Item<'a> {
-    /// The surface, LPS mm.
-    pub mesh: &'a Mesh,
-    /// Colour.
-    pub rgb: [u8; 3],
-    /// Layer.
-    pub layer: Layer,
+pub struct PlanScene<'a> {
+    /// The case's surfaces by name (`hip_right`, `femur_left`, `sacrum`, muscles, ...): the hip
+    /// bones, femurs and sacrum are drawn.
+    pub bones: &'a [(String, Mesh)],
+    /// The placed implants by part (`shell`, `liner`, `head`, `neck`, `stem`), LPS mm.
+    pub implants: &'a [(&'static str, Mesh)],
+    /// The operated side.
+    pub side: Side,
+    /// The cup centre, LPS mm: the hip views' centre.
+    pub hip_centre_lps_mm: Point3<f64>,
+    /// The planned head centre on the femur as imaged, LPS mm: the operated femur is moved so
+    /// that it lands on the cup centre.
+    pub head_on_femur_lps_mm: Point3<f64>,
 }
 
-/// A camera looking along `view` (LPS) with `up` on screen, framing `centre` ± `half_mm`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Camera {
-    /// Direction the camera looks in (from the eye into the scene), LPS.
-    pub view: Vector3<f64>,
-    /// Screen up, LPS.
-    pub up: Vector3<f64>,
-    /// Centre of the picture, LPS mm.
-    pub centre: Point3<f64>,
-    /// Half the picture's height, mm.
-    pub half_mm: f64,
+/// Whether a surface of the case is one of the drawn bones.
+fn is_drawn_bone(name: &str) -> bool {
+    name.starts_with("hip_") || name.starts_with("femur_") || name == "sacrum"
 }
 
-impl Camera {
-    /// Anterior-posterior view, as a radiograph is read: the eye in front of the patient
-    /// looking posteriorly (+y), superior up, the patient's right on the picture's left.
-    pub fn anterior(centre: Point3<f64>, half_mm: f64) -> Self {
-        Self { view: Vector3::y(), up: Vector3::z(), centre, half_mm }
+/// The four views of `scene`, `size` x `size` pixels each, in [`CameraView::ALL`]'s order.
+pub fn report_pictures(scene: &PlanScene<'_>, size: usize) -> Vec<(CameraView, Picture)> {
+    let operated = format!("femur_{}", scene.side.as_str());
+    let femur_moved = Matrix4::new_translation(&(scene.hip_centre_lps_mm - scene.head_on_femur_lps_mm));
+    let mut items: Vec<Item<'_>> = Vec::new();
+    for (name, mesh) in scene.bones.iter().filter(|(n, _)| is_drawn_bone(n)) {
+        items.push(Item { mesh, look: BONE, lps_from_mesh: (*name == operated).then_some(femur_moved) });
     }
-    /// Lateral view of the `side` hip: the eye lateral of it looking medially, superior up.
-    pub fn lateral(side: coxa_core::Side, centre: Point3<f64>, half_mm: f64) -> Self {
-        Self { view: Vector3::x() * -side.lateral_sign(), up: Vector3::z(), centre, half_mm }
+    for (name, mesh) in scene.implants {
+        items.push(Item { mesh, look: implant_look(name), lps_from_mesh: None });
     }
-    /// Superior view (looking down, -z), anterior up.
-    pub fn superior(centre: Point3<f64>, half_mm: f64) -> Self {
-        Self { view: -Vector3::z(), up: -Vector3::y(), centre, half_mm }
-    }
+    // Framed on the surfaces as they are in their files, as the viewer frames them.
+    let bounds = picture::bounds(items.iter().map(|i| i.mesh));
+    CameraView::ALL
+        .par_iter()
+        .map(|&view| {
+            let framing = picture::framing(view, bounds, Some(scene.hip_centre_lps_mm), None, scene.side);
+            (view, picture::render(&items, &framing, size, size))
+        })
+        .collect()
 }
 
-/// An RGB picture.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Picture {
-    /// Width, pixels.
-    pub width: usize,
-    /// Height, pixels.
-    pub height: usize,
-    /// Row-major RGB, top row first.
-    pub rgb: Vec<u8>,
-}
-
-impl Picture {
-    /// The colour at pixel `(x, y)` (y down from the top).
-    pub fn at(&self, x: usize, y: usize) -> [u8; 3] {
-        let i = 3 * (y * self.width + x);
-        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
+/// PNG bytes of a picture.
+///
+/// # Errors
+/// The encoder's (not expected for an in-memory picture).
+pub fn png(pic: &Picture) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, pic.width as u32, pic.height as u32);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().map_err(std::io::Error::other)?;
+        w.write_image_data(&pic.rgb).map_err(std::io::Error::other)?;
     }
-    /// PNG bytes.
-    ///
-    /// # Errors
-    /// The encoder's (not expected for an in-memory picture).
-    pub fn png(&self) -> std::io::Result<Vec<u8>> {
-        let mut out = Vec::new();
-        {
-            let mut enc = png::Encoder::new(&mut out, self.width as u32, self.height as u32);
-            enc.set_color(png::ColorType::Rgb);
-            enc.set_depth(png::BitDepth::Eight);
-            let mut w = enc.write_header().map_err(std::io::Error::other)?;
-            w.write_image_data(&self.rgb).map_err(std::io::Error::other)?;
-        }
-        Ok(out)
-    }
-}
-
-/// Background colour.
-pub const BACKGROUND: [u8; 3] = [250, 250, 247];
-/// Opacity of the translucent layer.
-const BONE_ALPHA: f64 = 0.55;
-
-/// Draws `items` seen by `camera` into a `width` x `height` picture.
-pub fn render(items: &[Item<'_>], camera: &Camera, width: usize, height: usize) -> Picture {
-    let f = camera.view.normalize();
-    let up = (camera.up - f * camera.up.dot(&f)).normalize();
-    // Screen right: facing the patient (view +y, up +z) the patient's left (+x) is on the right.
-    let right = f.cross(&up);
-    let scale = height as f64 / (2.0 * camera.half_mm);
-    let (w, h) = (width as f64, height as f64);
-    let n = width * height;
-    // Nearest solid and nearest translucent fragment per pixel: depth and shaded colour.
-    let mut solid = vec![(f64::INFINITY, [0.0f64; 3]); n];
-    let mut glass = vec![(f64::INFINITY, [0.0f64; 3]); n];
-    let light = (-f + up * 0.6 - right * 0.3).normalize();
-    for item in items {
-        let buf = match item.layer {
-            Layer::Solid => &mut solid,
-            Layer::Translucent => &mut glass,
-        };
-        let v = item.mesh.vertices();
-        let proj: Vec<[f64; 3]> = v
-            .iter()
-            .map(|p| {
-                let d = p - camera.centre;
-                [w / 2.0 + d.dot(&right) * scale, h / 2.0 - d.dot(&up) * scale, d.dot(&f)]
-            })
-            .collect();
-        let base = item.rgb.map(|c| f64::from(c) / 255.0);
-        for t in item.mesh.triangles() {
-            let [a, b, c] = t.map(|i| i as usize);
-            let normal = (v[b] - v[a]).cross(&(v[c] - v[a]));
-            let Some(normal) = normal.try_normalize(1e-12) else { continue };
-            // Two-sided lighting: a translucent bone shows its back faces too.
-            let lambert = normal.dot(&light).abs();
-            let shade = 0.35 + 0.65 * lambert;
-            let col = base.map(|x| x * shade);
-            let (p0, p1, p2) = (proj[a], proj[b], proj[c]);
-            let area = (p1[0] - p0[0]) * (p2[1] - p0[1]) - (p1[1] - p0[1]) * (p2[0] - p0[0]);
-            if area.abs() < 1e-12 {
-                continue;
-            }
-            let x0 = p0[0].min(p1[0]).min(p2[0]).floor().max(0.0) as usize;
-            let x1 = (p0[0].max(p1[0]).max(p2[0]).ceil().max(0.0) as usize).min(width);
-            let y0 = p0[1].min(p1[1]).min(p2[1]).floor().max(0.0) as usize;
-            let y1 = (p0[1].max(p1[1]).max(p2[1]).ceil().max(0.0) as usize).min(height);
-            for y in y0..y1 {
-                for x in x0..x1 {
-                    let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
-                    let w0 = ((p1[0] - px) * (p2[1] - py) - (p1[1] - py) * (p2[0] - px)) / area;
-                    let w1 = ((p2[0] - px) * (p0[1] - py) - (p2[1] - py) * (p0[0] - px)) / area;
-                    let w2 = 1.0 - w0 - w1;
-                    if w0 < 0.0 || w1 < 0.0 || w2 < 0.0 {
-                        continue;
-                    }
-                    let z = w0 * p0[2] + w1 * p1[2] + w2 * p2[2];
-                    let slot = &mut buf[y * width + x];
-                    if z < slot.0 {
-                        *slot = (z, col);
-                    }
-                }
-            }
-        }
-    }
-    let bg = BACKGROUND.map(|c| f64::from(c) / 255.0);
-    let mut rgb = Vec::with_capacity(3 * n);
-    for (s, g) in solid.iter().zip(&glass) {
-        let under = if s.0.is_finite() { s.1 } else { bg };
-        let c = if g.0 < s.0 { [0, 1, 2].map(|k| under[k] * (1.0 - BONE_ALPHA) + g.1[k] * BONE_ALPHA) } else { under };
-        rgb.extend(c.map(|x| (x.clamp(0.0, 1.0) * 255.0).round() as u8));
-    }
-    Picture { width, height, rgb }
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nalgebra::Vector3;
 
     fn cube(centre: Point3<f64>, half: f64) -> Mesh {
-        let mut v = Vec::new();
-        for k in 0..8 {
-            v.push(centre + Vector3::new(if k & 1 == 0 { -half } else { half }, if k & 2 == 0 { -half } else { half }, if k & 4 == 0 { -half } else { half }));
-        }
+        let v = (0..8).map(|k| centre + Vector3::new(if k & 1 == 0 { -half } else { half }, if k & 2 == 0 { -half } else { half }, if k & 4 == 0 { -half } else { half })).collect();
         let t = vec![[0, 2, 1], [1, 2, 3], [4, 5, 6], [5, 7, 6], [0, 1, 4], [1, 5, 4], [2, 6, 3], [3, 6, 7], [0, 4, 2], [2, 4, 6], [1, 3, 5], [3, 7, 5]];
         Mesh::new(v, t).unwrap()
     }
 
     #[test]
-    fn solid_behind_glass_and_orientation() {
-        // A red solid cube on the patient's left (+x), a translucent grey one in front of
-        // everything on the right; AP view puts the patient's left on the picture's right.
-        let red = cube(Point3::new(30.0, 0.0, 0.0), 10.0);
-        let grey = cube(Point3::new(-30.0, -50.0, 0.0), 10.0);
-        let items = [Item { mesh: &red, rgb: [220, 30, 30], layer: Layer::Solid }, Item { mesh: &grey, rgb: [128, 128, 128], layer: Layer::Translucent }];
-        let pic = render(&items, &Camera::anterior(Point3::origin(), 50.0), 100, 100);
-        let right = pic.at(80, 50);
-        assert!(right[0] > 100 && right[1] < 60, "red on the picture's right: {right:?}");
-        let left = pic.at(20, 50);
-        assert!(left[0] == left[1] && left[0] < 200, "grey on the left: {left:?}");
-        assert_eq!(pic.at(50, 5), BACKGROUND);
-        // Glass over a solid mixes the two.
-        let over = cube(Point3::new(30.0, -40.0, 0.0), 12.0);
-        let items = [Item { mesh: &red, rgb: [220, 30, 30], layer: Layer::Solid }, Item { mesh: &over, rgb: [128, 128, 128], layer: Layer::Translucent }];
-        let pic = render(&items, &Camera::anterior(Point3::origin(), 50.0), 100, 100);
-        let mixed = pic.at(80, 50);
-        assert!(mixed[0] > mixed[1] + 20 && mixed[1] > 40, "translucent grey over red: {mixed:?}");
-        let png = pic.png().unwrap();
-        assert_eq!(&png[1..4], b"PNG");
+    fn the_operated_femur_is_moved_to_the_cup_and_others_are_not_drawn() {
+        // A head (red) at the cup centre; the right femur imaged 40 mm lower than planned; a
+        // muscle that must not be drawn.
+        let cup = Point3::new(-80.0, 0.0, 0.0);
+        let bones = vec![("femur_right".to_string(), cube(Point3::new(-80.0, 0.0, -40.0), 8.0)), ("gluteus_medius_right".to_string(), cube(Point3::new(-80.0, -40.0, 30.0), 8.0))];
+        let implants = vec![("head", cube(cup, 5.0))];
+        let scene = PlanScene { bones: &bones, implants: &implants, side: Side::Right, hip_centre_lps_mm: cup, head_on_femur_lps_mm: Point3::new(-80.0, 0.0, -40.0) };
+        let pics = report_pictures(&scene, 120);
+        assert_eq!(pics.iter().map(|(v, _)| *v).collect::<Vec<_>>(), CameraView::ALL.to_vec());
+        let (_, hip_ap) = &pics[1];
+        // 60 mm half-height about the cup: 1 px = 1 mm. The femur (translucent bone over the
+        // red head) is at the centre, not 40 mm below it; where the muscle would be (30 mm up),
+        // there is background.
+        let centre = hip_ap.at(60, 60);
+        let below = hip_ap.at(60, 100);
+        let muscle = hip_ap.at(60, 30);
+        let bg = hip_ap.at(5, 5);
+        assert!(centre[0] > centre[1] + 40, "head under the moved femur: {centre:?}");
+        assert_eq!(below, bg, "nothing left where the femur was imaged");
+        assert_eq!(muscle, bg, "muscles are not drawn");
+        assert_eq!(&png(hip_ap).unwrap()[1..4], b"PNG");
     }
 }

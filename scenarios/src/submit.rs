@@ -16,9 +16,9 @@
 //!    `sbatch --parsable` (the merge with `--dependency=afterany:ARRAY`), prints the job ids and
 //!    appends the submission to `OUT/slurm/submissions.jsonl` (read by `coxa status`).
 //!
-//! Compute nodes have no display or Vulkan: the tasks say whether the scenario draws pictures
-//! (`[report] pictures = false` switches them off; with them on, coxa's CPU fallback draws them
-//! where bevy finds no Vulkan device).
+//! Compute nodes have no display or Vulkan, and need none: coxa draws the report's pictures on
+//! the CPU. The tasks say whether the scenario draws them (`[report] pictures = false` switches
+//! them off).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

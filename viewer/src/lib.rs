@@ -38,6 +38,8 @@ pub mod window;
 pub use case::{CaseData, FrameAxes, Marker};
 pub use live::{Controls, Evaluation, LiveModel, RigidMotion};
 pub use slices::SlicePlane;
+// The looks and cameras are coxa-core's, shared with the report's CPU pictures.
+pub use coxa_core::picture::{self, BACKGROUND, BONE, CONTACT, CameraView, Framing, HEAD, LINER, Look, MARKER, SHELL, STEM, implant_look};
 
 /// What can go wrong.
 #[non_exhaustive]
@@ -114,13 +116,6 @@ pub enum ViewError {
     },
 }
 
-/// How a mesh is drawn.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Look {
-    /// sRGB colour and alpha (below 1: blended, both faces drawn).
-    pub rgba: [f32; 4],
-}
-
 /// Which body a surface moves with when a motion plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Group {
@@ -188,38 +183,11 @@ pub struct Scene {
     pub side_is_left: bool,
 }
 
-/// Bone colour (translucent, so the implants show through).
-pub const BONE: Look = Look { rgba: [0.84, 0.80, 0.70, 0.45] };
-/// Implant colours.
-pub const SHELL: Look = Look { rgba: [0.59, 0.63, 0.69, 1.0] };
-/// Liner.
-pub const LINER: Look = Look { rgba: [0.24, 0.47, 0.86, 1.0] };
-/// Head.
-pub const HEAD: Look = Look { rgba: [0.78, 0.24, 0.20, 1.0] };
-/// Neck and stem.
-pub const STEM: Look = Look { rgba: [0.47, 0.49, 0.53, 1.0] };
-/// Landmark spheres.
-pub const MARKER: Look = Look { rgba: [0.10, 0.65, 0.35, 1.0] };
-/// The first contact.
-pub const CONTACT: Look = Look { rgba: [1.0, 0.05, 0.75, 1.0] };
-/// Background (sRGB).
-pub const BACKGROUND: [f32; 3] = [0.98, 0.98, 0.97];
-
 /// A muscle's look: its label colour ([`slices::label_colour`]), semi-transparent.
 pub fn muscle_look(name: &str, id: Option<u16>) -> Look {
     let id = id.unwrap_or_else(|| coxa_anatomy::labels::coxa_classes().id(name).unwrap_or(0));
     let [r, g, b] = slices::label_colour(id);
     Look { rgba: [f32::from(r) / 255.0, f32::from(g) / 255.0, f32::from(b) / 255.0, 0.35] }
-}
-
-/// An implant part's look by name.
-pub fn implant_look(name: &str) -> Look {
-    match name {
-        "shell" => SHELL,
-        "liner" => LINER,
-        "head" => HEAD,
-        _ => STEM,
-    }
 }
 
 impl Scene {
@@ -358,49 +326,12 @@ pub fn transform_of(m: &RigidMotion) -> Transform {
     Transform { translation, rotation, scale: Vec3::ONE }
 }
 
-/// The named cameras.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CameraView {
-    /// The whole scene from the front (AP radiograph orientation).
-    PelvisAp,
-    /// The hip from the front.
-    HipAp,
-    /// The hip from its lateral side.
-    HipLateral,
-    /// The hip from above.
-    HipSuperior,
-}
-
-impl CameraView {
-    /// From `pelvis_ap`, `hip_ap`, `hip_lateral`, `hip_superior`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "pelvis_ap" | "ap" => Some(Self::PelvisAp),
-            "hip_ap" => Some(Self::HipAp),
-            "hip_lateral" | "lateral" => Some(Self::HipLateral),
-            "hip_superior" | "superior" => Some(Self::HipSuperior),
-            _ => None,
-        }
-    }
-}
-
-/// Centre and half-height (mm) a camera frames, and its eye direction and up (LPS).
-fn framing(scene: &Scene, view: CameraView) -> (Point3<f64>, f64, Vector3<f64>, Vector3<f64>) {
-    let all = scene.meshes.iter().filter(|m| m.kind != Kind::Muscle).flat_map(|m| m.mesh.vertices().iter());
-    let (lo, hi) = all.fold((Point3::from(Vector3::repeat(f64::INFINITY)), Point3::from(Vector3::repeat(f64::NEG_INFINITY))), |(lo, hi), p| (lo.inf(p), hi.sup(p)));
-    let centre = if lo.x > hi.x { Point3::origin() } else { nalgebra::center(&lo, &hi) };
-    let hip = scene.hip_centre_lps_mm.unwrap_or(centre);
-    // The hip cameras show 60 mm about the hip centre, more when a marked contact lies further.
-    let reach = scene.contact_lps_mm.map_or(60.0, |c| (1.25 * (c - hip).abs().max()).max(60.0));
-    // Eye direction: from the scene towards the eye.
-    let anterior = -Vector3::y();
-    let lateral = Vector3::x() * if scene.side_is_left { 1.0 } else { -1.0 };
-    match view {
-        CameraView::PelvisAp => (centre, if lo.x > hi.x { 60.0 } else { 0.55 * (hi - lo).x.max((hi - lo).z).max(1.0) }, anterior, Vector3::z()),
-        CameraView::HipAp => (hip, reach, anterior, Vector3::z()),
-        CameraView::HipLateral => (hip, reach, lateral, Vector3::z()),
-        CameraView::HipSuperior => (hip, reach, Vector3::z(), anterior),
-    }
+/// The camera of `view` on `scene`: coxa-core's framing (the report's pictures use the same),
+/// over the scene's bones and implants.
+fn framing(scene: &Scene, view: CameraView) -> Framing {
+    let bounds = picture::bounds(scene.meshes.iter().filter(|m| m.kind != Kind::Muscle).map(|m| &m.mesh));
+    let side = if scene.side_is_left { coxa_core::Side::Left } else { coxa_core::Side::Right };
+    picture::framing(view, bounds, scene.hip_centre_lps_mm, scene.contact_lps_mm, side)
 }
 
 fn bevy_mesh(m: &coxa_core::Mesh) -> Mesh {
@@ -604,7 +535,7 @@ fn headless_app(scene: &Scene, views: Vec<CameraView>, width: u32, height: u32) 
     spawn_scene(world, scene);
     let mut cameras = Vec::new();
     for (k, view) in views.into_iter().enumerate() {
-        let (centre, half_mm, eye_dir, up) = framing(scene, view);
+        let Framing { centre, half_mm, eye_dir, up } = framing(scene, view);
         let c = to_bevy(&centre.coords);
         let eye = to_bevy(&(centre.coords + eye_dir * 1000.0));
         let up_b = to_bevy(&up);

@@ -21,6 +21,7 @@ mod grid;
 mod labels;
 pub mod landmarks;
 mod mesh;
+pub mod picture;
 pub mod plan;
 pub mod plan_record;
 pub mod report;

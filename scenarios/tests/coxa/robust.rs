@@ -14,9 +14,8 @@ use serde_json::Value;
 
 use crate::common::shared_data;
 
-/// `coxa` with no Vulkan driver, so the report's pictures come from the CPU fallback: a case
-/// takes about 10 s instead of minutes of software GPU rendering on a busy machine (the
-/// pictures are not what these tests are about).
+/// `coxa` with no Vulkan driver: nothing these tests run needs one (the report's pictures are
+/// drawn on the CPU), and a stray use of the viewer's renderer would fail here.
 fn coxa_cmd(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_coxa"));
     c.args(args).env("COXA_LOG", "warn").env("VK_ICD_FILENAMES", "/nonexistent/coxa-robust-test.json");
