@@ -251,35 +251,53 @@ pub fn render(items: &[Item<'_>], framing: &Framing, width: usize, height: usize
                 .collect();
             let [r, g, b, alpha] = item.look.rgba;
             let base = [r, g, b].map(srgb_to_linear);
+            // Translucent layers cover most of the pictures many times over: they are shaded at
+            // their vertices (colour and blend weight interpolated, Gouraud); the solids, a small
+            // share of the fragments, per pixel.
+            let lit: Vec<[f32; 4]> = if pass_translucent {
+                screen
+                    .iter()
+                    .map(|sv| {
+                        let n = if sv.n.dot(&eye) < 0.0 { -sv.n } else { sv.n };
+                        let [cr, cg, cb] = shade(base, n);
+                        let weight = alpha * ((-sv.p[2] / LAYER_DEPTH_MM).clamp(-30.0, 30.0).exp() as f32);
+                        [cr * weight, cg * weight, cb * weight, weight]
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             for (t, tri) in mesh.triangles().iter().enumerate() {
                 let v = tri.map(|i| screen[i as usize]);
                 let face = mesh.face_normal_scaled(t).try_normalize(1e-12);
                 let Some(face) = face else { continue };
-                raster(&v, w, h, |idx, bary, z| {
-                    let mut n = bary[0] * v[0].n + bary[1] * v[1].n + bary[2] * v[2].n;
-                    n = n.try_normalize(1e-9).unwrap_or(face);
-                    // Two-sided: the side facing the eye is lit (bevy's double-sided faces).
-                    if n.dot(&eye) < 0.0 {
-                        n = -n;
-                    }
-                    let z32 = z as f32;
-                    if z32 >= solid_z[idx] {
-                        return;
-                    }
-                    let c = shade(base, n);
-                    if pass_translucent {
-                        let weight = alpha * ((-z / LAYER_DEPTH_MM).clamp(-30.0, 30.0).exp() as f32);
+                if pass_translucent {
+                    let l = tri.map(|i| lit[i as usize]);
+                    raster(&v, w, h, |idx, bary, z| {
+                        if z as f32 >= solid_z[idx] {
+                            return;
+                        }
                         let s = &mut glass[idx];
-                        s[0] += c[0] * weight;
-                        s[1] += c[1] * weight;
-                        s[2] += c[2] * weight;
-                        s[3] += weight;
+                        for (k, sk) in s.iter_mut().enumerate() {
+                            *sk += bary[0] as f32 * l[0][k] + bary[1] as f32 * l[1][k] + bary[2] as f32 * l[2][k];
+                        }
                         reveal[idx] *= 1.0 - alpha;
-                    } else {
+                    });
+                } else {
+                    raster(&v, w, h, |idx, bary, z| {
+                        let z32 = z as f32;
+                        if z32 >= solid_z[idx] {
+                            return;
+                        }
+                        let mut n = (bary[0] * v[0].n + bary[1] * v[1].n + bary[2] * v[2].n).try_normalize(1e-9).unwrap_or(face);
+                        // Two-sided: the side facing the eye is lit (bevy's double-sided faces).
+                        if n.dot(&eye) < 0.0 {
+                            n = -n;
+                        }
                         solid_z[idx] = z32;
-                        solid_rgb[idx] = c;
-                    }
-                });
+                        solid_rgb[idx] = shade(base, n);
+                    });
+                }
             }
         }
     }

@@ -15,15 +15,19 @@ mod cli;
 mod consistency;
 mod corpus;
 mod exchange;
+// The heavy group (`--features coxa-scenarios/heavy-tests`; scripts/test runs it).
+#[cfg(feature = "heavy-tests")]
 mod pacs;
 mod plan;
 mod population;
 mod radiograph;
 mod radiomics;
+#[cfg(feature = "heavy-tests")]
 mod robust;
 mod run;
 mod segment;
 mod shape_plan;
+#[cfg(feature = "heavy-tests")]
 mod slurm;
 mod user_implants;
 #[cfg(feature = "window")]

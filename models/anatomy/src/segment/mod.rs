@@ -401,6 +401,10 @@ pub fn segment_bones(ct: &Volume, opts: &SegmentOptions) -> Result<BoneSegmentat
         }
     };
     let metal_zone = near(&metal_dist2, METAL_ZONE_MM);
+    // The distances are needed only as these two masks: kept as masks (1 byte a voxel, not 4)
+    // through the distance transform below, the peak of the segmentation's memory.
+    let near_metal = near(&metal_dist2, METAL_GAP_MM);
+    drop(metal_dist2);
     let bone: Vec<bool> = (0..lat.len()).into_par_iter().map(|v| hu[v] >= if metal_zone[v] { t_bone + METAL_ZONE_EXTRA_HU } else { t_bone }).collect();
     drop(metal_zone);
     let smax = lat.spacing_mm.iter().copied().fold(0.0, f64::max);
@@ -468,8 +472,6 @@ pub fn segment_bones(ct: &Volume, opts: &SegmentOptions) -> Result<BoneSegmentat
     }
 
     // 8. Heads as spheres.
-    let near_metal = near(&metal_dist2, METAL_GAP_MM);
-    drop(metal_dist2);
     let superior = [frame.ez.x, frame.ez.y, frame.ez.z];
     let lateral = |sign: f64| [frame.ex.x * sign, frame.ex.y * sign, frame.ex.z * sign];
     let jobs = [
