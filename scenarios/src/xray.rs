@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
-use coxa_core::{PatientLandmarks, Side, Volume};
+use coxa_core::{PatientLandmarks, Side};
 use coxa_diagnostics::drr::{self, DrrVolume, Solid, View, XrayGeometry};
 use nalgebra::{Point3, Vector3};
 use ndarray::Array2;
@@ -144,8 +144,8 @@ fn planned(j: &coxa_core::PlanRecord) -> Result<PlannedImplants> {
 pub fn report_picture(ct: &Path, lm: &PatientLandmarks, plan: &coxa_core::PlanRecord, out: &Path) -> Result<PathBuf> {
     let volume = coxa_io::open(ct, &coxa_io::OpenOptions::new())?.volume;
     let options = ViewOptions { view: View::ApPelvis, side: Some(plan.side), align: "table".into(), centre: "pelvis".into(), sid_mm: drr::DEFAULT_SID_MM, pixel_mm: 0.42, size: 1024 };
-    let vol = DrrVolume::new(&volume).with_context(|| ct.display().to_string())?;
-    let pic = picture(&volume, &vol, lm, Some(&planned(plan)?), &options, Vec::new(), "the case's anatomy stage")?;
+    let vol = DrrVolume::from_volume(volume).with_context(|| ct.display().to_string())?;
+    let pic = picture(&vol, lm, Some(&planned(plan)?), &options, Vec::new(), "the case's anatomy stage")?;
     std::fs::create_dir_all(out)?;
     let png = out.join("xray_ap.png");
     write_png(&pic, &png)?;
@@ -164,18 +164,19 @@ fn landmarks(ct: &Path, labels: Option<&Path>) -> Result<(PatientLandmarks, Vec<
     Ok((r.landmarks, r.warnings))
 }
 
-/// The posterior-most LPS y of the patient (voxels above -300 HU) and their extent along `d`
-/// from `from` (largest), mm.
-fn body_extent(ct: &Volume, from: &Point3<f64>, d: &Vector3<f64>) -> (f64, f64) {
-    let g = ct.grid();
+/// The posterior-most LPS y of the patient (voxels above -300 HU, every third) and their
+/// extent along `d` from `from` (largest), mm. Read from the projection's weights (the CT itself
+/// is not kept: a large CT would be held twice): HU above -299.5, which for the integer HU of a
+/// CT is above -300 without f32 rounding at the boundary.
+fn body_extent(vol: &DrrVolume, from: &Point3<f64>, d: &Vector3<f64>) -> (f64, f64) {
     let (mut back, mut far) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
-    for ((k, j, i), &v) in ct.hu().indexed_iter() {
-        if v > -300.0 && (i + j + k) % 3 == 0 {
-            let p = g.voxel_to_lps(Vector3::new(i as f64, j as f64, k as f64));
+    vol.for_each_voxel_above(1.0 - 0.2995, |[i, j, k]| {
+        if (i + j + k) % 3 == 0 {
+            let p = vol.voxel_to_lps([i, j, k]);
             back = back.max(p.y);
             far = far.max((p - from).dot(d));
         }
-    }
+    });
     (back, far)
 }
 
@@ -202,7 +203,7 @@ fn make(args: &XrayArgs) -> Result<Picture> {
     let plan = args.plan.as_deref().map(read_plan).transpose()?;
     let opts = coxa_io::OpenOptions::new();
     let ct = coxa_io::open(&args.ct, &opts)?.volume;
-    let vol = DrrVolume::new(&ct).with_context(|| args.ct.display().to_string())?;
+    let vol = DrrVolume::from_volume(ct).with_context(|| args.ct.display().to_string())?;
     ensure!(args.centre == "pelvis" || args.centre == "hip", "--centre {:?}: use pelvis or hip", args.centre);
     // The plan's own landmarks when its case has them: the frame it planned in (issue 13: found
     // once); otherwise coxa finds them in this CT.
@@ -223,7 +224,7 @@ fn make(args: &XrayArgs) -> Result<Picture> {
     }
     let side = args.side.as_deref().map(side_of).transpose()?;
     let options = ViewOptions { view: args.view, side, align: args.align.clone(), centre: args.centre.clone(), sid_mm: args.sid_mm, pixel_mm: args.pixel_mm, size: args.size };
-    picture(&ct, &vol, &lm, plan.as_ref(), &options, warnings, landmarks_from)
+    picture(&vol, &lm, plan.as_ref(), &options, warnings, landmarks_from)
 }
 
 /// The view `coxa xray` takes beside its files.
@@ -248,7 +249,7 @@ pub struct ViewOptions {
 /// The simulated radiograph of `ct` (prepared for projection as `vol`) with `lm`'s landmarks
 /// and `plan`'s implants, its measures (`warnings` and where the landmarks came from go with
 /// them) and the lines to draw.
-fn picture(ct: &Volume, vol: &DrrVolume, lm: &PatientLandmarks, plan: Option<&PlannedImplants>, args: &ViewOptions, warnings: Vec<String>, landmarks_from: &str) -> Result<Picture> {
+fn picture(vol: &DrrVolume, lm: &PatientLandmarks, plan: Option<&PlannedImplants>, args: &ViewOptions, warnings: Vec<String>, landmarks_from: &str) -> Result<Picture> {
     let (lo, hi) = vol.bounds_lps();
     let heads: Vec<Point3<f64>> = lm.femurs.iter().map(|f| f.head_centre.lps_mm).collect();
     let mut centre = if heads.is_empty() { Point3::from((lo.coords + hi.coords) / 2.0) } else { Point3::from(heads.iter().map(|p| p.coords).sum::<Vector3<f64>>() / heads.len() as f64) };
@@ -272,13 +273,13 @@ fn picture(ct: &Volume, vol: &DrrVolume, lm: &PatientLandmarks, plan: Option<&Pl
     }
     let geometry = match args.view {
         View::ApPelvis => {
-            let (back, _) = body_extent(ct, &centre, &Vector3::y());
+            let (back, _) = body_extent(vol, &centre, &Vector3::y());
             drr::ap_pelvis(centre, x_axis, z_axis, back, args.sid_mm, args.size, args.size, args.pixel_mm)?
         }
         View::LateralHip => {
             let hip = hip.with_context(|| format!("lateral-hip: the {} femoral head was not found", side.as_str()))?;
             let d = drr::lateral_hip_direction(side);
-            let (_, far) = body_extent(ct, &hip, &d);
+            let (_, far) = body_extent(vol, &hip, &d);
             drr::lateral_hip(hip, side, far + 50.0, args.sid_mm, args.size, args.size, args.pixel_mm)?
         }
     };

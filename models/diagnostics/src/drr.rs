@@ -222,6 +222,42 @@ impl DrrVolume {
         };
         Ok(Self { w, size, voxel_from_lps: ct.grid().voxel_from_lps(), lps_from_voxel: ct.grid().lps_from_voxel() })
     }
+    /// As [`DrrVolume::new`], consuming the CT: its array becomes the weights in place, so a
+    /// large CT is not held twice (a 512 x 512 x 1000 CT is 1 GB as `f32`). The same weights,
+    /// bit for bit.
+    pub fn from_volume(ct: Volume) -> Result<Self, DrrError> {
+        let size = ct.grid().size();
+        if size.iter().any(|&n| n < 2) {
+            return Err(DrrError::TooThin(size));
+        }
+        let (voxel_from_lps, lps_from_voxel) = (ct.grid().voxel_from_lps(), ct.grid().lps_from_voxel());
+        let (_, hu) = ct.into_parts();
+        let n: usize = size.iter().product();
+        let hu = if hu.is_standard_layout() { hu } else { hu.as_standard_layout().into_owned() };
+        let (mut w, offset) = hu.into_raw_vec_and_offset();
+        if offset.unwrap_or(0) != 0 || w.len() != n {
+            // An array that does not own exactly its elements from the start (not made by coxa's
+            // readers): its elements in order.
+            let start = offset.unwrap_or(0);
+            w = w[start..start + n].to_vec();
+        }
+        w.par_iter_mut().for_each(|h| *h = (1.0 + *h / 1000.0).max(0.0));
+        Ok(Self { w, size, voxel_from_lps, lps_from_voxel })
+    }
+    /// Calls `f` with the index `[i, j, k]` of every voxel whose weight is above `w_min`
+    /// (`1 + HU / 1000`: 0.7 is -300 HU, the body's outline).
+    pub fn for_each_voxel_above(&self, w_min: f32, mut f: impl FnMut([usize; 3])) {
+        let [ni, nj, _] = self.size;
+        for (v, &w) in self.w.iter().enumerate() {
+            if w > w_min {
+                f([v % ni, (v / ni) % nj, v / (ni * nj)]);
+            }
+        }
+    }
+    /// The LPS position of voxel `[i, j, k]`, mm.
+    pub fn voxel_to_lps(&self, ijk: [usize; 3]) -> Point3<f64> {
+        self.lps_from_voxel.transform_point(&Point3::new(ijk[0] as f64, ijk[1] as f64, ijk[2] as f64))
+    }
     /// LPS bounds of the voxel centres: (min, max) corners of the box.
     pub fn bounds_lps(&self) -> (Point3<f64>, Point3<f64>) {
         let mut lo = Vector3::repeat(f64::INFINITY);
@@ -867,6 +903,29 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let hu = ndarray::Array3::from_shape_fn((nk, nj, ni), |_| rng.random_range(-1000.0f32..2000.0));
         Volume::new(grid, hu).unwrap()
+    }
+
+    #[test]
+    fn weights_made_in_place_equal_the_copied_ones() {
+        let ct = random_ct();
+        let copied = DrrVolume::new(&ct).unwrap();
+        let mut body = Vec::new();
+        for ((k, j, i), &h) in ct.hu().indexed_iter() {
+            if h > -299.5 && (i + j * 47 + k * 47 * 39) % 3 == 0 {
+                body.push(ct.grid().voxel_to_lps(Vector3::new(i as f64, j as f64, k as f64)));
+            }
+        }
+        let in_place = DrrVolume::from_volume(ct).unwrap();
+        assert!(copied.w.iter().zip(&in_place.w).all(|(a, b)| a.to_bits() == b.to_bits()) && copied.w.len() == in_place.w.len());
+        assert_eq!((in_place.size, in_place.lps_from_voxel), (copied.size, copied.lps_from_voxel));
+        let mut seen = Vec::new();
+        in_place.for_each_voxel_above(0.7005, |[i, j, k]| {
+            if (i + j * 47 + k * 47 * 39) % 3 == 0 {
+                seen.push(in_place.voxel_to_lps([i, j, k]));
+            }
+        });
+        assert_eq!(seen.len(), body.len());
+        assert!(seen.iter().zip(&body).all(|(a, b)| (a - b).norm() < 1e-9));
     }
 
     /// Both casts of every pixel, the plane-by-plane one only where the geometry allows it.
