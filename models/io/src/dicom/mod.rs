@@ -32,6 +32,7 @@
 
 pub(crate) mod decode;
 mod error;
+mod native;
 pub(crate) mod prescan;
 mod resample;
 pub(crate) mod scan;

@@ -272,12 +272,18 @@ pub fn read_volume_with(path: &Path, limits: &Limits) -> Result<Volume> {
     let (header, mut src) = read::open(path)?;
     let layout = read::layout(&header, path)?;
     read::check_size(&src, &layout, 4, limits, path)?;
-    let mut data = with_capacity::<f32>(layout.n_voxels, &layout, path)?;
-    read::stream_voxels(&mut src, &layout, path, |bytes, first| {
-        data.resize(first + bytes.len() / layout.datatype.size(), 0.0);
-        read::decode_f32(layout.datatype, layout.scaling, bytes, &mut data[first..]);
-        Ok(())
-    })?;
+    let data = if src.is_gzip() {
+        // gzip inflates serially: inflating and converting overlap (two threads).
+        let mut data = with_capacity::<f32>(layout.n_voxels, &layout, path)?;
+        read::stream_voxels(&mut src, &layout, path, |bytes, first| {
+            data.resize(first + bytes.len() / layout.datatype.size(), 0.0);
+            read::decode_f32(layout.datatype, layout.scaling, bytes, &mut data[first..]);
+            Ok(())
+        })?;
+        data
+    } else {
+        read::read_plain_f32(&src, &layout, path)?
+    };
     let array = to_array(&layout.grid, data, path)?;
     Volume::new(layout.grid, array).map_err(|source| Error::Geometry { path: path.to_path_buf(), source })
 }
