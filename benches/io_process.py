@@ -15,6 +15,8 @@ The floor is `cat` of the same files to /dev/null as a process (the bytes from t
 for gzip files also `gzip -dc` to /dev/null (one serial inflate, as in every reader here).
 Each process also reports the read alone, timed inside it (`read_s`): the whole-process figure
 includes SimpleITK's Python start and `import SimpleITK`, which the in-process figure does not.
+The CPU seconds (user + system, all threads) of each process are printed too: on a busy machine
+they say more than the wall times.
 
 Files: the generated 300-slice 512x512 series and 512x512x300 NIfTI files come from
 `cargo bench -p coxa-benches --bench volume_io` (run it first; `-- --test` is enough); the real
@@ -26,6 +28,7 @@ import glob
 import gzip
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -79,12 +82,20 @@ def timed(cmd, runs, stdout=subprocess.PIPE):
     """Median and minimum wall time of `cmd` as a process over `runs` runs, after one warm-up;
     and each timed run's output."""
     subprocess.run(cmd, stdout=stdout, stderr=subprocess.PIPE, check=True)
-    times, outs = [], []
+    times, cpus, outs = [], [], []
     for _ in range(runs):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         outs.append(subprocess.run(cmd, stdout=stdout, stderr=subprocess.PIPE, check=True).stdout)
         times.append(time.perf_counter() - t)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+    CPU[tuple(cmd)] = statistics.median(cpus)
     return statistics.median(times), min(times), outs
+
+
+# Median CPU seconds (user + system, every thread) of each command timed, by command.
+CPU = {}
 
 
 def check_same(name, a, b):
@@ -104,6 +115,7 @@ def main():
     ap.add_argument("--coxa", default=os.path.join(root, "target", "release", "examples", "volume_stats"))
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument("--only", help="only the cases whose name contains this")
+    ap.add_argument("--before", help="another volume_stats binary (e.g. built from an older commit) timed in the same pass")
     args = ap.parse_args()
     if not os.path.exists(args.coxa):
         sys.exit(f"{args.coxa} is missing: cargo build --release -p coxa-io --example volume_stats")
@@ -119,7 +131,12 @@ def main():
         if args.only and args.only not in name:
             continue
         files = files_of(path)
+        b_med = None
+        if args.before:
+            b_med, _, b_outs = timed([args.before, path], args.runs)
         c_med, c_min, c_outs = timed([args.coxa, path], args.runs)
+        if args.before:
+            check_same(name, json.loads(b_outs[-1]), json.loads(c_outs[-1]))
         s_med, s_min, s_outs = timed(sitk + [path], args.runs)
         c_all, s_all = [json.loads(o) for o in c_outs], [json.loads(o) for o in s_outs]
         c, s = c_all[-1], s_all[-1]
@@ -144,15 +161,22 @@ def main():
             "coxa_read_s": c_read,
             "simpleitk_read_s": s_read,
             "read_ratio": s_read / c_read,
+            "coxa_cpu_s": CPU[(args.coxa, path)],
+            "simpleitk_cpu_s": CPU[tuple(sitk + [path])],
             "stats": {k: c[k] for k in ("size", "min_hu", "max_hu", "sum_hu", "mean_hu")},
             "simpleitk_stats": {k: s[k] for k in ("size", "min_hu", "max_hu", "sum_hu", "mean_hu", "pixel_type")},
         }
+        if b_med is not None:
+            row["before_s"] = b_med
         results.append(row)
         gz = f"{gz_med:9.3f}" if gz_med is not None else f"{'-':>9}"
         print(
             f"{name:36} {c_med:6.3f} ({c_min:5.3f}) {s_med:6.3f} ({s_min:5.3f}) {s_med / c_med:6.2f} {cat_med:6.3f} ({cat_min:5.3f}) {gz} "
             f"{c_read:9.3f} {s_read:9.3f} {s_read / c_read:6.2f}"
         )
+        if b_med is not None:
+            print(f"{'':36} before: {b_med:6.3f} s whole process ({s_med / b_med:.2f}x SimpleITK); after {c_med:6.3f} s ({b_med / c_med:.2f}x faster)")
+        print(f"{'':36} CPU (user + sys) median: coxa {CPU[(args.coxa, path)]:.3f} s, SimpleITK {CPU[tuple(sitk + [path])]:.3f} s, cat {CPU[tuple(['cat', *files])]:.3f} s")
         print(f"{'':36} same: size {c['size']}, HU {c['min_hu']:.0f}..{c['max_hu']:.0f}, sum {c['sum_hu']:.6g} (SimpleITK {s['sum_hu']:.6g}, {s['pixel_type']}), mean {c['mean_hu']:.4f}")
     if args.json:
         with open(args.json, "w") as f:

@@ -12,9 +12,11 @@ use super::geometry;
 use super::header::{DATA_OFFSET, Datatype, HEADER_LEN, NiftiHeader, datatype_name};
 use crate::{Error, Limits, Result};
 
-/// Bytes decoded per step (a multiple of every voxel size). Large enough that handing chunks
-/// between the inflating and the converting thread costs little even when the machine is busy.
-const CHUNK: usize = 4 << 20;
+/// Bytes decoded per step (a multiple of every voxel size).
+const CHUNK: usize = 1 << 20;
+/// Chunks queued between the inflating and the converting thread: enough that the inflating
+/// thread rarely waits for the other to be scheduled on a busy machine.
+const QUEUED: usize = 6;
 /// Read buffer under the gzip decoder.
 const GZ_BUFFER: usize = 1 << 20;
 /// How far past the voxel data a gzip stream is followed to check its CRC and length.
@@ -83,8 +85,9 @@ pub(crate) struct Layout {
 /// headers a `.nii.gz` of `n` bytes holds less than this many times `n` uncompressed bytes.
 pub(crate) const MAX_GZIP_RATIO: u64 = 1040;
 
-/// Bytes of working buffers [`stream_voxels`] keeps alive (three chunks in flight, the gzip buffers).
-const WORKING_BYTES: u64 = 4 * CHUNK as u64 + 2 * GZ_BUFFER as u64;
+/// Bytes of working buffers [`stream_voxels`] keeps alive (the queued chunks, one being filled,
+/// one being converted, the gzip buffers).
+const WORKING_BYTES: u64 = (QUEUED as u64 + 2) * CHUNK as u64 + 2 * GZ_BUFFER as u64;
 
 /// Checks, before anything is allocated, that the file can hold the voxel data its header
 /// declares (its length, or for gzip its length times [`MAX_GZIP_RATIO`]) and that the result
@@ -161,7 +164,7 @@ pub(crate) fn stream_voxels(src: &mut Source, layout: &Layout, path: &Path, mut 
     let chunk = chunk - chunk % elem;
     let big_endian = src.big_endian;
     std::thread::scope(|scope| -> Result<()> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<u8>>>(2);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<u8>>>(QUEUED);
         let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
         let producer = &mut *src;
         let _ = scope.spawn(move || {
