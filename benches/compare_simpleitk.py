@@ -30,6 +30,7 @@ cases = [
     ("dicom_uncompressed_300x512x512", lambda: sitk_series(os.path.join(root, "target", "bench-data", "uncompressed_300"))),
     ("nifti_gz_122x101x112", lambda: sitk.ReadImage(os.path.join(shared, "totalseg", "example_ct.nii.gz"))),
     ("nifti_gz_512x512x300", lambda: sitk.ReadImage(os.path.join(root, "target", "bench-data", "phantom_300.nii.gz"))),
+    ("nifti_512x512x300", lambda: sitk.ReadImage(os.path.join(root, "target", "bench-data", "phantom_300.nii"))),
 ]
 
 print(f"{'case':34} {'coxa ms':>10} {'SimpleITK ms':>13} {'coxa/SimpleITK':>15}")

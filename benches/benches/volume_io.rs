@@ -1,8 +1,10 @@
 //! Reading CT volumes: the real 20-slice JPEG 2000 series, a 300-slice uncompressed 512x512
-//! series, and the real NIfTI CT. `benches/compare_simpleitk.py` times SimpleITK on the same
-//! files and prints the ratios.
+//! series, the real NIfTI CT, and the 512x512x300 phantom as .nii and .nii.gz.
+//! `benches/compare_simpleitk.py` times SimpleITK on the same files and prints the ratios;
+//! `benches/io_process.py` times both as whole processes.
 //!
-//! The 300-slice series is generated once (seeded) into `target/bench-data/uncompressed_300`.
+//! The 300-slice series and the phantom NIfTI files are generated once (seeded) into
+//! `target/bench-data/` (`uncompressed_300/`, `phantom_300.nii`, `phantom_300.nii.gz`).
 #![allow(missing_docs, reason = "criterion_group! generates undocumented functions")]
 
 use std::path::{Path, PathBuf};
@@ -57,9 +59,9 @@ fn uncompressed_300() -> PathBuf {
     dir
 }
 
-/// The phantom as a gzipped NIfTI file, written once into target/bench-data.
-fn nifti_gz_300() -> PathBuf {
-    let f = workspace().join("target/bench-data/phantom_300.nii.gz");
+/// The phantom as a NIfTI file (`name` ends in .nii or .nii.gz), written once into target/bench-data.
+fn nifti_300(name: &str) -> PathBuf {
+    let f = workspace().join("target/bench-data").join(name);
     if !f.exists() {
         std::fs::create_dir_all(f.parent().unwrap()).unwrap();
         coxa_io::nifti::write_volume(&phantom_300(), &f).expect("write bench NIfTI");
@@ -83,8 +85,10 @@ fn volume_io(c: &mut Criterion) {
     if let Some(f) = shared("totalseg/example_ct.nii.gz") {
         let _ = g.bench_function(bench!("nifti_gz_122x101x112"), |b| b.iter(|| coxa_io::nifti::read_volume(std::hint::black_box(&f)).unwrap()));
     }
-    let f = nifti_gz_300();
+    let f = nifti_300("phantom_300.nii.gz");
     let _ = g.bench_function(bench!("nifti_gz_512x512x300"), |b| b.iter(|| coxa_io::nifti::read_volume(std::hint::black_box(&f)).unwrap()));
+    let f = nifti_300("phantom_300.nii");
+    let _ = g.bench_function(bench!("nifti_512x512x300"), |b| b.iter(|| coxa_io::nifti::read_volume(std::hint::black_box(&f)).unwrap()));
     g.finish();
 }
 

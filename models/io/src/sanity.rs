@@ -52,14 +52,23 @@ const MIN_AIR_FRACTION: f64 = 1e-3;
 ///
 /// Every CT of a hip holds air (around the body, in the bowel, the padding outside the
 /// reconstruction circle); an MR volume (real MR intensities are >= about -50), a CT whose rescale
-/// was lost (stored values 0..4095) or a crop inside the body holds none. Cost: one pass over the
-/// voxels.
+/// was lost (stored values 0..4095) or a crop inside the body holds none. Cost: a pass over the
+/// voxels until enough air is found (in a CT, usually within the first slice's padding).
 pub(crate) fn not_ct_like(volume: &Volume) -> Option<String> {
     let hu = volume.hu();
     let n = hu.len();
-    let air = hu.iter().filter(|v| **v < AIR_HU).count();
-    if (air as f64) >= MIN_AIR_FRACTION * n as f64 {
+    let needed = MIN_AIR_FRACTION * n as f64;
+    let mut air = 0usize;
+    if needed <= 0.0 {
         return None;
+    }
+    for v in hu.iter() {
+        if *v < AIR_HU {
+            air += 1;
+            if air as f64 >= needed {
+                return None;
+            }
+        }
     }
     let s = volume.stats();
     Some(format!(

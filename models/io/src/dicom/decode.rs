@@ -22,16 +22,17 @@ pub(crate) fn decode_volume(plan: &StackPlan) -> Result<Volume> {
         None => {
             let [ni, nj, nk] = grid.size();
             let mut buf = vec![0f32; ni * nj * nk];
-            buf.par_chunks_mut(ni * nj).zip(plan.slices.par_iter()).try_for_each(|(dst, s)| decode_slice_into(s, dst))?;
+            // One read buffer per worker, reused by the fast path from slice to slice.
+            buf.par_chunks_mut(ni * nj).zip(plan.slices.par_iter()).try_for_each_init(Vec::new, |bytes, (dst, s)| decode_slice_into(s, dst, bytes))?;
             Array3::from_shape_vec((nk, nj, ni), buf).expect("buffer follows the grid")
         }
         Some(resample) => {
             let data: Vec<Vec<f32>> = plan
                 .slices
                 .par_iter()
-                .map(|s| {
+                .map_init(Vec::new, |bytes, s| {
                     let mut v = vec![0f32; s.rows as usize * s.cols as usize];
-                    decode_slice_into(s, &mut v).map(|()| v)
+                    decode_slice_into(s, &mut v, bytes).map(|()| v)
                 })
                 .collect::<Result<_>>()?;
             resample.execute(&plan.slices, &data, &grid)
@@ -54,9 +55,16 @@ fn decode_hint(uid: &str) -> String {
     }
 }
 
-/// Decodes one slice into `dst` (`rows * cols` HU, row-major).
-fn decode_slice_into(s: &SliceHeader, dst: &mut [f32]) -> Result<()> {
+/// Decodes one slice into `dst` (`rows * cols` HU, row-major): uncompressed 16-bit slices
+/// straight from the file ([`super::native`], `bytes` is its reusable read buffer), every other
+/// slice through dicom-pixeldata.
+fn decode_slice_into(s: &SliceHeader, dst: &mut [f32], bytes: &mut Vec<u8>) -> Result<()> {
     let path: &Path = &s.path;
+    if let Some(px) = &s.native
+        && dst.len() == s.rows as usize * s.cols as usize
+    {
+        return super::native::read_into(path, px, dst, bytes);
+    }
     let obj = OpenFileOptions::new().open_file(path).map_err(|e| open_err(path, e))?;
     let decode_err =
         |detail: String| -> Error { DicomError::Decode { path: path.to_path_buf(), transfer_syntax: transfer_syntax_name(&s.transfer_syntax), detail, hint: decode_hint(&s.transfer_syntax) }.into() };

@@ -25,6 +25,9 @@
 //!    every decoded slice) against [`ReadOptions::limits`], from the headers alone.
 //! 7. **Decode** the pixels (uncompressed, deflate, RLE, JPEG baseline/extended/lossless, JPEG
 //!    2000) in parallel and apply the modality LUT (RescaleSlope/RescaleIntercept) to get HU.
+//!    Uncompressed little-endian 16-bit slices (most CT series) are read straight from the file
+//!    into their place in the volume, one read each (`dicom/native.rs`: the same values
+//!    as dicom-pixeldata, bit for bit); every other slice goes through dicom-pixeldata.
 //!
 //! The geometry equals SimpleITK's ImageSeriesReader: origin is the first slice's
 //! ImagePositionPatient, direction columns are the row direction, the column direction and the
@@ -32,6 +35,7 @@
 
 pub(crate) mod decode;
 mod error;
+mod native;
 pub(crate) mod prescan;
 mod resample;
 pub(crate) mod scan;

@@ -29,8 +29,13 @@ use crate::{Error, Result};
 pub(crate) enum PixelData {
     /// No PixelData element at the top level.
     Absent,
-    /// Native (uncompressed) pixel data of this many bytes.
-    Native(u64),
+    /// Native (uncompressed) pixel data of `len` bytes, its value starting at byte `offset`.
+    Native {
+        /// Length of the value, bytes.
+        len: u64,
+        /// Where the value starts in the file, bytes.
+        offset: u64,
+    },
     /// Encapsulated (compressed) fragments.
     Encapsulated,
     /// Not known (a deflated data set is not walked).
@@ -292,7 +297,7 @@ pub(crate) fn prescan(path: &Path) -> Result<PixelData> {
             continue;
         }
         if tag == PIXEL_DATA && top_level {
-            pixel_data = PixelData::Native(u64::from(length));
+            pixel_data = PixelData::Native { len: u64::from(length), offset: w.pos };
         }
         w.skip(length)?;
     }

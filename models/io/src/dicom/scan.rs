@@ -36,6 +36,9 @@ pub(crate) struct SliceHeader {
     pub bits_allocated: u16,
     /// Length of the file, bytes (what opening it for decoding reads into memory).
     pub file_len: u64,
+    /// Where the pixels can be read straight from the file (uncompressed 16-bit slices that
+    /// dicom-pixeldata would decode the same way), else `None` (the general decoder).
+    pub native: Option<super::native::NativePixels>,
 }
 
 /// One series found on disk.
@@ -249,6 +252,7 @@ fn read_header(path: &Path) -> Result<SliceHeader> {
     h.file_len = std::fs::metadata(path).map_err(|e| io_error(path, e))?.len();
     check_pixel_layout(path, &obj, &h, pixel_data)?;
     check_rescale(path, &obj)?;
+    h.native = super::native::native_pixels(&obj, &h.transfer_syntax, pixel_data, h.rows, h.cols);
     Ok(h)
 }
 
@@ -278,7 +282,7 @@ pub(crate) fn check_pixel_layout(path: &Path, obj: &DefaultDicomObject, h: &Slic
         return Err(bad_tag(path, "PixelRepresentation", pr, "must be 0 (unsigned) or 1 (signed)"));
     }
     let spp = uint(obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
-    if let PixelData::Native(found) = pixel_data {
+    if let PixelData::Native { len: found, .. } = pixel_data {
         let expected = crate::limits::product(&[u64::from(h.rows), u64::from(h.cols), u64::from(h.frames.max(1)), u64::from(spp), u64::from(h.bits_allocated) / 8]);
         if found != expected && found != expected.saturating_add(1) {
             let hint = if found == expected.saturating_mul(2) {
@@ -316,7 +320,7 @@ pub const MAX_RESCALE_INTERCEPT_HU: f64 = 1e5;
 /// intercept within [`MAX_RESCALE_INTERCEPT_HU`].
 fn check_rescale(path: &Path, obj: &DefaultDicomObject) -> Result<()> {
     let one = |tag, name: &'static str| -> Result<Option<f64>> {
-        let Some(e) = obj.element_opt(tag).ok().flatten() else { return Ok(None) };
+        let Some(e) = obj.get(tag) else { return Ok(None) };
         let raw = e.to_str().map(|s| s.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string()).unwrap_or_default();
         if raw.is_empty() {
             return Ok(None);
@@ -352,11 +356,11 @@ fn check_rescale(path: &Path, obj: &DefaultDicomObject) -> Result<()> {
 
 /// A trimmed string value, empty where absent.
 pub(crate) fn text(obj: &DefaultDicomObject, tag: dicom_object::Tag) -> String {
-    obj.element_opt(tag).ok().flatten().and_then(|e| e.to_str().ok().map(|s| s.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string())).unwrap_or_default()
+    obj.get(tag).and_then(|e| e.to_str().ok().map(|s| s.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string())).unwrap_or_default()
 }
 
 fn floats(obj: &DefaultDicomObject, tag: dicom_object::Tag) -> Option<Vec<f64>> {
-    obj.element_opt(tag).ok().flatten().and_then(|e| e.to_multi_float64().ok())
+    obj.get(tag).and_then(|e| e.to_multi_float64().ok())
 }
 
 fn fixed<const N: usize>(path: &Path, obj: &DefaultDicomObject, tag: dicom_object::Tag, name: &'static str) -> Result<Option<[f64; N]>> {
@@ -372,7 +376,7 @@ fn fixed<const N: usize>(path: &Path, obj: &DefaultDicomObject, tag: dicom_objec
 }
 
 fn uint(obj: &DefaultDicomObject, tag: dicom_object::Tag) -> Option<u32> {
-    obj.element_opt(tag).ok().flatten().and_then(|e| e.to_int::<u32>().ok())
+    obj.get(tag).and_then(|e| e.to_int::<u32>().ok())
 }
 
 pub(crate) fn header_from(path: &Path, obj: &DefaultDicomObject) -> Result<SliceHeader> {
@@ -402,8 +406,9 @@ pub(crate) fn header_from(path: &Path, obj: &DefaultDicomObject) -> Result<Slice
             id: (!id.is_empty()).then_some(id),
             other: super::IDENTIFYING_FIELDS.iter().map(|(k, tag, _)| (k.to_string(), text(obj, *tag))).filter(|(_, v)| !v.trim().is_empty()).collect(),
         },
-        bits_allocated: obj.element_opt(tags::BITS_ALLOCATED).ok().flatten().and_then(|e| e.to_int::<u16>().ok()).unwrap_or(16),
+        bits_allocated: obj.get(tags::BITS_ALLOCATED).and_then(|e| e.to_int::<u16>().ok()).unwrap_or(16),
         file_len: 0,
+        native: None,
     })
 }
 

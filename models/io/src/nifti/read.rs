@@ -14,6 +14,9 @@ use crate::{Error, Limits, Result};
 
 /// Bytes decoded per step (a multiple of every voxel size).
 const CHUNK: usize = 1 << 20;
+/// Chunks queued between the inflating and the converting thread: enough that the inflating
+/// thread rarely waits for the other to be scheduled on a busy machine.
+const QUEUED: usize = 6;
 /// Read buffer under the gzip decoder.
 const GZ_BUFFER: usize = 1 << 20;
 /// How far past the voxel data a gzip stream is followed to check its CRC and length.
@@ -82,8 +85,9 @@ pub(crate) struct Layout {
 /// headers a `.nii.gz` of `n` bytes holds less than this many times `n` uncompressed bytes.
 pub(crate) const MAX_GZIP_RATIO: u64 = 1040;
 
-/// Bytes of working buffers [`stream_voxels`] keeps alive (three chunks in flight, the gzip buffers).
-const WORKING_BYTES: u64 = 4 * CHUNK as u64 + 2 * GZ_BUFFER as u64;
+/// Bytes of working buffers [`stream_voxels`] keeps alive (the queued chunks, one being filled,
+/// one being converted, the gzip buffers).
+const WORKING_BYTES: u64 = (QUEUED as u64 + 2) * CHUNK as u64 + 2 * GZ_BUFFER as u64;
 
 /// Checks, before anything is allocated, that the file can hold the voxel data its header
 /// declares (its length, or for gzip its length times [`MAX_GZIP_RATIO`]) and that the result
@@ -100,7 +104,10 @@ pub(crate) fn check_size(src: &Source, layout: &Layout, out_bytes_per_voxel: u64
         return Err(NiftiError::GzipCannotHold { path: path.to_path_buf(), disk_bytes: src.disk_len, expected_bytes: end }.into());
     }
     let size = layout.grid.size();
-    limits.check(path, || format!("a {}x{}x{} volume", size[0], size[1], size[2]), crate::limits::product(&[layout.n_voxels as u64, out_bytes_per_voxel]).saturating_add(WORKING_BYTES))
+    // An uncompressed file is read by every worker at once ([`read_plain_f32`]), a chunk each.
+    let workers = if src.gzip { 0 } else { crate::limits::product(&[rayon::current_num_threads() as u64, CHUNK as u64]) };
+    let working = WORKING_BYTES.saturating_add(workers);
+    limits.check(path, || format!("a {}x{}x{} volume", size[0], size[1], size[2]), crate::limits::product(&[layout.n_voxels as u64, out_bytes_per_voxel]).saturating_add(working))
 }
 
 /// Checks that `h` describes one 3D volume of a readable type and works out its grid.
@@ -157,7 +164,7 @@ pub(crate) fn stream_voxels(src: &mut Source, layout: &Layout, path: &Path, mut 
     let chunk = chunk - chunk % elem;
     let big_endian = src.big_endian;
     std::thread::scope(|scope| -> Result<()> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<u8>>>(2);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<u8>>>(QUEUED);
         let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
         let producer = &mut *src;
         let _ = scope.spawn(move || {
@@ -199,6 +206,59 @@ pub(crate) fn stream_voxels(src: &mut Source, layout: &Layout, path: &Path, mut 
         let _ = io::copy(&mut (&mut src.reader).take(GZ_TAIL_LIMIT), &mut io::sink()).map_err(|e| src.stream_error(path, e))?;
     }
     Ok(())
+}
+
+impl Source {
+    /// Whether the file is gzip-compressed.
+    pub(crate) fn is_gzip(&self) -> bool {
+        self.gzip
+    }
+}
+
+/// Reads the voxels of an uncompressed file as `f32` (as [`decode_f32`] converts them), its
+/// chunks read and converted by every worker at once: each reads its part of the file at its
+/// offset into a buffer of its own and converts it into its place in the result, so the file's
+/// bytes are copied once and the result is written once. The caller has checked the size
+/// ([`check_size`]); a file that shrank since is an error, never a short volume.
+pub(crate) fn read_plain_f32(src: &Source, layout: &Layout, path: &Path) -> Result<Vec<f32>> {
+    use rayon::prelude::*;
+    use std::io::{Seek, SeekFrom};
+    debug_assert!(!src.gzip);
+    let elem = layout.datatype.size();
+    let expected = layout.n_voxels as u64 * elem as u64;
+    if let Some(len) = src.file_len
+        && len < layout.data_offset + expected
+    {
+        return Err(short(path, expected, len.saturating_sub(layout.data_offset), layout.data_offset));
+    }
+    let mut probe = Vec::<f32>::new();
+    probe.try_reserve_exact(layout.n_voxels).map_err(|_| NiftiError::TooLarge { path: path.to_path_buf(), size: layout.grid.size() })?;
+    drop(probe);
+    // Zeroed by the allocator (fresh pages), so nothing is written twice.
+    let mut data = vec![0f32; layout.n_voxels];
+    let per_chunk = (CHUNK / elem).max(1);
+    let big_endian = src.big_endian;
+    data.par_chunks_mut(per_chunk).enumerate().try_for_each_init(
+        || (None::<File>, Vec::<u8>::new()),
+        |(file, buf), (i, out)| -> Result<()> {
+            let f = match file {
+                Some(f) => f,
+                None => file.insert(File::open(path).map_err(|e| unreadable(path, e))?),
+            };
+            let start = layout.data_offset + (i * per_chunk * elem) as u64;
+            buf.resize(out.len() * elem, 0);
+            let _ = f.seek(SeekFrom::Start(start)).map_err(|e| unreadable(path, e))?;
+            f.read_exact(buf).map_err(|e| if e.kind() == io::ErrorKind::UnexpectedEof { short(path, expected, start - layout.data_offset, layout.data_offset) } else { unreadable(path, e) })?;
+            if big_endian && elem > 1 {
+                for v in buf.chunks_exact_mut(elem) {
+                    v.reverse();
+                }
+            }
+            decode_f32(layout.datatype, layout.scaling, buf, out);
+            Ok(())
+        },
+    )?;
+    Ok(data)
 }
 
 fn short(path: &Path, expected: u64, found: u64, offset: u64) -> Error {
