@@ -437,8 +437,7 @@ pub fn segment_bones(ct: &Volume, opts: &SegmentOptions) -> Result<BoneSegmentat
 
     // 5. Two-phase seeded watershed of the smoothed HU, brightest first.
     let clamped: Vec<f32> = hu.par_iter().map(|&h| h.clamp(-200.0, 1500.0)).collect();
-    let key: Vec<u16> = smooth::gaussian(&lat, &clamped, 0.7 * smax).into_par_iter().map(|h| (1500.0 - h).clamp(0.0, 1700.0) as u16).collect();
-    drop(clamped);
+    let key: Vec<u16> = smooth::gaussian(&lat, clamped, 0.7 * smax).into_par_iter().map(|h| (1500.0 - h).clamp(0.0, 1700.0) as u16).collect();
     let dense: Vec<bool> = hu.par_iter().map(|&h| h >= DENSE_HU).collect();
     let mut class_crop: Vec<u8> = (0..lat.len()).into_par_iter().map(|v| if dense[v] { seeds[v] } else { 0 }).collect();
     flood::seeded_flood(&lat, &key, &dense, &mut class_crop, true);
