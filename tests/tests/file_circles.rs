@@ -266,11 +266,6 @@ impl Crate {
     /// The circles: groups of two or more files that reach each other, each with the edges inside it.
     fn circles(&self) -> Result<Vec<String>> {
         let edges = self.edges()?;
-        if std::env::var("CIRCLES_DEBUG").is_ok() {
-            for ((a, b), items) in &edges {
-                eprintln!("{} -> {}: {:?}", self.short(*a), self.short(*b), items);
-            }
-        }
         let n = self.files.len();
         let mut next: Vec<Vec<usize>> = vec![Vec::new(); n];
         for &(a, b) in edges.keys() {
@@ -444,9 +439,8 @@ impl<'ast> Visit<'ast> for PathCollector<'_> {
         let mut found = Vec::new();
         use_leaves(&u.tree, &mut Vec::new(), &mut found);
         let line = u.use_token.span.start().line;
-        for (path, leaf) in found {
-            // A glob's own path names a module; a named leaf names an item or module.
-            let _ = leaf;
+        // A glob's path names a module; any other leaf an item or a module.
+        for (path, _) in found {
             self.record(&path, line);
         }
     }
@@ -463,12 +457,14 @@ impl<'ast> Visit<'ast> for PathCollector<'_> {
         self.scan_tokens(m.tokens.clone());
     }
 
-    /// Attributes are not code, except serde's function paths written as strings.
+    /// An attribute's arguments can be code (`#[error("{}", crate::limits::human_bytes(*n))]`, clap's
+    /// `value_parser = parse_side`); serde names functions in strings. Doc comments are not code.
     fn visit_attribute(&mut self, a: &'ast syn::Attribute) {
+        let syn::Meta::List(list) = &a.meta else { return };
+        self.scan_tokens(list.tokens.clone());
         if !a.path().is_ident("serde") {
             return;
         }
-        let syn::Meta::List(list) = &a.meta else { return };
         let tokens: Vec<proc_macro2::TokenTree> = list.tokens.clone().into_iter().collect();
         for w in tokens.windows(3) {
             if let (proc_macro2::TokenTree::Ident(key), proc_macro2::TokenTree::Punct(eq), proc_macro2::TokenTree::Literal(lit)) = (&w[0], &w[1], &w[2])
@@ -630,7 +626,10 @@ fn the_circle_check_finds_circles_of_any_length_and_only_those() -> Result<()> {
         // b -> c through a re-export at the crate root, written inside a macro's arguments.
         ("b.rs", "pub struct B;\npub fn g() { let _ = format!(\"{:?}\", crate::C::new()); }\n"),
         // c -> a through a serde function path; a doc link to d is not code.
-        ("c.rs", "/// See [`crate::d::D`].\npub struct C;\nimpl C { pub fn new() -> Self { C } }\n#[derive(serde::Deserialize)]\npub struct S { #[serde(deserialize_with = \"crate::a::read\")] pub x: u8 }\n"),
+        (
+            "c.rs",
+            "/// See [`crate::d::D`].\npub struct C;\nimpl C { pub fn new() -> Self { C } }\n#[derive(serde::Deserialize)]\npub struct S { #[serde(deserialize_with = \"crate::a::read\")] pub x: u8 }\n",
+        ),
         // A parent and its child using each other: one unit, no circle; the child's use of the root is not an edge either.
         ("p.rs", "mod child;\npub use child::Kid;\npub struct Parent;\n"),
         ("p/child.rs", "use super::Parent;\npub struct Kid(pub Parent, pub crate::Root);\n"),
