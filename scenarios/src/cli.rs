@@ -77,7 +77,7 @@ pub enum Command {
     /// --screenshot OUT.png).
     View(crate::view::ViewArgs),
     /// pyradiomics' radiomics features of an image's labels into a CSV or JSON file.
-    Radiomics(crate::radiomics::RadiomicsArgs),
+    Radiomics(crate::radiomics_cli::RadiomicsArgs),
     /// A simulated radiograph (AP pelvis or lateral hip) of a CT, the plan's implants on it.
     Xray(crate::xray::XrayArgs),
     /// A plain radiograph (CR/DX DICOM, or PNG with --pixel-spacing-mm) read, and X-ray models
@@ -247,7 +247,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Shape(args) => crate::population::cli(&args),
         Command::Hcf(args) => crate::hcf::cli(&args),
         Command::View(args) => crate::view::run(&args),
-        Command::Radiomics(args) => crate::radiomics::cli(&args),
+        Command::Radiomics(args) => crate::radiomics_cli::cli(&args),
         Command::Xray(args) => crate::xray::cli(&args),
         Command::Radiograph(args) => crate::radiograph::cli(&args),
         Command::Submit(args) => crate::submit::cli(&args),

@@ -53,16 +53,15 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{Context, Result, bail};
 use nalgebra::{Matrix4, Point3};
-use serde::Deserialize;
 use serde_json::{Value, json};
-use toml::Spanned;
 
 use coxa_anatomy::landmarks::{acetabulum_landmarks, femur_landmarks, pelvis_landmarks};
 use coxa_core::{Mesh, Side};
 use coxa_shape::gias::{self, Llp26Part};
 use coxa_shape::{BuildOptions, Part, Provenance, ShapeModel};
 
-use crate::scenario::Finite;
+pub use crate::scenario_file::ShapeCasesSpec;
+use crate::scenario_file::parse_side;
 
 /// How many draws a case may take before it fails.
 pub const MAX_DRAWS: u32 = 10;
@@ -77,33 +76,6 @@ pub const FEMUR_DIVISIONS: usize = 10;
 pub const HEAD_RADIUS_RANGE_MM: (f64, f64) = (19.0, 28.0);
 /// Most subjects one scenario may draw.
 pub const MAX_SUBJECTS: i64 = 100_000;
-
-/// `cases_from_shape_model` as written in a scenario.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ShapeCasesSpec {
-    /// How many random subjects (1..=100,000).
-    pub n: Spanned<i64>,
-    /// The random seed (0 or more).
-    pub seed: Spanned<i64>,
-    /// A coxa pelvis model (`.ssm` with parts `hip_left`, `hip_right`, optionally `sacrum`), or the
-    /// pelvis atlas folder (`LeftHip<id>_cpd.vtk`, `RightHip<id>_cpd.vtk`, `Sacrum<id>_cpd.vtk`,
-    /// in it or in its `surface/`), built when the scenario is read.
-    pub pelvis_model: Spanned<PathBuf>,
-    /// The `musculoskeletal/models` folder of `musculoskeletal-models` 0.2.4; default the
-    /// installed one.
-    #[serde(default)]
-    pub femur_model: Option<Spanned<PathBuf>>,
-    /// Operated side of every case (`left`/`right`, default right).
-    #[serde(default)]
-    pub side: Option<Spanned<String>>,
-    /// Joint space, mm (0.5..=6, default 3).
-    #[serde(default)]
-    pub joint_space_mm: Option<Spanned<Finite>>,
-    /// Draw only the first modes of each model (1 or more; default all).
-    #[serde(default)]
-    pub n_modes: Option<Spanned<i64>>,
-}
 
 /// One subject of a population, as a case's input.
 #[derive(Debug, Clone, PartialEq)]
@@ -165,7 +137,7 @@ pub fn resolve(spec: &ShapeCasesSpec, base: &Path) -> std::result::Result<Popula
     };
     let side = match &spec.side {
         None => Side::Right,
-        Some(s) => crate::scenario::parse_side(s.get_ref()).ok_or_else(|| (Some(s.span()), "cases_from_shape_model.side", format!("{:?}: use \"left\" or \"right\"", s.get_ref())))?,
+        Some(s) => parse_side(s.get_ref()).ok_or_else(|| (Some(s.span()), "cases_from_shape_model.side", format!("{:?}: use \"left\" or \"right\"", s.get_ref())))?,
     };
     let joint_space_mm = match &spec.joint_space_mm {
         None => DEFAULT_JOINT_SPACE_MM,

@@ -1,12 +1,11 @@
-//! `coxa radiomics`: pyradiomics' features ([`coxa_diagnostics`]) of one image and the labels of
-//! a label map, into a CSV (one row per image and label: `image`, `label`, `label_name`, then one
-//! column per feature named as pyradiomics names it) or JSON file; with `--scenario`, of every
-//! case of a scenario (one row per case and structure, a `case` column first); and the
-//! `[radiomics]` scenario stage, which writes `radiomics.csv` into each case folder (the CT with
-//! the label map of coxa's anatomy stage: the bones coxa segments, the muscles of the case's
-//! labels) and `radiomics.csv` beside the run's summary; with `model = "CARD.toml"` it runs a
-//! tabular model (e.g. a prognosis model) on each structure's features too, adds its
-//! probabilities to the table and hands them to the report ([`RadiomicsRecord`]).
+//! pyradiomics' features ([`coxa_diagnostics`]) of an image's labels, as the `[radiomics]` scenario
+//! stage and for `coxa radiomics` ([`crate::radiomics_cli`]): the stage writes `radiomics.csv` into
+//! each case folder (the CT with the label map of coxa's anatomy stage: the bones coxa segments,
+//! the muscles of the case's labels) and `radiomics.csv` beside the run's summary; with `model =
+//! "CARD.toml"` it runs a tabular model (e.g. a prognosis model) on each structure's features too,
+//! adds its probabilities to the table and hands them to the report ([`RadiomicsRecord`]). The
+//! tables are one row per image and label: `image`, `label`, `label_name` (a `case` column first
+//! for a scenario), then one column per feature named as pyradiomics names it.
 //!
 //! Every failure is an error (exit status 2) naming the label and the cause: an empty mask, a
 //! label absent, a mask on another grid, a ROI too small; a feature that comes out NaN or
@@ -17,44 +16,14 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use clap::Args;
 use coxa_core::report::{RadiomicsModel, RadiomicsRecord, RadiomicsStructure};
 use coxa_core::{LabelMap, Volume};
 use coxa_diagnostics::{FeatureVector, Params, extract};
 use rayon::prelude::*;
 
-/// Arguments of `coxa radiomics`.
-#[derive(Debug, Args)]
-pub struct RadiomicsArgs {
-    /// The image: NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr), a DICOM file or folder.
-    #[arg(long, required_unless_present = "scenario", conflicts_with = "scenario")]
-    pub image: Option<PathBuf>,
-    /// The label map on the image's grid (NIfTI or NRRD), e.g. TotalSegmentator's output.
-    #[arg(long, required_unless_present = "scenario", conflicts_with = "scenario")]
-    pub mask: Option<PathBuf>,
-    /// Every case of this scenario instead of one image: its CT with its `labels` (or, for a case
-    /// without, the label map of its finished run, `<output_dir>/cases/NAME/anatomy/labels.nii.gz`).
-    #[arg(long)]
-    pub scenario: Option<PathBuf>,
-    /// A label to compute, by value (77) or by coxa/TotalSegmentator name (hip_left); repeat for
-    /// several. Default: every label in the mask.
-    #[arg(long = "label", value_name = "N|NAME")]
-    pub labels: Vec<String>,
-    /// pyradiomics parameter file (YAML); default: pyradiomics' defaults (original image, all
-    /// feature classes, binWidth 25).
-    #[arg(long)]
-    pub params: Option<PathBuf>,
-    /// A tabular model's card (`task = "tabular-classification"`, e.g. a prognosis model): its
-    /// features are taken from each row by name and its class probabilities added as columns
-    /// `probability_<class>`.
-    #[arg(long)]
-    pub model: Option<PathBuf>,
-    /// Output file, .csv or .json (must not exist).
-    #[arg(long)]
-    pub out: PathBuf,
-}
+pub use crate::scenario_file::RadiomicsSection;
 
-fn read_image(path: &Path) -> anyhow::Result<Volume> {
+pub(crate) fn read_image(path: &Path) -> anyhow::Result<Volume> {
     if coxa_io::nrrd::is_nrrd_path(path) {
         return Ok(coxa_io::nrrd::read_volume(path)?);
     }
@@ -62,7 +31,7 @@ fn read_image(path: &Path) -> anyhow::Result<Volume> {
     Ok(coxa_io::open(path, &opts)?.volume)
 }
 
-fn read_mask(path: &Path) -> anyhow::Result<LabelMap> {
+pub(crate) fn read_mask(path: &Path) -> anyhow::Result<LabelMap> {
     if coxa_io::nrrd::is_nrrd_path(path) {
         Ok(coxa_io::nrrd::read_label_map(path)?)
     } else if coxa_io::nifti::is_nifti_path(path) {
@@ -72,64 +41,26 @@ fn read_mask(path: &Path) -> anyhow::Result<LabelMap> {
     }
 }
 
-/// Runs the command.
-pub fn cli(args: &RadiomicsArgs) -> anyhow::Result<()> {
-    let ext = args.out.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    if ext != "csv" && ext != "json" {
-        bail!("--out {}: the file must end in .csv or .json", args.out.display());
-    }
-    if args.out.exists() {
-        bail!("{} already exists; coxa never overwrites files: choose a new path or remove it", args.out.display());
-    }
-    let params = match &args.params {
-        Some(p) => read_params(p).with_context(|| format!("--params {}", p.display()))?,
-        None => Params::default(),
-    };
-    let tables: Vec<Table> = match (&args.scenario, &args.image, &args.mask) {
-        (Some(file), _, _) => batch(file, &args.labels, &params)?,
-        (None, Some(image_path), Some(mask_path)) => {
-            let image = read_image(image_path)?;
-            let mask = read_mask(mask_path)?;
-            let labels = label_values(&args.labels, &mask)?;
-            if labels.is_empty() {
-                bail!("{}: the mask is empty (no voxel is labelled): nothing to compute", mask_path.display());
-            }
-            let rows = features(&image, &mask, &labels, &params).with_context(|| format!("{}", mask_path.display()))?;
-            vec![Table { case: None, image: image_path.display().to_string(), rows }]
-        }
-        _ => bail!("give --image and --mask, or --scenario"),
-    };
-    let mut tables = tables;
-    if let Some(card) = &args.model {
-        let m = apply_model(card, &mut tables)?;
-        println!("{}: probabilities of {} added", model_line(&m), m.classes.join(", "));
-    }
-    let text = if ext == "csv" { csv(&tables)? } else { json(&tables)? };
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-    std::io::Write::write_all(&mut file, text.as_bytes()).with_context(|| format!("cannot write {}", args.out.display()))?;
-    let n: usize = tables.iter().map(|t| t.rows.len()).sum();
-    let width = tables.iter().find_map(|t| t.rows.first()).map_or(0, |r| r.1.len());
-    println!("wrote {} ({n} row(s), {width} features each)", args.out.display());
-    Ok(())
-}
-
 /// The features of some labels of one image: `(label, features)` per label.
-type Rows = Vec<(u32, FeatureVector)>;
+pub(crate) type Rows = Vec<(u32, FeatureVector)>;
 
 /// The rows of one image (of one case, in a scenario).
-struct Table {
-    case: Option<String>,
-    image: String,
-    rows: Rows,
+pub(crate) struct Table {
+    /// The case (a scenario's), else none.
+    pub(crate) case: Option<String>,
+    /// The image's name.
+    pub(crate) image: String,
+    /// Its rows.
+    pub(crate) rows: Rows,
 }
 
-fn read_params(path: &Path) -> anyhow::Result<Params> {
+pub(crate) fn read_params(path: &Path) -> anyhow::Result<Params> {
     let text = std::fs::read_to_string(path).context("cannot read it")?;
     Ok(Params::from_yaml(&text)?)
 }
 
 /// `--label` values and names as label values; every label of the mask when none is given.
-fn label_values(asked: &[String], mask: &LabelMap) -> anyhow::Result<Vec<u32>> {
+pub(crate) fn label_values(asked: &[String], mask: &LabelMap) -> anyhow::Result<Vec<u32>> {
     if asked.is_empty() {
         return Ok(mask.counts().keys().filter(|l| **l != 0).map(|l| u32::from(*l)).collect());
     }
@@ -148,7 +79,7 @@ fn label_values(asked: &[String], mask: &LabelMap) -> anyhow::Result<Vec<u32>> {
 
 /// The features of every label, in parallel; a feature that is not finite, or a label whose
 /// features are not the first label's (a LoG sigma pyradiomics skips on a small ROI), is an error.
-fn features(image: &Volume, mask: &LabelMap, labels: &[u32], params: &Params) -> anyhow::Result<Rows> {
+pub(crate) fn features(image: &Volume, mask: &LabelMap, labels: &[u32], params: &Params) -> anyhow::Result<Rows> {
     let rows: Rows = labels
         .par_iter()
         .map(|&label| {
@@ -167,7 +98,7 @@ fn features(image: &Volume, mask: &LabelMap, labels: &[u32], params: &Params) ->
 }
 
 /// Every row must have the same features in the same order (one table).
-fn same_columns<'a>(mut rows: impl Iterator<Item = (String, &'a FeatureVector)>) -> anyhow::Result<()> {
+pub(crate) fn same_columns<'a>(mut rows: impl Iterator<Item = (String, &'a FeatureVector)>) -> anyhow::Result<()> {
     let Some((first_name, first)) = rows.next() else { return Ok(()) };
     for (name, f) in rows {
         if f.len() != first.len() || f.iter().zip(first).any(|(a, b)| a.0 != b.0) {
@@ -185,7 +116,7 @@ fn same_columns<'a>(mut rows: impl Iterator<Item = (String, &'a FeatureVector)>)
 
 /// Runs the tabular model of `card` on every row and appends its class probabilities as the
 /// columns `probability_<class>`; returns the model as its card names it.
-fn apply_model(card: &Path, tables: &mut [Table]) -> anyhow::Result<RadiomicsModel> {
+pub(crate) fn apply_model(card: &Path, tables: &mut [Table]) -> anyhow::Result<RadiomicsModel> {
     let mut model = coxa_infer::TabularModel::load(card)?;
     let classes = model.card().output.classes.clone();
     for t in tables.iter_mut() {
@@ -205,38 +136,8 @@ fn apply_model(card: &Path, tables: &mut [Table]) -> anyhow::Result<RadiomicsMod
 const PROBABILITY: &str = "probability_";
 
 /// "model NAME VERSION (a TEST model, not for clinical use)".
-fn model_line(m: &RadiomicsModel) -> String {
+pub(crate) fn model_line(m: &RadiomicsModel) -> String {
     format!("model {} {}{}", m.name, m.version, if m.test_model { " (a TEST model, not for clinical use)" } else { "" })
-}
-
-/// `--scenario`: every case with a CT, on its labels or its finished run's label map.
-fn batch(file: &Path, asked: &[String], params: &Params) -> anyhow::Result<Vec<Table>> {
-    let scn = crate::scenario::Scenario::load(file)?;
-    let mut tables = Vec::new();
-    for case in &scn.cases {
-        let crate::scenario::CaseInput::Ct { ct, labels } = &case.input else {
-            println!("case {}: no CT (surfaces, phantom or PACS input): no radiomics", case.name);
-            continue;
-        };
-        let run_labels = scn.output_dir.join("cases").join(&case.name).join("anatomy").join("labels.nii.gz");
-        let mask_path = match labels {
-            Some(l) => l.clone(),
-            None if run_labels.exists() => run_labels,
-            None => bail!("case {}: no label map: give `labels` in the scenario, or run it first (coxa run) so that {} exists", case.name, run_labels.display()),
-        };
-        let image = read_image(ct).with_context(|| format!("case {}", case.name))?;
-        let mask = read_mask(&mask_path).with_context(|| format!("case {}", case.name))?;
-        let labels = label_values(asked, &mask)?;
-        let rows = features(&image, &mask, &labels, params).with_context(|| format!("case {}", case.name))?;
-        // File names only: folder names may carry a patient's name.
-        let image_name = ct.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
-        tables.push(Table { case: Some(case.name.clone()), image: image_name, rows });
-    }
-    if tables.is_empty() {
-        bail!("{}: no case has a CT: nothing to compute", file.display());
-    }
-    same_columns(tables.iter().filter_map(|t| t.rows.first().map(|r| (format!("case {}", t.case.as_deref().unwrap_or("")), &r.1))))?;
-    Ok(tables)
 }
 
 fn label_name(l: u32) -> String {
@@ -244,7 +145,7 @@ fn label_name(l: u32) -> String {
 }
 
 /// The CSV: `[case,]image,label,label_name`, then the features.
-fn csv(tables: &[Table]) -> anyhow::Result<String> {
+pub(crate) fn csv(tables: &[Table]) -> anyhow::Result<String> {
     let with_case = tables.iter().any(|t| t.case.is_some());
     let mut s = String::from(if with_case { "case,image,label,label_name" } else { "image,label,label_name" });
     if let Some(first) = tables.iter().find_map(|t| t.rows.first()) {
@@ -268,7 +169,7 @@ fn csv(tables: &[Table]) -> anyhow::Result<String> {
     Ok(s)
 }
 
-fn json(tables: &[Table]) -> anyhow::Result<String> {
+pub(crate) fn json(tables: &[Table]) -> anyhow::Result<String> {
     let list: Vec<serde_json::Value> = tables
         .iter()
         .flat_map(|t| {
@@ -283,23 +184,6 @@ fn json(tables: &[Table]) -> anyhow::Result<String> {
         })
         .collect();
     Ok(serde_json::to_string_pretty(&list)? + "\n")
-}
-
-/// `[radiomics]` in a scenario, as written.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RadiomicsSection {
-    /// A pyradiomics parameter file (YAML), relative to the scenario; default pyradiomics' defaults.
-    #[serde(default)]
-    pub params: Option<toml::Spanned<PathBuf>>,
-    /// Structures by coxa/TotalSegmentator name or label value; default coxa's bones and hip
-    /// muscles ([`coxa_anatomy::labels::COXA_CLASSES`]) present in the label map.
-    #[serde(default)]
-    pub labels: Option<toml::Spanned<Vec<toml::Value>>>,
-    /// A tabular model's card (e.g. a prognosis model), relative to the scenario: run on each
-    /// structure's features; its probabilities go into the table and the report.
-    #[serde(default)]
-    pub model: Option<toml::Spanned<PathBuf>>,
 }
 
 /// The radiomics stage, checked: its parameters and structures.

@@ -8,36 +8,21 @@
 //!   `implants.user_stem` without `[placement]` (the planner chooses the stem and the neck and
 //!   plans with the catalog's parts, so these would be ignored);
 //! - `report.show_phi = true` (run outputs never carry the patient's identity);
-//! - a `*_range_deg` that is not exactly two numbers (`[30, 40, 50]` was read as `[30, 40]`).
+//! - a `*_range_deg` that is not exactly two numbers (`[30, 40, 50]` was read as `[30, 40]`;
+//!   refused while parsing, by [`range_of_two`] in the schema).
 
 use std::ops::Range;
 
-use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
-use crate::scenario::{Finite, ScenarioFile};
+use crate::scenario_file::ScenarioFile;
+pub use crate::scenario_file::range_of_two;
 
 /// Most sweep points per case a scenario may declare (the product of its lists).
 pub const MAX_SWEEP_POINTS: u128 = 1_000_000;
 
 /// A contradiction: where it is (byte span), the field, and what to do.
 pub type Contradiction = (Option<Range<usize>>, &'static str, String);
-
-/// Deserializes `[min, max]`, refusing any other number of values (serde's fixed arrays would
-/// take the first two of a longer list without a word).
-pub fn range_of_two<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Spanned<[Finite; 2]>>, D::Error> {
-    use serde::de::Error;
-    let list = Spanned::<Vec<Finite>>::deserialize(d)?;
-    let span = list.span();
-    match list.get_ref().as_slice() {
-        [a, b] => Ok(Some(Spanned::new(span, [*a, *b]))),
-        other => Err(D::Error::custom(format!(
-            "a range is exactly two numbers [min, max], but {} {} given; for several values use a sweep under [placement], for a range write e.g. [30, 50]",
-            other.len(),
-            if other.len() == 1 { "was" } else { "were" }
-        ))),
-    }
-}
 
 /// The first contradiction or ignored field of `raw`, if any.
 ///

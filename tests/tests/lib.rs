@@ -2,6 +2,7 @@
 
 mod common;
 mod dicom;
+mod file_circles;
 mod landmarks;
 mod msk;
 mod msk_strength;

@@ -14,7 +14,24 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Side;
-use crate::report::{CupAnglePair, StandingSitting};
+
+/// A value standing and one sitting (the plan's and the ROM's pelvic tilts).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StandingSitting {
+    /// Sitting.
+    pub sitting: f64,
+    /// Standing.
+    pub standing: f64,
+}
+
+/// Inclination and anteversion, deg.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CupAnglePair {
+    /// Anteversion, deg.
+    pub anteversion_deg: f64,
+    /// Inclination, deg.
+    pub inclination_deg: f64,
+}
 
 /// How the plan's numbers are defined.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -187,22 +204,6 @@ pub struct PlanMotionRecord {
     pub required_deg: Option<f64>,
     /// Whether the start posture is already in contact.
     pub start_in_contact: bool,
-}
-
-impl From<&PlanMotionRecord> for crate::report::MotionRecord {
-    fn from(m: &PlanMotionRecord) -> Self {
-        Self {
-            contact: m.contact.clone(),
-            contact_point_lps_mm: m.contact_point_lps_mm,
-            limit_deg: m.limit_deg,
-            name: m.name.clone(),
-            parts: m.parts.clone(),
-            pelvic_tilt_deg: m.pelvic_tilt_deg,
-            posture: m.posture.clone(),
-            required_deg: m.required_deg,
-            start_in_contact: m.start_in_contact,
-        }
-    }
 }
 
 /// The objective's penalties.

@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::plan_record::PlanMotionRecord;
+pub use crate::plan_record::{CupAnglePair, StandingSitting};
 use crate::{AnatomyRecord, CupAngleDefinition, CupAngles, PlanRecord, Side};
 
 /// Cup angles in the three definitions of Murray (1993), deg: `[inclination, anteversion]`.
@@ -48,15 +50,6 @@ impl CupAnglesDeg {
             CupAngleDefinition::Anatomic => self.anatomic,
         }
     }
-}
-
-/// A value standing and one sitting.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct StandingSitting {
-    /// Sitting.
-    pub sitting: f64,
-    /// Standing.
-    pub standing: f64,
 }
 
 /// The implants a ROM run used.
@@ -108,6 +101,22 @@ impl MotionRecord {
     }
 }
 
+impl From<&PlanMotionRecord> for MotionRecord {
+    fn from(m: &PlanMotionRecord) -> Self {
+        Self {
+            contact: m.contact.clone(),
+            contact_point_lps_mm: m.contact_point_lps_mm,
+            limit_deg: m.limit_deg,
+            name: m.name.clone(),
+            parts: m.parts.clone(),
+            pelvic_tilt_deg: m.pelvic_tilt_deg,
+            posture: m.posture.clone(),
+            required_deg: m.required_deg,
+            start_in_contact: m.start_in_contact,
+        }
+    }
+}
+
 /// The range of motion of one hip: the ROM stage's output.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RomRecord {
@@ -145,15 +154,6 @@ impl RomRecord {
     pub fn motion(&self, name: &str) -> Option<&MotionRecord> {
         self.motions.iter().find(|m| m.name == name)
     }
-}
-
-/// Inclination and anteversion, deg.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct CupAnglePair {
-    /// Anteversion, deg.
-    pub anteversion_deg: f64,
-    /// Inclination, deg.
-    pub inclination_deg: f64,
 }
 
 /// Where the implants of the report's primary sweep point are.

@@ -40,6 +40,7 @@ mod error;
 pub mod features;
 pub mod filters;
 pub mod fixation;
+mod params;
 mod roi;
 mod settings;
 
@@ -48,7 +49,8 @@ use rayon::prelude::*;
 
 pub use error::{Error, Result};
 pub use features::feature_names;
-pub use settings::{FEATURE_CLASSES, ImageType, Interpolator, Params, ResegmentMode, Settings};
+pub use params::Params;
+pub use settings::{FEATURE_CLASSES, ImageType, Interpolator, ResegmentMode, Settings};
 
 /// Features where coxa and pyradiomics may differ by more than 1e-4 relative: `(class_Feature,
 /// reason, largest relative difference allowed)`. The side-by-side test allows exactly these.

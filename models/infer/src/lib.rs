@@ -25,6 +25,7 @@
 //! [`runtime`] explains where ONNX Runtime is looked for; [`card`] the model card format;
 //! [`window`] what of nnU-Net is reproduced and how; [`segment`](mod@segment) the whole pipeline.
 
+mod activation;
 pub mod card;
 mod error;
 pub mod image;

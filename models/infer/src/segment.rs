@@ -26,8 +26,9 @@ use coxa_core::{ClassTable, Grid, LabelMap, Volume, grid_with_spacing};
 use nalgebra::Vector3;
 use ndarray::{Array3, Array4, ArrayView4, Axis, Zip};
 
+use crate::activation::{activate, entropy};
 use crate::card::ModelCard;
-use crate::card::{Activation, Normalisation, OutputKind};
+use crate::card::{Activation, Normalisation};
 use crate::model::Model;
 use crate::window::{WindowOptions, WindowTiming, checked_floats, mirror_members, nnunet_sliding_window, round_f16, sliding_window_fold};
 use crate::{Error, Result};
@@ -121,39 +122,6 @@ pub fn normalise(hu: &Array3<f32>, scheme: &Normalisation) -> Array3<f32> {
         }
         Normalisation::None => hu.clone(),
     }
-}
-
-/// Softmax over axis 0 of `[C, ...]`, in place.
-fn softmax_channels(x: &mut Array4<f32>) {
-    Zip::from(x.lanes_mut(Axis(0))).for_each(|mut lane| {
-        let m = lane.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        lane.mapv_inplace(|v| (v - m).exp());
-        let s: f32 = lane.sum();
-        lane.mapv_inplace(|v| v / s);
-    });
-}
-
-pub(crate) fn activate(mut x: Array4<f32>, kind: OutputKind, act: Activation) -> Array4<f32> {
-    if kind == OutputKind::Logits {
-        match act {
-            Activation::Softmax => softmax_channels(&mut x),
-            Activation::Sigmoid => x.mapv_inplace(|v| 1.0 / (1.0 + (-v).exp())),
-        }
-    }
-    x
-}
-
-/// Predictive entropy (nats) of probabilities `[C, ...]`.
-pub(crate) fn entropy(p: &Array4<f32>, act: Activation) -> Array3<f32> {
-    let c = p.shape()[0];
-    let (nk, nj, ni) = (p.shape()[1], p.shape()[2], p.shape()[3]);
-    let h = |q: f32| {
-        if q > 0.0 { -(q as f64) * (q as f64).ln() } else { 0.0 }
-    };
-    Array3::from_shape_fn((nk, nj, ni), |(k, j, i)| match act {
-        Activation::Softmax => (0..c).map(|ch| h(p[[ch, k, j, i]])).sum::<f64>() as f32,
-        Activation::Sigmoid => ((0..c).map(|ch| h(p[[ch, k, j, i]]) + h(1.0 - p[[ch, k, j, i]])).sum::<f64>() / c as f64) as f32,
-    })
 }
 
 /// Every member's sliding-window output, averaged, and the predictive entropy, on the model's

@@ -315,8 +315,8 @@ pub fn nnunet_sliding_window(
             let m = member % mirrors.len();
             member += 1;
             let out = flipped(y.index_axis(Axis(0), b), *flip);
-            let p = crate::segment::activate(out.to_owned(), kind, activation);
-            let h = crate::segment::entropy(&p, activation);
+            let p = crate::activation::activate(out.to_owned(), kind, activation);
+            let h = crate::activation::entropy(&p, activation);
             if m == 0 {
                 tile_sum.assign(&out);
                 tile_prob.assign(&p);

@@ -116,20 +116,6 @@ pub(crate) fn mem_available_bytes(meminfo: &str) -> Option<u64> {
     value.checked_mul(scale)
 }
 
-/// `n` bytes for messages: "17.2 GB", "512 MB", "5120 bytes" (decimal units).
-pub(crate) fn human_bytes(n: u64) -> String {
-    let x = n as f64;
-    if x >= 1e9 {
-        format!("{:.1} GB", x / 1e9)
-    } else if x >= 1e6 {
-        format!("{:.1} MB", x / 1e6)
-    } else if x >= 1e4 {
-        format!("{:.1} kB", x / 1e3)
-    } else {
-        format!("{n} bytes")
-    }
-}
-
 /// `a * b * ...` in `u64`, `u64::MAX` when it overflows (which any limit then refuses).
 pub(crate) fn product(factors: &[u64]) -> u64 {
     factors.iter().try_fold(1u64, |acc, &f| acc.checked_mul(f)).unwrap_or(u64::MAX)

@@ -31,13 +31,17 @@
 //! Sizes are checked before anything is allocated: 16..16384 pixels a side, the decoded image
 //! against [`crate::Limits`], a spacing of 0.01..5 mm and a magnification of 1..3.
 
-use std::path::{Path, PathBuf};
+mod error;
+
+use std::path::Path;
 
 use dicom_dictionary_std::tags;
 use dicom_object::{DefaultDicomObject, OpenFileOptions};
 use dicom_pixeldata::PixelDecoder;
 use ndarray::Array2;
 use serde::Serialize;
+
+pub use error::RadiographError;
 
 use crate::dicom::PatientIdentity;
 use crate::{Error, Limits, Result};
@@ -48,66 +52,6 @@ pub const SIDE_RANGE_PX: (u32, u32) = (16, 16384);
 pub const SPACING_RANGE_MM: (f64, f64) = (0.01, 5.0);
 /// Accepted radiographic magnification.
 pub const MAGNIFICATION_RANGE: (f64, f64) = (1.0, 3.0);
-
-/// Why a radiograph cannot be read.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RadiographError {
-    /// The file is an image, but not a plain radiograph.
-    #[error("{path}: {what}, not a plain radiograph (CR or DX); {fix}")]
-    NotRadiograph {
-        /// The file.
-        path: PathBuf,
-        /// What it is.
-        what: String,
-        /// What to do instead.
-        fix: &'static str,
-    },
-    /// Neither the file nor the caller gives a pixel spacing.
-    #[error(
-        "{path}: no pixel spacing ({why}); pass --pixel-spacing-mm with the detector's pixel size in mm \
-         (for a scanned film the scanner's), and --magnification if you know it"
-    )]
-    NoSpacing {
-        /// The file.
-        path: PathBuf,
-        /// Why none is known.
-        why: &'static str,
-    },
-    /// The image is of a kind coxa does not read.
-    #[error("{path}: {what}; {fix}")]
-    Unsupported {
-        /// The file.
-        path: PathBuf,
-        /// What it is.
-        what: String,
-        /// What to do.
-        fix: &'static str,
-    },
-    /// A number is outside anything a radiograph has.
-    #[error("{path}: {what} is {value}, outside {range}; {fix}")]
-    Implausible {
-        /// The file.
-        path: PathBuf,
-        /// Which value (`ImagerPixelSpacing`, `--pixel-spacing-mm`, `Rows`).
-        what: &'static str,
-        /// The value.
-        value: String,
-        /// The accepted range.
-        range: String,
-        /// What to do.
-        fix: &'static str,
-    },
-    /// A PNG file that does not decode.
-    #[error("{path}: not a readable PNG image ({source}); re-export it as an 8- or 16-bit greyscale PNG")]
-    Png {
-        /// The file.
-        path: PathBuf,
-        /// The decoder's error.
-        #[source]
-        source: png::DecodingError,
-    },
-}
 
 /// Options of [`read_radiograph`].
 #[non_exhaustive]

@@ -1,7 +1,8 @@
 //! PACS exchange for coxa.
 //!
 //! - [`server`]: addresses (`http(s)://...` DICOMweb, `dicom://AET@host:port` DIMSE), the
-//!   search model and the [`Pacs`] trait both clients implement.
+//!   search model and the [`Pacs`] trait both clients implement; [`connect`] opens the client an
+//!   address names.
 //! - [`dicomweb`]: QIDO-RS, WADO-RS, STOW-RS over HTTP.
 //! - [`dimse`]: C-FIND, C-GET (+ C-STORE sub-operations) and C-STORE over dicom-rs' `dicom-ul`.
 //! - [`pull`]: a study's series into folders, each written whole or not at all.
@@ -11,6 +12,7 @@
 //!   pictures (secondary capture), with stable UIDs.
 
 pub mod choose;
+mod connect;
 pub mod dicomweb;
 pub mod dimse;
 mod error;
@@ -18,5 +20,6 @@ pub mod pull;
 pub mod results;
 pub mod server;
 
+pub use connect::connect;
 pub use error::{Error, Result};
-pub use server::{Address, ConnectOptions, FindQuery, Pacs, SeriesMatch, StoreReport, StudyMatch, connect};
+pub use server::{Address, ConnectOptions, FindQuery, Pacs, SeriesMatch, StoreReport, StudyMatch};

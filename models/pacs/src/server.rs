@@ -169,14 +169,6 @@ pub trait Pacs {
     fn store(&mut self, files: &[Vec<u8>]) -> Result<StoreReport>;
 }
 
-/// Opens a client for `address`.
-pub fn connect(address: &Address, options: &ConnectOptions) -> Result<Box<dyn Pacs>> {
-    Ok(match address {
-        Address::Web { base } => Box::new(crate::dicomweb::WebClient::new(base, options)),
-        Address::Dimse { called_aet, host, port } => Box::new(crate::dimse::DimseClient::new(called_aet, host, *port, options)),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

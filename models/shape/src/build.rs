@@ -20,7 +20,7 @@ use nalgebra::{DMatrix, Point3};
 
 use crate::error::{Result, input};
 use crate::fit::{Pose, align};
-use crate::model::{ModelInfo, Part, Provenance, ShapeModel, to_flat};
+use crate::model::{ModelInfo, Part, Provenance, ShapeModel, dot, to_flat};
 
 /// How to build a model.
 #[derive(Debug, Clone, PartialEq)]
@@ -143,10 +143,6 @@ pub fn build(shapes: &[Vec<Point3<f64>>], faces: Vec<[u32; 3]>, parts: Vec<Part>
     };
     let model = ShapeModel::new(mean, modes, real[..kept].to_vec(), faces, parts, Vec::new(), info)?;
     Ok(Built { model, aligned, poses, all_variances_mm2: real })
-}
-
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// Generalised Procrustes analysis: the mean, each shape aligned to it, and each shape's pose

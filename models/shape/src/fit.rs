@@ -16,9 +16,8 @@
 
 use nalgebra::{DMatrix, DVector, Matrix3, Point3, Rotation3, Vector3};
 
-use crate::build::dot;
 use crate::error::{Result, input};
-use crate::model::{ShapeModel, to_flat, to_points};
+use crate::model::{ShapeModel, dot, to_flat, to_points};
 
 /// A similarity transform `p -> scale · R p + t`.
 #[derive(Debug, Clone, Copy, PartialEq)]

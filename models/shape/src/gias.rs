@@ -297,7 +297,7 @@ impl ShapeModel {
         let mut g = DMatrix::<f64>::zeros(k, k);
         for i in 0..k {
             for j in 0..=i {
-                let v = crate::build::dot(&a[i], &a[j]);
+                let v = crate::model::dot(&a[i], &a[j]);
                 g[(i, j)] = v;
                 g[(j, i)] = v;
             }
@@ -387,11 +387,11 @@ impl ShapeModel {
                 let (lo, hi) = modes.split_at_mut(a * d);
                 let mb = &lo[b * d..(b + 1) * d];
                 let ma = &mut hi[..d];
-                let c = crate::build::dot(ma, mb);
+                let c = crate::model::dot(ma, mb);
                 ma.iter_mut().zip(mb).for_each(|(x, y)| *x -= c * y);
             }
             let ma = &mut modes[a * d..(a + 1) * d];
-            let norm = crate::build::dot(ma, ma).sqrt();
+            let norm = crate::model::dot(ma, ma).sqrt();
             if norm > 0.0 {
                 ma.iter_mut().for_each(|v| *v /= norm);
             }

@@ -408,6 +408,11 @@ pub fn to_flat(points: &[Point3<f64>]) -> Vec<f64> {
     points.iter().flat_map(|p| [p.x, p.y, p.z]).collect()
 }
 
+/// The dot product of two coordinate vectors (build's covariances, fit's projections).
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
 /// A standard normal deviate (Box-Muller), redrawn until within ±`limit`.
 pub(crate) fn truncated_normal(rng: &mut StdRng, limit: f64) -> f64 {
     loop {

@@ -23,6 +23,7 @@
 //! Writers never replace an existing file ([`crate::Error::WouldOverwrite`]) and remove their
 //! partial file if writing fails ([`crate::Error::Write`]).
 
+mod error;
 mod ply;
 mod stl;
 #[cfg(test)]
@@ -32,73 +33,17 @@ mod vtp;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use coxa_core::Mesh;
 
+pub use error::MeshFileError;
 pub use ply::{read_ply, write_ply};
 pub use stl::{read_stl, write_stl};
 pub use vtk::read_vtk;
 pub use vtp::read_vtp;
 
 use crate::{Error, Limits, Result};
-
-/// A mesh file problem. Every variant names the file and what is wrong.
-#[non_exhaustive]
-#[derive(Debug, thiserror::Error)]
-pub enum MeshFileError {
-    /// The extension is not `.stl`, `.ply` (or `.vtk` for reading).
-    #[error("{path}: unknown mesh file type; coxa reads .stl, .ply, legacy .vtk and .vtp files and writes .stl and .ply")]
-    BadExtension {
-        /// The file.
-        path: PathBuf,
-    },
-    /// The file is shorter than its header says (or longer, for binary STL).
-    #[error("{path}: {format} file is truncated or corrupt: {why}; re-export or re-download it")]
-    Truncated {
-        /// The file.
-        path: PathBuf,
-        /// `"binary STL"`, `"PLY"`, ...
-        format: &'static str,
-        /// What was expected and what was found.
-        why: String,
-    },
-    /// The contents do not parse.
-    #[error("{path}: not a valid {format} file: {why}")]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// `"ASCII STL"`, `"PLY"`, ...
-        format: &'static str,
-        /// What is wrong, with the line or element where it was found.
-        why: String,
-    },
-    /// A valid file that coxa does not read (e.g. a PLY without `x`, `y`, `z`).
-    #[error("{path}: {why}")]
-    Unsupported {
-        /// The file.
-        path: PathBuf,
-        /// What is missing and what to do.
-        why: String,
-    },
-    /// The triangles name vertices that do not exist, or a coordinate is not finite.
-    #[error("{path}: the file parses but is not a valid mesh: {source}")]
-    InvalidMesh {
-        /// The file.
-        path: PathBuf,
-        /// What [`Mesh::new`] found.
-        #[source]
-        source: coxa_core::Error,
-    },
-    /// The mesh cannot be stored in this format (nothing was written).
-    #[error("{path}: cannot store this mesh: {why}")]
-    NotRepresentable {
-        /// The file that was to be written.
-        path: PathBuf,
-        /// Why, and what to do.
-        why: String,
-    },
-}
 
 /// The formats, from a file name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,7 +107,7 @@ fn read_all(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
         _ => Error::Unreadable { path: path.to_path_buf(), source: e },
     };
     let len = std::fs::metadata(path).map_err(io_err)?.len();
-    limits.check(path, || format!("a mesh file of {}", crate::limits::human_bytes(len)), len.saturating_mul(MEMORY_PER_FILE_BYTE))?;
+    limits.check(path, || format!("a mesh file of {}", crate::error::human_bytes(len)), len.saturating_mul(MEMORY_PER_FILE_BYTE))?;
     std::fs::read(path).map_err(io_err)
 }
 

@@ -1,0 +1,346 @@
+//! The scenario file as written: the TOML schema (serde types that keep each value's span, so that
+//! errors name the line) and the words it uses (`left`/`right`, the cup-angle definitions).
+//!
+//! [`crate::scenario`] describes the format, reads a file into these types and checks and resolves
+//! them into a [`crate::scenario::Scenario`]; the stages that own a section ([`crate::population`],
+//! [`crate::radiomics`], [`crate::scenario_checks`]) read their part of it from here. This file
+//! uses none of them, so the schema and its readers depend one way (docs/DESIGN.md, no file
+//! circles).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+
+/// The only schema version this build reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A finite number (NaN and infinities are refused while parsing, so the error has a line).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Finite(pub f64);
+
+impl<'de> Deserialize<'de> for Finite {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Finite;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a finite number")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Finite, E> {
+                Ok(Finite(v as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Finite, E> {
+                Ok(Finite(v as f64))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Finite, E> {
+                if v.is_finite() { Ok(Finite(v)) } else { Err(E::custom(format!("{v} is not a finite number: give a finite value"))) }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One value or a list of values (a sweep).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OneOrMany<T>(pub Vec<T>);
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let conv = |v: toml::Value| T::deserialize(v).map_err(|e| D::Error::custom(e.message().trim().to_string()));
+        match toml::Value::deserialize(d)? {
+            toml::Value::Array(a) if a.is_empty() => Err(D::Error::custom("an empty list: give at least one value")),
+            toml::Value::Array(a) => a.into_iter().map(conv).collect::<Result<Vec<T>, D::Error>>().map(OneOrMany),
+            v => conv(v).map(|x| OneOrMany(vec![x])),
+        }
+    }
+}
+
+/// The scenario as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Must be [`SCHEMA_VERSION`].
+    pub schema_version: Spanned<u32>,
+    /// A name for the report.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Where results go (relative to the file). Default `<file stem>-results` beside it.
+    #[serde(default)]
+    pub output_dir: Option<Spanned<PathBuf>>,
+    /// The cases.
+    #[serde(default)]
+    pub cases: Vec<CaseSpec>,
+    /// A folder of cases: each subfolder is a case named after it, holding `ct.nii.gz`,
+    /// `ct.nii` or a DICOM folder `ct/`, optionally `labels.nii.gz`, or bone surfaces
+    /// `hip_left.stl`, `femur_right.stl`, ...
+    #[serde(default)]
+    pub cases_dir: Option<Spanned<PathBuf>>,
+    /// Virtual subjects drawn from shape models ([`crate::population`]).
+    #[serde(default)]
+    pub cases_from_shape_model: Option<ShapeCasesSpec>,
+    /// Implant choices.
+    #[serde(default)]
+    pub implants: ImplantsSection,
+    /// Fixed placement (angles given); without it the planner optimises.
+    #[serde(default)]
+    pub placement: Option<PlacementSection>,
+    /// Planner constraints (used when there is no `[placement]`).
+    #[serde(default)]
+    pub plan: PlanSection,
+    /// Range of motion.
+    #[serde(default)]
+    pub rom: RomSection,
+    /// The report.
+    #[serde(default)]
+    pub report: ReportSection,
+    /// Musculoskeletal stage: the abductors and the hip load before and after the plan.
+    #[serde(default)]
+    pub msk: Option<MskSection>,
+    /// Radiomics stage: pyradiomics' features of the case's bones and muscles.
+    #[serde(default)]
+    pub radiomics: Option<RadiomicsSection>,
+}
+
+/// `[msk]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MskSection {
+    /// An OpenSim model with gait2392's names (e.g. gait2392_thelen2003muscle.osim); default the
+    /// built-in gait2392 (CC BY 3.0).
+    #[serde(default)]
+    pub model: Option<Spanned<PathBuf>>,
+    /// Body weight, N.
+    pub body_weight_n: Spanned<Finite>,
+    /// `one-leg-stance` and/or `walking`. Default both.
+    #[serde(default)]
+    pub activities: Option<Spanned<Vec<String>>>,
+}
+
+/// One case.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseSpec {
+    /// Name (also the case's output folder): letters, digits, `-`, `_`, `.`.
+    pub name: Spanned<String>,
+    /// A CT (NIfTI file, DICOM file or folder).
+    #[serde(default)]
+    pub ct: Option<Spanned<PathBuf>>,
+    /// A label map on the CT's grid (TotalSegmentator ids).
+    #[serde(default)]
+    pub labels: Option<Spanned<PathBuf>>,
+    /// Bone surfaces by name (hip_left, hip_right, femur_left, femur_right, sacrum), LPS mm.
+    #[serde(default)]
+    pub meshes: Option<BTreeMap<String, Spanned<PathBuf>>>,
+    /// Units of the mesh files (`mm`, `cm`, `m`, `in`) when they are not millimetres; without
+    /// it coxa refuses meshes whose bone sizes fit another unit.
+    #[serde(default)]
+    pub mesh_units: Option<Spanned<String>>,
+    /// `true`: the built-in hip phantom CT (what `coxa demo` runs).
+    #[serde(default)]
+    pub phantom: Option<bool>,
+    /// Operated side, `left` or `right`. Default right.
+    #[serde(default)]
+    pub side: Option<Spanned<String>>,
+    /// A study on a PACS instead of a file: `pacs = { server = "dicom://AET@host:port", study =
+    /// "1.2..." }`; `coxa run` pulls it into `<results>/pacs/<case>/` and plans on the series
+    /// `coxa pacs pull` chooses.
+    #[serde(default)]
+    pub pacs: Option<PacsCaseSpec>,
+}
+
+/// A case's study on a PACS.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PacsCaseSpec {
+    /// `http(s)://host:port/dicom-web` or `dicom://AET@host:port`.
+    pub server: Spanned<String>,
+    /// StudyInstanceUID.
+    pub study: Spanned<String>,
+}
+
+/// `[implants]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImplantsSection {
+    /// A folder of catalog TOML files instead of the built-in catalog.
+    #[serde(default)]
+    pub catalog: Option<Spanned<PathBuf>>,
+    /// Head diameter(s), mm. With `[placement]` default 32; else the planner chooses.
+    #[serde(default)]
+    pub head_diameter_mm: Option<Spanned<OneOrMany<Finite>>>,
+    /// Head neck-length offset(s), mm. Default 0.
+    #[serde(default)]
+    pub head_offset_mm: Option<Spanned<OneOrMany<Finite>>>,
+    /// Liner(s): catalog liner names (hemispherical, elevated_rim, chamfered, ...).
+    #[serde(default)]
+    pub liner: Option<Spanned<OneOrMany<String>>>,
+    /// Stem size(s) in the catalog's first stem series (with `[placement]`; default "3").
+    #[serde(default)]
+    pub stem_size: Option<Spanned<OneOrMany<String>>>,
+    /// An engineer's own cup: its frame file (TOML with part = "cup" naming its STL).
+    #[serde(default)]
+    pub user_cup: Option<Spanned<PathBuf>>,
+    /// An engineer's own stem: its frame file (part = "stem").
+    #[serde(default)]
+    pub user_stem: Option<Spanned<PathBuf>>,
+}
+
+/// `[placement]`: fixed angles (a sweep where lists are given).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlacementSection {
+    /// Cup inclination(s), deg, in `cup_definition`.
+    pub cup_inclination_deg: Spanned<OneOrMany<Finite>>,
+    /// Cup anteversion(s), deg, in `cup_definition`.
+    pub cup_anteversion_deg: Spanned<OneOrMany<Finite>>,
+    /// `radiographic` (default), `operative` or `anatomic` (Murray 1993).
+    #[serde(default)]
+    pub cup_definition: Option<Spanned<String>>,
+    /// Stem anteversion(s), deg. Default 15.
+    #[serde(default)]
+    pub stem_anteversion_deg: Option<Spanned<OneOrMany<Finite>>>,
+}
+
+/// `[plan]`: the optimiser's constraints.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSection {
+    /// Allowed radiographic cup inclination, deg, `[min, max]` (exactly two numbers).
+    #[serde(default, deserialize_with = "range_of_two")]
+    pub cup_inclination_range_deg: Option<Spanned<[Finite; 2]>>,
+    /// Allowed radiographic cup anteversion, deg, `[min, max]` (exactly two numbers).
+    #[serde(default, deserialize_with = "range_of_two")]
+    pub cup_anteversion_range_deg: Option<Spanned<[Finite; 2]>>,
+}
+
+/// `[rom]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RomSection {
+    /// Motions to sweep (names from `coxa rom`); default all.
+    #[serde(default)]
+    pub motions: Option<Spanned<Vec<String>>>,
+    /// Posterior pelvic tilt standing, deg (a sweep if a list). Default 0.
+    #[serde(default)]
+    pub standing_tilt_deg: Option<Spanned<OneOrMany<Finite>>>,
+    /// Additional posterior tilt sitting, deg. Default 20.
+    #[serde(default)]
+    pub sitting_extra_tilt_deg: Option<Spanned<Finite>>,
+}
+
+/// `[report]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSection {
+    /// Write `report.html` per case. Default true.
+    #[serde(default = "yes")]
+    pub html: bool,
+    /// A cup-angle safe-zone map (ROM over a grid of cup angles) in the report. Default true.
+    #[serde(default = "yes")]
+    pub safe_zone_map: bool,
+    /// Patient name and ID in the report (from DICOM). Default false.
+    #[serde(default)]
+    pub show_phi: bool,
+    /// The report's four pictures (bevy, or the CPU fallback without Vulkan). Default true;
+    /// `false` skips them (compute nodes without a display or Vulkan, cohort runs: about 90 %
+    /// of a case's time in a debug build, see docs/cluster.md). The placed implants' STL files
+    /// are written either way.
+    #[serde(default = "yes")]
+    pub pictures: bool,
+}
+
+impl Default for ReportSection {
+    fn default() -> Self {
+        Self { html: true, safe_zone_map: true, show_phi: false, pictures: true }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `cases_from_shape_model` as written in a scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShapeCasesSpec {
+    /// How many random subjects (1..=100,000).
+    pub n: Spanned<i64>,
+    /// The random seed (0 or more).
+    pub seed: Spanned<i64>,
+    /// A coxa pelvis model (`.ssm` with parts `hip_left`, `hip_right`, optionally `sacrum`), or the
+    /// pelvis atlas folder (`LeftHip<id>_cpd.vtk`, `RightHip<id>_cpd.vtk`, `Sacrum<id>_cpd.vtk`,
+    /// in it or in its `surface/`), built when the scenario is read.
+    pub pelvis_model: Spanned<PathBuf>,
+    /// The `musculoskeletal/models` folder of `musculoskeletal-models` 0.2.4; default the
+    /// installed one.
+    #[serde(default)]
+    pub femur_model: Option<Spanned<PathBuf>>,
+    /// Operated side of every case (`left`/`right`, default right).
+    #[serde(default)]
+    pub side: Option<Spanned<String>>,
+    /// Joint space, mm (0.5..=6, default 3).
+    #[serde(default)]
+    pub joint_space_mm: Option<Spanned<Finite>>,
+    /// Draw only the first modes of each model (1 or more; default all).
+    #[serde(default)]
+    pub n_modes: Option<Spanned<i64>>,
+}
+
+/// `[radiomics]` in a scenario, as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RadiomicsSection {
+    /// A pyradiomics parameter file (YAML), relative to the scenario; default pyradiomics' defaults.
+    #[serde(default)]
+    pub params: Option<Spanned<PathBuf>>,
+    /// Structures by coxa/TotalSegmentator name or label value; default coxa's bones and hip
+    /// muscles ([`coxa_anatomy::labels::COXA_CLASSES`]) present in the label map.
+    #[serde(default)]
+    pub labels: Option<Spanned<Vec<toml::Value>>>,
+    /// A tabular model's card (e.g. a prognosis model), relative to the scenario: run on each
+    /// structure's features; its probabilities go into the table and the report.
+    #[serde(default)]
+    pub model: Option<Spanned<PathBuf>>,
+}
+
+/// Deserializes `[min, max]`, refusing any other number of values (serde's fixed arrays would
+/// take the first two of a longer list without a word).
+pub fn range_of_two<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Spanned<[Finite; 2]>>, D::Error> {
+    use serde::de::Error;
+    let list = Spanned::<Vec<Finite>>::deserialize(d)?;
+    let span = list.span();
+    match list.get_ref().as_slice() {
+        [a, b] => Ok(Some(Spanned::new(span, [*a, *b]))),
+        other => Err(D::Error::custom(format!(
+            "a range is exactly two numbers [min, max], but {} {} given; for several values use a sweep under [placement], for a range write e.g. [30, 50]",
+            other.len(),
+            if other.len() == 1 { "was" } else { "were" }
+        ))),
+    }
+}
+
+/// `left`/`right` (or `l`/`r`).
+pub fn parse_side(s: &str) -> Option<coxa_core::Side> {
+    match s.to_ascii_lowercase().as_str() {
+        "left" | "l" => Some(coxa_core::Side::Left),
+        "right" | "r" => Some(coxa_core::Side::Right),
+        _ => None,
+    }
+}
+
+/// `radiographic`/`operative`/`anatomic`.
+pub fn parse_definition(s: &str) -> Option<coxa_core::CupAngleDefinition> {
+    match s.to_ascii_lowercase().as_str() {
+        "radiographic" => Some(coxa_core::CupAngleDefinition::Radiographic),
+        "operative" => Some(coxa_core::CupAngleDefinition::Operative),
+        "anatomic" => Some(coxa_core::CupAngleDefinition::Anatomic),
+        _ => None,
+    }
+}
