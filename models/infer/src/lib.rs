@@ -32,6 +32,7 @@ mod model;
 pub mod runtime;
 pub mod segment;
 pub mod tabular;
+mod voxel;
 pub mod window;
 
 pub use card::ModelCard;
