@@ -1,11 +1,12 @@
 //! coxa's sliding window against ONNX Runtime alone, in whatever profile this is built with
-//! (`cargo run --release -p coxa-infer --example overhead [-- RUNS]`): the nnU-Net test export
+//! (`cargo run --release -p coxa-infer --example overhead [-- RUNS [CARD]]`): the nnU-Net test export
 //! (tests/nnunet) on a 46 x 52 x 36 CT at its 2 mm spacing, fold 0, no mirroring, float16 sums,
 //! one ONNX Runtime thread; then the same 18 tiles through `Model::run_fold` alone. The two
 //! alternate (RUNS pairs, default 15), so that a change of the machine's load hits both; it
 //! prints the medians and the median of the pairs' ratios. The CT is synthetic (the ratio does
 //! not depend on the values); the criterion bench `cargo bench -p coxa-benches --bench infer`
-//! measures the same on the committed CT.
+//! measures the same on the committed CT. With CARD, that model on a synthetic CT of one patch
+//! at its spacing (one tile, no mirroring).
 
 use std::path::Path;
 use std::time::Instant;
@@ -23,14 +24,18 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runs: usize = std::env::args().nth(1).map_or(Ok(15), |a| a.parse())?;
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nnunet");
-    let mut model = Model::load(&dir.join("card.toml"), &SessionConfig { intra_threads: 1, ..Default::default() })?;
-    let (ni, nj, nk) = (46usize, 52usize, 36usize);
+    let card = std::env::args().nth(2).map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nnunet/card.toml"), std::path::PathBuf::from);
+    let mut model = Model::load(&card, &SessionConfig { intra_threads: 1, ..Default::default() })?;
+    // The nnU-Net test export: 46 x 52 x 36 voxels (18 tiles); another card: one patch.
+    let [pi, pj, pk] = model.card().input.patch_size_ijk;
+    let (ni, nj, nk) = if std::env::args().nth(2).is_some() { (pi, pj, pk) } else { (46usize, 52usize, 36usize) };
     let hu = Array3::from_shape_fn((nk, nj, ni), |(k, j, i)| if (i * 7 + j * 3 + k) % 11 < 5 { -900.0 } else { 40.0 + ((i * j + k) % 700) as f32 });
-    let grid = Grid::new([ni, nj, nk], Vector3::new(2.0, 2.0, 2.0), Vector3::zeros(), Matrix3::identity())?;
+    let grid = Grid::new([ni, nj, nk], Vector3::from(model.card().input.target_spacing_mm_ijk), Vector3::zeros(), Matrix3::identity())?;
     let ct = Volume::new(grid, hu)?;
     let mut options = InferenceOptions::for_card(model.card(), false);
-    options.folds = vec![0];
+    if model.folds() > 1 {
+        options.folds = vec![0];
+    }
     let image = coxa_infer::segment::normalise(ct.hu(), &model.card().input.normalisation);
     let patch = model.card().patch_size_kji();
     let starts: Vec<Vec<usize>> = (0..3).map(|a| tile_starts(image.shape()[a], patch[a], 0.5)).collect();
