@@ -44,7 +44,14 @@ fn the_test_model_segments_the_demo_phantom() {
         }
         let dice = 2.0 * both as f64 / (a + b) as f64;
         let s = seg.summary.iter().find(|s| s.label == c.label).unwrap();
-        println!("{:22} Dice {dice:.3}  volume {:7.1} ml (truth {:7.1} ml)  mean entropy {:.3} nats, disagreement {:.4} nats", c.name, s.volume_ml, b as f64 * 1.5f64.powi(3) / 1000.0, s.mean_entropy_nats, s.mean_disagreement_nats);
+        println!(
+            "{:22} Dice {dice:.3}  volume {:7.1} ml (truth {:7.1} ml)  mean entropy {:.3} nats, disagreement {:.4} nats",
+            c.name,
+            s.volume_ml,
+            b as f64 * 1.5f64.powi(3) / 1000.0,
+            s.mean_entropy_nats,
+            s.mean_disagreement_nats
+        );
         if dice < worst.1 {
             worst = (c.name.clone(), dice);
         }
