@@ -9,6 +9,9 @@
 //! in nnUNetPredictor's float16 arithmetic, one ONNX Runtime thread; and the same 18 tiles through
 //! ONNX Runtime alone (`nnunet_onnxruntime_only_18_tiles`): coxa's overhead is the ratio. The
 //! PyTorch side is `benches/compare_nnunet.py` (nnUNetPredictor on the same CT and weights).
+//!
+//! The phantom group: coxa's phantom segmentation test model (a larger network, one 88 x 56 x 80
+//! tile) on the phantom at 4 mm, and the same tile through ONNX Runtime alone.
 
 #![allow(missing_docs, reason = "criterion_group! generates undocumented functions")]
 
@@ -125,5 +128,35 @@ fn nnunet(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, infer, nnunet);
+/// coxa's phantom segmentation test model (models/infer/phantom: a 3D U-Net of 8/16/32/32
+/// features whose 88 x 56 x 80 patch holds the whole phantom) on the demo's phantom already at
+/// its 4 mm (one tile, no resampling, no mirroring), two ONNX Runtime threads; and the same tile
+/// through ONNX Runtime alone. A network large enough that the session dominates.
+fn phantom_model(c: &mut Criterion) {
+    if let Err(e) = coxa_infer::runtime::runtime() {
+        eprintln!("note: skipping the phantom model bench: {e}");
+        return;
+    }
+    let card = workspace().join("models/infer/phantom/phantom_seg_test.toml");
+    let mut model = Model::load(&card, &SessionConfig { intra_threads: 2, ..Default::default() }).unwrap();
+    let mut spec = coxa_anatomy::phantom::PhantomSpec::default();
+    spec.voxel_mm = 4.0;
+    let ct = coxa_anatomy::phantom::hip_phantom(&spec).ct;
+    let options = InferenceOptions::for_card(model.card(), false);
+    let mut g = c.benchmark_group("infer");
+    let _ = g.sample_size(10);
+    let seg = segment(&mut model, &ct, &options).unwrap();
+    eprintln!("phantom model: {:.3} s total, {:.3} s in ONNX Runtime ({} calls)", seg.total_s, seg.timing.network_s, seg.timing.network_calls);
+    let _ = g.bench_function(bench!("phantom_model_4mm_1_tile"), |b| b.iter(|| segment(&mut model, std::hint::black_box(&ct), &options).unwrap()));
+    // The same padded tile through ONNX Runtime alone.
+    let image = coxa_infer::segment::normalise(ct.hu(), &model.card().input.normalisation);
+    let patch = model.card().patch_size_kji();
+    let mut tile = Array5::<f32>::zeros((1, 1, patch[0], patch[1], patch[2]));
+    let lo: Vec<usize> = (0..3).map(|a| (patch[a] - image.shape()[a]) / 2).collect();
+    tile.slice_mut(ndarray::s![0, 0, lo[0]..lo[0] + image.shape()[0], lo[1]..lo[1] + image.shape()[1], lo[2]..lo[2] + image.shape()[2]]).assign(&image);
+    let _ = g.bench_function(bench!("phantom_model_onnxruntime_only_1_tile"), |b| b.iter(|| model.run(std::hint::black_box(tile.view())).unwrap()));
+    g.finish();
+}
+
+criterion_group!(benches, infer, nnunet, phantom_model);
 criterion_main!(benches);

@@ -262,6 +262,22 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     progress("anatomy (segmentation, surfaces, landmarks)");
     let anatomy = crate::anatomy::run_full(&source, &dir.join("anatomy")).context("anatomy")?;
     let mut warnings: Vec<String> = anatomy.warnings.clone();
+    // The phantom is also segmented by coxa's built-in test model (when ONNX Runtime is found),
+    // for the uncertainty map and the report's section; the case keeps its own labels.
+    let segmentation = match (&case.input, &source) {
+        (CaseInput::Phantom, AnatomySource::Ct { ct, .. }) => {
+            progress("phantom segmented by coxa's test model");
+            let volume = coxa_io::open(ct, &coxa_io::OpenOptions::default())?.volume;
+            match crate::segment::phantom_with_test_model(&volume, &dir.join("anatomy"))? {
+                Ok(record) => Some(record),
+                Err(note) => {
+                    warnings.push(note);
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     let radiomics = match (&scn.radiomics, &source) {
         (None, _) => None,
         (Some(stage), AnatomySource::Ct { ct, .. }) if dir.join("anatomy").join("labels.nii.gz").exists() => {
@@ -497,6 +513,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         },
         plan: primary.plan.as_ref().map(|p| p.record.clone()),
         radiomics: radiomics.clone(),
+        segmentation,
         msk,
         rom: primary.rom.clone(),
         sweep: results

@@ -443,6 +443,9 @@ pub fn html(r: &CaseReport, dir: &Path) -> Result<String> {
     if let Some(rad) = &r.radiomics {
         radiomics_html(&mut h, rad);
     }
+    if let Some(seg) = &r.segmentation {
+        segmentation_html(&mut h, seg);
+    }
     h.push_str("<h2>Conventions</h2><p class=\"sub\">Coordinates: DICOM patient frame LPS (+x left, +y posterior, +z superior), mm. Pelvic frame: anterior pelvic plane (ASIS and pubic tubercles). Cup angles: Murray (1993) definitions, named where given. Joint angles: flexion about the pelvic mediolateral axis, abduction about the floating axis, rotation about the femoral mechanical axis; the pelvis tilted per posture. Daily-life needs are illustrative round numbers from the literature, not norms.</p>");
     h.push_str("</body></html>\n");
     Ok(h)
@@ -524,6 +527,36 @@ fn socket_why(s: &coxa_core::plan_record::SocketRecord) -> String {
         }
         _ => format!("measured on the lunate surface{js}"),
     }
+}
+
+/// The learned segmentation's section: per structure its volume and mean uncertainty, flagged
+/// when uncertain, with the rule, the model (marked when a test model) and what the case did
+/// with its labels.
+fn segmentation_html(h: &mut String, seg: &coxa_core::report::SegmentationRecord) {
+    let _ = write!(
+        h,
+        "<h2>Learned segmentation and its uncertainty</h2><p class=\"sub\">{}Model {} {} ({} members); labels in <code>{}</code>, per-voxel uncertainty (predictive entropy, nats) in <code>{}</code>. {}.</p><table><tr><th>structure</th><th>volume</th><th>mean uncertainty</th><th>members' disagreement</th><th></th></tr>",
+        if seg.test_model { "<b>TEST MODEL, NOT FOR CLINICAL USE.</b> " } else { "" },
+        esc(&seg.model),
+        esc(&seg.version),
+        seg.members,
+        esc(&seg.labels_file),
+        esc(&seg.uncertainty_file),
+        esc(&seg.use_note)
+    );
+    let opt = |v: Option<f64>, d: usize| v.map_or("–".to_string(), |x| format!("{x:.d$} nats"));
+    for st in &seg.structures {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{:.1} ml</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&st.name),
+            st.volume_ml,
+            opt(st.mean_uncertainty_nats, 3),
+            opt(st.mean_disagreement_nats, 4),
+            if st.flagged { "<b>uncertain</b>" } else { "" }
+        );
+    }
+    let _ = write!(h, "</table><p class=\"sub\">A structure is {}.</p>", esc(&seg.flag_rule));
 }
 
 /// The radiomics section: each structure's volume and mean, and the model's probabilities with

@@ -70,20 +70,31 @@ pub struct ModelSegmentation {
     pub model_name: String,
     /// The card says this is a test model (never for clinical use).
     pub test_model: bool,
+    /// The card's model version.
+    pub version: String,
 }
 
 /// Loads the card's model and segments `ct` with it.
 pub fn segment_ct(ct: &Volume, card: &Path, run: &ModelRunArgs) -> anyhow::Result<ModelSegmentation> {
+    let mut model = Model::load(card, &session_config(run)).with_context(|| format!("--model {}", card.display()))?;
+    segment_with(&mut model, &card.display().to_string(), ct, run)
+}
+
+fn session_config(run: &ModelRunArgs) -> SessionConfig {
     let mut config = SessionConfig::default();
     if let Some(t) = run.threads {
         config.intra_threads = t.max(1);
     }
-    let mut model = Model::load(card, &config).with_context(|| format!("--model {}", card.display()))?;
+    config
+}
+
+/// Segments `ct` with `model` (its card named `card` in `segment.json`).
+fn segment_with(model: &mut Model, card: &str, ct: &Volume, run: &ModelRunArgs) -> anyhow::Result<ModelSegmentation> {
     let mut options = InferenceOptions::for_card(model.card(), !run.no_mirror);
     options.folds = run.folds.clone();
     options.mc_passes = run.mc_passes.max(1);
     options.window.batch_size = run.batch.max(1);
-    let seg = coxa_infer::segment(&mut model, ct, &options).with_context(|| format!("segmenting with {}", card.display()))?;
+    let seg = coxa_infer::segment(model, ct, &options).with_context(|| format!("segmenting with {card}"))?;
     let c = model.card();
     let library = coxa_infer::runtime::runtime().map(|r| r.library().clone()).ok();
     let structures: Vec<Value> = seg
@@ -97,12 +108,13 @@ pub fn segment_ct(ct: &Volume, card: &Path, run: &ModelRunArgs) -> anyhow::Resul
                 "volume_ml": s.volume_ml,
                 "mean_uncertainty_nats": if s.mean_entropy_nats.is_finite() { json!(s.mean_entropy_nats) } else { Value::Null },
                 "mean_disagreement_nats": if s.mean_disagreement_nats.is_finite() { json!(s.mean_disagreement_nats) } else { Value::Null },
+                "flagged_uncertain": s.label != 0 && s.uncertain(),
             })
         })
         .collect();
     let json = json!({
         "model": {
-            "card": card.display().to_string(),
+            "card": card,
             "name": c.name,
             "version": c.version,
             "test_model": c.test_model,
@@ -120,12 +132,70 @@ pub fn segment_ct(ct: &Volume, card: &Path, run: &ModelRunArgs) -> anyhow::Resul
             "measure": "predictive entropy of the members' mean probabilities (folds x mirrors x MC passes), nats; 0 where every member is certain and agrees, at most ln(classes)",
             "max_nats": (c.output.classes.len() as f64).ln(),
             "disagreement": "mean_disagreement_nats per structure: the members' mutual information H(mean p) - mean H(p), 0 where every member gives the same probabilities",
+            "flag_threshold_nats": coxa_infer::segment::UNCERTAIN_MEAN_ENTROPY_NATS,
+            "flag_rule": coxa_infer::segment::UNCERTAIN_RULE,
         },
         "labels": "labels.nii.gz",
         "structures": structures,
         "seconds": { "total": seg.total_s, "onnx_runtime": seg.timing.network_s, "network_calls": seg.timing.network_calls },
     });
-    Ok(ModelSegmentation { seg, json, model_name: c.name.clone(), test_model: c.test_model })
+    Ok(ModelSegmentation { seg, json, model_name: c.name.clone(), test_model: c.test_model, version: c.version.clone() })
+}
+
+/// coxa's phantom segmentation TEST model (`models/infer/phantom/`, trained on phantoms by
+/// `train_phantom_seg.py`), built into the program.
+const PHANTOM_MODEL_CARD: &str = include_str!("../../models/infer/phantom/phantom_seg_test.toml");
+const PHANTOM_MODEL_ONNX: &[u8] = include_bytes!("../../models/infer/phantom/phantom_seg_test.onnx");
+
+/// The phantom's CT segmented by coxa's built-in test model into `anatomy_dir` (which exists):
+/// `model_labels.nii.gz`, `uncertainty.nii.gz` and `segment.json`, and the report's record.
+/// `Ok(Err(note))`, a one-line note, when ONNX Runtime is not found: the case then runs as
+/// without a model. The case's own labels are not replaced (`use_note` says so).
+pub fn phantom_with_test_model(ct: &Volume, anatomy_dir: &Path) -> anyhow::Result<Result<coxa_core::report::SegmentationRecord, String>> {
+    if let Err(e) = coxa_infer::runtime::runtime() {
+        let why = e.to_string();
+        let first = why.split(". ").next().unwrap_or(&why);
+        return Ok(Err(format!("the phantom was not segmented by coxa's test model: {first} (pip install onnxruntime==1.31.1, or set ORT_DYLIB_PATH)")));
+    }
+    let run = ModelRunArgs::default();
+    let weights = vec![(PathBuf::from("built-in/phantom_seg_test.onnx"), PHANTOM_MODEL_ONNX.to_vec())];
+    let mut model = Model::from_memory(PHANTOM_MODEL_CARD, Path::new("built-in/phantom_seg_test.toml"), weights, &session_config(&run)).context("coxa's built-in phantom test model")?;
+    let m = segment_with(&mut model, "built-in: models/infer/phantom/phantom_seg_test.toml", ct, &run)?;
+    coxa_io::nifti::write_label_map(&m.seg.labels, &anatomy_dir.join("model_labels.nii.gz"))?;
+    let mut m = m;
+    m.json["labels"] = json!("model_labels.nii.gz");
+    write_uncertainty(anatomy_dir, &m)?;
+    Ok(Ok(segmentation_record(&m, "anatomy/", "model_labels.nii.gz", "shown for its uncertainty only: the case's anatomy used coxa's classical bone segmentation and the phantom's own muscle labels")))
+}
+
+/// The report's record of a segmentation whose files are in `prefix` (relative to the case folder).
+pub fn segmentation_record(m: &ModelSegmentation, prefix: &str, labels: &str, use_note: &str) -> coxa_core::report::SegmentationRecord {
+    let opt = |v: f64| v.is_finite().then_some(v);
+    coxa_core::report::SegmentationRecord {
+        model: m.model_name.clone(),
+        version: m.version.clone(),
+        test_model: m.test_model,
+        members: m.seg.members,
+        uncertainty_file: format!("{prefix}uncertainty.nii.gz"),
+        labels_file: format!("{prefix}{labels}"),
+        flag_threshold_nats: coxa_infer::segment::UNCERTAIN_MEAN_ENTROPY_NATS,
+        flag_rule: coxa_infer::segment::UNCERTAIN_RULE.to_string(),
+        use_note: use_note.to_string(),
+        structures: m
+            .seg
+            .summary
+            .iter()
+            .filter(|s| s.label != 0)
+            .map(|s| coxa_core::report::SegmentedStructure {
+                name: s.name.clone(),
+                label: s.label,
+                volume_ml: s.volume_ml,
+                mean_uncertainty_nats: opt(s.mean_entropy_nats),
+                mean_disagreement_nats: opt(s.mean_disagreement_nats),
+                flagged: s.uncertain(),
+            })
+            .collect(),
+    }
 }
 
 /// Writes `uncertainty.nii.gz` and `segment.json` into `dir` (which exists).
@@ -162,7 +232,8 @@ pub fn cli(args: &SegmentArgs) -> anyhow::Result<()> {
     }
     for s in &m.seg.summary {
         if s.label != 0 {
-            println!("{:28} {:10.1} ml  mean uncertainty {:.3} nats", s.name, s.volume_ml, s.mean_entropy_nats);
+            let flag = if s.uncertain() { "  UNCERTAIN" } else { "" };
+            println!("{:28} {:10.1} ml  mean uncertainty {:.3} nats{flag}", s.name, s.volume_ml, s.mean_entropy_nats);
         }
     }
     Ok(())

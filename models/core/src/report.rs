@@ -392,6 +392,10 @@ pub struct CaseReport {
     /// The radiomics stage's result, if it ran (absent from the file otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub radiomics: Option<RadiomicsRecord>,
+    /// A learned model's segmentation of the case's CT with its uncertainty, if one ran
+    /// (absent from the file otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segmentation: Option<SegmentationRecord>,
     /// The primary point's range of motion.
     pub rom: RomRecord,
     /// The safe-zone map, if asked for.
@@ -404,6 +408,49 @@ pub struct CaseReport {
     pub sweep: Vec<SweepRow>,
     /// What the user should know.
     pub warnings: Vec<String>,
+}
+
+/// A learned model's segmentation of the case's CT (`anatomy/segment.json`), summarised: per
+/// structure its volume and mean uncertainty, flagged where the model is unsure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentationRecord {
+    /// The model's name (its card's).
+    pub model: String,
+    /// The model's version.
+    pub version: String,
+    /// The card says this is a test model (never for clinical use).
+    pub test_model: bool,
+    /// Members averaged (folds x mirrors x Monte Carlo passes).
+    pub members: usize,
+    /// The uncertainty map (predictive entropy, nats), relative to the case folder.
+    pub uncertainty_file: String,
+    /// The model's label map, relative to the case folder.
+    pub labels_file: String,
+    /// A structure is flagged when its mean uncertainty is above this, nats.
+    pub flag_threshold_nats: f64,
+    /// Why that threshold.
+    pub flag_rule: String,
+    /// What the case did with the model's labels.
+    pub use_note: String,
+    /// Every structure the model segments (background left out).
+    pub structures: Vec<SegmentedStructure>,
+}
+
+/// One structure of a [`SegmentationRecord`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentedStructure {
+    /// Structure name (the card's).
+    pub name: String,
+    /// Label id in the label map.
+    pub label: u16,
+    /// Volume, ml.
+    pub volume_ml: f64,
+    /// Mean predictive entropy over its voxels, nats (none when it has no voxels).
+    pub mean_uncertainty_nats: Option<f64>,
+    /// Mean disagreement of the members (mutual information) over its voxels, nats.
+    pub mean_disagreement_nats: Option<f64>,
+    /// Its mean uncertainty is above the record's threshold, or it has no voxels.
+    pub flagged: bool,
 }
 
 /// The radiomics stage's result: the case's `radiomics.csv` (every feature) summarised, and the

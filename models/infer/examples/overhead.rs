@@ -1,10 +1,12 @@
 //! coxa's sliding window against ONNX Runtime alone, in whatever profile this is built with
-//! (`cargo run --release -p coxa-infer --example overhead`): the nnU-Net test export
+//! (`cargo run --release -p coxa-infer --example overhead [-- RUNS [CARD]]`): the nnU-Net test export
 //! (tests/nnunet) on a 46 x 52 x 36 CT at its 2 mm spacing, fold 0, no mirroring, float16 sums,
-//! one ONNX Runtime thread; then the same 18 tiles through `Model::run_fold` alone. Prints the
-//! median of 7 runs each and the ratio. The CT is synthetic (the ratio does not depend on the
-//! values); the criterion bench `cargo bench -p coxa-benches --bench infer` measures the same on
-//! the committed CT.
+//! one ONNX Runtime thread; then the same 18 tiles through `Model::run_fold` alone. The two
+//! alternate (RUNS pairs, default 15), so that a change of the machine's load hits both; it
+//! prints the medians and the median of the pairs' ratios. The CT is synthetic (the ratio does
+//! not depend on the values); the criterion bench `cargo bench -p coxa-benches --bench infer`
+//! measures the same on the committed CT. With CARD, that model on a synthetic CT of one patch
+//! at its spacing (one tile, no mirroring).
 
 use std::path::Path;
 use std::time::Instant;
@@ -21,20 +23,18 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nnunet");
-    let mut model = Model::load(&dir.join("card.toml"), &SessionConfig { intra_threads: 1, ..Default::default() })?;
-    let (ni, nj, nk) = (46usize, 52usize, 36usize);
+    let runs: usize = std::env::args().nth(1).map_or(Ok(15), |a| a.parse())?;
+    let card = std::env::args().nth(2).map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nnunet/card.toml"), std::path::PathBuf::from);
+    let mut model = Model::load(&card, &SessionConfig { intra_threads: 1, ..Default::default() })?;
+    // The nnU-Net test export: 46 x 52 x 36 voxels (18 tiles); another card: one patch.
+    let [pi, pj, pk] = model.card().input.patch_size_ijk;
+    let (ni, nj, nk) = if std::env::args().nth(2).is_some() { (pi, pj, pk) } else { (46usize, 52usize, 36usize) };
     let hu = Array3::from_shape_fn((nk, nj, ni), |(k, j, i)| if (i * 7 + j * 3 + k) % 11 < 5 { -900.0 } else { 40.0 + ((i * j + k) % 700) as f32 });
-    let grid = Grid::new([ni, nj, nk], Vector3::new(2.0, 2.0, 2.0), Vector3::zeros(), Matrix3::identity())?;
+    let grid = Grid::new([ni, nj, nk], Vector3::from(model.card().input.target_spacing_mm_ijk), Vector3::zeros(), Matrix3::identity())?;
     let ct = Volume::new(grid, hu)?;
     let mut options = InferenceOptions::for_card(model.card(), false);
-    options.folds = vec![0];
-    let _ = segment(&mut model, &ct, &options)?;
-    let mut whole = Vec::new();
-    for _ in 0..7 {
-        let t = Instant::now();
-        let _ = std::hint::black_box(segment(&mut model, &ct, &options)?);
-        whole.push(t.elapsed().as_secs_f64());
+    if model.folds() > 1 {
+        options.folds = vec![0];
     }
     let image = coxa_infer::segment::normalise(ct.hu(), &model.card().input.normalisation);
     let patch = model.card().patch_size_kji();
@@ -47,21 +47,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    let mut ort = Vec::new();
-    for _ in 0..7 {
+    let _ = segment(&mut model, &ct, &options)?;
+    let (mut whole, mut ort, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let t = Instant::now();
+        let _ = std::hint::black_box(segment(&mut model, &ct, &options)?);
+        let w = t.elapsed().as_secs_f64();
         let t = Instant::now();
         for x in &tiles {
             let _ = std::hint::black_box(model.run_fold(0, x.view())?);
         }
-        ort.push(t.elapsed().as_secs_f64());
+        let o = t.elapsed().as_secs_f64();
+        whole.push(w);
+        ort.push(o);
+        ratios.push(w / o);
     }
-    let (w, o) = (median(whole), median(ort));
+    let (w, o, r) = (median(whole), median(ort), median(ratios));
     println!(
-        "coxa segment (fold 0, no mirror, {} tiles): median {:.1} ms; ONNX Runtime alone on the same tiles: median {:.1} ms; overhead {:+.1} %",
+        "coxa segment (fold 0, no mirror, {} tiles): median {:.1} ms; ONNX Runtime alone on the same tiles: median {:.1} ms; overhead (median of {runs} paired ratios) {:+.1} %",
         tiles.len(),
         w * 1e3,
         o * 1e3,
-        100.0 * (w / o - 1.0)
+        100.0 * (r - 1.0)
     );
     Ok(())
 }

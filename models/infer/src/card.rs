@@ -9,6 +9,8 @@
 //! description = "..."
 //! weights = "threshold3.onnx"    # relative to the card; a list for an ensemble (one file per fold)
 //! sha256 = "184072f3..."         # of the weights file, lower-case hex (a list: one per file)
+//! mirror_axes = [0, 1]           # optional: mirroring allowed along these array axes (k, j, i);
+//!                                # default all three ([nnunet] cards give theirs in that table)
 //!
 //! [input]
 //! name = "image"                 # the ONNX input, shape [N, channels, k, j, i]
@@ -79,6 +81,11 @@ pub struct ModelCard {
     pub input: InputSpec,
     /// What the model gives.
     pub output: OutputSpec,
+    /// The mirror axes the model allows for mirroring test-time augmentation (array axes 0 = k,
+    /// 1 = j, 2 = i), for a card without an `[nnunet]` table (which has its own); absent: all
+    /// three. A model that tells left from right by position must leave out axis 2.
+    #[serde(default)]
+    pub mirror_axes: Option<Vec<usize>>,
     /// Present for an nnU-Net v2 export: how nnUNetPredictor runs it.
     #[serde(default)]
     pub nnunet: Option<NnunetSpec>,
@@ -248,6 +255,14 @@ impl ModelCard {
         }
         if let Some(h) = self.sha256.iter().find(|h| h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit())) {
             return bad("sha256", format!("has {h:?}; each must be 64 hex digits (`sha256sum MODEL.onnx`)"));
+        }
+        if let Some(axes) = &self.mirror_axes {
+            if self.nnunet.is_some() {
+                return bad("mirror_axes", "is given beside an [nnunet] table; give the axes once, as nnunet.mirror_axes".into());
+            }
+            if axes.iter().any(|&a| a > 2) || axes.len() > 3 || (1..axes.len()).any(|n| axes[..n].contains(&axes[n])) {
+                return bad("mirror_axes", format!("is {axes:?}; axes are 0 (k), 1 (j), 2 (i), each once"));
+            }
         }
         if let Some(nn) = &self.nnunet {
             if nn.mirror_axes.iter().any(|&a| a > 2) || nn.mirror_axes.len() > 3 {

@@ -25,7 +25,6 @@
 //! [`runtime`] explains where ONNX Runtime is looked for; [`card`] the model card format;
 //! [`window`] what of nnU-Net is reproduced and how; [`segment`](mod@segment) the whole pipeline.
 
-mod activation;
 pub mod card;
 mod error;
 pub mod image;
@@ -33,6 +32,7 @@ mod model;
 pub mod runtime;
 pub mod segment;
 pub mod tabular;
+mod voxel;
 pub mod window;
 
 pub use card::ModelCard;

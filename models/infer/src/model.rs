@@ -68,11 +68,30 @@ impl Model {
     /// (finding and loading ONNX Runtime on first use) and checks the model against the card.
     pub fn load(card_path: &Path, config: &SessionConfig) -> Result<Self> {
         let card = ModelCard::read(card_path)?;
-        let mut weights_paths = Vec::new();
-        let mut all_bytes = Vec::new();
-        for (file, expected) in card.weights.iter().zip(&card.sha256) {
+        let mut weights = Vec::new();
+        for file in &card.weights {
             let weights_path = card_path.parent().unwrap_or(Path::new(".")).join(file);
             let bytes = std::fs::read(&weights_path).map_err(|source| Error::WeightsRead { path: weights_path.clone(), card: card_path.to_path_buf(), source })?;
+            weights.push((weights_path, bytes));
+        }
+        Self::from_parts(card, card_path, weights, config)
+    }
+
+    /// A model from a card's text and its weights' bytes held in memory (e.g. built into the
+    /// program), checked as [`Model::load`] checks files; `card_path` and the weights' paths
+    /// only name them in errors.
+    pub fn from_memory(card_text: &str, card_path: &Path, weights: Vec<(PathBuf, Vec<u8>)>, config: &SessionConfig) -> Result<Self> {
+        let card = ModelCard::parse(card_text, card_path)?;
+        if weights.len() != card.weights.len() {
+            return Err(Error::BadInput { what: format!("card {} names {} weights files, {} were given", card_path.display(), card.weights.len(), weights.len()) });
+        }
+        Self::from_parts(card, card_path, weights, config)
+    }
+
+    fn from_parts(card: ModelCard, card_path: &Path, weights: Vec<(PathBuf, Vec<u8>)>, config: &SessionConfig) -> Result<Self> {
+        let mut weights_paths = Vec::new();
+        let mut all_bytes = Vec::new();
+        for ((weights_path, bytes), expected) in weights.into_iter().zip(&card.sha256) {
             let found = sha256_hex(&bytes);
             if !found.eq_ignore_ascii_case(expected) {
                 return Err(Error::Sha256Mismatch { path: weights_path, card: card_path.to_path_buf(), expected: expected.clone(), found });

@@ -25,10 +25,10 @@ use std::time::Instant;
 use coxa_core::{ClassTable, Grid, LabelMap, Volume, grid_with_spacing};
 use nalgebra::Vector3;
 use ndarray::{Array3, Array4, ArrayView4, Axis, Zip};
+use rayon::prelude::*;
 
-use crate::activation::{activate, entropy};
 use crate::card::ModelCard;
-use crate::card::{Activation, Normalisation};
+use crate::card::{Activation, Normalisation, OutputKind};
 use crate::model::Model;
 use crate::window::{WindowOptions, WindowTiming, checked_floats, mirror_members, nnunet_sliding_window, round_f16, sliding_window_fold};
 use crate::{Error, Result};
@@ -58,11 +58,11 @@ impl Default for InferenceOptions {
 
 impl InferenceOptions {
     /// The card's own way of running: for an nnU-Net card its mirror axes (when `mirror`) and
-    /// step; otherwise all three axes when `mirror`, nnU-Net's step 0.5.
+    /// step; otherwise the card's `mirror_axes` (default all three) when `mirror`, nnU-Net's step 0.5.
     pub fn for_card(card: &ModelCard, mirror: bool) -> Self {
         let (axes, step) = match &card.nnunet {
             Some(nn) => (nn.mirror_axes.clone(), nn.step_fraction),
-            None => (vec![0, 1, 2], 0.5),
+            None => (card.mirror_axes.clone().unwrap_or_else(|| vec![0, 1, 2]), 0.5),
         };
         Self { mirror_axes: if mirror { axes } else { Vec::new() }, window: WindowOptions { step_fraction: step, ..Default::default() }, ..Default::default() }
     }
@@ -83,6 +83,20 @@ pub struct ClassSummary {
     pub mean_entropy_nats: f64,
     /// Mean disagreement of the members (mutual information) over them, nats (NaN when none).
     pub mean_disagreement_nats: f64,
+}
+
+/// A structure whose mean predictive entropy over its voxels is above this is flagged as
+/// uncertain (see [`UNCERTAIN_RULE`]).
+pub const UNCERTAIN_MEAN_ENTROPY_NATS: f64 = 0.325;
+
+/// Why [`UNCERTAIN_MEAN_ENTROPY_NATS`].
+pub const UNCERTAIN_RULE: &str = "flagged when the structure's mean predictive entropy is above 0.325 nats, the entropy of a voxel split 90 % / 10 % between two classes: on average the members give its voxels less than 90 % to one class (a structure without voxels is flagged too)";
+
+impl ClassSummary {
+    /// Its mean uncertainty is above [`UNCERTAIN_MEAN_ENTROPY_NATS`], or it has no voxels.
+    pub fn uncertain(&self) -> bool {
+        self.mean_entropy_nats.is_nan() || self.mean_entropy_nats > UNCERTAIN_MEAN_ENTROPY_NATS
+    }
 }
 
 /// A segmentation on the CT's grid.
@@ -122,6 +136,16 @@ pub fn normalise(hu: &Array3<f32>, scheme: &Normalisation) -> Array3<f32> {
         }
         Normalisation::None => hu.clone(),
     }
+}
+
+/// The activation of outputs `x` (`[C, k, j, i]` in the card's kind): probabilities.
+pub(crate) fn activate(x: Array4<f32>, kind: OutputKind, act: Activation) -> Array4<f32> {
+    if kind == OutputKind::Logits { crate::voxel::probabilities_and_entropy(x.view(), kind, act, false).0 } else { x }
+}
+
+/// Predictive entropy (nats) of probabilities `[C, ...]`.
+pub(crate) fn entropy(p: &Array4<f32>, act: Activation) -> Array3<f32> {
+    crate::voxel::entropy_map(p.view(), act)
 }
 
 /// Every member's sliding-window output, averaged, and the predictive entropy, on the model's
@@ -232,8 +256,7 @@ pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &Inf
         for &f in &folds {
             for &flip in &mirrors {
                 let out = sliding_window_fold(model, f, image, flip, &options.window, &mut timing)?;
-                let p = activate(out.clone(), card.output.kind, card.output.activation);
-                let hp = entropy(&p, card.output.activation);
+                let (p, hp) = crate::voxel::probabilities_and_entropy(out.view(), card.output.kind, card.output.activation, true);
                 match &mut hm_sum {
                     Some(h) => *h += &hp,
                     None => hm_sum = Some(hp),
@@ -287,12 +310,27 @@ fn resample_channels(x: &Array4<f32>, from: &Grid, to: &Grid) -> Array4<f32> {
     };
     let (ci, cj, ck) = (coords(ni, st[0] / sf[0], fi), coords(nj, st[1] / sf[1], fj), coords(nk, st[2] / sf[2], fk));
     let c = x.shape()[0];
-    Array4::from_shape_fn((c, nk, nj, ni), |(ch, k, j, i)| {
-        let ((k0, k1, wk), (j0, j1, wj), (i0, i1, wi)) = (ck[k], cj[j], ci[i]);
+    let x = x.as_standard_layout();
+    let xs = x.as_slice().expect("standard layout");
+    let (row, slab) = (fi, fi * fj);
+    let mut out = vec![0f32; c * nk * nj * ni];
+    // One (channel, k) plane per task.
+    out.par_chunks_mut((nj * ni).max(1)).enumerate().for_each(|(q, plane_out)| {
+        let (ch, k) = (q / nk.max(1), q % nk.max(1));
+        let base = ch * fk * slab;
+        let (k0, k1, wk) = ck[k];
         let l = |a: f32, b: f32, t: f32| if t == 0.0 { a } else { a + (b - a) * t };
-        let plane = |kk| l(l(x[[ch, kk, j0, i0]], x[[ch, kk, j0, i1]], wi), l(x[[ch, kk, j1, i0]], x[[ch, kk, j1, i1]], wi), wj);
-        l(plane(k0), if wk == 0.0 { 0.0 } else { plane(k1) }, wk)
-    })
+        for (j, out_row) in plane_out.chunks_mut(ni.max(1)).enumerate() {
+            let (j0, j1, wj) = cj[j];
+            for (i, o) in out_row.iter_mut().enumerate() {
+                let (i0, i1, wi) = ci[i];
+                let at = |kk: usize, jj: usize, ii: usize| xs[base + kk * slab + jj * row + ii];
+                let plane = |kk| l(l(at(kk, j0, i0), at(kk, j0, i1), wi), l(at(kk, j1, i0), at(kk, j1, i1), wi), wj);
+                *o = l(plane(k0), if wk == 0.0 { 0.0 } else { plane(k1) }, wk);
+            }
+        }
+    });
+    Array4::from_shape_vec((c, nk, nj, ni), out).expect("shape of the target grid")
 }
 
 /// Segments `ct` with `model` (see the module docs): the label map, probabilities and entropy on
@@ -327,27 +365,7 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
     };
     let probabilities = activate(mean_ct, card.output.kind, card.output.activation);
     let ids: Vec<u16> = card.output.classes.iter().map(|c| c.label).collect();
-    let labels = Array3::from_shape_fn((sk, sj, si), |(k, j, i)| {
-        let mut best = 0usize;
-        let mut best_p = f32::NEG_INFINITY;
-        for ch in 0..classes {
-            let p = probabilities[[ch, k, j, i]];
-            if p > best_p {
-                best_p = p;
-                best = ch;
-            }
-        }
-        match card.output.activation {
-            Activation::Softmax => ids[best],
-            Activation::Sigmoid => {
-                if best_p >= 0.5 {
-                    ids[best]
-                } else {
-                    0
-                }
-            }
-        }
-    });
+    let labels = crate::voxel::label_map(probabilities.view(), &ids, card.output.activation);
     let table: ClassTable = card.output.classes.iter().map(|c| (c.label, c.name.clone())).collect();
     let voxel_ml = ct_grid.spacing_mm().iter().product::<f64>() / 1000.0;
     let mut counts = vec![0usize; classes];

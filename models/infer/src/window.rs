@@ -30,8 +30,11 @@
 use std::time::Instant;
 
 use ndarray::{Array3, Array4, Array5, ArrayView4, Axis, s};
+use rayon::prelude::*;
 
+use crate::card::{Activation, OutputKind};
 use crate::model::Model;
+use crate::voxel::{entropy, probabilities};
 use crate::{Error, Result};
 
 /// Tile start positions along one axis, as nnU-Net's `compute_steps_for_sliding_window`
@@ -209,9 +212,12 @@ fn flipped<'a>(mut v: ArrayView4<'a, f32>, flip: [bool; 3]) -> ArrayView4<'a, f3
     v
 }
 
+/// A tile to run: its start corner and the axes it is flipped along.
+type Job = ([usize; 3], [bool; 3]);
+
 /// Runs fold `fold` on the tiles `jobs` (corner, flip) of `padded` in one batch; the outputs
 /// `[N, classes, k, j, i]` are still flipped.
-fn run_tiles(model: &mut Model, fold: usize, padded: &Array4<f32>, jobs: &[([usize; 3], [bool; 3])], patch: [usize; 3], timing: &mut WindowTiming) -> Result<Array5<f32>> {
+fn run_tiles(model: &mut Model, fold: usize, padded: &Array4<f32>, jobs: &[Job], patch: [usize; 3], timing: &mut WindowTiming) -> Result<Array5<f32>> {
     let mut x = Array5::<f32>::zeros((jobs.len(), padded.shape()[0], patch[0], patch[1], patch[2]));
     for (b, (t, flip)) in jobs.iter().enumerate() {
         let src = padded.slice(s![.., t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
@@ -222,6 +228,61 @@ fn run_tiles(model: &mut Model, fold: usize, padded: &Array4<f32>, jobs: &[([usi
     timing.network_s += t0.elapsed().as_secs_f64();
     timing.network_calls += 1;
     Ok(y)
+}
+
+/// What [`pipelined`] runs: the tiles `jobs` of `padded`, `batch` per network call.
+#[derive(Clone, Copy)]
+struct Work<'a> {
+    padded: &'a Array4<f32>,
+    jobs: &'a [Job],
+    batch: usize,
+    patch: [usize; 3],
+}
+
+/// Runs the batches of `jobs` through fold `fold` on one thread while `consume` takes each
+/// batch's outputs, in order, on this one: the next network call overlaps the accumulation of
+/// the last. At most one finished batch waits, so memory stays at two batches' outputs. The
+/// order of the batches, and so every sum, is that of a sequential loop.
+fn pipelined<F>(model: &mut Model, fold: usize, work: Work<'_>, timing: &mut WindowTiming, mut consume: F) -> Result<()>
+where
+    F: FnMut(&Array5<f32>, &[Job]) -> Result<()>,
+{
+    let Work { padded, jobs, batch, patch } = work;
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Array5<f32>>>(1);
+        let producer = scope.spawn(move || {
+            let mut t = WindowTiming::default();
+            for chunk in jobs.chunks(batch) {
+                let y = run_tiles(model, fold, padded, chunk, patch, &mut t);
+                let failed = y.is_err();
+                if tx.send(y).is_err() || failed {
+                    break;
+                }
+            }
+            t
+        });
+        let mut result = Ok(());
+        for chunk in jobs.chunks(batch) {
+            match rx.recv() {
+                Ok(Ok(y)) => {
+                    if let Err(e) = consume(&y, chunk) {
+                        result = Err(e);
+                        break;
+                    }
+                }
+                Ok(Err(e)) => {
+                    result = Err(e);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        drop(rx);
+        let t = producer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        timing.network_s += t.network_s;
+        timing.network_calls += t.network_calls;
+        result
+    })
 }
 
 /// One member's sliding-window output over `image` (`[C, k, j, i]`, already normalised and at
@@ -241,9 +302,8 @@ pub fn sliding_window_fold(model: &mut Model, fold: usize, image: ArrayView4<'_,
     let batch = options.batch_size.max(1).min(model.max_batch().unwrap_or(usize::MAX));
     let mut acc = Array4::<f32>::zeros((classes, padded_size[0], padded_size[1], padded_size[2]));
     let mut weight = Array3::<f32>::zeros(padded_size);
-    let jobs: Vec<([usize; 3], [bool; 3])> = tiles.iter().map(|&t| (t, flip)).collect();
-    for chunk in jobs.chunks(batch) {
-        let y = run_tiles(model, fold, &padded, chunk, patch, timing)?;
+    let jobs: Vec<Job> = tiles.iter().map(|&t| (t, flip)).collect();
+    pipelined(model, fold, Work { padded: &padded, jobs: &jobs, batch, patch }, timing, |y, chunk| {
         for (b, (t, _)) in chunk.iter().enumerate() {
             let out = flipped(y.index_axis(Axis(0), b), flip);
             let mut dst = acc.slice_mut(s![.., t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
@@ -253,7 +313,8 @@ pub fn sliding_window_fold(model: &mut Model, fold: usize, image: ArrayView4<'_,
             let mut w = weight.slice_mut(s![t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
             w += &gauss;
         }
-    }
+        Ok(())
+    })?;
     for c in 0..classes {
         let mut a = acc.index_axis_mut(Axis(0), c);
         a /= &weight;
@@ -275,9 +336,155 @@ pub struct NnunetWindow {
     pub member_entropy: Array3<f32>,
 }
 
+/// The running sums of nnU-Net's window over the padded image, flat (`[classes, k, j, i]` and
+/// `[k, j, i]`, standard layout), and one tile's sums over its mirrors.
+struct NnunetSums {
+    classes: usize,
+    float16: bool,
+    n_mirrors: usize,
+    /// Padded image size and patch, `[k, j, i]`.
+    padded: [usize; 3],
+    patch: [usize; 3],
+    /// nnU-Net's float16 Gaussian, flat over the patch.
+    gauss: Vec<f32>,
+    logits: Vec<f32>,
+    weight: Vec<f32>,
+    probs: Vec<f32>,
+    prob_weight: Vec<f32>,
+    entropy: Vec<f32>,
+    /// One tile's outputs, probabilities and entropies summed over the mirrors done so far (in
+    /// the tile's unflipped frame), when there is more than one mirror.
+    tile_sum: Vec<f32>,
+    tile_prob: Vec<f32>,
+    tile_ent: Vec<f32>,
+}
+
+impl NnunetSums {
+    fn new(classes: usize, float16: bool, n_mirrors: usize, padded: [usize; 3], patch: [usize; 3]) -> Self {
+        let (np, pv) = (padded.iter().product::<usize>(), patch.iter().product::<usize>());
+        let tile = if n_mirrors > 1 { pv } else { 0 };
+        Self {
+            classes,
+            float16,
+            n_mirrors,
+            padded,
+            patch,
+            gauss: gaussian_importance_nnunet(patch).iter().copied().collect(),
+            logits: vec![0.0; classes * np],
+            weight: vec![0.0; np],
+            probs: vec![0.0; classes * np],
+            prob_weight: vec![0.0; np],
+            entropy: vec![0.0; np],
+            tile_sum: vec![0.0; classes * tile],
+            tile_prob: vec![0.0; classes * tile],
+            tile_ent: vec![0.0; tile],
+        }
+    }
+
+    /// Adds mirror `m` of the tile at `t` (the network's output `y`, `[classes, k, j, i]`
+    /// flattened, still flipped along `flip`) in one pass over its voxels: its probabilities
+    /// and entropy, the sums over the tile's mirrors, and after the last mirror the tile's
+    /// Gaussian-weighted mean into the running sums. Per voxel this is the arithmetic of
+    /// nnUNetPredictor (module docs), in the same order.
+    fn add(&mut self, y: &[f32], t: [usize; 3], flip: [bool; 3], m: usize, kind: OutputKind, act: Activation) {
+        let (c, [pk, pj, pi], [_, nj, ni]) = (self.classes, self.patch, self.padded);
+        let (pv, np) = (pk * pj * pi, self.weight.len());
+        let last = m + 1 == self.n_mirrors;
+        let single = self.n_mirrors == 1;
+        let n_mirrors = self.n_mirrors as f32;
+        let (mut x, mut p) = (vec![0f32; c], vec![0f32; c]);
+        for k in 0..pk {
+            let sk = if flip[0] { pk - 1 - k } else { k };
+            for j in 0..pj {
+                let sj = if flip[1] { pj - 1 - j } else { j };
+                let src_row = (sk * pj + sj) * pi;
+                let tile_row = (k * pj + j) * pi;
+                let dst_row = ((t[0] + k) * nj + t[1] + j) * ni + t[2];
+                for i in 0..pi {
+                    let src = src_row + if flip[2] { pi - 1 - i } else { i };
+                    for (ch, xc) in x.iter_mut().enumerate() {
+                        *xc = y[ch * pv + src];
+                    }
+                    probabilities(&x, kind, act, &mut p);
+                    let mut h = entropy(&p, act);
+                    let tv = tile_row + i;
+                    if !single {
+                        if m == 0 {
+                            for ch in 0..c {
+                                self.tile_sum[ch * pv + tv] = x[ch];
+                                self.tile_prob[ch * pv + tv] = p[ch];
+                            }
+                            self.tile_ent[tv] = h;
+                        } else {
+                            for ch in 0..c {
+                                self.tile_sum[ch * pv + tv] += x[ch];
+                                self.tile_prob[ch * pv + tv] += p[ch];
+                            }
+                            self.tile_ent[tv] += h;
+                        }
+                        if !last {
+                            continue;
+                        }
+                        // nnU-Net: prediction /= (len(axes_combinations) + 1).
+                        for ch in 0..c {
+                            x[ch] = self.tile_sum[ch * pv + tv] / n_mirrors;
+                            p[ch] = self.tile_prob[ch * pv + tv];
+                        }
+                        h = self.tile_ent[tv];
+                    }
+                    // prediction *= gaussian; predicted_logits[sl] += prediction (half);
+                    // n_predictions[sl[1:]] += gaussian (half).
+                    let g = self.gauss[tv];
+                    let d = dst_row + i;
+                    for ch in 0..c {
+                        let a = &mut self.logits[ch * np + d];
+                        *a = if self.float16 { round_f16(*a + x[ch] * g) } else { *a + x[ch] * g };
+                        self.probs[ch * np + d] += p[ch] / n_mirrors * g;
+                    }
+                    let w = &mut self.weight[d];
+                    *w = if self.float16 { round_f16(*w + g) } else { *w + g };
+                    self.prob_weight[d] += g;
+                    self.entropy[d] += h / n_mirrors * g;
+                }
+            }
+        }
+    }
+
+    /// The sums divided by their weights (in float16 for nnU-Net's logits), cropped to the
+    /// image at `lo` of size `size`.
+    fn finish(mut self, lo: [usize; 3], size: [usize; 3]) -> NnunetWindow {
+        let np = self.weight.len();
+        let (float16, weight, prob_weight) = (self.float16, &self.weight, &self.prob_weight);
+        self.logits.par_chunks_mut(np).for_each(|plane| {
+            for (a, &w) in plane.iter_mut().zip(weight) {
+                *a = if float16 { round_f16(*a / w) } else { *a / w };
+            }
+        });
+        self.probs.par_chunks_mut(np).for_each(|plane| {
+            for (a, &w) in plane.iter_mut().zip(prob_weight) {
+                *a /= w;
+            }
+        });
+        for (e, &w) in self.entropy.iter_mut().zip(prob_weight) {
+            *e /= w;
+        }
+        let [nk, nj, ni] = self.padded;
+        let shape4 = (self.classes, nk, nj, ni);
+        let crop = s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]];
+        let crop3 = s![lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]];
+        let logits = Array4::from_shape_vec(shape4, self.logits).expect("padded shape");
+        let probabilities = Array4::from_shape_vec(shape4, self.probs).expect("padded shape");
+        let member_entropy = Array3::from_shape_vec((nk, nj, ni), self.entropy).expect("padded shape");
+        NnunetWindow { logits: logits.slice(crop).to_owned(), probabilities: probabilities.slice(crop).to_owned(), member_entropy: member_entropy.slice(crop3).to_owned() }
+    }
+}
+
 /// Fold `fold`'s sliding window over `image` (`[C, k, j, i]`, normalised, at the model's
 /// spacing) with the mirror sets `mirrors` (first: none), in nnUNetPredictor's arithmetic when
 /// `float16` is true (module docs), with float32 sums otherwise (nnU-Net's float16 Gaussian either way).
+///
+/// Each network output is taken in one pass over its voxels ([`NnunetSums`]), while the next
+/// batch runs in ONNX Runtime ([`pipelined`]).
 pub fn nnunet_sliding_window(
     model: &mut Model,
     fold: usize,
@@ -295,86 +502,26 @@ pub fn nnunet_sliding_window(
         return Err(Error::BadInput { what: "no mirror set: the first member is the unflipped image".into() });
     }
     let Tiled { padded, lo, size, padded_size, tiles } = tile_image(image, patch, options.step_fraction, image.shape()[0] + 2 * classes + 2)?;
-    let gauss = gaussian_importance_nnunet(patch);
-    let jobs: Vec<([usize; 3], [bool; 3])> = tiles.iter().flat_map(|&t| mirrors.iter().map(move |&m| (t, m))).collect();
+    let jobs: Vec<Job> = tiles.iter().flat_map(|&t| mirrors.iter().map(move |&m| (t, m))).collect();
     let batch = options.batch_size.max(1).min(model.max_batch().unwrap_or(usize::MAX));
-    let shape4 = (classes, padded_size[0], padded_size[1], padded_size[2]);
-    let mut acc = Array4::<f32>::zeros(shape4);
-    let mut weight = Array3::<f32>::zeros(padded_size);
-    let mut prob_acc = Array4::<f32>::zeros(shape4);
-    let mut prob_weight = Array3::<f32>::zeros(padded_size);
-    let mut ent_acc = Array3::<f32>::zeros(padded_size);
-    let mut tile_ent = Array3::<f32>::zeros((patch[0], patch[1], patch[2]));
-    let mut tile_sum = Array4::<f32>::zeros((classes, patch[0], patch[1], patch[2]));
-    let mut tile_prob = Array4::<f32>::zeros((classes, patch[0], patch[1], patch[2]));
-    let n_mirrors = mirrors.len() as f32;
+    let mut sums = NnunetSums::new(classes, float16, mirrors.len(), padded_size, patch);
     let mut member = 0usize;
-    for chunk in jobs.chunks(batch) {
-        let y = run_tiles(model, fold, &padded, chunk, patch, timing)?;
+    let per_output = classes * patch.iter().product::<usize>();
+    pipelined(model, fold, Work { padded: &padded, jobs: &jobs, batch, patch }, timing, |y, chunk| {
+        let ys = y.as_slice().ok_or_else(|| Error::BadInput { what: "the model's output is not contiguous".into() })?;
         for (b, (t, flip)) in chunk.iter().enumerate() {
             let m = member % mirrors.len();
             member += 1;
-            let out = flipped(y.index_axis(Axis(0), b), *flip);
-            let p = crate::activation::activate(out.to_owned(), kind, activation);
-            let h = crate::activation::entropy(&p, activation);
-            if m == 0 {
-                tile_sum.assign(&out);
-                tile_prob.assign(&p);
-                tile_ent.assign(&h);
-            } else {
-                tile_sum += &out;
-                tile_prob += &p;
-                tile_ent += &h;
-            }
-            if m + 1 < mirrors.len() {
-                continue;
-            }
-            // nnU-Net: prediction /= (len(axes_combinations) + 1); prediction *= gaussian;
-            // predicted_logits[sl] += prediction (half); n_predictions[sl[1:]] += gaussian (half).
-            if mirrors.len() > 1 {
-                tile_sum.mapv_inplace(|v| v / n_mirrors);
-            }
-            let sl = s![t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]];
-            for c in 0..classes {
-                let dst = acc.slice_mut(s![c, t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
-                let pdst = prob_acc.slice_mut(s![c, t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
-                if float16 {
-                    ndarray::Zip::from(dst).and(tile_sum.index_axis(Axis(0), c)).and(&gauss).for_each(|d, &o, &g| *d = round_f16(*d + o * g));
-                } else {
-                    ndarray::Zip::from(dst).and(tile_sum.index_axis(Axis(0), c)).and(&gauss).for_each(|d, &o, &g| *d += o * g);
-                }
-                ndarray::Zip::from(pdst).and(tile_prob.index_axis(Axis(0), c)).and(&gauss).for_each(|d, &q, &g| *d += q / n_mirrors * g);
-            }
-            if float16 {
-                ndarray::Zip::from(weight.slice_mut(sl)).and(&gauss).for_each(|w, &g| *w = round_f16(*w + g));
-            } else {
-                let mut w = weight.slice_mut(sl);
-                w += &gauss;
-            }
-            let mut pw = prob_weight.slice_mut(sl);
-            pw += &gauss;
-            ndarray::Zip::from(ent_acc.slice_mut(sl)).and(&tile_ent).and(&gauss).for_each(|d, &e, &g| *d += e / n_mirrors * g);
+            sums.add(&ys[b * per_output..(b + 1) * per_output], *t, *flip, m, kind, activation);
         }
-    }
-    for c in 0..classes {
-        if float16 {
-            ndarray::Zip::from(acc.index_axis_mut(Axis(0), c)).and(&weight).for_each(|a, &w| *a = round_f16(*a / w));
-        } else {
-            let mut a = acc.index_axis_mut(Axis(0), c);
-            a /= &weight;
-        }
-        let mut p = prob_acc.index_axis_mut(Axis(0), c);
-        p /= &prob_weight;
-    }
-    ent_acc /= &prob_weight;
-    if acc.iter().any(|v| !v.is_finite()) {
+        Ok(())
+    })?;
+    let out = sums.finish(lo, size);
+    if out.logits.iter().any(|v| !v.is_finite()) {
         return Err(Error::BadInput {
             what: format!("model {}'s logits overflowed float16 in nnU-Net's accumulation; set float16_accumulation = false in the card's [nnunet] table", model.card().name),
         });
     }
-    let crop = s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]];
-    let crop3 = s![lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]];
-    let out = NnunetWindow { logits: acc.slice(crop).to_owned(), probabilities: prob_acc.slice(crop).to_owned(), member_entropy: ent_acc.slice(crop3).to_owned() };
     timing.total_s += start.elapsed().as_secs_f64();
     Ok(out)
 }
