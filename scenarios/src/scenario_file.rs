@@ -248,10 +248,9 @@ pub struct ReportSection {
     /// Patient name and ID in the report (from DICOM). Default false.
     #[serde(default)]
     pub show_phi: bool,
-    /// The report's four pictures (bevy, or the CPU fallback without Vulkan). Default true;
-    /// `false` skips them (compute nodes without a display or Vulkan, cohort runs: about 90 %
-    /// of a case's time in a debug build, see docs/cluster.md). The placed implants' STL files
-    /// are written either way.
+    /// The report's four pictures (drawn on the CPU, in every build) and its simulated
+    /// radiograph. Default true; `false` skips them (cohort runs that need only the numbers).
+    /// The placed implants' STL files are written either way.
     #[serde(default = "yes")]
     pub pictures: bool,
 }
