@@ -2,14 +2,15 @@
 //! looks of bones and implants, and a CPU rasteriser that draws them without a GPU.
 //!
 //! The report's pictures used to be rendered by the bevy viewer on a software Vulkan device
-//! (lavapipe): about 4 s per case in a release build on 2 cores and three quarters of a debug
-//! demo's time, most of it lavapipe shading fragments with 4x multisampling. The meshes are small
+//! (lavapipe): 12 s of a 13.5 s release case on the real CT on 2 cores (issue 17) and three
+//! quarters of a debug demo's time, most of it lavapipe shading fragments with 4x multisampling. The meshes are small
 //! (the real CT's five bones hold 16,000 triangles), so a direct rasteriser over them is far
 //! cheaper and needs neither a GPU nor a window.
 //!
 //! Why written here rather than taken from a crate: the pictures need orthographic projection
 //! of `f64` LPS meshes, a z-buffer for the implants, two-sided translucent bones composited in
-//! any triangle order, smooth (per-pixel) shading and supersampling. 2D crates (tiny-skia) have
+//! any triangle order, smooth shading (per pixel for the implants; at the vertices for the
+//! translucent bones, whose many layers are most of the fragments) and supersampling. 2D crates (tiny-skia) have
 //! no depth; the Rust software 3D renderers (euc) bring their own pipeline model, with
 //! order-dependent blending. The whole method is below, about 200 lines.
 //!
