@@ -12,12 +12,10 @@
 
 use std::path::{Path, PathBuf};
 
-use criterion::{Criterion, criterion_group, criterion_main};
-use nalgebra::Point3;
-
-use coxa_core::{Mesh, Side};
+use coxa_core::{CaseModel, Mesh, Side};
 use coxa_scenarios::render::{PlanScene, png, report_pictures};
 use coxa_scenarios::scenario::Scenario;
+use criterion::{Criterion, criterion_group, criterion_main};
 
 macro_rules! bench {
     ($name:literal) => {
@@ -41,11 +39,6 @@ fn surfaces(dir: &Path) -> Vec<(String, Mesh)> {
     out
 }
 
-fn point(v: &serde_json::Value) -> Point3<f64> {
-    let a: Vec<f64> = serde_json::from_value(v.clone()).expect("a point");
-    Point3::new(a[0], a[1], a[2])
-}
-
 fn pictures(c: &mut Criterion) {
     let Some(ct) = shared_ct() else {
         eprintln!("note: ../shared/data/totalseg/example_ct.nii.gz missing, pictures bench skipped");
@@ -62,14 +55,9 @@ fn pictures(c: &mut Criterion) {
     let bones = surfaces(&case.join("anatomy/meshes"));
     let implants: Vec<(&'static str, Mesh)> =
         surfaces(&case.join("implants")).into_iter().map(|(n, m)| (["shell", "liner", "head", "neck", "stem"].into_iter().find(|k| *k == n).expect("an implant part"), m)).collect();
-    let model: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(case.join("model.json")).expect("model.json")).expect("JSON");
-    let scene = PlanScene {
-        bones: &bones,
-        implants: &implants,
-        side: Side::Right,
-        hip_centre_lps_mm: point(&model["placement"]["cup_centre_lps_mm"]),
-        head_on_femur_lps_mm: point(&model["placement"]["head_centre_on_femur_lps_mm"]),
-    };
+    let model: CaseModel = serde_json::from_str(&std::fs::read_to_string(case.join("model.json")).expect("model.json")).expect("the case's model.json");
+    let scene =
+        PlanScene { bones: &bones, implants: &implants, side: Side::Right, hip_centre_lps_mm: model.placement.cup_centre_lps_mm, head_on_femur_lps_mm: model.placement.head_centre_on_femur_lps_mm };
     let triangles: usize = bones.iter().map(|(_, m)| m.triangles().len()).chain(implants.iter().map(|(_, m)| m.triangles().len())).sum();
     eprintln!("real CT scene: {} bones, {} implant parts, {triangles} triangles", bones.len(), implants.len());
     let mut g = c.benchmark_group("pictures");

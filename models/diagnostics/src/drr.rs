@@ -211,20 +211,10 @@ impl DrrVolume {
     /// `w = max(0, 1 + HU / 1000)` of every voxel (in parallel); a CT one voxel thick along any
     /// axis is refused ([`DrrError::TooThin`]).
     pub fn new(ct: &Volume) -> Result<Self, DrrError> {
-        let size = ct.grid().size();
-        if size.iter().any(|&n| n < 2) {
-            return Err(DrrError::TooThin(size));
-        }
-        let hu = ct.hu();
-        let w: Vec<f32> = match hu.as_slice() {
-            Some(s) => s.par_iter().map(|&h| (1.0 + h / 1000.0).max(0.0)).collect(),
-            None => hu.iter().map(|&h| (1.0 + h / 1000.0).max(0.0)).collect(),
-        };
-        Ok(Self { w, size, voxel_from_lps: ct.grid().voxel_from_lps(), lps_from_voxel: ct.grid().lps_from_voxel() })
+        Self::from_volume(ct.clone())
     }
     /// As [`DrrVolume::new`], consuming the CT: its array becomes the weights in place, so a
-    /// large CT is not held twice (a 512 x 512 x 1000 CT is 1 GB as `f32`). The same weights,
-    /// bit for bit.
+    /// large CT is not held twice (a 512 x 512 x 1000 CT is 1 GB as `f32`).
     pub fn from_volume(ct: Volume) -> Result<Self, DrrError> {
         let size = ct.grid().size();
         if size.iter().any(|&n| n < 2) {
@@ -908,7 +898,15 @@ mod tests {
     #[test]
     fn weights_made_in_place_equal_the_copied_ones() {
         let ct = random_ct();
+        // The weights by their formula, voxel by voxel in [k, j, i] order.
+        let formula: Vec<f32> = ct.hu().iter().map(|&h| (1.0 + h / 1000.0).max(0.0)).collect();
         let copied = DrrVolume::new(&ct).unwrap();
+        // The same CT in column-major memory: not the readers' layout, the weights keep the order.
+        let fortran = {
+            let mut a = ndarray::Array3::<f32>::zeros(ndarray::ShapeBuilder::f(ct.hu().raw_dim()));
+            a.assign(ct.hu());
+            DrrVolume::from_volume(Volume::new(ct.grid().clone(), a).unwrap()).unwrap()
+        };
         let mut body = Vec::new();
         for ((k, j, i), &h) in ct.hu().indexed_iter() {
             if h > -299.5 && (i + j * 47 + k * 47 * 39) % 3 == 0 {
@@ -917,6 +915,8 @@ mod tests {
         }
         let in_place = DrrVolume::from_volume(ct).unwrap();
         assert!(copied.w.iter().zip(&in_place.w).all(|(a, b)| a.to_bits() == b.to_bits()) && copied.w.len() == in_place.w.len());
+        assert!(formula.iter().zip(&in_place.w).all(|(a, b)| a.to_bits() == b.to_bits()) && formula.len() == in_place.w.len());
+        assert!(formula.iter().zip(&fortran.w).all(|(a, b)| a.to_bits() == b.to_bits()) && formula.len() == fortran.w.len());
         assert_eq!((in_place.size, in_place.lps_from_voxel), (copied.size, copied.lps_from_voxel));
         let mut seen = Vec::new();
         in_place.for_each_voxel_above(0.7005, |[i, j, k]| {
