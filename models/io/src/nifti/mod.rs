@@ -5,8 +5,10 @@
 //!   every extra dimension is 1; 1D and 2D images get `k` size 1). Values are scaled by
 //!   `scl_slope`/`scl_inter` as ITK does (a slope of 0 or NaN means no scaling).
 //! - Speed: an uncompressed `.nii` is read and converted by every core at once, each its own
-//!   chunk of the file into its place in the volume; a `.nii.gz` inflates serially (gzip has no
-//!   independent blocks), its conversion overlapping the inflating on a second thread.
+//!   chunk of the file into its place in the volume; a `.nii.gz` is inflated in one call by
+//!   libdeflate into the volume's own memory and converted there ([`inflate`](self::inflate));
+//!   what that path cannot take (several gzip members, stored values wider than the result, a
+//!   corrupt stream) inflates in a stream, its conversion overlapping on a second thread.
 //! - Geometry: NIfTI's world is RAS, coxa's LPS, so x and y are negated. Which of qform and sform
 //!   is used, and how, is described in [`geometry`](self#geometry) below.
 //! - Writing is little endian, `vox_offset` 352, int16 / float32 volumes and uint8 / uint16 label
@@ -32,6 +34,7 @@
 mod error;
 mod geometry;
 mod header;
+mod inflate;
 mod read;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -85,8 +88,26 @@ pub fn read_volume_with(path: &Path, limits: &Limits) -> Result<Volume> {
     let (header, mut src) = read::open(path)?;
     let layout = read::layout(&header, path)?;
     read::check_size(&src, &layout, 4, limits, path)?;
-    let data = if src.is_gzip() {
-        // gzip inflates serially: inflating and converting overlap (two threads).
+    let whole = if src.is_gzip() {
+        inflate::read_whole(
+            &src,
+            &layout,
+            limits,
+            path,
+            |n| vec![0f32; n],
+            |bytes, out, _| {
+                read::decode_f32(layout.datatype, layout.scaling, bytes, out);
+                Ok(())
+            },
+        )?
+    } else {
+        None
+    };
+    let data = if let Some(data) = whole {
+        data
+    } else if src.is_gzip() {
+        // What libdeflate's whole-buffer path does not take streams: inflating and converting
+        // overlap (two threads).
         let mut data = with_capacity::<f32>(layout.n_voxels, &layout, path)?;
         read::stream_voxels(&mut src, &layout, path, |bytes, first| {
             data.resize(first + bytes.len() / layout.datatype.size(), 0.0);
@@ -114,15 +135,32 @@ pub fn read_label_map_with(path: &Path, limits: &Limits) -> Result<LabelMap> {
     let layout = read::layout(&header, path)?;
     read::check_size(&src, &layout, 2, limits, path)?;
     let size = layout.grid.size();
-    let mut data = with_capacity::<u16>(layout.n_voxels, &layout, path)?;
-    read::stream_voxels(&mut src, &layout, path, |bytes, first| {
-        data.resize(first + bytes.len() / layout.datatype.size(), 0);
-        read::decode_labels(layout.datatype, layout.scaling, bytes, &mut data[first..]).map_err(|(k, value)| {
-            let flat = first + k;
-            let index = [flat % size[0], (flat / size[0]) % size[1], flat / (size[0] * size[1])];
-            Error::from(NiftiError::NotALabel { path: path.to_path_buf(), index, value })
-        })
-    })?;
+    let not_a_label = |flat: usize, value: f64| {
+        let index = [flat % size[0], (flat / size[0]) % size[1], flat / (size[0] * size[1])];
+        Error::from(NiftiError::NotALabel { path: path.to_path_buf(), index, value })
+    };
+    let whole = if src.is_gzip() {
+        inflate::read_whole(
+            &src,
+            &layout,
+            limits,
+            path,
+            |n| vec![0u16; n],
+            |bytes, out, first| read::decode_labels(layout.datatype, layout.scaling, bytes, out).map_err(|(k, value)| not_a_label(first + k, value)),
+        )?
+    } else {
+        None
+    };
+    let data = if let Some(data) = whole {
+        data
+    } else {
+        let mut data = with_capacity::<u16>(layout.n_voxels, &layout, path)?;
+        read::stream_voxels(&mut src, &layout, path, |bytes, first| {
+            data.resize(first + bytes.len() / layout.datatype.size(), 0);
+            read::decode_labels(layout.datatype, layout.scaling, bytes, &mut data[first..]).map_err(|(k, value)| not_a_label(first + k, value))
+        })?;
+        data
+    };
     let array = to_array(&layout.grid, data, path)?;
     LabelMap::new(layout.grid, array, ClassTable::new()).map_err(|source| Error::Geometry { path: path.to_path_buf(), source })
 }

@@ -20,7 +20,7 @@ const QUEUED: usize = 6;
 /// Read buffer under the gzip decoder.
 const GZ_BUFFER: usize = 1 << 20;
 /// How far past the voxel data a gzip stream is followed to check its CRC and length.
-const GZ_TAIL_LIMIT: u64 = 1 << 20;
+pub(crate) const GZ_TAIL_LIMIT: u64 = 1 << 20;
 
 /// An open NIfTI file positioned after its header.
 pub(crate) struct Source {
@@ -212,6 +212,23 @@ impl Source {
     /// Whether the file is gzip-compressed.
     pub(crate) fn is_gzip(&self) -> bool {
         self.gzip
+    }
+
+    /// Whether the voxels are stored big endian.
+    pub(crate) fn big_endian(&self) -> bool {
+        self.big_endian
+    }
+
+    /// The file's length on disk (compressed, for gzip).
+    pub(crate) fn disk_len(&self) -> u64 {
+        self.disk_len
+    }
+}
+
+impl Layout {
+    /// Where the voxels start in the (uncompressed) file: `vox_offset`.
+    pub(crate) fn data_offset(&self) -> u64 {
+        self.data_offset
     }
 }
 
