@@ -9,8 +9,11 @@
 //! ([`LiveModel::evaluate`]) on bevy's async compute pool; the display keeps the last result
 //! until the new one is ready, and changes made meanwhile are folded into one next evaluation.
 //!
+//! On a software renderer the 3D view is drawn at half the window's resolution per direction
+//! and shown stretched, which keeps orbiting usable ([`scale`]; `COXA_VIEW_SCALE` overrides).
+//!
 //! The window is a set of bevy plugins, one per subsystem, as bevy structures its own: the
-//! scene ([`scene::ScenePlugin`]), the orbit camera ([`camera::CameraPlugin`]), the panel and
+//! scene ([`scene::ScenePlugin`]), the scaled view ([`scale::ScalePlugin`]), the orbit camera ([`camera::CameraPlugin`]), the panel and
 //! the keys ([`panel::PanelPlugin`]), live planning ([`planning::LivePlanningPlugin`]), motion
 //! playback ([`playback::PlaybackPlugin`]) and scripted runs ([`script::ScriptPlugin`]). They
 //! share the [`Viewer`] state and run in the order of [`ViewerSystems`] each frame.
@@ -19,6 +22,7 @@ mod camera;
 mod panel;
 mod planning;
 mod playback;
+mod scale;
 mod scene;
 mod script;
 
@@ -141,7 +145,7 @@ pub fn run(case: CaseData, slices: Vec<crate::SlicePlane>, options: WindowOption
     crate::lighting(&mut app);
     app.insert_resource(viewer);
     app.configure_sets(Update, (ViewerSystems::Camera, ViewerSystems::Input, ViewerSystems::Replan, ViewerSystems::Playback, ViewerSystems::Panel, ViewerSystems::Script).chain());
-    app.add_plugins((scene::ScenePlugin { scene }, camera::CameraPlugin, panel::PanelPlugin, planning::LivePlanningPlugin, playback::PlaybackPlugin, script::ScriptPlugin));
+    app.add_plugins((scene::ScenePlugin { scene }, scale::ScalePlugin, camera::CameraPlugin, panel::PanelPlugin, planning::LivePlanningPlugin, playback::PlaybackPlugin, script::ScriptPlugin));
     app.run();
     if let Some(out) = shot
         && !out.is_file()
