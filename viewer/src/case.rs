@@ -59,6 +59,9 @@ pub struct CtData {
     pub volume: Volume,
     /// The label map on the CT's grid (bones and muscles).
     pub labels: Option<LabelMap>,
+    /// A learned model's per-voxel uncertainty (predictive entropy, nats) on the CT's grid
+    /// (`anatomy/uncertainty.nii.gz`), when the case has one.
+    pub uncertainty: Option<Volume>,
 }
 
 /// Everything the viewer shows of a case.
@@ -284,7 +287,27 @@ impl CaseData {
                 None
             }
         };
-        Some(CtData { volume, labels })
+        let up = self.dir.join("anatomy").join("uncertainty.nii.gz");
+        let uncertainty = match coxa_io::nifti::read_volume(&up) {
+            Ok(u) if u.grid().same_as(volume.grid(), 1e-3) => {
+                self.notes.push(format!(
+                    "slices: voxels the learned segmentation is unsure of (predictive entropy above {} nats, {}) are tinted orange",
+                    coxa_core::report::UNCERTAIN_ENTROPY_NATS,
+                    "anatomy/uncertainty.nii.gz"
+                ));
+                Some(u)
+            }
+            Ok(_) => {
+                self.notes.push(format!("{}: not on the CT's grid; the slices show no uncertainty", up.display()));
+                None
+            }
+            Err(_) if !up.exists() => None,
+            Err(e) => {
+                self.notes.push(format!("the uncertainty overlay is not shown: {e}"));
+                None
+            }
+        };
+        Some(CtData { volume, labels, uncertainty })
     }
 
     /// Muscle surfaces (every class of the label map that is not a bone), for the scene.

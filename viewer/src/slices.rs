@@ -1,5 +1,6 @@
 //! The CT as three orthogonal slice planes through a point (the hip centre), with the label map
-//! blended over it: plain RGBA images and the LPS corners of the quads they are drawn on.
+//! blended over it and, where a learned model was unsure, its uncertainty: plain RGBA images and
+//! the LPS corners of the quads they are drawn on.
 
 use coxa_core::{LabelMap, Volume};
 use nalgebra::{Point3, Vector3};
@@ -10,6 +11,12 @@ pub const WINDOW_LEVEL_HU: f32 = 250.0;
 pub const WINDOW_WIDTH_HU: f32 = 1600.0;
 /// Opacity of the label colours over the CT.
 pub const LABEL_ALPHA: f32 = 0.45;
+/// Colour of the voxels a learned segmentation is unsure of (entropy above
+/// [`coxa_core::report::UNCERTAIN_ENTROPY_NATS`]); the contact marker is magenta, labels are
+/// ivory, reds, yellows and blues.
+pub const UNCERTAIN_COLOUR: [u8; 3] = [255, 110, 0];
+/// Opacity of [`UNCERTAIN_COLOUR`] at the threshold; it rises to 0.85 at 1 nat and above.
+pub const UNCERTAIN_ALPHA: f32 = 0.5;
 
 /// One slice plane: an image and where it lies.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,8 +59,10 @@ pub fn window(hu: f32) -> u8 {
 }
 
 /// The three planes through `through_lps_mm` (clamped into the volume), labels blended in
-/// when given (on the volume's grid).
-pub fn orthogonal_slices(volume: &Volume, labels: Option<&LabelMap>, through_lps_mm: &Point3<f64>) -> Vec<SlicePlane> {
+/// when given, and over them the voxels whose `uncertainty` (predictive entropy, nats) is above
+/// [`coxa_core::report::UNCERTAIN_ENTROPY_NATS`] (both on the volume's grid).
+pub fn orthogonal_slices(volume: &Volume, labels: Option<&LabelMap>, uncertainty: Option<&Volume>, through_lps_mm: &Point3<f64>) -> Vec<SlicePlane> {
+    let threshold = coxa_core::report::UNCERTAIN_ENTROPY_NATS as f32;
     let grid = volume.grid();
     let size = grid.size();
     let v = grid.lps_to_voxel(through_lps_mm);
@@ -85,6 +94,14 @@ pub fn orthogonal_slices(volume: &Volume, labels: Option<&LabelMap>, through_lps
                             for k in 0..3 {
                                 rgb[k] = rgb[k] * (1.0 - LABEL_ALPHA) + f32::from(c[k]) * LABEL_ALPHA;
                             }
+                        }
+                    }
+                    if let Some(e) = uncertainty.and_then(|u| u.get(ijk[0], ijk[1], ijk[2]))
+                        && e > threshold
+                    {
+                        let alpha = UNCERTAIN_ALPHA + (0.85 - UNCERTAIN_ALPHA) * ((e - threshold) / (1.0 - threshold)).clamp(0.0, 1.0);
+                        for k in 0..3 {
+                            rgb[k] = rgb[k] * (1.0 - alpha) + f32::from(UNCERTAIN_COLOUR[k]) * alpha;
                         }
                     }
                     let o = (vb * w + ua) * 4;
@@ -134,7 +151,7 @@ mod tests {
         let ids = Array3::from_shape_fn((6, 10, 20), |(_, _, i)| if i >= 10 { 83 } else { 0 });
         let labels = LabelMap::new(grid.clone(), ids, classes).unwrap();
         let p = grid.voxel_to_lps(Vector3::new(7.0, 4.0, 2.0));
-        let planes = orthogonal_slices(&vol, Some(&labels), &p);
+        let planes = orthogonal_slices(&vol, Some(&labels), None, &p);
         assert_eq!(planes.iter().map(|s| s.name).collect::<Vec<_>>(), ["axial", "coronal", "sagittal"]);
         assert_eq!(planes.iter().map(|s| s.fixed).collect::<Vec<_>>(), [(2, 2), (1, 4), (0, 7)]);
         let axial = &planes[0];
@@ -149,5 +166,33 @@ mod tests {
         assert!(lab[0] > lab[2] + 40, "label colour blended: {lab:?}");
         // Sagittal plane at i = 7: unlabelled everywhere.
         assert!(planes[2].rgba.chunks(4).all(|c| c[0] == c[1] && c[1] == c[2]));
+    }
+
+    #[test]
+    fn voxels_the_model_is_unsure_of_are_tinted_and_the_rest_unchanged() {
+        // 8 x 6 x 4 voxels at 1 mm, HU 0; entropy 0.1 nats, 0.4 at (2, 3, 1), 1.5 at (5, 3, 1).
+        let grid = Grid::axis_aligned([8, 6, 4], Vector3::new(1.0, 1.0, 1.0), Vector3::zeros()).unwrap();
+        let vol = Volume::new(grid.clone(), Array3::zeros((4, 6, 8))).unwrap();
+        let mut e = Array3::from_elem((4, 6, 8), 0.1f32);
+        e[[1, 3, 2]] = 0.4;
+        e[[1, 3, 5]] = 1.5;
+        let unc = Volume::new(grid.clone(), e).unwrap();
+        let p = grid.voxel_to_lps(Vector3::new(2.0, 3.0, 1.0));
+        let plain = orthogonal_slices(&vol, None, None, &p);
+        let tinted = orthogonal_slices(&vol, None, Some(&unc), &p);
+        let axial = (&plain[0], &tinted[0]);
+        assert_eq!(axial.1.fixed, (2, 1));
+        let px = |s: &SlicePlane, u: usize, v: usize| -> [u8; 3] { s.rgba[(v * 8 + u) * 4..(v * 8 + u) * 4 + 3].try_into().unwrap() };
+        // Below the threshold: the CT grey, as without the map.
+        let changed: Vec<(usize, usize)> = (0..6).flat_map(|v| (0..8).map(move |u| (u, v))).filter(|&(u, v)| px(axial.0, u, v) != px(axial.1, u, v)).collect();
+        assert_eq!(changed, [(2, 3), (5, 3)]);
+        // Above it: orange, stronger where the entropy is higher.
+        let (weak, strong, grey) = (px(axial.1, 2, 3), px(axial.1, 5, 3), px(axial.0, 2, 3));
+        assert!(weak[0] > grey[0] && weak[2] < grey[2], "{weak:?} over {grey:?}");
+        assert!(strong[0] >= weak[0] && strong[2] < weak[2], "{strong:?} vs {weak:?}");
+        let expect = |alpha: f32| std::array::from_fn::<u8, 3, _>(|k| (f32::from(grey[k]) * (1.0 - alpha) + f32::from(UNCERTAIN_COLOUR[k]) * alpha).round() as u8);
+        assert_eq!(strong, expect(0.85));
+        let a = UNCERTAIN_ALPHA + (0.85 - UNCERTAIN_ALPHA) * (0.4 - 0.325) / (1.0 - 0.325);
+        assert_eq!(weak, expect(a));
     }
 }

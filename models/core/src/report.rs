@@ -410,6 +410,11 @@ pub struct CaseReport {
     pub warnings: Vec<String>,
 }
 
+/// Predictive entropy above which a learned segmentation is called uncertain, nats: the entropy
+/// of a voxel split 90 % / 10 % between two classes (0.9 ln 1/0.9 + 0.1 ln 1/0.1 = 0.3251). The
+/// report flags a structure whose mean is above it; the viewer tints the voxels above it.
+pub const UNCERTAIN_ENTROPY_NATS: f64 = 0.325;
+
 /// A learned model's segmentation of the case's CT (`anatomy/segment.json`), summarised: per
 /// structure its volume and mean uncertainty, flagged where the model is unsure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

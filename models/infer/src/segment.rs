@@ -87,7 +87,7 @@ pub struct ClassSummary {
 
 /// A structure whose mean predictive entropy over its voxels is above this is flagged as
 /// uncertain (see [`UNCERTAIN_RULE`]).
-pub const UNCERTAIN_MEAN_ENTROPY_NATS: f64 = 0.325;
+pub const UNCERTAIN_MEAN_ENTROPY_NATS: f64 = coxa_core::report::UNCERTAIN_ENTROPY_NATS;
 
 /// Why [`UNCERTAIN_MEAN_ENTROPY_NATS`].
 pub const UNCERTAIN_RULE: &str = "flagged when the structure's mean predictive entropy is above 0.325 nats, the entropy of a voxel split 90 % / 10 % between two classes: on average the members give its voxels less than 90 % to one class (a structure without voxels is flagged too)";

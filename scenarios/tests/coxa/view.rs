@@ -155,6 +155,22 @@ fn slices_of_the_ct_with_labels() -> Result<()> {
         let coloured = s.rgba.chunks(4).filter(|c| c[0] != c[1] || c[1] != c[2]).count();
         assert!(coloured > 50, "{}: {coloured} labelled pixels", s.name);
     }
+    // Where the demo's learned model was unsure (with ONNX Runtime here), exactly the planes'
+    // voxels above the threshold are tinted.
+    if case.join("anatomy").join("uncertainty.nii.gz").is_file() {
+        assert!(data.notes.iter().any(|n| n.contains("tinted orange")), "{:?}", data.notes);
+        let ct = coxa_viewer::CaseData::load(case)?.load_ct().expect("the CT");
+        let unc = ct.uncertainty.as_ref().expect("the uncertainty map on the CT's grid");
+        let plain = coxa_viewer::slices::orthogonal_slices(&ct.volume, ct.labels.as_ref(), None, &centre);
+        let threshold = coxa_core::report::UNCERTAIN_ENTROPY_NATS as f32;
+        for (s, p) in planes.iter().zip(&plain) {
+            let tinted = s.rgba.chunks(4).zip(p.rgba.chunks(4)).filter(|(a, b)| a != b).count();
+            let above = unc.hu().indexed_iter().filter(|&((k, j, i), &e)| [i, j, k][s.fixed.0] == s.fixed.1 && e > threshold).count();
+            eprintln!("{}: {tinted} pixels tinted as uncertain", s.name);
+            assert_eq!(tinted, above, "{}", s.name);
+        }
+        assert!(planes.iter().zip(&plain).any(|(s, p)| s.rgba != p.rgba), "the model is unsure somewhere on the planes");
+    }
     let tmp = tempfile::tempdir()?;
     let shot = tmp.path().join("slices.png");
     let out = coxa(&["view", case.to_str().unwrap(), "--screenshot", shot.to_str().unwrap(), "--camera", "pelvis_ap", "--slices", "--width", "240", "--height", "240"]);
