@@ -5,8 +5,14 @@
 //! coxa hcf --pelvis-landmarks P.fcsv --femur-landmarks F.fcsv --side L|R --body-weight-n 760
 //!          --activity one-leg-stance|walking [--model gait2392.osim] [--json]
 //!          [--offset-change-mm -5] [--leg-length-change-mm 4] [--cor-shift-mm 0,2,-3]
-//!          [--export-osim planned.osim]
+//!          [--export-osim planned.osim] [--muscles anatomy.json]
 //! ```
+//! With `--muscles` (the `anatomy.json` of `coxa anatomy` on a CT with muscle labels, or just its
+//! `muscles` array) the model's gluteus maximus, medius, minimus, iliacus and psoas get the
+//! patient's strength from their CT volumes and lean fractions (`coxa_sim::msk::strength`, as the
+//! `[msk]` stage does; the operated side on the model's right leg), and the force is that of the
+//! personalised model; the output's `strength` compares it with the generic model (hip force,
+//! abductor force and demand) and lists each line's generic and personalised maximum force.
 //! With a plan (offset, leg length, centre-of-rotation shift) the force is that of the planned
 //! hip, and the abductors' mean moment arm and maximum abduction moment are reported before and
 //! after the plan; `--export-osim` writes the personalised model (scaled, plan applied on the
@@ -84,9 +90,26 @@ pub struct HcfArgs {
     /// the file must not exist.
     #[arg(long)]
     pub forces_sto: Option<PathBuf>,
+    /// The patient's muscle measures for the strength from the CT: an `anatomy.json` of
+    /// `coxa anatomy` (its `muscles`: volumes, lean fractions, `_left`/`_right` classes), or a
+    /// JSON array of those records.
+    #[arg(long)]
+    pub muscles: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The muscle records of `--muscles`: an anatomy.json's `muscles`, or a bare array of them.
+fn read_muscles(path: &Path) -> Result<Vec<coxa_core::anatomy_record::MuscleRecord>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the muscle measures {}", path.display()))?;
+    let v: Value = serde_json::from_str(&text).with_context(|| format!("--muscles {}: not JSON; give the anatomy.json of coxa anatomy", path.display()))?;
+    let list = match v.get("muscles") {
+        Some(Value::Null) | None if !v.is_array() => bail!("--muscles {}: no `muscles` in it; run coxa anatomy on a CT with muscle labels (e.g. TotalSegmentator's)", path.display()),
+        Some(m) => m.clone(),
+        None => v,
+    };
+    serde_json::from_value(list).with_context(|| format!("--muscles {}: `muscles` is not a list of coxa anatomy's muscle records", path.display()))
 }
 
 fn read_fcsv(path: &Path) -> Result<Vec<(String, nalgebra::Vector3<f64>)>> {
@@ -151,15 +174,75 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
         offset_change_m: length_mm_to_m(args.offset_change_mm),
         leg_length_change_m: length_mm_to_m(args.leg_length_change_mm),
     };
+    // The patient's strength from the CT (operated side on the model's right leg, the other on
+    // its left; the export keeps the patient's sides).
+    let ct = match &args.muscles {
+        None => None,
+        Some(path) => {
+            let records = read_muscles(path)?;
+            let ct = crate::msk_stage::ct_muscles(&records, side == Side::Left);
+            if ct.iter().all(Vec::is_empty) {
+                let classes: Vec<&str> = coxa_sim::msk::strength::CT_TO_MODEL.iter().map(|(c, _)| *c).collect();
+                bail!("--muscles {}: none of its muscles is one coxa maps to the model ({}, with _left/_right and a volume); check the file", path.display(), classes.join(", "));
+            }
+            Some(ct)
+        }
+    };
+    let personalise_sides =
+        |m: &coxa_sim::msk::osim::Model, ct: &[Vec<coxa_sim::msk::strength::CtMuscle>; 2], patient_left: bool| -> Result<(coxa_sim::msk::osim::Model, [coxa_sim::msk::strength::StrengthReport; 2])> {
+            let (op, other) = if patient_left { ("l", "r") } else { ("r", "l") };
+            let (m, a) = coxa_sim::msk::strength::strength_from_ct(m, op, &ct[0], coxa_sim::msk::strength::SPECIFIC_TENSION_N_PER_CM2)?;
+            let (m, b) = coxa_sim::msk::strength::strength_from_ct(&m, other, &ct[1], coxa_sim::msk::strength::SPECIFIC_TENSION_N_PER_CM2)?;
+            Ok((m, [a, b]))
+        };
+    let (generic, scaled, strength_reports) = match &ct {
+        None => (None, scaled, None),
+        Some(ct) => {
+            let (m, reports) = personalise_sides(&scaled, ct, false)?;
+            (Some(scaled), m, Some(reports))
+        }
+    };
     let planned = personalise::apply_implant_change(&scaled, "r", &change_for(1.0))?;
     let before = personalise::abductor_report(&scaled, "r")?;
     let after = personalise::abductor_report(&planned, "r")?;
     if let Some(out) = &args.export_osim {
         let (side_code, sign) = if side == Side::Left { ("l", -1.0) } else { ("r", 1.0) };
-        let export = personalise::apply_implant_change(&scaled, side_code, &change_for(sign))?;
+        // The export carries the patient's sides: personalise the generic scaled model with the
+        // operated side on the patient's side.
+        let base = match (&generic, &ct) {
+            (Some(g), Some(ct)) => personalise_sides(g, ct, side == Side::Left)?.0,
+            _ => scaled.clone(),
+        };
+        let export = personalise::apply_implant_change(&base, side_code, &change_for(sign))?;
         loaded.export(&export, out)?;
     }
     let r = hcf::hip_contact_force(&planned, activity, args.body_weight_n, Some(&femur))?;
+    // Generic against personalised strength, same plan and posture rules.
+    let strength = match (&generic, strength_reports) {
+        (Some(g), Some(reports)) => {
+            let g_planned = personalise::apply_implant_change(g, "r", &change_for(1.0))?;
+            let rg = hcf::hip_contact_force(&g_planned, activity, args.body_weight_n, Some(&femur))?;
+            let (ga, pa) = (crate::msk_stage::abductor_demand(&g_planned, &rg), crate::msk_stage::abductor_demand(&planned, &r));
+            let sides = if side == Side::Left { ["left", "right"] } else { ["right", "left"] };
+            let lines: Vec<Value> = reports
+                .iter()
+                .zip(sides)
+                .flat_map(|(rep, s)| {
+                    rep.lines.iter().map(move |l| json!({"muscle": l.muscle, "ct_class": format!("{}_{s}", l.ct_class), "generic_n": l.generic_n, "personalised_n": l.personalised_n, "source": format!("{:?}", l.source)}))
+                })
+                .collect();
+            let gf = rg.force_orthoload_percent_bw.context("the OrthoLoad frame needs femur landmarks")?;
+            Some(json!({
+                "method": format!("maximum isometric force = lean volume / optimal fibre length x {} N/cm² (coxa_sim::msk::strength); muscles without a CT class keep the generic force", coxa_sim::msk::strength::SPECIFIC_TENSION_N_PER_CM2),
+                "generic": {"hcf_percent_bw": [gf.x, gf.y, gf.z], "magnitude_percent_bw": gf.norm(), "abductor_force_n": ga.0, "abductor_demand_percent": ga.1},
+                "personalised": {"magnitude_percent_bw": r.magnitude_percent_bw, "abductor_force_n": pa.0, "abductor_demand_percent": pa.1},
+                "lines": lines,
+                "classes_not_measured": reports.iter().zip(sides).flat_map(|(rep, s)| rep.classes_not_measured.iter().map(move |c| format!("{c}_{s}"))).collect::<Vec<_>>(),
+                "no_ct_counterpart": reports[0].no_ct_counterpart,
+            }))
+        }
+        _ => None,
+    };
     let f = r.force_orthoload_percent_bw.context("the OrthoLoad frame needs femur landmarks")?;
     if let Some(path) = &args.forces_sto {
         let (names, values): (Vec<String>, Vec<f64>) = r.muscle_forces_n.iter().cloned().unzip();
@@ -206,6 +289,9 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
         "exported_osim": args.export_osim.as_ref().map(|p| p.display().to_string()),
         "muscle_forces_n": r.muscle_forces_n.iter().filter(|(_, f)| *f > 0.5).map(|(n, f)| json!({"muscle": n, "force_n": f})).collect::<Vec<_>>(),
     });
+    if let Some(st) = strength {
+        report["strength"] = st;
+    }
     // What the solve could not do within its budget (issue 16); absent normally.
     if !r.notes.is_empty() {
         report["notes"] = json!(r.notes);
@@ -241,6 +327,28 @@ pub fn cli(args: &HcfArgs) -> Result<()> {
         "posture check (rapier3d multibody under the solved forces): largest residual {:.4} % body weight x height",
         report["posture_check"]["max_percent_bw_height"].as_f64().unwrap_or(f64::NAN)
     );
+    let st = &report["strength"];
+    if !st.is_null() {
+        let g = |a: &str, b: &str| st[a][b].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "strength from the CT: hip force {:.1} (generic) -> {:.1} %BW (personalised); abductor force {:.0} -> {:.0} N, demand {:.1} -> {:.1} %",
+            g("generic", "magnitude_percent_bw"),
+            g("personalised", "magnitude_percent_bw"),
+            g("generic", "abductor_force_n"),
+            g("personalised", "abductor_force_n"),
+            g("generic", "abductor_demand_percent"),
+            g("personalised", "abductor_demand_percent")
+        );
+        for l in st["lines"].as_array().into_iter().flatten() {
+            println!(
+                "  {:<14} {:<24} {:7.1} -> {:7.1} N",
+                l["muscle"].as_str().unwrap_or("?"),
+                l["ct_class"].as_str().unwrap_or("?"),
+                l["generic_n"].as_f64().unwrap_or(f64::NAN),
+                l["personalised_n"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+    }
     if let Some(p) = report["exported_osim"].as_str() {
         println!("wrote {p}");
     }
@@ -295,6 +403,7 @@ mod tests {
             cor_shift_mm: None,
             export_osim: None,
             forces_sto: None,
+            muscles: None,
             json: true,
         }
     }
@@ -320,6 +429,85 @@ mod tests {
             let w = run(&args("R", Some(shared))).unwrap();
             assert_eq!(v["hcf_percent_bw"], w["hcf_percent_bw"]);
         }
+    }
+
+    /// The real CT's muscle measures (TotalSegmentator labels, `coxa anatomy`), as anatomy.json
+    /// writes them; `medius_factor` scales the right gluteus medius' volume.
+    fn anatomy_json(dir: &Path, medius_factor: f64) -> PathBuf {
+        let m = |name: &str, v: f64, lean: f64, cut: bool| json!({"cut_by_scan": cut, "fat_fraction": 1.0 - lean, "label": 1, "lean_fraction": lean, "mean_hu": 40.0, "n_voxels": 1000, "name": name, "sd_hu": 30.0, "side": null, "volume_cm3": v});
+        let muscles = json!({"muscles": [
+            m("gluteus_maximus_left", 322.8, 0.927, true),
+            m("gluteus_maximus_right", 368.7, 0.920, true),
+            m("gluteus_medius_left", 239.2, 0.951, false),
+            m("gluteus_medius_right", 240.8 * medius_factor, 0.965, false),
+            m("gluteus_minimus_left", 68.9, 0.958, false),
+            m("gluteus_minimus_right", 71.5, 0.962, false),
+            m("iliopsoas_left", 277.7, 0.974, true),
+            m("iliopsoas_right", 266.8, 0.988, true),
+        ]});
+        let path = dir.join(format!("anatomy_{medius_factor}.json"));
+        std::fs::write(&path, muscles.to_string()).unwrap();
+        path
+    }
+
+    /// `--muscles`: the force of the personalised model, compared with the generic one; a halved
+    /// gluteus medius on the operated side loads the other abductors and the hip more.
+    #[test]
+    fn ct_strength_personalises_and_reports_generic_against_personalised() {
+        if std::env::var_os("COXA_OSIM_MODEL").is_some() {
+            eprintln!("note: skipping, COXA_OSIM_MODEL is set");
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let generic = run(&args("R", None)).unwrap();
+        let mut a = args("R", None);
+        a.muscles = Some(anatomy_json(tmp.path(), 1.0));
+        let full = run(&a).unwrap();
+        let st = &full["strength"];
+        let g = st["generic"]["magnitude_percent_bw"].as_f64().unwrap();
+        assert!((g - generic["magnitude_percent_bw"].as_f64().unwrap()).abs() < 1e-9, "the generic comparison is the run without --muscles");
+        assert!((st["personalised"]["magnitude_percent_bw"].as_f64().unwrap() - full["magnitude_percent_bw"].as_f64().unwrap()).abs() < 1e-9);
+        let lines = st["lines"].as_array().unwrap();
+        let line = |muscle: &str| lines.iter().find(|l| l["muscle"] == muscle).unwrap_or_else(|| panic!("{muscle} in {st}"));
+        for m in ["glut_med1_r", "glut_max1_r", "iliacus_r", "psoas_r", "glut_min1_l"] {
+            let l = line(m);
+            assert!(l["personalised_n"].as_f64().unwrap() > 0.0 && l["personalised_n"] != l["generic_n"], "{l}");
+        }
+        assert_eq!(line("glut_med1_r")["ct_class"], "gluteus_medius_right");
+        eprintln!(
+            "H2R one-leg stance, real CT strengths: generic {g:.1} -> personalised {:.1} %BW; abductor demand {:.1} -> {:.1} %",
+            full["magnitude_percent_bw"], st["generic"]["abductor_demand_percent"], st["personalised"]["abductor_demand_percent"]
+        );
+        // The right gluteus medius halved: its lines lose half their force, the hip force rises.
+        let mut h = args("R", None);
+        h.muscles = Some(anatomy_json(tmp.path(), 0.5));
+        let half = run(&h).unwrap();
+        let hl = half["strength"]["lines"].as_array().unwrap().iter().find(|l| l["muscle"] == "glut_med1_r").unwrap().clone();
+        let ratio = hl["personalised_n"].as_f64().unwrap() / line("glut_med1_r")["personalised_n"].as_f64().unwrap();
+        assert!((ratio - 0.5).abs() < 1e-9, "{ratio}");
+        assert!(half["magnitude_percent_bw"].as_f64().unwrap() > full["magnitude_percent_bw"].as_f64().unwrap() + 5.0, "{} vs {}", half["magnitude_percent_bw"], full["magnitude_percent_bw"]);
+        let force = |v: &Value, p: &str| {
+            v["muscle_forces_n"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["muscle"].as_str().unwrap().starts_with(p) && m["muscle"].as_str().unwrap().ends_with("_r"))
+                .map(|m| m["force_n"].as_f64().unwrap())
+                .sum::<f64>()
+        };
+        assert!(force(&half, "glut_min") > force(&full, "glut_min"), "gluteus minimus takes over");
+        // A file without usable measures is named with the fix.
+        let mut bad = args("R", None);
+        let empty = tmp.path().join("empty.json");
+        std::fs::write(&empty, r#"{"muscles": []}"#).unwrap();
+        bad.muscles = Some(empty);
+        let e = format!("{:#}", run(&bad).unwrap_err());
+        assert!(e.contains("--muscles") && e.contains("gluteus_medius"), "{e}");
+        let none = tmp.path().join("none.json");
+        std::fs::write(&none, r#"{"landmarks": {}}"#).unwrap();
+        bad.muscles = Some(none);
+        let e = format!("{:#}", run(&bad).unwrap_err());
+        assert!(e.contains("no `muscles`"), "{e}");
     }
 
     #[test]

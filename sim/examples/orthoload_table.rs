@@ -88,6 +88,16 @@ fn main() -> Res<()> {
                     let mut f: Vec<_> = r.muscle_forces_n.iter().filter(|(_, f)| *f > 20.0).collect();
                     f.sort_by(|a, b| b.1.total_cmp(&a.1));
                     eprintln!("    {}", f.iter().map(|(n, f)| format!("{n} {f:.0}")).collect::<Vec<_>>().join(", "));
+                    // The abductors' moment arms (abduction positive, mm) in the solved posture.
+                    let kin = coxa_sim::msk::Kinematics::new(&scaled)?;
+                    let add = scaled.coordinate_index("hip_adduction_r").ok_or("hip_adduction_r")?;
+                    let arms: Vec<String> = scaled
+                        .muscles
+                        .iter()
+                        .filter(|m| ["glut_med", "glmed", "glut_min", "glmin", "tfl"].iter().any(|p| m.name.starts_with(p)) && m.name.ends_with("_r"))
+                        .map(|m| coxa_sim::msk::moment_arms(&scaled, &kin, m, &r.coordinates, &[add]).map(|(_, a)| format!("{} {:.1}", m.name, -1000.0 * a[0])))
+                        .collect::<Result<_, _>>()?;
+                    eprintln!("    abduction moment arms mm: {}", arms.join(", "));
                     eprintln!(
                         "    hip {:.1?} deg, tilt {:.1}, trunk {:+.0} mm, lean {:+.1} deg, knee lock {:.1} N m",
                         r.hip_angles_deg,
