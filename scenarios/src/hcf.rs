@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! coxa hcf --pelvis-landmarks P.fcsv --femur-landmarks F.fcsv --side L|R --body-weight-n 760
-//!          --activity one-leg-stance|walking [--model gait2392.osim] [--json]
+//!          --activity one-leg-stance|walking|sit-to-stand [--model gait2392.osim] [--json]
 //!          [--offset-change-mm -5] [--leg-length-change-mm 4] [--cor-shift-mm 0,2,-3]
 //!          [--export-osim planned.osim] [--muscles anatomy.json]
 //! ```
@@ -48,6 +48,9 @@ pub enum ActivityArg {
     OneLegStance,
     /// Level walking, the first peak of the hip force (quasi-static).
     Walking,
+    /// Rising from a chair, quasi-static, from seat-off to standing (`coxa_sim::msk::rising`):
+    /// the force along it (`along` in the JSON); the peak is the reported force.
+    SitToStand,
 }
 
 /// Arguments of `coxa hcf`.
@@ -95,9 +98,39 @@ pub struct HcfArgs {
     /// JSON array of those records.
     #[arg(long)]
     pub muscles: Option<PathBuf>,
+    /// Also write the activity's posture(s) as an OpenSim motion (.mot: every coordinate of the
+    /// planned model, degrees; one row, or the steps of sit-to-stand); the file must not exist.
+    #[arg(long)]
+    pub motion_mot: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The force of one activity: its solution (the peak for sit-to-stand) and, for sit-to-stand,
+/// the whole activity.
+fn solve(model: &coxa_sim::msk::osim::Model, activity: ActivityArg, body_weight_n: f64, femur: &FemurLandmarks) -> Result<(hcf::HcfResult, Option<coxa_sim::msk::rising::Rising>)> {
+    let one = |a: Activity| hcf::hip_contact_force(model, a, body_weight_n, Some(femur)).map(|r| (r, None));
+    Ok(match activity {
+        ActivityArg::OneLegStance => one(Activity::OneLegStance)?,
+        ActivityArg::Walking => one(Activity::Walking)?,
+        ActivityArg::SitToStand => {
+            let rising = coxa_sim::msk::rising::rising_from_chair(model, body_weight_n, Some(femur), &hcf::HcfOptions::default(), RISING_STEPS)?;
+            let peak = rising.peak().context("no step of rising from a chair is balanced quasi-statically with this model")?.result.clone();
+            (peak, Some(rising))
+        }
+    })
+}
+
+/// Steps of `--activity sit-to-stand` (every 5 % of the motion).
+const RISING_STEPS: usize = 20;
+
+fn activity_name(a: ActivityArg) -> &'static str {
+    match a {
+        ActivityArg::OneLegStance => "one-leg-stance",
+        ActivityArg::Walking => "walking",
+        ActivityArg::SitToStand => "sit-to-stand",
+    }
 }
 
 /// The muscle records of `--muscles`: an anatomy.json's `muscles`, or a bare array of them.
@@ -143,10 +176,7 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
     let loaded = crate::msk_stage::LoadedModel::load(model_path.as_deref())?;
     let model = &loaded.model;
     let femur = FemurLandmarks::from_labels(&femur_points, side).with_context(|| format!("{}", args.femur_landmarks.display()))?;
-    let activity = match args.activity {
-        ActivityArg::OneLegStance => Activity::OneLegStance,
-        ActivityArg::Walking => Activity::Walking,
-    };
+    let activity = args.activity;
     // The model scaled to the patient: pelvis by the hip centres' distance, femurs by length.
     let factors = personalise::landmark_scale_factors(model, (hl - hr).norm(), &femur)?;
     let refs: Vec<(&str, nalgebra::Vector3<f64>)> = factors.iter().map(|(b, f)| (b.as_str(), *f)).collect();
@@ -216,12 +246,12 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
         let export = personalise::apply_implant_change(&base, side_code, &change_for(sign))?;
         loaded.export(&export, out)?;
     }
-    let r = hcf::hip_contact_force(&planned, activity, args.body_weight_n, Some(&femur))?;
+    let (r, rising) = solve(&planned, activity, args.body_weight_n, &femur)?;
     // Generic against personalised strength, same plan and posture rules.
     let strength = match (&generic, strength_reports) {
         (Some(g), Some(reports)) => {
             let g_planned = personalise::apply_implant_change(g, "r", &change_for(1.0))?;
-            let rg = hcf::hip_contact_force(&g_planned, activity, args.body_weight_n, Some(&femur))?;
+            let (rg, _) = solve(&g_planned, activity, args.body_weight_n, &femur)?;
             let (ga, pa) = (crate::msk_stage::abductor_demand(&g_planned, &rg), crate::msk_stage::abductor_demand(&planned, &r));
             let sides = if side == Side::Left { ["left", "right"] } else { ["right", "left"] };
             let lines: Vec<Value> = reports
@@ -244,41 +274,54 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
         _ => None,
     };
     let f = r.force_orthoload_percent_bw.context("the OrthoLoad frame needs femur landmarks")?;
+    // One row per posture: the static activity's, or every step of sit-to-stand.
+    let postures: Vec<(f64, &hcf::HcfResult)> = match &rising {
+        Some(rising) => rising.steps.iter().map(|s| (s.progress * coxa_sim::msk::rising::RISING_DURATION_S, &s.result)).collect(),
+        None => vec![(0.0, &r)],
+    };
     if let Some(path) = &args.forces_sto {
-        let (names, values): (Vec<String>, Vec<f64>) = r.muscle_forces_n.iter().cloned().unzip();
-        let mut t = coxa_sim::msk::osim::Storage::new("muscle_forces", false, names);
-        t.comments = vec![
-            format!(
-                "coxa_activity={}",
-                match activity {
-                    Activity::OneLegStance => "one-leg-stance",
-                    Activity::Walking => "walking",
+        // Muscles in the order of the first posture, then any later one adds (0 N where absent).
+        let mut names: Vec<String> = Vec::new();
+        for (_, p) in &postures {
+            for (n, _) in &p.muscle_forces_n {
+                if !names.contains(n) {
+                    names.push(n.clone());
                 }
-            ),
-            "coxa_units=N".into(),
-        ];
-        t.rows.push((0.0, values));
+            }
+        }
+        let mut t = coxa_sim::msk::osim::Storage::new("muscle_forces", false, names.clone());
+        t.comments = vec![format!("coxa_activity={}", activity_name(activity)), "coxa_units=N".into()];
+        for (time, p) in &postures {
+            t.rows.push((*time, names.iter().map(|n| p.muscle_forces_n.iter().find(|(m, _)| m == n).map_or(0.0, |(_, f)| *f)).collect()));
+        }
         t.write(path)?;
     }
+    if let Some(path) = &args.motion_mot {
+        coxa_sim::msk::rising::coordinates_motion(&planned, activity_name(activity), postures.iter().map(|(t, p)| (*t, p.coordinates.as_slice()))).write(path)?;
+    }
     // The solved forces hold the posture: a rapier3d multibody of the stance leg and upper body,
-    // loaded by them, stays at rest up to this residual.
-    let check = coxa_sim::msk::posture::check_posture_rapier(&planned, &r, args.body_weight_n, None)?;
+    // loaded by them, stays at rest up to this residual (the static activities: the check
+    // loads the upper body as one-leg stance and walking do, not as two-legged rising).
+    let check = match rising {
+        None => Some(coxa_sim::msk::posture::check_posture_rapier(&planned, &r, args.body_weight_n, None)?),
+        Some(_) => None,
+    };
     let mut report = json!({
         "hcf_percent_bw": [f.x, f.y, f.z],
         "magnitude_percent_bw": f.norm(),
         "frame": "OrthoLoad femoral frame (Bergmann 2016): origin head centre, +z P2->P1, +y anterior, +x lateral (right femur; left mirrored)",
         "side": if side == Side::Left { "L" } else { "R" },
-        "activity": match activity { Activity::OneLegStance => "one-leg-stance", Activity::Walking => "walking" },
+        "activity": activity_name(activity),
         "body_weight_n": args.body_weight_n,
         "model": loaded.label,
         "stance_hip_angles_deg": r.hip_angles_deg,
         "reserve_moment_n_m": r.reserve_n_m.norm(),
-        "posture_check": {
+        "posture_check": check.map(|check| json!({
             "method": "rapier3d multibody (stance leg + upper body) at the posture, loaded by the solved forces, one step from rest: residual generalised forces",
             "dofs": check.dofs,
             "residual_n_m": check.residual_n_m,
             "max_percent_bw_height": check.max_percent_bw_height,
-        },
+        })),
         "patient_hip_centre_distance_mm": (hl - hr).norm(),
         "model_scale_factors": factors.iter().map(|(b, f)| json!({"body": b, "factor": f.x})).collect::<Vec<_>>(),
         "plan": {"offset_change_mm": args.offset_change_mm, "leg_length_change_mm": args.leg_length_change_mm, "cor_shift_anterior_superior_lateral_mm": cor},
@@ -292,6 +335,17 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
     if let Some(st) = strength {
         report["strength"] = st;
     }
+    if let Some(rising) = &rising {
+        report["along"] = json!(rising
+            .steps
+            .iter()
+            .map(|s| {
+                let o = s.result.force_orthoload_percent_bw.unwrap_or_default();
+                json!({"progress": s.progress, "hip_flexion_deg": s.hip_deg[0], "knee_flexion_deg": s.knee_flexion_deg, "ankle_deg": s.ankle_deg, "balanced": s.balanced, "hcf_percent_bw": [o.x, o.y, o.z], "magnitude_percent_bw": s.result.magnitude_percent_bw})
+            })
+            .collect::<Vec<_>>());
+    }
+    report["motion_mot"] = json!(args.motion_mot.as_ref().map(|p| p.display().to_string()));
     // What the solve could not do within its budget (issue 16); absent normally.
     if !r.notes.is_empty() {
         report["notes"] = json!(r.notes);
@@ -323,10 +377,21 @@ pub fn cli(args: &HcfArgs) -> Result<()> {
         g("max_abduction_moment_n_m", "before"),
         g("max_abduction_moment_n_m", "after")
     );
-    println!(
-        "posture check (rapier3d multibody under the solved forces): largest residual {:.4} % body weight x height",
-        report["posture_check"]["max_percent_bw_height"].as_f64().unwrap_or(f64::NAN)
-    );
+    if let Some(res) = report["posture_check"]["max_percent_bw_height"].as_f64() {
+        println!("posture check (rapier3d multibody under the solved forces): largest residual {res:.4} % body weight x height");
+    }
+    for s in report["along"].as_array().into_iter().flatten() {
+        let g = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "  progress {:.2}: hip {:5.1}, knee {:5.1}, ankle {:5.1} deg -> {:6.1} %BW{}",
+            g("progress"),
+            g("hip_flexion_deg"),
+            g("knee_flexion_deg"),
+            g("ankle_deg"),
+            g("magnitude_percent_bw"),
+            if s["balanced"] == true { "" } else { " (not balanced quasi-statically)" }
+        );
+    }
     let st = &report["strength"];
     if !st.is_null() {
         let g = |a: &str, b: &str| st[a][b].as_f64().unwrap_or(f64::NAN);
@@ -404,6 +469,7 @@ mod tests {
             export_osim: None,
             forces_sto: None,
             muscles: None,
+            motion_mot: None,
             json: true,
         }
     }
@@ -508,6 +574,42 @@ mod tests {
         bad.muscles = Some(none);
         let e = format!("{:#}", run(&bad).unwrap_err());
         assert!(e.contains("no `muscles`"), "{e}");
+    }
+
+    /// `--activity sit-to-stand`: the force along rising from a chair; the reported force is the
+    /// peak of the balanced steps; the motion and the muscle forces of every step go to OpenSim
+    /// files (one row per step).
+    #[test]
+    fn sit_to_stand_reports_the_force_along_the_activity() {
+        if std::env::var_os("COXA_OSIM_MODEL").is_some() {
+            eprintln!("note: skipping, COXA_OSIM_MODEL is set");
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let mut a = args("R", None);
+        a.activity = ActivityArg::SitToStand;
+        a.motion_mot = Some(tmp.path().join("sit_to_stand.mot"));
+        a.forces_sto = Some(tmp.path().join("forces.sto"));
+        let v = run(&a).unwrap();
+        assert_eq!(v["activity"], "sit-to-stand");
+        assert!(v["posture_check"].is_null());
+        let along = v["along"].as_array().unwrap();
+        assert_eq!(along.len(), RISING_STEPS + 1);
+        let peak = along.iter().filter(|s| s["balanced"] == true).map(|s| s["magnitude_percent_bw"].as_f64().unwrap()).fold(0.0, f64::max);
+        // The reported force is the peak's (in the OrthoLoad frame its magnitude is the same).
+        assert!((v["magnitude_percent_bw"].as_f64().unwrap() - peak).abs() < 1e-6, "{} vs {peak}", v["magnitude_percent_bw"]);
+        assert!((150.0..400.0).contains(&peak), "{peak}");
+        let mot = std::fs::read_to_string(tmp.path().join("sit_to_stand.mot")).unwrap();
+        assert!(mot.contains(&format!("nRows={}", RISING_STEPS + 1)) && mot.contains("inDegrees=yes") && mot.contains("knee_angle_r"), "{}", &mot[..300]);
+        let sto = std::fs::read_to_string(tmp.path().join("forces.sto")).unwrap();
+        assert!(sto.contains(&format!("nRows={}", RISING_STEPS + 1)) && sto.contains("glut_max1_r"));
+        // Never over an existing file.
+        assert!(run(&a).is_err());
+        // One-leg stance writes its one posture.
+        let mut o = args("R", None);
+        o.motion_mot = Some(tmp.path().join("ols.mot"));
+        let _ = run(&o).unwrap();
+        assert!(std::fs::read_to_string(tmp.path().join("ols.mot")).unwrap().contains("nRows=1"));
     }
 
     #[test]

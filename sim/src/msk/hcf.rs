@@ -621,7 +621,7 @@ pub(super) struct Loads {
 /// leg's bodies `leg`) with least effort, and the force of the acetabulum on the right femoral
 /// head. The posture-describing fields of the result (hip angles, ground reaction, centre of
 /// pressure, pelvis tilt, trunk offset and lean) are left at zero for the caller.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, reason = "the posture and its loads, each from a different caller's solve; a struct would only rename them")]
 pub(super) fn balance(
     model: &Model,
     kin: &Kinematics,

@@ -257,7 +257,7 @@ impl Setup<'_> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, reason = "the subject, the options and the step's prescribed angles")]
 fn step(model: &Model, kin: &Kinematics, body_weight_n: f64, femur: Option<&FemurLandmarks>, options: &HcfOptions, progress: f64, hip_deg: [f64; 3], knee_deg: f64) -> Result<RisingStep> {
     let knee_sign = if model.coordinates.iter().any(|c| c.name == "knee_angle_r" && c.range[1] > 1.0) { 1.0 } else { -1.0 };
     let ankle = [index(model, "ankle_angle_r")?, index(model, "ankle_angle_l")?];
@@ -323,7 +323,7 @@ fn step(model: &Model, kin: &Kinematics, body_weight_n: f64, femur: Option<&Femu
         setup.solve(&qq, &p).ok().map(|(r, e)| ((qq, r), e))
     };
     const GRID: usize = 7;
-    let mut best: Option<(Vec<f64>, ((Vec<f64>, HcfResult), f64))> = None;
+    let mut best: Option<(Vec<f64>, Candidate)> = None;
     for k in 0..GRID {
         let a = if a1 > a0 { a0 + (a1 - a0) * k as f64 / (GRID - 1) as f64 } else { a0 };
         if let Some(r) = solve_at(a)
@@ -343,6 +343,9 @@ fn step(model: &Model, kin: &Kinematics, body_weight_n: f64, femur: Option<&Femu
     Ok(RisingStep { progress, hip_deg, knee_flexion_deg: knee_deg, ankle_deg: q[ankle[0]].to_degrees(), balanced, result })
 }
 
+/// A solved ankle angle: the posture's coordinates and solution, and its effort.
+type Candidate = ((Vec<f64>, HcfResult), f64);
+
 /// The whole body's centre of mass (ground frame, m) and mass (kg).
 fn centre_of_mass(model: &Model, poses: &[nalgebra::Isometry3<f64>]) -> (Vector3<f64>, f64) {
     let (mut c, mut m) = (Vector3::zeros(), 0.0);
@@ -357,13 +360,21 @@ fn centre_of_mass(model: &Model, poses: &[nalgebra::Isometry3<f64>]) -> (Vector3
 /// coupled coordinates in degrees, translations in m, `inDegrees=yes` as OpenSim writes its
 /// motions) at each step, [`RISING_DURATION_S`] from seat-off to standing.
 pub fn rising_motion(model: &Model, rising: &Rising) -> Storage {
+    let mut t = coordinates_motion(model, "sit_to_stand", rising.steps.iter().map(|s| (s.progress * RISING_DURATION_S, s.result.coordinates.as_slice())));
+    t.comments.push("coxa_activity=sit_to_stand (quasi-static rising from seat-off to standing; see coxa_sim::msk::rising)".into());
+    t.comments.push(format!("coxa_seat_off_knee_flexion_deg={SEAT_OFF_KNEE_FLEXION_DEG}"));
+    t
+}
+
+/// Postures (`(time_s, coordinates)`, the model's order, rad or m) as an OpenSim motion named
+/// `name`: every coordinate of `model` by its name, rotational and coupled ones in degrees,
+/// translations in m (`inDegrees=yes`, OpenSim's own convention for motions).
+pub fn coordinates_motion<'a>(model: &Model, name: &str, rows: impl Iterator<Item = (f64, &'a [f64])>) -> Storage {
     let columns: Vec<String> = model.coordinates.iter().map(|c| c.name.clone()).collect();
-    let mut t = Storage::new("sit_to_stand", true, columns);
-    t.comments =
-        vec!["coxa_activity=sit_to_stand (quasi-static rising from seat-off to standing; see coxa_sim::msk::rising)".into(), format!("coxa_seat_off_knee_flexion_deg={SEAT_OFF_KNEE_FLEXION_DEG}")];
-    for s in &rising.steps {
-        let row = model.coordinates.iter().zip(&s.result.coordinates).map(|(c, v)| if c.motion_type == MotionType::Translational { *v } else { v.to_degrees() }).collect();
-        t.rows.push((s.progress * RISING_DURATION_S, row));
+    let mut t = Storage::new(name, true, columns);
+    for (time, q) in rows {
+        let row = model.coordinates.iter().zip(q).map(|(c, v)| if c.motion_type == MotionType::Translational { *v } else { v.to_degrees() }).collect();
+        t.rows.push((time, row));
     }
     t
 }
