@@ -49,7 +49,8 @@ pub enum ActivityArg {
     /// Level walking, the first peak of the hip force (quasi-static).
     Walking,
     /// Rising from a chair, quasi-static, from seat-off to standing (`coxa_sim::msk::rising`):
-    /// the force along it (`along` in the JSON); the peak is the reported force.
+    /// the force along it (`along` in the JSON); the peak of the steps that are balanced and
+    /// held by the muscles is the reported force.
     SitToStand,
 }
 
@@ -116,7 +117,7 @@ fn solve(model: &coxa_sim::msk::osim::Model, activity: ActivityArg, body_weight_
         ActivityArg::Walking => one(Activity::Walking)?,
         ActivityArg::SitToStand => {
             let rising = coxa_sim::msk::rising::rising_from_chair(model, body_weight_n, Some(femur), &hcf::HcfOptions::default(), RISING_STEPS)?;
-            let peak = rising.peak().context("no step of rising from a chair is balanced quasi-statically with this model")?.result.clone();
+            let peak = rising.peak().context("no step of rising from a chair is balanced quasi-statically and held by this model's muscles")?.result.clone();
             (peak, Some(rising))
         }
     })
@@ -341,7 +342,7 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
             .iter()
             .map(|s| {
                 let o = s.result.force_orthoload_percent_bw.unwrap_or_default();
-                json!({"progress": s.progress, "hip_flexion_deg": s.hip_deg[0], "knee_flexion_deg": s.knee_flexion_deg, "ankle_deg": s.ankle_deg, "balanced": s.balanced, "hcf_percent_bw": [o.x, o.y, o.z], "magnitude_percent_bw": s.result.magnitude_percent_bw})
+                json!({"progress": s.progress, "hip_flexion_deg": s.hip_deg[0], "knee_flexion_deg": s.knee_flexion_deg, "ankle_deg": s.ankle_deg, "balanced": s.balanced, "held": s.held, "hcf_percent_bw": [o.x, o.y, o.z], "magnitude_percent_bw": s.result.magnitude_percent_bw})
             })
             .collect::<Vec<_>>());
     }
@@ -389,7 +390,11 @@ pub fn cli(args: &HcfArgs) -> Result<()> {
             g("knee_flexion_deg"),
             g("ankle_deg"),
             g("magnitude_percent_bw"),
-            if s["balanced"] == true { "" } else { " (not balanced quasi-statically)" }
+            match (s["balanced"] == true, s["held"] == true) {
+                (true, true) => "",
+                (false, _) => " (not balanced quasi-statically)",
+                (true, false) => " (needs reserve actuators)",
+            }
         );
     }
     let st = &report["strength"];
@@ -595,7 +600,7 @@ mod tests {
         assert!(v["posture_check"].is_null());
         let along = v["along"].as_array().unwrap();
         assert_eq!(along.len(), RISING_STEPS + 1);
-        let peak = along.iter().filter(|s| s["balanced"] == true).map(|s| s["magnitude_percent_bw"].as_f64().unwrap()).fold(0.0, f64::max);
+        let peak = along.iter().filter(|s| s["balanced"] == true && s["held"] == true).map(|s| s["magnitude_percent_bw"].as_f64().unwrap()).fold(0.0, f64::max);
         // The reported force is the peak's (in the OrthoLoad frame its magnitude is the same).
         assert!((v["magnitude_percent_bw"].as_f64().unwrap() - peak).abs() < 1e-6, "{} vs {peak}", v["magnitude_percent_bw"]);
         assert!((150.0..400.0).contains(&peak), "{peak}");

@@ -116,13 +116,14 @@ fn main() -> Res<()> {
             if su.exists() {
                 let (bw, want) = orthoload_force(&su)?;
                 let rising = rising_from_chair(&scaled, bw, Some(&femur), &options, 20)?;
-                let peak = rising.peak().ok_or("no balanced step")?;
+                let peak = rising.peak().ok_or("no balanced step held by the muscles")?;
                 let got = peak.result.force_orthoload_percent_bw.ok_or("frame")?;
                 let want = nalgebra::Vector3::from(want);
                 let angle = (got.dot(&want) / (got.norm() * want.norm())).clamp(-1.0, 1.0).acos().to_degrees();
                 let balanced = rising.steps.iter().filter(|s| s.balanced).count();
+                let held = rising.steps.iter().filter(|s| s.held).count();
                 rising_rows.push(format!(
-                    "| {subject} | SU | {:.1} {:.1} {:.1} | {:.1} {:.1} {:.1} | {:+.1} | {angle:.1} | peak at progress {:.2} (hip {:.0}, knee {:.0}, ankle {:.0} deg); {balanced} of {} steps balanced |",
+                    "| {subject} | SU | {:.1} {:.1} {:.1} | {:.1} {:.1} {:.1} | {:+.1} | {angle:.1} | peak at progress {:.2} (hip {:.0}, knee {:.0}, ankle {:.0} deg); of {} steps {balanced} balanced, {held} held without reserves |",
                     got.x,
                     got.y,
                     got.z,
@@ -167,7 +168,7 @@ fn main() -> Res<()> {
         };
         println!("median |magnitude error| {:.1} %BW (4th of 6: {:.1}), median direction error {:.1} deg (4th of 6: {:.1})", median(&mut mags), fourth(m4), median(&mut dirs), fourth(d4));
         println!(
-            "\nrising from a chair (quasi-static, peak of the balanced steps; not in the medians)\n| subject | activity | coxa [x y z] %BW | in vivo [x y z] %BW | magnitude error %BW | direction error deg | peak |\n|---|---|---|---|---|---|---|"
+            "\nrising from a chair (quasi-static, peak of the balanced steps the muscles hold; not in the medians)\n| subject | activity | coxa [x y z] %BW | in vivo [x y z] %BW | magnitude error %BW | direction error deg | peak |\n|---|---|---|---|---|---|---|"
         );
         for r in &rising_rows {
             println!("{r}");

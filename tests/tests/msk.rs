@@ -747,7 +747,7 @@ fn rising_from_a_chair_plays_in_opensim_and_loads_the_hip_most_at_seat_off() -> 
     eprintln!("rising from a chair, gait2392, hip force %BW along progress 0..1: {:.0?}", mags);
     eprintln!("ankle deg: {:.1?}", rising.steps.iter().map(|s| s.ankle_deg).collect::<Vec<_>>());
     for s in &rising.steps {
-        assert!(s.balanced, "progress {}: not balanced", s.progress);
+        assert!(s.balanced && s.held, "progress {}: not balanced or not held", s.progress);
         assert!(
             s.result.reserve_n_m.norm() < 1.0 && s.result.distal_reserve_n_m.iter().all(|r| r.abs() < 1.0),
             "progress {}: reserves {:?} {:?}",

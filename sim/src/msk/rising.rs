@@ -26,7 +26,9 @@
 //!   of [`super::hcf`] chooses a standing person's free parameters, for the least muscular
 //!   effort. Where no ankle angle in the model's range balances the body (the real rising is
 //!   dynamic at seat-off: momentum carries the centre of mass forward), the step is marked
-//!   unbalanced and left out of the peak.
+//!   unbalanced and left out of the peak; so is a step the muscles cannot hold without the
+//!   reserve actuators (e.g. Rajagopal 2016 at seat-off, where the dorsiflexed ankle's
+//!   passive soleus needs a reserve of about 27 N m).
 //!
 //! # The loads
 //! Both feet carry half the body weight each, vertically, at their centre of pressure below the
@@ -55,6 +57,9 @@ pub const SEAT_OFF_KNEE_FLEXION_DEG: f64 = 90.0;
 /// along the foot, below the centre of mass.
 const CENTRE_OF_PRESSURE_FOOT_FRACTION: f64 = 0.5;
 
+/// Largest reserve moment (hip, knee or ankle) of a step the muscles hold, N m.
+pub const HELD_RESERVE_N_M: f64 = 1.0;
+
 /// Seconds per unit of progress in the written motion (rising takes about 1-2 s).
 pub const RISING_DURATION_S: f64 = 1.5;
 
@@ -72,6 +77,9 @@ pub struct RisingStep {
     /// Whether the centre of mass is above the foot (heel to metatarsophalangeal joint); false
     /// where no ankle angle in the model's range balances the body quasi-statically.
     pub balanced: bool,
+    /// Whether the muscles hold the posture without the reserve actuators (every reserve below
+    /// [`HELD_RESERVE_N_M`]).
+    pub held: bool,
     /// The hip contact force and muscle forces of the right hip (its posture in
     /// [`HcfResult::coordinates`]).
     pub result: HcfResult,
@@ -85,9 +93,9 @@ pub struct Rising {
 }
 
 impl Rising {
-    /// The balanced step with the largest hip contact force.
+    /// The largest hip contact force of the steps that are balanced and held by the muscles.
     pub fn peak(&self) -> Option<&RisingStep> {
-        self.steps.iter().filter(|s| s.balanced).max_by(|a, b| a.result.magnitude_percent_bw.total_cmp(&b.result.magnitude_percent_bw))
+        self.steps.iter().filter(|s| s.balanced && s.held).max_by(|a, b| a.result.magnitude_percent_bw.total_cmp(&b.result.magnitude_percent_bw))
     }
 }
 
@@ -340,7 +348,8 @@ fn step(model: &Model, kin: &Kinematics, body_weight_n: f64, femur: Option<&Femu
     let f = setup.com_along_foot(&poses);
     let balanced = (-1e-3..=1.0 + 1e-3).contains(&f);
     let result = HcfResult { hip_angles_deg: hip_deg, ..result };
-    Ok(RisingStep { progress, hip_deg, knee_flexion_deg: knee_deg, ankle_deg: q[ankle[0]].to_degrees(), balanced, result })
+    let held = result.reserve_n_m.iter().chain(&result.distal_reserve_n_m).all(|r| r.abs() < HELD_RESERVE_N_M);
+    Ok(RisingStep { progress, hip_deg, knee_flexion_deg: knee_deg, ankle_deg: q[ankle[0]].to_degrees(), balanced, held, result })
 }
 
 /// A solved ankle angle: the posture's coordinates and solution, and its effort.
