@@ -575,11 +575,7 @@ fn solve_at(model: &Model, kin: &Kinematics, activity: Activity, body_weight_n: 
     let mut q_ext = Vec::with_capacity(distal.len());
     for &c in &distal {
         const H: f64 = 1e-6;
-        let (mut qp, mut qm) = (q.clone(), q.clone());
-        qp[c] += H;
-        qm[c] -= H;
-        apply_couplers(model, &mut qp);
-        apply_couplers(model, &mut qm);
+        let (qp, qm) = super::kinematics::perturbed(model, &q, c, H);
         let (lp, lm) = (loads_at(&qp), loads_at(&qm));
         let mut g = 0.0;
         for (i, bd) in model.bodies.iter().enumerate() {

@@ -45,7 +45,7 @@ use coxa_osim::{Model, MotionType, Storage};
 use nalgebra::{Point3, Vector3};
 
 use super::hcf::{HcfOptions, HcfResult, Loads, balance, subtree};
-use super::kinematics::{Kinematics, apply_couplers, clamp_coordinates};
+use super::kinematics::{Kinematics, apply_couplers, clamp_coordinates, perturbed};
 use super::landmarks::FemurLandmarks;
 use super::{MskError, Result};
 
@@ -249,11 +249,7 @@ impl Setup<'_> {
         let mut generalised = Vec::with_capacity(distal.len());
         for &c in &distal {
             const H: f64 = 1e-6;
-            let (mut qp, mut qm) = (q.to_vec(), q.to_vec());
-            qp[c] += H;
-            qm[c] -= H;
-            apply_couplers(model, &mut qp);
-            apply_couplers(model, &mut qm);
+            let (qp, qm) = perturbed(model, q, c, H);
             let (pp, pm) = (self.kin.body_poses(model, &qp), self.kin.body_poses(model, &qm));
             let mut g: f64 = (0..model.bodies.len()).map(|b| weight(b).dot(&(centre(&pp, b) - centre(&pm, b)))).sum();
             g += grf.dot(&(cop(&pp, 0) - cop(&pm, 0)));
