@@ -575,6 +575,16 @@ mod tests {
                 .sum::<f64>()
         };
         assert!(force(&half, "glut_min") > force(&full, "glut_min"), "gluteus minimus takes over");
+        eprintln!(
+            "right gluteus medius halved: hip force {:.1} %BW (full volume {:.1}), abductor demand {:.1} %, gluteus minimus {:.0} -> {:.0} N, medius {:.0} -> {:.0} N",
+            half["magnitude_percent_bw"].as_f64().unwrap(),
+            full["magnitude_percent_bw"].as_f64().unwrap(),
+            half["strength"]["personalised"]["abductor_demand_percent"].as_f64().unwrap(),
+            force(&full, "glut_min"),
+            force(&half, "glut_min"),
+            force(&full, "glut_med"),
+            force(&half, "glut_med")
+        );
         // A file without usable measures is named with the fix.
         let mut bad = args("R", None);
         let empty = tmp.path().join("empty.json");
