@@ -3,10 +3,16 @@
 //!
 //! ```text
 //! coxa hcf --pelvis-landmarks P.fcsv --femur-landmarks F.fcsv --side L|R --body-weight-n 760
-//!          --activity one-leg-stance|walking [--model gait2392.osim] [--json]
+//!          --activity one-leg-stance|walking|sit-to-stand [--model gait2392.osim] [--json]
 //!          [--offset-change-mm -5] [--leg-length-change-mm 4] [--cor-shift-mm 0,2,-3]
-//!          [--export-osim planned.osim]
+//!          [--export-osim planned.osim] [--muscles anatomy.json]
 //! ```
+//! With `--muscles` (the `anatomy.json` of `coxa anatomy` on a CT with muscle labels, or just its
+//! `muscles` array) the model's gluteus maximus, medius, minimus, iliacus and psoas get the
+//! patient's strength from their CT volumes and lean fractions (`coxa_sim::msk::strength`, as the
+//! `[msk]` stage does; the operated side on the model's right leg), and the force is that of the
+//! personalised model; the output's `strength` compares it with the generic model (hip force,
+//! abductor force and demand) and lists each line's generic and personalised maximum force.
 //! With a plan (offset, leg length, centre-of-rotation shift) the force is that of the planned
 //! hip, and the abductors' mean moment arm and maximum abduction moment are reported before and
 //! after the plan; `--export-osim` writes the personalised model (scaled, plan applied on the
@@ -42,6 +48,10 @@ pub enum ActivityArg {
     OneLegStance,
     /// Level walking, the first peak of the hip force (quasi-static).
     Walking,
+    /// Rising from a chair, quasi-static, from seat-off to standing (`coxa_sim::msk::rising`):
+    /// the force along it (`along` in the JSON); the peak of the steps that are balanced and
+    /// held by the muscles is the reported force.
+    SitToStand,
 }
 
 /// Arguments of `coxa hcf`.
@@ -84,9 +94,56 @@ pub struct HcfArgs {
     /// the file must not exist.
     #[arg(long)]
     pub forces_sto: Option<PathBuf>,
+    /// The patient's muscle measures for the strength from the CT: an `anatomy.json` of
+    /// `coxa anatomy` (its `muscles`: volumes, lean fractions, `_left`/`_right` classes), or a
+    /// JSON array of those records.
+    #[arg(long)]
+    pub muscles: Option<PathBuf>,
+    /// Also write the activity's posture(s) as an OpenSim motion (.mot: every coordinate of the
+    /// planned model, degrees; one row, or the steps of sit-to-stand); the file must not exist.
+    #[arg(long)]
+    pub motion_mot: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The force of one activity: its solution (the peak for sit-to-stand) and, for sit-to-stand,
+/// the whole activity.
+fn solve(model: &coxa_sim::msk::osim::Model, activity: ActivityArg, body_weight_n: f64, femur: &FemurLandmarks) -> Result<(hcf::HcfResult, Option<coxa_sim::msk::rising::Rising>)> {
+    let one = |a: Activity| hcf::hip_contact_force(model, a, body_weight_n, Some(femur)).map(|r| (r, None));
+    Ok(match activity {
+        ActivityArg::OneLegStance => one(Activity::OneLegStance)?,
+        ActivityArg::Walking => one(Activity::Walking)?,
+        ActivityArg::SitToStand => {
+            let rising = coxa_sim::msk::rising::rising_from_chair(model, body_weight_n, Some(femur), &hcf::HcfOptions::default(), RISING_STEPS)?;
+            let peak = rising.peak().context("no step of rising from a chair is balanced quasi-statically and held by this model's muscles")?.result.clone();
+            (peak, Some(rising))
+        }
+    })
+}
+
+/// Steps of `--activity sit-to-stand` (every 5 % of the motion).
+const RISING_STEPS: usize = 20;
+
+fn activity_name(a: ActivityArg) -> &'static str {
+    match a {
+        ActivityArg::OneLegStance => "one-leg-stance",
+        ActivityArg::Walking => "walking",
+        ActivityArg::SitToStand => "sit-to-stand",
+    }
+}
+
+/// The muscle records of `--muscles`: an anatomy.json's `muscles`, or a bare array of them.
+fn read_muscles(path: &Path) -> Result<Vec<coxa_core::anatomy_record::MuscleRecord>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the muscle measures {}", path.display()))?;
+    let v: Value = serde_json::from_str(&text).with_context(|| format!("--muscles {}: not JSON; give the anatomy.json of coxa anatomy", path.display()))?;
+    let list = match v.get("muscles") {
+        Some(Value::Null) | None if !v.is_array() => bail!("--muscles {}: no `muscles` in it; run coxa anatomy on a CT with muscle labels (e.g. TotalSegmentator's)", path.display()),
+        Some(m) => m.clone(),
+        None => v,
+    };
+    serde_json::from_value(list).with_context(|| format!("--muscles {}: `muscles` is not a list of coxa anatomy's muscle records", path.display()))
 }
 
 fn read_fcsv(path: &Path) -> Result<Vec<(String, nalgebra::Vector3<f64>)>> {
@@ -120,10 +177,7 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
     let loaded = crate::msk_stage::LoadedModel::load(model_path.as_deref())?;
     let model = &loaded.model;
     let femur = FemurLandmarks::from_labels(&femur_points, side).with_context(|| format!("{}", args.femur_landmarks.display()))?;
-    let activity = match args.activity {
-        ActivityArg::OneLegStance => Activity::OneLegStance,
-        ActivityArg::Walking => Activity::Walking,
-    };
+    let activity = args.activity;
     // The model scaled to the patient: pelvis by the hip centres' distance, femurs by length.
     let factors = personalise::landmark_scale_factors(model, (hl - hr).norm(), &femur)?;
     let refs: Vec<(&str, nalgebra::Vector3<f64>)> = factors.iter().map(|(b, f)| (b.as_str(), *f)).collect();
@@ -151,51 +205,124 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
         offset_change_m: length_mm_to_m(args.offset_change_mm),
         leg_length_change_m: length_mm_to_m(args.leg_length_change_mm),
     };
+    // The patient's strength from the CT (operated side on the model's right leg, the other on
+    // its left; the export keeps the patient's sides).
+    let ct = match &args.muscles {
+        None => None,
+        Some(path) => {
+            let records = read_muscles(path)?;
+            let ct = crate::msk_stage::ct_muscles(&records, side == Side::Left);
+            if ct.iter().all(Vec::is_empty) {
+                let classes: Vec<&str> = coxa_sim::msk::strength::CT_TO_MODEL.iter().map(|(c, _)| *c).collect();
+                bail!("--muscles {}: none of its muscles is one coxa maps to the model ({}, with _left/_right and a volume); check the file", path.display(), classes.join(", "));
+            }
+            Some(ct)
+        }
+    };
+    let personalise_sides =
+        |m: &coxa_sim::msk::osim::Model, ct: &[Vec<coxa_sim::msk::strength::CtMuscle>; 2], patient_left: bool| -> Result<(coxa_sim::msk::osim::Model, [coxa_sim::msk::strength::StrengthReport; 2])> {
+            let (op, other) = if patient_left { ("l", "r") } else { ("r", "l") };
+            let (m, a) = coxa_sim::msk::strength::strength_from_ct(m, op, &ct[0], coxa_sim::msk::strength::SPECIFIC_TENSION_N_PER_CM2)?;
+            let (m, b) = coxa_sim::msk::strength::strength_from_ct(&m, other, &ct[1], coxa_sim::msk::strength::SPECIFIC_TENSION_N_PER_CM2)?;
+            Ok((m, [a, b]))
+        };
+    let (generic, scaled, strength_reports) = match &ct {
+        None => (None, scaled, None),
+        Some(ct) => {
+            let (m, reports) = personalise_sides(&scaled, ct, false)?;
+            (Some(scaled), m, Some(reports))
+        }
+    };
     let planned = personalise::apply_implant_change(&scaled, "r", &change_for(1.0))?;
     let before = personalise::abductor_report(&scaled, "r")?;
     let after = personalise::abductor_report(&planned, "r")?;
     if let Some(out) = &args.export_osim {
         let (side_code, sign) = if side == Side::Left { ("l", -1.0) } else { ("r", 1.0) };
-        let export = personalise::apply_implant_change(&scaled, side_code, &change_for(sign))?;
+        // The export carries the patient's sides: personalise the generic scaled model with the
+        // operated side on the patient's side.
+        let base = match (&generic, &ct) {
+            (Some(g), Some(ct)) => personalise_sides(g, ct, side == Side::Left)?.0,
+            _ => scaled.clone(),
+        };
+        let export = personalise::apply_implant_change(&base, side_code, &change_for(sign))?;
         loaded.export(&export, out)?;
     }
-    let r = hcf::hip_contact_force(&planned, activity, args.body_weight_n, Some(&femur))?;
+    let (r, rising) = solve(&planned, activity, args.body_weight_n, &femur)?;
+    // Generic against personalised strength, same plan and posture rules.
+    let strength = match (&generic, strength_reports) {
+        (Some(g), Some(reports)) => {
+            let g_planned = personalise::apply_implant_change(g, "r", &change_for(1.0))?;
+            let (rg, _) = solve(&g_planned, activity, args.body_weight_n, &femur)?;
+            let (ga, pa) = (crate::msk_stage::abductor_demand(&g_planned, &rg), crate::msk_stage::abductor_demand(&planned, &r));
+            let sides = if side == Side::Left { ["left", "right"] } else { ["right", "left"] };
+            let lines: Vec<Value> = reports
+                .iter()
+                .zip(sides)
+                .flat_map(|(rep, s)| {
+                    rep.lines.iter().map(move |l| json!({"muscle": l.muscle, "ct_class": format!("{}_{s}", l.ct_class), "generic_n": l.generic_n, "personalised_n": l.personalised_n, "source": format!("{:?}", l.source)}))
+                })
+                .collect();
+            let gf = rg.force_orthoload_percent_bw.context("the OrthoLoad frame needs femur landmarks")?;
+            Some(json!({
+                "method": format!("maximum isometric force = lean volume / optimal fibre length x {} N/cm² (coxa_sim::msk::strength); muscles without a CT class keep the generic force", coxa_sim::msk::strength::SPECIFIC_TENSION_N_PER_CM2),
+                "generic": {"hcf_percent_bw": [gf.x, gf.y, gf.z], "magnitude_percent_bw": gf.norm(), "abductor_force_n": ga.0, "abductor_demand_percent": ga.1},
+                "personalised": {"magnitude_percent_bw": r.magnitude_percent_bw, "abductor_force_n": pa.0, "abductor_demand_percent": pa.1},
+                "lines": lines,
+                "classes_not_measured": reports.iter().zip(sides).flat_map(|(rep, s)| rep.classes_not_measured.iter().map(move |c| format!("{c}_{s}"))).collect::<Vec<_>>(),
+                "no_ct_counterpart": reports[0].no_ct_counterpart,
+            }))
+        }
+        _ => None,
+    };
     let f = r.force_orthoload_percent_bw.context("the OrthoLoad frame needs femur landmarks")?;
+    // One row per posture: the static activity's, or every step of sit-to-stand.
+    let postures: Vec<(f64, &hcf::HcfResult)> = match &rising {
+        Some(rising) => rising.steps.iter().map(|s| (s.progress * coxa_sim::msk::rising::RISING_DURATION_S, &s.result)).collect(),
+        None => vec![(0.0, &r)],
+    };
     if let Some(path) = &args.forces_sto {
-        let (names, values): (Vec<String>, Vec<f64>) = r.muscle_forces_n.iter().cloned().unzip();
-        let mut t = coxa_sim::msk::osim::Storage::new("muscle_forces", false, names);
-        t.comments = vec![
-            format!(
-                "coxa_activity={}",
-                match activity {
-                    Activity::OneLegStance => "one-leg-stance",
-                    Activity::Walking => "walking",
+        // Muscles in the order of the first posture, then any later one adds (0 N where absent).
+        let mut names: Vec<String> = Vec::new();
+        for (_, p) in &postures {
+            for (n, _) in &p.muscle_forces_n {
+                if !names.contains(n) {
+                    names.push(n.clone());
                 }
-            ),
-            "coxa_units=N".into(),
-        ];
-        t.rows.push((0.0, values));
+            }
+        }
+        let mut t = coxa_sim::msk::osim::Storage::new("muscle_forces", false, names.clone());
+        t.comments = vec![format!("coxa_activity={}", activity_name(activity)), "coxa_units=N".into()];
+        for (time, p) in &postures {
+            t.rows.push((*time, names.iter().map(|n| p.muscle_forces_n.iter().find(|(m, _)| m == n).map_or(0.0, |(_, f)| *f)).collect()));
+        }
         t.write(path)?;
     }
+    if let Some(path) = &args.motion_mot {
+        coxa_sim::msk::rising::coordinates_motion(&planned, activity_name(activity), postures.iter().map(|(t, p)| (*t, p.coordinates.as_slice()))).write(path)?;
+    }
     // The solved forces hold the posture: a rapier3d multibody of the stance leg and upper body,
-    // loaded by them, stays at rest up to this residual.
-    let check = coxa_sim::msk::posture::check_posture_rapier(&planned, &r, args.body_weight_n, None)?;
+    // loaded by them, stays at rest up to this residual (the static activities: the check
+    // loads the upper body as one-leg stance and walking do, not as two-legged rising).
+    let check = match rising {
+        None => Some(coxa_sim::msk::posture::check_posture_rapier(&planned, &r, args.body_weight_n, None)?),
+        Some(_) => None,
+    };
     let mut report = json!({
         "hcf_percent_bw": [f.x, f.y, f.z],
         "magnitude_percent_bw": f.norm(),
         "frame": "OrthoLoad femoral frame (Bergmann 2016): origin head centre, +z P2->P1, +y anterior, +x lateral (right femur; left mirrored)",
         "side": if side == Side::Left { "L" } else { "R" },
-        "activity": match activity { Activity::OneLegStance => "one-leg-stance", Activity::Walking => "walking" },
+        "activity": activity_name(activity),
         "body_weight_n": args.body_weight_n,
         "model": loaded.label,
         "stance_hip_angles_deg": r.hip_angles_deg,
         "reserve_moment_n_m": r.reserve_n_m.norm(),
-        "posture_check": {
+        "posture_check": check.map(|check| json!({
             "method": "rapier3d multibody (stance leg + upper body) at the posture, loaded by the solved forces, one step from rest: residual generalised forces",
             "dofs": check.dofs,
             "residual_n_m": check.residual_n_m,
             "max_percent_bw_height": check.max_percent_bw_height,
-        },
+        })),
         "patient_hip_centre_distance_mm": (hl - hr).norm(),
         "model_scale_factors": factors.iter().map(|(b, f)| json!({"body": b, "factor": f.x})).collect::<Vec<_>>(),
         "plan": {"offset_change_mm": args.offset_change_mm, "leg_length_change_mm": args.leg_length_change_mm, "cor_shift_anterior_superior_lateral_mm": cor},
@@ -206,6 +333,20 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
         "exported_osim": args.export_osim.as_ref().map(|p| p.display().to_string()),
         "muscle_forces_n": r.muscle_forces_n.iter().filter(|(_, f)| *f > 0.5).map(|(n, f)| json!({"muscle": n, "force_n": f})).collect::<Vec<_>>(),
     });
+    if let Some(st) = strength {
+        report["strength"] = st;
+    }
+    if let Some(rising) = &rising {
+        report["along"] = json!(rising
+            .steps
+            .iter()
+            .map(|s| {
+                let o = s.result.force_orthoload_percent_bw.unwrap_or_default();
+                json!({"progress": s.progress, "hip_flexion_deg": s.hip_deg[0], "knee_flexion_deg": s.knee_flexion_deg, "ankle_deg": s.ankle_deg, "balanced": s.balanced, "held": s.held, "hcf_percent_bw": [o.x, o.y, o.z], "magnitude_percent_bw": s.result.magnitude_percent_bw})
+            })
+            .collect::<Vec<_>>());
+    }
+    report["motion_mot"] = json!(args.motion_mot.as_ref().map(|p| p.display().to_string()));
     // What the solve could not do within its budget (issue 16); absent normally.
     if !r.notes.is_empty() {
         report["notes"] = json!(r.notes);
@@ -237,10 +378,47 @@ pub fn cli(args: &HcfArgs) -> Result<()> {
         g("max_abduction_moment_n_m", "before"),
         g("max_abduction_moment_n_m", "after")
     );
-    println!(
-        "posture check (rapier3d multibody under the solved forces): largest residual {:.4} % body weight x height",
-        report["posture_check"]["max_percent_bw_height"].as_f64().unwrap_or(f64::NAN)
-    );
+    if let Some(res) = report["posture_check"]["max_percent_bw_height"].as_f64() {
+        println!("posture check (rapier3d multibody under the solved forces): largest residual {res:.4} % body weight x height");
+    }
+    for s in report["along"].as_array().into_iter().flatten() {
+        let g = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "  progress {:.2}: hip {:5.1}, knee {:5.1}, ankle {:5.1} deg -> {:6.1} %BW{}",
+            g("progress"),
+            g("hip_flexion_deg"),
+            g("knee_flexion_deg"),
+            g("ankle_deg"),
+            g("magnitude_percent_bw"),
+            match (s["balanced"] == true, s["held"] == true) {
+                (true, true) => "",
+                (false, _) => " (not balanced quasi-statically)",
+                (true, false) => " (needs reserve actuators)",
+            }
+        );
+    }
+    let st = &report["strength"];
+    if !st.is_null() {
+        let g = |a: &str, b: &str| st[a][b].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "strength from the CT: hip force {:.1} (generic) -> {:.1} %BW (personalised); abductor force {:.0} -> {:.0} N, demand {:.1} -> {:.1} %",
+            g("generic", "magnitude_percent_bw"),
+            g("personalised", "magnitude_percent_bw"),
+            g("generic", "abductor_force_n"),
+            g("personalised", "abductor_force_n"),
+            g("generic", "abductor_demand_percent"),
+            g("personalised", "abductor_demand_percent")
+        );
+        for l in st["lines"].as_array().into_iter().flatten() {
+            println!(
+                "  {:<14} {:<24} {:7.1} -> {:7.1} N",
+                l["muscle"].as_str().unwrap_or("?"),
+                l["ct_class"].as_str().unwrap_or("?"),
+                l["generic_n"].as_f64().unwrap_or(f64::NAN),
+                l["personalised_n"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+    }
     if let Some(p) = report["exported_osim"].as_str() {
         println!("wrote {p}");
     }
@@ -295,16 +473,27 @@ mod tests {
             cor_shift_mm: None,
             export_osim: None,
             forces_sto: None,
+            muscles: None,
+            motion_mot: None,
             json: true,
         }
+    }
+
+    /// Whether a run without --model uses the built-in gait2392 (not `$COXA_OSIM_MODEL`); says
+    /// why the test is skipped otherwise.
+    fn built_in_model_runs() -> bool {
+        let set = std::env::var_os("COXA_OSIM_MODEL").is_some();
+        if set {
+            eprintln!("note: skipping, COXA_OSIM_MODEL is set");
+        }
+        !set
     }
 
     /// Without --model (and without $COXA_OSIM_MODEL) the built-in gait2392 runs, and the output
     /// says so; it gives the same force as the shared copy of the same model.
     #[test]
     fn runs_without_a_model_on_the_built_in_gait2392() {
-        if std::env::var_os("COXA_OSIM_MODEL").is_some() {
-            eprintln!("note: skipping, COXA_OSIM_MODEL is set");
+        if !built_in_model_runs() {
             return;
         }
         let v = run(&args("R", None)).unwrap();
@@ -320,6 +509,129 @@ mod tests {
             let w = run(&args("R", Some(shared))).unwrap();
             assert_eq!(v["hcf_percent_bw"], w["hcf_percent_bw"]);
         }
+    }
+
+    /// The real CT's muscle measures (TotalSegmentator labels, `coxa anatomy`), as anatomy.json
+    /// writes them; `medius_factor` scales the right gluteus medius' volume.
+    fn anatomy_json(dir: &Path, medius_factor: f64) -> PathBuf {
+        let m = |name: &str, v: f64, lean: f64, cut: bool| json!({"cut_by_scan": cut, "fat_fraction": 1.0 - lean, "label": 1, "lean_fraction": lean, "mean_hu": 40.0, "n_voxels": 1000, "name": name, "sd_hu": 30.0, "side": null, "volume_cm3": v});
+        let muscles = json!({"muscles": [
+            m("gluteus_maximus_left", 322.8, 0.927, true),
+            m("gluteus_maximus_right", 368.7, 0.920, true),
+            m("gluteus_medius_left", 239.2, 0.951, false),
+            m("gluteus_medius_right", 240.8 * medius_factor, 0.965, false),
+            m("gluteus_minimus_left", 68.9, 0.958, false),
+            m("gluteus_minimus_right", 71.5, 0.962, false),
+            m("iliopsoas_left", 277.7, 0.974, true),
+            m("iliopsoas_right", 266.8, 0.988, true),
+        ]});
+        let path = dir.join(format!("anatomy_{medius_factor}.json"));
+        std::fs::write(&path, muscles.to_string()).unwrap();
+        path
+    }
+
+    /// `--muscles`: the force of the personalised model, compared with the generic one; a halved
+    /// gluteus medius on the operated side loads the other abductors and the hip more.
+    #[test]
+    fn ct_strength_personalises_and_reports_generic_against_personalised() {
+        if !built_in_model_runs() {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let generic = run(&args("R", None)).unwrap();
+        let mut a = args("R", None);
+        a.muscles = Some(anatomy_json(tmp.path(), 1.0));
+        let full = run(&a).unwrap();
+        let st = &full["strength"];
+        let g = st["generic"]["magnitude_percent_bw"].as_f64().unwrap();
+        assert!((g - generic["magnitude_percent_bw"].as_f64().unwrap()).abs() < 1e-9, "the generic comparison is the run without --muscles");
+        assert!((st["personalised"]["magnitude_percent_bw"].as_f64().unwrap() - full["magnitude_percent_bw"].as_f64().unwrap()).abs() < 1e-9);
+        let lines = st["lines"].as_array().unwrap();
+        let line = |muscle: &str| lines.iter().find(|l| l["muscle"] == muscle).unwrap_or_else(|| panic!("{muscle} in {st}"));
+        for m in ["glut_med1_r", "glut_max1_r", "iliacus_r", "psoas_r", "glut_min1_l"] {
+            let l = line(m);
+            assert!(l["personalised_n"].as_f64().unwrap() > 0.0 && l["personalised_n"] != l["generic_n"], "{l}");
+        }
+        assert_eq!(line("glut_med1_r")["ct_class"], "gluteus_medius_right");
+        eprintln!(
+            "H2R one-leg stance, real CT strengths: generic {g:.1} -> personalised {:.1} %BW; abductor demand {:.1} -> {:.1} %",
+            full["magnitude_percent_bw"], st["generic"]["abductor_demand_percent"], st["personalised"]["abductor_demand_percent"]
+        );
+        // The right gluteus medius halved: its lines lose half their force, the hip force rises.
+        let mut h = args("R", None);
+        h.muscles = Some(anatomy_json(tmp.path(), 0.5));
+        let half = run(&h).unwrap();
+        let hl = half["strength"]["lines"].as_array().unwrap().iter().find(|l| l["muscle"] == "glut_med1_r").unwrap().clone();
+        let ratio = hl["personalised_n"].as_f64().unwrap() / line("glut_med1_r")["personalised_n"].as_f64().unwrap();
+        assert!((ratio - 0.5).abs() < 1e-9, "{ratio}");
+        assert!(half["magnitude_percent_bw"].as_f64().unwrap() > full["magnitude_percent_bw"].as_f64().unwrap() + 5.0, "{} vs {}", half["magnitude_percent_bw"], full["magnitude_percent_bw"]);
+        let force = |v: &Value, p: &str| {
+            v["muscle_forces_n"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["muscle"].as_str().unwrap().starts_with(p) && m["muscle"].as_str().unwrap().ends_with("_r"))
+                .map(|m| m["force_n"].as_f64().unwrap())
+                .sum::<f64>()
+        };
+        assert!(force(&half, "glut_min") > force(&full, "glut_min"), "gluteus minimus takes over");
+        eprintln!(
+            "right gluteus medius halved: hip force {:.1} %BW (full volume {:.1}), abductor demand {:.1} %, gluteus minimus {:.0} -> {:.0} N, medius {:.0} -> {:.0} N",
+            half["magnitude_percent_bw"].as_f64().unwrap(),
+            full["magnitude_percent_bw"].as_f64().unwrap(),
+            half["strength"]["personalised"]["abductor_demand_percent"].as_f64().unwrap(),
+            force(&full, "glut_min"),
+            force(&half, "glut_min"),
+            force(&full, "glut_med"),
+            force(&half, "glut_med")
+        );
+        // A file without usable measures is named with the fix.
+        let mut bad = args("R", None);
+        let empty = tmp.path().join("empty.json");
+        std::fs::write(&empty, r#"{"muscles": []}"#).unwrap();
+        bad.muscles = Some(empty);
+        let e = format!("{:#}", run(&bad).unwrap_err());
+        assert!(e.contains("--muscles") && e.contains("gluteus_medius"), "{e}");
+        let none = tmp.path().join("none.json");
+        std::fs::write(&none, r#"{"landmarks": {}}"#).unwrap();
+        bad.muscles = Some(none);
+        let e = format!("{:#}", run(&bad).unwrap_err());
+        assert!(e.contains("no `muscles`"), "{e}");
+    }
+
+    /// `--activity sit-to-stand`: the force along rising from a chair; the reported force is the
+    /// peak of the balanced steps; the motion and the muscle forces of every step go to OpenSim
+    /// files (one row per step).
+    #[test]
+    fn sit_to_stand_reports_the_force_along_the_activity() {
+        if !built_in_model_runs() {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let mut a = args("R", None);
+        a.activity = ActivityArg::SitToStand;
+        a.motion_mot = Some(tmp.path().join("sit_to_stand.mot"));
+        a.forces_sto = Some(tmp.path().join("forces.sto"));
+        let v = run(&a).unwrap();
+        assert_eq!(v["activity"], "sit-to-stand");
+        assert!(v["posture_check"].is_null());
+        let along = v["along"].as_array().unwrap();
+        assert_eq!(along.len(), RISING_STEPS + 1);
+        let peak = along.iter().filter(|s| s["balanced"] == true && s["held"] == true).map(|s| s["magnitude_percent_bw"].as_f64().unwrap()).fold(0.0, f64::max);
+        // The reported force is the peak's (in the OrthoLoad frame its magnitude is the same).
+        assert!((v["magnitude_percent_bw"].as_f64().unwrap() - peak).abs() < 1e-6, "{} vs {peak}", v["magnitude_percent_bw"]);
+        assert!((150.0..400.0).contains(&peak), "{peak}");
+        let mot = std::fs::read_to_string(tmp.path().join("sit_to_stand.mot")).unwrap();
+        assert!(mot.contains(&format!("nRows={}", RISING_STEPS + 1)) && mot.contains("inDegrees=yes") && mot.contains("knee_angle_r"), "{}", &mot[..300]);
+        let sto = std::fs::read_to_string(tmp.path().join("forces.sto")).unwrap();
+        assert!(sto.contains(&format!("nRows={}", RISING_STEPS + 1)) && sto.contains("glut_max1_r"));
+        // Never over an existing file.
+        assert!(run(&a).is_err());
+        // One-leg stance writes its one posture.
+        let mut o = args("R", None);
+        o.motion_mot = Some(tmp.path().join("ols.mot"));
+        let _ = run(&o).unwrap();
+        assert!(std::fs::read_to_string(tmp.path().join("ols.mot")).unwrap().contains("nRows=1"));
     }
 
     #[test]

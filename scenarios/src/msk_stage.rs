@@ -142,7 +142,7 @@ fn is_abductor(name: &str) -> bool {
 
 /// Summed force (N) and demand (summed force over summed maximum isometric force, %) of the
 /// model's right abductors in a solution.
-fn abductor_demand(model: &osim::Model, r: &hcf::HcfResult) -> (f64, f64) {
+pub(crate) fn abductor_demand(model: &osim::Model, r: &hcf::HcfResult) -> (f64, f64) {
     let force: f64 = r.muscle_forces_n.iter().filter(|(n, _)| is_abductor(n)).map(|(_, f)| f).sum();
     let max: f64 = model.muscles.iter().filter(|m| is_abductor(&m.name)).map(|m| m.max_isometric_force_n).sum();
     (force, 100.0 * force / max.max(1e-9))

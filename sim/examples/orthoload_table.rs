@@ -1,5 +1,6 @@
 //! Prints the hip contact force against the in-vivo OrthoLoad forces (H1L, H2R, H3L; one-leg
-//! stance and walking) per subject and activity, with the medians, for each model given (default:
+//! stance and walking) per subject and activity, with the medians, and the peak of rising from a
+//! chair against the stand-up (SU) measurements, for each model given (default:
 //! the built-in gait2392, and Rajagopal 2016 and Rajagopal-Lai-Uhlrich 2023 from
 //! `../shared/data/opensim`), each scaled to the subject's landmarks as `coxa hcf` does. The
 //! regression test with the same method is `tests/tests/msk.rs`; this is the measuring tool.
@@ -16,6 +17,7 @@ use coxa_core::Side;
 use coxa_sim::msk::fcsv::parse_fcsv;
 use coxa_sim::msk::hcf::{Activity, HcfOptions, hip_contact_force_with};
 use coxa_sim::msk::personalise::{landmark_scale_factors, scale_bodies};
+use coxa_sim::msk::rising::rising_from_chair;
 use coxa_sim::msk::{FemurLandmarks, osim};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -66,6 +68,7 @@ fn main() -> Res<()> {
     for (label, model) in &models {
         println!("\n{label}\n| subject | activity | coxa [x y z] %BW | in vivo [x y z] %BW | magnitude error %BW | direction error deg |\n|---|---|---|---|---|---|");
         let (mut mags, mut dirs) = (Vec::new(), Vec::new());
+        let mut rising_rows = Vec::new();
         for (subject, side) in [("H1L", Side::Left), ("H2R", Side::Right), ("H3L", Side::Left)] {
             let femur = FemurLandmarks::from_labels(&parse_fcsv(&std::fs::read_to_string(dir.join(format!("Landmarks/{subject}_FemurLandmarks.fcsv")))?)?, side)?;
             let pelvis = parse_fcsv(&std::fs::read_to_string(dir.join(format!("Landmarks/{subject}_PelvisLandmarks.fcsv")))?)?;
@@ -85,6 +88,16 @@ fn main() -> Res<()> {
                     let mut f: Vec<_> = r.muscle_forces_n.iter().filter(|(_, f)| *f > 20.0).collect();
                     f.sort_by(|a, b| b.1.total_cmp(&a.1));
                     eprintln!("    {}", f.iter().map(|(n, f)| format!("{n} {f:.0}")).collect::<Vec<_>>().join(", "));
+                    // The abductors' moment arms (abduction positive, mm) in the solved posture.
+                    let kin = coxa_sim::msk::Kinematics::new(&scaled)?;
+                    let add = scaled.coordinate_index("hip_adduction_r").ok_or("hip_adduction_r")?;
+                    let arms: Vec<String> = scaled
+                        .muscles
+                        .iter()
+                        .filter(|m| ["glut_med", "glmed", "glut_min", "glmin", "tfl"].iter().any(|p| m.name.starts_with(p)) && m.name.ends_with("_r"))
+                        .map(|m| coxa_sim::msk::moment_arms(&scaled, &kin, m, &r.coordinates, &[add]).map(|(_, a)| format!("{} {:.1}", m.name, -1000.0 * a[0])))
+                        .collect::<Result<_, _>>()?;
+                    eprintln!("    abduction moment arms mm: {}", arms.join(", "));
                     eprintln!(
                         "    hip {:.1?} deg, tilt {:.1}, trunk {:+.0} mm, lean {:+.1} deg, knee lock {:.1} N m",
                         r.hip_angles_deg,
@@ -97,6 +110,52 @@ fn main() -> Res<()> {
                 mags.push(e.abs());
                 dirs.push(angle);
             }
+            // Rising from a chair (stand-up, SU): the peak of the balanced steps of the
+            // quasi-static activity against the in-vivo peak (H2R and H3L have it).
+            let su = dir.join(format!("Forces/{subject}_SU.xml"));
+            if su.exists() {
+                let (bw, want) = orthoload_force(&su)?;
+                let rising = rising_from_chair(&scaled, bw, Some(&femur), &options, 20)?;
+                let peak = rising.peak().ok_or("no balanced step held by the muscles")?;
+                let got = peak.result.force_orthoload_percent_bw.ok_or("frame")?;
+                let want = nalgebra::Vector3::from(want);
+                let angle = (got.dot(&want) / (got.norm() * want.norm())).clamp(-1.0, 1.0).acos().to_degrees();
+                let balanced = rising.steps.iter().filter(|s| s.balanced).count();
+                let held = rising.steps.iter().filter(|s| s.held).count();
+                rising_rows.push(format!(
+                    "| {subject} | SU | {:.1} {:.1} {:.1} | {:.1} {:.1} {:.1} | {:+.1} | {angle:.1} | peak at progress {:.2} (hip {:.0}, knee {:.0}, ankle {:.0} deg); of {} steps {balanced} balanced, {held} held without reserves |",
+                    got.x,
+                    got.y,
+                    got.z,
+                    want.x,
+                    want.y,
+                    want.z,
+                    got.norm() - want.norm(),
+                    peak.progress,
+                    peak.hip_deg[0],
+                    peak.knee_flexion_deg,
+                    peak.ankle_deg,
+                    rising.steps.len()
+                ));
+                if std::env::var_os("COXA_DEBUG_HCF").is_some() {
+                    for st in &rising.steps {
+                        let mut f: Vec<_> = st.result.muscle_forces_n.iter().filter(|(_, f)| *f > 50.0).collect();
+                        f.sort_by(|a, b| b.1.total_cmp(&a.1));
+                        eprintln!(
+                            "    SU {subject} s {:.2} hip {:.0} knee {:.0} ankle {:.1} balanced {} |F| {:.0} %BW reserves {:.1?} {:.1?}: {}",
+                            st.progress,
+                            st.hip_deg[0],
+                            st.knee_flexion_deg,
+                            st.ankle_deg,
+                            st.balanced,
+                            st.result.magnitude_percent_bw,
+                            st.result.reserve_n_m,
+                            st.result.distal_reserve_n_m,
+                            f.iter().take(8).map(|(n, f)| format!("{n} {f:.0}")).collect::<Vec<_>>().join(", ")
+                        );
+                    }
+                }
+            }
         }
         let median = |v: &mut Vec<f64>| {
             v.sort_by(f64::total_cmp);
@@ -108,6 +167,12 @@ fn main() -> Res<()> {
             v[v.len() / 2]
         };
         println!("median |magnitude error| {:.1} %BW (4th of 6: {:.1}), median direction error {:.1} deg (4th of 6: {:.1})", median(&mut mags), fourth(m4), median(&mut dirs), fourth(d4));
+        println!(
+            "\nrising from a chair (quasi-static, peak of the balanced steps the muscles hold; not in the medians)\n| subject | activity | coxa [x y z] %BW | in vivo [x y z] %BW | magnitude error %BW | direction error deg | peak |\n|---|---|---|---|---|---|---|"
+        );
+        for r in &rising_rows {
+            println!("{r}");
+        }
     }
     Ok(())
 }

@@ -723,3 +723,91 @@ fn posture_of_least_effort_stays_in_range_and_costs_no_more() -> Result<()> {
     }
     Ok(())
 }
+
+/// Issue 20, part 5: the hip contact force along a whole activity whose motion is known,
+/// rising from a chair (quasi-static, `coxa_sim::msk::rising`), on the built-in gait2392 and
+/// written as an OpenSim motion. OpenSim 4.6 plays the `.mot` on the same model (its own
+/// degrees-to-radians rule): every coordinate equals coxa's, its centre of mass equals coxa's
+/// and lies above the right foot (heel to metatarsophalangeal joint) in every step, and the
+/// foot is flat. The force: no reserve needed, highest near seat-off, lowest standing, and
+/// never below the share of body weight the hip must carry.
+#[test]
+fn rising_from_a_chair_plays_in_opensim_and_loads_the_hip_most_at_seat_off() -> Result<()> {
+    use coxa_sim::msk::rising::{rising_force_table, rising_from_chair, rising_motion, seat_off_hip_deg};
+    let model = osim::embedded::gait2392()?;
+    let bw = 760.0;
+    let rising = rising_from_chair(&model, bw, None, &HcfOptions::default(), 10)?;
+    assert_eq!(rising.steps.len(), 11);
+    // The seat-off hip angles are those of coxa's sit_to_stand path at its end: about 95 deg
+    // of flexion relative to the sitting pelvis (115 deg in the standing body's frame, the
+    // pelvis tilted 20 deg back).
+    let seat_off = seat_off_hip_deg();
+    assert!((seat_off[0] - 95.0).abs() < 2.0, "{seat_off:?}");
+    let mags: Vec<f64> = rising.steps.iter().map(|s| s.result.magnitude_percent_bw).collect();
+    eprintln!("rising from a chair, gait2392, hip force %BW along progress 0..1: {:.0?}", mags);
+    eprintln!("ankle deg: {:.1?}", rising.steps.iter().map(|s| s.ankle_deg).collect::<Vec<_>>());
+    for s in &rising.steps {
+        assert!(s.balanced && s.held, "progress {}: not balanced or not held", s.progress);
+        assert!(
+            s.result.reserve_n_m.norm() < 1.0 && s.result.distal_reserve_n_m.iter().all(|r| r.abs() < 1.0),
+            "progress {}: reserves {:?} {:?}",
+            s.progress,
+            s.result.reserve_n_m,
+            s.result.distal_reserve_n_m
+        );
+    }
+    let upper_share = {
+        let leg: f64 = ["femur_r", "tibia_r", "talus_r", "calcn_r", "toes_r", "patella_r"].iter().filter_map(|b| model.body_index(b)).map(|b| model.bodies[b].mass_kg).sum();
+        let all: f64 = model.bodies.iter().map(|b| b.mass_kg).sum();
+        // Half the weight above both hips (pelvis and trunk).
+        50.0 * (all - 2.0 * leg) / all
+    };
+    assert!(mags.iter().all(|&m| m > upper_share), "{mags:?} against {upper_share}");
+    let peak = rising.peak().context("a balanced step")?;
+    assert!(peak.progress <= 0.2, "the peak is near seat-off: {}", peak.progress);
+    assert!(mags[0] > 2.0 * mags[10], "{mags:?}");
+
+    let tmp = tempfile::tempdir()?;
+    let mot = tmp.path().join("sit_to_stand.mot");
+    rising_motion(&model, &rising).write(&mot)?;
+    rising_force_table(&rising).write(&tmp.path().join("hip_contact_force_sit_to_stand.sto"))?;
+    let Some(python) = opensim_python() else { return Ok(()) };
+    let model_file = workspace_root().join("models/osim/models/gait2392/gait2392_thelen2003muscle.osim");
+    let calcn = model.body_index("calcn_r").context("calcn_r")?;
+    let mtp = model.joints.iter().find(|j| j.parent.body == calcn).context("mtp joint")?.parent.translation_m;
+    let script = workspace_root().join("tests/peers/opensim_motion.py");
+    let out = Command::new(&python).arg(&script).arg(&model_file).arg(&mot).arg("calcn_r").args([mtp.x, mtp.y, mtp.z].map(|v| v.to_string())).output()?;
+    ensure!(out.status.success(), "OpenSim: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let read: serde_json::Value = serde_json::from_str(text.lines().last().unwrap_or_default())?;
+    let rows = read["coordinates"].as_array().context("coordinates")?;
+    assert_eq!(rows.len(), rising.steps.len());
+    let kin = Kinematics::new(&model)?;
+    let (mut worst_q, mut worst_com, mut worst_flat): (f64, f64, f64) = (0.0, 0.0, 0.0);
+    for (k, s) in rising.steps.iter().enumerate() {
+        for (c, v) in model.coordinates.iter().zip(&s.result.coordinates) {
+            let theirs = rows[k][&c.name].as_f64().with_context(|| format!("{} in OpenSim's state", c.name))?;
+            worst_q = worst_q.max((theirs - v).abs());
+        }
+        let v3 = |v: &serde_json::Value| nalgebra::Vector3::new(v[0].as_f64().unwrap_or(f64::NAN), v[1].as_f64().unwrap_or(f64::NAN), v[2].as_f64().unwrap_or(f64::NAN));
+        let (com, origin, station, x_axis) = (v3(&read["com"][k]), v3(&read["origin"][k]), v3(&read["station"][k]), v3(&read["x_axis"][k]));
+        // coxa's centre of mass in the same posture.
+        let poses = kin.body_poses(&model, &s.result.coordinates);
+        let mut ours = nalgebra::Vector3::zeros();
+        let mut m = 0.0;
+        for (i, b) in model.bodies.iter().enumerate() {
+            ours += b.mass_kg * poses[i].transform_point(&nalgebra::Point3::from(b.mass_center_m)).coords;
+            m += b.mass_kg;
+        }
+        worst_com = worst_com.max((ours / m - com).norm());
+        worst_flat = worst_flat.max(x_axis.y.abs());
+        let along = (com.x - origin.x) / (station.x - origin.x);
+        assert!((-1e-3..=1.001).contains(&along), "step {k}: OpenSim's centre of mass is not above the foot ({along:.3} of heel to MTP)");
+    }
+    eprintln!("OpenSim vs coxa along rising: coordinates {worst_q:.1e} (rad or m), centre of mass {worst_com:.1e} m, foot pitch sin {worst_flat:.1e}");
+    // The .mot has 10 decimals of degrees.
+    assert!(worst_q < 1e-9, "coordinates differ by {worst_q}");
+    assert!(worst_com < 1e-8, "centres of mass differ by {worst_com} m");
+    assert!(worst_flat < 1e-6, "the foot is not flat in OpenSim: {worst_flat}");
+    Ok(())
+}

@@ -370,7 +370,13 @@ pub const POSTURE_SEARCH_ROUNDS: usize = 60;
 /// steps, until they are 1/1000 of `first_step`. At most `max_rounds` rounds; the flag says
 /// whether the steps shrank before that (false: it gave up at its budget). `solve` gives `None`
 /// where the cost cannot be evaluated (that point is skipped).
-fn compass_search<T>(mut best: (Vec<f64>, (T, f64)), ranges: &[(f64, f64)], first_step: &[f64], max_rounds: usize, solve: impl Fn(&[f64]) -> Option<(T, f64)>) -> ((Vec<f64>, (T, f64)), bool) {
+pub(super) fn compass_search<T>(
+    mut best: (Vec<f64>, (T, f64)),
+    ranges: &[(f64, f64)],
+    first_step: &[f64],
+    max_rounds: usize,
+    solve: impl Fn(&[f64]) -> Option<(T, f64)>,
+) -> ((Vec<f64>, (T, f64)), bool) {
     let mut step = first_step.to_vec();
     for _ in 0..max_rounds {
         let mut improved = false;
@@ -569,11 +575,7 @@ fn solve_at(model: &Model, kin: &Kinematics, activity: Activity, body_weight_n: 
     let mut q_ext = Vec::with_capacity(distal.len());
     for &c in &distal {
         const H: f64 = 1e-6;
-        let (mut qp, mut qm) = (q.clone(), q.clone());
-        qp[c] += H;
-        qm[c] -= H;
-        apply_couplers(model, &mut qp);
-        apply_couplers(model, &mut qm);
+        let (qp, qm) = super::kinematics::perturbed(model, &q, c, H);
         let (lp, lm) = (loads_at(&qp), loads_at(&qm));
         let mut g = 0.0;
         for (i, bd) in model.bodies.iter().enumerate() {
@@ -583,6 +585,55 @@ fn solve_at(model: &Model, kin: &Kinematics, activity: Activity, body_weight_n: 
         q_ext.push(g);
     }
 
+    let loads = Loads { force_n: w_eff, moment_n_m: load_moment, distal, generalised_n_m: q_ext };
+    let (result, effort) = balance(model, kin, femur, options, &q, &poses, &leg, body_weight_n, &loads)?;
+    Ok((
+        HcfResult {
+            hip_angles_deg: [stance[0], add_deg, stance[2]],
+            ground_reaction_n: grf,
+            centre_of_pressure_m: poses[foot_b].transform_point(&cop_local).coords,
+            pelvis_tilt_deg: posture.pelvis_tilt_deg,
+            trunk_offset_m: posture.trunk_offset_m,
+            trunk_lean_deg: posture.trunk_lean_deg,
+            ..result
+        },
+        effort,
+    ))
+}
+
+/// The loads a posture puts on the stance (right) leg's muscles.
+pub(super) struct Loads {
+    /// The external load on the free body (everything not in the right leg), N (ground frame).
+    pub force_n: Vector3<f64>,
+    /// Its moment about the right hip centre, N m.
+    pub moment_n_m: Vector3<f64>,
+    /// The distal coordinates balanced too (right knee, ankle), indices into the coordinates.
+    pub distal: Vec<usize>,
+    /// The loads' generalised forces at `distal`, N m (virtual work).
+    pub generalised_n_m: Vec<f64>,
+}
+
+/// The muscles of the right leg balancing `loads` in the posture `q` (poses `poses`, right
+/// leg's bodies `leg`) with least effort, and the force of the acetabulum on the right femoral
+/// head. The posture-describing fields of the result (hip angles, ground reaction, centre of
+/// pressure, pelvis tilt, trunk offset and lean) are left at zero for the caller.
+#[allow(clippy::too_many_arguments, reason = "the posture and its loads, each from a different caller's solve; a struct would only rename them")]
+pub(super) fn balance(
+    model: &Model,
+    kin: &Kinematics,
+    femur: Option<&FemurLandmarks>,
+    options: &HcfOptions,
+    q: &[f64],
+    poses: &[nalgebra::Isometry3<f64>],
+    leg: &HashSet<usize>,
+    body_weight_n: f64,
+    loads: &Loads,
+) -> Result<(HcfResult, f64)> {
+    let femur_b = model.body_index("femur_r").ok_or(MskError::UnknownName { kind: "body", name: "femur_r".into() })?;
+    let hip_joint = model.joints.iter().find(|j| j.child.body == femur_b).ok_or(MskError::Model { what: "femur_r has no parent joint".into() })?;
+    let hip_centre = (poses[femur_b] * Point3::from(hip_joint.child.translation_m)).coords;
+    let knee_sign = if model.coordinates.iter().any(|c| c.name == "knee_angle_r" && c.range[1] > 1.0) { 1.0 } else { -1.0 };
+    let (w_eff, load_moment, distal, q_ext) = (loads.force_n, loads.moment_n_m, &loads.distal, &loads.generalised_n_m);
     // Muscles of the stance leg: unit-tension force and moment on the upper body (muscles
     // crossing the hip), moment arms about the distal coordinates.
     let mut names = Vec::new();
@@ -593,7 +644,7 @@ fn solve_at(model: &Model, kin: &Kinematics, activity: Activity, body_weight_n: 
     let mut passive = Vec::new();
     let mut volumes = Vec::new();
     for m in model.muscles.iter().filter(|m| m.applies_force && m.path_points.iter().any(|p| leg.contains(&p.body)) && (options.distal_equilibrium || crosses_hip(model, m, "r"))) {
-        let (path, arms) = moment_arms(model, kin, m, &q, &distal)?;
+        let (path, arms) = moment_arms(model, kin, m, q, distal)?;
         let (mut f, mut mo) = (Vector3::zeros(), Vector3::zeros());
         if crosses_hip(model, m, "r") {
             for w in path.nodes.windows(2) {
@@ -708,13 +759,13 @@ fn solve_at(model: &Model, kin: &Kinematics, activity: Activity, body_weight_n: 
             muscle_forces_n,
             reserve_n_m: Vector3::new(sol.reserve[0], sol.reserve[1], sol.reserve[2]),
             distal_reserve_n_m: sol.reserve[3..].to_vec(),
-            hip_angles_deg: [stance[0], add_deg, stance[2]],
-            coordinates: q.clone(),
-            ground_reaction_n: grf,
-            centre_of_pressure_m: poses[foot_b].transform_point(&cop_local).coords,
-            pelvis_tilt_deg: posture.pelvis_tilt_deg,
-            trunk_offset_m: posture.trunk_offset_m,
-            trunk_lean_deg: posture.trunk_lean_deg,
+            hip_angles_deg: [0.0; 3],
+            coordinates: q.to_vec(),
+            ground_reaction_n: Vector3::zeros(),
+            centre_of_pressure_m: Vector3::zeros(),
+            pelvis_tilt_deg: 0.0,
+            trunk_offset_m: 0.0,
+            trunk_lean_deg: 0.0,
             effort,
             passive_knee_n_m: if knee_lock.is_some() { sol.activations[n] * knee_sign * KNEE_LOCK_N_M } else { 0.0 },
             notes: Vec::new(),

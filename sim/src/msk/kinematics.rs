@@ -105,6 +105,17 @@ pub fn clamp_coordinates(model: &Model, q: &mut [f64]) {
     }
 }
 
+/// The coordinates `q` with coordinate `c` moved by `+h` and by `-h`, each with the couplers
+/// applied (for central differences: `(f(plus) - f(minus)) / 2h`).
+pub fn perturbed(model: &Model, q: &[f64], c: usize, h: f64) -> (Vec<f64>, Vec<f64>) {
+    let (mut plus, mut minus) = (q.to_vec(), q.to_vec());
+    plus[c] += h;
+    minus[c] -= h;
+    apply_couplers(model, &mut plus);
+    apply_couplers(model, &mut minus);
+    (plus, minus)
+}
+
 /// Sets every enforced coupler's dependent coordinate from its independent one.
 pub fn apply_couplers(model: &Model, q: &mut [f64]) {
     for c in model.couplers.iter().filter(|c| c.enforced) {

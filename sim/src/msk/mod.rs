@@ -20,6 +20,8 @@
 //! - [`personalise`]: scaling to landmarks, implant changes of the hip centre, abductor report.
 //! - [`posture`]: a rapier3d multibody check that a solution's forces hold its posture.
 //! - [`strength`]: maximum isometric forces from the patient's CT muscle volumes.
+//! - [`rising`]: the hip contact force along rising from a chair, and the activity as an
+//!   OpenSim motion.
 //! - [`static_opt`]: static optimisation (minimum summed squared activation).
 //! - [`hcf`]: the hip contact force of a posture, in the OrthoLoad femoral frame.
 //! - [`landmarks`]: the femoral landmarks of the OrthoLoad frame; [`fcsv`]: the files they come in.
@@ -32,6 +34,7 @@ pub mod muscle;
 pub mod path;
 pub mod personalise;
 pub mod posture;
+pub mod rising;
 pub mod static_opt;
 pub mod strength;
 pub mod wrap;

@@ -94,11 +94,7 @@ struct Screw {
 
 fn instantaneous_axis(model: &Model, kin: &Kinematics, q: &[f64], c: usize, child: usize) -> Result<Screw> {
     const H: f64 = 1e-6;
-    let (mut qp, mut qm) = (q.to_vec(), q.to_vec());
-    qp[c] += H;
-    qm[c] -= H;
-    apply_couplers(model, &mut qp);
-    apply_couplers(model, &mut qm);
+    let (qp, qm) = super::kinematics::perturbed(model, q, c, H);
     let (pp, pm) = (kin.body_poses(model, &qp)[child], kin.body_poses(model, &qm)[child]);
     let dr = (pp.rotation * pm.rotation.inverse()).scaled_axis() / (2.0 * H);
     let dp = (pp.translation.vector - pm.translation.vector) / (2.0 * H);
