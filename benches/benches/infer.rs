@@ -128,10 +128,10 @@ fn nnunet(c: &mut Criterion) {
     g.finish();
 }
 
-/// coxa's phantom segmentation test model (models/infer/phantom: a 3D U-Net of 8/16/32/32
-/// features whose 88 x 56 x 80 patch holds the whole phantom) on the demo's phantom already at
-/// its 4 mm (one tile, no resampling, no mirroring), two ONNX Runtime threads; and the same tile
-/// through ONNX Runtime alone. A network large enough that the session dominates.
+/// coxa's phantom segmentation test model (models/infer/phantom: fixed 3D feature layers and a
+/// per-voxel network, 10 classes, whose 88 x 56 x 80 patch holds the whole phantom) on the demo's
+/// phantom already at its 4 mm (one tile, no resampling, no mirroring: one member, the generic
+/// path's one-pass case), two ONNX Runtime threads; and the same tile through ONNX Runtime alone.
 fn phantom_model(c: &mut Criterion) {
     if let Err(e) = coxa_infer::runtime::runtime() {
         eprintln!("note: skipping the phantom model bench: {e}");

@@ -104,10 +104,9 @@ pub fn run_full(source: &AnatomySource, out: &Path) -> Result<AnatomyResult> {
     run_with(source, None, out)
 }
 
-/// [`run`] on a CT whose label map is `given` (in memory) instead of the source's `--labels`;
-/// returns the record written.
-pub fn run_given(source: &AnatomySource, given: GivenLabels, out: &Path) -> Result<AnatomyRecord> {
-    Ok(run_with(source, Some(given), out)?.record)
+/// [`run_full`] on a CT whose label map is `given` (in memory) instead of the source's `--labels`.
+pub fn run_full_given(source: &AnatomySource, given: GivenLabels, out: &Path) -> Result<AnatomyResult> {
+    run_with(source, Some(given), out)
 }
 
 fn run_with(source: &AnatomySource, given: Option<GivenLabels>, out: &Path) -> Result<AnatomyResult> {

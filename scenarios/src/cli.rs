@@ -115,6 +115,10 @@ pub struct AnatomyArgs {
     /// classical bones; writes uncertainty.nii.gz and segment.json too. Needs ONNX Runtime.
     #[arg(long, requires = "ct", conflicts_with = "labels")]
     pub model: Option<PathBuf>,
+    /// What the anatomy stage takes from --model: `all` (bones and muscles) or `muscles` (the
+    /// model's muscles, coxa's classical bones: for a model whose bones are too coarse for landmarks).
+    #[arg(long, value_enum, default_value_t = crate::segment::ModelUse::All, requires = "model")]
+    pub model_use: crate::segment::ModelUse,
     /// A bone surface instead of a CT, as NAME=FILE.stl with NAME one of femur_left, femur_right,
     /// hip_left, hip_right, sacrum (coordinates taken as LPS mm). Repeat for each bone.
     #[arg(long, value_name = "NAME=FILE")]
@@ -281,7 +285,7 @@ fn anatomy(args: &AnatomyArgs) -> anyhow::Result<()> {
         }
     };
     let report = match &args.model {
-        Some(card) => crate::segment::anatomy_with_model(source, card, &args.out, &Default::default())?,
+        Some(card) => crate::segment::anatomy_with_model(source, card, &args.out, &Default::default(), args.model_use)?,
         None => crate::anatomy::run(&source, &args.out)?,
     };
     if args.json {

@@ -76,7 +76,9 @@ fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value
                 "voxel_mm": spec.voxel_mm,
             });
             write_new(&input.join("phantom_truth.json"), serde_json::to_string_pretty(&truth)?.as_bytes())?;
-            (AnatomySource::Ct { ct, labels: Some(muscles), label_names: None, dicom: Default::default(), any_modality: false }, Some(truth))
+            // With a model the phantom's muscles come from the model (its exact ones stay in input/ for comparison).
+            let labels = case.model.is_none().then_some(muscles);
+            (AnatomySource::Ct { ct, labels, label_names: None, dicom: Default::default(), any_modality: false }, Some(truth))
         }
     })
 }
@@ -260,12 +262,32 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     };
     write_new(&dir.join("inputs.json"), serde_json::to_string_pretty(&inputs)?.as_bytes())?;
     progress("anatomy (segmentation, surfaces, landmarks)");
-    let anatomy = crate::anatomy::run_full(&source, &dir.join("anatomy")).context("anatomy")?;
+    // A case's learned model segments its CT for the anatomy stage (its muscles feed the muscle
+    // measures and the [msk] stage); without one the phantom is also segmented by coxa's built-in
+    // test model (when ONNX Runtime is found), for the uncertainty map and the report's section
+    // only: the case keeps its own labels.
+    let (anatomy, model_segmentation) = match &case.model {
+        Some(m) => {
+            progress("anatomy (learned segmentation, surfaces, landmarks)");
+            let model_use = if m.muscles_only { crate::segment::ModelUse::Muscles } else { crate::segment::ModelUse::All };
+            let (anatomy, seg) = crate::segment::anatomy_full_with_model(source.clone(), &m.card, &dir.join("anatomy"), &Default::default(), model_use)
+                .with_context(|| format!("anatomy with the model {}", m.card.display()))?;
+            let note = if m.muscles_only {
+                "the case's anatomy used this model's muscles (muscle measures, muscle strength) and coxa's classical bone segmentation"
+            } else {
+                "the case's anatomy used this model's labels: bones (surfaces, landmarks) and muscles (muscle measures, muscle strength)"
+            };
+            (anatomy, Some(crate::segment::segmentation_record(&seg, "anatomy/", "labels.nii.gz", note)))
+        }
+        None => {
+            progress("anatomy (segmentation, surfaces, landmarks)");
+            (crate::anatomy::run_full(&source, &dir.join("anatomy")).context("anatomy")?, None)
+        }
+    };
     let mut warnings: Vec<String> = anatomy.warnings.clone();
-    // The phantom is also segmented by coxa's built-in test model (when ONNX Runtime is found),
-    // for the uncertainty map and the report's section; the case keeps its own labels.
-    let segmentation = match (&case.input, &source) {
-        (CaseInput::Phantom, AnatomySource::Ct { ct, .. }) => {
+    let segmentation = match (&case.input, &source, model_segmentation) {
+        (_, _, Some(record)) => Some(record),
+        (CaseInput::Phantom, AnatomySource::Ct { ct, .. }, None) => {
             progress("phantom segmented by coxa's test model");
             let volume = coxa_io::open(ct, &coxa_io::OpenOptions::default())?.volume;
             match crate::segment::phantom_with_test_model(&volume, &dir.join("anatomy"))? {

@@ -18,6 +18,8 @@
 //! name = "p01"
 //! ct = "p01/ct.nii.gz"                     # or: meshes = { hip_right = "...", femur_right = "..." }
 //! labels = "p01/seg.nii.gz"                # optional (TotalSegmentator ids), e.g. for muscles
+//! # model = "models/hip.toml"              # or: a learned model's card segments the CT (muscles
+//! # model_use = "muscles"                  #  and bones, or "muscles" only); not with labels
 //! side = "right"
 //!
 //! [implants]
@@ -107,6 +109,17 @@ pub struct Case {
     pub side: coxa_core::Side,
     /// Units of the mesh files, when given (`None`: millimetres, checked from the bone sizes).
     pub mesh_units: Option<coxa_anatomy::bone_check::LengthUnit>,
+    /// A learned model segments the case's CT (`model` in the case).
+    pub model: Option<CaseSegmentModel>,
+}
+
+/// A case's learned segmentation model (`model`, `model_use` of a case).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseSegmentModel {
+    /// The model card (TOML), resolved against the scenario file.
+    pub card: PathBuf,
+    /// Only the model's muscles (`model_use = "muscles"`): the bones from coxa's segmentation.
+    pub muscles_only: bool,
 }
 
 /// Fixed placement of one sweep point.
@@ -222,7 +235,7 @@ const UNITS: [(&str, &str); 8] =
     [("_mm", "millimetres"), ("_cm", "centimetres"), ("_m", "metres"), ("_deg", "degrees"), ("_rad", "radians"), ("_n", "newtons"), ("_kg", "kilograms"), ("_in", "inches")];
 
 /// Every field name the schema knows (for the wrong-unit hint).
-const KNOWN_FIELDS: [&str; 24] = [
+const KNOWN_FIELDS: [&str; 26] = [
     "schema_version",
     "name",
     "description",
@@ -234,6 +247,8 @@ const KNOWN_FIELDS: [&str; 24] = [
     "meshes",
     "mesh_units",
     "phantom",
+    "model",
+    "model_use",
     "side",
     "catalog",
     "head_diameter_mm",
@@ -364,7 +379,27 @@ impl Scenario {
                         .ok_or_else(|| err(at(u.span()), Some(&field("mesh_units")), format!("{:?}: use \"mm\", \"cm\", \"m\" or \"in\"", u.get_ref())))?,
                 ),
             };
-            cases.push(Case { name, input, side, mesh_units });
+            let model = match (&c.model, &c.model_use) {
+                (None, Some(u)) => return Err(err(at(u.span()), Some(&field("model_use")), "model_use needs a model = \"CARD.toml\"".into())),
+                (None, None) => None,
+                (Some(card), _) if c.ct.is_none() && c.phantom != Some(true) => {
+                    return Err(err(at(card.span()), Some(&field("model")), "a model segments a CT: give it with ct = \"...\" or phantom = true".into()));
+                }
+                (Some(card), _) if c.labels.is_some() => {
+                    return Err(err(at(card.span()), Some(&field("model")), "give either labels or a model, not both (the model makes the label map)".into()));
+                }
+                (Some(card), u) => {
+                    let muscles_only = match u.as_ref().map(|u| u.get_ref().as_str()) {
+                        None | Some("all") => false,
+                        Some("muscles") => true,
+                        Some(other) => return Err(err(u.as_ref().map(|u| line_of(&text, u.span().start)), Some(&field("model_use")), format!("{other:?}: use \"all\" or \"muscles\""))),
+                    };
+                    let card = resolve(card, &field("model"), true)?;
+                    coxa_infer::ModelCard::read(&card).map_err(|e| err(at(c.model.as_ref().map_or(0..0, Spanned::span)), Some(&field("model")), e.to_string()))?;
+                    Some(CaseSegmentModel { card, muscles_only })
+                }
+            };
+            cases.push(Case { name, input, side, mesh_units, model });
         }
         if let Some(dir) = &raw.cases_dir {
             let full = resolve(dir, "cases_dir", true)?;
@@ -379,7 +414,7 @@ impl Scenario {
                 if cases.iter().any(|k: &Case| k.name == name) {
                     return Err(err(at(dir.span()), Some("cases_dir"), format!("case {name:?} is also listed in [[cases]]")));
                 }
-                cases.push(Case { input: case_from_folder(&d), side: coxa_core::Side::Right, name, mesh_units: None });
+                cases.push(Case { input: case_from_folder(&d), side: coxa_core::Side::Right, name, mesh_units: None, model: None });
             }
         }
         if let Some(spec) = &raw.cases_from_shape_model {
@@ -388,7 +423,7 @@ impl Scenario {
                 if cases.iter().any(|k: &Case| k.name == name) {
                     return Err(err(at(spec.n.span()), Some("cases_from_shape_model"), format!("case {name:?} is also listed in [[cases]] or cases_dir")));
                 }
-                cases.push(Case { name, input: CaseInput::ShapeSample(Box::new(sample)), side: population.side, mesh_units: None });
+                cases.push(Case { name, input: CaseInput::ShapeSample(Box::new(sample)), side: population.side, mesh_units: None, model: None });
             }
         }
         if cases.is_empty() {
@@ -618,5 +653,28 @@ mod tests {
         assert!(e.message.contains("pelvis") && e.line == Some(4), "{e}");
         let e = load("schema_version = \"one\"\n").unwrap_err();
         assert_eq!(e.line, Some(1), "{e}");
+    }
+
+    #[test]
+    fn a_case_model_is_checked() {
+        let card = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/infer/phantom/phantom_seg_test.toml");
+        let card = card.display().to_string();
+        let s = load(&format!("{OK}model = {card:?}\nmodel_use = \"muscles\"\n")).unwrap();
+        assert_eq!(s.cases[0].model, Some(CaseSegmentModel { card: card.clone().into(), muscles_only: true }));
+        assert_eq!(load(&format!("{OK}model = {card:?}\n")).unwrap().cases[0].model.as_ref().map(|m| m.muscles_only), Some(false));
+        assert_eq!(load(OK).unwrap().cases[0].model, None);
+        // (the extra fields, what the error names)
+        for (extra, field, says) in [
+            ("model_use = \"muscles\"\n".to_string(), "cases[0].model_use", "needs a model"),
+            (format!("model = {card:?}\nmodel_use = \"bones\"\n"), "cases[0].model_use", "\"bones\""),
+            ("model = \"missing.toml\"\n".to_string(), "cases[0].model", "does not exist"),
+            ("model = \"hip.stl\"\n".to_string(), "cases[0].model", "is not valid"),
+        ] {
+            let e = load(&format!("{OK}{extra}")).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some(field), "{e}");
+            assert!(e.message.contains(says) && e.line.is_some(), "{e}");
+        }
+        let e = load(&format!("schema_version = 1\n[[cases]]\nname = \"a\"\nmeshes = {{ hip_right = \"hip.stl\" }}\nmodel = {card:?}\n")).unwrap_err();
+        assert!(e.message.contains("segments a CT"), "{e}");
     }
 }

@@ -145,6 +145,15 @@ pub struct CaseSpec {
     /// `true`: the built-in hip phantom CT (what `coxa demo` runs).
     #[serde(default)]
     pub phantom: Option<bool>,
+    /// A learned segmentation model's card (TOML, relative to the scenario) for a CT or phantom
+    /// case: the anatomy stage takes its labels (as `coxa anatomy --model`), so its muscles feed
+    /// the muscle measures and the `[msk]` stage's strength. Needs ONNX Runtime.
+    #[serde(default)]
+    pub model: Option<Spanned<PathBuf>>,
+    /// What the anatomy stage takes from `model`: `"all"` (default: bones and muscles) or
+    /// `"muscles"` (the model's muscles, coxa's classical bones).
+    #[serde(default)]
+    pub model_use: Option<Spanned<String>>,
     /// Operated side, `left` or `right`. Default right.
     #[serde(default)]
     pub side: Option<Spanned<String>>,

@@ -72,6 +72,31 @@ pub struct ModelSegmentation {
     pub test_model: bool,
     /// The card's model version.
     pub version: String,
+    /// The card's output classes (names, label ids, coxa classes).
+    pub classes: Vec<coxa_infer::card::ClassSpec>,
+}
+
+/// Which of a model's structures the anatomy stage takes (`coxa anatomy --model-use`, a
+/// scenario case's `model_use`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModelUse {
+    /// Bones and muscles from the model.
+    #[default]
+    All,
+    /// The model's muscles only; the bones from coxa's classical segmentation (for a model whose
+    /// bones are too coarse for landmarks, such as coxa's phantom test model).
+    Muscles,
+}
+
+impl ModelUse {
+    /// Parses `all` / `muscles` (scenario files).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "all" => Some(Self::All),
+            "muscles" => Some(Self::Muscles),
+            _ => None,
+        }
+    }
 }
 
 /// Loads the card's model and segments `ct` with it.
@@ -139,7 +164,7 @@ fn segment_with(model: &mut Model, card: &str, ct: &Volume, run: &ModelRunArgs) 
         "structures": structures,
         "seconds": { "total": seg.total_s, "onnx_runtime": seg.timing.network_s, "network_calls": seg.timing.network_calls },
     });
-    Ok(ModelSegmentation { seg, json, model_name: c.name.clone(), test_model: c.test_model, version: c.version.clone() })
+    Ok(ModelSegmentation { seg, json, model_name: c.name.clone(), test_model: c.test_model, version: c.version.clone(), classes: c.output.classes.clone() })
 }
 
 /// coxa's phantom segmentation TEST model (`models/infer/phantom/`, trained on phantoms by
@@ -207,13 +232,46 @@ pub fn write_uncertainty(dir: &Path, m: &ModelSegmentation) -> anyhow::Result<()
     Ok(())
 }
 
-/// The card's classes as the anatomy stage's class table (background left out).
-pub fn class_table(m: &ModelSegmentation) -> coxa_core::ClassTable {
-    let mut t = coxa_core::ClassTable::new();
-    for s in m.seg.summary.iter().filter(|s| s.label != 0) {
-        t.insert(s.label, s.name.as_str());
+/// The coxa class of each of the card's classes (background left out): `coxa_class` when the
+/// card gives one, else the coxa class with the card's `totalseg_id`, else the card's name (which
+/// the anatomy stage keeps as it is when coxa does not know it). A `coxa_class` coxa does not
+/// know is an error naming coxa's classes.
+pub fn coxa_class_names(classes: &[coxa_infer::card::ClassSpec]) -> anyhow::Result<Vec<(u16, String)>> {
+    let coxa = coxa_anatomy::labels::coxa_classes();
+    let mut out = Vec::new();
+    for c in classes.iter().filter(|c| c.label != 0) {
+        let name = match (&c.coxa_class, c.totalseg_id.and_then(|id| coxa.name(id))) {
+            (Some(n), _) if coxa.id(n).is_some() => n.clone(),
+            (Some(n), _) => {
+                let known: Vec<&str> = coxa.iter().map(|(_, n)| n).collect();
+                bail!("the card's class {:?} has coxa_class {n:?}, which is not a coxa class; use one of {}", c.name, known.join(", "))
+            }
+            (None, Some(n)) => n.to_string(),
+            (None, None) => c.name.clone(),
+        };
+        out.push((c.label, name));
     }
-    t
+    Ok(out)
+}
+
+/// The model's labels as the anatomy stage takes them: named by coxa's classes
+/// ([`coxa_class_names`]); with [`ModelUse::Muscles`] the model's bones are cleared (background), so
+/// that the anatomy stage takes the bones from coxa's own segmentation.
+pub fn given_labels(m: &ModelSegmentation, origin: String, model_use: ModelUse) -> anyhow::Result<crate::anatomy::GivenLabels> {
+    let names = coxa_class_names(&m.classes).with_context(|| origin.clone())?;
+    let is_bone = |name: &str| crate::anatomy::BONES.iter().any(|(_, b)| *b == name);
+    let dropped: Vec<u16> = names.iter().filter(|(_, n)| model_use == ModelUse::Muscles && is_bone(n)).map(|(l, _)| *l).collect();
+    let mut map = m.seg.labels.clone();
+    if !dropped.is_empty() {
+        let (grid, mut ids, classes) = map.into_parts();
+        ids.mapv_inplace(|l| if dropped.contains(&l) { 0 } else { l });
+        map = coxa_core::LabelMap::new(grid, ids, classes)?;
+    }
+    let mut classes = coxa_core::ClassTable::new();
+    for (label, name) in names.into_iter().filter(|(l, _)| !dropped.contains(l)) {
+        classes.insert(label, name);
+    }
+    Ok(crate::anatomy::GivenLabels { map, classes, origin })
 }
 
 /// Runs `coxa segment`.
@@ -240,22 +298,69 @@ pub fn cli(args: &SegmentArgs) -> anyhow::Result<()> {
 }
 
 /// `coxa anatomy --ct CT --model CARD`: segments the CT with the model, then runs the anatomy
-/// stage on its labels (in memory, named by the card's classes) as it runs on a label map given
-/// with `--labels` and `--label-names`, and writes `uncertainty.nii.gz` and `segment.json` beside `anatomy.json`.
-pub fn anatomy_with_model(source: crate::anatomy::AnatomySource, card: &Path, out: &Path, run: &ModelRunArgs) -> anyhow::Result<coxa_core::AnatomyRecord> {
+/// stage on its labels (in memory, named by coxa's classes through the card, [`given_labels`])
+/// as it runs on a label map given with `--labels` and `--label-names`, and writes
+/// `uncertainty.nii.gz` and `segment.json` beside `anatomy.json`. The model's muscles feed the
+/// muscle measures (and so the `[msk]` stage's strength), its bones the surfaces and landmarks
+/// (with [`ModelUse::Muscles`], coxa's classical bones instead).
+pub fn anatomy_with_model(source: crate::anatomy::AnatomySource, card: &Path, out: &Path, run: &ModelRunArgs, model_use: ModelUse) -> anyhow::Result<coxa_core::AnatomyRecord> {
+    Ok(anatomy_full_with_model(source, card, out, run, model_use)?.0.record)
+}
+
+/// [`anatomy_with_model`], returning the anatomy stage's whole result and the segmentation.
+pub fn anatomy_full_with_model(
+    source: crate::anatomy::AnatomySource,
+    card: &Path,
+    out: &Path,
+    run: &ModelRunArgs,
+    model_use: ModelUse,
+) -> anyhow::Result<(crate::anatomy::AnatomyResult, ModelSegmentation)> {
     let crate::anatomy::AnatomySource::Ct { ct, dicom, any_modality, .. } = source else {
         bail!("--model needs --ct: a model segments a CT, not bone surfaces");
     };
     if out.exists() {
         bail!("{} already exists; coxa anatomy writes into a new folder and never overwrites: choose another --out", out.display());
     }
+    // The card's classes map to coxa's before any work is done.
+    let origin = format!("--model {}", card.display());
+    let card_read = coxa_infer::ModelCard::read(card).with_context(|| origin.clone())?;
+    coxa_class_names(&card_read.output.classes).with_context(|| origin.clone())?;
     let options = coxa_io::OpenOptions::new().with_dicom(dicom.clone()).with_any_modality(any_modality);
     let volume = coxa_io::open(&ct, &options).with_context(|| format!("--ct {}", ct.display()))?.volume;
     let m = segment_ct(&volume, card, run)?;
-    // The model's labels go to the anatomy stage in memory, on the CT's grid, named by the card.
-    let given = crate::anatomy::GivenLabels { map: m.seg.labels.clone(), classes: class_table(&m), origin: format!("--model {}", card.display()) };
+    drop(volume);
+    // The model's labels go to the anatomy stage in memory, on the CT's grid, named by coxa's classes.
+    let given = given_labels(&m, origin, model_use)?;
     let source = crate::anatomy::AnatomySource::Ct { ct, labels: None, label_names: None, dicom, any_modality };
-    let report = crate::anatomy::run_given(&source, given, out)?;
+    let result = crate::anatomy::run_full_given(&source, given, out)?;
     write_uncertainty(out, &m)?;
-    Ok(report)
+    Ok((result, m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coxa_infer::card::ClassSpec;
+
+    fn class(name: &str, label: u16, totalseg_id: Option<u16>, coxa_class: Option<&str>) -> ClassSpec {
+        ClassSpec { name: name.into(), label, totalseg_id, coxa_class: coxa_class.map(str::to_string) }
+    }
+
+    #[test]
+    fn card_classes_map_to_coxa_classes() {
+        let classes = [
+            class("background", 0, None, None),
+            class("GluteusMed_L", 1, None, Some("gluteus_medius_left")),
+            class("Sacrum", 2, Some(25), None),
+            class("femur_right", 76, None, None),
+            class("bladder", 3, Some(21), None),
+            // coxa_class wins over totalseg_id.
+            class("x", 4, Some(75), Some("iliopsoas_right")),
+        ];
+        let names = coxa_class_names(&classes).unwrap();
+        let want: Vec<(u16, String)> = [(1, "gluteus_medius_left"), (2, "sacrum"), (76, "femur_right"), (3, "bladder"), (4, "iliopsoas_right")].into_iter().map(|(l, n)| (l, n.to_string())).collect();
+        assert_eq!(names, want);
+        let err = coxa_class_names(&[class("Psoas", 1, None, Some("psoas_left"))]).unwrap_err().to_string();
+        assert!(err.contains("\"psoas_left\"") && err.contains("not a coxa class") && err.contains("iliopsoas_left"), "{err}");
+    }
 }

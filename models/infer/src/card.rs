@@ -36,6 +36,9 @@
 //! name = "background"
 //! label = 0                      # the id written to the label map (coxa uses TotalSegmentator ids)
 //! totalseg_id = 77               # optional: the TotalSegmentator class id
+//! coxa_class = "hip_left"        # optional: the coxa class (coxa_anatomy::labels::COXA_CLASSES)
+//!                                # this output is, when `name` is not coxa's; `coxa anatomy
+//!                                # --model` measures muscles and meshes bones by coxa's classes
 //!
 //! [nnunet]                       # optional: the model is an nnU-Net v2 export (python/nnunet_export.py)
 //! float16_accumulation = true    # reproduce nnUNetPredictor's float16 logit sums (see crate::window)
@@ -223,6 +226,12 @@ pub struct ClassSpec {
     /// The TotalSegmentator class id, when the class is one of theirs.
     #[serde(default)]
     pub totalseg_id: Option<u16>,
+    /// The coxa class this output is (a name of `coxa_anatomy::labels::COXA_CLASSES`, e.g.
+    /// `gluteus_medius_left`), when `name` is the model's own (e.g. nnU-Net's `GluteusMed_L`).
+    /// The anatomy stage maps the model's classes to coxa's by this name, else by
+    /// `totalseg_id`, else by `name`; checked there (this crate does not hold coxa's classes).
+    #[serde(default)]
+    pub coxa_class: Option<String>,
 }
 
 impl ModelCard {
@@ -294,6 +303,9 @@ impl ModelCard {
         }
         if self.output.classes.is_empty() {
             return bad("output.classes", "is empty".into());
+        }
+        if let Some(c) = self.output.classes.iter().find(|c| c.coxa_class.as_ref().is_some_and(|n| n.trim().is_empty() || n.trim() != n)) {
+            return bad("output.classes.coxa_class", format!("of class {:?} is {:?}; give a coxa class name such as \"gluteus_medius_left\", or leave it out", c.name, c.coxa_class));
         }
         let mut labels: Vec<u16> = self.output.classes.iter().map(|c| c.label).collect();
         labels.sort_unstable();

@@ -19,6 +19,10 @@
 //! mirrors are averaged, the tiles summed with float16 rounding, the folds summed and divided in
 //! float16, then softmax; there the per-member probabilities and entropies for the uncertainty
 //! are Gaussian-weighted means over tiles and mirrors.
+//!
+//! One member (one fold, no mirroring, one pass) takes a short way with the same values: its
+//! output is the mean, its probabilities and entropy come in one pass over the patch (and are
+//! kept as the result's probabilities when the model's grid is the CT's), its disagreement is 0.
 
 use std::time::Instant;
 
@@ -172,6 +176,9 @@ pub struct Prediction {
     pub members: usize,
     /// Time in the sliding windows.
     pub timing: WindowTiming,
+    /// The activation of `output` (`[classes, k, j, i]`), when it was computed on the way (one
+    /// member: with its entropy, in the same pass).
+    pub probabilities: Option<Array4<f32>>,
 }
 
 /// [`predict`] with the members' disagreement.
@@ -246,7 +253,17 @@ pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &Inf
         }
         let h = entropy(&pbar, card.output.activation);
         let mi = disagreement(&h, &hm);
-        return Ok(Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members: folds.len() * mirrors.len(), timing });
+        return Ok(Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members: folds.len() * mirrors.len(), timing, probabilities: None });
+    }
+    if options.mc_passes * folds.len() * mirrors.len() == 1 {
+        // One member (one fold, no mirroring, one pass): the mean is its output, and its
+        // probabilities and predictive entropy come in one pass over the patch; the members'
+        // disagreement is 0. The values are those of the members' path below (there: its
+        // probabilities times 1, their entropy again, and that entropy minus itself).
+        let out = sliding_window_fold(model, folds[0], image, mirrors[0], &options.window, &mut timing)?;
+        let (p, h) = crate::voxel::probabilities_and_entropy(out.view(), card.output.kind, card.output.activation, true);
+        let mi = Array3::zeros(h.raw_dim());
+        return Ok(Prediction { output: out, entropy_nats: h, disagreement_nats: mi, members: 1, timing, probabilities: Some(p) });
     }
     let mut sum: Option<Array4<f32>> = None;
     let mut prob_sum: Option<Array4<f32>> = None;
@@ -284,7 +301,7 @@ pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &Inf
     hm.mapv_inplace(|v| v * inv);
     let h = entropy(&pbar, card.output.activation);
     let mi = disagreement(&h, &hm);
-    Ok(Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing })
+    Ok(Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities: None })
 }
 
 /// `H(mean p) - mean H(p)`, never below 0 (float rounding).
@@ -356,14 +373,15 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
     let same = (ct_grid.spacing_mm() - target).abs().max() < 1e-9;
     let at_model = if same { normalised } else { normalised.resampled(target).map_err(|source| Error::Core { what: "model", source })? };
     let image = at_model.hu().view().insert_axis(Axis(0));
-    let Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing } = predict_full(model, image, options)?;
-    let (mean_ct, h_ct, mi_ct) = if same {
-        (mean, h, mi)
+    let Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities } = predict_full(model, image, options)?;
+    let (probabilities, h_ct, mi_ct) = if same {
+        // On the model's grid already: the activation of the mean output, computed on the way or now.
+        (probabilities.unwrap_or_else(|| activate(mean, card.output.kind, card.output.activation)), h, mi)
     } else {
+        drop(probabilities);
         let back = |x: Array3<f32>| resample_channels(&x.insert_axis(Axis(0)), &model_grid, &ct_grid).index_axis_move(Axis(0), 0);
-        (resample_channels(&mean, &model_grid, &ct_grid), back(h), back(mi))
+        (activate(resample_channels(&mean, &model_grid, &ct_grid), card.output.kind, card.output.activation), back(h), back(mi))
     };
-    let probabilities = activate(mean_ct, card.output.kind, card.output.activation);
     let ids: Vec<u16> = card.output.classes.iter().map(|c| c.label).collect();
     let labels = crate::voxel::label_map(probabilities.view(), &ids, card.output.activation);
     let table: ClassTable = card.output.classes.iter().map(|c| (c.label, c.name.clone())).collect();

@@ -29,7 +29,7 @@
 
 use std::time::Instant;
 
-use ndarray::{Array3, Array4, Array5, ArrayView4, Axis, s};
+use ndarray::{Array3, Array4, Array5, ArrayView3, ArrayView4, ArrayViewMut3, Axis, s};
 use rayon::prelude::*;
 
 use crate::card::{Activation, OutputKind};
@@ -300,26 +300,36 @@ pub fn sliding_window_fold(model: &mut Model, fold: usize, image: ArrayView4<'_,
     let Tiled { padded, lo, size, padded_size, tiles } = tile_image(image, patch, options.step_fraction, image.shape()[0].max(classes) + 1)?;
     let gauss = gaussian_importance(patch);
     let batch = options.batch_size.max(1).min(model.max_batch().unwrap_or(usize::MAX));
-    let mut acc = Array4::<f32>::zeros((classes, padded_size[0], padded_size[1], padded_size[2]));
+    // One plane of Gaussian-weighted sums per class (flat, `[classes, k, j, i]`), added up in
+    // parallel over the classes; every voxel's arithmetic is the same as one plane at a time.
+    let np: usize = padded_size.iter().product();
+    let mut acc = vec![0f32; classes * np];
     let mut weight = Array3::<f32>::zeros(padded_size);
     let jobs: Vec<Job> = tiles.iter().map(|&t| (t, flip)).collect();
+    let tile = |t: &[usize; 3]| s![t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]];
     pipelined(model, fold, Work { padded: &padded, jobs: &jobs, batch, patch }, timing, |y, chunk| {
         for (b, (t, _)) in chunk.iter().enumerate() {
             let out = flipped(y.index_axis(Axis(0), b), flip);
-            let mut dst = acc.slice_mut(s![.., t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
-            for c in 0..classes {
-                ndarray::Zip::from(dst.index_axis_mut(Axis(0), c)).and(out.index_axis(Axis(0), c)).and(&gauss).for_each(|d, &o, &g| *d += o * g);
-            }
-            let mut w = weight.slice_mut(s![t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
+            acc.par_chunks_mut(np.max(1)).enumerate().for_each(|(c, plane)| {
+                let mut plane = ArrayViewMut3::from_shape(padded_size, plane).expect("a class plane of the padded image");
+                ndarray::Zip::from(plane.slice_mut(tile(t))).and(out.index_axis(Axis(0), c)).and(&gauss).for_each(|d, &o, &g| *d += o * g);
+            });
+            let mut w = weight.slice_mut(tile(t));
             w += &gauss;
         }
         Ok(())
     })?;
-    for c in 0..classes {
-        let mut a = acc.index_axis_mut(Axis(0), c);
-        a /= &weight;
-    }
-    let out = acc.slice(s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]]).to_owned();
+    // The weighted mean, cropped to the image, in one pass per class plane.
+    let crop = s![lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]];
+    let nv: usize = size.iter().product();
+    let mut out = vec![0f32; classes * nv];
+    let w = weight.slice(crop);
+    out.par_chunks_mut(nv.max(1)).zip(acc.par_chunks(np.max(1))).for_each(|(o, a)| {
+        let mut o = ArrayViewMut3::from_shape(size, o).expect("a class plane of the image");
+        let a = ArrayView3::from_shape(padded_size, a).expect("a class plane of the padded image");
+        ndarray::Zip::from(&mut o).and(a.slice(crop)).and(&w).for_each(|o, &a, &w| *o = a / w);
+    });
+    let out = Array4::from_shape_vec((classes, size[0], size[1], size[2]), out).expect("the image's shape");
     timing.total_s += start.elapsed().as_secs_f64();
     Ok(out)
 }

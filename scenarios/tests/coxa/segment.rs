@@ -141,7 +141,25 @@ fn anatomy_with_the_phantom_test_model_matches_the_phantom() {
     let ct = dir.join("phantom_ct.nii.gz");
     coxa_io::nifti::write_volume(&phantom.ct, &ct).unwrap();
     let out = dir.join("anatomy");
-    let card = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/infer/phantom/phantom_seg_test.toml");
+    // The card with the model's own class names, mapped to coxa's by `coxa_class` (muscles) and
+    // by `totalseg_id` (the sacrum), as a card for another tool's model would be written.
+    let phantom_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/infer/phantom");
+    std::fs::copy(phantom_dir.join("phantom_seg_test.onnx"), dir.join("phantom_seg_test.onnx")).unwrap();
+    let mut text = std::fs::read_to_string(phantom_dir.join("phantom_seg_test.toml")).unwrap();
+    for (coxa_name, own) in [("gluteus_medius_left", "GluteusMed_L"), ("gluteus_medius_right", "GluteusMed_R"), ("iliopsoas_left", "Iliopsoas_L"), ("iliopsoas_right", "Iliopsoas_R")] {
+        text = text.replace(&format!("name = \"{coxa_name}\""), &format!("name = \"{own}\"\ncoxa_class = \"{coxa_name}\""));
+    }
+    text = text.replace("name = \"sacrum\"", "name = \"Sacrum\"\ntotalseg_id = 25");
+    let card = dir.join("renamed.toml");
+    std::fs::write(&card, &text).unwrap();
+    // A coxa_class coxa does not know: one error line, exit status 2, nothing written.
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, text.replace("coxa_class = \"iliopsoas_left\"", "coxa_class = \"psoas_left\"")).unwrap();
+    let o = coxa(&["anatomy", "--ct", s(&ct), "--model", s(&bad), "--out", s(&dir.join("bad")), "--json"], &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("psoas_left") && err.contains("not a coxa class") && err.trim().lines().count() == 1, "{err}");
+    assert!(!dir.join("bad").exists());
     let o = coxa(&["anatomy", "--ct", s(&ct), "--model", s(&card), "--out", s(&out), "--json"], &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let labels = coxa_io::nifti::read_label_map(&out.join("labels.nii.gz")).unwrap();
@@ -163,6 +181,20 @@ fn anatomy_with_the_phantom_test_model_matches_the_phantom() {
     assert_eq!(seg["members"], 1, "no mirroring: one member");
     assert!(out.join("uncertainty.nii.gz").exists());
     let anatomy: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("anatomy.json")).unwrap()).unwrap();
+    // The model's muscles, under coxa's names, measured on the written labels.
+    let voxel_cm3 = labels.grid().spacing_mm().iter().product::<f64>() / 1000.0;
+    let counts = labels.counts();
+    let muscles = anatomy["muscles"].as_array().expect("muscles in anatomy.json");
+    let names: Vec<&str> = muscles.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["gluteus_medius_left", "gluteus_medius_right", "iliopsoas_left", "iliopsoas_right"]);
+    for m in muscles {
+        let id = m["label"].as_u64().unwrap() as u16;
+        assert_eq!(m["n_voxels"].as_u64().unwrap(), counts[&id] as u64, "{m}");
+        assert!((m["volume_cm3"].as_f64().unwrap() - counts[&id] as f64 * voxel_cm3).abs() < 1e-9, "{m}");
+        let exact = phantom.labels.counts().get(&id).copied().unwrap_or(0) as f64 * voxel_cm3;
+        println!("{}: {:.1} cm3 from the model, {exact:.1} cm3 exact", m["name"], m["volume_cm3"]);
+    }
+    assert!(anatomy["labels"]["classes"].as_array().unwrap().iter().any(|c| c["name"] == "sacrum" && c["id"] == 25), "the sacrum by its TotalSegmentator id");
     // The landmarks on these 4 mm-coarse labels: measured, not asserted close. A head centre more
     // than 5 mm from the truth must be one the anatomy stage itself calls not good.
     for head in anatomy["femoral_heads"].as_array().expect("femoral_heads in anatomy.json") {
@@ -204,4 +236,89 @@ fn the_demo_segments_the_phantom_with_the_test_model() {
     let html = std::fs::read_to_string(case.join("report.html")).unwrap();
     assert!(html.contains("Learned segmentation and its uncertainty") && html.contains("TEST MODEL, NOT FOR CLINICAL USE"));
     assert!(html.contains("gluteus_medius_left"));
+}
+
+/// A scenario case with a learned model (`model`, `model_use = "muscles"`): the model's muscles
+/// feed the muscle measures and the `[msk]` stage's strength, as a label map's do. The phantom
+/// runs twice in one scenario, with its exact muscle labels and with coxa's phantom TEST model's
+/// (bones from coxa's classical segmentation in both, so the hip models are the same): the
+/// model's muscles are those of `anatomy/labels.nii.gz` (not the phantom's), their volumes are
+/// printed against the exact ones, and every line whose force comes from its CT volume scales
+/// with the lean volume of its class between the two cases.
+#[test]
+fn a_scenario_model_feeds_the_muscle_measures_and_the_msk_stage() {
+    if !runtime_ready() {
+        return;
+    }
+    let dir = scratch("scenario-model");
+    std::fs::create_dir_all(&dir).unwrap();
+    let card = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/infer/phantom/phantom_seg_test.toml");
+    let scn = format!(
+        "schema_version = 1\nname = \"model muscles\"\n\n[[cases]]\nname = \"exact\"\nphantom = true\n\n[[cases]]\nname = \"model\"\nphantom = true\nmodel = {:?}\nmodel_use = \"muscles\"\n\n[placement]\ncup_inclination_deg = 40\ncup_anteversion_deg = 15\nstem_anteversion_deg = 15\n\n[rom]\nstanding_tilt_deg = 0\nsitting_extra_tilt_deg = 20\n\n[report]\npictures = false\nsafe_zone_map = false\n\n[msk]\nbody_weight_n = 700\nactivities = [\"one-leg-stance\"]\n",
+        s(&card)
+    );
+    let file = dir.join("model.toml");
+    std::fs::write(&file, scn).unwrap();
+    let out = dir.join("results");
+    let o = coxa(&["run", s(&file), "--out", s(&out), "--quiet"], &[]);
+    assert!(o.status.success(), "{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let read = |p: PathBuf| -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap() };
+    let case = |name: &str| out.join("cases").join(name);
+    let (exact, model) = (read(case("exact").join("anatomy/anatomy.json")), read(case("model").join("anatomy/anatomy.json")));
+    // The model's labels are the anatomy's: its muscles measured on them, not the phantom's.
+    let labels = coxa_io::nifti::read_label_map(&case("model").join("anatomy/labels.nii.gz")).unwrap();
+    let voxel_cm3 = labels.grid().spacing_mm().iter().product::<f64>() / 1000.0;
+    let counts = labels.counts();
+    let muscles = |a: &serde_json::Value| -> Vec<(String, f64, f64, u64)> {
+        a["muscles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["name"].as_str().unwrap().to_string(), m["volume_cm3"].as_f64().unwrap(), m["lean_fraction"].as_f64().unwrap(), m["label"].as_u64().unwrap()))
+            .collect()
+    };
+    let (me, mm) = (muscles(&exact), muscles(&model));
+    let names = |v: &[(String, f64, f64, u64)]| v.iter().map(|m| m.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&mm), ["gluteus_medius_left", "gluteus_medius_right", "iliopsoas_left", "iliopsoas_right"]);
+    assert_eq!(names(&me), names(&mm));
+    let mut lean_ratio = std::collections::BTreeMap::new();
+    for ((name, v_model, lean_model, label), (_, v_exact, lean_exact, _)) in mm.iter().zip(&me) {
+        assert!((v_model - counts[&(*label as u16)] as f64 * voxel_cm3).abs() < 1e-9, "{name}: the volume of the written labels");
+        println!("{name:22} model {v_model:7.1} cm3 (lean {lean_model:.3})  exact labels {v_exact:7.1} cm3 (lean {lean_exact:.3})");
+        assert!(*v_model != *v_exact, "{name}: the model's volume, not the phantom's own");
+        assert!((0.5..2.5).contains(&(v_model / v_exact)), "{name}: {v_model} vs {v_exact} cm3");
+        let _ = lean_ratio.insert(name.clone(), v_model * lean_model / (v_exact * lean_exact));
+    }
+    // The report names the model and how its labels were used.
+    let report = read(case("model").join("report.json"));
+    let seg = &report["segmentation"];
+    assert_eq!(seg["test_model"], true);
+    assert_eq!(seg["labels_file"], "anatomy/labels.nii.gz");
+    assert!(seg["use_note"].as_str().unwrap().contains("muscles"), "{}", seg["use_note"]);
+    assert!(case("model").join("anatomy/uncertainty.nii.gz").exists() && case("model").join("anatomy/segment.json").exists());
+    // [msk]: each line whose force comes from its CT class's volume in both cases scales with
+    // that class's lean volume (the bones, so the scaled model and the split among a class's
+    // lines, are the same in both cases).
+    let lines = |r: &serde_json::Value| -> Vec<(String, String, f64, String)> {
+        r["msk"]["strength"]["lines"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no msk.strength: {}", r["msk"]))
+            .iter()
+            .map(|l| (l["muscle"].as_str().unwrap().into(), l["ct_class"].as_str().unwrap().into(), l["personalised_n"].as_f64().unwrap(), l["source"].as_str().unwrap().into()))
+            .collect()
+    };
+    let (le, lm) = (lines(&read(case("exact").join("report.json"))), lines(&report));
+    let mut checked = 0;
+    for (muscle, class, f_model, source) in &lm {
+        let Some((_, _, f_exact, source_exact)) = le.iter().find(|l| &l.0 == muscle && &l.1 == class) else { panic!("{muscle} ({class}) only with the model") };
+        if source == "volume" && source_exact == "volume" {
+            let r = lean_ratio[class];
+            assert!((f_model / f_exact - r).abs() < 2e-3 * r + 0.1 / f_exact, "{muscle} ({class}): {f_model} N vs {f_exact} N, lean volume ratio {r}");
+            checked += 1;
+        }
+    }
+    println!("{checked} model lines' strength from the model's muscles");
+    assert!(checked >= 4, "lines with their strength from the CT volume: {checked}");
+    assert!(lm.iter().any(|l| l.1.starts_with("gluteus_medius")) && lm.iter().any(|l| l.1.starts_with("iliopsoas")));
+    let _ = std::fs::remove_dir_all(&dir);
 }
