@@ -511,7 +511,11 @@ fn llp26_leave_one_out_calibrates_the_anteversion_sd() -> Result<()> {
     eprintln!("LLP26 leave-one-out, 26 subjects cut 30 mm below the LT ({:.0} s):", t0.elapsed().as_secs_f64());
     eprintln!("  anteversion error: RMS {rms:.1} deg, max {max:.1} deg, bias {bias:+.1} deg (the subjects' own anteversion SD {spread:.1} deg)");
     eprintln!("  posterior SD alone: median {:.1} deg, covers {:.0} % of the errors within 1 SD", median(&s), 100.0 * within(0.0));
-    eprintln!("  model error SD from the errors: {sigma_m:.1} deg (stored {stored:.1}); with it {:.0} % within 1 SD, {:.0} % within 2 SD", 100.0 * within(stored), 100.0 * e.iter().zip(&s).filter(|(x, si)| x.abs() <= 2.0 * si.hypot(stored)).count() as f64 / e.len() as f64);
+    eprintln!(
+        "  model error SD from the errors: {sigma_m:.1} deg (stored {stored:.1}); with it {:.0} % within 1 SD, {:.0} % within 2 SD",
+        100.0 * within(stored),
+        100.0 * e.iter().zip(&s).filter(|(x, si)| x.abs() <= 2.0 * si.hypot(stored)).count() as f64 / e.len() as f64
+    );
     eprintln!("  unseen part (below the cut): mean surface error {unseen:.2} mm");
     // The prediction beats guessing the population mean (the subjects' own spread).
     assert!(rms < spread, "LOO RMS {rms:.1} deg is not below the population spread {spread:.1} deg");
@@ -559,7 +563,13 @@ fn short_stub_heads_are_found() -> Result<()> {
                 }
             };
             let d = (l.head_centre.lps_mm - truth.head_centre.lps_mm).norm();
-            eprintln!("{side:?} cut {below:2.0} mm below the LT ({:.0} mm stub): head {d:.2} mm from the whole femur's, radius {:.1} vs {:.1} mm, RMS {:.2} mm", extent(&stub, &u), l.head_radius_mm, truth.head_radius_mm, l.head_fit_rms_mm);
+            eprintln!(
+                "{side:?} cut {below:2.0} mm below the LT ({:.0} mm stub): head {d:.2} mm from the whole femur's, radius {:.1} vs {:.1} mm, RMS {:.2} mm",
+                extent(&stub, &u),
+                l.head_radius_mm,
+                truth.head_radius_mm,
+                l.head_fit_rms_mm
+            );
             if !(d < 2.0 && (l.head_radius_mm - truth.head_radius_mm).abs() < 1.0) {
                 failures.push(format!("{side:?} {below} mm: head {d:.1} mm off"));
             }
