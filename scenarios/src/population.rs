@@ -118,7 +118,9 @@ pub fn resolve(spec: &ShapeCasesSpec, base: &Path) -> std::result::Result<Popula
         None => false,
         Some(s) if s.get_ref() == "random" => false,
         Some(s) if s.get_ref() == "training" => true,
-        Some(s) => return Err((Some(s.span()), "cases_from_shape_model.subjects", format!("{:?}: use \"random\" (n subjects drawn with seed) or \"training\" (the models' own subjects)", s.get_ref()))),
+        Some(s) => {
+            return Err((Some(s.span()), "cases_from_shape_model.subjects", format!("{:?}: use \"random\" (n subjects drawn with seed) or \"training\" (the models' own subjects)", s.get_ref())));
+        }
     };
     let n = match &spec.n {
         Some(n) if (1..=MAX_SUBJECTS).contains(n.get_ref()) => Some(*n.get_ref()),

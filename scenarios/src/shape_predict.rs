@@ -206,7 +206,15 @@ pub fn condyles_predicted(f: &FemurLandmarks) -> bool {
 
 /// The prediction `p` standing in for the rotation of femur `f` (see [`apply_predictions`]).
 fn adopt(f: &mut FemurLandmarks, p: &PredictedAnteversion) {
-    let note = format!("predicted by the shape model ({}) from the imaged proximal femur (fit RMS {:.1} mm): anteversion {:.1} deg, SD {:.1} deg (posterior {:.1}, model error {:.1} by leave-one-out)", p.model, p.fit_rms_mm, p.anteversion_deg, p.sd_deg, p.posterior_sd_deg, gias::LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG);
+    let note = format!(
+        "predicted by the shape model ({}) from the imaged proximal femur (fit RMS {:.1} mm): anteversion {:.1} deg, SD {:.1} deg (posterior {:.1}, model error {:.1} by leave-one-out)",
+        p.model,
+        p.fit_rms_mm,
+        p.anteversion_deg,
+        p.sd_deg,
+        p.posterior_sd_deg,
+        gias::LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG
+    );
     let Some(pk) = p.femur.posterior_condyles else { return };
     let head = f.head_centre.lps_mm;
     let knee = nalgebra::center(&pk[0], &pk[1]);

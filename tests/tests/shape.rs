@@ -195,9 +195,12 @@ fn centre_as_model_point(mean: &[Point3<f64>], centre: &Point3<f64>, rim: &[Poin
     Ok(v.iter().zip(w.iter()).map(|(&i, &x)| (i, x)).collect())
 }
 
+/// Six landmark positions and both sockets' rim points.
+type PelvisPoints = (Vec<Point3<f64>>, [Vec<Point3<f64>>; 2]);
+
 /// coxa's pelvic landmarks (both ASIS, both pubic tubercles, both acetabulum centres) on a pelvis
-/// of the whole-pelvis shape `x` (hip_left, hip_right, sacrum).
-fn pelvis_points(x: &[Point3<f64>], faces: &[[u32; 3]], parts: &[Part]) -> Result<(Vec<Point3<f64>>, [Vec<Point3<f64>>; 2])> {
+/// of the whole-pelvis shape `x` (hip_left, hip_right, sacrum), and the sockets' rim points.
+fn pelvis_points(x: &[Point3<f64>], faces: &[[u32; 3]], parts: &[Part]) -> Result<PelvisPoints> {
     use coxa_anatomy::landmarks::{acetabulum_landmarks, pelvis_landmarks};
     use coxa_core::{Mesh, Side};
     let part = |name: &str| -> Result<Mesh> {
