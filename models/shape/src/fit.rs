@@ -13,6 +13,11 @@
 //! its trace (the RMS of the 3D position error the model expects, mm). Pose uncertainty is not in
 //! it, and with many known vertices it underestimates the real error, which is dominated by
 //! correlated model mismatch (measured on the atlas pelvises: see the README).
+//!
+//! The known points of a partial fit may be vertices ([`ShapeModel::fit_partial`]), named model
+//! landmarks ([`ShapeModel::fit_landmarks`]: a vertex or a point inside a triangle) or any fixed
+//! linear combinations of vertices ([`ShapeModel::fit_points`]: e.g. a socket centre inside the
+//! bone as an affine combination of four vertices); Φ_I is then the modes at those combinations.
 
 use nalgebra::{DMatrix, DVector, Matrix3, Point3, Rotation3, Vector3};
 
@@ -64,16 +69,13 @@ impl Pose {
 }
 
 /// The least-squares pose mapping `from` onto `to` (3N values each, same N), optionally with scale
-/// (Umeyama 1991). Only the points with `weight` true count when a mask is given.
-pub(crate) fn align_masked(from: &[f64], to: &[f64], scale: bool, mask: Option<&[bool]>) -> Pose {
-    let use_point = |i: usize| mask.is_none_or(|m| m[i]);
+/// (Umeyama 1991).
+pub(crate) fn align(from: &[f64], to: &[f64], scale: bool) -> Pose {
     let (mut cf, mut ct, mut n) = (Vector3::zeros(), Vector3::zeros(), 0.0);
-    for (i, (a, b)) in from.chunks_exact(3).zip(to.chunks_exact(3)).enumerate() {
-        if use_point(i) {
-            cf += Vector3::new(a[0], a[1], a[2]);
-            ct += Vector3::new(b[0], b[1], b[2]);
-            n += 1.0;
-        }
+    for (a, b) in from.chunks_exact(3).zip(to.chunks_exact(3)) {
+        cf += Vector3::new(a[0], a[1], a[2]);
+        ct += Vector3::new(b[0], b[1], b[2]);
+        n += 1.0;
     }
     if n == 0.0 {
         return Pose::identity();
@@ -82,13 +84,11 @@ pub(crate) fn align_masked(from: &[f64], to: &[f64], scale: bool, mask: Option<&
     ct /= n;
     let mut h = Matrix3::zeros();
     let mut var_from = 0.0;
-    for (i, (a, b)) in from.chunks_exact(3).zip(to.chunks_exact(3)).enumerate() {
-        if use_point(i) {
-            let p = Vector3::new(a[0], a[1], a[2]) - cf;
-            let q = Vector3::new(b[0], b[1], b[2]) - ct;
-            h += q * p.transpose();
-            var_from += p.norm_squared();
-        }
+    for (a, b) in from.chunks_exact(3).zip(to.chunks_exact(3)) {
+        let p = Vector3::new(a[0], a[1], a[2]) - cf;
+        let q = Vector3::new(b[0], b[1], b[2]) - ct;
+        h += q * p.transpose();
+        var_from += p.norm_squared();
     }
     let svd = h.svd(true, true);
     let (Some(u), Some(v_t)) = (svd.u, svd.v_t) else { return Pose::identity() };
@@ -98,11 +98,6 @@ pub(crate) fn align_masked(from: &[f64], to: &[f64], scale: bool, mask: Option<&
     let rotation = Rotation3::from_matrix_unchecked(r);
     let scale = if scale && var_from > 0.0 { (svd.singular_values[0] + svd.singular_values[1] + d * svd.singular_values[2]) / var_from } else { 1.0 };
     Pose { rotation, translation_mm: ct - rotation * cf * scale, scale }
-}
-
-/// [`align_masked`] over all points.
-pub(crate) fn align(from: &[f64], to: &[f64], scale: bool) -> Pose {
-    align_masked(from, to, scale, None)
 }
 
 /// How to fit.
