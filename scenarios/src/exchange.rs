@@ -61,6 +61,19 @@ pub fn landmark_sets(found: &PatientLandmarks, meshes: &[(String, Mesh)], notes:
         let s = suffix(f.side);
         let name = format!("femur_{}", f.side.as_str());
         let mut pts = Vec::new();
+        // Condyles the shape model predicted (issue 14) are flagged, and the knee points that
+        // would be read off the imaged surface (P2, epicondyles) are not written: that surface
+        // ends at the CT's cut, not at a knee.
+        if let Some([mpc, lpc]) = f.posterior_condyles.filter(|_| crate::shape_predict::condyles_predicted(f)) {
+            notes.push(format!("{name}: the knee is not imaged; MPC and LPC are PREDICTED by the shape model (placed on the shaft axis along the predicted condylar line), not measured; no P2 or epicondyles, so landmarks/{name}.fcsv cannot feed coxa hcf"));
+            pts.push(point(format!("HJC{s}"), "hip joint centre: femoral head sphere centre", f.head_centre.lps_mm));
+            pts.push(point(format!("MPC{s}"), "PREDICTED medial posterior condyle (shape model, not imaged)", mpc));
+            pts.push(point(format!("LPC{s}"), "PREDICTED lateral posterior condyle (shape model, not imaged)", lpc));
+            pts.push(point(format!("GT{s}"), "greater trochanter tip", f.greater_trochanter.lps_mm));
+            pts.push(point(format!("LT{s}"), "lesser trochanter", f.lesser_trochanter.lps_mm));
+            sets.push((name, pts));
+            continue;
+        }
         match meshes.iter().find(|(n, _)| *n == name).and_then(|(_, m)| orthoload_femur(f, m)) {
             Some(o) => {
                 let what = [

@@ -92,6 +92,9 @@ pub struct ShapeSample {
     pub joint_space_mm: f64,
     /// Modes drawn (None: all).
     pub n_modes: Option<usize>,
+    /// A training subject (pelvis `index` of the pelvis model's, femur `index` modulo LLP26's 26)
+    /// instead of a random draw.
+    pub training: bool,
 }
 
 /// A resolved population: its cases' names, samples and side.
@@ -111,12 +114,25 @@ pub type SpecError = (Option<std::ops::Range<usize>>, &'static str, String);
 /// # Errors
 /// The field and a one-line message: n or seed out of range, a missing or broken model.
 pub fn resolve(spec: &ShapeCasesSpec, base: &Path) -> std::result::Result<Population, SpecError> {
-    let n = *spec.n.get_ref();
-    if !(1..=MAX_SUBJECTS).contains(&n) {
-        return Err((Some(spec.n.span()), "cases_from_shape_model.n", format!("{n} subjects: give 1 to {MAX_SUBJECTS}")));
-    }
-    let seed = *spec.seed.get_ref();
-    let seed = u64::try_from(seed).map_err(|_| (Some(spec.seed.span()), "cases_from_shape_model.seed", format!("seed {seed}: give 0 or a positive integer")))?;
+    let training = match &spec.subjects {
+        None => false,
+        Some(s) if s.get_ref() == "random" => false,
+        Some(s) if s.get_ref() == "training" => true,
+        Some(s) => {
+            return Err((Some(s.span()), "cases_from_shape_model.subjects", format!("{:?}: use \"random\" (n subjects drawn with seed) or \"training\" (the models' own subjects)", s.get_ref())));
+        }
+    };
+    let n = match &spec.n {
+        Some(n) if (1..=MAX_SUBJECTS).contains(n.get_ref()) => Some(*n.get_ref()),
+        Some(n) => return Err((Some(n.span()), "cases_from_shape_model.n", format!("{} subjects: give 1 to {MAX_SUBJECTS}", n.get_ref()))),
+        None if training => None,
+        None => return Err((Some(spec.pelvis_model.span()), "cases_from_shape_model.n", "no n: give the number of random subjects (or subjects = \"training\")".to_string())),
+    };
+    let seed = match &spec.seed {
+        Some(s) => u64::try_from(*s.get_ref()).map_err(|_| (Some(s.span()), "cases_from_shape_model.seed", format!("seed {}: give 0 or a positive integer", s.get_ref())))?,
+        None if training => 0,
+        None => return Err((Some(spec.pelvis_model.span()), "cases_from_shape_model.seed", "no seed: random subjects need one (0 or a positive integer)".to_string())),
+    };
     let pelvis_model = base.join(spec.pelvis_model.get_ref());
     if !pelvis_model.exists() {
         return Err((
@@ -129,7 +145,7 @@ pub fn resolve(spec: &ShapeCasesSpec, base: &Path) -> std::result::Result<Popula
         Some(p) => crate::shape_predict::llp26_dir(&base.join(p.get_ref()), "femur_model").map_err(|e| (Some(p.span()), "cases_from_shape_model.femur_model", e))?,
         None => crate::shape_predict::installed_llp26(&[base]).ok_or_else(|| {
             (
-                Some(spec.n.span()),
+                Some(spec.pelvis_model.span()),
                 "cases_from_shape_model.femur_model",
                 "no femur model: the LLP26 model of musculoskeletal-models 0.2.4 is not installed (pip install --no-deps musculoskeletal-models==0.2.4) and femur_model is not given".to_string(),
             )
@@ -149,10 +165,27 @@ pub fn resolve(spec: &ShapeCasesSpec, base: &Path) -> std::result::Result<Popula
         Some(k) if *k.get_ref() >= 1 => Some(usize::try_from(*k.get_ref()).unwrap_or(usize::MAX)),
         Some(k) => return Err((Some(k.span()), "cases_from_shape_model.n_modes", format!("{} modes: give 1 or more (or leave it out for all)", k.get_ref()))),
     };
-    models(&pelvis_model, &femur_model).map_err(|e| (Some(spec.pelvis_model.span()), "cases_from_shape_model", e))?;
-    let width = n.to_string().len().max(4);
+    let m = models(&pelvis_model, &femur_model).map_err(|e| (Some(spec.pelvis_model.span()), "cases_from_shape_model", e))?;
+    let n = if training {
+        if m.pelvis_subjects.is_empty() || m.femur_subjects.is_empty() {
+            return Err((
+                Some(spec.pelvis_model.span()),
+                "cases_from_shape_model.subjects",
+                format!(
+                    "\"training\": the {} model holds no training subjects (a .ssm file does not keep them); give the pelvis atlas folder as pelvis_model",
+                    if m.pelvis_subjects.is_empty() { "pelvis" } else { "femur" }
+                ),
+            ));
+        }
+        let all = m.pelvis_subjects.len() as i64;
+        n.map_or(all, |n| n.min(all))
+    } else {
+        n.unwrap_or(1)
+    };
+    let prefix = if training { "training" } else { "ssm" };
+    let width = n.to_string().len().max(if training { 2 } else { 4 });
     let subjects = (0..n as usize)
-        .map(|index| (format!("ssm-{:0width$}", index + 1), ShapeSample { pelvis_model: pelvis_model.clone(), femur_model: femur_model.clone(), seed, index, joint_space_mm, n_modes }))
+        .map(|index| (format!("{prefix}-{:0width$}", index + 1), ShapeSample { pelvis_model: pelvis_model.clone(), femur_model: femur_model.clone(), seed, index, joint_space_mm, n_modes, training }))
         .collect();
     Ok(Population { subjects, side })
 }
@@ -163,6 +196,11 @@ pub struct Models {
     pub pelvis: ShapeModel,
     /// LLP26's left femur (part `femur_left`).
     pub femur: ShapeModel,
+    /// The pelvis model's training subjects' mode weights (the atlas's, when built from its folder;
+    /// none from a `.ssm` file).
+    pub pelvis_subjects: Vec<Vec<f64>>,
+    /// LLP26's 26 training subjects' weights (from its `projectedWeights`).
+    pub femur_subjects: Vec<Vec<f64>>,
 }
 
 type Cache = Mutex<HashMap<(PathBuf, PathBuf), Arc<Models>>>;
@@ -179,9 +217,9 @@ pub fn models(pelvis: &Path, femur: &Path) -> std::result::Result<Arc<Models>, S
     if let Some(m) = map.get(&key) {
         return Ok(m.clone());
     }
-    let p = pelvis_model(pelvis)?;
-    let f = gias::llp26(femur, false, &[Llp26Part::Femur], FEMUR_DIVISIONS).map_err(|e| format!("femur model: {e}"))?;
-    let m = Arc::new(Models { pelvis: p, femur: f });
+    let (p, pelvis_subjects) = pelvis_model_with_subjects(pelvis)?;
+    let (f, femur_subjects) = gias::llp26_with_subjects(femur, false, &[Llp26Part::Femur], FEMUR_DIVISIONS).map_err(|e| format!("femur model: {e}"))?;
+    let m = Arc::new(Models { pelvis: p, femur: f, pelvis_subjects, femur_subjects });
     map.insert(key, m.clone());
     Ok(m)
 }
@@ -191,7 +229,21 @@ pub fn models(pelvis: &Path, femur: &Path) -> std::result::Result<Arc<Models>, S
 /// # Errors
 /// One line naming the file and the problem.
 pub fn pelvis_model(path: &Path) -> std::result::Result<ShapeModel, String> {
-    let model = if path.is_dir() { build_pelvis_atlas(path)? } else { ShapeModel::load(path).map_err(|e| format!("pelvis model: {e}"))? };
+    pelvis_model_with_subjects(path).map(|(m, _)| m)
+}
+
+/// [`pelvis_model`] and its training subjects' weights (none for a `.ssm` file).
+///
+/// # Errors
+/// As [`pelvis_model`].
+fn pelvis_model_with_subjects(path: &Path) -> std::result::Result<(ShapeModel, Vec<Vec<f64>>), String> {
+    let (model, subjects) = if path.is_dir() {
+        let built = build_pelvis_atlas_with_subjects(path)?;
+        let subjects = built.aligned.iter().map(|x| built.model.project(x)).collect();
+        (built.model, subjects)
+    } else {
+        (ShapeModel::load(path).map_err(|e| format!("pelvis model: {e}"))?, Vec::new())
+    };
     for part in ["hip_left", "hip_right"] {
         if !model.parts().iter().any(|p| p.name == part) {
             return Err(format!(
@@ -201,7 +253,7 @@ pub fn pelvis_model(path: &Path) -> std::result::Result<ShapeModel, String> {
             ));
         }
     }
-    Ok(model)
+    Ok((model, subjects))
 }
 
 /// The whole-pelvis model (left hip, right hip, sacrum) of the atlas in `dir` (or `dir/surface`):
@@ -211,6 +263,11 @@ pub fn pelvis_model(path: &Path) -> std::result::Result<ShapeModel, String> {
 /// # Errors
 /// One line: no atlas there, fewer than 3 subjects, unreadable or non-corresponding surfaces.
 pub fn build_pelvis_atlas(dir: &Path) -> std::result::Result<ShapeModel, String> {
+    build_pelvis_atlas_with_subjects(dir).map(|b| b.model)
+}
+
+/// [`build_pelvis_atlas`] with the aligned training shapes.
+fn build_pelvis_atlas_with_subjects(dir: &Path) -> std::result::Result<coxa_shape::Built, String> {
     let dir = if dir.join("surface").is_dir() { dir.join("surface") } else { dir.to_path_buf() };
     let mut ids: Vec<u32> = std::fs::read_dir(&dir)
         .map_err(|e| format!("cannot list {} ({e})", dir.display()))?
@@ -252,7 +309,7 @@ pub fn build_pelvis_atlas(dir: &Path) -> std::result::Result<ShapeModel, String>
         },
         ..BuildOptions::default()
     };
-    Ok(coxa_shape::build(&shapes, faces, parts, &options).map_err(|e| format!("pelvis atlas {}: {e}", dir.display()))?.model)
+    coxa_shape::build(&shapes, faces, parts, &options).map_err(|e| format!("pelvis atlas {}: {e}", dir.display()))
 }
 
 /// A subject: its surfaces (LPS mm, named as coxa's bones) and what made them.
@@ -294,6 +351,9 @@ fn mirror_x(mesh: &Mesh) -> std::result::Result<Mesh, String> {
 /// The models cannot be loaded, or no draw worked (the last draw's reason).
 pub fn subject(sample: &ShapeSample) -> std::result::Result<Subject, String> {
     let models = models(&sample.pelvis_model, &sample.femur_model)?;
+    if sample.training {
+        return draw_subject(&models, sample, 0).map_err(|e| format!("training subject {}: {e}", sample.index + 1));
+    }
     let mut why = String::new();
     for draw in 0..MAX_DRAWS {
         match draw_subject(&models, sample, draw) {
@@ -309,8 +369,20 @@ fn draw_subject(models: &Models, s: &ShapeSample, draw: u32) -> std::result::Res
     let one = |m: &ShapeModel, bone: u64| -> std::result::Result<(Vec<f64>, Vec<f64>), String> {
         m.sample(1, modes(m), stream(s.seed, s.index, bone, draw)).map_err(|e| e.to_string())?.pop().ok_or_else(|| "no sample".to_string())
     };
-    let (pelvis_w, pelvis_x) = one(&models.pelvis, 1)?;
-    let (femur_w, femur_x) = one(&models.femur, 2)?;
+    let training = |m: &ShapeModel, subjects: &[Vec<f64>], what: &str| -> std::result::Result<(Vec<f64>, Vec<f64>), String> {
+        let w = subjects.get(s.index % subjects.len().max(1)).ok_or_else(|| format!("the {what} model has no training subjects"))?;
+        let w = modes(m).map_or(w.clone(), |k| w[..k.min(w.len())].to_vec());
+        Ok((w.clone(), m.instance_flat(&w).map_err(|e| e.to_string())?))
+    };
+    let (pelvis_w, pelvis_x) = if s.training {
+        if s.index >= models.pelvis_subjects.len() {
+            return Err(format!("the pelvis model has {} training subjects", models.pelvis_subjects.len()));
+        }
+        training(&models.pelvis, &models.pelvis_subjects, "pelvis")?
+    } else {
+        one(&models.pelvis, 1)?
+    };
+    let (femur_w, femur_x) = if s.training { training(&models.femur, &models.femur_subjects, "femur")? } else { one(&models.femur, 2)? };
     let need = |m: Option<Mesh>, name: &str| m.ok_or_else(|| format!("the model has no part {name}"));
     let hip_left = need(part_mesh(&models.pelvis, "hip_left", &pelvis_x)?, "hip_left")?;
     let hip_right = need(part_mesh(&models.pelvis, "hip_right", &pelvis_x)?, "hip_right")?;
@@ -388,8 +460,14 @@ fn draw_subject(models: &Models, s: &ShapeSample, draw: u32) -> std::result::Res
     meshes.extend(placed);
     let provenance = |m: &ShapeModel| json!({"source": m.info().provenance.source, "licence": m.info().provenance.licence, "n_modes": m.n_modes()});
     let record = json!({
-        "description": "a virtual subject: a random pelvis of the pelvis model and a random LLP26 femur (the right femur the left's mirror image), drawn independently; the femurs scaled so that the joint space coxa measures about the placed heads (mean of both sides) is joint_space_mm, each head centre on its acetabulum's centre, the femoral frame turned onto the pelvic frame (hip angles zero)",
+        "description": format!("{}; the femurs scaled so that the joint space coxa measures about the placed heads (mean of both sides) is joint_space_mm, each head centre on its acetabulum's centre, the femoral frame turned onto the pelvic frame (hip angles zero)", if s.training {
+            "a training subject: the pelvis model's training pelvis `subject` and LLP26's training femur `femur_training_subject` (the right femur the left's mirror image); they are different people (no adult coupled model), paired by number"
+        } else {
+            "a virtual subject: a random pelvis of the pelvis model and a random LLP26 femur (the right femur the left's mirror image), drawn independently"
+        }),
         "subject": s.index + 1,
+        "subjects": if s.training { "training" } else { "random" },
+        "femur_training_subject": s.training.then(|| s.index % models.femur_subjects.len().max(1) + 1),
         "seed": s.seed,
         "draw": draw,
         "pelvis_model": provenance(&models.pelvis),

@@ -421,7 +421,7 @@ impl Scenario {
             let population = crate::population::resolve(spec, &base).map_err(|(span, field, message)| err(span.and_then(at), Some(field), message))?;
             for (name, sample) in population.subjects {
                 if cases.iter().any(|k: &Case| k.name == name) {
-                    return Err(err(at(spec.n.span()), Some("cases_from_shape_model"), format!("case {name:?} is also listed in [[cases]] or cases_dir")));
+                    return Err(err(at(spec.pelvis_model.span()), Some("cases_from_shape_model"), format!("case {name:?} is also listed in [[cases]] or cases_dir")));
                 }
                 cases.push(Case { name, input: CaseInput::ShapeSample(Box::new(sample)), side: population.side, mesh_units: None, model: None });
             }

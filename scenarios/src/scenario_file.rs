@@ -278,10 +278,17 @@ fn yes() -> bool {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShapeCasesSpec {
-    /// How many random subjects (1..=100,000).
-    pub n: Spanned<i64>,
-    /// The random seed (0 or more).
-    pub seed: Spanned<i64>,
+    /// `random` (default: `n` subjects drawn with `seed`) or `training` (the models' own training
+    /// subjects, from the pelvis atlas and LLP26's `projectedWeights`).
+    #[serde(default)]
+    pub subjects: Option<Spanned<String>>,
+    /// How many random subjects (1..=100,000); with `subjects = "training"`, at most this many
+    /// training subjects (default all).
+    #[serde(default)]
+    pub n: Option<Spanned<i64>>,
+    /// The random seed (0 or more); needed for random subjects, unused for training subjects.
+    #[serde(default)]
+    pub seed: Option<Spanned<i64>>,
     /// A coxa pelvis model (`.ssm` with parts `hip_left`, `hip_right`, optionally `sacrum`), or the
     /// pelvis atlas folder (`LeftHip<id>_cpd.vtk`, `RightHip<id>_cpd.vtk`, `Sacrum<id>_cpd.vtk`,
     /// in it or in its `surface/`), built when the scenario is read.

@@ -3,7 +3,10 @@
 //! When coxa's landmarks find no condyles on a femur, the LLP26 adult femur model (GIAS3,
 //! `musculoskeletal-models` 0.2.4, read where pip installed it) is fitted to the imaged proximal
 //! femur ([`coxa_shape::predict::predict_from_partial`]) and the anteversion measured on the
-//! predicted whole femur, with its SD over 30 posterior samples. anatomy.json then gives
+//! predicted whole femur. Its SD combines the SD over 30 posterior samples of the mode weights
+//! with the model's own error, calibrated by leave-one-out over LLP26's 26 training subjects
+//! ([`gias::LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG`]): the posterior alone covered only a fraction
+//! of the held-out errors. anatomy.json then gives
 //! `anteversion_deg` with `anteversion_source = "predicted"` and `anteversion_sd_deg`.
 //!
 //! The choice of model is process-wide, like `--max-memory`: `coxa anatomy --shape-model
@@ -86,8 +89,12 @@ pub fn installed_llp26(starts: &[&Path]) -> Option<PathBuf> {
 pub struct PredictedAnteversion {
     /// On the predicted whole femur, deg.
     pub anteversion_deg: f64,
-    /// SD over the posterior samples, deg.
+    /// The predictive SD, deg: the posterior samples' SD and the model's own error
+    /// ([`gias::LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG`], calibrated by leave-one-out over LLP26's
+    /// training subjects) in quadrature.
     pub sd_deg: f64,
+    /// The SD over the posterior samples alone (the mode weights' uncertainty), deg.
+    pub posterior_sd_deg: f64,
     /// RMS distance of the imaged surface to the fitted model, mm.
     pub fit_rms_mm: f64,
     /// The fit's rounds, and whether it converged before its budget (issue 16: a fit that stops
@@ -130,7 +137,8 @@ fn predict_with(dir: &Path, mesh: &Mesh, side: Side, f: &FemurLandmarks) -> Resu
     }
     Ok(PredictedAnteversion {
         anteversion_deg,
-        sd_deg: p.angle_sd().unwrap_or(f64::NAN),
+        sd_deg: p.angle_sd_with(gias::LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG).unwrap_or(f64::NAN),
+        posterior_sd_deg: p.angle_sd().unwrap_or(f64::NAN),
         fit_rms_mm: p.fit.rms_mm,
         fit_rounds: p.fit.iterations,
         fit_converged: p.fit.converged,
@@ -189,9 +197,24 @@ pub fn apply_predictions(meshes: &[(String, Mesh)], found: &mut PatientLandmarks
     out
 }
 
+/// Whether femur `f`'s posterior condyles are the shape model's prediction rather than measured:
+/// [`apply_predictions`] sets them together with a neck axis of [`Source::Predicted`] (coxa's
+/// landmarks never give a predicted neck axis otherwise). Exports flag such condyles.
+pub fn condyles_predicted(f: &FemurLandmarks) -> bool {
+    f.posterior_condyles.is_some() && f.neck_axis.source == Source::Predicted
+}
+
 /// The prediction `p` standing in for the rotation of femur `f` (see [`apply_predictions`]).
 fn adopt(f: &mut FemurLandmarks, p: &PredictedAnteversion) {
-    let note = format!("predicted by the shape model ({}) from the imaged proximal femur (fit RMS {:.1} mm): anteversion {:.1} deg, SD {:.1} deg", p.model, p.fit_rms_mm, p.anteversion_deg, p.sd_deg);
+    let note = format!(
+        "predicted by the shape model ({}) from the imaged proximal femur (fit RMS {:.1} mm): anteversion {:.1} deg, SD {:.1} deg (posterior {:.1}, model error {:.1} by leave-one-out)",
+        p.model,
+        p.fit_rms_mm,
+        p.anteversion_deg,
+        p.sd_deg,
+        p.posterior_sd_deg,
+        gias::LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG
+    );
     let Some(pk) = p.femur.posterior_condyles else { return };
     let head = f.head_centre.lps_mm;
     let knee = nalgebra::center(&pk[0], &pk[1]);

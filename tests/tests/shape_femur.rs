@@ -142,7 +142,7 @@ fn femur_predicted_from_a_proximal_femur() -> Result<()> {
         let av_mean = mean(avs);
         let av_sd = p.angle_sd().context("posterior samples")?;
         eprintln!(
-            "{side:?}: target {} pts ({:.0} cm2), prediction (7 rigid starts, fit, 30 samples) {secs:.1} s, fit {} it, residual SD {:.2} mm, RMS {:.2} mm, inliers {:.0} %",
+            "{side:?}: target {} pts ({:.0} cm2), prediction (14 rigid starts, fit, 30 samples) {secs:.1} s, fit {} it, residual SD {:.2} mm, RMS {:.2} mm, inliers {:.0} %",
             partial.vertices().len(),
             area / 100.0,
             fit.iterations,
@@ -165,6 +165,17 @@ fn femur_predicted_from_a_proximal_femur() -> Result<()> {
             extent(pred, &u)
         );
         eprintln!("  baseline (mean shape, rigidly posed): unseen predicted->true mean {:.2} mm, anteversion {av_base:.1} deg (error {:+.1})", mean(&e_base), av_base - av_true);
+        let pred_l = femur_landmarks(pred, side)?;
+        let sd_total = p.angle_sd_with(gias::LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG).context("SD")?;
+        eprintln!(
+            "  head centre: the stub's landmarks {:.1} mm from the whole femur's (radius {:.1} vs {:.1} mm), the predicted femur's {:.1} mm; predictive SD {sd_total:.1} deg (posterior {av_sd:.1}, model {:.1}): error {:.1} SD",
+            (head_target - truth.head_centre.lps_mm).norm(),
+            femur_landmarks(&partial, side)?.head_radius_mm,
+            truth.head_radius_mm,
+            (pred_l.head_centre.lps_mm - truth.head_centre.lps_mm).norm(),
+            gias::LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG,
+            (av_pred - av_true).abs() / sd_total
+        );
         // What holds (measured when written: left 3.4 mm / +1.5 deg, right 8.8 mm / -10.8 deg;
         // anchors 1.8 mm and < 5 deg are met on neither side for the surface, on the left for
         // the angle). The proximal surface is matched to about a millimetre:
@@ -410,5 +421,171 @@ fn vsd_femurs_in_llp26_correspondence() -> Result<()> {
         assert!((reg_l.anteversion_deg.context("registered condyles")? - truth.anteversion_deg.context("vsd condyles")?).abs() < 5.0);
         assert!(fit_err < 3.0);
     }
+    Ok(())
+}
+
+/// A rigid motion of up to `deg` about each axis (seeded), about the point `c`.
+fn jitter(seed: u64, deg: f64, c: &Point3<f64>) -> coxa_shape::Pose {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut a = || rng.random_range(-deg..deg).to_radians();
+    let r = nalgebra::Rotation3::from_euler_angles(a(), a(), a());
+    coxa_shape::Pose { rotation: r, translation_mm: c.coords - r * c.coords, scale: 1.0 }
+}
+
+/// One leave-one-out prediction: (true anteversion, predicted, posterior SD, unseen-part mean
+/// surface error mm).
+struct LooCase {
+    truth_deg: f64,
+    predicted_deg: f64,
+    posterior_sd_deg: f64,
+    unseen_mm: f64,
+}
+
+/// The LLP26 femur's training subjects (from `projectedWeights`), each left out in turn: the
+/// model rebuilt from the other 25, the subject's own femur (turned by up to 10 deg about each axis)
+/// cut 30 mm below its lesser trochanter, the whole femur predicted from the cut, and the
+/// predicted anteversion against coxa's measurement on the subject's whole femur. The errors
+/// calibrate the model-error term of the predicted SD
+/// ([`coxa_shape::gias::LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG`]): with it, about 68 % of the
+/// held-out errors must lie within 1 SD.
+#[test]
+fn llp26_leave_one_out_calibrates_the_anteversion_sd() -> Result<()> {
+    let Some(dir) = installed(gias::LLP26_DIR) else {
+        return Ok(());
+    };
+    let side = Side::Left;
+    let (model, subjects) = gias::llp26_with_subjects(&dir, false, &[Llp26Part::Femur], LOO_DIVISIONS)?;
+    assert_eq!(subjects.len(), 26, "LLP26 has 26 training subjects");
+    // The subjects' weights have the model's variances (GIAS3 divides by S - 1) and mean 0.
+    for k in 0..5 {
+        let v = subjects.iter().map(|b| b[k] * b[k]).sum::<f64>() / 25.0;
+        let m = subjects.iter().map(|b| b[k]).sum::<f64>() / 26.0;
+        assert!((v / model.variances()[k] - 1.0).abs() < 0.01 && m.abs() < 0.01 * model.variances()[k].sqrt(), "mode {k}: variance {v} vs {}, mean {m}", model.variances()[k]);
+    }
+    let measure = |m: &Mesh| femur_landmarks(m, side).ok().and_then(|l| l.anteversion_deg);
+    let mut cases = Vec::new();
+    let (mut vertex_rms, mut vertex_sd) = (Vec::new(), Vec::new());
+    let t0 = std::time::Instant::now();
+    for s in 0..subjects.len() {
+        let others: Vec<Vec<f64>> = subjects.iter().enumerate().filter(|(i, _)| *i != s).map(|(_, b)| b.clone()).collect();
+        let loo = model.from_subject_weights(&others)?;
+        let own = model.instance(&subjects[s])?;
+        let centre = Point3::from(own.iter().map(|p| p.coords).sum::<nalgebra::Vector3<f64>>() / own.len() as f64);
+        let pose = jitter(100 + s as u64, 10.0, &centre);
+        let full = Mesh::new(own.iter().map(|p| pose.apply(p)).collect(), model.faces().to_vec())?;
+        let truth = femur_landmarks(&full, side)?;
+        let truth_deg = truth.anteversion_deg.context("a training femur has condyles")?;
+        let u = truth.shaft_axis.direction_lps;
+        let cut_level = truth.lesser_trochanter.lps_mm.coords.dot(&u) - 30.0;
+        let (partial, _) = cut_above(&full, &u, cut_level)?;
+        let head_model = femur_landmarks(&Mesh::new(loo.instance(&[])?, loo.faces().to_vec())?, side)?.head_centre.lps_mm;
+        let head_target = femur_landmarks(&partial, side).map(|l| l.head_centre.lps_mm).unwrap_or(centre);
+        let p = coxa_shape::predict::predict_from_partial(&loo, &partial, &head_model, &head_target, &measure, 30, 7)?;
+        let predicted_deg = p.angle.context("the predicted femur has condyles")?;
+        let true_surface = coxa_shape::surface::Surface::new(full.vertices(), full.triangles());
+        let unseen: Vec<f64> = p.mesh.vertices().iter().filter(|q| q.coords.dot(&u) < cut_level).map(|q| true_surface.distance(q)).collect();
+        let unseen_mm = unseen.iter().sum::<f64>() / unseen.len().max(1) as f64;
+        // The per-vertex SD over the unseen part against the real vertex error there (the
+        // subject's own vertices: the left-out femur is in correspondence with the model).
+        let below: Vec<usize> = (0..own.len()).filter(|&v| full.vertices()[v].coords.dot(&u) < cut_level).collect();
+        let nb = below.len().max(1) as f64;
+        vertex_rms.push((below.iter().map(|&v| (p.fit.shape[v] - full.vertices()[v]).norm_squared()).sum::<f64>() / nb).sqrt());
+        vertex_sd.push((below.iter().map(|&v| p.fit.sd_mm[v].powi(2)).sum::<f64>() / nb).sqrt());
+        let case = LooCase { truth_deg, predicted_deg, posterior_sd_deg: p.angle_sd().unwrap_or(f64::NAN), unseen_mm };
+        eprintln!(
+            "subject {s:2}: anteversion {truth_deg:5.1} deg, predicted {predicted_deg:5.1} (error {:+5.1}), posterior SD {:.1}; unseen part {unseen_mm:.2} mm; fit RMS {:.2} mm, converged {}",
+            predicted_deg - truth_deg,
+            case.posterior_sd_deg,
+            p.fit.rms_mm,
+            p.fit.converged
+        );
+        cases.push(case);
+    }
+    let e: Vec<f64> = cases.iter().map(|c| c.predicted_deg - c.truth_deg).collect();
+    let s: Vec<f64> = cases.iter().map(|c| c.posterior_sd_deg).collect();
+    let rms = (e.iter().map(|x| x * x).sum::<f64>() / e.len() as f64).sqrt();
+    let max = e.iter().copied().fold(0.0, |a: f64, x| a.max(x.abs()));
+    let bias = e.iter().sum::<f64>() / e.len() as f64;
+    let sigma_m = coxa_shape::predict::model_error_sd(&e, &s).context("errors")?;
+    let within = |extra: f64| e.iter().zip(&s).filter(|(x, si)| x.abs() <= si.hypot(extra)).count() as f64 / e.len() as f64;
+    let stored = gias::LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG;
+    let unseen = cases.iter().map(|c| c.unseen_mm).sum::<f64>() / cases.len() as f64;
+    let spread = {
+        let m = cases.iter().map(|c| c.truth_deg).sum::<f64>() / cases.len() as f64;
+        (cases.iter().map(|c| (c.truth_deg - m).powi(2)).sum::<f64>() / (cases.len() - 1) as f64).sqrt()
+    };
+    eprintln!("LLP26 leave-one-out, 26 subjects cut 30 mm below the LT ({:.0} s):", t0.elapsed().as_secs_f64());
+    eprintln!("  anteversion error: RMS {rms:.1} deg, max {max:.1} deg, bias {bias:+.1} deg (the subjects' own anteversion SD {spread:.1} deg)");
+    eprintln!("  posterior SD alone: median {:.1} deg, covers {:.0} % of the errors within 1 SD", median(&s), 100.0 * within(0.0));
+    eprintln!(
+        "  model error SD from the errors: {sigma_m:.1} deg (stored {stored:.1}); with it {:.0} % within 1 SD, {:.0} % within 2 SD",
+        100.0 * within(stored),
+        100.0 * e.iter().zip(&s).filter(|(x, si)| x.abs() <= 2.0 * si.hypot(stored)).count() as f64 / e.len() as f64
+    );
+    eprintln!(
+        "  unseen part (below the cut): mean surface error {unseen:.2} mm; RMS vertex error {:.2} mm against an RMS predicted vertex SD of {:.2} mm (median over subjects)",
+        median(&vertex_rms),
+        median(&vertex_sd)
+    );
+    // The prediction beats guessing the population mean (the subjects' own spread).
+    assert!(rms < spread, "LOO RMS {rms:.1} deg is not below the population spread {spread:.1} deg");
+    // The stored constant is this calibration (to within 10 %), and with it the SD covers the
+    // held-out errors as a 1-SD interval should (68 % expected; 26 cases: 50-85 %).
+    assert!((stored / sigma_m - 1.0).abs() < 0.1, "recalibrate: {sigma_m:.2} deg, stored {stored:.2}");
+    let covered = within(stored);
+    assert!((0.5..=0.85).contains(&covered), "{:.0} % of the errors within 1 SD", 100.0 * covered);
+    // Without the model term the posterior SD alone covers far fewer: that is what was wrong.
+    assert!(within(0.0) < covered);
+    Ok(())
+}
+
+/// Grid steps per LLP26 element in the leave-one-out (13: about 20,000 femur points; the pipeline
+/// evaluates 22 for a finer mesh, the same shapes).
+const LOO_DIVISIONS: usize = 13;
+
+fn median(v: &[f64]) -> f64 {
+    let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    s.sort_by(f64::total_cmp);
+    s.get(s.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// coxa's landmarks on stubs of both vsd femurs cut 10-60 mm below the lesser trochanter: the
+/// head centre and radius as on the whole femur (issue 14: at 30 mm the left stub's head was
+/// fitted to the trochanteric surface, radius 29 mm, 38 mm away).
+#[test]
+fn short_stub_heads_are_found() -> Result<()> {
+    let Some(vsd) = crate::common::shared_data("vsd_bones") else {
+        return Ok(());
+    };
+    let mut failures = Vec::new();
+    for (side, file) in [(Side::Left, "z013_Femur_L.stl"), (Side::Right, "z013_Femur_R.stl")] {
+        let full = coxa_io::mesh::read_stl(&vsd.join(file))?;
+        let truth = femur_landmarks(&full, side)?;
+        let u = truth.shaft_axis.direction_lps;
+        for below in [10.0, 20.0, 30.0, 40.0, 60.0] {
+            let (stub, _) = cut_above(&full, &u, truth.lesser_trochanter.lps_mm.coords.dot(&u) - below)?;
+            let l = match femur_landmarks(&stub, side) {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("{side:?} cut {below:2.0} mm below the LT ({:.0} mm stub): {e}", extent(&stub, &u));
+                    failures.push(format!("{side:?} {below} mm: {e}"));
+                    continue;
+                }
+            };
+            let d = (l.head_centre.lps_mm - truth.head_centre.lps_mm).norm();
+            eprintln!(
+                "{side:?} cut {below:2.0} mm below the LT ({:.0} mm stub): head {d:.2} mm from the whole femur's, radius {:.1} vs {:.1} mm, RMS {:.2} mm",
+                extent(&stub, &u),
+                l.head_radius_mm,
+                truth.head_radius_mm,
+                l.head_fit_rms_mm
+            );
+            if !(d < 2.0 && (l.head_radius_mm - truth.head_radius_mm).abs() < 1.0) {
+                failures.push(format!("{side:?} {below} mm: head {d:.1} mm off"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:?}");
     Ok(())
 }

@@ -180,3 +180,56 @@ fn procrustes(raw: &[Vec<f64>], scale: bool) -> (Vec<f64>, Vec<Vec<f64>>, Vec<Po
     let poses = raw.iter().map(|x| align(&mean, x, scale)).collect();
     (mean, aligned, poses)
 }
+
+impl ShapeModel {
+    /// The weights of the shape `x` (3N values in the model frame): `Φᵀ (x − μ)`, the modes being
+    /// orthonormal (the least-squares weights without a prior or a pose).
+    pub fn project(&self, x: &[f64]) -> Vec<f64> {
+        let r: Vec<f64> = x.iter().zip(self.mean()).map(|(a, m)| a - m).collect();
+        (0..self.n_modes()).map(|k| dot(self.mode(k), &r)).collect()
+    }
+
+    /// The model of the subjects whose weights in this model are `subjects` (at least 3 vectors of
+    /// at most K weights; e.g. all training subjects but one, for leave-one-out): mean `μ + Φ b̄`,
+    /// modes `Φ v` and variances `λ` from the eigen-decomposition of the subjects' weight covariance
+    /// `Σ (b − b̄)(b − b̄)ᵀ / (S − 1)`, modes below 1e-12 of the largest dropped. The subjects keep
+    /// this model's frame (no new Procrustes: right for a rigidly aligned model, whose training
+    /// shapes are already aligned); faces, parts and info are kept, `n_subjects` set to S.
+    ///
+    /// # Errors
+    /// [`crate::ShapeError::Input`] for fewer than 3 subjects, more weights than modes or a
+    /// non-finite weight.
+    pub fn from_subject_weights(&self, subjects: &[Vec<f64>]) -> Result<ShapeModel> {
+        let s = subjects.len();
+        let k = self.n_modes();
+        if s < 3 {
+            return Err(input(format!("{s} subjects; a shape model needs at least 3")));
+        }
+        if subjects.iter().any(|b| b.len() > k || b.iter().any(|w| !w.is_finite())) {
+            return Err(input(format!("a subject has more than the model's {k} weights, or a non-finite one")));
+        }
+        let b = DMatrix::from_fn(k, s, |j, i| subjects[i].get(j).copied().unwrap_or(0.0));
+        let mean_b: Vec<f64> = (0..k).map(|j| b.row(j).sum() / s as f64).collect();
+        let centred = DMatrix::from_fn(k, s, |j, i| b[(j, i)] - mean_b[j]);
+        let cov = &centred * centred.transpose() / (s - 1) as f64;
+        let eig = nalgebra::SymmetricEigen::new(cov);
+        let mut order: Vec<usize> = (0..k).collect();
+        order.sort_by(|&x, &y| eig.eigenvalues[y].total_cmp(&eig.eigenvalues[x]));
+        let top = order.first().map_or(0.0, |&i| eig.eigenvalues[i]);
+        let keep: Vec<usize> = order.into_iter().filter(|&c| eig.eigenvalues[c] > 1e-12 * top && top > 0.0).collect();
+        let d = self.mean().len();
+        let mean = self.instance_flat(&mean_b)?;
+        let mut modes = vec![0.0; keep.len() * d];
+        for (m, &c) in modes.chunks_exact_mut(d).zip(&keep) {
+            for j in 0..k {
+                let w = eig.eigenvectors[(j, c)];
+                m.iter_mut().zip(self.mode(j)).for_each(|(x, y)| *x += w * y);
+            }
+        }
+        let variances = keep.iter().map(|&c| eig.eigenvalues[c]).collect::<Vec<_>>();
+        let mut info = self.info().clone();
+        info.provenance.n_subjects = s;
+        info.total_variance_mm2 = variances.iter().sum();
+        ShapeModel::new(mean, modes, variances, self.faces().to_vec(), self.parts().to_vec(), self.landmarks().to_vec(), info)
+    }
+}

@@ -13,6 +13,11 @@
 //! its trace (the RMS of the 3D position error the model expects, mm). Pose uncertainty is not in
 //! it, and with many known vertices it underestimates the real error, which is dominated by
 //! correlated model mismatch (measured on the atlas pelvises: see the README).
+//!
+//! The known points of a partial fit may be vertices ([`ShapeModel::fit_partial`]), named model
+//! landmarks ([`ShapeModel::fit_landmarks`]: a vertex or a point inside a triangle) or any fixed
+//! linear combinations of vertices ([`ShapeModel::fit_points`]: e.g. a socket centre inside the
+//! bone as an affine combination of four vertices); Φ_I is then the modes at those combinations.
 
 use nalgebra::{DMatrix, DVector, Matrix3, Point3, Rotation3, Vector3};
 
@@ -64,16 +69,13 @@ impl Pose {
 }
 
 /// The least-squares pose mapping `from` onto `to` (3N values each, same N), optionally with scale
-/// (Umeyama 1991). Only the points with `weight` true count when a mask is given.
-pub(crate) fn align_masked(from: &[f64], to: &[f64], scale: bool, mask: Option<&[bool]>) -> Pose {
-    let use_point = |i: usize| mask.is_none_or(|m| m[i]);
+/// (Umeyama 1991).
+pub(crate) fn align(from: &[f64], to: &[f64], scale: bool) -> Pose {
     let (mut cf, mut ct, mut n) = (Vector3::zeros(), Vector3::zeros(), 0.0);
-    for (i, (a, b)) in from.chunks_exact(3).zip(to.chunks_exact(3)).enumerate() {
-        if use_point(i) {
-            cf += Vector3::new(a[0], a[1], a[2]);
-            ct += Vector3::new(b[0], b[1], b[2]);
-            n += 1.0;
-        }
+    for (a, b) in from.chunks_exact(3).zip(to.chunks_exact(3)) {
+        cf += Vector3::new(a[0], a[1], a[2]);
+        ct += Vector3::new(b[0], b[1], b[2]);
+        n += 1.0;
     }
     if n == 0.0 {
         return Pose::identity();
@@ -82,13 +84,11 @@ pub(crate) fn align_masked(from: &[f64], to: &[f64], scale: bool, mask: Option<&
     ct /= n;
     let mut h = Matrix3::zeros();
     let mut var_from = 0.0;
-    for (i, (a, b)) in from.chunks_exact(3).zip(to.chunks_exact(3)).enumerate() {
-        if use_point(i) {
-            let p = Vector3::new(a[0], a[1], a[2]) - cf;
-            let q = Vector3::new(b[0], b[1], b[2]) - ct;
-            h += q * p.transpose();
-            var_from += p.norm_squared();
-        }
+    for (a, b) in from.chunks_exact(3).zip(to.chunks_exact(3)) {
+        let p = Vector3::new(a[0], a[1], a[2]) - cf;
+        let q = Vector3::new(b[0], b[1], b[2]) - ct;
+        h += q * p.transpose();
+        var_from += p.norm_squared();
     }
     let svd = h.svd(true, true);
     let (Some(u), Some(v_t)) = (svd.u, svd.v_t) else { return Pose::identity() };
@@ -98,11 +98,6 @@ pub(crate) fn align_masked(from: &[f64], to: &[f64], scale: bool, mask: Option<&
     let rotation = Rotation3::from_matrix_unchecked(r);
     let scale = if scale && var_from > 0.0 { (svd.singular_values[0] + svd.singular_values[1] + d * svd.singular_values[2]) / var_from } else { 1.0 };
     Pose { rotation, translation_mm: ct - rotation * cf * scale, scale }
-}
-
-/// [`align_masked`] over all points.
-pub(crate) fn align(from: &[f64], to: &[f64], scale: bool) -> Pose {
-    align_masked(from, to, scale, None)
 }
 
 /// How to fit.
@@ -213,38 +208,87 @@ impl ShapeModel {
     /// [`crate::ShapeError::Input`] for fewer than 3 known vertices, an index out of range or
     /// repeated, lengths that differ, non-finite points, `noise_sd_mm` not positive, bad options.
     pub fn fit_partial(&self, known: &[usize], target: &[Point3<f64>], options: &FitOptions) -> Result<PartialFit> {
+        let mut seen = vec![false; self.n_vertices()];
+        for &i in known {
+            if i >= seen.len() || seen[i] {
+                return Err(input(format!("known vertex {i} is beyond the {} vertices or repeated", seen.len())));
+            }
+            seen[i] = true;
+        }
+        let points: Vec<Vec<(usize, f64)>> = known.iter().map(|&i| vec![(i, 1.0)]).collect();
+        self.fit_points(&points, target, options)
+    }
+
+    /// Fits the model to landmarks: each `(name, position)` names one of the model's
+    /// [`crate::Landmark`]s (a vertex or a point inside a triangle) and gives where it is on the
+    /// target (any pose, at least 3 landmarks). The weights are the posterior mean under the mode
+    /// prior, as in [`Self::fit_partial`], and the whole shape is predicted with every vertex's SD.
+    ///
+    /// # Errors
+    /// [`crate::ShapeError::Input`] for a name the model does not have, fewer than 3 landmarks,
+    /// and as [`Self::fit_points`].
+    pub fn fit_landmarks(&self, targets: &[(&str, Point3<f64>)], options: &FitOptions) -> Result<PartialFit> {
+        let points = targets
+            .iter()
+            .map(|(name, _)| {
+                let l = self.landmarks().iter().find(|l| l.name() == *name).ok_or_else(|| input(format!("the model has no landmark {name:?}")))?;
+                Ok(match l {
+                    crate::model::Landmark::Vertex { vertex, .. } => vec![(*vertex, 1.0)],
+                    crate::model::Landmark::Barycentric { face, weights, .. } => self.faces()[*face].iter().zip(weights).map(|(&v, &w)| (v as usize, w)).collect(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let target: Vec<Point3<f64>> = targets.iter().map(|(_, p)| *p).collect();
+        self.fit_points(&points, &target, options)
+    }
+
+    /// Fits the model to points of it that are fixed linear combinations of its vertices
+    /// (`points[i]`: (vertex, weight) pairs, e.g. one vertex with weight 1, or a triangle's
+    /// barycentric weights) seen at `target` (same length, any pose): the general form of
+    /// [`Self::fit_partial`] and [`Self::fit_landmarks`]. See the module docs for the posterior.
+    ///
+    /// # Errors
+    /// [`crate::ShapeError::Input`] for fewer than 3 points, a vertex out of range, an empty
+    /// combination, lengths that differ, non-finite values, `noise_sd_mm` not positive, bad
+    /// options.
+    pub fn fit_points(&self, points: &[Vec<(usize, f64)>], target: &[Point3<f64>], options: &FitOptions) -> Result<PartialFit> {
         let k = self.modes_for(options)?;
         let n = self.n_vertices();
-        if known.len() != target.len() || known.len() < 3 {
-            return Err(input(format!("{} known vertices with {} target points; give at least 3, one point per index", known.len(), target.len())));
+        let m = points.len();
+        if m != target.len() || m < 3 {
+            return Err(input(format!("{m} model points with {} target points; give at least 3, one target per point", target.len())));
         }
         if options.noise_sd_mm <= 0.0 {
             return Err(input("a partial fit needs noise_sd_mm > 0 (the prior's weight against the known points)"));
         }
-        let mut mask = vec![false; n];
-        for &i in known {
-            if i >= n || mask[i] {
-                return Err(input(format!("known vertex {i} is beyond the {n} vertices or repeated")));
-            }
-            mask[i] = true;
+        if points.iter().any(|c| c.is_empty() || c.iter().any(|&(v, w)| v >= n || !w.is_finite())) {
+            return Err(input(format!("a model point is empty, names a vertex beyond the {n} vertices, or has a non-finite weight")));
         }
         if target.iter().any(|p| !p.iter().all(|c| c.is_finite())) {
             return Err(input("a target point is not finite"));
         }
-        // The target in model vertex order (unknown vertices hold 0 and are masked out).
-        let mut y = vec![0.0; 3 * n];
-        for (&i, p) in known.iter().zip(target) {
-            y[3 * i..3 * i + 3].copy_from_slice(&[p.x, p.y, p.z]);
-        }
+        let combine = |x: &[f64]| -> Vec<f64> {
+            points
+                .iter()
+                .flat_map(|c| {
+                    let mut p = [0.0; 3];
+                    for &(v, w) in c {
+                        (0..3).for_each(|d| p[d] += w * x[3 * v + d]);
+                    }
+                    p
+                })
+                .collect()
+        };
+        // The mean and the modes at the points: μ_I (3M) and Φ_I (3M x K).
+        let mu = combine(self.mean());
+        let phi: Vec<Vec<f64>> = (0..k).map(|j| combine(self.mode(j))).collect();
+        let y = to_flat(target);
         let s2 = options.noise_sd_mm * options.noise_sd_mm;
         // Φ_Iᵀ Φ_I / σ² + Λ⁻¹, and its inverse: the posterior covariance.
-        let rows: Vec<usize> = known.iter().flat_map(|&i| [3 * i, 3 * i + 1, 3 * i + 2]).collect();
         let mut a = DMatrix::<f64>::zeros(k, k);
         for p in 0..k {
-            let mp = self.mode(p);
             for q in 0..=p {
-                let mq = self.mode(q);
-                let v = rows.iter().map(|&r| mp[r] * mq[r]).sum::<f64>() / s2;
+                let v = dot(&phi[p], &phi[q]) / s2;
                 a[(p, q)] = v;
                 a[(q, p)] = v;
             }
@@ -252,38 +296,47 @@ impl ShapeModel {
         }
         let chol = a.clone().cholesky().ok_or_else(|| input("the posterior precision is not positive definite"))?;
         let cov = chol.inverse();
+        let at_points = |b: &[f64]| -> Vec<f64> {
+            let mut x = mu.clone();
+            for (f, w) in phi.iter().zip(b) {
+                x.iter_mut().zip(f).for_each(|(xi, fi)| *xi += w * fi);
+            }
+            x
+        };
         let mut b = vec![0.0; k];
-        let mut x = self.mean().to_vec();
+        let mut x = mu.clone();
         let mut iterations = 0;
         for it in 0..options.max_iterations.max(1) {
             iterations = it + 1;
-            let pose = align_masked(&x, &y, options.scale, Some(&mask));
+            let pose = align(&x, &y, options.scale);
             let y_model = pose.inverse().apply_flat(&y);
-            let rhs = DVector::from_iterator(k, (0..k).map(|p| rows.iter().map(|&r| self.mode(p)[r] * (y_model[r] - self.mean()[r])).sum::<f64>() / s2));
+            let r: Vec<f64> = y_model.iter().zip(&mu).map(|(a, c)| a - c).collect();
+            let rhs = DVector::from_iterator(k, phi.iter().map(|f| dot(f, &r) / s2));
             let new = &cov * rhs;
             let change = (0..k).map(|j| (new[j] - b[j]).abs() / self.variances()[j].sqrt()).fold(0.0, f64::max);
             b = new.iter().copied().collect();
-            x = self.instance_flat(&b)?;
+            x = at_points(&b);
             if change < 1e-6 {
                 break;
             }
         }
-        let pose = align_masked(&x, &y, options.scale, Some(&mask));
-        let fitted = pose.apply_flat(&x);
-        let rms_known_mm = (rows.iter().map(|&r| (fitted[r] - y[r]) * (fitted[r] - y[r])).sum::<f64>() / known.len() as f64).sqrt();
+        let pose = align(&x, &y, options.scale);
+        let fitted_points = pose.apply_flat(&x);
+        let rms_known_mm = (fitted_points.iter().zip(&y).map(|(a, c)| (a - c) * (a - c)).sum::<f64>() / m as f64).sqrt();
+        let fitted = pose.apply_flat(&self.instance_flat(&b)?);
         // Per-vertex SD: sqrt(Σ_c φ_vcᵀ Σ φ_vc), with Σ = L Lᵀ from the covariance's Cholesky.
         let l = cov.cholesky().ok_or_else(|| input("the posterior covariance is not positive definite"))?.l();
         let mut sd2 = vec![0.0; n];
-        let mut phi = vec![0.0; k];
+        let mut phi_v = vec![0.0; k];
         for (row, acc) in (0..3 * n).map(|r| (r, r / 3)) {
-            for (p, f) in phi.iter_mut().enumerate() {
+            for (p, f) in phi_v.iter_mut().enumerate() {
                 *f = self.mode(p)[row];
             }
             // ||Lᵀ φ||²
             for c in 0..k {
                 let mut s = 0.0;
                 for r in c..k {
-                    s += l[(r, c)] * phi[r];
+                    s += l[(r, c)] * phi_v[r];
                 }
                 sd2[acc] += s * s;
             }

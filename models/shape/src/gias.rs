@@ -263,6 +263,21 @@ pub fn signed_volume_mm3(points: &[[f64; 3]], faces: &[[u32; 3]]) -> f64 {
         .sum()
 }
 
+/// The points that are fixed linear combinations (`rows[i]`: vertex, weight) of the 3N values `x`.
+fn apply_rows(rows: &[Vec<(usize, f64)>], x: &[f64]) -> Vec<f64> {
+    rows.iter()
+        .flat_map(|r| {
+            let mut p = [0.0; 3];
+            for &(v, w) in r {
+                for c in 0..3 {
+                    p[c] += w * x[3 * v + c];
+                }
+            }
+            p
+        })
+        .collect()
+}
+
 impl ShapeModel {
     /// The model of points that are fixed linear combinations of this model's vertices
     /// (`rows[i]` = the weights of new point `i`): a Gaussian's linear image, re-diagonalised so
@@ -278,19 +293,7 @@ impl ShapeModel {
         if rows.iter().flatten().any(|(v, _)| *v >= n) {
             return Err(input(format!("a new point combines a vertex beyond the model's {n}")));
         }
-        let apply = |x: &[f64]| -> Vec<f64> {
-            rows.iter()
-                .flat_map(|r| {
-                    let mut p = [0.0; 3];
-                    for &(v, w) in r {
-                        for c in 0..3 {
-                            p[c] += w * x[3 * v + c];
-                        }
-                    }
-                    p
-                })
-                .collect()
-        };
+        let apply = |x: &[f64]| apply_rows(rows, x);
         let mean = apply(self.mean());
         let k = self.n_modes();
         let a: Vec<Vec<f64>> = (0..k).map(|j| apply(self.mode(j)).into_iter().map(|v| v * self.variances()[j].sqrt()).collect()).collect();
@@ -421,6 +424,15 @@ pub fn find_installed(start: &Path, rel: &str) -> Option<PathBuf> {
 
 /// The package-relative folder of the LLP26 model.
 pub const LLP26_DIR: &str = "musculoskeletal/models";
+
+/// The model's own error, deg, in femoral anteversion predicted from a proximal femur with the
+/// LLP26 femur (as coxa's landmarks measure anteversion): the SD to add, in quadrature, to the
+/// posterior SD of the mode weights ([`crate::predict::Prediction::angle_sd_with`]). Calibrated by
+/// leave-one-out over LLP26's 26 training subjects (each cut 30 mm below its lesser trochanter,
+/// predicted by the model of the other 25: `tests/tests/shape_femur.rs`,
+/// `llp26_leave_one_out_calibrates_the_anteversion_sd`, which fails when this value is more than
+/// 10 % off) with [`crate::predict::model_error_sd`].
+pub const LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG: f64 = 5.0;
 /// The package-relative folder of the articulated (paediatric) model.
 pub const ARTICULATED_DIR: &str = "articulated_ssm_both_sides/coupled_ssm/pel_fem_tib_fib_both_side";
 
@@ -441,6 +453,18 @@ pub enum Llp26Part {
 /// [`crate::ShapeError::Io`] / [`crate::ShapeError::BadFile`] for missing or broken files;
 /// [`crate::ShapeError::InvalidModel`] when the files disagree (node counts).
 pub fn llp26(dir: &Path, side_right: bool, parts: &[Llp26Part], divisions: usize) -> Result<ShapeModel> {
+    llp26_with_subjects(dir, side_right, parts, divisions).map(|(m, _)| m)
+}
+
+/// [`llp26`] and the weights of its 26 training subjects in the returned model's modes (from the
+/// file's `projectedWeights`: each subject's node shape `mean + Σ_k w_ks mode_k`, evaluated densely
+/// like the mean, then projected onto the dense model's orthonormal modes; exact up to the null
+/// mode GIAS3 keeps). Empty when the file holds no `projectedWeights`.
+///
+/// # Errors
+/// As [`llp26`]; [`crate::ShapeError::InvalidModel`] when `projectedWeights` does not have one
+/// row per mode.
+pub fn llp26_with_subjects(dir: &Path, side_right: bool, parts: &[Llp26Part], divisions: usize) -> Result<(ShapeModel, Vec<Vec<f64>>)> {
     let pc = if side_right { "shape_models/LLP26_right_mirrored_from_left_rigid.pc" } else { "shape_models/LLP26_rigid.pc" };
     let pca = crate::pca_file::read_pc(&dir.join(pc))?;
     let nodes = model_from_pca(
@@ -483,6 +507,25 @@ pub fn llp26(dir: &Path, side_right: bool, parts: &[Llp26Part], divisions: usize
         rows.extend(w.into_iter().map(|r| r.into_iter().map(|(v, x)| (v + first, x)).collect::<Vec<_>>()));
     }
     let mut model = nodes.linear_image(&rows, faces, out_parts, Vec::new(), nodes.info().clone())?;
+    let subjects = match &pca.projected_weights {
+        None => Vec::new(),
+        Some((w, k, s)) => {
+            if *k != pca.n_modes() || w.len() != k * s {
+                return Err(ShapeError::InvalidModel { why: format!("{pc}: projectedWeights is {k} x {s} for {} modes", pca.n_modes()) });
+            }
+            (0..*s)
+                .map(|subject| {
+                    let mut x = pca.mean.clone();
+                    for mode in 0..*k {
+                        let c = w[mode * s + subject];
+                        x.iter_mut().zip(pca.mode(mode)).for_each(|(xi, m)| *xi += c * m);
+                    }
+                    let nodes_x: Vec<f64> = (0..x.len() / 3).flat_map(|i| PcaFile::point(&x, Layout::Blocked, i)).collect();
+                    model.project(&apply_rows(&rows, &nodes_x))
+                })
+                .collect()
+        }
+    };
     // Outward-facing triangles (positive volume), part by part.
     let pts: Vec<[f64; 3]> = model.mean().chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
     let mut faces = model.faces().to_vec();
@@ -501,7 +544,7 @@ pub fn llp26(dir: &Path, side_right: bool, parts: &[Llp26Part], divisions: usize
         Vec::new(),
         model.info().clone(),
     )?;
-    Ok(model)
+    Ok((model, subjects))
 }
 
 /// The articulated paediatric model of one side (`.pc.npz` plus its mean `.ply`'s triangles,

@@ -197,6 +197,14 @@ impl ShapeModel {
         Ok(Self { mean, modes, variances, faces, parts, landmarks, info })
     }
 
+    /// The model with `landmarks` in place of its own (e.g. landmarks defined on its mean).
+    ///
+    /// # Errors
+    /// [`ShapeError::InvalidModel`] for a landmark off the model (as [`Self::new`]).
+    pub fn with_landmarks(&self, landmarks: Vec<Landmark>) -> Result<Self> {
+        Self::new(self.mean.clone(), self.modes.clone(), self.variances.clone(), self.faces.clone(), self.parts.clone(), landmarks, self.info.clone())
+    }
+
     /// Number of vertices N.
     pub fn n_vertices(&self) -> usize {
         self.mean.len() / 3

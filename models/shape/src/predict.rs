@@ -4,8 +4,11 @@
 //! The caller measures: `measure` turns a whole predicted bone into the angle wanted (coxa-shape
 //! does not depend on coxa-anatomy, where femoral anteversion is measured). Steps:
 //! 1. rigid starts: the model mean with its landmark `head_model` on the target's `head_target`,
-//!    in the target's axes and turned ±15° about each axis (7 starts; CT frames share the LPS
-//!    axes, but a patient's femur is rotated); the robust rigid fit with the lowest RMS wins;
+//!    and (needing no landmark of the partial surface, which a short stub may get wrong) the
+//!    centroid of the mean's top over the partial surface's height on the partial surface's
+//!    centroid; each in the target's axes and turned ±15° about each axis (14 starts; CT frames
+//!    share the LPS axes, but a patient's femur is rotated); the robust rigid fit with the lowest
+//!    RMS plus a penalty for unmatched points wins;
 //! 2. the shape fit ([`ShapeModel::fit_surface`]) from that pose;
 //! 3. the angle on the predicted bone, and on `n_samples` bones drawn from the posterior (their
 //!    SD is the angle's SD).
@@ -32,7 +35,9 @@ pub struct Prediction {
 }
 
 impl Prediction {
-    /// The SD of the angle over the posterior samples (`None` with fewer than 2).
+    /// The SD of the angle over the posterior samples (`None` with fewer than 2): the
+    /// uncertainty of the mode weights alone, which leaves out the model's own error (see
+    /// [`Self::angle_sd_with`]).
     pub fn angle_sd(&self) -> Option<f64> {
         let n = self.angle_samples.len();
         (n >= 2).then(|| {
@@ -40,6 +45,52 @@ impl Prediction {
             (self.angle_samples.iter().map(|a| (a - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
         })
     }
+
+    /// The predictive SD of the angle: the posterior SD of [`Self::angle_sd`] and the model's own
+    /// error `model_error_sd` (independent, so their variances add), the latter calibrated on
+    /// held-out subjects with [`model_error_sd`]. `None` as [`Self::angle_sd`].
+    pub fn angle_sd_with(&self, model_error_sd: f64) -> Option<f64> {
+        self.angle_sd().map(|s| s.hypot(model_error_sd))
+    }
+}
+
+/// A second anchor that needs no landmark of the partial surface (on a short stub the head may be
+/// found on the wrong surface): the centroid of the partial surface's vertices, and the centroid of
+/// the model mean's vertices over the same height at its top (the +z axis is superior in both,
+/// as in the LPS frame of CTs and of coxa's models).
+fn top_anchors(mean: &[Point3<f64>], partial: &[Point3<f64>]) -> (Point3<f64>, Point3<f64>) {
+    let (lo, hi) = partial.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.z), b.max(p.z)));
+    let top = mean.iter().map(|p| p.z).fold(f64::NEG_INFINITY, f64::max);
+    let centroid = |v: &mut dyn Iterator<Item = &Point3<f64>>| {
+        let (sum, n) = v.fold((Vector3::zeros(), 0.0), |(s, n), p| (s + p.coords, n + 1.0));
+        Point3::from(sum / f64::max(n, 1.0))
+    };
+    let model_part = centroid(&mut mean.iter().filter(|p| p.z >= top - (hi - lo)));
+    (model_part, centroid(&mut partial.iter()))
+}
+
+/// The model error SD σ_m that makes held-out prediction errors `errors` (predicted minus true)
+/// with posterior SDs `posterior_sd` standard normal on average: the root of
+/// `Σ e_i² / (s_i² + σ_m²) = n` (σ_m = 0 when the posterior SDs already cover the errors). The
+/// errors' spread about zero is what counts, so a bias raises σ_m too. Non-finite pairs are
+/// skipped; `None` without any finite pair.
+pub fn model_error_sd(errors: &[f64], posterior_sd: &[f64]) -> Option<f64> {
+    let pairs: Vec<(f64, f64)> = errors.iter().zip(posterior_sd).filter(|(e, s)| e.is_finite() && s.is_finite()).map(|(e, s)| (e * e, s * s)).collect();
+    if pairs.is_empty() {
+        return None;
+    }
+    let n = pairs.len() as f64;
+    let z2 = |m2: f64| pairs.iter().map(|(e2, s2)| e2 / (s2 + m2).max(1e-300)).sum::<f64>();
+    if z2(0.0) <= n {
+        return Some(0.0);
+    }
+    // z2 falls with m2; the largest error squared is an upper bound for the root.
+    let (mut lo, mut hi) = (0.0, pairs.iter().map(|p| p.0).fold(0.0, f64::max) * n);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if z2(mid) > n { lo = mid } else { hi = mid }
+    }
+    Some((0.5 * (lo + hi)).sqrt())
 }
 
 /// Predicts the whole bone of `model` (one part, all faces) from the `partial` surface; see the
@@ -68,16 +119,23 @@ pub fn predict_from_partial(
             starts.push(Rotation3::from_axis_angle(&axis, deg.to_radians()));
         }
     }
-    let mut best: Option<SurfaceFit> = None;
-    for rotation in starts {
-        let init = Pose { rotation, translation_mm: head_target.coords - rotation * head_model.coords, scale: 1.0 };
-        let Ok(rigid) = model.fit_surface(partial.vertices(), area, &init, &rigid_only) else {
-            continue;
-        };
-        if best.as_ref().is_none_or(|b| rigid.rms_mm < b.rms_mm) {
-            best = Some(rigid);
+    let mean = model.instance(&[])?;
+    let anchors = [(*head_model, *head_target), top_anchors(&mean, partial.vertices())];
+    let mut best: Option<(f64, SurfaceFit)> = None;
+    for (anchor_model, anchor_target) in anchors {
+        for rotation in &starts {
+            let init = Pose { rotation: *rotation, translation_mm: anchor_target.coords - rotation * anchor_model.coords, scale: 1.0 };
+            let Ok(rigid) = model.fit_surface(partial.vertices(), area, &init, &rigid_only) else {
+                continue;
+            };
+            // A start that matches few points with a small RMS is no better: the outliers count.
+            let score = rigid.rms_mm + (1.0 - rigid.inlier_fraction) * rigid_only.max_distance_mm;
+            if best.as_ref().is_none_or(|(b, _)| score < *b) {
+                best = Some((score, rigid));
+            }
         }
     }
+    let best = best.map(|(_, fit)| fit);
     let rigid = best.ok_or_else(|| input("no rigid start brings the model within reach of the partial surface"))?;
     let fit = model.fit_surface(partial.vertices(), area, &rigid.pose, &SurfaceFitOptions::default())?;
     let mesh = Mesh::new(fit.shape.clone(), model.faces().to_vec()).map_err(|source| ShapeError::Mesh { what: "the predicted mesh", source })?;

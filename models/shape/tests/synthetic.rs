@@ -332,3 +332,73 @@ fn issue_16_surface_fits_have_a_budget_and_say_when_they_stop_at_it() {
         format!("invalid input: {} target points, more than the fit's budget of 1000000 (each of up to 40 rounds matches every point); decimate the surface", coxa_shape::MAX_TARGET_POINTS + 1)
     );
 }
+
+/// A model rebuilt from its subjects' weights (leave-one-out without a new Procrustes): the whole
+/// set gives back the built model; all but one gives the mean and total variance of the others,
+/// and every remaining subject lies in its span.
+#[test]
+fn models_rebuilt_from_subject_weights() {
+    let mut rng = StdRng::seed_from_u64(41);
+    let truth = Truth::new(&mut rng, 300, &[20.0, 10.0, 5.0, 2.0]);
+    let shapes: Vec<Vec<Point3<f64>>> = (0..12)
+        .map(|_| {
+            let w: Vec<f64> = truth.sds.iter().map(|s| s * normal(&mut rng)).collect();
+            truth.subject(&mut rng, &w, 0.3)
+        })
+        .collect();
+    let built = build(&shapes, faces(300), Vec::new(), &BuildOptions::default()).unwrap();
+    let m = &built.model;
+    let weights: Vec<Vec<f64>> = built.aligned.iter().map(|x| m.project(x)).collect();
+    // Each aligned subject is the mean plus its projected modes (the 11 modes span the 12).
+    for (x, w) in built.aligned.iter().zip(&weights) {
+        let back = m.instance_flat(w).unwrap();
+        let worst = back.iter().zip(x).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        assert!(worst < 1e-8, "a subject is not in the model's span: {worst}");
+    }
+    let same = m.from_subject_weights(&weights).unwrap();
+    for (a, b) in same.variances().iter().zip(m.variances()) {
+        assert!((a - b).abs() < 1e-8 * b, "variance {a} vs {b}");
+    }
+    assert!(same.mean().iter().zip(m.mean()).all(|(a, b)| (a - b).abs() < 1e-8));
+    for k in 0..m.n_modes() {
+        assert!((dot(same.mode(k), m.mode(k)).abs() - 1.0).abs() < 1e-6, "mode {k} differs");
+    }
+    // Leave subject 3 out.
+    let others: Vec<Vec<f64>> = weights.iter().enumerate().filter(|(i, _)| *i != 3).map(|(_, w)| w.clone()).collect();
+    let loo = m.from_subject_weights(&others).unwrap();
+    assert_eq!((loo.n_modes(), loo.info().provenance.n_subjects), (10, 11));
+    let rest: Vec<&Vec<f64>> = built.aligned.iter().enumerate().filter(|(i, _)| *i != 3).map(|(_, x)| x).collect();
+    let mean: Vec<f64> = (0..900).map(|j| rest.iter().map(|x| x[j]).sum::<f64>() / 11.0).collect();
+    assert!(loo.mean().iter().zip(&mean).all(|(a, b)| (a - b).abs() < 1e-8), "the mean is the others' mean");
+    let total: f64 = rest.iter().map(|x| x.iter().zip(&mean).map(|(a, b)| (a - b) * (a - b)).sum::<f64>()).sum::<f64>() / 10.0;
+    assert!((loo.variances().iter().sum::<f64>() - total).abs() < 1e-8 * total);
+    for x in &rest {
+        let back = loo.instance_flat(&loo.project(x)).unwrap();
+        assert!(back.iter().zip(x.iter()).all(|(a, b)| (a - b).abs() < 1e-7));
+    }
+    // The held-out subject is not in the span of the others (4 true modes plus noise).
+    let held = &built.aligned[3];
+    let back = loo.instance_flat(&loo.project(held)).unwrap();
+    assert!(back.iter().zip(held).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) > 0.1);
+    assert!(m.from_subject_weights(&others[..2]).is_err());
+    assert!(m.from_subject_weights(&[vec![f64::NAN], vec![0.0], vec![1.0]]).is_err());
+}
+
+/// The model error SD of held-out predictions: errors drawn with a known extra SD give it back.
+#[test]
+fn model_error_sd_recovers_a_known_extra_spread() {
+    use coxa_shape::predict::model_error_sd;
+    let mut rng = StdRng::seed_from_u64(5);
+    let s: Vec<f64> = (0..4000).map(|i| 1.0 + (i % 5) as f64 * 0.25).collect();
+    let e: Vec<f64> = s.iter().map(|si: &f64| si.hypot(3.0) * normal(&mut rng)).collect();
+    let m = model_error_sd(&e, &s).unwrap();
+    // 4000 draws: the variance is known to about 2.2 % (1 SD), the root to about 1.5 %.
+    assert!((m - 3.0).abs() < 0.15, "{m}");
+    // Errors within their SDs need no extra term.
+    let small: Vec<f64> = s.iter().map(|si| 0.5 * si).collect();
+    assert_eq!(model_error_sd(&small, &s), Some(0.0));
+    // Zero posterior SD: the RMS of the errors.
+    let m0 = model_error_sd(&[3.0, -4.0], &[0.0, 0.0]).unwrap();
+    assert!((m0 - 12.5f64.sqrt()).abs() < 1e-9);
+    assert_eq!(model_error_sd(&[f64::NAN], &[1.0]), None);
+}

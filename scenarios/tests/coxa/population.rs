@@ -163,6 +163,9 @@ fn population_spec_errors_are_one_line() -> Result<()> {
         ("n = 3\nseed = 1\nn_modes = 0", atlas.clone(), "cases_from_shape_model.n_modes"),
         ("n = 3\nseed = 1\nsdie = \"left\"", atlas.clone(), "sdie"),
         ("n = 3\nseed = 1", junk.clone(), "COXASSM"),
+        ("seed = 1", atlas.clone(), "cases_from_shape_model.n"),
+        ("n = 3", atlas.clone(), "cases_from_shape_model.seed"),
+        ("subjects = \"all\"", atlas.clone(), "cases_from_shape_model.subjects"),
     ] {
         let dir = tempfile::tempdir_in(tmp.path())?;
         let file = scenario(dir.path(), &pelvis, body)?;
@@ -225,7 +228,7 @@ fn population_subjects_are_plausible() -> Result<()> {
     let mut drawn = [Vec::new(), Vec::new(), Vec::new()];
     let (mut head, mut nsa, mut av, mut space) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for index in 0..16 {
-        let sample = coxa_scenarios::population::ShapeSample { pelvis_model: atlas.clone(), femur_model: femur_model.clone(), seed: 11, index, joint_space_mm: 3.0, n_modes: None };
+        let sample = coxa_scenarios::population::ShapeSample { pelvis_model: atlas.clone(), femur_model: femur_model.clone(), seed: 11, index, joint_space_mm: 3.0, n_modes: None, training: false };
         let s = coxa_scenarios::population::subject(&sample).map_err(anyhow::Error::msg)?;
         let (found, warnings) = coxa_anatomy::landmarks::find(&coxa_anatomy::landmarks::Bones::named(&s.meshes));
         assert!(warnings.is_empty(), "subject {index}: {warnings:?}");
@@ -293,7 +296,7 @@ fn shape_build_writes_the_pelvis_model_populations_draw_from() -> Result<()> {
     assert_eq!((model.n_vertices(), model.n_modes(), model.info().provenance.n_subjects), (15_000, 29, 30));
     assert_eq!(model.info().provenance.licence, "CC BY 4.0");
     for (name, pelvis_model) in [("file", ssm.clone()), ("atlas", atlas.clone())] {
-        let sample = coxa_scenarios::population::ShapeSample { pelvis_model, femur_model: femur_model.clone(), seed: 3, index: 4, joint_space_mm: 3.0, n_modes: Some(10) };
+        let sample = coxa_scenarios::population::ShapeSample { pelvis_model, femur_model: femur_model.clone(), seed: 3, index: 4, joint_space_mm: 3.0, n_modes: Some(10), training: false };
         coxa_scenarios::population::write_case_input(&sample, &tmp.path().join(name))?;
     }
     for f in ["hip_left.stl", "hip_right.stl", "sacrum.stl", "femur_left.stl", "femur_right.stl", "shape_sample.json"] {
@@ -302,5 +305,57 @@ fn shape_build_writes_the_pelvis_model_populations_draw_from() -> Result<()> {
     let again = coxa(&["shape", "build", "--atlas", atlas.to_str().unwrap(), "--out", ssm.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(again.status.code() == Some(2) && err.contains("already exists") && err.trim().lines().count() == 1, "{err}");
+    Ok(())
+}
+
+/// Cases from the models' own training subjects (`subjects = "training"`): case k is the atlas's
+/// pelvis k (its aligned training shape, to round-off) with LLP26's training femur k (modulo 26, from
+/// `projectedWeights`), placed as a drawn subject is; the femur keeps that subject's anteversion
+/// and neck-shaft angle (placement only scales and turns it). A pelvis `.ssm` file keeps no
+/// training subjects: one line, exit 2.
+#[test]
+fn population_cases_from_training_subjects() -> Result<()> {
+    let (Some(atlas), Some(femur_model)) = (shared_data("pelvis_atlas"), llp26()) else { return Ok(()) };
+    let (femur, femur_subjects) = coxa_shape::gias::llp26_with_subjects(&femur_model, false, &[coxa_shape::gias::Llp26Part::Femur], coxa_scenarios::population::FEMUR_DIVISIONS)?;
+    let pelvis = coxa_scenarios::population::pelvis_model(&atlas).map_err(anyhow::Error::msg)?;
+    let dir = atlas.join("surface");
+    let mut ids: Vec<u32> = std::fs::read_dir(&dir)?.filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("LeftHip")?.strip_suffix("_cpd.vtk")?.parse().ok()).collect();
+    ids.sort_unstable();
+    for index in [0usize, 27] {
+        let sample = coxa_scenarios::population::ShapeSample { pelvis_model: atlas.clone(), femur_model: femur_model.clone(), seed: 0, index, joint_space_mm: 3.0, n_modes: None, training: true };
+        let s = coxa_scenarios::population::subject(&sample).map_err(anyhow::Error::msg)?;
+        // The pelvis is the atlas subject's own left hip, up to the rigid Procrustes pose.
+        let hip = &s.meshes.iter().find(|(n, _)| n == "hip_left").context("hip_left")?.1;
+        let own = coxa_io::mesh::read_vtk(&dir.join(format!("LeftHip{}_cpd.vtk", ids[index])))?;
+        let pose = coxa_shape::Pose::between(hip.vertices(), own.vertices(), false);
+        let rms = (hip.vertices().iter().zip(own.vertices()).map(|(a, b)| (pose.apply(a) - b).norm_squared()).sum::<f64>() / own.vertices().len() as f64).sqrt();
+        // The femur is LLP26's training subject index % 26, with that subject's angles.
+        let k = index % 26;
+        let truth = coxa_anatomy::landmarks::femur_landmarks(&coxa_core::Mesh::new(femur.instance(&femur_subjects[k])?, femur.faces().to_vec())?, Side::Left)?;
+        let placed = &s.meshes.iter().find(|(n, _)| n == "femur_left").context("femur_left")?.1;
+        let got = coxa_anatomy::landmarks::femur_landmarks(placed, Side::Left)?;
+        let (av_t, av_g) = (truth.anteversion_deg.context("condyles")?, got.anteversion_deg.context("condyles")?);
+        eprintln!(
+            "training case {}: pelvis = atlas subject {} to {rms:.1e} mm RMS; femur = LLP26 subject {} (anteversion {av_t:.2} deg, placed {av_g:.2}; pelvis weights SD units {:?}...)",
+            index + 1,
+            ids[index],
+            k + 1,
+            s.record["pelvis_mode_weights_sd"].as_array().map(|a| a.iter().take(3).map(|v| v.as_f64().unwrap_or(f64::NAN)).map(|v| (v * 100.0).round() / 100.0).collect::<Vec<_>>())
+        );
+        assert!(rms < 1e-6, "the pelvis is not the training subject ({rms} mm)");
+        assert!((av_t - av_g).abs() < 0.5, "anteversion {av_t} vs placed {av_g}");
+        assert_eq!(s.record["subjects"], "training");
+        assert_eq!(s.record["femur_training_subject"], k + 1);
+        assert_eq!(s.record["draw"], 0);
+    }
+    assert_eq!(pelvis.info().provenance.n_subjects, ids.len());
+    // A .ssm pelvis model has no training subjects.
+    let tmp = tempfile::tempdir()?;
+    let ssm = tmp.path().join("pelvis.ssm");
+    pelvis.save(&ssm)?;
+    let file = scenario(tmp.path(), &ssm, "subjects = \"training\"")?;
+    let out = coxa(&["run", file.to_str().unwrap(), "--quiet"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.code() == Some(2) && err.trim().lines().count() == 1 && err.contains("no training subjects"), "{err}");
     Ok(())
 }

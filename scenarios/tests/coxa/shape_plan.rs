@@ -143,6 +143,12 @@ fn scenario_case_of_a_proximal_femur_reports_the_prediction() -> Result<()> {
     let (pf, tf) = (coxa_sim::FemoralFrame::from_landmarks(f)?, coxa_sim::FemoralFrame::from_landmarks(&full)?);
     let axis_error = |k: usize| pf.femur_from_lps.matrix().row(k).transpose().angle(&tf.femur_from_lps.matrix().row(k).transpose()).to_degrees();
     eprintln!("predicted femoral frame vs the whole femur's: mechanical axis {:.1} deg, condylar (x) axis {:.1} deg apart", axis_error(2), axis_error(0));
+    // The Slicer markups flag the predicted condyles and leave out the knee points a stub lacks.
+    let fcsv = std::fs::read_to_string(case.join("anatomy/landmarks/femur_left.fcsv"))?;
+    assert!(fcsv.contains("PREDICTED medial posterior condyle") && fcsv.contains("PREDICTED lateral posterior condyle"), "{fcsv}");
+    assert!(!fcsv.contains("MEC_L") && !fcsv.contains("P2_L"), "knee points read off a stub: {fcsv}");
+    let anatomy = read_json(&case.join("anatomy/anatomy.json"));
+    assert!(anatomy["landmark_files"]["notes"].to_string().contains("PREDICTED by the shape model"), "{}", anatomy["landmark_files"]);
     let plan = read_json(&case.join("plan.json"));
     assert_eq!(plan["stem"]["native_femoral_anteversion_source"], "predicted");
     let html = std::fs::read_to_string(case.join("report.html"))?;

@@ -79,6 +79,7 @@ pub fn femur_landmarks(mesh: &Mesh, side: Side) -> Result<FemurLandmarks, Landma
         what: "femoral head",
         why: "no spherical surface near the proximal medial end".into(),
     })?;
+    let head = other_head_if_implausible(&s, head, &lateral_x, shaft_quality == Quality::Good);
     let head_problem =
         (!(15.0..=35.0).contains(&head.radius_mm) || head.rms_mm > 1.0).then(|| format!("head radius {:.1} mm, fit RMS {:.2} mm (expected 15-35 mm, < 1 mm)", head.radius_mm, head.rms_mm));
     let c = head.centre;
@@ -145,6 +146,40 @@ pub fn femur_landmarks(mesh: &Mesh, side: Side) -> Result<FemurLandmarks, Landma
         posterior_condyles,
         anteversion_deg,
     })
+}
+
+/// Published adult femoral head radii, mm (head diameter about 38-56 mm: Noble et al., Clin
+/// Orthop 1988; Rubin et al., JBJS Br 1992).
+pub const ADULT_HEAD_RADIUS_MM: (f64, f64) = (19.0, 28.0);
+
+/// The head sphere `first` (seeded at the most medial proximal point about the shaft axis), or a
+/// better one seeded at points that need no shaft axis: the most medial point along the CT's
+/// left-right axis, the most superior point, and the most superior-medial one. On a short stub
+/// (a femur cut 20-30 mm below the lesser trochanter) the principal axis that stands in for the
+/// shaft runs along the neck, and the first seed can settle on the trochanteric surface (on the
+/// vsd femurs: the left cut 30 mm below the LT gave radius 29 mm, 38 mm from the true centre; the
+/// right cut 20 mm below, radius 23 mm, 46 mm away). So when the shaft axis was not measured, or
+/// `first`'s radius lies outside [`ADULT_HEAD_RADIUS_MM`] or its RMS exceeds 1 mm, the sphere
+/// with the lowest RMS among `first` and the alternatives inside the adult range is taken (the
+/// head is the most spherical surface of a proximal femur). A femur with a measured shaft and a
+/// plausible head keeps `first`.
+fn other_head_if_implausible(s: &Surface, first: Sphere, lateral_x: &Vector3<f64>, shaft_measured: bool) -> Sphere {
+    let (lo, hi) = ADULT_HEAD_RADIUS_MM;
+    let plausible = |h: &Sphere| (lo..=hi).contains(&h.radius_mm) && h.rms_mm <= 1.0;
+    if shaft_measured && plausible(&first) {
+        return first;
+    }
+    let medial = -lateral_x;
+    let up = Vector3::z();
+    let extreme = |d: Vector3<f64>| s.p.iter().max_by(|a, b| a.coords.dot(&d).total_cmp(&b.coords.dot(&d))).copied();
+    [extreme(medial), extreme(up), extreme((medial + up).normalize())]
+        .into_iter()
+        .flatten()
+        .filter_map(|seed| refine_sphere(s, &seed, 30.0, true))
+        .chain(std::iter::once(first))
+        .filter(plausible)
+        .min_by(|a, b| a.rms_mm.total_cmp(&b.rms_mm))
+        .unwrap_or(first)
 }
 
 /// Sphere fitted to the surface near `seed`, iteratively re-selecting the vertices within a
