@@ -274,40 +274,33 @@ impl CaseData {
                 return None;
             }
         };
-        let lp = self.dir.join("anatomy").join("labels.nii.gz");
-        let labels = match coxa_io::nifti::read_label_map(&lp) {
-            Ok(m) if m.grid().same_as(volume.grid(), 1e-3) => Some(m),
-            Ok(_) => {
-                self.notes.push(format!("{}: not on the CT's grid; the slices show no labels", lp.display()));
-                None
-            }
-            Err(_) if !lp.exists() => None,
-            Err(e) => {
-                self.notes.push(format!("the label overlay is not shown: {e}"));
-                None
-            }
-        };
-        let up = self.dir.join("anatomy").join("uncertainty.nii.gz");
-        let uncertainty = match coxa_io::nifti::read_volume(&up) {
-            Ok(u) if u.grid().same_as(volume.grid(), 1e-3) => {
-                self.notes.push(format!(
-                    "slices: voxels the learned segmentation is unsure of (predictive entropy above {} nats, {}) are tinted orange",
-                    coxa_core::report::UNCERTAIN_ENTROPY_NATS,
-                    "anatomy/uncertainty.nii.gz"
-                ));
-                Some(u)
-            }
-            Ok(_) => {
-                self.notes.push(format!("{}: not on the CT's grid; the slices show no uncertainty", up.display()));
-                None
-            }
-            Err(_) if !up.exists() => None,
-            Err(e) => {
-                self.notes.push(format!("the uncertainty overlay is not shown: {e}"));
-                None
-            }
-        };
+        let labels = self.overlay("labels.nii.gz", "labels", volume.grid(), coxa_io::nifti::read_label_map, LabelMap::grid);
+        let uncertainty = self.overlay("uncertainty.nii.gz", "uncertainty", volume.grid(), coxa_io::nifti::read_volume, Volume::grid);
+        if uncertainty.is_some() {
+            self.notes.push(format!(
+                "slices: voxels the learned segmentation is unsure of (predictive entropy above {} nats, anatomy/uncertainty.nii.gz) are tinted orange",
+                coxa_core::report::UNCERTAIN_ENTROPY_NATS
+            ));
+        }
         Some(CtData { volume, labels, uncertainty })
+    }
+
+    /// `anatomy/NAME` read by `read` when it exists and lies on the CT's `grid`; else `None`, with
+    /// a note saying why the slices show no `what` (a missing file needs none).
+    fn overlay<T>(&mut self, name: &str, what: &str, grid: &coxa_core::Grid, read: impl FnOnce(&Path) -> coxa_io::Result<T>, grid_of: impl Fn(&T) -> &coxa_core::Grid) -> Option<T> {
+        let path = self.dir.join("anatomy").join(name);
+        match read(&path) {
+            Ok(m) if grid_of(&m).same_as(grid, 1e-3) => Some(m),
+            Ok(_) => {
+                self.notes.push(format!("{}: not on the CT's grid; the slices show no {what}", path.display()));
+                None
+            }
+            Err(_) if !path.exists() => None,
+            Err(e) => {
+                self.notes.push(format!("the {what} overlay is not shown: {e}"));
+                None
+            }
+        }
     }
 
     /// Muscle surfaces (every class of the label map that is not a bone), for the scene.

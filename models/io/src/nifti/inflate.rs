@@ -35,7 +35,7 @@ use crate::{Limits, Result};
 const CHUNK_VOXELS: usize = 1 << 18;
 
 /// Reads the voxels of a gzip file into a vector of `n_voxels` results, or `Ok(None)` when this
-/// path does not apply (see the module docs). `zeroed(len)` makes a zeroed vector of `len`
+/// path does not apply (an uncompressed file, or see the module docs). `zeroed(len)` makes a zeroed vector of `len`
 /// results (`vec![0.0; len]`, which the allocator zeroes); `decode(stored, out, first)` converts
 /// little-endian stored values into `out`, `first` being the index of `out[0]` in the volume.
 pub(crate) fn read_whole<T: Pod + Send + Sync>(
@@ -50,7 +50,7 @@ pub(crate) fn read_whole<T: Pod + Send + Sync>(
     let o = size_of::<T>();
     let n = layout.n_voxels;
     let offset = layout.data_offset();
-    if s > o || n == 0 {
+    if !src.is_gzip() || s > o || n == 0 {
         return Ok(None);
     }
     let result_bytes = crate::limits::product(&[n as u64, o as u64]);

@@ -88,21 +88,17 @@ pub fn read_volume_with(path: &Path, limits: &Limits) -> Result<Volume> {
     let (header, mut src) = read::open(path)?;
     let layout = read::layout(&header, path)?;
     read::check_size(&src, &layout, 4, limits, path)?;
-    let whole = if src.is_gzip() {
-        inflate::read_whole(
-            &src,
-            &layout,
-            limits,
-            path,
-            |n| vec![0f32; n],
-            |bytes, out, _| {
-                read::decode_f32(layout.datatype, layout.scaling, bytes, out);
-                Ok(())
-            },
-        )?
-    } else {
-        None
-    };
+    let whole = inflate::read_whole(
+        &src,
+        &layout,
+        limits,
+        path,
+        |n| vec![0f32; n],
+        |bytes, out, _| {
+            read::decode_f32(layout.datatype, layout.scaling, bytes, out);
+            Ok(())
+        },
+    )?;
     let data = if let Some(data) = whole {
         data
     } else if src.is_gzip() {
@@ -139,18 +135,14 @@ pub fn read_label_map_with(path: &Path, limits: &Limits) -> Result<LabelMap> {
         let index = [flat % size[0], (flat / size[0]) % size[1], flat / (size[0] * size[1])];
         Error::from(NiftiError::NotALabel { path: path.to_path_buf(), index, value })
     };
-    let whole = if src.is_gzip() {
-        inflate::read_whole(
-            &src,
-            &layout,
-            limits,
-            path,
-            |n| vec![0u16; n],
-            |bytes, out, first| read::decode_labels(layout.datatype, layout.scaling, bytes, out).map_err(|(k, value)| not_a_label(first + k, value)),
-        )?
-    } else {
-        None
-    };
+    let whole = inflate::read_whole(
+        &src,
+        &layout,
+        limits,
+        path,
+        |n| vec![0u16; n],
+        |bytes, out, first| read::decode_labels(layout.datatype, layout.scaling, bytes, out).map_err(|(k, value)| not_a_label(first + k, value)),
+    )?;
     let data = if let Some(data) = whole {
         data
     } else {
