@@ -79,9 +79,21 @@ pub fn femur_landmarks(mesh: &Mesh, side: Side) -> Result<FemurLandmarks, Landma
         what: "femoral head",
         why: "no spherical surface near the proximal medial end".into(),
     })?;
-    let head = other_head_if_implausible(&s, head, &lateral_x, shaft_quality == Quality::Good);
-    let head_problem =
-        (!(15.0..=35.0).contains(&head.radius_mm) || head.rms_mm > 1.0).then(|| format!("head radius {:.1} mm, fit RMS {:.2} mm (expected 15-35 mm, < 1 mm)", head.radius_mm, head.rms_mm));
+    let first = head;
+    let head = other_head_if_implausible(&s, first, &lateral_x, shaft_quality == Quality::Good);
+    // A head taken from the fallback search is the most spherical surface in the adult range, not
+    // one found where the shaft says the head is: on a poor surface (a weak model's label map)
+    // that can be a wrong bump, so it is never rated good. (Another seed that settles on the same
+    // surface moves the centre by hundredths of a millimetre: the real CT's stubs, 0.03-0.08 mm.)
+    let replaced = ((head.centre - first.centre).norm() > 1.0).then(|| {
+        format!(
+            "the head sphere seeded from the shaft (radius {:.1} mm, RMS {:.2} mm) was not plausible or the shaft was not measured; the most spherical surface of adult size was taken instead (radius {:.1} mm, RMS {:.2} mm): check it",
+            first.radius_mm, first.rms_mm, head.radius_mm, head.rms_mm
+        )
+    });
+    let head_problem = (!(15.0..=35.0).contains(&head.radius_mm) || head.rms_mm > 1.0)
+        .then(|| format!("head radius {:.1} mm, fit RMS {:.2} mm (expected 15-35 mm, < 1 mm)", head.radius_mm, head.rms_mm))
+        .or(replaced);
     let c = head.centre;
 
     // 4. Neck axis: through the head centre and the centroid of the smallest cross-section of
