@@ -57,13 +57,9 @@ pub(crate) fn read_whole<T: Pod + Send + Sync>(
     if limits.check(path, String::new, result_bytes.saturating_add(src.disk_len())).is_err() {
         return Ok(None);
     }
-    let Ok(compressed) = std::fs::read(path) else { return Ok(None) };
-    if compressed.len() < 18 {
-        return Ok(None);
-    }
     // The stream's length modulo 2^32 (the gzip trailer's ISIZE), lifted to the smallest length
     // that holds the voxels the header declares.
-    let stored_len = u32::from_le_bytes(compressed[compressed.len() - 4..].try_into().unwrap_or_default());
+    let Some(stored_len) = gzip_trailer_isize(path) else { return Ok(None) };
     let end = offset + (n * s) as u64;
     let trailing = u64::from(stored_len.wrapping_sub(end as u32));
     if trailing > GZ_TAIL_LIMIT {
@@ -80,6 +76,20 @@ pub(crate) fn read_whole<T: Pod + Send + Sync>(
     drop(probe);
     let mut data = zeroed(len);
     let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut data);
+    // While one core reads the compressed file, the other has the kernel map the pages the
+    // inflated stream goes to (a write to each), so that the serial inflating does not stop on
+    // them; the pages before it fault in the conversion, which runs on every core.
+    let (compressed, ()) = rayon::join(
+        || std::fs::read(path),
+        || {
+            bytes[start..].par_chunks_mut(1 << 20).for_each(|c| {
+                for b in c.iter_mut().step_by(4096) {
+                    *b = 0;
+                }
+            });
+        },
+    );
+    let Ok(compressed) = compressed else { return Ok(None) };
     let mut inflater = libdeflater::Decompressor::new();
     match inflater.gzip_decompress(&compressed, &mut bytes[start..start + total as usize]) {
         Ok(got) if got as u64 == total => {}
@@ -90,6 +100,19 @@ pub(crate) fn read_whole<T: Pod + Send + Sync>(
     convert_in_place(bytes, d, s, o, n, src.big_endian(), &decode)?;
     data.truncate(n);
     Ok(Some(data))
+}
+
+/// The last four bytes of a gzip file: its (last member's) uncompressed length modulo 2^32.
+fn gzip_trailer_isize(path: &Path) -> Option<u32> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    if f.metadata().ok()?.len() < 18 {
+        return None;
+    }
+    let _ = f.seek(SeekFrom::End(-4)).ok()?;
+    let mut b = [0u8; 4];
+    f.read_exact(&mut b).ok()?;
+    Some(u32::from_le_bytes(b))
 }
 
 /// Converts the `n` stored values of `s` bytes at `bytes[d..]` into `o`-byte results at
