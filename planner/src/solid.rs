@@ -86,9 +86,7 @@ pub(crate) mod tests {
 
     /// A closed box mesh (outward triangles), LPS mm.
     pub(crate) fn cuboid(lo: [f64; 3], hi: [f64; 3]) -> Mesh {
-        let v = (0..8).map(|i| Point3::new(if i & 1 == 0 { lo[0] } else { hi[0] }, if i & 2 == 0 { lo[1] } else { hi[1] }, if i & 4 == 0 { lo[2] } else { hi[2] })).collect();
-        let t = vec![[0, 2, 1], [1, 2, 3], [4, 5, 6], [5, 7, 6], [0, 1, 4], [1, 5, 4], [2, 6, 3], [3, 6, 7], [0, 4, 2], [2, 4, 6], [1, 3, 5], [3, 7, 5]];
-        Mesh::new(v, t).unwrap()
+        Mesh::cuboid(Point3::from(lo), Point3::from(hi)).unwrap()
     }
 
     #[test]

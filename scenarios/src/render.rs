@@ -75,9 +75,8 @@ mod tests {
     use nalgebra::Vector3;
 
     fn cube(centre: Point3<f64>, half: f64) -> Mesh {
-        let v = (0..8).map(|k| centre + Vector3::new(if k & 1 == 0 { -half } else { half }, if k & 2 == 0 { -half } else { half }, if k & 4 == 0 { -half } else { half })).collect();
-        let t = vec![[0, 2, 1], [1, 2, 3], [4, 5, 6], [5, 7, 6], [0, 1, 4], [1, 5, 4], [2, 6, 3], [3, 6, 7], [0, 4, 2], [2, 4, 6], [1, 3, 5], [3, 7, 5]];
-        Mesh::new(v, t).unwrap()
+        let h = Vector3::repeat(half);
+        Mesh::cuboid(centre - h, centre + h).unwrap()
     }
 
     #[test]

@@ -8,10 +8,7 @@ use coxa_viewer::{BACKGROUND, BONE, CameraView, HEAD, Scene, SceneMesh, ViewErro
 use nalgebra::{Point3, Vector3};
 
 fn cuboid(centre: Point3<f64>, half: Vector3<f64>) -> coxa_core::Mesh {
-    let v: Vec<Point3<f64>> =
-        (0..8).map(|k| centre + Vector3::new(if k & 1 == 0 { -half.x } else { half.x }, if k & 2 == 0 { -half.y } else { half.y }, if k & 4 == 0 { -half.z } else { half.z })).collect();
-    let t = vec![[0, 2, 1], [1, 2, 3], [4, 5, 6], [5, 7, 6], [0, 1, 4], [1, 5, 4], [2, 6, 3], [3, 6, 7], [0, 4, 2], [2, 4, 6], [1, 3, 5], [3, 7, 5]];
-    coxa_core::Mesh::new(v, t).unwrap()
+    coxa_core::Mesh::cuboid(centre - half, centre + half).unwrap()
 }
 
 fn decode(p: &Path) -> (u32, u32, Vec<[u8; 3]>) {

@@ -24,6 +24,14 @@ impl Mesh {
         }
         Ok(Self { vertices, triangles })
     }
+
+    /// The closed box between the corners `lo` and `hi` (LPS mm), 12 outward triangles; vertex
+    /// `k` takes `hi` on axis `a` where bit `a` of `k` is set. An error if a corner is not finite.
+    pub fn cuboid(lo: Point3<f64>, hi: Point3<f64>) -> Result<Self> {
+        let vertices = (0..8).map(|k| Point3::from(Vector3::from_fn(|a, _| if k & (1 << a) == 0 { lo[a] } else { hi[a] }))).collect();
+        let triangles = vec![[0, 2, 1], [1, 2, 3], [4, 5, 6], [5, 7, 6], [0, 1, 4], [1, 5, 4], [2, 6, 3], [3, 6, 7], [0, 4, 2], [2, 4, 6], [1, 3, 5], [3, 7, 5]];
+        Self::new(vertices, triangles)
+    }
     /// The vertices, LPS mm.
     pub fn vertices(&self) -> &[Point3<f64>] {
         &self.vertices
@@ -123,22 +131,7 @@ mod tests {
 
     /// A cube of side `s` at `o`, outward triangles.
     pub(crate) fn cube(o: [f64; 3], s: f64) -> Mesh {
-        let v: Vec<Point3<f64>> = (0..8).map(|i| Point3::new(o[0] + s * f64::from(i & 1), o[1] + s * f64::from((i >> 1) & 1), o[2] + s * f64::from((i >> 2) & 1))).collect();
-        let t = vec![
-            [0, 2, 1],
-            [1, 2, 3], // z = 0, normal -z
-            [4, 5, 6],
-            [5, 7, 6], // z = s, normal +z
-            [0, 1, 4],
-            [1, 5, 4], // y = 0, normal -y
-            [2, 6, 3],
-            [3, 6, 7], // y = s, normal +y
-            [0, 4, 2],
-            [2, 4, 6], // x = 0, normal -x
-            [1, 3, 5],
-            [3, 7, 5], // x = s, normal +x
-        ];
-        Mesh::new(v, t).unwrap()
+        Mesh::cuboid(Point3::from(o), Point3::new(o[0] + s, o[1] + s, o[2] + s)).unwrap()
     }
 
     #[test]
