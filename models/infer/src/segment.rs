@@ -1,11 +1,19 @@
 //! Segmenting a CT with a model: nnU-Net's preprocessing, the sliding window over every member
 //! (mirrors x Monte Carlo passes), the label map back on the CT's grid, and the uncertainty.
 //!
-//! The order is nnU-Net v2's: normalise on the CT's grid, resample to the card's spacing
-//! (here trilinear over the same extent and origin, [`coxa_core::Volume::resampled`]; nnU-Net
-//! uses a third-order spline), sliding window, then the averaged output (logits, or
-//! probabilities for a probability model) is resampled back to the CT grid trilinearly, the
-//! activation applied, and the argmax taken there (probabilities are resampled, never labels).
+//! The order is nnU-Net v2's: normalise on the CT's grid, resample to the card's spacing, sliding
+//! window, then the averaged output (logits, or probabilities for a probability model) is
+//! resampled back to the CT grid, the activation applied, and the argmax taken there
+//! (probabilities are resampled, never labels).
+//!
+//! Cards with an `[nnunet]` table resample as nnU-Net does ([`crate::resample`]): the shape
+//! `round(spacing / target * size)`, a third-order spline for the CT and a linear one for the
+//! logits (the plans' orders, from the card), the separate-z rule for anisotropic spacings, no
+//! resampling at all when the shapes are equal; the logits come back cast to float16 when
+//! nnUNetPredictor's float16 sums are reproduced, as its half tensors are. The entropy and
+//! disagreement maps take the logits' resampling, in float32. Other cards resample trilinearly
+//! over the same extent and origin ([`coxa_core::Volume::resampled`]), on the model's grid when
+//! the spacings are equal.
 //!
 //! Uncertainty: each member `m` (one mirror set in one stochastic pass) gives probabilities
 //! `p_m`; the uncertainty is the predictive entropy `H(mean_m p_m)` in nats (softmax; for a
@@ -28,12 +36,13 @@ use std::time::Instant;
 
 use coxa_core::{ClassTable, Grid, LabelMap, Volume, grid_with_spacing};
 use nalgebra::Vector3;
-use ndarray::{Array3, Array4, ArrayView4, Axis, Zip};
+use ndarray::{Array3, Array4, ArrayView3, ArrayView4, Axis, Zip};
 use rayon::prelude::*;
 
 use crate::card::ModelCard;
 use crate::card::{Activation, Normalisation, OutputKind};
 use crate::model::Model;
+use crate::resample::{Resampling, compute_new_shape, resample_channel};
 use crate::window::{WindowOptions, WindowTiming, checked_floats, mirror_members, nnunet_sliding_window, round_f16, sliding_window_fold};
 use crate::{Error, Result};
 
@@ -350,6 +359,17 @@ fn resample_channels(x: &Array4<f32>, from: &Grid, to: &Grid) -> Array4<f32> {
     Array4::from_shape_vec((c, nk, nj, ni), out).expect("shape of the target grid")
 }
 
+/// How the model's outputs come back to the CT's grid.
+enum Back {
+    /// The model ran on the CT's grid.
+    Same,
+    /// coxa's trilinear resampling from this grid (cards without `[nnunet]`).
+    Trilinear(Grid),
+    /// nnU-Net's (the card's `resampling_probabilities`), casting the logits to float16 when
+    /// nnUNetPredictor's float16 accumulation is reproduced.
+    Nnunet(Resampling, bool),
+}
+
 /// Segments `ct` with `model` (see the module docs): the label map, probabilities and entropy on
 /// the CT's grid, and a per-class summary.
 pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Result<Segmentation> {
@@ -366,21 +386,58 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
     let [si, sj, sk] = ct_grid.size();
     let _ = checked_floats(&[classes * 3 + 2, si, sj, sk], "CT-grid outputs")?;
     let target = Vector3::from(card.input.target_spacing_mm_ijk);
-    let model_grid = grid_with_spacing(&ct_grid, target).map_err(|source| Error::Core { what: "model", source })?;
-    let [mi, mj, mk] = model_grid.size();
-    let _ = checked_floats(&[classes * 3 + 2, mi, mj, mk], "model-grid buffers")?;
-    let normalised = Volume::new(ct_grid.clone(), normalise(ct.hu(), &card.input.normalisation)).map_err(|source| Error::Core { what: "normalised", source })?;
-    let same = (ct_grid.spacing_mm() - target).abs().max() < 1e-9;
-    let at_model = if same { normalised } else { normalised.resampled(target).map_err(|source| Error::Core { what: "model", source })? };
-    let image = at_model.hu().view().insert_axis(Axis(0));
-    let Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities } = predict_full(model, image, options)?;
-    let (probabilities, h_ct, mi_ct) = if same {
-        // On the model's grid already: the activation of the mean output, computed on the way or now.
-        (probabilities.unwrap_or_else(|| activate(mean, card.output.kind, card.output.activation)), h, mi)
+    let ct_shape = [sk, sj, si];
+    let kji = |v: Vector3<f64>| [v[2], v[1], v[0]];
+    let (ct_kji, target_kji) = (kji(ct_grid.spacing_mm()), kji(target));
+    let normalised = normalise(ct.hu(), &card.input.normalisation);
+    // To the model's spacing, and how to come back.
+    let (at_model, back) = if let Some(nn) = &card.nnunet {
+        // nnU-Net's shape and resampling (crate::resample); none when the shapes are equal.
+        let new_shape = compute_new_shape(ct_shape, ct_kji, target_kji);
+        let _ = checked_floats(&[classes * 3 + 2, new_shape[0], new_shape[1], new_shape[2]], "model-grid buffers")?;
+        if new_shape == ct_shape {
+            (normalised, Back::Same)
+        } else {
+            let float16 = options.float16_accumulation.unwrap_or(nn.float16_accumulation);
+            (resample_channel(normalised.view(), new_shape, ct_kji, target_kji, &nn.resampling_data).mapv(|v| v as f32), Back::Nnunet(nn.resampling_probabilities, float16))
+        }
     } else {
-        drop(probabilities);
-        let back = |x: Array3<f32>| resample_channels(&x.insert_axis(Axis(0)), &model_grid, &ct_grid).index_axis_move(Axis(0), 0);
-        (activate(resample_channels(&mean, &model_grid, &ct_grid), card.output.kind, card.output.activation), back(h), back(mi))
+        let model_grid = grid_with_spacing(&ct_grid, target).map_err(|source| Error::Core { what: "model", source })?;
+        let [mi, mj, mk] = model_grid.size();
+        let _ = checked_floats(&[classes * 3 + 2, mi, mj, mk], "model-grid buffers")?;
+        if (ct_grid.spacing_mm() - target).abs().max() < 1e-9 {
+            (normalised, Back::Same)
+        } else {
+            let v = Volume::new(ct_grid.clone(), normalised).map_err(|source| Error::Core { what: "normalised", source })?;
+            (v.resampled(target).map_err(|source| Error::Core { what: "model", source })?.hu().clone(), Back::Trilinear(model_grid))
+        }
+    };
+    let image = at_model.view().insert_axis(Axis(0));
+    let Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities } = predict_full(model, image, options)?;
+    drop(at_model);
+    let (probabilities, h_ct, mi_ct) = match back {
+        // On the model's grid already: the activation of the mean output, computed on the way or now.
+        Back::Same => (probabilities.unwrap_or_else(|| activate(mean, card.output.kind, card.output.activation)), h, mi),
+        Back::Trilinear(model_grid) => {
+            drop(probabilities);
+            let back = |x: Array3<f32>| resample_channels(&x.insert_axis(Axis(0)), &model_grid, &ct_grid).index_axis_move(Axis(0), 0);
+            (activate(resample_channels(&mean, &model_grid, &ct_grid), card.output.kind, card.output.activation), back(h), back(mi))
+        }
+        Back::Nnunet(r, float16) => {
+            drop(probabilities);
+            // nnU-Net resamples its logits (float16 in nnUNetPredictor: the result is cast back
+            // to float16), then applies the softmax; coxa's maps take the same resampling.
+            let back = |x: ArrayView3<'_, f32>, f16: bool| {
+                let y = resample_channel(x, ct_shape, target_kji, ct_kji, &r);
+                if f16 { y.mapv(|v| half::f16::from_f64(v).to_f32()) } else { y.mapv(|v| v as f32) }
+            };
+            let planes: Vec<Array3<f32>> = mean.axis_iter(Axis(0)).map(|c| back(c, float16)).collect();
+            drop(mean);
+            let views: Vec<_> = planes.iter().map(|p| p.view()).collect();
+            let logits = ndarray::stack(Axis(0), &views).expect("planes of one shape");
+            drop(planes);
+            (activate(logits, card.output.kind, card.output.activation), back(h.view(), false), back(mi.view(), false))
+        }
     };
     let ids: Vec<u16> = card.output.classes.iter().map(|c| c.label).collect();
     let labels = crate::voxel::label_map(probabilities.view(), &ids, card.output.activation);
