@@ -61,11 +61,16 @@ pub struct InferenceOptions {
     /// For nnU-Net cards: nnUNetPredictor's float16 accumulation (`Some(true)`), float32
     /// (`Some(false)`), or the card's `[nnunet] float16_accumulation` (`None`).
     pub float16_accumulation: Option<bool>,
+    /// Compute the uncertainty (every member's probabilities and entropy, the predictive entropy
+    /// and the members' disagreement); true by default. False: only the mean output, its
+    /// probabilities and labels (nnUNetPredictor's own work); the entropy and disagreement maps
+    /// are then empty and the summaries' means NaN.
+    pub uncertainty: bool,
 }
 
 impl Default for InferenceOptions {
     fn default() -> Self {
-        Self { mirror_axes: Vec::new(), mc_passes: 1, window: WindowOptions::default(), folds: Vec::new(), float16_accumulation: None }
+        Self { mirror_axes: Vec::new(), mc_passes: 1, window: WindowOptions::default(), folds: Vec::new(), float16_accumulation: None, uncertainty: true }
     }
 }
 
@@ -119,9 +124,11 @@ pub struct Segmentation {
     pub labels: LabelMap,
     /// Probabilities `[class, k, j, i]` on the CT grid (channel order of the card).
     pub probabilities: Array4<f32>,
-    /// Predictive entropy, nats, `[k, j, i]` on the CT grid.
+    /// Predictive entropy, nats, `[k, j, i]` on the CT grid (empty without
+    /// [`InferenceOptions::uncertainty`]).
     pub entropy_nats: Array3<f32>,
-    /// The members' disagreement (mutual information), nats, `[k, j, i]` on the CT grid.
+    /// The members' disagreement (mutual information), nats, `[k, j, i]` on the CT grid (empty
+    /// without [`InferenceOptions::uncertainty`]).
     pub disagreement_nats: Array3<f32>,
     /// Per class: voxels, volume and mean entropy.
     pub summary: Vec<ClassSummary>,
@@ -226,10 +233,10 @@ pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &Inf
         let mut probs: Option<Array4<f32>> = None;
         let mut hm: Option<Array3<f32>> = None;
         for &f in &folds {
-            let w = nnunet_sliding_window(model, f, image, &mirrors, &options.window, float16, &mut timing)?;
+            let w = nnunet_sliding_window(model, f, image, &mirrors, &options.window, float16, options.uncertainty, &mut timing)?;
             match &mut hm {
                 Some(h) => *h += &w.member_entropy,
-                None => hm = Some(w.member_entropy.clone()),
+                None => hm = Some(w.member_entropy),
             }
             // nnU-Net: prediction += fold's logits (half tensors), then prediction /= n_folds.
             match (&mut logits, &mut probs) {
@@ -260,8 +267,13 @@ pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &Inf
             pbar.mapv_inplace(|v| v / n);
             hm.mapv_inplace(|v| v / n);
         }
-        let h = entropy(&pbar, card.output.activation);
-        let mi = disagreement(&h, &hm);
+        let (h, mi) = if options.uncertainty {
+            let h = entropy(&pbar, card.output.activation);
+            let mi = disagreement(&h, &hm);
+            (h, mi)
+        } else {
+            (hm, Array3::zeros((0, 0, 0)))
+        };
         return Ok(Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members: folds.len() * mirrors.len(), timing, probabilities: None });
     }
     if options.mc_passes * folds.len() * mirrors.len() == 1 {
@@ -270,8 +282,13 @@ pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &Inf
         // disagreement is 0. The values are those of the members' path below (there: its
         // probabilities times 1, their entropy again, and that entropy minus itself).
         let out = sliding_window_fold(model, folds[0], image, mirrors[0], &options.window, &mut timing)?;
-        let (p, h) = crate::voxel::probabilities_and_entropy(out.view(), card.output.kind, card.output.activation, true);
-        let mi = Array3::zeros(h.raw_dim());
+        let (p, h) = crate::voxel::probabilities_and_entropy(out.view(), card.output.kind, card.output.activation, options.uncertainty);
+        let (h, mi) = if options.uncertainty {
+            let mi = Array3::zeros(h.raw_dim());
+            (h, mi)
+        } else {
+            (Array3::zeros((0, 0, 0)), Array3::zeros((0, 0, 0)))
+        };
         return Ok(Prediction { output: out, entropy_nats: h, disagreement_nats: mi, members: 1, timing, probabilities: Some(p) });
     }
     let mut sum: Option<Array4<f32>> = None;
@@ -282,7 +299,11 @@ pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &Inf
         for &f in &folds {
             for &flip in &mirrors {
                 let out = sliding_window_fold(model, f, image, flip, &options.window, &mut timing)?;
-                let (p, hp) = crate::voxel::probabilities_and_entropy(out.view(), card.output.kind, card.output.activation, true);
+                let (p, hp) = if options.uncertainty {
+                    crate::voxel::probabilities_and_entropy(out.view(), card.output.kind, card.output.activation, true)
+                } else {
+                    (Array4::zeros((0, 0, 0, 0)), Array3::zeros((0, 0, 0)))
+                };
                 match &mut hm_sum {
                     Some(h) => *h += &hp,
                     None => hm_sum = Some(hp),
@@ -306,6 +327,9 @@ pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &Inf
     };
     let inv = 1.0 / members as f32;
     mean.mapv_inplace(|v| v * inv);
+    if !options.uncertainty {
+        return Ok(Prediction { output: mean, entropy_nats: hm, disagreement_nats: Array3::zeros((0, 0, 0)), members, timing, probabilities: None });
+    }
     pbar.mapv_inplace(|v| v * inv);
     hm.mapv_inplace(|v| v * inv);
     let h = entropy(&pbar, card.output.activation);
@@ -420,7 +444,7 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
         Back::Same => (probabilities.unwrap_or_else(|| activate(mean, card.output.kind, card.output.activation)), h, mi),
         Back::Trilinear(model_grid) => {
             drop(probabilities);
-            let back = |x: Array3<f32>| resample_channels(&x.insert_axis(Axis(0)), &model_grid, &ct_grid).index_axis_move(Axis(0), 0);
+            let back = |x: Array3<f32>| if x.is_empty() { x } else { resample_channels(&x.insert_axis(Axis(0)), &model_grid, &ct_grid).index_axis_move(Axis(0), 0) };
             (activate(resample_channels(&mean, &model_grid, &ct_grid), card.output.kind, card.output.activation), back(h), back(mi))
         }
         Back::Nnunet(r, float16) => {
@@ -446,13 +470,23 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
     let mut counts = vec![0usize; classes];
     let mut hsum = vec![0f64; classes];
     let mut misum = vec![0f64; classes];
-    Zip::from(&labels).and(&h_ct).and(&mi_ct).for_each(|&l, &e, &d| {
-        if let Some(ch) = ids.iter().position(|&x| x == l) {
-            counts[ch] += 1;
-            hsum[ch] += e as f64;
-            misum[ch] += d as f64;
-        }
-    });
+    if options.uncertainty {
+        Zip::from(&labels).and(&h_ct).and(&mi_ct).for_each(|&l, &e, &d| {
+            if let Some(ch) = ids.iter().position(|&x| x == l) {
+                counts[ch] += 1;
+                hsum[ch] += e as f64;
+                misum[ch] += d as f64;
+            }
+        });
+    } else {
+        labels.iter().for_each(|&l| {
+            if let Some(ch) = ids.iter().position(|&x| x == l) {
+                counts[ch] += 1;
+            }
+        });
+        hsum.fill(f64::NAN);
+        misum.fill(f64::NAN);
+    }
     let summary = card
         .output
         .classes

@@ -34,7 +34,7 @@ use rayon::prelude::*;
 
 use crate::card::{Activation, OutputKind};
 use crate::model::Model;
-use crate::voxel::{entropy, probabilities};
+use crate::voxel::probabilities_with_entropy;
 use crate::{Error, Result};
 
 /// Tile start positions along one axis, as nnU-Net's `compute_steps_for_sliding_window`
@@ -340,9 +340,10 @@ pub struct NnunetWindow {
     /// Gaussian-weighted mean logits `[classes, k, j, i]`; float16 values when accumulated in float16.
     pub logits: Array4<f32>,
     /// Gaussian-weighted mean over tiles and mirrors of each output's probabilities (float32),
-    /// the members' predictive distribution for the uncertainty.
+    /// the members' predictive distribution for the uncertainty (empty without the uncertainty).
     pub probabilities: Array4<f32>,
-    /// Gaussian-weighted mean over tiles and mirrors of each output's own entropy, nats.
+    /// Gaussian-weighted mean over tiles and mirrors of each output's own entropy, nats (empty
+    /// without the uncertainty).
     pub member_entropy: Array3<f32>,
 }
 
@@ -351,6 +352,9 @@ pub struct NnunetWindow {
 struct NnunetSums {
     classes: usize,
     float16: bool,
+    /// Whether the members' probabilities and entropies are summed (the uncertainty) besides the
+    /// logits.
+    uncertainty: bool,
     n_mirrors: usize,
     /// Padded image size and patch, `[k, j, i]`.
     padded: [usize; 3],
@@ -370,24 +374,26 @@ struct NnunetSums {
 }
 
 impl NnunetSums {
-    fn new(classes: usize, float16: bool, n_mirrors: usize, padded: [usize; 3], patch: [usize; 3]) -> Self {
+    fn new(classes: usize, float16: bool, uncertainty: bool, n_mirrors: usize, padded: [usize; 3], patch: [usize; 3]) -> Self {
         let (np, pv) = (padded.iter().product::<usize>(), patch.iter().product::<usize>());
         let tile = if n_mirrors > 1 { pv } else { 0 };
+        let (unp, utile) = if uncertainty { (np, tile) } else { (0, 0) };
         Self {
             classes,
             float16,
+            uncertainty,
             n_mirrors,
             padded,
             patch,
             gauss: gaussian_importance_nnunet(patch).iter().copied().collect(),
             logits: vec![0.0; classes * np],
             weight: vec![0.0; np],
-            probs: vec![0.0; classes * np],
-            prob_weight: vec![0.0; np],
-            entropy: vec![0.0; np],
+            probs: vec![0.0; classes * unp],
+            prob_weight: vec![0.0; unp],
+            entropy: vec![0.0; unp],
             tile_sum: vec![0.0; classes * tile],
-            tile_prob: vec![0.0; classes * tile],
-            tile_ent: vec![0.0; tile],
+            tile_prob: vec![0.0; classes * utile],
+            tile_ent: vec![0.0; utile],
         }
     }
 
@@ -402,6 +408,7 @@ impl NnunetSums {
         let last = m + 1 == self.n_mirrors;
         let single = self.n_mirrors == 1;
         let n_mirrors = self.n_mirrors as f32;
+        let uncertainty = self.uncertainty;
         let (mut x, mut p) = (vec![0f32; c], vec![0f32; c]);
         for k in 0..pk {
             let sk = if flip[0] { pk - 1 - k } else { k };
@@ -415,22 +422,30 @@ impl NnunetSums {
                     for (ch, xc) in x.iter_mut().enumerate() {
                         *xc = y[ch * pv + src];
                     }
-                    probabilities(&x, kind, act, &mut p);
-                    let mut h = entropy(&p, act);
+                    let mut h = if uncertainty { probabilities_with_entropy(&x, kind, act, &mut p) } else { 0.0 };
                     let tv = tile_row + i;
                     if !single {
                         if m == 0 {
                             for ch in 0..c {
                                 self.tile_sum[ch * pv + tv] = x[ch];
-                                self.tile_prob[ch * pv + tv] = p[ch];
                             }
-                            self.tile_ent[tv] = h;
                         } else {
                             for ch in 0..c {
                                 self.tile_sum[ch * pv + tv] += x[ch];
-                                self.tile_prob[ch * pv + tv] += p[ch];
                             }
-                            self.tile_ent[tv] += h;
+                        }
+                        if uncertainty {
+                            if m == 0 {
+                                for ch in 0..c {
+                                    self.tile_prob[ch * pv + tv] = p[ch];
+                                }
+                                self.tile_ent[tv] = h;
+                            } else {
+                                for ch in 0..c {
+                                    self.tile_prob[ch * pv + tv] += p[ch];
+                                }
+                                self.tile_ent[tv] += h;
+                            }
                         }
                         if !last {
                             continue;
@@ -438,9 +453,13 @@ impl NnunetSums {
                         // nnU-Net: prediction /= (len(axes_combinations) + 1).
                         for ch in 0..c {
                             x[ch] = self.tile_sum[ch * pv + tv] / n_mirrors;
-                            p[ch] = self.tile_prob[ch * pv + tv];
                         }
-                        h = self.tile_ent[tv];
+                        if uncertainty {
+                            for ch in 0..c {
+                                p[ch] = self.tile_prob[ch * pv + tv];
+                            }
+                            h = self.tile_ent[tv];
+                        }
                     }
                     // prediction *= gaussian; predicted_logits[sl] += prediction (half);
                     // n_predictions[sl[1:]] += gaussian (half).
@@ -449,12 +468,16 @@ impl NnunetSums {
                     for ch in 0..c {
                         let a = &mut self.logits[ch * np + d];
                         *a = if self.float16 { round_f16(*a + x[ch] * g) } else { *a + x[ch] * g };
-                        self.probs[ch * np + d] += p[ch] / n_mirrors * g;
                     }
                     let w = &mut self.weight[d];
                     *w = if self.float16 { round_f16(*w + g) } else { *w + g };
-                    self.prob_weight[d] += g;
-                    self.entropy[d] += h / n_mirrors * g;
+                    if uncertainty {
+                        for ch in 0..c {
+                            self.probs[ch * np + d] += p[ch] / n_mirrors * g;
+                        }
+                        self.prob_weight[d] += g;
+                        self.entropy[d] += h / n_mirrors * g;
+                    }
                 }
             }
         }
@@ -470,7 +493,7 @@ impl NnunetSums {
                 *a = if float16 { round_f16(*a / w) } else { *a / w };
             }
         });
-        self.probs.par_chunks_mut(np).for_each(|plane| {
+        self.probs.par_chunks_mut(np.max(1)).for_each(|plane| {
             for (a, &w) in plane.iter_mut().zip(prob_weight) {
                 *a /= w;
             }
@@ -483,6 +506,9 @@ impl NnunetSums {
         let crop = s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]];
         let crop3 = s![lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]];
         let logits = Array4::from_shape_vec(shape4, self.logits).expect("padded shape");
+        if !self.uncertainty {
+            return NnunetWindow { logits: logits.slice(crop).to_owned(), probabilities: Array4::zeros((0, 0, 0, 0)), member_entropy: Array3::zeros((0, 0, 0)) };
+        }
         let probabilities = Array4::from_shape_vec(shape4, self.probs).expect("padded shape");
         let member_entropy = Array3::from_shape_vec((nk, nj, ni), self.entropy).expect("padded shape");
         NnunetWindow { logits: logits.slice(crop).to_owned(), probabilities: probabilities.slice(crop).to_owned(), member_entropy: member_entropy.slice(crop3).to_owned() }
@@ -492,6 +518,7 @@ impl NnunetSums {
 /// Fold `fold`'s sliding window over `image` (`[C, k, j, i]`, normalised, at the model's
 /// spacing) with the mirror sets `mirrors` (first: none), in nnUNetPredictor's arithmetic when
 /// `float16` is true (module docs), with float32 sums otherwise (nnU-Net's float16 Gaussian either way).
+/// With `uncertainty` false only the logits are summed (nnUNetPredictor's own work).
 ///
 /// Each network output is taken in one pass over its voxels ([`NnunetSums`]), while the next
 /// batch runs in ONNX Runtime ([`pipelined`]).
@@ -502,6 +529,7 @@ pub fn nnunet_sliding_window(
     mirrors: &[[bool; 3]],
     options: &WindowOptions,
     float16: bool,
+    uncertainty: bool,
     timing: &mut WindowTiming,
 ) -> Result<NnunetWindow> {
     let start = Instant::now();
@@ -511,10 +539,10 @@ pub fn nnunet_sliding_window(
     if mirrors.is_empty() {
         return Err(Error::BadInput { what: "no mirror set: the first member is the unflipped image".into() });
     }
-    let Tiled { padded, lo, size, padded_size, tiles } = tile_image(image, patch, options.step_fraction, image.shape()[0] + 2 * classes + 2)?;
+    let Tiled { padded, lo, size, padded_size, tiles } = tile_image(image, patch, options.step_fraction, image.shape()[0] + if uncertainty { 2 * classes + 2 } else { classes + 1 })?;
     let jobs: Vec<Job> = tiles.iter().flat_map(|&t| mirrors.iter().map(move |&m| (t, m))).collect();
     let batch = options.batch_size.max(1).min(model.max_batch().unwrap_or(usize::MAX));
-    let mut sums = NnunetSums::new(classes, float16, mirrors.len(), padded_size, patch);
+    let mut sums = NnunetSums::new(classes, float16, uncertainty, mirrors.len(), padded_size, patch);
     let mut member = 0usize;
     let per_output = classes * patch.iter().product::<usize>();
     pipelined(model, fold, Work { padded: &padded, jobs: &jobs, batch, patch }, timing, |y, chunk| {
