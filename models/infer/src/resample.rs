@@ -193,12 +193,12 @@ fn taps(n_in: usize, n_out: usize, order: usize, pad: usize) -> Vec<Tap> {
 }
 
 /// Resizes every line of `x` along `axis` to `n_out` samples with spline `order` (scipy's zoom
-/// along that axis, grid mode, mode `'nearest'`), in float64.
-fn resize_axis(x: &Array3<f64>, axis: usize, n_out: usize, order: usize) -> Array3<f64> {
-    // The axis last and contiguous, so every line is a slice.
+/// along that axis, grid mode, mode `'nearest'`), in float64. Lines along the contiguous axis (2)
+/// are read and written in place; along the others the array is transposed around the work.
+fn resize_axis<T: Copy + Into<f64> + Send + Sync>(x: ArrayView3<'_, T>, axis: usize, n_out: usize, order: usize) -> Array3<f64> {
     let mut perm = [0usize, 1, 2];
     perm.swap(axis, 2);
-    let moved = x.view().permuted_axes(perm);
+    let moved = x.permuted_axes(perm);
     let moved = moved.as_standard_layout();
     let src = moved.as_slice().expect("standard layout");
     let n_in = moved.shape()[2];
@@ -211,7 +211,7 @@ fn resize_axis(x: &Array3<f64>, axis: usize, n_out: usize, order: usize) -> Arra
             || vec![0f64; n_in + 2 * pad],
             |line, (dst, row)| {
                 for (t, v) in line.iter_mut().enumerate() {
-                    *v = row[t.saturating_sub(pad).min(n_in - 1)];
+                    *v = row[t.saturating_sub(pad).min(n_in - 1)].into();
                 }
                 prefilter_line(line, order);
                 let last = line.len() - 1;
@@ -226,24 +226,40 @@ fn resize_axis(x: &Array3<f64>, axis: usize, n_out: usize, order: usize) -> Arra
         );
     }
     let out = Array3::from_shape_vec((d0, d1, n_out), out).expect("resized shape");
-    out.permuted_axes(perm).as_standard_layout().into_owned()
+    if axis == 2 { out } else { out.permuted_axes(perm).as_standard_layout().into_owned() }
+}
+
+/// Resizes `x` along `axes` in turn (at least one), the contiguous axis last when it is one of
+/// them, so that the full-size result is never transposed.
+fn resize_axes(x: ArrayView3<'_, f32>, axes: &[usize], new_shape: [usize; 3], order: usize) -> Array3<f64> {
+    let mut axes = axes.to_vec();
+    // Shrinking axes first (smaller intermediates), the contiguous one last.
+    axes.sort_by(|&a, &b| (a == 2).cmp(&(b == 2)).then((new_shape[a] * x.shape()[b]).cmp(&(new_shape[b] * x.shape()[a]))));
+    let mut y = resize_axis(x, axes[0], new_shape[axes[0]], order);
+    for &a in &axes[1..] {
+        y = resize_axis(y.view(), a, new_shape[a], order);
+    }
+    y
+}
+
+/// The smallest and largest value of `x` (skimage's clip range).
+fn range<'a>(x: impl IntoIterator<Item = &'a f32>) -> (f64, f64) {
+    x.into_iter().fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(f64::from(v)), hi.max(f64::from(v))))
 }
 
 /// nnU-Net's `resample_data_or_seg_to_shape` of one channel (`is_seg = False`; see the module
 /// docs), in float64: cast the result to the input's float type as nnU-Net does.
 pub fn resample_channel(x: ArrayView3<'_, f32>, new_shape: [usize; 3], current_spacing: [f64; 3], new_spacing: [f64; 3], r: &Resampling) -> Array3<f64> {
     let shape: [usize; 3] = [x.shape()[0], x.shape()[1], x.shape()[2]];
-    let mut y = x.mapv(f64::from);
     if shape == new_shape || x.is_empty() {
-        return y;
+        return x.mapv(f64::from);
     }
     match separate_z_axis(r.force_separate_z, current_spacing, new_spacing) {
         Some(z) => {
             // skimage's resize of each slice across `z`, clipped to that slice's range.
-            let ranges: Vec<(f64, f64)> = y.axis_iter(Axis(z)).map(|s| s.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)))).collect();
-            for a in (0..3).filter(|&a| a != z) {
-                y = resize_axis(&y, a, new_shape[a], r.order);
-            }
+            let ranges: Vec<(f64, f64)> = x.axis_iter(Axis(z)).map(|s| range(s.iter())).collect();
+            let plane: Vec<usize> = (0..3).filter(|&a| a != z).collect();
+            let mut y = resize_axes(x, &plane, new_shape, r.order);
             if r.order > 0 {
                 for (mut s, &(lo, hi)) in y.axis_iter_mut(Axis(z)).zip(&ranges) {
                     s.mapv_inplace(|v| v.clamp(lo, hi));
@@ -251,15 +267,13 @@ pub fn resample_channel(x: ArrayView3<'_, f32>, new_shape: [usize; 3], current_s
             }
             // map_coordinates along `z` (the in-plane coordinates are the samples themselves).
             if shape[z] != new_shape[z] {
-                y = resize_axis(&y, z, new_shape[z], r.order_z);
+                y = resize_axis(y.view(), z, new_shape[z], r.order_z);
             }
             y
         }
         None => {
-            let (lo, hi) = y.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-            for a in 0..3 {
-                y = resize_axis(&y, a, new_shape[a], r.order);
-            }
+            let (lo, hi) = range(x.iter());
+            let mut y = resize_axes(x, &[0, 1, 2], new_shape, r.order);
             if r.order > 0 {
                 y.mapv_inplace(|v| v.clamp(lo, hi));
             }
@@ -301,7 +315,7 @@ mod tests {
         // Same-size order-3 resize reproduces the samples (the interpolating spline).
         let x = Array3::from_shape_fn((5, 6, 7), |(k, j, i)| ((k * 31 + j * 7 + i * 3) % 11) as f32 - 5.0);
         let y = resample_channel(x.view(), [5, 6, 8], [1.0; 3], [1.0; 3], &Resampling::DATA);
-        let same = resize_axis(&x.mapv(f64::from), 1, 6, 3);
+        let same = resize_axis(x.view(), 1, 6, 3);
         for (a, b) in same.iter().zip(x.iter()) {
             assert!((a - f64::from(*b)).abs() < 1e-12, "{a} vs {b}");
         }
