@@ -17,7 +17,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (ni, nj, nk) = (512usize, 512usize, 300usize);
     let hu = Array3::from_shape_fn((nk, nj, ni), |(k, j, i)| {
         let (x, y) = (i as f32 - 256.0, j as f32 - 256.0);
-        if x * x + y * y > 230.0 * 230.0 { -1000.0 } else if (x - 60.0).powi(2) + y * y < 900.0 { 700.0 + (k % 7) as f32 * 20.0 } else { 40.0 }
+        if x * x + y * y > 230.0 * 230.0 {
+            -1000.0
+        } else if (x - 60.0).powi(2) + y * y < 900.0 {
+            700.0 + (k % 7) as f32 * 20.0
+        } else {
+            40.0
+        }
     });
     let grid = Grid::new([ni, nj, nk], Vector3::new(0.8, 0.8, 1.0), Vector3::zeros(), Matrix3::identity())?;
     let ct = Volume::new(grid, hu)?;

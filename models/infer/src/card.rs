@@ -306,7 +306,10 @@ impl ModelCard {
             }
             for (key, r) in [("nnunet.resampling_data", &nn.resampling_data), ("nnunet.resampling_probabilities", &nn.resampling_probabilities)] {
                 if r.order > 3 || r.order_z > 3 {
-                    return bad(key, format!("has order {} and order_z {}; coxa reproduces nnU-Net's spline orders 0 to 3 (its plans: 3 and 0 for the data, 1 and 0 for the probabilities)", r.order, r.order_z));
+                    return bad(
+                        key,
+                        format!("has order {} and order_z {}; coxa reproduces nnU-Net's spline orders 0 to 3 (its plans: 3 and 0 for the data, 1 and 0 for the probabilities)", r.order, r.order_z),
+                    );
                 }
             }
         }

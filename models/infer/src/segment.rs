@@ -43,7 +43,7 @@ use crate::card::ModelCard;
 use crate::card::{Activation, Normalisation, OutputKind};
 use crate::model::Model;
 use crate::resample::{Resampling, compute_new_shape, resample_channel};
-use crate::window::{WindowOptions, WindowTiming, checked_floats, mirror_members, nnunet_sliding_window, round_f16, sliding_window_fold};
+use crate::window::{NnunetSumsOptions, WindowOptions, WindowTiming, checked_floats, mirror_members, nnunet_sliding_window, round_f16, sliding_window_fold};
 use crate::{Error, Result};
 
 /// What to run.
@@ -233,7 +233,8 @@ pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &Inf
         let mut probs: Option<Array4<f32>> = None;
         let mut hm: Option<Array3<f32>> = None;
         for &f in &folds {
-            let w = nnunet_sliding_window(model, f, image, &mirrors, &options.window, float16, options.uncertainty, &mut timing)?;
+            let sums = NnunetSumsOptions { float16, uncertainty: options.uncertainty };
+            let w = nnunet_sliding_window(model, f, image, &mirrors, &options.window, sums, &mut timing)?;
             match &mut hm {
                 Some(h) => *h += &w.member_entropy,
                 None => hm = Some(w.member_entropy),

@@ -343,6 +343,15 @@ pub fn sliding_window_fold(model: &mut Model, fold: usize, image: ArrayView4<'_,
     Ok(out)
 }
 
+/// What [`nnunet_sliding_window`] sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NnunetSumsOptions {
+    /// nnUNetPredictor's float16 sums of logits and weights (false: float32).
+    pub float16: bool,
+    /// Also every member's probabilities and entropy, for the uncertainty.
+    pub uncertainty: bool,
+}
+
 /// One fold's window in nnUNetPredictor's arithmetic (module docs).
 #[derive(Debug, Clone)]
 pub struct NnunetWindow {
@@ -435,23 +444,23 @@ impl NnunetSums {
                     let tv = tile_row + i;
                     if !single {
                         if m == 0 {
-                            for ch in 0..c {
-                                self.tile_sum[ch * pv + tv] = x[ch];
+                            for (ch, &v) in x.iter().enumerate() {
+                                self.tile_sum[ch * pv + tv] = v;
                             }
                         } else {
-                            for ch in 0..c {
-                                self.tile_sum[ch * pv + tv] += x[ch];
+                            for (ch, &v) in x.iter().enumerate() {
+                                self.tile_sum[ch * pv + tv] += v;
                             }
                         }
                         if uncertainty {
                             if m == 0 {
-                                for ch in 0..c {
-                                    self.tile_prob[ch * pv + tv] = p[ch];
+                                for (ch, &q) in p.iter().enumerate() {
+                                    self.tile_prob[ch * pv + tv] = q;
                                 }
                                 self.tile_ent[tv] = h;
                             } else {
-                                for ch in 0..c {
-                                    self.tile_prob[ch * pv + tv] += p[ch];
+                                for (ch, &q) in p.iter().enumerate() {
+                                    self.tile_prob[ch * pv + tv] += q;
                                 }
                                 self.tile_ent[tv] += h;
                             }
@@ -460,12 +469,12 @@ impl NnunetSums {
                             continue;
                         }
                         // nnU-Net: prediction /= (len(axes_combinations) + 1).
-                        for ch in 0..c {
-                            x[ch] = self.tile_sum[ch * pv + tv] / n_mirrors;
+                        for (ch, v) in x.iter_mut().enumerate() {
+                            *v = self.tile_sum[ch * pv + tv] / n_mirrors;
                         }
                         if uncertainty {
-                            for ch in 0..c {
-                                p[ch] = self.tile_prob[ch * pv + tv];
+                            for (ch, q) in p.iter_mut().enumerate() {
+                                *q = self.tile_prob[ch * pv + tv];
                             }
                             h = self.tile_ent[tv];
                         }
@@ -474,15 +483,15 @@ impl NnunetSums {
                     // n_predictions[sl[1:]] += gaussian (half).
                     let g = self.gauss[tv];
                     let d = dst_row + i;
-                    for ch in 0..c {
+                    for (ch, &v) in x.iter().enumerate() {
                         let a = &mut self.logits[ch * np + d];
-                        *a = if self.float16 { round_f16(*a + x[ch] * g) } else { *a + x[ch] * g };
+                        *a = if self.float16 { round_f16(*a + v * g) } else { *a + v * g };
                     }
                     let w = &mut self.weight[d];
                     *w = if self.float16 { round_f16(*w + g) } else { *w + g };
                     if uncertainty {
-                        for ch in 0..c {
-                            self.probs[ch * np + d] += p[ch] / n_mirrors * g;
+                        for (ch, &q) in p.iter().enumerate() {
+                            self.probs[ch * np + d] += q / n_mirrors * g;
                         }
                         self.prob_weight[d] += g;
                         self.entropy[d] += h / n_mirrors * g;
@@ -526,8 +535,8 @@ impl NnunetSums {
 
 /// Fold `fold`'s sliding window over `image` (`[C, k, j, i]`, normalised, at the model's
 /// spacing) with the mirror sets `mirrors` (first: none), in nnUNetPredictor's arithmetic when
-/// `float16` is true (module docs), with float32 sums otherwise (nnU-Net's float16 Gaussian either way).
-/// With `uncertainty` false only the logits are summed (nnUNetPredictor's own work).
+/// `sums.float16` is true (module docs), with float32 sums otherwise (nnU-Net's float16 Gaussian either way).
+/// With `sums.uncertainty` false only the logits are summed (nnUNetPredictor's own work).
 ///
 /// Each network output is taken in one pass over its voxels ([`NnunetSums`]), while the next
 /// batch runs in ONNX Runtime ([`pipelined`]).
@@ -537,10 +546,10 @@ pub fn nnunet_sliding_window(
     image: ArrayView4<'_, f32>,
     mirrors: &[[bool; 3]],
     options: &WindowOptions,
-    float16: bool,
-    uncertainty: bool,
+    sums: NnunetSumsOptions,
     timing: &mut WindowTiming,
 ) -> Result<NnunetWindow> {
+    let NnunetSumsOptions { float16, uncertainty } = sums;
     let start = Instant::now();
     let (kind, activation) = (model.card().output.kind, model.card().output.activation);
     let patch = model.card().patch_size_kji();

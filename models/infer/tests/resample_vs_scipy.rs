@@ -21,7 +21,8 @@ fn resampling_equals_skimage_and_scipy_as_nnunet_calls_them() {
     let mut rng = Rng(1515);
     let r = |order, order_z, force| Resampling { order, order_z, force_separate_z: force };
     // (shape [k, j, i], current spacing, new spacing, resampling, what it exercises)
-    let cases: [([usize; 3], [f64; 3], [f64; 3], Resampling, &str); 7] = [
+    type Case = ([usize; 3], [f64; 3], [f64; 3], Resampling, &'static str);
+    let cases: [Case; 7] = [
         ([9, 13, 11], [2.5, 1.75, 1.5], [2.0, 2.0, 2.0], r(3, 0, None), "order 3, whole volume, up and down"),
         ([11, 11, 10], [2.0, 2.0, 2.0], [2.5, 1.75, 1.5], r(1, 0, None), "order 1, whole volume"),
         ([6, 14, 12], [6.5, 1.6, 1.6], [2.0, 2.0, 2.0], r(3, 0, None), "separate z along k (current), order_z 0, up"),
