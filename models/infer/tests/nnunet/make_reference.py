@@ -102,6 +102,18 @@ DATASET = {
 }
 
 
+def air_border(ct, slices_k):
+    """Air (-1000 HU) on 2 voxels of the i and j borders and `slices_k` slices at each k end (so
+    nnU-Net crops nothing), rounded to int16 HU."""
+    ct[:, :, :2] = -1000.0
+    ct[:, :, -2:] = -1000.0
+    ct[:, :2, :] = -1000.0
+    ct[:, -2:, :] = -1000.0
+    ct[:slices_k] = -1000.0
+    ct[-slices_k:] = -1000.0
+    return np.round(ct).astype(np.int16)
+
+
 def phantom_ct():
     """[k, j, i] int16 HU at 2 mm: air border, body, fat layer, two bones, noise."""
     nk, nj, ni = 36, 52, 46
@@ -116,13 +128,7 @@ def phantom_ct():
         bone = ((i - ci) ** 2 + (j - cj) ** 2 < r * r) & (k > 3) & (k < nk - 4)
         ct[bone] = 700.0 + 40.0 * (k[bone] % 5)
     ct += rng.normal(0.0, 25.0, ct.shape)
-    ct[:, :, :2] = -1000.0
-    ct[:, :, -2:] = -1000.0
-    ct[:, :2, :] = -1000.0
-    ct[:, -2:, :] = -1000.0
-    ct[:2] = -1000.0
-    ct[-2:] = -1000.0
-    return np.round(ct).astype(np.int16)
+    return air_border(ct, 2)
 
 
 def phantom_ct_mm(size_ijk, spacing_ijk, seed):
@@ -143,13 +149,7 @@ def phantom_ct_mm(size_ijk, spacing_ijk, seed):
         bone = ((x - cx * fx) ** 2 + (y - cy * fy) ** 2 < (r * fx) ** 2) & (z > 0.12 * fz) & (z < 0.88 * fz)
         ct[bone] = 700.0 + 15.0 * np.round(z[bone]) % 160.0
     ct += rng.normal(0.0, 25.0, ct.shape)
-    ct[:, :, :2] = -1000.0
-    ct[:, :, -2:] = -1000.0
-    ct[:, :2, :] = -1000.0
-    ct[:, -2:, :] = -1000.0
-    ct[:1] = -1000.0
-    ct[-1:] = -1000.0
-    return np.round(ct).astype(np.int16)
+    return air_border(ct, 1)
 
 
 def make_results_folder(tmp):
