@@ -5,7 +5,8 @@
 //! NAME.summary.txt. The cases: coxa's phantom test model on the demo phantom (1.5 mm, resampled
 //! to its 4 mm and back) and at 4 mm; the generic test cards (conv3, threshold3, disagree) with and
 //! without mirroring; mc_dropout with 1 and 3 passes; the nnU-Net test export, fold 0 and both
-//! folds, without and with mirroring. Needs ONNX Runtime.
+//! folds, without and with mirroring, and both folds on the anisotropic CT nnU-Net resamples.
+//! Needs ONNX Runtime.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     spec.voxel_mm = 4.0;
     let coarse = hip_phantom(&spec).ct;
     let nnunet_ct = coxa_io::open(&here.join("tests/nnunet/ct.nii.gz"), &coxa_io::OpenOptions::default())?.volume;
+    let nnunet_aniso = coxa_io::open(&here.join("tests/nnunet/ct_aniso.nii.gz"), &coxa_io::OpenOptions::default())?.volume;
     // (name, card, CT, mirror, folds, MC passes)
     type Case<'a> = (&'a str, PathBuf, &'a coxa_core::Volume, bool, Vec<usize>, usize);
     let cases: Vec<Case> = vec![
@@ -44,6 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("mc_dropout_3", here.join("tests/models/mc_dropout.toml"), &coarse, false, vec![], 3),
         ("nnunet_fold0", here.join("tests/nnunet/card.toml"), &nnunet_ct, false, vec![0], 1),
         ("nnunet_ensemble_mirror", here.join("tests/nnunet/card.toml"), &nnunet_ct, true, vec![], 1),
+        ("nnunet_aniso_ensemble", here.join("tests/nnunet/card.toml"), &nnunet_aniso, false, vec![], 1),
     ];
     for (name, card, ct, mirror, folds, passes) in cases {
         let mut model = Model::load(&card, &SessionConfig { intra_threads: 1, ..Default::default() })?;

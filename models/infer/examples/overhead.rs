@@ -3,7 +3,8 @@
 //! (tests/nnunet) on a 46 x 52 x 36 CT at its 2 mm spacing, fold 0, no mirroring, float16 sums,
 //! one ONNX Runtime thread; then the same 18 tiles through `Model::run_fold` alone. The two
 //! alternate (RUNS pairs, default 15), so that a change of the machine's load hits both; it
-//! prints the medians and the median of the pairs' ratios. The CT is synthetic (the ratio does
+//! prints the medians and the median of the pairs' ratios, with the uncertainty (the default)
+//! and without it (`InferenceOptions::uncertainty = false`: nnUNetPredictor's own work). The CT is synthetic (the ratio does
 //! not depend on the values); the criterion bench `cargo bench -p coxa-benches --bench infer`
 //! measures the same on the committed CT. With CARD, that model on a synthetic CT of one patch
 //! at its spacing (one tile, no mirroring).
@@ -47,8 +48,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
+    let mut plain = options.clone();
+    plain.uncertainty = false;
     let _ = segment(&mut model, &ct, &options)?;
-    let (mut whole, mut ort, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let _ = segment(&mut model, &ct, &plain)?;
+    let (mut whole, mut bare, mut ort, mut ratios, mut bare_ratios) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         let t = Instant::now();
         let _ = std::hint::black_box(segment(&mut model, &ct, &options)?);
@@ -58,17 +62,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let _ = std::hint::black_box(model.run_fold(0, x.view())?);
         }
         let o = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let _ = std::hint::black_box(segment(&mut model, &ct, &plain)?);
+        let b = t.elapsed().as_secs_f64();
         whole.push(w);
+        bare.push(b);
         ort.push(o);
         ratios.push(w / o);
+        bare_ratios.push(b / o);
     }
-    let (w, o, r) = (median(whole), median(ort), median(ratios));
+    let (w, b, o, r, rb) = (median(whole), median(bare), median(ort), median(ratios), median(bare_ratios));
     println!(
-        "coxa segment (fold 0, no mirror, {} tiles): median {:.1} ms; ONNX Runtime alone on the same tiles: median {:.1} ms; overhead (median of {runs} paired ratios) {:+.1} %",
+        "coxa segment (fold 0, no mirror, {} tiles): median {:.1} ms with the uncertainty, {:.1} ms without; ONNX Runtime alone on the same tiles: median {:.1} ms; overhead (median of {runs} paired ratios) {:+.1} % with the uncertainty, {:+.1} % without",
         tiles.len(),
         w * 1e3,
+        b * 1e3,
         o * 1e3,
-        100.0 * (r - 1.0)
+        100.0 * (r - 1.0),
+        100.0 * (rb - 1.0)
     );
     Ok(())
 }

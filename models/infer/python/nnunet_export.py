@@ -15,7 +15,8 @@ nnUNetTrainer...__nnUNetPlans__3d_fullres). OUT_DIR gets fold_K.onnx (one per fo
 The card carries what coxa needs to reproduce nnUNetPredictor: the configuration's spacing and
 patch size (coxa's cards list them i, j, k; nnU-Net's plans k, j, i), the CT normalisation from
 the plans' foreground intensity properties, the classes from dataset.json's labels, the mirror
-axes the checkpoint allows and the SHA-256 of every fold.
+axes the checkpoint allows, the resampling orders of the plans (resampling_fn_data_kwargs,
+resampling_fn_probabilities_kwargs) and the SHA-256 of every fold.
 """
 import argparse
 import hashlib
@@ -120,6 +121,19 @@ def main():
     if [v for _, v in classes] != list(range(len(classes))):
         sys.exit("error: dataset.json labels must be 0..n-1 without gaps")
     spacing = [float(s) for s in cm.spacing]
+    resampling = {}
+    for what, fn_key in (("data", "resampling_fn_data"), ("probabilities", "resampling_fn_probabilities")):
+        fn = cm.configuration.get(fn_key)
+        if fn != "resample_data_or_seg_to_shape":
+            sys.exit(f"error: the plans' {fn_key} is {fn}; coxa reproduces resample_data_or_seg_to_shape only")
+        kw = cm.configuration.get(fn_key + "_kwargs", {})
+        order, order_z, force = int(kw.get("order", 3)), int(kw.get("order_z", 0)), kw.get("force_separate_z")
+        if kw.get("is_seg"):
+            sys.exit(f"error: the plans' {fn_key}_kwargs has is_seg true; coxa resamples images and logits only")
+        lines_r = [f"[nnunet.resampling_{what}]", f"order = {order}", f"order_z = {order_z}"]
+        if force is not None:
+            lines_r.append(f"force_separate_z = {'true' if force else 'false'}")
+        resampling[what] = "\n".join(lines_r) + "\n"
     name = a.name or f"{pm.dataset_name}__{configuration}"
     lines = [
         "card_version = 1",
@@ -158,7 +172,7 @@ def main():
     text = "\n".join(lines)
     head, nn = text.split("[nnunet]\n", 1)
     nn_block, cls = nn.split("\n\n", 1)
-    text = head + cls.rstrip() + "\n\n[nnunet]\n" + nn_block + "\n"
+    text = head + cls.rstrip() + "\n\n[nnunet]\n" + nn_block + "\n\n" + resampling["data"] + "\n" + resampling["probabilities"]
     open(os.path.join(a.out, "card.toml"), "w").write(text)
     print(f"wrote {len(files)} fold(s) and card.toml to {a.out}")
 

@@ -44,12 +44,22 @@
 //! float16_accumulation = true    # reproduce nnUNetPredictor's float16 logit sums (see crate::window)
 //! mirror_axes = [0, 1, 2]        # the checkpoint's inference_allowed_mirroring_axes (array axes k, j, i)
 //! step_fraction = 0.5            # nnU-Net's tile_step_size
+//!
+//! [nnunet.resampling_data]       # optional: the plans' resampling_fn_data_kwargs (crate::resample)
+//! order = 3                      # spline order (in-plane under the separate-z rule)
+//! order_z = 0                    # along the anisotropic axis under the separate-z rule
+//! # force_separate_z = false     # absent: nnU-Net's rule (spacing ratio above 3)
+//!
+//! [nnunet.resampling_probabilities]  # optional: resampling_fn_probabilities_kwargs
+//! order = 1
+//! order_z = 0
 //! ```
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::resample::Resampling;
 use crate::{Error, Result};
 
 /// The card format this crate reads.
@@ -108,6 +118,14 @@ pub struct NnunetSpec {
     /// nnU-Net's `tile_step_size`.
     #[serde(default = "half_step")]
     pub step_fraction: f64,
+    /// The plans' `resampling_fn_data_kwargs`: the CT to the configuration's spacing
+    /// ([`crate::resample`]; default order 3, order_z 0, the separate-z rule).
+    #[serde(default = "data_resampling")]
+    pub resampling_data: Resampling,
+    /// The plans' `resampling_fn_probabilities_kwargs`: the logits back to the CT's grid
+    /// (default order 1, order_z 0, the separate-z rule).
+    #[serde(default = "probabilities_resampling")]
+    pub resampling_probabilities: Resampling,
 }
 
 fn yes() -> bool {
@@ -118,6 +136,12 @@ fn all_axes() -> Vec<usize> {
 }
 fn half_step() -> f64 {
     0.5
+}
+fn data_resampling() -> Resampling {
+    Resampling::DATA
+}
+fn probabilities_resampling() -> Resampling {
+    Resampling::PROBABILITIES
 }
 
 /// A TOML string or a list of them.
@@ -279,6 +303,14 @@ impl ModelCard {
             }
             if !(nn.step_fraction > 0.0 && nn.step_fraction <= 1.0) {
                 return bad("nnunet.step_fraction", format!("is {}; it must be in (0, 1] (nnU-Net: 0.5)", nn.step_fraction));
+            }
+            for (key, r) in [("nnunet.resampling_data", &nn.resampling_data), ("nnunet.resampling_probabilities", &nn.resampling_probabilities)] {
+                if r.order > 3 || r.order_z > 3 {
+                    return bad(
+                        key,
+                        format!("has order {} and order_z {}; coxa reproduces nnU-Net's spline orders 0 to 3 (its plans: 3 and 0 for the data, 1 and 0 for the probabilities)", r.order, r.order_z),
+                    );
+                }
             }
         }
         if self.input.channels == 0 {

@@ -1,11 +1,19 @@
 //! Segmenting a CT with a model: nnU-Net's preprocessing, the sliding window over every member
 //! (mirrors x Monte Carlo passes), the label map back on the CT's grid, and the uncertainty.
 //!
-//! The order is nnU-Net v2's: normalise on the CT's grid, resample to the card's spacing
-//! (here trilinear over the same extent and origin, [`coxa_core::Volume::resampled`]; nnU-Net
-//! uses a third-order spline), sliding window, then the averaged output (logits, or
-//! probabilities for a probability model) is resampled back to the CT grid trilinearly, the
-//! activation applied, and the argmax taken there (probabilities are resampled, never labels).
+//! The order is nnU-Net v2's: normalise on the CT's grid, resample to the card's spacing, sliding
+//! window, then the averaged output (logits, or probabilities for a probability model) is
+//! resampled back to the CT grid, the activation applied, and the argmax taken there
+//! (probabilities are resampled, never labels).
+//!
+//! Cards with an `[nnunet]` table resample as nnU-Net does ([`crate::resample`]): the shape
+//! `round(spacing / target * size)`, a third-order spline for the CT and a linear one for the
+//! logits (the plans' orders, from the card), the separate-z rule for anisotropic spacings, no
+//! resampling at all when the shapes are equal; the logits come back cast to float16 when
+//! nnUNetPredictor's float16 sums are reproduced, as its half tensors are. The entropy and
+//! disagreement maps take the logits' resampling, in float32. Other cards resample trilinearly
+//! over the same extent and origin ([`coxa_core::Volume::resampled`]), on the model's grid when
+//! the spacings are equal.
 //!
 //! Uncertainty: each member `m` (one mirror set in one stochastic pass) gives probabilities
 //! `p_m`; the uncertainty is the predictive entropy `H(mean_m p_m)` in nats (softmax; for a
@@ -28,13 +36,14 @@ use std::time::Instant;
 
 use coxa_core::{ClassTable, Grid, LabelMap, Volume, grid_with_spacing};
 use nalgebra::Vector3;
-use ndarray::{Array3, Array4, ArrayView4, Axis, Zip};
+use ndarray::{Array3, Array4, ArrayView3, ArrayView4, Axis, Zip};
 use rayon::prelude::*;
 
 use crate::card::ModelCard;
 use crate::card::{Activation, Normalisation, OutputKind};
 use crate::model::Model;
-use crate::window::{WindowOptions, WindowTiming, checked_floats, mirror_members, nnunet_sliding_window, round_f16, sliding_window_fold};
+use crate::resample::{Resampling, compute_new_shape, resample_channel};
+use crate::window::{NnunetSumsOptions, WindowOptions, WindowTiming, checked_floats, mirror_members, nnunet_sliding_window, round_f16, sliding_window_fold};
 use crate::{Error, Result};
 
 /// What to run.
@@ -52,11 +61,16 @@ pub struct InferenceOptions {
     /// For nnU-Net cards: nnUNetPredictor's float16 accumulation (`Some(true)`), float32
     /// (`Some(false)`), or the card's `[nnunet] float16_accumulation` (`None`).
     pub float16_accumulation: Option<bool>,
+    /// Compute the uncertainty (every member's probabilities and entropy, the predictive entropy
+    /// and the members' disagreement); true by default. False: only the mean output, its
+    /// probabilities and labels (nnUNetPredictor's own work); the entropy and disagreement maps
+    /// are then empty and the summaries' means NaN.
+    pub uncertainty: bool,
 }
 
 impl Default for InferenceOptions {
     fn default() -> Self {
-        Self { mirror_axes: Vec::new(), mc_passes: 1, window: WindowOptions::default(), folds: Vec::new(), float16_accumulation: None }
+        Self { mirror_axes: Vec::new(), mc_passes: 1, window: WindowOptions::default(), folds: Vec::new(), float16_accumulation: None, uncertainty: true }
     }
 }
 
@@ -110,9 +124,11 @@ pub struct Segmentation {
     pub labels: LabelMap,
     /// Probabilities `[class, k, j, i]` on the CT grid (channel order of the card).
     pub probabilities: Array4<f32>,
-    /// Predictive entropy, nats, `[k, j, i]` on the CT grid.
+    /// Predictive entropy, nats, `[k, j, i]` on the CT grid (empty without
+    /// [`InferenceOptions::uncertainty`]).
     pub entropy_nats: Array3<f32>,
-    /// The members' disagreement (mutual information), nats, `[k, j, i]` on the CT grid.
+    /// The members' disagreement (mutual information), nats, `[k, j, i]` on the CT grid (empty
+    /// without [`InferenceOptions::uncertainty`]).
     pub disagreement_nats: Array3<f32>,
     /// Per class: voxels, volume and mean entropy.
     pub summary: Vec<ClassSummary>,
@@ -217,10 +233,11 @@ pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &Inf
         let mut probs: Option<Array4<f32>> = None;
         let mut hm: Option<Array3<f32>> = None;
         for &f in &folds {
-            let w = nnunet_sliding_window(model, f, image, &mirrors, &options.window, float16, &mut timing)?;
+            let sums = NnunetSumsOptions { float16, uncertainty: options.uncertainty };
+            let w = nnunet_sliding_window(model, f, image, &mirrors, &options.window, sums, &mut timing)?;
             match &mut hm {
                 Some(h) => *h += &w.member_entropy,
-                None => hm = Some(w.member_entropy.clone()),
+                None => hm = Some(w.member_entropy),
             }
             // nnU-Net: prediction += fold's logits (half tensors), then prediction /= n_folds.
             match (&mut logits, &mut probs) {
@@ -251,8 +268,13 @@ pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &Inf
             pbar.mapv_inplace(|v| v / n);
             hm.mapv_inplace(|v| v / n);
         }
-        let h = entropy(&pbar, card.output.activation);
-        let mi = disagreement(&h, &hm);
+        let (h, mi) = if options.uncertainty {
+            let h = entropy(&pbar, card.output.activation);
+            let mi = disagreement(&h, &hm);
+            (h, mi)
+        } else {
+            (hm, Array3::zeros((0, 0, 0)))
+        };
         return Ok(Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members: folds.len() * mirrors.len(), timing, probabilities: None });
     }
     if options.mc_passes * folds.len() * mirrors.len() == 1 {
@@ -261,8 +283,13 @@ pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &Inf
         // disagreement is 0. The values are those of the members' path below (there: its
         // probabilities times 1, their entropy again, and that entropy minus itself).
         let out = sliding_window_fold(model, folds[0], image, mirrors[0], &options.window, &mut timing)?;
-        let (p, h) = crate::voxel::probabilities_and_entropy(out.view(), card.output.kind, card.output.activation, true);
-        let mi = Array3::zeros(h.raw_dim());
+        let (p, h) = crate::voxel::probabilities_and_entropy(out.view(), card.output.kind, card.output.activation, options.uncertainty);
+        let (h, mi) = if options.uncertainty {
+            let mi = Array3::zeros(h.raw_dim());
+            (h, mi)
+        } else {
+            (Array3::zeros((0, 0, 0)), Array3::zeros((0, 0, 0)))
+        };
         return Ok(Prediction { output: out, entropy_nats: h, disagreement_nats: mi, members: 1, timing, probabilities: Some(p) });
     }
     let mut sum: Option<Array4<f32>> = None;
@@ -273,7 +300,11 @@ pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &Inf
         for &f in &folds {
             for &flip in &mirrors {
                 let out = sliding_window_fold(model, f, image, flip, &options.window, &mut timing)?;
-                let (p, hp) = crate::voxel::probabilities_and_entropy(out.view(), card.output.kind, card.output.activation, true);
+                let (p, hp) = if options.uncertainty {
+                    crate::voxel::probabilities_and_entropy(out.view(), card.output.kind, card.output.activation, true)
+                } else {
+                    (Array4::zeros((0, 0, 0, 0)), Array3::zeros((0, 0, 0)))
+                };
                 match &mut hm_sum {
                     Some(h) => *h += &hp,
                     None => hm_sum = Some(hp),
@@ -297,6 +328,9 @@ pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &Inf
     };
     let inv = 1.0 / members as f32;
     mean.mapv_inplace(|v| v * inv);
+    if !options.uncertainty {
+        return Ok(Prediction { output: mean, entropy_nats: hm, disagreement_nats: Array3::zeros((0, 0, 0)), members, timing, probabilities: None });
+    }
     pbar.mapv_inplace(|v| v * inv);
     hm.mapv_inplace(|v| v * inv);
     let h = entropy(&pbar, card.output.activation);
@@ -350,6 +384,17 @@ fn resample_channels(x: &Array4<f32>, from: &Grid, to: &Grid) -> Array4<f32> {
     Array4::from_shape_vec((c, nk, nj, ni), out).expect("shape of the target grid")
 }
 
+/// How the model's outputs come back to the CT's grid.
+enum Back {
+    /// The model ran on the CT's grid.
+    Same,
+    /// coxa's trilinear resampling from this grid (cards without `[nnunet]`).
+    Trilinear(Grid),
+    /// nnU-Net's (the card's `resampling_probabilities`), casting the logits to float16 when
+    /// nnUNetPredictor's float16 accumulation is reproduced.
+    Nnunet(Resampling, bool),
+}
+
 /// Segments `ct` with `model` (see the module docs): the label map, probabilities and entropy on
 /// the CT's grid, and a per-class summary.
 pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Result<Segmentation> {
@@ -366,21 +411,58 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
     let [si, sj, sk] = ct_grid.size();
     let _ = checked_floats(&[classes * 3 + 2, si, sj, sk], "CT-grid outputs")?;
     let target = Vector3::from(card.input.target_spacing_mm_ijk);
-    let model_grid = grid_with_spacing(&ct_grid, target).map_err(|source| Error::Core { what: "model", source })?;
-    let [mi, mj, mk] = model_grid.size();
-    let _ = checked_floats(&[classes * 3 + 2, mi, mj, mk], "model-grid buffers")?;
-    let normalised = Volume::new(ct_grid.clone(), normalise(ct.hu(), &card.input.normalisation)).map_err(|source| Error::Core { what: "normalised", source })?;
-    let same = (ct_grid.spacing_mm() - target).abs().max() < 1e-9;
-    let at_model = if same { normalised } else { normalised.resampled(target).map_err(|source| Error::Core { what: "model", source })? };
-    let image = at_model.hu().view().insert_axis(Axis(0));
-    let Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities } = predict_full(model, image, options)?;
-    let (probabilities, h_ct, mi_ct) = if same {
-        // On the model's grid already: the activation of the mean output, computed on the way or now.
-        (probabilities.unwrap_or_else(|| activate(mean, card.output.kind, card.output.activation)), h, mi)
+    let ct_shape = [sk, sj, si];
+    let kji = |v: Vector3<f64>| [v[2], v[1], v[0]];
+    let (ct_kji, target_kji) = (kji(ct_grid.spacing_mm()), kji(target));
+    let normalised = normalise(ct.hu(), &card.input.normalisation);
+    // To the model's spacing, and how to come back.
+    let (at_model, back) = if let Some(nn) = &card.nnunet {
+        // nnU-Net's shape and resampling (crate::resample); none when the shapes are equal.
+        let new_shape = compute_new_shape(ct_shape, ct_kji, target_kji);
+        let _ = checked_floats(&[classes * 3 + 2, new_shape[0], new_shape[1], new_shape[2]], "model-grid buffers")?;
+        if new_shape == ct_shape {
+            (normalised, Back::Same)
+        } else {
+            let float16 = options.float16_accumulation.unwrap_or(nn.float16_accumulation);
+            (resample_channel(normalised.view(), new_shape, ct_kji, target_kji, &nn.resampling_data).mapv(|v| v as f32), Back::Nnunet(nn.resampling_probabilities, float16))
+        }
     } else {
-        drop(probabilities);
-        let back = |x: Array3<f32>| resample_channels(&x.insert_axis(Axis(0)), &model_grid, &ct_grid).index_axis_move(Axis(0), 0);
-        (activate(resample_channels(&mean, &model_grid, &ct_grid), card.output.kind, card.output.activation), back(h), back(mi))
+        let model_grid = grid_with_spacing(&ct_grid, target).map_err(|source| Error::Core { what: "model", source })?;
+        let [mi, mj, mk] = model_grid.size();
+        let _ = checked_floats(&[classes * 3 + 2, mi, mj, mk], "model-grid buffers")?;
+        if (ct_grid.spacing_mm() - target).abs().max() < 1e-9 {
+            (normalised, Back::Same)
+        } else {
+            let v = Volume::new(ct_grid.clone(), normalised).map_err(|source| Error::Core { what: "normalised", source })?;
+            (v.resampled(target).map_err(|source| Error::Core { what: "model", source })?.hu().clone(), Back::Trilinear(model_grid))
+        }
+    };
+    let image = at_model.view().insert_axis(Axis(0));
+    let Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities } = predict_full(model, image, options)?;
+    drop(at_model);
+    let (probabilities, h_ct, mi_ct) = match back {
+        // On the model's grid already: the activation of the mean output, computed on the way or now.
+        Back::Same => (probabilities.unwrap_or_else(|| activate(mean, card.output.kind, card.output.activation)), h, mi),
+        Back::Trilinear(model_grid) => {
+            drop(probabilities);
+            let back = |x: Array3<f32>| if x.is_empty() { x } else { resample_channels(&x.insert_axis(Axis(0)), &model_grid, &ct_grid).index_axis_move(Axis(0), 0) };
+            (activate(resample_channels(&mean, &model_grid, &ct_grid), card.output.kind, card.output.activation), back(h), back(mi))
+        }
+        Back::Nnunet(r, float16) => {
+            drop(probabilities);
+            // nnU-Net resamples its logits (float16 in nnUNetPredictor: the result is cast back
+            // to float16), then applies the softmax; coxa's maps take the same resampling.
+            let back = |x: ArrayView3<'_, f32>, f16: bool| {
+                let y = resample_channel(x, ct_shape, target_kji, ct_kji, &r);
+                if f16 { y.mapv(|v| half::f16::from_f64(v).to_f32()) } else { y.mapv(|v| v as f32) }
+            };
+            let planes: Vec<Array3<f32>> = mean.axis_iter(Axis(0)).map(|c| back(c, float16)).collect();
+            drop(mean);
+            let views: Vec<_> = planes.iter().map(|p| p.view()).collect();
+            let logits = ndarray::stack(Axis(0), &views).expect("planes of one shape");
+            drop(planes);
+            (activate(logits, card.output.kind, card.output.activation), back(h.view(), false), back(mi.view(), false))
+        }
     };
     let ids: Vec<u16> = card.output.classes.iter().map(|c| c.label).collect();
     let labels = crate::voxel::label_map(probabilities.view(), &ids, card.output.activation);
@@ -389,13 +471,23 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
     let mut counts = vec![0usize; classes];
     let mut hsum = vec![0f64; classes];
     let mut misum = vec![0f64; classes];
-    Zip::from(&labels).and(&h_ct).and(&mi_ct).for_each(|&l, &e, &d| {
-        if let Some(ch) = ids.iter().position(|&x| x == l) {
-            counts[ch] += 1;
-            hsum[ch] += e as f64;
-            misum[ch] += d as f64;
-        }
-    });
+    if options.uncertainty {
+        Zip::from(&labels).and(&h_ct).and(&mi_ct).for_each(|&l, &e, &d| {
+            if let Some(ch) = ids.iter().position(|&x| x == l) {
+                counts[ch] += 1;
+                hsum[ch] += e as f64;
+                misum[ch] += d as f64;
+            }
+        });
+    } else {
+        labels.iter().for_each(|&l| {
+            if let Some(ch) = ids.iter().position(|&x| x == l) {
+                counts[ch] += 1;
+            }
+        });
+        hsum.fill(f64::NAN);
+        misum.fill(f64::NAN);
+    }
     let summary = card
         .output
         .classes

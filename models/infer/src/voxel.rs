@@ -51,6 +51,36 @@ pub(crate) fn entropy(p: &[f32], act: Activation) -> f32 {
     }
 }
 
+/// One voxel's probabilities `p` from its outputs `x` (as [`probabilities`], the same values) and
+/// their predictive entropy, nats.
+///
+/// For softmax logits the entropy takes one logarithm instead of one per class: with
+/// `e_c = exp(x_c - max)` (the softmax's own float32 exponentials) and `S = sum e_c`,
+/// `H = -sum p_c ln p_c = ln S - sum e_c (x_c - max) / S`, in float64. This equals [`entropy`]
+/// of the float32 probabilities up to their rounding (a few 1e-8 nats), is exactly 0 for a
+/// one-hot voxel and never below 0. Other outputs: [`probabilities`], then [`entropy`].
+#[inline]
+pub(crate) fn probabilities_with_entropy(x: &[f32], kind: OutputKind, act: Activation, p: &mut [f32]) -> f32 {
+    if (kind, act) != (OutputKind::Logits, Activation::Softmax) {
+        probabilities(x, kind, act, p);
+        return entropy(p, act);
+    }
+    let m = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut s = 0.0f32;
+    let (mut s64, mut dot) = (0.0f64, 0.0f64);
+    for (q, &v) in p.iter_mut().zip(x) {
+        let d = v - m;
+        *q = d.exp();
+        s += *q;
+        s64 += *q as f64;
+        dot += *q as f64 * d as f64;
+    }
+    for q in p.iter_mut() {
+        *q /= s;
+    }
+    (s64.ln() - dot / s64).max(0.0) as f32
+}
+
 /// `data` (`classes` planes of `n` voxels) cut into chunks of [`CHUNK`] voxels: per chunk, the
 /// piece of every plane.
 fn plane_chunks(data: &mut [f32], classes: usize) -> Vec<Vec<&mut [f32]>> {
@@ -79,9 +109,10 @@ pub(crate) fn probabilities_and_entropy(x: ArrayView4<'_, f32>, kind: OutputKind
             for (ch, xc) in xv.iter_mut().enumerate() {
                 *xc = xs[ch * n + base + v];
             }
-            probabilities(&xv, kind, act, &mut pv);
             if with_entropy {
-                *hv = entropy(&pv, act);
+                *hv = probabilities_with_entropy(&xv, kind, act, &mut pv);
+            } else {
+                probabilities(&xv, kind, act, &mut pv);
             }
             for (plane, &q) in pc.iter_mut().zip(&pv) {
                 plane[v] = q;

@@ -34,7 +34,7 @@ use rayon::prelude::*;
 
 use crate::card::{Activation, OutputKind};
 use crate::model::Model;
-use crate::voxel::{entropy, probabilities};
+use crate::voxel::probabilities_with_entropy;
 use crate::{Error, Result};
 
 /// Tile start positions along one axis, as nnU-Net's `compute_steps_for_sliding_window`
@@ -105,8 +105,17 @@ pub fn mirror_members(mirror_axes: &[usize]) -> Vec<[bool; 3]> {
 }
 
 /// Rounds to the nearest float16 (ties to even) and back, as a store into a `torch.half` tensor.
+///
+/// In float16's normal range (2^-14 <= |x| < 65520) the float32 mantissa is rounded to 10 bits
+/// in place (a few integer operations, inlined: this runs per class for every voxel of every
+/// tile); elsewhere (subnormals, overflow to infinity, NaN) `half` converts. Equal to
+/// `half::f16::from_f32(x).to_f32()` for every float32 (unit test).
 #[inline]
 pub fn round_f16(x: f32) -> f32 {
+    let b = x.to_bits();
+    if (0x3880_0000..0x477F_F000).contains(&(b & 0x7FFF_FFFF)) {
+        return f32::from_bits(b.wrapping_add(0x0FFF + ((b >> 13) & 1)) & !0x1FFF);
+    }
     half::f16::from_f32(x).to_f32()
 }
 
@@ -334,15 +343,25 @@ pub fn sliding_window_fold(model: &mut Model, fold: usize, image: ArrayView4<'_,
     Ok(out)
 }
 
+/// What [`nnunet_sliding_window`] sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NnunetSumsOptions {
+    /// nnUNetPredictor's float16 sums of logits and weights (false: float32).
+    pub float16: bool,
+    /// Also every member's probabilities and entropy, for the uncertainty.
+    pub uncertainty: bool,
+}
+
 /// One fold's window in nnUNetPredictor's arithmetic (module docs).
 #[derive(Debug, Clone)]
 pub struct NnunetWindow {
     /// Gaussian-weighted mean logits `[classes, k, j, i]`; float16 values when accumulated in float16.
     pub logits: Array4<f32>,
     /// Gaussian-weighted mean over tiles and mirrors of each output's probabilities (float32),
-    /// the members' predictive distribution for the uncertainty.
+    /// the members' predictive distribution for the uncertainty (empty without the uncertainty).
     pub probabilities: Array4<f32>,
-    /// Gaussian-weighted mean over tiles and mirrors of each output's own entropy, nats.
+    /// Gaussian-weighted mean over tiles and mirrors of each output's own entropy, nats (empty
+    /// without the uncertainty).
     pub member_entropy: Array3<f32>,
 }
 
@@ -351,6 +370,9 @@ pub struct NnunetWindow {
 struct NnunetSums {
     classes: usize,
     float16: bool,
+    /// Whether the members' probabilities and entropies are summed (the uncertainty) besides the
+    /// logits.
+    uncertainty: bool,
     n_mirrors: usize,
     /// Padded image size and patch, `[k, j, i]`.
     padded: [usize; 3],
@@ -370,24 +392,26 @@ struct NnunetSums {
 }
 
 impl NnunetSums {
-    fn new(classes: usize, float16: bool, n_mirrors: usize, padded: [usize; 3], patch: [usize; 3]) -> Self {
+    fn new(classes: usize, float16: bool, uncertainty: bool, n_mirrors: usize, padded: [usize; 3], patch: [usize; 3]) -> Self {
         let (np, pv) = (padded.iter().product::<usize>(), patch.iter().product::<usize>());
         let tile = if n_mirrors > 1 { pv } else { 0 };
+        let (unp, utile) = if uncertainty { (np, tile) } else { (0, 0) };
         Self {
             classes,
             float16,
+            uncertainty,
             n_mirrors,
             padded,
             patch,
             gauss: gaussian_importance_nnunet(patch).iter().copied().collect(),
             logits: vec![0.0; classes * np],
             weight: vec![0.0; np],
-            probs: vec![0.0; classes * np],
-            prob_weight: vec![0.0; np],
-            entropy: vec![0.0; np],
+            probs: vec![0.0; classes * unp],
+            prob_weight: vec![0.0; unp],
+            entropy: vec![0.0; unp],
             tile_sum: vec![0.0; classes * tile],
-            tile_prob: vec![0.0; classes * tile],
-            tile_ent: vec![0.0; tile],
+            tile_prob: vec![0.0; classes * utile],
+            tile_ent: vec![0.0; utile],
         }
     }
 
@@ -402,6 +426,7 @@ impl NnunetSums {
         let last = m + 1 == self.n_mirrors;
         let single = self.n_mirrors == 1;
         let n_mirrors = self.n_mirrors as f32;
+        let uncertainty = self.uncertainty;
         let (mut x, mut p) = (vec![0f32; c], vec![0f32; c]);
         for k in 0..pk {
             let sk = if flip[0] { pk - 1 - k } else { k };
@@ -415,46 +440,62 @@ impl NnunetSums {
                     for (ch, xc) in x.iter_mut().enumerate() {
                         *xc = y[ch * pv + src];
                     }
-                    probabilities(&x, kind, act, &mut p);
-                    let mut h = entropy(&p, act);
+                    let mut h = if uncertainty { probabilities_with_entropy(&x, kind, act, &mut p) } else { 0.0 };
                     let tv = tile_row + i;
                     if !single {
                         if m == 0 {
-                            for ch in 0..c {
-                                self.tile_sum[ch * pv + tv] = x[ch];
-                                self.tile_prob[ch * pv + tv] = p[ch];
+                            for (ch, &v) in x.iter().enumerate() {
+                                self.tile_sum[ch * pv + tv] = v;
                             }
-                            self.tile_ent[tv] = h;
                         } else {
-                            for ch in 0..c {
-                                self.tile_sum[ch * pv + tv] += x[ch];
-                                self.tile_prob[ch * pv + tv] += p[ch];
+                            for (ch, &v) in x.iter().enumerate() {
+                                self.tile_sum[ch * pv + tv] += v;
                             }
-                            self.tile_ent[tv] += h;
+                        }
+                        if uncertainty {
+                            if m == 0 {
+                                for (ch, &q) in p.iter().enumerate() {
+                                    self.tile_prob[ch * pv + tv] = q;
+                                }
+                                self.tile_ent[tv] = h;
+                            } else {
+                                for (ch, &q) in p.iter().enumerate() {
+                                    self.tile_prob[ch * pv + tv] += q;
+                                }
+                                self.tile_ent[tv] += h;
+                            }
                         }
                         if !last {
                             continue;
                         }
                         // nnU-Net: prediction /= (len(axes_combinations) + 1).
-                        for ch in 0..c {
-                            x[ch] = self.tile_sum[ch * pv + tv] / n_mirrors;
-                            p[ch] = self.tile_prob[ch * pv + tv];
+                        for (ch, v) in x.iter_mut().enumerate() {
+                            *v = self.tile_sum[ch * pv + tv] / n_mirrors;
                         }
-                        h = self.tile_ent[tv];
+                        if uncertainty {
+                            for (ch, q) in p.iter_mut().enumerate() {
+                                *q = self.tile_prob[ch * pv + tv];
+                            }
+                            h = self.tile_ent[tv];
+                        }
                     }
                     // prediction *= gaussian; predicted_logits[sl] += prediction (half);
                     // n_predictions[sl[1:]] += gaussian (half).
                     let g = self.gauss[tv];
                     let d = dst_row + i;
-                    for ch in 0..c {
+                    for (ch, &v) in x.iter().enumerate() {
                         let a = &mut self.logits[ch * np + d];
-                        *a = if self.float16 { round_f16(*a + x[ch] * g) } else { *a + x[ch] * g };
-                        self.probs[ch * np + d] += p[ch] / n_mirrors * g;
+                        *a = if self.float16 { round_f16(*a + v * g) } else { *a + v * g };
                     }
                     let w = &mut self.weight[d];
                     *w = if self.float16 { round_f16(*w + g) } else { *w + g };
-                    self.prob_weight[d] += g;
-                    self.entropy[d] += h / n_mirrors * g;
+                    if uncertainty {
+                        for (ch, &q) in p.iter().enumerate() {
+                            self.probs[ch * np + d] += q / n_mirrors * g;
+                        }
+                        self.prob_weight[d] += g;
+                        self.entropy[d] += h / n_mirrors * g;
+                    }
                 }
             }
         }
@@ -470,7 +511,7 @@ impl NnunetSums {
                 *a = if float16 { round_f16(*a / w) } else { *a / w };
             }
         });
-        self.probs.par_chunks_mut(np).for_each(|plane| {
+        self.probs.par_chunks_mut(np.max(1)).for_each(|plane| {
             for (a, &w) in plane.iter_mut().zip(prob_weight) {
                 *a /= w;
             }
@@ -483,6 +524,9 @@ impl NnunetSums {
         let crop = s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]];
         let crop3 = s![lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]];
         let logits = Array4::from_shape_vec(shape4, self.logits).expect("padded shape");
+        if !self.uncertainty {
+            return NnunetWindow { logits: logits.slice(crop).to_owned(), probabilities: Array4::zeros((0, 0, 0, 0)), member_entropy: Array3::zeros((0, 0, 0)) };
+        }
         let probabilities = Array4::from_shape_vec(shape4, self.probs).expect("padded shape");
         let member_entropy = Array3::from_shape_vec((nk, nj, ni), self.entropy).expect("padded shape");
         NnunetWindow { logits: logits.slice(crop).to_owned(), probabilities: probabilities.slice(crop).to_owned(), member_entropy: member_entropy.slice(crop3).to_owned() }
@@ -491,7 +535,8 @@ impl NnunetSums {
 
 /// Fold `fold`'s sliding window over `image` (`[C, k, j, i]`, normalised, at the model's
 /// spacing) with the mirror sets `mirrors` (first: none), in nnUNetPredictor's arithmetic when
-/// `float16` is true (module docs), with float32 sums otherwise (nnU-Net's float16 Gaussian either way).
+/// `sums.float16` is true (module docs), with float32 sums otherwise (nnU-Net's float16 Gaussian either way).
+/// With `sums.uncertainty` false only the logits are summed (nnUNetPredictor's own work).
 ///
 /// Each network output is taken in one pass over its voxels ([`NnunetSums`]), while the next
 /// batch runs in ONNX Runtime ([`pipelined`]).
@@ -501,9 +546,10 @@ pub fn nnunet_sliding_window(
     image: ArrayView4<'_, f32>,
     mirrors: &[[bool; 3]],
     options: &WindowOptions,
-    float16: bool,
+    sums: NnunetSumsOptions,
     timing: &mut WindowTiming,
 ) -> Result<NnunetWindow> {
+    let NnunetSumsOptions { float16, uncertainty } = sums;
     let start = Instant::now();
     let (kind, activation) = (model.card().output.kind, model.card().output.activation);
     let patch = model.card().patch_size_kji();
@@ -511,10 +557,10 @@ pub fn nnunet_sliding_window(
     if mirrors.is_empty() {
         return Err(Error::BadInput { what: "no mirror set: the first member is the unflipped image".into() });
     }
-    let Tiled { padded, lo, size, padded_size, tiles } = tile_image(image, patch, options.step_fraction, image.shape()[0] + 2 * classes + 2)?;
+    let Tiled { padded, lo, size, padded_size, tiles } = tile_image(image, patch, options.step_fraction, image.shape()[0] + if uncertainty { 2 * classes + 2 } else { classes + 1 })?;
     let jobs: Vec<Job> = tiles.iter().flat_map(|&t| mirrors.iter().map(move |&m| (t, m))).collect();
     let batch = options.batch_size.max(1).min(model.max_batch().unwrap_or(usize::MAX));
-    let mut sums = NnunetSums::new(classes, float16, mirrors.len(), padded_size, patch);
+    let mut sums = NnunetSums::new(classes, float16, uncertainty, mirrors.len(), padded_size, patch);
     let mut member = 0usize;
     let per_output = classes * patch.iter().product::<usize>();
     pipelined(model, fold, Work { padded: &padded, jobs: &jobs, batch, patch }, timing, |y, chunk| {
@@ -569,6 +615,18 @@ mod tests {
         // One step of sigma along k (sigma = 3): 10 exp(-1/2) = 6.0653, as float16 6.0664.
         assert_eq!(g[[15, 16, 14]], half::f16::from_f64(10.0 * (-0.5f64).exp()).to_f32());
         assert!(g.iter().all(|&v| v > 0.0 && round_f16(v) == v));
+    }
+
+    #[test]
+    fn round_f16_equals_half_for_every_float32() {
+        // Every 97th bit pattern, plus the edges of the fast path and their neighbours.
+        let edges = [0x3880_0000u32, 0x477F_E000, 0x477F_F000, 0x7F80_0000, 0x3F80_1000, 0x3F80_3000];
+        let near = edges.iter().flat_map(|&e| (0..64u32).flat_map(move |d| [e.wrapping_sub(d), e + d, (e + d) | 0x8000_0000]));
+        for b in (0..=u32::MAX).step_by(97).chain(near) {
+            let x = f32::from_bits(b);
+            let (ours, theirs) = (round_f16(x), half::f16::from_f32(x).to_f32());
+            assert!(ours.to_bits() == theirs.to_bits() || (ours.is_nan() && theirs.is_nan()), "{x:e} ({b:#x}): {ours:e} vs {theirs:e}");
+        }
     }
 
     #[test]

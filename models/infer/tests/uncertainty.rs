@@ -106,3 +106,42 @@ fn monte_carlo_mean_converges_to_the_deterministic_output() {
     assert!(errors.windows(2).all(|w| w[1] < w[0]), "the MC mean approaches the deterministic output: {errors:?}");
     assert!(errors[3] < 0.25 * errors[0], "64 passes: {} against {} for one", errors[3], errors[0]);
 }
+
+/// Without the uncertainty (`InferenceOptions::uncertainty = false`) the probabilities and labels
+/// are bit for bit those of a run with it, and the entropy and disagreement maps are empty: on the
+/// nnU-Net export (fold 0; both folds mirrored; the anisotropic CT it resamples) and on generic
+/// cards (one member; two folds).
+#[test]
+fn without_uncertainty_the_same_probabilities_and_labels() {
+    if !runtime_ready() {
+        return;
+    }
+    let nnunet = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("nnunet");
+    let open = |f: &str| coxa_io::open(&nnunet.join(f), &coxa_io::OpenOptions::default()).unwrap().volume;
+    let (ct, aniso) = (open("ct.nii.gz"), open("ct_aniso.nii.gz"));
+    let generic = volume([41, 18, 17], 1.0, |i, j, _| (i as f32 - 20.0) / 10.0 + j as f32 * 0.01);
+    let cases = [
+        (nnunet.join("card.toml"), &ct, vec![0], false),
+        (nnunet.join("card.toml"), &ct, vec![], true),
+        (nnunet.join("card.toml"), &aniso, vec![], false),
+        (card("threshold3"), &generic, vec![], false),
+        (card("disagree"), &generic, vec![], false),
+    ];
+    for (path, ct, folds, mirror) in cases {
+        let mut model = Model::load(&path, &config()).unwrap();
+        let mut options = InferenceOptions::for_card(model.card(), mirror);
+        options.folds = folds;
+        let with = segment(&mut model, ct, &options).unwrap();
+        options.uncertainty = false;
+        let without = segment(&mut model, ct, &options).unwrap();
+        let name = &model.card().name;
+        assert_eq!(with.probabilities, without.probabilities, "{name}");
+        assert_eq!(with.labels.labels(), without.labels.labels(), "{name}");
+        assert!(without.entropy_nats.is_empty() && without.disagreement_nats.is_empty(), "{name}");
+        assert_eq!(with.entropy_nats.len(), with.labels.labels().len(), "{name}");
+        for (a, b) in with.summary.iter().zip(&without.summary) {
+            assert_eq!((a.voxels, a.volume_ml), (b.voxels, b.volume_ml), "{name} {}", a.name);
+            assert!(b.mean_entropy_nats.is_nan() && b.mean_disagreement_nats.is_nan());
+        }
+    }
+}

@@ -52,15 +52,20 @@ pub fn runtime_ready() -> bool {
 /// The peer Python with onnxruntime: `$COXA_PYTHON`, else the first `.venv/bin/python` above the
 /// crate. Outside CI its absence skips with a note.
 pub fn peer_python() -> Option<PathBuf> {
+    peer_python_importing("onnxruntime, numpy")
+}
+
+/// The peer Python (as [`peer_python`]) that can import `modules` (e.g. `"scipy, skimage"`).
+pub fn peer_python_importing(modules: &str) -> Option<PathBuf> {
     let candidates: Vec<PathBuf> =
         std::env::var_os("COXA_PYTHON").map(|p| vec![PathBuf::from(p)]).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().map(|d| d.join(".venv/bin/python")).collect());
     for c in candidates {
-        if Command::new(&c).args(["-c", "import onnxruntime, numpy"]).output().is_ok_and(|o| o.status.success()) {
+        if Command::new(&c).args(["-c", &format!("import {modules}")]).output().is_ok_and(|o| o.status.success()) {
             return Some(c);
         }
     }
-    assert!(!in_ci(), "peer Python with onnxruntime is missing; run scripts/setup");
-    eprintln!("note: skipping the peer comparison, run scripts/setup to install onnxruntime in .venv");
+    assert!(!in_ci(), "peer Python with {modules} is missing; run scripts/setup");
+    eprintln!("note: skipping the peer comparison, run scripts/setup to install {modules} in .venv");
     None
 }
 

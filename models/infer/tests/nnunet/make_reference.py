@@ -18,6 +18,13 @@ usage: make_reference.py OUT_DIR   (normally models/infer/tests/nnunet)
 5. The same four once more with nnU-Net's float16 sums of logits and weights made float32
    (`torch.half` pointed at torch.float32 while predicting; the Gaussian stays float16):
    TAG_f32acc.*. This separates nnU-Net's algorithm from its float16 rounding.
+6. Steps 4 and 5 again on two CTs off the plans' spacing, so that nnU-Net resamples (order 3 to
+   the plans' spacing, order 1 for the logits back): `iso` (ct_iso.nii.gz, 40 x 36 x 24 voxels of
+   1.5 x 1.75 x 2.75 mm, spacing ratio 1.8: the whole volume at once; its new shape rounds a
+   half to even) and `aniso` (ct_aniso.nii.gz, 64 x 56 x 10 voxels of 1.625 x 1.625 x 6.5 mm,
+   ratio 4: nnU-Net's separate-z rule, order 0 along k; two halves rounded to even). Files
+   iso_TAG.* and aniso_TAG.*; to keep the fixtures small, of stock nnU-Net (float16 sums) only
+   the labels are kept for these two.
 """
 import json
 import os
@@ -95,6 +102,18 @@ DATASET = {
 }
 
 
+def air_border(ct, slices_k):
+    """Air (-1000 HU) on 2 voxels of the i and j borders and `slices_k` slices at each k end (so
+    nnU-Net crops nothing), rounded to int16 HU."""
+    ct[:, :, :2] = -1000.0
+    ct[:, :, -2:] = -1000.0
+    ct[:, :2, :] = -1000.0
+    ct[:, -2:, :] = -1000.0
+    ct[:slices_k] = -1000.0
+    ct[-slices_k:] = -1000.0
+    return np.round(ct).astype(np.int16)
+
+
 def phantom_ct():
     """[k, j, i] int16 HU at 2 mm: air border, body, fat layer, two bones, noise."""
     nk, nj, ni = 36, 52, 46
@@ -109,13 +128,28 @@ def phantom_ct():
         bone = ((i - ci) ** 2 + (j - cj) ** 2 < r * r) & (k > 3) & (k < nk - 4)
         ct[bone] = 700.0 + 40.0 * (k[bone] % 5)
     ct += rng.normal(0.0, 25.0, ct.shape)
-    ct[:, :, :2] = -1000.0
-    ct[:, :, -2:] = -1000.0
-    ct[:, :2, :] = -1000.0
-    ct[:, -2:, :] = -1000.0
-    ct[:2] = -1000.0
-    ct[-2:] = -1000.0
-    return np.round(ct).astype(np.int16)
+    return air_border(ct, 2)
+
+
+def phantom_ct_mm(size_ijk, spacing_ijk, seed):
+    """[k, j, i] int16 HU of the same kind of phantom, laid out in millimetres on any grid."""
+    ni, nj, nk = size_ijk
+    si, sj, sk = spacing_ijk
+    rng = np.random.default_rng(seed)
+    k, j, i = np.meshgrid(np.arange(nk), np.arange(nj), np.arange(ni), indexing="ij")
+    x, y, z = (i + 0.5) * si, (j + 0.5) * sj, (k + 0.5) * sk
+    fx, fy, fz = ni * si, nj * sj, nk * sk
+    ct = np.full((nk, nj, ni), -1000.0)
+    ex, ey = (x - 0.5 * fx) / (0.41 * fx), (y - 0.5 * fy) / (0.42 * fy)
+    body = ex**2 + ey**2 < 1.0
+    fat = body & ~((ex / 0.84) ** 2 + (ey / 0.86) ** 2 < 1.0)
+    ct[body] = 40.0
+    ct[fat] = -90.0
+    for cx, cy, r in ((0.33, 0.5, 0.11), (0.68, 0.46, 0.09)):
+        bone = ((x - cx * fx) ** 2 + (y - cy * fy) ** 2 < (r * fx) ** 2) & (z > 0.12 * fz) & (z < 0.88 * fz)
+        ct[bone] = 700.0 + 15.0 * np.round(z[bone]) % 160.0
+    ct += rng.normal(0.0, 25.0, ct.shape)
+    return air_border(ct, 1)
 
 
 def make_results_folder(tmp):
@@ -148,30 +182,35 @@ def main():
 
     from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
 
-    ct = phantom_ct()
-    img = sitk.GetImageFromArray(ct)
-    img.SetSpacing((2.0, 2.0, 2.0))
-    img.SetOrigin((-45.0, -50.0, 20.0))
-    ct_path = os.path.join(out, "ct.nii.gz")
-    sitk.WriteImage(img, ct_path, True)
+    cts = (("", phantom_ct(), (2.0, 2.0, 2.0)),
+           ("iso_", phantom_ct_mm((40, 36, 24), (1.5, 1.75, 2.75), 16), (1.5, 1.75, 2.75)),
+           ("aniso_", phantom_ct_mm((64, 56, 10), (1.625, 1.625, 6.5), 17), (1.625, 1.625, 6.5)))
+    for prefix, ct, spacing_ijk in cts:
+        img = sitk.GetImageFromArray(ct)
+        img.SetSpacing(spacing_ijk)
+        img.SetOrigin((-45.0, -50.0, 20.0))
+        sitk.WriteImage(img, os.path.join(out, f"ct{'_' + prefix[:-1] if prefix else ''}.nii.gz"), True)
 
     subprocess.run([sys.executable, EXPORT, results, out, "--folds", "0", "1", "--name", "nnunet-test-3d_fullres", "--test-model"], check=True)
 
     torch.set_num_threads(1)
     half = torch.half
     cases = (((0,), False, "fold0"), ((0,), True, "fold0_mirror"), ((0, 1), False, "ensemble"), ((0, 1), True, "ensemble_mirror"))
-    for accumulate in (half, torch.float32):
-        torch.half = accumulate
-        for folds, mirror, tag in cases:
-            tag = tag if accumulate is half else tag + "_f32acc"
-            pred = nnUNetPredictor(tile_step_size=0.5, use_gaussian=True, use_mirroring=mirror, perform_everything_on_device=False, device=torch.device("cpu"), verbose=False, allow_tqdm=False)
-            pred.initialize_from_trained_model_folder(results, use_folds=folds, checkpoint_name="checkpoint_final.pth")
-            seg, probs = pred.predict_single_npy_array(ct.astype(np.float32)[None], {"spacing": [2.0, 2.0, 2.0]}, None, None, True)
-            probs = np.ascontiguousarray(probs, dtype=np.float32)
-            assert probs.shape == (3,) + ct.shape, probs.shape
-            probs.tofile(os.path.join(out, f"{tag}.probabilities.f32"))
-            np.ascontiguousarray(seg, dtype=np.uint8).tofile(os.path.join(out, f"{tag}.labels.u8"))
-            print(tag, "labels", np.bincount(seg.ravel(), minlength=3), "max prob", probs.max())
+    for prefix, ct, spacing_ijk in cts:
+        for accumulate in (half, torch.float32):
+            torch.half = accumulate
+            for folds, mirror, tag in cases:
+                tag = prefix + (tag if accumulate is half else tag + "_f32acc")
+                pred = nnUNetPredictor(tile_step_size=0.5, use_gaussian=True, use_mirroring=mirror, perform_everything_on_device=False, device=torch.device("cpu"), verbose=False, allow_tqdm=False)
+                pred.initialize_from_trained_model_folder(results, use_folds=folds, checkpoint_name="checkpoint_final.pth")
+                # nnU-Net's spacing order is (k, j, i), as SimpleITKIO gives it.
+                seg, probs = pred.predict_single_npy_array(ct.astype(np.float32)[None], {"spacing": list(spacing_ijk[::-1])}, None, None, True)
+                probs = np.ascontiguousarray(probs, dtype=np.float32)
+                assert probs.shape == (3,) + ct.shape, probs.shape
+                if not prefix or accumulate is not half:
+                    probs.tofile(os.path.join(out, f"{tag}.probabilities.f32"))
+                np.ascontiguousarray(seg, dtype=np.uint8).tofile(os.path.join(out, f"{tag}.labels.u8"))
+                print(tag, "labels", np.bincount(seg.ravel(), minlength=3), "max prob", probs.max())
     torch.half = half
     shutil.rmtree(tmp)
 
