@@ -442,6 +442,7 @@ pub fn femur_density(ct: &Volume, labels: &LabelMap, femur_id: u16, femur: &Femu
     let extent = (t_shaft + 40.0).max(r_head + 60.0);
     let voxel_vol_mm3 = sp.x * sp.y * sp.z;
     let lab = labels.labels();
+    let hu = ct.hu();
     let [ni, nj, nk] = g.size();
     let mut flags = Vec::new();
     let mut notes = Vec::new();
@@ -465,8 +466,9 @@ pub fn femur_density(ct: &Volume, labels: &LabelMap, femur_id: u16, femur: &Femu
                         });
                         if next {
                             let p = g.voxel_to_lps(Vector3::new(i as f64, j as f64, k as f64));
-                            let rho = cal.mg_cm3(f64::from(ct.hu()[[k, j, i]])) - baseline;
-                            if rho > 0.0 && (p - h).norm() <= extent && ct.hu()[[k, j, i]] <= METAL_HU {
+                            let v = hu[[k, j, i]];
+                            let rho = cal.mg_cm3(f64::from(v)) - baseline;
+                            if rho > 0.0 && (p - h).norm() <= extent && v <= METAL_HU {
                                 shell.push((p, rho));
                             }
                         }
@@ -478,7 +480,7 @@ pub fn femur_density(ct: &Volume, labels: &LabelMap, femur_id: u16, femur: &Femu
                 if r.norm() > extent || height(&p) < -TOTAL_HIP_BELOW_LT_MM - 15.0 {
                     continue;
                 }
-                let v = ct.hu()[[k, j, i]];
+                let v = hu[[k, j, i]];
                 if v > METAL_HU {
                     metal += 1;
                 }

@@ -369,10 +369,11 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
     let model_grid = grid_with_spacing(&ct_grid, target).map_err(|source| Error::Core { what: "model", source })?;
     let [mi, mj, mk] = model_grid.size();
     let _ = checked_floats(&[classes * 3 + 2, mi, mj, mk], "model-grid buffers")?;
-    let normalised = Volume::new(ct_grid.clone(), normalise(ct.hu(), &card.input.normalisation)).map_err(|source| Error::Core { what: "normalised", source })?;
+    let normalised = Volume::new(ct_grid.clone(), normalise(&ct.hu(), &card.input.normalisation)).map_err(|source| Error::Core { what: "normalised", source })?;
     let same = (ct_grid.spacing_mm() - target).abs().max() < 1e-9;
     let at_model = if same { normalised } else { normalised.resampled(target).map_err(|source| Error::Core { what: "model", source })? };
-    let image = at_model.hu().view().insert_axis(Axis(0));
+    let at_model_hu = at_model.hu();
+    let image = at_model_hu.view().insert_axis(Axis(0));
     let Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities } = predict_full(model, image, options)?;
     let (probabilities, h_ct, mi_ct) = if same {
         // On the model's grid already: the activation of the mean output, computed on the way or now.
