@@ -138,6 +138,11 @@ impl Volume {
     pub fn get(&self, i: usize, j: usize, k: usize) -> Option<f32> {
         with_hu!(self, |a| a.get([k, j, i]).map(|&v| v.hu_f32()))
     }
+    /// HU at voxel `[k, j, i]` (array order). Panics outside the grid, as indexing does.
+    #[inline]
+    pub fn hu_at(&self, kji: [usize; 3]) -> f32 {
+        with_hu!(self, |a| a[kji].hu_f32())
+    }
     /// Minimum, maximum, sum and mean of the voxel values. NaN voxels are counted in neither.
     pub fn stats(&self) -> HuStats {
         fn of<T: HuValue>(a: &Array3<T>) -> HuStats {
@@ -214,6 +219,7 @@ mod tests {
         assert_eq!(*a.hu(), *b.hu());
         assert_eq!(a.stats(), b.stats());
         assert_eq!(a.get(1, 1, 0), Some(3071.0));
+        assert_eq!(a.hu_at([0, 1, 1]), 3071.0);
         let mut c = Volume::new(g.clone(), ints.mapv(f32::from) + 0.5).unwrap();
         assert_ne!(a, c);
         c.hu_mut().mapv_inplace(|v| v - 0.5);

@@ -214,7 +214,7 @@ pub fn read_label_map_with(path: &Path, limits: &Limits) -> Result<LabelMap> {
 /// integer in the int16 range, else float32. Refuses to replace an existing file
 /// ([`crate::Error::WouldOverwrite`]) and removes its partial file if writing fails.
 pub fn write_volume(vol: &Volume, path: &Path) -> Result<()> {
-    write::write_volume(vol.grid(), &vol.hu(), path)
+    coxa_core::with_hu!(vol, |a| write::write_volume(vol.grid(), a, path))
 }
 
 /// Writes `map` to `path` (`.nii` or `.nii.gz`) as uint8 when every label is below 256, else
