@@ -110,7 +110,7 @@ fn nnunet(c: &mut Criterion) {
     }
     // The same tiles through ONNX Runtime alone (the CT is at the card's spacing and larger than
     // the patch: no resampling, no padding).
-    let image = coxa_infer::segment::normalise(ct.hu(), &model.card().input.normalisation);
+    let image = coxa_infer::segment::normalise(&ct.hu(), &model.card().input.normalisation);
     let patch = model.card().patch_size_kji();
     let starts: Vec<Vec<usize>> = (0..3).map(|a| tile_starts(image.shape()[a], patch[a], 0.5)).collect();
     let mut tiles = Vec::new();
@@ -156,7 +156,7 @@ fn phantom_model(c: &mut Criterion) {
     let plain = InferenceOptions { uncertainty: false, ..options.clone() };
     let _ = g.bench_function(bench!("phantom_model_4mm_1_tile_no_uncertainty"), |b| b.iter(|| segment(&mut model, std::hint::black_box(&ct), &plain).unwrap()));
     // The same padded tile through ONNX Runtime alone.
-    let image = coxa_infer::segment::normalise(ct.hu(), &model.card().input.normalisation);
+    let image = coxa_infer::segment::normalise(&ct.hu(), &model.card().input.normalisation);
     let patch = model.card().patch_size_kji();
     let mut tile = Array5::<f32>::zeros((1, 1, patch[0], patch[1], patch[2]));
     let lo: Vec<usize> = (0..3).map(|a| (patch[a] - image.shape()[a]) / 2).collect();

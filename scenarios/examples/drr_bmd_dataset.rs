@@ -77,7 +77,7 @@ fn main() -> Result<()> {
     let mut labels = Vec::new();
     for v in 0..n {
         let factor = rng.range(0.55, 1.6);
-        let mut hu = ct.hu().clone();
+        let mut hu = ct.hu().into_owned();
         for (h, l) in hu.iter_mut().zip(map.labels().iter()) {
             if bone_ids.contains(l) && *h < 2500.0 {
                 let mg = cal.mg_cm3(f64::from(*h));

@@ -21,7 +21,10 @@ fn read(dir: &Path, opts: &ReadOptions) -> coxa_io::Result<dicom::DicomSeries> {
 }
 
 fn voxels(v: &Volume) -> impl Iterator<Item = f64> + '_ {
-    v.hu().iter().map(|x| f64::from(*x))
+    (0..v.grid().size().iter().product::<usize>()).map(move |n| {
+        let [ni, nj, _] = v.grid().size();
+        f64::from(v.get(n % ni, (n / ni) % nj, n / (ni * nj)).expect("inside the grid"))
+    })
 }
 
 /// The first `n` slices of `v`, on the same grid.

@@ -28,7 +28,7 @@ fn example_ct_matches_simpleitk() -> Result<()> {
     let sitk = sitk_read(&py, &path, false)?;
     assert_eq!(vol.grid().size(), [122, 101, 112]);
     assert_grid_matches(vol.grid(), &sitk, GEOMETRY_TOL);
-    assert_voxels_equal(f64s(vol.hu()), &sitk);
+    assert_voxels_equal(f64s(&vol.hu()), &sitk);
     let h = nifti::read_header(&path)?;
     assert_eq!((h.qform_code, h.sform_code, h.datatype_name()), (0, 2, "int32"));
     Ok(())
@@ -94,7 +94,7 @@ fn qform_sform_rules_match_simpleitk() -> Result<()> {
         let sitk = sitk_read(&py, path, false)?;
         eprintln!("{}: {what}", path.file_name().unwrap_or_default().to_string_lossy());
         assert_grid_matches(vol.grid(), &sitk, GEOMETRY_TOL);
-        assert_voxels_equal(f64s(vol.hu()), &sitk);
+        assert_voxels_equal(f64s(&vol.hu()), &sitk);
     }
     Ok(())
 }
@@ -129,12 +129,12 @@ fn simpleitk_reads_what_coxa_writes() -> Result<()> {
             let vol = Volume::new(grid.clone(), hu)?;
             let p = dir.path().join(format!("ct_{tag}.{ext}"));
             nifti::write_volume(&vol, &p)?;
-            check_written(&py, &p, &grid, f64s(vol.hu()), "16-bit signed integer")?;
+            check_written(&py, &p, &grid, f64s(&vol.hu()), "16-bit signed integer")?;
             // float32 volume
             let vol = Volume::new(grid.clone(), vol.hu().mapv(|v| v * 0.31 + 0.5))?;
             let p = dir.path().join(format!("float_{tag}.{ext}"));
             nifti::write_volume(&vol, &p)?;
-            check_written(&py, &p, &grid, f64s(vol.hu()), "32-bit float")?;
+            check_written(&py, &p, &grid, f64s(&vol.hu()), "32-bit float")?;
             // uint16 label map
             let labels = Array3::from_shape_fn((7, 9, 11), |(k, j, i)| ((i * 9973 + j * 7919 + k * 104_729) % 65536) as u16);
             let map = LabelMap::new(grid.clone(), labels, ClassTable::new())?;
@@ -153,7 +153,7 @@ fn simpleitk_reads_what_coxa_writes() -> Result<()> {
     for ext in ["nii", "nii.gz"] {
         let p = dir.path().join(format!("example_ct.{ext}"));
         nifti::write_volume(&vol, &p)?;
-        check_written(&py, &p, vol.grid(), f64s(vol.hu()), "16-bit signed integer")?;
+        check_written(&py, &p, vol.grid(), f64s(&vol.hu()), "16-bit signed integer")?;
         let back = nifti::read_volume(&p)?;
         assert!(back.grid().same_as(vol.grid(), GEOMETRY_TOL) && back.hu() == vol.hu(), "coxa round trip of {}", p.display());
 

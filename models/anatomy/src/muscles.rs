@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use coxa_core::{LabelMap, Side, Volume};
+use coxa_core::{HuValue, LabelMap, Side, Volume};
 
 /// HU range counted as fat (adipose tissue, -190 to -30 HU; e.g. Aubrey et al. 2014).
 pub const FAT_HU: (f32, f32) = (-190.0, -30.0);
@@ -78,7 +78,8 @@ pub fn muscle_measures(ct: &Volume, labels: &LabelMap) -> Result<(Vec<MuscleMeas
     let mut acc: BTreeMap<u16, Acc> = wanted.keys().map(|k| (*k, Acc::default())).collect();
     let shape = labels.labels().dim();
     let on_edge = |(k, j, i): (usize, usize, usize)| k == 0 || j == 0 || i == 0 || k + 1 == shape.0 || j + 1 == shape.1 || i + 1 == shape.2;
-    for ((idx, &l), &hu) in labels.labels().indexed_iter().zip(ct.hu().iter()) {
+    coxa_core::with_hu!(ct, |hu_array| for ((idx, &l), &hu) in labels.labels().indexed_iter().zip(hu_array.iter()) {
+        let hu: f32 = hu.hu_f32();
         if let Some(a) = acc.get_mut(&l) {
             a.edge |= on_edge(idx);
             let v = f64::from(hu);
@@ -88,7 +89,7 @@ pub fn muscle_measures(ct: &Volume, labels: &LabelMap) -> Result<(Vec<MuscleMeas
             a.fat += usize::from((FAT_HU.0..=FAT_HU.1).contains(&hu));
             a.lean += usize::from((MUSCLE_HU.0..=MUSCLE_HU.1).contains(&hu));
         }
-    }
+    });
     let voxel_mm3: f64 = ct.grid().spacing_mm().iter().product();
     let measures: Vec<MuscleMeasure> = acc
         .into_iter()

@@ -44,7 +44,7 @@ pub use report::{CaseReport, CupAnglesDeg, RomRecord};
 pub use resample::{MAX_RESAMPLED_VOXELS, grid_with_spacing};
 pub use side::Side;
 pub use units::Angle;
-pub use volume::{HuStats, Volume};
+pub use volume::{HuStats, HuValue, Volume, Voxels};
 
 /// The types most users of this crate need.
 pub mod prelude {

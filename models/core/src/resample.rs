@@ -61,17 +61,21 @@ impl Volume {
     pub fn resampled(&self, spacing_mm: Vector3<f64>) -> Result<Volume> {
         let grid = grid_with_spacing(self.grid(), spacing_mm)?;
         let [ni, nj, nk] = grid.size();
-        let [si, sj, sk] = self.grid().size();
         let old = self.grid().spacing_mm();
         let (ci, cj, ck) = (source_coords(ni, spacing_mm[0] / old[0]), source_coords(nj, spacing_mm[1] / old[1]), source_coords(nk, spacing_mm[2] / old[2]));
-        let hu = self.hu();
-        let at = |k: usize, j: usize, i: usize| hu[[k.min(sk - 1), j.min(sj - 1), i.min(si - 1)]];
-        let out = Array3::from_shape_fn((nk, nj, ni), |(k, j, i)| {
-            let ((k0, k1, fk), (j0, j1, fj), (i0, i1, fi)) = (ck[k], cj[j], ci[i]);
-            let lerp = |a: f32, b: f32, t: f32| if t == 0.0 { a } else { a + (b - a) * t };
-            let plane = |kk: usize| lerp(lerp(at(kk, j0, i0), at(kk, j0, i1), fi), lerp(at(kk, j1, i0), at(kk, j1, i1), fi), fj);
-            lerp(plane(k0), if fk == 0.0 { 0.0 } else { plane(k1) }, fk)
-        });
+        fn trilinear<T: crate::HuValue>(hu: &Array3<T>, n: [usize; 3], c: [&[(usize, usize, f32)]; 3]) -> Array3<f32> {
+            let [ni, nj, nk] = n;
+            let [ci, cj, ck] = c;
+            let (sk, sj, si) = hu.dim();
+            let at = |k: usize, j: usize, i: usize| -> f32 { hu[[k.min(sk - 1), j.min(sj - 1), i.min(si - 1)]].hu_f32() };
+            Array3::from_shape_fn((nk, nj, ni), |(k, j, i)| {
+                let ((k0, k1, fk), (j0, j1, fj), (i0, i1, fi)) = (ck[k], cj[j], ci[i]);
+                let lerp = |a: f32, b: f32, t: f32| if t == 0.0 { a } else { a + (b - a) * t };
+                let plane = |kk: usize| lerp(lerp(at(kk, j0, i0), at(kk, j0, i1), fi), lerp(at(kk, j1, i0), at(kk, j1, i1), fi), fj);
+                lerp(plane(k0), if fk == 0.0 { 0.0 } else { plane(k1) }, fk)
+            })
+        }
+        let out = crate::with_hu!(self, |a| trilinear(a, [ni, nj, nk], [&ci, &cj, &ck]));
         Volume::new(grid, out)
     }
 }

@@ -226,13 +226,14 @@ pub fn sample_tissues(ct: &Volume, labels: Option<&LabelMap>, roi: Option<(Point
         }
         None => ([1, 1, 1], [ni.saturating_sub(2), nj.saturating_sub(2), nk.saturating_sub(2)]),
     };
-    let hu = ct.hu();
+    // HU voxel by voxel in the CT's own type (no f32 copy of an i16 CT: 1 GB at 512 x 512 x 1000).
+    let hu = |k: usize, j: usize, i: usize| ct.hu_at([k, j, i]);
     let lab = labels.map(|l| l.labels());
     let homogeneous = |i: usize, j: usize, k: usize, r: [f64; 2]| -> bool {
         for dk in 0..3 {
             for dj in 0..3 {
                 for di in 0..3 {
-                    let v = f64::from(hu[[k + dk - 1, j + dj - 1, i + di - 1]]);
+                    let v = f64::from(hu(k + dk - 1, j + dj - 1, i + di - 1));
                     if !(v >= r[0] && v <= r[1]) {
                         return false;
                     }
@@ -247,7 +248,7 @@ pub fn sample_tissues(ct: &Volume, labels: Option<&LabelMap>, roi: Option<(Point
         for j in lo[1]..=hi[1] {
             for i in lo[0]..=hi[0] {
                 let l = lab.map_or(0, |l| l[[k, j, i]]);
-                let v = f64::from(hu[[k, j, i]]);
+                let v = f64::from(hu(k, j, i));
                 let is_muscle_label = MUSCLE_LABELS.contains(&l);
                 if l != 0 && !is_muscle_label {
                     continue;
@@ -442,6 +443,8 @@ pub fn femur_density(ct: &Volume, labels: &LabelMap, femur_id: u16, femur: &Femu
     let extent = (t_shaft + 40.0).max(r_head + 60.0);
     let voxel_vol_mm3 = sp.x * sp.y * sp.z;
     let lab = labels.labels();
+    // HU voxel by voxel in the CT's own type (no f32 copy of an i16 CT: 1 GB at 512 x 512 x 1000).
+    let hu = |k: usize, j: usize, i: usize| ct.hu_at([k, j, i]);
     let [ni, nj, nk] = g.size();
     let mut flags = Vec::new();
     let mut notes = Vec::new();
@@ -465,8 +468,9 @@ pub fn femur_density(ct: &Volume, labels: &LabelMap, femur_id: u16, femur: &Femu
                         });
                         if next {
                             let p = g.voxel_to_lps(Vector3::new(i as f64, j as f64, k as f64));
-                            let rho = cal.mg_cm3(f64::from(ct.hu()[[k, j, i]])) - baseline;
-                            if rho > 0.0 && (p - h).norm() <= extent && ct.hu()[[k, j, i]] <= METAL_HU {
+                            let v = hu(k, j, i);
+                            let rho = cal.mg_cm3(f64::from(v)) - baseline;
+                            if rho > 0.0 && (p - h).norm() <= extent && v <= METAL_HU {
                                 shell.push((p, rho));
                             }
                         }
@@ -478,7 +482,7 @@ pub fn femur_density(ct: &Volume, labels: &LabelMap, femur_id: u16, femur: &Femu
                 if r.norm() > extent || height(&p) < -TOTAL_HIP_BELOW_LT_MM - 15.0 {
                     continue;
                 }
-                let v = ct.hu()[[k, j, i]];
+                let v = hu(k, j, i);
                 if v > METAL_HU {
                     metal += 1;
                 }

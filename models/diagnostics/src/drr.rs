@@ -904,7 +904,7 @@ mod tests {
         // The same CT in column-major memory: not the readers' layout, the weights keep the order.
         let fortran = {
             let mut a = ndarray::Array3::<f32>::zeros(ndarray::ShapeBuilder::f(ct.hu().raw_dim()));
-            a.assign(ct.hu());
+            a.assign(&*ct.hu());
             DrrVolume::from_volume(Volume::new(ct.grid().clone(), a).unwrap()).unwrap()
         };
         let mut body = Vec::new();

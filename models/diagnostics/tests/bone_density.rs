@@ -175,7 +175,7 @@ fn synthetic_femur_abmd_equals_the_analytic_value() {
     assert!(d.neck_box_centre_mm.unwrap() - 7.5 >= r_head);
 
     // A metal voxel in the neck: flagged, not measured.
-    let mut hu = ct.hu().clone();
+    let mut hu = ct.hu().into_owned();
     let m = labels.grid().lps_to_voxel(&(h + n * 35.0));
     hu[[m.z.round() as usize, m.y.round() as usize, m.x.round() as usize]] = 3000.0;
     let metal_ct = Volume::new(ct.grid().clone(), hu).unwrap();

@@ -37,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if model.folds() > 1 {
         options.folds = vec![0];
     }
-    let image = coxa_infer::segment::normalise(ct.hu(), &model.card().input.normalisation);
+    let image = coxa_infer::segment::normalise(&ct.hu(), &model.card().input.normalisation);
     let patch = model.card().patch_size_kji();
     let starts: Vec<Vec<usize>> = (0..3).map(|a| tile_starts(image.shape()[a], patch[a], 0.5)).collect();
     let mut tiles = Vec::new();

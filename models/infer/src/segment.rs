@@ -414,7 +414,7 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
     let ct_shape = [sk, sj, si];
     let kji = |v: Vector3<f64>| [v[2], v[1], v[0]];
     let (ct_kji, target_kji) = (kji(ct_grid.spacing_mm()), kji(target));
-    let normalised = normalise(ct.hu(), &card.input.normalisation);
+    let normalised = normalise(&ct.hu(), &card.input.normalisation);
     // To the model's spacing, and how to come back.
     let (at_model, back) = if let Some(nn) = &card.nnunet {
         // nnU-Net's shape and resampling (crate::resample); none when the shapes are equal.
@@ -434,7 +434,7 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
             (normalised, Back::Same)
         } else {
             let v = Volume::new(ct_grid.clone(), normalised).map_err(|source| Error::Core { what: "normalised", source })?;
-            (v.resampled(target).map_err(|source| Error::Core { what: "model", source })?.hu().clone(), Back::Trilinear(model_grid))
+            (v.resampled(target).map_err(|source| Error::Core { what: "model", source })?.into_parts().1, Back::Trilinear(model_grid))
         }
     };
     let image = at_model.view().insert_axis(Axis(0));

@@ -74,7 +74,7 @@ fn monte_carlo_mean_converges_to_the_deterministic_output() {
     let ct = volume([40, 36, 34], 3.0, |i, _, _| if i < 20 { -200.0 } else { 600.0 });
     let mut det = Model::load(&card("mc_dropout_deterministic"), &config()).unwrap();
     let mut mc = Model::load(&card("mc_dropout"), &config()).unwrap();
-    let image = normalise(ct.hu(), &det.card().input.normalisation).insert_axis(Axis(0));
+    let image = normalise(&ct.hu(), &det.card().input.normalisation).insert_axis(Axis(0));
     let (reference, _, _, _) = predict(&mut det, image.view(), &InferenceOptions::default()).unwrap();
     let gated: Vec<usize> = (0..reference.len_of(Axis(3))).filter(|&i| i >= 21).collect();
     for &i in &gated {

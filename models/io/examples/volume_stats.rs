@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use coxa_core::HuValue;
 use rayon::prelude::*;
 
 fn main() -> ExitCode {
@@ -27,10 +28,15 @@ fn main() -> ExitCode {
     };
     let read_s = start.elapsed().as_secs_f64();
     let grid = loaded.volume.grid();
-    let hu = loaded.volume.hu().as_slice().expect("a volume is contiguous");
     // Min, max and sum in f64 over chunks on every core (NaN voxels counted in neither, as in
-    // `Volume::stats`); SimpleITK's StatisticsImageFilter is multi-threaded too.
-    let (min, max, sum, n) = hu.par_chunks(1 << 16).map(chunk_stats).reduce(|| (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0), |a, b| (a.0.min(b.0), a.1.max(b.1), a.2 + b.2, a.3 + b.3));
+    // `Volume::stats`), on the voxels in their stored type (i16 or f32); SimpleITK's
+    // StatisticsImageFilter is multi-threaded too.
+    let (min, max, sum, n) = coxa_core::with_hu!(loaded.volume, |a| a
+        .as_slice()
+        .expect("a volume is contiguous")
+        .par_chunks(1 << 16)
+        .map(chunk_stats)
+        .reduce(|| (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0), |a, b| (a.0.min(b.0), a.1.max(b.1), a.2 + b.2, a.3 + b.3)));
     let total_s = start.elapsed().as_secs_f64();
     let out = serde_json::json!({
         "size": grid.size(),
@@ -50,13 +56,13 @@ fn main() -> ExitCode {
 
 /// Min, max, sum (f64) and count of the non-NaN values of `c`, in 8 independent lanes so that
 /// the loop vectorises (`f32::min`/`max` skip NaN; a NaN adds 0 and is not counted).
-fn chunk_stats(c: &[f32]) -> (f64, f64, f64, usize) {
+fn chunk_stats<T: HuValue>(c: &[T]) -> (f64, f64, f64, usize) {
     const L: usize = 8;
     let (mut lo, mut hi, mut sum, mut n) = ([f32::INFINITY; L], [f32::NEG_INFINITY; L], [0f64; L], [0u32; L]);
     let (blocks, rest) = c.as_chunks::<L>();
     for b in blocks {
         for l in 0..L {
-            let v = b[l];
+            let v = b[l].hu_f32();
             let ok = !v.is_nan();
             lo[l] = lo[l].min(v);
             hi[l] = hi[l].max(v);
@@ -65,6 +71,7 @@ fn chunk_stats(c: &[f32]) -> (f64, f64, f64, usize) {
         }
     }
     for (l, &v) in rest.iter().enumerate() {
+        let v = v.hu_f32();
         let ok = !v.is_nan();
         lo[l] = lo[l].min(v);
         hi[l] = hi[l].max(v);

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use coxa_core::{Grid, Volume};
+use coxa_core::{Grid, HuValue, Volume};
 
 use crate::{Error, Result};
 
@@ -55,21 +55,25 @@ const MIN_AIR_FRACTION: f64 = 1e-3;
 /// was lost (stored values 0..4095) or a crop inside the body holds none. Cost: a pass over the
 /// voxels until enough air is found (in a CT, usually within the first slice's padding).
 pub(crate) fn not_ct_like(volume: &Volume) -> Option<String> {
-    let hu = volume.hu();
-    let n = hu.len();
+    // The air voxels counted up to `needed`: `None` once that many are found.
+    fn air_count<T: HuValue>(hu: &ndarray::Array3<T>, needed: f64) -> Option<usize> {
+        let mut air = 0usize;
+        for &v in hu.iter() {
+            if v.hu_f32() < AIR_HU {
+                air += 1;
+                if air as f64 >= needed {
+                    return None;
+                }
+            }
+        }
+        Some(air)
+    }
+    let n = volume.grid().size().iter().product::<usize>();
     let needed = MIN_AIR_FRACTION * n as f64;
-    let mut air = 0usize;
     if needed <= 0.0 {
         return None;
     }
-    for v in hu.iter() {
-        if *v < AIR_HU {
-            air += 1;
-            if air as f64 >= needed {
-                return None;
-            }
-        }
-    }
+    let air = coxa_core::with_hu!(volume, |a| air_count(a, needed))?;
     let s = volume.stats();
     Some(format!(
         "only {air} of {n} voxels are below {AIR_HU} HU (values {:.0}..{:.0}): no air, so these are not CT Hounsfield units \

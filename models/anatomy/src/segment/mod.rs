@@ -65,7 +65,7 @@ mod sphere;
 mod tests;
 mod vertebrae;
 
-use coxa_core::{ClassTable, LabelMap, Side, Volume};
+use coxa_core::{ClassTable, Grid, HuValue, LabelMap, Side, Volume};
 use nalgebra::Point3;
 use ndarray::Array3;
 use rayon::prelude::*;
@@ -350,26 +350,28 @@ pub fn segment_bones(ct: &Volume, opts: &SegmentOptions) -> Result<BoneSegmentat
     if size.iter().any(|&n| n < 3) {
         return Err(SegmentError::EmptyVolume { size });
     }
-    let standard;
-    let flat: &[f32] = match ct.hu().as_slice() {
-        Some(s) => s,
-        None => {
-            standard = ct.hu().as_standard_layout().into_owned();
-            standard.as_slice().unwrap_or_default()
-        }
-    };
+    // The CT in its own type (i16 or f32), read as f32 voxel by voxel: no f32 copy of an i16 CT.
+    coxa_core::with_hu!(ct, |a| match a.as_slice() {
+        Some(flat) => segment_flat(grid, flat, opts),
+        None => segment_flat(grid, a.as_standard_layout().as_slice().unwrap_or_default(), opts),
+    })
+}
+
+/// [`segment_bones`] on the CT's voxels in `[k, j, i]` order.
+fn segment_flat<T: HuValue>(grid: &Grid, flat: &[T], opts: &SegmentOptions) -> Result<BoneSegmentation, SegmentError> {
+    let size = grid.size();
     let full = Lattice::crop(grid, [0; 3], size);
 
     // 1. Checks.
-    let bad = flat.par_iter().filter(|v| !v.is_finite()).count();
+    let bad = flat.par_iter().filter(|&&v| !v.hu_f32().is_finite()).count();
     if bad > 0 {
-        let first = flat.iter().position(|v| !v.is_finite()).unwrap_or(0);
+        let first = flat.iter().position(|&v| !v.hu_f32().is_finite()).unwrap_or(0);
         return Err(SegmentError::NonFinite { count: bad, first: full.ijk(first) });
     }
     let t_bone = opts.bone_threshold_hu;
     let t_metal = opts.metal_threshold_hu;
-    let n_bone = flat.par_iter().filter(|&&v| v >= t_bone).count();
-    let metal_voxels = flat.par_iter().filter(|&&v| v >= t_metal).count();
+    let n_bone = flat.par_iter().filter(|&&v| v.hu_f32() >= t_bone).count();
+    let metal_voxels = flat.par_iter().filter(|&&v| v.hu_f32() >= t_metal).count();
     if n_bone == 0 {
         return Err(SegmentError::NoPelvis { why: format!("no voxel reaches {t_bone} HU, so the volume holds no bone (all air or soft tissue, or not in HU)") });
     }
@@ -384,7 +386,7 @@ pub fn segment_bones(ct: &Volume, opts: &SegmentOptions) -> Result<BoneSegmentat
     }
 
     // 2. Bone mask, in the bounding box of the bone.
-    let (lo, hi) = bounding_box(&full, |v| flat[v] >= t_bone, 2);
+    let (lo, hi) = bounding_box(&full, |v| flat[v].hu_f32() >= t_bone, 2);
     let lat = Lattice::crop(grid, lo, hi);
     check_budget(lat.dims, opts.max_memory_bytes)?;
     let to_full = |v: usize| {
@@ -393,7 +395,7 @@ pub fn segment_bones(ct: &Volume, opts: &SegmentOptions) -> Result<BoneSegmentat
     };
     // The bone box's HU read from the CT where needed, not copied (4 bytes a voxel less at the
     // segmentation's peak; a 512 x 512 x 1000 CT's box holds 56 million voxels).
-    let hu = |v: usize| flat[to_full(v)];
+    let hu = |v: usize| -> f32 { flat[to_full(v)].hu_f32() };
     let metal: Vec<bool> = (0..lat.len()).into_par_iter().map(|v| hu(v) >= t_metal).collect();
     let metal_dist2: Option<Vec<f32>> = (metal_voxels > 0).then(|| edt::squared_distance_to(&lat, |v| metal[v]));
     let near = |d2: &Option<Vec<f32>>, r_mm: f64| -> Vec<bool> {

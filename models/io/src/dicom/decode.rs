@@ -16,8 +16,28 @@ use super::stack::StackPlan;
 use crate::{Error, Result};
 
 /// Decodes every slice of the plan and assembles (or resamples) the volume.
+///
+/// A series of uncompressed slices with an integer rescale whose HU all fit 16 bits (every CT
+/// stored as 12 or 16 bits with slope 1) is kept as `i16`; any other as `f32` (the same values).
 pub(crate) fn decode_volume(plan: &StackPlan) -> Result<Volume> {
     let grid = plan.grid.clone();
+    let path = plan.slices[0].path.clone();
+    if plan.resample.is_none() && plan.slices.iter().all(|s| s.native.as_ref().is_some_and(|px| super::native::integer_rescale(px).is_some())) {
+        let [ni, nj, nk] = grid.size();
+        let mut buf = vec![0i16; ni * nj * nk];
+        let fits = buf
+            .par_chunks_mut(ni * nj)
+            .zip(plan.slices.par_iter())
+            .map_init(Vec::new, |bytes, (dst, s)| match &s.native {
+                Some(px) if dst.len() == s.rows as usize * s.cols as usize => super::native::read_into_i16(&s.path, px, dst, bytes),
+                _ => Ok(false),
+            })
+            .try_reduce(|| true, |a, b| Ok(a && b))?;
+        if fits {
+            let hu = Array3::from_shape_vec((nk, nj, ni), buf).expect("buffer follows the grid");
+            return Volume::from_i16(grid, hu).map_err(|source| Error::Geometry { path, source });
+        }
+    }
     let hu = match &plan.resample {
         None => {
             let [ni, nj, nk] = grid.size();
@@ -38,7 +58,6 @@ pub(crate) fn decode_volume(plan: &StackPlan) -> Result<Volume> {
             resample.execute(&plan.slices, &data, &grid)
         }
     };
-    let path = plan.slices[0].path.clone();
     Volume::new(grid, hu).map_err(|source| Error::Geometry { path, source })
 }
 

@@ -114,6 +114,45 @@ pub(crate) fn read_into(path: &Path, px: &NativePixels, dst: &mut [f32], buf: &m
     Ok(())
 }
 
+/// Reads the slice's pixels as [`read_into`] does, into `i16` HU ([`to_i16`]); `Ok(false)` when a
+/// value does not fit.
+pub(crate) fn read_into_i16(path: &Path, px: &NativePixels, dst: &mut [i16], buf: &mut Vec<u8>) -> Result<bool> {
+    let unreadable = |e| Error::Unreadable { path: path.to_path_buf(), source: e };
+    let mut f = File::open(path).map_err(unreadable)?;
+    let _ = f.seek(SeekFrom::Start(px.offset)).map_err(unreadable)?;
+    buf.resize(dst.len() * 2, 0);
+    f.read_exact(buf).map_err(unreadable)?;
+    Ok(to_i16(buf, px, dst))
+}
+
+/// The integer slope and intercept of a slice whose HU are integers ([`to_hu`]'s exact case),
+/// or `None`.
+pub(crate) fn integer_rescale(px: &NativePixels) -> Option<(i32, i32)> {
+    let (slope, intercept) = (px.slope, px.intercept);
+    let negative_zero = intercept == 0.0 && intercept.is_sign_negative();
+    let integral = slope.fract() == 0.0 && intercept.fract() == 0.0 && !negative_zero && slope.abs() * 65_536.0 + intercept.abs() <= F32_EXACT_INT;
+    integral.then_some((slope as i32, intercept as i32))
+}
+
+/// Converts little-endian 16-bit samples to `i16` HU with the integer rescale of
+/// [`integer_rescale`] (the same values as [`to_hu`]); `false` when a value is outside `i16`
+/// or the rescale is not integral.
+pub(crate) fn to_i16(bytes: &[u8], px: &NativePixels, dst: &mut [i16]) -> bool {
+    let Some((a, b)) = integer_rescale(px) else { return false };
+    let (samples, _) = bytes.as_chunks::<2>();
+    let shift = 32 - u32::from(px.bits_stored);
+    let signed = px.signed;
+    let mut fits = true;
+    for (o, s) in dst.iter_mut().zip(samples) {
+        let v = u32::from(u16::from_le_bytes(*s)) << shift;
+        let v = if signed { (v as i32) >> shift } else { (v >> shift) as i32 };
+        let hu = a * v + b;
+        *o = hu as i16;
+        fits &= i32::from(*o) == hu;
+    }
+    fits
+}
+
 /// Largest magnitude an `f32` holds every integer up to.
 const F32_EXACT_INT: f64 = 16_777_216.0;
 
@@ -129,12 +168,9 @@ pub(crate) fn to_hu(bytes: &[u8], px: &NativePixels, dst: &mut [f32]) {
     };
     let (slope, intercept) = (px.slope, px.intercept);
     // (An intercept of -0.0 is left to f64: with a negative slope, -0.0 * ... + -0.0 is -0.0.)
-    let negative_zero = intercept == 0.0 && intercept.is_sign_negative();
-    let integral = slope.fract() == 0.0 && intercept.fract() == 0.0 && !negative_zero && slope.abs() * 65_536.0 + intercept.abs() <= F32_EXACT_INT;
-    if integral {
+    if let Some((a, b)) = integer_rescale(px) {
         // Integer slope and intercept: `slope * x + intercept` is an integer within 2^24, exact
         // in f64 and in f32 alike, so i32 arithmetic gives the same bits (and vectorises).
-        let (a, b) = (slope as i32, intercept as i32);
         for (o, s) in dst.iter_mut().zip(samples) {
             *o = (a * value(s) + b) as f32;
         }
@@ -171,7 +207,8 @@ mod tests {
         let found = discover(&[dir.to_path_buf()]).unwrap();
         let fast = found.series[0].slices.iter().all(|s| s.native.is_some());
         let read = read_series(&[dir.to_path_buf()], &ReadOptions::new()).unwrap();
-        let hu = read.volume.hu().as_slice().unwrap();
+        let hu = read.volume.hu();
+        let hu = hu.as_slice().unwrap();
         let per_slice = hu.len() / read.files.len();
         for (k, f) in read.files.iter().enumerate() {
             let obj = dicom_object::open_file(f).unwrap();
@@ -211,6 +248,16 @@ mod tests {
             let _ = o.put(DataElement::new(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, PrimitiveValue::from("MONOCHROME1")));
         });
         assert!(fast_and_equal(&odd));
+        // Integer HU within 16 bits are kept as i16 (issue 17); a fractional or overflowing
+        // rescale as f32, with dicom-pixeldata's values either way.
+        let overflow = tmp.path().join("overflow");
+        let files = series(&overflow, 1.0);
+        edit(&files, |o| {
+            let _ = o.put(DataElement::new(tags::RESCALE_SLOPE, VR::DS, PrimitiveValue::from("20")));
+        });
+        assert!(fast_and_equal(&overflow));
+        let bytes = |dir: &Path| read_series(&[dir.to_path_buf()], &ReadOptions::new()).unwrap().volume.bytes_per_voxel();
+        assert_eq!([bytes(&plain), bytes(&scaled), bytes(&odd), bytes(&overflow)], [2, 4, 4, 4]);
         // Without HighBit dicom-pixeldata refuses the slice: the general path must see it.
         let no_high_bit = tmp.path().join("no_high_bit");
         let files = series(&no_high_bit, 1.0);

@@ -115,7 +115,9 @@ pub fn write_series(vol: &Volume, dir: &Path, options: &WriteSeriesOptions) -> R
     if ni > usize::from(u16::MAX) || nj > usize::from(u16::MAX) {
         return Err(wrerr(format!("slices of {ni}x{nj} exceed the 65535 rows/columns DICOM allows")));
     }
-    if vol.hu().iter().any(|v| !v.is_finite()) {
+    // (An i16 volume is converted once here, not per slice.)
+    let hu = vol.hu();
+    if hu.iter().any(|v| !v.is_finite()) {
         return Err(wrerr("the volume has NaN or infinite voxels, which DICOM cannot store".into()));
     }
     let paths: Vec<PathBuf> = (0..nk).map(|k| dir.join(format!("{}{k:04}.dcm", options.file_prefix))).collect();
@@ -180,7 +182,7 @@ pub fn write_series(vol: &Volume, dir: &Path, options: &WriteSeriesOptions) -> R
         put(tags::RESCALE_INTERCEPT, VR::DS, ds(intercept).into());
         put(tags::RESCALE_SLOPE, VR::DS, ds(slope).into());
         put(tags::RESCALE_TYPE, VR::LO, "HU".into());
-        let plane = vol.hu().index_axis(ndarray::Axis(0), k);
+        let plane = hu.index_axis(ndarray::Axis(0), k);
         let stored: Vec<u16> = plane.iter().map(|&v| ((f64::from(v) - intercept) / slope).round().clamp(-32768.0, 32767.0) as i16 as u16).collect();
         put(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(stored.into()));
         let file = obj

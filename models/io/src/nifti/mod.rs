@@ -67,9 +67,11 @@ pub fn read_header(path: &Path) -> Result<NiftiHeader> {
     Ok(header)
 }
 
-/// Reads a NIfTI-1 image as a CT volume: any integer or float datatype, converted to `f32` after
+/// Reads a NIfTI-1 image as a CT volume: any integer or float datatype, scaled by
 /// `scl_slope`/`scl_inter` (a slope of 0 means no scaling, as in the standard), on the grid
-/// SimpleITK gives for the same file.
+/// SimpleITK gives for the same file. Integer data with no scaling or an integer one whose
+/// values all fit 16 bits (every CT in HU) is kept as `i16`, anything else as `f32`; the values
+/// are SimpleITK's either way.
 ///
 /// Memory is limited by [`Limits::new`] (half the machine's available memory); see
 /// [`read_volume_with`] to set the limit. A grid no scanner makes (spacing outside
@@ -85,37 +87,88 @@ pub fn read_volume(path: &Path) -> Result<Volume> {
 /// need more than `limits` is [`crate::Error::TooMuchMemory`], before anything is allocated or
 /// inflated.
 pub fn read_volume_with(path: &Path, limits: &Limits) -> Result<Volume> {
-    let (header, mut src) = read::open(path)?;
+    let (header, src) = read::open(path)?;
     let layout = read::layout(&header, path)?;
-    read::check_size(&src, &layout, 4, limits, path)?;
-    let whole = inflate::read_whole(
-        &src,
-        &layout,
-        limits,
-        path,
-        |n| vec![0f32; n],
-        |bytes, out, _| {
-            read::decode_f32(layout.datatype, layout.scaling, bytes, out);
-            Ok(())
-        },
-    )?;
+    if let Some(map) = read::i16_map(layout.datatype, layout.scaling) {
+        if let Some(data) = read_values(src, &layout, limits, path, map)? {
+            let array = to_array(&layout.grid, data, path)?;
+            return Volume::from_i16(layout.grid, array).map_err(|source| Error::Geometry { path: path.to_path_buf(), source });
+        }
+        // A value outside i16: read again as f32.
+        let (_, src) = read::open(path)?;
+        return read_f32(src, layout, limits, path);
+    }
+    read_f32(src, layout, limits, path)
+}
+
+/// The volume as `f32`, converted by [`read::decode_f32`].
+fn read_f32(src: read::Source, layout: read::Layout, limits: &Limits, path: &Path) -> Result<Volume> {
+    let data = read_values::<f32>(src, &layout, limits, path, ())?.expect("f32 holds every value");
+    let array = to_array(&layout.grid, data, path)?;
+    Volume::new(layout.grid, array).map_err(|source| Error::Geometry { path: path.to_path_buf(), source })
+}
+
+/// A type the voxels are read into: `f32` always, `i16` when every value fits.
+trait Stored: bytemuck::Pod + Default + Send + Sync {
+    /// What the conversion needs besides the datatype and scaling.
+    type Map: Copy + Sync;
+    /// A zeroed vector of `n` values (zeroed by the allocator).
+    fn zeroed_vec(n: usize) -> Vec<Self>;
+    /// Converts `bytes` into `out`; `false` when a value does not fit.
+    fn decode(layout: &read::Layout, map: Self::Map, bytes: &[u8], out: &mut [Self]) -> bool;
+}
+
+impl Stored for f32 {
+    type Map = ();
+    fn zeroed_vec(n: usize) -> Vec<Self> {
+        vec![0.0; n]
+    }
+    fn decode(layout: &read::Layout, (): (), bytes: &[u8], out: &mut [Self]) -> bool {
+        read::decode_f32(layout.datatype, layout.scaling, bytes, out);
+        true
+    }
+}
+
+impl Stored for i16 {
+    type Map = (i64, i64);
+    fn zeroed_vec(n: usize) -> Vec<Self> {
+        vec![0; n]
+    }
+    fn decode(layout: &read::Layout, map: (i64, i64), bytes: &[u8], out: &mut [Self]) -> bool {
+        read::decode_i16(layout.datatype, map, bytes, out)
+    }
+}
+
+/// The voxels as `T`, whole (libdeflate), streamed (gzip) or in parallel chunks (plain); `None`
+/// when a value does not fit `T`.
+fn read_values<T: Stored>(mut src: read::Source, layout: &read::Layout, limits: &Limits, path: &Path, map: T::Map) -> Result<Option<Vec<T>>> {
+    read::check_size(&src, layout, size_of::<T>() as u64, limits, path)?;
+    let fits = std::sync::atomic::AtomicBool::new(true);
+    let decode = |bytes: &[u8], out: &mut [T]| {
+        if !T::decode(layout, map, bytes, out) {
+            fits.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
+    };
+    let whole = inflate::read_whole(&src, layout, limits, path, T::zeroed_vec, |bytes, out, _| {
+        decode(bytes, out);
+        Ok(())
+    })?;
     let data = if let Some(data) = whole {
         data
     } else if src.is_gzip() {
         // What libdeflate's whole-buffer path does not take streams: inflating and converting
         // overlap (two threads).
-        let mut data = with_capacity::<f32>(layout.n_voxels, &layout, path)?;
-        read::stream_voxels(&mut src, &layout, path, |bytes, first| {
-            data.resize(first + bytes.len() / layout.datatype.size(), 0.0);
-            read::decode_f32(layout.datatype, layout.scaling, bytes, &mut data[first..]);
+        let mut data = with_capacity::<T>(layout.n_voxels, layout, path)?;
+        read::stream_voxels(&mut src, layout, path, |bytes, first| {
+            data.resize(first + bytes.len() / layout.datatype.size(), T::default());
+            decode(bytes, &mut data[first..]);
             Ok(())
         })?;
         data
     } else {
-        read::read_plain_f32(&src, &layout, path)?
+        read::read_plain(&src, layout, path, T::zeroed_vec, decode)?
     };
-    let array = to_array(&layout.grid, data, path)?;
-    Volume::new(layout.grid, array).map_err(|source| Error::Geometry { path: path.to_path_buf(), source })
+    Ok(fits.into_inner().then_some(data))
 }
 
 /// Reads a NIfTI-1 image as a label map. Every voxel (after scaling) must be an integer in
@@ -161,7 +214,7 @@ pub fn read_label_map_with(path: &Path, limits: &Limits) -> Result<LabelMap> {
 /// integer in the int16 range, else float32. Refuses to replace an existing file
 /// ([`crate::Error::WouldOverwrite`]) and removes its partial file if writing fails.
 pub fn write_volume(vol: &Volume, path: &Path) -> Result<()> {
-    write::write_volume(vol.grid(), vol.hu(), path)
+    coxa_core::with_hu!(vol, |a| write::write_volume(vol.grid(), a, path))
 }
 
 /// Writes `map` to `path` (`.nii` or `.nii.gz`) as uint8 when every label is below 256, else

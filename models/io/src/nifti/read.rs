@@ -104,7 +104,7 @@ pub(crate) fn check_size(src: &Source, layout: &Layout, out_bytes_per_voxel: u64
         return Err(NiftiError::GzipCannotHold { path: path.to_path_buf(), disk_bytes: src.disk_len, expected_bytes: end }.into());
     }
     let size = layout.grid.size();
-    // An uncompressed file is read by every worker at once ([`read_plain_f32`]), a chunk each.
+    // An uncompressed file is read by every worker at once ([`read_plain`]), a chunk each.
     let workers = if src.gzip { 0 } else { crate::limits::product(&[rayon::current_num_threads() as u64, CHUNK as u64]) };
     let working = WORKING_BYTES.saturating_add(workers);
     limits.check(path, || format!("a {}x{}x{} volume", size[0], size[1], size[2]), crate::limits::product(&[layout.n_voxels as u64, out_bytes_per_voxel]).saturating_add(working))
@@ -232,12 +232,12 @@ impl Layout {
     }
 }
 
-/// Reads the voxels of an uncompressed file as `f32` (as [`decode_f32`] converts them), its
+/// Reads the voxels of an uncompressed file, converted by `decode` (e.g. [`decode_f32`]), its
 /// chunks read and converted by every worker at once: each reads its part of the file at its
 /// offset into a buffer of its own and converts it into its place in the result, so the file's
 /// bytes are copied once and the result is written once. The caller has checked the size
 /// ([`check_size`]); a file that shrank since is an error, never a short volume.
-pub(crate) fn read_plain_f32(src: &Source, layout: &Layout, path: &Path) -> Result<Vec<f32>> {
+pub(crate) fn read_plain<T: Send>(src: &Source, layout: &Layout, path: &Path, zeroed: impl FnOnce(usize) -> Vec<T>, decode: impl Fn(&[u8], &mut [T]) + Sync) -> Result<Vec<T>> {
     use rayon::prelude::*;
     use std::io::{Seek, SeekFrom};
     debug_assert!(!src.gzip);
@@ -248,11 +248,11 @@ pub(crate) fn read_plain_f32(src: &Source, layout: &Layout, path: &Path) -> Resu
     {
         return Err(short(path, expected, len.saturating_sub(layout.data_offset), layout.data_offset));
     }
-    let mut probe = Vec::<f32>::new();
+    let mut probe = Vec::<T>::new();
     probe.try_reserve_exact(layout.n_voxels).map_err(|_| NiftiError::TooLarge { path: path.to_path_buf(), size: layout.grid.size() })?;
     drop(probe);
     // Zeroed by the allocator (fresh pages), so nothing is written twice.
-    let mut data = vec![0f32; layout.n_voxels];
+    let mut data = zeroed(layout.n_voxels);
     let per_chunk = (CHUNK / elem).max(1);
     let big_endian = src.big_endian;
     data.par_chunks_mut(per_chunk).enumerate().try_for_each_init(
@@ -271,7 +271,7 @@ pub(crate) fn read_plain_f32(src: &Source, layout: &Layout, path: &Path) -> Resu
                     v.reverse();
                 }
             }
-            decode_f32(layout.datatype, layout.scaling, buf, out);
+            decode(buf, out);
             Ok(())
         },
     )?;
@@ -339,6 +339,54 @@ pub(crate) fn decode_f32(dt: Datatype, scaling: Option<(f64, f64)>, bytes: &[u8]
         Datatype::U64 => run!(u64, 8, |v: u64| f64::from(v as f32)),
         Datatype::F32 => run!(f32, 4, |v: f32| f64::from(v)),
         Datatype::F64 => run!(f64, 8, |v: f64| v),
+    }
+}
+
+/// The integer map `stored * a + b` that gives a volume's values exactly, for integer datatypes up
+/// to 32 bits with no scaling or an integer slope and intercept (within 2^24, where `f32` holds
+/// every integer, so the result equals [`decode_f32`]'s); `None` for every other case. Whether
+/// the values then fit `i16` depends on the data: [`decode_i16`] says so.
+pub(crate) fn i16_map(dt: Datatype, scaling: Option<(f64, f64)>) -> Option<(i64, i64)> {
+    if !matches!(dt, Datatype::U8 | Datatype::I8 | Datatype::I16 | Datatype::U16 | Datatype::I32 | Datatype::U32) {
+        return None;
+    }
+    let (a, b) = scaling.unwrap_or((1.0, 0.0));
+    // (An intercept of -0.0 is left to f32: with a negative slope it gives -0.0 for 0.)
+    let integral = |v: f64| v.fract() == 0.0 && v.abs() <= 16_777_216.0;
+    (integral(a) && integral(b) && !(b == 0.0 && b.is_sign_negative())).then_some((a as i64, b as i64))
+}
+
+/// Converts a chunk of little-endian stored values to `i16` by `stored * a + b` ([`i16_map`]).
+/// Returns `false` when a value falls outside `i16` (the chunk then holds wrapped values, to be
+/// read again as `f32`).
+pub(crate) fn decode_i16(dt: Datatype, (a, b): (i64, i64), bytes: &[u8], out: &mut [i16]) -> bool {
+    macro_rules! run {
+        ($t:ty, $n:literal) => {{
+            let (chunks, _) = bytes.as_chunks::<$n>();
+            let mut fits = true;
+            for (o, c) in out.iter_mut().zip(chunks) {
+                let v = i64::from(<$t>::from_le_bytes(*c)) * a + b;
+                *o = v as i16;
+                fits &= i64::from(*o) == v;
+            }
+            fits
+        }};
+    }
+    match dt {
+        Datatype::I16 if (a, b) == (1, 0) => {
+            let (chunks, _) = bytes.as_chunks::<2>();
+            for (o, c) in out.iter_mut().zip(chunks) {
+                *o = i16::from_le_bytes(*c);
+            }
+            true
+        }
+        Datatype::U8 => run!(u8, 1),
+        Datatype::I8 => run!(i8, 1),
+        Datatype::I16 => run!(i16, 2),
+        Datatype::U16 => run!(u16, 2),
+        Datatype::I32 => run!(i32, 4),
+        Datatype::U32 => run!(u32, 4),
+        Datatype::I64 | Datatype::U64 | Datatype::F32 | Datatype::F64 => false,
     }
 }
 

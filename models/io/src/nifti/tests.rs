@@ -662,7 +662,7 @@ fn whole_gzip_read_equals_the_plain_read_bit_for_bit() {
             let want = read_volume(&plain).unwrap();
             let got = read_volume(&gz).unwrap();
             assert_eq!(got.grid(), want.grid(), "{case}");
-            assert!(got.hu().iter().zip(want.hu()).all(|(a, b)| a.to_bits() == b.to_bits()), "{case}");
+            assert!(got.hu().iter().zip(want.hu().iter()).all(|(a, b)| a.to_bits() == b.to_bits()), "{case}");
             // The whole-buffer path took it, except for values wider than f32.
             let (header, src) = read::open(&gz).unwrap();
             let layout = read::layout(&header, &gz).unwrap();
@@ -750,4 +750,72 @@ fn a_bad_label_deep_in_a_whole_gzip_read_is_named_by_its_index() {
     write_gz(&p, &file_bytes(&h16, &data16));
     let want = [bad % 128, (bad / 128) % 96, bad / (128 * 96)];
     assert!(matches!(nifti_err(read_label_map(&p)), NiftiError::NotALabel { index, value: -2.0, .. } if index == want));
+}
+
+/// Issue 17: integer data whose values (after an integer scaling) all fit 16 bits is kept as
+/// `i16`, 2 bytes a voxel, with exactly the values the `f32` conversion gives; data that does not
+/// fit (the values, or a fractional slope, or floats) is `f32`. Plain, whole-gzip (libdeflate,
+/// converted in place) and streamed gzip (two members) files alike, on a volume large enough for
+/// the parallel parts.
+#[test]
+fn integer_ct_is_kept_as_i16_with_the_f32_values() {
+    let d = tmp();
+    let size = [130usize, 70, 120];
+    let n = size.iter().product::<usize>();
+    // (datatype, slope, intercept, stored values, kept as i16)
+    let ct: Vec<i64> = (0..n as i64).map(|i| (i * 7919) % 4096 - 1024).collect();
+    let raw12: Vec<i64> = ct.iter().map(|v| v + 1024).collect();
+    let cases: [(i16, f32, f32, Vec<i64>, bool); 9] = [
+        (4, 0.0, 0.0, ct.clone(), true),
+        (4, 1.0, 0.0, ct.clone(), true),
+        (512, 1.0, -1024.0, raw12.clone(), true),
+        (8, 0.0, 0.0, ct.clone(), true),
+        (2, 0.0, 0.0, raw12.iter().map(|v| v % 256).collect(), true),
+        (4, 2.0, -3.0, ct.clone(), true),
+        (4, 16.0, 0.0, ct.clone(), false),
+        (512, 0.0, 0.0, raw12.iter().map(|v| v * 16).collect(), false),
+        (4, 0.5, -1024.0, raw12.clone(), false),
+    ];
+    for (code, slope, inter, values, as_i16) in cases {
+        let mut h = blank_header();
+        h.dims = [size[0], size[1], size[2], 1, 1, 1, 1];
+        h.datatype = code;
+        h.scl_slope = slope;
+        h.scl_inter = inter;
+        let data: Vec<u8> = match code {
+            2 => values.iter().map(|&v| v as u8).collect(),
+            4 => values.iter().flat_map(|&v| (v as i16).to_le_bytes()).collect(),
+            512 => values.iter().flat_map(|&v| (v as u16).to_le_bytes()).collect(),
+            _ => values.iter().flat_map(|&v| (v as i32).to_le_bytes()).collect(),
+        };
+        let case = format!("datatype {code}, slope {slope}, intercept {inter}");
+        // The values the f32 conversion gives (ITK's rule), from the stored bytes.
+        let layout = {
+            let p = d.path().join("ref.nii");
+            write_raw(&p, &file_bytes(&h, &data));
+            let (header, _) = read::open(&p).unwrap();
+            std::fs::remove_file(&p).unwrap();
+            read::layout(&header, &p).unwrap()
+        };
+        let mut want = vec![0f32; n];
+        read::decode_f32(layout.datatype, layout.scaling, &data, &mut want);
+        let bytes = file_bytes(&h, &data);
+        let (plain, gz, two) = (d.path().join("v.nii"), d.path().join("v.nii.gz"), d.path().join("two.nii.gz"));
+        write_raw(&plain, &bytes);
+        write_gz(&gz, &bytes);
+        let mut members = Vec::new();
+        for part in [&bytes[..bytes.len() / 3], &bytes[bytes.len() / 3..]] {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut e, part).unwrap();
+            members.extend(e.finish().unwrap());
+        }
+        write_raw(&two, &members);
+        for p in [&plain, &gz, &two] {
+            let v = read_volume(p).unwrap();
+            assert_eq!(v.bytes_per_voxel(), if as_i16 { 2 } else { 4 }, "{case}, {}", p.display());
+            assert!(matches!(v.voxels(), coxa_core::Voxels::I16(_)) == as_i16, "{case}");
+            assert!(v.hu().iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "{case}, {}", p.display());
+            std::fs::remove_file(p).unwrap();
+        }
+    }
 }

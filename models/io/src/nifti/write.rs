@@ -5,7 +5,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use coxa_core::Grid;
+use coxa_core::{Grid, HuValue};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use ndarray::Array3;
@@ -87,12 +87,14 @@ fn fits_i16(v: f32) -> bool {
     v == f32::from(v as i16) && !(v == 0.0 && v.is_sign_negative())
 }
 
-pub(crate) fn write_volume(grid: &Grid, hu: &Array3<f32>, path: &Path) -> Result<()> {
+/// Writes the volume's values in their stored type (`i16` or `f32`, no converted copy of the
+/// volume): int16 when every value fits, else float32.
+pub(crate) fn write_volume<T: HuValue>(grid: &Grid, hu: &Array3<T>, path: &Path) -> Result<()> {
     let data = contiguous(hu);
-    let datatype = if data.iter().all(|&v| fits_i16(v)) { Datatype::I16 } else { Datatype::F32 };
+    let datatype = if data.iter().all(|&v| fits_i16(v.hu_f32())) { Datatype::I16 } else { Datatype::F32 };
     write_voxels(grid, &data, datatype, path, |dst, chunk| match datatype {
-        Datatype::I16 => dst.as_chunks_mut::<2>().0.iter_mut().zip(chunk).for_each(|(d, &v)| *d = (v as i16).to_le_bytes()),
-        _ => dst.as_chunks_mut::<4>().0.iter_mut().zip(chunk).for_each(|(d, &v)| *d = v.to_le_bytes()),
+        Datatype::I16 => dst.as_chunks_mut::<2>().0.iter_mut().zip(chunk).for_each(|(d, &v)| *d = (v.hu_f32() as i16).to_le_bytes()),
+        _ => dst.as_chunks_mut::<4>().0.iter_mut().zip(chunk).for_each(|(d, &v)| *d = v.hu_f32().to_le_bytes()),
     })
 }
 
