@@ -108,6 +108,10 @@ pub struct SurfaceFit {
     /// (issue 16: false means the fit stopped at its budget, a partial answer a caller must
     /// not present as converged).
     pub converged: bool,
+    /// Per shape round (after the rigid rounds): the largest change of a mode weight, in SDs, and
+    /// the largest move of a vertex by the pose update, mm; what the convergence test
+    /// (< 1e-3 SD and < 0.01 mm) reads.
+    pub trace: Vec<(f64, f64)>,
 }
 
 impl SurfaceFit {
@@ -194,6 +198,7 @@ impl ShapeModel {
         }
         // Each target point's last matched face: the next search starts there.
         let mut hints: Vec<Option<usize>> = vec![None; y.len()];
+        let mut trace = Vec::new();
         for it in 0..options.max_iterations.max(1) {
             iterations = it + 1;
             // 1. Matches, in the model frame.
@@ -303,6 +308,7 @@ impl ShapeModel {
             let new_b = chol.solve(&rhs);
             let change = (0..k).map(|j| (new_b[j] - b[j]).abs() / lambda[j].sqrt()).fold(0.0, f64::max);
             b = new_b.iter().copied().collect();
+            trace.push((change, moved));
             x = to_points(&self.instance_flat(&b)?);
             surface.refit(&x);
             if change < 1e-3 && moved < 1e-2 {
@@ -317,7 +323,7 @@ impl ShapeModel {
         let rms_mm = (d.iter().map(|v| v * v).sum::<f64>() / d.len().max(1) as f64).sqrt();
         let sd_mm = vertex_sd(self, &covariance, k, sigma);
         let shape = x.iter().map(|p| pose.apply(p)).collect();
-        Ok(SurfaceFit { weights: b, covariance, pose, shape, sd_mm, residual_sd_mm: sigma, rms_mm, inlier_fraction: inliers, iterations, converged })
+        Ok(SurfaceFit { weights: b, covariance, pose, shape, sd_mm, residual_sd_mm: sigma, rms_mm, inlier_fraction: inliers, iterations, converged, trace })
     }
 }
 
