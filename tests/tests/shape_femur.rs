@@ -552,30 +552,23 @@ struct VertexCase {
 /// [`llp26_leave_one_out_calibrates_the_anteversion_sd`] (the same turns, cuts `cut_mm` below the
 /// lesser trochanter, the same fit), every vertex's error against its posterior SD; and per
 /// subject whether the fit converged and its rounds. Two threads.
-fn loo_vertices(dir: &std::path::Path, cut_mm: f64) -> Result<(Vec<VertexCase>, Vec<(bool, usize)>)> {
-    let side = Side::Left;
+/// One held-out subject's vertices, and whether its fit converged in how many rounds.
+type HeldOutVertices = (Vec<VertexCase>, (bool, usize));
+/// Every held-out subject's vertices, and per subject whether its fit converged in how many rounds.
+type LooVertices = (Vec<VertexCase>, Vec<(bool, usize)>);
+
+fn loo_vertices(dir: &std::path::Path, cut_mm: f64) -> Result<LooVertices> {
     let (model, subjects) = gias::llp26_with_subjects(dir, false, &[Llp26Part::Femur], LOO_DIVISIONS)?;
-    let one = |s: usize| -> Result<(Vec<VertexCase>, (bool, usize))> {
-        let others: Vec<Vec<f64>> = subjects.iter().enumerate().filter(|(i, _)| *i != s).map(|(_, b)| b.clone()).collect();
-        let loo = model.from_subject_weights(&others)?;
-        let own = model.instance(&subjects[s])?;
-        let centre = Point3::from(own.iter().map(|p| p.coords).sum::<nalgebra::Vector3<f64>>() / own.len() as f64);
-        let pose = jitter(100 + s as u64, 10.0, &centre);
-        let full = Mesh::new(own.iter().map(|p| pose.apply(p)).collect(), model.faces().to_vec())?;
-        let truth = femur_landmarks(&full, side)?;
-        let u = truth.shaft_axis.direction_lps;
-        let cut_level = truth.lesser_trochanter.lps_mm.coords.dot(&u) - cut_mm;
-        let (partial, _) = cut_above(&full, &u, cut_level)?;
-        let head_model = femur_landmarks(&Mesh::new(loo.instance(&[])?, loo.faces().to_vec())?, side)?.head_centre.lps_mm;
-        let head_target = femur_landmarks(&partial, side).map(|l| l.head_centre.lps_mm).unwrap_or(centre);
-        let p = coxa_shape::predict::predict_from_partial(&loo, &partial, &head_model, &head_target, &|_| None, 0, 7)?;
-        let cases = (0..own.len())
-            .map(|v| VertexCase { below_mm: cut_level - full.vertices()[v].coords.dot(&u), error_mm: (p.fit.shape[v] - full.vertices()[v]).norm(), sd_mm: p.fit.sd_mm[v] })
+    let one = |s: usize| -> Result<HeldOutVertices> {
+        let c = held_out(&model, &subjects, s, cut_mm)?;
+        let p = coxa_shape::predict::predict_from_partial(&c.model, &c.partial, &c.head_model, &c.head_target, &|_| None, 0, 7)?;
+        let cases = (0..c.full.vertices().len())
+            .map(|v| VertexCase { below_mm: c.cut_level - c.full.vertices()[v].coords.dot(&c.up), error_mm: (p.fit.shape[v] - c.full.vertices()[v]).norm(), sd_mm: p.fit.sd_mm[v] })
             .collect();
         Ok((cases, (p.fit.converged, p.fit.iterations)))
     };
     let n = subjects.len();
-    let halves: Vec<Result<Vec<(Vec<VertexCase>, (bool, usize))>>> =
+    let halves: Vec<Result<Vec<HeldOutVertices>>> =
         std::thread::scope(|sc| [0, 1].map(|h| sc.spawn(move || (h..n).step_by(2).map(one).collect::<Result<Vec<_>>>())).map(|t| t.join().expect("a leave-one-out thread panicked")).into());
     let (mut cases, mut fits) = (Vec::new(), Vec::new());
     for h in halves {
@@ -585,6 +578,88 @@ fn loo_vertices(dir: &std::path::Path, cut_mm: f64) -> Result<(Vec<VertexCase>, 
         }
     }
     Ok((cases, fits))
+}
+
+/// A held-out LLP26 training femur: the model of the other 25, the subject's whole femur (turned
+/// by up to 10 deg about each axis, seeded by the subject), the part above the cut `cut_mm` below
+/// its lesser trochanter, the shaft axis (up) and the cut's level along it, and the head anchors.
+struct HeldOut {
+    model: coxa_shape::ShapeModel,
+    full: Mesh,
+    partial: Mesh,
+    area_mm2: f64,
+    up: nalgebra::Vector3<f64>,
+    cut_level: f64,
+    head_model: Point3<f64>,
+    head_target: Point3<f64>,
+}
+
+fn held_out(model: &coxa_shape::ShapeModel, subjects: &[Vec<f64>], s: usize, cut_mm: f64) -> Result<HeldOut> {
+    let side = Side::Left;
+    let others: Vec<Vec<f64>> = subjects.iter().enumerate().filter(|(i, _)| *i != s).map(|(_, b)| b.clone()).collect();
+    let loo = model.from_subject_weights(&others)?;
+    let own = model.instance(&subjects[s])?;
+    let centre = Point3::from(own.iter().map(|p| p.coords).sum::<nalgebra::Vector3<f64>>() / own.len() as f64);
+    let pose = jitter(100 + s as u64, 10.0, &centre);
+    let full = Mesh::new(own.iter().map(|p| pose.apply(p)).collect(), model.faces().to_vec())?;
+    let truth = femur_landmarks(&full, side)?;
+    let up = truth.shaft_axis.direction_lps;
+    let cut_level = truth.lesser_trochanter.lps_mm.coords.dot(&up) - cut_mm;
+    let (partial, area_mm2) = cut_above(&full, &up, cut_level)?;
+    let head_model = femur_landmarks(&Mesh::new(loo.instance(&[])?, loo.faces().to_vec())?, side)?.head_centre.lps_mm;
+    let head_target = femur_landmarks(&partial, side).map(|l| l.head_centre.lps_mm).unwrap_or(centre);
+    Ok(HeldOut { model: loo, full, partial, area_mm2, up, cut_level, head_model, head_target })
+}
+
+/// Why the surface fits stop at their 40-round budget (issue 14): on 8 held-out LLP26 femurs cut
+/// 30 mm below the lesser trochanter, the pipeline's fit's per-round weight change and pose move,
+/// and a fit from its final pose with a budget of 200 rounds: the rounds it then takes and the
+/// unseen part's RMS vertex error before and after. Measured when written: the weight change
+/// falls steadily (about 5e-2 SD at round 5, 1e-2 at round 30; the test asks 1e-3) while the pose
+/// still moves the far femur by 0.05-0.4 mm a round: the alternating pose and shape steps creep
+/// along a direction a stub hardly constrains (a turn about the head against shape modes), not
+/// an oscillation. Given 200 rounds, 2 of 8 converge; the unseen error falls on 7 of 8 (mean
+/// 15.5 -> 13.6 mm) and rises on one (16.5 -> 21.1 mm).
+#[test]
+fn llp26_fits_converge_slowly_within_their_budget() -> Result<()> {
+    let Some(dir) = installed(gias::LLP26_DIR) else {
+        return Ok(());
+    };
+    let (model, subjects) = gias::llp26_with_subjects(&dir, false, &[Llp26Part::Femur], LOO_DIVISIONS)?;
+    // (subject, the pipeline fit's trace, the longer fit converged, its rounds, unseen RMS vertex error of both)
+    type Row = (usize, Vec<(f64, f64)>, bool, usize, f64, f64);
+    let one = |s: usize| -> Result<Row> {
+        let c = held_out(&model, &subjects, s, 30.0)?;
+        let p = coxa_shape::predict::predict_from_partial(&c.model, &c.partial, &c.head_model, &c.head_target, &|_| None, 0, 7)?;
+        let long = c.model.fit_surface(c.partial.vertices(), c.area_mm2, &p.fit.pose, &coxa_shape::SurfaceFitOptions { max_iterations: 200, rigid_rounds: 0, ..Default::default() })?;
+        let unseen: Vec<usize> = (0..c.full.vertices().len()).filter(|&v| c.full.vertices()[v].coords.dot(&c.up) < c.cut_level).collect();
+        let rms = |shape: &[Point3<f64>]| (unseen.iter().map(|&v| (shape[v] - c.full.vertices()[v]).norm_squared()).sum::<f64>() / unseen.len().max(1) as f64).sqrt();
+        Ok((s, p.fit.trace.clone(), long.converged, long.iterations, rms(&p.fit.shape), rms(&long.shape)))
+    };
+    let picks: Vec<usize> = (0..subjects.len()).step_by(3).take(8).collect();
+    let picks = &picks;
+    let halves: Vec<Result<Vec<_>>> =
+        std::thread::scope(|sc| [0, 1].map(|h| sc.spawn(move || picks.iter().skip(h).step_by(2).map(|&s| one(s)).collect::<Result<Vec<_>>>())).map(|t| t.join().expect("a thread panicked")).into());
+    let mut rows = Vec::new();
+    for h in halves {
+        rows.extend(h?);
+    }
+    rows.sort_by_key(|r| r.0);
+    eprintln!("subject | shape round: weight change (SD) / pose move (mm) at rounds 1, 5, 10, 20, 30 | continued 200: converged, rounds | unseen RMS vertex error 40 -> continued (mm)");
+    for (s, trace, conv, rounds, e40, elong) in &rows {
+        let at = |i: usize| trace.get(i - 1).map_or("-".to_string(), |(c, m)| format!("{c:.1e}/{m:.2}"));
+        eprintln!("  {s:2} | {} {} {} {} {} | {conv} {rounds} | {e40:.2} -> {elong:.2}", at(1), at(5), at(10), at(20), at(30));
+    }
+    let n = rows.len() as f64;
+    let (m40, mlong) = (rows.iter().map(|r| r.4).sum::<f64>() / n, rows.iter().map(|r| r.5).sum::<f64>() / n);
+    eprintln!("  mean unseen RMS vertex error: {m40:.2} mm at 40 rounds, {mlong:.2} mm with up to 200 more");
+    // Converging, slowly: each fit's weight change falls from round 5 to round 30 and none met the test in 40.
+    for (s, trace, ..) in &rows {
+        assert!(trace.len() == 30 && trace[29].0 < trace[4].0 && trace[29].0 > 1e-3, "subject {s}: {trace:?}");
+    }
+    // The budget costs accuracy: with more rounds the unseen part is predicted better on average.
+    assert!(mlong < m40, "{mlong:.2} vs {m40:.2} mm");
+    Ok(())
 }
 
 /// Per band of [`gias::LLP26_FEMUR_VERTEX_BANDS_MM`]: the vertices' σ_m ([`coxa_shape::predict::model_error_sd`]),
