@@ -468,27 +468,17 @@ fn llp26_leave_one_out_calibrates_the_anteversion_sd() -> Result<()> {
     let (mut vertex_rms, mut vertex_sd) = (Vec::new(), Vec::new());
     let t0 = std::time::Instant::now();
     for s in 0..subjects.len() {
-        let others: Vec<Vec<f64>> = subjects.iter().enumerate().filter(|(i, _)| *i != s).map(|(_, b)| b.clone()).collect();
-        let loo = model.from_subject_weights(&others)?;
-        let own = model.instance(&subjects[s])?;
-        let centre = Point3::from(own.iter().map(|p| p.coords).sum::<nalgebra::Vector3<f64>>() / own.len() as f64);
-        let pose = jitter(100 + s as u64, 10.0, &centre);
-        let full = Mesh::new(own.iter().map(|p| pose.apply(p)).collect(), model.faces().to_vec())?;
-        let truth = femur_landmarks(&full, side)?;
-        let truth_deg = truth.anteversion_deg.context("a training femur has condyles")?;
-        let u = truth.shaft_axis.direction_lps;
-        let cut_level = truth.lesser_trochanter.lps_mm.coords.dot(&u) - 30.0;
-        let (partial, _) = cut_above(&full, &u, cut_level)?;
-        let head_model = femur_landmarks(&Mesh::new(loo.instance(&[])?, loo.faces().to_vec())?, side)?.head_centre.lps_mm;
-        let head_target = femur_landmarks(&partial, side).map(|l| l.head_centre.lps_mm).unwrap_or(centre);
-        let p = coxa_shape::predict::predict_from_partial(&loo, &partial, &head_model, &head_target, &measure, 30, 7)?;
+        let c = held_out(&model, &subjects, s, 30.0)?;
+        let truth_deg = c.truth.anteversion_deg.context("a training femur has condyles")?;
+        let (full, u, cut_level) = (&c.full, c.up, c.cut_level);
+        let p = coxa_shape::predict::predict_from_partial(&c.model, &c.partial, &c.head_model, &c.head_target, &measure, 30, 7)?;
         let predicted_deg = p.angle.context("the predicted femur has condyles")?;
         let true_surface = coxa_shape::surface::Surface::new(full.vertices(), full.triangles());
         let unseen: Vec<f64> = p.mesh.vertices().iter().filter(|q| q.coords.dot(&u) < cut_level).map(|q| true_surface.distance(q)).collect();
         let unseen_mm = unseen.iter().sum::<f64>() / unseen.len().max(1) as f64;
         // The per-vertex SD over the unseen part against the real vertex error there (the
         // subject's own vertices: the left-out femur is in correspondence with the model).
-        let below: Vec<usize> = (0..own.len()).filter(|&v| full.vertices()[v].coords.dot(&u) < cut_level).collect();
+        let below: Vec<usize> = (0..full.vertices().len()).filter(|&v| full.vertices()[v].coords.dot(&u) < cut_level).collect();
         let nb = below.len().max(1) as f64;
         vertex_rms.push((below.iter().map(|&v| (p.fit.shape[v] - full.vertices()[v]).norm_squared()).sum::<f64>() / nb).sqrt());
         vertex_sd.push((below.iter().map(|&v| p.fit.sd_mm[v].powi(2)).sum::<f64>() / nb).sqrt());
@@ -586,6 +576,7 @@ fn loo_vertices(dir: &std::path::Path, cut_mm: f64) -> Result<LooVertices> {
 struct HeldOut {
     model: coxa_shape::ShapeModel,
     full: Mesh,
+    truth: coxa_anatomy::landmarks::FemurLandmarks,
     partial: Mesh,
     area_mm2: f64,
     up: nalgebra::Vector3<f64>,
@@ -608,7 +599,7 @@ fn held_out(model: &coxa_shape::ShapeModel, subjects: &[Vec<f64>], s: usize, cut
     let (partial, area_mm2) = cut_above(&full, &up, cut_level)?;
     let head_model = femur_landmarks(&Mesh::new(loo.instance(&[])?, loo.faces().to_vec())?, side)?.head_centre.lps_mm;
     let head_target = femur_landmarks(&partial, side).map(|l| l.head_centre.lps_mm).unwrap_or(centre);
-    Ok(HeldOut { model: loo, full, partial, area_mm2, up, cut_level, head_model, head_target })
+    Ok(HeldOut { model: loo, full, truth, partial, area_mm2, up, cut_level, head_model, head_target })
 }
 
 /// Why the surface fits stop at their 40-round budget (issue 14): on 8 held-out LLP26 femurs cut
@@ -619,22 +610,35 @@ fn held_out(model: &coxa_shape::ShapeModel, subjects: &[Vec<f64>], s: usize, cut
 /// still moves the far femur by 0.05-0.4 mm a round: the alternating pose and shape steps creep
 /// along a direction a stub hardly constrains (a turn about the head against shape modes), not
 /// an oscillation. Given 200 rounds, 2 of 8 converge; the unseen error falls on 7 of 8 (mean
-/// 15.5 -> 13.6 mm) and rises on one (16.5 -> 21.1 mm).
+/// 15.5 -> 13.6 mm) and rises on one (16.5 -> 21.1 mm). The opt-in joint pose and shape steps
+/// are compared from the same pose (below).
 #[test]
 fn llp26_fits_converge_slowly_within_their_budget() -> Result<()> {
     let Some(dir) = installed(gias::LLP26_DIR) else {
         return Ok(());
     };
     let (model, subjects) = gias::llp26_with_subjects(&dir, false, &[Llp26Part::Femur], LOO_DIVISIONS)?;
-    // (subject, the pipeline fit's trace, the longer fit converged, its rounds, unseen RMS vertex error of both)
-    type Row = (usize, Vec<(f64, f64)>, bool, usize, f64, f64);
+    // (subject, the pipeline fit's trace, the longer fit converged, its rounds, unseen RMS vertex
+    // error of both; the joint-step fit's unseen error, whether it converged, the fit RMS of the
+    // joint and of the pipeline's fit)
+    type Row = (usize, Vec<(f64, f64)>, bool, usize, f64, f64, (f64, bool, f64, f64));
     let one = |s: usize| -> Result<Row> {
         let c = held_out(&model, &subjects, s, 30.0)?;
         let p = coxa_shape::predict::predict_from_partial(&c.model, &c.partial, &c.head_model, &c.head_target, &|_| None, 0, 7)?;
         let long = c.model.fit_surface(c.partial.vertices(), c.area_mm2, &p.fit.pose, &coxa_shape::SurfaceFitOptions { max_iterations: 200, rigid_rounds: 0, ..Default::default() })?;
+        let joint = c.model.fit_surface(c.partial.vertices(), c.area_mm2, &p.fit.pose, &coxa_shape::SurfaceFitOptions { rigid_rounds: 0, joint_steps: true, ..Default::default() })?;
         let unseen: Vec<usize> = (0..c.full.vertices().len()).filter(|&v| c.full.vertices()[v].coords.dot(&c.up) < c.cut_level).collect();
         let rms = |shape: &[Point3<f64>]| (unseen.iter().map(|&v| (shape[v] - c.full.vertices()[v]).norm_squared()).sum::<f64>() / unseen.len().max(1) as f64).sqrt();
-        Ok((s, p.fit.trace.clone(), long.converged, long.iterations, rms(&p.fit.shape), rms(&long.shape)))
+        eprintln!(
+            "  subject {s:2}: joint steps from the same pose: converged {} in {} rounds, unseen RMS vertex error {:.2} mm, fit RMS {:.2} mm (alternating {:.2}), last steps {:?}",
+            joint.converged,
+            joint.iterations,
+            rms(&joint.shape),
+            joint.rms_mm,
+            p.fit.rms_mm,
+            joint.trace.iter().rev().take(2).collect::<Vec<_>>()
+        );
+        Ok((s, p.fit.trace.clone(), long.converged, long.iterations, rms(&p.fit.shape), rms(&long.shape), (rms(&joint.shape), joint.converged, joint.rms_mm, p.fit.rms_mm)))
     };
     let picks: Vec<usize> = (0..subjects.len()).step_by(3).take(8).collect();
     let picks = &picks;
@@ -646,7 +650,7 @@ fn llp26_fits_converge_slowly_within_their_budget() -> Result<()> {
     }
     rows.sort_by_key(|r| r.0);
     eprintln!("subject | shape round: weight change (SD) / pose move (mm) at rounds 1, 5, 10, 20, 30 | continued 200: converged, rounds | unseen RMS vertex error 40 -> continued (mm)");
-    for (s, trace, conv, rounds, e40, elong) in &rows {
+    for (s, trace, conv, rounds, e40, elong, _) in &rows {
         let at = |i: usize| trace.get(i - 1).map_or("-".to_string(), |(c, m)| format!("{c:.1e}/{m:.2}"));
         eprintln!("  {s:2} | {} {} {} {} {} | {conv} {rounds} | {e40:.2} -> {elong:.2}", at(1), at(5), at(10), at(20), at(30));
     }
@@ -659,6 +663,14 @@ fn llp26_fits_converge_slowly_within_their_budget() -> Result<()> {
     }
     // The budget costs accuracy: with more rounds the unseen part is predicted better on average.
     assert!(mlong < m40, "{mlong:.2} vs {m40:.2} mm");
+    // Joint pose and shape steps (opt-in, `SurfaceFitOptions::joint_steps`) from the same pose, in
+    // the same 40 rounds: measured when written, 3 of 8 converge (in 21-29 rounds), the unseen
+    // error falls to a mean of 12.3 mm (better on 7 of 8) and the imaged part fits closer on all.
+    let mjoint = rows.iter().map(|r| r.6.0).sum::<f64>() / n;
+    let joint_converged = rows.iter().filter(|r| r.6.1).count();
+    eprintln!("  joint steps, 40 rounds: {joint_converged} of {} converged, mean unseen RMS vertex error {mjoint:.2} mm", rows.len());
+    assert!(mjoint < mlong && joint_converged >= 2, "joint steps: {mjoint:.2} mm, {joint_converged} converged");
+    assert!(rows.iter().all(|r| r.6.2 <= r.6.3 + 0.01), "the joint fit matches the imaged part at least as closely");
     Ok(())
 }
 
