@@ -261,78 +261,73 @@ impl ShapeModel {
             for ((p, m), wi) in matches.iter().zip(&w) {
                 h += (p.coords - ct) * (m.point.coords - cm).transpose() * *wi;
             }
-            if options.joint_steps && !rigid_stage && k > 0 {
+            let (change, moved) = if options.joint_steps && !rigid_stage && k > 0 {
                 let step = JointStep { faces: &faces, x: &x, by_vertex: &by_vertex, sigma, info_scale, tau, centre: ct };
                 let (new_pose, new_b, precision, change, moved) = self.joint_step(&step, &matches, &w, &b, &pose)?;
                 pose = new_pose;
                 b = new_b;
                 a = precision;
-                trace.push((change, moved));
-                x = to_points(&self.instance_flat(&b)?);
-                surface.refit(&x);
-                if change < 1e-3 && moved < 1e-2 {
-                    converged = true;
-                    break;
-                }
-                continue;
-            }
-            let new_pose = rigid_from_cross(&h, &cm, &ct).unwrap_or(pose);
-            let moved = x.iter().step_by(97).map(|p| (new_pose.apply(p) - pose.apply(p)).norm()).fold(0.0, f64::max);
-            pose = new_pose;
-            if rigid_stage || k == 0 {
-                if moved < 1e-2 && k == 0 {
-                    break;
-                }
-                continue;
-            }
-            // 4. Weights, against the targets mapped into the model frame by the new pose.
-            let inv = pose.inverse();
-            let mut a_fit = DMatrix::<f64>::zeros(k, k);
-            let mut rhs = DVector::<f64>::zeros(k);
-            let mut jac = DMatrix::<f64>::zeros(3, k);
-            let s2 = sigma * sigma;
-            for ((p, m), wi) in matches.iter().zip(&w) {
-                if *wi == 0.0 {
+                (change, moved)
+            } else {
+                let new_pose = rigid_from_cross(&h, &cm, &ct).unwrap_or(pose);
+                let moved = x.iter().step_by(97).map(|p| (new_pose.apply(p) - pose.apply(p)).norm()).fold(0.0, f64::max);
+                pose = new_pose;
+                if rigid_stage || k == 0 {
+                    if moved < 1e-2 && k == 0 {
+                        break;
+                    }
                     continue;
                 }
-                let f = faces[m.face];
-                let nrm = {
-                    let [p0, p1, p2] = f.map(|v| x[v as usize]);
-                    (p1 - p0).cross(&(p2 - p0)).try_normalize(1e-12).unwrap_or_else(Vector3::z)
-                };
-                let proj = nrm * nrm.transpose() * (1.0 - tau) + Matrix3::identity() * tau;
-                // J = Σ_c w_c Φ_{v_c}; the residual at the mean, y − μ(v).
-                jac.fill(0.0);
-                let mut mu = Vector3::zeros();
-                for (c, &v) in f.iter().enumerate() {
-                    let v = v as usize;
-                    let wc = m.weights[c];
-                    let row = &by_vertex[v * 3 * k..(v + 1) * 3 * k];
-                    for j in 0..k {
-                        for d in 0..3 {
-                            jac[(d, j)] += wc * row[3 * j + d];
-                        }
+                // 4. Weights, against the targets mapped into the model frame by the new pose.
+                let inv = pose.inverse();
+                let mut a_fit = DMatrix::<f64>::zeros(k, k);
+                let mut rhs = DVector::<f64>::zeros(k);
+                let mut jac = DMatrix::<f64>::zeros(3, k);
+                let s2 = sigma * sigma;
+                for ((p, m), wi) in matches.iter().zip(&w) {
+                    if *wi == 0.0 {
+                        continue;
                     }
-                    mu += wc * Vector3::new(self.mean()[3 * v], self.mean()[3 * v + 1], self.mean()[3 * v + 2]);
+                    let f = faces[m.face];
+                    let nrm = {
+                        let [p0, p1, p2] = f.map(|v| x[v as usize]);
+                        (p1 - p0).cross(&(p2 - p0)).try_normalize(1e-12).unwrap_or_else(Vector3::z)
+                    };
+                    let proj = nrm * nrm.transpose() * (1.0 - tau) + Matrix3::identity() * tau;
+                    // J = Σ_c w_c Φ_{v_c}; the residual at the mean, y − μ(v).
+                    jac.fill(0.0);
+                    let mut mu = Vector3::zeros();
+                    for (c, &v) in f.iter().enumerate() {
+                        let v = v as usize;
+                        let wc = m.weights[c];
+                        let row = &by_vertex[v * 3 * k..(v + 1) * 3 * k];
+                        for j in 0..k {
+                            for d in 0..3 {
+                                jac[(d, j)] += wc * row[3 * j + d];
+                            }
+                        }
+                        mu += wc * Vector3::new(self.mean()[3 * v], self.mean()[3 * v + 1], self.mean()[3 * v + 2]);
+                    }
+                    let target_model = inv.apply(p).coords;
+                    let scale = wi / s2; // times info_scale below
+                    let pj = proj * &jac;
+                    a_fit += jac.transpose() * &pj * scale;
+                    rhs += pj.transpose() * (target_model - mu) * scale;
                 }
-                let target_model = inv.apply(p).coords;
-                let scale = wi / s2; // times info_scale below
-                let pj = proj * &jac;
-                a_fit += jac.transpose() * &pj * scale;
-                rhs += pj.transpose() * (target_model - mu) * scale;
-            }
-            // The posterior precision with the correlation correction.
-            a_fit *= info_scale;
-            rhs *= info_scale;
-            a = a_fit.clone();
-            for j in 0..k {
-                a_fit[(j, j)] += 1.0 / lambda[j];
-                a[(j, j)] += 1.0 / lambda[j];
-            }
-            let chol = a_fit.cholesky().ok_or_else(|| input("the posterior precision is not positive definite"))?;
-            let new_b = chol.solve(&rhs);
-            let change = (0..k).map(|j| (new_b[j] - b[j]).abs() / lambda[j].sqrt()).fold(0.0, f64::max);
-            b = new_b.iter().copied().collect();
+                // The posterior precision with the correlation correction.
+                a_fit *= info_scale;
+                rhs *= info_scale;
+                a = a_fit.clone();
+                for j in 0..k {
+                    a_fit[(j, j)] += 1.0 / lambda[j];
+                    a[(j, j)] += 1.0 / lambda[j];
+                }
+                let chol = a_fit.cholesky().ok_or_else(|| input("the posterior precision is not positive definite"))?;
+                let new_b = chol.solve(&rhs);
+                let change = (0..k).map(|j| (new_b[j] - b[j]).abs() / lambda[j].sqrt()).fold(0.0, f64::max);
+                b = new_b.iter().copied().collect();
+                (change, moved)
+            };
             trace.push((change, moved));
             x = to_points(&self.instance_flat(&b)?);
             surface.refit(&x);
