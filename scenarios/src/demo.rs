@@ -3,6 +3,14 @@
 //! found, the phantom is also segmented by coxa's built-in test model
 //! (`anatomy/model_labels.nii.gz`, `anatomy/uncertainty.nii.gz`, `anatomy/segment.json` and the
 //! report's uncertainty section); without it the demo says so in one line and runs as before.
+//!
+//! **Which phantom.** When the LLP26 shape model is installed (`musculoskeletal-models`, found as
+//! `--shape-model` finds it), the phantom is voxelised from its mean shape (pelvis and both femurs,
+//! whole, [`crate::shape_phantom`]) and its known geometry is coxa's landmarks on the exact
+//! surfaces; without it, the built-in geometric phantom (spherical heads, cylindrical necks). The
+//! demo prints which one it used, and `--phantom simple|mean|training-K` chooses. coxa's test
+//! segmentation model was trained on the built-in phantom only: the realistic one is not segmented
+//! by it (a note says so).
 
 use std::path::{Path, PathBuf};
 
@@ -28,12 +36,50 @@ pub struct DemoArgs {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
+    /// The phantom: `auto` (the realistic one from the installed shape model's mean, else the
+    /// built-in one), `simple` (the built-in geometric phantom), `mean` or `training-K` (K = 1..26:
+    /// a training subject of the LLP26 shape model).
+    #[arg(long, default_value = "auto", value_name = "auto|simple|mean|training-K")]
+    pub phantom: String,
+    /// The shape model folder (musculoskeletal/models of musculoskeletal-models 0.2.4) or `none`;
+    /// default: the installed package if found.
+    #[arg(long, value_name = "PATH|none")]
+    pub shape_model: Option<String>,
 }
 
-/// The demo's scenario text for `ct` (None: the phantom).
-pub fn demo_scenario(ct: Option<&Path>, side: &str) -> Result<String> {
+/// The phantom the demo runs on: `None` for the built-in one, else the realistic phantom's shape
+/// name; and the line that says which (and why).
+///
+/// # Errors
+/// An unknown `--phantom`, or a realistic one asked for without the model.
+pub fn choose_phantom(arg: &str) -> Result<(Option<String>, String)> {
+    choose_phantom_with(arg, crate::shape_predict::model_dir().map_err(|e| anyhow::anyhow!(e))?)
+}
+
+/// [`choose_phantom`] with the shape model folder found (`dir`, None: none installed or `none`).
+///
+/// # Errors
+/// As [`choose_phantom`].
+pub fn choose_phantom_with(arg: &str, dir: Option<PathBuf>) -> Result<(Option<String>, String)> {
+    match (arg, dir) {
+        ("simple", _) => Ok((None, "phantom: the built-in geometric phantom (--phantom simple)".into())),
+        ("auto", None) => Ok((None, "phantom: the built-in geometric phantom (no shape model installed: pip install --no-deps musculoskeletal-models==0.2.4 for the realistic one)".into())),
+        ("auto", Some(d)) => Ok((Some("mean".into()), format!("phantom: realistic, voxelised from the LLP26 shape model's mean shape ({})", d.display()))),
+        (other, dir) => {
+            let shape = crate::shape_phantom::PhantomShape::parse(other).map_err(|e| anyhow::anyhow!("--phantom {e}, \"auto\" or \"simple\""))?;
+            let d = dir.ok_or_else(|| anyhow::anyhow!("--phantom {other} needs the LLP26 shape model: pip install --no-deps musculoskeletal-models==0.2.4, or give --shape-model PATH"))?;
+            Ok((Some(shape.name()), format!("phantom: realistic, voxelised from the LLP26 shape model's {} ({})", shape.name(), d.display())))
+        }
+    }
+}
+
+/// The demo's scenario text for `ct` (None: the phantom, of `phantom_shape` when given).
+pub fn demo_scenario(ct: Option<&Path>, side: &str, phantom_shape: Option<&str>) -> Result<String> {
     let input = match ct {
-        None => "phantom = true".to_string(),
+        None => match phantom_shape {
+            None => "phantom = true".to_string(),
+            Some(shape) => format!("phantom = true\nphantom_shape = {}", toml_string(shape)),
+        },
         Some(p) => {
             let abs = std::fs::canonicalize(p).with_context(|| format!("--ct {}", p.display()))?;
             format!("ct = {}", toml_string(&abs.to_string_lossy()))
@@ -69,15 +115,49 @@ fn default_out() -> PathBuf {
 pub fn demo(args: &DemoArgs) -> Result<RunOutcome> {
     let out = args.out.clone().unwrap_or_else(default_out);
     anyhow::ensure!(!out.exists(), "{} already exists; coxa never overwrites: choose another --out", out.display());
-    if args.ct.is_none() && coxa_infer::runtime::runtime().is_err() {
+    if let Some(m) = &args.shape_model {
+        crate::shape_predict::set_choice(crate::shape_predict::parse_choice(m));
+    }
+    let (shape, line) = if args.ct.is_none() { choose_phantom(&args.phantom)? } else { (None, String::new()) };
+    if !line.is_empty() {
+        eprintln!("{line}");
+    }
+    if args.ct.is_none() && shape.is_none() && coxa_infer::runtime::runtime().is_err() {
         // One line; the case's warnings (report) say the same.
         eprintln!("note: ONNX Runtime not found: the phantom is not segmented by coxa's test model (no anatomy/uncertainty.nii.gz); pip install onnxruntime==1.31.1 or set ORT_DYLIB_PATH");
     }
-    let text = demo_scenario(args.ct.as_deref(), &args.side)?;
+    let text = demo_scenario(args.ct.as_deref(), &args.side, shape.as_deref())?;
     let scn = Scenario::from_text(text, &out.with_extension("toml"))?;
     let outcome = run(&scn, Some(&out), !args.quiet)?;
     if let Some((case, e)) = outcome.failed.first() {
         anyhow::bail!("the demo case {case} failed: {e}");
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_phantom_is_the_realistic_one_only_with_a_model() {
+        let dir = Some(PathBuf::from("/site-packages/musculoskeletal/models"));
+        let (shape, line) = choose_phantom_with("auto", None).unwrap();
+        assert_eq!(shape, None);
+        assert!(line.contains("built-in geometric phantom (no shape model installed"), "{line}");
+        let (shape, line) = choose_phantom_with("auto", dir.clone()).unwrap();
+        assert_eq!(shape.as_deref(), Some("mean"));
+        assert!(line.starts_with("phantom: realistic") && line.contains("mean shape"), "{line}");
+        assert_eq!(choose_phantom_with("simple", dir.clone()).unwrap().0, None);
+        assert_eq!(choose_phantom_with("training-3", dir.clone()).unwrap().0.as_deref(), Some("training-03"));
+        let e = choose_phantom_with("mean", None).unwrap_err().to_string();
+        assert!(e.contains("needs the LLP26 shape model") && e.contains("pip install"), "{e}");
+        for bad in ["training-0", "training-27", "cartoon"] {
+            let e = choose_phantom_with(bad, dir.clone()).unwrap_err().to_string();
+            assert!(e.contains("use \"mean\" or \"training-K\""), "{bad}: {e}");
+        }
+        // The scenario text names the shape only for the realistic phantom.
+        assert!(demo_scenario(None, "right", None).unwrap().contains("phantom = true\nside"));
+        assert!(demo_scenario(None, "right", Some("mean")).unwrap().contains("phantom = true\nphantom_shape = \"mean\"\n"));
+    }
 }

@@ -31,6 +31,7 @@ pub mod scenario;
 pub mod scenario_checks;
 pub mod scenario_file;
 pub mod segment;
+pub mod shape_phantom;
 pub mod shape_predict;
 pub mod shard;
 pub mod status;

@@ -40,7 +40,8 @@ pub const LEWINNEK_DEG: [f64; 4] = [5.0, 25.0, 30.0, 50.0];
 
 /// Writes the case's input files and returns what the anatomy stage reads. The phantom gets
 /// `input/phantom_ct.nii.gz`, its muscle labels (bones removed: coxa segments them itself)
-/// and `input/phantom_truth.json`.
+/// and `input/phantom_truth.json`; the realistic phantom also its exact surfaces
+/// (`input/phantom_<bone>.stl`).
 fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value>)> {
     Ok(match &case.input {
         CaseInput::Ct { ct, labels } => (AnatomySource::Ct { ct: ct.clone(), labels: labels.clone(), label_names: None, dicom: Default::default(), any_modality: false }, None),
@@ -79,6 +80,25 @@ fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value
             // With a model the phantom's muscles come from the model (its exact ones stay in input/ for comparison).
             let labels = case.model.is_none().then_some(muscles);
             (AnatomySource::Ct { ct, labels, label_names: None, dicom: Default::default(), any_modality: false }, Some(truth))
+        }
+        CaseInput::ShapePhantom { model, shape } => {
+            let p =
+                crate::shape_phantom::build(model, *shape, &coxa_anatomy::mesh_phantom::MeshPhantomSpec::default()).map_err(|e| anyhow::anyhow!("case {}: the realistic phantom: {e}", case.name))?;
+            let input = dir.join("input");
+            std::fs::create_dir_all(&input)?;
+            let ct = input.join("phantom_ct.nii.gz");
+            coxa_io::nifti::write_volume(&p.ct, &ct)?;
+            let (grid, mut ids, classes) = p.labels.into_parts();
+            ids.mapv_inplace(|l| if crate::anatomy::BONES.iter().any(|(b, _)| *b == l) { 0 } else { l });
+            let muscles = input.join("phantom_muscles.nii.gz");
+            coxa_io::nifti::write_label_map(&coxa_core::LabelMap::new(grid, ids, classes)?, &muscles)?;
+            write_new(&input.join("phantom_truth.json"), serde_json::to_string_pretty(&p.truth)?.as_bytes())?;
+            // The exact surfaces the truth was measured on, to compare with the CT's.
+            for (name, mesh) in &p.bones {
+                coxa_io::mesh::write_stl(mesh, &input.join(format!("phantom_{name}.stl")))?;
+            }
+            let labels = case.model.is_none().then_some(muscles);
+            (AnatomySource::Ct { ct, labels, label_names: None, dicom: Default::default(), any_modality: false }, Some(p.truth))
         }
     })
 }
@@ -599,6 +619,7 @@ fn input_json(input: &CaseInput) -> Value {
         CaseInput::Ct { ct, labels } => json!({"kind": "ct", "ct": name(ct), "labels": labels.as_ref().map(name)}),
         CaseInput::Meshes(list) => json!({"kind": "meshes", "meshes": list.iter().map(|(n, p)| json!({"name": n, "file": name(p)})).collect::<Vec<_>>()}),
         CaseInput::Phantom => json!({"kind": "phantom"}),
+        CaseInput::ShapePhantom { shape, .. } => json!({"kind": "shape_phantom", "shape": shape.name()}),
         CaseInput::ShapeSample(s) => json!({"kind": "shape_model_sample", "subject": s.index + 1, "seed": s.seed, "record": "input/shape_sample.json"}),
         CaseInput::Pacs { study, .. } => json!({"kind": "pacs", "study": study}),
     }

@@ -330,7 +330,7 @@ fn stream(seed: u64, index: usize, bone: u64, draw: u32) -> u64 {
 }
 
 /// The mesh of part `name` of shape `x` of `model`.
-fn part_mesh(model: &ShapeModel, name: &str, x: &[f64]) -> std::result::Result<Option<Mesh>, String> {
+pub(crate) fn part_mesh(model: &ShapeModel, name: &str, x: &[f64]) -> std::result::Result<Option<Mesh>, String> {
     let Some(p) = model.parts().iter().find(|p| p.name == name) else { return Ok(None) };
     let v: Vec<Point3<f64>> = (p.first_vertex..p.first_vertex + p.n_vertices).map(|i| Point3::new(x[3 * i], x[3 * i + 1], x[3 * i + 2])).collect();
     let f: Vec<[u32; 3]> = model.faces()[p.first_face..p.first_face + p.n_faces].iter().map(|t| t.map(|i| i - p.first_vertex as u32)).collect();
@@ -338,7 +338,7 @@ fn part_mesh(model: &ShapeModel, name: &str, x: &[f64]) -> std::result::Result<O
 }
 
 /// The mirror image of `mesh` through the plane x = 0 (triangles turned to keep facing outward).
-fn mirror_x(mesh: &Mesh) -> std::result::Result<Mesh, String> {
+pub(crate) fn mirror_x(mesh: &Mesh) -> std::result::Result<Mesh, String> {
     let v = mesh.vertices().iter().map(|p| Point3::new(-p.x, p.y, p.z)).collect();
     let f = mesh.triangles().iter().map(|t| [t[0], t[2], t[1]]).collect();
     Mesh::new(v, f).map_err(|e| e.to_string())
@@ -393,68 +393,7 @@ fn draw_subject(models: &Models, s: &ShapeSample, draw: u32) -> std::result::Res
     ];
     let frame = pelvis_landmarks(&hip_left, &hip_right, &acetabula[0], &acetabula[1]).map_err(|e| format!("anterior pelvic plane: {e}"))?.frame;
     let femur_left = need(part_mesh(&models.femur, "femur_left", &femur_x)?, "femur_left")?;
-    let femurs = [(Side::Left, femur_left.clone()), (Side::Right, mirror_x(&femur_left)?)];
-    let hips = [&hip_left, &hip_right];
-    let mut frames = Vec::new();
-    for (side, mesh) in &femurs {
-        let l = femur_landmarks(mesh, *side).map_err(|e| format!("femur_{}: {e}", side.as_str()))?;
-        if l.posterior_condyles.is_none() {
-            return Err(format!("femur_{}: no condyles found", side.as_str()));
-        }
-        let femoral = coxa_sim::FemoralFrame::from_landmarks(&l).map_err(|e| e.to_string())?;
-        frames.push((l, femoral));
-    }
-    // One scale for both femurs (the right is the left's mirror image), from the left's head.
-    let head_model_mm = frames[0].0.head_radius_mm;
-    let mut scale = (0.5 * (acetabula[0].radius_mm + acetabula[1].radius_mm) - s.joint_space_mm) / head_model_mm;
-    // The socket coxa finds depends on the head it is given (the lunate surface is taken about
-    // the head's sphere): place, measure the sockets about the placed heads as the anatomy stage
-    // will, move each head to its socket's new centre and correct the scale by the mean joint-space
-    // error; three rounds settle it to a few hundredths of a millimetre.
-    let mut centres = [acetabula[0].centre.lps_mm, acetabula[1].centre.lps_mm];
-    let mut measured = [None, None];
-    for _ in 0..3 {
-        if !(0.6..=1.6).contains(&scale) {
-            return Err(format!("the femur would be scaled by {scale:.2} to fit sockets of radius {:.1}/{:.1} mm (its head {head_model_mm:.1} mm)", acetabula[0].radius_mm, acetabula[1].radius_mm));
-        }
-        let mut errors = Vec::new();
-        for (k, side) in [Side::Left, Side::Right].into_iter().enumerate() {
-            let a = acetabulum_landmarks(hips[k], side, Some((centres[k], scale * head_model_mm))).map_err(|e| format!("{} acetabulum about the placed head: {e}", side.as_str()))?;
-            centres[k] = a.centre.lps_mm;
-            errors.extend(a.joint_space_mm.map(|j| j - s.joint_space_mm));
-            measured[k] = a.joint_space_mm;
-        }
-        if errors.is_empty() {
-            break;
-        }
-        scale += errors.iter().sum::<f64>() / errors.len() as f64 / head_model_mm;
-    }
-    let head_mm = scale * head_model_mm;
-    if !(HEAD_RADIUS_RANGE_MM.0..=HEAD_RADIUS_RANGE_MM.1).contains(&head_mm) {
-        return Err(format!(
-            "its sockets ({:.1}/{:.1} mm) ask for a femoral head of radius {head_mm:.1} mm, outside the adult range {}..{} mm",
-            acetabula[0].radius_mm, acetabula[1].radius_mm, HEAD_RADIUS_RANGE_MM.0, HEAD_RADIUS_RANGE_MM.1
-        ));
-    }
-    let mut placed = Vec::new();
-    let mut femur_records = Vec::new();
-    for (k, ((side, mesh), (l, femoral))) in femurs.into_iter().zip(&frames).enumerate() {
-        // p' = socket centre + scale R (p - head), R turning the femoral frame onto the pelvic
-        // frame: femur_from_lps' = femur_from_lps Rᵀ = pelvic_from_lps.
-        let r = frame.pelvic_from_lps().inverse() * femoral.femur_from_lps;
-        let (head, centre) = (l.head_centre.lps_mm, centres[k]);
-        let m = Matrix4::new_translation(&centre.coords) * r.to_homogeneous() * Matrix4::new_scaling(scale) * Matrix4::new_translation(&-head.coords);
-        placed.push((format!("femur_{}", side.as_str()), mesh.transformed(&m)));
-        femur_records.push(json!({
-            "side": side.as_str(),
-            "head_radius_model_mm": l.head_radius_mm,
-            "head_radius_mm": scale * l.head_radius_mm,
-            "neck_shaft_angle_deg": l.neck_shaft_angle_deg,
-            "anteversion_deg": l.anteversion_deg,
-            "head_centre_lps_mm": [centre.x, centre.y, centre.z],
-            "joint_space_mm": measured[k],
-        }));
-    }
+    let PlacedFemurs { meshes: placed, records: femur_records, scale } = place_femurs([&hip_left, &hip_right], &acetabula, &frame, &femur_left, s.joint_space_mm)?;
     let mut meshes = vec![("hip_left".to_string(), hip_left), ("hip_right".to_string(), hip_right)];
     meshes.extend(sacrum.map(|m| ("sacrum".to_string(), m)));
     meshes.extend(placed);
@@ -480,6 +419,94 @@ fn draw_subject(models: &Models, s: &ShapeSample, draw: u32) -> std::result::Res
         "femurs": femur_records,
     });
     Ok(Subject { meshes, record })
+}
+
+/// Both femurs placed in a pelvis: the left femur `femur_left` and its mirror image (the right),
+/// scaled, moved and turned as the module docs say.
+pub(crate) struct PlacedFemurs {
+    /// `femur_left` and `femur_right`, placed.
+    pub meshes: Vec<(String, Mesh)>,
+    /// Per femur: its model and placed head radius, angles, head centre and joint space.
+    pub records: Vec<Value>,
+    /// The femurs' scale.
+    pub scale: f64,
+}
+
+/// Places `femur_left` and its mirror image in the sockets of `hips` (`[left, right]`, with their
+/// acetabula found without a head and the pelvic `frame`), with a joint space of `joint_space_mm`
+/// (module docs: **Placement and size**).
+///
+/// # Errors
+/// One line: landmarks not found on the femur, or a scale or head size out of range.
+pub(crate) fn place_femurs(
+    hips: [&Mesh; 2],
+    acetabula: &[coxa_core::landmarks::AcetabulumLandmarks; 2],
+    frame: &coxa_core::PelvicFrame,
+    femur_left: &Mesh,
+    joint_space_mm: f64,
+) -> std::result::Result<PlacedFemurs, String> {
+    let femurs = [(Side::Left, femur_left.clone()), (Side::Right, mirror_x(femur_left)?)];
+    let mut frames = Vec::new();
+    for (side, mesh) in &femurs {
+        let l = femur_landmarks(mesh, *side).map_err(|e| format!("femur_{}: {e}", side.as_str()))?;
+        if l.posterior_condyles.is_none() {
+            return Err(format!("femur_{}: no condyles found", side.as_str()));
+        }
+        let femoral = coxa_sim::FemoralFrame::from_landmarks(&l).map_err(|e| e.to_string())?;
+        frames.push((l, femoral));
+    }
+    // One scale for both femurs (the right is the left's mirror image), from the left's head.
+    let head_model_mm = frames[0].0.head_radius_mm;
+    let mut scale = (0.5 * (acetabula[0].radius_mm + acetabula[1].radius_mm) - joint_space_mm) / head_model_mm;
+    // The socket coxa finds depends on the head it is given (the lunate surface is taken about
+    // the head's sphere): place, measure the sockets about the placed heads as the anatomy stage
+    // will, move each head to its socket's new centre and correct the scale by the mean joint-space
+    // error; three rounds settle it to a few hundredths of a millimetre.
+    let mut centres = [acetabula[0].centre.lps_mm, acetabula[1].centre.lps_mm];
+    let mut measured = [None, None];
+    for _ in 0..3 {
+        if !(0.6..=1.6).contains(&scale) {
+            return Err(format!("the femur would be scaled by {scale:.2} to fit sockets of radius {:.1}/{:.1} mm (its head {head_model_mm:.1} mm)", acetabula[0].radius_mm, acetabula[1].radius_mm));
+        }
+        let mut errors = Vec::new();
+        for (k, side) in [Side::Left, Side::Right].into_iter().enumerate() {
+            let a = acetabulum_landmarks(hips[k], side, Some((centres[k], scale * head_model_mm))).map_err(|e| format!("{} acetabulum about the placed head: {e}", side.as_str()))?;
+            centres[k] = a.centre.lps_mm;
+            errors.extend(a.joint_space_mm.map(|j| j - joint_space_mm));
+            measured[k] = a.joint_space_mm;
+        }
+        if errors.is_empty() {
+            break;
+        }
+        scale += errors.iter().sum::<f64>() / errors.len() as f64 / head_model_mm;
+    }
+    let head_mm = scale * head_model_mm;
+    if !(HEAD_RADIUS_RANGE_MM.0..=HEAD_RADIUS_RANGE_MM.1).contains(&head_mm) {
+        return Err(format!(
+            "its sockets ({:.1}/{:.1} mm) ask for a femoral head of radius {head_mm:.1} mm, outside the adult range {}..{} mm",
+            acetabula[0].radius_mm, acetabula[1].radius_mm, HEAD_RADIUS_RANGE_MM.0, HEAD_RADIUS_RANGE_MM.1
+        ));
+    }
+    let mut meshes = Vec::new();
+    let mut records = Vec::new();
+    for (k, ((side, mesh), (l, femoral))) in femurs.into_iter().zip(&frames).enumerate() {
+        // p' = socket centre + scale R (p - head), R turning the femoral frame onto the pelvic
+        // frame: femur_from_lps' = femur_from_lps Rᵀ = pelvic_from_lps.
+        let r = frame.pelvic_from_lps().inverse() * femoral.femur_from_lps;
+        let (head, centre) = (l.head_centre.lps_mm, centres[k]);
+        let m = Matrix4::new_translation(&centre.coords) * r.to_homogeneous() * Matrix4::new_scaling(scale) * Matrix4::new_translation(&-head.coords);
+        meshes.push((format!("femur_{}", side.as_str()), mesh.transformed(&m)));
+        records.push(json!({
+            "side": side.as_str(),
+            "head_radius_model_mm": l.head_radius_mm,
+            "head_radius_mm": scale * l.head_radius_mm,
+            "neck_shaft_angle_deg": l.neck_shaft_angle_deg,
+            "anteversion_deg": l.anteversion_deg,
+            "head_centre_lps_mm": [centre.x, centre.y, centre.z],
+            "joint_space_mm": measured[k],
+        }));
+    }
+    Ok(PlacedFemurs { meshes, records, scale })
 }
 
 /// Writes subject `sample`'s surfaces and record into `dir/input/` and returns the surfaces'

@@ -401,18 +401,24 @@ pub fn html(r: &CaseReport, dir: &Path) -> Result<String> {
     let t = r.phantom_truth.as_ref().unwrap_or(&Value::Null);
     if t.is_object() {
         h.push_str("<h3>Phantom: measured against the known geometry</h3><table id=\"phantom\"><tr><th>quantity</th><th>known</th><th>measured</th></tr>");
+        if let Some(d) = t["description"].as_str() {
+            let _ = write!(h, "<p class=\"sub\">{}</p>", esc(d));
+        }
         for side in [Side::Left, Side::Right] {
             let m = a.femoral_head(side);
             let s = side.as_str();
+            // The built-in phantom gives one value for both sides, the realistic one a value per side.
+            let per_side = |v: &Value| if v[s].is_null() { v.clone() } else { v[s].clone() };
             let _ =
                 write!(h, "<tr><td>{s} head centre (mm)</td><td>{}</td><td>{}</td></tr>", esc(&pt(&t["head_centres_lps_mm"][s])), esc(&m.map_or_else(|| "–".to_string(), |m| pt3(&m.centre_lps_mm))));
-            let _ = write!(h, "<tr><td>{s} head radius (mm)</td><td>{}</td><td>{}</td></tr>", num(&t["head_radius_mm"], 2), numo(m.map(|m| m.radius_mm), 2));
+            let _ = write!(h, "<tr><td>{s} head radius (mm)</td><td>{}</td><td>{}</td></tr>", num(&per_side(&t["head_radius_mm"]), 2), numo(m.map(|m| m.radius_mm), 2));
             let n = a.pelvis.as_ref().and_then(|p| p.native_acetabular_angles.iter().find(|x| x.side == side && x.definition == CupAngleDefinition::Radiographic));
+            let known = per_side(&t["acetabulum_radiographic_deg"]);
             let _ = write!(
                 h,
                 "<tr><td>{s} acetabulum, radiographic (deg)</td><td>{} / {}</td><td>{} / {}</td></tr>",
-                num(&t["acetabulum_radiographic_deg"]["inclination"], 1),
-                num(&t["acetabulum_radiographic_deg"]["anteversion"], 1),
+                num(&known["inclination"], 1),
+                num(&known["anteversion"], 1),
                 numo(n.map(|n| n.inclination_deg), 1),
                 numo(n.map(|n| n.anteversion_deg), 1)
             );

@@ -87,6 +87,14 @@ pub enum CaseInput {
     Meshes(Vec<(String, PathBuf)>),
     /// The built-in phantom.
     Phantom,
+    /// The realistic phantom voxelised from the installed LLP26 shape model
+    /// ([`crate::shape_phantom`]).
+    ShapePhantom {
+        /// The `musculoskeletal/models` folder.
+        model: PathBuf,
+        /// The mean or a training subject.
+        shape: crate::shape_phantom::PhantomShape,
+    },
     /// A virtual subject of a shape-model population, drawn when the case runs.
     ShapeSample(Box<crate::population::ShapeSample>),
     /// A study on a PACS, pulled when the case runs.
@@ -235,7 +243,7 @@ const UNITS: [(&str, &str); 8] =
     [("_mm", "millimetres"), ("_cm", "centimetres"), ("_m", "metres"), ("_deg", "degrees"), ("_rad", "radians"), ("_n", "newtons"), ("_kg", "kilograms"), ("_in", "inches")];
 
 /// Every field name the schema knows (for the wrong-unit hint).
-const KNOWN_FIELDS: [&str; 26] = [
+const KNOWN_FIELDS: [&str; 27] = [
     "schema_version",
     "name",
     "description",
@@ -247,6 +255,7 @@ const KNOWN_FIELDS: [&str; 26] = [
     "meshes",
     "mesh_units",
     "phantom",
+    "phantom_shape",
     "model",
     "model_use",
     "side",
@@ -359,9 +368,26 @@ impl Scenario {
                     list.push((k.clone(), resolve(p, &field(&format!("meshes.{k}")), true)?));
                 }
                 CaseInput::Meshes(list)
+            } else if let Some(shape) = &c.phantom_shape {
+                let parsed = crate::shape_phantom::PhantomShape::parse(shape.get_ref()).map_err(|e| err(at(shape.span()), Some(&field("phantom_shape")), e))?;
+                let model = match crate::shape_predict::model_dir() {
+                    Ok(Some(dir)) => dir,
+                    Ok(None) => {
+                        return Err(err(
+                            at(shape.span()),
+                            Some(&field("phantom_shape")),
+                            "the realistic phantom needs the LLP26 shape model: pip install --no-deps musculoskeletal-models==0.2.4 (or remove phantom_shape for the built-in phantom)".into(),
+                        ));
+                    }
+                    Err(e) => return Err(err(at(shape.span()), Some(&field("phantom_shape")), e)),
+                };
+                CaseInput::ShapePhantom { model, shape: parsed }
             } else {
                 CaseInput::Phantom
             };
+            if c.phantom_shape.is_some() && c.phantom != Some(true) {
+                return Err(err(at(c.name.span()), Some(&field("phantom_shape")), "phantom_shape chooses the shape of a phantom: give it with phantom = true".into()));
+            }
             if c.labels.is_some() && c.ct.is_none() {
                 return Err(err(at(c.name.span()), Some(&field("labels")), "labels need a ct".into()));
             }

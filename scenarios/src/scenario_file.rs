@@ -145,6 +145,10 @@ pub struct CaseSpec {
     /// `true`: the built-in hip phantom CT (what `coxa demo` runs).
     #[serde(default)]
     pub phantom: Option<bool>,
+    /// With `phantom = true`: `"mean"` or `"training-K"` voxelises the phantom from that shape of
+    /// the installed LLP26 shape model instead of the built-in geometric phantom.
+    #[serde(default)]
+    pub phantom_shape: Option<Spanned<String>>,
     /// A learned segmentation model's card (TOML, relative to the scenario) for a CT or phantom
     /// case: the anatomy stage takes its labels (as `coxa anatomy --model`), so its muscles feed
     /// the muscle measures and the `[msk]` stage's strength. Needs ONNX Runtime.

@@ -50,7 +50,7 @@ pub fn parse_choice(arg: &str) -> ShapeModelChoice {
 ///
 /// # Errors
 /// A chosen path that does not hold the model.
-fn model_dir() -> Result<Option<PathBuf>, String> {
+pub fn model_dir() -> Result<Option<PathBuf>, String> {
     match CHOICE.get().unwrap_or(&ShapeModelChoice::Auto) {
         ShapeModelChoice::None => Ok(None),
         ShapeModelChoice::Path(p) => llp26_dir(p, "--shape-model").map(Some).map_err(|e| format!("{e} or none")),

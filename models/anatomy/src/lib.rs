@@ -14,6 +14,7 @@
 pub mod bone_check;
 pub mod labels;
 pub mod landmarks;
+pub mod mesh_phantom;
 pub mod muscles;
 pub mod phantom;
 pub mod segment;

@@ -239,18 +239,7 @@ pub fn hip_phantom(spec: &PhantomSpec) -> Phantom {
 
     let mut labels = Array3::<u16>::zeros((nk, nj, ni));
     let mut ct = Array3::<f32>::zeros((nk, nj, ni));
-    let mut rng = spec.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut gauss = move || {
-        // xorshift64* + Box-Muller.
-        let mut next = || {
-            rng ^= rng >> 12;
-            rng ^= rng << 25;
-            rng ^= rng >> 27;
-            ((rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-        };
-        let (u1, u2) = (next(), next());
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    };
+    let mut gauss = gauss_stream(spec.seed);
     for ((k, j, i), l) in labels.indexed_iter_mut() {
         let p = grid.voxel_to_lps(Vector3::new(i as f64, j as f64, k as f64));
         let (label, h) = classify(p);
@@ -259,6 +248,21 @@ pub fn hip_phantom(spec: &PhantomSpec) -> Phantom {
     }
     let classes: ClassTable = coxa_classes().iter().filter(|(id, _)| labels.iter().any(|l| l == id)).map(|(id, n)| (id, n.to_string())).collect();
     Phantom { ct: Volume::new(grid.clone(), ct).expect("shape follows grid"), labels: LabelMap::new(grid, labels, classes).expect("shape follows grid"), truth }
+}
+
+/// The phantoms' noise: standard normal deviates from `seed` (xorshift64* and Box-Muller).
+pub(crate) fn gauss_stream(seed: u64) -> impl FnMut() -> f64 {
+    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    move || {
+        let mut next = || {
+            rng ^= rng >> 12;
+            rng ^= rng << 25;
+            rng ^= rng >> 27;
+            ((rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        let (u1, u2) = (next(), next());
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,10 @@
 //!    small tangential share ([`SurfaceFitOptions::tangential_weight`]) for stability:
 //!    `b = (Σ w Jᵀ P J / σ² + Λ⁻¹)⁻¹ Σ w Jᵀ P (y − μ) / σ²`, `P = n nᵀ + τ (I − n nᵀ)`.
 //!
+//! With [`SurfaceFitOptions::joint_steps`], steps 3 and 4 are one Gauss-Newton step on the pose
+//! (a small turn about the targets' weighted centroid and a shift) and the weights together, with
+//! the same projected residuals, robust weights and prior.
+//!
 //! The first [`SurfaceFitOptions::rigid_rounds`] rounds fit the pose alone (steps 1-3) with a
 //! wider capture distance. Rounds stop when the weights move less than 1e-3 SD and the pose less than 0.01 mm.
 //!
@@ -64,6 +68,11 @@ pub struct SurfaceFitOptions {
     /// Model vertices that may be matched (default: all); e.g. the model's part of the imaged
     /// region, so that a cut face is not matched to the unseen shaft.
     pub matchable: Option<Vec<bool>>,
+    /// After the rigid rounds, one Gauss-Newton step on pose and mode weights together instead of
+    /// the alternating pose (Kabsch) and weights steps (default false). The alternating steps creep
+    /// along directions a partial surface hardly constrains (a turn about the femoral head traded
+    /// against shape modes) and stop at the budget; see `tests/tests/shape_femur.rs`.
+    pub joint_steps: bool,
 }
 
 impl Default for SurfaceFitOptions {
@@ -79,6 +88,7 @@ impl Default for SurfaceFitOptions {
             max_iterations: 40,
             rigid_rounds: 10,
             matchable: None,
+            joint_steps: false,
         }
     }
 }
@@ -108,6 +118,10 @@ pub struct SurfaceFit {
     /// (issue 16: false means the fit stopped at its budget, a partial answer a caller must
     /// not present as converged).
     pub converged: bool,
+    /// Per shape round (after the rigid rounds): the largest change of a mode weight, in SDs, and
+    /// the largest move of a vertex by the pose update, mm; what the convergence test
+    /// (< 1e-3 SD and < 0.01 mm) reads.
+    pub trace: Vec<(f64, f64)>,
 }
 
 impl SurfaceFit {
@@ -194,6 +208,7 @@ impl ShapeModel {
         }
         // Each target point's last matched face: the next search starts there.
         let mut hints: Vec<Option<usize>> = vec![None; y.len()];
+        let mut trace = Vec::new();
         for it in 0..options.max_iterations.max(1) {
             iterations = it + 1;
             // 1. Matches, in the model frame.
@@ -246,63 +261,74 @@ impl ShapeModel {
             for ((p, m), wi) in matches.iter().zip(&w) {
                 h += (p.coords - ct) * (m.point.coords - cm).transpose() * *wi;
             }
-            let new_pose = rigid_from_cross(&h, &cm, &ct).unwrap_or(pose);
-            let moved = x.iter().step_by(97).map(|p| (new_pose.apply(p) - pose.apply(p)).norm()).fold(0.0, f64::max);
-            pose = new_pose;
-            if rigid_stage || k == 0 {
-                if moved < 1e-2 && k == 0 {
-                    break;
-                }
-                continue;
-            }
-            // 4. Weights, against the targets mapped into the model frame by the new pose.
-            let inv = pose.inverse();
-            let mut a_fit = DMatrix::<f64>::zeros(k, k);
-            let mut rhs = DVector::<f64>::zeros(k);
-            let mut jac = DMatrix::<f64>::zeros(3, k);
-            let s2 = sigma * sigma;
-            for ((p, m), wi) in matches.iter().zip(&w) {
-                if *wi == 0.0 {
+            let (change, moved) = if options.joint_steps && !rigid_stage && k > 0 {
+                let step = JointStep { faces: &faces, x: &x, by_vertex: &by_vertex, sigma, info_scale, tau, centre: ct };
+                let (new_pose, new_b, precision, change, moved) = self.joint_step(&step, &matches, &w, &b, &pose)?;
+                pose = new_pose;
+                b = new_b;
+                a = precision;
+                (change, moved)
+            } else {
+                let new_pose = rigid_from_cross(&h, &cm, &ct).unwrap_or(pose);
+                let moved = x.iter().step_by(97).map(|p| (new_pose.apply(p) - pose.apply(p)).norm()).fold(0.0, f64::max);
+                pose = new_pose;
+                if rigid_stage || k == 0 {
+                    if moved < 1e-2 && k == 0 {
+                        break;
+                    }
                     continue;
                 }
-                let f = faces[m.face];
-                let nrm = {
-                    let [p0, p1, p2] = f.map(|v| x[v as usize]);
-                    (p1 - p0).cross(&(p2 - p0)).try_normalize(1e-12).unwrap_or_else(Vector3::z)
-                };
-                let proj = nrm * nrm.transpose() * (1.0 - tau) + Matrix3::identity() * tau;
-                // J = Σ_c w_c Φ_{v_c}; the residual at the mean, y − μ(v).
-                jac.fill(0.0);
-                let mut mu = Vector3::zeros();
-                for (c, &v) in f.iter().enumerate() {
-                    let v = v as usize;
-                    let wc = m.weights[c];
-                    let row = &by_vertex[v * 3 * k..(v + 1) * 3 * k];
-                    for j in 0..k {
-                        for d in 0..3 {
-                            jac[(d, j)] += wc * row[3 * j + d];
-                        }
+                // 4. Weights, against the targets mapped into the model frame by the new pose.
+                let inv = pose.inverse();
+                let mut a_fit = DMatrix::<f64>::zeros(k, k);
+                let mut rhs = DVector::<f64>::zeros(k);
+                let mut jac = DMatrix::<f64>::zeros(3, k);
+                let s2 = sigma * sigma;
+                for ((p, m), wi) in matches.iter().zip(&w) {
+                    if *wi == 0.0 {
+                        continue;
                     }
-                    mu += wc * Vector3::new(self.mean()[3 * v], self.mean()[3 * v + 1], self.mean()[3 * v + 2]);
+                    let f = faces[m.face];
+                    let nrm = {
+                        let [p0, p1, p2] = f.map(|v| x[v as usize]);
+                        (p1 - p0).cross(&(p2 - p0)).try_normalize(1e-12).unwrap_or_else(Vector3::z)
+                    };
+                    let proj = nrm * nrm.transpose() * (1.0 - tau) + Matrix3::identity() * tau;
+                    // J = Σ_c w_c Φ_{v_c}; the residual at the mean, y − μ(v).
+                    jac.fill(0.0);
+                    let mut mu = Vector3::zeros();
+                    for (c, &v) in f.iter().enumerate() {
+                        let v = v as usize;
+                        let wc = m.weights[c];
+                        let row = &by_vertex[v * 3 * k..(v + 1) * 3 * k];
+                        for j in 0..k {
+                            for d in 0..3 {
+                                jac[(d, j)] += wc * row[3 * j + d];
+                            }
+                        }
+                        mu += wc * Vector3::new(self.mean()[3 * v], self.mean()[3 * v + 1], self.mean()[3 * v + 2]);
+                    }
+                    let target_model = inv.apply(p).coords;
+                    let scale = wi / s2; // times info_scale below
+                    let pj = proj * &jac;
+                    a_fit += jac.transpose() * &pj * scale;
+                    rhs += pj.transpose() * (target_model - mu) * scale;
                 }
-                let target_model = inv.apply(p).coords;
-                let scale = wi / s2; // times info_scale below
-                let pj = proj * &jac;
-                a_fit += jac.transpose() * &pj * scale;
-                rhs += pj.transpose() * (target_model - mu) * scale;
-            }
-            // The posterior precision with the correlation correction.
-            a_fit *= info_scale;
-            rhs *= info_scale;
-            a = a_fit.clone();
-            for j in 0..k {
-                a_fit[(j, j)] += 1.0 / lambda[j];
-                a[(j, j)] += 1.0 / lambda[j];
-            }
-            let chol = a_fit.cholesky().ok_or_else(|| input("the posterior precision is not positive definite"))?;
-            let new_b = chol.solve(&rhs);
-            let change = (0..k).map(|j| (new_b[j] - b[j]).abs() / lambda[j].sqrt()).fold(0.0, f64::max);
-            b = new_b.iter().copied().collect();
+                // The posterior precision with the correlation correction.
+                a_fit *= info_scale;
+                rhs *= info_scale;
+                a = a_fit.clone();
+                for j in 0..k {
+                    a_fit[(j, j)] += 1.0 / lambda[j];
+                    a[(j, j)] += 1.0 / lambda[j];
+                }
+                let chol = a_fit.cholesky().ok_or_else(|| input("the posterior precision is not positive definite"))?;
+                let new_b = chol.solve(&rhs);
+                let change = (0..k).map(|j| (new_b[j] - b[j]).abs() / lambda[j].sqrt()).fold(0.0, f64::max);
+                b = new_b.iter().copied().collect();
+                (change, moved)
+            };
+            trace.push((change, moved));
             x = to_points(&self.instance_flat(&b)?);
             surface.refit(&x);
             if change < 1e-3 && moved < 1e-2 {
@@ -317,7 +343,88 @@ impl ShapeModel {
         let rms_mm = (d.iter().map(|v| v * v).sum::<f64>() / d.len().max(1) as f64).sqrt();
         let sd_mm = vertex_sd(self, &covariance, k, sigma);
         let shape = x.iter().map(|p| pose.apply(p)).collect();
-        Ok(SurfaceFit { weights: b, covariance, pose, shape, sd_mm, residual_sd_mm: sigma, rms_mm, inlier_fraction: inliers, iterations, converged })
+        Ok(SurfaceFit { weights: b, covariance, pose, shape, sd_mm, residual_sd_mm: sigma, rms_mm, inlier_fraction: inliers, iterations, converged, trace })
+    }
+}
+
+/// What a joint step reads besides the matches: the matchable faces, the current model-frame
+/// shape, the modes by vertex, the residual SD, the information scale, the tangential share and
+/// the centre the rotation is taken about (target frame).
+struct JointStep<'a> {
+    faces: &'a [[u32; 3]],
+    x: &'a [Point3<f64>],
+    by_vertex: &'a [f64],
+    sigma: f64,
+    info_scale: f64,
+    tau: f64,
+    centre: Vector3<f64>,
+}
+
+/// A joint step's result: the new pose, the new weights, the weights' precision, the largest
+/// weight change in SDs and the largest vertex move by the pose change, mm.
+type JointResult = (Pose, Vec<f64>, DMatrix<f64>, f64, f64);
+
+impl ShapeModel {
+    /// One Gauss-Newton step on the pose (a small turn about `step.centre` and a shift) and the
+    /// mode weights together, in the target frame, with the Gaussian prior on the weights: the
+    /// new pose, the new weights, the weights' precision (as the alternating step's), the largest
+    /// weight change in SDs and the largest vertex move by the pose change, mm.
+    fn joint_step(&self, step: &JointStep<'_>, matches: &[(Point3<f64>, crate::surface::Nearest)], w: &[f64], b: &[f64], pose: &Pose) -> Result<JointResult> {
+        let k = b.len();
+        let np = 6 + k;
+        let lambda = &self.variances()[..k];
+        let r = *pose.rotation.matrix() * pose.scale;
+        let mut h = DMatrix::<f64>::zeros(np, np);
+        let mut g = DVector::<f64>::zeros(np);
+        let mut jm = DMatrix::<f64>::zeros(3, np);
+        let s2 = step.sigma * step.sigma;
+        for ((y, m), wi) in matches.iter().zip(w) {
+            if *wi == 0.0 {
+                continue;
+            }
+            let f = step.faces[m.face];
+            let [p0, p1, p2] = f.map(|v| step.x[v as usize]);
+            let nrm = pose.rotation * (p1 - p0).cross(&(p2 - p0)).try_normalize(1e-12).unwrap_or_else(Vector3::z);
+            let proj = nrm * nrm.transpose() * (1.0 - step.tau) + Matrix3::identity() * step.tau;
+            let q = pose.apply(&m.point);
+            let d = q.coords - step.centre;
+            jm.fill(0.0);
+            // d(ω × d)/dω, and the shift.
+            let rot = [[0.0, d.z, -d.y], [-d.z, 0.0, d.x], [d.y, -d.x, 0.0]];
+            for (row, vals) in rot.iter().enumerate() {
+                for (col, v) in vals.iter().enumerate() {
+                    jm[(row, col)] = *v;
+                }
+                jm[(row, 3 + row)] = 1.0;
+            }
+            for (c, &v) in f.iter().enumerate() {
+                let v = v as usize;
+                let row = &step.by_vertex[v * 3 * k..(v + 1) * 3 * k];
+                for j in 0..k {
+                    let phi = r * Vector3::new(row[3 * j], row[3 * j + 1], row[3 * j + 2]) * m.weights[c];
+                    for dd in 0..3 {
+                        jm[(dd, 6 + j)] += phi[dd];
+                    }
+                }
+            }
+            let scale = wi / s2 * step.info_scale;
+            let pj = proj * &jm;
+            h += jm.transpose() * &pj * scale;
+            g += pj.transpose() * (y.coords - q.coords) * scale;
+        }
+        for j in 0..k {
+            h[(6 + j, 6 + j)] += 1.0 / lambda[j];
+            g[6 + j] -= b[j] / lambda[j];
+        }
+        let precision = h.view((6, 6), (k, k)).into_owned();
+        let delta = h.cholesky().ok_or_else(|| input("the joint pose and shape step's system is not positive definite"))?.solve(&g);
+        let turn = nalgebra::Rotation3::new(Vector3::new(delta[0], delta[1], delta[2]));
+        let new_pose =
+            Pose { rotation: turn * pose.rotation, translation_mm: turn * (pose.translation_mm - step.centre) + step.centre + Vector3::new(delta[3], delta[4], delta[5]), scale: pose.scale };
+        let new_b: Vec<f64> = b.iter().enumerate().map(|(j, bj)| bj + delta[6 + j]).collect();
+        let change = (0..k).map(|j| delta[6 + j].abs() / lambda[j].sqrt()).fold(0.0, f64::max);
+        let moved = step.x.iter().step_by(97).map(|p| (new_pose.apply(p) - pose.apply(p)).norm()).fold(0.0, f64::max);
+        Ok((new_pose, new_b, precision, change, moved))
     }
 }
 

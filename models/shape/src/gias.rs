@@ -433,6 +433,34 @@ pub const LLP26_DIR: &str = "musculoskeletal/models";
 /// `llp26_leave_one_out_calibrates_the_anteversion_sd`, which fails when this value is more than
 /// 10 % off) with [`crate::predict::model_error_sd`].
 pub const LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG: f64 = 5.0;
+/// The upper ends of the distance bands of [`LLP26_FEMUR_VERTEX_MODEL_SD_MM`]: a vertex's distance
+/// below the imaged part of the femur (the cut), mm along the shaft axis; the first band (up to 0)
+/// is the imaged part itself.
+pub const LLP26_FEMUR_VERTEX_BANDS_MM: [f64; 8] = [0.0, 25.0, 50.0, 100.0, 150.0, 200.0, 300.0, f64::INFINITY];
+
+/// The model's own error, mm, in the position of a femur vertex predicted from a proximal femur
+/// with the LLP26 femur, per band of distance below the cut ([`LLP26_FEMUR_VERTEX_BANDS_MM`]): the
+/// SD to add, in quadrature, to the posterior vertex SD ([`crate::SurfaceFit::sd_mm`], root of the
+/// trace, so E|e|² = SD²) with [`crate::predict::Prediction::vertex_sd_with`]. Calibrated by
+/// leave-one-out over LLP26's 26 training subjects, as [`LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG`]
+/// (each cut 30 mm below its lesser trochanter; [`crate::predict::model_error_sd`] per band over
+/// the pooled vertices): `tests/tests/shape_femur.rs`,
+/// `llp26_leave_one_out_calibrates_the_vertex_sd`, which fails when a value is more than 10 % off.
+/// The same test cuts at 20 mm (the example CT's stub): the bands hold there too (mean |e|²/SD²
+/// of the unseen vertices 1.00, each band within −9 % to +6 %), so the term depends on the distance
+/// below the cut, not on the stub's length.
+pub const LLP26_FEMUR_VERTEX_MODEL_SD_MM: [f64; 8] = [1.78, 2.54, 3.87, 6.30, 9.98, 15.28, 21.29, 23.10];
+
+/// [`LLP26_FEMUR_VERTEX_MODEL_SD_MM`] for a vertex `below_mm` below the cut (negative: imaged).
+pub fn llp26_femur_vertex_model_sd_mm(below_mm: f64) -> f64 {
+    LLP26_FEMUR_VERTEX_MODEL_SD_MM[vertex_band(below_mm)]
+}
+
+/// The band of [`LLP26_FEMUR_VERTEX_BANDS_MM`] that holds `below_mm`.
+pub fn vertex_band(below_mm: f64) -> usize {
+    LLP26_FEMUR_VERTEX_BANDS_MM.iter().position(|&hi| below_mm < hi).unwrap_or(LLP26_FEMUR_VERTEX_BANDS_MM.len() - 1)
+}
+
 /// The package-relative folder of the articulated (paediatric) model.
 pub const ARTICULATED_DIR: &str = "articulated_ssm_both_sides/coupled_ssm/pel_fem_tib_fib_both_side";
 

@@ -52,6 +52,14 @@ impl Prediction {
     pub fn angle_sd_with(&self, model_error_sd: f64) -> Option<f64> {
         self.angle_sd().map(|s| s.hypot(model_error_sd))
     }
+
+    /// The predictive SD of every vertex, mm: the posterior SD ([`SurfaceFit::sd_mm`]) and the
+    /// model's own error at that vertex, `model_error_sd_mm(predicted position)` (e.g. by distance
+    /// below the imaged part, [`crate::gias::llp26_femur_vertex_model_sd_mm`]), in quadrature. The
+    /// posterior alone leaves out the model's error and covered a fraction of the held-out errors.
+    pub fn vertex_sd_with(&self, model_error_sd_mm: impl Fn(&Point3<f64>) -> f64) -> Vec<f64> {
+        self.fit.sd_mm.iter().zip(&self.fit.shape).map(|(s, p)| s.hypot(model_error_sd_mm(p))).collect()
+    }
 }
 
 /// A second anchor that needs no landmark of the partial surface (on a short stub the head may be

@@ -24,14 +24,22 @@ pub fn read_json(p: &Path) -> Value {
 }
 
 /// A demo run kept for the whole test run: its temporary folder and its case folder.
-type Kept = (tempfile::TempDir, PathBuf);
+pub type Kept = (tempfile::TempDir, PathBuf);
 
 fn demo(ct: Option<&Path>, name: &str) -> Kept {
+    demo_with(ct, name, &["--phantom", "simple"])
+}
+
+/// [`demo`] with `extra` arguments (the phantom's: `demo` keeps the built-in geometric phantom,
+/// which the tests of this suite measure against).
+pub fn demo_with(ct: Option<&Path>, name: &str, extra: &[&str]) -> Kept {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("demo");
     let mut args = vec!["demo", "--out", out.to_str().unwrap(), "--quiet"];
     if let Some(ct) = ct {
         args.extend(["--ct", ct.to_str().unwrap()]);
+    } else {
+        args.extend(extra);
     }
     // As on a server or in a container: no XDG_RUNTIME_DIR. The renderer's libraries must stay
     // quiet there (issue 17): the user sees coxa's output only.

@@ -26,6 +26,7 @@ mod radiomics;
 mod robust;
 mod run;
 mod segment;
+mod shape_phantom;
 mod shape_plan;
 #[cfg(feature = "heavy-tests")]
 mod slurm;
