@@ -134,6 +134,10 @@ impl Volume {
         };
         (self.grid, hu)
     }
+    /// Splits into grid and stored voxels.
+    pub fn into_voxels(self) -> (Grid, Voxels) {
+        (self.grid, self.voxels)
+    }
     /// HU at integer voxel `(i, j, k)`, or `None` outside the grid.
     pub fn get(&self, i: usize, j: usize, k: usize) -> Option<f32> {
         with_hu!(self, |a| a.get([k, j, i]).map(|&v| v.hu_f32()))

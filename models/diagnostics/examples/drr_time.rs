@@ -2,6 +2,8 @@
 //! CPU seconds: on a loaded machine the CPU time over the cores is the wall time an idle machine
 //! would take. `cargo run --profile bench -p coxa-diagnostics --example drr_time`. Also times a
 //! lateral view and an AP view tilted 10 deg about the body axis (both cast tile by tile).
+//! `-- --i16` keeps the CT as `i16` (as the readers keep an integer CT): the rays then turn HU
+//! into weights sample by sample.
 
 use coxa_core::Side;
 use coxa_diagnostics::drr::{DrrVolume, XrayGeometry, ap_pelvis, benchmark_ct, lateral_hip};
@@ -17,6 +19,7 @@ fn cpu_s() -> f64 {
 
 fn main() {
     let ct = benchmark_ct(512, 512, 300);
+    let ct = if std::env::args().any(|a| a == "--i16") { coxa_core::Volume::from_i16(ct.grid().clone(), ct.hu().mapv(|v| v as i16)).unwrap() } else { ct };
     let g = ap_pelvis(Point3::new(0.0, 0.0, 0.0), Vector3::x(), Vector3::z(), 205.0, 1150.0, 1024, 1024, 0.42).unwrap();
     let (c0, t0) = (cpu_s(), std::time::Instant::now());
     let vol = DrrVolume::new(&ct).unwrap();
