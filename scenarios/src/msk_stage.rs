@@ -23,7 +23,7 @@ use coxa_core::PelvicFrame;
 use coxa_core::report::{AbductorRecord, ActivityLoadRecord, HipLoadRecord, MskChangeRecord, MskRecord, MskStrengthRecord, NativePlanned, StrengthEffectRecord, StrengthLineRecord};
 use coxa_sim::msk::hcf::{self, Activity};
 use coxa_sim::msk::strength::{self, CtMuscle, StrengthSource};
-use coxa_sim::msk::{osim, personalise};
+use coxa_sim::msk::{bone_geometry, osim, personalise};
 use nalgebra::Vector3;
 
 /// A musculoskeletal model ready to use: the model, the .osim text it was read from (for
@@ -66,6 +66,60 @@ impl LoadedModel {
         let updated = osim::update_osim(&self.text, &self.file_name, changed)?;
         crate::atomic::write_new(out, updated.as_bytes())
     }
+}
+
+/// The model's generic bone surfaces (`pelvis`, `femur_r`, `femur_l` display meshes, m) from
+/// its `Geometry` folder: `geometry`, else the folder `Geometry` beside the model file.
+pub fn generic_bones(loaded: &LoadedModel, model_path: Option<&std::path::Path>, geometry: Option<&std::path::Path>) -> Result<bone_geometry::GenericBones> {
+    let dir = match (geometry, model_path) {
+        (Some(g), _) => g.to_path_buf(),
+        (None, Some(p)) => p.parent().unwrap_or(std::path::Path::new(".")).join("Geometry"),
+        (None, None) => anyhow::bail!(
+            "the built-in model has no bone surfaces: give --bone-geometry DIR, the folder of gait2392's pelvis.vtp, l_pelvis.vtp, sacrum.vtp, femur_r.vtp, femur_l.vtp (OpenSim's Geometry folder)"
+        ),
+    };
+    let meshes = osim::body_meshes(&loaded.text, &loaded.file_name)?;
+    let bone = |body: &str| -> Result<coxa_core::Mesh> {
+        let (mut v, mut f) = (Vec::new(), Vec::new());
+        for m in meshes.iter().filter(|m| m.body == body) {
+            let path = dir.join(&m.mesh_file);
+            let mesh = coxa_io::mesh::read_mesh(&path).with_context(|| format!("the model's bone surface {} (give the model's Geometry folder with --bone-geometry)", path.display()))?;
+            let base = u32::try_from(v.len())?;
+            v.extend(mesh.vertices().iter().map(|p| nalgebra::Point3::from(p.coords.component_mul(&Vector3::from(m.scale_factors)))));
+            f.extend(mesh.triangles().iter().map(|t| t.map(|i| i + base)));
+        }
+        anyhow::ensure!(!v.is_empty(), "the model {} attaches no display mesh to body {body}; bone registration needs its surface", loaded.label);
+        Ok(coxa_core::Mesh::new(v, f)?)
+    };
+    Ok(bone_geometry::GenericBones { pelvis: bone("pelvis")?, femur_r: bone("femur_r")?, femur_l: bone("femur_l")? })
+}
+
+/// The patient's bones of a `coxa anatomy` meshes folder (`hip_left.stl`, `hip_right.stl`,
+/// `sacrum.stl`, `femur_left.stl`, `femur_right.stl`, LPS mm; the femurs optional), mirrored
+/// through the sagittal plane when `mirror` (a left hip on the model's right leg):
+/// `[pelvis, femur on the model's right, femur on its left]`.
+pub fn patient_bones(dir: &std::path::Path, mirror: bool) -> Result<[Option<coxa_core::Mesh>; 3]> {
+    let read = |n: &str| -> Result<Option<coxa_core::Mesh>> {
+        let p = dir.join(format!("{n}.stl"));
+        if !p.exists() {
+            return Ok(None);
+        }
+        let m = coxa_io::mesh::read_mesh(&p).with_context(|| format!("bone surface {}", p.display()))?;
+        Ok(Some(if mirror { bone_geometry::mirror_x(&m) } else { m }))
+    };
+    let mut parts = Vec::new();
+    for n in ["hip_left", "hip_right", "sacrum"] {
+        parts.push(read(n)?.with_context(|| format!("{}: no {n}.stl; give the meshes folder of coxa anatomy (hip_left, hip_right, sacrum, femur_left, femur_right .stl)", dir.display()))?);
+    }
+    let (mut v, mut f) = (Vec::new(), Vec::new());
+    for m in &parts {
+        let base = u32::try_from(v.len())?;
+        v.extend_from_slice(m.vertices());
+        f.extend(m.triangles().iter().map(|t| t.map(|i| i + base)));
+    }
+    let pelvis = coxa_core::Mesh::new(v, f)?;
+    let (right, left) = if mirror { ("femur_left", "femur_right") } else { ("femur_right", "femur_left") };
+    Ok([Some(pelvis), read(right)?, read(left)?])
 }
 
 /// What the stage needs.

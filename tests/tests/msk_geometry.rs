@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use coxa_anatomy::landmarks;
 use coxa_core::{Mesh, Side};
 use coxa_osim as osim;
-use coxa_sim::msk::bone_geometry::{BoneInput, BoneWarp, PelvisLandmarks, WarpOptions, attachment_shifts_mm, femur_start, pelvis_start, personalise_bones, register_bone};
+use coxa_sim::msk::bone_geometry::{GenericBones, PatientBones, PelvisLandmarks, RegistrationReport, WarpOptions, attachment_shifts_mm, register_model};
 use coxa_sim::msk::hcf::{Activity, hip_contact_force};
 use coxa_sim::msk::personalise::{abductor_report, scale_bodies};
 use nalgebra::{Point3, Vector3};
@@ -41,7 +41,7 @@ fn merge(meshes: &[&Mesh]) -> Result<Mesh> {
 struct Personalised {
     scaled: osim::Model,
     registered: osim::Model,
-    warps: Vec<BoneWarp>,
+    bones: Vec<RegistrationReport>,
 }
 
 /// Registers the model's pelvis and both femurs onto the patient's bones (coxa's names:
@@ -63,16 +63,10 @@ fn personalise(text: &str, geometry: &Path, bones: &[(String, Mesh)]) -> Result<
         asis_right: Point3::from(pl.asis_right.lps_mm),
         pubis: nalgebra::center(&Point3::from(pl.pubic_tubercle_left.lps_mm), &Point3::from(pl.pubic_tubercle_right.lps_mm)),
     };
-    let start = pelvis_start(&model, &lm)?;
     let pelvis = merge(&[get("hip_left")?, get("hip_right")?, get("sacrum")?])?;
-    let gp = generic_bone(text, geometry, "pelvis")?;
-    let opts = WarpOptions::default();
-    let mut warps = vec![register_bone(&BoneInput { body: "pelvis", generic_m: &gp, patient_mm: &pelvis, init: start, origin_mm: None }, &opts)?];
-    for (body, name, hjc) in [("femur_r", "femur_right", hr), ("femur_l", "femur_left", hl)] {
-        let g = generic_bone(text, geometry, body)?;
-        warps.push(register_bone(&BoneInput { body, generic_m: &g, patient_mm: get(name)?, init: femur_start(&start, &hjc), origin_mm: Some(hjc) }, &opts)?);
-    }
-    let (registered, report) = personalise_bones(&model, &warps, &[("hip_r", hr), ("hip_l", hl)])?;
+    let generic = GenericBones { pelvis: generic_bone(text, geometry, "pelvis")?, femur_r: generic_bone(text, geometry, "femur_r")?, femur_l: generic_bone(text, geometry, "femur_l")? };
+    let patient = PatientBones { pelvis: &pelvis, femur_right: Some(get("femur_right")?), femur_left: Some(get("femur_left")?), landmarks: lm };
+    let (registered, report) = register_model(&model, &generic, &patient, &WarpOptions::default())?;
     for b in &report.bones {
         eprintln!("{b:?}");
     }
@@ -80,7 +74,7 @@ fn personalise(text: &str, geometry: &Path, bones: &[(String, Mesh)]) -> Result<
     let hip = |n: &str| model.joints.iter().find(|j| j.name == n).map(|j| j.parent.translation_m).context("hip joint");
     let s = (hl - hr).norm() / 1000.0 / (hip("hip_r")? - hip("hip_l")?).norm();
     let scaled = scale_bodies(&model, &[("pelvis", Vector3::repeat(s))])?;
-    Ok(Personalised { scaled, registered, warps })
+    Ok(Personalised { scaled, registered, bones: report.bones })
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -133,8 +127,7 @@ fn vsd_bones_registered_gait2392_matches_opensim() -> Result<()> {
     let path = dir.join("gait2392_thelen2003muscle.osim");
     let text = std::fs::read_to_string(&path)?;
     let p = personalise(&text, &dir.join("Geometry"), &bones)?;
-    for w in &p.warps {
-        let r = &w.report;
+    for r in &p.bones {
         // Measured: pelvis 2.1 mm RMS (field 3.0; gait2392's pelvis meshes have 125 + 125 + 192
         // vertices), femurs 0.58 (field 0.49-0.50).
         let (reg, field) = if r.body == "pelvis" { (3.0, 3.5) } else { (1.0, 1.0) };
@@ -192,8 +185,7 @@ fn real_ct_registered_gait2392_matches_opensim() -> Result<()> {
     let path = dir.join("gait2392_thelen2003muscle.osim");
     let text = std::fs::read_to_string(&path)?;
     let p = personalise(&text, &dir.join("Geometry"), &bones)?;
-    for w in &p.warps {
-        let r = &w.report;
+    for r in &p.bones {
         assert!(r.rms_mm < 3.0, "{}: registered RMS {} mm", r.body, r.rms_mm);
         if let Some(o) = r.origin_offset_mm {
             assert!(o < 10.0, "{}: the warped generic head centre is {o} mm from the measured one", r.body);

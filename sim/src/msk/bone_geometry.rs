@@ -406,6 +406,58 @@ pub fn femur_start(pelvis: &Pose, head_centre_mm: &Point3<f64>) -> Pose {
     Pose { rotation: pelvis.rotation, translation_mm: head_centre_mm.coords, scale: pelvis.scale }
 }
 
+/// The generic model's bone surfaces (body frame, m): its display meshes of `pelvis`, `femur_r`
+/// and `femur_l`.
+#[derive(Debug, Clone)]
+pub struct GenericBones {
+    /// The pelvis (gait2392: `pelvis.vtp`, `l_pelvis.vtp` and `sacrum.vtp` together).
+    pub pelvis: Mesh,
+    /// The right femur.
+    pub femur_r: Mesh,
+    /// The left femur.
+    pub femur_l: Mesh,
+}
+
+/// The patient's bone surfaces (mm, the landmarks' frame), the model's right leg's bones on
+/// the right (mirror a left operated hip first: [`mirror_x`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PatientBones<'a> {
+    /// The pelvis: both hip bones and the sacrum as one mesh.
+    pub pelvis: &'a Mesh,
+    /// The right femur (None: the model's femur is scaled by the pelvis's similarity).
+    pub femur_right: Option<&'a Mesh>,
+    /// The left femur.
+    pub femur_left: Option<&'a Mesh>,
+    /// The landmarks that place the generic pelvis.
+    pub landmarks: PelvisLandmarks,
+}
+
+/// A mesh mirrored through the sagittal plane of LPS (x -> -x), its triangles turned to stay
+/// outward.
+pub fn mirror_x(m: &Mesh) -> Mesh {
+    let v = m.vertices().iter().map(|p| Point3::new(-p.x, p.y, p.z)).collect();
+    let f = m.triangles().iter().map(|t| [t[0], t[2], t[1]]).collect();
+    Mesh::new(v, f).unwrap_or_else(|_| m.clone())
+}
+
+/// The model with its pelvis and femurs registered onto the patient's bones (see the module
+/// docs): the hip joints at the measured hip centres; a femur without a patient surface keeps
+/// the generic geometry (unscaled).
+///
+/// # Errors
+/// As [`register_bone`] and [`personalise_bones`].
+pub fn register_model(model: &Model, generic: &GenericBones, patient: &PatientBones, options: &WarpOptions) -> Result<(Model, GeometryReport)> {
+    let lm = &patient.landmarks;
+    let start = pelvis_start(model, lm)?;
+    let mut warps = vec![register_bone(&BoneInput { body: "pelvis", generic_m: &generic.pelvis, patient_mm: patient.pelvis, init: start, origin_mm: None }, options)?];
+    for (body, g, mesh, hjc) in [("femur_r", &generic.femur_r, patient.femur_right, lm.hjc_right), ("femur_l", &generic.femur_l, patient.femur_left, lm.hjc_left)] {
+        if let Some(mesh) = mesh {
+            warps.push(register_bone(&BoneInput { body, generic_m: g, patient_mm: mesh, init: femur_start(&start, &hjc), origin_mm: Some(hjc) }, options)?);
+        }
+    }
+    personalise_bones(model, &warps, &[("hip_r", lm.hjc_right), ("hip_l", lm.hjc_left)])
+}
+
 /// `a f(x) + b` as the same kind of function (None where the kind cannot take an offset).
 fn affine_function(f: &Function, a: f64, b: f64) -> Option<Function> {
     Some(match f {
