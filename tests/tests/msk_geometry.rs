@@ -200,3 +200,22 @@ fn real_ct_registered_gait2392_matches_opensim() -> Result<()> {
     assert!(len < 1e-6 && max_ma < 1e-6, "OpenSim differs: length RMS {len} mm, largest moment-arm difference {max_ma} mm");
     Ok(())
 }
+
+/// The demo phantom (simplified bone shapes): gait2392 registers onto its bones and one-leg
+/// stance solves; the residuals and the effect are printed (the phantom's bones are not
+/// anatomical, so they are larger than on real bones).
+#[test]
+fn phantom_registered_gait2392_solves() -> Result<()> {
+    let Some(dir) = shared_data("opensim") else { return Ok(()) };
+    let ph = coxa_anatomy::phantom::hip_phantom(&coxa_anatomy::phantom::PhantomSpec::default());
+    let ids = [(25u16, "sacrum"), (75, "femur_left"), (76, "femur_right"), (77, "hip_left"), (78, "hip_right")];
+    let meshes = coxa_anatomy::surface::meshes_from_labels(&ph.labels, &ids.map(|i| i.0), &coxa_anatomy::surface::SurfaceOptions::default());
+    let bones: Vec<(String, Mesh)> = ids.iter().zip(meshes).map(|((_, n), m)| Ok((n.to_string(), m?))).collect::<Result<_>>()?;
+    let text = std::fs::read_to_string(dir.join("gait2392_thelen2003muscle.osim"))?;
+    let p = personalise(&text, &dir.join("Geometry"), &bones)?;
+    for r in &p.bones {
+        assert!(r.rms_mm < 6.0, "{}: registered RMS {} mm", r.body, r.rms_mm);
+    }
+    compare(&p, 760.0)?;
+    Ok(())
+}
