@@ -111,13 +111,7 @@ pub fn patient_bones(dir: &std::path::Path, mirror: bool) -> Result<[Option<coxa
     for n in ["hip_left", "hip_right", "sacrum"] {
         parts.push(read(n)?.with_context(|| format!("{}: no {n}.stl; give the meshes folder of coxa anatomy (hip_left, hip_right, sacrum, femur_left, femur_right .stl)", dir.display()))?);
     }
-    let (mut v, mut f) = (Vec::new(), Vec::new());
-    for m in &parts {
-        let base = u32::try_from(v.len())?;
-        v.extend_from_slice(m.vertices());
-        f.extend(m.triangles().iter().map(|t| t.map(|i| i + base)));
-    }
-    let pelvis = coxa_core::Mesh::new(v, f)?;
+    let pelvis = bone_geometry::merge_meshes(&parts.iter().collect::<Vec<_>>())?;
     let (right, left) = if mirror { ("femur_left", "femur_right") } else { ("femur_right", "femur_left") };
     Ok([Some(pelvis), read(right)?, read(left)?])
 }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use coxa_anatomy::landmarks;
 use coxa_core::{Mesh, Side};
 use coxa_osim as osim;
-use coxa_sim::msk::bone_geometry::{GenericBones, PatientBones, PelvisLandmarks, RegistrationReport, WarpOptions, attachment_shifts_mm, register_model};
+use coxa_sim::msk::bone_geometry::{GenericBones, PatientBones, PelvisLandmarks, RegistrationReport, WarpOptions, attachment_shifts_mm, merge_meshes, register_model};
 use coxa_sim::msk::hcf::{Activity, hip_contact_force};
 use coxa_sim::msk::personalise::{abductor_report, scale_bodies};
 use nalgebra::{Point3, Vector3};
@@ -28,14 +28,11 @@ fn generic_bone(text: &str, geometry: &Path, body: &str) -> Result<Mesh> {
     Ok(Mesh::new(v, f)?)
 }
 
-fn merge(meshes: &[&Mesh]) -> Result<Mesh> {
-    let (mut v, mut f) = (Vec::new(), Vec::new());
-    for m in meshes {
-        let base = v.len() as u32;
-        v.extend_from_slice(m.vertices());
-        f.extend(m.triangles().iter().map(|t| t.map(|i| i + base)));
-    }
-    Ok(Mesh::new(v, f)?)
+/// The bone surfaces of a label map with TotalSegmentator's ids, by coxa's class names.
+fn label_bones(map: &coxa_core::LabelMap) -> Result<Vec<(String, Mesh)>> {
+    let ids = [(25u16, "sacrum"), (75, "femur_left"), (76, "femur_right"), (77, "hip_left"), (78, "hip_right")];
+    let meshes = coxa_anatomy::surface::meshes_from_labels(map, &ids.map(|i| i.0), &coxa_anatomy::surface::SurfaceOptions::default());
+    ids.iter().zip(meshes).map(|((_, n), m)| Ok((n.to_string(), m?))).collect()
 }
 
 struct Personalised {
@@ -63,7 +60,7 @@ fn personalise(text: &str, geometry: &Path, bones: &[(String, Mesh)]) -> Result<
         asis_right: Point3::from(pl.asis_right.lps_mm),
         pubis: nalgebra::center(&Point3::from(pl.pubic_tubercle_left.lps_mm), &Point3::from(pl.pubic_tubercle_right.lps_mm)),
     };
-    let pelvis = merge(&[get("hip_left")?, get("hip_right")?, get("sacrum")?])?;
+    let pelvis = merge_meshes(&[get("hip_left")?, get("hip_right")?, get("sacrum")?])?;
     let generic = GenericBones { pelvis: generic_bone(text, geometry, "pelvis")?, femur_r: generic_bone(text, geometry, "femur_r")?, femur_l: generic_bone(text, geometry, "femur_l")? };
     let patient = PatientBones { pelvis: &pelvis, femur_right: Some(get("femur_right")?), femur_left: Some(get("femur_left")?), landmarks: lm };
     let (registered, report) = register_model(&model, &generic, &patient, &WarpOptions::default())?;
@@ -178,10 +175,7 @@ fn vsd_bones_registered_rajagopal_matches_opensim() -> Result<()> {
 #[test]
 fn real_ct_registered_gait2392_matches_opensim() -> Result<()> {
     let (Some(seg_path), Some(dir)) = (shared_data("totalseg/example_seg_fast_force_split.nii.gz"), shared_data("opensim")) else { return Ok(()) };
-    let seg = coxa_io::nifti::read_label_map(&seg_path)?;
-    let ids = [(25u16, "sacrum"), (75, "femur_left"), (76, "femur_right"), (77, "hip_left"), (78, "hip_right")];
-    let meshes = coxa_anatomy::surface::meshes_from_labels(&seg, &ids.map(|i| i.0), &coxa_anatomy::surface::SurfaceOptions::default());
-    let bones: Vec<(String, Mesh)> = ids.iter().zip(meshes).map(|((_, n), m)| Ok((n.to_string(), m?))).collect::<Result<_>>()?;
+    let bones = label_bones(&coxa_io::nifti::read_label_map(&seg_path)?)?;
     let path = dir.join("gait2392_thelen2003muscle.osim");
     let text = std::fs::read_to_string(&path)?;
     let p = personalise(&text, &dir.join("Geometry"), &bones)?;
@@ -208,9 +202,7 @@ fn real_ct_registered_gait2392_matches_opensim() -> Result<()> {
 fn phantom_registered_gait2392_solves() -> Result<()> {
     let Some(dir) = shared_data("opensim") else { return Ok(()) };
     let ph = coxa_anatomy::phantom::hip_phantom(&coxa_anatomy::phantom::PhantomSpec::default());
-    let ids = [(25u16, "sacrum"), (75, "femur_left"), (76, "femur_right"), (77, "hip_left"), (78, "hip_right")];
-    let meshes = coxa_anatomy::surface::meshes_from_labels(&ph.labels, &ids.map(|i| i.0), &coxa_anatomy::surface::SurfaceOptions::default());
-    let bones: Vec<(String, Mesh)> = ids.iter().zip(meshes).map(|((_, n), m)| Ok((n.to_string(), m?))).collect::<Result<_>>()?;
+    let bones = label_bones(&ph.labels)?;
     let text = std::fs::read_to_string(dir.join("gait2392_thelen2003muscle.osim"))?;
     let p = personalise(&text, &dir.join("Geometry"), &bones)?;
     for r in &p.bones {

@@ -440,6 +440,20 @@ pub fn mirror_x(m: &Mesh) -> Mesh {
     Mesh::new(v, f).unwrap_or_else(|_| m.clone())
 }
 
+/// Several meshes as one (e.g. both hip bones and the sacrum as the pelvis).
+///
+/// # Errors
+/// [`MskError::Model`] for more vertices than 32-bit indices hold.
+pub fn merge_meshes(meshes: &[&Mesh]) -> Result<Mesh> {
+    let (mut v, mut f) = (Vec::new(), Vec::new());
+    for m in meshes {
+        let base = u32::try_from(v.len()).map_err(|_| input_err("too many vertices to merge".into()))?;
+        v.extend_from_slice(m.vertices());
+        f.extend(m.triangles().iter().map(|t| t.map(|i| i + base)));
+    }
+    Mesh::new(v, f).map_err(|e| input_err(format!("merged mesh: {e}")))
+}
+
 /// The model with its pelvis and femurs registered onto the patient's bones (see the module
 /// docs): the hip joints at the measured hip centres; a femur without a patient surface keeps
 /// the generic geometry (unscaled).
