@@ -6,7 +6,11 @@
 //!          --activity one-leg-stance|walking|sit-to-stand [--model gait2392.osim] [--json]
 //!          [--offset-change-mm -5] [--leg-length-change-mm 4] [--cor-shift-mm 0,2,-3]
 //!          [--export-osim planned.osim] [--muscles anatomy.json]
+//!          [--bones anatomy/meshes [--bone-geometry opensim/Geometry]]
 //! ```
+//! With `--bones` the model's pelvis and femurs are registered onto the patient's bone surfaces
+//! (`coxa_sim::msk::bone_geometry`; the JSON's `geometry` gives the registration residuals)
+//! instead of scaled by landmarks; without it (the default) landmark scaling is used.
 //! With `--muscles` (the `anatomy.json` of `coxa anatomy` on a CT with muscle labels, or just its
 //! `muscles` array) the model's gluteus maximus, medius, minimus, iliacus and psoas get the
 //! patient's strength from their CT volumes and lean fractions (`coxa_sim::msk::strength`, as the
@@ -103,9 +107,71 @@ pub struct HcfArgs {
     /// planned model, degrees; one row, or the steps of sit-to-stand); the file must not exist.
     #[arg(long)]
     pub motion_mot: Option<PathBuf>,
+    /// The patient's bone surfaces: the `meshes` folder of `coxa anatomy` (hip_left.stl,
+    /// hip_right.stl, sacrum.stl and the femurs, in the landmarks' LPS mm frame). The model's
+    /// pelvis and femurs are then registered onto them (`coxa_sim::msk::bone_geometry`: muscle
+    /// attachments, wrap objects and hip centres carried to the patient's bones) instead of
+    /// scaled by landmarks; the pelvis landmarks must then have ASIS_L, ASIS_R and PT_L/PT_R.
+    #[arg(long)]
+    pub bones: Option<PathBuf>,
+    /// With `--bones`: the model's Geometry folder (its bones' .vtp surfaces); default the
+    /// `Geometry` folder beside `--model` (needed with the built-in model).
+    #[arg(long)]
+    pub bone_geometry: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The pelvic landmarks that place the generic pelvis, mirrored (x -> -x, left <-> right) when
+/// `mirror`.
+fn pelvis_landmarks(pelvis: &[(String, nalgebra::Vector3<f64>)], file: &Path, mirror: bool) -> Result<coxa_sim::msk::bone_geometry::PelvisLandmarks> {
+    let find = |name: &str| pelvis.iter().find(|(l, _)| l.eq_ignore_ascii_case(name)).map(|(_, p)| *p);
+    let need = |name: &str| find(name).with_context(|| format!("{}: --bones needs the pelvis landmark {name} (hip centres, both ASISs and a pubic tubercle)", file.display()));
+    let pubis = match (find("PT_L"), find("PT_R")) {
+        (Some(a), Some(b)) => (a + b) / 2.0,
+        (Some(a), None) | (None, Some(a)) => a,
+        (None, None) => need("MP")?,
+    };
+    let m = |v: nalgebra::Vector3<f64>| nalgebra::Point3::new(if mirror { -v.x } else { v.x }, v.y, v.z);
+    let (l, r) = if mirror { ("R", "L") } else { ("L", "R") };
+    Ok(coxa_sim::msk::bone_geometry::PelvisLandmarks {
+        hjc_left: m(need(&format!("HJC_{l}"))?),
+        hjc_right: m(need(&format!("HJC_{r}"))?),
+        asis_left: m(need(&format!("ASIS_{l}"))?),
+        asis_right: m(need(&format!("ASIS_{r}"))?),
+        pubis: m(pubis),
+    })
+}
+
+/// The model registered onto the patient's bones (`--bones`), mirrored when `mirror`.
+fn registered(
+    loaded: &crate::msk_stage::LoadedModel,
+    model_path: Option<&Path>,
+    args: &HcfArgs,
+    dir: &Path,
+    pelvis: &[(String, nalgebra::Vector3<f64>)],
+    mirror: bool,
+) -> Result<(coxa_sim::msk::osim::Model, coxa_sim::msk::bone_geometry::GeometryReport)> {
+    use coxa_sim::msk::bone_geometry as bg;
+    let generic = crate::msk_stage::generic_bones(loaded, model_path, args.bone_geometry.as_deref())?;
+    let [pelvis_mesh, right, left] = crate::msk_stage::patient_bones(dir, mirror)?;
+    let pelvis_mesh = pelvis_mesh.context("no pelvis surface")?;
+    let patient = bg::PatientBones { pelvis: &pelvis_mesh, femur_right: right.as_ref(), femur_left: left.as_ref(), landmarks: pelvis_landmarks(pelvis, &args.pelvis_landmarks, mirror)? };
+    Ok(bg::register_model(&loaded.model, &generic, &patient, &bg::WarpOptions::default())?)
+}
+
+fn geometry_json(r: &coxa_sim::msk::bone_geometry::GeometryReport) -> Value {
+    json!({
+        "method": "generic pelvis and femurs registered onto the patient's bone surfaces (similarity ICP, coxa_shape::register, Gaussian displacement field; coxa_sim::msk::bone_geometry)",
+        "bones": r.bones.iter().map(|b| json!({
+            "body": b.body, "scale": b.scale, "registered_vertices": b.registered_vertices, "template_vertices": b.template_vertices,
+            "rms_mm": b.rms_mm, "mean_mm": b.mean_mm, "max_mm": b.max_mm, "patient_to_template_rms_mm": b.patient_to_template_rms_mm,
+            "field_rms_mm": b.field_rms_mm, "warped_head_centre_to_measured_mm": b.origin_offset_mm,
+        })).collect::<Vec<_>>(),
+        "joint_centres": r.joint_centres.iter().map(|(j, how)| json!({"joint": j, "source": how})).collect::<Vec<_>>(),
+        "notes": r.notes,
+    })
 }
 
 /// The force of one activity: its solution (the peak for sit-to-stand) and, for sit-to-stand,
@@ -181,7 +247,15 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
     // The model scaled to the patient: pelvis by the hip centres' distance, femurs by length.
     let factors = personalise::landmark_scale_factors(model, (hl - hr).norm(), &femur)?;
     let refs: Vec<(&str, nalgebra::Vector3<f64>)> = factors.iter().map(|(b, f)| (b.as_str(), *f)).collect();
-    let scaled = personalise::scale_bodies(model, &refs)?;
+    // With --bones: registered onto the patient's bones (the operated side on the model's
+    // right leg), else scaled by landmarks.
+    let (scaled, geometry) = match &args.bones {
+        Some(dir) => {
+            let (m, rep) = registered(&loaded, model_path.as_deref(), args, dir, &pelvis, side == Side::Left)?;
+            (m, Some(rep))
+        }
+        None => (personalise::scale_bodies(model, &refs)?, None),
+    };
     // The plan: on the model's right leg (where the force is computed; a left femur is
     // mirrored) and, for the export, on the patient's side.
     for (what, v) in [("--offset-change-mm", args.offset_change_mm), ("--leg-length-change-mm", args.leg_length_change_mm)] {
@@ -240,8 +314,14 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
         let (side_code, sign) = if side == Side::Left { ("l", -1.0) } else { ("r", 1.0) };
         // The export carries the patient's sides: personalise the generic scaled model with the
         // operated side on the patient's side.
-        let base = match (&generic, &ct) {
-            (Some(g), Some(ct)) => personalise_sides(g, ct, side == Side::Left)?.0,
+        let unmirrored = match (&args.bones, side == Side::Left) {
+            (Some(dir), true) => Some(registered(&loaded, model_path.as_deref(), args, dir, &pelvis, false)?.0),
+            _ => None,
+        };
+        let base = match (&generic, &ct, &unmirrored) {
+            (_, Some(ct), Some(u)) => personalise_sides(u, ct, true)?.0,
+            (_, None, Some(u)) => u.clone(),
+            (Some(g), Some(ct), None) => personalise_sides(g, ct, side == Side::Left)?.0,
             _ => scaled.clone(),
         };
         let export = personalise::apply_implant_change(&base, side_code, &change_for(sign))?;
@@ -335,6 +415,10 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
     });
     if let Some(st) = strength {
         report["strength"] = st;
+    }
+    if let Some(g) = &geometry {
+        report["geometry"] = geometry_json(g);
+        report["model_scale_factors"] = Value::Null;
     }
     if let Some(rising) = &rising {
         report["along"] = json!(rising
@@ -459,6 +543,50 @@ mod tests {
         assert!(run(&a).unwrap_err().to_string().contains("--cor-shift-mm"));
     }
 
+    /// `--bones`: the vsd subject's bones through `coxa anatomy`, then gait2392 registered onto
+    /// them for each hip (the left mirrored onto the model's right leg, exported on the
+    /// patient's sides): residuals reported, the force solved, the export loads.
+    #[test]
+    fn bones_register_the_model_on_both_sides() {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
+        let model = data.join("opensim/gait2392_thelen2003muscle.osim");
+        if !model.exists() || !data.join("vsd_bones").exists() {
+            eprintln!("note: skipping, the vsd bones or gait2392 are not here");
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let list = [("femur_left", "Femur_L"), ("femur_right", "Femur_R"), ("hip_left", "Hip_L"), ("hip_right", "Hip_R"), ("sacrum", "Sacrum")]
+            .map(|(n, f)| (n.to_string(), data.join(format!("vsd_bones/z013_{f}.stl"))))
+            .to_vec();
+        let anatomy = tmp.path().join("anatomy");
+        crate::anatomy::run(&crate::anatomy::AnatomySource::Meshes(list, None), &anatomy).unwrap();
+        for side in ["R", "L"] {
+            let mut a = args(side, Some(model.clone()));
+            a.pelvis_landmarks = anatomy.join("landmarks/pelvis.fcsv");
+            a.femur_landmarks = anatomy.join(format!("landmarks/femur_{}.fcsv", if side == "R" { "right" } else { "left" }));
+            a.bones = Some(anatomy.join("meshes"));
+            let out = tmp.path().join(format!("registered_{side}.osim"));
+            a.export_osim = Some(out.clone());
+            let v = run(&a).unwrap();
+            let g = &v["geometry"];
+            eprintln!("side {side}: {} %BW; geometry {g}", v["magnitude_percent_bw"]);
+            for b in g["bones"].as_array().unwrap() {
+                assert!(b["rms_mm"].as_f64().unwrap() < 3.0, "{b}");
+            }
+            assert_eq!(g["bones"].as_array().unwrap().len(), 3);
+            let m = v["magnitude_percent_bw"].as_f64().unwrap();
+            assert!((150.0..600.0).contains(&m), "one-leg stance {m} %BW");
+            assert_eq!(osim::read_osim(&out).unwrap().muscles.len(), 92);
+        }
+        // The built-in model has no bone surfaces: a clear error naming the option.
+        let mut a = args("R", None);
+        a.pelvis_landmarks = anatomy.join("landmarks/pelvis.fcsv");
+        a.femur_landmarks = anatomy.join("landmarks/femur_right.fcsv");
+        a.bones = Some(anatomy.join("meshes"));
+        let e = format!("{:#}", run(&a).unwrap_err());
+        assert!(e.contains("--bone-geometry"), "{e}");
+    }
+
     fn args(side: &str, model: Option<PathBuf>) -> HcfArgs {
         let lm = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/orthoload/Landmarks");
         HcfArgs {
@@ -474,6 +602,8 @@ mod tests {
             export_osim: None,
             forces_sto: None,
             muscles: None,
+            bones: None,
+            bone_geometry: None,
             motion_mot: None,
             json: true,
         }

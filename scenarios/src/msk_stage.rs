@@ -23,7 +23,7 @@ use coxa_core::PelvicFrame;
 use coxa_core::report::{AbductorRecord, ActivityLoadRecord, HipLoadRecord, MskChangeRecord, MskRecord, MskStrengthRecord, NativePlanned, StrengthEffectRecord, StrengthLineRecord};
 use coxa_sim::msk::hcf::{self, Activity};
 use coxa_sim::msk::strength::{self, CtMuscle, StrengthSource};
-use coxa_sim::msk::{osim, personalise};
+use coxa_sim::msk::{bone_geometry, osim, personalise};
 use nalgebra::Vector3;
 
 /// A musculoskeletal model ready to use: the model, the .osim text it was read from (for
@@ -68,6 +68,146 @@ impl LoadedModel {
     }
 }
 
+/// The model's generic bone surfaces (`pelvis`, `femur_r`, `femur_l` display meshes, m) from
+/// its `Geometry` folder: `geometry`, else the folder `Geometry` beside the model file.
+pub fn generic_bones(loaded: &LoadedModel, model_path: Option<&std::path::Path>, geometry: Option<&std::path::Path>) -> Result<bone_geometry::GenericBones> {
+    let dir = match (geometry, model_path) {
+        (Some(g), _) => g.to_path_buf(),
+        (None, Some(p)) => p.parent().unwrap_or(std::path::Path::new(".")).join("Geometry"),
+        (None, None) => anyhow::bail!(
+            "the built-in model has no bone surfaces: give --bone-geometry DIR, the folder of gait2392's pelvis.vtp, l_pelvis.vtp, sacrum.vtp, femur_r.vtp, femur_l.vtp (OpenSim's Geometry folder)"
+        ),
+    };
+    let meshes = osim::body_meshes(&loaded.text, &loaded.file_name)?;
+    let bone = |body: &str| -> Result<coxa_core::Mesh> {
+        let (mut v, mut f) = (Vec::new(), Vec::new());
+        for m in meshes.iter().filter(|m| m.body == body) {
+            let path = dir.join(&m.mesh_file);
+            let mesh = coxa_io::mesh::read_mesh(&path).with_context(|| format!("the model's bone surface {} (give the model's Geometry folder with --bone-geometry)", path.display()))?;
+            let base = u32::try_from(v.len())?;
+            v.extend(mesh.vertices().iter().map(|p| nalgebra::Point3::from(p.coords.component_mul(&Vector3::from(m.scale_factors)))));
+            f.extend(mesh.triangles().iter().map(|t| t.map(|i| i + base)));
+        }
+        anyhow::ensure!(!v.is_empty(), "the model {} attaches no display mesh to body {body}; bone registration needs its surface", loaded.label);
+        Ok(coxa_core::Mesh::new(v, f)?)
+    };
+    Ok(bone_geometry::GenericBones { pelvis: bone("pelvis")?, femur_r: bone("femur_r")?, femur_l: bone("femur_l")? })
+}
+
+/// The patient's bones of a `coxa anatomy` meshes folder (`hip_left.stl`, `hip_right.stl`,
+/// `sacrum.stl`, `femur_left.stl`, `femur_right.stl`, LPS mm; the femurs optional), mirrored
+/// through the sagittal plane when `mirror` (a left hip on the model's right leg):
+/// `[pelvis, femur on the model's right, femur on its left]`.
+pub fn patient_bones(dir: &std::path::Path, mirror: bool) -> Result<[Option<coxa_core::Mesh>; 3]> {
+    let read = |n: &str| -> Result<Option<coxa_core::Mesh>> {
+        let p = dir.join(format!("{n}.stl"));
+        if !p.exists() {
+            return Ok(None);
+        }
+        Ok(Some(coxa_io::mesh::read_mesh(&p).with_context(|| format!("bone surface {}", p.display()))?))
+    };
+    assemble_bones(read, |n| format!("{}: no {n}.stl; give the meshes folder of coxa anatomy (hip_left, hip_right, sacrum, femur_left, femur_right .stl)", dir.display()), mirror)
+}
+
+/// `[pelvis, femur on the model's right, femur on its left]` from bone surfaces by coxa's
+/// class names (`get`; `missing` words the error of a missing pelvis part), mirrored when
+/// `mirror`.
+fn assemble_bones(get: impl Fn(&str) -> Result<Option<coxa_core::Mesh>>, missing: impl Fn(&str) -> String, mirror: bool) -> Result<[Option<coxa_core::Mesh>; 3]> {
+    let read = |n: &str| -> Result<Option<coxa_core::Mesh>> { Ok(get(n)?.map(|m| if mirror { bone_geometry::mirror_x(&m) } else { m })) };
+    let mut parts = Vec::new();
+    for n in ["hip_left", "hip_right", "sacrum"] {
+        parts.push(read(n)?.with_context(|| missing(n))?);
+    }
+    let pelvis = bone_geometry::merge_meshes(&parts.iter().collect::<Vec<_>>())?;
+    let (right, left) = if mirror { ("femur_left", "femur_right") } else { ("femur_right", "femur_left") };
+    Ok([Some(pelvis), read(right)?, read(left)?])
+}
+
+/// The case's bones for `[msk] geometry = "bones"`: its surfaces by coxa's class names
+/// (`hip_left`, `hip_right`, `sacrum`, `femur_left`, `femur_right`; LPS mm) and its landmarks.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseBones<'a> {
+    /// The anatomy stage's bone surfaces.
+    pub meshes: &'a [(String, coxa_core::Mesh)],
+    /// The anatomy stage's landmarks (the pelvis' ASISs and pubic tubercles, both femoral heads).
+    pub landmarks: &'a coxa_core::PatientLandmarks,
+}
+
+impl CaseBones<'_> {
+    /// The landmarks that place the generic pelvis, mirrored (x -> -x, left <-> right) when
+    /// `mirror` (a left hip on the model's right leg).
+    ///
+    /// # Errors
+    /// Without the pelvis landmarks or a femoral head centre.
+    pub fn pelvis_landmarks(&self, mirror: bool) -> Result<bone_geometry::PelvisLandmarks> {
+        let pl = self.landmarks.pelvis.as_ref().context("[msk] geometry = \"bones\" needs the pelvis landmarks (ASISs and pubic tubercles: both hip bones imaged); use geometry = \"landmarks\"")?;
+        let head = |s: coxa_core::Side| {
+            self.landmarks
+                .femur(s)
+                .map(|f| f.head_centre.lps_mm)
+                .with_context(|| format!("[msk] geometry = \"bones\" needs both femoral head centres; the {s:?} one was not found (use geometry = \"landmarks\")"))
+        };
+        let (hl, hr) = (head(coxa_core::Side::Left)?, head(coxa_core::Side::Right)?);
+        let m = |v: nalgebra::Point3<f64>| nalgebra::Point3::new(if mirror { -v.x } else { v.x }, v.y, v.z);
+        let pubis = nalgebra::center(&pl.pubic_tubercle_left.lps_mm, &pl.pubic_tubercle_right.lps_mm);
+        let (hjc_left, hjc_right, asis_left, asis_right) = if mirror { (hr, hl, pl.asis_right.lps_mm, pl.asis_left.lps_mm) } else { (hl, hr, pl.asis_left.lps_mm, pl.asis_right.lps_mm) };
+        Ok(bone_geometry::PelvisLandmarks { hjc_left: m(hjc_left), hjc_right: m(hjc_right), asis_left: m(asis_left), asis_right: m(asis_right), pubis: m(pubis) })
+    }
+
+    /// The pelvis (both hip bones and the sacrum as one mesh) and the femurs on the model's right
+    /// and left legs, mirrored when `mirror` (a left hip on the model's right leg).
+    ///
+    /// # Errors
+    /// Without a hip bone or the sacrum.
+    pub fn surfaces(&self, mirror: bool) -> Result<(coxa_core::Mesh, Option<coxa_core::Mesh>, Option<coxa_core::Mesh>)> {
+        let get = |n: &str| -> Result<Option<coxa_core::Mesh>> { Ok(self.meshes.iter().find(|(m, _)| m == n).map(|(_, m)| m.clone())) };
+        let missing = |n: &str| format!("[msk] geometry = \"bones\" needs the case's {n} surface, which it does not have; use geometry = \"landmarks\"");
+        let [pelvis, right, left] = assemble_bones(get, missing, mirror)?;
+        Ok((pelvis.context("no pelvis surface")?, right, left))
+    }
+}
+
+/// The model's bone geometry in the `[msk]` stage.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum MskGeometry {
+    /// The pelvis scaled by the femoral head distance (the default).
+    #[default]
+    Landmarks,
+    /// The model's pelvis and femurs registered onto the case's bone surfaces
+    /// (`coxa_sim::msk::bone_geometry`).
+    Bones {
+        /// The model's Geometry folder (its bones' .vtp surfaces).
+        bone_geometry: PathBuf,
+    },
+}
+
+/// The record of a registration's residuals (rounded to 0.01 mm).
+pub fn geometry_record(r: &bone_geometry::GeometryReport) -> coxa_core::report::MskGeometryRecord {
+    coxa_core::report::MskGeometryRecord {
+        source: "bones".into(),
+        bones: r
+            .bones
+            .iter()
+            .map(|b| coxa_core::report::BoneRegistrationRecord {
+                body: b.body.clone(),
+                scale: round(b.scale, 4),
+                rms_mm: round(b.rms_mm, 2),
+                mean_mm: round(b.mean_mm, 2),
+                max_mm: round(b.max_mm, 2),
+                patient_to_template_rms_mm: round(b.patient_to_template_rms_mm, 2),
+                field_rms_mm: round(b.field_rms_mm, 2),
+                head_centre_offset_mm: b.origin_offset_mm.map(|v| round(v, 2)),
+            })
+            .collect(),
+        notes: r
+            .joint_centres
+            .iter()
+            .map(|(j, how)| format!("joint {j}: centre {}", if *how == "measured" { "at the measured femoral head centre" } else { how }))
+            .chain(r.notes.iter().cloned())
+            .collect(),
+    }
+}
+
 /// What the stage needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MskInput {
@@ -77,6 +217,8 @@ pub struct MskInput {
     pub body_weight_n: f64,
     /// Activities: `one-leg-stance`, `walking`.
     pub activities: Vec<String>,
+    /// The model's bone geometry.
+    pub geometry: MskGeometry,
 }
 
 /// The planned change of the hip: cup centre shift (LPS, mm), offset and leg-length change (mm).
@@ -148,6 +290,10 @@ pub(crate) fn abductor_demand(model: &osim::Model, r: &hcf::HcfResult) -> (f64, 
     (force, 100.0 * force / max.max(1e-9))
 }
 
+fn landmarks_record() -> coxa_core::report::MskGeometryRecord {
+    coxa_core::report::MskGeometryRecord { source: "landmarks".into(), bones: Vec::new(), notes: Vec::new() }
+}
+
 fn round(v: f64, digits: i32) -> f64 {
     let k = 10f64.powi(digits);
     (v * k).round() / k
@@ -155,8 +301,9 @@ fn round(v: f64, digits: i32) -> f64 {
 
 /// Runs the stage. `head_distance_mm`: between the two femoral head centres (None: no scaling);
 /// `frame`: the pelvic frame (for the cup centre's shift in the model's pelvis axes); `ct`: the
-/// CT muscle classes `[operated side, other side]` ([`ct_muscles`]; both empty: generic strength).
-pub fn run(input: &MskInput, head_distance_mm: Option<f64>, frame: &PelvicFrame, change: &HipChange, side_is_left: bool, ct: &[Vec<CtMuscle>; 2]) -> Result<MskRecord> {
+/// CT muscle classes `[operated side, other side]` ([`ct_muscles`]; both empty: generic strength);
+/// `bones`: the case's bone surfaces and landmarks, needed with `geometry = "bones"`.
+pub fn run(input: &MskInput, head_distance_mm: Option<f64>, frame: &PelvicFrame, change: &HipChange, side_is_left: bool, ct: &[Vec<CtMuscle>; 2], bones: Option<CaseBones>) -> Result<MskRecord> {
     let loaded = LoadedModel::load(input.model.as_deref()).context("[msk] model")?;
     let model = &loaded.model;
     let hip_width_m = {
@@ -166,14 +313,25 @@ pub fn run(input: &MskInput, head_distance_mm: Option<f64>, frame: &PelvicFrame,
             _ => anyhow::bail!("[msk] model {}: no hip_r/hip_l joints (use a gait2392-style model)", loaded.label),
         }
     };
-    let (scaled, scale) = match head_distance_mm {
-        Some(d) => {
+    let (scaled, scale, geometry) = match (&input.geometry, head_distance_mm) {
+        (MskGeometry::Bones { bone_geometry: dir }, _) => {
+            let b = bones.context("[msk] geometry = \"bones\" needs the case's bone surfaces (hip_left, hip_right, sacrum, femurs); use geometry = \"landmarks\"")?;
+            let generic = generic_bones(&loaded, input.model.as_deref(), Some(dir)).context("[msk] geometry = \"bones\"")?;
+            let (pelvis, right, left) = b.surfaces(side_is_left)?;
+            let patient = bone_geometry::PatientBones { pelvis: &pelvis, femur_right: right.as_ref(), femur_left: left.as_ref(), landmarks: b.pelvis_landmarks(side_is_left)? };
+            let (m, report) = bone_geometry::register_model(model, &generic, &patient, &bone_geometry::WarpOptions::default()).context("[msk] registering the model onto the case's bones")?;
+            let record = geometry_record(&report);
+            let s = record.bones.iter().find(|b| b.body == "pelvis").map(|b| b.scale);
+            (m, s, record)
+        }
+        (MskGeometry::Landmarks, Some(d)) => {
             let s = d / 1000.0 / hip_width_m;
             anyhow::ensure!((0.6..1.6).contains(&s), "[msk] the pelvis would scale by {s:.2}: the femoral head distance {d:.0} mm does not fit a human pelvis");
-            (personalise::scale_bodies(model, &[("pelvis", Vector3::repeat(s))])?, Some(s))
+            (personalise::scale_bodies(model, &[("pelvis", Vector3::repeat(s))])?, Some(s), landmarks_record())
         }
-        None => (model.clone(), None),
+        (MskGeometry::Landmarks, None) => (model.clone(), None, landmarks_record()),
     };
+    let registered = !geometry.bones.is_empty();
     // The patient's strength from the CT: operated side on the model's right leg.
     let (base, reports) = if ct.iter().any(|c| !c.is_empty()) {
         let (m, r_op) = strength::strength_from_ct(&scaled, "r", &ct[0], strength::SPECIFIC_TENSION_N_PER_CM2)?;
@@ -265,11 +423,17 @@ pub fn run(input: &MskInput, head_distance_mm: Option<f64>, frame: &PelvicFrame,
     };
     let shift_mm = [shift_m.x, shift_m.y, shift_m.z].map(|v| round(v * 1e3, 1));
     Ok(MskRecord {
+        geometry: Some(geometry),
         model: Some(if input.model.is_some() { loaded.file_name.clone() } else { format!("{} ({})", loaded.file_name, loaded.label) }),
         body_weight_n: input.body_weight_n,
         pelvis_scale: scale,
         method: format!(
-            "generic model scaled at the pelvis by the femoral head distance (the femur keeps its length){}; plan applied as a hip-centre shift and moved femoral attachments; static optimisation (sum of squared activations); force of the acetabulum on the head in the model's femur frame, % body weight",
+            "{}{}; plan applied as a hip-centre shift and moved femoral attachments; static optimisation (sum of squared activations); force of the acetabulum on the head in the model's femur frame, % body weight",
+            if registered {
+                "generic pelvis and femurs registered onto the case's bone surfaces (similarity ICP, non-rigid surface registration, Gaussian displacement field): attachments, via points, wrap objects and hip centres carried (see geometry)"
+            } else {
+                "generic model scaled at the pelvis by the femoral head distance (the femur keeps its length)"
+            },
             if strength.is_some() { ", muscle strength from the CT (see strength)" } else { ", generic muscle strength (no muscle labels)" }
         ),
         change: MskChangeRecord { cor_shift_model_pelvis_mm: shift_mm, offset_change_mm: change.offset_change_mm, leg_length_change_mm: change.leg_length_change_mm },
@@ -277,6 +441,26 @@ pub fn run(input: &MskInput, head_distance_mm: Option<f64>, frame: &PelvicFrame,
         activities,
         strength,
     })
+}
+
+/// The report's line on the model's bone geometry: landmark scaling, or the registration onto
+/// the patient's bones with each bone's residuals.
+pub fn geometry_html(g: Option<&coxa_core::report::MskGeometryRecord>, h: &mut String) {
+    use crate::svg::esc;
+    use std::fmt::Write;
+    match g {
+        Some(g) if g.source == "bones" => {
+            h.push_str(
+                "<p class=\"sub\">Bone geometry: the model's pelvis and femurs registered onto the patient's bone surfaces (muscle attachments, wrap objects and hip centres carried with them).</p>",
+            );
+            h.push_str("<table><tr><th>model bone</th><th>scale</th><th>surface distance (RMS / largest)</th><th>patient to template (RMS)</th></tr>");
+            for b in &g.bones {
+                let _ = write!(h, "<tr><td>{}</td><td>{:.3}</td><td>{:.2} / {:.2} mm</td><td>{:.2} mm</td></tr>", esc(&b.body), b.scale, b.rms_mm, b.max_mm, b.patient_to_template_rms_mm);
+            }
+            h.push_str("</table>");
+        }
+        _ => h.push_str("<p class=\"sub\">Bone geometry: the generic model scaled by landmarks (the femoral head distance).</p>"),
+    }
 }
 
 /// The report's section on the patient's muscle strength (generic against personalised).
@@ -349,9 +533,9 @@ mod tests {
         assert_eq!(ct[0].len(), 2, "operated (left) side: medius and maximus; autochthon has no model line, the all-fat minimus no strength");
         let gmax = ct[0].iter().find(|m| m.class == "gluteus_maximus").unwrap();
         assert!(gmax.cut_by_scan && (gmax.other_side_lean_volume_cm3.unwrap() - 315.0).abs() < 1e-9);
-        let input = MskInput { model: None, body_weight_n: 700.0, activities: vec!["one-leg-stance".into()] };
+        let input = MskInput { model: None, body_weight_n: 700.0, activities: vec!["one-leg-stance".into()], geometry: MskGeometry::Landmarks };
         let frame = PelvicFrame::aligned_with_lps(nalgebra::Point3::origin());
-        let r = run(&input, Some(180.0), &frame, &HipChange::default(), true, &ct).unwrap();
+        let r = run(&input, Some(180.0), &frame, &HipChange::default(), true, &ct, None).unwrap();
         assert!(r.model.as_deref().unwrap().contains("built into coxa"), "{:?}", r.model);
         let s = r.strength.as_ref().expect("strength from the CT");
         assert_eq!(s.lines.len(), 12, "3 medius + 3 maximus lines per side");
@@ -375,9 +559,9 @@ mod tests {
     #[test]
     fn offset_moves_the_abductor_lever_and_the_hip_load() {
         let Some(m) = model() else { return };
-        let input = MskInput { model: Some(m), body_weight_n: 700.0, activities: vec!["one-leg-stance".into()] };
+        let input = MskInput { model: Some(m), body_weight_n: 700.0, activities: vec!["one-leg-stance".into()], geometry: MskGeometry::Landmarks };
         let frame = PelvicFrame::aligned_with_lps(nalgebra::Point3::origin());
-        let run_with = |offset: f64| run(&input, Some(180.0), &frame, &HipChange { offset_change_mm: offset, ..HipChange::default() }, false, &Default::default()).unwrap();
+        let run_with = |offset: f64| run(&input, Some(180.0), &frame, &HipChange { offset_change_mm: offset, ..HipChange::default() }, false, &Default::default(), None).unwrap();
         let (plus, minus) = (run_with(5.0), run_with(-5.0));
         let arm = |v: &MskRecord| (v.abductors.native.mean_moment_arm_mm, v.abductors.planned.mean_moment_arm_mm);
         let hcf = |v: &MskRecord| (v.activities[0].native.magnitude_percent_bw, v.activities[0].planned.magnitude_percent_bw);
@@ -388,7 +572,7 @@ mod tests {
         assert!(hcf(&plus).1 < hcf(&plus).0 && hcf(&minus).1 > hcf(&minus).0);
         assert!((150.0..600.0).contains(&hcf(&plus).0));
         // A head distance no pelvis has is refused.
-        let e = run(&input, Some(30.0), &frame, &HipChange::default(), false, &Default::default()).unwrap_err().to_string();
+        let e = run(&input, Some(30.0), &frame, &HipChange::default(), false, &Default::default(), None).unwrap_err().to_string();
         assert!(e.contains("femoral head distance"), "{e}");
     }
 }

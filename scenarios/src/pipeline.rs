@@ -502,6 +502,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
                     &change,
                     case.side == Side::Left,
                     &crate::msk_stage::ct_muscles(anatomy.record.muscles.as_deref().unwrap_or_default(), case.side == Side::Left),
+                    Some(crate::msk_stage::CaseBones { meshes: &anatomy.meshes, landmarks: &anatomy.landmarks }),
                 )
                 .context("musculoskeletal stage")?,
             )

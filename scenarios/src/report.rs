@@ -237,6 +237,7 @@ pub fn html(r: &CaseReport, dir: &Path) -> Result<String> {
             f(mk.body_weight_n, 0),
             esc(&mk.method)
         );
+        crate::msk_stage::geometry_html(mk.geometry.as_ref(), &mut h);
         h.push_str("<table><tr><th></th><th>native</th><th>planned</th></tr>");
         let a = &mk.abductors;
         let _ = write!(h, "<tr><td>abductor moment arm (force-weighted mean)</td><td>{} mm</td><td>{} mm</td></tr>", f(a.native.mean_moment_arm_mm, 1), f(a.planned.mean_moment_arm_mm, 1));

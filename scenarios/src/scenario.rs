@@ -580,7 +580,41 @@ impl Scenario {
                         a.get_ref().clone()
                     }
                 };
-                Some(crate::msk_stage::MskInput { model, body_weight_n: bw, activities })
+                let bone_geometry = m.bone_geometry.as_ref().map(|p| resolve(p, "msk.bone_geometry", true)).transpose()?;
+                let geometry = match m.geometry.as_ref().map(|g| (g.get_ref().as_str(), g.span())) {
+                    None | Some(("landmarks", _)) => {
+                        if let Some(b) = &m.bone_geometry {
+                            return Err(err(at(b.span()), Some("msk.bone_geometry"), "is used only with geometry = \"bones\": add it, or remove bone_geometry".into()));
+                        }
+                        crate::msk_stage::MskGeometry::Landmarks
+                    }
+                    Some(("bones", span)) => {
+                        let dir = match (bone_geometry, &model) {
+                            (Some(d), _) => d,
+                            (None, Some(p)) => p.parent().unwrap_or(base.as_path()).join("Geometry"),
+                            (None, None) => {
+                                return Err(err(
+                                    at(span),
+                                    Some("msk.geometry"),
+                                    "\"bones\" needs the model's bone surfaces, which the built-in gait2392 lacks: add bone_geometry = \"DIR\" (OpenSim's Geometry folder: pelvis.vtp, femur_r.vtp, ...) or a model file with its Geometry folder beside it".into(),
+                                ));
+                            }
+                        };
+                        if !dir.is_dir() {
+                            return Err(err(
+                                at(span),
+                                Some("msk.geometry"),
+                                format!(
+                                    "\"bones\" needs the model's bone surfaces in {}, which is not a folder: add bone_geometry = \"DIR\" (OpenSim's Geometry folder: pelvis.vtp, femur_r.vtp, ...)",
+                                    dir.display()
+                                ),
+                            ));
+                        }
+                        crate::msk_stage::MskGeometry::Bones { bone_geometry: dir }
+                    }
+                    Some((other, span)) => return Err(err(at(span), Some("msk.geometry"), format!("unknown geometry {other:?}: use \"landmarks\" or \"bones\""))),
+                };
+                Some(crate::msk_stage::MskInput { model, body_weight_n: bw, activities, geometry })
             }
         };
         let radiomics = match &raw.radiomics {
@@ -641,6 +675,37 @@ mod tests {
         // `[msk]` without a model: the built-in gait2392.
         let s = load(&format!("{OK}[msk]\nbody_weight_n = 700\n")).unwrap();
         assert_eq!(s.msk.as_ref().map(|m| m.model.clone()), Some(None));
+        assert_eq!(s.msk.as_ref().map(|m| m.geometry.clone()), Some(crate::msk_stage::MskGeometry::Landmarks));
+    }
+
+    /// `[msk] geometry`: "bones" needs the model's bone surfaces (a bone_geometry folder, or a
+    /// model file with its Geometry folder beside it); the built-in model alone is refused.
+    #[test]
+    fn msk_geometry_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("Geometry")).unwrap();
+        std::fs::write(dir.path().join("m.osim"), "").unwrap();
+        let path = dir.path().join("s.toml");
+        let load_in = |extra: &str| Scenario::from_text(format!("{OK}[msk]\nbody_weight_n = 700\n{extra}"), &path);
+        let geometry = |extra: &str| load_in(extra).unwrap().msk.unwrap().geometry;
+        let bones = crate::msk_stage::MskGeometry::Bones { bone_geometry: dir.path().join("Geometry") };
+        assert_eq!(geometry("model = \"m.osim\"\ngeometry = \"bones\"\n"), bones);
+        assert_eq!(geometry("geometry = \"bones\"\nbone_geometry = \"Geometry\"\n"), bones);
+        assert_eq!(geometry("geometry = \"landmarks\"\n"), crate::msk_stage::MskGeometry::Landmarks);
+        for (extra, line, says) in [
+            ("geometry = \"bones\"\n", 7, "bone_geometry = \"DIR\""),
+            ("geometry = \"surfaces\"\n", 7, "use \"landmarks\" or \"bones\""),
+            ("bone_geometry = \"Geometry\"\n", 7, "only with geometry = \"bones\""),
+            ("geometry = \"bones\"\nbone_geometry = \"nowhere\"\n", 8, "does not exist"),
+            ("model = \"nowhere/m.osim\"\n", 7, "does not exist"),
+        ] {
+            let e = load_in(extra).unwrap_err();
+            assert_eq!(e.line, Some(line), "{extra}: {e}");
+            assert!(e.message.contains(says), "{extra}: {e}");
+        }
+        std::fs::remove_dir(dir.path().join("Geometry")).unwrap();
+        let e = load_in("model = \"m.osim\"\ngeometry = \"bones\"\n").unwrap_err();
+        assert!(e.message.contains("not a folder") && e.message.contains("bone_geometry"), "{e}");
     }
 
     #[test]

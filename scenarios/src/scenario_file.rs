@@ -121,6 +121,15 @@ pub struct MskSection {
     /// `one-leg-stance` and/or `walking`. Default both.
     #[serde(default)]
     pub activities: Option<Spanned<Vec<String>>>,
+    /// The model's bone geometry: `landmarks` (default: the pelvis scaled by the femoral head
+    /// distance) or `bones` (the model's pelvis and femurs registered onto the case's bone
+    /// surfaces, `coxa_sim::msk::bone_geometry`).
+    #[serde(default)]
+    pub geometry: Option<Spanned<String>>,
+    /// With `geometry = "bones"`: the model's Geometry folder (its bones' .vtp surfaces);
+    /// default the `Geometry` folder beside `model` (the built-in model has none).
+    #[serde(default)]
+    pub bone_geometry: Option<Spanned<PathBuf>>,
 }
 
 /// One case.

@@ -5,6 +5,7 @@ mod dicom;
 mod file_circles;
 mod landmarks;
 mod msk;
+mod msk_geometry;
 mod msk_strength;
 mod muscles;
 mod nifti;

@@ -345,9 +345,48 @@ pub struct MskStrengthRecord {
     pub max_abduction_moment_nm: [f64; 2],
 }
 
+/// One bone of the model registered onto the patient's surface (`[msk] geometry = "bones"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoneRegistrationRecord {
+    /// The model's body (`pelvis`, `femur_r`, `femur_l`; the operated side is the model's right).
+    pub body: String,
+    /// The similarity's scale (patient size / generic size).
+    pub scale: f64,
+    /// Registered template to the patient's surface: RMS distance, mm.
+    pub rms_mm: f64,
+    /// Mean distance, mm.
+    pub mean_mm: f64,
+    /// Largest distance, mm.
+    pub max_mm: f64,
+    /// The patient's surface to the registered template: RMS distance, mm.
+    pub patient_to_template_rms_mm: f64,
+    /// The displacement field's smoothing (warp against registered vertices), RMS mm.
+    pub field_rms_mm: f64,
+    /// Warped generic head centre to the measured one, mm (femurs).
+    pub head_centre_offset_mm: Option<f64>,
+}
+
+/// Which bone geometry the musculoskeletal model got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MskGeometryRecord {
+    /// `landmarks` (the pelvis scaled by the femoral head distance) or `bones` (the model's
+    /// pelvis and femurs registered onto the case's bone surfaces).
+    pub source: String,
+    /// With `bones`: each registered bone's residuals.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bones: Vec<BoneRegistrationRecord>,
+    /// With `bones`: what could not be carried exactly, and the joint centres' sources.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
 /// The musculoskeletal stage's output: the abductors and the hip load before and after the plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MskRecord {
+    /// The model's bone geometry: landmark scaling or registration onto the patient's bones
+    /// (absent in reports of coxa before 2026-11: landmarks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geometry: Option<MskGeometryRecord>,
     /// The abductors' lever.
     pub abductors: NativePlanned<AbductorRecord>,
     /// Each activity's hip contact force.

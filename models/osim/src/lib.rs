@@ -33,7 +33,7 @@ pub use model::{
     Body, BodyIndex, CoordIndex, Coordinate, CoordinateCoupler, FixedFrame, Joint, JointKind, MillardParams, Model, MotionType, Muscle, MuscleModel, PathPoint, PathPointKind, PathWrap,
     SpatialTransform, ThelenParams, TransformAxis, WrapMethod, WrapObject, WrapShape, body_fixed_xyz, xyz_from_rotation,
 };
-pub use read::{parse_osim, read_osim};
+pub use read::{BodyMesh, body_meshes, parse_osim, read_osim};
 pub use storage::Storage;
 pub use write::{update_osim, write_osim_update};
 

@@ -27,6 +27,44 @@ pub fn parse_osim(text: &str, file: impl AsRef<Path>) -> Result<Model> {
     Reader { file }.model(&doc)
 }
 
+/// A display mesh attached to a body (`<attached_geometry><Mesh>` of a `<Body>`): the file it
+/// names (relative to the model's `Geometry` folder, as OpenSim looks it up) and its scale
+/// factors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BodyMesh {
+    /// The body.
+    pub body: String,
+    /// `mesh_file`, as written.
+    pub mesh_file: String,
+    /// `scale_factors` (1 1 1 when absent).
+    pub scale_factors: [f64; 3],
+}
+
+/// The display meshes attached directly to the bodies of the .osim text (meshes on offset
+/// frames are not listed); `file` names the source in errors.
+pub fn body_meshes(text: &str, file: impl AsRef<Path>) -> Result<Vec<BodyMesh>> {
+    let file = file.as_ref().to_path_buf();
+    let doc = Document::parse(text).map_err(|source| OsimError::Xml { file: file.clone(), source })?;
+    let Some(model) = child(doc.root_element(), "Model") else { return Err(OsimError::NotAModel { file, why: "no <Model>".into() }) };
+    let mut out = Vec::new();
+    for b in set_objects(child(model, "BodySet")) {
+        let body = b.attribute("name").unwrap_or("").trim().to_string();
+        let Some(geoms) = child(b, "attached_geometry") else { continue };
+        for m in elements(geoms).filter(|g| g.has_tag_name("Mesh")) {
+            let Some(mesh_file) = child(m, "mesh_file").and_then(|c| c.text()).map(|t| t.trim().to_string()) else { continue };
+            let mut scale_factors = [1.0; 3];
+            if let Some(t) = child(m, "scale_factors").and_then(|c| c.text()) {
+                let v: Vec<f64> = t.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+                if v.len() == 3 {
+                    scale_factors = [v[0], v[1], v[2]];
+                }
+            }
+            out.push(BodyMesh { body: body.clone(), mesh_file, scale_factors });
+        }
+    }
+    Ok(out)
+}
+
 struct Reader {
     file: PathBuf,
 }

@@ -171,3 +171,13 @@ fn writer_refuses_to_overwrite() {
     assert!(e.contains("exists already"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// gait2392's pelvis carries three display meshes and each femur one, at scale 1.
+#[test]
+fn body_meshes_of_gait2392() {
+    let m = crate::body_meshes(crate::embedded::GAIT2392_OSIM, "gait2392").unwrap();
+    let of = |b: &str| m.iter().filter(|x| x.body == b).map(|x| x.mesh_file.as_str()).collect::<Vec<_>>();
+    assert_eq!(of("pelvis"), ["sacrum.vtp", "pelvis.vtp", "l_pelvis.vtp"]);
+    assert_eq!(of("femur_r"), ["femur_r.vtp"]);
+    assert!(m.iter().all(|x| x.scale_factors == [1.0; 3]));
+}

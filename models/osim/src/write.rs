@@ -6,7 +6,7 @@
 //! (scaled, attachments moved, muscle parameters changed) and rewrites the values coxa owns:
 //! body centres of mass and masses; joint offset frame translations; joint translation
 //! functions; muscle forces, fibre and tendon lengths; path point locations and moving path
-//! point functions; wrap object placements and sizes. Elements are matched by name.
+//! point functions; wrap object placements (centre and orientation) and sizes. Elements are matched by name.
 
 use std::ops::Range;
 use std::path::Path;
@@ -153,6 +153,9 @@ pub fn update_osim(original: &str, file: impl AsRef<Path>, model: &Model) -> Res
             let Some(wo) = model.wrap_objects.iter().find(|x| x.name == name_of(w)) else { continue };
             if let Some(c) = child(w, "translation") {
                 ed.set(c, fmt3(&wo.translation_m));
+            }
+            if let Some(c) = child(w, "xyz_body_rotation") {
+                ed.set(c, fmt3(&wo.xyz_body_rotation_rad));
             }
             match &wo.shape {
                 WrapShape::Sphere { radius_m } => ed.set_child(w, "radius", fmt(*radius_m))?,

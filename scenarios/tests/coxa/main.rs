@@ -15,6 +15,7 @@ mod cli;
 mod consistency;
 mod corpus;
 mod exchange;
+mod msk;
 // The heavy group (`--features coxa-scenarios/heavy-tests`; scripts/test runs it).
 #[cfg(feature = "heavy-tests")]
 mod pacs;

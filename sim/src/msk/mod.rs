@@ -17,6 +17,8 @@
 //!   `MomentArmSolver`), with cylinder and sphere ([`wrap`]), ellipsoid ([`wrap_ellipsoid`]) and
 //!   torus ([`wrap_torus`]) wrapping.
 //! - [`muscle`]: Hill-type force-length-velocity curves (Thelen 2003, Millard 2012).
+//! - [`bone_geometry`]: the generic bones registered onto the patient's (CT surfaces), muscle
+//!   attachments, wrap objects and joint centres carried with them.
 //! - [`personalise`]: scaling to landmarks, implant changes of the hip centre, abductor report.
 //! - [`posture`]: a rapier3d multibody check that a solution's forces hold its posture.
 //! - [`strength`]: maximum isometric forces from the patient's CT muscle volumes.
@@ -26,6 +28,7 @@
 //! - [`hcf`]: the hip contact force of a posture, in the OrthoLoad femoral frame.
 //! - [`landmarks`]: the femoral landmarks of the OrthoLoad frame; [`fcsv`]: the files they come in.
 
+pub mod bone_geometry;
 pub mod fcsv;
 pub mod hcf;
 pub mod kinematics;

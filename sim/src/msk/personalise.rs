@@ -104,14 +104,21 @@ pub fn scale_bodies(model: &Model, factors: &[(&str, Vector3<f64>)]) -> Result<M
         }
     }
     let after = default_lengths(&out)?;
-    for (k, m) in out.muscles.iter_mut().enumerate() {
-        let ratio = after[k] / before[k];
+    keep_fibre_ratios(&mut out, &before, &after);
+    Ok(out)
+}
+
+/// Each muscle's optimal fibre length and tendon slack length keep their ratio to its
+/// muscle-tendon length in the default pose (`before`: the lengths before the change, `after`:
+/// after it; OpenSim's `Muscle::extendPostScale`).
+pub(crate) fn keep_fibre_ratios(model: &mut Model, before: &[f64], after: &[f64]) {
+    for ((m, b), a) in model.muscles.iter_mut().zip(before).zip(after) {
+        let ratio = a / b;
         if ratio.is_finite() && ratio > 0.0 {
             m.optimal_fiber_length_m *= ratio;
             m.tendon_slack_length_m *= ratio;
         }
     }
-    Ok(out)
 }
 
 /// Model scale factors from a patient's landmarks (mm): the pelvis uniformly by the distance

@@ -1,0 +1,93 @@
+//! The `[msk]` stage's bone geometry (issue 20, part 2) as a user runs it: `geometry = "bones"`
+//! registers the model's pelvis and femurs onto the case's own bone surfaces; the record and
+//! the report say so, with the residuals; a scenario that cannot have the model's bone surfaces
+//! is refused at load time.
+
+use std::path::Path;
+
+use anyhow::Result;
+use serde_json::Value;
+
+use crate::cases::{coxa, ok, read_json};
+use crate::common::shared_data;
+
+/// The demo phantom (a left hip, so the bones are mirrored onto the model's right leg) with
+/// `[msk]` on gait2392 from ../shared/data/opensim (its Geometry folder beside it).
+fn scenario(dir: &Path, name: &str, model: &Path, msk_extra: &str) -> Result<std::path::PathBuf> {
+    let text = format!(
+        "schema_version = 1\nname = \"{name}\"\n\n[[cases]]\nname = \"p\"\nphantom = true\nside = \"left\"\n\n[placement]\ncup_inclination_deg = 40\ncup_anteversion_deg = 15\nstem_anteversion_deg = 15\n\n[rom]\nstanding_tilt_deg = 0\nsitting_extra_tilt_deg = 20\n\n[report]\npictures = false\nsafe_zone_map = false\n\n[msk]\nmodel = {:?}\nbody_weight_n = 700\n{msk_extra}",
+        model.display().to_string()
+    );
+    let file = dir.join(format!("{name}.toml"));
+    std::fs::write(&file, text)?;
+    Ok(file)
+}
+
+fn run(file: &Path, out: &Path) -> (Value, String) {
+    ok(&coxa(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--yes"]));
+    (read_json(&out.join("cases/p/report.json")), std::fs::read_to_string(out.join("cases/p/report.html")).unwrap_or_default())
+}
+
+/// `geometry = "bones"` on the phantom: every bone registered within a few millimetres, the
+/// record says "bones", and both activities' hip force is finite, plausible and not the
+/// landmark-scaled model's.
+#[test]
+fn msk_geometry_from_the_case_bones() -> Result<()> {
+    let Some(model) = shared_data("opensim/gait2392_thelen2003muscle.osim") else { return Ok(()) };
+    let tmp = tempfile::tempdir()?;
+    let (bones, html) = run(&scenario(tmp.path(), "bones", &model, "geometry = \"bones\"\n")?, &tmp.path().join("bones"));
+    let (scaled, _) = run(&scenario(tmp.path(), "landmarks", &model, "")?, &tmp.path().join("landmarks"));
+    let g = &bones["msk"]["geometry"];
+    eprintln!("registration: {g}");
+    assert_eq!(g["source"], "bones");
+    assert_eq!(scaled["msk"]["geometry"]["source"], "landmarks");
+    let registered = g["bones"].as_array().expect("bones");
+    let bodies: Vec<&str> = registered.iter().map(|b| b["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies, ["pelvis", "femur_r", "femur_l"]);
+    // (the phantom's pelvis is a simplified shape: about 3 mm RMS from gait2392's; its femurs
+    // below 1 mm)
+    for (b, rms_bound_mm) in registered.iter().zip([4.0, 1.5, 1.5]) {
+        let (rms, max, scale) = (b["rms_mm"].as_f64().unwrap(), b["max_mm"].as_f64().unwrap(), b["scale"].as_f64().unwrap());
+        assert!(rms < rms_bound_mm && max < 20.0, "{b}");
+        assert!((0.8..1.25).contains(&scale), "{b}");
+    }
+    assert!(g["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("hip_r: centre at the measured femoral head centre")), "{g}");
+    for b in &registered[1..] {
+        assert!(b["head_centre_offset_mm"].as_f64().unwrap() < 5.0, "the warped head lands on the measured centre: {b}");
+    }
+    assert_eq!(bones["msk"]["pelvis_scale"], registered[0]["scale"]);
+    let hcf = |r: &Value, i: usize, state: &str| r["msk"]["activities"][i][state]["magnitude_percent_bw"].as_f64().unwrap();
+    for (i, activity) in ["one-leg-stance", "walking"].iter().enumerate() {
+        assert_eq!(bones["msk"]["activities"][i]["activity"], *activity);
+        let (b, s) = (hcf(&bones, i, "native"), hcf(&scaled, i, "native"));
+        eprintln!("{activity}: registered {b} %BW, landmark-scaled {s} %BW; planned {} against {}", hcf(&bones, i, "planned"), hcf(&scaled, i, "planned"));
+        assert!(b.is_finite() && (100.0..800.0).contains(&b), "{activity} {b}");
+        assert!(hcf(&bones, i, "planned").is_finite());
+        assert!((b - s).abs() > 1.0, "{activity}: registration changes the force ({b} vs {s} %BW)");
+    }
+    assert!(bones["msk"]["method"].as_str().unwrap().contains("registered onto the case's bone surfaces"));
+    assert!(html.contains("registered onto the patient's bone surfaces") && html.contains("<td>femur_r</td>"), "the report shows the geometry");
+    Ok(())
+}
+
+/// `geometry = "bones"` with the built-in model (no bone surfaces) and an unknown geometry are
+/// refused when the scenario is read: exit status 2, one line naming the fix.
+#[test]
+fn msk_geometry_bones_without_surfaces_is_refused() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    for (extra, needle) in [("geometry = \"bones\"\n", "bone_geometry = \"DIR\""), ("geometry = \"mesh\"\n", "use \"landmarks\" or \"bones\"")] {
+        let text = format!(
+            "schema_version = 1\n[[cases]]\nname = \"p\"\nphantom = true\n[placement]\ncup_inclination_deg = 40\ncup_anteversion_deg = 15\nstem_anteversion_deg = 15\n[msk]\nbody_weight_n = 700\n{extra}"
+        );
+        let file = tmp.path().join("s.toml");
+        std::fs::write(&file, text)?;
+        let out = coxa(&["run", file.to_str().unwrap(), "--out", tmp.path().join("o").to_str().unwrap(), "--quiet", "--yes"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{stderr}");
+        assert!(lines[0].contains("msk.geometry") && lines[0].contains(needle), "{stderr}");
+        assert!(!tmp.path().join("o").exists(), "nothing written");
+    }
+    Ok(())
+}
