@@ -110,6 +110,20 @@ fn compare(p: &Personalised, body_weight_n: f64) -> Result<()> {
     Ok(())
 }
 
+/// Writes the registered model beside the original's text and checks, per side, that OpenSim 4.6
+/// gives coxa's muscle lengths and moment arms on the hip grid (< 1e-6 mm).
+fn exported_matches_opensim(text: &str, path: &Path, p: &Personalised, name: &str, sides: &[&str]) -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let out = tmp.path().join(format!("{name}.osim"));
+    std::fs::write(&out, osim::update_osim(text, path, &p.registered)?)?;
+    for side in sides {
+        let (len, ma, _, max_ma) = crate::msk::compare_with_opensim(&out, side, &crate::msk::hip_grid())?;
+        eprintln!("{name} ({side}) in OpenSim 4.6: worst RMS length {len:.2e} mm, moment arm {ma:.2e} mm, largest moment-arm difference {max_ma:.2e} mm");
+        assert!(len < 1e-6 && max_ma < 1e-6, "{name} ({side}): OpenSim differs: length RMS {len} mm, largest moment-arm difference {max_ma} mm");
+    }
+    Ok(())
+}
+
 fn vsd_bones() -> Option<Vec<(String, Mesh)>> {
     let names = [("hip_left", "Hip_L"), ("hip_right", "Hip_R"), ("sacrum", "Sacrum"), ("femur_left", "Femur_L"), ("femur_right", "Femur_R")];
     names.iter().map(|(n, f)| shared_data(&format!("vsd_bones/z013_{f}.stl")).map(|p| (n.to_string(), coxa_io::mesh::read_stl(&p).expect("readable STL")))).collect()
@@ -135,14 +149,7 @@ fn vsd_bones_registered_gait2392_matches_opensim() -> Result<()> {
         }
     }
     compare(&p, 760.0)?;
-    let tmp = tempfile::tempdir()?;
-    let out = tmp.path().join("gait2392_registered.osim");
-    std::fs::write(&out, osim::update_osim(&text, &path, &p.registered)?)?;
-    for side in ["r", "l"] {
-        let (len, ma, _, max_ma) = crate::msk::compare_with_opensim(&out, side, &crate::msk::hip_grid())?;
-        eprintln!("registered gait2392 ({side}) in OpenSim 4.6: worst RMS length {len:.2e} mm, moment arm {ma:.2e} mm, largest moment-arm difference {max_ma:.2e} mm");
-        assert!(len < 1e-6 && max_ma < 1e-6, "OpenSim differs: length RMS {len} mm, largest moment-arm difference {max_ma} mm");
-    }
+    exported_matches_opensim(&text, &path, &p, "gait2392_registered", &["r", "l"])?;
     Ok(())
 }
 
@@ -160,12 +167,7 @@ fn vsd_bones_registered_rajagopal_matches_opensim() -> Result<()> {
     eprintln!("{moved} of {} wrap objects turned", generic.wrap_objects.len());
     assert!(moved > 0, "no wrap object turned with the bones");
     compare(&p, 760.0)?;
-    let tmp = tempfile::tempdir()?;
-    let out = tmp.path().join("rajagopal_registered.osim");
-    std::fs::write(&out, osim::update_osim(&text, &path, &p.registered)?)?;
-    let (len, ma, _, max_ma) = crate::msk::compare_with_opensim(&out, "r", &crate::msk::hip_grid())?;
-    eprintln!("registered Rajagopal 2016 in OpenSim 4.6: worst RMS length {len:.2e} mm, moment arm {ma:.2e} mm, largest moment-arm difference {max_ma:.2e} mm");
-    assert!(len < 1e-6 && max_ma < 1e-6, "OpenSim differs: length RMS {len} mm, largest moment-arm difference {max_ma} mm");
+    exported_matches_opensim(&text, &path, &p, "rajagopal_registered", &["r"])?;
     Ok(())
 }
 
@@ -186,12 +188,7 @@ fn real_ct_registered_gait2392_matches_opensim() -> Result<()> {
         }
     }
     compare(&p, 760.0)?;
-    let tmp = tempfile::tempdir()?;
-    let out = tmp.path().join("gait2392_real_ct.osim");
-    std::fs::write(&out, osim::update_osim(&text, &path, &p.registered)?)?;
-    let (len, ma, _, max_ma) = crate::msk::compare_with_opensim(&out, "r", &crate::msk::hip_grid())?;
-    eprintln!("real-CT gait2392 in OpenSim 4.6: worst RMS length {len:.2e} mm, moment arm {ma:.2e} mm, largest moment-arm difference {max_ma:.2e} mm");
-    assert!(len < 1e-6 && max_ma < 1e-6, "OpenSim differs: length RMS {len} mm, largest moment-arm difference {max_ma} mm");
+    exported_matches_opensim(&text, &path, &p, "gait2392_real_ct", &["r"])?;
     Ok(())
 }
 

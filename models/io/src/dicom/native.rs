@@ -105,23 +105,24 @@ pub(crate) fn native_pixels(obj: &DefaultDicomObject, transfer_syntax: &str, pix
 /// Reads the slice's pixels from `path` into `buf` (reused between slices) and writes their HU
 /// into `dst` (`rows * cols` values, row-major).
 pub(crate) fn read_into(path: &Path, px: &NativePixels, dst: &mut [f32], buf: &mut Vec<u8>) -> Result<()> {
+    read_samples(path, px, dst.len(), buf)?;
+    to_hu(buf, px, dst);
+    Ok(())
+}
+
+/// Reads the `n` 16-bit samples of the slice from `path` into `buf`.
+fn read_samples(path: &Path, px: &NativePixels, n: usize, buf: &mut Vec<u8>) -> Result<()> {
     let unreadable = |e| Error::Unreadable { path: path.to_path_buf(), source: e };
     let mut f = File::open(path).map_err(unreadable)?;
     let _ = f.seek(SeekFrom::Start(px.offset)).map_err(unreadable)?;
-    buf.resize(dst.len() * 2, 0);
-    f.read_exact(buf).map_err(unreadable)?;
-    to_hu(buf, px, dst);
-    Ok(())
+    buf.resize(n * 2, 0);
+    f.read_exact(buf).map_err(unreadable)
 }
 
 /// Reads the slice's pixels as [`read_into`] does, into `i16` HU ([`to_i16`]); `Ok(false)` when a
 /// value does not fit.
 pub(crate) fn read_into_i16(path: &Path, px: &NativePixels, dst: &mut [i16], buf: &mut Vec<u8>) -> Result<bool> {
-    let unreadable = |e| Error::Unreadable { path: path.to_path_buf(), source: e };
-    let mut f = File::open(path).map_err(unreadable)?;
-    let _ = f.seek(SeekFrom::Start(px.offset)).map_err(unreadable)?;
-    buf.resize(dst.len() * 2, 0);
-    f.read_exact(buf).map_err(unreadable)?;
+    read_samples(path, px, dst.len(), buf)?;
     Ok(to_i16(buf, px, dst))
 }
 
@@ -134,19 +135,26 @@ pub(crate) fn integer_rescale(px: &NativePixels) -> Option<(i32, i32)> {
     integral.then_some((slope as i32, intercept as i32))
 }
 
+/// A little-endian sample's value: its low BitsStored bits, sign-extended when signed.
+fn sample_value(px: &NativePixels) -> impl Fn(&[u8; 2]) -> i32 + Copy {
+    let shift = 32 - u32::from(px.bits_stored);
+    let signed = px.signed;
+    move |s: &[u8; 2]| {
+        let v = u32::from(u16::from_le_bytes(*s)) << shift;
+        if signed { (v as i32) >> shift } else { (v >> shift) as i32 }
+    }
+}
+
 /// Converts little-endian 16-bit samples to `i16` HU with the integer rescale of
 /// [`integer_rescale`] (the same values as [`to_hu`]); `false` when a value is outside `i16`
 /// or the rescale is not integral.
 pub(crate) fn to_i16(bytes: &[u8], px: &NativePixels, dst: &mut [i16]) -> bool {
     let Some((a, b)) = integer_rescale(px) else { return false };
     let (samples, _) = bytes.as_chunks::<2>();
-    let shift = 32 - u32::from(px.bits_stored);
-    let signed = px.signed;
+    let value = sample_value(px);
     let mut fits = true;
     for (o, s) in dst.iter_mut().zip(samples) {
-        let v = u32::from(u16::from_le_bytes(*s)) << shift;
-        let v = if signed { (v as i32) >> shift } else { (v >> shift) as i32 };
-        let hu = a * v + b;
+        let hu = a * value(s) + b;
         *o = hu as i16;
         fits &= i32::from(*o) == hu;
     }
@@ -159,13 +167,7 @@ const F32_EXACT_INT: f64 = 16_777_216.0;
 /// Converts little-endian 16-bit samples to HU as dicom-pixeldata does (see the module docs).
 pub(crate) fn to_hu(bytes: &[u8], px: &NativePixels, dst: &mut [f32]) {
     let (samples, _) = bytes.as_chunks::<2>();
-    let shift = 32 - u32::from(px.bits_stored);
-    let signed = px.signed;
-    // The sample's value: its low BitsStored bits, sign-extended when signed.
-    let value = move |s: &[u8; 2]| -> i32 {
-        let v = u32::from(u16::from_le_bytes(*s)) << shift;
-        if signed { (v as i32) >> shift } else { (v >> shift) as i32 }
-    };
+    let value = sample_value(px);
     let (slope, intercept) = (px.slope, px.intercept);
     // (An intercept of -0.0 is left to f64: with a negative slope, -0.0 * ... + -0.0 is -0.0.)
     if let Some((a, b)) = integer_rescale(px) {
