@@ -963,6 +963,16 @@ fn vsd_prediction_error_decomposed() -> Result<()> {
             scaled.scale
         );
         eprintln!("  anteversion: whole femur {av_true:.1} deg, registered mean {av_reg:.1}, the model's whole-femur fit {av_whole:.1}, predicted {:.1}", p.angle.context("predicted condyles")?);
+        // How far out the femur lies in the model: the whole-femur fit's Mahalanobis distance
+        // (a typical subject's is about the root of the number of modes).
+        let mahalanobis = |b: &[f64]| b.iter().zip(model.variances()).map(|(w, l)| w * w / l).sum::<f64>().sqrt();
+        eprintln!(
+            "  Mahalanobis distance: whole-femur fit {:.2}, prediction {:.2} ({} modes: a typical subject about {:.1})",
+            mahalanobis(&whole.weights),
+            mahalanobis(&p.fit.weights),
+            model.n_modes(),
+            (model.n_modes() as f64).sqrt()
+        );
         // The model represents the whole femur closely; the prediction's error is mostly pose
         // and size of the unseen part, which a stub leaves to the prior.
         assert!(e_whole < 3.0 && e_scaled < e_rigid && e_rigid < e, "{side:?}: {e:.1} {e_rigid:.1} {e_scaled:.1} {e_whole:.1}");
