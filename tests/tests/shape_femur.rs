@@ -920,8 +920,9 @@ fn joint_steps_on_the_leave_one_out_and_vsd() -> Result<()> {
 /// registered femur (what the model can represent at all). Measured when written: right, unseen
 /// RMS vertex error 18.4 mm, 6.0 mm after a rigid realignment whose rotation is 8.9 deg (twist
 /// +8.5, tilt 2.7), 4.0 mm with scale 0.974 (the prediction 2.6 % too long), 2.2 mm for the
-/// whole-femur fit, whose anteversion is 22.5 deg against 27.9 on the registered femur; left 8.7,
-/// 5.8 (0.8 deg), 4.1 (scale 0.977), 2.2 mm.
+/// whole-femur fit, whose anteversion is 22.5 deg against 27.9 on the registered femur and whose
+/// Mahalanobis distance is 5.34 (a typical subject's is about 5); left 8.7, 5.8 (0.8 deg), 4.1
+/// (scale 0.977), 2.2 mm, Mahalanobis 5.57.
 #[test]
 fn vsd_prediction_error_decomposed() -> Result<()> {
     let Some(dir) = installed(gias::LLP26_DIR) else {
