@@ -813,3 +813,175 @@ fn short_stub_heads_are_found() -> Result<()> {
     assert!(failures.is_empty(), "{failures:?}");
     Ok(())
 }
+
+/// The surface error of a predicted femur over the part below the cut (`up`, `cut_level`), both
+/// ways: the mean distance of the predicted vertices below the cut to the true surface (the
+/// figure the issue asks for), and of the true vertices below the cut to the predicted surface.
+fn unseen_surface_error(pred: &Mesh, truth: &Mesh, up: &nalgebra::Vector3<f64>, cut_level: f64) -> (f64, f64) {
+    let (ts, ps) = (coxa_shape::surface::Surface::new(truth.vertices(), truth.triangles()), coxa_shape::surface::Surface::new(pred.vertices(), pred.triangles()));
+    let mean = |v: Vec<f64>| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let below = |p: &&Point3<f64>| p.coords.dot(up) < cut_level;
+    (mean(pred.vertices().iter().filter(below).map(|p| ts.distance(p)).collect()), mean(truth.vertices().iter().filter(below).map(|p| ps.distance(p)).collect()))
+}
+
+/// Issue 14: the joint pose and shape steps (`SurfaceFitOptions::joint_steps`) against the default
+/// alternating steps, the whole prediction (`predict_from_partial_with`) on all 26 held-out LLP26
+/// femurs and on both vsd femurs, each cut 30 mm below the lesser trochanter. Measured when
+/// written (debug build): leave-one-out unseen surface error mean 6.99 -> 5.55 mm (median 7.31 ->
+/// 4.04), unseen RMS vertex error 17.7 -> 12.9 mm, anteversion error RMS 4.98 -> 4.00 deg,
+/// converged 0 -> 8 of 26; vsd left 3.34 -> 8.61 mm / +1.6 -> +4.8 deg, right 8.81 -> 10.89 mm /
+/// -10.8 -> -8.1 deg: the converged fit bends the modes to the real stub and predicts a femur
+/// 16-23 mm shorter than the alternating fit (and than the truth), so the joint steps stay
+/// opt-in (README, "Joint steps on the whole leave-one-out").
+#[test]
+fn joint_steps_on_the_leave_one_out_and_vsd() -> Result<()> {
+    let Some(dir) = installed(gias::LLP26_DIR) else {
+        return Ok(());
+    };
+    let joint = coxa_shape::SurfaceFitOptions { joint_steps: true, ..Default::default() };
+    let alternating = coxa_shape::SurfaceFitOptions::default();
+    let (model, subjects) = gias::llp26_with_subjects(&dir, false, &[Llp26Part::Femur], LOO_DIVISIONS)?;
+    let measure = |m: &Mesh| femur_landmarks(m, Side::Left).ok().and_then(|l| l.anteversion_deg);
+    // Per subject and fit: unseen surface error (mm), anteversion error (deg), converged.
+    type Row = (usize, [(f64, f64, bool); 2]);
+    let one = |s: usize| -> Result<Row> {
+        let c = held_out(&model, &subjects, s, 30.0)?;
+        let truth = c.truth.anteversion_deg.context("a training femur has condyles")?;
+        let mut out = [(0.0, 0.0, false); 2];
+        for (o, options) in out.iter_mut().zip([&alternating, &joint]) {
+            let p = coxa_shape::predict::predict_from_partial_with(&c.model, &c.partial, &c.head_model, &c.head_target, &measure, 0, 7, options)?;
+            let (e, _) = unseen_surface_error(&p.mesh, &c.full, &c.up, c.cut_level);
+            *o = (e, p.angle.context("the predicted femur has condyles")? - truth, p.fit.converged);
+        }
+        Ok((s, out))
+    };
+    let n = subjects.len();
+    let one = &one;
+    let halves: Vec<Result<Vec<Row>>> =
+        std::thread::scope(|sc| [0, 1].map(|h| sc.spawn(move || (h..n).step_by(2).map(one).collect::<Result<Vec<_>>>())).map(|t| t.join().expect("a thread panicked")).into());
+    let mut rows = Vec::new();
+    for h in halves {
+        rows.extend(h?);
+    }
+    let mut stats = Vec::new();
+    for (f, name) in ["alternating", "joint"].iter().enumerate() {
+        let e: Vec<f64> = rows.iter().map(|r| r.1[f].0).collect();
+        let av: Vec<f64> = rows.iter().map(|r| r.1[f].1).collect();
+        let converged = rows.iter().filter(|r| r.1[f].2).count();
+        let mean = e.iter().sum::<f64>() / e.len() as f64;
+        let av_rms = (av.iter().map(|x| x * x).sum::<f64>() / av.len() as f64).sqrt();
+        eprintln!("leave-one-out, {name:11}: unseen surface error mean {mean:.2} mm, median {:.2} mm; anteversion error RMS {av_rms:.2} deg; converged {converged} of {}", median(&e), rows.len());
+        stats.push((mean, av_rms, converged));
+    }
+    // On the held-out LLP26 femurs the joint steps predict better and converge more often.
+    assert!(stats[1].0 < stats[0].0 && stats[1].1 < stats[0].1 && stats[1].2 > stats[0].2, "{stats:?}");
+
+    let Some(vsd) = crate::common::shared_data("vsd_bones") else {
+        return Ok(());
+    };
+    for (right, side, file) in [(false, Side::Left, "z013_Femur_L.stl"), (true, Side::Right, "z013_Femur_R.stl")] {
+        let full = coxa_io::mesh::read_stl(&vsd.join(file))?;
+        let truth = femur_landmarks(&full, side)?;
+        let u = truth.shaft_axis.direction_lps;
+        let cut_level = truth.lesser_trochanter.lps_mm.coords.dot(&u) - 30.0;
+        let (partial, _) = cut_above(&full, &u, cut_level)?;
+        let model = gias::llp26(&dir, right, &[Llp26Part::Femur], 22)?;
+        let head_model = femur_landmarks(&part_mesh(&model, &format!("femur_{}", side.as_str()), model.mean())?, side)?.head_centre.lps_mm;
+        let head_target = femur_landmarks(&partial, side)?.head_centre.lps_mm;
+        let measure = |m: &Mesh| femur_landmarks(m, side).ok().and_then(|l| l.anteversion_deg);
+        let mut lengths = Vec::new();
+        for (name, options) in [("alternating", &alternating), ("joint", &joint)] {
+            let p = coxa_shape::predict::predict_from_partial_with(&model, &partial, &head_model, &head_target, &measure, 0, 7, options)?;
+            let (e, e_back) = unseen_surface_error(&p.mesh, &full, &u, cut_level);
+            let av = p.angle.context("the predicted femur has condyles")? - truth.anteversion_deg.context("the vsd femurs hold the condyles")?;
+            eprintln!(
+                "vsd {side:?}, {name:11}: unseen surface error {e:.2} mm (true -> predicted {e_back:.2}), anteversion error {av:+.1} deg, length {:.0} mm (true {:.0}), fit RMS {:.2} mm, converged {} in {} rounds",
+                extent(&p.mesh, &u),
+                extent(&full, &u),
+                p.fit.rms_mm,
+                p.fit.converged,
+                p.fit.iterations
+            );
+            // Both match the imaged part.
+            assert!(p.fit.rms_mm < 1.5, "{side:?} {name}: fit RMS {:.2} mm", p.fit.rms_mm);
+            lengths.push(extent(&p.mesh, &u));
+        }
+        // Why the joint steps are not the default: on the real femurs they shorten the prediction.
+        assert!(lengths[1] < lengths[0] - 5.0, "{side:?}: lengths {lengths:?}");
+    }
+    Ok(())
+}
+
+/// What the right vsd femur's error is made of (issue 14: 8.8 mm unseen surface error, -10.8 deg
+/// anteversion error at a 30 mm cut). The model's mean femur is registered onto each whole vsd
+/// femur (correspondence); the prediction's unseen vertices are compared with it before and after
+/// a rigid realignment of the whole predicted femur (the rotation split into a twist about the
+/// shaft axis and a tilt of it), with scale, and against the model's best fit to the whole
+/// registered femur (what the model can represent at all). Measured when written: right, unseen
+/// RMS vertex error 18.4 mm, 6.0 mm after a rigid realignment whose rotation is 8.9 deg (twist
+/// +8.5, tilt 2.7), 4.0 mm with scale 0.974 (the prediction 2.6 % too long), 2.2 mm for the
+/// whole-femur fit, whose anteversion is 22.5 deg against 27.9 on the registered femur and whose
+/// Mahalanobis distance is 5.34 (a typical subject's is about 5); left 8.7, 5.8 (0.8 deg), 4.1
+/// (scale 0.977), 2.2 mm, Mahalanobis 5.57.
+#[test]
+fn vsd_prediction_error_decomposed() -> Result<()> {
+    let Some(dir) = installed(gias::LLP26_DIR) else {
+        return Ok(());
+    };
+    let Some(vsd) = crate::common::shared_data("vsd_bones") else {
+        return Ok(());
+    };
+    let rms = |v: &[f64]| (v.iter().map(|x| x * x).sum::<f64>() / v.len().max(1) as f64).sqrt();
+    for (right, side, file) in [(false, Side::Left, "z013_Femur_L.stl"), (true, Side::Right, "z013_Femur_R.stl")] {
+        let full = coxa_io::mesh::read_stl(&vsd.join(file))?;
+        let truth = femur_landmarks(&full, side)?;
+        let av_true = truth.anteversion_deg.context("the vsd femurs hold the condyles")?;
+        let u = truth.shaft_axis.direction_lps;
+        let cut_level = truth.lesser_trochanter.lps_mm.coords.dot(&u) - 30.0;
+        let (partial, _) = cut_above(&full, &u, cut_level)?;
+        let model = gias::llp26(&dir, right, &[Llp26Part::Femur], LOO_DIVISIONS)?;
+        let mean = model.instance(&[])?;
+        let head_model = femur_landmarks(&Mesh::new(mean.clone(), model.faces().to_vec())?, side)?.head_centre.lps_mm;
+        let init = coxa_shape::Pose { translation_mm: truth.head_centre.lps_mm - head_model, ..coxa_shape::Pose::identity() };
+        let reg = coxa_shape::register(&mean, model.faces(), full.vertices(), full.triangles(), &init, &coxa_shape::RegisterOptions::default())?.vertices;
+        let av_reg = femur_landmarks(&Mesh::new(reg.clone(), model.faces().to_vec())?, side)?.anteversion_deg.context("registered condyles")?;
+        let whole = model.fit(&reg, &coxa_shape::FitOptions::default())?;
+        let av_whole = femur_landmarks(&Mesh::new(whole.shape.clone(), model.faces().to_vec())?, side)?.anteversion_deg.context("fitted condyles")?;
+        let head_target = femur_landmarks(&partial, side)?.head_centre.lps_mm;
+        let measure = |m: &Mesh| femur_landmarks(m, side).ok().and_then(|l| l.anteversion_deg);
+        let p = coxa_shape::predict::predict_from_partial(&model, &partial, &head_model, &head_target, &measure, 0, 7)?;
+        let unseen: Vec<usize> = (0..reg.len()).filter(|&v| reg[v].coords.dot(&u) < cut_level).collect();
+        let err = |x: &[Point3<f64>]| rms(&unseen.iter().map(|&v| (x[v] - reg[v]).norm()).collect::<Vec<_>>());
+        let rigid = coxa_shape::Pose::between(&p.fit.shape, &reg, false);
+        let scaled = coxa_shape::Pose::between(&p.fit.shape, &reg, true);
+        let moved = |pose: &coxa_shape::Pose| p.fit.shape.iter().map(|q| pose.apply(q)).collect::<Vec<_>>();
+        let turn = rigid.rotation.scaled_axis();
+        let (twist, tilt) = (turn.dot(&u).to_degrees(), (turn - u * turn.dot(&u)).norm().to_degrees());
+        let (e, e_rigid, e_scaled, e_whole) = (err(&p.fit.shape), err(&moved(&rigid)), err(&moved(&scaled)), err(&whole.shape));
+        eprintln!(
+            "{side:?}: unseen RMS vertex error {e:.1} mm; after a rigid realignment of the whole femur {e_rigid:.1} mm (rotation {:.1} deg: twist about the shaft {twist:+.1}, tilt {tilt:.1}); with scale {e_scaled:.1} mm (scale {:.3}); the model's fit to the whole femur {e_whole:.1} mm",
+            rigid.rotation.angle().to_degrees(),
+            scaled.scale
+        );
+        eprintln!("  anteversion: whole femur {av_true:.1} deg, registered mean {av_reg:.1}, the model's whole-femur fit {av_whole:.1}, predicted {:.1}", p.angle.context("predicted condyles")?);
+        // How far out the femur lies in the model: the whole-femur fit's Mahalanobis distance
+        // (a typical subject's is about the root of the number of modes).
+        let mahalanobis = |b: &[f64]| b.iter().zip(model.variances()).map(|(w, l)| w * w / l).sum::<f64>().sqrt();
+        eprintln!(
+            "  Mahalanobis distance: whole-femur fit {:.2}, prediction {:.2} ({} modes: a typical subject about {:.1})",
+            mahalanobis(&whole.weights),
+            mahalanobis(&p.fit.weights),
+            model.n_modes(),
+            (model.n_modes() as f64).sqrt()
+        );
+        // The model represents the whole femur closely; the prediction's error is mostly pose
+        // and size of the unseen part, which a stub leaves to the prior.
+        assert!(e_whole < 3.0 && e_scaled < e_rigid && e_rigid < e, "{side:?}: {e:.1} {e_rigid:.1} {e_scaled:.1} {e_whole:.1}");
+        if right {
+            // Right: most of the error is a twist about the shaft (the femur's torsion), and even
+            // the model's whole-femur fit misses the 28 deg anteversion by more than 4 deg.
+            assert!(e_rigid < 0.5 * e && twist.abs() > 2.0 * tilt && (av_whole - av_reg).abs() > 4.0, "twist {twist:.1}, tilt {tilt:.1}, anteversion {av_whole:.1} vs {av_reg:.1}");
+        }
+    }
+    Ok(())
+}

@@ -116,6 +116,25 @@ pub fn predict_from_partial(
     n_samples: usize,
     seed: u64,
 ) -> Result<Prediction> {
+    predict_from_partial_with(model, partial, head_model, head_target, measure, n_samples, seed, &SurfaceFitOptions::default())
+}
+
+/// [`predict_from_partial`] with the shape fit's options `options` (step 2; the rigid starts of
+/// step 1 keep theirs).
+///
+/// # Errors
+/// As [`predict_from_partial`].
+#[expect(clippy::too_many_arguments, reason = "predict_from_partial's inputs and the fit's options")]
+pub fn predict_from_partial_with(
+    model: &ShapeModel,
+    partial: &Mesh,
+    head_model: &Point3<f64>,
+    head_target: &Point3<f64>,
+    measure: &dyn Fn(&Mesh) -> Option<f64>,
+    n_samples: usize,
+    seed: u64,
+    options: &SurfaceFitOptions,
+) -> Result<Prediction> {
     if partial.vertices().len() < 10 {
         return Err(input("the partial surface has fewer than 10 vertices"));
     }
@@ -145,7 +164,7 @@ pub fn predict_from_partial(
     }
     let best = best.map(|(_, fit)| fit);
     let rigid = best.ok_or_else(|| input("no rigid start brings the model within reach of the partial surface"))?;
-    let fit = model.fit_surface(partial.vertices(), area, &rigid.pose, &SurfaceFitOptions::default())?;
+    let fit = model.fit_surface(partial.vertices(), area, &rigid.pose, options)?;
     let mesh = Mesh::new(fit.shape.clone(), model.faces().to_vec()).map_err(|source| ShapeError::Mesh { what: "the predicted mesh", source })?;
     let angle = measure(&mesh);
     let mut angle_samples = Vec::new();
