@@ -834,6 +834,7 @@ fn unseen_surface_error(pred: &Mesh, truth: &Mesh, up: &nalgebra::Vector3<f64>, 
 /// 16-23 mm shorter than the alternating fit (and than the truth), so the joint steps stay
 /// opt-in (README, "Joint steps on the whole leave-one-out").
 #[test]
+#[ignore = "a measurement: 2 x 26 leave-one-out fits and 4 vsd predictions, about 10 min in a debug build; run with --ignored"]
 fn joint_steps_on_the_leave_one_out_and_vsd() -> Result<()> {
     let Some(dir) = installed(gias::LLP26_DIR) else {
         return Ok(());
