@@ -49,7 +49,7 @@ use crate::card::ModelCard;
 use crate::card::{Activation, Normalisation, OutputKind};
 use crate::model::Model;
 use crate::resample::{Resampling, compute_new_shape, resample_channel};
-use crate::window::{NnunetSumsOptions, WindowOptions, WindowTiming, checked_floats, mirror_members, nnunet_sliding_window, one_tile_fold, round_f16, sliding_window_fold};
+use crate::window::{NnunetSumsOptions, OneTileOutputs, WindowOptions, WindowTiming, checked_floats, mirror_members, nnunet_sliding_window, one_tile_fold, round_f16, sliding_window_fold};
 use crate::{Error, Result};
 
 /// What to run.
@@ -272,6 +272,13 @@ pub struct Prediction {
 
 /// [`predict`] with the members' disagreement.
 pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &InferenceOptions) -> Result<Prediction> {
+    predict_inner(model, image, options, true)
+}
+
+/// [`predict_full`]; without `need_output` the one-member, one-tile case leaves
+/// [`Prediction::output`] empty (its probabilities are the result on the CT's grid, the mean
+/// output is not used), which saves a buffer of the output's size.
+fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &InferenceOptions, need_output: bool) -> Result<Prediction> {
     let card = model.card().clone();
     if options.mc_passes == 0 {
         return Err(Error::BadInput { what: "mc_passes is 0; use 1 for a deterministic model".into() });
@@ -356,7 +363,7 @@ pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &Inf
         // disagreement is 0. The values are those of the members' path below (there: its
         // probabilities times 1, their entropy again, and that entropy minus itself).
         // An image within one tile: straight from ONNX Runtime's output, in one pass.
-        let (out, p, h) = match one_tile_fold(model, folds[0], image, mirrors[0], &options.window, &mut timing, options.uncertainty)? {
+        let (out, p, h) = match one_tile_fold(model, folds[0], image, mirrors[0], &options.window, &mut timing, OneTileOutputs { output: need_output, entropy: options.uncertainty })? {
             Some(r) => r,
             None => {
                 let out = sliding_window_fold(model, folds[0], image, mirrors[0], &options.window, &mut timing)?;
@@ -525,7 +532,7 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
         }
     };
     let image = at_model.view().insert_axis(Axis(0));
-    let Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities } = predict_full(model, image, options)?;
+    let Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities } = predict_inner(model, image, options, !matches!(back, Back::Same))?;
     drop(at_model);
     let (probabilities, h_ct, mi_ct) = match back {
         // On the model's grid already: the activation of the mean output, computed on the way or now.

@@ -349,6 +349,15 @@ pub fn sliding_window_fold(model: &mut Model, fold: usize, image: ArrayView4<'_,
     Ok(out)
 }
 
+/// What [`one_tile_fold`] returns besides the probabilities.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OneTileOutputs {
+    /// The member's output (else an empty array).
+    pub output: bool,
+    /// The member's entropy (else zeros).
+    pub entropy: bool,
+}
+
 /// One member's window when the image fits one tile (every axis at most the patch), taken
 /// straight from ONNX Runtime's output buffer in one parallel pass: the member's output (the
 /// Gaussian-weighted mean of [`sliding_window_fold`], computed the same way: `(0 + o g) / (0 + g)`),
@@ -363,8 +372,9 @@ pub(crate) fn one_tile_fold(
     flip: [bool; 3],
     options: &WindowOptions,
     timing: &mut WindowTiming,
-    with_entropy: bool,
+    wanted: OneTileOutputs,
 ) -> Result<Option<(Array4<f32>, Array4<f32>, Array3<f32>)>> {
+    let OneTileOutputs { output: with_output, entropy: with_entropy } = wanted;
     let start = Instant::now();
     let patch = model.card().patch_size_kji();
     let (classes, kind, act) = (model.card().output.classes.len(), model.card().output.kind, model.card().output.activation);
@@ -400,7 +410,7 @@ pub(crate) fn one_tile_fold(
     let [pk, pj, pi] = patch;
     let [nk, nj, ni] = size;
     let (nv, pv, row) = (nk * nj * ni, pk * pj * pi, nj * ni);
-    let mut out = vec![0f32; classes * nv];
+    let mut out = if with_output { vec![0f32; classes * nv] } else { Vec::new() };
     let mut p = vec![0f32; classes * nv];
     let mut h = vec![0f32; nv];
     let t0 = Instant::now();
@@ -410,8 +420,9 @@ pub(crate) fn one_tile_fold(
         let y = y.as_standard_layout();
         let ys = y.as_slice().expect("standard layout");
         // One k slice of the image per task: every class plane's piece of it.
-        let slices = crate::voxel::plane_chunks_of(&mut out, classes, row).into_iter().zip(crate::voxel::plane_chunks_of(&mut p, classes, row));
-        h.par_chunks_mut(row.max(1)).zip(slices.collect::<Vec<_>>()).enumerate().for_each(|(k, (hk, (mut ok, mut pk_)))| {
+        let mut outs = crate::voxel::plane_chunks_of(&mut out, classes, row).into_iter();
+        let slices: Vec<_> = crate::voxel::plane_chunks_of(&mut p, classes, row).into_iter().map(|pc| (outs.next().unwrap_or_default(), pc)).collect();
+        h.par_chunks_mut(row.max(1)).zip(slices).enumerate().for_each(|(k, (hk, (mut ok, mut pk_)))| {
             let tk = lo[0] + k;
             let sk = if flip[0] { pk - 1 - tk } else { tk };
             let (mut xv, mut pvv) = (vec![0f32; classes], vec![0f32; classes]);
@@ -427,7 +438,9 @@ pub(crate) fn one_tile_fold(
                     for (c, xc) in xv.iter_mut().enumerate() {
                         // The window's sums start at 0: acc = 0 + o g, weight = 0 + g.
                         *xc = (0.0f32 + ys[c * pv + src] * g) / (0.0f32 + g);
-                        ok[c][v] = *xc;
+                    }
+                    for (plane, &x) in ok.iter_mut().zip(&xv) {
+                        plane[v] = x;
                     }
                     if with_entropy {
                         hk[v] = probabilities_with_entropy(&xv, kind, act, &mut pvv);
@@ -444,7 +457,7 @@ pub(crate) fn one_tile_fold(
     timing.network_s += network_s;
     timing.network_calls += 1;
     let shape = (classes, nk, nj, ni);
-    let out = Array4::from_shape_vec(shape, out).expect("the image's shape");
+    let out = if with_output { Array4::from_shape_vec(shape, out).expect("the image's shape") } else { Array4::zeros((0, 0, 0, 0)) };
     let p = Array4::from_shape_vec(shape, p).expect("the image's shape");
     let h = Array3::from_shape_vec((nk, nj, ni), h).expect("the image's shape");
     timing.total_s += start.elapsed().as_secs_f64();
