@@ -349,6 +349,9 @@ pub fn sliding_window_fold(model: &mut Model, fold: usize, image: ArrayView4<'_,
     Ok(out)
 }
 
+/// [`one_tile_fold`]'s member output (empty unless asked), probabilities and entropy.
+pub(crate) type OneTile = (Array4<f32>, Array4<f32>, Array3<f32>);
+
 /// What [`one_tile_fold`] returns besides the probabilities.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct OneTileOutputs {
@@ -373,7 +376,7 @@ pub(crate) fn one_tile_fold(
     options: &WindowOptions,
     timing: &mut WindowTiming,
     wanted: OneTileOutputs,
-) -> Result<Option<(Array4<f32>, Array4<f32>, Array3<f32>)>> {
+) -> Result<Option<OneTile>> {
     let OneTileOutputs { output: with_output, entropy: with_entropy } = wanted;
     let start = Instant::now();
     let patch = model.card().patch_size_kji();
