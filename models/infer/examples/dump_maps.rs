@@ -5,7 +5,9 @@
 //! NAME.summary.txt. The cases: coxa's phantom test model on the demo phantom (1.5 mm, resampled
 //! to its 4 mm and back) and at 4 mm; the generic test cards (conv3, threshold3, disagree) with and
 //! without mirroring; mc_dropout with 1 and 3 passes; the nnU-Net test export, fold 0 and both
-//! folds, without and with mirroring, and both folds on the anisotropic CT nnU-Net resamples.
+//! folds, without and with mirroring, and both folds on the anisotropic CT nnU-Net resamples;
+//! threshold3 on two CTs within one tile (padded, and exactly the patch); every case with and
+//! without the uncertainty (`NAME_plain`).
 //! Needs ONNX Runtime.
 
 use std::io::Write;
@@ -32,6 +34,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let coarse = hip_phantom(&spec).ct;
     let nnunet_ct = coxa_io::open(&here.join("tests/nnunet/ct.nii.gz"), &coxa_io::OpenOptions::default())?.volume;
     let nnunet_aniso = coxa_io::open(&here.join("tests/nnunet/ct_aniso.nii.gz"), &coxa_io::OpenOptions::default())?.volume;
+    // Two CTs within one 32-voxel tile of threshold3 at 4 mm: one smaller (padded), one exactly the patch.
+    let sub = |n: [usize; 3]| -> Result<coxa_core::Volume, Box<dyn std::error::Error>> {
+        let hu = coarse.hu().slice(ndarray::s![..n[2], ..n[1], ..n[0]]).to_owned();
+        let g = coarse.grid();
+        Ok(coxa_core::Volume::new(coxa_core::Grid::new(n, g.spacing_mm(), g.origin_lps_mm(), g.direction())?, hu)?)
+    };
+    let small = sub([30, 27, 21])?;
+    let patch = sub([32, 32, 32])?;
     // (name, card, CT, mirror, folds, MC passes)
     type Case<'a> = (&'a str, PathBuf, &'a coxa_core::Volume, bool, Vec<usize>, usize);
     let cases: Vec<Case> = vec![
@@ -47,12 +57,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("nnunet_fold0", here.join("tests/nnunet/card.toml"), &nnunet_ct, false, vec![0], 1),
         ("nnunet_ensemble_mirror", here.join("tests/nnunet/card.toml"), &nnunet_ct, true, vec![], 1),
         ("nnunet_aniso_ensemble", here.join("tests/nnunet/card.toml"), &nnunet_aniso, false, vec![], 1),
+        ("threshold3_one_padded_tile", here.join("tests/models/threshold3.toml"), &small, false, vec![], 1),
+        ("threshold3_one_whole_tile", here.join("tests/models/threshold3.toml"), &patch, false, vec![], 1),
     ];
-    for (name, card, ct, mirror, folds, passes) in cases {
+    // Every case once more without the uncertainty (`_plain`).
+    let cases: Vec<(Case, bool)> = cases.iter().map(|c| (c.clone(), true)).chain(cases.iter().map(|c| (c.clone(), false))).collect();
+    for ((name, card, ct, mirror, folds, passes), uncertainty) in cases {
+        let name = if uncertainty { name.to_string() } else { format!("{name}_plain") };
         let mut model = Model::load(&card, &SessionConfig { intra_threads: 1, ..Default::default() })?;
         let mut options = InferenceOptions::for_card(model.card(), mirror);
         options.folds = folds;
         options.mc_passes = passes;
+        options.uncertainty = uncertainty;
         let seg = segment(&mut model, ct, &options)?;
         let f32le = |v: f32| v.to_le_bytes().to_vec();
         write(out.join(format!("{name}.probabilities.f32")), seg.probabilities.iter().copied(), f32le)?;

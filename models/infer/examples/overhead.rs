@@ -2,9 +2,12 @@
 //! (`cargo run --release -p coxa-infer --example overhead [-- RUNS [CARD]]`): the nnU-Net test export
 //! (tests/nnunet) on a 46 x 52 x 36 CT at its 2 mm spacing, fold 0, no mirroring, float16 sums,
 //! one ONNX Runtime thread; then the same 18 tiles through `Model::run_fold` alone. The two
-//! alternate (RUNS pairs, default 15), so that a change of the machine's load hits both; it
-//! prints the medians and the median of the pairs' ratios, with the uncertainty (the default)
-//! and without it (`InferenceOptions::uncertainty = false`: nnUNetPredictor's own work). The CT is synthetic (the ratio does
+//! alternate (RUNS rounds, default 15), so that a change of the machine's load hits both; it
+//! prints the medians and the median of the paired ratios, with the uncertainty (the default)
+//! and without it (`InferenceOptions::uncertainty = false`: nnUNetPredictor's own work), over
+//! three baselines: the bare session (output read where ONNX Runtime wrote it), `Model::run_fold`
+//! (output copied; the earlier figures' baseline), and the session plus a sequential softmax and
+//! argmax (a peer: work any pipeline on ONNX Runtime does besides the session). The CT is synthetic (the ratio does
 //! not depend on the values); the criterion bench `cargo bench -p coxa-benches --bench infer`
 //! measures the same on the committed CT. With CARD, that model on a synthetic CT of one patch
 //! at its spacing (one tile, no mirroring).
@@ -50,36 +53,87 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut plain = options.clone();
     plain.uncertainty = false;
+    let classes = model.card().output.classes.len();
+    // The peer's softmax runs once over the whole output volume (as numpy's after a window).
+    let logits = ndarray::Array5::from_shape_fn((1, classes, nk, nj, ni), |(_, c, k, j, i)| ((c * 31 + k * 7 + j * 3 + i) % 17) as f32 * 0.5 - 4.0);
     let _ = segment(&mut model, &ct, &options)?;
     let _ = segment(&mut model, &ct, &plain)?;
-    let (mut whole, mut bare, mut ort, mut ratios, mut bare_ratios) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // Per run: coxa with and without the uncertainty; the tiles through ONNX Runtime with the
+    // output copied out (`Model::run_fold`, the baseline of the earlier figures), read in place
+    // (`Model::run_fold_with`: the session's own time), and read in place plus a plain sequential
+    // softmax and argmax over an output volume of the CT's size (the least any ONNX Runtime
+    // pipeline must add).
+    let (mut whole, mut bare, mut copied, mut session, mut peer) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         let t = Instant::now();
         let _ = std::hint::black_box(segment(&mut model, &ct, &options)?);
-        let w = t.elapsed().as_secs_f64();
+        whole.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
         for x in &tiles {
             let _ = std::hint::black_box(model.run_fold(0, x.view())?);
         }
-        let o = t.elapsed().as_secs_f64();
+        copied.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
         let _ = std::hint::black_box(segment(&mut model, &ct, &plain)?);
-        let b = t.elapsed().as_secs_f64();
-        whole.push(w);
-        bare.push(b);
-        ort.push(o);
-        ratios.push(w / o);
-        bare_ratios.push(b / o);
+        bare.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        for x in &tiles {
+            model.run_fold_with(0, x.view(), |y| std::hint::black_box(y[[0, 0, 0, 0, 0]]))?;
+        }
+        session.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        for x in &tiles {
+            model.run_fold_with(0, x.view(), |y| std::hint::black_box(y[[0, 0, 0, 0, 0]]))?;
+        }
+        let _ = std::hint::black_box(softmax_argmax(logits.view(), classes));
+        peer.push(t.elapsed().as_secs_f64());
     }
-    let (w, b, o, r, rb) = (median(whole), median(bare), median(ort), median(ratios), median(bare_ratios));
+    let ratio = |a: &[f64], b: &[f64]| 100.0 * (median(a.iter().zip(b).map(|(x, y)| x / y).collect()) - 1.0);
     println!(
-        "coxa segment (fold 0, no mirror, {} tiles): median {:.1} ms with the uncertainty, {:.1} ms without; ONNX Runtime alone on the same tiles: median {:.1} ms; overhead (median of {runs} paired ratios) {:+.1} % with the uncertainty, {:+.1} % without",
+        "{} tiles, {runs} alternating runs, medians: coxa segment {:.1} ms with the uncertainty, {:.1} ms without; ONNX Runtime alone {:.1} ms (output read in place), {:.1} ms (output copied, Model::run_fold), {:.1} ms with a sequential softmax + argmax",
         tiles.len(),
-        w * 1e3,
-        b * 1e3,
-        o * 1e3,
-        100.0 * (r - 1.0),
-        100.0 * (rb - 1.0)
+        median(whole.clone()) * 1e3,
+        median(bare.clone()) * 1e3,
+        median(session.clone()) * 1e3,
+        median(copied.clone()) * 1e3,
+        median(peer.clone()) * 1e3,
+    );
+    println!(
+        "overhead (median of paired ratios), with / without the uncertainty: over the session {:+.1} % / {:+.1} %; over run_fold (copied output) {:+.1} % / {:+.1} %; over the session + softmax + argmax peer {:+.1} % / {:+.1} %; load {}",
+        ratio(&whole, &session),
+        ratio(&bare, &session),
+        ratio(&whole, &copied),
+        ratio(&bare, &copied),
+        ratio(&whole, &peer),
+        ratio(&bare, &peer),
+        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split_whitespace().take(3).collect::<Vec<_>>().join(" "),
     );
     Ok(())
+}
+
+/// A plain softmax over the classes and its argmax, voxel by voxel on one thread, into new
+/// buffers (what numpy's `exp(x - max) / sum` and `argmax` give a Python pipeline).
+fn softmax_argmax(y: ndarray::ArrayView5<'_, f32>, classes: usize) -> (Vec<f32>, Vec<u8>) {
+    let y = y.as_standard_layout();
+    let ys = y.as_slice().expect("standard layout");
+    let n = ys.len() / classes;
+    let (mut p, mut labels) = (vec![0f32; ys.len()], vec![0u8; n]);
+    for v in 0..n {
+        let m = (0..classes).map(|c| ys[c * n + v]).fold(f32::NEG_INFINITY, f32::max);
+        let mut s = 0.0;
+        for c in 0..classes {
+            let e = (ys[c * n + v] - m).exp();
+            p[c * n + v] = e;
+            s += e;
+        }
+        let mut best = 0;
+        for c in 0..classes {
+            p[c * n + v] /= s;
+            if p[c * n + v] > p[best * n + v] {
+                best = c;
+            }
+        }
+        labels[v] = best as u8;
+    }
+    (p, labels)
 }

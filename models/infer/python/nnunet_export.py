@@ -111,6 +111,10 @@ def main():
         p = pm.foreground_intensity_properties_per_channel["0"]
         norm = f'scheme = "ct"\npercentile_00_5_hu = {float(p["percentile_00_5"])!r}\npercentile_99_5_hu = {float(p["percentile_99_5"])!r}\nmean_hu = {float(p["mean"])!r}\nstd_hu = {float(p["std"])!r}\n'
     elif schemes[0] == "ZScoreNormalization":
+        if cm.use_mask_for_norm[0]:
+            # nnU-Net then normalises only inside the non-zero mask (holes filled) and sets the rest to 0; coxa
+            # normalises the whole cropped box.
+            sys.exit("error: the plans normalise ZScoreNormalization inside the non-zero mask (use_mask_for_norm true); coxa reproduces it without the mask only")
         norm = 'scheme = "zscore"\n'
     else:
         sys.exit(f"error: normalisation {schemes[0]} is not one coxa reproduces (CTNormalization, ZScoreNormalization)")

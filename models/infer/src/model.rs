@@ -153,6 +153,13 @@ impl Model {
 
     /// Runs fold `fold`'s network on a batch `[N, channels, k, j, i]` and returns `[N, classes, k, j, i]`.
     pub fn run_fold(&mut self, fold: usize, input: ArrayView5<'_, f32>) -> Result<Array5<f32>> {
+        self.run_fold_with(fold, input, |y| y.to_owned())
+    }
+
+    /// Runs fold `fold`'s network on a batch `[N, channels, k, j, i]` and hands its output
+    /// `[N, classes, k, j, i]` to `consume` where ONNX Runtime wrote it (no copy); returns what
+    /// `consume` returns. The output is checked against the card first.
+    pub fn run_fold_with<R>(&mut self, fold: usize, input: ArrayView5<'_, f32>, consume: impl FnOnce(ArrayView5<'_, f32>) -> R) -> Result<R> {
         if fold >= self.sessions.len() {
             return Err(Error::BadInput { what: format!("fold {fold} asked, model {} has {} fold(s)", self.card.name, self.sessions.len()) });
         }
@@ -180,7 +187,7 @@ impl Model {
                 what: format!("for input {:?} the output is {:?}; the card says [N, {want}, same spatial size]", input.shape(), y.shape()),
             });
         }
-        Ok(y.to_owned())
+        Ok(consume(y))
     }
 }
 

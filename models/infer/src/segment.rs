@@ -6,6 +6,12 @@
 //! resampled back to the CT grid, the activation applied, and the argmax taken there
 //! (probabilities are resampled, never labels).
 //!
+//! Cards with an `[nnunet]` table first crop the CT as nnU-Net's `crop_to_nonzero` does
+//! ([`nonzero_box`]: the box of the voxels that are not exactly 0), run everything below on that
+//! box, and put the result back with background outside it (probability 1 for the first class,
+//! entropy and disagreement 0). A CT with air at its border loses nothing; one padded with 0 HU
+//! is predicted on its contents only, as nnUNetPredictor predicts it.
+//!
 //! Cards with an `[nnunet]` table resample as nnU-Net does ([`crate::resample`]): the shape
 //! `round(spacing / target * size)`, a third-order spline for the CT and a linear one for the
 //! logits (the plans' orders, from the card), the separate-z rule for anisotropic spacings, no
@@ -36,14 +42,14 @@ use std::time::Instant;
 
 use coxa_core::{ClassTable, Grid, LabelMap, Volume, grid_with_spacing};
 use nalgebra::Vector3;
-use ndarray::{Array3, Array4, ArrayView3, ArrayView4, Axis, Zip};
+use ndarray::{Array3, Array4, ArrayView3, ArrayView4, Axis, Zip, s};
 use rayon::prelude::*;
 
 use crate::card::ModelCard;
 use crate::card::{Activation, Normalisation, OutputKind};
 use crate::model::Model;
 use crate::resample::{Resampling, compute_new_shape, resample_channel};
-use crate::window::{NnunetSumsOptions, WindowOptions, WindowTiming, checked_floats, mirror_members, nnunet_sliding_window, round_f16, sliding_window_fold};
+use crate::window::{NnunetSumsOptions, OneTileOutputs, WindowOptions, WindowTiming, checked_floats, mirror_members, nnunet_sliding_window, one_tile_fold, round_f16, sliding_window_fold};
 use crate::{Error, Result};
 
 /// What to run.
@@ -142,6 +148,12 @@ pub struct Segmentation {
 
 /// Applies the card's normalisation to HU values (nnU-Net's CTNormalization / ZScoreNormalization).
 pub fn normalise(hu: &Array3<f32>, scheme: &Normalisation) -> Array3<f32> {
+    normalise_view(hu.view(), scheme)
+}
+
+/// [`normalise`] of a view (e.g. the CT cropped to nnU-Net's non-zero box; the z-score then
+/// takes the box's own mean and standard deviation, as nnU-Net's does).
+pub fn normalise_view(hu: ArrayView3<'_, f32>, scheme: &Normalisation) -> Array3<f32> {
     match *scheme {
         Normalisation::Ct { percentile_00_5_hu: lo, percentile_99_5_hu: hi, mean_hu, std_hu } => {
             let (lo, hi, mean, std) = (lo as f32, hi as f32, mean_hu as f32, std_hu.max(1e-8) as f32);
@@ -154,8 +166,69 @@ pub fn normalise(hu: &Array3<f32>, scheme: &Normalisation) -> Array3<f32> {
             let (mean, std) = (mean as f32, var.sqrt().max(1e-8) as f32);
             hu.mapv(|v| (v - mean) / std)
         }
-        Normalisation::None => hu.clone(),
+        Normalisation::None => hu.to_owned(),
     }
+}
+
+/// nnU-Net v2's `crop_to_nonzero` box of a CT (`[k, j, i]` HU): per array axis the half-open
+/// range of the slices that hold a voxel other than exactly 0 (acvl_utils' `get_bbox_from_mask`
+/// of `create_nonzero_mask`, `data != 0`; a NaN counts as non-zero, -0.0 as zero), the whole
+/// image when every voxel is 0. nnU-Net fills the mask's holes first; that cannot widen the box
+/// (a zero voxel outside the box lies in an all-zero slab that reaches the image's border, so it
+/// is no hole), so it is not done here.
+pub fn nonzero_box(hu: ArrayView3<'_, f32>) -> [std::ops::Range<usize>; 3] {
+    let (nk, nj, ni) = hu.dim();
+    // Per k plane: (any non-zero, min j, max j, min i, max i).
+    let planes: Vec<Option<[usize; 4]>> = (0..nk)
+        .into_par_iter()
+        .map(|k| {
+            let plane = hu.index_axis(Axis(0), k);
+            let mut b: Option<[usize; 4]> = None;
+            for (j, row) in plane.outer_iter().enumerate() {
+                let first = row.iter().position(|&v| v != 0.0);
+                if let Some(lo) = first {
+                    let hi = row.iter().rposition(|&v| v != 0.0).unwrap_or(lo);
+                    b = Some(match b {
+                        None => [j, j, lo, hi],
+                        Some([j0, _, i0, i1]) => [j0, j, i0.min(lo), i1.max(hi)],
+                    });
+                }
+            }
+            b
+        })
+        .collect();
+    let k_lo = planes.iter().position(Option::is_some);
+    let (Some(k_lo), Some(k_hi)) = (k_lo, planes.iter().rposition(Option::is_some)) else {
+        return [0..nk, 0..nj, 0..ni];
+    };
+    let mut b = [usize::MAX, 0, usize::MAX, 0];
+    for p in planes.iter().flatten() {
+        b = [b[0].min(p[0]), b[1].max(p[1]), b[2].min(p[2]), b[3].max(p[3])];
+    }
+    [k_lo..k_hi + 1, b[0]..b[1] + 1, b[2]..b[3] + 1]
+}
+
+/// Puts outputs predicted inside nnU-Net's box back onto the whole CT, as nnU-Net does
+/// (`revert_cropping_on_probabilities`, `insert_crop_into_image`): outside the box the
+/// probabilities are background's (1 for the first class of a softmax model, 0 for every
+/// channel of a sigmoid one; the label map then gives background there) and the entropy and
+/// disagreement 0 (certain, agreed).
+fn uncrop(p: Array4<f32>, h: Array3<f32>, mi: Array3<f32>, b: &[std::ops::Range<usize>; 3], full: [usize; 3], act: Activation) -> (Array4<f32>, Array3<f32>, Array3<f32>) {
+    let inside = s![b[0].clone(), b[1].clone(), b[2].clone()];
+    let mut probabilities = Array4::<f32>::zeros((p.shape()[0], full[0], full[1], full[2]));
+    if act == Activation::Softmax && p.shape()[0] > 0 {
+        probabilities.index_axis_mut(Axis(0), 0).fill(1.0);
+    }
+    probabilities.slice_mut(s![.., b[0].clone(), b[1].clone(), b[2].clone()]).assign(&p);
+    let back = |x: Array3<f32>| {
+        if x.is_empty() {
+            return x;
+        }
+        let mut y = Array3::<f32>::zeros(full);
+        y.slice_mut(inside).assign(&x);
+        y
+    };
+    (probabilities, back(h), back(mi))
 }
 
 /// The activation of outputs `x` (`[C, k, j, i]` in the card's kind): probabilities.
@@ -199,6 +272,13 @@ pub struct Prediction {
 
 /// [`predict`] with the members' disagreement.
 pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &InferenceOptions) -> Result<Prediction> {
+    predict_inner(model, image, options, true)
+}
+
+/// [`predict_full`]; without `need_output` the one-member, one-tile case leaves
+/// [`Prediction::output`] empty (its probabilities are the result on the CT's grid, the mean
+/// output is not used), which saves a buffer of the output's size.
+fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &InferenceOptions, need_output: bool) -> Result<Prediction> {
     let card = model.card().clone();
     if options.mc_passes == 0 {
         return Err(Error::BadInput { what: "mc_passes is 0; use 1 for a deterministic model".into() });
@@ -282,8 +362,15 @@ pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &Inf
         // probabilities and predictive entropy come in one pass over the patch; the members'
         // disagreement is 0. The values are those of the members' path below (there: its
         // probabilities times 1, their entropy again, and that entropy minus itself).
-        let out = sliding_window_fold(model, folds[0], image, mirrors[0], &options.window, &mut timing)?;
-        let (p, h) = crate::voxel::probabilities_and_entropy(out.view(), card.output.kind, card.output.activation, options.uncertainty);
+        // An image within one tile: straight from ONNX Runtime's output, in one pass.
+        let (out, p, h) = match one_tile_fold(model, folds[0], image, mirrors[0], &options.window, &mut timing, OneTileOutputs { output: need_output, entropy: options.uncertainty })? {
+            Some(r) => r,
+            None => {
+                let out = sliding_window_fold(model, folds[0], image, mirrors[0], &options.window, &mut timing)?;
+                let (p, h) = crate::voxel::probabilities_and_entropy(out.view(), card.output.kind, card.output.activation, options.uncertainty);
+                (out, p, h)
+            }
+        };
         let (h, mi) = if options.uncertainty {
             let mi = Array3::zeros(h.raw_dim());
             (h, mi)
@@ -411,10 +498,17 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
     let [si, sj, sk] = ct_grid.size();
     let _ = checked_floats(&[classes * 3 + 2, si, sj, sk], "CT-grid outputs")?;
     let target = Vector3::from(card.input.target_spacing_mm_ijk);
-    let ct_shape = [sk, sj, si];
     let kji = |v: Vector3<f64>| [v[2], v[1], v[0]];
     let (ct_kji, target_kji) = (kji(ct_grid.spacing_mm()), kji(target));
-    let normalised = normalise(&ct.hu(), &card.input.normalisation);
+    let full_shape = [sk, sj, si];
+    let hu = ct.hu();
+    // nnU-Net crops the CT to the box of its non-zero voxels before normalising and resampling,
+    // predicts inside and puts background outside (`crop_to_nonzero`); other cards use the whole CT.
+    let crop = if card.nnunet.is_some() { nonzero_box(hu.view()) } else { [0..sk, 0..sj, 0..si] };
+    let cropped = crop.iter().zip(full_shape).any(|(r, n)| r.len() != n);
+    let ct_shape = [crop[0].len(), crop[1].len(), crop[2].len()];
+    let normalised = normalise_view(hu.slice(s![crop[0].clone(), crop[1].clone(), crop[2].clone()]), &card.input.normalisation);
+    drop(hu);
     // To the model's spacing, and how to come back.
     let (at_model, back) = if let Some(nn) = &card.nnunet {
         // nnU-Net's shape and resampling (crate::resample); none when the shapes are equal.
@@ -438,7 +532,7 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
         }
     };
     let image = at_model.view().insert_axis(Axis(0));
-    let Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities } = predict_full(model, image, options)?;
+    let Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities } = predict_inner(model, image, options, !matches!(back, Back::Same))?;
     drop(at_model);
     let (probabilities, h_ct, mi_ct) = match back {
         // On the model's grid already: the activation of the mean output, computed on the way or now.
@@ -464,6 +558,7 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
             (activate(logits, card.output.kind, card.output.activation), back(h.view(), false), back(mi.view(), false))
         }
     };
+    let (probabilities, h_ct, mi_ct) = if cropped { uncrop(probabilities, h_ct, mi_ct, &crop, full_shape, card.output.activation) } else { (probabilities, h_ct, mi_ct) };
     let ids: Vec<u16> = card.output.classes.iter().map(|c| c.label).collect();
     let labels = crate::voxel::label_map(probabilities.view(), &ids, card.output.activation);
     let table: ClassTable = card.output.classes.iter().map(|c| (c.label, c.name.clone())).collect();
@@ -471,9 +566,15 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
     let mut counts = vec![0usize; classes];
     let mut hsum = vec![0f64; classes];
     let mut misum = vec![0f64; classes];
+    // Label id -> first channel with that id (`ids.iter().position`), by table.
+    let mut channel_of = vec![usize::MAX; ids.iter().map(|&l| l as usize + 1).max().unwrap_or(0)];
+    for (ch, &l) in ids.iter().enumerate().rev() {
+        channel_of[l as usize] = ch;
+    }
+    let channel = |l: u16| channel_of.get(l as usize).copied().filter(|&ch| ch != usize::MAX);
     if options.uncertainty {
         Zip::from(&labels).and(&h_ct).and(&mi_ct).for_each(|&l, &e, &d| {
-            if let Some(ch) = ids.iter().position(|&x| x == l) {
+            if let Some(ch) = channel(l) {
                 counts[ch] += 1;
                 hsum[ch] += e as f64;
                 misum[ch] += d as f64;
@@ -481,7 +582,7 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
         });
     } else {
         labels.iter().for_each(|&l| {
-            if let Some(ch) = ids.iter().position(|&x| x == l) {
+            if let Some(ch) = channel(l) {
                 counts[ch] += 1;
             }
         });
@@ -504,4 +605,36 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
         .collect();
     let labels = LabelMap::new(ct_grid, labels, table).map_err(|source| Error::Core { what: "label map", source })?;
     Ok(Segmentation { labels, probabilities, entropy_nats: h_ct, disagreement_nats: mi_ct, summary, members, timing, total_s: start.elapsed().as_secs_f64() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonzero_box_is_nnunets_bounding_box() {
+        let mut hu = Array3::<f32>::zeros((5, 6, 7));
+        // Nothing non-zero: the whole image (acvl_utils keeps its initial bounds).
+        assert_eq!(nonzero_box(hu.view()), [0..5, 0..6, 0..7]);
+        hu[[1, 2, 3]] = -1000.0;
+        assert_eq!(nonzero_box(hu.view()), [1..2, 2..3, 3..4]);
+        hu[[3, 5, 0]] = f32::NAN; // NaN != 0 in numpy too
+        hu[[4, 0, 6]] = -0.0; // -0.0 == 0
+        assert_eq!(nonzero_box(hu.view()), [1..4, 2..6, 0..4]);
+        hu[[4, 0, 6]] = 1e-30;
+        assert_eq!(nonzero_box(hu.view()), [1..5, 0..6, 0..7]);
+    }
+
+    #[test]
+    fn uncrop_puts_background_outside_the_box() {
+        let b = [1..2, 1..3, 0..1];
+        let p = Array4::from_elem((3, 1, 2, 1), 0.25f32);
+        let h = Array3::from_elem((1, 2, 1), 0.5f32);
+        let (p, h, mi) = uncrop(p, h.clone(), h, &b, [2, 3, 2], Activation::Softmax);
+        assert_eq!(p.dim(), (3, 2, 3, 2));
+        assert_eq!((p[[0, 1, 1, 0]], p[[0, 0, 0, 0]], p[[1, 0, 0, 0]], p[[2, 1, 2, 1]]), (0.25, 1.0, 0.0, 0.0));
+        assert_eq!((h[[1, 2, 0]], h[[0, 0, 0]], mi[[1, 1, 1]]), (0.5, 0.0, 0.0));
+        let (p, ..) = uncrop(Array4::from_elem((2, 1, 2, 1), 0.7f32), Array3::zeros((0, 0, 0)), Array3::zeros((0, 0, 0)), &b, [2, 3, 2], Activation::Sigmoid);
+        assert_eq!((p[[0, 0, 0, 0]], p[[1, 1, 2, 0]]), (0.0, 0.7));
+    }
 }

@@ -84,12 +84,18 @@ pub(crate) fn probabilities_with_entropy(x: &[f32], kind: OutputKind, act: Activ
 /// `data` (`classes` planes of `n` voxels) cut into chunks of [`CHUNK`] voxels: per chunk, the
 /// piece of every plane.
 fn plane_chunks(data: &mut [f32], classes: usize) -> Vec<Vec<&mut [f32]>> {
+    plane_chunks_of(data, classes, CHUNK)
+}
+
+/// `data` (`classes` planes of `n` voxels) cut into chunks of `chunk` voxels: per chunk, the
+/// piece of every plane.
+pub(crate) fn plane_chunks_of(data: &mut [f32], classes: usize, chunk: usize) -> Vec<Vec<&mut [f32]>> {
     let n = data.len() / classes.max(1);
-    if n == 0 {
+    if n == 0 || chunk == 0 {
         return Vec::new();
     }
-    let mut planes: Vec<std::slice::ChunksMut<'_, f32>> = data.chunks_mut(n).map(|plane| plane.chunks_mut(CHUNK)).collect();
-    (0..n.div_ceil(CHUNK)).map(|_| planes.iter_mut().filter_map(Iterator::next).collect()).collect()
+    let mut planes: Vec<std::slice::ChunksMut<'_, f32>> = data.chunks_mut(n).map(|plane| plane.chunks_mut(chunk)).collect();
+    (0..n.div_ceil(chunk)).map(|_| planes.iter_mut().filter_map(Iterator::next).collect()).collect()
 }
 
 /// Every voxel's probabilities (`[C, k, j, i]`) and, `with_entropy`, entropy (`[k, j, i]`;

@@ -29,7 +29,7 @@
 
 use std::time::Instant;
 
-use ndarray::{Array3, Array4, Array5, ArrayView3, ArrayView4, ArrayViewMut3, Axis, s};
+use ndarray::{Array3, Array4, Array5, ArrayView3, ArrayView4, ArrayViewMut3, Axis, CowArray, Ix4, s};
 use rayon::prelude::*;
 
 use crate::card::{Activation, OutputKind};
@@ -178,8 +178,9 @@ pub(crate) fn checked_floats(dims: &[usize], what: &str) -> Result<usize> {
 
 /// The image padded to at least the patch with zeros, the lower side getting `diff / 2`
 /// (nnU-Net's `pad_nd_image`), and the tiles' start corners in nnU-Net's order (k, then j, then i).
-struct Tiled {
-    padded: Array4<f32>,
+struct Tiled<'a> {
+    /// The image itself when it needs no padding.
+    padded: CowArray<'a, f32, Ix4>,
     lo: [usize; 3],
     size: [usize; 3],
     padded_size: [usize; 3],
@@ -188,7 +189,7 @@ struct Tiled {
 
 /// Pads `image` (`[C, k, j, i]`) and lays the tiles; `buffers` is how many padded-size float
 /// planes the caller will hold (checked against the memory limit).
-fn tile_image(image: ArrayView4<'_, f32>, patch: [usize; 3], step_fraction: f64, buffers: usize) -> Result<Tiled> {
+fn tile_image<'a>(image: ArrayView4<'a, f32>, patch: [usize; 3], step_fraction: f64, buffers: usize) -> Result<Tiled<'a>> {
     if !(step_fraction > 0.0 && step_fraction <= 1.0) {
         return Err(Error::BadInput { what: format!("step_fraction is {step_fraction}; it must be in (0, 1] (nnU-Net: 0.5)") });
     }
@@ -197,8 +198,13 @@ fn tile_image(image: ArrayView4<'_, f32>, patch: [usize; 3], step_fraction: f64,
     let padded_size: [usize; 3] = std::array::from_fn(|a| size[a].max(patch[a]));
     let lo: [usize; 3] = std::array::from_fn(|a| (padded_size[a] - size[a]) / 2);
     let _ = checked_floats(&[buffers, padded_size[0], padded_size[1], padded_size[2]], "sliding-window buffers")?;
-    let mut padded = Array4::<f32>::zeros((channels, padded_size[0], padded_size[1], padded_size[2]));
-    padded.slice_mut(s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]]).assign(&image);
+    let padded = if padded_size == size {
+        CowArray::from(image)
+    } else {
+        let mut padded = Array4::<f32>::zeros((channels, padded_size[0], padded_size[1], padded_size[2]));
+        padded.slice_mut(s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]]).assign(&image);
+        CowArray::from(padded)
+    };
     let starts: Vec<Vec<usize>> = (0..3).map(|a| tile_starts(padded_size[a], patch[a], step_fraction)).collect();
     let mut tiles = Vec::new();
     for &k in &starts[0] {
@@ -226,7 +232,7 @@ type Job = ([usize; 3], [bool; 3]);
 
 /// Runs fold `fold` on the tiles `jobs` (corner, flip) of `padded` in one batch; the outputs
 /// `[N, classes, k, j, i]` are still flipped.
-fn run_tiles(model: &mut Model, fold: usize, padded: &Array4<f32>, jobs: &[Job], patch: [usize; 3], timing: &mut WindowTiming) -> Result<Array5<f32>> {
+fn run_tiles(model: &mut Model, fold: usize, padded: ArrayView4<'_, f32>, jobs: &[Job], patch: [usize; 3], timing: &mut WindowTiming) -> Result<Array5<f32>> {
     let mut x = Array5::<f32>::zeros((jobs.len(), padded.shape()[0], patch[0], patch[1], patch[2]));
     for (b, (t, flip)) in jobs.iter().enumerate() {
         let src = padded.slice(s![.., t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
@@ -242,7 +248,7 @@ fn run_tiles(model: &mut Model, fold: usize, padded: &Array4<f32>, jobs: &[Job],
 /// What [`pipelined`] runs: the tiles `jobs` of `padded`, `batch` per network call.
 #[derive(Clone, Copy)]
 struct Work<'a> {
-    padded: &'a Array4<f32>,
+    padded: ArrayView4<'a, f32>,
     jobs: &'a [Job],
     batch: usize,
     patch: [usize; 3],
@@ -316,7 +322,7 @@ pub fn sliding_window_fold(model: &mut Model, fold: usize, image: ArrayView4<'_,
     let mut weight = Array3::<f32>::zeros(padded_size);
     let jobs: Vec<Job> = tiles.iter().map(|&t| (t, flip)).collect();
     let tile = |t: &[usize; 3]| s![t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]];
-    pipelined(model, fold, Work { padded: &padded, jobs: &jobs, batch, patch }, timing, |y, chunk| {
+    pipelined(model, fold, Work { padded: padded.view(), jobs: &jobs, batch, patch }, timing, |y, chunk| {
         for (b, (t, _)) in chunk.iter().enumerate() {
             let out = flipped(y.index_axis(Axis(0), b), flip);
             acc.par_chunks_mut(np.max(1)).enumerate().for_each(|(c, plane)| {
@@ -341,6 +347,124 @@ pub fn sliding_window_fold(model: &mut Model, fold: usize, image: ArrayView4<'_,
     let out = Array4::from_shape_vec((classes, size[0], size[1], size[2]), out).expect("the image's shape");
     timing.total_s += start.elapsed().as_secs_f64();
     Ok(out)
+}
+
+/// [`one_tile_fold`]'s member output (empty unless asked), probabilities and entropy.
+pub(crate) type OneTile = (Array4<f32>, Array4<f32>, Array3<f32>);
+
+/// What [`one_tile_fold`] returns besides the probabilities.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OneTileOutputs {
+    /// The member's output (else an empty array).
+    pub output: bool,
+    /// The member's entropy (else zeros).
+    pub entropy: bool,
+}
+
+/// One member's window when the image fits one tile (every axis at most the patch), taken
+/// straight from ONNX Runtime's output buffer in one parallel pass: the member's output (the
+/// Gaussian-weighted mean of [`sliding_window_fold`], computed the same way: `(0 + o g) / (0 + g)`),
+/// its probabilities and, `with_entropy`, its entropy (zeros otherwise), the values of
+/// [`sliding_window_fold`] followed by [`crate::voxel::probabilities_and_entropy`] bit for bit,
+/// without the padded sums, their division and the output's copy. `None` when the image needs
+/// more than one tile.
+pub(crate) fn one_tile_fold(
+    model: &mut Model,
+    fold: usize,
+    image: ArrayView4<'_, f32>,
+    flip: [bool; 3],
+    options: &WindowOptions,
+    timing: &mut WindowTiming,
+    wanted: OneTileOutputs,
+) -> Result<Option<OneTile>> {
+    let OneTileOutputs { output: with_output, entropy: with_entropy } = wanted;
+    let start = Instant::now();
+    let patch = model.card().patch_size_kji();
+    let (classes, kind, act) = (model.card().output.classes.len(), model.card().output.kind, model.card().output.activation);
+    let channels = image.shape()[0];
+    let size = [image.shape()[1], image.shape()[2], image.shape()[3]];
+    if (0..3).any(|a| size[a] > patch[a]) {
+        return Ok(None);
+    }
+    if !(options.step_fraction > 0.0 && options.step_fraction <= 1.0) {
+        return Err(Error::BadInput { what: format!("step_fraction is {}; it must be in (0, 1] (nnU-Net: 0.5)", options.step_fraction) });
+    }
+    let _ = checked_floats(&[channels + 2 * classes + 1, patch[0], patch[1], patch[2]], "sliding-window buffers")?;
+    // The tile: the image padded with zeros to the patch (lower side `diff / 2`), flipped; the
+    // image itself when it is the patch, unflipped and contiguous.
+    let lo: [usize; 3] = std::array::from_fn(|a| (patch[a] - size[a]) / 2);
+    let owned;
+    let x = if size == patch && flip == [false; 3] && image.is_standard_layout() {
+        image.insert_axis(Axis(0))
+    } else {
+        let mut padded = Array4::<f32>::zeros((channels, patch[0], patch[1], patch[2]));
+        padded.slice_mut(s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]]).assign(&image);
+        owned = if flip == [false; 3] {
+            padded.insert_axis(Axis(0))
+        } else {
+            let mut t = Array5::<f32>::zeros((1, channels, patch[0], patch[1], patch[2]));
+            t.index_axis_mut(Axis(0), 0).assign(&flipped(padded.view(), flip));
+            t
+        };
+        owned.view()
+    };
+    let gauss = gaussian_importance(patch);
+    let gs = gauss.as_slice().expect("standard layout");
+    let [pk, pj, pi] = patch;
+    let [nk, nj, ni] = size;
+    let (nv, pv, row) = (nk * nj * ni, pk * pj * pi, nj * ni);
+    let mut out = if with_output { vec![0f32; classes * nv] } else { Vec::new() };
+    let mut p = vec![0f32; classes * nv];
+    let mut h = vec![0f32; nv];
+    let t0 = Instant::now();
+    let mut network_s = 0.0;
+    model.run_fold_with(fold, x, |y| {
+        network_s = t0.elapsed().as_secs_f64();
+        let y = y.as_standard_layout();
+        let ys = y.as_slice().expect("standard layout");
+        // One k slice of the image per task: every class plane's piece of it.
+        let mut outs = crate::voxel::plane_chunks_of(&mut out, classes, row).into_iter();
+        let slices: Vec<_> = crate::voxel::plane_chunks_of(&mut p, classes, row).into_iter().map(|pc| (outs.next().unwrap_or_default(), pc)).collect();
+        h.par_chunks_mut(row.max(1)).zip(slices).enumerate().for_each(|(k, (hk, (mut ok, mut pk_)))| {
+            let tk = lo[0] + k;
+            let sk = if flip[0] { pk - 1 - tk } else { tk };
+            let (mut xv, mut pvv) = (vec![0f32; classes], vec![0f32; classes]);
+            for j in 0..nj {
+                let tj = lo[1] + j;
+                let sj = if flip[1] { pj - 1 - tj } else { tj };
+                for i in 0..ni {
+                    let ti = lo[2] + i;
+                    let si = if flip[2] { pi - 1 - ti } else { ti };
+                    let g = gs[(tk * pj + tj) * pi + ti];
+                    let src = (sk * pj + sj) * pi + si;
+                    let v = j * ni + i;
+                    for (c, xc) in xv.iter_mut().enumerate() {
+                        // The window's sums start at 0: acc = 0 + o g, weight = 0 + g.
+                        *xc = (0.0f32 + ys[c * pv + src] * g) / (0.0f32 + g);
+                    }
+                    for (plane, &x) in ok.iter_mut().zip(&xv) {
+                        plane[v] = x;
+                    }
+                    if with_entropy {
+                        hk[v] = probabilities_with_entropy(&xv, kind, act, &mut pvv);
+                    } else {
+                        crate::voxel::probabilities(&xv, kind, act, &mut pvv);
+                    }
+                    for (plane, &q) in pk_.iter_mut().zip(&pvv) {
+                        plane[v] = q;
+                    }
+                }
+            }
+        });
+    })?;
+    timing.network_s += network_s;
+    timing.network_calls += 1;
+    let shape = (classes, nk, nj, ni);
+    let out = if with_output { Array4::from_shape_vec(shape, out).expect("the image's shape") } else { Array4::zeros((0, 0, 0, 0)) };
+    let p = Array4::from_shape_vec(shape, p).expect("the image's shape");
+    let h = Array3::from_shape_vec((nk, nj, ni), h).expect("the image's shape");
+    timing.total_s += start.elapsed().as_secs_f64();
+    Ok(Some((out, p, h)))
 }
 
 /// What [`nnunet_sliding_window`] sums.
@@ -427,6 +551,10 @@ impl NnunetSums {
         let single = self.n_mirrors == 1;
         let n_mirrors = self.n_mirrors as f32;
         let uncertainty = self.uncertainty;
+        if single && !uncertainty {
+            self.add_logits_only(y, t, flip);
+            return;
+        }
         let (mut x, mut p) = (vec![0f32; c], vec![0f32; c]);
         for k in 0..pk {
             let sk = if flip[0] { pk - 1 - k } else { k };
@@ -501,6 +629,42 @@ impl NnunetSums {
         }
     }
 
+    /// [`NnunetSums::add`] of a tile's one output when only the logits are summed (one mirror set,
+    /// no uncertainty): row by row and class by class over contiguous slices, the same
+    /// arithmetic per voxel (`a = a + o g`, `w = w + g`, rounded to float16 when nnU-Net's sums
+    /// are reproduced).
+    fn add_logits_only(&mut self, y: &[f32], t: [usize; 3], flip: [bool; 3]) {
+        let ([pk, pj, pi], [_, nj, ni]) = (self.patch, self.padded);
+        let (pv, np, float16) = (pk * pj * pi, self.weight.len(), self.float16);
+        let sum = |a: f32, b: f32| if float16 { round_f16(a + b) } else { a + b };
+        for k in 0..pk {
+            let sk = if flip[0] { pk - 1 - k } else { k };
+            for j in 0..pj {
+                let sj = if flip[1] { pj - 1 - j } else { j };
+                let src_row = (sk * pj + sj) * pi;
+                let tile_row = (k * pj + j) * pi;
+                let dst_row = ((t[0] + k) * nj + t[1] + j) * ni + t[2];
+                let g = &self.gauss[tile_row..tile_row + pi];
+                for ch in 0..self.classes {
+                    let src = &y[ch * pv + src_row..ch * pv + src_row + pi];
+                    let dst = &mut self.logits[ch * np + dst_row..ch * np + dst_row + pi];
+                    if flip[2] {
+                        for ((a, &v), &g) in dst.iter_mut().zip(src.iter().rev()).zip(g) {
+                            *a = sum(*a, v * g);
+                        }
+                    } else {
+                        for ((a, &v), &g) in dst.iter_mut().zip(src).zip(g) {
+                            *a = sum(*a, v * g);
+                        }
+                    }
+                }
+                for (w, &g) in self.weight[dst_row..dst_row + pi].iter_mut().zip(g) {
+                    *w = sum(*w, g);
+                }
+            }
+        }
+    }
+
     /// The sums divided by their weights (in float16 for nnU-Net's logits), cropped to the
     /// image at `lo` of size `size`.
     fn finish(mut self, lo: [usize; 3], size: [usize; 3]) -> NnunetWindow {
@@ -523,13 +687,19 @@ impl NnunetSums {
         let shape4 = (self.classes, nk, nj, ni);
         let crop = s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]];
         let crop3 = s![lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]];
+        // Not padded (the image is at least the patch): the sums are the result, no copy.
+        let whole = size == self.padded;
         let logits = Array4::from_shape_vec(shape4, self.logits).expect("padded shape");
+        let logits = if whole { logits } else { logits.slice(crop).to_owned() };
         if !self.uncertainty {
-            return NnunetWindow { logits: logits.slice(crop).to_owned(), probabilities: Array4::zeros((0, 0, 0, 0)), member_entropy: Array3::zeros((0, 0, 0)) };
+            return NnunetWindow { logits, probabilities: Array4::zeros((0, 0, 0, 0)), member_entropy: Array3::zeros((0, 0, 0)) };
         }
         let probabilities = Array4::from_shape_vec(shape4, self.probs).expect("padded shape");
         let member_entropy = Array3::from_shape_vec((nk, nj, ni), self.entropy).expect("padded shape");
-        NnunetWindow { logits: logits.slice(crop).to_owned(), probabilities: probabilities.slice(crop).to_owned(), member_entropy: member_entropy.slice(crop3).to_owned() }
+        if whole {
+            return NnunetWindow { logits, probabilities, member_entropy };
+        }
+        NnunetWindow { logits, probabilities: probabilities.slice(crop).to_owned(), member_entropy: member_entropy.slice(crop3).to_owned() }
     }
 }
 
@@ -563,7 +733,7 @@ pub fn nnunet_sliding_window(
     let mut sums = NnunetSums::new(classes, float16, uncertainty, mirrors.len(), padded_size, patch);
     let mut member = 0usize;
     let per_output = classes * patch.iter().product::<usize>();
-    pipelined(model, fold, Work { padded: &padded, jobs: &jobs, batch, patch }, timing, |y, chunk| {
+    pipelined(model, fold, Work { padded: padded.view(), jobs: &jobs, batch, patch }, timing, |y, chunk| {
         let ys = y.as_slice().ok_or_else(|| Error::BadInput { what: "the model's output is not contiguous".into() })?;
         for (b, (t, flip)) in chunk.iter().enumerate() {
             let m = member % mirrors.len();

@@ -12,6 +12,10 @@
 //! these two only stock nnU-Net's labels are kept (fixture size). Measured against the float32-sum
 //! references: 3.0e-7 to 1.0e-5, labels 100 %; against stock nnU-Net's labels 99.997-100 %.
 //!
+//! A fourth CT, `crop` (ct_crop.nii.gz, 1.75 x 1.5 x 2.5 mm), is padded with 0 HU on uneven
+//! widths: nnU-Net crops it to the box of its non-zero voxels (`crop_to_nonzero`), predicts inside
+//! and puts background outside; coxa must do the same (`coxa_infer::segment::nonzero_box`).
+//!
 //! nnUNetPredictor sums the Gaussian-weighted logits in float16. Two references therefore:
 //! - `TAG_f32acc`: nnU-Net with those sums made float32; coxa with float32 sums must be within
 //!   1e-4 (measured 2.1e-6 to 1.2e-5) with >= 99.99 % equal labels (99.998-100 %).
@@ -92,5 +96,35 @@ fn probabilities_and_labels_equal_nnunet_predictor() {
             assert!(exact.label_agreement >= 0.9999, "{tag}: labels agree on {:.5} only", exact.label_agreement);
             assert!(stock.label_agreement >= 0.9999, "{tag} (float16): labels agree on {:.5} only", stock.label_agreement);
         }
+    }
+}
+
+#[test]
+fn a_ct_padded_with_zeros_is_cropped_as_nnunet_crops_it() {
+    if !runtime_ready() {
+        return;
+    }
+    let mut model = Model::load(&dir().join("card.toml"), &SessionConfig { intra_threads: 1, ..Default::default() }).unwrap();
+    let ct = coxa_io::open(&dir().join("ct_crop.nii.gz"), &coxa_io::OpenOptions::default()).unwrap().volume;
+    // The fixture is worth something only if nnU-Net's box leaves voxels out on every axis.
+    let hu = ct.hu();
+    let b = coxa_infer::segment::nonzero_box(hu.view());
+    assert_eq!(b, [2..16, 1..32, 5..35], "the box of acvl_utils' get_bbox_from_mask on this CT");
+    for (case, folds, mirror) in [("fold0", vec![0], false), ("fold0_mirror", vec![0], true), ("ensemble", vec![], false), ("ensemble_mirror", vec![], true)] {
+        let tag = format!("crop_{case}");
+        let exact = compare(&mut model, &ct, &format!("{tag}_f32acc"), folds.clone(), mirror, Some(false));
+        let stock = compare(&mut model, &ct, &tag, folds, mirror, None);
+        println!(
+            "{tag} ({} voxels): float32 sums: max |p - p_nnunet| {}, labels agree {:.4} % | stock nnU-Net (float16 sums): labels {:.4} %",
+            exact.voxels,
+            exact.max_abs.map_or("(labels only)".to_string(), |m| format!("{m:.2e}")),
+            100.0 * exact.label_agreement,
+            100.0 * stock.label_agreement,
+        );
+        if let Some(m) = exact.max_abs {
+            assert!(m < 1e-4, "{tag}: probabilities differ from nnU-Net's by up to {m}");
+        }
+        assert!(exact.label_agreement >= 0.9999, "{tag}: labels agree on {:.5} only", exact.label_agreement);
+        assert!(stock.label_agreement >= 0.9999, "{tag} (float16): labels agree on {:.5} only", stock.label_agreement);
     }
 }

@@ -25,6 +25,13 @@ usage: make_reference.py OUT_DIR   (normally models/infer/tests/nnunet)
    ratio 4: nnU-Net's separate-z rule, order 0 along k; two halves rounded to even). Files
    iso_TAG.* and aniso_TAG.*; to keep the fixtures small, of stock nnU-Net (float16 sums) only
    the labels are kept for these two.
+7. Steps 4 and 5 on a CT that nnU-Net crops (`crop_to_nonzero`: the box of the voxels that are
+   not exactly 0, holes filled): `crop` (ct_crop.nii.gz, 38 x 38 x 19 voxels of 1.75 x 1.5 x
+   2.5 mm, off the plans' spacing): a phantom of 30 x 28 x 14 voxels padded with 0 HU, unevenly
+   (i: 5 below, 3 above; j: 4 below, 6 above; k: 2 below, 3 above), and a strip of -500 HU in
+   the padding at j = 1 that widens the box there. nnU-Net predicts inside the box and puts
+   background (probability 1 for class 0) outside. Files crop_TAG.*; labels of every case,
+   probabilities only of fold0_f32acc and ensemble_mirror_f32acc (fixture size).
 """
 import json
 import os
@@ -152,6 +159,20 @@ def phantom_ct_mm(size_ijk, spacing_ijk, seed):
     return air_border(ct, 1)
 
 
+def padded_ct():
+    """[k, j, i] int16 HU: a phantom surrounded by 0 HU padding of uneven widths, and a strip of
+    -500 HU inside the padding (so nnU-Net's box is not simply the phantom's)."""
+    inner = phantom_ct_mm((30, 28, 14), (1.75, 1.5, 2.5), 18)
+    (klo, khi), (jlo, jhi), (ilo, ihi) = (2, 3), (4, 6), (5, 3)
+    ct = np.zeros((inner.shape[0] + klo + khi, inner.shape[1] + jlo + jhi, inner.shape[2] + ilo + ihi), dtype=np.int16)
+    ct[klo:klo + inner.shape[0], jlo:jlo + inner.shape[1], ilo:ilo + inner.shape[2]] = inner
+    ct[8, 1, 12:20] = -500
+    return ct
+
+
+CROP_PROBABILITIES = ("crop_fold0_f32acc", "crop_ensemble_mirror_f32acc")
+
+
 def make_results_folder(tmp):
     """nnU-Net's trained-model folder (plans, dataset, fold_0 and fold_1 checkpoints) under `tmp`."""
     from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
@@ -184,7 +205,8 @@ def main():
 
     cts = (("", phantom_ct(), (2.0, 2.0, 2.0)),
            ("iso_", phantom_ct_mm((40, 36, 24), (1.5, 1.75, 2.75), 16), (1.5, 1.75, 2.75)),
-           ("aniso_", phantom_ct_mm((64, 56, 10), (1.625, 1.625, 6.5), 17), (1.625, 1.625, 6.5)))
+           ("aniso_", phantom_ct_mm((64, 56, 10), (1.625, 1.625, 6.5), 17), (1.625, 1.625, 6.5)),
+           ("crop_", padded_ct(), (1.75, 1.5, 2.5)))
     for prefix, ct, spacing_ijk in cts:
         img = sitk.GetImageFromArray(ct)
         img.SetSpacing(spacing_ijk)
@@ -207,7 +229,8 @@ def main():
                 seg, probs = pred.predict_single_npy_array(ct.astype(np.float32)[None], {"spacing": list(spacing_ijk[::-1])}, None, None, True)
                 probs = np.ascontiguousarray(probs, dtype=np.float32)
                 assert probs.shape == (3,) + ct.shape, probs.shape
-                if not prefix or accumulate is not half:
+                keep = tag in CROP_PROBABILITIES if prefix == "crop_" else (not prefix or accumulate is not half)
+                if keep:
                     probs.tofile(os.path.join(out, f"{tag}.probabilities.f32"))
                 np.ascontiguousarray(seg, dtype=np.uint8).tofile(os.path.join(out, f"{tag}.labels.u8"))
                 print(tag, "labels", np.bincount(seg.ravel(), minlength=3), "max prob", probs.max())
