@@ -184,6 +184,27 @@ pub struct HcfResult {
     /// What the solve could not do within its budget (issue 16), e.g. a posture search that
     /// did not converge in [`POSTURE_SEARCH_ROUNDS`]; empty normally.
     pub notes: Vec<String>,
+    /// The hip contact force taken apart: each muscle's share (its force on the free body) and
+    /// the upper body's load (named [`UPPER_BODY_LOAD`]), in the model's femur frame; they sum
+    /// to [`HcfResult::force_femur_n`].
+    pub contributions: Vec<Contribution>,
+    /// The rotation from the model's femur frame to the OrthoLoad femoral frame, when femur
+    /// landmarks were given (maps [`Contribution::force_femur_n`] like the total force).
+    pub orthoload_from_femur: Option<Matrix3<f64>>,
+}
+
+/// The name of the upper body's load among [`HcfResult::contributions`].
+pub const UPPER_BODY_LOAD: &str = "upper-body load";
+
+/// One part of the hip contact force (see [`HcfResult::contributions`]).
+#[derive(Debug, Clone)]
+pub struct Contribution {
+    /// The muscle's name, or [`UPPER_BODY_LOAD`].
+    pub name: String,
+    /// The muscle's activation (0..1; 1 for the load).
+    pub activation: f64,
+    /// Its share of the force on the femoral head, N, model femur frame.
+    pub force_femur_n: Vector3<f64>,
 }
 
 fn set(model: &Model, q: &mut [f64], name: &str, deg: f64) {
@@ -249,11 +270,30 @@ pub struct HcfOptions {
     /// Weight each muscle's activation cost by its volume (`F_max x l_opt`, proportional to
     /// PCSA x fibre length): the muscle-volume-weighted criterion `sum V_i a_i^p` (default false).
     pub volume_weighted: bool,
+    /// Weight `w` of the squared hip contact force in the cost, a joint-load-aware criterion:
+    /// `sum a_i^2 + w (|F_hip| / BW)^2` (default 0, the plain criterion). Large values approach
+    /// the least hip contact force that balances the loads with `0 <= a <= 1` (the lower bound
+    /// of Modenese et al. 2013). The posture search then minimises this cost too. Only with
+    /// [`HcfOptions::activation_exponent`] 2.
+    pub joint_load_weight: f64,
+    /// Map the model's femur onto the patient's by the posterior condylar axis (MPC -> LPC)
+    /// instead of the epicondylar axis (MEC -> LEC), for the OrthoLoad frame: see
+    /// [`FemurLandmarks::anatomical_axes_posterior_condyles`] (default false).
+    pub posterior_condylar_mapping: bool,
 }
 
 impl Default for HcfOptions {
     fn default() -> Self {
-        Self { distal_equilibrium: true, optimise_posture: true, passive_knee_lock: true, lateral_trunk_lean: true, activation_exponent: 2.0, volume_weighted: false }
+        Self {
+            distal_equilibrium: true,
+            optimise_posture: true,
+            passive_knee_lock: true,
+            lateral_trunk_lean: true,
+            activation_exponent: 2.0,
+            volume_weighted: false,
+            joint_load_weight: 0.0,
+            posterior_condylar_mapping: false,
+        }
     }
 }
 
@@ -287,6 +327,18 @@ impl HcfOptions {
         self
     }
 
+    /// Sets [`HcfOptions::joint_load_weight`].
+    pub fn with_joint_load_weight(mut self, w: f64) -> Self {
+        self.joint_load_weight = w;
+        self
+    }
+
+    /// Sets [`HcfOptions::posterior_condylar_mapping`].
+    pub fn with_posterior_condylar_mapping(mut self, on: bool) -> Self {
+        self.posterior_condylar_mapping = on;
+        self
+    }
+
     /// Sets [`HcfOptions::lateral_trunk_lean`].
     pub fn with_lateral_trunk_lean(mut self, on: bool) -> Self {
         self.lateral_trunk_lean = on;
@@ -312,6 +364,9 @@ pub fn hip_contact_force(model: &Model, activity: Activity, body_weight_n: f64, 
 pub fn hip_contact_force_with(model: &Model, activity: Activity, body_weight_n: f64, femur: Option<&FemurLandmarks>, options: &HcfOptions) -> Result<HcfResult> {
     if !(body_weight_n.is_finite() && body_weight_n > 100.0 && body_weight_n < 5000.0) {
         return Err(MskError::InvalidInput { what: "body weight (N)".into(), value: body_weight_n, why: "must be between 100 and 5000 N".into() });
+    }
+    if !(options.joint_load_weight.is_finite() && options.joint_load_weight >= 0.0) || (options.joint_load_weight > 0.0 && options.activation_exponent != 2.0) {
+        return Err(MskError::InvalidInput { what: "joint-load weight".into(), value: options.joint_load_weight, why: "must be finite and >= 0, and used with the activation exponent 2".into() });
     }
     let kin = Kinematics::new(model)?;
     let solve = |p: Posture| solve_at(model, &kin, activity, body_weight_n, femur, options, p);
@@ -688,11 +743,27 @@ pub(super) fn balance(
         Some(k) if options.passive_knee_lock && (q[distal[k]] * knee_sign).to_degrees() < KNEE_LOCK_BELOW_DEG => Some(3 + k),
         _ => None,
     };
-    let mut a = DMatrix::zeros(rows, n + usize::from(knee_lock.is_some()));
+    // Joint-load-aware criterion: three more unknowns, the hip contact force in body weights
+    // (ground frame), tied to the muscles by three more rows (N): sum u_i F_i - BW f = -W.
+    let jl = options.joint_load_weight > 0.0;
+    let rows = rows + if jl { 3 } else { 0 };
+    let n_lock = usize::from(knee_lock.is_some());
+    let mut a = DMatrix::zeros(rows, n + n_lock + if jl { 3 } else { 0 });
     if let Some(row) = knee_lock {
         a[(row, n)] = knee_sign * KNEE_LOCK_N_M;
     }
     let mut b = DVector::zeros(rows);
+    let f_row = 3 + distal.len();
+    if jl {
+        for k in 0..3 {
+            a[(f_row + k, n + n_lock + k)] = -body_weight_n;
+            b[f_row + k] = -w_eff[k];
+            for i in 0..n {
+                a[(f_row + k, i)] = unit_force[i][k] * active[i];
+                b[f_row + k] -= unit_force[i][k] * passive[i];
+            }
+        }
+    }
     for k in 0..3 {
         b[k] = -load_moment[k];
     }
@@ -710,27 +781,40 @@ pub(super) fn balance(
         }
     }
     let p = options.activation_exponent;
-    let (sol, weights) = if options.volume_weighted {
+    let (sol, weights) = if options.volume_weighted || jl {
         // Weights normalised to a mean of 1 over the muscles; the knee lock costs as before.
-        let mean = volumes.iter().sum::<f64>() / n.max(1) as f64;
-        let mut w: Vec<f64> = volumes.iter().map(|v| v / mean).collect();
-        w.resize(a.ncols(), 1.0);
-        (static_opt::solve_weighted(&a, &b, 1.0, p, &w)?, w)
+        let mut w: Vec<f64> = if options.volume_weighted {
+            let mean = volumes.iter().sum::<f64>() / n.max(1) as f64;
+            volumes.iter().map(|v| v / mean).collect()
+        } else {
+            vec![1.0; n]
+        };
+        w.resize(n + n_lock, 1.0);
+        if jl {
+            w.resize(a.ncols(), options.joint_load_weight);
+            let free: Vec<bool> = (0..a.ncols()).map(|i| i >= n + n_lock).collect();
+            (static_opt::solve_weighted_free(&a, &b, 1.0, &w, &free)?, w)
+        } else {
+            (static_opt::solve_weighted(&a, &b, 1.0, p, &w)?, w)
+        }
     } else {
         (static_opt::solve_with_exponent(&a, &b, 1.0, p)?, vec![1.0; a.ncols()])
     };
-    let effort = sol.activations[..n].iter().zip(&weights).map(|(v, w)| w * v.powf(p)).sum::<f64>() + sol.reserve.iter().map(|v| v * v).sum::<f64>();
+    let joint_load_cost: f64 = if jl { (0..3).map(|k| options.joint_load_weight * sol.activations[n + n_lock + k].powi(2)).sum() } else { 0.0 };
+    let effort = sol.activations[..n].iter().zip(&weights).map(|(v, w)| w * v.powf(p)).sum::<f64>() + sol.reserve[..3 + distal.len()].iter().map(|v| v * v).sum::<f64>() + joint_load_cost;
+    let r_femur = poses[femur_b].rotation.to_rotation_matrix();
     let mut force = w_eff;
     let mut muscle_forces_n = Vec::with_capacity(n);
+    let mut contributions = vec![Contribution { name: UPPER_BODY_LOAD.into(), activation: 1.0, force_femur_n: r_femur.inverse() * w_eff }];
     for i in 0..n {
         let t = sol.activations[i] * active[i] + passive[i];
         force += unit_force[i] * t;
         muscle_forces_n.push((names[i].clone(), t));
+        contributions.push(Contribution { name: names[i].clone(), activation: sol.activations[i], force_femur_n: r_femur.inverse() * (unit_force[i] * t) });
     }
-    let r_femur = poses[femur_b].rotation.to_rotation_matrix();
     let force_femur_n = r_femur.inverse() * force;
     let pct = 100.0 / body_weight_n;
-    let force_orthoload_percent_bw = match femur {
+    let orthoload_from_femur = match femur {
         Some(lm) => {
             // The model femur's anatomical frame, from its knee centre and flexion axis.
             let knee_joint = model.joints.iter().find(|j| j.parent.body == femur_b).ok_or(MskError::Model { what: "femur_r has no child joint (knee)".into() })?;
@@ -744,12 +828,13 @@ pub(super) fn balance(
             let z = unit(zf - zf.dot(&y) * y, "model femur z")?;
             let x = y.cross(&z);
             let a_m = Matrix3::from_rows(&[x.transpose(), y.transpose(), z.transpose()]);
-            let (a_p, _) = lm.anatomical_axes()?;
+            let (a_p, _) = if options.posterior_condylar_mapping { lm.anatomical_axes_posterior_condyles()? } else { lm.anatomical_axes()? };
             let e = lm.orthoload_axes()?;
-            Some(e * a_p.transpose() * a_m * force_femur_n * pct)
+            Some(e * a_p.transpose() * a_m)
         }
         None => None,
     };
+    let force_orthoload_percent_bw = orthoload_from_femur.map(|t| t * force_femur_n * pct);
     Ok((
         HcfResult {
             force_femur_n,
@@ -758,7 +843,7 @@ pub(super) fn balance(
             magnitude_percent_bw: force.norm() * pct,
             muscle_forces_n,
             reserve_n_m: Vector3::new(sol.reserve[0], sol.reserve[1], sol.reserve[2]),
-            distal_reserve_n_m: sol.reserve[3..].to_vec(),
+            distal_reserve_n_m: sol.reserve[3..3 + distal.len()].to_vec(),
             hip_angles_deg: [0.0; 3],
             coordinates: q.to_vec(),
             ground_reaction_n: Vector3::zeros(),
@@ -769,6 +854,8 @@ pub(super) fn balance(
             effort,
             passive_knee_n_m: if knee_lock.is_some() { sol.activations[n] * knee_sign * KNEE_LOCK_N_M } else { 0.0 },
             notes: Vec::new(),
+            contributions,
+            orthoload_from_femur,
         },
         effort,
     ))
