@@ -105,6 +105,44 @@ fn main() -> Res<()> {
                     for (name, act_, v) in &parts {
                         eprintln!("    {name:16} {act_:5.2} [{:7.1} {:7.1} {:7.1}] {:6.1} {:+6.1} {:+6.1}", v.x, v.y, v.z, v.norm(), v.y.atan2(-v.z).to_degrees(), v.x.atan2(-v.z).to_degrees());
                     }
+                    // Both forces in the ground frame of the posture (x anterior, y up, z toward
+                    // the stance side), and the femur's shaft axis there.
+                    let kin = coxa_sim::msk::Kinematics::new(&scaled)?;
+                    let poses = kin.body_poses(&scaled, &r.coordinates);
+                    let fi = scaled.body_index("femur_r").ok_or("femur_r")?;
+                    let to_ground = poses[fi].rotation.to_rotation_matrix().matrix() * t.try_inverse().ok_or("frame")?;
+                    let (g_coxa, g_vivo, shaft) = (to_ground * got, to_ground * want, to_ground * nalgebra::Vector3::z());
+                    let tilt = |v: nalgebra::Vector3<f64>| (v.x.atan2(-v.y).to_degrees(), v.z.atan2(-v.y).to_degrees());
+                    eprintln!(
+                        "    ground frame: coxa [{:.0} {:.0} {:.0}] (anterior {:+.1}, toward the stance side {:+.1} deg from vertical), in vivo [{:.0} {:.0} {:.0}] ({:+.1}, {:+.1} deg); femur shaft axis (up) {:+.1}, {:+.1} deg",
+                        g_coxa.x,
+                        g_coxa.y,
+                        g_coxa.z,
+                        tilt(g_coxa).0,
+                        tilt(g_coxa).1,
+                        g_vivo.x,
+                        g_vivo.y,
+                        g_vivo.z,
+                        tilt(g_vivo).0,
+                        tilt(g_vivo).1,
+                        tilt(-shaft).0,
+                        tilt(-shaft).1
+                    );
+                    // Heights of the hip centres (pelvis obliquity) and the stance femur's
+                    // mechanical axis in the ground.
+                    let centre = |b: &str| -> Res<nalgebra::Vector3<f64>> {
+                        let bi = scaled.body_index(b).ok_or("body")?;
+                        let j = scaled.joints.iter().find(|j| j.child.body == bi).ok_or("joint")?;
+                        Ok((poses[bi] * nalgebra::Point3::from(j.child.translation_m)).coords)
+                    };
+                    let (hr, hl, kr) = (centre("femur_r")?, centre("femur_l")?, centre("tibia_r")?);
+                    let mech = kr - hr;
+                    eprintln!(
+                        "    right (stance) hip centre {:+.1} mm above the left; stance femur's hip-knee line: anterior {:+.1}, toward the stance side {:+.1} deg",
+                        1000.0 * (hr.y - hl.y),
+                        tilt(mech).0,
+                        tilt(mech).1
+                    );
                     // Groups by name prefix.
                     let groups = [
                         ("gluteus medius", &["glut_med", "glmed"][..]),
