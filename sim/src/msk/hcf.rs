@@ -74,8 +74,9 @@
 //!   +65/+43/+76; with the swing hip abducted 4 deg +69/+47/+81 and +79/+57/+90) were made
 //!   with the wrong sign. With the stance side up: +129/+109/+143 and +126/+105/+140 if the
 //!   trunk followed the pelvis, +95/+74/+109 and +100/+79/+114 with the trunk kept upright
-//!   (adopted; Rajagopal-Lai-Uhlrich 2023 +83/+63/+92); the direction errors within 1.3 deg of
-//!   before. The walking errors grew because the earlier posture had hidden a 4 deg trunk lean
+//!   (adopted; Rajagopal-Lai-Uhlrich 2023 +83/+63/+92); the walking direction errors 0.3-1.7
+//!   deg smaller than before (gait2392 13.2/17.7/18.4 deg, Rajagopal 7.8/12.0/11.8,
+//!   Lai-Uhlrich 7.2/11.2/11.3). The walking errors grew because the earlier posture had hidden a 4 deg trunk lean
 //!   toward the stance side, not because the corrected posture is less accurate.
 //!
 //!   Tried at the first walking peak and not adopted (walking magnitude errors H1L/H2R/H3L,
