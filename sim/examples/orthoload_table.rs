@@ -9,13 +9,18 @@
 //! cargo run -p coxa-sim --example orthoload_table [--release] -- [MODEL.osim ...]
 //! ```
 //! `COXA_HCF_HIP_ONLY=1` switches to hip equilibrium only, `COXA_HCF_VOLUME_WEIGHTED=1` to the
-//! muscle-volume-weighted criterion, `COXA_HCF_EXPONENT=3` to cubed activations.
+//! muscle-volume-weighted criterion, `COXA_HCF_EXPONENT=3` to cubed activations,
+//! `COXA_HCF_JOINT_LOAD=W` to the joint-load-aware criterion `sum a^2 + W (|F| / BW)^2`.
+//! `COXA_HCF_PCA_MAPPING=1` maps the femur by its posterior condyles instead of its epicondyles.
+//! `COXA_HCF_DECOMPOSE=1` prints each case's hip contact force taken apart per muscle (and the
+//! upper body's load) in the OrthoLoad frame, with each muscle's activation and the direction of
+//! its pull relative to the femur's axis.
 
 use std::path::{Path, PathBuf};
 
 use coxa_core::Side;
 use coxa_sim::msk::fcsv::parse_fcsv;
-use coxa_sim::msk::hcf::{Activity, HcfOptions, hip_contact_force_with};
+use coxa_sim::msk::hcf::{Activity, HcfOptions, UPPER_BODY_LOAD, hip_contact_force_with};
 use coxa_sim::msk::personalise::{landmark_scale_factors, scale_bodies};
 use coxa_sim::msk::rising::rising_from_chair;
 use coxa_sim::msk::{FemurLandmarks, osim};
@@ -49,7 +54,12 @@ fn main() -> Res<()> {
     }
     let env = |k: &str| std::env::var_os(k).is_some();
     let exponent = std::env::var("COXA_HCF_EXPONENT").ok().and_then(|v| v.parse().ok()).unwrap_or(2.0);
-    let options = HcfOptions::new().with_distal_equilibrium(!env("COXA_HCF_HIP_ONLY")).with_volume_weighted(env("COXA_HCF_VOLUME_WEIGHTED")).with_activation_exponent(exponent);
+    let options = HcfOptions::new()
+        .with_distal_equilibrium(!env("COXA_HCF_HIP_ONLY"))
+        .with_volume_weighted(env("COXA_HCF_VOLUME_WEIGHTED"))
+        .with_activation_exponent(exponent)
+        .with_posterior_condylar_mapping(env("COXA_HCF_PCA_MAPPING"))
+        .with_joint_load_weight(std::env::var("COXA_HCF_JOINT_LOAD").ok().and_then(|v| v.parse().ok()).unwrap_or(0.0));
     let dir = data.join("orthoload");
     // Time of one patient: scaling, strength from CT volumes (the example CT's gluteus medius and
     // minimus, both sides), one-leg stance and walking (the benchmark is
@@ -84,6 +94,82 @@ fn main() -> Res<()> {
                 let e = got.norm() - want.norm();
                 let angle = (got.dot(&want) / (got.norm() * want.norm())).clamp(-1.0, 1.0).acos().to_degrees();
                 println!("| {subject} | {act} | {:.1} {:.1} {:.1} | {:.1} {:.1} {:.1} | {e:+.1} | {angle:.1} |", got.x, got.y, got.z, want.x, want.y, want.z);
+                if std::env::var_os("COXA_HCF_DECOMPOSE").is_some()
+                    && let Some(t) = r.orthoload_from_femur
+                {
+                    let pct = 100.0 / bw;
+                    let mut parts: Vec<(String, f64, nalgebra::Vector3<f64>)> =
+                        r.contributions.iter().map(|c| (c.name.clone(), c.activation, t * c.force_femur_n * pct)).filter(|(_, _, v)| v.norm() > 2.0).collect();
+                    parts.sort_by(|a, b| b.2.norm().total_cmp(&a.2.norm()));
+                    eprintln!("  {subject} {act}: part | activation | [x y z] %BW | |F| %BW | pull from the femur axis: sagittal (+ anterior), frontal (+ lateral) deg");
+                    for (name, act_, v) in &parts {
+                        eprintln!("    {name:16} {act_:5.2} [{:7.1} {:7.1} {:7.1}] {:6.1} {:+6.1} {:+6.1}", v.x, v.y, v.z, v.norm(), v.y.atan2(-v.z).to_degrees(), v.x.atan2(-v.z).to_degrees());
+                    }
+                    // Both forces in the ground frame of the posture (x anterior, y up, z toward
+                    // the stance side), and the femur's shaft axis there.
+                    let kin = coxa_sim::msk::Kinematics::new(&scaled)?;
+                    let poses = kin.body_poses(&scaled, &r.coordinates);
+                    let fi = scaled.body_index("femur_r").ok_or("femur_r")?;
+                    let to_ground = poses[fi].rotation.to_rotation_matrix().matrix() * t.try_inverse().ok_or("frame")?;
+                    let (g_coxa, g_vivo, shaft) = (to_ground * got, to_ground * want, to_ground * nalgebra::Vector3::z());
+                    let tilt = |v: nalgebra::Vector3<f64>| (v.x.atan2(-v.y).to_degrees(), v.z.atan2(-v.y).to_degrees());
+                    eprintln!(
+                        "    ground frame: coxa [{:.0} {:.0} {:.0}] (anterior {:+.1}, toward the stance side {:+.1} deg from vertical), in vivo [{:.0} {:.0} {:.0}] ({:+.1}, {:+.1} deg); femur shaft axis (up) {:+.1}, {:+.1} deg",
+                        g_coxa.x,
+                        g_coxa.y,
+                        g_coxa.z,
+                        tilt(g_coxa).0,
+                        tilt(g_coxa).1,
+                        g_vivo.x,
+                        g_vivo.y,
+                        g_vivo.z,
+                        tilt(g_vivo).0,
+                        tilt(g_vivo).1,
+                        tilt(-shaft).0,
+                        tilt(-shaft).1
+                    );
+                    // Heights of the hip centres (pelvis obliquity) and the stance femur's
+                    // mechanical axis in the ground.
+                    let centre = |b: &str| -> Res<nalgebra::Vector3<f64>> {
+                        let bi = scaled.body_index(b).ok_or("body")?;
+                        let j = scaled.joints.iter().find(|j| j.child.body == bi).ok_or("joint")?;
+                        Ok((poses[bi] * nalgebra::Point3::from(j.child.translation_m)).coords)
+                    };
+                    let (hr, hl, kr) = (centre("femur_r")?, centre("femur_l")?, centre("tibia_r")?);
+                    let mech = kr - hr;
+                    eprintln!(
+                        "    right (stance) hip centre {:+.1} mm above the left; stance femur's hip-knee line: anterior {:+.1}, toward the stance side {:+.1} deg",
+                        1000.0 * (hr.y - hl.y),
+                        tilt(mech).0,
+                        tilt(mech).1
+                    );
+                    // Groups by name prefix.
+                    let groups = [
+                        ("gluteus medius", &["glut_med", "glmed"][..]),
+                        ("gluteus minimus", &["glut_min", "glmin"]),
+                        ("gluteus maximus", &["glut_max", "glmax"]),
+                        ("tensor fasciae latae", &["tfl"]),
+                        ("iliopsoas", &["iliacus", "psoas", "iliopsoas"]),
+                        ("rectus femoris", &["rect_fem", "recfem"]),
+                        ("hamstrings", &["semimem", "semiten", "bifemlh", "bflh", "bifemsh", "bfsh"]),
+                        ("adductors", &["add_", "addbrev", "addlong", "addmag", "pect", "grac"]),
+                        ("piriformis + ext. rotators", &["peri", "pirif", "gem", "quad_fem", "quadfem"]),
+                        ("sartorius", &["sar"]),
+                        (UPPER_BODY_LOAD, &[UPPER_BODY_LOAD]),
+                    ];
+                    let mut rest = nalgebra::Vector3::zeros();
+                    let mut line = Vec::new();
+                    for (g, prefixes) in groups {
+                        let v: nalgebra::Vector3<f64> = parts.iter().filter(|(n, _, _)| prefixes.iter().any(|p| n.starts_with(p))).map(|p| p.2).sum();
+                        line.push(format!("{g} [{:.0} {:.0} {:.0}]", v.x, v.y, v.z));
+                    }
+                    for (n, _, v) in &parts {
+                        if !groups.iter().any(|(_, ps)| ps.iter().any(|p| n.starts_with(p))) {
+                            rest += v;
+                        }
+                    }
+                    eprintln!("    groups %BW: {}; other [{:.0} {:.0} {:.0}]", line.join(", "), rest.x, rest.y, rest.z);
+                }
                 if std::env::var_os("COXA_DEBUG_HCF").is_some() {
                     let mut f: Vec<_> = r.muscle_forces_n.iter().filter(|(_, f)| *f > 20.0).collect();
                     f.sort_by(|a, b| b.1.total_cmp(&a.1));

@@ -258,18 +258,22 @@ fn hip_contact_force_vs_orthoload_in_vivo() -> Result<()> {
             medians.push(hcf_vs_orthoload(&model, &dir, options)?);
         }
         // (median |magnitude error| %BW, median direction error deg) of the default options.
-        let bound = if name.starts_with("gait2392") { (55.0, 16.0) } else { (74.0, 13.5) };
+        // Issue 20 part 3 corrected the walking pelvic obliquity's sign (the stance side was
+        // dropped): the walking errors grew, so did these bounds (were (55, 16) and (74, 13.5)
+        // over 49.6 / 14.8 and 69.9 / 12.0; now 73.9 / 14.8 and 78.6 / 11.8).
+        let bound = if name.starts_with("gait2392") { (78.0, 16.0) } else { (82.0, 13.5) };
         let (mag, angle) = medians[0];
         assert!(mag < bound.0 && angle < bound.1, "{name}: median errors {mag:.1} %BW / {angle:.1} deg, regression bound {bound:?}");
         assert!(mag < medians[2].0 - 5.0, "{name}: the posture of least effort ({mag:.1} %BW) must beat the fixed posture ({:.1} %BW)", medians[2].0);
     }
     // Rajagopal with Lai et al. 2017's and Uhlrich et al. 2022's changes (abductor paths fitted
     // to MRI): the default options only. Issue 20 measured 51.7 %BW / 11.3 deg (4th of 6), the
-    // best of the three models in magnitude and direction.
+    // best of the three models in magnitude and direction; 63.2 / 11.2 after the walking
+    // obliquity's sign correction (issue 20 part 3).
     if let Some(model_path) = shared_data("opensim/Rajagopal/RajagopalLaiUhlrich2023.osim") {
         eprintln!("RajagopalLaiUhlrich2023, default");
         let (mag, angle) = hcf_vs_orthoload(&osim::read_osim(&model_path)?, &dir, &HcfOptions::new())?;
-        assert!(mag < 55.0 && angle < 12.5, "RajagopalLaiUhlrich2023: median errors {mag:.1} %BW / {angle:.1} deg, regression bound (55, 12.5)");
+        assert!(mag < 67.0 && angle < 12.5, "RajagopalLaiUhlrich2023: median errors {mag:.1} %BW / {angle:.1} deg, regression bound (67, 12.5)");
     }
     Ok(())
 }
@@ -711,9 +715,22 @@ fn posture_of_least_effort_stays_in_range_and_costs_no_more() -> Result<()> {
             Activity::Walking => {
                 assert_eq!(free.passive_knee_n_m, 0.0, "the walking knee is flexed, not locked");
                 assert_eq!((free.pelvis_tilt_deg, free.trunk_offset_m), (0.0, 0.0), "walking keeps pelvis and sagittal trunk");
-                // Loading response: the swing side dropped by 4 deg, the stance side 3 deg forward.
+                // Loading response: the swing side dropped by 4 deg (positive pelvis_list drops
+                // the right side, so the right stance side up is -4), the stance side 3 deg
+                // forward, the lumbar spine bent against the obliquity (trunk upright + lean).
                 let coord = |n: &str| model.coordinate_index(n).map(|i| free.coordinates[i].to_degrees());
-                assert!((coord("pelvis_list").context("pelvis_list")? - 4.0).abs() < 1e-9 && (coord("pelvis_rotation").context("pelvis_rotation")? - 3.0).abs() < 1e-9);
+                assert!((coord("pelvis_list").context("pelvis_list")? + 4.0).abs() < 1e-9 && (coord("pelvis_rotation").context("pelvis_rotation")? - 3.0).abs() < 1e-9);
+                assert!((coord("lumbar_bending").context("lumbar_bending")? - 4.0 - free.trunk_lean_deg).abs() < 1e-9);
+                // The stance hip centre is the higher one.
+                let kin = coxa_sim::msk::Kinematics::new(&model)?;
+                let poses = kin.body_poses(&model, &free.coordinates);
+                let hip = |b: &str| -> Result<f64> {
+                    let bi = model.body_index(b).context("femur")?;
+                    let j = model.joints.iter().find(|j| j.child.body == bi).context("hip joint")?;
+                    Ok((poses[bi] * nalgebra::Point3::from(j.child.translation_m)).y)
+                };
+                let rise = hip("femur_r")? - hip("femur_l")?;
+                assert!((0.005..0.02).contains(&rise), "the stance (right) hip centre must be 0.17 m x sin 4 deg above the swing one: {rise} m");
                 // The swing hip abducted by 4 deg (the same published kinematics).
                 assert!((coord("hip_adduction_l").context("hip_adduction_l")? + 4.0).abs() < 1e-9);
             }

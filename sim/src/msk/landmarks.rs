@@ -66,10 +66,22 @@ impl FemurLandmarks {
     /// epicondyles' midpoint to the head centre, `z` along MEC -> LEC made orthogonal to `y`,
     /// `x = y x z` (anterior). Returns the rows and the femur length (mm).
     pub fn anatomical_axes(&self) -> Result<(Matrix3<f64>, f64)> {
+        self.axes_with_mediolateral(self.lec - self.mec, "LEC - MEC")
+    }
+
+    /// [`FemurLandmarks::anatomical_axes`] with `z` along the posterior condylar axis
+    /// (MPC -> LPC) instead of the epicondylar axis: the axis OrthoLoad's frame uses, and the
+    /// one the femur frames of gait2392 and Rajagopal's models follow (their bone meshes'
+    /// posterior condyles lie along the femur's `z` within 0.1 and 2.6 deg; the epicondylar
+    /// axis is turned outward from it by the condylar twist, 2-7 deg in the OrthoLoad patients).
+    pub fn anatomical_axes_posterior_condyles(&self) -> Result<(Matrix3<f64>, f64)> {
+        self.axes_with_mediolateral(self.lpc - self.mpc, "LPC - MPC")
+    }
+
+    fn axes_with_mediolateral(&self, ml: Vector3<f64>, what: &str) -> Result<(Matrix3<f64>, f64)> {
         let knee = 0.5 * (self.mec + self.lec);
         let y = unit(self.hjc - knee, "HJC - knee centre")?;
-        let ml = self.lec - self.mec;
-        let z = unit(ml - ml.dot(&y) * y, "LEC - MEC")?;
+        let z = unit(ml - ml.dot(&y) * y, what)?;
         let x = y.cross(&z);
         Ok((Matrix3::from_rows(&[x.transpose(), y.transpose(), z.transpose()]), (self.hjc - knee).norm()))
     }

@@ -60,6 +60,20 @@ pub fn solve_weighted(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64,
     dual_newton(a, b, reserve_strength, exponent, Some(weights))
 }
 
+/// Squared cost with weights and free columns: minimises `sum w_i x_i^2` subject to
+/// `A x + reserve_strength * r = b` (plus the squared reserves), with `0 <= x_i <= 1` for the
+/// bounded columns and `x_i` unbounded where `free[i]` (e.g. the components of a joint force
+/// that the cost penalises, a joint-load-aware criterion). Same dual Newton method.
+pub fn solve_weighted_free(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64, weights: &[f64], free: &[bool]) -> Result<StaticSolution> {
+    if weights.len() != a.ncols() || free.len() != a.ncols() {
+        return Err(MskError::InvalidInput { what: "number of weights or free flags".into(), value: weights.len().min(free.len()) as f64, why: format!("must equal the {} columns of A", a.ncols()) });
+    }
+    if let Some(w) = weights.iter().find(|w| !(w.is_finite() && **w > 0.0)) {
+        return Err(MskError::InvalidInput { what: "activation weight".into(), value: *w, why: "must be positive and finite".into() });
+    }
+    dual_newton_free(a, b, reserve_strength, 2.0, Some(weights), Some(free), MAX_ITERATIONS_SQUARED)
+}
+
 /// The dual Newton method for the cost `sum a^p / p + |r|^2 / 2` (`p` = 2: the module's
 /// squared cost, up to the factor 1/2).
 /// With `weights`, activation `i` costs `w_i a^p / p`: its conjugate is `w_i psi(s / w_i)`, its
@@ -79,7 +93,13 @@ pub const ACCEPTED_RESIDUAL: f64 = 1e-6;
 
 /// [`dual_newton`] within `max_iterations`.
 fn dual_newton_within(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64, p: f64, weights: Option<&[f64]>, max_iterations: usize) -> Result<StaticSolution> {
+    dual_newton_free(a, b, reserve_strength, p, weights, None, max_iterations)
+}
+
+/// [`dual_newton_within`] where the columns flagged in `free` are unbounded (only with `p` = 2).
+fn dual_newton_free(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64, p: f64, weights: Option<&[f64]>, free: Option<&[bool]>, max_iterations: usize) -> Result<StaticSolution> {
     let w = |i: usize| weights.map_or(1.0, |w| w[i]);
+    let is_free = |i: usize| p == 2.0 && free.is_some_and(|f| f[i]);
     let (m, n) = a.shape();
     if b.len() != m {
         return Err(MskError::InvalidInput { what: "right-hand side length".into(), value: b.len() as f64, why: format!("must equal the {m} rows of A") });
@@ -127,11 +147,20 @@ fn dual_newton_within(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64,
     let dual = |l: &DVector<f64>| -> f64 {
         let mut d = l.dot(b) - 0.5 * r2 * l.norm_squared();
         for i in 0..n {
-            d -= w(i) * psi(a.column(i).dot(l) / w(i));
+            let t = a.column(i).dot(l) / w(i);
+            d -= w(i) * if is_free(i) { 0.5 * t * t } else { psi(t) };
         }
         d
     };
-    let acts = |l: &DVector<f64>| DVector::from_iterator(n, (0..n).map(|i| act(a.column(i).dot(l) / w(i))));
+    let acts = |l: &DVector<f64>| {
+        DVector::from_iterator(
+            n,
+            (0..n).map(|i| {
+                let t = a.column(i).dot(l) / w(i);
+                if is_free(i) { t } else { act(t) }
+            }),
+        )
+    };
     let tol = 1e-10 * b.amax().max(1.0);
     let mut l = DVector::zeros(m);
     let mut iterations = 0;
@@ -145,7 +174,7 @@ fn dual_newton_within(a: &DMatrix<f64>, b: &DVector<f64>, reserve_strength: f64,
         }
         let mut j = DMatrix::<f64>::identity(m, m) * r2;
         for i in 0..n {
-            let d = dact(a.column(i).dot(&l) / w(i)) / w(i);
+            let d = if is_free(i) { 1.0 } else { dact(a.column(i).dot(&l) / w(i)) } / w(i);
             if d > 0.0 {
                 j += a.column(i) * a.column(i).transpose() * d.min(1e6);
             }
@@ -232,6 +261,21 @@ mod tests {
         assert_relative_eq!(u.activations[0], 0.4, epsilon = 1e-6);
         assert!(solve_weighted(&a, &DVector::from_vec(vec![1.0]), 1e-3, 2.0, &[0.0, 1.0]).is_err());
         assert!(solve_weighted(&a, &DVector::from_vec(vec![1.0]), 1e-3, 2.0, &[1.0]).is_err());
+    }
+
+    #[test]
+    fn free_columns_are_unbounded() {
+        // min a^2 + 4 f^2 s.t. a - f = 3 (a bounded in [0, 1], f free): a = 1, f = -2 (the
+        // unbounded optimum a = 2.4 is cut at 1); the same with both bounded cannot balance.
+        let a = DMatrix::from_row_slice(1, 2, &[1.0, -1.0]);
+        let s = solve_weighted_free(&a, &DVector::from_vec(vec![3.0]), 1e-4, &[1.0, 4.0], &[false, true]).unwrap();
+        assert_relative_eq!(s.activations[0], 1.0, epsilon = 1e-9);
+        assert_relative_eq!(s.activations[1], -2.0, epsilon = 1e-5);
+        // Inside the bounds: min a^2 + 4 f^2 s.t. a - f = 1: a = 4/5, f = -1/5.
+        let s = solve_weighted_free(&a, &DVector::from_vec(vec![1.0]), 1e-4, &[1.0, 4.0], &[false, true]).unwrap();
+        assert_relative_eq!(s.activations[0], 0.8, epsilon = 1e-6);
+        assert_relative_eq!(s.activations[1], -0.2, epsilon = 1e-6);
+        assert!(solve_weighted_free(&a, &DVector::from_vec(vec![1.0]), 1e-4, &[1.0, 4.0], &[false]).is_err());
     }
 
     #[test]
