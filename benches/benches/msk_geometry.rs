@@ -11,9 +11,12 @@
 //!   femoral head distance; `geometry = "landmarks"`, the default).
 //! - `register_model`: the registration alone.
 //!
-//! Measured (release, 2 cores shared with three other builds, 2026-11-24): `register_model`
-//! 5.79 s, `registered_one_leg_stance_walking` 5.95 s, `landmarks_one_leg_stance_walking`
-//! 86 ms. The registration, not the solve, misses the goal of < 1 s.
+//! Measured (release, 2 cores, load average 1.5, 2026-11-24): `register_model` 1.56 s,
+//! `registered_one_leg_stance_walking` 1.56 s, `landmarks_one_leg_stance_walking` 68 ms; the
+//! code before the nearest-point searches were bounded, hinted and run in parallel (and the
+//! bone registration's pull-back points cut from 20,000 to 4,000) took 5.20 s for
+//! `register_model` in the same conditions (earlier, under heavier load: 5.79 s and 5.95 s). The
+//! registration, not the solve, still misses the goal of < 1 s.
 //!
 //! The model's generic bone surfaces are read once (the model's assets, like the .osim), the
 //! patient's bones and landmarks once (the anatomy stage's output).

@@ -259,3 +259,42 @@ pub fn closest_on_triangle(p: &Point3<f64>, t: &[Point3<f64>; 3]) -> Point3<f64>
     let (v, w) = (vb / denom, vc / denom);
     a + ab * v + ac * w
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With any hint (right, wrong, missing) and with a distance bound, the answer is brute
+    /// force's; beyond the bound there is none.
+    #[test]
+    fn hints_and_bounds_keep_the_nearest_point() {
+        // A wavy sheet of 40 x 40 quads.
+        let n = 40;
+        let v: Vec<Point3<f64>> = (0..n * n).map(|k| Point3::new((k % n) as f64, (k / n) as f64, 2.0 * ((k % n) as f64 * 0.3).sin())).collect();
+        let mut f = Vec::new();
+        for y in 0..n - 1 {
+            for x in 0..n - 1 {
+                let k = (y * n + x) as u32;
+                f.push([k, k + 1, k + n as u32 + 1]);
+                f.push([k, k + n as u32 + 1, k + n as u32]);
+            }
+        }
+        let s = Surface::new(&v, &f);
+        let brute = |p: &Point3<f64>| f.iter().map(|t| (closest_on_triangle(p, &t.map(|i| v[i as usize])) - p).norm()).fold(f64::INFINITY, f64::min);
+        for k in 0..200 {
+            let p = Point3::new((k * 7 % 45) as f64 * 0.9 - 2.0, (k * 13 % 43) as f64 * 0.95 - 1.5, (k % 11) as f64 - 5.0);
+            let truth = brute(&p);
+            for hint in [None, Some(0), Some(k * 17 % f.len()), Some(f.len() + 3)] {
+                let m = s.nearest_from(&p, hint).unwrap();
+                assert!((m.distance_mm - truth).abs() < 1e-12, "hint {hint:?}: {} vs {truth}", m.distance_mm);
+                assert!(((m.point - p).norm() - truth).abs() < 1e-12);
+                for max in [0.5, 2.0, 8.0] {
+                    match s.nearest_within(&p, hint, max) {
+                        Some(w) => assert!(truth <= max && (w.distance_mm - truth).abs() < 1e-12, "within {max}: {} vs {truth}", w.distance_mm),
+                        None => assert!(truth > max, "within {max}: none, but {truth}"),
+                    }
+                }
+            }
+        }
+    }
+}
