@@ -21,11 +21,12 @@
 //! the same way.
 
 use nalgebra::{Point3, Vector3};
+use rayon::prelude::*;
 
 use crate::error::{Result, input};
 use crate::fit::Pose;
 use crate::model::{ModelInfo, ShapeModel, to_flat};
-use crate::surface::Surface;
+use crate::surface::{Nearest, Surface};
 use crate::{SurfaceFitOptions, model::Provenance};
 
 /// How to register.
@@ -72,6 +73,29 @@ fn vertex_normals(v: &[Point3<f64>], faces: &[[u32; 3]]) -> Vec<Vector3<f64>> {
     n.into_iter().map(|x| x.try_normalize(1e-12).unwrap_or_else(Vector3::z)).collect()
 }
 
+/// The neighbours of each vertex over the mesh's edges (sorted, once each), flattened: vertex
+/// `i`'s are `list[at[i]..at[i + 1]]`.
+fn neighbours(n: usize, faces: &[[u32; 3]]) -> (Vec<usize>, Vec<u32>) {
+    let mut nb: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for f in faces {
+        for k in 0..3 {
+            let (a, b) = (f[k], f[(k + 1) % 3]);
+            nb[a as usize].push(b);
+            nb[b as usize].push(a);
+        }
+    }
+    let mut at = Vec::with_capacity(n + 1);
+    let mut list = Vec::new();
+    at.push(0);
+    for mut v in nb {
+        v.sort_unstable();
+        v.dedup();
+        list.extend(v);
+        at.push(list.len());
+    }
+    (at, list)
+}
+
 /// Registers the template (`vertices`, `faces`, outward triangles) onto the target surface
 /// (`target_vertices`, `target_faces`, outward) from the initial pose `init` (template ->
 /// target, within about 10 mm and 15 deg).
@@ -98,45 +122,42 @@ pub fn register(vertices: &[Point3<f64>], faces: &[[u32; 3]], target_vertices: &
     let rigid = rigid_model.fit_surface(target_vertices, target_area.max(1.0), init, &SurfaceFitOptions { n_modes: Some(0), max_iterations: 60, ..SurfaceFitOptions::default() })?.pose;
     let mut x: Vec<Point3<f64>> = vertices.iter().map(|p| rigid.apply(p)).collect();
 
-    // Neighbours on the template mesh.
-    let mut nb: Vec<Vec<u32>> = vec![Vec::new(); x.len()];
-    for f in faces {
-        for k in 0..3 {
-            let (a, b) = (f[k], f[(k + 1) % 3]);
-            nb[a as usize].push(b);
-            nb[b as usize].push(a);
-        }
-    }
-    nb.iter_mut().for_each(|n| {
-        n.sort_unstable();
-        n.dedup();
-    });
+    // Neighbours on the template mesh, flattened: vertex i's are nb[nb_at[i]..nb_at[i + 1]].
+    let (nb_at, nb) = neighbours(x.len(), faces);
     let target = Surface::new(target_vertices, target_faces);
     let step = target_vertices.len().div_ceil(options.max_target_points.max(1));
     let back_points: Vec<Point3<f64>> = target_vertices.iter().step_by(step).copied().collect();
     let mut template = Surface::new(&x, faces);
+    // Each point's last matched face: points move little between rounds, so the next search
+    // starts there (same answers, far fewer boxes visited).
+    let mut forward_hint: Vec<Option<usize>> = vec![None; x.len()];
+    let mut back_hint: Vec<Option<usize>> = vec![None; back_points.len()];
+    let (mut u, mut nd, mut nh) = (Vec::new(), Vec::new(), Vec::new());
     for &s in &options.stiffness {
         for _ in 0..options.rounds_per_stage {
             let normals = vertex_normals(&x, faces);
             let mut pull = vec![Vector3::zeros(); x.len()];
             let mut weight = vec![0.0; x.len()];
-            // Forward: template vertex -> nearest target point.
-            for (i, p) in x.iter().enumerate() {
-                if let Some(m) = target.nearest(p) {
+            // Forward: template vertex -> nearest target point (the searches in parallel, the
+            // sums in order: the same result on any number of threads).
+            let forward: Vec<Option<Nearest>> = x.par_iter().zip(&forward_hint).map(|(p, hint)| target.nearest_within(p, *hint, options.max_distance_mm)).collect();
+            for (i, (m, hint)) in forward.iter().zip(forward_hint.iter_mut()).enumerate() {
+                if let Some(m) = m {
+                    *hint = Some(m.face);
                     let f = target_faces[m.face];
                     let [a, b, c] = f.map(|j| target_vertices[j as usize]);
                     let tn = (b - a).cross(&(c - a)).try_normalize(1e-12).unwrap_or_else(Vector3::z);
-                    if m.distance_mm <= options.max_distance_mm && tn.dot(&normals[i]) > 0.3 {
-                        pull[i] += m.point - p;
+                    if tn.dot(&normals[i]) > 0.3 {
+                        pull[i] += m.point - x[i];
                         weight[i] += 1.0;
                     }
                 }
             }
             // Backward: target point -> nearest template point, shared by its triangle's corners.
-            for q in &back_points {
-                if let Some(m) = template.nearest(q)
-                    && m.distance_mm <= options.max_distance_mm
-                {
+            let backward: Vec<Option<Nearest>> = back_points.par_iter().zip(&back_hint).map(|(q, hint)| template.nearest_within(q, *hint, options.max_distance_mm)).collect();
+            for ((q, m), hint) in back_points.iter().zip(&backward).zip(back_hint.iter_mut()) {
+                if let Some(m) = m {
+                    *hint = Some(m.face);
                     for (c, &v) in faces[m.face].iter().enumerate() {
                         let w = m.weights[c].clamp(0.0, 1.0);
                         pull[v as usize] += (q - m.point) * w;
@@ -144,22 +165,29 @@ pub fn register(vertices: &[Point3<f64>], faces: &[[u32; 3]], target_vertices: &
                     }
                 }
             }
-            // Smooth the field (vertices without pulls take their neighbours').
+            // Smooth the field (vertices without pulls take their neighbours'): each round
+            // every vertex takes the `has`-weighted mean of itself and its neighbours.
             let mut d: Vec<Vector3<f64>> = pull.iter().zip(&weight).map(|(p, w)| if *w > 0.0 { p / *w } else { Vector3::zeros() }).collect();
             let mut has: Vec<f64> = weight.iter().map(|w| w.min(1.0)).collect();
             for _ in 0..s {
-                let (nd, nh): (Vec<Vector3<f64>>, Vec<f64>) = (0..x.len())
-                    .map(|i| {
-                        let (mut sum, mut h) = (d[i] * has[i], has[i]);
-                        for &j in &nb[i] {
-                            sum += d[j as usize] * has[j as usize];
-                            h += has[j as usize];
-                        }
-                        if h > 0.0 { (sum / h, (h / (nb[i].len() + 1) as f64).max(has[i])) } else { (Vector3::zeros(), 0.0) }
-                    })
-                    .unzip();
-                d = nd;
-                has = nh;
+                // d * has once per vertex, not once per neighbour (the same products).
+                u.clear();
+                u.extend(d.iter().zip(&has).map(|(d, h)| d * *h));
+                nd.clear();
+                nh.clear();
+                for i in 0..x.len() {
+                    let around = &nb[nb_at[i]..nb_at[i + 1]];
+                    let (mut sum, mut h) = (u[i], has[i]);
+                    for &j in around {
+                        sum += u[j as usize];
+                        h += has[j as usize];
+                    }
+                    let (di, hi) = if h > 0.0 { (sum / h, (h / (around.len() + 1) as f64).max(has[i])) } else { (Vector3::zeros(), 0.0) };
+                    nd.push(di);
+                    nh.push(hi);
+                }
+                std::mem::swap(&mut d, &mut nd);
+                std::mem::swap(&mut has, &mut nh);
             }
             for (p, di) in x.iter_mut().zip(&d) {
                 *p += di;
@@ -167,6 +195,6 @@ pub fn register(vertices: &[Point3<f64>], faces: &[[u32; 3]], target_vertices: &
             template.refit(&x);
         }
     }
-    let mean_distance_mm = x.iter().map(|p| target.distance(p)).sum::<f64>() / x.len() as f64;
+    let mean_distance_mm = x.iter().zip(&forward_hint).map(|(p, h)| target.nearest_from(p, *h).map_or(f64::INFINITY, |m| m.distance_mm)).sum::<f64>() / x.len() as f64;
     Ok(Registration { vertices: x, rigid, mean_distance_mm })
 }
