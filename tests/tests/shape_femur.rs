@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use coxa_anatomy::landmarks::femur_landmarks;
+use coxa_anatomy::landmarks::{FemurLandmarks, femur_landmarks};
 use coxa_core::{Mesh, Side};
 use coxa_shape::ShapeModel;
 use coxa_shape::gias::{self, Llp26Part};
@@ -398,13 +398,9 @@ fn vsd_femurs_in_llp26_correspondence() -> Result<()> {
     for (right, side, file) in [(false, Side::Left, "z013_Femur_L.stl"), (true, Side::Right, "z013_Femur_R.stl")] {
         let full = coxa_io::mesh::read_stl(&vsd.join(file))?;
         let model = gias::llp26(&dir, right, &[Llp26Part::Femur], 13)?;
-        let mean = model.instance(&[])?;
-        let head_m = femur_landmarks(&Mesh::new(mean.clone(), model.faces().to_vec())?, side)?.head_centre.lps_mm;
-        let head_t = femur_landmarks(&full, side)?.head_centre.lps_mm;
-        let init = coxa_shape::Pose { translation_mm: head_t - head_m, ..coxa_shape::Pose::identity() };
-        let r = coxa_shape::register(&mean, model.faces(), full.vertices(), full.triangles(), &init, &coxa_shape::RegisterOptions::default())?;
-        let registered = Mesh::new(r.vertices.clone(), model.faces().to_vec())?;
         let truth = femur_landmarks(&full, side)?;
+        let (r, _) = mean_registered_onto(&model, &full, &truth, side)?;
+        let registered = Mesh::new(r.vertices.clone(), model.faces().to_vec())?;
         let reg_l = femur_landmarks(&registered, side)?;
         let fit = model.fit(&r.vertices, &coxa_shape::FitOptions::default())?;
         let surface = coxa_shape::surface::Surface::new(full.vertices(), full.triangles());
@@ -422,6 +418,16 @@ fn vsd_femurs_in_llp26_correspondence() -> Result<()> {
         assert!(fit_err < 3.0);
     }
     Ok(())
+}
+
+/// The model's mean femur registered onto the whole femur `full` (landmarks `truth`), started
+/// with the femoral head centres together: `full` in the model's correspondence. Also the mean
+/// femur's head centre.
+fn mean_registered_onto(model: &ShapeModel, full: &Mesh, truth: &FemurLandmarks, side: Side) -> Result<(coxa_shape::Registration, Point3<f64>)> {
+    let mean = model.instance(&[])?;
+    let head_model = femur_landmarks(&Mesh::new(mean.clone(), model.faces().to_vec())?, side)?.head_centre.lps_mm;
+    let init = coxa_shape::Pose { translation_mm: truth.head_centre.lps_mm - head_model, ..coxa_shape::Pose::identity() };
+    Ok((coxa_shape::register(&mean, model.faces(), full.vertices(), full.triangles(), &init, &coxa_shape::RegisterOptions::default())?, head_model))
 }
 
 /// A rigid motion of up to `deg` about each axis (seeded), about the point `c`.
@@ -576,7 +582,7 @@ fn loo_vertices(dir: &std::path::Path, cut_mm: f64) -> Result<LooVertices> {
 struct HeldOut {
     model: coxa_shape::ShapeModel,
     full: Mesh,
-    truth: coxa_anatomy::landmarks::FemurLandmarks,
+    truth: FemurLandmarks,
     partial: Mesh,
     area_mm2: f64,
     up: nalgebra::Vector3<f64>,
@@ -941,10 +947,8 @@ fn vsd_prediction_error_decomposed() -> Result<()> {
         let cut_level = truth.lesser_trochanter.lps_mm.coords.dot(&u) - 30.0;
         let (partial, _) = cut_above(&full, &u, cut_level)?;
         let model = gias::llp26(&dir, right, &[Llp26Part::Femur], LOO_DIVISIONS)?;
-        let mean = model.instance(&[])?;
-        let head_model = femur_landmarks(&Mesh::new(mean.clone(), model.faces().to_vec())?, side)?.head_centre.lps_mm;
-        let init = coxa_shape::Pose { translation_mm: truth.head_centre.lps_mm - head_model, ..coxa_shape::Pose::identity() };
-        let reg = coxa_shape::register(&mean, model.faces(), full.vertices(), full.triangles(), &init, &coxa_shape::RegisterOptions::default())?.vertices;
+        let (r, head_model) = mean_registered_onto(&model, &full, &truth, side)?;
+        let reg = r.vertices;
         let av_reg = femur_landmarks(&Mesh::new(reg.clone(), model.faces().to_vec())?, side)?.anteversion_deg.context("registered condyles")?;
         let whole = model.fit(&reg, &coxa_shape::FitOptions::default())?;
         let av_whole = femur_landmarks(&Mesh::new(whole.shape.clone(), model.faces().to_vec())?, side)?.anteversion_deg.context("fitted condyles")?;

@@ -362,8 +362,9 @@ fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &Infere
         // probabilities and predictive entropy come in one pass over the patch; the members'
         // disagreement is 0. The values are those of the members' path below (there: its
         // probabilities times 1, their entropy again, and that entropy minus itself).
-        // An image within one tile: straight from ONNX Runtime's output, in one pass.
-        let (out, p, h) = match one_tile_fold(model, folds[0], image, mirrors[0], &options.window, &mut timing, OneTileOutputs { output: need_output, entropy: options.uncertainty })? {
+        // An image within one tile: straight from ONNX Runtime's output, in one pass (the one
+        // member is unflipped: `mirror_members` lists the identity first and alone without axes).
+        let (out, p, h) = match one_tile_fold(model, folds[0], image, &options.window, &mut timing, OneTileOutputs { output: need_output, entropy: options.uncertainty })? {
             Some(r) => r,
             None => {
                 let out = sliding_window_fold(model, folds[0], image, mirrors[0], &options.window, &mut timing)?;

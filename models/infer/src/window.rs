@@ -368,15 +368,7 @@ pub(crate) struct OneTileOutputs {
 /// [`sliding_window_fold`] followed by [`crate::voxel::probabilities_and_entropy`] bit for bit,
 /// without the padded sums, their division and the output's copy. `None` when the image needs
 /// more than one tile.
-pub(crate) fn one_tile_fold(
-    model: &mut Model,
-    fold: usize,
-    image: ArrayView4<'_, f32>,
-    flip: [bool; 3],
-    options: &WindowOptions,
-    timing: &mut WindowTiming,
-    wanted: OneTileOutputs,
-) -> Result<Option<OneTile>> {
+pub(crate) fn one_tile_fold(model: &mut Model, fold: usize, image: ArrayView4<'_, f32>, options: &WindowOptions, timing: &mut WindowTiming, wanted: OneTileOutputs) -> Result<Option<OneTile>> {
     let OneTileOutputs { output: with_output, entropy: with_entropy } = wanted;
     let start = Instant::now();
     let patch = model.card().patch_size_kji();
@@ -390,22 +382,16 @@ pub(crate) fn one_tile_fold(
         return Err(Error::BadInput { what: format!("step_fraction is {}; it must be in (0, 1] (nnU-Net: 0.5)", options.step_fraction) });
     }
     let _ = checked_floats(&[channels + 2 * classes + 1, patch[0], patch[1], patch[2]], "sliding-window buffers")?;
-    // The tile: the image padded with zeros to the patch (lower side `diff / 2`), flipped; the
-    // image itself when it is the patch, unflipped and contiguous.
+    // The tile: the image padded with zeros to the patch (lower side `diff / 2`); the image
+    // itself when it is the patch and contiguous.
     let lo: [usize; 3] = std::array::from_fn(|a| (patch[a] - size[a]) / 2);
     let owned;
-    let x = if size == patch && flip == [false; 3] && image.is_standard_layout() {
+    let x = if size == patch && image.is_standard_layout() {
         image.insert_axis(Axis(0))
     } else {
         let mut padded = Array4::<f32>::zeros((channels, patch[0], patch[1], patch[2]));
         padded.slice_mut(s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]]).assign(&image);
-        owned = if flip == [false; 3] {
-            padded.insert_axis(Axis(0))
-        } else {
-            let mut t = Array5::<f32>::zeros((1, channels, patch[0], patch[1], patch[2]));
-            t.index_axis_mut(Axis(0), 0).assign(&flipped(padded.view(), flip));
-            t
-        };
+        owned = padded.insert_axis(Axis(0));
         owned.view()
     };
     let gauss = gaussian_importance(patch);
@@ -427,16 +413,12 @@ pub(crate) fn one_tile_fold(
         let slices: Vec<_> = crate::voxel::plane_chunks_of(&mut p, classes, row).into_iter().map(|pc| (outs.next().unwrap_or_default(), pc)).collect();
         h.par_chunks_mut(row.max(1)).zip(slices).enumerate().for_each(|(k, (hk, (mut ok, mut pk_)))| {
             let tk = lo[0] + k;
-            let sk = if flip[0] { pk - 1 - tk } else { tk };
             let (mut xv, mut pvv) = (vec![0f32; classes], vec![0f32; classes]);
             for j in 0..nj {
                 let tj = lo[1] + j;
-                let sj = if flip[1] { pj - 1 - tj } else { tj };
                 for i in 0..ni {
-                    let ti = lo[2] + i;
-                    let si = if flip[2] { pi - 1 - ti } else { ti };
-                    let g = gs[(tk * pj + tj) * pi + ti];
-                    let src = (sk * pj + sj) * pi + si;
+                    let src = (tk * pj + tj) * pi + lo[2] + i;
+                    let g = gs[src];
                     let v = j * ni + i;
                     for (c, xc) in xv.iter_mut().enumerate() {
                         // The window's sums start at 0: acc = 0 + o g, weight = 0 + g.
