@@ -1050,6 +1050,22 @@ fn femur_predicted_with_the_pelvis() -> Result<()> {
                 t0.elapsed().as_secs_f64()
             );
             errors.push(e);
+            if parts.len() == 2 {
+                // What the pelvis alone says of the femur: the joint model fitted to the pelvis only.
+                let pel = Mesh::new(pelvis_v.clone(), pelvis_f.clone())?;
+                let fit = model.fit_surface(pel.vertices(), pel.area_mm2(), &p.fit.pose, &coxa_shape::SurfaceFitOptions::default())?;
+                let femur = Mesh::new(fit.shape.clone(), model.faces().to_vec())?;
+                let femur = femur_of(&femur)?;
+                let l = femur_landmarks(&femur, side)?;
+                eprintln!(
+                    "  the joint model fitted to the pelvis alone: its femur {:.0} mm long (along the true shaft axis), anteversion {:?}, head radius {:.1} mm (true {:.1}); pelvis fit RMS {:.2} mm",
+                    extent(&femur, &u),
+                    l.anteversion_deg,
+                    l.head_radius_mm,
+                    truth.head_radius_mm,
+                    fit.rms_mm
+                );
+            }
         }
         // The finding: a single pose for the pelvis and the femur predicts the unseen femur worse.
         assert!(errors[1] > errors[0], "{side:?}: with the pelvis {:.2} mm, femur only {:.2} mm", errors[1], errors[0]);
