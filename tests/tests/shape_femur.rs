@@ -92,6 +92,26 @@ pub fn cut_above(mesh: &Mesh, axis: &nalgebra::Vector3<f64>, level: f64) -> Resu
     Ok((cut, area))
 }
 
+/// A vsd femur cut `below_mm` under its lesser trochanter (perpendicular to its shaft axis): the whole
+/// femur, its landmarks, the shaft direction, the cut's level along it, the part above and its area.
+struct VsdCut {
+    full: Mesh,
+    truth: FemurLandmarks,
+    u: nalgebra::Vector3<f64>,
+    cut_level: f64,
+    partial: Mesh,
+    area: f64,
+}
+
+fn vsd_cut(vsd: &std::path::Path, file: &str, side: Side, below_mm: f64) -> Result<VsdCut> {
+    let full = coxa_io::mesh::read_stl(&vsd.join(file))?;
+    let truth = femur_landmarks(&full, side)?;
+    let u = truth.shaft_axis.direction_lps;
+    let cut_level = truth.lesser_trochanter.lps_mm.coords.dot(&u) - below_mm;
+    let (partial, area) = cut_above(&full, &u, cut_level)?;
+    Ok(VsdCut { full, truth, u, cut_level, partial, area })
+}
+
 /// The whole femur predicted from its proximal part (cut 30 mm below the lesser trochanter) by the
 /// LLP26 adult model, on both vsd femurs: surface error over the unseen part, predicted SD, and
 /// femoral anteversion against coxa's measurement on the full femur.
@@ -105,12 +125,8 @@ fn femur_predicted_from_a_proximal_femur() -> Result<()> {
     };
     let mut results = Vec::new();
     for (right, side, file) in [(false, Side::Left, "z013_Femur_L.stl"), (true, Side::Right, "z013_Femur_R.stl")] {
-        let full = coxa_io::mesh::read_stl(&vsd.join(file))?;
-        let truth = femur_landmarks(&full, side)?;
+        let VsdCut { full, truth, u, cut_level, partial, area } = vsd_cut(&vsd, file, side, 30.0)?;
         let av_true = truth.anteversion_deg.context("the vsd femurs hold the condyles")?;
-        let u = truth.shaft_axis.direction_lps;
-        let cut_level = truth.lesser_trochanter.lps_mm.coords.dot(&u) - 30.0;
-        let (partial, area) = cut_above(&full, &u, cut_level)?;
 
         let model = gias::llp26(&dir, right, &[Llp26Part::Femur], 22)?;
         let name = format!("femur_{}", side.as_str());
@@ -887,11 +903,7 @@ fn joint_steps_on_the_leave_one_out_and_vsd() -> Result<()> {
         return Ok(());
     };
     for (right, side, file) in [(false, Side::Left, "z013_Femur_L.stl"), (true, Side::Right, "z013_Femur_R.stl")] {
-        let full = coxa_io::mesh::read_stl(&vsd.join(file))?;
-        let truth = femur_landmarks(&full, side)?;
-        let u = truth.shaft_axis.direction_lps;
-        let cut_level = truth.lesser_trochanter.lps_mm.coords.dot(&u) - 30.0;
-        let (partial, _) = cut_above(&full, &u, cut_level)?;
+        let VsdCut { full, truth, u, cut_level, partial, .. } = vsd_cut(&vsd, file, side, 30.0)?;
         let model = gias::llp26(&dir, right, &[Llp26Part::Femur], 22)?;
         let head_model = femur_landmarks(&part_mesh(&model, &format!("femur_{}", side.as_str()), model.mean())?, side)?.head_centre.lps_mm;
         let head_target = femur_landmarks(&partial, side)?.head_centre.lps_mm;
@@ -940,12 +952,8 @@ fn vsd_prediction_error_decomposed() -> Result<()> {
     };
     let rms = |v: &[f64]| (v.iter().map(|x| x * x).sum::<f64>() / v.len().max(1) as f64).sqrt();
     for (right, side, file) in [(false, Side::Left, "z013_Femur_L.stl"), (true, Side::Right, "z013_Femur_R.stl")] {
-        let full = coxa_io::mesh::read_stl(&vsd.join(file))?;
-        let truth = femur_landmarks(&full, side)?;
+        let VsdCut { full, truth, u, cut_level, partial, .. } = vsd_cut(&vsd, file, side, 30.0)?;
         let av_true = truth.anteversion_deg.context("the vsd femurs hold the condyles")?;
-        let u = truth.shaft_axis.direction_lps;
-        let cut_level = truth.lesser_trochanter.lps_mm.coords.dot(&u) - 30.0;
-        let (partial, _) = cut_above(&full, &u, cut_level)?;
         let model = gias::llp26(&dir, right, &[Llp26Part::Femur], LOO_DIVISIONS)?;
         let (r, head_model) = mean_registered_onto(&model, &full, &truth, side)?;
         let reg = r.vertices;
@@ -1023,13 +1031,9 @@ fn femur_predicted_with_the_pelvis() -> Result<()> {
         pelvis_f.extend(m.triangles().iter().map(|t| t.map(|i| i + o)));
     }
     for (right, side, file) in [(false, Side::Left, "z013_Femur_L.stl"), (true, Side::Right, "z013_Femur_R.stl")] {
-        let full = coxa_io::mesh::read_stl(&vsd.join(file))?;
-        let truth = femur_landmarks(&full, side)?;
+        let VsdCut { full, truth, u, cut_level, partial: stub, .. } = vsd_cut(&vsd, file, side, 30.0)?;
         let av_true = truth.anteversion_deg.context("the vsd femurs hold the condyles")?;
-        let u = truth.shaft_axis.direction_lps;
-        let cut_level = truth.lesser_trochanter.lps_mm.coords.dot(&u) - 30.0;
         let mut errors = Vec::new();
-        let (stub, _) = cut_above(&full, &u, cut_level)?;
         let head_target = femur_landmarks(&stub, side)?.head_centre.lps_mm;
         let name = format!("femur_{}", side.as_str());
         let mut v = pelvis_v.clone();
