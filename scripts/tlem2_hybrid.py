@@ -241,7 +241,12 @@ def main():
     ap.add_argument("--gait2392", default=GAIT2392)
     ap.add_argument("--geometry", default=GEOMETRY, help="gait2392's Geometry folder (pelvis.vtp, l_pelvis.vtp, femur_r.vtp)")
     ap.add_argument("--no-psis", action="store_true", help="fit the pelvis without the PSISs (a sensitivity check: gait2392's mesh PSISs fit TLEM's poorly)")
+    ap.add_argument("--keep", default="", help="comma-separated groups of REPLACED to keep as gait2392's (e.g. glut_max: a sensitivity check)")
     args = ap.parse_args()
+    for k in filter(None, args.keep.split(",")):
+        if k not in REPLACED:
+            die(f"--keep {k}: not a replaced group; use one of {', '.join(REPLACED)}")
+        del REPLACED[k]
     if not os.path.isdir(args.tlem_dir):
         die(f"{args.tlem_dir} is not a folder; give the folder of TLEM 2.0's .xlsx tables")
     if not os.path.isfile(os.path.join(args.geometry, "pelvis.vtp")):
