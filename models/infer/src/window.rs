@@ -34,7 +34,6 @@ use rayon::prelude::*;
 
 use crate::card::{Activation, OutputKind};
 use crate::model::Model;
-use crate::voxel::probabilities_with_entropy;
 use crate::{Error, Result};
 
 /// Tile start positions along one axis, as nnU-Net's `compute_steps_for_sliding_window`
@@ -413,29 +412,23 @@ pub(crate) fn one_tile_fold(model: &mut Model, fold: usize, image: ArrayView4<'_
         let slices: Vec<_> = crate::voxel::plane_chunks_of(&mut p, classes, row).into_iter().map(|pc| (outs.next().unwrap_or_default(), pc)).collect();
         h.par_chunks_mut(row.max(1)).zip(slices).enumerate().for_each(|(k, (hk, (mut ok, mut pk_)))| {
             let tk = lo[0] + k;
-            let (mut xv, mut pvv) = (vec![0f32; classes], vec![0f32; classes]);
+            // One row of the image at a time: every class's piece of it, then its probabilities.
+            let mut xr = vec![vec![0f32; ni]; classes];
             for j in 0..nj {
-                let tj = lo[1] + j;
-                for i in 0..ni {
-                    let src = (tk * pj + tj) * pi + lo[2] + i;
-                    let g = gs[src];
-                    let v = j * ni + i;
-                    for (c, xc) in xv.iter_mut().enumerate() {
-                        // The window's sums start at 0: acc = 0 + o g, weight = 0 + g.
-                        *xc = (0.0f32 + ys[c * pv + src] * g) / (0.0f32 + g);
-                    }
-                    for (plane, &x) in ok.iter_mut().zip(&xv) {
-                        plane[v] = x;
-                    }
-                    if with_entropy {
-                        hk[v] = probabilities_with_entropy(&xv, kind, act, &mut pvv);
-                    } else {
-                        crate::voxel::probabilities(&xv, kind, act, &mut pvv);
-                    }
-                    for (plane, &q) in pk_.iter_mut().zip(&pvv) {
-                        plane[v] = q;
+                let src = (tk * pj + lo[1] + j) * pi + lo[2];
+                let g = &gs[src..src + ni];
+                for (c, xc) in xr.iter_mut().enumerate() {
+                    let yc = &ys[c * pv + src..c * pv + src + ni];
+                    // The window's sums start at 0: acc = 0 + o g, weight = 0 + g.
+                    for i in 0..ni {
+                        xc[i] = (0.0f32 + yc[i] * g[i]) / (0.0f32 + g[i]);
                     }
                 }
+                for (plane, xc) in ok.iter_mut().zip(&xr) {
+                    plane[j * ni..(j + 1) * ni].copy_from_slice(xc);
+                }
+                let hr = if with_entropy { Some(&mut hk[j * ni..(j + 1) * ni]) } else { None };
+                crate::voxel::probabilities_span(&xr, 0, &mut pk_, j * ni, ni, kind, act, hr);
             }
         });
     })?;
@@ -537,74 +530,92 @@ impl NnunetSums {
             self.add_logits_only(y, t, flip);
             return;
         }
-        let (mut x, mut p) = (vec![0f32; c], vec![0f32; c]);
+        // One row of the tile at a time (in the tile's unflipped frame): every class's outputs,
+        // probabilities and the entropy, then the sums row by row and class by class.
+        let (mut x, mut p, mut h) = (vec![vec![0f32; pi]; c], vec![vec![0f32; pi]; c], vec![0f32; pi]);
         for k in 0..pk {
             let sk = if flip[0] { pk - 1 - k } else { k };
             for j in 0..pj {
                 let sj = if flip[1] { pj - 1 - j } else { j };
                 let src_row = (sk * pj + sj) * pi;
-                let tile_row = (k * pj + j) * pi;
+                let tr = (k * pj + j) * pi;
                 let dst_row = ((t[0] + k) * nj + t[1] + j) * ni + t[2];
-                for i in 0..pi {
-                    let src = src_row + if flip[2] { pi - 1 - i } else { i };
-                    for (ch, xc) in x.iter_mut().enumerate() {
-                        *xc = y[ch * pv + src];
+                for (ch, xc) in x.iter_mut().enumerate() {
+                    let yc = &y[ch * pv + src_row..ch * pv + src_row + pi];
+                    if flip[2] {
+                        for (a, &v) in xc.iter_mut().zip(yc.iter().rev()) {
+                            *a = v;
+                        }
+                    } else {
+                        xc.copy_from_slice(yc);
                     }
-                    let mut h = if uncertainty { probabilities_with_entropy(&x, kind, act, &mut p) } else { 0.0 };
-                    let tv = tile_row + i;
-                    if !single {
-                        if m == 0 {
-                            for (ch, &v) in x.iter().enumerate() {
-                                self.tile_sum[ch * pv + tv] = v;
-                            }
+                }
+                if uncertainty {
+                    crate::voxel::probabilities_span(&x, 0, &mut p, 0, pi, kind, act, Some(&mut h));
+                }
+                if !single {
+                    let first = m == 0;
+                    let add = |dst: &mut [f32], src: &[f32]| {
+                        if first {
+                            dst.copy_from_slice(src);
                         } else {
-                            for (ch, &v) in x.iter().enumerate() {
-                                self.tile_sum[ch * pv + tv] += v;
+                            for (a, &v) in dst.iter_mut().zip(src) {
+                                *a += v;
                             }
                         }
-                        if uncertainty {
-                            if m == 0 {
-                                for (ch, &q) in p.iter().enumerate() {
-                                    self.tile_prob[ch * pv + tv] = q;
-                                }
-                                self.tile_ent[tv] = h;
-                            } else {
-                                for (ch, &q) in p.iter().enumerate() {
-                                    self.tile_prob[ch * pv + tv] += q;
-                                }
-                                self.tile_ent[tv] += h;
-                            }
-                        }
-                        if !last {
-                            continue;
-                        }
-                        // nnU-Net: prediction /= (len(axes_combinations) + 1).
-                        for (ch, v) in x.iter_mut().enumerate() {
-                            *v = self.tile_sum[ch * pv + tv] / n_mirrors;
-                        }
-                        if uncertainty {
-                            for (ch, q) in p.iter_mut().enumerate() {
-                                *q = self.tile_prob[ch * pv + tv];
-                            }
-                            h = self.tile_ent[tv];
-                        }
+                    };
+                    for (ch, xc) in x.iter().enumerate() {
+                        add(&mut self.tile_sum[ch * pv + tr..ch * pv + tr + pi], xc);
                     }
-                    // prediction *= gaussian; predicted_logits[sl] += prediction (half);
-                    // n_predictions[sl[1:]] += gaussian (half).
-                    let g = self.gauss[tv];
-                    let d = dst_row + i;
-                    for (ch, &v) in x.iter().enumerate() {
-                        let a = &mut self.logits[ch * np + d];
-                        *a = if self.float16 { round_f16(*a + v * g) } else { *a + v * g };
-                    }
-                    let w = &mut self.weight[d];
-                    *w = if self.float16 { round_f16(*w + g) } else { *w + g };
                     if uncertainty {
-                        for (ch, &q) in p.iter().enumerate() {
-                            self.probs[ch * np + d] += q / n_mirrors * g;
+                        for (ch, pc) in p.iter().enumerate() {
+                            add(&mut self.tile_prob[ch * pv + tr..ch * pv + tr + pi], pc);
                         }
-                        self.prob_weight[d] += g;
-                        self.entropy[d] += h / n_mirrors * g;
+                        add(&mut self.tile_ent[tr..tr + pi], &h);
+                    }
+                    if !last {
+                        continue;
+                    }
+                    // nnU-Net: prediction /= (len(axes_combinations) + 1).
+                    for (ch, xc) in x.iter_mut().enumerate() {
+                        for (v, &a) in xc.iter_mut().zip(&self.tile_sum[ch * pv + tr..ch * pv + tr + pi]) {
+                            *v = a / n_mirrors;
+                        }
+                    }
+                    if uncertainty {
+                        for (ch, pc) in p.iter_mut().enumerate() {
+                            pc.copy_from_slice(&self.tile_prob[ch * pv + tr..ch * pv + tr + pi]);
+                        }
+                        h.copy_from_slice(&self.tile_ent[tr..tr + pi]);
+                    }
+                }
+                // prediction *= gaussian; predicted_logits[sl] += prediction (half);
+                // n_predictions[sl[1:]] += gaussian (half).
+                let g = &self.gauss[tr..tr + pi];
+                for (ch, xc) in x.iter().enumerate() {
+                    let acc = &mut self.logits[ch * np + dst_row..ch * np + dst_row + pi];
+                    if self.float16 {
+                        for ((a, &v), &g) in acc.iter_mut().zip(xc).zip(g) {
+                            *a = round_f16(*a + v * g);
+                        }
+                    } else {
+                        for ((a, &v), &g) in acc.iter_mut().zip(xc).zip(g) {
+                            *a += v * g;
+                        }
+                    }
+                }
+                for (w, &g) in self.weight[dst_row..dst_row + pi].iter_mut().zip(g) {
+                    *w = if self.float16 { round_f16(*w + g) } else { *w + g };
+                }
+                if uncertainty {
+                    for (ch, pc) in p.iter().enumerate() {
+                        for ((a, &q), &g) in self.probs[ch * np + dst_row..ch * np + dst_row + pi].iter_mut().zip(pc).zip(g) {
+                            *a += q / n_mirrors * g;
+                        }
+                    }
+                    for ((w, e), (&g, &hv)) in self.prob_weight[dst_row..dst_row + pi].iter_mut().zip(&mut self.entropy[dst_row..dst_row + pi]).zip(g.iter().zip(&h)) {
+                        *w += g;
+                        *e += hv / n_mirrors * g;
                     }
                 }
             }
