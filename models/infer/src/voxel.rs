@@ -98,8 +98,8 @@ pub(crate) fn softmax_block<X: AsRef<[f32]>, P: AsMut<[f32]>>(x: &[X], x_at: usi
     let (m, s, dot) = (&mut m[..n], &mut s[..n], &mut dot[..n]);
     for xc in x {
         let xc = &xc.as_ref()[x_at..x_at + n];
-        for v in 0..n {
-            m[v] = if xc[v] > m[v] { xc[v] } else { m[v] };
+        for (m, &v) in m.iter_mut().zip(xc) {
+            *m = m.max(v);
         }
     }
     for (xc, pc) in x.iter().zip(p.iter_mut()) {
@@ -184,7 +184,7 @@ fn softmax_entropy_block<P: AsRef<[f32]>>(p: &[P], h: &mut [f32]) {
 pub(crate) fn probabilities(x: &[f32], kind: OutputKind, act: Activation, p: &mut [f32]) {
     match (kind, act) {
         (OutputKind::Logits, Activation::Softmax) => {
-            let m = x.iter().copied().fold(f32::NEG_INFINITY, |m, v| if v > m { v } else { m });
+            let m = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let mut s = 0.0f32;
             for (q, &v) in p.iter_mut().zip(x) {
                 *q = exp_f32(v - m);
@@ -225,7 +225,7 @@ pub(crate) fn probabilities_with_entropy(x: &[f32], kind: OutputKind, act: Activ
         probabilities(x, kind, act, p);
         return entropy(p, act);
     }
-    let m = x.iter().copied().fold(f32::NEG_INFINITY, |m, v| if v > m { v } else { m });
+    let m = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let (mut s, mut dot) = (0.0f32, 0.0f32);
     for (q, &v) in p.iter_mut().zip(x) {
         let d = v - m;
@@ -344,10 +344,11 @@ pub(crate) fn label_map(p: ArrayView4<'_, f32>, ids: &[u16], act: Activation) ->
             let (best_p, best) = (&mut best_p[..len], &mut best[..len]);
             for ch in 0..c {
                 let pc = &ps[ch * n + lo..ch * n + lo + len];
-                for v in 0..len {
-                    let gt = pc[v] > best_p[v];
-                    best_p[v] = if gt { pc[v] } else { best_p[v] };
-                    best[v] = if gt { ch as u32 } else { best[v] };
+                // Branch-free, so that it vectorises: `if q > best_p { best_p = q; best = ch }`.
+                for ((bp, bi), &q) in best_p.iter_mut().zip(best.iter_mut()).zip(pc) {
+                    let gt = (q > *bp) as u32;
+                    *bi = (*bi & gt.wrapping_sub(1)) | (ch as u32 & gt.wrapping_neg());
+                    *bp = bp.max(q);
                 }
             }
             for ((l, &bi), &bp) in lb.iter_mut().zip(best.iter()).zip(best_p.iter()) {

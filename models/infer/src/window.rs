@@ -420,8 +420,8 @@ pub(crate) fn one_tile_fold(model: &mut Model, fold: usize, image: ArrayView4<'_
                 for (c, xc) in xr.iter_mut().enumerate() {
                     let yc = &ys[c * pv + src..c * pv + src + ni];
                     // The window's sums start at 0: acc = 0 + o g, weight = 0 + g.
-                    for i in 0..ni {
-                        xc[i] = (0.0f32 + yc[i] * g[i]) / (0.0f32 + g[i]);
+                    for ((x, &o), &g) in xc.iter_mut().zip(yc).zip(g) {
+                        *x = (0.0f32 + o * g) / (0.0f32 + g);
                     }
                 }
                 for (plane, xc) in ok.iter_mut().zip(&xr) {
