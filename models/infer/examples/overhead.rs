@@ -64,18 +64,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // softmax and argmax over an output volume of the CT's size (the least any ONNX Runtime
     // pipeline must add).
     let (mut whole, mut bare, mut copied, mut session, mut peer) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // ONNX Runtime's own time inside coxa's segment (with, without the uncertainty).
+    let (mut inside, mut inside_plain) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         let t = Instant::now();
-        let _ = std::hint::black_box(segment(&mut model, &ct, &options)?);
+        let seg = std::hint::black_box(segment(&mut model, &ct, &options)?);
         whole.push(t.elapsed().as_secs_f64());
+        inside.push(seg.timing.network_s);
+        drop(seg);
         let t = Instant::now();
         for x in &tiles {
             let _ = std::hint::black_box(model.run_fold(0, x.view())?);
         }
         copied.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
-        let _ = std::hint::black_box(segment(&mut model, &ct, &plain)?);
+        let seg = std::hint::black_box(segment(&mut model, &ct, &plain)?);
         bare.push(t.elapsed().as_secs_f64());
+        inside_plain.push(seg.timing.network_s);
+        drop(seg);
         let t = Instant::now();
         for x in &tiles {
             model.run_fold_with(0, x.view(), |y| std::hint::black_box(y[[0, 0, 0, 0, 0]]))?;
@@ -97,6 +103,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         median(session.clone()) * 1e3,
         median(copied.clone()) * 1e3,
         median(peer.clone()) * 1e3,
+    );
+    println!(
+        "inside coxa's segment, ONNX Runtime's calls took {:.1} ms with the uncertainty, {:.1} ms without (medians)",
+        median(inside) * 1e3,
+        median(inside_plain) * 1e3
     );
     println!(
         "overhead (median of paired ratios), with / without the uncertainty: over the session {:+.1} % / {:+.1} %; over run_fold (copied output) {:+.1} % / {:+.1} %; over the session + softmax + argmax peer {:+.1} % / {:+.1} %; load {}",

@@ -49,7 +49,7 @@ use crate::card::ModelCard;
 use crate::card::{Activation, Normalisation, OutputKind};
 use crate::model::Model;
 use crate::resample::{Resampling, compute_new_shape, resample_channel};
-use crate::window::{NnunetSumsOptions, OneTileOutputs, WindowOptions, WindowTiming, checked_floats, mirror_members, nnunet_sliding_window, one_tile_fold, round_f16, sliding_window_fold};
+use crate::window::{NnunetSumsOptions, OneTileOutputs, WindowOptions, WindowTiming, checked_floats, mirror_members, nnunet_sliding_window, one_tile_fold, round_f16, round_f16_in_place, sliding_window_fold};
 use crate::{Error, Result};
 
 /// What to run.
@@ -323,7 +323,8 @@ fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &Infere
             match (&mut logits, &mut probs) {
                 (Some(l), Some(p)) => {
                     if float16 {
-                        Zip::from(&mut *l).and(&w.logits).for_each(|a, &b| *a = round_f16(*a + b));
+                        *l += &w.logits;
+                        round_f16_array(l);
                     } else {
                         *l += &w.logits;
                     }
@@ -341,7 +342,8 @@ fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &Infere
         let n = folds.len() as f32;
         if folds.len() > 1 {
             if float16 {
-                mean.mapv_inplace(|v| round_f16(v / n));
+                mean.mapv_inplace(|v| v / n);
+                round_f16_array(&mut mean);
             } else {
                 mean.mapv_inplace(|v| v / n);
             }
@@ -424,6 +426,14 @@ fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &Infere
     let h = entropy(&pbar, card.output.activation);
     let mi = disagreement(&h, &hm);
     Ok(Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities: None })
+}
+
+/// [`round_f16`] of every value of `a`, in place (vectorised when `a` is contiguous).
+fn round_f16_array(a: &mut Array4<f32>) {
+    match a.as_slice_memory_order_mut() {
+        Some(s) => round_f16_in_place(s),
+        None => a.mapv_inplace(round_f16),
+    }
 }
 
 /// `H(mean p) - mean H(p)`, never below 0 (float rounding).

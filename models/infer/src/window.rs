@@ -109,13 +109,50 @@ pub fn mirror_members(mirror_axes: &[usize]) -> Vec<[bool; 3]> {
 /// in place (a few integer operations, inlined: this runs per class for every voxel of every
 /// tile); elsewhere (subnormals, overflow to infinity, NaN) `half` converts. Equal to
 /// `half::f16::from_f32(x).to_f32()` for every float32 (unit test).
-#[inline]
+#[inline(always)]
 pub fn round_f16(x: f32) -> f32 {
-    let b = x.to_bits();
-    if (0x3880_0000..0x477F_F000).contains(&(b & 0x7FFF_FFFF)) {
-        return f32::from_bits(b.wrapping_add(0x0FFF + ((b >> 13) & 1)) & !0x1FFF);
+    if f16_fast_range(x) {
+        return round_f16_normal(x);
     }
+    round_f16_slow(x)
+}
+
+/// `x` is in float16's normal range, where [`round_f16_normal`] is exact.
+#[inline(always)]
+fn f16_fast_range(x: f32) -> bool {
+    (x.to_bits() & 0x7FFF_FFFF).wrapping_sub(0x3880_0000) < 0x477F_F000 - 0x3880_0000
+}
+
+/// [`round_f16`] in float16's normal range: the mantissa rounded to 10 bits, ties to even.
+#[inline(always)]
+fn round_f16_normal(x: f32) -> f32 {
+    let b = x.to_bits();
+    f32::from_bits(b.wrapping_add(0x0FFF + ((b >> 13) & 1)) & !0x1FFF)
+}
+
+/// [`round_f16`] outside float16's normal range.
+#[cold]
+#[inline(never)]
+fn round_f16_slow(x: f32) -> f32 {
     half::f16::from_f32(x).to_f32()
+}
+
+/// [`round_f16`] of every value of `x`, in place, vectorised: pieces of 64 values whose values
+/// are all in float16's normal range take the integer rounding lane by lane, the others
+/// [`round_f16`] value by value. The same values as [`round_f16`].
+pub fn round_f16_in_place(x: &mut [f32]) {
+    for piece in x.chunks_mut(64) {
+        let outside = piece.iter().fold(0u32, |acc, &v| acc | u32::from(!f16_fast_range(v)));
+        if outside == 0 {
+            for v in piece.iter_mut() {
+                *v = round_f16_normal(*v);
+            }
+        } else {
+            for v in piece.iter_mut() {
+                *v = round_f16(*v);
+            }
+        }
+    }
 }
 
 /// nnU-Net's Gaussian importance map as nnUNetPredictor uses it: scipy's `gaussian_filter` of a
@@ -594,18 +631,19 @@ impl NnunetSums {
                 let g = &self.gauss[tr..tr + pi];
                 for (ch, xc) in x.iter().enumerate() {
                     let acc = &mut self.logits[ch * np + dst_row..ch * np + dst_row + pi];
+                    for ((a, &v), &g) in acc.iter_mut().zip(xc).zip(g) {
+                        *a += v * g;
+                    }
                     if self.float16 {
-                        for ((a, &v), &g) in acc.iter_mut().zip(xc).zip(g) {
-                            *a = round_f16(*a + v * g);
-                        }
-                    } else {
-                        for ((a, &v), &g) in acc.iter_mut().zip(xc).zip(g) {
-                            *a += v * g;
-                        }
+                        round_f16_in_place(acc);
                     }
                 }
-                for (w, &g) in self.weight[dst_row..dst_row + pi].iter_mut().zip(g) {
-                    *w = if self.float16 { round_f16(*w + g) } else { *w + g };
+                let w = &mut self.weight[dst_row..dst_row + pi];
+                for (w, &g) in w.iter_mut().zip(g) {
+                    *w += g;
+                }
+                if self.float16 {
+                    round_f16_in_place(w);
                 }
                 if uncertainty {
                     for (ch, pc) in p.iter().enumerate() {
@@ -629,7 +667,12 @@ impl NnunetSums {
     fn add_logits_only(&mut self, y: &[f32], t: [usize; 3], flip: [bool; 3]) {
         let ([pk, pj, pi], [_, nj, ni]) = (self.patch, self.padded);
         let (pv, np, float16) = (pk * pj * pi, self.weight.len(), self.float16);
-        let sum = |a: f32, b: f32| if float16 { round_f16(a + b) } else { a + b };
+        // `a = a + b` in float32, then rounded to float16 (the same as `round_f16(a + b)`).
+        let round = |row: &mut [f32]| {
+            if float16 {
+                round_f16_in_place(row);
+            }
+        };
         for k in 0..pk {
             let sk = if flip[0] { pk - 1 - k } else { k };
             for j in 0..pj {
@@ -643,17 +686,20 @@ impl NnunetSums {
                     let dst = &mut self.logits[ch * np + dst_row..ch * np + dst_row + pi];
                     if flip[2] {
                         for ((a, &v), &g) in dst.iter_mut().zip(src.iter().rev()).zip(g) {
-                            *a = sum(*a, v * g);
+                            *a += v * g;
                         }
                     } else {
                         for ((a, &v), &g) in dst.iter_mut().zip(src).zip(g) {
-                            *a = sum(*a, v * g);
+                            *a += v * g;
                         }
                     }
+                    round(dst);
                 }
-                for (w, &g) in self.weight[dst_row..dst_row + pi].iter_mut().zip(g) {
-                    *w = sum(*w, g);
+                let w = &mut self.weight[dst_row..dst_row + pi];
+                for (w, &g) in w.iter_mut().zip(g) {
+                    *w += g;
                 }
+                round(w);
             }
         }
     }
@@ -665,7 +711,10 @@ impl NnunetSums {
         let (float16, weight, prob_weight) = (self.float16, &self.weight, &self.prob_weight);
         self.logits.par_chunks_mut(np).for_each(|plane| {
             for (a, &w) in plane.iter_mut().zip(weight) {
-                *a = if float16 { round_f16(*a / w) } else { *a / w };
+                *a /= w;
+            }
+            if float16 {
+                round_f16_in_place(plane);
             }
         });
         self.probs.par_chunks_mut(np.max(1)).for_each(|plane| {
@@ -789,6 +838,23 @@ mod tests {
             let x = f32::from_bits(b);
             let (ours, theirs) = (round_f16(x), half::f16::from_f32(x).to_f32());
             assert!(ours.to_bits() == theirs.to_bits() || (ours.is_nan() && theirs.is_nan()), "{x:e} ({b:#x}): {ours:e} vs {theirs:e}");
+        }
+    }
+
+    #[test]
+    fn round_f16_in_place_equals_round_f16() {
+        // Pieces all in float16's normal range, and pieces with a subnormal, a zero, an overflow
+        // or a NaN among them.
+        let mut x: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.731 - 300.0) * 1.000_37f32.powi(i)).collect();
+        x[70] = 1e-6;
+        x[200] = 0.0;
+        x[333] = 7e4;
+        x[600] = f32::NAN;
+        x[900] = -6.1e-5;
+        let want: Vec<f32> = x.iter().map(|&v| round_f16(v)).collect();
+        round_f16_in_place(&mut x);
+        for (i, (a, b)) in x.iter().zip(&want).enumerate() {
+            assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()), "{i}: {a:e} vs {b:e}");
         }
     }
 
