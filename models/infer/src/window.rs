@@ -281,6 +281,12 @@ fn run_tiles(model: &mut Model, fold: usize, padded: ArrayView4<'_, f32>, jobs: 
     Ok(y)
 }
 
+/// Most finished batches that wait for [`pipelined`]'s consumer.
+const PIPELINE_DEPTH: usize = 4;
+
+/// Most bytes of finished outputs that wait for [`pipelined`]'s consumer (beyond one batch).
+const PIPELINE_BYTES: usize = 64 << 20;
+
 /// What [`pipelined`] runs: the tiles `jobs` of `padded`, `batch` per network call.
 #[derive(Clone, Copy)]
 struct Work<'a> {
@@ -292,15 +298,20 @@ struct Work<'a> {
 
 /// Runs the batches of `jobs` through fold `fold` on one thread while `consume` takes each
 /// batch's outputs, in order, on this one: the next network call overlaps the accumulation of
-/// the last. At most one finished batch waits, so memory stays at two batches' outputs. The
-/// order of the batches, and so every sum, is that of a sequential loop.
+/// the last. Up to [`PIPELINE_DEPTH`] finished batches wait (fewer when a batch's output is
+/// large: their outputs together stay within [`PIPELINE_BYTES`], at least one), so that a
+/// consumer thread the scheduler leaves waiting on a loaded machine does not stall ONNX Runtime;
+/// it catches up when it runs. The order of the batches, and so every sum, is that of a
+/// sequential loop.
 fn pipelined<F>(model: &mut Model, fold: usize, work: Work<'_>, timing: &mut WindowTiming, mut consume: F) -> Result<()>
 where
     F: FnMut(&Array5<f32>, &[Job]) -> Result<()>,
 {
     let Work { padded, jobs, batch, patch } = work;
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Array5<f32>>>(1);
+        let out_bytes = 4 * batch * patch.iter().product::<usize>() * model.card().output.classes.len();
+        let depth = (PIPELINE_BYTES / out_bytes.max(1)).clamp(1, PIPELINE_DEPTH);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Array5<f32>>>(depth);
         let producer = scope.spawn(move || {
             let mut t = WindowTiming::default();
             for chunk in jobs.chunks(batch) {
