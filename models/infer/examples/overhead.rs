@@ -105,9 +105,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         median(peer.clone()) * 1e3,
     );
     println!(
-        "inside coxa's segment, ONNX Runtime's calls took {:.1} ms with the uncertainty, {:.1} ms without (medians)",
-        median(inside) * 1e3,
-        median(inside_plain) * 1e3
+        "inside coxa's segment, ONNX Runtime's calls took {:.1} ms with the uncertainty, {:.1} ms without (medians); segment over its own ONNX Runtime calls (median of the per-call ratios): {:+.1} % / {:+.1} %",
+        median(inside.clone()) * 1e3,
+        median(inside_plain.clone()) * 1e3,
+        100.0 * (median(whole.iter().zip(&inside).map(|(w, n)| w / n).collect()) - 1.0),
+        100.0 * (median(bare.iter().zip(&inside_plain).map(|(w, n)| w / n).collect()) - 1.0),
     );
     println!(
         "overhead (median of paired ratios), with / without the uncertainty: over the session {:+.1} % / {:+.1} %; over run_fold (copied output) {:+.1} % / {:+.1} %; over the session + softmax + argmax peer {:+.1} % / {:+.1} %; load {}",
