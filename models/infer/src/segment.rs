@@ -272,13 +272,15 @@ pub struct Prediction {
 
 /// [`predict`] with the members' disagreement.
 pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &InferenceOptions) -> Result<Prediction> {
-    predict_inner(model, image, options, true)
+    predict_inner(model, image, options, true).map(|(p, _)| p)
 }
 
 /// [`predict_full`]; without `need_output` the one-member, one-tile case leaves
 /// [`Prediction::output`] empty (its probabilities are the result on the CT's grid, the mean
-/// output is not used), which saves a buffer of the output's size.
-fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &InferenceOptions, need_output: bool) -> Result<Prediction> {
+/// output is not used), which saves a buffer of the output's size. With the prediction, for one
+/// softmax member within one tile: each voxel's most probable channel, taken in the same pass as
+/// the probabilities (the label map's argmax of them).
+fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &InferenceOptions, need_output: bool) -> Result<(Prediction, Option<Array3<u16>>)> {
     let card = model.card().clone();
     if options.mc_passes == 0 {
         return Err(Error::BadInput { what: "mc_passes is 0; use 1 for a deterministic model".into() });
@@ -357,7 +359,7 @@ fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &Infere
         } else {
             (hm, Array3::zeros((0, 0, 0)))
         };
-        return Ok(Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members: folds.len() * mirrors.len(), timing, probabilities: None });
+        return Ok((Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members: folds.len() * mirrors.len(), timing, probabilities: None }, None));
     }
     if options.mc_passes * folds.len() * mirrors.len() == 1 {
         // One member (one fold, no mirroring, one pass): the mean is its output, and its
@@ -366,12 +368,12 @@ fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &Infere
         // probabilities times 1, their entropy again, and that entropy minus itself).
         // An image within one tile: straight from ONNX Runtime's output, in one pass (the one
         // member is unflipped: `mirror_members` lists the identity first and alone without axes).
-        let (out, p, h) = match one_tile_fold(model, folds[0], image, &options.window, &mut timing, OneTileOutputs { output: need_output, entropy: options.uncertainty })? {
+        let (out, p, h, best) = match one_tile_fold(model, folds[0], image, &options.window, &mut timing, OneTileOutputs { output: need_output, entropy: options.uncertainty })? {
             Some(r) => r,
             None => {
                 let out = sliding_window_fold(model, folds[0], image, mirrors[0], &options.window, &mut timing)?;
                 let (p, h) = crate::voxel::probabilities_and_entropy(out.view(), card.output.kind, card.output.activation, options.uncertainty);
-                (out, p, h)
+                (out, p, h, None)
             }
         };
         let (h, mi) = if options.uncertainty {
@@ -380,7 +382,7 @@ fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &Infere
         } else {
             (Array3::zeros((0, 0, 0)), Array3::zeros((0, 0, 0)))
         };
-        return Ok(Prediction { output: out, entropy_nats: h, disagreement_nats: mi, members: 1, timing, probabilities: Some(p) });
+        return Ok((Prediction { output: out, entropy_nats: h, disagreement_nats: mi, members: 1, timing, probabilities: Some(p) }, best));
     }
     let mut sum: Option<Array4<f32>> = None;
     let mut prob_sum: Option<Array4<f32>> = None;
@@ -419,13 +421,13 @@ fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &Infere
     let inv = 1.0 / members as f32;
     mean.mapv_inplace(|v| v * inv);
     if !options.uncertainty {
-        return Ok(Prediction { output: mean, entropy_nats: hm, disagreement_nats: Array3::zeros((0, 0, 0)), members, timing, probabilities: None });
+        return Ok((Prediction { output: mean, entropy_nats: hm, disagreement_nats: Array3::zeros((0, 0, 0)), members, timing, probabilities: None }, None));
     }
     pbar.mapv_inplace(|v| v * inv);
     hm.mapv_inplace(|v| v * inv);
     let h = entropy(&pbar, card.output.activation);
     let mi = disagreement(&h, &hm);
-    Ok(Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities: None })
+    Ok((Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities: None }, None))
 }
 
 /// [`round_f16`] of every value of `a`, in place (vectorised when `a` is contiguous).
@@ -543,7 +545,9 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
         }
     };
     let image = at_model.view().insert_axis(Axis(0));
-    let Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities } = predict_inner(model, image, options, !matches!(back, Back::Same))?;
+    let (Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities }, best) = predict_inner(model, image, options, !matches!(back, Back::Same))?;
+    // The argmax taken with the probabilities holds on the CT's grid when nothing was resampled or cropped.
+    let best = if matches!(back, Back::Same) && !cropped { best } else { None };
     drop(at_model);
     let (probabilities, h_ct, mi_ct) = match back {
         // On the model's grid already: the activation of the mean output, computed on the way or now.
@@ -571,7 +575,10 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
     };
     let (probabilities, h_ct, mi_ct) = if cropped { uncrop(probabilities, h_ct, mi_ct, &crop, full_shape, card.output.activation) } else { (probabilities, h_ct, mi_ct) };
     let ids: Vec<u16> = card.output.classes.iter().map(|c| c.label).collect();
-    let labels = crate::voxel::label_map(probabilities.view(), &ids, card.output.activation);
+    let labels = match best {
+        Some(best) => best.mapv(|c| ids[c as usize]),
+        None => crate::voxel::label_map(probabilities.view(), &ids, card.output.activation),
+    };
     let table: ClassTable = card.output.classes.iter().map(|c| (c.label, c.name.clone())).collect();
     let voxel_ml = ct_grid.spacing_mm().iter().product::<f64>() / 1000.0;
     let mut counts = vec![0usize; classes];

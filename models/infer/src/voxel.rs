@@ -327,6 +327,35 @@ pub(crate) fn entropy_map(p: ArrayView4<'_, f32>, act: Activation) -> Array3<f32
     Array3::from_shape_vec((nk, nj, ni), h).expect("shape of the probabilities")
 }
 
+/// The most probable channel (the first on ties) of `len` voxels whose class `c`'s
+/// probabilities are `p[c][p_at..p_at + len]`, into `best`, in blocks (vectorised): the argmax
+/// of [`label_map`].
+pub(crate) fn argmax_span<P: AsRef<[f32]>>(p: &[P], p_at: usize, best: &mut [u16]) {
+    let len = best.len();
+    for b in (0..len).step_by(BLOCK) {
+        let n = BLOCK.min(len - b);
+        let (mut best_p, mut bi) = ([f32::NEG_INFINITY; BLOCK], [0u32; BLOCK]);
+        let (best_p, bi) = (&mut best_p[..n], &mut bi[..n]);
+        for (ch, pc) in p.iter().enumerate() {
+            argmax_step(best_p, bi, &pc.as_ref()[p_at + b..p_at + b + n], ch as u32);
+        }
+        for (o, &i) in best[b..b + n].iter_mut().zip(bi.iter()) {
+            *o = i as u16;
+        }
+    }
+}
+
+/// One class's step of the running argmax: `if q > best_p { best_p = q; best = ch }`,
+/// branch-free so that it vectorises.
+#[inline(always)]
+fn argmax_step(best_p: &mut [f32], best: &mut [u32], pc: &[f32], ch: u32) {
+    for ((bp, bi), &q) in best_p.iter_mut().zip(best.iter_mut()).zip(pc) {
+        let gt = (q > *bp) as u32;
+        *bi = (*bi & gt.wrapping_sub(1)) | (ch & gt.wrapping_neg());
+        *bp = bp.max(q);
+    }
+}
+
 /// Every voxel's label from probabilities `p` (`[C, k, j, i]`), in parallel: the id of the
 /// most probable channel (the first on ties); for sigmoid outputs 0 where that is below 0.5.
 /// Taken class plane by class plane over blocks of voxels (vectorised).
@@ -344,12 +373,7 @@ pub(crate) fn label_map(p: ArrayView4<'_, f32>, ids: &[u16], act: Activation) ->
             let (best_p, best) = (&mut best_p[..len], &mut best[..len]);
             for ch in 0..c {
                 let pc = &ps[ch * n + lo..ch * n + lo + len];
-                // Branch-free, so that it vectorises: `if q > best_p { best_p = q; best = ch }`.
-                for ((bp, bi), &q) in best_p.iter_mut().zip(best.iter_mut()).zip(pc) {
-                    let gt = (q > *bp) as u32;
-                    *bi = (*bi & gt.wrapping_sub(1)) | (ch as u32 & gt.wrapping_neg());
-                    *bp = bp.max(q);
-                }
+                argmax_step(best_p, best, pc, ch as u32);
             }
             for ((l, &bi), &bp) in lb.iter_mut().zip(best.iter()).zip(best_p.iter()) {
                 *l = match act {

@@ -67,7 +67,15 @@ pub fn gaussian_importance(patch_kji: [usize; 3]) -> Array3<f32> {
             .collect()
     };
     let (gk, gj, gi) = (axis(patch_kji[0]), axis(patch_kji[1]), axis(patch_kji[2]));
-    let mut g = Array3::from_shape_fn(patch_kji, |(k, j, i)| (gk[k] * gj[j] * gi[i]) as f32);
+    // Row by row (the same products, `(gk gj) gi`, as element by element).
+    let mut g = Vec::with_capacity(patch_kji.iter().product());
+    for &a in &gk {
+        for &b in &gj {
+            let ab = a * b;
+            g.extend(gi.iter().map(|&c| (ab * c) as f32));
+        }
+    }
+    let mut g = Array3::from_shape_vec(patch_kji, g).expect("the patch's shape");
     let min_nonzero = g.iter().copied().filter(|&v| v > 0.0).fold(f32::INFINITY, f32::min);
     g.mapv_inplace(|v| if v == 0.0 { min_nonzero } else { v });
     g
@@ -396,8 +404,10 @@ pub fn sliding_window_fold(model: &mut Model, fold: usize, image: ArrayView4<'_,
     Ok(out)
 }
 
-/// [`one_tile_fold`]'s member output (empty unless asked), probabilities and entropy.
-pub(crate) type OneTile = (Array4<f32>, Array4<f32>, Array3<f32>);
+/// [`one_tile_fold`]'s member output (empty unless asked), probabilities, entropy, and for
+/// softmax outputs each voxel's most probable channel (the first on ties; the label map's
+/// argmax, taken in the same pass).
+pub(crate) type OneTile = (Array4<f32>, Array4<f32>, Array3<f32>, Option<Array3<u16>>);
 
 /// What [`one_tile_fold`] returns besides the probabilities.
 #[derive(Debug, Clone, Copy)]
@@ -449,6 +459,8 @@ pub(crate) fn one_tile_fold(model: &mut Model, fold: usize, image: ArrayView4<'_
     let mut out = if with_output { vec![0f32; classes * nv] } else { Vec::new() };
     let mut p = vec![0f32; classes * nv];
     let mut h = vec![0f32; nv];
+    let softmax = (kind, act) == (OutputKind::Logits, Activation::Softmax) && classes <= usize::from(u16::MAX);
+    let mut best = vec![0u16; if softmax { nv } else { 0 }];
     let t0 = Instant::now();
     let mut network_s = 0.0;
     model.run_fold_with(fold, x, |y| {
@@ -458,7 +470,9 @@ pub(crate) fn one_tile_fold(model: &mut Model, fold: usize, image: ArrayView4<'_
         // One k slice of the image per task: every class plane's piece of it.
         let mut outs = crate::voxel::plane_chunks_of(&mut out, classes, row).into_iter();
         let slices: Vec<_> = crate::voxel::plane_chunks_of(&mut p, classes, row).into_iter().map(|pc| (outs.next().unwrap_or_default(), pc)).collect();
-        h.par_chunks_mut(row.max(1)).zip(slices).enumerate().for_each(|(k, (hk, (mut ok, mut pk_)))| {
+        let mut bests: Vec<&mut [u16]> = best.chunks_mut(row.max(1)).collect();
+        bests.resize_with(nk, Default::default);
+        h.par_chunks_mut(row.max(1)).zip(slices).zip(bests).enumerate().for_each(|(k, ((hk, (mut ok, mut pk_)), bk))| {
             let tk = lo[0] + k;
             // One row of the image at a time: every class's piece of it, then its probabilities.
             let mut xr = vec![vec![0f32; ni]; classes];
@@ -477,6 +491,9 @@ pub(crate) fn one_tile_fold(model: &mut Model, fold: usize, image: ArrayView4<'_
                 }
                 let hr = if with_entropy { Some(&mut hk[j * ni..(j + 1) * ni]) } else { None };
                 crate::voxel::probabilities_span(&xr, 0, &mut pk_, j * ni, ni, kind, act, hr);
+                if softmax {
+                    crate::voxel::argmax_span(&pk_, j * ni, &mut bk[j * ni..(j + 1) * ni]);
+                }
             }
         });
     })?;
@@ -486,8 +503,9 @@ pub(crate) fn one_tile_fold(model: &mut Model, fold: usize, image: ArrayView4<'_
     let out = if with_output { Array4::from_shape_vec(shape, out).expect("the image's shape") } else { Array4::zeros((0, 0, 0, 0)) };
     let p = Array4::from_shape_vec(shape, p).expect("the image's shape");
     let h = Array3::from_shape_vec((nk, nj, ni), h).expect("the image's shape");
+    let best = if softmax { Some(Array3::from_shape_vec((nk, nj, ni), best).expect("the image's shape")) } else { None };
     timing.total_s += start.elapsed().as_secs_f64();
-    Ok(Some((out, p, h)))
+    Ok(Some((out, p, h, best)))
 }
 
 /// What [`nnunet_sliding_window`] sums.
