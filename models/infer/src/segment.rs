@@ -72,11 +72,16 @@ pub struct InferenceOptions {
     /// probabilities and labels (nnUNetPredictor's own work); the entropy and disagreement maps
     /// are then empty and the summaries' means NaN.
     pub uncertainty: bool,
+    /// Keep the class probabilities on the CT's grid; true by default. False, for softmax
+    /// models: [`Segmentation::probabilities`] is empty and the labels are the argmax of the
+    /// members' mean logits (the softmax's argmax; the softmax itself is skipped where the
+    /// uncertainty does not need it). Other models ignore it.
+    pub probabilities: bool,
 }
 
 impl Default for InferenceOptions {
     fn default() -> Self {
-        Self { mirror_axes: Vec::new(), mc_passes: 1, window: WindowOptions::default(), folds: Vec::new(), float16_accumulation: None, uncertainty: true }
+        Self { mirror_axes: Vec::new(), mc_passes: 1, window: WindowOptions::default(), folds: Vec::new(), float16_accumulation: None, uncertainty: true, probabilities: true }
     }
 }
 
@@ -231,6 +236,11 @@ fn uncrop(p: Array4<f32>, h: Array3<f32>, mi: Array3<f32>, b: &[std::ops::Range<
     (probabilities, back(h), back(mi))
 }
 
+/// Whether only the labels are wanted of a softmax model ([`InferenceOptions::probabilities`]).
+fn labels_only(card: &ModelCard, options: &InferenceOptions) -> bool {
+    !options.probabilities && (card.output.kind, card.output.activation) == (OutputKind::Logits, Activation::Softmax)
+}
+
 /// The activation of outputs `x` (`[C, k, j, i]` in the card's kind): probabilities.
 pub(crate) fn activate(x: Array4<f32>, kind: OutputKind, act: Activation) -> Array4<f32> {
     if kind == OutputKind::Logits { crate::voxel::probabilities_and_entropy(x.view(), kind, act, false).0 } else { x }
@@ -368,7 +378,8 @@ fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &Infere
         // probabilities times 1, their entropy again, and that entropy minus itself).
         // An image within one tile: straight from ONNX Runtime's output, in one pass (the one
         // member is unflipped: `mirror_members` lists the identity first and alone without axes).
-        let (out, p, h, best) = match one_tile_fold(model, folds[0], image, &options.window, &mut timing, OneTileOutputs { output: need_output, entropy: options.uncertainty })? {
+        let wanted = OneTileOutputs { output: need_output, entropy: options.uncertainty, probabilities: !labels_only(&card, options) };
+        let (out, p, h, best) = match one_tile_fold(model, folds[0], image, &options.window, &mut timing, wanted)? {
             Some(r) => r,
             None => {
                 let out = sliding_window_fold(model, folds[0], image, mirrors[0], &options.window, &mut timing)?;
@@ -382,7 +393,8 @@ fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &Infere
         } else {
             (Array3::zeros((0, 0, 0)), Array3::zeros((0, 0, 0)))
         };
-        return Ok((Prediction { output: out, entropy_nats: h, disagreement_nats: mi, members: 1, timing, probabilities: Some(p) }, best));
+        let p = if p.is_empty() && !out.is_empty() { None } else { Some(p) };
+        return Ok((Prediction { output: out, entropy_nats: h, disagreement_nats: mi, members: 1, timing, probabilities: p }, best));
     }
     let mut sum: Option<Array4<f32>> = None;
     let mut prob_sum: Option<Array4<f32>> = None;
@@ -545,7 +557,13 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
         }
     };
     let image = at_model.view().insert_axis(Axis(0));
-    let (Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities }, best) = predict_inner(model, image, options, !matches!(back, Back::Same))?;
+    let only_labels = labels_only(&card, options);
+    // The mean output is needed when it is resampled, or (labels only) when the labels are
+    // taken after the crop is undone.
+    let need_output = !matches!(back, Back::Same) || (only_labels && cropped);
+    let (Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities }, best) = predict_inner(model, image, options, need_output)?;
+    // Labels only: the logits stand in for the probabilities (their argmax is the softmax's).
+    let activate = |x: Array4<f32>, kind: OutputKind, act: Activation| if only_labels { x } else { activate(x, kind, act) };
     // The argmax taken with the probabilities holds on the CT's grid when nothing was resampled or cropped.
     let best = if matches!(back, Back::Same) && !cropped { best } else { None };
     drop(at_model);
@@ -579,6 +597,7 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
         Some(best) => best.mapv(|c| ids[c as usize]),
         None => crate::voxel::label_map(probabilities.view(), &ids, card.output.activation),
     };
+    let probabilities = if only_labels { Array4::zeros((0, 0, 0, 0)) } else { probabilities };
     let table: ClassTable = card.output.classes.iter().map(|c| (c.label, c.name.clone())).collect();
     let voxel_ml = ct_grid.spacing_mm().iter().product::<f64>() / 1000.0;
     let mut counts = vec![0usize; classes];

@@ -416,6 +416,9 @@ pub(crate) struct OneTileOutputs {
     pub output: bool,
     /// The member's entropy (else zeros).
     pub entropy: bool,
+    /// The member's probabilities (else an empty array and, for softmax logits, the argmax of
+    /// the logits: the labels without the softmax).
+    pub probabilities: bool,
 }
 
 /// One member's window when the image fits one tile (every axis at most the patch), taken
@@ -426,7 +429,7 @@ pub(crate) struct OneTileOutputs {
 /// without the padded sums, their division and the output's copy. `None` when the image needs
 /// more than one tile.
 pub(crate) fn one_tile_fold(model: &mut Model, fold: usize, image: ArrayView4<'_, f32>, options: &WindowOptions, timing: &mut WindowTiming, wanted: OneTileOutputs) -> Result<Option<OneTile>> {
-    let OneTileOutputs { output: with_output, entropy: with_entropy } = wanted;
+    let OneTileOutputs { output: with_output, entropy: with_entropy, probabilities: with_probs } = wanted;
     let start = Instant::now();
     let patch = model.card().patch_size_kji();
     let (classes, kind, act) = (model.card().output.classes.len(), model.card().output.kind, model.card().output.activation);
@@ -457,9 +460,10 @@ pub(crate) fn one_tile_fold(model: &mut Model, fold: usize, image: ArrayView4<'_
     let [nk, nj, ni] = size;
     let (nv, pv, row) = (nk * nj * ni, pk * pj * pi, nj * ni);
     let mut out = if with_output { vec![0f32; classes * nv] } else { Vec::new() };
-    let mut p = vec![0f32; classes * nv];
-    let mut h = vec![0f32; nv];
     let softmax = (kind, act) == (OutputKind::Logits, Activation::Softmax) && classes <= usize::from(u16::MAX);
+    let with_probs = with_probs || !softmax;
+    let mut p = if with_probs { vec![0f32; classes * nv] } else { Vec::new() };
+    let mut h = vec![0f32; nv];
     let mut best = vec![0u16; if softmax { nv } else { 0 }];
     let t0 = Instant::now();
     let mut network_s = 0.0;
@@ -469,13 +473,16 @@ pub(crate) fn one_tile_fold(model: &mut Model, fold: usize, image: ArrayView4<'_
         let ys = y.as_slice().expect("standard layout");
         // One k slice of the image per task: every class plane's piece of it.
         let mut outs = crate::voxel::plane_chunks_of(&mut out, classes, row).into_iter();
-        let slices: Vec<_> = crate::voxel::plane_chunks_of(&mut p, classes, row).into_iter().map(|pc| (outs.next().unwrap_or_default(), pc)).collect();
+        let mut ps = crate::voxel::plane_chunks_of(&mut p, classes, row).into_iter();
+        let slices: Vec<_> = (0..nk).map(|_| (outs.next().unwrap_or_default(), ps.next().unwrap_or_default())).collect();
         let mut bests: Vec<&mut [u16]> = best.chunks_mut(row.max(1)).collect();
         bests.resize_with(nk, Default::default);
         h.par_chunks_mut(row.max(1)).zip(slices).zip(bests).enumerate().for_each(|(k, ((hk, (mut ok, mut pk_)), bk))| {
             let tk = lo[0] + k;
             // One row of the image at a time: every class's piece of it, then its probabilities.
             let mut xr = vec![vec![0f32; ni]; classes];
+            // Without the probability map: one row's probabilities, for the entropy.
+            let mut pr = if with_probs || !with_entropy { Vec::new() } else { vec![vec![0f32; ni]; classes] };
             for j in 0..nj {
                 let src = (tk * pj + lo[1] + j) * pi + lo[2];
                 let g = &gs[src..src + ni];
@@ -490,9 +497,17 @@ pub(crate) fn one_tile_fold(model: &mut Model, fold: usize, image: ArrayView4<'_
                     plane[j * ni..(j + 1) * ni].copy_from_slice(xc);
                 }
                 let hr = if with_entropy { Some(&mut hk[j * ni..(j + 1) * ni]) } else { None };
-                crate::voxel::probabilities_span(&xr, 0, &mut pk_, j * ni, ni, kind, act, hr);
-                if softmax {
-                    crate::voxel::argmax_span(&pk_, j * ni, &mut bk[j * ni..(j + 1) * ni]);
+                if with_probs {
+                    crate::voxel::probabilities_span(&xr, 0, &mut pk_, j * ni, ni, kind, act, hr);
+                    if softmax {
+                        crate::voxel::argmax_span(&pk_, j * ni, &mut bk[j * ni..(j + 1) * ni]);
+                    }
+                } else {
+                    // Softmax logits, labels only: the argmax of the logits is the softmax's.
+                    if hr.is_some() {
+                        crate::voxel::probabilities_span(&xr, 0, &mut pr, 0, ni, kind, act, hr);
+                    }
+                    crate::voxel::argmax_span(&xr, 0, &mut bk[j * ni..(j + 1) * ni]);
                 }
             }
         });
@@ -501,7 +516,7 @@ pub(crate) fn one_tile_fold(model: &mut Model, fold: usize, image: ArrayView4<'_
     timing.network_calls += 1;
     let shape = (classes, nk, nj, ni);
     let out = if with_output { Array4::from_shape_vec(shape, out).expect("the image's shape") } else { Array4::zeros((0, 0, 0, 0)) };
-    let p = Array4::from_shape_vec(shape, p).expect("the image's shape");
+    let p = if with_probs { Array4::from_shape_vec(shape, p).expect("the image's shape") } else { Array4::zeros((0, 0, 0, 0)) };
     let h = Array3::from_shape_vec((nk, nj, ni), h).expect("the image's shape");
     let best = if softmax { Some(Array3::from_shape_vec((nk, nj, ni), best).expect("the image's shape")) } else { None };
     timing.total_s += start.elapsed().as_secs_f64();
