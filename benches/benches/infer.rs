@@ -100,10 +100,18 @@ fn nnunet(c: &mut Criterion) {
     let mut model = Model::load(&dir.join("card.toml"), &SessionConfig { intra_threads: 1, ..Default::default() }).unwrap();
     let mut g = c.benchmark_group("infer");
     let _ = g.sample_size(10);
-    for (name, mirror, uncertainty) in [("nnunet_fold0_no_mirror", false, true), ("nnunet_fold0_no_mirror_no_uncertainty", false, false), ("nnunet_fold0_8_mirrors", true, true)] {
+    // (name, mirroring, uncertainty, probability map)
+    let cases = [
+        ("nnunet_fold0_no_mirror", false, true, true),
+        ("nnunet_fold0_no_mirror_no_uncertainty", false, false, true),
+        ("nnunet_fold0_no_mirror_labels_only", false, false, false),
+        ("nnunet_fold0_8_mirrors", true, true, true),
+    ];
+    for (name, mirror, uncertainty, probabilities) in cases {
         let mut options = InferenceOptions::for_card(model.card(), mirror);
         options.folds = vec![0];
         options.uncertainty = uncertainty;
+        options.probabilities = probabilities;
         let seg = segment(&mut model, &ct, &options).unwrap();
         eprintln!("{name}: {:.3} s total, {:.3} s in ONNX Runtime ({} calls)", seg.total_s, seg.timing.network_s, seg.timing.network_calls);
         let _ = g.bench_function(format!("{}::{name}", module_path!()), |b| b.iter(|| segment(&mut model, std::hint::black_box(&ct), &options).unwrap()));
@@ -155,6 +163,8 @@ fn phantom_model(c: &mut Criterion) {
     let _ = g.bench_function(bench!("phantom_model_4mm_1_tile"), |b| b.iter(|| segment(&mut model, std::hint::black_box(&ct), &options).unwrap()));
     let plain = InferenceOptions { uncertainty: false, ..options.clone() };
     let _ = g.bench_function(bench!("phantom_model_4mm_1_tile_no_uncertainty"), |b| b.iter(|| segment(&mut model, std::hint::black_box(&ct), &plain).unwrap()));
+    let labels_only = InferenceOptions { probabilities: false, ..plain.clone() };
+    let _ = g.bench_function(bench!("phantom_model_4mm_1_tile_labels_only"), |b| b.iter(|| segment(&mut model, std::hint::black_box(&ct), &labels_only).unwrap()));
     // The same padded tile through ONNX Runtime alone.
     let image = coxa_infer::segment::normalise(&ct.hu(), &model.card().input.normalisation);
     let patch = model.card().patch_size_kji();
