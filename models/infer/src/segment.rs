@@ -49,7 +49,9 @@ use crate::card::ModelCard;
 use crate::card::{Activation, Normalisation, OutputKind};
 use crate::model::Model;
 use crate::resample::{Resampling, compute_new_shape, resample_channel};
-use crate::window::{NnunetSumsOptions, OneTileOutputs, WindowOptions, WindowTiming, checked_floats, mirror_members, nnunet_sliding_window, one_tile_fold, round_f16, round_f16_in_place, sliding_window_fold};
+use crate::window::{
+    NnunetSumsOptions, OneTileOutputs, WindowOptions, WindowTiming, checked_floats, mirror_members, nnunet_sliding_window, one_tile_fold, round_f16, round_f16_in_place, sliding_window_fold,
+};
 use crate::{Error, Result};
 
 /// What to run.
