@@ -7,15 +7,16 @@
 //! The nnU-Net group: the nnU-Net v2 test export (models/infer/tests/nnunet: PlainConvUNet from a
 //! plans file, patch 24 x 32 x 28) on its 46 x 52 x 36 CT, fold 0, without and with mirroring,
 //! in nnUNetPredictor's float16 arithmetic, one ONNX Runtime thread, with the uncertainty (the
-//! default) and without it (`_no_uncertainty`: nnUNetPredictor's own work); and the same 18 tiles
+//! default), without it (`_no_uncertainty`: nnUNetPredictor's own work) and labels only
+//! (`_labels_only`: no probability map, `InferenceOptions::probabilities = false`); and the same 18 tiles
 //! through ONNX Runtime alone (`nnunet_onnxruntime_only_18_tiles`): coxa's overhead is the ratio.
 //! The PyTorch side is `benches/compare_nnunet.py` (nnUNetPredictor on the same CT and weights);
 //! `benches/ort_softmax_peer.py` times ONNX Runtime plus numpy's softmax and argmax, the work
 //! coxa does beyond ONNX Runtime without the uncertainty.
 //!
 //! The phantom group: coxa's phantom segmentation test model (a larger network, one 88 x 56 x 80
-//! tile) on the phantom at 4 mm, with and without the uncertainty, and the same tile through ONNX
-//! Runtime alone.
+//! tile) on the phantom at 4 mm, with and without the uncertainty and labels only, and the same
+//! tile through ONNX Runtime alone.
 
 #![allow(missing_docs, reason = "criterion_group! generates undocumented functions")]
 
