@@ -7,15 +7,16 @@
 //! The nnU-Net group: the nnU-Net v2 test export (models/infer/tests/nnunet: PlainConvUNet from a
 //! plans file, patch 24 x 32 x 28) on its 46 x 52 x 36 CT, fold 0, without and with mirroring,
 //! in nnUNetPredictor's float16 arithmetic, one ONNX Runtime thread, with the uncertainty (the
-//! default) and without it (`_no_uncertainty`: nnUNetPredictor's own work); and the same 18 tiles
+//! default), without it (`_no_uncertainty`: nnUNetPredictor's own work) and labels only
+//! (`_labels_only`: no probability map, `InferenceOptions::probabilities = false`); and the same 18 tiles
 //! through ONNX Runtime alone (`nnunet_onnxruntime_only_18_tiles`): coxa's overhead is the ratio.
 //! The PyTorch side is `benches/compare_nnunet.py` (nnUNetPredictor on the same CT and weights);
 //! `benches/ort_softmax_peer.py` times ONNX Runtime plus numpy's softmax and argmax, the work
 //! coxa does beyond ONNX Runtime without the uncertainty.
 //!
 //! The phantom group: coxa's phantom segmentation test model (a larger network, one 88 x 56 x 80
-//! tile) on the phantom at 4 mm, with and without the uncertainty, and the same tile through ONNX
-//! Runtime alone.
+//! tile) on the phantom at 4 mm, with and without the uncertainty and labels only, and the same
+//! tile through ONNX Runtime alone.
 
 #![allow(missing_docs, reason = "criterion_group! generates undocumented functions")]
 
@@ -100,10 +101,18 @@ fn nnunet(c: &mut Criterion) {
     let mut model = Model::load(&dir.join("card.toml"), &SessionConfig { intra_threads: 1, ..Default::default() }).unwrap();
     let mut g = c.benchmark_group("infer");
     let _ = g.sample_size(10);
-    for (name, mirror, uncertainty) in [("nnunet_fold0_no_mirror", false, true), ("nnunet_fold0_no_mirror_no_uncertainty", false, false), ("nnunet_fold0_8_mirrors", true, true)] {
+    // (name, mirroring, uncertainty, probability map)
+    let cases = [
+        ("nnunet_fold0_no_mirror", false, true, true),
+        ("nnunet_fold0_no_mirror_no_uncertainty", false, false, true),
+        ("nnunet_fold0_no_mirror_labels_only", false, false, false),
+        ("nnunet_fold0_8_mirrors", true, true, true),
+    ];
+    for (name, mirror, uncertainty, probabilities) in cases {
         let mut options = InferenceOptions::for_card(model.card(), mirror);
         options.folds = vec![0];
         options.uncertainty = uncertainty;
+        options.probabilities = probabilities;
         let seg = segment(&mut model, &ct, &options).unwrap();
         eprintln!("{name}: {:.3} s total, {:.3} s in ONNX Runtime ({} calls)", seg.total_s, seg.timing.network_s, seg.timing.network_calls);
         let _ = g.bench_function(format!("{}::{name}", module_path!()), |b| b.iter(|| segment(&mut model, std::hint::black_box(&ct), &options).unwrap()));
@@ -155,6 +164,8 @@ fn phantom_model(c: &mut Criterion) {
     let _ = g.bench_function(bench!("phantom_model_4mm_1_tile"), |b| b.iter(|| segment(&mut model, std::hint::black_box(&ct), &options).unwrap()));
     let plain = InferenceOptions { uncertainty: false, ..options.clone() };
     let _ = g.bench_function(bench!("phantom_model_4mm_1_tile_no_uncertainty"), |b| b.iter(|| segment(&mut model, std::hint::black_box(&ct), &plain).unwrap()));
+    let labels_only = InferenceOptions { probabilities: false, ..plain.clone() };
+    let _ = g.bench_function(bench!("phantom_model_4mm_1_tile_labels_only"), |b| b.iter(|| segment(&mut model, std::hint::black_box(&ct), &labels_only).unwrap()));
     // The same padded tile through ONNX Runtime alone.
     let image = coxa_infer::segment::normalise(&ct.hu(), &model.card().input.normalisation);
     let patch = model.card().patch_size_kji();

@@ -4,7 +4,8 @@
 //! one ONNX Runtime thread; then the same 18 tiles through `Model::run_fold` alone. The two
 //! alternate (RUNS rounds, default 15), so that a change of the machine's load hits both; it
 //! prints the medians and the median of the paired ratios, with the uncertainty (the default)
-//! and without it (`InferenceOptions::uncertainty = false`: nnUNetPredictor's own work), over
+//! and without it (`InferenceOptions::uncertainty = false`: nnUNetPredictor's own work), and
+//! labels only (`probabilities = false` too: no probability map, no softmax), over
 //! three baselines: the bare session (output read where ONNX Runtime wrote it), `Model::run_fold`
 //! (output copied; the earlier figures' baseline), and the session plus a sequential softmax and
 //! argmax (a peer: work any pipeline on ONNX Runtime does besides the session). The CT is synthetic (the ratio does
@@ -53,29 +54,43 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut plain = options.clone();
     plain.uncertainty = false;
+    // Labels only: no uncertainty and no probability map (`InferenceOptions::probabilities`).
+    let mut labels_only = plain.clone();
+    labels_only.probabilities = false;
     let classes = model.card().output.classes.len();
     // The peer's softmax runs once over the whole output volume (as numpy's after a window).
     let logits = ndarray::Array5::from_shape_fn((1, classes, nk, nj, ni), |(_, c, k, j, i)| ((c * 31 + k * 7 + j * 3 + i) % 17) as f32 * 0.5 - 4.0);
     let _ = segment(&mut model, &ct, &options)?;
     let _ = segment(&mut model, &ct, &plain)?;
+    let _ = segment(&mut model, &ct, &labels_only)?;
     // Per run: coxa with and without the uncertainty; the tiles through ONNX Runtime with the
     // output copied out (`Model::run_fold`, the baseline of the earlier figures), read in place
     // (`Model::run_fold_with`: the session's own time), and read in place plus a plain sequential
     // softmax and argmax over an output volume of the CT's size (the least any ONNX Runtime
     // pipeline must add).
     let (mut whole, mut bare, mut copied, mut session, mut peer) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // ONNX Runtime's own time inside coxa's segment (with, without the uncertainty).
+    let (mut inside, mut inside_plain) = (Vec::new(), Vec::new());
+    let mut labels = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
-        let _ = std::hint::black_box(segment(&mut model, &ct, &options)?);
+        let seg = std::hint::black_box(segment(&mut model, &ct, &options)?);
         whole.push(t.elapsed().as_secs_f64());
+        inside.push(seg.timing.network_s);
+        drop(seg);
         let t = Instant::now();
         for x in &tiles {
             let _ = std::hint::black_box(model.run_fold(0, x.view())?);
         }
         copied.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
-        let _ = std::hint::black_box(segment(&mut model, &ct, &plain)?);
+        let seg = std::hint::black_box(segment(&mut model, &ct, &plain)?);
         bare.push(t.elapsed().as_secs_f64());
+        inside_plain.push(seg.timing.network_s);
+        drop(seg);
+        let t = Instant::now();
+        let _ = std::hint::black_box(segment(&mut model, &ct, &labels_only)?);
+        labels.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
         for x in &tiles {
             model.run_fold_with(0, x.view(), |y| std::hint::black_box(y[[0, 0, 0, 0, 0]]))?;
@@ -98,6 +113,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         median(copied.clone()) * 1e3,
         median(peer.clone()) * 1e3,
     );
+    println!(
+        "inside coxa's segment, ONNX Runtime's calls took {:.1} ms with the uncertainty, {:.1} ms without (medians); segment over its own ONNX Runtime calls (median of the per-call ratios): {:+.1} % / {:+.1} %",
+        median(inside.clone()) * 1e3,
+        median(inside_plain.clone()) * 1e3,
+        100.0 * (median(whole.iter().zip(&inside).map(|(w, n)| w / n).collect()) - 1.0),
+        100.0 * (median(bare.iter().zip(&inside_plain).map(|(w, n)| w / n).collect()) - 1.0),
+    );
+    println!("labels only (no uncertainty, no probability map): {:.1} ms, over the session {:+.1} %", median(labels.clone()) * 1e3, ratio(&labels, &session));
     println!(
         "overhead (median of paired ratios), with / without the uncertainty: over the session {:+.1} % / {:+.1} %; over run_fold (copied output) {:+.1} % / {:+.1} %; over the session + softmax + argmax peer {:+.1} % / {:+.1} %; load {}",
         ratio(&whole, &session),

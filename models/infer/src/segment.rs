@@ -49,7 +49,9 @@ use crate::card::ModelCard;
 use crate::card::{Activation, Normalisation, OutputKind};
 use crate::model::Model;
 use crate::resample::{Resampling, compute_new_shape, resample_channel};
-use crate::window::{NnunetSumsOptions, OneTileOutputs, WindowOptions, WindowTiming, checked_floats, mirror_members, nnunet_sliding_window, one_tile_fold, round_f16, sliding_window_fold};
+use crate::window::{
+    NnunetSumsOptions, OneTileOutputs, WindowOptions, WindowTiming, checked_floats, mirror_members, nnunet_sliding_window, one_tile_fold, round_f16, round_f16_in_place, sliding_window_fold,
+};
 use crate::{Error, Result};
 
 /// What to run.
@@ -72,11 +74,16 @@ pub struct InferenceOptions {
     /// probabilities and labels (nnUNetPredictor's own work); the entropy and disagreement maps
     /// are then empty and the summaries' means NaN.
     pub uncertainty: bool,
+    /// Keep the class probabilities on the CT's grid; true by default. False, for softmax
+    /// models: [`Segmentation::probabilities`] is empty and the labels are the argmax of the
+    /// members' mean logits (the softmax's argmax; the softmax itself is skipped where the
+    /// uncertainty does not need it). Other models ignore it.
+    pub probabilities: bool,
 }
 
 impl Default for InferenceOptions {
     fn default() -> Self {
-        Self { mirror_axes: Vec::new(), mc_passes: 1, window: WindowOptions::default(), folds: Vec::new(), float16_accumulation: None, uncertainty: true }
+        Self { mirror_axes: Vec::new(), mc_passes: 1, window: WindowOptions::default(), folds: Vec::new(), float16_accumulation: None, uncertainty: true, probabilities: true }
     }
 }
 
@@ -231,6 +238,11 @@ fn uncrop(p: Array4<f32>, h: Array3<f32>, mi: Array3<f32>, b: &[std::ops::Range<
     (probabilities, back(h), back(mi))
 }
 
+/// Whether only the labels are wanted of a softmax model ([`InferenceOptions::probabilities`]).
+fn labels_only(card: &ModelCard, options: &InferenceOptions) -> bool {
+    !options.probabilities && (card.output.kind, card.output.activation) == (OutputKind::Logits, Activation::Softmax)
+}
+
 /// The activation of outputs `x` (`[C, k, j, i]` in the card's kind): probabilities.
 pub(crate) fn activate(x: Array4<f32>, kind: OutputKind, act: Activation) -> Array4<f32> {
     if kind == OutputKind::Logits { crate::voxel::probabilities_and_entropy(x.view(), kind, act, false).0 } else { x }
@@ -272,13 +284,15 @@ pub struct Prediction {
 
 /// [`predict`] with the members' disagreement.
 pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &InferenceOptions) -> Result<Prediction> {
-    predict_inner(model, image, options, true)
+    predict_inner(model, image, options, true).map(|(p, _)| p)
 }
 
 /// [`predict_full`]; without `need_output` the one-member, one-tile case leaves
 /// [`Prediction::output`] empty (its probabilities are the result on the CT's grid, the mean
-/// output is not used), which saves a buffer of the output's size.
-fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &InferenceOptions, need_output: bool) -> Result<Prediction> {
+/// output is not used), which saves a buffer of the output's size. With the prediction, for one
+/// softmax member within one tile: each voxel's most probable channel, taken in the same pass as
+/// the probabilities (the label map's argmax of them).
+fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &InferenceOptions, need_output: bool) -> Result<(Prediction, Option<Array3<u16>>)> {
     let card = model.card().clone();
     if options.mc_passes == 0 {
         return Err(Error::BadInput { what: "mc_passes is 0; use 1 for a deterministic model".into() });
@@ -323,7 +337,8 @@ fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &Infere
             match (&mut logits, &mut probs) {
                 (Some(l), Some(p)) => {
                     if float16 {
-                        Zip::from(&mut *l).and(&w.logits).for_each(|a, &b| *a = round_f16(*a + b));
+                        *l += &w.logits;
+                        round_f16_array(l);
                     } else {
                         *l += &w.logits;
                     }
@@ -341,7 +356,8 @@ fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &Infere
         let n = folds.len() as f32;
         if folds.len() > 1 {
             if float16 {
-                mean.mapv_inplace(|v| round_f16(v / n));
+                mean.mapv_inplace(|v| v / n);
+                round_f16_array(&mut mean);
             } else {
                 mean.mapv_inplace(|v| v / n);
             }
@@ -355,7 +371,7 @@ fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &Infere
         } else {
             (hm, Array3::zeros((0, 0, 0)))
         };
-        return Ok(Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members: folds.len() * mirrors.len(), timing, probabilities: None });
+        return Ok((Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members: folds.len() * mirrors.len(), timing, probabilities: None }, None));
     }
     if options.mc_passes * folds.len() * mirrors.len() == 1 {
         // One member (one fold, no mirroring, one pass): the mean is its output, and its
@@ -364,12 +380,13 @@ fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &Infere
         // probabilities times 1, their entropy again, and that entropy minus itself).
         // An image within one tile: straight from ONNX Runtime's output, in one pass (the one
         // member is unflipped: `mirror_members` lists the identity first and alone without axes).
-        let (out, p, h) = match one_tile_fold(model, folds[0], image, &options.window, &mut timing, OneTileOutputs { output: need_output, entropy: options.uncertainty })? {
+        let wanted = OneTileOutputs { output: need_output, entropy: options.uncertainty, probabilities: !labels_only(&card, options) };
+        let (out, p, h, best) = match one_tile_fold(model, folds[0], image, &options.window, &mut timing, wanted)? {
             Some(r) => r,
             None => {
                 let out = sliding_window_fold(model, folds[0], image, mirrors[0], &options.window, &mut timing)?;
                 let (p, h) = crate::voxel::probabilities_and_entropy(out.view(), card.output.kind, card.output.activation, options.uncertainty);
-                (out, p, h)
+                (out, p, h, None)
             }
         };
         let (h, mi) = if options.uncertainty {
@@ -378,7 +395,8 @@ fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &Infere
         } else {
             (Array3::zeros((0, 0, 0)), Array3::zeros((0, 0, 0)))
         };
-        return Ok(Prediction { output: out, entropy_nats: h, disagreement_nats: mi, members: 1, timing, probabilities: Some(p) });
+        let p = if p.is_empty() && !out.is_empty() { None } else { Some(p) };
+        return Ok((Prediction { output: out, entropy_nats: h, disagreement_nats: mi, members: 1, timing, probabilities: p }, best));
     }
     let mut sum: Option<Array4<f32>> = None;
     let mut prob_sum: Option<Array4<f32>> = None;
@@ -417,13 +435,21 @@ fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &Infere
     let inv = 1.0 / members as f32;
     mean.mapv_inplace(|v| v * inv);
     if !options.uncertainty {
-        return Ok(Prediction { output: mean, entropy_nats: hm, disagreement_nats: Array3::zeros((0, 0, 0)), members, timing, probabilities: None });
+        return Ok((Prediction { output: mean, entropy_nats: hm, disagreement_nats: Array3::zeros((0, 0, 0)), members, timing, probabilities: None }, None));
     }
     pbar.mapv_inplace(|v| v * inv);
     hm.mapv_inplace(|v| v * inv);
     let h = entropy(&pbar, card.output.activation);
     let mi = disagreement(&h, &hm);
-    Ok(Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities: None })
+    Ok((Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities: None }, None))
+}
+
+/// [`round_f16`] of every value of `a`, in place (vectorised when `a` is contiguous).
+fn round_f16_array(a: &mut Array4<f32>) {
+    match a.as_slice_memory_order_mut() {
+        Some(s) => round_f16_in_place(s),
+        None => a.mapv_inplace(round_f16),
+    }
 }
 
 /// `H(mean p) - mean H(p)`, never below 0 (float rounding).
@@ -533,7 +559,15 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
         }
     };
     let image = at_model.view().insert_axis(Axis(0));
-    let Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities } = predict_inner(model, image, options, !matches!(back, Back::Same))?;
+    let only_labels = labels_only(&card, options);
+    // The mean output is needed when it is resampled, or (labels only) when the labels are
+    // taken after the crop is undone.
+    let need_output = !matches!(back, Back::Same) || (only_labels && cropped);
+    let (Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities }, best) = predict_inner(model, image, options, need_output)?;
+    // Labels only: the logits stand in for the probabilities (their argmax is the softmax's).
+    let activate = |x: Array4<f32>, kind: OutputKind, act: Activation| if only_labels { x } else { activate(x, kind, act) };
+    // The argmax taken with the probabilities holds on the CT's grid when nothing was resampled or cropped.
+    let best = if matches!(back, Back::Same) && !cropped { best } else { None };
     drop(at_model);
     let (probabilities, h_ct, mi_ct) = match back {
         // On the model's grid already: the activation of the mean output, computed on the way or now.
@@ -561,7 +595,11 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
     };
     let (probabilities, h_ct, mi_ct) = if cropped { uncrop(probabilities, h_ct, mi_ct, &crop, full_shape, card.output.activation) } else { (probabilities, h_ct, mi_ct) };
     let ids: Vec<u16> = card.output.classes.iter().map(|c| c.label).collect();
-    let labels = crate::voxel::label_map(probabilities.view(), &ids, card.output.activation);
+    let labels = match best {
+        Some(best) => best.mapv(|c| ids[c as usize]),
+        None => crate::voxel::label_map(probabilities.view(), &ids, card.output.activation),
+    };
+    let probabilities = if only_labels { Array4::zeros((0, 0, 0, 0)) } else { probabilities };
     let table: ClassTable = card.output.classes.iter().map(|c| (c.label, c.name.clone())).collect();
     let voxel_ml = ct_grid.spacing_mm().iter().product::<f64>() / 1000.0;
     let mut counts = vec![0usize; classes];

@@ -34,7 +34,6 @@ use rayon::prelude::*;
 
 use crate::card::{Activation, OutputKind};
 use crate::model::Model;
-use crate::voxel::probabilities_with_entropy;
 use crate::{Error, Result};
 
 /// Tile start positions along one axis, as nnU-Net's `compute_steps_for_sliding_window`
@@ -68,7 +67,15 @@ pub fn gaussian_importance(patch_kji: [usize; 3]) -> Array3<f32> {
             .collect()
     };
     let (gk, gj, gi) = (axis(patch_kji[0]), axis(patch_kji[1]), axis(patch_kji[2]));
-    let mut g = Array3::from_shape_fn(patch_kji, |(k, j, i)| (gk[k] * gj[j] * gi[i]) as f32);
+    // Row by row (the same products, `(gk gj) gi`, as element by element).
+    let mut g = Vec::with_capacity(patch_kji.iter().product());
+    for &a in &gk {
+        for &b in &gj {
+            let ab = a * b;
+            g.extend(gi.iter().map(|&c| (ab * c) as f32));
+        }
+    }
+    let mut g = Array3::from_shape_vec(patch_kji, g).expect("the patch's shape");
     let min_nonzero = g.iter().copied().filter(|&v| v > 0.0).fold(f32::INFINITY, f32::min);
     g.mapv_inplace(|v| if v == 0.0 { min_nonzero } else { v });
     g
@@ -110,13 +117,50 @@ pub fn mirror_members(mirror_axes: &[usize]) -> Vec<[bool; 3]> {
 /// in place (a few integer operations, inlined: this runs per class for every voxel of every
 /// tile); elsewhere (subnormals, overflow to infinity, NaN) `half` converts. Equal to
 /// `half::f16::from_f32(x).to_f32()` for every float32 (unit test).
-#[inline]
+#[inline(always)]
 pub fn round_f16(x: f32) -> f32 {
-    let b = x.to_bits();
-    if (0x3880_0000..0x477F_F000).contains(&(b & 0x7FFF_FFFF)) {
-        return f32::from_bits(b.wrapping_add(0x0FFF + ((b >> 13) & 1)) & !0x1FFF);
+    if f16_fast_range(x) {
+        return round_f16_normal(x);
     }
+    round_f16_slow(x)
+}
+
+/// `x` is in float16's normal range, where [`round_f16_normal`] is exact.
+#[inline(always)]
+fn f16_fast_range(x: f32) -> bool {
+    (x.to_bits() & 0x7FFF_FFFF).wrapping_sub(0x3880_0000) < 0x477F_F000 - 0x3880_0000
+}
+
+/// [`round_f16`] in float16's normal range: the mantissa rounded to 10 bits, ties to even.
+#[inline(always)]
+fn round_f16_normal(x: f32) -> f32 {
+    let b = x.to_bits();
+    f32::from_bits(b.wrapping_add(0x0FFF + ((b >> 13) & 1)) & !0x1FFF)
+}
+
+/// [`round_f16`] outside float16's normal range.
+#[cold]
+#[inline(never)]
+fn round_f16_slow(x: f32) -> f32 {
     half::f16::from_f32(x).to_f32()
+}
+
+/// [`round_f16`] of every value of `x`, in place, vectorised: pieces of 64 values whose values
+/// are all in float16's normal range take the integer rounding lane by lane, the others
+/// [`round_f16`] value by value. The same values as [`round_f16`].
+pub fn round_f16_in_place(x: &mut [f32]) {
+    for piece in x.chunks_mut(64) {
+        let outside = piece.iter().fold(0u32, |acc, &v| acc | u32::from(!f16_fast_range(v)));
+        if outside == 0 {
+            for v in piece.iter_mut() {
+                *v = round_f16_normal(*v);
+            }
+        } else {
+            for v in piece.iter_mut() {
+                *v = round_f16(*v);
+            }
+        }
+    }
 }
 
 /// nnU-Net's Gaussian importance map as nnUNetPredictor uses it: scipy's `gaussian_filter` of a
@@ -245,6 +289,12 @@ fn run_tiles(model: &mut Model, fold: usize, padded: ArrayView4<'_, f32>, jobs: 
     Ok(y)
 }
 
+/// Most finished batches that wait for [`pipelined`]'s consumer.
+const PIPELINE_DEPTH: usize = 4;
+
+/// Most bytes of finished outputs that wait for [`pipelined`]'s consumer (beyond one batch).
+const PIPELINE_BYTES: usize = 64 << 20;
+
 /// What [`pipelined`] runs: the tiles `jobs` of `padded`, `batch` per network call.
 #[derive(Clone, Copy)]
 struct Work<'a> {
@@ -256,15 +306,20 @@ struct Work<'a> {
 
 /// Runs the batches of `jobs` through fold `fold` on one thread while `consume` takes each
 /// batch's outputs, in order, on this one: the next network call overlaps the accumulation of
-/// the last. At most one finished batch waits, so memory stays at two batches' outputs. The
-/// order of the batches, and so every sum, is that of a sequential loop.
+/// the last. Up to [`PIPELINE_DEPTH`] finished batches wait (fewer when a batch's output is
+/// large: their outputs together stay within [`PIPELINE_BYTES`], at least one), so that a
+/// consumer thread the scheduler leaves waiting on a loaded machine does not stall ONNX Runtime;
+/// it catches up when it runs. The order of the batches, and so every sum, is that of a
+/// sequential loop.
 fn pipelined<F>(model: &mut Model, fold: usize, work: Work<'_>, timing: &mut WindowTiming, mut consume: F) -> Result<()>
 where
     F: FnMut(&Array5<f32>, &[Job]) -> Result<()>,
 {
     let Work { padded, jobs, batch, patch } = work;
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Array5<f32>>>(1);
+        let out_bytes = 4 * batch * patch.iter().product::<usize>() * model.card().output.classes.len();
+        let depth = (PIPELINE_BYTES / out_bytes.max(1)).clamp(1, PIPELINE_DEPTH);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Array5<f32>>>(depth);
         let producer = scope.spawn(move || {
             let mut t = WindowTiming::default();
             for chunk in jobs.chunks(batch) {
@@ -349,8 +404,10 @@ pub fn sliding_window_fold(model: &mut Model, fold: usize, image: ArrayView4<'_,
     Ok(out)
 }
 
-/// [`one_tile_fold`]'s member output (empty unless asked), probabilities and entropy.
-pub(crate) type OneTile = (Array4<f32>, Array4<f32>, Array3<f32>);
+/// [`one_tile_fold`]'s member output (empty unless asked), probabilities, entropy, and for
+/// softmax outputs each voxel's most probable channel (the first on ties; the label map's
+/// argmax, taken in the same pass).
+pub(crate) type OneTile = (Array4<f32>, Array4<f32>, Array3<f32>, Option<Array3<u16>>);
 
 /// What [`one_tile_fold`] returns besides the probabilities.
 #[derive(Debug, Clone, Copy)]
@@ -359,6 +416,9 @@ pub(crate) struct OneTileOutputs {
     pub output: bool,
     /// The member's entropy (else zeros).
     pub entropy: bool,
+    /// The member's probabilities (else an empty array and, for softmax logits, the argmax of
+    /// the logits: the labels without the softmax).
+    pub probabilities: bool,
 }
 
 /// One member's window when the image fits one tile (every axis at most the patch), taken
@@ -369,7 +429,7 @@ pub(crate) struct OneTileOutputs {
 /// without the padded sums, their division and the output's copy. `None` when the image needs
 /// more than one tile.
 pub(crate) fn one_tile_fold(model: &mut Model, fold: usize, image: ArrayView4<'_, f32>, options: &WindowOptions, timing: &mut WindowTiming, wanted: OneTileOutputs) -> Result<Option<OneTile>> {
-    let OneTileOutputs { output: with_output, entropy: with_entropy } = wanted;
+    let OneTileOutputs { output: with_output, entropy: with_entropy, probabilities: with_probs } = wanted;
     let start = Instant::now();
     let patch = model.card().patch_size_kji();
     let (classes, kind, act) = (model.card().output.classes.len(), model.card().output.kind, model.card().output.activation);
@@ -400,8 +460,11 @@ pub(crate) fn one_tile_fold(model: &mut Model, fold: usize, image: ArrayView4<'_
     let [nk, nj, ni] = size;
     let (nv, pv, row) = (nk * nj * ni, pk * pj * pi, nj * ni);
     let mut out = if with_output { vec![0f32; classes * nv] } else { Vec::new() };
-    let mut p = vec![0f32; classes * nv];
+    let softmax = (kind, act) == (OutputKind::Logits, Activation::Softmax) && classes <= usize::from(u16::MAX);
+    let with_probs = with_probs || !softmax;
+    let mut p = if with_probs { vec![0f32; classes * nv] } else { Vec::new() };
     let mut h = vec![0f32; nv];
+    let mut best = vec![0u16; if softmax { nv } else { 0 }];
     let t0 = Instant::now();
     let mut network_s = 0.0;
     model.run_fold_with(fold, x, |y| {
@@ -410,31 +473,41 @@ pub(crate) fn one_tile_fold(model: &mut Model, fold: usize, image: ArrayView4<'_
         let ys = y.as_slice().expect("standard layout");
         // One k slice of the image per task: every class plane's piece of it.
         let mut outs = crate::voxel::plane_chunks_of(&mut out, classes, row).into_iter();
-        let slices: Vec<_> = crate::voxel::plane_chunks_of(&mut p, classes, row).into_iter().map(|pc| (outs.next().unwrap_or_default(), pc)).collect();
-        h.par_chunks_mut(row.max(1)).zip(slices).enumerate().for_each(|(k, (hk, (mut ok, mut pk_)))| {
+        let mut ps = crate::voxel::plane_chunks_of(&mut p, classes, row).into_iter();
+        let slices: Vec<_> = (0..nk).map(|_| (outs.next().unwrap_or_default(), ps.next().unwrap_or_default())).collect();
+        let mut bests: Vec<&mut [u16]> = best.chunks_mut(row.max(1)).collect();
+        bests.resize_with(nk, Default::default);
+        h.par_chunks_mut(row.max(1)).zip(slices).zip(bests).enumerate().for_each(|(k, ((hk, (mut ok, mut pk_)), bk))| {
             let tk = lo[0] + k;
-            let (mut xv, mut pvv) = (vec![0f32; classes], vec![0f32; classes]);
+            // One row of the image at a time: every class's piece of it, then its probabilities.
+            let mut xr = vec![vec![0f32; ni]; classes];
+            // Without the probability map: one row's probabilities, for the entropy.
+            let mut pr = if with_probs || !with_entropy { Vec::new() } else { vec![vec![0f32; ni]; classes] };
             for j in 0..nj {
-                let tj = lo[1] + j;
-                for i in 0..ni {
-                    let src = (tk * pj + tj) * pi + lo[2] + i;
-                    let g = gs[src];
-                    let v = j * ni + i;
-                    for (c, xc) in xv.iter_mut().enumerate() {
-                        // The window's sums start at 0: acc = 0 + o g, weight = 0 + g.
-                        *xc = (0.0f32 + ys[c * pv + src] * g) / (0.0f32 + g);
+                let src = (tk * pj + lo[1] + j) * pi + lo[2];
+                let g = &gs[src..src + ni];
+                for (c, xc) in xr.iter_mut().enumerate() {
+                    let yc = &ys[c * pv + src..c * pv + src + ni];
+                    // The window's sums start at 0: acc = 0 + o g, weight = 0 + g.
+                    for ((x, &o), &g) in xc.iter_mut().zip(yc).zip(g) {
+                        *x = (0.0f32 + o * g) / (0.0f32 + g);
                     }
-                    for (plane, &x) in ok.iter_mut().zip(&xv) {
-                        plane[v] = x;
+                }
+                for (plane, xc) in ok.iter_mut().zip(&xr) {
+                    plane[j * ni..(j + 1) * ni].copy_from_slice(xc);
+                }
+                let hr = if with_entropy { Some(&mut hk[j * ni..(j + 1) * ni]) } else { None };
+                if with_probs {
+                    crate::voxel::probabilities_span(&xr, 0, &mut pk_, j * ni, ni, kind, act, hr);
+                    if softmax {
+                        crate::voxel::argmax_span(&pk_, j * ni, &mut bk[j * ni..(j + 1) * ni]);
                     }
-                    if with_entropy {
-                        hk[v] = probabilities_with_entropy(&xv, kind, act, &mut pvv);
-                    } else {
-                        crate::voxel::probabilities(&xv, kind, act, &mut pvv);
+                } else {
+                    // Softmax logits, labels only: the argmax of the logits is the softmax's.
+                    if hr.is_some() {
+                        crate::voxel::probabilities_span(&xr, 0, &mut pr, 0, ni, kind, act, hr);
                     }
-                    for (plane, &q) in pk_.iter_mut().zip(&pvv) {
-                        plane[v] = q;
-                    }
+                    crate::voxel::argmax_span(&xr, 0, &mut bk[j * ni..(j + 1) * ni]);
                 }
             }
         });
@@ -443,10 +516,11 @@ pub(crate) fn one_tile_fold(model: &mut Model, fold: usize, image: ArrayView4<'_
     timing.network_calls += 1;
     let shape = (classes, nk, nj, ni);
     let out = if with_output { Array4::from_shape_vec(shape, out).expect("the image's shape") } else { Array4::zeros((0, 0, 0, 0)) };
-    let p = Array4::from_shape_vec(shape, p).expect("the image's shape");
+    let p = if with_probs { Array4::from_shape_vec(shape, p).expect("the image's shape") } else { Array4::zeros((0, 0, 0, 0)) };
     let h = Array3::from_shape_vec((nk, nj, ni), h).expect("the image's shape");
+    let best = if softmax { Some(Array3::from_shape_vec((nk, nj, ni), best).expect("the image's shape")) } else { None };
     timing.total_s += start.elapsed().as_secs_f64();
-    Ok(Some((out, p, h)))
+    Ok(Some((out, p, h, best)))
 }
 
 /// What [`nnunet_sliding_window`] sums.
@@ -537,74 +611,93 @@ impl NnunetSums {
             self.add_logits_only(y, t, flip);
             return;
         }
-        let (mut x, mut p) = (vec![0f32; c], vec![0f32; c]);
+        // One row of the tile at a time (in the tile's unflipped frame): every class's outputs,
+        // probabilities and the entropy, then the sums row by row and class by class.
+        let (mut x, mut p, mut h) = (vec![vec![0f32; pi]; c], vec![vec![0f32; pi]; c], vec![0f32; pi]);
         for k in 0..pk {
             let sk = if flip[0] { pk - 1 - k } else { k };
             for j in 0..pj {
                 let sj = if flip[1] { pj - 1 - j } else { j };
                 let src_row = (sk * pj + sj) * pi;
-                let tile_row = (k * pj + j) * pi;
+                let tr = (k * pj + j) * pi;
                 let dst_row = ((t[0] + k) * nj + t[1] + j) * ni + t[2];
-                for i in 0..pi {
-                    let src = src_row + if flip[2] { pi - 1 - i } else { i };
-                    for (ch, xc) in x.iter_mut().enumerate() {
-                        *xc = y[ch * pv + src];
+                for (ch, xc) in x.iter_mut().enumerate() {
+                    let yc = &y[ch * pv + src_row..ch * pv + src_row + pi];
+                    if flip[2] {
+                        for (a, &v) in xc.iter_mut().zip(yc.iter().rev()) {
+                            *a = v;
+                        }
+                    } else {
+                        xc.copy_from_slice(yc);
                     }
-                    let mut h = if uncertainty { probabilities_with_entropy(&x, kind, act, &mut p) } else { 0.0 };
-                    let tv = tile_row + i;
-                    if !single {
-                        if m == 0 {
-                            for (ch, &v) in x.iter().enumerate() {
-                                self.tile_sum[ch * pv + tv] = v;
-                            }
+                }
+                if uncertainty {
+                    crate::voxel::probabilities_span(&x, 0, &mut p, 0, pi, kind, act, Some(&mut h));
+                }
+                if !single {
+                    let first = m == 0;
+                    let add = |dst: &mut [f32], src: &[f32]| {
+                        if first {
+                            dst.copy_from_slice(src);
                         } else {
-                            for (ch, &v) in x.iter().enumerate() {
-                                self.tile_sum[ch * pv + tv] += v;
+                            for (a, &v) in dst.iter_mut().zip(src) {
+                                *a += v;
                             }
                         }
-                        if uncertainty {
-                            if m == 0 {
-                                for (ch, &q) in p.iter().enumerate() {
-                                    self.tile_prob[ch * pv + tv] = q;
-                                }
-                                self.tile_ent[tv] = h;
-                            } else {
-                                for (ch, &q) in p.iter().enumerate() {
-                                    self.tile_prob[ch * pv + tv] += q;
-                                }
-                                self.tile_ent[tv] += h;
-                            }
-                        }
-                        if !last {
-                            continue;
-                        }
-                        // nnU-Net: prediction /= (len(axes_combinations) + 1).
-                        for (ch, v) in x.iter_mut().enumerate() {
-                            *v = self.tile_sum[ch * pv + tv] / n_mirrors;
-                        }
-                        if uncertainty {
-                            for (ch, q) in p.iter_mut().enumerate() {
-                                *q = self.tile_prob[ch * pv + tv];
-                            }
-                            h = self.tile_ent[tv];
-                        }
+                    };
+                    for (ch, xc) in x.iter().enumerate() {
+                        add(&mut self.tile_sum[ch * pv + tr..ch * pv + tr + pi], xc);
                     }
-                    // prediction *= gaussian; predicted_logits[sl] += prediction (half);
-                    // n_predictions[sl[1:]] += gaussian (half).
-                    let g = self.gauss[tv];
-                    let d = dst_row + i;
-                    for (ch, &v) in x.iter().enumerate() {
-                        let a = &mut self.logits[ch * np + d];
-                        *a = if self.float16 { round_f16(*a + v * g) } else { *a + v * g };
-                    }
-                    let w = &mut self.weight[d];
-                    *w = if self.float16 { round_f16(*w + g) } else { *w + g };
                     if uncertainty {
-                        for (ch, &q) in p.iter().enumerate() {
-                            self.probs[ch * np + d] += q / n_mirrors * g;
+                        for (ch, pc) in p.iter().enumerate() {
+                            add(&mut self.tile_prob[ch * pv + tr..ch * pv + tr + pi], pc);
                         }
-                        self.prob_weight[d] += g;
-                        self.entropy[d] += h / n_mirrors * g;
+                        add(&mut self.tile_ent[tr..tr + pi], &h);
+                    }
+                    if !last {
+                        continue;
+                    }
+                    // nnU-Net: prediction /= (len(axes_combinations) + 1).
+                    for (ch, xc) in x.iter_mut().enumerate() {
+                        for (v, &a) in xc.iter_mut().zip(&self.tile_sum[ch * pv + tr..ch * pv + tr + pi]) {
+                            *v = a / n_mirrors;
+                        }
+                    }
+                    if uncertainty {
+                        for (ch, pc) in p.iter_mut().enumerate() {
+                            pc.copy_from_slice(&self.tile_prob[ch * pv + tr..ch * pv + tr + pi]);
+                        }
+                        h.copy_from_slice(&self.tile_ent[tr..tr + pi]);
+                    }
+                }
+                // prediction *= gaussian; predicted_logits[sl] += prediction (half);
+                // n_predictions[sl[1:]] += gaussian (half).
+                let g = &self.gauss[tr..tr + pi];
+                for (ch, xc) in x.iter().enumerate() {
+                    let acc = &mut self.logits[ch * np + dst_row..ch * np + dst_row + pi];
+                    for ((a, &v), &g) in acc.iter_mut().zip(xc).zip(g) {
+                        *a += v * g;
+                    }
+                    if self.float16 {
+                        round_f16_in_place(acc);
+                    }
+                }
+                let w = &mut self.weight[dst_row..dst_row + pi];
+                for (w, &g) in w.iter_mut().zip(g) {
+                    *w += g;
+                }
+                if self.float16 {
+                    round_f16_in_place(w);
+                }
+                if uncertainty {
+                    for (ch, pc) in p.iter().enumerate() {
+                        for ((a, &q), &g) in self.probs[ch * np + dst_row..ch * np + dst_row + pi].iter_mut().zip(pc).zip(g) {
+                            *a += q / n_mirrors * g;
+                        }
+                    }
+                    for ((w, e), (&g, &hv)) in self.prob_weight[dst_row..dst_row + pi].iter_mut().zip(&mut self.entropy[dst_row..dst_row + pi]).zip(g.iter().zip(&h)) {
+                        *w += g;
+                        *e += hv / n_mirrors * g;
                     }
                 }
             }
@@ -618,7 +711,12 @@ impl NnunetSums {
     fn add_logits_only(&mut self, y: &[f32], t: [usize; 3], flip: [bool; 3]) {
         let ([pk, pj, pi], [_, nj, ni]) = (self.patch, self.padded);
         let (pv, np, float16) = (pk * pj * pi, self.weight.len(), self.float16);
-        let sum = |a: f32, b: f32| if float16 { round_f16(a + b) } else { a + b };
+        // `a = a + b` in float32, then rounded to float16 (the same as `round_f16(a + b)`).
+        let round = |row: &mut [f32]| {
+            if float16 {
+                round_f16_in_place(row);
+            }
+        };
         for k in 0..pk {
             let sk = if flip[0] { pk - 1 - k } else { k };
             for j in 0..pj {
@@ -632,17 +730,20 @@ impl NnunetSums {
                     let dst = &mut self.logits[ch * np + dst_row..ch * np + dst_row + pi];
                     if flip[2] {
                         for ((a, &v), &g) in dst.iter_mut().zip(src.iter().rev()).zip(g) {
-                            *a = sum(*a, v * g);
+                            *a += v * g;
                         }
                     } else {
                         for ((a, &v), &g) in dst.iter_mut().zip(src).zip(g) {
-                            *a = sum(*a, v * g);
+                            *a += v * g;
                         }
                     }
+                    round(dst);
                 }
-                for (w, &g) in self.weight[dst_row..dst_row + pi].iter_mut().zip(g) {
-                    *w = sum(*w, g);
+                let w = &mut self.weight[dst_row..dst_row + pi];
+                for (w, &g) in w.iter_mut().zip(g) {
+                    *w += g;
                 }
+                round(w);
             }
         }
     }
@@ -654,7 +755,10 @@ impl NnunetSums {
         let (float16, weight, prob_weight) = (self.float16, &self.weight, &self.prob_weight);
         self.logits.par_chunks_mut(np).for_each(|plane| {
             for (a, &w) in plane.iter_mut().zip(weight) {
-                *a = if float16 { round_f16(*a / w) } else { *a / w };
+                *a /= w;
+            }
+            if float16 {
+                round_f16_in_place(plane);
             }
         });
         self.probs.par_chunks_mut(np.max(1)).for_each(|plane| {
@@ -778,6 +882,23 @@ mod tests {
             let x = f32::from_bits(b);
             let (ours, theirs) = (round_f16(x), half::f16::from_f32(x).to_f32());
             assert!(ours.to_bits() == theirs.to_bits() || (ours.is_nan() && theirs.is_nan()), "{x:e} ({b:#x}): {ours:e} vs {theirs:e}");
+        }
+    }
+
+    #[test]
+    fn round_f16_in_place_equals_round_f16() {
+        // Pieces all in float16's normal range, and pieces with a subnormal, a zero, an overflow
+        // or a NaN among them.
+        let mut x: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.731 - 300.0) * 1.000_37f32.powi(i)).collect();
+        x[70] = 1e-6;
+        x[200] = 0.0;
+        x[333] = 7e4;
+        x[600] = f32::NAN;
+        x[900] = -6.1e-5;
+        let want: Vec<f32> = x.iter().map(|&v| round_f16(v)).collect();
+        round_f16_in_place(&mut x);
+        for (i, (a, b)) in x.iter().zip(&want).enumerate() {
+            assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()), "{i}: {a:e} vs {b:e}");
         }
     }
 

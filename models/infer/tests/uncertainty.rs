@@ -145,3 +145,55 @@ fn without_uncertainty_the_same_probabilities_and_labels() {
         }
     }
 }
+
+/// Labels only (`InferenceOptions::probabilities = false`): no probability map, the labels of
+/// the full run (the argmax of the mean logits is the softmax's) and, with the uncertainty, its
+/// entropy and disagreement: on the nnU-Net export (fold 0; both folds mirrored; the anisotropic
+/// CT it resamples; the CT padded with zeros it crops), coxa's phantom test model on the demo
+/// phantom at its 4 mm (one tile, the one-pass path) and at 1.5 mm (resampled), and generic cards.
+#[test]
+fn labels_only_gives_the_same_labels_without_probabilities() {
+    if !runtime_ready() {
+        return;
+    }
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let nnunet = here.join("tests").join("nnunet");
+    let open = |f: &str| coxa_io::open(&nnunet.join(f), &coxa_io::OpenOptions::default()).unwrap().volume;
+    let (ct, aniso, crop) = (open("ct.nii.gz"), open("ct_aniso.nii.gz"), open("ct_crop.nii.gz"));
+    let mut spec = coxa_anatomy::phantom::PhantomSpec::default();
+    let demo = coxa_anatomy::phantom::hip_phantom(&spec).ct;
+    spec.voxel_mm = 4.0;
+    let coarse = coxa_anatomy::phantom::hip_phantom(&spec).ct;
+    let generic = volume([41, 18, 17], 1.0, |i, j, _| (i as f32 - 20.0) / 10.0 + j as f32 * 0.01);
+    let phantom = here.join("phantom").join("phantom_seg_test.toml");
+    let cases = [
+        (nnunet.join("card.toml"), &ct, vec![0], false),
+        (nnunet.join("card.toml"), &ct, vec![], true),
+        (nnunet.join("card.toml"), &aniso, vec![], false),
+        (nnunet.join("card.toml"), &crop, vec![0], false),
+        (phantom.clone(), &coarse, vec![], false),
+        (phantom, &demo, vec![], false),
+        (card("threshold3"), &generic, vec![], false),
+        (card("disagree"), &generic, vec![], false),
+    ];
+    for (path, ct, folds, mirror) in cases {
+        let mut model = Model::load(&path, &config()).unwrap();
+        let mut options = InferenceOptions::for_card(model.card(), mirror);
+        options.folds = folds;
+        let full = segment(&mut model, ct, &options).unwrap();
+        options.probabilities = false;
+        let labels_only = segment(&mut model, ct, &options).unwrap();
+        options.uncertainty = false;
+        let plain = segment(&mut model, ct, &options).unwrap();
+        let name = format!("{} on {:?}", model.card().name, ct.grid().size());
+        assert!(labels_only.probabilities.is_empty() && plain.probabilities.is_empty(), "{name}");
+        assert!(!full.probabilities.is_empty(), "{name}");
+        for seg in [&labels_only, &plain] {
+            let same = full.labels.labels().iter().zip(seg.labels.labels()).filter(|(a, b)| a == b).count();
+            assert!(same * 10_000 >= full.labels.labels().len() * 9_999, "{name}: labels agree on {same} of {} voxels", full.labels.labels().len());
+        }
+        assert_eq!(full.entropy_nats, labels_only.entropy_nats, "{name}");
+        assert_eq!(full.disagreement_nats, labels_only.disagreement_nats, "{name}");
+        assert!(plain.entropy_nats.is_empty(), "{name}");
+    }
+}
