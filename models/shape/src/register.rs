@@ -195,6 +195,7 @@ pub fn register(vertices: &[Point3<f64>], faces: &[[u32; 3]], target_vertices: &
             template.refit(&x);
         }
     }
-    let mean_distance_mm = x.iter().zip(&forward_hint).map(|(p, h)| target.nearest_from(p, *h).map_or(f64::INFINITY, |m| m.distance_mm)).sum::<f64>() / x.len() as f64;
+    let distances: Vec<f64> = x.par_iter().zip(&forward_hint).map(|(p, h)| target.nearest_from(p, *h).map_or(f64::INFINITY, |m| m.distance_mm)).collect();
+    let mean_distance_mm = distances.iter().sum::<f64>() / x.len() as f64;
     Ok(Registration { vertices: x, rigid, mean_distance_mm })
 }

@@ -14,6 +14,9 @@ pub struct Surface {
     ids: Vec<[u32; 4]>,
     /// For each face given, its slot in `tris` (`u32::MAX` for a skipped face).
     slot: Vec<u32>,
+    /// Each triangle's bounding box (lowest, highest corner), in `tris`'s order: a far
+    /// triangle in a near leaf is passed over for a box test instead of a closest-point test.
+    tbox: Vec<[Point3<f64>; 2]>,
     nodes: Vec<Node>,
 }
 
@@ -50,11 +53,12 @@ impl Surface {
     pub fn new(vertices: &[Point3<f64>], faces: &[[u32; 3]]) -> Self {
         let ids: Vec<[u32; 4]> = faces.iter().enumerate().filter(|(_, f)| f.iter().all(|&i| (i as usize) < vertices.len())).map(|(k, f)| [f[0], f[1], f[2], k as u32]).collect();
         let tris = ids.iter().map(|f| [vertices[f[0] as usize], vertices[f[1] as usize], vertices[f[2] as usize]]).collect();
-        let mut s = Self { tris, ids, slot: Vec::new(), nodes: Vec::new() };
+        let mut s = Self { tris, ids, slot: Vec::new(), tbox: Vec::new(), nodes: Vec::new() };
         if !s.tris.is_empty() {
             let n = s.tris.len();
             s.split(0, n);
         }
+        s.tbox = s.tris.iter().map(tri_box).collect();
         s.slot = vec![u32::MAX; faces.len()];
         for (i, f) in s.ids.iter().enumerate() {
             s.slot[f[3] as usize] = i as u32;
@@ -66,10 +70,9 @@ impl Surface {
         let mut lo = Point3::from(Vector3::repeat(f64::INFINITY));
         let mut hi = Point3::from(Vector3::repeat(f64::NEG_INFINITY));
         for t in &self.tris[start..end] {
-            for p in t {
-                lo = lo.inf(p);
-                hi = hi.sup(p);
-            }
+            let [l, h] = tri_box(t);
+            lo = lo.inf(&l);
+            hi = hi.sup(&h);
         }
         (lo, hi)
     }
@@ -99,8 +102,9 @@ impl Surface {
     /// The same surface with its vertices moved to `vertices` (same faces): the tree is kept
     /// and its boxes recomputed, much faster than building it again. Tighter after small moves.
     pub fn refit(&mut self, vertices: &[Point3<f64>]) {
-        for (t, f) in self.tris.iter_mut().zip(&self.ids) {
+        for ((t, f), b) in self.tris.iter_mut().zip(&self.ids).zip(&mut self.tbox) {
             *t = [vertices[f[0] as usize], vertices[f[1] as usize], vertices[f[2] as usize]];
+            *b = tri_box(t);
         }
         // Children are pushed after their parent: refit from the back.
         for id in (0..self.nodes.len()).rev() {
@@ -161,6 +165,14 @@ impl Surface {
                 let node = &self.nodes[id];
                 if node.leaf {
                     for i in node.start..node.end {
+                        // The triangle's box is no nearer than the triangle: a box beyond the
+                        // best so far (with a margin for the rounding of the closest point, so
+                        // that no triangle the test below would take is passed over) rules
+                        // the triangle out.
+                        let [lo, hi] = &self.tbox[i];
+                        if box_dist2(p, lo, hi) > best * (1.0 + 1e-9) + 1e-15 {
+                            continue;
+                        }
                         let q = closest_on_triangle(p, &self.tris[i]);
                         let d2 = (q - p).norm_squared();
                         if d2 < best {
@@ -199,6 +211,11 @@ impl Surface {
     pub fn distance(&self, p: &Point3<f64>) -> f64 {
         self.nearest(p).map_or(f64::INFINITY, |m| m.distance_mm)
     }
+}
+
+/// A triangle's bounding box: lowest and highest corner.
+fn tri_box(t: &[Point3<f64>; 3]) -> [Point3<f64>; 2] {
+    [t[0].inf(&t[1]).inf(&t[2]), t[0].sup(&t[1]).sup(&t[2])]
 }
 
 fn box_dist2(p: &Point3<f64>, lo: &Point3<f64>, hi: &Point3<f64>) -> f64 {
