@@ -37,9 +37,10 @@ pub struct Nearest {
 struct Node {
     lo: Point3<f64>,
     hi: Point3<f64>,
-    /// Leaf: triangles `start..end`; inner: children `start`, `end`.
-    start: usize,
-    end: usize,
+    /// Leaf: triangles `start..end`; inner: children `start`, `end` (u32: a node fits a
+    /// 64-byte cache line).
+    start: u32,
+    end: u32,
     leaf: bool,
 }
 
@@ -55,8 +56,12 @@ impl Surface {
         let tris = ids.iter().map(|f| [vertices[f[0] as usize], vertices[f[1] as usize], vertices[f[2] as usize]]).collect();
         let mut s = Self { tris, ids, slot: Vec::new(), tbox: Vec::new(), nodes: Vec::new() };
         if !s.tris.is_empty() {
-            let n = s.tris.len();
-            s.split(0, n);
+            // The tree orders a permutation of the triangles in place (one array for all
+            // levels), then the triangles are laid out in its order.
+            let mut perm: Vec<u32> = (0..s.tris.len() as u32).collect();
+            s.split(&mut perm, 0);
+            s.tris = perm.iter().map(|&i| s.tris[i as usize]).collect();
+            s.ids = perm.iter().map(|&i| s.ids[i as usize]).collect();
         }
         s.tbox = s.tris.iter().map(tri_box).collect();
         s.slot = vec![u32::MAX; faces.len()];
@@ -66,10 +71,10 @@ impl Surface {
         s
     }
 
-    fn bounds(&self, start: usize, end: usize) -> (Point3<f64>, Point3<f64>) {
+    fn bounds<'a>(tris: impl Iterator<Item = &'a [Point3<f64>; 3]>) -> (Point3<f64>, Point3<f64>) {
         let mut lo = Point3::from(Vector3::repeat(f64::INFINITY));
         let mut hi = Point3::from(Vector3::repeat(f64::NEG_INFINITY));
-        for t in &self.tris[start..end] {
+        for t in tris {
             let [l, h] = tri_box(t);
             lo = lo.inf(&l);
             hi = hi.sup(&h);
@@ -77,25 +82,25 @@ impl Surface {
         (lo, hi)
     }
 
-    /// Builds the node for triangles `start..end`, returns its index.
-    fn split(&mut self, start: usize, end: usize) -> usize {
-        let (lo, hi) = self.bounds(start, end);
-        let id = self.nodes.len();
-        self.nodes.push(Node { lo, hi, start, end, leaf: true });
-        if end - start <= LEAF {
+    /// Builds the node for the triangles `order` (indices into `tris`; they start at
+    /// `start` in the final layout), sorted in place by the split; returns the node's index.
+    fn split(&mut self, order: &mut [u32], start: usize) -> u32 {
+        let (lo, hi) = Self::bounds(order.iter().map(|&i| &self.tris[i as usize]));
+        let id = self.nodes.len() as u32;
+        let end = start + order.len();
+        self.nodes.push(Node { lo, hi, start: start as u32, end: end as u32, leaf: true });
+        if order.len() <= LEAF {
             return id;
         }
         let axis = (hi - lo).imax();
         let key = |t: &[Point3<f64>; 3]| t[0][axis] + t[1][axis] + t[2][axis];
-        let mid = (start + end) / 2;
-        let mut order: Vec<usize> = (start..end).collect();
-        order.select_nth_unstable_by(mid - start, |&a, &b| key(&self.tris[a]).total_cmp(&key(&self.tris[b])));
-        let (tris, ids): (Vec<_>, Vec<_>) = order.iter().map(|&i| (self.tris[i], self.ids[i])).unzip();
-        self.tris[start..end].copy_from_slice(&tris);
-        self.ids[start..end].copy_from_slice(&ids);
-        let left = self.split(start, mid);
-        let right = self.split(mid, end);
-        self.nodes[id] = Node { lo, hi, start: left, end: right, leaf: false };
+        let mid = order.len() / 2;
+        let tris = &self.tris;
+        order.select_nth_unstable_by(mid, |&a, &b| key(&tris[a as usize]).total_cmp(&key(&tris[b as usize])));
+        let (left_order, right_order) = order.split_at_mut(mid);
+        let left = self.split(left_order, start);
+        let right = self.split(right_order, start + mid);
+        self.nodes[id as usize] = Node { lo, hi, start: left, end: right, leaf: false };
         id
     }
 
@@ -110,9 +115,9 @@ impl Surface {
         for id in (0..self.nodes.len()).rev() {
             let n = &self.nodes[id];
             let (lo, hi) = if n.leaf {
-                self.bounds(n.start, n.end)
+                Self::bounds(self.tris[n.start as usize..n.end as usize].iter())
             } else {
-                let (a, b) = (&self.nodes[n.start], &self.nodes[n.end]);
+                let (a, b) = (&self.nodes[n.start as usize], &self.nodes[n.end as usize]);
                 (a.lo.inf(&b.lo), a.hi.sup(&b.hi))
             };
             self.nodes[id].lo = lo;
@@ -164,7 +169,7 @@ impl Surface {
             if d < best {
                 let node = &self.nodes[id];
                 if node.leaf {
-                    for i in node.start..node.end {
+                    for i in node.start as usize..node.end as usize {
                         // The triangle's box is no nearer than the triangle: a box beyond the
                         // best so far (with a margin for the rounding of the closest point, so
                         // that no triangle the test below would take is passed over) rules
@@ -181,7 +186,7 @@ impl Surface {
                         }
                     }
                 } else {
-                    let (a, b) = (node.start, node.end);
+                    let (a, b) = (node.start as usize, node.end as usize);
                     let (da, db) = (box_dist2(p, &self.nodes[a].lo, &self.nodes[a].hi), box_dist2(p, &self.nodes[b].lo, &self.nodes[b].hi));
                     // Nearer first (on a tie the second child, as the search always did).
                     let ((near, dn), (far, df)) = if da < db { ((a, da), (b, db)) } else { ((b, db), (a, da)) };
