@@ -170,19 +170,21 @@ pub fn register(vertices: &[Point3<f64>], faces: &[[u32; 3]], target_vertices: &
             let mut d: Vec<Vector3<f64>> = pull.iter().zip(&weight).map(|(p, w)| if *w > 0.0 { p / *w } else { Vector3::zeros() }).collect();
             let mut has: Vec<f64> = weight.iter().map(|w| w.min(1.0)).collect();
             for _ in 0..s {
-                // d * has once per vertex, not once per neighbour (the same products).
+                // d * has and has side by side, once per vertex (not once per neighbour): a
+                // neighbour is one 32-byte read. The same products and sums in the same order.
                 u.clear();
-                u.extend(d.iter().zip(&has).map(|(d, h)| d * *h));
+                u.extend(d.iter().zip(&has).map(|(d, h)| [d.x * *h, d.y * *h, d.z * *h, *h]));
                 nd.clear();
                 nh.clear();
-                for i in 0..x.len() {
+                for (i, own) in u.iter().enumerate() {
                     let around = &nb[nb_at[i]..nb_at[i + 1]];
-                    let (mut sum, mut h) = (u[i], has[i]);
+                    let mut sum = *own;
                     for &j in around {
-                        sum += u[j as usize];
-                        h += has[j as usize];
+                        let o = &u[j as usize];
+                        sum = [sum[0] + o[0], sum[1] + o[1], sum[2] + o[2], sum[3] + o[3]];
                     }
-                    let (di, hi) = if h > 0.0 { (sum / h, (h / (around.len() + 1) as f64).max(has[i])) } else { (Vector3::zeros(), 0.0) };
+                    let h = sum[3];
+                    let (di, hi) = if h > 0.0 { (Vector3::new(sum[0], sum[1], sum[2]) / h, (h / (around.len() + 1) as f64).max(own[3])) } else { (Vector3::zeros(), 0.0) };
                     nd.push(di);
                     nh.push(hi);
                 }

@@ -58,12 +58,16 @@ impl Surface {
         if !s.tris.is_empty() {
             // The tree orders a permutation of the triangles in place (one array for all
             // levels), then the triangles are laid out in its order.
+            // Each triangle's box and split keys (the sums of its corners' coordinates) are
+            // computed once, not once per level.
             let mut perm: Vec<u32> = (0..s.tris.len() as u32).collect();
-            s.split(&mut perm, 0);
+            s.tbox = s.tris.iter().map(tri_box).collect();
+            let keys: Vec<[f64; 3]> = s.tris.iter().map(|t| [0, 1, 2].map(|a| t[0][a] + t[1][a] + t[2][a])).collect();
+            s.split(&mut perm, 0, &keys);
             s.tris = perm.iter().map(|&i| s.tris[i as usize]).collect();
             s.ids = perm.iter().map(|&i| s.ids[i as usize]).collect();
+            s.tbox = perm.iter().map(|&i| s.tbox[i as usize]).collect();
         }
-        s.tbox = s.tris.iter().map(tri_box).collect();
         s.slot = vec![u32::MAX; faces.len()];
         for (i, f) in s.ids.iter().enumerate() {
             s.slot[f[3] as usize] = i as u32;
@@ -71,21 +75,22 @@ impl Surface {
         s
     }
 
-    fn bounds<'a>(tris: impl Iterator<Item = &'a [Point3<f64>; 3]>) -> (Point3<f64>, Point3<f64>) {
+    /// The box around triangle boxes.
+    fn bounds<'a>(boxes: impl Iterator<Item = &'a [Point3<f64>; 2]>) -> (Point3<f64>, Point3<f64>) {
         let mut lo = Point3::from(Vector3::repeat(f64::INFINITY));
         let mut hi = Point3::from(Vector3::repeat(f64::NEG_INFINITY));
-        for t in tris {
-            let [l, h] = tri_box(t);
-            lo = lo.inf(&l);
-            hi = hi.sup(&h);
+        for [l, h] in boxes {
+            lo = lo.inf(l);
+            hi = hi.sup(h);
         }
         (lo, hi)
     }
 
-    /// Builds the node for the triangles `order` (indices into `tris`; they start at
-    /// `start` in the final layout), sorted in place by the split; returns the node's index.
-    fn split(&mut self, order: &mut [u32], start: usize) -> u32 {
-        let (lo, hi) = Self::bounds(order.iter().map(|&i| &self.tris[i as usize]));
+    /// Builds the node for the triangles `order` (indices into `tris`, `tbox` and `keys`; they
+    /// start at `start` in the final layout), sorted in place by the split; returns the node's
+    /// index.
+    fn split(&mut self, order: &mut [u32], start: usize, keys: &[[f64; 3]]) -> u32 {
+        let (lo, hi) = Self::bounds(order.iter().map(|&i| &self.tbox[i as usize]));
         let id = self.nodes.len() as u32;
         let end = start + order.len();
         self.nodes.push(Node { lo, hi, start: start as u32, end: end as u32, leaf: true });
@@ -93,13 +98,11 @@ impl Surface {
             return id;
         }
         let axis = (hi - lo).imax();
-        let key = |t: &[Point3<f64>; 3]| t[0][axis] + t[1][axis] + t[2][axis];
         let mid = order.len() / 2;
-        let tris = &self.tris;
-        order.select_nth_unstable_by(mid, |&a, &b| key(&tris[a as usize]).total_cmp(&key(&tris[b as usize])));
+        order.select_nth_unstable_by(mid, |&a, &b| keys[a as usize][axis].total_cmp(&keys[b as usize][axis]));
         let (left_order, right_order) = order.split_at_mut(mid);
-        let left = self.split(left_order, start);
-        let right = self.split(right_order, start + mid);
+        let left = self.split(left_order, start, keys);
+        let right = self.split(right_order, start + mid, keys);
         self.nodes[id as usize] = Node { lo, hi, start: left, end: right, leaf: false };
         id
     }
@@ -115,7 +118,7 @@ impl Surface {
         for id in (0..self.nodes.len()).rev() {
             let n = &self.nodes[id];
             let (lo, hi) = if n.leaf {
-                Self::bounds(self.tris[n.start as usize..n.end as usize].iter())
+                Self::bounds(self.tbox[n.start as usize..n.end as usize].iter())
             } else {
                 let (a, b) = (&self.nodes[n.start as usize], &self.nodes[n.end as usize]);
                 (a.lo.inf(&b.lo), a.hi.sup(&b.hi))
