@@ -174,9 +174,12 @@ pub fn register(vertices: &[Point3<f64>], faces: &[[u32; 3]], target_vertices: &
                 // neighbour is one 32-byte read. The same products and sums in the same order.
                 u.clear();
                 u.extend(d.iter().zip(&has).map(|(d, h)| [d.x * *h, d.y * *h, d.z * *h, *h]));
-                nd.clear();
-                nh.clear();
-                for (i, own) in u.iter().enumerate() {
+                nd.resize(x.len(), Vector3::zeros());
+                nh.resize(x.len(), 0.0);
+                // Each vertex's new value from the old ones only: in parallel, in blocks (the
+                // same values on any number of threads).
+                nd.par_iter_mut().zip(nh.par_iter_mut()).enumerate().with_min_len(512).for_each(|(i, (di, hi))| {
+                    let own = &u[i];
                     let around = &nb[nb_at[i]..nb_at[i + 1]];
                     let mut sum = *own;
                     for &j in around {
@@ -184,10 +187,8 @@ pub fn register(vertices: &[Point3<f64>], faces: &[[u32; 3]], target_vertices: &
                         sum = [sum[0] + o[0], sum[1] + o[1], sum[2] + o[2], sum[3] + o[3]];
                     }
                     let h = sum[3];
-                    let (di, hi) = if h > 0.0 { (Vector3::new(sum[0], sum[1], sum[2]) / h, (h / (around.len() + 1) as f64).max(own[3])) } else { (Vector3::zeros(), 0.0) };
-                    nd.push(di);
-                    nh.push(hi);
-                }
+                    (*di, *hi) = if h > 0.0 { (Vector3::new(sum[0], sum[1], sum[2]) / h, (h / (around.len() + 1) as f64).max(own[3])) } else { (Vector3::zeros(), 0.0) };
+                });
                 std::mem::swap(&mut d, &mut nd);
                 std::mem::swap(&mut has, &mut nh);
             }
