@@ -11,12 +11,18 @@
 //!   femoral head distance; `geometry = "landmarks"`, the default).
 //! - `register_model`: the registration alone.
 //!
-//! Measured (release, 2 cores, load average 1.5, 2026-11-24): `register_model` 1.56 s,
-//! `registered_one_leg_stance_walking` 1.56 s, `landmarks_one_leg_stance_walking` 68 ms; the
-//! code before the nearest-point searches were bounded, hinted and run in parallel (and the
-//! bone registration's pull-back points cut from 20,000 to 4,000) took 5.20 s for
-//! `register_model` in the same conditions (earlier, under heavier load: 5.79 s and 5.95 s). The
-//! registration, not the solve, still misses the goal of < 1 s.
+//! Measured (release, 2 cores, load average 1.6-1.9 with the benchmark's own two threads,
+//! 2026-11-24, runs alternating with the previous code): `register_model` 0.99, 1.01 and 1.18 s
+//! against 1.69 and 1.76 s for the code before the three bones were registered side by side
+//! (and far triangles passed over by their boxes, the reports' searches and the smoothing run
+//! in parallel, the tree built without an allocation per node);
+//! `registered_one_leg_stance_walking` 1.11 and 1.40 s against 1.80 s;
+//! `landmarks_one_leg_stance_walking` 72 ms; 10.5 G instructions per registration, was 12.4 G
+//! (callgrind), the results the same to the last bit. Under heavier load (3.7-4.2, another
+//! agent's work on one core) `register_model` 1.24 and 1.72 s against 2.43 and 2.49 s. Before the
+//! nearest-point searches were bounded, hinted and run in parallel (and the bone registration's
+//! pull-back points cut from 20,000 to 4,000): 5.20 s at load 1.5. The registration, not the
+//! solve, is what stands between this and the goal of < 1 s.
 //!
 //! The model's generic bone surfaces are read once (the model's assets, like the .osim), the
 //! patient's bones and landmarks once (the anatomy stage's output).

@@ -32,6 +32,7 @@
 
 use nalgebra::{DMatrix, DVector, Matrix3, Point3, Vector3};
 use rand::{SeedableRng, rngs::StdRng};
+use rayon::prelude::*;
 
 use crate::error::{Result, input};
 use crate::fit::Pose;
@@ -217,10 +218,11 @@ impl ShapeModel {
             iterations = it + 1;
             // 1. Matches, in the model frame.
             let inv = pose.inverse();
-            // (the target point, its nearest model point)
+            // (the target point, its nearest model point); the searches in parallel, collected
+            // in order (the same matches on any number of threads).
             let matches: Vec<(Point3<f64>, crate::surface::Nearest)> = y
-                .iter()
-                .zip(hints.iter_mut())
+                .par_iter()
+                .zip(hints.par_iter_mut())
                 .filter_map(|(p, h)| {
                     let m = surface.nearest_from(&inv.apply(p), *h)?;
                     *h = Some(m.face);
@@ -343,7 +345,7 @@ impl ShapeModel {
         let covariance = a.cholesky().ok_or_else(|| input("the posterior precision is not positive definite"))?.inverse();
         // Final residuals.
         let inv = pose.inverse();
-        let d: Vec<f64> = y.iter().filter_map(|p| surface.nearest(&inv.apply(p))).map(|m| m.distance_mm).filter(|&d| d <= options.max_distance_mm).collect();
+        let d: Vec<f64> = y.par_iter().zip(&hints).filter_map(|(p, h)| surface.nearest_from(&inv.apply(p), *h)).map(|m| m.distance_mm).filter(|&d| d <= options.max_distance_mm).collect();
         let rms_mm = (d.iter().map(|v| v * v).sum::<f64>() / d.len().max(1) as f64).sqrt();
         let sd_mm = vertex_sd(self, &covariance, k, sigma);
         let shape = x.iter().map(|p| pose.apply(p)).collect();

@@ -170,22 +170,25 @@ pub fn register(vertices: &[Point3<f64>], faces: &[[u32; 3]], target_vertices: &
             let mut d: Vec<Vector3<f64>> = pull.iter().zip(&weight).map(|(p, w)| if *w > 0.0 { p / *w } else { Vector3::zeros() }).collect();
             let mut has: Vec<f64> = weight.iter().map(|w| w.min(1.0)).collect();
             for _ in 0..s {
-                // d * has once per vertex, not once per neighbour (the same products).
+                // d * has and has side by side, once per vertex (not once per neighbour): a
+                // neighbour is one 32-byte read. The same products and sums in the same order.
                 u.clear();
-                u.extend(d.iter().zip(&has).map(|(d, h)| d * *h));
-                nd.clear();
-                nh.clear();
-                for i in 0..x.len() {
+                u.extend(d.iter().zip(&has).map(|(d, h)| [d.x * *h, d.y * *h, d.z * *h, *h]));
+                nd.resize(x.len(), Vector3::zeros());
+                nh.resize(x.len(), 0.0);
+                // Each vertex's new value from the old ones only: in parallel, in blocks (the
+                // same values on any number of threads).
+                nd.par_iter_mut().zip(nh.par_iter_mut()).enumerate().with_min_len(512).for_each(|(i, (di, hi))| {
+                    let own = &u[i];
                     let around = &nb[nb_at[i]..nb_at[i + 1]];
-                    let (mut sum, mut h) = (u[i], has[i]);
+                    let mut sum = *own;
                     for &j in around {
-                        sum += u[j as usize];
-                        h += has[j as usize];
+                        let o = &u[j as usize];
+                        sum = [sum[0] + o[0], sum[1] + o[1], sum[2] + o[2], sum[3] + o[3]];
                     }
-                    let (di, hi) = if h > 0.0 { (sum / h, (h / (around.len() + 1) as f64).max(has[i])) } else { (Vector3::zeros(), 0.0) };
-                    nd.push(di);
-                    nh.push(hi);
-                }
+                    let h = sum[3];
+                    (*di, *hi) = if h > 0.0 { (Vector3::new(sum[0], sum[1], sum[2]) / h, (h / (around.len() + 1) as f64).max(own[3])) } else { (Vector3::zeros(), 0.0) };
+                });
                 std::mem::swap(&mut d, &mut nd);
                 std::mem::swap(&mut has, &mut nh);
             }
@@ -195,6 +198,7 @@ pub fn register(vertices: &[Point3<f64>], faces: &[[u32; 3]], target_vertices: &
             template.refit(&x);
         }
     }
-    let mean_distance_mm = x.iter().zip(&forward_hint).map(|(p, h)| target.nearest_from(p, *h).map_or(f64::INFINITY, |m| m.distance_mm)).sum::<f64>() / x.len() as f64;
+    let distances: Vec<f64> = x.par_iter().zip(&forward_hint).map(|(p, h)| target.nearest_from(p, *h).map_or(f64::INFINITY, |m| m.distance_mm)).collect();
+    let mean_distance_mm = distances.iter().sum::<f64>() / x.len() as f64;
     Ok(Registration { vertices: x, rigid, mean_distance_mm })
 }

@@ -14,6 +14,9 @@ pub struct Surface {
     ids: Vec<[u32; 4]>,
     /// For each face given, its slot in `tris` (`u32::MAX` for a skipped face).
     slot: Vec<u32>,
+    /// Each triangle's bounding box (lowest, highest corner), in `tris`'s order: a far
+    /// triangle in a near leaf is passed over for a box test instead of a closest-point test.
+    tbox: Vec<[Point3<f64>; 2]>,
     nodes: Vec<Node>,
 }
 
@@ -34,9 +37,10 @@ pub struct Nearest {
 struct Node {
     lo: Point3<f64>,
     hi: Point3<f64>,
-    /// Leaf: triangles `start..end`; inner: children `start`, `end`.
-    start: usize,
-    end: usize,
+    /// Leaf: triangles `start..end`; inner: children `start`, `end` (u32: a node fits a
+    /// 64-byte cache line).
+    start: u32,
+    end: u32,
     leaf: bool,
 }
 
@@ -50,10 +54,19 @@ impl Surface {
     pub fn new(vertices: &[Point3<f64>], faces: &[[u32; 3]]) -> Self {
         let ids: Vec<[u32; 4]> = faces.iter().enumerate().filter(|(_, f)| f.iter().all(|&i| (i as usize) < vertices.len())).map(|(k, f)| [f[0], f[1], f[2], k as u32]).collect();
         let tris = ids.iter().map(|f| [vertices[f[0] as usize], vertices[f[1] as usize], vertices[f[2] as usize]]).collect();
-        let mut s = Self { tris, ids, slot: Vec::new(), nodes: Vec::new() };
+        let mut s = Self { tris, ids, slot: Vec::new(), tbox: Vec::new(), nodes: Vec::new() };
         if !s.tris.is_empty() {
-            let n = s.tris.len();
-            s.split(0, n);
+            // The tree orders a permutation of the triangles in place (one array for all
+            // levels), then the triangles are laid out in its order.
+            // Each triangle's box and split keys (the sums of its corners' coordinates) are
+            // computed once, not once per level.
+            let mut perm: Vec<u32> = (0..s.tris.len() as u32).collect();
+            s.tbox = s.tris.iter().map(tri_box).collect();
+            let keys: Vec<[f64; 3]> = s.tris.iter().map(|t| [0, 1, 2].map(|a| t[0][a] + t[1][a] + t[2][a])).collect();
+            s.split(&mut perm, 0, &keys);
+            s.tris = perm.iter().map(|&i| s.tris[i as usize]).collect();
+            s.ids = perm.iter().map(|&i| s.ids[i as usize]).collect();
+            s.tbox = perm.iter().map(|&i| s.tbox[i as usize]).collect();
         }
         s.slot = vec![u32::MAX; faces.len()];
         for (i, f) in s.ids.iter().enumerate() {
@@ -62,53 +75,52 @@ impl Surface {
         s
     }
 
-    fn bounds(&self, start: usize, end: usize) -> (Point3<f64>, Point3<f64>) {
+    /// The box around triangle boxes.
+    fn bounds<'a>(boxes: impl Iterator<Item = &'a [Point3<f64>; 2]>) -> (Point3<f64>, Point3<f64>) {
         let mut lo = Point3::from(Vector3::repeat(f64::INFINITY));
         let mut hi = Point3::from(Vector3::repeat(f64::NEG_INFINITY));
-        for t in &self.tris[start..end] {
-            for p in t {
-                lo = lo.inf(p);
-                hi = hi.sup(p);
-            }
+        for [l, h] in boxes {
+            lo = lo.inf(l);
+            hi = hi.sup(h);
         }
         (lo, hi)
     }
 
-    /// Builds the node for triangles `start..end`, returns its index.
-    fn split(&mut self, start: usize, end: usize) -> usize {
-        let (lo, hi) = self.bounds(start, end);
-        let id = self.nodes.len();
-        self.nodes.push(Node { lo, hi, start, end, leaf: true });
-        if end - start <= LEAF {
+    /// Builds the node for the triangles `order` (indices into `tris`, `tbox` and `keys`; they
+    /// start at `start` in the final layout), sorted in place by the split; returns the node's
+    /// index.
+    fn split(&mut self, order: &mut [u32], start: usize, keys: &[[f64; 3]]) -> u32 {
+        let (lo, hi) = Self::bounds(order.iter().map(|&i| &self.tbox[i as usize]));
+        let id = self.nodes.len() as u32;
+        let end = start + order.len();
+        self.nodes.push(Node { lo, hi, start: start as u32, end: end as u32, leaf: true });
+        if order.len() <= LEAF {
             return id;
         }
         let axis = (hi - lo).imax();
-        let key = |t: &[Point3<f64>; 3]| t[0][axis] + t[1][axis] + t[2][axis];
-        let mid = (start + end) / 2;
-        let mut order: Vec<usize> = (start..end).collect();
-        order.select_nth_unstable_by(mid - start, |&a, &b| key(&self.tris[a]).total_cmp(&key(&self.tris[b])));
-        let (tris, ids): (Vec<_>, Vec<_>) = order.iter().map(|&i| (self.tris[i], self.ids[i])).unzip();
-        self.tris[start..end].copy_from_slice(&tris);
-        self.ids[start..end].copy_from_slice(&ids);
-        let left = self.split(start, mid);
-        let right = self.split(mid, end);
-        self.nodes[id] = Node { lo, hi, start: left, end: right, leaf: false };
+        let mid = order.len() / 2;
+        order.select_nth_unstable_by(mid, |&a, &b| keys[a as usize][axis].total_cmp(&keys[b as usize][axis]));
+        let (left_order, right_order) = order.split_at_mut(mid);
+        let left = self.split(left_order, start, keys);
+        let right = self.split(right_order, start + mid, keys);
+        self.nodes[id as usize] = Node { lo, hi, start: left, end: right, leaf: false };
         id
     }
 
     /// The same surface with its vertices moved to `vertices` (same faces): the tree is kept
     /// and its boxes recomputed, much faster than building it again. Tighter after small moves.
     pub fn refit(&mut self, vertices: &[Point3<f64>]) {
-        for (t, f) in self.tris.iter_mut().zip(&self.ids) {
+        for ((t, f), b) in self.tris.iter_mut().zip(&self.ids).zip(&mut self.tbox) {
             *t = [vertices[f[0] as usize], vertices[f[1] as usize], vertices[f[2] as usize]];
+            *b = tri_box(t);
         }
         // Children are pushed after their parent: refit from the back.
         for id in (0..self.nodes.len()).rev() {
             let n = &self.nodes[id];
             let (lo, hi) = if n.leaf {
-                self.bounds(n.start, n.end)
+                Self::bounds(self.tbox[n.start as usize..n.end as usize].iter())
             } else {
-                let (a, b) = (&self.nodes[n.start], &self.nodes[n.end]);
+                let (a, b) = (&self.nodes[n.start as usize], &self.nodes[n.end as usize]);
                 (a.lo.inf(&b.lo), a.hi.sup(&b.hi))
             };
             self.nodes[id].lo = lo;
@@ -160,7 +172,15 @@ impl Surface {
             if d < best {
                 let node = &self.nodes[id];
                 if node.leaf {
-                    for i in node.start..node.end {
+                    for i in node.start as usize..node.end as usize {
+                        // The triangle's box is no nearer than the triangle: a box beyond the
+                        // best so far (with a margin for the rounding of the closest point, so
+                        // that no triangle the test below would take is passed over) rules
+                        // the triangle out.
+                        let [lo, hi] = &self.tbox[i];
+                        if box_dist2(p, lo, hi) > best * (1.0 + 1e-9) + 1e-15 {
+                            continue;
+                        }
                         let q = closest_on_triangle(p, &self.tris[i]);
                         let d2 = (q - p).norm_squared();
                         if d2 < best {
@@ -169,7 +189,7 @@ impl Surface {
                         }
                     }
                 } else {
-                    let (a, b) = (node.start, node.end);
+                    let (a, b) = (node.start as usize, node.end as usize);
                     let (da, db) = (box_dist2(p, &self.nodes[a].lo, &self.nodes[a].hi), box_dist2(p, &self.nodes[b].lo, &self.nodes[b].hi));
                     // Nearer first (on a tie the second child, as the search always did).
                     let ((near, dn), (far, df)) = if da < db { ((a, da), (b, db)) } else { ((b, db), (a, da)) };
@@ -199,6 +219,11 @@ impl Surface {
     pub fn distance(&self, p: &Point3<f64>) -> f64 {
         self.nearest(p).map_or(f64::INFINITY, |m| m.distance_mm)
     }
+}
+
+/// A triangle's bounding box: lowest and highest corner.
+fn tri_box(t: &[Point3<f64>; 3]) -> [Point3<f64>; 2] {
+    [t[0].inf(&t[1]).inf(&t[2]), t[0].sup(&t[1]).sup(&t[2])]
 }
 
 fn box_dist2(p: &Point3<f64>, lo: &Point3<f64>, hi: &Point3<f64>) -> f64 {

@@ -288,7 +288,7 @@ pub fn register_bone(input: &BoneInput, options: &WarpOptions) -> Result<BoneWar
     }
     // 2. Non-rigid on the imaged part.
     let posed: Vec<Point3<f64>> = tv.iter().map(|p| t.apply(p)).collect();
-    let keep: Vec<bool> = posed.iter().zip(&forward_hint).map(|(p, h)| target.nearest_within(p, *h, options.crop_distance_mm).is_some()).collect();
+    let keep: Vec<bool> = posed.par_iter().zip(&forward_hint).map(|(p, h)| target.nearest_within(p, *h, options.crop_distance_mm).is_some()).collect();
     let mut index = vec![u32::MAX; tv.len()];
     let mut kept = Vec::new();
     for (i, k) in keep.iter().enumerate() {
@@ -343,15 +343,16 @@ pub fn register_bone(input: &BoneInput, options: &WarpOptions) -> Result<BoneWar
     };
     let warped_origin = warp.warp_mm(&Point3::origin());
     warp.origin_mm = input.origin_mm.unwrap_or(warped_origin);
-    let dist: Vec<f64> = reg.vertices.iter().map(|p| target.distance(p)).collect();
+    // The report's distances: searches in parallel, sums in order.
+    let dist: Vec<f64> = reg.vertices.par_iter().map(|p| target.distance(p)).collect();
     let regsurf = Surface::new(&reg.vertices, &kf);
     let r = &mut warp.report;
     r.mean_mm = dist.iter().sum::<f64>() / dist.len() as f64;
     r.rms_mm = rms(dist.iter().copied());
     r.max_mm = dist.iter().copied().fold(0.0, f64::max);
-    r.patient_to_template_rms_mm = rms(back.iter().map(|q| regsurf.distance(q)));
+    r.patient_to_template_rms_mm = rms(back.par_iter().map(|q| regsurf.distance(q)).collect::<Vec<_>>().into_iter());
     r.origin_offset_mm = input.origin_mm.map(|o| (o - warped_origin).norm());
-    let field = rms(generic.iter().zip(&reg.vertices).map(|(g, p)| (warp.warp_mm(g) - p).norm()));
+    let field = rms(generic.par_iter().zip(&reg.vertices).map(|(g, p)| (warp.warp_mm(g) - p).norm()).collect::<Vec<_>>().into_iter());
     warp.report.field_rms_mm = field;
     Ok(warp)
 }
@@ -493,12 +494,16 @@ pub fn merge_meshes(meshes: &[&Mesh]) -> Result<Mesh> {
 pub fn register_model(model: &Model, generic: &GenericBones, patient: &PatientBones, options: &WarpOptions) -> Result<(Model, GeometryReport)> {
     let lm = &patient.landmarks;
     let start = pelvis_start(model, lm)?;
-    let mut warps = vec![register_bone(&BoneInput { body: "pelvis", generic_m: &generic.pelvis, patient_mm: patient.pelvis, init: start, origin_mm: None }, options)?];
+    let mut bones = vec![BoneInput { body: "pelvis", generic_m: &generic.pelvis, patient_mm: patient.pelvis, init: start, origin_mm: None }];
     for (body, g, mesh, hjc) in [("femur_r", &generic.femur_r, patient.femur_right, lm.hjc_right), ("femur_l", &generic.femur_l, patient.femur_left, lm.hjc_left)] {
         if let Some(mesh) = mesh {
-            warps.push(register_bone(&BoneInput { body, generic_m: g, patient_mm: mesh, init: femur_start(&start, &hjc), origin_mm: Some(hjc) }, options)?);
+            bones.push(BoneInput { body, generic_m: g, patient_mm: mesh, init: femur_start(&start, &hjc), origin_mm: Some(hjc) });
         }
     }
+    // The bones are independent (each starts from the landmarks): registered side by side,
+    // which fills the cores during each registration's serial steps. The first failure in
+    // bone order is reported, as one after the other would.
+    let warps = bones.par_iter().map(|b| register_bone(b, options)).collect::<Vec<_>>().into_iter().collect::<Result<Vec<_>>>()?;
     personalise_bones(model, &warps, &[("hip_r", lm.hjc_right), ("hip_l", lm.hjc_left)])
 }
 
