@@ -119,6 +119,9 @@ fn segment_with(model: &mut Model, card: &str, ct: &Volume, run: &ModelRunArgs) 
     options.folds = run.folds.clone();
     options.mc_passes = run.mc_passes.max(1);
     options.window.batch_size = run.batch.max(1);
+    // coxa writes the labels and the uncertainty, never the probability map: not kept (softmax
+    // models then take the labels as the argmax of the mean logits, which is the softmax's).
+    options.probabilities = false;
     let seg = coxa_infer::segment(model, ct, &options).with_context(|| format!("segmenting with {card}"))?;
     let c = model.card();
     let library = coxa_infer::runtime::runtime().map(|r| r.library().clone()).ok();

@@ -5,7 +5,8 @@
 //! alternate (RUNS rounds, default 15), so that a change of the machine's load hits both; it
 //! prints the medians and the median of the paired ratios, with the uncertainty (the default)
 //! and without it (`InferenceOptions::uncertainty = false`: nnUNetPredictor's own work), and
-//! labels only (`probabilities = false` too: no probability map, no softmax), over
+//! labels only (`probabilities = false` too: no probability map, no softmax), and what `coxa
+//! segment` runs (the uncertainty, no probability map), over
 //! three baselines: the bare session (output read where ONNX Runtime wrote it), `Model::run_fold`
 //! (output copied; the earlier figures' baseline), and the session plus a sequential softmax and
 //! argmax (a peer: work any pipeline on ONNX Runtime does besides the session). The CT is synthetic (the ratio does
@@ -57,12 +58,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Labels only: no uncertainty and no probability map (`InferenceOptions::probabilities`).
     let mut labels_only = plain.clone();
     labels_only.probabilities = false;
+    // What `coxa segment` and the pipeline run: the uncertainty, no probability map (they write
+    // the labels and the uncertainty, never the probabilities).
+    let mut product = options.clone();
+    product.probabilities = false;
     let classes = model.card().output.classes.len();
     // The peer's softmax runs once over the whole output volume (as numpy's after a window).
     let logits = ndarray::Array5::from_shape_fn((1, classes, nk, nj, ni), |(_, c, k, j, i)| ((c * 31 + k * 7 + j * 3 + i) % 17) as f32 * 0.5 - 4.0);
     let _ = segment(&mut model, &ct, &options)?;
     let _ = segment(&mut model, &ct, &plain)?;
     let _ = segment(&mut model, &ct, &labels_only)?;
+    let _ = segment(&mut model, &ct, &product)?;
     // Per run: coxa with and without the uncertainty; the tiles through ONNX Runtime with the
     // output copied out (`Model::run_fold`, the baseline of the earlier figures), read in place
     // (`Model::run_fold_with`: the session's own time), and read in place plus a plain sequential
@@ -71,7 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut whole, mut bare, mut copied, mut session, mut peer) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     // ONNX Runtime's own time inside coxa's segment (with, without the uncertainty).
     let (mut inside, mut inside_plain) = (Vec::new(), Vec::new());
-    let mut labels = Vec::new();
+    let (mut labels, mut products) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         let t = Instant::now();
         let seg = std::hint::black_box(segment(&mut model, &ct, &options)?);
@@ -91,6 +97,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t = Instant::now();
         let _ = std::hint::black_box(segment(&mut model, &ct, &labels_only)?);
         labels.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        let _ = std::hint::black_box(segment(&mut model, &ct, &product)?);
+        products.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
         for x in &tiles {
             model.run_fold_with(0, x.view(), |y| std::hint::black_box(y[[0, 0, 0, 0, 0]]))?;
@@ -121,6 +130,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         100.0 * (median(bare.iter().zip(&inside_plain).map(|(w, n)| w / n).collect()) - 1.0),
     );
     println!("labels only (no uncertainty, no probability map): {:.1} ms, over the session {:+.1} %", median(labels.clone()) * 1e3, ratio(&labels, &session));
+    println!("coxa segment's own run (the uncertainty, no probability map): {:.1} ms, over the session {:+.1} %", median(products.clone()) * 1e3, ratio(&products, &session));
     println!(
         "overhead (median of paired ratios), with / without the uncertainty: over the session {:+.1} % / {:+.1} %; over run_fold (copied output) {:+.1} % / {:+.1} %; over the session + softmax + argmax peer {:+.1} % / {:+.1} %; load {}",
         ratio(&whole, &session),
