@@ -14,6 +14,14 @@ fn config() -> SessionConfig {
     SessionConfig { intra_threads: 1, ..Default::default() }
 }
 
+/// The card at `path` loaded, with its options for folds `folds` (empty: all) and mirroring.
+fn loaded(path: &std::path::Path, folds: &[usize], mirror: bool) -> (Model, InferenceOptions) {
+    let model = Model::load(path, &config()).unwrap();
+    let mut options = InferenceOptions::for_card(model.card(), mirror);
+    options.folds = folds.to_vec();
+    (model, options)
+}
+
 #[test]
 fn disagreement_is_zero_where_members_agree_and_grows_with_their_distance() {
     if !runtime_ready() {
@@ -128,9 +136,7 @@ fn without_uncertainty_the_same_probabilities_and_labels() {
         (card("disagree"), &generic, vec![], false),
     ];
     for (path, ct, folds, mirror) in cases {
-        let mut model = Model::load(&path, &config()).unwrap();
-        let mut options = InferenceOptions::for_card(model.card(), mirror);
-        options.folds = folds;
+        let (mut model, mut options) = loaded(&path, &folds, mirror);
         let with = segment(&mut model, ct, &options).unwrap();
         options.uncertainty = false;
         let without = segment(&mut model, ct, &options).unwrap();
@@ -177,9 +183,7 @@ fn labels_only_gives_the_same_labels_without_probabilities() {
         (card("disagree"), &generic, vec![], false),
     ];
     for (path, ct, folds, mirror) in cases {
-        let mut model = Model::load(&path, &config()).unwrap();
-        let mut options = InferenceOptions::for_card(model.card(), mirror);
-        options.folds = folds;
+        let (mut model, mut options) = loaded(&path, &folds, mirror);
         let full = segment(&mut model, ct, &options).unwrap();
         options.probabilities = false;
         let labels_only = segment(&mut model, ct, &options).unwrap();
