@@ -336,16 +336,24 @@ pub(crate) fn entropy_map(p: ArrayView4<'_, f32>, act: Activation) -> Array3<f32
 /// of [`label_map`].
 pub(crate) fn argmax_span<P: AsRef<[f32]>>(p: &[P], p_at: usize, best: &mut [u16]) {
     let len = best.len();
+    let (mut best_p, mut bi) = ([0f32; BLOCK], [0u32; BLOCK]);
     for b in (0..len).step_by(BLOCK) {
         let n = BLOCK.min(len - b);
-        let (mut best_p, mut bi) = ([f32::NEG_INFINITY; BLOCK], [0u32; BLOCK]);
-        let (best_p, bi) = (&mut best_p[..n], &mut bi[..n]);
-        for (ch, pc) in p.iter().enumerate() {
-            argmax_step(best_p, bi, &pc.as_ref()[p_at + b..p_at + b + n], ch as u32);
-        }
-        for (o, &i) in best[b..b + n].iter_mut().zip(bi.iter()) {
+        argmax_block(p, p_at + b, &mut best_p[..n], &mut bi[..n]);
+        for (o, &i) in best[b..b + n].iter_mut().zip(&bi[..n]) {
             *o = i as u16;
         }
+    }
+}
+
+/// The argmax of one block of voxels: per voxel, the largest of `p[c][at..at + n]` over the
+/// classes into `best_p` and its class (the first on ties) into `best` (both `n <= BLOCK` long).
+fn argmax_block<P: AsRef<[f32]>>(p: &[P], at: usize, best_p: &mut [f32], best: &mut [u32]) {
+    best_p.fill(f32::NEG_INFINITY);
+    best.fill(0);
+    let n = best.len();
+    for (ch, pc) in p.iter().enumerate() {
+        argmax_step(best_p, best, &pc.as_ref()[at..at + n], ch as u32);
     }
 }
 
@@ -369,17 +377,14 @@ pub(crate) fn label_map(p: ArrayView4<'_, f32>, ids: &[u16], act: Activation) ->
     let ps = p.as_slice().expect("standard layout");
     let n = nk * nj * ni;
     let mut labels = vec![0u16; n];
+    let planes: Vec<&[f32]> = ps.chunks(n.max(1)).take(c).collect();
     labels.par_chunks_mut(CHUNK).enumerate().for_each(|(chunk, lc)| {
         let base = chunk * CHUNK;
+        let (mut best_p, mut best) = ([0f32; BLOCK], [0u32; BLOCK]);
         for (b, lb) in lc.chunks_mut(BLOCK).enumerate() {
-            let (lo, len) = (base + b * BLOCK, lb.len());
-            let (mut best_p, mut best) = ([f32::NEG_INFINITY; BLOCK], [0u32; BLOCK]);
-            let (best_p, best) = (&mut best_p[..len], &mut best[..len]);
-            for ch in 0..c {
-                let pc = &ps[ch * n + lo..ch * n + lo + len];
-                argmax_step(best_p, best, pc, ch as u32);
-            }
-            for ((l, &bi), &bp) in lb.iter_mut().zip(best.iter()).zip(best_p.iter()) {
+            let len = lb.len();
+            argmax_block(&planes, base + b * BLOCK, &mut best_p[..len], &mut best[..len]);
+            for ((l, &bi), &bp) in lb.iter_mut().zip(&best[..len]).zip(&best_p[..len]) {
                 *l = match act {
                     Activation::Softmax => ids[bi as usize],
                     Activation::Sigmoid if bp >= 0.5 => ids[bi as usize],
