@@ -70,6 +70,15 @@ fn llp26_loads_and_is_a_closed_outward_femur() -> Result<()> {
     Ok(())
 }
 
+/// Both vsd femurs: (a right femur, its side, its file).
+const VSD_FEMURS: [(bool, Side, &str); 2] = [(false, Side::Left, "z013_Femur_L.stl"), (true, Side::Right, "z013_Femur_R.stl")];
+
+/// LLP26's folder and the vsd bones' folder; `None` (the test skips, with a note) where either is
+/// missing outside CI.
+fn llp26_and_vsd() -> Option<(PathBuf, PathBuf)> {
+    Some((installed(gias::LLP26_DIR)?, crate::common::shared_data("vsd_bones")?))
+}
+
 /// The part of `mesh` whose triangles lie wholly above `level` along `axis` (a femur cut
 /// perpendicular to its shaft), and that part's area.
 pub fn cut_above(mesh: &Mesh, axis: &nalgebra::Vector3<f64>, level: f64) -> Result<(Mesh, f64)> {
@@ -117,14 +126,11 @@ fn vsd_cut(vsd: &std::path::Path, file: &str, side: Side, below_mm: f64) -> Resu
 /// femoral anteversion against coxa's measurement on the full femur.
 #[test]
 fn femur_predicted_from_a_proximal_femur() -> Result<()> {
-    let Some(dir) = installed(gias::LLP26_DIR) else {
-        return Ok(());
-    };
-    let Some(vsd) = crate::common::shared_data("vsd_bones") else {
+    let Some((dir, vsd)) = llp26_and_vsd() else {
         return Ok(());
     };
     let mut results = Vec::new();
-    for (right, side, file) in [(false, Side::Left, "z013_Femur_L.stl"), (true, Side::Right, "z013_Femur_R.stl")] {
+    for (right, side, file) in VSD_FEMURS {
         let VsdCut { full, truth, u, cut_level, partial, area } = vsd_cut(&vsd, file, side, 30.0)?;
         let av_true = truth.anteversion_deg.context("the vsd femurs hold the condyles")?;
 
@@ -405,13 +411,10 @@ fn registration_recovers_atlas_correspondence() -> Result<()> {
 /// fit in correspondence): how well the adult model represents an unseen femur.
 #[test]
 fn vsd_femurs_in_llp26_correspondence() -> Result<()> {
-    let Some(dir) = installed(gias::LLP26_DIR) else {
+    let Some((dir, vsd)) = llp26_and_vsd() else {
         return Ok(());
     };
-    let Some(vsd) = crate::common::shared_data("vsd_bones") else {
-        return Ok(());
-    };
-    for (right, side, file) in [(false, Side::Left, "z013_Femur_L.stl"), (true, Side::Right, "z013_Femur_R.stl")] {
+    for (right, side, file) in VSD_FEMURS {
         let full = coxa_io::mesh::read_stl(&vsd.join(file))?;
         let model = gias::llp26(&dir, right, &[Llp26Part::Femur], 13)?;
         let truth = femur_landmarks(&full, side)?;
@@ -902,7 +905,7 @@ fn joint_steps_on_the_leave_one_out_and_vsd() -> Result<()> {
     let Some(vsd) = crate::common::shared_data("vsd_bones") else {
         return Ok(());
     };
-    for (right, side, file) in [(false, Side::Left, "z013_Femur_L.stl"), (true, Side::Right, "z013_Femur_R.stl")] {
+    for (right, side, file) in VSD_FEMURS {
         let VsdCut { full, truth, u, cut_level, partial, .. } = vsd_cut(&vsd, file, side, 30.0)?;
         let model = gias::llp26(&dir, right, &[Llp26Part::Femur], 22)?;
         let head_model = femur_landmarks(&part_mesh(&model, &format!("femur_{}", side.as_str()), model.mean())?, side)?.head_centre.lps_mm;
@@ -944,14 +947,11 @@ fn joint_steps_on_the_leave_one_out_and_vsd() -> Result<()> {
 /// (scale 0.977), 2.2 mm, Mahalanobis 5.57.
 #[test]
 fn vsd_prediction_error_decomposed() -> Result<()> {
-    let Some(dir) = installed(gias::LLP26_DIR) else {
-        return Ok(());
-    };
-    let Some(vsd) = crate::common::shared_data("vsd_bones") else {
+    let Some((dir, vsd)) = llp26_and_vsd() else {
         return Ok(());
     };
     let rms = |v: &[f64]| (v.iter().map(|x| x * x).sum::<f64>() / v.len().max(1) as f64).sqrt();
-    for (right, side, file) in [(false, Side::Left, "z013_Femur_L.stl"), (true, Side::Right, "z013_Femur_R.stl")] {
+    for (right, side, file) in VSD_FEMURS {
         let VsdCut { full, truth, u, cut_level, partial, .. } = vsd_cut(&vsd, file, side, 30.0)?;
         let av_true = truth.anteversion_deg.context("the vsd femurs hold the condyles")?;
         let model = gias::llp26(&dir, right, &[Llp26Part::Femur], LOO_DIVISIONS)?;
@@ -1014,12 +1014,9 @@ fn vsd_prediction_error_decomposed() -> Result<()> {
 /// (true 419-420 mm, 19.6-20.1 mm): by LLP26's pelvis-femur covariation this cadaver's pelvis is
 /// large for its femurs.
 #[test]
-#[ignore = "a measurement (issue 14): 4 predictions with the pelvis, minutes in a debug build; run with --ignored"]
+#[ignore = "a measurement (issue 14): 4 predictions, 2 with the pelvis, about half a minute in a debug build; run with --ignored"]
 fn femur_predicted_with_the_pelvis() -> Result<()> {
-    let Some(dir) = installed(gias::LLP26_DIR) else {
-        return Ok(());
-    };
-    let Some(vsd) = crate::common::shared_data("vsd_bones") else {
+    let Some((dir, vsd)) = llp26_and_vsd() else {
         return Ok(());
     };
     let mut pelvis_v = Vec::new();
@@ -1030,7 +1027,7 @@ fn femur_predicted_with_the_pelvis() -> Result<()> {
         pelvis_v.extend_from_slice(m.vertices());
         pelvis_f.extend(m.triangles().iter().map(|t| t.map(|i| i + o)));
     }
-    for (right, side, file) in [(false, Side::Left, "z013_Femur_L.stl"), (true, Side::Right, "z013_Femur_R.stl")] {
+    for (right, side, file) in VSD_FEMURS {
         let VsdCut { full, truth, u, cut_level, partial: stub, .. } = vsd_cut(&vsd, file, side, 30.0)?;
         let av_true = truth.anteversion_deg.context("the vsd femurs hold the condyles")?;
         let mut errors = Vec::new();
