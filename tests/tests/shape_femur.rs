@@ -82,21 +82,7 @@ fn llp26_and_vsd() -> Option<(PathBuf, PathBuf)> {
 /// The part of `mesh` whose triangles lie wholly above `level` along `axis` (a femur cut
 /// perpendicular to its shaft), and that part's area.
 pub fn cut_above(mesh: &Mesh, axis: &nalgebra::Vector3<f64>, level: f64) -> Result<(Mesh, f64)> {
-    let keep: Vec<bool> = mesh.vertices().iter().map(|p| p.coords.dot(axis) >= level).collect();
-    let mut map = vec![u32::MAX; keep.len()];
-    let mut v = Vec::new();
-    let mut f = Vec::new();
-    for t in mesh.triangles().iter().filter(|t| t.iter().all(|&i| keep[i as usize])) {
-        f.push(t.map(|i| {
-            let i = i as usize;
-            if map[i] == u32::MAX {
-                map[i] = v.len() as u32;
-                v.push(mesh.vertices()[i]);
-            }
-            map[i]
-        }));
-    }
-    let cut = Mesh::new(v, f)?;
+    let cut = keep_triangles(mesh, |p| p.coords.dot(axis) >= level)?;
     let area = cut.area_mm2();
     Ok((cut, area))
 }
@@ -842,6 +828,18 @@ fn short_stub_heads_are_found() -> Result<()> {
 /// The surface error of a predicted femur over the part below the cut (`up`, `cut_level`), both
 /// ways: the mean distance of the predicted vertices below the cut to the true surface (the
 /// figure the issue asks for), and of the true vertices below the cut to the predicted surface.
+/// `one(s)` for every subject `s < n`, the even subjects on one thread and the odd ones on
+/// another (the leave-one-out measurements; the machine has two cores); rows in that order.
+fn on_two_threads<T: Send>(n: usize, one: &(dyn Fn(usize) -> Result<T> + Sync)) -> Result<Vec<T>> {
+    let halves: Vec<Result<Vec<T>>> =
+        std::thread::scope(|sc| [0, 1].map(|h| sc.spawn(move || (h..n).step_by(2).map(one).collect::<Result<Vec<_>>>())).map(|t| t.join().expect("a thread panicked")).into());
+    let mut rows = Vec::new();
+    for h in halves {
+        rows.extend(h?);
+    }
+    Ok(rows)
+}
+
 fn unseen_surface_error(pred: &Mesh, truth: &Mesh, up: &nalgebra::Vector3<f64>, cut_level: f64) -> (f64, f64) {
     let (ts, ps) = (coxa_shape::surface::Surface::new(truth.vertices(), truth.triangles()), coxa_shape::surface::Surface::new(pred.vertices(), pred.triangles()));
     let mean = |v: Vec<f64>| v.iter().sum::<f64>() / v.len().max(1) as f64;
@@ -881,14 +879,7 @@ fn joint_steps_on_the_leave_one_out_and_vsd() -> Result<()> {
         }
         Ok((s, out))
     };
-    let n = subjects.len();
-    let one = &one;
-    let halves: Vec<Result<Vec<Row>>> =
-        std::thread::scope(|sc| [0, 1].map(|h| sc.spawn(move || (h..n).step_by(2).map(one).collect::<Result<Vec<_>>>())).map(|t| t.join().expect("a thread panicked")).into());
-    let mut rows = Vec::new();
-    for h in halves {
-        rows.extend(h?);
-    }
+    let rows = on_two_threads(subjects.len(), &one)?;
     let mut stats = Vec::new();
     for (f, name) in ["alternating", "joint"].iter().enumerate() {
         let e: Vec<f64> = rows.iter().map(|r| r.1[f].0).collect();
@@ -1079,6 +1070,118 @@ fn femur_predicted_with_the_pelvis() -> Result<()> {
         }
         // The finding: a single pose for the pelvis and the femur predicts the unseen femur worse.
         assert!(errors[1] > errors[0], "{side:?}: with the pelvis {:.2} mm, femur only {:.2} mm", errors[1], errors[0]);
+    }
+    Ok(())
+}
+
+/// Per input (stub only, stub + knee): surface error (mm), anteversion error (deg), length (mm).
+type HipKnee = [(f64, f64, f64); 2];
+
+/// The part of `mesh` whose triangles lie wholly where `keep` holds for all three corners.
+fn keep_triangles(mesh: &Mesh, keep: impl Fn(&Point3<f64>) -> bool) -> Result<Mesh> {
+    let keep: Vec<bool> = mesh.vertices().iter().map(keep).collect();
+    let mut map = vec![u32::MAX; keep.len()];
+    let mut v = Vec::new();
+    let mut f = Vec::new();
+    for t in mesh.triangles().iter().filter(|t| t.iter().all(|&i| keep[i as usize])) {
+        f.push(t.map(|i| {
+            let i = i as usize;
+            if map[i] == u32::MAX {
+                map[i] = v.len() as u32;
+                v.push(mesh.vertices()[i]);
+            }
+            map[i]
+        }));
+    }
+    Ok(Mesh::new(v, f)?)
+}
+
+/// One femur predicted from its proximal stub alone and from the stub plus its distal end (a
+/// femoral-version CT protocol: the hip and a few slices through the knee). Returns per input the
+/// mean surface error of the predicted vertices between the two imaged parts (predicted -> true,
+/// mm), the anteversion error of the predicted femur (deg) and its length (mm).
+#[expect(clippy::too_many_arguments, reason = "the femur, its frame and the model's anchor")]
+fn hip_and_knee_errors(model: &ShapeModel, full: &Mesh, side: Side, up: &nalgebra::Vector3<f64>, cut_level: f64, knee_mm: f64, head_model: &Point3<f64>, av_true: f64) -> Result<HipKnee> {
+    let bottom = full.vertices().iter().map(|p| p.coords.dot(up)).fold(f64::INFINITY, f64::min);
+    let knee_level = bottom + knee_mm;
+    let stub = keep_triangles(full, |p| p.coords.dot(up) >= cut_level)?;
+    let hip_and_knee = keep_triangles(full, |p| {
+        let h = p.coords.dot(up);
+        h >= cut_level || h <= knee_level
+    })?;
+    let head_target = femur_landmarks(&stub, side)?.head_centre.lps_mm;
+    let measure = |m: &Mesh| femur_landmarks(m, side).ok().and_then(|l| l.anteversion_deg);
+    let truth = coxa_shape::surface::Surface::new(full.vertices(), full.triangles());
+    let mut out = [(0.0, 0.0, 0.0); 2];
+    for (o, target) in out.iter_mut().zip([&stub, &hip_and_knee]) {
+        let p = coxa_shape::predict::predict_from_partial(model, target, head_model, &head_target, &measure, 0, 7)?;
+        let between: Vec<f64> = p
+            .mesh
+            .vertices()
+            .iter()
+            .filter(|q| {
+                let h = q.coords.dot(up);
+                h < cut_level && h > knee_level
+            })
+            .map(|q| truth.distance(q))
+            .collect();
+        let e = between.iter().sum::<f64>() / between.len().max(1) as f64;
+        *o = (e, p.angle.context("the predicted femur has condyles")? - av_true, extent(&p.mesh, up));
+    }
+    Ok(out)
+}
+
+/// Issue 14's surface anchor (about 1.8 mm, Zhang and Besier 2017: "a partial proximal femur
+/// surface ... in combination with morphometric and landmark data") under two inputs: the stub
+/// alone (a hip CT; the pipeline's case) and the stub plus the distal 40 mm of the femur (a
+/// femoral-version protocol that adds slices through the knee). Both vsd femurs and the 26
+/// held-out LLP26 femurs (13 divisions), cut 30 mm below the lesser trochanter; the error is over
+/// the part between the imaged ones in both inputs, so the two are compared on the same vertices.
+#[test]
+#[ignore = "a measurement (issue 14): 2 x 28 predictions, several minutes in a debug build; run with --ignored"]
+fn femur_predicted_from_hip_and_knee() -> Result<()> {
+    let Some((dir, vsd)) = llp26_and_vsd() else {
+        return Ok(());
+    };
+    const KNEE_MM: f64 = 40.0;
+    let mut vsd_rows = Vec::new();
+    for (right, side, file) in VSD_FEMURS {
+        let VsdCut { full, truth, u, cut_level, .. } = vsd_cut(&vsd, file, side, 30.0)?;
+        let model = gias::llp26(&dir, right, &[Llp26Part::Femur], 22)?;
+        let head_model = femur_landmarks(&part_mesh(&model, &format!("femur_{}", side.as_str()), model.mean())?, side)?.head_centre.lps_mm;
+        let av_true = truth.anteversion_deg.context("the vsd femurs hold the condyles")?;
+        let r = hip_and_knee_errors(&model, &full, side, &u, cut_level, KNEE_MM, &head_model, av_true)?;
+        for (label, (e, av, len)) in ["stub only", "stub + knee"].iter().zip(r) {
+            eprintln!("vsd {side:?}, {label:11}: surface error between the imaged parts {e:.2} mm, anteversion error {av:+.1} deg, length {len:.0} mm (true {:.0})", extent(&full, &u));
+        }
+        vsd_rows.push(r);
+    }
+    let (model, subjects) = gias::llp26_with_subjects(&dir, false, &[Llp26Part::Femur], LOO_DIVISIONS)?;
+    let one = |s: usize| -> Result<HipKnee> {
+        let c = held_out(&model, &subjects, s, 30.0)?;
+        let av_true = c.truth.anteversion_deg.context("a training femur has condyles")?;
+        hip_and_knee_errors(&c.model, &c.full, Side::Left, &c.up, c.cut_level, KNEE_MM, &c.head_model, av_true)
+    };
+    let rows = on_two_threads(subjects.len(), &one)?;
+    let mut means = [0.0; 2];
+    for (k, label) in ["stub only", "stub + knee"].iter().enumerate() {
+        let e: Vec<f64> = rows.iter().map(|r| r[k].0).collect();
+        let av: Vec<f64> = rows.iter().map(|r| r[k].1).collect();
+        means[k] = e.iter().sum::<f64>() / e.len() as f64;
+        let av_rms = (av.iter().map(|x| x * x).sum::<f64>() / av.len() as f64).sqrt();
+        let av_max = av.iter().map(|x| x.abs()).fold(0.0, f64::max);
+        eprintln!(
+            "leave-one-out, {label:11}: surface error between the imaged parts mean {:.2} mm, median {:.2} mm, max {:.2} mm; anteversion error RMS {av_rms:.2} deg (max {av_max:.1})",
+            means[k],
+            median(&e),
+            e.iter().copied().fold(0.0, f64::max)
+        );
+    }
+    // The knee's slices pin the length and the torsion the stub cannot show: the error between
+    // the imaged parts falls on the held-out femurs and on both vsd femurs.
+    assert!(means[1] < means[0], "leave-one-out: stub + knee {:.2} mm, stub only {:.2} mm", means[1], means[0]);
+    for (r, (_, side, _)) in vsd_rows.iter().zip(VSD_FEMURS) {
+        assert!(r[1].0 < r[0].0, "vsd {side:?}: stub + knee {:.2} mm, stub only {:.2} mm", r[1].0, r[0].0);
     }
     Ok(())
 }
