@@ -551,6 +551,41 @@ impl MotionHcf {
     }
 }
 
+impl MotionHcf {
+    /// The largest force in the first and in the second half (by time) of the longest run of
+    /// stance frames: the two peaks of a walking stance phase (the loading response and the
+    /// push-off). Frames needing reserves above 1 N m count too (read their reserve in the
+    /// table).
+    pub fn stance_peaks(&self) -> (Option<&MotionFrame>, Option<&MotionFrame>) {
+        let (mut best, mut start) = ((0, 0), None);
+        for (k, f) in self.frames.iter().enumerate() {
+            match (f.stance, start) {
+                (true, None) => start = Some(k),
+                (false, Some(s)) => {
+                    if k - s > best.1 - best.0 {
+                        best = (s, k);
+                    }
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(s) = start
+            && self.frames.len() - s > best.1 - best.0
+        {
+            best = (s, self.frames.len());
+        }
+        let run = &self.frames[best.0..best.1];
+        if run.is_empty() {
+            return (None, None);
+        }
+        let mid = 0.5 * (run[0].time_s + run[run.len() - 1].time_s);
+        let first = run.iter().filter(|f| f.time_s <= mid).max_by(|a, b| a.result.magnitude_percent_bw.total_cmp(&b.result.magnitude_percent_bw));
+        let second = run.iter().filter(|f| f.time_s > mid).max_by(|a, b| a.result.magnitude_percent_bw.total_cmp(&b.result.magnitude_percent_bw));
+        (first, second)
+    }
+}
+
 /// Whether the muscles balanced the loads without reserves above 1 N m.
 pub fn balanced(r: &HcfResult) -> bool {
     r.reserve_n_m.norm() < 1.0 && r.distal_reserve_n_m.iter().all(|v| v.abs() < 1.0)
