@@ -33,6 +33,18 @@
 //! and the postures are in `coxa_sim::msk::hcf`.
 //!
 //! JSON: `{"hcf_percent_bw": [x, y, z], "magnitude_percent_bw": m, ...}`.
+//!
+//! ```text
+//! coxa hcf --motion IK.mot --grf GRF.mot --body-weight-n 720 [--grf-body calcn_r]
+//!          [--grf-body-1 calcn_l] [--side L|R] [--model subject01.osim] [--lowpass-hz 6]
+//!          [--start-s 0.6 --end-s 1.3] [--isometric] [--out hcf.sto] [--id-sto id.sto] [--json]
+//! ```
+//! With `--motion` the force is computed over a measured motion (`coxa_sim::msk::motion`: the
+//! whole model's inverse dynamics with the plates' loads, then per frame the right leg's static
+//! optimisation and the reaction on the femoral head) on the model as given (no landmarks: scale
+//! it in OpenSim first); `--side L` mirrors the trial onto the model's right leg. `--out` gets
+//! the force per frame (femur frame, N and %BW), the JSON the largest force in stance (`peak`)
+//! and the largest in each half of the longest stance phase (`first_peak`, `second_peak`).
 
 use std::path::{Path, PathBuf};
 
@@ -62,20 +74,20 @@ pub enum ActivityArg {
 #[derive(Debug, Clone, Args)]
 pub struct HcfArgs {
     /// Pelvis landmarks, a 3D Slicer markups file (.fcsv, mm) with HJC_L and HJC_R.
-    #[arg(long)]
-    pub pelvis_landmarks: PathBuf,
+    #[arg(long, required_unless_present = "motion")]
+    pub pelvis_landmarks: Option<PathBuf>,
     /// Femur landmarks (.fcsv, mm) with HJC, P1, P2, MPC, LPC, MEC, LEC (suffix _L/_R allowed).
-    #[arg(long)]
-    pub femur_landmarks: PathBuf,
-    /// The femur's side: L or R.
-    #[arg(long)]
-    pub side: String,
+    #[arg(long, required_unless_present = "motion")]
+    pub femur_landmarks: Option<PathBuf>,
+    /// The femur's side: L or R (with `--motion`: the hip whose force is computed, default R).
+    #[arg(long, required_unless_present = "motion")]
+    pub side: Option<String>,
     /// Body weight, N.
     #[arg(long)]
     pub body_weight_n: f64,
     /// The activity.
-    #[arg(long, value_enum)]
-    pub activity: ActivityArg,
+    #[arg(long, value_enum, required_unless_present = "motion")]
+    pub activity: Option<ActivityArg>,
     /// The OpenSim model (.osim, gait2392 names); default `$COXA_OSIM_MODEL`, else the built-in
     /// gait2392 (Delp et al. 1990, CC BY 3.0).
     #[arg(long)]
@@ -118,9 +130,145 @@ pub struct HcfArgs {
     /// `Geometry` folder beside `--model` (needed with the built-in model).
     #[arg(long)]
     pub bone_geometry: Option<PathBuf>,
+    /// A measured motion instead of a quasi-static activity: an OpenSim inverse-kinematics
+    /// `.mot` (coordinates over time) of `--model` as it is (scale it in OpenSim first), with
+    /// `--grf`; the force per frame goes to `--out` (`coxa_sim::msk::motion`).
+    #[arg(long, requires = "grf", conflicts_with_all = ["pelvis_landmarks", "femur_landmarks", "activity", "bones", "muscles", "export_osim", "cor_shift_mm", "motion_mot", "forces_sto"])]
+    pub motion: Option<PathBuf>,
+    /// With `--motion`: the ground reactions, OpenSim's external-loads `.mot` (ground_force_vx..,
+    /// ground_force_px.., ground_torque_x.., N, m, N m, in ground; a second plate `1_`-prefixed).
+    #[arg(long, requires = "motion")]
+    pub grf: Option<PathBuf>,
+    /// With `--motion`: the body the first plate (`ground_force_*`) loads.
+    #[arg(long, default_value = "calcn_r")]
+    pub grf_body: String,
+    /// With `--motion`: the body the second plate (`1_ground_force_*`) loads, when the file has
+    /// it; default the other foot's calcaneus.
+    #[arg(long)]
+    pub grf_body_1: Option<String>,
+    /// With `--motion`: low-pass filter the coordinates at this cutoff, Hz (4th-order zero-lag
+    /// Butterworth; e.g. 6 for measured gait); default none.
+    #[arg(long)]
+    pub lowpass_hz: Option<f64>,
+    /// With `--motion`: only frames from this time on, s.
+    #[arg(long, allow_hyphen_values = true)]
+    pub start_s: Option<f64>,
+    /// With `--motion`: only frames up to this time, s.
+    #[arg(long, allow_hyphen_values = true)]
+    pub end_s: Option<f64>,
+    /// With `--motion`: muscles at their isometric strength (no force-velocity curve).
+    #[arg(long, requires = "motion")]
+    pub isometric: bool,
+    /// With `--motion`: write the hip contact force per frame as an OpenSim .sto (femur frame,
+    /// N and % body weight, magnitude, largest reserve, stance); the file must not exist.
+    #[arg(long, requires = "motion")]
+    pub out: Option<PathBuf>,
+    /// With `--motion`: write the inverse dynamics (every coordinate's generalised force, as
+    /// OpenSim's InverseDynamicsTool names them) as a .sto; the file must not exist.
+    #[arg(long, requires = "motion")]
+    pub id_sto: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+/// A file that must not exist yet (coxa never overwrites): checked before the work.
+fn new_file(path: &Option<PathBuf>, flag: &str) -> Result<()> {
+    if let Some(p) = path
+        && p.exists()
+    {
+        bail!("{flag} {}: the file exists already; coxa never overwrites, choose a new name", p.display());
+    }
+    Ok(())
+}
+
+/// The other side's body (`calcn_r` <-> `calcn_l`).
+fn other_side(body: &str) -> String {
+    if let Some(s) = body.strip_suffix("_r") {
+        format!("{s}_l")
+    } else if let Some(s) = body.strip_suffix("_l") {
+        format!("{s}_r")
+    } else {
+        body.to_string()
+    }
+}
+
+/// `coxa hcf --motion IK.mot --grf GRF.mot`: the hip contact force over a measured motion.
+fn run_motion(args: &HcfArgs, motion_path: &Path, side: Side) -> Result<Value> {
+    use coxa_sim::msk::motion::{ExternalLoad, MotionOptions, generalised_forces_table, hip_contact_force_over_motion, inverse_dynamics, mirror_left_to_right, motion_force_table};
+    let grf_path = args.grf.as_deref().context("--motion needs --grf GRF.mot (the ground reactions of the same trial)")?;
+    new_file(&args.out, "--out")?;
+    new_file(&args.id_sto, "--id-sto")?;
+    if let (Some(a), Some(b)) = (args.start_s, args.end_s)
+        && (a >= b || !a.is_finite() || !b.is_finite())
+    {
+        bail!("--start-s {a} --end-s {b}: the start must come before the end");
+    }
+    let motion = coxa_sim::msk::osim::Storage::read(motion_path).with_context(|| format!("--motion {}: give OpenSim's inverse kinematics output (.mot)", motion_path.display()))?;
+    let grf = coxa_sim::msk::osim::Storage::read(grf_path).with_context(|| format!("--grf {}: give the trial's ground reactions (.mot)", grf_path.display()))?;
+    let mut plates = vec![ExternalLoad::plate(&args.grf_body, "")];
+    if grf.column("1_ground_force_vx").is_some() {
+        plates.push(ExternalLoad::plate(&args.grf_body_1.clone().unwrap_or_else(|| other_side(&args.grf_body)), "1_"));
+    } else if let Some(b) = &args.grf_body_1 {
+        bail!("--grf-body-1 {b}: {} has no second plate (no 1_ground_force_vx column)", grf_path.display());
+    }
+    // A left hip: the trial mirrored onto the model's right leg.
+    let (motion, grf) = if side == Side::Left { mirror_left_to_right(&motion, &grf) } else { (motion, grf) };
+    if side == Side::Left {
+        plates.iter_mut().for_each(|p| p.body = other_side(&p.body));
+    }
+    let model_path = match (&args.model, std::env::var_os("COXA_OSIM_MODEL")) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(p)) => Some(PathBuf::from(p)),
+        (None, None) => None,
+    };
+    let loaded = crate::msk_stage::LoadedModel::load(model_path.as_deref())?;
+    let model = &loaded.model;
+    for p in &plates {
+        if model.body_index(&p.body).is_none() {
+            bail!("--grf-body {}: not a body of the model {}; name the body the plate loads (e.g. calcn_r)", p.body, loaded.file_name);
+        }
+    }
+    let options = MotionOptions::new()
+        .with_lowpass_hz(args.lowpass_hz)
+        .with_time_range_s(if args.start_s.is_some() || args.end_s.is_some() { Some((args.start_s.unwrap_or(f64::NEG_INFINITY), args.end_s.unwrap_or(f64::INFINITY))) } else { None })
+        .with_muscle_velocity(!args.isometric);
+    let hcf =
+        hip_contact_force_over_motion(model, &motion, &grf, &plates, args.body_weight_n, &options).with_context(|| format!("--motion {} with --grf {}", motion_path.display(), grf_path.display()))?;
+    if let Some(out) = &args.out {
+        motion_force_table(&hcf).write(out)?;
+    }
+    if let Some(out) = &args.id_sto {
+        generalised_forces_table(model, &inverse_dynamics(model, &motion, &grf, &plates, &options)?).write(out)?;
+    }
+    let frame = |f: Option<&coxa_sim::msk::motion::MotionFrame>| {
+        f.map(|f| {
+            let v = f.result.force_femur_percent_bw;
+            json!({"time_s": f.time_s, "hcf_femur_percent_bw": [v.x, v.y, v.z], "magnitude_percent_bw": f.result.magnitude_percent_bw})
+        })
+    };
+    let (first, second) = hcf.stance_peaks();
+    let file = |p: &Path| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
+    Ok(json!({
+        "motion": file(motion_path),
+        "grf": file(grf_path),
+        "plates": plates.iter().map(|p| json!({"body": p.body, "force": p.force_identifier})).collect::<Vec<_>>(),
+        "side": if side == Side::Left { "L" } else { "R" },
+        "model": loaded.label,
+        "body_weight_n": args.body_weight_n,
+        "frame": "the model's femur_r frame (a left femur mirrored to a right one), force of the acetabulum on the femoral head",
+        "frames": hcf.frames.len(),
+        "stance_frames": hcf.frames.iter().filter(|f| f.stance).count(),
+        "frames_needing_reserves": hcf.frames.iter().filter(|f| !coxa_sim::msk::motion::balanced(&f.result)).count(),
+        "lowpass_hz": args.lowpass_hz,
+        "muscle_velocity": !args.isometric,
+        "missing_coordinates": hcf.missing_coordinates,
+        "peak": frame(hcf.peak()),
+        "first_peak": frame(first),
+        "second_peak": frame(second),
+        "out": args.out.as_ref().map(|p| p.display().to_string()),
+        "id_sto": args.id_sto.as_ref().map(|p| p.display().to_string()),
+    }))
 }
 
 /// The pelvic landmarks that place the generic pelvis, mirrored (x -> -x, left <-> right) when
@@ -157,7 +305,12 @@ fn registered(
     let generic = crate::msk_stage::generic_bones(loaded, model_path, args.bone_geometry.as_deref())?;
     let [pelvis_mesh, right, left] = crate::msk_stage::patient_bones(dir, mirror)?;
     let pelvis_mesh = pelvis_mesh.context("no pelvis surface")?;
-    let patient = bg::PatientBones { pelvis: &pelvis_mesh, femur_right: right.as_ref(), femur_left: left.as_ref(), landmarks: pelvis_landmarks(pelvis, &args.pelvis_landmarks, mirror)? };
+    let patient = bg::PatientBones {
+        pelvis: &pelvis_mesh,
+        femur_right: right.as_ref(),
+        femur_left: left.as_ref(),
+        landmarks: pelvis_landmarks(pelvis, args.pelvis_landmarks.as_deref().unwrap_or(Path::new("--pelvis-landmarks")), mirror)?,
+    };
     Ok(bg::register_model(&loaded.model, &generic, &patient, &bg::WarpOptions::default())?)
 }
 
@@ -219,7 +372,7 @@ fn read_fcsv(path: &Path) -> Result<Vec<(String, nalgebra::Vector3<f64>)>> {
 
 /// Computes the hip contact force; the JSON report.
 pub fn run(args: &HcfArgs) -> Result<Value> {
-    let side = match args.side.to_ascii_uppercase().as_str() {
+    let side = match args.side.as_deref().unwrap_or("R").to_ascii_uppercase().as_str() {
         "L" | "LEFT" => Side::Left,
         "R" | "RIGHT" => Side::Right,
         s => bail!("--side {s}: use L or R"),
@@ -227,23 +380,28 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
     if !(args.body_weight_n.is_finite() && (100.0..5000.0).contains(&args.body_weight_n)) {
         bail!("--body-weight-n {}: give the body weight in newtons (100..5000), e.g. 760 for 77.5 kg", args.body_weight_n);
     }
+    if let Some(m) = &args.motion {
+        return run_motion(args, m, side);
+    }
+    let (Some(pelvis_landmarks), Some(femur_landmarks), Some(activity)) = (&args.pelvis_landmarks, &args.femur_landmarks, args.activity) else {
+        bail!("give --pelvis-landmarks, --femur-landmarks and --activity (or --motion IK.mot --grf GRF.mot for a measured motion)");
+    };
     let model_path = match (&args.model, std::env::var_os("COXA_OSIM_MODEL")) {
         (Some(p), _) => Some(p.clone()),
         (None, Some(p)) => Some(PathBuf::from(p)),
         (None, None) => None,
     };
-    let pelvis = read_fcsv(&args.pelvis_landmarks)?;
+    let pelvis = read_fcsv(pelvis_landmarks)?;
     let find = |name: &str| pelvis.iter().find(|(l, _)| l.eq_ignore_ascii_case(name)).map(|(_, p)| *p);
     let (Some(hl), Some(hr)) = (find("HJC_L"), find("HJC_R")) else {
-        bail!("{}: the pelvis landmarks need HJC_L and HJC_R (both hip centres)", args.pelvis_landmarks.display());
+        bail!("{}: the pelvis landmarks need HJC_L and HJC_R (both hip centres)", pelvis_landmarks.display());
     };
-    let femur_points = read_fcsv(&args.femur_landmarks)?;
-    crate::landmark_check::check(&pelvis, &femur_points, side).with_context(|| format!("{} with {}", args.pelvis_landmarks.display(), args.femur_landmarks.display()))?;
+    let femur_points = read_fcsv(femur_landmarks)?;
+    crate::landmark_check::check(&pelvis, &femur_points, side).with_context(|| format!("{} with {}", pelvis_landmarks.display(), femur_landmarks.display()))?;
     // The landmarks are checked before the (larger) model is read.
     let loaded = crate::msk_stage::LoadedModel::load(model_path.as_deref())?;
     let model = &loaded.model;
-    let femur = FemurLandmarks::from_labels(&femur_points, side).with_context(|| format!("{}", args.femur_landmarks.display()))?;
-    let activity = args.activity;
+    let femur = FemurLandmarks::from_labels(&femur_points, side).with_context(|| format!("{}", femur_landmarks.display()))?;
     // The model scaled to the patient: pelvis by the hip centres' distance, femurs by length.
     let factors = personalise::landmark_scale_factors(model, (hl - hr).norm(), &femur)?;
     let refs: Vec<(&str, nalgebra::Vector3<f64>)> = factors.iter().map(|(b, f)| (b.as_str(), *f)).collect();
@@ -445,6 +603,29 @@ pub fn cli(args: &HcfArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
+    if args.motion.is_some() {
+        println!(
+            "hip contact force over {} ({} frames, {} in stance on the hip's leg), % body weight, femur frame",
+            report["motion"].as_str().unwrap_or("?"),
+            report["frames"],
+            report["stance_frames"]
+        );
+        for (label, key) in [("peak", "peak"), ("first stance peak", "first_peak"), ("second stance peak", "second_peak")] {
+            let p = &report[key];
+            if let Some(m) = p["magnitude_percent_bw"].as_f64() {
+                let v = |i: usize| p["hcf_femur_percent_bw"][i].as_f64().unwrap_or(f64::NAN);
+                println!("  {label:<18} {m:7.1} at {:.3} s  ({:.1}, {:.1}, {:.1})", p["time_s"].as_f64().unwrap_or(f64::NAN), v(0), v(1), v(2));
+            }
+        }
+        if report["frames_needing_reserves"].as_u64().unwrap_or(0) > 0 {
+            println!("note: {} frames needed reserve actuators above 1 N m (the muscles could not balance the loads there)", report["frames_needing_reserves"]);
+        }
+        println!("model: {}", report["model"].as_str().unwrap_or("?"));
+        if let Some(p) = report["out"].as_str() {
+            println!("wrote {p}");
+        }
+        return Ok(());
+    }
     let v = |i: usize| report["hcf_percent_bw"][i].as_f64().unwrap_or(f64::NAN);
     println!("hip contact force on the femoral head ({}), % body weight", report["activity"].as_str().unwrap_or("?"));
     println!("  x (lateral)  {:8.1}\n  y (anterior) {:8.1}\n  z (proximal) {:8.1}\n  magnitude    {:8.1}", v(0), v(1), v(2), report["magnitude_percent_bw"].as_f64().unwrap_or(f64::NAN));
@@ -562,8 +743,8 @@ mod tests {
         crate::anatomy::run(&crate::anatomy::AnatomySource::Meshes(list, None), &anatomy).unwrap();
         for side in ["R", "L"] {
             let mut a = args(side, Some(model.clone()));
-            a.pelvis_landmarks = anatomy.join("landmarks/pelvis.fcsv");
-            a.femur_landmarks = anatomy.join(format!("landmarks/femur_{}.fcsv", if side == "R" { "right" } else { "left" }));
+            a.pelvis_landmarks = Some(anatomy.join("landmarks/pelvis.fcsv"));
+            a.femur_landmarks = Some(anatomy.join(format!("landmarks/femur_{}.fcsv", if side == "R" { "right" } else { "left" })));
             a.bones = Some(anatomy.join("meshes"));
             let out = tmp.path().join(format!("registered_{side}.osim"));
             a.export_osim = Some(out.clone());
@@ -580,21 +761,69 @@ mod tests {
         }
         // The built-in model has no bone surfaces: a clear error naming the option.
         let mut a = args("R", None);
-        a.pelvis_landmarks = anatomy.join("landmarks/pelvis.fcsv");
-        a.femur_landmarks = anatomy.join("landmarks/femur_right.fcsv");
+        a.pelvis_landmarks = Some(anatomy.join("landmarks/pelvis.fcsv"));
+        a.femur_landmarks = Some(anatomy.join("landmarks/femur_right.fcsv"));
         a.bones = Some(anatomy.join("meshes"));
         let e = format!("{:#}", run(&a).unwrap_err());
         assert!(e.contains("--bone-geometry"), "{e}");
     }
 
+    /// `--motion`: a standing trial (every coordinate at its default, the body weight under the
+    /// right foot) through the built-in gait2392 gives a force per frame in `--out` and its
+    /// peak; bad input is one error naming the file and the cause, and `--out` is never
+    /// overwritten.
+    #[test]
+    fn a_measured_motion_gives_the_force_per_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = osim::embedded::gait2392().unwrap();
+        let mut mot = osim::Storage::new("standing", true, model.coordinates.iter().map(|c| c.name.clone()).collect());
+        let bw = model.total_mass_kg() * 9.80665;
+        let mut grf = osim::Storage::new(
+            "grf",
+            false,
+            ["ground_force_vx", "ground_force_vy", "ground_force_vz", "ground_force_px", "ground_force_py", "ground_force_pz"].iter().map(|c| c.to_string()).collect(),
+        );
+        for k in 0..10 {
+            let t = 0.01 * f64::from(k);
+            mot.rows.push((t, model.coordinates.iter().map(|c| if c.motion_type == osim::MotionType::Translational { c.default_value } else { c.default_value.to_degrees() }).collect()));
+            grf.rows.push((t, vec![0.0, bw, 0.0, 0.0, 0.0, 0.08]));
+        }
+        let (m, g, out) = (dir.path().join("ik.mot"), dir.path().join("grf.mot"), dir.path().join("hcf.sto"));
+        mot.write(&m).unwrap();
+        grf.write(&g).unwrap();
+        let mut a = args("R", None);
+        (a.pelvis_landmarks, a.femur_landmarks, a.activity) = (None, None, None);
+        a.body_weight_n = bw;
+        (a.motion, a.grf, a.out) = (Some(m.clone()), Some(g.clone()), Some(out.clone()));
+        if !built_in_model_runs() {
+            return;
+        }
+        let report = run(&a).unwrap();
+        assert_eq!(report["frames"], 10);
+        assert_eq!(report["stance_frames"], 10);
+        let peak = report["peak"]["magnitude_percent_bw"].as_f64().unwrap_or(f64::NAN);
+        // At least the share of the body weight above the hip it carries.
+        assert!(peak > 50.0 && peak < 1000.0, "{peak}");
+        let table = osim::Storage::read(&out).unwrap();
+        assert_eq!(table.rows.len(), 10);
+        let e = format!("{:#}", run(&a).unwrap_err());
+        assert!(e.contains("exists already"), "{e}");
+        a.out = None;
+        std::fs::write(&g, "grf\ntime\tground_force_vx\n0\t1\n").unwrap();
+        let e = format!("{:#}", run(&a).unwrap_err());
+        assert!(e.contains("grf.mot") && e.contains("endheader"), "{e}");
+        a.grf = Some(g.with_extension("missing"));
+        assert!(format!("{:#}", run(&a).unwrap_err()).contains("grf.missing"));
+    }
+
     fn args(side: &str, model: Option<PathBuf>) -> HcfArgs {
         let lm = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/orthoload/Landmarks");
         HcfArgs {
-            pelvis_landmarks: lm.join("H2R_PelvisLandmarks.fcsv"),
-            femur_landmarks: lm.join("H2R_FemurLandmarks.fcsv"),
-            side: side.into(),
+            pelvis_landmarks: Some(lm.join("H2R_PelvisLandmarks.fcsv")),
+            femur_landmarks: Some(lm.join("H2R_FemurLandmarks.fcsv")),
+            side: Some(side.into()),
             body_weight_n: 767.0,
-            activity: ActivityArg::OneLegStance,
+            activity: Some(ActivityArg::OneLegStance),
             model,
             offset_change_mm: 0.0,
             leg_length_change_mm: 0.0,
@@ -605,6 +834,16 @@ mod tests {
             bones: None,
             bone_geometry: None,
             motion_mot: None,
+            motion: None,
+            grf: None,
+            grf_body: "calcn_r".into(),
+            grf_body_1: None,
+            lowpass_hz: None,
+            start_s: None,
+            end_s: None,
+            isometric: false,
+            out: None,
+            id_sto: None,
             json: true,
         }
     }
@@ -739,7 +978,7 @@ mod tests {
         }
         let tmp = tempfile::tempdir().unwrap();
         let mut a = args("R", None);
-        a.activity = ActivityArg::SitToStand;
+        a.activity = Some(ActivityArg::SitToStand);
         a.motion_mot = Some(tmp.path().join("sit_to_stand.mot"));
         a.forces_sto = Some(tmp.path().join("forces.sto"));
         let v = run(&a).unwrap();

@@ -6,6 +6,7 @@ mod file_circles;
 mod landmarks;
 mod msk;
 mod msk_geometry;
+mod msk_motion;
 mod msk_strength;
 mod muscles;
 mod nifti;

@@ -15,7 +15,7 @@
 //!
 //! [`embedded::gait2392`] is the built-in default model (OpenSim's gait2392, CC BY 3.0).
 //!
-//! [`Storage`] writes OpenSim's `.mot` (motions) and `.sto` (results, e.g. muscle forces) tables.
+//! [`Storage`] reads and writes OpenSim's `.mot` (motions) and `.sto` (results, e.g. muscle forces) tables.
 //!
 //! Bad input never panics: every problem is an [`OsimError`] naming the file and the element.
 

@@ -5,6 +5,17 @@
 //! Layout (OpenSim 4's STO file adapter): the table's name, `version=1`, `nRows=`,
 //! `nColumns=` (time included), `inDegrees=yes|no`, `endheader`, then a row of column labels
 //! (`time` first) and one row per time. A few lines of text: written here, no crate needed.
+//!
+//! [`Storage::read`] / [`Storage::parse`] read the same layout as OpenSim 4 writes it and as
+//! lab files have it: the header up to the line `endheader` (the first line is the table's
+//! name; `inDegrees=yes|no`, `nRows=`, `nColumns=` and the older `datarows`/`datacolumns` are
+//! understood, any other line is kept as a comment, blank lines skipped), then the labels and
+//! the rows, separated by tabs or by spaces (lab files pad values with spaces inside tabs and
+//! end lines with stray tabs). Bad input is one [`OsimError::BadValue`] naming the file and the
+//! line: no `endheader`, a row with more or fewer values than labels, a value that is not a
+//! finite number, times that do not increase, and row or column counts in the header that do
+//! not match the body (checked against the lines present before anything is allocated, so a
+//! header claiming 10^12 rows costs nothing).
 
 use std::io::Write;
 use std::path::Path;
@@ -94,6 +105,109 @@ impl Storage {
     }
 }
 
+/// The fields of a data line: tab-separated when the line holds a tab (each field trimmed;
+/// trailing empty fields, which some lab files leave, dropped), else whitespace-separated.
+fn fields(line: &str) -> Vec<&str> {
+    let line = line.trim();
+    if line.contains('\t') { line.split('\t').map(str::trim).collect() } else { line.split_whitespace().collect() }
+}
+
+impl Storage {
+    /// Reads an OpenSim `.mot` / `.sto` file (see the module docs for the layout it accepts).
+    ///
+    /// # Errors
+    /// [`OsimError::Io`] when the file cannot be read, and those of [`Storage::parse`].
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| OsimError::Io { file: path.to_path_buf(), source })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses the text of a `.mot` / `.sto` file; `file` names it in errors.
+    ///
+    /// # Errors
+    /// [`OsimError::BadValue`] naming the line: no `endheader`, no labels, no `time` column
+    /// first, a ragged row, a value that is not a finite number, times that do not increase, a
+    /// header row or column count that differs from the body.
+    pub fn parse(text: &str, file: &Path) -> Result<Self> {
+        let bad = |line: usize, why: String| OsimError::BadValue { file: file.to_path_buf(), element: format!("line {line}"), why };
+        let lines: Vec<&str> = text.lines().collect();
+        let end = lines
+            .iter()
+            .position(|l| l.trim() == "endheader")
+            .ok_or_else(|| bad(lines.len(), "no line `endheader`: an OpenSim table has a header ending in `endheader`, then the column labels and the rows; add it".into()))?;
+        let (mut name, mut in_degrees, mut n_rows, mut n_columns, mut comments) = (String::new(), false, None::<u64>, None::<u64>, Vec::new());
+        for (k, raw) in lines[..end].iter().enumerate() {
+            let l = raw.trim();
+            if l.is_empty() {
+                continue;
+            }
+            if k == 0 {
+                name = l.to_string();
+                continue;
+            }
+            let (key, value) = match l.split_once('=') {
+                Some((a, b)) => (a.trim(), b.trim()),
+                None => match l.split_once(char::is_whitespace) {
+                    Some((a, b)) if a == "datarows" || a == "datacolumns" => (a, b.trim()),
+                    _ => ("", ""),
+                },
+            };
+            let count = |v: &str| v.parse::<u64>().map_err(|_| bad(k + 1, format!("{key}={v} is not a count")));
+            match key {
+                "inDegrees" => in_degrees = matches!(value, "yes" | "Yes" | "true"),
+                "nRows" | "datarows" => n_rows = Some(count(value)?),
+                "nColumns" | "datacolumns" => n_columns = Some(count(value)?),
+                "version" => {}
+                _ => comments.push(l.to_string()),
+            }
+        }
+        let mut body = lines.iter().enumerate().skip(end + 1).filter(|(_, l)| !l.trim().is_empty());
+        let (label_line, labels) = body.next().map(|(k, l)| (k + 1, fields(l))).ok_or_else(|| bad(end + 1, "no column labels after `endheader`".into()))?;
+        if !labels.first().is_some_and(|t| t.eq_ignore_ascii_case("time")) {
+            return Err(bad(label_line, format!("the first column label is {:?}, not `time`", labels.first().copied().unwrap_or(""))));
+        }
+        if let Some(n) = n_columns
+            && n != labels.len() as u64
+        {
+            return Err(bad(label_line, format!("the header says nColumns={n} but the line has {} labels", labels.len())));
+        }
+        let data: Vec<(usize, &str)> = body.map(|(k, l)| (k + 1, *l)).collect();
+        if let Some(n) = n_rows
+            && n != data.len() as u64
+        {
+            return Err(bad(end + 1, format!("the header says nRows={n} but the file has {} rows", data.len())));
+        }
+        let columns: Vec<String> = labels[1..].iter().map(|s| s.to_string()).collect();
+        let mut rows = Vec::with_capacity(data.len());
+        let mut last = f64::NEG_INFINITY;
+        for (line, l) in data {
+            let f = fields(l);
+            if f.len() != labels.len() {
+                return Err(bad(line, format!("{} values for {} column labels", f.len(), labels.len())));
+            }
+            let mut v = Vec::with_capacity(f.len());
+            for (s, label) in f.iter().zip(&labels) {
+                match s.parse::<f64>() {
+                    Ok(x) if x.is_finite() => v.push(x),
+                    _ => return Err(bad(line, format!("{label} = {s:?} is not a finite number"))),
+                }
+            }
+            let t = v.remove(0);
+            if t <= last {
+                return Err(bad(line, format!("time {t} does not increase (previous row {last})")));
+            }
+            last = t;
+            rows.push((t, v));
+        }
+        Ok(Self { name, in_degrees, columns, rows, comments })
+    }
+
+    /// The index of the column labelled `label` (after `time`).
+    pub fn column(&self, label: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == label)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +229,58 @@ mod tests {
         t.rows.pop();
         t.rows.push((0.2, vec![f64::NAN, 0.0]));
         assert!(t.to_text(Path::new("x.mot")).is_err());
+    }
+
+    #[test]
+    fn reads_what_it_writes_and_lab_files() {
+        let mut t = Storage::new("walk", true, vec!["hip_flexion_r".into(), "pelvis_ty".into()]);
+        t.comments.push("Units are S.I. units (second, meters, Newtons, ...)".into());
+        for k in 0..5 {
+            let x = f64::from(k);
+            t.rows.push((0.01 * x, vec![10.0 * x.sin(), 0.9 + 1e-3 * x]));
+        }
+        let text = t.to_text(Path::new("w.mot")).unwrap();
+        let back = Storage::parse(&text, Path::new("w.mot")).unwrap();
+        assert_eq!((back.name.as_str(), back.in_degrees, &back.columns, &back.comments), ("walk", true, &t.columns, &t.comments));
+        for ((ta, va), (tb, vb)) in t.rows.iter().zip(&back.rows) {
+            assert!((ta - tb).abs() < 1e-8 && va.iter().zip(vb).all(|(a, b)| (a - b).abs() < 1e-9));
+        }
+        // A lab file: trailing tabs on header lines, blank and free-text lines, values padded
+        // with spaces inside tabs, a trailing tab on a row.
+        let lab =
+            "grf.mot\t\t\nversion=1\t\t\nnRows=2\nnColumns=3\ninDegrees=no\n\nAngles are in degrees.\nendheader\ntime\tground_force_vx\t1_ground_force_vy\t\n   0.0\t  1.5\t -2e3\t\n 0.5\t2\t3\n";
+        let g = Storage::parse(lab, Path::new("grf.mot")).unwrap();
+        assert_eq!(g.name, "grf.mot");
+        assert!(!g.in_degrees);
+        assert_eq!(g.column("1_ground_force_vy"), Some(1));
+        assert_eq!(g.rows, vec![(0.0, vec![1.5, -2000.0]), (0.5, vec![2.0, 3.0])]);
+        // Spaces only, older header keys.
+        let spaced = "ik\ndatarows 1\ndatacolumns 2\nendheader\ntime  knee_angle_r\n0.1 -12.5\n";
+        assert_eq!(Storage::parse(spaced, Path::new("s.mot")).unwrap().rows, vec![(0.1, vec![-12.5])]);
+    }
+
+    #[test]
+    fn bad_tables_name_the_file_and_line() {
+        let head = "t\nversion=1\nendheader\ntime\ta\n";
+        let cases = [
+            ("t\nversion=1\ntime\ta\n0\t1\n", "endheader", "line 4"),
+            (&format!("{head}0\t1\n0.1\t2\t3\n") as &str, "3 values for 2", "line 6"),
+            (&format!("{head}0\tabc\n"), "not a finite number", "line 5"),
+            (&format!("{head}0\tNaN\n"), "not a finite number", "line 5"),
+            (&format!("{head}0\tinf\n"), "not a finite number", "line 5"),
+            (&format!("{head}0\t1\n0\t2\n"), "does not increase", "line 6"),
+            (&format!("{head}0.2\t1\n0.1\t2\n"), "does not increase", "line 6"),
+            ("t\nnRows=1000000000000\nendheader\ntime\ta\n0\t1\n", "nRows=1000000000000 but the file has 1 rows", "line 3"),
+            ("t\nnColumns=5\nendheader\ntime\ta\n0\t1\n", "nColumns=5", "line 4"),
+            ("t\nendheader\nangle\ta\n0\t1\n", "not `time`", "line 3"),
+            ("t\nendheader\n", "no column labels", "line 2"),
+        ];
+        for (text, why, line) in cases {
+            let e = Storage::parse(text, Path::new("bad.mot")).unwrap_err().to_string();
+            assert!(e.contains("bad.mot") && e.contains(why) && e.contains(line), "{text:?}: {e}");
+            assert_eq!(e.lines().count(), 1, "{e}");
+        }
+        let missing = Storage::read(Path::new("/nonexistent/coxa/x.mot")).unwrap_err().to_string();
+        assert!(missing.contains("x.mot"), "{missing}");
     }
 }

@@ -729,7 +729,7 @@ fn solve_at(model: &Model, kin: &Kinematics, activity: Activity, body_weight_n: 
         q_ext.push(g);
     }
 
-    let loads = Loads { force_n: w_eff, moment_n_m: load_moment, distal, generalised_n_m: q_ext };
+    let loads = Loads { force_n: w_eff, moment_n_m: load_moment, distal, generalised_n_m: q_ext, mt_speed_m_s: std::collections::HashMap::new() };
     let (result, effort) = balance(model, kin, femur, options, &q, &poses, &leg, body_weight_n, &loads)?;
     Ok((
         HcfResult {
@@ -755,6 +755,9 @@ pub(super) struct Loads {
     pub distal: Vec<usize>,
     /// The loads' generalised forces at `distal`, N m (virtual work).
     pub generalised_n_m: Vec<f64>,
+    /// Muscle-tendon lengthening speeds by muscle name, m/s, for the force-velocity curve
+    /// (a muscle not named is isometric: every quasi-static posture leaves this empty).
+    pub mt_speed_m_s: std::collections::HashMap<String, f64>,
 }
 
 /// The muscles of the right leg balancing `loads` in the posture `q` (poses `poses`, right
@@ -813,7 +816,7 @@ pub(super) fn balance(
         if mo.norm() < 1e-9 && arms.iter().all(|r| r.abs() < 1e-6) {
             continue;
         }
-        let cap = capacity(m, path.length_m, 0.0);
+        let cap = capacity(m, path.length_m, loads.mt_speed_m_s.get(&m.name).copied().unwrap_or(0.0));
         names.push(m.name.clone());
         unit_force.push(f);
         unit_moment.push(mo);

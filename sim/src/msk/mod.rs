@@ -24,6 +24,8 @@
 //! - [`strength`]: maximum isometric forces from the patient's CT muscle volumes.
 //! - [`rising`]: the hip contact force along rising from a chair, and the activity as an
 //!   OpenSim motion.
+//! - [`motion`]: inverse dynamics over a measured motion with ground reactions (OpenSim `.mot`
+//!   files), and the hip contact force per frame.
 //! - [`static_opt`]: static optimisation (minimum summed squared activation).
 //! - [`hcf`]: the hip contact force of a posture, in the OrthoLoad femoral frame.
 //! - [`landmarks`]: the femoral landmarks of the OrthoLoad frame; [`fcsv`]: the files they come in.
@@ -33,6 +35,7 @@ pub mod fcsv;
 pub mod hcf;
 pub mod kinematics;
 pub mod landmarks;
+pub mod motion;
 pub mod muscle;
 pub mod path;
 pub mod personalise;

@@ -255,7 +255,7 @@ impl Setup<'_> {
             g += grf.dot(&(cop(&pp, 0) - cop(&pm, 0)));
             generalised.push(g / (2.0 * H));
         }
-        let loads = Loads { force_n: force, moment_n_m: moment, distal, generalised_n_m: generalised };
+        let loads = Loads { force_n: force, moment_n_m: moment, distal, generalised_n_m: generalised, mt_speed_m_s: std::collections::HashMap::new() };
         let (result, effort) = balance(model, self.kin, self.femur, self.options, q, poses, &self.leg, self.body_weight_n, &loads)?;
         Ok((HcfResult { ground_reaction_n: grf, centre_of_pressure_m: cop(poses, 0), pelvis_tilt_deg: -q[self.tilt_i].to_degrees(), ..result }, effort))
     }
