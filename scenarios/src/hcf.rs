@@ -37,7 +37,7 @@
 //! ```text
 //! coxa hcf --motion IK.mot --grf GRF.mot --body-weight-n 720 [--grf-body calcn_r]
 //!          [--grf-body-1 calcn_l] [--side L|R] [--model subject01.osim] [--lowpass-hz 6]
-//!          [--start-s 0.6 --end-s 1.3] [--isometric] [--out hcf.sto] [--id-sto id.sto] [--json]
+//!          [--start-s 0.6 --end-s 1.3] [--isometric] [--no-passive-force] [--out hcf.sto] [--id-sto id.sto] [--json]
 //! ```
 //! With `--motion` the force is computed over a measured motion (`coxa_sim::msk::motion`: the
 //! whole model's inverse dynamics with the plates' loads, then per frame the right leg's static
@@ -159,6 +159,12 @@ pub struct HcfArgs {
     /// With `--motion`: muscles at their isometric strength (no force-velocity curve).
     #[arg(long, requires = "motion")]
     pub isometric: bool,
+    /// With `--motion`: leave the muscles' passive fibre force out of the static optimisation,
+    /// as OpenSim's StaticOptimization does (default: added to the loads). For models scaled
+    /// without rescaling their fibre and tendon slack lengths, whose stretched fibres would
+    /// otherwise pull with forces no muscle activation can undo.
+    #[arg(long, requires = "motion")]
+    pub no_passive_force: bool,
     /// With `--motion`: write the hip contact force per frame as an OpenSim .sto (femur frame,
     /// N and % body weight, magnitude, largest reserve, stance); the file must not exist.
     #[arg(long, requires = "motion")]
@@ -232,7 +238,8 @@ fn run_motion(args: &HcfArgs, motion_path: &Path, side: Side) -> Result<Value> {
     let options = MotionOptions::new()
         .with_lowpass_hz(args.lowpass_hz)
         .with_time_range_s(if args.start_s.is_some() || args.end_s.is_some() { Some((args.start_s.unwrap_or(f64::NEG_INFINITY), args.end_s.unwrap_or(f64::INFINITY))) } else { None })
-        .with_muscle_velocity(!args.isometric);
+        .with_muscle_velocity(!args.isometric)
+        .with_hcf(hcf::HcfOptions::new().with_passive_fibre_force(!args.no_passive_force));
     let hcf =
         hip_contact_force_over_motion(model, &motion, &grf, &plates, args.body_weight_n, &options).with_context(|| format!("--motion {} with --grf {}", motion_path.display(), grf_path.display()))?;
     if let Some(out) = &args.out {
@@ -262,6 +269,7 @@ fn run_motion(args: &HcfArgs, motion_path: &Path, side: Side) -> Result<Value> {
         "frames_needing_reserves": hcf.frames.iter().filter(|f| !coxa_sim::msk::motion::balanced(&f.result)).count(),
         "lowpass_hz": args.lowpass_hz,
         "muscle_velocity": !args.isometric,
+        "passive_fibre_force": !args.no_passive_force,
         "missing_coordinates": hcf.missing_coordinates,
         "peak": frame(hcf.peak()),
         "first_peak": frame(first),
@@ -842,6 +850,7 @@ mod tests {
             start_s: None,
             end_s: None,
             isometric: false,
+            no_passive_force: false,
             out: None,
             id_sto: None,
             json: true,

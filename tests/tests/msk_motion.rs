@@ -9,6 +9,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, ensure};
 
+use coxa_sim::msk::hcf::HcfOptions;
 use coxa_sim::msk::motion::{ExternalLoad, MotionOptions, generalised_forces_table, hip_contact_force_over_motion, inverse_dynamics, motion_force_table};
 use coxa_sim::msk::osim::{self, Storage};
 use coxa_sim::msk::{Kinematics, apply_couplers};
@@ -87,6 +88,46 @@ fn synthetic_files(model: &osim::Model, dir: &std::path::Path, body_weight_n: f6
 /// Max and RMS of the differences.
 fn max_rms(d: &[f64]) -> (f64, f64) {
     (d.iter().fold(0.0, |a: f64, v| a.max(v.abs())), (d.iter().map(|v| v * v).sum::<f64>() / d.len().max(1) as f64).sqrt())
+}
+
+/// coxa's hip contact force against OpenSim's JointReaction (`peer["jr"]`), %BW and deg, over
+/// the frames away from the ends.
+struct HipDiff {
+    mag_max: f64,
+    mag_rms: f64,
+    mean_diff: f64,
+    dir_rms: f64,
+}
+
+fn hip_force_vs_opensim(hcf: &coxa_sim::msk::motion::MotionHcf, peer: &serde_json::Value, bw: f64) -> Result<HipDiff> {
+    let labels: Vec<String> = peer["jr"]["labels"].as_array().context("labels")?.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect();
+    let rows: Vec<Vec<f64>> =
+        peer["jr"]["rows"].as_array().context("rows")?.iter().map(|r| r.as_array().map(|r| r.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect()).unwrap_or_default()).collect();
+    ensure!(rows.len() == FRAMES, "OpenSim's joint reaction has {} rows", rows.len());
+    let col = |a: &str| labels.iter().position(|l| l == &format!("hip_r_on_femur_r_in_femur_r_f{a}")).with_context(|| format!("hip_r f{a}"));
+    let (cx, cy, cz) = (col("x")?, col("y")?, col("z")?);
+    let pct = 100.0 / bw;
+    let (mut d_mag, mut d_dir, mut d_xyz) = (Vec::new(), Vec::new(), [Vec::new(), Vec::new(), Vec::new()]);
+    let (mut peak_coxa, mut peak_osim): (f64, f64) = (0.0, 0.0);
+    for (i, row) in rows.iter().enumerate().take(FRAMES - END_FRAMES).skip(END_FRAMES) {
+        let theirs = nalgebra::Vector3::new(row[cx], row[cy], row[cz]);
+        let ours = hcf.frames[i].result.force_femur_n;
+        d_mag.push((ours.norm() - theirs.norm()) * pct);
+        d_dir.push(ours.angle(&theirs).to_degrees());
+        for a in 0..3 {
+            d_xyz[a].push((ours[a] - theirs[a]) * pct);
+        }
+        peak_coxa = peak_coxa.max(ours.norm() * pct);
+        peak_osim = peak_osim.max(theirs.norm() * pct);
+    }
+    let (mag_max, mag_rms) = max_rms(&d_mag);
+    let (dir_max, dir_rms) = max_rms(&d_dir);
+    let mean_diff = d_mag.iter().sum::<f64>() / d_mag.len() as f64;
+    eprintln!(
+        "hip contact force, coxa - OpenSim (%BW): magnitude max {mag_max:.1} rms {mag_rms:.1} mean {mean_diff:+.1}; direction max {dir_max:.2} rms {dir_rms:.2} deg; x/y/z max,rms {:.1?}; peaks coxa {peak_coxa:.0} OpenSim {peak_osim:.0} %BW",
+        d_xyz.iter().map(|d| max_rms(d)).collect::<Vec<_>>()
+    );
+    Ok(HipDiff { mag_max, mag_rms, mean_diff, dir_rms })
 }
 
 /// Issue 20, part 5: coxa's inverse dynamics and hip contact force along a motion against
@@ -171,35 +212,75 @@ fn motion_inverse_dynamics_and_hip_force_match_opensim() -> Result<()> {
     eprintln!("inverse dynamics, coxa - OpenSim over frames {END_FRAMES}..{}:\n  {}", FRAMES - END_FRAMES - 1, report.join("\n  "));
 
     // Hip contact force, per frame.
-    let (labels, rows) = table("jr")?;
-    ensure!(rows.len() == FRAMES, "OpenSim's joint reaction has {} rows", rows.len());
-    let col = |a: &str| labels.iter().position(|l| l == &format!("hip_r_on_femur_r_in_femur_r_f{a}")).with_context(|| format!("hip_r f{a}"));
-    let (cx, cy, cz) = (col("x")?, col("y")?, col("z")?);
-    let pct = 100.0 / bw;
-    let (mut d_mag, mut d_dir, mut d_xyz) = (Vec::new(), Vec::new(), [Vec::new(), Vec::new(), Vec::new()]);
-    let (mut peak_coxa, mut peak_osim): (f64, f64) = (0.0, 0.0);
-    for (i, row) in rows.iter().enumerate().take(FRAMES - END_FRAMES).skip(END_FRAMES) {
-        let theirs = nalgebra::Vector3::new(row[cx], row[cy], row[cz]);
-        let ours = hcf.frames[i].result.force_femur_n;
-        d_mag.push((ours.norm() - theirs.norm()) * pct);
-        d_dir.push(ours.angle(&theirs).to_degrees());
-        for a in 0..3 {
-            d_xyz[a].push((ours[a] - theirs[a]) * pct);
-        }
-        peak_coxa = peak_coxa.max(ours.norm() * pct);
-        peak_osim = peak_osim.max(theirs.norm() * pct);
-    }
-    let (mag_max, mag_rms) = max_rms(&d_mag);
-    let (dir_max, dir_rms) = max_rms(&d_dir);
-    let mean_diff = d_mag.iter().sum::<f64>() / d_mag.len() as f64;
-    eprintln!(
-        "hip contact force, coxa - OpenSim (%BW): magnitude max {mag_max:.1} rms {mag_rms:.1} mean {mean_diff:+.1}; direction max {dir_max:.2} rms {dir_rms:.2} deg; x/y/z max,rms {:.1?}; peaks coxa {peak_coxa:.0} OpenSim {peak_osim:.0} %BW",
-        d_xyz.iter().map(|d| max_rms(d)).collect::<Vec<_>>()
-    );
+    let HipDiff { mag_max, mag_rms, mean_diff, dir_rms } = hip_force_vs_opensim(&hcf, &peer, bw)?;
     ensure!(mag_rms < 20.0 && mag_max < 30.0, "hip force magnitudes differ by {mag_rms:.1} %BW RMS, {mag_max:.1} at worst");
     // OpenSim's activation floor makes every muscle pull, antagonists included: its force is the
     // larger one (as in benches/compare_opensim.py's one-leg stance, 342 against 325 %BW).
     ensure!(mean_diff < 0.0, "coxa's hip force is above OpenSim's on average by {mean_diff:.1} %BW");
+    ensure!(dir_rms < 3.0, "hip force directions differ by {dir_rms:.2} deg RMS");
+    Ok(())
+}
+
+/// A model scaled without rescaling its muscles, as OpenSim's own `subject01_simbody.osim` is
+/// (segments lengthened, every fibre and tendon slack length the generic one): here gait2392
+/// with every tendon slack length shortened by 12 %, which stretches the fibres as lengthening
+/// the bones would, most those of the long-tendon muscles (rectus femoris, TFL, hamstrings),
+/// into the steep part of Thelen's passive curve.
+/// OpenSim's StaticOptimization leaves passive fibre force out (it overrides each muscle's force
+/// with activation x its active capacity); coxa adds it by default, and then, as on
+/// subject01, the stretched fibres' passive pull has to be fought by their antagonists and the
+/// hip force is several times OpenSim's. With [`HcfOptions::passive_fibre_force`] off coxa
+/// solves OpenSim's problem and agrees as on the generic model.
+/// Measured 2026-11-25, coxa - OpenSim: with passive force 92.3 %BW RMS (mean +53.0, worst
+/// 201.5, direction 13.3 deg RMS; peaks 480 against 425 %BW); without it 16.1 %BW RMS (mean
+/// -15.8, worst 25.0, direction 0.96 deg RMS; peak 407), as on the generic model.
+#[test]
+fn stretched_fibres_without_passive_force_match_opensim() -> Result<()> {
+    let Some(generic) = shared_data("opensim/gait2392_thelen2003muscle.osim") else { return Ok(()) };
+    let dir = tempfile::tempdir()?;
+    let text = std::fs::read_to_string(&generic)?;
+    let mut stretched = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    let (open, close) = ("<tendon_slack_length>", "</tendon_slack_length>");
+    while let Some(a) = rest.find(open) {
+        let b = rest[a..].find(close).context("</tendon_slack_length>")? + a;
+        let v: f64 = rest[a + open.len()..b].trim().parse()?;
+        stretched.push_str(&rest[..a + open.len()]);
+        stretched.push_str(&format!("{}", 0.88 * v));
+        rest = &rest[b..];
+    }
+    stretched.push_str(rest);
+    let model_path = dir.path().join("gait2392_stretched.osim");
+    std::fs::write(&model_path, stretched)?;
+    let model = osim::read_osim(&model_path)?;
+    let bw = model.total_mass_kg() * 9.80665;
+    let (mot_path, grf_path) = synthetic_files(&model, dir.path(), bw)?;
+    let (mot, grf) = (Storage::read(&mot_path)?, Storage::read(&grf_path)?);
+    let loads = [ExternalLoad::plate("calcn_r", "")];
+    let with_passive = hip_contact_force_over_motion(&model, &mot, &grf, &loads, bw, &MotionOptions::default())?;
+    let options = MotionOptions::default().with_hcf(HcfOptions::new().with_passive_fibre_force(false));
+    let hcf = hip_contact_force_over_motion(&model, &mot, &grf, &loads, bw, &options)?;
+    let peak = |h: &coxa_sim::msk::motion::MotionHcf| h.frames.iter().map(|f| f.result.magnitude_percent_bw).fold(0.0, f64::max);
+    eprintln!("stretched gait2392: coxa's peak hip force with passive fibre force {:.0} %BW, without {:.0} %BW", peak(&with_passive), peak(&hcf));
+
+    let Some(python) = opensim_python() else { return Ok(()) };
+    let out_dir = dir.path().join("opensim");
+    std::fs::create_dir(&out_dir)?;
+    let out = Command::new(&python).arg(workspace_root().join("tests/peers/opensim_motion_hcf.py")).arg(&model_path).arg(&mot_path).arg(&grf_path).arg(&out_dir).output()?;
+    ensure!(out.status.success(), "OpenSim: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let peer: serde_json::Value = serde_json::from_str(text.lines().last().unwrap_or_default())?;
+    eprint!("with passive fibre force: ");
+    let d = hip_force_vs_opensim(&with_passive, &peer, bw)?;
+    eprint!("without passive fibre force: ");
+    let HipDiff { mag_max, mag_rms, dir_rms, .. } = hip_force_vs_opensim(&hcf, &peer, bw)?;
+    ensure!(
+        d.mag_rms > 50.0 && d.mean_diff > 25.0,
+        "the stretched fibres' passive force should raise coxa's default hip force above OpenSim's: {:.1} %BW RMS, {:+.1} on average",
+        d.mag_rms,
+        d.mean_diff
+    );
+    ensure!(mag_rms < 20.0 && mag_max < 30.0, "hip force magnitudes differ by {mag_rms:.1} %BW RMS, {mag_max:.1} at worst");
     ensure!(dir_rms < 3.0, "hip force directions differ by {dir_rms:.2} deg RMS");
     Ok(())
 }

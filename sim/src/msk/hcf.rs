@@ -366,6 +366,13 @@ pub struct HcfOptions {
     /// instead of the epicondylar axis (MEC -> LEC), for the OrthoLoad frame: see
     /// [`FemurLandmarks::anatomical_axes_posterior_condyles`] (default false).
     pub posterior_condylar_mapping: bool,
+    /// Add each muscle's passive fibre force (rigid tendon, Thelen's exponential curve) to the
+    /// loads the activations must balance (default true). False leaves it out, as OpenSim's
+    /// StaticOptimization does (it overrides every muscle's force with `a x` its active
+    /// capacity, so no passive force acts): on a model scaled without rescaling its fibre and
+    /// tendon slack lengths the fibres may be stretched far past optimal and their passive force
+    /// dominate (see the README on `coxa hcf --motion`).
+    pub passive_fibre_force: bool,
 }
 
 impl Default for HcfOptions {
@@ -379,6 +386,7 @@ impl Default for HcfOptions {
             volume_weighted: false,
             joint_load_weight: 0.0,
             posterior_condylar_mapping: false,
+            passive_fibre_force: true,
         }
     }
 }
@@ -398,6 +406,12 @@ impl HcfOptions {
     /// Sets [`HcfOptions::passive_knee_lock`].
     pub fn with_passive_knee_lock(mut self, on: bool) -> Self {
         self.passive_knee_lock = on;
+        self
+    }
+
+    /// Sets [`HcfOptions::passive_fibre_force`].
+    pub fn with_passive_fibre_force(mut self, on: bool) -> Self {
+        self.passive_fibre_force = on;
         self
     }
 
@@ -822,7 +836,7 @@ pub(super) fn balance(
         unit_moment.push(mo);
         distal_arms.push(arms);
         active.push(cap.active_n);
-        passive.push(cap.passive_n);
+        passive.push(if options.passive_fibre_force { cap.passive_n } else { 0.0 });
         volumes.push(m.max_isometric_force_n * m.optimal_fiber_length_m);
     }
     let n = names.len();

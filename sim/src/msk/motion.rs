@@ -49,7 +49,9 @@
 //! equations as the quasi-static activities: three hip moments, knee, ankle). Each muscle's
 //! force per unit activation is its force-length-velocity capacity at the frame's muscle-tendon
 //! length and lengthening speed ([`MotionOptions::muscle_velocity`]), its passive force is
-//! added as a load. The force of the acetabulum on the femoral head is the leg's equation
+//! added as a load (unless [`HcfOptions::passive_fibre_force`] is off, as in OpenSim's
+//! StaticOptimization: a model scaled without rescaling its fibre and tendon slack lengths
+//! stretches fibres into a passive force no activation can undo). The force of the acetabulum on the femoral head is the leg's equation
 //! solved for the joint's reaction: bottom-up, as Simbody's mobiliser reaction (OpenSim's
 //! JointReaction) is. A left stance is mirrored onto the model's right leg
 //! ([`mirror_left_to_right`]): the model must be left-right symmetric, as gait2392 is.
