@@ -47,7 +47,7 @@
 use coxa_core::Mesh;
 use coxa_osim::{Function, Model, PathPointKind, Spline, WrapShape};
 use coxa_shape::surface::{Nearest, Surface};
-use coxa_shape::{Pose, RegisterOptions, register};
+use coxa_shape::{Pose, RegisterOptions, register_onto};
 use nalgebra::{DMatrix, Matrix3, Point3, Rotation3, Vector3};
 use rayon::prelude::*;
 
@@ -302,7 +302,7 @@ pub fn register_bone(input: &BoneInput, options: &WarpOptions) -> Result<BoneWar
         return Err(input_err(format!("bone {body}: only {} template vertices lie on the patient's surface after the similarity; is it the same bone?", kept.len())));
     }
     let kv: Vec<Point3<f64>> = kept.iter().map(|&i| posed[i]).collect();
-    let reg = register(&kv, &kf, pv, &pfaces, &Pose::identity(), &options.register).map_err(|e| input_err(format!("bone {body}: the non-rigid registration failed: {e}")))?;
+    let reg = register_onto(&kv, &kf, pv, &pfaces, &target, &Pose::identity(), &options.register).map_err(|e| input_err(format!("bone {body}: the non-rigid registration failed: {e}")))?;
     // The registration's own rigid step comes after the similarity.
     let similarity = Pose { rotation: reg.rigid.rotation * t.rotation, translation_mm: reg.rigid.rotation * t.translation_mm + reg.rigid.translation_mm, scale: t.scale * reg.rigid.scale };
     let generic: Vec<Point3<f64>> = kept.iter().map(|&i| tv[i]).collect();
