@@ -14,11 +14,10 @@ pub struct Surface {
     ids: Vec<[u32; 4]>,
     /// For each face given, its slot in `tris` (`u32::MAX` for a skipped face).
     slot: Vec<u32>,
-    /// Each triangle's bounding box (lowest, highest corner), in `tris`'s order: a far
-    /// triangle in a near leaf is passed over for a box test instead of a closest-point test.
-    tbox: Vec<[Point3<f64>; 2]>,
     /// The tree's inner nodes, each parent before its children.
     inner: Vec<Inner>,
+    /// The tree's leaves, with their triangles' boxes.
+    leaves: Vec<Leaf>,
     /// The root ([`Child`]) and its box; None for an empty surface.
     root: Option<(Child, Point3<f64>, Point3<f64>)>,
 }
@@ -37,11 +36,11 @@ pub struct Nearest {
 }
 
 /// A node of the tree as its parent holds it: an inner node (index into `inner`) or a leaf
-/// (triangles `start..end`).
+/// (index into `leaves`).
 #[derive(Debug, Clone, Copy)]
 enum Child {
     Inner(u32),
-    Leaf { start: u32, end: u32 },
+    Leaf(u32),
 }
 
 /// An inner node: its two children and their boxes. The boxes are stored in the parent, axis
@@ -55,6 +54,18 @@ struct Inner {
     child: [Child; 2],
 }
 
+/// A leaf: triangles `start..end` (at most [`LEAF`]) and their bounding boxes, axis by axis with
+/// the triangles side by side (`lo[axis][k]` for triangle `start + k`; unused lanes empty): a
+/// far triangle in a near leaf is passed over for a box test instead of a closest-point test,
+/// and the leaf's box distances are computed together in paired lanes.
+#[derive(Debug, Clone)]
+struct Leaf {
+    lo: [[f64; LEAF]; 3],
+    hi: [[f64; LEAF]; 3],
+    start: u32,
+    end: u32,
+}
+
 /// Triangles per leaf: 4 tested fewer triangles per query than 8 (the nearest-point queries of
 /// bone registration spent more time in triangle tests than in boxes).
 const LEAF: usize = 4;
@@ -65,19 +76,21 @@ impl Surface {
     pub fn new(vertices: &[Point3<f64>], faces: &[[u32; 3]]) -> Self {
         let ids: Vec<[u32; 4]> = faces.iter().enumerate().filter(|(_, f)| f.iter().all(|&i| (i as usize) < vertices.len())).map(|(k, f)| [f[0], f[1], f[2], k as u32]).collect();
         let tris = ids.iter().map(|f| [vertices[f[0] as usize], vertices[f[1] as usize], vertices[f[2] as usize]]).collect();
-        let mut s = Self { tris, ids, slot: Vec::new(), tbox: Vec::new(), inner: Vec::new(), root: None };
+        let mut s = Self { tris, ids, slot: Vec::new(), inner: Vec::new(), leaves: Vec::new(), root: None };
         if !s.tris.is_empty() {
             // The tree orders a permutation of the triangles in place (one array for all
             // levels), then the triangles are laid out in its order.
             // Each triangle's box and split keys (the sums of its corners' coordinates) are
             // computed once, not once per level.
             let mut perm: Vec<u32> = (0..s.tris.len() as u32).collect();
-            s.tbox = s.tris.iter().map(tri_box).collect();
+            let tbox: Vec<[Point3<f64>; 2]> = s.tris.iter().map(tri_box).collect();
             let keys: Vec<[f64; 3]> = s.tris.iter().map(|t| [0, 1, 2].map(|a| t[0][a] + t[1][a] + t[2][a])).collect();
-            s.root = Some(s.split(&mut perm, 0, &keys));
+            s.root = Some(s.split(&mut perm, 0, &tbox, &keys));
             s.tris = perm.iter().map(|&i| s.tris[i as usize]).collect();
             s.ids = perm.iter().map(|&i| s.ids[i as usize]).collect();
-            s.tbox = perm.iter().map(|&i| s.tbox[i as usize]).collect();
+            for leaf in &mut s.leaves {
+                leaf.fill(&s.tris);
+            }
         }
         s.slot = vec![u32::MAX; faces.len()];
         for (i, f) in s.ids.iter().enumerate() {
@@ -99,11 +112,12 @@ impl Surface {
 
     /// Builds the node for the triangles `order` (indices into `tris`, `tbox` and `keys`; they
     /// start at `start` in the final layout), sorted in place by the split; returns the node
-    /// and its box.
-    fn split(&mut self, order: &mut [u32], start: usize, keys: &[[f64; 3]]) -> (Child, Point3<f64>, Point3<f64>) {
-        let (lo, hi) = Self::bounds(order.iter().map(|&i| &self.tbox[i as usize]));
+    /// and its box. A leaf's triangle boxes are filled in once the triangles are laid out.
+    fn split(&mut self, order: &mut [u32], start: usize, tbox: &[[Point3<f64>; 2]], keys: &[[f64; 3]]) -> (Child, Point3<f64>, Point3<f64>) {
+        let (lo, hi) = Self::bounds(order.iter().map(|&i| &tbox[i as usize]));
         if order.len() <= LEAF {
-            return (Child::Leaf { start: start as u32, end: (start + order.len()) as u32 }, lo, hi);
+            self.leaves.push(Leaf { lo: [[f64::INFINITY; LEAF]; 3], hi: [[f64::NEG_INFINITY; LEAF]; 3], start: start as u32, end: (start + order.len()) as u32 });
+            return (Child::Leaf((self.leaves.len() - 1) as u32), lo, hi);
         }
         let id = self.inner.len();
         self.inner.push(Inner { lo: [[0.0; 2]; 3], hi: [[0.0; 2]; 3], child: [Child::Inner(0); 2] });
@@ -111,8 +125,8 @@ impl Surface {
         let mid = order.len() / 2;
         order.select_nth_unstable_by(mid, |&a, &b| keys[a as usize][axis].total_cmp(&keys[b as usize][axis]));
         let (left_order, right_order) = order.split_at_mut(mid);
-        let left = self.split(left_order, start, keys);
-        let right = self.split(right_order, start + mid, keys);
+        let left = self.split(left_order, start, tbox, keys);
+        let right = self.split(right_order, start + mid, tbox, keys);
         self.inner[id] = Inner::new(left, right);
         (Child::Inner(id as u32), lo, hi)
     }
@@ -120,7 +134,7 @@ impl Surface {
     /// The box of a node (from its triangles' boxes, or its children's).
     fn child_box(&self, c: Child) -> (Point3<f64>, Point3<f64>) {
         match c {
-            Child::Leaf { start, end } => Self::bounds(self.tbox[start as usize..end as usize].iter()),
+            Child::Leaf(k) => self.leaves[k as usize].bounds(),
             Child::Inner(k) => {
                 let n = &self.inner[k as usize];
                 (Point3::from(n.lo.map(|l| l[0].min(l[1]))), Point3::from(n.hi.map(|h| h[0].max(h[1]))))
@@ -131,9 +145,11 @@ impl Surface {
     /// The same surface with its vertices moved to `vertices` (same faces): the tree is kept
     /// and its boxes recomputed, much faster than building it again. Tighter after small moves.
     pub fn refit(&mut self, vertices: &[Point3<f64>]) {
-        for ((t, f), b) in self.tris.iter_mut().zip(&self.ids).zip(&mut self.tbox) {
+        for (t, f) in self.tris.iter_mut().zip(&self.ids) {
             *t = [vertices[f[0] as usize], vertices[f[1] as usize], vertices[f[2] as usize]];
-            *b = tri_box(t);
+        }
+        for leaf in &mut self.leaves {
+            leaf.fill(&self.tris);
         }
         // Children are pushed after their parent: refit from the back.
         for k in (0..self.inner.len()).rev() {
@@ -177,11 +193,15 @@ impl Surface {
     /// (the stack is zeroed on every query: no larger than needed).
     fn search(&self, p: &Point3<f64>, hint: Option<usize>, bound: f64) -> Option<(usize, Point3<f64>, f64)> {
         let (mut best, mut at) = (bound, None);
+        // The hint's slot, closest point and squared distance (usize::MAX: none).
+        let mut hinted = (usize::MAX, Point3::origin(), 0.0);
         if let Some(i) = hint.and_then(|h| self.slot.get(h)).map(|&i| i as usize).filter(|&i| i < self.tris.len()) {
             // The hint only bounds the search (slightly widened, so that the tree finds it or
             // an equally near triangle again and ties break as without a hint).
             let q = closest_on_triangle(p, &self.tris[i]);
-            best = best.min((q - p).norm_squared() * (1.0 + 1e-12) + 1e-300);
+            let d2 = (q - p).norm_squared();
+            best = best.min(d2 * (1.0 + 1e-12) + 1e-300);
+            hinted = (i, q, d2);
         }
         let (root, lo, hi) = self.root?;
         let mut stack = [(Child::Inner(0), 0.0f64); 32];
@@ -190,18 +210,23 @@ impl Surface {
         loop {
             if d < best {
                 match node {
-                    Child::Leaf { start, end } => {
-                        for i in start as usize..end as usize {
+                    Child::Leaf(k) => {
+                        let leaf = &self.leaves[k as usize];
+                        for (i, box_d2) in (leaf.start as usize..leaf.end as usize).zip(leaf.dist2(p)) {
                             // The triangle's box is no nearer than the triangle: a box beyond
                             // the best so far (with a margin for the rounding of the closest
                             // point, so that no triangle the test below would take is passed
                             // over) rules the triangle out.
-                            let [lo, hi] = &self.tbox[i];
-                            if box_dist2(p, lo, hi) > best * (1.0 + 1e-9) + 1e-15 {
+                            if box_d2 > best * (1.0 + 1e-9) + 1e-15 {
                                 continue;
                             }
-                            let q = closest_on_triangle(p, &self.tris[i]);
-                            let d2 = (q - p).norm_squared();
+                            // The hint's triangle is not computed again.
+                            let (q, d2) = if i == hinted.0 {
+                                (hinted.1, hinted.2)
+                            } else {
+                                let q = closest_on_triangle(p, &self.tris[i]);
+                                (q, (q - p).norm_squared())
+                            };
                             if d2 < best {
                                 best = d2;
                                 at = Some((i, q));
@@ -254,6 +279,45 @@ impl Inner {
         let mut sum = [0.0; 2];
         for a in 0..3 {
             for k in 0..2 {
+                let (below, above) = (self.lo[a][k] - p[a], p[a] - self.hi[a][k]);
+                let d = if below > 0.0 { below } else { 0.0 };
+                let d = if above > d { above } else { d };
+                sum[k] += d * d;
+            }
+        }
+        sum
+    }
+}
+
+impl Leaf {
+    /// Its triangles' boxes from `tris`.
+    fn fill(&mut self, tris: &[[Point3<f64>; 3]]) {
+        for (k, t) in tris[self.start as usize..self.end as usize].iter().enumerate() {
+            let [lo, hi] = tri_box(t);
+            for a in 0..3 {
+                self.lo[a][k] = lo[a];
+                self.hi[a][k] = hi[a];
+            }
+        }
+    }
+
+    /// The box around its triangles.
+    fn bounds(&self) -> (Point3<f64>, Point3<f64>) {
+        let mut lo = Point3::from(Vector3::repeat(f64::INFINITY));
+        let mut hi = Point3::from(Vector3::repeat(f64::NEG_INFINITY));
+        for k in 0..(self.end - self.start) as usize {
+            lo = lo.inf(&Point3::new(self.lo[0][k], self.lo[1][k], self.lo[2][k]));
+            hi = hi.sup(&Point3::new(self.hi[0][k], self.hi[1][k], self.hi[2][k]));
+        }
+        (lo, hi)
+    }
+
+    /// The squared distances from `p` to its triangles' boxes: [`box_dist2`]'s operations, lane
+    /// by lane (unused lanes give infinity).
+    fn dist2(&self, p: &Point3<f64>) -> [f64; LEAF] {
+        let mut sum = [0.0; LEAF];
+        for a in 0..3 {
+            for k in 0..LEAF {
                 let (below, above) = (self.lo[a][k] - p[a], p[a] - self.hi[a][k]);
                 let d = if below > 0.0 { below } else { 0.0 };
                 let d = if above > d { above } else { d };
