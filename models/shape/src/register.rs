@@ -203,7 +203,7 @@ pub fn register_onto(
             let mut weight = vec![0.0; x.len()];
             // Forward: template vertex -> nearest target point (the searches in parallel, the
             // sums in order: the same result on any number of threads).
-            let forward: Vec<Option<Nearest>> = x.par_iter().zip(&forward_hint).map(|(p, hint)| target.nearest_within(p, *hint, options.max_distance_mm)).collect();
+            let forward: Vec<Option<Nearest>> = target.par_hinted(&forward_hint, |i| target.nearest_within(&x[i], forward_hint[i], options.max_distance_mm));
             for (i, (m, hint)) in forward.iter().zip(forward_hint.iter_mut()).enumerate() {
                 if let Some(m) = m {
                     *hint = Some(m.face);
@@ -217,7 +217,7 @@ pub fn register_onto(
                 }
             }
             // Backward: target point -> nearest template point, shared by its triangle's corners.
-            let backward: Vec<Option<Nearest>> = back_points.par_iter().zip(&back_hint).map(|(q, hint)| template.nearest_within(q, *hint, options.max_distance_mm)).collect();
+            let backward: Vec<Option<Nearest>> = template.par_hinted(&back_hint, |i| template.nearest_within(&back_points[i], back_hint[i], options.max_distance_mm));
             for ((q, m), hint) in back_points.iter().zip(&backward).zip(back_hint.iter_mut()) {
                 if let Some(m) = m {
                     *hint = Some(m.face);
@@ -238,7 +238,7 @@ pub fn register_onto(
             template.refit(&x);
         }
     }
-    let distances: Vec<f64> = x.par_iter().zip(&forward_hint).map(|(p, h)| target.nearest_from(p, *h).map_or(f64::INFINITY, |m| m.distance_mm)).collect();
+    let distances: Vec<f64> = target.par_hinted(&forward_hint, |i| target.nearest_from(&x[i], forward_hint[i]).map_or(f64::INFINITY, |m| m.distance_mm));
     let mean_distance_mm = distances.iter().sum::<f64>() / x.len() as f64;
     Ok(Registration { vertices: x, rigid, mean_distance_mm })
 }

@@ -5,6 +5,7 @@
 //! tests check it against brute force.
 
 use nalgebra::{Point3, Vector3};
+use rayon::prelude::*;
 
 /// A triangle surface prepared for nearest-point queries.
 #[derive(Debug, Clone)]
@@ -259,6 +260,24 @@ impl Surface {
                 }
             }
         }
+    }
+
+    /// `query(i)` for every `i` in `0..hints.len()` (a query of point `i` starting from face
+    /// `hints[i]`), in parallel, answers in `i`'s order. The queries run in the order of their
+    /// hints' triangles in the tree (those without a hint last): queries run one after the other
+    /// then read the same boxes and triangles, which stay in the cache, instead of jumping over a
+    /// tree larger than the cache. Each answer is its query's alone, so they are the same in any
+    /// order and on any number of threads.
+    pub fn par_hinted<T: Copy + Send + Sync>(&self, hints: &[Option<usize>], query: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+        let place = |h: &Option<usize>| h.and_then(|h| self.slot.get(h)).map_or(u32::MAX, |&s| s);
+        let mut order: Vec<u64> = hints.iter().enumerate().map(|(i, h)| (u64::from(place(h)) << 32) | i as u64).collect();
+        order.sort_unstable();
+        let answers: Vec<T> = order.par_iter().map(|&k| query((k & u64::from(u32::MAX)) as usize)).collect();
+        let mut at = vec![0u32; hints.len()];
+        for (n, &k) in order.iter().enumerate() {
+            at[(k & u64::from(u32::MAX)) as usize] = n as u32;
+        }
+        at.iter().map(|&n| answers[n as usize]).collect()
     }
 
     /// The distance from `p` to the surface (infinite for an empty surface).
