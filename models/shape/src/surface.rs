@@ -297,11 +297,11 @@ impl Inner {
     fn dist2(&self, p: &Point3<f64>) -> [f64; 2] {
         let mut sum = [0.0; 2];
         for a in 0..3 {
-            for k in 0..2 {
+            for (k, s) in sum.iter_mut().enumerate() {
                 let (below, above) = (self.lo[a][k] - p[a], p[a] - self.hi[a][k]);
                 let d = if below > 0.0 { below } else { 0.0 };
                 let d = if above > d { above } else { d };
-                sum[k] += d * d;
+                *s += d * d;
             }
         }
         sum
@@ -336,11 +336,11 @@ impl Leaf {
     fn dist2(&self, p: &Point3<f64>) -> [f64; LEAF] {
         let mut sum = [0.0; LEAF];
         for a in 0..3 {
-            for k in 0..LEAF {
+            for (k, s) in sum.iter_mut().enumerate() {
                 let (below, above) = (self.lo[a][k] - p[a], p[a] - self.hi[a][k]);
                 let d = if below > 0.0 { below } else { 0.0 };
                 let d = if above > d { above } else { d };
-                sum[k] += d * d;
+                *s += d * d;
             }
         }
         sum
