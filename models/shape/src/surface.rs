@@ -3,6 +3,15 @@
 //! Hand-written (a bounding-box tree over the triangles, median split on the longest axis, and
 //! Ericson's closest point on a triangle) rather than pulling parry3d into a model crate; the
 //! tests check it against brute force.
+//!
+//! The bone registration asks about 1.5 million nearest points per patient, and its results
+//! are kept to the last bit, ties between equally near triangles included (the first in the
+//! tree's depth-first, nearer-child-first order wins; a hint only bounds the search). So the
+//! tree and its order are fixed, and the speed comes from the memory layout and the order of
+//! the queries: each inner node holds its children's boxes and each leaf its triangles' boxes
+//! side by side (the distances in paired lanes, one node read per visit), and
+//! [`Surface::par_hinted`] runs a batch of queries in the order of their hints in the tree, so
+//! that one query after another reads the same nodes from the cache.
 
 use nalgebra::{Point3, Vector3};
 use rayon::prelude::*;
