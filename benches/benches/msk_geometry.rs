@@ -11,18 +11,28 @@
 //!   femoral head distance; `geometry = "landmarks"`, the default).
 //! - `register_model`: the registration alone.
 //!
-//! Measured (release, 2 cores, load average 1.6-1.9 with the benchmark's own two threads,
-//! 2026-11-24, runs alternating with the previous code): `register_model` 0.99, 1.01 and 1.18 s
-//! against 1.69 and 1.76 s for the code before the three bones were registered side by side
-//! (and far triangles passed over by their boxes, the reports' searches and the smoothing run
-//! in parallel, the tree built without an allocation per node);
-//! `registered_one_leg_stance_walking` 1.11 and 1.40 s against 1.80 s;
-//! `landmarks_one_leg_stance_walking` 72 ms; 10.5 G instructions per registration, was 12.4 G
-//! (callgrind), the results the same to the last bit. Under heavier load (3.7-4.2, another
-//! agent's work on one core) `register_model` 1.24 and 1.72 s against 2.43 and 2.49 s. Before the
-//! nearest-point searches were bounded, hinted and run in parallel (and the bone registration's
-//! pull-back points cut from 20,000 to 4,000): 5.20 s at load 1.5. The registration, not the
-//! solve, is what stands between this and the goal of < 1 s.
+//! Measured (release, 2 cores). On the idle machine of the session before (load 0.8-1.3), before
+//! the nearest-point tree was laid out for the cache: `register_model` 1.10 s,
+//! `registered_one_leg_stance_walking` 1.23 s, `landmarks_one_leg_stance_walking` 71 ms. With each
+//! tree node holding its children's boxes and each leaf its triangles' boxes side by side, the
+//! queries run in the order of their hints in the tree
+//! (`coxa_shape::surface::Surface::par_hinted`), the patient's tree built once per bone and the
+//! smoothing writing the next round's state directly, runs alternating with that code (2026-11-25,
+//! load 3.6-5 from other agents' builds and tests: the benchmark had about one core):
+//! `register_model` 1.24 and 1.27 s against 1.70 and 1.76 s, `registered_one_leg_stance_walking`
+//! 1.34 and 1.34 s against 1.76 and 1.79 s (-25 %), `landmarks_one_leg_stance_walking` 52-61 ms;
+//! one thread's CPU time of a registration 1.20 s against 1.60 s; 9.55 G instructions per
+//! registration against 10.30 G (callgrind); the registration reports, both forces and the abductor
+//! moment arm the same to the last bit (vsd bones and the real CT). On the idle machine afterwards
+//! (nothing else running; load 1.7-2.0, the benchmark's own two threads), alternating:
+//! `register_model` 0.61 s [0.61, 0.62] twice against 0.80 s [0.80, 0.81],
+//! `registered_one_leg_stance_walking` 0.67 s [0.67, 0.67] twice against 0.87 s [0.87, 0.87] (the
+//! goal: < 1 s), `landmarks_one_leg_stance_walking` 52 ms. The previous code took 1.23 s on the
+//! idle machine of the session before and 0.87 s here: the machine's speed differs between sessions
+//! by about 40 %; on the slower one the new code would take about 0.95 s. Earlier: 5.20 s before
+//! the nearest-point searches were bounded, hinted and run in parallel (and the pull-back points
+//! cut from 20,000 to 4,000); 1.69-1.76 s before the three bones were registered side by side. The
+//! registration, not the solve, is nearly all of the time.
 //!
 //! The model's generic bone surfaces are read once (the model's assets, like the .osim), the
 //! patient's bones and landmarks once (the anatomy stage's output).

@@ -36,4 +36,4 @@ pub use error::{Result, ShapeError};
 pub use fit::{Fit, FitOptions, PartialFit, Pose};
 pub use fit_surface::{MAX_TARGET_POINTS, SurfaceFit, SurfaceFitOptions};
 pub use model::{Landmark, ModelInfo, Part, Provenance, ShapeModel};
-pub use register::{RegisterOptions, Registration, register};
+pub use register::{RegisterOptions, Registration, register, register_onto};

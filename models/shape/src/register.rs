@@ -96,6 +96,53 @@ fn neighbours(n: usize, faces: &[[u32; 3]]) -> (Vec<usize>, Vec<u32>) {
     (at, list)
 }
 
+/// `rounds` rounds of umbrella smoothing of the field `d` (vertex `i`'s neighbours are
+/// `nb[nb_at[i]..nb_at[i + 1]]`) weighted by `has` (`weight` capped at 1): each round every
+/// vertex takes the `has`-weighted mean of itself and its neighbours, and its `has` becomes the
+/// mean of theirs (at least its own). Returns the smoothed field; `u` and `nu` are scratch.
+///
+/// The state between rounds is `[d * has, has]` per vertex, side by side (a neighbour is one
+/// 32-byte read), and each round writes the next round's state directly: the same products,
+/// sums and quotients, in the same order, as keeping `d` and `has` and forming the products at
+/// the start of each round, without the extra pass over the vertices.
+fn smooth(d: &[Vector3<f64>], weight: &[f64], nb_at: &[usize], nb: &[u32], rounds: usize, u: &mut Vec<[f64; 4]>, nu: &mut Vec<[f64; 4]>) -> Vec<Vector3<f64>> {
+    if rounds == 0 {
+        return d.to_vec();
+    }
+    u.clear();
+    u.extend(d.iter().zip(weight).map(|(d, w)| {
+        let h = w.min(1.0);
+        [d.x * h, d.y * h, d.z * h, h]
+    }));
+    nu.resize(u.len(), [0.0; 4]);
+    // One vertex's sums of itself and its neighbours, and its new `has`.
+    let round = |u: &[[f64; 4]], i: usize| -> Option<(Vector3<f64>, f64)> {
+        let own = &u[i];
+        let around = &nb[nb_at[i]..nb_at[i + 1]];
+        let mut sum = *own;
+        for &j in around {
+            let o = &u[j as usize];
+            sum = [sum[0] + o[0], sum[1] + o[1], sum[2] + o[2], sum[3] + o[3]];
+        }
+        let h = sum[3];
+        (h > 0.0).then(|| (Vector3::new(sum[0], sum[1], sum[2]) / h, (h / (around.len() + 1) as f64).max(own[3])))
+    };
+    // Each vertex's new value from the old ones only: in parallel, in blocks (the same values
+    // on any number of threads).
+    for _ in 1..rounds {
+        nu.par_iter_mut().enumerate().with_min_len(512).for_each(|(i, next)| {
+            *next = match round(u, i) {
+                Some((d, h)) => [d.x * h, d.y * h, d.z * h, h],
+                None => [0.0; 4],
+            };
+        });
+        std::mem::swap(u, nu);
+    }
+    let mut out = vec![Vector3::zeros(); u.len()];
+    out.par_iter_mut().enumerate().with_min_len(512).for_each(|(i, di)| *di = round(u, i).map_or_else(Vector3::zeros, |(d, _)| d));
+    out
+}
+
 /// Registers the template (`vertices`, `faces`, outward triangles) onto the target surface
 /// (`target_vertices`, `target_faces`, outward) from the initial pose `init` (template ->
 /// target, within about 10 mm and 15 deg).
@@ -103,6 +150,23 @@ fn neighbours(n: usize, faces: &[[u32; 3]]) -> (Vec<usize>, Vec<u32>) {
 /// # Errors
 /// [`crate::ShapeError::Input`] for empty or non-finite meshes, or a rigid start too far off.
 pub fn register(vertices: &[Point3<f64>], faces: &[[u32; 3]], target_vertices: &[Point3<f64>], target_faces: &[[u32; 3]], init: &Pose, options: &RegisterOptions) -> Result<Registration> {
+    register_onto(vertices, faces, target_vertices, target_faces, &Surface::new(target_vertices, target_faces), init, options)
+}
+
+/// [`register`] onto a target whose surface the caller has built already: `target` must be
+/// `Surface::new(target_vertices, target_faces)` (the answers are then [`register`]'s).
+///
+/// # Errors
+/// As [`register`].
+pub fn register_onto(
+    vertices: &[Point3<f64>],
+    faces: &[[u32; 3]],
+    target_vertices: &[Point3<f64>],
+    target_faces: &[[u32; 3]],
+    target: &Surface,
+    init: &Pose,
+    options: &RegisterOptions,
+) -> Result<Registration> {
     if vertices.len() < 10 || faces.is_empty() || target_vertices.len() < 10 || target_faces.is_empty() {
         return Err(input("the template and the target each need a mesh (10+ vertices, faces)"));
     }
@@ -124,7 +188,6 @@ pub fn register(vertices: &[Point3<f64>], faces: &[[u32; 3]], target_vertices: &
 
     // Neighbours on the template mesh, flattened: vertex i's are nb[nb_at[i]..nb_at[i + 1]].
     let (nb_at, nb) = neighbours(x.len(), faces);
-    let target = Surface::new(target_vertices, target_faces);
     let step = target_vertices.len().div_ceil(options.max_target_points.max(1));
     let back_points: Vec<Point3<f64>> = target_vertices.iter().step_by(step).copied().collect();
     let mut template = Surface::new(&x, faces);
@@ -132,7 +195,7 @@ pub fn register(vertices: &[Point3<f64>], faces: &[[u32; 3]], target_vertices: &
     // starts there (same answers, far fewer boxes visited).
     let mut forward_hint: Vec<Option<usize>> = vec![None; x.len()];
     let mut back_hint: Vec<Option<usize>> = vec![None; back_points.len()];
-    let (mut u, mut nd, mut nh) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut u, mut nu) = (Vec::new(), Vec::new());
     for &s in &options.stiffness {
         for _ in 0..options.rounds_per_stage {
             let normals = vertex_normals(&x, faces);
@@ -140,7 +203,7 @@ pub fn register(vertices: &[Point3<f64>], faces: &[[u32; 3]], target_vertices: &
             let mut weight = vec![0.0; x.len()];
             // Forward: template vertex -> nearest target point (the searches in parallel, the
             // sums in order: the same result on any number of threads).
-            let forward: Vec<Option<Nearest>> = x.par_iter().zip(&forward_hint).map(|(p, hint)| target.nearest_within(p, *hint, options.max_distance_mm)).collect();
+            let forward: Vec<Option<Nearest>> = target.par_hinted(&forward_hint, |i| target.nearest_within(&x[i], forward_hint[i], options.max_distance_mm));
             for (i, (m, hint)) in forward.iter().zip(forward_hint.iter_mut()).enumerate() {
                 if let Some(m) = m {
                     *hint = Some(m.face);
@@ -154,7 +217,7 @@ pub fn register(vertices: &[Point3<f64>], faces: &[[u32; 3]], target_vertices: &
                 }
             }
             // Backward: target point -> nearest template point, shared by its triangle's corners.
-            let backward: Vec<Option<Nearest>> = back_points.par_iter().zip(&back_hint).map(|(q, hint)| template.nearest_within(q, *hint, options.max_distance_mm)).collect();
+            let backward: Vec<Option<Nearest>> = template.par_hinted(&back_hint, |i| template.nearest_within(&back_points[i], back_hint[i], options.max_distance_mm));
             for ((q, m), hint) in back_points.iter().zip(&backward).zip(back_hint.iter_mut()) {
                 if let Some(m) = m {
                     *hint = Some(m.face);
@@ -167,38 +230,15 @@ pub fn register(vertices: &[Point3<f64>], faces: &[[u32; 3]], target_vertices: &
             }
             // Smooth the field (vertices without pulls take their neighbours'): each round
             // every vertex takes the `has`-weighted mean of itself and its neighbours.
-            let mut d: Vec<Vector3<f64>> = pull.iter().zip(&weight).map(|(p, w)| if *w > 0.0 { p / *w } else { Vector3::zeros() }).collect();
-            let mut has: Vec<f64> = weight.iter().map(|w| w.min(1.0)).collect();
-            for _ in 0..s {
-                // d * has and has side by side, once per vertex (not once per neighbour): a
-                // neighbour is one 32-byte read. The same products and sums in the same order.
-                u.clear();
-                u.extend(d.iter().zip(&has).map(|(d, h)| [d.x * *h, d.y * *h, d.z * *h, *h]));
-                nd.resize(x.len(), Vector3::zeros());
-                nh.resize(x.len(), 0.0);
-                // Each vertex's new value from the old ones only: in parallel, in blocks (the
-                // same values on any number of threads).
-                nd.par_iter_mut().zip(nh.par_iter_mut()).enumerate().with_min_len(512).for_each(|(i, (di, hi))| {
-                    let own = &u[i];
-                    let around = &nb[nb_at[i]..nb_at[i + 1]];
-                    let mut sum = *own;
-                    for &j in around {
-                        let o = &u[j as usize];
-                        sum = [sum[0] + o[0], sum[1] + o[1], sum[2] + o[2], sum[3] + o[3]];
-                    }
-                    let h = sum[3];
-                    (*di, *hi) = if h > 0.0 { (Vector3::new(sum[0], sum[1], sum[2]) / h, (h / (around.len() + 1) as f64).max(own[3])) } else { (Vector3::zeros(), 0.0) };
-                });
-                std::mem::swap(&mut d, &mut nd);
-                std::mem::swap(&mut has, &mut nh);
-            }
+            let d: Vec<Vector3<f64>> = pull.iter().zip(&weight).map(|(p, w)| if *w > 0.0 { p / *w } else { Vector3::zeros() }).collect();
+            let d = smooth(&d, &weight, &nb_at, &nb, s, &mut u, &mut nu);
             for (p, di) in x.iter_mut().zip(&d) {
                 *p += di;
             }
             template.refit(&x);
         }
     }
-    let distances: Vec<f64> = x.par_iter().zip(&forward_hint).map(|(p, h)| target.nearest_from(p, *h).map_or(f64::INFINITY, |m| m.distance_mm)).collect();
+    let distances: Vec<f64> = target.par_hinted(&forward_hint, |i| target.nearest_from(&x[i], forward_hint[i]).map_or(f64::INFINITY, |m| m.distance_mm));
     let mean_distance_mm = distances.iter().sum::<f64>() / x.len() as f64;
     Ok(Registration { vertices: x, rigid, mean_distance_mm })
 }

@@ -47,7 +47,7 @@
 use coxa_core::Mesh;
 use coxa_osim::{Function, Model, PathPointKind, Spline, WrapShape};
 use coxa_shape::surface::{Nearest, Surface};
-use coxa_shape::{Pose, RegisterOptions, register};
+use coxa_shape::{Pose, RegisterOptions, register_onto};
 use nalgebra::{DMatrix, Matrix3, Point3, Rotation3, Vector3};
 use rayon::prelude::*;
 
@@ -242,14 +242,10 @@ pub fn register_bone(input: &BoneInput, options: &WarpOptions) -> Result<BoneWar
         let last = round + 1 >= rounds || settled;
         let (mut from, mut to) = (Vec::new(), Vec::new());
         // The last round's distances of all points are the report's; before it only matches.
-        let found: Vec<Option<Nearest>> = back
-            .par_iter()
-            .zip(&back_hint)
-            .map(|(q, hint)| {
-                let g = inverse.apply(q);
-                if last { template.nearest_from(&g, *hint) } else { template.nearest_within(&g, *hint, reach / t.scale) }
-            })
-            .collect();
+        let found: Vec<Option<Nearest>> = template.par_hinted(&back_hint, |i| {
+            let g = inverse.apply(&back[i]);
+            if last { template.nearest_from(&g, back_hint[i]) } else { template.nearest_within(&g, back_hint[i], reach / t.scale) }
+        });
         let mut d2 = Vec::new();
         for ((q, m), hint) in back.iter().zip(&found).zip(back_hint.iter_mut()) {
             if let Some(m) = m {
@@ -265,7 +261,7 @@ pub fn register_bone(input: &BoneInput, options: &WarpOptions) -> Result<BoneWar
         if last {
             sim_rms = rms(d2.into_iter());
         }
-        let found: Vec<Option<Nearest>> = posed.par_iter().zip(&forward_hint).map(|(p, hint)| target.nearest_within(p, *hint, reach)).collect();
+        let found: Vec<Option<Nearest>> = target.par_hinted(&forward_hint, |i| target.nearest_within(&posed[i], forward_hint[i], reach));
         for ((g, m), hint) in tv.iter().zip(&found).zip(forward_hint.iter_mut()) {
             if let Some(m) = m {
                 *hint = Some(m.face);
@@ -288,7 +284,7 @@ pub fn register_bone(input: &BoneInput, options: &WarpOptions) -> Result<BoneWar
     }
     // 2. Non-rigid on the imaged part.
     let posed: Vec<Point3<f64>> = tv.iter().map(|p| t.apply(p)).collect();
-    let keep: Vec<bool> = posed.par_iter().zip(&forward_hint).map(|(p, h)| target.nearest_within(p, *h, options.crop_distance_mm).is_some()).collect();
+    let keep: Vec<bool> = target.par_hinted(&forward_hint, |i| target.nearest_within(&posed[i], forward_hint[i], options.crop_distance_mm).is_some());
     let mut index = vec![u32::MAX; tv.len()];
     let mut kept = Vec::new();
     for (i, k) in keep.iter().enumerate() {
@@ -302,7 +298,7 @@ pub fn register_bone(input: &BoneInput, options: &WarpOptions) -> Result<BoneWar
         return Err(input_err(format!("bone {body}: only {} template vertices lie on the patient's surface after the similarity; is it the same bone?", kept.len())));
     }
     let kv: Vec<Point3<f64>> = kept.iter().map(|&i| posed[i]).collect();
-    let reg = register(&kv, &kf, pv, &pfaces, &Pose::identity(), &options.register).map_err(|e| input_err(format!("bone {body}: the non-rigid registration failed: {e}")))?;
+    let reg = register_onto(&kv, &kf, pv, &pfaces, &target, &Pose::identity(), &options.register).map_err(|e| input_err(format!("bone {body}: the non-rigid registration failed: {e}")))?;
     // The registration's own rigid step comes after the similarity.
     let similarity = Pose { rotation: reg.rigid.rotation * t.rotation, translation_mm: reg.rigid.rotation * t.translation_mm + reg.rigid.translation_mm, scale: t.scale * reg.rigid.scale };
     let generic: Vec<Point3<f64>> = kept.iter().map(|&i| tv[i]).collect();
