@@ -85,6 +85,19 @@ fn synthetic_files(model: &osim::Model, dir: &std::path::Path, body_weight_n: f6
     Ok((mot_path, grf_path))
 }
 
+/// OpenSim 4.6's inverse dynamics, StaticOptimization and JointReaction on the same model,
+/// motion and loads (`tests/peers/opensim_motion_hcf.py`, run in `dir/opensim`); `None` without
+/// the peer's Python (the tests then skip, as the other OpenSim peers do).
+fn opensim_peer(model_path: &std::path::Path, mot_path: &std::path::Path, grf_path: &std::path::Path, dir: &std::path::Path) -> Result<Option<serde_json::Value>> {
+    let Some(python) = opensim_python() else { return Ok(None) };
+    let out_dir = dir.join("opensim");
+    std::fs::create_dir(&out_dir)?;
+    let out = Command::new(&python).arg(workspace_root().join("tests/peers/opensim_motion_hcf.py")).arg(model_path).arg(mot_path).arg(grf_path).arg(&out_dir).output()?;
+    ensure!(out.status.success(), "OpenSim: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(Some(serde_json::from_str(text.lines().last().unwrap_or_default())?))
+}
+
 /// Max and RMS of the differences.
 fn max_rms(d: &[f64]) -> (f64, f64) {
     (d.iter().fold(0.0, |a: f64, v| a.max(v.abs())), (d.iter().map(|v| v * v).sum::<f64>() / d.len().max(1) as f64).sqrt())
@@ -180,13 +193,7 @@ fn motion_inverse_dynamics_and_hip_force_match_opensim() -> Result<()> {
         ensure!(coxa_sim::msk::motion::balanced(&f.result), "t = {}: reserves {:?} {:?}", f.time_s, f.result.reserve_n_m, f.result.distal_reserve_n_m);
     }
 
-    let Some(python) = opensim_python() else { return Ok(()) };
-    let out_dir = dir.path().join("opensim");
-    std::fs::create_dir(&out_dir)?;
-    let out = Command::new(&python).arg(workspace_root().join("tests/peers/opensim_motion_hcf.py")).arg(&model_path).arg(&mot_path).arg(&grf_path).arg(&out_dir).output()?;
-    ensure!(out.status.success(), "OpenSim: {}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout);
-    let peer: serde_json::Value = serde_json::from_str(text.lines().last().unwrap_or_default())?;
+    let Some(peer) = opensim_peer(&model_path, &mot_path, &grf_path, dir.path())? else { return Ok(()) };
     let table = |key: &str| -> Result<(Vec<String>, Vec<Vec<f64>>)> {
         let labels = peer[key]["labels"].as_array().context("labels")?.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect();
         let rows = peer[key]["rows"].as_array().context("rows")?.iter().map(|r| r.as_array().map(|r| r.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect()).unwrap_or_default()).collect();
@@ -263,13 +270,7 @@ fn stretched_fibres_without_passive_force_match_opensim() -> Result<()> {
     let peak = |h: &coxa_sim::msk::motion::MotionHcf| h.frames.iter().map(|f| f.result.magnitude_percent_bw).fold(0.0, f64::max);
     eprintln!("stretched gait2392: coxa's peak hip force with passive fibre force {:.0} %BW, without {:.0} %BW", peak(&with_passive), peak(&hcf));
 
-    let Some(python) = opensim_python() else { return Ok(()) };
-    let out_dir = dir.path().join("opensim");
-    std::fs::create_dir(&out_dir)?;
-    let out = Command::new(&python).arg(workspace_root().join("tests/peers/opensim_motion_hcf.py")).arg(&model_path).arg(&mot_path).arg(&grf_path).arg(&out_dir).output()?;
-    ensure!(out.status.success(), "OpenSim: {}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout);
-    let peer: serde_json::Value = serde_json::from_str(text.lines().last().unwrap_or_default())?;
+    let Some(peer) = opensim_peer(&model_path, &mot_path, &grf_path, dir.path())? else { return Ok(()) };
     eprint!("with passive fibre force: ");
     let d = hip_force_vs_opensim(&with_passive, &peer, bw)?;
     eprint!("without passive fibre force: ");

@@ -301,19 +301,9 @@ impl Inner {
         Self { lo: [0, 1, 2].map(|k| [alo[k], blo[k]]), hi: [0, 1, 2].map(|k| [ahi[k], bhi[k]]), child: [a, b] }
     }
 
-    /// The squared distances from `p` to the two children's boxes: [`box_dist2`]'s operations,
-    /// lane by lane.
+    /// The squared distances from `p` to the two children's boxes.
     fn dist2(&self, p: &Point3<f64>) -> [f64; 2] {
-        let mut sum = [0.0; 2];
-        for a in 0..3 {
-            for (k, s) in sum.iter_mut().enumerate() {
-                let (below, above) = (self.lo[a][k] - p[a], p[a] - self.hi[a][k]);
-                let d = if below > 0.0 { below } else { 0.0 };
-                let d = if above > d { above } else { d };
-                *s += d * d;
-            }
-        }
-        sum
+        lanes_dist2(&self.lo, &self.hi, p)
     }
 }
 
@@ -340,25 +330,31 @@ impl Leaf {
         (lo, hi)
     }
 
-    /// The squared distances from `p` to its triangles' boxes: [`box_dist2`]'s operations, lane
-    /// by lane (unused lanes give infinity).
+    /// The squared distances from `p` to its triangles' boxes (unused lanes give infinity).
     fn dist2(&self, p: &Point3<f64>) -> [f64; LEAF] {
-        let mut sum = [0.0; LEAF];
-        for a in 0..3 {
-            for (k, s) in sum.iter_mut().enumerate() {
-                let (below, above) = (self.lo[a][k] - p[a], p[a] - self.hi[a][k]);
-                let d = if below > 0.0 { below } else { 0.0 };
-                let d = if above > d { above } else { d };
-                *s += d * d;
-            }
-        }
-        sum
+        lanes_dist2(&self.lo, &self.hi, p)
     }
 }
 
 /// A triangle's bounding box: lowest and highest corner.
 fn tri_box(t: &[Point3<f64>; 3]) -> [Point3<f64>; 2] {
     [t[0].inf(&t[1]).inf(&t[2]), t[0].sup(&t[1]).sup(&t[2])]
+}
+
+/// The squared distances from `p` to `N` boxes stored axis by axis side by side (`lo[axis][k]`
+/// for box `k`): [`box_dist2`]'s operations, lane by lane, so LLVM keeps the lanes in vector
+/// registers. Used for an inner node's two children and a leaf's triangles.
+fn lanes_dist2<const N: usize>(lo: &[[f64; N]; 3], hi: &[[f64; N]; 3], p: &Point3<f64>) -> [f64; N] {
+    let mut sum = [0.0; N];
+    for a in 0..3 {
+        for (k, s) in sum.iter_mut().enumerate() {
+            let (below, above) = (lo[a][k] - p[a], p[a] - hi[a][k]);
+            let d = if below > 0.0 { below } else { 0.0 };
+            let d = if above > d { above } else { d };
+            *s += d * d;
+        }
+    }
+    sum
 }
 
 /// The squared distance from `p` to the box `lo`..`hi` (0 inside). Comparisons instead of
