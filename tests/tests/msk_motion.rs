@@ -183,7 +183,7 @@ fn motion_inverse_dynamics_and_hip_force_match_opensim() -> Result<()> {
     let hcf = hip_contact_force_over_motion(&model, &mot, &grf, &loads, bw, &options)?;
     ensure!(hcf.missing_coordinates.is_empty(), "{:?}", hcf.missing_coordinates);
     // The tables coxa writes are OpenSim tables (read back here).
-    generalised_forces_table(&model, &frames).write(&dir.path().join("coxa_id.sto"))?;
+    generalised_forces_table(&model, frames.iter().map(|f| (f.time_s, f.generalised_forces.as_slice()))).write(&dir.path().join("coxa_id.sto"))?;
     motion_force_table(&hcf).write(&dir.path().join("coxa_hcf.sto"))?;
     let back = Storage::read(&dir.path().join("coxa_hcf.sto"))?;
     ensure!(back.rows.len() == FRAMES && back.column("magnitude_percent_bw").is_some());

@@ -501,21 +501,31 @@ fn frame_times(splined: &Splined, grf: &Storage, options: &MotionOptions) -> Res
 /// ground reactions without the loads' columns, a bad filter cutoff, no frame with loads;
 /// [`MskError::UnknownName`] for a load's body not in the model; those of [`Kinematics::new`].
 pub fn inverse_dynamics(model: &Model, motion: &Storage, grf: &Storage, loads: &[ExternalLoad], options: &MotionOptions) -> Result<Vec<IdFrame>> {
+    let (kin, splined, cols, times) = prepare(model, motion, grf, loads, options)?;
+    Ok(times.into_iter().map(|t| id_frame(model, &kin, &splined, grf, &cols, t)).collect())
+}
+
+/// What both entry points need: the model's kinematics, the splined motion, the loads' columns
+/// (checked) and the frames' times.
+fn prepare(model: &Model, motion: &Storage, grf: &Storage, loads: &[ExternalLoad], options: &MotionOptions) -> Result<(Kinematics, Splined, Vec<LoadColumns>, Vec<f64>)> {
     let kin = Kinematics::new(model)?;
     let splined = Splined::new(model, motion, options)?;
     let cols = load_columns(model, grf, loads)?;
     if grf.rows.is_empty() {
         return Err(bad_input("ground reaction file", "it has no rows".into()));
     }
-    Ok(frame_times(&splined, grf, options)?.into_iter().map(|t| id_frame(model, &kin, &splined, grf, &cols, t)).collect())
+    let times = frame_times(&splined, grf, options)?;
+    Ok((kin, splined, cols, times))
 }
 
 /// The inverse dynamics as OpenSim's InverseDynamicsTool writes it: `time`, then per
-/// coordinate `<name>_moment` (rotational) or `<name>_force` (translational), N m or N.
-pub fn generalised_forces_table(model: &Model, frames: &[IdFrame]) -> Storage {
+/// coordinate `<name>_moment` (rotational) or `<name>_force` (translational), N m or N, from
+/// each frame's time and generalised forces (of [`inverse_dynamics`]'s frames, or of
+/// [`hip_contact_force_over_motion`]'s, which keep theirs).
+pub fn generalised_forces_table<'a>(model: &Model, frames: impl IntoIterator<Item = (f64, &'a [f64])>) -> Storage {
     let columns = model.coordinates.iter().map(|c| format!("{}_{}", c.name, if c.motion_type == MotionType::Translational { "force" } else { "moment" })).collect();
     let mut t = Storage::new("Inverse Dynamics Generalized Forces", false, columns);
-    t.rows = frames.iter().map(|f| (f.time_s, f.generalised_forces.clone())).collect();
+    t.rows = frames.into_iter().map(|(time, q)| (time, q.to_vec())).collect();
     t
 }
 
@@ -551,9 +561,7 @@ impl MotionHcf {
     pub fn peak(&self) -> Option<&MotionFrame> {
         self.frames.iter().filter(|f| f.stance && balanced(&f.result)).max_by(|a, b| a.result.magnitude_percent_bw.total_cmp(&b.result.magnitude_percent_bw))
     }
-}
 
-impl MotionHcf {
     /// The largest force in the first and in the second half (by time) of the longest run of
     /// stance frames: the two peaks of a walking stance phase (the loading response and the
     /// push-off). Frames needing reserves above 1 N m count too (read their reserve in the
@@ -604,12 +612,7 @@ pub fn hip_contact_force_over_motion(model: &Model, motion: &Storage, grf: &Stor
     if !(body_weight_n.is_finite() && body_weight_n > 100.0 && body_weight_n < 5000.0) {
         return Err(MskError::InvalidInput { what: "body weight (N)".into(), value: body_weight_n, why: "must be between 100 and 5000 N".into() });
     }
-    let kin = Kinematics::new(model)?;
-    let splined = Splined::new(model, motion, options)?;
-    let cols = load_columns(model, grf, loads)?;
-    if grf.rows.is_empty() {
-        return Err(bad_input("ground reaction file", "it has no rows".into()));
-    }
+    let (kin, splined, cols, times) = prepare(model, motion, grf, loads, options)?;
     let femur_b = model.body_index("femur_r").ok_or(MskError::UnknownName { kind: "body", name: "femur_r".into() })?;
     let hip_joint = model.joints.iter().find(|j| j.child.body == femur_b).ok_or(MskError::Model { what: "femur_r has no parent joint".into() })?;
     let leg = subtree(model, femur_b);
@@ -620,7 +623,7 @@ pub fn hip_contact_force_over_motion(model: &Model, motion: &Storage, grf: &Stor
     };
     let leg_muscles: Vec<&coxa_osim::Muscle> = model.muscles.iter().filter(|m| m.applies_force && m.path_points.iter().any(|p| leg.contains(&p.body))).collect();
     let mut frames = Vec::new();
-    for t in frame_times(&splined, grf, options)? {
+    for t in times {
         let f = id_frame(model, &kin, &splined, grf, &cols, t);
         let hip = (f.poses[femur_b] * Point3::from(hip_joint.child.translation_m)).coords;
         let (mut force, mut moment, mut external) = (Vector3::zeros(), Vector3::zeros(), Vector3::zeros());
@@ -682,6 +685,18 @@ pub fn motion_force_table(hcf: &MotionHcf) -> Storage {
     t
 }
 
+/// The other side's name of a body or coordinate named OpenSim's way (`calcn_r` <-> `calcn_l`,
+/// `hip_flexion_l` <-> `hip_flexion_r`); a name without a side stays.
+pub fn other_side(name: &str) -> String {
+    if let Some(s) = name.strip_suffix("_l") {
+        format!("{s}_r")
+    } else if let Some(s) = name.strip_suffix("_r") {
+        format!("{s}_l")
+    } else {
+        name.to_string()
+    }
+}
+
 /// Coordinates of a gait2392-like model whose sign flips in a left-right mirror (rotations
 /// about the anterior or vertical axis, translation along the lateral axis).
 const MIRROR_NEGATED: [&str; 5] = ["pelvis_list", "pelvis_rotation", "pelvis_tz", "lumbar_bending", "lumbar_rotation"];
@@ -692,18 +707,9 @@ const MIRROR_NEGATED: [&str; 5] = ["pelvis_list", "pelvis_rotation", "pelvis_tz"
 /// `z = 0`) and their torques' x and y (an axial vector). Works for left-right symmetric
 /// models whose legs use the same sign conventions (gait2392, Rajagopal).
 pub fn mirror_left_to_right(motion: &Storage, grf: &Storage) -> (Storage, Storage) {
-    let swap = |c: &str| {
-        if let Some(s) = c.strip_suffix("_l") {
-            format!("{s}_r")
-        } else if let Some(s) = c.strip_suffix("_r") {
-            format!("{s}_l")
-        } else {
-            c.to_string()
-        }
-    };
     let mut m = motion.clone();
-    m.columns = motion.columns.iter().map(|c| swap(c)).collect();
-    for (k, c) in m.columns.clone().iter().enumerate() {
+    m.columns = motion.columns.iter().map(|c| other_side(c)).collect();
+    for (k, c) in m.columns.iter().enumerate() {
         if MIRROR_NEGATED.contains(&c.as_str()) {
             m.rows.iter_mut().for_each(|r| r.1[k] = -r.1[k]);
         }
