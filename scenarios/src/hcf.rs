@@ -204,6 +204,16 @@ fn run_motion(args: &HcfArgs, motion_path: &Path, side: Side) -> Result<Value> {
     {
         bail!("--start-s {a} --end-s {b}: the start must come before the end");
     }
+    // The tables are read whole and held as numbers (a few times the text's bytes): a file
+    // beyond an eighth of the memory limit is refused before it is read.
+    let limit = coxa_io::Limits::new().max_bytes / 8;
+    for (flag, p) in [("--motion", motion_path), ("--grf", grf_path)] {
+        if let Ok(m) = std::fs::metadata(p)
+            && m.len() > limit
+        {
+            bail!("{flag} {}: {} MB, more than a motion table may take here ({} MB); cut the trial to the frames wanted, or raise --max-memory", p.display(), m.len() >> 20, limit >> 20);
+        }
+    }
     let motion = coxa_sim::msk::osim::Storage::read(motion_path).with_context(|| format!("--motion {}: give OpenSim's inverse kinematics output (.mot)", motion_path.display()))?;
     let grf = coxa_sim::msk::osim::Storage::read(grf_path).with_context(|| format!("--grf {}: give the trial's ground reactions (.mot)", grf_path.display()))?;
     let mut plates = vec![ExternalLoad::plate(&args.grf_body, "")];
@@ -814,6 +824,13 @@ mod tests {
         assert!(e.contains("grf.mot") && e.contains("endheader"), "{e}");
         a.grf = Some(g.with_extension("missing"));
         assert!(format!("{:#}", run(&a).unwrap_err()).contains("grf.missing"));
+        // A table larger than the memory limit allows is refused before it is read (a sparse
+        // file: its length is all that is checked).
+        let big = dir.path().join("big.mot");
+        std::fs::File::create(&big).unwrap().set_len(coxa_io::Limits::new().max_bytes / 8 + 1).unwrap();
+        a.grf = Some(big);
+        let e = format!("{:#}", run(&a).unwrap_err());
+        assert!(e.contains("big.mot") && e.contains("--max-memory"), "{e}");
     }
 
     fn args(side: &str, model: Option<PathBuf>) -> HcfArgs {
