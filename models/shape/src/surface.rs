@@ -164,7 +164,8 @@ impl Surface {
         // Children are pushed after their parent: refit from the back.
         for k in (0..self.inner.len()).rev() {
             let [a, b] = self.inner[k].child;
-            self.inner[k] = Inner::new((a, self.child_box(a).0, self.child_box(a).1), (b, self.child_box(b).0, self.child_box(b).1));
+            let ((alo, ahi), (blo, bhi)) = (self.child_box(a), self.child_box(b));
+            self.inner[k] = Inner::new((a, alo, ahi), (b, blo, bhi));
         }
         if let Some((c, _, _)) = self.root {
             let (lo, hi) = self.child_box(c);
