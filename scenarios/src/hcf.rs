@@ -39,6 +39,10 @@
 //!          [--grf-body-1 calcn_l] [--side L|R] [--model subject01.osim] [--lowpass-hz 6]
 //!          [--start-s 0.6 --end-s 1.3] [--isometric] [--no-passive-force] [--out hcf.sto] [--id-sto id.sto] [--json]
 //! ```
+//! `--activity walking --walking-hip-moment ABD,EXT` takes the patient's measured net hip
+//! moments at the first peak (N m/kg, from a gait laboratory) instead of the quasi-static
+//! posture's estimate; the JSON's `net_hip_moment_n_m_per_kg` gives the moments the muscles
+//! balanced in every activity.
 //! With `--motion` the force is computed over a measured motion (`coxa_sim::msk::motion`: the
 //! whole model's inverse dynamics with the plates' loads, then per frame the right leg's static
 //! optimisation and the reaction on the femoral head) on the model as given (no landmarks: scale
@@ -133,7 +137,7 @@ pub struct HcfArgs {
     /// A measured motion instead of a quasi-static activity: an OpenSim inverse-kinematics
     /// `.mot` (coordinates over time) of `--model` as it is (scale it in OpenSim first), with
     /// `--grf`; the force per frame goes to `--out` (`coxa_sim::msk::motion`).
-    #[arg(long, requires = "grf", conflicts_with_all = ["pelvis_landmarks", "femur_landmarks", "activity", "bones", "muscles", "export_osim", "cor_shift_mm", "motion_mot", "forces_sto"])]
+    #[arg(long, requires = "grf", conflicts_with_all = ["pelvis_landmarks", "femur_landmarks", "activity", "bones", "muscles", "export_osim", "cor_shift_mm", "motion_mot", "forces_sto", "walking_hip_moment"])]
     pub motion: Option<PathBuf>,
     /// With `--motion`: the ground reactions, OpenSim's external-loads `.mot` (ground_force_vx..,
     /// ground_force_px.., ground_torque_x.., N, m, N m, in ground; a second plate `1_`-prefixed).
@@ -173,9 +177,31 @@ pub struct HcfArgs {
     /// OpenSim's InverseDynamicsTool names them) as a .sto; the file must not exist.
     #[arg(long, requires = "motion")]
     pub id_sto: Option<PathBuf>,
+    /// With `--activity walking`: the patient's measured net internal hip moments at the first
+    /// peak of the hip force (about 17 % of the gait cycle, from a gait laboratory's inverse
+    /// dynamics) as ABDUCTOR,EXTENSOR in N m per kg of body mass, e.g. 0.6,0.3. They replace the
+    /// quasi-static posture's estimate (about 0.8-0.9 abductor), which dominates the walking
+    /// force: about 20 %BW per 0.1 N m/kg (README, "Hip contact force").
+    #[arg(long, value_name = "ABD,EXT", allow_hyphen_values = true)]
+    pub walking_hip_moment: Option<String>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--walking-hip-moment ABD,EXT` read and checked (walking only).
+fn walking_hip_moment(args: &HcfArgs, activity: ActivityArg) -> Result<Option<hcf::WalkingHipMoment>> {
+    let Some(t) = &args.walking_hip_moment else { return Ok(None) };
+    if activity != ActivityArg::Walking {
+        bail!("--walking-hip-moment {t}: only with --activity walking");
+    }
+    let v: Vec<f64> =
+        t.split(',').map(|x| x.trim().parse::<f64>()).collect::<Result<_, _>>().with_context(|| format!("--walking-hip-moment {t}: write ABDUCTOR,EXTENSOR in N m per kg, e.g. 0.6,0.3"))?;
+    let limit = hcf::MAX_WALKING_HIP_MOMENT_N_M_PER_KG;
+    match v[..] {
+        [a, e] if [a, e].iter().all(|x| x.is_finite() && x.abs() <= limit) => Ok(Some(hcf::WalkingHipMoment { abductor_n_m_per_kg: a, extensor_n_m_per_kg: e })),
+        _ => bail!("--walking-hip-moment {t}: two numbers within -{limit}..{limit} N m per kg of body mass (divide N m by the body mass), e.g. 0.6,0.3"),
+    }
 }
 
 /// A file that must not exist yet (coxa never overwrites): checked before the work.
@@ -338,8 +364,15 @@ fn geometry_json(r: &coxa_sim::msk::bone_geometry::GeometryReport) -> Value {
 
 /// The force of one activity: its solution (the peak for sit-to-stand) and, for sit-to-stand,
 /// the whole activity.
-fn solve(model: &coxa_sim::msk::osim::Model, activity: ActivityArg, body_weight_n: f64, femur: &FemurLandmarks) -> Result<(hcf::HcfResult, Option<coxa_sim::msk::rising::Rising>)> {
-    let one = |a: Activity| hcf::hip_contact_force(model, a, body_weight_n, Some(femur)).map(|r| (r, None));
+fn solve(
+    model: &coxa_sim::msk::osim::Model,
+    activity: ActivityArg,
+    body_weight_n: f64,
+    femur: &FemurLandmarks,
+    walking_moment: Option<hcf::WalkingHipMoment>,
+) -> Result<(hcf::HcfResult, Option<coxa_sim::msk::rising::Rising>)> {
+    let options = hcf::HcfOptions::new().with_walking_hip_moment(walking_moment);
+    let one = |a: Activity| hcf::hip_contact_force_with(model, a, body_weight_n, Some(femur), &options).map(|r| (r, None));
     Ok(match activity {
         ActivityArg::OneLegStance => one(Activity::OneLegStance)?,
         ActivityArg::Walking => one(Activity::Walking)?,
@@ -395,6 +428,7 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
     let (Some(pelvis_landmarks), Some(femur_landmarks), Some(activity)) = (&args.pelvis_landmarks, &args.femur_landmarks, args.activity) else {
         bail!("give --pelvis-landmarks, --femur-landmarks and --activity (or --motion IK.mot --grf GRF.mot for a measured motion)");
     };
+    let walking_moment = walking_hip_moment(args, activity)?;
     let model_path = model_path(args);
     let pelvis = read_fcsv(pelvis_landmarks)?;
     let find = |name: &str| pelvis.iter().find(|(l, _)| l.eq_ignore_ascii_case(name)).map(|(_, p)| *p);
@@ -490,12 +524,12 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
         let export = personalise::apply_implant_change(&base, side_code, &change_for(sign))?;
         loaded.export(&export, out)?;
     }
-    let (r, rising) = solve(&planned, activity, args.body_weight_n, &femur)?;
+    let (r, rising) = solve(&planned, activity, args.body_weight_n, &femur, walking_moment)?;
     // Generic against personalised strength, same plan and posture rules.
     let strength = match (&generic, strength_reports) {
         (Some(g), Some(reports)) => {
             let g_planned = personalise::apply_implant_change(g, "r", &change_for(1.0))?;
-            let (rg, _) = solve(&g_planned, activity, args.body_weight_n, &femur)?;
+            let (rg, _) = solve(&g_planned, activity, args.body_weight_n, &femur, walking_moment)?;
             let (ga, pa) = (crate::msk_stage::abductor_demand(&g_planned, &rg), crate::msk_stage::abductor_demand(&planned, &r));
             let sides = if side == Side::Left { ["left", "right"] } else { ["right", "left"] };
             let lines: Vec<Value> = reports
@@ -546,9 +580,10 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
     // The solved forces hold the posture: a rapier3d multibody of the stance leg and upper body,
     // loaded by them, stays at rest up to this residual (the static activities: the check
     // loads the upper body as one-leg stance and walking do, not as two-legged rising).
-    let check = match rising {
-        None => Some(coxa_sim::msk::posture::check_posture_rapier(&planned, &r, args.body_weight_n, None)?),
-        Some(_) => None,
+    // (Not with measured walking moments: the muscles then balance those, not the posture's.)
+    let check = match (&rising, walking_moment) {
+        (None, None) => Some(coxa_sim::msk::posture::check_posture_rapier(&planned, &r, args.body_weight_n, None)?),
+        _ => None,
     };
     let mut report = json!({
         "hcf_percent_bw": [f.x, f.y, f.z],
@@ -559,6 +594,13 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
         "body_weight_n": args.body_weight_n,
         "model": loaded.label,
         "stance_hip_angles_deg": r.hip_angles_deg,
+        "net_hip_moment_n_m_per_kg": {
+            "abductor": r.net_hip_moment.abductor_n_m_per_kg,
+            "extensor": r.net_hip_moment.extensor_n_m_per_kg,
+            "external_rotator": r.net_hip_moment.external_rotator_n_m_per_kg,
+            "frame": "pelvis (internal moments of the stance hip's muscles on the pelvis)",
+            "source": if walking_moment.is_some() { "given (--walking-hip-moment): abductor and extensor; about the vertical from the posture" } else { "the quasi-static posture" },
+        },
         "reserve_moment_n_m": r.reserve_n_m.norm(),
         "posture_check": check.map(|check| json!({
             "method": "rapier3d multibody (stance leg + upper body) at the posture, loaded by the solved forces, one step from rest: residual generalised forces",
@@ -862,12 +904,41 @@ mod tests {
             no_passive_force: false,
             out: None,
             id_sto: None,
+            walking_hip_moment: None,
             json: true,
         }
     }
 
     /// Whether a run without --model uses the built-in gait2392 (not `$COXA_OSIM_MODEL`); says
     /// why the test is skipped otherwise.
+    #[test]
+    fn walking_takes_the_patients_measured_hip_moments() {
+        if !built_in_model_runs() {
+            return;
+        }
+        let mut a = args("R", None);
+        a.activity = Some(ActivityArg::Walking);
+        let posture = run(&a).unwrap();
+        let moment = |v: &Value, k: &str| v["net_hip_moment_n_m_per_kg"][k].as_f64().unwrap();
+        assert_eq!(posture["net_hip_moment_n_m_per_kg"]["source"], "the quasi-static posture");
+        assert!(posture["posture_check"].is_object());
+        a.walking_hip_moment = Some("0.5,0.3".into());
+        let given = run(&a).unwrap();
+        assert!((moment(&given, "abductor") - 0.5).abs() < 1e-9 && (moment(&given, "extensor") - 0.3).abs() < 1e-9, "{given}");
+        assert!(given["net_hip_moment_n_m_per_kg"]["source"].as_str().unwrap().starts_with("given"));
+        assert!(given["posture_check"].is_null(), "the posture's check does not apply to measured moments");
+        let mag = |v: &Value| v["magnitude_percent_bw"].as_f64().unwrap();
+        assert!(moment(&posture, "abductor") > 0.7 && mag(&given) < mag(&posture) - 20.0, "{} %BW at 0.5 N m/kg against {} at {}", mag(&given), mag(&posture), moment(&posture, "abductor"));
+        for bad in ["0.5", "abc,0.3", "60,20", "NaN,0.3"] {
+            a.walking_hip_moment = Some(bad.into());
+            let e = run(&a).unwrap_err().to_string();
+            assert!(e.contains("--walking-hip-moment") && e.contains("N m per kg"), "{bad}: {e}");
+        }
+        a.activity = Some(ActivityArg::OneLegStance);
+        a.walking_hip_moment = Some("0.5,0.3".into());
+        assert!(run(&a).unwrap_err().to_string().contains("only with --activity walking"));
+    }
+
     fn built_in_model_runs() -> bool {
         let set = std::env::var_os("COXA_OSIM_MODEL").is_some();
         if set {

@@ -219,6 +219,8 @@ pub struct MskInput {
     pub activities: Vec<String>,
     /// The model's bone geometry.
     pub geometry: MskGeometry,
+    /// Walking's measured net hip moments (`[msk] walking_hip_moment`); None: the posture's.
+    pub walking_hip_moment: Option<hcf::WalkingHipMoment>,
 }
 
 /// The planned change of the hip: cup centre shift (LPS, mm), offset and leg-length change (mm).
@@ -356,7 +358,8 @@ pub fn run(input: &MskInput, head_distance_mm: Option<f64>, frame: &PelvicFrame,
     for name in &input.activities {
         let act = activity(name)?;
         let solve = |m: &osim::Model| {
-            hcf::hip_contact_force(m, act, input.body_weight_n, None).inspect(|r| {
+            let options = hcf::HcfOptions::new().with_walking_hip_moment(if act == Activity::Walking { input.walking_hip_moment } else { None });
+            hcf::hip_contact_force_with(m, act, input.body_weight_n, None, &options).inspect(|r| {
                 // A search that ran out of its budget (issue 16) is said in the run's log.
                 for note in &r.notes {
                     tracing::warn!(activity = %name, "{note}");
@@ -369,6 +372,10 @@ pub fn run(input: &MskInput, head_distance_mm: Option<f64>, frame: &PelvicFrame,
                 magnitude_percent_bw: round(r.magnitude_percent_bw, 1),
                 force_femur_percent_bw: [v.x, v.y, v.z].map(|x| round(x, 1)),
                 muscle_forces_n: r.muscle_forces_n.iter().map(|(n, f)| (n.clone(), round(*f, 2))).collect(),
+                net_hip_moment_n_m_per_kg: {
+                    let m = r.net_hip_moment;
+                    [m.abductor_n_m_per_kg, m.extensor_n_m_per_kg, m.external_rotator_n_m_per_kg].map(|x| round(x, 3))
+                },
             }
         };
         let native = solve(&base)?;
@@ -533,7 +540,7 @@ mod tests {
         assert_eq!(ct[0].len(), 2, "operated (left) side: medius and maximus; autochthon has no model line, the all-fat minimus no strength");
         let gmax = ct[0].iter().find(|m| m.class == "gluteus_maximus").unwrap();
         assert!(gmax.cut_by_scan && (gmax.other_side_lean_volume_cm3.unwrap() - 315.0).abs() < 1e-9);
-        let input = MskInput { model: None, body_weight_n: 700.0, activities: vec!["one-leg-stance".into()], geometry: MskGeometry::Landmarks };
+        let input = MskInput { model: None, body_weight_n: 700.0, activities: vec!["one-leg-stance".into()], geometry: MskGeometry::Landmarks, walking_hip_moment: None };
         let frame = PelvicFrame::aligned_with_lps(nalgebra::Point3::origin());
         let r = run(&input, Some(180.0), &frame, &HipChange::default(), true, &ct, None).unwrap();
         assert!(r.model.as_deref().unwrap().contains("built into coxa"), "{:?}", r.model);
@@ -559,7 +566,7 @@ mod tests {
     #[test]
     fn offset_moves_the_abductor_lever_and_the_hip_load() {
         let Some(m) = model() else { return };
-        let input = MskInput { model: Some(m), body_weight_n: 700.0, activities: vec!["one-leg-stance".into()], geometry: MskGeometry::Landmarks };
+        let input = MskInput { model: Some(m), body_weight_n: 700.0, activities: vec!["one-leg-stance".into()], geometry: MskGeometry::Landmarks, walking_hip_moment: None };
         let frame = PelvicFrame::aligned_with_lps(nalgebra::Point3::origin());
         let run_with = |offset: f64| run(&input, Some(180.0), &frame, &HipChange { offset_change_mm: offset, ..HipChange::default() }, false, &Default::default(), None).unwrap();
         let (plus, minus) = (run_with(5.0), run_with(-5.0));
@@ -574,5 +581,24 @@ mod tests {
         // A head distance no pelvis has is refused.
         let e = run(&input, Some(30.0), &frame, &HipChange::default(), false, &Default::default(), None).unwrap_err().to_string();
         assert!(e.contains("femoral head distance"), "{e}");
+    }
+
+    /// `[msk] walking_hip_moment`: the walking force balances the measured moments (recorded
+    /// beside the force, as the posture's are without them) and drops with a smaller abductor
+    /// moment; one-leg stance keeps its posture's.
+    #[test]
+    fn walking_balances_the_measured_hip_moments() {
+        let input = |w| MskInput { model: None, body_weight_n: 700.0, activities: vec!["one-leg-stance".into(), "walking".into()], geometry: MskGeometry::Landmarks, walking_hip_moment: w };
+        let frame = PelvicFrame::aligned_with_lps(nalgebra::Point3::origin());
+        let run_with = |w| run(&input(w), Some(180.0), &frame, &HipChange::default(), false, &Default::default(), None).unwrap();
+        let posture = run_with(None);
+        let given = run_with(Some(hcf::WalkingHipMoment { abductor_n_m_per_kg: 0.5, extensor_n_m_per_kg: 0.3 }));
+        let (p, g) = (&posture.activities[1], &given.activities[1]);
+        assert_eq!(g.activity, "walking");
+        assert_eq!((g.native.net_hip_moment_n_m_per_kg[0], g.native.net_hip_moment_n_m_per_kg[1]), (0.5, 0.3));
+        assert_eq!(g.planned.net_hip_moment_n_m_per_kg[..2], [0.5, 0.3]);
+        assert!(p.native.net_hip_moment_n_m_per_kg[0] > 0.7, "the posture's abductor moment: {:?}", p.native.net_hip_moment_n_m_per_kg);
+        assert!(g.native.magnitude_percent_bw < p.native.magnitude_percent_bw - 20.0, "{} against {}", g.native.magnitude_percent_bw, p.native.magnitude_percent_bw);
+        assert_eq!(posture.activities[0], given.activities[0], "one-leg stance is not walking");
     }
 }

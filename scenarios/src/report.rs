@@ -244,8 +244,17 @@ pub fn html(r: &CaseReport, dir: &Path) -> Result<String> {
         let _ = write!(h, "<tr><td>maximum abduction moment</td><td>{} N m</td><td>{} N m</td></tr>", f(a.native.max_moment_nm, 1), f(a.planned.max_moment_nm, 1));
         for x in &mk.activities {
             let _ = write!(h, "<tr><td>hip contact force, {}</td><td>{} % BW</td><td>{} % BW</td></tr>", esc(&x.activity), f(x.native.magnitude_percent_bw, 0), f(x.planned.magnitude_percent_bw, 0));
+            let _ = write!(
+                h,
+                "<tr><td>net hip abductor moment balanced, {}</td><td>{} N m/kg</td><td>{} N m/kg</td></tr>",
+                esc(&x.activity),
+                f(x.native.net_hip_moment_n_m_per_kg[0], 2),
+                f(x.planned.net_hip_moment_n_m_per_kg[0], 2)
+            );
         }
-        h.push_str("</table><p class=\"sub\">Against in-vivo forces of three OrthoLoad patients the same static model overestimates the magnitude (gait2392: median +49 % BW, walking +47 to +81 % BW; direction 6-20 deg): read the change between native and planned, not the absolute value.</p>");
+        h.push_str(
+            "</table><p class=\"sub\">Against in-vivo forces of three OrthoLoad patients the same static model overestimates the magnitude (gait2392: one-leg stance +3 to +50 % BW, walking +74 to +109 % BW; direction 6-18 deg): read the change between native and planned, not the absolute value. The walking force follows the net hip abductor moment it balances (about 20 % BW per 0.1 N m/kg); the quasi-static posture's estimate is about 0.8-0.9 N m/kg, above what gait analyses measure at the first peak (about 0.35-0.8): give the patient's measured moments with <code>walking_hip_moment</code> in <code>[msk]</code>.</p>",
+        );
         if let Some(s) = &mk.strength {
             crate::msk_stage::strength_html(s, &mut h);
         }

@@ -614,7 +614,29 @@ impl Scenario {
                     }
                     Some((other, span)) => return Err(err(at(span), Some("msk.geometry"), format!("unknown geometry {other:?}: use \"landmarks\" or \"bones\""))),
                 };
-                Some(crate::msk_stage::MskInput { model, body_weight_n: bw, activities, geometry })
+                let walking_hip_moment = match &m.walking_hip_moment {
+                    None => None,
+                    Some(w) => {
+                        let [a, e] = (*w.get_ref()).map(|x| x.0);
+                        let limit = coxa_sim::msk::hcf::MAX_WALKING_HIP_MOMENT_N_M_PER_KG;
+                        if !activities.iter().any(|x| x == "walking") {
+                            return Err(err(
+                                at(w.span()),
+                                Some("msk.walking_hip_moment"),
+                                "applies to walking, which is not among the activities: add \"walking\" or remove walking_hip_moment".into(),
+                            ));
+                        }
+                        if a.abs() > limit || e.abs() > limit {
+                            return Err(err(
+                                at(w.span()),
+                                Some("msk.walking_hip_moment"),
+                                format!("[{a}, {e}] is out of range -{limit}..{limit}: [abductor, extensor] in N m per kg of body mass (divide N m by the body mass)"),
+                            ));
+                        }
+                        Some(coxa_sim::msk::hcf::WalkingHipMoment { abductor_n_m_per_kg: a, extensor_n_m_per_kg: e })
+                    }
+                };
+                Some(crate::msk_stage::MskInput { model, body_weight_n: bw, activities, geometry, walking_hip_moment })
             }
         };
         let radiomics = match &raw.radiomics {
@@ -706,6 +728,27 @@ mod tests {
         std::fs::remove_dir(dir.path().join("Geometry")).unwrap();
         let e = load_in("model = \"m.osim\"\ngeometry = \"bones\"\n").unwrap_err();
         assert!(e.message.contains("not a folder") && e.message.contains("bone_geometry"), "{e}");
+    }
+
+    /// `[msk] walking_hip_moment`: measured walking moments in N m/kg, only with walking.
+    #[test]
+    fn msk_walking_hip_moment_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        let load_in = |extra: &str| Scenario::from_text(format!("{OK}[msk]\nbody_weight_n = 700\n{extra}"), &path);
+        let m = load_in("walking_hip_moment = [0.6, 0.3]\n").unwrap().msk.unwrap().walking_hip_moment.unwrap();
+        assert_eq!((m.abductor_n_m_per_kg, m.extensor_n_m_per_kg), (0.6, 0.3));
+        assert_eq!(load_in("").unwrap().msk.unwrap().walking_hip_moment, None);
+        for (extra, line, says) in [
+            ("walking_hip_moment = [45, 20]\n", 7, "N m per kg"),
+            ("activities = [\"one-leg-stance\"]\nwalking_hip_moment = [0.6, 0.3]\n", 8, "not among the activities"),
+            ("walking_hip_moment = [0.6]\n", 7, "walking_hip_moment"),
+            ("walking_hip_moment = [\"nan\", 0.3]\n", 7, "walking_hip_moment"),
+        ] {
+            let e = load_in(extra).unwrap_err();
+            assert_eq!(e.line, Some(line), "{extra}: {e}");
+            assert!(e.to_string().contains(says), "{extra}: {e}");
+        }
     }
 
     #[test]

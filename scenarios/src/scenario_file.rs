@@ -130,6 +130,11 @@ pub struct MskSection {
     /// default the `Geometry` folder beside `model` (the built-in model has none).
     #[serde(default)]
     pub bone_geometry: Option<Spanned<PathBuf>>,
+    /// With `walking` among the activities: the measured net hip moments at the first peak of
+    /// walking, `[abductor, extensor]` in N m per kg of body mass (a gait laboratory's inverse
+    /// dynamics), instead of the quasi-static posture's estimate (`coxa_sim::msk::hcf`).
+    #[serde(default)]
+    pub walking_hip_moment: Option<Spanned<[Finite; 2]>>,
 }
 
 /// One case.

@@ -12,6 +12,9 @@
 //! muscle-volume-weighted criterion, `COXA_HCF_EXPONENT=3` to cubed activations,
 //! `COXA_HCF_JOINT_LOAD=W` to the joint-load-aware criterion `sum a^2 + W (|F| / BW)^2`.
 //! `COXA_HCF_PCA_MAPPING=1` maps the femur by its posterior condyles instead of its epicondyles.
+//! `COXA_HCF_WALKING_HIP_MOMENT=ABD,EXT` (N m/kg) gives walking measured net hip moments
+//! ([`HcfOptions::walking_hip_moment`]) instead of the posture's; `COXA_HCF_WALKING_SWEEP=1`
+//! prints the walking errors over a range of abductor moments (the sensitivity in the README).
 //! `COXA_HCF_DECOMPOSE=1` prints each case's hip contact force taken apart per muscle (and the
 //! upper body's load) in the OrthoLoad frame, with each muscle's activation and the direction of
 //! its pull relative to the femur's axis.
@@ -20,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use coxa_core::Side;
 use coxa_sim::msk::fcsv::parse_fcsv;
-use coxa_sim::msk::hcf::{Activity, HcfOptions, UPPER_BODY_LOAD, hip_contact_force_with};
+use coxa_sim::msk::hcf::{Activity, HcfOptions, UPPER_BODY_LOAD, WalkingHipMoment, hip_contact_force_with};
 use coxa_sim::msk::personalise::{landmark_scale_factors, scale_bodies};
 use coxa_sim::msk::rising::rising_from_chair;
 use coxa_sim::msk::{FemurLandmarks, osim};
@@ -35,6 +38,53 @@ fn orthoload_force(path: &Path) -> Res<(f64, [f64; 3])> {
         return Err(format!("{}: expected Weight_N and 3 HJF_pBW", path.display()).into());
     }
     Ok((w[0], [f[0], f[1], f[2]]))
+}
+
+/// The three OrthoLoad subjects here and their operated sides.
+const SUBJECTS: [(&str, Side); 3] = [("H1L", Side::Left), ("H2R", Side::Right), ("H3L", Side::Left)];
+
+/// The subject's femur landmarks and the model scaled to the subject's landmarks, as `coxa hcf`
+/// scales it.
+fn scaled_to(dir: &Path, model: &osim::Model, subject: &str, side: Side) -> Res<(FemurLandmarks, osim::Model)> {
+    let femur = FemurLandmarks::from_labels(&parse_fcsv(&std::fs::read_to_string(dir.join(format!("Landmarks/{subject}_FemurLandmarks.fcsv")))?)?, side)?;
+    let pelvis = parse_fcsv(&std::fs::read_to_string(dir.join(format!("Landmarks/{subject}_PelvisLandmarks.fcsv")))?)?;
+    let hjc = |n: &str| pelvis.iter().find(|(l, _)| l == n).map(|(_, p)| *p).ok_or("pelvis HJC");
+    let factors = landmark_scale_factors(model, (hjc("HJC_L")? - hjc("HJC_R")?).norm(), &femur)?;
+    let refs: Vec<(&str, nalgebra::Vector3<f64>)> = factors.iter().map(|(b, f)| (b.as_str(), *f)).collect();
+    Ok((femur, scale_bodies(model, &refs)?))
+}
+
+/// Walking errors per model and subject over measured abductor moments 0.3..1.0 N m/kg (the
+/// extensor moment kept at the posture's), against the posture's own estimate.
+fn walking_sweep(data: &Path, models: &[(String, osim::Model)], options: &HcfOptions) -> Res<()> {
+    let dir = data.join("orthoload");
+    let abductor = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+    println!(
+        "walking: magnitude error %BW / direction error deg at a given net hip abductor moment (N m/kg; extensor moment the posture's)\n| model | subject | posture's abd / ext N m/kg | posture's errors | {} |\n|---|---|---|---|{}",
+        abductor.map(|a| format!("{a:.1}")).join(" | "),
+        "---|".repeat(abductor.len())
+    );
+    for (label, model) in models {
+        for (subject, side) in SUBJECTS {
+            let (femur, scaled) = scaled_to(&dir, model, subject, side)?;
+            let (bw, want) = orthoload_force(&dir.join(format!("Forces/{subject}_LW.xml")))?;
+            let want = nalgebra::Vector3::from(want);
+            let errors = |o: &HcfOptions| -> Res<(String, f64)> {
+                let r = hip_contact_force_with(&scaled, Activity::Walking, bw, Some(&femur), o)?;
+                let got = r.force_orthoload_percent_bw.ok_or("frame")?;
+                let angle = (got.dot(&want) / (got.norm() * want.norm())).clamp(-1.0, 1.0).acos().to_degrees();
+                Ok((format!("{:+.0} / {angle:.1}", got.norm() - want.norm()), r.net_hip_moment.extensor_n_m_per_kg))
+            };
+            let posture = hip_contact_force_with(&scaled, Activity::Walking, bw, Some(&femur), options)?;
+            let (own, ext) = errors(options)?;
+            let cells = abductor
+                .iter()
+                .map(|&a| errors(&options.clone().with_walking_hip_moment(Some(WalkingHipMoment { abductor_n_m_per_kg: a, extensor_n_m_per_kg: ext }))).map(|e| e.0))
+                .collect::<Res<Vec<_>>>()?;
+            println!("| {label} | {subject} | {:.2} / {ext:.2} | {own} | {} |", posture.net_hip_moment.abductor_n_m_per_kg, cells.join(" | "));
+        }
+    }
+    Ok(())
 }
 
 fn main() -> Res<()> {
@@ -60,6 +110,17 @@ fn main() -> Res<()> {
         .with_activation_exponent(exponent)
         .with_posterior_condylar_mapping(env("COXA_HCF_PCA_MAPPING"))
         .with_joint_load_weight(std::env::var("COXA_HCF_JOINT_LOAD").ok().and_then(|v| v.parse().ok()).unwrap_or(0.0));
+    let walking_moment = match std::env::var("COXA_HCF_WALKING_HIP_MOMENT") {
+        Ok(v) => {
+            let x: Vec<f64> = v.split(',').map(|t| t.trim().parse::<f64>()).collect::<Result<_, _>>()?;
+            let [abd, ext] = x[..] else { return Err("COXA_HCF_WALKING_HIP_MOMENT=ABD,EXT (N m/kg)".into()) };
+            Some(WalkingHipMoment { abductor_n_m_per_kg: abd, extensor_n_m_per_kg: ext })
+        }
+        Err(_) => None,
+    };
+    if env("COXA_HCF_WALKING_SWEEP") {
+        return walking_sweep(&data, &models, &options);
+    }
     let dir = data.join("orthoload");
     // Time of one patient: scaling, strength from CT volumes (the example CT's gluteus medius and
     // minimus, both sides), one-leg stance and walking (the benchmark is
@@ -76,24 +137,26 @@ fn main() -> Res<()> {
         println!("{label}: personalisation + one-leg stance + walking for one patient {:.1} ms", 1000.0 * t0.elapsed().as_secs_f64());
     }
     for (label, model) in &models {
-        println!("\n{label}\n| subject | activity | coxa [x y z] %BW | in vivo [x y z] %BW | magnitude error %BW | direction error deg |\n|---|---|---|---|---|---|");
+        println!(
+            "\n{label}\n| subject | activity | coxa [x y z] %BW | in vivo [x y z] %BW | magnitude error %BW | direction error deg | net hip moment abd / ext / ext. rot. N m/kg |\n|---|---|---|---|---|---|---|"
+        );
         let (mut mags, mut dirs) = (Vec::new(), Vec::new());
         let mut rising_rows = Vec::new();
-        for (subject, side) in [("H1L", Side::Left), ("H2R", Side::Right), ("H3L", Side::Left)] {
-            let femur = FemurLandmarks::from_labels(&parse_fcsv(&std::fs::read_to_string(dir.join(format!("Landmarks/{subject}_FemurLandmarks.fcsv")))?)?, side)?;
-            let pelvis = parse_fcsv(&std::fs::read_to_string(dir.join(format!("Landmarks/{subject}_PelvisLandmarks.fcsv")))?)?;
-            let hjc = |n: &str| pelvis.iter().find(|(l, _)| l == n).map(|(_, p)| *p).ok_or("pelvis HJC");
-            let factors = landmark_scale_factors(model, (hjc("HJC_L")? - hjc("HJC_R")?).norm(), &femur)?;
-            let refs: Vec<(&str, nalgebra::Vector3<f64>)> = factors.iter().map(|(b, f)| (b.as_str(), *f)).collect();
-            let scaled = scale_bodies(model, &refs)?;
+        for (subject, side) in SUBJECTS {
+            let (femur, scaled) = scaled_to(&dir, model, subject, side)?;
             for (act, activity) in [("OLS", Activity::OneLegStance), ("LW", Activity::Walking)] {
                 let (bw, want) = orthoload_force(&dir.join(format!("Forces/{subject}_{act}.xml")))?;
+                let options = if activity == Activity::Walking { options.clone().with_walking_hip_moment(walking_moment) } else { options.clone() };
                 let r = hip_contact_force_with(&scaled, activity, bw, Some(&femur), &options)?;
                 let got = r.force_orthoload_percent_bw.ok_or("frame")?;
                 let want = nalgebra::Vector3::from(want);
                 let e = got.norm() - want.norm();
                 let angle = (got.dot(&want) / (got.norm() * want.norm())).clamp(-1.0, 1.0).acos().to_degrees();
-                println!("| {subject} | {act} | {:.1} {:.1} {:.1} | {:.1} {:.1} {:.1} | {e:+.1} | {angle:.1} |", got.x, got.y, got.z, want.x, want.y, want.z);
+                let m = r.net_hip_moment;
+                println!(
+                    "| {subject} | {act} | {:.1} {:.1} {:.1} | {:.1} {:.1} {:.1} | {e:+.1} | {angle:.1} | {:.2} / {:.2} / {:.2} |",
+                    got.x, got.y, got.z, want.x, want.y, want.z, m.abductor_n_m_per_kg, m.extensor_n_m_per_kg, m.external_rotator_n_m_per_kg
+                );
                 if std::env::var_os("COXA_HCF_DECOMPOSE").is_some()
                     && let Some(t) = r.orthoload_from_femur
                 {

