@@ -181,7 +181,7 @@ pub struct HcfArgs {
     /// peak of the hip force (about 17 % of the gait cycle, from a gait laboratory's inverse
     /// dynamics) as ABDUCTOR,EXTENSOR in N m per kg of body mass, e.g. 0.6,0.3. They replace the
     /// quasi-static posture's estimate (about 0.8-0.9 abductor), which dominates the walking
-    /// force: about 20 %BW per 0.1 N m/kg (README, "Hip contact force").
+    /// force: about 20 %BW per 0.1 N m/kg (README, "What the walking force rests on").
     #[arg(long, value_name = "ABD,EXT", allow_hyphen_values = true)]
     pub walking_hip_moment: Option<String>,
     /// Print one JSON object.

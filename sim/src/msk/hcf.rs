@@ -427,7 +427,7 @@ pub struct HcfOptions {
     /// posture still gives the muscles' paths, the load's force and the moment about the
     /// vertical. Why it matters: the quasi-static estimate of the abductor moment is about
     /// 0.84-1.06 N m/kg, measured gaits show about 0.35-0.8, and the walking force moves by
-    /// about 200 %BW per N m/kg (README, "Hip contact force").
+    /// about 200 %BW per N m/kg (README, "What the walking force rests on").
     pub walking_hip_moment: Option<WalkingHipMoment>,
 }
 
