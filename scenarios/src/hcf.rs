@@ -47,7 +47,7 @@
 //! whole model's inverse dynamics with the plates' loads, then per frame the right leg's static
 //! optimisation and the reaction on the femoral head) on the model as given (no landmarks: scale
 //! it in OpenSim first); `--side L` mirrors the trial onto the model's right leg. `--out` gets
-//! the force per frame (femur frame, N and %BW), the JSON the largest force in stance (`peak`)
+//! the force per frame (femur frame, N and %BW; and the net hip moments, N m/kg), the JSON the largest force in stance (`peak`)
 //! and the largest in each half of the longest stance phase (`first_peak`, `second_peak`).
 
 use std::path::{Path, PathBuf};

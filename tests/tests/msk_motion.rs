@@ -187,6 +187,29 @@ fn motion_inverse_dynamics_and_hip_force_match_opensim() -> Result<()> {
     motion_force_table(&hcf).write(&dir.path().join("coxa_hcf.sto"))?;
     let back = Storage::read(&dir.path().join("coxa_hcf.sto"))?;
     ensure!(back.rows.len() == FRAMES && back.column("magnitude_percent_bw").is_some());
+    // The net hip moments the muscles balanced (`net_hip_moment`, on the pelvis, pelvis frame)
+    // are the inverse dynamics' hip moments (on the femur, so the other sign) projected on
+    // gait2392's hip axes: flexion about the pelvis's z, adduction about x turned by the
+    // flexion, rotation about y turned by both (the hip's parent frame is the pelvis's).
+    let index = |n: &str| model.coordinate_index(n).with_context(|| n.to_string());
+    let [flexion, adduction, rotation] = [index("hip_flexion_r")?, index("hip_adduction_r")?, index("hip_rotation_r")?];
+    let mass = bw / model.gravity_m_s2.norm();
+    let mut worst: f64 = 0.0;
+    for f in &hcf.frames {
+        let m = f.result.net_hip_moment;
+        let on_pelvis = nalgebra::Vector3::new(m.abductor_n_m_per_kg, m.external_rotator_n_m_per_kg, m.extensor_n_m_per_kg);
+        let q = &f.result.coordinates;
+        let turn_flex = nalgebra::Rotation3::from_axis_angle(&nalgebra::Vector3::z_axis(), q[flexion]);
+        let turn_add = turn_flex * nalgebra::Rotation3::from_axis_angle(&nalgebra::Vector3::x_axis(), q[adduction]);
+        let axes = [(flexion, nalgebra::Vector3::z()), (adduction, turn_flex * nalgebra::Vector3::x()), (rotation, turn_add * nalgebra::Vector3::y())];
+        for (c, axis) in axes {
+            let (from_result, from_id) = (-on_pelvis.dot(&axis), f.generalised_forces[c] / mass);
+            worst = worst.max((from_result - from_id).abs());
+        }
+    }
+    eprintln!("net hip moments against the inverse dynamics' hip moments: largest difference {worst:.2e} N m/kg");
+    ensure!(worst < 1e-7, "the net hip moments differ from the inverse dynamics by {worst} N m/kg");
+    ensure!(back.column("net_hip_abductor_moment_n_m_per_kg").is_some());
     // Every frame is stance and balanced by the muscles alone.
     for f in &hcf.frames {
         ensure!(f.stance, "t = {}: not stance", f.time_s);

@@ -659,7 +659,9 @@ pub fn hip_contact_force_over_motion(model: &Model, motion: &Storage, grf: &Stor
 /// The hip contact force over the motion as an OpenSim `.sto`: per frame the force of the
 /// acetabulum on the right femoral head in the femur frame (N and % body weight), its
 /// magnitude (% body weight), the largest reserve moment (N m: near zero where the muscles
-/// sufficed) and whether the frame is stance (1) or swing (0).
+/// sufficed), whether the frame is stance (1) or swing (0), and the net internal hip moments
+/// the muscles balanced (abductor, extensor, external rotator; N m per kg of body mass, pelvis
+/// frame: [`HcfResult::net_hip_moment`]).
 pub fn motion_force_table(hcf: &MotionHcf) -> Storage {
     let columns = [
         "hip_on_femur_r_in_femur_r_fx_n",
@@ -671,6 +673,9 @@ pub fn motion_force_table(hcf: &MotionHcf) -> Storage {
         "magnitude_percent_bw",
         "max_reserve_n_m",
         "stance",
+        "net_hip_abductor_moment_n_m_per_kg",
+        "net_hip_extensor_moment_n_m_per_kg",
+        "net_hip_external_rotator_moment_n_m_per_kg",
     ];
     let mut t = Storage::new("HipContactForce", false, columns.iter().map(|c| c.to_string()).collect());
     t.comments.push(format!("body_weight_n={}", hcf.body_weight_n));
@@ -679,7 +684,8 @@ pub fn motion_force_table(hcf: &MotionHcf) -> Storage {
         let r = &f.result;
         let reserve = r.distal_reserve_n_m.iter().fold(r.reserve_n_m.amax(), |a, v| a.max(v.abs()));
         let mut v: Vec<f64> = r.force_femur_n.iter().chain(r.force_femur_percent_bw.iter()).copied().collect();
-        v.extend([r.magnitude_percent_bw, reserve, if f.stance { 1.0 } else { 0.0 }]);
+        let m = r.net_hip_moment;
+        v.extend([r.magnitude_percent_bw, reserve, if f.stance { 1.0 } else { 0.0 }, m.abductor_n_m_per_kg, m.extensor_n_m_per_kg, m.external_rotator_n_m_per_kg]);
         t.rows.push((f.time_s, v));
     }
     t
