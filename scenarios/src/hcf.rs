@@ -197,11 +197,8 @@ fn walking_hip_moment(args: &HcfArgs, activity: ActivityArg) -> Result<Option<hc
     }
     let v: Vec<f64> =
         t.split(',').map(|x| x.trim().parse::<f64>()).collect::<Result<_, _>>().with_context(|| format!("--walking-hip-moment {t}: write ABDUCTOR,EXTENSOR in N m per kg, e.g. 0.6,0.3"))?;
-    let limit = hcf::MAX_WALKING_HIP_MOMENT_N_M_PER_KG;
-    match v[..] {
-        [a, e] if [a, e].iter().all(|x| x.is_finite() && x.abs() <= limit) => Ok(Some(hcf::WalkingHipMoment { abductor_n_m_per_kg: a, extensor_n_m_per_kg: e })),
-        _ => bail!("--walking-hip-moment {t}: two numbers within -{limit}..{limit} N m per kg of body mass (divide N m by the body mass), e.g. 0.6,0.3"),
-    }
+    let [a, e] = v[..] else { bail!("--walking-hip-moment {t}: give two numbers, ABDUCTOR,EXTENSOR in N m per kg of body mass, e.g. 0.6,0.3") };
+    hcf::WalkingHipMoment::new(a, e).map(Some).map_err(|why| anyhow::anyhow!("--walking-hip-moment {t}: {why}"))
 }
 
 /// A file that must not exist yet (coxa never overwrites): checked before the work.

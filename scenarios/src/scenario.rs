@@ -618,7 +618,6 @@ impl Scenario {
                     None => None,
                     Some(w) => {
                         let [a, e] = (*w.get_ref()).map(|x| x.0);
-                        let limit = coxa_sim::msk::hcf::MAX_WALKING_HIP_MOMENT_N_M_PER_KG;
                         if !activities.iter().any(|x| x == "walking") {
                             return Err(err(
                                 at(w.span()),
@@ -626,14 +625,7 @@ impl Scenario {
                                 "applies to walking, which is not among the activities: add \"walking\" or remove walking_hip_moment".into(),
                             ));
                         }
-                        if a.abs() > limit || e.abs() > limit {
-                            return Err(err(
-                                at(w.span()),
-                                Some("msk.walking_hip_moment"),
-                                format!("[{a}, {e}] is out of range -{limit}..{limit}: [abductor, extensor] in N m per kg of body mass (divide N m by the body mass)"),
-                            ));
-                        }
-                        Some(coxa_sim::msk::hcf::WalkingHipMoment { abductor_n_m_per_kg: a, extensor_n_m_per_kg: e })
+                        Some(coxa_sim::msk::hcf::WalkingHipMoment::new(a, e).map_err(|why| err(at(w.span()), Some("msk.walking_hip_moment"), why.to_string()))?)
                     }
                 };
                 Some(crate::msk_stage::MskInput { model, body_weight_n: bw, activities, geometry, walking_hip_moment })

@@ -40,6 +40,11 @@ fn orthoload_force(path: &Path) -> Res<(f64, [f64; 3])> {
     Ok((w[0], [f[0], f[1], f[2]]))
 }
 
+/// Magnitude error (%BW) and direction error (deg) of `got` against `want`.
+fn errors(got: nalgebra::Vector3<f64>, want: nalgebra::Vector3<f64>) -> (f64, f64) {
+    (got.norm() - want.norm(), (got.dot(&want) / (got.norm() * want.norm())).clamp(-1.0, 1.0).acos().to_degrees())
+}
+
 /// The three OrthoLoad subjects here and their operated sides.
 const SUBJECTS: [(&str, Side); 3] = [("H1L", Side::Left), ("H2R", Side::Right), ("H3L", Side::Left)];
 
@@ -69,19 +74,15 @@ fn walking_sweep(data: &Path, models: &[(String, osim::Model)], options: &HcfOpt
             let (femur, scaled) = scaled_to(&dir, model, subject, side)?;
             let (bw, want) = orthoload_force(&dir.join(format!("Forces/{subject}_LW.xml")))?;
             let want = nalgebra::Vector3::from(want);
-            let errors = |o: &HcfOptions| -> Res<(String, f64)> {
+            let solve = |o: &HcfOptions| -> Res<(String, coxa_sim::msk::hcf::NetHipMoment)> {
                 let r = hip_contact_force_with(&scaled, Activity::Walking, bw, Some(&femur), o)?;
-                let got = r.force_orthoload_percent_bw.ok_or("frame")?;
-                let angle = (got.dot(&want) / (got.norm() * want.norm())).clamp(-1.0, 1.0).acos().to_degrees();
-                Ok((format!("{:+.0} / {angle:.1}", got.norm() - want.norm()), r.net_hip_moment.extensor_n_m_per_kg))
+                let (e, angle) = errors(r.force_orthoload_percent_bw.ok_or("frame")?, want);
+                Ok((format!("{e:+.0} / {angle:.1}"), r.net_hip_moment))
             };
-            let posture = hip_contact_force_with(&scaled, Activity::Walking, bw, Some(&femur), options)?;
-            let (own, ext) = errors(options)?;
-            let cells = abductor
-                .iter()
-                .map(|&a| errors(&options.clone().with_walking_hip_moment(Some(WalkingHipMoment { abductor_n_m_per_kg: a, extensor_n_m_per_kg: ext }))).map(|e| e.0))
-                .collect::<Res<Vec<_>>>()?;
-            println!("| {label} | {subject} | {:.2} / {ext:.2} | {own} | {} |", posture.net_hip_moment.abductor_n_m_per_kg, cells.join(" | "));
+            let (own, posture) = solve(options)?;
+            let ext = posture.extensor_n_m_per_kg;
+            let cells = abductor.iter().map(|&a| solve(&options.clone().with_walking_hip_moment(Some(WalkingHipMoment::new(a, ext)?))).map(|e| e.0)).collect::<Res<Vec<_>>>()?;
+            println!("| {label} | {subject} | {:.2} / {ext:.2} | {own} | {} |", posture.abductor_n_m_per_kg, cells.join(" | "));
         }
     }
     Ok(())
@@ -150,8 +151,7 @@ fn main() -> Res<()> {
                 let r = hip_contact_force_with(&scaled, activity, bw, Some(&femur), &options)?;
                 let got = r.force_orthoload_percent_bw.ok_or("frame")?;
                 let want = nalgebra::Vector3::from(want);
-                let e = got.norm() - want.norm();
-                let angle = (got.dot(&want) / (got.norm() * want.norm())).clamp(-1.0, 1.0).acos().to_degrees();
+                let (e, angle) = errors(got, want);
                 let m = r.net_hip_moment;
                 println!(
                     "| {subject} | {act} | {:.1} {:.1} {:.1} | {:.1} {:.1} {:.1} | {e:+.1} | {angle:.1} | {:.2} / {:.2} / {:.2} |",
@@ -268,7 +268,7 @@ fn main() -> Res<()> {
                 let peak = rising.peak().ok_or("no balanced step held by the muscles")?;
                 let got = peak.result.force_orthoload_percent_bw.ok_or("frame")?;
                 let want = nalgebra::Vector3::from(want);
-                let angle = (got.dot(&want) / (got.norm() * want.norm())).clamp(-1.0, 1.0).acos().to_degrees();
+                let (_, angle) = errors(got, want);
                 let balanced = rising.steps.iter().filter(|s| s.balanced).count();
                 let held = rising.steps.iter().filter(|s| s.held).count();
                 rising_rows.push(format!(

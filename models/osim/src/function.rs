@@ -233,6 +233,18 @@ impl Spline {
         let dx = v - self.x[k];
         self.b[k] + dx * (2.0 * self.c[k] + 3.0 * dx * self.d[k])
     }
+
+    /// The second derivative at `v`: 0 outside the knots, where [`Spline::value`] continues
+    /// as a straight line.
+    pub fn second_derivative(&self, v: f64) -> f64 {
+        let n = self.x.len();
+        if n < 2 || v < self.x[0] || v > self.x[n - 1] {
+            return 0.0;
+        }
+        let k = self.interval(v);
+        let dx = v - self.x[k];
+        2.0 * self.c[k] + 6.0 * dx * self.d[k]
+    }
 }
 
 impl Function {

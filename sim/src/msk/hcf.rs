@@ -323,6 +323,26 @@ pub struct WalkingHipMoment {
     pub extensor_n_m_per_kg: f64,
 }
 
+impl WalkingHipMoment {
+    /// The moments checked: each finite and within [`MAX_WALKING_HIP_MOMENT_N_M_PER_KG`] either
+    /// way (the one check of the library, `coxa hcf` and the scenario file).
+    ///
+    /// # Errors
+    /// [`MskError::InvalidInput`] naming the moment and the allowed range.
+    pub fn new(abductor_n_m_per_kg: f64, extensor_n_m_per_kg: f64) -> Result<Self> {
+        for (what, v) in [("walking hip abductor moment (N m/kg)", abductor_n_m_per_kg), ("walking hip extensor moment (N m/kg)", extensor_n_m_per_kg)] {
+            if !(v.is_finite() && v.abs() <= MAX_WALKING_HIP_MOMENT_N_M_PER_KG) {
+                return Err(MskError::InvalidInput {
+                    what: what.into(),
+                    value: v,
+                    why: format!("must be finite, within -{0}..{0} N m per kg of body mass (healthy gait peaks below 1.5; divide N m by the body mass)", MAX_WALKING_HIP_MOMENT_N_M_PER_KG),
+                });
+            }
+        }
+        Ok(Self { abductor_n_m_per_kg, extensor_n_m_per_kg })
+    }
+}
+
 /// The largest measured hip moment accepted, N m/kg: healthy walking peaks below about 1.5
 /// (abductor and extensor); more is a unit mistake (N m given for N m/kg).
 pub const MAX_WALKING_HIP_MOMENT_N_M_PER_KG: f64 = 3.0;
@@ -535,15 +555,7 @@ pub fn hip_contact_force_with(model: &Model, activity: Activity, body_weight_n: 
         if activity != Activity::Walking {
             return Err(MskError::InvalidInput { what: "walking hip moment (N m/kg)".into(), value: m.abductor_n_m_per_kg, why: "applies to walking only".into() });
         }
-        for (what, v) in [("walking hip abductor moment (N m/kg)", m.abductor_n_m_per_kg), ("walking hip extensor moment (N m/kg)", m.extensor_n_m_per_kg)] {
-            if !(v.is_finite() && v.abs() <= MAX_WALKING_HIP_MOMENT_N_M_PER_KG) {
-                return Err(MskError::InvalidInput {
-                    what: what.into(),
-                    value: v,
-                    why: format!("must be finite, within -{0}..{0} N m per kg of body mass (healthy gait peaks below 1.5)", MAX_WALKING_HIP_MOMENT_N_M_PER_KG),
-                });
-            }
-        }
+        WalkingHipMoment::new(m.abductor_n_m_per_kg, m.extensor_n_m_per_kg)?;
     }
     let kin = Kinematics::new(model)?;
     let solve = |p: Posture| solve_at(model, &kin, activity, body_weight_n, femur, options, p);

@@ -18,17 +18,18 @@
 //!   `ground_force_v*`, `ground_force_p*`, `ground_torque_*`, and `1_`-prefixed for the second
 //!   plate). The loads are interpolated linearly to the motion's times.
 //!
-//! # Derivatives (and why they are hand-written)
+//! # Derivatives (and why the filter is hand-written)
 //! Each coordinate is optionally low-pass filtered ([`MotionOptions::lowpass_hz`]: a
 //! second-order Butterworth filter run forward and backward, i.e. fourth order with no lag,
 //! Winter's standard for marker kinematics, the ends padded by reflection), then interpolated by
-//! a natural cubic spline (continuous second derivative). OpenSim's InverseDynamicsTool fits
+//! a natural cubic spline (coxa_osim's [`Spline::natural`], the one model files use;
+//! continuous second derivative; outside the frames it continues as a straight line). OpenSim's InverseDynamicsTool fits
 //! quintic GCV splines instead and filters with its own IIR filter, so on measured data the two
 //! differ where the data are noisy and near the ends; on smooth data they agree (see the
 //! comparison in `tests/tests/msk_motion.rs`). Every body's centre-of-mass acceleration and
 //! angular velocity and acceleration (ground frame) are central differences in time of its pose
 //! along the spline (step [`TIME_STEP_S`]), so no second derivatives of the joint functions are
-//! needed; both are a few lines, no crate needed.
+//! needed; the filter and the differences are a few lines, no crate needed.
 //!
 //! # Inverse dynamics
 //! The generalised force of coordinate `i` is, by virtual work over every body `b` (mass `m_b`,
@@ -62,7 +63,7 @@
 
 use std::collections::HashMap;
 
-use coxa_osim::{Model, MotionType, Storage};
+use coxa_osim::{Model, MotionType, Spline, Storage};
 use nalgebra::{Isometry3, Matrix3, Point3, UnitQuaternion, Vector3};
 
 use super::hcf::{HcfOptions, HcfResult, Loads, balance, subtree};
@@ -207,60 +208,6 @@ pub struct IdFrame {
     pub loads: Vec<AppliedLoad>,
 }
 
-/// Natural cubic spline through `(t_k, y_k)`: value, first and second derivative anywhere
-/// (outside the knots the end pieces continue).
-#[derive(Debug, Clone)]
-struct CubicSpline {
-    t: Vec<f64>,
-    y: Vec<f64>,
-    /// Second derivatives at the knots.
-    m: Vec<f64>,
-}
-
-impl CubicSpline {
-    fn new(t: &[f64], y: &[f64]) -> Self {
-        let n = t.len();
-        let mut m = vec![0.0; n];
-        if n > 2 {
-            // Tridiagonal system for the interior second derivatives (Thomas algorithm).
-            let (mut c_prime, mut d_prime) = (vec![0.0; n], vec![0.0; n]);
-            for i in 1..n - 1 {
-                let (h0, h1) = (t[i] - t[i - 1], t[i + 1] - t[i]);
-                let a = h0 / 6.0;
-                let b = (h0 + h1) / 3.0;
-                let c = h1 / 6.0;
-                let d = (y[i + 1] - y[i]) / h1 - (y[i] - y[i - 1]) / h0;
-                let denom = b - a * c_prime[i - 1];
-                c_prime[i] = c / denom;
-                d_prime[i] = (d - a * d_prime[i - 1]) / denom;
-            }
-            for i in (1..n - 1).rev() {
-                m[i] = d_prime[i] - c_prime[i] * m[i + 1];
-            }
-        }
-        Self { t: t.to_vec(), y: y.to_vec(), m }
-    }
-
-    /// `(value, first derivative, second derivative)` at `x`.
-    fn eval(&self, x: f64) -> (f64, f64, f64) {
-        let n = self.t.len();
-        if n == 1 {
-            return (self.y[0], 0.0, 0.0);
-        }
-        let k = match self.t.partition_point(|&v| v <= x) {
-            0 => 0,
-            p => (p - 1).min(n - 2),
-        };
-        let h = self.t[k + 1] - self.t[k];
-        let (a, b) = ((self.t[k + 1] - x) / h, (x - self.t[k]) / h);
-        let (m0, m1, y0, y1) = (self.m[k], self.m[k + 1], self.y[k], self.y[k + 1]);
-        let v = a * y0 + b * y1 + ((a * a * a - a) * m0 + (b * b * b - b) * m1) * h * h / 6.0;
-        let d = (y1 - y0) / h - (3.0 * a * a - 1.0) / 6.0 * h * m0 + (3.0 * b * b - 1.0) / 6.0 * h * m1;
-        let dd = a * m0 + b * m1;
-        (v, d, dd)
-    }
-}
-
 /// Second-order Butterworth low-pass filter at `cutoff_hz` run forward and backward over
 /// samples `dt_s` apart, the ends padded by odd reflection (so a trend passes unchanged).
 pub fn lowpass_butterworth(x: &[f64], dt_s: f64, cutoff_hz: f64) -> Vec<f64> {
@@ -378,7 +325,8 @@ fn loads_at(grf: &Storage, cols: &[LoadColumns], t: f64) -> Vec<AppliedLoad> {
 /// The splined (and optionally filtered) coordinates of a motion.
 struct Splined {
     times: Vec<f64>,
-    splines: Vec<CubicSpline>,
+    /// Natural cubic splines (coxa_osim's, as OpenSim's `NaturalCubicSpline`).
+    splines: Vec<Spline>,
     missing: Vec<String>,
 }
 
@@ -398,13 +346,13 @@ impl Splined {
                 *s = lowpass_butterworth(s, dt, hz);
             }
         }
-        let splines = series.iter().map(|s| CubicSpline::new(&times, s)).collect();
+        let splines = series.into_iter().map(|s| Spline::natural(times.clone(), s)).collect();
         Ok(Self { times, splines, missing })
     }
 
     /// Coordinate values at `t` with the couplers applied.
     fn q(&self, model: &Model, t: f64) -> Vec<f64> {
-        let mut q: Vec<f64> = self.splines.iter().map(|s| s.eval(t).0).collect();
+        let mut q: Vec<f64> = self.splines.iter().map(|s| s.value(t)).collect();
         apply_couplers(model, &mut q);
         q
     }
@@ -443,18 +391,23 @@ fn id_frame(model: &Model, kin: &Kinematics, splined: &Splined, grf: &Storage, c
     let g = model.gravity_m_s2;
     let mut generalised = Vec::with_capacity(model.coordinates.len());
     let local_points: Vec<Point3<f64>> = loads.iter().map(|l| poses[l.body].inverse_transform_point(&Point3::from(l.point_m))).collect();
+    // Each body's inertial force and moment (with gravity), the same for every coordinate.
+    let inertial: Vec<(usize, Vector3<f64>, Vector3<f64>)> = model
+        .bodies
+        .iter()
+        .zip(&bodies)
+        .enumerate()
+        .filter(|(_, (body, _))| body.mass_kg > 0.0)
+        .map(|(b, (body, bm))| (b, body.mass_kg * (bm.com_acc_m_s2 - g), bm.inertia_kg_m2 * bm.alpha_rad_s2 + bm.omega_rad_s.cross(&(bm.inertia_kg_m2 * bm.omega_rad_s))))
+        .collect();
     for c in 0..model.coordinates.len() {
         let (qp, qm) = perturbed(model, &q, c, Q_STEP);
         let (pp, pm) = (kin.body_poses(model, &qp), kin.body_poses(model, &qm));
         let mut tau = 0.0;
-        for (b, (body, bm)) in model.bodies.iter().zip(&bodies).enumerate() {
-            if body.mass_kg <= 0.0 {
-                continue;
-            }
-            let dc = (com(&pp, b) - com(&pm, b)) / (2.0 * Q_STEP);
-            let dth = rotation_between(&pp[b].rotation, &pm[b].rotation) / (2.0 * Q_STEP);
-            let euler = bm.inertia_kg_m2 * bm.alpha_rad_s2 + bm.omega_rad_s.cross(&(bm.inertia_kg_m2 * bm.omega_rad_s));
-            tau += body.mass_kg * (bm.com_acc_m_s2 - g).dot(&dc) + euler.dot(&dth);
+        for (b, force, euler) in &inertial {
+            let dc = (com(&pp, *b) - com(&pm, *b)) / (2.0 * Q_STEP);
+            let dth = rotation_between(&pp[*b].rotation, &pm[*b].rotation) / (2.0 * Q_STEP);
+            tau += force.dot(&dc) + euler.dot(&dth);
         }
         for (l, p) in loads.iter().zip(&local_points) {
             let dp = (pp[l.body].transform_point(p) - pm[l.body].transform_point(p)) / (2.0 * Q_STEP);
@@ -463,14 +416,7 @@ fn id_frame(model: &Model, kin: &Kinematics, splined: &Splined, grf: &Storage, c
         }
         generalised.push(tau);
     }
-    let (speeds, accelerations) = splined
-        .splines
-        .iter()
-        .map(|s| {
-            let (_, d, dd) = s.eval(t);
-            (d, dd)
-        })
-        .unzip();
+    let (speeds, accelerations) = splined.splines.iter().map(|s| (s.derivative(t), s.second_derivative(t))).unzip();
     IdFrame { time_s: t, coordinates: q, speeds, accelerations, generalised_forces: generalised, poses, bodies, loads }
 }
 
@@ -739,10 +685,10 @@ mod tests {
         let t: Vec<f64> = (0..101).map(|k| 0.01 * f64::from(k)).collect();
         let w = 2.0 * std::f64::consts::PI;
         let y: Vec<f64> = t.iter().map(|&x| (w * x).sin()).collect();
-        let s = CubicSpline::new(&t, &y);
+        let s = Spline::natural(t.clone(), y.clone());
         // Away from the natural ends the spline's derivatives are the sine's to 0.1 %.
         for &x in &[0.25, 0.333, 0.5, 0.77] {
-            let (v, d, dd) = s.eval(x);
+            let (v, d, dd) = (s.value(x), s.derivative(x), s.second_derivative(x));
             assert!((v - (w * x).sin()).abs() < 1e-5, "{x}");
             assert!((d - w * (w * x).cos()).abs() < 1e-3 * w, "{x}: {d}");
             assert!((dd + w * w * (w * x).sin()).abs() < 1e-3 * w * w, "{x}: {dd}");
