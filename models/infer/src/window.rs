@@ -309,8 +309,9 @@ struct Work<'a> {
 /// of the last. The network stays on the caller's thread, which keeps ONNX Runtime's per-thread
 /// scratch buffers warm from call to call (with a network thread spawned per member, its calls
 /// inside `segment` took 121-123 ms where the same tiles took 115-116 ms in a plain loop; with
-/// it here, 116-118 ms in half the runs, 120-122 in the others). Up to [`PIPELINE_DEPTH`] finished batches wait (fewer when a batch's output is
-/// large: their outputs together stay within [`PIPELINE_BYTES`], at least one), so that a
+/// it here, 116-118 ms in half the runs, 120-122 in the others). Up to [`PIPELINE_DEPTH`]
+/// finished batches wait (fewer when a batch's output is large: their outputs together stay
+/// within [`PIPELINE_BYTES`], at least one), so that a
 /// consumer thread the scheduler leaves waiting on a loaded machine does not stall ONNX Runtime;
 /// it catches up when it runs. The order of the batches, and so every sum, is that of a
 /// sequential loop.
