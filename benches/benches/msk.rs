@@ -27,10 +27,10 @@ use std::path::{Path, PathBuf};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
-use coxa_sim::msk::hcf::{Activity, HcfOptions, HcfResult, hip_contact_force, hip_contact_force_with};
-use coxa_sim::msk::muscle::capacity;
-use coxa_sim::msk::osim::{Model, read_osim};
-use coxa_sim::msk::{Kinematics, apply_couplers, clamp_coordinates, crosses_hip, moment_arms};
+use coxa_msk::hcf::{Activity, HcfOptions, HcfResult, hip_contact_force, hip_contact_force_with};
+use coxa_msk::muscle::capacity;
+use coxa_msk::osim::{Model, read_osim};
+use coxa_msk::{Kinematics, apply_couplers, clamp_coordinates, crosses_hip, moment_arms};
 
 macro_rules! bench {
     ($name:literal) => {
@@ -139,8 +139,8 @@ const CT_MUSCLES: [(&str, [SideMeasure; 2]); 4] = [
 ];
 
 fn personalise_and_solve(generic: &Model) -> f64 {
-    use coxa_sim::msk::personalise::scale_bodies;
-    use coxa_sim::msk::strength::{CtMuscle, SPECIFIC_TENSION_N_PER_CM2, strength_from_ct};
+    use coxa_msk::personalise::scale_bodies;
+    use coxa_msk::strength::{CtMuscle, SPECIFIC_TENSION_N_PER_CM2, strength_from_ct};
     let side = |k: usize| -> Vec<CtMuscle> {
         CT_MUSCLES
             .iter()

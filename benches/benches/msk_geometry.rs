@@ -44,11 +44,11 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
 use coxa_core::{Mesh, PatientLandmarks};
+use coxa_msk::bone_geometry::{GenericBones, PatientBones, RegistrationReport, WarpOptions, register_model};
+use coxa_msk::hcf::{Activity, hip_contact_force};
+use coxa_msk::osim::Model;
+use coxa_msk::personalise::{abductor_report, scale_bodies};
 use coxa_scenarios::msk_stage::{CaseBones, LoadedModel, generic_bones};
-use coxa_sim::msk::bone_geometry::{GenericBones, PatientBones, RegistrationReport, WarpOptions, register_model};
-use coxa_sim::msk::hcf::{Activity, hip_contact_force};
-use coxa_sim::msk::osim::Model;
-use coxa_sim::msk::personalise::{abductor_report, scale_bodies};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 macro_rules! bench {

@@ -159,7 +159,7 @@ pub const MOT_DEG_PER_S: f64 = 10.0;
 ///
 /// # Errors
 /// A motion name coxa does not define, or a JSON without the fields.
-pub fn rom_motion_tables(rom: &RomRecord) -> Result<Vec<coxa_sim::msk::osim::Storage>> {
+pub fn rom_motion_tables(rom: &RomRecord) -> Result<Vec<coxa_msk::osim::Storage>> {
     let side = rom.side;
     let s = if side == Side::Left { "l" } else { "r" };
     let defs: Vec<coxa_sim::rom::Motion> = coxa_sim::rom::standard_motions().into_iter().chain(coxa_sim::rom::daily_life_motions()).collect();
@@ -175,7 +175,7 @@ pub fn rom_motion_tables(rom: &RomRecord) -> Result<Vec<coxa_sim::msk::osim::Sto
             alphas.push(alpha_limit);
         }
         let columns = vec!["pelvis_tilt".to_string(), format!("hip_flexion_{s}"), format!("hip_adduction_{s}"), format!("hip_rotation_{s}")];
-        let mut t = coxa_sim::msk::osim::Storage::new(name, true, columns);
+        let mut t = coxa_msk::osim::Storage::new(name, true, columns);
         t.comments = vec![
             format!("coxa_motion={name}"),
             format!("coxa_limit_deg={limit_deg}"),
@@ -193,7 +193,7 @@ pub fn rom_motion_tables(rom: &RomRecord) -> Result<Vec<coxa_sim::msk::osim::Sto
 
 /// The muscle forces of the report's `msk` activities as `.sto` tables (one row at time 0,
 /// one column per muscle, N), named `muscle_forces_<activity>_<native|planned>`.
-pub fn muscle_force_tables(msk: &MskRecord) -> Vec<coxa_sim::msk::osim::Storage> {
+pub fn muscle_force_tables(msk: &MskRecord) -> Vec<coxa_msk::osim::Storage> {
     let mut out = Vec::new();
     for a in &msk.activities {
         let activity = &a.activity;
@@ -202,7 +202,7 @@ pub fn muscle_force_tables(msk: &MskRecord) -> Vec<coxa_sim::msk::osim::Storage>
                 continue;
             }
             let (names, values): (Vec<String>, Vec<f64>) = load.muscle_forces_n.iter().map(|(n, f)| (n.clone(), *f)).unzip();
-            let mut t = coxa_sim::msk::osim::Storage::new(format!("muscle_forces_{activity}_{state}"), false, names);
+            let mut t = coxa_msk::osim::Storage::new(format!("muscle_forces_{activity}_{state}"), false, names);
             t.comments = vec![format!("coxa_activity={activity}"), format!("coxa_state={state}"), "coxa_units=N (static optimisation, sum of squared activations)".into()];
             t.rows.push((0.0, values));
             out.push(t);

@@ -9,11 +9,11 @@
 //!          [--bones anatomy/meshes [--bone-geometry opensim/Geometry]]
 //! ```
 //! With `--bones` the model's pelvis and femurs are registered onto the patient's bone surfaces
-//! (`coxa_sim::msk::bone_geometry`; the JSON's `geometry` gives the registration residuals)
+//! (`coxa_msk::bone_geometry`; the JSON's `geometry` gives the registration residuals)
 //! instead of scaled by landmarks; without it (the default) landmark scaling is used.
 //! With `--muscles` (the `anatomy.json` of `coxa anatomy` on a CT with muscle labels, or just its
 //! `muscles` array) the model's gluteus maximus, medius, minimus, iliacus and psoas get the
-//! patient's strength from their CT volumes and lean fractions (`coxa_sim::msk::strength`, as the
+//! patient's strength from their CT volumes and lean fractions (`coxa_msk::strength`, as the
 //! `[msk]` stage does; the operated side on the model's right leg), and the force is that of the
 //! personalised model; the output's `strength` compares it with the generic model (hip force,
 //! abductor force and demand) and lists each line's generic and personalised maximum force.
@@ -30,7 +30,7 @@
 //! gait2392 (CC BY 3.0, `coxa_osim::embedded`); the output names the model that ran. It is scaled to the
 //! patient first: the pelvis by the distance of the hip centres (HJC_L, HJC_R of the pelvis
 //! landmarks), the femurs by the femur's length (HJC to the epicondyles' midpoint). The method
-//! and the postures are in `coxa_sim::msk::hcf`.
+//! and the postures are in `coxa_msk::hcf`.
 //!
 //! JSON: `{"hcf_percent_bw": [x, y, z], "magnitude_percent_bw": m, ...}`.
 //!
@@ -43,7 +43,7 @@
 //! moments at the first peak (N m/kg, from a gait laboratory) instead of the quasi-static
 //! posture's estimate; the JSON's `net_hip_moment_n_m_per_kg` gives the moments the muscles
 //! balanced in every activity.
-//! With `--motion` the force is computed over a measured motion (`coxa_sim::msk::motion`: the
+//! With `--motion` the force is computed over a measured motion (`coxa_msk::motion`: the
 //! whole model's inverse dynamics with the plates' loads, then per frame the right leg's static
 //! optimisation and the reaction on the femoral head) on the model as given (no landmarks: scale
 //! it in OpenSim first); `--side L` mirrors the trial onto the model's right leg. `--out` gets
@@ -57,9 +57,9 @@ use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
 use coxa_core::Side;
-use coxa_sim::msk::hcf::{self, Activity};
-use coxa_sim::msk::personalise;
-use coxa_sim::msk::{FemurLandmarks, fcsv, length_mm_to_m, mm_to_m};
+use coxa_msk::hcf::{self, Activity};
+use coxa_msk::personalise;
+use coxa_msk::{FemurLandmarks, fcsv, length_mm_to_m, mm_to_m};
 
 /// The activity of `coxa hcf`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -68,7 +68,7 @@ pub enum ActivityArg {
     OneLegStance,
     /// Level walking, the first peak of the hip force (quasi-static).
     Walking,
-    /// Rising from a chair, quasi-static, from seat-off to standing (`coxa_sim::msk::rising`):
+    /// Rising from a chair, quasi-static, from seat-off to standing (`coxa_msk::rising`):
     /// the force along it (`along` in the JSON); the peak of the steps that are balanced and
     /// held by the muscles is the reported force.
     SitToStand,
@@ -125,7 +125,7 @@ pub struct HcfArgs {
     pub motion_mot: Option<PathBuf>,
     /// The patient's bone surfaces: the `meshes` folder of `coxa anatomy` (hip_left.stl,
     /// hip_right.stl, sacrum.stl and the femurs, in the landmarks' LPS mm frame). The model's
-    /// pelvis and femurs are then registered onto them (`coxa_sim::msk::bone_geometry`: muscle
+    /// pelvis and femurs are then registered onto them (`coxa_msk::bone_geometry`: muscle
     /// attachments, wrap objects and hip centres carried to the patient's bones) instead of
     /// scaled by landmarks; the pelvis landmarks must then have ASIS_L, ASIS_R and PT_L/PT_R.
     #[arg(long)]
@@ -136,7 +136,7 @@ pub struct HcfArgs {
     pub bone_geometry: Option<PathBuf>,
     /// A measured motion instead of a quasi-static activity: an OpenSim inverse-kinematics
     /// `.mot` (coordinates over time) of `--model` as it is (scale it in OpenSim first), with
-    /// `--grf`; the force per frame goes to `--out` (`coxa_sim::msk::motion`).
+    /// `--grf`; the force per frame goes to `--out` (`coxa_msk::motion`).
     #[arg(long, requires = "grf", conflicts_with_all = ["pelvis_landmarks", "femur_landmarks", "activity", "bones", "muscles", "export_osim", "cor_shift_mm", "motion_mot", "forces_sto", "walking_hip_moment"])]
     pub motion: Option<PathBuf>,
     /// With `--motion`: the ground reactions, OpenSim's external-loads `.mot` (ground_force_vx..,
@@ -218,7 +218,7 @@ fn model_path(args: &HcfArgs) -> Option<PathBuf> {
 
 /// `coxa hcf --motion IK.mot --grf GRF.mot`: the hip contact force over a measured motion.
 fn run_motion(args: &HcfArgs, motion_path: &Path, side: Side) -> Result<Value> {
-    use coxa_sim::msk::motion::{ExternalLoad, MotionOptions, generalised_forces_table, hip_contact_force_over_motion, mirror_left_to_right, motion_force_table, other_side};
+    use coxa_msk::motion::{ExternalLoad, MotionOptions, generalised_forces_table, hip_contact_force_over_motion, mirror_left_to_right, motion_force_table, other_side};
     let grf_path = args.grf.as_deref().context("--motion needs --grf GRF.mot (the ground reactions of the same trial)")?;
     new_file(&args.out, "--out")?;
     new_file(&args.id_sto, "--id-sto")?;
@@ -237,8 +237,8 @@ fn run_motion(args: &HcfArgs, motion_path: &Path, side: Side) -> Result<Value> {
             bail!("{flag} {}: {} MB, more than a motion table may take here ({} MB); cut the trial to the frames wanted, or raise --max-memory", p.display(), m.len() >> 20, limit >> 20);
         }
     }
-    let motion = coxa_sim::msk::osim::Storage::read(motion_path).with_context(|| format!("--motion {}: give OpenSim's inverse kinematics output (.mot)", motion_path.display()))?;
-    let grf = coxa_sim::msk::osim::Storage::read(grf_path).with_context(|| format!("--grf {}: give the trial's ground reactions (.mot)", grf_path.display()))?;
+    let motion = coxa_msk::osim::Storage::read(motion_path).with_context(|| format!("--motion {}: give OpenSim's inverse kinematics output (.mot)", motion_path.display()))?;
+    let grf = coxa_msk::osim::Storage::read(grf_path).with_context(|| format!("--grf {}: give the trial's ground reactions (.mot)", grf_path.display()))?;
     let mut plates = vec![ExternalLoad::plate(&args.grf_body, "")];
     if grf.column("1_ground_force_vx").is_some() {
         plates.push(ExternalLoad::plate(&args.grf_body_1.clone().unwrap_or_else(|| other_side(&args.grf_body)), "1_"));
@@ -272,7 +272,7 @@ fn run_motion(args: &HcfArgs, motion_path: &Path, side: Side) -> Result<Value> {
         // The hip force's frames keep their inverse dynamics: no second pass over the motion.
         generalised_forces_table(model, hcf.frames.iter().map(|f| (f.time_s, f.generalised_forces.as_slice()))).write(out)?;
     }
-    let frame = |f: Option<&coxa_sim::msk::motion::MotionFrame>| {
+    let frame = |f: Option<&coxa_msk::motion::MotionFrame>| {
         f.map(|f| {
             let v = f.result.force_femur_percent_bw;
             json!({"time_s": f.time_s, "hcf_femur_percent_bw": [v.x, v.y, v.z], "magnitude_percent_bw": f.result.magnitude_percent_bw})
@@ -290,7 +290,7 @@ fn run_motion(args: &HcfArgs, motion_path: &Path, side: Side) -> Result<Value> {
         "frame": "the model's femur_r frame (a left femur mirrored to a right one), force of the acetabulum on the femoral head",
         "frames": hcf.frames.len(),
         "stance_frames": hcf.frames.iter().filter(|f| f.stance).count(),
-        "frames_needing_reserves": hcf.frames.iter().filter(|f| !coxa_sim::msk::motion::balanced(&f.result)).count(),
+        "frames_needing_reserves": hcf.frames.iter().filter(|f| !coxa_msk::motion::balanced(&f.result)).count(),
         "lowpass_hz": args.lowpass_hz,
         "muscle_velocity": !args.isometric,
         "passive_fibre_force": !args.no_passive_force,
@@ -305,7 +305,7 @@ fn run_motion(args: &HcfArgs, motion_path: &Path, side: Side) -> Result<Value> {
 
 /// The pelvic landmarks that place the generic pelvis, mirrored (x -> -x, left <-> right) when
 /// `mirror`.
-fn pelvis_landmarks(pelvis: &[(String, nalgebra::Vector3<f64>)], file: &Path, mirror: bool) -> Result<coxa_sim::msk::bone_geometry::PelvisLandmarks> {
+fn pelvis_landmarks(pelvis: &[(String, nalgebra::Vector3<f64>)], file: &Path, mirror: bool) -> Result<coxa_msk::bone_geometry::PelvisLandmarks> {
     let find = |name: &str| pelvis.iter().find(|(l, _)| l.eq_ignore_ascii_case(name)).map(|(_, p)| *p);
     let need = |name: &str| find(name).with_context(|| format!("{}: --bones needs the pelvis landmark {name} (hip centres, both ASISs and a pubic tubercle)", file.display()));
     let pubis = match (find("PT_L"), find("PT_R")) {
@@ -315,7 +315,7 @@ fn pelvis_landmarks(pelvis: &[(String, nalgebra::Vector3<f64>)], file: &Path, mi
     };
     let m = |v: nalgebra::Vector3<f64>| nalgebra::Point3::new(if mirror { -v.x } else { v.x }, v.y, v.z);
     let (l, r) = if mirror { ("R", "L") } else { ("L", "R") };
-    Ok(coxa_sim::msk::bone_geometry::PelvisLandmarks {
+    Ok(coxa_msk::bone_geometry::PelvisLandmarks {
         hjc_left: m(need(&format!("HJC_{l}"))?),
         hjc_right: m(need(&format!("HJC_{r}"))?),
         asis_left: m(need(&format!("ASIS_{l}"))?),
@@ -332,8 +332,8 @@ fn registered(
     dir: &Path,
     pelvis: &[(String, nalgebra::Vector3<f64>)],
     mirror: bool,
-) -> Result<(coxa_sim::msk::osim::Model, coxa_sim::msk::bone_geometry::GeometryReport)> {
-    use coxa_sim::msk::bone_geometry as bg;
+) -> Result<(coxa_msk::osim::Model, coxa_msk::bone_geometry::GeometryReport)> {
+    use coxa_msk::bone_geometry as bg;
     let generic = crate::msk_stage::generic_bones(loaded, model_path, args.bone_geometry.as_deref())?;
     let [pelvis_mesh, right, left] = crate::msk_stage::patient_bones(dir, mirror)?;
     let pelvis_mesh = pelvis_mesh.context("no pelvis surface")?;
@@ -346,9 +346,9 @@ fn registered(
     Ok(bg::register_model(&loaded.model, &generic, &patient, &bg::WarpOptions::default())?)
 }
 
-fn geometry_json(r: &coxa_sim::msk::bone_geometry::GeometryReport) -> Value {
+fn geometry_json(r: &coxa_msk::bone_geometry::GeometryReport) -> Value {
     json!({
-        "method": "generic pelvis and femurs registered onto the patient's bone surfaces (similarity ICP, coxa_shape::register, Gaussian displacement field; coxa_sim::msk::bone_geometry)",
+        "method": "generic pelvis and femurs registered onto the patient's bone surfaces (similarity ICP, coxa_shape::register, Gaussian displacement field; coxa_msk::bone_geometry)",
         "bones": r.bones.iter().map(|b| json!({
             "body": b.body, "scale": b.scale, "registered_vertices": b.registered_vertices, "template_vertices": b.template_vertices,
             "rms_mm": b.rms_mm, "mean_mm": b.mean_mm, "max_mm": b.max_mm, "patient_to_template_rms_mm": b.patient_to_template_rms_mm,
@@ -362,19 +362,19 @@ fn geometry_json(r: &coxa_sim::msk::bone_geometry::GeometryReport) -> Value {
 /// The force of one activity: its solution (the peak for sit-to-stand) and, for sit-to-stand,
 /// the whole activity.
 fn solve(
-    model: &coxa_sim::msk::osim::Model,
+    model: &coxa_msk::osim::Model,
     activity: ActivityArg,
     body_weight_n: f64,
     femur: &FemurLandmarks,
     walking_moment: Option<hcf::WalkingHipMoment>,
-) -> Result<(hcf::HcfResult, Option<coxa_sim::msk::rising::Rising>)> {
+) -> Result<(hcf::HcfResult, Option<coxa_msk::rising::Rising>)> {
     let options = hcf::HcfOptions::new().with_walking_hip_moment(walking_moment);
     let one = |a: Activity| hcf::hip_contact_force_with(model, a, body_weight_n, Some(femur), &options).map(|r| (r, None));
     Ok(match activity {
         ActivityArg::OneLegStance => one(Activity::OneLegStance)?,
         ActivityArg::Walking => one(Activity::Walking)?,
         ActivityArg::SitToStand => {
-            let rising = coxa_sim::msk::rising::rising_from_chair(model, body_weight_n, Some(femur), &hcf::HcfOptions::default(), RISING_STEPS)?;
+            let rising = coxa_msk::rising::rising_from_chair(model, body_weight_n, Some(femur), &hcf::HcfOptions::default(), coxa_sim::rom::seat_off_hip_deg(), RISING_STEPS)?;
             let peak = rising.peak().context("no step of rising from a chair is balanced quasi-statically and held by this model's muscles")?.result.clone();
             (peak, Some(rising))
         }
@@ -481,19 +481,18 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
             let records = read_muscles(path)?;
             let ct = crate::msk_stage::ct_muscles(&records, side == Side::Left);
             if ct.iter().all(Vec::is_empty) {
-                let classes: Vec<&str> = coxa_sim::msk::strength::CT_TO_MODEL.iter().map(|(c, _)| *c).collect();
+                let classes: Vec<&str> = coxa_msk::strength::CT_TO_MODEL.iter().map(|(c, _)| *c).collect();
                 bail!("--muscles {}: none of its muscles is one coxa maps to the model ({}, with _left/_right and a volume); check the file", path.display(), classes.join(", "));
             }
             Some(ct)
         }
     };
-    let personalise_sides =
-        |m: &coxa_sim::msk::osim::Model, ct: &[Vec<coxa_sim::msk::strength::CtMuscle>; 2], patient_left: bool| -> Result<(coxa_sim::msk::osim::Model, [coxa_sim::msk::strength::StrengthReport; 2])> {
-            let (op, other) = if patient_left { ("l", "r") } else { ("r", "l") };
-            let (m, a) = coxa_sim::msk::strength::strength_from_ct(m, op, &ct[0], coxa_sim::msk::strength::SPECIFIC_TENSION_N_PER_CM2)?;
-            let (m, b) = coxa_sim::msk::strength::strength_from_ct(&m, other, &ct[1], coxa_sim::msk::strength::SPECIFIC_TENSION_N_PER_CM2)?;
-            Ok((m, [a, b]))
-        };
+    let personalise_sides = |m: &coxa_msk::osim::Model, ct: &[Vec<coxa_msk::strength::CtMuscle>; 2], patient_left: bool| -> Result<(coxa_msk::osim::Model, [coxa_msk::strength::StrengthReport; 2])> {
+        let (op, other) = if patient_left { ("l", "r") } else { ("r", "l") };
+        let (m, a) = coxa_msk::strength::strength_from_ct(m, op, &ct[0], coxa_msk::strength::SPECIFIC_TENSION_N_PER_CM2)?;
+        let (m, b) = coxa_msk::strength::strength_from_ct(&m, other, &ct[1], coxa_msk::strength::SPECIFIC_TENSION_N_PER_CM2)?;
+        Ok((m, [a, b]))
+    };
     let (generic, scaled, strength_reports) = match &ct {
         None => (None, scaled, None),
         Some(ct) => {
@@ -538,7 +537,7 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
                 .collect();
             let gf = rg.force_orthoload_percent_bw.context("the OrthoLoad frame needs femur landmarks")?;
             Some(json!({
-                "method": format!("maximum isometric force = lean volume / optimal fibre length x {} N/cm² (coxa_sim::msk::strength); muscles without a CT class keep the generic force", coxa_sim::msk::strength::SPECIFIC_TENSION_N_PER_CM2),
+                "method": format!("maximum isometric force = lean volume / optimal fibre length x {} N/cm² (coxa_msk::strength); muscles without a CT class keep the generic force", coxa_msk::strength::SPECIFIC_TENSION_N_PER_CM2),
                 "generic": {"hcf_percent_bw": [gf.x, gf.y, gf.z], "magnitude_percent_bw": gf.norm(), "abductor_force_n": ga.0, "abductor_demand_percent": ga.1},
                 "personalised": {"magnitude_percent_bw": r.magnitude_percent_bw, "abductor_force_n": pa.0, "abductor_demand_percent": pa.1},
                 "lines": lines,
@@ -551,7 +550,7 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
     let f = r.force_orthoload_percent_bw.context("the OrthoLoad frame needs femur landmarks")?;
     // One row per posture: the static activity's, or every step of sit-to-stand.
     let postures: Vec<(f64, &hcf::HcfResult)> = match &rising {
-        Some(rising) => rising.steps.iter().map(|s| (s.progress * coxa_sim::msk::rising::RISING_DURATION_S, &s.result)).collect(),
+        Some(rising) => rising.steps.iter().map(|s| (s.progress * coxa_msk::rising::RISING_DURATION_S, &s.result)).collect(),
         None => vec![(0.0, &r)],
     };
     if let Some(path) = &args.forces_sto {
@@ -564,7 +563,7 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
                 }
             }
         }
-        let mut t = coxa_sim::msk::osim::Storage::new("muscle_forces", false, names.clone());
+        let mut t = coxa_msk::osim::Storage::new("muscle_forces", false, names.clone());
         t.comments = vec![format!("coxa_activity={}", activity_name(activity)), "coxa_units=N".into()];
         for (time, p) in &postures {
             t.rows.push((*time, names.iter().map(|n| p.muscle_forces_n.iter().find(|(m, _)| m == n).map_or(0.0, |(_, f)| *f)).collect()));
@@ -572,14 +571,14 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
         t.write(path)?;
     }
     if let Some(path) = &args.motion_mot {
-        coxa_sim::msk::rising::coordinates_motion(&planned, activity_name(activity), postures.iter().map(|(t, p)| (*t, p.coordinates.as_slice()))).write(path)?;
+        coxa_msk::rising::coordinates_motion(&planned, activity_name(activity), postures.iter().map(|(t, p)| (*t, p.coordinates.as_slice()))).write(path)?;
     }
     // The solved forces hold the posture: a rapier3d multibody of the stance leg and upper body,
     // loaded by them, stays at rest up to this residual (the static activities: the check
     // loads the upper body as one-leg stance and walking do, not as two-legged rising).
     // (Not with measured walking moments: the muscles then balance those, not the posture's.)
     let check = match (&rising, walking_moment) {
-        (None, None) => Some(coxa_sim::msk::posture::check_posture_rapier(&planned, &r, args.body_weight_n, None)?),
+        (None, None) => Some(coxa_msk::posture::check_posture_rapier(&planned, &r, args.body_weight_n, None)?),
         _ => None,
     };
     let mut report = json!({
@@ -737,7 +736,7 @@ pub fn cli(args: &HcfArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use coxa_sim::msk::osim;
+    use coxa_msk::osim;
 
     #[test]
     fn a_shorter_offset_weakens_the_abductors_and_the_model_exports() {

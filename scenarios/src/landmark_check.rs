@@ -89,7 +89,7 @@ mod tests {
 
     fn read(path: &str) -> Option<Vec<(String, Vector3<f64>)>> {
         let text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/orthoload/Landmarks").join(path)).ok()?;
-        coxa_sim::msk::fcsv::parse_fcsv(&text).ok()
+        coxa_msk::fcsv::parse_fcsv(&text).ok()
     }
 
     fn swap(points: &mut [(String, Vector3<f64>)], a: &str, b: &str) {

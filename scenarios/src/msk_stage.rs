@@ -12,7 +12,7 @@
 //!
 //! When the case's label map has muscles (`anatomy.json`'s `muscles`: gluteus maximus, medius,
 //! minimus, iliopsoas), the model's maximum isometric forces come from the patient's lean muscle
-//! volumes (`coxa_sim::msk::strength`: both sides, the operated one on the model's right leg),
+//! volumes (`coxa_msk::strength`: both sides, the operated one on the model's right leg),
 //! and the record's `strength` compares generic and personalised strength: every line's force,
 //! and per activity the hip contact force and the abductors' force and demand.
 
@@ -21,9 +21,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use coxa_core::PelvicFrame;
 use coxa_core::report::{AbductorRecord, ActivityLoadRecord, HipLoadRecord, MskChangeRecord, MskRecord, MskStrengthRecord, NativePlanned, StrengthEffectRecord, StrengthLineRecord};
-use coxa_sim::msk::hcf::{self, Activity};
-use coxa_sim::msk::strength::{self, CtMuscle, StrengthSource};
-use coxa_sim::msk::{bone_geometry, osim, personalise};
+use coxa_msk::hcf::{self, Activity};
+use coxa_msk::strength::{self, CtMuscle, StrengthSource};
+use coxa_msk::{bone_geometry, osim, personalise};
 use nalgebra::Vector3;
 
 /// A musculoskeletal model ready to use: the model, the .osim text it was read from (for
@@ -174,7 +174,7 @@ pub enum MskGeometry {
     #[default]
     Landmarks,
     /// The model's pelvis and femurs registered onto the case's bone surfaces
-    /// (`coxa_sim::msk::bone_geometry`).
+    /// (`coxa_msk::bone_geometry`).
     Bones {
         /// The model's Geometry folder (its bones' .vtp surfaces).
         bone_geometry: PathBuf,
@@ -245,7 +245,7 @@ fn activity(name: &str) -> Result<Activity> {
 /// The CT muscle classes of both sides from the anatomy record's `muscles` (coxa's / TotalSegmentator's
 /// class names, e.g. `gluteus_medius_left`): `[operated side, other side]`, the operated side
 /// going to the model's right leg (a left hip is mirrored). Classes without a model counterpart
-/// are left out (see `coxa_sim::msk::strength`).
+/// are left out (see `coxa_msk::strength`).
 pub fn ct_muscles(muscles: &[coxa_core::anatomy_record::MuscleRecord], side_is_left: bool) -> [Vec<CtMuscle>; 2] {
     let measures: Vec<(String, bool, f64, f64, bool)> = muscles
         .iter()

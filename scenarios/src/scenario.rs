@@ -625,7 +625,7 @@ impl Scenario {
                                 "applies to walking, which is not among the activities: add \"walking\" or remove walking_hip_moment".into(),
                             ));
                         }
-                        Some(coxa_sim::msk::hcf::WalkingHipMoment::new(a, e).map_err(|why| err(at(w.span()), Some("msk.walking_hip_moment"), why.to_string()))?)
+                        Some(coxa_msk::hcf::WalkingHipMoment::new(a, e).map_err(|why| err(at(w.span()), Some("msk.walking_hip_moment"), why.to_string()))?)
                     }
                 };
                 Some(crate::msk_stage::MskInput { model, body_weight_n: bw, activities, geometry, walking_hip_moment })

@@ -123,7 +123,7 @@ pub struct MskSection {
     pub activities: Option<Spanned<Vec<String>>>,
     /// The model's bone geometry: `landmarks` (default: the pelvis scaled by the femoral head
     /// distance) or `bones` (the model's pelvis and femurs registered onto the case's bone
-    /// surfaces, `coxa_sim::msk::bone_geometry`).
+    /// surfaces, `coxa_msk::bone_geometry`).
     #[serde(default)]
     pub geometry: Option<Spanned<String>>,
     /// With `geometry = "bones"`: the model's Geometry folder (its bones' .vtp surfaces);
@@ -132,7 +132,7 @@ pub struct MskSection {
     pub bone_geometry: Option<Spanned<PathBuf>>,
     /// With `walking` among the activities: the measured net hip moments at the first peak of
     /// walking, `[abductor, extensor]` in N m per kg of body mass (a gait laboratory's inverse
-    /// dynamics), instead of the quasi-static posture's estimate (`coxa_sim::msk::hcf`).
+    /// dynamics), instead of the quasi-static posture's estimate (`coxa_msk::hcf`).
     #[serde(default)]
     pub walking_hip_moment: Option<Spanned<[Finite; 2]>>,
 }

@@ -69,10 +69,3 @@ pub fn pose_to_sim(r: &nalgebra::Rotation3<f64>, t_mm: &nalgebra::Vector3<f64>) 
 pub fn force_to_sim(newtons: f64, direction: &nalgebra::Vector3<f64>) -> Vector {
     vector_to_sim(&(direction * (newtons * SIM_FORCE_PER_NEWTON)))
 }
-
-// ---- rapier3d (the musculoskeletal posture check): SI (m, kg, s) in f32 ----
-
-/// An SI vector (m, N, N m) of the musculoskeletal solver as rapier's f32 vector.
-pub fn si_to_sim(v: &nalgebra::Vector3<f64>) -> Vector {
-    Vector::new(v.x as f32, v.y as f32, v.z as f32)
-}

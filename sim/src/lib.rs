@@ -1,4 +1,5 @@
-//! Range of motion, impingement (parry3d) and musculoskeletal simulation (rapier3d).
+//! Range of motion, impingement (parry3d) and dislocation dynamics (rapier3d) of an implanted hip.
+//! The musculoskeletal model is `coxa-msk`.
 //!
 //! This crate is the single place where coxa's mm/f64 geometry becomes the solvers' f32
 //! ([`convert`]); collision geometry stays in millimetres.
@@ -8,8 +9,6 @@
 //!   first contact (implant-implant, implant-bone or bone-bone) and where.
 //! - [`rom`]: standard motions and daily-life paths swept to first contact under the pelvic
 //!   tilt of each posture, limits to 0.1 deg.
-//! - [`msk`]: musculoskeletal simulation on OpenSim models (SI units): paths, moment arms,
-//!   static optimisation, hip contact force.
 //! - [`bones`]: the bone collision geometry (pelvis distance field, femur point clusters).
 //! - [`user_parts`]: an implant engineer's own cup and stem (STL + frame file) in the model.
 //! - [`fast_contact`]: their neck-liner contact at the catalog's speed: per-pair precomputation
@@ -29,7 +28,6 @@ pub mod fast_contact;
 mod hull;
 pub mod joint;
 pub mod model;
-pub mod msk;
 pub mod rom;
 pub mod score;
 pub mod user_parts;

@@ -124,6 +124,23 @@ pub fn standard_motions() -> Vec<Motion> {
     ]
 }
 
+/// The right hip's coordinates (flexion, adduction, rotation; OpenSim's senses, deg) at the end
+/// of the `sit_to_stand` path (its `required_deg`), relative to the sitting pelvis (default
+/// tilts): the seat-off posture from which the musculoskeletal model rises from a chair
+/// (`coxa_msk::rising::rising_from_chair`).
+pub fn seat_off_hip_deg() -> [f64; 3] {
+    let tilts = PelvicTilts::default();
+    let path = daily_life_motions().into_iter().find(|m| m.name == "sit_to_stand");
+    // The path is defined in this crate; its absence would be a programming error caught by
+    // the tests, so fall back to plain flexion rather than fail.
+    let Some(path) = path else { return [95.0, 0.0, 0.0] };
+    let alpha = path.alpha_of(path.required_deg.unwrap_or(path.base_deg[0]));
+    let tilt: Angle = tilts.of(path.posture);
+    let relative = pelvis_tilt_rotation(tilt).inverse() * path.angles(alpha).rotation(coxa_core::Side::Right);
+    let a = JointAngles::from_rotation(&relative, coxa_core::Side::Right);
+    [a.flexion.deg(), -a.abduction.deg(), a.internal_rotation.deg()]
+}
+
 /// Daily-life paths and the two dislocation positions, as thigh angles relative to the
 /// standing body (world), with the pelvis tilted by the posture. Seated activities start from
 /// sitting (90 deg world flexion, thigh horizontal) and drive one angle; the terminal angles

@@ -202,10 +202,10 @@ fn fuzz_fcsv() {
     seeds.push(b"# columns = id,x,y,z,ow,ox,oy,oz,vis,sel,lock,label,desc,associatedNodeID\n1,1.5,2,3,0,0,0,1,1,1,0,HJC_R,,\n".to_vec());
     let run = |p: &Path| -> Result<(), String> {
         let text = std::fs::read_to_string(p).map_err(err)?;
-        let points = coxa_sim::msk::fcsv::parse_fcsv(&text).map_err(err)?;
+        let points = coxa_msk::fcsv::parse_fcsv(&text).map_err(err)?;
         // Both sides exercised; the parse is what decides "accepted".
-        let _ = coxa_sim::msk::FemurLandmarks::from_labels(&points, coxa_core::Side::Left);
-        let _ = coxa_sim::msk::FemurLandmarks::from_labels(&points, coxa_core::Side::Right);
+        let _ = coxa_msk::FemurLandmarks::from_labels(&points, coxa_core::Side::Left);
+        let _ = coxa_msk::FemurLandmarks::from_labels(&points, coxa_core::Side::Right);
         Ok(())
     };
     go(Target { name: "fcsv", ext: ".fcsv", text: true, seeds, run: &run }, 10);

@@ -7,12 +7,12 @@ use std::process::Command;
 use anyhow::{Context, Result, ensure};
 
 use coxa_core::Side;
-use coxa_sim::msk::FemurLandmarks;
-use coxa_sim::msk::fcsv::parse_fcsv;
-use coxa_sim::msk::hcf::{Activity, HcfOptions, hip_contact_force_with};
-use coxa_sim::msk::osim::{self, JointKind, MuscleModel, PathPointKind};
-use coxa_sim::msk::posture::{PostureResidual, check_posture_rapier};
-use coxa_sim::msk::{Kinematics, apply_couplers, clamp_coordinates, crosses_hip, moment_arms};
+use coxa_msk::FemurLandmarks;
+use coxa_msk::fcsv::parse_fcsv;
+use coxa_msk::hcf::{Activity, HcfOptions, hip_contact_force_with};
+use coxa_msk::osim::{self, JointKind, MuscleModel, PathPointKind};
+use coxa_msk::posture::{PostureResidual, check_posture_rapier};
+use coxa_msk::{Kinematics, apply_couplers, clamp_coordinates, crosses_hip, moment_arms};
 
 use crate::common::{shared_data, workspace_root};
 
@@ -291,9 +291,9 @@ fn hcf_vs_orthoload(model: &osim::Model, dir: &Path, options: &HcfOptions) -> Re
         // length), as `coxa hcf` does.
         let pelvis = parse_fcsv(&std::fs::read_to_string(dir.join(format!("Landmarks/{subject}_PelvisLandmarks.fcsv")))?)?;
         let hjc = |n: &str| pelvis.iter().find(|(l, _)| l == n).map(|(_, p)| *p).context("pelvis HJC");
-        let factors = coxa_sim::msk::personalise::landmark_scale_factors(model, (hjc("HJC_L")? - hjc("HJC_R")?).norm(), &femur)?;
+        let factors = coxa_msk::personalise::landmark_scale_factors(model, (hjc("HJC_L")? - hjc("HJC_R")?).norm(), &femur)?;
         let refs: Vec<(&str, nalgebra::Vector3<f64>)> = factors.iter().map(|(b, f)| (b.as_str(), *f)).collect();
-        let scaled = coxa_sim::msk::personalise::scale_bodies(model, &refs)?;
+        let scaled = coxa_msk::personalise::scale_bodies(model, &refs)?;
         let model = &scaled;
         for (act, activity) in [("OLS", Activity::OneLegStance), ("LW", Activity::Walking)] {
             let (bw, want) = orthoload_force(&dir.join(format!("Forces/{subject}_{act}.xml")))?;
@@ -350,7 +350,7 @@ fn hcf_vs_orthoload(model: &osim::Model, dir: &Path, options: &HcfOptions) -> Re
 /// to .osim, read by OpenSim 4.6, which gives the same lengths and moment arms.
 #[test]
 fn personalised_model_exports_to_opensim_with_the_same_moment_arms() -> Result<()> {
-    use coxa_sim::msk::personalise::{ImplantChange, abductor_report, apply_implant_change, landmark_scale_factors, scale_bodies};
+    use coxa_msk::personalise::{ImplantChange, abductor_report, apply_implant_change, landmark_scale_factors, scale_bodies};
     let (Some(model_path), Some(dir)) = (shared_data("opensim/gait2392_thelen2003muscle.osim"), shared_data("orthoload/Landmarks")) else { return Ok(()) };
     let model = osim::read_osim(&model_path)?;
     let femur = FemurLandmarks::from_labels(&parse_fcsv(&std::fs::read_to_string(dir.join("H2R_FemurLandmarks.fcsv"))?)?, Side::Right)?;
@@ -435,7 +435,7 @@ fn one_leg_stance_muscle_forces_hold_the_posture() -> Result<()> {
     let model = osim::read_osim(&model_path)?;
     let kin = Kinematics::new(&model)?;
     let bw = 760.0;
-    let r = coxa_sim::msk::hcf::hip_contact_force(&model, Activity::OneLegStance, bw, None)?;
+    let r = coxa_msk::hcf::hip_contact_force(&model, Activity::OneLegStance, bw, None)?;
     let q = &r.coordinates;
     let foot = model.body_index("calcn_r").context("calcn_r")?;
     let poses = kin.body_poses(&model, q);
@@ -491,7 +491,7 @@ fn rapier_multibody_holds_the_solved_posture() -> Result<()> {
     let bw = 760.0;
     solved_forces_hold_and_halved_do_not(&model, "gait2392", bw)?;
     // Bad input is a clear error, not a panic.
-    let r = coxa_sim::msk::hcf::hip_contact_force(&model, Activity::OneLegStance, bw, None)?;
+    let r = coxa_msk::hcf::hip_contact_force(&model, Activity::OneLegStance, bw, None)?;
     assert!(check_posture_rapier(&model, &r, f64::NAN, None).is_err());
     assert!(check_posture_rapier(&model, &r, bw, Some(-1.0)).is_err());
     let mut short = r.clone();
@@ -508,7 +508,7 @@ fn rapier_multibody_holds_the_solved_posture() -> Result<()> {
 /// halved it is large.
 fn solved_forces_hold_and_halved_do_not(model: &osim::Model, name: &str, bw: f64) -> Result<()> {
     for activity in [Activity::OneLegStance, Activity::Walking] {
-        let r = coxa_sim::msk::hcf::hip_contact_force(model, activity, bw, None)?;
+        let r = coxa_msk::hcf::hip_contact_force(model, activity, bw, None)?;
         let solved = check_posture_rapier(model, &r, bw, None)?;
         let mut halved = r.clone();
         for (_, t) in &mut halved.muscle_forces_n {
@@ -545,7 +545,7 @@ fn gait2392_with_wraps(model_path: &Path, wraps: &[(&str, &str)], xml: impl Fn(u
     let mut edited = text.clone();
     for (k, (muscle, method)) in wraps.iter().enumerate() {
         let m = model.muscle(muscle).context("muscle")?;
-        let path = coxa_sim::msk::muscle_path(&model, m, &poses, &q)?;
+        let path = coxa_msk::muscle_path(&model, m, &poses, &q)?;
         let w = path.nodes.windows(2).find(|w| w[0].body != w[1].body).context("segment")?;
         let mid = 0.5 * (w[0].ground_m + w[1].ground_m);
         let dir = (w[1].ground_m - w[0].ground_m).normalize();
@@ -585,7 +585,7 @@ fn wrapped_poses(path: &Path, muscles: &[&str]) -> Result<(Vec<usize>, usize)> {
         }
         let poses = kin.body_poses(&model, &q);
         for (k, m) in muscles.iter().enumerate() {
-            let p = coxa_sim::msk::muscle_path(&model, model.muscle(m).context("muscle")?, &poses, &q)?;
+            let p = coxa_msk::muscle_path(&model, model.muscle(m).context("muscle")?, &poses, &q)?;
             wrapped[k] += usize::from(p.nodes.iter().any(|n| n.wrap.is_some()));
         }
     }
@@ -642,7 +642,7 @@ fn torus_wrapping_matches_opensim() -> Result<()> {
     let poses = kin.body_poses(&model, &q);
     let mut frames = Vec::new();
     for (k, (muscle, _)) in wraps.iter().enumerate() {
-        let path = coxa_sim::msk::muscle_path(&model, model.muscle(muscle).context("muscle")?, &poses, &q)?;
+        let path = coxa_msk::muscle_path(&model, model.muscle(muscle).context("muscle")?, &poses, &q)?;
         let w = path.nodes.windows(2).find(|w| w[0].body != w[1].body).context("segment")?;
         let inv = poses[femur].inverse();
         let (a, b) = (inv.transform_point(&nalgebra::Point3::from(w[0].ground_m)).coords, inv.transform_point(&nalgebra::Point3::from(w[1].ground_m)).coords);
@@ -722,7 +722,7 @@ fn posture_of_least_effort_stays_in_range_and_costs_no_more() -> Result<()> {
                 assert!((coord("pelvis_list").context("pelvis_list")? + 4.0).abs() < 1e-9 && (coord("pelvis_rotation").context("pelvis_rotation")? - 3.0).abs() < 1e-9);
                 assert!((coord("lumbar_bending").context("lumbar_bending")? - 4.0 - free.trunk_lean_deg).abs() < 1e-9);
                 // The stance hip centre is the higher one.
-                let kin = coxa_sim::msk::Kinematics::new(&model)?;
+                let kin = coxa_msk::Kinematics::new(&model)?;
                 let poses = kin.body_poses(&model, &free.coordinates);
                 let hip = |b: &str| -> Result<f64> {
                     let bi = model.body_index(b).context("femur")?;
@@ -742,7 +742,7 @@ fn posture_of_least_effort_stays_in_range_and_costs_no_more() -> Result<()> {
 }
 
 /// Issue 20, part 5: the hip contact force along a whole activity whose motion is known,
-/// rising from a chair (quasi-static, `coxa_sim::msk::rising`), on the built-in gait2392 and
+/// rising from a chair (quasi-static, `coxa_msk::rising`), on the built-in gait2392 and
 /// written as an OpenSim motion. OpenSim 4.6 plays the `.mot` on the same model (its own
 /// degrees-to-radians rule): every coordinate equals coxa's, its centre of mass equals coxa's
 /// and lies above the right foot (heel to metatarsophalangeal joint) in every step, and the
@@ -750,10 +750,11 @@ fn posture_of_least_effort_stays_in_range_and_costs_no_more() -> Result<()> {
 /// never below the share of body weight the hip must carry.
 #[test]
 fn rising_from_a_chair_plays_in_opensim_and_loads_the_hip_most_at_seat_off() -> Result<()> {
-    use coxa_sim::msk::rising::{rising_force_table, rising_from_chair, rising_motion, seat_off_hip_deg};
+    use coxa_msk::rising::{rising_force_table, rising_from_chair, rising_motion};
+    use coxa_sim::rom::seat_off_hip_deg;
     let model = osim::embedded::gait2392()?;
     let bw = 760.0;
-    let rising = rising_from_chair(&model, bw, None, &HcfOptions::default(), 10)?;
+    let rising = rising_from_chair(&model, bw, None, &HcfOptions::default(), seat_off_hip_deg(), 10)?;
     assert_eq!(rising.steps.len(), 11);
     // The seat-off hip angles are those of coxa's sit_to_stand path at its end: about 95 deg
     // of flexion relative to the sitting pelvis (115 deg in the standing body's frame, the
@@ -835,7 +836,7 @@ fn rising_from_a_chair_plays_in_opensim_and_loads_the_hip_most_at_seat_off() -> 
 /// muscles balanced; a moment outside walking, not finite or in N m instead of N m/kg is refused.
 #[test]
 fn walking_with_measured_hip_moments() -> Result<()> {
-    use coxa_sim::msk::hcf::WalkingHipMoment;
+    use coxa_msk::hcf::WalkingHipMoment;
     let model = osim::embedded::gait2392()?;
     let bw = 760.0;
     let fixed = HcfOptions::new().with_optimise_posture(false);
@@ -859,7 +860,7 @@ fn walking_with_measured_hip_moments() -> Result<()> {
         slow.net_hip_moment
     );
     ensure!((slow.net_hip_moment.external_rotator_n_m_per_kg - m.external_rotator_n_m_per_kg).abs() < 1e-9, "the moment about the vertical stays the posture's");
-    let abductors = |r: &coxa_sim::msk::hcf::HcfResult| r.muscle_forces_n.iter().filter(|(n, _)| n.starts_with("glut_med") || n.starts_with("glut_min")).map(|(_, f)| f).sum::<f64>();
+    let abductors = |r: &coxa_msk::hcf::HcfResult| r.muscle_forces_n.iter().filter(|(n, _)| n.starts_with("glut_med") || n.starts_with("glut_min")).map(|(_, f)| f).sum::<f64>();
     eprintln!("abductor moment {:.2} N m/kg: {:.1} %BW, abductors {:.0} N (posture's: {:.0} N)", m.abductor_n_m_per_kg - 0.3, slow.magnitude_percent_bw, abductors(&slow), abductors(&own));
     ensure!(slow.magnitude_percent_bw < own.magnitude_percent_bw - 40.0, "0.3 N m/kg less abduction must unload the hip: {} against {}", slow.magnitude_percent_bw, own.magnitude_percent_bw);
     ensure!(abductors(&slow) < 0.8 * abductors(&own));

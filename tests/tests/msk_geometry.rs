@@ -1,5 +1,5 @@
 //! Muscle geometry from the patient's bones (issue 20, part 2): the generic model's pelvis and
-//! femurs registered onto a patient's bone surfaces (`coxa_sim::msk::bone_geometry`), the
+//! femurs registered onto a patient's bone surfaces (`coxa_msk::bone_geometry`), the
 //! attachments, wrap objects and hip centres carried with them, the model exported to .osim and
 //! checked in OpenSim 4.6, and the effect on one-leg stance compared with landmark scaling.
 
@@ -8,10 +8,10 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use coxa_anatomy::landmarks;
 use coxa_core::{Mesh, Side};
+use coxa_msk::bone_geometry::{GenericBones, PatientBones, PelvisLandmarks, RegistrationReport, WarpOptions, attachment_shifts_mm, merge_meshes, register_model};
+use coxa_msk::hcf::{Activity, hip_contact_force};
+use coxa_msk::personalise::{abductor_report, scale_bodies};
 use coxa_osim as osim;
-use coxa_sim::msk::bone_geometry::{GenericBones, PatientBones, PelvisLandmarks, RegistrationReport, WarpOptions, attachment_shifts_mm, merge_meshes, register_model};
-use coxa_sim::msk::hcf::{Activity, hip_contact_force};
-use coxa_sim::msk::personalise::{abductor_report, scale_bodies};
 use nalgebra::{Point3, Vector3};
 
 use crate::common::shared_data;

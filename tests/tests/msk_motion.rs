@@ -1,6 +1,6 @@
 //! The hip contact force along a measured motion (issue 20, part 5), side by side with OpenSim
 //! 4.6: a smooth synthetic motion of gait2392 with a ground reaction on `calcn_r`, written as
-//! the `.mot` files a lab has, through coxa (`coxa_sim::msk::motion`) and through OpenSim's
+//! the `.mot` files a lab has, through coxa (`coxa_msk::motion`) and through OpenSim's
 //! InverseDynamicsTool, StaticOptimization and JointReaction (`tests/peers/opensim_motion_hcf.py`).
 
 use std::collections::HashMap;
@@ -9,10 +9,10 @@ use std::process::Command;
 
 use anyhow::{Context, Result, ensure};
 
-use coxa_sim::msk::hcf::HcfOptions;
-use coxa_sim::msk::motion::{ExternalLoad, MotionOptions, generalised_forces_table, hip_contact_force_over_motion, inverse_dynamics, motion_force_table};
-use coxa_sim::msk::osim::{self, Storage};
-use coxa_sim::msk::{Kinematics, apply_couplers};
+use coxa_msk::hcf::HcfOptions;
+use coxa_msk::motion::{ExternalLoad, MotionOptions, generalised_forces_table, hip_contact_force_over_motion, inverse_dynamics, motion_force_table};
+use coxa_msk::osim::{self, Storage};
+use coxa_msk::{Kinematics, apply_couplers};
 
 use crate::common::{shared_data, workspace_root};
 use crate::msk::opensim_python;
@@ -112,7 +112,7 @@ struct HipDiff {
     dir_rms: f64,
 }
 
-fn hip_force_vs_opensim(hcf: &coxa_sim::msk::motion::MotionHcf, peer: &serde_json::Value, bw: f64) -> Result<HipDiff> {
+fn hip_force_vs_opensim(hcf: &coxa_msk::motion::MotionHcf, peer: &serde_json::Value, bw: f64) -> Result<HipDiff> {
     let labels: Vec<String> = peer["jr"]["labels"].as_array().context("labels")?.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect();
     let rows: Vec<Vec<f64>> =
         peer["jr"]["rows"].as_array().context("rows")?.iter().map(|r| r.as_array().map(|r| r.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect()).unwrap_or_default()).collect();
@@ -213,7 +213,7 @@ fn motion_inverse_dynamics_and_hip_force_match_opensim() -> Result<()> {
     // Every frame is stance and balanced by the muscles alone.
     for f in &hcf.frames {
         ensure!(f.stance, "t = {}: not stance", f.time_s);
-        ensure!(coxa_sim::msk::motion::balanced(&f.result), "t = {}: reserves {:?} {:?}", f.time_s, f.result.reserve_n_m, f.result.distal_reserve_n_m);
+        ensure!(coxa_msk::motion::balanced(&f.result), "t = {}: reserves {:?} {:?}", f.time_s, f.result.reserve_n_m, f.result.distal_reserve_n_m);
     }
 
     let Some(peer) = opensim_peer(&model_path, &mot_path, &grf_path, dir.path())? else { return Ok(()) };
@@ -290,7 +290,7 @@ fn stretched_fibres_without_passive_force_match_opensim() -> Result<()> {
     let with_passive = hip_contact_force_over_motion(&model, &mot, &grf, &loads, bw, &MotionOptions::default())?;
     let options = MotionOptions::default().with_hcf(HcfOptions::new().with_passive_fibre_force(false));
     let hcf = hip_contact_force_over_motion(&model, &mot, &grf, &loads, bw, &options)?;
-    let peak = |h: &coxa_sim::msk::motion::MotionHcf| h.frames.iter().map(|f| f.result.magnitude_percent_bw).fold(0.0, f64::max);
+    let peak = |h: &coxa_msk::motion::MotionHcf| h.frames.iter().map(|f| f.result.magnitude_percent_bw).fold(0.0, f64::max);
     eprintln!("stretched gait2392: coxa's peak hip force with passive fibre force {:.0} %BW, without {:.0} %BW", peak(&with_passive), peak(&hcf));
 
     let Some(peer) = opensim_peer(&model_path, &mot_path, &grf_path, dir.path())? else { return Ok(()) };

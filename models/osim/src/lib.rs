@@ -11,7 +11,7 @@
 //! # Units
 //! The model keeps the file's units: SI (m, kg, N, s) and radians, the units of OpenSim and of
 //! coxa's musculoskeletal solver. Conversion to coxa's millimetres happens at the solver's edges
-//! (`coxa-sim`, module `msk`), never here.
+//! (`coxa-msk`), never here.
 //!
 //! [`embedded::gait2392`] is the built-in default model (OpenSim's gait2392, CC BY 3.0).
 //!

@@ -2,7 +2,7 @@
 //!
 //! Units are the file's: SI (m, kg, N, s) and radians, as OpenSim writes them; every field
 //! carries its unit in its name or doc comment. Nothing here converts to coxa's millimetres:
-//! the musculoskeletal solver (`coxa-sim`, module `msk`) works in SI too.
+//! the musculoskeletal solver (`coxa-msk`) works in SI too.
 
 use nalgebra::{Rotation3, Vector3};
 

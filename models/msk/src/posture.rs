@@ -47,7 +47,11 @@ use super::hcf::{HcfResult, subtree};
 use super::kinematics::{Kinematics, apply_couplers};
 use super::path::muscle_path;
 use super::{MskError, Result};
-use crate::convert::si_to_sim;
+
+/// An SI vector (m, N, N m) as rapier's f32 vector (the posture check runs in SI).
+fn si_to_sim(v: &Vector3<f64>) -> rapier3d::math::Vector {
+    rapier3d::math::Vector::new(v.x as f32, v.y as f32, v.z as f32)
+}
 
 /// Standing height over the height of the hip centre (Winter 2009, greater trochanter at
 /// 0.530 of the height): the height used to scale [`PostureResidual::max_percent_bw_height`]

@@ -252,7 +252,7 @@ mod tests {
     /// latae take more, and the hip stays in equilibrium.
     #[test]
     fn halving_one_muscle_moves_its_load_to_the_synergists() {
-        use crate::msk::hcf::{Activity, hip_contact_force};
+        use crate::hcf::{Activity, hip_contact_force};
         let model = gait2392();
         let ct = generic_ct(&model, "r");
         let (generic, _) = strength_from_ct(&model, "r", &ct, SPECIFIC_TENSION_N_PER_CM2).unwrap();
@@ -261,8 +261,8 @@ mod tests {
         let (weak, _) = strength_from_ct(&model, "r", &half, SPECIFIC_TENSION_N_PER_CM2).unwrap();
         let bw = 750.0;
         let (a, b) = (hip_contact_force(&generic, Activity::OneLegStance, bw, None).unwrap(), hip_contact_force(&weak, Activity::OneLegStance, bw, None).unwrap());
-        let sum = |r: &crate::msk::hcf::HcfResult, p: &str| r.muscle_forces_n.iter().filter(|(n, _)| n.starts_with(p) && n.ends_with("_r")).map(|(_, f)| f).sum::<f64>();
-        let abductors = |r: &crate::msk::hcf::HcfResult| sum(r, "glut_med") + sum(r, "glut_min") + sum(r, "tfl");
+        let sum = |r: &crate::hcf::HcfResult, p: &str| r.muscle_forces_n.iter().filter(|(n, _)| n.starts_with(p) && n.ends_with("_r")).map(|(_, f)| f).sum::<f64>();
+        let abductors = |r: &crate::hcf::HcfResult| sum(r, "glut_med") + sum(r, "glut_min") + sum(r, "tfl");
         let (med, min, tfl) = ((sum(&a, "glut_med"), sum(&b, "glut_med")), (sum(&a, "glut_min"), sum(&b, "glut_min")), (sum(&a, "tfl"), sum(&b, "tfl")));
         eprintln!(
             "one-leg stance, generic -> gluteus medius volume halved: glut_med {:.0} -> {:.0} N (share of abductor force {:.1} -> {:.1} %), glut_min {:.0} -> {:.0} N, tfl {:.0} -> {:.0} N, hip force {:.1} -> {:.1} %BW",
@@ -282,7 +282,7 @@ mod tests {
         assert!(min.1 > 1.05 * min.0 && tfl.1 > 1.05 * tfl.0, "the synergists must take more: glut_min {min:?}, tfl {tfl:?}");
         assert!(b.reserve_n_m.norm() < 1.0 && a.reserve_n_m.norm() < 1.0);
         // The forces of the other muscles rise as a whole: the moment is still balanced.
-        let total = |r: &crate::msk::hcf::HcfResult| r.muscle_forces_n.iter().map(|(_, f)| f).sum::<f64>();
+        let total = |r: &crate::hcf::HcfResult| r.muscle_forces_n.iter().map(|(_, f)| f).sum::<f64>();
         assert!(total(&b) - med.1 > total(&a) - med.0);
     }
 

@@ -95,7 +95,7 @@ pub(crate) fn unit(v: Vector3<f64>, what: &str) -> Result<Vector3<f64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::msk::fcsv::parse_fcsv;
+    use crate::fcsv::parse_fcsv;
     use approx::assert_relative_eq;
 
     const FCSV: &str = "# Markups fiducial file version = 4.11\n# CoordinateSystem = RAS\n\

@@ -6,7 +6,7 @@
 //! regression test with the same method is `tests/tests/msk.rs`; this is the measuring tool.
 //!
 //! ```text
-//! cargo run -p coxa-sim --example orthoload_table [--release] -- [MODEL.osim ...]
+//! cargo run -p coxa-msk --example orthoload_table [--release] -- [MODEL.osim ...]
 //! ```
 //! `COXA_HCF_HIP_ONLY=1` switches to hip equilibrium only, `COXA_HCF_VOLUME_WEIGHTED=1` to the
 //! muscle-volume-weighted criterion, `COXA_HCF_EXPONENT=3` to cubed activations,
@@ -22,11 +22,11 @@
 use std::path::{Path, PathBuf};
 
 use coxa_core::Side;
-use coxa_sim::msk::fcsv::parse_fcsv;
-use coxa_sim::msk::hcf::{Activity, HcfOptions, UPPER_BODY_LOAD, WalkingHipMoment, hip_contact_force_with};
-use coxa_sim::msk::personalise::{landmark_scale_factors, scale_bodies};
-use coxa_sim::msk::rising::rising_from_chair;
-use coxa_sim::msk::{FemurLandmarks, osim};
+use coxa_msk::fcsv::parse_fcsv;
+use coxa_msk::hcf::{Activity, HcfOptions, UPPER_BODY_LOAD, WalkingHipMoment, hip_contact_force_with};
+use coxa_msk::personalise::{landmark_scale_factors, scale_bodies};
+use coxa_msk::rising::rising_from_chair;
+use coxa_msk::{FemurLandmarks, osim};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -74,7 +74,7 @@ fn walking_sweep(data: &Path, models: &[(String, osim::Model)], options: &HcfOpt
             let (femur, scaled) = scaled_to(&dir, model, subject, side)?;
             let (bw, want) = orthoload_force(&dir.join(format!("Forces/{subject}_LW.xml")))?;
             let want = nalgebra::Vector3::from(want);
-            let solve = |o: &HcfOptions| -> Res<(String, coxa_sim::msk::hcf::NetHipMoment)> {
+            let solve = |o: &HcfOptions| -> Res<(String, coxa_msk::hcf::NetHipMoment)> {
                 let r = hip_contact_force_with(&scaled, Activity::Walking, bw, Some(&femur), o)?;
                 let (e, angle) = errors(r.force_orthoload_percent_bw.ok_or("frame")?, want);
                 Ok((format!("{e:+.0} / {angle:.1}"), r.net_hip_moment))
@@ -127,7 +127,7 @@ fn main() -> Res<()> {
     // minimus, both sides), one-leg stance and walking (the benchmark is
     // `benches/benches/msk.rs`, `personalise_one_leg_stance_walking`).
     if let Some((label, model)) = models.first() {
-        use coxa_sim::msk::strength::{CtMuscle, SPECIFIC_TENSION_N_PER_CM2, strength_from_ct};
+        use coxa_msk::strength::{CtMuscle, SPECIFIC_TENSION_N_PER_CM2, strength_from_ct};
         let ct = |v: f64| vec![CtMuscle { class: "gluteus_medius".into(), volume_cm3: v, lean_fraction: 0.95, cut_by_scan: false, other_side_lean_volume_cm3: None }];
         let t0 = std::time::Instant::now();
         let scaled = scale_bodies(model, &[("pelvis", nalgebra::Vector3::repeat(1.05))])?;
@@ -170,7 +170,7 @@ fn main() -> Res<()> {
                     }
                     // Both forces in the ground frame of the posture (x anterior, y up, z toward
                     // the stance side), and the femur's shaft axis there.
-                    let kin = coxa_sim::msk::Kinematics::new(&scaled)?;
+                    let kin = coxa_msk::Kinematics::new(&scaled)?;
                     let poses = kin.body_poses(&scaled, &r.coordinates);
                     let fi = scaled.body_index("femur_r").ok_or("femur_r")?;
                     let to_ground = poses[fi].rotation.to_rotation_matrix().matrix() * t.try_inverse().ok_or("frame")?;
@@ -238,13 +238,13 @@ fn main() -> Res<()> {
                     f.sort_by(|a, b| b.1.total_cmp(&a.1));
                     eprintln!("    {}", f.iter().map(|(n, f)| format!("{n} {f:.0}")).collect::<Vec<_>>().join(", "));
                     // The abductors' moment arms (abduction positive, mm) in the solved posture.
-                    let kin = coxa_sim::msk::Kinematics::new(&scaled)?;
+                    let kin = coxa_msk::Kinematics::new(&scaled)?;
                     let add = scaled.coordinate_index("hip_adduction_r").ok_or("hip_adduction_r")?;
                     let arms: Vec<String> = scaled
                         .muscles
                         .iter()
                         .filter(|m| ["glut_med", "glmed", "glut_min", "glmin", "tfl"].iter().any(|p| m.name.starts_with(p)) && m.name.ends_with("_r"))
-                        .map(|m| coxa_sim::msk::moment_arms(&scaled, &kin, m, &r.coordinates, &[add]).map(|(_, a)| format!("{} {:.1}", m.name, -1000.0 * a[0])))
+                        .map(|m| coxa_msk::moment_arms(&scaled, &kin, m, &r.coordinates, &[add]).map(|(_, a)| format!("{} {:.1}", m.name, -1000.0 * a[0])))
                         .collect::<Result<_, _>>()?;
                     eprintln!("    abduction moment arms mm: {}", arms.join(", "));
                     eprintln!(
@@ -264,7 +264,7 @@ fn main() -> Res<()> {
             let su = dir.join(format!("Forces/{subject}_SU.xml"));
             if su.exists() {
                 let (bw, want) = orthoload_force(&su)?;
-                let rising = rising_from_chair(&scaled, bw, Some(&femur), &options, 20)?;
+                let rising = rising_from_chair(&scaled, bw, Some(&femur), &options, coxa_sim::rom::seat_off_hip_deg(), 20)?;
                 let peak = rising.peak().ok_or("no balanced step held by the muscles")?;
                 let got = peak.result.force_orthoload_percent_bw.ok_or("frame")?;
                 let want = nalgebra::Vector3::from(want);

@@ -6,16 +6,17 @@
 //! No standard walking cycle (joint angles over the gait cycle) is on this machine: the OpenSim
 //! 4.6 wheel ships no models or motions, `../shared/data/opensim` holds models only, and
 //! nothing may be downloaded. The motion coxa knows is its own daily-life paths
-//! ([`crate::rom::daily_life_motions`]); of them only rising from a chair carries the body
+//! (`coxa_sim::rom::daily_life_motions`); of them only rising from a chair carries the body
 //! weight through the hip, and OrthoLoad measured it (the `SU` files of H2R and H3L), so its
 //! peak can be compared with the in-vivo force.
 //!
 //! # The motion
-//! - Seat-off: the hip angles (relative to the pelvis, OpenSim's coordinates) are those of
-//!   coxa's `sit_to_stand` path at its end (`required_deg`: 115 deg of flexion in the standing
-//!   body's frame with the sitting pelvis tilted 20 deg posterior, i.e. about 95 deg of hip
-//!   flexion, with its 5 deg of adduction and internal rotation). The knee is flexed 90 deg
-//!   (a seat at knee height: thigh horizontal and shank vertical when sitting).
+//! - Seat-off: the hip angles (relative to the pelvis, OpenSim's coordinates) are given by the
+//!   caller: coxa's are those of its `sit_to_stand` path at its end
+//!   (`coxa_sim::rom::seat_off_hip_deg`: 115 deg of flexion in the standing body's frame with
+//!   the sitting pelvis tilted 20 deg posterior, i.e. about 95 deg of hip flexion, with its 5 deg
+//!   of adduction and internal rotation). The knee is flexed 90 deg (a seat at knee height:
+//!   thigh horizontal and shank vertical when sitting).
 //! - From seat-off to standing the hip and knee angles go linearly to 0 (progress 0..1), both
 //!   legs alike (symmetric rising), the trunk fixed on the pelvis (lumbar angles 0).
 //! - Two angles are not prescribed. The pelvis' pitch in the ground follows from the feet being
@@ -40,7 +41,6 @@
 //! ([`super::hcf::HcfOptions`]), and the hip contact force is computed as in [`super::hcf`].
 //! Muscles are isometric (no force-velocity), inertia is neglected (quasi-static).
 
-use coxa_core::{Angle, Side};
 use coxa_osim::{Model, MotionType, Storage};
 use nalgebra::{Point3, Vector3};
 
@@ -99,22 +99,6 @@ impl Rising {
     }
 }
 
-/// The right hip's coordinates (flexion, adduction, rotation; OpenSim's senses, deg) at the end
-/// of coxa's `sit_to_stand` path (its `required_deg`), relative to the sitting pelvis (default
-/// tilts): the seat-off posture.
-pub fn seat_off_hip_deg() -> [f64; 3] {
-    let tilts = crate::rom::PelvicTilts::default();
-    let path = crate::rom::daily_life_motions().into_iter().find(|m| m.name == "sit_to_stand");
-    // The path is defined in this crate; its absence would be a programming error caught by
-    // the tests, so fall back to plain flexion rather than fail.
-    let Some(path) = path else { return [95.0, 0.0, 0.0] };
-    let alpha = path.alpha_of(path.required_deg.unwrap_or(path.base_deg[0]));
-    let tilt: Angle = tilts.of(path.posture);
-    let relative = crate::joint::pelvis_tilt_rotation(tilt).inverse() * path.angles(alpha).rotation(Side::Right);
-    let a = crate::JointAngles::from_rotation(&relative, Side::Right);
-    [a.flexion.deg(), -a.abduction.deg(), a.internal_rotation.deg()]
-}
-
 fn index(model: &Model, name: &str) -> Result<usize> {
     model.coordinate_index(name).ok_or(MskError::UnknownName { kind: "coordinate", name: name.into() })
 }
@@ -131,22 +115,27 @@ fn cop_in_calcn(model: &Model, calcn: usize) -> Vector3<f64> {
 
 /// The hip contact force of the right hip along rising from a chair, at `steps` + 1 evenly
 /// spaced steps from seat-off to standing, for a subject of `body_weight_n` (see the module
-/// docs). `femur` maps the forces into the patient's OrthoLoad frame, as in
-/// [`super::hcf::hip_contact_force`].
+/// docs). `seat_off_hip_deg`: the right hip's coordinates at seat-off (flexion, adduction,
+/// rotation; OpenSim's senses, deg; coxa's are `coxa_sim::rom::seat_off_hip_deg`). `femur` maps
+/// the forces into the patient's OrthoLoad frame, as in [`super::hcf::hip_contact_force`].
 ///
 /// # Errors
-/// A body weight out of 100..5000 N, `steps` outside 1..1000, a model without the gait2392 /
+/// A body weight out of 100..5000 N, seat-off angles that are not finite, `steps` outside
+/// 1..1000, a model without the gait2392 /
 /// Rajagopal names (pelvis, femur, tibia, talus, calcaneus of both sides, their hip, knee and
 /// ankle coordinates), or a posture the muscles cannot hold.
-pub fn rising_from_chair(model: &Model, body_weight_n: f64, femur: Option<&FemurLandmarks>, options: &HcfOptions, steps: usize) -> Result<Rising> {
+pub fn rising_from_chair(model: &Model, body_weight_n: f64, femur: Option<&FemurLandmarks>, options: &HcfOptions, seat_off_hip_deg: [f64; 3], steps: usize) -> Result<Rising> {
     if !(body_weight_n.is_finite() && body_weight_n > 100.0 && body_weight_n < 5000.0) {
         return Err(MskError::InvalidInput { what: "body weight (N)".into(), value: body_weight_n, why: "must be between 100 and 5000 N".into() });
+    }
+    if let Some(bad) = seat_off_hip_deg.iter().find(|a| !(a.is_finite() && a.abs() <= 180.0)) {
+        return Err(MskError::InvalidInput { what: "seat-off hip angle (deg)".into(), value: *bad, why: "must be a finite angle within -180..180 deg".into() });
     }
     if !(1..=1000).contains(&steps) {
         return Err(MskError::InvalidInput { what: "steps of the activity".into(), value: steps as f64, why: "must be 1..1000".into() });
     }
     let kin = Kinematics::new(model)?;
-    let seat_off = seat_off_hip_deg();
+    let seat_off = seat_off_hip_deg;
     let mut out = Vec::with_capacity(steps + 1);
     for k in 0..=steps {
         let s = k as f64 / steps as f64;
@@ -366,7 +355,7 @@ fn centre_of_mass(model: &Model, poses: &[nalgebra::Isometry3<f64>]) -> (Vector3
 /// motions) at each step, [`RISING_DURATION_S`] from seat-off to standing.
 pub fn rising_motion(model: &Model, rising: &Rising) -> Storage {
     let mut t = coordinates_motion(model, "sit_to_stand", rising.steps.iter().map(|s| (s.progress * RISING_DURATION_S, s.result.coordinates.as_slice())));
-    t.comments.push("coxa_activity=sit_to_stand (quasi-static rising from seat-off to standing; see coxa_sim::msk::rising)".into());
+    t.comments.push("coxa_activity=sit_to_stand (quasi-static rising from seat-off to standing; see coxa_msk::rising)".into());
     t.comments.push(format!("coxa_seat_off_knee_flexion_deg={SEAT_OFF_KNEE_FLEXION_DEG}"));
     t
 }

@@ -1,8 +1,13 @@
 //! Musculoskeletal simulation on OpenSim models: kinematics, muscle paths with wrapping, moment
 //! arms, static optimisation and the hip contact force.
 //!
+//! The OpenSim models themselves (reading, writing, the built-in gait2392) are `coxa-osim`'s;
+//! the generic bones are registered onto the patient's with `coxa-shape`. This crate knows
+//! nothing of implants, range of motion or contact (`coxa-sim`): a plan reaches it as a change
+//! of the hip centre, offset and leg length ([`personalise::ImplantChange`]).
+//!
 //! # Units
-//! Everything in this module is SI (m, kg, N, s) and radians, as in OpenSim and the .osim files
+//! Everything in this crate is SI (m, kg, N, s) and radians, as in OpenSim and the .osim files
 //! (`coxa-osim`), so muscle and inertia parameters keep their literature values. Patient data
 //! in coxa's millimetres is converted where it enters, by [`mm_to_m`] and
 //! [`length_mm_to_m`] (the OrthoLoad frame uses only landmark directions, which are
@@ -31,6 +36,7 @@
 //! - [`landmarks`]: the femoral landmarks of the OrthoLoad frame; [`fcsv`]: the files they come in.
 
 pub mod bone_geometry;
+mod error;
 pub mod fcsv;
 pub mod hcf;
 pub mod kinematics;
@@ -48,64 +54,17 @@ pub mod wrap_ellipsoid;
 pub mod wrap_torus;
 
 pub use coxa_osim as osim;
+pub use error::{MskError, Result};
 pub use kinematics::{Kinematics, apply_couplers, clamp_coordinates};
 pub use landmarks::FemurLandmarks;
 pub use path::{PathGeometry, PathNode, moment_arms, muscle_path};
 
-/// Why a musculoskeletal computation cannot be done.
-#[non_exhaustive]
-#[derive(Debug, thiserror::Error)]
-pub enum MskError {
-    /// The model cannot be simulated as it is.
-    #[error("the model cannot be simulated: {what}")]
-    Model {
-        /// What is wrong and how to fix it.
-        what: String,
-    },
-    /// A name given by the caller is not in the model.
-    #[error("'{name}' is not a {kind} of the model; check the spelling (names are case-sensitive)")]
-    UnknownName {
-        /// What kind of thing (body, coordinate, muscle).
-        kind: &'static str,
-        /// The name.
-        name: String,
-    },
-    /// A muscle wraps over a shape coxa does not wrap yet.
-    #[error(
-        "muscle {muscle} wraps over {wrap_object}, a shape coxa cannot wrap (coxa wraps WrapCylinder, WrapSphere, WrapEllipsoid and WrapTorus); set the wrap object inactive or replace it with one of these"
-    )]
-    UnsupportedWrap {
-        /// The muscle.
-        muscle: String,
-        /// The wrap object.
-        wrap_object: String,
-    },
-    /// A number given is NaN, infinite or out of range.
-    #[error("{what} = {value} is invalid: {why}")]
-    InvalidInput {
-        /// Which input.
-        what: String,
-        /// Its value.
-        value: f64,
-        /// What is allowed.
-        why: String,
-    },
-    /// The muscles cannot produce the joint moments the posture needs.
-    #[error("static optimisation failed: {why}")]
-    Infeasible {
-        /// Which moments could not be balanced, and by how much.
-        why: String,
-    },
-    /// Landmarks are missing or degenerate.
-    #[error("landmarks: {why}")]
-    Landmarks {
-        /// What is missing and how to fix it.
-        why: String,
-    },
+/// The types most users of this crate need.
+pub mod prelude {
+    pub use crate::hcf::{Activity, HcfOptions, HcfResult, hip_contact_force, hip_contact_force_with};
+    pub use crate::personalise::{ImplantChange, abductor_report, apply_implant_change, scale_bodies};
+    pub use crate::{FemurLandmarks, Kinematics, MskError, moment_arms, muscle_path, osim};
 }
-
-/// Result with [`MskError`].
-pub type Result<T, E = MskError> = std::result::Result<T, E>;
 
 /// Whether the muscle's path has a point on `pelvis` and one on a body of the leg whose hip is
 /// `side` (`"r"` or `"l"`: femur, tibia or patella of that side).
@@ -123,13 +82,4 @@ pub fn mm_to_m(v: nalgebra::Vector3<f64>) -> nalgebra::Vector3<f64> {
 /// A length in millimetres in metres.
 pub fn length_mm_to_m(v: f64) -> f64 {
     v / 1000.0
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn error_is_send_sync() {
-        fn check<T: Send + Sync + 'static>() {}
-        check::<super::MskError>();
-    }
 }
