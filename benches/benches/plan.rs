@@ -21,8 +21,8 @@ use coxa_anatomy::landmarks::{acetabulum_landmarks, femur_landmarks};
 use coxa_core::{Angle, Mesh, RomScorer, Side};
 use coxa_implants::Catalog;
 use coxa_planner::{HipLandmarks, PlanAnatomy, PlanOptions, plan};
+use coxa_sim::BoneOptions;
 use coxa_sim::score::{ScorerBones, SimScorer};
-use coxa_sim::{BoneOptions, FemoralFrame};
 
 macro_rules! bench {
     ($name:literal) => {
@@ -44,7 +44,7 @@ fn anatomy() -> Option<PlanAnatomy> {
     let hip = hip_anatomy(Side::Right, &hr, Some(&hl), &fr).expect("landmarks");
     let other = femur_landmarks(&fl, Side::Left).expect("left femur landmarks");
     let other_acetabulum = acetabulum_landmarks(&hl, Side::Left, Some((other.head_centre.lps_mm, other.head_radius_mm))).expect("left acetabulum");
-    let frame_of = |f: &coxa_anatomy::landmarks::FemurLandmarks| FemoralFrame::from_landmarks(f).expect("femoral frame").femur_from_lps;
+    let frame_of = |f: &coxa_anatomy::landmarks::FemurLandmarks| f.femoral_frame().expect("femoral frame").femur_from_lps;
     let (own_frame, other_frame) = (frame_of(&hip.femur), frame_of(&other));
     Some(PlanAnatomy {
         side: Side::Right,

@@ -16,7 +16,7 @@ pub struct HipLandmarks {
     /// The femur.
     pub femur: FemurLandmarks,
     /// Rotation LPS -> femoral frame (rows: the frame's axes in LPS), the frame of
-    /// `coxa_sim::FemoralFrame::femur_from_lps` (+z mechanical axis towards the head, +x along
+    /// `coxa_core::FemoralFrame::femur_from_lps` (+z mechanical axis towards the head, +x along
     /// the posterior condylar line towards the patient's left). At zero joint angles the
     /// femoral frame is parallel to the pelvic frame: leg length and offset are compared there.
     pub femur_from_lps: Rotation3<f64>,

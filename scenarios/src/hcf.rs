@@ -56,10 +56,10 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
-use coxa_core::Side;
+use coxa_core::{OrthoLoadFemur, Side, mm_to_m};
+use coxa_msk::RightFemur;
 use coxa_msk::hcf::{self, Activity};
 use coxa_msk::personalise;
-use coxa_msk::{FemurLandmarks, fcsv, length_mm_to_m, mm_to_m};
 
 /// The activity of `coxa hcf`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -305,7 +305,7 @@ fn run_motion(args: &HcfArgs, motion_path: &Path, side: Side) -> Result<Value> {
 
 /// The pelvic landmarks that place the generic pelvis, mirrored (x -> -x, left <-> right) when
 /// `mirror`.
-fn pelvis_landmarks(pelvis: &[(String, nalgebra::Vector3<f64>)], file: &Path, mirror: bool) -> Result<coxa_msk::bone_geometry::PelvisLandmarks> {
+fn pelvis_landmarks(pelvis: &[(String, nalgebra::Vector3<f64>)], file: &Path, mirror: bool) -> Result<coxa_msk::bone_geometry::PelvisPoints> {
     let find = |name: &str| pelvis.iter().find(|(l, _)| l.eq_ignore_ascii_case(name)).map(|(_, p)| *p);
     let need = |name: &str| find(name).with_context(|| format!("{}: --bones needs the pelvis landmark {name} (hip centres, both ASISs and a pubic tubercle)", file.display()));
     let pubis = match (find("PT_L"), find("PT_R")) {
@@ -315,7 +315,7 @@ fn pelvis_landmarks(pelvis: &[(String, nalgebra::Vector3<f64>)], file: &Path, mi
     };
     let m = |v: nalgebra::Vector3<f64>| nalgebra::Point3::new(if mirror { -v.x } else { v.x }, v.y, v.z);
     let (l, r) = if mirror { ("R", "L") } else { ("L", "R") };
-    Ok(coxa_msk::bone_geometry::PelvisLandmarks {
+    Ok(coxa_msk::bone_geometry::PelvisPoints {
         hjc_left: m(need(&format!("HJC_{l}"))?),
         hjc_right: m(need(&format!("HJC_{r}"))?),
         asis_left: m(need(&format!("ASIS_{l}"))?),
@@ -365,7 +365,7 @@ fn solve(
     model: &coxa_msk::osim::Model,
     activity: ActivityArg,
     body_weight_n: f64,
-    femur: &FemurLandmarks,
+    femur: &RightFemur,
     walking_moment: Option<hcf::WalkingHipMoment>,
 ) -> Result<(hcf::HcfResult, Option<coxa_msk::rising::Rising>)> {
     let options = hcf::HcfOptions::new().with_walking_hip_moment(walking_moment);
@@ -404,9 +404,10 @@ fn read_muscles(path: &Path) -> Result<Vec<coxa_core::anatomy_record::MuscleReco
     serde_json::from_value(list).with_context(|| format!("--muscles {}: `muscles` is not a list of coxa anatomy's muscle records", path.display()))
 }
 
-fn read_fcsv(path: &Path) -> Result<Vec<(String, nalgebra::Vector3<f64>)>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read landmark file {}", path.display()))?;
-    fcsv::parse_fcsv(&text).with_context(|| format!("{}", path.display()))
+/// The labelled points of a 3D Slicer markups file (`.fcsv`, LPS or RAS, or `.mrk.json`), LPS mm.
+fn read_landmarks(path: &Path) -> Result<Vec<(String, nalgebra::Vector3<f64>)>> {
+    let points = coxa_io::markups::read_markups(path).with_context(|| format!("cannot read the landmark file {}", path.display()))?;
+    Ok(points.into_iter().map(|c| (c.label, c.lps_mm.coords)).collect())
 }
 
 /// Computes the hip contact force; the JSON report.
@@ -427,17 +428,20 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
     };
     let walking_moment = walking_hip_moment(args, activity)?;
     let model_path = model_path(args);
-    let pelvis = read_fcsv(pelvis_landmarks)?;
+    let pelvis = read_landmarks(pelvis_landmarks)?;
     let find = |name: &str| pelvis.iter().find(|(l, _)| l.eq_ignore_ascii_case(name)).map(|(_, p)| *p);
     let (Some(hl), Some(hr)) = (find("HJC_L"), find("HJC_R")) else {
         bail!("{}: the pelvis landmarks need HJC_L and HJC_R (both hip centres)", pelvis_landmarks.display());
     };
-    let femur_points = read_fcsv(femur_landmarks)?;
+    let femur_points = read_landmarks(femur_landmarks)?;
     crate::landmark_check::check(&pelvis, &femur_points, side).with_context(|| format!("{} with {}", pelvis_landmarks.display(), femur_landmarks.display()))?;
     // The landmarks are checked before the (larger) model is read.
     let loaded = crate::msk_stage::LoadedModel::load(model_path.as_deref())?;
     let model = &loaded.model;
-    let femur = FemurLandmarks::from_labels(&femur_points, side).with_context(|| format!("{}", femur_landmarks.display()))?;
+    let femur = OrthoLoadFemur::from_labels(femur_points.iter().map(|(l, p)| (l.as_str(), nalgebra::Point3::from(*p))), side)
+        .map_err(anyhow::Error::from)
+        .and_then(|f| Ok(RightFemur::new(&f, side)?))
+        .with_context(|| format!("{}", femur_landmarks.display()))?;
     // The model scaled to the patient: pelvis by the hip centres' distance, femurs by length.
     let factors = personalise::landmark_scale_factors(model, (hl - hr).norm(), &femur)?;
     let refs: Vec<(&str, nalgebra::Vector3<f64>)> = factors.iter().map(|(b, f)| (b.as_str(), *f)).collect();
@@ -470,8 +474,8 @@ pub fn run(args: &HcfArgs) -> Result<Value> {
     };
     let change_for = |lateral_sign: f64| personalise::ImplantChange {
         cor_shift_pelvis_m: mm_to_m(nalgebra::Vector3::new(cor[0], cor[1], lateral_sign * cor[2])),
-        offset_change_m: length_mm_to_m(args.offset_change_mm),
-        leg_length_change_m: length_mm_to_m(args.leg_length_change_mm),
+        offset_change_m: mm_to_m(args.offset_change_mm),
+        leg_length_change_m: mm_to_m(args.leg_length_change_mm),
     };
     // The patient's strength from the CT (operated side on the model's right leg, the other on
     // its left; the export keeps the patient's sides).

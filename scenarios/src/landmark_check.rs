@@ -88,8 +88,8 @@ mod tests {
     use super::*;
 
     fn read(path: &str) -> Option<Vec<(String, Vector3<f64>)>> {
-        let text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/orthoload/Landmarks").join(path)).ok()?;
-        coxa_msk::fcsv::parse_fcsv(&text).ok()
+        let points = coxa_io::markups::read_markups(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/orthoload/Landmarks").join(path)).ok()?;
+        Some(points.into_iter().map(|c| (c.label, c.lps_mm.coords)).collect())
     }
 
     fn swap(points: &mut [(String, Vector3<f64>)], a: &str, b: &str) {

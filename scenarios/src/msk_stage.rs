@@ -139,7 +139,7 @@ impl CaseBones<'_> {
     ///
     /// # Errors
     /// Without the pelvis landmarks or a femoral head centre.
-    pub fn pelvis_landmarks(&self, mirror: bool) -> Result<bone_geometry::PelvisLandmarks> {
+    pub fn pelvis_landmarks(&self, mirror: bool) -> Result<bone_geometry::PelvisPoints> {
         let pl = self.landmarks.pelvis.as_ref().context("[msk] geometry = \"bones\" needs the pelvis landmarks (ASISs and pubic tubercles: both hip bones imaged); use geometry = \"landmarks\"")?;
         let head = |s: coxa_core::Side| {
             self.landmarks
@@ -151,7 +151,7 @@ impl CaseBones<'_> {
         let m = |v: nalgebra::Point3<f64>| nalgebra::Point3::new(if mirror { -v.x } else { v.x }, v.y, v.z);
         let pubis = nalgebra::center(&pl.pubic_tubercle_left.lps_mm, &pl.pubic_tubercle_right.lps_mm);
         let (hjc_left, hjc_right, asis_left, asis_right) = if mirror { (hr, hl, pl.asis_right.lps_mm, pl.asis_left.lps_mm) } else { (hl, hr, pl.asis_left.lps_mm, pl.asis_right.lps_mm) };
-        Ok(bone_geometry::PelvisLandmarks { hjc_left: m(hjc_left), hjc_right: m(hjc_right), asis_left: m(asis_left), asis_right: m(asis_right), pubis: m(pubis) })
+        Ok(bone_geometry::PelvisPoints { hjc_left: m(hjc_left), hjc_right: m(hjc_right), asis_left: m(asis_left), asis_right: m(asis_right), pubis: m(pubis) })
     }
 
     /// The pelvis (both hip bones and the sacrum as one mesh) and the femurs on the model's right

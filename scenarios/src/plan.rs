@@ -27,8 +27,8 @@ use coxa_core::report::{CupAnglePair, StandingSitting};
 use coxa_core::{Angle, CupAngleDefinition, CupAngles, FemurLandmarks, HipAnatomy, Mesh, PatientLandmarks, PelvicFrame, PostureTilts, Side};
 use coxa_implants::Catalog;
 use coxa_planner::{HipLandmarks, Plan, PlanAnatomy, PlanOptions};
+use coxa_sim::BoneOptions;
 use coxa_sim::score::{ScorerBones, SimScorer};
-use coxa_sim::{BoneOptions, FemoralFrame};
 
 /// Arguments of `coxa plan`.
 #[derive(Debug, Clone, Args)]
@@ -104,7 +104,7 @@ pub fn plan_anatomy(side: Side, landmarks: &PatientLandmarks, meshes: &[(String,
     let hip = mesh(format!("hip_{own}")).with_context(|| format!("the planner needs the {own} hip bone (hip_{own}): give --mesh hip_{own}=FILE or a CT where it is segmented"))?;
     let femur = mesh(format!("femur_{own}")).with_context(|| format!("the planner needs the {own} femur (femur_{own}): give --mesh femur_{own}=FILE or a CT where it is segmented"))?;
     let operated = landmarks.hip(side).with_context(|| format!("the {own} hip has no landmarks (see the anatomy warnings): the planner needs its acetabulum and femoral head"))?;
-    let femoral_frame = |f: &FemurLandmarks| -> Result<nalgebra::Rotation3<f64>> { Ok(FemoralFrame::from_landmarks(f)?.femur_from_lps) };
+    let femoral_frame = |f: &FemurLandmarks| -> Result<nalgebra::Rotation3<f64>> { Ok(f.femoral_frame()?.femur_from_lps) };
     let other = side.opposite();
     let contralateral = match (landmarks.acetabulum(other), landmarks.femur(other)) {
         (Some(a), Some(f)) => Some(HipLandmarks { acetabulum: a.clone(), femur_from_lps: femoral_frame(f)?, femur: f.clone() }),

@@ -452,7 +452,7 @@ pub(crate) fn place_femurs(
         if l.posterior_condyles.is_none() {
             return Err(format!("femur_{}: no condyles found", side.as_str()));
         }
-        let femoral = coxa_sim::FemoralFrame::from_landmarks(&l).map_err(|e| e.to_string())?;
+        let femoral = l.femoral_frame().map_err(|e| e.to_string())?;
         frames.push((l, femoral));
     }
     // One scale for both femurs (the right is the left's mirror image), from the left's head.

@@ -14,7 +14,7 @@
 //! left and −1 on the right (`Side::lateral_sign`), so the same angles mean the same motion on
 //! both sides and mirrored anatomy gives the same numbers. At zero angles the femoral frame
 //! (origin the head centre; +z the mechanical axis towards the head; +x along the posterior
-//! condylar line towards the patient's left; see [`crate::FemoralFrame`]) is parallel to the
+//! condylar line towards the patient's left; see [`coxa_core::FemoralFrame`]) is parallel to the
 //! reference frame. Extension, adduction and external rotation are the negative angles.
 //!
 //! Which reference: in a [`crate::Posture`] the reference is the *standing body* (world)

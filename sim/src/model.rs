@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use coxa_core::FemurLandmarks;
-use coxa_core::{Angle, CupAngleDefinition, CupAngles, Mesh, PelvicFrame, Side};
+use coxa_core::{Angle, CupAngleDefinition, CupAngles, FemoralFrame, Mesh, PelvicFrame, Side};
 use coxa_implants::Construct;
 use nalgebra::{Matrix3, Point3, Rotation3, Unit, Vector3};
 use serde::Serialize;
@@ -17,54 +17,6 @@ use crate::bones::{DistanceField, PointClusters};
 use crate::error::finite_in;
 use crate::user_parts::{UserCup, UserStem};
 use crate::{Result, SimError};
-
-/// The femoral frame, from femoral landmarks.
-///
-/// - **Origin**: the femoral head centre.
-/// - **+z**: the mechanical axis, from the knee (midpoint of the posterior condyles) to the head
-///   centre; the anatomical shaft axis when the condyles are not imaged. (The posterior condyles
-///   lie ~20 mm behind the knee centre, tilting +z by ~3 deg in the sagittal plane.)
-/// - **+x**: along the posterior condylar line towards the patient's left, made perpendicular
-///   to +z (LPS +x made perpendicular when the condyles are missing).
-/// - **+y**: `z × x` (posterior). Right-handed.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct FemoralFrame {
-    /// Head centre, LPS mm.
-    pub head_centre_lps_mm: Point3<f64>,
-    /// Rows: the frame's axes in LPS (`femoral = R (p - origin)`).
-    pub femur_from_lps: Rotation3<f64>,
-    /// Anatomical shaft axis (proximal), LPS.
-    pub shaft_axis_lps: Vector3<f64>,
-}
-
-impl FemoralFrame {
-    /// The frame of a femur with these landmarks.
-    ///
-    /// A femur imaged without its shaft needs `coxa_anatomy::landmarks::assume_neutral_short_femur`
-    /// first (the anatomy stage applies it), else its guessed shaft axis makes the frame.
-    pub fn from_landmarks(l: &FemurLandmarks) -> Result<Self> {
-        let c = l.head_centre.lps_mm;
-        let shaft = l.shaft_axis.direction_lps.normalize();
-        let (z, x_hint) = match l.posterior_condyles {
-            Some([a, b]) => {
-                let z = (c - nalgebra::center(&a, &b)).try_normalize(1e-9).unwrap_or(shaft);
-                let line = b - a;
-                (z, if line.x >= 0.0 { line } else { -line })
-            }
-            None => (shaft, Vector3::x()),
-        };
-        let x = (x_hint - z * x_hint.dot(&z))
-            .try_normalize(1e-9)
-            .ok_or_else(|| SimError::Bone { bone: "femur", why: "the condylar line is parallel to the femoral axis; check the femur landmarks".into() })?;
-        let y = z.cross(&x);
-        let m = Matrix3::from_rows(&[x.transpose(), y.transpose(), z.transpose()]);
-        Ok(Self { head_centre_lps_mm: c, femur_from_lps: Rotation3::from_matrix_unchecked(m), shaft_axis_lps: shaft })
-    }
-    /// A frame parallel to LPS at `head_centre_lps_mm` with the shaft along +z (implants alone).
-    pub fn aligned(head_centre_lps_mm: Point3<f64>) -> Self {
-        Self { head_centre_lps_mm, femur_from_lps: Rotation3::identity(), shaft_axis_lps: Vector3::z() }
-    }
-}
 
 /// Options of the bone collision geometry.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -131,7 +83,10 @@ impl BoneGeometry {
         if hip_centre_lps_mm.iter().any(|v| !v.is_finite()) {
             return Err(SimError::InvalidInput { what: "hip centre".into(), value: f64::NAN, why: "must be finite".into() });
         }
-        let femoral = FemoralFrame::from_landmarks(femur_landmarks)?;
+        let femoral = femur_landmarks.femoral_frame().map_err(|e| match e {
+            coxa_core::Error::InvalidLandmarks { why } => SimError::Bone { bone: "femur", why },
+            other => SimError::Bone { bone: "femur", why: other.to_string() },
+        })?;
         let c_pel = frame.point_to_pelvic(&hip_centre_lps_mm);
         let verts: Vec<Point3<f64>> = pelvis.vertices().iter().map(|p| Point3::from(frame.point_to_pelvic(p) - c_pel)).collect();
         if !verts.iter().any(|p| p.coords.norm() < opts.reach_mm) {

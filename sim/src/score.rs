@@ -12,11 +12,11 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use coxa_core::FemurLandmarks;
-use coxa_core::{FirstContact, ImplantPlacement, Mesh, MotionInfo, MotionScore, PelvicFrame, PlanPosture, RomQuery, RomScore, RomScorer, ScoreError};
+use coxa_core::{FemoralFrame, FirstContact, ImplantPlacement, Mesh, MotionInfo, MotionScore, PelvicFrame, PlanPosture, RomQuery, RomScore, RomScorer, ScoreError};
 use coxa_implants::{Catalog, Construct};
 use nalgebra::{Matrix4, Point3};
 
-use crate::model::{BoneGeometry, BoneOptions, ContactKind, FemoralFrame, HipModel};
+use crate::model::{BoneGeometry, BoneOptions, ContactKind, HipModel};
 use crate::rom::{self, Motion, PelvicTilts, Posture, SweepOptions};
 
 /// The bones a [`SimScorer`] collides: the operated side's hip bone and femur (LPS mm), the

@@ -201,11 +201,13 @@ fn fuzz_fcsv() {
     let mut seeds: Vec<Vec<u8>> = ["H1L_FemurLandmarks.fcsv", "H2R_PelvisLandmarks.fcsv"].iter().filter_map(|f| shared(&format!("orthoload/Landmarks/{f}"))).collect();
     seeds.push(b"# columns = id,x,y,z,ow,ox,oy,oz,vis,sel,lock,label,desc,associatedNodeID\n1,1.5,2,3,0,0,0,1,1,1,0,HJC_R,,\n".to_vec());
     let run = |p: &Path| -> Result<(), String> {
-        let text = std::fs::read_to_string(p).map_err(err)?;
-        let points = coxa_msk::fcsv::parse_fcsv(&text).map_err(err)?;
-        // Both sides exercised; the parse is what decides "accepted".
-        let _ = coxa_msk::FemurLandmarks::from_labels(&points, coxa_core::Side::Left);
-        let _ = coxa_msk::FemurLandmarks::from_labels(&points, coxa_core::Side::Right);
+        let points = coxa_io::markups::read_markups(p).map_err(err)?;
+        // Both sides exercised; the read is what decides "accepted".
+        for side in [coxa_core::Side::Left, coxa_core::Side::Right] {
+            if let Ok(f) = coxa_core::OrthoLoadFemur::from_labels(points.iter().map(|c| (c.label.as_str(), c.lps_mm)), side) {
+                let _ = coxa_msk::RightFemur::new(&f, side);
+            }
+        }
         Ok(())
     };
     go(Target { name: "fcsv", ext: ".fcsv", text: true, seeds, run: &run }, 10);

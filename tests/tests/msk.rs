@@ -6,9 +6,9 @@ use std::process::Command;
 
 use anyhow::{Context, Result, ensure};
 
-use coxa_core::Side;
-use coxa_msk::FemurLandmarks;
-use coxa_msk::fcsv::parse_fcsv;
+use coxa_core::{OrthoLoadFemur, Side};
+use coxa_io::markups::read_markups;
+use coxa_msk::RightFemur;
 use coxa_msk::hcf::{Activity, HcfOptions, hip_contact_force_with};
 use coxa_msk::osim::{self, JointKind, MuscleModel, PathPointKind};
 use coxa_msk::posture::{PostureResidual, check_posture_rapier};
@@ -18,6 +18,16 @@ use crate::common::{shared_data, workspace_root};
 
 /// The Python with OpenSim 4.6: `$COXA_PYTHON` or `.venv/bin/python`. Outside CI a missing
 /// OpenSim skips the comparison with a note; in CI (`CI=true`) it fails.
+/// A subject's OrthoLoad landmark files (3D Slicer markups, LPS or RAS): the femur's points
+/// mirrored to a right femur, and the distance of the pelvis's hip centres, mm.
+pub(crate) fn orthoload_landmarks(pelvis: &Path, femur: &Path, side: Side) -> Result<(RightFemur, f64)> {
+    let points = read_markups(femur)?;
+    let femur = RightFemur::new(&OrthoLoadFemur::from_labels(points.iter().map(|c| (c.label.as_str(), c.lps_mm)), side)?, side)?;
+    let pelvis = read_markups(pelvis)?;
+    let hjc = |n: &str| pelvis.iter().find(|c| c.label == n).map(|c| c.lps_mm).context("pelvis HJC");
+    Ok((femur, (hjc("HJC_L")? - hjc("HJC_R")?).norm()))
+}
+
 pub(crate) fn opensim_python() -> Option<std::path::PathBuf> {
     let py = std::env::var_os("COXA_PYTHON").map(std::path::PathBuf::from).unwrap_or_else(|| workspace_root().join(".venv/bin/python"));
     let ok = Command::new(&py).args(["-c", "import opensim"]).output().is_ok_and(|o| o.status.success());
@@ -285,13 +295,11 @@ fn hcf_vs_orthoload(model: &osim::Model, dir: &Path, options: &HcfOptions) -> Re
     let mut dir_err = Vec::new();
     eprintln!("{:4} {:4} {:>26} {:>26} {:>8} {:>8}", "subj", "act", "coxa [x y z] %BW", "in vivo [x y z] %BW", "|F| err", "angle");
     for (subject, side) in [("H1L", Side::Left), ("H2R", Side::Right), ("H3L", Side::Left)] {
-        let text = std::fs::read_to_string(dir.join(format!("Landmarks/{subject}_FemurLandmarks.fcsv")))?;
-        let femur = FemurLandmarks::from_labels(&parse_fcsv(&text)?, side)?;
+        let landmarks = |bone: &str| dir.join(format!("Landmarks/{subject}_{bone}Landmarks.fcsv"));
+        let (femur, width_mm) = orthoload_landmarks(&landmarks("Pelvis"), &landmarks("Femur"), side)?;
         // The model scaled to the subject (pelvis by the hip centres' distance, femur by its
         // length), as `coxa hcf` does.
-        let pelvis = parse_fcsv(&std::fs::read_to_string(dir.join(format!("Landmarks/{subject}_PelvisLandmarks.fcsv")))?)?;
-        let hjc = |n: &str| pelvis.iter().find(|(l, _)| l == n).map(|(_, p)| *p).context("pelvis HJC");
-        let factors = coxa_msk::personalise::landmark_scale_factors(model, (hjc("HJC_L")? - hjc("HJC_R")?).norm(), &femur)?;
+        let factors = coxa_msk::personalise::landmark_scale_factors(model, width_mm, &femur)?;
         let refs: Vec<(&str, nalgebra::Vector3<f64>)> = factors.iter().map(|(b, f)| (b.as_str(), *f)).collect();
         let scaled = coxa_msk::personalise::scale_bodies(model, &refs)?;
         let model = &scaled;
@@ -353,10 +361,7 @@ fn personalised_model_exports_to_opensim_with_the_same_moment_arms() -> Result<(
     use coxa_msk::personalise::{ImplantChange, abductor_report, apply_implant_change, landmark_scale_factors, scale_bodies};
     let (Some(model_path), Some(dir)) = (shared_data("opensim/gait2392_thelen2003muscle.osim"), shared_data("orthoload/Landmarks")) else { return Ok(()) };
     let model = osim::read_osim(&model_path)?;
-    let femur = FemurLandmarks::from_labels(&parse_fcsv(&std::fs::read_to_string(dir.join("H2R_FemurLandmarks.fcsv"))?)?, Side::Right)?;
-    let pelvis = parse_fcsv(&std::fs::read_to_string(dir.join("H2R_PelvisLandmarks.fcsv"))?)?;
-    let hjc = |n: &str| pelvis.iter().find(|(l, _)| l == n).map(|(_, p)| *p).context("pelvis HJC");
-    let width_mm = (hjc("HJC_L")? - hjc("HJC_R")?).norm();
+    let (femur, width_mm) = orthoload_landmarks(&dir.join("H2R_PelvisLandmarks.fcsv"), &dir.join("H2R_FemurLandmarks.fcsv"), Side::Right)?;
     let factors = landmark_scale_factors(&model, width_mm, &femur)?;
     eprintln!("scale factors from H2R landmarks: {:?}", factors.iter().map(|(b, f)| (b.as_str(), f.x)).collect::<Vec<_>>());
     let refs: Vec<(&str, nalgebra::Vector3<f64>)> = factors.iter().map(|(b, f)| (b.as_str(), *f)).collect();

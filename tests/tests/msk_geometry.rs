@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use coxa_anatomy::landmarks;
 use coxa_core::{Mesh, Side};
-use coxa_msk::bone_geometry::{GenericBones, PatientBones, PelvisLandmarks, RegistrationReport, WarpOptions, attachment_shifts_mm, merge_meshes, register_model};
+use coxa_msk::bone_geometry::{GenericBones, PatientBones, PelvisPoints, RegistrationReport, WarpOptions, attachment_shifts_mm, merge_meshes, register_model};
 use coxa_msk::hcf::{Activity, hip_contact_force};
 use coxa_msk::personalise::{abductor_report, scale_bodies};
 use coxa_osim as osim;
@@ -53,7 +53,7 @@ fn personalise(text: &str, geometry: &Path, bones: &[(String, Mesh)]) -> Result<
     let pl = found.pelvis.as_ref().context("pelvis landmarks")?;
     let head = |s: Side| found.femurs.iter().find(|f| f.side == s).map(|f| Point3::from(f.head_centre.lps_mm)).context("head centre");
     let (hl, hr) = (head(Side::Left)?, head(Side::Right)?);
-    let lm = PelvisLandmarks {
+    let lm = PelvisPoints {
         hjc_left: hl,
         hjc_right: hr,
         asis_left: Point3::from(pl.asis_left.lps_mm),

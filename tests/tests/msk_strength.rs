@@ -117,7 +117,6 @@ fn real_ct_muscles_personalise_both_models() -> Result<()> {
 /// grid) and the same maximum isometric forces.
 #[test]
 fn personalised_model_exports_and_opensim_agrees() -> Result<()> {
-    use coxa_msk::fcsv::parse_fcsv;
     use coxa_msk::personalise::{ImplantChange, apply_implant_change, landmark_scale_factors, scale_bodies};
     let (Some(ct_path), Some(seg_path), Some(names), Some(dir)) =
         (shared_data("totalseg/example_ct.nii.gz"), shared_data("totalseg/example_seg_fast_force_split.nii.gz"), shared_data("totalseg/labels_total_v2.json"), shared_data("orthoload/Landmarks"))
@@ -131,10 +130,8 @@ fn personalised_model_exports_and_opensim_agrees() -> Result<()> {
     seg.set_classes(j.as_object().context("labels json")?.iter().filter_map(|(k, v)| Some((k.parse::<u16>().ok()?, v.as_str()?.to_string()))).collect());
     let (measures, _) = muscles::muscle_measures(&ct, &seg)?;
     let model = osim::embedded::gait2392()?;
-    let femur = coxa_msk::FemurLandmarks::from_labels(&parse_fcsv(&std::fs::read_to_string(dir.join("H2R_FemurLandmarks.fcsv"))?)?, Side::Right)?;
-    let pelvis = parse_fcsv(&std::fs::read_to_string(dir.join("H2R_PelvisLandmarks.fcsv"))?)?;
-    let hjc = |n: &str| pelvis.iter().find(|(l, _)| l == n).map(|(_, p)| *p).context("pelvis HJC");
-    let factors = landmark_scale_factors(&model, (hjc("HJC_L")? - hjc("HJC_R")?).norm(), &femur)?;
+    let (femur, width_mm) = crate::msk::orthoload_landmarks(&dir.join("H2R_PelvisLandmarks.fcsv"), &dir.join("H2R_FemurLandmarks.fcsv"), Side::Right)?;
+    let factors = landmark_scale_factors(&model, width_mm, &femur)?;
     let refs: Vec<(&str, nalgebra::Vector3<f64>)> = factors.iter().map(|(b, f)| (b.as_str(), *f)).collect();
     let scaled = scale_bodies(&model, &refs)?;
     let (m, _) = strength_from_ct(&scaled, "r", &ct_side(&measures, Side::Right), SPECIFIC_TENSION_N_PER_CM2)?;

@@ -16,7 +16,7 @@ use coxa_implants::Catalog;
 use coxa_planner::{HipLandmarks, PlanAnatomy, PlanOptions, plan};
 use coxa_sim::rom::{self, PelvicTilts, SweepOptions};
 use coxa_sim::score::{ScorerBones, SimScorer};
-use coxa_sim::{BoneGeometry, BoneOptions, FemoralFrame, HipModel};
+use coxa_sim::{BoneGeometry, BoneOptions, HipModel};
 
 use crate::common::shared_data;
 
@@ -43,7 +43,7 @@ fn case_of(side: Side, hr: Mesh, hl: Mesh, fr: Mesh, fl: Mesh) -> (PlanAnatomy, 
     assert!(hip.frame_is_app);
     let other_femur = femur_landmarks(&fl, side.opposite()).unwrap();
     let other_acetabulum = acetabulum_landmarks(&hl, side.opposite(), Some((other_femur.head_centre.lps_mm, other_femur.head_radius_mm))).unwrap();
-    let frame_of = |f: &coxa_anatomy::landmarks::FemurLandmarks| FemoralFrame::from_landmarks(f).unwrap().femur_from_lps;
+    let frame_of = |f: &coxa_anatomy::landmarks::FemurLandmarks| f.femoral_frame().unwrap().femur_from_lps;
     let anatomy = PlanAnatomy {
         side,
         frame: hip.frame,
@@ -155,7 +155,7 @@ fn vsd_plan_is_complete_sized_restored_and_reproducible() -> Result<()> {
 fn vsd_stiff_spine_calls_for_more_cup_anteversion() -> Result<()> {
     let Some((anatomy, bones)) = case() else { return Ok(()) };
     let catalog = Catalog::builtin()?;
-    let alone = SimScorer::implants_only(catalog.clone(), anatomy.frame, Some(FemoralFrame::from_landmarks(&anatomy.operated.femur)?));
+    let alone = SimScorer::implants_only(catalog.clone(), anatomy.frame, Some(anatomy.operated.femur.femoral_frame()?));
     let mut rows = Vec::new();
     for (label, scorer) in [("implants alone", &alone), ("with bones", &bones)] {
         for change in [0.0, 10.0, 20.0, 30.0] {
@@ -191,7 +191,7 @@ fn vsd_bones_only_take_range_away_from_the_plan() -> Result<()> {
     let Some((anatomy, scorer)) = case() else { return Ok(()) };
     let catalog = Catalog::builtin()?;
     let p = plan(&anatomy, &catalog, &scorer, &options().with_femoral_options(1).with_head_diameter_mm(32.0))?;
-    let alone = SimScorer::implants_only(catalog, anatomy.frame, Some(FemoralFrame::from_landmarks(&anatomy.operated.femur)?));
+    let alone = SimScorer::implants_only(catalog, anatomy.frame, Some(anatomy.operated.femur.femoral_frame()?));
     let q = coxa_core::RomQuery { motions: p.rom.motions.iter().map(|m| m.name.clone()).collect(), tilts: p.tilts, resolution_deg: 0.05, margin_cap_deg: None };
     let a = coxa_core::RomScorer::score(&alone, &p.placement, &q)?;
     for (b, i) in p.rom.motions.iter().zip(&a.motions) {
@@ -239,7 +239,7 @@ fn vsd_mirrored_anatomy_gets_the_mirrored_plan() -> Result<()> {
 fn vsd_optimiser_matches_exhaustive_search() -> Result<()> {
     let Some((anatomy, _)) = case() else { return Ok(()) };
     let catalog = Catalog::builtin()?;
-    let alone = SimScorer::implants_only(catalog.clone(), anatomy.frame, Some(FemoralFrame::from_landmarks(&anatomy.operated.femur)?));
+    let alone = SimScorer::implants_only(catalog.clone(), anatomy.frame, Some(anatomy.operated.femur.femoral_frame()?));
     let mut w = coxa_planner::Weights::default();
     w.coverage_per_pct = 0.0;
     let o = PlanOptions::new().with_femoral_options(1).with_head_diameter_mm(32.0).with_weights(w);

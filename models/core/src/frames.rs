@@ -1,4 +1,5 @@
-//! Anatomical frames and cup-angle definitions. The pelvic frame is defined here and nowhere else.
+//! Anatomical frames and cup-angle definitions. The pelvic and femoral frames are defined here and
+//! nowhere else.
 
 use nalgebra::{Matrix3, Point3, Rotation3, Vector3};
 use serde::{Deserialize, Serialize};
@@ -82,6 +83,59 @@ impl PelvicFrame {
     }
 }
 
+/// The femoral frame, from femoral landmarks ([`crate::FemurLandmarks::femoral_frame`]).
+///
+/// - **Origin**: the femoral head centre.
+/// - **+z**: the mechanical axis, from the knee (midpoint of the posterior condyles) to the head
+///   centre; the anatomical shaft axis when the condyles are not imaged. (The posterior condyles
+///   lie ~20 mm behind the knee centre, tilting +z by ~3 deg in the sagittal plane.)
+/// - **+x**: along the posterior condylar line towards the patient's left, made perpendicular
+///   to +z (LPS +x made perpendicular when the condyles are missing).
+/// - **+y**: `z × x` (posterior). Right-handed.
+///
+/// At zero hip joint angles it is parallel to the pelvic frame (`coxa_sim::joint`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FemoralFrame {
+    /// Head centre, LPS mm.
+    pub head_centre_lps_mm: Point3<f64>,
+    /// Rows: the frame's axes in LPS (`femoral = R (p - origin)`).
+    pub femur_from_lps: Rotation3<f64>,
+    /// Anatomical shaft axis (proximal), LPS.
+    pub shaft_axis_lps: Vector3<f64>,
+}
+
+impl FemoralFrame {
+    /// The frame of a femur with this head centre, anatomical shaft axis (proximal, LPS) and,
+    /// when the knee is imaged, posterior condyles (medial and lateral, LPS mm).
+    ///
+    /// A femur imaged without its shaft needs `coxa_anatomy::landmarks::assume_neutral_short_femur`
+    /// first (the anatomy stage applies it), else its guessed shaft axis makes the frame.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLandmarks`] when the condylar line is parallel to the femoral axis.
+    pub fn from_axes(head_centre_lps_mm: Point3<f64>, shaft_axis_lps: &Vector3<f64>, posterior_condyles: Option<[Point3<f64>; 2]>) -> Result<Self> {
+        let c = head_centre_lps_mm;
+        let shaft = shaft_axis_lps.normalize();
+        let (z, x_hint) = match posterior_condyles {
+            Some([a, b]) => {
+                let z = (c - nalgebra::center(&a, &b)).try_normalize(1e-9).unwrap_or(shaft);
+                let line = b - a;
+                (z, if line.x >= 0.0 { line } else { -line })
+            }
+            None => (shaft, Vector3::x()),
+        };
+        let x =
+            (x_hint - z * x_hint.dot(&z)).try_normalize(1e-9).ok_or_else(|| Error::InvalidLandmarks { why: "the condylar line is parallel to the femoral axis; check the femur landmarks".into() })?;
+        let y = z.cross(&x);
+        let m = Matrix3::from_rows(&[x.transpose(), y.transpose(), z.transpose()]);
+        Ok(Self { head_centre_lps_mm: c, femur_from_lps: Rotation3::from_matrix_unchecked(m), shaft_axis_lps: shaft })
+    }
+    /// A frame parallel to LPS at `head_centre_lps_mm` with the shaft along +z (implants alone).
+    pub fn aligned(head_centre_lps_mm: Point3<f64>) -> Self {
+        Self { head_centre_lps_mm, femur_from_lps: Rotation3::identity(), shaft_axis_lps: Vector3::z() }
+    }
+}
+
 /// The three definitions of cup inclination and anteversion of Murray (1993), "The definition
 /// and measurement of acetabular orientation", J Bone Joint Surg Br 75:228-232.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -155,6 +209,26 @@ mod tests {
         assert_relative_eq!(f.origin_lps_mm(), Point3::new(5.0, -20.0, 100.0), epsilon = 1e-12);
         let p = Point3::new(3.0, 4.0, 5.0);
         assert_relative_eq!(f.point_to_lps(&f.point_to_pelvic(&p)), p, epsilon = 1e-12);
+    }
+
+    /// A femur standing upright in LPS: +z from the condyles to the head, +x along the condylar
+    /// line towards the patient's left whichever condyle comes first; a condylar line along the
+    /// axis is refused.
+    #[test]
+    fn femoral_frame_of_an_upright_femur() {
+        let head = Point3::new(-80.0, 30.0, 900.0);
+        let (medial, lateral) = (Point3::new(-60.0, 50.0, 480.0), Point3::new(-100.0, 50.0, 480.0));
+        for condyles in [[medial, lateral], [lateral, medial]] {
+            let f = FemoralFrame::from_axes(head, &Vector3::new(0.0, 0.0, 2.0), Some(condyles)).unwrap();
+            let m = f.femur_from_lps.matrix();
+            assert_relative_eq!(m.determinant(), 1.0, epsilon = 1e-12);
+            assert!(m.row(2)[2] > 0.99 && m.row(0)[0] > 0.99, "{m}");
+            assert_relative_eq!(f.shaft_axis_lps, Vector3::z(), epsilon = 1e-12);
+        }
+        let shaft_only = FemoralFrame::from_axes(head, &Vector3::z(), None).unwrap();
+        assert_relative_eq!(*shaft_only.femur_from_lps.matrix(), Matrix3::identity(), epsilon = 1e-12);
+        let along = [Point3::new(-80.0, 30.0, 480.0), Point3::new(-80.0, 30.0, 500.0)];
+        assert!(matches!(FemoralFrame::from_axes(head, &Vector3::z(), Some(along)), Err(Error::InvalidLandmarks { .. })));
     }
 
     #[test]

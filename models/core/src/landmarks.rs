@@ -11,7 +11,7 @@
 use nalgebra::{Point3, Vector3};
 use serde::{Deserialize, Serialize};
 
-use crate::{CupAngles, PelvicFrame, Side};
+use crate::{CupAngles, Error, FemoralFrame, PelvicFrame, Result, Side};
 
 /// How far a landmark can be trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +128,72 @@ impl FemurLandmarks {
     /// The head centre and radius, the seed of the acetabulum search on the same side.
     pub fn head(&self) -> (Point3<f64>, f64) {
         (self.head_centre.lps_mm, self.head_radius_mm)
+    }
+
+    /// The femoral frame of this femur (see [`FemoralFrame`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidLandmarks`] when the condylar line is parallel to the femoral axis.
+    pub fn femoral_frame(&self) -> Result<FemoralFrame> {
+        FemoralFrame::from_axes(self.head_centre.lps_mm, &self.shaft_axis.direction_lps, self.posterior_condyles)
+    }
+}
+
+/// The femoral points of the OrthoLoad frame (Bergmann et al. 2016) of one femur, LPS mm: what
+/// `coxa hcf` reads from a landmark file (the labels of [`OrthoLoadFemur::labelled`]) and
+/// `coxa anatomy` finds on a full femur (`coxa_anatomy::landmarks::orthoload_femur`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct OrthoLoadFemur {
+    /// Head centre `HJC`.
+    pub hjc: Point3<f64>,
+    /// `P1`: the point of the neck axis nearest the shaft axis.
+    pub p1: Point3<f64>,
+    /// `P2`: the intercondylar notch.
+    pub p2: Point3<f64>,
+    /// Medial posterior condyle `MPC`.
+    pub mpc: Point3<f64>,
+    /// Lateral posterior condyle `LPC`.
+    pub lpc: Point3<f64>,
+    /// Medial epicondyle `MEC`.
+    pub mec: Point3<f64>,
+    /// Lateral epicondyle `LEC`.
+    pub lec: Point3<f64>,
+}
+
+impl OrthoLoadFemur {
+    /// `(label, point)` in the order OrthoLoad's files list them, without side suffix.
+    pub fn labelled(&self) -> [(&'static str, Point3<f64>); 7] {
+        [("HJC", self.hjc), ("P1", self.p1), ("P2", self.p2), ("MPC", self.mpc), ("LPC", self.lpc), ("MEC", self.mec), ("LEC", self.lec)]
+    }
+
+    /// The points of the femur on `side` picked by label from labelled points (a markups
+    /// file's): `HJC`, `P1`, `P2`, `MPC`, `LPC`, `MEC`, `LEC`, any case, with the side's suffix
+    /// (`_L`, `_R`) or, failing that, without one.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLandmarks`] naming the first point missing.
+    pub fn from_labels<'a>(points: impl IntoIterator<Item = (&'a str, Point3<f64>)>, side: Side) -> Result<Self> {
+        let points: Vec<(&str, Point3<f64>)> = points.into_iter().collect();
+        let suffix = match side {
+            Side::Left => "_L",
+            Side::Right => "_R",
+        };
+        let get = |name: &str| -> Result<Point3<f64>> {
+            let with = format!("{name}{suffix}");
+            points
+                .iter()
+                .find(|(l, _)| l.eq_ignore_ascii_case(&with))
+                .or_else(|| points.iter().find(|(l, _)| l.eq_ignore_ascii_case(name)))
+                .map(|(_, p)| *p)
+                .ok_or_else(|| Error::InvalidLandmarks { why: format!("the femur landmarks have no {with} (or {name}); the OrthoLoad frame needs HJC, P1, P2, MPC, LPC, MEC and LEC") })
+        };
+        Ok(Self { hjc: get("HJC")?, p1: get("P1")?, p2: get("P2")?, mpc: get("MPC")?, lpc: get("LPC")?, mec: get("MEC")?, lec: get("LEC")? })
+    }
+
+    /// The same femur mirrored through the sagittal plane (x negated), as the other side's.
+    pub fn mirrored(&self) -> Self {
+        let m = |p: Point3<f64>| Point3::new(-p.x, p.y, p.z);
+        Self { hjc: m(self.hjc), p1: m(self.p1), p2: m(self.p2), mpc: m(self.mpc), lpc: m(self.lpc), mec: m(self.mec), lec: m(self.lec) }
     }
 }
 

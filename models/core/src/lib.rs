@@ -33,20 +33,20 @@ mod volume;
 pub use anatomy_record::AnatomyRecord;
 pub use canal::{CanalLevel, DorrType, FemoralCanal};
 pub use error::{Error, Result};
-pub use frames::{CupAngleDefinition, CupAngles, PelvicFrame};
+pub use frames::{CupAngleDefinition, CupAngles, FemoralFrame, PelvicFrame};
 pub use grid::Grid;
 pub use labels::{ClassTable, LabelMap};
-pub use landmarks::{AcetabulumLandmarks, AxisLandmark, FemurLandmarks, HipAnatomy, Landmark, PatientLandmarks, PelvisLandmarks, Quality, Source};
+pub use landmarks::{AcetabulumLandmarks, AxisLandmark, FemurLandmarks, HipAnatomy, Landmark, OrthoLoadFemur, PatientLandmarks, PelvisLandmarks, Quality, Source};
 pub use mesh::Mesh;
 pub use plan::{CaseModel, FirstContact, ImplantPlacement, MotionInfo, MotionScore, PlanPosture, PostureTilts, RomQuery, RomScore, RomScorer, ScoreError};
 pub use plan_record::PlanRecord;
 pub use report::{CaseReport, CupAnglesDeg, RomRecord};
 pub use resample::{MAX_RESAMPLED_VOXELS, grid_with_spacing};
 pub use side::Side;
-pub use units::Angle;
+pub use units::{Angle, MM_PER_M, m_to_mm, mm_to_m};
 pub use volume::{HuStats, HuValue, Volume, Voxels};
 
 /// The types most users of this crate need.
 pub mod prelude {
-    pub use crate::{Angle, ClassTable, CupAngleDefinition, CupAngles, Grid, HuStats, LabelMap, Mesh, PelvicFrame, Side, Volume};
+    pub use crate::{Angle, ClassTable, CupAngleDefinition, CupAngles, FemoralFrame, Grid, HuStats, LabelMap, Mesh, PelvicFrame, Side, Volume};
 }

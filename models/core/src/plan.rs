@@ -87,7 +87,7 @@ impl FirstContact {
 ///
 /// The femur is placed so that the prosthetic head centre ([`Self::head_centre_on_femur_lps_mm`],
 /// a point of the femur as imaged) lies at the cup centre; the femur's joint angles are measured
-/// in its femoral frame (`coxa_sim::FemoralFrame`), which the stem does not change.
+/// in its femoral frame ([`crate::FemoralFrame`]), which the stem does not change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImplantPlacement {
     /// Operated side.

@@ -1,6 +1,23 @@
 //! Units. Inside coxa angles are radians; degrees appear only where people read or write.
+//! Patient geometry is in millimetres; the musculoskeletal model (OpenSim's) in metres: lengths
+//! cross between them here ([`mm_to_m`], [`m_to_mm`]) and nowhere else.
+
+use std::ops::{Div, Mul};
 
 use serde::{Deserialize, Serialize};
+
+/// Millimetres per metre.
+pub const MM_PER_M: f64 = 1000.0;
+
+/// A length, position or displacement (a number or an nalgebra vector) in mm, in metres.
+pub fn mm_to_m<T: Div<f64>>(v: T) -> T::Output {
+    v / MM_PER_M
+}
+
+/// A length, position or displacement in metres, in mm.
+pub fn m_to_mm<T: Mul<f64>>(v: T) -> T::Output {
+    v * MM_PER_M
+}
 
 /// A plane angle, stored in radians. Build it with [`Angle::from_deg`] or [`Angle::from_rad`].
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default, Serialize, Deserialize)]
@@ -28,7 +45,13 @@ impl Angle {
 
 #[cfg(test)]
 mod tests {
-    use super::Angle;
+    use super::{Angle, m_to_mm, mm_to_m};
+    #[test]
+    fn millimetres_and_metres_of_numbers_and_vectors() {
+        assert_eq!(mm_to_m(1234.5), 1.2345);
+        assert_eq!(m_to_mm(0.05), 50.0);
+        assert_eq!(mm_to_m(nalgebra::Vector3::new(10.0, -20.0, 3.0)), nalgebra::Vector3::new(0.01, -0.02, 0.003));
+    }
     #[test]
     fn degree_round_trip() {
         let a = Angle::from_deg(40.0);

@@ -184,6 +184,10 @@ mod tests {
         let ras = tmp.path().join("ras.fcsv");
         std::fs::write(&ras, "# Markups fiducial file version = 4.11\n# CoordinateSystem = RAS\n1,10,20,30,0,0,0,1,1,1,0,X,,\n").unwrap();
         assert_eq!(read_markups(&ras).unwrap()[0].lps_mm, Point3::new(-10.0, -20.0, 30.0));
+        // Coordinates that are not numbers are refused, naming the line.
+        let words = tmp.path().join("words.fcsv");
+        std::fs::write(&words, "1,a,b,c,0,0,0,1,1,0,1,X,,\n").unwrap();
+        assert!(matches!(read_markups(&words), Err(Error::Markups { why, .. }) if why.contains("line 1")));
         let bad = ControlPoint { label: "N".into(), description: String::new(), lps_mm: Point3::new(f64::NAN, 0.0, 0.0) };
         assert!(write_fcsv(&[bad], &tmp.path().join("nan.fcsv")).is_err());
         assert!(!tmp.path().join("nan.fcsv").exists());

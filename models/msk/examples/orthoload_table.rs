@@ -21,12 +21,12 @@
 
 use std::path::{Path, PathBuf};
 
-use coxa_core::Side;
-use coxa_msk::fcsv::parse_fcsv;
+use coxa_core::{OrthoLoadFemur, Side};
+use coxa_io::markups::read_markups;
 use coxa_msk::hcf::{Activity, HcfOptions, UPPER_BODY_LOAD, WalkingHipMoment, hip_contact_force_with};
 use coxa_msk::personalise::{landmark_scale_factors, scale_bodies};
 use coxa_msk::rising::rising_from_chair;
-use coxa_msk::{FemurLandmarks, osim};
+use coxa_msk::{RightFemur, osim};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -50,10 +50,11 @@ const SUBJECTS: [(&str, Side); 3] = [("H1L", Side::Left), ("H2R", Side::Right), 
 
 /// The subject's femur landmarks and the model scaled to the subject's landmarks, as `coxa hcf`
 /// scales it.
-fn scaled_to(dir: &Path, model: &osim::Model, subject: &str, side: Side) -> Res<(FemurLandmarks, osim::Model)> {
-    let femur = FemurLandmarks::from_labels(&parse_fcsv(&std::fs::read_to_string(dir.join(format!("Landmarks/{subject}_FemurLandmarks.fcsv")))?)?, side)?;
-    let pelvis = parse_fcsv(&std::fs::read_to_string(dir.join(format!("Landmarks/{subject}_PelvisLandmarks.fcsv")))?)?;
-    let hjc = |n: &str| pelvis.iter().find(|(l, _)| l == n).map(|(_, p)| *p).ok_or("pelvis HJC");
+fn scaled_to(dir: &Path, model: &osim::Model, subject: &str, side: Side) -> Res<(RightFemur, osim::Model)> {
+    let points = read_markups(&dir.join(format!("Landmarks/{subject}_FemurLandmarks.fcsv")))?;
+    let femur = RightFemur::new(&OrthoLoadFemur::from_labels(points.iter().map(|c| (c.label.as_str(), c.lps_mm)), side)?, side)?;
+    let pelvis = read_markups(&dir.join(format!("Landmarks/{subject}_PelvisLandmarks.fcsv")))?;
+    let hjc = |n: &str| pelvis.iter().find(|c| c.label == n).map(|c| c.lps_mm).ok_or("pelvis HJC");
     let factors = landmark_scale_factors(model, (hjc("HJC_L")? - hjc("HJC_R")?).norm(), &femur)?;
     let refs: Vec<(&str, nalgebra::Vector3<f64>)> = factors.iter().map(|(b, f)| (b.as_str(), *f)).collect();
     Ok((femur, scale_bodies(model, &refs)?))

@@ -44,7 +44,7 @@
 //!
 //! Units: generic model locations in m (the .osim's), patient surfaces and poses in mm.
 
-use coxa_core::Mesh;
+use coxa_core::{Mesh, m_to_mm, mm_to_m};
 use coxa_osim::{Function, Model, PathPointKind, Spline, WrapShape};
 use coxa_shape::surface::{Nearest, Surface};
 use coxa_shape::{Pose, RegisterOptions, register_onto};
@@ -203,7 +203,7 @@ pub fn register_bone(input: &BoneInput, options: &WarpOptions) -> Result<BoneWar
         return Err(input_err(format!("bone {body}: the generic and the patient's surfaces each need a mesh (10+ vertices and triangles)")));
     }
     // Template in mm, outward, subdivided.
-    let mut tv: Vec<Point3<f64>> = gv.iter().map(|p| p * 1000.0).collect();
+    let mut tv: Vec<Point3<f64>> = gv.iter().map(|p| m_to_mm(*p)).collect();
     let mut tf: Vec<[u32; 3]> = gf.to_vec();
     if signed_volume(&tv, &tf) < 0.0 {
         tf.iter_mut().for_each(|t| t.swap(1, 2));
@@ -364,8 +364,8 @@ impl BoneWarp {
 
     /// A generic body-frame location (m) in the personalised body frame (m).
     pub fn to_body_m(&self, generic_m: &Vector3<f64>) -> Vector3<f64> {
-        let p = self.warp_mm(&Point3::from(generic_m * 1000.0));
-        self.rotation.inverse() * (p - self.origin_mm) / 1000.0
+        let p = self.warp_mm(&Point3::from(m_to_mm(*generic_m)));
+        mm_to_m(self.rotation.inverse() * (p - self.origin_mm))
     }
 
     /// The Jacobian of [`Self::to_body_m`] at a generic location (m): personalised per generic
@@ -382,9 +382,11 @@ impl BoneWarp {
     }
 }
 
-/// The patient's pelvic landmarks that place the generic pelvis (mm, any frame; LPS from coxa).
+/// The patient's pelvic points that place the generic pelvis (mm, any frame; LPS from coxa): both
+/// hip centres, both ASISs and the pubis, taken from a case's `coxa_core::PatientLandmarks` or a
+/// landmark file.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PelvisLandmarks {
+pub struct PelvisPoints {
     /// Left and right hip joint centres (femoral head centres).
     pub hjc_left: Point3<f64>,
     /// Right hip joint centre.
@@ -406,8 +408,8 @@ pub struct PelvisLandmarks {
 /// # Errors
 /// [`MskError::UnknownName`] without `hip_r`/`hip_l` joints; [`MskError::Landmarks`] for
 /// degenerate landmarks.
-pub fn pelvis_start(model: &Model, lm: &PelvisLandmarks) -> Result<Pose> {
-    let hip = |n: &str| model.joints.iter().find(|j| j.name == n).map(|j| j.parent.translation_m * 1000.0).ok_or_else(|| MskError::UnknownName { kind: "joint", name: n.into() });
+pub fn pelvis_start(model: &Model, lm: &PelvisPoints) -> Result<Pose> {
+    let hip = |n: &str| model.joints.iter().find(|j| j.name == n).map(|j| m_to_mm(j.parent.translation_m)).ok_or_else(|| MskError::UnknownName { kind: "joint", name: n.into() });
     let (mr, ml) = (hip("hip_r")?, hip("hip_l")?);
     let z = (lm.asis_right - lm.asis_left).try_normalize(1e-6).ok_or_else(|| MskError::Landmarks { why: "the two ASISs coincide".into() })?;
     let mid_asis = nalgebra::center(&lm.asis_left, &lm.asis_right);
@@ -456,7 +458,7 @@ pub struct PatientBones<'a> {
     /// The left femur.
     pub femur_left: Option<&'a Mesh>,
     /// The landmarks that place the generic pelvis.
-    pub landmarks: PelvisLandmarks,
+    pub landmarks: PelvisPoints,
 }
 
 /// A mesh mirrored through the sagittal plane of LPS (x -> -x), its triangles turned to stay
@@ -568,12 +570,12 @@ pub fn personalise_bones(model: &Model, warps: &[BoneWarp], joint_centres: &[(&s
         }
     }
     // A patient point (mm) in a registered body's personalised frame (m).
-    let in_body = |w: &BoneWarp, p: &Point3<f64>| w.rotation.inverse() * (p - w.origin_mm) / 1000.0;
+    let in_body = |w: &BoneWarp, p: &Point3<f64>| mm_to_m(w.rotation.inverse() * (p - w.origin_mm));
     for j in &mut out.joints {
         let (pw, cw) = (of_body[j.parent.body], of_body[j.child.body]);
         // The joint's centre on the patient, shared by both frames.
         let measured = joint_centres.iter().find(|(n, _)| *n == j.name).map(|(_, p)| *p);
-        let warped = |w: &BoneWarp, t: &Vector3<f64>| w.warp_mm(&Point3::from(t * 1000.0));
+        let warped = |w: &BoneWarp, t: &Vector3<f64>| w.warp_mm(&Point3::from(m_to_mm(*t)));
         let centre = match (measured, pw, cw) {
             (Some(p), _, _) if pw.is_some() || cw.is_some() => Some((p, "measured")),
             (_, Some(a), Some(c)) => Some((nalgebra::center(&warped(a, &j.parent.translation_m), &warped(c, &j.child.translation_m)), "midpoint of the two warped frames")),
@@ -684,7 +686,7 @@ pub fn attachment_shifts_mm(a: &Model, b: &Model, body: &str, joint: &str) -> Re
     for (ma, mb) in a.muscles.iter().zip(&b.muscles) {
         for (pa, pb) in ma.path_points.iter().zip(&mb.path_points) {
             if pa.body == bi {
-                out.push((ma.name.clone(), pa.name.clone(), 1000.0 * ((pa.location(&q0) - ca) - (pb.location(&q0) - cb)).norm()));
+                out.push((ma.name.clone(), pa.name.clone(), m_to_mm(((pa.location(&q0) - ca) - (pb.location(&q0) - cb)).norm())));
             }
         }
     }
@@ -731,7 +733,7 @@ mod tests {
         let generic = sphere_mesh(0.03, 24);
         let stretch = Vector3::new(1.2, 0.9, 1.05);
         let shift = Vector3::new(100.0, -50.0, 20.0);
-        let pv: Vec<Point3<f64>> = generic.vertices().iter().map(|p| Point3::from((p.coords * 1000.0).component_mul(&stretch) + shift)).collect();
+        let pv: Vec<Point3<f64>> = generic.vertices().iter().map(|p| Point3::from(m_to_mm(p.coords).component_mul(&stretch) + shift)).collect();
         let patient = Mesh::new(pv, generic.triangles().to_vec()).unwrap();
         let init = Pose { rotation: Rotation3::from_euler_angles(0.05, -0.04, 0.03), translation_mm: shift + Vector3::new(3.0, -2.0, 4.0), scale: 1.0 };
         let w = register_bone(&BoneInput { body: "b", generic_m: &generic, patient_mm: &patient, init, origin_mm: None }, &WarpOptions::default()).unwrap();
@@ -741,7 +743,7 @@ mod tests {
         // fixes the correspondence, and points 15 % outside them (attachments off the bone)
         // land on their stretched counterparts.
         let target = Surface::new(patient.vertices(), patient.triangles());
-        let off: f64 = generic.vertices().iter().map(|p| target.distance(&w.warp_mm(&(p * 1000.0)))).fold(0.0, f64::max);
+        let off: f64 = generic.vertices().iter().map(|p| target.distance(&w.warp_mm(&m_to_mm(*p)))).fold(0.0, f64::max);
         assert!(off < 0.5, "a warped surface point is {off} mm off the patient's surface");
         let mut worst: f64 = 0.0;
         for k in 0..3 {

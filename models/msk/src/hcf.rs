@@ -217,9 +217,9 @@
 //! the correction independent of the errors.
 //!
 //! # Units
-//! Inside: SI. Landmarks are read in mm (3D Slicer `.fcsv`); the OrthoLoad and anatomical
-//! frames use only their directions, and lengths taken from them are converted by
-//! [`super::length_mm_to_m`] / [`super::mm_to_m`]. Results are in N and in % body weight.
+//! Inside: SI. Landmarks are read in mm (3D Slicer markups, `coxa_io::markups`); the OrthoLoad
+//! and anatomical frames use only their directions, and lengths taken from them are converted
+//! by `coxa_core::mm_to_m`. Results are in N and in % body weight.
 
 use std::collections::HashSet;
 
@@ -227,7 +227,7 @@ use coxa_osim::Model;
 use nalgebra::{DMatrix, DVector, Matrix3, Point3, Vector3};
 
 use super::kinematics::{Kinematics, apply_couplers, clamp_coordinates};
-use super::landmarks::{FemurLandmarks, unit};
+use super::landmarks::{RightFemur, unit};
 use super::muscle::capacity;
 use super::path::moment_arms;
 use super::static_opt;
@@ -432,7 +432,7 @@ pub struct HcfOptions {
     pub joint_load_weight: f64,
     /// Map the model's femur onto the patient's by the posterior condylar axis (MPC -> LPC)
     /// instead of the epicondylar axis (MEC -> LEC), for the OrthoLoad frame: see
-    /// [`FemurLandmarks::anatomical_axes_posterior_condyles`] (default false).
+    /// [`RightFemur::anatomical_axes_posterior_condyles`] (default false).
     pub posterior_condylar_mapping: bool,
     /// Add each muscle's passive fibre force (rigid tendon, Thelen's exponential curve) to the
     /// loads the activations must balance (default true). False leaves it out, as OpenSim's
@@ -539,12 +539,12 @@ impl HcfOptions {
 /// model's right leg (`femur_r`) with the default [`HcfOptions`]. `femur` (a patient's
 /// landmarks, mirrored to a right femur) maps the result into the patient's OrthoLoad femoral
 /// frame.
-pub fn hip_contact_force(model: &Model, activity: Activity, body_weight_n: f64, femur: Option<&FemurLandmarks>) -> Result<HcfResult> {
+pub fn hip_contact_force(model: &Model, activity: Activity, body_weight_n: f64, femur: Option<&RightFemur>) -> Result<HcfResult> {
     hip_contact_force_with(model, activity, body_weight_n, femur, &HcfOptions::default())
 }
 
 /// [`hip_contact_force`] with options.
-pub fn hip_contact_force_with(model: &Model, activity: Activity, body_weight_n: f64, femur: Option<&FemurLandmarks>, options: &HcfOptions) -> Result<HcfResult> {
+pub fn hip_contact_force_with(model: &Model, activity: Activity, body_weight_n: f64, femur: Option<&RightFemur>, options: &HcfOptions) -> Result<HcfResult> {
     if !(body_weight_n.is_finite() && body_weight_n > 100.0 && body_weight_n < 5000.0) {
         return Err(MskError::InvalidInput { what: "body weight (N)".into(), value: body_weight_n, why: "must be between 100 and 5000 N".into() });
     }
@@ -683,7 +683,7 @@ const WALK_PELVIC_ROTATION_DEG: f64 = 3.0;
 const WALK_SWING_HIP_ABDUCTION_DEG: f64 = 4.0;
 
 /// The hip contact force in one posture and its effort (the static optimisation's cost).
-fn solve_at(model: &Model, kin: &Kinematics, activity: Activity, body_weight_n: f64, femur: Option<&FemurLandmarks>, options: &HcfOptions, posture: Posture) -> Result<(HcfResult, f64)> {
+fn solve_at(model: &Model, kin: &Kinematics, activity: Activity, body_weight_n: f64, femur: Option<&RightFemur>, options: &HcfOptions, posture: Posture) -> Result<(HcfResult, f64)> {
     let body = |n: &str| model.body_index(n).ok_or(MskError::UnknownName { kind: "body", name: n.into() });
     let femur_b = body("femur_r")?;
     let talus_b = body("talus_r").or_else(|_| body("tibia_r"))?;
@@ -881,7 +881,7 @@ pub(super) struct Loads {
 pub(super) fn balance(
     model: &Model,
     kin: &Kinematics,
-    femur: Option<&FemurLandmarks>,
+    femur: Option<&RightFemur>,
     options: &HcfOptions,
     q: &[f64],
     poses: &[nalgebra::Isometry3<f64>],

@@ -9,8 +9,8 @@
 //! # Units
 //! Everything in this crate is SI (m, kg, N, s) and radians, as in OpenSim and the .osim files
 //! (`coxa-osim`), so muscle and inertia parameters keep their literature values. Patient data
-//! in coxa's millimetres is converted where it enters, by [`mm_to_m`] and
-//! [`length_mm_to_m`] (the OrthoLoad frame uses only landmark directions, which are
+//! in coxa's millimetres is converted where it enters, by `coxa_core::mm_to_m` (and back by
+//! `coxa_core::m_to_mm`; the OrthoLoad frame uses only landmark directions, which are
 //! unit-free; the hip-centre distance and femur length are converted in
 //! [`personalise::landmark_scale_factors`]); plan changes are given
 //! to [`personalise::ImplantChange`] in metres (the `coxa hcf` command converts its `_mm`
@@ -33,11 +33,11 @@
 //!   files), and the hip contact force per frame.
 //! - [`static_opt`]: static optimisation (minimum summed squared activation).
 //! - [`hcf`]: the hip contact force of a posture, in the OrthoLoad femoral frame.
-//! - [`landmarks`]: the femoral landmarks of the OrthoLoad frame; [`fcsv`]: the files they come in.
+//! - [`landmarks`]: the femoral landmarks of the OrthoLoad frame (`coxa_core::OrthoLoadFemur`,
+//!   read from 3D Slicer markups by `coxa_io::markups`) mirrored to the model's right leg.
 
 pub mod bone_geometry;
 mod error;
-pub mod fcsv;
 pub mod hcf;
 pub mod kinematics;
 pub mod landmarks;
@@ -56,14 +56,14 @@ pub mod wrap_torus;
 pub use coxa_osim as osim;
 pub use error::{MskError, Result};
 pub use kinematics::{Kinematics, apply_couplers, clamp_coordinates};
-pub use landmarks::FemurLandmarks;
+pub use landmarks::RightFemur;
 pub use path::{PathGeometry, PathNode, moment_arms, muscle_path};
 
 /// The types most users of this crate need.
 pub mod prelude {
     pub use crate::hcf::{Activity, HcfOptions, HcfResult, hip_contact_force, hip_contact_force_with};
     pub use crate::personalise::{ImplantChange, abductor_report, apply_implant_change, scale_bodies};
-    pub use crate::{FemurLandmarks, Kinematics, MskError, moment_arms, muscle_path, osim};
+    pub use crate::{Kinematics, MskError, RightFemur, moment_arms, muscle_path, osim};
 }
 
 /// Whether the muscle's path has a point on `pelvis` and one on a body of the leg whose hip is
@@ -72,14 +72,4 @@ pub fn crosses_hip(model: &coxa_osim::Model, muscle: &coxa_osim::Muscle, side: &
     let name = |b: usize| model.bodies[b].name.as_str();
     let leg = [format!("femur_{side}"), format!("tibia_{side}"), format!("patella_{side}")];
     muscle.path_points.iter().any(|p| name(p.body) == "pelvis") && muscle.path_points.iter().any(|p| leg.iter().any(|l| l == name(p.body)))
-}
-
-/// A position or displacement in millimetres (landmark files) in metres (the solver).
-pub fn mm_to_m(v: nalgebra::Vector3<f64>) -> nalgebra::Vector3<f64> {
-    v / 1000.0
-}
-
-/// A length in millimetres in metres.
-pub fn length_mm_to_m(v: f64) -> f64 {
-    v / 1000.0
 }

@@ -7,14 +7,14 @@
 //! expressed in it, wrap objects, the centre of mass) are multiplied by the body's factors;
 //! each muscle's optimal fibre length and tendon slack length keep their ratio to the
 //! muscle-tendon length in the default pose (OpenSim's `Muscle::extendPostScale`). Masses are
-//! kept. Units: SI (m); landmark lengths in mm are converted by [`length_mm_to_m`].
+//! kept. Units: SI (m); landmark lengths in mm are converted by [`coxa_core::mm_to_m`].
 
+use coxa_core::mm_to_m;
 use coxa_osim::{Function, Model, PathPointKind, Spline, WrapShape};
 use nalgebra::Vector3;
 
 use super::kinematics::{Kinematics, apply_couplers};
-use super::landmarks::FemurLandmarks;
-use super::length_mm_to_m;
+use super::landmarks::RightFemur;
 use super::muscle::capacity;
 use super::path::{moment_arms, muscle_path};
 use super::{MskError, Result};
@@ -124,7 +124,7 @@ pub(crate) fn keep_fibre_ratios(model: &mut Model, before: &[f64], after: &[f64]
 /// Model scale factors from a patient's landmarks (mm): the pelvis uniformly by the distance
 /// between the hip centres, each femur uniformly by its length (hip centre to the epicondyles'
 /// midpoint). Returns `(body, factors)` for [`scale_bodies`].
-pub fn landmark_scale_factors(model: &Model, hip_centre_distance_mm: f64, femur: &FemurLandmarks) -> Result<Vec<(String, Vector3<f64>)>> {
+pub fn landmark_scale_factors(model: &Model, hip_centre_distance_mm: f64, femur: &RightFemur) -> Result<Vec<(String, Vector3<f64>)>> {
     let hip = |n: &str| model.joints.iter().find(|j| j.name == n).ok_or_else(|| MskError::UnknownName { kind: "joint", name: n.into() });
     let model_width_m = (hip("hip_r")?.parent.translation_m - hip("hip_l")?.parent.translation_m).norm();
     let knee = hip("knee_r").or_else(|_| hip("walker_knee_r"))?;
@@ -136,8 +136,8 @@ pub fn landmark_scale_factors(model: &Model, hip_centre_distance_mm: f64, femur:
     let knee_centre = poses[femur_b].inverse() * poses[knee.child.body] * nalgebra::Point3::from(knee.child.translation_m);
     let model_femur_m = (knee_centre.coords - hip("hip_r")?.child.translation_m).norm();
     let (_, femur_mm) = femur.anatomical_axes()?;
-    let sp = length_mm_to_m(hip_centre_distance_mm) / model_width_m;
-    let sf = length_mm_to_m(femur_mm) / model_femur_m;
+    let sp = mm_to_m(hip_centre_distance_mm) / model_width_m;
+    let sf = mm_to_m(femur_mm) / model_femur_m;
     for (what, v) in [("pelvis scale", sp), ("femur scale", sf)] {
         if !(0.5..2.0).contains(&v) {
             return Err(MskError::Landmarks { why: format!("{what} {v:.2} is implausible; check that the landmark files are in mm and belong together") });

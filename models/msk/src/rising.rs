@@ -46,7 +46,7 @@ use nalgebra::{Point3, Vector3};
 
 use super::hcf::{HcfOptions, HcfResult, Loads, balance, subtree};
 use super::kinematics::{Kinematics, apply_couplers, clamp_coordinates, perturbed};
-use super::landmarks::FemurLandmarks;
+use super::landmarks::RightFemur;
 use super::{MskError, Result};
 
 /// Knee flexion at seat-off, deg: a seat at knee height (thigh horizontal, shank vertical).
@@ -124,7 +124,7 @@ fn cop_in_calcn(model: &Model, calcn: usize) -> Vector3<f64> {
 /// 1..1000, a model without the gait2392 /
 /// Rajagopal names (pelvis, femur, tibia, talus, calcaneus of both sides, their hip, knee and
 /// ankle coordinates), or a posture the muscles cannot hold.
-pub fn rising_from_chair(model: &Model, body_weight_n: f64, femur: Option<&FemurLandmarks>, options: &HcfOptions, seat_off_hip_deg: [f64; 3], steps: usize) -> Result<Rising> {
+pub fn rising_from_chair(model: &Model, body_weight_n: f64, femur: Option<&RightFemur>, options: &HcfOptions, seat_off_hip_deg: [f64; 3], steps: usize) -> Result<Rising> {
     if !(body_weight_n.is_finite() && body_weight_n > 100.0 && body_weight_n < 5000.0) {
         return Err(MskError::InvalidInput { what: "body weight (N)".into(), value: body_weight_n, why: "must be between 100 and 5000 N".into() });
     }
@@ -151,7 +151,7 @@ struct Setup<'a> {
     model: &'a Model,
     kin: &'a Kinematics,
     body_weight_n: f64,
-    femur: Option<&'a FemurLandmarks>,
+    femur: Option<&'a RightFemur>,
     options: &'a HcfOptions,
     tilt_i: usize,
     ankle: [usize; 2],
@@ -251,7 +251,7 @@ impl Setup<'_> {
 }
 
 #[allow(clippy::too_many_arguments, reason = "the subject, the options and the step's prescribed angles")]
-fn step(model: &Model, kin: &Kinematics, body_weight_n: f64, femur: Option<&FemurLandmarks>, options: &HcfOptions, progress: f64, hip_deg: [f64; 3], knee_deg: f64) -> Result<RisingStep> {
+fn step(model: &Model, kin: &Kinematics, body_weight_n: f64, femur: Option<&RightFemur>, options: &HcfOptions, progress: f64, hip_deg: [f64; 3], knee_deg: f64) -> Result<RisingStep> {
     let knee_sign = if model.coordinates.iter().any(|c| c.name == "knee_angle_r" && c.range[1] > 1.0) { 1.0 } else { -1.0 };
     let ankle = [index(model, "ankle_angle_r")?, index(model, "ankle_angle_l")?];
     let femur_b = body(model, "femur_r")?;

@@ -91,3 +91,54 @@ fn msk_geometry_bones_without_surfaces_is_refused() -> Result<()> {
     }
     Ok(())
 }
+
+/// `coxa hcf` reads its landmark files through `coxa_io::markups` (issue 40): the same points as
+/// a Slicer 5 `.mrk.json`, an LPS `.fcsv` and a RAS `.fcsv` (`# CoordinateSystem = RAS`
+/// honoured: x and y negated) give the same force, bit for bit, also when the pelvis and the
+/// femur come in different formats. A reader that ignored the RAS header would see the femur's
+/// hip centre of a RAS file on the other side of the origin from the pelvis's of an LPS file,
+/// and `coxa hcf` refuses such a pair (the two files of different scans).
+#[test]
+fn hcf_landmarks_read_alike_from_mrk_json_lps_and_ras_fcsv() -> Result<()> {
+    use coxa_io::markups::{read_markups, write_fcsv, write_mrk_json};
+    let Some(lm) = shared_data("orthoload/Landmarks") else { return Ok(()) };
+    let tmp = tempfile::tempdir()?;
+    // H2R's points (an LPS file) written three ways per bone.
+    let write_three = |bone: &str| -> Result<[std::path::PathBuf; 3]> {
+        let points = read_markups(&lm.join(format!("H2R_{bone}Landmarks.fcsv")))?;
+        let (json, lps, ras) = (tmp.path().join(format!("{bone}.mrk.json")), tmp.path().join(format!("{bone}_lps.fcsv")), tmp.path().join(format!("{bone}_ras.fcsv")));
+        write_mrk_json(&points, &json)?;
+        write_fcsv(&points, &lps)?;
+        let mut text = String::from("# Markups fiducial file version = 4.11\n# CoordinateSystem = RAS\n# columns = id,x,y,z,ow,ox,oy,oz,vis,sel,lock,label,desc,associatedNodeID\n");
+        for (k, c) in points.iter().enumerate() {
+            text.push_str(&format!("vtkMRMLMarkupsFiducialNode_{k},{},{},{},0,0,0,1,1,0,1,{},,\n", -c.lps_mm.x, -c.lps_mm.y, c.lps_mm.z, c.label));
+        }
+        std::fs::write(&ras, text)?;
+        assert_eq!(read_markups(&ras)?, points.iter().map(|c| coxa_io::markups::ControlPoint { description: String::new(), ..c.clone() }).collect::<Vec<_>>());
+        Ok([json, lps, ras])
+    };
+    let (pelvis, femur) = (write_three("Pelvis")?, write_three("Femur")?);
+    let force = |p: &Path, f: &Path| -> Value {
+        let out =
+            coxa(&["hcf", "--pelvis-landmarks", p.to_str().unwrap(), "--femur-landmarks", f.to_str().unwrap(), "--side", "R", "--body-weight-n", "767", "--activity", "one-leg-stance", "--json"]);
+        ok(&out);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["hcf_percent_bw"].clone()
+    };
+    let reference = force(&pelvis[1], &femur[1]);
+    let magnitude = reference.as_array().unwrap().iter().map(|x| x.as_f64().unwrap().powi(2)).sum::<f64>().sqrt();
+    assert!((150.0..450.0).contains(&magnitude), "one-leg stance of H2R: {reference}");
+    for (name, p, f) in
+        [(".mrk.json", &pelvis[0], &femur[0]), ("RAS .fcsv", &pelvis[2], &femur[2]), ("LPS pelvis, RAS femur", &pelvis[1], &femur[2]), ("RAS pelvis, .mrk.json femur", &pelvis[2], &femur[0])]
+    {
+        assert_eq!(force(p, f), reference, "{name} against the LPS .fcsv");
+    }
+    // The RAS femur read as if it were LPS (its header dropped) no longer matches the pelvis.
+    let ignored = tmp.path().join("femur_header_dropped.fcsv");
+    std::fs::write(&ignored, std::fs::read_to_string(&femur[2])?.replace("# CoordinateSystem = RAS\n", ""))?;
+    let out =
+        coxa(&["hcf", "--pelvis-landmarks", pelvis[1].to_str().unwrap(), "--femur-landmarks", ignored.to_str().unwrap(), "--side", "R", "--body-weight-n", "767", "--activity", "one-leg-stance"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HJC"), "{}", String::from_utf8_lossy(&out.stderr));
+    Ok(())
+}

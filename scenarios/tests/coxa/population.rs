@@ -105,8 +105,8 @@ fn population_plans_and_simulates_plausible_subjects() -> Result<()> {
             let space = a.joint_space_mm.context("joint space (the head was found)")?;
             assert!((1.0..=5.0).contains(&space), "{}: joint space {space:.2} mm, asked 3", what(""));
             spaces.push(space);
-            // Neutral: the femoral frame (coxa-sim's) on the pelvic frame.
-            let ff = coxa_sim::FemoralFrame::from_landmarks(f)?;
+            // Neutral: the femoral frame (coxa-core's) on the pelvic frame.
+            let ff = f.femoral_frame()?;
             let fr = ff.femur_from_lps.matrix();
             let pr = frame.pelvic_from_lps();
             let angle = |k: usize| fr.row(k).transpose().angle(&pr.matrix().row(k).transpose()).to_degrees();

@@ -140,7 +140,7 @@ fn scenario_case_of_a_proximal_femur_reports_the_prediction() -> Result<()> {
     assert!(l.notes.iter().any(|n| n.starts_with("femur_left:") && n.contains("assumed in neutral")), "{:?}", l.notes);
     // The predicted femoral frame against the one of the whole femur (the CT's frame is shared).
     let full = coxa_anatomy::landmarks::femur_landmarks(&coxa_io::mesh::read_stl(&vsd.join("z013_Femur_L.stl"))?, Side::Left)?;
-    let (pf, tf) = (coxa_sim::FemoralFrame::from_landmarks(f)?, coxa_sim::FemoralFrame::from_landmarks(&full)?);
+    let (pf, tf) = (f.femoral_frame()?, full.femoral_frame()?);
     let axis_error = |k: usize| pf.femur_from_lps.matrix().row(k).transpose().angle(&tf.femur_from_lps.matrix().row(k).transpose()).to_degrees();
     eprintln!("predicted femoral frame vs the whole femur's: mechanical axis {:.1} deg, condylar (x) axis {:.1} deg apart", axis_error(2), axis_error(0));
     // The Slicer markups flag the predicted condyles and leave out the knee points a stub lacks.

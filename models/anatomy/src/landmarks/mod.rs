@@ -17,9 +17,9 @@ use nalgebra::{Point3, Vector3};
 
 pub use canal::femoral_canal;
 pub use coxa_core::canal::{CanalLevel, DorrType, FemoralCanal};
-pub use coxa_core::landmarks::{AcetabulumLandmarks, AxisLandmark, FemurLandmarks, HipAnatomy, Landmark, PatientLandmarks, PelvisLandmarks, Quality, Source};
+pub use coxa_core::landmarks::{AcetabulumLandmarks, AxisLandmark, FemurLandmarks, HipAnatomy, Landmark, OrthoLoadFemur, PatientLandmarks, PelvisLandmarks, Quality, Source};
 pub use femur::{MAX_FEMUR_MM, femur_landmarks};
-pub use orthoload::{OrthoLoadFemur, orthoload_femur};
+pub use orthoload::orthoload_femur;
 pub use patient::{Bones, assume_neutral_short_femur, find, hip_anatomy};
 pub use pelvis::{acetabulum_landmarks, pelvis_landmarks};
 

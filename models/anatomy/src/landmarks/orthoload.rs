@@ -17,33 +17,7 @@
 
 use nalgebra::{Point3, Vector3};
 
-use super::{FemurLandmarks, Surface, perpendicular};
-
-/// The OrthoLoad femoral points of one femur, LPS mm.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct OrthoLoadFemur {
-    /// Head centre `HJC`.
-    pub hjc: Point3<f64>,
-    /// `P1`: the point of the neck axis nearest the shaft axis.
-    pub p1: Point3<f64>,
-    /// `P2`: the intercondylar notch (see the module docs).
-    pub p2: Point3<f64>,
-    /// Medial posterior condyle `MPC`.
-    pub mpc: Point3<f64>,
-    /// Lateral posterior condyle `LPC`.
-    pub lpc: Point3<f64>,
-    /// Medial epicondyle `MEC`.
-    pub mec: Point3<f64>,
-    /// Lateral epicondyle `LEC`.
-    pub lec: Point3<f64>,
-}
-
-impl OrthoLoadFemur {
-    /// `(label, point)` in the order OrthoLoad's files list them, without side suffix.
-    pub fn labelled(&self) -> [(&'static str, Point3<f64>); 7] {
-        [("HJC", self.hjc), ("P1", self.p1), ("P2", self.p2), ("MPC", self.mpc), ("LPC", self.lpc), ("MEC", self.mec), ("LEC", self.lec)]
-    }
-}
+use super::{FemurLandmarks, OrthoLoadFemur, Surface, perpendicular};
 
 /// Half the width of the strip between the condyles where the notch is sought, mm.
 const NOTCH_HALF_WIDTH_MM: f64 = 3.0;
