@@ -316,7 +316,7 @@ pub struct StrengthLineRecord {
     pub source: String,
 }
 
-/// The same hip, generic and personalised strength, in one activity (native hip).
+/// The same hip, generic and personalised strength, in one activity (see [`MskStrengthRecord::effect`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StrengthEffectRecord {
     /// `one-leg-stance` or `walking`.
@@ -329,6 +329,10 @@ pub struct StrengthEffectRecord {
     /// Their summed force over their summed maximum isometric force (the demand), % (0.1):
     /// generic, personalised.
     pub abductor_demand_percent: [f64; 2],
+    /// The hip contact force in the patient's OrthoLoad femoral frame, % body weight: generic,
+    /// personalised (when the femur's OrthoLoad landmarks were given: `coxa hcf`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hcf_orthoload_percent_bw: Option<[[f64; 3]; 2]>,
 }
 
 /// The patient's muscle strength from the CT (issue 20) and its effect.
@@ -344,7 +348,8 @@ pub struct MskStrengthRecord {
     pub classes_not_measured: Vec<String>,
     /// Muscles crossing the operated hip with no CT counterpart (generic force kept).
     pub no_ct_counterpart: Vec<String>,
-    /// Generic against personalised, per activity (native hip).
+    /// Generic against personalised, per activity: the native hip in a case's report, the planned
+    /// hip in `coxa hcf` (which solves only that one).
     pub effect: Vec<StrengthEffectRecord>,
     /// Generic against personalised maximum abduction moment of the operated hip, N m (0.1).
     pub max_abduction_moment_nm: [f64; 2],
@@ -369,6 +374,12 @@ pub struct BoneRegistrationRecord {
     pub field_rms_mm: f64,
     /// Warped generic head centre to the measured one, mm (femurs).
     pub head_centre_offset_mm: Option<f64>,
+    /// The template's vertices (reports before 2026-12: absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_vertices: Option<usize>,
+    /// Of them, the ones registered onto the patient's surface (reports before 2026-12: absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered_vertices: Option<usize>,
 }
 
 /// Which bone geometry the musculoskeletal model got.
