@@ -4,6 +4,7 @@
 //! numbers.
 
 use crate::plot::Plot;
+pub use crate::plot::Rgb;
 
 /// A whole report: its title (the HTML `<title>`, the PDF's metadata and page footers) and its
 /// blocks in reading order.
@@ -164,17 +165,6 @@ impl MarginBand {
             Self::Clear => "m-clear",
             Self::NoNeed => "m-none",
         }
-    }
-}
-
-/// A colour, 8 bits per channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rgb(pub u8, pub u8, pub u8);
-
-impl Rgb {
-    /// `#rrggbb`.
-    pub fn hex(self) -> String {
-        format!("#{:02x}{:02x}{:02x}", self.0, self.1, self.2)
     }
 }
 

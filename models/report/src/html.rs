@@ -169,10 +169,12 @@ mod tests {
             unit: "°".into(),
         }));
         d.push(Block::Warnings { title: "Warnings".into(), items: vec![Warning { cause: evil.into(), structures: vec!["femur_left".into()], consequence: None }] });
+        d.push(Block::List(vec![Text::plain(evil)]));
+        d.push(Block::KeyValue(vec![(evil.into(), Text::plain("v"))]));
         let h = render(&d).unwrap();
         assert!(!h.contains("<script"), "{h}");
         assert!(!h.contains("\"quotes\""), "quotes escaped");
-        assert_eq!(h.matches("&#60;script&#62;alert(1)&#60;/script&#62;").count(), 10, "title, heading, paragraph, id, cell, alt, caption, plot title, bar label, warning: {h}");
+        assert_eq!(h.matches("&#60;script&#62;alert(1)&#60;/script&#62;").count(), 12, "title, heading, paragraph, id, cell, alt, caption, plot title, bar label, warning, list item, key: {h}");
         assert!(h.contains("<b>b</b><code>c.csv</code>") && h.contains("data:image/png;base64,AQID") && h.contains("<b>femur_left</b>: "));
     }
 }

@@ -3,7 +3,16 @@
 //! HTML, scaled to the page in the PDF), and each renderer draws the same shapes: SVG elements
 //! in HTML, paths and text in the PDF.
 
-use crate::document::Rgb;
+/// A colour, 8 bits per channel (plots, cell fills, text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rgb(pub u8, pub u8, pub u8);
+
+impl Rgb {
+    /// `#rrggbb`.
+    pub fn hex(self) -> String {
+        format!("#{:02x}{:02x}{:02x}", self.0, self.1, self.2)
+    }
+}
 
 /// A bar of [`Plot::Bars`].
 #[derive(Debug, Clone, PartialEq)]

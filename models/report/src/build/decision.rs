@@ -24,17 +24,21 @@ fn implants(r: &CaseReport) -> Table {
     let shell = match &r.plan {
         Some(pl) => {
             let series = pl.cup.catalog.as_deref().map_or(String::new(), |c| format!(", {c}"));
-            format!("{} mm{series} (last reamer {} mm)", numf(pl.cup.outer_diameter_mm, 0), numf(pl.cup.last_reamer_mm, 0))
+            let assumed = if pl.cup.socket.source == "head_plus_assumed_joint_space" { "; socket sized from the head plus an assumed joint space (see the caveats)" } else { "" };
+            Text::bold(format!("{} mm{series}", numf(pl.cup.outer_diameter_mm, 0))).and(format!(" (last reamer {} mm){assumed}", numf(pl.cup.last_reamer_mm, 0)))
         }
-        None => format!("{} mm", f(im.shell_outer_diameter_mm, 0)),
+        None => Text::bold(format!("{} mm", f(im.shell_outer_diameter_mm, 0))),
     };
-    t.row([Cell::new("acetabular shell"), Cell::new(Text::bold(shell))]);
+    t.row([Cell::new("acetabular shell"), Cell::new(shell)]);
     t.row([Cell::new("liner"), Cell::new(Text::bold(im.liner.clone()))]);
     t.row([Cell::new("femoral head"), Cell::new(Text::bold(format!("{} mm", f(im.head_diameter_mm, 0))).and(format!(", neck-length offset {} mm", f(im.head_offset_mm, 1))))]);
     let stem = match &r.plan {
         Some(pl) => {
             let fixation = pl.stem.fixation.as_ref().and_then(|x| x.planned_series_fixation.as_deref()).map_or(String::new(), |x| format!(", {x}"));
-            Text::bold(format!("{} size {}", pl.stem.catalog, pl.stem.size)).and(format!("{fixation}, CCD {}°", numo(pl.stem.ccd_deg, 1)))
+            // A size the canal could not set is a placeholder (issue 24): say so where it is read.
+            let placeholder = pl.stem.sizing.rule.as_ref().is_some_and(|r| !r.rule_level_imaged);
+            let t = Text::bold(format!("{} size {}", pl.stem.catalog, pl.stem.size)).and(format!("{fixation}, CCD {}°", numo(pl.stem.ccd_deg, 1)));
+            if placeholder { t.and("; ").and_bold("size is a placeholder").and(": the canal is not imaged at the sizing level, template the stem on a radiograph") } else { t }
         }
         None => Text::bold(im.stem.clone()).and(format!(" (size not planned), CCD {}°", f(im.stem_ccd_deg, 1))),
     };

@@ -81,3 +81,43 @@ pub fn push(d: &mut Document, mk: &MskRecord) {
         strength(d, s);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use coxa_core::report::{AbductorRecord, MskChangeRecord, NativePlanned, StrengthEffectRecord, StrengthLineRecord};
+
+    use super::*;
+
+    /// The strength section names every model line and where its force comes from, in words.
+    #[test]
+    fn strength_from_the_ct_is_shown_generic_against_personalised() {
+        let abd = AbductorRecord { max_moment_nm: 80.0, mean_moment_arm_mm: 50.0 };
+        let line = |muscle: &str, source: &str| StrengthLineRecord { muscle: muscle.into(), ct_class: "gluteus_medius_left".into(), generic_n: 800.0, personalised_n: 600.0, source: source.into() };
+        let mk = MskRecord {
+            geometry: None,
+            abductors: NativePlanned { native: abd, planned: abd },
+            activities: Vec::new(),
+            body_weight_n: 700.0,
+            change: MskChangeRecord { cor_shift_model_pelvis_mm: [0.0; 3], leg_length_change_mm: 1.0, offset_change_mm: 2.0 },
+            method: "static optimisation".into(),
+            model: None,
+            pelvis_scale: None,
+            strength: Some(MskStrengthRecord {
+                method: "lean volume".into(),
+                specific_tension_n_per_cm2: 61.0,
+                lines: vec![line("glut_med1_r", "volume"), line("glut_max1_l", "generic_times_side_ratio")],
+                classes_not_measured: Vec::new(),
+                no_ct_counterpart: vec!["psoas_r".into()],
+                effect: vec![StrengthEffectRecord { activity: "walking".into(), hcf_percent_bw: [300.0, 320.0], abductor_force_n: [900.0, 950.0], abductor_demand_percent: [40.0, 52.5] }],
+                max_abduction_moment_nm: [80.0, 70.0],
+            }),
+        };
+        let mut d = Document::new("t");
+        push(&mut d, &mk);
+        let texts = d.texts();
+        for want in ["Muscle strength from the CT", "glut_med1_r", "generic times side ratio", "950 N (52.5 % of maximum)", "Generic strength kept (no CT class): psoas_r."] {
+            assert!(texts.iter().any(|t| t == want), "{want}: {texts:?}");
+        }
+        assert!(texts.iter().any(|t| t == "Bone geometry: the generic model scaled by landmarks (the femoral head distance)."));
+    }
+}

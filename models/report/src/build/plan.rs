@@ -36,11 +36,11 @@ pub fn push_placement(d: &mut Document, r: &CaseReport) {
     // A stem version about a predicted condylar line carries the prediction's SD (issue 14).
     let stem_sd = r.plan.as_ref().and_then(|pl| pl.stem.anteversion_sd_deg).filter(|x| x.is_finite());
     let predicted = stem_sd.map_or(String::new(), |s| format!(" (PREDICTED femoral frame, SD {s:.1}°)"));
-    let mut c = Table::headless();
-    c.row(["cup centre (LPS mm)".to_string(), pt3(&p.cup_centre_lps_mm)]);
-    c.row(["stem anteversion".to_string(), format!("{}°{predicted}", f(p.stem_anteversion_deg, 1))]);
-    c.row(["combined anteversion (operative cup + stem)".to_string(), format!("{}°{predicted}", f(p.combined_anteversion_deg, 1))]);
-    d.push(Block::Table(c));
+    d.push(Block::KeyValue(vec![
+        ("cup centre (LPS mm)".to_string(), Text::plain(pt3(&p.cup_centre_lps_mm))),
+        ("stem anteversion".to_string(), Text::plain(format!("{}°{predicted}", f(p.stem_anteversion_deg, 1)))),
+        ("combined anteversion (operative cup + stem)".to_string(), Text::plain(format!("{}°{predicted}", f(p.combined_anteversion_deg, 1)))),
+    ]));
 }
 
 /// Where the socket's sizing diameter comes from, in words.

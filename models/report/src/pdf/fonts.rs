@@ -1,5 +1,6 @@
 //! The PDF's fonts: the bundled Noto Sans (Latin, Greek, Cyrillic; `fonts/`, SIL OFL 1.1) first,
-//! then, character by character, a font of the system that has the glyph (found with fontdb;
+//! its mathematical signs (`≤`, `≥`, which Noto Sans lacks) from the bundled Noto Sans Math; then,
+//! character by character, a font of the system that has the glyph (found with fontdb;
 //! Chinese, Japanese and Korean from `fonts-noto-cjk`). A character no font has is recorded, so
 //! the PDF can say so; it is drawn as the font's empty box, never as `?`.
 //!
@@ -17,9 +18,11 @@ use crate::error::{Error, Result};
 
 const REGULAR: &[u8] = include_bytes!("../../fonts/NotoSans-Regular.ttf");
 const BOLD: &[u8] = include_bytes!("../../fonts/NotoSans-Bold.ttf");
+const MATH: &[u8] = include_bytes!("../../fonts/NotoSansMath-Regular.ttf");
+/// The bundled math face's index in [`Fonts`].
+const MATH_FACE: usize = 2;
 
-/// Families tried first for characters the bundled fonts lack, in this order (DejaVu Sans for
-/// mathematical signs such as `≤`, which Noto Sans lacks; then the CJK fonts); then every other
+/// Families tried first for characters the bundled fonts lack, in this order; then every other
 /// face of the system, sans-serif and upright first.
 const PREFERRED: [&str; 8] = ["Noto Sans", "DejaVu Sans", "Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK KR", "Noto Sans CJK HK", "Noto Sans Symbols"];
 
@@ -59,6 +62,10 @@ pub(crate) struct Fonts {
     /// The system's faces (loaded when a character is not in the bundled fonts).
     system: Option<(fontdb::Database, Vec<fontdb::ID>, Vec<fontdb::ID>)>,
     loaded: HashMap<fontdb::ID, usize>,
+    /// Whether a face has a character's glyph (parsing the face for each lookup is slow).
+    covers: HashMap<(usize, char), bool>,
+    /// Shaped text by face: measured for the layout, then drawn.
+    shaped: HashMap<(usize, String), Vec<KrillaGlyph>>,
     widths: HashMap<(String, bool), f32>,
     missing: BTreeSet<char>,
 }
@@ -90,16 +97,31 @@ fn ranked(db: &fontdb::Database, bold: bool) -> Vec<fontdb::ID> {
 }
 
 impl Fonts {
-    /// The bundled regular (face 0) and bold (face 1) fonts.
+    /// The bundled regular (face 0), bold (face 1) and math (face 2) fonts.
     pub fn new() -> Result<Self> {
         let regular = Face::new(Data::from(REGULAR), 0).ok_or(Error::BundledFont { name: "NotoSans-Regular.ttf" })?;
         let bold = Face::new(Data::from(BOLD), 0).ok_or(Error::BundledFont { name: "NotoSans-Bold.ttf" })?;
-        Ok(Self { faces: vec![regular, bold], chosen: HashMap::new(), system: None, loaded: HashMap::new(), widths: HashMap::new(), missing: BTreeSet::new() })
+        let math = Face::new(Data::from(MATH), 0).ok_or(Error::BundledFont { name: "NotoSansMath-Regular.ttf" })?;
+        Ok(Self {
+            faces: vec![regular, bold, math],
+            chosen: HashMap::new(),
+            system: None,
+            loaded: HashMap::new(),
+            covers: HashMap::new(),
+            shaped: HashMap::new(),
+            widths: HashMap::new(),
+            missing: BTreeSet::new(),
+        })
     }
 
     /// Characters no font here has, in code point order.
     pub fn missing(&self) -> &BTreeSet<char> {
         &self.missing
+    }
+
+    /// Whether face `i` has a glyph for `c`.
+    fn has(&mut self, i: usize, c: char) -> bool {
+        *self.covers.entry((i, c)).or_insert_with(|| self.faces[i].has(c))
     }
 
     /// krilla's handle of face `i`.
@@ -111,8 +133,11 @@ impl Fonts {
     /// glyph; the bundled one (with its empty box) when none has it, and `c` is recorded missing.
     fn face_for(&mut self, c: char, bold: bool) -> usize {
         let base = usize::from(bold);
-        if c.is_whitespace() || c.is_control() || self.faces[base].has(c) {
+        if c.is_whitespace() || c.is_control() || self.has(base, c) {
             return base;
+        }
+        if self.has(MATH_FACE, c) {
+            return MATH_FACE;
         }
         if let Some(&i) = self.chosen.get(&(c, bold)) {
             return i;
@@ -150,7 +175,8 @@ impl Fonts {
         let mut out: Vec<Run> = Vec::new();
         for c in text.chars() {
             let face = match out.last() {
-                Some(last) if (combining(c) || c == ' ') && (c == ' ' || self.faces[last.face].has(c)) => last.face,
+                // A space or a combining mark stays in the run before it, when that face has it.
+                Some(last) if (combining(c) || c == ' ') && self.has(last.face, c) => last.face,
                 _ => self.face_for(c, bold),
             };
             match out.last_mut() {
@@ -162,7 +188,16 @@ impl Fonts {
     }
 
     /// The glyphs of `text` in face `i` (advances per em), shaped by rustybuzz.
-    pub fn shape(&self, i: usize, text: &str) -> Vec<KrillaGlyph> {
+    pub fn shape(&mut self, i: usize, text: &str) -> Vec<KrillaGlyph> {
+        if let Some(g) = self.shaped.get(&(i, text.to_string())) {
+            return g.clone();
+        }
+        let glyphs = self.shape_anew(i, text);
+        self.shaped.insert((i, text.to_string()), glyphs.clone());
+        glyphs
+    }
+
+    fn shape_anew(&self, i: usize, text: &str) -> Vec<KrillaGlyph> {
         let f = &self.faces[i];
         let Some(face) = rustybuzz::Face::from_slice(f.data.as_ref(), f.index) else { return Vec::new() };
         let mut buffer = rustybuzz::UnicodeBuffer::new();
@@ -218,6 +253,10 @@ mod tests {
             assert_eq!(runs[0].face, usize::from(bold));
             assert!(f.shape(runs[0].face, s).iter().all(|g| g.glyph_id.to_u32() != 0), "{s}: every glyph found");
         }
+        // Signs Noto Sans lacks come from the bundled Noto Sans Math, not from the system.
+        let runs = f.runs("≤ -10", false);
+        assert_eq!(runs.iter().map(|r| (r.face, r.text.as_str())).collect::<Vec<_>>(), [(MATH_FACE, "≤"), (0, " -10")]);
+        assert!(f.system.is_none(), "the system's fonts were not needed");
         assert!(f.missing().is_empty());
         // Noto Sans: "ii" is narrower than "MM" at any size.
         assert!(f.width("ii", false) < f.width("MM", false));

@@ -209,8 +209,10 @@ fn cell_colours(s: CellStyle) -> (Option<Rgb>, Rgb) {
     }
 }
 
-/// Column widths: each column's widest unbroken line when the table fits, else every column's
-/// longest word plus a share of the rest in proportion to how much more it wants.
+/// Column widths as a browser's automatic table layout gives them: each column's widest unbroken
+/// line when the table fits; else a column that needs less than an even share of the width left
+/// keeps its line, and the others share the rest in proportion to their lines (never below their
+/// longest word).
 fn column_widths(fonts: &mut Fonts, t: &Table, width: f32) -> Vec<f32> {
     let n = t.header.len().max(t.rows.iter().map(Vec::len).max().unwrap_or(0));
     let (mut natural, mut least) = (vec![0.0_f32; n], vec![0.0_f32; n]);
@@ -224,15 +226,29 @@ fn column_widths(fonts: &mut Fonts, t: &Table, width: f32) -> Vec<f32> {
             natural[i] = natural[i].max(whole);
         }
     }
-    let pad = 2.0 * CELL_PAD_X;
-    let total: f32 = natural.iter().map(|w| w + pad).sum();
-    if total <= width {
-        return natural.iter().map(|w| w + pad + 0.5).collect();
+    let pad = 2.0 * CELL_PAD_X + 0.5;
+    let (natural, least): (Vec<f32>, Vec<f32>) = (natural.iter().map(|w| w + pad).collect(), least.iter().map(|w| w + pad).collect());
+    if natural.iter().sum::<f32>() <= width {
+        return natural;
     }
-    let base: f32 = least.iter().map(|w| w + pad).sum();
-    let want: f32 = natural.iter().zip(&least).map(|(n, l)| n - l).sum();
-    let spare = (width - base).max(0.0);
-    natural.iter().zip(&least).map(|(n, l)| l + pad + if want > 0.0 { spare * (n - l) / want } else { 0.0 }).collect()
+    let mut out: Vec<Option<f32>> = vec![None; n];
+    loop {
+        let open: Vec<usize> = (0..n).filter(|&i| out[i].is_none()).collect();
+        let left = width - out.iter().flatten().sum::<f32>();
+        let fair = left / open.len().max(1) as f32;
+        let narrow: Vec<usize> = open.iter().copied().filter(|&i| natural[i] <= fair).collect();
+        if narrow.is_empty() {
+            let want: f32 = open.iter().map(|&i| natural[i]).sum();
+            for &i in &open {
+                out[i] = Some((left * natural[i] / want.max(1e-3)).max(least[i]));
+            }
+            break;
+        }
+        for i in narrow {
+            out[i] = Some(natural[i]);
+        }
+    }
+    out.into_iter().map(|w| w.unwrap_or(0.0)).collect()
 }
 
 fn table_row(fonts: &mut Fonts, cells: &[crate::Cell], widths: &[f32], header: bool) -> Unit {
@@ -348,7 +364,7 @@ pub fn block(fonts: &mut Fonts, b: &Block, figure_index: usize, sizes: &[(u32, u
             let pad = 6.0;
             let mut units = text_units(fonts, &Text::bold(title.clone()), Style::BODY, 0.0, WIDTH - 2.0 * pad);
             let lines: Vec<Text> = items.iter().map(crate::html::warning_text).collect();
-            units.extend(bulleted(fonts, &lines, Style { size: 8.5, ..Style::BODY }, WIDTH - 2.0 * pad));
+            units.extend(bulleted(fonts, &lines, Style { size: 8.2, leading: 1.25, ..Style::BODY }, WIDTH - 2.0 * pad));
             Placed::Flow { space_before: 8.0, units, frame: Some(Frame { fill: Rgb(0xff, 0xf4, 0xd6), border: Rgb(0xe0, 0xb8, 0x4a), pad }) }
         }
         Block::KeyValue(kv) => {
