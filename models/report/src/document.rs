@@ -325,8 +325,6 @@ pub enum Block {
     Figures(Vec<Figure>),
     /// A vector chart.
     Plot(Plot),
-    /// The PDF starts a new page here (nothing in HTML).
-    PageBreak,
 }
 
 impl Block {
@@ -348,7 +346,6 @@ impl Block {
             Self::Table(t) => out.extend(t.header.iter().chain(t.rows.iter().flatten()).map(|c| c.text.to_plain())),
             Self::Figures(f) => out.extend(f.iter().map(|f| f.caption.clone())),
             Self::Plot(p) => out.extend(crate::plot::scene(p).texts()),
-            Self::PageBreak => {}
         }
     }
 }

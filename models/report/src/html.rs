@@ -21,7 +21,7 @@ th{background:#eef}.kv th{background:none;font-weight:normal}.warn{background:#f
 .pics{display:grid;grid-template-columns:repeat(2,1fr);gap:12px}.pics figure{margin:0}.pics img{width:100%;border:1px solid #ccd}
 figcaption{font-size:12px;color:#555}.ok{color:#2a7}.bad{color:#c33}
 .m-short{background:#d9534f;color:#fff}.m-close{background:#f0ad4e}.m-clear{background:#5cb85c;color:#fff}.m-none{background:#7a8ca3;color:#fff}
-.pagebreak{break-after:page}";
+.warn li{font-size:14px;margin:2px 0}";
 
 /// A pen as SVG attributes.
 struct SvgPen {
@@ -65,7 +65,6 @@ enum HBlock<'a> {
     Table(&'a Table),
     Figures(Vec<HFigure<'a>>),
     Plot(Svg<'a>),
-    PageBreak,
 }
 
 #[derive(Template)]
@@ -138,7 +137,6 @@ pub fn render(doc: &Document) -> Result<String> {
             Block::Table(t) => HBlock::Table(t),
             Block::Figures(f) => HBlock::Figures(f.iter().map(|f| HFigure { caption: &f.caption, data: base64::engine::general_purpose::STANDARD.encode(&f.png) }).collect()),
             Block::Plot(_) => HBlock::Plot(svg(s.as_ref().expect("a plot's scene is laid out above"))),
-            Block::PageBreak => HBlock::PageBreak,
         })
         .collect();
     let mut html = Page { title: &doc.title, css: CSS, blocks }.render()?;

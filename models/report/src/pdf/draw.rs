@@ -11,7 +11,7 @@ use krilla::surface::Surface;
 
 use super::PAGE;
 use super::fonts::Fonts;
-use super::layout::Op;
+use super::layout::{self, Op};
 use crate::document::Rgb;
 use crate::error::{Error, Result};
 
@@ -23,8 +23,8 @@ fn fill(c: Rgb) -> Fill {
     Fill { paint: colour(c).into(), opacity: NormalizedF32::ONE, rule: FillRule::NonZero }
 }
 
-fn stroke(c: Rgb, width: f32, dash: Option<(f32, f32)>) -> Stroke {
-    Stroke { paint: colour(c).into(), width, dash: dash.map(|(a, b)| StrokeDash { array: vec![a, b], offset: 0.0 }), ..Stroke::default() }
+fn stroke(s: layout::Stroke) -> Stroke {
+    Stroke { paint: colour(s.colour).into(), width: s.width, dash: s.dash.map(|(a, b)| StrokeDash { array: vec![a, b], offset: 0.0 }), ..Stroke::default() }
 }
 
 /// A circle as four cubic Béziers.
@@ -69,10 +69,10 @@ fn op(s: &mut Surface<'_>, fonts: &mut Fonts, images: &[Image], o: &Op) {
             pb.push_rect(r);
             let Some(path) = pb.finish() else { return };
             s.set_fill(f.map(fill));
-            s.set_stroke(st.map(|(c, w, d)| stroke(c, w, d)));
+            s.set_stroke(st.map(stroke));
             s.draw_path(&path);
         }
-        Op::Line { points, colour: c, width, dash } => {
+        Op::Line { points, stroke: st } => {
             let mut pb = PathBuilder::new();
             for (i, (x, y)) in points.iter().enumerate() {
                 if i == 0 {
@@ -83,13 +83,13 @@ fn op(s: &mut Surface<'_>, fonts: &mut Fonts, images: &[Image], o: &Op) {
             }
             let Some(path) = pb.finish() else { return };
             s.set_fill(None);
-            s.set_stroke(Some(stroke(*c, *width, *dash)));
+            s.set_stroke(Some(stroke(*st)));
             s.draw_path(&path);
         }
         Op::Circle { cx, cy, r, colour: c, width } => {
             let Some(path) = circle(*cx, *cy, *r) else { return };
             s.set_fill(None);
-            s.set_stroke(Some(stroke(*c, *width, None)));
+            s.set_stroke(Some(stroke(layout::Stroke::solid(*c, *width))));
             s.draw_path(&path);
         }
         Op::Image { index, x, y, w, h } => {

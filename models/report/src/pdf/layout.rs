@@ -16,15 +16,31 @@ pub const INK: Rgb = Rgb(0x22, 0x22, 0x22);
 const GREY: Rgb = Rgb(0x55, 0x55, 0x55);
 const RULE: Rgb = Rgb(0xcc, 0xcc, 0xdd);
 
+/// A line's paint, pt.
+#[derive(Debug, Clone, Copy)]
+pub struct Stroke {
+    pub colour: Rgb,
+    pub width: f32,
+    /// Dash and gap lengths (`None`: solid).
+    pub dash: Option<(f32, f32)>,
+}
+
+impl Stroke {
+    /// A solid line.
+    pub fn solid(colour: Rgb, width: f32) -> Self {
+        Self { colour, width, dash: None }
+    }
+}
+
 /// A drawing operation, pt, y down.
 #[derive(Debug, Clone)]
 pub enum Op {
     /// Text on a baseline; `vertical` turns it to read bottom up about its start.
     Text { x: f32, y: f32, text: String, bold: bool, size: f32, colour: Rgb, vertical: bool },
     /// A rectangle.
-    Rect { x: f32, y: f32, w: f32, h: f32, fill: Option<Rgb>, stroke: Option<(Rgb, f32, Option<(f32, f32)>)> },
+    Rect { x: f32, y: f32, w: f32, h: f32, fill: Option<Rgb>, stroke: Option<Stroke> },
     /// Connected segments.
-    Line { points: Vec<(f32, f32)>, colour: Rgb, width: f32, dash: Option<(f32, f32)> },
+    Line { points: Vec<(f32, f32)>, stroke: Stroke },
     /// An outlined circle.
     Circle { cx: f32, cy: f32, r: f32, colour: Rgb, width: f32 },
     /// Picture `index` of the document's figures.
@@ -37,7 +53,7 @@ impl Op {
         match self.clone() {
             Self::Text { x, y, text, bold, size, colour, vertical } => Self::Text { x: x + dx, y: y + dy, text, bold, size, colour, vertical },
             Self::Rect { x, y, w, h, fill, stroke } => Self::Rect { x: x + dx, y: y + dy, w, h, fill, stroke },
-            Self::Line { points, colour, width, dash } => Self::Line { points: points.into_iter().map(|(x, y)| (x + dx, y + dy)).collect(), colour, width, dash },
+            Self::Line { points, stroke } => Self::Line { points: points.into_iter().map(|(x, y)| (x + dx, y + dy)).collect(), stroke },
             Self::Circle { cx, cy, r, colour, width } => Self::Circle { cx: cx + dx, cy: cy + dy, r, colour, width },
             Self::Image { index, x, y, w, h } => Self::Image { index, x: x + dx, y: y + dy, w, h },
         }
@@ -63,8 +79,6 @@ pub enum Placed {
     Table { space_before: f32, header: Option<Unit>, rows: Vec<Unit> },
     /// A heading: on the same page as the start of the next block.
     Heading { space_before: f32, unit: Unit },
-    /// Starts a new page.
-    Break,
 }
 
 /// A box drawn behind the part of a flow on each page (the warnings).
@@ -260,7 +274,7 @@ fn table_row(fonts: &mut Fonts, cells: &[crate::Cell], widths: &[f32], header: b
     let mut x = 0.0;
     for (i, w) in widths.iter().enumerate() {
         let fill = if header { Some(Rgb(0xee, 0xee, 0xff)) } else { cells.get(i).and_then(|c| cell_colours(c.style).0) };
-        ops.push(Op::Rect { x, y: 0.0, w: *w, h: height, fill, stroke: Some((RULE, 0.6, None)) });
+        ops.push(Op::Rect { x, y: 0.0, w: *w, h: height, fill, stroke: Some(Stroke::solid(RULE, 0.6)) });
         if let Some(lines) = laid.get(i) {
             for (k, l) in lines.iter().enumerate() {
                 ops.extend(l.ops.iter().map(|o| o.shifted(x + CELL_PAD_X, CELL_PAD_Y + k as f32 * style.line_height())));
@@ -274,15 +288,12 @@ fn table_row(fonts: &mut Fonts, cells: &[crate::Cell], widths: &[f32], header: b
 /// A plot's shapes as operations, scaled by `k`.
 pub fn scene_ops(s: &Scene, k: f32, fonts: &mut Fonts) -> Vec<Op> {
     let p = |v: f64| v as f32 * k;
-    let pen = |pen: &Pen| (pen.colour, pen.width as f32 * k, pen.dash.map(|(a, b)| (a as f32 * k, b as f32 * k)));
+    let pen = |pen: &Pen| Stroke { colour: pen.colour, width: pen.width as f32 * k, dash: pen.dash.map(|(a, b)| (a as f32 * k, b as f32 * k)) };
     s.shapes
         .iter()
         .map(|sh| match sh {
             Shape::Rect { x, y, w, h, fill, stroke, .. } => Op::Rect { x: p(*x), y: p(*y), w: p(*w), h: p(*h), fill: *fill, stroke: stroke.as_ref().map(pen) },
-            Shape::Line { points, pen: pe, .. } => {
-                let (colour, width, dash) = pen(pe);
-                Op::Line { points: points.iter().map(|(x, y)| (p(*x), p(*y))).collect(), colour, width, dash }
-            }
+            Shape::Line { points, pen: pe, .. } => Op::Line { points: points.iter().map(|(x, y)| (p(*x), p(*y))).collect(), stroke: pen(pe) },
             Shape::Circle { cx, cy, r, pen: pe } => Op::Circle { cx: p(*cx), cy: p(*cy), r: p(*r), colour: pe.colour, width: pe.width as f32 * k },
             Shape::Text { x, y, text, size, bold, colour, anchor, vertical } => {
                 let size = p(*size);
@@ -316,7 +327,7 @@ fn figures(fonts: &mut Fonts, figs: &[Figure], first_index: usize, sizes: &[(u32
                 let h = w * ph as f32 / pw.max(1) as f32;
                 let x = k as f32 * (w + gap);
                 ops.push(Op::Image { index, x, y: 0.0, w, h });
-                ops.push(Op::Rect { x, y: 0.0, w, h, fill: None, stroke: Some((RULE, 0.6, None)) });
+                ops.push(Op::Rect { x, y: 0.0, w, h, fill: None, stroke: Some(Stroke::solid(RULE, 0.6)) });
                 let mut y = h + 2.0;
                 for l in text_units(fonts, &Text::plain(f.caption.clone()), cap, 0.0, w) {
                     ops.extend(l.ops.iter().map(|o| o.shifted(x, y)));
@@ -344,7 +355,7 @@ fn heading(fonts: &mut Fonts, level: u8, text: &str) -> Placed {
         unit.height += l.height;
     }
     if level == 2 {
-        unit.ops.push(Op::Line { points: vec![(0.0, unit.height + 1.0), (WIDTH, unit.height + 1.0)], colour: RULE, width: 1.5, dash: None });
+        unit.ops.push(Op::Line { points: vec![(0.0, unit.height + 1.0), (WIDTH, unit.height + 1.0)], stroke: Stroke::solid(RULE, 1.5) });
         unit.height += 4.0;
     }
     unit.height += 2.0;
@@ -381,7 +392,6 @@ pub fn block(fonts: &mut Fonts, b: &Block, figure_index: usize, sizes: &[(u32, u
             let k = (WIDTH / s.width as f32).min(1.0);
             flow(vec![Unit { height: s.height as f32 * k + 4.0, ops: scene_ops(&s, k, fonts) }], 6.0)
         }
-        Block::PageBreak => Placed::Break,
     }
 }
 

@@ -99,7 +99,7 @@ impl Pager {
                 placed += 1;
             }
             self.y += fr.pad;
-            let rect = Op::Rect { x: LEFT, y: start, w: layout::WIDTH, h: self.y - start, fill: Some(fr.fill), stroke: Some((fr.border, 0.8, None)) };
+            let rect = Op::Rect { x: LEFT, y: start, w: layout::WIDTH, h: self.y - start, fill: Some(fr.fill), stroke: Some(layout::Stroke::solid(fr.border, 0.8)) };
             self.pages.last_mut().expect("a page").insert(at, rect);
             if k < units.len() {
                 self.new_page();
@@ -143,7 +143,6 @@ fn lead(p: &Placed) -> f32 {
             if total <= BOTTOM - TOP { total } else { head + rows.first().map_or(0.0, |r| r.height) }
         }
         Placed::Heading { unit, .. } => unit.height,
-        Placed::Break => 0.0,
     }
 }
 
@@ -209,7 +208,6 @@ pub fn render(doc: &Document) -> Result<Pdf> {
             }
             Placed::Flow { space_before, units, frame } => pager.flow(*space_before, units, *frame),
             Placed::Table { space_before, header, rows } => pager.table(*space_before, header.as_ref(), rows),
-            Placed::Break => pager.new_page(),
         }
     }
     let mut pages = pager.pages;
