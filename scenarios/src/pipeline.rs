@@ -581,9 +581,9 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     let _ = crate::exchange::write_opensim(dir, &report)?;
     if scn.raw.report.html {
         progress("report");
-        let html = crate::report::html(&report, dir)?;
-        write_new(&dir.join("report.html"), html.as_bytes())?;
-        write_new(&dir.join("report.pdf"), &crate::pdf_report::pdf_from_html(&html).context("the PDF report")?)?;
+        let doc = coxa_report::case_document(&report, coxa_report::read_pictures(&report, dir)?, &coxa_report::CaseOptions::default());
+        write_new(&dir.join("report.html"), coxa_report::html::render(&doc)?.as_bytes())?;
+        write_new(&dir.join("report.pdf"), &coxa_report::pdf::render(&doc).context("the PDF report")?.bytes)?;
     }
     Ok(crate::summary::CaseSummary {
         case: case.name.clone(),

@@ -307,7 +307,7 @@ pub fn run_selected(scn: &Scenario, out: Option<&Path>, show_progress: bool, sel
     write_new(&out.join(format!("summary-{n}.csv")), summary_csv(&rows).as_bytes())?;
     // The latest summary and the index page are regenerated each run (atomically; the numbered
     // summaries keep every run's).
-    for (name, text) in [("summary.json", summary_text.clone()), ("index.html", index_html(scn, &rows))] {
+    for (name, text) in [("summary.json", summary_text.clone()), ("index.html", index_html(scn, &rows)?)] {
         let tmp = out.join(format!(".{name}-{n}.tmp"));
         write_new(&tmp, text.as_bytes())?;
         std::fs::rename(&tmp, out.join(name))?;
@@ -334,36 +334,28 @@ fn move_aside(dir: &Path) -> Result<PathBuf> {
 }
 
 /// A page over every case of the run: status, cup angles, head, smallest daily-life margin,
-/// and a link to each case's report.
-pub(crate) fn index_html(scn: &Scenario, rows: &[SummaryRow]) -> String {
-    use crate::svg::esc;
-    let title = esc(scn.raw.name.as_deref().unwrap_or("coxa run"));
-    let mut h = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title><style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccd;padding:3px 8px;font-size:13px}}th{{background:#eef}}.failed{{color:#c33}}</style></head><body><h1>{title}</h1><p>{} cases; patient names and IDs are not shown.</p><table><tr><th>case</th><th>status</th><th>side</th><th>cup inclination / anteversion (radiographic)</th><th>head</th><th>smallest daily-life margin</th><th>warnings</th></tr>",
-        rows.len()
-    );
-    // As the JSON's numbers read back: `–` when absent or not finite.
-    let f = |v: Option<f64>, d: usize| v.filter(|x| x.is_finite()).map_or_else(|| "–".to_string(), |x| format!("{x:.d$}"));
-    for r in rows {
-        let name = r.case();
-        let (link, status) = match r {
-            SummaryRow::Done(_) => (format!("<a href=\"cases/{0}/report.html\">{0}</a>", esc(name)), "done".to_string()),
-            SummaryRow::NotDone { status, error, .. } => (esc(name), format!("<span class=\"failed\">{}: {}</span>", esc(status), esc(error.as_deref().unwrap_or("")))),
-        };
-        let c = r.done();
-        let cup = c.and_then(|c| c.cup_radiographic_deg);
-        h.push_str(&format!(
-            "<tr><td>{link}</td><td>{status}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(c.map_or("", |c| c.side.as_str())),
-            f(cup.map(|a| a.inclination_deg), 1),
-            f(cup.map(|a| a.anteversion_deg), 1),
-            f(c.map(|c| c.head_diameter_mm), 0),
-            f(c.and_then(|c| c.min_adl_margin_deg), 1),
-            f(c.map(|c| c.warnings as f64), 0)
-        ));
-    }
-    h.push_str("</table></body></html>\n");
-    h
+/// and a link to each case's report (written by coxa-report).
+pub(crate) fn index_html(scn: &Scenario, rows: &[SummaryRow]) -> Result<String> {
+    let rows: Vec<coxa_report::IndexRow> = rows
+        .iter()
+        .map(|r| {
+            let c = r.done();
+            coxa_report::IndexRow {
+                case: r.case().to_string(),
+                status: r.status().to_string(),
+                error: match r {
+                    SummaryRow::NotDone { error, .. } => error.clone(),
+                    SummaryRow::Done(_) => None,
+                },
+                side: c.map(|c| c.side.as_str().to_string()),
+                cup_radiographic_deg: c.and_then(|c| c.cup_radiographic_deg).map(|a| [a.inclination_deg, a.anteversion_deg]),
+                head_diameter_mm: c.map(|c| c.head_diameter_mm),
+                min_adl_margin_deg: c.and_then(|c| c.min_adl_margin_deg),
+                warnings: c.map(|c| c.warnings),
+            }
+        })
+        .collect();
+    Ok(coxa_report::html::render(&coxa_report::index_document(scn.raw.name.as_deref().unwrap_or("coxa run"), &rows))?)
 }
 
 pub(crate) fn summary_csv(rows: &[SummaryRow]) -> String {

@@ -1,15 +1,12 @@
 //! The femoral canal and the stem's canal-fill sizing in coxa's outputs: `anatomy.json`'s
-//! `femoral_canals`, `plan.json`'s `stem.sizing` and `stem.size_options`, and the report's stem
-//! sizing table (issue 24).
-
-use std::fmt::Write as _;
+//! `femoral_canals`, `plan.json`'s `stem.sizing` and `stem.size_options` (issue 24; the report's
+//! stem sizing table is coxa-report's).
 
 use coxa_anatomy::landmarks::{CanalLevel, FemoralCanal};
 use coxa_planner::Plan;
 
-use crate::svg::esc;
 use coxa_core::anatomy_record::{CanalLevelRecord, CanalRecord};
-use coxa_core::plan_record::{PlanStemRecord, SeriesSizeRecord, StemRuleRecord, StemSizeOptionRecord, StemSizingRecord};
+use coxa_core::plan_record::{SeriesSizeRecord, StemRuleRecord, StemSizeOptionRecord, StemSizingRecord};
 
 fn r2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
@@ -95,48 +92,6 @@ pub fn size_options_record(plan: &Plan) -> Vec<StemSizeOptionRecord> {
             note: o.note.clone(),
         })
         .collect()
-}
-
-/// The report's "why" of the stem row.
-pub fn stem_why(stem: &PlanStemRecord) -> String {
-    let source = match stem.sizing.canal_source.as_str() {
-        "ct_cortical_bone" => "canal measured on the CT's cortical bone",
-        _ => "canal estimated from the outer width (no cortical bone)",
-    };
-    match stem.size_options.iter().find(|o| o.chosen).and_then(|o| o.fill) {
-        Some(f) => format!("fills {:.0} % of the ML canal at the series' rule level ({source}); {}", 100.0 * f, stem.sizing.rule.as_ref().map_or("", |r| r.text.as_str())),
-        None => source.to_string(),
-    }
-}
-
-/// The report's stem sizing table (empty when the plan has none).
-pub fn size_table_html(stem: &PlanStemRecord) -> String {
-    let opts = &stem.size_options;
-    if opts.is_empty() {
-        return String::new();
-    }
-    let mut h = String::from(
-        "<h3>Stem size: the planned size and its neighbours</h3><table><tr><th>size</th><th>body ML width</th><th>canal fill</th><th>tip (from the lesser trochanter)</th><th>tip width / canal there</th><th>largest distal fill</th><th></th></tr>",
-    );
-    let pct = |v: Option<f64>| v.filter(|x| x.is_finite()).map_or("–".into(), |x| format!("{:.0} %", 100.0 * x));
-    let mm = |v: Option<f64>| v.filter(|x| x.is_finite()).map_or("–".into(), |x| format!("{x:.1} mm"));
-    for o in opts {
-        let mark = if o.chosen { " (planned)" } else { "" };
-        let _ = write!(
-            h,
-            "<tr><td>{}{mark}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td></tr>",
-            esc(&o.size),
-            mm(Some(o.ml_width_mm)),
-            pct(o.fill),
-            mm(Some(o.tip_above_lt_mm)),
-            mm(Some(o.tip_ml_width_mm)),
-            mm(o.tip_canal_mm),
-            pct(o.max_distal_fill),
-            esc(&o.note)
-        );
-    }
-    let _ = write!(h, "</table><p class=\"sub\">Canal fill: the stem body's mediolateral width over the endosteal canal's at the series' rule level; {}.</p>", esc(&stem_why(stem)));
-    h
 }
 
 /// The name serde gives a unit variant (`measured`, `ct_cortical_bone`, ...).

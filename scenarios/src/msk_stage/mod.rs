@@ -21,7 +21,6 @@
 //! and the record's `strength` compares generic and personalised strength: every line's force,
 //! and per activity the hip contact force and the abductors' force and demand.
 
-mod html;
 mod model;
 #[cfg(test)]
 mod tests;
@@ -42,7 +41,6 @@ use coxa_msk::strength::{self, CtMuscle, StrengthReport, StrengthSource};
 use coxa_msk::{RightFemur, osim};
 use nalgebra::Vector3;
 
-pub use html::{geometry_html, strength_html};
 pub use model::{CaseBones, LoadedModel, generic_bones, patient_bones};
 
 /// Steps of rising from a chair (every 5 % of the motion).

@@ -23,6 +23,7 @@ mod plan;
 mod population;
 mod radiograph;
 mod radiomics;
+mod report;
 #[cfg(feature = "heavy-tests")]
 mod robust;
 mod run;

@@ -1,0 +1,118 @@
+//! The decision, the report's first page: the implants and their sizes, the cup angles in the
+//! plan's definition (named), the stem's version, the leg length and offset change against
+//! their targets, the range-of-motion margins against what daily life needs, and the caveats
+//! that change the plan.
+
+use coxa_core::{CaseReport, CupAngleDefinition};
+
+use super::CaseOptions;
+use super::fmt::{f, numf, numo, signed, words};
+use crate::document::{Block, Cell, CellStyle, Document, MarginBand, Table, Text, Warning};
+
+fn definition_name(d: CupAngleDefinition) -> &'static str {
+    match d {
+        CupAngleDefinition::Radiographic => "radiographic",
+        CupAngleDefinition::Operative => "operative",
+        CupAngleDefinition::Anatomic => "anatomic",
+    }
+}
+
+/// The implants: shell, liner, head and stem, with their sizes.
+fn implants(r: &CaseReport) -> Table {
+    let im = &r.placement.implants;
+    let mut t = Table::with_header(["implant", "size and type"]).id("decision-implants");
+    let shell = match &r.plan {
+        Some(pl) => {
+            let series = pl.cup.catalog.as_deref().map_or(String::new(), |c| format!(", {c}"));
+            let assumed = if pl.cup.socket.source == "head_plus_assumed_joint_space" { "; socket sized from the head plus an assumed joint space (see the caveats)" } else { "" };
+            Text::bold(format!("{} mm{series}", numf(pl.cup.outer_diameter_mm, 0))).and(format!(" (last reamer {} mm){assumed}", numf(pl.cup.last_reamer_mm, 0)))
+        }
+        None => Text::bold(format!("{} mm", f(im.shell_outer_diameter_mm, 0))),
+    };
+    t.row([Cell::new("acetabular shell"), Cell::new(shell)]);
+    t.row([Cell::new("liner"), Cell::new(Text::bold(im.liner.clone()))]);
+    t.row([Cell::new("femoral head"), Cell::new(Text::bold(format!("{} mm", f(im.head_diameter_mm, 0))).and(format!(", neck-length offset {} mm", f(im.head_offset_mm, 1))))]);
+    let stem = match &r.plan {
+        Some(pl) => {
+            let fixation = pl.stem.fixation.as_ref().and_then(|x| x.planned_series_fixation.as_deref()).map_or(String::new(), |x| format!(", {x}"));
+            // A size the canal could not set is a placeholder (issue 24): say so where it is read.
+            let placeholder = pl.stem.sizing.rule.as_ref().is_some_and(|r| !r.rule_level_imaged);
+            let t = Text::bold(format!("{} size {}", pl.stem.catalog, pl.stem.size)).and(format!("{fixation}, CCD {}°", numo(pl.stem.ccd_deg, 1)));
+            if placeholder { t.and("; ").and_bold("size is a placeholder").and(": the canal is not imaged at the sizing level, template the stem on a radiograph") } else { t }
+        }
+        None => Text::bold(im.stem.clone()).and(format!(" (size not planned), CCD {}°", f(im.stem_ccd_deg, 1))),
+    };
+    t.row([Cell::new("stem"), Cell::new(stem)]);
+    t
+}
+
+/// Where they go: the cup angles in the chosen definition, the stem's version, leg length and
+/// offset against their targets.
+fn placement(r: &CaseReport, def: CupAngleDefinition) -> Table {
+    let name = definition_name(def);
+    let mut t = Table::with_header(["placement", "planned", "against"]).id("decision-placement");
+    let cup = r.placement.cup_angles.get(name);
+    let angle = |v: Option<f64>| Text::bold(format!("{}°", numo(v, 1)));
+    let murray = format!("{name} definition (Murray 1993), pelvic frame");
+    t.row([Cell::new(format!("cup inclination, {name}")), Cell::new(angle(cup.map(|c| c.inclination_deg))), Cell::new(murray.clone())]);
+    t.row([Cell::new(format!("cup anteversion, {name}")), Cell::new(angle(cup.map(|c| c.anteversion_deg))), Cell::new(murray)]);
+    let stem_sd = r.plan.as_ref().and_then(|pl| pl.stem.anteversion_sd_deg).filter(|x| x.is_finite());
+    t.row([
+        Cell::new("stem anteversion"),
+        Cell::new(Text::bold(format!("{}°", f(r.placement.stem_anteversion_deg, 1)))),
+        Cell::new(stem_sd.map_or_else(|| "femoral frame as measured".to_string(), |sd| format!("PREDICTED femoral frame, SD {sd:.1}°"))),
+    ]);
+    match &r.plan {
+        Some(pl) => {
+            t.row([
+                Cell::new("leg length change"),
+                Cell::new(Text::bold(signed(pl.leg_length_change_mm, "mm"))),
+                Cell::new(format!("target {} ({})", signed(pl.targets.leg_length_change_mm, "mm"), pl.targets.from)),
+            ]);
+            t.row([Cell::new("offset change"), Cell::new(Text::bold(signed(pl.offset_change_mm, "mm"))), Cell::new(format!("target {}", signed(pl.targets.offset_change_mm, "mm")))]);
+        }
+        None => {
+            // A placement fixed by the scenario: the change the musculoskeletal stage applied, if it ran.
+            let (ll, off, note) = match &r.msk {
+                Some(m) => (signed(m.change.leg_length_change_mm, "mm"), signed(m.change.offset_change_mm, "mm"), "as the hip-load model applied it (placement fixed by the scenario)"),
+                None => ("not planned".into(), "not planned".into(), "placement fixed by the scenario"),
+            };
+            t.row([Cell::new("leg length change"), Cell::new(Text::bold(ll)), Cell::new(note)]);
+            t.row([Cell::new("offset change"), Cell::new(Text::bold(off)), Cell::new(note)]);
+        }
+    }
+    t
+}
+
+/// The daily-life motions' margins, coloured as the range-of-motion bars.
+fn margins(r: &CaseReport) -> Table {
+    let mut t = Table::with_header(["daily-life motion", "needed", "limit", "margin", "first contact"]).id("decision-rom");
+    for m in r.rom.motions.iter().filter(|m| m.required_deg.is_some()) {
+        let margin = m.margin_deg();
+        t.row([
+            Cell::new(words(&m.name)),
+            Cell::new(m.required_deg.map_or("–".into(), |q| format!("{q:.0}°"))),
+            Cell::new(format!("{}°", f(m.limit_deg, 1))),
+            Cell::styled(margin.map_or("–".into(), |x| format!("{x:+.1}°")), CellStyle::Margin(MarginBand::of(margin))),
+            Cell::new(m.parts.as_deref().map_or_else(|| m.contact.clone(), |p| format!("{} ({p})", m.contact))),
+        ]);
+    }
+    t
+}
+
+/// Appends the decision.
+pub fn push(d: &mut Document, r: &CaseReport, opts: &CaseOptions, caveats: Vec<Warning>) {
+    d.push(Block::Heading { level: 2, text: "The decision".into() });
+    d.push(Block::Table(implants(r)));
+    d.push(Block::Table(placement(r, opts.cup_definition)));
+    let smallest = r.rom.min_adl_margin_deg();
+    d.push(Block::Heading { level: 3, text: "Range of motion against daily life".into() });
+    d.push(Block::Table(margins(r)));
+    d.push(Block::Note(Text::plain(match smallest {
+        Some(m) => format!("Smallest margin {m:+.1}°. Margin: limit minus what the activity needs; red below the need, amber within 10°, green 10° or more above it."),
+        None => "No daily-life motion was simulated.".into(),
+    })));
+    if !caveats.is_empty() {
+        d.push(Block::Warnings { title: "Caveats that change the plan".into(), items: caveats });
+    }
+}

@@ -1,0 +1,103 @@
+//! The case report as a [`Document`], built from the typed [`CaseReport`] (`report.json`'s value)
+//! and the case's pictures. The order is the surgeon's: first the decision (implants and sizes,
+//! cup angles in the plan's definition, leg length and offset, the range-of-motion margins
+//! against daily life, the caveats that change the plan), then the range of motion per motion
+//! against what daily life needs, the other warnings, and then the details (everything the
+//! report holds: the plan's reasoning, hip load, pictures, every motion, the safe-zone map, the
+//! sweep, anatomy, bone quality, muscles, radiomics, segmentation, conventions).
+
+mod anatomy;
+mod decision;
+pub(crate) mod fmt;
+mod msk;
+mod plan;
+mod rom;
+
+use std::path::Path;
+
+use coxa_core::{CaseReport, CupAngleDefinition};
+
+use crate::document::{Block, Document, Figure, Text};
+use crate::error::{Error, Result};
+
+/// How the case document is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CaseOptions {
+    /// The definition the decision gives the cup angles in (Murray 1993). Default: radiographic,
+    /// the definition of the plan's top-level cup fields.
+    pub cup_definition: CupAngleDefinition,
+}
+
+impl Default for CaseOptions {
+    fn default() -> Self {
+        Self { cup_definition: CupAngleDefinition::Radiographic }
+    }
+}
+
+impl CaseOptions {
+    /// The default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Gives the decision's cup angles in `d`.
+    pub fn with_cup_definition(mut self, d: CupAngleDefinition) -> Self {
+        self.cup_definition = d;
+        self
+    }
+}
+
+/// The report's pictures, read from the case folder `dir` in the report's order, captioned
+/// with their view.
+///
+/// # Errors
+/// A picture the report lists that cannot be read.
+pub fn read_pictures(r: &CaseReport, dir: &Path) -> Result<Vec<Figure>> {
+    r.pictures
+        .iter()
+        .map(|p| {
+            let path = dir.join(&p.file);
+            let png = std::fs::read(&path).map_err(|source| Error::ReadPicture { path: path.clone(), source })?;
+            Ok(Figure { png, caption: fmt::words(&p.view) })
+        })
+        .collect()
+}
+
+/// The report of one case.
+pub fn case_document(r: &CaseReport, pictures: Vec<Figure>, opts: &CaseOptions) -> Document {
+    let title = format!("{} — case {}", r.scenario, r.case);
+    let mut d = Document::new(format!("coxa: {title}"));
+    d.footer = title.clone();
+    d.push(Block::Heading { level: 1, text: format!("Total hip arthroplasty plan: {title}") });
+    d.push(Block::Note(Text::plain(format!("{} hip · input: {} · coxa {} · patient name and ID are not shown", r.side.as_str(), fmt::text(&r.input["kind"]), r.coxa_version))));
+
+    // What the surgeon decides on, then the range of motion against daily life, then the
+    // warnings that do not change the plan.
+    let notes: &[String] = r.plan.as_ref().map_or(&[], |p| &p.notes[..]);
+    let (caveats, others) = crate::warnings::split_caveats(&r.warnings, notes);
+    decision::push(&mut d, r, opts, caveats);
+    rom::push_overview(&mut d, r);
+    if !others.is_empty() {
+        d.push(Block::Warnings { title: "Warnings".into(), items: others });
+    }
+
+    // The details.
+    plan::push_placement(&mut d, r);
+    if let Some(pl) = &r.plan {
+        plan::push_reasoning(&mut d, pl);
+    }
+    if let Some(mk) = &r.msk {
+        msk::push(&mut d, mk);
+    }
+    if !pictures.is_empty() {
+        d.push(Block::Heading { level: 2, text: "The plan in 3D".into() });
+        d.push(Block::Note("Bones translucent, implants opaque: shell grey, liner blue, head red, neck dark grey.".into()));
+        d.push(Block::Figures(pictures));
+    }
+    rom::push_details(&mut d, r);
+    anatomy::push(&mut d, r);
+    d.push(Block::Heading { level: 2, text: "Conventions".into() });
+    d.push(Block::Note("Coordinates: DICOM patient frame LPS (+x left, +y posterior, +z superior), mm. Pelvic frame: anterior pelvic plane (ASIS and pubic tubercles). Cup angles: Murray (1993) definitions, named where given. Joint angles: flexion about the pelvic mediolateral axis, abduction about the floating axis, rotation about the femoral mechanical axis; the pelvis tilted per posture. Daily-life needs are illustrative round numbers from the literature, not norms.".into()));
+    d
+}
