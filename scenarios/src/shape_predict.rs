@@ -10,9 +10,11 @@
 //! `anteversion_deg` with `anteversion_source = "predicted"` and `anteversion_sd_deg`.
 //!
 //! The choice of model is process-wide, like `--max-memory`: `coxa anatomy --shape-model
-//! PATH|none` sets it ([`set_choice`]); the default looks for the installed package (a `.venv`
-//! walked up from the working directory and from the program, or `COXA_PYTHON_SITE`) and, without
-//! it, keeps the old behaviour: anteversion not measured, with the warning.
+//! PATH|none` sets it ([`set_choice`]); the default ([`coxa_shape::locate::locate_llp26`]) takes
+//! an installed package (`COXA_PYTHON_SITE`, a `.venv` walked up from the working directory and
+//! from the program, the `python3` on `PATH`), else the copy that ships inside coxa
+//! (`models/shape/llp26`, MPL-2.0). Only with `none` (or the bundled copy removed) the old
+//! behaviour stays: anteversion not measured, with the warning.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -68,20 +70,19 @@ pub fn llp26_dir(p: &Path, what: &str) -> Result<PathBuf, String> {
     if dir.join("shape_models/LLP26_rigid.pc").exists() {
         Ok(dir)
     } else {
-        Err(format!(
-            "{what} {}: no shape_models/LLP26_rigid.pc there; give the musculoskeletal/models folder of musculoskeletal-models 0.2.4 (pip install --no-deps musculoskeletal-models==0.2.4)",
-            p.display()
-        ))
+        Err(format!("{what} {}: no shape_models/LLP26_rigid.pc there; give the musculoskeletal/models folder of musculoskeletal-models 0.2.4, or coxa's own models/shape/llp26", p.display()))
     }
 }
 
-/// The installed LLP26 folder: a `.venv` walked up from each of `starts`, the working directory
-/// and the program, or `COXA_PYTHON_SITE`.
+/// The LLP26 folder to use by default: an installed copy (`COXA_PYTHON_SITE`, a `.venv` walked
+/// up from each of `starts`, the working directory and the program, the `python3` on `PATH`),
+/// else the one bundled with coxa ([`coxa_shape::locate::locate_llp26`]).
 pub fn installed_llp26(starts: &[&Path]) -> Option<PathBuf> {
     let mut all: Vec<PathBuf> = starts.iter().map(|p| p.to_path_buf()).collect();
     all.extend(std::env::current_dir());
     all.extend(std::env::current_exe());
-    all.iter().find_map(|s| gias::find_installed(s, gias::LLP26_DIR))
+    let refs: Vec<&Path> = all.iter().map(PathBuf::as_path).collect();
+    coxa_shape::locate::locate_llp26(&refs).map(|l| l.dir)
 }
 
 /// A predicted anteversion.
@@ -271,7 +272,9 @@ pub fn annotate_femurs(predictions: &[FemurPrediction], femurs: &mut [FemurRecor
             }
             Ok(None) => {
                 j.anteversion_source = "not measured".to_string();
-                warnings.push(format!("femur_{side}: condyles not imaged: anteversion not measured (no shape model: install musculoskeletal-models or pass --shape-model)"));
+                warnings.push(format!(
+                    "femur_{side}: condyles not imaged: anteversion not measured (no shape model: --shape-model none, or coxa's bundled models/shape/llp26 is missing; pass --shape-model PATH)"
+                ));
             }
             Err(e) => {
                 j.anteversion_source = "not measured".to_string();

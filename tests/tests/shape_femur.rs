@@ -13,14 +13,20 @@ use nalgebra::Point3;
 
 use crate::common::workspace_root;
 
-/// The installed package folder `rel` (scripts/setup installs them); outside CI a missing install
-/// skips the test with a note, in CI it fails.
+/// The package folder `rel`: LLP26 ([`gias::LLP26_DIR`]) installed or, since issue 42, the copy
+/// that ships inside coxa (never missing); the articulated model where pip installed it (scripts/
+/// setup; outside CI a missing install skips the test with a note, in CI it fails).
 pub fn installed(rel: &str) -> Option<PathBuf> {
+    if rel == gias::LLP26_DIR {
+        let found = coxa_shape::locate::locate_llp26(&[&workspace_root()]).map(|l| l.dir);
+        assert!(found.is_some(), "the LLP26 copy bundled in models/shape/llp26 is missing");
+        return found;
+    }
     if let Some(p) = gias::find_installed(&workspace_root(), rel) {
         return Some(p);
     }
     let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    assert!(!ci, "{rel} is not installed; run scripts/setup (pip install --no-deps musculoskeletal-models==0.2.4 articulated-ssm==0.2.0)");
+    assert!(!ci, "{rel} is not installed; run scripts/setup (pip install --no-deps articulated-ssm==0.2.0)");
     eprintln!("note: skipping, {rel} is not installed (scripts/setup installs it)");
     None
 }

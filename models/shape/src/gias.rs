@@ -1,6 +1,8 @@
 //! GIAS3's published lower-limb models as coxa [`ShapeModel`]s: the LLP26 adult model of the
-//! `musculoskeletal-models` package (MPL-2.0) and the articulated paediatric model of the
-//! `articulated-ssm` package, read where `pip` installed them (never copied into coxa).
+//! `musculoskeletal-models` package (MPL-2.0; the five files coxa reads ship inside coxa, with
+//! their licence, and an installed copy is found first: [`crate::locate`]) and the articulated
+//! paediatric model of the `articulated-ssm` package, read where `pip` installed it (no licence:
+//! never copied into coxa).
 //!
 //! **LLP26** (`shape_models/LLP26_rigid.pc`, left side; `LLP26_right_mirrored_from_left_rigid.pc`
 //! the right): 26 adult subjects, 3225 nodes of piecewise Lagrange surface meshes (GIAS3
@@ -30,7 +32,7 @@
 //! S = y (a proper rotation). It has no licence file: a reference, never coxa's default prior.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nalgebra::{DMatrix, Matrix3, SymmetricEigen, Vector3};
 use serde_json::Value as Json;
@@ -404,26 +406,7 @@ impl ShapeModel {
     }
 }
 
-/// Where `pip` installed the published models: the first `site-packages` folder (of a `.venv`
-/// found walking up from `start`, then of the `COXA_PYTHON_SITE` folder if set) holding `rel`.
-pub fn find_installed(start: &Path, rel: &str) -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(site) = std::env::var_os("COXA_PYTHON_SITE") {
-        candidates.push(PathBuf::from(site));
-    }
-    for dir in start.ancestors() {
-        let lib = dir.join(".venv").join("lib");
-        if let Ok(entries) = std::fs::read_dir(&lib) {
-            for e in entries.flatten() {
-                candidates.push(e.path().join("site-packages"));
-            }
-        }
-    }
-    candidates.into_iter().map(|c| c.join(rel)).find(|p| p.exists())
-}
-
-/// The package-relative folder of the LLP26 model.
-pub const LLP26_DIR: &str = "musculoskeletal/models";
+pub use crate::locate::{LLP26_DIR, find_installed};
 
 /// The model's own error, deg, in femoral anteversion predicted from a proximal femur with the
 /// LLP26 femur (as coxa's landmarks measure anteversion): the SD to add, in quadrature, to the
