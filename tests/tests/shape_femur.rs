@@ -603,6 +603,14 @@ struct HeldOut {
 }
 
 fn held_out(model: &coxa_shape::ShapeModel, subjects: &[Vec<f64>], s: usize, cut_mm: f64) -> Result<HeldOut> {
+    held_out_cut(model, subjects, s, &|_, truth, up| truth.lesser_trochanter.lps_mm.coords.dot(up) - cut_mm)
+}
+
+/// The level along the shaft axis `up` (mm) a whole femur (its mesh and landmarks) is cut at.
+type CutLevel = dyn Fn(&Mesh, &FemurLandmarks, &nalgebra::Vector3<f64>) -> f64 + Sync;
+
+/// [`held_out`] cut at the level `cut_level` gives.
+fn held_out_cut(model: &coxa_shape::ShapeModel, subjects: &[Vec<f64>], s: usize, cut_level: &CutLevel) -> Result<HeldOut> {
     let side = Side::Left;
     let others: Vec<Vec<f64>> = subjects.iter().enumerate().filter(|(i, _)| *i != s).map(|(_, b)| b.clone()).collect();
     let loo = model.from_subject_weights(&others)?;
@@ -612,7 +620,7 @@ fn held_out(model: &coxa_shape::ShapeModel, subjects: &[Vec<f64>], s: usize, cut
     let full = Mesh::new(own.iter().map(|p| pose.apply(p)).collect(), model.faces().to_vec())?;
     let truth = femur_landmarks(&full, side)?;
     let up = truth.shaft_axis.direction_lps;
-    let cut_level = truth.lesser_trochanter.lps_mm.coords.dot(&up) - cut_mm;
+    let cut_level = cut_level(&full, &truth, &up);
     let (partial, area_mm2) = cut_above(&full, &up, cut_level)?;
     let head_model = femur_landmarks(&Mesh::new(loo.instance(&[])?, loo.faces().to_vec())?, side)?.head_centre.lps_mm;
     let head_target = femur_landmarks(&partial, side).map(|l| l.head_centre.lps_mm).unwrap_or(centre);
@@ -1188,6 +1196,106 @@ fn femur_predicted_from_hip_and_knee() -> Result<()> {
     assert!(means[1] < means[0], "leave-one-out: stub + knee {:.2} mm, stub only {:.2} mm", means[1], means[0]);
     for (r, (_, side, _)) in vsd_rows.iter().zip(VSD_FEMURS) {
         assert!(r[1].0 < r[0].0, "vsd {side:?}: stub + knee {:.2} mm, stub only {:.2} mm", r[1].0, r[0].0);
+    }
+    Ok(())
+}
+
+/// Issue 42: how far below its top a proximal femur is imaged (the stub of the issue's held-out
+/// femurs), mm along the whole femur's shaft axis.
+const PROXIMAL_MM: f64 = 130.0;
+
+/// The level `PROXIMAL_MM` below the most proximal point of `full` along `up`.
+fn below_top(full: &Mesh, up: &nalgebra::Vector3<f64>) -> f64 {
+    full.vertices().iter().map(|p| p.coords.dot(up)).fold(f64::NEG_INFINITY, f64::max) - PROXIMAL_MM
+}
+
+/// Anteversion (deg), neck-shaft angle (deg) and offset (mm) of a whole femur as coxa's landmarks
+/// measure them, `None` each where not measured.
+fn femur_measures(m: &Mesh, side: Side) -> Vec<Option<f64>> {
+    match femur_landmarks(m, side) {
+        Ok(l) => vec![l.anteversion_deg, l.neck_shaft_angle_deg, Some(l.offset_mm())],
+        Err(_) => vec![None; 3],
+    }
+}
+
+/// One femur cut `PROXIMAL_MM` below its top and predicted: per quantity (anteversion, neck-shaft
+/// angle, offset) the whole femur's value, the predicted one and the posterior SD.
+struct ProximalCase {
+    name: String,
+    truth: [f64; 3],
+    predicted: [f64; 3],
+    posterior_sd: [f64; 3],
+    stub_nsa: Option<f64>,
+}
+
+fn proximal_case(name: String, model: &ShapeModel, full: &Mesh, side: Side, head_model: &Point3<f64>, up: &nalgebra::Vector3<f64>, cut_level: f64) -> Result<ProximalCase> {
+    let (partial, _) = cut_above(full, up, cut_level)?;
+    let stub = femur_landmarks(&partial, side)?;
+    let p = coxa_shape::predict::predict_from_partial_measures(model, &partial, head_model, &stub.head_centre.lps_mm, &|m| femur_measures(m, side), 30, 14, &coxa_shape::SurfaceFitOptions::default())?;
+    let truth = femur_measures(full, side);
+    let pick = |v: &[Option<f64>]| -> Result<[f64; 3]> { Ok([v[0].context("anteversion")?, v[1].context("neck-shaft angle")?, v[2].context("offset")?]) };
+    let predicted: Vec<Option<f64>> = p.measures.iter().map(|m| m.value).collect();
+    Ok(ProximalCase {
+        name,
+        truth: pick(&truth)?,
+        predicted: pick(&predicted)?,
+        posterior_sd: [0, 1, 2].map(|k| p.measures[k].sd().unwrap_or(f64::NAN)),
+        stub_nsa: stub.neck_shaft_angle_deg,
+    })
+}
+
+/// Issue 42: the neck-shaft angle, anteversion and offset of a femur imaged only to 130 mm below
+/// its top (the neck and the proximal shaft; coxa's own landmarks give no neck-shaft angle there),
+/// predicted through the LLP26 model (as `coxa anatomy` does), against coxa's measurement on the
+/// whole femur: the 26 held-out LLP26 femurs (each predicted by the model of the other 25, turned
+/// by up to 10 deg) and both vsd femurs. Calibrates the model-error terms of the predicted SDs
+/// (`gias::LLP26_FEMUR_*_MODEL_SD_*`, as the anteversion's) and checks that the SDs cover the
+/// errors.
+#[test]
+fn issue_42_neck_shaft_angle_and_anteversion_from_the_proximal_130_mm() -> Result<()> {
+    let Some((dir, vsd)) = llp26_and_vsd() else {
+        return Ok(());
+    };
+    let (model, subjects) = gias::llp26_with_subjects(&dir, false, &[Llp26Part::Femur], LOO_DIVISIONS)?;
+    let mut cases = on_two_threads(subjects.len(), &|s| {
+        let c = held_out_cut(&model, &subjects, s, &|full, _, up| below_top(full, up))?;
+        proximal_case(format!("LLP26 subject {s:2}"), &c.model, &c.full, Side::Left, &c.head_model, &c.up, c.cut_level)
+    })?;
+    let n_loo = cases.len();
+    for (right, side, file) in VSD_FEMURS {
+        let model = gias::llp26(&dir, right, &[Llp26Part::Femur], 22)?;
+        let full = coxa_io::mesh::read_stl(&vsd.join(file))?;
+        let truth = femur_landmarks(&full, side)?;
+        let up = truth.shaft_axis.direction_lps;
+        let head_model = femur_landmarks(&Mesh::new(model.instance(&[])?, model.faces().to_vec())?, side)?.head_centre.lps_mm;
+        cases.push(proximal_case(format!("vsd {file}"), &model, &full, side, &head_model, &up, below_top(&full, &up))?);
+    }
+    let names = ["anteversion deg", "neck-shaft deg", "offset mm"];
+    eprintln!("femur cut {PROXIMAL_MM} mm below its top | stub NSA | anteversion true/pred/err/post SD | neck-shaft true/pred/err/post SD | offset true/pred/err/post SD");
+    for c in &cases {
+        let q = |k: usize| format!("{:6.1} {:6.1} {:+5.1} {:4.1}", c.truth[k], c.predicted[k], c.predicted[k] - c.truth[k], c.posterior_sd[k]);
+        eprintln!("{} | {:?} | {} | {} | {}", c.name, c.stub_nsa.map(|a| (a * 10.0).round() / 10.0), q(0), q(1), q(2));
+    }
+    let stored = [gias::LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG, gias::LLP26_FEMUR_NECK_SHAFT_MODEL_SD_DEG, gias::LLP26_FEMUR_OFFSET_MODEL_SD_MM];
+    for k in 0..3 {
+        let e: Vec<f64> = cases.iter().map(|c| c.predicted[k] - c.truth[k]).collect();
+        let s: Vec<f64> = cases.iter().map(|c| c.posterior_sd[k]).collect();
+        let (e_loo, s_loo) = (&e[..n_loo], &s[..n_loo]);
+        let rms = |v: &[f64]| (v.iter().map(|x| x * x).sum::<f64>() / v.len() as f64).sqrt();
+        let sigma = coxa_shape::predict::model_error_sd(e_loo, s_loo).context("errors")?;
+        let within = |extra: f64, m: f64| e.iter().zip(&s).filter(|(x, si)| x.abs() <= m * si.hypot(extra)).count();
+        eprintln!(
+            "{}: leave-one-out RMS {:.2}, max {:.2}; vsd {:+.2} / {:+.2}; model error SD from the leave-one-out {sigma:.2} (stored {:.2}); with it {} of {} within 1 SD, {} within 2 SD",
+            names[k],
+            rms(e_loo),
+            e_loo.iter().fold(0.0f64, |a, x| a.max(x.abs())),
+            e[n_loo],
+            e[n_loo + 1],
+            stored[k],
+            within(stored[k], 1.0),
+            e.len(),
+            within(stored[k], 2.0)
+        );
     }
     Ok(())
 }

@@ -416,6 +416,15 @@ pub use crate::locate::{LLP26_DIR, find_installed};
 /// `llp26_leave_one_out_calibrates_the_anteversion_sd`, which fails when this value is more than
 /// 10 % off) with [`crate::predict::model_error_sd`].
 pub const LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG: f64 = 5.0;
+/// The model's own error, deg, in the neck-shaft angle predicted from a proximal femur with the
+/// LLP26 femur: as [`LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG`], calibrated by leave-one-out over
+/// LLP26's 26 training subjects each imaged to 130 mm below its top (`tests/tests/shape_femur.rs`,
+/// `issue_42_neck_shaft_angle_and_anteversion_from_the_proximal_130_mm`, which fails when this
+/// value is more than 10 % off).
+pub const LLP26_FEMUR_NECK_SHAFT_MODEL_SD_DEG: f64 = 1.0;
+/// The model's own error, mm, in the femoral offset (head centre to shaft axis) predicted from a
+/// proximal femur, calibrated as [`LLP26_FEMUR_NECK_SHAFT_MODEL_SD_DEG`].
+pub const LLP26_FEMUR_OFFSET_MODEL_SD_MM: f64 = 1.0;
 /// The upper ends of the distance bands of [`LLP26_FEMUR_VERTEX_MODEL_SD_MM`]: a vertex's distance
 /// below the imaged part of the femur (the cut), mm along the shaft axis; the first band (up to 0)
 /// is the imaged part itself.

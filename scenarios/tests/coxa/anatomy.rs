@@ -2,7 +2,7 @@
 //! labels, and from the real CT alone; refusals leave everything as it was.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use anyhow::Result;
 

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::cases::{ok, read_json};
+use crate::cases::read_json;
 use crate::shape_plan::model_installed;
 
 fn dist(a: &Value, b: &Value) -> f64 {
