@@ -421,10 +421,17 @@ pub const LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG: f64 = 5.0;
 /// LLP26's 26 training subjects each imaged to 130 mm below its top (`tests/tests/shape_femur.rs`,
 /// `issue_42_neck_shaft_angle_and_anteversion_from_the_proximal_130_mm`, which fails when this
 /// value is more than 10 % off).
-pub const LLP26_FEMUR_NECK_SHAFT_MODEL_SD_DEG: f64 = 1.0;
+pub const LLP26_FEMUR_NECK_SHAFT_MODEL_SD_DEG: f64 = 2.7;
+/// The imaged femur must reach this far below the lesser trochanter (of the predicted femur),
+/// mm, for the neck-shaft angle and the offset to be predicted: where their model-error terms
+/// ([`LLP26_FEMUR_NECK_SHAFT_MODEL_SD_DEG`], [`LLP26_FEMUR_OFFSET_MODEL_SD_MM`]) are calibrated
+/// (the leave-one-out at 30 mm below the lesser trochanter; at 130 mm below the top, about
+/// 60 mm below it, the same terms cover the errors). A stub that stops above it (a hip CT
+/// ending at the trochanters) constrains the shaft too little.
+pub const LLP26_NECK_SHAFT_MIN_BELOW_LT_MM: f64 = 30.0;
 /// The model's own error, mm, in the femoral offset (head centre to shaft axis) predicted from a
 /// proximal femur, calibrated as [`LLP26_FEMUR_NECK_SHAFT_MODEL_SD_DEG`].
-pub const LLP26_FEMUR_OFFSET_MODEL_SD_MM: f64 = 1.0;
+pub const LLP26_FEMUR_OFFSET_MODEL_SD_MM: f64 = 3.0;
 /// The upper ends of the distance bands of [`LLP26_FEMUR_VERTEX_MODEL_SD_MM`]: a vertex's distance
 /// below the imaged part of the femur (the cut), mm along the shaft axis; the first band (up to 0)
 /// is the imaged part itself.
