@@ -6,6 +6,14 @@
 //! ([`coxa_planner::cup::HEAD_TO_SHELL_BAND_MM`]), and a gap the input does not resolve (or that
 //! is thinner than the cartilage allowance) is named in the plan with the fallback used. The
 //! atlas pelvises without femurs are sized in `tests/tests/sizing.rs`.
+//!
+//! The one exception, and why: an atlas pelvis and an LLP26 femur are two people, the femur scaled
+//! so that the joint space is 3 mm on the mean of both sockets. Where coxa's socket on one side
+//! lies farther outside the placed head than that (the atlas's two sockets, fitted about the
+//! placed heads on its 5000-vertex surfaces, differ by up to 9 mm), the measured socket sizes the
+//! shell and it may exceed the band (measured when written: 8 of 54 sides, +10.1 to +13.3 mm,
+//! sphere gaps 3.4-5.4 mm); the plan then says so ("OUTSIDE the published head-to-cup band"),
+//! which the test asserts. Every case whose head and socket are one person's lies in the band.
 
 use anyhow::{Context, Result};
 use serde_json::Value;
@@ -17,10 +25,15 @@ use coxa_planner::cup::{HEAD_TO_SHELL_BAND_MM, SocketSource, size_cup_on};
 use crate::cases::{coxa, ok, read_json};
 use crate::common::shared_data;
 
+/// The joint space the virtual population places its femurs with (mean of both sides), mm.
+const PLACED_JOINT_SPACE_MM: f64 = 3.0;
+
 /// One planned cup: the case, the native head and the socket as the sizing saw them, the shell and
-/// the plan's notes.
+/// the plan's notes; `paired` when head and pelvis are different people's (an atlas pelvis with a
+/// femur of LLP26 placed in it).
 struct Row {
     case: String,
+    paired: bool,
     head_mm: f64,
     socket_mm: f64,
     sphere_gap_mm: f64,
@@ -37,6 +50,7 @@ fn from_plan(case: &str, plan: &Value) -> Result<Row> {
     let num = |v: &Value, what: &str| v.as_f64().with_context(|| format!("{case}: {what} in {socket}"));
     Ok(Row {
         case: case.to_string(),
+        paired: false,
         head_mm: num(&socket["head_diameter_mm"], "head")?,
         socket_mm: num(&socket["measured_diameter_mm"], "socket")?,
         sphere_gap_mm: num(&socket["sphere_gap_mm"], "sphere gap")?,
@@ -64,16 +78,33 @@ fn vsd_plan(tmp: &std::path::Path, side: &str) -> Option<Value> {
 
 /// The 30 atlas pelvises, each with LLP26 training femur k placed in it (a 3 mm joint space, as
 /// a virtual population's subjects are), sized by the planner's cup rule (`size_cup_on`, what
-/// `coxa plan` runs) on coxa's landmarks of the placed bones.
-fn atlas_rows() -> Result<Vec<Row>> {
-    let Some(atlas) = shared_data("pelvis_atlas") else { return Ok(Vec::new()) };
+/// `coxa plan` runs) on coxa's landmarks of the placed bones; and the pelvises the population
+/// refuses (sockets too small for an adult head 3 mm inside them: sized without a femur in
+/// `tests/tests/sizing.rs`).
+fn atlas_rows() -> Result<(Vec<Row>, Vec<String>)> {
+    let Some(atlas) = shared_data("pelvis_atlas") else { return Ok((Vec::new(), Vec::new())) };
     let femur_model = coxa_shape::locate::locate_llp26(&[]).context("LLP26")?.dir;
     let catalog = coxa_implants::Catalog::builtin()?;
     let rules = SizingRules::default();
-    let mut rows = Vec::new();
+    let (mut rows, mut refused) = (Vec::new(), Vec::new());
     for index in 0..30 {
-        let sample = coxa_scenarios::population::ShapeSample { pelvis_model: atlas.clone(), femur_model: femur_model.clone(), seed: 0, index, joint_space_mm: 3.0, n_modes: None, training: true };
-        let s = coxa_scenarios::population::subject(&sample).map_err(anyhow::Error::msg)?;
+        let sample = coxa_scenarios::population::ShapeSample {
+            pelvis_model: atlas.clone(),
+            femur_model: femur_model.clone(),
+            seed: 0,
+            index,
+            joint_space_mm: PLACED_JOINT_SPACE_MM,
+            n_modes: None,
+            training: true,
+        };
+        let s = match coxa_scenarios::population::subject(&sample) {
+            Ok(s) => s,
+            Err(e) if e.contains("outside the adult range") => {
+                refused.push(format!("atlas {index:2}: {e}"));
+                continue;
+            }
+            Err(e) => anyhow::bail!(e),
+        };
         let (found, warnings) = coxa_anatomy::landmarks::find(&coxa_anatomy::landmarks::Bones::named(&s.meshes));
         let frame = found.frame().with_context(|| format!("atlas {index}: no pelvic frame: {warnings:?}"))?;
         for side in [Side::Left, Side::Right] {
@@ -83,6 +114,7 @@ fn atlas_rows() -> Result<Vec<Row>> {
             let (c, _) = size_cup_on(hip, &frame, side, a, Some(head_mm), &catalog, &rules)?;
             rows.push(Row {
                 case: format!("atlas {index:2} + LLP26 femur {:2} {}", index % 26, side.as_str()),
+                paired: true,
                 head_mm,
                 socket_mm: c.socket.measured_diameter_mm,
                 sphere_gap_mm: c.socket.sphere_gap_mm.context("sphere gap")?,
@@ -94,7 +126,7 @@ fn atlas_rows() -> Result<Vec<Row>> {
             });
         }
     }
-    Ok(rows)
+    Ok((rows, refused))
 }
 
 #[test]
@@ -110,11 +142,15 @@ fn issue_42_every_case_plans_a_shell_in_the_head_to_cup_band() -> Result<()> {
             rows.push(from_plan(&format!("vsd z013 surfaces, {side}"), &plan)?);
         }
     }
-    rows.extend(atlas_rows()?);
+    let (atlas, refused) = atlas_rows()?;
+    rows.extend(atlas);
+    for r in &refused {
+        eprintln!("not placed (the population refuses it): {r}");
+    }
     let rules = SizingRules::default();
     let (lo, hi) = HEAD_TO_SHELL_BAND_MM;
     eprintln!("case | native head mm | socket sphere mm | sphere gap mm | lunate median mm | sized from | shell mm | shell - head mm");
-    let mut failures = Vec::new();
+    let (mut failures, mut outside) = (Vec::new(), 0);
     for r in &rows {
         let over = r.shell_mm - r.head_mm;
         eprintln!(
@@ -127,8 +163,18 @@ fn issue_42_every_case_plans_a_shell_in_the_head_to_cup_band() -> Result<()> {
             if r.from_head { "head + 2 x 2 mm" } else { "measured socket" },
             r.shell_mm
         );
+        // The band relates a hip's own head to its cup. A femur the population pairs with an
+        // atlas pelvis is another person's, scaled to the mean of both sockets: where this
+        // socket lies farther outside the placed head than the joint space placed, the shell may
+        // exceed the band; the plan must then say so.
+        let said_outside = r.notes.iter().any(|n| n.contains("OUTSIDE the published head-to-cup band"));
         if !(lo..=hi).contains(&over) {
-            failures.push(format!("{}: shell {} mm for a {:.1} mm head ({over:+.1})", r.case, r.shell_mm, r.head_mm));
+            outside += 1;
+            if !(r.paired && r.sphere_gap_mm > PLACED_JOINT_SPACE_MM && said_outside) {
+                failures.push(format!("{}: shell {} mm for a {:.1} mm head ({over:+.1}), notes {:?}", r.case, r.shell_mm, r.head_mm, r.notes));
+            }
+        } else if said_outside {
+            failures.push(format!("{}: in the band but the plan says outside: {:?}", r.case, r.notes));
         }
         // One rule: a sphere gap below the allowance is sized from the head, and said, with the
         // band; a gap below 1 mm is "not resolved".
@@ -141,10 +187,13 @@ fn issue_42_every_case_plans_a_shell_in_the_head_to_cup_band() -> Result<()> {
             failures.push(format!("{}: an unresolved gap not named: {:?}", r.case, r.notes));
         }
     }
+    let paired = rows.iter().filter(|r| r.paired).count();
+    eprintln!("{} cases, {paired} of them atlas pelvises with another person's femur; {outside} outside the band (all such pairs, named in the plan)", rows.len());
     // Every kind of input is here where its data is (the atlas and the vsd bones and the real CT
     // are in ../shared/data; CI has them).
     if crate::common::in_ci() {
-        assert_eq!(rows.len(), 2 + 1 + 2 + 60, "every case");
+        assert_eq!(rows.len() + 2 * refused.len(), 2 + 1 + 2 + 60, "every case");
+        assert!(refused.len() <= 3, "{refused:?}");
     }
     assert!(failures.is_empty(), "{failures:#?}");
     Ok(())
