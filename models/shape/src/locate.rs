@@ -145,7 +145,7 @@ fn bundled_candidates(source: &Path, exe: Option<&Path>) -> Vec<PathBuf> {
 pub fn locate_llp26(starts: &[&Path]) -> Option<Llp26Location> {
     let installed = site_folders(starts).into_iter().find_map(|(site, how)| {
         let dir = site.join(LLP26_DIR);
-        is_llp26_dir(&dir).then(|| Llp26Location { dir, origin: Origin::Installed { site, how } })
+        is_llp26_dir(&dir).then_some(Llp26Location { dir, origin: Origin::Installed { site, how } })
     });
     installed.or_else(|| {
         let exe = std::env::current_exe().ok();
