@@ -152,7 +152,7 @@ fn femur_predicted_from_a_proximal_femur() -> Result<()> {
         let e_base: Vec<f64> = base.vertices().iter().filter(|p| below(p)).map(|p| true_surface.distance(p)).collect();
         let av_base = femur_landmarks(&base, side)?.anteversion_deg.context("the mean femur has condyles")?;
         let av_pred = p.angle.context("the predicted femur has condyles")?;
-        let avs = &p.angle_samples;
+        let avs = &p.measures[0].samples;
         let av_mean = mean(avs);
         let av_sd = p.angle_sd().context("posterior samples")?;
         eprintln!(

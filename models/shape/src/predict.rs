@@ -21,15 +21,6 @@ use crate::fit::Pose;
 use crate::fit_surface::{SurfaceFit, SurfaceFitOptions};
 use crate::model::ShapeModel;
 
-/// The sample SD of `v` (`None` with fewer than 2 values).
-fn sample_sd(v: &[f64]) -> Option<f64> {
-    let n = v.len();
-    (n >= 2).then(|| {
-        let m = v.iter().sum::<f64>() / n as f64;
-        (v.iter().map(|a| (a - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
-    })
-}
-
 /// One quantity measured on the predicted bone and on the posterior samples.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Measured {
@@ -43,7 +34,11 @@ impl Measured {
     /// The SD over the posterior samples (`None` with fewer than 2): the mode weights'
     /// uncertainty alone (see [`Self::sd_with`]).
     pub fn sd(&self) -> Option<f64> {
-        sample_sd(&self.samples)
+        let n = self.samples.len();
+        (n >= 2).then(|| {
+            let m = self.samples.iter().sum::<f64>() / n as f64;
+            (self.samples.iter().map(|a| (a - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+        })
     }
 
     /// The predictive SD: [`Self::sd`] and the model's own error `model_error_sd` (calibrated on
@@ -60,12 +55,11 @@ pub struct Prediction {
     pub fit: SurfaceFit,
     /// The predicted whole bone in the target frame (the model's faces).
     pub mesh: Mesh,
-    /// The angle measured on the predicted bone (`None` when `measure` failed on it): the first
-    /// of [`Self::measures`].
+    /// The angle measured on the predicted bone (`None` when `measure` failed on it): the value
+    /// of the first of [`Self::measures`].
     pub angle: Option<f64>,
-    /// The angle on each posterior sample where it was measured.
-    pub angle_samples: Vec<f64>,
-    /// Every quantity the caller measures ([`predict_from_partial_measures`]), in its order.
+    /// Every quantity the caller measures ([`predict_from_partial_measures`]), in its order, on
+    /// the predicted bone and on the posterior samples (the angle's: the first).
     pub measures: Vec<Measured>,
 }
 
@@ -74,14 +68,14 @@ impl Prediction {
     /// uncertainty of the mode weights alone, which leaves out the model's own error (see
     /// [`Self::angle_sd_with`]).
     pub fn angle_sd(&self) -> Option<f64> {
-        sample_sd(&self.angle_samples)
+        self.measures.first().and_then(Measured::sd)
     }
 
     /// The predictive SD of the angle: the posterior SD of [`Self::angle_sd`] and the model's own
     /// error `model_error_sd` (independent, so their variances add), the latter calibrated on
     /// held-out subjects with [`model_error_sd`]. `None` as [`Self::angle_sd`].
     pub fn angle_sd_with(&self, model_error_sd: f64) -> Option<f64> {
-        self.angle_sd().map(|s| s.hypot(model_error_sd))
+        self.measures.first().and_then(|m| m.sd_with(model_error_sd))
     }
 
     /// The predictive SD of every vertex, mm: the posterior SD ([`SurfaceFit::sd_mm`]) and the
@@ -231,6 +225,6 @@ pub fn predict_from_partial_measures(
             }
         }
     }
-    let (angle, angle_samples) = measures.first().map_or((None, Vec::new()), |m| (m.value, m.samples.clone()));
-    Ok(Prediction { fit, mesh, angle, angle_samples, measures })
+    let angle = measures.first().and_then(|m| m.value);
+    Ok(Prediction { fit, mesh, angle, measures })
 }
