@@ -202,7 +202,7 @@ fn anatomy_predicts_anteversion_of_a_proximal_femur() -> Result<()> {
     // Issue 42: as on a clean clone with nothing pip-installed, the model that ships inside coxa
     // predicts the femur.
     let out = tmp.path().join("predicted");
-    let j = ok_json(&crate::cases::clean_clone_coxa(tmp.path()).args(["anatomy", "--mesh", &mesh_arg, "--out", out.to_str().unwrap(), "--json"]).output()?);
+    let j = ok_json(&crate::cases::clean_clone_coxa(tmp.path(), &["anatomy", "--mesh", &mesh_arg, "--out", out.to_str().unwrap(), "--json"]));
     let f = &j["femurs"][0];
     let av = f["anteversion_deg"].as_f64().expect("a predicted anteversion");
     let sd = f["anteversion_sd_deg"].as_f64().expect("its SD");
@@ -225,7 +225,7 @@ fn anatomy_predicts_anteversion_of_a_proximal_femur() -> Result<()> {
     coxa_io::mesh::write_stl(&coxa_core::Mesh::new(full.vertices().to_vec(), tris)?, &stl)?;
     let out = tmp.path().join("proximal_130");
     let arg = format!("femur_right={}", stl.display());
-    let j = ok_json(&crate::cases::clean_clone_coxa(tmp.path()).args(["anatomy", "--mesh", &arg, "--out", out.to_str().unwrap(), "--json"]).output()?);
+    let j = ok_json(&crate::cases::clean_clone_coxa(tmp.path(), &["anatomy", "--mesh", &arg, "--out", out.to_str().unwrap(), "--json"]));
     let f = &j["femurs"][0];
     let (nsa, nsa_sd) = (f["neck_shaft_angle_deg"].as_f64().expect("a predicted neck-shaft angle"), f["neck_shaft_angle_sd_deg"].as_f64().expect("its SD"));
     let pred = &f["anteversion_prediction"];
