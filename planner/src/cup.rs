@@ -3,14 +3,41 @@
 //! computed on the pelvis surface, and the sizes either side reported so a surgeon can overrule.
 //!
 //! - **The bony socket** ([`SocketMeasure`]): the sphere fitted to the lunate (articular)
-//!   surface of the hip bone, the fossa left out (`coxa_anatomy`'s acetabulum landmarks). Where
-//!   the femoral head is known, the joint space between the two is measured (the median distance
-//!   of the lunate surface from the head's sphere). When it is at least
-//!   [`crate::SizingRules::min_joint_space_mm`] (1 mm) the CT resolved it and the socket is
-//!   taken as measured; when it is less, the segmentation closed the joint space (the socket
-//!   surface is the head's) and the socket is sized as the head's diameter plus twice
-//!   [`crate::SizingRules::assumed_joint_space_mm`] (2 mm, cartilage of an arthritic hip), and
-//!   the plan says so. Without a femur (a pelvis alone) the socket is taken as measured.
+//!   surface of the hip bone, the fossa left out (`coxa_anatomy`'s acetabulum landmarks).
+//! - **One rule for every input** (a CT's surfaces, bone surfaces given as meshes, a phantom,
+//!   a virtual population): where the femoral head is known, the bony gap between socket and
+//!   head is the **sphere gap**, the socket sphere's radius minus the head sphere's — the gap the
+//!   socket's diameter carries into the size. (The median distance of the lunate surface from the
+//!   head's sphere, `joint_space_mm`, is reported beside it; it can exceed the sphere gap when
+//!   the two centres do not coincide, and then it does not reach the size.) The socket the shell
+//!   is sized to is never smaller than the head plus both cartilage layers:
+//!   `sizing = max(measured socket, head + 2 x` [`crate::SizingRules::assumed_joint_space_mm`]`)`
+//!   (2 mm: the cartilage of a hip that comes to arthroplasty). A sphere gap below
+//!   [`crate::SizingRules::min_joint_space_mm`] (1 mm) is not resolved by the input (the
+//!   segmentation or the surfaces closed the joint: the "socket" is the head's own surface); a
+//!   gap from 1 mm up to the allowance is resolved but thinner than the allowance (surfaces that
+//!   hug the head, as the vsd z013 surfaces' do at 1.8 mm). Either way the plan names the gap,
+//!   the allowance used and the shell against the native head ([`HEAD_TO_SHELL_BAND_MM`]).
+//!   Without a femur (a pelvis alone) the socket is taken as measured.
+//! - **The published head-to-cup relation** ([`HEAD_TO_SHELL_BAND_MM`], shell outer diameter
+//!   minus native head diameter in +4..+10 mm). Read for issue 42 (abstracts; the full texts were
+//!   not available here): the 2024 open-access regression (J Orthop Surg Res 2024,
+//!   doi 10.1186/s13018-024-04526-0; 258 THAs) and Chen et al. (Arthroplasty Today 2022;
+//!   15:210-214, PMC9237279; 11,730 cups) predict the implanted cup from height, weight, sex (and
+//!   foot length), not from the head: height r = 0.687, weight r = 0.654; R² 0.57 for height,
+//!   weight and sex, and a Bayesian range holding the implanted cup in 95.3 %. No head-to-cup
+//!   numbers can be read from them; what they give is how far implanted cups scatter about the
+//!   best prediction from the patient's size: 70.9 % within one and 90.9 % within two 2 mm sizes
+//!   (a 182-hip regression of 2024 in the Orthopedic Journal of China, in Chinese), 82.9 %
+//!   within ±2 mm and 97.3 % within ±4 mm (Oettl et al., J Orthop 2025, 30,583 THAs). The head
+//!   relation itself: native head size correlates highly with implanted cup size (Gililland et
+//!   al., J Hip Surg 2019;3:197-202, 182 THAs; abstract, no numbers in the text read), and mean
+//!   press-fit cups of 49.9 mm in women and 55.1 mm in men (Naal et al., Clin Orthop 2009;
+//!   467:923; 1643 hips) lie about 6 mm above mean native heads of 43-44 and 48-50 mm (Noble et
+//!   al. 1988; Rubin et al. 1992; these three as earlier sessions read them). The band is that
+//!   +6 mm with the ±4 mm (two catalog sizes) that holds 91-97 % of implanted cups about their
+//!   best prediction, its lower end raised from +2 to +4: a shell smaller than the head plus both
+//!   cartilage layers would not reach the subchondral bone the reamer exposes.
 //! - **Size rule**: the smallest catalog shell whose outer diameter is at least the socket's
 //!   diameter, read to the nearest millimetre (the reamers' step), plus the reaming allowance ([`crate::SizingRules::ream_allowance_mm`], 2 mm: 1 mm
 //!   of subchondral bone each side); the last reamer is the shell series' press fit (catalog
@@ -45,6 +72,14 @@ use coxa_core::landmarks::AcetabulumLandmarks;
 const COVERAGE_DIRECTIONS: usize = 2000;
 /// Bone is looked for this far outside the shell surface, mm.
 const COVERAGE_GAP_MM: f64 = 1.0;
+
+/// The published relation between the native femoral head and the implanted press-fit shell:
+/// shell outer diameter minus native head diameter, mm, from .. to (see the module docs for the
+/// sources and how the band follows from them). A plan whose shell falls outside it says so.
+pub const HEAD_TO_SHELL_BAND_MM: (f64, f64) = (4.0, 10.0);
+
+/// The band's sources in one line, for the plan's notes.
+pub const HEAD_TO_SHELL_BAND_SOURCE: &str = "mean press-fit cups about 6 mm above mean native heads (Naal 2009 against Noble 1988, Rubin 1992), give or take the two 2 mm sizes about which implanted cups scatter around their best prediction (J Orthop Surg Res 2024 doi 10.1186/s13018-024-04526-0; Chen 2022, Arthroplasty Today; Oettl 2025)";
 
 /// Which directions around a cup centre have bone just outside the shell.
 #[derive(Debug, Clone)]
@@ -98,9 +133,11 @@ pub fn reference_cup() -> CupAngles {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SocketSource {
-    /// The bony socket as measured: the joint space is resolved (or no femur was given).
+    /// The bony socket as measured: its sphere lies at least the cartilage allowance outside the
+    /// head's (or no femur was given).
     Measured,
-    /// The head's diameter plus twice the assumed joint space: the CT did not resolve it.
+    /// The head's diameter plus twice the cartilage allowance: the sphere gap is smaller than the
+    /// allowance (not resolved by the input, or resolved but thinner).
     HeadPlusAssumedJointSpace,
 }
 
@@ -111,9 +148,14 @@ pub struct SocketMeasure {
     pub measured_diameter_mm: f64,
     /// Diameter of the native femoral head's sphere, mm (`None`: no femur).
     pub head_diameter_mm: Option<f64>,
-    /// Joint space between socket and head (median over the lunate surface), mm.
+    /// Joint space between socket and head (median distance of the lunate surface from the
+    /// head's sphere; the sphere gap when the socket was not found about the head), mm.
     pub joint_space_mm: Option<f64>,
-    /// Whether the CT resolved the joint space (at least `min_joint_space_mm`).
+    /// The sphere gap: the socket sphere's radius minus the head sphere's, mm — the gap the
+    /// measured socket diameter carries into the size, and the one the rule judges.
+    pub sphere_gap_mm: Option<f64>,
+    /// Whether the input resolved the joint space: a sphere gap of at least
+    /// `min_joint_space_mm` (true without a femur).
     pub joint_space_resolved: bool,
     /// The diameter the shell is sized to, mm.
     pub sizing_diameter_mm: f64,
@@ -218,19 +260,22 @@ fn medial_wall_mm(solid: &SolidColumns, frame: &PelvicFrame, side: Side, centre:
     entered.map_or(0.0, |t0| t - t0)
 }
 
-/// Measures the bony socket the shell is sized to (see the module docs).
+/// Measures the bony socket the shell is sized to (see the module docs: one rule for every
+/// input, `sizing = max(measured, head + 2 x allowance)`).
 pub fn socket_measure(acetabulum: &AcetabulumLandmarks, head_diameter_mm: Option<f64>, frame: &PelvicFrame, rules: &SizingRules) -> SocketMeasure {
     let measured = 2.0 * acetabulum.radius_mm;
-    let joint_space = head_diameter_mm.map(|d| acetabulum.joint_space_mm.unwrap_or(acetabulum.radius_mm - d / 2.0));
-    let resolved = joint_space.is_none_or(|j| j >= rules.min_joint_space_mm);
-    let (sizing, source) = match head_diameter_mm {
-        Some(d) if !resolved => ((d + 2.0 * rules.assumed_joint_space_mm).max(measured), SocketSource::HeadPlusAssumedJointSpace),
+    let sphere_gap = head_diameter_mm.map(|d| acetabulum.radius_mm - d / 2.0);
+    let joint_space = head_diameter_mm.and(acetabulum.joint_space_mm.or(sphere_gap));
+    let resolved = sphere_gap.is_none_or(|g| g >= rules.min_joint_space_mm);
+    let (sizing, source) = match (head_diameter_mm, sphere_gap) {
+        (Some(d), Some(g)) if g < rules.assumed_joint_space_mm => (d + 2.0 * rules.assumed_joint_space_mm, SocketSource::HeadPlusAssumedJointSpace),
         _ => (measured, SocketSource::Measured),
     };
     SocketMeasure {
         measured_diameter_mm: measured,
         head_diameter_mm,
         joint_space_mm: joint_space,
+        sphere_gap_mm: sphere_gap,
         joint_space_resolved: resolved,
         sizing_diameter_mm: sizing,
         source,
@@ -238,6 +283,48 @@ pub fn socket_measure(acetabulum: &AcetabulumLandmarks, head_diameter_mm: Option
         rim_ap_diameter_mm: rim_ap_diameter(acetabulum, frame),
         lunate_fossa_vertices: [acetabulum.n_lunate_vertices, acetabulum.n_fossa_vertices],
     }
+}
+
+/// What the plan says of the socket and the shell against the native head (module docs): the
+/// gap named with the allowance used when the socket is sized from the head, and the shell
+/// against [`HEAD_TO_SHELL_BAND_MM`] when the head is known and either the allowance was used
+/// or the shell falls outside the band.
+fn socket_notes(socket: &SocketMeasure, shell_mm: f64, rules: &SizingRules) -> Vec<String> {
+    let (Some(head), Some(gap)) = (socket.head_diameter_mm, socket.sphere_gap_mm) else {
+        return Vec::new();
+    };
+    let over = shell_mm - head;
+    let (lo, hi) = HEAD_TO_SHELL_BAND_MM;
+    let in_band = (lo..=hi).contains(&over);
+    let band = format!(
+        "the {shell_mm} mm shell is {over:+.1} mm over the native head, {} the published head-to-cup band {lo:+}..{hi:+} mm ({HEAD_TO_SHELL_BAND_SOURCE})",
+        if in_band { "within" } else { "OUTSIDE" }
+    );
+    let lunate = socket.joint_space_mm.filter(|j| j.is_finite()).map_or(String::new(), |j| format!("; median lunate distance {j:.1} mm"));
+    let mut notes = Vec::new();
+    if socket.source == SocketSource::HeadPlusAssumedJointSpace {
+        let what = if socket.joint_space_resolved {
+            format!(
+                "the bony socket hugs the femoral head: its sphere ({:.1} mm) lies {gap:.1} mm outside the head's ({head:.1} mm{lunate}), thinner than the {} mm cartilage allowance",
+                socket.measured_diameter_mm, rules.assumed_joint_space_mm
+            )
+        } else {
+            format!(
+                "the input (CT or bone surfaces) does not resolve the joint space: the socket's sphere ({:.1} mm) lies {gap:.1} mm outside the head's ({head:.1} mm{lunate}), less than the {} mm an adult hip's cartilage leaves between the bones (the segmentation or the surfaces closed it)",
+                socket.measured_diameter_mm, rules.min_joint_space_mm
+            )
+        };
+        notes.push(format!(
+            "{what}: the socket is sized as the head plus twice the {} mm cartilage allowance, {:.1} mm, not as measured ({:.1} mm); {band}",
+            rules.assumed_joint_space_mm, socket.sizing_diameter_mm, socket.measured_diameter_mm
+        ));
+    } else if !in_band {
+        notes.push(format!(
+            "the socket is sized as measured ({:.1} mm, {gap:.1} mm outside the head's sphere{lunate}); {band}: check the socket (dysplasia, protrusio, osteophytes) on the images",
+            socket.measured_diameter_mm
+        ));
+    }
+    notes
 }
 
 /// The rim's extent along the pelvic anterior-posterior axis projected into the rim plane, mm.
@@ -272,13 +359,6 @@ pub fn size_cup_on(
         return Err(PlanError::Anatomy { structure: "acetabulum", why: format!("fitted diameter {d_a} mm is not usable; check the acetabulum landmarks") });
     }
     let socket = socket_measure(acetabulum, head_diameter_mm, frame, rules);
-    let mut notes = Vec::new();
-    if socket.source == SocketSource::HeadPlusAssumedJointSpace {
-        notes.push(format!(
-            "the CT does not resolve the joint space ({:.1} mm between the socket and the head, less than {} mm: the segmentation closed it): the socket is sized as the head ({:.1} mm) plus twice an assumed {} mm joint space, {:.1} mm, not as measured ({:.1} mm)",
-            socket.joint_space_mm.unwrap_or(f64::NAN), rules.min_joint_space_mm, socket.head_diameter_mm.unwrap_or(f64::NAN), rules.assumed_joint_space_mm, socket.sizing_diameter_mm, d_a
-        ));
-    }
     // The socket is read to the nearest whole millimetre, the reamers' step: a surface
     // measurement is no finer (the phantom's known 54 mm socket measures 53.6-54.1 mm).
     let rule = socket.sizing_diameter_mm.round() + rules.ream_allowance_mm;
@@ -288,6 +368,7 @@ pub fn size_cup_on(
         .position(|s| *s >= rule - 1e-9)
         .ok_or_else(|| PlanError::NoFit { why: format!("the socket ({:.1} mm) needs a shell of at least {rule:.1} mm; the catalog's largest is {:?} mm", socket.sizing_diameter_mm, sizes.last()) })?;
     let od = sizes[k_od];
+    let mut notes = socket_notes(&socket, od, rules);
     let r = od / 2.0;
     let native = acetabulum.centre.lps_mm;
     let medial = frame.vector_to_lps(&Vector3::new(-side.lateral_sign(), 0.0, 0.0));
@@ -406,6 +487,74 @@ mod tests {
             assert!((c - (1.0 - theta / 180.0)).abs() < 0.01, "{inc}/{av}: {c} vs {}", 1.0 - theta / 180.0);
         }
         assert!((medial_wall_mm(&solid, &frame, Side::Right, &Point3::origin(), 26.0) - 30.0).abs() < 0.5);
+    }
+
+    /// An acetabulum of radius `r` about the origin (rim and fossa irrelevant to the rule).
+    fn socket(r: f64, lunate_median_mm: Option<f64>) -> AcetabulumLandmarks {
+        AcetabulumLandmarks {
+            side: Side::Right,
+            centre: coxa_core::landmarks::Landmark::checked(Point3::origin(), None),
+            radius_mm: r,
+            fit_rms_mm: 0.1,
+            opening_axis_lps: Vector3::new(-0.6, -0.3, -0.74).normalize(),
+            rim_plane_point_lps_mm: Point3::new(-10.0, -5.0, -12.0),
+            n_rim_points: 0,
+            rim_points_lps_mm: Vec::new(),
+            rim_diameter_mm: 2.0 * r,
+            n_lunate_vertices: 500,
+            n_fossa_vertices: 50,
+            joint_space_mm: lunate_median_mm,
+        }
+    }
+
+    /// Issue 42: one rule for every input. The socket the shell is sized to is the measured one
+    /// or the head plus both cartilage layers, whichever is larger: a sphere gap below 1 mm is
+    /// "not resolved", one of 1-2 mm is resolved but thinner than the allowance, and both take
+    /// the allowance; a lunate median larger than the sphere gap (centres apart) does not
+    /// rescue a socket that hugs the head (the held-out surfaces of issue 42: a 0.5 mm sphere gap
+    /// with a larger lunate median gave a 44 mm shell for a 41.2 mm head). The size never falls
+    /// as the measured socket grows.
+    #[test]
+    fn issue_42_the_socket_is_never_smaller_than_the_head_plus_the_cartilage() {
+        let rules = SizingRules::default();
+        let frame = PelvicFrame::aligned_with_lps(Point3::origin());
+        let head = 41.2;
+        // (socket radius, lunate median, resolved, source, sizing diameter)
+        let cases = [
+            (20.6, Some(0.1), false, SocketSource::HeadPlusAssumedJointSpace, head + 4.0),
+            (21.1, Some(1.3), false, SocketSource::HeadPlusAssumedJointSpace, head + 4.0),
+            (21.6, Some(1.1), true, SocketSource::HeadPlusAssumedJointSpace, head + 4.0),
+            (22.6, Some(2.0), true, SocketSource::Measured, 45.2),
+            (23.6, Some(3.0), true, SocketSource::Measured, 47.2),
+        ];
+        for (r, lunate, resolved, source, sizing) in cases {
+            let m = socket_measure(&socket(r, lunate), Some(head), &frame, &rules);
+            assert!((m.sphere_gap_mm.unwrap() - (r - head / 2.0)).abs() < 1e-12);
+            assert_eq!(m.joint_space_mm, lunate);
+            assert_eq!((m.joint_space_resolved, m.source), (resolved, source), "socket radius {r}");
+            assert!((m.sizing_diameter_mm - sizing).abs() < 1e-9, "socket radius {r}: {}", m.sizing_diameter_mm);
+            let notes = socket_notes(&m, 48.0, &rules);
+            match (source, resolved) {
+                (SocketSource::HeadPlusAssumedJointSpace, false) => assert!(notes[0].contains("does not resolve the joint space") && notes[0].contains("cartilage allowance")),
+                (SocketSource::HeadPlusAssumedJointSpace, true) => assert!(notes[0].contains("hugs the femoral head") && notes[0].contains("cartilage allowance")),
+                _ => assert!(notes.is_empty(), "{notes:?}"),
+            }
+            assert!(notes.iter().all(|n| n.contains("within the published head-to-cup band")), "{notes:?}");
+        }
+        // Without a femur the socket is as measured, nothing said; a shell outside the band is.
+        let alone = socket_measure(&socket(21.1, None), None, &frame, &rules);
+        assert_eq!((alone.source, alone.joint_space_resolved, alone.sphere_gap_mm, alone.joint_space_mm), (SocketSource::Measured, true, None, None));
+        assert!(socket_notes(&alone, 44.0, &rules).is_empty());
+        let wide = socket_measure(&socket(25.6, Some(5.0)), Some(head), &frame, &rules);
+        assert!(socket_notes(&wide, 54.0, &rules)[0].contains("OUTSIDE the published head-to-cup band"));
+        // Monotonic and continuous in the measured socket.
+        let sizing = |r: f64| socket_measure(&socket(r, None), Some(head), &frame, &rules).sizing_diameter_mm;
+        let mut last = sizing(19.0);
+        for k in 1..400 {
+            let s = sizing(19.0 + 0.01 * f64::from(k));
+            assert!(s >= last && s - last < 0.03, "{s} after {last}");
+            last = s;
+        }
     }
 
     #[test]

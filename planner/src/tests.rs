@@ -64,7 +64,8 @@ fn synthetic() -> PlanAnatomy {
     let femur_lm = FemurLandmarks {
         side,
         head_centre: lm(Point3::origin()),
-        head_radius_mm: 23.0,
+        // 2 mm inside the 24 mm socket: the cartilage allowance, so the socket is sized as measured.
+        head_radius_mm: 22.0,
         head_fit_rms_mm: 0.1,
         neck_axis: AxisLandmark { point_lps_mm: Point3::origin(), direction_lps: -neck_medial, quality: Quality::Good, source: Default::default(), note: None },
         shaft_axis: AxisLandmark { point_lps_mm: Point3::new(axis.x, axis.y, -100.0), direction_lps: Vector3::z(), quality: Quality::Good, source: Default::default(), note: None },
@@ -86,7 +87,7 @@ fn synthetic() -> PlanAnatomy {
         rim_diameter_mm: 46.0,
         n_lunate_vertices: 500,
         n_fossa_vertices: 50,
-        joint_space_mm: Some(1.0),
+        joint_space_mm: Some(2.0),
     };
     PlanAnatomy {
         side,

@@ -337,6 +337,8 @@ pub fn femur_record(f: &FemurLandmarks, frame: Option<&PelvicFrame>) -> FemurRec
         greater_trochanter: landmark_record(&f.greater_trochanter, frame),
         lesser_trochanter: landmark_record(&f.lesser_trochanter, frame),
         neck_shaft_angle_deg: f.neck_shaft_angle_deg,
+        neck_shaft_angle_sd_deg: None,
+        neck_shaft_angle_source: None,
         anteversion_deg: f.anteversion_deg,
         anteversion_definition: "angle between the neck axis and the posterior condylar line seen along the shaft axis; positive = head anterior".into(),
         posterior_condyles_lps_mm: f.posterior_condyles.map(|[m, l]| CondylesRecord { medial: pt(&m), lateral: pt(&l) }),

@@ -4,10 +4,11 @@
 //! (`anatomy/model_labels.nii.gz`, `anatomy/uncertainty.nii.gz`, `anatomy/segment.json` and the
 //! report's uncertainty section); without it the demo says so in one line and runs as before.
 //!
-//! **Which phantom.** When the LLP26 shape model is installed (`musculoskeletal-models`, found as
-//! `--shape-model` finds it), the phantom is voxelised from its mean shape (pelvis and both femurs,
-//! whole, [`crate::shape_phantom`]) and its known geometry is coxa's landmarks on the exact
-//! surfaces; without it, the built-in geometric phantom (spherical heads, cylindrical necks). The
+//! **Which phantom.** The phantom is voxelised from the LLP26 shape model's mean shape (pelvis and
+//! both femurs, whole, [`crate::shape_phantom`]; the model ships inside coxa, and an installed
+//! `musculoskeletal-models` is used first, as `--shape-model` finds it) and its known geometry is
+//! coxa's landmarks on the exact surfaces; with `--shape-model none` (or the bundled copy
+//! removed), the built-in geometric phantom (spherical heads, cylindrical necks). The
 //! demo prints which one it used, and `--phantom simple|mean|training-K` chooses. coxa's test
 //! segmentation model was trained on the built-in phantom only: the realistic one is not segmented
 //! by it (a note says so).
@@ -63,12 +64,12 @@ pub fn choose_phantom(arg: &str) -> Result<(Option<String>, String)> {
 pub fn choose_phantom_with(arg: &str, dir: Option<PathBuf>) -> Result<(Option<String>, String)> {
     match (arg, dir) {
         ("simple", _) => Ok((None, "phantom: the built-in geometric phantom (--phantom simple)".into())),
-        ("auto", None) => Ok((None, "phantom: the built-in geometric phantom (no shape model installed: pip install --no-deps musculoskeletal-models==0.2.4 for the realistic one)".into())),
-        ("auto", Some(d)) => Ok((Some("mean".into()), format!("phantom: realistic, voxelised from the LLP26 shape model's mean shape ({})", d.display()))),
+        ("auto", None) => Ok((None, "phantom: the built-in geometric phantom (no shape model: --shape-model none, or the LLP26 copy that ships with coxa in models/shape/llp26 is missing)".into())),
+        ("auto", Some(d)) => Ok((Some("mean".into()), format!("phantom: realistic, voxelised from the LLP26 shape model's mean shape ({})", coxa_shape::locate::describe_llp26_dir(&d)))),
         (other, dir) => {
             let shape = crate::shape_phantom::PhantomShape::parse(other).map_err(|e| anyhow::anyhow!("--phantom {e}, \"auto\" or \"simple\""))?;
-            let d = dir.ok_or_else(|| anyhow::anyhow!("--phantom {other} needs the LLP26 shape model: pip install --no-deps musculoskeletal-models==0.2.4, or give --shape-model PATH"))?;
-            Ok((Some(shape.name()), format!("phantom: realistic, voxelised from the LLP26 shape model's {} ({})", shape.name(), d.display())))
+            let d = dir.ok_or_else(|| anyhow::anyhow!("--phantom {other} needs the LLP26 shape model: drop --shape-model none, or give --shape-model PATH"))?;
+            Ok((Some(shape.name()), format!("phantom: realistic, voxelised from the LLP26 shape model's {} ({})", shape.name(), coxa_shape::locate::describe_llp26_dir(&d))))
         }
     }
 }
@@ -144,14 +145,14 @@ mod tests {
         let dir = Some(PathBuf::from("/site-packages/musculoskeletal/models"));
         let (shape, line) = choose_phantom_with("auto", None).unwrap();
         assert_eq!(shape, None);
-        assert!(line.contains("built-in geometric phantom (no shape model installed"), "{line}");
+        assert!(line.contains("built-in geometric phantom (no shape model"), "{line}");
         let (shape, line) = choose_phantom_with("auto", dir.clone()).unwrap();
         assert_eq!(shape.as_deref(), Some("mean"));
         assert!(line.starts_with("phantom: realistic") && line.contains("mean shape"), "{line}");
         assert_eq!(choose_phantom_with("simple", dir.clone()).unwrap().0, None);
         assert_eq!(choose_phantom_with("training-3", dir.clone()).unwrap().0.as_deref(), Some("training-03"));
         let e = choose_phantom_with("mean", None).unwrap_err().to_string();
-        assert!(e.contains("needs the LLP26 shape model") && e.contains("pip install"), "{e}");
+        assert!(e.contains("needs the LLP26 shape model") && e.contains("--shape-model"), "{e}");
         for bad in ["training-0", "training-27", "cartoon"] {
             let e = choose_phantom_with(bad, dir.clone()).unwrap_err().to_string();
             assert!(e.contains("use \"mean\" or \"training-K\""), "{bad}: {e}");

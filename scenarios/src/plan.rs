@@ -419,6 +419,7 @@ pub fn plan_record(plan: &Plan, anatomy: &PlanAnatomy, catalog: &Catalog, frame_
                 joint_space_resolved: c.socket.joint_space_resolved,
                 sizing_diameter_mm: r2(c.socket.sizing_diameter_mm),
                 source: crate::stem_report::serde_name(&c.socket.source),
+                sphere_gap_mm: c.socket.sphere_gap_mm.map(r2),
                 rim_diameter_mm: r2(c.socket.rim_diameter_mm),
                 rim_ap_diameter_mm: c.socket.rim_ap_diameter_mm.map(r2),
                 lunate_vertices: c.socket.lunate_fossa_vertices[0],

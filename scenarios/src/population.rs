@@ -147,7 +147,7 @@ pub fn resolve(spec: &ShapeCasesSpec, base: &Path) -> std::result::Result<Popula
             (
                 Some(spec.pelvis_model.span()),
                 "cases_from_shape_model.femur_model",
-                "no femur model: the LLP26 model of musculoskeletal-models 0.2.4 is not installed (pip install --no-deps musculoskeletal-models==0.2.4) and femur_model is not given".to_string(),
+                "no femur model: the LLP26 model (musculoskeletal-models 0.2.4) is neither installed nor in coxa's models/shape/llp26, and femur_model is not given".to_string(),
             )
         })?,
     };

@@ -376,7 +376,7 @@ impl Scenario {
                         return Err(err(
                             at(shape.span()),
                             Some(&field("phantom_shape")),
-                            "the realistic phantom needs the LLP26 shape model: pip install --no-deps musculoskeletal-models==0.2.4 (or remove phantom_shape for the built-in phantom)".into(),
+                            "the realistic phantom needs the LLP26 shape model (coxa's models/shape/llp26, or an installed musculoskeletal-models 0.2.4; remove phantom_shape for the built-in phantom)".into(),
                         ));
                     }
                     Err(e) => return Err(err(at(shape.span()), Some(&field("phantom_shape")), e)),

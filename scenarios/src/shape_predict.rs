@@ -1,18 +1,24 @@
 //! Femoral anteversion predicted from a shape model when the CT stops above the knee (issue 14).
 //!
 //! When coxa's landmarks find no condyles on a femur, the LLP26 adult femur model (GIAS3,
-//! `musculoskeletal-models` 0.2.4, read where pip installed it) is fitted to the imaged proximal
-//! femur ([`coxa_shape::predict::predict_from_partial`]) and the anteversion measured on the
-//! predicted whole femur. Its SD combines the SD over 30 posterior samples of the mode weights
+//! `musculoskeletal-models` 0.2.4; shipped inside coxa, or an installed copy) is fitted to the
+//! imaged proximal femur ([`coxa_shape::predict::predict_from_partial_measures`]) and the
+//! anteversion measured on the predicted whole femur. Where the imaged femur reaches
+//! [`gias::LLP26_NECK_SHAFT_MIN_BELOW_LT_MM`] below the lesser trochanter but not the shaft below
+//! (a proximal femur, issue 42), the predicted femur's neck-shaft angle and offset are given too,
+//! flagged predicted with their SDs (posterior samples and a model-error term calibrated by
+//! leave-one-out, as the anteversion's). Its SD combines the SD over 30 posterior samples of the mode weights
 //! with the model's own error, calibrated by leave-one-out over LLP26's 26 training subjects
 //! ([`gias::LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG`]): the posterior alone covered only a fraction
 //! of the held-out errors. anatomy.json then gives
 //! `anteversion_deg` with `anteversion_source = "predicted"` and `anteversion_sd_deg`.
 //!
 //! The choice of model is process-wide, like `--max-memory`: `coxa anatomy --shape-model
-//! PATH|none` sets it ([`set_choice`]); the default looks for the installed package (a `.venv`
-//! walked up from the working directory and from the program, or `COXA_PYTHON_SITE`) and, without
-//! it, keeps the old behaviour: anteversion not measured, with the warning.
+//! PATH|none` sets it ([`set_choice`]); the default ([`coxa_shape::locate::locate_llp26`]) takes
+//! an installed package (`COXA_PYTHON_SITE`, a `.venv` walked up from the working directory and
+//! from the program, the `python3` on `PATH`), else the copy that ships inside coxa
+//! (`models/shape/llp26`, MPL-2.0). Only with `none` (or the bundled copy removed) the old
+//! behaviour stays: anteversion not measured, with the warning.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -68,20 +74,19 @@ pub fn llp26_dir(p: &Path, what: &str) -> Result<PathBuf, String> {
     if dir.join("shape_models/LLP26_rigid.pc").exists() {
         Ok(dir)
     } else {
-        Err(format!(
-            "{what} {}: no shape_models/LLP26_rigid.pc there; give the musculoskeletal/models folder of musculoskeletal-models 0.2.4 (pip install --no-deps musculoskeletal-models==0.2.4)",
-            p.display()
-        ))
+        Err(format!("{what} {}: no shape_models/LLP26_rigid.pc there; give the musculoskeletal/models folder of musculoskeletal-models 0.2.4, or coxa's own models/shape/llp26", p.display()))
     }
 }
 
-/// The installed LLP26 folder: a `.venv` walked up from each of `starts`, the working directory
-/// and the program, or `COXA_PYTHON_SITE`.
+/// The LLP26 folder to use by default: an installed copy (`COXA_PYTHON_SITE`, a `.venv` walked
+/// up from each of `starts`, the working directory and the program, the `python3` on `PATH`),
+/// else the one bundled with coxa ([`coxa_shape::locate::locate_llp26`]).
 pub fn installed_llp26(starts: &[&Path]) -> Option<PathBuf> {
     let mut all: Vec<PathBuf> = starts.iter().map(|p| p.to_path_buf()).collect();
     all.extend(std::env::current_dir());
     all.extend(std::env::current_exe());
-    all.iter().find_map(|s| gias::find_installed(s, gias::LLP26_DIR))
+    let refs: Vec<&Path> = all.iter().map(PathBuf::as_path).collect();
+    coxa_shape::locate::locate_llp26(&refs).map(|l| l.dir)
 }
 
 /// A predicted anteversion.
@@ -107,6 +112,17 @@ pub struct PredictedAnteversion {
     /// coxa's landmarks on the predicted whole femur (in the CT's frame): its shaft and neck axes
     /// and posterior condyles stand in for the ones the CT did not show.
     pub femur: FemurLandmarks,
+    /// How far the imaged femur reaches below the predicted femur's lesser trochanter, mm
+    /// (negative: it stops above it).
+    pub imaged_below_lt_mm: f64,
+    /// The predicted femur's neck-shaft angle, deg, and its predictive SD (the posterior samples'
+    /// and [`gias::LLP26_FEMUR_NECK_SHAFT_MODEL_SD_DEG`] in quadrature): given only where the
+    /// imaged femur reaches [`gias::LLP26_NECK_SHAFT_MIN_BELOW_LT_MM`] below the lesser
+    /// trochanter (issue 42).
+    pub neck_shaft: Option<(f64, f64)>,
+    /// The predicted femur's offset (head centre to shaft axis), mm, and its SD
+    /// ([`gias::LLP26_FEMUR_OFFSET_MODEL_SD_MM`]); as `neck_shaft`.
+    pub offset: Option<(f64, f64)>,
 }
 
 /// Predicts the anteversion of `side`'s femur `mesh` (whose landmarks `f` have none) when a
@@ -128,14 +144,28 @@ fn predict_with(dir: &Path, mesh: &Mesh, side: Side, f: &FemurLandmarks) -> Resu
     let model = gias::llp26(dir, side == Side::Right, &[Llp26Part::Femur], 22).map_err(|e| format!("shape model: {e}"))?;
     let mean = Mesh::new(model.instance(&[]).map_err(|e| e.to_string())?, model.faces().to_vec()).map_err(|e| e.to_string())?;
     let head_model = femur_landmarks(&mean, side).map_err(|e| format!("shape model mean: {e}"))?.head_centre.lps_mm;
-    let measure = |m: &Mesh| femur_landmarks(m, side).ok().and_then(|l| l.anteversion_deg);
-    let p = coxa_shape::predict::predict_from_partial(&model, mesh, &head_model, &f.head_centre.lps_mm, &measure, 30, 14).map_err(|e| format!("shape model fit: {e}"))?;
+    // One landmark search per bone gives the anteversion, the neck-shaft angle and the offset.
+    let measure = |m: &Mesh| match femur_landmarks(m, side) {
+        Ok(l) => vec![l.anteversion_deg, l.neck_shaft_angle_deg, Some(l.offset_mm())],
+        Err(_) => vec![None; 3],
+    };
+    let p = coxa_shape::predict::predict_from_partial_measures(&model, mesh, &head_model, &f.head_centre.lps_mm, &measure, 30, 14, &coxa_shape::SurfaceFitOptions::default())
+        .map_err(|e| format!("shape model fit: {e}"))?;
     let anteversion_deg = p.angle.ok_or("the predicted femur has no measurable condyles")?;
     let femur = femur_landmarks(&p.mesh, side).map_err(|e| format!("the predicted femur: {e}"))?;
     if femur.posterior_condyles.is_none() {
         return Err("the predicted femur has no measurable condyles".into());
     }
+    let u = femur.shaft_axis.direction_lps.normalize();
+    let lowest = mesh.vertices().iter().map(|q| q.coords.dot(&u)).fold(f64::INFINITY, f64::min);
+    let imaged_below_lt_mm = femur.lesser_trochanter.lps_mm.coords.dot(&u) - lowest;
+    // Predicted only where the imaged femur's own shaft gives none (a measured one stays).
+    let reaches = imaged_below_lt_mm >= gias::LLP26_NECK_SHAFT_MIN_BELOW_LT_MM && f.neck_shaft_angle_deg.is_none();
+    let with_sd = |k: usize, model_sd: f64| p.measures.get(k).filter(|_| reaches).and_then(|m| Some((m.value?, m.sd_with(model_sd)?)));
     Ok(PredictedAnteversion {
+        imaged_below_lt_mm,
+        neck_shaft: with_sd(1, gias::LLP26_FEMUR_NECK_SHAFT_MODEL_SD_DEG),
+        offset: with_sd(2, gias::LLP26_FEMUR_OFFSET_MODEL_SD_MM),
         anteversion_deg,
         sd_deg: p.angle_sd_with(gias::LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG).unwrap_or(f64::NAN),
         posterior_sd_deg: p.angle_sd().unwrap_or(f64::NAN),
@@ -247,6 +277,9 @@ pub fn annotate_femurs(predictions: &[FemurPrediction], femurs: &mut [FemurRecor
                 j.anteversion_source = "predicted".to_string();
                 j.anteversion_sd_deg = Some(a.sd_deg);
                 j.anteversion_prediction = Some(AnteversionPredictionRecord {
+                    femoral_offset_mm: a.offset.map(|o| o.0),
+                    femoral_offset_sd_mm: a.offset.map(|o| o.1),
+                    imaged_below_lesser_trochanter_mm: Some(a.imaged_below_lt_mm),
                     model: a.model.clone(),
                     fit_rms_mm: a.fit_rms_mm,
                     n_posterior_samples: 30,
@@ -257,6 +290,16 @@ pub fn annotate_femurs(predictions: &[FemurPrediction], femurs: &mut [FemurRecor
                     "femur_{side}: condyles not imaged: anteversion {:.1} deg (SD {:.1}) and the condylar line PREDICTED by the shape model from the imaged proximal femur, not measured",
                     a.anteversion_deg, a.sd_deg
                 ));
+                if let Some((nsa, sd)) = a.neck_shaft.filter(|_| j.neck_shaft_angle_deg.is_none()) {
+                    j.neck_shaft_angle_deg = Some(nsa);
+                    j.neck_shaft_angle_sd_deg = Some(sd);
+                    j.neck_shaft_angle_source = Some("predicted".to_string());
+                    warnings.push(format!(
+                        "femur_{side}: shaft not imaged below {:.0} mm under the lesser trochanter: neck-shaft angle {nsa:.1} deg (SD {sd:.1}){} PREDICTED by the shape model, not measured",
+                        a.imaged_below_lt_mm,
+                        a.offset.map_or(String::new(), |(o, osd)| format!(" and offset {o:.1} mm (SD {osd:.1})"))
+                    ));
+                }
                 if !a.fit_converged {
                     warnings.push(format!(
                         "femur_{side}: the shape-model fit stopped at its budget of {} rounds before converging (surface RMS {:.1} mm): the predicted anteversion is less certain than its SD says",
@@ -271,7 +314,9 @@ pub fn annotate_femurs(predictions: &[FemurPrediction], femurs: &mut [FemurRecor
             }
             Ok(None) => {
                 j.anteversion_source = "not measured".to_string();
-                warnings.push(format!("femur_{side}: condyles not imaged: anteversion not measured (no shape model: install musculoskeletal-models or pass --shape-model)"));
+                warnings.push(format!(
+                    "femur_{side}: condyles not imaged: anteversion not measured (no shape model: --shape-model none, or coxa's bundled models/shape/llp26 is missing; pass --shape-model PATH)"
+                ));
             }
             Err(e) => {
                 j.anteversion_source = "not measured".to_string();

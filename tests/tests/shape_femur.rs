@@ -13,14 +13,20 @@ use nalgebra::Point3;
 
 use crate::common::workspace_root;
 
-/// The installed package folder `rel` (scripts/setup installs them); outside CI a missing install
-/// skips the test with a note, in CI it fails.
+/// The package folder `rel`: LLP26 ([`gias::LLP26_DIR`]) installed or, since issue 42, the copy
+/// that ships inside coxa (never missing); the articulated model where pip installed it (scripts/
+/// setup; outside CI a missing install skips the test with a note, in CI it fails).
 pub fn installed(rel: &str) -> Option<PathBuf> {
+    if rel == gias::LLP26_DIR {
+        let found = coxa_shape::locate::locate_llp26(&[&workspace_root()]).map(|l| l.dir);
+        assert!(found.is_some(), "the LLP26 copy bundled in models/shape/llp26 is missing");
+        return found;
+    }
     if let Some(p) = gias::find_installed(&workspace_root(), rel) {
         return Some(p);
     }
     let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    assert!(!ci, "{rel} is not installed; run scripts/setup (pip install --no-deps musculoskeletal-models==0.2.4 articulated-ssm==0.2.0)");
+    assert!(!ci, "{rel} is not installed; run scripts/setup (pip install --no-deps articulated-ssm==0.2.0)");
     eprintln!("note: skipping, {rel} is not installed (scripts/setup installs it)");
     None
 }
@@ -146,7 +152,7 @@ fn femur_predicted_from_a_proximal_femur() -> Result<()> {
         let e_base: Vec<f64> = base.vertices().iter().filter(|p| below(p)).map(|p| true_surface.distance(p)).collect();
         let av_base = femur_landmarks(&base, side)?.anteversion_deg.context("the mean femur has condyles")?;
         let av_pred = p.angle.context("the predicted femur has condyles")?;
-        let avs = &p.angle_samples;
+        let avs = &p.measures[0].samples;
         let av_mean = mean(avs);
         let av_sd = p.angle_sd().context("posterior samples")?;
         eprintln!(
@@ -459,7 +465,11 @@ struct LooCase {
 /// predicted anteversion against coxa's measurement on the subject's whole femur. The errors
 /// calibrate the model-error term of the predicted SD
 /// ([`coxa_shape::gias::LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG`]): with it, about 68 % of the
-/// held-out errors must lie within 1 SD.
+/// held-out errors must lie within 1 SD. Issue 42: the same predictions calibrate the terms of the
+/// neck-shaft angle and the offset (`gias::LLP26_FEMUR_NECK_SHAFT_MODEL_SD_DEG`,
+/// `..._OFFSET_MODEL_SD_MM`; 30 mm below the lesser trochanter is the shortest stub they are given
+/// for, `gias::LLP26_NECK_SHAFT_MIN_BELOW_LT_MM`, and the errors are largest there), over the
+/// subjects whose stub has no neck-shaft angle of its own.
 #[test]
 fn llp26_leave_one_out_calibrates_the_anteversion_sd() -> Result<()> {
     let Some(dir) = installed(gias::LLP26_DIR) else {
@@ -474,15 +484,24 @@ fn llp26_leave_one_out_calibrates_the_anteversion_sd() -> Result<()> {
         let m = subjects.iter().map(|b| b[k]).sum::<f64>() / 26.0;
         assert!((v / model.variances()[k] - 1.0).abs() < 0.01 && m.abs() < 0.01 * model.variances()[k].sqrt(), "mode {k}: variance {v} vs {}, mean {m}", model.variances()[k]);
     }
-    let measure = |m: &Mesh| femur_landmarks(m, side).ok().and_then(|l| l.anteversion_deg);
     let mut cases = Vec::new();
     let (mut vertex_rms, mut vertex_sd) = (Vec::new(), Vec::new());
+    // Neck-shaft angle and offset: (error, posterior SD) of each subject where predicted.
+    let mut neck: [Vec<(f64, f64)>; 2] = [Vec::new(), Vec::new()];
     let t0 = std::time::Instant::now();
     for s in 0..subjects.len() {
-        let c = held_out(&model, &subjects, s, 30.0)?;
+        let c = held_out(&model, &subjects, s, gias::LLP26_NECK_SHAFT_MIN_BELOW_LT_MM)?;
         let truth_deg = c.truth.anteversion_deg.context("a training femur has condyles")?;
         let (full, u, cut_level) = (&c.full, c.up, c.cut_level);
-        let p = coxa_shape::predict::predict_from_partial(&c.model, &c.partial, &c.head_model, &c.head_target, &measure, 30, 7)?;
+        let p = coxa_shape::predict::predict_from_partial_measures(&c.model, &c.partial, &c.head_model, &c.head_target, &|m| femur_measures(m, side), 30, 7, &Default::default())?;
+        if femur_landmarks(&c.partial, side)?.neck_shaft_angle_deg.is_none() {
+            let truth = femur_measures(full, side);
+            for k in 0..2 {
+                if let (Some(v), Some(t), Some(sd)) = (p.measures[k + 1].value, truth[k + 1], p.measures[k + 1].sd()) {
+                    neck[k].push((v - t, sd));
+                }
+            }
+        }
         let predicted_deg = p.angle.context("the predicted femur has condyles")?;
         let true_surface = coxa_shape::surface::Surface::new(full.vertices(), full.triangles());
         let unseen: Vec<f64> = p.mesh.vertices().iter().filter(|q| q.coords.dot(&u) < cut_level).map(|q| true_surface.distance(q)).collect();
@@ -538,6 +557,21 @@ fn llp26_leave_one_out_calibrates_the_anteversion_sd() -> Result<()> {
     assert!((0.5..=0.85).contains(&covered), "{:.0} % of the errors within 1 SD", 100.0 * covered);
     // Without the model term the posterior SD alone covers far fewer: that is what was wrong.
     assert!(within(0.0) < covered);
+    // Issue 42: the neck-shaft angle's and the offset's terms are this calibration (to 10 %).
+    for (k, (name, stored)) in [("neck-shaft angle deg", gias::LLP26_FEMUR_NECK_SHAFT_MODEL_SD_DEG), ("offset mm", gias::LLP26_FEMUR_OFFSET_MODEL_SD_MM)].into_iter().enumerate() {
+        let (e, s): (Vec<f64>, Vec<f64>) = neck[k].iter().copied().unzip();
+        let sigma = coxa_shape::predict::model_error_sd(&e, &s).context("errors")?;
+        let rms = (e.iter().map(|x| x * x).sum::<f64>() / e.len() as f64).sqrt();
+        let within = |m: f64| neck[k].iter().filter(|(x, si)| x.abs() <= m * si.hypot(stored)).count() as f64 / e.len() as f64;
+        eprintln!(
+            "  {name}: {} predicted, error RMS {rms:.2}, max {:.2}; model error SD {sigma:.2} (stored {stored:.2}): {:.0} % within 1 SD, {:.0} % within 2 SD",
+            e.len(),
+            e.iter().fold(0.0f64, |a, x| a.max(x.abs())),
+            100.0 * within(1.0),
+            100.0 * within(2.0)
+        );
+        assert!((stored / sigma - 1.0).abs() < 0.1, "{name}: recalibrate to {sigma:.2}, stored {stored:.2}");
+    }
     Ok(())
 }
 
@@ -597,6 +631,14 @@ struct HeldOut {
 }
 
 fn held_out(model: &coxa_shape::ShapeModel, subjects: &[Vec<f64>], s: usize, cut_mm: f64) -> Result<HeldOut> {
+    held_out_cut(model, subjects, s, &|_, truth, up| truth.lesser_trochanter.lps_mm.coords.dot(up) - cut_mm)
+}
+
+/// The level along the shaft axis `up` (mm) a whole femur (its mesh and landmarks) is cut at.
+type CutLevel<'a> = dyn Fn(&Mesh, &FemurLandmarks, &nalgebra::Vector3<f64>) -> f64 + Sync + 'a;
+
+/// [`held_out`] cut at the level `cut_level` gives.
+fn held_out_cut(model: &coxa_shape::ShapeModel, subjects: &[Vec<f64>], s: usize, cut_level: &CutLevel<'_>) -> Result<HeldOut> {
     let side = Side::Left;
     let others: Vec<Vec<f64>> = subjects.iter().enumerate().filter(|(i, _)| *i != s).map(|(_, b)| b.clone()).collect();
     let loo = model.from_subject_weights(&others)?;
@@ -606,7 +648,7 @@ fn held_out(model: &coxa_shape::ShapeModel, subjects: &[Vec<f64>], s: usize, cut
     let full = Mesh::new(own.iter().map(|p| pose.apply(p)).collect(), model.faces().to_vec())?;
     let truth = femur_landmarks(&full, side)?;
     let up = truth.shaft_axis.direction_lps;
-    let cut_level = truth.lesser_trochanter.lps_mm.coords.dot(&up) - cut_mm;
+    let cut_level = cut_level(&full, &truth, &up);
     let (partial, area_mm2) = cut_above(&full, &up, cut_level)?;
     let head_model = femur_landmarks(&Mesh::new(loo.instance(&[])?, loo.faces().to_vec())?, side)?.head_centre.lps_mm;
     let head_target = femur_landmarks(&partial, side).map(|l| l.head_centre.lps_mm).unwrap_or(centre);
@@ -1183,5 +1225,146 @@ fn femur_predicted_from_hip_and_knee() -> Result<()> {
     for (r, (_, side, _)) in vsd_rows.iter().zip(VSD_FEMURS) {
         assert!(r[1].0 < r[0].0, "vsd {side:?}: stub + knee {:.2} mm, stub only {:.2} mm", r[1].0, r[0].0);
     }
+    Ok(())
+}
+
+/// Issue 42: how far below its top a proximal femur is imaged (the stub of the issue's held-out
+/// femurs), mm along the whole femur's shaft axis.
+const PROXIMAL_MM: f64 = 130.0;
+
+/// The level `PROXIMAL_MM` below the most proximal point of `full` along `up`.
+fn below_top(full: &Mesh, up: &nalgebra::Vector3<f64>) -> f64 {
+    full.vertices().iter().map(|p| p.coords.dot(up)).fold(f64::NEG_INFINITY, f64::max) - PROXIMAL_MM
+}
+
+/// Anteversion (deg), neck-shaft angle (deg) and offset (mm) of a whole femur as coxa's landmarks
+/// measure them, `None` each where not measured.
+fn femur_measures(m: &Mesh, side: Side) -> Vec<Option<f64>> {
+    match femur_landmarks(m, side) {
+        Ok(l) => vec![l.anteversion_deg, l.neck_shaft_angle_deg, Some(l.offset_mm())],
+        Err(_) => vec![None; 3],
+    }
+}
+
+/// One femur cut and predicted: per quantity (anteversion, neck-shaft angle, offset) the whole
+/// femur's value, the value the pipeline gives (`coxa anatomy`: the stub's own neck-shaft angle
+/// and offset where its shaft is measured, else the prediction's) and its posterior SD (`None`
+/// where measured), and how far the stub reaches below the whole femur's lesser trochanter.
+struct ProximalCase {
+    name: String,
+    truth: [f64; 3],
+    given: [f64; 3],
+    posterior_sd: [Option<f64>; 3],
+    below_lt_mm: f64,
+}
+
+#[expect(clippy::too_many_arguments, reason = "the femur, its frame and the model's anchor")]
+fn proximal_case(name: String, model: &ShapeModel, full: &Mesh, truth: &FemurLandmarks, side: Side, head_model: &Point3<f64>, up: &nalgebra::Vector3<f64>, cut_level: f64) -> Result<ProximalCase> {
+    let (partial, _) = cut_above(full, up, cut_level)?;
+    let stub = femur_landmarks(&partial, side)?;
+    let p = coxa_shape::predict::predict_from_partial_measures(model, &partial, head_model, &stub.head_centre.lps_mm, &|m| femur_measures(m, side), 30, 14, &coxa_shape::SurfaceFitOptions::default())?;
+    let whole = femur_measures(full, side);
+    let pick = |v: &[Option<f64>]| -> Result<[f64; 3]> { Ok([v[0].context("anteversion")?, v[1].context("neck-shaft angle")?, v[2].context("offset")?]) };
+    let predicted = pick(&p.measures.iter().map(|m| m.value).collect::<Vec<_>>())?;
+    let sd = [0, 1, 2].map(|k| p.measures[k].sd());
+    let (given, posterior_sd) = match stub.neck_shaft_angle_deg {
+        Some(nsa) => ([predicted[0], nsa, stub.offset_mm()], [sd[0], None, None]),
+        None => (predicted, sd),
+    };
+    Ok(ProximalCase { name, truth: pick(&whole)?, given, posterior_sd, below_lt_mm: truth.lesser_trochanter.lps_mm.coords.dot(up) - cut_level })
+}
+
+/// The held-out femurs cut at `cut_level` and predicted: LLP26's 26 training subjects (each by the
+/// model of the other 25, turned by up to 10 deg) and, with `vsd`, both vsd femurs.
+fn proximal_cases(dir: &std::path::Path, vsd: Option<&std::path::Path>, cut_level: &CutLevel<'_>) -> Result<Vec<ProximalCase>> {
+    let (model, subjects) = gias::llp26_with_subjects(dir, false, &[Llp26Part::Femur], LOO_DIVISIONS)?;
+    let mut cases = on_two_threads(subjects.len(), &|s| {
+        let c = held_out_cut(&model, &subjects, s, cut_level)?;
+        proximal_case(format!("LLP26 subject {s:2}"), &c.model, &c.full, &c.truth, Side::Left, &c.head_model, &c.up, c.cut_level)
+    })?;
+    for (right, side, file) in VSD_FEMURS.iter().filter(|_| vsd.is_some()) {
+        let model = gias::llp26(dir, *right, &[Llp26Part::Femur], 22)?;
+        let full = coxa_io::mesh::read_stl(&vsd.context("vsd")?.join(file))?;
+        let truth = femur_landmarks(&full, *side)?;
+        let up = truth.shaft_axis.direction_lps;
+        let head_model = femur_landmarks(&Mesh::new(model.instance(&[])?, model.faces().to_vec())?, *side)?.head_centre.lps_mm;
+        let level = cut_level(&full, &truth, &up);
+        cases.push(proximal_case(format!("vsd {file}"), &model, &full, &truth, *side, &head_model, &up, level)?);
+    }
+    Ok(cases)
+}
+
+/// Per quantity over `cases`: the errors and posterior SDs of the predicted ones, the model-error
+/// SD they calibrate, and (with `stored`) how many errors lie within 1 and 2 predictive SDs.
+fn calibration(label: &str, cases: &[ProximalCase], k: usize, stored: f64) -> Result<(f64, f64, f64)> {
+    let pairs: Vec<(f64, f64)> = cases.iter().filter_map(|c| Some((c.given[k] - c.truth[k], c.posterior_sd[k]?))).collect();
+    let (e, s): (Vec<f64>, Vec<f64>) = pairs.iter().copied().unzip();
+    let sigma = coxa_shape::predict::model_error_sd(&e, &s).context("errors")?;
+    let within = |m: f64| pairs.iter().filter(|(x, si)| x.abs() <= m * si.hypot(stored)).count() as f64 / pairs.len() as f64;
+    let rms = (e.iter().map(|x| x * x).sum::<f64>() / e.len() as f64).sqrt();
+    eprintln!(
+        "  {label}: {} predicted, error RMS {rms:.2}, max {:.2}; model error SD calibrated {sigma:.2} (stored {stored:.2}): {:.0} % within 1 SD, {:.0} % within 2 SD",
+        pairs.len(),
+        e.iter().fold(0.0f64, |a, x| a.max(x.abs())),
+        100.0 * within(1.0),
+        100.0 * within(2.0)
+    );
+    Ok((sigma, within(1.0), within(2.0)))
+}
+
+/// Issue 42: the neck-shaft angle, anteversion and offset of a femur imaged only to 130 mm below
+/// its top (the neck and the proximal shaft, 57-73 mm below the lesser trochanter; coxa's own
+/// landmarks give no neck-shaft angle there), predicted through the LLP26 model as `coxa anatomy`
+/// does, against coxa's measurement on the whole femur: the 26 held-out LLP26 femurs and both vsd
+/// femurs. The model-error terms of the neck-shaft angle's and the offset's SDs
+/// (`gias::LLP26_FEMUR_NECK_SHAFT_MODEL_SD_DEG`, `..._OFFSET_MODEL_SD_MM`) are calibrated at the
+/// shortest stub they are given for (`gias::LLP26_NECK_SHAFT_MIN_BELOW_LT_MM`, 30 mm below the
+/// lesser trochanter, in llp26_leave_one_out_calibrates_the_anteversion_sd), where the errors
+/// are larger (RMS 2.8 deg and 3.1 mm against 2.2 deg and 2.2 mm here).
+///
+/// Measured when written (debug build, 2.3 min): neck-shaft angle within 5 deg on all 28 (RMS
+/// 2.2 deg, worst -4.5; one stub, subject 13, has a measured one, within 0.1 deg); anteversion
+/// within 5 deg on 20 of 28 (RMS 5.4 deg; the vsd right femur -12.3, whose torsion lies 2 SD above
+/// LLP26's mean: the proximal femur carries little of the torsion, issue 14); the SDs cover the
+/// errors (neck-shaft 74 % / 100 % within 1 / 2 SD, anteversion 71 % / 89 %, offset 89 % / 100 %).
+#[test]
+fn issue_42_neck_shaft_angle_and_anteversion_from_the_proximal_130_mm() -> Result<()> {
+    let Some((dir, vsd)) = llp26_and_vsd() else {
+        return Ok(());
+    };
+    let cases = proximal_cases(&dir, Some(&vsd), &|full, _, up| below_top(full, up))?;
+    eprintln!("femur cut {PROXIMAL_MM} mm below its top | below the LT mm | anteversion true/given/error/posterior SD | neck-shaft | offset mm");
+    for c in &cases {
+        let q = |k: usize| format!("{:6.1} {:6.1} {:+5.1} {}", c.truth[k], c.given[k], c.given[k] - c.truth[k], c.posterior_sd[k].map_or("measured".into(), |s| format!("{s:.1}")));
+        eprintln!("{} | {:.0} | {} | {} | {}", c.name, c.below_lt_mm, q(0), q(1), q(2));
+    }
+    let stored = [gias::LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG, gias::LLP26_FEMUR_NECK_SHAFT_MODEL_SD_DEG, gias::LLP26_FEMUR_OFFSET_MODEL_SD_MM];
+    let names = ["anteversion deg", "neck-shaft angle deg", "offset mm"];
+    for k in 0..3 {
+        eprintln!("{}:", names[k]);
+        let (at_130, w1, w2) = calibration(&format!("cut {PROXIMAL_MM} mm below the top"), &cases, k, stored[k])?;
+        // The SDs cover the errors (68 % within 1 SD expected of a calibrated SD, 28 cases: at
+        // least 50 %; 95 % within 2 SD: at least 85 %): the stored terms, calibrated on the
+        // shorter stubs (llp26_leave_one_out_calibrates_the_anteversion_sd), are no smaller than
+        // what these errors ask, to 10 %.
+        assert!(w1 >= 0.5 && w2 >= 0.85, "{}: {:.0} % / {:.0} % within 1 / 2 SD", names[k], 100.0 * w1, 100.0 * w2);
+        assert!(at_130 <= 1.1 * stored[k], "{}: the errors at {PROXIMAL_MM} mm ask {at_130:.2}, stored {:.2}", names[k], stored[k]);
+    }
+    // The issue's requirement on the neck-shaft angle: within 5 deg of the whole femur's on every
+    // held-out femur; the stub reaches the lesser trochanter's gate on every one.
+    for c in &cases {
+        assert!((c.given[1] - c.truth[1]).abs() < 5.0, "{}: neck-shaft {:.1} vs {:.1}", c.name, c.given[1], c.truth[1]);
+        assert!(c.below_lt_mm >= gias::LLP26_NECK_SHAFT_MIN_BELOW_LT_MM, "{}: {:.0} mm below the LT", c.name, c.below_lt_mm);
+    }
+    // Anteversion: within 5 deg where the femur's torsion lies near the model's mean; the
+    // prediction beats guessing the population mean (the subjects' own spread) over the
+    // leave-one-out, as at 30 mm below the lesser trochanter (issue 14).
+    let loo: Vec<&ProximalCase> = cases.iter().filter(|c| c.name.starts_with("LLP26")).collect();
+    let mean = loo.iter().map(|c| c.truth[0]).sum::<f64>() / loo.len() as f64;
+    let spread = (loo.iter().map(|c| (c.truth[0] - mean).powi(2)).sum::<f64>() / (loo.len() - 1) as f64).sqrt();
+    let rms = (loo.iter().map(|c| (c.given[0] - c.truth[0]).powi(2)).sum::<f64>() / loo.len() as f64).sqrt();
+    let within5 = cases.iter().filter(|c| (c.given[0] - c.truth[0]).abs() < 5.0).count();
+    eprintln!("anteversion within 5 deg on {within5} of {}; leave-one-out RMS {rms:.2} deg against the subjects' spread {spread:.2} deg", cases.len());
+    assert!(rms < spread, "{rms:.2} vs {spread:.2}");
     Ok(())
 }

@@ -103,10 +103,22 @@ pub struct CondylesRecord {
 /// The shape model's prediction of a femur's rotation (condyles not imaged).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnteversionPredictionRecord {
+    /// The femoral offset (head centre to shaft axis) of the predicted whole femur, mm; absent
+    /// where the femur is not imaged far enough below the lesser trochanter for it (issue 42).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub femoral_offset_mm: Option<f64>,
+    /// Its SD, mm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub femoral_offset_sd_mm: Option<f64>,
     /// RMS of the fit to the imaged femur, mm.
     pub fit_rms_mm: f64,
     /// How the femoral frame is made from the prediction.
     pub frame: String,
+    /// How far the imaged femur reaches below the predicted femur's lesser trochanter, mm
+    /// (negative: it stops above it); the neck-shaft angle and the offset are predicted from
+    /// 30 mm on (`coxa_shape::gias::LLP26_NECK_SHAFT_MIN_BELOW_LT_MM`, issue 42).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imaged_below_lesser_trochanter_mm: Option<f64>,
     /// The shape model.
     pub model: String,
     /// Posterior samples the SD is taken over.
@@ -143,6 +155,13 @@ pub struct FemurRecord {
     pub neck_axis: AxisRecord,
     /// Neck-shaft angle, deg.
     pub neck_shaft_angle_deg: Option<f64>,
+    /// The neck-shaft angle's SD, deg, when predicted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neck_shaft_angle_sd_deg: Option<f64>,
+    /// `predicted` when the shape model predicted the neck-shaft angle (the shaft below the
+    /// imaged femur missing); absent when measured or not measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neck_shaft_angle_source: Option<String>,
     /// Posterior condyles.
     pub posterior_condyles_lps_mm: Option<CondylesRecord>,
     /// Shaft axis.

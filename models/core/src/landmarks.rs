@@ -130,6 +130,15 @@ impl FemurLandmarks {
         (self.head_centre.lps_mm, self.head_radius_mm)
     }
 
+    /// Femoral offset, mm: the distance of the head centre from the anatomical shaft axis (the
+    /// three-dimensional form of the radiographic offset, which measures it in the plane of the
+    /// neck). As reliable as the shaft axis ([`Self::shaft_axis`]'s quality).
+    pub fn offset_mm(&self) -> f64 {
+        let u = self.shaft_axis.direction_lps.normalize();
+        let v = self.head_centre.lps_mm - self.shaft_axis.point_lps_mm;
+        (v - u * v.dot(&u)).norm()
+    }
+
     /// The femoral frame of this femur (see [`FemoralFrame`]).
     ///
     /// # Errors

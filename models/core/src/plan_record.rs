@@ -68,9 +68,9 @@ pub struct SocketRecord {
     pub fossa_vertices: usize,
     /// Native head diameter, mm (`None`: no femur).
     pub head_diameter_mm: Option<f64>,
-    /// Joint space, mm.
+    /// Joint space: the median distance of the lunate surface from the head's sphere, mm.
     pub joint_space_mm: Option<f64>,
-    /// Whether the CT resolved the joint space.
+    /// Whether the input resolved the joint space (a sphere gap of at least 1 mm).
     pub joint_space_resolved: bool,
     /// Lunate-surface vertices the sphere is fitted to.
     pub lunate_vertices: usize,
@@ -84,6 +84,10 @@ pub struct SocketRecord {
     pub sizing_diameter_mm: f64,
     /// Where the sizing diameter comes from (`measured`, `head_plus_assumed_joint_space`).
     pub source: String,
+    /// The socket sphere's radius minus the head sphere's, mm: the gap the sizing rule judges
+    /// (`None`: no femur; absent in plans written before issue 42).
+    #[serde(default)]
+    pub sphere_gap_mm: Option<f64>,
 }
 
 /// One shell size at the planned centre.

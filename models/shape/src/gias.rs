@@ -1,6 +1,8 @@
 //! GIAS3's published lower-limb models as coxa [`ShapeModel`]s: the LLP26 adult model of the
-//! `musculoskeletal-models` package (MPL-2.0) and the articulated paediatric model of the
-//! `articulated-ssm` package, read where `pip` installed them (never copied into coxa).
+//! `musculoskeletal-models` package (MPL-2.0; the five files coxa reads ship inside coxa, with
+//! their licence, and an installed copy is found first: [`crate::locate`]) and the articulated
+//! paediatric model of the `articulated-ssm` package, read where `pip` installed it (no licence:
+//! never copied into coxa).
 //!
 //! **LLP26** (`shape_models/LLP26_rigid.pc`, left side; `LLP26_right_mirrored_from_left_rigid.pc`
 //! the right): 26 adult subjects, 3225 nodes of piecewise Lagrange surface meshes (GIAS3
@@ -30,7 +32,7 @@
 //! S = y (a proper rotation). It has no licence file: a reference, never coxa's default prior.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nalgebra::{DMatrix, Matrix3, SymmetricEigen, Vector3};
 use serde_json::Value as Json;
@@ -404,26 +406,7 @@ impl ShapeModel {
     }
 }
 
-/// Where `pip` installed the published models: the first `site-packages` folder (of a `.venv`
-/// found walking up from `start`, then of the `COXA_PYTHON_SITE` folder if set) holding `rel`.
-pub fn find_installed(start: &Path, rel: &str) -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(site) = std::env::var_os("COXA_PYTHON_SITE") {
-        candidates.push(PathBuf::from(site));
-    }
-    for dir in start.ancestors() {
-        let lib = dir.join(".venv").join("lib");
-        if let Ok(entries) = std::fs::read_dir(&lib) {
-            for e in entries.flatten() {
-                candidates.push(e.path().join("site-packages"));
-            }
-        }
-    }
-    candidates.into_iter().map(|c| c.join(rel)).find(|p| p.exists())
-}
-
-/// The package-relative folder of the LLP26 model.
-pub const LLP26_DIR: &str = "musculoskeletal/models";
+pub use crate::locate::{LLP26_DIR, find_installed};
 
 /// The model's own error, deg, in femoral anteversion predicted from a proximal femur with the
 /// LLP26 femur (as coxa's landmarks measure anteversion): the SD to add, in quadrature, to the
@@ -433,6 +416,22 @@ pub const LLP26_DIR: &str = "musculoskeletal/models";
 /// `llp26_leave_one_out_calibrates_the_anteversion_sd`, which fails when this value is more than
 /// 10 % off) with [`crate::predict::model_error_sd`].
 pub const LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG: f64 = 5.0;
+/// The model's own error, deg, in the neck-shaft angle predicted from a proximal femur with the
+/// LLP26 femur: as [`LLP26_FEMUR_ANTEVERSION_MODEL_SD_DEG`], calibrated by leave-one-out over
+/// LLP26's 26 training subjects each imaged to 130 mm below its top (`tests/tests/shape_femur.rs`,
+/// `issue_42_neck_shaft_angle_and_anteversion_from_the_proximal_130_mm`, which fails when this
+/// value is more than 10 % off).
+pub const LLP26_FEMUR_NECK_SHAFT_MODEL_SD_DEG: f64 = 2.7;
+/// The imaged femur must reach this far below the lesser trochanter (of the predicted femur),
+/// mm, for the neck-shaft angle and the offset to be predicted: where their model-error terms
+/// ([`LLP26_FEMUR_NECK_SHAFT_MODEL_SD_DEG`], [`LLP26_FEMUR_OFFSET_MODEL_SD_MM`]) are calibrated
+/// (the leave-one-out at 30 mm below the lesser trochanter; at 130 mm below the top, about
+/// 60 mm below it, the same terms cover the errors). A stub that stops above it (a hip CT
+/// ending at the trochanters) constrains the shaft too little.
+pub const LLP26_NECK_SHAFT_MIN_BELOW_LT_MM: f64 = 30.0;
+/// The model's own error, mm, in the femoral offset (head centre to shaft axis) predicted from a
+/// proximal femur, calibrated as [`LLP26_FEMUR_NECK_SHAFT_MODEL_SD_DEG`].
+pub const LLP26_FEMUR_OFFSET_MODEL_SD_MM: f64 = 3.0;
 /// The upper ends of the distance bands of [`LLP26_FEMUR_VERTEX_MODEL_SD_MM`]: a vertex's distance
 /// below the imaged part of the femur (the cut), mm along the shaft axis; the first band (up to 0)
 /// is the imaged part itself.

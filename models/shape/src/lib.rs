@@ -24,6 +24,7 @@ mod error;
 mod fit;
 mod fit_surface;
 pub mod gias;
+pub mod locate;
 pub mod metrics;
 pub mod model;
 pub mod pca_file;

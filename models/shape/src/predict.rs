@@ -21,6 +21,33 @@ use crate::fit::Pose;
 use crate::fit_surface::{SurfaceFit, SurfaceFitOptions};
 use crate::model::ShapeModel;
 
+/// One quantity measured on the predicted bone and on the posterior samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measured {
+    /// On the predicted bone (`None` when the measure failed on it).
+    pub value: Option<f64>,
+    /// On each posterior sample where it was measured.
+    pub samples: Vec<f64>,
+}
+
+impl Measured {
+    /// The SD over the posterior samples (`None` with fewer than 2): the mode weights'
+    /// uncertainty alone (see [`Self::sd_with`]).
+    pub fn sd(&self) -> Option<f64> {
+        let n = self.samples.len();
+        (n >= 2).then(|| {
+            let m = self.samples.iter().sum::<f64>() / n as f64;
+            (self.samples.iter().map(|a| (a - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+        })
+    }
+
+    /// The predictive SD: [`Self::sd`] and the model's own error `model_error_sd` (calibrated on
+    /// held-out subjects with [`model_error_sd`]) in quadrature. `None` as [`Self::sd`].
+    pub fn sd_with(&self, model_error_sd: f64) -> Option<f64> {
+        self.sd().map(|s| s.hypot(model_error_sd))
+    }
+}
+
 /// A prediction of the whole bone.
 #[derive(Debug, Clone)]
 pub struct Prediction {
@@ -28,10 +55,12 @@ pub struct Prediction {
     pub fit: SurfaceFit,
     /// The predicted whole bone in the target frame (the model's faces).
     pub mesh: Mesh,
-    /// The angle measured on the predicted bone (`None` when `measure` failed on it).
+    /// The angle measured on the predicted bone (`None` when `measure` failed on it): the value
+    /// of the first of [`Self::measures`].
     pub angle: Option<f64>,
-    /// The angle on each posterior sample where it was measured.
-    pub angle_samples: Vec<f64>,
+    /// Every quantity the caller measures ([`predict_from_partial_measures`]), in its order, on
+    /// the predicted bone and on the posterior samples (the angle's: the first).
+    pub measures: Vec<Measured>,
 }
 
 impl Prediction {
@@ -39,18 +68,14 @@ impl Prediction {
     /// uncertainty of the mode weights alone, which leaves out the model's own error (see
     /// [`Self::angle_sd_with`]).
     pub fn angle_sd(&self) -> Option<f64> {
-        let n = self.angle_samples.len();
-        (n >= 2).then(|| {
-            let m = self.angle_samples.iter().sum::<f64>() / n as f64;
-            (self.angle_samples.iter().map(|a| (a - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
-        })
+        self.measures.first().and_then(Measured::sd)
     }
 
     /// The predictive SD of the angle: the posterior SD of [`Self::angle_sd`] and the model's own
     /// error `model_error_sd` (independent, so their variances add), the latter calibrated on
     /// held-out subjects with [`model_error_sd`]. `None` as [`Self::angle_sd`].
     pub fn angle_sd_with(&self, model_error_sd: f64) -> Option<f64> {
-        self.angle_sd().map(|s| s.hypot(model_error_sd))
+        self.measures.first().and_then(|m| m.sd_with(model_error_sd))
     }
 
     /// The predictive SD of every vertex, mm: the posterior SD ([`SurfaceFit::sd_mm`]) and the
@@ -135,6 +160,28 @@ pub fn predict_from_partial_with(
     seed: u64,
     options: &SurfaceFitOptions,
 ) -> Result<Prediction> {
+    predict_from_partial_measures(model, partial, head_model, head_target, &|m| vec![measure(m)], n_samples, seed, options)
+}
+
+/// [`predict_from_partial_with`] measuring several quantities at once: `measure` returns them
+/// for one whole bone (a value or `None` each, always as many), e.g. coxa's femur landmarks'
+/// anteversion, neck-shaft angle and offset from one landmark search per bone;
+/// [`Prediction::measures`] holds each on the predicted bone and on the posterior samples, and
+/// [`Prediction::angle`] the first.
+///
+/// # Errors
+/// As [`predict_from_partial`].
+#[expect(clippy::too_many_arguments, reason = "predict_from_partial's inputs and the fit's options")]
+pub fn predict_from_partial_measures(
+    model: &ShapeModel,
+    partial: &Mesh,
+    head_model: &Point3<f64>,
+    head_target: &Point3<f64>,
+    measure: &dyn Fn(&Mesh) -> Vec<Option<f64>>,
+    n_samples: usize,
+    seed: u64,
+    options: &SurfaceFitOptions,
+) -> Result<Prediction> {
     if partial.vertices().len() < 10 {
         return Err(input("the partial surface has fewer than 10 vertices"));
     }
@@ -166,16 +213,18 @@ pub fn predict_from_partial_with(
     let rigid = best.ok_or_else(|| input("no rigid start brings the model within reach of the partial surface"))?;
     let fit = model.fit_surface(partial.vertices(), area, &rigid.pose, options)?;
     let mesh = Mesh::new(fit.shape.clone(), model.faces().to_vec()).map_err(|source| ShapeError::Mesh { what: "the predicted mesh", source })?;
-    let angle = measure(&mesh);
-    let mut angle_samples = Vec::new();
+    let mut measures: Vec<Measured> = measure(&mesh).into_iter().map(|value| Measured { value, samples: Vec::new() }).collect();
     for w in fit.sample_weights(n_samples, seed) {
         let x = model.instance(&w)?;
         let posed = x.iter().map(|p| fit.pose.apply(p)).collect();
-        if let Ok(m) = Mesh::new(posed, model.faces().to_vec())
-            && let Some(a) = measure(&m)
-        {
-            angle_samples.push(a);
+        if let Ok(m) = Mesh::new(posed, model.faces().to_vec()) {
+            for (k, v) in measure(&m).into_iter().enumerate() {
+                if let (Some(v), Some(into)) = (v, measures.get_mut(k)) {
+                    into.samples.push(v);
+                }
+            }
         }
     }
-    Ok(Prediction { fit, mesh, angle, angle_samples })
+    let angle = measures.first().and_then(|m| m.value);
+    Ok(Prediction { fit, mesh, angle, measures })
 }

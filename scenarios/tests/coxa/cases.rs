@@ -23,6 +23,52 @@ pub fn read_json(p: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
 }
 
+/// Runs `coxa args` as on a clean clone with nothing pip-installed (issue 42): the program linked
+/// (or copied) into `dir/bin`, so that no `.venv` lies above it, run in `dir` with no
+/// `COXA_PYTHON_SITE`, `VIRTUAL_ENV` or `PYTHONPATH`, `HOME` set to `dir` (no user site-packages)
+/// and `PATH` without any folder of a Python virtual environment (a folder holding
+/// `pyvenv.cfg` above its `python3`). The source tree the program was built from stays, as in a
+/// clone. The link is removed after the run (a leftover link would keep the old program's bytes
+/// alive once cargo rebuilds it).
+pub fn clean_clone_coxa(dir: &Path, args: &[&str]) -> Output {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).expect("bin folder");
+    let exe = bin.join("coxa");
+    if std::fs::hard_link(env!("CARGO_BIN_EXE_coxa"), &exe).is_err() {
+        std::fs::copy(env!("CARGO_BIN_EXE_coxa"), &exe).expect("coxa copied");
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let kept: Vec<PathBuf> = std::env::split_paths(&path).filter(|p| !p.parent().is_some_and(|venv| venv.join("pyvenv.cfg").exists())).collect();
+    let out = Command::new(&exe)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("COXA_PYTHON_SITE")
+        .env_remove("VIRTUAL_ENV")
+        .env_remove("PYTHONPATH")
+        .env_remove("PYENV_VERSION")
+        .env("HOME", dir)
+        .env("PATH", std::env::join_paths(kept).expect("PATH"))
+        .env_remove("XDG_RUNTIME_DIR")
+        .output()
+        .expect("coxa runs");
+    std::fs::remove_dir_all(&bin).expect("the link removed");
+    out
+}
+
+/// `coxa demo` with its default phantom as on a clean clone ([`clean_clone_coxa`]), made once per
+/// test run: its temporary folder, its case folder and what it printed on stderr.
+pub fn demo_realistic() -> &'static (tempfile::TempDir, PathBuf, String) {
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf, String)> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("demo");
+        let run = clean_clone_coxa(tmp.path(), &["demo", "--out", out.to_str().unwrap(), "--quiet"]);
+        ok(&run);
+        let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+        (tmp, out.join("cases/phantom"), stderr)
+    })
+}
+
 /// A demo run kept for the whole test run: its temporary folder and its case folder.
 pub type Kept = (tempfile::TempDir, PathBuf);
 

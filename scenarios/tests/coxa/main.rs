@@ -30,6 +30,7 @@ mod run;
 mod segment;
 mod shape_phantom;
 mod shape_plan;
+mod sizing;
 #[cfg(feature = "heavy-tests")]
 mod slurm;
 mod user_implants;

@@ -11,14 +11,11 @@ use coxa_core::{PatientLandmarks, Side};
 use crate::cases::{coxa, ok, read_json};
 use crate::common::{shared_data, workspace_root};
 
-/// The installed LLP26 folder (scripts/setup installs it); outside CI a missing install skips.
+/// The LLP26 folder: an installed copy, else the one that ships inside coxa (issue 42).
 fn llp26() -> Option<PathBuf> {
-    if let Some(p) = coxa_shape::gias::find_installed(&workspace_root(), coxa_shape::gias::LLP26_DIR) {
-        return Some(p);
-    }
-    assert!(!crate::common::in_ci(), "musculoskeletal-models is not installed: run scripts/setup");
-    eprintln!("note: skipping, musculoskeletal-models (LLP26) is not installed");
-    None
+    let found = coxa_shape::locate::locate_llp26(&[&workspace_root()]).map(|l| l.dir);
+    assert!(found.is_some(), "the LLP26 copy bundled in models/shape/llp26 is missing");
+    found
 }
 
 fn scenario(dir: &Path, atlas: &Path, body: &str) -> Result<PathBuf> {

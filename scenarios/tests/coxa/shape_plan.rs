@@ -17,8 +17,9 @@ use crate::common::{shared_data, workspace_root};
 /// Whether the LLP26 model is installed where `coxa` run from the workspace finds it (outside CI
 /// a missing install makes the prediction branch of a test a note; in CI it is installed).
 pub fn model_installed() -> bool {
-    let found = coxa_shape::gias::find_installed(&workspace_root(), coxa_shape::gias::LLP26_DIR).is_some();
-    assert!(found || !crate::common::in_ci(), "musculoskeletal-models is not installed: run scripts/setup");
+    // Issue 42: the model ships inside coxa, so it is always there.
+    let found = coxa_shape::locate::locate_llp26(&[&workspace_root()]).is_some();
+    assert!(found, "the LLP26 copy bundled in models/shape/llp26 is missing");
     found
 }
 

@@ -24,7 +24,7 @@ fn implants(r: &CaseReport) -> Table {
     let shell = match &r.plan {
         Some(pl) => {
             let series = pl.cup.catalog.as_deref().map_or(String::new(), |c| format!(", {c}"));
-            let assumed = if pl.cup.socket.source == "head_plus_assumed_joint_space" { "; socket sized from the head plus an assumed joint space (see the caveats)" } else { "" };
+            let assumed = if pl.cup.socket.source == "head_plus_assumed_joint_space" { "; socket sized from the head plus the cartilage allowance (see the caveats)" } else { "" };
             Text::bold(format!("{} mm{series}", numf(pl.cup.outer_diameter_mm, 0))).and(format!(" (last reamer {} mm){assumed}", numf(pl.cup.last_reamer_mm, 0)))
         }
         None => Text::bold(format!("{} mm", f(im.shell_outer_diameter_mm, 0))),

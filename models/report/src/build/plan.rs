@@ -48,7 +48,8 @@ fn socket_why(s: &SocketRecord) -> String {
     let js = s.joint_space_mm.filter(|j| j.is_finite()).map_or(String::new(), |j| format!(", joint space {j:.1} mm"));
     match s.source.as_str() {
         "head_plus_assumed_joint_space" => {
-            format!("joint space not resolved by the CT{js}: head {} mm + assumed joint space; measured {} mm", numo(s.head_diameter_mm, 1), numf(s.measured_diameter_mm, 1))
+            let why = if s.joint_space_resolved { "thinner than the allowance" } else { "not resolved" };
+            format!("joint space {why}{js}: head {} mm + cartilage allowance; measured {} mm", numo(s.head_diameter_mm, 1), numf(s.measured_diameter_mm, 1))
         }
         _ => format!("measured on the lunate surface{js}"),
     }
