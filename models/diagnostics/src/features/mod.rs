@@ -6,6 +6,7 @@ pub mod glcm;
 pub mod gldm;
 pub mod glrlm;
 pub mod glszm;
+mod marching;
 pub mod ngtdm;
 pub mod shape;
 
