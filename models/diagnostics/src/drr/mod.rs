@@ -691,33 +691,59 @@ impl<'a, T: Sample> Caster<'a, T> {
 
     /// The `m - 1` samples between planes `q - 1` and `q` of every ray of a band that samples
     /// both, added to `acc`: trilinear, from the two planes' lines (`(lines, first row)`; each
-    /// plane's at its own column positions) at the sample's row position.
+    /// plane's at its own column positions) blended at the sample's plane position, then
+    /// interpolated at its row position. `row_planes` are the band's rows' plane ranges; `mid`
+    /// is scratch for the blended lines.
     #[expect(clippy::too_many_arguments, reason = "the band's state, shared with its caller's loop")]
-    fn between_planes(&self, axes: &ParallelAxes, row0: usize, q: i32, prev: (&[f32], usize), cur: (&[f32], usize), (q0s, q1s): (&[i32], &[i32]), acc: &mut [f32]) {
+    fn between_planes(
+        &self,
+        axes: &ParallelAxes,
+        row0: usize,
+        q: i32,
+        prev: (&[f32], usize),
+        cur: (&[f32], usize),
+        (q0s, q1s): (&[i32], &[i32]),
+        row_planes: &[(i32, i32)],
+        mid: &mut Vec<f32>,
+        acc: &mut [f32],
+    ) {
         let (cols, m) = (axes.cols.len(), axes.m);
-        let band_rows = acc.len() / cols;
-        for (dr_, &(r0, dr)) in axes.rows[row0..row0 + band_rows].iter().enumerate() {
-            let span = dr_ * cols..(dr_ + 1) * cols;
-            if !q0s[span.clone()].iter().zip(&q1s[span.clone()]).any(|(&q0, &q1)| q0 < q && q <= q1) {
-                continue;
-            }
-            for t in 1..m {
-                let a = t as f32 / m as f32;
+        let rows = &axes.rows[row0..row0 + row_planes.len()];
+        for t in 1..m {
+            let a = t as f32 / m as f32;
+            // Each active row's cell at the sample's plane position, and their span.
+            let cell = |&(r0, dr): &(f64, f64)| {
                 let r = (r0 as f32 + (q as f32 - 1.0 + a) * dr as f32).max(0.0);
                 let f = floor_nonneg(r).min(self.rmax);
-                let (k, fr) = (f as usize, r - f);
-                fn line(l: &[f32], k0: usize, kk: usize, cols: usize) -> &[f32] {
-                    &l[(kk - k0) * cols..(kk - k0 + 1) * cols]
+                (f as usize, r - f)
+            };
+            let active = |p: &(i32, i32)| p.0 < q && q <= p.1;
+            let Some((kmin, kmax)) = rows
+                .iter()
+                .zip(row_planes)
+                .filter(|(_, p)| active(p))
+                .map(|(r, _)| cell(r).0)
+                .fold(None, |s: Option<(usize, usize)>, k| Some(s.map_or((k, k + 1), |(lo, hi)| (lo.min(k), hi.max(k + 1)))))
+            else {
+                return;
+            };
+            mid.resize((kmax - kmin + 1) * cols, 0.0);
+            for (k, out) in (kmin..=kmax).zip(mid.chunks_mut(cols)) {
+                let (p, n) = (&prev.0[(k - prev.1) * cols..(k - prev.1 + 1) * cols], &cur.0[(k - cur.1) * cols..(k - cur.1 + 1) * cols]);
+                for ((o, &p), &n) in out.iter_mut().zip(p).zip(n) {
+                    *o = p + (n - p) * a;
                 }
-                let (pt, pb) = (line(prev.0, prev.1, k, cols), line(prev.0, prev.1, k + 1, cols));
-                let (ct, cb) = (line(cur.0, cur.1, k, cols), line(cur.0, cur.1, k + 1, cols));
-                for (c, a_) in acc[span.clone()].iter_mut().enumerate() {
-                    let (q0, q1) = (q0s[dr_ * cols + c], q1s[dr_ * cols + c]);
-                    if q0 < q && q <= q1 {
-                        let p = pt[c] + (pb[c] - pt[c]) * fr;
-                        let n = ct[c] + (cb[c] - ct[c]) * fr;
-                        *a_ += p + (n - p) * a;
-                    }
+            }
+            for (dr_, (r, p)) in rows.iter().zip(row_planes).enumerate() {
+                if !active(p) {
+                    continue;
+                }
+                let (k, fr) = cell(r);
+                let (top, bot) = (&mid[(k - kmin) * cols..(k - kmin + 1) * cols], &mid[(k + 1 - kmin) * cols..(k + 2 - kmin) * cols]);
+                let span = dr_ * cols..(dr_ + 1) * cols;
+                for ((((a_, &t_), &b_), &q0), &q1) in acc[span.clone()].iter_mut().zip(top).zip(bot).zip(&q0s[span.clone()]).zip(&q1s[span]) {
+                    let v = t_ + (b_ - t_) * fr;
+                    *a_ += if q0 < q && q <= q1 { v } else { 0.0 };
                 }
             }
         }
@@ -768,7 +794,7 @@ impl<'a, T: Sample> Caster<'a, T> {
             let mut lines: Vec<f32> = Vec::new();
             // The previous plane's lines and their first row, for the samples between planes.
             let m = axes.m;
-            let (mut prev, mut prev_k): (Vec<f32>, Option<usize>) = (Vec::new(), None);
+            let (mut prev, mut prev_k, mut mid): (Vec<f32>, Option<usize>, Vec<f32>) = (Vec::new(), None, Vec::new());
             for q in qa..=qb {
                 let qf = q as f32;
                 let plane = &w[q as usize * self.sm..];
@@ -838,7 +864,7 @@ impl<'a, T: Sample> Caster<'a, T> {
                 }
                 if m > 1 {
                     if let Some(pk) = prev_k {
-                        self.between_planes(axes, row0, q, (&prev, pk), (&lines, kmin), (&q0s, &q1s), &mut acc);
+                        self.between_planes(axes, row0, q, (&prev, pk), (&lines, kmin), (&q0s, &q1s), &row_planes, &mut mid, &mut acc);
                     }
                     std::mem::swap(&mut prev, &mut lines);
                     prev_k = Some(kmin);

@@ -26,11 +26,13 @@
 //! plane-by-plane cast reads them in place (each cache line it pulls serves the next planes too),
 //! without a copy of the CT.
 //!
-//! Joseph's samples on the dominant axis' planes are taken for rays up to 1.5 voxels across per
-//! plane (the tile-by-tile cast's trilinear sub-samples started at 0.5; the side-by-side tests
-//! against the tile-by-tile cast and an independent numpy ray sum keep their 1 % bound). Not cast
-//! this way (the tile-by-tile cast takes them): a source within the slab of the dominant axis'
-//! planes, and rays steeper than that.
+//! Rays crossing more than 0.75 voxel of the plane's rows per plane (a lateral view at 45 deg)
+//! get `m - 1` trilinear samples between planes, from the two planes' lines blended (the columns
+//! at each plane's own position: their slope must stay under half a voxel per plane), so that
+//! every ray integrates the CT's trilinear interpolant as closely as the tile-by-tile cast does
+//! (within 1 % of the exact integral, tested; the numpy peer's 1 % on the real CT). Not cast this
+//! way (the tile-by-tile cast takes them): a source within the slab of the dominant axis' planes,
+//! rays steeper than 1.5 voxels per plane along the rows or 0.5 along the columns.
 
 use nalgebra::{Point3, Vector3};
 use rayon::prelude::*;
@@ -50,6 +52,8 @@ pub(super) struct Virtual {
     rows: Rows,
     c0: f64,
     h: f64,
+    /// Samples per plane step ([`ParallelAxes::m`]).
+    m: usize,
 }
 
 /// Where the virtual detector's rows lie along the plane's row axis.
@@ -163,7 +167,7 @@ fn plan<T: Sample>(c: &Caster<'_, T>) -> Option<(ParallelAxes, Virtual, usize, u
         Rows::Uniform { .. } => ((hi[0] - r0) / h).ceil() as usize + 2,
         Rows::Exact { r, .. } => r.len(),
     };
-    let v = Virtual { q, rows, c0, h };
+    let mut v = Virtual { q, rows, c0, h, m: 1 };
     let row_k: Vec<(f64, f64)> = (0..vrows).map(|k| coefficient(v.r(k), ra)).collect();
     let col_k: Vec<(f64, f64)> = (0..vcols).map(|k| coefficient(c0 + k as f64 * h, ca)).collect();
     // Steep along the rows: samples between the planes; the columns' slope must stay shallow.
@@ -171,9 +175,14 @@ fn plan<T: Sample>(c: &Caster<'_, T>) -> Option<(ParallelAxes, Virtual, usize, u
     if row_slope > MAX_SLOPE || col_slope > 0.5 {
         return None;
     }
-    let m = (row_slope / 0.5).ceil().max(1.0) as usize;
+    let m = (row_slope / SUB_SLOPE).ceil().max(1.0) as usize;
+    v.m = m;
     Some((ParallelAxes { rows: row_k, cols: col_k, ends: Ends::Virtual(v.clone()), m }, v, vrows, vcols))
 }
+
+/// Steepest row step between two samples: rays steeper along the rows are sampled `m` times a
+/// plane (the tile-by-tile cast's trilinear sub-samples start at 0.5).
+const SUB_SLOPE: f64 = 0.75;
 
 /// Largest estimated error of the bilinear interpolation of the virtual image, relative to the
 /// value: beyond it a pixel's ray is integrated directly.
@@ -218,7 +227,7 @@ fn warp<T: Sample>(c: &Caster<'_, T>, v: &Virtual, img: &[f32], vrows: usize, vc
                     (value, safe(img, vrows, vcols, yf, xf, value))
                 }
             };
-            *o = if ok { value } else { direct(c, col, row) };
+            *o = if ok { value } else { direct(c, v.m, col, row) };
         }
     });
 }
@@ -267,16 +276,23 @@ fn safe(img: &[f32], vrows: usize, vcols: usize, yf: usize, xf: usize, value: f3
     curvature / 8.0 <= MAX_INTERPOLATION_ERROR * value
 }
 
-/// The ray to pixel `(col, row)` integrated directly, as the tile-by-tile cast integrates it
-/// (these are the hard rays: the outline, bone edges): trilinear sub-samples if it is steep,
-/// Joseph's samples on whole planes otherwise.
-fn direct<T: Sample>(c: &Caster<'_, T>, col: usize, row: usize) -> f32 {
+/// The ray to pixel `(col, row)` integrated directly by the virtual cast's own rule: Joseph's
+/// samples on whole planes and `m - 1` trilinear samples between each pair.
+fn direct<T: Sample>(c: &Caster<'_, T>, m: usize, col: usize, row: usize) -> f32 {
     let Some(ray) = c.ray(col, row) else { return 0.0 };
-    if ray.steep() {
-        return c.steep_sum(&ray);
-    }
     let (q0, q1) = ray.planes(c.nm);
+    if q0 > q1 {
+        return c.finish_m(&ray, 0.0, m);
+    }
     let (r0, dr, c0, dc) = (ray.r0 as f32, ray.dr as f32, ray.c0 as f32, ray.dc as f32);
-    let a: f32 = (q0..=q1).map(|q| c.bilinear(q, r0 + q as f32 * dr, c0 + q as f32 * dc)).sum();
-    c.finish(&ray, a)
+    let mut a: f32 = 0.0;
+    for q in q0..=q1 {
+        a += c.bilinear(q, r0 + q as f32 * dr, c0 + q as f32 * dc);
+        if q < q1 {
+            for t in 1..m {
+                a += c.at(&ray, q as f64 + t as f64 / m as f64);
+            }
+        }
+    }
+    c.finish_m(&ray, a, m)
 }
