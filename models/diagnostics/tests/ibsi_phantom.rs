@@ -122,9 +122,6 @@ const MAP: &[(&str, &str)] = &[
 
 /// Features whose pyradiomics definition (followed by coxa) differs from IBSI's on the phantom.
 pub const DIFFERS: &[(&str, &str)] = &[
-    ("shape_MeshVolume", "coxa's own marching-cubes triangulation of non-planar loops (coxa 553 mm³, IBSI 556; see KNOWN_DIFFERENCES)"),
-    ("shape_SurfaceVolumeRatio", "follows MeshVolume"),
-    ("shape_Sphericity", "follows MeshVolume"),
     ("shape_MajorAxisLength", "pyradiomics' covariance of the voxel coordinates divides by Np, IBSI's by Np - 1 (a factor sqrt(74/73) here)"),
     ("shape_MinorAxisLength", "as MajorAxisLength"),
     ("shape_LeastAxisLength", "as MajorAxisLength"),

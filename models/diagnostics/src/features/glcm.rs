@@ -6,7 +6,7 @@
 use nalgebra::DMatrix;
 use rayon::prelude::*;
 
-use super::{EPS, directions13, mean, roi_voxels, step};
+use super::{EPS, PaddedLevels, directions13, mean};
 use crate::roi::{Levels, Prepared};
 use crate::settings::Settings;
 
@@ -39,16 +39,15 @@ pub const NAMES: &[&str] = &[
 ];
 
 /// Counts of one direction, `n x n` over the present levels (row = centre voxel).
-fn matrix(p: &Prepared, lv: &Levels, d: [isize; 3]) -> Vec<f64> {
+fn matrix(pl: &PaddedLevels, lv: &Levels, d: [isize; 3]) -> Vec<f64> {
     let n = lv.present.len();
     let mut m = vec![0.0; n * n];
-    let dims = p.dims;
-    for (z, y, x, i) in roi_voxels(p) {
-        if let Some(j) = step(dims, z, y, x, d)
-            && p.roi_mask[j]
-        {
-            let a = lv.index[lv.gl[i] as usize] as usize;
-            let b = lv.index[lv.gl[j] as usize] as usize;
+    let off = pl.offset(d);
+    for &i in &pl.roi {
+        let gj = pl.level[i.wrapping_add_signed(off)];
+        if gj != 0 {
+            let a = lv.index[pl.level[i] as usize] as usize;
+            let b = lv.index[gj as usize] as usize;
             m[a * n + b] += 1.0;
         }
     }
@@ -58,10 +57,11 @@ fn matrix(p: &Prepared, lv: &Levels, d: [isize; 3]) -> Vec<f64> {
 /// The GLCM features.
 pub fn compute(p: &Prepared, lv: &Levels, s: &Settings) -> Vec<(&'static str, f64)> {
     let n = lv.present.len();
+    let pl = PaddedLevels::new(p, lv);
     let per_dir: Vec<[f64; 24]> = directions13()
         .into_par_iter()
         .filter_map(|d| {
-            let mut m = matrix(p, lv, d);
+            let mut m = matrix(&pl, lv, d);
             if s.symmetrical_glcm {
                 for a in 0..n {
                     for b in a..n {

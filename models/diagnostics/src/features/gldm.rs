@@ -2,7 +2,7 @@
 //! its 26 neighbours in the ROI differ by at most `gldm_a` levels; the dependence is that count
 //! plus one.
 
-use super::{EPS, neighbours26, roi_voxels, step, weighted_variance};
+use super::{EPS, PaddedLevels, neighbours26, weighted_variance};
 use crate::roi::{Levels, Prepared};
 use crate::settings::Settings;
 
@@ -27,15 +27,21 @@ pub const NAMES: &[&str] = &[
 /// The GLDM features.
 pub fn compute(p: &Prepared, lv: &Levels, s: &Settings) -> Vec<(&'static str, f64)> {
     let n = lv.present.len();
-    let nb = neighbours26();
-    let nd = nb.len() + 1;
-    let dims = p.dims;
+    let pl = PaddedLevels::new(p, lv);
+    let offsets: Vec<isize> = neighbours26().into_iter().map(|d| pl.offset(d)).collect();
+    let nd = offsets.len() + 1;
     let mut m = vec![0.0; n * nd];
     // pyradiomics compares integer level differences with an integer alpha
     let alpha = s.gldm_a.trunc() as i64;
-    for (z, y, x, i) in roi_voxels(p) {
-        let gi = i64::from(lv.gl[i]);
-        let dep = nb.iter().filter(|d| step(dims, z, y, x, **d).is_some_and(|j| p.roi_mask[j] && (gi - i64::from(lv.gl[j])).abs() <= alpha)).count();
+    for &i in &pl.roi {
+        let gi = i64::from(pl.level[i]);
+        let dep = offsets
+            .iter()
+            .filter(|&&o| {
+                let gj = pl.level[i.wrapping_add_signed(o)];
+                gj != 0 && (gi - i64::from(gj)).abs() <= alpha
+            })
+            .count();
         m[lv.index[gi as usize] as usize * nd + dep] += 1.0;
     }
     let g: Vec<f64> = lv.present.iter().map(|v| f64::from(*v)).collect();

@@ -29,7 +29,9 @@ pub const NAMES: &[&str] = &[
 ];
 
 /// Run counts of one direction as `(level index, run length) -> count`, dense `n x max_run`,
-/// or `None` when the direction has no line with two ROI voxels.
+/// or `None` when the direction has no line with two ROI voxels. Each line is walked from its
+/// first voxel (the one whose predecessor along `d` is outside the box) for its known length,
+/// without a bounds check per step.
 fn matrix(p: &Prepared, lv: &Levels, d: [isize; 3], nr: usize) -> Option<Vec<f64>> {
     let n = lv.present.len();
     let dims = p.dims;
@@ -37,40 +39,50 @@ fn matrix(p: &Prepared, lv: &Levels, d: [isize; 3], nr: usize) -> Option<Vec<f64
     let mut multi = false;
     // flat offset of one step along d
     let off = (d[0] * dims[1] as isize + d[1]) * dims[2] as isize + d[2];
-    let inside = |c: [isize; 3]| (0..3).all(|a| c[a] >= 0 && (c[a] as usize) < dims[a]);
+    // Steps a line from `c` takes inside the box along axis `a`.
+    let reach = |a: usize, c: usize| match d[a] {
+        0 => usize::MAX,
+        1 => dims[a] - c,
+        _ => c + 1,
+    };
+    // Whether the voxel before `c` along axis `a` is inside the box.
+    let before = |a: usize, c: usize| match d[a] {
+        0 => true,
+        1 => c > 0,
+        _ => c + 1 < dims[a],
+    };
+    let mut count = |rg: u32, len: usize| m[lv.index[rg as usize] as usize * nr + len - 1] += 1.0;
     for z in 0..dims[0] {
         for y in 0..dims[1] {
             for x in 0..dims[2] {
-                let start = [z as isize, y as isize, x as isize];
                 // a line starts where the previous voxel along d is outside the box
-                if inside([start[0] - d[0], start[1] - d[1], start[2] - d[2]]) {
+                if before(0, z) && before(1, y) && before(2, x) {
                     continue;
                 }
-                let (mut c, mut i, mut elements) = (start, p.at(z, y, x), 0usize);
-                let mut run: Option<(u32, usize)> = None;
-                loop {
+                let steps = reach(0, z).min(reach(1, y)).min(reach(2, x));
+                let (mut i, mut elements) = (p.at(z, y, x), 0usize);
+                // The run under way: its level and length (0: none).
+                let (mut rg, mut rl) = (0u32, 0usize);
+                for _ in 0..steps {
                     if p.roi_mask[i] {
                         elements += 1;
                         let g = lv.gl[i];
-                        run = match run {
-                            Some((rg, len)) if rg == g => Some((rg, len + 1)),
-                            Some((rg, len)) => {
-                                m[lv.index[rg as usize] as usize * nr + len - 1] += 1.0;
-                                Some((g, 1))
+                        if rl > 0 && g == rg {
+                            rl += 1;
+                        } else {
+                            if rl > 0 {
+                                count(rg, rl);
                             }
-                            None => Some((g, 1)),
-                        };
-                    } else if let Some((rg, len)) = run.take() {
-                        m[lv.index[rg as usize] as usize * nr + len - 1] += 1.0;
-                    }
-                    c = [c[0] + d[0], c[1] + d[1], c[2] + d[2]];
-                    if !inside(c) {
-                        break;
+                            (rg, rl) = (g, 1);
+                        }
+                    } else if rl > 0 {
+                        count(rg, rl);
+                        rl = 0;
                     }
                     i = i.wrapping_add_signed(off);
                 }
-                if let Some((rg, len)) = run {
-                    m[lv.index[rg as usize] as usize * nr + len - 1] += 1.0;
+                if rl > 0 {
+                    count(rg, rl);
                 }
                 multi |= elements > 1;
             }

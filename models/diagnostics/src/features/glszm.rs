@@ -1,7 +1,7 @@
 //! Gray level size zone matrix (pyradiomics `RadiomicsGLSZM`): zones of 26-connected ROI voxels
 //! of equal level, counted by level and size.
 
-use super::{EPS, neighbours26, step, weighted_variance};
+use super::{EPS, PaddedLevels, neighbours26, weighted_variance};
 use crate::roi::{Levels, Prepared};
 
 /// Feature names in pyradiomics' order.
@@ -24,32 +24,30 @@ pub const NAMES: &[&str] = &[
     "ZoneVariance",
 ];
 
-/// The zones as `(level index, size)`.
+/// The zones as `(level index, size)`, in the order of their first voxel. Flooded on the padded
+/// levels ([`PaddedLevels`]: the 26 neighbours are fixed offsets), each voxel's level cleared
+/// when it joins its zone.
 pub(crate) fn zones(p: &Prepared, lv: &Levels) -> Vec<(usize, usize)> {
-    let dims = p.dims;
-    let nb = neighbours26();
-    let mut done = vec![false; p.roi_mask.len()];
+    let pl = PaddedLevels::new(p, lv);
+    let offsets: Vec<isize> = neighbours26().into_iter().map(|d| pl.offset(d)).collect();
+    let PaddedLevels { mut level, roi, .. } = pl;
     let mut out = Vec::new();
     let mut stack = Vec::new();
-    let xy = dims[1] * dims[2];
-    for start in 0..p.roi_mask.len() {
-        if !p.roi_mask[start] || done[start] {
+    for start in roi {
+        let g = level[start];
+        if g == 0 {
             continue;
         }
-        let g = lv.gl[start];
-        done[start] = true;
+        // A voxel joins its zone once: its level is cleared when it is pushed.
+        level[start] = 0;
         stack.push(start);
         let mut size = 0usize;
         while let Some(k) = stack.pop() {
             size += 1;
-            let (z, y, x) = (k / xy, (k % xy) / dims[2], k % dims[2]);
-            for d in &nb {
-                if let Some(j) = step(dims, z, y, x, *d)
-                    && p.roi_mask[j]
-                    && !done[j]
-                    && lv.gl[j] == g
-                {
-                    done[j] = true;
+            for &o in &offsets {
+                let j = k.wrapping_add_signed(o);
+                if level[j] == g {
+                    level[j] = 0;
                     stack.push(j);
                 }
             }

@@ -6,6 +6,7 @@ pub mod glcm;
 pub mod gldm;
 pub mod glrlm;
 pub mod glszm;
+mod marching;
 pub mod ngtdm;
 pub mod shape;
 
@@ -51,18 +52,41 @@ pub(crate) fn neighbours26() -> Vec<[isize; 3]> {
     v
 }
 
-/// The flat index of `(z, y, x) + d` inside a box of `dims`, or `None` outside.
-#[inline]
-pub(crate) fn step(dims: [usize; 3], z: usize, y: usize, x: usize, d: [isize; 3]) -> Option<usize> {
-    let nz = z.checked_add_signed(d[0])?;
-    let ny = y.checked_add_signed(d[1])?;
-    let nx = x.checked_add_signed(d[2])?;
-    (nz < dims[0] && ny < dims[1] && nx < dims[2]).then(|| (nz * dims[1] + ny) * dims[2] + nx)
-}
-
 /// Mean over directions, as pyradiomics' `nanmean` over angles.
 pub(crate) fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
+}
+
+/// The levels of a ROI box padded by one voxel of 0 (outside the ROI) on every side: a
+/// neighbour along `d` is then a fixed flat offset ([`PaddedLevels::offset`]) with no bounds
+/// check, and level 0 says "not in the ROI".
+pub(crate) struct PaddedLevels {
+    /// The level of every padded voxel (`x` fastest), 0 outside the ROI.
+    pub level: Vec<u32>,
+    /// The padded box's size `[z, y, x]`.
+    pub dims: [usize; 3],
+    /// The padded flat index of every ROI voxel, in the box's order.
+    pub roi: Vec<usize>,
+}
+
+impl PaddedLevels {
+    pub(crate) fn new(p: &crate::roi::Prepared, lv: &crate::roi::Levels) -> Self {
+        let d = p.dims;
+        let pd = [d[0] + 2, d[1] + 2, d[2] + 2];
+        let mut level = vec![0u32; pd.iter().product()];
+        let mut roi = Vec::new();
+        for (z, y, x, i) in roi_voxels(p) {
+            let k = ((z + 1) * pd[1] + y + 1) * pd[2] + x + 1;
+            level[k] = lv.gl[i];
+            roi.push(k);
+        }
+        Self { level, dims: pd, roi }
+    }
+
+    /// The flat offset of one step along `d`.
+    pub(crate) fn offset(&self, d: [isize; 3]) -> isize {
+        (d[0] * self.dims[1] as isize + d[1]) * self.dims[2] as isize + d[2]
+    }
 }
 
 /// The ROI voxels of a box as `(z, y, x, flat index)`, `x` fastest.

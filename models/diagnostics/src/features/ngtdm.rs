@@ -2,7 +2,7 @@
 //! the absolute difference between its level and the mean level of its ROI neighbours (26, 0 when
 //! it has none), summed per level.
 
-use super::{neighbours26, roi_voxels, step};
+use super::{PaddedLevels, neighbours26};
 use crate::roi::{Levels, Prepared};
 
 /// Feature names in pyradiomics' order.
@@ -11,21 +11,21 @@ pub const NAMES: &[&str] = &["Busyness", "Coarseness", "Complexity", "Contrast",
 /// The NGTDM features.
 pub fn compute(p: &Prepared, lv: &Levels) -> Vec<(&'static str, f64)> {
     let n = lv.present.len();
-    let nb = neighbours26();
-    let dims = p.dims;
+    let pl = PaddedLevels::new(p, lv);
+    let offsets: Vec<isize> = neighbours26().into_iter().map(|d| pl.offset(d)).collect();
     let (mut cnt, mut s) = (vec![0.0; n], vec![0.0; n]);
-    for (z, y, x, i) in roi_voxels(p) {
+    for &i in &pl.roi {
         let (mut c, mut sum) = (0.0, 0.0);
-        for d in &nb {
-            if let Some(j) = step(dims, z, y, x, *d)
-                && p.roi_mask[j]
-            {
+        for &o in &offsets {
+            let gj = pl.level[i.wrapping_add_signed(o)];
+            if gj != 0 {
                 c += 1.0;
-                sum += f64::from(lv.gl[j]);
+                sum += f64::from(gj);
             }
         }
-        let diff = if c == 0.0 { 0.0 } else { (f64::from(lv.gl[i]) - sum / c).abs() };
-        let a = lv.index[lv.gl[i] as usize] as usize;
+        let gi = pl.level[i];
+        let diff = if c == 0.0 { 0.0 } else { (f64::from(gi) - sum / c).abs() };
+        let a = lv.index[gi as usize] as usize;
         cnt[a] += 1.0;
         s[a] += diff;
     }

@@ -2,22 +2,18 @@
 //! midpoints between voxel centres (the mask padded by one voxel), the maximum diameters between
 //! mesh vertices, and the principal axes of the voxel centres.
 //!
-//! The marching-cubes cases are built here (no lookup table copied): for each cube face the
-//! crossing edges are joined around runs of inside corners, the face segments chained into
-//! loops and each loop fanned into triangles. As in pyradiomics, a cube with its corner
-//! `(z+1, y+1, x)` inside is handled as its complement (so diagonal corners of an ambiguous face
-//! are separated on the side of the complement) and its volume sign is flipped. Loops of 3 and 4
-//! vertices are planar and give pyradiomics' triangles' area exactly; a loop of 5 or more
-//! vertices is not planar and its area depends on the triangulation, which may differ from
-//! pyradiomics' table (see `KNOWN_DIFFERENCES` in the crate docs).
+//! The marching-cubes cases are pyradiomics' own triangulation, derived from the cube's
+//! geometry in [`super::marching`] (its docs say how): area and volume equal pyradiomics' for
+//! every configuration. As in pyradiomics, a cube with its corner `(z+1, y+1, x)` inside is
+//! handled as its complement and its volume sign is flipped.
 //!
 //! The diameters are those of pyradiomics (the largest distance between two mesh vertices, in 3D
 //! and within a slice, column or row plane), found on convex hulls instead of all pairs.
 
-use std::sync::OnceLock;
-
 use nalgebra::{Matrix3, SymmetricEigen};
 use rayon::prelude::*;
+
+use super::marching::{cases, corner};
 
 /// Feature names in pyradiomics' order.
 pub const NAMES: &[&str] = &[
@@ -36,106 +32,6 @@ pub const NAMES: &[&str] = &[
     "SurfaceVolumeRatio",
     "VoxelVolume",
 ];
-
-/// One marching-cubes case: triangles as triples of edge ids, and the volume sign.
-struct Case {
-    triangles: Vec<[u8; 3]>,
-    sign: f64,
-}
-
-/// Corner `c` of a cube at offset `[dz, dy, dx]`.
-fn corner(c: usize) -> [usize; 3] {
-    [(c >> 2) & 1, (c >> 1) & 1, c & 1]
-}
-
-/// The 12 edges as corner pairs.
-fn edges() -> Vec<(usize, usize)> {
-    let mut e = Vec::new();
-    for a in 0..8 {
-        for b in a + 1..8 {
-            let (ca, cb) = (corner(a), corner(b));
-            if (0..3usize).filter(|&k| ca[k] != cb[k]).count() == 1 {
-                e.push((a, b));
-            }
-        }
-    }
-    e
-}
-
-/// The 256 cases and the 12 edges (corner pairs) they refer to.
-type Cases = (Vec<Case>, Vec<(usize, usize)>);
-
-fn cases() -> &'static Cases {
-    static CASES: OnceLock<Cases> = OnceLock::new();
-    CASES.get_or_init(|| {
-        let edges = edges();
-        let edge_id = |a: usize, b: usize| edges.iter().position(|e| *e == (a.min(b), a.max(b))).expect("cube edge") as u8;
-        // The six faces, corners counter-clockwise seen from outside.
-        let mut faces = Vec::new();
-        for a in 0..3 {
-            let (u, v) = ((a + 1) % 3, (a + 2) % 3);
-            for side in 0..2 {
-                let uv: [(usize, usize); 4] = if side == 1 { [(0, 0), (1, 0), (1, 1), (0, 1)] } else { [(0, 0), (0, 1), (1, 1), (1, 0)] };
-                let cyc: Vec<usize> = uv
-                    .iter()
-                    .map(|&(cu, cv)| {
-                        let mut c = [0; 3];
-                        c[a] = side;
-                        c[u] = cu;
-                        c[v] = cv;
-                        c[0] * 4 + c[1] * 2 + c[2]
-                    })
-                    .collect();
-                faces.push(cyc);
-            }
-        }
-        let table = (0..256usize)
-            .map(|config| {
-                // pyradiomics' p7 is the corner (1, 1, 0): bit 6 here.
-                let flipped = config & (1 << 6) != 0;
-                let set = if flipped { !config & 0xff } else { config };
-                let mut next = [u8::MAX; 12];
-                for f in &faces {
-                    let ins: Vec<bool> = f.iter().map(|c| set & (1 << c) != 0).collect();
-                    if ins.iter().all(|b| *b) || !ins.iter().any(|b| *b) {
-                        continue;
-                    }
-                    for k in 0..4 {
-                        if ins[k] && !ins[(k + 3) % 4] {
-                            let mut m = k;
-                            while ins[(m + 1) % 4] {
-                                m = (m + 1) % 4;
-                            }
-                            let start = edge_id(f[(k + 3) % 4], f[k]);
-                            let end = edge_id(f[m], f[(m + 1) % 4]);
-                            next[start as usize] = end;
-                        }
-                    }
-                }
-                let mut seen = [false; 12];
-                let mut triangles = Vec::new();
-                for s in 0..12 {
-                    if next[s] == u8::MAX || seen[s] {
-                        continue;
-                    }
-                    let mut lp = vec![s as u8];
-                    seen[s] = true;
-                    let mut e = next[s];
-                    while e as usize != s {
-                        seen[e as usize] = true;
-                        lp.push(e);
-                        e = next[e as usize];
-                    }
-                    for t in 1..lp.len() - 1 {
-                        triangles.push([lp[0], lp[t], lp[t + 1]]);
-                    }
-                }
-                Case { triangles, sign: if flipped { -1.0 } else { 1.0 } }
-            })
-            .collect();
-        (table, edges)
-    })
-}
 
 /// The shape features of `mask` (a box `[z, y, x]` of `dims`) with `spacing` `[z, y, x]` mm.
 pub fn compute(mask: &[bool], dims: [usize; 3], spacing: [f64; 3]) -> Vec<(&'static str, f64)> {
@@ -160,7 +56,8 @@ pub fn compute(mask: &[bool], dims: [usize; 3], spacing: [f64; 3]) -> Vec<(&'sta
             }
         }
     }
-    let (area, volume) = mesh(&pm, pd, spacing);
+    let (area, signed) = marching_cubes(&pm, pd, spacing);
+    let volume = signed.abs();
     let [d_slice, d_column, d_row, d_3d] = diameters(&pm, pd, spacing);
     // principal axes: covariance of the centred voxel coordinates / Np
     let n = np as f64;
@@ -199,8 +96,12 @@ pub fn compute(mask: &[bool], dims: [usize; 3], spacing: [f64; 3]) -> Vec<(&'sta
     ]
 }
 
-/// Surface area and enclosed volume of the marching-cubes mesh, mm² and mm³.
-fn mesh(pm: &[bool], pd: [usize; 3], sp: [f64; 3]) -> (f64, f64) {
+/// Surface area (mm²) and signed volume (mm³, positive when the mask is closed inside the box)
+/// of pyradiomics' marching-cubes mesh of `mask`, a box `[z, y, x]` of `dims` with `spacing`
+/// `[z, y, x]` mm, taken as it is (pad it with background for a closed surface, as
+/// [`compute`] does). The signed volume is pyradiomics' `MeshVolume` before its sign is dropped.
+pub fn marching_cubes(mask: &[bool], dims: [usize; 3], spacing: [f64; 3]) -> (f64, f64) {
+    let (pm, pd, sp) = (mask, dims, spacing);
     let (table, edges) = cases();
     let vert: Vec<[f64; 3]> = edges
         .iter()
@@ -245,7 +146,7 @@ fn mesh(pm: &[bool], pd: [usize; 3], sp: [f64; 3]) -> (f64, f64) {
             (area, vol)
         })
         .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
-    (area, (vol6 / 6.0).abs())
+    (area, vol6 / 6.0)
 }
 
 fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {

@@ -1,0 +1,298 @@
+//! Oblique views (a lateral hip, an AP tilted to a pelvic frame) at the speed of the
+//! plane-by-plane cast: shear-warp (Lacroute and Levoy, SIGGRAPH 1994, in its perspective form).
+//!
+//! The plane-by-plane cast ([`Caster::parallel`]) needs a detector parallel to the volume's planes.
+//! An oblique detector is not, so the rays are cast to a *virtual* detector that is: the plane of
+//! the volume's dominant axis on the far side from the source, sampled on a regular grid of its
+//! in-plane voxel coordinates. Every ray from the source to a point of that plane is separable as
+//! the plane-by-plane cast needs (its in-plane row depends only on the virtual row, its column only
+//! on the virtual column), and every real ray, from the source to a real pixel, is one of them:
+//! the one through the point where it crosses the virtual plane. Each virtual ray stops where it
+//! meets the real detector's plane, so it integrates exactly the real ray's segment. The real
+//! image is then the virtual image at those points, bilinearly interpolated (a 2D projective
+//! warp). The virtual grid samples the plane at least as finely as the real pixels land on it and
+//! at least twice per voxel, so the interpolation adds little to Joseph's own (the side-by-side
+//! test against a numpy ray sum keeps its 1 % bound).
+//!
+//! Where the interpolation is not safe the pixel's ray is integrated directly, one ray, with the
+//! same samples: next to rays that miss the CT (the body's outline, where the path length rises
+//! like the square root of the distance from the tangent ray) and where the virtual image's
+//! second differences estimate an interpolation error over 0.2 % of the value (bone edges).
+//! When the detector's other direction runs along the plane's column axis (the lateral view of a
+//! CT in its own axes) each real column's rays meet the plane on one row, so the virtual rows are
+//! put exactly there and only the columns are interpolated.
+//!
+//! A lateral view's planes are the CT's sagittal ones, whose columns are strided in memory; the
+//! plane-by-plane cast reads them in place (each cache line it pulls serves the next planes too),
+//! without a copy of the CT.
+//!
+//! Rays crossing more than 0.75 voxel of the plane's rows per plane (a lateral view at 45 deg)
+//! get `m - 1` trilinear samples between planes, from the two planes' lines blended (the columns
+//! at each plane's own position: their slope must stay under half a voxel per plane), so that
+//! every ray integrates the CT's trilinear interpolant as closely as the tile-by-tile cast does
+//! (within 1 % of the exact integral, tested; the numpy peer's 1 % on the real CT). Not cast this
+//! way (the tile-by-tile cast takes them): a source within the slab of the dominant axis' planes,
+//! rays steeper than 1.5 voxels per plane along the rows or 0.5 along the columns.
+
+use nalgebra::{Point3, Vector3};
+use rayon::prelude::*;
+
+use super::{Caster, Ends, ParallelAxes, Sample};
+
+/// Steepest in-plane step per plane a virtual ray may take: Joseph's method samples each plane
+/// of the dominant axis once, and a steeper ray would skip voxels. The 45 deg lateral view of a
+/// 0.8 x 0.8 x 1 mm CT reaches 1.17 at the edges of a 43 cm detector.
+const MAX_SLOPE: f64 = 1.5;
+
+/// The virtual detector: the plane `q` of the dominant axis, its pixel `(col, row)` at in-plane
+/// voxel coordinates `(rows[row], c0 + col h)`.
+#[derive(Debug, Clone)]
+pub(super) struct Virtual {
+    q: f64,
+    rows: Rows,
+    c0: f64,
+    h: f64,
+    /// Samples per plane step ([`ParallelAxes::m`]).
+    m: usize,
+}
+
+/// Where the virtual detector's rows lie along the plane's row axis.
+#[derive(Debug, Clone)]
+enum Rows {
+    /// Every `h` from `r0`.
+    Uniform { r0: f64 },
+    /// One per real column (or row): the detector's other direction runs along the plane's
+    /// column axis (a lateral view of a CT in its own axes), so each real column's rays all meet
+    /// the plane on one row: the real image needs no interpolation across rows.
+    Exact { r: Vec<f64>, by_column: bool },
+}
+
+impl Virtual {
+    /// The row axis coordinate of virtual row `row`.
+    fn r(&self, row: usize) -> f64 {
+        match &self.rows {
+            Rows::Uniform { r0 } => r0 + row as f64 * self.h,
+            Rows::Exact { r, .. } => r[row],
+        }
+    }
+
+    /// The end of the virtual ray to pixel `(col, row)`, LPS (its pixel, on the ray's line), and
+    /// the planes `(lo, hi)` between the source and where it meets the real detector's plane.
+    pub(super) fn ray_end<T: Sample>(&self, c: &Caster<'_, T>, col: usize, row: usize) -> (Point3<f64>, (f64, f64)) {
+        let mut p = Vector3::zeros();
+        p[c.ax] = self.q;
+        p[c.ra] = self.r(row);
+        p[c.ca] = self.c0 + col as f64 * self.h;
+        let end = c.lps_from_voxel.transform_point(&Point3::from(p));
+        let (g, s) = (c.g, c.s[c.ax]);
+        let (n, d) = (g.normal(), end - g.source_lps_mm);
+        let den = n.dot(&d);
+        let t = if den > 1e-12 { (n.dot(&(g.origin_lps_mm - g.source_lps_mm)) / den).min(1.0) } else { 1.0 };
+        let q_end = s + t * (self.q - s);
+        (end, (s.min(q_end), s.max(q_end)))
+    }
+}
+
+/// Casts `base`'s geometry through a virtual detector into `out` (`rows x cols` of the real
+/// detector); `false`, with `out` untouched, when the geometry is not for this cast.
+pub(super) fn cast<T: Sample>(base: &Caster<'_, T>, out: &mut [f32]) -> bool {
+    let Some((axes, v, vrows, vcols)) = plan(base) else { return false };
+    let mut img = vec![0f32; vrows * vcols];
+    base.parallel(&axes, &mut img);
+    warp(base, &v, &img, vrows, vcols, out);
+    true
+}
+
+/// The virtual detector of `c`'s geometry and its ray coefficients, or `None`.
+fn plan<T: Sample>(c: &Caster<'_, T>) -> Option<(ParallelAxes, Virtual, usize, usize)> {
+    let (s, ax, ra, ca, g) = (c.s, c.ax, c.ra, c.ca, c.g);
+    let top = (c.nm - 1) as f64;
+    if (-0.5..=top + 0.5).contains(&s[ax]) {
+        return None;
+    }
+    let q = if s[ax] < 0.0 { top } else { 0.0 };
+    let onto = |p: &Vector3<f64>| -> Option<[f64; 2]> {
+        let t = (q - s[ax]) / (p[ax] - s[ax]);
+        (t.is_finite() && t > 1e-9).then(|| [s[ra] + t * (p[ra] - s[ra]), s[ca] + t * (p[ca] - s[ca])])
+    };
+    let bounds = |pts: &[[f64; 2]]| pts.iter().fold(([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]), |(lo, hi), p| ([lo[0].min(p[0]), lo[1].min(p[1])], [hi[0].max(p[0]), hi[1].max(p[1])]));
+    // The CT's shadow on the plane (its box's corners) and the real detector's.
+    let mut size = [0usize; 3];
+    (size[ax], size[ra], size[ca]) = (c.nm, c.nr, c.nc);
+    let corners: Option<Vec<[f64; 2]>> = (0..8usize)
+        .map(|k| {
+            let p = Vector3::from_fn(|a, _| if k >> a & 1 == 1 { (size[a] - 1) as f64 } else { 0.0 });
+            onto(&p)
+        })
+        .collect();
+    let (cols, rows) = (g.cols as f64, g.rows as f64);
+    let at = |col: f64, row: f64| onto(&c.to_vox(&g.pixel_lps(col, row)));
+    let detector: Option<Vec<[f64; 2]>> = [(-0.5, -0.5), (cols - 0.5, -0.5), (-0.5, rows - 0.5), (cols - 0.5, rows - 0.5)].iter().map(|&(u, w)| at(u, w)).collect();
+    let (shadow, detector) = (bounds(&corners?), bounds(&detector?));
+    let lo = [shadow.0[0].max(detector.0[0]), shadow.0[1].max(detector.0[1])];
+    let hi = [shadow.1[0].min(detector.1[0]), shadow.1[1].min(detector.1[1])];
+    if lo[0] > hi[0] || lo[1] > hi[1] {
+        return None;
+    }
+    // At least the real pixels' sampling where they land on the plane, and two samples a voxel;
+    // at most 4 virtual rays per real pixel (and at least 2^20 allowed).
+    let (cc, rc) = ((cols - 1.0) / 2.0, (rows - 1.0) / 2.0);
+    let (p0, pu, pv) = (at(cc, rc)?, at(cc + 1.0, rc)?, at(cc, rc + 1.0)?);
+    let len = |a: [f64; 2], b: [f64; 2]| (b[0] - a[0]).hypot(b[1] - a[1]);
+    let mut h = 0.5f64.min(len(p0, pu)).min(len(p0, pv));
+    let max_rays = (4 * g.cols * g.rows).max(1 << 20) as f64;
+    let rays = ((hi[0] - lo[0]) / h + 3.0) * ((hi[1] - lo[1]) / h + 3.0);
+    if rays > max_rays {
+        h *= (rays / max_rays).sqrt();
+    }
+    // One virtual pixel of margin on each side (its rays miss the CT: zeros to blend into).
+    let (r0, c0) = (lo[0] - h, lo[1] - h);
+    let vcols = ((hi[1] - c0) / h).ceil() as usize + 2;
+    let coefficient = |x: f64, b: usize| -> (f64, f64) {
+        let d = (x - s[b]) / (q - s[ax]);
+        (s[b] - s[ax] * d, d)
+    };
+    // A detector direction along the plane's column axis (the other in the plane of the beam's
+    // and the row axis): each real column (or row) meets the plane on one row.
+    let (u, w) = (c.voxel_from_lps.transform_vector(&g.u), c.voxel_from_lps.transform_vector(&g.v));
+    let along_ca = |a: &Vector3<f64>| a[ax].abs() < 1e-9 * a.norm() && a[ra].abs() < 1e-9 * a.norm();
+    let rows = if along_ca(&w) && u[ca].abs() < 1e-9 * u.norm() {
+        Rows::Exact { r: (0..g.cols).map(|k| at(k as f64, rc).map(|p| p[0])).collect::<Option<_>>()?, by_column: true }
+    } else if along_ca(&u) && w[ca].abs() < 1e-9 * w.norm() {
+        Rows::Exact { r: (0..g.rows).map(|k| at(cc, k as f64).map(|p| p[0])).collect::<Option<_>>()?, by_column: false }
+    } else {
+        Rows::Uniform { r0 }
+    };
+    let vrows = match &rows {
+        Rows::Uniform { .. } => ((hi[0] - r0) / h).ceil() as usize + 2,
+        Rows::Exact { r, .. } => r.len(),
+    };
+    let mut v = Virtual { q, rows, c0, h, m: 1 };
+    let row_k: Vec<(f64, f64)> = (0..vrows).map(|k| coefficient(v.r(k), ra)).collect();
+    let col_k: Vec<(f64, f64)> = (0..vcols).map(|k| coefficient(c0 + k as f64 * h, ca)).collect();
+    // Steep along the rows: samples between the planes; the columns' slope must stay shallow.
+    let (row_slope, col_slope) = (row_k.iter().map(|&(_, d)| d.abs()).fold(0.0, f64::max), col_k.iter().map(|&(_, d)| d.abs()).fold(0.0, f64::max));
+    if row_slope > MAX_SLOPE || col_slope > 0.5 {
+        return None;
+    }
+    let m = (row_slope / SUB_SLOPE).ceil().max(1.0) as usize;
+    v.m = m;
+    Some((ParallelAxes { rows: row_k, cols: col_k, ends: Ends::Virtual(v.clone()), m }, v, vrows, vcols))
+}
+
+/// Steepest row step between two samples: rays steeper along the rows are sampled `m` times a
+/// plane (the tile-by-tile cast's trilinear sub-samples start at 0.5).
+const SUB_SLOPE: f64 = 0.75;
+
+/// Largest estimated error of the bilinear interpolation of the virtual image, relative to the
+/// value: beyond it a pixel's ray is integrated directly.
+const MAX_INTERPOLATION_ERROR: f32 = 2e-3;
+
+/// The real image: each pixel's ray met the virtual plane at one point, where the virtual image
+/// is interpolated (bilinearly; along the row alone with exact rows; 0 off the virtual detector:
+/// the ray misses the CT). Where that is not safe ([`safe`]) the pixel's ray is integrated
+/// directly ([`direct`]).
+fn warp<T: Sample>(c: &Caster<'_, T>, v: &Virtual, img: &[f32], vrows: usize, vcols: usize, out: &mut [f32]) {
+    let (s, ax, ra, ca, g) = (c.s, c.ax, c.ra, c.ca, c.g);
+    let (ymax, xmax) = ((vrows - 1) as f64, (vcols - 1) as f64);
+    out.par_chunks_mut(g.cols).enumerate().for_each(|(row, line)| {
+        for (col, o) in line.iter_mut().enumerate() {
+            let p = c.to_vox(&g.pixel_lps(col as f64, row as f64));
+            let t = (v.q - s[ax]) / (p[ax] - s[ax]);
+            let x = (s[ca] + t * (p[ca] - s[ca]) - v.c0) / v.h;
+            if !(t.is_finite() && t > 0.0 && (0.0..=xmax).contains(&x)) {
+                *o = 0.0;
+                continue;
+            }
+            let xf = x.floor().min(xmax - 1.0) as usize;
+            let fx = (x - xf as f64) as f32;
+            let at = |yy: usize, xx: usize| img[yy * vcols + xx];
+            let (value, ok) = match &v.rows {
+                Rows::Exact { by_column, .. } => {
+                    let y = if *by_column { col } else { row };
+                    let value = at(y, xf) + (at(y, xf + 1) - at(y, xf)) * fx;
+                    (value, safe_along_row(img, vcols, y, xf, value))
+                }
+                Rows::Uniform { r0 } => {
+                    let y = (s[ra] + t * (p[ra] - s[ra]) - r0) / v.h;
+                    if !(0.0..=ymax).contains(&y) {
+                        *o = 0.0;
+                        continue;
+                    }
+                    let yf = y.floor().min(ymax - 1.0) as usize;
+                    let fy = (y - yf as f64) as f32;
+                    let top = at(yf, xf) + (at(yf, xf + 1) - at(yf, xf)) * fx;
+                    let bot = at(yf + 1, xf) + (at(yf + 1, xf + 1) - at(yf + 1, xf)) * fx;
+                    let value = top + (bot - top) * fy;
+                    (value, safe(img, vrows, vcols, yf, xf, value))
+                }
+            };
+            *o = if ok { value } else { direct(c, v.m, col, row) };
+        }
+    });
+}
+
+/// [`safe`] for an interpolation along row `y` alone (exact rows).
+fn safe_along_row(img: &[f32], vcols: usize, y: usize, xf: usize, value: f32) -> bool {
+    if xf == 0 || xf + 3 > vcols {
+        return false;
+    }
+    let row = &img[y * vcols..(y + 1) * vcols];
+    if row[xf] == 0.0 && row[xf + 1] == 0.0 {
+        return true;
+    }
+    if row[xf - 1..=xf + 2].iter().any(|&f| f <= 0.0) {
+        return false;
+    }
+    let curvature = (row[xf - 1] - 2.0 * row[xf] + row[xf + 1]).abs().max((row[xf] - 2.0 * row[xf + 1] + row[xf + 2]).abs());
+    curvature / 8.0 <= MAX_INTERPOLATION_ERROR * value
+}
+
+/// Whether bilinear interpolation in the virtual cell at `(yf, xf)` is within
+/// [`MAX_INTERPOLATION_ERROR`] of `value`: the cell all air (its rays, half a voxel apart, all
+/// miss what the CT holds), or the cell and its ring all hitting the CT with small second
+/// differences at the cell's corners (the error is at most h^2 |f''| / 8 per axis).
+fn safe(img: &[f32], vrows: usize, vcols: usize, yf: usize, xf: usize, value: f32) -> bool {
+    if yf == 0 || xf == 0 || yf + 3 > vrows || xf + 3 > vcols {
+        return false;
+    }
+    let at = |y: usize, x: usize| img[y * vcols + x];
+    if at(yf, xf) == 0.0 && at(yf, xf + 1) == 0.0 && at(yf + 1, xf) == 0.0 && at(yf + 1, xf + 1) == 0.0 {
+        // Air all round: the CT's trilinear interpolant spans two voxels, four virtual rays.
+        return true;
+    }
+    let mut curvature = 0f32;
+    for y in yf..=yf + 1 {
+        for x in xf..=xf + 1 {
+            let f = at(y, x);
+            if f <= 0.0 || at(y - 1, x) <= 0.0 || at(y + 1, x) <= 0.0 || at(y, x - 1) <= 0.0 || at(y, x + 1) <= 0.0 {
+                return false;
+            }
+            let dy = (at(y - 1, x) - 2.0 * f + at(y + 1, x)).abs();
+            let dx = (at(y, x - 1) - 2.0 * f + at(y, x + 1)).abs();
+            curvature = curvature.max(dy + dx);
+        }
+    }
+    curvature / 8.0 <= MAX_INTERPOLATION_ERROR * value
+}
+
+/// The ray to pixel `(col, row)` integrated directly by the virtual cast's own rule: Joseph's
+/// samples on whole planes and `m - 1` trilinear samples between each pair.
+fn direct<T: Sample>(c: &Caster<'_, T>, m: usize, col: usize, row: usize) -> f32 {
+    let Some(ray) = c.ray(col, row) else { return 0.0 };
+    let (q0, q1) = ray.planes(c.nm);
+    if q0 > q1 {
+        return c.finish_m(&ray, 0.0, m);
+    }
+    let (r0, dr, c0, dc) = (ray.r0 as f32, ray.dr as f32, ray.c0 as f32, ray.dc as f32);
+    let mut a: f32 = 0.0;
+    for q in q0..=q1 {
+        a += c.bilinear(q, r0 + q as f32 * dr, c0 + q as f32 * dc);
+        if q < q1 {
+            for t in 1..m {
+                a += c.at(&ray, q as f64 + t as f64 / m as f64);
+            }
+        }
+    }
+    c.finish_m(&ray, a, m)
+}
