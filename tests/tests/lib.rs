@@ -1,5 +1,6 @@
 //! End-to-end tests of coxa, built as one binary (as parry does).
 
+mod book;
 mod common;
 mod dicom;
 mod file_circles;
