@@ -140,8 +140,7 @@ fn check_site(site: &Path) -> Result<Vec<String>> {
     if pages.is_empty() {
         return Ok(vec![format!("no pages in {}", site.display())]);
     }
-    let ids: BTreeMap<&PathBuf, BTreeSet<String>> =
-        pages.iter().map(|(p, html)| (p, attribute_values(html, "id").into_iter().chain(attribute_values(html, "name")).map(decode).collect())).collect();
+    let ids: BTreeMap<&PathBuf, BTreeSet<String>> = pages.iter().map(|(p, html)| (p, attribute_values(html, "id").into_iter().chain(attribute_values(html, "name")).map(decode).collect())).collect();
     let mut problems = Vec::new();
     for (page, html) in &pages {
         if page.file_name().is_some_and(|n| n == "404.html") {
@@ -437,10 +436,7 @@ fn the_link_check_finds_broken_links() -> Result<()> {
     std::fs::create_dir_all(book.join("src"))?;
     std::fs::write(book.join("book.toml"), "[book]\ntitle = \"t\"\n[build]\ncreate-missing = false\n")?;
     std::fs::write(book.join("src/SUMMARY.md"), "# Summary\n\n- [A](a.md)\n- [B](b.md)\n")?;
-    std::fs::write(
-        book.join("src/a.md"),
-        "# A\n\n[good](b.md#hello-world) [page](nope.md) [anchor](b.md#nope) [out](../../../x.md) [self](#a)\n\n{{#include missing.md}}\n",
-    )?;
+    std::fs::write(book.join("src/a.md"), "# A\n\n[good](b.md#hello-world) [page](nope.md) [anchor](b.md#nope) [out](../../../x.md) [self](#a)\n\n{{#include missing.md}}\n")?;
     std::fs::write(book.join("src/b.md"), "# B\n\n## Hello world\n")?;
     let site = dir.path().join("site");
     let log = build_book(&mdbook, &book, &site)?;
