@@ -6,29 +6,22 @@
 //!   neighbour to 1 mm), surfaces and landmarks only.
 #![allow(missing_docs, reason = "criterion_group! generates undocumented functions")]
 
-use std::path::Path;
-
 use criterion::{Criterion, criterion_group, criterion_main};
 use nalgebra::Vector3;
 
 use coxa_anatomy::segment::{SegmentOptions, segment_bones};
 use coxa_anatomy::{landmarks, surface};
+use coxa_benches::{bench, shared_data};
 use coxa_core::{LabelMap, Side, Volume};
 
-macro_rules! bench {
-    ($name:literal) => {
-        concat!(module_path!(), "::", $name)
-    };
-}
-
 fn labels_1mm() -> Option<LabelMap> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/totalseg/example_seg_fast_force_split.nii.gz");
+    let p = shared_data("totalseg/example_seg_fast_force_split.nii.gz");
     let map = coxa_io::nifti::read_label_map(&p).ok()?;
     map.resampled(Vector3::new(1.0, 1.0, 1.0)).ok()
 }
 
 fn ct_1mm() -> Option<Volume> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/totalseg/example_ct.nii.gz");
+    let p = shared_data("totalseg/example_ct.nii.gz");
     let ct = coxa_io::nifti::read_volume(&p).ok()?;
     ct.resampled(Vector3::new(1.0, 1.0, 1.0)).ok()
 }

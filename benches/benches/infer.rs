@@ -22,20 +22,11 @@
 
 use std::path::{Path, PathBuf};
 
+use coxa_benches::{bench, find_shared_data, workspace};
 use coxa_infer::window::tile_starts;
 use coxa_infer::{InferenceOptions, Model, SessionConfig, WindowOptions, segment};
 use criterion::{Criterion, criterion_group, criterion_main};
 use ndarray::Array5;
-
-macro_rules! bench {
-    ($name:literal) => {
-        concat!(module_path!(), "::", $name)
-    };
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 /// The threshold3 test card at 3 mm, written to a temporary folder.
 fn card_at_3mm(dir: &Path) -> PathBuf {
@@ -51,7 +42,7 @@ fn card_at_3mm(dir: &Path) -> PathBuf {
 
 fn infer(c: &mut Criterion) {
     // ../shared/data beside the repository (or beside any folder above it).
-    let found = workspace().ancestors().map(|d| d.join("shared/data/totalseg/example_ct.nii.gz")).find(|p| p.exists());
+    let found = find_shared_data("totalseg/example_ct.nii.gz");
     let Some(ct_path) = found else {
         eprintln!("note: ../shared/data is missing, skipping the inference bench");
         return;

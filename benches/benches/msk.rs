@@ -22,24 +22,19 @@
 //! Without the reference data the benchmarks are skipped with a note.
 #![expect(missing_docs, reason = "criterion_group! generates an undocumented function")]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
+use coxa_benches::{bench, bench_data, shared_data};
 use coxa_msk::hcf::{Activity, HcfOptions, HcfResult, hip_contact_force, hip_contact_force_with};
 use coxa_msk::muscle::capacity;
 use coxa_msk::osim::{Model, read_osim};
 use coxa_msk::{Kinematics, apply_couplers, clamp_coordinates, crosses_hip, moment_arms};
 
-macro_rules! bench {
-    ($name:literal) => {
-        concat!(module_path!(), "::", $name)
-    };
-}
-
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/opensim").join(name)
+    shared_data(&format!("opensim/{name}"))
 }
 
 fn grid_sweep(model: &Model, kin: &Kinematics) -> f64 {
@@ -96,8 +91,7 @@ fn write_so_case(model: &Model, kin: &Kinematics, body_weight_n: f64, r: &HcfRes
         "effort": r.effort,
         "muscles": muscles,
     });
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data");
-    std::fs::create_dir_all(&dir).expect("target/bench-data");
+    let dir = bench_data();
     std::fs::write(dir.join("msk_so_one_leg_stance.json"), serde_json::to_string_pretty(&out).expect("json")).expect("write");
 }
 

@@ -41,8 +41,9 @@
 #![expect(missing_docs, reason = "criterion_group! generates an undocumented function")]
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use coxa_benches::{bench, shared_data, z013};
 use coxa_core::{Mesh, PatientLandmarks};
 use coxa_msk::bone_geometry::{GenericBones, PatientBones, RegistrationReport, WarpOptions, register_model};
 use coxa_msk::hcf::{Activity, hip_contact_force};
@@ -51,17 +52,7 @@ use coxa_msk::personalise::{abductor_report, scale_bodies};
 use coxa_scenarios::msk_stage::{CaseBones, LoadedModel, generic_bones};
 use criterion::{Criterion, criterion_group, criterion_main};
 
-macro_rules! bench {
-    ($name:literal) => {
-        concat!(module_path!(), "::", $name)
-    };
-}
-
 const BODY_WEIGHT_N: f64 = 760.0;
-
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(name)
-}
 
 /// The registered model and its per-bone reports (the right hip is the operated one: not
 /// mirrored).
@@ -100,9 +91,9 @@ fn landmark_scaled(model: &Model, landmarks: &PatientLandmarks) -> Model {
 }
 
 fn msk_geometry(c: &mut Criterion) {
-    let gait = data("opensim/gait2392_thelen2003muscle.osim");
+    let gait = shared_data("opensim/gait2392_thelen2003muscle.osim");
     let names = [("hip_left", "Hip_L"), ("hip_right", "Hip_R"), ("sacrum", "Sacrum"), ("femur_left", "Femur_L"), ("femur_right", "Femur_R")];
-    let files: Vec<(&str, PathBuf)> = names.iter().map(|(n, f)| (*n, data(&format!("vsd_bones/z013_{f}.stl")))).collect();
+    let files: Vec<(&str, PathBuf)> = names.iter().map(|(n, f)| (*n, z013(f))).collect();
     if !gait.exists() || files.iter().any(|(_, p)| !p.exists()) {
         eprintln!("note: gait2392 or the vsd bones are missing, skipping the bone-geometry benchmarks");
         return;

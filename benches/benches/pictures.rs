@@ -12,19 +12,14 @@
 
 use std::path::{Path, PathBuf};
 
+use coxa_benches::{bench, find_shared_data};
 use coxa_core::{CaseModel, Mesh, Side};
 use coxa_scenarios::render::{PlanScene, png, report_pictures};
 use coxa_scenarios::scenario::Scenario;
 use criterion::{Criterion, criterion_group, criterion_main};
 
-macro_rules! bench {
-    ($name:literal) => {
-        concat!(module_path!(), "::", $name)
-    };
-}
-
 fn shared_ct() -> Option<PathBuf> {
-    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().skip(1).map(|a| a.join("shared/data/totalseg/example_ct.nii.gz")).find(|p| p.exists())
+    find_shared_data("totalseg/example_ct.nii.gz")
 }
 
 fn surfaces(dir: &Path) -> Vec<(String, Mesh)> {

@@ -11,31 +11,21 @@
 #![expect(missing_docs, reason = "criterion_group! generates an undocumented function")]
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
 use coxa_anatomy::landmarks::hip_anatomy;
 use coxa_anatomy::landmarks::{acetabulum_landmarks, femur_landmarks};
+use coxa_benches::{bench, z013};
 use coxa_core::{Angle, Mesh, RomScorer, Side};
 use coxa_implants::Catalog;
 use coxa_planner::{HipLandmarks, PlanAnatomy, PlanOptions, plan};
 use coxa_sim::BoneOptions;
 use coxa_sim::score::{ScorerBones, SimScorer};
 
-macro_rules! bench {
-    ($name:literal) => {
-        concat!(module_path!(), "::", $name)
-    };
-}
-
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/vsd_bones").join(format!("z013_{name}.stl"))
-}
-
 fn anatomy() -> Option<PlanAnatomy> {
-    let paths = ["Hip_L", "Hip_R", "Femur_L", "Femur_R"].map(data);
+    let paths = ["Hip_L", "Hip_R", "Femur_L", "Femur_R"].map(z013);
     if paths.iter().any(|p| !p.exists()) {
         eprintln!("note: skipping the plan benchmarks, {} is not here", paths[0].display());
         return None;

@@ -14,17 +14,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
+use coxa_benches::{bench, find_shared_data};
 use coxa_scenarios::scenario::Scenario;
-
-macro_rules! bench {
-    ($name:literal) => {
-        concat!(module_path!(), "::", $name)
-    };
-}
 
 /// `shared/data/pelvis_atlas` beside the repository or further up (git worktrees).
 fn atlas() -> Option<PathBuf> {
-    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().skip(1).map(|a| a.join("shared/data/pelvis_atlas")).find(|p| p.exists())
+    find_shared_data("pelvis_atlas")
 }
 
 fn population(c: &mut Criterion) {

@@ -8,15 +8,13 @@
 
 #![expect(missing_docs, reason = "criterion_group! generates an undocumented function")]
 
-use std::path::Path;
-
+use coxa_benches::{bench_data, shared_data};
 use coxa_diagnostics::{Params, extract};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn radiomics(c: &mut Criterion) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let ct = root.join("../shared/data/totalseg/example_ct.nii.gz");
-    let seg = root.join("../shared/data/totalseg/example_seg_fast_force_split.nii.gz");
+    let ct = shared_data("totalseg/example_ct.nii.gz");
+    let seg = shared_data("totalseg/example_seg_fast_force_split.nii.gz");
     if !ct.exists() {
         eprintln!("{} missing: radiomics benchmark skipped", ct.display());
         return;
@@ -34,7 +32,7 @@ fn radiomics(c: &mut Criterion) {
     p.settings.label = 77;
     g.sample_size(10);
     g.bench_function("log_wavelet_features_hip_left", |b| b.iter(|| extract(&image, &mask, &p).expect("features")));
-    let data = root.join("target/bench-data");
+    let data = bench_data();
     let (ct1, seg1) = (data.join("ct_1mm.nii.gz"), data.join("seg_1mm.nii.gz"));
     if ct1.exists() && seg1.exists() {
         let image = coxa_io::nifti::read_volume(&ct1).expect("1 mm CT");

@@ -22,7 +22,7 @@
 //! Without the reference data the bone benchmarks are skipped with a note.
 #![expect(missing_docs, reason = "criterion_group! generates an undocumented function")]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -31,22 +31,13 @@ use rand::{Rng, SeedableRng};
 use std::hint::black_box;
 
 use coxa_anatomy::landmarks::hip_anatomy;
+use coxa_benches::{bench, z013};
 use coxa_core::{Angle, CupAngleDefinition, CupAngles, Side};
 use coxa_implants::{Catalog, Construct};
 use coxa_implants::{UserGeometry, UserPartKind};
 use coxa_sim::rom::{self, PelvicTilts, SweepOptions};
 use coxa_sim::user_parts::UserCup;
 use coxa_sim::{BoneGeometry, BoneOptions, HipModel, JointAngles};
-
-macro_rules! bench {
-    ($name:literal) => {
-        concat!(module_path!(), "::", $name)
-    };
-}
-
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/vsd_bones").join(format!("z013_{name}.stl"))
-}
 
 fn construct() -> Construct {
     let c = Catalog::builtin().expect("built-in catalog");
@@ -103,7 +94,7 @@ fn rom_benches(c: &mut Criterion) {
     g.bench_function("implants_only", |b| b.iter(|| random.iter().filter(|r| alone.contact(black_box(r)).is_some()).count()));
     g.bench_function("user_meshes_only", |b| b.iter(|| random.iter().filter(|r| user.contact(black_box(r)).is_some()).count()));
 
-    let paths = [data("Hip_R"), data("Hip_L"), data("Femur_R")];
+    let paths = [z013("Hip_R"), z013("Hip_L"), z013("Femur_R")];
     if paths.iter().any(|p| !p.exists()) {
         eprintln!("note: skipping the bone benchmarks, {} is not here", paths[0].display());
         g.finish();

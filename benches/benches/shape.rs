@@ -12,17 +12,12 @@ use std::path::{Path, PathBuf};
 use criterion::{Criterion, criterion_group, criterion_main};
 use nalgebra::Point3;
 
+use coxa_benches::{bench, find_shared_data};
 use coxa_shape::{BuildOptions, FitOptions, build};
-
-macro_rules! bench {
-    ($name:literal) => {
-        concat!(module_path!(), "::", $name)
-    };
-}
 
 /// `shared/data/pelvis_atlas/surface` beside the repository or further up (git worktrees).
 fn atlas() -> Option<PathBuf> {
-    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().skip(1).map(|a| a.join("shared/data/pelvis_atlas/surface")).find(|p| p.exists())
+    find_shared_data("pelvis_atlas/surface")
 }
 
 /// Shapes (one point list per subject) and their shared faces.
@@ -67,9 +62,7 @@ fn shape(c: &mut Criterion) {
 
 fn femur_fit(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let (Some(dir), Some(stl)) =
-        (coxa_shape::gias::find_installed(root, coxa_shape::gias::LLP26_DIR), root.ancestors().skip(1).map(|a| a.join("shared/data/vsd_bones/z013_Femur_L.stl")).find(|p| p.exists()))
-    else {
+    let (Some(dir), Some(stl)) = (coxa_shape::gias::find_installed(root, coxa_shape::gias::LLP26_DIR), find_shared_data("vsd_bones/z013_Femur_L.stl")) else {
         eprintln!("note: LLP26 (scripts/setup) or ../shared/data/vsd_bones missing, femur fit bench skipped");
         return;
     };

@@ -7,24 +7,15 @@
 //! `target/bench-data/` (`uncompressed_300/`, `phantom_300.nii`, `phantom_300.nii.gz`).
 #![allow(missing_docs, reason = "criterion_group! generates undocumented functions")]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use nalgebra::Vector3;
 use ndarray::Array3;
 
+use coxa_benches::{bench, bench_data, find_shared_data};
 use coxa_core::{Grid, Volume};
 use coxa_io::dicom::{self, ReadOptions, WriteSeriesOptions};
-
-macro_rules! bench {
-    ($name:literal) => {
-        concat!(module_path!(), "::", $name)
-    };
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 /// A 512x512x300 phantom with CT-like values and seeded noise (xorshift).
 fn phantom_300() -> Volume {
@@ -51,7 +42,7 @@ fn phantom_300() -> Volume {
 
 /// The phantom as an uncompressed DICOM series, written once into target/bench-data.
 fn uncompressed_300() -> PathBuf {
-    let dir = workspace().join("target/bench-data/uncompressed_300");
+    let dir = bench_data().join("uncompressed_300");
     if !dir.join("slice_0299.dcm").exists() {
         let _ = std::fs::remove_dir_all(&dir);
         let _ = dicom::write_series(&phantom_300(), &dir, &WriteSeriesOptions::new().with_uid_seed(300)).expect("write bench series");
@@ -61,7 +52,7 @@ fn uncompressed_300() -> PathBuf {
 
 /// The phantom as a NIfTI file (`name` ends in .nii or .nii.gz), written once into target/bench-data.
 fn nifti_300(name: &str) -> PathBuf {
-    let f = workspace().join("target/bench-data").join(name);
+    let f = bench_data().join(name);
     if !f.exists() {
         std::fs::create_dir_all(f.parent().unwrap()).unwrap();
         coxa_io::nifti::write_volume(&phantom_300(), &f).expect("write bench NIfTI");
@@ -69,20 +60,15 @@ fn nifti_300(name: &str) -> PathBuf {
     f
 }
 
-fn shared(rel: &str) -> Option<PathBuf> {
-    let p = workspace().join("../shared/data").join(rel);
-    p.exists().then_some(p)
-}
-
 fn volume_io(c: &mut Criterion) {
     let mut g = c.benchmark_group("read");
     let _ = g.sample_size(10);
-    if let Some(dir) = shared("totalseg_dicom_uidfixed") {
+    if let Some(dir) = find_shared_data("totalseg_dicom_uidfixed") {
         let _ = g.bench_function(bench!("dicom_jpeg2000_20x512x512"), |b| b.iter(|| dicom::read_series(std::hint::black_box(std::slice::from_ref(&dir)), &ReadOptions::new()).unwrap()));
     }
     let dir = uncompressed_300();
     let _ = g.bench_function(bench!("dicom_uncompressed_300x512x512"), |b| b.iter(|| dicom::read_series(std::hint::black_box(std::slice::from_ref(&dir)), &ReadOptions::new()).unwrap()));
-    if let Some(f) = shared("totalseg/example_ct.nii.gz") {
+    if let Some(f) = find_shared_data("totalseg/example_ct.nii.gz") {
         let _ = g.bench_function(bench!("nifti_gz_122x101x112"), |b| b.iter(|| coxa_io::nifti::read_volume(std::hint::black_box(&f)).unwrap()));
     }
     let f = nifti_300("phantom_300.nii.gz");

@@ -400,37 +400,37 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
             write_new(&dir.join("plan.json"), serde_json::to_string_pretty(&p.record)?.as_bytes())?;
         }
     }
-    let mut csv = String::from(
-        "label,head_diameter_mm,head_offset_mm,liner,stem_size,cup_inclination_deg,cup_anteversion_deg,cup_definition,stem_anteversion_deg,standing_tilt_deg,sitting_tilt_deg,oscillation_angle_deg,min_adl_margin_deg",
-    );
-    for m in &motions {
-        csv.push_str(&format!(",{}_deg,{}_contact", m.name, m.name));
-    }
-    csv.push('\n');
+    let mut csv: Vec<Vec<String>> = vec![
+        "label,head_diameter_mm,head_offset_mm,liner,stem_size,cup_inclination_deg,cup_anteversion_deg,cup_definition,stem_anteversion_deg,standing_tilt_deg,sitting_tilt_deg,oscillation_angle_deg,min_adl_margin_deg"
+            .split(',')
+            .map(String::from)
+            .chain(motions.iter().flat_map(|m| [format!("{}_deg", m.name), format!("{}_contact", m.name)]))
+            .collect(),
+    ];
     for r in &results {
         write_new(&dir.join("rom").join(format!("{}.json", r.point.label())), serde_json::to_string_pretty(&r.rom)?.as_bytes())?;
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            r.point.label(),
-            r.choice.head_mm,
-            r.choice.head_offset_mm,
-            r.choice.liner,
-            r.choice.stem_size,
-            r.cup.inclination.deg(),
-            r.cup.anteversion.deg(),
-            definition_name(r.cup.definition),
-            r.stem_anteversion.deg(),
-            r.rom.pelvic_tilt_deg.standing,
-            r.rom.pelvic_tilt_deg.sitting,
-            r.rom.oscillation_angle_deg,
-            r.rom.min_adl_margin_deg().map_or(String::new(), |v| format!("{v:.1}")),
-        ));
-        for m in &r.rom.motions {
-            csv.push_str(&format!(",{},{}", m.limit_deg, m.contact));
-        }
-        csv.push('\n');
+        csv.push(
+            [
+                r.point.label(),
+                r.choice.head_mm.to_string(),
+                r.choice.head_offset_mm.to_string(),
+                r.choice.liner.to_string(),
+                r.choice.stem_size.to_string(),
+                r.cup.inclination.deg().to_string(),
+                r.cup.anteversion.deg().to_string(),
+                definition_name(r.cup.definition).to_string(),
+                r.stem_anteversion.deg().to_string(),
+                r.rom.pelvic_tilt_deg.standing.to_string(),
+                r.rom.pelvic_tilt_deg.sitting.to_string(),
+                r.rom.oscillation_angle_deg.to_string(),
+                r.rom.min_adl_margin_deg().map_or(String::new(), |v| format!("{v:.1}")),
+            ]
+            .into_iter()
+            .chain(r.rom.motions.iter().flat_map(|m| [m.limit_deg.to_string(), m.contact.to_string()]))
+            .collect(),
+        );
     }
-    write_new(&dir.join("rom_sweep.csv"), csv.as_bytes())?;
+    write_new(&dir.join("rom_sweep.csv"), coxa_io::table::csv_text(&csv)?.as_bytes())?;
     let primary = &results[0];
     let Some(geo) = primary.geometry.as_deref() else { bail!("the first sweep point of case {} kept no hip model (a bug in coxa; please report it)", case.name) };
     // What the viewer's live planning needs to rebuild this hip model.

@@ -12,7 +12,6 @@
 //! infinite is an error naming it, never a NaN silently written into the table. Nothing is
 //! written unless every label succeeds, and an existing output file is never replaced.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -147,26 +146,18 @@ fn label_name(l: u32) -> String {
 /// The CSV: `[case,]image,label,label_name`, then the features.
 pub(crate) fn csv(tables: &[Table]) -> anyhow::Result<String> {
     let with_case = tables.iter().any(|t| t.case.is_some());
-    let mut s = String::from(if with_case { "case,image,label,label_name" } else { "image,label,label_name" });
-    if let Some(first) = tables.iter().find_map(|t| t.rows.first()) {
-        for (n, _) in &first.1 {
-            write!(s, ",{n}")?;
-        }
-    }
-    s.push('\n');
+    let mut header: Vec<String> = if with_case { vec!["case".into()] } else { vec![] };
+    header.extend(["image", "label", "label_name"].map(String::from));
+    header.extend(tables.iter().find_map(|t| t.rows.first()).into_iter().flat_map(|first| first.1.iter().map(|(n, _)| n.clone())));
+    let mut rows = vec![header];
     for t in tables {
         for (label, f) in &t.rows {
-            if with_case {
-                write!(s, "{},", csv_field(t.case.as_deref().unwrap_or("")))?;
-            }
-            write!(s, "{},{label},{}", csv_field(&t.image), label_name(*label))?;
-            for (_, v) in f {
-                write!(s, ",{v}")?;
-            }
-            s.push('\n');
+            let case = with_case.then(|| t.case.clone().unwrap_or_default());
+            let fixed = [t.image.clone(), label.to_string(), label_name(*label)];
+            rows.push(case.into_iter().chain(fixed).chain(f.iter().map(|(_, v)| v.to_string())).collect());
         }
     }
-    Ok(s)
+    Ok(coxa_io::table::csv_text(&rows)?)
 }
 
 pub(crate) fn json(tables: &[Table]) -> anyhow::Result<String> {
@@ -284,8 +275,9 @@ pub fn combine(out: &Path, cases: &[String]) -> anyhow::Result<()> {
     for name in cases {
         let p = out.join("cases").join(name).join(STAGE_CSV);
         let Ok(t) = std::fs::read_to_string(&p) else { continue };
-        let mut lines = t.lines();
-        let h = lines.next().unwrap_or("").to_string();
+        // The rows as written (a quoted field may hold a line break).
+        let (h, rows) = t.split_once('\n').unwrap_or((&t, ""));
+        let h = h.to_string();
         match &header {
             None => {
                 text.push_str(&h);
@@ -295,18 +287,10 @@ pub fn combine(out: &Path, cases: &[String]) -> anyhow::Result<()> {
             Some(first) if *first != h => bail!("{}: its columns differ from the other cases' (another radiomics parameter file?); rerun the case", p.display()),
             Some(_) => {}
         }
-        for l in lines {
-            text.push_str(l);
-            text.push('\n');
-        }
+        text.push_str(rows);
     }
     if header.is_some() {
         crate::atomic::replace_own(&out.join(STAGE_CSV), text.as_bytes())?;
     }
     Ok(())
-}
-
-/// A CSV field, quoted when it holds a comma, quote or newline.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }

@@ -304,7 +304,7 @@ pub fn run_selected(scn: &Scenario, out: Option<&Path>, show_progress: bool, sel
         n += 1;
     }
     write_new(&out.join(format!("summary-{n}.json")), summary_text.as_bytes())?;
-    write_new(&out.join(format!("summary-{n}.csv")), summary_csv(&rows).as_bytes())?;
+    write_new(&out.join(format!("summary-{n}.csv")), summary_csv(&rows)?.as_bytes())?;
     // The latest summary and the index page are regenerated each run (atomically; the numbered
     // summaries keep every run's).
     for (name, text) in [("summary.json", summary_text.clone()), ("index.html", index_html(scn, &rows)?)] {
@@ -358,11 +358,12 @@ pub(crate) fn index_html(scn: &Scenario, rows: &[SummaryRow]) -> Result<String> 
     Ok(coxa_report::html::render(&coxa_report::index_document(scn.raw.name.as_deref().unwrap_or("coxa run"), &rows))?)
 }
 
-pub(crate) fn summary_csv(rows: &[SummaryRow]) -> String {
-    let mut s = String::from("case,status,side,cup_inclination_deg,cup_anteversion_deg,head_diameter_mm,min_adl_margin_deg,warnings,error\n");
-    // As the JSON writes them: strings quoted, numbers as serde_json prints them, absent empty.
-    let text = |v: Option<&str>| v.map_or(String::new(), |s| format!("\"{}\"", s.replace('"', "'")));
+pub(crate) fn summary_csv(rows: &[SummaryRow]) -> Result<String> {
+    let header = "case,status,side,cup_inclination_deg,cup_anteversion_deg,head_diameter_mm,min_adl_margin_deg,warnings,error".split(',').map(String::from).collect();
+    // Numbers as serde_json prints them in the JSON, absent fields empty.
+    let text = |v: Option<&str>| v.unwrap_or_default().to_string();
     let num = |v: Option<f64>| v.map(Value::from).filter(|v| !v.is_null()).map_or(String::new(), |v| v.to_string());
+    let mut table: Vec<Vec<String>> = vec![header];
     for r in rows {
         let c = r.done();
         let cup = c.and_then(|c| c.cup_radiographic_deg);
@@ -370,23 +371,19 @@ pub(crate) fn summary_csv(rows: &[SummaryRow]) -> String {
             SummaryRow::NotDone { error, .. } => error.as_deref(),
             SummaryRow::Done(_) => None,
         };
-        s.push_str(
-            &[
-                text(Some(r.case())),
-                text(Some(r.status())),
-                text(c.map(|c| c.side.as_str())),
-                num(cup.map(|a| a.inclination_deg)),
-                num(cup.map(|a| a.anteversion_deg)),
-                num(c.map(|c| c.head_diameter_mm)),
-                num(c.and_then(|c| c.min_adl_margin_deg)),
-                c.map_or(String::new(), |c| c.warnings.to_string()),
-                text(error),
-            ]
-            .join(","),
-        );
-        s.push('\n');
+        table.push(vec![
+            text(Some(r.case())),
+            text(Some(r.status())),
+            text(c.map(|c| c.side.as_str())),
+            num(cup.map(|a| a.inclination_deg)),
+            num(cup.map(|a| a.anteversion_deg)),
+            num(c.map(|c| c.head_diameter_mm)),
+            num(c.and_then(|c| c.min_adl_margin_deg)),
+            c.map_or(String::new(), |c| c.warnings.to_string()),
+            text(error),
+        ]);
     }
-    s
+    Ok(coxa_io::table::csv_text(&table)?)
 }
 
 /// One case into `out/cases/.NAME.partial`, renamed to `out/cases/NAME` when complete. A
@@ -419,4 +416,22 @@ fn run_one(scn: &Scenario, case: &Case, catalog: &coxa_implants::Catalog, out: &
     let done = out.join("cases").join(&case.name);
     std::fs::rename(&partial, &done).with_context(|| format!("moving {} to {}", partial.display(), done.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::*;
+
+    /// `summary.csv` keeps a case's name and error as they are, read back by the csv crate (issue
+    /// 40: it turned `"` into `'`); a name that needs no quotes is written bare.
+    #[test]
+    fn summary_csv_reads_back_quotes_commas_and_line_breaks() {
+        let error = "reading \"ct.nii\": no such file,\nfix the path";
+        let rows = [SummaryRow::failed("p, \"7\"", Some(error)), SummaryRow::failed("p8", None)];
+        let text = summary_csv(&rows).unwrap();
+        assert!(text.ends_with("\np8,failed,,,,,,,\n"), "{text}");
+        let back: Vec<csv::StringRecord> = csv::Reader::from_reader(text.as_bytes()).records().collect::<Result<_, _>>().unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!((&back[0][0], &back[0][1], &back[0][8]), ("p, \"7\"", "failed", error));
+    }
 }

@@ -459,15 +459,9 @@ fn write_png(pic: &Picture, path: &Path) -> Result<()> {
     crate::atomic::write_new(path, &buf)
 }
 
-/// A DICOM UID from the image content and the time.
+/// A DICOM UID from the image size, the time and the process ([`coxa_io::dicom::unique_uid`]).
 fn uid(salt: &str, pic: &Picture) -> String {
-    use std::hash::{DefaultHasher, Hash, Hasher};
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let mut a = DefaultHasher::new();
-    (t, std::process::id(), salt, pic.image.len(), 1u8).hash(&mut a);
-    let mut b = DefaultHasher::new();
-    (t, salt, 2u8).hash(&mut b);
-    format!("2.25.{}", (u128::from(a.finish()) << 64 | u128::from(b.finish())) >> 1)
+    coxa_io::dicom::unique_uid(&[salt.as_bytes(), &(pic.image.len() as u64).to_le_bytes()])
 }
 
 /// Writes a DICOM Digital X-Ray Image (for presentation), 16-bit MONOCHROME2, no patient identity.

@@ -21,6 +21,8 @@
 //!   the same `Arc` for the same content (the mesh's coordinates and triangles and the frame,
 //!   hashed), so the cases and sweep points of a scenario, on any thread, prepare a part and
 //!   each cup-neck pair once. The caches keep the last [`CACHE_PARTS`] parts.
+//!   The key is std's `DefaultHasher` of that content: a key within one process, never written
+//!   anywhere, so that its values may change between Rust releases does not matter.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};

@@ -5,6 +5,7 @@ mod common;
 mod dicom;
 mod file_circles;
 mod landmarks;
+mod layering;
 mod msk;
 mod msk_geometry;
 mod msk_motion;

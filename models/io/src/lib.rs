@@ -12,6 +12,8 @@
 //! - [`markups`]: 3D Slicer markups (`.fcsv`, `.mrk.json`) written and read, LPS.
 //! - [`radiograph`]: plain radiographs (CR/DX DICOM, PNG with a given pixel spacing) with their
 //!   presentation values and pixel spacing at the detector and at the patient.
+//! - [`table`]: the CSV tables coxa writes, one dialect through the `csv` crate.
+//! - [`dicom::stable_uid`]: the one DICOM UID generator (SHA-256), for coxa-pacs too.
 //! - [`open`]: one entry point that picks the reader from the path.
 //! - [`limits`]: how much memory a file may make a reader allocate ([`Limits`]), checked before
 //!   allocating.
@@ -27,6 +29,7 @@ pub mod nrrd;
 mod open;
 pub mod radiograph;
 pub mod sanity;
+pub mod table;
 
 pub use error::{Error, Result};
 pub use limits::Limits;

@@ -3,7 +3,11 @@
 //! `.mrk.json`, Slicer 5's markups JSON, schema v1.0.3), in LPS millimetres and saying so
 //! (`CoordinateSystem = LPS`, `"coordinateSystem": "LPS"`), so Slicer places them on the CT.
 //!
-//! Both are a few lines of text; no crate writes them, and serde_json writes the JSON.
+//! Both are a few lines of text; no crate writes them, and serde_json writes the JSON. The
+//! `.fcsv` is written by hand, not through the csv crate ([`crate::table`]): it is Slicer's own
+//! format, comment lines first, and commas (and line breaks) in a label or description become
+//! `;` rather than being quoted, because the readers of these files (OrthoLoad's tools, this
+//! module's own) split each line on commas.
 
 use std::io::Write;
 use std::path::Path;

@@ -15,7 +15,7 @@
 //!   case folder), bytes unchanged.
 //! - **Secondary Capture**: every `pictures/*.png`, as 8-bit RGB.
 //!
-//! UIDs are stable: `2.25.` + 127 bits of SHA-256 over the source series UID, the object kind
+//! UIDs are stable ([`coxa_io::dicom::stable_uid`]): `2.25.` + 127 bits of SHA-256 over the source series UID, the object kind
 //! and the bytes it is made from, so pushing the same case twice sends the same UIDs (the PACS
 //! keeps one copy) while a changed plan gets new ones.
 //!
@@ -191,18 +191,8 @@ impl Source {
     }
 }
 
-/// A stable `2.25.` UID from the given parts.
-pub fn stable_uid(parts: &[&[u8]]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update((p.len() as u64).to_le_bytes());
-        h.update(p);
-    }
-    let d = h.finalize();
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&d[..16]);
-    format!("2.25.{}", u128::from_be_bytes(b) >> 1)
-}
+/// A stable `2.25.` UID from the given parts (coxa's one UID generator, in coxa-io).
+pub use coxa_io::dicom::stable_uid;
 
 fn sha(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()

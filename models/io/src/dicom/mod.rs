@@ -40,6 +40,7 @@ pub(crate) mod prescan;
 mod resample;
 pub(crate) mod scan;
 mod stack;
+mod uid;
 mod write;
 
 use std::path::PathBuf;
@@ -50,6 +51,7 @@ use crate::Limits;
 
 pub use error::DicomError;
 pub use scan::{Discovery, SeriesSummary, discover};
+pub use uid::{stable_uid, unique_uid};
 pub use write::{WriteSeriesOptions, ds, ds_multi, write_series};
 
 /// Options of [`read_series`]. Built as `ReadOptions::new().with_series("1.2.3").with_resample(true)`.

@@ -1,6 +1,5 @@
 //! Writing a volume as an uncompressed CT series (explicit VR little endian, one file per slice).
 
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use dicom_core::{DataElement, PrimitiveValue, VR};
@@ -9,6 +8,7 @@ use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 
 use coxa_core::Volume;
 
+use super::uid::{stable_uid, unique_uid};
 use super::{DicomError, PatientIdentity};
 use crate::{Error, Result};
 
@@ -60,14 +60,9 @@ impl WriteSeriesOptions {
     }
 }
 
-/// A `2.25.` UID (PS3.5 B.2) from a hash of `seed` and `salt`.
-fn uid(seed: u64, salt: &str) -> String {
-    let mut a = DefaultHasher::new();
-    (seed, salt, 1u8).hash(&mut a);
-    let mut b = DefaultHasher::new();
-    (seed, salt, 2u8).hash(&mut b);
-    let n = (u128::from(a.finish()) << 64 | u128::from(b.finish())) >> 1;
-    format!("2.25.{n}")
+/// A `2.25.` UID ([`stable_uid`]) from `seed` and `salt`.
+fn uid(seed: &[u8], salt: &str) -> String {
+    stable_uid(&[seed, salt.as_bytes()])
 }
 
 /// A decimal string (DS) of at most 16 characters (the DS limit), as precise as fits.
@@ -126,12 +121,9 @@ pub fn write_series(vol: &Volume, dir: &Path, options: &WriteSeriesOptions) -> R
     }
     std::fs::create_dir_all(dir).map_err(|source| Error::Write { path: dir.to_path_buf(), source })?;
 
-    let seed = options.uid_seed.unwrap_or_else(|| {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let mut h = DefaultHasher::new();
-        (t, std::process::id(), dir).hash(&mut h);
-        h.finish()
-    });
+    // Without a seed, one from the clock, the process and the folder ([`unique_uid`]).
+    let seed = options.uid_seed.map_or_else(|| unique_uid(&[dir.as_os_str().as_encoded_bytes()]).into_bytes(), |s| s.to_le_bytes().to_vec());
+    let seed = seed.as_slice();
     let study_uid = uid(seed, "study");
     let series_uid = uid(seed, "series");
     let for_uid = uid(seed, "frame-of-reference");
@@ -218,9 +210,10 @@ mod tests {
 
     #[test]
     fn uids_are_valid_and_reproducible() {
-        let a = uid(7, "series");
-        assert_eq!(a, uid(7, "series"));
-        assert_ne!(a, uid(8, "series"));
+        let a = uid(&7u64.to_le_bytes(), "series");
+        assert_eq!(a, uid(&7u64.to_le_bytes(), "series"));
+        assert_ne!(a, uid(&8u64.to_le_bytes(), "series"));
+        assert_ne!(a, uid(&7u64.to_le_bytes(), "study"));
         assert!(a.len() <= 64 && a.starts_with("2.25.") && a[5..].chars().all(|c| c.is_ascii_digit()));
     }
 }

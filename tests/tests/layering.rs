@@ -1,0 +1,212 @@
+//! The crate layering of docs/DESIGN.md (issue 40, item 5), read from `cargo metadata`: the
+//! workspace's normal (not dev, not build) dependencies on this platform, followed transitively.
+//!
+//! - `coxa-planner` and `coxa-sim` depend on the plain data types: they never reach
+//!   `coxa-anatomy`, `coxa-io`, `coxa-infer`, `coxa-pacs`, `coxa-shape` or `coxa-msk`;
+//! - `coxa-shape` and `coxa-diagnostics` take plain data: they never reach `coxa-anatomy`,
+//!   `coxa-io`, `coxa-infer` or `coxa-pacs`; `coxa-core` depends on no other coxa crate;
+//! - only `coxa-infer` links ONNX Runtime (`ort`): any other crate reaches `ort` only through it;
+//! - only `coxa-pacs` touches the network (`ureq` and its `rustls` for DICOMweb, `dicom-ul` for
+//!   DIMSE, and the other HTTP stacks should one come in): any other crate only through it;
+//! - `coxa-msk` exists, in `models/msk`.
+//!
+//! A broken rule names the chain of crates that breaks it, e.g. `coxa-sim -> coxa-msk ->
+//! coxa-shape`. Parsed with serde_json rather than the `cargo_metadata` crate: the few fields read
+//! here (packages, resolve nodes, dependency kinds) do not need its types.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use crate::common::workspace_root;
+
+/// The crates that talk over the network: coxa-pacs's DICOMweb client (ureq, rustls) and DIMSE
+/// (dicom-ul), and the HTTP, TLS and socket stacks a change could bring in instead.
+const NETWORK: &[&str] = &["ureq", "ureq-proto", "rustls", "webpki-roots", "dicom-ul", "reqwest", "hyper", "h2", "native-tls", "openssl", "curl", "tokio", "mio", "socket2"];
+/// ONNX Runtime's bindings.
+const ONNX: &[&str] = &["ort", "ort-sys"];
+
+/// The resolved dependency graph: package ids, their names, and each one's normal dependencies.
+struct Graph {
+    name: BTreeMap<String, String>,
+    deps: BTreeMap<String, Vec<String>>,
+    /// Workspace members: name -> (id, manifest path).
+    members: BTreeMap<String, (String, String)>,
+}
+
+impl Graph {
+    /// Reads `cargo metadata --format-version 1` output.
+    fn from_metadata(m: &Value) -> Result<Self> {
+        let packages = m["packages"].as_array().context("cargo metadata: no packages")?;
+        let name: BTreeMap<String, String> = packages.iter().filter_map(|p| Some((p["id"].as_str()?.to_string(), p["name"].as_str()?.to_string()))).collect();
+        let manifest: BTreeMap<&str, &str> = packages.iter().filter_map(|p| Some((p["id"].as_str()?, p["manifest_path"].as_str()?))).collect();
+        let members = m["workspace_members"]
+            .as_array()
+            .context("cargo metadata: no workspace_members")?
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|id| (name[id].clone(), (id.to_string(), manifest.get(id).copied().unwrap_or_default().to_string())))
+            .collect();
+        let mut deps = BTreeMap::new();
+        for node in m["resolve"]["nodes"].as_array().context("cargo metadata: no resolve.nodes")? {
+            let id = node["id"].as_str().context("a resolve node without id")?.to_string();
+            let normal = node["deps"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                // `kind` null: a normal dependency (not "dev", not "build").
+                .filter(|d| d["dep_kinds"].as_array().is_some_and(|k| k.iter().any(|k| k["kind"].is_null())))
+                .filter_map(|d| d["pkg"].as_str().map(str::to_string))
+                .collect();
+            deps.insert(id, normal);
+        }
+        Ok(Self { name, deps, members })
+    }
+
+    /// A shortest chain of normal dependencies from the workspace crate `from` to a crate named in
+    /// `to`, not passing through one named in `gateways` (the crates allowed to link them), as names.
+    fn chain(&self, from: &str, to: &[&str], gateways: &[&str]) -> Option<Vec<String>> {
+        let start = &self.members.get(from)?.0;
+        let mut came_from: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut seen = BTreeSet::from([start.as_str()]);
+        let mut queue = VecDeque::from([start.as_str()]);
+        while let Some(id) = queue.pop_front() {
+            if id != start && to.contains(&self.name[id].as_str()) {
+                let mut chain = vec![self.name[id].clone()];
+                let mut at = id;
+                while let Some(prev) = came_from.get(at) {
+                    chain.push(self.name[*prev].clone());
+                    at = prev;
+                }
+                chain.reverse();
+                return Some(chain);
+            }
+            if id != start && gateways.contains(&self.name[id].as_str()) {
+                continue;
+            }
+            for d in self.deps.get(id).into_iter().flatten() {
+                if seen.insert(d) {
+                    came_from.insert(d, id);
+                    queue.push_back(d);
+                }
+            }
+        }
+        None
+    }
+
+    /// Every workspace crate (other than the gateways) that reaches a crate named in `to` other
+    /// than through a gateway, as "a -> b -> c" lines.
+    fn offenders(&self, to: &[&str], gateways: &[&str]) -> Vec<String> {
+        self.members.keys().filter(|m| !gateways.contains(&m.as_str())).filter_map(|m| self.chain(m, to, gateways)).map(|c| c.join(" -> ")).collect()
+    }
+}
+
+/// The workspace's graph on this machine's platform, read once.
+fn graph() -> &'static Graph {
+    static GRAPH: OnceLock<Graph> = OnceLock::new();
+    GRAPH.get_or_init(|| read_graph().expect("cargo metadata"))
+}
+
+fn read_graph() -> Result<Graph> {
+    let rustc = Command::new(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into())).arg("-vV").output().context("running rustc -vV")?;
+    let host = String::from_utf8_lossy(&rustc.stdout).lines().find_map(|l| l.strip_prefix("host: ").map(str::to_string)).context("rustc -vV names no host")?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--locked", "--filter-platform", &host, "--manifest-path"])
+        .arg(workspace_root().join("Cargo.toml"))
+        .output()
+        .context("running cargo metadata")?;
+    if !out.status.success() {
+        bail!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Graph::from_metadata(&serde_json::from_slice(&out.stdout).context("cargo metadata's JSON")?)
+}
+
+/// Fails naming every chain from one of `from` to one of `forbidden`.
+fn assert_never_reach(g: &Graph, from: &[&str], forbidden: &[&str], why: &str) {
+    let mut broken = Vec::new();
+    for f in from {
+        assert!(g.members.contains_key(*f), "{f} is not a workspace member any more: update tests/tests/layering.rs and docs/DESIGN.md");
+        // Each forbidden crate on its own, so every one reached is named.
+        broken.extend(forbidden.iter().filter_map(|t| g.chain(f, &[t], &[])).map(|c| c.join(" -> ")));
+    }
+    assert!(broken.is_empty(), "the crate layering is broken ({why}; docs/DESIGN.md):\n  {}", broken.join("\n  "));
+}
+
+#[test]
+fn planner_and_sim_reach_only_the_plain_data_types() {
+    assert_never_reach(
+        graph(),
+        &["coxa-planner", "coxa-sim"],
+        &["coxa-anatomy", "coxa-io", "coxa-infer", "coxa-pacs", "coxa-shape", "coxa-msk"],
+        "planner and sim depend on the plain data types, never on anatomy, I/O, ONNX, PACS, shape or the musculoskeletal model",
+    );
+}
+
+#[test]
+fn sim_does_not_depend_on_shape() {
+    assert_never_reach(graph(), &["coxa-sim"], &["coxa-shape"], "coxa-sim keeps ROM, contact and dislocation; the shape model is coxa-msk's");
+}
+
+#[test]
+fn shape_and_diagnostics_take_plain_data_and_core_is_the_bottom() {
+    let g = graph();
+    assert_never_reach(g, &["coxa-shape", "coxa-diagnostics"], &["coxa-anatomy", "coxa-io", "coxa-infer", "coxa-pacs"], "shape and diagnostics take plain data");
+    let others: Vec<&str> = g.members.keys().map(String::as_str).filter(|m| *m != "coxa-core").collect();
+    assert_never_reach(g, &["coxa-core"], &others, "coxa-core, the plain data types, depends on no other coxa crate");
+}
+
+#[test]
+fn only_infer_links_onnx_runtime() {
+    let g = graph();
+    assert!(g.chain("coxa-infer", ONNX, &[]).is_some(), "coxa-infer no longer links ort: update ONNX in tests/tests/layering.rs");
+    let broken = g.offenders(ONNX, &["coxa-infer"]);
+    assert!(broken.is_empty(), "only coxa-infer may link ONNX Runtime (docs/DESIGN.md); these reach it otherwise:\n  {}", broken.join("\n  "));
+}
+
+#[test]
+fn only_pacs_touches_the_network() {
+    let g = graph();
+    for n in ["ureq", "dicom-ul"] {
+        assert!(g.chain("coxa-pacs", &[n], &[]).is_some(), "coxa-pacs no longer links {n}: update NETWORK in tests/tests/layering.rs");
+    }
+    let broken = g.offenders(NETWORK, &["coxa-pacs"]);
+    assert!(broken.is_empty(), "only coxa-pacs may touch the network (docs/DESIGN.md); these reach a network crate otherwise:\n  {}", broken.join("\n  "));
+}
+
+#[test]
+fn msk_is_its_own_crate() {
+    let (_, manifest) = graph().members.get("coxa-msk").expect("coxa-msk is a workspace member (issue 40, item 3)");
+    assert!(manifest.replace('\\', "/").ends_with("models/msk/Cargo.toml"), "coxa-msk lives in models/msk, not {manifest}");
+}
+
+/// The checks on a made-up graph that breaks each rule: they fail, naming the chain.
+#[test]
+fn a_broken_layering_names_the_chain() {
+    let pkg = |n: &str| serde_json::json!({"id": format!("{n} 0.1.0"), "name": n, "manifest_path": format!("/w/{n}/Cargo.toml")});
+    let dep = |n: &str, kind: Value| serde_json::json!({"pkg": format!("{n} 0.1.0"), "dep_kinds": [{"kind": kind, "target": null}]});
+    let names = ["coxa-core", "coxa-sim", "coxa-msk", "coxa-shape", "coxa-infer", "coxa-viewer", "ort", "coxa-pacs", "ureq"];
+    let m = serde_json::json!({
+        "packages": names.map(pkg),
+        "workspace_members": names.iter().filter(|n| n.starts_with("coxa")).map(|n| format!("{n} 0.1.0")).collect::<Vec<_>>(),
+        "resolve": {"nodes": [
+            {"id": "coxa-sim 0.1.0", "deps": [dep("coxa-core", Value::Null), dep("coxa-msk", Value::Null), dep("coxa-pacs", "dev".into())]},
+            {"id": "coxa-msk 0.1.0", "deps": [dep("coxa-shape", Value::Null)]},
+            {"id": "coxa-viewer 0.1.0", "deps": [dep("coxa-infer", Value::Null), dep("ort", Value::Null)]},
+            {"id": "coxa-infer 0.1.0", "deps": [dep("ort", Value::Null)]},
+            {"id": "coxa-pacs 0.1.0", "deps": [dep("ureq", Value::Null)]},
+        ]},
+    });
+    let g = Graph::from_metadata(&m).unwrap();
+    assert_eq!(g.chain("coxa-sim", &["coxa-shape"], &[]).unwrap().join(" -> "), "coxa-sim -> coxa-msk -> coxa-shape");
+    // A dev-dependency is not followed; through the gateway is allowed, beside it is not.
+    assert_eq!(g.chain("coxa-sim", &["ureq"], &[]), None);
+    assert_eq!(g.offenders(ONNX, &["coxa-infer"]), ["coxa-viewer -> ort"]);
+    assert_eq!(g.offenders(NETWORK, &["coxa-pacs"]), Vec::<String>::new());
+    let fails = std::panic::catch_unwind(|| assert_never_reach(&g, &["coxa-sim"], &["coxa-shape"], "why")).unwrap_err();
+    let msg = fails.downcast_ref::<String>().unwrap();
+    assert!(msg.contains("coxa-sim -> coxa-msk -> coxa-shape") && msg.contains("why"), "{msg}");
+}
