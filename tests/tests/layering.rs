@@ -5,7 +5,10 @@
 //!   `coxa-anatomy`, `coxa-io`, `coxa-infer`, `coxa-pacs`, `coxa-shape` or `coxa-msk`;
 //! - `coxa-shape` and `coxa-diagnostics` take plain data: they never reach `coxa-anatomy`,
 //!   `coxa-io`, `coxa-infer` or `coxa-pacs`; `coxa-core` depends on no other coxa crate;
+//! - `coxa-msk` stands on core, osim and shape: it never reaches the simulator, the planner,
+//!   anatomy, I/O, ONNX or PACS;
 //! - only `coxa-infer` links ONNX Runtime (`ort`): any other crate reaches `ort` only through it;
+//! - only `coxa-viewer` links bevy (and wgpu, winit): the headless `coxa` has none of it;
 //! - only `coxa-pacs` touches the network (`ureq` and its `rustls` for DICOMweb, `dicom-ul` for
 //!   DIMSE, and the other HTTP stacks should one come in): any other crate only through it;
 //! - `coxa-msk` exists, in `models/msk`.
@@ -28,6 +31,8 @@ use crate::common::workspace_root;
 const NETWORK: &[&str] = &["ureq", "ureq-proto", "rustls", "webpki-roots", "dicom-ul", "reqwest", "hyper", "h2", "native-tls", "openssl", "curl", "tokio", "mio", "socket2"];
 /// ONNX Runtime's bindings.
 const ONNX: &[&str] = &["ort", "ort-sys"];
+/// The window and the GPU: bevy, its renderer and its windowing.
+const WINDOW: &[&str] = &["bevy", "bevy_render", "bevy_winit", "wgpu", "wgpu-types", "winit"];
 
 /// The resolved dependency graph: package ids, their names, and each one's normal dependencies.
 struct Graph {
@@ -157,6 +162,24 @@ fn shape_and_diagnostics_take_plain_data_and_core_is_the_bottom() {
     assert_never_reach(g, &["coxa-shape", "coxa-diagnostics"], &["coxa-anatomy", "coxa-io", "coxa-infer", "coxa-pacs"], "shape and diagnostics take plain data");
     let others: Vec<&str> = g.members.keys().map(String::as_str).filter(|m| *m != "coxa-core").collect();
     assert_never_reach(g, &["coxa-core"], &others, "coxa-core, the plain data types, depends on no other coxa crate");
+}
+
+#[test]
+fn msk_stands_on_core_osim_and_shape() {
+    assert_never_reach(
+        graph(),
+        &["coxa-msk"],
+        &["coxa-sim", "coxa-planner", "coxa-anatomy", "coxa-io", "coxa-infer", "coxa-pacs", "coxa-viewer"],
+        "coxa-msk depends on coxa-core, coxa-osim and coxa-shape, never on the simulator",
+    );
+}
+
+#[test]
+fn only_the_viewer_links_bevy() {
+    let g = graph();
+    assert!(g.chain("coxa-viewer", &["bevy"], &[]).is_some(), "coxa-viewer no longer links bevy: update WINDOW in tests/tests/layering.rs");
+    let broken = g.offenders(WINDOW, &["coxa-viewer"]);
+    assert!(broken.is_empty(), "only coxa-viewer may link bevy and the GPU (docs/DESIGN.md; the headless coxa has none); these reach it otherwise:\n  {}", broken.join("\n  "));
 }
 
 #[test]
