@@ -219,4 +219,23 @@ with open(path("user_cup_nan.toml"), "w") as f:
 os.makedirs(path("catalog_broken"), exist_ok=True)
 with open(path("catalog_broken/heads.toml"), "w") as f:
     f.write('schema_version = 1\n[[heads]]\nname = "x"\ndiameters_mm = [28, "thirty-two"]\n')
+
+# Issue 45. Float CTs with NaN / infinite voxels (inside the femur's label): radiomics, DRR,
+# density and segmentation must refuse them in one line, never panic.
+ct45 = np.full((40, 12, 12), -1000, np.float32)
+ct45[2:38, 2:10, 2:10] = 40
+ct45[3:10, 4:8, 4:8] = 700
+ct45[30:37, 4:8, 4:8] = 700
+lab45 = np.zeros((40, 12, 12), np.uint8)
+lab45[30:37, 4:8, 4:8] = 77  # one label (radiomics takes any)
+nib.save(nib.Nifti1Image(lab45, np.diag([2.0, 2.0, 2.0, 1.0])), path("labels_femur_77.nii.gz"))
+nan = ct45.copy()
+nan[31, 5, 5] = np.nan
+nan[32, 5, 6] = np.nan
+nan[0, 0, 0] = np.nan
+nib.save(nib.Nifti1Image(nan, np.diag([2.0, 2.0, 2.0, 1.0])), path("ct_nan.nii.gz"))
+inf = ct45.copy()
+inf[33, 6, 6] = np.inf
+inf[34, 6, 6] = -np.inf
+nib.save(nib.Nifti1Image(inf, np.diag([2.0, 2.0, 2.0, 1.0])), path("ct_inf.nii.gz"))
 print("wrote", len(os.listdir(OUT)), "files into", OUT)

@@ -103,6 +103,22 @@ pub enum Error {
         /// What was found ("the series' Modality is MR").
         what: String,
     },
+    /// A float image holds NaN or infinite voxels: values no CT has, that no stage can use.
+    #[error(
+        "{path}: {} of {total} voxels are not numbers ({nan} NaN, {infinite} infinite); coxa does not guess \
+         values for them: replace them (e.g. with -1024, air) and save the image again",
+        nan + infinite
+    )]
+    NonFiniteVoxels {
+        /// The file or folder.
+        path: PathBuf,
+        /// NaN voxels.
+        nan: usize,
+        /// Infinite voxels.
+        infinite: usize,
+        /// Voxels in the image.
+        total: usize,
+    },
     /// The data do not form a valid grid or volume.
     #[error("{path}: {source}")]
     Geometry {
