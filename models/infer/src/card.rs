@@ -261,7 +261,7 @@ pub struct ClassSpec {
 impl ModelCard {
     /// Reads and checks a card (the weights are checked by [`crate::Model::load`]).
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::CardRead { path: path.to_path_buf(), source })?;
+        let text = coxa_io::read_text_bounded(path, coxa_io::Bound::TEXT).map_err(|source| Error::CardRead { path: path.to_path_buf(), source })?;
         Self::parse(&text, path)
     }
 

@@ -44,6 +44,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The file is larger than a whole-file read may take ([`crate::read_bounded`]).
+    #[error("{path}: {source}")]
+    FileTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The error of [`crate::read_bounded`], naming the size and the bound.
+        #[source]
+        source: std::io::Error,
+    },
     /// The file is neither NIfTI nor DICOM.
     #[error("{path}: not a NIfTI (.nii, .nii.gz) or DICOM file (no 'DICM' marker at byte 128)")]
     UnknownFormat {

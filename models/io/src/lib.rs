@@ -29,7 +29,7 @@ pub mod radiograph;
 pub mod sanity;
 
 pub use error::{Error, Result};
-pub use limits::Limits;
+pub use limits::{Bound, Limits, read_bounded, read_text_bounded};
 pub use open::{Loaded, OpenOptions, SourceKind, open};
 
 #[cfg(test)]
