@@ -238,4 +238,18 @@ inf = ct45.copy()
 inf[33, 6, 6] = np.inf
 inf[34, 6, 6] = -np.inf
 nib.save(nib.Nifti1Image(inf, np.diag([2.0, 2.0, 2.0, 1.0])), path("ct_inf.nii.gz"))
+# A standing trial on gait2392 whose motion lacks hip_flexion_r (taken as 0 before issue 45).
+COORDS = ["pelvis_tilt", "pelvis_list", "pelvis_rotation", "pelvis_tx", "pelvis_ty", "pelvis_tz", "hip_flexion_r", "hip_adduction_r",
+          "hip_rotation_r", "knee_angle_r", "ankle_angle_r", "subtalar_angle_r", "mtp_angle_r", "hip_flexion_l", "hip_adduction_l",
+          "hip_rotation_l", "knee_angle_l", "ankle_angle_l", "subtalar_angle_l", "mtp_angle_l", "lumbar_extension", "lumbar_bending", "lumbar_rotation"]
+def storage(name, columns, rows, degrees):
+    with open(path(name), "w") as f:
+        f.write("%s\nversion=1\nnRows=%d\nnColumns=%d\ninDegrees=%s\nendheader\n" % (name, len(rows), len(columns) + 1, "yes" if degrees else "no"))
+        f.write("\t".join(["time"] + columns) + "\n")
+        for t, values in rows:
+            f.write("\t".join("%r" % v for v in [t] + values) + "\n")
+kept = [c for c in COORDS if c != "hip_flexion_r"]
+storage("ik_no_hip_flexion_r.mot", kept, [(0.01 * k, [0.95 if c == "pelvis_ty" else 0.0 for c in kept]) for k in range(10)], True)
+storage("grf_standing.mot", ["ground_force_vx", "ground_force_vy", "ground_force_vz", "ground_force_px", "ground_force_py", "ground_force_pz"],
+        [(0.01 * k, [0.0, 700.0, 0.0, 0.0, 0.0, 0.08]) for k in range(10)], False)
 print("wrote", len(os.listdir(OUT)), "files into", OUT)
