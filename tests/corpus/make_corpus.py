@@ -252,4 +252,10 @@ kept = [c for c in COORDS if c != "hip_flexion_r"]
 storage("ik_no_hip_flexion_r.mot", kept, [(0.01 * k, [0.95 if c == "pelvis_ty" else 0.0 for c in kept]) for k in range(10)], True)
 storage("grf_standing.mot", ["ground_force_vx", "ground_force_vy", "ground_force_vz", "ground_force_px", "ground_force_py", "ground_force_pz"],
         [(0.01 * k, [0.0, 700.0, 0.0, 0.0, 0.0, 0.08]) for k in range(10)], False)
+# Model cards (issue 45): weights outside the card's folder; a coxa_class coxa does not know.
+card = open(os.path.join(os.path.dirname(OUT), "..", "..", "models", "infer", "tests", "models", "threshold3.toml")).read()
+with open(path("card_weights_outside.toml"), "w") as f:
+    f.write(card.replace('weights = "threshold3.onnx"', 'weights = "../../../models/infer/tests/models/threshold3.onnx"'))
+with open(path("card_unknown_class.toml"), "w") as f:
+    f.write(card.replace('name = "bone"', 'name = "bone"\ncoxa_class = "psoas_left"', 1))
 print("wrote", len(os.listdir(OUT)), "files into", OUT)

@@ -195,6 +195,9 @@ impl Model {
 /// checked against the card's, and a one-thread deterministic session on them (tabular and image
 /// models: one row or one image at a time).
 pub(crate) fn checked_small_session(card_path: &Path, weights: &Path, sha256: &str) -> Result<(PathBuf, Session)> {
+    if let Some(problem) = crate::card::weights_outside(weights) {
+        return Err(Error::CardInvalid { path: card_path.to_path_buf(), field: "weights".into(), problem });
+    }
     let path = card_path.parent().unwrap_or(Path::new(".")).join(weights);
     let bytes = coxa_io::read_bounded(&path, coxa_io::Bound::WEIGHTS).map_err(|source| Error::WeightsRead { path: path.clone(), card: card_path.to_path_buf(), source })?;
     let found = sha256_hex(&bytes);
