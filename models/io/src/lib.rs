@@ -13,12 +13,14 @@
 //! - [`radiograph`]: plain radiographs (CR/DX DICOM, PNG with a given pixel spacing) with their
 //!   presentation values and pixel spacing at the detector and at the patient.
 //! - [`open`]: one entry point that picks the reader from the path.
+//! - [`jsonl`]: JSON-lines logs repaired before appending (a partial last line moved aside).
 //! - [`limits`]: how much memory a file may make a reader allocate ([`Limits`]), checked before
 //!   allocating.
 
 pub mod colour_table;
 pub mod dicom;
 mod error;
+pub mod jsonl;
 pub mod limits;
 pub mod markups;
 pub mod mesh;
