@@ -164,7 +164,15 @@ fn issue_45_a_ct_with_non_finite_voxels_is_refused() {
         return;
     }
     let mut model = Model::load(&card("threshold3"), &SessionConfig { intra_threads: 1, ..Default::default() }).unwrap();
-    let ct = volume([20, 20, 20], 4.0, |i, j, _| if (i, j) == (3, 4) { f32::NAN } else if (i, j) == (5, 5) { f32::INFINITY } else { -1000.0 });
+    let ct = volume([20, 20, 20], 4.0, |i, j, _| {
+        if (i, j) == (3, 4) {
+            f32::NAN
+        } else if (i, j) == (5, 5) {
+            f32::INFINITY
+        } else {
+            -1000.0
+        }
+    });
     let e = segment(&mut model, &ct, &InferenceOptions::default()).unwrap_err();
     assert_eq!(e.to_string(), "the CT has 40 voxels that are not numbers (20 NaN, 20 infinite); replace them (e.g. with -1024, air) first");
 }
