@@ -346,7 +346,7 @@ pub(crate) fn discretize(values: &[f64], roi: &[bool], s: &Settings) -> Result<L
             let low = min - min.rem_euclid(w);
             let high = max + 2.0 * w;
             let levels = ((high - low) / w).ceil();
-            if !(levels <= MAX_GRAY_LEVELS as f64) {
+            if levels.is_nan() || levels > MAX_GRAY_LEVELS as f64 {
                 return Err(too_many(levels));
             }
             let n = levels as usize;

@@ -301,7 +301,7 @@ impl ModelCard {
         if self.sha256.len() != self.weights.len() {
             return bad("sha256", format!("has {} hashes for {} weights files; give one per file, in the same order", self.sha256.len(), self.weights.len()));
         }
-        if let Some(problem) = self.weights.iter().find_map(|w| weights_outside(w)) {
+        if let Some(problem) = self.weights.iter().find_map(|w| weights_outside(w.as_path())) {
             return bad("weights", problem);
         }
         if let Some(h) = self.sha256.iter().find(|h| h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit())) {
