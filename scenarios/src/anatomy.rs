@@ -419,7 +419,7 @@ fn label_map_for(ct: &Volume, input: LabelInput<'_>, warnings: &mut Vec<String>)
             }
             let source = match names {
                 Some(table) => {
-                    let text = std::fs::read_to_string(table).with_context(|| format!("--label-names {}", table.display()))?;
+                    let text = coxa_io::read_text_bounded(table, coxa_io::Bound::TEXT).with_context(|| format!("--label-names {}", table.display()))?;
                     labels::parse_class_table(&text).with_context(|| format!("--label-names {}", table.display()))?
                 }
                 // A 3D Slicer segmentation names its segments: those names.

@@ -320,7 +320,15 @@ fn rom(args: &crate::rom::RomArgs) -> anyhow::Result<()> {
             Some(c) => c.to_string(),
             None => "-".to_string(),
         };
+        let contact = if m["start_in_contact"].as_bool() == Some(true) { format!("in contact at the start posture ({contact})") } else { contact };
         println!("{:34} {:>9}  {contact}", m["name"].as_str().unwrap_or("?"), limit);
+    }
+    let motions = report["motions"].as_array().map_or(0, Vec::len);
+    let at_start = report["motions"].as_array().into_iter().flatten().filter(|m| m["start_in_contact"].as_bool() == Some(true)).count();
+    if at_start > 0 {
+        println!(
+            "warning    {at_start} of {motions} motions start in contact: the implants (or bones) already touch in the start posture, so their limit is the start angle, not a range of motion; check the cup and stem angles"
+        );
     }
     Ok(())
 }

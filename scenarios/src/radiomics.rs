@@ -54,7 +54,7 @@ pub(crate) struct Table {
 }
 
 pub(crate) fn read_params(path: &Path) -> anyhow::Result<Params> {
-    let text = std::fs::read_to_string(path).context("cannot read it")?;
+    let text = coxa_io::read_text_bounded(path, coxa_io::Bound::TEXT).context("cannot read it")?;
     Ok(Params::from_yaml(&text)?)
 }
 

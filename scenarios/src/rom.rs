@@ -54,6 +54,10 @@ pub struct RomArgs {
     /// other hip bone adds the anterior pelvic plane. Without meshes: implants alone.
     #[arg(long = "mesh", value_name = "NAME=FILE")]
     pub meshes: Vec<String>,
+    /// Units of the --mesh files when they are not millimetres: mm, cm, m or in (without it,
+    /// meshes whose bone sizes fit another unit are refused, as in `coxa plan` and `coxa anatomy`).
+    #[arg(long, value_name = "UNIT", value_parser = crate::bone_input::parse_units, requires = "meshes")]
+    pub mesh_units: Option<coxa_anatomy::bone_check::LengthUnit>,
     /// Operated side; default: the side of the meshes given, else right.
     #[arg(long)]
     pub side: Option<String>,
@@ -205,13 +209,13 @@ pub fn run(args: &RomArgs) -> Result<Value> {
     let construct = choice.construct(&catalog)?;
     let cup = CupAngles { definition: args.cup_definition.into(), inclination: Angle::from_deg(args.cup_inclination_deg), anteversion: Angle::from_deg(args.cup_anteversion_deg) };
 
-    // Bones.
-    let read = |name: &str| -> Result<Option<Mesh>> {
-        match meshes.iter().find(|(n, _)| n == name) {
-            Some((_, p)) => Ok(Some(coxa_io::mesh::read_mesh(p).with_context(|| format!("--mesh {name}={}", p.display()))?)),
-            None => Ok(None),
-        }
-    };
+    // Bones: read and checked together (units, stray vertices) as `plan` and `anatomy` do.
+    let mut notes = Vec::new();
+    let checked = crate::bone_input::read_bones(&meshes, args.mesh_units, &mut notes)?;
+    for n in &notes {
+        eprintln!("warning: {n}");
+    }
+    let read = |name: &str| -> Result<Option<Mesh>> { Ok(checked.iter().find(|(n, _)| n == name).map(|(_, m)| m.clone())) };
     let (own, other) = match side {
         Side::Left => ("left", "right"),
         Side::Right => ("right", "left"),

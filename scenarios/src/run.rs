@@ -51,8 +51,14 @@ struct RunLog {
 
 impl RunLog {
     fn open(path: &Path) -> Result<Self> {
+        // A run killed mid-line left a partial last line: moved aside, never appended to (issue 45).
+        let aside = coxa_io::jsonl::set_aside_partial_last_line(path).with_context(|| format!("repairing {}", path.display()))?;
         let file = std::fs::OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("opening {}", path.display()))?;
-        Ok(Self { file: Mutex::new(file), t0: Instant::now() })
+        let log = Self { file: Mutex::new(file), t0: Instant::now() };
+        if let Some(to) = aside {
+            log.event(None, "log_repaired", json!({"why": "the last line was cut (a killed run)", "moved_to": to.file_name().map(|n| n.to_string_lossy().into_owned())}));
+        }
+        Ok(log)
     }
     fn event(&self, case: Option<&str>, event: &str, extra: Value) {
         let mut v = json!({"t_s": (self.t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0, "event": event});

@@ -289,7 +289,12 @@ impl Scenario {
     /// unknown field (with a hint when only the unit differs), wrong type, NaN, wrong schema
     /// version, a missing input file, a bad case name or side, an unknown motion.
     pub fn load(path: &Path) -> Result<Self, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError { file: path.to_path_buf(), line: None, field: None, message: format!("cannot read the scenario file ({e})") })?;
+        let text = coxa_io::read_text_bounded(path, coxa_io::Bound::TEXT).map_err(|e| ScenarioError {
+            file: path.to_path_buf(),
+            line: None,
+            field: None,
+            message: format!("cannot read the scenario file ({e})"),
+        })?;
         Self::from_text(text, path)
     }
 

@@ -54,7 +54,7 @@ impl Shard {
 /// # Errors
 /// The file cannot be read, or lists no case.
 pub fn read_case_list(path: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading the case list {}", path.display()))?;
+    let text = coxa_io::read_text_bounded(path, coxa_io::Bound::TEXT).with_context(|| format!("reading the case list {}", path.display()))?;
     let names: Vec<String> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect();
     if names.is_empty() {
         bail!("{} lists no case (one case name per line)", path.display());

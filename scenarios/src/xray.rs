@@ -116,7 +116,7 @@ struct PlannedImplants {
 
 fn read_plan(dir: &Path) -> Result<PlannedImplants> {
     let path = dir.join("plan.json");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("--plan {}: no plan.json there; give a folder `coxa plan` wrote", dir.display()))?;
+    let text = coxa_io::read_text_bounded(&path, coxa_io::Bound::TEXT).with_context(|| format!("--plan {}: no plan.json there; give a folder `coxa plan` wrote", dir.display()))?;
     let j: coxa_core::PlanRecord = serde_json::from_str(&text).with_context(|| format!("{}: not a plan.json of this coxa (run `coxa plan` again)", path.display()))?;
     planned(&j)
 }
@@ -210,7 +210,7 @@ fn make(args: &XrayArgs) -> Result<Picture> {
     let plan_landmarks = args.plan.as_deref().map(|d| d.join("anatomy").join("landmarks.json")).filter(|p| p.is_file());
     let (lm, mut warnings, landmarks_from) = match &plan_landmarks {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read the plan's landmarks", path.display()))?;
+            let text = coxa_io::read_text_bounded(path, coxa_io::Bound::TEXT).with_context(|| format!("{}: cannot read the plan's landmarks", path.display()))?;
             let lm: PatientLandmarks = serde_json::from_str(&text).with_context(|| format!("{}: not a landmarks.json of this coxa (run the case again)", path.display()))?;
             (lm, Vec::new(), "the plan's case (anatomy/landmarks.json)")
         }

@@ -219,4 +219,43 @@ with open(path("user_cup_nan.toml"), "w") as f:
 os.makedirs(path("catalog_broken"), exist_ok=True)
 with open(path("catalog_broken/heads.toml"), "w") as f:
     f.write('schema_version = 1\n[[heads]]\nname = "x"\ndiameters_mm = [28, "thirty-two"]\n')
+
+# Issue 45. Float CTs with NaN / infinite voxels (inside the femur's label): radiomics, DRR,
+# density and segmentation must refuse them in one line, never panic.
+ct45 = np.full((40, 12, 12), -1000, np.float32)
+ct45[2:38, 2:10, 2:10] = 40
+ct45[3:10, 4:8, 4:8] = 700
+ct45[30:37, 4:8, 4:8] = 700
+lab45 = np.zeros((40, 12, 12), np.uint8)
+lab45[30:37, 4:8, 4:8] = 77  # one label (radiomics takes any)
+nib.save(nib.Nifti1Image(lab45, np.diag([2.0, 2.0, 2.0, 1.0])), path("labels_femur_77.nii.gz"))
+nan = ct45.copy()
+nan[31, 5, 5] = np.nan
+nan[32, 5, 6] = np.nan
+nan[0, 0, 0] = np.nan
+nib.save(nib.Nifti1Image(nan, np.diag([2.0, 2.0, 2.0, 1.0])), path("ct_nan.nii.gz"))
+inf = ct45.copy()
+inf[33, 6, 6] = np.inf
+inf[34, 6, 6] = -np.inf
+nib.save(nib.Nifti1Image(inf, np.diag([2.0, 2.0, 2.0, 1.0])), path("ct_inf.nii.gz"))
+# A standing trial on gait2392 whose motion lacks hip_flexion_r (taken as 0 before issue 45).
+COORDS = ["pelvis_tilt", "pelvis_list", "pelvis_rotation", "pelvis_tx", "pelvis_ty", "pelvis_tz", "hip_flexion_r", "hip_adduction_r",
+          "hip_rotation_r", "knee_angle_r", "ankle_angle_r", "subtalar_angle_r", "mtp_angle_r", "hip_flexion_l", "hip_adduction_l",
+          "hip_rotation_l", "knee_angle_l", "ankle_angle_l", "subtalar_angle_l", "mtp_angle_l", "lumbar_extension", "lumbar_bending", "lumbar_rotation"]
+def storage(name, columns, rows, degrees):
+    with open(path(name), "w") as f:
+        f.write("%s\nversion=1\nnRows=%d\nnColumns=%d\ninDegrees=%s\nendheader\n" % (name, len(rows), len(columns) + 1, "yes" if degrees else "no"))
+        f.write("\t".join(["time"] + columns) + "\n")
+        for t, values in rows:
+            f.write("\t".join("%r" % v for v in [t] + values) + "\n")
+kept = [c for c in COORDS if c != "hip_flexion_r"]
+storage("ik_no_hip_flexion_r.mot", kept, [(0.01 * k, [0.95 if c == "pelvis_ty" else 0.0 for c in kept]) for k in range(10)], True)
+storage("grf_standing.mot", ["ground_force_vx", "ground_force_vy", "ground_force_vz", "ground_force_px", "ground_force_py", "ground_force_pz"],
+        [(0.01 * k, [0.0, 700.0, 0.0, 0.0, 0.0, 0.08]) for k in range(10)], False)
+# Model cards (issue 45): weights outside the card's folder; a coxa_class coxa does not know.
+card = open(os.path.join(os.path.dirname(OUT), "..", "..", "models", "infer", "tests", "models", "threshold3.toml")).read()
+with open(path("card_weights_outside.toml"), "w") as f:
+    f.write(card.replace('weights = "threshold3.onnx"', 'weights = "../../../models/infer/tests/models/threshold3.onnx"'))
+with open(path("card_unknown_class.toml"), "w") as f:
+    f.write(card.replace('name = "bone"', 'name = "bone"\ncoxa_class = "psoas_left"', 1))
 print("wrote", len(os.listdir(OUT)), "files into", OUT)

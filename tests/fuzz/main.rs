@@ -265,3 +265,116 @@ fn fuzz_radiograph_png() {
     assert!(!seeds.is_empty(), "the corpus' PNG radiograph is missing");
     go(Target { name: "radiograph_png", ext: ".png", text: false, seeds, run: &read_radiograph }, 15);
 }
+
+/// Issue 45: OpenSim motion and ground-reaction files (`.mot`/`.sto`), read and, when read, run
+/// through the inverse dynamics of a one-coordinate pendulum (the missing-coordinate check, the
+/// splines and the loads' columns). Seeds: a motion and a ground-reaction table coxa writes.
+#[test]
+fn fuzz_mot() {
+    let model = coxa_osim::parse_osim(PENDULUM, Path::new("pendulum.osim")).unwrap();
+    let mut motion = coxa_osim::Storage::new("ik", true, vec!["theta".into()]);
+    let cols = ["ground_force_vx", "ground_force_vy", "ground_force_vz", "ground_force_px", "ground_force_py", "ground_force_pz"];
+    let mut grf = coxa_osim::Storage::new("grf", false, cols.iter().map(|c| c.to_string()).collect());
+    for k in 0..8 {
+        let t = 0.01 * f64::from(k);
+        motion.rows.push((t, vec![10.0 * t]));
+        grf.rows.push((t, vec![1.0, 0.0, 0.0, 0.0, -1.0, 0.0]));
+    }
+    let seeds = vec![written_storage(&motion), written_storage(&grf)];
+    let loads = [coxa_msk::motion::ExternalLoad::plate("rod", "")];
+    let run = move |p: &Path| -> Result<(), String> {
+        let s = coxa_osim::Storage::read(p).map_err(err)?;
+        // Bounded work per input: the dynamics of at most 64 frames.
+        if s.rows.len() <= 64 {
+            let _ = coxa_msk::motion::inverse_dynamics(&model, &s, &s, &loads, &coxa_msk::motion::MotionOptions::default());
+        }
+        Ok(())
+    };
+    go(Target { name: "mot", ext: ".mot", text: true, seeds, run: &run }, 16);
+}
+
+/// A pendulum model: one body on a pin (a model small enough for thousands of runs a second).
+const PENDULUM: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<OpenSimDocument Version="40000"><Model name="pendulum"><gravity>0 -9.80665 0</gravity>
+<BodySet><objects><Body name="rod"><mass>2</mass><mass_center>0 -0.5 0</mass_center><inertia>0.1 0.02 0.1 0 0 0</inertia></Body></objects></BodySet>
+<JointSet><objects><PinJoint name="pin"><socket_parent_frame>ground_offset</socket_parent_frame><socket_child_frame>rod_offset</socket_child_frame>
+<coordinates><Coordinate name="theta"><default_value>0</default_value><range>-3 3</range></Coordinate></coordinates>
+<frames><PhysicalOffsetFrame name="ground_offset"><socket_parent>/ground</socket_parent><translation>0 0 0</translation><orientation>0 0 0</orientation></PhysicalOffsetFrame>
+<PhysicalOffsetFrame name="rod_offset"><socket_parent>/bodyset/rod</socket_parent><translation>0 0 0</translation><orientation>0 0 0</orientation></PhysicalOffsetFrame></frames>
+</PinJoint></objects></JointSet></Model></OpenSimDocument>"#;
+
+fn written_storage(s: &coxa_osim::Storage) -> Vec<u8> {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("s.mot");
+    s.write(&p).unwrap();
+    std::fs::read(&p).unwrap()
+}
+
+/// Issue 45: 3D Slicer markups as JSON (`.mrk.json`; `.fcsv` has its own target).
+#[test]
+fn fuzz_mrk_json() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("m.mrk.json");
+    let points: Vec<coxa_io::markups::ControlPoint> = [("HJC_R", Point3::new(-80.0, 30.0, 1670.0)), ("P1_R", Point3::new(-110.0, 30.0, 1620.0))]
+        .into_iter()
+        .map(|(l, q)| coxa_io::markups::ControlPoint { label: l.into(), description: String::new(), lps_mm: q })
+        .collect();
+    coxa_io::markups::write_mrk_json(&points, &p).unwrap();
+    let mut seeds = vec![std::fs::read(&p).unwrap()];
+    seeds.push(br#"{"markups":[{"type":"Fiducial","coordinateSystem":"RAS","controlPoints":[{"label":"HJC_R","position":[80.0,-30.0,1670.0]}]}]}"#.to_vec());
+    let run = |p: &Path| -> Result<(), String> { coxa_io::markups::read_markups(p).map(|_| ()).map_err(err) };
+    go(Target { name: "mrk_json", ext: ".mrk.json", text: true, seeds, run: &run }, 17);
+}
+
+/// Issue 45: segmentation model cards (TOML; the weights are not opened by a card read): every
+/// field's check, the weights' folder rule, the coxa classes.
+#[test]
+fn fuzz_model_card() {
+    let dir = root().join("models/infer/tests/models");
+    let mut seeds: Vec<Vec<u8>> = ["threshold3.toml"].iter().filter_map(|f| std::fs::read(dir.join(f)).ok()).collect();
+    seeds.extend(std::fs::read(root().join("models/infer/phantom/phantom_seg_test.toml")).ok());
+    assert!(!seeds.is_empty(), "the test cards are missing");
+    let run = |p: &Path| -> Result<(), String> { coxa_infer::card::ModelCard::read(p).map(|_| ()).map_err(err) };
+    go(Target { name: "model_card", ext: ".toml", text: true, seeds, run: &run }, 18);
+}
+
+/// Issue 45: the float image paths on any `f32` values (NaN, infinities, 1e38, subnormals): the
+/// input's bytes are the voxels of a 6 x 5 x 4 image (padded with -1000), whose central 2 x 2
+/// x 2 voxels are labelled; radiomics (every feature class) and a simulated radiograph run on
+/// it. A refusal is fine, a panic is not (NaN was an index out of bounds in glcm.rs).
+#[test]
+fn fuzz_float_image() {
+    let grid = tiny_volume().grid().clone();
+    let n = 6 * 5 * 4;
+    let mut labels = ndarray::Array3::<u16>::zeros((4, 5, 6));
+    for k in 1..3 {
+        for j in 1..3 {
+            for i in 2..4 {
+                labels[[k, j, i]] = 1;
+            }
+        }
+    }
+    let mask = coxa_core::LabelMap::new(grid.clone(), labels, coxa_core::ClassTable::new()).unwrap();
+    let values = |bytes: &[u8]| -> Vec<f32> {
+        let mut v: Vec<f32> = bytes.chunks_exact(4).take(n).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        v.resize(n, -1000.0);
+        v
+    };
+    let good: Vec<u8> = tiny_volume().hu().iter().flat_map(|v| (v + 0.5).to_le_bytes()).collect();
+    let mut with_nan = good.clone();
+    with_nan[40..44].copy_from_slice(&f32::NAN.to_le_bytes());
+    let mut with_inf = good.clone();
+    with_inf[4 * 50..4 * 51].copy_from_slice(&f32::INFINITY.to_le_bytes());
+    let geometry = coxa_diagnostics::drr::XrayGeometry::centred(Point3::new(-8.0, -500.0, 34.0), Point3::new(-8.0, 7.0, 34.0), Vector3::x(), 1000.0, 8, 8, 1.0).unwrap();
+    let run = move |p: &Path| -> Result<(), String> {
+        let bytes = std::fs::read(p).map_err(err)?;
+        let array = ndarray::Array3::from_shape_vec((4, 5, 6), values(&bytes)).map_err(err)?;
+        let image = Volume::new(grid.clone(), array).map_err(err)?;
+        let mut params = coxa_diagnostics::Params::default();
+        params.settings.label = 1;
+        let radiomics = coxa_diagnostics::extract(&image, &mask, &params).map(|_| ()).map_err(err);
+        let drr = coxa_diagnostics::drr::DrrVolume::new(&image).map(|v| drop(v.project(&geometry))).map_err(err);
+        radiomics.and(drr)
+    };
+    go(Target { name: "float_image", ext: ".f32", text: false, seeds: vec![good, with_nan, with_inf], run: &run }, 19);
+}

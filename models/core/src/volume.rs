@@ -147,6 +147,15 @@ impl Volume {
     pub fn hu_at(&self, kji: [usize; 3]) -> f32 {
         with_hu!(self, |a| a[kji].hu_f32())
     }
+    /// How many voxels are NaN and how many infinite: `(nan, infinite)`. An `i16` volume has
+    /// none; an `f32` one (a float NIfTI or NRRD, a computed image) may, and such voxels hold no
+    /// HU: readers refuse them and the stages that take a volume from a caller check them.
+    pub fn non_finite_counts(&self) -> (usize, usize) {
+        match &self.voxels {
+            Voxels::I16(_) => (0, 0),
+            Voxels::F32(a) => a.iter().filter(|v| !v.is_finite()).fold((0, 0), |(nan, inf), v| if v.is_nan() { (nan + 1, inf) } else { (nan, inf + 1) }),
+        }
+    }
     /// Minimum, maximum, sum and mean of the voxel values. NaN voxels are counted in neither.
     pub fn stats(&self) -> HuStats {
         fn of<T: HuValue>(a: &Array3<T>) -> HuStats {

@@ -113,6 +113,14 @@ pub enum DensityError {
     /// CT and labels on different grids.
     #[error("the label map is not on the CT's grid; resample it onto the CT (nearest neighbour) first")]
     GridMismatch,
+    /// The CT holds NaN or infinite voxels.
+    #[error("the CT has {} voxels that are not numbers ({nan} NaN, {infinite} infinite); replace them (e.g. with -1024, air) first", nan + infinite)]
+    NonFinite {
+        /// NaN voxels.
+        nan: usize,
+        /// Infinite voxels.
+        infinite: usize,
+    },
     /// The femur has no voxel or its landmarks are degenerate.
     #[error("femur_{side}: {why}")]
     Femur {
@@ -205,12 +213,21 @@ impl Calibration {
 /// maximus, medius, minimus left/right; iliopsoas left/right).
 pub const MUSCLE_LABELS: [u16; 8] = [80, 81, 82, 83, 84, 85, 88, 89];
 
+/// [`DensityError::NonFinite`] when `ct` holds NaN or infinite voxels.
+fn finite(ct: &Volume) -> Result<(), DensityError> {
+    match ct.non_finite_counts() {
+        (0, 0) => Ok(()),
+        (nan, infinite) => Err(DensityError::NonFinite { nan, infinite }),
+    }
+}
+
 /// Samples fat and muscle in the box `roi` (LPS corners; `None`: the whole CT) of `ct`, voxels of
 /// bone labels (any label outside the muscles) left out. See the module docs.
 pub fn sample_tissues(ct: &Volume, labels: Option<&LabelMap>, roi: Option<(Point3<f64>, Point3<f64>)>, settings: &CalibrationSettings) -> Result<(ReferenceTissue, ReferenceTissue), DensityError> {
     if settings.fat_range_hu[0] >= settings.fat_range_hu[1] || settings.muscle_range_hu[0] >= settings.muscle_range_hu[1] {
         return Err(DensityError::Settings("each HU range must be [low, high] with low < high".into()));
     }
+    finite(ct)?;
     if let Some(l) = labels
         && !l.grid().same_as(ct.grid(), 1e-3)
     {
@@ -420,6 +437,7 @@ pub fn femur_density(ct: &Volume, labels: &LabelMap, femur_id: u16, femur: &Femu
     if !labels.grid().same_as(ct.grid(), 1e-3) {
         return Err(DensityError::GridMismatch);
     }
+    finite(ct)?;
     let h = femur.head_centre.lps_mm;
     let s = femur.shaft_axis.direction_lps.try_normalize(1e-9).ok_or_else(|| fail("zero shaft axis".into()))?;
     let mut n = femur.neck_axis.direction_lps.try_normalize(1e-9).ok_or_else(|| fail("zero neck axis".into()))?;

@@ -32,6 +32,15 @@ pub enum Error {
         /// Why (one voxel, too few dimensions, fewer voxels than minimumROISize, resegmentation kept <= 1 voxel).
         reason: String,
     },
+    /// The image holds NaN or infinite voxels: they have no gray level (coxa's readers refuse
+    /// such files; this guards images made by a caller).
+    #[error("the image has {} voxels that are not numbers ({nan} NaN, {infinite} infinite); replace them (e.g. with -1024, air) first", nan + infinite)]
+    NonFiniteImage {
+        /// NaN voxels.
+        nan: usize,
+        /// Infinite voxels.
+        infinite: usize,
+    },
     /// A matrix would take more memory than allowed.
     #[error("{what} would need {bytes} bytes (over the {limit} byte limit); use a larger binWidth or a smaller binCount")]
     TooLarge {

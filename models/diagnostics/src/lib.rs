@@ -73,6 +73,10 @@ pub type FeatureVector = Vec<(String, f64)>;
 /// `ceil(sigma / spacing) + 1`) or a sigma <= 0 yields no features (pyradiomics logs a warning).
 pub fn extract(image: &Volume, mask: &LabelMap, params: &Params) -> Result<FeatureVector> {
     params.validate()?;
+    let (nan, infinite) = image.non_finite_counts();
+    if nan + infinite > 0 {
+        return Err(Error::NonFiniteImage { nan, infinite });
+    }
     let s = &params.settings;
     let filtered = params.image_types.iter().any(|t| *t != ImageType::Original);
     let (prepared, source) = roi::prepare(image, mask, s, filtered)?;

@@ -315,11 +315,25 @@ fn resample(grid: &Grid, values: &[f64], lab: &[bool], target: [f64; 3], s: &Set
 /// pyradiomics' `binImage` on the ROI: bin edges from `binWidth` (`numpy.arange(min - min % w,
 /// max + 2 w, w)`) or `binCount` (`numpy.histogram`'s edges, the last one + 1), levels by
 /// `numpy.digitize`.
+/// Most gray levels a discretisation may make: 2^20. An HU range a CT can hold makes at most a few
+/// thousand at pyradiomics' default binWidth 25 (2^20 levels of 25 HU span 26 million HU). Beyond
+/// it the texture classes' passes over the levels cost seconds on a ROI of eight voxels (found by
+/// fuzz_float_image: 2^24 levels took 3-5 s of CPU per extraction).
+const MAX_GRAY_LEVELS: usize = 1 << 20;
+
 pub(crate) fn discretize(values: &[f64], roi: &[bool], s: &Settings) -> Result<Levels> {
     let inside: Vec<f64> = values.iter().zip(roi).filter(|(_, m)| **m).map(|(v, _)| *v).collect();
     let min = inside.iter().copied().fold(f64::INFINITY, f64::min);
     let max = inside.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    // Checked before any edge is allocated: an image whose values span 1e38 (finite, but no CT's)
+    // asked for 1e36 gray levels and aborted on the allocation (issue 45, found by fuzz_float_image).
+    let too_many = |levels: f64| Error::TooLarge {
+        what: format!("{levels:.3e} gray levels (the ROI's values span {min:.3e} to {max:.3e})"),
+        bytes: (levels * 8.0).min(u64::MAX as f64) as u64,
+        limit: (MAX_GRAY_LEVELS * 8) as u64,
+    };
     let edges: Vec<f64> = match s.bin_count {
+        Some(count) if count > MAX_GRAY_LEVELS => return Err(too_many(count as f64)),
         Some(count) => {
             let (lo, hi) = if min == max { (min - 0.5, max + 0.5) } else { (min, max) };
             let step = (hi - lo) / count as f64;
@@ -331,7 +345,11 @@ pub(crate) fn discretize(values: &[f64], roi: &[bool], s: &Settings) -> Result<L
             let w = s.bin_width;
             let low = min - min.rem_euclid(w);
             let high = max + 2.0 * w;
-            let n = ((high - low) / w).ceil() as usize;
+            let levels = ((high - low) / w).ceil();
+            if levels.is_nan() || levels > MAX_GRAY_LEVELS as f64 {
+                return Err(too_many(levels));
+            }
+            let n = levels as usize;
             let mut e: Vec<f64> = (0..n).map(|i| low + i as f64 * w).collect();
             if e.len() == 1 {
                 e = vec![e[0] - 0.5, e[0] + 0.5];
@@ -339,9 +357,6 @@ pub(crate) fn discretize(values: &[f64], roi: &[bool], s: &Settings) -> Result<L
             e
         }
     };
-    if edges.len() > 1 << 24 {
-        return Err(Error::TooLarge { what: format!("{} gray levels", edges.len()), bytes: edges.len() as u64 * 8, limit: 1 << 27 });
-    }
     let mut gl = vec![0u32; values.len()];
     let mut seen = vec![false; edges.len() + 1];
     for ((g, v), m) in gl.iter_mut().zip(values).zip(roi) {

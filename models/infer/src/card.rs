@@ -258,10 +258,25 @@ pub struct ClassSpec {
     pub coxa_class: Option<String>,
 }
 
+/// Why a card's `weights` entry is refused, if it is: it must name a file inside the card's folder
+/// (a relative path without `..`), so a card copied from elsewhere cannot make coxa read any file
+/// on the machine. Weights kept elsewhere are used on purpose by putting a link to them in the
+/// card's folder.
+pub(crate) fn weights_outside(file: &Path) -> Option<String> {
+    use std::path::Component;
+    let inside = file.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir)) && file.components().any(|c| matches!(c, Component::Normal(_)));
+    (!inside).then(|| {
+        format!(
+            "names {}, which is not inside the card's folder; weights must lie in the card's folder (a path relative to it, without `..`): copy the file there, or put a link to it there",
+            file.display()
+        )
+    })
+}
+
 impl ModelCard {
     /// Reads and checks a card (the weights are checked by [`crate::Model::load`]).
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::CardRead { path: path.to_path_buf(), source })?;
+        let text = coxa_io::read_text_bounded(path, coxa_io::Bound::TEXT).map_err(|source| Error::CardRead { path: path.to_path_buf(), source })?;
         Self::parse(&text, path)
     }
 
@@ -285,6 +300,9 @@ impl ModelCard {
         }
         if self.sha256.len() != self.weights.len() {
             return bad("sha256", format!("has {} hashes for {} weights files; give one per file, in the same order", self.sha256.len(), self.weights.len()));
+        }
+        if let Some(problem) = self.weights.iter().find_map(|w| weights_outside(w.as_path())) {
+            return bad("weights", problem);
         }
         if let Some(h) = self.sha256.iter().find(|h| h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit())) {
             return bad("sha256", format!("has {h:?}; each must be 64 hex digits (`sha256sum MODEL.onnx`)"));
@@ -338,6 +356,11 @@ impl ModelCard {
         }
         if let Some(c) = self.output.classes.iter().find(|c| c.coxa_class.as_ref().is_some_and(|n| n.trim().is_empty() || n.trim() != n)) {
             return bad("output.classes.coxa_class", format!("of class {:?} is {:?}; give a coxa class name such as \"gluteus_medius_left\", or leave it out", c.name, c.coxa_class));
+        }
+        let coxa = coxa_anatomy::labels::coxa_classes();
+        if let Some((c, n)) = self.output.classes.iter().find_map(|c| c.coxa_class.as_ref().filter(|n| coxa.id(n).is_none()).map(|n| (c, n))) {
+            let known: Vec<&str> = coxa.iter().map(|(_, n)| n).collect();
+            return bad("output.classes.coxa_class", format!("of class {:?} is {n:?}, which is not a coxa class; use one of {}, or leave it out", c.name, known.join(", ")));
         }
         let mut labels: Vec<u16> = self.output.classes.iter().map(|c| c.label).collect();
         labels.sort_unstable();

@@ -201,7 +201,7 @@ pub struct ImageCard {
 impl ImageCard {
     /// Reads and checks a card; `path` names it in errors.
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::CardRead { path: path.to_path_buf(), source })?;
+        let text = coxa_io::read_text_bounded(path, coxa_io::Bound::TEXT).map_err(|source| Error::CardRead { path: path.to_path_buf(), source })?;
         let card: ImageCard = toml::from_str(&text).map_err(|source| Error::CardParse { path: path.to_path_buf(), source })?;
         card.check(path)?;
         Ok(card)

@@ -71,7 +71,7 @@ impl Model {
         let mut weights = Vec::new();
         for file in &card.weights {
             let weights_path = card_path.parent().unwrap_or(Path::new(".")).join(file);
-            let bytes = std::fs::read(&weights_path).map_err(|source| Error::WeightsRead { path: weights_path.clone(), card: card_path.to_path_buf(), source })?;
+            let bytes = coxa_io::read_bounded(&weights_path, coxa_io::Bound::WEIGHTS).map_err(|source| Error::WeightsRead { path: weights_path.clone(), card: card_path.to_path_buf(), source })?;
             weights.push((weights_path, bytes));
         }
         Self::from_parts(card, card_path, weights, config)
@@ -195,8 +195,11 @@ impl Model {
 /// checked against the card's, and a one-thread deterministic session on them (tabular and image
 /// models: one row or one image at a time).
 pub(crate) fn checked_small_session(card_path: &Path, weights: &Path, sha256: &str) -> Result<(PathBuf, Session)> {
+    if let Some(problem) = crate::card::weights_outside(weights) {
+        return Err(Error::CardInvalid { path: card_path.to_path_buf(), field: "weights".into(), problem });
+    }
     let path = card_path.parent().unwrap_or(Path::new(".")).join(weights);
-    let bytes = std::fs::read(&path).map_err(|source| Error::WeightsRead { path: path.clone(), card: card_path.to_path_buf(), source })?;
+    let bytes = coxa_io::read_bounded(&path, coxa_io::Bound::WEIGHTS).map_err(|source| Error::WeightsRead { path: path.clone(), card: card_path.to_path_buf(), source })?;
     let found = sha256_hex(&bytes);
     if !found.eq_ignore_ascii_case(sha256) {
         return Err(Error::Sha256Mismatch { path, card: card_path.to_path_buf(), expected: sha256.to_string(), found });

@@ -520,6 +520,10 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
     if card.input.channels != 1 {
         return Err(Error::BadInput { what: format!("model {} takes {} channels; a CT gives one", card.name, card.input.channels) });
     }
+    let (nan, infinite) = ct.non_finite_counts();
+    if nan + infinite > 0 {
+        return Err(Error::BadInput { what: format!("the CT has {} voxels that are not numbers ({nan} NaN, {infinite} infinite); replace them (e.g. with -1024, air) first", nan + infinite) });
+    }
     let classes = card.output.classes.len();
     let ct_grid = ct.grid().clone();
     let [si, sj, sk] = ct_grid.size();

@@ -94,7 +94,7 @@ impl TabularModel {
     /// Reads the card, checks the weights' SHA-256 and the graph's input and output names, and
     /// makes a session (one thread: a few rows).
     pub fn load(card_path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(card_path).map_err(|source| Error::CardRead { path: card_path.to_path_buf(), source })?;
+        let text = coxa_io::read_text_bounded(card_path, coxa_io::Bound::TEXT).map_err(|source| Error::CardRead { path: card_path.to_path_buf(), source })?;
         let card: TabularCard = toml::from_str(&text).map_err(|source| Error::CardParse { path: card_path.to_path_buf(), source })?;
         let bad = |field: &str, problem: String| Error::CardInvalid { path: card_path.to_path_buf(), field: field.into(), problem };
         if card.card_version != crate::card::CARD_VERSION {

@@ -123,3 +123,56 @@ fn options_the_model_cannot_take_are_refused() {
     let e = segment(&mut r.unwrap(), &ct, &InferenceOptions::default()).unwrap_err();
     assert!(e.to_string().contains("takes MR images") && e.to_string().contains("use a CT model"), "{e}");
 }
+
+/// Issue 45: a card's weights must lie in the card's folder (`..` or an absolute path is
+/// refused before any file is opened; a link placed in the folder is the way to use weights kept
+/// elsewhere), and a `coxa_class` coxa does not know is refused by the card itself, so that
+/// `coxa segment` refuses it as `coxa anatomy --model` does.
+#[test]
+fn issue_45_weights_outside_the_card_folder_and_unknown_classes_are_refused() {
+    use coxa_infer::card::ModelCard;
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(card("threshold3")).unwrap();
+    for weights in ["../threshold3.onnx", "/etc/passwd", "sub/../../x.onnx"] {
+        let p = dir.path().join("outside.toml");
+        std::fs::write(&p, text.replace("weights = \"threshold3.onnx\"", &format!("weights = {weights:?}"))).unwrap();
+        let e = ModelCard::read(&p).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "model card {}: field `weights` names {weights}, which is not inside the card's folder; weights must lie in the card's folder (a path relative to it, without `..`): copy the file there, or put a link to it there",
+                p.display()
+            )
+        );
+    }
+    let p = dir.path().join("class.toml");
+    let named = text.replacen("name = \"bone\"", "name = \"bone\"\ncoxa_class = \"psoas_left\"", 1);
+    assert_ne!(named, text, "the card has a class named bone");
+    std::fs::write(&p, named).unwrap();
+    let msg = ModelCard::read(&p).unwrap_err().to_string();
+    assert!(msg.contains("field `output.classes.coxa_class` of class \"bone\" is \"psoas_left\", which is not a coxa class; use one of") && msg.contains("iliopsoas_left"), "{msg}");
+    // A known class and weights inside the folder (a link to them) are taken.
+    std::fs::write(&p, text.replacen("name = \"bone\"", "name = \"bone\"\ncoxa_class = \"femur_left\"", 1)).unwrap();
+    assert!(ModelCard::read(&p).is_ok());
+}
+
+/// Issue 45: a CT with NaN or infinite voxels handed to the segmentation by a caller (coxa's
+/// readers refuse such files) is refused by count before any tile runs.
+#[test]
+fn issue_45_a_ct_with_non_finite_voxels_is_refused() {
+    if !runtime_ready() {
+        return;
+    }
+    let mut model = Model::load(&card("threshold3"), &SessionConfig { intra_threads: 1, ..Default::default() }).unwrap();
+    let ct = volume([20, 20, 20], 4.0, |i, j, _| {
+        if (i, j) == (3, 4) {
+            f32::NAN
+        } else if (i, j) == (5, 5) {
+            f32::INFINITY
+        } else {
+            -1000.0
+        }
+    });
+    let e = segment(&mut model, &ct, &InferenceOptions::default()).unwrap_err();
+    assert_eq!(e.to_string(), "the CT has 40 voxels that are not numbers (20 NaN, 20 infinite); replace them (e.g. with -1024, air) first");
+}

@@ -144,6 +144,7 @@ fn wrong_cards_and_inputs_are_named() {
         assert!(err.contains(want), "{edit:?}: {err}");
     }
     // Another model's weights under this card: the SHA-256 differs.
+    std::os::unix::fs::symlink(common::models_dir().join("xray_bmd_test.onnx"), dir.path().join("xray_bmd_test.onnx")).unwrap();
     let p = edited_card(dir.path(), "xray_fracture_test", |t| t.replace("xray_fracture_test.onnx", "xray_bmd_test.onnx"));
     assert!(matches!(ImageModel::load(&p), Err(Error::Sha256Mismatch { .. })));
     // The card needs a spacing the image does not have.

@@ -44,6 +44,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The file is larger than a whole-file read may take ([`crate::read_bounded`]).
+    #[error("{path}: {source}")]
+    FileTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The error of [`crate::read_bounded`], naming the size and the bound.
+        #[source]
+        source: std::io::Error,
+    },
     /// The file is neither NIfTI nor DICOM.
     #[error("{path}: not a NIfTI (.nii, .nii.gz) or DICOM file (no 'DICM' marker at byte 128)")]
     UnknownFormat {
@@ -102,6 +111,22 @@ pub enum Error {
         path: PathBuf,
         /// What was found ("the series' Modality is MR").
         what: String,
+    },
+    /// A float image holds NaN or infinite voxels: values no CT has, that no stage can use.
+    #[error(
+        "{path}: {} of {total} voxels are not numbers ({nan} NaN, {infinite} infinite); coxa does not guess \
+         values for them: replace them (e.g. with -1024, air) and save the image again",
+        nan + infinite
+    )]
+    NonFiniteVoxels {
+        /// The file or folder.
+        path: PathBuf,
+        /// NaN voxels.
+        nan: usize,
+        /// Infinite voxels.
+        infinite: usize,
+        /// Voxels in the image.
+        total: usize,
     },
     /// The data do not form a valid grid or volume.
     #[error("{path}: {source}")]

@@ -15,12 +15,14 @@
 //! - [`table`]: the CSV tables coxa writes, one dialect through the `csv` crate.
 //! - [`dicom::stable_uid`]: the one DICOM UID generator (SHA-256), for coxa-pacs too.
 //! - [`open`]: one entry point that picks the reader from the path.
+//! - [`jsonl`]: JSON-lines logs repaired before appending (a partial last line moved aside).
 //! - [`limits`]: how much memory a file may make a reader allocate ([`Limits`]), checked before
 //!   allocating.
 
 pub mod colour_table;
 pub mod dicom;
 mod error;
+pub mod jsonl;
 pub mod limits;
 pub mod markups;
 pub mod mesh;
@@ -32,7 +34,7 @@ pub mod sanity;
 pub mod table;
 
 pub use error::{Error, Result};
-pub use limits::Limits;
+pub use limits::{Bound, Limits, read_bounded, read_text_bounded};
 pub use open::{Loaded, OpenOptions, SourceKind, open};
 
 #[cfg(test)]

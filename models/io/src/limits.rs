@@ -10,6 +10,12 @@
 //! the reader (segmentation keeps several masks of the volume's size). Where `/proc/meminfo` cannot
 //! be read (not Linux, a sandbox), it is [`FALLBACK_MAX_BYTES`]. A caller (the CLI's
 //! `--max-memory`) overrides it with [`Limits::with_max_bytes`].
+//!
+//! Files read whole (text inputs: scenarios, landmarks, model cards, `.osim`, `.mot`/`.sto`, CSV,
+//! JSON records; and ONNX weights) go through [`read_bounded`] / [`read_text_bounded`]: the file's
+//! size is checked against the smaller of its [`Bound`] and [`Limits::max_bytes`] before reading,
+//! and the read itself stops one byte past that (`take`), so `/dev/zero`, a FIFO or a file that
+//! grows while it is read are bounded too.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -103,6 +109,71 @@ impl Limits {
     }
 }
 
+/// What a whole-file read may hold at most (besides [`Limits::max_bytes`], whichever is smaller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bound {
+    /// Bytes.
+    pub bytes: u64,
+    /// What it bounds, for messages ("a text input").
+    pub what: &'static str,
+}
+
+impl Bound {
+    /// Text inputs (scenario, landmarks, model card, `.osim`, `.mot`/`.sto`, CSV, JSON records):
+    /// 256 MiB, far above any real one (a 10-minute motion capture at 1000 Hz with 100 columns
+    /// is about 60 MB as text) and far below the memory of a machine that runs coxa.
+    pub const TEXT: Bound = Bound { bytes: 256 << 20, what: "a text input" };
+    /// ONNX weights: 2 GiB, the protobuf limit of one ONNX file (larger models keep their
+    /// weights in external data files, which coxa does not read).
+    pub const WEIGHTS: Bound = Bound { bytes: 2 << 30, what: "an ONNX file" };
+}
+
+/// Reads the whole file at `path`, refusing it (an [`std::io::Error`] of kind
+/// [`std::io::ErrorKind::FileTooLarge`] whose message names the size, the bound and the fix)
+/// when it is larger than `bound` or [`Limits::new`]'s `max_bytes`, whichever is smaller: from
+/// its metadata before reading a byte, and for a stream (a FIFO, `/dev/zero`) after reading one
+/// byte more than that, never more.
+///
+/// Callers wrap the error with the file's name as they wrap any I/O error.
+pub fn read_bounded(path: &Path, bound: Bound) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let limits = Limits::new();
+    let by_bound = bound.bytes <= limits.max_bytes;
+    let limit = if by_bound { bound.bytes } else { limits.max_bytes };
+    // `Some(size)` of a file known to be larger; `None` for a stream that went on past the limit.
+    let too_large = |size: Option<u64>| {
+        let limit = crate::error::human_bytes(limit);
+        let what = if by_bound {
+            format!("the {limit} {} may have at most; is it the right file?", bound.what)
+        } else {
+            format!("the {limit} allowed ({}); is it the right file? else raise --max-memory", limits.describe_source())
+        };
+        let found = match size {
+            Some(n) => format!("the file is {}, more than {what}", crate::error::human_bytes(n)),
+            None => format!("the file goes on beyond {what}"),
+        };
+        std::io::Error::new(std::io::ErrorKind::FileTooLarge, found)
+    };
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_file() && meta.len() > limit {
+        return Err(too_large(Some(meta.len())));
+    }
+    let capacity = if meta.is_file() { meta.len().min(limit) } else { 0 };
+    let mut bytes = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    let _ = file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(None));
+    }
+    Ok(bytes)
+}
+
+/// [`read_bounded`] as UTF-8 text (an [`std::io::ErrorKind::InvalidData`] error otherwise, as
+/// [`std::fs::read_to_string`]).
+pub fn read_text_bounded(path: &Path, bound: Bound) -> std::io::Result<String> {
+    String::from_utf8(read_bounded(path, bound)?).map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"))
+}
+
 /// `MemAvailable` in bytes from the text of `/proc/meminfo` (`MemAvailable:  123456 kB`).
 pub(crate) fn mem_available_bytes(meminfo: &str) -> Option<u64> {
     let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
@@ -147,6 +218,23 @@ mod tests {
         }
         let c = l.with_max_bytes(1000);
         assert_eq!((c.max_bytes, c.source), (1000, LimitSource::Caller));
+    }
+
+    #[test]
+    fn whole_file_reads_are_bounded_by_size_and_by_stream() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.toml");
+        std::fs::write(&p, "x = 1\n").unwrap();
+        assert_eq!(read_text_bounded(&p, Bound::TEXT).unwrap(), "x = 1\n");
+        let small = Bound { bytes: 4, what: "a test input" };
+        let e = read_bounded(&p, small).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::FileTooLarge);
+        assert_eq!(e.to_string(), "the file is 6 bytes, more than the 4 bytes a test input may have at most; is it the right file?");
+        // A stream that never ends: refused after limit + 1 bytes.
+        let e = read_bounded(Path::new("/dev/zero"), Bound { bytes: 1 << 20, what: "a test input" }).unwrap_err();
+        assert_eq!(e.to_string(), "the file goes on beyond the 1.0 MB a test input may have at most; is it the right file?");
+        std::fs::write(&p, [0xff, 0xfe]).unwrap();
+        assert_eq!(read_text_bounded(&p, Bound::TEXT).unwrap_err().kind(), std::io::ErrorKind::InvalidData);
     }
 
     #[test]

@@ -109,8 +109,9 @@ pub fn write_mrk_json(points: &[ControlPoint], path: &Path) -> Result<()> {
 /// [`Error::NotFound`], [`Error::Unreadable`];
 /// [`Error::Markups`] for a file that is not a markups file, naming the line or field.
 pub fn read_markups(path: &Path) -> Result<Vec<ControlPoint>> {
-    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+    let text = crate::read_text_bounded(path, crate::Bound::TEXT).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::NotFound { path: path.to_path_buf() },
+        std::io::ErrorKind::FileTooLarge => Error::FileTooLarge { path: path.to_path_buf(), source: e },
         _ => Error::Unreadable { path: path.to_path_buf(), source: e },
     })?;
     let bad = |why: String| Error::Markups { path: path.to_path_buf(), why };

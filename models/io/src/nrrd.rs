@@ -286,7 +286,9 @@ pub fn read_volume_with(path: &Path, limits: &Limits) -> Result<Volume> {
     let (grid, v, _) = read_values(path, limits, 4)?;
     let data: Vec<f32> = v.into_iter().map(|x| x as f32).collect();
     let array = Array3::from_shape_vec(grid.shape_kji(), data).map_err(|source| -> Error { NrrdError::Shape { path: path.to_path_buf(), source }.into() })?;
-    Volume::new(grid, array).map_err(|source| Error::Geometry { path: path.to_path_buf(), source })
+    let volume = Volume::new(grid, array).map_err(|source| Error::Geometry { path: path.to_path_buf(), source })?;
+    crate::sanity::check_finite(&volume, path)?;
+    Ok(volume)
 }
 
 /// Reads an NRRD image as a label map: every voxel must be an integer in `0..=65535`.

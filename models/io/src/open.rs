@@ -106,6 +106,7 @@ pub fn open(path: &Path, options: &OpenOptions) -> Result<Loaded> {
     }
     let dicom_options = options.dicom.clone().with_limits(options.limits);
     let series = dicom::read_series(&[PathBuf::from(path)], &dicom_options)?;
+    crate::sanity::check_finite(&series.volume, path)?;
     let mut warnings = series.warnings;
     let modality = series.summary.modality.trim();
     if modality.is_empty() {

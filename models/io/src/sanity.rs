@@ -42,6 +42,16 @@ pub(crate) fn check_grid(grid: &Grid, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a volume with NaN or infinite voxels ([`Error::NonFiniteVoxels`], counting them):
+/// every reader of float images calls it, so no stage (radiomics, DRR, density, segmentation)
+/// sees such a value.
+pub(crate) fn check_finite(volume: &Volume, path: &Path) -> Result<()> {
+    match volume.non_finite_counts() {
+        (0, 0) => Ok(()),
+        (nan, infinite) => Err(Error::NonFiniteVoxels { path: path.to_path_buf(), nan, infinite, total: volume.grid().size().iter().product() }),
+    }
+}
+
 /// HU below which a voxel is air (or the padding outside the reconstruction circle).
 const AIR_HU: f32 = -500.0;
 /// Smallest fraction of air voxels in a CT of the hip: the air around the body, in the bowel and

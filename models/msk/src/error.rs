@@ -18,6 +18,16 @@ pub enum MskError {
         /// The name.
         name: String,
     },
+    /// A motion lacks columns for coordinates of the model that are free to move.
+    #[error(
+        "the motion has no column for {} coordinate(s) of the model: {}; a missing coordinate is never taken as its default (the force would be wrong, not refused): give the inverse kinematics output of this model (OpenSim writes every coordinate) or add the column",
+        names.len(),
+        names.join(", ")
+    )]
+    MissingCoordinates {
+        /// The coordinates without a column (unlocked, not set by a coupler).
+        names: Vec<String>,
+    },
     /// A muscle wraps over a shape coxa does not wrap yet.
     #[error(
         "muscle {muscle} wraps over {wrap_object}, a shape coxa cannot wrap (coxa wraps WrapCylinder, WrapSphere, WrapEllipsoid and WrapTorus); set the wrap object inactive or replace it with one of these"

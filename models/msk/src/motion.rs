@@ -7,9 +7,12 @@
 //! # Input
 //! - The motion: an OpenSim `.mot`/`.sto` of coordinate values over time (columns named as the
 //!   model's coordinates; `inDegrees=yes` converts every coordinate that is not translational,
-//!   as OpenSim's `convertDegreesToRadians` does). A model coordinate the file lacks stays at its
-//!   default value and is listed in [`MotionHcf::missing_coordinates`]; columns that are not
-//!   coordinates (markers, errors) are ignored. Enforced coordinate couplers are applied.
+//!   as OpenSim's `convertDegreesToRadians` does). A model coordinate the file lacks is an error
+//!   ([`MskError::MissingCoordinates`], naming them; issue 45: a missing `hip_flexion_r` taken as
+//!   0 gave 586 %BW instead of 381) unless it is locked or set by an enforced coupler: those stay
+//!   at their default value (or follow the coupler) and are listed in
+//!   [`MotionHcf::missing_coordinates`]. Columns that are not coordinates (markers, errors) are
+//!   ignored. Enforced coordinate couplers are applied.
 //! - The external loads: OpenSim's `ExternalLoads` layout, one [`ExternalLoad`] per force
 //!   plate, each a force `<force_identifier>x|y|z` (N) applied at the point
 //!   `<point_identifier>x|y|z` (m) with a free torque `<torque_identifier>x|y|z` (N m; zero if the
@@ -278,6 +281,15 @@ fn coordinate_series(model: &Model, motion: &Storage) -> Result<Series> {
     if !any {
         return Err(bad_input("motion", "no column is named as a coordinate of the model: give the model the motion was made for (OpenSim's inverse kinematics output)".into()));
     }
+    // Locked coordinates keep their default; an enforced coupler sets its dependent one.
+    let free: Vec<String> = missing
+        .iter()
+        .filter(|name| model.coordinates.iter().enumerate().any(|(k, c)| &c.name == *name && !c.locked && !model.couplers.iter().any(|cp| cp.enforced && cp.dependent == k)))
+        .cloned()
+        .collect();
+    if !free.is_empty() {
+        return Err(MskError::MissingCoordinates { names: free });
+    }
     Ok((times, series, missing))
 }
 
@@ -443,6 +455,7 @@ fn frame_times(splined: &Splined, grf: &Storage, options: &MotionOptions) -> Res
 /// `loads` read from `grf`.
 ///
 /// # Errors
+/// [`MskError::MissingCoordinates`] for a motion without a free coordinate of the model;
 /// [`MskError::InvalidInput`] for a motion with fewer than 4 frames or no column of the model,
 /// ground reactions without the loads' columns, a bad filter cutoff, no frame with loads;
 /// [`MskError::UnknownName`] for a load's body not in the model; those of [`Kinematics::new`].
@@ -497,7 +510,8 @@ pub struct MotionHcf {
     pub frames: Vec<MotionFrame>,
     /// Body weight, N.
     pub body_weight_n: f64,
-    /// Model coordinates the motion lacks (held at their default values).
+    /// Locked or coupled model coordinates the motion lacks (held at their default values or set
+    /// by their coupler; a free one missing is [`MskError::MissingCoordinates`]).
     pub missing_coordinates: Vec<String>,
 }
 
@@ -739,6 +753,38 @@ mod tests {
             worst = worst.max((f.generalised_forces[0] - exact).abs());
         }
         assert!(worst < 2e-3, "pendulum generalised force off by {worst} N m");
+    }
+
+    /// Issue 45: a motion without `hip_flexion_r` gave 586 %BW instead of 381 with exit 0 (the
+    /// coordinate taken as its default); now it is an error naming it. Locked coordinates the
+    /// file lacks stay at their default.
+    #[test]
+    fn issue_45_a_missing_free_coordinate_is_an_error_naming_it() {
+        let model = coxa_osim::embedded::gait2392().unwrap();
+        let locked: Vec<&str> = model.coordinates.iter().filter(|c| c.locked).map(|c| c.name.as_str()).collect();
+        let kept: Vec<String> = model.coordinates.iter().map(|c| c.name.clone()).filter(|n| n != "hip_flexion_r" && !locked.contains(&n.as_str())).collect();
+        let mut motion = Storage::new("ik", true, kept.clone());
+        let mut grf =
+            Storage::new("g", false, ["ground_force_vx", "ground_force_vy", "ground_force_vz", "ground_force_px", "ground_force_py", "ground_force_pz"].iter().map(|s| s.to_string()).collect());
+        for k in 0..10 {
+            let t = 0.01 * f64::from(k);
+            motion.rows.push((t, vec![0.0; kept.len()]));
+            grf.rows.push((t, vec![0.0, 700.0, 0.0, 0.0, 0.0, 0.08]));
+        }
+        let loads = [ExternalLoad::plate("calcn_r", "")];
+        let e = inverse_dynamics(&model, &motion, &grf, &loads, &MotionOptions::default()).unwrap_err();
+        assert!(matches!(&e, MskError::MissingCoordinates { names } if names == &["hip_flexion_r"]), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "the motion has no column for 1 coordinate(s) of the model: hip_flexion_r; a missing coordinate is never taken as its default (the force would be wrong, not refused): give the inverse kinematics output of this model (OpenSim writes every coordinate) or add the column"
+        );
+        // With the column (locked coordinates still absent) the motion is taken.
+        motion.columns.push("hip_flexion_r".into());
+        for r in &mut motion.rows {
+            r.1.push(10.0);
+        }
+        let frames = inverse_dynamics(&model, &motion, &grf, &loads, &MotionOptions::default()).unwrap();
+        assert_eq!(frames.len(), 10);
     }
 
     #[test]

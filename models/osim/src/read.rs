@@ -16,7 +16,7 @@ use crate::model::*;
 /// [`OsimError`] naming the file and the element.
 pub fn read_osim(path: impl AsRef<Path>) -> Result<Model> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| OsimError::Io { file: path.to_path_buf(), source })?;
+    let text = coxa_io::read_text_bounded(path, coxa_io::Bound::TEXT).map_err(|source| OsimError::Io { file: path.to_path_buf(), source })?;
     parse_osim(&text, path)
 }
 

@@ -118,7 +118,7 @@ impl Storage {
     /// # Errors
     /// [`OsimError::Io`] when the file cannot be read, and those of [`Storage::parse`].
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| OsimError::Io { file: path.to_path_buf(), source })?;
+        let text = coxa_io::read_text_bounded(path, coxa_io::Bound::TEXT).map_err(|source| OsimError::Io { file: path.to_path_buf(), source })?;
         Self::parse(&text, path)
     }
 

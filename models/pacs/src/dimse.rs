@@ -336,7 +336,7 @@ fn get_str(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
 }
 
 /// Wraps a received data set (encoded in `ts`) as a Part 10 file, bytes unchanged.
-fn part10(ds: &[u8], ts: &str, sop_class: &str, sop_instance: &str) -> Result<Vec<u8>> {
+pub(crate) fn part10(ds: &[u8], ts: &str, sop_class: &str, sop_instance: &str) -> Result<Vec<u8>> {
     let meta = FileMetaTableBuilder::new()
         .transfer_syntax(ts)
         .media_storage_sop_class_uid(sop_class)

@@ -44,7 +44,9 @@ pub fn study_series(client: &mut dyn Pacs, study_uid: &str) -> Result<Vec<Series
 }
 
 /// Pulls the chosen series of `study_uid` into `out` (created if missing). An existing series
-/// folder is never replaced.
+/// folder is never replaced. A pull that fails leaves nothing behind (issue 45): neither the
+/// series it finished before the failure (a rerun would find them in its way) nor the `out`
+/// folder when it made it.
 pub fn pull(client: &mut dyn Pacs, study_uid: &str, out: &Path, which: &Which) -> Result<Vec<PulledSeries>> {
     let all = study_series(client, study_uid)?;
     let chosen: Vec<SeriesMatch> = match which {
@@ -77,10 +79,23 @@ pub fn pull(client: &mut dyn Pacs, study_uid: &str, out: &Path, which: &Which) -
             return Err(Error::WouldOverwrite { path: dir });
         }
     }
+    let made = !out.exists();
     std::fs::create_dir_all(out).map_err(io("create", out))?;
-    let mut pulled = Vec::new();
+    let mut pulled: Vec<PulledSeries> = Vec::new();
     for s in chosen {
-        pulled.push(pull_series(client, &s, out)?);
+        match pull_series(client, &s, out) {
+            Ok(p) => pulled.push(p),
+            Err(e) => {
+                for p in &pulled {
+                    let _ = std::fs::remove_dir_all(&p.dir);
+                }
+                if made {
+                    // Only while empty: nothing another process put there meanwhile is removed.
+                    let _ = std::fs::remove_dir(out);
+                }
+                return Err(e);
+            }
+        }
     }
     Ok(pulled)
 }
@@ -128,5 +143,57 @@ fn pull_series(client: &mut dyn Pacs, s: &SeriesMatch, out: &Path) -> Result<Pul
             let _ = std::fs::remove_dir_all(&tmp);
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::{FindQuery, StoreReport, StudyMatch};
+
+    /// A PACS whose study has two CT series; the second breaks off after its first instance.
+    struct Breaking {
+        first: Vec<u8>,
+    }
+
+    impl Pacs for Breaking {
+        fn server(&self) -> String {
+            "test://breaking".into()
+        }
+        fn find_studies(&mut self, _: &FindQuery) -> Result<Vec<StudyMatch>> {
+            Ok(Vec::new())
+        }
+        fn find_series(&mut self, study_uid: &str) -> Result<Vec<SeriesMatch>> {
+            let series = |uid: &str| SeriesMatch { study_uid: study_uid.into(), series_uid: uid.into(), modality: "CT".into(), series_number: Some(1), n_instances: Some(1) };
+            Ok(vec![series("1.2.3.1"), series("1.2.3.2")])
+        }
+        fn retrieve_series(&mut self, _: &str, series_uid: &str, sink: &mut dyn FnMut(Vec<u8>) -> Result<()>) -> Result<usize> {
+            if series_uid.ends_with(".2") {
+                return Err(Error::Protocol { server: self.server(), why: "the association was aborted".into() });
+            }
+            sink(self.first.clone())?;
+            Ok(1)
+        }
+        fn store(&mut self, _: &[Vec<u8>]) -> Result<StoreReport> {
+            Ok(StoreReport::default())
+        }
+    }
+
+    /// Issue 45: a failed pull left an empty `--out` folder behind; now it leaves nothing.
+    #[test]
+    fn issue_45_a_failed_pull_removes_what_it_made() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("pulled");
+        let first = crate::dimse::part10(&[], "1.2.840.10008.1.2.1", "1.2.840.10008.5.1.4.1.1.2", "1.2.3.1.1").unwrap();
+        let mut client = Breaking { first };
+        let e = pull(&mut client, "1.2.3", &out, &Which::AllCt).unwrap_err();
+        assert!(e.to_string().contains("aborted"), "{e}");
+        assert!(!out.exists(), "the folder the pull made is removed");
+        // A folder that was there before stays, emptied of what the pull put in it.
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join("mine.txt"), "x").unwrap();
+        assert!(pull(&mut client, "1.2.3", &out, &Which::AllCt).is_err());
+        let left: Vec<_> = std::fs::read_dir(&out).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert_eq!(left, ["mine.txt"]);
     }
 }

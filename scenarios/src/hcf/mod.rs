@@ -125,7 +125,7 @@ fn read_landmarks(path: &Path) -> Result<Vec<(String, Vector3<f64>)>> {
 
 /// The muscle records of `--muscles`: an anatomy.json's `muscles`, or a bare array of them.
 fn read_muscles(path: &Path) -> Result<Vec<coxa_core::anatomy_record::MuscleRecord>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the muscle measures {}", path.display()))?;
+    let text = coxa_io::read_text_bounded(path, coxa_io::Bound::TEXT).with_context(|| format!("cannot read the muscle measures {}", path.display()))?;
     let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("--muscles {}: not JSON; give the anatomy.json of coxa anatomy", path.display()))?;
     let list = match v.get("muscles") {
         Some(serde_json::Value::Null) | None if !v.is_array() => bail!("--muscles {}: no `muscles` in it; run coxa anatomy on a CT with muscle labels (e.g. TotalSegmentator's)", path.display()),

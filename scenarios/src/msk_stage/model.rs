@@ -25,7 +25,7 @@ impl LoadedModel {
     pub fn load(path: Option<&std::path::Path>) -> Result<Self> {
         match path {
             Some(p) => {
-                let text = std::fs::read_to_string(p).with_context(|| format!("cannot read the musculoskeletal model {}", p.display()))?;
+                let text = coxa_io::read_text_bounded(p, coxa_io::Bound::TEXT).with_context(|| format!("cannot read the musculoskeletal model {}", p.display()))?;
                 let model = osim::parse_osim(&text, p)?;
                 let file_name = p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
                 Ok(Self { model, text, file_name, label: p.display().to_string() })

@@ -9,6 +9,7 @@ mod common;
 mod cases;
 
 mod anatomy;
+mod bad_input;
 mod bone;
 mod cli;
 #[cfg(feature = "window")]

@@ -91,6 +91,17 @@ pub fn femur_landmarks(mesh: &Mesh, side: Side) -> Result<FemurLandmarks, Landma
             first.radius_mm, first.rms_mm, head.radius_mm, head.rms_mm
         )
     });
+    let (lo, hi) = HEAD_RADIUS_LIMITS_MM;
+    if !(lo..=hi).contains(&head.radius_mm) {
+        return Err(LandmarkError::NotFound {
+            structure: structure(side),
+            what: "femoral head",
+            why: format!(
+                "the most spherical surface at its proximal end has a radius of {:.1} mm, outside the {lo}-{hi} mm of any adult femoral head: the image may not show the hips (or this label is not a femur); check the CT's field of view",
+                head.radius_mm
+            ),
+        });
+    }
     let head_problem = (!(15.0..=35.0).contains(&head.radius_mm) || head.rms_mm > 1.0)
         .then(|| format!("head radius {:.1} mm, fit RMS {:.2} mm (expected 15-35 mm, < 1 mm)", head.radius_mm, head.rms_mm))
         .or(replaced);
@@ -163,6 +174,12 @@ pub fn femur_landmarks(mesh: &Mesh, side: Side) -> Result<FemurLandmarks, Landma
 /// Published adult femoral head radii, mm (head diameter about 38-56 mm: Noble et al., Clin
 /// Orthop 1988; Rubin et al., JBJS Br 1992).
 pub const ADULT_HEAD_RADIUS_MM: (f64, f64) = (19.0, 28.0);
+
+/// Radii (mm) no adult femoral head lies outside of: a head sphere outside them is no femoral
+/// head at all (issue 45: a CT of the upper abdomen gave a 3,577 mm "head", flagged only in the
+/// JSON), so [`femur_landmarks`] refuses it. Wider than [`ADULT_HEAD_RADIUS_MM`] (the usual
+/// heads) and than the 15-35 mm outside which a head is kept but flagged uncertain.
+pub const HEAD_RADIUS_LIMITS_MM: (f64, f64) = (15.0, 40.0);
 
 /// The head sphere `first` (seeded at the most medial proximal point about the shaft axis), or a
 /// better one seeded at points that need no shaft axis: the most medial point along the CT's

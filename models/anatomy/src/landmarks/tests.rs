@@ -106,6 +106,25 @@ fn femur_phantom_head_neck_and_angle_are_exact() {
     }
 }
 
+/// Issue 45: a "femur" whose head sphere is far beyond any adult's (a CT without hips gave a
+/// 3,577 mm head with exit 0) is an error naming the radius, which `coxa anatomy` prints as a
+/// warning on the terminal and in the report.
+#[test]
+fn issue_45_a_head_outside_the_adult_range_is_refused() {
+    let (mesh, _) = femur_phantom(Point3::new(40.0, 10.0, 100.0), 130.0, 15.0);
+    // The radius the message gives, mm.
+    let radius = |msg: &str| -> f64 { msg.split("radius of ").nth(1).and_then(|r| r.split(" mm").next()).and_then(|r| r.parse().ok()).unwrap_or(f64::NAN) };
+    // The phantom scaled by 3 about the origin: a 66 mm head (its trochanter ball, 30 mm, is no
+    // adult head either).
+    let e = femur_landmarks(&mesh.transformed(&Matrix4::new_scaling(3.0)), Side::Left).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.starts_with("femur_left") && msg.contains("femoral head") && msg.contains("outside the 15-40 mm"), "{msg}");
+    assert!((radius(&msg) - 66.0).abs() < 1.0, "{msg}");
+    // At half size (an 11 mm head) too.
+    let msg = femur_landmarks(&mesh.transformed(&Matrix4::new_scaling(0.5)), Side::Left).unwrap_err().to_string();
+    assert!((radius(&msg) - 11.0).abs() < 1.0, "{msg}");
+}
+
 #[test]
 fn mirrored_femur_gives_mirrored_landmarks() {
     let (mesh, _) = femur_phantom(Point3::new(40.0, 10.0, 100.0), 128.0, 12.0);

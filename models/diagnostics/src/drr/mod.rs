@@ -79,6 +79,14 @@ pub enum DrrError {
     /// The CT is a single voxel thick along an axis: no plane pair to interpolate between.
     #[error("the CT is {} x {} x {} voxels; a radiograph needs a volume at least 2 voxels along every axis", .0[0], .0[1], .0[2])]
     TooThin([usize; 3]),
+    /// The CT holds NaN or infinite voxels: no attenuation to integrate.
+    #[error("the CT has {} voxels that are not numbers ({nan} NaN, {infinite} infinite); replace them (e.g. with -1024, air) first", nan + infinite)]
+    NonFinite {
+        /// NaN voxels.
+        nan: usize,
+        /// Infinite voxels.
+        infinite: usize,
+    },
 }
 
 /// A point-source, flat-detector projection geometry (LPS mm).
@@ -274,6 +282,10 @@ impl DrrVolume {
         let size = ct.grid().size();
         if size.iter().any(|&n| n < 2) {
             return Err(DrrError::TooThin(size));
+        }
+        let (nan, infinite) = ct.non_finite_counts();
+        if nan + infinite > 0 {
+            return Err(DrrError::NonFinite { nan, infinite });
         }
         let (voxel_from_lps, lps_from_voxel) = (ct.grid().voxel_from_lps(), ct.grid().lps_from_voxel());
         let n: usize = size.iter().product();
@@ -1104,6 +1116,36 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let hu = ndarray::Array3::from_shape_fn((nk, nj, ni), |_| rng.random_range(-1000.0f32..2000.0));
         Volume::new(grid, hu).unwrap()
+    }
+
+    /// Issue 45: NaN or infinite voxels (a float image made by a caller; the readers refuse such
+    /// files) are refused by count, never integrated into a radiograph; and so are they by
+    /// radiomics, whose GLCM indexed out of bounds on NaN, and by the density calibration.
+    #[test]
+    fn issue_45_non_finite_voxels_are_refused_by_count() {
+        let mut ct = random_ct();
+        ct.hu_mut()[[3, 4, 5]] = f32::NAN;
+        ct.hu_mut()[[6, 7, 8]] = f32::INFINITY;
+        ct.hu_mut()[[6, 7, 9]] = f32::NEG_INFINITY;
+        assert_eq!(ct.non_finite_counts(), (1, 2));
+        let e = DrrVolume::new(&ct).unwrap_err();
+        assert_eq!(e.to_string(), "the CT has 3 voxels that are not numbers (1 NaN, 2 infinite); replace them (e.g. with -1024, air) first");
+        let labels = ndarray::Array3::from_shape_fn(ct.hu().raw_dim(), |(k, j, i)| u16::from((2..9).contains(&k) && (2..9).contains(&j) && (2..9).contains(&i)));
+        let mask = coxa_core::LabelMap::new(ct.grid().clone(), labels, coxa_core::ClassTable::new()).unwrap();
+        let mut params = crate::Params::default();
+        params.settings.label = 1;
+        let e = crate::extract(&ct, &mask, &params).unwrap_err();
+        assert!(matches!(e, crate::Error::NonFiniteImage { nan: 1, infinite: 2 }), "{e}");
+        let e = crate::density::sample_tissues(&ct, None, None, &crate::density::CalibrationSettings::default()).unwrap_err();
+        assert!(matches!(e, crate::density::DensityError::NonFinite { nan: 1, infinite: 2 }), "{e}");
+        // Finite but no CT's: values spanning 2e38 asked for 8e36 gray levels, an allocation that
+        // aborted the process (found by fuzz_float_image); now refused before allocating.
+        ct.hu_mut()[[3, 4, 5]] = 0.0;
+        ct.hu_mut()[[6, 7, 9]] = 0.0;
+        ct.hu_mut()[[6, 7, 8]] = 1e38;
+        ct.hu_mut()[[6, 7, 7]] = -1e38;
+        let e = crate::extract(&ct, &mask, &params).unwrap_err();
+        assert!(matches!(e, crate::Error::TooLarge { .. }) && e.to_string().contains("gray levels (the ROI's values span -1.000e38 to 1.000e38)"), "{e}");
     }
 
     #[test]

@@ -114,11 +114,15 @@ pub fn dice(a: &Array3<u16>, b: &Array3<u16>, l: u16) -> f64 {
     if na + nb == 0 { 1.0 } else { 2.0 * inter as f64 / (na + nb) as f64 }
 }
 
-/// Copies card `name` into `dir` with the weights path made absolute and `edit` applied to the text.
+/// Copies card `name` into `dir` with a link to its weights beside it (weights must lie in the
+/// card's folder, issue 45) and `edit` applied to the text.
 pub fn edited_card(dir: &Path, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
     let text = std::fs::read_to_string(card(name)).unwrap();
     let weights = models_dir().join(format!("{name}.onnx"));
-    let text = text.replace(&format!("weights = \"{name}.onnx\""), &format!("weights = {:?}", weights.display().to_string()));
+    let link = dir.join(format!("{name}.onnx"));
+    if !link.exists() {
+        std::os::unix::fs::symlink(&weights, &link).unwrap();
+    }
     let out = dir.join(format!("{name}.toml"));
     std::fs::write(&out, edit(text)).unwrap();
     out

@@ -147,6 +147,25 @@ pub enum NiftiError {
         /// Bytes the header declares up to the end of the voxel data.
         expected_bytes: u64,
     },
+    /// A large `.nii.gz` whose header declares far more data than any real image compresses
+    /// from (a "zip bomb", or a corrupt dim): refused before inflating anything, unless the
+    /// memory limit was given explicitly (`--max-memory`).
+    #[error(
+        "{path}: the header declares {} of voxel data, {} times the {} gzip file; real images compress at most about {max_ratio}:1, so the header is corrupt or the file is a decompression bomb: re-export the image (if it is genuine, give --max-memory explicitly to read it)",
+        crate::error::human_bytes(*expected_bytes),
+        expected_bytes / (*disk_bytes).max(1),
+        crate::error::human_bytes(*disk_bytes)
+    )]
+    GzipRatio {
+        /// The file.
+        path: PathBuf,
+        /// Length of the `.nii.gz` file, bytes.
+        disk_bytes: u64,
+        /// Bytes the header declares up to the end of the voxel data.
+        expected_bytes: u64,
+        /// The largest ratio accepted.
+        max_ratio: u64,
+    },
     /// The gzip stream is corrupt or ends early.
     #[error("{path}: the gzip stream is corrupt or truncated ({source}); re-download or re-compress the file (`gzip -t` checks it)")]
     Gzip {

@@ -105,7 +105,9 @@ pub fn read_volume_with(path: &Path, limits: &Limits) -> Result<Volume> {
 fn read_f32(src: read::Source, layout: read::Layout, limits: &Limits, path: &Path) -> Result<Volume> {
     let data = read_values::<f32>(src, &layout, limits, path, ())?.expect("f32 holds every value");
     let array = to_array(&layout.grid, data, path)?;
-    Volume::new(layout.grid, array).map_err(|source| Error::Geometry { path: path.to_path_buf(), source })
+    let volume = Volume::new(layout.grid, array).map_err(|source| Error::Geometry { path: path.to_path_buf(), source })?;
+    crate::sanity::check_finite(&volume, path)?;
+    Ok(volume)
 }
 
 /// A type the voxels are read into: `f32` always, `i16` when every value fits.

@@ -85,6 +85,15 @@ pub(crate) struct Layout {
 /// headers a `.nii.gz` of `n` bytes holds less than this many times `n` uncompressed bytes.
 pub(crate) const MAX_GZIP_RATIO: u64 = 1040;
 
+/// Largest ratio of declared to compressed bytes accepted for a large `.nii.gz`
+/// ([`GZIP_RATIO_FROM_BYTES`] and more) under a default memory limit: CTs compress 2-5:1 and
+/// label maps (mostly background) up to a few hundred to one; a zip bomb of zeros compresses
+/// about 1030:1 (issue 45: an 8.4 GB bomb was inflated without a word).
+pub(crate) const MAX_PLAUSIBLE_GZIP_RATIO: u64 = 500;
+/// Declared sizes from which [`MAX_PLAUSIBLE_GZIP_RATIO`] applies: 1 GiB (a smaller image
+/// inflates quickly whatever its ratio).
+pub(crate) const GZIP_RATIO_FROM_BYTES: u64 = 1 << 30;
+
 /// Bytes of working buffers [`stream_voxels`] keeps alive (the queued chunks, one being filled,
 /// one being converted, the gzip buffers).
 const WORKING_BYTES: u64 = (QUEUED as u64 + 2) * CHUNK as u64 + 2 * GZ_BUFFER as u64;
@@ -102,6 +111,9 @@ pub(crate) fn check_size(src: &Source, layout: &Layout, out_bytes_per_voxel: u64
     }
     if src.gzip && src.disk_len.saturating_mul(MAX_GZIP_RATIO) < end {
         return Err(NiftiError::GzipCannotHold { path: path.to_path_buf(), disk_bytes: src.disk_len, expected_bytes: end }.into());
+    }
+    if src.gzip && end >= GZIP_RATIO_FROM_BYTES && end / src.disk_len.max(1) > MAX_PLAUSIBLE_GZIP_RATIO && limits.source != crate::limits::LimitSource::Caller {
+        return Err(NiftiError::GzipRatio { path: path.to_path_buf(), disk_bytes: src.disk_len, expected_bytes: end, max_ratio: MAX_PLAUSIBLE_GZIP_RATIO }.into());
     }
     let size = layout.grid.size();
     // An uncompressed file is read by every worker at once ([`read_plain`]), a chunk each.

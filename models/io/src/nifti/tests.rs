@@ -241,6 +241,35 @@ fn a_huge_declared_size_is_an_error_not_an_abort() {
     assert!(matches!(e, NiftiError::GzipCannotHold { .. }), "{e}");
 }
 
+/// Issue 45: a large `.nii.gz` declaring 800 times its size (a zip bomb's ratio; real images
+/// compress a few hundred to one at most) is refused before inflating, naming the ratio; with
+/// an explicit memory limit only the memory is judged.
+#[test]
+fn issue_45_an_implausible_gzip_ratio_is_refused_before_inflating() {
+    let d = tmp();
+    let mut h = blank_header();
+    h.dims = [1024, 1024, 1024, 1, 1, 1, 1];
+    h.pixdim[1..4].copy_from_slice(&[0.1, 0.1, 0.1]);
+    h.datatype = 4; // int16: 2 GiB of voxels
+    let p = d.path().join("bomb.nii.gz");
+    write_gz(&p, &file_bytes(&h, &[0u8; 64]));
+    // Padded to 1/800 of the declared size (trailing bytes after the gzip member).
+    let declared = 352 + 2 * 1024u64.pow(3);
+    let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+    let len = f.metadata().unwrap().len();
+    f.write_all(&vec![0u8; (declared / 800 - len) as usize]).unwrap();
+    drop(f);
+    let machine = crate::Limits::from_machine();
+    let e = nifti_err(read_volume_with(&p, &machine));
+    assert!(matches!(e, NiftiError::GzipRatio { max_ratio: 500, .. }), "{e}");
+    assert!(e.to_string().contains("2.1 GB of voxel data, 800 times the 2.7 MB gzip file"), "{e}");
+    // An explicit limit is the caller's word: the ratio is not judged, the memory is (here
+    // a small limit refuses the 2 GiB without allocating them).
+    let explicit = crate::Limits::new().with_max_bytes(1 << 20);
+    let e = read_volume_with(&p, &explicit).unwrap_err();
+    assert!(matches!(e, crate::Error::TooMuchMemory { .. }), "{e}");
+}
+
 #[test]
 fn truncated_or_corrupt_gzip_gives_gzip_error() {
     let d = tmp();
@@ -483,7 +512,6 @@ fn volume_round_trip_is_exact_with_an_oblique_direction() {
         let floats = ints.mapv(|v| v * 0.37 + 0.01);
         let mut special = ints.clone();
         special[[0, 0, 0]] = -0.0; // forces float32: int16 would lose the sign
-        special[[1, 1, 1]] = f32::NAN;
         special[[2, 2, 2]] = 40000.0;
         for (kind, hu, dt) in [("int", ints, 4), ("float", floats, 16), ("special", special, 16)] {
             for ext in ["nii", "nii.gz"] {
@@ -503,6 +531,14 @@ fn volume_round_trip_is_exact_with_an_oblique_direction() {
             }
         }
     }
+    // NaN is written as it is, but no reader hands it on (issue 45): refused, counted.
+    let mut with_nan = Array3::from_elem((3, 4, 5), -1000.0f32);
+    with_nan[[1, 1, 1]] = f32::NAN;
+    let p = d.path().join("nan.nii.gz");
+    write_volume(&Volume::new(oblique_grid([5, 4, 3], rotation()), with_nan).unwrap(), &p).unwrap();
+    assert_eq!(read_header(&p).unwrap().datatype, 16);
+    let e = read_volume(&p).unwrap_err();
+    assert!(matches!(e, crate::Error::NonFiniteVoxels { nan: 1, infinite: 0, total: 60, .. }), "{e}");
 }
 
 #[test]
