@@ -6,7 +6,8 @@
 //! - `coxa-shape` and `coxa-diagnostics` take plain data: they never reach `coxa-anatomy`,
 //!   `coxa-io`, `coxa-infer` or `coxa-pacs`; `coxa-core` depends on no other coxa crate;
 //! - `coxa-msk` stands on core, osim and shape: it never reaches the simulator, the planner,
-//!   anatomy, I/O, ONNX or PACS;
+//!   anatomy, ONNX or PACS (it reaches `coxa-io` through `coxa-osim` alone, whose model and
+//!   motion files are read bounded by `coxa_io::read_text_bounded`, issue 45);
 //! - only `coxa-infer` links ONNX Runtime (`ort`): any other crate reaches `ort` only through it;
 //! - only `coxa-viewer` links bevy (and wgpu, winit): the headless `coxa` has none of it;
 //! - only `coxa-pacs` touches the network (`ureq` and its `rustls` for DICOMweb, `dicom-ul` for
@@ -169,9 +170,12 @@ fn msk_stands_on_core_osim_and_shape() {
     assert_never_reach(
         graph(),
         &["coxa-msk"],
-        &["coxa-sim", "coxa-planner", "coxa-anatomy", "coxa-io", "coxa-infer", "coxa-pacs", "coxa-viewer"],
+        &["coxa-sim", "coxa-planner", "coxa-anatomy", "coxa-infer", "coxa-pacs", "coxa-viewer"],
         "coxa-msk depends on coxa-core, coxa-osim and coxa-shape, never on the simulator",
     );
+    // coxa-io only through coxa-osim (its files read bounded, issue 45), never directly.
+    let direct = graph().chain("coxa-msk", &["coxa-io"], &["coxa-osim"]);
+    assert!(direct.is_none(), "coxa-msk reaches coxa-io other than through coxa-osim: {}", direct.unwrap_or_default().join(" -> "));
 }
 
 #[test]
