@@ -4,12 +4,43 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use coxa_anatomy::bone_check::{self, LengthUnit};
 use coxa_core::Mesh;
 
 /// TotalSegmentator ids and names of the bones coxa models (coxa's label convention).
 pub const BONES: [(u16, &str); 5] = [(25, "sacrum"), (75, "femur_left"), (76, "femur_right"), (77, "hip_left"), (78, "hip_right")];
+
+/// The bones of a hip, the names `coxa plan` and `coxa rom` take with `--mesh`.
+pub const HIP_BONES: [&str; 4] = ["hip_left", "hip_right", "femur_left", "femur_right"];
+
+/// The names of [`BONES`], the names `coxa anatomy` takes with `--mesh`.
+pub fn bone_names() -> Vec<&'static str> {
+    BONES.iter().map(|(_, n)| *n).collect()
+}
+
+/// Parses the `--mesh NAME=FILE` arguments of every command: `NAME` one of `names`, each once.
+///
+/// # Errors
+/// One line naming the argument and the fix: no `=`, an unknown name (the known ones listed), a
+/// name given twice.
+pub fn parse_mesh_args(args: &[String], names: &[&str]) -> Result<Vec<(String, PathBuf)>> {
+    let mut list: Vec<(String, PathBuf)> = Vec::with_capacity(args.len());
+    for m in args {
+        let Some((name, file)) = m.split_once('=') else {
+            bail!("--mesh {m:?}: write NAME=FILE, e.g. --mesh {}=bone.stl", names.first().copied().unwrap_or("hip_right"));
+        };
+        if !names.contains(&name) {
+            let (last, rest) = names.split_last().map_or(("", &[][..]), |(l, r)| (*l, r));
+            bail!("--mesh {name}=...: unknown structure {name:?}; use {} or {last}", rest.join(", "));
+        }
+        if list.iter().any(|(n, _)| n == name) {
+            bail!("--mesh {name} given twice");
+        }
+        list.push((name.to_string(), PathBuf::from(file)));
+    }
+    Ok(list)
+}
 
 /// Parses `--mesh-units` (for clap).
 ///
