@@ -64,3 +64,24 @@ pub fn read_bones(list: &[(String, PathBuf)], units: Option<LengthUnit>, warning
     warnings.extend(notes);
     Ok(meshes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_mesh_parser_names_the_argument_and_the_fix() {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let list = parse_mesh_args(&args(&["hip_right=a.stl", "femur_right=dir/b=c.stl"]), &HIP_BONES).unwrap();
+        assert_eq!(list, vec![("hip_right".to_string(), PathBuf::from("a.stl")), ("femur_right".to_string(), PathBuf::from("dir/b=c.stl"))]);
+        let e = parse_mesh_args(&args(&["hip_right"]), &HIP_BONES).unwrap_err().to_string();
+        assert!(e.contains("NAME=FILE") && e.contains("hip_right"), "{e}");
+        let e = parse_mesh_args(&args(&["pelvis=x.stl"]), &HIP_BONES).unwrap_err().to_string();
+        assert!(e.contains("\"pelvis\"") && e.contains("hip_left, hip_right, femur_left or femur_right"), "{e}");
+        let e = parse_mesh_args(&args(&["sacrum=x.stl"]), &HIP_BONES).unwrap_err().to_string();
+        assert!(e.contains("sacrum"), "{e}");
+        assert!(parse_mesh_args(&args(&["sacrum=x.stl"]), &bone_names()).is_ok());
+        let e = parse_mesh_args(&args(&["hip_left=a.stl", "hip_left=b.stl"]), &HIP_BONES).unwrap_err().to_string();
+        assert!(e.contains("given twice"), "{e}");
+    }
+}
