@@ -99,20 +99,17 @@ pub fn landmark_sets(found: &PatientLandmarks, meshes: &[(String, Mesh)], notes:
     sets
 }
 
-/// Writes the landmark sets into `out/landmarks/` as `.fcsv` and `.mrk.json`; the JSON listing
-/// the files (for anatomy.json's `landmark_files`), with `notes` on what is missing.
-pub fn write_landmark_markups(out: &Path, found: &PatientLandmarks, meshes: &[(String, Mesh)]) -> Result<BTreeMap<String, LandmarkFilesEntry>> {
+/// The landmark files the case writer makes ([`write_landmark_markups`]), for anatomy.json's
+/// `landmark_files`: per set its `.fcsv` and `.mrk.json` and labels, with `notes` on what is
+/// missing; empty when no set is found.
+pub fn landmark_files(found: &PatientLandmarks, meshes: &[(String, Mesh)]) -> BTreeMap<String, LandmarkFilesEntry> {
     let mut notes = Vec::new();
     let sets = landmark_sets(found, meshes, &mut notes);
     let mut files = BTreeMap::new();
     if sets.is_empty() {
-        return Ok(files);
+        return files;
     }
-    let dir = out.join("landmarks");
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     for (name, pts) in &sets {
-        write_fcsv(pts, &dir.join(format!("{name}.fcsv")))?;
-        write_mrk_json(pts, &dir.join(format!("{name}.mrk.json")))?;
         let _ = files.insert(
             name.clone(),
             LandmarkFilesEntry::Files(MarkupFilesRecord {
@@ -123,17 +120,41 @@ pub fn write_landmark_markups(out: &Path, found: &PatientLandmarks, meshes: &[(S
         );
     }
     let _ = files.insert("notes".into(), LandmarkFilesEntry::Notes(notes));
-    Ok(files)
+    files
 }
 
-/// Writes `labels.seg.nrrd` and `labels.ctbl` of `map` into `out`; their names (JSON).
+/// Writes the landmark sets into `out/landmarks/` as `.fcsv` and `.mrk.json` (the files
+/// [`landmark_files`] names).
 ///
 /// # Errors
 /// A file that exists or cannot be written.
-pub fn write_label_files(out: &Path, map: &coxa_core::LabelMap) -> Result<SlicerFilesRecord> {
+pub fn write_landmark_markups(out: &Path, found: &PatientLandmarks, meshes: &[(String, Mesh)]) -> Result<()> {
+    let sets = landmark_sets(found, meshes, &mut Vec::new());
+    if sets.is_empty() {
+        return Ok(());
+    }
+    let dir = out.join("landmarks");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (name, pts) in &sets {
+        write_fcsv(pts, &dir.join(format!("{name}.fcsv")))?;
+        write_mrk_json(pts, &dir.join(format!("{name}.mrk.json")))?;
+    }
+    Ok(())
+}
+
+/// The names of the 3D Slicer files of a label map ([`write_label_files`]).
+pub fn slicer_files() -> SlicerFilesRecord {
+    SlicerFilesRecord { segmentation: "labels.seg.nrrd".into(), colour_table: "labels.ctbl".into() }
+}
+
+/// Writes `labels.seg.nrrd` and `labels.ctbl` of `map` into `out` (the files [`slicer_files`] names).
+///
+/// # Errors
+/// A file that exists or cannot be written.
+pub fn write_label_files(out: &Path, map: &coxa_core::LabelMap) -> Result<()> {
     coxa_io::nrrd::write_label_map(map, &out.join("labels.seg.nrrd"), coxa_io::colour_table::colour_of)?;
     coxa_io::colour_table::write_colour_table(map.classes(), &out.join("labels.ctbl"))?;
-    Ok(SlicerFilesRecord { segmentation: "labels.seg.nrrd".into(), colour_table: "labels.ctbl".into() })
+    Ok(())
 }
 
 /// The OpenSim (gait2392 / Rajagopal) hip coordinates of `coxa_sim::joint`'s angles: the

@@ -360,9 +360,8 @@ fn source_of(case: &Path, given: Option<&Path>) -> anyhow::Result<PathBuf> {
     }
     let inputs = case.join("inputs.json");
     let text = std::fs::read_to_string(&inputs).with_context(|| format!("{} has no inputs.json naming its CT; give the series it was planned on with --source DIR", case.display()))?;
-    let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", inputs.display()))?;
-    let ct = v.get("ct").and_then(|c| c.as_str()).map(PathBuf::from);
-    match ct {
+    let v: coxa_core::CaseInputs = serde_json::from_str(&text).with_context(|| format!("{} is not a case's inputs.json", inputs.display()))?;
+    match v.ct().map(|ct| if ct.is_absolute() { ct.to_path_buf() } else { case.join(ct) }) {
         Some(ct) if ct.is_dir() => Ok(ct),
         _ => bail!("the case's CT (inputs.json) is not a DICOM folder; give the DICOM series it was planned on with --source DIR"),
     }

@@ -224,11 +224,11 @@ impl RadiomicsStage {
         Ok(Self { params, labels, model })
     }
 
-    /// Runs the stage on a case: the CT and the anatomy stage's label map (`labels.nii.gz`), into
-    /// `dir/radiomics.csv`, with the model's probabilities when the stage has one.
-    pub fn run(&self, ct: &Path, label_map: &Path, case: &str, dir: &Path) -> anyhow::Result<RadiomicsRecord> {
-        let image = read_image(ct)?;
-        let mask = read_mask(label_map)?;
+    /// Runs the stage on a case: the CT (`image`, the file's name for the table) and the anatomy
+    /// stage's label map, in memory, with the model's probabilities when the stage has one.
+    /// Returns the report's record and the table (`radiomics.csv`, [`STAGE_CSV`], which the case
+    /// writer writes).
+    pub fn run(&self, image: &Volume, mask: &LabelMap, image_name: &str, case: &str) -> anyhow::Result<(RadiomicsRecord, String)> {
         let labels: Vec<u32> = if self.labels.is_empty() {
             let present = mask.counts();
             coxa_anatomy::labels::COXA_CLASSES.iter().map(|(id, _)| *id).filter(|id| present.get(id).is_some_and(|n| *n > 0)).map(u32::from).collect()
@@ -236,13 +236,13 @@ impl RadiomicsStage {
             self.labels.clone()
         };
         if labels.is_empty() {
-            bail!("radiomics: the label map {} holds none of coxa's bones and muscles; name the structures in [radiomics] labels", label_map.display());
+            bail!("radiomics: the anatomy stage's label map (anatomy/labels.nii.gz) holds none of coxa's bones and muscles; name the structures in [radiomics] labels");
         }
-        let rows = features(&image, &mask, &labels, &self.params).context("radiomics")?;
+        let rows = features(image, mask, &labels, &self.params).context("radiomics")?;
         let n_features = rows.first().map_or(0, |r| r.1.len());
-        let mut tables = [Table { case: Some(case.to_string()), image: ct.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned()), rows }];
+        let mut tables = [Table { case: Some(case.to_string()), image: image_name.to_string(), rows }];
         let model = self.model.as_ref().map(|card| apply_model(card, &mut tables).with_context(|| format!("radiomics model {}", card.display()))).transpose()?;
-        crate::atomic::write_new(&dir.join(STAGE_CSV), csv(&tables)?.as_bytes())?;
+        let table = csv(&tables)?;
         let value = |f: &FeatureVector, name: &str| f.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
         let structures = tables[0]
             .rows
@@ -255,7 +255,7 @@ impl RadiomicsStage {
                 probabilities: f.iter().filter(|(n, _)| n.starts_with(PROBABILITY)).map(|(_, v)| *v).collect(),
             })
             .collect();
-        Ok(RadiomicsRecord { file: STAGE_CSV.to_string(), features: n_features, structures, model })
+        Ok((RadiomicsRecord { file: STAGE_CSV.to_string(), features: n_features, structures, model }, table))
     }
 }
 

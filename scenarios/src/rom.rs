@@ -183,13 +183,7 @@ pub fn run(args: &RomArgs) -> Result<Value> {
     finite("sitting-extra-tilt-deg", args.sitting_extra_tilt_deg, -30.0, 60.0)?;
 
     // Meshes by name.
-    let mut meshes: Vec<(String, PathBuf)> = Vec::new();
-    for m in &args.meshes {
-        let (name, path) = m.split_once('=').with_context(|| format!("--mesh {m:?}: write NAME=FILE, e.g. hip_right=pelvis_r.stl"))?;
-        ensure!(["hip_left", "hip_right", "femur_left", "femur_right"].contains(&name), "--mesh {name}: unknown name; use hip_left, hip_right, femur_left or femur_right");
-        ensure!(!meshes.iter().any(|(n, _)| n == name), "--mesh {name} given twice");
-        meshes.push((name.to_string(), PathBuf::from(path)));
-    }
+    let meshes = crate::bone_input::parse_mesh_args(&args.meshes, &crate::bone_input::HIP_BONES)?;
     let side = match &args.side {
         Some(s) => parse_side(s)?,
         None => {

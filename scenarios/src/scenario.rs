@@ -41,6 +41,10 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
+mod cases;
+mod sections;
+mod sweep;
+
 pub use crate::scenario_file::{
     CaseSpec, Finite, ImplantsSection, MskSection, OneOrMany, PacsCaseSpec, PlacementSection, PlanSection, ReportSection, RomSection, SCHEMA_VERSION, ScenarioFile, parse_definition, parse_side,
 };
@@ -304,363 +308,79 @@ impl Scenario {
     /// # Errors
     /// As [`Scenario::load`].
     pub fn from_text(text: String, path: &Path) -> Result<Self, ScenarioError> {
-        let err = |line: Option<usize>, field: Option<&str>, message: String| ScenarioError { file: path.to_path_buf(), line, field: field.map(str::to_string), message };
-        let raw: ScenarioFile = toml::from_str(&text).map_err(|e| {
-            let line = e.span().map(|s| line_of(&text, s.start));
-            let msg = e.message().trim().to_string();
-            // "unknown field `x`, expected ..." -> name the field, add the unit hint.
-            let unknown = msg.strip_prefix("unknown field `").and_then(|r| r.split('`').next()).map(str::to_string);
-            let field = e.span().and_then(|s| field_at(&text, s.start)).or_else(|| unknown.clone());
-            let message = match unknown.as_deref().and_then(unit_hint) {
-                Some(h) => h,
-                None => msg,
-            };
-            err(line, field.as_deref(), message)
-        })?;
-        let at = |s: std::ops::Range<usize>| Some(line_of(&text, s.start));
-        if *raw.schema_version.get_ref() != SCHEMA_VERSION {
-            return Err(err(
-                at(raw.schema_version.span()),
-                Some("schema_version"),
-                format!("schema version {} is not one this coxa reads ({SCHEMA_VERSION}); rewrite the file for schema {SCHEMA_VERSION}", raw.schema_version.get_ref()),
-            ));
-        }
-        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let resolve = |p: &Spanned<PathBuf>, field: &str, must_exist: bool| -> Result<PathBuf, ScenarioError> {
-            let full = base.join(p.get_ref());
-            if must_exist && !full.exists() {
-                return Err(err(at(p.span()), Some(field), format!("{} does not exist (paths are relative to the scenario file)", full.display())));
-            }
-            Ok(full)
-        };
-
-        // Cases.
-        let mut cases = Vec::new();
-        for (n, c) in raw.cases.iter().enumerate() {
-            let field = |f: &str| format!("cases[{n}].{f}");
-            let name = c.name.get_ref().clone();
-            if name.is_empty() || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)) || name.starts_with('.') {
-                return Err(err(at(c.name.span()), Some(&field("name")), format!("case name {name:?}: use letters, digits, '-', '_' and '.' (it names the case's folder)")));
-            }
-            if cases.iter().any(|k: &Case| k.name == name) {
-                return Err(err(at(c.name.span()), Some(&field("name")), format!("case name {name:?} is used twice")));
-            }
-            let n_inputs = usize::from(c.ct.is_some()) + usize::from(c.meshes.is_some()) + usize::from(c.phantom == Some(true)) + usize::from(c.pacs.is_some());
-            if n_inputs != 1 {
-                return Err(err(
-                    at(c.name.span()),
-                    Some(&field("ct")),
-                    format!("case {name:?} needs exactly one input: ct = \"...\", meshes = {{ ... }}, phantom = true or pacs = {{ server, study }} (it has {n_inputs})"),
-                ));
-            }
-            let input = if let Some(pacs) = &c.pacs {
-                if let Err(e) = coxa_pacs::Address::parse(pacs.server.get_ref()) {
-                    return Err(err(at(pacs.server.span()), Some(&field("pacs.server")), e.to_string()));
-                }
-                let study = pacs.study.get_ref().trim();
-                if study.is_empty() || study.len() > 64 || !study.chars().all(|ch| ch.is_ascii_digit() || ch == '.') {
-                    return Err(err(at(pacs.study.span()), Some(&field("pacs.study")), format!("{study:?} is not a StudyInstanceUID (digits and dots, at most 64)")));
-                }
-                CaseInput::Pacs { server: pacs.server.get_ref().clone(), study: study.to_string() }
-            } else if let Some(ct) = &c.ct {
-                CaseInput::Ct { ct: resolve(ct, &field("ct"), true)?, labels: c.labels.as_ref().map(|l| resolve(l, &field("labels"), true)).transpose()? }
-            } else if let Some(m) = &c.meshes {
-                let mut list = Vec::new();
-                for (k, p) in m {
-                    if !["hip_left", "hip_right", "femur_left", "femur_right", "sacrum"].contains(&k.as_str()) {
-                        return Err(err(at(p.span()), Some(&field(&format!("meshes.{k}"))), format!("unknown structure {k:?}: use hip_left, hip_right, femur_left, femur_right or sacrum")));
-                    }
-                    list.push((k.clone(), resolve(p, &field(&format!("meshes.{k}")), true)?));
-                }
-                CaseInput::Meshes(list)
-            } else if let Some(shape) = &c.phantom_shape {
-                let parsed = crate::shape_phantom::PhantomShape::parse(shape.get_ref()).map_err(|e| err(at(shape.span()), Some(&field("phantom_shape")), e))?;
-                let model = match crate::shape_predict::model_dir() {
-                    Ok(Some(dir)) => dir,
-                    Ok(None) => {
-                        return Err(err(
-                            at(shape.span()),
-                            Some(&field("phantom_shape")),
-                            "the realistic phantom needs the LLP26 shape model (coxa's models/shape/llp26, or an installed musculoskeletal-models 0.2.4; remove phantom_shape for the built-in phantom)".into(),
-                        ));
-                    }
-                    Err(e) => return Err(err(at(shape.span()), Some(&field("phantom_shape")), e)),
-                };
-                CaseInput::ShapePhantom { model, shape: parsed }
-            } else {
-                CaseInput::Phantom
-            };
-            if c.phantom_shape.is_some() && c.phantom != Some(true) {
-                return Err(err(at(c.name.span()), Some(&field("phantom_shape")), "phantom_shape chooses the shape of a phantom: give it with phantom = true".into()));
-            }
-            if c.labels.is_some() && c.ct.is_none() {
-                return Err(err(at(c.name.span()), Some(&field("labels")), "labels need a ct".into()));
-            }
-            let side = match &c.side {
-                None => coxa_core::Side::Right,
-                Some(s) => parse_side(s.get_ref()).ok_or_else(|| err(at(s.span()), Some(&field("side")), format!("side {:?}: use \"left\" or \"right\"", s.get_ref())))?,
-            };
-            let mesh_units = match &c.mesh_units {
-                None => None,
-                Some(_) if c.meshes.is_none() => {
-                    return Err(err(at(c.name.span()), Some(&field("mesh_units")), "mesh_units applies to bone surfaces (meshes = { ... }); a CT carries its own spacing: remove it".into()));
-                }
-                Some(u) => Some(
-                    coxa_anatomy::bone_check::LengthUnit::parse(u.get_ref())
-                        .ok_or_else(|| err(at(u.span()), Some(&field("mesh_units")), format!("{:?}: use \"mm\", \"cm\", \"m\" or \"in\"", u.get_ref())))?,
-                ),
-            };
-            let model = match (&c.model, &c.model_use) {
-                (None, Some(u)) => return Err(err(at(u.span()), Some(&field("model_use")), "model_use needs a model = \"CARD.toml\"".into())),
-                (None, None) => None,
-                (Some(card), _) if c.ct.is_none() && c.phantom != Some(true) => {
-                    return Err(err(at(card.span()), Some(&field("model")), "a model segments a CT: give it with ct = \"...\" or phantom = true".into()));
-                }
-                (Some(card), _) if c.labels.is_some() => {
-                    return Err(err(at(card.span()), Some(&field("model")), "give either labels or a model, not both (the model makes the label map)".into()));
-                }
-                (Some(card), u) => {
-                    let muscles_only = match u.as_ref().map(|u| u.get_ref().as_str()) {
-                        None | Some("all") => false,
-                        Some("muscles") => true,
-                        Some(other) => return Err(err(u.as_ref().map(|u| line_of(&text, u.span().start)), Some(&field("model_use")), format!("{other:?}: use \"all\" or \"muscles\""))),
-                    };
-                    let card = resolve(card, &field("model"), true)?;
-                    coxa_infer::ModelCard::read(&card).map_err(|e| err(at(c.model.as_ref().map_or(0..0, Spanned::span)), Some(&field("model")), e.to_string()))?;
-                    Some(CaseSegmentModel { card, muscles_only })
-                }
-            };
-            cases.push(Case { name, input, side, mesh_units, model });
-        }
-        if let Some(dir) = &raw.cases_dir {
-            let full = resolve(dir, "cases_dir", true)?;
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(&full)
-                .map_err(|e| err(at(dir.span()), Some("cases_dir"), format!("cannot list {} ({e})", full.display())))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_dir())
-                .collect();
-            entries.sort();
-            for d in entries {
-                let name = d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                if cases.iter().any(|k: &Case| k.name == name) {
-                    return Err(err(at(dir.span()), Some("cases_dir"), format!("case {name:?} is also listed in [[cases]]")));
-                }
-                cases.push(Case { input: case_from_folder(&d), side: coxa_core::Side::Right, name, mesh_units: None, model: None });
-            }
-        }
-        if let Some(spec) = &raw.cases_from_shape_model {
-            let population = crate::population::resolve(spec, &base).map_err(|(span, field, message)| err(span.and_then(at), Some(field), message))?;
-            for (name, sample) in population.subjects {
-                if cases.iter().any(|k: &Case| k.name == name) {
-                    return Err(err(at(spec.pelvis_model.span()), Some("cases_from_shape_model"), format!("case {name:?} is also listed in [[cases]] or cases_dir")));
-                }
-                cases.push(Case { name, input: CaseInput::ShapeSample(Box::new(sample)), side: population.side, mesh_units: None, model: None });
-            }
-        }
-        if cases.is_empty() {
-            return Err(err(None, Some("cases"), "no cases: add [[cases]] entries, cases_dir = \"folder\" or cases_from_shape_model = { ... }".into()));
-        }
-
-        crate::scenario_checks::contradictions(&raw).map_err(|(span, field, message)| err(span.and_then(at), Some(field), message))?;
-        // Sweep.
-        let list = |v: &Option<Spanned<OneOrMany<Finite>>>| -> Vec<f64> { v.as_ref().map(|s| s.get_ref().0.iter().map(|f| f.0).collect()).unwrap_or_default() };
-        let check_range = |v: &Option<Spanned<OneOrMany<Finite>>>, field: &str, lo: f64, hi: f64| -> Result<(), ScenarioError> {
-            if let Some(s) = v {
-                for f in &s.get_ref().0 {
-                    if !(lo..=hi).contains(&f.0) {
-                        return Err(err(at(s.span()), Some(field), format!("{} is out of range {lo}..={hi}", f.0)));
-                    }
-                }
-            }
-            Ok(())
-        };
-        let im = &raw.implants;
-        check_range(&im.head_diameter_mm, "implants.head_diameter_mm", 12.0, 60.0)?;
-        check_range(&im.head_offset_mm, "implants.head_offset_mm", -15.0, 15.0)?;
-        let heads: Vec<Option<f64>> = if im.head_diameter_mm.is_some() { list(&im.head_diameter_mm).into_iter().map(Some).collect() } else { vec![None] };
-        let offsets = if im.head_offset_mm.is_some() { list(&im.head_offset_mm) } else { vec![0.0] };
-        let liners: Vec<Option<String>> = im.liner.as_ref().map_or(vec![None], |l| l.get_ref().0.iter().cloned().map(Some).collect());
-        let stems: Vec<Option<String>> = im.stem_size.as_ref().map_or(vec![None], |l| l.get_ref().0.iter().cloned().map(Some).collect());
-        let placements: Vec<Option<Placement>> = match &raw.placement {
-            None => vec![None],
-            Some(p) => {
-                let def = match &p.cup_definition {
-                    None => coxa_core::CupAngleDefinition::Radiographic,
-                    Some(d) => parse_definition(d.get_ref())
-                        .ok_or_else(|| err(at(d.span()), Some("placement.cup_definition"), format!("{:?}: use radiographic, operative or anatomic (Murray 1993)", d.get_ref())))?,
-                };
-                let inc = Some(p.cup_inclination_deg.clone());
-                let av = Some(p.cup_anteversion_deg.clone());
-                check_range(&inc, "placement.cup_inclination_deg", 0.0, 90.0)?;
-                check_range(&av, "placement.cup_anteversion_deg", -45.0, 90.0)?;
-                check_range(&p.stem_anteversion_deg, "placement.stem_anteversion_deg", -45.0, 90.0)?;
-                let stems_av = if p.stem_anteversion_deg.is_some() { list(&p.stem_anteversion_deg) } else { vec![15.0] };
-                let mut out = Vec::new();
-                for i in list(&inc) {
-                    for a in list(&av) {
-                        for s in &stems_av {
-                            out.push(Some(Placement {
-                                cup: coxa_core::CupAngles { definition: def, inclination: coxa_core::Angle::from_deg(i), anteversion: coxa_core::Angle::from_deg(a) },
-                                stem_anteversion_deg: *s,
-                            }));
-                        }
-                    }
-                }
-                out
-            }
-        };
-        check_range(&raw.rom.standing_tilt_deg, "rom.standing_tilt_deg", -45.0, 45.0)?;
-        let tilts = if raw.rom.standing_tilt_deg.is_some() { list(&raw.rom.standing_tilt_deg) } else { vec![0.0] };
-        let sitting_extra = raw.rom.sitting_extra_tilt_deg.as_ref().map_or(20.0, |s| s.get_ref().0);
-        if let Some(s) = &raw.rom.sitting_extra_tilt_deg
-            && !(-30.0..=60.0).contains(&s.get_ref().0)
-        {
-            return Err(err(at(s.span()), Some("rom.sitting_extra_tilt_deg"), format!("{} is out of range -30..=60", s.get_ref().0)));
-        }
-        for (field, r) in [("plan.cup_inclination_range_deg", &raw.plan.cup_inclination_range_deg), ("plan.cup_anteversion_range_deg", &raw.plan.cup_anteversion_range_deg)] {
-            if let Some(r) = r {
-                let [a, b] = *r.get_ref();
-                if a.0 > b.0 {
-                    return Err(err(at(r.span()), Some(field), format!("[{}, {}]: the minimum is above the maximum", a.0, b.0)));
-                }
-            }
-        }
-        let mut sweep = Vec::new();
-        for h in &heads {
-            for o in &offsets {
-                for l in &liners {
-                    for z in &stems {
-                        for p in &placements {
-                            for t in &tilts {
-                                sweep.push(SweepPoint {
-                                    head_diameter_mm: *h,
-                                    head_offset_mm: *o,
-                                    liner: l.clone(),
-                                    stem_size: z.clone(),
-                                    placement: *p,
-                                    standing_tilt_deg: *t,
-                                    sitting_extra_tilt_deg: sitting_extra,
-                                });
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        let motions = match &raw.rom.motions {
-            None => Vec::new(),
-            Some(m) => {
-                let known: Vec<&str> = coxa_sim::rom::all_motions().iter().map(|m| m.name).collect();
-                for name in m.get_ref() {
-                    if !known.contains(&name.as_str()) {
-                        return Err(err(at(m.span()), Some("rom.motions"), format!("unknown motion {name:?}; known: {}", known.join(", "))));
-                    }
-                }
-                m.get_ref().clone()
-            }
-        };
+        let raw = parse(&text, path)?;
+        let cx = Checker { text: &text, path, base: path.parent().map(Path::to_path_buf).unwrap_or_default() };
+        let cases = cases::cases(&cx, &raw)?;
+        crate::scenario_checks::contradictions(&raw).map_err(|(span, field, message)| cx.err(span.and_then(|s| cx.at(s)), Some(field), message))?;
+        let sweep = sweep::sweep(&cx, &raw)?;
+        let motions = sweep::motions(&cx, &raw)?;
         let output_dir = match &raw.output_dir {
-            Some(d) => resolve(d, "output_dir", false)?,
-            None => base.join(format!("{}-results", path.file_stem().map_or("scenario".into(), |s| s.to_string_lossy()))),
+            Some(d) => cx.resolve(d, "output_dir", false)?,
+            None => cx.base.join(format!("{}-results", path.file_stem().map_or("scenario".into(), |s| s.to_string_lossy()))),
         };
-        let catalog = raw.implants.catalog.as_ref().map(|c| resolve(c, "implants.catalog", true)).transpose()?;
-        let user_cup = raw.implants.user_cup.as_ref().map(|c| resolve(c, "implants.user_cup", true)).transpose()?;
-        let user_stem = raw.implants.user_stem.as_ref().map(|c| resolve(c, "implants.user_stem", true)).transpose()?;
-        let msk = match &raw.msk {
-            None => None,
-            Some(m) => {
-                let model = m.model.as_ref().map(|p| resolve(p, "msk.model", true)).transpose()?;
-                let bw = m.body_weight_n.get_ref().0;
-                if !(100.0..=5000.0).contains(&bw) {
-                    return Err(err(at(m.body_weight_n.span()), Some("msk.body_weight_n"), format!("{bw} N is out of range 100..=5000 (a body weight in newtons: kg x 9.81)")));
-                }
-                let activities = match &m.activities {
-                    None => vec!["one-leg-stance".to_string(), "walking".to_string()],
-                    Some(a) => {
-                        for x in a.get_ref() {
-                            if !["one-leg-stance", "walking"].contains(&x.as_str()) {
-                                return Err(err(at(a.span()), Some("msk.activities"), format!("unknown activity {x:?}: use one-leg-stance or walking")));
-                            }
-                        }
-                        a.get_ref().clone()
-                    }
-                };
-                let bone_geometry = m.bone_geometry.as_ref().map(|p| resolve(p, "msk.bone_geometry", true)).transpose()?;
-                let geometry = match m.geometry.as_ref().map(|g| (g.get_ref().as_str(), g.span())) {
-                    None | Some(("landmarks", _)) => {
-                        if let Some(b) = &m.bone_geometry {
-                            return Err(err(at(b.span()), Some("msk.bone_geometry"), "is used only with geometry = \"bones\": add it, or remove bone_geometry".into()));
-                        }
-                        crate::msk_stage::MskGeometry::Landmarks
-                    }
-                    Some(("bones", span)) => {
-                        let dir = match (bone_geometry, &model) {
-                            (Some(d), _) => d,
-                            (None, Some(p)) => p.parent().unwrap_or(base.as_path()).join("Geometry"),
-                            (None, None) => {
-                                return Err(err(
-                                    at(span),
-                                    Some("msk.geometry"),
-                                    "\"bones\" needs the model's bone surfaces, which the built-in gait2392 lacks: add bone_geometry = \"DIR\" (OpenSim's Geometry folder: pelvis.vtp, femur_r.vtp, ...) or a model file with its Geometry folder beside it".into(),
-                                ));
-                            }
-                        };
-                        if !dir.is_dir() {
-                            return Err(err(
-                                at(span),
-                                Some("msk.geometry"),
-                                format!(
-                                    "\"bones\" needs the model's bone surfaces in {}, which is not a folder: add bone_geometry = \"DIR\" (OpenSim's Geometry folder: pelvis.vtp, femur_r.vtp, ...)",
-                                    dir.display()
-                                ),
-                            ));
-                        }
-                        crate::msk_stage::MskGeometry::Bones { bone_geometry: dir }
-                    }
-                    Some((other, span)) => return Err(err(at(span), Some("msk.geometry"), format!("unknown geometry {other:?}: use \"landmarks\" or \"bones\""))),
-                };
-                let walking_hip_moment = match &m.walking_hip_moment {
-                    None => None,
-                    Some(w) => {
-                        let [a, e] = (*w.get_ref()).map(|x| x.0);
-                        if !activities.iter().any(|x| x == "walking") {
-                            return Err(err(
-                                at(w.span()),
-                                Some("msk.walking_hip_moment"),
-                                "applies to walking, which is not among the activities: add \"walking\" or remove walking_hip_moment".into(),
-                            ));
-                        }
-                        Some(coxa_msk::hcf::WalkingHipMoment::new(a, e).map_err(|why| err(at(w.span()), Some("msk.walking_hip_moment"), why.to_string()))?)
-                    }
-                };
-                Some(crate::msk_stage::MskInput { model, body_weight_n: bw, activities, geometry, walking_hip_moment })
-            }
-        };
-        let radiomics = match &raw.radiomics {
-            None => None,
-            Some(r) => {
-                let params = r.params.as_ref().map(|p| resolve(p, "radiomics.params", true)).transpose()?;
-                let model = r.model.as_ref().map(|p| resolve(p, "radiomics.model", true)).transpose()?;
-                Some(crate::radiomics::RadiomicsStage::new(r, params.as_deref(), model).map_err(|(span, field, why)| err(span.and_then(&at), Some(field), why))?)
-            }
-        };
+        let catalog = raw.implants.catalog.as_ref().map(|c| cx.resolve(c, "implants.catalog", true)).transpose()?;
+        let user_cup = raw.implants.user_cup.as_ref().map(|c| cx.resolve(c, "implants.user_cup", true)).transpose()?;
+        let user_stem = raw.implants.user_stem.as_ref().map(|c| cx.resolve(c, "implants.user_stem", true)).transpose()?;
+        let msk = sections::msk(&cx, &raw)?;
+        let radiomics = sections::radiomics(&cx, &raw)?;
         Ok(Self { file: path.to_path_buf(), raw, text, output_dir, cases, sweep, motions, catalog, user_cup, user_stem, msk, radiomics })
     }
 }
 
-/// A case folder: `ct.nii.gz` / `ct.nii` / `ct/` (+ `labels.nii.gz`), else `<structure>.stl`.
-fn case_from_folder(d: &Path) -> CaseInput {
-    for ct in ["ct.nii.gz", "ct.nii", "ct"] {
-        let p = d.join(ct);
-        if p.exists() {
-            let labels = d.join("labels.nii.gz");
-            return CaseInput::Ct { ct: p, labels: labels.exists().then_some(labels) };
-        }
+/// The scenario's TOML parsed (the field of a syntax or type error named, with the unit hint)
+/// and its schema version checked.
+fn parse(text: &str, path: &Path) -> Result<ScenarioFile, ScenarioError> {
+    let err = |line: Option<usize>, field: Option<&str>, message: String| ScenarioError { file: path.to_path_buf(), line, field: field.map(str::to_string), message };
+    let raw: ScenarioFile = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start));
+        let msg = e.message().trim().to_string();
+        // "unknown field `x`, expected ..." -> name the field, add the unit hint.
+        let unknown = msg.strip_prefix("unknown field `").and_then(|r| r.split('`').next()).map(str::to_string);
+        let field = e.span().and_then(|s| field_at(text, s.start)).or_else(|| unknown.clone());
+        let message = match unknown.as_deref().and_then(unit_hint) {
+            Some(h) => h,
+            None => msg,
+        };
+        err(line, field.as_deref(), message)
+    })?;
+    let at = |s: std::ops::Range<usize>| Some(line_of(text, s.start));
+    if *raw.schema_version.get_ref() != SCHEMA_VERSION {
+        return Err(err(
+            at(raw.schema_version.span()),
+            Some("schema_version"),
+            format!("schema version {} is not one this coxa reads ({SCHEMA_VERSION}); rewrite the file for schema {SCHEMA_VERSION}", raw.schema_version.get_ref()),
+        ));
     }
-    let meshes: Vec<(String, PathBuf)> =
-        ["hip_left", "hip_right", "femur_left", "femur_right", "sacrum"].iter().map(|n| (n.to_string(), d.join(format!("{n}.stl")))).filter(|(_, p)| p.exists()).collect();
-    // No input at all is reported when the case runs (the other cases still run).
-    CaseInput::Meshes(meshes)
+    Ok(raw)
+}
+
+/// What the checks of a scenario need: its text (for line numbers), its file and its folder
+/// (relative paths resolve against it).
+struct Checker<'a> {
+    text: &'a str,
+    path: &'a Path,
+    base: PathBuf,
+}
+
+impl Checker<'_> {
+    /// An error at `line` in `field`.
+    fn err(&self, line: Option<usize>, field: Option<&str>, message: String) -> ScenarioError {
+        ScenarioError { file: self.path.to_path_buf(), line, field: field.map(str::to_string), message }
+    }
+
+    /// The line of a span.
+    fn at(&self, s: std::ops::Range<usize>) -> Option<usize> {
+        Some(line_of(self.text, s.start))
+    }
+
+    /// `p` against the scenario's folder; `must_exist`: an error when it does not.
+    fn resolve(&self, p: &Spanned<PathBuf>, field: &str, must_exist: bool) -> Result<PathBuf, ScenarioError> {
+        let full = self.base.join(p.get_ref());
+        if must_exist && !full.exists() {
+            return Err(self.err(self.at(p.span()), Some(field), format!("{} does not exist (paths are relative to the scenario file)", full.display())));
+        }
+        Ok(full)
+    }
 }
 
 #[cfg(test)]

@@ -310,15 +310,16 @@ pub fn anatomy_with_model(source: crate::anatomy::AnatomySource, card: &Path, ou
     Ok(anatomy_full_with_model(source, card, out, run, model_use)?.0.record)
 }
 
-/// [`anatomy_with_model`], returning the anatomy stage's whole result and the segmentation.
+/// [`anatomy_with_model`], returning the anatomy stage's whole result, the segmentation and the
+/// CT (read once here: segmented, then the anatomy stage on the same volume).
 pub fn anatomy_full_with_model(
     source: crate::anatomy::AnatomySource,
     card: &Path,
     out: &Path,
     run: &ModelRunArgs,
     model_use: ModelUse,
-) -> anyhow::Result<(crate::anatomy::AnatomyResult, ModelSegmentation)> {
-    let crate::anatomy::AnatomySource::Ct { ct, dicom, any_modality, .. } = source else {
+) -> anyhow::Result<(crate::anatomy::AnatomyResult, ModelSegmentation, crate::anatomy::LoadedCt)> {
+    let crate::anatomy::AnatomySource::Ct { ct, dicom, any_modality, .. } = &source else {
         bail!("--model needs --ct: a model segments a CT, not bone surfaces");
     };
     if out.exists() {
@@ -328,16 +329,15 @@ pub fn anatomy_full_with_model(
     let origin = format!("--model {}", card.display());
     let card_read = coxa_infer::ModelCard::read(card).with_context(|| origin.clone())?;
     coxa_class_names(&card_read.output.classes).with_context(|| origin.clone())?;
-    let options = coxa_io::OpenOptions::new().with_dicom(dicom.clone()).with_any_modality(any_modality);
-    let volume = coxa_io::open(&ct, &options).with_context(|| format!("--ct {}", ct.display()))?.volume;
-    let m = segment_ct(&volume, card, run)?;
-    drop(volume);
+    let loaded = crate::stages::input::open_ct(ct, dicom, *any_modality).with_context(|| format!("--ct {}", ct.display()))?;
+    let m = segment_ct(&loaded.volume, card, run)?;
     // The model's labels go to the anatomy stage in memory, on the CT's grid, named by coxa's classes.
     let given = given_labels(&m, origin, model_use)?;
-    let source = crate::anatomy::AnatomySource::Ct { ct, labels: None, label_names: None, dicom, any_modality };
-    let result = crate::anatomy::run_full_given(&source, given, out)?;
+    let source = crate::anatomy::AnatomySource::Ct { ct: ct.clone(), labels: None, label_names: None, dicom: dicom.clone(), any_modality: *any_modality };
+    let result = crate::stages::anatomy::run_on(&source, Some(&loaded), Some(given))?;
+    crate::case_writer::write_anatomy(out, &result)?;
     write_uncertainty(out, &m)?;
-    Ok((result, m))
+    Ok((result, m, loaded))
 }
 
 #[cfg(test)]

@@ -33,7 +33,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
-use coxa_core::{PatientLandmarks, Side};
+use coxa_core::{PatientLandmarks, Side, Volume};
+
+use crate::stages::input::{AnatomySource, LoadedCt};
 use coxa_diagnostics::drr::{self, DrrVolume, Solid, View, XrayGeometry};
 use nalgebra::{Point3, Vector3};
 use ndarray::Array2;
@@ -139,28 +141,19 @@ fn planned(j: &coxa_core::PlanRecord) -> Result<PlannedImplants> {
 
 /// The report's radiograph (issue 22): the plan on a simulated AP pelvis, as the supine
 /// radiograph shows it (the table's axes, centred between the hips, the default detector), with
-/// the templating measures drawn; `pictures/xray_ap.png` and its measures `xray_ap.json` in
-/// `out`. `ct` is the case's CT, `lm` the landmarks the plan used.
-pub fn report_picture(ct: &Path, lm: &PatientLandmarks, plan: &coxa_core::PlanRecord, out: &Path) -> Result<PathBuf> {
-    let volume = coxa_io::open(ct, &coxa_io::OpenOptions::new())?.volume;
+/// the templating measures drawn: the PNG (`pictures/xray_ap.png`) and its measures
+/// (`pictures/xray_ap.json`), which the case writer writes. `ct` is the case's CT (read once by the case; its last use), `lm` the landmarks the plan used.
+pub fn report_picture(ct: Volume, lm: &PatientLandmarks, plan: &coxa_core::PlanRecord) -> Result<(Vec<u8>, Value)> {
     let options = ViewOptions { view: View::ApPelvis, side: Some(plan.side), align: "table".into(), centre: "pelvis".into(), sid_mm: drr::DEFAULT_SID_MM, pixel_mm: 0.42, size: 1024 };
-    let vol = DrrVolume::from_volume(volume).with_context(|| ct.display().to_string())?;
+    let vol = DrrVolume::from_volume(ct).context("the case's CT")?;
     let pic = picture(&vol, lm, Some(&planned(plan)?), &options, Vec::new(), "the case's anatomy stage")?;
-    std::fs::create_dir_all(out)?;
-    let png = out.join("xray_ap.png");
-    write_png(&pic, &png)?;
-    crate::atomic::write_new(&out.join("xray_ap.json"), serde_json::to_string_pretty(&pic.measures)?.as_bytes())?;
-    Ok(png)
+    Ok((png_bytes(&pic)?, pic.measures))
 }
 
-/// Landmarks from the anatomy stage, run in a temporary folder.
-fn landmarks(ct: &Path, labels: Option<&Path>) -> Result<(PatientLandmarks, Vec<String>)> {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let tmp = std::env::temp_dir().join(format!("coxa-xray-{}-{nanos}", std::process::id()));
-    let source = crate::anatomy::AnatomySource::Ct { ct: ct.to_path_buf(), labels: labels.map(Path::to_path_buf), label_names: None, dicom: coxa_io::dicom::ReadOptions::new(), any_modality: false };
-    let result = crate::anatomy::run_full(&source, &tmp);
-    let _ = std::fs::remove_dir_all(&tmp);
-    let r = result?;
+/// Landmarks from the anatomy stage, on the CT already read (no files written).
+fn landmarks(ct_path: &Path, ct: &LoadedCt, labels: Option<&Path>) -> Result<(PatientLandmarks, Vec<String>)> {
+    let source = AnatomySource::Ct { ct: ct_path.to_path_buf(), labels: labels.map(Path::to_path_buf), label_names: None, dicom: coxa_io::dicom::ReadOptions::new(), any_modality: false };
+    let r = crate::stages::anatomy::run_on(&source, Some(ct), None)?;
     Ok((r.landmarks, r.warnings))
 }
 
@@ -201,9 +194,9 @@ fn make(args: &XrayArgs) -> Result<Picture> {
     ensure!(args.size >= 64 && args.size <= 4096, "--size {}: give 64..4096 pixels", args.size);
     ensure!(args.align == "table" || args.align == "pelvis", "--align {:?}: use table or pelvis", args.align);
     let plan = args.plan.as_deref().map(read_plan).transpose()?;
-    let opts = coxa_io::OpenOptions::new();
-    let ct = coxa_io::open(&args.ct, &opts)?.volume;
-    let vol = DrrVolume::from_volume(ct).with_context(|| args.ct.display().to_string())?;
+    // The CT, read once: projected, and (without the plan's landmarks) the anatomy stage's input.
+    let ct = crate::stages::input::open_ct(&args.ct, &coxa_io::dicom::ReadOptions::new(), false)?;
+    let vol = DrrVolume::from_volume(ct.volume.clone()).with_context(|| args.ct.display().to_string())?;
     ensure!(args.centre == "pelvis" || args.centre == "hip", "--centre {:?}: use pelvis or hip", args.centre);
     // The plan's own landmarks when its case has them: the frame it planned in (issue 13: found
     // once); otherwise coxa finds them in this CT.
@@ -215,10 +208,11 @@ fn make(args: &XrayArgs) -> Result<Picture> {
             (lm, Vec::new(), "the plan's case (anatomy/landmarks.json)")
         }
         None => {
-            let (lm, w) = landmarks(&args.ct, args.labels.as_deref())?;
+            let (lm, w) = landmarks(&args.ct, &ct, args.labels.as_deref())?;
             (lm, w, "found in this CT")
         }
     };
+    drop(ct);
     if plan_landmarks.is_some() && args.labels.is_some() {
         warnings.push("--labels was not used: the plan's own landmarks (its anatomy/landmarks.json) place the view and the measures".into());
     }
@@ -430,6 +424,11 @@ fn measure_ap(lm: &PatientLandmarks, plan: Option<&PlannedImplants>, g: &XrayGeo
 
 /// Writes a PNG (RGB, measures drawn).
 fn write_png(pic: &Picture, path: &Path) -> Result<()> {
+    crate::atomic::write_new(path, &png_bytes(pic)?)
+}
+
+/// The picture as a PNG (RGB, measures drawn).
+fn png_bytes(pic: &Picture) -> Result<Vec<u8>> {
     let gray = drr::to_display(&pic.image);
     let (rows, cols) = gray.dim();
     let mut rgb = vec![0u8; rows * cols * 3];
@@ -456,7 +455,7 @@ fn write_png(pic: &Picture, path: &Path) -> Result<()> {
         let mut w = enc.write_header()?;
         w.write_image_data(&rgb)?;
     }
-    crate::atomic::write_new(path, &buf)
+    Ok(buf)
 }
 
 /// A DICOM UID from the image size, the time and the process ([`coxa_io::dicom::unique_uid`]).

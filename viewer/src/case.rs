@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use coxa_core::report::MotionRecord;
-use coxa_core::{CaseModel, CaseReport, HipAnatomy, LabelMap, Mesh, PatientLandmarks, PlanRecord, Side, Volume};
+use coxa_core::{CaseInputs, CaseModel, CaseReport, HipAnatomy, InputMesh, LabelMap, Mesh, PatientLandmarks, PlanRecord, Side, Volume};
 use nalgebra::{Point3, Vector3};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -161,18 +161,18 @@ impl CaseData {
         if case.bones.is_empty() {
             case.bones = read_named_meshes(&dir.join("meshes"))?;
         }
-        let inputs = read_json(&dir.join("inputs.json"))?;
+        let mut notes = Vec::new();
+        let inputs: Option<CaseInputs> = read_typed(&dir.join("inputs.json"), &mut notes)?;
+        case.notes.append(&mut notes);
         if case.bones.is_empty()
-            && let Some(list) = inputs.as_ref().and_then(|i| i["meshes"].as_array())
+            && let Some(inputs) = &inputs
         {
             // Bones given as files (`coxa plan --mesh`, scenario cases with meshes): read in place.
-            for m in list {
-                if let (Some(name), Some(file)) = (m["name"].as_str(), m["file"].as_str()) {
-                    let p = if Path::new(file).is_absolute() { PathBuf::from(file) } else { dir.join(file) };
-                    match coxa_io::mesh::read_mesh(&p) {
-                        Ok(mesh) => case.bones.push((name.to_string(), mesh)),
-                        Err(e) => case.notes.push(format!("bone {name} not shown: {e}")),
-                    }
+            for InputMesh { name, file } in inputs.meshes() {
+                let p = if file.is_absolute() { file.clone() } else { dir.join(file) };
+                match coxa_io::mesh::read_mesh(&p) {
+                    Ok(mesh) => case.bones.push((name.clone(), mesh)),
+                    Err(e) => case.notes.push(format!("bone {name} not shown: {e}")),
                 }
             }
         }
@@ -210,11 +210,8 @@ impl CaseData {
             }
         }
         case.notes.append(&mut notes);
-        if let Some(inputs) = &inputs
-            && let Some(ct) = inputs["ct"].as_str()
-        {
-            let p = PathBuf::from(ct);
-            case.ct_path = Some(if p.is_absolute() { p } else { dir.join(p) });
+        if let Some(ct) = inputs.as_ref().and_then(CaseInputs::ct) {
+            case.ct_path = Some(if ct.is_absolute() { ct.to_path_buf() } else { dir.join(ct) });
         }
         Ok(case)
     }

@@ -15,6 +15,7 @@
 
 pub mod anatomy_record;
 pub mod canal;
+pub mod case_inputs;
 mod error;
 mod frames;
 mod grid;
@@ -33,6 +34,7 @@ mod volume;
 
 pub use anatomy_record::AnatomyRecord;
 pub use canal::{CanalLevel, DorrType, FemoralCanal};
+pub use case_inputs::{CaseInputs, InputMesh};
 pub use error::{Error, Result};
 pub use frames::{CupAngleDefinition, CupAngles, FemoralFrame, PelvicFrame};
 pub use grid::Grid;

@@ -23,7 +23,7 @@ pub mod pdf;
 pub mod plot;
 pub mod warnings;
 
-pub use build::{CaseOptions, case_document, read_pictures};
+pub use build::{CaseOptions, case_document, figures, read_pictures};
 pub use document::{Block, Cell, CellStyle, Document, Figure, MarginBand, Rgb, Span, SpanStyle, Table, Text, Warning};
 pub use error::{Error, Result};
 pub use index::{IndexRow, index_document};

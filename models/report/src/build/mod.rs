@@ -64,6 +64,25 @@ pub fn read_pictures(r: &CaseReport, dir: &Path) -> Result<Vec<Figure>> {
         .collect()
 }
 
+/// The report's pictures from their PNG bytes in memory (`pngs`: each picture's file as the
+/// report names it, and its bytes), in the report's order, captioned with their view: what
+/// [`read_pictures`] reads from a case folder, for the writer that has just made them.
+///
+/// # Errors
+/// A picture the report lists that is not among `pngs`.
+pub fn figures(r: &CaseReport, pngs: &[(&str, &[u8])]) -> Result<Vec<Figure>> {
+    r.pictures
+        .iter()
+        .map(|p| {
+            let (_, png) = pngs
+                .iter()
+                .find(|(file, _)| *file == p.file)
+                .ok_or_else(|| Error::ReadPicture { path: p.file.clone().into(), source: std::io::Error::new(std::io::ErrorKind::NotFound, "the case made no such picture") })?;
+            Ok(Figure { png: png.to_vec(), caption: fmt::words(&p.view) })
+        })
+        .collect()
+}
+
 /// The report of one case.
 pub fn case_document(r: &CaseReport, pictures: Vec<Figure>, opts: &CaseOptions) -> Document {
     let title = format!("{} — case {}", r.scenario, r.case);

@@ -136,6 +136,16 @@ pub fn demo(args: &DemoArgs) -> Result<RunOutcome> {
     Ok(outcome)
 }
 
+/// Runs `coxa demo`, printing where each case's report is.
+///
+/// # Errors
+/// As [`demo`].
+pub fn cli(args: &DemoArgs) -> Result<()> {
+    let outcome = demo(args)?;
+    super::run::print_outcome(&outcome);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

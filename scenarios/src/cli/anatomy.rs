@@ -1,0 +1,97 @@
+//! `coxa anatomy`: its arguments, the anatomy stage written into a new folder
+//! ([`crate::anatomy`]), and what it prints.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use coxa_io::dicom::ReadOptions;
+
+/// Arguments of `coxa anatomy`.
+#[derive(Debug, Args)]
+pub struct AnatomyArgs {
+    /// The CT: a DICOM folder or file, or a .nii/.nii.gz file.
+    #[arg(long, conflicts_with = "mesh", required_unless_present = "mesh")]
+    pub ct: Option<PathBuf>,
+    /// A label map on the CT's grid (TotalSegmentator ids: bones 25, 75-78; muscles 80-85, 88, 89).
+    /// Without one, coxa segments the bones itself; muscles need a label map.
+    #[arg(long, requires = "ct")]
+    pub labels: Option<PathBuf>,
+    /// The label map's class table as JSON ({"1": "femur_left", ...} or [{"id": 1, "name": ...}]),
+    /// when its ids are not TotalSegmentator's; classes are then matched to coxa's by name.
+    #[arg(long, requires = "labels")]
+    pub label_names: Option<PathBuf>,
+    /// Segment bones and muscles with a learned model (its card, TOML) instead of coxa's
+    /// classical bones; writes uncertainty.nii.gz and segment.json too. Needs ONNX Runtime.
+    #[arg(long, requires = "ct", conflicts_with = "labels")]
+    pub model: Option<PathBuf>,
+    /// What the anatomy stage takes from --model: `all` (bones and muscles) or `muscles` (the
+    /// model's muscles, coxa's classical bones: for a model whose bones are too coarse for landmarks).
+    #[arg(long, value_enum, default_value_t = crate::segment::ModelUse::All, requires = "model")]
+    pub model_use: crate::segment::ModelUse,
+    /// A bone surface instead of a CT, as NAME=FILE.stl with NAME one of femur_left, femur_right,
+    /// hip_left, hip_right, sacrum (coordinates taken as LPS mm). Repeat for each bone.
+    #[arg(long, value_name = "NAME=FILE")]
+    pub mesh: Vec<String>,
+    /// Units of the --mesh files when they are not millimetres: mm, cm, m or in (without it,
+    /// meshes whose bone sizes fit another unit are refused).
+    #[arg(long, value_name = "UNIT", value_parser = crate::bone_input::parse_units, requires = "mesh")]
+    pub mesh_units: Option<coxa_anatomy::bone_check::LengthUnit>,
+    /// The output folder; it must not exist yet (coxa never overwrites).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The DICOM series to read when the folder holds several.
+    #[arg(long)]
+    pub series: Option<String>,
+    /// Resample an irregular DICOM series explicitly.
+    #[arg(long)]
+    pub resample: bool,
+    /// Print anatomy.json to stdout as well.
+    #[arg(long)]
+    pub json: bool,
+    /// Accept a CT that does not look like one (a Modality other than CT, or a NIfTI without air)
+    /// when you know its values are Hounsfield units.
+    #[arg(long)]
+    pub any_modality: bool,
+    /// The shape model that predicts a femur whose condyles are not imaged: the
+    /// musculoskeletal/models folder of musculoskeletal-models 0.2.4, or `none`. Default: the
+    /// installed package if found (scripts/setup), else no prediction.
+    #[arg(long, value_name = "PATH|none")]
+    pub shape_model: Option<String>,
+}
+
+/// Runs `coxa anatomy`.
+pub fn cli(args: &AnatomyArgs) -> anyhow::Result<()> {
+    if let Some(m) = &args.shape_model {
+        crate::shape_predict::set_choice(crate::shape_predict::parse_choice(m));
+    }
+    let source = match &args.ct {
+        Some(ct) => {
+            let mut dicom = ReadOptions::new().with_resample(args.resample);
+            if let Some(s) = &args.series {
+                dicom = dicom.with_series(s.clone());
+            }
+            crate::anatomy::AnatomySource::Ct { ct: ct.clone(), labels: args.labels.clone(), label_names: args.label_names.clone(), dicom, any_modality: args.any_modality }
+        }
+        None => {
+            let list = crate::bone_input::parse_mesh_args(&args.mesh, &crate::bone_input::bone_names())?;
+            crate::anatomy::AnatomySource::Meshes(list, args.mesh_units)
+        }
+    };
+    let report = match &args.model {
+        Some(card) => crate::segment::anatomy_with_model(source, card, &args.out, &Default::default(), args.model_use)?,
+        None => crate::anatomy::run(&source, &args.out)?,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("wrote {}", args.out.join("anatomy.json").display());
+        for h in &report.femoral_heads {
+            println!("femoral head {:5}  centre {} mm  radius {:.1} mm", h.side.as_str(), serde_json::to_string(&h.centre_lps_mm)?, h.radius_mm);
+        }
+        for w in &report.warnings {
+            println!("warning    {w}");
+        }
+    }
+    Ok(())
+}

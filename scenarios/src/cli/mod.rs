@@ -1,0 +1,144 @@
+//! The `coxa` command line: argument parsing and the subcommands. Each command of this folder is
+//! one file (its clap arguments, a call into the stages or the library crates, its printing);
+//! the older commands still sit beside their code at the crate's root (`rom.rs`, `xray.rs`, ...).
+
+use clap::{Parser, Subcommand};
+
+pub mod anatomy;
+pub mod demo;
+pub mod inspect;
+pub mod plan;
+pub mod rom;
+pub mod run;
+
+/// coxa: from a patient's CT to a total hip arthroplasty plan and its simulation.
+#[derive(Debug, Parser)]
+#[command(name = "coxa", version = crate::view::VERSION, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Most memory one file may make coxa allocate (CT, label map, mesh), e.g. 8G, 512M, 16GiB
+    /// or bytes; checked from the file's header before reading. Default: half of the memory
+    /// available when coxa starts.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_memory)]
+    pub max_memory: Option<u64>,
+}
+
+/// A memory size: a number with an optional unit K, M, G, T (powers of 1000, with or without
+/// a trailing B) or KiB, MiB, GiB, TiB (powers of 1024); a bare number is bytes.
+pub fn parse_memory(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number.parse().map_err(|_| format!("{text:?} is not a size; write e.g. 8G, 512M or 16GiB"))?;
+    let scale = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        u => return Err(format!("unknown unit {u:?} in {text:?}; use K, M, G, T (or KiB, MiB, GiB, TiB)")),
+    };
+    let bytes = value * scale;
+    if !(1.0..1.8e19).contains(&bytes) {
+        return Err(format!("{text:?} is not a usable memory size (at least 1 byte)"));
+    }
+    Ok(bytes as u64)
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read a CT (DICOM folder or file, NIfTI file) and print its geometry and HU statistics.
+    Inspect(inspect::InspectArgs),
+    /// Anatomy from a CT (segmentation, surfaces, landmarks, frames, muscle measures) or from
+    /// bone surfaces: writes anatomy.json, meshes/ and labels.nii.gz into a new folder.
+    Anatomy(anatomy::AnatomyArgs),
+    /// Range of motion and impingement of an implanted hip (implants alone, or with bone surfaces).
+    Rom(crate::rom::RomArgs),
+    /// Run a scenario file (TOML): every case in parallel into a results folder, with a
+    /// report per case; rerun to finish what failed.
+    Run(run::RunArgs),
+    /// The whole pipeline on a built-in phantom CT (or --ct PATH) into a new folder with
+    /// report.html.
+    Demo(demo::DemoArgs),
+    /// Plan a total hip: implant sizes and placement optimised for impingement-free daily-life
+    /// motion, leg length and offset, from bone surfaces or a CT: writes plan.json into a new folder.
+    Plan(plan::PlanArgs),
+    /// Shape models: `coxa shape build --atlas DIR --out pelvis.ssm` builds the pelvis model that
+    /// virtual populations (`cases_from_shape_model` in a scenario) draw from.
+    Shape(crate::population::ShapeArgs),
+    /// Hip contact force of one-leg stance or walking (static optimisation on an OpenSim model)
+    /// in the OrthoLoad femoral frame, from 3D Slicer landmark files.
+    Hcf(crate::hcf::HcfArgs),
+    /// Render a case folder's bones and planned implants with the bevy viewer (headless:
+    /// --screenshot OUT.png).
+    View(crate::view::ViewArgs),
+    /// pyradiomics' radiomics features of an image's labels into a CSV or JSON file.
+    Radiomics(crate::radiomics_cli::RadiomicsArgs),
+    /// A simulated radiograph (AP pelvis or lateral hip) of a CT, the plan's implants on it.
+    Xray(crate::xray::XrayArgs),
+    /// A plain radiograph (CR/DX DICOM, or PNG with --pixel-spacing-mm) read, and X-ray models
+    /// (model cards: fracture, bone density, OA grade) run on it: one JSON record.
+    Radiograph(crate::radiograph::RadiographArgs),
+    /// Submit a scenario to a cluster: a Slurm job array over shards and a merge job after it;
+    /// resubmitting submits only the unfinished and failed cases.
+    Submit(crate::submit::SubmitArgs),
+    /// Each case of a results folder: done, failed, running, queued, stopped or missing (from
+    /// the folder and Slurm).
+    Status(crate::status::StatusArgs),
+    /// Segment a CT with a learned model (ONNX, a model card): labels.nii.gz, uncertainty.nii.gz
+    /// and segment.json into a new folder.
+    Segment(crate::segment::SegmentArgs),
+    /// The hospital's PACS over DICOMweb or DIMSE: find studies, pull a CT study, push a case's
+    /// results back as DICOM (SEG, SR, PDF, secondary capture).
+    Pacs(crate::pacs::PacsArgs),
+}
+
+/// Runs a parsed command line, printing to stdout. Errors are returned for `main` to report.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(max) = cli.max_memory {
+        coxa_io::Limits::set_process_max_bytes(max);
+    }
+    match cli.command {
+        Command::Inspect(args) => inspect::cli(&args),
+        Command::Anatomy(args) => anatomy::cli(&args),
+        Command::Rom(args) => rom::cli(&args),
+        Command::Run(args) => run::cli(&args),
+        Command::Demo(args) => demo::cli(&args),
+        Command::Plan(args) => plan::cli(&args),
+        Command::Shape(args) => crate::population::cli(&args),
+        Command::Hcf(args) => crate::hcf::cli(&args),
+        Command::View(args) => crate::view::run(&args),
+        Command::Radiomics(args) => crate::radiomics_cli::cli(&args),
+        Command::Xray(args) => crate::xray::cli(&args),
+        Command::Radiograph(args) => crate::radiograph::cli(&args),
+        Command::Submit(args) => crate::submit::cli(&args),
+        Command::Status(args) => crate::status::cli(&args),
+        Command::Segment(args) => crate::segment::cli(&args),
+        Command::Pacs(args) => crate::pacs::cli(&args),
+    }
+}
+
+#[cfg(test)]
+mod parse_memory_tests {
+    use super::parse_memory;
+
+    #[test]
+    fn memory_sizes_parse_with_decimal_and_binary_units() {
+        assert_eq!(parse_memory("8G"), Ok(8_000_000_000));
+        assert_eq!(parse_memory("512M"), Ok(512_000_000));
+        assert_eq!(parse_memory("16GiB"), Ok(16 << 30));
+        assert_eq!(parse_memory("1.5gb"), Ok(1_500_000_000));
+        assert_eq!(parse_memory("4096"), Ok(4096));
+        assert!(parse_memory("12X").unwrap_err().contains("unknown unit"));
+        assert!(parse_memory("0").is_err());
+        assert!(parse_memory("G").is_err());
+        assert!(parse_memory("1e30").is_err());
+    }
+}

@@ -1,0 +1,288 @@
+//! `coxa plan`: implant sizes and placement of a total hip, optimised for impingement-free
+//! daily-life motion, leg length and offset, with the simulator as the planner's ROM scorer.
+//!
+//! ```text
+//! coxa plan --mesh hip_right=HR.stl --mesh femur_right=FR.stl [--mesh hip_left=HL.stl --mesh femur_left=FL.stl]
+//!           [--side left|right] --out DIR [--json]
+//! coxa plan --ct CT [--labels SEG.nii.gz] [--side left|right] --out DIR [--json]
+//! ```
+//! Writes `DIR/plan.json` (and, from a CT, the anatomy stage's output in `DIR/anatomy/`). `DIR`
+//! must not exist yet. Cup angles are searched and reported in the **radiographic** definition
+//! (Murray 1993) in the pelvic frame (anterior pelvic plane when both hip bones are given) and
+//! reported in all three definitions; joint angles and motions are `coxa rom`'s.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail, ensure};
+use clap::Args;
+
+use crate::rom::{finite, parse_side};
+use serde_json::Value;
+
+use coxa_core::{Angle, Mesh, PlanRecord, PostureTilts, Side};
+use coxa_implants::Catalog;
+use coxa_planner::PlanOptions;
+
+pub use crate::stages::plan::{plan_anatomy, plan_record, scorer};
+
+/// Arguments of `coxa plan`.
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// A bone surface as NAME=FILE (STL or PLY, LPS mm): hip_left, hip_right, femur_left,
+    /// femur_right. The operated side needs its hip bone and femur; the other hip bone adds the
+    /// anterior pelvic plane, the other femur (with it) the leg-length and offset reference.
+    #[arg(long = "mesh", value_name = "NAME=FILE", conflicts_with = "ct")]
+    pub meshes: Vec<String>,
+    /// Units of the --mesh files when they are not millimetres: mm, cm, m or in (without it,
+    /// meshes whose bone sizes fit another unit are refused).
+    #[arg(long, value_name = "UNIT", value_parser = crate::bone_input::parse_units, requires = "meshes")]
+    pub mesh_units: Option<coxa_anatomy::bone_check::LengthUnit>,
+    /// A CT (DICOM folder or file, NIfTI) instead of meshes: bones segmented (or taken from
+    /// --labels), surfaces and landmarks as `coxa anatomy` makes them, kept in DIR/anatomy/.
+    #[arg(long)]
+    pub ct: Option<PathBuf>,
+    /// A label map on the CT's grid (TotalSegmentator ids) for --ct.
+    #[arg(long, requires = "ct")]
+    pub labels: Option<PathBuf>,
+    /// Operated side; default: the side of the only femur given (required with two femurs or a CT).
+    #[arg(long)]
+    pub side: Option<String>,
+    /// The output folder; it must not exist yet (coxa never overwrites).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Fixed head diameter, mm (default: the optimiser chooses among the catalog's heads >= 28 mm).
+    #[arg(long)]
+    pub head_mm: Option<f64>,
+    /// Liner(s) to consider: a catalog liner name or hemispherical, elevated_rim, chamfered. Repeat for several.
+    #[arg(long = "liner", default_value = "neutral")]
+    pub liners: Vec<String>,
+    /// Cup inclination range, radiographic, deg.
+    #[arg(long, num_args = 2, value_names = ["MIN", "MAX"], default_values_t = [30.0, 55.0], allow_negative_numbers = true)]
+    pub cup_inclination_deg: Vec<f64>,
+    /// Cup anteversion range, radiographic, deg.
+    #[arg(long, num_args = 2, value_names = ["MIN", "MAX"], default_values_t = [0.0, 35.0], allow_negative_numbers = true)]
+    pub cup_anteversion_deg: Vec<f64>,
+    /// Stem anteversion range to search, deg (default: the native version, which keeps the head on
+    /// its native azimuth about the shaft axis).
+    #[arg(long, num_args = 2, value_names = ["MIN", "MAX"], allow_negative_numbers = true)]
+    pub stem_anteversion_deg: Option<Vec<f64>>,
+    /// Posterior pelvic tilt standing, deg (0: anterior pelvic plane vertical).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub pelvic_tilt_deg: f64,
+    /// Additional posterior tilt sitting, deg (spinopelvic mobility: 20-30 normal, 0-10 a stiff spine).
+    #[arg(long, default_value_t = 20.0, allow_negative_numbers = true)]
+    pub sitting_extra_tilt_deg: f64,
+    /// Coarse grid step of the angle search, deg.
+    #[arg(long, default_value_t = 2.5)]
+    pub grid_step_deg: f64,
+    /// A folder of catalog TOML files instead of the built-in catalog.
+    #[arg(long)]
+    pub catalog: Option<PathBuf>,
+    /// Print plan.json to stdout as well.
+    #[arg(long)]
+    pub json: bool,
+    /// The shape model that predicts a femur whose condyles are not imaged (its frame and
+    /// anteversion then come from the predicted whole femur): the musculoskeletal/models folder of
+    /// musculoskeletal-models 0.2.4, or `none`. Default: the installed package if found.
+    #[arg(long, value_name = "PATH|none")]
+    pub shape_model: Option<String>,
+}
+
+/// The planner's options from the flags.
+pub fn options(args: &PlanArgs) -> Result<PlanOptions> {
+    let pair = |name: &str, v: &[f64], lo: f64, hi: f64| -> Result<(Angle, Angle)> {
+        ensure!(v.len() == 2, "--{name} takes MIN MAX");
+        finite(name, v[0], lo, hi)?;
+        finite(name, v[1], lo, hi)?;
+        ensure!(v[0] <= v[1], "--{name} {} {}: MIN must not exceed MAX", v[0], v[1]);
+        Ok((Angle::from_deg(v[0]), Angle::from_deg(v[1])))
+    };
+    let (il, ih) = pair("cup-inclination-deg", &args.cup_inclination_deg, 0.0, 80.0)?;
+    let (al, ah) = pair("cup-anteversion-deg", &args.cup_anteversion_deg, -30.0, 60.0)?;
+    finite("pelvic-tilt-deg", args.pelvic_tilt_deg, -45.0, 45.0)?;
+    finite("sitting-extra-tilt-deg", args.sitting_extra_tilt_deg, -30.0, 60.0)?;
+    finite("grid-step-deg", args.grid_step_deg, 0.5, 20.0)?;
+    let mut o = PlanOptions::new()
+        .with_liners(args.liners.clone())
+        .with_inclination(il, ih)
+        .with_anteversion(al, ah)
+        .with_grid_step(Angle::from_deg(args.grid_step_deg))
+        .with_refine_step(Angle::from_deg(0.25f64.min(args.grid_step_deg)))
+        .with_tilts(PostureTilts::from_change(Angle::from_deg(args.pelvic_tilt_deg), Angle::from_deg(args.sitting_extra_tilt_deg)));
+    if let Some(h) = args.head_mm {
+        finite("head-mm", h, 12.0, 60.0)?;
+        o = o.with_head_diameter_mm(h);
+    }
+    if let Some(s) = &args.stem_anteversion_deg {
+        let (lo, hi) = pair("stem-anteversion-deg", s, -30.0, 60.0)?;
+        o = o.with_stem_anteversion(lo, hi);
+    }
+    Ok(o)
+}
+
+/// Runs `coxa plan`: writes `DIR/plan.json` and returns it.
+pub fn run(args: &PlanArgs) -> Result<PlanRecord> {
+    let out = &args.out;
+    if out.exists() {
+        bail!("{} already exists; coxa plan writes into a new folder and never overwrites: choose another --out", out.display());
+    }
+    let options = options(args)?;
+    let catalog = match &args.catalog {
+        Some(dir) => Catalog::load_dir(dir)?,
+        None => Catalog::builtin()?,
+    };
+    let side_flag = args.side.as_deref().map(parse_side).transpose()?;
+    let mut bone_notes = Vec::new();
+    // The bones: from the meshes, or from the CT through the anatomy stage.
+    let mut canal = None;
+    let mut fixation = Vec::new();
+    let femur_records;
+    let (meshes, landmarks, warnings, side) = match &args.ct {
+        Some(ct) => {
+            let side = side_flag.context("--ct: name the operated side with --side left|right")?;
+            let source = crate::anatomy::AnatomySource::Ct { ct: ct.clone(), labels: args.labels.clone(), label_names: None, dicom: coxa_io::dicom::ReadOptions::new(), any_modality: false };
+            let result = crate::anatomy::run_full(&source, &out.join("anatomy")).with_context(|| format!("anatomy from {}", ct.display()))?;
+            canal = result.canal(side);
+            fixation = result.record.fixation.clone();
+            femur_records = result.record.femurs.clone();
+            (result.meshes, result.landmarks, result.warnings, side)
+        }
+        None => {
+            let files = crate::bone_input::parse_mesh_args(&args.meshes, &crate::bone_input::HIP_BONES)?;
+            let list: Vec<(String, Mesh)> = crate::bone_input::read_bones(&files, args.mesh_units, &mut bone_notes)?;
+            let has = |n: &str| list.iter().any(|(m, _)| m == n);
+            let side = match side_flag {
+                Some(s) => s,
+                None => match (has("femur_left"), has("femur_right")) {
+                    (true, true) => bail!("femurs of both sides given: choose the operated one with --side"),
+                    (true, false) => Side::Left,
+                    (false, true) => Side::Right,
+                    (false, false) => bail!("no femur given: coxa plan needs --mesh hip_SIDE=.. and --mesh femur_SIDE=.. of the operated side (or --ct)"),
+                },
+            };
+            let (mut landmarks, mut warnings) = coxa_anatomy::landmarks::find(&coxa_anatomy::landmarks::Bones::named(&list));
+            // A femur without condyles: the shape model's prediction stands in for its frame.
+            let predictions = crate::shape_predict::apply_predictions(&list, &mut landmarks);
+            let frame = landmarks.pelvis.as_ref().map(|p| p.frame);
+            let mut femurs: Vec<_> = landmarks.femurs.iter().map(|f| crate::stages::anatomy::femur_record(f, frame.as_ref())).collect();
+            crate::shape_predict::annotate_femurs(&predictions, &mut femurs, &mut warnings);
+            femur_records = femurs;
+            (list, landmarks, warnings, side)
+        }
+    };
+    if landmarks.hip(side).is_none() {
+        bail!("landmarks of the operated ({}) hip not found: {}", side.as_str(), warnings.join("; "));
+    }
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+    let (mut anatomy, operated, frame_note, assumed) = plan_anatomy(side, &landmarks, &meshes)?;
+    anatomy.canal = canal;
+    let scorer = scorer(&anatomy, &catalog);
+    let mut plan = coxa_planner::plan(&anatomy, &catalog, &scorer, &options)?;
+    plan.notes.splice(0..0, bone_notes.into_iter().chain(assumed));
+    let mut report = plan_record(&plan, &anatomy, &catalog, frame_note, &options);
+    crate::bone::add_fixation_to_plan(&mut report, &fixation, side);
+    crate::shape_predict::add_prediction_to_plan(&mut report, &femur_records, side);
+
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    crate::atomic::write_new(&out.join("plan.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
+    // For `coxa view` on this folder: the placed implants, where the bones are, and the record
+    // from which the viewer rebuilds the hip model.
+    let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let model = scorer.model(&plan.placement).context("the planned hip model")?;
+    std::fs::create_dir_all(out.join("implants"))?;
+    for (name, mesh) in model.implant_meshes_lps() {
+        coxa_io::mesh::write_mesh(&mesh, &out.join("implants").join(format!("{name}.stl")))?;
+    }
+    let inputs = match &args.ct {
+        Some(ct) => coxa_core::CaseInputs::Ct { ct: abs(ct), labels: args.labels.as_deref().map(abs) },
+        None => coxa_core::CaseInputs::Meshes {
+            meshes: crate::bone_input::parse_mesh_args(&args.meshes, &crate::bone_input::HIP_BONES)?.into_iter().map(|(name, p)| coxa_core::InputMesh { name, file: abs(&p) }).collect(),
+        },
+    };
+    crate::atomic::write_new(&out.join("inputs.json"), serde_json::to_string_pretty(&inputs)?.as_bytes())?;
+    let record = coxa_core::CaseModel {
+        schema_version: coxa_core::CaseModel::SCHEMA_VERSION,
+        placement: plan.placement.clone(),
+        tilts: plan.tilts,
+        motions: plan.rom.motions.iter().map(|m| m.name.clone()).collect(),
+        catalog_dir: args.catalog.as_deref().map(abs),
+        bones: true,
+        anatomy: Some(operated),
+        user_cup: None,
+        user_stem: None,
+    };
+    crate::atomic::write_new(&out.join("model.json"), serde_json::to_string_pretty(&record)?.as_bytes())?;
+    Ok(report)
+}
+
+/// `coxa plan` as the command line runs it: the plan, then plan.json (`--json`) or a summary.
+pub fn cli(args: &PlanArgs) -> Result<()> {
+    if let Some(m) = &args.shape_model {
+        crate::shape_predict::set_choice(crate::shape_predict::parse_choice(m));
+    }
+    let v = run(args)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!("wrote {}", args.out.join("plan.json").display());
+    let c = &v.cup;
+    // As the JSON writes it (`52.0`; `null` when not finite).
+    let show = |x: f64| Value::from(x).to_string();
+    println!(
+        "cup   {} mm, radiographic inclination {} deg, anteversion {} deg, centre {} mm (LPS), coverage {:.0} %",
+        show(c.outer_diameter_mm),
+        show(c.radiographic_inclination_deg),
+        show(c.radiographic_anteversion_deg),
+        serde_json::to_string(&c.centre_lps_mm)?,
+        100.0 * c.coverage
+    );
+    println!("head  {} mm, neck-length offset {} mm; liner \"{}\"", show(v.head.diameter_mm), show(v.head.neck_length_offset_mm), v.liner.catalog);
+    println!("stem  \"{}\" size \"{}\", anteversion {} deg; combined anteversion {} deg", v.stem.catalog, v.stem.size, show(v.stem.anteversion_deg), show(v.combined_anteversion_deg));
+    println!("leg length {} mm (target {}), offset {} mm (target {})", show(v.leg_length_change_mm), show(v.targets.leg_length_change_mm), show(v.offset_change_mm), show(v.targets.offset_change_mm));
+    println!("{:34} {:>9} {:>9}  first contact", "motion", "limit deg", "margin");
+    for m in &v.motions {
+        let margin = m.margin_deg.filter(|x| x.is_finite()).map_or(String::new(), |x| format!("{x:.1}"));
+        println!("{:34} {:>9.1} {:>9}  {}", m.name, m.limit_deg, margin, m.contact);
+    }
+    for n in &v.notes {
+        println!("note  {n}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        plan: PlanArgs,
+    }
+
+    fn parse(extra: &[&str]) -> PlanArgs {
+        Cli::parse_from(std::iter::once("coxa-plan").chain(extra.iter().copied())).plan
+    }
+
+    #[test]
+    fn bad_flags_are_clear_errors_and_nothing_is_written() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("p");
+        let o = out.to_str().unwrap();
+        let e = run(&parse(&["--out", o, "--cup-inclination-deg", "50", "40"])).unwrap_err().to_string();
+        assert!(e.contains("MIN"), "{e}");
+        let e = run(&parse(&["--out", o, "--head-mm", "NaN"])).unwrap_err().to_string();
+        assert!(e.contains("head-mm"), "{e}");
+        let e = run(&parse(&["--out", o, "--mesh", "pelvis=x.stl"])).unwrap_err().to_string();
+        assert!(e.contains("hip_right"), "{e}");
+        let e = run(&parse(&["--out", o])).unwrap_err().to_string();
+        assert!(e.contains("femur"), "{e}");
+        assert!(!out.exists());
+        let e = run(&parse(&["--out", tmp.path().to_str().unwrap()])).unwrap_err().to_string();
+        assert!(e.contains("already exists"), "{e}");
+    }
+}

@@ -1,0 +1,91 @@
+//! A scenario's optional stages: `[msk]` (the musculoskeletal model: its model file, body
+//! weight, activities, geometry) and `[radiomics]` (parameters and model card), checked.
+
+use super::{Checker, ScenarioError};
+use crate::scenario_file::ScenarioFile;
+
+/// `[msk]`, checked; none without the section.
+pub(super) fn msk(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Option<crate::msk_stage::MskInput>, ScenarioError> {
+    Ok(match &raw.msk {
+        None => None,
+        Some(m) => {
+            let model = m.model.as_ref().map(|p| cx.resolve(p, "msk.model", true)).transpose()?;
+            let bw = m.body_weight_n.get_ref().0;
+            if !(100.0..=5000.0).contains(&bw) {
+                return Err(cx.err(cx.at(m.body_weight_n.span()), Some("msk.body_weight_n"), format!("{bw} N is out of range 100..=5000 (a body weight in newtons: kg x 9.81)")));
+            }
+            let activities = match &m.activities {
+                None => vec!["one-leg-stance".to_string(), "walking".to_string()],
+                Some(a) => {
+                    for x in a.get_ref() {
+                        if !["one-leg-stance", "walking"].contains(&x.as_str()) {
+                            return Err(cx.err(cx.at(a.span()), Some("msk.activities"), format!("unknown activity {x:?}: use one-leg-stance or walking")));
+                        }
+                    }
+                    a.get_ref().clone()
+                }
+            };
+            let bone_geometry = m.bone_geometry.as_ref().map(|p| cx.resolve(p, "msk.bone_geometry", true)).transpose()?;
+            let geometry = match m.geometry.as_ref().map(|g| (g.get_ref().as_str(), g.span())) {
+                None | Some(("landmarks", _)) => {
+                    if let Some(b) = &m.bone_geometry {
+                        return Err(cx.err(cx.at(b.span()), Some("msk.bone_geometry"), "is used only with geometry = \"bones\": add it, or remove bone_geometry".into()));
+                    }
+                    crate::msk_stage::MskGeometry::Landmarks
+                }
+                Some(("bones", span)) => {
+                    let dir = match (bone_geometry, &model) {
+                        (Some(d), _) => d,
+                        (None, Some(p)) => p.parent().unwrap_or(cx.base.as_path()).join("Geometry"),
+                        (None, None) => {
+                            return Err(cx.err(
+                                cx.at(span),
+                                Some("msk.geometry"),
+                                "\"bones\" needs the model's bone surfaces, which the built-in gait2392 lacks: add bone_geometry = \"DIR\" (OpenSim's Geometry folder: pelvis.vtp, femur_r.vtp, ...) or a model file with its Geometry folder beside it".into(),
+                            ));
+                        }
+                    };
+                    if !dir.is_dir() {
+                        return Err(cx.err(
+                            cx.at(span),
+                            Some("msk.geometry"),
+                            format!(
+                                "\"bones\" needs the model's bone surfaces in {}, which is not a folder: add bone_geometry = \"DIR\" (OpenSim's Geometry folder: pelvis.vtp, femur_r.vtp, ...)",
+                                dir.display()
+                            ),
+                        ));
+                    }
+                    crate::msk_stage::MskGeometry::Bones { bone_geometry: dir }
+                }
+                Some((other, span)) => return Err(cx.err(cx.at(span), Some("msk.geometry"), format!("unknown geometry {other:?}: use \"landmarks\" or \"bones\""))),
+            };
+            let walking_hip_moment = match &m.walking_hip_moment {
+                None => None,
+                Some(w) => {
+                    let [a, e] = (*w.get_ref()).map(|x| x.0);
+                    if !activities.iter().any(|x| x == "walking") {
+                        return Err(cx.err(
+                            cx.at(w.span()),
+                            Some("msk.walking_hip_moment"),
+                            "applies to walking, which is not among the activities: add \"walking\" or remove walking_hip_moment".into(),
+                        ));
+                    }
+                    Some(coxa_msk::hcf::WalkingHipMoment::new(a, e).map_err(|why| cx.err(cx.at(w.span()), Some("msk.walking_hip_moment"), why.to_string()))?)
+                }
+            };
+            Some(crate::msk_stage::MskInput { model, body_weight_n: bw, activities, geometry, walking_hip_moment })
+        }
+    })
+}
+
+/// `[radiomics]`, checked; none without the section.
+pub(super) fn radiomics(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Option<crate::radiomics::RadiomicsStage>, ScenarioError> {
+    Ok(match &raw.radiomics {
+        None => None,
+        Some(r) => {
+            let params = r.params.as_ref().map(|p| cx.resolve(p, "radiomics.params", true)).transpose()?;
+            let model = r.model.as_ref().map(|p| cx.resolve(p, "radiomics.model", true)).transpose()?;
+            Some(crate::radiomics::RadiomicsStage::new(r, params.as_deref(), model).map_err(|(span, field, why)| cx.err(span.and_then(|s| cx.at(s)), Some(field), why))?)
+        }
+    })
+}

@@ -1,0 +1,112 @@
+//! A scenario's sweep: every combination of the lists under `[implants]`, `[placement]` and
+//! `[rom]` (ranges checked), in a fixed order, and the motions asked for.
+
+use toml::Spanned;
+
+use super::{Checker, Placement, ScenarioError, SweepPoint};
+use crate::scenario_file::{Finite, OneOrMany, ScenarioFile, parse_definition};
+
+/// The sweep points of `raw`: heads x offsets x liners x stems x placements x tilts.
+pub(super) fn sweep(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Vec<SweepPoint>, ScenarioError> {
+    let list = |v: &Option<Spanned<OneOrMany<Finite>>>| -> Vec<f64> { v.as_ref().map(|s| s.get_ref().0.iter().map(|f| f.0).collect()).unwrap_or_default() };
+    let check_range = |v: &Option<Spanned<OneOrMany<Finite>>>, field: &str, lo: f64, hi: f64| -> Result<(), ScenarioError> {
+        if let Some(s) = v {
+            for f in &s.get_ref().0 {
+                if !(lo..=hi).contains(&f.0) {
+                    return Err(cx.err(cx.at(s.span()), Some(field), format!("{} is out of range {lo}..={hi}", f.0)));
+                }
+            }
+        }
+        Ok(())
+    };
+    let im = &raw.implants;
+    check_range(&im.head_diameter_mm, "implants.head_diameter_mm", 12.0, 60.0)?;
+    check_range(&im.head_offset_mm, "implants.head_offset_mm", -15.0, 15.0)?;
+    let heads: Vec<Option<f64>> = if im.head_diameter_mm.is_some() { list(&im.head_diameter_mm).into_iter().map(Some).collect() } else { vec![None] };
+    let offsets = if im.head_offset_mm.is_some() { list(&im.head_offset_mm) } else { vec![0.0] };
+    let liners: Vec<Option<String>> = im.liner.as_ref().map_or(vec![None], |l| l.get_ref().0.iter().cloned().map(Some).collect());
+    let stems: Vec<Option<String>> = im.stem_size.as_ref().map_or(vec![None], |l| l.get_ref().0.iter().cloned().map(Some).collect());
+    let placements: Vec<Option<Placement>> = match &raw.placement {
+        None => vec![None],
+        Some(p) => {
+            let def = match &p.cup_definition {
+                None => coxa_core::CupAngleDefinition::Radiographic,
+                Some(d) => parse_definition(d.get_ref())
+                    .ok_or_else(|| cx.err(cx.at(d.span()), Some("placement.cup_definition"), format!("{:?}: use radiographic, operative or anatomic (Murray 1993)", d.get_ref())))?,
+            };
+            let inc = Some(p.cup_inclination_deg.clone());
+            let av = Some(p.cup_anteversion_deg.clone());
+            check_range(&inc, "placement.cup_inclination_deg", 0.0, 90.0)?;
+            check_range(&av, "placement.cup_anteversion_deg", -45.0, 90.0)?;
+            check_range(&p.stem_anteversion_deg, "placement.stem_anteversion_deg", -45.0, 90.0)?;
+            let stems_av = if p.stem_anteversion_deg.is_some() { list(&p.stem_anteversion_deg) } else { vec![15.0] };
+            let mut out = Vec::new();
+            for i in list(&inc) {
+                for a in list(&av) {
+                    for s in &stems_av {
+                        out.push(Some(Placement {
+                            cup: coxa_core::CupAngles { definition: def, inclination: coxa_core::Angle::from_deg(i), anteversion: coxa_core::Angle::from_deg(a) },
+                            stem_anteversion_deg: *s,
+                        }));
+                    }
+                }
+            }
+            out
+        }
+    };
+    check_range(&raw.rom.standing_tilt_deg, "rom.standing_tilt_deg", -45.0, 45.0)?;
+    let tilts = if raw.rom.standing_tilt_deg.is_some() { list(&raw.rom.standing_tilt_deg) } else { vec![0.0] };
+    let sitting_extra = raw.rom.sitting_extra_tilt_deg.as_ref().map_or(20.0, |s| s.get_ref().0);
+    if let Some(s) = &raw.rom.sitting_extra_tilt_deg
+        && !(-30.0..=60.0).contains(&s.get_ref().0)
+    {
+        return Err(cx.err(cx.at(s.span()), Some("rom.sitting_extra_tilt_deg"), format!("{} is out of range -30..=60", s.get_ref().0)));
+    }
+    for (field, r) in [("plan.cup_inclination_range_deg", &raw.plan.cup_inclination_range_deg), ("plan.cup_anteversion_range_deg", &raw.plan.cup_anteversion_range_deg)] {
+        if let Some(r) = r {
+            let [a, b] = *r.get_ref();
+            if a.0 > b.0 {
+                return Err(cx.err(cx.at(r.span()), Some(field), format!("[{}, {}]: the minimum is above the maximum", a.0, b.0)));
+            }
+        }
+    }
+    let mut sweep = Vec::new();
+    for h in &heads {
+        for o in &offsets {
+            for l in &liners {
+                for z in &stems {
+                    for p in &placements {
+                        for t in &tilts {
+                            sweep.push(SweepPoint {
+                                head_diameter_mm: *h,
+                                head_offset_mm: *o,
+                                liner: l.clone(),
+                                stem_size: z.clone(),
+                                placement: *p,
+                                standing_tilt_deg: *t,
+                                sitting_extra_tilt_deg: sitting_extra,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(sweep)
+}
+
+/// The motions asked for by name (`[rom] motions`; empty: all), checked against the simulator's.
+pub(super) fn motions(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Vec<String>, ScenarioError> {
+    Ok(match &raw.rom.motions {
+        None => Vec::new(),
+        Some(m) => {
+            let known: Vec<&str> = coxa_sim::rom::all_motions().iter().map(|m| m.name).collect();
+            for name in m.get_ref() {
+                if !known.contains(&name.as_str()) {
+                    return Err(cx.err(cx.at(m.span()), Some("rom.motions"), format!("unknown motion {name:?}; known: {}", known.join(", "))));
+                }
+            }
+            m.get_ref().clone()
+        }
+    })
+}
