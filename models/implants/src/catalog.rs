@@ -339,7 +339,7 @@ impl Catalog {
         paths.sort();
         let mut c = Self::default();
         for p in paths {
-            let text = std::fs::read_to_string(&p).map_err(|e| read(&p, e))?;
+            let text = crate::read::text(&p)?;
             c.add_text(&text, &p.display().to_string())?;
         }
         Ok(c)

@@ -16,6 +16,7 @@ pub mod catalog;
 mod error;
 mod mesh;
 pub mod parts;
+mod read;
 pub mod user;
 
 pub use catalog::{Catalog, CatalogFile, StemSizeRule};

@@ -102,7 +102,7 @@ impl UserGeometrySpec {
     }
     /// Reads and parses a frame file.
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| ImplantError::Read { path: path.to_path_buf(), source })?;
+        let text = crate::read::text(path)?;
         Self::parse(&text, &path.display().to_string())
     }
     /// Checks the fields and resolves the mesh path against `base_dir` (the frame file's folder).
