@@ -78,8 +78,8 @@ pub enum Error {
     #[error(
         "{path}: {what} would need {} of memory, more than {} allowed ({limit_source}); \
          the header is probably corrupt, else raise the limit with --max-memory or crop the image",
-        human_bytes(*need_bytes),
-        human_bytes(*limit_bytes)
+        crate::human::human_bytes(*need_bytes),
+        crate::human::human_bytes(*limit_bytes)
     )]
     TooMuchMemory {
         /// The file (or first file of a series).
@@ -141,20 +141,6 @@ pub enum Error {
 
 /// Result with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// `n` bytes for messages: "17.2 GB", "512 MB", "5120 bytes" (decimal units).
-pub(crate) fn human_bytes(n: u64) -> String {
-    let x = n as f64;
-    if x >= 1e9 {
-        format!("{:.1} GB", x / 1e9)
-    } else if x >= 1e6 {
-        format!("{:.1} MB", x / 1e6)
-    } else if x >= 1e4 {
-        format!("{:.1} kB", x / 1e3)
-    } else {
-        format!("{n} bytes")
-    }
-}
 
 #[cfg(test)]
 mod tests {

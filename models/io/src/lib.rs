@@ -22,6 +22,7 @@
 pub mod colour_table;
 pub mod dicom;
 mod error;
+mod human;
 pub mod jsonl;
 pub mod limits;
 pub mod markups;

@@ -142,14 +142,14 @@ pub fn read_bounded(path: &Path, bound: Bound) -> std::io::Result<Vec<u8>> {
     let limit = if by_bound { bound.bytes } else { limits.max_bytes };
     // `Some(size)` of a file known to be larger; `None` for a stream that went on past the limit.
     let too_large = |size: Option<u64>| {
-        let limit = crate::error::human_bytes(limit);
+        let limit = crate::human::human_bytes(limit);
         let what = if by_bound {
             format!("the {limit} {} may have at most; is it the right file?", bound.what)
         } else {
             format!("the {limit} allowed ({}); is it the right file? else raise --max-memory", limits.describe_source())
         };
         let found = match size {
-            Some(n) => format!("the file is {}, more than {what}", crate::error::human_bytes(n)),
+            Some(n) => format!("the file is {}, more than {what}", crate::human::human_bytes(n)),
             None => format!("the file goes on beyond {what}"),
         };
         std::io::Error::new(std::io::ErrorKind::FileTooLarge, found)

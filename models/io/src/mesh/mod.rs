@@ -107,7 +107,7 @@ fn read_all(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
         _ => Error::Unreadable { path: path.to_path_buf(), source: e },
     };
     let len = std::fs::metadata(path).map_err(io_err)?.len();
-    limits.check(path, || format!("a mesh file of {}", crate::error::human_bytes(len)), len.saturating_mul(MEMORY_PER_FILE_BYTE))?;
+    limits.check(path, || format!("a mesh file of {}", crate::human::human_bytes(len)), len.saturating_mul(MEMORY_PER_FILE_BYTE))?;
     std::fs::read(path).map_err(io_err)
 }
 

@@ -152,9 +152,9 @@ pub enum NiftiError {
     /// memory limit was given explicitly (`--max-memory`).
     #[error(
         "{path}: the header declares {} of voxel data, {} times the {} gzip file; real images compress at most about {max_ratio}:1, so the header is corrupt or the file is a decompression bomb: re-export the image (if it is genuine, give --max-memory explicitly to read it)",
-        crate::error::human_bytes(*expected_bytes),
+        crate::human::human_bytes(*expected_bytes),
         expected_bytes / (*disk_bytes).max(1),
-        crate::error::human_bytes(*disk_bytes)
+        crate::human::human_bytes(*disk_bytes)
     )]
     GzipRatio {
         /// The file.
