@@ -294,14 +294,7 @@ fn fuzz_mot() {
 }
 
 /// A pendulum model: one body on a pin (a model small enough for thousands of runs a second).
-const PENDULUM: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<OpenSimDocument Version="40000"><Model name="pendulum"><gravity>0 -9.80665 0</gravity>
-<BodySet><objects><Body name="rod"><mass>2</mass><mass_center>0 -0.5 0</mass_center><inertia>0.1 0.02 0.1 0 0 0</inertia></Body></objects></BodySet>
-<JointSet><objects><PinJoint name="pin"><socket_parent_frame>ground_offset</socket_parent_frame><socket_child_frame>rod_offset</socket_child_frame>
-<coordinates><Coordinate name="theta"><default_value>0</default_value><range>-3 3</range></Coordinate></coordinates>
-<frames><PhysicalOffsetFrame name="ground_offset"><socket_parent>/ground</socket_parent><translation>0 0 0</translation><orientation>0 0 0</orientation></PhysicalOffsetFrame>
-<PhysicalOffsetFrame name="rod_offset"><socket_parent>/bodyset/rod</socket_parent><translation>0 0 0</translation><orientation>0 0 0</orientation></PhysicalOffsetFrame></frames>
-</PinJoint></objects></JointSet></Model></OpenSimDocument>"#;
+const PENDULUM: &str = include_str!("../../models/msk/tests/fixtures/pendulum.osim");
 
 fn written_storage(s: &coxa_osim::Storage) -> Vec<u8> {
     let d = tempfile::tempdir().unwrap();

@@ -722,14 +722,8 @@ mod tests {
     /// load at its tip `-F . dp/dtheta`.
     #[test]
     fn inverse_dynamics_of_a_pendulum() {
-        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
-<OpenSimDocument Version="40000"><Model name="pendulum"><gravity>0 -9.80665 0</gravity>
-<BodySet><objects><Body name="rod"><mass>2</mass><mass_center>0 -0.5 0</mass_center><inertia>0.1 0.02 0.1 0 0 0</inertia></Body></objects></BodySet>
-<JointSet><objects><PinJoint name="pin"><socket_parent_frame>ground_offset</socket_parent_frame><socket_child_frame>rod_offset</socket_child_frame>
-<coordinates><Coordinate name="theta"><default_value>0</default_value><range>-3 3</range></Coordinate></coordinates>
-<frames><PhysicalOffsetFrame name="ground_offset"><socket_parent>/ground</socket_parent><translation>0 0 0</translation><orientation>0 0 0</orientation></PhysicalOffsetFrame>
-<PhysicalOffsetFrame name="rod_offset"><socket_parent>/bodyset/rod</socket_parent><translation>0 0 0</translation><orientation>0 0 0</orientation></PhysicalOffsetFrame></frames>
-</PinJoint></objects></JointSet></Model></OpenSimDocument>"#;
+        // The model file is shared with the `.mot` fuzz target (tests/fuzz/main.rs).
+        let xml = include_str!("../tests/fixtures/pendulum.osim");
         let model = coxa_osim::parse_osim(xml, std::path::Path::new("pendulum.osim")).unwrap();
         let mut motion = Storage::new("m", false, vec!["theta".into()]);
         let mut grf =
