@@ -29,7 +29,8 @@ pub enum AnatomySource {
     Meshes(Vec<(String, PathBuf)>, Option<coxa_anatomy::bone_check::LengthUnit>),
 }
 
-/// A CT read once: the volume and what reading it found.
+/// A CT read once: the volume and what reading it found. Narrower than [`coxa_io::Loaded`] on
+/// purpose: the patient's identity stays behind, so no stage can print or write it.
 #[derive(Debug)]
 pub struct LoadedCt {
     /// The voxels (HU) and grid.
