@@ -79,22 +79,18 @@ pub fn demo_scenario(ct: Option<&Path>, side: &str, phantom_shape: Option<&str>)
     let input = match ct {
         None => match phantom_shape {
             None => "phantom = true".to_string(),
-            Some(shape) => format!("phantom = true\nphantom_shape = {}", toml_string(shape)),
+            Some(shape) => format!("phantom = true\nphantom_shape = {}", super::toml_string(shape)),
         },
         Some(p) => {
             let abs = std::fs::canonicalize(p).with_context(|| format!("--ct {}", p.display()))?;
-            format!("ct = {}", toml_string(&abs.to_string_lossy()))
+            format!("ct = {}", super::toml_string(&abs.to_string_lossy()))
         }
     };
     let name = if ct.is_some() { "ct" } else { "phantom" };
     Ok(format!(
         "# coxa demo\nschema_version = 1\nname = \"coxa demo\"\n\n[[cases]]\nname = \"{name}\"\n{input}\nside = {}\n\n[rom]\nstanding_tilt_deg = 0\nsitting_extra_tilt_deg = 20\n",
-        toml_string(side)
+        super::toml_string(side)
     ))
-}
-
-fn toml_string(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// The first of `coxa-demo`, `coxa-demo-2`, ... that does not exist.

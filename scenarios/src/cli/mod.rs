@@ -11,6 +11,11 @@ pub mod plan;
 pub mod rom;
 pub mod run;
 
+/// `s` as a TOML basic string (the scenario texts `coxa demo` and `coxa plan` make).
+fn toml_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
 /// coxa: from a patient's CT to a total hip arthroplasty plan and its simulation.
 #[derive(Debug, Parser)]
 #[command(name = "coxa", version = crate::view::VERSION, about)]
@@ -68,7 +73,8 @@ pub enum Command {
     /// report.html.
     Demo(demo::DemoArgs),
     /// Plan a total hip: implant sizes and placement optimised for impingement-free daily-life
-    /// motion, leg length and offset, from bone surfaces or a CT: writes plan.json into a new folder.
+    /// motion, leg length and offset, from bone surfaces or a CT: writes the case folder (plan.json,
+    /// report.html and report.pdf, pictures, implants) into a new folder.
     Plan(plan::PlanArgs),
     /// Shape models: `coxa shape build --atlas DIR --out pelvis.ssm` builds the pelvis model that
     /// virtual populations (`cases_from_shape_model` in a scenario) draw from.
