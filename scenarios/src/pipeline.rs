@@ -49,7 +49,7 @@ fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value
             let ct = input.join("phantom_ct.nii.gz");
             coxa_io::nifti::write_volume(&p.ct, &ct)?;
             let (grid, mut ids, classes) = p.labels.clone().into_parts();
-            ids.mapv_inplace(|l| if crate::anatomy::BONES.iter().any(|(b, _)| *b == l) { 0 } else { l });
+            ids.mapv_inplace(|l| if coxa_core::Bone::from_label_id(l).is_some() { 0 } else { l });
             let muscles = input.join("phantom_muscles.nii.gz");
             coxa_io::nifti::write_label_map(&coxa_core::LabelMap::new(grid, ids, classes)?, &muscles)?;
             let t = &p.truth;
@@ -76,7 +76,7 @@ fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value
             let ct = input.join("phantom_ct.nii.gz");
             coxa_io::nifti::write_volume(&p.ct, &ct)?;
             let (grid, mut ids, classes) = p.labels.into_parts();
-            ids.mapv_inplace(|l| if crate::anatomy::BONES.iter().any(|(b, _)| *b == l) { 0 } else { l });
+            ids.mapv_inplace(|l| if coxa_core::Bone::from_label_id(l).is_some() { 0 } else { l });
             let muscles = input.join("phantom_muscles.nii.gz");
             coxa_io::nifti::write_label_map(&coxa_core::LabelMap::new(grid, ids, classes)?, &muscles)?;
             write_new(&input.join("phantom_truth.json"), serde_json::to_string_pretty(&p.truth)?.as_bytes())?;

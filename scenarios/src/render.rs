@@ -6,16 +6,15 @@
 //! The views are drawn in parallel; PNG out.
 
 use coxa_core::picture::{self, BONE, CameraView, Item, Picture, implant_look};
-use coxa_core::{Mesh, Side};
+use coxa_core::{Bone, Mesh, Side};
 use nalgebra::{Matrix3, Matrix4, Point3, Vector3};
 use rayon::prelude::*;
 
 /// What the pictures show.
 #[derive(Debug, Clone, Copy)]
 pub struct PlanScene<'a> {
-    /// The case's surfaces by name (`hip_right`, `femur_left`, `sacrum`, muscles, ...): the hip
-    /// bones, femurs and sacrum are drawn.
-    pub bones: &'a [(String, Mesh)],
+    /// The case's bone surfaces (hip bones, femurs and sacrum), drawn translucent.
+    pub bones: &'a [(Bone, Mesh)],
     /// The placed implants by part (`shell`, `liner`, `head`, `neck`, `stem`), LPS mm.
     pub implants: &'a [(&'static str, Mesh)],
     /// The operated side.
@@ -27,11 +26,6 @@ pub struct PlanScene<'a> {
     pub head_on_femur_lps_mm: Point3<f64>,
 }
 
-/// Whether a surface of the case is one of the drawn bones.
-fn is_drawn_bone(name: &str) -> bool {
-    name.starts_with("hip_") || name.starts_with("femur_") || name == "sacrum"
-}
-
 /// Whether an implant part is fixed to the pelvis (the cup's parts) rather than to the femur.
 fn is_pelvic_part(name: &str) -> bool {
     matches!(name, "shell" | "liner" | "cup")
@@ -40,7 +34,7 @@ fn is_pelvic_part(name: &str) -> bool {
 /// What `scene` draws, the operated femur and the femoral implants rotated by `femur_rotation`
 /// about the hip centre (`HipModel::femur_motion_lps`; the identity: as planned, standing).
 fn items<'a>(scene: &PlanScene<'a>, femur_rotation: &Matrix3<f64>) -> Vec<Item<'a>> {
-    let operated = format!("femur_{}", scene.side.as_str());
+    let operated = Bone::femur(scene.side);
     let c = scene.hip_centre_lps_mm.coords;
     let rotate_about = |pivot: &Vector3<f64>| Matrix4::new_translation(&c) * femur_rotation.to_homogeneous() * Matrix4::new_translation(&-pivot);
     // A point p of the femur as imaged goes to c + M (p - h); a femoral implant part (placed
@@ -48,8 +42,8 @@ fn items<'a>(scene: &PlanScene<'a>, femur_rotation: &Matrix3<f64>) -> Vec<Item<'
     let femur_moved = rotate_about(&scene.head_on_femur_lps_mm.coords);
     let femoral_parts = (*femur_rotation != Matrix3::identity()).then(|| rotate_about(&c));
     let mut items: Vec<Item<'a>> = Vec::new();
-    for (name, mesh) in scene.bones.iter().filter(|(n, _)| is_drawn_bone(n)) {
-        items.push(Item { mesh, look: BONE, lps_from_mesh: (*name == operated).then_some(femur_moved) });
+    for (bone, mesh) in scene.bones {
+        items.push(Item { mesh, look: BONE, lps_from_mesh: (*bone == operated).then_some(femur_moved) });
     }
     for (name, mesh) in scene.implants {
         items.push(Item { mesh, look: implant_look(name), lps_from_mesh: if is_pelvic_part(name) { None } else { femoral_parts } });
@@ -154,26 +148,25 @@ mod tests {
     }
 
     #[test]
-    fn the_operated_femur_is_moved_to_the_cup_and_others_are_not_drawn() {
-        // A head (red) at the cup centre; the right femur imaged 40 mm lower than planned; a
-        // muscle that must not be drawn.
+    fn the_operated_femur_is_moved_to_the_cup_and_the_other_is_not() {
+        // A head (red) at the cup centre; the right femur imaged 40 mm lower than planned; the
+        // left femur, not operated, stays where it was imaged.
         let cup = Point3::new(-80.0, 0.0, 0.0);
-        let bones = vec![("femur_right".to_string(), cube(Point3::new(-80.0, 0.0, -40.0), 8.0)), ("gluteus_medius_right".to_string(), cube(Point3::new(-80.0, -40.0, 30.0), 8.0))];
+        let bones = vec![(Bone::FemurRight, cube(Point3::new(-80.0, 0.0, -40.0), 8.0)), (Bone::FemurLeft, cube(Point3::new(-80.0, -40.0, 30.0), 8.0))];
         let implants = vec![("head", cube(cup, 5.0))];
         let scene = PlanScene { bones: &bones, implants: &implants, side: Side::Right, hip_centre_lps_mm: cup, head_on_femur_lps_mm: Point3::new(-80.0, 0.0, -40.0) };
         let pics = report_pictures(&scene, 120);
         assert_eq!(pics.iter().map(|(v, _)| *v).collect::<Vec<_>>(), CameraView::ALL.to_vec());
         let (_, hip_ap) = &pics[1];
         // 60 mm half-height about the cup: 1 px = 1 mm. The femur (translucent bone over the
-        // red head) is at the centre, not 40 mm below it; where the muscle would be (30 mm up),
-        // there is background.
+        // red head) is at the centre, not 40 mm below it; the other femur stays 30 mm up.
         let centre = hip_ap.at(60, 60);
         let below = hip_ap.at(60, 100);
-        let muscle = hip_ap.at(60, 30);
+        let other = hip_ap.at(60, 30);
         let bg = hip_ap.at(5, 5);
         assert!(centre[0] > centre[1] + 40, "head under the moved femur: {centre:?}");
         assert_eq!(below, bg, "nothing left where the femur was imaged");
-        assert_eq!(muscle, bg, "muscles are not drawn");
+        assert_ne!(other, bg, "the other femur where it was imaged");
         assert_eq!(&png(hip_ap).unwrap()[1..4], b"PNG");
     }
 
@@ -184,7 +177,7 @@ mod tests {
         // The head at the cup centre, the shaft 20-60 mm below it; the hip AP view is 1 px = 1 mm
         // about the cup (120 px: the cup at the centre).
         let cup = Point3::origin();
-        let bones = vec![("femur_right".to_string(), Mesh::cuboid(Point3::new(-5.0, -5.0, -60.0), Point3::new(5.0, 5.0, -20.0)).unwrap())];
+        let bones = vec![(Bone::FemurRight, Mesh::cuboid(Point3::new(-5.0, -5.0, -60.0), Point3::new(5.0, 5.0, -20.0)).unwrap())];
         let scene = PlanScene { bones: &bones, implants: &[], side: Side::Right, hip_centre_lps_mm: cup, head_on_femur_lps_mm: cup };
         let still = MotionPose { femur_rotation_lps: Matrix3::identity(), contact_lps_mm: None, view: CameraView::HipAp };
         let a = motion_picture(&scene, &still, 120);

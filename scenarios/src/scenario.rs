@@ -350,6 +350,11 @@ impl Scenario {
         let msk = sections::msk(&cx, &raw)?;
         let radiomics = sections::radiomics(&cx, &raw)?;
         let plan_options = sections::plan_options(&raw);
+        if let Some(d) = &raw.report.cup_definition
+            && parse_definition(d.get_ref()).is_none()
+        {
+            return Err(cx.err(cx.at(d.span()), Some("report.cup_definition"), format!("{:?}: use radiographic, operative or anatomic (Murray 1993)", d.get_ref())));
+        }
         Ok(Self { file: path.to_path_buf(), raw, text, output_dir, cases, sweep, motions, catalog, user_cup, user_stem, msk, radiomics, plan_options })
     }
 }

@@ -32,8 +32,8 @@ pub struct DemoArgs {
     #[arg(long)]
     pub ct: Option<PathBuf>,
     /// Operated side.
-    #[arg(long, default_value = "right")]
-    pub side: String,
+    #[arg(long, default_value = "right", ignore_case = true)]
+    pub side: super::SideArg,
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
@@ -123,7 +123,7 @@ pub fn demo(args: &DemoArgs) -> Result<RunOutcome> {
         // One line; the case's warnings (report) say the same.
         eprintln!("note: ONNX Runtime not found: the phantom is not segmented by coxa's test model (no anatomy/uncertainty.nii.gz); pip install onnxruntime==1.31.1 or set ORT_DYLIB_PATH");
     }
-    let text = demo_scenario(args.ct.as_deref(), &args.side, shape.as_deref())?;
+    let text = demo_scenario(args.ct.as_deref(), coxa_core::Side::from(args.side).as_str(), shape.as_deref())?;
     let scn = Scenario::from_text(text, &out.with_extension("toml"))?;
     let outcome = run(&scn, Some(&out), !args.quiet)?;
     if let Some((case, e)) = outcome.failed.first() {

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
 
-use crate::rom::{finite, parse_side};
+use crate::rom::finite;
 use crate::scenario::{Case, CaseInput, Scenario};
 use serde_json::Value;
 
@@ -48,8 +48,8 @@ pub struct PlanArgs {
     #[arg(long, requires = "ct")]
     pub labels: Option<PathBuf>,
     /// Operated side; default: the side of the only femur given (required with two femurs or a CT).
-    #[arg(long)]
-    pub side: Option<String>,
+    #[arg(long, ignore_case = true)]
+    pub side: Option<super::SideArg>,
     /// The output folder; it must not exist yet (coxa never overwrites).
     #[arg(long)]
     pub out: PathBuf,
@@ -81,6 +81,10 @@ pub struct PlanArgs {
     /// A folder of catalog TOML files instead of the built-in catalog.
     #[arg(long)]
     pub catalog: Option<PathBuf>,
+    /// The definition the report's decision gives the cup angles in (Murray 1993); the search
+    /// ranges above stay radiographic.
+    #[arg(long, value_enum, default_value = "radiographic")]
+    pub cup_definition: crate::rom::CupDefinitionArg,
     /// Print plan.json to stdout as well.
     #[arg(long)]
     pub json: bool,
@@ -126,7 +130,7 @@ pub fn options(args: &PlanArgs) -> Result<PlanOptions> {
 /// The case `coxa plan` plans: the CT or the bone surfaces, and the operated side (from
 /// `--side`, or the only femur given).
 fn plan_case(args: &PlanArgs) -> Result<Case> {
-    let side_flag = args.side.as_deref().map(parse_side).transpose()?;
+    let side_flag = args.side.map(Side::from);
     let (input, side) = match &args.ct {
         Some(ct) => {
             let side = side_flag.context("--ct: name the operated side with --side left|right")?;
@@ -161,6 +165,14 @@ fn plan_scenario(args: &PlanArgs, case: Case, options: PlanOptions) -> Result<Sc
     if let Some(dir) = &args.catalog {
         let abs = std::fs::canonicalize(dir).with_context(|| format!("--catalog {}", dir.display()))?;
         text.push_str(&format!("\n[implants]\ncatalog = {}\n", super::toml_string(&abs.to_string_lossy())));
+    }
+    let definition = match args.cup_definition {
+        crate::rom::CupDefinitionArg::Radiographic => None,
+        crate::rom::CupDefinitionArg::Operative => Some("operative"),
+        crate::rom::CupDefinitionArg::Anatomic => Some("anatomic"),
+    };
+    if let Some(d) = definition {
+        text.push_str(&format!("\n[report]\ncup_definition = \"{d}\"\n"));
     }
     text.push_str(&format!("\n[rom]\nstanding_tilt_deg = {:?}\nsitting_extra_tilt_deg = {:?}\n", args.pelvic_tilt_deg, args.sitting_extra_tilt_deg));
     let mut scn = Scenario::of_case(case, text, &args.out.with_extension("toml")).map_err(|e| anyhow::anyhow!("{}", e.message))?;

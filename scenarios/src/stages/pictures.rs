@@ -43,7 +43,7 @@ pub struct Picture {
 /// # Errors
 /// A picture that cannot be encoded.
 pub fn pictures(anatomy: &AnatomyResult, model: &coxa_sim::HipModel, implants: &[(&'static str, Mesh)], placement: &ImplantPlacement, side: Side) -> Result<Vec<Picture>> {
-    let scene = PlanScene { bones: &anatomy.meshes, implants, side, hip_centre_lps_mm: model.hip_centre_lps_mm(), head_on_femur_lps_mm: placement.head_centre_on_femur_lps_mm };
+    let scene = PlanScene { bones: &anatomy.bones, implants, side, hip_centre_lps_mm: model.hip_centre_lps_mm(), head_on_femur_lps_mm: placement.head_centre_on_femur_lps_mm };
     report_pictures(&scene, PICTURE_PX).into_iter().map(|(view, pic)| Ok(Picture { view: view.as_str().to_string(), file: format!("pictures/{}.png", view.as_str()), png: png(&pic)? })).collect()
 }
 
@@ -85,7 +85,7 @@ pub fn contact_pictures(
     motions: &[rom::Motion],
     tilts: &PelvicTilts,
 ) -> Result<Vec<Picture>> {
-    let scene = PlanScene { bones: &anatomy.meshes, implants, side, hip_centre_lps_mm: model.hip_centre_lps_mm(), head_on_femur_lps_mm: placement.head_centre_on_femur_lps_mm };
+    let scene = PlanScene { bones: &anatomy.bones, implants, side, hip_centre_lps_mm: model.hip_centre_lps_mm(), head_on_femur_lps_mm: placement.head_centre_on_femur_lps_mm };
     let poses = limiting_motions(rom_record)
         .into_iter()
         .map(|m| {

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use rayon::prelude::*;
 
 use coxa_core::report::{LewinnekZone, SafeZoneMap};
-use coxa_core::{Angle, CupAngleDefinition, CupAngles, RomRecord, Side};
+use coxa_core::{Angle, Bone, CupAngleDefinition, CupAngles, RomRecord, Side};
 use coxa_implants::Catalog;
 use coxa_sim::rom::{self, PelvicTilts};
 
@@ -123,8 +123,7 @@ fn fixed_point(inputs: &SweepInputs<'_>, point: &SweepPoint, placement: Placemen
 
 /// The bones of the operated side with their landmarks (the anatomy stage's), if the anatomy has them.
 fn hip_bones(anatomy: &AnatomyResult, side: Side, construct: &coxa_implants::Construct) -> Result<Option<HipBones>> {
-    let own = side.as_str();
-    match (anatomy.mesh(&format!("hip_{own}")), anatomy.mesh(&format!("femur_{own}")), anatomy.landmarks.hip(side)) {
+    match (anatomy.bone(Bone::hip(side)), anatomy.bone(Bone::femur(side)), anatomy.landmarks.hip(side)) {
         (Some(h), Some(f), Some(landmarks)) => Ok(Some(HipBones::new(landmarks, h.clone(), f.clone(), construct)?)),
         _ => Ok(None),
     }
@@ -256,7 +255,7 @@ pub fn case_model(scn: &Scenario, case: &Case, catalog: &Catalog, primary: &Poin
 #[allow(clippy::too_many_arguments, reason = "one stage's plain inputs")]
 fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &AnatomyResult, point: &SweepPoint, tilts: &PelvicTilts, motions: &[rom::Motion]) -> Result<PointResult> {
     // The anatomy stage's landmarks; what it assumed is among its warnings already.
-    let (mut plan_anatomy, hip, frame_note, notes) = super::plan::plan_anatomy(case.side, &anatomy.landmarks, &anatomy.meshes)?;
+    let (mut plan_anatomy, hip, frame_note, notes) = super::plan::plan_anatomy(case.side, &anatomy.landmarks, &anatomy.bones)?;
     plan_anatomy.canal = anatomy.canal(case.side);
     let mut options = scn.plan_options.clone().with_tilts(coxa_core::PostureTilts { standing: tilts.standing, sitting: tilts.sitting });
     if let Some(h) = point.head_diameter_mm {
@@ -267,7 +266,7 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
     }
     let scorer = super::plan::scorer(&plan_anatomy, catalog);
     let mut plan = coxa_planner::plan(&plan_anatomy, catalog, &scorer, &options).with_context(|| format!("planning {}", point.label()))?;
-    plan.notes.splice(0..0, notes);
+    plan.notes.splice(0..0, anatomy.input_notes.iter().cloned().chain(notes));
     let mut record = super::plan::plan_record(&plan, &plan_anatomy, catalog, frame_note, &options);
     crate::bone::add_fixation_to_plan(&mut record, &anatomy.record.fixation, case.side);
     crate::shape_predict::add_prediction_to_plan(&mut record, &anatomy.record.femurs, case.side);

@@ -144,3 +144,24 @@ fn plan_from_a_ct_writes_the_whole_case_folder() -> Result<()> {
     assert!(beside.is_empty(), "{beside:?}");
     Ok(())
 }
+
+/// Issue 41: the report's decision gives the cup angles in the definition the surgeon names
+/// (`--cup-definition`), recorded in report.json; plan.json keeps all three.
+#[test]
+fn plan_report_gives_the_cup_angles_in_the_chosen_definition() -> Result<()> {
+    let Some(dir) = shared_data("vsd_bones") else { return Ok(()) };
+    let tmp = tempfile::tempdir()?;
+    let out = tmp.path().join("op");
+    let (hip, femur) = (format!("hip_right={}", dir.join("z013_Hip_R.stl").display()), format!("femur_right={}", dir.join("z013_Femur_R.stl").display()));
+    let r = coxa(&["plan", "--mesh", &hip, "--mesh", &femur, "--grid-step-deg", "5", "--cup-definition", "operative", "--out", out.to_str().unwrap()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json"))?)?;
+    assert_eq!(report["cup_definition"], "operative");
+    let plan: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("plan.json"))?)?;
+    let op = &plan["cup"]["angles_deg"]["operative"];
+    let html = std::fs::read_to_string(out.join("report.html"))?;
+    let want = format!("{:.1}°", op["inclination_deg"].as_f64().unwrap());
+    let decision = &html[..html.find("Where the hip impinges").or_else(|| html.find("Range of motion per motion")).unwrap()];
+    assert!(decision.contains("operative definition") && decision.contains(&want), "page 1 gives the operative angles ({want})");
+    Ok(())
+}

@@ -42,6 +42,11 @@ impl CaseOptions {
         Self::default()
     }
 
+    /// The options a report asks for (its `cup_definition`).
+    pub fn for_report(r: &CaseReport) -> Self {
+        Self::new().with_cup_definition(r.cup_definition.unwrap_or(CupAngleDefinition::Radiographic))
+    }
+
     /// Gives the decision's cup angles in `d`.
     pub fn with_cup_definition(mut self, d: CupAngleDefinition) -> Self {
         self.cup_definition = d;
