@@ -225,7 +225,7 @@ pub fn cli(args: &PlanArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
-    println!("wrote {}", args.out.join("plan.json").display());
+    println!("wrote {}: report.html, report.pdf, plan.json, pictures, implants", args.out.display());
     let c = &v.cup;
     // As the JSON writes it (`52.0`; `null` when not finite).
     let show = |x: f64| Value::from(x).to_string();
