@@ -192,7 +192,8 @@ pub fn phantom_with_test_model(ct: &Volume) -> anyhow::Result<Result<(ModelSegme
     let mut model = Model::from_memory(PHANTOM_MODEL_CARD, Path::new("built-in/phantom_seg_test.toml"), weights, &session_config(&run)).context("coxa's built-in phantom test model")?;
     let mut m = segment_with(&mut model, "built-in: models/infer/phantom/phantom_seg_test.toml", ct, &run)?;
     m.json["labels"] = json!(PHANTOM_MODEL_LABELS);
-    let record = segmentation_record(&m, "anatomy/", PHANTOM_MODEL_LABELS, "shown for its uncertainty only: the case's anatomy used coxa's classical bone segmentation and the phantom's own muscle labels");
+    let record =
+        segmentation_record(&m, "anatomy/", PHANTOM_MODEL_LABELS, "shown for its uncertainty only: the case's anatomy used coxa's classical bone segmentation and the phantom's own muscle labels");
     Ok(Ok((m, record)))
 }
 
