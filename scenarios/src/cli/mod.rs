@@ -112,7 +112,7 @@ pub enum Command {
     /// bone surfaces: writes anatomy.json, meshes/ and labels.nii.gz into a new folder.
     Anatomy(anatomy::AnatomyArgs),
     /// Range of motion and impingement of an implanted hip (implants alone, or with bone surfaces).
-    Rom(crate::rom::RomArgs),
+    Rom(rom::RomArgs),
     /// Run a scenario file (TOML): every case in parallel into a results folder, with a
     /// report per case; rerun to finish what failed.
     Run(run::RunArgs),
