@@ -137,7 +137,9 @@ pub fn run(args: &PlanArgs) -> Result<PlanRecord> {
     let mut canal = None;
     let mut fixation = Vec::new();
     let femur_records;
-    let (meshes, landmarks, warnings, side) = match &args.ct {
+    // A `coxa pacs pull` folder stands for the series the pull chose to plan on.
+    let ct = args.ct.as_deref().map(crate::pacs::planning_ct).transpose()?;
+    let (meshes, landmarks, warnings, side) = match &ct {
         Some(ct) => {
             let side = side_flag.context("--ct: name the operated side with --side left|right")?;
             let source = crate::anatomy::AnatomySource::Ct { ct: ct.clone(), labels: args.labels.clone(), label_names: None, dicom: coxa_io::dicom::ReadOptions::new(), any_modality: false };
@@ -195,7 +197,7 @@ pub fn run(args: &PlanArgs) -> Result<PlanRecord> {
     for (name, mesh) in model.implant_meshes_lps() {
         coxa_io::mesh::write_mesh(&mesh, &out.join("implants").join(format!("{name}.stl")))?;
     }
-    let inputs = match &args.ct {
+    let inputs = match &ct {
         Some(ct) => coxa_core::CaseInputs::Ct { ct: abs(ct), labels: args.labels.as_deref().map(abs) },
         None => coxa_core::CaseInputs::Meshes {
             meshes: crate::bone_input::parse_mesh_args(&args.meshes, &crate::bone_input::HIP_BONES)?.into_iter().map(|(name, p)| coxa_core::InputMesh { name, file: abs(&p) }).collect(),
