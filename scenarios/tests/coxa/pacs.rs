@@ -77,12 +77,9 @@ fn pacs_find_pull_plan_push_end_to_end() {
     // pull over DICOMweb, DIMSE C-GET and DIMSE C-MOVE (coxa's storage SCP on the port
     // Orthanc's modality entry names): both CT series each time, the 3 mm series covering the
     // hips chosen over the 2 mm one, the same files.
-    let move_port = move_port.to_string();
-    let pulls: [(&str, Vec<&str>); 3] = [
-        ("pull-web", vec!["--server", &server.web()]),
-        ("pull-get", vec!["--server", &server.dimse()]),
-        ("pull-move", vec!["--server", &server.dimse(), "--retrieve", "move", "--move-port", &move_port]),
-    ];
+    let (move_port, web, dimse) = (move_port.to_string(), server.web(), server.dimse());
+    let pulls: [(&str, Vec<&str>); 3] =
+        [("pull-web", vec!["--server", &web]), ("pull-get", vec!["--server", &dimse]), ("pull-move", vec!["--server", &dimse, "--retrieve", "move", "--move-port", &move_port])];
     for (dir, how) in &pulls {
         let pull_dir = w(dir);
         let mut args = vec!["pacs", "pull", "--study", &study.study_uid, "--out", pull_dir.to_str().unwrap()];
@@ -99,47 +96,59 @@ fn pacs_find_pull_plan_push_end_to_end() {
         let hips_dir = pull_dir.join(record["planning"]["dir"].as_str().unwrap());
         assert_eq!(orthanc::pixel_bytes(&hips_dir), orthanc::pixel_bytes(&study.hips), "{dir}: the planning series bit for bit");
     }
-    let pull_dir = w("pull-move");
 
-    // The whole pipeline on the pull folder itself: no series UID typed. Then a PDF into the
-    // case when the pipeline made none (push encapsulates whatever PDF the case holds).
-    let demo = w("demo");
-    let out = ok(&coxa(&["demo", "--ct", pull_dir.to_str().unwrap(), "--out", demo.to_str().unwrap()]));
-    no_phi("coxa demo on the pull folder", &out);
-    let case = std::fs::read_dir(demo.join("cases")).unwrap().map(|e| e.unwrap().path()).find(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.')).unwrap();
-    let inputs: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(case.join("inputs.json")).unwrap()).unwrap();
-    assert!(inputs["ct"].as_str().unwrap().ends_with(&study.hips_uid), "inputs.json names the planning series: {inputs}");
-    for f in files_under(&demo) {
-        let bytes = std::fs::read(&f).unwrap();
-        no_phi(&f.display().to_string(), &String::from_utf8_lossy(&bytes));
-    }
-    if !case.join("report.pdf").exists() {
-        std::fs::write(case.join("report.pdf"), b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n").unwrap();
-    }
-
-    // push over DICOMweb with no --source (the source series found from the case), keep copies.
+    // Each pull folder planned by the whole pipeline (`--ct` the pull folder itself: no series
+    // UID typed) and pushed back with no --source (the source series found from the case):
+    // the DICOMweb pull over DICOMweb, the DIMSE pulls over DIMSE.
     let before = server.n_instances();
-    let keep = w("keep");
-    let out = ok(&coxa(&["pacs", "push", "--server", &server.web(), case.to_str().unwrap(), "--keep", keep.to_str().unwrap()]));
-    no_phi("coxa pacs push", &out);
-    let kept = files_under(&keep);
-    let n = kept.len();
-    assert!(n >= 4, "SEG, SR, PDF and at least one picture: {out}");
-    assert!(out.contains(&format!("pushed {n} objects")) && out.contains(&format!("{n} stored")) && out.contains(&study.study_uid), "{out}");
-    assert_eq!(server.n_instances(), before + n);
-    let modalities = server.study_modalities(&study.study_uid);
-    for m in ["SEG", "SR", "DOC"] {
-        assert!(modalities.iter().any(|x| x == m), "{m} in the source study: {modalities:?}");
+    let mut first_case = None;
+    for (dir, push_to) in [("pull-web", &web), ("pull-get", &dimse), ("pull-move", &dimse)] {
+        let demo = w(&format!("demo-{dir}"));
+        let out = ok(&coxa(&["demo", "--ct", w(dir).to_str().unwrap(), "--out", demo.to_str().unwrap()]));
+        no_phi("coxa demo on the pull folder", &out);
+        let case = std::fs::read_dir(demo.join("cases")).unwrap().map(|e| e.unwrap().path()).find(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.')).unwrap();
+        let inputs: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(case.join("inputs.json")).unwrap()).unwrap();
+        assert_eq!(PathBuf::from(inputs["ct"].as_str().unwrap()), std::fs::canonicalize(w(dir)).unwrap().join(&study.hips_uid), "{dir}: inputs.json names the planning series");
+        for f in files_under(&demo) {
+            no_phi(&f.display().to_string(), &String::from_utf8_lossy(&std::fs::read(&f).unwrap()));
+        }
+        // A PDF into the case when the pipeline made none (push encapsulates whatever PDF the case holds).
+        if !case.join("report.pdf").exists() {
+            std::fs::write(case.join("report.pdf"), b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n").unwrap();
+        }
+        let keep = w(&format!("keep-{dir}"));
+        let out = ok(&coxa(&["pacs", "push", "--server", push_to, case.to_str().unwrap(), "--keep", keep.to_str().unwrap()]));
+        no_phi("coxa pacs push", &out);
+        let kept = files_under(&keep);
+        let n = kept.len();
+        assert!(n >= 4, "SEG, SR, PDF and at least one picture: {out}");
+        assert!(out.contains(&format!("pushed {n} objects")) && out.contains(&format!("{n} stored")) && out.contains(&study.study_uid), "{out}");
+        // In the source study on Orthanc: every object pushed, among them SEG, SR and the PDF.
+        let in_study = server.study_instances(&study.study_uid);
+        let mut modalities = Vec::new();
+        for f in &kept {
+            let o = dicom_object::open_file(f).unwrap();
+            let text = |tag| o.element(tag).unwrap().to_str().unwrap().trim_end_matches(['\0', ' ']).to_string();
+            assert!(in_study.contains(&text(dicom_dictionary_std::tags::SOP_INSTANCE_UID)), "{dir}: {} is in the source study", f.display());
+            // The DICOM results carry the patient's identity (and nothing else does).
+            assert_eq!(text(dicom_dictionary_std::tags::PATIENT_NAME), PATIENT_NAME);
+            assert_eq!(text(dicom_dictionary_std::tags::STUDY_INSTANCE_UID), study.study_uid);
+            assert_ne!(text(dicom_dictionary_std::tags::SERIES_INSTANCE_UID), study.hips_uid, "a new series");
+            modalities.push(text(dicom_dictionary_std::tags::MODALITY));
+        }
+        for m in ["SEG", "SR", "DOC"] {
+            assert!(modalities.iter().any(|x| x == m), "{dir}: {m} pushed: {modalities:?}");
+        }
+        let study_modalities = server.study_modalities(&study.study_uid);
+        assert!(["SEG", "SR", "DOC"].iter().all(|m| study_modalities.iter().any(|x| x == m)), "{study_modalities:?}");
+        first_case.get_or_insert((case, n));
     }
-    // The DICOM results carry the patient's identity (and nothing else does).
-    for f in &kept {
-        let o = dicom_object::open_file(f).unwrap();
-        assert_eq!(o.element(dicom_dictionary_std::tags::PATIENT_NAME).unwrap().to_str().unwrap().trim_end(), PATIENT_NAME);
-        assert_eq!(o.element(dicom_dictionary_std::tags::STUDY_INSTANCE_UID).unwrap().to_str().unwrap().trim_end_matches('\0'), study.study_uid);
-    }
-    // Again over DIMSE: same UIDs, nothing duplicated.
-    ok(&coxa(&["pacs", "push", "--server", &server.dimse(), case.to_str().unwrap()]));
-    assert_eq!(server.n_instances(), before + n, "a second push must not duplicate");
+    // The first case again over the other protocol: same UIDs, nothing duplicated.
+    let (case, n) = first_case.unwrap();
+    let after = server.n_instances();
+    assert!(after >= before + n, "{before} + {n} <= {after}");
+    ok(&coxa(&["pacs", "push", "--server", &dimse, case.to_str().unwrap()]));
+    assert_eq!(server.n_instances(), after, "a second push must not duplicate");
 
     // A scenario case that names the study on the PACS: pulled into the results, planned on the
     // chosen series.
@@ -165,6 +174,9 @@ fn pacs_find_pull_plan_push_end_to_end() {
         }
         no_phi(&f.display().to_string(), &String::from_utf8_lossy(&std::fs::read(&f).unwrap()));
     }
+    // Its case pushed with no --source: the source series found from the case.
+    let out = ok(&coxa(&["pacs", "push", "--server", &web, results.join("cases/p1").to_str().unwrap(), "--dry-run"]));
+    assert!(out.contains(&format!("for study {}", study.study_uid)), "{out}");
     // A bad server in a scenario is an error naming the line, before anything runs.
     std::fs::write(w("bad.toml"), "schema_version = 1\n[[cases]]\nname = \"p1\"\npacs = { server = \"ftp://x\", study = \"1.2.3\" }\n").unwrap();
     let err = fails(&coxa(&["run", w("bad.toml").to_str().unwrap()]));

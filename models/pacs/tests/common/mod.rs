@@ -192,22 +192,25 @@ impl Orthanc {
         self.get("/instances").as_array().unwrap().len()
     }
 
+    /// The Orthanc id of a study, by its StudyInstanceUID.
+    fn study_id(&self, study_uid: &str) -> String {
+        let ids = self.get("/studies");
+        let found = ids.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).find(|id| self.get(&format!("/studies/{id}"))["MainDicomTags"]["StudyInstanceUID"] == study_uid);
+        found.unwrap_or_else(|| panic!("study {study_uid} is not on Orthanc"))
+    }
+
     /// The modalities of the series of a study (Orthanc's REST API, sorted).
     pub fn study_modalities(&self, study_uid: &str) -> Vec<String> {
-        let ids: Vec<String> = self.get("/studies").as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
-        let mut out = Vec::new();
-        for id in ids {
-            let study = self.get(&format!("/studies/{id}"));
-            if study["MainDicomTags"]["StudyInstanceUID"] != study_uid {
-                continue;
-            }
-            for s in study["Series"].as_array().unwrap() {
-                let series = self.get(&format!("/series/{}", s.as_str().unwrap()));
-                out.push(series["MainDicomTags"]["Modality"].as_str().unwrap_or("").to_string());
-            }
-        }
+        let series = self.get(&format!("/studies/{}/series", self.study_id(study_uid)));
+        let mut out: Vec<String> = series.as_array().unwrap().iter().map(|s| s["MainDicomTags"]["Modality"].as_str().unwrap_or("").to_string()).collect();
         out.sort();
         out
+    }
+
+    /// The SOPInstanceUIDs of a study (Orthanc's REST API).
+    pub fn study_instances(&self, study_uid: &str) -> std::collections::BTreeSet<String> {
+        let instances = self.get(&format!("/studies/{}/instances", self.study_id(study_uid)));
+        instances.as_array().unwrap().iter().map(|i| i["MainDicomTags"]["SOPInstanceUID"].as_str().unwrap().to_string()).collect()
     }
 }
 
