@@ -82,7 +82,7 @@ impl DimseClient {
         let class = get_str(rq, tags::AFFECTED_SOP_CLASS_UID).unwrap_or_default();
         let inst = get_str(rq, tags::AFFECTED_SOP_INSTANCE_UID).unwrap_or_default();
         let ts = contexts.iter().find(|(id, _)| *id == pc).map(|(_, t)| t.clone()).ok_or_else(|| self.protocol(format!("{during}: a C-STORE on unknown presentation context {pc}")))?;
-        let stored = part10(&ds, &ts, &class, &inst).and_then(|file| sink(file));
+        let stored = part10(&ds, &ts, &class, &inst).and_then(&mut *sink);
         let reply = store_response(rq, if stored.is_ok() { 0x0000 } else { 0xA700 })?;
         self.send(a, pc, &reply, None, during)?;
         stored
