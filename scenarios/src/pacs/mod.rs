@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use serde_json::json;
 
 use coxa_pacs::pull::Which;
@@ -130,15 +130,6 @@ pub struct EchoArgs {
     pub server: ServerArgs,
 }
 
-/// How `coxa pacs pull` retrieves over DIMSE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RetrieveFlag {
-    /// C-GET: the series comes back on coxa's own connection.
-    Get,
-    /// C-MOVE to coxa's AE title: coxa listens on --move-port while the PACS sends the series.
-    Move,
-}
-
 /// Arguments of `coxa pacs find`.
 #[derive(Debug, Args)]
 pub struct FindArgs {
@@ -189,10 +180,11 @@ pub struct PullArgs {
     /// Do not choose a planning series (just pull).
     #[arg(long)]
     pub no_choose: bool,
-    /// DIMSE: C-GET, or C-MOVE for PACS that refuse C-GET (the PACS must list coxa's --aet with
-    /// this computer's address and --move-port).
-    #[arg(long, value_enum, default_value = "get")]
-    pub retrieve: RetrieveFlag,
+    /// DIMSE: `get` (C-GET: the series comes back on coxa's own connection) or `move` (C-MOVE
+    /// for PACS that refuse C-GET: coxa listens on --move-port, and the PACS must list coxa's
+    /// --aet with this computer's address and that port).
+    #[arg(long, value_parser = ["get", "move"], default_value = "get")]
+    pub retrieve: String,
     /// The port coxa listens on during a C-MOVE (all interfaces). Default 11112.
     #[arg(long, value_name = "PORT")]
     pub move_port: Option<u16>,
@@ -314,10 +306,10 @@ fn folder_name(p: &Path) -> Option<String> {
 /// Pulls the study into `a.out` and chooses the planning series; writes `pacs.json` last and
 /// returns what it holds.
 fn pull(a: &PullArgs) -> anyhow::Result<PullRecord> {
-    let retrieve = match (a.retrieve, a.move_port) {
-        (RetrieveFlag::Get, None) => Retrieve::Get,
-        (RetrieveFlag::Get, Some(_)) => bail!("--move-port is for --retrieve move"),
-        (RetrieveFlag::Move, port) => Retrieve::Move { port: port.unwrap_or(11112) },
+    let retrieve = match (a.retrieve.as_str(), a.move_port) {
+        ("move", port) => Retrieve::Move { port: port.unwrap_or(11112) },
+        (_, Some(_)) => bail!("--move-port is for --retrieve move"),
+        _ => Retrieve::Get,
     };
     if retrieve != Retrieve::Get && !matches!(Address::parse(&a.server.server)?, Address::Dimse { .. }) {
         bail!("--retrieve move is for DIMSE servers (dicom://AET@host:port); DICOMweb retrieves over HTTP");
@@ -379,7 +371,7 @@ pub fn resolve_case(case: &crate::scenario::Case, server: &str, study: &str, dir
     } else {
         let args = PullArgs {
             server: ServerArgs::plain(server, 60),
-            retrieve: RetrieveFlag::Get,
+            retrieve: "get".into(),
             move_port: None,
             study: study.to_string(),
             out: dir.to_path_buf(),
