@@ -143,6 +143,15 @@ fn pacs_find_pull_plan_push_end_to_end() {
         assert!(["SEG", "SR", "DOC"].iter().all(|m| study_modalities.iter().any(|x| x == m)), "{study_modalities:?}");
         first_case.get_or_insert((case, n));
     }
+    // `coxa plan --ct` of a pull folder plans on the chosen series, and push finds it (dry run).
+    let plan = w("plan");
+    let out = ok(&coxa(&["plan", "--ct", w("pull-get").to_str().unwrap(), "--side", "right", "--out", plan.to_str().unwrap()]));
+    no_phi("coxa plan on the pull folder", &out);
+    let inputs: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(plan.join("inputs.json")).unwrap()).unwrap();
+    assert_eq!(PathBuf::from(inputs["ct"].as_str().unwrap()), std::fs::canonicalize(w("pull-get")).unwrap().join(&study.hips_uid), "coxa plan: inputs.json names the planning series");
+    let out = ok(&coxa(&["pacs", "push", "--server", &web, plan.to_str().unwrap(), "--dry-run"]));
+    assert!(out.contains("1 SEG, 1 SR") && out.contains(&format!("for study {}", study.study_uid)), "{out}");
+
     // The first case again over the other protocol: same UIDs, nothing duplicated.
     let (case, n) = first_case.unwrap();
     let after = server.n_instances();
