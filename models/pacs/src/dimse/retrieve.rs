@@ -164,11 +164,22 @@ impl DimseClient {
         let requester = self.clone();
         let (study, series) = (study_uid.to_string(), series_uid.to_string());
         let request = std::thread::spawn(move || requester.move_request(&study, &series, msg, port));
+        // coxa listens on every interface: an instance of another series (a stray sender, a
+        // PACS moving the wrong thing) is refused and fails the pull rather than land in it.
+        let server = self.server();
+        let mut checked = |file: Vec<u8>| -> Result<()> {
+            let header = dicom_object::OpenFileOptions::new().read_until(tags::PIXEL_DATA).from_reader(&file[128..]);
+            let got = header.ok().and_then(|h| get_str(&h, tags::SERIES_INSTANCE_UID)).unwrap_or_default();
+            if got != series_uid {
+                return Err(Error::Protocol { server: server.clone(), why: format!("C-MOVE: an instance of series {got:?} arrived while moving series {series_uid}") });
+            }
+            sink(file)
+        };
         let mut n = 0usize;
         let mut failure = None;
         while !request.is_finished() {
             match listener.accept() {
-                Ok((stream, _)) if failure.is_none() => match self.serve_store(stream, sink) {
+                Ok((stream, _)) if failure.is_none() => match self.serve_store(stream, &mut checked) {
                     Ok(k) => n += k,
                     Err(e) => failure = Some(e),
                 },
