@@ -97,25 +97,21 @@ fn pacs_find_pull_plan_push_end_to_end() {
         assert_eq!(orthanc::pixel_bytes(&hips_dir), orthanc::pixel_bytes(&study.hips), "{dir}: the planning series bit for bit");
     }
 
-    // Each pull folder planned by the whole pipeline (`--ct` the pull folder itself: no series
-    // UID typed) and pushed back with no --source (the source series found from the case):
-    // the DICOMweb pull over DICOMweb, the DIMSE pulls over DIMSE.
+    // Each pull folder planned by `coxa plan` (`--ct` the pull folder itself: no series UID
+    // typed) and pushed back with no --source (the source series found from the case): the
+    // DICOMweb pull over DICOMweb, the DIMSE pulls over DIMSE.
     let before = server.n_instances();
     let mut first_case = None;
     for (dir, push_to) in [("pull-web", &web), ("pull-get", &dimse), ("pull-move", &dimse)] {
-        let demo = w(&format!("demo-{dir}"));
-        let out = ok(&coxa(&["demo", "--ct", w(dir).to_str().unwrap(), "--out", demo.to_str().unwrap()]));
-        no_phi("coxa demo on the pull folder", &out);
-        let case = std::fs::read_dir(demo.join("cases")).unwrap().map(|e| e.unwrap().path()).find(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.')).unwrap();
+        let case = w(&format!("plan-{dir}"));
+        let out = ok(&coxa(&["plan", "--ct", w(dir).to_str().unwrap(), "--side", "right", "--out", case.to_str().unwrap()]));
+        no_phi("coxa plan on the pull folder", &out);
         let inputs: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(case.join("inputs.json")).unwrap()).unwrap();
         assert_eq!(PathBuf::from(inputs["ct"].as_str().unwrap()), std::fs::canonicalize(w(dir)).unwrap().join(&study.hips_uid), "{dir}: inputs.json names the planning series");
-        for f in files_under(&demo) {
+        for f in files_under(&case) {
             no_phi(&f.display().to_string(), &String::from_utf8_lossy(&std::fs::read(&f).unwrap()));
         }
-        // A PDF into the case when the pipeline made none (push encapsulates whatever PDF the case holds).
-        if !case.join("report.pdf").exists() {
-            std::fs::write(case.join("report.pdf"), b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n").unwrap();
-        }
+        assert!(case.join("report.pdf").is_file() && case.join("anatomy/labels.nii.gz").is_file(), "{dir}: coxa plan writes the whole case folder");
         let keep = w(&format!("keep-{dir}"));
         let out = ok(&coxa(&["pacs", "push", "--server", push_to, case.to_str().unwrap(), "--keep", keep.to_str().unwrap()]));
         no_phi("coxa pacs push", &out);
@@ -143,15 +139,6 @@ fn pacs_find_pull_plan_push_end_to_end() {
         assert!(["SEG", "SR", "DOC"].iter().all(|m| study_modalities.iter().any(|x| x == m)), "{study_modalities:?}");
         first_case.get_or_insert((case, n));
     }
-    // `coxa plan --ct` of a pull folder plans on the chosen series, and push finds it (dry run).
-    let plan = w("plan");
-    let out = ok(&coxa(&["plan", "--ct", w("pull-get").to_str().unwrap(), "--side", "right", "--out", plan.to_str().unwrap()]));
-    no_phi("coxa plan on the pull folder", &out);
-    let inputs: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(plan.join("inputs.json")).unwrap()).unwrap();
-    assert_eq!(PathBuf::from(inputs["ct"].as_str().unwrap()), std::fs::canonicalize(w("pull-get")).unwrap().join(&study.hips_uid), "coxa plan: inputs.json names the planning series");
-    let out = ok(&coxa(&["pacs", "push", "--server", &web, plan.to_str().unwrap(), "--dry-run"]));
-    assert!(out.contains("1 SEG, 1 SR") && out.contains(&format!("for study {}", study.study_uid)), "{out}");
-
     // The first case again over the other protocol: same UIDs, nothing duplicated.
     let (case, n) = first_case.unwrap();
     let after = server.n_instances();
