@@ -284,7 +284,7 @@ impl Pacs for WebClient {
 fn tls_config(bundle: Option<&std::path::Path>) -> Result<ureq::tls::TlsConfig> {
     let Some(path) = bundle else { return Ok(ureq::tls::TlsConfig::default()) };
     let bad = |why: String| Error::CaBundle { path: path.to_path_buf(), why };
-    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let pem = coxa_io::read_bounded(path, coxa_io::Bound::TEXT).map_err(|e| bad(e.to_string()))?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         match item {

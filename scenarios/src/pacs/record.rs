@@ -73,7 +73,7 @@ pub fn read_record(dir: &Path) -> anyhow::Result<Option<PullRecord>> {
     if !path.is_file() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = coxa_io::read_text_bounded(&path, coxa_io::Bound::TEXT).with_context(|| format!("reading {}", path.display()))?;
     let record = serde_json::from_str::<PullRecord>(&text).with_context(|| format!("{} is not a pull record coxa wrote; move the folder away", path.display()))?;
     Ok(Some(record))
 }
@@ -105,7 +105,7 @@ pub fn source_of(case: &Path, given: Option<&Path>) -> anyhow::Result<PathBuf> {
         return planning_ct(s);
     }
     let inputs = case.join("inputs.json");
-    let text = std::fs::read_to_string(&inputs).with_context(|| format!("{} has no inputs.json naming its CT; give the series it was planned on with --source DIR", case.display()))?;
+    let text = coxa_io::read_text_bounded(&inputs, coxa_io::Bound::TEXT).with_context(|| format!("{} has no inputs.json naming its CT; give the series it was planned on with --source DIR", case.display()))?;
     let v: coxa_core::CaseInputs = serde_json::from_str(&text).with_context(|| format!("{} is not a case's inputs.json", inputs.display()))?;
     match v.ct().map(|ct| if ct.is_absolute() { ct.to_path_buf() } else { case.join(ct) }) {
         Some(ct) if ct.is_dir() => planning_ct(&ct),
