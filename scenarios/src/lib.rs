@@ -22,6 +22,8 @@ pub mod radiograph;
 pub mod radiomics;
 pub mod radiomics_cli;
 pub mod render;
+#[cfg(feature = "window")]
+pub mod revision;
 pub mod rom;
 pub mod run;
 pub mod scenario;
