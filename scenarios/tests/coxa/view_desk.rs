@@ -72,13 +72,14 @@ fn is_bone(p: [u8; 3], bg: [u8; 3]) -> bool {
 /// at least 15 % of its pixels, the operated hip on the side the radiological convention puts it.
 fn check_first_view(case: &Path, label: &str) -> Result<()> {
     let tmp = tempfile::tempdir()?;
-    let out = view_script(case, tmp.path(), "first", "screenshot first.png\nshow slices\nscreenshot slices.png\nview lateral\nscreenshot lateral.png\nquit\n");
+    let out = view_script(case, tmp.path(), "first", "screenshot first.png\nhide landmarks\nscreenshot plain.png\nshow landmarks\nshow slices\nscreenshot slices.png\nview lateral\nscreenshot lateral.png\nquit\n");
     ok(&out);
     let (w, h, px) = decode(&tmp.path().join("first.png"));
     let (_, _, slices) = decode(&tmp.path().join("slices.png"));
     let (_, _, lateral) = decode(&tmp.path().join("lateral.png"));
+    let (_, _, plain) = decode(&tmp.path().join("plain.png"));
     if let Some(keep) = std::env::var_os("COXA_KEEP_SCREENSHOT") {
-        for n in ["first", "slices", "lateral"] {
+        for n in ["first", "plain", "slices", "lateral"] {
             std::fs::copy(tmp.path().join(format!("{n}.png")), PathBuf::from(&keep).with_extension(format!("{label}.{n}.png")))?;
         }
     }
@@ -92,11 +93,11 @@ fn check_first_view(case: &Path, label: &str) -> Result<()> {
     let on_border = border.iter().filter(|&&(x, y)| !near(at(&px, x, y), bg, 6)).count();
     let changed = view.iter().filter(|&&(x, y)| !near(at(&px, x, y), at(&slices, x, y), 10)).count();
     let turned = view.iter().filter(|&&(x, y)| !near(at(&px, x, y), at(&lateral, x, y), 10)).count();
-    // The operated hip's implants (the head's red, the liner's blue): on the screen's left for a
-    // right hip.
+    // The operated hip's implants (the head's red, the liner's blue; landmarks and frames hidden,
+    // whose axes are red and blue too): on the screen's left for a right hip.
     let implant: Vec<usize> = view.iter().filter(|&&(x, y)| {
-        let [r, g, b] = at(&px, x, y).map(i32::from);
-        (r > g + 60 && r > b + 60) || (b > r + 60 && b > g + 20)
+        let [r, g, b] = at(&plain, x, y).map(i32::from);
+        (r > g + 35 && r > b + 45) || (b > r + 40 && b > g + 20)
     }).map(|&(x, _)| x).collect();
     let side = read_json(&case.join("report.json"))["side"].as_str().unwrap().to_string();
     let mean_x = implant.iter().sum::<usize>() as f64 / implant.len().max(1) as f64;

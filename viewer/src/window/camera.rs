@@ -63,7 +63,7 @@ impl Preset {
     /// Every preset, in the panel's order (keys 1 to 5).
     pub const ALL: [Preset; 5] = [Preset::Ap, Preset::Lateral, Preset::Superior, Preset::Inlet, Preset::Outlet];
 
-    /// The name on the panel's button and in scripts (`view ap`).
+    /// The name in scripts (`view ap`).
     pub fn name(self) -> &'static str {
         match self {
             Preset::Ap => "ap",
@@ -71,6 +71,17 @@ impl Preset {
             Preset::Superior => "superior",
             Preset::Inlet => "inlet",
             Preset::Outlet => "outlet",
+        }
+    }
+
+    /// The name on the panel's button.
+    pub fn label(self) -> &'static str {
+        match self {
+            Preset::Ap => "AP",
+            Preset::Lateral => "Lateral",
+            Preset::Superior => "Superior",
+            Preset::Inlet => "Inlet",
+            Preset::Outlet => "Outlet",
         }
     }
 
@@ -92,23 +103,43 @@ impl Preset {
         }
     }
 
-    /// The orbit that shows the box `lo`..`hi` (bevy frame) whole from this preset's direction
-    /// in a view of `aspect` (width / height), with a small margin.
-    pub(super) fn fit(self, lo: Vec3, hi: Vec3, side_is_left: bool, aspect: f32) -> Orbit {
+    /// The orbit that shows every point of `points` (bevy frame) from this preset's direction
+    /// in a view of `aspect` (width / height), centred, with a small margin.
+    pub(super) fn fit(self, points: &[Vec3], side_is_left: bool, aspect: f32) -> Orbit {
         let (yaw, pitch) = self.angles(side_is_left);
-        let target = (lo + hi) / 2.0;
-        let unit = Orbit { target, yaw, pitch, distance: 1.0 }.transform();
-        let (right, up, back) = (unit.right(), unit.up(), unit.back());
+        let (lo, hi) = points.iter().fold((Vec3::splat(f32::MAX), Vec3::splat(f32::MIN)), |(lo, hi), p| (lo.min(*p), hi.max(*p)));
+        let mut target = if points.is_empty() { Vec3::ZERO } else { (lo + hi) / 2.0 };
         let tan_y = (FOV_Y / 2.0).tan();
         let tan_x = tan_y * aspect.max(0.1);
-        const MARGIN: f32 = 1.06;
-        let mut distance: f32 = 0.05;
-        for k in 0..8 {
-            let c = Vec3::new(if k & 1 == 0 { lo.x } else { hi.x }, if k & 2 == 0 { lo.y } else { hi.y }, if k & 4 == 0 { lo.z } else { hi.z }) - target;
-            let (x, y, z) = (c.dot(*right), c.dot(*up), c.dot(*back));
-            distance = distance.max(z + MARGIN * x.abs() / tan_x).max(z + MARGIN * y.abs() / tan_y);
+        const MARGIN: f32 = 1.03;
+        // The distance that keeps every point inside; the target then moved so that the points'
+        // extent is centred on the screen (a few rounds: perspective makes it inexact).
+        let distance = |target: Vec3| {
+            let unit = Orbit { target, yaw, pitch, distance: 1.0 }.transform();
+            let (right, up, back) = (*unit.right(), *unit.up(), *unit.back());
+            let mut d: f32 = 0.05;
+            for p in points {
+                let c = *p - target;
+                let (x, y, z) = (c.dot(right), c.dot(up), c.dot(back));
+                d = d.max(z + MARGIN * x.abs() / tan_x).max(z + MARGIN * y.abs() / tan_y);
+            }
+            (d, right, up, back)
+        };
+        for _ in 0..3 {
+            let (d, right, up, back) = distance(target);
+            let (mut x0, mut x1, mut y0, mut y1) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
+            for p in points {
+                let c = *p - target;
+                let depth = (d - c.dot(back)).max(1e-4);
+                let (x, y) = (c.dot(right) / (depth * tan_x), c.dot(up) / (depth * tan_y));
+                (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+            }
+            if points.is_empty() {
+                break;
+            }
+            target += right * ((x0 + x1) / 2.0 * d * tan_x) + up * ((y0 + y1) / 2.0 * d * tan_y);
         }
-        Orbit { target, yaw, pitch, distance }
+        Orbit { target, yaw, pitch, distance: distance(target).0 }
     }
 }
 
@@ -186,26 +217,31 @@ mod tests {
     #[test]
     fn every_preset_shows_the_whole_box_and_fills_it() {
         let (lo, hi) = (Vec3::new(-0.15, -0.12, -0.08), Vec3::new(0.14, 0.10, 0.09));
+        let box_corners: Vec<Vec3> = (0..8).map(|k| Vec3::new([lo.x, hi.x][k & 1], [lo.y, hi.y][(k >> 1) & 1], [lo.z, hi.z][(k >> 2) & 1])).collect();
         for aspect in [0.8, 1.1, 1.6] {
             for p in Preset::ALL {
-                let o = p.fit(lo, hi, false, aspect);
-                let corners: Vec<(f32, f32)> = (0..8).map(|k| ndc(&o, Vec3::new([lo.x, hi.x][k & 1], [lo.y, hi.y][(k >> 1) & 1], [lo.z, hi.z][(k >> 2) & 1]), aspect)).collect();
+                let o = p.fit(&box_corners, false, aspect);
+                let corners: Vec<(f32, f32)> = box_corners.iter().map(|c| ndc(&o, *c, aspect)).collect();
+                // Centred: the extents' middle on the screen's centre.
+                let (x0, x1) = corners.iter().fold((f32::MAX, f32::MIN), |(a, b), c| (a.min(c.0), b.max(c.0)));
+                let (y0, y1) = corners.iter().fold((f32::MAX, f32::MIN), |(a, b), c| (a.min(c.1), b.max(c.1)));
+                assert!(((x0 + x1) / 2.0).abs() < 0.05 && ((y0 + y1) / 2.0).abs() < 0.05, "{p:?} at aspect {aspect}: off centre {x0}..{x1}, {y0}..{y1}");
                 let reach = corners.iter().map(|(x, y)| x.abs().max(y.abs())).fold(0.0, f32::max);
                 assert!(reach <= 1.0, "{p:?} at aspect {aspect}: a corner outside the view ({reach})");
                 assert!(reach > 0.9, "{p:?} at aspect {aspect}: the box is framed tightly ({reach})");
             }
         }
         // AP: the patient's right (LPS -x, bevy -x) on the screen's left, superior up.
-        let o = Preset::Ap.fit(lo, hi, false, 1.0);
+        let o = Preset::Ap.fit(&box_corners, false, 1.0);
         assert!(ndc(&o, Vec3::new(-0.1, 0.0, 0.0), 1.0).0 < 0.0 && ndc(&o, Vec3::new(0.0, 0.05, 0.0), 1.0).1 > 0.0);
         // Lateral of a right hip: the eye on the patient's right; superior: anterior (bevy +z) up.
-        assert!(Preset::Lateral.fit(lo, hi, false, 1.0).transform().translation.x < lo.x);
-        assert!(Preset::Lateral.fit(lo, hi, true, 1.0).transform().translation.x > hi.x);
-        let o = Preset::Superior.fit(lo, hi, false, 1.0);
+        assert!(Preset::Lateral.fit(&box_corners, false, 1.0).transform().translation.x < lo.x);
+        assert!(Preset::Lateral.fit(&box_corners, true, 1.0).transform().translation.x > hi.x);
+        let o = Preset::Superior.fit(&box_corners, false, 1.0);
         assert!(o.transform().translation.y > hi.y && ndc(&o, Vec3::new(0.0, 0.0, 0.05), 1.0).1 > 0.0);
         // Inlet from above the front, outlet from below it.
-        assert!(Preset::Inlet.fit(lo, hi, false, 1.0).transform().translation.y > hi.y);
-        assert!(Preset::Outlet.fit(lo, hi, false, 1.0).transform().translation.y < lo.y);
+        assert!(Preset::Inlet.fit(&box_corners, false, 1.0).transform().translation.y > hi.y);
+        assert!(Preset::Outlet.fit(&box_corners, false, 1.0).transform().translation.y < lo.y);
         assert_eq!(Preset::ALL.map(|p| Preset::parse(p.name())), Preset::ALL.map(Some));
     }
 }

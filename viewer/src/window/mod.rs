@@ -46,7 +46,7 @@ use crate::case::CaseData;
 use crate::live::{Controls, Evaluation, LiveModel};
 use crate::revision::{CaseStamp, SaveHook};
 use crate::script::Script;
-use crate::{Kind, Scene, ViewError, picture, to_bevy};
+use crate::{Kind, Scene, ViewError, to_bevy};
 
 /// Options of the window.
 #[derive(Debug, Clone, Default)]
@@ -117,8 +117,8 @@ pub(super) struct Viewer {
     redo: Vec<Controls>,
     /// The case's files as opened (or last saved): a save checks them first.
     stamp: Option<CaseStamp>,
-    /// The box the presets frame (bones and implants), bevy frame.
-    bounds: (Vec3, Vec3),
+    /// The points the presets frame (bones, implants, landmarks), bevy frame.
+    frame_points: Arc<Vec<Vec3>>,
     side_is_left: bool,
     /// The definition the cup angles are shown and stepped in.
     definition: coxa_core::CupAngleDefinition,
@@ -154,22 +154,43 @@ impl Viewer {
     }
     /// The orbit of `preset` for a 3D view of `aspect`.
     fn preset(&self, preset: Preset, aspect: f32) -> camera::Orbit {
-        preset.fit(self.bounds.0, self.bounds.1, self.side_is_left, aspect)
+        preset.fit(&self.frame_points, self.side_is_left, aspect)
     }
 }
 
-/// The box of the scene's bones and implants (else everything), bevy frame.
-fn scene_bounds(scene: &Scene) -> (Vec3, Vec3) {
-    let solid = picture::bounds(scene.meshes.iter().filter(|m| m.kind != Kind::Muscle).map(|m| &m.mesh));
-    let any = || picture::bounds(scene.meshes.iter().map(|m| &m.mesh));
-    match solid.or_else(any) {
-        // LPS -> bevy: (x, z, -y).
-        Some((lo, hi)) => (to_bevy(&nalgebra::Vector3::new(lo.x, hi.y, lo.z)), to_bevy(&nalgebra::Vector3::new(hi.x, lo.y, hi.z))),
-        None => {
-            let c = scene.hip_centre_lps_mm.map_or(Vec3::ZERO, |p| to_bevy(&p.coords));
-            (c - Vec3::splat(0.1), c + Vec3::splat(0.1))
+/// The points the presets frame, bevy frame: the bones' and implants' vertices (else every
+/// surface's; at most about 40 000, each surface's extremes always among them, placed as drawn),
+/// the landmarks and the frames' 60 mm axes.
+fn frame_points(scene: &Scene) -> Vec<Vec3> {
+    let solid: Vec<&crate::SceneMesh> = scene.meshes.iter().filter(|m| m.kind != Kind::Muscle).collect();
+    let meshes = if solid.is_empty() { scene.meshes.iter().collect() } else { solid };
+    let total: usize = meshes.iter().map(|m| m.mesh.vertices().len()).sum();
+    let stride = (total / 40_000).max(1);
+    let mut points = Vec::new();
+    for m in meshes {
+        let place = |p: &nalgebra::Point3<f64>| to_bevy(&m.motion.as_ref().map_or(*p, |r| r.apply(p)).coords);
+        let v = m.mesh.vertices();
+        points.extend(v.iter().step_by(stride).map(place));
+        for axis in 0..3 {
+            for p in [v.iter().min_by(|a, b| a[axis].total_cmp(&b[axis])), v.iter().max_by(|a, b| a[axis].total_cmp(&b[axis]))].into_iter().flatten() {
+                points.push(place(p));
+            }
         }
     }
+    // Landmarks (3 mm spheres) and the frames' axes are drawn too.
+    for m in &scene.markers {
+        let c = to_bevy(&m.lps_mm.coords);
+        points.extend([c - Vec3::splat(0.003), c + Vec3::splat(0.003)]);
+    }
+    for f in &scene.frames {
+        points.push(to_bevy(&f.origin_lps_mm.coords));
+        points.extend(f.axes_lps.iter().map(|a| to_bevy(&(f.origin_lps_mm.coords + a * 60.0))));
+    }
+    if points.is_empty() {
+        let c = scene.hip_centre_lps_mm.map_or(Vec3::ZERO, |p| to_bevy(&p.coords));
+        points.extend([c - Vec3::splat(0.1), c + Vec3::splat(0.1)]);
+    }
+    points
 }
 
 /// Opens the window on `case` (its CT slices and muscles already loaded into it, if wanted)
@@ -206,9 +227,9 @@ pub fn run(case: CaseData, slices: Vec<crate::SlicePlane>, options: WindowOption
     let mut scene = Scene::of_case(&case, eval.as_deref());
     scene.slices = slices;
     let (w, h) = options.size.unwrap_or((1280, 800));
-    let bounds = scene_bounds(&scene);
+    let frame_points = Arc::new(frame_points(&scene));
     let aspect = (w as f32 - PANEL_PX).max(1.0) / (h as f32).max(1.0);
-    let orbit = Preset::Ap.fit(bounds.0, bounds.1, scene.side_is_left, aspect);
+    let orbit = Preset::Ap.fit(&frame_points, scene.side_is_left, aspect);
     let stamp = CaseStamp::take(&case.dir)?;
     let script = options.script.clone();
     let failure = Arc::new(std::sync::Mutex::new(None));
@@ -231,7 +252,7 @@ pub fn run(case: CaseData, slices: Vec<crate::SlicePlane>, options: WindowOption
         undo: Vec::new(),
         redo: Vec::new(),
         stamp: Some(stamp),
-        bounds,
+        frame_points,
         side_is_left: scene.side_is_left,
         definition: coxa_core::CupAngleDefinition::Radiographic,
         eval_error: None,

@@ -158,9 +158,9 @@ fn spawn_panel(world: &mut World) {
     commands.spawn((panel, BackgroundColor(Color::srgb(0.08, 0.09, 0.11)))).with_children(|p| {
         p.spawn((Text::new("coxa - planning desk"), font(17.0), TextColor(Color::WHITE)));
         p.spawn(row()).with_children(|r| {
-            for (k, preset) in Preset::ALL.into_iter().enumerate() {
-                let name = format!("{} {}", k + 1, preset.name());
-                r.spawn((button(68.0), PresetButton(preset))).with_children(|b| {
+            for ((k, preset), w) in Preset::ALL.into_iter().enumerate().zip([44.0, 72.0, 80.0, 62.0, 70.0]) {
+                let name = format!("{} {}", k + 1, preset.label());
+                r.spawn((button(w), PresetButton(preset))).with_children(|b| {
                     b.spawn((Text::new(name), font(11.5), TextColor(Color::WHITE)));
                 });
             }
@@ -186,7 +186,7 @@ fn spawn_panel(world: &mut World) {
                     r.spawn((Text::new(label), font(12.5), TextColor(Color::srgb(0.9, 0.9, 0.9)), KnobText(knob)));
                 });
             }
-            p.spawn((button(160.0), ResetButton)).with_children(|b| {
+            p.spawn((button(210.0), ResetButton)).with_children(|b| {
                 b.spawn((Text::new("Back to the automatic plan"), font(12.0), TextColor(Color::WHITE)));
             });
         }
