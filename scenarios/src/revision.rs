@@ -5,7 +5,7 @@
 //! - the report's four pictures (`pictures/<view>.png`, [`crate::render::report_pictures`]) and,
 //!   when the case has one, the plan on the simulated AP radiograph (`pictures/xray_ap.png`);
 //! - the report: `report.json` (its `plan`, `placement` and ROM table the revision's), and
-//!   `report.html` / `report.pdf` when the case has them;
+//!   `report.html` / `report.pdf` when the case has them; the case's summary `case.json`;
 //! - `manifest.json` (every file's SHA-256), so that `coxa pacs push` sends the current plan.
 //!
 //! Files are written into a staging folder inside the case, then renamed over the old ones: a
@@ -77,6 +77,11 @@ fn revised_report(mut report: CaseReport, plan: &PlanRecord, revision: &Value) -
     let pair = |p: &coxa_core::plan_record::CupAnglePair| [p.inclination_deg, p.anteversion_deg];
     report.rom.cup_pelvic_deg = CupAnglesDeg { radiographic: pair(&a.radiographic), operative: pair(&a.operative), anatomic: pair(&a.anatomic) };
     report.rom.stem_anteversion_deg = plan.stem.anteversion_deg;
+    for (to, from) in [(&mut report.rom.cup_functional_standing_deg, &plan.cup.functional_standing_deg), (&mut report.rom.cup_functional_sitting_deg, &plan.cup.functional_sitting_deg)] {
+        if let Some(f) = from {
+            *to = CupAnglesDeg { radiographic: pair(&f.radiographic), operative: pair(&f.operative), anatomic: pair(&f.anatomic) };
+        }
+    }
     if let Some(o) = revision["oscillation_angle_deg"].as_f64() {
         report.rom.oscillation_angle_deg = o;
     }
@@ -114,10 +119,20 @@ pub fn rebuild(dir: &Path, plan_json: &Value) -> Result<Vec<String>> {
     std::fs::create_dir_all(&staging)?;
     let result = (|| -> Result<Vec<String>> {
         let mut pics = pictures(dir, &plan)?;
-        if dir.join("pictures").join("xray_ap.png").is_file() {
-            pics.extend(radiograph(dir, &plan)?);
+        let mut measures = None;
+        if dir.join("pictures").join("xray_ap.png").is_file()
+            && let Some((p, m)) = radiograph(dir, &plan)?
+        {
+            pics.push(p);
+            measures = Some(m);
         }
         crate::case_writer::write_pictures(&staging, &pics)?;
+        if let Some(m) = measures {
+            crate::case_writer::write_json(&staging.join("pictures").join("xray_ap.json"), &m)?;
+        }
+        if let Some(summary) = revised_summary(dir, &plan)? {
+            crate::case_writer::write_json(&staging.join("case.json"), &summary)?;
+        }
         let report_path = dir.join("report.json");
         if report_path.is_file() {
             let report: CaseReport = serde_json::from_str(&std::fs::read_to_string(&report_path)?).with_context(|| format!("{} is not a case report of this coxa", report_path.display()))?;
@@ -159,13 +174,30 @@ pub fn rebuild(dir: &Path, plan_json: &Value) -> Result<Vec<String>> {
     Ok(files)
 }
 
-/// The plan on the case's simulated AP radiograph, when the CT and landmarks are there.
-fn radiograph(dir: &Path, plan: &PlanRecord) -> Result<Option<Picture>> {
+/// The case's one-line summary (`case.json`) with the revision's numbers, when it has one.
+fn revised_summary(dir: &Path, plan: &PlanRecord) -> Result<Option<Value>> {
+    let path = dir.join("case.json");
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&path)?).with_context(|| format!("{} is not JSON", path.display()))?;
+    let r = &plan.cup.angles_deg.radiographic;
+    v["cup_radiographic_deg"] = serde_json::json!({"anteversion_deg": r.anteversion_deg, "inclination_deg": r.inclination_deg});
+    v["head_diameter_mm"] = plan.head.diameter_mm.into();
+    v["shell_outer_diameter_mm"] = plan.cup.outer_diameter_mm.into();
+    v["leg_length_change_mm"] = plan.leg_length_change_mm.into();
+    v["offset_change_mm"] = plan.offset_change_mm.into();
+    v["min_adl_margin_deg"] = plan.motions.iter().filter_map(|m| m.margin_deg).min_by(f64::total_cmp).map_or(Value::Null, Value::from);
+    Ok(Some(v))
+}
+
+/// The plan on the case's simulated AP radiograph and its measures, when the CT and landmarks
+/// are there.
+fn radiograph(dir: &Path, plan: &PlanRecord) -> Result<Option<(Picture, Value)>> {
     let inputs: coxa_core::CaseInputs = serde_json::from_str(&std::fs::read_to_string(dir.join("inputs.json"))?)?;
     let Some(ct) = inputs.ct() else { return Ok(None) };
     let ct = if ct.is_absolute() { ct.to_path_buf() } else { dir.join(ct) };
     let lm: coxa_core::PatientLandmarks = serde_json::from_str(&std::fs::read_to_string(dir.join("anatomy").join("landmarks.json"))?)?;
     let volume = coxa_io::open(&ct, &coxa_io::OpenOptions::new())?.volume;
-    let (p, _) = crate::stages::pictures::radiograph(volume, &lm, plan)?;
-    Ok(Some(p))
+    Ok(Some(crate::stages::pictures::radiograph(volume, &lm, plan)?))
 }

@@ -77,7 +77,7 @@ pub struct Evaluation {
     pub leg_length_change_mm: f64,
     /// Offset change from the femur as imaged, mm (the femur's shift, pelvic frame: lateral adds).
     pub offset_change_mm: f64,
-    tilts: PelvicTilts,
+    pub(crate) tilts: PelvicTilts,
 }
 
 /// A rigid motion of LPS: `p -> centre + m (p - pivot)`.

@@ -15,8 +15,9 @@
 //! - Files are written to temporaries beside their names, then renamed: a file is the old one or
 //!   the new one, never half written.
 //!
-//! Coverage and medial wall are the planner's (bone columns around the cup) and are not
-//! recomputed here: the revision's notes say so when the cup moved or changed size.
+//! Coverage and medial wall are the planner's (bone columns around the cup), as are the
+//! objective and the Pareto front: they are not recomputed here, and the revision's notes say
+//! so when the surgeon changed the cup.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -127,6 +128,11 @@ fn p2(p: &nalgebra::Point3<f64>) -> [f64; 3] {
 /// The cup angles of `c` in the three definitions, as plan.json's `cup.angles_deg`.
 fn angles_json(c: &Controls, side: coxa_core::Side) -> Value {
     let radio = CupAngles { definition: CupAngleDefinition::Radiographic, inclination: coxa_core::Angle::from_deg(c.cup_inclination_deg), anteversion: coxa_core::Angle::from_deg(c.cup_anteversion_deg) };
+    definitions_json(&radio, side)
+}
+
+/// An orientation in the three definitions, as plan.json writes them.
+fn definitions_json(radio: &CupAngles, side: coxa_core::Side) -> Value {
     let pair = |d: CupAngleDefinition| {
         let a = radio.to_definition(d, side);
         json!({"anteversion_deg": r2(a.anteversion.deg()), "inclination_deg": r2(a.inclination.deg())})
@@ -148,6 +154,9 @@ pub fn revised_plan(auto: &Value, automatic: &Evaluation, e: &Evaluation) -> Val
         }
     };
     set(&mut v, &["cup", "angles_deg"], angles_json(&e.controls, p.side));
+    for (key, tilt) in [("functional_standing_deg", e.tilts.standing), ("functional_sitting_deg", e.tilts.sitting)] {
+        set(&mut v, &["cup", key], definitions_json(&e.model.functional_cup_angles(tilt, CupAngleDefinition::Radiographic), p.side));
+    }
     set(&mut v, &["cup", "outer_diameter_mm"], json!(p.shell_outer_diameter_mm));
     set(&mut v, &["cup", "centre_lps_mm"], json!(p2(&p.cup_centre_lps_mm)));
     let frame = e.model.pelvic_frame();
@@ -257,9 +266,11 @@ pub fn save(dir: &Path, stamp: &CaseStamp, automatic: &Evaluation, e: &Evaluatio
     let mut plan = revised_plan(&auto, automatic, e);
     plan["revision"] = revision_block(number, automatic, e);
     if let Some(notes) = plan["notes"].as_array_mut() {
-        let c = (&e.controls, &automatic.controls);
-        if (c.0.cup_outer_diameter_mm - c.1.cup_outer_diameter_mm).abs() > 1e-9 || c.0.cup_shift_mm != c.1.cup_shift_mm {
-            notes.push(json!(format!("revision {number}: the cup moved or changed size in coxa view; coverage and medial wall are the automatic plan's, not recomputed")));
+        let cup = [Control::CupInclination, Control::CupAnteversion, Control::CupSize, Control::CupShiftMedial, Control::CupShiftSuperior, Control::CupShiftAnterior];
+        if cup.iter().any(|k| (k.get(&e.controls) - k.get(&automatic.controls)).abs() > 1e-9) {
+            notes.push(json!(format!(
+                "revision {number}: the surgeon changed the cup in coxa view; its coverage, medial wall, the objective and the Pareto front are the automatic plan's, not recomputed"
+            )));
         }
     }
     let text = serde_json::to_string_pretty(&plan).map_err(|e| ViewError::Save { why: format!("plan.json cannot be written: {e}") })?;
