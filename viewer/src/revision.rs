@@ -127,7 +127,8 @@ fn p2(p: &nalgebra::Point3<f64>) -> [f64; 3] {
 
 /// The cup angles of `c` in the three definitions, as plan.json's `cup.angles_deg`.
 fn angles_json(c: &Controls, side: coxa_core::Side) -> Value {
-    let radio = CupAngles { definition: CupAngleDefinition::Radiographic, inclination: coxa_core::Angle::from_deg(c.cup_inclination_deg), anteversion: coxa_core::Angle::from_deg(c.cup_anteversion_deg) };
+    let radio =
+        CupAngles { definition: CupAngleDefinition::Radiographic, inclination: coxa_core::Angle::from_deg(c.cup_inclination_deg), anteversion: coxa_core::Angle::from_deg(c.cup_anteversion_deg) };
     definitions_json(&radio, side)
 }
 

@@ -72,7 +72,12 @@ fn is_bone(p: [u8; 3], bg: [u8; 3]) -> bool {
 /// at least 15 % of its pixels, the operated hip on the side the radiological convention puts it.
 fn check_first_view(case: &Path, label: &str) -> Result<()> {
     let tmp = tempfile::tempdir()?;
-    let out = view_script(case, tmp.path(), "first", "screenshot first.png\nhide landmarks\nscreenshot plain.png\nshow landmarks\nshow slices\nscreenshot slices.png\nview lateral\nscreenshot lateral.png\nquit\n");
+    let out = view_script(
+        case,
+        tmp.path(),
+        "first",
+        "screenshot first.png\nhide landmarks\nscreenshot plain.png\nshow landmarks\nshow slices\nscreenshot slices.png\nview lateral\nscreenshot lateral.png\nquit\n",
+    );
     ok(&out);
     let (w, h, px) = decode(&tmp.path().join("first.png"));
     let (_, _, slices) = decode(&tmp.path().join("slices.png"));
@@ -95,10 +100,14 @@ fn check_first_view(case: &Path, label: &str) -> Result<()> {
     let turned = view.iter().filter(|&&(x, y)| !near(at(&px, x, y), at(&lateral, x, y), 10)).count();
     // The operated hip's implants (the head's red, the liner's blue; landmarks and frames hidden,
     // whose axes are red and blue too): on the screen's left for a right hip.
-    let implant: Vec<usize> = view.iter().filter(|&&(x, y)| {
-        let [r, g, b] = at(&plain, x, y).map(i32::from);
-        (r > g + 35 && r > b + 45) || (b > r + 40 && b > g + 20)
-    }).map(|&(x, _)| x).collect();
+    let implant: Vec<usize> = view
+        .iter()
+        .filter(|&&(x, y)| {
+            let [r, g, b] = at(&plain, x, y).map(i32::from);
+            (r > g + 35 && r > b + 45) || (b > r + 40 && b > g + 20)
+        })
+        .map(|&(x, _)| x)
+        .collect();
     let side = read_json(&case.join("report.json"))["side"].as_str().unwrap().to_string();
     let mean_x = implant.iter().sum::<usize>() as f64 / implant.len().max(1) as f64;
     let centre_x = (PANEL_PX + w) as f64 / 2.0;
@@ -136,7 +145,15 @@ fn cup_radio(plan: &Value) -> (f64, f64) {
 
 /// The implants of a plan: shell, liner, head, neck length, stem.
 fn implants(plan: &Value) -> Value {
-    serde_json::json!([plan["cup"]["outer_diameter_mm"], plan["liner"]["catalog"], plan["head"]["diameter_mm"], plan["head"]["neck_length_offset_mm"], plan["stem"]["catalog"], plan["stem"]["size"], plan["stem"]["anteversion_deg"]])
+    serde_json::json!([
+        plan["cup"]["outer_diameter_mm"],
+        plan["liner"]["catalog"],
+        plan["head"]["diameter_mm"],
+        plan["head"]["neck_length_offset_mm"],
+        plan["stem"]["catalog"],
+        plan["stem"]["size"],
+        plan["stem"]["anteversion_deg"]
+    ])
 }
 
 /// Every motion's limit, by name.

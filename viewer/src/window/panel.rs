@@ -70,7 +70,11 @@ fn stepped(k: Control, mut c: Controls, dir: f64, live: &LiveModel, v: &Viewer) 
         Control::CupInclination | Control::CupAnteversion => {
             let d = v.definition;
             let (mut inc, mut av) = cup_in(&c, d, v);
-            if k == Control::CupInclination { inc = (inc + dir).clamp(0.0, 80.0) } else { av = (av + dir).clamp(-30.0, 60.0) }
+            if k == Control::CupInclination {
+                inc = (inc + dir).clamp(0.0, 80.0)
+            } else {
+                av = (av + dir).clamp(-30.0, 60.0)
+            }
             let side = if v.side_is_left { coxa_core::Side::Left } else { coxa_core::Side::Right };
             let radio = CupAngles { definition: d, inclination: Angle::from_deg(inc), anteversion: Angle::from_deg(av) }.to_definition(CupAngleDefinition::Radiographic, side);
             c.cup_inclination_deg = radio.inclination.deg();
@@ -190,7 +194,11 @@ fn spawn_panel(world: &mut World) {
                 b.spawn((Text::new("Back to the automatic plan"), font(12.0), TextColor(Color::WHITE)));
             });
         }
-        p.spawn((Text::new(if can_play { "Range of motion [change from the automatic plan] (click to play):" } else { "Range of motion (as recorded):" }), font(12.5), TextColor(Color::srgb(0.7, 0.85, 1.0))));
+        p.spawn((
+            Text::new(if can_play { "Range of motion [change from the automatic plan] (click to play):" } else { "Range of motion (as recorded):" }),
+            font(12.5),
+            TextColor(Color::srgb(0.7, 0.85, 1.0)),
+        ));
         for (k, label) in rom.into_iter().enumerate() {
             p.spawn((Button, Node { min_height: Val::Px(15.0), align_items: AlignItems::Center, ..default() }, BackgroundColor(Color::NONE), MotionButton(k))).with_children(|b| {
                 b.spawn((Text::new(label), font(11.0), TextColor(Color::srgb(0.9, 0.9, 0.9)), MotionText(k)));
