@@ -63,7 +63,7 @@ fn pictures(dir: &Path, plan: &PlanRecord) -> Result<Vec<Picture>> {
 fn revised_report(mut report: CaseReport, plan: &PlanRecord, revision: &Value) -> CaseReport {
     let a = &plan.cup.angles_deg;
     for (name, pair) in [("radiographic", &a.radiographic), ("operative", &a.operative), ("anatomic", &a.anatomic)] {
-        report.placement.cup_angles.insert(name.to_string(), pair.clone());
+        report.placement.cup_angles.insert(name.to_string(), *pair);
     }
     report.placement.cup_centre_lps_mm = plan.cup.centre_lps_mm;
     report.placement.stem_anteversion_deg = plan.stem.anteversion_deg;
