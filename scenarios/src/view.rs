@@ -60,7 +60,7 @@ pub struct ViewArgs {
     /// stem_anteversion_deg, head_diameter_mm, neck_length_offset_mm), `view PRESET` (ap, lateral,
     /// superior, inlet, outlet), `show LAYER` / `hide LAYER` (slices, muscles, bones, landmarks),
     /// `save`, `undo`, `redo`, `screenshot FILE`, `quit`.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["screenshot", "frame_time"])]
     pub script: Option<PathBuf>,
 }
 
