@@ -239,6 +239,20 @@ fn saved_revision_is_in_the_report() -> Result<()> {
             assert!(text.contains(s), "Chromium shows {s} in the report");
         }
     }
+    // The same plan as `coxa plan` of the same CT with those angles fixed: implants, angles,
+    // leg length, offset and the ROM table (limits and contacts).
+    let ct = crate::common::shared_data("totalseg/example_ct.nii.gz").expect("the real CT made the case");
+    let fixed = tmp.path().join("fixed");
+    let side = report["side"].as_str().unwrap();
+    ok(&coxa(&["plan", "--ct", ct.to_str().unwrap(), "--side", side, "--cup-inclination-deg", "45", "45", "--cup-anteversion-deg", "20", "20", "--out", fixed.to_str().unwrap()]));
+    let planned = read_json(&fixed.join("plan.json"));
+    assert_eq!(implants(&plan), implants(&planned));
+    assert_eq!(cup_radio(&plan), cup_radio(&planned));
+    for key in ["leg_length_change_mm", "offset_change_mm"] {
+        assert_eq!(plan[key], planned[key], "{key}");
+    }
+    let table = |p: &Value| p["motions"].as_array().unwrap().iter().map(|m| (m["name"].clone(), m["limit_deg"].clone(), m["contact"].clone(), m["parts"].clone())).collect::<Vec<_>>();
+    assert_eq!(table(&plan), table(&planned), "the ROM table of coxa plan with the angles fixed");
     let summary = read_json(&case.join("case.json"));
     assert_eq!(summary["cup_radiographic_deg"]["inclination_deg"].as_f64(), Some(45.0));
     let sitting = &plan["cup"]["functional_sitting_deg"]["radiographic"];
