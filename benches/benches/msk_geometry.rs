@@ -100,9 +100,9 @@ fn msk_geometry(c: &mut Criterion) {
     }
     let loaded = LoadedModel::load(Some(&gait)).expect("gait2392");
     let generic = generic_bones(&loaded, Some(&gait), None).expect("gait2392's Geometry folder");
-    let meshes: Vec<(String, Mesh)> = files.iter().map(|(n, p)| (n.to_string(), coxa_io::mesh::read_mesh(p).expect("STL"))).collect();
-    let (landmarks, _) = coxa_anatomy::landmarks::find(&coxa_anatomy::landmarks::Bones::named(&meshes));
-    let bones = CaseBones { meshes: &meshes, landmarks: &landmarks };
+    let meshes: Vec<(coxa_core::Bone, Mesh)> = files.iter().map(|(n, p)| (coxa_core::Bone::from_name(n).expect("a bone"), coxa_io::mesh::read_mesh(p).expect("STL"))).collect();
+    let (landmarks, _) = coxa_anatomy::landmarks::find(&coxa_anatomy::landmarks::Bones::of(&meshes));
+    let bones = CaseBones { bones: &meshes, landmarks: &landmarks };
     let model = &loaded.model;
     // What is timed, once: the residuals and both forces of both geometries.
     let (registered, reports) = register(model, &generic, bones);

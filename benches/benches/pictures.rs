@@ -47,7 +47,7 @@ fn pictures(c: &mut Criterion) {
     let case = tmp.path().join("case");
     std::fs::create_dir_all(&case).expect("case dir");
     let _ = coxa_scenarios::pipeline::run_case(&scn, &scn.cases[0], &catalog, &case, &|_: &str| {}).expect("the real CT plans");
-    let bones = surfaces(&case.join("anatomy/meshes"));
+    let bones: Vec<(coxa_core::Bone, Mesh)> = surfaces(&case.join("anatomy/meshes")).into_iter().map(|(n, m)| (coxa_core::Bone::from_name(&n).expect("a bone the pipeline wrote"), m)).collect();
     let implants: Vec<(&'static str, Mesh)> =
         surfaces(&case.join("implants")).into_iter().map(|(n, m)| (["shell", "liner", "head", "neck", "stem"].into_iter().find(|k| *k == n).expect("an implant part"), m)).collect();
     let model: CaseModel = serde_json::from_str(&std::fs::read_to_string(case.join("model.json")).expect("model.json")).expect("the case's model.json");

@@ -7,7 +7,6 @@ use std::path::Path;
 use anyhow::{Result, bail};
 use coxa_core::AnatomyRecord;
 
-pub use crate::bone_input::BONES;
 pub use crate::stages::anatomy::{AnatomyResult, GivenLabels, run_on};
 pub use crate::stages::input::{AnatomySource, LoadedCt};
 

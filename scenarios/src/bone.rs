@@ -38,9 +38,9 @@ pub fn femur_densities(ct: &Volume, map: &LabelMap, femurs: &[FemurLandmarks], w
     };
     let mut out = Vec::new();
     for f in femurs {
-        let name = format!("femur_{}", f.side.as_str());
-        let Some(&(id, _)) = crate::bone_input::BONES.iter().find(|(_, n)| *n == name) else { continue };
-        match density::femur_density(ct, map, id, f, &cal, &FemurDensitySettings::default()) {
+        let bone = coxa_core::Bone::femur(f.side);
+        let name = bone.name();
+        match density::femur_density(ct, map, bone.label_id(), f, &cal, &FemurDensitySettings::default()) {
             Ok(d) => {
                 for flag in &d.flags {
                     warnings.push(format!("{name} bone density: {} ({})", flag_str(*flag), d.notes.first().map_or("", String::as_str)));

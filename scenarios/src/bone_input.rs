@@ -6,17 +6,14 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use coxa_anatomy::bone_check::{self, LengthUnit};
-use coxa_core::Mesh;
-
-/// TotalSegmentator ids and names of the bones coxa models (coxa's label convention).
-pub const BONES: [(u16, &str); 5] = [(25, "sacrum"), (75, "femur_left"), (76, "femur_right"), (77, "hip_left"), (78, "hip_right")];
+use coxa_core::{Bone, Mesh};
 
 /// The bones of a hip, the names `coxa plan` and `coxa rom` take with `--mesh`.
-pub const HIP_BONES: [&str; 4] = ["hip_left", "hip_right", "femur_left", "femur_right"];
+pub const HIP_BONES: [&str; 4] = [Bone::HipLeft.name(), Bone::HipRight.name(), Bone::FemurLeft.name(), Bone::FemurRight.name()];
 
-/// The names of [`BONES`], the names `coxa anatomy` takes with `--mesh`.
+/// The names of every [`Bone`], the names `coxa anatomy` takes with `--mesh`.
 pub fn bone_names() -> Vec<&'static str> {
-    BONES.iter().map(|(_, n)| *n).collect()
+    Bone::ALL.iter().map(|b| b.name()).collect()
 }
 
 /// Parses the `--mesh NAME=FILE` arguments of every command: `NAME` one of `names`, each once.

@@ -24,14 +24,14 @@ use crate::stages::sweep::PointResult;
 /// A file that exists or cannot be written.
 pub fn write_anatomy(out: &Path, anatomy: &AnatomyResult) -> Result<()> {
     std::fs::create_dir_all(out.join("meshes")).with_context(|| format!("creating {}", out.display()))?;
-    for (name, mesh) in &anatomy.meshes {
-        coxa_io::mesh::write_stl(mesh, &out.join("meshes").join(format!("{name}.stl")))?;
+    for (bone, mesh) in &anatomy.bones {
+        coxa_io::mesh::write_stl(mesh, &out.join("meshes").join(format!("{bone}.stl")))?;
     }
     if let Some(map) = &anatomy.labels {
         coxa_io::nifti::write_label_map(map, &out.join("labels.nii.gz"))?;
         crate::exchange::write_label_files(out, map)?;
     }
-    crate::exchange::write_landmark_markups(out, &anatomy.landmarks, &anatomy.meshes)?;
+    crate::exchange::write_landmark_markups(out, &anatomy.landmarks, &anatomy.bones)?;
     write_new(&out.join("landmarks.json"), serde_json::to_string_pretty(&anatomy.landmarks)?.as_bytes())?;
     write_new(&out.join("anatomy.json"), serde_json::to_string_pretty(&anatomy.record)?.as_bytes())?;
     Ok(())
@@ -144,7 +144,7 @@ pub fn write_report(dir: &Path, report: &CaseReport, pictures: &[Picture], html:
     let _ = crate::exchange::write_opensim(dir, report)?;
     if html {
         let pngs: Vec<(&str, &[u8])> = pictures.iter().map(|p| (p.file.as_str(), p.png.as_slice())).collect();
-        let doc = coxa_report::case_document(report, coxa_report::figures(report, &pngs)?, &coxa_report::CaseOptions::default());
+        let doc = coxa_report::case_document(report, coxa_report::figures(report, &pngs)?, &coxa_report::CaseOptions::for_report(report));
         write_new(&dir.join("report.html"), coxa_report::html::render(&doc)?.as_bytes())?;
         write_new(&dir.join("report.pdf"), &coxa_report::pdf::render(&doc).context("the PDF report")?.bytes)?;
     }

@@ -34,7 +34,7 @@ fn point(label: String, description: &str, p: Point3<f64>) -> ControlPoint {
 
 /// The landmark sets by file stem: `pelvis`, `femur_left`, `femur_right` (those found).
 /// What could not be written goes to `notes` (a femur without its knee).
-pub fn landmark_sets(found: &PatientLandmarks, meshes: &[(String, Mesh)], notes: &mut Vec<String>) -> Vec<(String, Vec<ControlPoint>)> {
+pub fn landmark_sets(found: &PatientLandmarks, bones: &[(coxa_core::Bone, Mesh)], notes: &mut Vec<String>) -> Vec<(String, Vec<ControlPoint>)> {
     let mut sets = Vec::new();
     let mut pelvis = Vec::new();
     for side in [Side::Left, Side::Right] {
@@ -74,7 +74,7 @@ pub fn landmark_sets(found: &PatientLandmarks, meshes: &[(String, Mesh)], notes:
             sets.push((name, pts));
             continue;
         }
-        match meshes.iter().find(|(n, _)| *n == name).and_then(|(_, m)| orthoload_femur(f, m)) {
+        match bones.iter().find(|(b, _)| *b == coxa_core::Bone::femur(f.side)).and_then(|(_, m)| orthoload_femur(f, m)) {
             Some(o) => {
                 let what = [
                     "hip joint centre: femoral head sphere centre",
@@ -102,9 +102,9 @@ pub fn landmark_sets(found: &PatientLandmarks, meshes: &[(String, Mesh)], notes:
 /// The landmark files the case writer makes ([`write_landmark_markups`]), for anatomy.json's
 /// `landmark_files`: per set its `.fcsv` and `.mrk.json` and labels, with `notes` on what is
 /// missing; empty when no set is found.
-pub fn landmark_files(found: &PatientLandmarks, meshes: &[(String, Mesh)]) -> BTreeMap<String, LandmarkFilesEntry> {
+pub fn landmark_files(found: &PatientLandmarks, bones: &[(coxa_core::Bone, Mesh)]) -> BTreeMap<String, LandmarkFilesEntry> {
     let mut notes = Vec::new();
-    let sets = landmark_sets(found, meshes, &mut notes);
+    let sets = landmark_sets(found, bones, &mut notes);
     let mut files = BTreeMap::new();
     if sets.is_empty() {
         return files;
@@ -128,8 +128,8 @@ pub fn landmark_files(found: &PatientLandmarks, meshes: &[(String, Mesh)]) -> BT
 ///
 /// # Errors
 /// A file that exists or cannot be written.
-pub fn write_landmark_markups(out: &Path, found: &PatientLandmarks, meshes: &[(String, Mesh)]) -> Result<()> {
-    let sets = landmark_sets(found, meshes, &mut Vec::new());
+pub fn write_landmark_markups(out: &Path, found: &PatientLandmarks, bones: &[(coxa_core::Bone, Mesh)]) -> Result<()> {
+    let sets = landmark_sets(found, bones, &mut Vec::new());
     if sets.is_empty() {
         return Ok(());
     }

@@ -13,7 +13,15 @@ fn main() -> ExitCode {
         }))
         .with_writer(std::io::stderr)
         .init();
-    let cli = coxa_scenarios::cli::Cli::parse();
+    let cli = match coxa_scenarios::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            // A flag or value clap refuses: one line, as every other error.
+            eprintln!("{}", coxa_scenarios::cli::one_line_usage_error(&e));
+            return ExitCode::from(2);
+        }
+    };
     match coxa_scenarios::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -49,7 +49,7 @@ fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value
             let ct = input.join("phantom_ct.nii.gz");
             coxa_io::nifti::write_volume(&p.ct, &ct)?;
             let (grid, mut ids, classes) = p.labels.clone().into_parts();
-            ids.mapv_inplace(|l| if crate::anatomy::BONES.iter().any(|(b, _)| *b == l) { 0 } else { l });
+            ids.mapv_inplace(|l| if coxa_core::Bone::from_label_id(l).is_some() { 0 } else { l });
             let muscles = input.join("phantom_muscles.nii.gz");
             coxa_io::nifti::write_label_map(&coxa_core::LabelMap::new(grid, ids, classes)?, &muscles)?;
             let t = &p.truth;
@@ -76,7 +76,7 @@ fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value
             let ct = input.join("phantom_ct.nii.gz");
             coxa_io::nifti::write_volume(&p.ct, &ct)?;
             let (grid, mut ids, classes) = p.labels.into_parts();
-            ids.mapv_inplace(|l| if crate::anatomy::BONES.iter().any(|(b, _)| *b == l) { 0 } else { l });
+            ids.mapv_inplace(|l| if coxa_core::Bone::from_label_id(l).is_some() { 0 } else { l });
             let muscles = input.join("phantom_muscles.nii.gz");
             coxa_io::nifti::write_label_map(&coxa_core::LabelMap::new(grid, ids, classes)?, &muscles)?;
             write_new(&input.join("phantom_truth.json"), serde_json::to_string_pretty(&p.truth)?.as_bytes())?;
@@ -179,13 +179,22 @@ fn radiomics(
     })
 }
 
+/// What a case's run gives its caller besides the folder: the summary `coxa run` collects, and
+/// the primary point's plan (none for a fixed placement), which `coxa plan` prints.
+#[derive(Debug)]
+pub struct CaseOutcome {
+    /// The case's row of the run's summary.
+    pub summary: crate::summary::CaseSummary,
+    /// plan.json of the primary sweep point, when it was planned.
+    pub plan: Option<coxa_core::PlanRecord>,
+}
+
 /// Runs `case` of `scn` into `dir` (which exists and is empty): the stages in order, each
 /// result typed and kept in memory (the CT read once), every file written by the case writer.
-/// Returns the case summary.
 ///
 /// # Errors
 /// Any stage's error, with the stage named.
-pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, progress: Progress<'_>) -> Result<crate::summary::CaseSummary> {
+pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, progress: Progress<'_>) -> Result<CaseOutcome> {
     progress("input");
     let (source, truth) = prepare_input(case, dir).context("preparing the input")?;
     case_writer::write_inputs(dir, &inputs_record(&source, dir))?;
@@ -238,6 +247,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     if scn.raw.report.pictures {
         progress("pictures");
         pictures = stages::pictures::pictures(&anatomy, &geo.model, &implants, &case_model.placement, case.side)?;
+        pictures.extend(stages::pictures::contact_pictures(&anatomy, &geo.model, &implants, &case_model.placement, case.side, &primary.rom, &motions, &primary.point.tilts())?);
         if let (Some(ct), Some(plan)) = (ct.take(), primary.plan.as_ref()) {
             progress("simulated radiograph");
             match stages::pictures::radiograph(ct.volume, &anatomy.landmarks, &plan.record) {
@@ -262,5 +272,5 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         progress("report");
     }
     case_writer::write_report(dir, &report, &pictures, scn.raw.report.html)?;
-    Ok(stages::report::summary(case, &results, geo, &report))
+    Ok(CaseOutcome { summary: stages::report::summary(case, &results, geo, &report), plan: primary.plan.as_ref().map(|p| p.record.clone()) })
 }

@@ -59,8 +59,8 @@ pub struct RomArgs {
     #[arg(long, value_name = "UNIT", value_parser = crate::bone_input::parse_units, requires = "meshes")]
     pub mesh_units: Option<coxa_anatomy::bone_check::LengthUnit>,
     /// Operated side; default: the side of the meshes given, else right.
-    #[arg(long)]
-    pub side: Option<String>,
+    #[arg(long, ignore_case = true)]
+    pub side: Option<crate::cli::SideArg>,
     /// Head diameter, mm (from the catalog: 22, 28, 32, 36, 40).
     #[arg(long, default_value_t = 32.0)]
     pub head_mm: f64,
@@ -161,11 +161,6 @@ pub(crate) fn finite(name: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
     Ok(())
 }
 
-/// `--side left|right` (or l/r), with the flag named in the error.
-pub(crate) fn parse_side(s: &str) -> Result<Side> {
-    crate::scenario::parse_side(s).ok_or_else(|| anyhow::anyhow!("--side {s:?}: use left or right"))
-}
-
 /// Runs `coxa rom` and returns its JSON report.
 pub fn run(args: &RomArgs) -> Result<Value> {
     finite("head-mm", args.head_mm, 12.0, 60.0)?;
@@ -184,8 +179,8 @@ pub fn run(args: &RomArgs) -> Result<Value> {
 
     // Meshes by name.
     let meshes = crate::bone_input::parse_mesh_args(&args.meshes, &crate::bone_input::HIP_BONES)?;
-    let side = match &args.side {
-        Some(s) => parse_side(s)?,
+    let side = match args.side {
+        Some(s) => s.into(),
         None => {
             let left = meshes.iter().any(|(n, _)| n == "femur_left");
             let right = meshes.iter().any(|(n, _)| n == "femur_right");

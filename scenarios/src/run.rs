@@ -400,7 +400,6 @@ fn run_one(scn: &Scenario, case: &Case, catalog: &coxa_implants::Catalog, out: &
         // Left by an interrupted run of this scenario: coxa's own scratch, not a result.
         std::fs::remove_dir_all(&partial).with_context(|| format!("removing the unfinished {}", partial.display()))?;
     }
-    std::fs::create_dir_all(&partial)?;
     let pulled;
     let case = match &case.input {
         crate::scenario::CaseInput::Pacs { server, study } => {
@@ -409,19 +408,29 @@ fn run_one(scn: &Scenario, case: &Case, catalog: &coxa_implants::Catalog, out: &
         }
         _ => case,
     };
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pipeline::run_case(scn, case, catalog, &partial, progress)));
-    let summary = match r {
+    case_into(scn, case, catalog, &partial, &out.join("cases").join(&case.name), progress).map(drop)
+}
+
+/// One case into the new folder `partial`, renamed to `done` when complete (so a folder named
+/// `done` is always a whole case): the stages, `case.json` and the manifest. A panic inside the
+/// stages is caught and reported as the case's failure.
+///
+/// # Errors
+/// A stage's error; `partial` exists; the rename fails.
+pub fn case_into(scn: &Scenario, case: &Case, catalog: &coxa_implants::Catalog, partial: &Path, done: &Path, progress: pipeline::Progress<'_>) -> Result<pipeline::CaseOutcome> {
+    std::fs::create_dir(partial).with_context(|| format!("creating {}", partial.display()))?;
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pipeline::run_case(scn, case, catalog, partial, progress)));
+    let outcome = match r {
         Ok(r) => r?,
         Err(p) => {
             let what = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "unknown".into());
             bail!("internal error (a bug in coxa, please report it): {what}");
         }
     };
-    write_new(&partial.join("case.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
-    crate::manifest::write(&partial).context("the case's manifest")?;
-    let done = out.join("cases").join(&case.name);
-    std::fs::rename(&partial, &done).with_context(|| format!("moving {} to {}", partial.display(), done.display()))?;
-    Ok(())
+    write_new(&partial.join("case.json"), serde_json::to_string_pretty(&outcome.summary)?.as_bytes())?;
+    crate::manifest::write(partial).context("the case's manifest")?;
+    std::fs::rename(partial, done).with_context(|| format!("moving {} to {}", partial.display(), done.display()))?;
+    Ok(outcome)
 }
 
 #[cfg(test)]

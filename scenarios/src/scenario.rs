@@ -163,6 +163,12 @@ pub struct SweepPoint {
 }
 
 impl SweepPoint {
+    /// The posterior pelvic tilts of the point's postures (sitting: standing plus the extra).
+    pub fn tilts(&self) -> coxa_sim::rom::PelvicTilts {
+        let deg = coxa_core::Angle::from_deg;
+        coxa_sim::rom::PelvicTilts { standing: deg(self.standing_tilt_deg), sitting: deg(self.standing_tilt_deg + self.sitting_extra_tilt_deg) }
+    }
+
     /// A short label, e.g. `head32_av20_tilt0`.
     pub fn label(&self) -> String {
         let mut s = Vec::new();
@@ -213,6 +219,9 @@ pub struct Scenario {
     pub msk: Option<crate::msk_stage::MskInput>,
     /// The radiomics stage.
     pub radiomics: Option<crate::radiomics::RadiomicsStage>,
+    /// The planner's constraints for a planned sweep point, before the point's own choices
+    /// (head, liner, tilts): `[plan]`'s cup ranges, or `coxa plan`'s flags.
+    pub plan_options: coxa_planner::PlanOptions,
 }
 
 /// 1-based line of byte offset `at` in `text`.
@@ -308,9 +317,26 @@ impl Scenario {
     /// # Errors
     /// As [`Scenario::load`].
     pub fn from_text(text: String, path: &Path) -> Result<Self, ScenarioError> {
+        Self::checked(text, path, None)
+    }
+
+    /// A scenario of the one `case` made in code (`coxa plan`), its settings from `text` (a
+    /// scenario without cases) as if read from `path`.
+    ///
+    /// # Errors
+    /// As [`Scenario::load`].
+    pub fn of_case(case: Case, text: String, path: &Path) -> Result<Self, ScenarioError> {
+        Self::checked(text, path, Some(case))
+    }
+
+    /// `text` parsed and checked; its cases, or `case` alone.
+    fn checked(text: String, path: &Path, case: Option<Case>) -> Result<Self, ScenarioError> {
         let raw = parse(&text, path)?;
         let cx = Checker { text: &text, path, base: path.parent().map(Path::to_path_buf).unwrap_or_default() };
-        let cases = cases::cases(&cx, &raw)?;
+        let cases = match case {
+            Some(c) => vec![c],
+            None => cases::cases(&cx, &raw)?,
+        };
         crate::scenario_checks::contradictions(&raw).map_err(|(span, field, message)| cx.err(span.and_then(|s| cx.at(s)), Some(field), message))?;
         let sweep = sweep::sweep(&cx, &raw)?;
         let motions = sweep::motions(&cx, &raw)?;
@@ -323,7 +349,13 @@ impl Scenario {
         let user_stem = raw.implants.user_stem.as_ref().map(|c| cx.resolve(c, "implants.user_stem", true)).transpose()?;
         let msk = sections::msk(&cx, &raw)?;
         let radiomics = sections::radiomics(&cx, &raw)?;
-        Ok(Self { file: path.to_path_buf(), raw, text, output_dir, cases, sweep, motions, catalog, user_cup, user_stem, msk, radiomics })
+        let plan_options = sections::plan_options(&raw);
+        if let Some(d) = &raw.report.cup_definition
+            && parse_definition(d.get_ref()).is_none()
+        {
+            return Err(cx.err(cx.at(d.span()), Some("report.cup_definition"), format!("{:?}: use radiographic, operative or anatomic (Murray 1993)", d.get_ref())));
+        }
+        Ok(Self { file: path.to_path_buf(), raw, text, output_dir, cases, sweep, motions, catalog, user_cup, user_stem, msk, radiomics, plan_options })
     }
 }
 

@@ -109,6 +109,19 @@ mod tests {
         assert!(e.message.contains("finite"), "{e}");
     }
 
+    /// Issue 41: the report's cup-angle definition is one of Murray's three, named on its line;
+    /// `[plan]`'s ranges reach the planner's options.
+    #[test]
+    fn report_cup_definition_is_checked_and_plan_ranges_reach_the_planner() {
+        let e = load(&format!("{OK}[report]\ncup_definition = \"surgical\"\n")).unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (Some(6), Some("report.cup_definition")), "{e}");
+        assert!(e.message.contains("radiographic, operative or anatomic"), "{e}");
+        assert!(load(&format!("{OK}[report]\ncup_definition = \"Anatomic\"\n")).is_ok());
+        let s = load(&format!("{OK}[plan]\ncup_inclination_range_deg = [35, 45]\n")).unwrap();
+        let want = coxa_planner::PlanOptions::new().with_inclination(coxa_core::Angle::from_deg(35.0), coxa_core::Angle::from_deg(45.0));
+        assert_eq!(s.plan_options, want);
+    }
+
     /// Issue 16: `[placement]` with `[plan]` silently ignored `[plan]`.
     #[test]
     fn issue_16_placement_with_plan_is_refused() {

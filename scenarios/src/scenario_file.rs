@@ -280,11 +280,15 @@ pub struct ReportSection {
     /// The placed implants' STL files are written either way.
     #[serde(default = "yes")]
     pub pictures: bool,
+    /// The definition the decision gives the cup angles in: radiographic (default), operative or
+    /// anatomic (Murray 1993).
+    #[serde(default)]
+    pub cup_definition: Option<Spanned<String>>,
 }
 
 impl Default for ReportSection {
     fn default() -> Self {
-        Self { html: true, safe_zone_map: true, show_phi: false, pictures: true }
+        Self { html: true, safe_zone_map: true, show_phi: false, pictures: true, cup_definition: None }
     }
 }
 

@@ -262,7 +262,7 @@ pub fn coxa_class_names(classes: &[coxa_infer::card::ClassSpec]) -> anyhow::Resu
 /// that the anatomy stage takes the bones from coxa's own segmentation.
 pub fn given_labels(m: &ModelSegmentation, origin: String, model_use: ModelUse) -> anyhow::Result<crate::anatomy::GivenLabels> {
     let names = coxa_class_names(&m.classes).with_context(|| origin.clone())?;
-    let is_bone = |name: &str| crate::anatomy::BONES.iter().any(|(_, b)| *b == name);
+    let is_bone = |name: &str| coxa_core::Bone::from_name(name).is_some();
     let dropped: Vec<u16> = names.iter().filter(|(_, n)| model_use == ModelUse::Muscles && is_bone(n)).map(|(l, _)| *l).collect();
     let mut map = m.seg.labels.clone();
     if !dropped.is_empty() {

@@ -208,15 +208,14 @@ pub const SHAFT_WARNING_DEG: f64 = 20.0;
 /// its +z and takes the predicted condylar line as its +x), and the anteversion is the predicted
 /// one. So the stem version and the combined anteversion of a plan rest on the prediction instead
 /// of the CT's x axis. Without a model nothing changes (today's behaviour and warning).
-pub fn apply_predictions(meshes: &[(String, Mesh)], found: &mut PatientLandmarks) -> Vec<FemurPrediction> {
+pub fn apply_predictions(bones: &[(coxa_core::Bone, Mesh)], found: &mut PatientLandmarks) -> Vec<FemurPrediction> {
     let mut out = Vec::new();
     let superior = found.pelvis.as_ref().map_or(nalgebra::Vector3::z(), |p| p.frame.vector_to_lps(&nalgebra::Vector3::z()));
     for f in &mut found.femurs {
         if f.anteversion_deg.is_some() || f.posterior_condyles.is_some() {
             continue;
         }
-        let name = format!("femur_{}", f.side.as_str());
-        let Some((_, mesh)) = meshes.iter().find(|(n, _)| *n == name) else { continue };
+        let Some((_, mesh)) = bones.iter().find(|(b, _)| *b == coxa_core::Bone::femur(f.side)) else { continue };
         let outcome = predict_anteversion(mesh, f.side, f);
         let shaft_from_superior_deg = outcome.as_ref().ok().and_then(Option::as_ref).map(|p| p.femur.shaft_axis.direction_lps.angle(&superior).to_degrees());
         if let Ok(Some(p)) = &outcome {

@@ -67,8 +67,8 @@ pub struct XrayArgs {
     #[arg(long, default_value = "ap-pelvis", value_parser = parse_view)]
     pub view: View,
     /// The hip of a lateral view (default: the plan's side, else right).
-    #[arg(long)]
-    pub side: Option<String>,
+    #[arg(long, ignore_case = true)]
+    pub side: Option<crate::cli::SideArg>,
     /// table (the CT's axes) or pelvis (the anterior pelvic plane), for the AP view.
     #[arg(long, default_value = "table")]
     pub align: String,
@@ -182,14 +182,6 @@ struct Picture {
     lines: Vec<([f64; 2], [f64; 2], [u8; 3])>,
 }
 
-fn side_of(s: &str) -> Result<Side> {
-    match s {
-        "left" | "l" | "L" => Ok(Side::Left),
-        "right" | "r" | "R" => Ok(Side::Right),
-        _ => bail!("--side {s:?}: use left or right"),
-    }
-}
-
 fn make(args: &XrayArgs) -> Result<Picture> {
     ensure!(args.size >= 64 && args.size <= 4096, "--size {}: give 64..4096 pixels", args.size);
     ensure!(args.align == "table" || args.align == "pelvis", "--align {:?}: use table or pelvis", args.align);
@@ -216,7 +208,7 @@ fn make(args: &XrayArgs) -> Result<Picture> {
     if plan_landmarks.is_some() && args.labels.is_some() {
         warnings.push("--labels was not used: the plan's own landmarks (its anatomy/landmarks.json) place the view and the measures".into());
     }
-    let side = args.side.as_deref().map(side_of).transpose()?;
+    let side = args.side.map(Side::from);
     let options = ViewOptions { view: args.view, side, align: args.align.clone(), centre: args.centre.clone(), sid_mm: args.sid_mm, pixel_mm: args.pixel_mm, size: args.size };
     picture(&vol, &lm, plan.as_ref(), &options, warnings, landmarks_from)
 }

@@ -14,6 +14,7 @@
 //!   the order `[i, j, k]`, as SimpleITK's `GetSize`.
 
 pub mod anatomy_record;
+mod bone;
 pub mod canal;
 pub mod case_inputs;
 mod error;
@@ -33,6 +34,7 @@ mod units;
 mod volume;
 
 pub use anatomy_record::AnatomyRecord;
+pub use bone::Bone;
 pub use canal::{CanalLevel, DorrType, FemoralCanal};
 pub use case_inputs::{CaseInputs, InputMesh};
 pub use error::{Error, Result};

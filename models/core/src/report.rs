@@ -430,6 +430,11 @@ pub struct CaseReport {
     pub anatomy: AnatomyRecord,
     /// The case's name.
     pub case: String,
+    /// The definition the report's decision gives the cup angles in (Murray 1993), as the
+    /// surgeon chose it (`[report] cup_definition`, `coxa plan --cup-definition`); absent: the
+    /// radiographic one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cup_definition: Option<crate::CupAngleDefinition>,
     /// The coxa version that wrote it.
     pub coxa_version: String,
     /// What the case was made from (file names only).

@@ -14,7 +14,7 @@ fn main() -> anyhow::Result<()> {
     let case = std::path::Path::new(&case);
     let report: coxa_core::CaseReport = serde_json::from_str(&std::fs::read_to_string(case.join("report.json"))?)?;
     let pictures = coxa_report::read_pictures(&report, case)?;
-    let doc = coxa_report::case_document(&report, pictures, &coxa_report::CaseOptions::default());
+    let doc = coxa_report::case_document(&report, pictures, &coxa_report::CaseOptions::for_report(&report));
     let t = Instant::now();
     let mut html = String::new();
     for _ in 0..repeats {

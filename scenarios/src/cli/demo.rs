@@ -32,8 +32,8 @@ pub struct DemoArgs {
     #[arg(long)]
     pub ct: Option<PathBuf>,
     /// Operated side.
-    #[arg(long, default_value = "right")]
-    pub side: String,
+    #[arg(long, default_value = "right", ignore_case = true)]
+    pub side: super::SideArg,
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
@@ -79,22 +79,18 @@ pub fn demo_scenario(ct: Option<&Path>, side: &str, phantom_shape: Option<&str>)
     let input = match ct {
         None => match phantom_shape {
             None => "phantom = true".to_string(),
-            Some(shape) => format!("phantom = true\nphantom_shape = {}", toml_string(shape)),
+            Some(shape) => format!("phantom = true\nphantom_shape = {}", super::toml_string(shape)),
         },
         Some(p) => {
             let abs = std::fs::canonicalize(p).with_context(|| format!("--ct {}", p.display()))?;
-            format!("ct = {}", toml_string(&abs.to_string_lossy()))
+            format!("ct = {}", super::toml_string(&abs.to_string_lossy()))
         }
     };
     let name = if ct.is_some() { "ct" } else { "phantom" };
     Ok(format!(
         "# coxa demo\nschema_version = 1\nname = \"coxa demo\"\n\n[[cases]]\nname = \"{name}\"\n{input}\nside = {}\n\n[rom]\nstanding_tilt_deg = 0\nsitting_extra_tilt_deg = 20\n",
-        toml_string(side)
+        super::toml_string(side)
     ))
-}
-
-fn toml_string(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// The first of `coxa-demo`, `coxa-demo-2`, ... that does not exist.
@@ -127,7 +123,7 @@ pub fn demo(args: &DemoArgs) -> Result<RunOutcome> {
         // One line; the case's warnings (report) say the same.
         eprintln!("note: ONNX Runtime not found: the phantom is not segmented by coxa's test model (no anatomy/uncertainty.nii.gz); pip install onnxruntime==1.31.1 or set ORT_DYLIB_PATH");
     }
-    let text = demo_scenario(args.ct.as_deref(), &args.side, shape.as_deref())?;
+    let text = demo_scenario(args.ct.as_deref(), coxa_core::Side::from(args.side).as_str(), shape.as_deref())?;
     let scn = Scenario::from_text(text, &out.with_extension("toml"))?;
     let outcome = run(&scn, Some(&out), !args.quiet)?;
     if let Some((case, e)) = outcome.failed.first() {

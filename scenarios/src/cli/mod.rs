@@ -11,6 +11,54 @@ pub mod plan;
 pub mod rom;
 pub mod run;
 
+/// A command-line error of clap's (an unknown flag, a value not among the choices, a missing
+/// argument) on one line, as coxa prints every error: clap's lines joined, its usage block left
+/// out (`--help` shows it).
+pub fn one_line_usage_error(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut lines = Vec::new();
+    let mut in_usage = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with("Usage:") {
+            in_usage = true;
+            continue;
+        }
+        if line.is_empty() {
+            in_usage = false;
+            continue;
+        }
+        if !in_usage {
+            lines.push(line);
+        }
+    }
+    lines.join(" ")
+}
+
+/// The operated side on the command line (`--side left|right`; `L` and `R` are accepted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SideArg {
+    /// The left hip.
+    #[value(name = "left", alias = "L", alias = "l")]
+    Left,
+    /// The right hip.
+    #[value(name = "right", alias = "R", alias = "r")]
+    Right,
+}
+
+impl From<SideArg> for coxa_core::Side {
+    fn from(s: SideArg) -> Self {
+        match s {
+            SideArg::Left => coxa_core::Side::Left,
+            SideArg::Right => coxa_core::Side::Right,
+        }
+    }
+}
+
+/// `s` as a TOML basic string (the scenario texts `coxa demo` and `coxa plan` make).
+fn toml_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
 /// coxa: from a patient's CT to a total hip arthroplasty plan and its simulation.
 #[derive(Debug, Parser)]
 #[command(name = "coxa", version = crate::view::VERSION, about)]
@@ -68,7 +116,8 @@ pub enum Command {
     /// report.html.
     Demo(demo::DemoArgs),
     /// Plan a total hip: implant sizes and placement optimised for impingement-free daily-life
-    /// motion, leg length and offset, from bone surfaces or a CT: writes plan.json into a new folder.
+    /// motion, leg length and offset, from bone surfaces or a CT: writes the case folder (plan.json,
+    /// report.html and report.pdf, pictures, implants) into a new folder.
     Plan(plan::PlanArgs),
     /// Shape models: `coxa shape build --atlas DIR --out pelvis.ssm` builds the pelvis model that
     /// virtual populations (`cases_from_shape_model` in a scenario) draw from.
@@ -140,5 +189,29 @@ mod parse_memory_tests {
         assert!(parse_memory("0").is_err());
         assert!(parse_memory("G").is_err());
         assert!(parse_memory("1e30").is_err());
+    }
+}
+
+#[cfg(test)]
+mod usage_error_tests {
+    use clap::Parser;
+
+    use super::{Cli, Command, SideArg, one_line_usage_error};
+
+    /// Issue 40: `--side` is a value clap checks; what it refuses is said on one line, the
+    /// choices named, and L/R are still taken.
+    #[test]
+    fn a_bad_side_is_one_line_naming_the_choices() {
+        let e = Cli::try_parse_from(["coxa", "plan", "--side", "middle", "--out", "x"]).unwrap_err();
+        let line = one_line_usage_error(&e);
+        assert!(!line.contains('\n') && line.contains("'middle'") && line.contains("--side") && line.contains("left, right"), "{line}");
+        assert!(!line.contains("Usage:"), "{line}");
+        let e = Cli::try_parse_from(["coxa", "plan", "--no-such-flag"]).unwrap_err();
+        assert!(one_line_usage_error(&e).contains("--no-such-flag"));
+        for (given, side) in [("L", SideArg::Left), ("right", SideArg::Right), ("R", SideArg::Right), ("LEFT", SideArg::Left)] {
+            let cli = Cli::try_parse_from(["coxa", "plan", "--side", given, "--out", "x"]).unwrap();
+            let Command::Plan(p) = cli.command else { panic!("plan") };
+            assert_eq!(p.side, Some(side), "{given}");
+        }
     }
 }

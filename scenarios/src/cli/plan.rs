@@ -6,20 +6,23 @@
 //!           [--side left|right] --out DIR [--json]
 //! coxa plan --ct CT [--labels SEG.nii.gz] [--side left|right] --out DIR [--json]
 //! ```
-//! Writes `DIR/plan.json` (and, from a CT, the anatomy stage's output in `DIR/anatomy/`). `DIR`
-//! must not exist yet. Cup angles are searched and reported in the **radiographic** definition
+//! Writes the case folder `coxa run` writes for a case (issue 41): `anatomy/`, `plan.json`,
+//! `rom/`, `pictures/`, `report.json`, `report.html`, `report.pdf`, `implants/`, `model.json`,
+//! `inputs.json`, `case.json` and `manifest.json`; `DIR` must not exist yet and appears only
+//! when complete. Cup angles are searched and reported in the **radiographic** definition
 //! (Murray 1993) in the pelvic frame (anterior pelvic plane when both hip bones are given) and
 //! reported in all three definitions; joint angles and motions are `coxa rom`'s.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
 
-use crate::rom::{finite, parse_side};
+use crate::rom::finite;
+use crate::scenario::{Case, CaseInput, Scenario};
 use serde_json::Value;
 
-use coxa_core::{Angle, Mesh, PlanRecord, PostureTilts, Side};
+use coxa_core::{Angle, PlanRecord, PostureTilts, Side};
 use coxa_implants::Catalog;
 use coxa_planner::PlanOptions;
 
@@ -45,8 +48,8 @@ pub struct PlanArgs {
     #[arg(long, requires = "ct")]
     pub labels: Option<PathBuf>,
     /// Operated side; default: the side of the only femur given (required with two femurs or a CT).
-    #[arg(long)]
-    pub side: Option<String>,
+    #[arg(long, ignore_case = true)]
+    pub side: Option<super::SideArg>,
     /// The output folder; it must not exist yet (coxa never overwrites).
     #[arg(long)]
     pub out: PathBuf,
@@ -78,6 +81,10 @@ pub struct PlanArgs {
     /// A folder of catalog TOML files instead of the built-in catalog.
     #[arg(long)]
     pub catalog: Option<PathBuf>,
+    /// The definition the report's decision gives the cup angles in (Murray 1993); the search
+    /// ranges above stay radiographic.
+    #[arg(long, value_enum, default_value = "radiographic")]
+    pub cup_definition: crate::rom::CupDefinitionArg,
     /// Print plan.json to stdout as well.
     #[arg(long)]
     pub json: bool,
@@ -120,37 +127,18 @@ pub fn options(args: &PlanArgs) -> Result<PlanOptions> {
     Ok(o)
 }
 
-/// Runs `coxa plan`: writes `DIR/plan.json` and returns it.
-pub fn run(args: &PlanArgs) -> Result<PlanRecord> {
-    let out = &args.out;
-    if out.exists() {
-        bail!("{} already exists; coxa plan writes into a new folder and never overwrites: choose another --out", out.display());
-    }
-    let options = options(args)?;
-    let catalog = match &args.catalog {
-        Some(dir) => Catalog::load_dir(dir)?,
-        None => Catalog::builtin()?,
-    };
-    let side_flag = args.side.as_deref().map(parse_side).transpose()?;
-    let mut bone_notes = Vec::new();
-    // The bones: from the meshes, or from the CT through the anatomy stage.
-    let mut canal = None;
-    let mut fixation = Vec::new();
-    let femur_records;
-    let (meshes, landmarks, warnings, side) = match &args.ct {
+/// The case `coxa plan` plans: the CT or the bone surfaces, and the operated side (from
+/// `--side`, or the only femur given).
+fn plan_case(args: &PlanArgs) -> Result<Case> {
+    let side_flag = args.side.map(Side::from);
+    let (input, side) = match &args.ct {
         Some(ct) => {
             let side = side_flag.context("--ct: name the operated side with --side left|right")?;
-            let source = crate::anatomy::AnatomySource::Ct { ct: ct.clone(), labels: args.labels.clone(), label_names: None, dicom: coxa_io::dicom::ReadOptions::new(), any_modality: false };
-            let result = crate::anatomy::run_full(&source, &out.join("anatomy")).with_context(|| format!("anatomy from {}", ct.display()))?;
-            canal = result.canal(side);
-            fixation = result.record.fixation.clone();
-            femur_records = result.record.femurs.clone();
-            (result.meshes, result.landmarks, result.warnings, side)
+            (CaseInput::Ct { ct: ct.clone(), labels: args.labels.clone() }, side)
         }
         None => {
             let files = crate::bone_input::parse_mesh_args(&args.meshes, &crate::bone_input::HIP_BONES)?;
-            let list: Vec<(String, Mesh)> = crate::bone_input::read_bones(&files, args.mesh_units, &mut bone_notes)?;
-            let has = |n: &str| list.iter().any(|(m, _)| m == n);
+            let has = |n: &str| files.iter().any(|(m, _)| m == n);
             let side = match side_flag {
                 Some(s) => s,
                 None => match (has("femur_left"), has("femur_right")) {
@@ -160,61 +148,71 @@ pub fn run(args: &PlanArgs) -> Result<PlanRecord> {
                     (false, false) => bail!("no femur given: coxa plan needs --mesh hip_SIDE=.. and --mesh femur_SIDE=.. of the operated side (or --ct)"),
                 },
             };
-            let (mut landmarks, mut warnings) = coxa_anatomy::landmarks::find(&coxa_anatomy::landmarks::Bones::named(&list));
-            // A femur without condyles: the shape model's prediction stands in for its frame.
-            let predictions = crate::shape_predict::apply_predictions(&list, &mut landmarks);
-            let frame = landmarks.pelvis.as_ref().map(|p| p.frame);
-            let mut femurs: Vec<_> = landmarks.femurs.iter().map(|f| crate::stages::anatomy::femur_record(f, frame.as_ref())).collect();
-            crate::shape_predict::annotate_femurs(&predictions, &mut femurs, &mut warnings);
-            femur_records = femurs;
-            (list, landmarks, warnings, side)
+            for (name, file) in &files {
+                ensure!(file.is_file(), "--mesh {name}={}: no such file", file.display());
+            }
+            (CaseInput::Meshes(files), side)
         }
     };
-    if landmarks.hip(side).is_none() {
-        bail!("landmarks of the operated ({}) hip not found: {}", side.as_str(), warnings.join("; "));
-    }
-    for w in &warnings {
-        tracing::warn!("{w}");
-    }
-    let (mut anatomy, operated, frame_note, assumed) = plan_anatomy(side, &landmarks, &meshes)?;
-    anatomy.canal = canal;
-    let scorer = scorer(&anatomy, &catalog);
-    let mut plan = coxa_planner::plan(&anatomy, &catalog, &scorer, &options)?;
-    plan.notes.splice(0..0, bone_notes.into_iter().chain(assumed));
-    let mut report = plan_record(&plan, &anatomy, &catalog, frame_note, &options);
-    crate::bone::add_fixation_to_plan(&mut report, &fixation, side);
-    crate::shape_predict::add_prediction_to_plan(&mut report, &femur_records, side);
+    Ok(Case { name: "plan".into(), input, side, mesh_units: args.mesh_units, model: None })
+}
 
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    crate::atomic::write_new(&out.join("plan.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
-    // For `coxa view` on this folder: the placed implants, where the bones are, and the record
-    // from which the viewer rebuilds the hip model.
-    let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    let model = scorer.model(&plan.placement).context("the planned hip model")?;
-    std::fs::create_dir_all(out.join("implants"))?;
-    for (name, mesh) in model.implant_meshes_lps() {
-        coxa_io::mesh::write_mesh(&mesh, &out.join("implants").join(format!("{name}.stl")))?;
+/// The scenario `coxa plan` runs its one case in: the catalog and the posture tilts (as a
+/// scenario file would give them, so that the case folder is `coxa run`'s), the planner's
+/// options from the flags.
+fn plan_scenario(args: &PlanArgs, case: Case, options: PlanOptions) -> Result<Scenario> {
+    let mut text = String::from("# coxa plan\nschema_version = 1\nname = \"coxa plan\"\n");
+    if let Some(dir) = &args.catalog {
+        let abs = std::fs::canonicalize(dir).with_context(|| format!("--catalog {}", dir.display()))?;
+        text.push_str(&format!("\n[implants]\ncatalog = {}\n", super::toml_string(&abs.to_string_lossy())));
     }
-    let inputs = match &args.ct {
-        Some(ct) => coxa_core::CaseInputs::Ct { ct: abs(ct), labels: args.labels.as_deref().map(abs) },
-        None => coxa_core::CaseInputs::Meshes {
-            meshes: crate::bone_input::parse_mesh_args(&args.meshes, &crate::bone_input::HIP_BONES)?.into_iter().map(|(name, p)| coxa_core::InputMesh { name, file: abs(&p) }).collect(),
-        },
+    let definition = match args.cup_definition {
+        crate::rom::CupDefinitionArg::Radiographic => None,
+        crate::rom::CupDefinitionArg::Operative => Some("operative"),
+        crate::rom::CupDefinitionArg::Anatomic => Some("anatomic"),
     };
-    crate::atomic::write_new(&out.join("inputs.json"), serde_json::to_string_pretty(&inputs)?.as_bytes())?;
-    let record = coxa_core::CaseModel {
-        schema_version: coxa_core::CaseModel::SCHEMA_VERSION,
-        placement: plan.placement.clone(),
-        tilts: plan.tilts,
-        motions: plan.rom.motions.iter().map(|m| m.name.clone()).collect(),
-        catalog_dir: args.catalog.as_deref().map(abs),
-        bones: true,
-        anatomy: Some(operated),
-        user_cup: None,
-        user_stem: None,
+    if let Some(d) = definition {
+        text.push_str(&format!("\n[report]\ncup_definition = \"{d}\"\n"));
+    }
+    text.push_str(&format!("\n[rom]\nstanding_tilt_deg = {:?}\nsitting_extra_tilt_deg = {:?}\n", args.pelvic_tilt_deg, args.sitting_extra_tilt_deg));
+    let mut scn = Scenario::of_case(case, text, &args.out.with_extension("toml")).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    scn.plan_options = options;
+    Ok(scn)
+}
+
+/// Runs `coxa plan`: the whole case folder `coxa run` writes for a case (anatomy, plan.json,
+/// range of motion, pictures, report.html and report.pdf, implants, manifest), into a new
+/// folder `DIR` that appears only when complete. Returns plan.json's record.
+pub fn run(args: &PlanArgs) -> Result<PlanRecord> {
+    let out = &args.out;
+    if out.exists() {
+        bail!("{} already exists; coxa plan writes into a new folder and never overwrites: choose another --out", out.display());
+    }
+    let options = options(args)?;
+    let case = plan_case(args)?;
+    let catalog = match &args.catalog {
+        Some(dir) => Catalog::load_dir(dir)?,
+        None => Catalog::builtin()?,
     };
-    crate::atomic::write_new(&out.join("model.json"), serde_json::to_string_pretty(&record)?.as_bytes())?;
-    Ok(report)
+    let scn = plan_scenario(args, case, options)?;
+    let name = out.file_name().with_context(|| format!("--out {}: name a folder", out.display()))?;
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
+    // Beside the result, so that the rename is within one file system; left by a run that was
+    // killed, it is coxa's own scratch.
+    let partial = parent.join(format!(".{}.partial", name.to_string_lossy()));
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial).with_context(|| format!("removing the unfinished {}", partial.display()))?;
+    }
+    let progress = |stage: &str| tracing::info!("{stage}");
+    let outcome = crate::run::case_into(&scn, &scn.cases[0], &catalog, &partial, out, &progress).inspect_err(|_| {
+        // A plan that failed leaves nothing behind (best effort: the error said what failed).
+        let _ = std::fs::remove_dir_all(&partial);
+    })?;
+    outcome.plan.context("the case was not planned (a bug in coxa; please report it)")
 }
 
 /// `coxa plan` as the command line runs it: the plan, then plan.json (`--json`) or a summary.

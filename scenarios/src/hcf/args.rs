@@ -2,30 +2,10 @@
 
 use std::path::PathBuf;
 
+use crate::cli::SideArg;
 use clap::{Args, ValueEnum};
-use coxa_core::Side;
 
 use crate::msk_stage::MskActivity;
-
-/// The operated side of `coxa hcf`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SideArg {
-    /// The left hip.
-    #[value(name = "L", alias = "left")]
-    Left,
-    /// The right hip.
-    #[value(name = "R", alias = "right")]
-    Right,
-}
-
-impl From<SideArg> for Side {
-    fn from(s: SideArg) -> Self {
-        match s {
-            SideArg::Left => Side::Left,
-            SideArg::Right => Side::Right,
-        }
-    }
-}
 
 /// The activity of `coxa hcf`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -61,7 +41,7 @@ pub struct HcfArgs {
     /// _L/_R allowed).
     #[arg(long, required_unless_present = "motion")]
     pub femur_landmarks: Option<PathBuf>,
-    /// The femur's side: L or R (with `--motion`: the hip whose force is computed, default R).
+    /// The femur's side: left or right, or L or R (with `--motion`: the hip whose force is computed, default right).
     #[arg(long, value_enum, ignore_case = true, required_unless_present = "motion")]
     pub side: Option<SideArg>,
     /// Body weight, N.

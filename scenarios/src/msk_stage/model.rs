@@ -107,7 +107,7 @@ fn assemble_bones(get: impl Fn(&str) -> Result<Option<coxa_core::Mesh>>, missing
 #[derive(Debug, Clone, Copy)]
 pub struct CaseBones<'a> {
     /// The anatomy stage's bone surfaces.
-    pub meshes: &'a [(String, coxa_core::Mesh)],
+    pub bones: &'a [(coxa_core::Bone, coxa_core::Mesh)],
     /// The anatomy stage's landmarks (the pelvis' ASISs and pubic tubercles, both femoral heads).
     pub landmarks: &'a coxa_core::PatientLandmarks,
 }
@@ -139,7 +139,7 @@ impl CaseBones<'_> {
     /// # Errors
     /// Without a hip bone or the sacrum.
     pub fn surfaces(&self, mirror: bool) -> Result<(coxa_core::Mesh, Option<coxa_core::Mesh>, Option<coxa_core::Mesh>)> {
-        let get = |n: &str| -> Result<Option<coxa_core::Mesh>> { Ok(self.meshes.iter().find(|(m, _)| m == n).map(|(_, m)| m.clone())) };
+        let get = |n: &str| -> Result<Option<coxa_core::Mesh>> { Ok(coxa_core::Bone::from_name(n).and_then(|b| self.bones.iter().find(|(m, _)| *m == b)).map(|(_, m)| m.clone())) };
         let missing = |n: &str| format!("[msk] geometry = \"bones\" needs the case's {n} surface, which it does not have; use geometry = \"landmarks\"");
         let [pelvis, right, left] = assemble_bones(get, missing, mirror)?;
         Ok((pelvis.context("no pelvis surface")?, right, left))

@@ -1,8 +1,24 @@
 //! A scenario's optional stages: `[msk]` (the musculoskeletal model: its model file, body
-//! weight, activities, geometry) and `[radiomics]` (parameters and model card), checked.
+//! weight, activities, geometry) and `[radiomics]` (parameters and model card), checked; and
+//! the planner's options from `[plan]`.
 
 use super::{Checker, ScenarioError};
 use crate::scenario_file::ScenarioFile;
+
+/// The planner's options from `[plan]` (its ranges were checked by the sweep's checks).
+pub(super) fn plan_options(raw: &ScenarioFile) -> coxa_planner::PlanOptions {
+    use coxa_core::Angle;
+    let mut options = coxa_planner::PlanOptions::new();
+    if let Some(r) = &raw.plan.cup_inclination_range_deg {
+        let [a, b] = *r.get_ref();
+        options = options.with_inclination(Angle::from_deg(a.0), Angle::from_deg(b.0));
+    }
+    if let Some(r) = &raw.plan.cup_anteversion_range_deg {
+        let [a, b] = *r.get_ref();
+        options = options.with_anteversion(Angle::from_deg(a.0), Angle::from_deg(b.0));
+    }
+    options
+}
 
 /// `[msk]`, checked; none without the section.
 pub(super) fn msk(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Option<crate::msk_stage::MskInput>, ScenarioError> {

@@ -14,11 +14,10 @@ use coxa_core::anatomy_record::{
     AcetabulumRecord, AnatomyConventions, AnatomyRecord, AxisRecord, CondylesRecord, CtRecord, FemoralHeadRecord, FemurRecord, FrameRecord, LabelClassRecord, LabelCountRecord, LabelsRecord,
     LandmarkRecord, MuscleAsymmetryRecord, MuscleRecord, NativeAnglesRecord, PelvisRecord,
 };
-use coxa_core::{ClassTable, LabelMap, Mesh, PelvicFrame, Side, Volume};
+use coxa_core::{Bone, ClassTable, LabelMap, Mesh, PelvicFrame, Side, Volume};
 use nalgebra::{Point3, Vector3};
 
 use super::input::{AnatomySource, LoadedCt};
-use crate::bone_input::BONES;
 
 /// What the anatomy stage works from.
 pub enum AnatomyInput<'a> {
@@ -32,7 +31,7 @@ pub enum AnatomyInput<'a> {
         labels: LabelInput,
     },
     /// Bone surfaces by class name, read and checked ([`crate::stages::input::read_meshes`]).
-    Meshes(Vec<(String, Mesh)>),
+    Meshes(Vec<(Bone, Mesh)>),
 }
 
 /// A label map handed to the anatomy stage in memory with its class names, on the CT's grid: a
@@ -69,12 +68,15 @@ pub enum LabelInput {
 pub struct AnatomyResult {
     /// `anatomy.json`.
     pub record: AnatomyRecord,
-    /// Bone surfaces by class name (femur_left, hip_right, ...), LPS mm.
-    pub meshes: Vec<(String, Mesh)>,
+    /// The bone surfaces, LPS mm, in [`Bone::ALL`]'s order.
+    pub bones: Vec<(Bone, Mesh)>,
     /// Every landmark, found once; the planner, the simulator and the viewer use these.
     pub landmarks: PatientLandmarks,
     /// What the stage worked around or could not find (also in `record.warnings`).
     pub warnings: Vec<String>,
+    /// What reading the bone surfaces changed (units scaled, stray vertices dropped): among
+    /// `warnings` too, and the first of a plan's notes, since the plan rests on them.
+    pub input_notes: Vec<String>,
     /// The femoral canals measured on the CT's cortical bone (none from meshes).
     pub canals: Vec<landmarks::FemoralCanal>,
     /// The label map the surfaces were made from (none from meshes), on the CT's grid: later
@@ -83,9 +85,9 @@ pub struct AnatomyResult {
 }
 
 impl AnatomyResult {
-    /// The surface of `name`.
-    pub fn mesh(&self, name: &str) -> Option<&Mesh> {
-        self.meshes.iter().find(|(n, _)| n == name).map(|(_, m)| m)
+    /// The surface of `bone`.
+    pub fn bone(&self, bone: Bone) -> Option<&Mesh> {
+        self.bones.iter().find(|(b, _)| *b == bone).map(|(_, m)| m)
     }
     /// The canal of the femur on `side`, when measured on the CT.
     pub fn canal(&self, side: Side) -> Option<landmarks::FemoralCanal> {
@@ -102,7 +104,8 @@ pub fn run_on(source: &AnatomySource, ct: Option<&LoadedCt>, given: Option<Given
         (AnatomySource::Meshes(list, units), _) => {
             let mut warnings = Vec::new();
             let meshes = super::input::read_meshes(list, *units, &mut warnings)?;
-            run(AnatomyInput::Meshes(meshes), warnings)
+            let input_notes = warnings.clone();
+            Ok(AnatomyResult { input_notes, ..run(AnatomyInput::Meshes(meshes), warnings)? })
         }
         (AnatomySource::Ct { labels, label_names, .. }, Some(ct)) => {
             let labels = label_input(given, labels.clone(), label_names.clone());
@@ -129,22 +132,22 @@ pub fn label_input(given: Option<GivenLabels>, labels: Option<PathBuf>, names: O
 /// cannot be made.
 pub fn run(input: AnatomyInput<'_>, mut warnings: Vec<String>) -> Result<AnatomyResult> {
     let mut ct_record = None;
-    let (meshes, label_map, ct) = match input {
-        AnatomyInput::Meshes(meshes) => (meshes, None, None),
+    let (bones, label_map, ct) = match input {
+        AnatomyInput::Meshes(bones) => (bones, None, None),
         AnatomyInput::Ct { volume, n_files, labels } => {
             let map = label_map_for(volume, labels, &mut warnings)?;
-            let meshes = meshes_from_labels(&map, &mut warnings)?;
+            let bones = bones_from_labels(&map, &mut warnings)?;
             let sp = volume.grid().spacing_mm();
             ct_record = Some(CtRecord { size: volume.grid().size(), spacing_mm: [sp.x, sp.y, sp.z], n_files });
-            (meshes, Some(map), Some(volume))
+            (bones, Some(map), Some(volume))
         }
     };
 
     // Landmarks, found once: every later stage reads these (coxa_anatomy::landmarks::find).
-    let (mut found, landmark_warnings) = landmarks::find(&landmarks::Bones::named(&meshes));
+    let (mut found, landmark_warnings) = landmarks::find(&landmarks::Bones::of(&bones));
     warnings.extend(landmark_warnings);
     // A femur without condyles: the shape model's prediction stands in for its frame (issue 14).
-    let predictions = crate::shape_predict::apply_predictions(&meshes, &mut found);
+    let predictions = crate::shape_predict::apply_predictions(&bones, &mut found);
     warnings.extend(found.notes.iter().map(|n| format!("{n}; image the femur to the knee for a measured frame")));
     let femurs = &found.femurs;
     let acetabula = &found.acetabula;
@@ -204,14 +207,14 @@ pub fn run(input: AnatomyInput<'_>, mut warnings: Vec<String>) -> Result<Anatomy
     let fixation = crate::bone::fixation_records(&canals, &densities, &femurs.iter().map(|f| f.side).collect::<Vec<_>>());
 
     // The files the case writer makes of them, by name.
-    let mesh_files = meshes.iter().map(|(name, _)| (name.clone(), format!("meshes/{name}.stl"))).collect();
+    let mesh_files = bones.iter().map(|(bone, _)| (bone.name().to_string(), format!("meshes/{bone}.stl"))).collect();
     let labels_record = label_map.as_ref().map(|map| LabelsRecord {
         slicer: crate::exchange::slicer_files(),
         file: "labels.nii.gz".into(),
         classes: map.classes().iter().map(|(id, n)| LabelClassRecord { id, name: n.to_string() }).collect(),
         voxels: map.counts().into_iter().filter(|(id, _)| *id != 0).map(|(id, n)| LabelCountRecord { id, n }).collect(),
     });
-    let landmark_files = crate::exchange::landmark_files(&found, &meshes);
+    let landmark_files = crate::exchange::landmark_files(&found, &bones);
     let record = AnatomyRecord {
         coxa_version: env!("CARGO_PKG_VERSION").to_string(),
         conventions: AnatomyConventions {
@@ -235,7 +238,7 @@ pub fn run(input: AnatomyInput<'_>, mut warnings: Vec<String>) -> Result<Anatomy
         landmark_files,
         warnings: warnings.clone(),
     };
-    Ok(AnatomyResult { record, meshes, landmarks: found, warnings, canals, labels: label_map })
+    Ok(AnatomyResult { record, bones, landmarks: found, warnings, canals, labels: label_map, input_notes: Vec::new() })
 }
 
 /// The femoral canals from the CT's cortical bone (`coxa_anatomy::landmarks::femoral_canal`);
@@ -244,9 +247,9 @@ fn femoral_canals(ct: Option<&Volume>, map: Option<&LabelMap>, femurs: &[FemurLa
     let (Some(ct), Some(map)) = (ct, map) else { return Vec::new() };
     let mut out = Vec::new();
     for f in femurs {
-        let name = format!("femur_{}", f.side.as_str());
-        let Some(&(id, _)) = BONES.iter().find(|(_, n)| *n == name) else { continue };
-        match landmarks::femoral_canal(ct, map, id, f) {
+        let bone = Bone::femur(f.side);
+        let name = bone.name();
+        match landmarks::femoral_canal(ct, map, bone.label_id(), f) {
             Ok(c) => {
                 warnings.extend(c.notes.iter().filter(|_| c.quality == landmarks::Quality::Uncertain).map(|n| format!("{name} canal: {n}")));
                 out.push(c);
@@ -425,7 +428,7 @@ fn label_map_for(ct: &Volume, input: LabelInput, warnings: &mut Vec<String>) -> 
     };
     let map = labels::import_label_map(map, &source).with_context(|| origin.clone())?;
     coxa_anatomy::bone_check::check_label_sides(&map).with_context(|| origin)?;
-    let has_bones = map.counts().keys().any(|id| BONES.iter().any(|(b, _)| b == id));
+    let has_bones = map.counts().keys().any(|id| Bone::from_label_id(*id).is_some());
     if has_bones {
         return Ok(map);
     }
@@ -444,14 +447,13 @@ fn label_map_for(ct: &Volume, input: LabelInput, warnings: &mut Vec<String>) -> 
 }
 
 /// One surface per bone present in the label map.
-fn meshes_from_labels(map: &LabelMap, warnings: &mut Vec<String>) -> Result<Vec<(String, Mesh)>> {
+fn bones_from_labels(map: &LabelMap, warnings: &mut Vec<String>) -> Result<Vec<(Bone, Mesh)>> {
     let present = map.counts();
-    type Bone = (u16, &'static str);
-    let (found, missing): (Vec<Bone>, Vec<Bone>) = BONES.into_iter().partition(|(id, _)| present.get(id).copied().unwrap_or(0) > 0);
-    for (id, name) in missing {
-        warnings.push(format!("{name} ({id}) is not in the label map"));
+    let (found, missing): (Vec<Bone>, Vec<Bone>) = Bone::ALL.into_iter().partition(|b| present.get(&b.label_id()).copied().unwrap_or(0) > 0);
+    for b in missing {
+        warnings.push(format!("{b} ({}) is not in the label map", b.label_id()));
     }
-    let ids: Vec<u16> = found.iter().map(|(id, _)| *id).collect();
+    let ids: Vec<u16> = found.iter().map(|b| b.label_id()).collect();
     let meshes = coxa_anatomy::surface::meshes_from_labels(map, &ids, &coxa_anatomy::surface::SurfaceOptions::default());
-    found.into_iter().zip(meshes).map(|((_, name), m)| Ok((name.to_string(), m?))).collect()
+    found.into_iter().zip(meshes).map(|(b, m)| Ok((b, m?))).collect()
 }

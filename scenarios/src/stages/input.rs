@@ -3,10 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
-use coxa_core::{Mesh, Volume};
-
-use crate::bone_input::BONES;
+use anyhow::{Context, Result, bail};
+use coxa_core::{Bone, Mesh, Volume};
 
 /// Where a case's bones come from: a CT (a file or folder) or bone surface files.
 #[derive(Debug, Clone)]
@@ -56,11 +54,12 @@ pub fn open_ct(ct: &Path, dicom: &coxa_io::dicom::ReadOptions, any_modality: boo
 ///
 /// # Errors
 /// An unknown name, a file that cannot be read, bones that fail the checks.
-pub fn read_meshes(list: &[(String, PathBuf)], units: Option<coxa_anatomy::bone_check::LengthUnit>, warnings: &mut Vec<String>) -> Result<Vec<(String, Mesh)>> {
+pub fn read_meshes(list: &[(String, PathBuf)], units: Option<coxa_anatomy::bone_check::LengthUnit>, warnings: &mut Vec<String>) -> Result<Vec<(Bone, Mesh)>> {
     for (name, _) in list {
-        if !BONES.iter().any(|(_, n)| n == name) {
+        if Bone::from_name(name).is_none() {
             bail!("--mesh {name}=...: unknown structure {name:?}; use one of sacrum, femur_left, femur_right, hip_left, hip_right");
         }
     }
-    crate::bone_input::read_bones(list, units, warnings)
+    let read = crate::bone_input::read_bones(list, units, warnings)?;
+    read.into_iter().map(|(name, m)| Ok((Bone::from_name(&name).with_context(|| format!("{name}: not a bone (a bug in coxa)"))?, m))).collect()
 }

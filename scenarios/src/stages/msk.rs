@@ -41,6 +41,6 @@ pub fn run(input: &MskInput, anatomy: &AnatomyResult, primary: &PointResult, geo
         &change,
         side == Side::Left,
         &crate::msk_stage::ct_muscles(anatomy.record.muscles.as_deref().unwrap_or_default(), side == Side::Left),
-        Some(crate::msk_stage::CaseBones { meshes: &anatomy.meshes, landmarks: &anatomy.landmarks }),
+        Some(crate::msk_stage::CaseBones { bones: &anatomy.bones, landmarks: &anatomy.landmarks }),
     )
 }

@@ -9,7 +9,7 @@ use coxa_core::plan_record::{
     PlanRecord, PlanStemRecord, SearchRecord, SocketRecord, TargetsRecord,
 };
 use coxa_core::report::{CupAnglePair, StandingSitting};
-use coxa_core::{Angle, CupAngleDefinition, CupAngles, FemurLandmarks, HipAnatomy, Mesh, PatientLandmarks, Side};
+use coxa_core::{Angle, Bone, CupAngleDefinition, CupAngles, FemurLandmarks, HipAnatomy, Mesh, PatientLandmarks, Side};
 use coxa_implants::Catalog;
 use coxa_planner::{HipLandmarks, Plan, PlanAnatomy, PlanOptions};
 use coxa_sim::BoneOptions;
@@ -20,11 +20,11 @@ use coxa_sim::score::{ScorerBones, SimScorer};
 /// Returns it with the operated hip's landmarks it was built on (what `model.json` records for
 /// the viewer), a description of the pelvic frame used and what was assumed about the femurs
 /// (`coxa_anatomy::landmarks::assume_neutral_short_femur`, already applied to the landmarks).
-pub fn plan_anatomy(side: Side, landmarks: &PatientLandmarks, meshes: &[(String, Mesh)]) -> Result<(PlanAnatomy, HipAnatomy, &'static str, Vec<String>)> {
+pub fn plan_anatomy(side: Side, landmarks: &PatientLandmarks, bones: &[(Bone, Mesh)]) -> Result<(PlanAnatomy, HipAnatomy, &'static str, Vec<String>)> {
     let own = side.as_str();
-    let mesh = |name: String| meshes.iter().find(|(n, _)| *n == name).map(|(_, m)| m);
-    let hip = mesh(format!("hip_{own}")).with_context(|| format!("the planner needs the {own} hip bone (hip_{own}): give --mesh hip_{own}=FILE or a CT where it is segmented"))?;
-    let femur = mesh(format!("femur_{own}")).with_context(|| format!("the planner needs the {own} femur (femur_{own}): give --mesh femur_{own}=FILE or a CT where it is segmented"))?;
+    let mesh = |bone: Bone| bones.iter().find(|(b, _)| *b == bone).map(|(_, m)| m);
+    let hip = mesh(Bone::hip(side)).with_context(|| format!("the planner needs the {own} hip bone (hip_{own}): give --mesh hip_{own}=FILE or a CT where it is segmented"))?;
+    let femur = mesh(Bone::femur(side)).with_context(|| format!("the planner needs the {own} femur (femur_{own}): give --mesh femur_{own}=FILE or a CT where it is segmented"))?;
     let operated = landmarks.hip(side).with_context(|| format!("the {own} hip has no landmarks (see the anatomy warnings): the planner needs its acetabulum and femoral head"))?;
     let femoral_frame = |f: &FemurLandmarks| -> Result<nalgebra::Rotation3<f64>> { Ok(f.femoral_frame()?.femur_from_lps) };
     let other = side.opposite();

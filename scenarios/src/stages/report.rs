@@ -47,6 +47,7 @@ pub fn case_report(scn: &Scenario, case: &Case, anatomy: &AnatomyResult, results
         coxa_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: scn.raw.name.clone().unwrap_or_else(|| scn.file.file_stem().map_or(String::new(), |s| s.to_string_lossy().into_owned())),
         case: case.name.clone(),
+        cup_definition: scn.raw.report.cup_definition.as_ref().and_then(|d| crate::scenario_file::parse_definition(d.get_ref())),
         side: case.side,
         input: input_json(&case.input),
         phantom_truth: parts.truth,

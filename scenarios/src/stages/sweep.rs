@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use rayon::prelude::*;
 
 use coxa_core::report::{LewinnekZone, SafeZoneMap};
-use coxa_core::{Angle, CupAngleDefinition, CupAngles, RomRecord, Side};
+use coxa_core::{Angle, Bone, CupAngleDefinition, CupAngles, RomRecord, Side};
 use coxa_implants::Catalog;
 use coxa_sim::rom::{self, PelvicTilts};
 
@@ -62,7 +62,7 @@ pub fn sweep(inputs: &SweepInputs<'_>, progress: Progress<'_>, warnings: &mut Ve
     let mut results: Vec<PointResult> = Vec::new();
     let mut bone_cache: BoneCache = Vec::new();
     for point in &scn.sweep {
-        let tilts = PelvicTilts { standing: Angle::from_deg(point.standing_tilt_deg), sitting: Angle::from_deg(point.standing_tilt_deg + point.sitting_extra_tilt_deg) };
+        let tilts = point.tilts();
         let result = match point.placement {
             None => {
                 progress(&format!("planning {}", point.label()));
@@ -123,8 +123,7 @@ fn fixed_point(inputs: &SweepInputs<'_>, point: &SweepPoint, placement: Placemen
 
 /// The bones of the operated side with their landmarks (the anatomy stage's), if the anatomy has them.
 fn hip_bones(anatomy: &AnatomyResult, side: Side, construct: &coxa_implants::Construct) -> Result<Option<HipBones>> {
-    let own = side.as_str();
-    match (anatomy.mesh(&format!("hip_{own}")), anatomy.mesh(&format!("femur_{own}")), anatomy.landmarks.hip(side)) {
+    match (anatomy.bone(Bone::hip(side)), anatomy.bone(Bone::femur(side)), anatomy.landmarks.hip(side)) {
         (Some(h), Some(f), Some(landmarks)) => Ok(Some(HipBones::new(landmarks, h.clone(), f.clone(), construct)?)),
         _ => Ok(None),
     }
@@ -256,26 +255,18 @@ pub fn case_model(scn: &Scenario, case: &Case, catalog: &Catalog, primary: &Poin
 #[allow(clippy::too_many_arguments, reason = "one stage's plain inputs")]
 fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &AnatomyResult, point: &SweepPoint, tilts: &PelvicTilts, motions: &[rom::Motion]) -> Result<PointResult> {
     // The anatomy stage's landmarks; what it assumed is among its warnings already.
-    let (mut plan_anatomy, hip, frame_note, notes) = super::plan::plan_anatomy(case.side, &anatomy.landmarks, &anatomy.meshes)?;
+    let (mut plan_anatomy, hip, frame_note, notes) = super::plan::plan_anatomy(case.side, &anatomy.landmarks, &anatomy.bones)?;
     plan_anatomy.canal = anatomy.canal(case.side);
-    let mut options = coxa_planner::PlanOptions::new().with_tilts(coxa_core::PostureTilts { standing: tilts.standing, sitting: tilts.sitting });
+    let mut options = scn.plan_options.clone().with_tilts(coxa_core::PostureTilts { standing: tilts.standing, sitting: tilts.sitting });
     if let Some(h) = point.head_diameter_mm {
         options = options.with_head_diameter_mm(h);
     }
     if let Some(l) = &point.liner {
         options = options.with_liners(vec![l.clone()]);
     }
-    if let Some(r) = &scn.raw.plan.cup_inclination_range_deg {
-        let [a, b] = *r.get_ref();
-        options = options.with_inclination(Angle::from_deg(a.0), Angle::from_deg(b.0));
-    }
-    if let Some(r) = &scn.raw.plan.cup_anteversion_range_deg {
-        let [a, b] = *r.get_ref();
-        options = options.with_anteversion(Angle::from_deg(a.0), Angle::from_deg(b.0));
-    }
     let scorer = super::plan::scorer(&plan_anatomy, catalog);
     let mut plan = coxa_planner::plan(&plan_anatomy, catalog, &scorer, &options).with_context(|| format!("planning {}", point.label()))?;
-    plan.notes.splice(0..0, notes);
+    plan.notes.splice(0..0, anatomy.input_notes.iter().cloned().chain(notes));
     let mut record = super::plan::plan_record(&plan, &plan_anatomy, catalog, frame_note, &options);
     crate::bone::add_fixation_to_plan(&mut record, &anatomy.record.fixation, case.side);
     crate::shape_predict::add_prediction_to_plan(&mut record, &anatomy.record.femurs, case.side);
@@ -308,7 +299,7 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
 /// # Errors
 /// A cell's range of motion failing.
 pub fn safe_zone(primary: &PointResult, geo: &PointGeometry, side: Side, motions: &[rom::Motion]) -> Result<SafeZoneMap> {
-    let tilts = PelvicTilts { standing: Angle::from_deg(primary.point.standing_tilt_deg), sitting: Angle::from_deg(primary.point.standing_tilt_deg + primary.point.sitting_extra_tilt_deg) };
+    let tilts = primary.point.tilts();
     let cells: Vec<(usize, usize)> = (0..SAFE_ZONE_INCLINATIONS_DEG.len()).flat_map(|i| (0..SAFE_ZONE_ANTEVERSIONS_DEG.len()).map(move |a| (i, a))).collect();
     let roms: Vec<Result<RomRecord>> = cells
         .par_iter()

@@ -98,3 +98,70 @@ fn plan_from_the_real_ct_is_complete_and_flags_the_short_femur() -> Result<()> {
     }
     Ok(())
 }
+
+/// Issue 41: `coxa plan --ct` plans a patient: the case folder `coxa demo --ct` (a `coxa run`
+/// case) writes, with the same plan.json byte for byte and the same report but for the names;
+/// the report, its pictures (one at a limiting motion's first contact among them) and the
+/// manifest included; nothing left beside it. A plan that fails leaves no folder at all.
+#[test]
+fn plan_from_a_ct_writes_the_whole_case_folder() -> Result<()> {
+    let (Some(ct), Some(demo)) = (shared_data("totalseg/example_ct.nii.gz"), crate::cases::demo_real_ct()) else { return Ok(()) };
+    let tmp = tempfile::tempdir()?;
+    let out = tmp.path().join("patient");
+    let r = coxa(&["plan", "--ct", ct.to_str().unwrap(), "--side", "right", "--out", out.to_str().unwrap()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(std::fs::read(out.join("plan.json"))?, std::fs::read(demo.join("plan.json"))?, "plan.json as coxa demo --ct writes it");
+    let names = |v: &mut serde_json::Value| {
+        v["case"] = serde_json::Value::Null;
+        v["scenario"] = serde_json::Value::Null;
+    };
+    let (mut a, mut b): (serde_json::Value, serde_json::Value) =
+        (serde_json::from_slice(&std::fs::read(out.join("report.json"))?)?, serde_json::from_slice(&std::fs::read(demo.join("report.json"))?)?);
+    names(&mut a);
+    names(&mut b);
+    assert_eq!(a, b, "report.json as coxa demo --ct writes it, the case's and scenario's names apart");
+    for f in ["report.html", "report.pdf", "report.json", "pictures/hip_ap.png", "pictures/xray_ap.png", "model.json", "inputs.json", "case.json", "anatomy/anatomy.json", "implants/stem.stl"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let contact: Vec<_> = std::fs::read_dir(out.join("pictures"))?.filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.starts_with("contact_")).collect();
+    assert!(!contact.is_empty(), "a picture of the tightest motion at its first contact");
+    let manifest = std::fs::read_to_string(out.join("manifest.json"))?;
+    for f in ["report.pdf", "plan.json", &format!("pictures/{}", contact[0])] {
+        assert!(manifest.contains(&format!("\"{f}\"")), "the manifest lists {f}");
+    }
+    let beside: Vec<_> = std::fs::read_dir(tmp.path())?.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+    assert_eq!(beside, ["patient"], "only the case folder, no scratch beside it");
+
+    // A CT that is not one: one line, exit 2, no folder and no scratch.
+    let bad = tmp.path().join("not_a_ct.nii.gz");
+    std::fs::write(&bad, b"not a NIfTI file")?;
+    let failed = tmp.path().join("failed");
+    let r = coxa(&["plan", "--ct", bad.to_str().unwrap(), "--side", "right", "--out", failed.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let beside: Vec<_> = std::fs::read_dir(tmp.path())?.filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.contains("failed")).collect();
+    assert!(beside.is_empty(), "{beside:?}");
+    Ok(())
+}
+
+/// Issue 41: the report's decision gives the cup angles in the definition the surgeon names
+/// (`--cup-definition`), recorded in report.json; plan.json keeps all three.
+#[test]
+fn plan_report_gives_the_cup_angles_in_the_chosen_definition() -> Result<()> {
+    let Some(dir) = shared_data("vsd_bones") else { return Ok(()) };
+    let tmp = tempfile::tempdir()?;
+    let out = tmp.path().join("op");
+    let (hip, femur) = (format!("hip_right={}", dir.join("z013_Hip_R.stl").display()), format!("femur_right={}", dir.join("z013_Femur_R.stl").display()));
+    let r = coxa(&["plan", "--mesh", &hip, "--mesh", &femur, "--grid-step-deg", "5", "--cup-definition", "operative", "--out", out.to_str().unwrap()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json"))?)?;
+    assert_eq!(report["cup_definition"], "operative");
+    let plan: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("plan.json"))?)?;
+    let op = &plan["cup"]["angles_deg"]["operative"];
+    let html = std::fs::read_to_string(out.join("report.html"))?;
+    let want = format!("{:.1}°", op["inclination_deg"].as_f64().unwrap());
+    let decision = &html[..html.find("Where the hip impinges").or_else(|| html.find("Range of motion per motion")).unwrap()];
+    assert!(decision.contains("operative definition") && decision.contains(&want), "page 1 gives the operative angles ({want})");
+    Ok(())
+}

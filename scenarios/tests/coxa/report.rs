@@ -219,6 +219,20 @@ fn real_ct_report_leads_with_the_decision() -> Result<()> {
 
     // The same at the top of the HTML, in headless Chromium.
     let html = std::fs::read_to_string(case.join("report.html"))?;
+    // After the decision, the motions that limit the plan at their first contact (the contact
+    // a magenta ball), then every motion's limit against its need.
+    let at = |s: &str| html.find(s).unwrap_or_else(|| panic!("{s:?} is not in report.html"));
+    assert!(at("Range of motion against daily life") < at("Where the hip impinges") && at("Where the hip impinges") < at("Range of motion per motion"));
+    let pictures: Vec<&str> = r["pictures"].as_array().unwrap().iter().filter_map(|p| p["file"].as_str()).filter(|f| f.starts_with("pictures/contact_")).collect();
+    assert!(!pictures.is_empty() && pictures.len() <= 3, "{pictures:?}");
+    for p in &pictures {
+        let (_, _, rgb) = decode_png(&case.join(p));
+        // Magenta, pale where translucent bone lies in front: red high, blue well above green
+        // (bone, head, shell and liner are not).
+        let magenta = rgb.chunks(3).filter(|c| c[0] > 200 && i32::from(c[2]) > i32::from(c[1]) + 30).count();
+        eprintln!("{p}: {magenta} magenta px");
+        assert!(magenta > 20, "{p}: the first contact is marked");
+    }
     if let Some(chrome) = crate::run::chromium() {
         let (_, _, top) = crate::run::screenshot(&chrome, &case.join("report.html"), &tmp.path().join("top.png"), 1200, 1000);
         let green = crate::run::count_near(&top, [0x5c, 0xb8, 0x5c], 8);

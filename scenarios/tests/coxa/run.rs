@@ -106,7 +106,9 @@ fn demo_report_matches_the_phantom() -> Result<()> {
 
     // The HTML states the same numbers and holds its plots and pictures.
     let html = std::fs::read_to_string(case.join("report.html"))?;
-    assert!(html.contains("<svg") && html.matches("data:image/png;base64,").count() == 5, "plots and 5 pictures inline (4 views and the simulated radiograph)");
+    let contacts = r["pictures"].as_array().unwrap().iter().filter(|p| p["file"].as_str().is_some_and(|f| f.starts_with("pictures/contact_"))).count();
+    assert!((1..=3).contains(&contacts), "one to three motions at their first contact");
+    assert!(html.contains("<svg") && html.matches("data:image/png;base64,").count() == 5 + contacts, "plots and every picture inline (4 views, the simulated radiograph, the contacts)");
     assert!(!html.contains("src=\"http") && !html.contains("href=") && !html.contains("<script"), "self-contained: no external resources, no scripts");
     assert!(html.contains("Phantom: measured against the known geometry") && html.contains("The plan"));
     let left_truth = format!("({:.1}, {:.1}, {:.1})", 90.0, 0.0, 0.0);
@@ -369,7 +371,7 @@ fn demo_on_the_real_ct() -> Result<()> {
         assert!((got - want).abs() < 2.0, "{k}: {got} vs target {want}");
     }
     let html = std::fs::read_to_string(case.join("report.html"))?;
-    assert_eq!(html.matches("data:image/png;base64,").count(), 5);
+    assert_eq!(html.matches("data:image/png;base64,").count(), r["pictures"].as_array().unwrap().len(), "every picture inline");
     // The plan on a simulated AP pelvis radiograph (issue 22): a picture of the report, its
     // measures beside it with the plan's cup measured on the image.
     assert!(r["pictures"].as_array().unwrap().iter().any(|p| p["file"] == "pictures/xray_ap.png"), "{}", r["pictures"]);

@@ -23,6 +23,12 @@ pub struct Bones<'a> {
 }
 
 impl<'a> Bones<'a> {
+    /// The bones among `bones`.
+    pub fn of(bones: &'a [(coxa_core::Bone, Mesh)]) -> Self {
+        use coxa_core::Bone;
+        let get = |b: Bone| bones.iter().find(|(m, _)| *m == b).map(|(_, m)| m);
+        Self { hip_left: get(Bone::HipLeft), hip_right: get(Bone::HipRight), femur_left: get(Bone::FemurLeft), femur_right: get(Bone::FemurRight) }
+    }
     /// The bones among `meshes` named by coxa's class names (`hip_left`, `femur_right`, ...).
     pub fn named(meshes: &'a [(String, Mesh)]) -> Self {
         let get = |n: &str| meshes.iter().find(|(m, _)| m == n).map(|(_, m)| m);

@@ -1,7 +1,8 @@
 //! The case report as a [`Document`], built from the typed [`CaseReport`] (`report.json`'s value)
 //! and the case's pictures. The order is the surgeon's: first the decision (implants and sizes,
 //! cup angles in the plan's definition, leg length and offset, the range-of-motion margins
-//! against daily life, the caveats that change the plan), then the range of motion per motion
+//! against daily life, the caveats that change the plan), then the motions that limit the plan
+//! at their first contact (pictures), then the range of motion per motion
 //! against what daily life needs, the other warnings, and then the details (everything the
 //! report holds: the plan's reasoning, hip load, pictures, every motion, the safe-zone map, the
 //! sweep, anatomy, bone quality, muscles, radiomics, segmentation, conventions).
@@ -41,12 +42,21 @@ impl CaseOptions {
         Self::default()
     }
 
+    /// The options a report asks for (its `cup_definition`).
+    pub fn for_report(r: &CaseReport) -> Self {
+        Self::new().with_cup_definition(r.cup_definition.unwrap_or(CupAngleDefinition::Radiographic))
+    }
+
     /// Gives the decision's cup angles in `d`.
     pub fn with_cup_definition(mut self, d: CupAngleDefinition) -> Self {
         self.cup_definition = d;
         self
     }
 }
+
+/// The file name prefix of a picture of a motion at its first contact
+/// (`pictures/contact_<motion>.png`): shown after the decision, not among the plan's views.
+pub const CONTACT_PICTURE_PREFIX: &str = "pictures/contact_";
 
 /// The report's pictures, read from the case folder `dir` in the report's order, captioned
 /// with their view.
@@ -96,6 +106,14 @@ pub fn case_document(r: &CaseReport, pictures: Vec<Figure>, opts: &CaseOptions) 
     let notes: &[String] = r.plan.as_ref().map_or(&[], |p| &p.notes[..]);
     let (caveats, others) = crate::warnings::split_caveats(&r.warnings, notes);
     decision::push(&mut d, r, opts, caveats);
+    // The motions that limit the plan at their first contact, then every motion's limit.
+    let (contacts, pictures): (Vec<_>, Vec<_>) = r.pictures.iter().zip(pictures).partition(|(p, _)| p.file.starts_with(CONTACT_PICTURE_PREFIX));
+    let (contacts, pictures): (Vec<Figure>, Vec<Figure>) = (contacts.into_iter().map(|(_, f)| f).collect(), pictures.into_iter().map(|(_, f)| f).collect());
+    if !contacts.is_empty() {
+        d.push(Block::Heading { level: 2, text: "Where the hip impinges".into() });
+        d.push(Block::Note("The daily-life motions that limit the plan (short of their need or within 10° of it, and at least the tightest), each with the femur at its limit and the first contact marked by a magenta ball.".into()));
+        d.push(Block::Figures(contacts));
+    }
     rom::push_overview(&mut d, r);
     if !others.is_empty() {
         d.push(Block::Warnings { title: "Warnings".into(), items: others });
