@@ -51,7 +51,7 @@ fn read_stls(dir: &Path) -> Result<Vec<(String, Mesh)>> {
 /// The four pictures of the plan `plan` of the case `dir` (bones from `anatomy/meshes`, the
 /// implants the viewer wrote).
 fn pictures(dir: &Path, plan: &PlanRecord) -> Result<Vec<Picture>> {
-    let bones = read_stls(&dir.join("anatomy").join("meshes"))?;
+    let bones: Vec<(coxa_core::Bone, Mesh)> = read_stls(&dir.join("anatomy").join("meshes"))?.into_iter().filter_map(|(n, m)| coxa_core::Bone::from_name(&n).map(|b| (b, m))).collect();
     let implants: Vec<(&'static str, Mesh)> = read_stls(&dir.join("implants"))?.into_iter().filter_map(|(n, m)| PARTS.iter().find(|p| **p == n).map(|p| (*p, m))).collect();
     let [x, y, z] = plan.head.centre_lps_mm;
     let [hx, hy, hz] = plan.head.centre_on_femur_lps_mm;
