@@ -203,7 +203,8 @@ pub fn revision_block(number: u64, automatic: &Evaluation, e: &Evaluation) -> Va
     let changed: Vec<Value> = Control::ALL
         .into_iter()
         .filter(|c| (c.get(&e.controls) - c.get(&automatic.controls)).abs() > 1e-9)
-        .map(|c| json!({"field": c.name(), "from": r2(c.get(&automatic.controls)), "to": r2(c.get(&e.controls))}))
+        // Unrounded: the viewer opened again restores exactly these controls.
+        .map(|c| json!({"field": c.name(), "from": c.get(&automatic.controls), "to": c.get(&e.controls)}))
         .collect();
     let rom: Vec<Value> = e
         .limits

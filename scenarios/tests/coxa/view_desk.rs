@@ -188,7 +188,7 @@ fn scripted_save_writes_a_revision_and_undo_restores_the_automatic_plan() -> Res
     let expect: Vec<&str> = [("cup_inclination_deg", ai, 45.0), ("cup_anteversion_deg", aa, 20.0)].into_iter().filter(|(_, from, to)| (from - to).abs() > 1e-6).map(|(n, _, _)| n).collect();
     assert!(!expect.is_empty());
     assert_eq!(changed, expect);
-    assert_eq!(rev1["revision"]["changed"][0]["from"].as_f64().unwrap(), (cup_radio(&auto).0 * 100.0).round() / 100.0);
+    assert!((rev1["revision"]["changed"][0]["from"].as_f64().unwrap() - cup_radio(&auto).0).abs() < 0.01);
     assert_eq!(rev1["revision"]["effect"]["rom"].as_array().unwrap().len(), auto["motions"].as_array().unwrap().len());
     assert_eq!(implants(&rev1), implants(&auto), "only the cup angles changed");
     let now = read_json(&case.join("plan.json"));
@@ -315,5 +315,53 @@ fn bad_input_is_one_clear_line_and_nothing_is_written() -> Result<()> {
     assert_eq!(std::fs::read(copy.join("plan.json"))?, before, "plan.json untouched");
     assert_eq!(std::fs::read(&manifest)?, edited, "the other program's manifest.json kept");
     assert!(!copy.join("plans/automatic.json").exists(), "nothing saved");
+    Ok(())
+}
+
+/// Save as a library call on a copy of the demo case: an earlier plan in the way is never
+/// overwritten; a saved revision is what the viewer shows when the case is opened again; the
+/// next save keeps the revision in `plans/` and counts on.
+#[test]
+fn save_keeps_every_earlier_plan_and_reopens_on_the_revision() -> Result<()> {
+    use coxa_viewer::revision::{CaseStamp, current_controls, save};
+    let tmp = tempfile::tempdir()?;
+    let case = tmp.path().join("case");
+    copy_case(crate::cases::demo_phantom(), &case);
+    let (_, _, live) = coxa_viewer::load_case(&case, coxa_viewer::LoadOptions { ct: false, muscles: false, live: true })?;
+    let (live, automatic) = live.expect("the demo's live model");
+    let c0 = live.base_controls();
+    let original = std::fs::read(case.join("plan.json"))?;
+    // Something else at plans/automatic.json when the case is opened: refused, nothing written.
+    std::fs::create_dir_all(case.join("plans"))?;
+    std::fs::write(case.join("plans/automatic.json"), b"{}")?;
+    let stamp = CaseStamp::take(&case)?;
+    let e = live.evaluate(&coxa_viewer::Controls { stem_anteversion_deg: c0.stem_anteversion_deg + 5.0, ..c0 })?;
+    let err = save(&case, &stamp, &automatic, &e, None).unwrap_err().to_string();
+    assert!(err.contains("plans/automatic.json exists and differs") && err.contains("nothing was saved"), "{err}");
+    assert_eq!(std::fs::read(case.join("plan.json"))?, original);
+    assert_eq!(std::fs::read(case.join("plans/automatic.json"))?, b"{}");
+    std::fs::remove_file(case.join("plans/automatic.json"))?;
+    // Saved twice: revision 1 kept in plans/, plan.json revision 2; opened again, the viewer's
+    // controls are revision 2's.
+    let stamp = CaseStamp::take(&case)?;
+    let saved = save(&case, &stamp, &automatic, &e, None)?;
+    assert_eq!(saved.number, 1);
+    assert_eq!(current_controls(&case, &c0), e.controls);
+    let e2 = live.evaluate(&coxa_viewer::Controls { cup_shift_mm: [2.0, 0.0, 0.0], ..e.controls })?;
+    let saved2 = save(&case, &saved.stamp, &automatic, &e2, None)?;
+    assert_eq!(saved2.number, 2);
+    assert_eq!(std::fs::read(case.join("plans/automatic.json"))?, original);
+    assert_eq!(read_json(&case.join("plans/revision-1.json"))["revision"]["number"], 1);
+    assert_eq!(current_controls(&case, &c0), e2.controls);
+    let plan = read_json(&case.join("plan.json"));
+    let auto = read_json(&case.join("plans/automatic.json"));
+    // The cup moved 2 mm medially in the pelvic frame: its centre moved 2 mm.
+    let d: f64 = (0..3).map(|k| (plan["cup"]["centre_lps_mm"][k].as_f64().unwrap() - auto["cup"]["centre_lps_mm"][k].as_f64().unwrap()).powi(2)).sum::<f64>().sqrt();
+    assert!((d - 2.0).abs() < 0.02, "the cup centre moved {d} mm");
+    assert!(plan["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("coverage, medial wall")), "the note says what was not recomputed");
+    // A stale stamp (the case saved since): refused.
+    let err = save(&case, &stamp, &automatic, &e, None).unwrap_err().to_string();
+    assert!(err.contains("changed on disk since the viewer opened the case"), "{err}");
+    assert_eq!(read_json(&case.join("plan.json"))["revision"]["number"], 2);
     Ok(())
 }
