@@ -3,6 +3,8 @@
 //!
 //! - `control_change_to_rom`: a control changed (cup inclination one degree up) to the updated
 //!   ROM numbers: the live model's evaluation, every motion swept (goal < 100 ms on 2 cores);
+//! - `cup_centre_change_to_rom`: the same for a change that moves the cup centre, whose bones
+//!   the simulator prepares again;
 //! - `save_revision_with_report`: Save of that plan as a revision, report, pictures, simulated
 //!   radiograph and manifest rebuilt (goal < 2 s on 2 cores), each iteration on a fresh copy of
 //!   the case.
@@ -46,6 +48,16 @@ fn desk(c: &mut Criterion) {
     let mut g = c.benchmark_group("desk");
     let _ = g.sample_size(10);
     let _ = g.bench_function("control_change_to_rom_real_ct", |b| b.iter(|| live.evaluate(&changed).expect("evaluates").limits.len()));
+    // A change that moves the cup centre: the bones are prepared again (the simulator caches
+    // them per cup centre, head centre and sizes), a new centre every iteration.
+    let mut n = 0u32;
+    let _ = g.bench_function("cup_centre_change_to_rom_real_ct", |b| {
+        b.iter(|| {
+            n += 1;
+            let moved = Controls { cup_shift_mm: [1e-3 * f64::from(n), 0.0, 0.0], ..c0 };
+            live.evaluate(&moved).expect("evaluates").limits.len()
+        });
+    });
     let e = live.evaluate(&changed).expect("evaluates");
     let hook = coxa_scenarios::revision::save_hook();
     let mut k = 0;
