@@ -27,18 +27,20 @@ pub fn run_full_given(source: &AnatomySource, given: GivenLabels, out: &Path) ->
 }
 
 fn run_with(source: &AnatomySource, given: Option<GivenLabels>, out: &Path) -> Result<AnatomyResult> {
-    Ok(run_keeping_ct(source, given, out)?.0)
+    Ok(run_keeping_ct(source, given, None, out)?.0)
 }
 
 /// [`run_full_given`] (`given`: none for the source's own labels), returning the CT too (read
-/// once here), for the stages after the anatomy.
-pub fn run_keeping_ct(source: &AnatomySource, given: Option<GivenLabels>, out: &Path) -> Result<(AnatomyResult, Option<LoadedCt>)> {
+/// once here, unless the caller holds it already: `loaded`, e.g. a phantom made in memory), for
+/// the stages after the anatomy.
+pub fn run_keeping_ct(source: &AnatomySource, given: Option<GivenLabels>, loaded: Option<LoadedCt>, out: &Path) -> Result<(AnatomyResult, Option<LoadedCt>)> {
     if out.exists() {
         bail!("{} already exists; coxa anatomy writes into a new folder and never overwrites: choose another --out", out.display());
     }
-    let ct = match source {
-        AnatomySource::Ct { ct, dicom, any_modality, .. } => Some(crate::stages::input::open_ct(ct, dicom, *any_modality)?),
-        AnatomySource::Meshes(..) => None,
+    let ct = match (source, loaded) {
+        (AnatomySource::Ct { .. }, Some(loaded)) => Some(loaded),
+        (AnatomySource::Ct { ct, dicom, any_modality, .. }, None) => Some(crate::stages::input::open_ct(ct, dicom, *any_modality)?),
+        (AnatomySource::Meshes(..), _) => None,
     };
     let result = crate::stages::anatomy::run_on(source, ct.as_ref(), given)?;
     crate::case_writer::write_anatomy(out, &result)?;

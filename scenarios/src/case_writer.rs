@@ -37,6 +37,16 @@ pub fn write_anatomy(out: &Path, anatomy: &AnatomyResult) -> Result<()> {
     Ok(())
 }
 
+/// Writes a learned model's segmentation into the case's `dir` (`anatomy/`): its label map as
+/// `labels`, `uncertainty.nii.gz` and `segment.json`.
+///
+/// # Errors
+/// A file that exists or cannot be written.
+pub fn write_model_segmentation(dir: &Path, m: &crate::segment::ModelSegmentation, labels: &str) -> Result<()> {
+    coxa_io::nifti::write_label_map(&m.seg.labels, &dir.join(labels))?;
+    crate::segment::write_uncertainty(dir, m)
+}
+
 /// Writes `inputs.json`: where the case's inputs are ([`CaseInputs`]).
 ///
 /// # Errors

@@ -12,7 +12,7 @@
 //!   against 182 MB for 100 points, 1.7 kB a point. Before the sweep streamed its points, 10,000
 //!   points peaked at 14.7 GB (1.5 MB a point); times the cases running at once;
 //! - disk: about 8 MB per case (meshes, pictures, report) plus 15 kB per sweep point (measured
-//!   11 kB: rom/<point>.json and the sweep's rows).
+//!   11 kB: `rom/<point>.json` and the sweep's rows).
 //!
 //! A run is refused without `--yes` when the estimate exceeds a limit: memory above what coxa
 //! may use ([`coxa_io::Limits`], `--max-memory`), more than 24 hours, or more than 50 GB of disk.

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use coxa_anatomy::phantom::{PhantomSpec, hip_phantom};
 use coxa_core::report::{PictureRecord, RadiomicsRecord, SegmentationRecord};
-use coxa_core::{CaseInputs, InputMesh};
+use coxa_core::{CaseInputs, InputMesh, LabelMap, Volume};
 use coxa_implants::Catalog;
 
 use crate::anatomy::{AnatomyResult, AnatomySource, LoadedCt};
@@ -25,33 +25,58 @@ use crate::stages::{self, report::ReportParts, sweep::SweepInputs};
 
 pub use crate::stages::Progress;
 
-/// Writes the case's input files and returns what the anatomy stage reads. The phantom gets
+/// What a phantom hands the anatomy stage in memory: its CT and its muscle labels, so that
+/// nothing the case writes into `input/` is read back.
+struct Preloaded {
+    ct: LoadedCt,
+    labels: Option<crate::anatomy::GivenLabels>,
+}
+
+/// A phantom's CT and muscle labels (bones cleared: coxa segments them itself) written into
+/// `input/` for the record and the viewer, and kept in memory for the anatomy stage: the
+/// source naming the files, and what the stage takes in memory. `with_labels`: the muscles are
+/// the case's labels (not when a learned model gives them).
+fn phantom_input(ct: Volume, labels: LabelMap, dir: &Path, with_labels: bool) -> Result<(AnatomySource, Preloaded)> {
+    let input = dir.join("input");
+    std::fs::create_dir_all(&input)?;
+    let ct_file = input.join("phantom_ct.nii.gz");
+    coxa_io::nifti::write_volume(&ct, &ct_file)?;
+    let (grid, mut ids, _) = labels.into_parts();
+    ids.mapv_inplace(|l| if coxa_core::Bone::from_label_id(l).is_some() { 0 } else { l });
+    // As a label file is read: no class table in the map, coxa's class names by id.
+    let muscles = coxa_core::LabelMap::new(grid, ids, coxa_core::ClassTable::new())?;
+    let muscles_file = input.join("phantom_muscles.nii.gz");
+    coxa_io::nifti::write_label_map(&muscles, &muscles_file)?;
+    let given = with_labels.then(|| {
+        let coxa = coxa_anatomy::labels::coxa_classes();
+        let classes = muscles.counts().keys().filter(|id| **id != 0).map(|&id| (id, coxa.name(id).map_or_else(|| format!("label_{id}"), str::to_string))).collect();
+        crate::anatomy::GivenLabels { map: muscles, classes, origin: "the phantom's muscle labels".into() }
+    });
+    let source = AnatomySource::Ct { ct: ct_file, labels: with_labels.then_some(muscles_file), label_names: None, dicom: Default::default(), any_modality: false };
+    Ok((source, Preloaded { ct: LoadedCt { volume: ct, n_files: 1, warnings: Vec::new() }, labels: given }))
+}
+
+/// Writes the case's input files and returns what the anatomy stage reads: the source, the
+/// phantom's truth, and what a phantom hands over in memory. The phantom gets
 /// `input/phantom_ct.nii.gz`, its muscle labels (bones removed: coxa segments them itself)
 /// and `input/phantom_truth.json`; the realistic phantom also its exact surfaces
 /// (`input/phantom_<bone>.stl`).
-fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value>)> {
+fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value>, Option<Preloaded>)> {
     Ok(match &case.input {
-        CaseInput::Ct { ct, labels } => (AnatomySource::Ct { ct: ct.clone(), labels: labels.clone(), label_names: None, dicom: Default::default(), any_modality: false }, None),
+        // A `coxa pacs pull` folder stands for the series the pull chose to plan on.
+        CaseInput::Ct { ct, labels } => (AnatomySource::Ct { ct: crate::pacs::planning_ct(ct)?, labels: labels.clone(), label_names: None, dicom: Default::default(), any_modality: false }, None, None),
         // `coxa run` pulls the study first (crate::pacs::resolve_case).
         CaseInput::Pacs { study, .. } => bail!("case {}: study {study} was not pulled from its PACS before planning", case.name),
         CaseInput::Meshes(list) => {
             if list.is_empty() {
                 bail!("case {}: no input found (a case folder needs ct.nii.gz, ct.nii, a DICOM folder ct/, or bone surfaces such as hip_right.stl and femur_right.stl)", case.name);
             }
-            (AnatomySource::Meshes(list.clone(), case.mesh_units), None)
+            (AnatomySource::Meshes(list.clone(), case.mesh_units), None, None)
         }
-        CaseInput::ShapeSample(sample) => (AnatomySource::Meshes(crate::population::write_case_input(sample, dir)?, Some(coxa_anatomy::bone_check::LengthUnit::Mm)), None),
+        CaseInput::ShapeSample(sample) => (AnatomySource::Meshes(crate::population::write_case_input(sample, dir)?, Some(coxa_anatomy::bone_check::LengthUnit::Mm)), None, None),
         CaseInput::Phantom => {
             let spec = PhantomSpec::default();
             let p = hip_phantom(&spec);
-            let input = dir.join("input");
-            std::fs::create_dir_all(&input)?;
-            let ct = input.join("phantom_ct.nii.gz");
-            coxa_io::nifti::write_volume(&p.ct, &ct)?;
-            let (grid, mut ids, classes) = p.labels.clone().into_parts();
-            ids.mapv_inplace(|l| if coxa_core::Bone::from_label_id(l).is_some() { 0 } else { l });
-            let muscles = input.join("phantom_muscles.nii.gz");
-            coxa_io::nifti::write_label_map(&coxa_core::LabelMap::new(grid, ids, classes)?, &muscles)?;
             let t = &p.truth;
             let pt = |q: &Point3<f64>| [q.x, q.y, q.z];
             let truth = json!({
@@ -63,29 +88,22 @@ fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value
                 "neck_anteversion_deg": spec.neck_anteversion_deg,
                 "voxel_mm": spec.voxel_mm,
             });
-            write_new(&input.join("phantom_truth.json"), serde_json::to_string_pretty(&truth)?.as_bytes())?;
             // With a model the phantom's muscles come from the model (its exact ones stay in input/ for comparison).
-            let labels = case.model.is_none().then_some(muscles);
-            (AnatomySource::Ct { ct, labels, label_names: None, dicom: Default::default(), any_modality: false }, Some(truth))
+            let (source, preloaded) = phantom_input(p.ct, p.labels, dir, case.model.is_none())?;
+            write_new(&dir.join("input").join("phantom_truth.json"), serde_json::to_string_pretty(&truth)?.as_bytes())?;
+            (source, Some(truth), Some(preloaded))
         }
         CaseInput::ShapePhantom { model, shape } => {
             let p =
                 crate::shape_phantom::build(model, *shape, &coxa_anatomy::mesh_phantom::MeshPhantomSpec::default()).map_err(|e| anyhow::anyhow!("case {}: the realistic phantom: {e}", case.name))?;
+            let (source, preloaded) = phantom_input(p.ct, p.labels, dir, case.model.is_none())?;
             let input = dir.join("input");
-            std::fs::create_dir_all(&input)?;
-            let ct = input.join("phantom_ct.nii.gz");
-            coxa_io::nifti::write_volume(&p.ct, &ct)?;
-            let (grid, mut ids, classes) = p.labels.into_parts();
-            ids.mapv_inplace(|l| if coxa_core::Bone::from_label_id(l).is_some() { 0 } else { l });
-            let muscles = input.join("phantom_muscles.nii.gz");
-            coxa_io::nifti::write_label_map(&coxa_core::LabelMap::new(grid, ids, classes)?, &muscles)?;
             write_new(&input.join("phantom_truth.json"), serde_json::to_string_pretty(&p.truth)?.as_bytes())?;
             // The exact surfaces the truth was measured on, to compare with the CT's.
             for (name, mesh) in &p.bones {
                 coxa_io::mesh::write_stl(mesh, &input.join(format!("phantom_{name}.stl")))?;
             }
-            let labels = case.model.is_none().then_some(muscles);
-            (AnatomySource::Ct { ct, labels, label_names: None, dicom: Default::default(), any_modality: false }, Some(p.truth))
+            (source, Some(p.truth), Some(preloaded))
         }
     })
 }
@@ -107,7 +125,7 @@ fn inputs_record(source: &AnatomySource, dir: &Path) -> CaseInputs {
 
 /// The anatomy stage of `case` (with its learned model, if any) written into `dir/anatomy`:
 /// the result, the CT (read once, for the later stages) and the segmentation's record.
-fn anatomy(case: &Case, source: &AnatomySource, dir: &Path, progress: Progress<'_>) -> Result<(AnatomyResult, Option<LoadedCt>, Option<SegmentationRecord>)> {
+fn anatomy(case: &Case, source: &AnatomySource, preloaded: Option<Preloaded>, dir: &Path, progress: Progress<'_>) -> Result<(AnatomyResult, Option<LoadedCt>, Option<SegmentationRecord>)> {
     progress("anatomy (segmentation, surfaces, landmarks)");
     // A case's learned model segments its CT for the anatomy stage (its muscles feed the muscle
     // measures and the [msk] stage); without one the phantom is also segmented by coxa's built-in
@@ -129,7 +147,8 @@ fn anatomy(case: &Case, source: &AnatomySource, dir: &Path, progress: Progress<'
         }
         None => {
             progress("anatomy (segmentation, surfaces, landmarks)");
-            let (anatomy, ct) = crate::anatomy::run_keeping_ct(source, None, &dir.join("anatomy")).context("anatomy")?;
+            let (labels, ct) = preloaded.map_or((None, None), |p| (p.labels, Some(p.ct)));
+            let (anatomy, ct) = crate::anatomy::run_keeping_ct(source, labels, ct, &dir.join("anatomy")).context("anatomy")?;
             (anatomy, ct, None)
         }
     })
@@ -142,8 +161,11 @@ fn segmentation(case: &Case, ct: Option<&LoadedCt>, model: Option<SegmentationRe
         (_, _, Some(record)) => Some(record),
         (CaseInput::Phantom, Some(ct), None) => {
             progress("phantom segmented by coxa's test model");
-            match crate::segment::phantom_with_test_model(&ct.volume, &dir.join("anatomy"))? {
-                Ok(record) => Some(record),
+            match crate::segment::phantom_with_test_model(&ct.volume)? {
+                Ok((m, record)) => {
+                    case_writer::write_model_segmentation(&dir.join("anatomy"), &m, crate::segment::PHANTOM_MODEL_LABELS)?;
+                    Some(record)
+                }
                 Err(note) => {
                     warnings.push(note);
                     None
@@ -196,9 +218,9 @@ pub struct CaseOutcome {
 /// Any stage's error, with the stage named.
 pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, progress: Progress<'_>) -> Result<CaseOutcome> {
     progress("input");
-    let (source, truth) = prepare_input(case, dir).context("preparing the input")?;
+    let (source, truth, preloaded) = prepare_input(case, dir).context("preparing the input")?;
     case_writer::write_inputs(dir, &inputs_record(&source, dir))?;
-    let (mut anatomy, mut ct, model_segmentation) = anatomy(case, &source, dir, progress)?;
+    let (mut anatomy, mut ct, model_segmentation) = anatomy(case, &source, preloaded, dir, progress)?;
     let mut warnings: Vec<String> = anatomy.warnings.clone();
     let segmentation = segmentation(case, ct.as_ref(), model_segmentation, dir, progress, &mut warnings)?;
     let radiomics = match radiomics(scn, case, &source, ct.as_ref(), &anatomy, progress, &mut warnings)? {

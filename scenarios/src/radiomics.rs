@@ -1,5 +1,5 @@
 //! pyradiomics' features ([`coxa_diagnostics`]) of an image's labels, as the `[radiomics]` scenario
-//! stage and for `coxa radiomics` ([`crate::radiomics_cli`]): the stage writes `radiomics.csv` into
+//! stage and for `coxa radiomics` ([`crate::cli::radiomics`]): the stage writes `radiomics.csv` into
 //! each case folder (the CT with the label map of coxa's anatomy stage: the bones coxa segments,
 //! the muscles of the case's labels) and `radiomics.csv` beside the run's summary; with `model =
 //! "CARD.toml"` it runs a tabular model (e.g. a prognosis model) on each structure's features too,

@@ -175,11 +175,13 @@ fn segment_with(model: &mut Model, card: &str, ct: &Volume, run: &ModelRunArgs) 
 const PHANTOM_MODEL_CARD: &str = include_str!("../../models/infer/phantom/phantom_seg_test.toml");
 const PHANTOM_MODEL_ONNX: &[u8] = include_bytes!("../../models/infer/phantom/phantom_seg_test.onnx");
 
-/// The phantom's CT segmented by coxa's built-in test model into `anatomy_dir` (which exists):
-/// `model_labels.nii.gz`, `uncertainty.nii.gz` and `segment.json`, and the report's record.
+/// The phantom (`ct`) segmented by coxa's built-in test model, for the report's uncertainty
+/// section: the segmentation (its label map, uncertainty and record `segment.json`, which the
+/// case writer writes as `anatomy/model_labels.nii.gz`, `uncertainty.nii.gz` and `segment.json`:
+/// [`crate::case_writer::write_model_segmentation`]) and the report's record.
 /// `Ok(Err(note))`, a one-line note, when ONNX Runtime is not found: the case then runs as
 /// without a model. The case's own labels are not replaced (`use_note` says so).
-pub fn phantom_with_test_model(ct: &Volume, anatomy_dir: &Path) -> anyhow::Result<Result<coxa_core::report::SegmentationRecord, String>> {
+pub fn phantom_with_test_model(ct: &Volume) -> anyhow::Result<Result<(ModelSegmentation, coxa_core::report::SegmentationRecord), String>> {
     if let Err(e) = coxa_infer::runtime::runtime() {
         let why = e.to_string();
         let first = why.split(". ").next().unwrap_or(&why);
@@ -188,13 +190,15 @@ pub fn phantom_with_test_model(ct: &Volume, anatomy_dir: &Path) -> anyhow::Resul
     let run = ModelRunArgs::default();
     let weights = vec![(PathBuf::from("built-in/phantom_seg_test.onnx"), PHANTOM_MODEL_ONNX.to_vec())];
     let mut model = Model::from_memory(PHANTOM_MODEL_CARD, Path::new("built-in/phantom_seg_test.toml"), weights, &session_config(&run)).context("coxa's built-in phantom test model")?;
-    let m = segment_with(&mut model, "built-in: models/infer/phantom/phantom_seg_test.toml", ct, &run)?;
-    coxa_io::nifti::write_label_map(&m.seg.labels, &anatomy_dir.join("model_labels.nii.gz"))?;
-    let mut m = m;
-    m.json["labels"] = json!("model_labels.nii.gz");
-    write_uncertainty(anatomy_dir, &m)?;
-    Ok(Ok(segmentation_record(&m, "anatomy/", "model_labels.nii.gz", "shown for its uncertainty only: the case's anatomy used coxa's classical bone segmentation and the phantom's own muscle labels")))
+    let mut m = segment_with(&mut model, "built-in: models/infer/phantom/phantom_seg_test.toml", ct, &run)?;
+    m.json["labels"] = json!(PHANTOM_MODEL_LABELS);
+    let record =
+        segmentation_record(&m, "anatomy/", PHANTOM_MODEL_LABELS, "shown for its uncertainty only: the case's anatomy used coxa's classical bone segmentation and the phantom's own muscle labels");
+    Ok(Ok((m, record)))
 }
+
+/// The file name of the phantom's segmentation by the test model, in the case's `anatomy/`.
+pub const PHANTOM_MODEL_LABELS: &str = "model_labels.nii.gz";
 
 /// The report's record of a segmentation whose files are in `prefix` (relative to the case folder).
 pub fn segmentation_record(m: &ModelSegmentation, prefix: &str, labels: &str, use_note: &str) -> coxa_core::report::SegmentationRecord {

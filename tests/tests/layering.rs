@@ -10,7 +10,7 @@
 //!   motion files are read bounded by `coxa_io::read_text_bounded`, issue 45);
 //! - only `coxa-infer` links ONNX Runtime (`ort`): any other crate reaches `ort` only through it;
 //! - only `coxa-viewer` links bevy (and wgpu, winit): the headless `coxa` has none of it;
-//! - only `coxa-pacs` touches the network (`ureq` and its `rustls` for DICOMweb, `dicom-ul` for
+//! - only `coxa-pacs` touches the network (`ureq` and its `rustls` with the public roots for DICOMweb, `dicom-ul` for
 //!   DIMSE, and the other HTTP stacks should one come in): any other crate only through it;
 //! - `coxa-msk` exists, in `models/msk`.
 //!
@@ -29,7 +29,7 @@ use crate::common::workspace_root;
 
 /// The crates that talk over the network: coxa-pacs's DICOMweb client (ureq, rustls) and DIMSE
 /// (dicom-ul), and the HTTP, TLS and socket stacks a change could bring in instead.
-const NETWORK: &[&str] = &["ureq", "ureq-proto", "rustls", "webpki-roots", "dicom-ul", "reqwest", "hyper", "h2", "native-tls", "openssl", "curl", "tokio", "mio", "socket2"];
+const NETWORK: &[&str] = &["ureq", "ureq-proto", "rustls", "webpki-roots", "webpki-root-certs", "dicom-ul", "reqwest", "hyper", "h2", "native-tls", "openssl", "curl", "tokio", "mio", "socket2"];
 /// ONNX Runtime's bindings.
 const ONNX: &[&str] = &["ort", "ort-sys"];
 /// The window and the GPU: bevy, its renderer and its windowing.

@@ -10,7 +10,7 @@ use crate::server::{Address, ConnectOptions, Pacs};
 /// Opens a client for `address`.
 pub fn connect(address: &Address, options: &ConnectOptions) -> Result<Box<dyn Pacs>> {
     Ok(match address {
-        Address::Web { base } => Box::new(WebClient::new(base, options)),
+        Address::Web { base } => Box::new(WebClient::new(base, options)?),
         Address::Dimse { called_aet, host, port } => Box::new(DimseClient::new(called_aet, host, *port, options)),
     })
 }

@@ -1,5 +1,9 @@
 //! DICOMweb client (PS3.18): QIDO-RS search, WADO-RS retrieve, STOW-RS store, over `ureq`.
 //!
+//! Over https the PACS's certificate must chain to the public web roots (Mozilla's, from
+//! `webpki-root-certs`) or to a CA of the bundle the user names (a hospital's own CA). A bearer
+//! token, when given, goes with every request; a 401/403 says which token source to fix.
+//!
 //! The multipart/related bodies of WADO-RS and STOW-RS are split and built here (a few dozen
 //! lines): the crates that parse multipart on crates.io are written for form data
 //! (`multipart/form-data`) or for async servers, not for a blocking client reading
@@ -21,15 +25,44 @@ pub struct WebClient {
 
 impl WebClient {
     /// A client for the service root `base` (e.g. `http://127.0.0.1:8042/dicom-web`).
-    pub fn new(base: &str, options: &ConnectOptions) -> Self {
+    ///
+    /// # Errors
+    /// [`Error::CaBundle`]: the `ca_bundle` file cannot be read or holds no certificate.
+    pub fn new(base: &str, options: &ConnectOptions) -> Result<Self> {
         let config = ureq::Agent::config_builder()
             .timeout_connect(Some(options.timeout))
             .timeout_recv_response(Some(options.timeout))
             .timeout_recv_body(Some(options.timeout))
             .timeout_send_body(Some(options.timeout))
             .http_status_as_error(false)
+            .tls_config(tls_config(options.ca_bundle.as_deref())?)
             .build();
-        Self { base: base.trim_end_matches('/').to_string(), agent: config.into(), options: options.clone() }
+        Ok(Self { base: base.trim_end_matches('/').to_string(), agent: config.into(), options: options.clone() })
+    }
+
+    /// The request with the bearer token, when there is one.
+    fn auth<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match &self.options.token {
+            Some(t) => request.header("Authorization", &format!("Bearer {}", t.expose())),
+            None => request,
+        }
+    }
+
+    /// The TLS error of `e`, if it is one (ureq passes rustls's errors inside I/O errors).
+    fn tls(&self, e: &ureq::Error) -> Option<Error> {
+        let rustls_error = match e {
+            ureq::Error::Rustls(r) => Some(r),
+            ureq::Error::Io(io) => io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()),
+            _ => None,
+        }?;
+        let fix = match (&self.options.ca_bundle, rustls_error) {
+            (None, rustls::Error::InvalidCertificate(_)) => "if the hospital signs its servers with its own CA, give that CA's certificate (PEM) with --ca-bundle FILE".to_string(),
+            (Some(b), rustls::Error::InvalidCertificate(_)) => {
+                format!("the CA bundle {} does not hold the CA that signed it: give --ca-bundle the certificate of the CA that signs the PACS's certificate", b.display())
+            }
+            _ => "check that the address is the PACS's https port and that its TLS set-up is valid".to_string(),
+        };
+        Some(Error::Tls { server: self.server(), why: rustls_error.to_string(), fix })
     }
 
     fn server(&self) -> String {
@@ -37,6 +70,9 @@ impl WebClient {
     }
 
     fn transport(&self, what: &str, e: ureq::Error) -> Error {
+        if let Some(tls) = self.tls(&e) {
+            return tls;
+        }
         match e {
             ureq::Error::Timeout(_) => Error::Timeout { server: self.server(), timeout_s: self.options.timeout.as_secs(), during: what.to_string() },
             ureq::Error::Io(io) if matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => {
@@ -53,7 +89,7 @@ impl WebClient {
 
     /// GET returning JSON (QIDO-RS). 204 and an empty body are an empty list.
     fn get_json(&self, what: &str, url: &str) -> Result<Vec<Value>> {
-        let mut resp = self.agent.get(url).header("Accept", "application/dicom+json").call().map_err(|e| self.transport(what, e))?;
+        let mut resp = self.auth(self.agent.get(url)).header("Accept", "application/dicom+json").call().map_err(|e| self.transport(what, e))?;
         let status = resp.status().as_u16();
         let body = resp.body_mut().with_config().limit(256 << 20).read_to_vec().map_err(|e| self.transport(what, e))?;
         if status == 204 || (status == 404 && what.contains("series")) {
@@ -73,6 +109,16 @@ impl WebClient {
     }
 
     fn http(&self, what: &str, status: u16, body: &[u8]) -> Error {
+        if status == 401 || status == 403 {
+            let fix = match (&self.options.token, &self.options.token_source) {
+                (None, _) => "the PACS wants a bearer token: put it in a file named with --token-file FILE, or in the environment variable COXA_PACS_TOKEN".to_string(),
+                (Some(_), source) => {
+                    format!("the PACS did not accept the bearer token from {} (wrong or expired): put a valid token there", source.as_deref().unwrap_or("--token-file or COXA_PACS_TOKEN"))
+                }
+            };
+            let meaning = if status == 401 { "unauthorized" } else { "forbidden" };
+            return Error::Unauthorized { server: self.server(), what: what.to_string(), status, meaning: meaning.into(), fix };
+        }
         let text = String::from_utf8_lossy(&body[..body.len().min(300)]).replace(['\n', '\r'], " ");
         Error::Http { server: self.server(), what: what.to_string(), status, body: text.trim().to_string() }
     }
@@ -161,12 +207,15 @@ impl Pacs for WebClient {
         let what = "WADO-RS series retrieve";
         let url = format!("{}/studies/{}/series/{}", self.base, enc(study_uid), enc(series_uid));
         // transfer-syntax=*: the instances as stored, so the pixels arrive bit for bit.
-        let mut resp = self.agent.get(&url).header("Accept", "multipart/related; type=\"application/dicom\"; transfer-syntax=*").call().map_err(|e| self.transport(what, e))?;
+        let mut resp = self.auth(self.agent.get(&url)).header("Accept", "multipart/related; type=\"application/dicom\"; transfer-syntax=*").call().map_err(|e| self.transport(what, e))?;
         let status = resp.status().as_u16();
         if !(200..300).contains(&status) {
             let body = resp.body_mut().with_config().limit(1 << 20).read_to_vec().unwrap_or_default();
             if status == 404 {
                 return Err(Error::StudyNotFound { server: self.server(), study: study_uid.to_string() });
+            }
+            if status == 401 || status == 403 {
+                return Err(self.http(what, status, &body));
             }
             return Err(self.http(what, status, &body));
         }
@@ -190,6 +239,10 @@ impl Pacs for WebClient {
         Ok(n)
     }
 
+    fn echo(&mut self) -> Result<()> {
+        self.get_json("QIDO-RS study search (limit=1)", &format!("{}/studies?limit=1", self.base)).map(drop)
+    }
+
     fn store(&mut self, files: &[Vec<u8>]) -> Result<StoreReport> {
         let what = "STOW-RS store";
         let boundary = format!("coxa-{:016x}", files.iter().map(Vec::len).sum::<usize>() as u64 ^ 0x9e37_79b9_7f4a_7c15);
@@ -202,14 +255,16 @@ impl Pacs for WebClient {
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
         let url = format!("{}/studies", self.base);
         let mut resp = self
-            .agent
-            .post(&url)
+            .auth(self.agent.post(&url))
             .header("Content-Type", &format!("multipart/related; type=\"application/dicom\"; boundary={boundary}"))
             .header("Accept", "application/dicom+json")
             .send(&body[..])
             .map_err(|e| self.transport(what, e))?;
         let status = resp.status().as_u16();
         let answer = resp.body_mut().with_config().limit(64 << 20).read_to_vec().map_err(|e| self.transport(what, e))?;
+        if status == 401 || status == 403 {
+            return Err(self.http(what, status, &answer));
+        }
         let json: Option<Value> = serde_json::from_slice(&answer).ok();
         let count = |tag: &str| json.as_ref().and_then(|j| j.get(tag)).and_then(|s| s.get("Value")).and_then(Value::as_array).map_or(0, Vec::len);
         let (stored, failed) = (count("00081199"), count("00081198"));
@@ -223,6 +278,26 @@ impl Pacs for WebClient {
         }
         Ok(StoreReport { sent: files.len(), stored, warnings })
     }
+}
+
+/// The TLS set-up: the public web roots, and with a CA bundle its certificates as well.
+fn tls_config(bundle: Option<&std::path::Path>) -> Result<ureq::tls::TlsConfig> {
+    let Some(path) = bundle else { return Ok(ureq::tls::TlsConfig::default()) };
+    let bad = |why: String| Error::CaBundle { path: path.to_path_buf(), why };
+    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
+            Ok(_) => {}
+            Err(e) => return Err(bad(format!("not PEM ({e})"))),
+        }
+    }
+    if certs.is_empty() {
+        return Err(bad("it holds no certificate (-----BEGIN CERTIFICATE-----)".into()));
+    }
+    certs.extend(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned()));
+    Ok(ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(&certs)).build())
 }
 
 /// The `boundary` parameter of a multipart Content-Type.

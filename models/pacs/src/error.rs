@@ -40,6 +40,73 @@ pub enum Error {
         /// The rejection reason.
         why: String,
     },
+    /// The PACS refused this way of retrieving (e.g. C-GET not allowed for coxa).
+    #[error("the PACS at {server} refused {how} ({why}); many hospital PACS allow only C-MOVE: try --retrieve move (or --retrieve get if this was the move)")]
+    RetrieveRefused {
+        /// The server.
+        server: String,
+        /// "C-GET" or "C-MOVE".
+        how: String,
+        /// The status or the missing presentation context.
+        why: String,
+    },
+    /// The PACS answered the C-MOVE with a failure and sent nothing: most often it does not
+    /// know coxa's AE title as a move destination (0xA801; Orthanc answers 0xC000).
+    #[error(
+        "the PACS at {server} answered the C-MOVE with status 0x{status:04X} ({meaning}) and sent nothing; check that it lists coxa's AE title {aet} as a destination with this computer's address and port {port} (its administrator adds it), or use --retrieve get"
+    )]
+    MoveRefused {
+        /// The server.
+        server: String,
+        /// The DIMSE status.
+        status: u16,
+        /// What the status means.
+        meaning: String,
+        /// coxa's AE title.
+        aet: String,
+        /// The port coxa listened on.
+        port: u16,
+    },
+    /// coxa could not listen for a C-MOVE.
+    #[error("cannot listen on port {port} for the C-MOVE: {why}; choose another --move-port (the PACS's entry for coxa must name the same port)")]
+    MoveListen {
+        /// The port.
+        port: u16,
+        /// The system's reason.
+        why: String,
+    },
+    /// The PACS's TLS certificate is not trusted (or the TLS handshake failed).
+    #[error("the PACS at {server} presented a TLS certificate coxa does not trust ({why}); {fix}")]
+    Tls {
+        /// The server.
+        server: String,
+        /// The TLS library's reason.
+        why: String,
+        /// What to do: name the hospital CA with --ca-bundle, or check the one named.
+        fix: String,
+    },
+    /// A CA bundle that cannot be used.
+    #[error("cannot use the CA bundle {path}: {why}; give --ca-bundle a PEM file holding the certificate(s) of the CA that signs the PACS's certificate")]
+    CaBundle {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// HTTP 401 or 403: no token, or one the PACS does not accept.
+    #[error("the PACS at {server} answered HTTP {status} ({meaning}) to {what}; {fix}")]
+    Unauthorized {
+        /// The server.
+        server: String,
+        /// The request.
+        what: String,
+        /// 401 or 403.
+        status: u16,
+        /// "unauthorized" or "forbidden".
+        meaning: String,
+        /// What to do about the token.
+        fix: String,
+    },
     /// An HTTP status that is not success.
     #[error("the PACS answered {status} to {what} at {server}: {body}")]
     Http {

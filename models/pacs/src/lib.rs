@@ -3,8 +3,9 @@
 //! - [`server`]: addresses (`http(s)://...` DICOMweb, `dicom://AET@host:port` DIMSE), the
 //!   search model and the [`Pacs`] trait both clients implement; [`connect`] opens the client an
 //!   address names.
-//! - [`dicomweb`]: QIDO-RS, WADO-RS, STOW-RS over HTTP.
-//! - [`dimse`]: C-FIND, C-GET (+ C-STORE sub-operations) and C-STORE over dicom-rs' `dicom-ul`.
+//! - [`dicomweb`]: QIDO-RS, WADO-RS, STOW-RS over HTTP(S), with a bearer token and a hospital CA.
+//! - [`dimse`]: C-ECHO, C-FIND, C-GET (+ C-STORE sub-operations), C-MOVE (to coxa's own storage
+//!   SCP) and C-STORE over dicom-rs' `dicom-ul`.
 //! - [`pull`]: a study's series into folders, each written whole or not at all.
 //! - [`choose`]: the planning series (the thinnest axial CT covering both hips), with the reason.
 //! - [`results`]: a case's results as DICOM objects in the source study: segmentation (SEG),
@@ -22,4 +23,4 @@ pub mod server;
 
 pub use connect::connect;
 pub use error::{Error, Result};
-pub use server::{Address, ConnectOptions, FindQuery, Pacs, SeriesMatch, StoreReport, StudyMatch};
+pub use server::{Address, ConnectOptions, FindQuery, Pacs, Retrieve, Secret, SeriesMatch, StoreReport, StudyMatch};

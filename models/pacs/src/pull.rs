@@ -177,6 +177,9 @@ mod tests {
         fn store(&mut self, _: &[Vec<u8>]) -> Result<StoreReport> {
             Ok(StoreReport::default())
         }
+        fn echo(&mut self) -> Result<()> {
+            Ok(())
+        }
     }
 
     /// Issue 45: a failed pull left an empty `--out` folder behind; now it leaves nothing.

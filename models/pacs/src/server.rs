@@ -1,5 +1,6 @@
 //! PACS addresses, the query model and the client trait both protocols implement.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -72,20 +73,65 @@ impl Address {
     }
 }
 
-/// How to connect: timeouts and coxa's own AE title.
+/// How a DIMSE client retrieves a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Retrieve {
+    /// C-GET: the instances come back on coxa's own association (the PACS needs no entry for
+    /// coxa). The default.
+    #[default]
+    Get,
+    /// C-MOVE to coxa's AE title: the PACS sends the instances to the host and port its list of
+    /// modalities gives for that title, where coxa listens (on every interface) during the move.
+    Move {
+        /// The port coxa listens on.
+        port: u16,
+    },
+}
+
+/// A secret (a bearer token): its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps `value` (surrounding white space, e.g. a file's last newline, is dropped).
+    pub fn new(value: &str) -> Self {
+        Self(value.trim().to_string())
+    }
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// How to connect: timeouts, coxa's own AE title and retrieve, DICOMweb credentials and CAs.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
     /// Connect, read and write timeout. Default 30 s.
     pub timeout: Duration,
-    /// coxa's calling AE title for DIMSE. Default `COXA`.
+    /// coxa's calling AE title for DIMSE (and the move destination of a C-MOVE). Default `COXA`.
     pub calling_aet: String,
     /// Largest DICOM instance accepted, bytes (checked before it is held in memory). Default 2 GiB.
     pub max_instance_bytes: u64,
+    /// DIMSE: C-GET (default) or C-MOVE.
+    pub retrieve: Retrieve,
+    /// DICOMweb: a bearer token, sent as `Authorization: Bearer ...` with every request.
+    pub token: Option<Secret>,
+    /// DICOMweb over https: a PEM file of CA certificates trusted besides the public web roots
+    /// (a hospital's own CA).
+    pub ca_bundle: Option<PathBuf>,
+    /// DICOMweb: where the token came from, for messages (e.g. "--token-file t.txt").
+    pub token_source: Option<String>,
 }
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(30), calling_aet: "COXA".into(), max_instance_bytes: 2 << 30 }
+        Self { timeout: Duration::from_secs(30), calling_aet: "COXA".into(), max_instance_bytes: 2 << 30, retrieve: Retrieve::Get, token: None, ca_bundle: None, token_source: None }
     }
 }
 
@@ -167,6 +213,9 @@ pub trait Pacs {
     fn retrieve_series(&mut self, study_uid: &str, series_uid: &str, sink: &mut dyn FnMut(Vec<u8>) -> Result<()>) -> Result<usize>;
     /// Stores Part 10 files in the PACS.
     fn store(&mut self, files: &[Vec<u8>]) -> Result<StoreReport>;
+    /// Checks that the PACS answers (and accepts coxa): C-ECHO over DIMSE, an authenticated
+    /// one-study search over DICOMweb.
+    fn echo(&mut self) -> Result<()>;
 }
 
 #[cfg(test)]

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use coxa_pacs::pull::{Which, pull};
-use coxa_pacs::{Address, ConnectOptions, Error, FindQuery, connect};
+use coxa_pacs::{Address, ConnectOptions, Error, FindQuery, Retrieve, Secret, connect};
 
-use common::{ACCESSION, Orthanc, PATIENT_ID, Study};
+use common::{ACCESSION, Orthanc, PATIENT_ID, Setup, Study};
 
 fn client(url: &str, timeout_s: u64) -> Box<dyn coxa_pacs::Pacs> {
     let options = ConnectOptions { timeout: Duration::from_secs(timeout_s), ..Default::default() };
@@ -82,6 +82,119 @@ fn find_and_pull_over_dicomweb_and_dimse() {
         let again = pull(c.as_mut(), &study.study_uid, out.path(), &Which::AllCt).unwrap_err();
         assert!(matches!(again, Error::WouldOverwrite { .. }), "{url}: {again}");
     }
+}
+
+fn client_with(url: &str, options: ConnectOptions) -> Result<Box<dyn coxa_pacs::Pacs>, Error> {
+    connect(&Address::parse(url).unwrap(), &options)
+}
+
+/// A PACS that allows only C-MOVE (Orthanc with C-GET refused and coxa in its modalities at a
+/// port the test chose): C-ECHO answers, C-GET is refused with the hint to move, C-MOVE pulls
+/// both series whole and bit for bit; a move to an AE title the PACS does not know, and a port
+/// already taken, are one clear error each with nothing kept.
+#[test]
+fn c_echo_and_c_move_where_c_get_is_refused() {
+    let Some(data) = common::data_dir() else { return };
+    let move_port = common::free_port();
+    let mut config = serde_json::Map::new();
+    config.insert("DicomAlwaysAllowGet".into(), false.into());
+    config.insert("DicomAlwaysAllowMove".into(), true.into());
+    config.insert("DicomModalities".into(), serde_json::json!({ "coxa": { "AET": "COXA", "Host": "127.0.0.1", "Port": move_port, "AllowGet": false } }));
+    let Some(orthanc) = Orthanc::start_with(Setup { config, ..Default::default() }) else { return };
+    let study = Study::build(&data);
+    orthanc.upload(&study.all_files());
+    for url in [orthanc.dimse(), orthanc.web()] {
+        let t = std::time::Instant::now();
+        client(&url, 10).echo().unwrap();
+        eprintln!("{url}: echo in {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    }
+    let e = client(&format!("dicom://ORTHANC@127.0.0.1:{}", common::free_port()), 5).echo().unwrap_err();
+    assert!(matches!(e, Error::Unreachable { .. }), "{e}");
+
+    let out = tempfile::tempdir().unwrap();
+    let e = pull(client(&orthanc.dimse(), 10).as_mut(), &study.study_uid, out.path(), &Which::AllCt).unwrap_err();
+    assert!(matches!(e, Error::RetrieveRefused { .. }), "{e}\n{}", orthanc.log());
+    assert!(e.to_string().contains("--retrieve move"), "{e}");
+    assert_nothing_kept(out.path());
+
+    let moving = |aet: &str, port: u16| {
+        client_with(&orthanc.dimse(), ConnectOptions { timeout: Duration::from_secs(20), calling_aet: aet.into(), retrieve: Retrieve::Move { port }, ..Default::default() }).unwrap()
+    };
+    let t = std::time::Instant::now();
+    let pulled = pull(moving("COXA", move_port).as_mut(), &study.study_uid, out.path(), &Which::AllCt).unwrap();
+    eprintln!("C-MOVE: pulled 2 series, 132 instances, in {:.2} s", t.elapsed().as_secs_f64());
+    assert_eq!(pulled.len(), 2);
+    for (orig, uid, n) in [(&study.thin, &study.thin_uid, 20), (&study.hips, &study.hips_uid, 112)] {
+        let p = pulled.iter().find(|p| &p.series.series_uid == uid).unwrap();
+        assert_eq!(p.n_files, n);
+        assert_eq!(common::pixel_bytes(&p.dir), common::pixel_bytes(orig), "PixelData bytes of {uid}");
+    }
+    let names: Vec<String> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().all(|n| !n.starts_with('.')), "no partial folder left: {names:?}");
+
+    // A move destination the PACS does not know.
+    let other = tempfile::tempdir().unwrap();
+    let e = pull(moving("NOTCOXA", move_port).as_mut(), &study.study_uid, other.path(), &Which::AllCt).unwrap_err();
+    assert!(matches!(e, Error::MoveRefused { .. }), "{e}\n{}", orthanc.log());
+    assert!(e.to_string().contains("NOTCOXA"), "{e}");
+    assert_nothing_kept(other.path());
+    // The port is taken.
+    let (_taken, busy) = common::silent_server();
+    let e = pull(moving("COXA", busy).as_mut(), &study.study_uid, other.path(), &Which::AllCt).unwrap_err();
+    assert!(matches!(e, Error::MoveListen { .. }), "{e}");
+    assert_nothing_kept(other.path());
+}
+
+/// DICOMweb over https with a hospital CA and a bearer token (Orthanc with a certificate the
+/// test's own CA signed, and a Lua filter that refuses requests without the token): with the CA
+/// bundle and the token coxa finds and pulls; without the bundle, with another CA's, without
+/// the token or with a wrong one, one error each naming the cause and the fix.
+#[test]
+fn dicomweb_over_https_with_a_ca_bundle_and_a_bearer_token() {
+    let Some(data) = common::data_dir() else { return };
+    let certs = tempfile::tempdir().unwrap();
+    let (server_pem, ca) = common::make_certificates(certs.path(), "hospital");
+    let (_, other_ca) = common::make_certificates(certs.path(), "other");
+    let token = "s3cret-token-for-coxa";
+    let Some(orthanc) = Orthanc::start_with(Setup { tls: Some((server_pem, ca.clone())), token: Some(token.into()), ..Default::default() }) else { return };
+    let study = Study::build(&data);
+    orthanc.upload(&common::dcm_files(&study.thin));
+    let opts = |bundle: Option<&std::path::Path>, token: Option<&str>| ConnectOptions {
+        timeout: Duration::from_secs(10),
+        ca_bundle: bundle.map(std::path::Path::to_path_buf),
+        token: token.map(Secret::new),
+        token_source: token.map(|_| "--token-file t.txt".to_string()),
+        ..Default::default()
+    };
+    let web = orthanc.web();
+    assert!(web.starts_with("https://"), "{web}");
+    let mut good = client_with(&web, opts(Some(&ca), Some(token))).unwrap();
+    good.echo().unwrap();
+    let found = good.find_studies(&FindQuery { patient_id: Some(PATIENT_ID.into()), ..Default::default() }).unwrap();
+    assert_eq!(found.len(), 1);
+    let out = tempfile::tempdir().unwrap();
+    let pulled = pull(good.as_mut(), &study.study_uid, out.path(), &Which::AllCt).unwrap();
+    assert_eq!(pulled.len(), 1);
+    assert_eq!(common::pixel_bytes(&pulled[0].dir), common::pixel_bytes(&study.thin));
+
+    // The faults: certificate from an unknown CA (no bundle, another CA's bundle), no token, a wrong one.
+    let e = client_with(&web, opts(None, Some(token))).unwrap().echo().unwrap_err();
+    assert!(matches!(e, Error::Tls { .. }) && e.to_string().contains("--ca-bundle"), "{e}");
+    let e = client_with(&web, opts(Some(&other_ca), Some(token))).unwrap().echo().unwrap_err();
+    assert!(matches!(e, Error::Tls { .. }) && e.to_string().contains("does not hold the CA"), "{e}");
+    for (t, says) in [(None, "COXA_PACS_TOKEN"), (Some("wrong"), "--token-file t.txt")] {
+        let e = client_with(&web, opts(Some(&ca), t)).unwrap().echo().unwrap_err();
+        assert!(matches!(e, Error::Unauthorized { status: 401 | 403, .. }) && e.to_string().contains(says), "{e}");
+        let e = pull(client_with(&web, opts(Some(&ca), t)).unwrap().as_mut(), &study.study_uid, &out.path().join("again"), &Which::AllCt).unwrap_err();
+        assert!(matches!(e, Error::Unauthorized { .. }), "{e}");
+        assert!(!e.to_string().contains(token), "the token is never shown: {e}");
+    }
+    assert!(!out.path().join("again").exists());
+    // A CA bundle that is no PEM.
+    std::fs::write(certs.path().join("empty.pem"), "not a certificate\n").unwrap();
+    let e = client_with(&web, opts(Some(&certs.path().join("empty.pem")), Some(token))).err().unwrap();
+    assert!(matches!(e, Error::CaBundle { .. }), "{e}");
+    assert!(!format!("{:?}", opts(None, Some(token))).contains(token), "Debug hides the token");
 }
 
 fn assert_nothing_kept(out: &std::path::Path) {

@@ -8,8 +8,12 @@ pub mod anatomy;
 pub mod demo;
 pub mod inspect;
 pub mod plan;
+pub mod radiograph;
+pub mod radiomics;
 pub mod rom;
 pub mod run;
+pub mod status;
+pub mod submit;
 
 /// A command-line error of clap's (an unknown flag, a value not among the choices, a missing
 /// argument) on one line, as coxa prints every error: clap's lines joined, its usage block left
@@ -108,7 +112,7 @@ pub enum Command {
     /// bone surfaces: writes anatomy.json, meshes/ and labels.nii.gz into a new folder.
     Anatomy(anatomy::AnatomyArgs),
     /// Range of motion and impingement of an implanted hip (implants alone, or with bone surfaces).
-    Rom(crate::rom::RomArgs),
+    Rom(rom::RomArgs),
     /// Run a scenario file (TOML): every case in parallel into a results folder, with a
     /// report per case; rerun to finish what failed.
     Run(run::RunArgs),
@@ -129,18 +133,18 @@ pub enum Command {
     /// --screenshot OUT.png).
     View(crate::view::ViewArgs),
     /// pyradiomics' radiomics features of an image's labels into a CSV or JSON file.
-    Radiomics(crate::radiomics_cli::RadiomicsArgs),
+    Radiomics(crate::cli::radiomics::RadiomicsArgs),
     /// A simulated radiograph (AP pelvis or lateral hip) of a CT, the plan's implants on it.
     Xray(crate::xray::XrayArgs),
     /// A plain radiograph (CR/DX DICOM, or PNG with --pixel-spacing-mm) read, and X-ray models
     /// (model cards: fracture, bone density, OA grade) run on it: one JSON record.
-    Radiograph(crate::radiograph::RadiographArgs),
+    Radiograph(crate::cli::radiograph::RadiographArgs),
     /// Submit a scenario to a cluster: a Slurm job array over shards and a merge job after it;
     /// resubmitting submits only the unfinished and failed cases.
-    Submit(crate::submit::SubmitArgs),
+    Submit(crate::cli::submit::SubmitArgs),
     /// Each case of a results folder: done, failed, running, queued, stopped or missing (from
     /// the folder and Slurm).
-    Status(crate::status::StatusArgs),
+    Status(crate::cli::status::StatusArgs),
     /// Segment a CT with a learned model (ONNX, a model card): labels.nii.gz, uncertainty.nii.gz
     /// and segment.json into a new folder.
     Segment(crate::segment::SegmentArgs),
@@ -164,11 +168,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Shape(args) => crate::population::cli(&args),
         Command::Hcf(args) => crate::hcf::cli(&args),
         Command::View(args) => crate::view::run(&args),
-        Command::Radiomics(args) => crate::radiomics_cli::cli(&args),
+        Command::Radiomics(args) => crate::cli::radiomics::cli(&args),
         Command::Xray(args) => crate::xray::cli(&args),
-        Command::Radiograph(args) => crate::radiograph::cli(&args),
-        Command::Submit(args) => crate::submit::cli(&args),
-        Command::Status(args) => crate::status::cli(&args),
+        Command::Radiograph(args) => crate::cli::radiograph::cli(&args),
+        Command::Submit(args) => crate::cli::submit::cli(&args),
+        Command::Status(args) => crate::cli::status::cli(&args),
         Command::Segment(args) => crate::segment::cli(&args),
         Command::Pacs(args) => crate::pacs::cli(&args),
     }

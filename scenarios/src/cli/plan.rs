@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
 
-use crate::rom::finite;
+use super::rom::finite;
 use crate::scenario::{Case, CaseInput, Scenario};
 use serde_json::Value;
 
@@ -84,7 +84,7 @@ pub struct PlanArgs {
     /// The definition the report's decision gives the cup angles in (Murray 1993); the search
     /// ranges above stay radiographic.
     #[arg(long, value_enum, default_value = "radiographic")]
-    pub cup_definition: crate::rom::CupDefinitionArg,
+    pub cup_definition: super::rom::CupDefinitionArg,
     /// Print plan.json to stdout as well.
     #[arg(long)]
     pub json: bool,
@@ -167,9 +167,9 @@ fn plan_scenario(args: &PlanArgs, case: Case, options: PlanOptions) -> Result<Sc
         text.push_str(&format!("\n[implants]\ncatalog = {}\n", super::toml_string(&abs.to_string_lossy())));
     }
     let definition = match args.cup_definition {
-        crate::rom::CupDefinitionArg::Radiographic => None,
-        crate::rom::CupDefinitionArg::Operative => Some("operative"),
-        crate::rom::CupDefinitionArg::Anatomic => Some("anatomic"),
+        super::rom::CupDefinitionArg::Radiographic => None,
+        super::rom::CupDefinitionArg::Operative => Some("operative"),
+        super::rom::CupDefinitionArg::Anatomic => Some("anatomic"),
     };
     if let Some(d) = definition {
         text.push_str(&format!("\n[report]\ncup_definition = \"{d}\"\n"));
@@ -225,7 +225,7 @@ pub fn cli(args: &PlanArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
-    println!("wrote {}", args.out.join("plan.json").display());
+    println!("wrote {}: report.html, report.pdf, plan.json, pictures, implants", args.out.display());
     let c = &v.cup;
     // As the JSON writes it (`52.0`; `null` when not finite).
     let show = |x: f64| Value::from(x).to_string();

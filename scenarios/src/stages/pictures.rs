@@ -19,10 +19,10 @@ use coxa_report::build::CONTACT_PICTURE_PREFIX;
 
 /// A daily-life motion within this margin of its need (deg) limits the plan: the report shows
 /// it at its first contact.
-const LIMITING_MARGIN_DEG: f64 = 10.0;
+pub const LIMITING_MARGIN_DEG: f64 = 10.0;
 
 /// At most this many motions are shown at their first contact.
-const MAX_CONTACT_PICTURES: usize = 3;
+pub const MAX_CONTACT_PICTURES: usize = 3;
 
 /// Side of each of the report's pictures, pixels.
 const PICTURE_PX: usize = 480;

@@ -48,17 +48,42 @@ pub struct Orthanc {
     pub http_port: u16,
     pub dicom_port: u16,
     pub aet: String,
+    /// The test's own HTTP client (trusting the test CA when Orthanc is reached over https).
+    agent: ureq::Agent,
+    /// stunnel terminating https in front of Orthanc's HTTP port, and its port.
+    tls: Option<(Child, u16)>,
+    token: Option<String>,
+}
+
+/// How to start Orthanc beyond the defaults.
+#[derive(Default)]
+pub struct Setup {
+    /// Configuration keys added to (or replacing) the defaults.
+    pub config: serde_json::Map<String, serde_json::Value>,
+    /// HTTPS: the server's certificate and key (one PEM file), and the CA certificate that
+    /// signed it (which the test's own requests trust). Debian's Orthanc 1.10.1 cannot serve
+    /// https itself (its civetweb 1.15 crashes on the first TLS connection: a jump to address 0),
+    /// so stunnel (Debian `stunnel4`, OpenSSL) terminates TLS in front of its HTTP port, the way
+    /// many hospitals put Orthanc behind a TLS reverse proxy.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// A bearer token every HTTP request must carry: an Orthanc Lua filter refuses (403) the rest.
+    pub token: Option<String>,
 }
 
 impl Orthanc {
     /// Starts Orthanc; `None` when it is not installed (outside CI).
     pub fn start() -> Option<Orthanc> {
+        Self::start_with(Setup::default())
+    }
+
+    /// Starts Orthanc with `setup`; `None` when it is not installed (outside CI).
+    pub fn start_with(setup: Setup) -> Option<Orthanc> {
         let bin = orthanc_bin()?;
         let dir = tempfile::tempdir().unwrap();
         let (http_port, dicom_port) = (free_port(), free_port());
         let plugin =
             ["/usr/share/orthanc/plugins/libOrthancDicomWeb.so", "/usr/lib/orthanc/libOrthancDicomWeb.so.1.7"].into_iter().find(|p| Path::new(p).exists()).expect("orthanc-dicomweb is installed");
-        let config = serde_json::json!({
+        let mut config = serde_json::json!({
             "Name": "coxa-test",
             "StorageDirectory": dir.path().join("storage"),
             "IndexDirectory": dir.path().join("index"),
@@ -81,27 +106,59 @@ impl Orthanc {
             "SaveJobs": false,
             "ConcurrentJobs": 1,
         });
+        let mut agent_config = ureq::Agent::config_builder().http_status_as_error(false);
+        let mut tls = None;
+        if let Some((server_pem, ca_pem)) = &setup.tls {
+            let ca = ureq::tls::Certificate::from_pem(&std::fs::read(ca_pem).unwrap()).unwrap().to_owned();
+            agent_config = agent_config.tls_config(ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(&[ca])).build());
+            let https_port = free_port();
+            let conf = dir.path().join("stunnel.conf");
+            std::fs::write(&conf, format!("foreground = yes\npid =\n[https]\naccept = 127.0.0.1:{https_port}\nconnect = 127.0.0.1:{http_port}\ncert = {}\n", server_pem.display())).unwrap();
+            let log = std::fs::File::create(dir.path().join("stunnel.log")).unwrap();
+            let child = Command::new("stunnel").arg(&conf).stdout(Stdio::from(log.try_clone().unwrap())).stderr(Stdio::from(log)).spawn().expect("stunnel is installed (scripts/setup)");
+            tls = Some((child, https_port));
+        }
+        if let Some(token) = &setup.token {
+            let lua = dir.path().join("token.lua");
+            std::fs::write(&lua, format!("function IncomingHttpRequestFilter(method, uri, ip, username, httpHeaders)\n  return httpHeaders['authorization'] == 'Bearer {token}'\nend\n")).unwrap();
+            config["LuaScripts"] = serde_json::json!([lua]);
+        }
+        for (k, v) in setup.config {
+            config[k] = v;
+        }
         let cfg = dir.path().join("orthanc.json");
         std::fs::write(&cfg, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
         let log = std::fs::File::create(dir.path().join("orthanc.log")).unwrap();
         let child = Command::new(bin).arg(&cfg).stdout(Stdio::from(log.try_clone().unwrap())).stderr(Stdio::from(log)).spawn().expect("Orthanc starts");
-        let o = Orthanc { child, dir, http_port, dicom_port, aet: "ORTHANC".into() };
+        let o = Orthanc { child, dir, http_port, dicom_port, aet: "ORTHANC".into(), agent: agent_config.build().into(), tls, token: setup.token };
         let start = Instant::now();
         loop {
-            if ureq::get(&format!("{}/system", o.rest())).call().is_ok_and(|r| r.status() == 200) {
+            if o.request("/system").call().is_ok_and(|r| r.status() == 200) {
                 break;
             }
-            assert!(start.elapsed() < Duration::from_secs(60), "Orthanc did not start: {}", o.log());
+            assert!(start.elapsed() < Duration::from_secs(60), "Orthanc did not start: {}{}", o.log(), std::fs::read_to_string(o.dir.path().join("stunnel.log")).unwrap_or_default());
             std::thread::sleep(Duration::from_millis(100));
         }
         Some(o)
     }
 
+    /// A GET of Orthanc's REST API (with the token when there is one).
+    fn request(&self, path: &str) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
+        let r = self.agent.get(&format!("{}{path}", self.rest()));
+        match &self.token {
+            Some(t) => r.header("Authorization", &format!("Bearer {t}")),
+            None => r,
+        }
+    }
+
     pub fn rest(&self) -> String {
-        format!("http://127.0.0.1:{}", self.http_port)
+        match &self.tls {
+            Some((_, port)) => format!("https://127.0.0.1:{port}"),
+            None => format!("http://127.0.0.1:{}", self.http_port),
+        }
     }
     pub fn web(&self) -> String {
-        format!("http://127.0.0.1:{}/dicom-web", self.http_port)
+        format!("{}/dicom-web", self.rest())
     }
     pub fn dimse(&self) -> String {
         format!("dicom://{}@127.0.0.1:{}", self.aet, self.dicom_port)
@@ -114,14 +171,19 @@ impl Orthanc {
     pub fn upload(&self, files: &[PathBuf]) {
         for f in files {
             let bytes = std::fs::read(f).unwrap();
-            let r = ureq::post(&format!("{}/instances", self.rest())).header("Content-Type", "application/dicom").send(&bytes[..]).unwrap();
+            let mut r = self.agent.post(&format!("{}/instances", self.rest())).header("Content-Type", "application/dicom");
+            if let Some(t) = &self.token {
+                r = r.header("Authorization", &format!("Bearer {t}"));
+            }
+            let r = r.send(&bytes[..]).unwrap();
             assert_eq!(r.status(), 200, "upload {}", f.display());
         }
     }
 
     /// GET a REST resource as JSON.
     pub fn get(&self, path: &str) -> serde_json::Value {
-        let mut r = ureq::get(&format!("{}{path}", self.rest())).call().unwrap();
+        let mut r = self.request(path).call().unwrap();
+        assert_eq!(r.status(), 200, "GET {path}");
         serde_json::from_slice(&r.body_mut().read_to_vec().unwrap()).unwrap()
     }
 
@@ -129,10 +191,65 @@ impl Orthanc {
     pub fn n_instances(&self) -> usize {
         self.get("/instances").as_array().unwrap().len()
     }
+
+    /// The Orthanc id of a study, by its StudyInstanceUID.
+    fn study_id(&self, study_uid: &str) -> String {
+        let ids = self.get("/studies");
+        let found = ids.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).find(|id| self.get(&format!("/studies/{id}"))["MainDicomTags"]["StudyInstanceUID"] == study_uid);
+        found.unwrap_or_else(|| panic!("study {study_uid} is not on Orthanc"))
+    }
+
+    /// The modalities of the series of a study (Orthanc's REST API, sorted).
+    pub fn study_modalities(&self, study_uid: &str) -> Vec<String> {
+        let series = self.get(&format!("/studies/{}/series", self.study_id(study_uid)));
+        let mut out: Vec<String> = series.as_array().unwrap().iter().map(|s| s["MainDicomTags"]["Modality"].as_str().unwrap_or("").to_string()).collect();
+        out.sort();
+        out
+    }
+
+    /// The SOPInstanceUIDs of a study (Orthanc's REST API).
+    pub fn study_instances(&self, study_uid: &str) -> std::collections::BTreeSet<String> {
+        let instances = self.get(&format!("/studies/{}/instances", self.study_id(study_uid)));
+        instances.as_array().unwrap().iter().map(|i| i["MainDicomTags"]["SOPInstanceUID"].as_str().unwrap().to_string()).collect()
+    }
+}
+
+/// Makes a test CA and a server certificate for 127.0.0.1 signed by it, with the `openssl`
+/// command: returns (the server's certificate and key in one PEM, as Orthanc wants it, the CA's
+/// certificate PEM). `name` tells two CAs apart.
+pub fn make_certificates(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl is installed (scripts/setup)");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let f = |s: &str| format!("{name}-{s}");
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    let (ca_key, ca_pem, subj) = (f("ca.key"), f("ca.pem"), format!("/CN=coxa test CA {name}"));
+    ca.extend(["-keyout", &ca_key, "-out", &ca_pem, "-days", "2", "-subj", &subj, "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+    run(&ca);
+    let (key, csr, crt) = (f("server.key"), f("server.csr"), f("server.crt"));
+    let mut req = vec!["req"];
+    req.extend(ec);
+    req.extend(["-keyout", &key, "-out", &csr, "-subj", "/CN=127.0.0.1"]);
+    run(&req);
+    let ext = f("ext.cnf");
+    std::fs::write(dir.join(&ext), "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n").unwrap();
+    run(&["x509", "-req", "-in", &csr, "-CA", &ca_pem, "-CAkey", &ca_key, "-CAcreateserial", "-out", &crt, "-days", "2", "-extfile", &ext]);
+    let both = dir.join(f("server.pem"));
+    let mut pem = std::fs::read(dir.join(&crt)).unwrap();
+    pem.extend(std::fs::read(dir.join(&key)).unwrap());
+    std::fs::write(&both, pem).unwrap();
+    (both, dir.join(ca_pem))
 }
 
 impl Drop for Orthanc {
     fn drop(&mut self) {
+        if let Some((stunnel, _)) = &mut self.tls {
+            let _ = stunnel.kill();
+            let _ = stunnel.wait();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

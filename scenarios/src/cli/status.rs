@@ -10,8 +10,8 @@ use anyhow::{Result, bail};
 use clap::Args;
 use serde_json::{Value, json};
 
+use crate::cli::submit::{Submission, read_submissions, squeue};
 use crate::merge::{CaseState, classify};
-use crate::submit::{Submission, read_submissions, squeue};
 
 /// Arguments of `coxa status`.
 #[derive(Debug, Args)]

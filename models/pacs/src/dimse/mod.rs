@@ -1,43 +1,46 @@
-//! Classic DICOM networking (PS3.7 DIMSE) over dicom-rs' upper layer (`dicom-ul`): C-FIND,
-//! C-GET (with the C-STORE sub-operations it triggers on the same association) and C-STORE.
+//! Classic DICOM networking (PS3.7 DIMSE) over dicom-rs' upper layer (`dicom-ul`): C-ECHO,
+//! C-FIND, C-GET (with the C-STORE sub-operations it triggers on the same association), C-MOVE
+//! (to coxa's own storage SCP, [`retrieve`]) and C-STORE.
 //!
 //! dicom-ul negotiates the association and moves PDUs; the DIMSE messages on top of it (command
-//! sets in implicit VR little endian, the C-GET loop that answers each incoming C-STORE) have no
-//! crate of their own in dicom-rs 0.10 (its `findscu`/`storescu` tools are binaries, not
-//! libraries), so they are built here with `dicom-object` from the command fields of PS3.7 9.3.
-//! C-GET is used rather than C-MOVE: it needs no storage server on coxa's side and no entry for
-//! coxa in the PACS's list of modalities.
+//! sets in implicit VR little endian, the loops that answer each incoming C-STORE) have no
+//! crate of their own in dicom-rs 0.10 (its `findscu`/`storescu`/`storescp` tools are binaries,
+//! not libraries), so they are built here with `dicom-object` from the command fields of PS3.7
+//! 9.3 ([`message`]). C-GET is the default: it needs no storage server on coxa's side and no
+//! entry for coxa in the PACS's list of modalities; C-MOVE is for the many hospital PACS that
+//! allow only it.
+
+mod message;
+mod retrieve;
 
 use std::io::Write;
+use std::net::TcpStream;
 
-use dicom_core::{DataElement, PrimitiveValue, Tag, VR, dicom_value};
+use dicom_core::{PrimitiveValue, VR, dicom_value};
 use dicom_dictionary_std::{tags, uids};
-use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
-use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
-use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+use dicom_object::InMemDicomObject;
+use dicom_ul::association::SyncAssociation;
 use dicom_ul::association::client::ClientAssociationOptions;
 use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu, PresentationContextResultReason};
 
-use crate::server::{ConnectOptions, FindQuery, Pacs, SeriesMatch, StoreReport, StudyMatch};
+pub use message::dataset_of;
+#[cfg(test)]
+pub(crate) use message::part10;
+pub(crate) use message::split_part10;
+use message::*;
+
+use crate::server::{ConnectOptions, FindQuery, Pacs, Retrieve, SeriesMatch, StoreReport, StudyMatch};
 use crate::{Error, Result};
 
-type Assoc = dicom_ul::association::client::ClientAssociation<std::net::TcpStream>;
-
-const C_STORE_RQ: u16 = 0x0001;
-const C_STORE_RSP: u16 = 0x8001;
-const C_GET_RQ: u16 = 0x0010;
-const C_GET_RSP: u16 = 0x8010;
-const C_FIND_RQ: u16 = 0x0020;
-const C_FIND_RSP: u16 = 0x8020;
-/// CommandDataSetType: no data set follows.
-const NO_DATASET: u16 = 0x0101;
+type Assoc = dicom_ul::association::client::ClientAssociation<TcpStream>;
 
 /// Transfer syntaxes proposed for receiving (one presentation context each, so the PACS can send
 /// an instance as it is stored, without transcoding).
 const RECEIVE_SYNTAXES: [&str; 7] =
     [uids::EXPLICIT_VR_LITTLE_ENDIAN, uids::IMPLICIT_VR_LITTLE_ENDIAN, uids::JPEG2000_LOSSLESS, uids::JPEG2000, uids::JPEG_LOSSLESS_SV1, uids::RLE_LOSSLESS, uids::JPEG_BASELINE8_BIT];
 
-/// Storage SOP classes coxa accepts in a C-GET (images a planning study holds, and coxa's results).
+/// Storage SOP classes coxa accepts in a C-GET or C-MOVE (images a planning study holds, and
+/// coxa's results).
 const RECEIVE_CLASSES: [&str; 9] = [
     uids::CT_IMAGE_STORAGE,
     uids::ENHANCED_CT_IMAGE_STORAGE,
@@ -50,7 +53,18 @@ const RECEIVE_CLASSES: [&str; 9] = [
     uids::COMPUTED_RADIOGRAPHY_IMAGE_STORAGE,
 ];
 
+/// What arrived on an association.
+enum Received {
+    /// A message: presentation context, command set, data set bytes.
+    Message(u8, InMemDicomObject, Option<Vec<u8>>),
+    /// The peer asked to release the association.
+    Released,
+    /// The peer aborted the association (its source).
+    Aborted(String),
+}
+
 /// A DIMSE client for one PACS (a new association per operation).
+#[derive(Clone)]
 pub struct DimseClient {
     called_aet: String,
     host: String,
@@ -125,8 +139,8 @@ impl DimseClient {
     }
 
     /// Sends a command (and its data set, already encoded in the context's transfer syntax).
-    fn send(&self, a: &mut Assoc, pc: u8, command: &[u8], data: Option<&[u8]>, during: &str) -> Result<()> {
-        a.send(&Pdu::PData { data: vec![PDataValue { presentation_context_id: pc, value_type: PDataValueType::Command, is_last: true, data: command.to_vec() }] })
+    fn send<A: SyncAssociation<TcpStream>>(&self, a: &mut A, pc: u8, command: &[u8], data: Option<&[u8]>, during: &str) -> Result<()> {
+        SyncAssociation::send(a, &Pdu::PData { data: vec![PDataValue { presentation_context_id: pc, value_type: PDataValueType::Command, is_last: true, data: command.to_vec() }] })
             .map_err(|e| self.ul_error(during, &e))?;
         if let Some(data) = data {
             let mut w = a.send_pdata(pc);
@@ -137,12 +151,26 @@ impl DimseClient {
     }
 
     /// Receives one DIMSE message: its presentation context, command set and data set bytes.
-    fn receive(&self, a: &mut Assoc, during: &str) -> Result<(u8, InMemDicomObject, Option<Vec<u8>>)> {
+    fn receive<A: SyncAssociation<TcpStream>>(&self, a: &mut A, during: &str) -> Result<(u8, InMemDicomObject, Option<Vec<u8>>)> {
+        self.message(self.receive_or_release(a, during)?, during)
+    }
+
+    /// The message received, or the error that the peer released or aborted the association.
+    fn message(&self, received: Received, during: &str) -> Result<(u8, InMemDicomObject, Option<Vec<u8>>)> {
+        match received {
+            Received::Message(pc, cmd, data) => Ok((pc, cmd, data)),
+            Received::Released => Err(self.protocol(format!("{during}: the PACS released the association mid-operation"))),
+            Received::Aborted(source) => Err(self.protocol(format!("{during}: the PACS aborted the association ({source})"))),
+        }
+    }
+
+    /// Receives one DIMSE message, or the peer's release request.
+    fn receive_or_release<A: SyncAssociation<TcpStream>>(&self, a: &mut A, during: &str) -> Result<Received> {
         let mut command = Vec::new();
         let mut data = Vec::new();
         let mut command_done = false;
         loop {
-            let pdu = a.receive().map_err(|e| self.ul_error(during, &e))?;
+            let pdu = SyncAssociation::receive(a).map_err(|e| self.ul_error(during, &e))?;
             match pdu {
                 Pdu::PData { data: values } => {
                     for v in values {
@@ -155,7 +183,7 @@ impl DimseClient {
                                     let cmd = read_command(&command).map_err(|why| self.protocol(format!("{during}: {why}")))?;
                                     let has_data = cmd.element(tags::COMMAND_DATA_SET_TYPE).ok().and_then(|e| e.to_int::<u16>().ok()).is_some_and(|t| t != NO_DATASET);
                                     if !has_data {
-                                        return Ok((pc, cmd, None));
+                                        return Ok(Received::Message(pc, cmd, None));
                                     }
                                 }
                             }
@@ -169,14 +197,14 @@ impl DimseClient {
                                         return Err(self.protocol(format!("{during}: a data set before its command")));
                                     }
                                     let cmd = read_command(&command).map_err(|why| self.protocol(format!("{during}: {why}")))?;
-                                    return Ok((pc, cmd, Some(data)));
+                                    return Ok(Received::Message(pc, cmd, Some(data)));
                                 }
                             }
                         }
                     }
                 }
-                Pdu::AbortRQ { source } => return Err(self.protocol(format!("{during}: the PACS aborted the association ({source:?})"))),
-                Pdu::ReleaseRQ => return Err(self.protocol(format!("{during}: the PACS released the association mid-operation"))),
+                Pdu::AbortRQ { source } => return Ok(Received::Aborted(format!("{source:?}"))),
+                Pdu::ReleaseRQ => return Ok(Received::Released),
                 other => return Err(self.protocol(format!("{during}: unexpected {}", pdu_name(&other)))),
             }
         }
@@ -228,146 +256,6 @@ impl DimseClient {
         self.release(a);
         Ok(found)
     }
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(x) = src {
-        let t = x.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        src = x.source();
-    }
-    s
-}
-
-fn pdu_name(p: &Pdu) -> &'static str {
-    match p {
-        Pdu::AssociationRQ(_) => "A-ASSOCIATE-RQ",
-        Pdu::AssociationAC(_) => "A-ASSOCIATE-AC",
-        Pdu::AssociationRJ(_) => "A-ASSOCIATE-RJ",
-        Pdu::PData { .. } => "P-DATA",
-        Pdu::ReleaseRQ => "A-RELEASE-RQ",
-        Pdu::ReleaseRP => "A-RELEASE-RP",
-        Pdu::AbortRQ { .. } => "A-ABORT",
-        Pdu::Unknown { .. } => "unknown PDU",
-    }
-}
-
-/// The accepted presentation context (id, transfer syntax) for an abstract syntax.
-fn accepted(a: &Assoc, abstract_syntax: &str) -> Option<(u8, String)> {
-    a.presentation_contexts()
-        .iter()
-        .find(|pc| pc.reason == PresentationContextResultReason::Acceptance && trim_uid(&pc.abstract_syntax) == abstract_syntax)
-        .map(|pc| (pc.id, trim_uid(&pc.transfer_syntax).to_string()))
-}
-
-fn trim_uid(s: &str) -> &str {
-    s.trim_end_matches(['\0', ' '])
-}
-
-fn implicit_le() -> &'static dicom_encoding::TransferSyntax {
-    TransferSyntaxRegistry.get(uids::IMPLICIT_VR_LITTLE_ENDIAN).expect("implicit VR little endian is built in")
-}
-
-/// Encodes a command set (implicit VR little endian, with its group length first).
-fn command(fields: &[(Tag, VR, PrimitiveValue)]) -> Result<Vec<u8>> {
-    let mut obj = InMemDicomObject::new_empty();
-    for (tag, vr, v) in fields {
-        obj.put(DataElement::new(*tag, *vr, v.clone()));
-    }
-    let body = encode_ts(&obj, implicit_le())?;
-    obj.put(DataElement::new(tags::COMMAND_GROUP_LENGTH, VR::UL, dicom_value!(U32, [body.len() as u32])));
-    encode_ts(&obj, implicit_le())
-}
-
-fn read_command(bytes: &[u8]) -> std::result::Result<InMemDicomObject, String> {
-    InMemDicomObject::read_dataset_with_ts(bytes, implicit_le()).map_err(|e| format!("unreadable command set: {e}"))
-}
-
-fn encode_ts(obj: &InMemDicomObject, ts: &dicom_encoding::TransferSyntax) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    obj.write_dataset_with_ts(&mut out, ts).map_err(|e| Error::Dicom { what: "data set".into(), why: e.to_string() })?;
-    Ok(out)
-}
-
-fn encode(obj: &InMemDicomObject, ts_uid: &str) -> Result<Vec<u8>> {
-    let ts = TransferSyntaxRegistry.get(ts_uid).ok_or_else(|| Error::Dicom { what: "transfer syntax".into(), why: format!("{ts_uid} is not known") })?;
-    encode_ts(obj, ts)
-}
-
-fn decode(bytes: &[u8], ts_uid: &str) -> std::result::Result<InMemDicomObject, String> {
-    let ts = TransferSyntaxRegistry.get(ts_uid).ok_or_else(|| format!("transfer syntax {ts_uid} is not known"))?;
-    InMemDicomObject::read_dataset_with_ts(bytes, ts).map_err(|e| format!("unreadable data set: {e}"))
-}
-
-fn status_of(cmd: &InMemDicomObject) -> u16 {
-    cmd.element(tags::STATUS).ok().and_then(|e| e.to_int::<u16>().ok()).unwrap_or(0xFFFF)
-}
-
-fn status_meaning(s: u16) -> &'static str {
-    match s {
-        0x0000 => "success",
-        0xFF00 | 0xFF01 => "pending",
-        0xFE00 => "cancelled",
-        0xA700..=0xA7FF => "out of resources",
-        0xA900..=0xA9FF => "data set does not match SOP class",
-        0xA801 => "move destination unknown",
-        0xB000 => "some sub-operations failed",
-        0xB007 => "data set does not match SOP class (stored anyway)",
-        0xC000..=0xCFFF => "cannot understand / processing failure",
-        0x0122 => "SOP class not supported",
-        0x0124 => "not authorised",
-        0x0110 => "processing failure",
-        _ => "failure",
-    }
-}
-
-fn put_str(obj: &mut InMemDicomObject, tag: Tag, vr: VR, v: &str) {
-    obj.put(DataElement::new(tag, vr, PrimitiveValue::from(v)));
-}
-
-fn get_str(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
-    let s = obj.element(tag).ok()?.to_str().ok()?.trim_end_matches(['\0', ' ']).to_string();
-    (!s.is_empty()).then_some(s)
-}
-
-/// Wraps a received data set (encoded in `ts`) as a Part 10 file, bytes unchanged.
-pub(crate) fn part10(ds: &[u8], ts: &str, sop_class: &str, sop_instance: &str) -> Result<Vec<u8>> {
-    let meta = FileMetaTableBuilder::new()
-        .transfer_syntax(ts)
-        .media_storage_sop_class_uid(sop_class)
-        .media_storage_sop_instance_uid(sop_instance)
-        .build()
-        .map_err(|e| Error::Dicom { what: format!("file meta of {sop_instance}"), why: e.to_string() })?;
-    let mut out = vec![0u8; 128];
-    out.extend_from_slice(b"DICM");
-    meta.write(&mut out).map_err(|e| Error::Dicom { what: format!("file meta of {sop_instance}"), why: e.to_string() })?;
-    out.extend_from_slice(ds);
-    Ok(out)
-}
-
-/// The data set bytes of a Part 10 file (after its file meta).
-pub fn dataset_of(file: &[u8]) -> Result<&[u8]> {
-    Ok(split_part10(file)?.3)
-}
-
-/// A Part 10 file split into (SOP class, SOP instance, transfer syntax, data set bytes).
-pub(crate) fn split_part10(file: &[u8]) -> Result<(String, String, String, &[u8])> {
-    let bad = |why: &str| Error::Dicom { what: "Part 10 file".into(), why: why.into() };
-    if file.len() < 144 || &file[128..132] != b"DICM" {
-        return Err(bad("no DICM marker at byte 128"));
-    }
-    let meta = dicom_object::FileMetaTable::from_reader(&file[128..]).map_err(|e| bad(&format!("unreadable file meta: {e}")))?;
-    // (0002,0000) UL: 4 tag + 2 VR + 2 length + 4 value, then the group's bytes.
-    let start = 132 + 12 + meta.information_group_length as usize;
-    if start > file.len() {
-        return Err(bad("file meta longer than the file"));
-    }
-    Ok((trim_uid(&meta.media_storage_sop_class_uid).to_string(), trim_uid(&meta.media_storage_sop_instance_uid).to_string(), trim_uid(&meta.transfer_syntax).to_string(), &file[start..]))
 }
 
 impl Pacs for DimseClient {
@@ -428,84 +316,14 @@ impl Pacs for DimseClient {
     }
 
     fn retrieve_series(&mut self, study_uid: &str, series_uid: &str, sink: &mut dyn FnMut(Vec<u8>) -> Result<()>) -> Result<usize> {
-        let during = "C-GET";
-        let get = uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_GET;
-        let mut opts = self.options().with_presentation_context(get, vec![uids::EXPLICIT_VR_LITTLE_ENDIAN, uids::IMPLICIT_VR_LITTLE_ENDIAN]);
-        for class in RECEIVE_CLASSES {
-            for ts in RECEIVE_SYNTAXES {
-                opts = opts.with_presentation_context(class, vec![ts]);
-            }
-            opts = opts.with_role_selection(class, false, true);
+        match self.options.retrieve {
+            Retrieve::Get => self.c_get(study_uid, series_uid, sink),
+            Retrieve::Move { port } => self.c_move(study_uid, series_uid, port, sink),
         }
-        let mut a = self.establish(opts, during)?;
-        let (pc, ts) = accepted(&a, get).ok_or_else(|| Error::AssociationRejected { server: self.server(), why: "C-GET (study root) not accepted".into() })?;
-        let mut id = InMemDicomObject::new_empty();
-        put_str(&mut id, tags::QUERY_RETRIEVE_LEVEL, VR::CS, "SERIES");
-        put_str(&mut id, tags::STUDY_INSTANCE_UID, VR::UI, study_uid);
-        put_str(&mut id, tags::SERIES_INSTANCE_UID, VR::UI, series_uid);
-        let msg = self.message_id();
-        let cmd = command(&[
-            (tags::AFFECTED_SOP_CLASS_UID, VR::UI, PrimitiveValue::from(get)),
-            (tags::COMMAND_FIELD, VR::US, dicom_value!(U16, [C_GET_RQ])),
-            (tags::MESSAGE_ID, VR::US, dicom_value!(U16, [msg])),
-            (tags::PRIORITY, VR::US, dicom_value!(U16, [0])),
-            (tags::COMMAND_DATA_SET_TYPE, VR::US, dicom_value!(U16, [0x0000])),
-        ])?;
-        self.send(&mut a, pc, &cmd, Some(&encode(&id, &ts)?), during)?;
-        let contexts: Vec<(u8, String)> = a.presentation_contexts().iter().map(|p| (p.id, trim_uid(&p.transfer_syntax).to_string())).collect();
-        let mut n = 0usize;
-        loop {
-            let (rpc, rsp, ds) = self.receive(&mut a, during)?;
-            let field = rsp.element(tags::COMMAND_FIELD).ok().and_then(|e| e.to_int::<u16>().ok()).unwrap_or(0);
-            match field {
-                C_STORE_RQ => {
-                    let Some(ds) = ds else {
-                        return Err(self.protocol("C-STORE sub-operation without a data set"));
-                    };
-                    let class = get_str(&rsp, tags::AFFECTED_SOP_CLASS_UID).unwrap_or_default();
-                    let inst = get_str(&rsp, tags::AFFECTED_SOP_INSTANCE_UID).unwrap_or_default();
-                    let sub_ts = contexts.iter().find(|(id, _)| *id == rpc).map(|(_, t)| t.clone()).ok_or_else(|| self.protocol(format!("C-STORE on unknown presentation context {rpc}")))?;
-                    let file = part10(&ds, &sub_ts, &class, &inst)?;
-                    let stored = sink(file);
-                    let status: u16 = if stored.is_ok() { 0x0000 } else { 0xA700 };
-                    let sub_id = rsp.element(tags::MESSAGE_ID).ok().and_then(|e| e.to_int::<u16>().ok()).unwrap_or(0);
-                    let reply = command(&[
-                        (tags::AFFECTED_SOP_CLASS_UID, VR::UI, PrimitiveValue::from(class.as_str())),
-                        (tags::COMMAND_FIELD, VR::US, dicom_value!(U16, [C_STORE_RSP])),
-                        (tags::MESSAGE_ID_BEING_RESPONDED_TO, VR::US, dicom_value!(U16, [sub_id])),
-                        (tags::COMMAND_DATA_SET_TYPE, VR::US, dicom_value!(U16, [NO_DATASET])),
-                        (tags::STATUS, VR::US, dicom_value!(U16, [status])),
-                        (tags::AFFECTED_SOP_INSTANCE_UID, VR::UI, PrimitiveValue::from(inst.as_str())),
-                    ])?;
-                    self.send(&mut a, rpc, &reply, None, during)?;
-                    if let Err(e) = stored {
-                        let _ = a.abort();
-                        return Err(e);
-                    }
-                    n += 1;
-                }
-                C_GET_RSP => {
-                    let status = status_of(&rsp);
-                    match status {
-                        0xFF00 => {}
-                        0x0000 => break,
-                        s => {
-                            let failed = rsp.element(tags::NUMBER_OF_FAILED_SUBOPERATIONS).ok().and_then(|e| e.to_int::<u32>().ok()).unwrap_or(0);
-                            let _ = a.abort();
-                            return Err(Error::DimseStatus {
-                                server: self.server(),
-                                what: format!("C-GET of series {series_uid} ({failed} sub-operations failed)"),
-                                status: s,
-                                meaning: status_meaning(s).into(),
-                            });
-                        }
-                    }
-                }
-                other => return Err(self.protocol(format!("{during}: unexpected command 0x{other:04X}"))),
-            }
-        }
-        self.release(a);
-        Ok(n)
+    }
+
+    fn echo(&mut self) -> Result<()> {
+        self.c_echo()
     }
 
     fn store(&mut self, files: &[Vec<u8>]) -> Result<StoreReport> {

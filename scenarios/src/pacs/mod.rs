@@ -1,26 +1,36 @@
-//! `coxa pacs find | pull | push`: the hospital's PACS over DICOMweb or DIMSE ([`coxa_pacs`]).
+//! `coxa pacs echo | find | pull | push`: the hospital's PACS over DICOMweb or DIMSE ([`coxa_pacs`]).
 //!
+//! - `echo` checks that the PACS answers and accepts coxa (C-ECHO; over DICOMweb a one-study
+//!   search with the credentials), with the round trip time.
 //! - `find` lists studies matching patient ID, accession number, study date (range) and
 //!   modality, and their series; patient names and IDs only with `--show-phi`.
 //! - `pull` retrieves a study's CT series into a new folder (each series whole or not at all),
 //!   chooses the series to plan on (the thinnest axial CT that covers both hips, judged by coxa's
 //!   bone segmentation finding both femoral heads inside the scan) and says which and why; it
 //!   writes `pacs.json` (server, study, series, the choice) last, so a folder with `pacs.json`
-//!   is a complete pull.
+//!   is a complete pull, and `--ct` of that folder plans on the chosen series ([`planning_ct`]).
+//!   Over DIMSE it retrieves with C-GET, or with `--retrieve move` by C-MOVE to coxa's own
+//!   storage SCP (for PACS that allow only C-MOVE).
 //! - `push` builds the case's DICOM results (SEG, SR, encapsulated PDF, secondary capture; see
 //!   [`coxa_pacs::results`]) in the source study and stores them; the same case pushed twice
-//!   sends the same UIDs.
+//!   sends the same UIDs. The source series is found from the case ([`source_of`]): no UID to type.
+//!
+//! DICOMweb credentials never go on the command line (other users see it in `ps`): the bearer
+//! token is read from `--token-file` or `COXA_PACS_TOKEN`; `--ca-bundle` adds a hospital CA.
+
+mod record;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use coxa_pacs::pull::Which;
-use coxa_pacs::{Address, ConnectOptions, FindQuery};
+use coxa_pacs::{Address, ConnectOptions, FindQuery, Retrieve, Secret};
+
+pub use record::{PassedOver, PlanningSeries, PullRecord, PulledSeriesRecord, planning_ct, read_record, source_of};
 
 /// Arguments of `coxa pacs`.
 #[derive(Debug, Args)]
@@ -33,6 +43,8 @@ pub struct PacsArgs {
 /// The `coxa pacs` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum PacsCommand {
+    /// Check that the PACS answers and accepts coxa (C-ECHO, or an authenticated DICOMweb search).
+    Echo(EchoArgs),
     /// Search the PACS for studies (and list their series).
     Find(FindArgs),
     /// Retrieve a study's CT series into a new folder and choose the series to plan on.
@@ -50,20 +62,72 @@ pub struct ServerArgs {
     /// Seconds to wait for the PACS to connect or answer.
     #[arg(long, default_value_t = 30)]
     pub timeout_s: u64,
-    /// coxa's own AE title for DIMSE (the PACS must know it for C-FIND and C-GET).
+    /// coxa's own AE title for DIMSE: the calling AE title the PACS must know, and the move
+    /// destination of `--retrieve move`.
     #[arg(long, default_value = "COXA")]
     pub aet: String,
+    /// DICOMweb: a file holding the bearer token, sent as `Authorization: Bearer`. Without it the
+    /// environment variable COXA_PACS_TOKEN is used when set. The token itself is never an
+    /// argument: other users of the computer would see it in `ps`.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// DICOMweb over https: a PEM file of CA certificates trusted besides the public web roots
+    /// (the hospital's own CA).
+    #[arg(long, value_name = "FILE")]
+    pub ca_bundle: Option<PathBuf>,
 }
 
 impl ServerArgs {
+    /// The server at `server` with the defaults (`coxa run`'s PACS cases).
+    fn plain(server: &str, timeout_s: u64) -> Self {
+        Self { server: server.to_string(), timeout_s, aet: "COXA".into(), token_file: None, ca_bundle: None }
+    }
+
     fn connect(&self) -> anyhow::Result<Box<dyn coxa_pacs::Pacs>> {
+        self.connect_with(Retrieve::Get)
+    }
+
+    fn connect_with(&self, retrieve: Retrieve) -> anyhow::Result<Box<dyn coxa_pacs::Pacs>> {
         if self.timeout_s == 0 || self.timeout_s > 86_400 {
             bail!("--timeout-s {} is out of range: give 1 to 86400 seconds", self.timeout_s);
         }
         let address = Address::parse(&self.server)?;
-        let options = ConnectOptions { timeout: Duration::from_secs(self.timeout_s), calling_aet: self.aet.clone(), ..Default::default() };
+        let web = matches!(address, Address::Web { .. });
+        if !web && (self.token_file.is_some() || self.ca_bundle.is_some()) {
+            bail!("--token-file and --ca-bundle are for DICOMweb (https://...) servers, not {}: leave them out", address.display());
+        }
+        let (token, token_source) = if web { self.token()? } else { (None, None) };
+        let options =
+            ConnectOptions { timeout: Duration::from_secs(self.timeout_s), calling_aet: self.aet.clone(), retrieve, token, token_source, ca_bundle: self.ca_bundle.clone(), ..Default::default() };
         Ok(coxa_pacs::connect(&address, &options)?)
     }
+
+    /// The bearer token (and where it came from): `--token-file`, else `COXA_PACS_TOKEN`.
+    fn token(&self) -> anyhow::Result<(Option<Secret>, Option<String>)> {
+        if let Some(f) = &self.token_file {
+            let text = std::fs::read_to_string(f).map_err(|e| anyhow::anyhow!("cannot read --token-file {}: {e}; give a file holding the PACS's bearer token", f.display()))?;
+            let token = Secret::new(&text);
+            if token.expose().is_empty() {
+                bail!("--token-file {} is empty; put the PACS's bearer token in it", f.display());
+            }
+            if token.expose().contains(['\n', '\r']) {
+                bail!("--token-file {} holds more than one line; put only the bearer token in it", f.display());
+            }
+            return Ok((Some(token), Some(format!("--token-file {}", f.display()))));
+        }
+        match std::env::var("COXA_PACS_TOKEN") {
+            Ok(t) if !t.trim().is_empty() => Ok((Some(Secret::new(&t)), Some("COXA_PACS_TOKEN".into()))),
+            _ => Ok((None, None)),
+        }
+    }
+}
+
+/// Arguments of `coxa pacs echo`.
+#[derive(Debug, Args)]
+pub struct EchoArgs {
+    #[command(flatten)]
+    #[allow(missing_docs, reason = "flattened")]
+    pub server: ServerArgs,
 }
 
 /// Arguments of `coxa pacs find`.
@@ -116,6 +180,14 @@ pub struct PullArgs {
     /// Do not choose a planning series (just pull).
     #[arg(long)]
     pub no_choose: bool,
+    /// DIMSE: `get` (C-GET: the series comes back on coxa's own connection) or `move` (C-MOVE
+    /// for PACS that refuse C-GET: coxa listens on --move-port, and the PACS must list coxa's
+    /// --aet with this computer's address and that port).
+    #[arg(long, value_parser = ["get", "move"], default_value = "get")]
+    pub retrieve: String,
+    /// The port coxa listens on during a C-MOVE (all interfaces). Default 11112.
+    #[arg(long, value_name = "PORT")]
+    pub move_port: Option<u16>,
     /// Print pacs.json to stdout as well.
     #[arg(long)]
     pub json: bool,
@@ -130,8 +202,8 @@ pub struct PushArgs {
     /// The case folder (as `coxa demo` or `coxa run` write it: anatomy/labels.nii.gz, plan.json,
     /// pictures/*.png, report.pdf).
     pub case: PathBuf,
-    /// The source series folder the case was planned on. Default: the CT named in the case's
-    /// inputs.json, when that is a DICOM folder.
+    /// The source series folder the case was planned on (or the pull folder). Default: found
+    /// from the case: the CT its inputs.json names, a series folder or a `coxa pacs pull` folder.
     #[arg(long)]
     pub source: Option<PathBuf>,
     /// Also write the objects as DICOM files into this new folder.
@@ -148,10 +220,20 @@ pub struct PushArgs {
 /// Runs `coxa pacs ...`.
 pub fn cli(args: &PacsArgs) -> anyhow::Result<()> {
     match &args.command {
+        PacsCommand::Echo(a) => echo(a),
         PacsCommand::Find(a) => find(a),
         PacsCommand::Pull(a) => pull(a).map(drop),
         PacsCommand::Push(a) => push(a),
     }
+}
+
+fn echo(a: &EchoArgs) -> anyhow::Result<()> {
+    let mut client = a.server.connect()?;
+    let how = if matches!(Address::parse(&a.server.server)?, Address::Web { .. }) { "QIDO-RS search, limit=1" } else { "C-ECHO" };
+    let t = Instant::now();
+    client.echo()?;
+    println!("{} answered ({how}) in {:.0} ms", client.server(), t.elapsed().as_secs_f64() * 1e3);
+    Ok(())
 }
 
 fn find(a: &FindArgs) -> anyhow::Result<()> {
@@ -217,63 +299,6 @@ pub fn covers_both_hips(ct: &coxa_core::Volume) -> Result<(), String> {
     Ok(())
 }
 
-/// What `coxa pacs pull` pulled and chose: `pacs.json`, written last (a folder holding it is a
-/// complete pull). Fields in alphabetical order: the file's keys come out sorted, as they did
-/// when it was assembled by hand.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PullRecord {
-    /// The series chosen to plan on (absent with `--no-choose`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub planning: Option<PlanningSeries>,
-    /// Every series pulled.
-    pub series: Vec<PulledSeriesRecord>,
-    /// The PACS, as coxa reached it.
-    pub server: String,
-    /// StudyInstanceUID.
-    pub study_uid: String,
-}
-
-/// One series of a [`PullRecord`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PulledSeriesRecord {
-    /// Its folder inside the pull folder.
-    pub dir: Option<String>,
-    /// Modality.
-    pub modality: String,
-    /// Instances received.
-    pub n_files: usize,
-    /// SeriesNumber.
-    pub series_number: Option<i64>,
-    /// SeriesInstanceUID.
-    pub series_uid: String,
-}
-
-/// The planning series of a [`PullRecord`] and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlanningSeries {
-    /// Its folder inside the pull folder.
-    pub dir: Option<String>,
-    /// Each series not taken, with the reason.
-    pub passed_over: Vec<PassedOver>,
-    /// One sentence: which series and why.
-    pub reason: String,
-    /// SeriesInstanceUID.
-    pub series_uid: String,
-}
-
-/// A series of the study not chosen to plan on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PassedOver {
-    /// SeriesInstanceUID.
-    pub series_uid: String,
-    /// Why it was passed over.
-    pub why: String,
-}
-
 fn folder_name(p: &Path) -> Option<String> {
     p.file_name().map(|n| n.to_string_lossy().into_owned())
 }
@@ -281,7 +306,18 @@ fn folder_name(p: &Path) -> Option<String> {
 /// Pulls the study into `a.out` and chooses the planning series; writes `pacs.json` last and
 /// returns what it holds.
 fn pull(a: &PullArgs) -> anyhow::Result<PullRecord> {
-    let mut client = a.server.connect()?;
+    let retrieve = match (a.retrieve.as_str(), a.move_port) {
+        ("move", port) => Retrieve::Move { port: port.unwrap_or(11112) },
+        (_, Some(_)) => bail!("--move-port is for --retrieve move"),
+        _ => Retrieve::Get,
+    };
+    if retrieve != Retrieve::Get && !matches!(Address::parse(&a.server.server)?, Address::Dimse { .. }) {
+        bail!("--retrieve move is for DIMSE servers (dicom://AET@host:port); DICOMweb retrieves over HTTP");
+    }
+    if retrieve == (Retrieve::Move { port: 0 }) {
+        bail!("--move-port 0: give the port the PACS's entry for coxa names (1-65535)");
+    }
+    let mut client = a.server.connect_with(retrieve)?;
     let record_path = a.out.join("pacs.json");
     if record_path.exists() {
         bail!("{} exists: {} already holds a pull; choose another --out", record_path.display(), a.out.display());
@@ -329,13 +365,14 @@ fn pull(a: &PullArgs) -> anyhow::Result<PullRecord> {
 /// an earlier complete pull, taken from there) and turned into a CT case on the planning series.
 pub fn resolve_case(case: &crate::scenario::Case, server: &str, study: &str, dir: &Path) -> anyhow::Result<crate::scenario::Case> {
     let record_path = dir.join("pacs.json");
-    let record = if record_path.is_file() {
-        // An earlier run's pull (the file is the edge between the two runs).
-        let text = std::fs::read_to_string(&record_path).with_context(|| format!("reading {}", record_path.display()))?;
-        serde_json::from_str::<PullRecord>(&text).with_context(|| format!("{} is not a pull record coxa wrote; move the folder away", record_path.display()))?
+    // An earlier run's pull (the file is the edge between the two runs).
+    let record = if let Some(record) = read_record(dir)? {
+        record
     } else {
         let args = PullArgs {
-            server: ServerArgs { server: server.to_string(), timeout_s: 60, aet: "COXA".into() },
+            server: ServerArgs::plain(server, 60),
+            retrieve: "get".into(),
+            move_port: None,
             study: study.to_string(),
             out: dir.to_path_buf(),
             series: Vec::new(),
@@ -351,20 +388,6 @@ pub fn resolve_case(case: &crate::scenario::Case, server: &str, study: &str, dir
     let mut out = case.clone();
     out.input = crate::scenario::CaseInput::Ct { ct: dir.join(series), labels: None };
     Ok(out)
-}
-
-/// The source series of a case: `--source`, else the DICOM folder named in inputs.json.
-fn source_of(case: &Path, given: Option<&Path>) -> anyhow::Result<PathBuf> {
-    if let Some(s) = given {
-        return Ok(s.to_path_buf());
-    }
-    let inputs = case.join("inputs.json");
-    let text = std::fs::read_to_string(&inputs).with_context(|| format!("{} has no inputs.json naming its CT; give the series it was planned on with --source DIR", case.display()))?;
-    let v: coxa_core::CaseInputs = serde_json::from_str(&text).with_context(|| format!("{} is not a case's inputs.json", inputs.display()))?;
-    match v.ct().map(|ct| if ct.is_absolute() { ct.to_path_buf() } else { case.join(ct) }) {
-        Some(ct) if ct.is_dir() => Ok(ct),
-        _ => bail!("the case's CT (inputs.json) is not a DICOM folder; give the DICOM series it was planned on with --source DIR"),
-    }
 }
 
 fn push(a: &PushArgs) -> anyhow::Result<()> {
@@ -412,44 +435,4 @@ fn push(a: &PushArgs) -> anyhow::Result<()> {
         None => println!("built {} objects ({what}) for study {} (dry run: nothing sent)", objects.objects.len(), source.study_uid()),
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The typed record writes the bytes the hand-assembled JSON wrote (sorted keys, nulls kept,
-    /// no `planning` with `--no-choose`), and reads back equal.
-    #[test]
-    fn pull_record_keeps_pacs_json_bytes() {
-        let series = [("1.2.3.1", Some("1.2.3.1"), Some(3), 112), ("1.2.3.2", None, None, 160)];
-        let hand_series: Vec<serde_json::Value> =
-            series.iter().map(|(uid, dir, number, n)| json!({ "series_uid": uid, "modality": "CT", "series_number": number, "n_files": n, "dir": dir })).collect();
-        let mut hand = json!({ "server": "dicom://ORTHANC@127.0.0.1:4242", "study_uid": "1.2.3", "series": hand_series });
-        let mut typed = PullRecord {
-            planning: None,
-            series: series
-                .iter()
-                .map(|(uid, dir, number, n)| PulledSeriesRecord { dir: dir.map(str::to_string), modality: "CT".into(), n_files: *n, series_number: *number, series_uid: (*uid).into() })
-                .collect(),
-            server: "dicom://ORTHANC@127.0.0.1:4242".into(),
-            study_uid: "1.2.3".into(),
-        };
-        assert_eq!(serde_json::to_string_pretty(&typed).unwrap(), serde_json::to_string_pretty(&hand).unwrap());
-        hand["planning"] = json!({
-            "series_uid": "1.2.3.1",
-            "dir": "1.2.3.1",
-            "reason": "series 1.2.3.1 (112 axial CT slices 3.00 mm apart)",
-            "passed_over": [{ "series_uid": "1.2.3.2", "why": "thinner but not covering both hips" }],
-        });
-        typed.planning = Some(PlanningSeries {
-            dir: Some("1.2.3.1".into()),
-            passed_over: vec![PassedOver { series_uid: "1.2.3.2".into(), why: "thinner but not covering both hips".into() }],
-            reason: "series 1.2.3.1 (112 axial CT slices 3.00 mm apart)".into(),
-            series_uid: "1.2.3.1".into(),
-        });
-        let text = serde_json::to_string_pretty(&typed).unwrap();
-        assert_eq!(text, serde_json::to_string_pretty(&hand).unwrap());
-        assert_eq!(serde_json::from_str::<PullRecord>(&text).unwrap(), typed);
-    }
 }
