@@ -119,6 +119,14 @@ fn check_first_view(case: &Path, label: &str) -> Result<()> {
     assert!(share >= 0.15, "{label}: bone on {:.1} % of the 3D view (at least 15 %)", 100.0 * share);
     assert_eq!(on_border, 0, "{label}: something is drawn on the 3D view's border: the scene is not inside the frame");
     assert!(changed > view.len() / 10, "{label}: showing the slices changed only {changed} pixels: were they drawn at first?");
+    // Shown, the planes are translucent: their air (black in the CT window) never reaches the
+    // screen as black.
+    let (_, planes, _) = coxa_viewer::load_case(case, coxa_viewer::LoadOptions { ct: true, muscles: false, live: false })?;
+    let black_in_planes: usize = planes.iter().map(|s| s.rgba.chunks(4).filter(|c| c[..3].iter().all(|&v| v < 20)).count()).sum();
+    let dark_on_screen = view.iter().filter(|&&(x, y)| at(&slices, x, y).iter().all(|&v| v < 40)).count();
+    eprintln!("{label}: {black_in_planes} black (air) pixels in the planes, {dark_on_screen} that dark on the screen");
+    assert!(black_in_planes > 1000, "{label}: the planes have air to see through");
+    assert_eq!(dark_on_screen, 0, "{label}: the planes are drawn opaque");
     assert!(turned > view.len() / 10, "{label}: the lateral preset changed only {turned} pixels");
     assert!(implant.len() > 50, "{label}: the implants are seen");
     assert_eq!(mean_x < centre_x, side == "right", "{label}: the {side} hip's implants at x {mean_x:.0}: the patient's right is on the screen's left");
