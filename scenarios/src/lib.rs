@@ -20,6 +20,8 @@ pub mod pipeline;
 pub mod population;
 pub mod radiomics;
 pub mod render;
+#[cfg(feature = "window")]
+pub mod revision;
 pub mod rom;
 pub mod run;
 pub mod scenario;

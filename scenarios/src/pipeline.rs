@@ -64,7 +64,9 @@ fn phantom_input(ct: Volume, labels: LabelMap, dir: &Path, with_labels: bool) ->
 fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value>, Option<Preloaded>)> {
     Ok(match &case.input {
         // A `coxa pacs pull` folder stands for the series the pull chose to plan on.
-        CaseInput::Ct { ct, labels } => (AnatomySource::Ct { ct: crate::pacs::planning_ct(ct)?, labels: labels.clone(), label_names: None, dicom: Default::default(), any_modality: false }, None, None),
+        CaseInput::Ct { ct, labels } => {
+            (AnatomySource::Ct { ct: crate::pacs::planning_ct(ct)?, labels: labels.clone(), label_names: None, dicom: Default::default(), any_modality: false }, None, None)
+        }
         // `coxa run` pulls the study first (crate::pacs::resolve_case).
         CaseInput::Pacs { study, .. } => bail!("case {}: study {study} was not pulled from its PACS before planning", case.name),
         CaseInput::Meshes(list) => {

@@ -54,6 +54,14 @@ pub struct ViewArgs {
     /// Window: close after this many seconds.
     #[arg(long)]
     pub close_after_s: Option<f64>,
+    /// Window: run the actions of this file, one a line, once the case is shown: `set NAME VALUE`
+    /// (a control as plan.json names it: cup_inclination_deg, cup_anteversion_deg (radiographic),
+    /// cup_outer_diameter_mm, cup_shift_medial_mm, cup_shift_superior_mm, cup_shift_anterior_mm,
+    /// stem_anteversion_deg, head_diameter_mm, neck_length_offset_mm), `view PRESET` (ap, lateral,
+    /// superior, inlet, outlet), `show LAYER` / `hide LAYER` (slices, muscles, bones, landmarks),
+    /// `save`, `undo`, `redo`, `screenshot FILE`, `quit`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["screenshot", "frame_time"])]
+    pub script: Option<PathBuf>,
 }
 
 /// Which build this `coxa` is (a macro so that [`BUILD`] and [`VERSION`] share one text).
@@ -128,6 +136,8 @@ pub fn run(args: &ViewArgs) -> Result<()> {
         println!("wrote {}", out.display());
         return Ok(());
     }
+    // The script is read and checked before anything is loaded: a bad line is said at once.
+    let script = args.script.as_deref().map(coxa_viewer::script::Script::read).transpose()?;
     let (case, planes, _) = load_case(&args.path, LoadOptions { ct: !args.no_ct, muscles: !args.no_ct, live: false })?;
     for n in &case.notes {
         eprintln!("note: {n}");
@@ -137,6 +147,8 @@ pub fn run(args: &ViewArgs) -> Result<()> {
         play: args.play.clone(),
         screenshot: args.window_screenshot.clone(),
         close_after: args.close_after_s.map(Duration::from_secs_f64),
+        script,
+        save_hook: Some(crate::revision::save_hook()),
     };
     window::run(case, planes, options)?;
     if let Some(out) = &args.window_screenshot {

@@ -6,6 +6,8 @@
 //! - [`live`]: the hip model rebuilt from the case (`model.json`) and re-evaluated by the
 //!   simulator for new cup angles, stem version, head size and neck length; the femur's motion.
 //! - [`slices`]: the CT's three orthogonal planes with the labels blended in.
+//! - [`script`]: the window's scripted actions (`coxa view CASE --script FILE`).
+//! - [`revision`]: Save: the surgeon's plan as a new revision of the case's plan.json.
 //! - [`screenshot`] / [`frame_time`]: one frame rendered without a window (the GPU, or Mesa's
 //!   software Vulkan, lavapipe, on a machine without one).
 //! - [`window::run`]: the interactive window (orbit camera, on-screen planning controls, motion
@@ -32,6 +34,8 @@ use nalgebra::{Matrix3, Point3, Vector3};
 
 pub mod case;
 pub mod live;
+pub mod revision;
+pub mod script;
 pub mod slices;
 pub mod window;
 
@@ -111,6 +115,28 @@ pub enum ViewError {
     /// Live planning cannot rebuild or evaluate the hip model.
     #[error("live planning: {why}")]
     Live {
+        /// Why, and what to do.
+        why: String,
+    },
+    /// A line of a `--script` file is wrong (line 0: the file itself).
+    #[error("{}{}: {why}", file.display(), if *line > 0 { format!(":{line}") } else { String::new() })]
+    Script {
+        /// The script file.
+        file: PathBuf,
+        /// The line, 1-based.
+        line: usize,
+        /// What is wrong and what to write instead.
+        why: String,
+    },
+    /// The case folder changed on disk since the viewer opened it: nothing is saved.
+    #[error("{path} changed on disk since the viewer opened the case; nothing was saved: close the viewer and open the case again to plan on what is there now")]
+    Changed {
+        /// The file that changed.
+        path: PathBuf,
+    },
+    /// A plan revision cannot be saved.
+    #[error("save: {why}")]
+    Save {
         /// Why, and what to do.
         why: String,
     },

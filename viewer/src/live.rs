@@ -15,6 +15,11 @@
 //! - Head diameter: a catalog head in the same shell with the same liner; the shell is kept
 //!   (it is sized to the acetabulum), so a head the liner cannot take in this shell is an error
 //!   shown to the user, not a silent change of shell.
+//! - Cup size: a catalog shell size (the surgeon steps to its neighbours), same liner and centre.
+//! - Cup centre shift: medial, superior and anterior in the pelvic frame, from the case's cup
+//!   centre.
+//! - Stem size is not a control here: another size moves the head centre by the stem's own
+//!   geometry (the planner's stem reconstruction, not the turn and slide above).
 //!
 //! The joint then sits with the new head centre in the cup centre: the femur moves with it
 //! (leg length and offset change), as in the planner.
@@ -45,6 +50,10 @@ pub struct Controls {
     pub head_diameter_mm: f64,
     /// Head neck-length offset, mm.
     pub head_offset_mm: f64,
+    /// Shell outer diameter, mm (a catalog size).
+    pub cup_outer_diameter_mm: f64,
+    /// Cup centre shift from the case's cup centre, pelvic frame, mm: medial, superior, anterior.
+    pub cup_shift_mm: [f64; 3],
 }
 
 /// A hip model evaluated for a set of controls: implants, ROM, and the femur's motion.
@@ -64,7 +73,11 @@ pub struct Evaluation {
     pub motions: Vec<Motion>,
     /// The oscillation angle of the implant pair, deg.
     pub oscillation_angle_deg: f64,
-    tilts: PelvicTilts,
+    /// Leg-length change from the femur as imaged, mm (the femur's shift, pelvic frame: down lengthens).
+    pub leg_length_change_mm: f64,
+    /// Offset change from the femur as imaged, mm (the femur's shift, pelvic frame: lateral adds).
+    pub offset_change_mm: f64,
+    pub(crate) tilts: PelvicTilts,
 }
 
 /// A rigid motion of LPS: `p -> centre + m (p - pivot)`.
@@ -130,6 +143,8 @@ pub struct LiveModel {
     base_neck_lps: Vector3<f64>,
     /// The landmarks of the operated hip the case used (from `model.json`), when it has bones.
     anatomy: Option<HipAnatomy>,
+    /// The pelvic frame the cup angles and shifts are in.
+    frame: PelvicFrame,
 }
 
 impl LiveModel {
@@ -150,7 +165,7 @@ impl LiveModel {
         };
         let side = rec.placement.side;
         let mesh = |name: String| case.bones.iter().find(|(n, _)| *n == name).map(|(_, m)| m.clone());
-        let (scorer, shaft, anatomy) = if rec.bones {
+        let (scorer, shaft, anatomy, frame) = if rec.bones {
             let own = side.as_str();
             let hip = mesh(format!("hip_{own}")).ok_or_else(|| err(format!("the case has no anatomy/meshes/hip_{own}.stl")))?;
             let femur = mesh(format!("femur_{own}")).ok_or_else(|| err(format!("the case has no anatomy/meshes/femur_{own}.stl")))?;
@@ -158,10 +173,11 @@ impl LiveModel {
             let anatomy = rec.anatomy.as_ref().ok_or_else(|| err("model.json has no landmarks of the operated hip (written by an older coxa); run the case again".into()))?;
             let shaft = (anatomy.femur.shaft_axis.point_lps_mm, anatomy.femur.shaft_axis.direction_lps.normalize());
             let bones = ScorerBones { pelvis: hip, femur, femur_landmarks: anatomy.femur.clone(), options: BoneOptions::default() };
-            (SimScorer::with_bones(catalog.clone(), anatomy.frame, bones), Some(shaft), Some(anatomy.clone()))
+            (SimScorer::with_bones(catalog.clone(), anatomy.frame, bones), Some(shaft), Some(anatomy.clone()), anatomy.frame)
         } else {
             // As the pipeline's implants-alone model: the LPS-aligned frame at the cup centre.
-            (SimScorer::implants_only(catalog.clone(), PelvicFrame::aligned_with_lps(rec.placement.cup_centre_lps_mm), None), None, None)
+            let frame = PelvicFrame::aligned_with_lps(rec.placement.cup_centre_lps_mm);
+            (SimScorer::implants_only(catalog.clone(), frame, None), None, None, frame)
         };
         let all = rom::all_motions();
         let motions: Vec<Motion> = rec.motions.iter().filter_map(|n| all.iter().find(|m| m.name == n).cloned()).collect();
@@ -170,7 +186,7 @@ impl LiveModel {
         }
         let tilts = PelvicTilts { standing: rec.tilts.standing, sitting: rec.tilts.sitting };
         let base_model = scorer.model(&rec.placement).map_err(|source| ViewError::Placement { source })?;
-        Ok(Self { base_neck_lps: base_model.neck_axis_lps(), scorer: Arc::new(scorer), catalog, base: rec.placement.clone(), tilts, motions, shaft, anatomy })
+        Ok(Self { base_neck_lps: base_model.neck_axis_lps(), scorer: Arc::new(scorer), catalog, base: rec.placement.clone(), tilts, motions, shaft, anatomy, frame })
     }
 
     /// The landmarks and pelvic frame of the operated hip this model is built on: the case's
@@ -188,7 +204,26 @@ impl LiveModel {
             stem_anteversion_deg: self.base.stem_anteversion.deg(),
             head_diameter_mm: self.base.head_diameter_mm,
             head_offset_mm: self.base.head_offset_mm,
+            cup_outer_diameter_mm: self.base.shell_outer_diameter_mm,
+            cup_shift_mm: [0.0; 3],
         }
+    }
+
+    /// The case's own placement (the one `model.json` records).
+    pub fn base_placement(&self) -> &ImplantPlacement {
+        &self.base
+    }
+
+    /// Catalog shell outer diameters (every series), ascending.
+    pub fn cup_diameters_mm(&self) -> Vec<f64> {
+        let mut v = Vec::new();
+        for f in &self.catalog.shells {
+            let n = ((f.outer_diameter_max_mm - f.outer_diameter_min_mm) / f.outer_diameter_step_mm.max(1e-6)).round() as usize;
+            v.extend((0..=n.min(1000)).map(|k| f.outer_diameter_min_mm + k as f64 * f.outer_diameter_step_mm));
+        }
+        v.sort_by(f64::total_cmp);
+        v.dedup_by(|a, b| (*a - *b).abs() < 1e-6);
+        v
     }
 
     /// Catalog head diameters, ascending.
@@ -218,16 +253,25 @@ impl LiveModel {
             ("stem anteversion", c.stem_anteversion_deg),
             ("head diameter", c.head_diameter_mm),
             ("neck length", c.head_offset_mm),
+            ("cup size", c.cup_outer_diameter_mm),
+            ("cup shift medial", c.cup_shift_mm[0]),
+            ("cup shift superior", c.cup_shift_mm[1]),
+            ("cup shift anterior", c.cup_shift_mm[2]),
         ] {
             if !v.is_finite() {
                 return Err(ViewError::Live { why: format!("{what} is not a finite number") });
             }
         }
+        self.check_catalog(c)?;
         let mut p = self.base.clone();
         p.cup = CupAngles { definition: CupAngleDefinition::Radiographic, inclination: Angle::from_deg(c.cup_inclination_deg), anteversion: Angle::from_deg(c.cup_anteversion_deg) };
         p.head_diameter_mm = c.head_diameter_mm;
         p.head_offset_mm = c.head_offset_mm;
         p.stem_anteversion = Angle::from_deg(c.stem_anteversion_deg);
+        p.shell_outer_diameter_mm = c.cup_outer_diameter_mm;
+        let [medial, superior, anterior] = c.cup_shift_mm;
+        let shift_pelvic = Vector3::new(-self.base.side.lateral_sign() * medial, -anterior, superior);
+        p.cup_centre_lps_mm = self.base.cup_centre_lps_mm + self.frame.vector_to_lps(&shift_pelvic);
         // Stem version and neck length: the planner's stem rule, as a change to the case's stem.
         let (head, neck) = (&self.base.head_centre_on_femur_lps_mm, &self.base_neck_lps);
         let d_offset_mm = c.head_offset_mm - self.base.head_offset_mm;
@@ -237,6 +281,28 @@ impl LiveModel {
             None => moved_head(self.base.side, head, &Vector3::z(), head, neck, Angle::from_deg(0.0), d_offset_mm),
         };
         Ok(p)
+    }
+
+    /// Whether the sizes of `c` are the catalog's: the head diameter, its neck length, the cup size.
+    ///
+    /// # Errors
+    /// [`ViewError::Live`] naming the size and the catalog's sizes.
+    pub fn check_catalog(&self, c: &Controls) -> Result<(), ViewError> {
+        let list = |v: &[f64]| v.iter().map(|x| format!("{x}")).collect::<Vec<_>>().join(", ");
+        let has = |v: &[f64], x: f64| v.iter().any(|y| (y - x).abs() < 1e-6);
+        let heads = self.head_diameters_mm();
+        if !has(&heads, c.head_diameter_mm) {
+            return Err(ViewError::Live { why: format!("head diameter {} mm is not in the catalog: choose one of {} mm", c.head_diameter_mm, list(&heads)) });
+        }
+        let offsets = self.head_offsets_mm(c.head_diameter_mm);
+        if !has(&offsets, c.head_offset_mm) {
+            return Err(ViewError::Live { why: format!("neck length {} mm is not in the catalog for a {} mm head: choose one of {} mm", c.head_offset_mm, c.head_diameter_mm, list(&offsets)) });
+        }
+        let cups = self.cup_diameters_mm();
+        if !has(&cups, c.cup_outer_diameter_mm) {
+            return Err(ViewError::Live { why: format!("cup outer diameter {} mm is not in the catalog: choose one of {} mm", c.cup_outer_diameter_mm, list(&cups)) });
+        }
+        Ok(())
     }
 
     /// Evaluates `c`: builds the model and sweeps every motion (rayon).
@@ -249,6 +315,19 @@ impl LiveModel {
         let model = self.scorer.model(&placement).map_err(|source| ViewError::Model { source })?;
         let report = rom::report(&model, &self.motions, &self.tilts, &SweepOptions::default());
         let implants = model.implant_meshes_lps().into_iter().map(|(n, m)| (n.to_string(), m)).collect();
-        Ok(Evaluation { controls: *c, placement, implants, oscillation_angle_deg: report.oscillation_angle_deg, limits: report.motions, motions: self.motions.clone(), model, tilts: self.tilts })
+        // The femur moves from as imaged so that the planned head centre sits in the cup centre.
+        let d = self.frame.vector_to_pelvic(&(placement.cup_centre_lps_mm - placement.head_centre_on_femur_lps_mm));
+        Ok(Evaluation {
+            controls: *c,
+            leg_length_change_mm: -d.z,
+            offset_change_mm: placement.side.lateral_sign() * d.x,
+            placement,
+            implants,
+            oscillation_angle_deg: report.oscillation_angle_deg,
+            limits: report.motions,
+            motions: self.motions.clone(),
+            model,
+            tilts: self.tilts,
+        })
     }
 }

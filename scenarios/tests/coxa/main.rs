@@ -37,3 +37,5 @@ mod slurm;
 mod user_implants;
 #[cfg(feature = "window")]
 mod view;
+#[cfg(feature = "window")]
+mod view_desk;

@@ -230,7 +230,8 @@ fn window_opens_the_demo_case() -> Result<()> {
     eprintln!("window picture {w}x{h}");
     assert!(w >= 1000 && h >= 700);
     // The panel (dark) on the left, the scene's background on the right, the contact marker.
-    let dark = (0..h).step_by(8).filter(|&y| px[y * w + 20].iter().all(|&c| c < 80)).count();
+    // Sampled in the panel's right padding (the panel is 390 px wide, its buttons on the left).
+    let dark = (0..h).step_by(8).filter(|&y| px[y * w + 385].iter().all(|&c| c < 80)).count();
     let magenta = px.iter().filter(|&&c| is_magenta(c)).count();
     eprintln!("dark panel rows {dark} of {}, contact marker pixels {magenta}", h / 8);
     assert!(dark > h / 8 / 2, "the control panel is drawn");

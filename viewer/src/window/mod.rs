@@ -1,9 +1,14 @@
 //! The interactive window: orbit camera, on-screen planning controls, motion playback with the
 //! first contact highlighted, CT slices and muscles toggled.
 //!
-//! Mouse: left drag orbits about the hip centre, right drag pans, the wheel zooms. Keys: `Space`
-//! plays or stops the selected motion, `S` / `M` / `B` / `L` show or hide the CT slices,
-//! muscles, bones and landmarks, `Esc` stops the motion.
+//! Mouse: left drag orbits, right drag pans, the wheel zooms. Keys: `1` to `5` the camera
+//! presets (AP, lateral, superior, inlet, outlet; buttons on the panel too), `Space` plays or
+//! stops the selected motion, `S` / `M` / `B` / `L` show or hide the CT slices (off at first,
+//! translucent when shown), muscles, bones and landmarks, `Esc` stops the motion, `Ctrl+Z` /
+//! `Ctrl+Y` undo and redo a change of the plan, `Ctrl+S` saves it as a new plan revision.
+//!
+//! The first view is the AP preset framing every bone and implant of the case (the whole
+//! pelvis), the patient's right on the screen's left.
 //!
 //! Re-planning never runs on the render thread: a change of a control queues an evaluation
 //! ([`LiveModel::evaluate`]) on bevy's async compute pool; the display keeps the last result
@@ -19,6 +24,7 @@
 //! share the [`Viewer`] state and run in the order of [`ViewerSystems`] each frame.
 
 mod camera;
+mod desk;
 mod panel;
 mod planning;
 mod playback;
@@ -34,9 +40,13 @@ use bevy::prelude::*;
 use bevy::tasks::Task;
 use bevy::window::{ExitCondition, WindowResolution};
 
+pub use camera::Preset;
+
 use crate::case::CaseData;
 use crate::live::{Controls, Evaluation, LiveModel};
-use crate::{Scene, ViewError, to_bevy};
+use crate::revision::{CaseStamp, SaveHook};
+use crate::script::Script;
+use crate::{Kind, Scene, ViewError, to_bevy};
 
 /// Options of the window.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +60,10 @@ pub struct WindowOptions {
     pub screenshot: Option<PathBuf>,
     /// Close after this long (for scripted runs).
     pub close_after: Option<Duration>,
+    /// Actions to run, one after the other, once the scene is ready (`--script`).
+    pub script: Option<Script>,
+    /// The host program's part of Save (report, pictures, manifest).
+    pub save_hook: Option<SaveHook>,
 }
 
 /// Width of the control panel, logical pixels.
@@ -96,6 +110,87 @@ pub(super) struct Viewer {
     status: String,
     orbit: camera::Orbit,
     options: WindowOptions,
+    /// The evaluation of the case's own (automatic) plan: what the changes are shown against.
+    automatic: Option<Arc<Evaluation>>,
+    /// Controls before each change (undo), and changes taken back (redo).
+    undo: Vec<Controls>,
+    redo: Vec<Controls>,
+    /// The case's files as opened (or last saved): a save checks them first.
+    stamp: Option<CaseStamp>,
+    /// The points the presets frame (bones, implants, landmarks), bevy frame.
+    frame_points: Arc<Vec<Vec3>>,
+    side_is_left: bool,
+    /// The definition the cup angles are shown and stepped in.
+    definition: coxa_core::CupAngleDefinition,
+    /// The last evaluation's failure, for a scripted run.
+    eval_error: Option<String>,
+    /// A scripted run's failure: the line and why (shared: the app is gone when `run` returns).
+    failure: Arc<std::sync::Mutex<Option<(usize, String)>>>,
+}
+
+impl Viewer {
+    /// The controls shown (the queued ones, else those evaluated).
+    fn shown(&self) -> Option<Controls> {
+        self.queued.or(self.controls)
+    }
+    /// Queues `c` for evaluation, remembering the controls before it for undo.
+    fn change(&mut self, c: Controls) {
+        if let Some(now) = self.shown()
+            && now != c
+        {
+            self.undo.push(now);
+            self.redo.clear();
+            self.queued = Some(c);
+        }
+    }
+    /// Takes the last change back (`redo = false`) or makes it again; false when there is none.
+    fn step_history(&mut self, redo: bool) -> bool {
+        let Some(now) = self.shown() else { return false };
+        let (from, to) = if redo { (&mut self.redo, &mut self.undo) } else { (&mut self.undo, &mut self.redo) };
+        let Some(c) = from.pop() else { return false };
+        to.push(now);
+        self.queued = Some(c);
+        true
+    }
+    /// The orbit of `preset` for a 3D view of `aspect`.
+    fn preset(&self, preset: Preset, aspect: f32) -> camera::Orbit {
+        preset.fit(&self.frame_points, self.side_is_left, aspect)
+    }
+}
+
+/// The points the presets frame, bevy frame: the bones' and implants' vertices (else every
+/// surface's; at most about 40 000, each surface's extremes always among them, placed as drawn),
+/// the landmarks and the frames' 60 mm axes.
+fn frame_points(scene: &Scene) -> Vec<Vec3> {
+    let solid: Vec<&crate::SceneMesh> = scene.meshes.iter().filter(|m| m.kind != Kind::Muscle).collect();
+    let meshes = if solid.is_empty() { scene.meshes.iter().collect() } else { solid };
+    let total: usize = meshes.iter().map(|m| m.mesh.vertices().len()).sum();
+    let stride = (total / 40_000).max(1);
+    let mut points = Vec::new();
+    for m in meshes {
+        let place = |p: &nalgebra::Point3<f64>| to_bevy(&m.motion.as_ref().map_or(*p, |r| r.apply(p)).coords);
+        let v = m.mesh.vertices();
+        points.extend(v.iter().step_by(stride).map(place));
+        for axis in 0..3 {
+            for p in [v.iter().min_by(|a, b| a[axis].total_cmp(&b[axis])), v.iter().max_by(|a, b| a[axis].total_cmp(&b[axis]))].into_iter().flatten() {
+                points.push(place(p));
+            }
+        }
+    }
+    // Landmarks (3 mm spheres) and the frames' axes are drawn too.
+    for m in &scene.markers {
+        let c = to_bevy(&m.lps_mm.coords);
+        points.extend([c - Vec3::splat(0.003), c + Vec3::splat(0.003)]);
+    }
+    for f in &scene.frames {
+        points.push(to_bevy(&f.origin_lps_mm.coords));
+        points.extend(f.axes_lps.iter().map(|a| to_bevy(&(f.origin_lps_mm.coords + a * 60.0))));
+    }
+    if points.is_empty() {
+        let c = scene.hip_centre_lps_mm.map_or(Vec3::ZERO, |p| to_bevy(&p.coords));
+        points.extend([c - Vec3::splat(0.1), c + Vec3::splat(0.1)]);
+    }
+    points
 }
 
 /// Opens the window on `case` (its CT slices and muscles already loaded into it, if wanted)
@@ -103,7 +198,8 @@ pub(super) struct Viewer {
 ///
 /// # Errors
 /// [`ViewError::Exists`] if the screenshot file exists; [`ViewError::Render`] if the scripted
-/// screenshot was not written.
+/// screenshot was not written; [`ViewError::Script`] when a scripted action failed (its line
+/// and why: a save into a case changed on disk, a size outside the catalog, ...).
 pub fn run(case: CaseData, slices: Vec<crate::SlicePlane>, options: WindowOptions) -> Result<(), ViewError> {
     if let Some(out) = &options.screenshot
         && out.exists()
@@ -112,15 +208,17 @@ pub fn run(case: CaseData, slices: Vec<crate::SlicePlane>, options: WindowOption
     }
     // The live model: a background thread would only move the wait; it is built here (a few
     // tenths of a second: landmarks on the bone surfaces) so that a failure is said at once.
-    let (live, eval, mut status) = match LiveModel::new(&case) {
+    let (live, automatic, eval, mut status) = match LiveModel::new(&case) {
         Ok(l) => {
             let c = l.base_controls();
-            match l.evaluate(&c) {
-                Ok(e) => (Some(Arc::new(l)), Some(Arc::new(e)), String::from("Live planning on: change the plan with the buttons")),
-                Err(e) => (None, None, format!("{e}")),
+            // The case's current plan: a saved revision's controls, else the automatic plan's.
+            let now = crate::revision::current_controls(&case.dir, &c);
+            match l.evaluate(&c).and_then(|a| if now == c { Ok((a.clone(), a)) } else { l.evaluate(&now).map(|e| (a, e)) }) {
+                Ok((a, e)) => (Some(Arc::new(l)), Some(Arc::new(a)), Some(Arc::new(e)), String::from("Live planning on: change the plan with the buttons")),
+                Err(e) => (None, None, None, format!("{e}")),
             }
         }
-        Err(e) => (None, None, format!("{e}")),
+        Err(e) => (None, None, None, format!("{e}")),
     };
     for n in &case.notes {
         status.push_str("\nNote: ");
@@ -128,14 +226,38 @@ pub fn run(case: CaseData, slices: Vec<crate::SlicePlane>, options: WindowOption
     }
     let mut scene = Scene::of_case(&case, eval.as_deref());
     scene.slices = slices;
-    let centre = scene.hip_centre_lps_mm.map_or(Vec3::ZERO, |p| to_bevy(&p.coords));
-    let lateral = if scene.side_is_left { 1.0 } else { -1.0 };
-    let orbit = camera::Orbit { target: centre, yaw: lateral * 0.5, pitch: -0.2, distance: 0.6 };
     let (w, h) = options.size.unwrap_or((1280, 800));
+    let frame_points = Arc::new(frame_points(&scene));
+    let aspect = (w as f32 - PANEL_PX).max(1.0) / (h as f32).max(1.0);
+    let orbit = Preset::Ap.fit(&frame_points, scene.side_is_left, aspect);
+    let stamp = CaseStamp::take(&case.dir)?;
+    let script = options.script.clone();
+    let failure = Arc::new(std::sync::Mutex::new(None));
     let selected = options.play.as_ref().and_then(|name| eval.as_ref().and_then(|e| e.motions.iter().position(|m| m.name == name))).unwrap_or(0);
     let playing = options.play.as_ref().and(eval.as_ref()).map(|_| Playback { motion: selected, elapsed_s: 0.0 });
     let shot = options.screenshot.clone();
-    let viewer = Viewer { controls: eval.as_ref().map(|e| e.controls), case, live, eval, queued: None, task: None, selected, playing, status, orbit, options };
+    let viewer = Viewer {
+        controls: eval.as_ref().map(|e| e.controls),
+        automatic,
+        case,
+        live,
+        eval,
+        queued: None,
+        task: None,
+        selected,
+        playing,
+        status,
+        orbit,
+        options,
+        undo: Vec::new(),
+        redo: Vec::new(),
+        stamp: Some(stamp),
+        frame_points,
+        side_is_left: scene.side_is_left,
+        definition: coxa_core::CupAngleDefinition::Radiographic,
+        eval_error: None,
+        failure: failure.clone(),
+    };
     let window = Window { title: "coxa - hip plan".into(), resolution: WindowResolution::new(w, h), ..default() };
     let mut app = App::new();
     // No global logger of bevy's own (the host program has one). Pipelines compiled before the first frame: a software renderer takes seconds to compile
@@ -146,7 +268,12 @@ pub fn run(case: CaseData, slices: Vec<crate::SlicePlane>, options: WindowOption
     app.insert_resource(viewer);
     app.configure_sets(Update, (ViewerSystems::Camera, ViewerSystems::Input, ViewerSystems::Replan, ViewerSystems::Playback, ViewerSystems::Panel, ViewerSystems::Script).chain());
     app.add_plugins((scene::ScenePlugin { scene }, scale::ScalePlugin, camera::CameraPlugin, panel::PanelPlugin, planning::LivePlanningPlugin, playback::PlaybackPlugin, script::ScriptPlugin));
+    app.add_plugins(desk::DeskPlugin { script: script.clone() });
     app.run();
+    let failed = failure.lock().map(|f| f.clone()).unwrap_or(None);
+    if let Some((line, why)) = failed {
+        return Err(ViewError::Script { file: script.map(|s| s.file).unwrap_or_default(), line, why });
+    }
     if let Some(out) = shot
         && !out.is_file()
     {

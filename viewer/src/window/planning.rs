@@ -52,6 +52,11 @@ fn replan(world: &mut World) {
         Some(Err(e)) => {
             let mut v = world.resource_mut::<Viewer>();
             v.status = format!("Not possible: {e}");
+            v.eval_error = Some(e.to_string());
+            // The change did not happen: nothing to undo for it.
+            if v.undo.last() == v.controls.as_ref() {
+                v.undo.pop();
+            }
         }
         None => {}
     }

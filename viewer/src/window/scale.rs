@@ -43,9 +43,12 @@ pub(super) fn scale_for(adapter: Option<&RenderAdapterInfo>) -> f32 {
 
 /// The render target of the window's 3D camera: the window itself at full scale, else a new
 /// image of the scaled size, shown by a full-window image node on a 2D camera that also carries
-/// the UI.
+/// the UI (at full scale the UI has a 2D camera of its own too).
 pub(super) fn target(world: &mut World, scale: f32) -> Option<RenderTarget> {
     if scale >= 1.0 {
+        // The panel on a camera of its own over the 3D view (whose viewport leaves the panel's
+        // strip of the window undrawn).
+        world.spawn((Camera2d, Camera { order: 1, clear_color: ClearColorConfig::None, ..default() }, bevy::render::view::Msaa::Off, IsDefaultUiCamera));
         return None;
     }
     let physical = world.query_filtered::<&Window, With<PrimaryWindow>>().single(world).map(|w| UVec2::new(w.physical_width(), w.physical_height())).unwrap_or(UVec2::new(1280, 800));

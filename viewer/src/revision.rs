@@ -1,0 +1,313 @@
+//! Save: the surgeon's plan written into the case as a new revision.
+//!
+//! - `plan.json` becomes the revision: the automatic plan's record with the surgeon's choices
+//!   (implant sizes, cup angles in every definition, cup centre, head, stem version), the
+//!   simulator's ROM table of that placement, leg length and offset, and a `revision` block:
+//!   its number, the time (UTC, RFC 3339), what changed and the effect on ROM, leg length and
+//!   offset, all relative to `plans/automatic.json`.
+//! - Every earlier plan stays in `plans/`: the automatic one as `plans/automatic.json` (byte for
+//!   byte the plan.json it was), revision N as `plans/revision-N.json`.
+//! - `implants/*.stl` become the revision's; the rest that follows from the plan (report,
+//!   pictures, manifest) is rewritten by a [`SaveHook`] the host program supplies (the viewer
+//!   has no report writer of its own).
+//! - A case folder changed on disk since the viewer opened it (or since its last save) is never
+//!   written: [`CaseStamp`] holds the SHA-256 of the files a save replaces, compared first.
+//! - Files are written to temporaries beside their names, then renamed: a file is the old one or
+//!   the new one, never half written.
+//!
+//! Coverage and medial wall are the planner's (bone columns around the cup), as are the
+//! objective and the Pareto front: they are not recomputed here, and the revision's notes say
+//! so when the surgeon changed the cup.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use coxa_core::{CupAngleDefinition, CupAngles};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::ViewError;
+use crate::live::{Controls, Evaluation};
+use crate::script::Control;
+
+/// Files a save replaces or depends on: a change to any of them since the case was opened
+/// stops the save.
+const WATCHED: [&str; 5] = ["plan.json", "manifest.json", "report.json", "model.json", "plans/automatic.json"];
+
+/// What the host program rewrites after plan.json and the implants: `(case folder, the new
+/// plan.json)` -> the files it rewrote (relative), or why not (one line).
+pub type SaveFn = dyn Fn(&Path, &Value) -> Result<Vec<String>, String> + Send + Sync;
+
+/// The host program's part of a save (see [`SaveFn`]).
+#[derive(Clone)]
+pub struct SaveHook(pub Arc<SaveFn>);
+
+impl std::fmt::Debug for SaveHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SaveHook")
+    }
+}
+
+/// The SHA-256 of the case's watched files (absent: `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseStamp(Vec<(&'static str, Option<[u8; 32]>)>);
+
+impl CaseStamp {
+    /// Hashes the watched files of `dir`.
+    ///
+    /// # Errors
+    /// A watched file that exists but cannot be read.
+    pub fn take(dir: &Path) -> Result<Self, ViewError> {
+        let mut v = Vec::new();
+        for name in WATCHED {
+            let p = dir.join(name);
+            let h = match std::fs::read(&p) {
+                Ok(bytes) => Some(Sha256::digest(&bytes).into()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(source) => return Err(ViewError::CaseRead { path: p, source }),
+            };
+            v.push((name, h));
+        }
+        Ok(Self(v))
+    }
+
+    /// The first watched file of `dir` that differs from this stamp.
+    ///
+    /// # Errors
+    /// As [`CaseStamp::take`].
+    pub fn changed(&self, dir: &Path) -> Result<Option<&'static str>, ViewError> {
+        let now = Self::take(dir)?;
+        Ok(self.0.iter().zip(&now.0).find(|(a, b)| a.1 != b.1).map(|(a, _)| a.0))
+    }
+}
+
+/// What a save did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saved {
+    /// The revision number written.
+    pub number: u64,
+    /// Files written (relative to the case folder).
+    pub files: Vec<String>,
+    /// The stamp of the case after the save (the next save compares against it).
+    pub stamp: CaseStamp,
+}
+
+fn write_replacing(path: &Path, bytes: &[u8]) -> Result<(), ViewError> {
+    let io = |source: std::io::Error| ViewError::CaseRead { path: path.to_path_buf(), source };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    let name = path.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })
+}
+
+/// Writes `bytes` into `path` unless it holds them already; a different file there is an error
+/// (an earlier plan is never overwritten).
+fn keep(dir: &Path, rel: &str, bytes: &[u8]) -> Result<bool, ViewError> {
+    let path = dir.join(rel);
+    match std::fs::read(&path) {
+        Ok(old) if old == bytes => Ok(false),
+        Ok(_) => Err(ViewError::Save { why: format!("{} exists and differs from the plan.json it should keep; nothing was saved: move it away, then save again", path.display()) }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_replacing(&path, bytes).map(|()| true),
+        Err(source) => Err(ViewError::CaseRead { path, source }),
+    }
+}
+
+fn r2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+fn p2(p: &nalgebra::Point3<f64>) -> [f64; 3] {
+    [r2(p.x), r2(p.y), r2(p.z)]
+}
+
+/// The cup angles of `c` in the three definitions, as plan.json's `cup.angles_deg`.
+fn angles_json(c: &Controls, side: coxa_core::Side) -> Value {
+    let radio =
+        CupAngles { definition: CupAngleDefinition::Radiographic, inclination: coxa_core::Angle::from_deg(c.cup_inclination_deg), anteversion: coxa_core::Angle::from_deg(c.cup_anteversion_deg) };
+    definitions_json(&radio, side)
+}
+
+/// An orientation in the three definitions, as plan.json writes them.
+fn definitions_json(radio: &CupAngles, side: coxa_core::Side) -> Value {
+    let pair = |d: CupAngleDefinition| {
+        let a = radio.to_definition(d, side);
+        json!({"anteversion_deg": r2(a.anteversion.deg()), "inclination_deg": r2(a.inclination.deg())})
+    };
+    json!({"anatomic": pair(CupAngleDefinition::Anatomic), "operative": pair(CupAngleDefinition::Operative), "radiographic": pair(CupAngleDefinition::Radiographic)})
+}
+
+/// The automatic plan's record `auto` with the placement, ROM, leg length and offset of `e`.
+pub fn revised_plan(auto: &Value, automatic: &Evaluation, e: &Evaluation) -> Value {
+    let mut v = auto.clone();
+    let p = &e.placement;
+    let set = |v: &mut Value, path: &[&str], x: Value| {
+        let mut cur = v;
+        for k in &path[..path.len() - 1] {
+            cur = &mut cur[*k];
+        }
+        if cur.is_object() {
+            cur[path[path.len() - 1]] = x;
+        }
+    };
+    set(&mut v, &["cup", "angles_deg"], angles_json(&e.controls, p.side));
+    for (key, tilt) in [("functional_standing_deg", e.tilts.standing), ("functional_sitting_deg", e.tilts.sitting)] {
+        set(&mut v, &["cup", key], definitions_json(&e.model.functional_cup_angles(tilt, CupAngleDefinition::Radiographic), p.side));
+    }
+    set(&mut v, &["cup", "outer_diameter_mm"], json!(p.shell_outer_diameter_mm));
+    set(&mut v, &["cup", "centre_lps_mm"], json!(p2(&p.cup_centre_lps_mm)));
+    let frame = e.model.pelvic_frame();
+    let r4 = |a: nalgebra::Vector3<f64>| json!([(a.x * 1e4).round() / 1e4, (a.y * 1e4).round() / 1e4, (a.z * 1e4).round() / 1e4]);
+    let axis_pelvic = p.cup.axis(p.side);
+    set(&mut v, &["cup", "axis_pelvic"], r4(axis_pelvic));
+    set(&mut v, &["cup", "axis_lps"], r4(frame.vector_to_lps(&axis_pelvic)));
+    set(&mut v, &["cup", "centre_pelvic_mm"], json!(p2(&frame.point_to_pelvic(&p.cup_centre_lps_mm))));
+    set(&mut v, &["head", "diameter_mm"], json!(p.head_diameter_mm));
+    set(&mut v, &["head", "neck_length_offset_mm"], json!(p.head_offset_mm));
+    set(&mut v, &["head", "centre_lps_mm"], json!(p2(&p.cup_centre_lps_mm)));
+    set(&mut v, &["head", "centre_on_femur_lps_mm"], json!(p2(&p.head_centre_on_femur_lps_mm)));
+    set(&mut v, &["stem", "anteversion_deg"], json!(r2(p.stem_anteversion.deg())));
+    // Leg length, offset and combined anteversion: the automatic plan's values moved by the
+    // change the surgeon made (the planner's own reference stays).
+    let moved = |v: &Value, key: &str, d: f64| v[key].as_f64().map(|x| json!(r2(x + d)));
+    for (key, d) in [
+        ("leg_length_change_mm", e.leg_length_change_mm - automatic.leg_length_change_mm),
+        ("offset_change_mm", e.offset_change_mm - automatic.offset_change_mm),
+        ("combined_anteversion_deg", (e.controls.cup_anteversion_deg - automatic.controls.cup_anteversion_deg) + (e.controls.stem_anteversion_deg - automatic.controls.stem_anteversion_deg)),
+    ] {
+        if let Some(x) = moved(&v, key, d) {
+            v[key] = x;
+        }
+    }
+    if let Some(motions) = v["motions"].as_array_mut() {
+        for m in motions {
+            let Some(l) = e.limits.iter().find(|l| Some(l.name) == m["name"].as_str()) else { continue };
+            m["limit_deg"] = json!((l.limit_deg * 10.0).round() / 10.0);
+            m["contact"] = json!(l.contact.as_ref().map_or("none", |c| c.kind.as_str()));
+            m["parts"] = l.contact.as_ref().map_or(Value::Null, |c| json!(c.parts));
+            m["contact_point_lps_mm"] = l.contact.as_ref().map_or(Value::Null, |c| json!(p2(&c.point_lps_mm)));
+            m["start_in_contact"] = json!(l.start_in_contact);
+            m["margin_deg"] = l.required_deg.map_or(Value::Null, |r| json!(((l.limit_deg - r) * 10.0).round() / 10.0));
+        }
+    }
+    v
+}
+
+/// The `revision` block of revision `number`: what changed from the automatic plan and its
+/// effect.
+pub fn revision_block(number: u64, automatic: &Evaluation, e: &Evaluation) -> Value {
+    let changed: Vec<Value> = Control::ALL
+        .into_iter()
+        .filter(|c| (c.get(&e.controls) - c.get(&automatic.controls)).abs() > 1e-9)
+        // Unrounded: the viewer opened again restores exactly these controls.
+        .map(|c| json!({"field": c.name(), "from": c.get(&automatic.controls), "to": c.get(&e.controls)}))
+        .collect();
+    let rom: Vec<Value> = e
+        .limits
+        .iter()
+        .filter_map(|l| {
+            let a = automatic.limits.iter().find(|m| m.name == l.name)?;
+            Some(json!({"motion": l.name, "from_deg": (a.limit_deg * 10.0).round() / 10.0, "to_deg": (l.limit_deg * 10.0).round() / 10.0, "change_deg": ((l.limit_deg - a.limit_deg) * 10.0).round() / 10.0}))
+        })
+        .collect();
+    json!({
+        "number": number,
+        "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "relative_to": "plans/automatic.json",
+        "by": "coxa view (the surgeon's choice)",
+        "oscillation_angle_deg": r2(e.oscillation_angle_deg),
+        "changed": changed,
+        "effect": {
+            "rom": rom,
+            "leg_length_change_mm": r2(e.leg_length_change_mm - automatic.leg_length_change_mm),
+            "offset_change_mm": r2(e.offset_change_mm - automatic.offset_change_mm),
+        },
+    })
+}
+
+/// Saves `e` into the case folder `dir` as a new plan revision (see the module docs), unless the
+/// case changed on disk since `stamp`.
+///
+/// # Errors
+/// [`ViewError::Changed`] when the case changed on disk (nothing written); [`ViewError::Save`]
+/// when the case has no plan.json or an earlier plan cannot be kept; I/O errors naming the file;
+/// the hook's reason.
+pub fn save(dir: &Path, stamp: &CaseStamp, automatic: &Evaluation, e: &Evaluation, hook: Option<&SaveHook>) -> Result<Saved, ViewError> {
+    if let Some(file) = stamp.changed(dir)? {
+        return Err(ViewError::Changed { path: dir.join(file) });
+    }
+    let plan_path = dir.join("plan.json");
+    let bytes = match std::fs::read(&plan_path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ViewError::Save { why: format!("{} has no plan.json: Save writes a revision of a planned case (coxa run, coxa demo or coxa plan)", dir.display()) });
+        }
+        Err(source) => return Err(ViewError::CaseRead { path: plan_path, source }),
+    };
+    let current: Value = serde_json::from_slice(&bytes).map_err(|source| ViewError::CaseJson { path: plan_path.clone(), source })?;
+    let mut files = Vec::new();
+    // The plan being replaced goes into plans/ first.
+    let previous = current["revision"]["number"].as_u64();
+    let kept = match previous {
+        None => "plans/automatic.json".to_string(),
+        Some(n) => format!("plans/revision-{n}.json"),
+    };
+    if keep(dir, &kept, &bytes)? {
+        files.push(kept);
+    }
+    let auto_path = dir.join("plans").join("automatic.json");
+    let auto: Value = match std::fs::read(&auto_path) {
+        Ok(b) => serde_json::from_slice(&b).map_err(|source| ViewError::CaseJson { path: auto_path.clone(), source })?,
+        Err(source) => return Err(ViewError::CaseRead { path: auto_path, source }),
+    };
+    let number = previous.map_or(1, |n| n + 1);
+    let mut plan = revised_plan(&auto, automatic, e);
+    plan["revision"] = revision_block(number, automatic, e);
+    if let Some(notes) = plan["notes"].as_array_mut() {
+        let cup = [Control::CupInclination, Control::CupAnteversion, Control::CupSize, Control::CupShiftMedial, Control::CupShiftSuperior, Control::CupShiftAnterior];
+        if cup.iter().any(|k| (k.get(&e.controls) - k.get(&automatic.controls)).abs() > 1e-9) {
+            notes.push(json!(format!(
+                "revision {number}: the surgeon changed the cup in coxa view; its coverage, medial wall, the objective and the Pareto front are the automatic plan's, not recomputed"
+            )));
+        }
+    }
+    let text = serde_json::to_string_pretty(&plan).map_err(|e| ViewError::Save { why: format!("plan.json cannot be written: {e}") })?;
+    for (name, mesh) in &e.implants {
+        let rel = format!("implants/{name}.stl");
+        let path = dir.join(&rel);
+        let tmp = path.with_file_name(format!(".{name}.tmp-{}.stl", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        coxa_io::mesh::write_mesh(mesh, &tmp)?;
+        std::fs::rename(&tmp, &path).map_err(|source| ViewError::CaseRead { path: path.clone(), source })?;
+        files.push(rel);
+    }
+    write_replacing(&plan_path, text.as_bytes())?;
+    files.push("plan.json".into());
+    if let Some(hook) = hook {
+        files.extend((hook.0)(dir, &plan).map_err(|why| ViewError::Save { why: format!("plan.json is revision {number}, but {why}") })?);
+    }
+    Ok(Saved { number, files, stamp: CaseStamp::take(dir)? })
+}
+
+/// The controls of the case's current plan: `automatic` with the changes of plan.json's
+/// `revision` block applied (unchanged when plan.json is the automatic plan).
+pub fn current_controls(dir: &Path, automatic: &Controls) -> Controls {
+    let plan: Option<Value> = std::fs::read(dir.join("plan.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let mut c = *automatic;
+    let changed = plan.as_ref().and_then(|p| p["revision"]["changed"].as_array().cloned()).unwrap_or_default();
+    for ch in changed {
+        if let (Some(k), Some(to)) = (ch["field"].as_str().and_then(Control::parse), ch["to"].as_f64()) {
+            c = k.set(&c, to);
+        }
+    }
+    c
+}
+
+/// Where a revision is kept once replaced: `plans/revision-N.json`.
+pub fn kept_revision(dir: &Path, number: u64) -> PathBuf {
+    dir.join("plans").join(format!("revision-{number}.json"))
+}

@@ -1,0 +1,201 @@
+//! The planning desk's actions shared by the panel, the keys and scripts: save, undo and redo,
+//! the camera presets, showing a layer; and the scripted run (`--script`), one action at a time
+//! once the scene is ready and nothing is being evaluated.
+
+use std::path::PathBuf;
+
+use bevy::prelude::*;
+use bevy::render::view::screenshot::{Screenshot, save_to_disk};
+use bevy::window::PrimaryWindow;
+
+use super::{Preset, Viewer, ViewerSystems, camera};
+use crate::script::{Action, Layer, Script};
+use crate::{ContactItem, Kind, LandmarkItem, SceneItem, SliceItem, ViewError};
+
+/// Runs a script, if there is one.
+pub(super) struct DeskPlugin {
+    pub(super) script: Option<Script>,
+}
+
+impl Plugin for DeskPlugin {
+    fn build(&self, app: &mut App) {
+        if let Some(s) = &self.script {
+            app.insert_resource(ScriptRun { steps: s.steps.clone(), next: 0, frames: 0, wait: Wait::Frames(0) });
+            app.add_systems(Update, run_script.in_set(ViewerSystems::Script));
+        }
+    }
+}
+
+/// What the script waits for before its next action.
+#[derive(Debug, Clone)]
+enum Wait {
+    /// This many frames (a camera or a layer change drawn).
+    Frames(u32),
+    /// The evaluation queued by the line's `set`, `undo` or `redo`.
+    Evaluation(usize),
+    /// A picture to be written.
+    Picture(PathBuf),
+}
+
+#[derive(Resource)]
+struct ScriptRun {
+    steps: Vec<(usize, Action)>,
+    next: usize,
+    frames: u64,
+    wait: Wait,
+}
+
+/// Saves the plan shown as a new revision of the case (see [`crate::revision`]); the status
+/// line says what happened.
+///
+/// # Errors
+/// Nothing to save yet (no live model, an evaluation running), or [`crate::revision::save`]'s.
+pub(super) fn save(v: &mut Viewer) -> Result<String, ViewError> {
+    let (Some(auto), Some(e)) = (v.automatic.clone(), v.eval.clone()) else {
+        return Err(ViewError::Save { why: "live planning is off, so there is no plan to save (see the notes)".into() });
+    };
+    if v.task.is_some() || v.queued.is_some() {
+        return Err(ViewError::Save { why: "the range of motion is still being computed: save again when it is shown".into() });
+    }
+    let stamp = v.stamp.clone().ok_or_else(|| ViewError::Save { why: "the case's files could not be read when it was opened".into() })?;
+    let saved = crate::revision::save(&v.case.dir, &stamp, &auto, &e, v.options.save_hook.as_ref())?;
+    v.stamp = Some(saved.stamp);
+    let msg = format!("Saved: plan.json is revision {} ({} files written)", saved.number, saved.files.len());
+    v.status.clone_from(&msg);
+    Ok(msg)
+}
+
+/// The save of the panel and the keys: the outcome on the status line.
+pub(super) fn save_to_status(v: &mut Viewer) {
+    if let Err(e) = save(v) {
+        v.status = format!("Not saved: {e}");
+    }
+}
+
+/// Undo (`redo = false`) or redo on the status line.
+pub(super) fn history_to_status(v: &mut Viewer, redo: bool) {
+    if !v.step_history(redo) {
+        v.status = if redo { "Nothing to redo".into() } else { "Nothing to undo".into() };
+    }
+}
+
+/// The camera to `preset`, framing the scene in the window's 3D view.
+pub(super) fn view(v: &mut Viewer, preset: Preset, window: Option<&Window>) {
+    let aspect = window.map_or(1.0, camera::aspect);
+    v.orbit = v.preset(preset, aspect);
+}
+
+/// Shows or hides a layer.
+#[allow(clippy::type_complexity, reason = "a bevy query of what can be hidden")]
+pub(super) fn show(layer: Layer, shown: Option<bool>, vis: &mut Query<(&mut Visibility, Option<&SceneItem>, Has<SliceItem>, Has<LandmarkItem>), Without<ContactItem>>) {
+    for (mut visibility, item, is_slice, is_landmark) in vis.iter_mut() {
+        let hit = match layer {
+            Layer::Slices => is_slice,
+            Layer::Landmarks => is_landmark,
+            Layer::Muscles => item.is_some_and(|i| i.kind == Kind::Muscle),
+            Layer::Bones => item.is_some_and(|i| i.kind == Kind::Bone),
+        };
+        if hit {
+            let on = shown.unwrap_or(*visibility == Visibility::Hidden);
+            visibility.set_if_neq(if on { Visibility::Inherited } else { Visibility::Hidden });
+        }
+    }
+}
+
+/// One step of the script each frame it can: the scene ready (frame 8), nothing evaluating,
+/// the last action's wait over.
+#[allow(clippy::type_complexity, reason = "bevy queries of the window and of what can be hidden")]
+fn run_script(
+    mut run: ResMut<ScriptRun>,
+    mut v: ResMut<Viewer>,
+    window: Query<&Window, With<PrimaryWindow>>,
+    mut vis: Query<(&mut Visibility, Option<&SceneItem>, Has<SliceItem>, Has<LandmarkItem>), Without<ContactItem>>,
+    mut commands: Commands,
+    mut exit: MessageWriter<AppExit>,
+) {
+    run.frames += 1;
+    if run.frames < 8 || v.task.is_some() || v.queued.is_some() {
+        return;
+    }
+    let fail = |v: &mut Viewer, line: usize, why: String, exit: &mut MessageWriter<AppExit>| {
+        if let Ok(mut f) = v.failure.lock() {
+            *f = Some((line, why));
+        }
+        exit.write(AppExit::from_code(2));
+    };
+    match run.wait.clone() {
+        Wait::Frames(n) if n > 0 => {
+            run.wait = Wait::Frames(n - 1);
+            return;
+        }
+        Wait::Evaluation(line) => {
+            if let Some(e) = v.eval_error.take() {
+                fail(&mut v, line, e, &mut exit);
+                return;
+            }
+            // Two frames for the new implants to be drawn.
+            run.wait = Wait::Frames(2);
+            return;
+        }
+        Wait::Picture(out) => {
+            if !out.is_file() || std::fs::metadata(&out).map_or(true, |m| m.len() == 0) {
+                return;
+            }
+            println!("wrote {}", out.display());
+        }
+        Wait::Frames(_) => {}
+    }
+    run.wait = Wait::Frames(0);
+    let Some((line, action)) = run.steps.get(run.next).cloned() else { return };
+    run.next += 1;
+    let text = |a: &Action| format!("{a:?}");
+    match action {
+        Action::Set(control, value) => {
+            let Some(live) = v.live.clone() else {
+                fail(&mut v, line, "live planning is off, so no control can be set (see the notes printed)".into(), &mut exit);
+                return;
+            };
+            let Some(now) = v.shown() else { return };
+            let c = control.set(&now, value);
+            if let Err(e) = live.check_catalog(&c) {
+                fail(&mut v, line, format!("set {} {value}: {e}", control.name()), &mut exit);
+                return;
+            }
+            v.eval_error = None;
+            v.change(c);
+            run.wait = Wait::Evaluation(line);
+        }
+        Action::Undo | Action::Redo => {
+            let redo = action == Action::Redo;
+            if !v.step_history(redo) {
+                fail(&mut v, line, format!("{}: nothing to {}", text(&action).to_lowercase(), if redo { "redo" } else { "undo" }), &mut exit);
+                return;
+            }
+            v.eval_error = None;
+            run.wait = Wait::Evaluation(line);
+        }
+        Action::Save => match save(&mut v) {
+            Ok(msg) => println!("{msg}"),
+            Err(e) => fail(&mut v, line, e.to_string(), &mut exit),
+        },
+        Action::View(p) => {
+            view(&mut v, p, window.single().ok());
+            run.wait = Wait::Frames(2);
+        }
+        Action::Show(layer, on) => {
+            show(layer, Some(on), &mut vis);
+            run.wait = Wait::Frames(2);
+        }
+        Action::Screenshot(out) => {
+            if out.exists() {
+                fail(&mut v, line, format!("{} already exists; coxa never overwrites: choose another file", out.display()), &mut exit);
+                return;
+            }
+            commands.spawn(Screenshot::primary_window()).observe(save_to_disk(out.clone()));
+            run.wait = Wait::Picture(out);
+        }
+        Action::Quit => {
+            exit.write(AppExit::Success);
+        }
+    }
+}
