@@ -105,7 +105,8 @@ impl ServerArgs {
     /// The bearer token (and where it came from): `--token-file`, else `COXA_PACS_TOKEN`.
     fn token(&self) -> anyhow::Result<(Option<Secret>, Option<String>)> {
         if let Some(f) = &self.token_file {
-            let text = coxa_io::read_text_bounded(f, coxa_io::Bound::TEXT).map_err(|e| anyhow::anyhow!("cannot read --token-file {}: {e}; give a file holding the PACS's bearer token", f.display()))?;
+            let text =
+                coxa_io::read_text_bounded(f, coxa_io::Bound::TEXT).map_err(|e| anyhow::anyhow!("cannot read --token-file {}: {e}; give a file holding the PACS's bearer token", f.display()))?;
             let token = Secret::new(&text);
             if token.expose().is_empty() {
                 bail!("--token-file {} is empty; put the PACS's bearer token in it", f.display());

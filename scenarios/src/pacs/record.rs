@@ -105,7 +105,8 @@ pub fn source_of(case: &Path, given: Option<&Path>) -> anyhow::Result<PathBuf> {
         return planning_ct(s);
     }
     let inputs = case.join("inputs.json");
-    let text = coxa_io::read_text_bounded(&inputs, coxa_io::Bound::TEXT).with_context(|| format!("{} has no inputs.json naming its CT; give the series it was planned on with --source DIR", case.display()))?;
+    let text = coxa_io::read_text_bounded(&inputs, coxa_io::Bound::TEXT)
+        .with_context(|| format!("{} has no inputs.json naming its CT; give the series it was planned on with --source DIR", case.display()))?;
     let v: coxa_core::CaseInputs = serde_json::from_str(&text).with_context(|| format!("{} is not a case's inputs.json", inputs.display()))?;
     match v.ct().map(|ct| if ct.is_absolute() { ct.to_path_buf() } else { case.join(ct) }) {
         Some(ct) if ct.is_dir() => planning_ct(&ct),
