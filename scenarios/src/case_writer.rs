@@ -42,9 +42,21 @@ pub fn write_anatomy(out: &Path, anatomy: &AnatomyResult) -> Result<()> {
 ///
 /// # Errors
 /// A file that exists or cannot be written.
-pub fn write_model_segmentation(dir: &Path, m: &crate::segment::ModelSegmentation, labels: &str) -> Result<()> {
-    coxa_io::nifti::write_label_map(&m.seg.labels, &dir.join(labels))?;
-    crate::segment::write_uncertainty(dir, m)
+pub fn write_model_segmentation(dir: &Path, seg: &coxa_infer::segment::Segmentation, record: &serde_json::Value, labels: &str) -> Result<()> {
+    coxa_io::nifti::write_label_map(&seg.labels, &dir.join(labels))?;
+    write_uncertainty(dir, seg, record)
+}
+
+/// Writes a learned model's per-voxel uncertainty (`uncertainty.nii.gz`, entropy in nats) and
+/// its record (`segment.json`) into `dir` (which exists).
+///
+/// # Errors
+/// A file that exists or cannot be written.
+pub fn write_uncertainty(dir: &Path, seg: &coxa_infer::segment::Segmentation, record: &serde_json::Value) -> Result<()> {
+    let unc = coxa_core::Volume::new(seg.labels.grid().clone(), seg.entropy_nats.clone()).context("uncertainty map")?;
+    coxa_io::nifti::write_volume(&unc, &dir.join("uncertainty.nii.gz"))?;
+    write_new(&dir.join("segment.json"), serde_json::to_string_pretty(record)?.as_bytes())?;
+    Ok(())
 }
 
 /// Writes `inputs.json`: where the case's inputs are ([`CaseInputs`]).

@@ -165,7 +165,7 @@ fn segmentation(case: &Case, ct: Option<&LoadedCt>, model: Option<SegmentationRe
             progress("phantom segmented by coxa's test model");
             match crate::segment::phantom_with_test_model(&ct.volume)? {
                 Ok((m, record)) => {
-                    case_writer::write_model_segmentation(&dir.join("anatomy"), &m, crate::segment::PHANTOM_MODEL_LABELS)?;
+                    case_writer::write_model_segmentation(&dir.join("anatomy"), &m.seg, &m.json, crate::segment::PHANTOM_MODEL_LABELS)?;
                     Some(record)
                 }
                 Err(note) => {

@@ -178,7 +178,7 @@ const PHANTOM_MODEL_ONNX: &[u8] = include_bytes!("../../models/infer/phantom/pha
 /// The phantom (`ct`) segmented by coxa's built-in test model, for the report's uncertainty
 /// section: the segmentation (its label map, uncertainty and record `segment.json`, which the
 /// case writer writes as `anatomy/model_labels.nii.gz`, `uncertainty.nii.gz` and `segment.json`:
-/// [`crate::case_writer::write_model_segmentation`]) and the report's record.
+/// `crate::case_writer::write_model_segmentation`) and the report's record.
 /// `Ok(Err(note))`, a one-line note, when ONNX Runtime is not found: the case then runs as
 /// without a model. The case's own labels are not replaced (`use_note` says so).
 pub fn phantom_with_test_model(ct: &Volume) -> anyhow::Result<Result<(ModelSegmentation, coxa_core::report::SegmentationRecord), String>> {
@@ -228,15 +228,6 @@ pub fn segmentation_record(m: &ModelSegmentation, prefix: &str, labels: &str, us
             })
             .collect(),
     }
-}
-
-/// Writes `uncertainty.nii.gz` and `segment.json` into `dir` (which exists).
-pub fn write_uncertainty(dir: &Path, m: &ModelSegmentation) -> anyhow::Result<()> {
-    let grid = m.seg.labels.grid().clone();
-    let unc = Volume::new(grid, m.seg.entropy_nats.clone()).context("uncertainty map")?;
-    coxa_io::nifti::write_volume(&unc, &dir.join("uncertainty.nii.gz"))?;
-    crate::atomic::write_new(&dir.join("segment.json"), serde_json::to_string_pretty(&m.json)?.as_bytes())?;
-    Ok(())
 }
 
 /// The coxa class of each of the card's classes (background left out): `coxa_class` when the
@@ -290,7 +281,7 @@ pub fn cli(args: &SegmentArgs) -> anyhow::Result<()> {
     let m = segment_ct(&ct, &args.model, &args.run)?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     coxa_io::nifti::write_label_map(&m.seg.labels, &args.out.join("labels.nii.gz"))?;
-    write_uncertainty(&args.out, &m)?;
+    crate::case_writer::write_uncertainty(&args.out, &m.seg, &m.json)?;
     println!("wrote {} (labels.nii.gz, uncertainty.nii.gz, segment.json)", args.out.display());
     if m.test_model {
         println!("note: {} is a TEST model, not validated; never use its labels clinically", m.model_name);
@@ -340,7 +331,7 @@ pub fn anatomy_full_with_model(
     let source = crate::anatomy::AnatomySource::Ct { ct: ct.clone(), labels: None, label_names: None, dicom: dicom.clone(), any_modality: *any_modality };
     let result = crate::stages::anatomy::run_on(&source, Some(&loaded), Some(given))?;
     crate::case_writer::write_anatomy(out, &result)?;
-    write_uncertainty(out, &m)?;
+    crate::case_writer::write_uncertainty(out, &m.seg, &m.json)?;
     Ok((result, m, loaded))
 }
 

@@ -68,7 +68,7 @@ pub struct XrayArgs {
     pub view: View,
     /// The hip of a lateral view (default: the plan's side, else right).
     #[arg(long, ignore_case = true)]
-    pub side: Option<crate::cli::SideArg>,
+    pub side: Option<crate::cli::side::SideArg>,
     /// table (the CT's axes) or pelvis (the anterior pelvic plane), for the AP view.
     #[arg(long, default_value = "table")]
     pub align: String,

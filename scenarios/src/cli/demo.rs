@@ -33,7 +33,7 @@ pub struct DemoArgs {
     pub ct: Option<PathBuf>,
     /// Operated side.
     #[arg(long, default_value = "right", ignore_case = true)]
-    pub side: super::SideArg,
+    pub side: super::side::SideArg,
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,

@@ -12,6 +12,7 @@ pub mod radiograph;
 pub mod radiomics;
 pub mod rom;
 pub mod run;
+pub mod side;
 pub mod status;
 pub mod submit;
 
@@ -36,26 +37,6 @@ pub fn one_line_usage_error(e: &clap::Error) -> String {
         }
     }
     lines.join(" ")
-}
-
-/// The operated side on the command line (`--side left|right`; `L` and `R` are accepted).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SideArg {
-    /// The left hip.
-    #[value(name = "left", alias = "L", alias = "l")]
-    Left,
-    /// The right hip.
-    #[value(name = "right", alias = "R", alias = "r")]
-    Right,
-}
-
-impl From<SideArg> for coxa_core::Side {
-    fn from(s: SideArg) -> Self {
-        match s {
-            SideArg::Left => coxa_core::Side::Left,
-            SideArg::Right => coxa_core::Side::Right,
-        }
-    }
 }
 
 /// `s` as a TOML basic string (the scenario texts `coxa demo` and `coxa plan` make).
@@ -200,7 +181,8 @@ mod parse_memory_tests {
 mod usage_error_tests {
     use clap::Parser;
 
-    use super::{Cli, Command, SideArg, one_line_usage_error};
+    use super::side::SideArg;
+    use super::{Cli, Command, one_line_usage_error};
 
     /// Issue 40: `--side` is a value clap checks; what it refuses is said on one line, the
     /// choices named, and L/R are still taken.

@@ -49,7 +49,7 @@ pub struct PlanArgs {
     pub labels: Option<PathBuf>,
     /// Operated side; default: the side of the only femur given (required with two femurs or a CT).
     #[arg(long, ignore_case = true)]
-    pub side: Option<super::SideArg>,
+    pub side: Option<super::side::SideArg>,
     /// The output folder; it must not exist yet (coxa never overwrites).
     #[arg(long)]
     pub out: PathBuf,

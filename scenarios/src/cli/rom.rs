@@ -58,7 +58,7 @@ pub struct RomArgs {
     pub mesh_units: Option<coxa_anatomy::bone_check::LengthUnit>,
     /// Operated side; default: the side of the meshes given, else right.
     #[arg(long, ignore_case = true)]
-    pub side: Option<crate::cli::SideArg>,
+    pub side: Option<crate::cli::side::SideArg>,
     /// Head diameter, mm (from the catalog: 22, 28, 32, 36, 40).
     #[arg(long, default_value_t = 32.0)]
     pub head_mm: f64,

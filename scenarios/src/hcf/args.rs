@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::cli::SideArg;
+use crate::cli::side::SideArg;
 use clap::{Args, ValueEnum};
 
 use crate::msk_stage::MskActivity;

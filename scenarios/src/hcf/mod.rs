@@ -76,7 +76,7 @@ use coxa_msk::{RightFemur, bone_geometry};
 use nalgebra::{Point3, Vector3};
 use serde::Serialize;
 
-pub use crate::cli::SideArg;
+pub use crate::cli::side::SideArg;
 pub use args::{ActivityArg, HcfArgs};
 
 use crate::msk_stage::{Fit, LoadedModel, MskActivity, MskRun, MskSolution, Precision, solve};
