@@ -47,11 +47,7 @@ fn phantom_input(ct: Volume, labels: LabelMap, dir: &Path, with_labels: bool) ->
     let muscles = coxa_core::LabelMap::new(grid, ids, coxa_core::ClassTable::new())?;
     let muscles_file = input.join("phantom_muscles.nii.gz");
     coxa_io::nifti::write_label_map(&muscles, &muscles_file)?;
-    let given = with_labels.then(|| {
-        let coxa = coxa_anatomy::labels::coxa_classes();
-        let classes = muscles.counts().keys().filter(|id| **id != 0).map(|&id| (id, coxa.name(id).map_or_else(|| format!("label_{id}"), str::to_string))).collect();
-        crate::anatomy::GivenLabels { map: muscles, classes, origin: "the phantom's muscle labels".into() }
-    });
+    let given = with_labels.then(|| crate::anatomy::GivenLabels { classes: crate::stages::anatomy::classes_by_id(&muscles), map: muscles, origin: "the phantom's muscle labels".into() });
     let source = AnatomySource::Ct { ct: ct_file, labels: with_labels.then_some(muscles_file), label_names: None, dicom: Default::default(), any_modality: false };
     Ok((source, Preloaded { ct: LoadedCt { volume: ct, n_files: 1, warnings: Vec::new() }, labels: given }))
 }

@@ -410,11 +410,7 @@ fn label_map_for(ct: &Volume, input: LabelInput, warnings: &mut Vec<String>) -> 
                 }
                 // A 3D Slicer segmentation names its segments: those names.
                 None if !map.classes().is_empty() => map.classes().clone(),
-                None => {
-                    // TotalSegmentator's ids: coxa's classes by id, any other id kept as label_N.
-                    let coxa = labels::coxa_classes();
-                    map.counts().keys().filter(|id| **id != 0).map(|&id| (id, coxa.name(id).map_or_else(|| format!("label_{id}"), str::to_string))).collect()
-                }
+                None => classes_by_id(&map),
             };
             (map, source, format!("--labels {}", path.display()))
         }
@@ -456,4 +452,11 @@ fn bones_from_labels(map: &LabelMap, warnings: &mut Vec<String>) -> Result<Vec<(
     let ids: Vec<u16> = found.iter().map(|b| b.label_id()).collect();
     let meshes = coxa_anatomy::surface::meshes_from_labels(map, &ids, &coxa_anatomy::surface::SurfaceOptions::default());
     found.into_iter().zip(meshes).map(|(b, m)| Ok((b, m?))).collect()
+}
+
+/// The class names of a label map without its own (a label file's): TotalSegmentator's ids as
+/// coxa's classes, any other id kept as `label_N`.
+pub fn classes_by_id(map: &LabelMap) -> ClassTable {
+    let coxa = labels::coxa_classes();
+    map.counts().keys().filter(|id| **id != 0).map(|&id| (id, coxa.name(id).map_or_else(|| format!("label_{id}"), str::to_string))).collect()
 }

@@ -37,13 +37,19 @@ pub struct Picture {
     pub png: Vec<u8>,
 }
 
+/// What the pictures of the primary point draw: the case's bones, the placed implants, the
+/// operated femur's planned head on the cup centre.
+fn plan_scene<'a>(anatomy: &'a AnatomyResult, model: &coxa_sim::HipModel, implants: &'a [(&'static str, Mesh)], placement: &ImplantPlacement, side: Side) -> PlanScene<'a> {
+    PlanScene { bones: &anatomy.bones, implants, side, hip_centre_lps_mm: model.hip_centre_lps_mm(), head_on_femur_lps_mm: placement.head_centre_on_femur_lps_mm }
+}
+
 /// The report's four pictures: the bones translucent, the implants (`implants`, placed, LPS mm),
 /// and the operated femur placed so that the planned head sits in the cup.
 ///
 /// # Errors
 /// A picture that cannot be encoded.
 pub fn pictures(anatomy: &AnatomyResult, model: &coxa_sim::HipModel, implants: &[(&'static str, Mesh)], placement: &ImplantPlacement, side: Side) -> Result<Vec<Picture>> {
-    let scene = PlanScene { bones: &anatomy.bones, implants, side, hip_centre_lps_mm: model.hip_centre_lps_mm(), head_on_femur_lps_mm: placement.head_centre_on_femur_lps_mm };
+    let scene = plan_scene(anatomy, model, implants, placement, side);
     report_pictures(&scene, PICTURE_PX).into_iter().map(|(view, pic)| Ok(Picture { view: view.as_str().to_string(), file: format!("pictures/{}.png", view.as_str()), png: png(&pic)? })).collect()
 }
 
@@ -85,7 +91,7 @@ pub fn contact_pictures(
     motions: &[rom::Motion],
     tilts: &PelvicTilts,
 ) -> Result<Vec<Picture>> {
-    let scene = PlanScene { bones: &anatomy.bones, implants, side, hip_centre_lps_mm: model.hip_centre_lps_mm(), head_on_femur_lps_mm: placement.head_centre_on_femur_lps_mm };
+    let scene = plan_scene(anatomy, model, implants, placement, side);
     let poses = limiting_motions(rom_record)
         .into_iter()
         .map(|m| {
