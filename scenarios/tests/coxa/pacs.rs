@@ -145,6 +145,8 @@ fn pacs_find_pull_plan_push_end_to_end() {
     assert!(after >= before + n, "{before} + {n} <= {after}");
     ok(&coxa(&["pacs", "push", "--server", &dimse, case.to_str().unwrap()]));
     assert_eq!(server.n_instances(), after, "a second push must not duplicate");
+    #[cfg(feature = "window")]
+    push_sends_the_saved_revision(&case, &dimse, &study.study_uid, &w("keep-revision"));
 
     // A scenario case that names the study on the PACS: pulled into the results, planned on the
     // chosen series.
@@ -244,4 +246,37 @@ fn pacs_https_ca_bundle_and_token_through_the_binary() {
     }
     let err = fails(&coxa(&["pacs", "echo", "--server", &server.dimse(), "--token-file", token_s]));
     assert!(err.contains("DICOMweb"), "{err}");
+}
+
+/// The planning desk's Save (the viewer's revision with the program's report hook, as `coxa view`
+/// runs it) and then `coxa pacs push`: the PDF that lands in the source study is the revision's
+/// report (issue 41: push sends the current plan), and plan.json's revision is what the report says.
+#[cfg(feature = "window")]
+fn push_sends_the_saved_revision(case: &Path, server: &str, study_uid: &str, keep: &Path) {
+    use coxa_viewer::revision::{CaseStamp, save};
+    let (_, _, live) = coxa_viewer::load_case(case, coxa_viewer::LoadOptions { ct: false, muscles: false, live: true }).unwrap();
+    let (live, automatic) = live.expect("the pulled case's live model");
+    let c0 = live.base_controls();
+    let e = live.evaluate(&coxa_viewer::Controls { cup_inclination_deg: c0.cup_inclination_deg + 5.0, ..c0 }).unwrap();
+    let saved = save(case, &CaseStamp::take(case).unwrap(), &automatic, &e, Some(&coxa_scenarios::revision::save_hook())).unwrap();
+    assert_eq!(saved.number, 1);
+    let out = ok(&coxa(&["pacs", "push", "--server", server, case.to_str().unwrap(), "--keep", keep.to_str().unwrap()]));
+    no_phi("coxa pacs push after a save", &out);
+    let report = std::fs::read(case.join("report.pdf")).unwrap();
+    let mut pdfs = 0;
+    for f in files_under(keep) {
+        let o = dicom_object::open_file(&f).unwrap();
+        let text = |tag| o.element(tag).unwrap().to_str().unwrap().trim_end_matches(['\0', ' ']).to_string();
+        assert_eq!(text(dicom_dictionary_std::tags::STUDY_INSTANCE_UID), study_uid, "into the source study");
+        if text(dicom_dictionary_std::tags::MODALITY) == "DOC" {
+            let pdf = o.element(dicom_dictionary_std::tags::ENCAPSULATED_DOCUMENT).unwrap().to_bytes().unwrap();
+            // The encapsulated document is padded to an even length.
+            assert_eq!(&pdf[..report.len()], &report[..], "the pushed PDF is the revision's report.pdf");
+            pdfs += 1;
+        }
+    }
+    assert_eq!(pdfs, 1, "one report pushed: {out}");
+    let report_json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(case.join("report.json")).unwrap()).unwrap();
+    let shown = report_json["placement"]["cup_angles"]["radiographic"]["inclination_deg"].as_f64().unwrap();
+    assert!((shown - (c0.cup_inclination_deg + 5.0)).abs() < 0.01, "report.json shows the revision's inclination: {shown}");
 }
