@@ -57,7 +57,7 @@ pub struct ViewArgs {
     /// Window: run the actions of this file, one a line, once the case is shown: `set NAME VALUE`
     /// (a control as plan.json names it: cup_inclination_deg, cup_anteversion_deg (radiographic),
     /// cup_outer_diameter_mm, cup_shift_medial_mm, cup_shift_superior_mm, cup_shift_anterior_mm,
-    /// stem_anteversion_deg, head_diameter_mm, neck_length_offset_mm), `view PRESET` (ap, lateral,
+    /// stem_size, stem_anteversion_deg, head_diameter_mm, neck_length_offset_mm), `view PRESET` (ap, lateral,
     /// superior, inlet, outlet), `show LAYER` / `hide LAYER` (slices, muscles, bones, landmarks),
     /// `save`, `undo`, `redo`, `screenshot FILE`, `quit`.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["screenshot", "frame_time"])]
