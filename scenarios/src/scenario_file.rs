@@ -106,6 +106,9 @@ pub struct ScenarioFile {
     /// Radiomics stage: pyradiomics' features of the case's bones and muscles.
     #[serde(default)]
     pub radiomics: Option<RadiomicsSection>,
+    /// Pseudo-MRI stage: the CT as a pseudo T2-weighted image (`pseudo_mri/`).
+    #[serde(default)]
+    pub pseudo_mri: Option<crate::stages::pseudo_mri::PseudoMriSection>,
 }
 
 /// `[msk]`.

@@ -160,3 +160,37 @@ fn pseudo_mri_refuses_what_is_not_a_ct_in_one_line() {
     refused(&["--ct", s(&thin)], &out, "at least 5");
     refused(&["--ct", s(&nan)], &out, "NaN");
 }
+
+/// `[pseudo_mri]` in a scenario: the case's `pseudo_mri/` holds the image `coxa pseudo-mri` makes
+/// of the case's CT (byte for byte) at the section's TE, and the case summary, `summary.json`,
+/// `report.json` and `report.html` (a section with the middle slice, CT beside pseudo-MRI) say so.
+#[test]
+fn the_scenario_stage_writes_the_case_folder_summary_and_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("pm.toml");
+    std::fs::write(
+        &scenario,
+        "schema_version = 1\noutput_dir = \"out\"\n[[cases]]\nname = \"phantom\"\nphantom = true\n\n[placement]\ncup_inclination_deg = 40\ncup_anteversion_deg = 20\n\n[report]\nsafe_zone_map = false\npictures = false\n\n[pseudo_mri]\nte_ms = 90\n",
+    )
+    .unwrap();
+    ok(&coxa(&["run", s(&scenario), "--quiet"]));
+    let case = tmp.path().join("out/cases/phantom");
+    let r = read_json(&case.join("pseudo_mri/pseudo_mri.json"));
+    assert_eq!(r["model_free"]["sequence"]["te_ms"].as_f64(), Some(90.0));
+    assert_eq!(r["note"], "pseudo-MRI derived from CT by coxa; not for diagnosis alone");
+    let single = tmp.path().join("single");
+    ok(&coxa(&["pseudo-mri", "--ct", s(&case.join("input/phantom_ct.nii.gz")), "--te-ms", "90", "--out", s(&single)]));
+    assert_eq!(std::fs::read(case.join("pseudo_mri/pseudo_t2.nii.gz")).unwrap(), std::fs::read(single.join("pseudo_t2.nii.gz")).unwrap(), "the stage's image is the command's");
+    let ct = coxa_io::nifti::read_volume(&case.join("input/phantom_ct.nii.gz")).unwrap();
+    let pm = coxa_io::nifti::read_volume(&case.join("pseudo_mri/pseudo_t2.nii.gz")).unwrap();
+    assert_eq!(ct.grid(), pm.grid());
+    let line = read_json(&case.join("case.json"))["pseudo_mri"].as_str().unwrap().to_string();
+    assert!(line.contains("pseudo_mri/pseudo_t2.nii.gz") && line.contains("TE 90 ms"), "{line}");
+    assert_eq!(read_json(&tmp.path().join("out/summary.json"))["cases"][0]["pseudo_mri"].as_str(), Some(line.as_str()));
+    let report = read_json(&case.join("report.json"));
+    assert_eq!(report["pseudo_mri"]["te_ms"].as_f64(), Some(90.0));
+    assert_eq!(report["pseudo_mri"]["tissue_values"].as_array().unwrap().len(), 7);
+    assert!(case.join("pictures/pseudo_mri.png").is_file());
+    let html = std::fs::read_to_string(case.join("report.html")).unwrap();
+    assert!(html.contains("Pseudo-MRI (T2-weighted, from the CT)") && html.contains("not for diagnosis alone"), "report section");
+}

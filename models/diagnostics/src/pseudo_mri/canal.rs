@@ -76,7 +76,7 @@ pub(crate) fn find(hu: ArrayView3<'_, f32>, axis: usize, spacing_mm: [f64; 3]) -
     let n = hu.len_of(Axis(axis));
     let holes: Vec<Vec<Hole>> = (0..n).into_par_iter().map(|s| slice_holes(hu.index_axis(Axis(axis), s), ps)).collect();
     let mut mask = Array3::<u8>::zeros(hu.raw_dim());
-    let track = longest_track(&holes, ps, dz);
+    let track = longest_track(&holes, dz);
     let Some(track) = track.filter(|t| (t.last().map_or(0, |m| m.0) - t[0].0) as f64 * dz >= MIN_LENGTH_MM) else {
         return (mask, CanalSummary { found: false, slices: 0, enclosed_slices: 0, length_mm: 0.0, voxels: 0 });
     };
@@ -252,7 +252,7 @@ fn slice_holes(hu: ArrayView2<'_, f32>, ps: [f64; 2]) -> Vec<Hole> {
 }
 
 /// The longest chain of linked holes: `(slice, hole index)` in slice order.
-fn longest_track(holes: &[Vec<Hole>], _ps: [f64; 2], dz: f64) -> Option<Vec<(usize, usize)>> {
+fn longest_track(holes: &[Vec<Hole>], dz: f64) -> Option<Vec<(usize, usize)>> {
     let max_skip = (MAX_GAP_MM / dz).floor() as usize + 1;
     let mut tracks: Vec<Vec<(usize, usize)>> = Vec::new();
     for (s, hs) in holes.iter().enumerate() {
