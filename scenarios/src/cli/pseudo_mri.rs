@@ -72,7 +72,7 @@ pub fn make(ct: &Volume, seq: &Sequence, origin: &str) -> Result<PseudoMri> {
 pub fn write(dir: &Path, pm: &PseudoMri, ct: Value, dicom: Option<Value>) -> Result<Value> {
     coxa_io::nifti::write_volume(&pm.image, &dir.join(IMAGE)).with_context(|| format!("writing {}", dir.join(IMAGE).display()))?;
     let record = json!({
-        "coxa_version": crate::view::VERSION,
+        "coxa_version": env!("CARGO_PKG_VERSION"),
         "note": NOTE,
         "image": IMAGE,
         "ct": ct,
@@ -109,7 +109,7 @@ pub fn run(args: &PseudoMriArgs) -> Result<Value> {
         "warnings": loaded.warnings,
     });
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    let dicom = if write_dicom { Some(crate::cli::pseudo_mri_dicom::write(&args.ct, &args.out.join("dicom"), &pm, &seq)?) } else { None };
+    let dicom = if write_dicom { Some(crate::cli::pseudo_mri_dicom::write(&args.ct, &args.out.join("dicom"), &pm, &seq, NOTE)?) } else { None };
     write(&args.out, &pm, ct, dicom)
 }
 

@@ -8,12 +8,12 @@ use coxa_diagnostics::pseudo_mri::{PseudoMri, Sequence};
 use serde_json::{Value, json};
 
 /// Writes the MR series of `pm` (derived from the DICOM CT `ct`: a folder, or a file whose
-/// folder holds the series) into the new folder `dir`; returns what the record says of it.
-pub fn write(ct: &Path, dir: &Path, pm: &PseudoMri, seq: &Sequence) -> Result<Value> {
+/// folder holds the series) into the new folder `dir`, saying `note` of itself; returns what the
+/// record says of it.
+pub fn write(ct: &Path, dir: &Path, pm: &PseudoMri, seq: &Sequence, note: &str) -> Result<Value> {
     let folder = if ct.is_dir() { ct.to_path_buf() } else { ct.parent().map(Path::to_path_buf).unwrap_or_default() };
     let src = coxa_pacs::results::Source::read(&folder).with_context(|| format!("--ct {}: reading the CT series for the DICOM MR series", ct.display()))?;
-    let info =
-        coxa_pacs::pseudo_mr::PseudoMrInfo { note: super::pseudo_mri::NOTE.to_string(), method: "model-free relaxation model".to_string(), tr_ms: seq.tr_ms, te_ms: seq.te_ms, field_t: seq.field_t };
+    let info = coxa_pacs::pseudo_mr::PseudoMrInfo { note: note.to_string(), method: "model-free relaxation model".to_string(), tr_ms: seq.tr_ms, te_ms: seq.te_ms, field_t: seq.field_t };
     let objects = coxa_pacs::pseudo_mr::build(&src, &pm.image, &info).context("the DICOM MR series")?;
     std::fs::create_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
     for (k, o) in objects.iter().enumerate() {

@@ -16,34 +16,20 @@ use anyhow::{Context, Result};
 use coxa_core::Volume;
 use coxa_core::report::PseudoMriSummary;
 use coxa_diagnostics::pseudo_mri::{PseudoMri, Sequence};
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::cli::pseudo_mri as cmd;
+use crate::scenario_file::PseudoMriSection;
 
 /// The case's folder of the stage.
 pub const FOLDER: &str = "pseudo_mri";
 /// The picture of the middle slice, as the case folder names it.
 pub const PICTURE: &str = "pictures/pseudo_mri.png";
 
-/// `[pseudo_mri]` in a scenario.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PseudoMriSection {
-    /// Repetition time, ms (default 4000).
-    #[serde(default)]
-    pub tr_ms: Option<f64>,
-    /// Echo time, ms (default 100).
-    #[serde(default)]
-    pub te_ms: Option<f64>,
-}
-
-impl PseudoMriSection {
-    /// The sequence the section asks for.
-    pub fn sequence(&self) -> Sequence {
-        let d = Sequence::default();
-        Sequence { tr_ms: self.tr_ms.unwrap_or(d.tr_ms), te_ms: self.te_ms.unwrap_or(d.te_ms), ..d }
-    }
+/// The sequence `section` asks for (the defaults where it says nothing).
+pub fn sequence(section: &PseudoMriSection) -> Sequence {
+    let d = Sequence::default();
+    Sequence { tr_ms: section.tr_ms.unwrap_or(d.tr_ms), te_ms: section.te_ms.unwrap_or(d.te_ms), ..d }
 }
 
 /// The stage's result: the image, and its picture's PNG.
@@ -96,7 +82,7 @@ fn picture(ct: &Volume, pm: &Volume) -> Result<Vec<u8>> {
 /// # Errors
 /// The CT cannot give a pseudo-MRI (too small, NaN, not HU) or the sequence is out of range.
 pub fn run(section: &PseudoMriSection, ct: &Volume) -> Result<Outcome> {
-    let seq = section.sequence();
+    let seq = sequence(section);
     seq.check().map_err(|e| anyhow::anyhow!("[pseudo_mri] tr_ms/te_ms: {e}"))?;
     let pm = cmd::make(ct, &seq, "the case's CT")?;
     let picture = picture(ct, &pm.image).context("the pseudo-MRI picture")?;

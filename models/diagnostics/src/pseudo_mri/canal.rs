@@ -235,7 +235,7 @@ fn slice_holes(hu: ArrayView2<'_, f32>, ps: [f64; 2]) -> Vec<Hole> {
         .skip(1)
         .filter_map(|px| {
             let area = px.len() as f64 * pixel_mm2;
-            if area < AREA_MM2[0] || area > AREA_MM2[1] {
+            if !(AREA_MM2[0]..=AREA_MM2[1]).contains(&area) {
                 return None;
             }
             let mut values: Vec<f32> = px.iter().map(|&p| hu[[p / n1, p % n1]]).collect();

@@ -37,7 +37,7 @@ fn fat_is_bright_muscle_dark_air_black_and_the_border_blends() {
     // two voxels beside the border lie strictly between the pure values.
     let (a, b) = (at(14), at(15));
     assert!(fat > a && a > b && b > muscle, "{fat} {a} {b} {muscle}");
-    assert_eq!(p.record.canal.found, false);
+    assert!(!p.record.canal.found);
     // The weights sum to one voxel each.
     let total: f64 = p.record.tissues.iter().map(|t| t.volume_fraction).sum();
     assert!((total - 1.0).abs() < 1e-4, "{total}");
