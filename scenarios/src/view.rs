@@ -83,8 +83,13 @@ macro_rules! build_text {
 /// `coxa --version` to say which build its array tasks run.
 pub const BUILD: &str = build_text!();
 
-/// `coxa --version`: the package version, then [`BUILD`] in brackets.
-pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", build_text!(), ")");
+/// `coxa --version`: the package version with the git revision built (`+` and 12 hex digits,
+/// semver build metadata; `+unknown` outside a git checkout: `build.rs`), then [`BUILD`] in
+/// brackets.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("COXA_GIT_REVISION"), " (", build_text!(), ")");
+
+/// The git revision this coxa was built from (12 hex digits, or `unknown`).
+pub const GIT_REVISION: &str = env!("COXA_GIT_REVISION");
 
 /// `coxa view` in a build without the `window` feature (no bevy): says how to get the viewer.
 #[cfg(not(feature = "window"))]
