@@ -228,6 +228,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         }
         None => None,
     };
+    let (pseudo_mri, pseudo_mri_picture) = stages::pseudo_mri::in_case(scn.raw.pseudo_mri.as_ref(), ct.as_ref().map(|c| &c.volume), dir, progress, &mut warnings)?.unzip();
     // What no later stage needs is not held through the sweep: the label map, and the CT unless
     // the simulated radiograph (pictures of a planned primary point) will project it.
     anatomy.labels = None;
@@ -281,12 +282,14 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     } else {
         warnings.push("no pictures: switched off by the scenario ([report] pictures = false)".to_string());
     }
+    pictures.extend(pseudo_mri_picture);
     case_writer::write_pictures(dir, &pictures)?;
     if let Some(measures) = &radiograph_measures {
         case_writer::write_json(&dir.join("pictures").join("xray_ap.json"), measures)?;
     }
 
-    let parts = ReportParts { truth, radiomics, segmentation, safe_zone, msk, pictures: pictures.iter().map(|p| PictureRecord { view: p.view.clone(), file: p.file.clone() }).collect(), warnings };
+    let parts =
+        ReportParts { truth, radiomics, segmentation, safe_zone, msk, pseudo_mri, pictures: pictures.iter().map(|p| PictureRecord { view: p.view.clone(), file: p.file.clone() }).collect(), warnings };
     let report = stages::report::case_report(scn, case, &anatomy, &results, geo, parts);
     if scn.raw.report.html {
         progress("report");

@@ -106,6 +106,9 @@ pub struct ScenarioFile {
     /// Radiomics stage: pyradiomics' features of the case's bones and muscles.
     #[serde(default)]
     pub radiomics: Option<RadiomicsSection>,
+    /// Pseudo-MRI stage: the CT as a pseudo T2-weighted image (`pseudo_mri/`).
+    #[serde(default)]
+    pub pseudo_mri: Option<PseudoMriSection>,
 }
 
 /// `[msk]`.
@@ -345,6 +348,18 @@ pub struct RadiomicsSection {
     /// structure's features; its probabilities go into the table and the report.
     #[serde(default)]
     pub model: Option<Spanned<PathBuf>>,
+}
+
+/// `[pseudo_mri]` in a scenario, as written ([`crate::stages::pseudo_mri`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PseudoMriSection {
+    /// Repetition time of the simulated spin echo, ms (default 4000).
+    #[serde(default)]
+    pub tr_ms: Option<f64>,
+    /// Its echo time, ms (default 100).
+    #[serde(default)]
+    pub te_ms: Option<f64>,
 }
 
 /// Deserializes `[min, max]`, refusing any other number of values (serde's fixed arrays would

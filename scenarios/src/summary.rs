@@ -41,6 +41,9 @@ pub struct CaseSummary {
     pub min_adl_margin_deg: Option<f64>,
     /// The plan's offset change, mm (planned cases).
     pub offset_change_mm: Option<f64>,
+    /// The pseudo-MRI stage's line, when it ran: its image, TR/TE and the canal found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pseudo_mri: Option<String>,
     /// The radiomics stage's account, when it ran.
     pub radiomics: Option<RadiomicsSummary>,
     /// Shell outer diameter, mm.
@@ -135,6 +138,7 @@ mod tests {
             leg_length_change_mm: Some(1.25),
             min_adl_margin_deg: None,
             offset_change_mm: Some(-0.5),
+            pseudo_mri: None,
             radiomics: Some(RadiomicsSummary { features: 107, file: "radiomics.csv".into(), model: None, structures: vec!["femur_left".into()] }),
             shell_outer_diameter_mm: 54.0,
             side: Side::Left,

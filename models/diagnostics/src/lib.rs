@@ -1,7 +1,8 @@
 //! Radiomics for coxa: pyradiomics' feature classes with its definitions, defaults and names;
 //! and bone quality and radiographs: [`density`] (phantomless CT bone density of the proximal
-//! femur, CT-based DXA), [`fixation`] (a cited cemented/cementless suggestion) and [`drr`]
-//! (simulated radiographs in a real X-ray geometry).
+//! femur, CT-based DXA), [`fixation`] (a cited cemented/cementless suggestion), [`drr`]
+//! (simulated radiographs in a real X-ray geometry) and [`pseudo_mri`] (a pseudo T2-weighted MR
+//! image from a CT).
 //!
 //! [`extract`] takes a CT ([`coxa_core::Volume`]), a label map ([`coxa_core::LabelMap`]) on the
 //! same grid and [`Params`] (pyradiomics' parameter file, [`Params::from_yaml`]) and returns the
@@ -46,6 +47,7 @@ pub mod features;
 pub mod filters;
 pub mod fixation;
 mod params;
+pub mod pseudo_mri;
 mod roi;
 mod settings;
 

@@ -11,12 +11,14 @@
 //! - [`results`]: a case's results as DICOM objects in the source study: segmentation (SEG),
 //!   the plan's measurements (Comprehensive SR, TID 1500), the report (encapsulated PDF) and the
 //!   pictures (secondary capture), with stable UIDs.
+//! - [`pseudo_mr`]: a pseudo-MRI made from the CT as an MR series (derived) in the CT's study.
 
 pub mod choose;
 mod connect;
 pub mod dicomweb;
 pub mod dimse;
 mod error;
+pub mod pseudo_mr;
 pub mod pull;
 pub mod results;
 pub mod server;

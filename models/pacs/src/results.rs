@@ -50,6 +50,8 @@ pub enum Kind {
     Pdf,
     /// A picture as secondary capture.
     Sc,
+    /// A pseudo-MRI slice as an MR image (derived from the CT).
+    Mr,
 }
 
 /// One DICOM object built from a case.
@@ -81,29 +83,29 @@ pub struct CaseObjects {
 
 /// One source image.
 #[derive(Debug, Clone)]
-struct SourceImage {
-    sop_class: String,
-    sop_instance: String,
-    position: Vector3<f64>,
+pub(crate) struct SourceImage {
+    pub(crate) sop_class: String,
+    pub(crate) sop_instance: String,
+    pub(crate) position: Vector3<f64>,
 }
 
 /// The source series: its images (in slice order), geometry and the patient/study attributes to
 /// carry over.
 #[derive(Debug, Clone)]
 pub struct Source {
-    series_uid: String,
-    study_uid: String,
-    frame_of_reference_uid: String,
-    rows: u32,
-    cols: u32,
+    pub(crate) series_uid: String,
+    pub(crate) study_uid: String,
+    pub(crate) frame_of_reference_uid: String,
+    pub(crate) rows: u32,
+    pub(crate) cols: u32,
     /// (0028,0030): [between rows, between columns], mm.
-    pixel_spacing: [f64; 2],
+    pub(crate) pixel_spacing: [f64; 2],
     /// Row direction, column direction (LPS unit vectors).
-    orientation: [Vector3<f64>; 2],
-    slice_spacing_mm: f64,
-    images: Vec<SourceImage>,
+    pub(crate) orientation: [Vector3<f64>; 2],
+    pub(crate) slice_spacing_mm: f64,
+    pub(crate) images: Vec<SourceImage>,
     /// Patient and study elements, copied as they are.
-    carried: Vec<DataElement<InMemDicomObject>>,
+    pub(crate) carried: Vec<DataElement<InMemDicomObject>>,
 }
 
 /// Patient and study attributes carried from the source into every result.
@@ -124,7 +126,7 @@ const CARRIED: [Tag; 14] = [
     tags::PATIENT_AGE,
 ];
 
-fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
+pub(crate) fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
     let s = obj.element(tag).ok()?.to_str().ok()?.trim_end_matches(['\0', ' ']).to_string();
     (!s.is_empty()).then_some(s)
 }
@@ -194,19 +196,19 @@ impl Source {
 /// A stable `2.25.` UID from the given parts (coxa's one UID generator, in coxa-io).
 pub use coxa_io::dicom::stable_uid;
 
-fn sha(bytes: &[u8]) -> [u8; 32] {
+pub(crate) fn sha(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
-fn el(tag: Tag, vr: VR, v: impl Into<PrimitiveValue>) -> DataElement<InMemDicomObject> {
+pub(crate) fn el(tag: Tag, vr: VR, v: impl Into<PrimitiveValue>) -> DataElement<InMemDicomObject> {
     DataElement::new(tag, vr, v.into())
 }
 
-fn seq(tag: Tag, items: Vec<InMemDicomObject>) -> DataElement<InMemDicomObject> {
+pub(crate) fn seq(tag: Tag, items: Vec<InMemDicomObject>) -> DataElement<InMemDicomObject> {
     DataElement::new(tag, VR::SQ, DataSetSequence::from(items))
 }
 
-fn obj(elements: Vec<DataElement<InMemDicomObject>>) -> InMemDicomObject {
+pub(crate) fn obj(elements: Vec<DataElement<InMemDicomObject>>) -> InMemDicomObject {
     InMemDicomObject::from_element_iter(elements)
 }
 
@@ -239,7 +241,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 /// The modules every result shares: patient and study (carried), series, equipment, SOP common.
-fn base(src: &Source, sop_class: &str, sop_instance: &str, series_uid: &str, modality: &str, series_number: i32, description: &str) -> InMemDicomObject {
+pub(crate) fn base(src: &Source, sop_class: &str, sop_instance: &str, series_uid: &str, modality: &str, series_number: i32, description: &str) -> InMemDicomObject {
     let (date, time) = now_da_tm();
     let mut o = obj(src.carried.clone());
     if o.element(tags::SPECIFIC_CHARACTER_SET).is_err() {
@@ -288,11 +290,11 @@ fn source_refs(src: &Source) -> Vec<InMemDicomObject> {
     src.images.iter().map(|i| obj(vec![el(tags::REFERENCED_SOP_CLASS_UID, VR::UI, i.sop_class.as_str()), el(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, i.sop_instance.as_str())])).collect()
 }
 
-fn referenced_series(src: &Source) -> DataElement<InMemDicomObject> {
+pub(crate) fn referenced_series(src: &Source) -> DataElement<InMemDicomObject> {
     seq(tags::REFERENCED_SERIES_SEQUENCE, vec![obj(vec![el(tags::SERIES_INSTANCE_UID, VR::UI, src.series_uid.as_str()), seq(tags::REFERENCED_INSTANCE_SEQUENCE, source_refs(src))])])
 }
 
-fn part10(o: InMemDicomObject, what: &str) -> Result<Vec<u8>> {
+pub(crate) fn part10(o: InMemDicomObject, what: &str) -> Result<Vec<u8>> {
     let class = text(&o, tags::SOP_CLASS_UID).unwrap_or_default();
     let inst = text(&o, tags::SOP_INSTANCE_UID).unwrap_or_default();
     let file = o

@@ -8,6 +8,8 @@ pub mod anatomy;
 pub mod demo;
 pub mod inspect;
 pub mod plan;
+pub mod pseudo_mri;
+pub mod pseudo_mri_dicom;
 pub mod radiograph;
 pub mod radiomics;
 pub mod rom;
@@ -132,6 +134,10 @@ pub enum Command {
     /// The hospital's PACS over DICOMweb or DIMSE: find studies, pull a CT study, push a case's
     /// results back as DICOM (SEG, SR, PDF, secondary capture).
     Pacs(crate::pacs::PacsArgs),
+    /// A pseudo T2-weighted MR image made from a CT (tissue classes mapped to spin-echo signal):
+    /// pseudo_t2.nii.gz and pseudo_mri.json (and a DICOM MR series for a DICOM CT) into a new
+    /// folder. Not for diagnosis alone.
+    PseudoMri(crate::cli::pseudo_mri::PseudoMriArgs),
 }
 
 /// Runs a parsed command line, printing to stdout. Errors are returned for `main` to report.
@@ -156,6 +162,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status(args) => crate::cli::status::cli(&args),
         Command::Segment(args) => crate::segment::cli(&args),
         Command::Pacs(args) => crate::pacs::cli(&args),
+        Command::PseudoMri(args) => crate::cli::pseudo_mri::cli(&args),
     }
 }
 

@@ -8,6 +8,7 @@
 //! - [`sweep`]: every sweep point planned or placed, its range of motion; the safe-zone map;
 //! - [`msk`]: abductors and hip load before and after the plan;
 //! - [`pictures`]: the report's pictures and the simulated radiograph, as PNG bytes;
+//! - [`pseudo_mri`]: the CT as a pseudo T2-weighted image (`[pseudo_mri]`);
 //! - [`report`]: the case report (`report.json`) and the summary row.
 //!
 //! The radiomics stage is [`crate::radiomics::RadiomicsStage::run`] and the learned segmentation
@@ -18,6 +19,7 @@ pub mod input;
 pub mod msk;
 pub mod pictures;
 pub mod plan;
+pub mod pseudo_mri;
 pub mod report;
 pub mod sweep;
 

@@ -25,6 +25,8 @@ pub struct ReportParts {
     pub safe_zone: Option<SafeZoneMap>,
     /// The musculoskeletal stage's record.
     pub msk: Option<MskRecord>,
+    /// The pseudo-MRI stage's summary.
+    pub pseudo_mri: Option<coxa_core::report::PseudoMriSummary>,
     /// The pictures, as the case folder holds them.
     pub pictures: Vec<PictureRecord>,
     /// What the stages worked around.
@@ -63,6 +65,7 @@ pub fn case_report(scn: &Scenario, case: &Case, anatomy: &AnatomyResult, results
         plan: primary.plan.as_ref().map(|p| p.record.clone()),
         radiomics: parts.radiomics,
         segmentation: parts.segmentation,
+        pseudo_mri: parts.pseudo_mri,
         msk: parts.msk,
         rom: primary.rom.clone(),
         sweep: results
@@ -100,6 +103,7 @@ pub fn summary(case: &Case, results: &[PointResult], geo: &PointGeometry, report
         offset_change_mm: primary.plan.as_ref().map(|p| p.record.offset_change_mm),
         warnings: report.warnings.len(),
         radiomics: report.radiomics.as_ref().map(crate::radiomics::summary),
+        pseudo_mri: report.pseudo_mri.as_ref().map(super::pseudo_mri::summary_line),
     }
 }
 

@@ -22,6 +22,7 @@ mod msk;
 mod pacs;
 mod plan;
 mod population;
+mod pseudo_mri;
 mod radiograph;
 mod radiomics;
 mod report;

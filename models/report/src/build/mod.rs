@@ -12,6 +12,7 @@ mod decision;
 pub(crate) mod fmt;
 mod msk;
 mod plan;
+mod pseudo_mri;
 mod rom;
 
 use std::path::Path;
@@ -108,6 +109,7 @@ pub fn case_document(r: &CaseReport, pictures: Vec<Figure>, opts: &CaseOptions) 
     decision::push(&mut d, r, opts, caveats);
     // The motions that limit the plan at their first contact, then every motion's limit.
     let (contacts, pictures): (Vec<_>, Vec<_>) = r.pictures.iter().zip(pictures).partition(|(p, _)| p.file.starts_with(CONTACT_PICTURE_PREFIX));
+    let (pseudo_mri_figures, pictures): (Vec<_>, Vec<_>) = pictures.into_iter().partition(|(p, _)| p.file == pseudo_mri::PICTURE);
     let (contacts, pictures): (Vec<Figure>, Vec<Figure>) = (contacts.into_iter().map(|(_, f)| f).collect(), pictures.into_iter().map(|(_, f)| f).collect());
     if !contacts.is_empty() {
         d.push(Block::Heading { level: 2, text: "Where the hip impinges".into() });
@@ -134,6 +136,7 @@ pub fn case_document(r: &CaseReport, pictures: Vec<Figure>, opts: &CaseOptions) 
     }
     rom::push_details(&mut d, r);
     anatomy::push(&mut d, r);
+    pseudo_mri::push(&mut d, r, pseudo_mri_figures.into_iter().map(|(_, f)| f).collect());
     d.push(Block::Heading { level: 2, text: "Conventions".into() });
     d.push(Block::Note("Coordinates: DICOM patient frame LPS (+x left, +y posterior, +z superior), mm. Pelvic frame: anterior pelvic plane (ASIS and pubic tubercles). Cup angles: Murray (1993) definitions, named where given. Joint angles: flexion about the pelvic mediolateral axis, abduction about the floating axis, rotation about the femoral mechanical axis; the pelvis tilted per posture. Daily-life needs are illustrative round numbers from the literature, not norms.".into()));
     d
