@@ -45,6 +45,7 @@ mod error;
 pub mod features;
 pub mod filters;
 pub mod fixation;
+pub mod lesions;
 mod params;
 mod roi;
 mod settings;
