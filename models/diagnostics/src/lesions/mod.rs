@@ -194,6 +194,78 @@ pub fn is_bone_name(name: &str) -> bool {
         || ["sacrum", "skull", "sternum"].contains(&name)
 }
 
+/// TotalSegmentator's bone classes (`total` task, v2 ids, `labels_total_v2.json`): the names a
+/// label map without its own class file is read with.
+pub const TOTALSEG_BONES: [(u16, &str); 62] = [
+    (25, "sacrum"),
+    (26, "vertebrae_S1"),
+    (27, "vertebrae_L5"),
+    (28, "vertebrae_L4"),
+    (29, "vertebrae_L3"),
+    (30, "vertebrae_L2"),
+    (31, "vertebrae_L1"),
+    (32, "vertebrae_T12"),
+    (33, "vertebrae_T11"),
+    (34, "vertebrae_T10"),
+    (35, "vertebrae_T9"),
+    (36, "vertebrae_T8"),
+    (37, "vertebrae_T7"),
+    (38, "vertebrae_T6"),
+    (39, "vertebrae_T5"),
+    (40, "vertebrae_T4"),
+    (41, "vertebrae_T3"),
+    (42, "vertebrae_T2"),
+    (43, "vertebrae_T1"),
+    (44, "vertebrae_C7"),
+    (45, "vertebrae_C6"),
+    (46, "vertebrae_C5"),
+    (47, "vertebrae_C4"),
+    (48, "vertebrae_C3"),
+    (49, "vertebrae_C2"),
+    (50, "vertebrae_C1"),
+    (69, "humerus_left"),
+    (70, "humerus_right"),
+    (71, "scapula_left"),
+    (72, "scapula_right"),
+    (73, "clavicula_left"),
+    (74, "clavicula_right"),
+    (75, "femur_left"),
+    (76, "femur_right"),
+    (77, "hip_left"),
+    (78, "hip_right"),
+    (91, "skull"),
+    (92, "rib_left_1"),
+    (93, "rib_left_2"),
+    (94, "rib_left_3"),
+    (95, "rib_left_4"),
+    (96, "rib_left_5"),
+    (97, "rib_left_6"),
+    (98, "rib_left_7"),
+    (99, "rib_left_8"),
+    (100, "rib_left_9"),
+    (101, "rib_left_10"),
+    (102, "rib_left_11"),
+    (103, "rib_left_12"),
+    (104, "rib_right_1"),
+    (105, "rib_right_2"),
+    (106, "rib_right_3"),
+    (107, "rib_right_4"),
+    (108, "rib_right_5"),
+    (109, "rib_right_6"),
+    (110, "rib_right_7"),
+    (111, "rib_right_8"),
+    (112, "rib_right_9"),
+    (113, "rib_right_10"),
+    (114, "rib_right_11"),
+    (115, "rib_right_12"),
+    (116, "sternum"),
+];
+
+/// [`TOTALSEG_BONES`] as a map.
+pub fn totalseg_bone_names() -> BTreeMap<u16, String> {
+    TOTALSEG_BONES.iter().map(|(id, n)| (*id, (*n).to_string())).collect()
+}
+
 /// The group whose interiors share one spread: vertebrae, hips, femurs, ribs, else the bone itself.
 pub fn bone_group(name: &str) -> &str {
     for p in ["vertebrae_", "rib_", "hip_", "femur_", "humerus_", "scapula_", "clavicula_"] {
