@@ -106,6 +106,9 @@ pub struct ScenarioFile {
     /// Radiomics stage: pyradiomics' features of the case's bones and muscles.
     #[serde(default)]
     pub radiomics: Option<RadiomicsSection>,
+    /// Bone lesion stage: metastasis candidates on the CT (`lesions/` in each case folder).
+    #[serde(default)]
+    pub lesions: Option<crate::stages::lesions::LesionsSection>,
 }
 
 /// `[msk]`.

@@ -88,7 +88,10 @@ pub fn search(ct: &Volume, labels: Option<(&Array3<u16>, &BTreeMap<u16, String>)
         Some((b, n)) => {
             bones_from = format!("label map {}", labels_path.map(file_name).unwrap_or_default());
             if !b.iter().any(|l| *l != 0) {
-                bail!("the label map{} holds no bone (TotalSegmentator's vertebrae, sacrum, hips, femurs, ribs...): give a label map with bones, or none for a threshold mask", labels_path.map(|p| format!(" {}", p.display())).unwrap_or_default());
+                bail!(
+                    "the label map{} holds no bone (TotalSegmentator's vertebrae, sacrum, hips, femurs, ribs...): give a label map with bones, or none for a threshold mask",
+                    labels_path.map(|p| format!(" {}", p.display())).unwrap_or_default()
+                );
             }
             (b, n)
         }
@@ -140,7 +143,10 @@ pub fn summary_lines(d: &Detection) -> Vec<String> {
         .iter()
         .map(|l| {
             let c = l.centre_lps_mm;
-            format!("  {} {:?} in {}: {:.2} ml at LPS ({:.0}, {:.0}, {:.0}) mm, slices {}-{}, score {:.2}", l.id, l.kind, l.bone, l.volume_ml, c[0], c[1], c[2], l.slices[0], l.slices[1], l.probability)
+            format!(
+                "  {} {:?} in {}: {:.2} ml at LPS ({:.0}, {:.0}, {:.0}) mm, slices {}-{}, score {:.2}",
+                l.id, l.kind, l.bone, l.volume_ml, c[0], c[1], c[2], l.slices[0], l.slices[1], l.probability
+            )
         })
         .collect();
     for (b, ml) in &d.not_searched {

@@ -8,6 +8,7 @@
 //! - [`sweep`]: every sweep point planned or placed, its range of motion; the safe-zone map;
 //! - [`msk`]: abductors and hip load before and after the plan;
 //! - [`pictures`]: the report's pictures and the simulated radiograph, as PNG bytes;
+//! - [`lesions`]: the `[lesions]` stage, bone lesion candidates (`lesions/`);
 //! - [`report`]: the case report (`report.json`) and the summary row.
 //!
 //! The radiomics stage is [`crate::radiomics::RadiomicsStage::run`] and the learned segmentation
@@ -15,6 +16,7 @@
 
 pub mod anatomy;
 pub mod input;
+pub mod lesions;
 pub mod msk;
 pub mod pictures;
 pub mod plan;

@@ -95,7 +95,8 @@ fn bad_inputs_are_refused_on_one_line() {
     refused(coxa(&["lesions", "--ct", p(&data("example_mr_sm.nii.gz")), "--out", p(&out)]), &["not", "CT"]);
     // An MR DICOM series.
     let ct = coxa_io::nifti::read_volume(&ct_path).unwrap();
-    let sub = |n: usize| Volume::new(coxa_core::Grid::axis_aligned([122, 101, n], ct.grid().spacing_mm(), ct.grid().origin_lps_mm()).unwrap(), ct.hu().slice(s![40..40 + n, .., ..]).to_owned()).unwrap();
+    let sub =
+        |n: usize| Volume::new(coxa_core::Grid::axis_aligned([122, 101, n], ct.grid().spacing_mm(), ct.grid().origin_lps_mm()).unwrap(), ct.hu().slice(s![40..40 + n, .., ..]).to_owned()).unwrap();
     let series = tmp.path().join("mr");
     let files = dicom::write_series(&sub(6), &series, &WriteSeriesOptions::new().with_uid_seed(5)).unwrap();
     for f in &files {
@@ -122,4 +123,31 @@ fn bad_inputs_are_refused_on_one_line() {
     std::fs::create_dir(&out).unwrap();
     refused(coxa(&["lesions", "--ct", p(&ct_path), "--out", p(&out)]), &["already exists"]);
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
+}
+
+/// The `[lesions]` stage: a phantom case's folder gets `lesions/` (the JSON naming the anatomy
+/// stage's label map as the bones, the lesion map on the CT's grid).
+#[test]
+fn the_scenario_stage_writes_the_case_lesions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("stage.toml");
+    std::fs::write(
+        &scenario,
+        "schema_version = 1\noutput_dir = \"out\"\n[[cases]]\nname = \"phantom\"\nphantom = true\n\n[placement]\ncup_inclination_deg = 40\ncup_anteversion_deg = 20\n\n[report]\nhtml = false\nsafe_zone_map = false\npictures = false\n\n[lesions]\n",
+    )
+    .unwrap();
+    let o = coxa(&["run", p(&scenario), "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let case = tmp.path().join("out/cases/phantom");
+    let v = read_json(&case.join("lesions/lesions.json"));
+    assert_eq!(v["bones"], "the anatomy stage's label map (anatomy/labels.nii.gz)");
+    assert!(v["lesions"].is_array() && v["references"].as_array().is_some_and(|r| !r.is_empty()), "{v}");
+    let map = coxa_io::nifti::read_label_map(&case.join("lesions/lesions.nii.gz")).unwrap();
+    let labels = coxa_io::nifti::read_label_map(&case.join("anatomy/labels.nii.gz")).unwrap();
+    assert!(map.grid().same_as(labels.grid(), 1e-3));
+    // An unknown option is a scenario error.
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(&bad, "schema_version = 1\n[[cases]]\nname = \"a\"\nphantom = true\n[lesions]\nmodel = \"x.toml\"\n").unwrap();
+    let o = coxa(&["run", p(&bad), "--quiet"]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
 }

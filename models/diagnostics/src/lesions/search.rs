@@ -44,8 +44,8 @@ pub fn detect(ct: &Volume, bones: &Array3<u16>, names: &BTreeMap<u16, String>, s
     let sp = spacing_kji(grid);
     let hu = ct.hu();
     let metal = hu.mapv(|v| f64::from(v) > s.metal_hu);
-    let near_metal: Option<Array3<f32>> = metal.iter().any(|m| *m).then(|| chamfer(|i| !metal[i], |_, b| metal[b], shape, sp).mapv(|d| if d as f64 <= s.metal_margin_mm { 1.0 } else { 0.0 }));
-    let depth = chamfer(|i| bones[i] != 0, |a, b| bones[a] != bones[b], shape, sp);
+    let near_metal: Option<Array3<f32>> = metal.iter().any(|m| *m).then(|| chamfer(|i| !metal[i], |_, b| metal[b], false, shape, sp).mapv(|d| if d as f64 <= s.metal_margin_mm { 1.0 } else { 0.0 }));
+    let depth = chamfer(|i| bones[i] != 0, |a, b| bones[a] != bones[b], true, shape, sp);
     let voxel_ml = sp.iter().product::<f64>() / 1000.0;
     let mut lost: BTreeMap<u16, usize> = BTreeMap::new();
     let interior = Zip::indexed(bones).and(&depth).map_collect(|idx, l, d| {
