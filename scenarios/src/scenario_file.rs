@@ -108,7 +108,7 @@ pub struct ScenarioFile {
     pub radiomics: Option<RadiomicsSection>,
     /// Bone lesion stage: metastasis candidates on the CT (`lesions/` in each case folder).
     #[serde(default)]
-    pub lesions: Option<crate::stages::lesions::LesionsSection>,
+    pub lesions: Option<LesionsSection>,
 }
 
 /// `[msk]`.
@@ -332,6 +332,12 @@ pub struct ShapeCasesSpec {
     #[serde(default)]
     pub n_modes: Option<Spanned<i64>>,
 }
+
+/// `[lesions]` in a scenario: the classical bone-lesion search with its defaults (no options yet;
+/// the stage is [`crate::stages::lesions`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LesionsSection {}
 
 /// `[radiomics]` in a scenario, as written.
 #[derive(Debug, Clone, Deserialize)]

@@ -66,7 +66,8 @@ pub fn file_name(p: &Path) -> String {
 
 /// Reads a label map that must lie on `ct`'s grid, with its class names.
 pub fn read_labels(path: &Path, names: Option<&Path>, ct: &Volume) -> anyhow::Result<(Array3<u16>, BTreeMap<u16, String>)> {
-    let map: LabelMap = crate::radiomics::read_mask(path).with_context(|| format!("--labels {}", path.display()))?;
+    let map: LabelMap =
+        if coxa_io::nrrd::is_nrrd_path(path) { coxa_io::nrrd::read_label_map(path) } else { coxa_io::nifti::read_label_map(path) }.with_context(|| format!("--labels {}", path.display()))?;
     ct.grid().check_same(map.grid(), coxa_anatomy::labels::GRID_TOLERANCE_MM).with_context(|| format!("--labels {}: not on the CT's grid; resample it onto the CT first", path.display()))?;
     let names: BTreeMap<u16, String> = match names {
         Some(p) => {

@@ -10,12 +10,6 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use coxa_core::{LabelMap, Side, Volume};
 use coxa_diagnostics::lesions::{Kind, Lesion};
-use serde::Deserialize;
-
-/// `[lesions]` in a scenario (no options yet: the classical search with its defaults).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LesionsSection {}
 
 /// The stage's folder in a case folder.
 pub const DIR: &str = "lesions";

@@ -12,7 +12,7 @@
 //! Gaussian whose FWHM is the voxel (3 mm), tissue noise 20 HU. Kinds alternate between sites,
 //! shifted by one each trial.
 
-#![allow(dead_code)]
+#![allow(dead_code, reason = "shared by the test and the lesion_sweep example, which use different parts")]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -70,7 +70,7 @@ pub fn trial_ct(c: &Case, seed: u64) -> (Volume, Vec<Inserted>) {
     let mut ct = Volume::new(c.ct.grid().clone(), c.ct.hu().into_owned()).unwrap();
     let mut truth = Vec::new();
     for (n, (_, centre)) in c.sites.iter().enumerate() {
-        let kind = if (n as u64 + seed) % 2 == 0 { Kind::Lytic } else { Kind::Blastic };
+        let kind = if (n as u64 + seed).is_multiple_of(2) { Kind::Lytic } else { Kind::Blastic };
         let range = if kind == Kind::Lytic { LYTIC_HU } else { BLASTIC_HU };
         let lesion = Inserted { centre_lps_mm: (*centre).into(), diameter_mm: rng.random_range(8.0..20.0), hu: rng.random_range(range.0..range.1), kind };
         insert(&mut ct, &lesion, 20.0, seed * 100 + n as u64);
