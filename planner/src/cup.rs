@@ -243,7 +243,7 @@ pub fn shell_sizes(catalog: &Catalog) -> Vec<f64> {
 
 /// Bone thickness along the medial ray from the shell surface: the first bone interval met
 /// within 30 mm, mm (0 when none).
-fn medial_wall_mm(solid: &SolidColumns, frame: &PelvicFrame, side: Side, centre: &Point3<f64>, radius_mm: f64) -> f64 {
+pub(crate) fn medial_wall_mm(solid: &SolidColumns, frame: &PelvicFrame, side: Side, centre: &Point3<f64>, radius_mm: f64) -> f64 {
     let medial = frame.vector_to_lps(&Vector3::new(-side.lateral_sign(), 0.0, 0.0));
     let step = 0.25;
     let mut entered: Option<f64> = None;

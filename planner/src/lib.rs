@@ -19,6 +19,7 @@
 //! Units: mm, radians ([`coxa_core::Angle`]); degrees only in fields named `*_deg`.
 
 pub mod cup;
+pub mod cup_bone;
 mod error;
 mod input;
 pub mod objective;

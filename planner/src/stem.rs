@@ -221,6 +221,23 @@ pub fn moved_head(
     (head - neck * d_head_offset_mm, neck)
 }
 
+/// The planner's stem rule for another size of the same series (the viewer's live planning):
+/// sizes of a series differ in their offset (the head centre's distance from the shaft axis,
+/// catalog `offset_mm`), so the head centre moves away from the shaft axis, perpendicular to it,
+/// by `d_stem_offset_mm` (the new size's offset minus the old one's), as the reconstruction's head
+/// does (`head = foot + u (seat - o cos ccd) + m (offset + o sin ccd)`); the neck's direction
+/// (the series' CCD angle, the version) is unchanged. A head centre on the shaft axis (no
+/// direction to move in) is returned as it is.
+pub fn resized_head(shaft_point_lps_mm: &Point3<f64>, shaft_direction_lps: &Vector3<f64>, head_centre_lps_mm: &Point3<f64>, d_stem_offset_mm: f64) -> Point3<f64> {
+    let u = shaft_direction_lps.normalize();
+    let foot = shaft_point_lps_mm + u * (head_centre_lps_mm - shaft_point_lps_mm).dot(&u);
+    let out = head_centre_lps_mm - foot;
+    match out.try_normalize(1e-9) {
+        Some(m) => head_centre_lps_mm + m * d_stem_offset_mm,
+        None => *head_centre_lps_mm,
+    }
+}
+
 /// The stem anteversion that keeps the head on the native head's azimuth about the shaft axis
 /// (the native version in the stem placement's convention): the angle about the shaft, from the
 /// femoral frame's medial direction to the perpendicular from the shaft axis to the native head

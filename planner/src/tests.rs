@@ -6,7 +6,7 @@ use coxa_implants::Catalog;
 use nalgebra::{Point3, Rotation3, Vector3};
 
 use crate::solid::tests::cuboid;
-use crate::{HipLandmarks, PlanAnatomy, PlanError, PlanOptions, Weights, plan};
+use crate::{HipLandmarks, PlanAnatomy, PlanError, PlanOptions, SizingRules, Weights, plan};
 
 /// Native femoral anteversion of the synthetic femur, deg.
 const NATIVE_VERSION: f64 = 12.0;
@@ -255,6 +255,47 @@ fn moved_head_is_the_reconstruction_rule_as_a_change() {
             assert!((moved - base).norm() > 1.0, "the turn moved the head");
         }
     }
+}
+
+/// The viewer's stem-size control uses [`crate::stem::resized_head`]: from a placed stem (turned,
+/// a longer head), another size of the series lands where reconstructing that size lands.
+#[test]
+fn resized_head_is_the_reconstruction_rule_for_another_size() {
+    let mut a = synthetic();
+    a.operated.femur_from_lps = Rotation3::from_euler_angles(0.1, -0.2, 0.3);
+    let cup = Point3::origin();
+    let at = |stem_offset_mm: f64| {
+        let r = crate::stem::reconstruct(&a, &cup, "series", "3", Angle::from_deg(130.0), stem_offset_mm, 3.5, 1.5, Angle::from_deg(12.0));
+        Point3::from(r.head_centre_on_femur_lps_mm)
+    };
+    let f = &a.operated.femur;
+    let base = at(40.0);
+    for d in [-6.0, -1.5, 2.0, 7.0] {
+        let moved = crate::stem::resized_head(&f.shaft_axis.point_lps_mm, &f.shaft_axis.direction_lps, &base, d);
+        let want = at(40.0 + d);
+        assert!((moved - want).norm() < 1e-9, "offset {d:+} mm: moved {moved:?}, reconstructed {want:?}");
+        assert!(((moved - base).norm() - d.abs()).abs() < 1e-9);
+    }
+}
+
+/// The desk's coverage and medial wall ([`crate::cup_bone::CupBone`]) are the sizing's own: for
+/// the cup the planner placed, the same coverage (reference orientation) and medial wall as
+/// the sizing, exactly; a cup pushed out of the socket laterally has less coverage.
+#[test]
+fn cup_bone_measures_what_the_sizing_measured() {
+    let a = synthetic();
+    let c = Catalog::builtin().unwrap();
+    let (sizing, _) = crate::cup::size_cup(&a, &c, &SizingRules::default()).unwrap();
+    let native = a.operated.acetabulum.centre.lps_mm;
+    let bone = crate::cup_bone::CupBone::new(&a.pelvis, &a.frame, a.side, native, 60.0);
+    let centre = Point3::from(sizing.centre_lps_mm);
+    let m = bone.measure(&centre, sizing.outer_diameter_mm, &crate::cup::reference_cup().axis(a.side));
+    assert_eq!(m.reference_coverage, sizing.reference_coverage, "coverage at 40/15");
+    assert_eq!(m.coverage, m.reference_coverage, "the reference orientation asked");
+    assert_eq!(m.medial_wall_mm, sizing.medial_wall_mm, "medial wall");
+    let medial = a.frame.vector_to_lps(&Vector3::new(-a.side.lateral_sign(), 0.0, 0.0));
+    let pushed = bone.measure(&(centre - medial * 5.0), sizing.outer_diameter_mm, &crate::cup::reference_cup().axis(a.side));
+    assert!(pushed.coverage < m.coverage - 0.05, "5 mm lateral: coverage {} -> {}", m.coverage, pushed.coverage);
 }
 
 /// [`Analytic`] that counts its calls.

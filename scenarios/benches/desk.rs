@@ -5,6 +5,8 @@
 //!   ROM numbers: the live model's evaluation, every motion swept (goal < 100 ms on 2 cores);
 //! - `cup_centre_change_to_rom`: the same for a change that moves the cup centre, whose bones
 //!   the simulator prepares again;
+//! - `stem_version_change_to_rom`: the same for a change that moves the head centre on the
+//!   femur (the femur prepared again, the pelvis's distance field reused);
 //! - `save_revision_with_report`: Save of that plan as a revision, report, pictures, simulated
 //!   radiograph and manifest rebuilt (goal < 2 s on 2 cores), each iteration on a fresh copy of
 //!   the case.
@@ -56,6 +58,16 @@ fn desk(c: &mut Criterion) {
             n += 1;
             let moved = Controls { cup_shift_mm: [1e-3 * f64::from(n), 0.0, 0.0], ..c0 };
             live.evaluate(&moved).expect("evaluates").limits.len()
+        });
+    });
+    // A change that moves the head centre (stem version, a new angle every iteration): the
+    // femur is prepared again, the pelvis's distance field is the cached one.
+    let mut m = 0u32;
+    let _ = g.bench_function("stem_version_change_to_rom_real_ct", |b| {
+        b.iter(|| {
+            m += 1;
+            let turned = Controls { stem_anteversion_deg: c0.stem_anteversion_deg + 1e-3 * f64::from(m), ..c0 };
+            live.evaluate(&turned).expect("evaluates").limits.len()
         });
     });
     let e = live.evaluate(&changed).expect("evaluates");

@@ -57,7 +57,7 @@ pub struct ViewArgs {
     /// Window: run the actions of this file, one a line, once the case is shown: `set NAME VALUE`
     /// (a control as plan.json names it: cup_inclination_deg, cup_anteversion_deg (radiographic),
     /// cup_outer_diameter_mm, cup_shift_medial_mm, cup_shift_superior_mm, cup_shift_anterior_mm,
-    /// stem_anteversion_deg, head_diameter_mm, neck_length_offset_mm), `view PRESET` (ap, lateral,
+    /// stem_size, stem_anteversion_deg, head_diameter_mm, neck_length_offset_mm), `view PRESET` (ap, lateral,
     /// superior, inlet, outlet), `show LAYER` / `hide LAYER` (slices, muscles, bones, landmarks),
     /// `save`, `undo`, `redo`, `screenshot FILE`, `quit`.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["screenshot", "frame_time"])]
@@ -83,8 +83,13 @@ macro_rules! build_text {
 /// `coxa --version` to say which build its array tasks run.
 pub const BUILD: &str = build_text!();
 
-/// `coxa --version`: the package version, then [`BUILD`] in brackets.
-pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", build_text!(), ")");
+/// `coxa --version`: the package version with the git revision built (`+` and 12 hex digits,
+/// semver build metadata; `+unknown` outside a git checkout: `build.rs`), then [`BUILD`] in
+/// brackets.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("COXA_GIT_REVISION"), " (", build_text!(), ")");
+
+/// The git revision this coxa was built from (12 hex digits, or `unknown`).
+pub const GIT_REVISION: &str = env!("COXA_GIT_REVISION");
 
 /// `coxa view` in a build without the `window` feature (no bevy): says how to get the viewer.
 #[cfg(not(feature = "window"))]

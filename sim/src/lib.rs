@@ -35,7 +35,7 @@ pub mod user_parts;
 pub use dislocation::{Dislocation, DislocationOptions, DislocationSample, LoadDirection};
 pub use error::{Result, SimError};
 pub use joint::JointAngles;
-pub use model::{BoneGeometry, BoneOptions, Contact, ContactKind, HipModel, HipModelBuilder};
+pub use model::{BoneGeometry, BoneOptions, Contact, ContactKind, FemurBone, HipModel, HipModelBuilder, PelvisBone};
 pub use rom::{Motion, MotionLimit, PelvicTilts, Posture, RomReport, SweepOptions};
 #[cfg(test)]
 mod tests;

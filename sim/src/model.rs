@@ -57,48 +57,67 @@ impl BoneOptions {
 /// Triangles by their corners, mm.
 type Triangles = Vec<[Vector3<f64>; 3]>;
 
-/// Bone collision geometry prepared for one hip: the reamed pelvis as a distance field and the
-/// resected proximal femur as clustered surface points.
-#[derive(Debug, Clone)]
-pub struct BoneGeometry {
-    pelvis: DistanceField,
-    femur: PointClusters,
-    femoral: FemoralFrame,
+/// The reamed pelvis of one cup (shell size and centre): its distance field in the hip frame, and
+/// its triangles for the exact check (the parry mesh built on first use).
+#[derive(Debug)]
+pub struct PelvisBone {
+    field: DistanceField,
     frame: PelvicFrame,
     hip_centre_pelvic_mm: Point3<f64>,
-    /// Triangles for the exact (parry) check: pelvis in the hip frame without the reamed ball,
-    /// femur in the femoral frame after the cut; the parry meshes are built on first use.
-    exact_tris: Arc<(Triangles, Triangles)>,
-    exact: std::sync::OnceLock<Option<(parry3d::shape::TriMesh, parry3d::shape::TriMesh)>>,
+    tris: Triangles,
+    parry: std::sync::OnceLock<Option<parry3d::shape::TriMesh>>,
 }
 
-impl BoneGeometry {
-    /// Prepares the bones of a hip on `side`: `pelvis` (the hip bone of that side, LPS) carved by
-    /// a ball of the shell's outer radius at `hip_centre_lps_mm` (the reamed acetabulum);
-    /// `femur` (LPS) cut at the neck osteotomy and moved so that its head centre sits at the
-    /// hip centre. Both are kept within `opts.reach_mm` of the centre.
-    pub fn new(pelvis: &Mesh, femur: &Mesh, femur_landmarks: &FemurLandmarks, frame: &PelvicFrame, hip_centre_lps_mm: Point3<f64>, construct: &Construct, opts: &BoneOptions) -> Result<Self> {
+impl PelvisBone {
+    /// `pelvis` (the hip bone, LPS) carved by a ball of `carve_radius_mm` (the shell's outer
+    /// radius) at `hip_centre_lps_mm`, kept within `opts.reach_mm` of it.
+    ///
+    /// # Errors
+    /// Options out of range, a non-finite centre, no surface within reach.
+    pub fn new(pelvis: &Mesh, frame: &PelvicFrame, hip_centre_lps_mm: Point3<f64>, carve_radius_mm: f64, opts: &BoneOptions) -> Result<Self> {
         finite_in("voxel_mm", opts.voxel_mm, 0.2, 5.0)?;
         finite_in("reach_mm", opts.reach_mm, 40.0, 250.0)?;
         if hip_centre_lps_mm.iter().any(|v| !v.is_finite()) {
             return Err(SimError::InvalidInput { what: "hip centre".into(), value: f64::NAN, why: "must be finite".into() });
         }
-        let femoral = femur_landmarks.femoral_frame().map_err(|e| match e {
-            coxa_core::Error::InvalidLandmarks { why } => SimError::Bone { bone: "femur", why },
-            other => SimError::Bone { bone: "femur", why: other.to_string() },
-        })?;
         let c_pel = frame.point_to_pelvic(&hip_centre_lps_mm);
         let verts: Vec<Point3<f64>> = pelvis.vertices().iter().map(|p| Point3::from(frame.point_to_pelvic(p) - c_pel)).collect();
         if !verts.iter().any(|p| p.coords.norm() < opts.reach_mm) {
             return Err(SimError::Bone { bone: "pelvis", why: format!("no part of the surface lies within {} mm of the hip centre; is it the hip bone of this side?", opts.reach_mm) });
         }
-        let field = DistanceField::from_mesh(&verts, pelvis.triangles(), opts.reach_mm, opts.voxel_mm, construct.shell.outer_diameter_mm / 2.0);
-        // Femur: cut, keep what is near the head, densify long edges, move to the femoral frame.
+        let field = DistanceField::from_mesh(&verts, pelvis.triangles(), opts.reach_mm, opts.voxel_mm, carve_radius_mm);
+        let tris: Triangles =
+            pelvis.triangles().iter().map(|t| t.map(|i| verts[i as usize].coords)).filter(|t| t.iter().all(|p| p.norm() > carve_radius_mm) && t.iter().any(|p| p.norm() < opts.reach_mm)).collect();
+        Ok(Self { field, frame: *frame, hip_centre_pelvic_mm: c_pel, tris, parry: std::sync::OnceLock::new() })
+    }
+}
+
+/// The resected proximal femur: its surface points in the femoral frame in clusters, and its
+/// triangles for the exact check (the parry mesh built on first use).
+#[derive(Debug)]
+pub struct FemurBone {
+    points: PointClusters,
+    femoral: FemoralFrame,
+    tris: Triangles,
+    parry: std::sync::OnceLock<Option<parry3d::shape::TriMesh>>,
+}
+
+impl FemurBone {
+    /// `femur` (LPS) cut at the neck osteotomy `cut_mm` from the native head centre of
+    /// `femur_landmarks` along its neck axis, kept within `opts.reach_mm` of that centre, long
+    /// edges densified, in the femoral frame with the head centre at its origin.
+    ///
+    /// # Errors
+    /// Unusable landmarks, a cut out of range, nothing left after the cut.
+    pub fn new(femur: &Mesh, femur_landmarks: &FemurLandmarks, cut_mm: f64, opts: &BoneOptions) -> Result<Self> {
+        let femoral = femur_landmarks.femoral_frame().map_err(|e| match e {
+            coxa_core::Error::InvalidLandmarks { why } => SimError::Bone { bone: "femur", why },
+            other => SimError::Bone { bone: "femur", why: other.to_string() },
+        })?;
         let head = femur_landmarks.head_centre.lps_mm;
         let neck_dir = femur_landmarks.neck_axis.direction_lps.normalize();
-        let cut = opts.neck_cut_mm.unwrap_or(construct.neck().end_mm);
-        finite_in("neck_cut_mm", cut, 0.0, 120.0)?;
-        let keep = |p: &Point3<f64>| (p - head).dot(&neck_dir) > cut && (p - head).norm() < opts.reach_mm;
+        finite_in("neck_cut_mm", cut_mm, 0.0, 120.0)?;
+        let keep = |p: &Point3<f64>| (p - head).dot(&neck_dir) > cut_mm && (p - head).norm() < opts.reach_mm;
         let mut pts: Vec<Point3<f64>> = femur.vertices().iter().filter(|p| keep(p)).copied().collect();
         for t in 0..femur.triangles().len() {
             let [a, b, c] = femur.corners(t);
@@ -108,31 +127,62 @@ impl BoneGeometry {
             }
         }
         if pts.is_empty() {
-            return Err(SimError::Bone { bone: "femur", why: format!("nothing of the surface is left after the neck cut at {cut} mm within {} mm of the head", opts.reach_mm) });
+            return Err(SimError::Bone { bone: "femur", why: format!("nothing of the surface is left after the neck cut at {cut_mm} mm within {} mm of the head", opts.reach_mm) });
         }
         let in_frame: Vec<Vector3<f64>> = pts.iter().map(|p| femoral.femur_from_lps * (p - head)).collect();
-        let carve = construct.shell.outer_diameter_mm / 2.0;
-        let pelvis_tris: Vec<[Vector3<f64>; 3]> =
-            pelvis.triangles().iter().map(|t| t.map(|i| verts[i as usize].coords)).filter(|t| t.iter().all(|p| p.norm() > carve) && t.iter().any(|p| p.norm() < opts.reach_mm)).collect();
-        let femur_tris: Vec<[Vector3<f64>; 3]> =
-            (0..femur.triangles().len()).map(|t| femur.corners(t)).filter(|c| c.iter().all(keep)).map(|c| c.map(|p| femoral.femur_from_lps * (p - head))).collect();
-        Ok(Self {
-            pelvis: field,
-            femur: PointClusters::new(&in_frame, 6.0),
-            femoral,
-            frame: *frame,
-            hip_centre_pelvic_mm: c_pel,
-            exact_tris: Arc::new((pelvis_tris, femur_tris)),
-            exact: std::sync::OnceLock::new(),
+        let tris: Triangles = (0..femur.triangles().len()).map(|t| femur.corners(t)).filter(|c| c.iter().all(keep)).map(|c| c.map(|p| femoral.femur_from_lps * (p - head))).collect();
+        Ok(Self { points: PointClusters::new(&in_frame, 6.0), femoral, tris, parry: std::sync::OnceLock::new() })
+    }
+}
+
+/// Bone collision geometry prepared for one hip: the reamed pelvis as a distance field and the
+/// resected proximal femur as clustered surface points. The two parts are prepared apart
+/// ([`PelvisBone`] depends on the cup's size and centre, [`FemurBone`] on where the stem puts
+/// the head) so that a change of one reuses the other ([`crate::score::SimScorer`] caches both).
+#[derive(Debug, Clone)]
+pub struct BoneGeometry {
+    pelvis: Arc<PelvisBone>,
+    femur: Arc<FemurBone>,
+}
+
+impl BoneGeometry {
+    /// Prepares the bones of a hip on `side`: `pelvis` (the hip bone of that side, LPS) carved by
+    /// a ball of the shell's outer radius at `hip_centre_lps_mm` (the reamed acetabulum);
+    /// `femur` (LPS) cut at the neck osteotomy and moved so that its head centre sits at the
+    /// hip centre. Both are kept within `opts.reach_mm` of the centre.
+    pub fn new(pelvis: &Mesh, femur: &Mesh, femur_landmarks: &FemurLandmarks, frame: &PelvicFrame, hip_centre_lps_mm: Point3<f64>, construct: &Construct, opts: &BoneOptions) -> Result<Self> {
+        Self::check(femur_landmarks, hip_centre_lps_mm, opts)?;
+        let pelvis = PelvisBone::new(pelvis, frame, hip_centre_lps_mm, construct.shell.outer_diameter_mm / 2.0, opts)?;
+        let femur = FemurBone::new(femur, femur_landmarks, opts.neck_cut_mm.unwrap_or(construct.neck().end_mm), opts)?;
+        Ok(Self::from_parts(Arc::new(pelvis), Arc::new(femur)))
+    }
+    /// What is checked before any bone is prepared, in this order: the options, the centre, the
+    /// femur's landmarks (its femoral frame).
+    ///
+    /// # Errors
+    /// The first that fails.
+    pub fn check(femur_landmarks: &FemurLandmarks, hip_centre_lps_mm: Point3<f64>, opts: &BoneOptions) -> Result<()> {
+        finite_in("voxel_mm", opts.voxel_mm, 0.2, 5.0)?;
+        finite_in("reach_mm", opts.reach_mm, 40.0, 250.0)?;
+        if hip_centre_lps_mm.iter().any(|v| !v.is_finite()) {
+            return Err(SimError::InvalidInput { what: "hip centre".into(), value: f64::NAN, why: "must be finite".into() });
+        }
+        femur_landmarks.femoral_frame().map(|_| ()).map_err(|e| match e {
+            coxa_core::Error::InvalidLandmarks { why } => SimError::Bone { bone: "femur", why },
+            other => SimError::Bone { bone: "femur", why: other.to_string() },
         })
+    }
+    /// The geometry of two parts prepared apart (shared, not copied).
+    pub fn from_parts(pelvis: Arc<PelvisBone>, femur: Arc<FemurBone>) -> Self {
+        Self { pelvis, femur }
     }
     /// The femoral frame used.
     pub fn femoral_frame(&self) -> &FemoralFrame {
-        &self.femoral
+        &self.femur.femoral
     }
     /// Surface points of the resected femur kept for collision.
     pub fn n_femur_points(&self) -> usize {
-        self.femur.points.len()
+        self.femur.points.points.len()
     }
 }
 
@@ -438,7 +488,8 @@ impl HipModel {
     /// (`None` without bones). The pelvis lacks the reamed ball, as in the fast query.
     pub fn bone_bone_exact(&self, femur_to_pelvis: &Rotation3<f64>) -> Option<bool> {
         let b = self.bones.as_ref()?;
-        let (pelvis, femur) = b.exact.get_or_init(|| crate::convert::triangles_to_parry(&b.exact_tris.0).zip(crate::convert::triangles_to_parry(&b.exact_tris.1))).as_ref()?;
+        let pelvis = b.pelvis.parry.get_or_init(|| crate::convert::triangles_to_parry(&b.pelvis.tris)).as_ref()?;
+        let femur = b.femur.parry.get_or_init(|| crate::convert::triangles_to_parry(&b.femur.tris)).as_ref()?;
         let pose = parry3d::math::Pose::from_rotation(crate::convert::rotation_to_parry(femur_to_pelvis));
         parry3d::query::intersection_test(&parry3d::math::Pose::IDENTITY, pelvis, &pose, femur).ok().map(|i| i.intersecting)
     }
@@ -466,9 +517,10 @@ impl HipModel {
             }
         }
         let bones = self.bones.as_ref()?;
-        let margin = bones.pelvis.voxel_mm();
-        let may_pelvis = |c: &Vector3<f64>, rad: f64| bones.pelvis.at(c) <= rad + margin;
-        let in_pelvis = |q: &Vector3<f64>| bones.pelvis.at(q) < 0.0;
+        let field = &bones.pelvis.field;
+        let margin = field.voxel_mm();
+        let may_pelvis = |c: &Vector3<f64>, rad: f64| field.at(c) <= rad + margin;
+        let in_pelvis = |q: &Vector3<f64>| field.at(q) < 0.0;
         let map = |p: &Vector3<f64>| r * p;
         if let Some(q) = self.neck_points.find(map, may_pelvis, in_pelvis) {
             return Some(Contact { kind: ContactKind::ImplantBone, parts: "neck-pelvis", point_lps_mm: self.to_lps(&q) });
@@ -476,10 +528,10 @@ impl HipModel {
         let ro = self.construct.shell.outer_diameter_mm / 2.0;
         let may_cup = |c: &Vector3<f64>, rad: f64| c.norm() <= ro + rad;
         let in_cup = |q: &Vector3<f64>| self.construct.liner.solid_contains(&(self.liner_from_hip * q), ro);
-        if let Some(q) = bones.femur.find(map, may_cup, in_cup) {
+        if let Some(q) = bones.femur.points.find(map, may_cup, in_cup) {
             return Some(Contact { kind: ContactKind::ImplantBone, parts: "femur-cup", point_lps_mm: self.to_lps(&q) });
         }
-        bones.femur.find(map, may_pelvis, in_pelvis).map(|q| Contact { kind: ContactKind::BoneBone, parts: "femur-pelvis", point_lps_mm: self.to_lps(&q) })
+        bones.femur.points.find(map, may_pelvis, in_pelvis).map(|q| Contact { kind: ContactKind::BoneBone, parts: "femur-pelvis", point_lps_mm: self.to_lps(&q) })
     }
 }
 
@@ -536,7 +588,7 @@ impl HipModelBuilder {
         let side = self.side;
         let s = side.lateral_sign();
         let c_pel = match (&self.bones, self.hip_centre_lps_mm) {
-            (Some(b), _) => b.hip_centre_pelvic_mm,
+            (Some(b), _) => b.pelvis.hip_centre_pelvic_mm,
             (None, Some(c)) => self.frame.point_to_pelvic(&c),
             (None, None) => Point3::origin(),
         };
@@ -551,7 +603,7 @@ impl HipModelBuilder {
         let liner_from_hip = Matrix3::from_rows(&[x.transpose(), y.transpose(), z.transpose()]);
         // Stem: shaft along the anatomical shaft axis (in the femoral frame), neck at the CCD
         // angle towards medial, turned about the shaft by the anteversion (head anterior).
-        let femoral = self.femoral.or(self.bones.as_ref().map(|b| b.femoral)).unwrap_or_else(|| FemoralFrame::aligned(Point3::origin()));
+        let femoral = self.femoral.or(self.bones.as_ref().map(|b| b.femur.femoral)).unwrap_or_else(|| FemoralFrame::aligned(Point3::origin()));
         let shaft = (femoral.femur_from_lps * femoral.shaft_axis_lps).normalize();
         let medial = (Vector3::x() * -s - shaft * (shaft.x * -s)).normalize();
         let ccd = self.user_stem.as_ref().map_or(self.construct.stem.ccd, |u| u.ccd).rad();
@@ -613,7 +665,7 @@ impl HipModelBuilder {
         };
         Ok(HipModel {
             side,
-            frame: self.bones.as_ref().map_or(self.frame, |b| b.frame),
+            frame: self.bones.as_ref().map_or(self.frame, |b| b.pelvis.frame),
             hip_centre_pelvic_mm: c_pel,
             construct: self.construct.clone(),
             cup: self.cup,

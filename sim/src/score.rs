@@ -5,8 +5,11 @@
 //! candidate's prosthetic head centre lies at the cup centre (the femur mesh is translated by
 //! the head's shift on the femur; the femoral frame is the native femur's), and sweeps the
 //! requested motions. Bone geometry (the reamed pelvis distance field and the resected femur)
-//! costs ~0.4 s to prepare, so it is prepared once per shell size, cup centre, head centre on
-//! the femur and neck cut, and shared between candidates (and threads).
+//! costs about 0.5 s to prepare (release build, z013, 2 busy cores: two exact distance transforms
+//! of 200³ voxels; a whole ROM report on it 3-10 ms), so it is prepared once per shell size and
+//! cup centre, and shared between candidates (and threads); the resected femur (milliseconds)
+//! once per head centre on the femur and neck cut, apart, so that a stem or head change
+//! reuses the pelvis.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -16,7 +19,7 @@ use coxa_core::{FemoralFrame, FirstContact, ImplantPlacement, Mesh, MotionInfo, 
 use coxa_implants::{Catalog, Construct};
 use nalgebra::{Matrix4, Point3};
 
-use crate::model::{BoneGeometry, BoneOptions, ContactKind, HipModel};
+use crate::model::{BoneGeometry, BoneOptions, ContactKind, FemurBone, HipModel, PelvisBone};
 use crate::rom::{self, Motion, PelvicTilts, Posture, SweepOptions};
 
 /// The bones a [`SimScorer`] collides: the operated side's hip bone and femur (LPS mm), the
@@ -33,9 +36,17 @@ pub struct ScorerBones {
     pub options: BoneOptions,
 }
 
-/// Cache key: the bits of the shell diameter, cup centre, head centre on the femur, neck cut.
-type BoneKey = [u64; 8];
-type BoneSlot = Arc<OnceLock<Result<Arc<BoneGeometry>, ScoreError>>>;
+/// Cache keys: the bits of the shell diameter and cup centre (pelvis); of the head centre on
+/// the femur and the neck cut (femur).
+type BoneKey = [u64; 4];
+type Slot<T> = Arc<OnceLock<Result<Arc<T>, ScoreError>>>;
+
+/// The prepared bone parts.
+#[derive(Debug, Default)]
+struct BoneCache {
+    pelvis: BTreeMap<BoneKey, Slot<PelvisBone>>,
+    femur: BTreeMap<BoneKey, Slot<FemurBone>>,
+}
 
 /// The simulator as a [`RomScorer`]: implants alone, or implants with bones.
 #[derive(Debug)]
@@ -44,22 +55,22 @@ pub struct SimScorer {
     frame: PelvicFrame,
     femoral: Option<FemoralFrame>,
     bones: Option<ScorerBones>,
-    cache: Mutex<BTreeMap<BoneKey, BoneSlot>>,
+    cache: Mutex<BoneCache>,
 }
 
 impl SimScorer {
     /// Implants alone in `frame` (the pelvic frame); the stem sits in `femoral` (default: parallel
     /// to LPS with the shaft along +z).
     pub fn implants_only(catalog: Catalog, frame: PelvicFrame, femoral: Option<FemoralFrame>) -> Self {
-        Self { catalog, frame, femoral, bones: None, cache: Mutex::new(BTreeMap::new()) }
+        Self { catalog, frame, femoral, bones: None, cache: Mutex::new(BoneCache::default()) }
     }
     /// Implants with bones in `frame` (the pelvic frame of the pelvis the bones belong to).
     pub fn with_bones(catalog: Catalog, frame: PelvicFrame, bones: ScorerBones) -> Self {
-        Self { catalog, frame, femoral: None, bones: Some(bones), cache: Mutex::new(BTreeMap::new()) }
+        Self { catalog, frame, femoral: None, bones: Some(bones), cache: Mutex::new(BoneCache::default()) }
     }
-    /// Bone geometries prepared so far (one per shell size, cup centre, head centre and neck cut).
+    /// Pelvis distance fields prepared so far (one per shell size and cup centre; the costly part).
     pub fn prepared_bones(&self) -> usize {
-        self.cache.lock().map_or(0, |c| c.len())
+        self.cache.lock().map_or(0, |c| c.pelvis.len())
     }
     /// The construct of a placement, from the catalog.
     pub fn construct(&self, p: &ImplantPlacement) -> Result<Construct, ScoreError> {
@@ -85,18 +96,25 @@ impl SimScorer {
     }
     fn bone_geometry(&self, b: &ScorerBones, p: &ImplantPlacement, construct: &Construct) -> Result<Arc<BoneGeometry>, ScoreError> {
         let (c, h) = (p.cup_centre_lps_mm, p.head_centre_on_femur_lps_mm);
-        let key: BoneKey = [p.shell_outer_diameter_mm, c.x, c.y, c.z, h.x, h.y, h.z, construct.neck().end_mm].map(f64::to_bits);
-        let slot = {
+        // Checked first, as BoneGeometry::new does: the options, the centre, the femur's frame.
+        BoneGeometry::check(&b.femur_landmarks, c, &b.options).map_err(ScoreError::caused_by)?;
+        let (pelvis_slot, femur_slot) = {
             let mut cache = self.cache.lock().map_err(|_| ScoreError::new("the bone cache was poisoned by a panic in another thread"))?;
-            cache.entry(key).or_default().clone()
+            let pelvis = cache.pelvis.entry([p.shell_outer_diameter_mm, c.x, c.y, c.z].map(f64::to_bits)).or_default().clone();
+            let femur = cache.femur.entry([h.x, h.y, h.z, construct.neck().end_mm].map(f64::to_bits)).or_default().clone();
+            (pelvis, femur)
         };
-        slot.get_or_init(|| {
-            // Translate the femur so that the prosthetic head centre takes the native head's place.
-            let shift = h - b.femur_landmarks.head_centre.lps_mm;
-            let femur = b.femur.transformed(&Matrix4::new_translation(&-shift));
-            BoneGeometry::new(&b.pelvis, &femur, &b.femur_landmarks, &self.frame, c, construct, &b.options).map(Arc::new).map_err(ScoreError::caused_by)
-        })
-        .clone()
+        let pelvis =
+            pelvis_slot.get_or_init(|| PelvisBone::new(&b.pelvis, &self.frame, c, construct.shell.outer_diameter_mm / 2.0, &b.options).map(Arc::new).map_err(ScoreError::caused_by)).clone()?;
+        let femur = femur_slot
+            .get_or_init(|| {
+                // Translate the femur so that the prosthetic head centre takes the native head's place.
+                let shift = h - b.femur_landmarks.head_centre.lps_mm;
+                let femur = b.femur.transformed(&Matrix4::new_translation(&-shift));
+                FemurBone::new(&femur, &b.femur_landmarks, b.options.neck_cut_mm.unwrap_or(construct.neck().end_mm), &b.options).map(Arc::new).map_err(ScoreError::caused_by)
+            })
+            .clone()?;
+        Ok(Arc::new(BoneGeometry::from_parts(pelvis, femur)))
     }
 }
 

@@ -6,6 +6,7 @@ mod dicom;
 mod file_circles;
 mod landmarks;
 mod layering;
+mod licences;
 mod msk;
 mod msk_geometry;
 mod msk_motion;

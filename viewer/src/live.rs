@@ -18,8 +18,15 @@
 //! - Cup size: a catalog shell size (the surgeon steps to its neighbours), same liner and centre.
 //! - Cup centre shift: medial, superior and anterior in the pelvic frame, from the case's cup
 //!   centre.
-//! - Stem size is not a control here: another size moves the head centre by the stem's own
-//!   geometry (the planner's stem reconstruction, not the turn and slide above).
+//! - Stem size: another size of the case's stem series; the head centre moves away from the
+//!   shaft axis by the difference of the sizes' offsets (the planner's own rule,
+//!   `coxa_planner::stem::resized_head`), seat and version kept. Its control value is the size's
+//!   label read as a number (the built-in series are numbered), or its position 1..N in a series
+//!   whose labels are not numbers.
+//!
+//! Coverage and the medial wall are measured for every evaluation on the planner's own bone
+//! columns (`coxa_planner::cup_bone`), so a moved or resized cup shows (and saves) the numbers
+//! the planner would have given for it; for the automatic plan's cup they are the plan's own.
 //!
 //! The joint then sits with the new head centre in the cup centre: the femur moves with it
 //! (leg length and offset change), as in the planner.
@@ -28,7 +35,9 @@ use std::sync::Arc;
 
 use coxa_core::{Angle, CaseModel, CupAngleDefinition, CupAngles, HipAnatomy, ImplantPlacement, Mesh, PelvicFrame};
 use coxa_implants::Catalog;
-use coxa_planner::stem::moved_head;
+use coxa_planner::SizingRules;
+use coxa_planner::cup_bone::{CupBone, CupBoneMeasure};
+use coxa_planner::stem::{moved_head, resized_head};
 use coxa_sim::rom::{self, Motion, MotionLimit, PelvicTilts, SweepOptions};
 use coxa_sim::score::{ScorerBones, SimScorer};
 use coxa_sim::{BoneOptions, HipModel};
@@ -54,6 +63,9 @@ pub struct Controls {
     pub cup_outer_diameter_mm: f64,
     /// Cup centre shift from the case's cup centre, pelvic frame, mm: medial, superior, anterior.
     pub cup_shift_mm: [f64; 3],
+    /// Stem size of the case's series: its label as a number, or its position 1..N (see the
+    /// module docs).
+    pub stem_size: f64,
 }
 
 /// A hip model evaluated for a set of controls: implants, ROM, and the femur's motion.
@@ -77,6 +89,10 @@ pub struct Evaluation {
     pub leg_length_change_mm: f64,
     /// Offset change from the femur as imaged, mm (the femur's shift, pelvic frame: lateral adds).
     pub offset_change_mm: f64,
+    /// Coverage and medial wall of the cup (`None`: a case without bones).
+    pub bone: Option<CupBoneMeasure>,
+    /// The stem size's offset (catalog), mm.
+    pub stem_offset_mm: Option<f64>,
     pub(crate) tilts: PelvicTilts,
 }
 
@@ -145,6 +161,10 @@ pub struct LiveModel {
     anatomy: Option<HipAnatomy>,
     /// The pelvic frame the cup angles and shifts are in.
     frame: PelvicFrame,
+    /// The hip bone prepared for coverage and the medial wall (`None`: no bones).
+    cup_bone: Option<CupBone>,
+    /// The case's stem series: (control value, label, offset mm) per size, in catalog order.
+    stem_sizes: Vec<(f64, String, f64)>,
 }
 
 impl LiveModel {
@@ -165,19 +185,24 @@ impl LiveModel {
         };
         let side = rec.placement.side;
         let mesh = |name: String| case.bones.iter().find(|(n, _)| *n == name).map(|(_, m)| m.clone());
-        let (scorer, shaft, anatomy, frame) = if rec.bones {
+        let stem_sizes = stem_size_values(&catalog, &rec.placement.stem_family);
+        // Cups reach the largest shell's radius, the planner's medialisation and the desk's
+        // 15 mm of shift from the native centre.
+        let reach_mm = catalog.shells.iter().map(|f| f.outer_diameter_max_mm).fold(0.0, f64::max) / 2.0 + SizingRules::default().max_medialisation_mm + 15.0;
+        let (scorer, shaft, anatomy, frame, cup_bone) = if rec.bones {
             let own = side.as_str();
             let hip = mesh(format!("hip_{own}")).ok_or_else(|| err(format!("the case has no anatomy/meshes/hip_{own}.stl")))?;
             let femur = mesh(format!("femur_{own}")).ok_or_else(|| err(format!("the case has no anatomy/meshes/femur_{own}.stl")))?;
             // The landmarks the case was planned with (never found again: the viewer shows the plan's).
             let anatomy = rec.anatomy.as_ref().ok_or_else(|| err("model.json has no landmarks of the operated hip (written by an older coxa); run the case again".into()))?;
             let shaft = (anatomy.femur.shaft_axis.point_lps_mm, anatomy.femur.shaft_axis.direction_lps.normalize());
+            let cup_bone = CupBone::new(&hip, &anatomy.frame, side, anatomy.acetabulum.centre.lps_mm, reach_mm);
             let bones = ScorerBones { pelvis: hip, femur, femur_landmarks: anatomy.femur.clone(), options: BoneOptions::default() };
-            (SimScorer::with_bones(catalog.clone(), anatomy.frame, bones), Some(shaft), Some(anatomy.clone()), anatomy.frame)
+            (SimScorer::with_bones(catalog.clone(), anatomy.frame, bones), Some(shaft), Some(anatomy.clone()), anatomy.frame, Some(cup_bone))
         } else {
             // As the pipeline's implants-alone model: the LPS-aligned frame at the cup centre.
             let frame = PelvicFrame::aligned_with_lps(rec.placement.cup_centre_lps_mm);
-            (SimScorer::implants_only(catalog.clone(), frame, None), None, None, frame)
+            (SimScorer::implants_only(catalog.clone(), frame, None), None, None, frame, None)
         };
         let all = rom::all_motions();
         let motions: Vec<Motion> = rec.motions.iter().filter_map(|n| all.iter().find(|m| m.name == n).cloned()).collect();
@@ -186,7 +211,10 @@ impl LiveModel {
         }
         let tilts = PelvicTilts { standing: rec.tilts.standing, sitting: rec.tilts.sitting };
         let base_model = scorer.model(&rec.placement).map_err(|source| ViewError::Placement { source })?;
-        Ok(Self { base_neck_lps: base_model.neck_axis_lps(), scorer: Arc::new(scorer), catalog, base: rec.placement.clone(), tilts, motions, shaft, anatomy, frame })
+        if !stem_sizes.iter().any(|(_, label, _)| *label == rec.placement.stem_size) {
+            return Err(err(format!("the case's stem size {:?} is not in the catalog's {:?} series", rec.placement.stem_size, rec.placement.stem_family)));
+        }
+        Ok(Self { base_neck_lps: base_model.neck_axis_lps(), scorer: Arc::new(scorer), catalog, base: rec.placement.clone(), tilts, motions, shaft, anatomy, frame, cup_bone, stem_sizes })
     }
 
     /// The landmarks and pelvic frame of the operated hip this model is built on: the case's
@@ -206,7 +234,21 @@ impl LiveModel {
             head_offset_mm: self.base.head_offset_mm,
             cup_outer_diameter_mm: self.base.shell_outer_diameter_mm,
             cup_shift_mm: [0.0; 3],
+            stem_size: self.stem_size_entry_of(&self.base.stem_size).map_or(f64::NAN, |e| e.0),
         }
+    }
+
+    /// The case's stem series' sizes: (control value, label, offset mm), in catalog order.
+    pub fn stem_sizes(&self) -> &[(f64, String, f64)] {
+        &self.stem_sizes
+    }
+
+    fn stem_size_entry_of(&self, label: &str) -> Option<&(f64, String, f64)> {
+        self.stem_sizes.iter().find(|e| e.1 == label)
+    }
+
+    fn stem_size_entry(&self, value: f64) -> Option<&(f64, String, f64)> {
+        self.stem_sizes.iter().find(|e| (e.0 - value).abs() < 1e-6)
     }
 
     /// The case's own placement (the one `model.json` records).
@@ -257,6 +299,7 @@ impl LiveModel {
             ("cup shift medial", c.cup_shift_mm[0]),
             ("cup shift superior", c.cup_shift_mm[1]),
             ("cup shift anterior", c.cup_shift_mm[2]),
+            ("stem size", c.stem_size),
         ] {
             if !v.is_finite() {
                 return Err(ViewError::Live { why: format!("{what} is not a finite number") });
@@ -269,6 +312,10 @@ impl LiveModel {
         p.head_offset_mm = c.head_offset_mm;
         p.stem_anteversion = Angle::from_deg(c.stem_anteversion_deg);
         p.shell_outer_diameter_mm = c.cup_outer_diameter_mm;
+        let (base_offset, (_, label, offset)) =
+            (self.stem_size_entry_of(&self.base.stem_size), self.stem_size_entry(c.stem_size).ok_or_else(|| ViewError::Live { why: "stem size not in the series".into() })?);
+        let d_stem_offset_mm = base_offset.map_or(0.0, |b| offset - b.2);
+        p.stem_size = label.clone();
         let [medial, superior, anterior] = c.cup_shift_mm;
         let shift_pelvic = Vector3::new(-self.base.side.lateral_sign() * medial, -anterior, superior);
         p.cup_centre_lps_mm = self.base.cup_centre_lps_mm + self.frame.vector_to_lps(&shift_pelvic);
@@ -280,6 +327,10 @@ impl LiveModel {
             // No imaged shaft: no axis to turn the stem about; the neck length still moves the head.
             None => moved_head(self.base.side, head, &Vector3::z(), head, neck, Angle::from_deg(0.0), d_offset_mm),
         };
+        // Another size of the series: the head away from the shaft axis by the offsets' difference.
+        if let Some((point, dir)) = &self.shaft {
+            p.head_centre_on_femur_lps_mm = resized_head(point, dir, &p.head_centre_on_femur_lps_mm, d_stem_offset_mm);
+        }
         Ok(p)
     }
 
@@ -302,6 +353,10 @@ impl LiveModel {
         if !has(&cups, c.cup_outer_diameter_mm) {
             return Err(ViewError::Live { why: format!("cup outer diameter {} mm is not in the catalog: choose one of {} mm", c.cup_outer_diameter_mm, list(&cups)) });
         }
+        let stems: Vec<f64> = self.stem_sizes.iter().map(|e| e.0).collect();
+        if !has(&stems, c.stem_size) {
+            return Err(ViewError::Live { why: format!("stem size {} is not in the catalog's {} series: choose one of {}", c.stem_size, self.base.stem_family, list(&stems)) });
+        }
         Ok(())
     }
 
@@ -317,7 +372,10 @@ impl LiveModel {
         let implants = model.implant_meshes_lps().into_iter().map(|(n, m)| (n.to_string(), m)).collect();
         // The femur moves from as imaged so that the planned head centre sits in the cup centre.
         let d = self.frame.vector_to_pelvic(&(placement.cup_centre_lps_mm - placement.head_centre_on_femur_lps_mm));
+        let bone = self.cup_bone.as_ref().map(|b| b.measure(&placement.cup_centre_lps_mm, placement.shell_outer_diameter_mm, &placement.cup.axis(placement.side)));
         Ok(Evaluation {
+            bone,
+            stem_offset_mm: self.stem_size_entry(c.stem_size).map(|e| e.2),
             controls: *c,
             leg_length_change_mm: -d.z,
             offset_change_mm: placement.side.lateral_sign() * d.x,
@@ -330,4 +388,14 @@ impl LiveModel {
             tilts: self.tilts,
         })
     }
+}
+
+/// The sizes of the stem series `family`: (control value, label, offset mm), in catalog order.
+/// The value is the label read as a number when every label of the series is one, else the
+/// size's position 1..N.
+fn stem_size_values(catalog: &Catalog, family: &str) -> Vec<(f64, String, f64)> {
+    let Some(f) = catalog.stems.iter().find(|s| s.name == family) else { return Vec::new() };
+    let numbers: Option<Vec<f64>> = f.sizes.iter().map(|z| z.size.trim().parse::<f64>().ok().filter(|v| v.is_finite())).collect();
+    let numbers = numbers.filter(|v| v.iter().enumerate().all(|(i, a)| v[..i].iter().all(|b| (a - b).abs() > 1e-6)));
+    f.sizes.iter().enumerate().map(|(i, z)| (numbers.as_ref().map_or((i + 1) as f64, |v| v[i]), z.size.clone(), z.offset_mm)).collect()
 }

@@ -15,9 +15,11 @@
 //! - Files are written to temporaries beside their names, then renamed: a file is the old one or
 //!   the new one, never half written.
 //!
-//! Coverage and medial wall are the planner's (bone columns around the cup), as are the
-//! objective and the Pareto front: they are not recomputed here, and the revision's notes say
-//! so when the surgeon changed the cup.
+//! Coverage and the medial wall are measured again for the surgeon's cup on the planner's own
+//! bone columns (the live model's [`Evaluation::bone`]); a new stem size writes its label and
+//! offset. The objective, the Pareto front and the sizing tables (cup and stem sizes around the
+//! automatic choice) stay the automatic plan's: the revision's notes say so when the surgeon
+//! changed the cup or the stem size.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -121,6 +123,10 @@ fn r2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
+fn r4(v: f64) -> f64 {
+    (v * 1e4).round() / 1e4
+}
+
 fn p2(p: &nalgebra::Point3<f64>) -> [f64; 3] {
     [r2(p.x), r2(p.y), r2(p.z)]
 }
@@ -161,16 +167,33 @@ pub fn revised_plan(auto: &Value, automatic: &Evaluation, e: &Evaluation) -> Val
     set(&mut v, &["cup", "outer_diameter_mm"], json!(p.shell_outer_diameter_mm));
     set(&mut v, &["cup", "centre_lps_mm"], json!(p2(&p.cup_centre_lps_mm)));
     let frame = e.model.pelvic_frame();
-    let r4 = |a: nalgebra::Vector3<f64>| json!([(a.x * 1e4).round() / 1e4, (a.y * 1e4).round() / 1e4, (a.z * 1e4).round() / 1e4]);
+    let v4 = |a: nalgebra::Vector3<f64>| json!([r4(a.x), r4(a.y), r4(a.z)]);
     let axis_pelvic = p.cup.axis(p.side);
-    set(&mut v, &["cup", "axis_pelvic"], r4(axis_pelvic));
-    set(&mut v, &["cup", "axis_lps"], r4(frame.vector_to_lps(&axis_pelvic)));
+    set(&mut v, &["cup", "axis_pelvic"], v4(axis_pelvic));
+    set(&mut v, &["cup", "axis_lps"], v4(frame.vector_to_lps(&axis_pelvic)));
     set(&mut v, &["cup", "centre_pelvic_mm"], json!(p2(&frame.point_to_pelvic(&p.cup_centre_lps_mm))));
     set(&mut v, &["head", "diameter_mm"], json!(p.head_diameter_mm));
     set(&mut v, &["head", "neck_length_offset_mm"], json!(p.head_offset_mm));
     set(&mut v, &["head", "centre_lps_mm"], json!(p2(&p.cup_centre_lps_mm)));
     set(&mut v, &["head", "centre_on_femur_lps_mm"], json!(p2(&p.head_centre_on_femur_lps_mm)));
     set(&mut v, &["stem", "anteversion_deg"], json!(r2(p.stem_anteversion.deg())));
+    if p.stem_size != automatic.placement.stem_size {
+        set(&mut v, &["stem", "size"], json!(p.stem_size));
+        if let Some(o) = e.stem_offset_mm {
+            set(&mut v, &["stem", "offset_mm"], json!(o));
+        }
+        if let Some(options) = v["stem"]["size_options"].as_array_mut() {
+            for o in options {
+                let chosen = o["size"].as_str() == Some(p.stem_size.as_str());
+                o["chosen"] = json!(chosen);
+            }
+        }
+    }
+    if let Some(b) = &e.bone {
+        set(&mut v, &["cup", "coverage"], json!(r4(b.coverage)));
+        set(&mut v, &["cup", "reference_coverage_40_15"], json!(r4(b.reference_coverage)));
+        set(&mut v, &["cup", "medial_wall_mm"], json!(r2(b.medial_wall_mm)));
+    }
     // Leg length, offset and combined anteversion: the automatic plan's values moved by the
     // change the surgeon made (the planner's own reference stays).
     let moved = |v: &Value, key: &str, d: f64| v[key].as_f64().map(|x| json!(r2(x + d)));
@@ -204,7 +227,13 @@ pub fn revision_block(number: u64, automatic: &Evaluation, e: &Evaluation) -> Va
         .into_iter()
         .filter(|c| (c.get(&e.controls) - c.get(&automatic.controls)).abs() > 1e-9)
         // Unrounded: the viewer opened again restores exactly these controls.
-        .map(|c| json!({"field": c.name(), "from": c.get(&automatic.controls), "to": c.get(&e.controls)}))
+        .map(|c| match c {
+            // The labels too: the value is a number for the controls, the label what a catalog names.
+            Control::StemSize => {
+                json!({"field": c.name(), "from": c.get(&automatic.controls), "to": c.get(&e.controls), "from_label": automatic.placement.stem_size, "to_label": e.placement.stem_size})
+            }
+            _ => json!({"field": c.name(), "from": c.get(&automatic.controls), "to": c.get(&e.controls)}),
+        })
         .collect();
     let rom: Vec<Value> = e
         .limits
@@ -223,6 +252,8 @@ pub fn revision_block(number: u64, automatic: &Evaluation, e: &Evaluation) -> Va
         "changed": changed,
         "effect": {
             "rom": rom,
+            "coverage": e.bone.zip(automatic.bone).map(|(b, a)| json!({"from": r4(a.coverage), "to": r4(b.coverage), "change": r4(b.coverage - a.coverage)})),
+            "medial_wall_mm": e.bone.zip(automatic.bone).map(|(b, a)| json!({"from": r2(a.medial_wall_mm), "to": r2(b.medial_wall_mm), "change": r2(b.medial_wall_mm - a.medial_wall_mm)})),
             "leg_length_change_mm": r2(e.leg_length_change_mm - automatic.leg_length_change_mm),
             "offset_change_mm": r2(e.offset_change_mm - automatic.offset_change_mm),
         },
@@ -269,9 +300,16 @@ pub fn save(dir: &Path, stamp: &CaseStamp, automatic: &Evaluation, e: &Evaluatio
     plan["revision"] = revision_block(number, automatic, e);
     if let Some(notes) = plan["notes"].as_array_mut() {
         let cup = [Control::CupInclination, Control::CupAnteversion, Control::CupSize, Control::CupShiftMedial, Control::CupShiftSuperior, Control::CupShiftAnterior];
-        if cup.iter().any(|k| (k.get(&e.controls) - k.get(&automatic.controls)).abs() > 1e-9) {
+        let changed = |k: &Control| (k.get(&e.controls) - k.get(&automatic.controls)).abs() > 1e-9;
+        if cup.iter().any(changed) {
             notes.push(json!(format!(
-                "revision {number}: the surgeon changed the cup in coxa view; its coverage, medial wall, the objective and the Pareto front are the automatic plan's, not recomputed"
+                "revision {number}: the surgeon changed the cup in coxa view; coverage and medial wall are measured for the new cup, the cup sizing table, the objective and the Pareto front are the automatic plan's"
+            )));
+        }
+        if changed(&Control::StemSize) {
+            notes.push(json!(format!(
+                "revision {number}: the surgeon chose stem size {} in coxa view (the rule's size was {}); the canal fill of the sizing table is the automatic plan's measure",
+                e.placement.stem_size, automatic.placement.stem_size
             )));
         }
     }

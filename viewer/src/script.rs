@@ -5,6 +5,7 @@
 //! # a comment; blank lines are skipped
 //! set cup_inclination_deg 45      # a control, named as plan.json names it
 //! set cup_anteversion_deg 20      # radiographic, pelvic frame
+//! set stem_size 4                 # a size of the case's stem series
 //! view lateral                    # a camera preset: ap, lateral, superior, inlet, outlet
 //! show slices                     # show / hide: slices, muscles, bones, landmarks
 //! save                            # a new plan revision into the case
@@ -44,17 +45,20 @@ pub enum Control {
     CupShiftSuperior,
     /// `cup_shift_anterior_mm`.
     CupShiftAnterior,
+    /// `stem_size`: a size of the case's stem series (its label as a number, or its position).
+    StemSize,
 }
 
 impl Control {
     /// Every control, in the panel's order.
-    pub const ALL: [Control; 9] = [
+    pub const ALL: [Control; 10] = [
         Control::CupSize,
         Control::CupInclination,
         Control::CupAnteversion,
         Control::CupShiftMedial,
         Control::CupShiftSuperior,
         Control::CupShiftAnterior,
+        Control::StemSize,
         Control::StemAnteversion,
         Control::HeadDiameter,
         Control::NeckLength,
@@ -72,6 +76,7 @@ impl Control {
             Control::CupShiftMedial => "cup_shift_medial_mm",
             Control::CupShiftSuperior => "cup_shift_superior_mm",
             Control::CupShiftAnterior => "cup_shift_anterior_mm",
+            Control::StemSize => "stem_size",
         }
     }
 
@@ -92,6 +97,7 @@ impl Control {
             Control::CupShiftMedial => c.cup_shift_mm[0],
             Control::CupShiftSuperior => c.cup_shift_mm[1],
             Control::CupShiftAnterior => c.cup_shift_mm[2],
+            Control::StemSize => c.stem_size,
         }
     }
 
@@ -108,6 +114,7 @@ impl Control {
             Control::CupShiftMedial => c.cup_shift_mm[0] = value,
             Control::CupShiftSuperior => c.cup_shift_mm[1] = value,
             Control::CupShiftAnterior => c.cup_shift_mm[2] = value,
+            Control::StemSize => c.stem_size = value,
         }
         c
     }
@@ -252,6 +259,8 @@ mod tests {
         assert_eq!(s.steps[3].1, Action::Show(Layer::Slices, true));
         assert_eq!(s.steps[7].1, Action::Screenshot(PathBuf::from("no-such-dir/a.png")));
         assert_eq!(s.steps[8].1, Action::Quit);
+        let s = Script::parse(Path::new("s.txt"), "set stem_size 4\n").unwrap();
+        assert_eq!(s.steps[0].1, Action::Set(Control::StemSize, 4.0));
     }
 
     #[test]

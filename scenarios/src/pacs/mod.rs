@@ -97,6 +97,11 @@ impl ServerArgs {
             bail!("--token-file and --ca-bundle are for DICOMweb (https://...) servers, not {}: leave them out", address.display());
         }
         let (token, token_source) = if web { self.token()? } else { (None, None) };
+        if let (Some(source), Address::Web { base }) = (&token_source, &address)
+            && let Some(w) = cleartext_token_warning(base, source)
+        {
+            eprintln!("warning: {w}");
+        }
         let options =
             ConnectOptions { timeout: Duration::from_secs(self.timeout_s), calling_aet: self.aet.clone(), retrieve, token, token_source, ca_bundle: self.ca_bundle.clone(), ..Default::default() };
         Ok(coxa_pacs::connect(&address, &options)?)
@@ -436,4 +441,37 @@ fn push(a: &PushArgs) -> anyhow::Result<()> {
         None => println!("built {} objects ({what}) for study {} (dry run: nothing sent)", objects.objects.len(), source.study_uid()),
     }
     Ok(())
+}
+
+/// A warning when a bearer token would cross the network unencrypted: an `http://` service root
+/// on another machine (on the loopback address the token stays on this machine). `None` for
+/// `https://` and for loopback.
+fn cleartext_token_warning(base: &str, token_source: &str) -> Option<String> {
+    let rest = base.strip_prefix("http://")?;
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    (!loopback).then(|| {
+        format!(
+            "the bearer token from {token_source} goes unencrypted over plain http to {host}: anyone on the network can read it; use the PACS's https:// address (and --ca-bundle for a hospital CA)"
+        )
+    })
+}
+
+#[cfg(test)]
+mod token_tests {
+    use super::cleartext_token_warning;
+
+    #[test]
+    fn a_token_over_plain_http_to_another_machine_is_warned_about() {
+        let w = cleartext_token_warning("http://pacs.hospital.example:8042/dicom-web", "COXA_PACS_TOKEN").expect("warned");
+        assert!(w.contains("COXA_PACS_TOKEN") && w.contains("pacs.hospital.example") && w.contains("https://"), "{w}");
+        assert!(cleartext_token_warning("http://10.1.2.3/dicom-web", "--token-file t").is_some());
+        for quiet in ["https://pacs.hospital.example/dicom-web", "http://127.0.0.1:8042/dicom-web", "http://localhost:8042/dicom-web", "http://[::1]:8042/dicom-web"] {
+            assert_eq!(cleartext_token_warning(quiet, "COXA_PACS_TOKEN"), None, "{quiet}");
+        }
+    }
 }

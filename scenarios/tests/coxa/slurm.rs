@@ -240,6 +240,12 @@ fn submit_names_the_build_its_tasks_run() -> Result<()> {
     let version = text(&coxa_in(dir, &["--version"], &[]));
     let build = version.trim().strip_prefix("coxa ").and_then(|v| v.split_once(" (")).map(|(_, b)| b.strip_suffix(')').unwrap()).unwrap_or_else(|| panic!("coxa --version: {version}"));
     assert!(build.starts_with("window build") || build.starts_with("headless build"), "{build}");
+    // The version names the git revision it was built from (issue 44).
+    let head = std::process::Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).current_dir(env!("CARGO_MANIFEST_DIR")).output()?;
+    if head.status.success() {
+        let rev = String::from_utf8_lossy(&head.stdout).trim().to_string();
+        assert!(version.starts_with(&format!("coxa {}+{rev} (", env!("CARGO_PKG_VERSION"))), "{version} names the revision {rev}");
+    }
 
     // Not a coxa: refused, nothing written.
     for (bad, why) in [("/bin/true", "`--version` printed"), ("no-such-coxa", "no-such-coxa")] {

@@ -98,6 +98,19 @@ fn live_model_reproduces_the_case_and_follows_the_controls() -> Result<()> {
     assert!(e.contains("cup inclination") && e.contains("finite"), "{e}");
     let e = live.evaluate(&Controls { head_diameter_mm: 99.0, ..c0 }).unwrap_err().to_string();
     assert!(e.contains("99"), "{e}");
+    let e = live.evaluate(&Controls { stem_size: 99.0, ..c0 }).unwrap_err().to_string();
+    assert!(e.contains("stem size 99 is not in the catalog") && e.contains("choose one of"), "{e}");
+    // A neighbouring stem size (more or less offset) moves the femur laterally or medially by
+    // about the sizes' offset difference (less by the stem's version: the head moves
+    // perpendicular to the shaft, not along the pelvic medial axis).
+    let sizes = live.stem_sizes();
+    let k = sizes.iter().position(|z| (z.0 - c0.stem_size).abs() < 1e-9).expect("the plan's stem size is in the list");
+    let next = sizes.get(k + 1).or_else(|| k.checked_sub(1).and_then(|j| sizes.get(j))).expect("the series has another size");
+    let other = live.evaluate(&Controls { stem_size: next.0, ..c0 })?;
+    let (d_offset, d_case) = (next.2 - sizes[k].2, other.offset_change_mm - base.offset_change_mm);
+    eprintln!("stem size {} -> {}: offset {:+.1} mm, the femur's offset change {d_case:+.2} mm", sizes[k].1, next.1, d_offset);
+    assert!(d_offset.abs() > 0.5 && d_case * d_offset > 0.0 && d_case.abs() > 0.5 * d_offset.abs() && d_case.abs() <= d_offset.abs() + 1e-9, "offset change {d_case} for {d_offset}");
+    assert_eq!(other.placement.stem_size, next.1);
     // The femur's motion keeps the head in the cup: the head centre goes to the cup centre, and
     // at zero angles of flexion the femoral frame is the pelvic frame.
     let k = base.motions.iter().position(|m| m.name == "flexion").unwrap();

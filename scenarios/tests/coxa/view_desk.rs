@@ -355,7 +355,16 @@ fn save_keeps_every_earlier_plan_and_reopens_on_the_revision() -> Result<()> {
     let saved = save(&case, &stamp, &automatic, &e, None)?;
     assert_eq!(saved.number, 1);
     assert_eq!(current_controls(&case, &c0), e.controls);
-    let e2 = live.evaluate(&coxa_viewer::Controls { cup_shift_mm: [2.0, 0.0, 0.0], ..e.controls })?;
+    // The automatic plan's cup measured by the desk: the plan's own coverage and medial wall.
+    let auto_bone = automatic.bone.expect("the demo has bones");
+    let auto_plan: Value = serde_json::from_slice(&original)?;
+    assert_eq!(auto_plan["cup"]["coverage"].as_f64(), Some((auto_bone.coverage * 1e4).round() / 1e4), "coverage as planned");
+    assert_eq!(auto_plan["cup"]["medial_wall_mm"].as_f64(), Some((auto_bone.medial_wall_mm * 100.0).round() / 100.0), "medial wall as planned");
+    // Revision 2: the cup 2 mm medial and the next stem size up.
+    let sizes = live.stem_sizes();
+    let k = sizes.iter().position(|z| (z.0 - c0.stem_size).abs() < 1e-9).expect("the plan's size");
+    let up = sizes.get(k + 1).or_else(|| sizes.get(k - 1)).expect("a neighbouring size").clone();
+    let e2 = live.evaluate(&coxa_viewer::Controls { cup_shift_mm: [2.0, 0.0, 0.0], stem_size: up.0, ..e.controls })?;
     let saved2 = save(&case, &saved.stamp, &automatic, &e2, None)?;
     assert_eq!(saved2.number, 2);
     assert_eq!(std::fs::read(case.join("plans/automatic.json"))?, original);
@@ -366,7 +375,22 @@ fn save_keeps_every_earlier_plan_and_reopens_on_the_revision() -> Result<()> {
     // The cup moved 2 mm medially in the pelvic frame: its centre moved 2 mm.
     let d: f64 = (0..3).map(|k| (plan["cup"]["centre_lps_mm"][k].as_f64().unwrap() - auto["cup"]["centre_lps_mm"][k].as_f64().unwrap()).powi(2)).sum::<f64>().sqrt();
     assert!((d - 2.0).abs() < 0.02, "the cup centre moved {d} mm");
-    assert!(plan["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("coverage, medial wall")), "the note says what was not recomputed");
+    assert!(plan["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("coverage and medial wall are measured for the new cup")), "the note says what was measured again");
+    // The medial wall measured again: 2 mm thinner for a cup 2 mm medial (the ray's steps are 0.25 mm).
+    let wall = |p: &Value| p["cup"]["medial_wall_mm"].as_f64().unwrap();
+    eprintln!("medial wall {} -> {} mm, coverage {} -> {}", wall(&auto), wall(&plan), auto["cup"]["coverage"], plan["cup"]["coverage"]);
+    assert!((wall(&auto) - wall(&plan) - 2.0).abs() <= 0.3, "medial wall {} -> {} mm", wall(&auto), wall(&plan));
+    assert_eq!(plan["revision"]["effect"]["medial_wall_mm"]["to"].as_f64(), Some(wall(&plan)));
+    // The stem size: label, offset and the sizing table's choice; the head centre moved by the offsets' difference.
+    assert_eq!(plan["stem"]["size"].as_str(), Some(up.1.as_str()));
+    assert_eq!(plan["stem"]["offset_mm"].as_f64(), Some(up.2));
+    let chosen: Vec<&str> = plan["stem"]["size_options"].as_array().unwrap().iter().filter(|o| o["chosen"] == true).map(|o| o["size"].as_str().unwrap()).collect();
+    assert!(chosen.is_empty() || chosen == [up.1.as_str()], "{chosen:?}");
+    let d_offset = (up.2 - sizes[k].2).abs();
+    let moved = (e2.placement.head_centre_on_femur_lps_mm - e.placement.head_centre_on_femur_lps_mm).norm();
+    assert!((moved - d_offset).abs() < 1e-9, "head moved {moved} mm for offsets {d_offset} mm apart");
+    let changed: Vec<&str> = plan["revision"]["changed"].as_array().unwrap().iter().map(|c| c["field"].as_str().unwrap()).collect();
+    assert!(changed.contains(&"stem_size") && changed.contains(&"cup_shift_medial_mm"), "{changed:?}");
     // A stale stamp (the case saved since): refused.
     let err = save(&case, &stamp, &automatic, &e, None).unwrap_err().to_string();
     assert!(err.contains("changed on disk since the viewer opened the case"), "{err}");

@@ -60,6 +60,11 @@ fn knob_label(k: Control, c: &Controls, auto: Option<&Controls>, v: &Viewer) -> 
         Control::StemAnteversion => format!("Stem anteversion {now:.1} deg{change}"),
         Control::HeadDiameter => format!("Head {now:.0} mm{change}"),
         Control::NeckLength => format!("Neck length {now:+.1} mm{change}"),
+        Control::StemSize => {
+            let label = v.live.as_ref().and_then(|l| l.stem_sizes().iter().find(|e| (e.0 - now).abs() < 1e-6).map(|e| e.1.clone())).unwrap_or_else(|| format!("{now}"));
+            let change = auto.map(|a| k.get(a)).filter(|a| (a - now).abs() > 1e-6).map_or(String::new(), |a| format!("  [was {a}]"));
+            format!("Stem size {label}{change}")
+        }
     }
 }
 
@@ -93,6 +98,13 @@ fn stepped(k: Control, mut c: Controls, dir: f64, live: &LiveModel, v: &Viewer) 
             c
         }
         Control::NeckLength => Control::NeckLength.set(&c, step_in(&live.head_offsets_mm(c.head_diameter_mm), c.head_offset_mm, dir)),
+        Control::StemSize => {
+            // The series' neighbour in catalog order (labels need not be numbers).
+            let sizes = live.stem_sizes();
+            let now = sizes.iter().position(|e| (e.0 - c.stem_size).abs() < 1e-6).unwrap_or(0);
+            let next = if dir > 0.0 { (now + 1).min(sizes.len().saturating_sub(1)) } else { now.saturating_sub(1) };
+            sizes.get(next).map_or(c, |e| Control::StemSize.set(&c, e.0))
+        }
     }
 }
 
@@ -393,6 +405,15 @@ fn labels(
         let p = &e.placement;
         s.push_str(&format!("\nShell {:.0} mm, liner {}, stem {} {}", p.shell_outer_diameter_mm, p.liner, p.stem_family, p.stem_size));
         if let Some(a) = &auto {
+            if let (Some(b), Some(b0)) = (e.bone, a.bone) {
+                s.push_str(&format!(
+                    "\nCoverage {:.0} % [{:+.0}], medial wall {:.1} mm [{:+.1}]",
+                    100.0 * b.coverage,
+                    100.0 * (b.coverage - b0.coverage),
+                    b.medial_wall_mm,
+                    b.medial_wall_mm - b0.medial_wall_mm
+                ));
+            }
             s.push_str(&format!(
                 "\nFrom the automatic plan: leg length {:+.1} mm, offset {:+.1} mm, oscillation {:+.1} deg",
                 e.leg_length_change_mm - a.leg_length_change_mm,
