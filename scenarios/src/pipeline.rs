@@ -229,6 +229,15 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         None => None,
     };
     let (pseudo_mri, pseudo_mri_picture) = stages::pseudo_mri::in_case(scn.raw.pseudo_mri.as_ref(), ct.as_ref().map(|c| &c.volume), dir, progress, &mut warnings)?.unzip();
+    if scn.raw.lesions.is_some() {
+        match (&source, ct.as_ref(), &anatomy.labels) {
+            (AnatomySource::Ct { ct: ct_path, .. }, Some(ct), Some(labels)) => {
+                progress("bone lesions");
+                stages::lesions::run(&ct.volume, labels, &crate::cli::lesions::file_name(ct_path), case.side, dir, &mut warnings)?;
+            }
+            _ => warnings.push("lesions: not searched, this case has no CT with a label map (bone surfaces as input)".into()),
+        }
+    }
     // What no later stage needs is not held through the sweep: the label map, and the CT unless
     // the simulated radiograph (pictures of a planned primary point) will project it.
     anatomy.labels = None;

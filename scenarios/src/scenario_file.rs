@@ -109,6 +109,9 @@ pub struct ScenarioFile {
     /// Pseudo-MRI stage: the CT as a pseudo T2-weighted image (`pseudo_mri/`).
     #[serde(default)]
     pub pseudo_mri: Option<PseudoMriSection>,
+    /// Bone lesion stage: metastasis candidates on the CT (`lesions/` in each case folder).
+    #[serde(default)]
+    pub lesions: Option<LesionsSection>,
 }
 
 /// `[msk]`.
@@ -332,6 +335,12 @@ pub struct ShapeCasesSpec {
     #[serde(default)]
     pub n_modes: Option<Spanned<i64>>,
 }
+
+/// `[lesions]` in a scenario: the classical bone-lesion search with its defaults (no options yet;
+/// the stage is [`crate::stages::lesions`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LesionsSection {}
 
 /// `[radiomics]` in a scenario, as written.
 #[derive(Debug, Clone, Deserialize)]

@@ -46,6 +46,7 @@ mod error;
 pub mod features;
 pub mod filters;
 pub mod fixation;
+pub mod lesions;
 mod params;
 pub mod pseudo_mri;
 mod roi;

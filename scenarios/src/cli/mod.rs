@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 pub mod anatomy;
 pub mod demo;
 pub mod inspect;
+pub mod lesions;
 pub mod plan;
 pub mod pseudo_mri;
 pub mod pseudo_mri_dicom;
@@ -131,6 +132,9 @@ pub enum Command {
     /// Segment a CT with a learned model (ONNX, a model card): labels.nii.gz, uncertainty.nii.gz
     /// and segment.json into a new folder.
     Segment(crate::segment::SegmentArgs),
+    /// Bone metastasis candidates on a CT (classical: departures from each bone's healthy
+    /// density): lesions.json and lesions.nii.gz into a new folder.
+    Lesions(lesions::LesionsArgs),
     /// The hospital's PACS over DICOMweb or DIMSE: find studies, pull a CT study, push a case's
     /// results back as DICOM (SEG, SR, PDF, secondary capture).
     Pacs(crate::pacs::PacsArgs),
@@ -163,6 +167,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Segment(args) => crate::segment::cli(&args),
         Command::Pacs(args) => crate::pacs::cli(&args),
         Command::PseudoMri(args) => crate::cli::pseudo_mri::cli(&args),
+        Command::Lesions(args) => lesions::cli(&args),
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`msk`]: abductors and hip load before and after the plan;
 //! - [`pictures`]: the report's pictures and the simulated radiograph, as PNG bytes;
 //! - [`pseudo_mri`]: the CT as a pseudo T2-weighted image (`[pseudo_mri]`);
+//! - [`lesions`]: the `[lesions]` stage, bone lesion candidates (`lesions/`);
 //! - [`report`]: the case report (`report.json`) and the summary row.
 //!
 //! The radiomics stage is [`crate::radiomics::RadiomicsStage::run`] and the learned segmentation
@@ -16,6 +17,7 @@
 
 pub mod anatomy;
 pub mod input;
+pub mod lesions;
 pub mod msk;
 pub mod pictures;
 pub mod plan;

@@ -16,6 +16,7 @@ mod cli;
 mod consistency;
 mod corpus;
 mod exchange;
+mod lesions;
 mod msk;
 // The heavy group (`--features coxa-scenarios/heavy-tests`; scripts/test runs it).
 #[cfg(feature = "heavy-tests")]

@@ -1,0 +1,44 @@
+//! The classical lesion search on a real CT (TotalSegmentator's example: 3 mm voxels, abdomen to
+//! proximal femurs, a screw in the left proximal femur) with lesions inserted by the test at known
+//! places; the sites, the lesions' published CT numbers and the scoring are in
+//! `support/lesion_trials.rs`. The figures of the issue (80 % of lesions at <= 2 false positives
+//! per CT, <= 2 on the clean CT) hold for blastic lesions; for lytic ones they do not
+//! (`the_issue_figures_for_every_lesion`, ignored, says by how much).
+
+#[path = "support/lesion_trials.rs"]
+mod lesion_trials;
+
+use coxa_diagnostics::lesions::{LesionSettings, detect};
+
+/// The screw in the left femur is not called a lesion: its surroundings are left out and said so.
+#[test]
+fn metal_is_left_out_not_called_blastic() {
+    let c = lesion_trials::case();
+    let d = detect(&c.ct, &c.bones, &c.names, &LesionSettings::default()).unwrap();
+    assert!(d.not_searched.iter().any(|(b, ml)| b == "femur_left" && *ml > 1.0), "the screw's surroundings are left out: {:?}", d.not_searched);
+    assert!(d.lesions.iter().all(|l| l.bone != "femur_left"), "{:?}", d.lesions);
+    assert!(d.lesions.iter().all(|l| l.mean_hu < 2500.0));
+}
+
+#[test]
+fn inserted_blastic_lesions_are_found_at_their_places() {
+    let c = lesion_trials::case();
+    let f = lesion_trials::figures(&c, &LesionSettings::default(), 6);
+    eprintln!("{f:?}");
+    assert!(f.found_blastic as f64 >= 0.8 * f.blastic as f64, "blastic {}/{}", f.found_blastic, f.blastic);
+    assert!(f.max_error_mm() <= 5.0, "centre errors {:?}", f.errors_mm);
+}
+
+/// The issue's figures over every lesion: fails today (67 % found, 3.2 false positives per CT,
+/// 4 on the clean CT: lytic lesions in osteopenic bone are often missed), kept so that a better search
+/// shows it.
+#[test]
+#[ignore = "fails: lytic lesions 11/27, 3.2 false positives per CT; see the module docs of coxa_diagnostics::lesions"]
+fn the_issue_figures_for_every_lesion() {
+    let c = lesion_trials::case();
+    let clean = detect(&c.ct, &c.bones, &c.names, &LesionSettings::default()).unwrap();
+    let f = lesion_trials::figures(&c, &LesionSettings::default(), 6);
+    assert!(clean.lesions.len() <= 2, "{} on the clean CT", clean.lesions.len());
+    assert!(f.false_positives as f64 / 6.0 <= 2.0, "{} false positives over 6 CTs", f.false_positives);
+    assert!(f.sensitivity() >= 0.8, "sensitivity {:.2} (lytic {}/{}, blastic {}/{})", f.sensitivity(), f.found_lytic, f.lytic, f.found_blastic, f.blastic);
+}
