@@ -44,7 +44,7 @@ pub fn cli(args: &LesionsArgs) -> anyhow::Result<()> {
     if args.out.exists() {
         bail!("{} already exists; coxa lesions writes into a new folder and never overwrites: choose another --out", args.out.display());
     }
-    let ct = coxa_io::open(&args.ct, &coxa_io::OpenOptions::default()).with_context(|| format!("--ct {}", args.ct.display()))?.volume;
+    let ct = super::open_ct(&args.ct, "lesions")?.volume;
     let labels = match &args.labels {
         Some(p) => Some(read_labels(p, args.label_names.as_deref(), &ct)?),
         None => None,

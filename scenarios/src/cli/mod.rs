@@ -19,6 +19,22 @@ pub mod side;
 pub mod status;
 pub mod submit;
 
+/// Opens the CT a diagnostic command (`coxa lesions`, `coxa pseudo-mri`) reads, its refusals
+/// worded for that command: a source that is not a CT names what it is and asks for a CT file or
+/// a CT series' folder (coxa_io's wording names `coxa anatomy`'s `--series` and `--any-modality`,
+/// which these commands do not have).
+///
+/// # Errors
+/// The reader's, under `--ct PATH`.
+pub(crate) fn open_ct(path: &std::path::Path, command: &str) -> anyhow::Result<coxa_io::Loaded> {
+    coxa_io::open(path, &coxa_io::OpenOptions::new()).map_err(|e| match e {
+        coxa_io::Error::NotCt { path: p, what } => {
+            anyhow::anyhow!("--ct {}: {what}, not a CT; coxa {command} needs Hounsfield units from a CT: give a CT file or the folder of one CT series", p.display())
+        }
+        other => anyhow::Error::new(other).context(format!("--ct {}", path.display())),
+    })
+}
+
 /// A command-line error of clap's (an unknown flag, a value not among the choices, a missing
 /// argument) on one line, as coxa prints every error: clap's lines joined, its usage block left
 /// out (`--help` shows it).

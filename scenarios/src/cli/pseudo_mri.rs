@@ -94,7 +94,7 @@ pub fn run(args: &PseudoMriArgs) -> Result<Value> {
     let seq = Sequence { tr_ms: args.tr_ms, te_ms: args.te_ms, ..Sequence::default() };
     seq.check().map_err(|e| anyhow::anyhow!("--tr-ms/--te-ms: {e}"))?;
     let origin = format!("--ct {}", args.ct.display());
-    let loaded = coxa_io::open(&args.ct, &coxa_io::OpenOptions::new()).with_context(|| origin.clone())?;
+    let loaded = super::open_ct(&args.ct, "pseudo-mri")?;
     let is_dicom = matches!(loaded.source, coxa_io::SourceKind::Dicom(_));
     if args.dicom && !is_dicom {
         bail!("--dicom: {} is not a DICOM series; a DICOM MR series is derived from a DICOM CT (its study, frame of reference and images): give the CT's DICOM folder", args.ct.display());

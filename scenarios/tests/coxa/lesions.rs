@@ -106,7 +106,7 @@ fn bad_inputs_are_refused_on_one_line() {
         b[at..at + 2].copy_from_slice(b"MR");
         std::fs::write(f, b).unwrap();
     }
-    refused(coxa(&["lesions", "--ct", p(&series), "--out", p(&out)]), &["Modality MR"]);
+    refused(coxa(&["lesions", "--ct", p(&series), "--out", p(&out)]), &["Modality MR", "coxa lesions needs Hounsfield units from a CT"]);
     // Three slices.
     let thin = tmp.path().join("thin.nii.gz");
     coxa_io::nifti::write_volume(&sub(3), &thin).unwrap();

@@ -157,6 +157,7 @@ fn pseudo_mri_refuses_what_is_not_a_ct_in_one_line() {
     let o = Command::new(&py).args(["-c", &code]).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     refused(&["--ct", s(&mr_dir)], &out, "Modality MR");
+    refused(&["--ct", s(&mr_dir)], &out, "coxa pseudo-mri needs Hounsfield units from a CT");
     refused(&["--ct", s(&thin)], &out, "at least 5");
     refused(&["--ct", s(&nan)], &out, "NaN");
 }
