@@ -96,14 +96,18 @@ impl SimScorer {
     }
     fn bone_geometry(&self, b: &ScorerBones, p: &ImplantPlacement, construct: &Construct) -> Result<Arc<BoneGeometry>, ScoreError> {
         let (c, h) = (p.cup_centre_lps_mm, p.head_centre_on_femur_lps_mm);
-        // Checked first, as BoneGeometry::new does: the options, the centre, the femur's frame.
-        BoneGeometry::check(&b.femur_landmarks, c, &b.options).map_err(ScoreError::caused_by)?;
         let (pelvis_slot, femur_slot) = {
             let mut cache = self.cache.lock().map_err(|_| ScoreError::new("the bone cache was poisoned by a panic in another thread"))?;
             let pelvis = cache.pelvis.entry([p.shell_outer_diameter_mm, c.x, c.y, c.z].map(f64::to_bits)).or_default().clone();
             let femur = cache.femur.entry([h.x, h.y, h.z, construct.neck().end_mm].map(f64::to_bits)).or_default().clone();
             (pelvis, femur)
         };
+        // Before a part is prepared, what BoneGeometry::new checks first (the options, the centre,
+        // the femur's frame), so that errors come in its order; a candidate whose parts are both
+        // cached (the planner's hot path) skips it.
+        if pelvis_slot.get().is_none() || femur_slot.get().is_none() {
+            BoneGeometry::check(&b.femur_landmarks, c, &b.options).map_err(ScoreError::caused_by)?;
+        }
         let pelvis =
             pelvis_slot.get_or_init(|| PelvisBone::new(&b.pelvis, &self.frame, c, construct.shell.outer_diameter_mm / 2.0, &b.options).map(Arc::new).map_err(ScoreError::caused_by)).clone()?;
         let femur = femur_slot

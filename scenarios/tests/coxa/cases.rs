@@ -103,6 +103,25 @@ pub fn demo_phantom() -> &'static Path {
     &DIR.get_or_init(|| demo(None, "phantom")).1
 }
 
+/// `coxa run` of one phantom case with the CT diagnostics' stages (`[lesions]`, `[pseudo_mri]`
+/// at TE 90 ms), made once per test run for the stages' tests: its temporary folder, which holds
+/// the run's `out/` (the case is `out/cases/phantom`).
+pub fn diagnostics_phantom() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let scenario = tmp.path().join("stages.toml");
+        std::fs::write(
+            &scenario,
+            "schema_version = 1\noutput_dir = \"out\"\n[[cases]]\nname = \"phantom\"\nphantom = true\n\n[placement]\ncup_inclination_deg = 40\ncup_anteversion_deg = 20\n\n[report]\nsafe_zone_map = false\npictures = false\n\n[lesions]\n\n[pseudo_mri]\nte_ms = 90\n",
+        )
+        .unwrap();
+        ok(&coxa(&["run", scenario.to_str().unwrap(), "--quiet"]));
+        tmp
+    })
+    .path()
+}
+
 /// `coxa demo --ct` on the real CT (../shared/data/totalseg/example_ct.nii.gz), made once per
 /// test run; `None` (with a note) where the data is not here outside CI.
 pub fn demo_real_ct() -> Option<&'static Path> {

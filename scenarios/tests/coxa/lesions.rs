@@ -130,15 +130,7 @@ fn bad_inputs_are_refused_on_one_line() {
 #[test]
 fn the_scenario_stage_writes_the_case_lesions() {
     let tmp = tempfile::tempdir().unwrap();
-    let scenario = tmp.path().join("stage.toml");
-    std::fs::write(
-        &scenario,
-        "schema_version = 1\noutput_dir = \"out\"\n[[cases]]\nname = \"phantom\"\nphantom = true\n\n[placement]\ncup_inclination_deg = 40\ncup_anteversion_deg = 20\n\n[report]\nhtml = false\nsafe_zone_map = false\npictures = false\n\n[lesions]\n",
-    )
-    .unwrap();
-    let o = coxa(&["run", p(&scenario), "--quiet"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let case = tmp.path().join("out/cases/phantom");
+    let case = crate::cases::diagnostics_phantom().join("out/cases/phantom");
     let v = read_json(&case.join("lesions/lesions.json"));
     assert_eq!(v["bones"], "the anatomy stage's label map (anatomy/labels.nii.gz)");
     assert!(v["lesions"].is_array() && v["references"].as_array().is_some_and(|r| !r.is_empty()), "{v}");

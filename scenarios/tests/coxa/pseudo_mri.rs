@@ -168,14 +168,8 @@ fn pseudo_mri_refuses_what_is_not_a_ct_in_one_line() {
 #[test]
 fn the_scenario_stage_writes_the_case_folder_summary_and_report() {
     let tmp = tempfile::tempdir().unwrap();
-    let scenario = tmp.path().join("pm.toml");
-    std::fs::write(
-        &scenario,
-        "schema_version = 1\noutput_dir = \"out\"\n[[cases]]\nname = \"phantom\"\nphantom = true\n\n[placement]\ncup_inclination_deg = 40\ncup_anteversion_deg = 20\n\n[report]\nsafe_zone_map = false\npictures = false\n\n[pseudo_mri]\nte_ms = 90\n",
-    )
-    .unwrap();
-    ok(&coxa(&["run", s(&scenario), "--quiet"]));
-    let case = tmp.path().join("out/cases/phantom");
+    let run = crate::cases::diagnostics_phantom();
+    let case = run.join("out/cases/phantom");
     let r = read_json(&case.join("pseudo_mri/pseudo_mri.json"));
     assert_eq!(r["model_free"]["sequence"]["te_ms"].as_f64(), Some(90.0));
     assert_eq!(r["note"], "pseudo-MRI derived from CT by coxa; not for diagnosis alone");
@@ -187,7 +181,7 @@ fn the_scenario_stage_writes_the_case_folder_summary_and_report() {
     assert_eq!(ct.grid(), pm.grid());
     let line = read_json(&case.join("case.json"))["pseudo_mri"].as_str().unwrap().to_string();
     assert!(line.contains("pseudo_mri/pseudo_t2.nii.gz") && line.contains("TE 90 ms"), "{line}");
-    assert_eq!(read_json(&tmp.path().join("out/summary.json"))["cases"][0]["pseudo_mri"].as_str(), Some(line.as_str()));
+    assert_eq!(read_json(&run.join("out/summary.json"))["cases"][0]["pseudo_mri"].as_str(), Some(line.as_str()));
     let report = read_json(&case.join("report.json"));
     assert_eq!(report["pseudo_mri"]["te_ms"].as_f64(), Some(90.0));
     assert_eq!(report["pseudo_mri"]["tissue_values"].as_array().unwrap().len(), 7);

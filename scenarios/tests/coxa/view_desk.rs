@@ -385,7 +385,7 @@ fn save_keeps_every_earlier_plan_and_reopens_on_the_revision() -> Result<()> {
     assert_eq!(plan["stem"]["size"].as_str(), Some(up.1.as_str()));
     assert_eq!(plan["stem"]["offset_mm"].as_f64(), Some(up.2));
     let chosen: Vec<&str> = plan["stem"]["size_options"].as_array().unwrap().iter().filter(|o| o["chosen"] == true).map(|o| o["size"].as_str().unwrap()).collect();
-    assert!(chosen.is_empty() || chosen == [up.1.as_str()], "{chosen:?}");
+    assert_eq!(chosen, [up.1.as_str()], "the sizing table (down, planned, up) marks the surgeon's size");
     let d_offset = (up.2 - sizes[k].2).abs();
     let moved = (e2.placement.head_centre_on_femur_lps_mm - e.placement.head_centre_on_femur_lps_mm).norm();
     assert!((moved - d_offset).abs() < 1e-9, "head moved {moved} mm for offsets {d_offset} mm apart");

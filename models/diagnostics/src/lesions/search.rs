@@ -59,14 +59,14 @@ pub fn detect(ct: &Volume, bones: &Array3<u16>, names: &BTreeMap<u16, String>, s
     let core = Zip::from(&interior).and(&depth).map_collect(|i, d| *i && f64::from(*d) >= s.core_depth_mm);
     let weight = interior.mapv(|c| if c { 1.0f32 } else { 0.0 });
     let name = |l: u16| names.get(&l).cloned().unwrap_or_else(|| format!("label_{l}"));
-    // Every scale's departures; a voxel's departure is its largest over the scales, a seed a
-    // seed at any scale.
-    let mut departure = [Array3::<f32>::zeros(hu.dim()), Array3::<f32>::zeros(hu.dim())];
+    // Seeds at either scale; the departures (lytic, blastic: `max(z, 0)`) that lesions grow
+    // through and are measured by, and the bones' references, are the fine scale's.
     let mut seeds = [Array3::from_elem(hu.dim(), false), Array3::from_elem(hu.dim(), false)];
     let mut reference = None;
-    let mut fine = departure.clone();
+    let mut fine = [Array3::<f32>::zeros(hu.dim()), Array3::<f32>::zeros(hu.dim())];
     let grow = s.grow_z as f32;
     for scale in [1.0, LARGE_SCALE] {
+        let mut departure = [Array3::<f32>::zeros(hu.dim()), Array3::<f32>::zeros(hu.dim())];
         let sigma = sp.map(|v| scale * s.smooth_sigma_mm / v);
         let sm = normalised_gaussian(&hu, &weight, sigma);
         let (med, spread) = references(&sm, &interior, &core, bones, &name, s.min_sigma_hu);
@@ -85,7 +85,7 @@ pub fn detect(ct: &Volume, bones: &Array3<u16>, names: &BTreeMap<u16, String>, s
         }
         if reference.is_none() {
             reference = Some(med);
-            fine = departure.clone();
+            fine = departure;
         }
     }
     let med = reference.unwrap_or_default();
