@@ -1,7 +1,8 @@
 //! The lesions of `coxa lesions` as a DICOM SEG ([`coxa_pacs::lesion_seg`]), on the real CT
 //! written as a DICOM series, checked side by side with highdicom and pydicom
 //! (`peers/validate_lesion_seg.py`): each lesion one segment coded as a lesion, its voxels on
-//! every source slice equal to the label map's; and the refusals of a lesions folder whose two
+//! every source slice equal to the label map's; a case folder's lesions pushed beside its
+//! anatomy; and the refusals of a lesions folder whose two
 //! files disagree.
 
 mod common;
@@ -81,6 +82,14 @@ fn lesions_become_a_seg_that_highdicom_reads_back_slice_by_slice() {
     assert_eq!((&seg.sop_instance, &seg.series_uid), (&again.sop_instance, &again.series_uid), "stable UIDs");
     let anatomy = coxa_pacs::results::build_seg(&src, &data.join("totalseg/example_seg_fast_force_split.nii.gz")).unwrap().unwrap();
     assert_ne!(seg.series_uid, anatomy.series_uid, "the lesions' SEG is a series of its own");
+    // A case folder with lesions/: `coxa pacs push` (build_case) sends the lesions' SEG too.
+    let case = work.path().join("case");
+    std::fs::create_dir_all(case.join("anatomy")).unwrap();
+    std::fs::copy(data.join("totalseg/example_seg_fast_force_split.nii.gz"), case.join("anatomy/labels.nii.gz")).unwrap();
+    lesions_folder(&data, &case.join("lesions"), &[1, 2]);
+    let objects = coxa_pacs::results::build_case(&case, &src).unwrap();
+    let segs: Vec<&str> = objects.objects.iter().filter(|o| o.kind == coxa_pacs::results::Kind::Seg).map(|o| o.series_uid.as_str()).collect();
+    assert_eq!(segs, [anatomy.series_uid.as_str(), seg.series_uid.as_str()], "{:?}", objects.notes);
     let file = work.path().join("lesions_seg.dcm");
     std::fs::write(&file, &seg.bytes).unwrap();
 
