@@ -87,7 +87,7 @@ fn lesions_become_a_seg_that_highdicom_reads_back_slice_by_slice() {
     std::fs::create_dir_all(case.join("anatomy")).unwrap();
     std::fs::copy(data.join("totalseg/example_seg_fast_force_split.nii.gz"), case.join("anatomy/labels.nii.gz")).unwrap();
     lesions_folder(&data, &case.join("lesions"), &[1, 2]);
-    let objects = coxa_pacs::results::build_case(&case, &src).unwrap();
+    let objects = coxa_pacs::case::build_case(&case, &src).unwrap();
     let segs: Vec<&str> = objects.objects.iter().filter(|o| o.kind == coxa_pacs::results::Kind::Seg).map(|o| o.series_uid.as_str()).collect();
     assert_eq!(segs, [anatomy.series_uid.as_str(), seg.series_uid.as_str()], "{:?}", objects.notes);
     let file = work.path().join("lesions_seg.dcm");
