@@ -168,9 +168,13 @@ fn slices_show_the_lesions_and_the_pseudo_mri_beside_the_ct() -> Result<()> {
     let found = read_json(&case.join("lesions/lesions.json"))["lesions"].as_array().map_or(0, Vec::len);
     assert_eq!(lesions.kinds.len(), found);
     let centre = data.hip_centre_lps_mm().unwrap();
-    let plain = coxa_viewer::slices::orthogonal_slices(&ct.volume, coxa_viewer::slices::Overlays { labels: ct.labels.as_ref(), ..Default::default() }, &centre);
-    if lesion_voxels == 0 {
-        assert_eq!(&planes[..3], &plain[..], "no lesion, no tint");
+    // The planes without the lesions differ from the case's exactly at the lesions' voxels.
+    let without = coxa_viewer::slices::Overlays { labels: ct.labels.as_ref(), uncertainty: ct.uncertainty.as_ref(), lesions: None };
+    let plain = coxa_viewer::slices::orthogonal_slices(&ct.volume, without, &centre);
+    for (s, p) in planes.iter().zip(&plain) {
+        let tinted = s.rgba.chunks(4).zip(p.rgba.chunks(4)).filter(|(a, b)| a != b).count();
+        let on_plane = lesions.map.labels().indexed_iter().filter(|&((k, j, i), &id)| [i, j, k][s.fixed.0] == s.fixed.1 && id != 0).count();
+        assert_eq!(tinted, on_plane, "{}: pixels tinted as lesions ({lesion_voxels} lesion voxels in all)", s.name);
     }
     let t2 = ct.pseudo_t2.as_ref().expect("the pseudo-MRI");
     for (m, c) in planes[3..].iter().zip(&plain) {
