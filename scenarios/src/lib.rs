@@ -19,6 +19,7 @@ pub mod pacs;
 pub mod pipeline;
 pub mod population;
 pub mod radiomics;
+pub mod records;
 pub mod render;
 #[cfg(feature = "window")]
 pub mod revision;

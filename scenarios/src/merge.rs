@@ -144,7 +144,7 @@ pub fn merge(scn: &Scenario, out: &Path) -> Result<Merged> {
             "half_written": half,
         },
     });
-    replace_own(&out.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    replace_own(&out.join("summary.json"), crate::records::text("summary", &summary)?.as_bytes())?;
     replace_own(&out.join("summary.csv"), crate::run::summary_csv(&rows)?.as_bytes())?;
     replace_own(&out.join("index.html"), crate::run::index_html(scn, &rows)?.as_bytes())?;
     // The run's radiomics table from the finished cases, in scenario order (as a one-machine run

@@ -138,7 +138,7 @@ impl FemoralFrame {
 
 /// The three definitions of cup inclination and anteversion of Murray (1993), "The definition
 /// and measurement of acetabular orientation", J Bone Joint Surg Br 75:228-232.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CupAngleDefinition {
     /// Radiographic: inclination between the longitudinal axis and the cup axis projected on the

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::{CupAngles, Error, FemoralFrame, PelvicFrame, Result, Side};
 
 /// How far a landmark can be trusted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Quality {
     /// Found with a fit or criterion inside its expected range.
@@ -24,7 +24,7 @@ pub enum Quality {
 }
 
 /// Where a landmark's value comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     /// Measured on the patient's own bone surface.
