@@ -136,8 +136,8 @@ pub fn schemas() -> Vec<(String, String)> {
 /// `summary.json`: written as a JSON object by `coxa run` and `coxa merge` (a mirror of it).
 #[derive(Serialize, JsonSchema)]
 pub struct SummaryFile {
-    /// The scenario's name.
-    pub scenario: String,
+    /// The scenario's name (null when it has none).
+    pub scenario: Option<String>,
     /// Every case: its summary with `status` `done`, or its state and why.
     pub cases: Vec<SummaryCase>,
     /// `coxa run`: the cases finished by this run.

@@ -26,6 +26,7 @@ mod population;
 mod pseudo_mri;
 mod radiograph;
 mod radiomics;
+mod records;
 mod report;
 #[cfg(feature = "heavy-tests")]
 mod robust;
