@@ -8,6 +8,7 @@ pub mod bone;
 pub mod bone_input;
 pub mod case_writer;
 pub mod cli;
+pub mod cohort;
 pub mod estimate;
 pub mod exchange;
 pub mod hcf;

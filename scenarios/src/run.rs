@@ -313,7 +313,9 @@ pub fn run_selected(scn: &Scenario, out: Option<&Path>, show_progress: bool, sel
     write_new(&out.join(format!("summary-{n}.csv")), summary_csv(&rows)?.as_bytes())?;
     // The latest summary and the index page are regenerated each run (atomically; the numbered
     // summaries keep every run's).
-    for (name, text) in [("summary.json", summary_text.clone()), ("index.html", index_html(scn, &rows)?)] {
+    let done: Vec<&str> = rows.iter().filter_map(|r| r.done().map(|c| c.case.as_str())).collect();
+    let (long, designs) = crate::cohort::of_run(&out, &done)?;
+    for (name, text) in [("summary.json", summary_text.clone()), (crate::cohort::LONG, long), (crate::cohort::DESIGNS, designs), ("index.html", index_html(scn, &rows)?)] {
         let tmp = out.join(format!(".{name}-{n}.tmp"));
         write_new(&tmp, text.as_bytes())?;
         std::fs::rename(&tmp, out.join(name))?;
@@ -361,7 +363,9 @@ pub(crate) fn index_html(scn: &Scenario, rows: &[SummaryRow]) -> Result<String> 
             }
         })
         .collect();
-    Ok(coxa_report::html::render(&coxa_report::index_document(scn.raw.name.as_deref().unwrap_or("coxa run"), &rows))?)
+    let mut doc = coxa_report::index_document(scn.raw.name.as_deref().unwrap_or("coxa run"), &rows);
+    crate::cohort::link_tables(&mut doc);
+    Ok(coxa_report::html::render(&doc)?)
 }
 
 pub(crate) fn summary_csv(rows: &[SummaryRow]) -> Result<String> {

@@ -61,7 +61,7 @@ fn of_side(list: &Value, side: Side) -> &Value {
 
 /// Every place a case folder shows or uses the operated hip's landmarks holds the same values.
 fn check_case(case: &Path) -> Result<HipAnatomy> {
-    let anatomy = read_json(&case.join("anatomy/anatomy.json"));
+    let anatomy = unstamped(read_json(&case.join("anatomy/anatomy.json")));
     let report = read_json(&case.join("report.json"));
     let model: CaseModel = serde_json::from_str(&std::fs::read_to_string(case.join("model.json"))?)?;
     let hip = model.anatomy.clone().expect("a case with bones records its landmarks in model.json");

@@ -12,6 +12,7 @@ mod anatomy;
 mod bad_input;
 mod bone;
 mod cli;
+mod cohort;
 #[cfg(feature = "window")]
 mod consistency;
 mod corpus;

@@ -103,3 +103,24 @@ fn every_record_of_a_run_matches_its_schema() {
     assert!(bad.iter().any(|b| b.contains("plan.json") && b.contains("'deep' is not of type")), "{bad:?}");
     assert!(bad.iter().any(|b| b.contains("rom.json") && b.contains("'motions' is a required property")), "{bad:?}");
 }
+
+/// A plan.json of a wrong type fed back to coxa (`coxa pacs push`, which codes the plan's
+/// measurements as a DICOM SR) is refused in one line naming the file and the field's place,
+/// exit status 2, before anything is sent.
+#[test]
+fn a_plan_of_a_wrong_type_is_refused_in_one_line() {
+    let Some(series) = crate::common::shared_data("totalseg_dicom_uidfixed") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("case");
+    std::fs::create_dir_all(&case).unwrap();
+    let mut plan: Value = serde_json::from_str(&std::fs::read_to_string(demo_phantom().join("plan.json")).unwrap()).unwrap();
+    plan["stem"]["seat_mm"] = Value::from("deep");
+    std::fs::write(case.join("plan.json"), serde_json::to_string_pretty(&plan).unwrap()).unwrap();
+    let out = crate::cases::coxa(&["pacs", "push", case.to_str().unwrap(), "--source", series.to_str().unwrap(), "--dry-run"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("note: ")).collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    assert!(lines[0].contains("plan.json") && lines[0].contains("not a plan.json of this coxa") && lines[0].contains("invalid type: string \"deep\""), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
