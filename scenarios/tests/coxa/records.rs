@@ -116,7 +116,7 @@ fn a_plan_of_a_wrong_type_is_refused_in_one_line() {
     let mut plan: Value = serde_json::from_str(&std::fs::read_to_string(demo_phantom().join("plan.json")).unwrap()).unwrap();
     plan["stem"]["seat_mm"] = Value::from("deep");
     std::fs::write(case.join("plan.json"), serde_json::to_string_pretty(&plan).unwrap()).unwrap();
-    let out = crate::cases::coxa(&["pacs", "push", case.to_str().unwrap(), "--source", series.to_str().unwrap(), "--dry-run"]);
+    let out = crate::cases::coxa(&["pacs", "push", case.to_str().unwrap(), "--source", series.to_str().unwrap(), "--dry-run", "--server", "http://127.0.0.1:9/dicom-web"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("note: ")).collect();
