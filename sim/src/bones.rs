@@ -3,10 +3,16 @@
 //!
 //! Why not triangle-triangle tests: a pose query must cost microseconds (docs/STACK.md measured
 //! 30-170 us for a parry mesh-mesh intersection near a concave cup). Instead the pelvis is a
-//! grid of signed distances (exact Euclidean distance transform of a voxelised solid, inside
-//! decided by ray parity, so the mesh must be closed) and the femur a set of surface points in
-//! bounding-sphere clusters; a cluster whose centre is farther from the pelvis than its radius
-//! (plus one voxel) is skipped whole. Accuracy: the surface is resolved to about half a voxel.
+//! grid of signed distances (of a voxelised solid, inside decided by ray parity, so the mesh
+//! must be closed) and the femur a set of surface points in bounding-sphere clusters; a cluster
+//! whose centre is farther from the pelvis than its radius (plus one voxel) is skipped whole.
+//! Accuracy: the surface is resolved to about half a voxel.
+//!
+//! A query reads the field's sign (a point inside the bone) and, for the cluster test, a value
+//! that must not exceed the distance. So the field is exact where the surface crosses a cell
+//! and a lower bound elsewhere ([`DistanceField::from_mesh`]): the same contacts as the exact
+//! transform of the whole grid, which a change of the cup's centre or size on the planning desk
+//! could not afford (0.5 s against the 100 ms a control change is allowed).
 
 use nalgebra::{Point3, Vector3};
 
@@ -153,83 +159,237 @@ fn edt_3d(seed: &[bool], n: usize) -> Vec<u32> {
     g
 }
 
+/// A solid of voxels as bits: the row along x at `(j, k)` in `w` words (bit `i % 64` of word
+/// `i / 64`), rows `k * n + j`.
+#[derive(Debug, Clone)]
+struct Solid {
+    n: usize,
+    w: usize,
+    words: Vec<u64>,
+}
+
+impl Solid {
+    fn empty(n: usize) -> Self {
+        let w = n.div_ceil(64);
+        Self { n, w, words: vec![0; n * n * w] }
+    }
+    fn row(&self, j: usize, k: usize) -> &[u64] {
+        let s = (k * self.n + j) * self.w;
+        &self.words[s..s + self.w]
+    }
+    fn set(&mut self, i: usize, j: usize, k: usize, v: bool) {
+        let word = &mut self.words[(k * self.n + j) * self.w + i / 64];
+        if v { *word |= 1 << (i % 64) } else { *word &= !(1 << (i % 64)) }
+    }
+    #[cfg(test)]
+    fn get(&self, i: usize, j: usize, k: usize) -> bool {
+        self.row(j, k)[i / 64] >> (i % 64) & 1 == 1
+    }
+    /// The voxels of the grid not in the solid.
+    fn complement(&self) -> Self {
+        let tail = self.n % 64;
+        let mut words: Vec<u64> = self.words.iter().map(|x| !x).collect();
+        if tail != 0 {
+            words.chunks_exact_mut(self.w).for_each(|r| r[self.w - 1] &= (1u64 << tail) - 1);
+        }
+        Self { n: self.n, w: self.w, words }
+    }
+    /// The rows at `(j + dj, k + dk)` for the offsets given that lie in the grid, OR'ed into `out`.
+    fn or_rows(&self, j: usize, k: usize, offsets: &[(isize, isize)], out: &mut [u64]) {
+        out.fill(0);
+        for &(dj, dk) in offsets {
+            let (Some(jj), Some(kk)) = (j.checked_add_signed(dj), k.checked_add_signed(dk)) else { continue };
+            if jj < self.n && kk < self.n {
+                out.iter_mut().zip(self.row(jj, kk)).for_each(|(o, x)| *o |= x);
+            }
+        }
+    }
+}
+
+/// `r` moved one voxel either way along x, OR'ed into `out` (bit i set when bit i - 1 or i + 1 is).
+fn or_shifted(r: &[u64], out: &mut [u64]) {
+    let w = r.len();
+    for q in 0..w {
+        let from_below = (r[q] << 1) | if q > 0 { r[q - 1] >> 63 } else { 0 };
+        let from_above = (r[q] >> 1) | if q + 1 < w { r[q + 1] << 63 } else { 0 };
+        out[q] |= from_below | from_above;
+    }
+}
+
+/// The voxels of row `(j, k)` with a voxel of `seeds` among their 26 neighbours, by squared
+/// distance: `l[0]` at 1 (a face), `l[1]` at 2 (an edge), `l[2]` at 3 voxels² (a corner); each
+/// mask holds the voxels at that distance or nearer (`scratch`: two rows of words).
+fn near_levels(seeds: &Solid, j: usize, k: usize, l: &mut [Vec<u64>; 3], scratch: &mut [Vec<u64>; 2]) {
+    const FACES: [(isize, isize); 4] = [(-1, 0), (1, 0), (0, -1), (0, 1)];
+    const EDGES: [(isize, isize); 4] = [(-1, -1), (1, -1), (-1, 1), (1, 1)];
+    let [faces, edges] = scratch;
+    seeds.or_rows(j, k, &FACES, faces);
+    seeds.or_rows(j, k, &EDGES, edges);
+    let [l1, l2, l3] = l;
+    // Distance 1: along x in the row itself, or the rows beside it in y or z.
+    l1.copy_from_slice(faces);
+    or_shifted(seeds.row(j, k), l1);
+    // Distance √2: one step in x off those rows, or the diagonal rows.
+    l2.copy_from_slice(edges);
+    or_shifted(faces, l2);
+    l2.iter_mut().zip(l1.iter()).for_each(|(a, b)| *a |= b);
+    // Distance √3: one step in x off the diagonal rows.
+    l3.copy_from_slice(l2);
+    or_shifted(edges, l3);
+}
+
+/// The solid voxels of the closed surface on the grid of [`DistanceField::from_mesh`], less the
+/// ball of `carve_radius_mm` around the origin. Inside is decided by ray parity along z, the
+/// columns nudged off the voxel centres by an irrational fraction so that no ray passes exactly
+/// through an edge or a vertex.
+fn carved_solid(vertices: &[Point3<f64>], triangles: &[[u32; 3]], half_mm: f64, h: f64, n: usize, carve_radius_mm: f64) -> Solid {
+    let coord = |i: usize| -half_mm + (i as f64 + 0.5) * h;
+    let (ex, ey) = (h * 1.234_567e-4, h * 2.718_281e-4);
+    let mut hits: Vec<Vec<f64>> = vec![Vec::new(); n * n];
+    for t in triangles {
+        let [a, b, c] = t.map(|i| vertices[i as usize]);
+        let lo_x = a.x.min(b.x).min(c.x);
+        let hi_x = a.x.max(b.x).max(c.x);
+        let lo_y = a.y.min(b.y).min(c.y);
+        let hi_y = a.y.max(b.y).max(c.y);
+        let i0 = (((lo_x + half_mm) / h - 0.5).floor().max(0.0)) as usize;
+        let i1 = (((hi_x + half_mm) / h - 0.5).ceil().max(0.0) as usize).min(n - 1);
+        let j0 = (((lo_y + half_mm) / h - 0.5).floor().max(0.0)) as usize;
+        let j1 = (((hi_y + half_mm) / h - 0.5).ceil().max(0.0) as usize).min(n - 1);
+        if lo_x > half_mm || hi_x < -half_mm || lo_y > half_mm || hi_y < -half_mm {
+            continue;
+        }
+        let det = (b.x - a.x) * (c.y - a.y) - (c.x - a.x) * (b.y - a.y);
+        if det.abs() < 1e-18 {
+            continue;
+        }
+        for j in j0..=j1 {
+            for i in i0..=i1 {
+                let (x, y) = (coord(i) + ex, coord(j) + ey);
+                let u = ((x - a.x) * (c.y - a.y) - (c.x - a.x) * (y - a.y)) / det;
+                let v = ((b.x - a.x) * (y - a.y) - (x - a.x) * (b.y - a.y)) / det;
+                if u >= 0.0 && v >= 0.0 && u + v <= 1.0 {
+                    hits[j * n + i].push(a.z + u * (b.z - a.z) + v * (c.z - a.z));
+                }
+            }
+        }
+    }
+    let mut solid = Solid::empty(n);
+    for j in 0..n {
+        for i in 0..n {
+            let col = &mut hits[j * n + i];
+            col.sort_by(f64::total_cmp);
+            for pair in col.chunks_exact(2) {
+                let k0 = ((pair[0] + half_mm) / h - 0.5).ceil().max(0.0) as usize;
+                let k1 = ((pair[1] + half_mm) / h - 0.5).floor();
+                if k1 < 0.0 {
+                    continue;
+                }
+                for k in k0..=(k1 as usize).min(n - 1) {
+                    solid.set(i, j, k, true);
+                }
+            }
+        }
+    }
+    // The ball: only the voxels of its bounding cube are looked at.
+    let r2 = carve_radius_mm * carve_radius_mm;
+    let lo = (((half_mm - carve_radius_mm) / h - 0.5).floor().max(0.0) as usize).min(n);
+    let hi = ((((half_mm + carve_radius_mm) / h - 0.5).ceil().max(0.0) as usize) + 1).min(n);
+    for k in lo..hi {
+        for j in lo..hi {
+            for i in lo..hi {
+                if coord(i).powi(2) + coord(j).powi(2) + coord(k).powi(2) < r2 {
+                    solid.set(i, j, k, false);
+                }
+            }
+        }
+    }
+    solid
+}
+
+/// Voxels per block side of the far field's lower bound.
+const BLOCK: usize = 4;
+
+/// The exact squared distance transform (in blocks²) of the blocks of [`BLOCK`]³ voxels holding
+/// a solid voxel, and the blocks per axis. A voxel of block `b` lies at least
+/// `BLOCK |b - b'| - (BLOCK - 1) √3` voxels from any voxel of block `b'`, so this bounds every
+/// voxel's distance to the solid from below.
+fn block_sq(solid: &Solid, n: usize) -> (Vec<u32>, usize) {
+    let m = n.div_ceil(BLOCK);
+    let mut occupied = vec![false; m * m * m];
+    let offsets: Vec<(isize, isize)> = (0..BLOCK as isize).flat_map(|a| (0..BLOCK as isize).map(move |b| (a, b))).collect();
+    let mut rows = vec![0u64; solid.w];
+    for bk in 0..m {
+        for bj in 0..m {
+            solid.or_rows(BLOCK * bj, BLOCK * bk, &offsets, &mut rows);
+            let row = &mut occupied[(bk * m + bj) * m..(bk * m + bj + 1) * m];
+            for (q, &x) in rows.iter().enumerate().filter(|(_, x)| **x != 0) {
+                for bit in (0..64).filter(|b| x >> b & 1 == 1) {
+                    row[(q * 64 + bit) / BLOCK] = true;
+                }
+            }
+        }
+    }
+    (edt_3d(&occupied, m), m)
+}
+
 impl DistanceField {
     /// The field of the closed triangle surface (`vertices` in the hip frame, mm) on a cube of
     /// half-width `half_mm` and voxel `voxel_mm`, with the ball of radius `carve_radius_mm`
     /// around the origin removed from the solid (the reamed acetabulum).
+    ///
+    /// Only what a query needs is exact (the module docs say how a query uses the field): a
+    /// voxel's distance to the nearest voxel of the other state when that one is among its 26
+    /// neighbours (1, 2 or 3 voxels²), which fixes the field in every cell the surface crosses
+    /// and so its sign everywhere; elsewhere inside the bone -1.5 voxels, and outside a lower
+    /// bound of the distance (from the exact transform of 4x4x4-voxel blocks), which keeps the
+    /// cluster test conservative. A query therefore finds the contact the exact transform of
+    /// the whole grid finds (tested against it) at a fraction of the cost: the planning desk
+    /// prepares the pelvis again, after a change of the cup's centre or size, within the 100 ms
+    /// a control change is allowed (issue 41).
     pub fn from_mesh(vertices: &[Point3<f64>], triangles: &[[u32; 3]], half_mm: f64, voxel_mm: f64, carve_radius_mm: f64) -> Self {
+        use rayon::prelude::*;
         let n = ((2.0 * half_mm / voxel_mm).ceil() as usize).max(2);
         let h = voxel_mm;
-        let coord = |i: usize| -half_mm + (i as f64 + 0.5) * h;
-        // Ray parity along z for every (i, j) column; columns nudged off the voxel centres by
-        // an irrational fraction so that no ray passes exactly through an edge or a vertex.
-        let (ex, ey) = (h * 1.234_567e-4, h * 2.718_281e-4);
-        let mut hits: Vec<Vec<f64>> = vec![Vec::new(); n * n];
-        for t in triangles {
-            let [a, b, c] = t.map(|i| vertices[i as usize]);
-            let lo_x = a.x.min(b.x).min(c.x);
-            let hi_x = a.x.max(b.x).max(c.x);
-            let lo_y = a.y.min(b.y).min(c.y);
-            let hi_y = a.y.max(b.y).max(c.y);
-            let i0 = (((lo_x + half_mm) / h - 0.5).floor().max(0.0)) as usize;
-            let i1 = (((hi_x + half_mm) / h - 0.5).ceil().max(0.0) as usize).min(n - 1);
-            let j0 = (((lo_y + half_mm) / h - 0.5).floor().max(0.0)) as usize;
-            let j1 = (((hi_y + half_mm) / h - 0.5).ceil().max(0.0) as usize).min(n - 1);
-            if lo_x > half_mm || hi_x < -half_mm || lo_y > half_mm || hi_y < -half_mm {
-                continue;
-            }
-            let det = (b.x - a.x) * (c.y - a.y) - (c.x - a.x) * (b.y - a.y);
-            if det.abs() < 1e-18 {
-                continue;
-            }
-            for j in j0..=j1 {
-                for i in i0..=i1 {
-                    let (x, y) = (coord(i) + ex, coord(j) + ey);
-                    let u = ((x - a.x) * (c.y - a.y) - (c.x - a.x) * (y - a.y)) / det;
-                    let v = ((b.x - a.x) * (y - a.y) - (x - a.x) * (b.y - a.y)) / det;
-                    if u >= 0.0 && v >= 0.0 && u + v <= 1.0 {
-                        hits[j * n + i].push(a.z + u * (b.z - a.z) + v * (c.z - a.z));
-                    }
-                }
-            }
-        }
-        let mut inside = vec![false; n * n * n];
-        for j in 0..n {
-            for i in 0..n {
-                let col = &mut hits[j * n + i];
-                col.sort_by(f64::total_cmp);
-                for pair in col.chunks_exact(2) {
-                    let k0 = ((pair[0] + half_mm) / h - 0.5).ceil().max(0.0) as usize;
-                    let k1 = ((pair[1] + half_mm) / h - 0.5).floor();
-                    if k1 < 0.0 {
-                        continue;
-                    }
-                    for k in k0..=(k1 as usize).min(n - 1) {
-                        inside[k * n * n + j * n + i] = true;
-                    }
-                }
-            }
-        }
-        let r2 = carve_radius_mm * carve_radius_mm;
-        for k in 0..n {
-            for j in 0..n {
-                for i in 0..n {
-                    if coord(i).powi(2) + coord(j).powi(2) + coord(k).powi(2) < r2 {
-                        inside[k * n * n + j * n + i] = false;
-                    }
-                }
-            }
-        }
-        let outside: Vec<bool> = inside.iter().map(|b| !b).collect();
-        let (to_inside, to_outside) = rayon::join(|| edt_3d(&inside, n), || edt_3d(&outside, n));
-        let d = (0..n * n * n)
-            .map(|q| {
-                let sq = |x: u32| if x == FAR { f64::INFINITY } else { f64::from(x).sqrt() };
-                let v = if inside[q] { -(sq(to_outside[q]) - 0.5) } else { sq(to_inside[q]) - 0.5 };
-                // Far from any bone (no inside voxel in the box) the distance is unbounded.
-                convert::mm_to_f32((v * h).min(4.0 * half_mm))
+        let cap = 4.0 * half_mm;
+        let inside = carved_solid(vertices, triangles, half_mm, h, n, carve_radius_mm);
+        let outside = inside.complement();
+        let (blocks, m) = block_sq(&inside, n);
+        // As the exact field has it: (√s - 0.5) voxels outside, -(√s - 0.5) inside, capped.
+        let value = |v: f64| convert::mm_to_f32((v * h).min(cap));
+        let out_at: [f32; 3] = [1.0f64, 2.0, 3.0].map(|s| value(s.sqrt() - 0.5));
+        let in_at: [f32; 4] = [1.0f64, 2.0, 3.0, 4.0].map(|s| value(-(s.sqrt() - 0.5)));
+        // Far outside, per block: at least 2 voxels (no solid among the 26 neighbours) and the
+        // blocks' bound.
+        let far: Vec<f32> = blocks
+            .par_iter()
+            .map(|&b| {
+                let lower = if b == FAR { f64::INFINITY } else { BLOCK as f64 * f64::from(b).sqrt() - (BLOCK - 1) as f64 * 3f64.sqrt() };
+                value(lower.max(2.0) - 0.5)
             })
             .collect();
+        let mut d = vec![0f32; n * n * n];
+        let w = inside.w;
+        d.par_chunks_mut(n).enumerate().for_each_init(
+            || ([vec![0u64; w], vec![0u64; w], vec![0u64; w]], [vec![0u64; w], vec![0u64; w], vec![0u64; w]], [vec![0u64; w], vec![0u64; w]]),
+            |(to_in, to_out, scratch), (r, row)| {
+                let (j, k) = (r % n, r / n);
+                near_levels(&inside, j, k, to_in, scratch);
+                near_levels(&outside, j, k, to_out, scratch);
+                let solid = inside.row(j, k);
+                let far_row = &far[(k / BLOCK * m + j / BLOCK) * m..(k / BLOCK * m + j / BLOCK + 1) * m];
+                for (q, chunk) in row.chunks_mut(64).enumerate() {
+                    if solid[q] == 0 && to_in[2][q] == 0 {
+                        chunk.iter_mut().enumerate().for_each(|(b, x)| *x = far_row[(q * 64 + b) / BLOCK]);
+                        continue;
+                    }
+                    for (b, x) in chunk.iter_mut().enumerate() {
+                        let level = |l: &[Vec<u64>; 3]| l.iter().position(|m| m[q] >> b & 1 == 1);
+                        *x = if solid[q] >> b & 1 == 1 { in_at[level(to_out).unwrap_or(3)] } else { level(to_in).map_or(far_row[(q * 64 + b) / BLOCK], |s| out_at[s]) };
+                    }
+                }
+            },
+        );
         Self { half_mm, voxel_mm: h, n, d }
     }
     /// Voxel size, mm.
@@ -347,19 +507,102 @@ mod tests {
     }
 
     #[test]
-    fn box_distances_are_euclidean_within_half_a_voxel() {
+    fn box_field_is_exact_at_the_surface_and_a_lower_bound_away_from_it() {
         let (v, t) = cuboid([10.0, -20.0, -20.0], [30.0, 20.0, 20.0]);
         let f = DistanceField::from_mesh(&v, &t, 40.0, 1.0, 0.0);
-        // Outside in front of a face, outside off an edge, inside near a face, inside centre.
-        assert_relative_eq!(f.at(&Vector3::new(0.0, 0.0, 0.0)), 10.0, epsilon = 0.5);
-        assert_relative_eq!(f.at(&Vector3::new(35.0, 25.0, 0.0)), 50f64.sqrt(), epsilon = 0.5);
-        assert_relative_eq!(f.at(&Vector3::new(12.0, 0.0, 0.0)), -2.0, epsilon = 0.5);
-        assert_relative_eq!(f.at(&Vector3::new(20.0, 0.0, 0.0)), -10.0, epsilon = 0.5);
+        // A voxel centre one voxel outside the face (the solid's first voxels are at x = 10.5).
+        assert_relative_eq!(f.at(&Vector3::new(9.5, 0.5, 0.5)), 0.5, epsilon = 1e-6);
+        // Farther out, a lower bound within the blocks' 3√3 + 2 voxels of the distance.
+        for (p, exact) in [(Vector3::new(0.0, 0.0, 0.0), 10.0), (Vector3::new(35.0, 25.0, 0.0), 50f64.sqrt())] {
+            let d = f.at(&p);
+            assert!(d <= exact && d >= exact - 3.0 * 3f64.sqrt() - 2.0, "{p:?}: {d} against {exact}");
+        }
+        assert!(f.at(&Vector3::new(12.0, 0.0, 0.0)) < 0.0);
+        assert!(f.at(&Vector3::new(20.0, 0.0, 0.0)) < 0.0);
         assert!(f.at(&Vector3::new(100.0, 0.0, 0.0)).is_infinite());
         // Carving removes the solid near the origin.
         let carved = DistanceField::from_mesh(&v, &t, 40.0, 1.0, 15.0);
         assert!(carved.at(&Vector3::new(12.0, 0.0, 0.0)) > 0.0);
         assert!(carved.at(&Vector3::new(20.0, 0.0, 0.0)) < 0.0);
+    }
+
+    /// The field as it was built before: the exact transforms of the whole grid, inside and out.
+    fn exact_field(vertices: &[Point3<f64>], triangles: &[[u32; 3]], half_mm: f64, h: f64, carve_radius_mm: f64) -> DistanceField {
+        let n = ((2.0 * half_mm / h).ceil() as usize).max(2);
+        let solid = carved_solid(vertices, triangles, half_mm, h, n, carve_radius_mm);
+        let inside: Vec<bool> = (0..n * n * n).map(|q| solid.get(q % n, q / n % n, q / (n * n))).collect();
+        let outside: Vec<bool> = inside.iter().map(|b| !b).collect();
+        let (to_inside, to_outside) = (edt_3d(&inside, n), edt_3d(&outside, n));
+        let d = (0..n * n * n)
+            .map(|q| {
+                let sq = |x: u32| if x == FAR { f64::INFINITY } else { f64::from(x).sqrt() };
+                let v = if inside[q] { -(sq(to_outside[q]) - 0.5) } else { sq(to_inside[q]) - 0.5 };
+                convert::mm_to_f32((v * h).min(4.0 * half_mm))
+            })
+            .collect();
+        DistanceField { half_mm, voxel_mm: h, n, d }
+    }
+
+    /// A closed, star-shaped bumpy ball (outward triangles) of mean radius `r` at `c`.
+    fn bumpy_ball(c: Vector3<f64>, r: f64) -> (Vec<Point3<f64>>, Vec<[u32; 3]>) {
+        let (nu, nv) = (48usize, 24usize);
+        let mut v = vec![Point3::from(c + Vector3::new(0.0, 0.0, r)), Point3::from(c - Vector3::new(0.0, 0.0, r))];
+        for j in 1..nv {
+            let th = std::f64::consts::PI * j as f64 / nv as f64;
+            for i in 0..nu {
+                let ph = std::f64::consts::TAU * i as f64 / nu as f64;
+                let rr = r * (1.0 + 0.18 * (3.0 * ph).sin() * (2.0 * th).sin() + 0.1 * (5.0 * th).cos());
+                v.push(Point3::from(c + rr * Vector3::new(th.sin() * ph.cos(), th.sin() * ph.sin(), th.cos())));
+            }
+        }
+        let at = |j: usize, i: usize| (2 + (j - 1) * nu + i % nu) as u32;
+        let mut t = Vec::new();
+        for i in 0..nu {
+            t.push([0, at(1, i), at(1, i + 1)]);
+            t.push([1, at(nv - 1, i + 1), at(nv - 1, i)]);
+            for j in 1..nv - 1 {
+                t.push([at(j, i), at(j + 1, i), at(j + 1, i + 1)]);
+                t.push([at(j, i), at(j + 1, i + 1), at(j, i + 1)]);
+            }
+        }
+        (v, t)
+    }
+
+    /// Against the exact transforms of the whole grid, on a carved bumpy ball at voxels of 1
+    /// and 0.7 mm (an odd count of voxels a side, so the last blocks are partial): the same
+    /// sign everywhere, the same value where the surface crosses a cell (|d| under half a
+    /// voxel), and outside never more than the exact value, so that a query finds the same
+    /// contact and skips no cluster the exact field would test.
+    #[test]
+    fn field_decides_as_the_exact_transform_does() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let (v, t) = bumpy_ball(Vector3::new(18.0, 6.0, -4.0), 24.0);
+        for (h, carve) in [(1.0, 21.0), (0.7, 0.0)] {
+            let fast = DistanceField::from_mesh(&v, &t, 45.0, h, carve);
+            let exact = exact_field(&v, &t, 45.0, h, carve);
+            let (mut near, mut out) = (0, 0);
+            for _ in 0..40_000 {
+                let p = Vector3::new(rng.random_range(-45.0..45.0), rng.random_range(-45.0..45.0), rng.random_range(-45.0..45.0));
+                let (a, e) = (fast.at(&p), exact.at(&p));
+                assert_eq!(a < 0.0, e < 0.0, "sign at {p:?}: {a} against {e}");
+                if e.abs() < 0.5 * h {
+                    assert_eq!(a, e, "at {p:?}, next to the surface");
+                    near += 1;
+                }
+                if e >= 0.0 {
+                    assert!(a <= e, "at {p:?}: {a} above the exact {e}");
+                    out += 1;
+                }
+            }
+            assert!(near > 200 && out > 20_000, "the points sample the surface ({near}) and the outside ({out})");
+            // Every voxel: the same where either field is within a voxel and a half of zero.
+            for (q, (&a, &e)) in fast.d.iter().zip(&exact.d).enumerate() {
+                if e.abs() <= (1.5 * h) as f32 {
+                    assert_eq!(a, e, "voxel {q}");
+                }
+            }
+        }
     }
 
     /// The separable integer transform is the brute-force minimum over every seed, exactly, on

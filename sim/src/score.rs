@@ -41,11 +41,40 @@ pub struct ScorerBones {
 type BoneKey = [u64; 4];
 type Slot<T> = Arc<OnceLock<Result<Arc<T>, ScoreError>>>;
 
-/// The prepared bone parts.
+/// The prepared bone parts, the least recently used dropped beyond [`BoneCache::PELVIS_CAP`] and
+/// [`BoneCache::FEMUR_CAP`] (a pelvis field is 32 MB at the default voxel and reach: a desk
+/// session that moves the cup a hundred times must not keep a hundred). A dropped part is
+/// prepared again, to the same bits, when it is asked for again.
 #[derive(Debug, Default)]
 struct BoneCache {
-    pelvis: BTreeMap<BoneKey, Slot<PelvisBone>>,
-    femur: BTreeMap<BoneKey, Slot<FemurBone>>,
+    pelvis: BTreeMap<BoneKey, (u64, Slot<PelvisBone>)>,
+    femur: BTreeMap<BoneKey, (u64, Slot<FemurBone>)>,
+    clock: u64,
+}
+
+impl BoneCache {
+    /// Pelvis fields kept (the planner's shell sizes at its cup centres fit).
+    const PELVIS_CAP: usize = 16;
+    /// Femurs kept.
+    const FEMUR_CAP: usize = 64;
+
+    /// The slots of the pelvis and femur keys, made now if absent, marked used now.
+    fn slots(&mut self, pelvis: BoneKey, femur: BoneKey) -> (Slot<PelvisBone>, Slot<FemurBone>) {
+        self.clock += 1;
+        let now = self.clock;
+        (Self::slot(&mut self.pelvis, pelvis, now, Self::PELVIS_CAP), Self::slot(&mut self.femur, femur, now, Self::FEMUR_CAP))
+    }
+    fn slot<T>(map: &mut BTreeMap<BoneKey, (u64, Slot<T>)>, key: BoneKey, now: u64, cap: usize) -> Slot<T> {
+        if !map.contains_key(&key) && map.len() >= cap {
+            let oldest = map.iter().min_by_key(|(_, (used, _))| *used).map(|(k, _)| *k);
+            if let Some(k) = oldest {
+                map.remove(&k);
+            }
+        }
+        let entry = map.entry(key).or_default();
+        entry.0 = now;
+        entry.1.clone()
+    }
 }
 
 /// The simulator as a [`RomScorer`]: implants alone, or implants with bones.
@@ -68,7 +97,8 @@ impl SimScorer {
     pub fn with_bones(catalog: Catalog, frame: PelvicFrame, bones: ScorerBones) -> Self {
         Self { catalog, frame, femoral: None, bones: Some(bones), cache: Mutex::new(BoneCache::default()) }
     }
-    /// Pelvis distance fields prepared so far (one per shell size and cup centre; the costly part).
+    /// Pelvis distance fields held (one per shell size and cup centre; the costly part), at
+    /// most the 16 most recently used.
     pub fn prepared_bones(&self) -> usize {
         self.cache.lock().map_or(0, |c| c.pelvis.len())
     }
@@ -98,9 +128,7 @@ impl SimScorer {
         let (c, h) = (p.cup_centre_lps_mm, p.head_centre_on_femur_lps_mm);
         let (pelvis_slot, femur_slot) = {
             let mut cache = self.cache.lock().map_err(|_| ScoreError::new("the bone cache was poisoned by a panic in another thread"))?;
-            let pelvis = cache.pelvis.entry([p.shell_outer_diameter_mm, c.x, c.y, c.z].map(f64::to_bits)).or_default().clone();
-            let femur = cache.femur.entry([h.x, h.y, h.z, construct.neck().end_mm].map(f64::to_bits)).or_default().clone();
-            (pelvis, femur)
+            cache.slots([p.shell_outer_diameter_mm, c.x, c.y, c.z].map(f64::to_bits), [h.x, h.y, h.z, construct.neck().end_mm].map(f64::to_bits))
         };
         // Before a part is prepared, what BoneGeometry::new checks first (the options, the centre,
         // the femur's frame), so that errors come in its order; a candidate whose parts are both
@@ -218,6 +246,27 @@ mod tests {
             stem_anteversion: Angle::from_deg(15.0),
             head_centre_on_femur_lps_mm: Point3::origin(),
         }
+    }
+
+    /// The cache keeps the most recently used parts up to its caps and drops the oldest.
+    #[test]
+    fn bone_cache_drops_the_least_recently_used() {
+        let mut cache = BoneCache::default();
+        let key = |i: u64| [i, 0, 0, 0];
+        let first = cache.slots(key(0), key(0)).0;
+        for i in 1..BoneCache::PELVIS_CAP as u64 {
+            _ = cache.slots(key(i), key(0));
+        }
+        // Key 0 used again, then one more: key 1, now the oldest, goes.
+        assert!(Arc::ptr_eq(&first, &cache.slots(key(0), key(0)).0));
+        _ = cache.slots(key(100), key(0));
+        assert_eq!(cache.pelvis.len(), BoneCache::PELVIS_CAP);
+        assert!(cache.pelvis.contains_key(&key(0)) && !cache.pelvis.contains_key(&key(1)) && cache.pelvis.contains_key(&key(2)));
+        assert_eq!(cache.femur.len(), 1);
+        for i in 0..200 {
+            _ = cache.slots(key(1000 + i), key(i));
+        }
+        assert_eq!((cache.pelvis.len(), cache.femur.len()), (BoneCache::PELVIS_CAP, BoneCache::FEMUR_CAP));
     }
 
     /// The scorer gives what a direct sweep of the same hip model gives.
