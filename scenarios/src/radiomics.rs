@@ -160,21 +160,44 @@ pub(crate) fn csv(tables: &[Table]) -> anyhow::Result<String> {
     Ok(coxa_io::table::csv_text(&rows)?)
 }
 
+/// `coxa radiomics --out FILE.json`: one row per image and label (a record of its own,
+/// `radiomics.schema.json`: [`crate::records`]).
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct RadiomicsFile {
+    /// One row per image (per case, in a scenario) and label.
+    pub rows: Vec<RadiomicsRow>,
+}
+
+/// One row of [`RadiomicsFile`].
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct RadiomicsRow {
+    /// The scenario's case, when the table is a scenario's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case: Option<String>,
+    /// Every feature, named as pyradiomics names it (null where not finite).
+    pub features: std::collections::BTreeMap<String, Option<f64>>,
+    /// The image's name.
+    pub image: String,
+    /// The label.
+    pub label: u32,
+    /// coxa's name of the label, empty when it has none.
+    pub label_name: String,
+}
+
 pub(crate) fn json(tables: &[Table]) -> anyhow::Result<String> {
-    let list: Vec<serde_json::Value> = tables
+    let rows = tables
         .iter()
         .flat_map(|t| {
-            t.rows.iter().map(|(label, f)| {
-                let features: serde_json::Map<String, serde_json::Value> = f.iter().map(|(n, v)| (n.clone(), serde_json::json!(v))).collect();
-                let mut row = serde_json::json!({"image": t.image, "label": label, "label_name": label_name(*label), "features": features});
-                if let Some(c) = &t.case {
-                    row["case"] = serde_json::json!(c);
-                }
-                row
+            t.rows.iter().map(|(label, f)| RadiomicsRow {
+                case: t.case.clone(),
+                features: f.iter().map(|(n, v)| (n.clone(), Some(*v).filter(|v| v.is_finite()))).collect(),
+                image: t.image.clone(),
+                label: *label,
+                label_name: label_name(*label),
             })
         })
         .collect();
-    Ok(serde_json::to_string_pretty(&list)? + "\n")
+    Ok(crate::records::text("radiomics", &RadiomicsFile { rows })? + "\n")
 }
 
 /// The radiomics stage, checked: its parameters and structures.

@@ -68,6 +68,12 @@ pub const RECORDS: &[RecordKind] = &[
         about: "a pseudo-T2 image made from the CT: the method, its tissues and values",
         schema: schema_of::<PseudoMriFile>,
     },
+    RecordKind {
+        name: "radiomics",
+        files: "`coxa radiomics --out FILE.json`",
+        about: "radiomics features: one row per image (per case) and label, the features named as pyradiomics names them",
+        schema: schema_of::<crate::radiomics::RadiomicsFile>,
+    },
     RecordKind { name: "lesions", files: "`<case>/lesions/lesions.json`, `coxa lesions`'s", about: "bone lesions found in the CT: kind, bone, volume, place", schema: schema_of::<LesionsFile> },
 ];
 

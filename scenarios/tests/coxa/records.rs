@@ -63,6 +63,13 @@ fn every_record_of_a_run_matches_its_schema() {
     let mut files = Vec::new();
     json_files(&out, &mut files);
     json_files(demo, &mut files);
+    // `coxa radiomics`' JSON, of the phantom's left hip bone.
+    let tmp = tempfile::tempdir().unwrap();
+    let case = out.join("cases/phantom");
+    let features = tmp.path().join("features.json");
+    let (ct, labels) = (case.join("input/phantom_ct.nii.gz"), case.join("anatomy/labels.nii.gz"));
+    crate::cases::ok(&crate::cases::coxa(&["radiomics", "--image", ct.to_str().unwrap(), "--mask", labels.to_str().unwrap(), "--label", "hip_left", "--out", features.to_str().unwrap()]));
+    files.push(features);
     let (mut pairs, mut kinds) = (Vec::new(), std::collections::BTreeSet::new());
     for f in &files {
         let v: Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
@@ -73,7 +80,7 @@ fn every_record_of_a_run_matches_its_schema() {
         pairs.push((schemas.join(schema), f.clone()));
     }
     // Every kind of record the run writes was found, and every record file of the case is one.
-    let mut want = vec!["anatomy", "plan", "rom", "report", "inputs", "case", "summary", "manifest", "pseudo_mri", "lesions"];
+    let mut want = vec!["anatomy", "plan", "rom", "report", "inputs", "case", "summary", "manifest", "pseudo_mri", "lesions", "radiomics"];
     if out.join("cases/phantom/anatomy/segment.json").exists() || demo.join("cases/phantom/anatomy/segment.json").exists() {
         want.push("segment");
     }
@@ -85,7 +92,6 @@ fn every_record_of_a_run_matches_its_schema() {
             assert!(pairs.iter().any(|(_, f)| *f == root.join(rel)), "{} was not validated", root.join(rel).display());
         }
     }
-    let tmp = tempfile::tempdir().unwrap();
     let Some(bad) = invalid(&python, &pairs, tmp.path()) else { return };
     assert!(bad.is_empty(), "records that do not match their schema:\n{}", bad.join("\n"));
 
