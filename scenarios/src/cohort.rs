@@ -137,8 +137,9 @@ pub fn of_run(out: &Path, cases: &[&str]) -> Result<(String, String)> {
     tables(&rows)
 }
 
-/// Links the run's tables from its index page.
-pub fn link_tables(doc: &mut coxa_report::Document) {
+/// Links the run's tables from its index page, with a chart of each design's impingement rate
+/// per motion from `designs` (`designs.csv`'s text).
+pub fn link_tables(doc: &mut coxa_report::Document, designs: &str) {
     doc.push(coxa_report::Block::Heading { level: 2, text: "Tables".into() });
     for (file, what) in [
         ("summary.csv", "one row per case"),
@@ -146,6 +147,23 @@ pub fn link_tables(doc: &mut coxa_report::Document) {
         (DESIGNS, "each design's median, 5th and 95th percentile over the cases, and each motion's impingement rate"),
     ] {
         doc.push(coxa_report::Block::Paragraph(coxa_report::Text::link(file, file).and(format!(": {what}"))));
+    }
+    let mut bars = Vec::new();
+    for r in csv::Reader::from_reader(designs.as_bytes()).records().flatten() {
+        let (Some(point), Some(quantity), Some(rate)) = (r.get(0), r.get(1), r.get(6).and_then(|v| v.parse::<f64>().ok())) else { continue };
+        let motion = quantity.trim_start_matches("rom_").trim_end_matches("_deg").replace('_', " ");
+        let colour = if rate > 0.5 {
+            coxa_report::Rgb(200, 60, 50)
+        } else if rate > 0.0 {
+            coxa_report::Rgb(230, 160, 40)
+        } else {
+            coxa_report::Rgb(70, 150, 80)
+        };
+        bars.push(coxa_report::plot::Bar { label: format!("{point}: {motion}"), value: 100.0 * rate, target: None, colour, note: format!("{:.0} %", 100.0 * rate) });
+    }
+    if !bars.is_empty() {
+        let title = "Impingement rate: the share of cases whose range of the motion ends at a contact, per design".to_string();
+        doc.push(coxa_report::Block::Plot(coxa_report::plot::Plot::Bars { title, bars, max: 100.0, unit: " %".into() }));
     }
 }
 

@@ -150,7 +150,7 @@ pub fn merge(scn: &Scenario, out: &Path) -> Result<Merged> {
     let (long, designs) = crate::cohort::of_run(out, &done)?;
     replace_own(&out.join(crate::cohort::LONG), long.as_bytes())?;
     replace_own(&out.join(crate::cohort::DESIGNS), designs.as_bytes())?;
-    replace_own(&out.join("index.html"), crate::run::index_html(scn, &rows)?.as_bytes())?;
+    replace_own(&out.join("index.html"), crate::run::index_html(scn, &rows, &designs)?.as_bytes())?;
     // The run's radiomics table from the finished cases, in scenario order (as a one-machine run
     // writes it when every case is done).
     if scn.radiomics.is_some() {

@@ -315,7 +315,8 @@ pub fn run_selected(scn: &Scenario, out: Option<&Path>, show_progress: bool, sel
     // summaries keep every run's).
     let done: Vec<&str> = rows.iter().filter_map(|r| r.done().map(|c| c.case.as_str())).collect();
     let (long, designs) = crate::cohort::of_run(&out, &done)?;
-    for (name, text) in [("summary.json", summary_text.clone()), (crate::cohort::LONG, long), (crate::cohort::DESIGNS, designs), ("index.html", index_html(scn, &rows)?)] {
+    let index = index_html(scn, &rows, &designs)?;
+    for (name, text) in [("summary.json", summary_text.clone()), (crate::cohort::LONG, long), (crate::cohort::DESIGNS, designs), ("index.html", index)] {
         let tmp = out.join(format!(".{name}-{n}.tmp"));
         write_new(&tmp, text.as_bytes())?;
         std::fs::rename(&tmp, out.join(name))?;
@@ -343,7 +344,7 @@ fn move_aside(dir: &Path) -> Result<PathBuf> {
 
 /// A page over every case of the run: status, cup angles, head, smallest daily-life margin,
 /// and a link to each case's report (written by coxa-report).
-pub(crate) fn index_html(scn: &Scenario, rows: &[SummaryRow]) -> Result<String> {
+pub(crate) fn index_html(scn: &Scenario, rows: &[SummaryRow], designs: &str) -> Result<String> {
     let rows: Vec<coxa_report::IndexRow> = rows
         .iter()
         .map(|r| {
@@ -364,7 +365,7 @@ pub(crate) fn index_html(scn: &Scenario, rows: &[SummaryRow]) -> Result<String> 
         })
         .collect();
     let mut doc = coxa_report::index_document(scn.raw.name.as_deref().unwrap_or("coxa run"), &rows);
-    crate::cohort::link_tables(&mut doc);
+    crate::cohort::link_tables(&mut doc, designs);
     Ok(coxa_report::html::render(&doc)?)
 }
 

@@ -1,6 +1,6 @@
 //! The cohort tables of a run (issue 44): a virtual population of three subjects, each with two
 //! designs (28 and 36 mm heads at one placement), writes `long.csv` and `designs.csv` beside
-//! `summary.csv`, linked from the index page; each design's impingement rate and median range
+//! `summary.csv`, linked from the index page with a chart of the impingement rates; each design's impingement rate and median range
 //! are what the cases' own ROM records give, computed here from `rom/*.json` independently.
 
 use std::collections::BTreeMap;
@@ -73,10 +73,12 @@ fn a_population_run_writes_the_long_and_designs_tables() -> Result<()> {
         assert!(d["p5"].parse::<f64>()? >= x[0] && d["p95"].parse::<f64>()? <= x[2]);
         impinging += usize::from(rate > 0.0);
     }
+    eprintln!("designs.csv:\n{}", std::fs::read_to_string(out.join("designs.csv"))?);
     assert!(impinging > 0, "no motion of either design ends at a contact: the rates would be vacuous");
     let index = std::fs::read_to_string(out.join("index.html"))?;
     for f in ["summary.csv", "long.csv", "designs.csv"] {
         assert!(index.contains(&format!("href=\"{f}\"")), "index.html does not link {f}");
     }
+    assert!(index.contains("Impingement rate: the share of cases"), "index.html has no chart of the impingement rates");
     Ok(())
 }
