@@ -32,7 +32,7 @@ pub fn write_anatomy(out: &Path, anatomy: &AnatomyResult) -> Result<()> {
         crate::exchange::write_label_files(out, map)?;
     }
     crate::exchange::write_landmark_markups(out, &anatomy.landmarks, &anatomy.bones)?;
-    write_new(&out.join("landmarks.json"), serde_json::to_string_pretty(&anatomy.landmarks)?.as_bytes())?;
+    crate::records::write(&out.join("landmarks.json"), "landmarks", &anatomy.landmarks)?;
     crate::records::write(&out.join("anatomy.json"), "anatomy", &anatomy.record)?;
     Ok(())
 }

@@ -45,6 +45,12 @@ pub const RECORDS: &[RecordKind] = &[
         schema: schema_of::<coxa_core::AnatomyRecord>,
     },
     RecordKind {
+        name: "landmarks",
+        files: "`<case>/anatomy/landmarks.json`, `coxa anatomy`'s `landmarks.json`",
+        about: "every landmark the later stages used, unrounded (LPS mm): femora, acetabula, pelvis",
+        schema: schema_of::<coxa_core::PatientLandmarks>,
+    },
+    RecordKind {
         name: "plan",
         files: "`<case>/plan.json`, `<case>/plans/<point>.json`, `coxa plan`'s plan",
         about: "a planned hip: implants, sizes, placement, leg length and offset, ROM",

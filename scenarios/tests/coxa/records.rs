@@ -80,7 +80,7 @@ fn every_record_of_a_run_matches_its_schema() {
         pairs.push((schemas.join(schema), f.clone()));
     }
     // Every kind of record the run writes was found, and every record file of the case is one.
-    let mut want = vec!["anatomy", "plan", "rom", "report", "inputs", "case", "summary", "manifest", "pseudo_mri", "lesions", "radiomics"];
+    let mut want = vec!["anatomy", "landmarks", "plan", "rom", "report", "inputs", "case", "summary", "manifest", "pseudo_mri", "lesions", "radiomics"];
     if out.join("cases/phantom/anatomy/segment.json").exists() || demo.join("cases/phantom/anatomy/segment.json").exists() {
         want.push("segment");
     }
