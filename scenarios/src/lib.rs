@@ -34,6 +34,7 @@ pub mod shape_phantom;
 pub mod shape_predict;
 pub mod shard;
 pub mod stages;
+pub mod stamp;
 pub mod stem_report;
 pub mod summary;
 pub mod view;

@@ -84,7 +84,7 @@ pub fn write(dir: &Path) -> Result<Manifest> {
         files.push(Entry { path: rel, bytes, sha256 });
     }
     let m = Manifest { manifest_version: 1, files };
-    crate::records::write(&dir.join(MANIFEST), "manifest", &m)?;
+    crate::stamp::write(&dir.join(MANIFEST), "manifest", &m)?;
     Ok(m)
 }
 

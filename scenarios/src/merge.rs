@@ -144,7 +144,7 @@ pub fn merge(scn: &Scenario, out: &Path) -> Result<Merged> {
             "half_written": half,
         },
     });
-    replace_own(&out.join("summary.json"), crate::records::text("summary", &summary)?.as_bytes())?;
+    replace_own(&out.join("summary.json"), crate::stamp::text("summary", &summary)?.as_bytes())?;
     replace_own(&out.join("summary.csv"), crate::run::summary_csv(&rows)?.as_bytes())?;
     let done: Vec<&str> = rows.iter().filter_map(|r| r.done().map(|c| c.case.as_str())).collect();
     let (long, designs) = crate::cohort::of_run(out, &done)?;

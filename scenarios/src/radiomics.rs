@@ -160,35 +160,11 @@ pub(crate) fn csv(tables: &[Table]) -> anyhow::Result<String> {
     Ok(coxa_io::table::csv_text(&rows)?)
 }
 
-/// `coxa radiomics --out FILE.json`: one row per image and label (a record of its own,
-/// `radiomics.schema.json`: [`crate::records`]).
-#[derive(serde::Serialize, schemars::JsonSchema)]
-pub struct RadiomicsFile {
-    /// One row per image (per case, in a scenario) and label.
-    pub rows: Vec<RadiomicsRow>,
-}
-
-/// One row of [`RadiomicsFile`].
-#[derive(serde::Serialize, schemars::JsonSchema)]
-pub struct RadiomicsRow {
-    /// The scenario's case, when the table is a scenario's.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub case: Option<String>,
-    /// Every feature, named as pyradiomics names it (null where not finite).
-    pub features: std::collections::BTreeMap<String, Option<f64>>,
-    /// The image's name.
-    pub image: String,
-    /// The label.
-    pub label: u32,
-    /// coxa's name of the label, empty when it has none.
-    pub label_name: String,
-}
-
 pub(crate) fn json(tables: &[Table]) -> anyhow::Result<String> {
     let rows = tables
         .iter()
         .flat_map(|t| {
-            t.rows.iter().map(|(label, f)| RadiomicsRow {
+            t.rows.iter().map(|(label, f)| crate::records::RadiomicsRow {
                 case: t.case.clone(),
                 features: f.iter().map(|(n, v)| (n.clone(), Some(*v).filter(|v| v.is_finite()))).collect(),
                 image: t.image.clone(),
@@ -197,7 +173,7 @@ pub(crate) fn json(tables: &[Table]) -> anyhow::Result<String> {
             })
         })
         .collect();
-    Ok(crate::records::text("radiomics", &RadiomicsFile { rows })? + "\n")
+    Ok(crate::stamp::text("radiomics", &crate::records::RadiomicsFile { rows })? + "\n")
 }
 
 /// The radiomics stage, checked: its parameters and structures.

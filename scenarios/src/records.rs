@@ -1,7 +1,8 @@
 //! The record files coxa writes and their JSON Schemas (issue 44): every record carries the
 //! name of its schema (`"$schema": "<record>.schema.json"`, a file of the repository's
 //! `schemas/`), the schema version and its provenance (coxa's version and git revision, the
-//! models, runtime and shape models used: [`coxa_core::provenance`]), beside its own fields.
+//! models, runtime and shape models used: [`coxa_core::provenance`]), beside its own fields
+//! ([`crate::stamp`] writes it).
 //!
 //! The schemas are generated from the records' Rust types with `schemars` ([`schemas`]); the
 //! committed files in `schemas/` are checked against them by `scenarios/tests/schemas.rs`, and
@@ -14,12 +15,13 @@
 
 use std::path::Path;
 
-use anyhow::Result;
 use schemars::{JsonSchema, generate::SchemaSettings};
 use serde::Serialize;
 use serde_json::Value;
 
-use coxa_core::provenance::{Provenance, SCHEMA_VERSION, Stamped};
+use coxa_core::provenance::{SCHEMA_VERSION, Stamped};
+
+use crate::stamp::schema_file;
 
 /// One kind of record file.
 pub struct RecordKind {
@@ -78,46 +80,10 @@ pub const RECORDS: &[RecordKind] = &[
         name: "radiomics",
         files: "`coxa radiomics --out FILE.json`",
         about: "radiomics features: one row per image (per case) and label, the features named as pyradiomics names them",
-        schema: schema_of::<crate::radiomics::RadiomicsFile>,
+        schema: schema_of::<RadiomicsFile>,
     },
     RecordKind { name: "lesions", files: "`<case>/lesions/lesions.json`, `coxa lesions`'s", about: "bone lesions found in the CT: kind, bone, volume, place", schema: schema_of::<LesionsFile> },
 ];
-
-/// The record kind called `name`.
-///
-/// # Panics
-/// `name` is not in [`RECORDS`] (a bug in coxa).
-pub fn kind(name: &str) -> &'static RecordKind {
-    RECORDS.iter().find(|k| k.name == name).unwrap_or_else(|| panic!("no record kind {name:?}"))
-}
-
-/// The schema file of record `name`.
-pub fn schema_file(name: &str) -> String {
-    format!("{name}.schema.json")
-}
-
-/// The provenance of a record written now by this coxa.
-pub fn provenance() -> Provenance {
-    Provenance::now(env!("CARGO_PKG_VERSION"), crate::view::GIT_REVISION)
-}
-
-/// The record `record` of kind `name` as written: pretty JSON with its envelope.
-///
-/// # Errors
-/// The record does not serialise (a map with non-string keys).
-pub fn text<T: Serialize>(name: &str, record: &T) -> Result<String> {
-    let file = schema_file(kind(name).name);
-    let p = provenance();
-    Ok(serde_json::to_string_pretty(&Stamped { schema: &file, schema_version: SCHEMA_VERSION, provenance: &p, record })?)
-}
-
-/// Writes `record` of kind `name` as the new file `path` ([`crate::atomic::write_new`]).
-///
-/// # Errors
-/// The file exists or cannot be written.
-pub fn write<T: Serialize>(path: &Path, name: &str, record: &T) -> Result<()> {
-    crate::atomic::write_new(path, text(name, record)?.as_bytes())
-}
 
 /// Every record's JSON Schema (draft 2020-12): (file name, text), in [`RECORDS`]' order.
 ///
@@ -282,4 +248,27 @@ pub fn stale_schemas(dir: &Path) -> Vec<String> {
     }
     stale.sort();
     stale
+}
+
+/// `coxa radiomics --out FILE.json`: one row per image and label (`radiomics.schema.json`).
+#[derive(Serialize, JsonSchema)]
+pub struct RadiomicsFile {
+    /// One row per image (per case, in a scenario) and label.
+    pub rows: Vec<RadiomicsRow>,
+}
+
+/// One row of [`RadiomicsFile`].
+#[derive(Serialize, JsonSchema)]
+pub struct RadiomicsRow {
+    /// The scenario's case, when the table is a scenario's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case: Option<String>,
+    /// Every feature, named as pyradiomics names it (null where not finite).
+    pub features: std::collections::BTreeMap<String, Option<f64>>,
+    /// The image's name.
+    pub image: String,
+    /// The label.
+    pub label: u32,
+    /// coxa's name of the label, empty when it has none.
+    pub label_name: String,
 }

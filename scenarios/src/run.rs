@@ -304,7 +304,7 @@ pub fn run_selected(scn: &Scenario, out: Option<&Path>, show_progress: bool, sel
     }
     let summary = json!({"scenario": scn.raw.name, "cases": rows.iter().map(SummaryRow::to_json).collect::<Vec<_>>(), "finished_now": finished, "skipped": skipped, "failed": failed.iter().map(|(n, e)| json!({"case": n, "error": e})).collect::<Vec<_>>()});
     // A new summary per run (never overwritten): summary.json is the latest, earlier ones are kept numbered.
-    let summary_text = crate::records::text("summary", &summary)?;
+    let summary_text = crate::stamp::text("summary", &summary)?;
     let mut n = 1;
     while out.join(format!("summary-{n}.json")).exists() {
         n += 1;
@@ -432,7 +432,7 @@ pub fn case_into(scn: &Scenario, case: &Case, catalog: &coxa_implants::Catalog, 
             bail!("internal error (a bug in coxa, please report it): {what}");
         }
     };
-    crate::records::write(&partial.join("case.json"), "case", &outcome.summary)?;
+    crate::stamp::write(&partial.join("case.json"), "case", &outcome.summary)?;
     crate::manifest::write(partial).context("the case's manifest")?;
     std::fs::rename(partial, done).with_context(|| format!("moving {} to {}", partial.display(), done.display()))?;
     Ok(outcome)
