@@ -229,11 +229,12 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         None => None,
     };
     let (pseudo_mri, pseudo_mri_picture) = stages::pseudo_mri::in_case(scn.raw.pseudo_mri.as_ref(), ct.as_ref().map(|c| &c.volume), dir, progress, &mut warnings)?.unzip();
+    let mut lesions = None;
     if scn.raw.lesions.is_some() {
         match (&source, ct.as_ref(), &anatomy.labels) {
             (AnatomySource::Ct { ct: ct_path, .. }, Some(ct), Some(labels)) => {
                 progress("bone lesions");
-                stages::lesions::run(&ct.volume, labels, &crate::cli::lesions::file_name(ct_path), case.side, dir, &mut warnings)?;
+                lesions = Some(stages::lesions::run(&ct.volume, labels, &crate::cli::lesions::file_name(ct_path), case.side, dir, &mut warnings)?);
             }
             _ => warnings.push("lesions: not searched, this case has no CT with a label map (bone surfaces as input)".into()),
         }
@@ -297,8 +298,17 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         case_writer::write_json(&dir.join("pictures").join("xray_ap.json"), measures)?;
     }
 
-    let parts =
-        ReportParts { truth, radiomics, segmentation, safe_zone, msk, pseudo_mri, pictures: pictures.iter().map(|p| PictureRecord { view: p.view.clone(), file: p.file.clone() }).collect(), warnings };
+    let parts = ReportParts {
+        truth,
+        radiomics,
+        segmentation,
+        safe_zone,
+        msk,
+        pseudo_mri,
+        lesions,
+        pictures: pictures.iter().map(|p| PictureRecord { view: p.view.clone(), file: p.file.clone() }).collect(),
+        warnings,
+    };
     let report = stages::report::case_report(scn, case, &anatomy, &results, geo, parts);
     if scn.raw.report.html {
         progress("report");

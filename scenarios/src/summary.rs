@@ -37,6 +37,9 @@ pub struct CaseSummary {
     pub head_diameter_mm: f64,
     /// The plan's leg-length change, mm (planned cases).
     pub leg_length_change_mm: Option<f64>,
+    /// The lesions stage's count of bone lesion candidates, when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lesions: Option<usize>,
     /// The primary point's smallest daily-life margin, deg.
     pub min_adl_margin_deg: Option<f64>,
     /// The plan's offset change, mm (planned cases).
@@ -136,6 +139,7 @@ mod tests {
             cup_radiographic_deg: Some(CupAnglePair { inclination_deg: 40.0, anteversion_deg: 20.0 }),
             head_diameter_mm: 36.0,
             leg_length_change_mm: Some(1.25),
+            lesions: Some(2),
             min_adl_margin_deg: None,
             offset_change_mm: Some(-0.5),
             pseudo_mri: None,

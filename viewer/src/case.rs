@@ -62,6 +62,11 @@ pub struct CtData {
     /// A learned model's per-voxel uncertainty (predictive entropy, nats) on the CT's grid
     /// (`anatomy/uncertainty.nii.gz`), when the case has one.
     pub uncertainty: Option<Volume>,
+    /// The bone lesions of the case's `[lesions]` stage (`lesions/lesions.nii.gz` with the kinds
+    /// of `lesions/lesions.json`), when it has them.
+    pub lesions: Option<crate::slices::LesionMap>,
+    /// The case's pseudo T2-weighted image (`pseudo_mri/pseudo_t2.nii.gz`), when it has one.
+    pub pseudo_t2: Option<Volume>,
 }
 
 /// Everything the viewer shows of a case.
@@ -271,21 +276,43 @@ impl CaseData {
                 return None;
             }
         };
-        let labels = self.overlay("labels.nii.gz", "labels", volume.grid(), coxa_io::nifti::read_label_map, LabelMap::grid);
-        let uncertainty = self.overlay("uncertainty.nii.gz", "uncertainty", volume.grid(), coxa_io::nifti::read_volume, Volume::grid);
+        let labels = self.overlay("anatomy/labels.nii.gz", "labels", volume.grid(), coxa_io::nifti::read_label_map, LabelMap::grid);
+        let uncertainty = self.overlay("anatomy/uncertainty.nii.gz", "uncertainty", volume.grid(), coxa_io::nifti::read_volume, Volume::grid);
         if uncertainty.is_some() {
             self.notes.push(format!(
                 "slices: voxels the learned segmentation is unsure of (predictive entropy above {} nats, anatomy/uncertainty.nii.gz) are tinted orange",
                 coxa_core::report::UNCERTAIN_ENTROPY_NATS
             ));
         }
-        Some(CtData { volume, labels, uncertainty })
+        let lesions = self.overlay("lesions/lesions.nii.gz", "lesions", volume.grid(), coxa_io::nifti::read_label_map, LabelMap::grid).map(|map| {
+            let kinds = self.lesion_kinds();
+            self.notes.push(format!("slices: {} bone lesion(s) of lesions/lesions.nii.gz tinted by kind: lytic cyan, blastic green, mixed violet", kinds.len()));
+            crate::slices::LesionMap { map, kinds }
+        });
+        let pseudo_t2 = self.overlay("pseudo_mri/pseudo_t2.nii.gz", "pseudo-MRI", volume.grid(), coxa_io::nifti::read_volume, Volume::grid);
+        if pseudo_t2.is_some() {
+            self.notes.push("slices: the pseudo-MRI (pseudo_mri/pseudo_t2.nii.gz, derived from the CT, not for diagnosis alone) is drawn beside each CT plane, at the same slice".into());
+        }
+        Some(CtData { volume, labels, uncertainty, lesions, pseudo_t2 })
     }
 
-    /// `anatomy/NAME` read by `read` when it exists and lies on the CT's `grid`; else `None`, with
-    /// a note saying why the slices show no `what` (a missing file needs none).
-    fn overlay<T>(&mut self, name: &str, what: &str, grid: &coxa_core::Grid, read: impl FnOnce(&Path) -> coxa_io::Result<T>, grid_of: impl Fn(&T) -> &coxa_core::Grid) -> Option<T> {
-        let path = self.dir.join("anatomy").join(name);
+    /// Each lesion's kind by its id in the map, from `lesions/lesions.json` (empty, with a note,
+    /// when the file is missing or not a lesions record: the map is then drawn as `mixed`).
+    fn lesion_kinds(&mut self) -> std::collections::BTreeMap<u16, String> {
+        let path = self.dir.join("lesions").join("lesions.json");
+        let record: Option<serde_json::Value> = std::fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str(&t).ok());
+        let kinds: Option<std::collections::BTreeMap<u16, String>> =
+            record.as_ref().and_then(|r| r["lesions"].as_array()).map(|ls| ls.iter().filter_map(|l| Some((u16::try_from(l["id"].as_u64()?).ok()?, l["kind"].as_str()?.to_string()))).collect());
+        kinds.unwrap_or_else(|| {
+            self.notes.push(format!("{}: missing or not a lesions record; the lesions are drawn without their kinds", path.display()));
+            std::collections::BTreeMap::new()
+        })
+    }
+
+    /// `REL` of the case folder read by `read` when it exists and lies on the CT's `grid`; else
+    /// `None`, with a note saying why the slices show no `what` (a missing file needs none).
+    fn overlay<T>(&mut self, rel: &str, what: &str, grid: &coxa_core::Grid, read: impl FnOnce(&Path) -> coxa_io::Result<T>, grid_of: impl Fn(&T) -> &coxa_core::Grid) -> Option<T> {
+        let path = self.dir.join(rel);
         match read(&path) {
             Ok(m) if grid_of(&m).same_as(grid, 1e-3) => Some(m),
             Ok(_) => {

@@ -306,7 +306,12 @@ pub fn load_case(path: &Path, opts: LoadOptions) -> Result<LoadedCase, ViewError
             }
             if opts.ct {
                 let through = case.hip_centre_lps_mm().unwrap_or_else(|| ct.volume.grid().voxel_to_lps(Vector3::from(ct.volume.grid().size().map(|n| n as f64 / 2.0))));
-                planes = slices::orthogonal_slices(&ct.volume, ct.labels.as_ref(), ct.uncertainty.as_ref(), &through);
+                let overlays = slices::Overlays { labels: ct.labels.as_ref(), uncertainty: ct.uncertainty.as_ref(), lesions: ct.lesions.as_ref() };
+                planes = slices::orthogonal_slices(&ct.volume, overlays, &through);
+                if let Some(t2) = &ct.pseudo_t2 {
+                    let beside = slices::pseudo_mri_slices(t2, &planes);
+                    planes.extend(beside);
+                }
             }
         } else if case.ct_path.is_none() {
             case.notes.push("the case was not made from a CT (inputs.json names none): no slices, no muscles".into());

@@ -23,6 +23,7 @@ mod grid;
 pub mod hcf_record;
 mod labels;
 pub mod landmarks;
+pub mod lesions_record;
 mod mesh;
 pub mod picture;
 pub mod plan;

@@ -12,6 +12,7 @@
 //! description and the phantom's truth are the user's scenario input and the phantom's own
 //! record (`input/phantom_truth.json`), carried as JSON.
 
+pub use crate::lesions_record::{LesionLine, LesionsSummary};
 pub use crate::pseudo_mri_record::PseudoMriSummary;
 use std::collections::BTreeMap;
 
@@ -460,6 +461,9 @@ pub struct CaseReport {
     /// The pseudo-MRI made from the CT, if the `[pseudo_mri]` stage ran (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pseudo_mri: Option<PseudoMriSummary>,
+    /// The bone lesion candidates, if the `[lesions]` stage ran (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lesions: Option<LesionsSummary>,
     /// The primary point's range of motion.
     pub rom: RomRecord,
     /// The safe-zone map, if asked for.

@@ -12,12 +12,16 @@
 //!   the plan's measurements (Comprehensive SR, TID 1500), the report (encapsulated PDF) and the
 //!   pictures (secondary capture), with stable UIDs.
 //! - [`pseudo_mr`]: a pseudo-MRI made from the CT as an MR series (derived) in the CT's study.
+//! - [`lesion_seg`]: the bone lesion candidates of `coxa lesions` as a SEG in the CT's study.
+//! - [`case`]: every result object a case folder supports, for `coxa pacs push`.
 
+pub mod case;
 pub mod choose;
 mod connect;
 pub mod dicomweb;
 pub mod dimse;
 mod error;
+pub mod lesion_seg;
 pub mod pseudo_mr;
 pub mod pull;
 pub mod results;

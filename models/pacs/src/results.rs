@@ -413,35 +413,71 @@ fn pixel_map(src: &Source, grid: &coxa_core::Grid, path: &Path) -> Result<PixelM
 pub fn build_seg(src: &Source, labels_path: &Path) -> Result<Option<ResultObject>> {
     let bytes = std::fs::read(labels_path).map_err(io("read", labels_path))?;
     let map = coxa_io::nifti::read_label_map(labels_path)?;
-    let pm = pixel_map(src, map.grid(), labels_path)?;
-    let lab = map.labels();
-    let (rows, cols) = (src.rows as usize, src.cols as usize);
-    let present: std::collections::BTreeSet<u16> = lab.iter().copied().filter(|&v| v != 0).collect();
-    let segments: Vec<Coded> = present.iter().filter_map(|&id| coded(id)).collect();
+    let present: std::collections::BTreeSet<u16> = map.labels().iter().copied().filter(|&v| v != 0).collect();
+    let segments: Vec<Segment> = present
+        .iter()
+        .filter_map(|&id| coded(id))
+        .map(|c| Segment { id: c.id, label: c.label.to_string(), description: None, category: ("123037004", "SCT", "Anatomical Structure"), type_code: (c.code, "SCT", c.meaning), left: c.left })
+        .collect();
     if segments.is_empty() {
         return Ok(None);
     }
-    let series_uid = stable_uid(&[b"seg-series", src.series_uid.as_bytes(), &sha(&bytes)]);
-    let sop_instance = stable_uid(&[b"seg", src.series_uid.as_bytes(), &sha(&bytes)]);
-    let dim_uid = stable_uid(&[b"seg-dimensions", sop_instance.as_bytes()]);
+    let series = SegSeries { key: "seg", series_number: 9101, description: "coxa segmentation", content_label: "COXA_SEG", content_description: "bones and muscles segmented by coxa" };
+    seg_object(src, &map, labels_path, &bytes, &segments, &series).map(Some)
+}
+
+/// One segment of a SEG: its value in the label map, label, category and type codes
+/// (value, scheme, meaning), laterality (left: true).
+pub(crate) struct Segment {
+    pub(crate) id: u16,
+    pub(crate) label: String,
+    pub(crate) description: Option<String>,
+    pub(crate) category: (&'static str, &'static str, &'static str),
+    pub(crate) type_code: (&'static str, &'static str, &'static str),
+    pub(crate) left: Option<bool>,
+}
+
+/// What tells one SEG series from another: the UIDs' key, series number and descriptions.
+pub(crate) struct SegSeries {
+    pub(crate) key: &'static str,
+    pub(crate) series_number: i32,
+    pub(crate) description: &'static str,
+    pub(crate) content_label: &'static str,
+    pub(crate) content_description: &'static str,
+}
+
+/// A binary SEG of `segments` of `map` (read from `path`, whose `bytes` make the UIDs), one frame
+/// per segment and source slice that holds it.
+pub(crate) fn seg_object(src: &Source, map: &coxa_core::LabelMap, path: &Path, bytes: &[u8], segments: &[Segment], series: &SegSeries) -> Result<ResultObject> {
+    let pm = pixel_map(src, map.grid(), path)?;
+    let lab = map.labels();
+    let (rows, cols) = (src.rows as usize, src.cols as usize);
+    let key = series.key.as_bytes();
+    let series_uid = stable_uid(&[&[key, b"-series"].concat(), src.series_uid.as_bytes(), &sha(bytes)]);
+    let sop_instance = stable_uid(&[key, src.series_uid.as_bytes(), &sha(bytes)]);
+    let dim_uid = stable_uid(&[&[key, b"-dimensions"].concat(), sop_instance.as_bytes()]);
     let mut frames: Vec<InMemDicomObject> = Vec::new();
     let mut bits: Vec<u8> = Vec::new();
     let mut nbits: usize = 0;
     let mut segment_items = Vec::new();
     for (s_idx, seg) in segments.iter().enumerate() {
         let number = (s_idx + 1) as u16;
-        let mut type_code = code(seg.code, "SCT", seg.meaning);
+        let mut type_code = code(seg.type_code.0, seg.type_code.1, seg.type_code.2);
         if let Some(left) = seg.left {
             type_code.put(seq(tags::SEGMENTED_PROPERTY_TYPE_MODIFIER_CODE_SEQUENCE, vec![if left { code("7771000", "SCT", "Left") } else { code("24028007", "SCT", "Right") }]));
         }
-        segment_items.push(obj(vec![
+        let mut item = obj(vec![
             el(tags::SEGMENT_NUMBER, VR::US, dicom_value!(U16, [number])),
-            el(tags::SEGMENT_LABEL, VR::LO, seg.label),
+            el(tags::SEGMENT_LABEL, VR::LO, seg.label.as_str()),
             el(tags::SEGMENT_ALGORITHM_TYPE, VR::CS, "AUTOMATIC"),
             el(tags::SEGMENT_ALGORITHM_NAME, VR::LO, "coxa"),
-            seq(tags::SEGMENTED_PROPERTY_CATEGORY_CODE_SEQUENCE, vec![code("123037004", "SCT", "Anatomical Structure")]),
+            seq(tags::SEGMENTED_PROPERTY_CATEGORY_CODE_SEQUENCE, vec![code(seg.category.0, seg.category.1, seg.category.2)]),
             seq(tags::SEGMENTED_PROPERTY_TYPE_CODE_SEQUENCE, vec![type_code]),
-        ]));
+        ]);
+        if let Some(d) = &seg.description {
+            item.put(el(tags::SEGMENT_DESCRIPTION, VR::ST, d.as_str()));
+        }
+        segment_items.push(item);
         for (k, im) in src.images.iter().enumerate() {
             let o = pm.origins[k];
             let mut frame = vec![false; rows * cols];
@@ -491,13 +527,13 @@ pub fn build_seg(src: &Source, labels_path: &Path) -> Result<Option<ResultObject
         }
     }
     let n_frames = frames.len();
-    let mut o = base(src, uids::SEGMENTATION_STORAGE, &sop_instance, &series_uid, "SEG", 9101, "coxa segmentation");
+    let mut o = base(src, uids::SEGMENTATION_STORAGE, &sop_instance, &series_uid, "SEG", series.series_number, series.description);
     let [row, col] = src.orientation;
     for e in [
         el(tags::IMAGE_TYPE, VR::CS, dicom_value!(Strs, ["DERIVED".to_string(), "PRIMARY".to_string()])),
         el(tags::SEGMENTATION_TYPE, VR::CS, "BINARY"),
-        el(tags::CONTENT_LABEL, VR::CS, "COXA_SEG"),
-        el(tags::CONTENT_DESCRIPTION, VR::LO, "bones and muscles segmented by coxa"),
+        el(tags::CONTENT_LABEL, VR::CS, series.content_label),
+        el(tags::CONTENT_DESCRIPTION, VR::LO, series.content_description),
         el(tags::CONTENT_CREATOR_NAME, VR::PN, "coxa"),
         el(tags::FRAME_OF_REFERENCE_UID, VR::UI, src.frame_of_reference_uid.as_str()),
         el(tags::POSITION_REFERENCE_INDICATOR, VR::LO, PrimitiveValue::Empty),
@@ -550,8 +586,8 @@ pub fn build_seg(src: &Source, labels_path: &Path) -> Result<Option<ResultObject
     ] {
         o.put(e);
     }
-    let bytes = part10(o, "SEG")?;
-    Ok(Some(ResultObject { kind: Kind::Seg, from: labels_path.display().to_string(), sop_class: uids::SEGMENTATION_STORAGE.into(), sop_instance, series_uid, bytes }))
+    let out = part10(o, "SEG")?;
+    Ok(ResultObject { kind: Kind::Seg, from: path.display().to_string(), sop_class: uids::SEGMENTATION_STORAGE.into(), sop_instance, series_uid, bytes: out })
 }
 
 /// One measurement of the plan for the SR: code, meaning, value, UCUM unit.
@@ -803,62 +839,6 @@ pub fn build_sc(src: &Source, pictures: &[PathBuf]) -> Result<Vec<ResultObject>>
         out.push(ResultObject { kind: Kind::Sc, from: p.display().to_string(), sop_class: uids::SECONDARY_CAPTURE_IMAGE_STORAGE.into(), sop_instance, series_uid: series_uid.clone(), bytes });
     }
     Ok(out)
-}
-
-/// The first existing path among `candidates`.
-fn first_file(candidates: &[PathBuf]) -> Option<PathBuf> {
-    candidates.iter().find(|p| p.is_file()).cloned()
-}
-
-/// Builds every result object a case folder supports. The case folder is as `coxa demo`/`coxa
-/// run` write it: `anatomy/labels.nii.gz`, `plan.json`, `pictures/*.png`, `report.pdf` (or any
-/// `*.pdf`).
-pub fn build_case(case: &Path, src: &Source) -> Result<CaseObjects> {
-    if !case.is_dir() {
-        return Err(Error::Case { path: case.to_path_buf(), why: "not a folder".into() });
-    }
-    let mut objects = Vec::new();
-    let mut notes = Vec::new();
-    match first_file(&[case.join("anatomy/labels.nii.gz"), case.join("labels.nii.gz")]) {
-        Some(p) => match build_seg(src, &p)? {
-            Some(o) => objects.push(o),
-            None => notes.push(format!("{}: no bone or muscle label coxa has a code for; no SEG", p.display())),
-        },
-        None => notes.push("no anatomy/labels.nii.gz: no SEG".into()),
-    }
-    match first_file(&[case.join("plan.json")]) {
-        Some(p) => match build_sr(src, &p)? {
-            Some(o) => objects.push(o),
-            None => notes.push("plan.json holds no measurement: no SR".into()),
-        },
-        None => notes.push("no plan.json: no SR".into()),
-    }
-    let mut pdfs: Vec<PathBuf> =
-        std::fs::read_dir(case).map_err(io("read", case))?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("pdf"))).collect();
-    pdfs.sort();
-    if let Some(i) = pdfs.iter().position(|p| p.file_name().is_some_and(|n| n == "report.pdf")) {
-        pdfs.swap(0, i);
-    }
-    match pdfs.first() {
-        Some(p) => objects.push(build_pdf(src, p)?),
-        None => notes.push("no report.pdf (or other PDF) in the case: no encapsulated PDF".into()),
-    }
-    let pic_dir = case.join("pictures");
-    let mut pictures: Vec<PathBuf> = if pic_dir.is_dir() {
-        std::fs::read_dir(&pic_dir).map_err(io("read", &pic_dir))?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png"))).collect()
-    } else {
-        Vec::new()
-    };
-    pictures.sort();
-    if pictures.is_empty() {
-        notes.push("no pictures/*.png: no secondary capture".into());
-    } else {
-        objects.extend(build_sc(src, &pictures)?);
-    }
-    if objects.is_empty() {
-        return Err(Error::Case { path: case.to_path_buf(), why: format!("nothing to push ({})", notes.join("; ")) });
-    }
-    Ok(CaseObjects { objects, notes })
 }
 
 /// Stores the objects in the PACS (all in one STOW-RS request or one association).

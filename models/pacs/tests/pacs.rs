@@ -338,12 +338,12 @@ fn push_results_into_the_study_and_read_them_back() {
     let plan = make_case(&data, &case);
 
     let source = coxa_pacs::results::Source::read(&source_dir).unwrap();
-    let objects = coxa_pacs::results::build_case(&case, &source).unwrap();
+    let objects = coxa_pacs::case::build_case(&case, &source).unwrap();
     let kinds: Vec<_> = objects.objects.iter().map(|o| o.kind).collect();
     use coxa_pacs::results::Kind;
     assert_eq!(kinds, vec![Kind::Seg, Kind::Sr, Kind::Pdf, Kind::Sc, Kind::Sc], "{:?}", objects.notes);
     // Built again: the same UIDs (stable).
-    let again = coxa_pacs::results::build_case(&case, &source).unwrap();
+    let again = coxa_pacs::case::build_case(&case, &source).unwrap();
     for (a, b) in objects.objects.iter().zip(&again.objects) {
         assert_eq!((&a.sop_instance, &a.series_uid), (&b.sop_instance, &b.series_uid));
     }

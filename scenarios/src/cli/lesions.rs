@@ -2,7 +2,9 @@
 //! classical path: no weights), into a new folder: `lesions.json` (one record per lesion) and
 //! `lesions.nii.gz` (a label map of the lesions on the CT's grid: 0 none, else the lesion's id).
 //! The bones come from `--labels` (TotalSegmentator ids, names from `--label-names` or
-//! TotalSegmentator's v2 table) or, without, from a threshold mask. Every refusal (not a CT, too
+//! TotalSegmentator's v2 table) or, without, from a threshold mask. When the CT is a DICOM series
+//! and a lesion is found, `lesions_seg.dcm` too: the lesions as a DICOM SEG in the CT's study
+//! ([`coxa_pacs::lesion_seg`], for `coxa pacs push` or any viewer). Every refusal (not a CT, too
 //! few slices, no bone, a label map on another grid, an existing folder) is one line and exit
 //! status 2, with nothing written.
 
@@ -44,7 +46,9 @@ pub fn cli(args: &LesionsArgs) -> anyhow::Result<()> {
     if args.out.exists() {
         bail!("{} already exists; coxa lesions writes into a new folder and never overwrites: choose another --out", args.out.display());
     }
-    let ct = super::open_ct(&args.ct, "lesions")?.volume;
+    let loaded = super::open_ct(&args.ct, "lesions")?;
+    let is_dicom = matches!(loaded.source, coxa_io::SourceKind::Dicom(_));
+    let ct = loaded.volume;
     let labels = match &args.labels {
         Some(p) => Some(read_labels(p, args.label_names.as_deref(), &ct)?),
         None => None,
@@ -52,11 +56,25 @@ pub fn cli(args: &LesionsArgs) -> anyhow::Result<()> {
     let (detection, bones_from) = search(&ct, labels.as_ref().map(|(m, n)| (m, n)), args.labels.as_deref())?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     write(&args.out, &ct, &detection, &file_name(&args.ct), &bones_from)?;
-    println!("wrote {} ({JSON}, {MAP}): {} lesion candidate(s)", args.out.display(), detection.lesions.len());
+    let seg = if is_dicom { write_seg(&args.ct, &args.out)? } else { None };
+    println!("wrote {} ({JSON}, {MAP}{}): {} lesion candidate(s)", args.out.display(), seg.map_or(String::new(), |s| format!(", {s}")), detection.lesions.len());
     for line in summary_lines(&detection) {
         println!("{line}");
     }
     Ok(())
+}
+
+/// The SEG's file name in the output folder.
+pub const SEG: &str = "lesions_seg.dcm";
+
+/// Writes the lesions of `dir` (as [`write`] wrote them) as a DICOM SEG derived from the DICOM CT
+/// `ct` (a folder, or a file whose folder holds the series) into `dir`; `None` without a lesion.
+pub fn write_seg(ct: &Path, dir: &Path) -> anyhow::Result<Option<&'static str>> {
+    let folder = if ct.is_dir() { ct.to_path_buf() } else { ct.parent().map(Path::to_path_buf).unwrap_or_default() };
+    let src = coxa_pacs::results::Source::read(&folder).with_context(|| format!("--ct {}: reading the CT series for the lesions' DICOM SEG", ct.display()))?;
+    let Some(seg) = coxa_pacs::lesion_seg::build_lesion_seg(&src, dir).context("the lesions' DICOM SEG")? else { return Ok(None) };
+    crate::atomic::write_new(&dir.join(SEG), &seg.bytes)?;
+    Ok(Some(SEG))
 }
 
 /// A path's file name only (folder names may carry a patient's name).
@@ -116,8 +134,8 @@ pub fn record(d: &Detection, ct_name: &str, bones_from: &str) -> serde_json::Val
         "bones": bones_from,
         "settings": s,
         "slices": "the first and last slice (k index, 0-based, of the CT's grid) a lesion spans",
-        "probability": "a monotone score of the departure, 1/(1+exp(-(peak |z| - seed_z))), not a calibrated probability",
-        "limits": format!("only bone deeper than {} mm from its surface is searched; lytic lesions in osteopenic bone (a drop of about 60 HU) are mostly missed", s.core_depth_mm),
+        "probability": "a monotone score of the departure, 1/(1+exp(-(peak |z| - seed z of its kind))), not a calibrated probability",
+        "limits": format!("only bone deeper than {} mm from its surface is searched; lytic lesions in the hips and femurs (bones that mix fatty and dense marrow) are mostly missed", s.core_depth_mm),
         "references": d.references.iter().map(|(b, hu)| serde_json::json!({"bone": b, "reference_hu": hu})).collect::<Vec<_>>(),
         "not_searched": d.not_searched.iter().map(|(b, ml)| serde_json::json!({"bone": b, "volume_ml": ml, "why": format!("within {} mm of metal (> {} HU)", s.metal_margin_mm, s.metal_hu)})).collect::<Vec<_>>(),
         "lesions": d.lesions,

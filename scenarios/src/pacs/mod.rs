@@ -399,7 +399,7 @@ pub fn resolve_case(case: &crate::scenario::Case, server: &str, study: &str, dir
 fn push(a: &PushArgs) -> anyhow::Result<()> {
     let source_dir = source_of(&a.case, a.source.as_deref())?;
     let source = coxa_pacs::results::Source::read(&source_dir)?;
-    let objects = coxa_pacs::results::build_case(&a.case, &source)?;
+    let objects = coxa_pacs::case::build_case(&a.case, &source)?;
     if let Some(keep) = &a.keep {
         if keep.exists() {
             bail!("--keep {} exists; coxa never overwrites: choose a new folder", keep.display());

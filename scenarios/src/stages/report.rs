@@ -27,6 +27,8 @@ pub struct ReportParts {
     pub msk: Option<MskRecord>,
     /// The pseudo-MRI stage's summary.
     pub pseudo_mri: Option<coxa_core::report::PseudoMriSummary>,
+    /// The lesions stage's summary.
+    pub lesions: Option<coxa_core::report::LesionsSummary>,
     /// The pictures, as the case folder holds them.
     pub pictures: Vec<PictureRecord>,
     /// What the stages worked around.
@@ -66,6 +68,7 @@ pub fn case_report(scn: &Scenario, case: &Case, anatomy: &AnatomyResult, results
         radiomics: parts.radiomics,
         segmentation: parts.segmentation,
         pseudo_mri: parts.pseudo_mri,
+        lesions: parts.lesions,
         msk: parts.msk,
         rom: primary.rom.clone(),
         sweep: results
@@ -100,6 +103,7 @@ pub fn summary(case: &Case, results: &[PointResult], geo: &PointGeometry, report
         head_diameter_mm: primary.choice.head_mm,
         shell_outer_diameter_mm: geo.model.construct().shell.outer_diameter_mm,
         leg_length_change_mm: primary.plan.as_ref().map(|p| p.record.leg_length_change_mm),
+        lesions: report.lesions.as_ref().map(|l| l.lesions.len()),
         offset_change_mm: primary.plan.as_ref().map(|p| p.record.offset_change_mm),
         warnings: report.warnings.len(),
         radiomics: report.radiomics.as_ref().map(crate::radiomics::summary),

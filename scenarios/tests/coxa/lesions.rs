@@ -84,6 +84,20 @@ fn an_inserted_sclerotic_lesion_is_found_in_l3() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v2 = read_json(&out2.join("lesions.json"));
     assert!(v2["bones"].as_str().unwrap().starts_with("threshold mask"), "{}", v2["bones"]);
+    assert!(!out.join("lesions_seg.dcm").exists() && !out2.join("lesions_seg.dcm").exists(), "no SEG from a NIfTI CT");
+    // The same CT as a DICOM series: the lesions also as a DICOM SEG of that series (its
+    // segments checked against the label map by models/pacs/tests/lesion_seg.rs).
+    let series = tmp.path().join("series");
+    dicom::write_series(&ct, &series, &WriteSeriesOptions::new().with_uid_seed(43)).unwrap();
+    let out3 = tmp.path().join("out3");
+    let o = coxa(&["lesions", "--ct", p(&series), "--labels", p(&seg_path), "--out", p(&out3)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("lesions_seg.dcm"), "{}", String::from_utf8_lossy(&o.stdout));
+    let seg = dicom_object::open_file(out3.join("lesions_seg.dcm")).unwrap();
+    let text = |t| seg.element(t).unwrap().to_str().unwrap().trim_end_matches(['\0', ' ']).to_string();
+    assert_eq!(text(dicom_dictionary_std::tags::MODALITY), "SEG");
+    let n3 = read_json(&out3.join("lesions.json"))["lesions"].as_array().unwrap().len();
+    assert_eq!(seg.element(dicom_dictionary_std::tags::SEGMENT_SEQUENCE).unwrap().items().unwrap().len(), n3, "one segment per lesion");
 }
 
 #[test]
@@ -137,6 +151,13 @@ fn the_scenario_stage_writes_the_case_lesions() {
     let map = coxa_io::nifti::read_label_map(&case.join("lesions/lesions.nii.gz")).unwrap();
     let labels = coxa_io::nifti::read_label_map(&case.join("anatomy/labels.nii.gz")).unwrap();
     assert!(map.grid().same_as(labels.grid(), 1e-3));
+    // The report's section and the summary's count say as many lesions as lesions.json.
+    let n = v["lesions"].as_array().unwrap().len();
+    let report = read_json(&case.join("report.json"));
+    assert_eq!(report["lesions"]["lesions"].as_array().map(Vec::len), Some(n), "{}", report["lesions"]);
+    assert_eq!(read_json(&case.join("case.json"))["lesions"], n);
+    let html = std::fs::read_to_string(case.join("report.html")).unwrap();
+    assert!(html.contains("Bone lesion candidates") && html.contains("not a diagnosis"), "the report's lesion section");
     // An unknown option is a scenario error.
     let bad = tmp.path().join("bad.toml");
     std::fs::write(&bad, "schema_version = 1\n[[cases]]\nname = \"a\"\nphantom = true\n[lesions]\nmodel = \"x.toml\"\n").unwrap();

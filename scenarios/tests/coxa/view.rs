@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use anyhow::Result;
 use coxa_viewer::{Controls, LoadOptions, load_case};
 
-use crate::cases::{coxa, ok};
+use crate::cases::{coxa, ok, read_json};
 use crate::common::in_ci;
 use serde_json::Value;
 
@@ -152,6 +152,41 @@ fn screenshot_at_the_first_contact_marks_it() -> Result<()> {
     Ok(())
 }
 
+/// A case with the CT diagnostics' stages: its lesions tinted on the CT planes (none on the
+/// phantom's clean CT: the planes are those without the overlay) and the pseudo-MRI beside each
+/// plane at the same slice, grey in proportion to `pseudo_t2.nii.gz`.
+#[test]
+fn slices_show_the_lesions_and_the_pseudo_mri_beside_the_ct() -> Result<()> {
+    let case = crate::cases::diagnostics_phantom().join("out/cases/phantom");
+    let (data, planes, _) = load_case(&case, LoadOptions { ct: true, muscles: false, live: false })?;
+    let names: Vec<&str> = planes.iter().map(|p| p.name).collect();
+    assert_eq!(names, ["axial", "coronal", "sagittal", "axial pseudo-MRI", "coronal pseudo-MRI", "sagittal pseudo-MRI"], "{:?}", data.notes);
+    assert!(data.notes.iter().any(|n| n.contains("tinted by kind")) && data.notes.iter().any(|n| n.contains("beside each CT plane")), "{:?}", data.notes);
+    let ct = coxa_viewer::CaseData::load(&case)?.load_ct().expect("the CT");
+    let lesions = ct.lesions.as_ref().expect("the lesion map on the CT's grid");
+    let lesion_voxels = lesions.map.labels().iter().filter(|&&id| id != 0).count();
+    let found = read_json(&case.join("lesions/lesions.json"))["lesions"].as_array().map_or(0, Vec::len);
+    assert_eq!(lesions.kinds.len(), found);
+    let centre = data.hip_centre_lps_mm().unwrap();
+    let plain = coxa_viewer::slices::orthogonal_slices(&ct.volume, coxa_viewer::slices::Overlays { labels: ct.labels.as_ref(), ..Default::default() }, &centre);
+    if lesion_voxels == 0 {
+        assert_eq!(&planes[..3], &plain[..], "no lesion, no tint");
+    }
+    let t2 = ct.pseudo_t2.as_ref().expect("the pseudo-MRI");
+    for (m, c) in planes[3..].iter().zip(&plain) {
+        assert_eq!((m.fixed, m.width, m.height), (c.fixed, c.width, c.height));
+        let across = (c.corners_lps_mm[1] - c.corners_lps_mm[0]) * 1.1;
+        assert!((m.corners_lps_mm[0] - (c.corners_lps_mm[0] + across)).norm() < 1e-6, "{} beside its CT plane", m.name);
+        // Brighter signal, brighter pixel: the plane's greys rank as the image's values do.
+        let values: Vec<f32> = t2.hu().indexed_iter().filter(|&((k, j, i), _)| [i, j, k][m.fixed.0] == m.fixed.1).map(|(_, &v)| v).collect();
+        assert_eq!(values.len(), (m.width * m.height) as usize);
+        let (lo, hi) = values.iter().fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+        assert!(hi > lo, "{}: a flat pseudo-MRI plane", m.name);
+        assert!(m.rgba.chunks(4).all(|p| p[0] == p[1] && p[1] == p[2]), "{}: grey", m.name);
+    }
+    Ok(())
+}
+
 #[test]
 fn slices_of_the_ct_with_labels() -> Result<()> {
     let case = crate::cases::demo_phantom();
@@ -174,7 +209,7 @@ fn slices_of_the_ct_with_labels() -> Result<()> {
         assert!(data.notes.iter().any(|n| n.contains("tinted orange")), "{:?}", data.notes);
         let ct = coxa_viewer::CaseData::load(case)?.load_ct().expect("the CT");
         let unc = ct.uncertainty.as_ref().expect("the uncertainty map on the CT's grid");
-        let plain = coxa_viewer::slices::orthogonal_slices(&ct.volume, ct.labels.as_ref(), None, &centre);
+        let plain = coxa_viewer::slices::orthogonal_slices(&ct.volume, coxa_viewer::slices::Overlays { labels: ct.labels.as_ref(), ..Default::default() }, &centre);
         let threshold = coxa_core::report::UNCERTAIN_ENTROPY_NATS as f32;
         for (s, p) in planes.iter().zip(&plain) {
             let tinted = s.rgba.chunks(4).zip(p.rgba.chunks(4)).filter(|(a, b)| a != b).count();

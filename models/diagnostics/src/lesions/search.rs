@@ -59,36 +59,12 @@ pub fn detect(ct: &Volume, bones: &Array3<u16>, names: &BTreeMap<u16, String>, s
     let core = Zip::from(&interior).and(&depth).map_collect(|i, d| *i && f64::from(*d) >= s.core_depth_mm);
     let weight = interior.mapv(|c| if c { 1.0f32 } else { 0.0 });
     let name = |l: u16| names.get(&l).cloned().unwrap_or_else(|| format!("label_{l}"));
-    // Seeds at either scale; the departures (lytic, blastic: `max(z, 0)`) that lesions grow
-    // through and are measured by, and the bones' references, are the fine scale's.
-    let mut seeds = [Array3::from_elem(hu.dim(), false), Array3::from_elem(hu.dim(), false)];
-    let mut reference = None;
-    let mut fine = [Array3::<f32>::zeros(hu.dim()), Array3::<f32>::zeros(hu.dim())];
+    // The two scales' smoothed HU; the bones' references from their interior without dense bone
+    // (see the module docs: a sclerotic lesion that fills much of a small bone moves its mode).
+    let sms: Vec<Array3<f32>> = [1.0, LARGE_SCALE].iter().map(|scale| normalised_gaussian(&hu, &weight, sp.map(|v| scale * s.smooth_sigma_mm / v))).collect();
+    let sample = reference_sample(&sms[0], &interior, s);
+    let Scan { seeds, fine, reference: med } = scan(&sms, &sample, &core, bones, &name, s);
     let grow = s.grow_z as f32;
-    for scale in [1.0, LARGE_SCALE] {
-        let mut departure = [Array3::<f32>::zeros(hu.dim()), Array3::<f32>::zeros(hu.dim())];
-        let sigma = sp.map(|v| scale * s.smooth_sigma_mm / v);
-        let sm = normalised_gaussian(&hu, &weight, sigma);
-        let (med, spread) = references(&sm, &interior, &core, bones, &name, s.min_sigma_hu);
-        let sd_of = |l: u16| spread[bone_group(&name(l))];
-        for (n, sign) in [-1.0f64, 1.0].into_iter().enumerate() {
-            Zip::indexed(&mut departure[n]).and(&mut seeds[n]).for_each(|(k, j, i), d, seed| {
-                let idx = [k, j, i];
-                let l = bones[idx];
-                let Some(m) = med.get(&l).filter(|_| core[idx]) else { return };
-                let dep = sign * (f64::from(sm[idx]) - m);
-                let z = dep / sd_of(l);
-                *d = d.max(z as f32);
-                let enough = if sign < 0.0 { dep >= s.lytic_min_drop_hu } else { dep >= s.blastic_min_rise_hu && f64::from(sm[idx]) >= s.blastic_min_hu };
-                *seed |= z >= s.seed_z && enough;
-            });
-        }
-        if reference.is_none() {
-            reference = Some(med);
-            fine = departure;
-        }
-    }
-    let med = reference.unwrap_or_default();
 
     let mut comps = Vec::new();
     for (n, kind) in [Kind::Lytic, Kind::Blastic].into_iter().enumerate() {
@@ -132,7 +108,7 @@ pub fn detect(ct: &Volume, bones: &Array3<u16>, names: &BTreeMap<u16, String>, s
                 kind: c.kind,
                 bone: name(c.label),
                 bone_label: c.label,
-                probability: 1.0 / (1.0 + (-(c.peak_z - s.seed_z)).exp()),
+                probability: 1.0 / (1.0 + (-(c.peak_z - if c.kind == Kind::Lytic { s.lytic_seed_z } else { s.seed_z })).exp()),
                 slices: [ks.clone().min().unwrap_or(0), ks.max().unwrap_or(0)],
                 peak_z: c.peak_z,
                 mean_hu: husum / c.voxels.len() as f64,
@@ -155,6 +131,57 @@ pub fn detect(ct: &Volume, bones: &Array3<u16>, names: &BTreeMap<u16, String>, s
     let not_searched = lost.into_iter().map(|(l, n)| (name(l), n as f64 * voxel_ml)).collect();
     let references = med.iter().map(|(l, m)| (name(*l), *m)).collect();
     Ok(Detection { lesions: sorted, map, not_searched, references })
+}
+
+/// One pass of departures: seeds (lytic, blastic) at either scale, the fine scale's departures
+/// (`max(-z, 0)`, `max(z, 0)`) and the bones' references.
+struct Scan {
+    seeds: [Array3<bool>; 2],
+    fine: [Array3<f32>; 2],
+    reference: BTreeMap<u16, f64>,
+}
+
+/// Departures of the smoothed HU `sms` (fine, large) from the references of the interior voxels
+/// in `sample`, in the core.
+fn scan(sms: &[Array3<f32>], sample: &Array3<bool>, core: &Array3<bool>, bones: &Array3<u16>, name: &dyn Fn(u16) -> String, s: &LesionSettings) -> Scan {
+    let dim = sms[0].dim();
+    let mut seeds = [Array3::from_elem(dim, false), Array3::from_elem(dim, false)];
+    let mut out: Option<Scan> = None;
+    for sm in sms {
+        let mut departure = [Array3::<f32>::zeros(dim), Array3::<f32>::zeros(dim)];
+        let (med, spread) = references(sm, sample, core, bones, name, s.min_sigma_hu);
+        let sd_of = |l: u16| spread[bone_group(&name(l))];
+        for (n, sign) in [-1.0f64, 1.0].into_iter().enumerate() {
+            Zip::indexed(&mut departure[n]).and(&mut seeds[n]).for_each(|(k, j, i), d, seed| {
+                let idx = [k, j, i];
+                let l = bones[idx];
+                let Some(m) = med.get(&l).filter(|_| core[idx]) else { return };
+                let dep = sign * (f64::from(sm[idx]) - m);
+                let z = dep / sd_of(l);
+                *d = d.max(z as f32);
+                let enough = if sign < 0.0 { z >= s.lytic_seed_z && dep >= s.lytic_min_drop_hu } else { z >= s.seed_z && dep >= s.blastic_min_rise_hu && f64::from(sm[idx]) >= s.blastic_min_hu };
+                *seed |= enough;
+            });
+        }
+        if out.is_none() {
+            out = Some(Scan { seeds: [Array3::from_elem(dim, false), Array3::from_elem(dim, false)], fine: departure, reference: med });
+        }
+    }
+    let mut out = out.unwrap_or_else(|| Scan { seeds: [Array3::from_elem(dim, false), Array3::from_elem(dim, false)], fine: [Array3::zeros(dim), Array3::zeros(dim)], reference: BTreeMap::new() });
+    out.seeds = seeds;
+    out
+}
+
+/// The interior voxels a second pass takes its references from: not dense bone (a fine smoothed HU
+/// of at least [`LesionSettings::blastic_min_hu`]: sclerosis, not healthy trabecular bone), nor
+/// within one voxel of it (its blurred edge). Lytic lesions are not left out: a mode pulled down
+/// by one makes blastic false positives only where the bone rises by
+/// [`LesionSettings::blastic_min_rise_hu`], which healthy bone does not; and leaving out the
+/// first pass's lytic candidates moved S1's mode up by 50 HU on the example CT (its low-density
+/// parts by the foramina are a second mode).
+fn reference_sample(fine_hu: &Array3<f32>, interior: &Array3<bool>, s: &LesionSettings) -> Array3<bool> {
+    let dense = super::dilate(&fine_hu.mapv(|v| f64::from(v) >= s.blastic_min_hu));
+    Zip::from(interior).and(&dense).map_collect(|i, d| *i && !*d)
 }
 
 /// 26-connected components of `z >= grow` within one bone label that hold a seed:
@@ -230,7 +257,8 @@ fn references(sm: &Array3<f32>, interior: &Array3<bool>, core: &Array3<bool>, bo
         }
     });
     core_values.retain(|_, v| v.len() >= MIN_CORE_VOXELS);
-    values.retain(|l, _| core_values.contains_key(l));
+    values.retain(|l, v| core_values.contains_key(l) && v.len() >= MIN_CORE_VOXELS);
+    core_values.retain(|l, _| values.contains_key(l));
     let med: BTreeMap<u16, f64> = values.iter_mut().map(|(l, v)| (*l, half_sample_mode(v))).collect();
     // Sigma clipping: the group's spread from the residuals within CLIP spreads of the bones'
     // modes, repeated, so that lesions (a fifth of a vertebra's interior) do not widen it.

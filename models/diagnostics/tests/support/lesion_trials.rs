@@ -33,6 +33,8 @@ pub struct Case {
     pub bones: Array3<u16>,
     pub names: BTreeMap<u16, String>,
     pub sites: Vec<(String, Vector3<f64>)>,
+    /// Each bone voxel's depth (distance to another label), mm.
+    pub depth: Array3<f32>,
 }
 
 pub fn case() -> Case {
@@ -52,7 +54,7 @@ pub fn case() -> Case {
         let p = ct.grid().voxel_to_lps(Vector3::new(best.2 as f64, best.1 as f64, best.0 as f64));
         sites.push((want.to_string(), p.coords));
     }
-    Case { ct, bones, names: bone_names, sites }
+    Case { ct, bones, names: bone_names, sites, depth }
 }
 
 fn dist(l: &Lesion, t: &Inserted) -> f64 {
@@ -66,10 +68,43 @@ fn near(l: &Lesion, t: &Inserted) -> bool {
 
 /// The CT of one trial (lesions at every site) and what was inserted.
 pub fn trial_ct(c: &Case, seed: u64) -> (Volume, Vec<Inserted>) {
+    trial_ct_moved(c, seed, &c.sites)
+}
+
+/// Held-out placements: each site moved by a random offset of up to `jitter_mm` along each axis
+/// (drawn from `seed`), to a voxel of the same bone at least `min_depth_mm` deep (up to 200 draws;
+/// the site itself if none fits).
+pub fn moved_sites(c: &Case, seed: u64, jitter_mm: f64, min_depth_mm: f64) -> Vec<(String, Vector3<f64>)> {
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed_0f5e_u64);
+    let grid = c.ct.grid();
+    c.sites
+        .iter()
+        .map(|(name, p)| {
+            let home = grid.lps_to_voxel(&(*p).into());
+            let label = c.bones[[home[2].round() as usize, home[1].round() as usize, home[0].round() as usize]];
+            for _ in 0..200 {
+                let q = p + Vector3::new(rng.random_range(-jitter_mm..=jitter_mm), rng.random_range(-jitter_mm..=jitter_mm), rng.random_range(-jitter_mm..=jitter_mm));
+                let v = grid.lps_to_voxel(&q.into());
+                let idx = [v[2].round(), v[1].round(), v[0].round()];
+                if idx.iter().zip(c.bones.shape()).any(|(x, n)| *x < 0.0 || *x >= *n as f64) {
+                    continue;
+                }
+                let idx = idx.map(|x| x as usize);
+                if c.bones[idx] == label && f64::from(c.depth[idx]) >= min_depth_mm {
+                    return (name.clone(), q);
+                }
+            }
+            (name.clone(), *p)
+        })
+        .collect()
+}
+
+/// The CT of one trial with lesions at `sites`, and what was inserted.
+pub fn trial_ct_moved(c: &Case, seed: u64, sites: &[(String, Vector3<f64>)]) -> (Volume, Vec<Inserted>) {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut ct = Volume::new(c.ct.grid().clone(), c.ct.hu().into_owned()).unwrap();
     let mut truth = Vec::new();
-    for (n, (_, centre)) in c.sites.iter().enumerate() {
+    for (n, (_, centre)) in sites.iter().enumerate() {
         let kind = if (n as u64 + seed).is_multiple_of(2) { Kind::Lytic } else { Kind::Blastic };
         let range = if kind == Kind::Lytic { LYTIC_HU } else { BLASTIC_HU };
         let lesion = Inserted { centre_lps_mm: (*centre).into(), diameter_mm: rng.random_range(8.0..20.0), hu: rng.random_range(range.0..range.1), kind };

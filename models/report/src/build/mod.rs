@@ -10,6 +10,7 @@
 mod anatomy;
 mod decision;
 pub(crate) mod fmt;
+mod lesions;
 mod msk;
 mod plan;
 mod pseudo_mri;
@@ -105,7 +106,8 @@ pub fn case_document(r: &CaseReport, pictures: Vec<Figure>, opts: &CaseOptions) 
     // What the surgeon decides on, then the range of motion against daily life, then the
     // warnings that do not change the plan.
     let notes: &[String] = r.plan.as_ref().map_or(&[], |p| &p.notes[..]);
-    let (caveats, others) = crate::warnings::split_caveats(&r.warnings, notes);
+    let (mut caveats, mut others) = crate::warnings::split_caveats(&r.warnings, notes);
+    lesions::to_caveats(&mut caveats, &mut others);
     decision::push(&mut d, r, opts, caveats);
     // The motions that limit the plan at their first contact, then every motion's limit.
     let (contacts, pictures): (Vec<_>, Vec<_>) = r.pictures.iter().zip(pictures).partition(|(p, _)| p.file.starts_with(CONTACT_PICTURE_PREFIX));
@@ -137,6 +139,7 @@ pub fn case_document(r: &CaseReport, pictures: Vec<Figure>, opts: &CaseOptions) 
     rom::push_details(&mut d, r);
     anatomy::push(&mut d, r);
     pseudo_mri::push(&mut d, r, pseudo_mri_figures.into_iter().map(|(_, f)| f).collect());
+    lesions::push(&mut d, r);
     d.push(Block::Heading { level: 2, text: "Conventions".into() });
     d.push(Block::Note("Coordinates: DICOM patient frame LPS (+x left, +y posterior, +z superior), mm. Pelvic frame: anterior pelvic plane (ASIS and pubic tubercles). Cup angles: Murray (1993) definitions, named where given. Joint angles: flexion about the pelvic mediolateral axis, abduction about the floating axis, rotation about the femoral mechanical axis; the pelvis tilted per posture. Daily-life needs are illustrative round numbers from the literature, not norms.".into()));
     d
