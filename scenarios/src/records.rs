@@ -140,7 +140,7 @@ pub enum SummaryCase {
     Done {
         /// The case's summary.
         #[serde(flatten)]
-        summary: crate::summary::CaseSummary,
+        summary: Box<crate::summary::CaseSummary>,
         /// `done`.
         status: String,
     },
