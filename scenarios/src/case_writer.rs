@@ -32,8 +32,8 @@ pub fn write_anatomy(out: &Path, anatomy: &AnatomyResult) -> Result<()> {
         crate::exchange::write_label_files(out, map)?;
     }
     crate::exchange::write_landmark_markups(out, &anatomy.landmarks, &anatomy.bones)?;
-    write_new(&out.join("landmarks.json"), serde_json::to_string_pretty(&anatomy.landmarks)?.as_bytes())?;
-    write_new(&out.join("anatomy.json"), serde_json::to_string_pretty(&anatomy.record)?.as_bytes())?;
+    crate::stamp::write(&out.join("landmarks.json"), "landmarks", &anatomy.landmarks)?;
+    crate::stamp::write(&out.join("anatomy.json"), "anatomy", &anatomy.record)?;
     Ok(())
 }
 
@@ -55,7 +55,7 @@ pub fn write_model_segmentation(dir: &Path, seg: &coxa_infer::segment::Segmentat
 pub fn write_uncertainty(dir: &Path, seg: &coxa_infer::segment::Segmentation, record: &serde_json::Value) -> Result<()> {
     let unc = coxa_core::Volume::new(seg.labels.grid().clone(), seg.entropy_nats.clone()).context("uncertainty map")?;
     coxa_io::nifti::write_volume(&unc, &dir.join("uncertainty.nii.gz"))?;
-    write_new(&dir.join("segment.json"), serde_json::to_string_pretty(record)?.as_bytes())?;
+    crate::stamp::write(&dir.join("segment.json"), "segment", record)?;
     Ok(())
 }
 
@@ -64,7 +64,7 @@ pub fn write_uncertainty(dir: &Path, seg: &coxa_infer::segment::Segmentation, re
 /// # Errors
 /// The file exists or cannot be written.
 pub fn write_inputs(dir: &Path, inputs: &CaseInputs) -> Result<()> {
-    write_json(&dir.join("inputs.json"), inputs)
+    crate::stamp::write(&dir.join("inputs.json"), "inputs", inputs)
 }
 
 /// Writes `value` as pretty JSON into the new file `path`.
@@ -87,11 +87,11 @@ pub fn write_sweep(dir: &Path, results: &[PointResult], motions: &[coxa_sim::rom
         std::fs::create_dir_all(dir.join("plans"))?;
         for r in results {
             if let Some(p) = &r.plan {
-                write_new(&dir.join("plans").join(format!("{}.json", r.point.label())), serde_json::to_string_pretty(&p.record)?.as_bytes())?;
+                crate::stamp::write(&dir.join("plans").join(format!("{}.json", r.point.label())), "plan", &p.record)?;
             }
         }
         if let Some(p) = &results[0].plan {
-            write_new(&dir.join("plan.json"), serde_json::to_string_pretty(&p.record)?.as_bytes())?;
+            crate::stamp::write(&dir.join("plan.json"), "plan", &p.record)?;
         }
     }
     let mut csv: Vec<Vec<String>> = vec![
@@ -102,7 +102,7 @@ pub fn write_sweep(dir: &Path, results: &[PointResult], motions: &[coxa_sim::rom
             .collect(),
     ];
     for r in results {
-        write_new(&dir.join("rom").join(format!("{}.json", r.point.label())), serde_json::to_string_pretty(&r.rom)?.as_bytes())?;
+        crate::stamp::write(&dir.join("rom").join(format!("{}.json", r.point.label())), "rom", &r.rom)?;
         csv.push(
             [
                 r.point.label(),
@@ -162,7 +162,7 @@ pub fn write_pictures(dir: &Path, pictures: &[Picture]) -> Result<()> {
 /// # Errors
 /// A file that exists or cannot be written, a report that cannot be rendered.
 pub fn write_report(dir: &Path, report: &CaseReport, pictures: &[Picture], html: bool) -> Result<()> {
-    write_json(&dir.join("report.json"), report)?;
+    crate::stamp::write(&dir.join("report.json"), "report", report)?;
     let _ = crate::exchange::write_opensim(dir, report)?;
     if html {
         let pngs: Vec<(&str, &[u8])> = pictures.iter().map(|p| (p.file.as_str(), p.png.as_slice())).collect();

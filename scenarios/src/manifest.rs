@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 pub const MANIFEST: &str = "manifest.json";
 
 /// One file of a case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
     /// Path relative to the case folder, `/`-separated.
@@ -28,9 +28,8 @@ pub struct Entry {
     pub sha256: String,
 }
 
-/// A case's manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A case's manifest (its envelope, `crate::records`, beside: unknown fields are read past).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Manifest {
     /// 1.
     pub manifest_version: u32,
@@ -85,7 +84,7 @@ pub fn write(dir: &Path) -> Result<Manifest> {
         files.push(Entry { path: rel, bytes, sha256 });
     }
     let m = Manifest { manifest_version: 1, files };
-    crate::atomic::write_new(&dir.join(MANIFEST), serde_json::to_string_pretty(&m)?.as_bytes())?;
+    crate::stamp::write(&dir.join(MANIFEST), "manifest", &m)?;
     Ok(m)
 }
 

@@ -144,9 +144,13 @@ pub fn merge(scn: &Scenario, out: &Path) -> Result<Merged> {
             "half_written": half,
         },
     });
-    replace_own(&out.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    replace_own(&out.join("summary.json"), crate::stamp::text("summary", &summary)?.as_bytes())?;
     replace_own(&out.join("summary.csv"), crate::run::summary_csv(&rows)?.as_bytes())?;
-    replace_own(&out.join("index.html"), crate::run::index_html(scn, &rows)?.as_bytes())?;
+    let done: Vec<&str> = rows.iter().filter_map(|r| r.done().map(|c| c.case.as_str())).collect();
+    let (long, designs) = crate::cohort::of_run(out, &done)?;
+    replace_own(&out.join(crate::cohort::LONG), long.as_bytes())?;
+    replace_own(&out.join(crate::cohort::DESIGNS), designs.as_bytes())?;
+    replace_own(&out.join("index.html"), crate::run::index_html(scn, &rows, &designs)?.as_bytes())?;
     // The run's radiomics table from the finished cases, in scenario order (as a one-machine run
     // writes it when every case is done).
     if scn.radiomics.is_some() {

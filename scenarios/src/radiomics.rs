@@ -161,20 +161,19 @@ pub(crate) fn csv(tables: &[Table]) -> anyhow::Result<String> {
 }
 
 pub(crate) fn json(tables: &[Table]) -> anyhow::Result<String> {
-    let list: Vec<serde_json::Value> = tables
+    let rows = tables
         .iter()
         .flat_map(|t| {
-            t.rows.iter().map(|(label, f)| {
-                let features: serde_json::Map<String, serde_json::Value> = f.iter().map(|(n, v)| (n.clone(), serde_json::json!(v))).collect();
-                let mut row = serde_json::json!({"image": t.image, "label": label, "label_name": label_name(*label), "features": features});
-                if let Some(c) = &t.case {
-                    row["case"] = serde_json::json!(c);
-                }
-                row
+            t.rows.iter().map(|(label, f)| crate::records::RadiomicsRow {
+                case: t.case.clone(),
+                features: f.iter().map(|(n, v)| (n.clone(), Some(*v).filter(|v| v.is_finite()))).collect(),
+                image: t.image.clone(),
+                label: *label,
+                label_name: label_name(*label),
             })
         })
         .collect();
-    Ok(serde_json::to_string_pretty(&list)? + "\n")
+    Ok(crate::stamp::text("radiomics", &crate::records::RadiomicsFile { rows })? + "\n")
 }
 
 /// The radiomics stage, checked: its parameters and structures.

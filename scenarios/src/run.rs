@@ -304,7 +304,7 @@ pub fn run_selected(scn: &Scenario, out: Option<&Path>, show_progress: bool, sel
     }
     let summary = json!({"scenario": scn.raw.name, "cases": rows.iter().map(SummaryRow::to_json).collect::<Vec<_>>(), "finished_now": finished, "skipped": skipped, "failed": failed.iter().map(|(n, e)| json!({"case": n, "error": e})).collect::<Vec<_>>()});
     // A new summary per run (never overwritten): summary.json is the latest, earlier ones are kept numbered.
-    let summary_text = serde_json::to_string_pretty(&summary)?;
+    let summary_text = crate::stamp::text("summary", &summary)?;
     let mut n = 1;
     while out.join(format!("summary-{n}.json")).exists() {
         n += 1;
@@ -313,7 +313,10 @@ pub fn run_selected(scn: &Scenario, out: Option<&Path>, show_progress: bool, sel
     write_new(&out.join(format!("summary-{n}.csv")), summary_csv(&rows)?.as_bytes())?;
     // The latest summary and the index page are regenerated each run (atomically; the numbered
     // summaries keep every run's).
-    for (name, text) in [("summary.json", summary_text.clone()), ("index.html", index_html(scn, &rows)?)] {
+    let done: Vec<&str> = rows.iter().filter_map(|r| r.done().map(|c| c.case.as_str())).collect();
+    let (long, designs) = crate::cohort::of_run(&out, &done)?;
+    let index = index_html(scn, &rows, &designs)?;
+    for (name, text) in [("summary.json", summary_text.clone()), (crate::cohort::LONG, long), (crate::cohort::DESIGNS, designs), ("index.html", index)] {
         let tmp = out.join(format!(".{name}-{n}.tmp"));
         write_new(&tmp, text.as_bytes())?;
         std::fs::rename(&tmp, out.join(name))?;
@@ -341,7 +344,7 @@ fn move_aside(dir: &Path) -> Result<PathBuf> {
 
 /// A page over every case of the run: status, cup angles, head, smallest daily-life margin,
 /// and a link to each case's report (written by coxa-report).
-pub(crate) fn index_html(scn: &Scenario, rows: &[SummaryRow]) -> Result<String> {
+pub(crate) fn index_html(scn: &Scenario, rows: &[SummaryRow], designs: &str) -> Result<String> {
     let rows: Vec<coxa_report::IndexRow> = rows
         .iter()
         .map(|r| {
@@ -361,7 +364,9 @@ pub(crate) fn index_html(scn: &Scenario, rows: &[SummaryRow]) -> Result<String> 
             }
         })
         .collect();
-    Ok(coxa_report::html::render(&coxa_report::index_document(scn.raw.name.as_deref().unwrap_or("coxa run"), &rows))?)
+    let mut doc = coxa_report::index_document(scn.raw.name.as_deref().unwrap_or("coxa run"), &rows);
+    crate::cohort::link_tables(&mut doc, designs);
+    Ok(coxa_report::html::render(&doc)?)
 }
 
 pub(crate) fn summary_csv(rows: &[SummaryRow]) -> Result<String> {
@@ -427,7 +432,7 @@ pub fn case_into(scn: &Scenario, case: &Case, catalog: &coxa_implants::Catalog, 
             bail!("internal error (a bug in coxa, please report it): {what}");
         }
     };
-    write_new(&partial.join("case.json"), serde_json::to_string_pretty(&outcome.summary)?.as_bytes())?;
+    crate::stamp::write(&partial.join("case.json"), "case", &outcome.summary)?;
     crate::manifest::write(partial).context("the case's manifest")?;
     std::fs::rename(partial, done).with_context(|| format!("moving {} to {}", partial.display(), done.display()))?;
     Ok(outcome)

@@ -13,7 +13,7 @@ use coxa_core::Side;
 use coxa_core::report::CupAnglePair;
 
 /// The radiomics stage's account of a case.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RadiomicsSummary {
     /// Features per structure.
     pub features: usize,
@@ -27,7 +27,7 @@ pub struct RadiomicsSummary {
 }
 
 /// One finished case (`case.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseSummary {
     /// The case's name.
     pub case: String,

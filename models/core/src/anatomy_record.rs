@@ -18,7 +18,7 @@ use crate::plan_record::FixationRecord;
 use crate::{CupAngleDefinition, DorrType, Quality, Side, Source};
 
 /// How the record's numbers are defined.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AnatomyConventions {
     /// Angle units and definitions.
     pub angles: String,
@@ -29,7 +29,7 @@ pub struct AnatomyConventions {
 }
 
 /// The CT the anatomy was found on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CtRecord {
     /// DICOM files read (0 for NIfTI/NRRD).
     pub n_files: usize,
@@ -40,7 +40,7 @@ pub struct CtRecord {
 }
 
 /// A point landmark in both frames.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LandmarkRecord {
     /// LPS mm.
     pub lps_mm: [f64; 3],
@@ -55,7 +55,7 @@ pub struct LandmarkRecord {
 }
 
 /// An axis landmark in both frames.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AxisRecord {
     /// Unit direction, LPS.
     pub direction_lps: [f64; 3],
@@ -72,7 +72,7 @@ pub struct AxisRecord {
 }
 
 /// A femoral head's fitted sphere.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FemoralHeadRecord {
     /// Centre, LPS mm.
     pub centre_lps_mm: [f64; 3],
@@ -92,7 +92,7 @@ pub struct FemoralHeadRecord {
 }
 
 /// The posterior condyles, LPS mm.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CondylesRecord {
     /// Lateral condyle.
     pub lateral: [f64; 3],
@@ -101,7 +101,7 @@ pub struct CondylesRecord {
 }
 
 /// The shape model's prediction of a femur's rotation (condyles not imaged).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AnteversionPredictionRecord {
     /// The femoral offset (head centre to shaft axis) of the predicted whole femur, mm; absent
     /// where the femur is not imaged far enough below the lesser trochanter for it (issue 42).
@@ -128,7 +128,7 @@ pub struct AnteversionPredictionRecord {
 }
 
 /// A femur's landmarks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FemurRecord {
     /// How the anteversion is defined.
     pub anteversion_definition: String,
@@ -171,7 +171,7 @@ pub struct FemurRecord {
 }
 
 /// An acetabulum's fitted socket.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AcetabulumRecord {
     /// Socket centre.
     pub centre: LandmarkRecord,
@@ -190,7 +190,7 @@ pub struct AcetabulumRecord {
 }
 
 /// The pelvic frame's origin and axes in LPS.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FrameRecord {
     /// Origin, LPS mm.
     pub origin_lps_mm: [f64; 3],
@@ -203,7 +203,7 @@ pub struct FrameRecord {
 }
 
 /// A native acetabulum's orientation in one definition.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NativeAnglesRecord {
     /// Anteversion, deg.
     pub anteversion_deg: f64,
@@ -216,7 +216,7 @@ pub struct NativeAnglesRecord {
 }
 
 /// The pelvis' landmarks and frame.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PelvisRecord {
     /// Left ASIS.
     pub asis_left: LandmarkRecord,
@@ -233,7 +233,7 @@ pub struct PelvisRecord {
 }
 
 /// One level of a femoral canal (0.01 mm, HU to 1).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CanalLevelRecord {
     /// Height above the lesser trochanter, mm.
     pub above_lesser_trochanter_mm: f64,
@@ -252,7 +252,7 @@ pub struct CanalLevelRecord {
 }
 
 /// A femoral canal measured on the CT.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CanalRecord {
     /// Calcar-isthmus ratio.
     pub calcar_isthmus_ratio: Option<f64>,
@@ -291,7 +291,7 @@ pub struct CanalRecord {
 }
 
 /// A value at the femoral neck, the trochanter and the total hip.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RegionsRecord {
     /// Femoral neck.
     pub neck: Option<f64>,
@@ -302,7 +302,7 @@ pub struct RegionsRecord {
 }
 
 /// A value at the femoral neck and the total hip.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NeckTotalRecord {
     /// Femoral neck.
     pub neck: Option<f64>,
@@ -311,7 +311,7 @@ pub struct NeckTotalRecord {
 }
 
 /// A reference tissue of the internal calibration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReferenceTissueRecord {
     /// Its nominal equivalent density, mg/cm³.
     pub equivalent_mg_cm3: f64,
@@ -328,7 +328,7 @@ pub struct ReferenceTissueRecord {
 }
 
 /// The internal (phantomless) density calibration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CalibrationRecord {
     /// What the equivalent densities are.
     pub equivalent_densities: String,
@@ -343,7 +343,7 @@ pub struct CalibrationRecord {
 }
 
 /// A reference mean and SD.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MeanSdRecord {
     /// Mean.
     pub mean: f64,
@@ -354,7 +354,7 @@ pub struct MeanSdRecord {
 }
 
 /// Young-adult aBMD references.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AbmdReferenceRecord {
     /// Femoral neck, g/cm².
     pub neck: MeanSdRecord,
@@ -365,7 +365,7 @@ pub struct AbmdReferenceRecord {
 }
 
 /// The cited normal ranges beside a density.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NormalRangesRecord {
     /// Young-adult aBMD.
     pub abmd_young_adult_g_cm2: AbmdReferenceRecord,
@@ -380,7 +380,7 @@ pub struct NormalRangesRecord {
 }
 
 /// One femur's bone density.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BoneDensityRecord {
     /// Areal BMD, g/cm² (0.001).
     pub abmd_g_cm2: RegionsRecord,
@@ -415,7 +415,7 @@ pub struct BoneDensityRecord {
 }
 
 /// A muscle's measures on the CT.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MuscleRecord {
     /// Whether the scan cuts it.
     pub cut_by_scan: bool,
@@ -440,7 +440,7 @@ pub struct MuscleRecord {
 }
 
 /// A muscle's left-right asymmetry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MuscleAsymmetryRecord {
     /// Fat fraction difference, percentage points.
     pub fat_fraction_difference_pp: f64,
@@ -451,7 +451,7 @@ pub struct MuscleAsymmetryRecord {
 }
 
 /// A label id and its class.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LabelClassRecord {
     /// Id.
     pub id: u16,
@@ -460,7 +460,7 @@ pub struct LabelClassRecord {
 }
 
 /// A label id's voxel count.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LabelCountRecord {
     /// Id.
     pub id: u16,
@@ -469,7 +469,7 @@ pub struct LabelCountRecord {
 }
 
 /// The label map's files for 3D Slicer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SlicerFilesRecord {
     /// Colour table.
     pub colour_table: String,
@@ -478,7 +478,7 @@ pub struct SlicerFilesRecord {
 }
 
 /// The label map written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LabelsRecord {
     /// Its classes.
     pub classes: Vec<LabelClassRecord>,
@@ -491,7 +491,7 @@ pub struct LabelsRecord {
 }
 
 /// One bone's landmark files for 3D Slicer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MarkupFilesRecord {
     /// Slicer's legacy `.fcsv`.
     pub fcsv: String,
@@ -502,7 +502,7 @@ pub struct MarkupFilesRecord {
 }
 
 /// An entry of `landmark_files`: a bone's files, or (under `notes`) what is missing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum LandmarkFilesEntry {
     /// A bone's files.
@@ -512,7 +512,7 @@ pub enum LandmarkFilesEntry {
 }
 
 /// The anatomy of one case (`anatomy/anatomy.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AnatomyRecord {
     /// Every acetabulum found.
     pub acetabula: Vec<AcetabulumRecord>,

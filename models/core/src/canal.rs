@@ -30,7 +30,7 @@ pub struct CanalLevel {
 }
 
 /// Dorr's type of the proximal femur (Dorr et al. 1993), from the canal-calcar ratio.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum DorrType {
     /// Canal-calcar ratio < 0.5: thick cortices, a funnel.
     A,

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 /// The inputs of a case (`inputs.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum CaseInputs {
     /// A CT, with the label map given beside it (`null` when coxa segmented the bones).
@@ -29,7 +29,7 @@ pub enum CaseInputs {
 }
 
 /// One bone surface of [`CaseInputs::Meshes`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct InputMesh {
     /// The file (STL, PLY, VTK or VTP).
     pub file: PathBuf,

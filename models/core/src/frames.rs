@@ -17,10 +17,13 @@ use crate::{Angle, Error, Result, Side};
 /// A pelvis whose APP is vertical (coronal) and whose ASIS line is horizontal has a pelvic frame
 /// parallel to LPS. Tilting the pelvis changes `pelvic_from_lps`, not the pelvic coordinates of
 /// its landmarks. Left/right rule: a structure's side is the sign of its pelvic x (+x = left).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PelvicFrame {
+    #[schemars(with = "[f64; 3]")]
     origin_lps_mm: Point3<f64>,
-    /// Rows are the frame's axes in LPS: `pelvic = R (p - origin)`.
+    /// Rows are the frame's axes in LPS: `pelvic = R (p - origin)` (nalgebra writes the 3x3
+    /// matrix column by column).
+    #[schemars(with = "[f64; 9]")]
     pelvic_from_lps: Rotation3<f64>,
 }
 
@@ -138,7 +141,7 @@ impl FemoralFrame {
 
 /// The three definitions of cup inclination and anteversion of Murray (1993), "The definition
 /// and measurement of acetabular orientation", J Bone Joint Surg Br 75:228-232.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CupAngleDefinition {
     /// Radiographic: inclination between the longitudinal axis and the cup axis projected on the
@@ -153,7 +156,7 @@ pub enum CupAngleDefinition {
 }
 
 /// Cup (or native acetabulum) orientation in one of Murray's definitions, in the pelvic frame.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CupAngles {
     /// Which definition the two angles follow.
     pub definition: CupAngleDefinition,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::report::{AbductorRecord, MskGeometryRecord, MskStrengthRecord, NativePlanned};
 
 /// `coxa hcf`'s record of one activity of one hip, from landmark files.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HcfRecord {
     /// The abductors' mean moment arm and maximum abduction moment before (`native`) and after
     /// (`planned`) the plan.
@@ -70,7 +70,7 @@ pub struct HcfRecord {
 }
 
 /// One step of rising from a chair.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RisingStepRecord {
     /// The ankle angle solved for balance, deg.
     pub ankle_deg: f64,
@@ -91,7 +91,7 @@ pub struct RisingStepRecord {
 }
 
 /// One body's scale factor.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScaleFactorRecord {
     /// The model's body.
     pub body: String,
@@ -100,7 +100,7 @@ pub struct ScaleFactorRecord {
 }
 
 /// One muscle's force.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MuscleForceRecord {
     /// The force, N.
     pub force_n: f64,
@@ -109,7 +109,7 @@ pub struct MuscleForceRecord {
 }
 
 /// The net internal hip moments the stance hip's muscles balanced, N m per kg of body mass.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NetHipMomentRecord {
     /// Abductor moment.
     pub abductor: f64,
@@ -124,7 +124,7 @@ pub struct NetHipMomentRecord {
 }
 
 /// The plan as `coxa hcf` was given it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HcfPlanRecord {
     /// Centre-of-rotation shift: anterior, superior, lateral, mm.
     pub cor_shift_anterior_superior_lateral_mm: [f64; 3],
@@ -135,7 +135,7 @@ pub struct HcfPlanRecord {
 }
 
 /// The rapier3d multibody check of a posture under the solved forces.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PostureCheckRecord {
     /// The checked degrees of freedom.
     pub dofs: Vec<String>,
@@ -148,7 +148,7 @@ pub struct PostureCheckRecord {
 }
 
 /// `coxa hcf --motion`'s record: the hip contact force over a measured motion.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HcfMotionRecord {
     /// Body weight, N.
     pub body_weight_n: f64,
@@ -191,7 +191,7 @@ pub struct HcfMotionRecord {
 }
 
 /// The force at one frame of a motion.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MotionPeakRecord {
     /// The force in the model's femur frame, % body weight.
     pub hcf_femur_percent_bw: [f64; 3],
@@ -202,7 +202,7 @@ pub struct MotionPeakRecord {
 }
 
 /// A force plate and the body it loads.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlateRecord {
     /// The body.
     pub body: String,

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::{CupAngles, Error, FemoralFrame, PelvicFrame, Result, Side};
 
 /// How far a landmark can be trusted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Quality {
     /// Found with a fit or criterion inside its expected range.
@@ -24,7 +24,7 @@ pub enum Quality {
 }
 
 /// Where a landmark's value comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     /// Measured on the patient's own bone surface.
@@ -48,9 +48,10 @@ impl Source {
 }
 
 /// A point landmark.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Landmark {
     /// Position, LPS mm.
+    #[schemars(with = "[f64; 3]")]
     pub lps_mm: Point3<f64>,
     /// Trust.
     pub quality: Quality,
@@ -75,11 +76,13 @@ impl Landmark {
 }
 
 /// An axis: a point on it and a unit direction.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AxisLandmark {
     /// A point on the axis, LPS mm.
+    #[schemars(with = "[f64; 3]")]
     pub point_lps_mm: Point3<f64>,
     /// Unit direction, LPS (its sense is stated where the axis is defined).
+    #[schemars(with = "[f64; 3]")]
     pub direction_lps: Vector3<f64>,
     /// Trust.
     pub quality: Quality,
@@ -92,7 +95,7 @@ pub struct AxisLandmark {
 }
 
 /// Landmarks of one femur.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FemurLandmarks {
     /// Which femur.
     pub side: Side,
@@ -118,6 +121,7 @@ pub struct FemurLandmarks {
     pub neck_shaft_angle_deg: Option<f64>,
     /// Most posterior points of the medial and lateral condyles, when the knee is imaged (the
     /// femur longer than 300 mm and its distal end more than 1.8 times wider than the mid-shaft).
+    #[schemars(with = "Option<[[f64; 3]; 2]>")]
     pub posterior_condyles: Option<[Point3<f64>; 2]>,
     /// Femoral anteversion, deg: angle between the neck axis and the posterior condylar line
     /// seen along the shaft axis, positive when the head points anterior. `None` without condyles.
@@ -151,21 +155,28 @@ impl FemurLandmarks {
 /// The femoral points of the OrthoLoad frame (Bergmann et al. 2016) of one femur, LPS mm: what
 /// `coxa hcf` reads from a landmark file (the labels of [`OrthoLoadFemur::labelled`]) and
 /// `coxa anatomy` finds on a full femur (`coxa_anatomy::landmarks::orthoload_femur`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrthoLoadFemur {
     /// Head centre `HJC`.
+    #[schemars(with = "[f64; 3]")]
     pub hjc: Point3<f64>,
     /// `P1`: the point of the neck axis nearest the shaft axis.
+    #[schemars(with = "[f64; 3]")]
     pub p1: Point3<f64>,
     /// `P2`: the intercondylar notch.
+    #[schemars(with = "[f64; 3]")]
     pub p2: Point3<f64>,
     /// Medial posterior condyle `MPC`.
+    #[schemars(with = "[f64; 3]")]
     pub mpc: Point3<f64>,
     /// Lateral posterior condyle `LPC`.
+    #[schemars(with = "[f64; 3]")]
     pub lpc: Point3<f64>,
     /// Medial epicondyle `MEC`.
+    #[schemars(with = "[f64; 3]")]
     pub mec: Point3<f64>,
     /// Lateral epicondyle `LEC`.
+    #[schemars(with = "[f64; 3]")]
     pub lec: Point3<f64>,
 }
 
@@ -207,7 +218,7 @@ impl OrthoLoadFemur {
 }
 
 /// The acetabulum of one hip bone.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AcetabulumLandmarks {
     /// Which side.
     pub side: Side,
@@ -218,13 +229,16 @@ pub struct AcetabulumLandmarks {
     /// RMS distance of the socket surface from the sphere, mm.
     pub fit_rms_mm: f64,
     /// Unit normal of the rim plane, pointing out of the socket (LPS).
+    #[schemars(with = "[f64; 3]")]
     pub opening_axis_lps: Vector3<f64>,
     /// A point of the rim plane (mean of the rim points), LPS mm.
+    #[schemars(with = "[f64; 3]")]
     pub rim_plane_point_lps_mm: Point3<f64>,
     /// Number of rim points the plane was fitted to.
     pub n_rim_points: usize,
     /// The rim points (the socket vertex farthest from the pole in each azimuth bin about the
     /// opening axis), LPS mm: the bony edge of the socket the reamer meets.
+    #[schemars(with = "Vec<[f64; 3]>")]
     pub rim_points_lps_mm: Vec<Point3<f64>>,
     /// Diameter of the circle fitted to the rim points in the rim plane, mm.
     pub rim_diameter_mm: f64,
@@ -243,7 +257,7 @@ pub struct AcetabulumLandmarks {
 
 /// Landmarks of the whole pelvis: both ASIS, both pubic tubercles, the pelvic frame (anterior
 /// pelvic plane) and the native acetabular angles in Murray's three definitions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PelvisLandmarks {
     /// The pelvic frame (see [`PelvicFrame`]).
     pub frame: PelvicFrame,
@@ -263,7 +277,7 @@ pub struct PelvisLandmarks {
 ///
 /// The femurs are given as the later stages use them: a femur imaged without its shaft carries
 /// the neutral-position assumption (its axes [`Source::Assumed`], the reason in `notes`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PatientLandmarks {
     /// The femurs found (left first).
     pub femurs: Vec<FemurLandmarks>,

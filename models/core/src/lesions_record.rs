@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub const OPERATED_SIDE_WARNING: &str = "Bone lesion candidate in the operated side's";
 
 /// One lesion candidate, as the report lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LesionLine {
     /// Its value in the lesions' label map.
     pub id: u16,
@@ -27,7 +27,7 @@ pub struct LesionLine {
 }
 
 /// The `[lesions]` stage's result, summarised.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LesionsSummary {
     /// The stage's folder in the case (`lesions`).
     pub folder: String,

@@ -28,6 +28,7 @@ mod mesh;
 pub mod picture;
 pub mod plan;
 pub mod plan_record;
+pub mod provenance;
 pub mod pseudo_mri_record;
 pub mod report;
 mod resample;

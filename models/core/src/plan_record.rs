@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::Side;
 
 /// A value standing and one sitting (the plan's and the ROM's pelvic tilts).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StandingSitting {
     /// Sitting.
     pub sitting: f64,
@@ -25,7 +25,7 @@ pub struct StandingSitting {
 }
 
 /// Inclination and anteversion, deg.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CupAnglePair {
     /// Anteversion, deg.
     pub anteversion_deg: f64,
@@ -34,7 +34,7 @@ pub struct CupAnglePair {
 }
 
 /// How the plan's numbers are defined.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlanConventions {
     /// The cup angle definitions.
     pub cup_angles: String,
@@ -51,7 +51,7 @@ pub struct PlanConventions {
 }
 
 /// The cup in Murray's (1993) three definitions, deg (0.01).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CupDefinitions {
     /// Anatomic.
     pub anatomic: CupAnglePair,
@@ -62,7 +62,7 @@ pub struct CupDefinitions {
 }
 
 /// The bony socket as the cup sizing saw it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SocketRecord {
     /// Fossa vertices left out of the sphere fit.
     pub fossa_vertices: usize,
@@ -91,7 +91,7 @@ pub struct SocketRecord {
 }
 
 /// One shell size at the planned centre.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CupSizeOptionRecord {
     /// Whether this is the planned size.
     pub chosen: bool,
@@ -114,7 +114,7 @@ pub struct CupSizeOptionRecord {
 }
 
 /// The planned cup.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlanCupRecord {
     /// Native acetabular diameter, mm.
     pub acetabular_diameter_mm: f64,
@@ -161,7 +161,7 @@ pub struct PlanCupRecord {
 }
 
 /// The planned head.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlanHeadRecord {
     /// The head series.
     pub catalog: Option<String>,
@@ -176,7 +176,7 @@ pub struct PlanHeadRecord {
 }
 
 /// The planned liner.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlanLinerRecord {
     /// The liner's catalog name.
     pub catalog: String,
@@ -186,7 +186,7 @@ pub struct PlanLinerRecord {
 
 /// One motion's limit in the plan (as [`MotionRecord`](crate::report::MotionRecord), with the
 /// margin).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlanMotionRecord {
     /// `none`, `implant`, `bone` or `mixed`.
     pub contact: String,
@@ -211,7 +211,7 @@ pub struct PlanMotionRecord {
 }
 
 /// The objective's penalties.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PenaltiesRecord {
     /// Combined-anteversion target.
     pub combined_target: f64,
@@ -226,7 +226,7 @@ pub struct PenaltiesRecord {
 }
 
 /// The planner's objective terms (1e-4).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ObjectiveRecord {
     /// Combined anteversion, deg.
     pub combined_anteversion_deg: f64,
@@ -255,7 +255,7 @@ pub struct ObjectiveRecord {
 }
 
 /// One point of the Pareto front.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ParetoRecord {
     /// Head diameter, mm.
     pub head_diameter_mm: f64,
@@ -276,7 +276,7 @@ pub struct ParetoRecord {
 }
 
 /// How the optimiser searched.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SearchRecord {
     /// Cup anteversion range, deg.
     pub anteversion_range_deg: [f64; 2],
@@ -297,7 +297,7 @@ pub struct SearchRecord {
 }
 
 /// The femoral canal widths the stem was sized in.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlanCanalRecord {
     /// Canal width at the distal level, mm.
     pub distal_canal_mm: Option<f64>,
@@ -314,7 +314,7 @@ pub struct PlanCanalRecord {
 }
 
 /// A stem series' canal-fill rule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StemRuleRecord {
     /// Largest fill by the tip's width below the rule level.
     pub distal_fill_max: f64,
@@ -329,7 +329,7 @@ pub struct StemRuleRecord {
 }
 
 /// The planned size of one stem series.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SeriesSizeRecord {
     /// The series.
     pub series: String,
@@ -338,7 +338,7 @@ pub struct SeriesSizeRecord {
 }
 
 /// `stem.sizing`: the canal used and the planned series' rule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StemSizingRecord {
     /// ML canal width by height above the lesser trochanter, `[height mm, width mm]`.
     pub canal_ml_mm_by_height_above_lt: Vec<[f64; 2]>,
@@ -355,7 +355,7 @@ pub struct StemSizingRecord {
 }
 
 /// One size of the planned stem series.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StemSizeOptionRecord {
     /// Whether this is the planned size.
     pub chosen: bool,
@@ -383,7 +383,7 @@ pub struct StemSizeOptionRecord {
 
 /// A femur's fixation suggestion: the anatomy stage's (`anatomy.json`'s `fixation`), and in the
 /// plan (`stem.fixation`) with what the planner did with it (`note`, `planned_series_fixation`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FixationRecord {
     /// Criteria that could not be measured.
     pub missing: Vec<String>,
@@ -406,7 +406,7 @@ pub struct FixationRecord {
 }
 
 /// The planned stem.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlanStemRecord {
     /// Stem anteversion, deg.
     pub anteversion_deg: f64,
@@ -446,7 +446,7 @@ pub struct PlanStemRecord {
 }
 
 /// Leg-length and offset targets.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TargetsRecord {
     /// Where they come from.
     pub from: String,
@@ -457,7 +457,7 @@ pub struct TargetsRecord {
 }
 
 /// The plan of one hip (`plan.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlanRecord {
     /// Anterior change of the femur, mm.
     pub anterior_change_mm: f64,

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The `[pseudo_mri]` stage's result, summarised.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PseudoMriSummary {
     /// The stage's folder in the case (`pseudo_mri`).
     pub folder: String,

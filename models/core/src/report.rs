@@ -24,7 +24,7 @@ pub use crate::plan_record::{CupAnglePair, StandingSitting};
 use crate::{AnatomyRecord, CupAngleDefinition, CupAngles, PlanRecord, Side};
 
 /// Cup angles in the three definitions of Murray (1993), deg: `[inclination, anteversion]`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CupAnglesDeg {
     /// Anatomic.
     pub anatomic: [f64; 2],
@@ -55,7 +55,7 @@ impl CupAnglesDeg {
 }
 
 /// The implants a ROM run used.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RomImplants {
     /// Head diameter, mm.
     pub head_diameter_mm: f64,
@@ -74,7 +74,7 @@ pub struct RomImplants {
 }
 
 /// One motion's limit as written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MotionRecord {
     /// `none`, `implant`, `bone` or `mixed` (the first contact's kind).
     pub contact: String,
@@ -120,7 +120,7 @@ impl From<&PlanMotionRecord> for MotionRecord {
 }
 
 /// The range of motion of one hip: the ROM stage's output.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RomRecord {
     /// Cup orientation relative to the sitting body, deg.
     pub cup_functional_sitting_deg: CupAnglesDeg,
@@ -159,7 +159,7 @@ impl RomRecord {
 }
 
 /// Where the implants of the report's primary sweep point are.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlacementRecord {
     /// Combined anteversion (operative cup + stem), deg.
     pub combined_anteversion_deg: f64,
@@ -176,7 +176,7 @@ pub struct PlacementRecord {
 }
 
 /// One motion of a sweep row.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SweepMotion {
     /// First contact's kind.
     pub contact: String,
@@ -187,7 +187,7 @@ pub struct SweepMotion {
 }
 
 /// One sweep point of the case.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SweepRow {
     /// Cup anteversion, deg (in the point's definition).
     pub cup_anteversion_deg: f64,
@@ -210,7 +210,7 @@ pub struct SweepRow {
 }
 
 /// Lewinnek's zone, deg.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LewinnekZone {
     /// Anteversion range.
     pub anteversion: [f64; 2],
@@ -219,7 +219,7 @@ pub struct LewinnekZone {
 }
 
 /// Every motion over a grid of radiographic cup angles around the primary point.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SafeZoneMap {
     /// The grid's anteversions, deg.
     pub anteversions_deg: Vec<f64>,
@@ -236,7 +236,7 @@ pub struct SafeZoneMap {
 }
 
 /// A picture of the report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PictureRecord {
     /// File, relative to the case folder.
     pub file: String,
@@ -245,7 +245,7 @@ pub struct PictureRecord {
 }
 
 /// The abductors' lever, one state of the hip.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AbductorRecord {
     /// Maximum abduction moment, N m (0.1).
     pub max_moment_nm: f64,
@@ -254,7 +254,7 @@ pub struct AbductorRecord {
 }
 
 /// The hip contact force of one activity, one state of the hip.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HipLoadRecord {
     /// Force of the acetabulum on the head in the model's femur frame, % body weight (0.1).
     pub force_femur_percent_bw: [f64; 3],
@@ -271,7 +271,7 @@ pub struct HipLoadRecord {
 }
 
 /// A value before and after the plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NativePlanned<T> {
     /// The native hip.
     pub native: T,
@@ -280,7 +280,7 @@ pub struct NativePlanned<T> {
 }
 
 /// One activity's hip load before and after the plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ActivityLoadRecord {
     /// `one-leg-stance` or `walking`.
     pub activity: String,
@@ -291,7 +291,7 @@ pub struct ActivityLoadRecord {
 }
 
 /// The plan's change of the hip as the musculoskeletal model takes it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MskChangeRecord {
     /// Hip-centre shift in the model's pelvis axes (x anterior, y up, z right), mm (0.1).
     pub cor_shift_model_pelvis_mm: [f64; 3],
@@ -302,7 +302,7 @@ pub struct MskChangeRecord {
 }
 
 /// One model muscle line's maximum isometric force, generic and from the patient's CT.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StrengthLineRecord {
     /// The model muscle (the operated hip is the model's right side, `_r`).
     pub muscle: String,
@@ -319,7 +319,7 @@ pub struct StrengthLineRecord {
 }
 
 /// The same hip, generic and personalised strength, in one activity (see [`MskStrengthRecord::effect`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StrengthEffectRecord {
     /// `one-leg-stance` or `walking`.
     pub activity: String,
@@ -338,7 +338,7 @@ pub struct StrengthEffectRecord {
 }
 
 /// The patient's muscle strength from the CT (issue 20) and its effect.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MskStrengthRecord {
     /// How the forces were made.
     pub method: String,
@@ -358,7 +358,7 @@ pub struct MskStrengthRecord {
 }
 
 /// One bone of the model registered onto the patient's surface (`[msk] geometry = "bones"`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BoneRegistrationRecord {
     /// The model's body (`pelvis`, `femur_r`, `femur_l`; the operated side is the model's right).
     pub body: String,
@@ -385,7 +385,7 @@ pub struct BoneRegistrationRecord {
 }
 
 /// Which bone geometry the musculoskeletal model got.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MskGeometryRecord {
     /// `landmarks` (the pelvis scaled by the femoral head distance) or `bones` (the model's
     /// pelvis and femurs registered onto the case's bone surfaces).
@@ -399,7 +399,7 @@ pub struct MskGeometryRecord {
 }
 
 /// The musculoskeletal stage's output: the abductors and the hip load before and after the plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MskRecord {
     /// The model's bone geometry: landmark scaling or registration onto the patient's bones
     /// (absent in reports of coxa before 2026-11: landmarks).
@@ -426,7 +426,7 @@ pub struct MskRecord {
 }
 
 /// The report of one case (`report.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseReport {
     /// The anatomy stage's record (`anatomy/anatomy.json`).
     pub anatomy: AnatomyRecord,
@@ -485,7 +485,7 @@ pub const UNCERTAIN_ENTROPY_NATS: f64 = 0.325;
 
 /// A learned model's segmentation of the case's CT (`anatomy/segment.json`), summarised: per
 /// structure its volume and mean uncertainty, flagged where the model is unsure.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SegmentationRecord {
     /// The model's name (its card's).
     pub model: String,
@@ -510,7 +510,7 @@ pub struct SegmentationRecord {
 }
 
 /// One structure of a [`SegmentationRecord`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SegmentedStructure {
     /// Structure name (the card's).
     pub name: String,
@@ -528,7 +528,7 @@ pub struct SegmentedStructure {
 
 /// The radiomics stage's result: the case's `radiomics.csv` (every feature) summarised, and the
 /// prognosis model's probabilities per structure when the stage ran one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RadiomicsRecord {
     /// The case's table, in the case folder.
     pub file: String,
@@ -541,7 +541,7 @@ pub struct RadiomicsRecord {
 }
 
 /// One structure's row of the radiomics table, summarised.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RadiomicsStructure {
     /// Structure name (coxa's class table).
     pub name: String,
@@ -556,7 +556,7 @@ pub struct RadiomicsStructure {
 }
 
 /// The tabular model the radiomics stage ran, as its card names it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RadiomicsModel {
     /// Model name.
     pub name: String,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Left or right, as the patient sees it. In LPS the patient's left is +x.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     /// The patient's left (+x in LPS).

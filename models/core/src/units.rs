@@ -20,7 +20,7 @@ pub fn m_to_mm<T: Mul<f64>>(v: T) -> T::Output {
 }
 
 /// A plane angle, stored in radians. Build it with [`Angle::from_deg`] or [`Angle::from_rad`].
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct Angle(f64);
 

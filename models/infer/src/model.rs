@@ -100,6 +100,12 @@ impl Model {
             all_bytes.push(bytes);
         }
         let rt = runtime()?;
+        coxa_core::provenance::note_use(coxa_core::provenance::ModelUse {
+            kind: "onnx_model".into(),
+            name: card.name.clone(),
+            version: Some(card.version.clone()),
+            sha256: Some(card.sha256.iter().map(|h| h.to_ascii_lowercase()).collect::<Vec<_>>().join("+")),
+        });
         let mut sessions = Vec::new();
         let mut max_batch: Option<usize> = None;
         for (bytes, weights_path) in all_bytes.iter().zip(&weights_paths) {
@@ -206,6 +212,8 @@ pub(crate) fn checked_small_session(card_path: &Path, weights: &Path, sha256: &s
     }
     let config = SessionConfig { intra_threads: 1, deterministic: true, optimisation: Optimisation::All };
     let session = make_session(runtime()?, &bytes, &config, false)?;
+    let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    coxa_core::provenance::note_use(coxa_core::provenance::ModelUse { kind: "onnx_model".into(), name, version: None, sha256: Some(found) });
     Ok((path, session))
 }
 

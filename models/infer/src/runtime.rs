@@ -200,6 +200,20 @@ pub fn load(found: FoundLibrary) -> Result<&'static Runtime> {
     check_version(&found)?;
     let builder = ort::init_from(&found.path).map_err(|source| Error::RuntimeLoad { path: found.path.clone(), source })?;
     let env = builder.with_name("coxa").with_telemetry(false).build().map_err(|e| Error::ort("creating the ONNX Runtime environment", e))?;
+    coxa_core::provenance::note_use(coxa_core::provenance::ModelUse {
+        kind: "onnx_runtime".into(),
+        name: found.path.file_name().map_or_else(|| found.path.display().to_string(), |n| n.to_string_lossy().into_owned()),
+        version: found.version.clone(),
+        sha256: file_sha256(&found.path),
+    });
     let rt = Runtime { library: found, env };
     Ok(RUNTIME.get_or_init(|| rt))
+}
+
+/// SHA-256 of the file at `path` (lower-case hex), read in pieces; `None` when it cannot be read.
+fn file_sha256(path: &std::path::Path) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    std::io::copy(&mut std::fs::File::open(path).ok()?, &mut h).ok()?;
+    Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }

@@ -378,6 +378,7 @@ impl ShapeModel {
         if version != u64::from(FORMAT_VERSION) {
             return Err(ShapeError::Version { path: path.to_path_buf(), found: u32::try_from(version).unwrap_or(u32::MAX), supported: FORMAT_VERSION });
         }
+        crate::pca_file::note_shape_model(path, &bytes, Some(format!("coxa shape model format {version}")));
         let header: Header = serde_json::from_slice(header_bytes).map_err(|source| ShapeError::Header { path: path.to_path_buf(), source })?;
         let (n, k, f) = (header.n_vertices, header.n_modes, header.n_faces);
         let n_f64 = n.checked_mul(3).and_then(|d| d.checked_mul(k + 1)).and_then(|m| m.checked_add(k));

@@ -167,6 +167,15 @@ fn assemble(path: &Path, mut get: impl FnMut(&str) -> Option<Array>) -> Result<P
     Ok(PcaFile { mean: mean.data, modes: by_mode, variances: weights.data, projected_weights })
 }
 
+/// Notes (for the records' provenance, [`coxa_core::provenance`]) that the shape model file
+/// `path`, of contents `bytes`, was read.
+pub(crate) fn note_shape_model(path: &Path, bytes: &[u8], version: Option<String>) {
+    use sha2::{Digest, Sha256};
+    let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let sha256 = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+    coxa_core::provenance::note_use(coxa_core::provenance::ModelUse { kind: "shape_model".into(), name, version, sha256: Some(sha256) });
+}
+
 /// Reads a GIAS3 `.pc` file (a pickled dict of numpy arrays; see the module docs).
 ///
 /// # Errors
@@ -174,6 +183,7 @@ fn assemble(path: &Path, mut get: impl FnMut(&str) -> Option<Array>) -> Result<P
 /// stream, or missing / inconsistent arrays.
 pub fn read_pc(path: &Path) -> Result<PcaFile> {
     let bytes = read_all(path)?;
+    note_shape_model(path, &bytes, None);
     let value = Unpickler { path, b: &bytes, pos: 0 }.run()?;
     let Value::Dict(items) = value else {
         return Err(bad(path, "the pickle does not hold a dict; not a GIAS3 PCA model"));
@@ -195,6 +205,7 @@ pub fn read_pc(path: &Path) -> Result<PcaFile> {
 /// compression or type, or missing / inconsistent arrays.
 pub fn read_pc_npz(path: &Path) -> Result<PcaFile> {
     let bytes = read_all(path)?;
+    note_shape_model(path, &bytes, None);
     let members = zip_members(path, &bytes)?;
     let mut arrays: Vec<(String, Array)> = Vec::new();
     for (name, data) in members {

@@ -150,7 +150,7 @@ pub fn write(dir: &Path, ct: &Volume, d: &Detection, ct_name: &str, bones_from: 
     }
     let map = LabelMap::new(ct.grid().clone(), d.map.clone(), classes)?;
     coxa_io::nifti::write_label_map(&map, &dir.join(MAP))?;
-    let text = serde_json::to_string_pretty(&record(d, ct_name, bones_from))? + "\n";
+    let text = crate::stamp::text("lesions", &record(d, ct_name, bones_from))? + "\n";
     std::fs::write(dir.join(JSON), text).with_context(|| format!("cannot write {}", dir.join(JSON).display()))?;
     Ok(())
 }

@@ -82,7 +82,7 @@ pub fn write(dir: &Path, pm: &PseudoMri, ct: Value, dicom: Option<Value>) -> Res
         "model_free": pm.record,
         "dicom": dicom,
     });
-    crate::atomic::write_new(&dir.join(RECORD), serde_json::to_string_pretty(&record)?.as_bytes())?;
+    crate::stamp::write(&dir.join(RECORD), "pseudo_mri", &record)?;
     Ok(record)
 }
 

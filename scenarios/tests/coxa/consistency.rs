@@ -21,6 +21,23 @@ use crate::cases::{coxa, demo_phantom, demo_real_ct, ok, read_json};
 use crate::common::shared_data;
 
 /// `v` (a JSON `[x, y, z]`) holds exactly the bits of `p`.
+/// `record` serialised as coxa writes it, with the envelope (`$schema`, `schema_version`,
+/// `provenance`: `coxa_scenarios::records`) that `text`, the file written, carries.
+fn as_written<T: serde::Serialize>(record: &T, text: &str) -> String {
+    let v: Value = serde_json::from_str(text).unwrap();
+    let provenance: coxa_core::provenance::Provenance = serde_json::from_value(v["provenance"].clone()).unwrap();
+    let schema_version = u32::try_from(v["schema_version"].as_u64().unwrap()).unwrap();
+    serde_json::to_string_pretty(&coxa_core::provenance::Stamped { schema: v["$schema"].as_str().unwrap(), schema_version, provenance: &provenance, record }).unwrap()
+}
+
+/// A record read without its envelope: the record's own fields.
+fn unstamped(mut v: Value) -> Value {
+    for k in ["$schema", "schema_version", "provenance"] {
+        v.as_object_mut().unwrap().remove(k);
+    }
+    v
+}
+
 fn same(what: &str, v: &Value, p: [f64; 3]) {
     let got: Vec<u64> = v.as_array().unwrap_or_else(|| panic!("{what}: not an array: {v}")).iter().map(|x| x.as_f64().unwrap().to_bits()).collect();
     assert_eq!(got, p.map(f64::to_bits).to_vec(), "{what}: {v} differs from {p:?}");
@@ -44,7 +61,7 @@ fn of_side(list: &Value, side: Side) -> &Value {
 
 /// Every place a case folder shows or uses the operated hip's landmarks holds the same values.
 fn check_case(case: &Path) -> Result<HipAnatomy> {
-    let anatomy = read_json(&case.join("anatomy/anatomy.json"));
+    let anatomy = unstamped(read_json(&case.join("anatomy/anatomy.json")));
     let report = read_json(&case.join("report.json"));
     let model: CaseModel = serde_json::from_str(&std::fs::read_to_string(case.join("model.json"))?)?;
     let hip = model.anatomy.clone().expect("a case with bones records its landmarks in model.json");
@@ -98,7 +115,7 @@ fn check_case(case: &Path) -> Result<HipAnatomy> {
     // bytes are the record's serialisation), and report.json carries the same value.
     let anatomy_text = std::fs::read_to_string(case.join("anatomy/anatomy.json"))?;
     let anatomy_record: AnatomyRecord = serde_json::from_str(&anatomy_text)?;
-    assert_eq!(serde_json::to_string_pretty(&anatomy_record)?, anatomy_text, "anatomy.json is not the AnatomyRecord's one serialisation");
+    assert_eq!(as_written(&anatomy_record, &anatomy_text), anatomy_text, "anatomy.json is not the AnatomyRecord's one serialisation");
     assert_eq!(typed.anatomy, anatomy_record, "report.json's anatomy record differs from anatomy.json's");
     let femur = anatomy_record.femur(side).expect("the operated femur in the anatomy record");
     assert_eq!(femur.head_centre.lps_mm.map(f64::to_bits), pt(&hip.femur.head_centre.lps_mm).map(f64::to_bits));
@@ -107,13 +124,13 @@ fn check_case(case: &Path) -> Result<HipAnatomy> {
     // The plan's inputs: the native centre and version it reports are these landmarks'. plan.json
     // is the typed PlanRecord, written from it once, and report.json carries the same value.
     if case.join("plan.json").exists() {
-        let plan = read_json(&case.join("plan.json"));
+        let plan = unstamped(read_json(&case.join("plan.json")));
         same("plan's native centre", &plan["cup"]["native_centre_lps_mm"], pt(&hip.acetabulum.centre.lps_mm).map(r2));
         assert_eq!(plan["stem"]["native_femoral_anteversion_deg"].as_f64(), hip.femur.anteversion_deg.map(r2));
         assert_eq!(report["plan"], plan, "report.json's plan differs from plan.json");
         let text = std::fs::read_to_string(case.join("plan.json"))?;
         let record: PlanRecord = serde_json::from_str(&text)?;
-        assert_eq!(serde_json::to_string_pretty(&record)?, text, "plan.json is not the PlanRecord's one serialisation");
+        assert_eq!(as_written(&record, &text), text, "plan.json is not the PlanRecord's one serialisation");
         assert_eq!(typed.plan.as_ref(), Some(&record), "report.json's plan record differs from plan.json's");
         assert_eq!(record.cup.native_centre_lps_mm, pt(&hip.acetabulum.centre.lps_mm).map(r2));
         // The plan's stem version source is the anatomy record's (measured or predicted).

@@ -12,6 +12,7 @@ mod anatomy;
 mod bad_input;
 mod bone;
 mod cli;
+mod cohort;
 #[cfg(feature = "window")]
 mod consistency;
 mod corpus;
@@ -26,6 +27,7 @@ mod population;
 mod pseudo_mri;
 mod radiograph;
 mod radiomics;
+mod records;
 mod report;
 #[cfg(feature = "heavy-tests")]
 mod robust;

@@ -112,8 +112,9 @@ fn csv_of_two_labels_equals_pyradiomics() {
     let o = radiomics(&ct, &seg, &["--label", "hip_left"], &json);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    assert_eq!(v[0]["label"], 77);
-    assert_eq!(v[0]["features"].as_object().unwrap().len(), 107);
+    assert_eq!(v["$schema"], "radiomics.schema.json");
+    assert_eq!(v["rows"][0]["label"], 77);
+    assert_eq!(v["rows"][0]["features"].as_object().unwrap().len(), 107);
     let before = std::fs::read(&out).unwrap();
     let o = radiomics(&ct, &seg, &["--label", "77"], &out);
     assert_eq!(o.status.code(), Some(2));
@@ -165,7 +166,7 @@ fn constant_image_gives_pyradiomics_values() {
     let o = radiomics(&constant, &seg, &["--label", "77"], &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    let f = &v[0]["features"];
+    let f = &v["rows"][0]["features"];
     // pyradiomics-bhklab 3.1.4 on the same constant image: Correlation 1, MCC 1, Imc1 0, Imc2 0,
     // Coarseness 1e6, Variance 0 (every value finite).
     for (name, want) in [
