@@ -83,7 +83,8 @@ pub fn cli(args: &AnatomyArgs) -> anyhow::Result<()> {
         None => crate::anatomy::run(&source, &args.out)?,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        // As written to anatomy.json: the record with its envelope (schema, provenance).
+        println!("{}", crate::stamp::text("anatomy", &report)?);
     } else {
         println!("wrote {}", args.out.join("anatomy.json").display());
         for h in &report.femoral_heads {
