@@ -6,14 +6,15 @@
 //! the finished cases' records (`report.json`, `rom/<point>.json`, `plans/<point>.json`), so a
 //! run resumed or merged gives the same tables as one run; they are rewritten with the summary.
 //!
-//! Percentiles interpolate linearly between order statistics (numpy's default,
-//! `numpy.percentile(x, q)`).
+//! Percentiles interpolate linearly between order statistics: numpy's default
+//! (`numpy.percentile(x, q)`), the radiomics features' own function.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
 use coxa_core::{CaseReport, PlanRecord, RomRecord};
+use coxa_diagnostics::features::firstorder::percentile;
 
 /// The long table's file name.
 pub const LONG: &str = "long.csv";
@@ -83,13 +84,6 @@ pub fn case_rows(dir: &Path, case: &str) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// The `q`-th percentile (0..=100) of sorted `x`, linear between order statistics.
-fn percentile(x: &[f64], q: f64) -> f64 {
-    let pos = q / 100.0 * (x.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    x[lo] + (x[hi] - x[lo]) * (pos - lo as f64)
-}
-
 /// A number as the tables print it: shortest round-trip text (serde_json's).
 fn num(v: f64) -> String {
     serde_json::Value::from(v).to_string()
@@ -105,17 +99,20 @@ pub fn tables(rows: &[Row]) -> Result<(String, String)> {
     for r in rows {
         long.write_record([r.case.as_str(), &r.point, &r.quantity, &num(r.value), &r.contact])?;
     }
-    // Designs and quantities in the order they first appear.
-    let mut keys: Vec<(&str, &str)> = Vec::new();
+    // The rows of each design and quantity, in the order they first appear (one pass).
+    let mut groups: Vec<((&str, &str), Vec<&Row>)> = Vec::new();
+    let mut index: std::collections::HashMap<(&str, &str), usize> = std::collections::HashMap::new();
     for r in rows {
-        if !keys.contains(&(r.point.as_str(), r.quantity.as_str())) {
-            keys.push((&r.point, &r.quantity));
-        }
+        let key = (r.point.as_str(), r.quantity.as_str());
+        let g = *index.entry(key).or_insert_with(|| {
+            groups.push((key, Vec::new()));
+            groups.len() - 1
+        });
+        groups[g].1.push(r);
     }
     let mut designs = csv::Writer::from_writer(Vec::new());
     designs.write_record(["point", "quantity", "cases", "median", "p5", "p95", "impingement_rate"])?;
-    for (point, quantity) in keys {
-        let of: Vec<&Row> = rows.iter().filter(|r| r.point == point && r.quantity == quantity).collect();
+    for ((point, quantity), of) in groups {
         let mut x: Vec<f64> = of.iter().map(|r| r.value).collect();
         x.sort_by(f64::total_cmp);
         let rate = if quantity.starts_with("rom_") { num(of.iter().filter(|r| r.contact != "none").count() as f64 / of.len() as f64) } else { String::new() };

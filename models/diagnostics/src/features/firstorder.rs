@@ -26,8 +26,9 @@ pub const NAMES: &[&str] = &[
     "Variance",
 ];
 
-/// numpy's `percentile` with linear interpolation on sorted values.
-fn percentile(sorted: &[f64], q: f64) -> f64 {
+/// numpy's `percentile` (0..=100) with linear interpolation on sorted values, bit for bit
+/// (numpy's `_lerp` turns round at t = 0.5); also the cohort tables' percentiles.
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
     let idx = q / 100.0 * (sorted.len() - 1) as f64;
     let lo = idx.floor() as usize;
     let hi = (lo + 1).min(sorted.len() - 1);
