@@ -192,6 +192,12 @@ pub struct StemSize {
     pub tip_ml_width_mm: f64,
     /// From the head centre's level (0 mm head offset) down the shaft axis to the tip, mm.
     pub length_mm: f64,
+    /// The engineer's own geometry of this size: a user frame file (`part = "stem"`, see
+    /// [`crate::user`]) naming its STL, relative to the catalog file. The planner sizes the
+    /// series by the numbers above and scores every candidate's range of motion on this mesh;
+    /// loading checks that the frame's neck diameter and neck-shaft angle are the size's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<std::path::PathBuf>,
 }
 
 fn positive(origin: &str, field: String, v: f64) -> Result<()> {
@@ -281,6 +287,9 @@ impl CatalogFile {
             }
             for (k, z) in s.sizes.iter().enumerate() {
                 let g = |n: &str| format!("stems[{i}].sizes[{k}].{n}");
+                if s.sizes[..k].iter().any(|y| y.size == z.size) {
+                    return Err(invalid(g("size"), format!("{:?} is listed twice; the sizes of a series overlap, give each a distinct label", z.size)));
+                }
                 in_range(origin, g("offset_mm"), z.offset_mm, 10.0, 80.0)?;
                 in_range(origin, g("neck_diameter_mm"), z.neck_diameter_mm, 4.0, 30.0)?;
                 in_range(origin, g("neck_length_mm"), z.neck_length_mm, 5.0, 80.0)?;
@@ -288,7 +297,14 @@ impl CatalogFile {
                 in_range(origin, g("tip_ml_width_mm"), z.tip_ml_width_mm, 2.0, z.ml_width_mm)?;
                 in_range(origin, g("length_mm"), z.length_mm, 40.0, 400.0)?;
                 if k > 0 && z.ml_width_mm <= s.sizes[k - 1].ml_width_mm {
-                    return Err(invalid(g("ml_width_mm"), format!("{} mm is not wider than the size before ({} mm); list sizes smallest body first", z.ml_width_mm, s.sizes[k - 1].ml_width_mm)));
+                    return Err(invalid(
+                        g("ml_width_mm"),
+                        format!(
+                            "{} mm is not wider than the size before ({} mm): the sizes overlap; list sizes smallest body first, each wider than the last",
+                            z.ml_width_mm,
+                            s.sizes[k - 1].ml_width_mm
+                        ),
+                    ));
                 }
             }
             let r = &s.size_rule;
@@ -332,7 +348,9 @@ impl Catalog {
         Ok(c)
     }
 
-    /// Every `*.toml` file of `dir` (sorted by name), parsed and validated.
+    /// Every `*.toml` file of `dir` (sorted by name), parsed and validated. Stem sizes with
+    /// their own geometry (`frame`) get the frame file's path resolved against the catalog
+    /// file's folder, and the frame checked against the size ([`crate::user::check_stem_frame`]).
     pub fn load_dir(dir: &Path) -> Result<Self> {
         let read = |path: &Path, source| ImplantError::Read { path: path.to_path_buf(), source };
         let mut paths: Vec<_> = std::fs::read_dir(dir).map_err(|e| read(dir, e))?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
@@ -340,7 +358,24 @@ impl Catalog {
         let mut c = Self::default();
         for p in paths {
             let text = crate::read::text(&p)?;
-            c.add_text(&text, &p.display().to_string())?;
+            let origin = p.display().to_string();
+            let mut f = CatalogFile::parse(&text, &origin)?;
+            let base = p.parent().unwrap_or(Path::new("."));
+            for (i, s) in f.stems.iter_mut().enumerate() {
+                for (k, z) in s.sizes.iter_mut().enumerate() {
+                    if let Some(frame) = &mut z.frame {
+                        *frame = base.join(&*frame);
+                    }
+                    if let Some(frame) = &z.frame {
+                        crate::user::check_stem_frame(frame, s.ccd_deg, z.neck_diameter_mm).map_err(|why| ImplantError::Invalid {
+                            origin: origin.clone(),
+                            field: format!("stems[{i}].sizes[{k}].frame"),
+                            why,
+                        })?;
+                    }
+                }
+            }
+            c.add_file(f, &origin)?;
         }
         Ok(c)
     }
@@ -348,10 +383,36 @@ impl Catalog {
     /// Parses, validates and adds one file's families; liner names must stay unique.
     pub fn add_text(&mut self, text: &str, origin: &str) -> Result<()> {
         let f = CatalogFile::parse(text, origin)?;
+        self.add_file(f, origin)
+    }
+
+    /// Validates and adds one parsed file's families. Names must stay unique (liners, stem
+    /// series), and no two shell series may offer the same diameter: which of them a planned
+    /// size came from would be a guess.
+    fn add_file(&mut self, f: CatalogFile, origin: &str) -> Result<()> {
         f.validate(origin)?;
+        let taken = |field: String, why: String| ImplantError::Invalid { origin: origin.into(), field, why };
         for (i, l) in f.liners.iter().enumerate() {
             if self.liners.iter().any(|m| m.name == l.name) {
-                return Err(ImplantError::Invalid { origin: origin.into(), field: format!("liners[{i}].name"), why: format!("{:?} is already in the catalog", l.name) });
+                return Err(taken(format!("liners[{i}].name"), format!("{:?} is already in the catalog", l.name)));
+            }
+        }
+        for (i, s) in f.stems.iter().enumerate() {
+            if self.stems.iter().chain(&f.stems[..i]).any(|m| m.name == s.name) {
+                return Err(taken(format!("stems[{i}].name"), format!("{:?} is already in the catalog; give each stem series its own name", s.name)));
+            }
+        }
+        for (i, s) in f.shells.iter().enumerate() {
+            let n = ((s.outer_diameter_max_mm - s.outer_diameter_min_mm) / s.outer_diameter_step_mm).round() as usize;
+            let sizes = (0..=n).map(|k| s.outer_diameter_min_mm + k as f64 * s.outer_diameter_step_mm);
+            if let Some((od, other)) = sizes.filter_map(|od| self.shells.iter().chain(&f.shells[..i]).find(|o| o.has_size(od)).map(|o| (od, o))).next() {
+                return Err(taken(
+                    format!("shells[{i}]"),
+                    format!(
+                        "the series {:?} overlaps {:?} (both offer {od} mm): a planned shell's series would be a guess; keep one series per diameter, or put the other in its own design",
+                        s.name, other.name
+                    ),
+                ));
             }
         }
         self.shells.extend(f.shells);
