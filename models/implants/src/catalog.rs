@@ -613,4 +613,60 @@ mod tests {
         let e = Catalog::load_dir(&dir.path().join("missing")).unwrap_err().to_string();
         assert!(e.contains("missing"), "{e}");
     }
+
+    /// Two shell series offering one diameter, two stem series of one name, a size label twice:
+    /// which part a plan names would be a guess, so the catalog is refused.
+    #[test]
+    fn series_that_overlap_are_refused() {
+        let shells = include_str!("../catalog/shells.toml");
+        let mut c = Catalog::builtin().unwrap();
+        let e = c.add_text(&shells.replace("outer_diameter_min_mm = 40.0", "outer_diameter_min_mm = 60.0"), "more_shells.toml").unwrap_err().to_string();
+        assert!(e.contains("more_shells.toml") && e.contains("overlaps") && e.contains("60 mm"), "{e}");
+        // Sizes between the series' steps do not overlap.
+        let odd = shells
+            .replace("outer_diameter_min_mm = 40.0", "outer_diameter_min_mm = 41.0")
+            .replace("outer_diameter_max_mm = 70.0", "outer_diameter_max_mm = 69.0")
+            .replace("press-fit hemispherical shell", "odd sizes");
+        c.add_text(&odd, "odd.toml").unwrap();
+        assert_eq!(c.shell_family(41.0).map(|s| s.name.as_str()), Some("odd sizes"));
+        let stems = include_str!("../catalog/stems.toml");
+        let e = c.add_text(stems, "again.toml").unwrap_err().to_string();
+        assert!(e.contains("again.toml") && e.contains("stems[0].name") && e.contains("already"), "{e}");
+        let twice = stems.replacen("size = \"2\"", "size = \"1\"", 1);
+        let e = CatalogFile::parse(&twice, "t.toml").unwrap().validate("t.toml").unwrap_err().to_string();
+        assert!(e.contains("stems[0].sizes[1].size") && e.contains("twice"), "{e}");
+    }
+
+    /// A stem size's own geometry is read with the catalog file: its frame path resolved
+    /// against the file's folder and checked against the size's numbers.
+    #[test]
+    fn a_stem_size_frame_is_resolved_and_checked_on_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let stems = include_str!("../catalog/stems.toml");
+        let file = CatalogFile::parse(stems, "stems.toml").unwrap();
+        let mut one = file.stems[0].clone();
+        one.sizes.truncate(1);
+        one.sizes[0].frame = Some("parts/s1.toml".into());
+        let (ccd, neck) = (one.ccd_deg, one.sizes[0].neck_diameter_mm);
+        let f = CatalogFile { schema_version: 1, shells: vec![], liners: vec![], heads: vec![], stems: vec![one] };
+        std::fs::write(dir.path().join("stems.toml"), toml::to_string(&f).unwrap()).unwrap();
+        std::fs::create_dir(dir.path().join("parts")).unwrap();
+        let a = (180.0f64 - ccd).to_radians();
+        let frame = |neck: f64| {
+            format!(
+                "schema_version = 1\npart = \"stem\"\nmesh = \"s1.stl\"\nunits = \"mm\"\nhead_centre_mm = [0.0, 0.0, 0.0]\nneck_axis = [0.0, 0.0, 1.0]\nneck_diameter_mm = {neck}\nshaft_axis = [{}, 0.0, {}]\n",
+                a.sin(),
+                a.cos()
+            )
+        };
+        std::fs::write(dir.path().join("parts/s1.toml"), frame(neck)).unwrap();
+        let e = Catalog::load_dir(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("stems[0].sizes[0].frame") && e.contains("s1.stl") && e.contains("does not exist"), "{e}");
+        std::fs::write(dir.path().join("parts/s1.stl"), "solid s\nendsolid s\n").unwrap();
+        let c = Catalog::load_dir(dir.path()).unwrap();
+        assert_eq!(c.stems[0].sizes[0].frame.as_deref(), Some(dir.path().join("parts/s1.toml").as_path()));
+        std::fs::write(dir.path().join("parts/s1.toml"), frame(neck + 2.0)).unwrap();
+        let e = Catalog::load_dir(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("neck") && e.contains("make them one"), "{e}");
+    }
 }

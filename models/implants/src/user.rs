@@ -201,7 +201,7 @@ pub fn check_stem_frame(frame: &Path, ccd_deg: f64, neck_diameter_mm: f64) -> st
         return Err(format!("{origin} gives a {} mm neck, the catalog {neck_diameter_mm} mm; make them one", g.diameter_mm));
     }
     let ccd = g.reference_axis.map_or(f64::NAN, |s| 180.0 - s.angle(&g.axis).to_degrees());
-    if !((ccd - ccd_deg).abs() <= 1.0) {
+    if ccd.is_nan() || (ccd - ccd_deg).abs() > 1.0 {
         return Err(format!("{origin}: its neck and shaft axes make a {ccd:.1} deg neck-shaft angle, the series {ccd_deg} deg; make them one"));
     }
     Ok(g)

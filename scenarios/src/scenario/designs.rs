@@ -76,3 +76,53 @@ pub(super) fn designs(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Vec<Design
     debug_assert_eq!(out.first().map(|d| d.name.as_str()), Some(first.name.get_ref().as_str()));
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::Scenario;
+
+    const CASE: &str = "schema_version = 1\n[[cases]]\nname = \"demo\"\nphantom = true\n";
+
+    fn load(text: &str, dir: &std::path::Path) -> Result<Scenario, crate::scenario::ScenarioError> {
+        let p = dir.join("s.toml");
+        std::fs::write(&p, text).unwrap();
+        Scenario::load(&p)
+    }
+
+    /// Designs are the outermost sweep axis, their names the labels' first part; the first
+    /// design's catalog is the scenario's.
+    #[test]
+    fn designs_sweep_outermost_and_name_their_points() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("mine")).unwrap();
+        std::fs::write(dir.path().join("mine/stems.toml"), include_str!("../../../models/implants/catalog/stems.toml")).unwrap();
+        let text = format!("{CASE}[[designs]]\nname = \"mine\"\ncatalog = \"mine\"\n[[designs]]\nname = \"builtin\"\n[rom]\nstanding_tilt_deg = [0, 10]\n");
+        let s = load(&text, dir.path()).unwrap();
+        let labels: Vec<String> = s.sweep.iter().map(crate::scenario::SweepPoint::label).collect();
+        assert_eq!(labels, ["mine_tilt0", "mine_tilt10", "builtin_tilt0", "builtin_tilt10"]);
+        assert_eq!(s.catalog.as_deref(), Some(dir.path().join("mine").as_path()));
+        assert_eq!((s.designs[0].catalog.stems.len(), s.designs[0].catalog.shells.len()), (3, 0));
+        assert_eq!(s.designs[1].catalog, coxa_implants::Catalog::builtin().unwrap());
+    }
+
+    #[test]
+    fn bad_designs_are_refused_with_the_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = |extra: &str| load(&format!("{CASE}{extra}"), dir.path()).unwrap_err().to_string();
+        let e = err("[[designs]]\nname = \"a\"\n[[designs]]\nname = \"a\"\n");
+        assert!(e.contains("designs[1].name") && e.contains("twice"), "{e}");
+        let e = err("[[designs]]\nname = \"a b\"\n");
+        assert!(e.contains("designs[0].name"), "{e}");
+        let e = err("[implants]\ncatalog = \".\"\n[[designs]]\nname = \"a\"\n");
+        assert!(e.contains("implants.catalog") && e.contains("each design"), "{e}");
+        let e = err("[[designs]]\nname = \"a\"\ncatalog = \"nowhere\"\n");
+        assert!(e.contains("designs[0].catalog") && e.contains("does not exist"), "{e}");
+        std::fs::write(dir.path().join("stem.toml"), "x").unwrap();
+        let e = err("[[designs]]\nname = \"a\"\nuser_stem = \"stem.toml\"\n");
+        assert!(e.contains("designs[0].user_stem") && e.contains("[placement]"), "{e}");
+        std::fs::create_dir(dir.path().join("bad")).unwrap();
+        std::fs::write(dir.path().join("bad/stems.toml"), include_str!("../../../models/implants/catalog/stems.toml").replacen("ml_width_mm = 12.25", "ml_width_mm = 11.0", 1)).unwrap();
+        let e = err("[[designs]]\nname = \"a\"\ncatalog = \"bad\"\n");
+        assert!(e.contains("designs[0].catalog") && e.contains("stems.toml") && e.contains("overlap"), "{e}");
+    }
+}

@@ -204,13 +204,21 @@ fn an_engineers_stem_family_is_sized_placed_and_swept_against_the_catalog() -> R
     // catalog's neck meets bone and the mesh's the liner): the planner's difference above is
     // its optimum moving on a flat objective, not another implant.
     let fixed = tmp.path().join("fixed.toml");
-    let text = std::fs::read_to_string(&file)?.replace("[[designs]]\nname = \"standard\"\n\n", "").replace(
-        "[report]",
-        &format!(
-            "[implants]\nstem_size = {}\nhead_diameter_mm = {}\nhead_offset_mm = {}\n\n[placement]\ncup_inclination_deg = {}\ncup_anteversion_deg = {}\nstem_anteversion_deg = {}\n\n[report]",
-            twin["stem"]["size"], twin["head"]["diameter_mm"], twin["head"]["neck_length_offset_mm"], twin["cup"]["radiographic_inclination_deg"], twin["cup"]["radiographic_anteversion_deg"], twin["stem"]["anteversion_deg"]
-        ),
-    ).replace("output_dir = \"results\"", "output_dir = \"fixed\"");
+    let text = std::fs::read_to_string(&file)?
+        .replace("[[designs]]\nname = \"standard\"\n\n", "")
+        .replace(
+            "[report]",
+            &format!(
+                "[implants]\nstem_size = {}\nhead_diameter_mm = {}\nhead_offset_mm = {}\n\n[placement]\ncup_inclination_deg = {}\ncup_anteversion_deg = {}\nstem_anteversion_deg = {}\n\n[report]",
+                twin["stem"]["size"],
+                twin["head"]["diameter_mm"],
+                twin["head"]["neck_length_offset_mm"],
+                twin["cup"]["radiographic_inclination_deg"],
+                twin["cup"]["radiographic_anteversion_deg"],
+                twin["stem"]["anteversion_deg"]
+            ),
+        )
+        .replace("output_dir = \"results\"", "output_dir = \"fixed\"");
     std::fs::write(&fixed, text)?;
     crate::cases::ok(&coxa(&["run", fixed.to_str().unwrap(), "--quiet"]));
     let roms: Vec<Value> = {
