@@ -141,6 +141,20 @@ pub fn write_implants(dir: &Path, implants: &[(&'static str, Mesh)]) -> Result<(
     Ok(())
 }
 
+/// Writes the case's OpenSim model into `dir/opensim/` (`crate::msk_stage::export`): the
+/// patient's model with its bones and the placed implants (`implants`, [`write_implants`]'s, on
+/// `hip`), and the one-leg stance's set-ups; what the case's warnings should say.
+///
+/// # Errors
+/// A file that exists or cannot be written, a model the writer refuses.
+pub fn write_osim_model(dir: &Path, osim: &crate::msk_stage::export::CaseOsim, hip: &coxa_sim::HipModel, implants: &[(&'static str, Mesh)]) -> Result<Vec<String>> {
+    // coxa's hip model holds the femoral parts with the head at the cup centre; on the femur as
+    // imaged the head is at the femoral frame's head centre.
+    let shift = hip.femoral_frame().head_centre_lps_mm - hip.hip_centre_lps_mm();
+    let (_, notes) = crate::msk_stage::export::write(dir, osim, implants, &shift)?;
+    Ok(notes)
+}
+
 /// Writes the pictures, each at its file (relative to `dir`).
 ///
 /// # Errors

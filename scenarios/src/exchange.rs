@@ -10,7 +10,9 @@
 //!   `coxa_anatomy::landmarks::orthoload_femur`), `GT`, `LT`, each with the side's suffix.
 //! - `labels.seg.nrrd` (the label map as a Slicer segmentation: named, coloured segments) and
 //!   `labels.ctbl` (Slicer colour table for `labels.nii.gz`).
-//! - `opensim/rom_<motion>.mot` and `opensim/muscle_forces_<activity>_<state>.sto` of a case.
+//! - `opensim/rom_<motion>.mot` and `opensim/muscle_forces_<activity>_<state>.sto` of a case;
+//!   the case's OpenSim model with its set-ups, bones and implants beside them is
+//!   `crate::msk_stage::export`'s.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -262,11 +262,12 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     } else {
         None
     };
-    let msk = match &scn.msk {
-        None => None,
+    let (msk, msk_osim) = match &scn.msk {
+        None => (None, None),
         Some(input) => {
             progress("musculoskeletal model");
-            Some(stages::msk::run(input, &anatomy, primary, geo, case.side).context("musculoskeletal stage")?)
+            let (record, osim) = stages::msk::run(input, &anatomy, primary, geo, case.side).context("musculoskeletal stage")?;
+            (Some(record), Some(osim))
         }
     };
 
@@ -274,6 +275,9 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     // for a planned case with a CT.
     let implants = geo.model.implant_meshes_lps();
     case_writer::write_implants(dir, &implants)?;
+    if let Some(osim) = &msk_osim {
+        warnings.extend(case_writer::write_osim_model(dir, osim, &geo.model, &implants)?);
+    }
     let (mut pictures, mut radiograph_measures) = (Vec::new(), None);
     if scn.raw.report.pictures {
         progress("pictures");

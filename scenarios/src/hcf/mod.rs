@@ -407,7 +407,7 @@ fn export(
     plan: &HcfPlanRecord,
     out: &Path,
 ) -> Result<()> {
-    let (side_code, sign) = if side == Side::Left { ("l", -1.0) } else { ("r", 1.0) };
+    let sign = if side == Side::Left { -1.0 } else { 1.0 };
     // The export carries the patient's sides: a left hip's registration is redone unmirrored,
     // and the CT's strength goes on the patient's sides. The patient's own bone surfaces (unmirrored)
     // become the registered bodies' display geometry.
@@ -417,23 +417,8 @@ fn export(
         _ => None,
     };
     let frames = unmirrored.as_ref().map(|u| &u.1).or(solution.geometry.as_ref()).map(|g| g.frames.clone()).unwrap_or_default();
-    let unmirrored = unmirrored.map(|u| u.0);
-    let personalise_sides = |m: &Model, ct: &[Vec<CtMuscle>; 2], patient_left: bool| -> Result<Model> {
-        let (op, other) = if patient_left { ("l", "r") } else { ("r", "l") };
-        let (m, _) = strength::strength_from_ct(m, op, &ct[0], strength::SPECIFIC_TENSION_N_PER_CM2)?;
-        Ok(strength::strength_from_ct(&m, other, &ct[1], strength::SPECIFIC_TENSION_N_PER_CM2)?.0)
-    };
-    let base = match (ct, unmirrored) {
-        (Some(ct), Some(u)) => personalise_sides(&u, ct, true)?,
-        (None, Some(u)) => u,
-        (Some(ct), None) => personalise_sides(&solution.fitted, ct, side == Side::Left)?,
-        (None, None) => solution.fitted.clone(),
-    };
-    let mut export = personalise::apply_implant_change(&base, side_code, &change_for(plan, sign))?;
-    // The patient's weight (the set-ups' ground reaction is the body weight): every body's mass
-    // scaled alike, so the mass ratios coxa's loads use stay the model's.
-    let k = args.body_weight_n / (export.total_mass_kg() * export.gravity_m_s2.norm());
-    export.bodies.iter_mut().for_each(|b| b.mass_kg *= k);
+    let fitted = unmirrored.map_or_else(|| solution.fitted.clone(), |u| u.0);
+    let export = crate::msk_stage::export::patient_model(&fitted, ct, side == Side::Left, &change_for(plan, sign), args.body_weight_n)?;
     let meshes = match &patient {
         Some(b) => {
             let mut surfaces = vec![("pelvis", &b.pelvis)];

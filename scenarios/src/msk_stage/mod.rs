@@ -21,6 +21,7 @@
 //! and the record's `strength` compares generic and personalised strength: every line's force,
 //! and per activity the hip contact force and the abductors' force and demand.
 
+pub mod export;
 mod model;
 #[cfg(test)]
 mod tests;
@@ -451,12 +452,25 @@ fn hip_load_record(r: &HcfResult) -> HipLoadRecord {
     }
 }
 
+/// What the registration onto a case's bones borrows: the model's bones; the case's pelvis, femur
+/// on the model's right and on its left leg; the points that place the pelvis; the case's bones.
+type CaseRegistration<'a> = (GenericBones, coxa_core::Mesh, Option<coxa_core::Mesh>, Option<coxa_core::Mesh>, bone_geometry::PelvisPoints, CaseBones<'a>);
+
 /// Runs the stage of a case. `head_distance_mm`: between the two femoral head centres (None:
 /// no scaling); `frame`: the pelvic frame (for the cup centre's shift in the model's pelvis
 /// axes); `ct`: the CT muscle classes `[operated side, other side]` ([`ct_muscles`]; both
 /// empty: generic strength); `bones`: the case's bone surfaces and landmarks, needed with
-/// `geometry = "bones"`.
-pub fn run(input: &MskInput, head_distance_mm: Option<f64>, frame: &PelvicFrame, change: &HipChange, side_is_left: bool, ct: &[Vec<CtMuscle>; 2], bones: Option<CaseBones>) -> Result<MskRecord> {
+/// `geometry = "bones"`. With the record, what the case's OpenSim model is written from
+/// ([`export`]).
+pub fn run(
+    input: &MskInput,
+    head_distance_mm: Option<f64>,
+    frame: &PelvicFrame,
+    change: &HipChange,
+    side_is_left: bool,
+    ct: &[Vec<CtMuscle>; 2],
+    bones: Option<CaseBones>,
+) -> Result<(MskRecord, export::CaseOsim)> {
     let loaded = LoadedModel::load(input.model.as_deref()).context("[msk] model")?;
     let model = &loaded.model;
     let hip_width_m = {
@@ -475,14 +489,13 @@ pub fn run(input: &MskInput, head_distance_mm: Option<f64>, frame: &PelvicFrame,
     let planned_change = ImplantChange { cor_shift_pelvis_m: shift_m, offset_change_m: mm_to_m(change.offset_change_mm), leg_length_change_m: mm_to_m(change.leg_length_change_mm) };
     // What the fit borrows.
     let pelvis_scale: [(String, Vector3<f64>); 1];
-    let case_bones: (GenericBones, coxa_core::Mesh, Option<coxa_core::Mesh>, Option<coxa_core::Mesh>, bone_geometry::PelvisPoints);
+    let mut case_bones: Option<CaseRegistration> = None;
     let (fit, scale) = match (&input.geometry, head_distance_mm) {
         (MskGeometry::Bones { bone_geometry: dir }, _) => {
             let b = bones.context("[msk] geometry = \"bones\" needs the case's bone surfaces (hip_left, hip_right, sacrum, femurs); use geometry = \"landmarks\"")?;
             let generic = generic_bones(&loaded, input.model.as_deref(), Some(dir)).context("[msk] geometry = \"bones\"")?;
             let (pelvis, right, left) = b.surfaces(side_is_left)?;
-            case_bones = (generic, pelvis, right, left, b.pelvis_landmarks(side_is_left)?);
-            let (generic, pelvis, right, left, points) = &case_bones;
+            let (generic, pelvis, right, left, points, _) = &*case_bones.insert((generic, pelvis, right, left, b.pelvis_landmarks(side_is_left)?, b));
             (Fit::Registered { generic, patient: PatientBones { pelvis, femur_right: right.as_ref(), femur_left: left.as_ref(), landmarks: *points } }, None)
         }
         (MskGeometry::Landmarks, Some(d)) => {
@@ -516,9 +529,21 @@ pub fn run(input: &MskInput, head_distance_mm: Option<f64>, frame: &PelvicFrame,
         let native = a.native.as_ref().context("the stage solves the native hip of a case")?;
         loads.push(ActivityLoadRecord { activity: a.activity.name().into(), native: hip_load_record(&native.result), planned: hip_load_record(&a.planned.result) });
     }
-    Ok(MskRecord {
+    let model_name = if input.model.is_some() { loaded.file_name.clone() } else { format!("{} ({})", loaded.file_name, loaded.label) };
+    // The OpenSim model on the patient's sides: the cup centre's shift not mirrored.
+    let patient_change = ImplantChange { cor_shift_pelvis_m: mm_to_m(Vector3::new(-p.y, p.z, -p.x)), ..planned_change };
+    let osim = export::case_osim(export::CaseExport {
+        loaded,
+        solution: &solution,
+        body_weight_n: input.body_weight_n,
+        ct,
+        left: side_is_left,
+        change: patient_change,
+        registered: case_bones.as_ref().map(|c| (&c.0, c.5)),
+    })?;
+    let record = MskRecord {
         geometry: Some(solution.geometry_record(Precision::Report)),
-        model: Some(if input.model.is_some() { loaded.file_name.clone() } else { format!("{} ({})", loaded.file_name, loaded.label) }),
+        model: Some(model_name),
         body_weight_n: input.body_weight_n,
         pelvis_scale: scale,
         method: format!(
@@ -538,5 +563,6 @@ pub fn run(input: &MskInput, head_distance_mm: Option<f64>, frame: &PelvicFrame,
         abductors: solution.abductors_record(Precision::Report),
         activities: loads,
         strength,
-    })
+    };
+    Ok((record, osim))
 }

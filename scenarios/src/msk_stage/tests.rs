@@ -44,7 +44,7 @@ fn strength_from_the_ct_is_reported_generic_against_personalised() {
     assert!(gmax.cut_by_scan && (gmax.other_side_lean_volume_cm3.unwrap() - 315.0).abs() < 1e-9);
     let input = MskInput { model: None, body_weight_n: 700.0, activities: vec!["one-leg-stance".into()], geometry: MskGeometry::Landmarks, walking_hip_moment: None };
     let frame = PelvicFrame::aligned_with_lps(nalgebra::Point3::origin());
-    let r = run(&input, Some(180.0), &frame, &HipChange::default(), true, &ct, None).unwrap();
+    let r = run(&input, Some(180.0), &frame, &HipChange::default(), true, &ct, None).unwrap().0;
     assert!(r.model.as_deref().unwrap().contains("built into coxa"), "{:?}", r.model);
     let s = r.strength.as_ref().expect("strength from the CT");
     assert_eq!(s.lines.len(), 12, "3 medius + 3 maximus lines per side");
@@ -67,7 +67,7 @@ fn offset_moves_the_abductor_lever_and_the_hip_load() {
     let Some(m) = model() else { return };
     let input = MskInput { model: Some(m), body_weight_n: 700.0, activities: vec!["one-leg-stance".into()], geometry: MskGeometry::Landmarks, walking_hip_moment: None };
     let frame = PelvicFrame::aligned_with_lps(nalgebra::Point3::origin());
-    let run_with = |offset: f64| run(&input, Some(180.0), &frame, &HipChange { offset_change_mm: offset, ..HipChange::default() }, false, &Default::default(), None).unwrap();
+    let run_with = |offset: f64| run(&input, Some(180.0), &frame, &HipChange { offset_change_mm: offset, ..HipChange::default() }, false, &Default::default(), None).unwrap().0;
     let (plus, minus) = (run_with(5.0), run_with(-5.0));
     let arm = |v: &MskRecord| (v.abductors.native.mean_moment_arm_mm, v.abductors.planned.mean_moment_arm_mm);
     let hcf = |v: &MskRecord| (v.activities[0].native.magnitude_percent_bw, v.activities[0].planned.magnitude_percent_bw);
@@ -89,7 +89,7 @@ fn offset_moves_the_abductor_lever_and_the_hip_load() {
 fn walking_balances_the_measured_hip_moments() {
     let input = |w| MskInput { model: None, body_weight_n: 700.0, activities: vec!["one-leg-stance".into(), "walking".into()], geometry: MskGeometry::Landmarks, walking_hip_moment: w };
     let frame = PelvicFrame::aligned_with_lps(nalgebra::Point3::origin());
-    let run_with = |w| run(&input(w), Some(180.0), &frame, &HipChange::default(), false, &Default::default(), None).unwrap();
+    let run_with = |w| run(&input(w), Some(180.0), &frame, &HipChange::default(), false, &Default::default(), None).unwrap().0;
     let posture = run_with(None);
     let given = run_with(Some(hcf::WalkingHipMoment { abductor_n_m_per_kg: 0.5, extensor_n_m_per_kg: 0.3 }));
     let (p, g) = (&posture.activities[1], &given.activities[1]);

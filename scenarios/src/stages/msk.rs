@@ -1,5 +1,6 @@
 //! The musculoskeletal stage of a case: abductors and hip load before and after the plan
-//! ([`crate::msk_stage`]), on the case's landmarks, muscles and bones. Writes no file.
+//! ([`crate::msk_stage`]), on the case's landmarks, muscles and bones. Writes no file: with the
+//! record it returns what the case writer writes the case's OpenSim model from.
 
 use anyhow::Result;
 use nalgebra::Vector3;
@@ -13,11 +14,12 @@ use crate::msk_stage::MskInput;
 
 /// The `[msk]` stage on the primary sweep point (`geo` its geometry): the hip before the plan
 /// (the native centre) and after it (the plan's centre shift, offset and leg length; unchanged
-/// for a fixed placement).
+/// for a fixed placement); with the record, the case's OpenSim model
+/// ([`crate::msk_stage::export::CaseOsim`]).
 ///
 /// # Errors
 /// The model or a solve failing.
-pub fn run(input: &MskInput, anatomy: &AnatomyResult, primary: &PointResult, geo: &PointGeometry, side: Side) -> Result<MskRecord> {
+pub fn run(input: &MskInput, anatomy: &AnatomyResult, primary: &PointResult, geo: &PointGeometry, side: Side) -> Result<(MskRecord, crate::msk_stage::export::CaseOsim)> {
     let heads = [Side::Left, Side::Right].map(|side| anatomy.landmarks.femur(side).map(|f| f.head_centre.lps_mm));
     let head_distance = match heads {
         [Some(l), Some(r)] => Some((l - r).norm()),

@@ -3,7 +3,8 @@
 //! the report say so, with the residuals; a scenario that cannot have the model's bone surfaces
 //! is refused at load time.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::Result;
 use serde_json::Value;
@@ -23,9 +24,22 @@ fn scenario(dir: &Path, name: &str, model: &Path, msk_extra: &str) -> Result<std
     Ok(file)
 }
 
-fn run(file: &Path, out: &Path) -> (Value, String) {
-    ok(&coxa(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--yes"]));
-    (read_json(&out.join("cases/p/report.json")), std::fs::read_to_string(out.join("cases/p/report.html")).unwrap_or_default())
+/// The phantom's case run with `geometry = "bones"` and with landmark scaling (made once per
+/// test run; None without gait2392 in ../shared/data): the temporary folder and the two case
+/// folders (`cases/p` of each run).
+pub fn phantom_msk_runs() -> Option<&'static (tempfile::TempDir, PathBuf, PathBuf)> {
+    let model = shared_data("opensim/gait2392_thelen2003muscle.osim")?;
+    static RUNS: OnceLock<(tempfile::TempDir, PathBuf, PathBuf)> = OnceLock::new();
+    Some(RUNS.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let bones = scenario(tmp.path(), "bones", &model, "geometry = \"bones\"\n").unwrap();
+        let landmarks = scenario(tmp.path(), "landmarks", &model, "").unwrap();
+        let (b, l) = (tmp.path().join("bones"), tmp.path().join("landmarks"));
+        for (file, out) in [(&bones, &b), (&landmarks, &l)] {
+            ok(&coxa(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--yes"]));
+        }
+        (tmp, b.join("cases/p"), l.join("cases/p"))
+    }))
 }
 
 /// `geometry = "bones"` on the phantom: every bone registered within a few millimetres, the
@@ -33,10 +47,9 @@ fn run(file: &Path, out: &Path) -> (Value, String) {
 /// landmark-scaled model's.
 #[test]
 fn msk_geometry_from_the_case_bones() -> Result<()> {
-    let Some(model) = shared_data("opensim/gait2392_thelen2003muscle.osim") else { return Ok(()) };
-    let tmp = tempfile::tempdir()?;
-    let (bones, html) = run(&scenario(tmp.path(), "bones", &model, "geometry = \"bones\"\n")?, &tmp.path().join("bones"));
-    let (scaled, _) = run(&scenario(tmp.path(), "landmarks", &model, "")?, &tmp.path().join("landmarks"));
+    let Some((_, bones_case, scaled_case)) = phantom_msk_runs() else { return Ok(()) };
+    let (bones, scaled) = (read_json(&bones_case.join("report.json")), read_json(&scaled_case.join("report.json")));
+    let html = std::fs::read_to_string(bones_case.join("report.html")).unwrap_or_default();
     let g = &bones["msk"]["geometry"];
     eprintln!("registration: {g}");
     assert_eq!(g["source"], "bones");

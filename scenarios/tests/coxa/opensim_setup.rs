@@ -205,3 +205,89 @@ fn exported_model_carries_the_patients_bones() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(!dir.join("second.osim").exists() && !dir.join("second_pelvis_patient.stl").exists());
 }
+
+/// The centre of the outermost sphere of a mesh file's vertices (m): a sphere fitted to every
+/// vertex, then again to those beyond the fitted radius (a shell's outer surface, not its
+/// bearing), twice; a closed sphere (a head) stays as first fitted.
+fn outer_sphere_centre(mesh: &Path) -> (nalgebra::Point3<f64>, f64) {
+    let m = coxa_io::mesh::read_stl(mesh).unwrap();
+    let mut points: Vec<nalgebra::Point3<f64>> = m.vertices().to_vec();
+    let mut s = coxa_anatomy::landmarks::fit::fit_sphere(&points).unwrap();
+    for _ in 0..2 {
+        let outer: Vec<nalgebra::Point3<f64>> = points.iter().filter(|p| (*p - s.centre).norm() >= s.radius_mm).copied().collect();
+        if outer.len() < points.len() / 4 {
+            break;
+        }
+        points = outer;
+        s = coxa_anatomy::landmarks::fit::fit_sphere(&points).unwrap();
+    }
+    (s.centre, s.radius_mm)
+}
+
+/// A planned case with `[msk] geometry = "bones"` (the phantom's left hip, [`crate::msk::phantom_msk_runs`])
+/// writes its OpenSim model into `opensim/`: `model.osim` with the patient's pelvis and femurs
+/// and the placed implants as display geometry, and the one-leg stance's set-ups. OpenSim 4.6
+/// runs them unedited from the case folder and its hip force agrees with the case's own record
+/// ([`assert_agree`]); the loaded model attaches the bones and implants to the right bodies;
+/// the head mesh's centre lies on the hip joint's centre in the operated femur as OpenSim
+/// places it, and the cup's in the pelvis (within 2 mm: a wrong frame, a missed shift of the
+/// femoral parts, a unit or a mirror would put them tens of mm away). With landmark scaling the
+/// model and its set-ups are written too, and the case's warnings say why no implant is attached.
+#[test]
+fn case_opensim_folder_runs_in_opensim_with_the_implants() {
+    let Some((_, case, scaled)) = crate::msk::phantom_msk_runs() else { return };
+    let Some(python) = opensim_python() else { return };
+    let dir = case.join("opensim");
+    let report: Value = crate::cases::read_json(&case.join("report.json"));
+    let manifest = std::fs::read_to_string(case.join("manifest.json")).unwrap();
+    for f in ["opensim/model.osim", "opensim/model_pelvis_patient.stl", "opensim/model_head_implant.stl", "opensim/model_one_leg_stance_so.xml"] {
+        assert!(manifest.contains(&format!("\"{f}\"")), "{f} is not in the case's manifest");
+    }
+    let v = run_in_opensim(&python, &dir, "model");
+    let mass = v["mass_kg"].as_f64().unwrap();
+    assert!((mass * 9.80665 - 700.0).abs() < 0.01, "the exported model weighs {mass} kg");
+    let found = compare(&dir, "model", &v, "l", 700.0, "the phantom case's one-leg stance (left hip, its own bones)");
+    let stance = &report["msk"]["activities"].as_array().unwrap().iter().find(|a| a["activity"] == "one-leg-stance").unwrap()["planned"];
+    let recorded = stance["magnitude_percent_bw"].as_f64().unwrap();
+    assert!((found.0 - recorded).abs() <= 0.05 + 1e-9, "the set-ups' coxa force {} %BW against the case record's {recorded} %BW", found.0);
+    assert_agree(found);
+    // Bones and implants on their bodies, as OpenSim loaded them.
+    let geometry: Vec<(String, String)> = v["geometry"].as_array().unwrap().iter().map(|g| (g[0].as_str().unwrap().to_string(), g[1].as_str().unwrap().to_string())).collect();
+    let on = |body: &str| -> Vec<&str> { geometry.iter().filter(|(b, _)| b == body).map(|(_, f)| f.as_str()).collect() };
+    eprintln!("pelvis: {:?}; femur_l: {:?}; femur_r: {:?}", on("pelvis"), on("femur_l"), on("femur_r"));
+    for (body, files) in [
+        ("pelvis", &["model_pelvis_patient.stl", "model_shell_implant.stl", "model_liner_implant.stl"][..]),
+        ("femur_l", &["model_femur_l_patient.stl", "model_head_implant.stl", "model_stem_implant.stl"][..]),
+        ("femur_r", &["model_femur_r_patient.stl"][..]),
+    ] {
+        for f in files {
+            assert!(on(body).contains(f), "{body} lacks {f}: {:?}", on(body));
+            assert!(dir.join(f).exists(), "{f} is not beside the model");
+        }
+    }
+    assert!(on("femur_r").iter().all(|f| !f.contains("implant")), "the implants are on the unoperated femur: {:?}", on("femur_r"));
+    let hip = &v["joints"]["hip_l"];
+    let at = |k: usize| -> nalgebra::Point3<f64> {
+        let p = &hip[k][1];
+        nalgebra::Point3::new(p[0].as_f64().unwrap(), p[1].as_f64().unwrap(), p[2].as_f64().unwrap())
+    };
+    assert_eq!((hip[0][0].as_str(), hip[1][0].as_str()), (Some("pelvis"), Some("femur_l")));
+    let (head, head_r) = outer_sphere_centre(&dir.join("model_head_implant.stl"));
+    let (cup, cup_r) = outer_sphere_centre(&dir.join("model_shell_implant.stl"));
+    let (d_head, d_cup) = (1000.0 * (head - at(1)).norm(), 1000.0 * (cup - at(0)).norm());
+    eprintln!(
+        "head mesh (radius {:.1} mm) centre {d_head:.2} mm from hip_l's centre in femur_l; shell (outer radius {:.1} mm) centre {d_cup:.2} mm from it in the pelvis",
+        head_r * 1000.0,
+        cup_r * 1000.0
+    );
+    assert!((10.0..20.0).contains(&(head_r * 1000.0)) && (20.0..40.0).contains(&(cup_r * 1000.0)), "the meshes are in metres: head {head_r} m, shell {cup_r} m");
+    assert!(d_head < 2.0 && d_cup < 2.0, "head {d_head:.2} mm, cup {d_cup:.2} mm from the joint centre");
+    // Landmark scaling: the model and its set-ups, no implants, and the warning says why.
+    let scaled_report: Value = crate::cases::read_json(&scaled.join("report.json"));
+    let warnings = scaled_report["warnings"].to_string();
+    assert!(warnings.contains("implants are not attached") && warnings.contains("geometry = \\\"bones\\\""), "{warnings}");
+    for f in files("model") {
+        assert!(scaled.join("opensim").join(&f).exists(), "{f} missing with landmark scaling");
+    }
+    assert!(!scaled.join("opensim/model_head_implant.stl").exists());
+}

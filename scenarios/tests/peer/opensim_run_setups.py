@@ -5,9 +5,11 @@ usage: opensim_run_setups.py DIR SO_SETUP.xml JR_SETUP.xml MODEL.osim
 
 In DIR (the set-ups' relative paths are DIR's): `opensim.AnalyzeTool(SO_SETUP).run()`, then
 `opensim.AnalyzeTool(JR_SETUP).run()`. Prints {"so_ok", "jr_ok", "jr": {"labels", "rows"},
-"so_forces": {...}, "geometry": [[body, mesh_file], ...], "mass_kg"}: the JointReaction's
-ReactionLoads table (found in the results directory the set-up names), the StaticOptimization's
-forces, the display meshes the loaded model attaches to its bodies, and its total mass.
+"so_forces": {...}, "geometry": [[body, mesh_file], ...], "mass_kg", "joints": {name: [[parent
+body, [x, y, z]], [child body, [x, y, z]]]}}: the JointReaction's ReactionLoads table (found in
+the results directory the set-up names), the StaticOptimization's forces, the display meshes the
+loaded model attaches to its bodies, its total mass, and where OpenSim places each hip joint's
+centre in its parent and child bodies (m).
 """
 import glob
 import json
@@ -49,6 +51,15 @@ def main():
             if mesh is not None:
                 geometry.append([b.getName(), mesh.get_mesh_file()])
     out["geometry"] = geometry
+    joints = {}
+    for j in model.getJointSet():
+        if j.getName().startswith("hip"):
+            frames = []
+            for f in (j.getParentFrame(), j.getChildFrame()):
+                p = f.findTransformInBaseFrame().p()
+                frames.append([f.findBaseFrame().getName(), [p.get(i) for i in range(3)]])
+            joints[j.getName()] = frames
+    out["joints"] = joints
     out["mass_kg"] = model.getTotalMass(model.initSystem())
     print(json.dumps(out))
 
