@@ -282,6 +282,10 @@ fn case_opensim_folder_runs_in_opensim_with_the_implants() {
     );
     assert!((10.0..20.0).contains(&(head_r * 1000.0)) && (20.0..40.0).contains(&(cup_r * 1000.0)), "the meshes are in metres: head {head_r} m, shell {cup_r} m");
     assert!(d_head < 2.0 && d_cup < 2.0, "head {d_head:.2} mm, cup {d_cup:.2} mm from the joint centre");
+    // At a fixed placement (no change of the hip) the joint's centre in the femur is the imaged
+    // head centre, where the shifted head lands exactly; without the shift the head would sit at
+    // the cup centre instead, the shell's distance (0.77 mm on this phantom) away.
+    assert!(d_head < 0.25, "the head mesh is {d_head:.2} mm from the femur's hip centre: the femoral parts are not back on the femur as imaged");
     // Landmark scaling: the model and its set-ups, no implants, and the warning says why.
     let scaled_report: Value = crate::cases::read_json(&scaled.join("report.json"));
     let warnings = scaled_report["warnings"].to_string();
