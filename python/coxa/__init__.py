@@ -43,6 +43,7 @@ from ._records import (
     Record,
     ReportRecord,
     RomRecord,
+    SummaryRecord,
 )
 from ._volume import LabelMap, Volume, read_label_map, read_volume
 
@@ -67,6 +68,7 @@ __all__ = [
     "ReportRecord",
     "RomRecord",
     "SchemaError",
+    "SummaryRecord",
     "Volume",
     "anatomy",
     "case",
@@ -76,9 +78,11 @@ __all__ = [
     "msk",
     "plan",
     "radiomics",
+    "read_case",
     "read_label_map",
     "read_volume",
     "rom",
+    "run",
 ]
 
 __version__ = _coxa.version().split("+")[0]
@@ -193,8 +197,15 @@ class Case:
     ``anatomy``, ``landmarks``, ``report`` and ``summary`` (case.json) as records, ``folder`` the
     case folder (``None`` when it was temporary)."""
 
+    plan: Optional[PlanRecord]
+    landmarks: Optional[LandmarksRecord]
+
     def __init__(self, folder: Path, keep: bool):
-        self.plan = PlanRecord(_read(folder / "plan.json"))
+        if not (folder / "case.json").is_file():
+            raise InputError(f"{folder}: not a finished case folder (no case.json): run the case again")
+        plan = folder / "plan.json"
+        # A scenario case with a fixed [placement] is not planned: no plan.json.
+        self.plan = PlanRecord(_read(plan)) if plan.is_file() else None
         self.anatomy = AnatomyRecord(_read(folder / "anatomy" / "anatomy.json"))
         landmarks = folder / "anatomy" / "landmarks.json"
         self.landmarks = LandmarksRecord(_read(landmarks)) if landmarks.exists() else None
@@ -208,6 +219,8 @@ class Case:
         return {k: (v.to_dict() if v is not None else None) for k, v in d.items()}
 
     def __repr__(self) -> str:
+        if self.plan is None:
+            return f"Case(folder={self.folder}, not planned)"
         return f"Case(folder={self.folder}, cup={self.plan.cup.outer_diameter_mm} mm, stem={self.plan.stem.catalog!r} {self.plan.stem.size!r})"
 
 
@@ -324,3 +337,19 @@ def lesions(ct: Union[PathLike, Volume], *, labels: Union[PathLike, LabelMap, No
         r = LesionsResult(_read(s.path / "lesions.json"))
         object.__setattr__(r, "map", read_label_map(s.path / "lesions.nii.gz"))
         return r
+
+
+def run(scenario: PathLike, out: PathLike, **options: Any) -> SummaryRecord:
+    """Runs a scenario file (``coxa run``): every case into the results folder ``out`` (the cases
+    in ``out/cases/NAME``, read them with :class:`Case`), a report per case, ``summary.json``;
+    run again to finish what failed. ``options``: ``coxa run``'s flags (``shard="0/4"``,
+    ``cases_file``, ``merge``, ``yes``). Progress bars are off; the program's summary lines are
+    printed. Returns summary.json."""
+    _coxa.command(["run", os.fspath(scenario), *_flags({"out": out, "quiet": True, **options})])
+    return SummaryRecord(_read(Path(out) / "summary.json"))
+
+
+def read_case(folder: PathLike) -> Case:
+    """The records of a finished case folder (``coxa plan``'s ``out``, or ``out/cases/NAME`` of
+    :func:`run`)."""
+    return Case(Path(folder), True)

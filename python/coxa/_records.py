@@ -189,3 +189,9 @@ class CaseRecord(Record):
     """A finished case's summary line (case.json)."""
 
     kind = "case"
+
+
+class SummaryRecord(Record):
+    """A run's summary (summary.json): every case's line (``cases``), or why it is not done."""
+
+    kind = "summary"

@@ -885,3 +885,20 @@ class CaseRecord(Record):
     side: Side
     sweep_points: int
     warnings: int
+
+class FailedCase(Record):
+    case: str
+    error: str
+
+SummaryCase = Dict[str, Any]
+
+class SummaryRecord(Record):
+    kind: ClassVar[str]
+    cases: List[SummaryCase]
+    failed: Optional[List[FailedCase]]
+    finished_now: Optional[List[str]]
+    merged: Any
+    provenance: Provenance
+    scenario: Optional[str]
+    schema_version: Literal[1]
+    skipped: Optional[List[str]]

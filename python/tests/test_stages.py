@@ -100,3 +100,23 @@ def test_whole_case_from_a_ct_array(tmp_path):
     assert c.plan.side == "right" and c.summary.to_dict()["side"] == "right"
     assert c.report.to_dict() == json.loads((c.folder / "report.json").read_text())
     assert set(c.to_dict()) == {"plan", "anatomy", "landmarks", "report", "summary"}
+
+
+def test_scenario_run_equals_the_programs(tmp_path, coxa_bin):
+    v = lambda f: str(data(f"vsd_bones/z013_{f}.stl"))  # noqa: E731
+    scenario = tmp_path / "vsd.toml"
+    scenario.write_text(
+        'schema_version = 1\nname = "vsd"\n\n[[cases]]\nname = "z013"\nside = "right"\n'
+        f'meshes = {{ hip_right = "{v("Hip_R")}", femur_right = "{v("Femur_R")}" }}\n\n'
+        "[report]\nsafe_zone_map = false\n"
+    )
+    s = coxa.run(scenario, tmp_path / "py")
+    assert isinstance(s, coxa.SummaryRecord)
+    r = run_cli(coxa_bin, "run", str(scenario), "--out", str(tmp_path / "cli"), "--quiet")
+    assert r.returncode == 0, r.stderr
+    py_case, cli_case = coxa.read_case(tmp_path / "py" / "cases" / "z013"), coxa.read_case(tmp_path / "cli" / "cases" / "z013")
+    assert strip(py_case.plan.to_dict()) == strip(cli_case.plan.to_dict())
+    assert strip(py_case.anatomy.to_dict()) == strip(cli_case.anatomy.to_dict())
+    assert [c["case"] for c in s.to_dict()["cases"]] == ["z013"]
+    with pytest.raises(coxa.InputError):
+        coxa.run(tmp_path / "missing.toml", tmp_path / "nothing")
