@@ -106,8 +106,8 @@ def read_volume(path: "os.PathLike[str] | str", *, any_modality: bool = False, s
     Not a CT (a DICOM Modality other than CT, a NIfTI without air) raises :class:`coxa.ReadError`
     unless ``any_modality``. ``series`` picks one series of a folder that holds several
     (SeriesInstanceUID, SeriesNumber or the index coxa lists); ``resample`` resamples an irregular
-    series; ``max_memory`` (bytes) is the most one file may make coxa allocate (the
-    program's ``--max-memory``; it stays set for the later calls of this process).
+    series; ``max_memory`` (bytes) is the most this file may make coxa allocate, checked from
+    its header before reading (the program's ``--max-memory``; default: half the memory available).
     """
     array, spacing, origin, direction, info = _coxa.read_volume(os.fspath(path), any_modality, series, resample, max_memory)
     v = Volume(array, spacing, origin, direction)

@@ -111,6 +111,17 @@ fn grid_of(shape_kji: &[usize], spacing: [f64; 3], origin: [f64; 3], direction: 
     Grid::new(size, Vector3::from(spacing), Vector3::from(origin), d).map_err(|e| Failure::Argument(format!("the volume's geometry: {e}")))
 }
 
+/// The memory limit of one read: `max_memory` bytes, else the process's (`--max-memory` of an
+/// earlier command, or half the memory available).
+fn limits(max_memory: Option<u64>) -> coxa_io::Limits {
+    let l = coxa_io::Limits::new();
+    match max_memory {
+        Some(m) => l.with_max_bytes(m),
+        None => l,
+    }
+}
+
+/// A command's `--max-memory`: as the program does, for the rest of the process.
 fn set_max_memory(max_memory: Option<u64>) {
     if let Some(m) = max_memory {
         coxa_io::Limits::set_process_max_bytes(m);
@@ -126,12 +137,11 @@ fn set_max_memory(max_memory: Option<u64>) {
 #[pyo3(signature = (path, any_modality = false, series = None, resample = false, max_memory = None))]
 fn read_volume<'py>(py: Python<'py>, path: PathBuf, any_modality: bool, series: Option<String>, resample: bool, max_memory: Option<u64>) -> PyResult<VolumeParts<'py>> {
     let loaded = guarded(py, || {
-        set_max_memory(max_memory);
         let mut dicom = coxa_io::dicom::ReadOptions::new().with_resample(resample);
         if let Some(s) = series {
             dicom = dicom.with_series(s);
         }
-        let options = coxa_io::OpenOptions::new().with_any_modality(any_modality).with_dicom(dicom);
+        let options = coxa_io::OpenOptions::new().with_any_modality(any_modality).with_dicom(dicom).with_limits(limits(max_memory));
         Ok(coxa_io::open(&path, &options)?)
     })?;
     let source = match &loaded.source {
@@ -156,11 +166,10 @@ fn read_volume<'py>(py: Python<'py>, path: PathBuf, any_modality: bool, series: 
 #[pyo3(signature = (path, max_memory = None))]
 fn read_label_map<'py>(py: Python<'py>, path: PathBuf, max_memory: Option<u64>) -> PyResult<LabelParts<'py>> {
     let map = guarded(py, || {
-        set_max_memory(max_memory);
         if coxa_io::nrrd::is_nrrd_path(&path) {
-            Ok(coxa_io::nrrd::read_label_map(&path)?)
+            Ok(coxa_io::nrrd::read_label_map_with(&path, &limits(max_memory))?)
         } else if coxa_io::nifti::is_nifti_path(&path) {
-            Ok(coxa_io::nifti::read_label_map(&path)?)
+            Ok(coxa_io::nifti::read_label_map_with(&path, &limits(max_memory))?)
         } else {
             Err(Failure::Input(anyhow::anyhow!("{}: a NIfTI (.nii, .nii.gz) or NRRD (.nrrd) label map is expected", path.display())))
         }

@@ -96,3 +96,20 @@ def test_bad_geometry_is_an_argument_error():
     v = coxa.Volume(np.zeros((2, 2, 2), dtype=np.int16), spacing=(1.0, -1.0, 1.0))
     with pytest.raises(coxa.ArgumentError, match="geometry"):
         v.write("/tmp/never-written.nii")
+
+
+def test_nrrd_equals_simpleitk():
+    path = data("pyradiomics/brain1_image.nrrd")
+    v = coxa.read_volume(path, any_modality=True)
+    assert v.source == "nrrd"
+    same_as_sitk(v, sitk.ReadImage(str(path)))
+
+
+def test_a_file_larger_than_max_memory_is_refused_before_reading(coxa_bin):
+    path = data("totalseg/example_ct.nii.gz")
+    with pytest.raises(coxa.ReadError) as e:
+        coxa.read_volume(path, max_memory=100_000)
+    cli = run_cli(coxa_bin, "--max-memory", "100000", "inspect", str(path))
+    assert cli.returncode == 2 and cli.stderr.strip() == f"error: {e.value}", (cli.stderr, str(e.value))
+    # The limit was this read's only.
+    assert coxa.read_volume(path).array.size == 122 * 101 * 112
