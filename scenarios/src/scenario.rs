@@ -42,6 +42,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 mod cases;
+pub mod designs;
 mod sections;
 mod sweep;
 
@@ -146,6 +147,8 @@ pub struct Placement {
 /// One combination of the swept values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepPoint {
+    /// The design's name (`[[designs]]`; None: the scenario's one catalog).
+    pub design: Option<String>,
     /// Head diameter, mm (None: the planner chooses).
     pub head_diameter_mm: Option<f64>,
     /// Head offset, mm.
@@ -172,6 +175,9 @@ impl SweepPoint {
     /// A short label, e.g. `head32_av20_tilt0`.
     pub fn label(&self) -> String {
         let mut s = Vec::new();
+        if let Some(d) = &self.design {
+            s.push(d.clone());
+        }
         if let Some(h) = self.head_diameter_mm {
             s.push(format!("head{h}"));
         }
@@ -211,6 +217,9 @@ pub struct Scenario {
     pub motions: Vec<String>,
     /// A catalog folder.
     pub catalog: Option<PathBuf>,
+    /// The designs compared (`[[designs]]`; empty: the one catalog and user parts above, which
+    /// otherwise are the first design's).
+    pub designs: Vec<designs::Design>,
     /// The user cup's frame file.
     pub user_cup: Option<PathBuf>,
     /// The user stem's frame file.
@@ -344,9 +353,13 @@ impl Scenario {
             Some(d) => cx.resolve(d, "output_dir", false)?,
             None => cx.base.join(format!("{}-results", path.file_stem().map_or("scenario".into(), |s| s.to_string_lossy()))),
         };
-        let catalog = raw.implants.catalog.as_ref().map(|c| cx.resolve(c, "implants.catalog", true)).transpose()?;
-        let user_cup = raw.implants.user_cup.as_ref().map(|c| cx.resolve(c, "implants.user_cup", true)).transpose()?;
-        let user_stem = raw.implants.user_stem.as_ref().map(|c| cx.resolve(c, "implants.user_stem", true)).transpose()?;
+        let mut catalog = raw.implants.catalog.as_ref().map(|c| cx.resolve(c, "implants.catalog", true)).transpose()?;
+        let mut user_cup = raw.implants.user_cup.as_ref().map(|c| cx.resolve(c, "implants.user_cup", true)).transpose()?;
+        let mut user_stem = raw.implants.user_stem.as_ref().map(|c| cx.resolve(c, "implants.user_stem", true)).transpose()?;
+        let designs = designs::designs(&cx, &raw)?;
+        if let Some(first) = designs.first() {
+            (catalog, user_cup, user_stem) = (first.catalog_dir.clone(), first.user_cup.clone(), first.user_stem.clone());
+        }
         let msk = sections::msk(&cx, &raw)?;
         let radiomics = sections::radiomics(&cx, &raw)?;
         let plan_options = sections::plan_options(&raw);
@@ -355,7 +368,7 @@ impl Scenario {
         {
             return Err(cx.err(cx.at(d.span()), Some("report.cup_definition"), format!("{:?}: use radiographic, operative or anatomic (Murray 1993)", d.get_ref())));
         }
-        Ok(Self { file: path.to_path_buf(), raw, text, output_dir, cases, sweep, motions, catalog, user_cup, user_stem, msk, radiomics, plan_options })
+        Ok(Self { file: path.to_path_buf(), raw, text, output_dir, cases, sweep, motions, catalog, designs, user_cup, user_stem, msk, radiomics, plan_options })
     }
 }
 

@@ -60,7 +60,8 @@ pub fn contradictions(raw: &ScenarioFile) -> Result<(), Contradiction> {
         * len(im.head_offset_mm.as_ref().map(|s| s.get_ref().0.len()))
         * len(im.liner.as_ref().map(|s| s.get_ref().0.len()))
         * len(im.stem_size.as_ref().map(|s| s.get_ref().0.len()))
-        * len(raw.rom.standing_tilt_deg.as_ref().map(|s| s.get_ref().0.len()));
+        * len(raw.rom.standing_tilt_deg.as_ref().map(|s| s.get_ref().0.len()))
+        * len(Some(raw.designs.len()));
     if let Some(p) = &raw.placement {
         points *= len(Some(p.cup_inclination_deg.get_ref().0.len())) * len(Some(p.cup_anteversion_deg.get_ref().0.len())) * len(p.stem_anteversion_deg.as_ref().map(|s| s.get_ref().0.len()));
     }

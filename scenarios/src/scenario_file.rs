@@ -112,6 +112,29 @@ pub struct ScenarioFile {
     /// Bone lesion stage: metastasis candidates on the CT (`lesions/` in each case folder).
     #[serde(default)]
     pub lesions: Option<LesionsSection>,
+    /// Implant designs compared in one run (`[[designs]]`): every case is planned (or run at
+    /// the fixed placement) with each design's catalog, the designs the outermost sweep axis.
+    #[serde(default)]
+    pub designs: Vec<DesignSpec>,
+}
+
+/// `[[designs]]`: one implant design of a comparison.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DesignSpec {
+    /// The design's name (letters, digits, `-`, `_`, `.`): the first part of its sweep points'
+    /// labels, so of its rows in the cohort tables.
+    pub name: Spanned<String>,
+    /// A folder of catalog TOML files (parametric series, stem sizes with their own STL);
+    /// without it the built-in catalog.
+    #[serde(default)]
+    pub catalog: Option<Spanned<PathBuf>>,
+    /// An engineer's own cup (frame file), with `[placement]` only.
+    #[serde(default)]
+    pub user_cup: Option<Spanned<PathBuf>>,
+    /// An engineer's own stem (frame file), with `[placement]` only.
+    #[serde(default)]
+    pub user_stem: Option<Spanned<PathBuf>>,
 }
 
 /// `[msk]`.

@@ -21,6 +21,7 @@ use nalgebra::{Matrix4, Point3};
 
 use crate::model::{BoneGeometry, BoneOptions, ContactKind, FemurBone, HipModel, PelvisBone};
 use crate::rom::{self, Motion, PelvicTilts, Posture, SweepOptions};
+use crate::user_parts::UserStem;
 
 /// The bones a [`SimScorer`] collides: the operated side's hip bone and femur (LPS mm), the
 /// femur's landmarks and the pelvic frame.
@@ -77,6 +78,39 @@ impl BoneCache {
     }
 }
 
+/// A stem size's own geometry (a catalog size with a `frame`): the planner scores that size on
+/// this mesh instead of the catalog's cylinder neck ([`SimScorer::with_user_stems`]).
+#[derive(Debug, Clone)]
+pub struct UserStemSize {
+    /// The stem series' name.
+    pub family: String,
+    /// The size's label.
+    pub size: String,
+    /// The STL, stem frame of the file (mm).
+    pub mesh: Arc<Mesh>,
+    /// Its frame file, validated.
+    pub frame: coxa_implants::UserGeometry,
+}
+
+/// The stem sizes of `catalog` that carry their own geometry (`frame`), each frame checked
+/// against its size and its STL read with `read_mesh` (the caller's mesh reader).
+///
+/// # Errors
+/// A frame or mesh that cannot be read or does not fit its size, naming the series and size.
+pub fn user_stem_sizes(catalog: &Catalog, read_mesh: impl Fn(&std::path::Path) -> Result<Mesh, String>) -> Result<Vec<UserStemSize>, ScoreError> {
+    let mut out = Vec::new();
+    for fam in &catalog.stems {
+        for z in &fam.sizes {
+            let Some(path) = &z.frame else { continue };
+            let what = |why: String| ScoreError::new(format!("stem {:?} size {:?}: {why}", fam.name, z.size));
+            let frame = coxa_implants::user::check_stem_frame(path, fam.ccd_deg, z.neck_diameter_mm).map_err(what)?;
+            let mesh = read_mesh(&frame.mesh_path).map_err(what)?;
+            out.push(UserStemSize { family: fam.name.clone(), size: z.size.clone(), mesh: Arc::new(mesh), frame });
+        }
+    }
+    Ok(out)
+}
+
 /// The simulator as a [`RomScorer`]: implants alone, or implants with bones.
 #[derive(Debug)]
 pub struct SimScorer {
@@ -85,17 +119,40 @@ pub struct SimScorer {
     femoral: Option<FemoralFrame>,
     bones: Option<ScorerBones>,
     cache: Mutex<BoneCache>,
+    user_stems: Vec<UserStemSize>,
+    /// The prepared user stems by index in `user_stems` and head radius bits.
+    prepared_stems: Mutex<BTreeMap<(usize, u64), Arc<UserStem>>>,
 }
 
 impl SimScorer {
     /// Implants alone in `frame` (the pelvic frame); the stem sits in `femoral` (default: parallel
     /// to LPS with the shaft along +z).
     pub fn implants_only(catalog: Catalog, frame: PelvicFrame, femoral: Option<FemoralFrame>) -> Self {
-        Self { catalog, frame, femoral, bones: None, cache: Mutex::new(BoneCache::default()) }
+        Self { catalog, frame, femoral, bones: None, cache: Mutex::new(BoneCache::default()), user_stems: Vec::new(), prepared_stems: Mutex::default() }
     }
     /// Implants with bones in `frame` (the pelvic frame of the pelvis the bones belong to).
     pub fn with_bones(catalog: Catalog, frame: PelvicFrame, bones: ScorerBones) -> Self {
-        Self { catalog, frame, femoral: None, bones: Some(bones), cache: Mutex::new(BoneCache::default()) }
+        Self { catalog, frame, femoral: None, bones: Some(bones), cache: Mutex::new(BoneCache::default()), user_stems: Vec::new(), prepared_stems: Mutex::default() }
+    }
+    /// Stem sizes with their own geometry: a candidate with one of them collides its mesh
+    /// (through [`UserStem`], prepared once per head size), not the catalog's neck.
+    #[must_use]
+    pub fn with_user_stems(mut self, stems: Vec<UserStemSize>) -> Self {
+        self.user_stems = stems;
+        self
+    }
+    /// The user geometry of a placement's stem, if its size has one.
+    pub fn user_stem(&self, p: &ImplantPlacement) -> Result<Option<Arc<UserStem>>, ScoreError> {
+        let Some(i) = self.user_stems.iter().position(|u| u.family == p.stem_family && u.size == p.stem_size) else { return Ok(None) };
+        let head_r = p.head_diameter_mm / 2.0;
+        let key = (i, head_r.to_bits());
+        if let Some(s) = self.prepared_stems.lock().map_err(|_| ScoreError::new("the user stem cache was poisoned by a panic in another thread"))?.get(&key) {
+            return Ok(Some(s.clone()));
+        }
+        let u = &self.user_stems[i];
+        let stem = UserStem::shared(&u.mesh, &u.frame, head_r).map_err(ScoreError::caused_by)?;
+        self.prepared_stems.lock().map_err(|_| ScoreError::new("the user stem cache was poisoned by a panic in another thread"))?.insert(key, stem.clone());
+        Ok(Some(stem))
     }
     /// Pelvis distance fields held (one per shell size and cup centre; the costly part), at
     /// most the 16 most recently used.
@@ -118,6 +175,9 @@ impl SimScorer {
         let mut builder = HipModel::builder(p.side, construct.clone()).cup(p.cup).stem_anteversion(p.stem_anteversion).pelvic_frame(self.frame).hip_centre_lps_mm(p.cup_centre_lps_mm);
         if let Some(f) = self.femoral {
             builder = builder.femoral_frame(f);
+        }
+        if let Some(stem) = self.user_stem(p)? {
+            builder = builder.user_stem(stem);
         }
         if let Some(b) = &self.bones {
             builder = builder.bones(self.bone_geometry(b, p, &construct)?);

@@ -192,6 +192,12 @@ pub struct StemSize {
     pub tip_ml_width_mm: f64,
     /// From the head centre's level (0 mm head offset) down the shaft axis to the tip, mm.
     pub length_mm: f64,
+    /// The engineer's own geometry of this size: a user frame file (`part = "stem"`, see
+    /// [`crate::user`]) naming its STL, relative to the catalog file. The planner sizes the
+    /// series by the numbers above and scores every candidate's range of motion on this mesh;
+    /// loading checks that the frame's neck diameter and neck-shaft angle are the size's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<std::path::PathBuf>,
 }
 
 fn positive(origin: &str, field: String, v: f64) -> Result<()> {
@@ -281,6 +287,9 @@ impl CatalogFile {
             }
             for (k, z) in s.sizes.iter().enumerate() {
                 let g = |n: &str| format!("stems[{i}].sizes[{k}].{n}");
+                if s.sizes[..k].iter().any(|y| y.size == z.size) {
+                    return Err(invalid(g("size"), format!("{:?} is listed twice; the sizes of a series overlap, give each a distinct label", z.size)));
+                }
                 in_range(origin, g("offset_mm"), z.offset_mm, 10.0, 80.0)?;
                 in_range(origin, g("neck_diameter_mm"), z.neck_diameter_mm, 4.0, 30.0)?;
                 in_range(origin, g("neck_length_mm"), z.neck_length_mm, 5.0, 80.0)?;
@@ -288,7 +297,14 @@ impl CatalogFile {
                 in_range(origin, g("tip_ml_width_mm"), z.tip_ml_width_mm, 2.0, z.ml_width_mm)?;
                 in_range(origin, g("length_mm"), z.length_mm, 40.0, 400.0)?;
                 if k > 0 && z.ml_width_mm <= s.sizes[k - 1].ml_width_mm {
-                    return Err(invalid(g("ml_width_mm"), format!("{} mm is not wider than the size before ({} mm); list sizes smallest body first", z.ml_width_mm, s.sizes[k - 1].ml_width_mm)));
+                    return Err(invalid(
+                        g("ml_width_mm"),
+                        format!(
+                            "{} mm is not wider than the size before ({} mm): the sizes overlap; list sizes smallest body first, each wider than the last",
+                            z.ml_width_mm,
+                            s.sizes[k - 1].ml_width_mm
+                        ),
+                    ));
                 }
             }
             let r = &s.size_rule;
@@ -332,7 +348,9 @@ impl Catalog {
         Ok(c)
     }
 
-    /// Every `*.toml` file of `dir` (sorted by name), parsed and validated.
+    /// Every `*.toml` file of `dir` (sorted by name), parsed and validated. Stem sizes with
+    /// their own geometry (`frame`) get the frame file's path resolved against the catalog
+    /// file's folder, and the frame checked against the size ([`crate::user::check_stem_frame`]).
     pub fn load_dir(dir: &Path) -> Result<Self> {
         let read = |path: &Path, source| ImplantError::Read { path: path.to_path_buf(), source };
         let mut paths: Vec<_> = std::fs::read_dir(dir).map_err(|e| read(dir, e))?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
@@ -340,7 +358,24 @@ impl Catalog {
         let mut c = Self::default();
         for p in paths {
             let text = crate::read::text(&p)?;
-            c.add_text(&text, &p.display().to_string())?;
+            let origin = p.display().to_string();
+            let mut f = CatalogFile::parse(&text, &origin)?;
+            let base = p.parent().unwrap_or(Path::new("."));
+            for (i, s) in f.stems.iter_mut().enumerate() {
+                for (k, z) in s.sizes.iter_mut().enumerate() {
+                    if let Some(frame) = &mut z.frame {
+                        *frame = base.join(&*frame);
+                    }
+                    if let Some(frame) = &z.frame {
+                        crate::user::check_stem_frame(frame, s.ccd_deg, z.neck_diameter_mm).map_err(|why| ImplantError::Invalid {
+                            origin: origin.clone(),
+                            field: format!("stems[{i}].sizes[{k}].frame"),
+                            why,
+                        })?;
+                    }
+                }
+            }
+            c.add_file(f, &origin)?;
         }
         Ok(c)
     }
@@ -348,10 +383,36 @@ impl Catalog {
     /// Parses, validates and adds one file's families; liner names must stay unique.
     pub fn add_text(&mut self, text: &str, origin: &str) -> Result<()> {
         let f = CatalogFile::parse(text, origin)?;
+        self.add_file(f, origin)
+    }
+
+    /// Validates and adds one parsed file's families. Names must stay unique (liners, stem
+    /// series), and no two shell series may offer the same diameter: which of them a planned
+    /// size came from would be a guess.
+    fn add_file(&mut self, f: CatalogFile, origin: &str) -> Result<()> {
         f.validate(origin)?;
+        let taken = |field: String, why: String| ImplantError::Invalid { origin: origin.into(), field, why };
         for (i, l) in f.liners.iter().enumerate() {
             if self.liners.iter().any(|m| m.name == l.name) {
-                return Err(ImplantError::Invalid { origin: origin.into(), field: format!("liners[{i}].name"), why: format!("{:?} is already in the catalog", l.name) });
+                return Err(taken(format!("liners[{i}].name"), format!("{:?} is already in the catalog", l.name)));
+            }
+        }
+        for (i, s) in f.stems.iter().enumerate() {
+            if self.stems.iter().chain(&f.stems[..i]).any(|m| m.name == s.name) {
+                return Err(taken(format!("stems[{i}].name"), format!("{:?} is already in the catalog; give each stem series its own name", s.name)));
+            }
+        }
+        for (i, s) in f.shells.iter().enumerate() {
+            let n = ((s.outer_diameter_max_mm - s.outer_diameter_min_mm) / s.outer_diameter_step_mm).round() as usize;
+            let sizes = (0..=n).map(|k| s.outer_diameter_min_mm + k as f64 * s.outer_diameter_step_mm);
+            if let Some((od, other)) = sizes.filter_map(|od| self.shells.iter().chain(&f.shells[..i]).find(|o| o.has_size(od)).map(|o| (od, o))).next() {
+                return Err(taken(
+                    format!("shells[{i}]"),
+                    format!(
+                        "the series {:?} overlaps {:?} (both offer {od} mm): a planned shell's series would be a guess; keep one series per diameter, or put the other in its own design",
+                        s.name, other.name
+                    ),
+                ));
             }
         }
         self.shells.extend(f.shells);
@@ -551,5 +612,61 @@ mod tests {
         assert!(e.contains("b_stems.toml") && e.contains("stems[0].ccd_deg"), "{e}");
         let e = Catalog::load_dir(&dir.path().join("missing")).unwrap_err().to_string();
         assert!(e.contains("missing"), "{e}");
+    }
+
+    /// Two shell series offering one diameter, two stem series of one name, a size label twice:
+    /// which part a plan names would be a guess, so the catalog is refused.
+    #[test]
+    fn series_that_overlap_are_refused() {
+        let shells = include_str!("../catalog/shells.toml");
+        let mut c = Catalog::builtin().unwrap();
+        let e = c.add_text(&shells.replace("outer_diameter_min_mm = 40.0", "outer_diameter_min_mm = 60.0"), "more_shells.toml").unwrap_err().to_string();
+        assert!(e.contains("more_shells.toml") && e.contains("overlaps") && e.contains("60 mm"), "{e}");
+        // Sizes between the series' steps do not overlap.
+        let odd = shells
+            .replace("outer_diameter_min_mm = 40.0", "outer_diameter_min_mm = 41.0")
+            .replace("outer_diameter_max_mm = 70.0", "outer_diameter_max_mm = 69.0")
+            .replace("press-fit hemispherical shell", "odd sizes");
+        c.add_text(&odd, "odd.toml").unwrap();
+        assert_eq!(c.shell_family(41.0).map(|s| s.name.as_str()), Some("odd sizes"));
+        let stems = include_str!("../catalog/stems.toml");
+        let e = c.add_text(stems, "again.toml").unwrap_err().to_string();
+        assert!(e.contains("again.toml") && e.contains("stems[0].name") && e.contains("already"), "{e}");
+        let twice = stems.replacen("size = \"2\"", "size = \"1\"", 1);
+        let e = CatalogFile::parse(&twice, "t.toml").unwrap().validate("t.toml").unwrap_err().to_string();
+        assert!(e.contains("stems[0].sizes[1].size") && e.contains("twice"), "{e}");
+    }
+
+    /// A stem size's own geometry is read with the catalog file: its frame path resolved
+    /// against the file's folder and checked against the size's numbers.
+    #[test]
+    fn a_stem_size_frame_is_resolved_and_checked_on_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let stems = include_str!("../catalog/stems.toml");
+        let file = CatalogFile::parse(stems, "stems.toml").unwrap();
+        let mut one = file.stems[0].clone();
+        one.sizes.truncate(1);
+        one.sizes[0].frame = Some("parts/s1.toml".into());
+        let (ccd, neck) = (one.ccd_deg, one.sizes[0].neck_diameter_mm);
+        let f = CatalogFile { schema_version: 1, shells: vec![], liners: vec![], heads: vec![], stems: vec![one] };
+        std::fs::write(dir.path().join("stems.toml"), toml::to_string(&f).unwrap()).unwrap();
+        std::fs::create_dir(dir.path().join("parts")).unwrap();
+        let a = (180.0f64 - ccd).to_radians();
+        let frame = |neck: f64| {
+            format!(
+                "schema_version = 1\npart = \"stem\"\nmesh = \"s1.stl\"\nunits = \"mm\"\nhead_centre_mm = [0.0, 0.0, 0.0]\nneck_axis = [0.0, 0.0, 1.0]\nneck_diameter_mm = {neck}\nshaft_axis = [{}, 0.0, {}]\n",
+                a.sin(),
+                a.cos()
+            )
+        };
+        std::fs::write(dir.path().join("parts/s1.toml"), frame(neck)).unwrap();
+        let e = Catalog::load_dir(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("stems[0].sizes[0].frame") && e.contains("s1.stl") && e.contains("does not exist"), "{e}");
+        std::fs::write(dir.path().join("parts/s1.stl"), "solid s\nendsolid s\n").unwrap();
+        let c = Catalog::load_dir(dir.path()).unwrap();
+        assert_eq!(c.stems[0].sizes[0].frame.as_deref(), Some(dir.path().join("parts/s1.toml").as_path()));
+        std::fs::write(dir.path().join("parts/s1.toml"), frame(neck + 2.0)).unwrap();
+        let e = Catalog::load_dir(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("neck") && e.contains("make them one"), "{e}");
     }
 }

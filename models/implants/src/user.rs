@@ -183,6 +183,30 @@ impl UserGeometrySpec {
     }
 }
 
+/// Checks a stem size's own geometry against the catalog's numbers for it: the frame file at
+/// `frame` must parse, be a stem's, name an STL that exists, and give the size's neck diameter
+/// (within 0.05 mm) and the series' neck-shaft angle `ccd_deg` (within 1 deg), so that the
+/// planner's sizing and reconstruction (from the numbers) and its range of motion (on the mesh)
+/// describe the same part. The reason on failure, in words.
+pub fn check_stem_frame(frame: &Path, ccd_deg: f64, neck_diameter_mm: f64) -> std::result::Result<UserGeometry, String> {
+    let origin = frame.display().to_string();
+    let g = UserGeometrySpec::read(frame).and_then(|s| s.validate(&origin, frame.parent().unwrap_or(Path::new(".")))).map_err(|e| e.to_string())?;
+    if g.part != UserPartKind::Stem {
+        return Err(format!("{origin} describes a cup; a stem size needs a frame with part = \"stem\""));
+    }
+    if !g.mesh_path.is_file() {
+        return Err(format!("{origin} names the mesh {}, which does not exist", g.mesh_path.display()));
+    }
+    if (g.diameter_mm - neck_diameter_mm).abs() > 0.05 {
+        return Err(format!("{origin} gives a {} mm neck, the catalog {neck_diameter_mm} mm; make them one", g.diameter_mm));
+    }
+    let ccd = g.reference_axis.map_or(f64::NAN, |s| 180.0 - s.angle(&g.axis).to_degrees());
+    if ccd.is_nan() || (ccd - ccd_deg).abs() > 1.0 {
+        return Err(format!("{origin}: its neck and shaft axes make a {ccd:.1} deg neck-shaft angle, the series {ccd_deg} deg; make them one"));
+    }
+    Ok(g)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

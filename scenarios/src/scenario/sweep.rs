@@ -6,7 +6,7 @@ use toml::Spanned;
 use super::{Checker, Placement, ScenarioError, SweepPoint};
 use crate::scenario_file::{Finite, OneOrMany, ScenarioFile, parse_definition};
 
-/// The sweep points of `raw`: heads x offsets x liners x stems x placements x tilts.
+/// The sweep points of `raw`: designs x heads x offsets x liners x stems x placements x tilts.
 pub(super) fn sweep(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Vec<SweepPoint>, ScenarioError> {
     let list = |v: &Option<Spanned<OneOrMany<Finite>>>| -> Vec<f64> { v.as_ref().map(|s| s.get_ref().0.iter().map(|f| f.0).collect()).unwrap_or_default() };
     let check_range = |v: &Option<Spanned<OneOrMany<Finite>>>, field: &str, lo: f64, hi: f64| -> Result<(), ScenarioError> {
@@ -70,22 +70,26 @@ pub(super) fn sweep(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Vec<SweepPoi
             }
         }
     }
+    let designs: Vec<Option<String>> = if raw.designs.is_empty() { vec![None] } else { raw.designs.iter().map(|d| Some(d.name.get_ref().clone())).collect() };
     let mut sweep = Vec::new();
-    for h in &heads {
-        for o in &offsets {
-            for l in &liners {
-                for z in &stems {
-                    for p in &placements {
-                        for t in &tilts {
-                            sweep.push(SweepPoint {
-                                head_diameter_mm: *h,
-                                head_offset_mm: *o,
-                                liner: l.clone(),
-                                stem_size: z.clone(),
-                                placement: *p,
-                                standing_tilt_deg: *t,
-                                sitting_extra_tilt_deg: sitting_extra,
-                            });
+    for d in &designs {
+        for h in &heads {
+            for o in &offsets {
+                for l in &liners {
+                    for z in &stems {
+                        for p in &placements {
+                            for t in &tilts {
+                                sweep.push(SweepPoint {
+                                    design: d.clone(),
+                                    head_diameter_mm: *h,
+                                    head_offset_mm: *o,
+                                    liner: l.clone(),
+                                    stem_size: z.clone(),
+                                    placement: *p,
+                                    standing_tilt_deg: *t,
+                                    sitting_extra_tilt_deg: sitting_extra,
+                                });
+                            }
                         }
                     }
                 }

@@ -58,17 +58,21 @@ pub fn motions(scn: &Scenario) -> Vec<rom::Motion> {
 /// # Errors
 /// A point's implants, plan or range of motion failing, with the point named.
 pub fn sweep(inputs: &SweepInputs<'_>, progress: Progress<'_>, warnings: &mut Vec<String>) -> Result<Vec<PointResult>> {
-    let SweepInputs { scn, case, catalog, anatomy, motions } = *inputs;
+    let SweepInputs { scn, case, anatomy, motions, .. } = *inputs;
     let mut results: Vec<PointResult> = Vec::new();
     let mut bone_cache: BoneCache = Vec::new();
     for point in &scn.sweep {
         let tilts = point.tilts();
+        // A design's own catalog and parts (`[[designs]]`); else the scenario's.
+        let design = point.design.as_ref().and_then(|n| scn.designs.iter().find(|d| d.name == *n));
+        let inputs = SweepInputs { catalog: design.map_or(inputs.catalog, |d| &d.catalog), ..*inputs };
+        let user = design.map_or((scn.user_cup.as_deref(), scn.user_stem.as_deref()), |d| (d.user_cup.as_deref(), d.user_stem.as_deref()));
         let result = match point.placement {
             None => {
                 progress(&format!("planning {}", point.label()));
-                planned_point(scn, case, catalog, anatomy, point, &tilts, motions)?
+                planned_point(scn, case, inputs.catalog, anatomy, point, &tilts, motions)?
             }
-            Some(placement) => fixed_point(inputs, point, placement, &tilts, &mut bone_cache, results.is_empty(), warnings)?,
+            Some(placement) => fixed_point(&inputs, point, placement, &tilts, user, &mut bone_cache, results.is_empty(), warnings)?,
         };
         keep_point(&mut results, result);
     }
@@ -81,8 +85,18 @@ type BoneCache = Vec<([u64; 2], Option<HipBones>)>;
 /// A sweep point with the scenario's fixed placement: its implants (defaults where the scenario
 /// leaves them open) on the native centre, and its range of motion. `first`: the case's first
 /// point (which notes missing bones).
-fn fixed_point(inputs: &SweepInputs<'_>, point: &SweepPoint, placement: Placement, tilts: &PelvicTilts, bone_cache: &mut BoneCache, first: bool, warnings: &mut Vec<String>) -> Result<PointResult> {
-    let SweepInputs { scn, case, catalog, anatomy, motions } = *inputs;
+#[allow(clippy::too_many_arguments, reason = "one sweep point's plain inputs")]
+fn fixed_point(
+    inputs: &SweepInputs<'_>,
+    point: &SweepPoint,
+    placement: Placement,
+    tilts: &PelvicTilts,
+    (user_cup, user_stem): (Option<&Path>, Option<&Path>),
+    bone_cache: &mut BoneCache,
+    first: bool,
+    warnings: &mut Vec<String>,
+) -> Result<PointResult> {
+    let SweepInputs { case, catalog, anatomy, motions, .. } = *inputs;
     let choice = ImplantChoice {
         head_mm: point.head_diameter_mm.unwrap_or(DEFAULT_HEAD_MM),
         head_offset_mm: point.head_offset_mm,
@@ -107,7 +121,10 @@ fn fixed_point(inputs: &SweepInputs<'_>, point: &SweepPoint, placement: Placemen
         warnings.push(format!("no hip_{0} and femur_{0} surfaces (or their landmarks): range of motion of the implants alone", case.side.as_str()));
     }
     let stem_av = Angle::from_deg(placement.stem_anteversion_deg);
-    let user = crate::rom::UserParts::load(scn.user_cup.as_deref(), scn.user_stem.as_deref(), choice.head_mm)?;
+    // A stem size with its own STL (the catalog's `frame`) is that stem, unless the design
+    // names a user stem of its own.
+    let size_frame = catalog.stems.first().and_then(|f| f.sizes.iter().find(|z| z.size == choice.stem_size)).and_then(|z| z.frame.clone());
+    let user = crate::rom::UserParts::load(user_cup, user_stem.or(size_frame.as_deref()), choice.head_mm)?;
     let (model, rom) =
         rom_record(case.side, &construct, &choice.liner, placement.cup, stem_av, tilts, bones.as_ref(), &user, motions).with_context(|| format!("range of motion at {}", point.label()))?;
     Ok(PointResult {
@@ -264,7 +281,7 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
     if let Some(l) = &point.liner {
         options = options.with_liners(vec![l.clone()]);
     }
-    let scorer = super::plan::scorer(&plan_anatomy, catalog);
+    let scorer = super::plan::scorer(&plan_anatomy, catalog)?;
     let mut plan = coxa_planner::plan(&plan_anatomy, catalog, &scorer, &options).with_context(|| format!("planning {}", point.label()))?;
     plan.notes.splice(0..0, anatomy.input_notes.iter().cloned().chain(notes));
     let mut record = super::plan::plan_record(&plan, &plan_anatomy, catalog, frame_note, &options);
@@ -280,7 +297,8 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
         shell_mm: Some(placement.shell_outer_diameter_mm),
         stem_size: placement.stem_size.clone(),
     };
-    let user = crate::rom::UserParts::default();
+    // A stem size with its own geometry was scored on it: the record says so.
+    let user = crate::rom::UserParts { cup: None, stem: scorer.user_stem(&placement)? };
     let rom = crate::rom::rom_record_of(&model, &choice.liner, tilts, &user, motions, frame_note);
     Ok(PointResult {
         point: point.clone(),
