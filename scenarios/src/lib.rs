@@ -16,6 +16,7 @@ pub mod landmark_check;
 pub mod manifest;
 pub mod merge;
 pub mod msk_stage;
+pub mod opensim_setup;
 pub mod pacs;
 pub mod pipeline;
 pub mod population;

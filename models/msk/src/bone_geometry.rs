@@ -546,6 +546,28 @@ pub struct GeometryReport {
     pub joint_centres: Vec<(String, &'static str)>,
     /// What could not be carried exactly (kept as an approximation), for people.
     pub notes: Vec<String>,
+    /// Each registered body's personalised frame in the patient's frame: a patient point `p`
+    /// (mm) is at `rotation⁻¹ (p - origin_mm) / 1000` m in the body (how the patient's own
+    /// surfaces go into an exported model).
+    pub frames: Vec<BodyFrame>,
+}
+
+/// A personalised body frame in the patient's frame (mm).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BodyFrame {
+    /// The body.
+    pub body: String,
+    /// Its origin, patient mm.
+    pub origin_mm: Point3<f64>,
+    /// Its axes in the patient's frame.
+    pub rotation: Rotation3<f64>,
+}
+
+impl BodyFrame {
+    /// A patient point (mm) in the body frame (m).
+    pub fn to_body_m(&self, patient_mm: &Point3<f64>) -> Point3<f64> {
+        Point3::from(mm_to_m(self.rotation.inverse() * (patient_mm - self.origin_mm)))
+    }
 }
 
 /// The model with the registered bodies' geometry carried onto the patient (see the module
@@ -662,7 +684,8 @@ pub fn personalise_bones(model: &Model, warps: &[BoneWarp], joint_centres: &[(&s
     }
     let after = default_lengths(&out)?;
     keep_fibre_ratios(&mut out, &before, &after);
-    Ok((out, GeometryReport { bones: warps.iter().map(|w| w.report.clone()).collect(), joint_centres: centres, notes }))
+    let frames = warps.iter().map(|w| BodyFrame { body: w.body.clone(), origin_mm: w.origin_mm, rotation: w.rotation }).collect();
+    Ok((out, GeometryReport { bones: warps.iter().map(|w| w.report.clone()).collect(), joint_centres: centres, notes, frames }))
 }
 
 /// The distance (mm) each muscle point of `body` moved between two versions of a model,

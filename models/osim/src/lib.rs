@@ -35,7 +35,7 @@ pub use model::{
 };
 pub use read::{BodyMesh, body_meshes, parse_osim, read_osim};
 pub use storage::Storage;
-pub use write::{update_osim, write_osim_update};
+pub use write::{MeshGeometry, set_body_meshes, update_osim, write_osim_update};
 
 /// The types most users of this crate need.
 pub mod prelude {

@@ -181,3 +181,23 @@ fn body_meshes_of_gait2392() {
     assert_eq!(of("femur_r"), ["femur_r.vtp"]);
     assert!(m.iter().all(|x| x.scale_factors == [1.0; 3]));
 }
+
+/// `set_body_meshes` replaces the listed bodies' display meshes and keeps everything else: the
+/// model reads back the same, the other bodies keep theirs, an unknown body is an error.
+#[test]
+fn body_meshes_are_replaced() {
+    let text = crate::embedded::GAIT2392_OSIM;
+    let mesh = |name: &str, file: &str| MeshGeometry { name: name.into(), mesh_file: file.into(), colour: [0.9, 0.8, 0.7] };
+    let meshes = vec![("pelvis".to_string(), vec![mesh("pelvis_patient", "p_pelvis.stl")]), ("femur_l".to_string(), vec![mesh("femur_l_patient", "p_femur_l.stl"), mesh("stem", "stem.stl")])];
+    let out = set_body_meshes(text, "gait2392", &meshes).unwrap();
+    let m = crate::body_meshes(&out, "gait2392").unwrap();
+    let of = |b: &str| m.iter().filter(|x| x.body == b).map(|x| x.mesh_file.as_str()).collect::<Vec<_>>();
+    assert_eq!(of("pelvis"), ["p_pelvis.stl"]);
+    assert_eq!(of("femur_l"), ["p_femur_l.stl", "stem.stl"]);
+    assert_eq!(of("femur_r"), ["femur_r.vtp"]);
+    let (a, b) = (parse_osim(&out, "out").unwrap(), parse_osim(text, "in").unwrap());
+    assert_eq!((a.bodies.len(), a.muscles.len(), a.coordinates.len()), (b.bodies.len(), b.muscles.len(), b.coordinates.len()));
+    assert!(a.bodies.iter().zip(&b.bodies).all(|(x, y)| x.name == y.name && x.mass_kg == y.mass_kg && x.mass_center_m == y.mass_center_m));
+    let e = set_body_meshes(text, "gait2392", &[("thorax".to_string(), Vec::new())]).unwrap_err().to_string();
+    assert!(e.contains("thorax"), "{e}");
+}

@@ -224,3 +224,57 @@ pub fn write_osim_update(original: impl AsRef<Path>, model: &Model, out: impl As
         .map_err(|source| if source.kind() == std::io::ErrorKind::AlreadyExists { OsimError::Exists { file: out.to_path_buf() } } else { OsimError::Io { file: out.to_path_buf(), source } })?;
     std::io::Write::write_all(&mut f, updated.as_bytes()).map_err(|source| OsimError::Io { file: out.to_path_buf(), source })
 }
+
+/// A display mesh to attach to a body ([`set_body_meshes`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeshGeometry {
+    /// The `<Mesh>`'s name.
+    pub name: String,
+    /// Its `mesh_file`, as OpenSim finds it (beside the model, or in its `Geometry` folder).
+    pub mesh_file: String,
+    /// Its colour (red, green, blue in 0..1).
+    pub colour: [f64; 3],
+}
+
+/// `original` with the display meshes of each listed body replaced by the given ones (the
+/// body's `<attached_geometry>` rewritten; other bodies and everything else kept as written).
+///
+/// # Errors
+/// [`OsimError::Xml`] for text that is not XML; [`OsimError::Missing`] for a body that is not in
+/// the model or has no `<attached_geometry>`.
+pub fn set_body_meshes(original: &str, file: impl AsRef<Path>, meshes: &[(String, Vec<MeshGeometry>)]) -> Result<String> {
+    let file = file.as_ref();
+    let doc = Document::parse(original).map_err(|source| OsimError::Xml { file: file.to_path_buf(), source })?;
+    let m = child(doc.root_element(), "Model").ok_or_else(|| OsimError::NotAModel { file: file.to_path_buf(), why: "no <Model>".into() })?;
+    let bodies = set_objects(child(m, "BodySet"));
+    let mut list: Vec<(Range<usize>, String)> = Vec::new();
+    for (body, geometry) in meshes {
+        let b = bodies.iter().find(|b| b.attribute("name") == Some(body.as_str())).ok_or_else(|| OsimError::Missing {
+            file: file.to_path_buf(),
+            element: "BodySet".into(),
+            child: format!("Body {body}"),
+        })?;
+        let g = child(*b, "attached_geometry").ok_or_else(|| OsimError::Missing { file: file.to_path_buf(), element: format!("Body {body}"), child: "attached_geometry".into() })?;
+        let inner: String = geometry
+            .iter()
+            .map(|x| {
+                let [r, gr, bl] = x.colour;
+                format!(
+                    "<Mesh name=\"{}\"><socket_frame>..</socket_frame><scale_factors>1 1 1</scale_factors><Appearance><visible>true</visible><opacity>1</opacity><color>{r} {gr} {bl}</color></Appearance><mesh_file>{}</mesh_file></Mesh>",
+                    x.name, x.mesh_file
+                )
+            })
+            .collect();
+        list.push((g.range(), format!("<attached_geometry>{inner}</attached_geometry>")));
+    }
+    list.sort_by_key(|(r, _)| r.start);
+    let mut out = String::with_capacity(original.len() + 1024);
+    let mut at = 0;
+    for (r, v) in &list {
+        out.push_str(&original[at..r.start]);
+        out.push_str(v);
+        at = r.end;
+    }
+    out.push_str(&original[at..]);
+    Ok(out)
+}

@@ -65,7 +65,11 @@ pub struct HcfArgs {
     #[arg(long, value_name = "A,S,L", allow_hyphen_values = true)]
     pub cor_shift_mm: Option<String>,
     /// Also write the personalised (scaled and planned) model as an OpenSim .osim file, with the
-    /// plan on the patient's side; the file must not exist.
+    /// plan on the patient's side, weighing --body-weight-n; the file must not exist. With
+    /// one-leg stance, also OpenSim 4.6 set-ups beside it that re-run the hip force (the
+    /// posture .mot, ExternalLoads, StaticOptimization and JointReaction set-ups, coxa's force
+    /// under JointReaction's names); with --bones, the pelvis and femurs display the patient's
+    /// own surfaces (STL beside it).
     #[arg(long)]
     pub export_osim: Option<PathBuf>,
     /// Also write every muscle's force as an OpenSim storage file (.sto: one row at time 0, N);

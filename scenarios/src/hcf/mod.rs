@@ -245,6 +245,12 @@ fn run_landmarks(args: &HcfArgs, side: Side) -> Result<HcfRecord> {
     };
     let activity = MskActivity::from(activity_arg);
     let walking_moment = walking_hip_moment(args, activity_arg)?;
+    if let Some(out) = &args.export_osim {
+        crate::opensim_setup::check_new(out, activity.name())?;
+        if args.bones.is_some() {
+            crate::opensim_setup::check_new_meshes(out)?;
+        }
+    }
     let pelvis = read_landmarks(pelvis_landmarks)?;
     let find = |name: &str| pelvis.iter().find(|(l, _)| l.eq_ignore_ascii_case(name)).map(|(_, p)| *p);
     let (Some(hl), Some(hr)) = (find("HJC_L"), find("HJC_R")) else {
@@ -281,6 +287,10 @@ fn run_landmarks(args: &HcfArgs, side: Side) -> Result<HcfRecord> {
     })?;
     if let Some(out) = &args.export_osim {
         export(&loaded, args, &pelvis, side, ct.as_ref(), &solution, &plan, out)?;
+        if crate::opensim_setup::supported(activity.name()) {
+            let input = crate::opensim_setup::SetupInput { model: &solution.planned, result: &solution.activities[0].planned.result, activity: activity.name(), left: side == Side::Left };
+            let _ = crate::opensim_setup::write(out, &input)?;
+        }
     }
     let solved = &solution.activities[0].planned;
     let r = &solved.result;
@@ -399,14 +409,15 @@ fn export(
 ) -> Result<()> {
     let (side_code, sign) = if side == Side::Left { ("l", -1.0) } else { ("r", 1.0) };
     // The export carries the patient's sides: a left hip's registration is redone unmirrored,
-    // and the CT's strength goes on the patient's sides.
-    let unmirrored = match (&args.bones, side == Side::Left) {
-        (Some(dir), true) => {
-            let b = Bones::read(loaded, args, dir, pelvis, false)?;
-            Some(bone_geometry::register_model(&loaded.model, &b.generic, &b.patient(), &bone_geometry::WarpOptions::default())?.0)
-        }
+    // and the CT's strength goes on the patient's sides. The patient's own bone surfaces (unmirrored)
+    // become the registered bodies' display geometry.
+    let patient = args.bones.as_deref().map(|dir| Bones::read(loaded, args, dir, pelvis, false)).transpose()?;
+    let unmirrored = match (&patient, side == Side::Left) {
+        (Some(b), true) => Some(bone_geometry::register_model(&loaded.model, &b.generic, &b.patient(), &bone_geometry::WarpOptions::default())?),
         _ => None,
     };
+    let frames = unmirrored.as_ref().map(|u| &u.1).or(solution.geometry.as_ref()).map(|g| g.frames.clone()).unwrap_or_default();
+    let unmirrored = unmirrored.map(|u| u.0);
     let personalise_sides = |m: &Model, ct: &[Vec<CtMuscle>; 2], patient_left: bool| -> Result<Model> {
         let (op, other) = if patient_left { ("l", "r") } else { ("r", "l") };
         let (m, _) = strength::strength_from_ct(m, op, &ct[0], strength::SPECIFIC_TENSION_N_PER_CM2)?;
@@ -418,8 +429,21 @@ fn export(
         (Some(ct), None) => personalise_sides(&solution.fitted, ct, side == Side::Left)?,
         (None, None) => solution.fitted.clone(),
     };
-    let export = personalise::apply_implant_change(&base, side_code, &change_for(plan, sign))?;
-    loaded.export(&export, out)
+    let mut export = personalise::apply_implant_change(&base, side_code, &change_for(plan, sign))?;
+    // The patient's weight (the set-ups' ground reaction is the body weight): every body's mass
+    // scaled alike, so the mass ratios coxa's loads use stay the model's.
+    let k = args.body_weight_n / (export.total_mass_kg() * export.gravity_m_s2.norm());
+    export.bodies.iter_mut().for_each(|b| b.mass_kg *= k);
+    let meshes = match &patient {
+        Some(b) => {
+            let mut surfaces = vec![("pelvis", &b.pelvis)];
+            surfaces.extend(b.right.as_ref().map(|m| ("femur_r", m)));
+            surfaces.extend(b.left.as_ref().map(|m| ("femur_l", m)));
+            crate::opensim_setup::write_patient_meshes(out, &frames, &surfaces)?
+        }
+        None => Vec::new(),
+    };
+    loaded.export_with_meshes(&export, &meshes, out)
 }
 
 /// `coxa hcf`: prints the force (or JSON with `--json`).

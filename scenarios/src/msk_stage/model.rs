@@ -42,7 +42,14 @@ impl LoadedModel {
     /// Writes `changed` (this model changed by coxa) as a new .osim file: everything coxa does
     /// not model is kept from this model's text. Never overwrites.
     pub fn export(&self, changed: &osim::Model, out: &std::path::Path) -> Result<()> {
+        self.export_with_meshes(changed, &[], out)
+    }
+
+    /// [`Self::export`] with the listed bodies' display meshes replaced (the patient's own bone
+    /// surfaces, `crate::opensim_setup::write_patient_meshes`).
+    pub fn export_with_meshes(&self, changed: &osim::Model, meshes: &[(String, Vec<osim::MeshGeometry>)], out: &std::path::Path) -> Result<()> {
         let updated = osim::update_osim(&self.text, &self.file_name, changed)?;
+        let updated = if meshes.is_empty() { updated } else { osim::set_body_meshes(&updated, &self.file_name, meshes)? };
         crate::atomic::write_new(out, updated.as_bytes())
     }
 }

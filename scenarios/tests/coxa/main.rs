@@ -19,6 +19,7 @@ mod corpus;
 mod exchange;
 mod lesions;
 mod msk;
+mod opensim_setup;
 // The heavy group (`--features coxa-scenarios/heavy-tests`; scripts/test runs it).
 #[cfg(feature = "heavy-tests")]
 mod pacs;

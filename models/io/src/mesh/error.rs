@@ -9,7 +9,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum MeshFileError {
     /// The extension is not `.stl`, `.ply` (or `.vtk` for reading).
-    #[error("{path}: unknown mesh file type; coxa reads .stl, .ply, legacy .vtk and .vtp files and writes .stl and .ply")]
+    #[error("{path}: unknown mesh file type; coxa reads .stl, .ply, legacy .vtk, .vtp and STEP (.step, .stp) files and writes .stl and .ply")]
     BadExtension {
         /// The file.
         path: PathBuf,

@@ -14,7 +14,10 @@
 //!   models with vertex correspondence need.
 //! - **VTK XML PolyData** ([`read_vtp`]): ASCII data arrays (as OpenSim's geometry), read only,
 //!   vertex order kept; binary/appended arrays are refused with a clear error.
-//! - [`read_mesh`] picks the format from the extension (`.stl`, `.ply`, `.vtk`, `.vtp`, any case),
+//! - **STEP** (ISO 10303-21, `.step`/`.stp`, read only): a CAD part's B-rep solids tessellated
+//!   to a watertight mesh in millimetres; open surfaces are refused ([`step`]'s docs).
+//! - [`read_mesh`] picks the format from the extension (`.stl`, `.ply`, `.vtk`, `.vtp`, `.step`,
+//!   `.stp`, any case),
 //!   [`write_mesh`] likewise (`.stl`, `.ply`).
 //!
 //! Coordinates are taken and written as they are: coxa's meshes are LPS mm; a file from another
@@ -25,6 +28,7 @@
 
 mod error;
 mod ply;
+mod step;
 mod stl;
 #[cfg(test)]
 mod tests;
@@ -52,6 +56,7 @@ enum Format {
     Ply,
     Vtk,
     Vtp,
+    Step,
 }
 
 fn format_of(path: &Path) -> Result<Format> {
@@ -60,11 +65,13 @@ fn format_of(path: &Path) -> Result<Format> {
         Some("ply") => Ok(Format::Ply),
         Some("vtk") => Ok(Format::Vtk),
         Some("vtp") => Ok(Format::Vtp),
+        Some("step" | "stp") => Ok(Format::Step),
         _ => Err(MeshFileError::BadExtension { path: path.to_path_buf() }.into()),
     }
 }
 
-/// Reads an `.stl`, `.ply`, legacy `.vtk` or `.vtp` file (by extension, any case), within
+/// Reads an `.stl`, `.ply`, legacy `.vtk`, `.vtp` or STEP (`.step`, `.stp`) file (by extension,
+/// any case), within
 /// [`Limits::new`].
 pub fn read_mesh(path: &Path) -> Result<Mesh> {
     read_mesh_with(path, &Limits::new())
@@ -80,6 +87,7 @@ pub fn read_mesh_with(path: &Path, limits: &Limits) -> Result<Mesh> {
         Format::Ply => ply::read_ply_with(path, limits),
         Format::Vtk => vtk::read_vtk_with(path, limits),
         Format::Vtp => vtp::read_vtp_with(path, limits),
+        Format::Step => step::read_step_with(path, limits),
     }
 }
 
@@ -94,9 +102,11 @@ pub fn write_mesh(mesh: &Mesh, path: &Path) -> Result<()> {
     match format_of(path)? {
         Format::Stl => write_stl(mesh, path),
         Format::Ply => write_ply(mesh, path),
-        Format::Vtk | Format::Vtp => {
-            Err(MeshFileError::Unsupported { path: path.to_path_buf(), why: "coxa reads VTK (.vtk, .vtp) but does not write it; write .ply (exact doubles, vertex order kept) or .stl".into() }.into())
+        Format::Vtk | Format::Vtp | Format::Step => Err(MeshFileError::Unsupported {
+            path: path.to_path_buf(),
+            why: "coxa reads VTK (.vtk, .vtp) and STEP (.step, .stp) but does not write them; write .ply (exact doubles, vertex order kept) or .stl".into(),
         }
+        .into()),
     }
 }
 

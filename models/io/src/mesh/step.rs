@@ -1,0 +1,185 @@
+//! STEP (ISO 10303-21) solids, read only: an implant engineer's CAD part as coxa's triangle mesh.
+//!
+//! The file's B-rep (faces on planes, cylinders, cones, spheres, tori, B-spline and revolved
+//! surfaces) is parsed by `truck-stepio` and tessellated by `truck-meshalgo` (RICOS's truck CAD
+//! kernel, Apache-2.0): a B-rep and NURBS tessellator is far too large a job to write here. What
+//! coxa adds around it, and why it is written here:
+//! - the length unit, which truck does not read: the `LENGTH_UNIT` entity's SI prefix (`MILLI`,
+//!   `CENTI`, none = metres) or a conversion-based inch, so that the mesh is in millimetres; a file
+//!   without a length unit is refused rather than guessed;
+//! - the solid check: the tessellated faces are welded where their edges meet (within 1e-6 of the
+//!   part's size) and the result must be watertight (each edge shared by two triangles in opposite
+//!   directions), or the file "is not a solid" (open surfaces, curves only, a broken shell);
+//! - bounds: the file is read within the memory limits, and the tessellation tolerance is
+//!   0.02 mm (1/1000 of the part's diagonal for parts over 20 mm), which keeps an implant at a
+//!   few ten thousand triangles.
+//!
+//! Several solids in one file become one mesh (each closed, so the whole is watertight).
+
+use std::path::Path;
+
+use coxa_core::Mesh;
+use nalgebra::Point3;
+use truck_meshalgo::prelude::*;
+use truck_stepio::r#in::{Table, ruststep};
+
+use super::{MeshFileError, checked_mesh};
+use crate::{Limits, Result};
+
+/// Bytes of memory a STEP read takes per byte of file, at most: the text, the parsed entities
+/// and the tessellation (bounded by the tolerance, not the file).
+const MEMORY_PER_FILE_BYTE: u64 = 24;
+
+/// The length unit of the file, in millimetres per file unit.
+fn mm_per_unit(text: &str) -> std::result::Result<f64, String> {
+    // Entities end with ';' and may span lines; the unit is a complex entity holding LENGTH_UNIT.
+    let entity = text.split(';').map(|e| e.split_whitespace().collect::<String>().to_ascii_uppercase()).find(|e| e.contains("LENGTH_UNIT(") && e.contains("UNIT("));
+    let Some(e) = entity else { return Err("it declares no length unit (LENGTH_UNIT); export it with units (millimetres)".into()) };
+    if e.contains("SI_UNIT(") {
+        return match ["(.MILLI.,.METRE.)", "(.CENTI.,.METRE.)", "($,.METRE.)", "(.MICRO.,.METRE.)"].iter().position(|u| e.contains(u)) {
+            Some(i) => Ok([1.0, 10.0, 1000.0, 1e-3][i]),
+            None => Err(format!("its length unit {e} is not one coxa reads (millimetre, centimetre, metre, micrometre); export it in millimetres")),
+        };
+    }
+    if e.contains("CONVERSION_BASED_UNIT('INCH'") {
+        return Ok(25.4);
+    }
+    Err(format!("its length unit {e} is not one coxa reads; export it in millimetres"))
+}
+
+/// Reads a STEP file's solids as one mesh, in millimetres, within `limits`.
+pub(crate) fn read_step_with(path: &Path, limits: &Limits) -> Result<Mesh> {
+    let corrupt = |why: String| MeshFileError::Corrupt { path: path.to_path_buf(), format: "STEP", why };
+    let len = std::fs::metadata(path).map_err(|e| crate::Error::Unreadable { path: path.to_path_buf(), source: e })?.len();
+    limits.check(path, || format!("a STEP file of {}", crate::human::human_bytes(len)), len.saturating_mul(MEMORY_PER_FILE_BYTE))?;
+    let bytes = super::read_all(path, limits)?;
+    let text = String::from_utf8(bytes).map_err(|_| corrupt("it is not text (ISO 10303-21 files are ASCII)".into()))?;
+    if !text.trim_start().starts_with("ISO-10303-21") {
+        return Err(corrupt("it does not start with ISO-10303-21".into()).into());
+    }
+    let scale = mm_per_unit(&text).map_err(corrupt)?;
+    // truck's parser and tessellator are not fuzzed here and unwrap on some malformed entities:
+    // a panic in them is this file's error, not coxa's abort.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tessellate(path, &text, scale)))
+        .unwrap_or_else(|_| Err(corrupt("the STEP reader (truck) failed on one of its entities; re-export the part as a plain B-rep solid".into()).into()))
+}
+
+/// The watertight mesh of `text`'s shells, scaled by `scale` to millimetres.
+fn tessellate(path: &Path, text: &str, scale: f64) -> Result<Mesh> {
+    let corrupt = |why: String| MeshFileError::Corrupt { path: path.to_path_buf(), format: "STEP", why };
+    let not_solid =
+        |why: String| MeshFileError::Unsupported { path: path.to_path_buf(), why: format!("is not a solid: {why}; export the part as a closed solid (a B-rep body), not surfaces or curves") };
+    let exchange = ruststep::parser::parse(text).map_err(|e| corrupt(format!("{e}").lines().next().unwrap_or("does not parse").to_string()))?;
+    let data = exchange.data.first().ok_or_else(|| corrupt("it has no DATA section".into()))?;
+    let table = Table::from_data_section(data);
+    if table.shell.is_empty() {
+        return Err(not_solid("it holds no shell (curves or points only)".into()).into());
+    }
+    let mut shells: Vec<_> = table.shell.iter().collect();
+    shells.sort_by_key(|(id, _)| **id);
+    let (mut vertices, mut triangles): (Vec<Point3<f64>>, Vec<[u32; 3]>) = (Vec::new(), Vec::new());
+    for (id, shell) in shells {
+        let shell = table.to_compressed_shell(shell).map_err(|e| corrupt(format!("shell #{id}: {e}")))?;
+        let coarse = shell.robust_triangulation(1.0 / scale).to_polygon();
+        let diagonal_mm = coarse.bounding_box().diameter() * scale;
+        if !diagonal_mm.is_finite() || diagonal_mm <= 0.0 {
+            return Err(not_solid(format!("shell #{id} has no extent")).into());
+        }
+        let tolerance_mm = (diagonal_mm * 1e-3).max(0.02);
+        let mut mesh = shell.robust_triangulation(tolerance_mm / scale).to_polygon();
+        mesh.put_together_same_attrs(diagonal_mm * 1e-6 / scale);
+        let base = u32::try_from(vertices.len()).map_err(|_| corrupt("too many vertices".into()))?;
+        vertices.extend(mesh.positions().iter().map(|p| Point3::new(p.x * scale, p.y * scale, p.z * scale)));
+        let faces = mesh.faces();
+        let tri = faces.tri_faces().iter().map(|f| [f[0].pos, f[1].pos, f[2].pos]);
+        let quads = faces.quad_faces().iter().flat_map(|f| [[f[0].pos, f[1].pos, f[2].pos], [f[0].pos, f[2].pos, f[3].pos]]);
+        let others = faces.other_faces().iter().flat_map(|f| (1..f.len() - 1).map(move |i| [f[0].pos, f[i].pos, f[i + 1].pos]));
+        for t in tri.chain(quads).chain(others) {
+            let t = t.map(|v| u32::try_from(v).unwrap_or(u32::MAX).saturating_add(base));
+            if t[0] != t[1] && t[1] != t[2] && t[0] != t[2] {
+                triangles.push(t);
+            }
+        }
+    }
+    let mesh = checked_mesh(path, vertices, triangles)?;
+    if !mesh.is_watertight() {
+        return Err(not_solid("its surface is open (edges that bound one face only) or not consistently oriented".into()).into());
+    }
+    Ok(mesh)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::f64::consts::PI;
+
+    use truck_modeling::{Point3 as P, Rad, Vector3 as V, builder};
+    use truck_stepio::out::{CompleteStepDisplay, StepModel};
+
+    use super::*;
+
+    /// STEP text of a cylinder (radius `r`, height `h`, file units) on the z axis, written by
+    /// truck's modeller: a circle swept into a disk, the disk into a solid.
+    fn cylinder(r: f64, h: f64) -> String {
+        let v = builder::vertex(P::new(r, 0.0, 0.0));
+        let circle = builder::rsweep(&v, P::new(0.0, 0.0, 0.0), V::unit_z(), Rad(7.0));
+        let disk = builder::try_attach_plane(&[circle]).unwrap();
+        let solid = builder::tsweep(&disk, V::new(0.0, 0.0, h));
+        CompleteStepDisplay::new(StepModel::from(&solid.compress()), Default::default()).to_string()
+    }
+
+    fn read(text: &str) -> Result<Mesh> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("part.step");
+        std::fs::write(&p, text).unwrap();
+        super::super::read_mesh(&p)
+    }
+
+    /// A cylinder of radius 10 mm and height 30 mm: watertight, its volume and area within the
+    /// tessellation's chord error of pi r^2 h and 2 pi r (r + h).
+    #[test]
+    fn a_cylinder_reads_as_a_watertight_mesh_of_its_size() {
+        let text = cylinder(10.0, 30.0);
+        assert!(text.contains("SI_UNIT(.MILLI.,.METRE.)"), "truck writes millimetres");
+        let m = read(&text).unwrap();
+        assert!(m.is_watertight());
+        let (v, a) = (m.signed_volume_mm3().abs(), m.area_mm2());
+        let (v0, a0) = (PI * 100.0 * 30.0, 2.0 * PI * 10.0 * 40.0);
+        assert!((v - v0).abs() / v0 < 5e-3, "volume {v} vs {v0}");
+        assert!((a - a0).abs() / a0 < 5e-3, "area {a} vs {a0}");
+        let (lo, hi) = m.bounds().unwrap();
+        assert!((hi.z - lo.z - 30.0).abs() < 1e-6 && (hi.x - lo.x - 20.0).abs() < 0.05, "{lo} {hi}");
+        // The same part in metres is scaled to millimetres; in inches by 25.4.
+        let metres = read(&cylinder(0.01, 0.03).replace("SI_UNIT(.MILLI.,.METRE.)", "SI_UNIT($,.METRE.)")).unwrap();
+        assert!((metres.signed_volume_mm3().abs() - v0).abs() / v0 < 5e-3, "{}", metres.signed_volume_mm3());
+        let inch = read(&cylinder(1.0, 1.0).replace("( LENGTH_UNIT() NAMED_UNIT(*) SI_UNIT(.MILLI.,.METRE.) )", "( CONVERSION_BASED_UNIT('INCH', #99) LENGTH_UNIT() NAMED_UNIT(*) )")).unwrap();
+        let v_in = PI * 25.4f64.powi(3);
+        assert!((inch.signed_volume_mm3().abs() - v_in).abs() / v_in < 5e-3, "{}", inch.signed_volume_mm3());
+    }
+
+    /// Open surfaces, a file without a solid, without a unit or not STEP at all: one clear error
+    /// naming the file and the cause.
+    #[test]
+    fn what_is_not_a_solid_is_refused() {
+        let text = cylinder(10.0, 30.0);
+        // Drop the top face from the closed shell: an open surface.
+        let shell = text.lines().find(|l| l.contains("CLOSED_SHELL")).unwrap();
+        let (head, list) = shell.split_once(", (").unwrap();
+        let faces: Vec<&str> = list.trim_end_matches(");").trim_end_matches(')').split(", ").collect();
+        let open = format!("{}, ({}));", head.replace("CLOSED_SHELL", "OPEN_SHELL"), faces[..faces.len() - 1].join(", "));
+        let e = read(&text.replace(shell, &open)).unwrap_err().to_string();
+        assert!(e.contains("part.step") && e.contains("is not a solid"), "{e}");
+        let data = text.find("DATA;").unwrap() + "DATA;".len();
+        let end = text.find("ENDSEC;\nEND-ISO").unwrap_or(text.rfind("ENDSEC;").unwrap());
+        let empty = format!("{}\n#1 = CARTESIAN_POINT('', (0.0, 0.0, 0.0));\n#12 = ( LENGTH_UNIT() NAMED_UNIT(*) SI_UNIT(.MILLI.,.METRE.) );\n{}", &text[..data], &text[end..]);
+        let e = read(&empty).unwrap_err().to_string();
+        assert!(e.contains("is not a solid") && e.contains("no shell"), "{e}");
+        let e = read(&text.replace("LENGTH_UNIT()", "")).unwrap_err().to_string();
+        assert!(e.contains("no length unit"), "{e}");
+        // Every cut of the file (a truncated download) is an error or a mesh, never a panic.
+        for cut in (0..text.len()).step_by(97) {
+            let _ = std::panic::catch_unwind(|| read(&text[..cut])).expect("no panic escapes the reader");
+        }
+        let e = read("solid x\nendsolid x\n").unwrap_err().to_string();
+        assert!(e.contains("part.step") && e.contains("ISO-10303-21"), "{e}");
+    }
+}
