@@ -20,10 +20,12 @@ fn main() {
     if let (Some(git_dir), Some(common)) = (git(&["rev-parse", "--absolute-git-dir"]), git(&["rev-parse", "--git-common-dir"])) {
         let (git_dir, common) = (PathBuf::from(git_dir), PathBuf::from(common));
         let common = if common.is_absolute() { common } else { std::env::current_dir().map(|d| d.join(&common)).unwrap_or(common) };
-        println!("cargo:rerun-if-changed={}", git_dir.join("HEAD").display());
-        println!("cargo:rerun-if-changed={}", common.join("packed-refs").display());
-        if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
-            println!("cargo:rerun-if-changed={}", common.join(branch).display());
+        // Only files that exist: cargo counts a missing one as changed, so a clone without packed
+        // refs (or a branch only packed) would rebuild this crate on every build.
+        let mut watch = vec![git_dir.join("HEAD"), common.join("packed-refs")];
+        watch.extend(git(&["symbolic-ref", "-q", "HEAD"]).map(|branch| common.join(branch)));
+        for path in watch.iter().filter(|p| p.exists()) {
+            println!("cargo:rerun-if-changed={}", path.display());
         }
     }
     println!("cargo:rustc-env=COXA_GIT_REVISION={}", revision.as_deref().unwrap_or("unknown"));

@@ -79,6 +79,58 @@ fn user_parts_reproduce_the_catalog_model() -> Result<()> {
     Ok(())
 }
 
+/// The catalog stem 3's neck (a cylinder) as a CAD part: STEP text written by truck's modeller.
+fn neck_step() -> Result<String> {
+    use truck_modeling::{Point3 as P, Rad, Vector3 as V, builder};
+    let c = Catalog::builtin()?;
+    let spec = c.liner_spec("neutral")?;
+    let shell = c.smallest_shell_for(spec, 32.0)?;
+    let neck = coxa_implants::Construct::new(shell, c.liner(spec, 32.0, &shell)?, c.head(32.0, 0.0)?, c.stem(None, "3")?)?.neck();
+    assert_eq!(neck.flare.rad(), 0.0, "a cylinder");
+    let v = builder::vertex(P::new(neck.radius_mm, 0.0, neck.start_mm));
+    let circle = builder::rsweep(&v, P::new(0.0, 0.0, neck.start_mm), V::unit_z(), Rad(7.0));
+    let disk = builder::try_attach_plane(&[circle]).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let solid = builder::tsweep(&disk, V::new(0.0, 0.0, neck.end_mm - neck.start_mm));
+    Ok(truck_stepio::out::CompleteStepDisplay::new(truck_stepio::out::StepModel::from(&solid.compress()), Default::default()).to_string())
+}
+
+/// An engineer's stem given as STEP gives the range of the same stem as STL; a STEP file that is
+/// not a solid is refused with one line.
+#[test]
+fn a_step_part_gives_the_range_of_its_stl() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    write_parts(tmp.path())?;
+    let step = neck_step()?;
+    std::fs::write(tmp.path().join("neck.step"), &step)?;
+    let frame = std::fs::read_to_string(tmp.path().join("stem.toml"))?.replace("neck.stl", "neck.step");
+    std::fs::write(tmp.path().join("stem_step.toml"), frame)?;
+    let flags = ["rom", "--head-mm", "32", "--liner", "neutral", "--cup-inclination-deg", "40", "--cup-anteversion-deg", "20", "--stem-anteversion-deg", "15", "--json", "--user-stem"];
+    let with = |frame: &str| {
+        let f = tmp.path().join(frame);
+        let mut a = flags.to_vec();
+        a.push(f.to_str().unwrap());
+        coxa(&a)
+    };
+    let (stl, cad) = (json(&with("stem.toml")), json(&with("stem_step.toml")));
+    for (a, b) in stl["motions"].as_array().unwrap().iter().zip(cad["motions"].as_array().unwrap()) {
+        let (x, y) = (a["limit_deg"].as_f64().unwrap(), b["limit_deg"].as_f64().unwrap());
+        eprintln!("{:32} STL {x:6.1}  STEP {y:6.1}", a["name"].as_str().unwrap());
+        assert!((x - y).abs() <= 0.3, "{}: STL {x} vs STEP {y}", a["name"]);
+        assert_eq!(a["contact"], b["contact"]);
+    }
+    // The same part with its side face dropped from the shell: open, not a solid.
+    let shell = step.lines().find(|l| l.contains("CLOSED_SHELL")).expect("a closed shell");
+    let (head, list) = shell.split_once(", (").expect("a face list");
+    let faces: Vec<&str> = list.trim_end_matches(");").trim_end_matches(')').split(", ").collect();
+    std::fs::write(tmp.path().join("neck.step"), step.replace(shell, &format!("{}, ({}));", head.replace("CLOSED_SHELL", "OPEN_SHELL"), faces[..faces.len() - 1].join(", "))))?;
+    let out = with("stem_step.toml");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("neck.step") && stderr.contains("is not a solid"), "{stderr}");
+    Ok(())
+}
+
 #[test]
 fn rom_runs_a_scenario_with_user_parts() -> Result<()> {
     let tmp = tempfile::tempdir()?;

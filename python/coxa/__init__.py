@@ -1,0 +1,355 @@
+"""coxa: total hip arthroplasty planning from CT, in Python.
+
+The functions run coxa's own code in this process (the compiled module ``coxa._coxa``, built from
+the same crates as the ``coxa`` program), so that a result equals the program's:
+
+- :func:`read_volume`, :func:`read_label_map`: a CT or label map as a numpy array with its
+  geometry (:class:`Volume`, :class:`LabelMap`);
+- :func:`anatomy`, :func:`plan`, :func:`rom`, :func:`msk`, :func:`radiomics`, :func:`lesions`,
+  :func:`case`: coxa's stages on files or arrays, their records as typed objects
+  (:class:`PlanRecord`, ...; ``to_dict()`` gives the JSON the program writes);
+- :func:`command`: any ``coxa`` command line, run in this process.
+
+Errors are exceptions, every one a :class:`CoxaError` carrying the one line the program prints:
+:class:`InputError` (bad input, the program's exit status 2) and its kinds :class:`ReadError` (a
+file coxa cannot read), :class:`ArgumentError` (an option refused), :class:`SchemaError` (a record
+that does not fit its schema); :class:`InternalError` is a bug in coxa.
+
+Options are the program's flags as keyword arguments: ``grid_step_deg=5`` is ``--grid-step-deg 5``,
+``json=True`` a bare flag, a tuple several values of one flag (``cup_inclination_deg=(35, 50)``), a
+list the flag repeated (``liner=["neutral", "elevated_rim"]``). See the book's Python chapter and
+``coxa <command> --help``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+
+from . import _coxa
+from ._coxa import ArgumentError, CoxaError, InputError, InternalError, ReadError, SchemaError
+from ._records import (
+    AnatomyRecord,
+    CaseRecord,
+    HcfRecord,
+    LandmarksRecord,
+    LesionsRecord,
+    PlanRecord,
+    RadiomicsRecord,
+    Record,
+    ReportRecord,
+    RomRecord,
+    SummaryRecord,
+)
+from ._volume import LabelMap, Volume, read_label_map, read_volume
+
+__all__ = [
+    "AnatomyRecord",
+    "AnatomyResult",
+    "ArgumentError",
+    "Case",
+    "CaseRecord",
+    "CoxaError",
+    "HcfRecord",
+    "InputError",
+    "InternalError",
+    "LabelMap",
+    "LandmarksRecord",
+    "LesionsRecord",
+    "LesionsResult",
+    "PlanRecord",
+    "RadiomicsRecord",
+    "ReadError",
+    "Record",
+    "ReportRecord",
+    "RomRecord",
+    "SchemaError",
+    "SummaryRecord",
+    "Volume",
+    "anatomy",
+    "case",
+    "command",
+    "hcf",
+    "lesions",
+    "msk",
+    "plan",
+    "radiomics",
+    "read_case",
+    "read_label_map",
+    "read_volume",
+    "rom",
+    "run",
+]
+
+__version__ = _coxa.version().split("+")[0]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _flags(options: Mapping[str, Any]) -> List[str]:
+    """Keyword arguments as the program's flags (see the module's documentation)."""
+    argv: List[str] = []
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        if value is None or value is False:
+            continue
+        if value is True:
+            argv.append(flag)
+        elif isinstance(value, tuple):
+            argv.append(flag)
+            argv.extend(_text(v) for v in value)
+        elif isinstance(value, list):
+            for v in value:
+                argv.append(f"{flag}={_text(v)}")
+        else:
+            # `--flag=value`: a negative number stays a value, not a flag.
+            argv.append(f"{flag}={_text(value)}")
+    return argv
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, float):
+        return repr(v)
+    return os.fspath(v) if isinstance(v, os.PathLike) else str(v)
+
+
+def command(*argv: Any) -> str:
+    """Runs one ``coxa`` command line in this process, e.g.
+    ``coxa.command("inspect", "ct.nii.gz", "--json")``: parsed by the program's own parser, run by
+    its code. ``plan``, ``rom`` and ``hcf`` return their record's JSON text and print nothing;
+    the other commands print what the program prints and return ``""``.
+    """
+    return _coxa.command([_text(a) for a in argv])
+
+
+class _Scratch:
+    """The output folder of one call: ``out`` when given (kept), else a temporary folder removed
+    when the call has read its records."""
+
+    def __init__(self, out: Optional[PathLike], name: str):
+        self.keep = out is not None
+        self._tmp = None if self.keep else tempfile.mkdtemp(prefix="coxa-")
+        self.path = Path(out) if out is not None else Path(self._tmp) / name
+
+    def file(self, obj: Any, name: str) -> str:
+        """``obj`` as a file path: a Volume or LabelMap written as NIfTI into the scratch space."""
+        if isinstance(obj, Volume):
+            if self._tmp is None:
+                self._tmp = tempfile.mkdtemp(prefix="coxa-")
+            p = Path(self._tmp) / f"{name}.nii.gz"
+            obj.write(p)
+            return str(p)
+        return os.fspath(obj)
+
+    def __enter__(self) -> "_Scratch":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _read(path: Path) -> Dict[str, Any]:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _meshes(meshes: Optional[Mapping[str, PathLike]]) -> List[str]:
+    return [f"{name}={os.fspath(p)}" for name, p in (meshes or {}).items()]
+
+
+def plan(
+    meshes: Optional[Mapping[str, PathLike]] = None,
+    *,
+    ct: Union[PathLike, Volume, None] = None,
+    labels: Union[PathLike, LabelMap, None] = None,
+    side: Optional[str] = None,
+    out: Optional[PathLike] = None,
+    **options: Any,
+) -> PlanRecord:
+    """Plans a total hip (``coxa plan``): implant sizes and placement optimised for
+    impingement-free daily-life motion, leg length and offset.
+
+    From bone surfaces ``meshes`` (``{"hip_right": "HR.stl", "femur_right": "FR.stl", ...}``, STL
+    or PLY, LPS mm) or from a CT ``ct`` (a file, a DICOM folder or a :class:`Volume`; ``labels``
+    a label map on its grid). ``side``: ``"left"`` or ``"right"``. The whole case folder is
+    written into ``out`` (a new folder) when given, else into a temporary folder removed
+    afterwards. Returns plan.json as written (with its ``$schema`` and ``provenance``).
+    ``options``: ``coxa plan``'s flags (``grid_step_deg``, ``head_mm``, ``liner``, ...).
+    """
+    with _Scratch(out, "plan") as s:
+        argv = ["plan", *[a for m in _meshes(meshes) for a in ("--mesh", m)]]
+        if ct is not None:
+            argv += ["--ct", s.file(ct, "ct")]
+        if labels is not None:
+            argv += ["--labels", s.file(labels, "labels")]
+        argv += _flags({"side": side, "out": s.path, **options})
+        _coxa.command(argv)
+        return PlanRecord(_read(s.path / "plan.json"))
+
+
+class Case:
+    """A whole case as ``coxa plan --ct`` (or a case of ``coxa run``) writes it: ``plan``,
+    ``anatomy``, ``landmarks``, ``report`` and ``summary`` (case.json) as records, ``folder`` the
+    case folder (``None`` when it was temporary)."""
+
+    plan: Optional[PlanRecord]
+    landmarks: Optional[LandmarksRecord]
+
+    def __init__(self, folder: Path, keep: bool):
+        if not (folder / "case.json").is_file():
+            raise InputError(f"{folder}: not a finished case folder (no case.json): run the case again")
+        plan = folder / "plan.json"
+        # A scenario case with a fixed [placement] is not planned: no plan.json.
+        self.plan = PlanRecord(_read(plan)) if plan.is_file() else None
+        self.anatomy = AnatomyRecord(_read(folder / "anatomy" / "anatomy.json"))
+        landmarks = folder / "anatomy" / "landmarks.json"
+        self.landmarks = LandmarksRecord(_read(landmarks)) if landmarks.exists() else None
+        self.report = ReportRecord(_read(folder / "report.json"))
+        self.summary = CaseRecord(_read(folder / "case.json"))
+        self.folder: Optional[Path] = folder if keep else None
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Every record as plain values: ``{"plan": ..., "anatomy": ..., ...}``."""
+        d = {"plan": self.plan, "anatomy": self.anatomy, "landmarks": self.landmarks, "report": self.report, "summary": self.summary}
+        return {k: (v.to_dict() if v is not None else None) for k, v in d.items()}
+
+    def __repr__(self) -> str:
+        if self.plan is None:
+            return f"Case(folder={self.folder}, not planned)"
+        return f"Case(folder={self.folder}, cup={self.plan.cup.outer_diameter_mm} mm, stem={self.plan.stem.catalog!r} {self.plan.stem.size!r})"
+
+
+def case(ct: Union[PathLike, Volume], *, side: str, labels: Union[PathLike, LabelMap, None] = None, out: Optional[PathLike] = None, **options: Any) -> Case:
+    """The whole case from a CT (``coxa plan --ct``): anatomy (bones segmented, or from
+    ``labels``), plan, range of motion, pictures, report.html and report.pdf, implants, manifest.
+    ``out`` keeps the case folder (a new folder); ``options`` are ``coxa plan``'s flags."""
+    with _Scratch(out, "case") as s:
+        argv = ["plan", "--ct", s.file(ct, "ct")]
+        if labels is not None:
+            argv += ["--labels", s.file(labels, "labels")]
+        argv += _flags({"side": side, "out": s.path, **options})
+        _coxa.command(argv)
+        return Case(s.path, s.keep)
+
+
+class AnatomyResult(AnatomyRecord):
+    """anatomy.json's record, with ``landmarks`` (landmarks.json, unrounded) and ``labels`` (the
+    label map coxa used, a :class:`LabelMap`, for a CT) beside it."""
+
+    __slots__ = ("landmarks_record", "labels")
+    landmarks_record: Optional[LandmarksRecord]
+    labels: Optional[LabelMap]
+
+
+def anatomy(
+    ct: Union[PathLike, Volume, None] = None,
+    *,
+    meshes: Optional[Mapping[str, PathLike]] = None,
+    labels: Union[PathLike, LabelMap, None] = None,
+    out: Optional[PathLike] = None,
+    **options: Any,
+) -> AnatomyResult:
+    """Anatomy (``coxa anatomy``) from a CT (bones segmented, or taken from ``labels``; muscles
+    from ``labels``) or from bone surfaces ``meshes``: landmarks, axes, femora, acetabula, canals,
+    density, muscles. ``out`` keeps the folder (meshes/, labels.nii.gz). ``options``: ``coxa
+    anatomy``'s flags (``any_modality``, ``series``, ``model``, ...)."""
+    with _Scratch(out, "anatomy") as s:
+        argv = ["anatomy", *[a for m in _meshes(meshes) for a in ("--mesh", m)]]
+        if ct is not None:
+            argv += ["--ct", s.file(ct, "ct")]
+        if labels is not None:
+            argv += ["--labels", s.file(labels, "labels")]
+        argv += _flags({"out": s.path, **options})
+        _coxa.command(argv)
+        r = AnatomyResult(_read(s.path / "anatomy.json"))
+        lm = s.path / "landmarks.json"
+        object.__setattr__(r, "landmarks_record", LandmarksRecord(_read(lm)) if lm.exists() else None)
+        lab = s.path / "labels.nii.gz"
+        object.__setattr__(r, "labels", read_label_map(lab) if lab.exists() else None)
+        return r
+
+
+def rom(meshes: Optional[Mapping[str, PathLike]] = None, *, side: Optional[str] = None, **options: Any) -> RomRecord:
+    """Range of motion and impingement of an implanted hip (``coxa rom``): implants alone, or
+    with bone surfaces ``meshes`` (the operated side's hip bone and femur). ``options``: ``coxa
+    rom``'s flags (``head_mm``, ``liner``, ``cup_inclination_deg``, ``cup_anteversion_deg``,
+    ``stem_anteversion_deg``, ...)."""
+    argv = ["rom", *[a for m in _meshes(meshes) for a in ("--mesh", m)], *_flags({"side": side, **options})]
+    return RomRecord(json.loads(_coxa.command(argv)))
+
+
+def msk(
+    pelvis_landmarks: Optional[PathLike] = None,
+    femur_landmarks: Optional[PathLike] = None,
+    *,
+    side: Optional[str] = None,
+    body_weight_n: float,
+    activity: Optional[str] = None,
+    **options: Any,
+) -> HcfRecord:
+    """The hip contact force (``coxa hcf``) of ``activity`` (``one-leg-stance``, ``walking``, ...)
+    by static optimisation on an OpenSim model, from 3D Slicer landmark files (``.fcsv``,
+    ``.mrk.json``), in the OrthoLoad femoral frame (%BW). ``options``: ``coxa hcf``'s flags
+    (``model``, ``offset_change_mm``, ``leg_length_change_mm``, ``motion``, ``grf``, ...)."""
+    argv = ["hcf", *_flags({"pelvis_landmarks": pelvis_landmarks, "femur_landmarks": femur_landmarks, "side": side, "body_weight_n": body_weight_n, "activity": activity, **options})]
+    return HcfRecord(json.loads(_coxa.command(argv)))
+
+
+#: ``coxa hcf``'s name in the book's musculoskeletal chapter.
+hcf = msk
+
+
+def radiomics(image: Union[PathLike, Volume], mask: Union[PathLike, LabelMap], *, labels: Optional[Sequence[Union[int, str]]] = None, params: Optional[PathLike] = None, **options: Any) -> RadiomicsRecord:
+    """pyradiomics' features (``coxa radiomics``) of ``image``'s ``labels`` (ids or names; default
+    every label of ``mask``); ``params`` a pyradiomics parameter file (YAML). Returns the JSON
+    record (``to_rows()`` for a table)."""
+    with _Scratch(None, "radiomics") as s:
+        s.path.parent.mkdir(parents=True, exist_ok=True)
+        out = s.path.parent / "radiomics.json"
+        argv = ["radiomics", "--image", s.file(image, "image"), "--mask", s.file(mask, "mask"), *_flags({"label": list(labels or []), "params": params, "out": out, **options})]
+        _coxa.command(argv)
+        return RadiomicsRecord(_read(out))
+
+
+class LesionsResult(LesionsRecord):
+    """lesions.json's record with ``map``: the lesions as a :class:`LabelMap` on the CT's grid
+    (0 none, else the lesion's id)."""
+
+    __slots__ = ("map",)
+    map: LabelMap
+
+
+def lesions(ct: Union[PathLike, Volume], *, labels: Union[PathLike, LabelMap, None] = None, label_names: Optional[PathLike] = None, out: Optional[PathLike] = None) -> LesionsResult:
+    """Bone metastasis candidates (``coxa lesions``) on a CT: in the bones of ``labels``
+    (TotalSegmentator ids, or names from ``label_names``), else in a whole-skeleton threshold
+    mask. ``out`` keeps the folder (lesions.json, lesions.nii.gz, lesions_seg.dcm)."""
+    with _Scratch(out, "lesions") as s:
+        argv = ["lesions", "--ct", s.file(ct, "ct")]
+        if labels is not None:
+            argv += ["--labels", s.file(labels, "labels")]
+        argv += _flags({"label_names": label_names, "out": s.path})
+        _coxa.command(argv)
+        r = LesionsResult(_read(s.path / "lesions.json"))
+        object.__setattr__(r, "map", read_label_map(s.path / "lesions.nii.gz"))
+        return r
+
+
+def run(scenario: PathLike, out: PathLike, **options: Any) -> SummaryRecord:
+    """Runs a scenario file (``coxa run``): every case into the results folder ``out`` (the cases
+    in ``out/cases/NAME``, read them with :class:`Case`), a report per case, ``summary.json``;
+    run again to finish what failed. ``options``: ``coxa run``'s flags (``shard="0/4"``,
+    ``cases_file``, ``merge``, ``yes``). Progress bars are off; the program's summary lines are
+    printed. Returns summary.json."""
+    _coxa.command(["run", os.fspath(scenario), *_flags({"out": out, "quiet": True, **options})])
+    return SummaryRecord(_read(Path(out) / "summary.json"))
+
+
+def read_case(folder: PathLike) -> Case:
+    """The records of a finished case folder (``coxa plan``'s ``out``, or ``out/cases/NAME`` of
+    :func:`run`)."""
+    return Case(Path(folder), True)

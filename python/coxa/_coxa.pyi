@@ -1,0 +1,37 @@
+"""Stubs of the compiled module ``coxa._coxa`` (python/src/lib.rs)."""
+
+import os
+from typing import List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+_Path = Union[str, "os.PathLike[str]"]
+
+class CoxaError(Exception):
+    """Every error coxa raises: its message is the one line the ``coxa`` program prints."""
+
+class InputError(CoxaError):
+    """Bad input: what the ``coxa`` program refuses with exit status 2."""
+
+class ReadError(InputError):
+    """A file coxa cannot read (missing, broken, too large, not a CT)."""
+
+class ArgumentError(InputError):
+    """An option coxa's command line refuses (unknown, missing, out of range)."""
+
+class SchemaError(InputError):
+    """A record that does not fit its JSON Schema."""
+
+class InternalError(CoxaError):
+    """A bug in coxa (a panic caught at the boundary)."""
+
+def read_volume(
+    path: _Path, any_modality: bool = False, series: Optional[str] = None, resample: bool = False, max_memory: Optional[int] = None
+) -> Tuple[npt.NDArray[Union[np.int16, np.float32]], List[float], List[float], List[float], str]: ...
+def read_label_map(path: _Path, max_memory: Optional[int] = None) -> Tuple[npt.NDArray[np.uint16], List[float], List[float], List[float], List[Tuple[int, str]]]: ...
+def write_volume(path: _Path, array: npt.NDArray[Union[np.int16, np.float32]], spacing: Sequence[float], origin: Sequence[float], direction: Sequence[float]) -> None: ...
+def write_label_map(path: _Path, array: npt.NDArray[np.uint16], spacing: Sequence[float], origin: Sequence[float], direction: Sequence[float]) -> None: ...
+def command(argv: List[str]) -> str: ...
+def validate(kind: str, text: str) -> None: ...
+def version() -> str: ...

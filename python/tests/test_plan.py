@@ -1,0 +1,89 @@
+"""coxa.plan on the z013 surfaces equals the program's plan.json; records read back are checked
+against their schema; usage errors are ArgumentError."""
+
+import json
+
+import pytest
+
+import coxa
+from conftest import data, run_cli
+
+
+def z013(*names):
+    return {n: data(f"vsd_bones/z013_{f}.stl") for n, f in names}
+
+
+RIGHT = (("hip_right", "Hip_R"), ("femur_right", "Femur_R"))
+
+
+@pytest.fixture(scope="module")
+def cli_plan(tmp_path_factory, coxa_bin):
+    out = tmp_path_factory.mktemp("cli") / "plan"
+    m = z013(*RIGHT)
+    r = run_cli(coxa_bin, "plan", "--mesh", f"hip_right={m['hip_right']}", "--mesh", f"femur_right={m['femur_right']}", "--side", "right", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    with open(out / "plan.json") as f:
+        return json.load(f)
+
+
+@pytest.fixture(scope="module")
+def py_plan():
+    return coxa.plan(meshes={"hip_right": data("vsd_bones/z013_Hip_R.stl"), "femur_right": data("vsd_bones/z013_Femur_R.stl")}, side="right")
+
+
+def test_plan_equals_the_programs_plan_json(cli_plan, py_plan):
+    d = py_plan.to_dict()
+    # Provenance: the same coxa version and models; the git revision is the one each was built
+    # at (the program in target/ may predate the last commit).
+    p, q = d.pop("provenance"), cli_plan.pop("provenance")
+    assert p.keys() == q.keys() and p["coxa_version"] == q["coxa_version"] and p["models"] == q["models"]
+    assert d == cli_plan
+
+
+def test_plan_is_a_typed_record(py_plan):
+    assert isinstance(py_plan, coxa.PlanRecord)
+    assert py_plan["$schema"] == "plan.schema.json"
+    cup = py_plan.cup
+    assert isinstance(cup, coxa.Record) and cup.outer_diameter_mm == py_plan.to_dict()["cup"]["outer_diameter_mm"]
+    assert 30 <= cup.radiographic_inclination_deg <= 55
+    assert all(isinstance(m.name, str) for m in py_plan.motions)
+    with pytest.raises(AttributeError):
+        py_plan.cup = None
+    # to_dict is a copy: editing it leaves the record as it was.
+    d = py_plan.to_dict()
+    d["cup"]["outer_diameter_mm"] = -1
+    assert py_plan.cup.outer_diameter_mm > 0
+
+
+def test_records_fed_back_are_checked_against_their_schema(py_plan, tmp_path):
+    d = py_plan.to_dict()
+    assert coxa.PlanRecord.from_dict(d) == py_plan
+    bad = py_plan.to_dict()
+    del bad["cup"]
+    with pytest.raises(coxa.SchemaError, match="cup"):
+        coxa.PlanRecord.from_dict(bad)
+    bad = py_plan.to_dict()
+    bad["cup"]["outer_diameter_mm"] = "fifty-two"
+    with pytest.raises(coxa.SchemaError, match="plan"):
+        coxa.PlanRecord.from_dict(bad)
+    (tmp_path / "p.json").write_text("{ not json")
+    with pytest.raises(coxa.CoxaError):
+        coxa.PlanRecord.from_json(tmp_path / "p.json")
+
+
+def test_bad_input_raises_the_programs_line(tmp_path, coxa_bin):
+    # A value out of range: the program's check (exit status 2), an InputError.
+    with pytest.raises(coxa.InputError, match="grid-step-deg = -3 is out of range"):
+        coxa.plan(meshes=z013(*RIGHT), side="right", grid_step_deg=-3)
+    # A flag the parser refuses: ArgumentError, clap's line without its "error: ".
+    with pytest.raises(coxa.ArgumentError, match="^unexpected argument '--no-such-flag'"):
+        coxa.plan(meshes=z013(*RIGHT), side="right", no_such_flag=1)
+    broken = tmp_path / "hip.stl"
+    broken.write_bytes(b"solid nothing\nendsolid\n")
+    m = {"hip_right": broken, "femur_right": data("vsd_bones/z013_Femur_R.stl")}
+    with pytest.raises(coxa.InputError) as e:
+        coxa.plan(meshes=m, side="right", out=tmp_path / "p1")
+    cli = run_cli(coxa_bin, "plan", "--mesh", f"hip_right={broken}", "--mesh", f"femur_right={m['femur_right']}", "--side", "right", "--out", str(tmp_path / "p2"))
+    assert cli.returncode == 2
+    assert cli.stderr.strip().endswith(str(e.value).replace(str(tmp_path / "p1"), str(tmp_path / "p2"))), (cli.stderr, str(e.value))
+    assert not (tmp_path / "p1").exists()
