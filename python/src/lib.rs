@@ -37,15 +37,7 @@ pyo3::create_exception!(_coxa, InternalError, CoxaError, "A bug in coxa (a panic
 /// The one line the `coxa` program prints for `e` (without its `error: `): the message and every
 /// cause it does not already quote, as `scenarios/src/main.rs` prints it.
 pub fn one_line(e: &anyhow::Error) -> String {
-    let mut msg = e.to_string();
-    for cause in e.chain().skip(1) {
-        let text = cause.to_string();
-        if !msg.contains(&text) {
-            msg.push_str(": ");
-            msg.push_str(&text);
-        }
-    }
-    msg.replace('\n', " ")
+    coxa_scenarios::cli::one_line(e)
 }
 
 /// What failed, for the exception's class.

@@ -25,16 +25,7 @@ fn main() -> ExitCode {
     match coxa_scenarios::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line: the message and every cause it does not already quote.
-            let mut msg = e.to_string();
-            for cause in e.chain().skip(1) {
-                let text = cause.to_string();
-                if !msg.contains(&text) {
-                    msg.push_str(": ");
-                    msg.push_str(&text);
-                }
-            }
-            eprintln!("error: {}", msg.replace('\n', " "));
+            eprintln!("error: {}", coxa_scenarios::cli::one_line(&e));
             ExitCode::from(2)
         }
     }

@@ -160,6 +160,20 @@ pub enum Command {
     PseudoMri(crate::cli::pseudo_mri::PseudoMriArgs),
 }
 
+/// The one line the program prints for `e` (after `error: `): the message and every cause it
+/// does not already quote, newlines folded (`main.rs`, and the Python package's exceptions).
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut msg = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+    }
+    msg.replace('\n', " ")
+}
+
 /// Runs a parsed command line, printing to stdout. Errors are returned for `main` to report.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(max) = cli.max_memory {
