@@ -114,7 +114,7 @@ fn opensim_read(python: &Path, file: &Path, model: Option<&Path>) -> serde_json:
 }
 
 /// The Python with OpenSim 4.6 (the venv of scripts/setup); `None` outside CI when missing.
-fn opensim_python() -> Option<std::path::PathBuf> {
+pub(crate) fn opensim_python() -> Option<std::path::PathBuf> {
     let py = crate::common::peer_python()?;
     let ok = std::process::Command::new(&py).args(["-c", "import opensim"]).output().is_ok_and(|o| o.status.success());
     if ok {

@@ -11,17 +11,7 @@ use serde_json::Value;
 use crate::cases::{coxa, ok};
 use crate::common::shared_data;
 
-/// The Python with OpenSim 4.6 (the venv of scripts/setup); `None` outside CI when missing.
-fn opensim_python() -> Option<std::path::PathBuf> {
-    let py = crate::common::peer_python()?;
-    let ok = std::process::Command::new(&py).args(["-c", "import opensim"]).output().is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(py);
-    }
-    assert!(!crate::common::in_ci(), "opensim is missing from {}; run scripts/setup", py.display());
-    eprintln!("note: skipping, opensim is not importable from {}", py.display());
-    None
-}
+use crate::exchange::opensim_python;
 
 /// A table as the peer prints it: its labels and rows.
 fn table(v: &Value) -> (Vec<String>, Vec<Vec<f64>>) {

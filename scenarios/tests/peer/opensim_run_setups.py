@@ -23,11 +23,12 @@ osim.Logger.setLevelString("Off")
 
 
 def read_sto(path):
-    lines = open(path).read().splitlines()
-    k = next(i for i, l in enumerate(lines) if l.strip() == "endheader")
-    labels = lines[k + 1].split("\t")
-    rows = [[float(v) for v in l.split("\t")] for l in lines[k + 2:] if l.strip()]
-    return {"labels": labels, "rows": rows}
+    """An OpenSim results file through OpenSim's own reader: labels (time first) and rows."""
+    table = osim.TimeSeriesTable(path)
+    times = table.getIndependentColumn()
+    columns = range(table.getNumColumns())
+    rows = [[times[i]] + [table.getRowAtIndex(i)[j] for j in columns] for i in range(table.getNumRows())]
+    return {"labels": ["time"] + list(table.getColumnLabels()), "rows": rows}
 
 
 def main():
