@@ -102,10 +102,13 @@ impl ModelUse {
 /// Loads the card's model and segments `ct` with it.
 pub fn segment_ct(ct: &Volume, card: &Path, run: &ModelRunArgs) -> anyhow::Result<ModelSegmentation> {
     let mut model = Model::load(card, &session_config(run)).with_context(|| format!("--model {}", card.display()))?;
+    if model.card().task != "segmentation" {
+        bail!("--model {}: the card's task is {:?}, not \"segmentation\"; this model marks bone lesions: run it with `coxa lesions --model`", card.display(), model.card().task);
+    }
     segment_with(&mut model, &card.display().to_string(), ct, run)
 }
 
-fn session_config(run: &ModelRunArgs) -> SessionConfig {
+pub(crate) fn session_config(run: &ModelRunArgs) -> SessionConfig {
     let mut config = SessionConfig::default();
     if let Some(t) = run.threads {
         config.intra_threads = t.max(1);

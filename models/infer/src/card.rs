@@ -4,7 +4,7 @@
 //! card_version = 1
 //! name = "threshold3"            # free text
 //! version = "1.0.0"
-//! task = "segmentation"          # the only task so far
+//! task = "segmentation"          # or "lesion-segmentation" (`coxa lesions --model`, see below)
 //! test_model = true              # true for coxa's own test models (never clinical)
 //! description = "..."
 //! weights = "threshold3.onnx"    # relative to the card; a list for an ensemble (one file per fold)
@@ -16,8 +16,9 @@
 //! name = "image"                 # the ONNX input, shape [N, channels, k, j, i]
 //! modality = "CT"
 //! channels = 1
-//! patch_size_ijk = [32, 32, 32]  # voxels along i, j, k (nnU-Net's plans list them k, j, i)
-//! target_spacing_mm_ijk = [1.5, 1.5, 1.5]
+//! patch_size_ijk = [32, 32, 32]  # voxels along i, j, k (nnU-Net's plans list them k, j, i);
+//!                                # k = 1: a slice-wise (2D) model, see below
+//! target_spacing_mm_ijk = [1.5, 1.5, 1.5]  # a slice-wise model's k spacing is not used
 //!
 //! [input.normalisation]          # nnU-Net's CTNormalization: clip, then z-score with dataset values
 //! scheme = "ct"                  # or "zscore" (the image's own mean/std) or "none"
@@ -54,6 +55,18 @@
 //! order = 1
 //! order_z = 0
 //! ```
+//!
+//! **Slice-wise (2D) models**: a card whose patch is one slice thick (`patch_size_ijk = [P, Q,
+//! 1]`) is run on axial slices: the CT is resampled in-plane to the card's i and j spacing only,
+//! never across slices (its third spacing is not used), and the sliding window moves within each
+//! slice. The ONNX graph still takes `[N, channels, 1, Q, P]` and gives `[N, classes, 1, Q, P]`:
+//! a 2D network exported with its input's third axis squeezed and its output's put back (see
+//! `models/infer/python/train_lesion_model.py`, class `Slices`).
+//!
+//! **Lesion models** (`task = "lesion-segmentation"`, `coxa lesions --model`): a segmentation
+//! whose first class is background and whose other classes are lesions; classes named `lytic`
+//! and `blastic` give the lesions' kind. `coxa segment` refuses them and `coxa lesions` refuses
+//! every other task.
 
 use std::path::{Path, PathBuf};
 
@@ -61,6 +74,10 @@ use serde::Deserialize;
 
 use crate::resample::Resampling;
 use crate::{Error, Result};
+
+/// The tasks of segmentation cards: anatomy (`coxa segment`, `coxa anatomy --model`) and bone
+/// lesions (`coxa lesions --model`).
+pub const TASKS: [&str; 2] = ["segmentation", "lesion-segmentation"];
 
 /// The card format this crate reads.
 pub const CARD_VERSION: u32 = 1;
@@ -75,7 +92,7 @@ pub struct ModelCard {
     pub name: String,
     /// Model version.
     pub version: String,
-    /// What the model does; only `"segmentation"` so far.
+    /// What the model does: `"segmentation"` or `"lesion-segmentation"`.
     pub task: String,
     /// True for test models (hand-set weights, not for clinical use).
     #[serde(default)]
@@ -292,8 +309,8 @@ impl ModelCard {
         if self.card_version != CARD_VERSION {
             return bad("card_version", format!("is {}, this coxa reads version {CARD_VERSION}", self.card_version));
         }
-        if self.task != "segmentation" {
-            return bad("task", format!("is {:?}; only \"segmentation\" is supported", self.task));
+        if !TASKS.contains(&self.task.as_str()) {
+            return bad("task", format!("is {:?}; a segmentation card's task is one of {TASKS:?}", self.task));
         }
         if self.weights.is_empty() || self.weights.len() > 64 {
             return bad("weights", format!("names {} files; give one .onnx file, or one per fold (at most 64)", self.weights.len()));
@@ -368,6 +385,11 @@ impl ModelCard {
             return bad("output.classes", "gives two classes the same label".into());
         }
         Ok(())
+    }
+
+    /// The model is slice-wise: its patch is one slice thick (see the module docs).
+    pub fn slice_wise(&self) -> bool {
+        self.input.patch_size_ijk[2] == 1
     }
 
     /// The card's patch size in array order `[k, j, i]`.

@@ -21,6 +21,9 @@
 //! over the same extent and origin ([`coxa_core::Volume::resampled`]), on the model's grid when
 //! the spacings are equal.
 //!
+//! A slice-wise card (a patch one slice thick, [`crate::card`]) keeps the CT's slice spacing: it
+//! is resampled within slices only.
+//!
 //! Uncertainty: each member `m` (one mirror set in one stochastic pass) gives probabilities
 //! `p_m`; the uncertainty is the predictive entropy `H(mean_m p_m)` in nats (softmax; for a
 //! sigmoid model the mean binary entropy over channels), computed on the model's grid and
@@ -528,7 +531,11 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
     let ct_grid = ct.grid().clone();
     let [si, sj, sk] = ct_grid.size();
     let _ = checked_floats(&[classes * 3 + 2, si, sj, sk], "CT-grid outputs")?;
-    let target = Vector3::from(card.input.target_spacing_mm_ijk);
+    let mut target = Vector3::from(card.input.target_spacing_mm_ijk);
+    if card.slice_wise() {
+        // Slice-wise models are resampled within slices only (crate::card).
+        target[2] = ct_grid.spacing_mm()[2];
+    }
     let kji = |v: Vector3<f64>| [v[2], v[1], v[0]];
     let (ct_kji, target_kji) = (kji(ct_grid.spacing_mm()), kji(target));
     let full_shape = [sk, sj, si];

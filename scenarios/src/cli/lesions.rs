@@ -1,5 +1,5 @@
 //! `coxa lesions`: bone metastasis candidates on a CT ([`coxa_diagnostics::lesions`], the
-//! classical path: no weights), into a new folder: `lesions.json` (one record per lesion) and
+//! classical path: no weights; with `--model`, a learned model: [`super::lesions_learned`]), into a new folder: `lesions.json` (one record per lesion) and
 //! `lesions.nii.gz` (a label map of the lesions on the CT's grid: 0 none, else the lesion's id).
 //! The bones come from `--labels` (TotalSegmentator ids, names from `--label-names` or
 //! TotalSegmentator's v2 table) or, without, from a threshold mask. When the CT is a DICOM series
@@ -34,6 +34,17 @@ pub struct LesionsArgs {
     /// The output folder; it must not exist yet (coxa never overwrites).
     #[arg(long)]
     pub out: PathBuf,
+    /// A learned lesion model's card (TOML, `task = "lesion-segmentation"`) beside its .onnx
+    /// weights: lesions are the model's marked voxels within bone instead of the classical
+    /// search's; also writes lesions_probability.nii.gz and lesions_uncertainty.nii.gz. Needs ONNX Runtime.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// With --model: a voxel is lesion where its lesion probability is at least this (default 0.5).
+    #[arg(long, requires = "model")]
+    pub threshold: Option<f64>,
+    /// How the model is run (with --model).
+    #[command(flatten)]
+    pub run: crate::segment::ModelRunArgs,
 }
 
 /// The file names in the output folder (and a case's `lesions/`).
@@ -45,6 +56,9 @@ pub const MAP: &str = "lesions.nii.gz";
 pub fn cli(args: &LesionsArgs) -> anyhow::Result<()> {
     if args.out.exists() {
         bail!("{} already exists; coxa lesions writes into a new folder and never overwrites: choose another --out", args.out.display());
+    }
+    if let Some(card) = &args.model {
+        return super::lesions_learned::cli(args, card);
     }
     let loaded = super::open_ct(&args.ct, "lesions")?;
     let is_dicom = matches!(loaded.source, coxa_io::SourceKind::Dicom(_));

@@ -8,6 +8,7 @@ pub mod anatomy;
 pub mod demo;
 pub mod inspect;
 pub mod lesions;
+pub mod lesions_learned;
 pub mod plan;
 pub mod pseudo_mri;
 pub mod pseudo_mri_dicom;

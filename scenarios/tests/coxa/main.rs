@@ -18,6 +18,7 @@ mod consistency;
 mod corpus;
 mod exchange;
 mod lesions;
+mod lesions_learned;
 mod msk;
 mod opensim_setup;
 // The heavy group (`--features coxa-scenarios/heavy-tests`; scripts/test runs it).

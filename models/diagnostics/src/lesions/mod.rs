@@ -76,6 +76,8 @@
 //! Gaussian, connected components) are short.
 
 pub mod insert;
+pub mod learned;
+pub mod sample;
 
 use std::collections::BTreeMap;
 

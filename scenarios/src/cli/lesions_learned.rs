@@ -1,0 +1,174 @@
+//! `coxa lesions --model CARD`: bone lesions marked by a learned model ([`coxa_infer`], ONNX
+//! Runtime; a card with `task = "lesion-segmentation"`, slice-wise or 3D), grouped into lesions
+//! within bone ([`coxa_diagnostics::lesions::learned`]). Writes, into a new folder, what the
+//! classical path writes (`lesions.json` with the same lesion fields, `lesions.nii.gz`, and for a
+//! DICOM CT `lesions_seg.dcm`) and the model's per-voxel maps: `lesions_probability.nii.gz` (the
+//! lesion probability, float32, the CT's grid) and `lesions_uncertainty.nii.gz` (the predictive
+//! entropy of its members, nats, as `coxa segment`'s `uncertainty.nii.gz`).
+//!
+//! Refusals (one line, exit status 2, nothing written): a card of another task, with missing
+//! weights, weights whose SHA-256 is not the card's, a graph that does not match the card (e.g.
+//! its input channels), a first class that is not background; a non-CT input, a CT of fewer than
+//! 5 slices, an empty bone mask.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use coxa_core::{ClassTable, LabelMap, Volume};
+use coxa_diagnostics::lesions::learned::{LearnedLesion, LearnedSettings, bone_region, lesions_from_probability};
+use coxa_diagnostics::lesions::{self, MIN_SLICES};
+use coxa_infer::card::Activation;
+use coxa_infer::{InferenceOptions, Model, Segmentation};
+use ndarray::{Array3, Axis};
+use serde_json::{Value, json};
+
+use super::lesions::{JSON, LesionsArgs, MAP, file_name, read_labels, write_seg};
+
+/// The lesion probability map's file name.
+pub const PROBABILITY: &str = "lesions_probability.nii.gz";
+/// The uncertainty map's file name.
+pub const UNCERTAINTY: &str = "lesions_uncertainty.nii.gz";
+/// The task of lesion cards.
+pub const TASK: &str = "lesion-segmentation";
+
+/// Runs `coxa lesions --model CARD`.
+pub fn cli(args: &LesionsArgs, card: &Path) -> anyhow::Result<()> {
+    let settings = LearnedSettings { threshold: args.threshold.unwrap_or(LearnedSettings::default().threshold), ..Default::default() };
+    if !(settings.threshold > 0.0 && settings.threshold < 1.0) {
+        bail!("--threshold {}: give a lesion probability between 0 and 1 (exclusive), e.g. 0.5", settings.threshold);
+    }
+    let loaded = super::open_ct(&args.ct, "lesions")?;
+    let is_dicom = matches!(loaded.source, coxa_io::SourceKind::Dicom(_));
+    let ct = loaded.volume;
+    let slices = ct.grid().shape_kji()[0];
+    if slices < MIN_SLICES {
+        bail!("--ct {}: {}", args.ct.display(), lesions::LesionError::TooFewSlices(slices));
+    }
+    let (bones, names, bones_from) = match &args.labels {
+        Some(p) => {
+            let (b, n) = read_labels(p, args.label_names.as_deref(), &ct)?;
+            (b, n, format!("label map {}", file_name(p)))
+        }
+        None => {
+            let (b, n) = lesions::threshold_bone_mask(&ct, lesions::LesionSettings::default().metal_hu);
+            (b, n, format!("threshold mask (HU >= {} closed by one voxel)", lesions::BONE_THRESHOLD_HU))
+        }
+    };
+    if !bones.iter().any(|l| *l != 0) {
+        bail!("--ct {}: {}", args.ct.display(), lesions::LesionError::NoBone);
+    }
+    let mut model = load(card, &args.run)?;
+    let mut options = InferenceOptions::for_card(model.card(), !args.run.no_mirror);
+    options.folds = args.run.folds.clone();
+    options.mc_passes = args.run.mc_passes.max(1);
+    options.window.batch_size = args.run.batch.max(1);
+    let seg = coxa_infer::segment(&mut model, &ct, &options).with_context(|| format!("--model {}: running the model", card.display()))?;
+    let (p, kinds) = lesion_probability(&model, &seg);
+    let region = bone_region(&bones);
+    let kind_views = kinds.as_ref().map(|(a, b)| (a.view(), b.view()));
+    let (found, map) = lesions_from_probability(&ct, p.view(), kind_views, &region, &names, &settings);
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    write_maps(&args.out, &ct, &found, map, p, &seg)?;
+    let rec = record(&model, &seg, &found, &file_name(&args.ct), &bones_from, &settings);
+    let text = crate::stamp::text("lesions", &rec)? + "\n";
+    crate::atomic::write_new(&args.out.join(JSON), text.as_bytes())?;
+    let seg_file = if is_dicom { write_seg(&args.ct, &args.out)? } else { None };
+    let c = model.card();
+    println!(
+        "wrote {} ({JSON}, {MAP}, {PROBABILITY}, {UNCERTAINTY}{}): {} lesion(s) marked by {} {}{}",
+        args.out.display(),
+        seg_file.map_or(String::new(), |s| format!(", {s}")),
+        found.len(),
+        c.name,
+        c.version,
+        if c.test_model { " (a TEST model, not for clinical use)" } else { "" }
+    );
+    for l in &found {
+        let x = l.centre_lps_mm;
+        println!(
+            "  {} {} in {}: {:.2} ml at LPS ({:.0}, {:.0}, {:.0}) mm, slices {}-{}, probability {:.2}",
+            l.id, l.kind, l.bone, l.volume_ml, x[0], x[1], x[2], l.slices[0], l.slices[1], l.probability
+        );
+    }
+    Ok(())
+}
+
+/// Loads a lesion card's model; refuses other tasks and cards whose first class is not background.
+pub fn load(card: &Path, run: &crate::segment::ModelRunArgs) -> anyhow::Result<Model> {
+    let model = Model::load(card, &crate::segment::session_config(run)).with_context(|| format!("--model {}", card.display()))?;
+    let c = model.card();
+    if c.task != TASK {
+        bail!("--model {}: the card's task is {:?}, not {TASK:?}; coxa lesions runs lesion models only (an anatomy model goes to `coxa segment`)", card.display(), c.task);
+    }
+    let first = &c.output.classes[0];
+    if c.output.activation == Activation::Softmax && (first.label != 0 || first.name != "background") {
+        bail!("--model {}: the card's first class is {:?} (label {}); a lesion model's first class is \"background\", label 0, and its others lesions", card.display(), first.name, first.label);
+    }
+    Ok(model)
+}
+
+/// The lesion probability per voxel (softmax: 1 - background; sigmoid: the most probable
+/// channel) and, when the card names `lytic` and `blastic` classes, their probabilities.
+fn lesion_probability(model: &Model, seg: &Segmentation) -> (Array3<f32>, Option<(Array3<f32>, Array3<f32>)>) {
+    let c = model.card();
+    let pr = &seg.probabilities;
+    let p = match c.output.activation {
+        Activation::Softmax => pr.index_axis(Axis(0), 0).mapv(|b| (1.0 - b).clamp(0.0, 1.0)),
+        Activation::Sigmoid => pr.map_axis(Axis(0), |v| v.iter().copied().fold(0.0f32, f32::max)),
+    };
+    let channel = |name: &str| c.output.classes.iter().position(|k| k.name == name);
+    let kinds = match (channel("lytic"), channel("blastic")) {
+        (Some(a), Some(b)) => Some((pr.index_axis(Axis(0), a).to_owned(), pr.index_axis(Axis(0), b).to_owned())),
+        _ => None,
+    };
+    (p, kinds)
+}
+
+fn write_maps(dir: &Path, ct: &Volume, found: &[LearnedLesion], map: Array3<u16>, p: Array3<f32>, seg: &Segmentation) -> anyhow::Result<()> {
+    let classes: ClassTable = found.iter().map(|l| (l.id, format!("lesion_{}_{}", l.id, l.kind))).collect();
+    coxa_io::nifti::write_label_map(&LabelMap::new(ct.grid().clone(), map, classes)?, &dir.join(MAP))?;
+    coxa_io::nifti::write_volume(&Volume::new(ct.grid().clone(), p)?, &dir.join(PROBABILITY))?;
+    coxa_io::nifti::write_volume(&Volume::new(ct.grid().clone(), seg.entropy_nats.clone())?, &dir.join(UNCERTAINTY))?;
+    Ok(())
+}
+
+/// The model as `lesions.json`'s `model` names it.
+pub fn model_record(model: &Model) -> Value {
+    let c = model.card();
+    json!({
+        "name": c.name,
+        "version": c.version,
+        "sha256": c.sha256.iter().map(|h| h.to_ascii_lowercase()).collect::<Vec<_>>().join("+"),
+        "test_model": c.test_model,
+        "task": c.task,
+        "card": file_name(model.card_path()),
+        "description": c.description,
+        "slice_wise": c.slice_wise(),
+    })
+}
+
+fn record(model: &Model, seg: &Segmentation, found: &[LearnedLesion], ct_name: &str, bones_from: &str, s: &LearnedSettings) -> Value {
+    let c = model.card();
+    let test = if c.test_model { ", a TEST model (not for clinical use)" } else { "" };
+    let per_bone: BTreeMap<&str, usize> = found.iter().fold(BTreeMap::new(), |mut m, l| {
+        *m.entry(l.bone.as_str()).or_default() += 1;
+        m
+    });
+    json!({
+        "coxa_version": crate::view::VERSION,
+        "method": format!("learned: model {} {} (sha256 {}){test}; lesions are 26-connected voxels of lesion probability >= {} within the bone region", c.name, c.version, c.sha256.join("+"), s.threshold),
+        "model": model_record(model),
+        "ct": ct_name,
+        "bones": bones_from,
+        "settings": {"threshold": s.threshold, "min_volume_ml": s.min_volume_ml, "members": seg.members, "bone_region": "the bone mask with each bone's holes filled per axial slice"},
+        "slices": "the first and last slice (k index, 0-based, of the CT's grid) a lesion spans",
+        "probability": format!("the lesion's peak lesion probability as the model gives it ({PROBABILITY}: per voxel; calibrated only as far as the model's training makes it)"),
+        "limits": format!("as good as the model: {}", if c.description.is_empty() { "its card says nothing of its validation" } else { c.description.as_str() }),
+        "references": [],
+        "not_searched": [],
+        "lesions_per_bone": per_bone,
+        "uncertainty": {"file": UNCERTAINTY, "unit": "nats", "what": "predictive entropy of the members' mean probabilities (mirrors x folds x Monte Carlo passes)", "members": seg.members},
+        "lesions": found,
+    })
+}
