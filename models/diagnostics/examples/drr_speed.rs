@@ -42,7 +42,9 @@ fn main() {
     println!("threads {}, best of {runs}", rayon::current_num_threads());
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("load average before: {}", load.trim());
-    let cases: [(&str, Box<dyn Fn() -> f32>); 4] = [
+    /// A view's name and its radiograph's pixel sum.
+    type Case<'a> = (&'static str, Box<dyn Fn() -> f32 + 'a>);
+    let cases: [Case<'_>; 4] = [
         ("AP", Box::new(|| vol.project(&g).sum())),
         ("prepare+AP", Box::new(|| DrrVolume::new(&ct).expect("the benchmark CT").project(&g).sum())),
         ("tilted", Box::new(|| vol.project(&tilted).sum())),
