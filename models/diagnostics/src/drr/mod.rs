@@ -422,6 +422,9 @@ struct ParallelAxes {
     /// half a voxel per plane along the rows (`m - 1` trilinear samples between planes, the
     /// columns taken at the planes' own positions: the rows' slope is the steep one).
     m: usize,
+    /// Per row, the columns `lo..hi` whose rays are needed (a virtual detector's rows need
+    /// only what the real detector's pixels land near); `None`: all.
+    needed: Option<Vec<(usize, usize)>>,
 }
 
 /// Where the rays of a plane-by-plane cast end.
@@ -692,7 +695,7 @@ impl<'a, T: Sample> Caster<'a, T> {
         }
         let pv = self.to_vox(&self.g.origin_lps_mm)[self.ax];
         let between = (self.s[self.ax].min(pv), self.s[self.ax].max(pv));
-        Some(ParallelAxes { rows, cols, ends: Ends::Detector { between }, m: 1 })
+        Some(ParallelAxes { rows, cols, ends: Ends::Detector { between }, m: 1, needed: None })
     }
 
     /// The planes `(lo, hi)` between the source and the end of the ray to pixel `(col, row)`

@@ -40,6 +40,8 @@ struct Band {
     q0s: Vec<i32>,
     q1s: Vec<i32>,
     row_planes: Vec<(i32, i32)>,
+    /// The columns some ray of the band samples (all others miss).
+    span: std::ops::Range<usize>,
     acc: Vec<f32>,
     lines: Vec<f32>,
     /// Per row: its lower line and fraction (m = 1) or its kernel (m > 1) in the current plane.
@@ -73,7 +75,12 @@ impl<T: Sample> Caster<'_, T> {
         let mut rays = Vec::with_capacity(rows * axes.cols.len());
         for (row, &(r0, dr)) in (row0..).zip(&axes.rows[row0..row0 + rows]) {
             let (rlo, rhi) = Self::inside(r0, dr, self.nr);
+            let needed = axes.needed.as_ref().map_or(0..axes.cols.len(), |n| n[row].0..n[row].1);
             for (col, (&(c0, dc), &(clo, chi))) in axes.cols.iter().zip(col_inside).enumerate() {
+                if !needed.contains(&col) {
+                    rays.push(None);
+                    continue;
+                }
                 let (between, step_mm) = self.ray_end(&axes.ends, col, row);
                 let lo = 0f64.max(rlo).max(clo).max(between.0);
                 let hi = ((nm - 1) as f64).min(rhi).min(chi).min(between.1);
@@ -99,7 +106,14 @@ impl<T: Sample> Caster<'_, T> {
         // Per row: the planes some ray of the row samples.
         let row_planes: Vec<(i32, i32)> =
             q0s.chunks(cols).zip(q1s.chunks(cols)).map(|(a, b)| a.iter().zip(b).filter(|(q0, q1)| q0 <= q1).fold((i32::MAX, i32::MIN), |(lo, hi), (&q0, &q1)| (lo.min(q0), hi.max(q1)))).collect();
-        Band { row0, rows, q0s, q1s, row_planes, acc: vec![0f32; rows * cols], lines: Vec::new(), cells: vec![None; rows], kernels: vec![None; rows], cf: vec![0; cols], fc: vec![0.0; cols] }
+        let span = (0..rays.len())
+            .filter(|&i| q0s[i] <= q1s[i])
+            .fold(None, |s: Option<(usize, usize)>, i| {
+                let c = i % cols;
+                Some(s.map_or((c, c + 1), |(lo, hi)| (lo.min(c), hi.max(c + 1))))
+            })
+            .map_or(0..0, |(lo, hi)| lo..hi);
+        Band { row0, rows, q0s, q1s, row_planes, span, acc: vec![0f32; rows * cols], lines: Vec::new(), cells: vec![None; rows], kernels: vec![None; rows], cf: vec![0; cols], fc: vec![0.0; cols] }
     }
 
     /// The integrals of the band's rays from their sums.
@@ -235,8 +249,9 @@ impl<T: Sample> Caster<'_, T> {
             return;
         }
         // The plane's lines: along its rows, at every detector column.
-        let (cf, fc) = (&mut band.cf, &mut band.fc);
-        for ((cf, fc), &(c0, dc)) in cf.iter_mut().zip(fc.iter_mut()).zip(&axes.cols) {
+        let cs = band.span.clone();
+        let (cf, fc) = (&mut band.cf[cs.clone()], &mut band.fc[cs.clone()]);
+        for ((cf, fc), &(c0, dc)) in cf.iter_mut().zip(fc.iter_mut()).zip(&axes.cols[cs.clone()]) {
             let c = (c0 as f32 + qf * dc as f32).max(0.0);
             let f = floor_nonneg(c).min(self.cmax);
             (*cf, *fc) = (f as usize, c - f);
@@ -244,6 +259,7 @@ impl<T: Sample> Caster<'_, T> {
         let lines = &mut band.lines;
         lines.resize((kmax - kmin + 1) * cols, 0.0);
         for (k, line) in (kmin..=kmax).zip(lines.chunks_mut(cols)) {
+            let line = &mut line[cs.clone()];
             match source {
                 Source::InPlace => {
                     let row = &self.w[q * self.sm + k * self.sr..];
@@ -264,13 +280,13 @@ impl<T: Sample> Caster<'_, T> {
         // Between lines, at every ray of an active detector row.
         let (q0s, q1s, acc) = (&band.q0s, &band.q1s, &mut band.acc);
         for (i, (cell, kernel)) in cells.iter().zip(kernels.iter()).enumerate() {
-            let span = i * cols..(i + 1) * cols;
+            let span = i * cols + cs.start..i * cols + cs.end;
             if let Some(kn) = kernel {
-                kn.add(&mut acc[span.clone()], lines, kmin, cols, (&q0s[span.clone()], &q1s[span]), qi);
+                kn.add(&mut acc[span.clone()], lines, kmin, cols, cs.clone(), (&q0s[span.clone()], &q1s[span]), qi);
                 continue;
             }
             let Some((k, fr)) = *cell else { continue };
-            let (top, bot) = (&lines[(k - kmin) * cols..(k - kmin + 1) * cols], &lines[(k + 1 - kmin) * cols..(k + 2 - kmin) * cols]);
+            let (top, bot) = (&lines[(k - kmin) * cols..(k - kmin + 1) * cols][cs.clone()], &lines[(k + 1 - kmin) * cols..(k + 2 - kmin) * cols][cs.clone()]);
             for ((((a, &t), &b), &q0), &q1) in acc[span.clone()].iter_mut().zip(top).zip(bot).zip(&q0s[span.clone()]).zip(&q1s[span]) {
                 let v = t + (b - t) * fr;
                 *a += if q0 <= qi && qi <= q1 { v } else { 0.0 };

@@ -62,10 +62,11 @@ impl Kernel {
         Some(Self { k, n, w })
     }
 
-    /// Adds the kernel's combination of `lines` (the plane's lines from row `k0`, `cols` each)
-    /// to `acc` where the ray samples plane `q` (`q0 <= q <= q1`).
-    pub(super) fn add(&self, acc: &mut [f32], lines: &[f32], k0: usize, cols: usize, (q0s, q1s): (&[i32], &[i32]), q: i32) {
-        let line = |i: usize| &lines[(self.k + i - k0) * cols..(self.k + i - k0 + 1) * cols];
+    /// Adds the kernel's combination of `lines` (the plane's lines from row `k0`, `cols` each;
+    /// their columns `span`) to `acc` where the ray samples plane `q` (`q0 <= q <= q1`).
+    #[expect(clippy::too_many_arguments, reason = "the band's slices and the plane")]
+    pub(super) fn add(&self, acc: &mut [f32], lines: &[f32], k0: usize, cols: usize, span: std::ops::Range<usize>, (q0s, q1s): (&[i32], &[i32]), q: i32) {
+        let line = |i: usize| &lines[(self.k + i - k0) * cols..(self.k + i - k0 + 1) * cols][span.clone()];
         let w = self.w;
         let on = |q0: i32, q1: i32, v: f32| if q0 <= q && q <= q1 { v } else { 0.0 };
         let acc = acc.iter_mut().zip(q0s).zip(q1s);
