@@ -607,8 +607,14 @@ impl<'a, T: Sample> Caster<'a, T> {
         let (f0, f1) = (sample(q0), sample(q1));
         let m = m as f32;
         let mut t = a / m - 0.5 * (f0 + f1) / m;
-        t += 0.5 * (q0 as f64 - ray.lo) as f32 * (self.at(ray, ray.lo) + f0);
-        t += 0.5 * (ray.hi - q1 as f64) as f32 * (f1 + self.at(ray, ray.hi));
+        // The part-steps, where the ray does not enter or leave on a whole plane (a lateral
+        // view's rays mostly do: a sample fewer to look up).
+        if (q0 as f64) > ray.lo {
+            t += 0.5 * (q0 as f64 - ray.lo) as f32 * (self.at(ray, ray.lo) + f0);
+        }
+        if ray.hi > q1 as f64 {
+            t += 0.5 * (ray.hi - q1 as f64) as f32 * (f1 + self.at(ray, ray.hi));
+        }
         t * ray.step_mm as f32
     }
 
