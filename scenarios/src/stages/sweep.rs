@@ -256,7 +256,7 @@ pub fn case_model(scn: &Scenario, case: &Case, catalog: &Catalog, primary: &Poin
     };
     let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     coxa_core::CaseModel {
-        schema_version: coxa_core::CaseModel::SCHEMA_VERSION,
+        model_version: coxa_core::CaseModel::MODEL_VERSION,
         placement,
         tilts: coxa_core::PostureTilts { standing: Angle::from_deg(primary.point.standing_tilt_deg), sitting: Angle::from_deg(primary.point.standing_tilt_deg + primary.point.sitting_extra_tilt_deg) },
         motions: motions.iter().map(|m| m.name.to_string()).collect(),
