@@ -207,6 +207,25 @@ pub fn check_stem_frame(frame: &Path, ccd_deg: f64, neck_diameter_mm: f64) -> st
     Ok(g)
 }
 
+/// Checks a shell size's own geometry (the cup the engineer's series puts in a shell of that
+/// size: a liner, or shell and liner in one mesh): the frame file at `frame` must parse, be a
+/// cup's, name an STL that exists, and bear a head no larger than the shell's inner diameter
+/// `shell_inner_mm` allows. The reason on failure, in words.
+pub fn check_cup_frame(frame: &Path, shell_inner_mm: f64) -> std::result::Result<UserGeometry, String> {
+    let origin = frame.display().to_string();
+    let g = UserGeometrySpec::read(frame).and_then(|s| s.validate(&origin, frame.parent().unwrap_or(Path::new(".")))).map_err(|e| e.to_string())?;
+    if g.part != UserPartKind::Cup {
+        return Err(format!("{origin} describes a stem; a shell size needs a frame with part = \"cup\""));
+    }
+    if !g.mesh_path.is_file() {
+        return Err(format!("{origin} names the mesh {}, which does not exist", g.mesh_path.display()));
+    }
+    if g.diameter_mm >= shell_inner_mm {
+        return Err(format!("{origin} bears a {} mm head, which does not fit inside the shell's {shell_inner_mm} mm inner diameter; give the size's own bearing", g.diameter_mm));
+    }
+    Ok(g)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
