@@ -50,7 +50,7 @@ fn pictures(c: &mut Criterion) {
     let bones: Vec<(coxa_core::Bone, Mesh)> = surfaces(&case.join("anatomy/meshes")).into_iter().map(|(n, m)| (coxa_core::Bone::from_name(&n).expect("a bone the pipeline wrote"), m)).collect();
     let implants: Vec<(&'static str, Mesh)> =
         surfaces(&case.join("implants")).into_iter().map(|(n, m)| (["shell", "liner", "head", "neck", "stem"].into_iter().find(|k| *k == n).expect("an implant part"), m)).collect();
-    let model: CaseModel = serde_json::from_str(&std::fs::read_to_string(case.join("model.json")).expect("model.json")).expect("the case's model.json");
+    let model: CaseModel = coxa_core::provenance::from_stamped_str(&std::fs::read_to_string(case.join("model.json")).expect("model.json")).expect("the case's model.json");
     let scene =
         PlanScene { bones: &bones, implants: &implants, side: Side::Right, hip_centre_lps_mm: model.placement.cup_centre_lps_mm, head_on_femur_lps_mm: model.placement.head_centre_on_femur_lps_mm };
     let triangles: usize = bones.iter().map(|(_, m)| m.triangles().len()).chain(implants.iter().map(|(_, m)| m.triangles().len())).sum();

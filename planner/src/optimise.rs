@@ -277,7 +277,12 @@ pub fn plan(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn RomScorer, op
         notes.push(format!("no stem and head offset restores leg length and offset within {} mm; the closest are searched", rules.restore_tolerance_mm));
     }
 
-    // 3. Discrete combinations: liner x head x femoral option.
+    // 3. Discrete combinations: liner x head x femoral option. A shell size with the engineer's
+    // own cup (its series' `frames`) bears one head: its frame's bearing diameter.
+    let bearing = catalog.shell_frame(shell.outer_diameter_mm).map(|z| z.bearing_diameter_mm);
+    if let Some(b) = bearing {
+        notes.push(format!("the {} mm shell is the engineer's own cup (its mesh); it bears a {b} mm head only", shell.outer_diameter_mm));
+    }
     let mut combos = Vec::new();
     for liner_name in &options.liners {
         let spec = catalog.liner_spec(liner_name)?;
@@ -291,7 +296,7 @@ pub fn plan(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn RomScorer, op
             None => heads.into_iter().filter(|d| *d >= MIN_HEAD_MM).collect(),
         };
         for h in heads {
-            if catalog.liner(spec, h, &shell).is_err() {
+            if catalog.liner(spec, h, &shell).is_err() || bearing.is_some_and(|b| (b - h).abs() > 1e-6) {
                 continue;
             }
             for (_, f) in fem.iter().take(options.femoral_options) {
@@ -303,7 +308,8 @@ pub fn plan(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn RomScorer, op
         }
     }
     if combos.is_empty() {
-        return Err(PlanError::NoFit { why: format!("no head of {:?} fits a {} mm shell with liner(s) {:?}", options.head_diameter_mm, shell.outer_diameter_mm, options.liners) });
+        let own = bearing.map_or(String::new(), |b| format!(" (its own cup bears a {b} mm head; the catalog's heads must include it)"));
+        return Err(PlanError::NoFit { why: format!("no head of {:?} fits a {} mm shell with liner(s) {:?}{own}", options.head_diameter_mm, shell.outer_diameter_mm, options.liners) });
     }
 
     // 4. The query.

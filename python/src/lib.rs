@@ -209,8 +209,9 @@ fn write_label_map(py: Python<'_>, path: PathBuf, array: PyReadonlyArray3<'_, u1
 
 /// Runs the `coxa` command `argv` (without the program's name, e.g. `["plan", "--mesh", ...]`)
 /// in this process, parsed by the program's own parser. Returns the JSON text of the commands that
-/// return their record (`plan`: plan.json's record; `rom`; `hcf`), else an empty text: their
-/// records are in the output folder (`--out`). A usage error is `ArgumentError`; every other
+/// return their record (`plan`: plan.json's record; `rom`; `hcf`; `anatomy`), else an empty
+/// text: their records are in the output folder (`--out`); `plan`, `rom`, `hcf`, `anatomy` and
+/// `radiomics` print nothing. A usage error is `ArgumentError`; every other
 /// refusal the one line the program prints.
 #[pyfunction]
 fn command(py: Python<'_>, argv: Vec<String>) -> PyResult<String> {
@@ -234,6 +235,11 @@ fn command(py: Python<'_>, argv: Vec<String>) -> PyResult<String> {
             }
             Command::Rom(args) if args.scenario.is_none() => serde_json::to_string(&coxa_scenarios::cli::rom::run(&args)?).map_err(anyhow::Error::from)?,
             Command::Hcf(args) => serde_json::to_string(&coxa_scenarios::hcf::run(&args)?).map_err(anyhow::Error::from)?,
+            Command::Anatomy(args) => serde_json::to_string(&coxa_scenarios::cli::anatomy::run(&args)?).map_err(anyhow::Error::from)?,
+            Command::Radiomics(args) => {
+                coxa_scenarios::cli::radiomics::run(&args)?;
+                String::new()
+            }
             // Every other command as the program runs it (its one summary line on stdout).
             other => {
                 coxa_scenarios::cli::run(Cli { command: other, max_memory: cli.max_memory })?;

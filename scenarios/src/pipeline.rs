@@ -88,7 +88,7 @@ fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value
             });
             // With a model the phantom's muscles come from the model (its exact ones stay in input/ for comparison).
             let (source, preloaded) = phantom_input(p.ct, p.labels, dir, case.model.is_none())?;
-            write_new(&dir.join("input").join("phantom_truth.json"), serde_json::to_string_pretty(&truth)?.as_bytes())?;
+            crate::stamp::write(&dir.join("input").join("phantom_truth.json"), "phantom_truth", &truth)?;
             (source, Some(truth), Some(preloaded))
         }
         CaseInput::ShapePhantom { model, shape } => {
@@ -96,7 +96,7 @@ fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value
                 crate::shape_phantom::build(model, *shape, &coxa_anatomy::mesh_phantom::MeshPhantomSpec::default()).map_err(|e| anyhow::anyhow!("case {}: the realistic phantom: {e}", case.name))?;
             let (source, preloaded) = phantom_input(p.ct, p.labels, dir, case.model.is_none())?;
             let input = dir.join("input");
-            write_new(&input.join("phantom_truth.json"), serde_json::to_string_pretty(&p.truth)?.as_bytes())?;
+            crate::stamp::write(&input.join("phantom_truth.json"), "phantom_truth", &p.truth)?;
             // The exact surfaces the truth was measured on, to compare with the CT's.
             for (name, mesh) in &p.bones {
                 coxa_io::mesh::write_stl(mesh, &input.join(format!("phantom_{name}.stl")))?;
@@ -255,7 +255,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     let Some(geo) = primary.geometry.as_deref() else { bail!("the first sweep point of case {} kept no hip model (a bug in coxa; please report it)", case.name) };
     // What the viewer's live planning needs to rebuild this hip model.
     let case_model = stages::sweep::case_model(scn, case, catalog, primary, geo, &motions);
-    case_writer::write_json(&dir.join("model.json"), &case_model)?;
+    crate::stamp::write(&dir.join("model.json"), "model", &case_model)?;
     let safe_zone = if scn.raw.report.safe_zone_map {
         progress("safe-zone map");
         Some(stages::sweep::safe_zone(primary, geo, case.side, &motions)?)
@@ -299,7 +299,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     pictures.extend(pseudo_mri_picture);
     case_writer::write_pictures(dir, &pictures)?;
     if let Some(measures) = &radiograph_measures {
-        case_writer::write_json(&dir.join("pictures").join("xray_ap.json"), measures)?;
+        crate::stamp::write(&dir.join("pictures").join("xray_ap.json"), "xray", measures)?;
     }
 
     let parts = ReportParts {

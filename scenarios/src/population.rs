@@ -524,7 +524,7 @@ pub fn write_case_input(sample: &ShapeSample, dir: &Path) -> Result<Vec<(String,
         coxa_io::mesh::write_stl(mesh, &p)?;
         files.push((name.clone(), p));
     }
-    crate::atomic::write_new(&input.join("shape_sample.json"), serde_json::to_string_pretty(&subject.record)?.as_bytes())?;
+    crate::stamp::write(&input.join("shape_sample.json"), "shape_sample", &subject.record)?;
     Ok(files)
 }
 

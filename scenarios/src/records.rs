@@ -9,9 +9,12 @@
 //! `cargo run -p coxa-scenarios --example schemas` (`scripts/schemas`) writes them.
 //!
 //! A few records are assembled as JSON objects where they are written (the segmentation's, the
-//! lesions', the run's summary); their schemas come from types that mirror them here
-//! ([`SummaryFile`], [`SegmentFile`], [`LesionsFile`], [`PseudoMriFile`]), and the end-to-end
-//! test validates written records against every schema, so that a mirror cannot drift.
+//! lesions', the run's summary, the radiograph's measures, the phantoms' truth); their schemas
+//! come from types that mirror them ([`SummaryFile`], [`SegmentFile`], [`LesionsFile`],
+//! [`PseudoMriFile`], here; [`XrayFile`], [`PhantomTruthFile`], [`RadiographFile`],
+//! [`ShapeSampleFile`], [`FailedFile`] in `records/mirrors.rs`), and the
+//! end-to-end test validates every JSON file of a run against its schema, so that a mirror
+//! cannot drift.
 
 use std::path::Path;
 
@@ -22,6 +25,9 @@ use serde_json::Value;
 use coxa_core::provenance::{SCHEMA_VERSION, Stamped};
 
 use crate::stamp::schema_file;
+
+mod mirrors;
+pub use mirrors::{FailedFile, PhantomTruthFile, RadiographFile, ShapeSampleFile, XrayFile};
 
 /// One kind of record file.
 pub struct RecordKind {
@@ -83,6 +89,39 @@ pub const RECORDS: &[RecordKind] = &[
         schema: schema_of::<RadiomicsFile>,
     },
     RecordKind { name: "lesions", files: "`<case>/lesions/lesions.json`, `coxa lesions`'s", about: "bone lesions found in the CT: kind, bone, volume, place", schema: schema_of::<LesionsFile> },
+    RecordKind {
+        name: "model",
+        files: "`<case>/model.json`",
+        about: "what the viewer's live planning rebuilds the hip model from: placement, tilts, motions, implants' origin, the operated hip's landmarks",
+        schema: schema_of::<coxa_core::CaseModel>,
+    },
+    RecordKind {
+        name: "xray",
+        files: "`<case>/pictures/xray_ap.json`, `coxa xray`'s `<image>.json`",
+        about: "a simulated radiograph's geometry, calibration ball and templating measures",
+        schema: schema_of::<XrayFile>,
+    },
+    RecordKind {
+        name: "phantom_truth",
+        files: "`<case>/input/phantom_truth.json`",
+        about: "a phantom's known geometry, to compare with what coxa found on its CT",
+        schema: schema_of::<PhantomTruthFile>,
+    },
+    RecordKind {
+        name: "radiograph",
+        files: "`coxa radiograph --out FILE.json`",
+        about: "the learned X-ray models' predictions on one radiograph: class probabilities, values, bone density readings",
+        schema: schema_of::<RadiographFile>,
+    },
+    RecordKind {
+        name: "shape_sample",
+        files: "`<case>/input/shape_sample.json` (a population case)",
+        about: "a subject drawn from the shape models: its models, mode weights, femurs and joint space",
+        schema: schema_of::<ShapeSampleFile>,
+    },
+    RecordKind { name: "failed", files: "`<run>/failed/<case>.json`", about: "why a case of a run failed", schema: schema_of::<FailedFile> },
+    RecordKind { name: "run", files: "`<run>/run.json`", about: "which scenario a results folder holds", schema: schema_of::<crate::run::RunFile> },
+    RecordKind { name: "pacs", files: "`coxa pacs pull`'s `pacs.json`", about: "what a pull received from the PACS and the series chosen to plan on", schema: schema_of::<crate::pacs::PullRecord> },
 ];
 
 /// Every record's JSON Schema (draft 2020-12): (file name, text), in [`RECORDS`]' order.

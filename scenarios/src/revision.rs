@@ -128,10 +128,11 @@ pub fn rebuild(dir: &Path, plan_json: &Value) -> Result<Vec<String>> {
         }
         crate::case_writer::write_pictures(&staging, &pics)?;
         if let Some(m) = measures {
-            crate::case_writer::write_json(&staging.join("pictures").join("xray_ap.json"), &m)?;
+            crate::stamp::write(&staging.join("pictures").join("xray_ap.json"), "xray", &m)?;
         }
         if let Some(summary) = revised_summary(dir, &plan)? {
-            crate::case_writer::write_json(&staging.join("case.json"), &summary)?;
+            // Stamped anew: the revised summary is this coxa's record.
+            crate::stamp::write(&staging.join("case.json"), "case", &coxa_core::provenance::unstamped(summary))?;
         }
         let report_path = dir.join("report.json");
         if report_path.is_file() {

@@ -111,6 +111,18 @@ pub struct Selection {
     pub shard: Option<crate::shard::Shard>,
 }
 
+/// `run.json`: which scenario a results folder holds (`run.schema.json`). The fields keep the
+/// order the file had when it was assembled as JSON (sorted).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct RunFile {
+    /// The coxa version that created the folder.
+    pub coxa_version: String,
+    /// FNV-1a of the scenario file's text (16 hex digits): a folder holds one scenario's results.
+    pub scenario_fingerprint: String,
+    /// The scenario file's name.
+    pub scenario_file: Option<String>,
+}
+
 /// Creates the results folder of `scn` (its `run.json` and `scenario.toml`) or checks that an
 /// existing one belongs to the same scenario. Several processes may do this at once (the shards
 /// of a job array): the first one creates the files, the others find them.
@@ -130,8 +142,10 @@ pub fn prepare_out(scn: &Scenario, out: &Path) -> Result<()> {
             bail!("{} exists and is not a coxa results folder (no readable run.json): choose another output folder", out.display());
         }
         std::fs::create_dir_all(out.join("cases")).with_context(|| format!("creating {}", out.display()))?;
-        let meta =
-            serde_json::to_string_pretty(&json!({"scenario_fingerprint": fingerprint, "scenario_file": scn.file.file_name().map(|n| n.to_string_lossy()), "coxa_version": env!("CARGO_PKG_VERSION")}))?;
+        let meta = crate::stamp::text(
+            "run",
+            &RunFile { coxa_version: env!("CARGO_PKG_VERSION").into(), scenario_file: scn.file.file_name().map(|n| n.to_string_lossy().into_owned()), scenario_fingerprint: fingerprint.clone() },
+        )?;
         // Another shard may have created it in the meantime: then it is checked below.
         if write_new(&out.join("scenario.toml"), scn.text.as_bytes()).is_ok() {
             let _ = write_new(&run_json, meta.as_bytes());
@@ -268,7 +282,7 @@ pub fn run_selected(scn: &Scenario, out: Option<&Path>, show_progress: bool, sel
                     log.event(Some(&case.name), "case_failed", json!({"error": chain}));
                     let f = out.join("failed").join(format!("{}.json", case.name));
                     let _ = std::fs::remove_file(&f);
-                    let _ = write_new(&f, serde_json::to_string_pretty(&json!({"case": case.name, "error": chain})).unwrap_or_default().as_bytes());
+                    let _ = crate::stamp::write(&f, "failed", &crate::records::FailedFile { case: case.name.clone(), error: chain });
                     (case.name.clone(), Status::Failed(msg))
                 }
             }

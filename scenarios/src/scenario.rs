@@ -174,15 +174,21 @@ impl SweepPoint {
 
     /// A short label, e.g. `head32_av20_tilt0`.
     pub fn label(&self) -> String {
+        // Angles are kept in radians: 15 deg comes back as 14.999999999999998. A label shows the
+        // value to a millionth, as the scenario gave it.
+        let n = |v: f64| {
+            let r = (v * 1e6).round() / 1e6;
+            format!("{}", if r == 0.0 { 0.0 } else { r })
+        };
         let mut s = Vec::new();
         if let Some(d) = &self.design {
             s.push(d.clone());
         }
         if let Some(h) = self.head_diameter_mm {
-            s.push(format!("head{h}"));
+            s.push(format!("head{}", n(h)));
         }
         if self.head_offset_mm != 0.0 {
-            s.push(format!("off{}", self.head_offset_mm));
+            s.push(format!("off{}", n(self.head_offset_mm)));
         }
         if let Some(l) = &self.liner {
             s.push(l.clone());
@@ -191,9 +197,9 @@ impl SweepPoint {
             s.push(format!("stem{z}"));
         }
         if let Some(p) = &self.placement {
-            s.push(format!("inc{}_av{}_sv{}", p.cup.inclination.deg(), p.cup.anteversion.deg(), p.stem_anteversion_deg));
+            s.push(format!("inc{}_av{}_sv{}", n(p.cup.inclination.deg()), n(p.cup.anteversion.deg()), n(p.stem_anteversion_deg)));
         }
-        s.push(format!("tilt{}", self.standing_tilt_deg));
+        s.push(format!("tilt{}", n(self.standing_tilt_deg)));
         s.join("_")
     }
 }
@@ -456,6 +462,9 @@ mod tests {
         assert_eq!(s.sweep[0].head_diameter_mm, Some(28.0));
         assert_eq!(s.sweep[0].placement.unwrap().stem_anteversion_deg, 15.0);
         assert_eq!(s.sweep.iter().map(SweepPoint::label).collect::<std::collections::BTreeSet<_>>().len(), 12, "labels are unique");
+        // The angles as given, without the radians' round trip (15 deg, not 14.999999999999998).
+        let s = load(&format!("{OK}[placement]\ncup_inclination_deg = 40\ncup_anteversion_deg = 15\nstem_anteversion_deg = 12.5\n")).unwrap();
+        assert_eq!(s.sweep[0].label(), "inc40_av15_sv12.5_tilt0");
         // `[msk]` without a model: the built-in gait2392.
         let s = load(&format!("{OK}[msk]\nbody_weight_n = 700\n")).unwrap();
         assert_eq!(s.msk.as_ref().map(|m| m.model.clone()), Some(None));

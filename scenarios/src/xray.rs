@@ -538,7 +538,7 @@ pub fn run(args: &XrayArgs) -> Result<Value> {
     } else {
         write_dicom(&pic, &args.out)?;
     }
-    crate::atomic::write_new(&json_path, serde_json::to_string_pretty(&pic.measures)?.as_bytes())?;
+    crate::stamp::write(&json_path, "xray", &pic.measures)?;
     Ok(pic.measures)
 }
 

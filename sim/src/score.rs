@@ -21,7 +21,7 @@ use nalgebra::{Matrix4, Point3};
 
 use crate::model::{BoneGeometry, BoneOptions, ContactKind, FemurBone, HipModel, PelvisBone};
 use crate::rom::{self, Motion, PelvicTilts, Posture, SweepOptions};
-use crate::user_parts::UserStem;
+use crate::user_parts::{UserCup, UserStem};
 
 /// The bones a [`SimScorer`] collides: the operated side's hip bone and femur (LPS mm), the
 /// femur's landmarks and the pelvic frame.
@@ -111,6 +111,36 @@ pub fn user_stem_sizes(catalog: &Catalog, read_mesh: impl Fn(&std::path::Path) -
     Ok(out)
 }
 
+/// A shell size's own cup (a catalog series with `frames`): the planner scores that size on this
+/// mesh instead of the catalog's liner ([`SimScorer::with_user_cups`]).
+#[derive(Debug, Clone)]
+pub struct UserCupSize {
+    /// The shell size, mm.
+    pub outer_diameter_mm: f64,
+    /// The STL, in the frame file's coordinates (mm).
+    pub mesh: Arc<Mesh>,
+    /// Its frame file, validated.
+    pub frame: coxa_implants::UserGeometry,
+}
+
+/// The shell sizes of `catalog` that carry their own cup (`frames`), each frame checked and its
+/// STL read with `read_mesh` (the caller's mesh reader).
+///
+/// # Errors
+/// A frame or mesh that cannot be read, naming the series and size.
+pub fn user_cup_sizes(catalog: &Catalog, read_mesh: impl Fn(&std::path::Path) -> Result<Mesh, String>) -> Result<Vec<UserCupSize>, ScoreError> {
+    let mut out = Vec::new();
+    for fam in &catalog.shells {
+        for z in &fam.frames {
+            let what = |why: String| ScoreError::new(format!("shell {:?} size {} mm: {why}", fam.name, z.outer_diameter_mm));
+            let frame = coxa_implants::user::check_cup_frame(&z.frame, z.outer_diameter_mm - 2.0 * fam.wall_thickness_mm).map_err(what)?;
+            let mesh = read_mesh(&frame.mesh_path).map_err(what)?;
+            out.push(UserCupSize { outer_diameter_mm: z.outer_diameter_mm, mesh: Arc::new(mesh), frame });
+        }
+    }
+    Ok(out)
+}
+
 /// The simulator as a [`RomScorer`]: implants alone, or implants with bones.
 #[derive(Debug)]
 pub struct SimScorer {
@@ -122,17 +152,40 @@ pub struct SimScorer {
     user_stems: Vec<UserStemSize>,
     /// The prepared user stems by index in `user_stems` and head radius bits.
     prepared_stems: Mutex<BTreeMap<(usize, u64), Arc<UserStem>>>,
+    user_cups: Vec<UserCupSize>,
+    /// The prepared user cups by index in `user_cups`.
+    prepared_cups: Mutex<BTreeMap<usize, Arc<UserCup>>>,
 }
 
 impl SimScorer {
     /// Implants alone in `frame` (the pelvic frame); the stem sits in `femoral` (default: parallel
     /// to LPS with the shaft along +z).
     pub fn implants_only(catalog: Catalog, frame: PelvicFrame, femoral: Option<FemoralFrame>) -> Self {
-        Self { catalog, frame, femoral, bones: None, cache: Mutex::new(BoneCache::default()), user_stems: Vec::new(), prepared_stems: Mutex::default() }
+        Self {
+            catalog,
+            frame,
+            femoral,
+            bones: None,
+            cache: Mutex::new(BoneCache::default()),
+            user_stems: Vec::new(),
+            prepared_stems: Mutex::default(),
+            user_cups: Vec::new(),
+            prepared_cups: Mutex::default(),
+        }
     }
     /// Implants with bones in `frame` (the pelvic frame of the pelvis the bones belong to).
     pub fn with_bones(catalog: Catalog, frame: PelvicFrame, bones: ScorerBones) -> Self {
-        Self { catalog, frame, femoral: None, bones: Some(bones), cache: Mutex::new(BoneCache::default()), user_stems: Vec::new(), prepared_stems: Mutex::default() }
+        Self {
+            catalog,
+            frame,
+            femoral: None,
+            bones: Some(bones),
+            cache: Mutex::new(BoneCache::default()),
+            user_stems: Vec::new(),
+            prepared_stems: Mutex::default(),
+            user_cups: Vec::new(),
+            prepared_cups: Mutex::default(),
+        }
     }
     /// Stem sizes with their own geometry: a candidate with one of them collides its mesh
     /// (through [`UserStem`], prepared once per head size), not the catalog's neck.
@@ -140,6 +193,31 @@ impl SimScorer {
     pub fn with_user_stems(mut self, stems: Vec<UserStemSize>) -> Self {
         self.user_stems = stems;
         self
+    }
+    /// Shell sizes with their own cup: a candidate with one of them collides its mesh (through
+    /// [`UserCup`], prepared once per size), not the catalog's liner.
+    #[must_use]
+    pub fn with_user_cups(mut self, cups: Vec<UserCupSize>) -> Self {
+        self.user_cups = cups;
+        self
+    }
+    /// The user geometry of a placement's cup, if its shell size has one.
+    pub fn user_cup(&self, p: &ImplantPlacement) -> Result<Option<Arc<UserCup>>, ScoreError> {
+        let Some(i) = self.user_cups.iter().position(|u| (u.outer_diameter_mm - p.shell_outer_diameter_mm).abs() < 1e-9) else { return Ok(None) };
+        let u = &self.user_cups[i];
+        if (u.frame.diameter_mm - p.head_diameter_mm).abs() > 1e-6 {
+            return Err(ScoreError::new(format!(
+                "the {} mm shell's own cup bears a {} mm head, not {} mm: a head of its bearing diameter only",
+                u.outer_diameter_mm, u.frame.diameter_mm, p.head_diameter_mm
+            )));
+        }
+        let poisoned = || ScoreError::new("the user cup cache was poisoned by a panic in another thread");
+        if let Some(c) = self.prepared_cups.lock().map_err(|_| poisoned())?.get(&i) {
+            return Ok(Some(c.clone()));
+        }
+        let cup = UserCup::shared(&u.mesh, &u.frame).map_err(ScoreError::caused_by)?;
+        self.prepared_cups.lock().map_err(|_| poisoned())?.insert(i, cup.clone());
+        Ok(Some(cup))
     }
     /// The user geometry of a placement's stem, if its size has one.
     pub fn user_stem(&self, p: &ImplantPlacement) -> Result<Option<Arc<UserStem>>, ScoreError> {
@@ -178,6 +256,9 @@ impl SimScorer {
         }
         if let Some(stem) = self.user_stem(p)? {
             builder = builder.user_stem(stem);
+        }
+        if let Some(cup) = self.user_cup(p)? {
+            builder = builder.user_cup(cup);
         }
         if let Some(b) = &self.bones {
             builder = builder.bones(self.bone_geometry(b, p, &construct)?);

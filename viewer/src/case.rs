@@ -196,9 +196,9 @@ impl CaseData {
             (None, None) => (None, Vec::new()),
         };
         match read_json(&dir.join("model.json"))? {
-            Some(v) => match serde_json::from_value::<CaseModel>(v) {
-                Ok(m) if m.schema_version == CaseModel::SCHEMA_VERSION => case.model = Some(m),
-                Ok(m) => case.notes.push(format!("model.json has schema version {} (this viewer reads {}): live planning is off", m.schema_version, CaseModel::SCHEMA_VERSION)),
+            Some(v) => match serde_json::from_value::<CaseModel>(coxa_core::provenance::unstamped(v)) {
+                Ok(m) if m.model_version == CaseModel::MODEL_VERSION => case.model = Some(m),
+                Ok(m) => case.notes.push(format!("model.json has version {} (this viewer reads {}): live planning is off; run the case again", m.model_version, CaseModel::MODEL_VERSION)),
                 Err(e) => case.notes.push(format!("model.json cannot be read ({e}): live planning is off")),
             },
             None => case.notes.push("no model.json (cases written before the live viewer): live planning and motion playback are off; run the case again".into()),

@@ -183,7 +183,9 @@ impl LiveModel {
             Some(d) => Catalog::load_dir(d).map_err(|source| ViewError::Catalog { what: format!("catalog {}", d.display()), source })?,
             None => Catalog::builtin().map_err(|source| ViewError::Catalog { what: "built-in catalog".into(), source })?,
         };
-        let user_stems = coxa_sim::score::user_stem_sizes(&catalog, |p| coxa_io::mesh::read_mesh(p).map_err(|e| format!("{e:#}"))).map_err(|e| err(e.to_string()))?;
+        let read = |p: &std::path::Path| coxa_io::mesh::read_mesh(p).map_err(|e| format!("{e:#}"));
+        let user_stems = coxa_sim::score::user_stem_sizes(&catalog, read).map_err(|e| err(e.to_string()))?;
+        let user_cups = coxa_sim::score::user_cup_sizes(&catalog, read).map_err(|e| err(e.to_string()))?;
         let side = rec.placement.side;
         let mesh = |name: String| case.bones.iter().find(|(n, _)| *n == name).map(|(_, m)| m.clone());
         let stem_sizes = stem_size_values(&catalog, &rec.placement.stem_family);
@@ -199,11 +201,11 @@ impl LiveModel {
             let shaft = (anatomy.femur.shaft_axis.point_lps_mm, anatomy.femur.shaft_axis.direction_lps.normalize());
             let cup_bone = CupBone::new(&hip, &anatomy.frame, side, anatomy.acetabulum.centre.lps_mm, reach_mm);
             let bones = ScorerBones { pelvis: hip, femur, femur_landmarks: anatomy.femur.clone(), options: BoneOptions::default() };
-            (SimScorer::with_bones(catalog.clone(), anatomy.frame, bones).with_user_stems(user_stems), Some(shaft), Some(anatomy.clone()), anatomy.frame, Some(cup_bone))
+            (SimScorer::with_bones(catalog.clone(), anatomy.frame, bones).with_user_stems(user_stems).with_user_cups(user_cups), Some(shaft), Some(anatomy.clone()), anatomy.frame, Some(cup_bone))
         } else {
             // As the pipeline's implants-alone model: the LPS-aligned frame at the cup centre.
             let frame = PelvicFrame::aligned_with_lps(rec.placement.cup_centre_lps_mm);
-            (SimScorer::implants_only(catalog.clone(), frame, None).with_user_stems(user_stems), None, None, frame, None)
+            (SimScorer::implants_only(catalog.clone(), frame, None).with_user_stems(user_stems).with_user_cups(user_cups), None, None, frame, None)
         };
         let all = rom::all_motions();
         let motions: Vec<Motion> = rec.motions.iter().filter_map(|n| all.iter().find(|m| m.name == n).cloned()).collect();

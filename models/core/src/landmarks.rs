@@ -319,7 +319,7 @@ impl PatientLandmarks {
 }
 
 /// Landmarks of one hip as the simulator and the planner use them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HipAnatomy {
     /// Side of the hip.
     pub side: Side,

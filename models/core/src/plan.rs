@@ -27,7 +27,7 @@ pub enum PlanPosture {
 
 /// Posterior pelvic tilt of each posture, relative to the anterior pelvic plane being vertical
 /// (positive: the top of the pelvis moves posterior, as `PelvicFrame::tilted`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PostureTilts {
     /// Tilt when standing. Default 0.
     pub standing: Angle,
@@ -88,13 +88,14 @@ impl FirstContact {
 /// The femur is placed so that the prosthetic head centre ([`Self::head_centre_on_femur_lps_mm`],
 /// a point of the femur as imaged) lies at the cup centre; the femur's joint angles are measured
 /// in its femoral frame ([`crate::FemoralFrame`]), which the stem does not change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ImplantPlacement {
     /// Operated side.
     pub side: Side,
     /// Cup orientation in the pelvic frame, in the Murray definition it names.
     pub cup: CupAngles,
     /// Cup (shell and head) centre, LPS mm of the pelvis as imaged.
+    #[schemars(with = "[f64; 3]")]
     pub cup_centre_lps_mm: Point3<f64>,
     /// Shell outer diameter, mm (a catalog size).
     pub shell_outer_diameter_mm: f64,
@@ -112,6 +113,7 @@ pub struct ImplantPlacement {
     /// (the femoral frame's +x), positive = head anterior.
     pub stem_anteversion: Angle,
     /// Where the stem puts the head centre on the femur, LPS mm of the femur as imaged.
+    #[schemars(with = "[f64; 3]")]
     pub head_centre_on_femur_lps_mm: Point3<f64>,
 }
 
@@ -120,11 +122,16 @@ pub struct ImplantPlacement {
 /// where the implants came from, and the landmarks of the operated hip the case used (found
 /// once by the anatomy stage; never found again). The bones are the case's
 /// `anatomy/meshes/hip_SIDE.stl` and `femur_SIDE.stl`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// The file carries the envelope of every record (`model.schema.json`, [`crate::provenance`]);
+/// its reader leaves the envelope aside ([`crate::provenance::from_stamped_str`]) and refuses
+/// any other unknown field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaseModel {
-    /// Format version of this record: [`CaseModel::SCHEMA_VERSION`].
-    pub schema_version: u32,
+    /// Format version of this record: [`CaseModel::MODEL_VERSION`] (the record's
+    /// `schema_version` is the envelope's, shared by every record).
+    pub model_version: u32,
     /// The implants and where they sit (the first sweep point, or the plan).
     pub placement: ImplantPlacement,
     /// Pelvic tilts of the postures.
@@ -146,8 +153,9 @@ pub struct CaseModel {
 }
 
 impl CaseModel {
-    /// The current format version.
-    pub const SCHEMA_VERSION: u32 = 2;
+    /// The current format version (3: the version moved from `schema_version` to
+    /// `model_version` when the file took the records' envelope).
+    pub const MODEL_VERSION: u32 = 3;
 }
 
 /// A motion a scorer can sweep.

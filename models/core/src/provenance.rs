@@ -79,6 +79,29 @@ pub struct Stamped<'a, T> {
     pub record: &'a T,
 }
 
+/// The envelope's keys ([`Stamped`]): `$schema`, `schema_version` and `provenance`.
+pub const ENVELOPE_KEYS: [&str; 3] = ["$schema", "schema_version", "provenance"];
+
+/// A record file's own fields: `v` without the envelope's keys, for a reader that refuses
+/// unknown fields (`#[serde(deny_unknown_fields)]`). A record written before the envelope comes
+/// back unchanged.
+pub fn unstamped(mut v: serde_json::Value) -> serde_json::Value {
+    if let Some(o) = v.as_object_mut() {
+        for k in ENVELOPE_KEYS {
+            o.remove(k);
+        }
+    }
+    v
+}
+
+/// Reads the record file text `text` as a `T`, envelope left aside ([`unstamped`]).
+///
+/// # Errors
+/// The text is not JSON, or not a `T` (serde's message).
+pub fn from_stamped_str<T: serde::de::DeserializeOwned>(text: &str) -> serde_json::Result<T> {
+    serde_json::from_value(unstamped(serde_json::from_str(text)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +115,7 @@ mod tests {
         let p = Provenance { coxa_version: "0.1.0".into(), git_revision: "abc".into(), models: vec![] };
         let v = serde_json::to_value(Stamped { schema: "r.schema.json", schema_version: SCHEMA_VERSION, provenance: &p, record: &R { a: 3 } }).unwrap();
         assert_eq!(v["$schema"], "r.schema.json");
+        assert_eq!(unstamped(v.clone()), serde_json::json!({"a": 3}), "the envelope's keys alone are removed");
         assert_eq!(v["a"], 3);
         assert_eq!(v["provenance"]["git_revision"], "abc");
     }

@@ -1,7 +1,8 @@
 //! Times the DRR of the benchmark (a 1024 x 1024 AP pelvis of a 512 x 512 x 300 CT) in wall and
 //! CPU seconds: on a loaded machine the CPU time over the cores is the wall time an idle machine
 //! would take. `cargo run --profile bench -p coxa-diagnostics --example drr_time`. Also times a
-//! lateral view and an AP view tilted 10 deg about the body axis (both cast tile by tile).
+//! lateral view and an AP view tilted 10 deg about the body axis (both cast through a virtual
+//! detector parallel to the CT's planes; `drr_speed` times the benchmark's four views best of 5).
 //! `-- --i16` keeps the CT as `i16` (as the readers keep an integer CT): the rays then turn HU
 //! into weights sample by sample.
 

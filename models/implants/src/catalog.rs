@@ -56,6 +56,25 @@ pub struct ShellFamily {
     /// radius or flared rims ask for less, some cementless series for 2].
     #[serde(default = "default_press_fit_mm")]
     pub press_fit_mm: f64,
+    /// The engineer's own cup geometry per size (one STL + frame per size; a user catalog's
+    /// series only): the planner sizes the series by its numbers, scores a size that has a frame
+    /// on its mesh, and pairs it only with a head of the frame's bearing diameter.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frames: Vec<ShellFrame>,
+}
+
+/// One shell size's own geometry: its outer diameter and the cup frame file (`part = "cup"`,
+/// see [`crate::user`]; a path relative to the catalog file), checked on loading.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShellFrame {
+    /// The size, mm (one of the series').
+    pub outer_diameter_mm: f64,
+    /// The cup frame file.
+    pub frame: std::path::PathBuf,
+    /// The bearing (head) diameter the frame declares, mm: set on loading (not in the file).
+    #[serde(skip)]
+    pub bearing_diameter_mm: f64,
 }
 
 fn default_press_fit_mm() -> f64 {
@@ -361,6 +380,26 @@ impl Catalog {
             let origin = p.display().to_string();
             let mut f = CatalogFile::parse(&text, &origin)?;
             let base = p.parent().unwrap_or(Path::new("."));
+            for (i, s) in f.shells.iter_mut().enumerate() {
+                let inner = |outer: f64| outer - 2.0 * s.wall_thickness_mm;
+                let (family, sizes) = (s.clone(), &mut s.frames);
+                for (k, z) in sizes.iter_mut().enumerate() {
+                    z.frame = base.join(&z.frame);
+                    let bad = |why: String| ImplantError::Invalid { origin: origin.clone(), field: format!("shells[{i}].frames[{k}]"), why };
+                    if !family.has_size(z.outer_diameter_mm) {
+                        return Err(bad(format!("{} mm is not a size of the series {:?}", z.outer_diameter_mm, family.name)));
+                    }
+                    let g = crate::user::check_cup_frame(&z.frame, inner(z.outer_diameter_mm)).map_err(bad)?;
+                    z.bearing_diameter_mm = g.diameter_mm;
+                }
+                if let Some(k) = (1..sizes.len()).find(|&k| sizes[..k].iter().any(|z| (z.outer_diameter_mm - sizes[k].outer_diameter_mm).abs() < 1e-9)) {
+                    return Err(ImplantError::Invalid {
+                        origin: origin.clone(),
+                        field: format!("shells[{i}].frames[{k}]"),
+                        why: format!("a second frame for the {} mm size", sizes[k].outer_diameter_mm),
+                    });
+                }
+            }
             for (i, s) in f.stems.iter_mut().enumerate() {
                 for (k, z) in s.sizes.iter_mut().enumerate() {
                     if let Some(frame) = &mut z.frame {
@@ -392,6 +431,9 @@ impl Catalog {
     fn add_file(&mut self, f: CatalogFile, origin: &str) -> Result<()> {
         f.validate(origin)?;
         let taken = |field: String, why: String| ImplantError::Invalid { origin: origin.into(), field, why };
+        if let Some(i) = f.shells.iter().position(|s| s.frames.iter().any(|z| z.bearing_diameter_mm <= 0.0)) {
+            return Err(taken(format!("shells[{i}].frames"), "a size's own geometry is read from a catalog folder (--catalog DIR), where its frame file is found".into()));
+        }
         for (i, l) in f.liners.iter().enumerate() {
             if self.liners.iter().any(|m| m.name == l.name) {
                 return Err(taken(format!("liners[{i}].name"), format!("{:?} is already in the catalog", l.name)));
@@ -453,6 +495,12 @@ impl Catalog {
         }
         let available = self.shells.iter().map(|s| format!("{}-{} mm in {} mm steps", s.outer_diameter_min_mm, s.outer_diameter_max_mm, s.outer_diameter_step_mm)).collect::<Vec<_>>().join(", ");
         Err(ImplantError::NotInCatalog { kind: "shell", wanted: format!("{outer_diameter_mm} mm"), available })
+    }
+
+    /// The engineer's own cup of shell size `outer_diameter_mm` (its series' `frames`), if the
+    /// size has one.
+    pub fn shell_frame(&self, outer_diameter_mm: f64) -> Option<&ShellFrame> {
+        self.shell_family(outer_diameter_mm)?.frames.iter().find(|z| (z.outer_diameter_mm - outer_diameter_mm).abs() < 1e-9)
     }
 
     /// The liner named `name`, or the first of `geometry` when `name` is a geometry keyword
@@ -668,5 +716,49 @@ mod tests {
         std::fs::write(dir.path().join("parts/s1.toml"), frame(neck + 2.0)).unwrap();
         let e = Catalog::load_dir(dir.path()).unwrap_err().to_string();
         assert!(e.contains("neck") && e.contains("make them one"), "{e}");
+    }
+
+    /// A shell size's own cup is read with the catalog folder: its frame resolved, its bearing
+    /// taken from the frame; a size the series lacks, a second frame for a size, a bearing
+    /// larger than the shell's inside, a stem's frame and a frame given outside a folder are
+    /// refused, each naming the field.
+    #[test]
+    fn a_shell_size_frame_is_resolved_and_checked_on_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = CatalogFile::parse(include_str!("../catalog/shells.toml"), "shells.toml").unwrap();
+        let series = file.shells[0].clone();
+        let write = |frames: Vec<(f64, &str)>| {
+            let mut one = series.clone();
+            one.frames = frames.into_iter().map(|(d, f)| ShellFrame { outer_diameter_mm: d, frame: f.into(), bearing_diameter_mm: 0.0 }).collect();
+            let f = CatalogFile { schema_version: 1, shells: vec![one], liners: vec![], heads: vec![], stems: vec![] };
+            std::fs::write(dir.path().join("shells.toml"), toml::to_string(&f).unwrap()).unwrap();
+        };
+        std::fs::create_dir(dir.path().join("parts")).unwrap();
+        let cup = |bearing: f64| {
+            format!("schema_version = 1\npart = \"cup\"\nmesh = \"c.stl\"\nunits = \"mm\"\ncup_centre_mm = [0.0, 0.0, 0.0]\ncup_axis = [0.0, 0.0, 1.0]\ninner_diameter_mm = {bearing}\n")
+        };
+        std::fs::write(dir.path().join("parts/c.toml"), cup(32.0)).unwrap();
+        std::fs::write(dir.path().join("parts/c.stl"), "solid s\nendsolid s\n").unwrap();
+        write(vec![(52.0, "parts/c.toml")]);
+        let c = Catalog::load_dir(dir.path()).unwrap();
+        let z = c.shell_frame(52.0).unwrap();
+        assert_eq!((z.frame.as_path(), z.bearing_diameter_mm), (dir.path().join("parts/c.toml").as_path(), 32.0));
+        assert!(c.shell_frame(54.0).is_none());
+        let refused = |frames: Vec<(f64, &str)>, want: &[&str]| {
+            write(frames);
+            let e = Catalog::load_dir(dir.path()).unwrap_err().to_string();
+            assert!(want.iter().all(|w| e.contains(w)), "{e}");
+        };
+        refused(vec![(53.0, "parts/c.toml")], &["shells[0].frames[0]", "53 mm is not a size"]);
+        refused(vec![(52.0, "parts/c.toml"), (52.0, "parts/c.toml")], &["shells[0].frames[1]", "second frame"]);
+        std::fs::write(dir.path().join("parts/c.toml"), cup(47.0)).unwrap();
+        refused(vec![(52.0, "parts/c.toml")], &["shells[0].frames[0]", "47 mm head", "46 mm inner"]);
+        std::fs::write(dir.path().join("parts/c.toml"), "schema_version = 1\npart = \"stem\"\nmesh = \"c.stl\"\nunits = \"mm\"\nhead_centre_mm = [0.0, 0.0, 0.0]\nneck_axis = [0.0, 0.0, 1.0]\nneck_diameter_mm = 12.0\nshaft_axis = [0.8, 0.0, 0.6]\n").unwrap();
+        refused(vec![(52.0, "parts/c.toml")], &["shells[0].frames[0]", "describes a stem"]);
+        let mut one = series.clone();
+        one.frames = vec![ShellFrame { outer_diameter_mm: 52.0, frame: "parts/c.toml".into(), bearing_diameter_mm: 0.0 }];
+        let text = toml::to_string(&CatalogFile { schema_version: 1, shells: vec![one], liners: vec![], heads: vec![], stems: vec![] }).unwrap();
+        let e = Catalog::default().add_text(&text, "inline").unwrap_err().to_string();
+        assert!(e.contains("catalog folder"), "{e}");
     }
 }

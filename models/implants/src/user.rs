@@ -183,26 +183,49 @@ impl UserGeometrySpec {
     }
 }
 
+/// A catalog size's frame file read and validated: a `part` one, naming an STL that exists;
+/// with the file's name for messages.
+fn read_size_frame(frame: &Path, part: UserPartKind) -> std::result::Result<(UserGeometry, String), String> {
+    let origin = frame.display().to_string();
+    let g = UserGeometrySpec::read(frame).and_then(|s| s.validate(&origin, frame.parent().unwrap_or(Path::new(".")))).map_err(|e| e.to_string())?;
+    if g.part != part {
+        let (is, want, size) = match part {
+            UserPartKind::Stem => ("cup", "stem", "stem"),
+            UserPartKind::Cup => ("stem", "cup", "shell"),
+        };
+        return Err(format!("{origin} describes a {is}; a {size} size needs a frame with part = \"{want}\""));
+    }
+    if !g.mesh_path.is_file() {
+        return Err(format!("{origin} names the mesh {}, which does not exist", g.mesh_path.display()));
+    }
+    Ok((g, origin))
+}
+
 /// Checks a stem size's own geometry against the catalog's numbers for it: the frame file at
 /// `frame` must parse, be a stem's, name an STL that exists, and give the size's neck diameter
 /// (within 0.05 mm) and the series' neck-shaft angle `ccd_deg` (within 1 deg), so that the
 /// planner's sizing and reconstruction (from the numbers) and its range of motion (on the mesh)
 /// describe the same part. The reason on failure, in words.
 pub fn check_stem_frame(frame: &Path, ccd_deg: f64, neck_diameter_mm: f64) -> std::result::Result<UserGeometry, String> {
-    let origin = frame.display().to_string();
-    let g = UserGeometrySpec::read(frame).and_then(|s| s.validate(&origin, frame.parent().unwrap_or(Path::new(".")))).map_err(|e| e.to_string())?;
-    if g.part != UserPartKind::Stem {
-        return Err(format!("{origin} describes a cup; a stem size needs a frame with part = \"stem\""));
-    }
-    if !g.mesh_path.is_file() {
-        return Err(format!("{origin} names the mesh {}, which does not exist", g.mesh_path.display()));
-    }
+    let (g, origin) = read_size_frame(frame, UserPartKind::Stem)?;
     if (g.diameter_mm - neck_diameter_mm).abs() > 0.05 {
         return Err(format!("{origin} gives a {} mm neck, the catalog {neck_diameter_mm} mm; make them one", g.diameter_mm));
     }
     let ccd = g.reference_axis.map_or(f64::NAN, |s| 180.0 - s.angle(&g.axis).to_degrees());
     if ccd.is_nan() || (ccd - ccd_deg).abs() > 1.0 {
         return Err(format!("{origin}: its neck and shaft axes make a {ccd:.1} deg neck-shaft angle, the series {ccd_deg} deg; make them one"));
+    }
+    Ok(g)
+}
+
+/// Checks a shell size's own geometry (the cup the engineer's series puts in a shell of that
+/// size: a liner, or shell and liner in one mesh): the frame file at `frame` must parse, be a
+/// cup's, name an STL that exists, and bear a head no larger than the shell's inner diameter
+/// `shell_inner_mm` allows. The reason on failure, in words.
+pub fn check_cup_frame(frame: &Path, shell_inner_mm: f64) -> std::result::Result<UserGeometry, String> {
+    let (g, origin) = read_size_frame(frame, UserPartKind::Cup)?;
+    if g.diameter_mm >= shell_inner_mm {
+        return Err(format!("{origin} bears a {} mm head, which does not fit inside the shell's {shell_inner_mm} mm inner diameter; give the size's own bearing", g.diameter_mm));
     }
     Ok(g)
 }

@@ -60,8 +60,12 @@ pub struct AnatomyArgs {
     pub shape_model: Option<String>,
 }
 
-/// Runs `coxa anatomy`.
-pub fn cli(args: &AnatomyArgs) -> anyhow::Result<()> {
+/// Runs `coxa anatomy` without printing: the record written to `anatomy.json` (without its
+/// envelope).
+///
+/// # Errors
+/// The program's refusals: the input cannot be read, the shape model or the card is wrong.
+pub fn run(args: &AnatomyArgs) -> anyhow::Result<coxa_core::AnatomyRecord> {
     if let Some(m) = &args.shape_model {
         crate::shape_predict::set_choice(crate::shape_predict::parse_choice(m));
     }
@@ -78,10 +82,16 @@ pub fn cli(args: &AnatomyArgs) -> anyhow::Result<()> {
             crate::anatomy::AnatomySource::Meshes(list, args.mesh_units)
         }
     };
-    let report = match &args.model {
+    Ok(match &args.model {
         Some(card) => crate::segment::anatomy_with_model(source, card, &args.out, &Default::default(), args.model_use)?,
         None => crate::anatomy::run(&source, &args.out)?,
-    };
+    })
+}
+
+/// Runs `coxa anatomy` as the command line does: [`run`], then the record (`--json`) or a
+/// summary printed.
+pub fn cli(args: &AnatomyArgs) -> anyhow::Result<()> {
+    let report = run(args)?;
     if args.json {
         // As written to anatomy.json: the record with its envelope (schema, provenance).
         println!("{}", crate::stamp::text("anatomy", &report)?);

@@ -116,7 +116,7 @@ pub fn run(args: &RadiographArgs) -> Result<Value> {
         "warnings": xr.warnings,
         "models": predictions,
     });
-    crate::atomic::write_new(&args.out, serde_json::to_string_pretty(&record)?.as_bytes())?;
+    crate::stamp::write(&args.out, "radiograph", &record)?;
     Ok(record)
 }
 

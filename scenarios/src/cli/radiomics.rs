@@ -43,8 +43,21 @@ pub struct RadiomicsArgs {
     pub out: PathBuf,
 }
 
-/// Runs the command.
+/// Runs the command as the command line does: [`run`], then its lines printed.
 pub fn cli(args: &RadiomicsArgs) -> anyhow::Result<()> {
+    for line in run(args)? {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// Runs the command without printing: the lines the command line prints (cases passed over, the
+/// model applied, the file written).
+///
+/// # Errors
+/// The program's refusals: an output that exists, unreadable inputs, an empty mask, a bad card.
+pub fn run(args: &RadiomicsArgs) -> anyhow::Result<Vec<String>> {
+    let mut lines = Vec::new();
     let ext = args.out.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     if ext != "csv" && ext != "json" {
         bail!("--out {}: the file must end in .csv or .json", args.out.display());
@@ -57,7 +70,7 @@ pub fn cli(args: &RadiomicsArgs) -> anyhow::Result<()> {
         None => Params::default(),
     };
     let tables: Vec<Table> = match (&args.scenario, &args.image, &args.mask) {
-        (Some(file), _, _) => batch(file, &args.labels, &params)?,
+        (Some(file), _, _) => batch(file, &args.labels, &params, &mut lines)?,
         (None, Some(image_path), Some(mask_path)) => {
             let image = read_image(image_path)?;
             let mask = read_mask(mask_path)?;
@@ -73,24 +86,24 @@ pub fn cli(args: &RadiomicsArgs) -> anyhow::Result<()> {
     let mut tables = tables;
     if let Some(card) = &args.model {
         let m = apply_model(card, &mut tables)?;
-        println!("{}: probabilities of {} added", model_line(&m), m.classes.join(", "));
+        lines.push(format!("{}: probabilities of {} added", model_line(&m), m.classes.join(", ")));
     }
     let text = if ext == "csv" { csv(&tables)? } else { json(&tables)? };
     let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     std::io::Write::write_all(&mut file, text.as_bytes()).with_context(|| format!("cannot write {}", args.out.display()))?;
     let n: usize = tables.iter().map(|t| t.rows.len()).sum();
     let width = tables.iter().find_map(|t| t.rows.first()).map_or(0, |r| r.1.len());
-    println!("wrote {} ({n} row(s), {width} features each)", args.out.display());
-    Ok(())
+    lines.push(format!("wrote {} ({n} row(s), {width} features each)", args.out.display()));
+    Ok(lines)
 }
 
 /// `--scenario`: every case with a CT, on its labels or its finished run's label map.
-fn batch(file: &Path, asked: &[String], params: &Params) -> anyhow::Result<Vec<Table>> {
+fn batch(file: &Path, asked: &[String], params: &Params, lines: &mut Vec<String>) -> anyhow::Result<Vec<Table>> {
     let scn = crate::scenario::Scenario::load(file)?;
     let mut tables = Vec::new();
     for case in &scn.cases {
         let crate::scenario::CaseInput::Ct { ct, labels } = &case.input else {
-            println!("case {}: no CT (surfaces, phantom or PACS input): no radiomics", case.name);
+            lines.push(format!("case {}: no CT (surfaces, phantom or PACS input): no radiomics", case.name));
             continue;
         };
         let run_labels = scn.output_dir.join("cases").join(&case.name).join("anatomy").join("labels.nii.gz");

@@ -359,7 +359,7 @@ fn pull(a: &PullArgs) -> anyhow::Result<PullRecord> {
             series_uid: choice.chosen.series_uid,
         });
     }
-    let text = serde_json::to_string_pretty(&record)?;
+    let text = crate::stamp::text("pacs", &record)?;
     crate::atomic::write_new(&record_path, text.as_bytes())?;
     if a.json {
         println!("{text}");

@@ -8,9 +8,9 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
 /// What `coxa pacs pull` pulled and chose: `pacs.json`, written last (a folder holding it is a
-/// complete pull). Fields in alphabetical order: the file's keys come out sorted, as they did
-/// when it was assembled by hand.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// complete pull), with the records' envelope (`pacs.schema.json`). Fields in alphabetical
+/// order: the file's keys come out sorted, as they did when it was assembled by hand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PullRecord {
     /// The series chosen to plan on (absent with `--no-choose`).
@@ -25,7 +25,7 @@ pub struct PullRecord {
 }
 
 /// One series of a [`PullRecord`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PulledSeriesRecord {
     /// Its folder inside the pull folder.
@@ -41,7 +41,7 @@ pub struct PulledSeriesRecord {
 }
 
 /// The planning series of a [`PullRecord`] and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanningSeries {
     /// Its folder inside the pull folder.
@@ -55,7 +55,7 @@ pub struct PlanningSeries {
 }
 
 /// A series of the study not chosen to plan on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PassedOver {
     /// SeriesInstanceUID.
@@ -74,7 +74,7 @@ pub fn read_record(dir: &Path) -> anyhow::Result<Option<PullRecord>> {
         return Ok(None);
     }
     let text = coxa_io::read_text_bounded(&path, coxa_io::Bound::TEXT).with_context(|| format!("reading {}", path.display()))?;
-    let record = serde_json::from_str::<PullRecord>(&text).with_context(|| format!("{} is not a pull record coxa wrote; move the folder away", path.display()))?;
+    let record = coxa_core::provenance::from_stamped_str::<PullRecord>(&text).with_context(|| format!("{} is not a pull record coxa wrote; move the folder away", path.display()))?;
     Ok(Some(record))
 }
 
@@ -137,6 +137,9 @@ mod tests {
         std::fs::create_dir_all(pulled.join("1.2.3.9")).unwrap();
         std::fs::create_dir_all(pulled.join("1.2.3.8")).unwrap();
         assert_eq!(planning_ct(&pulled).unwrap(), pulled, "no pacs.json: the folder itself");
+        // As `coxa pacs pull` writes it (with the records' envelope), and as it did before.
+        std::fs::write(pulled.join("pacs.json"), crate::stamp::text("pacs", &record(Some("1.2.3.9"))).unwrap()).unwrap();
+        assert_eq!(planning_ct(&pulled).unwrap(), pulled.join("1.2.3.9"));
         std::fs::write(pulled.join("pacs.json"), serde_json::to_vec(&record(Some("1.2.3.9"))).unwrap()).unwrap();
         assert_eq!(planning_ct(&pulled).unwrap(), pulled.join("1.2.3.9"));
         for named in [pulled.clone(), pulled.join("1.2.3.9")] {

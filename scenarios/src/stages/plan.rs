@@ -50,19 +50,22 @@ pub fn plan_anatomy(side: Side, landmarks: &PatientLandmarks, bones: &[(Bone, Me
     Ok((anatomy, operated, frame_note, notes))
 }
 
-/// The simulator as the scorer of `anatomy`'s operated hip; stem sizes of the catalog with
-/// their own geometry are scored on it.
+/// The simulator as the scorer of `anatomy`'s operated hip; stem and shell sizes of the catalog
+/// with their own geometry are scored on it.
 ///
 /// # Errors
-/// A stem size's frame or STL that cannot be read or does not fit the size.
+/// A stem or shell size's frame or STL that cannot be read or does not fit the size.
 pub fn scorer(anatomy: &PlanAnatomy, catalog: &Catalog) -> anyhow::Result<SimScorer> {
-    let user_stems = coxa_sim::score::user_stem_sizes(catalog, |p| coxa_io::mesh::read_mesh(p).map_err(|e| format!("{e:#}")))?;
+    let read = |p: &std::path::Path| coxa_io::mesh::read_mesh(p).map_err(|e| format!("{e:#}"));
+    let user_stems = coxa_sim::score::user_stem_sizes(catalog, read)?;
+    let user_cups = coxa_sim::score::user_cup_sizes(catalog, read)?;
     Ok(SimScorer::with_bones(
         catalog.clone(),
         anatomy.frame,
         ScorerBones { pelvis: anatomy.pelvis.clone(), femur: anatomy.femur.clone(), femur_landmarks: anatomy.operated.femur.clone(), options: BoneOptions::default() },
     )
-    .with_user_stems(user_stems))
+    .with_user_stems(user_stems)
+    .with_user_cups(user_cups))
 }
 
 fn r2(v: f64) -> f64 {

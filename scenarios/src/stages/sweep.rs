@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
 
 use coxa_core::report::{LewinnekZone, SafeZoneMap};
@@ -124,7 +124,23 @@ fn fixed_point(
     // A stem size with its own STL (the catalog's `frame`) is that stem, unless the design
     // names a user stem of its own.
     let size_frame = catalog.stems.first().and_then(|f| f.sizes.iter().find(|z| z.size == choice.stem_size)).and_then(|z| z.frame.clone());
-    let user = crate::rom::UserParts::load(user_cup, user_stem.or(size_frame.as_deref()), choice.head_mm)?;
+    // Likewise a shell size with its own cup, which bears one head size.
+    let shell_frame = catalog.shell_frame(construct.shell.outer_diameter_mm);
+    if user_cup.is_none()
+        && let Some(z) = shell_frame
+        && (z.bearing_diameter_mm - choice.head_mm).abs() > 1e-6
+    {
+        bail!(
+            "sweep point {}: the {} mm shell's own cup ({}) bears a {} mm head, not {} mm; give head_diameter_mm = {}",
+            point.label(),
+            z.outer_diameter_mm,
+            z.frame.display(),
+            z.bearing_diameter_mm,
+            choice.head_mm,
+            z.bearing_diameter_mm
+        );
+    }
+    let user = crate::rom::UserParts::load(user_cup.or(shell_frame.map(|z| z.frame.as_path())), user_stem.or(size_frame.as_deref()), choice.head_mm)?;
     let (model, rom) =
         rom_record(case.side, &construct, &choice.liner, placement.cup, stem_av, tilts, bones.as_ref(), &user, motions).with_context(|| format!("range of motion at {}", point.label()))?;
     Ok(PointResult {
@@ -256,7 +272,7 @@ pub fn case_model(scn: &Scenario, case: &Case, catalog: &Catalog, primary: &Poin
     };
     let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     coxa_core::CaseModel {
-        schema_version: coxa_core::CaseModel::SCHEMA_VERSION,
+        model_version: coxa_core::CaseModel::MODEL_VERSION,
         placement,
         tilts: coxa_core::PostureTilts { standing: Angle::from_deg(primary.point.standing_tilt_deg), sitting: Angle::from_deg(primary.point.standing_tilt_deg + primary.point.sitting_extra_tilt_deg) },
         motions: motions.iter().map(|m| m.name.to_string()).collect(),
@@ -297,8 +313,8 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
         shell_mm: Some(placement.shell_outer_diameter_mm),
         stem_size: placement.stem_size.clone(),
     };
-    // A stem size with its own geometry was scored on it: the record says so.
-    let user = crate::rom::UserParts { cup: None, stem: scorer.user_stem(&placement)? };
+    // A stem or shell size with its own geometry was scored on it: the record says so.
+    let user = crate::rom::UserParts { cup: scorer.user_cup(&placement)?, stem: scorer.user_stem(&placement)? };
     let rom = crate::rom::rom_record_of(&model, &choice.liner, tilts, &user, motions, frame_note);
     Ok(PointResult {
         point: point.clone(),

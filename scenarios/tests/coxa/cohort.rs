@@ -126,5 +126,9 @@ fn a_population_run_writes_the_long_and_designs_tables() -> Result<()> {
         assert!(index.contains(&format!("href=\"{f}\"")), "index.html does not link {f}");
     }
     assert!(index.contains("Impingement rate: the share of cases"), "index.html has no chart of the impingement rates");
+    // Every record of the population run names its schema and matches it, the subjects'
+    // shape_sample.json among them.
+    let kinds = crate::records::assert_folder_matches_schemas(&out);
+    assert!(kinds.contains("shape_sample") && kinds.contains("run") && kinds.contains("model"), "{kinds:?}");
     Ok(())
 }

@@ -31,11 +31,8 @@ fn as_written<T: serde::Serialize>(record: &T, text: &str) -> String {
 }
 
 /// A record read without its envelope: the record's own fields.
-fn unstamped(mut v: Value) -> Value {
-    for k in ["$schema", "schema_version", "provenance"] {
-        v.as_object_mut().unwrap().remove(k);
-    }
-    v
+fn unstamped(v: Value) -> Value {
+    coxa_core::provenance::unstamped(v)
 }
 
 fn same(what: &str, v: &Value, p: [f64; 3]) {
@@ -63,7 +60,7 @@ fn of_side(list: &Value, side: Side) -> &Value {
 fn check_case(case: &Path) -> Result<HipAnatomy> {
     let anatomy = unstamped(read_json(&case.join("anatomy/anatomy.json")));
     let report = read_json(&case.join("report.json"));
-    let model: CaseModel = serde_json::from_str(&std::fs::read_to_string(case.join("model.json"))?)?;
+    let model: CaseModel = coxa_core::provenance::from_stamped_str(&std::fs::read_to_string(case.join("model.json"))?)?;
     let hip = model.anatomy.clone().expect("a case with bones records its landmarks in model.json");
     let side = hip.side;
 

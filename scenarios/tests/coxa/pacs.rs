@@ -96,6 +96,15 @@ fn pacs_find_pull_plan_push_end_to_end() {
         let hips_dir = pull_dir.join(record["planning"]["dir"].as_str().unwrap());
         assert_eq!(orthanc::pixel_bytes(&hips_dir), orthanc::pixel_bytes(&study.hips), "{dir}: the planning series bit for bit");
     }
+    // Each pull record matches its schema (pacs.schema.json), by Python's jsonschema.
+    if let Some(python) = crate::common::peer_python() {
+        let schema = crate::common::workspace_root().join("schemas/pacs.schema.json");
+        let pairs: Vec<(PathBuf, PathBuf)> = pulls.iter().map(|(dir, _)| (schema.clone(), w(dir).join("pacs.json"))).collect();
+        let scratch = tempfile::tempdir().unwrap();
+        if let Some(bad) = crate::records::invalid(&python, &pairs, scratch.path()) {
+            assert!(bad.is_empty(), "pull records that do not match pacs.schema.json: {bad:?}");
+        }
+    }
 
     // Each pull folder planned by `coxa plan` (`--ct` the pull folder itself: no series UID
     // typed) and pushed back with no --source (the source series found from the case): the

@@ -164,6 +164,21 @@ fn radiograph_models_on_coxa_drr_equal_pydicom_and_onnxruntime() {
     assert_eq!(d["image"]["info"]["photometric"], "MONOCHROME1");
     assert_eq!(d["image"]["info"]["inverted"], true);
     assert!(!std::fs::read_to_string(&describe).unwrap().contains("PatientName"));
+    // The records match their schemas: `coxa radiograph`'s (radiograph.schema.json) and `coxa
+    // xray`'s measures beside its image (xray.schema.json).
+    let schemas = root().join("schemas");
+    let pairs = vec![
+        (schemas.join("radiograph.schema.json"), dcm.with_extension("models.json")),
+        (schemas.join("radiograph.schema.json"), describe.clone()),
+        (schemas.join("radiograph.schema.json"), out.clone()),
+        (schemas.join("xray.schema.json"), dcm.with_extension("json")),
+    ];
+    for (_, f) in &pairs {
+        assert_eq!(read_json(f)["$schema"].as_str(), pairs.iter().find(|(_, g)| g == f).and_then(|(s, _)| s.file_name()).and_then(|n| n.to_str()), "{}", f.display());
+    }
+    if let Some(bad) = crate::records::invalid(&py, &pairs, tmp.path()) {
+        assert!(bad.is_empty(), "records that do not match their schema: {bad:?}");
+    }
     // Refusals: the output exists; a PNG without its spacing.
     let again = coxa(&["radiograph", "--image", dcm.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(2));

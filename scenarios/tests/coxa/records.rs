@@ -2,8 +2,10 @@
 //! issue 44) by Python's `jsonschema`, the reference validator: the phantom run with the CT
 //! diagnostics' stages ([`crate::cases::diagnostics_phantom`]) and the demo's planned phantom
 //! ([`crate::cases::demo_phantom`]) write every kind of record between them (the learned
-//! segmentation's only where ONNX Runtime is found). The validator must also refuse a record of a
-//! wrong type, so that the schemas are not vacuous.
+//! segmentation's only where ONNX Runtime is found); every JSON file of theirs but 3D Slicer's
+//! markups is one. `coxa pacs pull`'s `pacs.json` is validated by the PACS test
+//! (`crate::pacs`). The validator must also refuse a record of a wrong type, so that the schemas
+//! are not vacuous.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,7 +41,7 @@ fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// The validator's complaints about each (schema, record) pair; `None` when Python's
 /// `jsonschema` is missing outside CI (in CI it fails).
-fn invalid(python: &Path, pairs: &[(PathBuf, PathBuf)], tmp: &Path) -> Option<Vec<String>> {
+pub fn invalid(python: &Path, pairs: &[(PathBuf, PathBuf)], tmp: &Path) -> Option<Vec<String>> {
     let ok = Command::new(python).args(["-c", "import jsonschema"]).output().is_ok_and(|o| o.status.success());
     if !ok {
         assert!(!in_ci(), "{} cannot import jsonschema: pip install -r scripts/requirements-peers.txt", python.display());
@@ -51,6 +53,42 @@ fn invalid(python: &Path, pairs: &[(PathBuf, PathBuf)], tmp: &Path) -> Option<Ve
     let out = Command::new(python).args(["-c", VALIDATE, list.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "the validator failed: {}", String::from_utf8_lossy(&out.stderr));
     Some(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+/// Each file of `files` paired with the schema it names, and the kinds of record among them.
+/// Every JSON file coxa writes is a record of this coxa naming its schema, but 3D Slicer's
+/// markups, which carry Slicer's own (`@schema`).
+fn schema_pairs(files: &[PathBuf]) -> (Vec<(PathBuf, PathBuf)>, std::collections::BTreeSet<String>) {
+    let schemas = workspace_root().join("schemas");
+    let (mut pairs, mut kinds) = (Vec::new(), std::collections::BTreeSet::new());
+    for f in files {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+        if f.to_string_lossy().ends_with(".mrk.json") {
+            assert!(v["@schema"].as_str().is_some_and(|s| s.contains("markups-schema")), "{}", f.display());
+            continue;
+        }
+        let schema = v.get("$schema").and_then(Value::as_str).unwrap_or_else(|| panic!("{} names no $schema", f.display()));
+        assert_eq!(v["provenance"]["git_revision"], env!("COXA_GIT_REVISION"), "{}", f.display());
+        assert_eq!(v["schema_version"], coxa_core::provenance::SCHEMA_VERSION, "{}", f.display());
+        kinds.insert(schema.trim_end_matches(".schema.json").to_string());
+        pairs.push((schemas.join(schema), f.clone()));
+    }
+    (pairs, kinds)
+}
+
+/// Every JSON file under `dir` is a record naming its schema and matches it (Python's
+/// `jsonschema`; skipped outside CI without it); returns the kinds of record found.
+pub fn assert_folder_matches_schemas(dir: &Path) -> std::collections::BTreeSet<String> {
+    let mut files = Vec::new();
+    json_files(dir, &mut files);
+    let (pairs, kinds) = schema_pairs(&files);
+    let tmp = tempfile::tempdir().unwrap();
+    if let Some(python) = peer_python()
+        && let Some(bad) = invalid(&python, &pairs, tmp.path())
+    {
+        assert!(bad.is_empty(), "records that do not match their schema:\n{}", bad.join("\n"));
+    }
+    kinds
 }
 
 #[test]
@@ -70,17 +108,9 @@ fn every_record_of_a_run_matches_its_schema() {
     let (ct, labels) = (case.join("input/phantom_ct.nii.gz"), case.join("anatomy/labels.nii.gz"));
     crate::cases::ok(&crate::cases::coxa(&["radiomics", "--image", ct.to_str().unwrap(), "--mask", labels.to_str().unwrap(), "--label", "hip_left", "--out", features.to_str().unwrap()]));
     files.push(features);
-    let (mut pairs, mut kinds) = (Vec::new(), std::collections::BTreeSet::new());
-    for f in &files {
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
-        let Some(schema) = v.get("$schema").and_then(Value::as_str) else { continue };
-        assert_eq!(v["provenance"]["git_revision"], env!("COXA_GIT_REVISION"), "{}", f.display());
-        assert_eq!(v["schema_version"], coxa_core::provenance::SCHEMA_VERSION, "{}", f.display());
-        kinds.insert(schema.trim_end_matches(".schema.json").to_string());
-        pairs.push((schemas.join(schema), f.clone()));
-    }
+    let (pairs, kinds) = schema_pairs(&files);
     // Every kind of record the run writes was found, and every record file of the case is one.
-    let mut want = vec!["anatomy", "landmarks", "plan", "rom", "report", "inputs", "case", "summary", "manifest", "pseudo_mri", "lesions", "radiomics"];
+    let mut want = vec!["anatomy", "landmarks", "plan", "rom", "report", "inputs", "case", "summary", "manifest", "pseudo_mri", "lesions", "radiomics", "model", "xray", "phantom_truth", "run"];
     if out.join("cases/phantom/anatomy/segment.json").exists() || demo.join("cases/phantom/anatomy/segment.json").exists() {
         want.push("segment");
     }
@@ -88,12 +118,27 @@ fn every_record_of_a_run_matches_its_schema() {
         assert!(kinds.contains(*k), "no {k} record with a $schema among {kinds:?}");
     }
     for root in [&out, demo] {
-        for rel in ["cases/phantom/report.json", "cases/phantom/manifest.json", "cases/phantom/anatomy/anatomy.json", "summary.json"] {
+        for rel in [
+            "cases/phantom/report.json",
+            "cases/phantom/manifest.json",
+            "cases/phantom/anatomy/anatomy.json",
+            "summary.json",
+            "run.json",
+            "cases/phantom/model.json",
+            "cases/phantom/input/phantom_truth.json",
+        ] {
             assert!(pairs.iter().any(|(_, f)| *f == root.join(rel)), "{} was not validated", root.join(rel).display());
         }
     }
     let Some(bad) = invalid(&python, &pairs, tmp.path()) else { return };
     assert!(bad.is_empty(), "records that do not match their schema:\n{}", bad.join("\n"));
+    // The real CT's demo case and the demo of the realistic phantom (its truth one value per side).
+    let realistic = assert_folder_matches_schemas(crate::cases::demo_realistic().1.parent().and_then(Path::parent).unwrap());
+    assert!(realistic.contains("phantom_truth") && realistic.contains("xray"), "{realistic:?}");
+    if let Some(case) = crate::cases::demo_real_ct() {
+        let kinds = assert_folder_matches_schemas(case.parent().and_then(Path::parent).unwrap());
+        assert!(kinds.contains("anatomy") && kinds.contains("model") && kinds.contains("xray") && kinds.contains("report"), "{kinds:?}");
+    }
 
     // The same validator refuses a plan whose stem seating depth is text and a ROM record without motions.
     let plan_path = demo_phantom().join("plan.json");
