@@ -1,5 +1,5 @@
 //! `coxa lesions`: bone metastasis candidates on a CT ([`coxa_diagnostics::lesions`], the
-//! classical path: no weights; with `--model`, a learned model: [`super::lesions_learned`]), into a new folder: `lesions.json` (one record per lesion) and
+//! classical path: no weights; with `--model`, a learned model: `cli::lesions_learned`), into a new folder: `lesions.json` (one record per lesion) and
 //! `lesions.nii.gz` (a label map of the lesions on the CT's grid: 0 none, else the lesion's id).
 //! The bones come from `--labels` (TotalSegmentator ids, names from `--label-names` or
 //! TotalSegmentator's v2 table) or, without, from a threshold mask. When the CT is a DICOM series
@@ -52,13 +52,10 @@ pub const JSON: &str = "lesions.json";
 /// See [`JSON`].
 pub const MAP: &str = "lesions.nii.gz";
 
-/// Runs the command.
+/// Runs the command's classical path (`--model` goes to `cli::lesions_learned`).
 pub fn cli(args: &LesionsArgs) -> anyhow::Result<()> {
     if args.out.exists() {
         bail!("{} already exists; coxa lesions writes into a new folder and never overwrites: choose another --out", args.out.display());
-    }
-    if let Some(card) = &args.model {
-        return super::lesions_learned::cli(args, card);
     }
     let loaded = super::open_ct(&args.ct, "lesions")?;
     let is_dicom = matches!(loaded.source, coxa_io::SourceKind::Dicom(_));

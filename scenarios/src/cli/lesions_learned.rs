@@ -108,9 +108,12 @@ pub fn load(card: &Path, run: &crate::segment::ModelRunArgs) -> anyhow::Result<M
     Ok(model)
 }
 
+/// The lytic and blastic probabilities per voxel.
+type KindMaps = (Array3<f32>, Array3<f32>);
+
 /// The lesion probability per voxel (softmax: 1 - background; sigmoid: the most probable
 /// channel) and, when the card names `lytic` and `blastic` classes, their probabilities.
-fn lesion_probability(model: &Model, seg: &Segmentation) -> (Array3<f32>, Option<(Array3<f32>, Array3<f32>)>) {
+fn lesion_probability(model: &Model, seg: &Segmentation) -> (Array3<f32>, Option<KindMaps>) {
     let c = model.card();
     let pr = &seg.probabilities;
     let p = match c.output.activation {

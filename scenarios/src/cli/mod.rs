@@ -198,7 +198,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Segment(args) => crate::segment::cli(&args),
         Command::Pacs(args) => crate::pacs::cli(&args),
         Command::PseudoMri(args) => crate::cli::pseudo_mri::cli(&args),
-        Command::Lesions(args) => lesions::cli(&args),
+        Command::Lesions(args) => match &args.model {
+            Some(card) => lesions_learned::cli(&args, card),
+            None => lesions::cli(&args),
+        },
     }
 }
 
