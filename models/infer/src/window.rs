@@ -37,10 +37,16 @@ use crate::model::Model;
 use crate::{Error, Result};
 
 /// Tile start positions along one axis, as nnU-Net's `compute_steps_for_sliding_window`
-/// (`[0]` when `size <= patch`: the image is padded to the patch first).
+/// (`[0]` when `size <= patch`: the image is padded to the patch first). A patch one voxel
+/// long (a slice-wise model's k) visits each position once: nnU-Net's rule would visit each
+/// twice at step 0.5 (its rounded starts land on every index twice), doubling the work for the
+/// same average; nnU-Net's own 2D predictor runs each slice once.
 pub fn tile_starts(size: usize, patch: usize, step_fraction: f64) -> Vec<usize> {
     if size <= patch || patch == 0 || step_fraction.is_nan() || step_fraction <= 0.0 {
         return vec![0];
+    }
+    if patch == 1 {
+        return (0..size).collect();
     }
     let step = patch as f64 * step_fraction;
     let n = ((size - patch) as f64 / step).ceil() as usize + 1;
@@ -852,6 +858,7 @@ mod tests {
         assert_eq!(tile_starts(100, 32, 0.5), vec![0, 14, 27, 41, 54, 68]);
         assert_eq!(tile_starts(32, 32, 0.5), vec![0]);
         assert_eq!(tile_starts(20, 32, 0.5), vec![0]);
+        assert_eq!(tile_starts(4, 1, 0.5), vec![0, 1, 2, 3], "a one-voxel patch visits each position once");
     }
 
     #[test]

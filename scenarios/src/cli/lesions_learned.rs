@@ -171,6 +171,7 @@ fn record(model: &Model, seg: &Segmentation, found: &[LearnedLesion], ct_name: &
         "references": [],
         "not_searched": [],
         "lesions_per_bone": per_bone,
+        "seconds": {"segmentation": seg.total_s, "onnx_runtime": seg.timing.network_s, "network_calls": seg.timing.network_calls},
         "uncertainty": {"file": UNCERTAINTY, "unit": "nats", "what": "predictive entropy of the members' mean probabilities (mirrors x folds x Monte Carlo passes)", "members": seg.members},
         "lesions": found,
     })

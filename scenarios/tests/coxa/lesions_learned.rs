@@ -121,6 +121,7 @@ fn the_test_model_finds_held_out_inserted_lesions() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         assert!(String::from_utf8_lossy(&o.stdout).contains("TEST model"), "the test model is named as one");
         let v = read_json(&out.join("lesions.json"));
+        eprintln!("seed {seed}: seconds {}", v["seconds"]);
         assert_eq!(v["model"]["name"], "coxa-lesion-test");
         assert_eq!(v["model"]["test_model"], true);
         assert!(v["method"].as_str().unwrap().starts_with("learned: model coxa-lesion-test"), "{}", v["method"]);
