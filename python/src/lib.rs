@@ -209,12 +209,15 @@ fn write_label_map(py: Python<'_>, path: PathBuf, array: PyReadonlyArray3<'_, u1
     })
 }
 
+/// A mesh as [`read_mesh`] returns it: vertices and triangles.
+type MeshParts<'py> = (Bound<'py, PyArray2<f64>>, Bound<'py, PyArray2<u32>>);
+
 /// Reads a surface mesh as coxa reads it (`.stl`, `.ply`, `.vtk`, `.vtp`, `.step`/`.stp`, by
 /// extension): its vertices (float64 `[n, 3]`, the file's coordinates, mm) and triangles (uint32
 /// `[m, 3]`, indices into the vertices; an STL's corners welded where they coincide).
 #[pyfunction]
 #[pyo3(signature = (path, max_memory = None))]
-fn read_mesh<'py>(py: Python<'py>, path: PathBuf, max_memory: Option<u64>) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray2<u32>>)> {
+fn read_mesh<'py>(py: Python<'py>, path: PathBuf, max_memory: Option<u64>) -> PyResult<MeshParts<'py>> {
     let (vertices, triangles) = guarded(py, || {
         let mesh = coxa_io::mesh::read_mesh_with(&path, &limits(max_memory))?;
         let v = Array2::from_shape_vec((mesh.vertices().len(), 3), mesh.vertices().iter().flat_map(|p| [p.x, p.y, p.z]).collect()).map_err(anyhow::Error::from)?;
