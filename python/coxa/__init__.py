@@ -4,7 +4,8 @@ The functions run coxa's own code in this process (the compiled module ``coxa._c
 the same crates as the ``coxa`` program), so that a result equals the program's:
 
 - :func:`read_volume`, :func:`read_label_map`: a CT or label map as a numpy array with its
-  geometry (:class:`Volume`, :class:`LabelMap`);
+  geometry (:class:`Volume`, :class:`LabelMap`); :func:`read_mesh`: a surface as vertex and
+  triangle arrays (:class:`Mesh`), which every call taking surfaces also takes;
 - :func:`anatomy`, :func:`plan`, :func:`rom`, :func:`msk`, :func:`radiomics`, :func:`lesions`,
   :func:`case`: coxa's stages on files or arrays, their records as typed objects
   (:class:`PlanRecord`, ...; ``to_dict()`` gives the JSON the program writes);
@@ -45,6 +46,7 @@ from ._records import (
     RomRecord,
     SummaryRecord,
 )
+from ._mesh import Mesh, read_mesh
 from ._volume import LabelMap, Volume, read_label_map, read_volume
 
 __all__ = [
@@ -61,6 +63,7 @@ __all__ = [
     "LandmarksRecord",
     "LesionsRecord",
     "LesionsResult",
+    "Mesh",
     "PlanRecord",
     "RadiomicsRecord",
     "ReadError",
@@ -80,6 +83,7 @@ __all__ = [
     "radiomics",
     "read_case",
     "read_label_map",
+    "read_mesh",
     "read_volume",
     "rom",
     "run",
@@ -137,7 +141,14 @@ class _Scratch:
         self.path = Path(out) if out is not None else Path(self._tmp) / name
 
     def file(self, obj: Any, name: str) -> str:
-        """``obj`` as a file path: a Volume or LabelMap written as NIfTI into the scratch space."""
+        """``obj`` as a file path: a Volume or LabelMap written as NIfTI, a Mesh as PLY (exact
+        doubles), into the scratch space."""
+        if isinstance(obj, Mesh):
+            if self._tmp is None:
+                self._tmp = tempfile.mkdtemp(prefix="coxa-")
+            p = Path(self._tmp) / f"{name}.ply"
+            obj.write(p)
+            return str(p)
         if isinstance(obj, Volume):
             if self._tmp is None:
                 self._tmp = tempfile.mkdtemp(prefix="coxa-")
@@ -159,12 +170,13 @@ def _read(path: Path) -> Dict[str, Any]:
         return json.load(f)
 
 
-def _meshes(meshes: Optional[Mapping[str, PathLike]]) -> List[str]:
-    return [f"{name}={os.fspath(p)}" for name, p in (meshes or {}).items()]
+def _meshes(meshes: Optional[Mapping[str, Union[PathLike, Mesh]]], scratch: "_Scratch") -> List[str]:
+    """``--mesh name=path`` arguments; a :class:`Mesh` is written into ``scratch`` first."""
+    return [f"{name}={scratch.file(p, name)}" for name, p in (meshes or {}).items()]
 
 
 def plan(
-    meshes: Optional[Mapping[str, PathLike]] = None,
+    meshes: Optional[Mapping[str, Union[PathLike, Mesh]]] = None,
     *,
     ct: Union[PathLike, Volume, None] = None,
     labels: Union[PathLike, LabelMap, None] = None,
@@ -183,7 +195,7 @@ def plan(
     ``options``: ``coxa plan``'s flags (``grid_step_deg``, ``head_mm``, ``liner``, ...).
     """
     with _Scratch(out, "plan") as s:
-        argv = ["plan", *[a for m in _meshes(meshes) for a in ("--mesh", m)]]
+        argv = ["plan", *[a for m in _meshes(meshes, s) for a in ("--mesh", m)]]
         if ct is not None:
             argv += ["--ct", s.file(ct, "ct")]
         if labels is not None:
@@ -250,7 +262,7 @@ class AnatomyResult(AnatomyRecord):
 def anatomy(
     ct: Union[PathLike, Volume, None] = None,
     *,
-    meshes: Optional[Mapping[str, PathLike]] = None,
+    meshes: Optional[Mapping[str, Union[PathLike, Mesh]]] = None,
     labels: Union[PathLike, LabelMap, None] = None,
     out: Optional[PathLike] = None,
     **options: Any,
@@ -260,7 +272,7 @@ def anatomy(
     density, muscles. ``out`` keeps the folder (meshes/, labels.nii.gz). ``options``: ``coxa
     anatomy``'s flags (``any_modality``, ``series``, ``model``, ...)."""
     with _Scratch(out, "anatomy") as s:
-        argv = ["anatomy", *[a for m in _meshes(meshes) for a in ("--mesh", m)]]
+        argv = ["anatomy", *[a for m in _meshes(meshes, s) for a in ("--mesh", m)]]
         if ct is not None:
             argv += ["--ct", s.file(ct, "ct")]
         if labels is not None:
@@ -275,13 +287,14 @@ def anatomy(
         return r
 
 
-def rom(meshes: Optional[Mapping[str, PathLike]] = None, *, side: Optional[str] = None, **options: Any) -> RomRecord:
+def rom(meshes: Optional[Mapping[str, Union[PathLike, Mesh]]] = None, *, side: Optional[str] = None, **options: Any) -> RomRecord:
     """Range of motion and impingement of an implanted hip (``coxa rom``): implants alone, or
     with bone surfaces ``meshes`` (the operated side's hip bone and femur). ``options``: ``coxa
     rom``'s flags (``head_mm``, ``liner``, ``cup_inclination_deg``, ``cup_anteversion_deg``,
     ``stem_anteversion_deg``, ...)."""
-    argv = ["rom", *[a for m in _meshes(meshes) for a in ("--mesh", m)], *_flags({"side": side, **options})]
-    return RomRecord(json.loads(_coxa.command(argv)))
+    with _Scratch(None, "rom") as s:
+        argv = ["rom", *[a for m in _meshes(meshes, s) for a in ("--mesh", m)], *_flags({"side": side, **options})]
+        return RomRecord(json.loads(_coxa.command(argv)))
 
 
 def msk(

@@ -7,6 +7,8 @@
 //!   LPS (spacing, origin, direction row-major, as SimpleITK's `GetDirection`);
 //! - [`write_volume`] and [`write_label_map`]: numpy arrays with a grid written by coxa's NIfTI
 //!   writer, so that every command can take arrays where it takes files;
+//! - [`read_mesh`] and [`write_mesh`]: a surface as vertex and triangle arrays, read and written
+//!   by coxa's mesh readers and writers (STL, PLY; also read: VTK, VTP, STEP);
 //! - [`command`]: one `coxa` command run in this process with the command line's own argument
 //!   parser and code (`coxa_scenarios::cli`), so that a result equals the program's;
 //! - [`validate`]: a record (plan.json, anatomy.json, ...) read back into coxa's own type;
@@ -19,8 +21,8 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use nalgebra::{Matrix3, Vector3};
-use ndarray::Array3;
-use numpy::{IntoPyArray, PyArray3, PyReadonlyArray3, PyUntypedArrayMethods};
+use ndarray::{Array2, Array3};
+use numpy::{IntoPyArray, PyArray2, PyArray3, PyReadonlyArray2, PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
@@ -207,6 +209,41 @@ fn write_label_map(py: Python<'_>, path: PathBuf, array: PyReadonlyArray3<'_, u1
     })
 }
 
+/// A mesh as [`read_mesh`] returns it: vertices and triangles.
+type MeshParts<'py> = (Bound<'py, PyArray2<f64>>, Bound<'py, PyArray2<u32>>);
+
+/// Reads a surface mesh as coxa reads it (`.stl`, `.ply`, `.vtk`, `.vtp`, `.step`/`.stp`, by
+/// extension): its vertices (float64 `[n, 3]`, the file's coordinates, mm) and triangles (uint32
+/// `[m, 3]`, indices into the vertices; an STL's corners welded where they coincide).
+#[pyfunction]
+#[pyo3(signature = (path, max_memory = None))]
+fn read_mesh<'py>(py: Python<'py>, path: PathBuf, max_memory: Option<u64>) -> PyResult<MeshParts<'py>> {
+    let (vertices, triangles) = guarded(py, || {
+        let mesh = coxa_io::mesh::read_mesh_with(&path, &limits(max_memory))?;
+        let v = Array2::from_shape_vec((mesh.vertices().len(), 3), mesh.vertices().iter().flat_map(|p| [p.x, p.y, p.z]).collect()).map_err(anyhow::Error::from)?;
+        let t = Array2::from_shape_vec((mesh.triangles().len(), 3), mesh.triangles().iter().flatten().copied().collect()).map_err(anyhow::Error::from)?;
+        Ok((v, t))
+    })?;
+    Ok((vertices.into_pyarray(py), triangles.into_pyarray(py)))
+}
+
+/// Writes the surface of `vertices` (float64 `[n, 3]`, mm) and `triangles` (uint32 `[m, 3]`) as
+/// a new `.stl` (binary) or `.ply` (binary, exact doubles) file `path`, by extension; it never
+/// replaces a file.
+#[pyfunction]
+fn write_mesh(py: Python<'_>, path: PathBuf, vertices: PyReadonlyArray2<'_, f64>, triangles: PyReadonlyArray2<'_, u32>) -> PyResult<()> {
+    let (v, t) = (vertices.as_array(), triangles.as_array());
+    if v.ncols() != 3 || t.ncols() != 3 {
+        return Err(to_py(Failure::Argument(format!("a mesh is vertices [n, 3] and triangles [m, 3], not [{}, {}] and [{}, {}]", v.nrows(), v.ncols(), t.nrows(), t.ncols()))));
+    }
+    let points: Vec<nalgebra::Point3<f64>> = v.rows().into_iter().map(|r| nalgebra::Point3::new(r[0], r[1], r[2])).collect();
+    let tris: Vec<[u32; 3]> = t.rows().into_iter().map(|r| [r[0], r[1], r[2]]).collect();
+    guarded(py, || {
+        let mesh = coxa_core::Mesh::new(points, tris).map_err(|e| Failure::Argument(format!("the mesh: {e}")))?;
+        Ok(coxa_io::mesh::write_mesh(&mesh, &path)?)
+    })
+}
+
 /// Runs the `coxa` command `argv` (without the program's name, e.g. `["plan", "--mesh", ...]`)
 /// in this process, parsed by the program's own parser. Returns the JSON text of the commands that
 /// return their record (`plan`: plan.json's record; `rom`; `hcf`; `anatomy`), else an empty
@@ -289,6 +326,8 @@ fn _coxa(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_label_map, m)?)?;
     m.add_function(wrap_pyfunction!(write_volume, m)?)?;
     m.add_function(wrap_pyfunction!(write_label_map, m)?)?;
+    m.add_function(wrap_pyfunction!(read_mesh, m)?)?;
+    m.add_function(wrap_pyfunction!(write_mesh, m)?)?;
     m.add_function(wrap_pyfunction!(command, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;

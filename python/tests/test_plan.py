@@ -40,6 +40,15 @@ def test_plan_equals_the_programs_plan_json(cli_plan, py_plan):
     assert d == cli_plan
 
 
+def test_plan_from_mesh_arrays_equals_the_plan_from_files(py_plan):
+    # The surfaces read into numpy arrays (coxa.read_mesh) and handed over as Mesh objects: the
+    # same plan as from the files.
+    meshes = {n: coxa.read_mesh(p) for n, p in z013(*RIGHT).items()}
+    d, e = coxa.plan(meshes=meshes, side="right").to_dict(), py_plan.to_dict()
+    d.pop("provenance"), e.pop("provenance")
+    assert d == e
+
+
 def test_plan_is_a_typed_record(py_plan):
     assert isinstance(py_plan, coxa.PlanRecord)
     assert py_plan["$schema"] == "plan.schema.json"
