@@ -125,8 +125,8 @@ def command(*argv: Any) -> str:
     """Runs one ``coxa`` command line in this process, e.g.
     ``coxa.command("inspect", "ct.nii.gz", "--json")``: parsed by the program's own parser, run by
     its code. ``plan``, ``rom``, ``hcf`` and ``anatomy`` return their record's JSON text and print
-    nothing; ``radiomics`` prints nothing and returns ``""``; the other commands print what the
-    program prints and return ``""``.
+    nothing; ``radiomics`` and ``lesions`` print nothing and return ``""``; the other commands
+    print what the program prints and return ``""``.
     """
     return _coxa.command([_text(a) for a in argv])
 

@@ -852,15 +852,19 @@ class LesionsRecord(Record):
     coxa_version: str
     ct: str
     lesions: List[Any]
+    lesions_per_bone: Any
     limits: str
     method: str
+    model: Any
     not_searched: List[Any]
     probability: str
     provenance: Provenance
     references: List[Any]
     schema_version: Literal[1]
+    seconds: Any
     settings: Any
     slices: str
+    uncertainty: Any
 
 class RadiomicsSummary(Record):
     features: int

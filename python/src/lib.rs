@@ -247,8 +247,8 @@ fn write_mesh(py: Python<'_>, path: PathBuf, vertices: PyReadonlyArray2<'_, f64>
 /// Runs the `coxa` command `argv` (without the program's name, e.g. `["plan", "--mesh", ...]`)
 /// in this process, parsed by the program's own parser. Returns the JSON text of the commands that
 /// return their record (`plan`: plan.json's record; `rom`; `hcf`; `anatomy`), else an empty
-/// text: their records are in the output folder (`--out`); `plan`, `rom`, `hcf`, `anatomy` and
-/// `radiomics` print nothing. A usage error is `ArgumentError`; every other
+/// text: their records are in the output folder (`--out`); `plan`, `rom`, `hcf`, `anatomy`,
+/// `radiomics` and `lesions` print nothing. A usage error is `ArgumentError`; every other
 /// refusal the one line the program prints.
 #[pyfunction]
 fn command(py: Python<'_>, argv: Vec<String>) -> PyResult<String> {
@@ -275,6 +275,10 @@ fn command(py: Python<'_>, argv: Vec<String>) -> PyResult<String> {
             Command::Anatomy(args) => serde_json::to_string(&coxa_scenarios::cli::anatomy::run(&args)?).map_err(anyhow::Error::from)?,
             Command::Radiomics(args) => {
                 coxa_scenarios::cli::radiomics::run(&args)?;
+                String::new()
+            }
+            Command::Lesions(args) => {
+                coxa_scenarios::cli::lesions::run(&args)?;
                 String::new()
             }
             // Every other command as the program runs it (its one summary line on stdout).

@@ -80,9 +80,10 @@ def test_radiomics_on_files_and_on_arrays(tmp_path, coxa_bin, capfd):
     assert ra["original_firstorder_Mean"] == pytest.approx(float(v.array[m.array == 1].astype(np.float64).mean()), rel=1e-12)
 
 
-def test_lesions_equal_the_programs(tmp_path, coxa_bin):
+def test_lesions_equal_the_programs(tmp_path, coxa_bin, capfd):
     ct, seg = data("totalseg/example_ct.nii.gz"), data("totalseg/example_seg_fast_force_split.nii.gz")
     r = coxa.lesions(ct, labels=seg)
+    assert capfd.readouterr().out == "", "nothing printed"
     cli = run_cli(coxa_bin, "lesions", "--ct", str(ct), "--labels", str(seg), "--out", str(tmp_path / "l"))
     assert cli.returncode == 0, cli.stderr
     assert strip(r.to_dict()) == strip(json.loads((tmp_path / "l" / "lesions.json").read_text()))

@@ -120,7 +120,7 @@ pub const RECORDS: &[RecordKind] = &[
         schema: schema_of::<ShapeSampleFile>,
     },
     RecordKind { name: "failed", files: "`<run>/failed/<case>.json`", about: "why a case of a run failed", schema: schema_of::<FailedFile> },
-    RecordKind { name: "run", files: "`<run>/run.json`", about: "which scenario a results folder holds", schema: schema_of::<crate::run::RunFile> },
+    RecordKind { name: "run", files: "`<run>/run.json`", about: "which scenario a results folder holds", schema: schema_of::<RunFile> },
     RecordKind { name: "pacs", files: "`coxa pacs pull`'s `pacs.json`", about: "what a pull received from the PACS and the series chosen to plan on", schema: schema_of::<crate::pacs::PullRecord> },
 ];
 
@@ -270,6 +270,18 @@ pub struct LesionsFile {
     pub not_searched: Vec<Value>,
     /// Every lesion found: kind, bone, volume, place.
     pub lesions: Vec<Value>,
+    /// The learned path (`--model`): the model (name, version, SHA-256, `test_model`, task, card).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<Value>,
+    /// The learned path: the lesions found in each bone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lesions_per_bone: Option<Value>,
+    /// The learned path: time in the whole segmentation and in ONNX Runtime, s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<Value>,
+    /// The learned path: the uncertainty map and how to read it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<Value>,
 }
 
 /// The schema files of `dir` that differ from [`schemas`] (missing, or of other text), and the
@@ -310,4 +322,16 @@ pub struct RadiomicsRow {
     pub label: u32,
     /// coxa's name of the label, empty when it has none.
     pub label_name: String,
+}
+
+/// `run.json`: which scenario a results folder holds (`run.schema.json`). The fields keep the
+/// order the file had when it was assembled as JSON (sorted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, JsonSchema)]
+pub struct RunFile {
+    /// The coxa version that created the folder.
+    pub coxa_version: String,
+    /// FNV-1a of the scenario file's text (16 hex digits): a folder holds one scenario's results.
+    pub scenario_fingerprint: String,
+    /// The scenario file's name.
+    pub scenario_file: Option<String>,
 }

@@ -111,18 +111,6 @@ pub struct Selection {
     pub shard: Option<crate::shard::Shard>,
 }
 
-/// `run.json`: which scenario a results folder holds (`run.schema.json`). The fields keep the
-/// order the file had when it was assembled as JSON (sorted).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
-pub struct RunFile {
-    /// The coxa version that created the folder.
-    pub coxa_version: String,
-    /// FNV-1a of the scenario file's text (16 hex digits): a folder holds one scenario's results.
-    pub scenario_fingerprint: String,
-    /// The scenario file's name.
-    pub scenario_file: Option<String>,
-}
-
 /// Creates the results folder of `scn` (its `run.json` and `scenario.toml`) or checks that an
 /// existing one belongs to the same scenario. Several processes may do this at once (the shards
 /// of a job array): the first one creates the files, the others find them.
@@ -144,7 +132,11 @@ pub fn prepare_out(scn: &Scenario, out: &Path) -> Result<()> {
         std::fs::create_dir_all(out.join("cases")).with_context(|| format!("creating {}", out.display()))?;
         let meta = crate::stamp::text(
             "run",
-            &RunFile { coxa_version: env!("CARGO_PKG_VERSION").into(), scenario_file: scn.file.file_name().map(|n| n.to_string_lossy().into_owned()), scenario_fingerprint: fingerprint.clone() },
+            &crate::records::RunFile {
+                coxa_version: env!("CARGO_PKG_VERSION").into(),
+                scenario_file: scn.file.file_name().map(|n| n.to_string_lossy().into_owned()),
+                scenario_fingerprint: fingerprint.clone(),
+            },
         )?;
         // Another shard may have created it in the meantime: then it is checked below.
         if write_new(&out.join("scenario.toml"), scn.text.as_bytes()).is_ok() {

@@ -1,5 +1,5 @@
 //! `coxa lesions`: bone metastasis candidates on a CT ([`coxa_diagnostics::lesions`], the
-//! classical path: no weights; with `--model`, a learned model: `cli::lesions_learned`), into a new folder: `lesions.json` (one record per lesion) and
+//! classical path: no weights; with `--model`, a learned model: [`learned`]), into a new folder: `lesions.json` (one record per lesion) and
 //! `lesions.nii.gz` (a label map of the lesions on the CT's grid: 0 none, else the lesion's id).
 //! The bones come from `--labels` (TotalSegmentator ids, names from `--label-names` or
 //! TotalSegmentator's v2 table) or, without, from a threshold mask. When the CT is a DICOM series
@@ -16,6 +16,8 @@ use clap::Args;
 use coxa_core::{ClassTable, LabelMap, Volume};
 use coxa_diagnostics::lesions::{self, Detection, LesionSettings};
 use ndarray::Array3;
+
+pub mod learned;
 
 /// Arguments of `coxa lesions`.
 #[derive(Debug, Args)]
@@ -52,11 +54,32 @@ pub const JSON: &str = "lesions.json";
 /// See [`JSON`].
 pub const MAP: &str = "lesions.nii.gz";
 
-/// Runs the command's classical path (`--model` goes to `cli::lesions_learned`).
+/// Runs `coxa lesions` as the command line does: [`run`], then its lines printed.
 pub fn cli(args: &LesionsArgs) -> anyhow::Result<()> {
+    for line in run(args)? {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// Runs `coxa lesions` without printing: the classical path, or the learned one with `--model`
+/// ([`learned`]), into the new folder `--out`. Returns the lines the command line
+/// prints (the files written, one line per lesion).
+///
+/// # Errors
+/// The program's refusals: the output exists, the CT or the labels cannot be read, a bad card.
+pub fn run(args: &LesionsArgs) -> anyhow::Result<Vec<String>> {
     if args.out.exists() {
         bail!("{} already exists; coxa lesions writes into a new folder and never overwrites: choose another --out", args.out.display());
     }
+    match &args.model {
+        Some(card) => learned::run(args, card),
+        None => classical(args),
+    }
+}
+
+/// The classical path (see the module docs).
+fn classical(args: &LesionsArgs) -> anyhow::Result<Vec<String>> {
     let loaded = super::open_ct(&args.ct, "lesions")?;
     let is_dicom = matches!(loaded.source, coxa_io::SourceKind::Dicom(_));
     let ct = loaded.volume;
@@ -68,11 +91,9 @@ pub fn cli(args: &LesionsArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     write(&args.out, &ct, &detection, &file_name(&args.ct), &bones_from)?;
     let seg = if is_dicom { write_seg(&args.ct, &args.out)? } else { None };
-    println!("wrote {} ({JSON}, {MAP}{}): {} lesion candidate(s)", args.out.display(), seg.map_or(String::new(), |s| format!(", {s}")), detection.lesions.len());
-    for line in summary_lines(&detection) {
-        println!("{line}");
-    }
-    Ok(())
+    let mut lines = vec![format!("wrote {} ({JSON}, {MAP}{}): {} lesion candidate(s)", args.out.display(), seg.map_or(String::new(), |s| format!(", {s}")), detection.lesions.len())];
+    lines.extend(summary_lines(&detection));
+    Ok(lines)
 }
 
 /// The SEG's file name in the output folder.

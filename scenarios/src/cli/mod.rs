@@ -8,7 +8,6 @@ pub mod anatomy;
 pub mod demo;
 pub mod inspect;
 pub mod lesions;
-pub mod lesions_learned;
 pub mod plan;
 pub mod pseudo_mri;
 pub mod pseudo_mri_dicom;
@@ -198,10 +197,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Segment(args) => crate::segment::cli(&args),
         Command::Pacs(args) => crate::pacs::cli(&args),
         Command::PseudoMri(args) => crate::cli::pseudo_mri::cli(&args),
-        Command::Lesions(args) => match &args.model {
-            Some(card) => lesions_learned::cli(&args, card),
-            None => lesions::cli(&args),
-        },
+        Command::Lesions(args) => lesions::cli(&args),
     }
 }
 

@@ -142,6 +142,9 @@ fn the_test_model_finds_held_out_inserted_lesions() {
         assert!(map.labels().iter().zip(prob.hu().iter()).all(|(l, q)| *l == 0 || *q >= 0.5));
         score(&mut s, &v, map.labels(), &truth_map(&ct, &placed), &placed);
     }
+    // The learned path's records match lesions.schema.json (Python's jsonschema).
+    let kinds = crate::records::assert_folder_matches_schemas(tmp.path());
+    assert!(kinds.contains("lesions"), "{kinds:?}");
     let sens = s.found as f64 / s.lesions as f64;
     let fp_per_ct = s.false_positives as f64 / 6.0;
     let slice_sens = s.slices_found as f64 / s.lesion_slices as f64;

@@ -91,13 +91,22 @@ fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// The first line that differs between two files' texts, in each (a few lines of context).
+fn first_difference(x: &[u8], y: &[u8]) -> (String, String) {
+    let (a, b) = (String::from_utf8_lossy(x), String::from_utf8_lossy(y));
+    let (la, lb): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let k = la.iter().zip(&lb).position(|(p, q)| p != q).unwrap_or(la.len().min(lb.len()));
+    let around = |l: &[&str]| l[k.saturating_sub(3)..(k + 3).min(l.len())].join("\n");
+    (around(&la), around(&lb))
+}
+
 /// Case folders of `a` and `b` hold the same files, byte for byte (plans, ROM, reports, manifests).
 fn assert_same_case(a: &Path, b: &Path) {
     let (ta, tb) = (tree(a), tree(b));
     let names = |t: &[(String, Vec<u8>)]| t.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
     assert_eq!(names(&ta), names(&tb), "{} and {} hold other files", a.display(), b.display());
     for ((n, x), (_, y)) in ta.iter().zip(&tb) {
-        assert!(x == y, "{} differs between {} and {}", n, a.display(), b.display());
+        assert!(x == y, "{} differs between {} and {}:\n{}\n---\n{}", n, a.display(), b.display(), first_difference(x, y).0, first_difference(x, y).1);
     }
     assert!(ta.iter().any(|(n, _)| n == "plan.json"), "{} has its plan", a.display());
 }

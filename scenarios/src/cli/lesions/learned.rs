@@ -23,7 +23,7 @@ use coxa_infer::{InferenceOptions, Model, Segmentation};
 use ndarray::{Array3, Axis};
 use serde_json::{Value, json};
 
-use super::lesions::{JSON, LesionsArgs, MAP, file_name, read_labels, write_seg};
+use super::{JSON, LesionsArgs, MAP, file_name, read_labels, write_seg};
 
 /// The lesion probability map's file name.
 pub const PROBABILITY: &str = "lesions_probability.nii.gz";
@@ -32,13 +32,14 @@ pub const UNCERTAINTY: &str = "lesions_uncertainty.nii.gz";
 /// The task of lesion cards.
 pub const TASK: &str = "lesion-segmentation";
 
-/// Runs `coxa lesions --model CARD`.
-pub fn cli(args: &LesionsArgs, card: &Path) -> anyhow::Result<()> {
+/// Runs `coxa lesions --model CARD` (the output folder checked by [`super::run`]):
+/// the lines the command line prints.
+pub fn run(args: &LesionsArgs, card: &Path) -> anyhow::Result<Vec<String>> {
     let settings = LearnedSettings { threshold: args.threshold.unwrap_or(LearnedSettings::default().threshold), ..Default::default() };
     if !(settings.threshold > 0.0 && settings.threshold < 1.0) {
         bail!("--threshold {}: give a lesion probability between 0 and 1 (exclusive), e.g. 0.5", settings.threshold);
     }
-    let loaded = super::open_ct(&args.ct, "lesions")?;
+    let loaded = crate::cli::open_ct(&args.ct, "lesions")?;
     let is_dicom = matches!(loaded.source, coxa_io::SourceKind::Dicom(_));
     let ct = loaded.volume;
     let slices = ct.grid().shape_kji()[0];
@@ -75,7 +76,7 @@ pub fn cli(args: &LesionsArgs, card: &Path) -> anyhow::Result<()> {
     crate::atomic::write_new(&args.out.join(JSON), text.as_bytes())?;
     let seg_file = if is_dicom { write_seg(&args.ct, &args.out)? } else { None };
     let c = model.card();
-    println!(
+    let mut lines = vec![format!(
         "wrote {} ({JSON}, {MAP}, {PROBABILITY}, {UNCERTAINTY}{}): {} lesion(s) marked by {} {}{}",
         args.out.display(),
         seg_file.map_or(String::new(), |s| format!(", {s}")),
@@ -83,15 +84,15 @@ pub fn cli(args: &LesionsArgs, card: &Path) -> anyhow::Result<()> {
         c.name,
         c.version,
         if c.test_model { " (a TEST model, not for clinical use)" } else { "" }
-    );
+    )];
     for l in &found {
         let x = l.centre_lps_mm;
-        println!(
+        lines.push(format!(
             "  {} {} in {}: {:.2} ml at LPS ({:.0}, {:.0}, {:.0}) mm, slices {}-{}, probability {:.2}",
             l.id, l.kind, l.bone, l.volume_ml, x[0], x[1], x[2], l.slices[0], l.slices[1], l.probability
-        );
+        ));
     }
-    Ok(())
+    Ok(lines)
 }
 
 /// Loads a lesion card's model; refuses other tasks and cards whose first class is not background.
