@@ -143,19 +143,14 @@ class _Scratch:
     def file(self, obj: Any, name: str) -> str:
         """``obj`` as a file path: a Volume or LabelMap written as NIfTI, a Mesh as PLY (exact
         doubles), into the scratch space."""
-        if isinstance(obj, Mesh):
-            if self._tmp is None:
-                self._tmp = tempfile.mkdtemp(prefix="coxa-")
-            p = Path(self._tmp) / f"{name}.ply"
-            obj.write(p)
-            return str(p)
-        if isinstance(obj, Volume):
-            if self._tmp is None:
-                self._tmp = tempfile.mkdtemp(prefix="coxa-")
-            p = Path(self._tmp) / f"{name}.nii.gz"
-            obj.write(p)
-            return str(p)
-        return os.fspath(obj)
+        suffix = ".ply" if isinstance(obj, Mesh) else ".nii.gz" if isinstance(obj, Volume) else None
+        if suffix is None:
+            return os.fspath(obj)
+        if self._tmp is None:
+            self._tmp = tempfile.mkdtemp(prefix="coxa-")
+        p = Path(self._tmp) / f"{name}{suffix}"
+        obj.write(p)
+        return str(p)
 
     def __enter__(self) -> "_Scratch":
         return self
