@@ -23,11 +23,11 @@ fn data(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/totalseg").join(rel)
 }
 
-fn p(p: &Path) -> &str {
+pub(crate) fn p(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-fn refused(out: Output, needles: &[&str]) {
+pub(crate) fn refused(out: Output, needles: &[&str]) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "exit status; stderr: {stderr}");
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();

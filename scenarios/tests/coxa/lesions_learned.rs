@@ -24,38 +24,12 @@ fn data(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/totalseg").join(rel)
 }
 
+use crate::cases::read_json;
+use crate::lesions::{p, refused};
+use crate::segment::runtime_ready;
+
 fn card() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/infer/tests/models/lesion_test.toml")
-}
-
-fn p(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn runtime_ready() -> bool {
-    match coxa_infer::runtime::runtime() {
-        Ok(_) => true,
-        Err(e) => {
-            assert!(std::env::var("CI").is_err(), "ONNX Runtime is needed in CI: {e}");
-            eprintln!("note: skipping, {e}");
-            false
-        }
-    }
-}
-
-fn refused(out: Output, needles: &[&str]) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "exit status; stderr: {stderr}");
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "one line on stderr: {stderr}");
-    assert!(lines[0].starts_with("error: ") && !stderr.contains("panicked"), "{stderr}");
-    for n in needles {
-        assert!(lines[0].contains(n), "stderr lacks {n:?}: {stderr}");
-    }
-}
-
-fn read_json(p: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
 /// A held-out trial: the CT with its lesions, written to `dir`, and what was inserted.

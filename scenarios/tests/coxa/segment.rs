@@ -31,7 +31,7 @@ fn s(p: &Path) -> &str {
 }
 
 /// Whether ONNX Runtime is here (outside CI its absence skips with a note).
-fn runtime_ready() -> bool {
+pub(crate) fn runtime_ready() -> bool {
     match coxa_infer::runtime::runtime() {
         Ok(_) => true,
         Err(e) => {
