@@ -72,6 +72,7 @@
 
 use coxa_core::{FemurLandmarks, LabelMap, Side, Volume};
 use nalgebra::{Point3, Vector3};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// HU above which a voxel counts as metal.
@@ -260,25 +261,35 @@ pub fn sample_tissues(ct: &Volume, labels: Option<&LabelMap>, roi: Option<(Point
         true
     };
     let has_muscle_labels = lab.is_some_and(|l| l.iter().any(|v| MUSCLE_LABELS.contains(v)));
-    let (mut fat, mut muscle) = (Vec::new(), Vec::new());
-    for k in lo[2]..=hi[2] {
-        for j in lo[1]..=hi[1] {
-            for i in lo[0]..=hi[0] {
-                let l = lab.map_or(0, |l| l[[k, j, i]]);
-                let v = f64::from(hu(k, j, i));
-                let is_muscle_label = MUSCLE_LABELS.contains(&l);
-                if l != 0 && !is_muscle_label {
-                    continue;
-                }
-                if v >= settings.fat_range_hu[0] && v <= settings.fat_range_hu[1] && !is_muscle_label && homogeneous(i, j, k, settings.fat_range_hu) {
-                    fat.push(v);
-                }
-                let in_muscle = if has_muscle_labels { is_muscle_label } else { l == 0 };
-                if in_muscle && v >= settings.muscle_range_hu[0] && v <= settings.muscle_range_hu[1] && homogeneous(i, j, k, settings.muscle_range_hu) {
-                    muscle.push(v);
+    // Slices in parallel, each slice's samples in order: the same lists as one serial pass.
+    let per_slice: Vec<(Vec<f64>, Vec<f64>)> = (lo[2]..=hi[2])
+        .into_par_iter()
+        .map(|k| {
+            let (mut fat, mut muscle) = (Vec::new(), Vec::new());
+            for j in lo[1]..=hi[1] {
+                for i in lo[0]..=hi[0] {
+                    let l = lab.map_or(0, |l| l[[k, j, i]]);
+                    let v = f64::from(hu(k, j, i));
+                    let is_muscle_label = MUSCLE_LABELS.contains(&l);
+                    if l != 0 && !is_muscle_label {
+                        continue;
+                    }
+                    if v >= settings.fat_range_hu[0] && v <= settings.fat_range_hu[1] && !is_muscle_label && homogeneous(i, j, k, settings.fat_range_hu) {
+                        fat.push(v);
+                    }
+                    let in_muscle = if has_muscle_labels { is_muscle_label } else { l == 0 };
+                    if in_muscle && v >= settings.muscle_range_hu[0] && v <= settings.muscle_range_hu[1] && homogeneous(i, j, k, settings.muscle_range_hu) {
+                        muscle.push(v);
+                    }
                 }
             }
-        }
+            (fat, muscle)
+        })
+        .collect();
+    let (mut fat, mut muscle) = (Vec::new(), Vec::new());
+    for (f, m) in per_slice {
+        fat.extend(f);
+        muscle.extend(m);
     }
     let summarise = |name: &'static str, mut v: Vec<f64>, source: &str, eq: f64| -> Result<ReferenceTissue, DensityError> {
         if v.len() < settings.min_voxels {
@@ -429,6 +440,25 @@ impl Default for FemurDensitySettings {
     }
 }
 
+/// The voxel index ranges `[i, j, k]` (end exclusive, within the grid) of the box holding the
+/// ball of `radius` mm about `centre`.
+fn ball_box(g: &coxa_core::Grid, centre: &Point3<f64>, radius: f64) -> [(usize, usize); 3] {
+    let size = g.size();
+    let (mut lo, mut hi) = ([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]);
+    for corner in 0..8 {
+        let d = Vector3::new(if corner & 1 == 0 { -radius } else { radius }, if corner & 2 == 0 { -radius } else { radius }, if corner & 4 == 0 { -radius } else { radius });
+        let v = g.lps_to_voxel(&(centre + d));
+        for a in 0..3 {
+            lo[a] = lo[a].min(v[a]);
+            hi[a] = hi[a].max(v[a]);
+        }
+    }
+    std::array::from_fn(|a| {
+        let n = size[a] as f64;
+        ((lo[a].floor().max(0.0).min(n)) as usize, ((hi[a].ceil() + 1.0).max(0.0).min(n)) as usize)
+    })
+}
+
 /// Measures the femur labelled `femur_id` in `labels` (on `ct`'s grid) with landmarks `femur`.
 /// See the module docs.
 pub fn femur_density(ct: &Volume, labels: &LabelMap, femur_id: u16, femur: &FemurLandmarks, cal: &Calibration, settings: &FemurDensitySettings) -> Result<FemurDensity, DensityError> {
@@ -474,9 +504,12 @@ pub fn femur_density(ct: &Volume, labels: &LabelMap, femur_id: u16, femur: &Femu
     // above the soft tissue around the bone, `shell`, belongs to the bone's mass.
     let baseline = settings.soft_tissue_mg_cm3.unwrap_or_else(|| cal.references.iter().find(|r| r.name == "muscle").map_or(0.0, |r| r.equivalent_mg_cm3));
     let mut shell: Vec<(Point3<f64>, f64)> = Vec::new();
-    for k in 0..nk {
-        for j in 0..nj {
-            for i in 0..ni {
+    // Only voxels within `extent` of the head centre are taken: the loops run over the box of
+    // that ball (a full-length CT holds a billion voxels; the ball some millions).
+    let [(i0, i1), (j0, j1), (k0, k1)] = ball_box(g, &h, extent + sp.max());
+    for k in k0..k1 {
+        for j in j0..j1 {
+            for i in i0..i1 {
                 let l = lab[[k, j, i]];
                 if l != femur_id {
                     if l == 0 || MUSCLE_LABELS.contains(&l) {

@@ -135,8 +135,11 @@ pub fn run(input: AnatomyInput<'_>, mut warnings: Vec<String>) -> Result<Anatomy
     let (bones, label_map, ct) = match input {
         AnatomyInput::Meshes(bones) => (bones, None, None),
         AnatomyInput::Ct { volume, n_files, labels } => {
-            let map = label_map_for(volume, labels, &mut warnings)?;
-            let bones = bones_from_labels(&map, &mut warnings)?;
+            let (map, working) = label_map_for(volume, labels, &mut warnings)?;
+            // Bones segmented on a coarser working grid are meshed there (their labels on the
+            // CT's grid repeat each coarse voxel; coxa_anatomy::segment's `working` module).
+            let bones = bones_from_labels(working.as_ref().unwrap_or(&map), &mut warnings)?;
+            drop(working);
             let sp = volume.grid().spacing_mm();
             ct_record = Some(CtRecord { size: volume.grid().size(), spacing_mm: [sp.x, sp.y, sp.z], n_files });
             (bones, Some(map), Some(volume))
@@ -385,15 +388,16 @@ fn muscle_record(m: muscles::MuscleMeasure) -> MuscleRecord {
 }
 
 /// The label map to work from: the user's (checked to lie on the CT's grid; bones from coxa's
-/// segmentation when it has none), else coxa's own bone segmentation.
-fn label_map_for(ct: &Volume, input: LabelInput, warnings: &mut Vec<String>) -> Result<LabelMap> {
-    let segmented = |ct: &Volume, warnings: &mut Vec<String>| -> Result<LabelMap> {
+/// segmentation when it has none), else coxa's own bone segmentation; and, when the bones were
+/// segmented on a coarser working grid, their labels there (to mesh).
+fn label_map_for(ct: &Volume, input: LabelInput, warnings: &mut Vec<String>) -> Result<(LabelMap, Option<LabelMap>)> {
+    let segmented = |ct: &Volume, warnings: &mut Vec<String>| -> Result<(LabelMap, Option<LabelMap>)> {
         // Its working memory within the process's limit (--max-memory; issue 16).
         let seg = segment_bones(ct, &SegmentOptions::new().with_max_memory_bytes(coxa_io::Limits::new().max_bytes))
             .context("coxa's bone segmentation failed; pass a label map on the CT's grid with --labels (e.g. TotalSegmentator's), or bone surfaces with --mesh")?;
         tracing::info!(counts = ?seg.counts.iter().map(|c| (c.name.as_str(), c.voxels)).collect::<Vec<_>>(), "bones segmented");
         warnings.extend(seg.warnings);
-        Ok(seg.labels)
+        Ok((seg.labels, seg.working_labels))
     };
     let (map, source, origin) = match input {
         LabelInput::Segment => return segmented(ct, warnings),
@@ -426,10 +430,10 @@ fn label_map_for(ct: &Volume, input: LabelInput, warnings: &mut Vec<String>) -> 
     coxa_anatomy::bone_check::check_label_sides(&map).with_context(|| origin)?;
     let has_bones = map.counts().keys().any(|id| Bone::from_label_id(*id).is_some());
     if has_bones {
-        return Ok(map);
+        return Ok((map, None));
     }
     warnings.push("the label map has no bones: bones from coxa's own segmentation, muscles from the label map".into());
-    let bones = segmented(ct, warnings)?;
+    let (bones, working) = segmented(ct, warnings)?;
     let (grid, mut ids, mut classes) = map.into_parts();
     for (id, name) in bones.classes().iter() {
         classes.insert(id, name.to_string());
@@ -439,7 +443,7 @@ fn label_map_for(ct: &Volume, input: LabelInput, warnings: &mut Vec<String>) -> 
             *l = *b;
         }
     }
-    Ok(LabelMap::new(grid, ids, classes)?)
+    Ok((LabelMap::new(grid, ids, classes)?, working))
 }
 
 /// One surface per bone present in the label map.

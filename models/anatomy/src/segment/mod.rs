@@ -6,6 +6,9 @@
 //! soft tissue, bowel) stays 0. Left and right are the patient's, from LPS x (+x = left).
 //!
 //! # Algorithm (in the order it runs)
+//! 0. **Working grid.** A CT finer than [`SegmentOptions::working_voxel_mm`] (1 mm) along an
+//!    axis is segmented with that axis's voxels merged (mean HU), and the labels carried back
+//!    onto the CT's grid (the `working` module; issue 42).
 //! 1. **Checks.** Options in range, at least 3 voxels per axis, no NaN or infinite voxel, some
 //!    bone, not more than half the volume bone (values not in HU).
 //! 2. **Bone mask.** `HU >= bone_threshold_hu` (default 150: above muscle, fat and unenhanced
@@ -64,6 +67,7 @@ mod sphere;
 #[cfg(test)]
 mod tests;
 mod vertebrae;
+mod working;
 
 use coxa_core::{ClassTable, Grid, HuValue, LabelMap, Side, Volume};
 use nalgebra::Point3;
@@ -100,11 +104,25 @@ pub struct SegmentOptions {
     /// Default `None`: only [`MAX_SEGMENT_VOXELS`] bounds it. The CLI passes its memory limit
     /// (`--max-memory`, else half the memory available).
     pub max_memory_bytes: Option<u64>,
+    /// The working voxel, mm (issue 42): along an axis whose spacing is at most two thirds of
+    /// it, CT voxels are merged into voxels of about this size before segmenting, and the labels
+    /// carried back onto the CT's grid (the `working` module). Default
+    /// [`WORKING_VOXEL_MM`]; `0.0` segments on the CT's own grid.
+    pub working_voxel_mm: f64,
 }
 
 impl Default for SegmentOptions {
     fn default() -> Self {
-        Self { bone_threshold_hu: 150.0, metal_threshold_hu: 2500.0, max_hole_area_mm2: 1500.0, head_radius_range_mm: (17.0, 32.0), closing_radius_mm: 3.0, uncertainty: false, max_memory_bytes: None }
+        Self {
+            bone_threshold_hu: 150.0,
+            metal_threshold_hu: 2500.0,
+            max_hole_area_mm2: 1500.0,
+            head_radius_range_mm: (17.0, 32.0),
+            closing_radius_mm: 3.0,
+            uncertainty: false,
+            max_memory_bytes: None,
+            working_voxel_mm: WORKING_VOXEL_MM,
+        }
     }
 }
 
@@ -143,6 +161,11 @@ impl SegmentOptions {
         self.uncertainty = on;
         self
     }
+    /// Sets [`SegmentOptions::working_voxel_mm`] (0 segments on the CT's own grid).
+    pub fn with_working_voxel_mm(mut self, mm: f64) -> Self {
+        self.working_voxel_mm = mm;
+        self
+    }
     /// Sets [`SegmentOptions::max_memory_bytes`].
     pub fn with_max_memory_bytes(mut self, bytes: u64) -> Self {
         self.max_memory_bytes = Some(bytes);
@@ -162,6 +185,9 @@ impl SegmentOptions {
         }
         if !(self.closing_radius_mm >= 0.0 && self.closing_radius_mm <= 50.0) {
             return bad(format!("closing_radius_mm = {} must be in [0, 50]", self.closing_radius_mm));
+        }
+        if !(self.working_voxel_mm >= 0.0 && self.working_voxel_mm <= 10.0) {
+            return bad(format!("working_voxel_mm = {} must be in [0, 10] (0: the CT's own grid)", self.working_voxel_mm));
         }
         let (lo, hi) = self.head_radius_range_mm;
         if !(lo > 0.0 && hi > lo && hi.is_finite()) {
@@ -219,6 +245,10 @@ pub struct BoneSegmentation {
     /// where the labels are least certain); 0 outside the bones; the volume's diagonal where a
     /// bone touches no other. Indexed `[k, j, i]` like the labels.
     pub boundary_distance_mm: Option<Array3<f32>>,
+    /// The labels on the working grid, when the CT was segmented on a coarser one
+    /// ([`SegmentOptions::working_voxel_mm`]): mesh these, not [`BoneSegmentation::labels`]
+    /// (the coarse voxels carried onto the CT's grid, whose surface steps).
+    pub working_labels: Option<LabelMap>,
 }
 
 impl BoneSegmentation {
@@ -309,6 +339,8 @@ const HEAD_SHIFT_MM: f64 = 25.0;
 pub const SEGMENT_BYTES_PER_VOXEL: u64 = 32;
 /// Most voxels the bone's bounding box may have: the flooding indexes voxels with `u32`.
 pub const MAX_SEGMENT_VOXELS: u64 = u32::MAX as u64;
+/// The default working voxel, mm ([`SegmentOptions::working_voxel_mm`]).
+pub const WORKING_VOXEL_MM: f64 = 1.0;
 
 /// The bone class codes, their label ids and names.
 const CLASSES: [(u8, u16); 5] =
@@ -351,9 +383,13 @@ pub fn segment_bones(ct: &Volume, opts: &SegmentOptions) -> Result<BoneSegmentat
         return Err(SegmentError::EmptyVolume { size });
     }
     // The CT in its own type (i16 or f32), read as f32 voxel by voxel: no f32 copy of an i16 CT.
-    coxa_core::with_hu!(ct, |a| match a.as_slice() {
-        Some(flat) => segment_flat(grid, flat, opts),
-        None => segment_flat(grid, a.as_standard_layout().as_slice().unwrap_or_default(), opts),
+    coxa_core::with_hu!(ct, |a| {
+        let standard = a.as_standard_layout();
+        let flat = standard.as_slice().unwrap_or_default();
+        match working::Working::of(grid, opts.working_voxel_mm) {
+            Some(w) => working::segment(&w, grid, flat, opts),
+            None => segment_flat(grid, flat, opts),
+        }
     })
 }
 
@@ -558,7 +594,7 @@ fn segment_flat<T: HuValue>(grid: &Grid, flat: &[T], opts: &SegmentOptions) -> R
             None => FemoralHead { side, centre_lps_mm: Point3::from(h.lps_mm), radius_mm: h.depth_mm, sphere_fitted: false },
         }
     };
-    Ok(BoneSegmentation { labels, counts, metal_voxels, femoral_heads: [head(0, Side::Left), head(1, Side::Right)], warnings, boundary_distance_mm })
+    Ok(BoneSegmentation { labels, counts, metal_voxels, femoral_heads: [head(0, Side::Left), head(1, Side::Right)], warnings, boundary_distance_mm, working_labels: None })
 }
 
 /// The label id of a class code (0 for none).

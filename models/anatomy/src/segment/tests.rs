@@ -116,7 +116,11 @@ fn phantom_at(p: Point3<f64>) -> (Truth, f32) {
 fn phantom(shift_mm: Vector3<f64>) -> (Volume, Array3<u16>) {
     let size = [180, 110, 190];
     let origin = Vector3::new(-179.0, -109.0, -219.0);
-    let grid = Grid::axis_aligned(size, Vector3::repeat(VOXEL_MM), origin).unwrap();
+    phantom_on(Grid::axis_aligned(size, Vector3::repeat(VOXEL_MM), origin).unwrap(), shift_mm)
+}
+
+/// [`phantom`] sampled on `grid`.
+fn phantom_on(grid: Grid, shift_mm: Vector3<f64>) -> (Volume, Array3<u16>) {
     let mut hu = Array3::<f32>::zeros(grid.shape_kji());
     let mut truth = Array3::<u16>::zeros(grid.shape_kji());
     for ((k, j, i), h) in hu.indexed_iter_mut() {
@@ -185,6 +189,39 @@ fn phantom_bones_sides_and_joints() {
     assert!(at(Point3::new(85.0 + 45.0 / 2f64.sqrt(), 0.0, -150.0)) > 30.0);
     assert!(seg.warnings.is_empty(), "{:?}", seg.warnings);
     assert_eq!(seg.metal_voxels, 0);
+}
+
+/// Issue 42: a CT with slices finer than the working voxel is segmented on a coarser grid (two
+/// slices merged), and its labels carried back onto the CT's grid agree with the truth as the
+/// phantom's own grid's do; the surfaces' labels are the coarse ones.
+#[test]
+fn thin_slices_are_segmented_on_the_working_grid() {
+    let grid = Grid::axis_aligned([180, 110, 380], Vector3::new(VOXEL_MM, VOXEL_MM, 1.0), Vector3::new(-179.0, -109.0, -219.5)).unwrap();
+    let (ct, truth) = phantom_on(grid, Vector3::zeros());
+    let opts = SegmentOptions::new().with_working_voxel_mm(2.0).with_uncertainty(true);
+    let seg = segment_bones(&ct, &opts).unwrap();
+    let working = seg.working_labels.as_ref().expect("merged slices");
+    assert_eq!(working.grid().size(), [180, 110, 190]);
+    assert!((working.grid().spacing_mm() - Vector3::repeat(2.0)).norm() < 1e-12);
+    // The first coarse voxel's centre is the mean of its two slices' centres.
+    assert!((working.grid().origin_lps_mm() - Vector3::new(-179.0, -109.0, -219.0)).norm() < 1e-12);
+    assert_eq!(seg.labels.grid(), ct.grid());
+    assert_eq!(seg.boundary_distance_mm.as_ref().unwrap().shape(), seg.labels.labels().shape());
+    for id in [FEMUR_LEFT, FEMUR_RIGHT, HIP_LEFT, HIP_RIGHT, SACRUM] {
+        let d = dice(seg.labels.labels(), id, &truth, id);
+        assert!(d >= 0.93, "Dice of {id} on thin slices: {d:.3}");
+        let fine = seg.labels.labels().iter().filter(|&&l| l == id).count();
+        assert_eq!(seg.count(id).unwrap().voxels, fine, "counts on the CT's grid");
+        let coarse = working.labels().iter().filter(|&&l| l == id).count();
+        assert_eq!(fine, 2 * coarse, "every coarse voxel is two slices");
+    }
+    for (h, x) in seg.femoral_heads.iter().zip([85.0, -85.0]) {
+        assert!(h.sphere_fitted);
+        assert!((h.centre_lps_mm - Point3::new(x, 0.0, 0.0)).norm() < 2.0, "{h:?}");
+    }
+    // The same CT on its own grid: no working labels.
+    let own = segment_bones(&ct, &opts.clone().with_working_voxel_mm(0.0).with_uncertainty(false));
+    assert!(own.is_ok_and(|s| s.working_labels.is_none()));
 }
 
 #[test]
