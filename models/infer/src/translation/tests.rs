@@ -42,7 +42,7 @@ fn a_card_reads_with_one_pass_defaults_and_maps_its_ranges() {
     assert_eq!((lo, hi), (-1000.0, 1500.0));
     assert!((a * -1000.0 + b + 1.0).abs() < 1e-6 && (a * 1500.0 + b - 1.0).abs() < 1e-6);
     let (oa, ob) = c.output_affine();
-    assert!((oa * -1.0 + ob).abs() < 1e-9 && (oa + ob - 1000.0).abs() < 1e-9);
+    assert!((ob - oa).abs() < 1e-9 && (oa + ob - 1000.0).abs() < 1e-9);
 }
 
 #[test]
