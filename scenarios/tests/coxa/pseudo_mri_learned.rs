@@ -23,8 +23,18 @@ fn models() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/infer/tests/models")
 }
 
-/// Runs `card` on slices `k0..k0+n` of `ct` in Python onnxruntime: the values, float32.
-fn python_values(py: &Path, card: &Path, ct: &coxa_core::Volume, k0: usize, n: usize, seed: u64, steps: u32, tmp: &Path) -> Vec<f32> {
+/// A card run on slices `k0..k0+n` with a seed and steps.
+struct Run<'a> {
+    card: &'a Path,
+    k0: usize,
+    n: usize,
+    seed: u64,
+    steps: u32,
+}
+
+/// Runs `r` on `ct` in Python onnxruntime: the values, float32.
+fn python_values(py: &Path, r: &Run<'_>, ct: &coxa_core::Volume, tmp: &Path) -> Vec<f32> {
+    let Run { card, k0, n, seed, steps } = *r;
     let hu = ct.hu();
     let part = hu.slice(s![k0..k0 + n, .., ..]);
     let (_, rows, cols) = part.dim();
@@ -42,12 +52,13 @@ fn python_values(py: &Path, card: &Path, ct: &coxa_core::Volume, k0: usize, n: u
 /// largest difference on the network's own scale (the values' over the card's output scale: the
 /// test models map [-1, 1] to [0, 1000], 500 a unit); and the command's file equals those values
 /// rounded, everywhere.
-fn compare(py: &Path, card: &Path, ct: &coxa_core::Volume, file: &Path, k0: usize, n: usize, seed: u64, steps: u32, tmp: &Path) -> f32 {
+fn compare(py: &Path, r: &Run<'_>, ct: &coxa_core::Volume, file: &Path, tmp: &Path) -> f32 {
+    let Run { card, k0, n, seed, steps } = *r;
     let mut model = TranslationModel::load(card, &coxa_infer::SessionConfig::default()).unwrap();
     let t = model.translate(ct, &TranslationOptions { steps: Some(steps), seed: Some(seed), ..Default::default() }).unwrap();
     let written = coxa_io::open(file, &coxa_io::OpenOptions::new().with_any_modality(true)).unwrap().volume;
     assert!(written.hu().iter().zip(t.values.iter()).all(|(w, v)| *w == v.round().clamp(0.0, 32767.0)), "the file holds the values rounded");
-    let theirs = python_values(py, card, ct, k0, n, seed, steps, tmp);
+    let theirs = python_values(py, r, ct, tmp);
     let ours = t.values.slice(s![k0..k0 + n, .., ..]);
     assert_eq!(theirs.len(), ours.len());
     let scale = model.card().output_affine().0 as f32;
@@ -105,7 +116,7 @@ fn the_learned_pseudo_mri_equals_onnxruntime_is_on_the_grid_and_t2_ordered() {
     assert!(m("cortical") < 0.25 * m("muscle") && m("air") < 0.25 * m("muscle"), "cortical bone and air darkest: {}", g["means"]);
     // Side by side with Python onnxruntime on five slices through the canal (52 held out).
     let ct = coxa_io::nifti::read_volume(&ct_path).unwrap();
-    let max = compare(&py, &card, &ct, &a.join("pseudo_t2.nii.gz"), 50, 5, 0, 1, tmp.path());
+    let max = compare(&py, &Run { card: &card, k0: 50, n: 5, seed: 0, steps: 1 }, &ct, &a.join("pseudo_t2.nii.gz"), tmp.path());
     eprintln!("one-pass: max |coxa - onnxruntime| = {max:e} (network output) over slices 50..55");
     assert!(max <= 1e-5, "max difference {max:e}");
     let kinds = crate::records::assert_folder_matches_schemas(tmp.path());
@@ -142,7 +153,7 @@ fn the_stepped_noise_graph_is_reproducible_by_seed_and_equals_onnxruntime() {
     let Some(py) = peer_python() else { return };
     let ct = coxa_io::nifti::read_volume(&ct_path).unwrap();
     for (dir, seed, steps) in [(&a, 7, 4), (&e, 7, 2)] {
-        let max = compare(&py, &card, &ct, &dir.join("pseudo_t2.nii.gz"), 60, 3, seed, steps, tmp.path());
+        let max = compare(&py, &Run { card: &card, k0: 60, n: 3, seed, steps }, &ct, &dir.join("pseudo_t2.nii.gz"), tmp.path());
         eprintln!("stepped, seed {seed}, {steps} steps: max |coxa - onnxruntime| = {max:e} (network output) over slices 60..63");
         assert!(max <= 1e-5, "max difference {max:e}");
     }
@@ -217,4 +228,35 @@ fn cards_and_inputs_that_do_not_fit_are_refused_on_one_line() {
         assert!(err.contains("coxa pseudo-mri --model"), "{cmd}: {err}");
         assert!(!out.exists());
     }
+}
+
+/// The learned image of the real DICOM series is written as the MR series the model-free one is
+/// (pydicom, SimpleITK): derived, not for diagnosis alone, naming the model, its SHA-256, the
+/// steps and the seed, with the card's TR and TE and the NIfTI's values on the CT's grid.
+#[test]
+fn the_learned_pseudo_mri_of_the_dicom_ct_is_a_derived_mr_series_naming_the_model() {
+    let Some(ct) = shared_data("totalseg_dicom_uidfixed") else { return };
+    if !runtime_ready() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("pm");
+    ok(&coxa(&["pseudo-mri", "--ct", p(&ct), "--model", p(&models().join("pseudo_t2_test.toml")), "--out", p(&out)]));
+    let r = read_json(&out.join("pseudo_mri.json"));
+    assert_eq!((r["method"].as_str(), r["dicom"]["files"].as_u64()), (Some("learned"), Some(20)));
+    let Some(py) = peer_python() else { return };
+    let d = peer(&py, &[Path::new("dicom"), &ct, &out.join("dicom"), &out.join("pseudo_t2.nii.gz")]);
+    let sha = r["model"]["sha256"].as_str().unwrap();
+    for f in d["files"].as_array().unwrap() {
+        assert_eq!(f["image_type"], serde_json::json!(["DERIVED", "SECONDARY"]));
+        let derivation = f["derivation"].as_str().unwrap();
+        assert!(derivation.contains("not for diagnosis alone") && derivation.contains("learned model coxa-pseudo-t2-test 1.0.0") && derivation.contains(sha), "{derivation}");
+        assert!(derivation.contains("1 step(s), seed 0"), "{derivation}");
+        assert_eq!((f["tr"].as_f64(), f["te"].as_f64()), (Some(4000.0), Some(100.0)), "the card's sequence");
+        assert_eq!(f["pixels_equal"], true, "{f}");
+    }
+    assert_eq!(d["mr_geometry"], d["ct_geometry"]);
+    assert_eq!(d["mr_equals_nii"], true);
+    let id = d["ct"]["patient_id"].as_str().unwrap();
+    assert!(!id.is_empty() && !std::fs::read_to_string(out.join("pseudo_mri.json")).unwrap().contains(id), "the patient's ID only in the DICOM objects");
 }
