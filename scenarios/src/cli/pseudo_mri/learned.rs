@@ -44,14 +44,8 @@ pub fn run(args: &PseudoMriArgs, card: &Path) -> Result<Value> {
     }
     let ct = &loaded.volume;
     coxa_diagnostics::pseudo_mri::check_ct(ct).with_context(|| format!("--ct {}", args.ct.display()))?;
-    let mut config = SessionConfig::default();
-    if let Some(t) = args.threads {
-        config.intra_threads = t.max(1);
-    }
-    let mut model = TranslationModel::load(card, &config).with_context(|| format!("--model {}", card.display()))?;
-    let options = TranslationOptions { steps: args.steps, seed: args.seed, ..TranslationOptions::default() };
-    let t = model.translate(ct, &options).with_context(|| format!("--model {}", card.display()))?;
-    let (image, clamped) = to_image(ct, &t)?;
+    let learned = make(ct, card, args.steps, args.seed, args.threads)?;
+    let (model, t, image) = (&learned.model, &learned.translation, &learned.image);
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let dicom = if is_dicom && !args.no_dicom {
         let c = model.card();
@@ -62,30 +56,69 @@ pub fn run(args: &PseudoMriArgs, card: &Path) -> Result<Value> {
             te_ms: c.output.te_ms,
             field_t: c.output.field_t,
         };
-        Some(crate::cli::pseudo_mri_dicom::write_image(&args.ct, &args.out.join("dicom"), &image, &info)?)
+        Some(crate::cli::pseudo_mri_dicom::write_image(&args.ct, &args.out.join("dicom"), image, &info)?)
     } else {
         None
     };
-    coxa_io::nifti::write_volume(&image, &args.out.join(IMAGE)).with_context(|| format!("writing {}", args.out.join(IMAGE).display()))?;
+    write(&args.out, &learned, ct_json(&args.ct, &loaded), dicom, Some(start))
+}
+
+/// A learned pseudo-MRI: the model, how it ran, the image on the CT's grid.
+pub struct Learned {
+    /// The model (card, weights' SHA-256).
+    pub model: TranslationModel,
+    /// The model's values, steps, seed and time.
+    pub translation: Translation,
+    /// The values rounded to int16 within 0..32767 ([`to_image`]).
+    pub image: Volume,
+    /// Voxels whose values were outside 0..32767.
+    pub clamped: usize,
+}
+
+/// The learned pseudo-MRI of `ct` (checked by [`coxa_diagnostics::pseudo_mri::check_ct`] first)
+/// by the model of `card`, with `steps` and `seed` (default: the card's) on `threads` ONNX
+/// Runtime threads (default: every core); for the command and the `[pseudo_mri]` stage.
+///
+/// # Errors
+/// The CT's refusals, the card's and the model's (one line each).
+pub fn make(ct: &Volume, card: &Path, steps: Option<u32>, seed: Option<u64>, threads: Option<usize>) -> Result<Learned> {
+    coxa_diagnostics::pseudo_mri::check_ct(ct)?;
+    let mut config = SessionConfig::default();
+    if let Some(t) = threads {
+        config.intra_threads = t.max(1);
+    }
+    let mut model = TranslationModel::load(card, &config).with_context(|| format!("--model {}", card.display()))?;
+    let options = TranslationOptions { steps, seed, ..TranslationOptions::default() };
+    let translation = model.translate(ct, &options).with_context(|| format!("--model {}", card.display()))?;
+    let (image, clamped) = to_image(ct, &translation)?;
+    Ok(Learned { model, translation, image, clamped })
+}
+
+/// Writes `pseudo_t2.nii.gz` and `pseudo_mri.json` of `l` into the existing folder `dir`; `ct`
+/// describes the CT read (no patient identity), `dicom` the series written; with `started`, the
+/// record's `seconds.command` is the time since. Returns the record.
+pub fn write(dir: &Path, l: &Learned, ct: Value, dicom: Option<Value>, started: Option<Instant>) -> Result<Value> {
+    coxa_io::nifti::write_volume(&l.image, &dir.join(IMAGE)).with_context(|| format!("writing {}", dir.join(IMAGE).display()))?;
+    let t = &l.translation;
     let record = json!({
         "coxa_version": env!("CARGO_PKG_VERSION"),
         "note": NOTE,
         "image": IMAGE,
-        "ct": ct_json(&args.ct, &loaded),
-        "grid": grid_json(&image),
+        "ct": ct,
+        "grid": grid_json(&l.image),
         "method": "learned",
-        "model": model_record(&model),
+        "model": model_record(&l.model),
         "model_free": Value::Null,
-        "learned": learned_record(&model, &t, clamped),
+        "learned": learned_record(&l.model, t, l.clamped),
         "seconds": {
             "onnx_runtime": t.timing.onnx_runtime_s,
             "translation": t.timing.translation_s,
-            "command": start.elapsed().as_secs_f64(),
+            "command": started.map(|s| s.elapsed().as_secs_f64()),
             "network_calls": t.timing.calls,
         },
         "dicom": dicom,
     });
-    crate::stamp::write(&args.out.join(RECORD), "pseudo_mri", &record)?;
+    crate::stamp::write(&dir.join(RECORD), "pseudo_mri", &record)?;
     Ok(record)
 }
 
@@ -112,7 +145,7 @@ pub fn model_record(model: &TranslationModel) -> Value {
         "sha256": model.sha256(),
         "test_model": c.test_model,
         "task": c.task,
-        "card": crate::cli::lesions::file_name(model.card_path()),
+        "card": model.card_path().file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned()),
         "description": c.description,
     })
 }
