@@ -235,12 +235,23 @@ pub struct PseudoMriFile {
     pub ct: Value,
     /// The image's grid.
     pub grid: Value,
-    /// `model-free`.
+    /// `model-free` (the relaxation model) or `learned` (`--model`: an image-to-image model).
     pub method: String,
-    /// The learned model, when one was used.
+    /// The learned model, when one was used: name, version, SHA-256 of its weights, test model
+    /// or not, task, card file, description.
     pub model: Option<Value>,
-    /// The model-free method's record: the simulated sequence, the tissues and their values.
-    pub model_free: Value,
+    /// The model-free method's record: the simulated sequence, the tissues and their values
+    /// (null for a learned image).
+    pub model_free: Option<Value>,
+    /// How a learned image was made: steps, seed, noise generator, batch, the inputs fed, the
+    /// input and output scaling, the sequence the model imitates (absent for the model-free).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub learned: Option<Value>,
+    /// A learned image's time, s: ONNX Runtime's own (`onnx_runtime`), the whole translation
+    /// (`translation`), the command (`command`), and the network calls (absent for the
+    /// model-free).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<Value>,
     /// The DICOM series written, if any.
     pub dicom: Option<Value>,
 }

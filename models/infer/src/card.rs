@@ -290,6 +290,16 @@ pub(crate) fn weights_outside(file: &Path) -> Option<String> {
     })
 }
 
+/// A card's `task`, read before the rest so that a card of another kind is refused by its task
+/// rather than by the first field this kind does not have.
+pub(crate) fn task_of(text: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Task {
+        task: String,
+    }
+    toml::from_str::<Task>(text).ok().map(|t| t.task)
+}
+
 impl ModelCard {
     /// Reads and checks a card (the weights are checked by [`crate::Model::load`]).
     pub fn read(path: &Path) -> Result<Self> {
@@ -299,6 +309,10 @@ impl ModelCard {
 
     /// Parses and checks card text; `path` names it in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        if let Some(task) = task_of(text).filter(|t| !TASKS.contains(&t.as_str())) {
+            let hint = if task == "image-translation" { " (an image-to-image card: run it with `coxa pseudo-mri --model`)" } else { "" };
+            return Err(Error::CardInvalid { path: path.to_path_buf(), field: "task".into(), problem: format!("is {task:?}; a segmentation card's task is one of {TASKS:?}{hint}") });
+        }
         let card: ModelCard = toml::from_str(text).map_err(|source| Error::CardParse { path: path.to_path_buf(), source })?;
         card.check(path)?;
         Ok(card)

@@ -33,6 +33,7 @@ pub mod resample;
 pub mod runtime;
 pub mod segment;
 pub mod tabular;
+pub mod translation;
 mod voxel;
 pub mod window;
 

@@ -3,6 +3,8 @@
 //! the spinal canal found inside the vertebral ring, mapped to the spin-echo signal of published
 //! relaxation values at a recorded TR/TE, blended at tissue borders).
 //!
+//! With `--model CARD`, a learned image-to-image model instead ([`learned`]).
+//!
 //! Writes into a new folder: `pseudo_t2.nii.gz` (on the CT's grid: same size, spacing, origin and
 //! direction; int16, `1000 S`), `pseudo_mri.json` (the record: the CT read, the grid, the
 //! sequence, each tissue's relaxation values, source and signal, the canal found) and, for a
@@ -16,6 +18,8 @@ use clap::Args;
 use coxa_core::Volume;
 use coxa_diagnostics::pseudo_mri::{self, PseudoMri, Sequence};
 use serde_json::{Value, json};
+
+pub mod learned;
 
 /// What every pseudo-MRI output says of itself.
 pub const NOTE: &str = "pseudo-MRI derived from CT by coxa; not for diagnosis alone";
@@ -43,6 +47,22 @@ pub struct PseudoMriArgs {
     /// Write no DICOM series, even for a DICOM CT.
     #[arg(long, conflicts_with = "dicom")]
     pub no_dicom: bool,
+    /// A learned image-to-image model's card (TOML, `task = "image-translation"`) beside its
+    /// .onnx weights: the pseudo-MRI is the model's, slice by slice, instead of the model-free
+    /// relaxation model's (--tr-ms and --te-ms are then the card's). Needs ONNX Runtime.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// With --model: the noise seed of a stepped graph (default: the card's sampling.seed); the
+    /// same seed gives the same image bit for bit.
+    #[arg(long, requires = "model")]
+    pub seed: Option<u64>,
+    /// With --model: network calls per slice (default: the card's sampling.steps; 1 for a
+    /// one-pass generator).
+    #[arg(long, requires = "model")]
+    pub steps: Option<u32>,
+    /// With --model: ONNX Runtime threads (default: every core).
+    #[arg(long, requires = "model")]
+    pub threads: Option<usize>,
     /// The folder to write; must not exist.
     #[arg(long)]
     pub out: PathBuf,
@@ -91,6 +111,9 @@ pub fn run(args: &PseudoMriArgs) -> Result<Value> {
     if args.out.exists() {
         bail!("{} already exists; coxa pseudo-mri writes into a new folder and never overwrites: choose another --out", args.out.display());
     }
+    if let Some(card) = &args.model {
+        return learned::run(args, card);
+    }
     let seq = Sequence { tr_ms: args.tr_ms, te_ms: args.te_ms, ..Sequence::default() };
     seq.check().map_err(|e| anyhow::anyhow!("--tr-ms/--te-ms: {e}"))?;
     let origin = format!("--ct {}", args.ct.display());
@@ -101,16 +124,21 @@ pub fn run(args: &PseudoMriArgs) -> Result<Value> {
     }
     let pm = make(&loaded.volume, &seq, &origin)?;
     let write_dicom = is_dicom && !args.no_dicom;
-    let ct = json!({
-        "file": args.ct.display().to_string(),
+    let ct = ct_json(&args.ct, &loaded);
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let dicom = if write_dicom { Some(crate::cli::pseudo_mri_dicom::write(&args.ct, &args.out.join("dicom"), &pm, &seq, NOTE)?) } else { None };
+    write(&args.out, &pm, ct, dicom)
+}
+
+/// What the record says of the CT read (no patient identity).
+pub fn ct_json(path: &Path, loaded: &coxa_io::Loaded) -> Value {
+    json!({
+        "file": path.display().to_string(),
         "format": match &loaded.source { coxa_io::SourceKind::Dicom(_) => "DICOM", coxa_io::SourceKind::Nifti => "NIfTI", _ => "NRRD" },
         "files": loaded.n_files,
         "series_uid": match &loaded.source { coxa_io::SourceKind::Dicom(s) => json!(s.series_uid), _ => Value::Null },
         "warnings": loaded.warnings,
-    });
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    let dicom = if write_dicom { Some(crate::cli::pseudo_mri_dicom::write(&args.ct, &args.out.join("dicom"), &pm, &seq, NOTE)?) } else { None };
-    write(&args.out, &pm, ct, dicom)
+    })
 }
 
 /// `coxa pseudo-mri` as the command line runs it.
@@ -118,6 +146,22 @@ pub fn cli(args: &PseudoMriArgs) -> Result<()> {
     let r = run(args)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(());
+    }
+    if r["method"] == "learned" {
+        let m = &r["model"];
+        let l = &r["learned"];
+        let test = if m["test_model"] == true { " (a TEST model, not for clinical use)" } else { "" };
+        println!(
+            "wrote {} ({IMAGE}, {RECORD}{}): learned model {} {}{test}, {} step(s), seed {}",
+            args.out.display(),
+            if r["dicom"].is_null() { "" } else { ", dicom/" },
+            m["name"].as_str().unwrap_or_default(),
+            m["version"].as_str().unwrap_or_default(),
+            l["steps"],
+            l["seed"]
+        );
+        println!("note: {NOTE}");
         return Ok(());
     }
     let canal = &r["model_free"]["canal"];

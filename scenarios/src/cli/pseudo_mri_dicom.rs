@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use coxa_core::Volume;
 use coxa_diagnostics::pseudo_mri::{PseudoMri, Sequence};
 use serde_json::{Value, json};
 
@@ -11,10 +12,16 @@ use serde_json::{Value, json};
 /// folder holds the series) into the new folder `dir`, saying `note` of itself; returns what the
 /// record says of it.
 pub fn write(ct: &Path, dir: &Path, pm: &PseudoMri, seq: &Sequence, note: &str) -> Result<Value> {
+    let info = coxa_pacs::pseudo_mr::PseudoMrInfo { note: note.to_string(), method: "model-free relaxation model".to_string(), tr_ms: seq.tr_ms, te_ms: seq.te_ms, field_t: seq.field_t };
+    write_image(ct, dir, &pm.image, &info)
+}
+
+/// Writes `image` (on the DICOM CT `ct`'s grid, whole numbers 0..65535) as the MR series `info`
+/// describes into the new folder `dir`; returns what the record says of it.
+pub fn write_image(ct: &Path, dir: &Path, image: &Volume, info: &coxa_pacs::pseudo_mr::PseudoMrInfo) -> Result<Value> {
     let folder = if ct.is_dir() { ct.to_path_buf() } else { ct.parent().map(Path::to_path_buf).unwrap_or_default() };
     let src = coxa_pacs::results::Source::read(&folder).with_context(|| format!("--ct {}: reading the CT series for the DICOM MR series", ct.display()))?;
-    let info = coxa_pacs::pseudo_mr::PseudoMrInfo { note: note.to_string(), method: "model-free relaxation model".to_string(), tr_ms: seq.tr_ms, te_ms: seq.te_ms, field_t: seq.field_t };
-    let objects = coxa_pacs::pseudo_mr::build(&src, &pm.image, &info).context("the DICOM MR series")?;
+    let objects = coxa_pacs::pseudo_mr::build(&src, image, info).context("the DICOM MR series")?;
     std::fs::create_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
     for (k, o) in objects.iter().enumerate() {
         crate::atomic::write_new(&dir.join(format!("MR{:04}.dcm", k + 1)), &o.bytes)?;

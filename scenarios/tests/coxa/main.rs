@@ -27,6 +27,7 @@ mod pacs;
 mod plan;
 mod population;
 mod pseudo_mri;
+mod pseudo_mri_learned;
 mod radiograph;
 mod radiomics;
 mod records;

@@ -15,14 +15,14 @@ use serde_json::Value;
 use crate::cases::{coxa, ok, read_json};
 use crate::common::{peer_python, shared_data};
 
-fn peer(py: &Path, args: &[&Path]) -> Value {
+pub(crate) fn peer(py: &Path, args: &[&Path]) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/peers/pseudo_mri_peer.py");
     let out = Command::new(py).arg(script).args(args).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn s(p: &Path) -> &str {
+pub(crate) fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
@@ -113,7 +113,7 @@ fn pseudo_mri_of_the_dicom_ct_is_a_derived_mr_series_pydicom_reads() {
 }
 
 /// Runs `coxa pseudo-mri` expecting a refusal: exit 2, one line naming `cause`, no folder.
-fn refused(args: &[&str], out: &Path, cause: &str) {
+pub(crate) fn refused(args: &[&str], out: &Path, cause: &str) {
     let o = coxa(&[&["pseudo-mri"], args, &["--out", s(out)]].concat());
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");

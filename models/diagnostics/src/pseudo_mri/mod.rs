@@ -189,13 +189,12 @@ fn anchor_weights(h: f32) -> [f32; 5] {
     w
 }
 
-/// The model-free pseudo T2-weighted image of `ct` for `seq`.
+/// Whether `ct` can give a pseudo-MRI (the model-free or a learned one): at least
+/// [`MIN_SLICES`] voxels along every axis, every voxel a number, HU-like (air around the body).
 ///
 /// # Errors
-/// A volume under [`MIN_SLICES`] along an axis, NaN voxels, a volume that is not HU-like, a
-/// sequence out of range.
-pub fn model_free(ct: &Volume, seq: &Sequence) -> Result<PseudoMri, PseudoMriError> {
-    seq.check().map_err(PseudoMriError::Sequence)?;
+/// The first of those it is not.
+pub fn check_ct(ct: &Volume) -> Result<(), PseudoMriError> {
     let size = ct.grid().size();
     if size.iter().any(|&n| n < MIN_SLICES) {
         return Err(PseudoMriError::TooSmall(size));
@@ -209,6 +208,18 @@ pub fn model_free(ct: &Volume, seq: &Sequence) -> Result<PseudoMri, PseudoMriErr
     if air < MIN_AIR_FRACTION {
         return Err(PseudoMriError::NotHu { percent: 100.0 * air });
     }
+    Ok(())
+}
+
+/// The model-free pseudo T2-weighted image of `ct` for `seq`.
+///
+/// # Errors
+/// A volume under [`MIN_SLICES`] along an axis, NaN voxels, a volume that is not HU-like, a
+/// sequence out of range.
+pub fn model_free(ct: &Volume, seq: &Sequence) -> Result<PseudoMri, PseudoMriError> {
+    seq.check().map_err(PseudoMriError::Sequence)?;
+    check_ct(ct)?;
+    let hu = ct.hu();
     let axis = slice_axis(ct.grid());
     let sp = ct.grid().spacing_mm();
     let spacing_kji = [sp[2], sp[1], sp[0]];
