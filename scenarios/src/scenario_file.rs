@@ -392,6 +392,16 @@ pub struct PseudoMriSection {
     /// Its echo time, ms (default 100).
     #[serde(default)]
     pub te_ms: Option<f64>,
+    /// An image-translation model's card (`task = "image-translation"`), relative to the
+    /// scenario: the learned path of `coxa pseudo-mri --model` instead of the model-free one.
+    #[serde(default)]
+    pub model: Option<Spanned<PathBuf>>,
+    /// With `model`: its network calls per slice (default: the card's `sampling.steps`).
+    #[serde(default)]
+    pub steps: Option<u32>,
+    /// With `model`: the noise's seed (default: the card's `sampling.seed`).
+    #[serde(default)]
+    pub seed: Option<u64>,
 }
 
 /// Deserializes `[min, max]`, refusing any other number of values (serde's fixed arrays would

@@ -4,6 +4,7 @@
 
 use super::{Checker, ScenarioError};
 use crate::scenario_file::ScenarioFile;
+use toml::Spanned;
 
 /// The planner's options from `[plan]` (its ranges were checked by the sweep's checks).
 pub(super) fn plan_options(raw: &ScenarioFile) -> coxa_planner::PlanOptions {
@@ -95,6 +96,23 @@ pub(super) fn msk(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Option<crate::
 }
 
 /// `[radiomics]`, checked; none without the section.
+/// The `[pseudo_mri]` model's card, resolved (it must exist); `steps` and `seed` need a model,
+/// and `steps` is at least 1.
+pub(super) fn pseudo_mri_model(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Option<std::path::PathBuf>, ScenarioError> {
+    let Some(p) = &raw.pseudo_mri else { return Ok(None) };
+    let at = || cx.at(p.model.as_ref().map_or(0..0, Spanned::span));
+    if p.model.is_none() && (p.steps.is_some() || p.seed.is_some()) {
+        return Err(cx.err(None, Some("pseudo_mri"), "steps and seed are a learned model's: give its card as `model`, or leave them out".into()));
+    }
+    if p.steps == Some(0) {
+        return Err(cx.err(at(), Some("pseudo_mri.steps"), "give 1 or more network calls per slice (1 for a one-pass generator)".into()));
+    }
+    if p.model.is_some() && (p.tr_ms.is_some() || p.te_ms.is_some()) {
+        return Err(cx.err(at(), Some("pseudo_mri"), "tr_ms/te_ms: a learned model gives the contrast it was trained on (its card's output.tr_ms and te_ms); leave them out with `model`".into()));
+    }
+    p.model.as_ref().map(|m| cx.resolve(m, "pseudo_mri.model", true)).transpose()
+}
+
 pub(super) fn radiomics(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Option<crate::radiomics::RadiomicsStage>, ScenarioError> {
     Ok(match &raw.radiomics {
         None => None,

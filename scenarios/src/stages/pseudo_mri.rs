@@ -8,6 +8,10 @@
 //! [pseudo_mri]
 //! tr_ms = 4000   # optional, the spin echo's repetition time
 //! te_ms = 100    # optional, its echo time
+//! # or the learned path (`coxa pseudo-mri --model`), instead of tr_ms/te_ms:
+//! # model = "pseudo_t2.toml"   # an image-translation card, relative to the scenario
+//! # steps = 4                  # optional, network calls per slice (default: the card's)
+//! # seed = 7                   # optional, the noise's seed (default: the card's)
 //! ```
 
 use std::path::Path;
@@ -32,10 +36,18 @@ pub fn sequence(section: &PseudoMriSection) -> Sequence {
     Sequence { tr_ms: section.tr_ms.unwrap_or(d.tr_ms), te_ms: section.te_ms.unwrap_or(d.te_ms), ..d }
 }
 
+/// The image the stage made, by either path.
+pub enum Made {
+    /// The model-free path's image and record.
+    ModelFree(PseudoMri),
+    /// A learned model's image, with the model and how it ran.
+    Learned(Box<cmd::learned::Learned>),
+}
+
 /// The stage's result: the image, and its picture's PNG.
 pub struct Outcome {
     /// The pseudo-MRI.
-    pub pm: PseudoMri,
+    pub made: Made,
     /// CT beside pseudo-MRI, the middle slice (PNG bytes).
     pub picture: Vec<u8>,
     /// What the report and the summary say.
@@ -77,11 +89,37 @@ fn picture(ct: &Volume, pm: &Volume) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Runs the stage on the case's CT.
+/// Runs the stage on the case's CT: the learned path with `model` (the section's card, resolved),
+/// else the model-free one.
 ///
 /// # Errors
-/// The CT cannot give a pseudo-MRI (too small, NaN, not HU) or the sequence is out of range.
-pub fn run(section: &PseudoMriSection, ct: &Volume) -> Result<Outcome> {
+/// The CT cannot give a pseudo-MRI (too small, NaN, not HU), the sequence is out of range, or
+/// the model's card, weights or graph do not fit.
+pub fn run(section: &PseudoMriSection, model: Option<&Path>, ct: &Volume) -> Result<Outcome> {
+    if let Some(card) = model {
+        let l = cmd::learned::make(ct, card, section.steps, section.seed, None).context("[pseudo_mri] model")?;
+        let picture = picture(ct, &l.image).context("the pseudo-MRI picture")?;
+        let c = l.model.card();
+        let summary = PseudoMriSummary {
+            folder: FOLDER.to_string(),
+            image: format!("{FOLDER}/{}", cmd::IMAGE),
+            tr_ms: c.output.tr_ms,
+            te_ms: c.output.te_ms,
+            method: format!(
+                "learned model {} {}{}, {} step(s), seed {}",
+                c.name,
+                c.version,
+                if c.test_model { " (a TEST MODEL)" } else { "" },
+                l.translation.steps,
+                l.translation.seed
+            ),
+            canal_found: false,
+            canal_length_mm: 0.0,
+            tissue_values: Vec::new(),
+            note: cmd::NOTE.to_string(),
+        };
+        return Ok(Outcome { made: Made::Learned(Box::new(l)), picture, summary });
+    }
     let seq = sequence(section);
     seq.check().map_err(|e| anyhow::anyhow!("[pseudo_mri] tr_ms/te_ms: {e}"))?;
     let pm = cmd::make(ct, &seq, "the case's CT")?;
@@ -98,7 +136,7 @@ pub fn run(section: &PseudoMriSection, ct: &Volume) -> Result<Outcome> {
         tissue_values: pm.record.tissues.iter().map(|t| (serde_json::to_value(t.tissue).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(), t.value)).collect(),
         note: cmd::NOTE.to_string(),
     };
-    Ok(Outcome { pm, picture, summary })
+    Ok(Outcome { made: Made::ModelFree(pm), picture, summary })
 }
 
 /// Writes `pseudo_mri/` (the image and the record) into the case folder `dir`.
@@ -108,12 +146,23 @@ pub fn run(section: &PseudoMriSection, ct: &Volume) -> Result<Outcome> {
 pub fn write(dir: &Path, o: &Outcome) -> Result<()> {
     let folder = dir.join(FOLDER);
     std::fs::create_dir(&folder).with_context(|| format!("creating {}", folder.display()))?;
-    cmd::write(&folder, &o.pm, json!({"file": "the case's CT", "format": "case"}), None)?;
+    let ct = json!({"file": "the case's CT", "format": "case"});
+    match &o.made {
+        Made::ModelFree(pm) => {
+            cmd::write(&folder, pm, ct, None)?;
+        }
+        Made::Learned(l) => {
+            cmd::learned::write(&folder, l, ct, None, None)?;
+        }
+    }
     Ok(())
 }
 
 /// The summary's line.
 pub fn summary_line(s: &PseudoMriSummary) -> String {
+    if s.method != "model-free" {
+        return format!("{} ({})", s.image, s.method);
+    }
     format!("{} (TR {} ms, TE {} ms; spinal canal {})", s.image, s.tr_ms, s.te_ms, if s.canal_found { format!("found over {:.0} mm", s.canal_length_mm) } else { "not found".to_string() })
 }
 
@@ -125,6 +174,7 @@ pub fn summary_line(s: &PseudoMriSummary) -> String {
 /// [`run`]'s and [`write`]'s.
 pub fn in_case(
     section: Option<&PseudoMriSection>,
+    model: Option<&Path>,
     ct: Option<&Volume>,
     dir: &Path,
     progress: super::Progress<'_>,
@@ -136,7 +186,7 @@ pub fn in_case(
         return Ok(None);
     };
     progress("pseudo-MRI");
-    let o = run(section, ct).context("pseudo-MRI stage")?;
+    let o = run(section, model, ct).context("pseudo-MRI stage")?;
     write(dir, &o)?;
     let picture = super::pictures::Picture { view: "pseudo_mri (CT | pseudo-T2 MRI, middle slice; not for diagnosis alone)".into(), file: PICTURE.into(), png: o.picture };
     Ok(Some((o.summary, picture)))

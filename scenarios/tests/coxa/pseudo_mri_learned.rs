@@ -260,3 +260,52 @@ fn the_learned_pseudo_mri_of_the_dicom_ct_is_a_derived_mr_series_naming_the_mode
     let id = d["ct"]["patient_id"].as_str().unwrap();
     assert!(!id.is_empty() && !std::fs::read_to_string(out.join("pseudo_mri.json")).unwrap().contains(id), "the patient's ID only in the DICOM objects");
 }
+
+/// `[pseudo_mri] model = CARD` in a scenario: the case's `pseudo_mri/` holds the image
+/// `coxa pseudo-mri --model` makes of the case's CT with the same steps and seed (byte for
+/// byte), the record says learned, and the summary and report name the model; a section that
+/// does not fit is refused before any case runs, on one line.
+#[test]
+fn the_scenario_stage_runs_the_learned_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let card = models().join("translation_steps.toml");
+    let scenario = tmp.path().join("learned.toml");
+    let text = |section: &str| {
+        format!(
+            "schema_version = 1\noutput_dir = \"out\"\n[[cases]]\nname = \"phantom\"\nphantom = true\n\n[placement]\ncup_inclination_deg = 40\ncup_anteversion_deg = 20\n\n[report]\nsafe_zone_map = false\npictures = false\n\n[pseudo_mri]\n{section}"
+        )
+    };
+    std::fs::write(&scenario, text(&format!("model = {:?}\nsteps = 2\nseed = 5\n", p(&card)))).unwrap();
+    ok(&coxa(&["run", p(&scenario), "--quiet"]));
+    let case = tmp.path().join("out/cases/phantom");
+    let r = read_json(&case.join("pseudo_mri/pseudo_mri.json"));
+    assert_eq!(r["method"], "learned");
+    assert_eq!((r["learned"]["steps"].as_u64(), r["learned"]["seed"].as_u64()), (Some(2), Some(5)));
+    let single = tmp.path().join("single");
+    ok(&coxa(&["pseudo-mri", "--ct", p(&case.join("input/phantom_ct.nii.gz")), "--model", p(&card), "--steps", "2", "--seed", "5", "--out", p(&single)]));
+    assert_eq!(std::fs::read(case.join("pseudo_mri/pseudo_t2.nii.gz")).unwrap(), std::fs::read(single.join("pseudo_t2.nii.gz")).unwrap(), "the stage's image is the command's");
+    let line = read_json(&case.join("case.json"))["pseudo_mri"].as_str().unwrap().to_string();
+    assert!(line.contains("learned model") && line.contains("2 step(s), seed 5") && line.contains("TEST MODEL"), "{line}");
+    let report = read_json(&case.join("report.json"));
+    assert_eq!(report["pseudo_mri"]["method"].as_str(), Some(line.trim_start_matches("pseudo_mri/pseudo_t2.nii.gz (").trim_end_matches(')')));
+    assert!(report["pseudo_mri"]["tissue_values"].as_array().unwrap().is_empty());
+    let html = std::fs::read_to_string(case.join("report.html")).unwrap();
+    assert!(html.contains("learned model") && !html.contains("spinal canal"), "the report names the model and claims no canal search");
+    // Sections that do not fit: refused on one line, exit 2, no output folder.
+    for (section, cause) in [
+        ("steps = 2\n".to_string(), "steps and seed are a learned model's"),
+        (format!("model = {:?}\nsteps = 0\n", p(&card)), "1 or more network calls"),
+        (format!("model = {:?}\nte_ms = 80\n", p(&card)), "leave them out with `model`"),
+        ("model = \"missing.toml\"\n".to_string(), "does not exist"),
+    ] {
+        let bad = tmp.path().join("bad");
+        std::fs::create_dir_all(&bad).unwrap();
+        let file = bad.join("s.toml");
+        std::fs::write(&file, text(&section)).unwrap();
+        let o = coxa(&["run", p(&file), "--quiet"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{section}: {err}");
+        assert!(err.contains(cause) && err.trim().lines().count() == 1, "{section}: {err}");
+        assert!(!bad.join("out").exists(), "{section}: nothing written");
+    }
+}
