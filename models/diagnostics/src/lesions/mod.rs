@@ -77,6 +77,7 @@
 
 pub mod insert;
 pub mod learned;
+mod local;
 pub mod sample;
 
 use std::collections::BTreeMap;
@@ -127,6 +128,26 @@ pub struct LesionSettings {
     pub metal_margin_mm: f64,
     /// Smallest lesion, ml.
     pub min_volume_ml: f64,
+    /// Inner radius of the shell a voxel's local background is taken from, mm.
+    pub local_inner_mm: f64,
+    /// Outer radius of that shell, mm.
+    pub local_outer_mm: f64,
+    /// Largest standard deviation of raw HU over a local lytic voxel's 3x3x3 neighbours, HU.
+    pub local_max_texture_hu: f64,
+    /// Lowest mean HU over those neighbours (below: fat, not tumour), HU.
+    pub local_min_hu: f64,
+    /// Highest mean HU over those neighbours, HU.
+    pub local_max_hu: f64,
+    /// A local lytic seed lies at least `min(lytic_seed_z x spread, this)` below its background, HU.
+    pub local_seed_drop_hu: f64,
+    /// ... and at least this, HU.
+    pub local_min_drop_hu: f64,
+    /// A local lytic lesion grows through voxels at least `min(local_grow_z x spread, this)` below their background, HU.
+    pub local_grow_drop_hu: f64,
+    /// See [`LesionSettings::local_grow_drop_hu`].
+    pub local_grow_z: f64,
+    /// See [`LesionSettings::local_seed_drop_hu`].
+    pub local_seed_z: f64,
 }
 
 impl Default for LesionSettings {
@@ -145,6 +166,16 @@ impl Default for LesionSettings {
             metal_hu: 2500.0,
             metal_margin_mm: 20.0,
             min_volume_ml: 0.2,
+            local_inner_mm: 12.0,
+            local_outer_mm: 18.0,
+            local_max_texture_hu: 30.0,
+            local_min_hu: -30.0,
+            local_max_hu: 100.0,
+            local_seed_drop_hu: 110.0,
+            local_min_drop_hu: 40.0,
+            local_grow_drop_hu: 60.0,
+            local_grow_z: 3.0,
+            local_seed_z: 3.0,
         }
     }
 }
