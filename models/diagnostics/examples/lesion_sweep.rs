@@ -1,7 +1,8 @@
 //! Lesion-search figures on the real example CT with inserted lesions, for a settings sweep:
 //! `cargo run --release --example lesion_sweep -- [key=value ...]` with keys `core` (mm),
 //! `seed_z`, `lytic_z`, `grow_z`, `min_ml`, `drop` (lytic HU), `sigma` (mm), `interior` (mm),
-//! `seeds=A..B` (trial seeds, default 0..6) and `jitter` (mm: held-out placements, each site moved
+//! `ltex`, `lseed`, `lgrow`, `lgrow_z`, `lmin`, `llo`, `lin`, `lout` (the local lytic cue's
+//! settings), `seeds=A..B` (trial seeds, default 0..6) and `jitter` (mm: held-out placements, each site moved
 //! by up to this along each axis within the bone's core; default 0, the test's sites).
 //! Prints sensitivity per kind, false positives per CT and the clean CT's candidates (the test
 //! `lesions_real` asserts the defaults' figures on seeds 0..6 at the fixed sites). With
@@ -34,6 +35,15 @@ fn main() {
             "sigma" => s.smooth_sigma_mm = x,
             "interior" => s.interior_depth_mm = x,
             "jitter" => jitter = x,
+            "ltex" => s.local_max_texture_hu = x,
+            "lseed" => s.local_seed_drop_hu = x,
+            "lgrow" => s.local_grow_drop_hu = x,
+            "lgrow_z" => s.local_grow_z = x,
+            "lseed_z" => s.local_seed_z = x,
+            "lmin" => s.local_min_drop_hu = x,
+            "llo" => s.local_min_hu = x,
+            "lin" => s.local_inner_mm = x,
+            "lout" => s.local_outer_mm = x,
             _ => panic!("unknown key {k}"),
         }
     }

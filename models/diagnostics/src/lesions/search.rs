@@ -64,6 +64,7 @@ pub fn detect(ct: &Volume, bones: &Array3<u16>, names: &BTreeMap<u16, String>, s
     let sms: Vec<Array3<f32>> = [1.0, LARGE_SCALE].iter().map(|scale| normalised_gaussian(&hu, &weight, sp.map(|v| scale * s.smooth_sigma_mm / v))).collect();
     let sample = reference_sample(&sms[0], &interior, s);
     let Scan { seeds, fine, reference: med } = scan(&sms, &sample, &core, bones, &name, s);
+    let local = super::local::local_lytic(&hu, &sms[0], &interior, &core, bones, sp, s);
     let grow = s.grow_z as f32;
 
     let mut comps = Vec::new();
@@ -87,6 +88,10 @@ pub fn detect(ct: &Volume, bones: &Array3<u16>, names: &BTreeMap<u16, String>, s
     }
     let min_voxels = (s.min_volume_ml / voxel_ml).ceil().max(1.0) as usize;
     comps.retain(|c| c.voxels.len() >= min_voxels);
+    // The local lytic cue's lesions: its voxels (score > 0) that hold a seed of its own.
+    let seeded = &local.seeds;
+    let local_comps = components(&local.score, bones, f32::MIN_POSITIVE, |i| seeded[i]).into_iter().filter(|(v, _)| v.len() >= super::local::MIN_VOXELS);
+    comps.extend(local_comps.map(|(voxels, peak)| Component { label: bones[voxels[0]], voxels: super::local::extent(&voxels, &local, bones, sp), kind: Kind::Lytic, peak_z: peak * s.lytic_seed_z }));
     let comps = merge_touching(comps, shape);
 
     let mut lesions: Vec<Lesion> = comps
@@ -94,7 +99,7 @@ pub fn detect(ct: &Volume, bones: &Array3<u16>, names: &BTreeMap<u16, String>, s
         .map(|c| {
             let (mut wsum, mut acc, mut husum) = (0.0, Vector3::zeros(), 0.0);
             for idx in &c.voxels {
-                let w = f64::from(fine[0][*idx].max(fine[1][*idx]).max(0.0));
+                let w = f64::from(fine[0][*idx].max(fine[1][*idx]).max(local.relative[*idx] * s.lytic_seed_z as f32).max(0.0));
                 wsum += w;
                 acc += w * Vector3::new(idx[2] as f64, idx[1] as f64, idx[0] as f64);
                 husum += f64::from(hu[*idx]);
@@ -324,6 +329,8 @@ fn merge_touching(comps: Vec<Component>, shape: [usize; 3]) -> Vec<Component> {
                 }
                 g.peak_z = g.peak_z.max(c.peak_z);
                 g.voxels.extend(c.voxels);
+                g.voxels.sort_unstable();
+                g.voxels.dedup();
             }
         }
     }
