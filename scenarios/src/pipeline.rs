@@ -228,7 +228,8 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         }
         None => None,
     };
-    let (pseudo_mri, pseudo_mri_picture) = stages::pseudo_mri::in_case(scn.raw.pseudo_mri.as_ref(), scn.pseudo_mri_model.as_deref(), ct.as_ref().map(|c| &c.volume), dir, progress, &mut warnings)?.unzip();
+    let (pseudo_mri, pseudo_mri_picture) =
+        stages::pseudo_mri::in_case(scn.raw.pseudo_mri.as_ref(), scn.pseudo_mri_model.as_deref(), ct.as_ref().map(|c| &c.volume), dir, progress, &mut warnings)?.unzip();
     let mut lesions = None;
     if scn.raw.lesions.is_some() {
         match (&source, ct.as_ref(), &anatomy.labels) {

@@ -39,7 +39,7 @@ pub fn sequence(section: &PseudoMriSection) -> Sequence {
 /// The image the stage made, by either path.
 pub enum Made {
     /// The model-free path's image and record.
-    ModelFree(PseudoMri),
+    ModelFree(Box<PseudoMri>),
     /// A learned model's image, with the model and how it ran.
     Learned(Box<cmd::learned::Learned>),
 }
@@ -105,14 +105,7 @@ pub fn run(section: &PseudoMriSection, model: Option<&Path>, ct: &Volume) -> Res
             image: format!("{FOLDER}/{}", cmd::IMAGE),
             tr_ms: c.output.tr_ms,
             te_ms: c.output.te_ms,
-            method: format!(
-                "learned model {} {}{}, {} step(s), seed {}",
-                c.name,
-                c.version,
-                if c.test_model { " (a TEST MODEL)" } else { "" },
-                l.translation.steps,
-                l.translation.seed
-            ),
+            method: format!("learned model {} {}{}, {} step(s), seed {}", c.name, c.version, if c.test_model { " (a TEST MODEL)" } else { "" }, l.translation.steps, l.translation.seed),
             canal_found: false,
             canal_length_mm: 0.0,
             tissue_values: Vec::new(),
@@ -136,7 +129,7 @@ pub fn run(section: &PseudoMriSection, model: Option<&Path>, ct: &Volume) -> Res
         tissue_values: pm.record.tissues.iter().map(|t| (serde_json::to_value(t.tissue).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(), t.value)).collect(),
         note: cmd::NOTE.to_string(),
     };
-    Ok(Outcome { made: Made::ModelFree(pm), picture, summary })
+    Ok(Outcome { made: Made::ModelFree(Box::new(pm)), picture, summary })
 }
 
 /// Writes `pseudo_mri/` (the image and the record) into the case folder `dir`.
