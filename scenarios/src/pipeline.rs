@@ -235,7 +235,8 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         match (&source, ct.as_ref(), &anatomy.labels) {
             (AnatomySource::Ct { ct: ct_path, .. }, Some(ct), Some(labels)) => {
                 progress("bone lesions");
-                lesions = Some(stages::lesions::run(&ct.volume, labels, &crate::cli::lesions::file_name(ct_path), case.side, dir, &mut warnings)?);
+                let learned = scn.lesions_model.as_deref().map(|card| (card, scn.raw.lesions.as_ref().and_then(|l| l.threshold)));
+                lesions = Some(stages::lesions::run(&ct.volume, labels, &crate::cli::lesions::file_name(ct_path), case.side, learned, dir, &mut warnings)?);
             }
             _ => warnings.push("lesions: not searched, this case has no CT with a label map (bone surfaces as input)".into()),
         }

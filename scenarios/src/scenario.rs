@@ -236,6 +236,8 @@ pub struct Scenario {
     pub radiomics: Option<crate::radiomics::RadiomicsStage>,
     /// The `[pseudo_mri]` stage's model card, resolved against the scenario's folder.
     pub pseudo_mri_model: Option<PathBuf>,
+    /// The `[lesions]` stage's model card, resolved against the scenario's folder.
+    pub lesions_model: Option<PathBuf>,
     /// The planner's constraints for a planned sweep point, before the point's own choices
     /// (head, liner, tilts): `[plan]`'s cup ranges, or `coxa plan`'s flags.
     pub plan_options: coxa_planner::PlanOptions,
@@ -371,13 +373,14 @@ impl Scenario {
         let msk = sections::msk(&cx, &raw)?;
         let radiomics = sections::radiomics(&cx, &raw)?;
         let pseudo_mri_model = sections::pseudo_mri_model(&cx, &raw)?;
+        let lesions_model = sections::lesions_model(&cx, &raw)?;
         let plan_options = sections::plan_options(&raw);
         if let Some(d) = &raw.report.cup_definition
             && parse_definition(d.get_ref()).is_none()
         {
             return Err(cx.err(cx.at(d.span()), Some("report.cup_definition"), format!("{:?}: use radiographic, operative or anatomic (Murray 1993)", d.get_ref())));
         }
-        Ok(Self { file: path.to_path_buf(), raw, text, output_dir, cases, sweep, motions, catalog, designs, user_cup, user_stem, msk, radiomics, pseudo_mri_model, plan_options })
+        Ok(Self { file: path.to_path_buf(), raw, text, output_dir, cases, sweep, motions, catalog, designs, user_cup, user_stem, msk, radiomics, pseudo_mri_model, lesions_model, plan_options })
     }
 }
 

@@ -359,11 +359,19 @@ pub struct ShapeCasesSpec {
     pub n_modes: Option<Spanned<i64>>,
 }
 
-/// `[lesions]` in a scenario: the classical bone-lesion search with its defaults (no options yet;
-/// the stage is [`crate::stages::lesions`]).
+/// `[lesions]` in a scenario: the classical bone-lesion search with its defaults, or a learned
+/// model's (the stage is [`crate::stages::lesions`]).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LesionsSection {}
+pub struct LesionsSection {
+    /// A lesion model's card (`task = "lesion-segmentation"`), relative to the scenario: the
+    /// learned path of `coxa lesions --model` instead of the classical search.
+    #[serde(default)]
+    pub model: Option<Spanned<PathBuf>>,
+    /// With `model`: the lesion probability from which a voxel is lesion (default 0.5).
+    #[serde(default)]
+    pub threshold: Option<f64>,
+}
 
 /// `[radiomics]` in a scenario, as written.
 #[derive(Debug, Clone, Deserialize)]

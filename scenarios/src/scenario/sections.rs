@@ -113,6 +113,20 @@ pub(super) fn pseudo_mri_model(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<O
     p.model.as_ref().map(|m| cx.resolve(m, "pseudo_mri.model", true)).transpose()
 }
 
+/// The `[lesions]` model's card, resolved (it must exist); `threshold` needs a model and lies
+/// strictly between 0 and 1.
+pub(super) fn lesions_model(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Option<std::path::PathBuf>, ScenarioError> {
+    let Some(l) = &raw.lesions else { return Ok(None) };
+    match (l.threshold, &l.model) {
+        (Some(_), None) => return Err(cx.err(None, Some("lesions.threshold"), "a threshold is a learned model's: give its card as `model`, or leave it out".into())),
+        (Some(t), Some(m)) if !(t > 0.0 && t < 1.0) => {
+            return Err(cx.err(cx.at(m.span()), Some("lesions.threshold"), format!("{t}: give a lesion probability between 0 and 1 (exclusive), e.g. 0.5")));
+        }
+        _ => {}
+    }
+    l.model.as_ref().map(|m| cx.resolve(m, "lesions.model", true)).transpose()
+}
+
 pub(super) fn radiomics(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Option<crate::radiomics::RadiomicsStage>, ScenarioError> {
     Ok(match &raw.radiomics {
         None => None,

@@ -11,21 +11,53 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use coxa_core::report::{LesionLine, LesionsSummary};
 use coxa_core::{LabelMap, Side, Volume};
+use coxa_diagnostics::lesions::learned::LearnedSettings;
 use coxa_diagnostics::lesions::{Detection, Kind, Lesion};
 
 /// The stage's folder in a case folder.
 pub const DIR: &str = "lesions";
 
-/// Runs the search on `ct` and the anatomy stage's `labels`, writes `dir/lesions/`, and adds the
-/// case's warnings: one line counting the candidates, one per lesion of the operated side's hip
-/// or femur. Returns the report's summary of them.
-pub fn run(ct: &Volume, labels: &LabelMap, ct_name: &str, side: Side, dir: &Path, warnings: &mut Vec<String>) -> Result<LesionsSummary> {
+/// Where the stage's bones come from, as the record says it.
+const BONES_FROM: &str = "the anatomy stage's label map (anatomy/labels.nii.gz)";
+
+/// Runs the search on `ct` and the anatomy stage's `labels` (the classical one, or with `learned`
+/// a lesion model's card and threshold, as `coxa lesions --model` runs it), writes
+/// `dir/lesions/`, and adds the case's warnings: one line counting the candidates, one per lesion
+/// of the operated side's hip or femur. Returns the report's summary of them.
+pub fn run(ct: &Volume, labels: &LabelMap, ct_name: &str, side: Side, learned: Option<(&Path, Option<f64>)>, dir: &Path, warnings: &mut Vec<String>) -> Result<LesionsSummary> {
     let names = coxa_anatomy::labels::coxa_classes().iter().map(|(id, n)| (id, n.to_string())).collect();
     let (bones, names) = coxa_diagnostics::lesions::bones_of(labels, &names);
-    let (d, _) = crate::cli::lesions::search(ct, Some((&bones, &names)), None).context("lesions stage")?;
     let out = dir.join(DIR);
+    if let Some((card, threshold)) = learned {
+        let settings = LearnedSettings { threshold: threshold.unwrap_or(LearnedSettings::default().threshold), ..LearnedSettings::default() };
+        let s = crate::cli::lesions::learned::search(ct, &bones, &names, card, &crate::segment::ModelRunArgs::default(), settings).context("lesions stage")?;
+        std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+        crate::cli::lesions::learned::write(&out, ct, &s, ct_name, BONES_FROM)?;
+        let lines: Vec<LesionLine> = s
+            .found
+            .iter()
+            .map(|l| LesionLine {
+                id: l.id,
+                kind: l.kind.clone(),
+                bone: l.bone.clone(),
+                volume_ml: l.volume_ml,
+                centre_lps_mm: l.centre_lps_mm,
+                score: l.probability,
+                operated_side: on_operated_side(&l.bone, side),
+            })
+            .collect();
+        let c = s.model.card();
+        let what = format!("learned model {} {}{}, not a diagnosis", c.name, c.version, if c.test_model { ", a TEST model" } else { "" });
+        warnings.extend(lines.iter().filter(|l| l.operated_side).map(|l| operated_side_warning(&l.bone, &l.kind, l.volume_ml, l.centre_lps_mm)));
+        if !lines.is_empty() {
+            warnings.push(format!("lesions: {} bone lesion candidate(s) ({what}): see lesions/lesions.json", lines.len()));
+        }
+        let limits = format!("as good as the model: {}", if c.description.is_empty() { "its card says nothing of its validation" } else { c.description.as_str() });
+        return Ok(LesionsSummary { folder: DIR.to_string(), method: crate::cli::lesions::learned::method(&s), lesions: lines, not_searched: Vec::new(), limits });
+    }
+    let (d, _) = crate::cli::lesions::search(ct, Some((&bones, &names)), None).context("lesions stage")?;
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    crate::cli::lesions::write(&out, ct, &d, ct_name, "the anatomy stage's label map (anatomy/labels.nii.gz)")?;
+    crate::cli::lesions::write(&out, ct, &d, ct_name, BONES_FROM)?;
     warnings.extend(operated_side_warnings(&d.lesions, side));
     if !d.lesions.is_empty() {
         warnings.push(format!("lesions: {} bone lesion candidate(s) (classical search, not a diagnosis): see lesions/lesions.json", d.lesions.len()));
@@ -33,10 +65,15 @@ pub fn run(ct: &Volume, labels: &LabelMap, ct_name: &str, side: Side, dir: &Path
     Ok(summary(&d, side))
 }
 
+/// Whether `bone` is the operated side's hip bone or femur.
+fn on_operated_side(bone: &str, side: Side) -> bool {
+    bone == format!("hip_{}", side.as_str()) || bone == format!("femur_{}", side.as_str())
+}
+
 /// What the report and the summary say of a search's lesions.
 pub fn summary(d: &Detection, side: Side) -> LesionsSummary {
     let record = crate::cli::lesions::record(d, "", "");
-    let operated = |l: &Lesion| l.bone == format!("hip_{}", side.as_str()) || l.bone == format!("femur_{}", side.as_str());
+    let operated = |l: &Lesion| on_operated_side(&l.bone, side);
     LesionsSummary {
         folder: DIR.to_string(),
         method: record["method"].as_str().unwrap_or_default().to_string(),
@@ -68,24 +105,18 @@ fn kind_name(k: Kind) -> &'static str {
 
 /// One warning per lesion in the operated side's hip bone or femur.
 pub fn operated_side_warnings(lesions: &[Lesion], side: Side) -> Vec<String> {
-    let (hip, femur) = (format!("hip_{}", side.as_str()), format!("femur_{}", side.as_str()));
-    lesions
-        .iter()
-        .filter(|l| l.bone == hip || l.bone == femur)
-        .map(|l| {
-            let c = l.centre_lps_mm;
-            let kind = kind_name(l.kind);
-            format!(
-                "{} {} ({kind}, {:.1} ml at LPS {:.0}, {:.0}, {:.0} mm): check it before choosing the implant and its fixation",
-                coxa_core::lesions_record::OPERATED_SIDE_WARNING,
-                l.bone,
-                l.volume_ml,
-                c[0],
-                c[1],
-                c[2]
-            )
-        })
-        .collect()
+    lesions.iter().filter(|l| on_operated_side(&l.bone, side)).map(|l| operated_side_warning(&l.bone, kind_name(l.kind), l.volume_ml, l.centre_lps_mm)).collect()
+}
+
+/// The case's warning of one lesion on the operated side.
+fn operated_side_warning(bone: &str, kind: &str, volume_ml: f64, c: [f64; 3]) -> String {
+    format!(
+        "{} {bone} ({kind}, {volume_ml:.1} ml at LPS {:.0}, {:.0}, {:.0} mm): check it before choosing the implant and its fixation",
+        coxa_core::lesions_record::OPERATED_SIDE_WARNING,
+        c[0],
+        c[1],
+        c[2]
+    )
 }
 
 #[cfg(test)]

@@ -158,7 +158,7 @@ fn the_scenario_stage_writes_the_case_lesions() {
     assert_eq!(read_json(&case.join("case.json"))["lesions"], n);
     let html = std::fs::read_to_string(case.join("report.html")).unwrap();
     assert!(html.contains("Bone lesion candidates") && html.contains("not a diagnosis"), "the report's lesion section");
-    // An unknown option is a scenario error.
+    // A model card that does not exist is a scenario error.
     let bad = tmp.path().join("bad.toml");
     std::fs::write(&bad, "schema_version = 1\n[[cases]]\nname = \"a\"\nphantom = true\n[lesions]\nmodel = \"x.toml\"\n").unwrap();
     let o = coxa(&["run", p(&bad), "--quiet"]);

@@ -241,3 +241,52 @@ fn bad_cards_and_inputs_are_refused_on_one_line() {
     refused(coxa(&["lesions", "--ct", p(&ct), "--model", p(&card()), "--threshold", "1.5", "--out", p(&out)]), &["--threshold"]);
     assert!(!out.exists(), "nothing written");
 }
+
+/// `[lesions] model = CARD` in a scenario: the case's `lesions/` holds the learned path's files
+/// (the probability map byte for byte the command's on the same CT), the record and the report
+/// name the model, and the case's lesion count is the record's; a threshold without a model, or
+/// outside (0, 1), is refused before any case runs.
+#[test]
+fn the_scenario_stage_runs_the_lesion_model() {
+    if !runtime_ready() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let text = |section: &str| {
+        format!(
+            "schema_version = 1\noutput_dir = \"out\"\n[[cases]]\nname = \"phantom\"\nphantom = true\n\n[placement]\ncup_inclination_deg = 40\ncup_anteversion_deg = 20\n\n[report]\nsafe_zone_map = false\npictures = false\n\n[lesions]\n{section}"
+        )
+    };
+    let scenario = tmp.path().join("learned.toml");
+    std::fs::write(&scenario, text(&format!("model = {:?}\nthreshold = 0.6\n", p(&card())))).unwrap();
+    let o = coxa(&["run", p(&scenario), "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let case = tmp.path().join("out/cases/phantom");
+    let v = read_json(&case.join("lesions/lesions.json"));
+    assert_eq!(v["model"]["card"], "lesion_test.toml");
+    assert_eq!(v["settings"]["threshold"].as_f64(), Some(0.6));
+    assert_eq!(v["bones"], "the anatomy stage's label map (anatomy/labels.nii.gz)");
+    for f in ["lesions.nii.gz", "lesions_probability.nii.gz", "lesions_uncertainty.nii.gz"] {
+        assert!(case.join("lesions").join(f).is_file(), "{f}");
+    }
+    let single = tmp.path().join("single");
+    let o = coxa(&["lesions", "--ct", p(&case.join("input/phantom_ct.nii.gz")), "--labels", p(&case.join("anatomy/labels.nii.gz")), "--model", p(&card()), "--out", p(&single)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read(case.join("lesions/lesions_probability.nii.gz")).unwrap(), std::fs::read(single.join("lesions_probability.nii.gz")).unwrap(), "the stage's model ran as the command's");
+    let n = v["lesions"].as_array().unwrap().len();
+    let report = read_json(&case.join("report.json"));
+    assert_eq!(report["lesions"]["lesions"].as_array().map(Vec::len), Some(n));
+    assert!(report["lesions"]["method"].as_str().is_some_and(|m| m.starts_with("learned: model")), "{}", report["lesions"]["method"]);
+    assert_eq!(read_json(&case.join("case.json"))["lesions"], n);
+    for (section, cause) in [("threshold = 0.5\n".to_string(), "a threshold is a learned model's"), (format!("model = {:?}\nthreshold = 1.5\n", p(&card())), "between 0 and 1")] {
+        let bad = tmp.path().join("bad");
+        std::fs::create_dir_all(&bad).unwrap();
+        let file = bad.join("s.toml");
+        std::fs::write(&file, text(&section)).unwrap();
+        let o = coxa(&["run", p(&file), "--quiet"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{section}: {err}");
+        assert!(err.contains(cause) && err.trim().lines().count() == 1, "{section}: {err}");
+        assert!(!bad.join("out").exists(), "{section}: nothing written");
+    }
+}

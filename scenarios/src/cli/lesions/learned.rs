@@ -59,23 +59,11 @@ pub fn run(args: &LesionsArgs, card: &Path) -> anyhow::Result<Vec<String>> {
     if !bones.iter().any(|l| *l != 0) {
         bail!("--ct {}: {}", args.ct.display(), lesions::LesionError::NoBone);
     }
-    let mut model = load(card, &args.run)?;
-    let mut options = InferenceOptions::for_card(model.card(), !args.run.no_mirror);
-    options.folds = args.run.folds.clone();
-    options.mc_passes = args.run.mc_passes.max(1);
-    options.window.batch_size = args.run.batch.max(1);
-    let seg = coxa_infer::segment(&mut model, &ct, &options).with_context(|| format!("--model {}: running the model", card.display()))?;
-    let (p, kinds) = lesion_probability(&model, &seg);
-    let region = bone_region(&bones);
-    let kind_views = kinds.as_ref().map(|(a, b)| (a.view(), b.view()));
-    let (found, map) = lesions_from_probability(&ct, p.view(), kind_views, &region, &names, &settings);
+    let s = search(&ct, &bones, &names, card, &args.run, settings)?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    write_maps(&args.out, &ct, &found, map, p, &seg)?;
-    let rec = record(&model, &seg, &found, &file_name(&args.ct), &bones_from, &settings);
-    let text = crate::stamp::text("lesions", &rec)? + "\n";
-    crate::atomic::write_new(&args.out.join(JSON), text.as_bytes())?;
+    write(&args.out, &ct, &s, &file_name(&args.ct), &bones_from)?;
     let seg_file = if is_dicom { write_seg(&args.ct, &args.out)? } else { None };
-    let c = model.card();
+    let (c, found) = (s.model.card(), &s.found);
     let mut lines = vec![format!(
         "wrote {} ({JSON}, {MAP}, {PROBABILITY}, {UNCERTAINTY}{}): {} lesion(s) marked by {} {}{}",
         args.out.display(),
@@ -85,7 +73,7 @@ pub fn run(args: &LesionsArgs, card: &Path) -> anyhow::Result<Vec<String>> {
         c.version,
         if c.test_model { " (a TEST model, not for clinical use)" } else { "" }
     )];
-    for l in &found {
+    for l in found {
         let x = l.centre_lps_mm;
         lines.push(format!(
             "  {} {} in {}: {:.2} ml at LPS ({:.0}, {:.0}, {:.0}) mm, slices {}-{}, probability {:.2}",
@@ -93,6 +81,59 @@ pub fn run(args: &LesionsArgs, card: &Path) -> anyhow::Result<Vec<String>> {
         ));
     }
     Ok(lines)
+}
+
+/// A learned search's result: the model and its segmentation, the lesions, their label map and
+/// the lesion probability per voxel.
+pub struct LearnedSearch {
+    /// The model.
+    pub model: Model,
+    /// Its segmentation of the CT (probabilities, uncertainty, timing).
+    pub seg: Segmentation,
+    /// The lesions found.
+    pub found: Vec<LearnedLesion>,
+    /// Their label map on the CT's grid.
+    map: Array3<u16>,
+    /// The lesion probability per voxel.
+    probability: Array3<f32>,
+    /// The settings used.
+    settings: LearnedSettings,
+}
+
+/// The lesions the model of `card` marks in `ct` within the bones of `bones` (label map on the
+/// CT's grid, named by `names`); for the command and the `[lesions]` stage.
+///
+/// # Errors
+/// The card's and the model's refusals, a failed run.
+pub fn search(ct: &Volume, bones: &Array3<u16>, names: &BTreeMap<u16, String>, card: &Path, run: &crate::segment::ModelRunArgs, settings: LearnedSettings) -> anyhow::Result<LearnedSearch> {
+    let mut model = load(card, run)?;
+    let mut options = InferenceOptions::for_card(model.card(), !run.no_mirror);
+    options.folds = run.folds.clone();
+    options.mc_passes = run.mc_passes.max(1);
+    options.window.batch_size = run.batch.max(1);
+    let seg = coxa_infer::segment(&mut model, ct, &options).with_context(|| format!("--model {}: running the model", card.display()))?;
+    let (probability, kinds) = lesion_probability(&model, &seg);
+    let region = bone_region(bones);
+    let kind_views = kinds.as_ref().map(|(a, b)| (a.view(), b.view()));
+    let (found, map) = lesions_from_probability(ct, probability.view(), kind_views, &region, names, &settings);
+    Ok(LearnedSearch { model, seg, found, map, probability, settings })
+}
+
+/// Writes `lesions.json`, `lesions.nii.gz` and the probability and uncertainty maps of `s` into
+/// the existing folder `dir`; `ct_name` and `bones_from` say what was searched.
+///
+/// # Errors
+/// A file cannot be written (or exists).
+pub fn write(dir: &Path, ct: &Volume, s: &LearnedSearch, ct_name: &str, bones_from: &str) -> anyhow::Result<()> {
+    write_maps(dir, ct, &s.found, s.map.clone(), s.probability.clone(), &s.seg)?;
+    let rec = record(&s.model, &s.seg, &s.found, ct_name, bones_from, &s.settings);
+    let text = crate::stamp::text("lesions", &rec)? + "\n";
+    crate::atomic::write_new(&dir.join(JSON), text.as_bytes())
+}
+
+/// The record's `method` for `s`.
+pub fn method(s: &LearnedSearch) -> String {
+    record(&s.model, &s.seg, &s.found, "", "", &s.settings)["method"].as_str().unwrap_or_default().to_string()
 }
 
 /// Loads a lesion card's model; refuses other tasks and cards whose first class is not background.
