@@ -14,6 +14,19 @@ pub fn coxa(args: &[&str]) -> Output {
 }
 
 /// Asserts that `coxa` succeeded, with its output in the message.
+/// `scenario` (a scenario's text) run by `coxa run` in a fresh folder under `dir` is refused when
+/// read: exit status 2, one line on stderr containing `cause`, no output folder.
+pub fn refused_scenario(dir: &Path, scenario: &str, cause: &str) {
+    let bad = tempfile::tempdir_in(dir).unwrap();
+    let file = bad.path().join("s.toml");
+    std::fs::write(&file, scenario).unwrap();
+    let o = coxa(&["run", file.to_str().unwrap(), "--quiet"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{scenario}: {err}");
+    assert!(err.contains(cause) && err.trim().lines().count() == 1, "{scenario}: {err}");
+    assert!(!bad.path().join("out").exists(), "{scenario}: nothing written");
+}
+
 pub fn ok(out: &Output) {
     assert!(out.status.success(), "coxa failed:\nstdout: {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }

@@ -279,14 +279,6 @@ fn the_scenario_stage_runs_the_lesion_model() {
     assert!(report["lesions"]["method"].as_str().is_some_and(|m| m.starts_with("learned: model")), "{}", report["lesions"]["method"]);
     assert_eq!(read_json(&case.join("case.json"))["lesions"], n);
     for (section, cause) in [("threshold = 0.5\n".to_string(), "a threshold is a learned model's"), (format!("model = {:?}\nthreshold = 1.5\n", p(&card())), "between 0 and 1")] {
-        let bad = tmp.path().join("bad");
-        std::fs::create_dir_all(&bad).unwrap();
-        let file = bad.join("s.toml");
-        std::fs::write(&file, text(&section)).unwrap();
-        let o = coxa(&["run", p(&file), "--quiet"]);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{section}: {err}");
-        assert!(err.contains(cause) && err.trim().lines().count() == 1, "{section}: {err}");
-        assert!(!bad.join("out").exists(), "{section}: nothing written");
+        crate::cases::refused_scenario(tmp.path(), &text(&section), cause);
     }
 }

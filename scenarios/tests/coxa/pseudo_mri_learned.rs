@@ -298,14 +298,6 @@ fn the_scenario_stage_runs_the_learned_model() {
         (format!("model = {:?}\nte_ms = 80\n", p(&card)), "leave them out with `model`"),
         ("model = \"missing.toml\"\n".to_string(), "does not exist"),
     ] {
-        let bad = tmp.path().join("bad");
-        std::fs::create_dir_all(&bad).unwrap();
-        let file = bad.join("s.toml");
-        std::fs::write(&file, text(&section)).unwrap();
-        let o = coxa(&["run", p(&file), "--quiet"]);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{section}: {err}");
-        assert!(err.contains(cause) && err.trim().lines().count() == 1, "{section}: {err}");
-        assert!(!bad.join("out").exists(), "{section}: nothing written");
+        crate::cases::refused_scenario(tmp.path(), &text(&section), cause);
     }
 }
