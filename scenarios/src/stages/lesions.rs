@@ -52,7 +52,7 @@ pub fn run(ct: &Volume, labels: &LabelMap, ct_name: &str, side: Side, learned: O
         if !lines.is_empty() {
             warnings.push(format!("lesions: {} bone lesion candidate(s) ({what}): see lesions/lesions.json", lines.len()));
         }
-        let limits = format!("as good as the model: {}", if c.description.is_empty() { "its card says nothing of its validation" } else { c.description.as_str() });
+        let limits = crate::cli::lesions::learned::limits(&s.model);
         return Ok(LesionsSummary { folder: DIR.to_string(), method: crate::cli::lesions::learned::method(&s), lesions: lines, not_searched: Vec::new(), limits });
     }
     let (d, _) = crate::cli::lesions::search(ct, Some((&bones, &names)), None).context("lesions stage")?;

@@ -114,7 +114,8 @@ impl Working {
 }
 
 /// Voxels of each label id in `map` and the metal among them (`hu >= t_metal`, `flat` on the
-/// map's grid): `(voxels, metal)` indexed by label id.
+/// map's grid): `(voxels, metal)` indexed by label id; index 0 (the background) counts every
+/// metal voxel of the volume, in one pass.
 pub(super) fn count_on<T: HuValue>(map: &LabelMap, flat: &[T], t_metal: f32) -> Vec<(usize, usize)> {
     let labels = map.labels();
     let slice = labels.as_slice().unwrap_or_default();
@@ -124,11 +125,11 @@ pub(super) fn count_on<T: HuValue>(map: &LabelMap, flat: &[T], t_metal: f32) -> 
         .fold(
             || vec![(0usize, 0usize); 256],
             |mut acc, (&l, &v)| {
-                if l != 0 && (l as usize) < acc.len() {
-                    acc[l as usize].0 += 1;
-                    if v.hu_f32() >= t_metal {
-                        acc[l as usize].1 += 1;
-                    }
+                let metal = v.hu_f32() >= t_metal;
+                acc[0].1 += usize::from(metal);
+                if l != 0 && usize::from(l) < acc.len() {
+                    acc[usize::from(l)].0 += 1;
+                    acc[usize::from(l)].1 += usize::from(metal);
                 }
                 acc
             },
@@ -168,7 +169,7 @@ pub(super) fn segment<T: HuValue>(w: &Working, grid: &Grid, flat: &[T], opts: &S
         c.volume_mm3 = voxels as f64 * voxel_mm3;
         c.metal_voxels = metal;
     }
-    seg.metal_voxels = flat.par_iter().filter(|&&v| v.hu_f32() >= opts.metal_threshold_hu).count();
+    seg.metal_voxels = counted[0].1;
     seg.working_labels = Some(working);
     Ok(seg)
 }

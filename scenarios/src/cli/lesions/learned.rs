@@ -93,9 +93,9 @@ pub struct LearnedSearch {
     /// The lesions found.
     pub found: Vec<LearnedLesion>,
     /// Their label map on the CT's grid.
-    map: Array3<u16>,
-    /// The lesion probability per voxel.
-    probability: Array3<f32>,
+    map: LabelMap,
+    /// The lesion probability per voxel, on the CT's grid.
+    probability: Volume,
     /// The settings used.
     settings: LearnedSettings,
 }
@@ -116,6 +116,9 @@ pub fn search(ct: &Volume, bones: &Array3<u16>, names: &BTreeMap<u16, String>, c
     let region = bone_region(bones);
     let kind_views = kinds.as_ref().map(|(a, b)| (a.view(), b.view()));
     let (found, map) = lesions_from_probability(ct, probability.view(), kind_views, &region, names, &settings);
+    let classes: ClassTable = found.iter().map(|l| (l.id, format!("lesion_{}_{}", l.id, l.kind))).collect();
+    let map = LabelMap::new(ct.grid().clone(), map, classes)?;
+    let probability = Volume::new(ct.grid().clone(), probability)?;
     Ok(LearnedSearch { model, seg, found, map, probability, settings })
 }
 
@@ -125,7 +128,9 @@ pub fn search(ct: &Volume, bones: &Array3<u16>, names: &BTreeMap<u16, String>, c
 /// # Errors
 /// A file cannot be written (or exists).
 pub fn write(dir: &Path, ct: &Volume, s: &LearnedSearch, ct_name: &str, bones_from: &str) -> anyhow::Result<()> {
-    write_maps(dir, ct, &s.found, s.map.clone(), s.probability.clone(), &s.seg)?;
+    coxa_io::nifti::write_label_map(&s.map, &dir.join(MAP))?;
+    coxa_io::nifti::write_volume(&s.probability, &dir.join(PROBABILITY))?;
+    coxa_io::nifti::write_volume(&Volume::new(ct.grid().clone(), s.seg.entropy_nats.clone())?, &dir.join(UNCERTAINTY))?;
     let rec = record(&s.model, &s.seg, &s.found, ct_name, bones_from, &s.settings);
     let text = crate::stamp::text("lesions", &rec)? + "\n";
     crate::atomic::write_new(&dir.join(JSON), text.as_bytes())
@@ -133,7 +138,20 @@ pub fn write(dir: &Path, ct: &Volume, s: &LearnedSearch, ct_name: &str, bones_fr
 
 /// The record's `method` for `s`.
 pub fn method(s: &LearnedSearch) -> String {
-    record(&s.model, &s.seg, &s.found, "", "", &s.settings)["method"].as_str().unwrap_or_default().to_string()
+    method_of(&s.model, &s.settings)
+}
+
+/// What the record's `method` says of a model and its settings.
+fn method_of(model: &Model, s: &LearnedSettings) -> String {
+    let c = model.card();
+    let test = if c.test_model { ", a TEST model (not for clinical use)" } else { "" };
+    format!("learned: model {} {} (sha256 {}){test}; lesions are 26-connected voxels of lesion probability >= {} within the bone region", c.name, c.version, c.sha256.join("+"), s.threshold)
+}
+
+/// What the record's `limits` says of a model: its card's own account of its validation.
+pub fn limits(model: &Model) -> String {
+    let c = model.card();
+    format!("as good as the model: {}", if c.description.is_empty() { "its card says nothing of its validation" } else { c.description.as_str() })
 }
 
 /// Loads a lesion card's model; refuses other tasks and cards whose first class is not background.
@@ -170,14 +188,6 @@ fn lesion_probability(model: &Model, seg: &Segmentation) -> (Array3<f32>, Option
     (p, kinds)
 }
 
-fn write_maps(dir: &Path, ct: &Volume, found: &[LearnedLesion], map: Array3<u16>, p: Array3<f32>, seg: &Segmentation) -> anyhow::Result<()> {
-    let classes: ClassTable = found.iter().map(|l| (l.id, format!("lesion_{}_{}", l.id, l.kind))).collect();
-    coxa_io::nifti::write_label_map(&LabelMap::new(ct.grid().clone(), map, classes)?, &dir.join(MAP))?;
-    coxa_io::nifti::write_volume(&Volume::new(ct.grid().clone(), p)?, &dir.join(PROBABILITY))?;
-    coxa_io::nifti::write_volume(&Volume::new(ct.grid().clone(), seg.entropy_nats.clone())?, &dir.join(UNCERTAINTY))?;
-    Ok(())
-}
-
 /// The model as `lesions.json`'s `model` names it.
 pub fn model_record(model: &Model) -> Value {
     let c = model.card();
@@ -194,22 +204,20 @@ pub fn model_record(model: &Model) -> Value {
 }
 
 fn record(model: &Model, seg: &Segmentation, found: &[LearnedLesion], ct_name: &str, bones_from: &str, s: &LearnedSettings) -> Value {
-    let c = model.card();
-    let test = if c.test_model { ", a TEST model (not for clinical use)" } else { "" };
     let per_bone: BTreeMap<&str, usize> = found.iter().fold(BTreeMap::new(), |mut m, l| {
         *m.entry(l.bone.as_str()).or_default() += 1;
         m
     });
     json!({
         "coxa_version": crate::view::VERSION,
-        "method": format!("learned: model {} {} (sha256 {}){test}; lesions are 26-connected voxels of lesion probability >= {} within the bone region", c.name, c.version, c.sha256.join("+"), s.threshold),
+        "method": method_of(model, s),
         "model": model_record(model),
         "ct": ct_name,
         "bones": bones_from,
         "settings": {"threshold": s.threshold, "min_volume_ml": s.min_volume_ml, "members": seg.members, "bone_region": "the bone mask with each bone's holes filled per axial slice"},
         "slices": "the first and last slice (k index, 0-based, of the CT's grid) a lesion spans",
         "probability": format!("the lesion's peak lesion probability as the model gives it ({PROBABILITY}: per voxel; calibrated only as far as the model's training makes it)"),
-        "limits": format!("as good as the model: {}", if c.description.is_empty() { "its card says nothing of its validation" } else { c.description.as_str() }),
+        "limits": limits(model),
         "references": [],
         "not_searched": [],
         "lesions_per_bone": per_bone,
