@@ -68,12 +68,38 @@ pub fn clean_clone_coxa(dir: &Path, args: &[&str]) -> Output {
     out
 }
 
+/// A fresh folder for a fixture made once per test run and kept in a `static`.
+///
+/// A `static` is never dropped, so a [`tempfile::TempDir`] kept in one is never removed when the
+/// test process ends. These folders lie under `<temp>/coxa-test-fixtures/<pid>`; the first call of
+/// a run removes the folders of runs whose process has ended, so one run's fixtures at most stay
+/// behind (a run killed midway, or the last run) instead of every run's (about 100 MB each).
+pub fn fixture_tempdir() -> tempfile::TempDir {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    let root = ROOT.get_or_init(|| {
+        let root = std::env::temp_dir().join("coxa-test-fixtures");
+        for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            let pid = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok());
+            let alive = pid.is_some_and(|pid| Path::new("/proc").join(pid.to_string()).exists());
+            if !alive {
+                // Another user's or a live run's folder is left alone; a failed removal only
+                // leaves the folder behind, as before.
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let mine = root.join(std::process::id().to_string());
+        std::fs::create_dir_all(&mine).expect("the fixtures' folder");
+        mine
+    });
+    tempfile::tempdir_in(root).expect("a fixture's folder")
+}
+
 /// `coxa demo` with its default phantom as on a clean clone ([`clean_clone_coxa`]), made once per
 /// test run: its temporary folder, its case folder and what it printed on stderr.
 pub fn demo_realistic() -> &'static (tempfile::TempDir, PathBuf, String) {
     static DIR: OnceLock<(tempfile::TempDir, PathBuf, String)> = OnceLock::new();
     DIR.get_or_init(|| {
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = fixture_tempdir();
         let out = tmp.path().join("demo");
         let run = clean_clone_coxa(tmp.path(), &["demo", "--out", out.to_str().unwrap(), "--quiet"]);
         ok(&run);
@@ -92,7 +118,7 @@ fn demo(ct: Option<&Path>, name: &str) -> Kept {
 /// [`demo`] with `extra` arguments (the phantom's: `demo` keeps the built-in geometric phantom,
 /// which the tests of this suite measure against).
 pub fn demo_with(ct: Option<&Path>, name: &str, extra: &[&str]) -> Kept {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = fixture_tempdir();
     let out = tmp.path().join("demo");
     let mut args = vec!["demo", "--out", out.to_str().unwrap(), "--quiet"];
     if let Some(ct) = ct {
@@ -122,7 +148,7 @@ pub fn demo_phantom() -> &'static Path {
 pub fn diagnostics_phantom() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = fixture_tempdir();
         let scenario = tmp.path().join("stages.toml");
         std::fs::write(
             &scenario,
@@ -153,7 +179,7 @@ pub fn anatomy_real_ct_with_labels() -> Option<(&'static Path, &'static Value)> 
     static DIR: OnceLock<Option<KeptAnatomy>> = OnceLock::new();
     DIR.get_or_init(|| {
         let (ct, seg) = (shared_data("totalseg/example_ct.nii.gz")?, shared_data("totalseg/example_seg_fast_force_split.nii.gz")?);
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = fixture_tempdir();
         let out = tmp.path().join("case");
         let run = coxa(&["anatomy", "--ct", ct.to_str().unwrap(), "--labels", seg.to_str().unwrap(), "--out", out.to_str().unwrap(), "--json"]);
         ok(&run);

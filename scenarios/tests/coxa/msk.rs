@@ -31,7 +31,7 @@ pub fn phantom_msk_runs() -> Option<&'static (tempfile::TempDir, PathBuf, PathBu
     let model = shared_data("opensim/gait2392_thelen2003muscle.osim")?;
     static RUNS: OnceLock<(tempfile::TempDir, PathBuf, PathBuf)> = OnceLock::new();
     Some(RUNS.get_or_init(|| {
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = crate::cases::fixture_tempdir();
         let bones = scenario(tmp.path(), "bones", &model, "geometry = \"bones\"\n").unwrap();
         let landmarks = scenario(tmp.path(), "landmarks", &model, "").unwrap();
         let (b, l) = (tmp.path().join("bones"), tmp.path().join("landmarks"));
