@@ -4,8 +4,9 @@
 //! ImageComments that say it is a pseudo-MRI derived from the CT and not for diagnosis alone,
 //! the CT's frame of reference, and each slice's Source Image Sequence naming the CT image it was
 //! made from. The patient and study attributes are copied from the CT (the one place they go).
-//! Pixel values are the image's (unsigned 16 bit, `1000 S`), TR and TE those of the simulated
-//! spin echo.
+//! Pixel values are the image's (unsigned 16 bit, `1000 S`); TR, TE and the field strength are
+//! those of the spin echo the model-free path simulates, or those of the images a learned model
+//! was trained to imitate (its card's), and the DerivationDescription says which ([`Contrast`]).
 //!
 //! UIDs are stable (as [`crate::results`]'): over the CT series' UID, the sequence and the image.
 
@@ -25,6 +26,17 @@ pub const SERIES_NUMBER: i32 = 9201;
 /// SeriesDescription.
 pub const SERIES_DESCRIPTION: &str = "pseudo-T2 MRI from CT (coxa)";
 
+/// Where the series' TR, TE and field strength come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contrast {
+    /// A spin echo simulated from tissue relaxation values at the field strength (the model-free
+    /// path).
+    Simulated,
+    /// The acquisition of the MR images a learned model was trained to imitate (its card's): no
+    /// relaxation values are involved.
+    Imitated,
+}
+
 /// What the series says of itself, with the sequence.
 #[derive(Debug, Clone)]
 pub struct PseudoMrInfo {
@@ -36,8 +48,10 @@ pub struct PseudoMrInfo {
     pub tr_ms: f64,
     /// Simulated echo time, ms.
     pub te_ms: f64,
-    /// Field strength the relaxation values are for, T.
+    /// Field strength the relaxation values are for (or of the imitated images), T.
     pub field_t: f64,
+    /// Whether TR, TE and the field strength are simulated or imitated.
+    pub contrast: Contrast,
 }
 
 /// The MR series of `image` (on the source CT's grid; `k` the slice axis), one object a slice.
@@ -66,7 +80,11 @@ pub fn build(src: &Source, image: &Volume, info: &PseudoMrInfo) -> Result<Vec<Re
     let sp = g.spacing_mm();
     let (row, col, normal) = (d.column(0).into_owned(), d.column(1).into_owned(), d.column(2).into_owned());
     let (min, max) = hu.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-    let derivation = format!("{}; {}; spin echo TR {} ms, TE {} ms, relaxation values at {} T", info.note, info.method, ds(info.tr_ms), ds(info.te_ms), ds(info.field_t));
+    let (tr, te, field) = (ds(info.tr_ms), ds(info.te_ms), ds(info.field_t));
+    let derivation = match info.contrast {
+        Contrast::Simulated => format!("{}; {}; spin echo TR {tr} ms, TE {te} ms, relaxation values at {field} T", info.note, info.method),
+        Contrast::Imitated => format!("{}; {}; the MR images it was trained to imitate: TR {tr} ms, TE {te} ms, {field} T", info.note, info.method),
+    };
     let mut out = Vec::with_capacity(nk);
     for k in 0..nk {
         let position: Vector3<f64> = g.origin_lps_mm() + normal * (k as f64 * sp[2]);

@@ -12,7 +12,14 @@ use serde_json::{Value, json};
 /// folder holds the series) into the new folder `dir`, saying `note` of itself; returns what the
 /// record says of it.
 pub fn write(ct: &Path, dir: &Path, pm: &PseudoMri, seq: &Sequence, note: &str) -> Result<Value> {
-    let info = coxa_pacs::pseudo_mr::PseudoMrInfo { note: note.to_string(), method: "model-free relaxation model".to_string(), tr_ms: seq.tr_ms, te_ms: seq.te_ms, field_t: seq.field_t };
+    let info = coxa_pacs::pseudo_mr::PseudoMrInfo {
+        note: note.to_string(),
+        method: "model-free relaxation model".to_string(),
+        tr_ms: seq.tr_ms,
+        te_ms: seq.te_ms,
+        field_t: seq.field_t,
+        contrast: coxa_pacs::pseudo_mr::Contrast::Simulated,
+    };
     write_image(ct, dir, &pm.image, &info)
 }
 

@@ -89,6 +89,7 @@ fn pseudo_mri_of_the_dicom_ct_is_a_derived_mr_series_pydicom_reads() {
         for k in ["derivation", "comments"] {
             assert!(f[k].as_str().unwrap().contains("pseudo-MRI derived from CT by coxa; not for diagnosis alone"), "{k}: {f}");
         }
+        assert!(f["derivation"].as_str().unwrap().contains("spin echo TR 4000 ms, TE 100 ms, relaxation values at 3 T"), "the simulated sequence: {f}");
         assert_eq!(f["study_uid"], p["ct"]["study_uid"]);
         assert_eq!(f["frame_uid"], p["ct"]["frame_uid"]);
         assert_eq!((&f["patient_id"], &f["patient_name"]), (&p["ct"]["patient_id"], &p["ct"]["patient_name"]));

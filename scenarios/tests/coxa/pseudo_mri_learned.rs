@@ -252,6 +252,9 @@ fn the_learned_pseudo_mri_of_the_dicom_ct_is_a_derived_mr_series_naming_the_mode
         let derivation = f["derivation"].as_str().unwrap();
         assert!(derivation.contains("not for diagnosis alone") && derivation.contains("learned model coxa-pseudo-t2-test 1.0.0") && derivation.contains(sha), "{derivation}");
         assert!(derivation.contains("1 step(s), seed 0"), "{derivation}");
+        // The card's TR, TE and field strength are those of the images the model imitates; no
+        // relaxation values were simulated.
+        assert!(derivation.contains("the MR images it was trained to imitate: TR 4000 ms, TE 100 ms, 3 T") && !derivation.contains("relaxation"), "{derivation}");
         assert_eq!((f["tr"].as_f64(), f["te"].as_f64()), (Some(4000.0), Some(100.0)), "the card's sequence");
         assert_eq!(f["pixels_equal"], true, "{f}");
     }

@@ -55,6 +55,7 @@ pub fn run(args: &PseudoMriArgs, card: &Path) -> Result<Value> {
             tr_ms: c.output.tr_ms,
             te_ms: c.output.te_ms,
             field_t: c.output.field_t,
+            contrast: coxa_pacs::pseudo_mr::Contrast::Imitated,
         };
         Some(crate::cli::pseudo_mri_dicom::write_image(&args.ct, &args.out.join("dicom"), image, &info)?)
     } else {
