@@ -54,6 +54,11 @@
 //!   the sacroiliac joints. An osteoporotic sacrum (cancellous below the bone threshold) is only
 //!   partly filled, and a bridged sacroiliac joint can give part of an ala to the hip bone.
 //! - A hip joint with no joint space (bone on bone) relies on the sphere fit.
+//! - Where the CT does not resolve the joint space (about one voxel or less), the split between
+//!   femoral head and acetabulum, and with it the head sphere, moves by millimetres with the grid:
+//!   the real 3 mm example CT resampled to 1, 1.5 and 2 mm moves its right head by 3.0, 11.4 and
+//!   3.7 mm. Where it is resolved, the heads hold within 0.5 mm over grids of 1-2 mm (tested on
+//!   the phantom, whose joint space is 3 mm).
 //! - Adult heads are assumed (`head_radius_range_mm`).
 
 mod anatomy;
