@@ -8,6 +8,8 @@ Apache-2.0); they segment nothing clinically meaningful.
   threshold3.onnx  image [N,1,D,H,W] -> logits [N,3,D,H,W]: a 1x1x1 Conv whose argmax is
                    HU thresholding after nnU-Net's CT normalisation (card threshold3.toml):
                    class 0 below -500.5 HU, class 1 up to 250.5 HU, class 2 above.
+  threshold3_batch2.onnx  the same, exported with a fixed batch of 2 ([2,1,D,H,W] ->
+                   [2,3,D,H,W]; card threshold3_batch2.toml): coxa fills a last batch of one tile.
   mc_dropout.onnx  image [N,1,D,H,W] -> logits [N,2,D,H,W]: a gate g = clip(10 (x - t), 0, 1)
                    (t = 100.5 HU normalised), then Dropout(ratio 0.5, training_mode = true,
                    seed 1234), then logit1 = 40 (d - 1), logit0 = 0. Where g = 0 every pass says
@@ -44,9 +46,9 @@ def norm(hu):
     return (min(max(hu, CT_CLIP[0]), CT_CLIP[1]) - CT_MEAN) / CT_STD
 
 
-def io(name, channels):
-    # batch and spatial dimensions symbolic: any patch size, any batch.
-    return helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", channels, "D", "H", "W"])
+def io(name, channels, batch="N"):
+    # batch and spatial dimensions symbolic: any patch size, any batch (unless a batch is given).
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, [batch, channels, "D", "H", "W"])
 
 
 def save(graph, file):
@@ -60,15 +62,15 @@ def save(graph, file):
     print(f"{file}  sha256 = {hashlib.sha256(path.read_bytes()).hexdigest()}")
 
 
-def threshold3():
+def threshold3(batch="N", file="threshold3.onnx"):
     s = 10.0  # logit slope per normalised unit; boundaries are where logits tie.
     t1, t2 = norm(-500.5), norm(250.5)
     w = np.array([0.0, s, 2 * s], np.float32).reshape(3, 1, 1, 1, 1)
     b = np.array([0.0, -s * t1, -s * (t1 + t2)], np.float32)
     node = helper.make_node("Conv", ["image", "w", "b"], ["logits"], kernel_shape=[1, 1, 1])
-    g = helper.make_graph([node], "threshold3", [io("image", 1)], [io("logits", 3)],
+    g = helper.make_graph([node], "threshold3", [io("image", 1, batch)], [io("logits", 3, batch)],
                           [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
-    save(g, "threshold3.onnx")
+    save(g, file)
 
 
 def mc_dropout():
@@ -119,6 +121,7 @@ def ramp(name, slope):
 if __name__ == "__main__":
     HERE.mkdir(exist_ok=True)
     threshold3()
+    threshold3(2, "threshold3_batch2.onnx")
     mc_dropout()
     conv3()
     ramp("ramp_up", 4.0)

@@ -8,6 +8,9 @@
   index, so every step but the last (t = 0) leaves noise in the image, and the seed shows.
 - translation_rank5.onnx: a one-pass graph whose input is [N, 1, 1, rows, cols] (rank 5): refused.
 - translation_3ch.onnx: a one-pass graph whose input has 3 channels: refused.
+- translation_fixed.onnx: a one-pass graph exported with a fixed size, [2, 1, 36, 40] in and out
+  (batch 2, 36 rows, 40 columns): `t2 = 2 ct`. Slices of another size are refused; a CT whose
+  slice count is not a multiple of 2 still runs (coxa pads the last batch).
 
 Hand-set weights, TEST graphs: they learned nothing. Run with the project's .venv (onnx, numpy):
     python make_translation_models.py OUT_DIR
@@ -24,8 +27,8 @@ from onnx import TensorProto, helper, numpy_helper
 OPSET = [helper.make_opsetid("", 17)]
 
 
-def image(name, channels=1, rank=4):
-    dims = ["n", channels] + (["one"] if rank == 5 else []) + ["rows", "cols"]
+def image(name, channels=1, rank=4, fixed=None):
+    dims = list(fixed) if fixed else ["n", channels] + (["one"] if rank == 5 else []) + ["rows", "cols"]
     return helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
 
 
@@ -68,9 +71,15 @@ def one_pass(name, channels, rank):
     return helper.make_graph([node], name, [image("ct", channels, rank)], [image("t2", 1, rank)], [numpy_helper.from_array(w, "w")])
 
 
+def fixed_size():
+    node = helper.make_node("Mul", ["ct", "two"], ["t2"])
+    shape = (2, 1, 36, 40)
+    return helper.make_graph([node], "fixed", [image("ct", fixed=shape)], [image("t2", fixed=shape)], [numpy_helper.from_array(np.array([2.0], np.float32), "two")])
+
+
 def main():
     out = Path(sys.argv[1])
-    for name, graph in [("translation_steps", steps_graph()), ("translation_rank5", one_pass("rank5", 1, 5)), ("translation_3ch", one_pass("three", 3, 4))]:
+    for name, graph in [("translation_steps", steps_graph()), ("translation_rank5", one_pass("rank5", 1, 5)), ("translation_3ch", one_pass("three", 3, 4)), ("translation_fixed", fixed_size())]:
         print(name, save(graph, out / f"{name}.onnx"))
 
 
