@@ -32,6 +32,7 @@ mod model;
 pub mod resample;
 pub mod runtime;
 pub mod segment;
+mod slabs;
 pub mod tabular;
 pub mod translation;
 mod voxel;

@@ -56,6 +56,8 @@ pub struct Model {
     config: SessionConfig,
     sessions: Vec<Session>,
     max_batch: Option<usize>,
+    /// Seconds inside the last `Session::run` (ONNX Runtime's own time of the last call).
+    last_run_s: f64,
 }
 
 /// Lower-case hex SHA-256 of `bytes`.
@@ -115,7 +117,7 @@ impl Model {
             }
             sessions.push(session);
         }
-        Ok(Self { card, card_path: card_path.to_path_buf(), weights_paths, bytes: all_bytes, config: config.clone(), sessions, max_batch })
+        Ok(Self { card, card_path: card_path.to_path_buf(), weights_paths, bytes: all_bytes, config: config.clone(), sessions, max_batch, last_run_s: 0.0 })
     }
 
     /// The card.
@@ -141,6 +143,12 @@ impl Model {
     /// The largest batch the graph accepts (`None`: any).
     pub fn max_batch(&self) -> Option<usize> {
         self.max_batch
+    }
+    /// Seconds ONNX Runtime took inside the last [`Model::run_fold_with`] (its `Session::run`
+    /// alone: not the wrapping of the input, the reading and checking of the output, or what
+    /// the caller does with it); 0 before the first call.
+    pub fn last_run_s(&self) -> f64 {
+        self.last_run_s
     }
 
     /// Makes a fresh session from the same checked bytes. A stochastic model's random generator
@@ -181,7 +189,10 @@ impl Model {
         let input_name = self.card.input.name.clone();
         let output_name = self.card.output.name.clone();
         let weights = self.weights_paths[fold].clone();
-        let outputs = self.sessions[fold].run(ort::inputs![input_name => tensor]).map_err(|e| Error::ort("running the model", e))?;
+        let inputs = ort::inputs![input_name => tensor];
+        let t0 = std::time::Instant::now();
+        let outputs = self.sessions[fold].run(inputs).map_err(|e| Error::ort("running the model", e))?;
+        self.last_run_s = t0.elapsed().as_secs_f64();
         let y = outputs[output_name.as_str()].try_extract_array::<f32>().map_err(|e| Error::ort("reading the output", e))?;
         let rank = y.ndim();
         let y = y.into_dimensionality::<Ix5>().map_err(|_| Error::BadInput { what: format!("model {} returned a tensor of rank {rank}, its card says 5", self.card.name) })?;

@@ -40,10 +40,15 @@
 //! One member (one fold, no mirroring, one pass) takes a short way with the same values: its
 //! output is the mean, its probabilities and entropy come in one pass over the patch (and are
 //! kept as the result's probabilities when the model's grid is the CT's), its disagreement is 0.
+//!
+//! Several members of a deterministic softmax model whose tiles do not overlap (a slice-wise
+//! model, or an image within one tile along the slices) are run tile by tile and finished per
+//! voxel as each tile's last member comes back ([`crate::slabs`]): the same values, without the
+//! members' volume-sized maps.
 
 use std::time::Instant;
 
-use coxa_core::{ClassTable, Grid, LabelMap, Volume, grid_with_spacing};
+use coxa_core::{ClassTable, Grid, HuValue, LabelMap, Volume, grid_with_spacing};
 use nalgebra::Vector3;
 use ndarray::{Array3, Array4, ArrayView3, ArrayView4, Axis, Zip, s};
 use rayon::prelude::*;
@@ -162,21 +167,22 @@ pub fn normalise(hu: &Array3<f32>, scheme: &Normalisation) -> Array3<f32> {
 }
 
 /// [`normalise`] of a view (e.g. the CT cropped to nnU-Net's non-zero box; the z-score then
-/// takes the box's own mean and standard deviation, as nnU-Net's does).
-pub fn normalise_view(hu: ArrayView3<'_, f32>, scheme: &Normalisation) -> Array3<f32> {
+/// takes the box's own mean and standard deviation, as nnU-Net's does), of HU in either type a
+/// volume stores them (`i16` or `f32`, read exactly as `f32`).
+pub fn normalise_view<T: HuValue>(hu: ArrayView3<'_, T>, scheme: &Normalisation) -> Array3<f32> {
     match *scheme {
         Normalisation::Ct { percentile_00_5_hu: lo, percentile_99_5_hu: hi, mean_hu, std_hu } => {
             let (lo, hi, mean, std) = (lo as f32, hi as f32, mean_hu as f32, std_hu.max(1e-8) as f32);
-            hu.mapv(|v| (v.clamp(lo, hi) - mean) / std)
+            hu.mapv(|v| (v.hu_f32().clamp(lo, hi) - mean) / std)
         }
         Normalisation::Zscore => {
             let n = hu.len().max(1) as f64;
-            let mean = hu.iter().map(|&v| v as f64).sum::<f64>() / n;
-            let var = hu.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+            let mean = hu.iter().map(|&v| v.hu_f32() as f64).sum::<f64>() / n;
+            let var = hu.iter().map(|&v| (v.hu_f32() as f64 - mean).powi(2)).sum::<f64>() / n;
             let (mean, std) = (mean as f32, var.sqrt().max(1e-8) as f32);
-            hu.mapv(|v| (v - mean) / std)
+            hu.mapv(|v| (v.hu_f32() - mean) / std)
         }
-        Normalisation::None => hu.to_owned(),
+        Normalisation::None => hu.mapv(HuValue::hu_f32),
     }
 }
 
@@ -186,7 +192,7 @@ pub fn normalise_view(hu: ArrayView3<'_, f32>, scheme: &Normalisation) -> Array3
 /// image when every voxel is 0. nnU-Net fills the mask's holes first; that cannot widen the box
 /// (a zero voxel outside the box lies in an all-zero slab that reaches the image's border, so it
 /// is no hole), so it is not done here.
-pub fn nonzero_box(hu: ArrayView3<'_, f32>) -> [std::ops::Range<usize>; 3] {
+pub fn nonzero_box<T: HuValue>(hu: ArrayView3<'_, T>) -> [std::ops::Range<usize>; 3] {
     let (nk, nj, ni) = hu.dim();
     // Per k plane: (any non-zero, min j, max j, min i, max i).
     let planes: Vec<Option<[usize; 4]>> = (0..nk)
@@ -195,9 +201,9 @@ pub fn nonzero_box(hu: ArrayView3<'_, f32>) -> [std::ops::Range<usize>; 3] {
             let plane = hu.index_axis(Axis(0), k);
             let mut b: Option<[usize; 4]> = None;
             for (j, row) in plane.outer_iter().enumerate() {
-                let first = row.iter().position(|&v| v != 0.0);
+                let first = row.iter().position(|&v| v.hu_f32() != 0.0);
                 if let Some(lo) = first {
-                    let hi = row.iter().rposition(|&v| v != 0.0).unwrap_or(lo);
+                    let hi = row.iter().rposition(|&v| v.hu_f32() != 0.0).unwrap_or(lo);
                     b = Some(match b {
                         None => [j, j, lo, hi],
                         Some([j0, _, i0, i1]) => [j0, j, i0.min(lo), i1.max(hi)],
@@ -401,6 +407,12 @@ fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &Infere
         let p = if p.is_empty() && !out.is_empty() { None } else { Some(p) };
         return Ok((Prediction { output: out, entropy_nats: h, disagreement_nats: mi, members: 1, timing, probabilities: p }, best));
     }
+    // Members over tiles that do not overlap (a slice-wise model, or one tile): each tile's
+    // members in turn, finished per voxel as below (crate::slabs).
+    let run = crate::slabs::SlabRun { folds: &folds, mirrors: &mirrors, need_output, only_labels: labels_only(&card, options) };
+    if let Some(done) = crate::slabs::members_over_slabs(model, image, options, &run)? {
+        return Ok(done);
+    }
     let mut sum: Option<Array4<f32>> = None;
     let mut prob_sum: Option<Array4<f32>> = None;
     let mut hm_sum: Option<Array3<f32>> = None;
@@ -539,14 +551,14 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
     let kji = |v: Vector3<f64>| [v[2], v[1], v[0]];
     let (ct_kji, target_kji) = (kji(ct_grid.spacing_mm()), kji(target));
     let full_shape = [sk, sj, si];
-    let hu = ct.hu();
     // nnU-Net crops the CT to the box of its non-zero voxels before normalising and resampling,
-    // predicts inside and puts background outside (`crop_to_nonzero`); other cards use the whole CT.
-    let crop = if card.nnunet.is_some() { nonzero_box(hu.view()) } else { [0..sk, 0..sj, 0..si] };
+    // predicts inside and puts background outside (`crop_to_nonzero`); other cards use the whole
+    // CT. Both read the HU in the type the CT stores them (no `f32` copy of an `i16` CT).
+    let crop = if card.nnunet.is_some() { coxa_core::with_hu!(ct, |hu| nonzero_box(hu.view())) } else { [0..sk, 0..sj, 0..si] };
     let cropped = crop.iter().zip(full_shape).any(|(r, n)| r.len() != n);
     let ct_shape = [crop[0].len(), crop[1].len(), crop[2].len()];
-    let normalised = normalise_view(hu.slice(s![crop[0].clone(), crop[1].clone(), crop[2].clone()]), &card.input.normalisation);
-    drop(hu);
+    let inside = s![crop[0].clone(), crop[1].clone(), crop[2].clone()];
+    let normalised = coxa_core::with_hu!(ct, |hu| normalise_view(hu.slice(inside), &card.input.normalisation));
     // To the model's spacing, and how to come back.
     let (at_model, back) = if let Some(nn) = &card.nnunet {
         // nnU-Net's shape and resampling (crate::resample); none when the shapes are equal.

@@ -164,14 +164,23 @@ pub(crate) fn probabilities_span<X: AsRef<[f32]>, P: AsMut<[f32]>>(x: &[X], x_at
     }
 }
 
-/// The entropy `-sum p_c ln p_c`, nats, of one block of voxels' softmax probabilities (`p`: each
-/// class's piece, all of length `h.len() <= BLOCK`), vectorised, summed in class order in float32.
-fn softmax_entropy_block<P: AsRef<[f32]>>(p: &[P], h: &mut [f32]) {
+/// [`softmax_entropy_block`] over a span of any length: the entropies of the voxels whose class
+/// `c`'s probabilities are `p[c][p_at..p_at + h.len()]`, into `h`.
+pub(crate) fn softmax_entropy_span<P: AsRef<[f32]>>(p: &[P], p_at: usize, h: &mut [f32]) {
+    for (b, hb) in h.chunks_mut(BLOCK).enumerate() {
+        softmax_entropy_block(p, p_at + b * BLOCK, hb);
+    }
+}
+
+/// The entropy `-sum p_c ln p_c`, nats, of one block of voxels' softmax probabilities (class
+/// `c`'s are `p[c][at..at + h.len()]`, `h.len() <= BLOCK`), vectorised, summed in class order in
+/// float32.
+fn softmax_entropy_block<P: AsRef<[f32]>>(p: &[P], at: usize, h: &mut [f32]) {
     let n = h.len().min(BLOCK);
     let h = &mut h[..n];
     h.fill(0.0);
     for pc in p {
-        let pc = &pc.as_ref()[..n];
+        let pc = &pc.as_ref()[at..at + n];
         for v in 0..n {
             let q = pc[v];
             let t = q * ln_f32(q);
@@ -316,7 +325,7 @@ pub(crate) fn entropy_map(p: ArrayView4<'_, f32>, act: Activation) -> Array3<f32
             for (b, hb) in hc.chunks_mut(BLOCK).enumerate() {
                 let (lo, len) = (base + b * BLOCK, hb.len());
                 let pb: Vec<&[f32]> = (0..c).map(|ch| &ps[ch * n + lo..ch * n + lo + len]).collect();
-                softmax_entropy_block(&pb, hb);
+                softmax_entropy_block(&pb, 0, hb);
             }
             return;
         }
@@ -460,7 +469,7 @@ mod tests {
         let mut hb = vec![0f32; n];
         for b in (0..n).step_by(BLOCK) {
             let len = BLOCK.min(n - b);
-            softmax_entropy_block(&p.iter().map(|pc| &pc[b..b + len]).collect::<Vec<_>>(), &mut hb[b..b + len]);
+            softmax_entropy_block(&p.iter().map(|pc| &pc[b..b + len]).collect::<Vec<_>>(), 0, &mut hb[b..b + len]);
         }
         let mut labels_p = Vec::new();
         for v in 0..n {

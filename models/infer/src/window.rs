@@ -211,7 +211,7 @@ impl Default for WindowOptions {
 pub struct WindowTiming {
     /// Network calls made.
     pub network_calls: usize,
-    /// Seconds inside ONNX Runtime.
+    /// Seconds inside ONNX Runtime's `Session::run` calls alone ([`Model::last_run_s`]).
     pub network_s: f64,
     /// Seconds in the whole window (tiling, weighting, network).
     pub total_s: f64,
@@ -228,18 +228,18 @@ pub(crate) fn checked_floats(dims: &[usize], what: &str) -> Result<usize> {
 
 /// The image padded to at least the patch with zeros, the lower side getting `diff / 2`
 /// (nnU-Net's `pad_nd_image`), and the tiles' start corners in nnU-Net's order (k, then j, then i).
-struct Tiled<'a> {
+pub(crate) struct Tiled<'a> {
     /// The image itself when it needs no padding.
-    padded: CowArray<'a, f32, Ix4>,
-    lo: [usize; 3],
-    size: [usize; 3],
-    padded_size: [usize; 3],
-    tiles: Vec<[usize; 3]>,
+    pub(crate) padded: CowArray<'a, f32, Ix4>,
+    pub(crate) lo: [usize; 3],
+    pub(crate) size: [usize; 3],
+    pub(crate) padded_size: [usize; 3],
+    pub(crate) tiles: Vec<[usize; 3]>,
 }
 
 /// Pads `image` (`[C, k, j, i]`) and lays the tiles; `buffers` is how many padded-size float
 /// planes the caller will hold (checked against the memory limit).
-fn tile_image<'a>(image: ArrayView4<'a, f32>, patch: [usize; 3], step_fraction: f64, buffers: usize) -> Result<Tiled<'a>> {
+pub(crate) fn tile_image<'a>(image: ArrayView4<'a, f32>, patch: [usize; 3], step_fraction: f64, buffers: usize) -> Result<Tiled<'a>> {
     if !(step_fraction > 0.0 && step_fraction <= 1.0) {
         return Err(Error::BadInput { what: format!("step_fraction is {step_fraction}; it must be in (0, 1] (nnU-Net: 0.5)") });
     }
@@ -268,7 +268,7 @@ fn tile_image<'a>(image: ArrayView4<'a, f32>, patch: [usize; 3], step_fraction: 
 }
 
 /// `v` (`[C, k, j, i]`) flipped along the spatial axes where `flip` is true.
-fn flipped<'a>(mut v: ArrayView4<'a, f32>, flip: [bool; 3]) -> ArrayView4<'a, f32> {
+pub(crate) fn flipped<'a>(mut v: ArrayView4<'a, f32>, flip: [bool; 3]) -> ArrayView4<'a, f32> {
     for (a, &f) in flip.iter().enumerate() {
         if f {
             v.invert_axis(Axis(a + 1));
@@ -288,9 +288,8 @@ fn run_tiles(model: &mut Model, fold: usize, padded: ArrayView4<'_, f32>, jobs: 
         let src = padded.slice(s![.., t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
         x.index_axis_mut(Axis(0), b).assign(&flipped(src, *flip));
     }
-    let t0 = Instant::now();
     let y = model.run_fold(fold, x.view())?;
-    timing.network_s += t0.elapsed().as_secs_f64();
+    timing.network_s += model.last_run_s();
     timing.network_calls += 1;
     Ok(y)
 }
@@ -471,10 +470,7 @@ pub(crate) fn one_tile_fold(model: &mut Model, fold: usize, image: ArrayView4<'_
     let mut p = if with_probs { vec![0f32; classes * nv] } else { Vec::new() };
     let mut h = vec![0f32; nv];
     let mut best = vec![0u16; if softmax { nv } else { 0 }];
-    let t0 = Instant::now();
-    let mut network_s = 0.0;
     model.run_fold_with(fold, x, |y| {
-        network_s = t0.elapsed().as_secs_f64();
         let y = y.as_standard_layout();
         let ys = y.as_slice().expect("standard layout");
         // One k slice of the image per task: every class plane's piece of it.
@@ -518,7 +514,7 @@ pub(crate) fn one_tile_fold(model: &mut Model, fold: usize, image: ArrayView4<'_
             }
         });
     })?;
-    timing.network_s += network_s;
+    timing.network_s += model.last_run_s();
     timing.network_calls += 1;
     let shape = (classes, nk, nj, ni);
     let out = if with_output { Array4::from_shape_vec(shape, out).expect("the image's shape") } else { Array4::zeros((0, 0, 0, 0)) };

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use coxa_core::Volume;
+use coxa_core::{HuValue, Volume};
 use ndarray::Array3;
 use ort::session::{Session, SessionInputValue};
 use ort::value::{Tensor, TensorElementType, TensorRef, ValueType};
@@ -140,20 +140,20 @@ impl TranslationModel {
             return Err(Error::BadInput { what: format!("the CT has {} voxels that are not numbers; replace them (e.g. with -1024, air) first", nan + inf) });
         }
         let batch = options.batch.max(1).min(self.fixed[0].unwrap_or(usize::MAX)).min(nk.max(1));
-        let hu = ct.hu();
-        let hu = hu.as_standard_layout();
-        let hu = hu.as_slice().expect("standard layout");
         let plane = nj * ni;
         let (lo, hi, a, b) = self.card.input_affine();
         let (oa, ob) = self.card.output_affine();
-        let mut values = vec![0f32; nk * plane];
+        // The image's values, a batch of slices at a time as the last call of each gives them
+        // (mapped straight from ONNX Runtime's output buffer, no zeroed buffer first).
+        let mut values: Vec<f32> = Vec::with_capacity(nk * plane);
         let mut timing = TranslationTiming::default();
         let mut x = Vec::with_capacity(batch * plane);
         let (mut state, mut noise, mut next) = (Vec::new(), Vec::new(), Vec::new());
         for k0 in (0..nk).step_by(batch) {
             let n = batch.min(nk - k0);
+            // The slices' HU read in the type the CT stores them (`i16` or `f32`, exact as `f32`).
             x.clear();
-            x.extend(hu[k0 * plane..(k0 + n) * plane].iter().map(|&h| a * h.clamp(lo, hi) + b));
+            coxa_core::with_hu!(ct, |hu| x.extend(hu.slice(ndarray::s![k0..k0 + n, .., ..]).iter().map(|&h| a * h.hu_f32().clamp(lo, hi) + b)));
             let mut gens: Vec<SliceNoise> = (k0..k0 + n).map(|k| SliceNoise::new(seed, k)).collect();
             if sampling.state_input.is_some() {
                 state.clear();
@@ -167,14 +167,12 @@ impl TranslationModel {
                     noise.resize(n * plane, 0.0);
                     gens.iter_mut().zip(noise.chunks_mut(plane)).for_each(|(g, s)| g.fill_normal(s));
                 }
-                next.resize(n * plane, 0.0);
                 let feed = Feed { n, rows: nj, cols: ni, slice: &x, state: &state, noise: &noise, step: steps - 1 - call, steps };
-                self.call(&feed, &mut next, &mut timing)?;
                 if call + 1 == steps {
-                    for (v, y) in values[k0 * plane..(k0 + n) * plane].iter_mut().zip(&next) {
-                        *v = (oa * f64::from(*y) + ob) as f32;
-                    }
+                    self.call(&feed, &mut timing, |y| values.extend(y.iter().map(|&y| (oa * f64::from(y) + ob) as f32)))?;
                 } else {
+                    next.clear();
+                    self.call(&feed, &mut timing, |y| next.extend_from_slice(y))?;
                     std::mem::swap(&mut state, &mut next);
                 }
             }
@@ -198,8 +196,9 @@ struct Feed<'a> {
 }
 
 impl TranslationModel {
-    /// One call: the inputs the card names, the output checked and copied into `out`.
-    fn call(&mut self, f: &Feed<'_>, out: &mut [f32], timing: &mut TranslationTiming) -> Result<()> {
+    /// One call: the inputs the card names, the output checked (shape, finite values) and handed
+    /// to `take` where ONNX Runtime wrote it.
+    fn call(&mut self, f: &Feed<'_>, timing: &mut TranslationTiming, take: impl FnOnce(&[f32])) -> Result<()> {
         let shape = [f.n, 1, f.rows, f.cols];
         let s = &self.card.sampling;
         fn image(shape: [usize; 4], data: &[f32]) -> Result<SessionInputValue<'_>> {
@@ -235,7 +234,7 @@ impl TranslationModel {
         } else if let Some(bad) = y.iter().find(|v| !v.is_finite()) {
             Some(format!("the output holds a non-finite value ({bad})"))
         } else {
-            out.copy_from_slice(y);
+            take(y);
             None
         };
         drop(outputs);
