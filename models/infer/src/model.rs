@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ndarray::{Array5, ArrayView5, Ix5};
+use ndarray::{Array5, ArrayView5, Axis, CowArray, Ix5, s};
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::{TensorElementType, TensorRef, ValueType};
@@ -140,9 +140,16 @@ impl Model {
     pub fn folds(&self) -> usize {
         self.sessions.len()
     }
-    /// The largest batch the graph accepts (`None`: any).
+    /// The batch the graph was exported with, where it fixes one (`None`: any). Such a graph
+    /// takes exactly that many patches a call: [`Model::run_fold_with`] fills a smaller batch
+    /// with copies of its last patch and drops their outputs.
     pub fn max_batch(&self) -> Option<usize> {
         self.max_batch
+    }
+    /// Patches per call for a window that asks for `asked`: the graph's fixed batch where it has
+    /// one (fewer would only be filled up to it), else `asked` (at least 1).
+    pub fn batch_for(&self, asked: usize) -> usize {
+        self.max_batch.unwrap_or(asked.max(1))
     }
     /// Seconds ONNX Runtime took inside the last [`Model::run_fold_with`] (its `Session::run`
     /// alone: not the wrapping of the input, the reading and checking of the output, or what
@@ -184,7 +191,20 @@ impl Model {
         if self.max_batch.is_some_and(|m| n > m) || n == 0 {
             return Err(Error::BadInput { what: format!("batch of {n} patches; model {} takes 1..={:?}", self.card.name, self.max_batch) });
         }
-        let contiguous = input.as_standard_layout();
+        // A graph with a fixed batch runs full batches: the last patch repeated, its outputs
+        // dropped below.
+        let filled = self.max_batch.filter(|&m| m > n).map(|m| {
+            let mut full = Array5::<f32>::zeros((m, c, input.shape()[2], input.shape()[3], input.shape()[4]));
+            full.slice_mut(s![..n, .., .., .., ..]).assign(&input);
+            for b in n..m {
+                full.index_axis_mut(Axis(0), b).assign(&input.index_axis(Axis(0), n - 1));
+            }
+            full
+        });
+        let contiguous = match &filled {
+            Some(full) => CowArray::from(full.view()),
+            None => input.as_standard_layout(),
+        };
         let tensor = TensorRef::from_array_view(contiguous.view()).map_err(|e| Error::ort("wrapping the input", e))?;
         let input_name = self.card.input.name.clone();
         let output_name = self.card.output.name.clone();
@@ -197,14 +217,15 @@ impl Model {
         let rank = y.ndim();
         let y = y.into_dimensionality::<Ix5>().map_err(|_| Error::BadInput { what: format!("model {} returned a tensor of rank {rank}, its card says 5", self.card.name) })?;
         let want = self.card.output.classes.len();
-        if y.shape()[0] != n || y.shape()[1] != want || y.shape()[2..] != input.shape()[2..] {
+        let fed = contiguous.shape()[0];
+        if y.shape()[0] != fed || y.shape()[1] != want || y.shape()[2..] != input.shape()[2..] {
             return Err(Error::ModelMismatch {
                 weights,
                 card: self.card_path.clone(),
-                what: format!("for input {:?} the output is {:?}; the card says [N, {want}, same spatial size]", input.shape(), y.shape()),
+                what: format!("for input {:?} the output is {:?}; the card says [N, {want}, same spatial size]", contiguous.shape(), y.shape()),
             });
         }
-        Ok(consume(y))
+        Ok(consume(y.slice_move(s![..n, .., .., .., ..])))
     }
 }
 

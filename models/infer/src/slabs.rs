@@ -103,7 +103,7 @@ pub(crate) fn members_over_slabs(model: &mut Model, image: ArrayView4<'_, f32>, 
                 best: bs.next().unwrap_or_default(),
             })
             .collect();
-        let batch = options.window.batch_size.max(1).min(model.max_batch().unwrap_or(usize::MAX));
+        let batch = model.batch_for(options.window.batch_size);
         let inv = 1.0 / members as f32;
         let mut timing = WindowTiming::default();
         // A group's sums, one block per image row: every class's row, then the next row.

@@ -196,7 +196,8 @@ pub fn gaussian_importance_nnunet(patch_kji: [usize; 3]) -> Array3<f32> {
 pub struct WindowOptions {
     /// Tile step as a fraction of the patch (nnU-Net: 0.5).
     pub step_fraction: f64,
-    /// Patches per network call (capped by the model's fixed batch size, if it has one).
+    /// Patches per network call; a model exported with a fixed batch runs its own
+    /// ([`Model::batch_for`]).
     pub batch_size: usize,
 }
 
@@ -374,7 +375,7 @@ pub fn sliding_window_fold(model: &mut Model, fold: usize, image: ArrayView4<'_,
     let classes = model.card().output.classes.len();
     let Tiled { padded, lo, size, padded_size, tiles } = tile_image(image, patch, options.step_fraction, image.shape()[0].max(classes) + 1)?;
     let gauss = gaussian_importance(patch);
-    let batch = options.batch_size.max(1).min(model.max_batch().unwrap_or(usize::MAX));
+    let batch = model.batch_for(options.batch_size);
     // One plane of Gaussian-weighted sums per class (flat, `[classes, k, j, i]`), added up in
     // parallel over the classes; every voxel's arithmetic is the same as one plane at a time.
     let np: usize = padded_size.iter().product();
@@ -817,7 +818,7 @@ pub fn nnunet_sliding_window(
     }
     let Tiled { padded, lo, size, padded_size, tiles } = tile_image(image, patch, options.step_fraction, image.shape()[0] + if uncertainty { 2 * classes + 2 } else { classes + 1 })?;
     let jobs: Vec<Job> = tiles.iter().flat_map(|&t| mirrors.iter().map(move |&m| (t, m))).collect();
-    let batch = options.batch_size.max(1).min(model.max_batch().unwrap_or(usize::MAX));
+    let batch = model.batch_for(options.batch_size);
     let mut sums = NnunetSums::new(classes, float16, uncertainty, mirrors.len(), padded_size, patch);
     let mut member = 0usize;
     let per_output = classes * patch.iter().product::<usize>();

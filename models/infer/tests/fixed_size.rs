@@ -21,9 +21,11 @@ fn a_fixed_batch_segmentation_model_fills_its_last_batch() {
     }
     let mut model = Model::load(&card("threshold3_batch2"), &SessionConfig { intra_threads: 1, ..SessionConfig::default() }).unwrap();
     assert_eq!(model.max_batch(), Some(2));
-    // 50 x 45 x 40 at the card's 4 mm: 3 x 2 x 2 = 12 tiles of 32, 36 with two mirrored axes; and
-    // 20 x 40 x 50: 1 x 2 x 3 = 6 tiles, 12 mirrored along k. Batches of 1 and 4 asked for, 2 run.
-    for (size, mirror, batch) in [([50, 45, 40], vec![], 1), ([50, 45, 40], vec![0, 1], 4), ([20, 40, 50], vec![2], 3), ([20, 40, 50], vec![], 4)] {
+    // At the card's 4 mm and 32-voxel patches: 50 x 45 x 40 voxels make 3 x 2 x 2 = 12 tiles,
+    // 6 calls; 50 x 20 x 20 make 3 tiles, 2 calls (the last holds one tile and a copy), 4 with
+    // a mirror (each member's tiles in calls of their own); 20 x 20 x 20 make 1 tile, one call
+    // per member. Batches of 1, 3 and 4 asked for; the graph's 2 run.
+    for (size, mirror, batch, calls) in [([50, 45, 40], vec![], 1, 6), ([50, 20, 20], vec![], 4, 2), ([50, 20, 20], vec![2], 3, 4), ([20, 20, 20], vec![], 1, 1), ([20, 20, 20], vec![0, 1], 4, 4)] {
         let ct = volume(size, 4.0, |i, j, k| -1200.0 + 23.0 * i as f32 + 31.0 * j as f32 + 17.0 * k as f32);
         let options = InferenceOptions { mirror_axes: mirror.clone(), window: WindowOptions { batch_size: batch, ..Default::default() }, ..Default::default() };
         let seg = segment(&mut model, &ct, &options).unwrap();
@@ -31,6 +33,7 @@ fn a_fixed_batch_segmentation_model_fills_its_last_batch() {
         let wrong = seg.labels.labels().iter().zip(want.iter()).filter(|(a, b)| a != b).count();
         assert_eq!(wrong, 0, "{size:?} mirror {mirror:?} batch {batch}: {wrong} voxels differ from the thresholds");
         assert_eq!(seg.members, 1 << mirror.len());
+        assert_eq!(seg.timing.network_calls, calls, "{size:?} mirror {mirror:?}: calls of 2 tiles");
     }
 }
 

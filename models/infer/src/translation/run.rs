@@ -21,7 +21,7 @@ pub struct TranslationOptions {
     pub steps: Option<u32>,
     /// The noise seed; `None`: the card's `sampling.seed`.
     pub seed: Option<u64>,
-    /// Slices per call (fewer when the graph's batch is fixed). The result does not depend on it
+    /// Slices per call (the graph's own where it fixes one). The result does not depend on it
     /// beyond ONNX Runtime's own batching (each slice has its own noise).
     pub batch: usize,
 }
@@ -139,7 +139,10 @@ impl TranslationModel {
         if nan + inf > 0 {
             return Err(Error::BadInput { what: format!("the CT has {} voxels that are not numbers; replace them (e.g. with -1024, air) first", nan + inf) });
         }
-        let batch = options.batch.max(1).min(self.fixed[0].unwrap_or(usize::MAX)).min(nk.max(1));
+        // A graph exported with a fixed batch takes exactly that many slices a call: a last batch
+        // of fewer is filled with copies of its last slice (zero state and noise), whose outputs
+        // are dropped.
+        let batch = self.fixed[0].unwrap_or(options.batch.max(1).min(nk.max(1)));
         let plane = nj * ni;
         let (lo, hi, a, b) = self.card.input_affine();
         let (oa, ob) = self.card.output_affine();
@@ -151,25 +154,31 @@ impl TranslationModel {
         let (mut state, mut noise, mut next) = (Vec::new(), Vec::new(), Vec::new());
         for k0 in (0..nk).step_by(batch) {
             let n = batch.min(nk - k0);
+            // Slices fed a call: `n`, or the graph's fixed batch.
+            let m = self.fixed[0].unwrap_or(n).max(n);
             // The slices' HU read in the type the CT stores them (`i16` or `f32`, exact as `f32`).
             x.clear();
             coxa_core::with_hu!(ct, |hu| x.extend(hu.slice(ndarray::s![k0..k0 + n, .., ..]).iter().map(|&h| a * h.hu_f32().clamp(lo, hi) + b)));
+            let last = (n - 1) * plane..n * plane;
+            for _ in n..m {
+                x.extend_from_within(last.clone());
+            }
             let mut gens: Vec<SliceNoise> = (k0..k0 + n).map(|k| SliceNoise::new(seed, k)).collect();
             if sampling.state_input.is_some() {
                 state.clear();
-                state.resize(n * plane, 0.0);
+                state.resize(m * plane, 0.0);
                 if sampling.init == super::Init::Noise {
                     gens.iter_mut().zip(state.chunks_mut(plane)).for_each(|(g, s)| g.fill_normal(s));
                 }
             }
             for call in 0..steps {
                 if sampling.noise_input.is_some() {
-                    noise.resize(n * plane, 0.0);
+                    noise.resize(m * plane, 0.0);
                     gens.iter_mut().zip(noise.chunks_mut(plane)).for_each(|(g, s)| g.fill_normal(s));
                 }
-                let feed = Feed { n, rows: nj, cols: ni, slice: &x, state: &state, noise: &noise, step: steps - 1 - call, steps };
+                let feed = Feed { n: m, rows: nj, cols: ni, slice: &x, state: &state, noise: &noise, step: steps - 1 - call, steps };
                 if call + 1 == steps {
-                    self.call(&feed, &mut timing, |y| values.extend(y.iter().map(|&y| (oa * f64::from(y) + ob) as f32)))?;
+                    self.call(&feed, &mut timing, |y| values.extend(y[..n * plane].iter().map(|&y| (oa * f64::from(y) + ob) as f32)))?;
                 } else {
                     next.clear();
                     self.call(&feed, &mut timing, |y| next.extend_from_slice(y))?;
