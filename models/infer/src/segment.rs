@@ -173,7 +173,7 @@ pub fn normalise_view<T: HuValue>(hu: ArrayView3<'_, T>, scheme: &Normalisation)
     match *scheme {
         Normalisation::Ct { percentile_00_5_hu: lo, percentile_99_5_hu: hi, mean_hu, std_hu } => {
             let (lo, hi, mean, std) = (lo as f32, hi as f32, mean_hu as f32, std_hu.max(1e-8) as f32);
-            hu.mapv(|v| (v.hu_f32().clamp(lo, hi) - mean) / std)
+            par_mapv(hu, |v| (v.hu_f32().clamp(lo, hi) - mean) / std)
         }
         Normalisation::Zscore => {
             let n = hu.len().max(1) as f64;
@@ -184,6 +184,15 @@ pub fn normalise_view<T: HuValue>(hu: ArrayView3<'_, T>, scheme: &Normalisation)
         }
         Normalisation::None => hu.mapv(HuValue::hu_f32),
     }
+}
+
+/// `f` of every value of `hu`, in parallel over pieces of a contiguous array (rayon; ndarray's
+/// own parallel `mapv` needs its `rayon` feature), else value by value; the same values either way.
+fn par_mapv<T: HuValue>(hu: ArrayView3<'_, T>, f: impl Fn(T) -> f32 + Sync) -> Array3<f32> {
+    let Some(src) = hu.as_slice() else { return hu.mapv(f) };
+    let mut out = vec![0f32; src.len()];
+    out.par_chunks_mut(1 << 16).zip(src.par_chunks(1 << 16)).for_each(|(o, s)| o.iter_mut().zip(s).for_each(|(o, &v)| *o = f(v)));
+    Array3::from_shape_vec(hu.raw_dim(), out).expect("the view's shape")
 }
 
 /// nnU-Net v2's `crop_to_nonzero` box of a CT (`[k, j, i]` HU): per array axis the half-open
@@ -619,7 +628,10 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
     let (probabilities, h_ct, mi_ct) = if cropped { uncrop(probabilities, h_ct, mi_ct, &crop, full_shape, card.output.activation) } else { (probabilities, h_ct, mi_ct) };
     let ids: Vec<u16> = card.output.classes.iter().map(|c| c.label).collect();
     let labels = match best {
-        Some(best) => best.mapv(|c| ids[c as usize]),
+        Some(mut best) => {
+            best.mapv_inplace(|c| ids[c as usize]);
+            best
+        }
         None => crate::voxel::label_map(probabilities.view(), &ids, card.output.activation),
     };
     let probabilities = if only_labels { Array4::zeros((0, 0, 0, 0)) } else { probabilities };
