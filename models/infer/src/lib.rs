@@ -29,6 +29,7 @@ pub mod card;
 mod error;
 pub mod image;
 mod model;
+mod prediction;
 pub mod resample;
 pub mod runtime;
 pub mod segment;

@@ -43,7 +43,7 @@
 //!
 //! Several members of a deterministic softmax model whose tiles do not overlap (a slice-wise
 //! model, or an image within one tile along the slices) are run tile by tile and finished per
-//! voxel as each tile's last member comes back ([`crate::slabs`]): the same values, without the
+//! voxel as each tile's last member comes back (the `slabs` module): the same values, without the
 //! members' volume-sized maps.
 
 use std::time::Instant;
@@ -57,55 +57,10 @@ use crate::card::ModelCard;
 use crate::card::{Activation, Normalisation, OutputKind};
 use crate::model::Model;
 use crate::resample::{Resampling, compute_new_shape, resample_channel};
-use crate::window::{
-    NnunetSumsOptions, OneTileOutputs, WindowOptions, WindowTiming, checked_floats, mirror_members, nnunet_sliding_window, one_tile_fold, round_f16, round_f16_in_place, sliding_window_fold,
-};
+use crate::window::{NnunetSumsOptions, OneTileOutputs, WindowTiming, checked_floats, mirror_members, nnunet_sliding_window, one_tile_fold, round_f16, round_f16_in_place, sliding_window_fold};
 use crate::{Error, Result};
 
-/// What to run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct InferenceOptions {
-    /// Mirroring test-time augmentation along these array axes (0 = k, 1 = j, 2 = i); empty: none.
-    /// nnU-Net's default for 3D models is all three.
-    pub mirror_axes: Vec<usize>,
-    /// Stochastic passes (MC dropout); more than 1 needs a card with `stochastic = true`.
-    pub mc_passes: usize,
-    /// The sliding window.
-    pub window: WindowOptions,
-    /// The folds of an ensemble card to run (indices into its `weights`); empty: every fold.
-    pub folds: Vec<usize>,
-    /// For nnU-Net cards: nnUNetPredictor's float16 accumulation (`Some(true)`), float32
-    /// (`Some(false)`), or the card's `[nnunet] float16_accumulation` (`None`).
-    pub float16_accumulation: Option<bool>,
-    /// Compute the uncertainty (every member's probabilities and entropy, the predictive entropy
-    /// and the members' disagreement); true by default. False: only the mean output, its
-    /// probabilities and labels (nnUNetPredictor's own work); the entropy and disagreement maps
-    /// are then empty and the summaries' means NaN.
-    pub uncertainty: bool,
-    /// Keep the class probabilities on the CT's grid; true by default. False, for softmax
-    /// models: [`Segmentation::probabilities`] is empty and the labels are the argmax of the
-    /// members' mean logits (the softmax's argmax; the softmax itself is skipped where the
-    /// uncertainty does not need it). Other models ignore it.
-    pub probabilities: bool,
-}
-
-impl Default for InferenceOptions {
-    fn default() -> Self {
-        Self { mirror_axes: Vec::new(), mc_passes: 1, window: WindowOptions::default(), folds: Vec::new(), float16_accumulation: None, uncertainty: true, probabilities: true }
-    }
-}
-
-impl InferenceOptions {
-    /// The card's own way of running: for an nnU-Net card its mirror axes (when `mirror`) and
-    /// step; otherwise the card's `mirror_axes` (default all three) when `mirror`, nnU-Net's step 0.5.
-    pub fn for_card(card: &ModelCard, mirror: bool) -> Self {
-        let (axes, step) = match &card.nnunet {
-            Some(nn) => (nn.mirror_axes.clone(), nn.step_fraction),
-            None => (card.mirror_axes.clone().unwrap_or_else(|| vec![0, 1, 2]), 0.5),
-        };
-        Self { mirror_axes: if mirror { axes } else { Vec::new() }, window: WindowOptions { step_fraction: step, ..Default::default() }, ..Default::default() }
-    }
-}
+pub use crate::prediction::{InferenceOptions, Prediction};
 
 /// Per-class result.
 #[derive(Debug, Clone, PartialEq)]
@@ -278,26 +233,6 @@ pub(crate) fn entropy(p: &Array4<f32>, act: Activation) -> Array3<f32> {
 pub fn predict(model: &mut Model, image: ArrayView4<'_, f32>, options: &InferenceOptions) -> Result<(Array4<f32>, Array3<f32>, usize, WindowTiming)> {
     let p = predict_full(model, image, options)?;
     Ok((p.output, p.entropy_nats, p.members, p.timing))
-}
-
-/// What [`predict_full`] gives, on the model's grid.
-#[derive(Debug, Clone)]
-pub struct Prediction {
-    /// The members' mean output `[classes, k, j, i]` in the card's kind (logits or probabilities).
-    pub output: Array4<f32>,
-    /// Predictive entropy `H(mean_m p_m)`, nats.
-    pub entropy_nats: Array3<f32>,
-    /// The members' disagreement, nats: the mutual information `H(mean_m p_m) - mean_m H(p_m)`
-    /// (BALD). 0 where every member gives the same probabilities, however uncertain they are;
-    /// it grows as they move apart.
-    pub disagreement_nats: Array3<f32>,
-    /// Members averaged.
-    pub members: usize,
-    /// Time in the sliding windows.
-    pub timing: WindowTiming,
-    /// The activation of `output` (`[classes, k, j, i]`), when it was computed on the way (one
-    /// member: with its entropy, in the same pass).
-    pub probabilities: Option<Array4<f32>>,
 }
 
 /// [`predict`] with the members' disagreement.

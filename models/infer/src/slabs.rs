@@ -27,7 +27,7 @@ use ndarray::{Array3, Array4, Array5, ArrayView4, Axis, s};
 use crate::Result;
 use crate::card::{Activation, OutputKind};
 use crate::model::Model;
-use crate::segment::{InferenceOptions, Prediction};
+use crate::prediction::{InferenceOptions, Prediction};
 use crate::voxel::{argmax_span, plane_chunks_of, probabilities_span, softmax_entropy_span};
 use crate::window::{Tiled, WindowTiming, flipped, gaussian_importance, tile_image};
 
