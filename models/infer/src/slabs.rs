@@ -22,14 +22,14 @@
 
 use std::time::Instant;
 
-use ndarray::{Array3, Array4, Array5, ArrayView4, Axis, s};
+use ndarray::{Array3, Array4, Array5, ArrayView4};
 
 use crate::Result;
 use crate::card::{Activation, OutputKind};
 use crate::model::Model;
 use crate::prediction::{InferenceOptions, Prediction};
 use crate::voxel::{argmax_span, plane_chunks_of, probabilities_span, softmax_entropy_span};
-use crate::window::{Tiled, WindowTiming, flipped, gaussian_importance, tile_image};
+use crate::window::{Tiled, WindowTiming, gather_tiles, gaussian_importance, tile_image};
 
 /// Where one image row's results go (each empty when not wanted).
 #[derive(Default)]
@@ -119,10 +119,7 @@ pub(crate) fn members_over_slabs(model: &mut Model, image: ArrayView4<'_, f32>, 
             let mut first = true;
             for &fold in run.folds {
                 for &flip in run.mirrors {
-                    for (b, t) in group.iter().enumerate() {
-                        let src = padded.slice(s![.., t[0]..t[0] + pk, t[1]..t[1] + pj, t[2]..t[2] + pi]);
-                        x.index_axis_mut(Axis(0), b).assign(&flipped(src, flip));
-                    }
+                    gather_tiles(padded.view(), patch, group.iter().map(|&t| (t, flip)), &mut x);
                     let add = Add { classes, patch, lo, ni, nj, flip, first, uncertainty, kind, act, gs, planes: &planes };
                     model.run_fold_with(fold, x.view(), |y| {
                         let y = y.as_standard_layout();

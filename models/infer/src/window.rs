@@ -279,16 +279,22 @@ pub(crate) fn flipped<'a>(mut v: ArrayView4<'a, f32>, flip: [bool; 3]) -> ArrayV
 }
 
 /// A tile to run: its start corner and the axes it is flipped along.
-type Job = ([usize; 3], [bool; 3]);
+pub(crate) type Job = ([usize; 3], [bool; 3]);
+
+/// Copies the tiles `jobs` (corner, flip) of `padded`, each of size `patch` and flipped, into
+/// the batch `x` (`[N, C, k, j, i]`), in order.
+pub(crate) fn gather_tiles(padded: ArrayView4<'_, f32>, patch: [usize; 3], jobs: impl Iterator<Item = Job>, x: &mut Array5<f32>) {
+    for (b, (t, flip)) in jobs.enumerate() {
+        let src = padded.slice(s![.., t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
+        x.index_axis_mut(Axis(0), b).assign(&flipped(src, flip));
+    }
+}
 
 /// Runs fold `fold` on the tiles `jobs` (corner, flip) of `padded` in one batch; the outputs
 /// `[N, classes, k, j, i]` are still flipped.
 fn run_tiles(model: &mut Model, fold: usize, padded: ArrayView4<'_, f32>, jobs: &[Job], patch: [usize; 3], timing: &mut WindowTiming) -> Result<Array5<f32>> {
     let mut x = Array5::<f32>::zeros((jobs.len(), padded.shape()[0], patch[0], patch[1], patch[2]));
-    for (b, (t, flip)) in jobs.iter().enumerate() {
-        let src = padded.slice(s![.., t[0]..t[0] + patch[0], t[1]..t[1] + patch[1], t[2]..t[2] + patch[2]]);
-        x.index_axis_mut(Axis(0), b).assign(&flipped(src, *flip));
-    }
+    gather_tiles(padded, patch, jobs.iter().copied(), &mut x);
     let y = model.run_fold(fold, x.view())?;
     timing.network_s += model.last_run_s();
     timing.network_calls += 1;

@@ -155,7 +155,7 @@ impl TranslationModel {
         for k0 in (0..nk).step_by(batch) {
             let n = batch.min(nk - k0);
             // Slices fed a call: `n`, or the graph's fixed batch.
-            let m = self.fixed[0].unwrap_or(n).max(n);
+            let m = self.fixed[0].unwrap_or(n);
             // The slices' HU read in the type the CT stores them (`i16` or `f32`, exact as `f32`).
             x.clear();
             coxa_core::with_hu!(ct, |hu| x.extend(hu.slice(ndarray::s![k0..k0 + n, .., ..]).iter().map(|&h| a * h.hu_f32().clamp(lo, hi) + b)));
@@ -175,6 +175,7 @@ impl TranslationModel {
                 if sampling.noise_input.is_some() {
                     noise.resize(m * plane, 0.0);
                     gens.iter_mut().zip(noise.chunks_mut(plane)).for_each(|(g, s)| g.fill_normal(s));
+                    noise[n * plane..].fill(0.0);
                 }
                 let feed = Feed { n: m, rows: nj, cols: ni, slice: &x, state: &state, noise: &noise, step: steps - 1 - call, steps };
                 if call + 1 == steps {
