@@ -62,7 +62,9 @@ fn full_length_ct() -> Option<Volume> {
 }
 
 fn segment_meshes_and_landmarks(ct: &Volume) -> usize {
-    let seg = segment_bones(ct, &SegmentOptions::new()).expect("segmentation");
+    // The CT is the 3 mm one interpolated: segmented at 1 mm, not on the 3 mm series' grid
+    // recovered (the `source_grid` option), so that this measures a 1 mm segmentation.
+    let seg = segment_bones(ct, &SegmentOptions::new().with_source_grid(false)).expect("segmentation");
     meshes_and_landmarks(&seg.labels)
 }
 

@@ -34,6 +34,11 @@ pub struct SegmentOptions {
     /// carried back onto the CT's grid (the `working` module). Default
     /// [`WORKING_VOXEL_MM`]; `0.0` segments on the CT's own grid.
     pub working_voxel_mm: f64,
+    /// Whether a CT interpolated from a coarser series is segmented on that series' grid,
+    /// recovered from the interpolation (the `knots` module; issue 42). Default true; off, such a
+    /// CT is segmented as any other (on its own grid or merged per
+    /// [`SegmentOptions::working_voxel_mm`]).
+    pub source_grid: bool,
 }
 
 impl Default for SegmentOptions {
@@ -47,6 +52,7 @@ impl Default for SegmentOptions {
             uncertainty: false,
             max_memory_bytes: None,
             working_voxel_mm: WORKING_VOXEL_MM,
+            source_grid: true,
         }
     }
 }
@@ -89,6 +95,11 @@ impl SegmentOptions {
     /// Sets [`SegmentOptions::working_voxel_mm`] (0 segments on the CT's own grid).
     pub fn with_working_voxel_mm(mut self, mm: f64) -> Self {
         self.working_voxel_mm = mm;
+        self
+    }
+    /// Sets [`SegmentOptions::source_grid`].
+    pub fn with_source_grid(mut self, on: bool) -> Self {
+        self.source_grid = on;
         self
     }
     /// Sets [`SegmentOptions::max_memory_bytes`].
