@@ -14,8 +14,9 @@
 //! 1. The mean absolute second difference at every position along the axis, over lines of
 //!    voxels (every 4th or 8th line across the other two axes) where the body is (one of the
 //!    three voxels above -900 HU).
-//! 2. Its peaks above the baseline (the median) by more than ten median absolute deviations (and
-//!    0.5 HU): each with its larger neighbour, one knot between them.
+//! 2. Its peaks above the baseline (the 20th percentile) by more than ten times the spread about
+//!    it (the 20th percentile of the distances to it; and 0.5 HU): each with its larger
+//!    neighbour, one knot between them.
 //! 3. Each knot placed between its two voxels `n`, `n + 1`: per line, the kink of slope `a` at
 //!    `t` gives second differences `a (n + 1 - t)` at `n` and `a (t - n)` at `n + 1`; summed
 //!    over the lines whose kink is well above rounding (`|D[n] + D[n+1]| > 8` HU), signed by
@@ -40,6 +41,10 @@ use rayon::prelude::*;
 /// Lines sampled across the other two axes: every 4th along `i` (contiguous), every 8th along
 /// `j` and `k`.
 const LINE_STRIDE: [usize; 3] = [4, 8, 8];
+/// The baseline of the second differences and their spread about it are this quantile: a
+/// lattice of step 4 on half voxels puts half the positions beside a knot, so the median would
+/// be a kink's.
+const BASE_QUANTILE: f64 = 0.2;
 /// Voxels above this are body (HU).
 const BODY_HU: f32 = -900.0;
 /// A line's kink counts in a knot's placement above this (HU): the rounding of integer HU moves
@@ -163,9 +168,9 @@ pub(super) fn find<T: HuValue>(flat: &[T], size: [usize; 3], axis: usize) -> Opt
     let inner = &profile[1..n - 1];
 
     // 2. Peaks above the baseline, each with its larger neighbour.
-    let base = median(inner.to_vec());
-    let mad = median(inner.iter().map(|x| (x - base).abs()).collect());
-    let thr = (10.0 * mad).max(0.5);
+    let base = quantile(inner.to_vec(), BASE_QUANTILE);
+    let spread = quantile(inner.iter().map(|x| (x - base).abs()).collect(), BASE_QUANTILE);
+    let thr = (10.0 * spread).max(0.5);
     let e: Vec<f64> = profile.iter().enumerate().map(|(p, x)| if p == 0 || p == n - 1 { 0.0 } else { (x - base).max(0.0) }).collect();
     let mut pairs: Vec<usize> = Vec::new(); // knot between pairs[q] and pairs[q] + 1
     for p in 1..n - 1 {
@@ -293,13 +298,18 @@ fn lines(size: [usize; 3], axis: usize) -> Vec<usize> {
     out
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// The `q` quantile of `v` (the nearest value below; 0 when empty).
+fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
     }
-    let mid = v.len() / 2;
-    let (_, m, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
+    let at = ((v.len() - 1) as f64 * q) as usize;
+    let (_, m, _) = v.select_nth_unstable_by(at, f64::total_cmp);
     *m
+}
+
+fn median(v: Vec<f64>) -> f64 {
+    quantile(v, 0.5)
 }
 
 /// `src` (`[k, j, i]` order, `size` `[ni, nj, nk]`) mapped along `axis` by `taps` (one list of
