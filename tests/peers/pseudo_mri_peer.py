@@ -4,6 +4,11 @@ grid CT PSEUDO_T2 [SEG]: SimpleITK and nibabel read the CT and the pseudo-MRI; p
   each reader's geometry of both, and with SEG (TotalSegmentator labels on the CT's grid) the mean
   pseudo-MRI value of muscles (gluteus, iliopsoas), fat (-150..-50 HU, unlabelled), the spinal
   canal (spinal_cord, 79), cortical bone (>= 1000 HU) and air (<= -900 HU), all from nibabel.
+means CT PSEUDO_T2 SEG: SimpleITK reads the CT (a DICOM folder or a NIfTI file), the pseudo-MRI and
+  SEG (TotalSegmentator labels of the CT, in any orientation: resampled by nearest neighbour onto
+  the pseudo-MRI's voxels); prints JSON with whether the CT and the pseudo-MRI share their grid,
+  and the mean pseudo-MRI value and voxel count of the groups `grid` uses, with the back muscles
+  (autochthon, 86/87) among the muscles.
 dicom CT_DIR MR_DIR PSEUDO_T2: pydicom reads the MR series and the CT series; prints JSON with
   the MR files' attributes, whether each one's pixels equal the NIfTI slice SimpleITK reads at
   its position, and the SimpleITK geometry of the MR series and of the CT series.
@@ -49,6 +54,36 @@ def grid(ct_path, pm_path, seg_path=None):
         }
         out["means"] = {k: float(pm[m].mean()) for k, m in groups.items()}
     print(json.dumps(out))
+
+
+def read_ct(path):
+    """A DICOM folder (its one series) or an image file, by SimpleITK."""
+    import os
+    if os.path.isdir(path):
+        reader = sitk.ImageSeriesReader()
+        return sitk.ReadImage(reader.GetGDCMSeriesFileNames(path))
+    return sitk.ReadImage(path)
+
+
+def means(ct_path, pm_path, seg_path):
+    ct_img = read_ct(ct_path)
+    pm_img = sitk.ReadImage(pm_path)
+    seg_img = sitk.Resample(sitk.ReadImage(seg_path), pm_img, sitk.Transform(), sitk.sitkNearestNeighbor, 0)
+    ct = sitk.GetArrayFromImage(ct_img).astype(np.float64)
+    pm = sitk.GetArrayFromImage(pm_img).astype(np.float64)
+    seg = sitk.GetArrayFromImage(seg_img)
+    groups = {
+        "muscle": np.isin(seg, [80, 81, 82, 83, 84, 85, 86, 87, 88, 89]),
+        "fat": (seg == 0) & (ct >= -150) & (ct <= -50),
+        "canal": seg == 79,
+        "cortical": ct >= 1000,
+        "air": ct <= -900,
+    }
+    print(json.dumps({
+        "same_grid": geometry(ct_img) == geometry(pm_img),
+        "means": {k: float(pm[m].mean()) if m.any() else None for k, m in groups.items()},
+        "voxels": {k: int(m.sum()) for k, m in groups.items()},
+    }))
 
 
 def dicom(ct_dir, mr_dir, pm_path):
@@ -107,7 +142,9 @@ def dicom(ct_dir, mr_dir, pm_path):
 if __name__ == "__main__":
     if sys.argv[1] == "grid":
         grid(*sys.argv[2:])
+    elif sys.argv[1] == "means":
+        means(*sys.argv[2:])
     elif sys.argv[1] == "dicom":
         dicom(*sys.argv[2:])
     else:
-        sys.exit("usage: pseudo_mri_peer.py grid|dicom ...")
+        sys.exit("usage: pseudo_mri_peer.py grid|means|dicom ...")

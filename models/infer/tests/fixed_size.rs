@@ -5,7 +5,8 @@
 //!   threshold3's labels for every tile count and batch asked for;
 //! - the image-translation TEST graph translation_fixed (`[2, 1, 36, 40]` in and out,
 //!   `t2 = 2 ct`) runs a CT of 36 x 40 slices whatever its slice count, with the values the
-//!   graph's formula gives, and refuses slices of another size on one line naming both sizes.
+//!   graph's formula gives; smaller slices in the middle of its canvas, cropped back; and refuses
+//!   larger slices on one line naming both sizes.
 
 mod common;
 
@@ -44,7 +45,7 @@ fn ct(rows: usize, slices: usize) -> coxa_core::Volume {
 }
 
 #[test]
-fn a_fixed_size_graph_runs_every_slice_count_and_refuses_other_slice_sizes() {
+fn a_fixed_size_graph_runs_every_slice_count_pads_smaller_slices_and_refuses_larger() {
     if !runtime_ready() {
         return;
     }
@@ -54,20 +55,35 @@ fn a_fixed_size_graph_runs_every_slice_count_and_refuses_other_slice_sizes() {
         let t = model.translate(&ct, &TranslationOptions { batch: 4, ..Default::default() }).unwrap();
         assert_eq!(t.values.dim(), (slices, 36, 40));
         assert_eq!(t.timing.calls, slices.div_ceil(2), "{slices} slices in batches of the graph's 2");
-        // The card's affines: HU clipped to -1000..1500 onto -1..1, the graph doubles it, -1..1
-        // maps onto 0..1000.
-        let hu = ct.hu();
-        let worst = t
-            .values
-            .indexed_iter()
-            .map(|(kji, v)| {
-                let x = 2.0 * (f64::from(hu[kji]).clamp(-1000.0, 1500.0) + 1000.0) / 2500.0 - 1.0;
-                (f64::from(*v) - (2.0 * x + 1.0) * 500.0).abs()
-            })
-            .fold(0.0, f64::max);
+        let worst = formula_off(&ct, &t.values);
         assert!(worst < 1e-3, "{slices} slices: largest difference from the graph's formula {worst}");
     }
-    let e = model.translate(&ct(35, 3), &TranslationOptions::default()).unwrap_err().to_string();
-    assert!(e.contains("takes slices of 36 rows x 40 columns; the CT's are 35 x 40"), "{e}");
-    assert_eq!(e.lines().count(), 1, "{e}");
+    // Smaller slices (33 x 31, and 36 x 40 less one row) in the middle of the graph's canvas on
+    // air: every voxel of the CT gets the formula's value, so the crop is where the slice was.
+    for (rows, cols) in [(33, 31), (35, 40)] {
+        let ct = volume([cols, rows, 3], 3.0, |i, j, k| -1100.0 + 30.0 * i as f32 + 20.0 * j as f32 + 150.0 * k as f32);
+        let t = model.translate(&ct, &TranslationOptions::default()).unwrap();
+        assert_eq!(t.values.dim(), (3, rows, cols));
+        assert_eq!(t.timing.calls, 2);
+        assert!(formula_off(&ct, &t.values) < 1e-3, "{rows} x {cols}: largest difference from the graph's formula {}", formula_off(&ct, &t.values));
+    }
+    for (rows, cols) in [(37, 40), (36, 41)] {
+        let ct = volume([cols, rows, 3], 3.0, |_, _, _| 0.0);
+        let e = model.translate(&ct, &TranslationOptions::default()).unwrap_err().to_string();
+        assert!(e.contains(&format!("takes slices of 36 rows x 40 columns; the CT's are {rows} x {cols}, larger: crop")), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+    }
+}
+
+/// The largest difference of `values` from the graph's formula on `ct`: the card's affines (HU
+/// clipped to -1000..1500 onto -1..1, the graph doubles it, -1..1 maps onto 0..1000).
+fn formula_off(ct: &coxa_core::Volume, values: &ndarray::Array3<f32>) -> f64 {
+    let hu = ct.hu();
+    values
+        .indexed_iter()
+        .map(|(kji, v)| {
+            let x = 2.0 * (f64::from(hu[kji]).clamp(-1000.0, 1500.0) + 1000.0) / 2500.0 - 1.0;
+            (f64::from(*v) - (2.0 * x + 1.0) * 500.0).abs()
+        })
+        .fold(0.0, f64::max)
 }

@@ -119,8 +119,9 @@ impl TranslationModel {
     ///
     /// # Errors
     /// Steps out of range or more than one without a state input, a CT with non-finite voxels,
-    /// slices of another size than a fixed-size graph takes, a failed call, an output of another
-    /// shape than the slice's or holding a non-finite value.
+    /// slices larger than a fixed-size graph takes (smaller ones are placed in the middle of its
+    /// canvas on air, and the output cropped back), a failed call, an output of another shape
+    /// than the input's or holding a non-finite value.
     pub fn translate(&mut self, ct: &Volume, options: &TranslationOptions) -> Result<Translation> {
         let start = Instant::now();
         let sampling = self.card.sampling.clone();
@@ -130,11 +131,22 @@ impl TranslationModel {
             return Err(Error::BadInput { what: format!("model {}: {problem}", self.card.name) });
         }
         let [nk, nj, ni] = ct.grid().shape_kji();
-        if let [_, Some(r), Some(c)] = self.fixed
-            && (r, c) != (nj, ni)
-        {
-            return Err(Error::BadInput { what: format!("model {} takes slices of {r} rows x {c} columns; the CT's are {nj} x {ni}: export the graph with dynamic rows and columns", self.card.name) });
-        }
+        // A fixed-size graph's canvas: smaller slices are placed in its middle on air (the clip
+        // range's low end) and the output cropped back; larger ones are refused.
+        let (rows, cols) = match self.fixed {
+            [_, Some(r), Some(c)] if r < nj || c < ni => {
+                return Err(Error::BadInput {
+                    what: format!(
+                        "model {} takes slices of {r} rows x {c} columns; the CT's are {nj} x {ni}, larger: crop the CT's slices to at most that, or export the graph with dynamic rows and columns",
+                        self.card.name
+                    ),
+                });
+            }
+            [_, Some(r), Some(c)] => (r, c),
+            _ => (nj, ni),
+        };
+        let (oj, oi) = ((rows - nj) / 2, (cols - ni) / 2);
+        let padded = (rows, cols) != (nj, ni);
         let (nan, inf) = ct.non_finite_counts();
         if nan + inf > 0 {
             return Err(Error::BadInput { what: format!("the CT has {} voxels that are not numbers; replace them (e.g. with -1024, air) first", nan + inf) });
@@ -143,7 +155,7 @@ impl TranslationModel {
         // of fewer is filled with copies of its last slice (zero state and noise), whose outputs
         // are dropped.
         let batch = self.fixed[0].unwrap_or(options.batch.max(1).min(nk.max(1)));
-        let plane = nj * ni;
+        let plane = rows * cols;
         let (lo, hi, a, b) = self.card.input_affine();
         let (oa, ob) = self.card.output_affine();
         // The image's values, a batch of slices at a time as the last call of each gives them
@@ -158,7 +170,19 @@ impl TranslationModel {
             let m = self.fixed[0].unwrap_or(n);
             // The slices' HU read in the type the CT stores them (`i16` or `f32`, exact as `f32`).
             x.clear();
-            coxa_core::with_hu!(ct, |hu| x.extend(hu.slice(ndarray::s![k0..k0 + n, .., ..]).iter().map(|&h| a * h.hu_f32().clamp(lo, hi) + b)));
+            if padded {
+                x.resize(n * plane, a * lo + b);
+                coxa_core::with_hu!(ct, |hu| {
+                    for (canvas, slice) in x.chunks_mut(plane).zip(hu.slice(ndarray::s![k0..k0 + n, .., ..]).outer_iter()) {
+                        for (j, row) in slice.outer_iter().enumerate() {
+                            let out = &mut canvas[(j + oj) * cols + oi..][..ni];
+                            out.iter_mut().zip(row).for_each(|(o, &h)| *o = a * h.hu_f32().clamp(lo, hi) + b);
+                        }
+                    }
+                });
+            } else {
+                coxa_core::with_hu!(ct, |hu| x.extend(hu.slice(ndarray::s![k0..k0 + n, .., ..]).iter().map(|&h| a * h.hu_f32().clamp(lo, hi) + b)));
+            }
             let last = (n - 1) * plane..n * plane;
             for _ in n..m {
                 x.extend_from_within(last.clone());
@@ -177,9 +201,16 @@ impl TranslationModel {
                     gens.iter_mut().zip(noise.chunks_mut(plane)).for_each(|(g, s)| g.fill_normal(s));
                     noise[n * plane..].fill(0.0);
                 }
-                let feed = Feed { n: m, rows: nj, cols: ni, slice: &x, state: &state, noise: &noise, step: steps - 1 - call, steps };
-                if call + 1 == steps {
-                    self.call(&feed, &mut timing, |y| values.extend(y[..n * plane].iter().map(|&y| (oa * f64::from(y) + ob) as f32)))?;
+                let feed = Feed { n: m, rows, cols, slice: &x, state: &state, noise: &noise, step: steps - 1 - call, steps };
+                let value = |y: &f32| (oa * f64::from(*y) + ob) as f32;
+                if call + 1 == steps && padded {
+                    self.call(&feed, &mut timing, |y| {
+                        for canvas in y[..n * plane].chunks(plane) {
+                            (0..nj).for_each(|j| values.extend(canvas[(j + oj) * cols + oi..][..ni].iter().map(value)));
+                        }
+                    })?;
+                } else if call + 1 == steps {
+                    self.call(&feed, &mut timing, |y| values.extend(y[..n * plane].iter().map(value)))?;
                 } else {
                     next.clear();
                     self.call(&feed, &mut timing, |y| next.extend_from_slice(y))?;
