@@ -3,22 +3,14 @@
 //! SimpleITK's `Resample` to `sitkInt16` writes it) is segmented on the 3 mm series' grid,
 //! recovered from the interpolation, and gives the original CT's bones and femoral heads.
 
-use std::path::Path;
+mod common;
 
 use coxa_anatomy::segment::{SegmentOptions, segment_bones};
 use coxa_core::{Grid, Volume};
 use nalgebra::Vector3;
 use ndarray::Array3;
 
-fn data(rel: &str) -> Option<std::path::PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(rel);
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(std::env::var_os("CI").is_none(), "CI: {} is missing", p.display());
-    eprintln!("note: skipping, {} is not here", p.display());
-    None
-}
+use common::data;
 
 /// `ct` sampled on a grid `factor` times finer along each axis over the same box: each new
 /// voxel the trilinear interpolation of the CT at its centre (clamped at the border), truncated

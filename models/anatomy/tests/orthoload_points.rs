@@ -2,21 +2,15 @@
 //! (../shared/data/vsd_bones, one cadaver) against the relations the three OrthoLoad patients'
 //! hand-picked landmark files show (../shared/data/orthoload/Landmarks).
 
+mod common;
+
 use std::path::Path;
 
 use coxa_anatomy::landmarks::{Bones, OrthoLoadFemur, find, orthoload_femur};
 use coxa_core::Side;
 use nalgebra::{Point3, Vector3};
 
-fn data(rel: &str) -> Option<std::path::PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(rel);
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(std::env::var_os("CI").is_none(), "CI: {} is missing", p.display());
-    eprintln!("note: skipping, {} is not here", p.display());
-    None
-}
+use common::data;
 
 /// The relations of one femur's points as shares of its length (HJC to the epicondyles'
 /// midpoint), so that femurs of different sizes compare: P2 distal of the epicondyles' midpoint
