@@ -50,8 +50,6 @@ pub(super) enum AxisMap {
 pub(super) struct Working {
     /// The map of each axis, `[i, j, k]`.
     pub axes: [AxisMap; 3],
-    /// CT voxels per coarse voxel along each axis, `[fi, fj, fk]` (1 along a knot axis).
-    pub factors: [usize; 3],
     /// The coarse grid.
     pub grid: Grid,
     /// Each CT voxel's coarse voxel, per axis.
@@ -89,11 +87,9 @@ impl Working {
         let mut coarse_size = size;
         let mut spacing = s;
         let mut first = Vector3::zeros();
-        let mut factors = [1usize; 3];
         let index: [Vec<usize>; 3] = std::array::from_fn(|a| match &axes[a] {
             AxisMap::Keep => (0..size[a]).collect(),
             AxisMap::Merge(f) => {
-                factors[a] = *f;
                 coarse_size[a] = size[a] / f;
                 spacing[a] = s[a] * *f as f64;
                 // The first coarse voxel's centre: the mean of its CT voxels' centres.
@@ -109,7 +105,7 @@ impl Working {
         });
         let origin = grid.voxel_to_lps(first).coords;
         let grid = Grid::new(coarse_size, spacing, origin, grid.direction()).ok()?;
-        Some(Self { axes, factors, grid, index })
+        Some(Self { axes, grid, index })
     }
 
     /// The interpolated axes' source spacing, mm, `[i, j, k]` (`None` where an axis is not
@@ -133,7 +129,8 @@ impl Working {
     /// Merged voxels only: the mean of each block, in one pass.
     fn box_mean<T: HuValue>(&self, size: [usize; 3], flat: &[T]) -> Vec<f32> {
         let [ci, cj, ck] = self.grid.size();
-        let [fi, fj, fk] = self.factors;
+        // Only merged and kept axes here (no knots).
+        let [fi, fj, fk] = std::array::from_fn(|a| if let AxisMap::Merge(f) = self.axes[a] { f } else { 1 });
         let (ni, nj) = (size[0], size[1]);
         let w = 1.0 / (fi * fj * fk) as f32;
         let mut out = vec![0.0f32; ck * cj * ci];

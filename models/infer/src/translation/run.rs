@@ -146,7 +146,6 @@ impl TranslationModel {
             _ => (nj, ni),
         };
         let (oj, oi) = ((rows - nj) / 2, (cols - ni) / 2);
-        let padded = (rows, cols) != (nj, ni);
         let (nan, inf) = ct.non_finite_counts();
         if nan + inf > 0 {
             return Err(Error::BadInput { what: format!("the CT has {} voxels that are not numbers; replace them (e.g. with -1024, air) first", nan + inf) });
@@ -169,20 +168,18 @@ impl TranslationModel {
             // Slices fed a call: `n`, or the graph's fixed batch.
             let m = self.fixed[0].unwrap_or(n);
             // The slices' HU read in the type the CT stores them (`i16` or `f32`, exact as `f32`).
+            // Each slice's rows onto its canvas (the canvas is the slice unless the graph's size
+            // is fixed and larger).
             x.clear();
-            if padded {
-                x.resize(n * plane, a * lo + b);
-                coxa_core::with_hu!(ct, |hu| {
-                    for (canvas, slice) in x.chunks_mut(plane).zip(hu.slice(ndarray::s![k0..k0 + n, .., ..]).outer_iter()) {
-                        for (j, row) in slice.outer_iter().enumerate() {
-                            let out = &mut canvas[(j + oj) * cols + oi..][..ni];
-                            out.iter_mut().zip(row).for_each(|(o, &h)| *o = a * h.hu_f32().clamp(lo, hi) + b);
-                        }
+            x.resize(n * plane, a * lo + b);
+            coxa_core::with_hu!(ct, |hu| {
+                for (canvas, slice) in x.chunks_mut(plane).zip(hu.slice(ndarray::s![k0..k0 + n, .., ..]).outer_iter()) {
+                    for (j, row) in slice.outer_iter().enumerate() {
+                        let out = &mut canvas[(j + oj) * cols + oi..][..ni];
+                        out.iter_mut().zip(row).for_each(|(o, &h)| *o = a * h.hu_f32().clamp(lo, hi) + b);
                     }
-                });
-            } else {
-                coxa_core::with_hu!(ct, |hu| x.extend(hu.slice(ndarray::s![k0..k0 + n, .., ..]).iter().map(|&h| a * h.hu_f32().clamp(lo, hi) + b)));
-            }
+                }
+            });
             let last = (n - 1) * plane..n * plane;
             for _ in n..m {
                 x.extend_from_within(last.clone());
@@ -202,15 +199,13 @@ impl TranslationModel {
                     noise[n * plane..].fill(0.0);
                 }
                 let feed = Feed { n: m, rows, cols, slice: &x, state: &state, noise: &noise, step: steps - 1 - call, steps };
-                let value = |y: &f32| (oa * f64::from(*y) + ob) as f32;
-                if call + 1 == steps && padded {
+                if call + 1 == steps {
+                    // The slice's rows back from each canvas.
                     self.call(&feed, &mut timing, |y| {
                         for canvas in y[..n * plane].chunks(plane) {
-                            (0..nj).for_each(|j| values.extend(canvas[(j + oj) * cols + oi..][..ni].iter().map(value)));
+                            (0..nj).for_each(|j| values.extend(canvas[(j + oj) * cols + oi..][..ni].iter().map(|&y| (oa * f64::from(y) + ob) as f32)));
                         }
                     })?;
-                } else if call + 1 == steps {
-                    self.call(&feed, &mut timing, |y| values.extend(y[..n * plane].iter().map(value)))?;
                 } else {
                     next.clear();
                     self.call(&feed, &mut timing, |y| next.extend_from_slice(y))?;
