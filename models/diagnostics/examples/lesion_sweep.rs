@@ -44,6 +44,11 @@ fn main() {
             "llo" => s.local_min_hu = x,
             "lin" => s.local_inner_mm = x,
             "lout" => s.local_outer_mm = x,
+            "frel" => s.fit_min_relative = x,
+            "fdrop" => s.fit_min_drop_hu = x,
+            "frms" => s.fit_max_rms_hu = x,
+            "ff" => s.fit_min_f = x,
+            "fblo" => s.fit_blastic_min_hu = x,
             _ => panic!("unknown key {k}"),
         }
     }
@@ -101,7 +106,17 @@ fn show(c: &lesion_trials::Case, s: &LesionSettings, seed: u64, jitter: f64) {
     let sites = if jitter > 0.0 { lesion_trials::moved_sites(c, seed, jitter, s.core_depth_mm) } else { c.sites.clone() };
     let (ct, truth) = lesion_trials::trial_ct_moved(c, seed, &sites);
     for (t, (site, _)) in truth.iter().zip(&sites) {
-        println!("inserted {site} {:?} {:.1} mm {:.0} HU at {:?}", t.kind, t.diameter_mm, t.hu, t.centre_lps_mm.coords.as_slice().iter().map(|v| v.round()).collect::<Vec<_>>());
+        let v = ct.grid().lps_to_voxel(&t.centre_lps_mm);
+        println!(
+            "inserted {site} {:?} {:.1} mm {:.0} HU at {:?} kji [{:.1}, {:.1}, {:.1}]",
+            t.kind,
+            t.diameter_mm,
+            t.hu,
+            t.centre_lps_mm.coords.as_slice().iter().map(|v| v.round()).collect::<Vec<_>>(),
+            v[2],
+            v[1],
+            v[0]
+        );
     }
     let d = coxa_diagnostics::lesions::detect(&ct, &c.bones, &c.names, s).unwrap();
     println!("{:?}", d.references);

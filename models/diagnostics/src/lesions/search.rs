@@ -25,6 +25,8 @@ struct Component {
     kind: Kind,
     label: u16,
     peak_z: f64,
+    /// A fitted ball's centre, `(k, j, i)` (else the departure-weighted mean of the voxels).
+    centre: Option<[f64; 3]>,
 }
 
 /// Searches `bones` (a label array on `ct`'s grid, 0 = not bone; `names` by label) for lesions.
@@ -73,7 +75,7 @@ pub fn detect(ct: &Volume, bones: &Array3<u16>, names: &BTreeMap<u16, String>, s
         // outwards) and their seeds of either scale.
         let seed = &seeds[n];
         let dep = Zip::from(&fine[n]).and(seed).map_collect(|d, s| if *s { d.max(grow) } else { *d });
-        comps.extend(components(&dep, bones, grow, |i| seed[i]).into_iter().map(|(voxels, peak)| Component { label: bones[voxels[0]], voxels, kind, peak_z: peak }));
+        comps.extend(components(&dep, bones, grow, |i| seed[i]).into_iter().map(|(voxels, peak)| Component { label: bones[voxels[0]], voxels, kind, peak_z: peak, centre: None }));
     }
     // A lesion's extent: its voxels at least half its peak departure (the edge of a blurred step
     // lies at half its height; growing down to grow_z alone would take a sclerotic lesion's halo).
@@ -91,7 +93,28 @@ pub fn detect(ct: &Volume, bones: &Array3<u16>, names: &BTreeMap<u16, String>, s
     // The local lytic cue's lesions: its voxels (score > 0) that hold a seed of its own.
     let seeded = &local.seeds;
     let local_comps = components(&local.score, bones, f32::MIN_POSITIVE, |i| seeded[i]).into_iter().filter(|(v, _)| v.len() >= super::local::MIN_VOXELS);
-    comps.extend(local_comps.map(|(voxels, peak)| Component { label: bones[voxels[0]], voxels: super::local::extent(&voxels, &local, bones, sp), kind: Kind::Lytic, peak_z: peak * s.lytic_seed_z }));
+    comps.extend(local_comps.map(|(voxels, peak)| Component {
+        label: bones[voxels[0]],
+        voxels: super::local::extent(&voxels, &local, bones, sp),
+        kind: Kind::Lytic,
+        peak_z: peak * s.lytic_seed_z,
+        centre: None,
+    }));
+    let maps = super::fit::Maps { hu: &hu, fine: &sms[0], interior: &interior, core: &core, bones, sp };
+    let candidate = |kind: Kind| {
+        let (local, fine) = (&local.relative, &sms[0]);
+        move |i: [usize; 3]| if kind == Kind::Lytic { f64::from(local[i]) >= s.fit_min_relative } else { f64::from(fine[i]) >= s.fit_blastic_min_hu }
+    };
+    for kind in [Kind::Lytic, Kind::Blastic] {
+        let z = if kind == Kind::Lytic { s.lytic_seed_z } else { s.seed_z };
+        comps.extend(super::fit::fitted(&maps, kind, candidate(kind), s).into_iter().map(|f| Component {
+            label: bones[f.voxels[0]],
+            voxels: f.voxels,
+            kind,
+            peak_z: f.relative * z,
+            centre: Some(f.centre_kji),
+        }));
+    }
     let comps = merge_touching(comps, shape);
 
     let mut lesions: Vec<Lesion> = comps
@@ -104,7 +127,10 @@ pub fn detect(ct: &Volume, bones: &Array3<u16>, names: &BTreeMap<u16, String>, s
                 acc += w * Vector3::new(idx[2] as f64, idx[1] as f64, idx[0] as f64);
                 husum += f64::from(hu[*idx]);
             }
-            let centre = grid.voxel_to_lps(acc / wsum.max(1e-9));
+            let centre = match c.centre {
+                Some([k, j, i]) => grid.voxel_to_lps(Vector3::new(i, j, k)),
+                None => grid.voxel_to_lps(acc / wsum.max(1e-9)),
+            };
             let ks = c.voxels.iter().map(|v| v[0]);
             Lesion {
                 id: 0,
@@ -328,6 +354,8 @@ fn merge_touching(comps: Vec<Component>, shape: [usize; 3]) -> Vec<Component> {
                     g.kind = Kind::Mixed;
                 }
                 g.peak_z = g.peak_z.max(c.peak_z);
+                // A fitted ball's centre stands for a lesion of one kind only.
+                g.centre = if g.kind == Kind::Mixed { None } else { g.centre.or(c.centre) };
                 g.voxels.extend(c.voxels);
                 g.voxels.sort_unstable();
                 g.voxels.dedup();
