@@ -243,8 +243,9 @@ pub struct PseudoMriFile {
     /// The model-free method's record: the simulated sequence, the tissues and their values
     /// (null for a learned image).
     pub model_free: Option<Value>,
-    /// How a learned image was made: steps, seed, noise generator, batch, the inputs fed, the
-    /// input and output scaling, the sequence the model imitates (absent for the model-free).
+    /// How a learned image was made: steps, seed, noise generator, batch, a fixed-size graph's
+    /// canvas (null when the slices were fed as they are), the inputs fed, the input and output
+    /// scaling, the sequence the model imitates (absent for the model-free).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub learned: Option<Value>,
     /// A learned image's time, s: ONNX Runtime's own (`onnx_runtime`), the whole translation

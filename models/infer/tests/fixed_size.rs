@@ -55,6 +55,7 @@ fn a_fixed_size_graph_runs_every_slice_count_pads_smaller_slices_and_refuses_lar
         let t = model.translate(&ct, &TranslationOptions { batch: 4, ..Default::default() }).unwrap();
         assert_eq!(t.values.dim(), (slices, 36, 40));
         assert_eq!(t.timing.calls, slices.div_ceil(2), "{slices} slices in batches of the graph's 2");
+        assert_eq!(t.canvas, None, "slices of the graph's own size are fed as they are");
         let worst = formula_off(&ct, &t.values);
         assert!(worst < 1e-3, "{slices} slices: largest difference from the graph's formula {worst}");
     }
@@ -65,6 +66,7 @@ fn a_fixed_size_graph_runs_every_slice_count_pads_smaller_slices_and_refuses_lar
         let t = model.translate(&ct, &TranslationOptions::default()).unwrap();
         assert_eq!(t.values.dim(), (3, rows, cols));
         assert_eq!(t.timing.calls, 2);
+        assert_eq!(t.canvas, Some([36, 40]), "the canvas is recorded");
         assert!(formula_off(&ct, &t.values) < 1e-3, "{rows} x {cols}: largest difference from the graph's formula {}", formula_off(&ct, &t.values));
     }
     for (rows, cols) in [(37, 40), (36, 41)] {

@@ -56,6 +56,10 @@ pub struct Translation {
     pub draws_noise: bool,
     /// Slices per call.
     pub batch: usize,
+    /// The rows and columns of a fixed-size graph's canvas, when larger than the CT's slices
+    /// (which were placed in its middle on air, the output cropped back); `None` when each slice
+    /// was fed as it is.
+    pub canvas: Option<[usize; 2]>,
     /// Time taken.
     pub timing: TranslationTiming,
 }
@@ -215,7 +219,8 @@ impl TranslationModel {
         }
         timing.translation_s = start.elapsed().as_secs_f64();
         let values = Array3::from_shape_vec((nk, nj, ni), values).expect("one value a voxel");
-        Ok(Translation { values, steps, seed, draws_noise: sampling.draws_noise(), batch, timing })
+        let canvas = (rows, cols) != (nj, ni);
+        Ok(Translation { values, steps, seed, draws_noise: sampling.draws_noise(), batch, canvas: canvas.then_some([rows, cols]), timing })
     }
 }
 

@@ -160,6 +160,7 @@ pub fn learned_record(model: &TranslationModel, t: &Translation, clamped: usize)
         "steps": t.steps,
         "seed": t.seed,
         "batch": t.batch,
+        "canvas": t.canvas.map(|[rows, cols]| json!({"rows": rows, "cols": cols, "what": "the graph takes slices of this fixed size: each slice was placed in its middle on air (the input clip range's low end) and the output cropped back"})),
         "noise": if t.draws_noise {
             json!("standard normal: per slice k, SplitMix64 seeded with the (k+1)-th output of SplitMix64(seed), Box-Muller in f64 rounded to f32 (coxa_infer::translation)")
         } else {
