@@ -1,8 +1,9 @@
-//! The fitted lytic cue (see the parent module's docs, "Fitted lytic cue"): at each local minimum
-//! of the smoothed HU, a ball of soft tissue blurred by the scanner is fitted to the raw HU
+//! The fitted cue (see the parent module's docs, "Fitted cue"): at each local minimum (lytic) or
+//! maximum (blastic) of the smoothed HU, a ball blurred by the scanner is fitted to the raw HU
 //! around it, `HU = b + (L - b) f`, with `f` the ball's blurred fraction at each voxel (the
-//! forward model of [`super::insert`]); a fit whose tissue `L` is soft tissue, well below its
-//! background `b`, and homogeneous inside the ball, is a lytic lesion.
+//! forward model of [`super::insert`]); a fit whose tissue `L` is lesion tissue (soft tissue well
+//! below its background `b`, or sclerotic bone well above it), homogeneous inside the ball and
+//! significant, is a lesion.
 
 use ndarray::Array3;
 
@@ -19,20 +20,22 @@ const INNER_FRACTION: f64 = 0.6;
 /// Diameters tried, mm (the lesions sought are 8-20 mm across).
 const DIAMETERS_MM: [f64; 7] = [8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 20.0];
 
-/// One fitted lytic lesion.
+/// One fitted lesion.
 #[derive(Debug, Clone)]
 pub(super) struct Fitted {
     /// The ball's voxels (blurred fraction at least a half), of its bone.
     pub voxels: Vec<[usize; 3]>,
     /// The ball's centre, `(k, j, i)` voxel coordinates.
     pub centre_kji: [f64; 3],
-    /// Its drop below the background over the seed threshold.
+    /// Its contrast (a lytic ball's drop below its background, a blastic one's rise above it)
+    /// over its kind's threshold.
     pub relative: f64,
 }
 
 /// What one fit gives.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Fit {
+    /// The ball's diameter, mm.
     pub diameter_mm: f64,
     /// Background HU.
     pub background: f64,
@@ -188,7 +191,8 @@ pub(super) fn fitted(m: &Maps, kind: Kind, candidate: impl Fn([usize; 3]) -> boo
         let threshold = if lytic { s.fit_min_drop_hu } else { s.blastic_min_rise_hu };
         out.push((Fitted { voxels, centre_kji: c, relative: contrast / threshold }, fit));
     }
-    // Overlapping fits: the strongest keeps its place.
+    // Overlapping fits: a fit whose centre lies within the mean of the two radii plus 2 mm of a
+    // stronger one (a larger F) is dropped.
     out.sort_by(|a, b| b.1.f_stat.total_cmp(&a.1.f_stat));
     let mut kept: Vec<(Fitted, Fit)> = Vec::new();
     for (f, fit) in out {
