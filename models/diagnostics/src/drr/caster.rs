@@ -7,6 +7,10 @@ use rayon::prelude::*;
 
 use super::*;
 
+pub(super) mod oblique;
+mod planes;
+mod steep;
+
 /// One ray in voxel space: in-plane coordinates `r0 + q dr`, `c0 + q dc` at plane `q` of the
 /// dominant axis; inside the grid and between source and detector for planes `lo..=hi`
 /// (fractional); `step_mm` is the ray's length per plane.

@@ -32,11 +32,11 @@
 //! - **Through a virtual detector** for the other views (a lateral hip, an AP tilted to a
 //!   pelvic frame; issue 42): the rays are cast plane by plane to a detector parallel to the
 //!   planes, then the real image is warped from it, rays the warp cannot interpolate safely
-//!   integrated directly ([`oblique`], shear-warp). Not bit for bit the tile-by-tile sums: within
+//!   integrated directly (`caster/oblique.rs`, shear-warp). Not bit for bit the tile-by-tile sums: within
 //!   1 % of them and within 0.3 % of the same rays cast one by one (tested), at about the
 //!   plane-by-plane cast's speed: a lateral view's sagittal planes are copied 32 at a time into
-//!   contiguous lines ([`planes`]), and rays sampled twice per plane step take a fixed
-//!   combination of a few lines per detector row ([`steep`]).
+//!   contiguous lines (`caster/planes.rs`), and rays sampled twice per plane step take a fixed
+//!   combination of a few lines per detector row (`caster/steep.rs`).
 //! - **Tile by tile** otherwise (a steep cone, a source inside the volume's slab): rays in
 //!   tiles of 4 x 64 detector pixels, in parallel over bands of rows; inside a tile the planes
 //!   are the outer loop, so the tile's rays read the same few cache lines of a plane together
@@ -62,14 +62,11 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 mod caster;
-mod oblique;
-mod planes;
 mod solids;
-mod steep;
 #[cfg(test)]
 mod tests;
 
-use caster::{Caster, Ends, ParallelAxes, Ray};
+use caster::{Caster, oblique};
 pub use solids::{Solid, add_solids, angle_between_lines_deg, circle_points, longest_chord, measure_ball_radius_px, to_display};
 
 /// Linear attenuation of water at about 60 keV, per mm.

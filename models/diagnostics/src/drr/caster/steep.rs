@@ -16,11 +16,11 @@
 /// Most consecutive plane lines a row kernel spans: the tent spans `2 (m - 1) / m |dr| < 3`
 /// rows for the steepest slope [`super::oblique`] allows (1.5 per plane), so 4 lower corners
 /// and their upper neighbour.
-pub(super) const MAX_LINES: usize = 5;
+pub(in crate::drr) const MAX_LINES: usize = 5;
 
 /// The combination of consecutive lines `k..k + n` a ray's samples of one plane make.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Kernel {
+pub(in crate::drr) struct Kernel {
     pub k: usize,
     pub n: usize,
     pub w: [f32; MAX_LINES],
@@ -28,7 +28,7 @@ pub(super) struct Kernel {
 
 /// The rows a ray at row `rq` of a plane is sampled at, by the tent of `m` samples per plane
 /// step of `dr` rows, with their weights: `(position, weight)`, positions in order of `t`.
-pub(super) fn tent(rq: f32, dr: f32, m: usize) -> impl Iterator<Item = (f32, f32)> {
+pub(in crate::drr) fn tent(rq: f32, dr: f32, m: usize) -> impl Iterator<Item = (f32, f32)> {
     let (step, mf) = (dr / m as f32, m as f32);
     let m = m as i32;
     (1 - m..m).map(move |t| (rq + t as f32 * step, 1.0 - t.unsigned_abs() as f32 / mf))
@@ -45,7 +45,7 @@ fn cell(r: f32, rtop: f32, rmax: f32) -> (usize, f32) {
 impl Kernel {
     /// The kernel of a ray at row `rq` of a plane stepping `dr` rows per plane, `m` samples per
     /// step; `None` when it spans more than [`MAX_LINES`] (a slope the casts refuse).
-    pub(super) fn new(rq: f32, dr: f32, m: usize, rtop: f32, rmax: f32) -> Option<Self> {
+    pub(in crate::drr) fn new(rq: f32, dr: f32, m: usize, rtop: f32, rmax: f32) -> Option<Self> {
         let k = tent(rq, dr, m).map(|(r, _)| cell(r, rtop, rmax).0).min()?;
         let mut w = [0f32; MAX_LINES];
         let mut n = 0;
@@ -65,7 +65,7 @@ impl Kernel {
     /// Adds the kernel's combination of `lines` (the plane's lines from row `k0`, `cols` each;
     /// their columns `span`) to `acc` where the ray samples plane `q` (`q0 <= q <= q1`).
     #[expect(clippy::too_many_arguments, reason = "the band's slices and the plane")]
-    pub(super) fn add(&self, acc: &mut [f32], lines: &[f32], k0: usize, cols: usize, span: std::ops::Range<usize>, (q0s, q1s): (&[i32], &[i32]), q: i32) {
+    pub(in crate::drr) fn add(&self, acc: &mut [f32], lines: &[f32], k0: usize, cols: usize, span: std::ops::Range<usize>, (q0s, q1s): (&[i32], &[i32]), q: i32) {
         let line = |i: usize| &lines[(self.k + i - k0) * cols..(self.k + i - k0 + 1) * cols][span.clone()];
         let w = self.w;
         let on = |q0: i32, q1: i32, v: f32| if q0 <= q && q <= q1 { v } else { 0.0 };
@@ -99,7 +99,7 @@ impl Kernel {
 /// The part of a ray's tents outside its planes `q0..=q1`, for [`Kernel::add`]'s sums: the
 /// samples before its first plane and after its last, by `bilinear(q, r, c)`; the rows and
 /// columns `r0 + q dr`, `c0 + q dc` as the cast computes them.
-pub(super) fn end_correction(bilinear: impl Fn(usize, f32, f32) -> f32, (q0, q1): (usize, usize), (r0, dr, c0, dc): (f32, f32, f32, f32), m: usize) -> f32 {
+pub(in crate::drr) fn end_correction(bilinear: impl Fn(usize, f32, f32) -> f32, (q0, q1): (usize, usize), (r0, dr, c0, dc): (f32, f32, f32, f32), m: usize) -> f32 {
     let mut sum = 0f32;
     for (q, before) in [(q0, true), (q1, false)] {
         let (rq, cq) = (r0 + q as f32 * dr, c0 + q as f32 * dc);

@@ -70,7 +70,7 @@ enum Source<'s> {
 
 impl<T: Sample> Caster<'_, T> {
     /// The rays of the band of `rows` detector rows from `row0`.
-    pub(super) fn band_rays(&self, axes: &ParallelAxes, col_inside: &[(f64, f64)], row0: usize, rows: usize) -> Vec<Option<Ray>> {
+    pub(in crate::drr) fn band_rays(&self, axes: &ParallelAxes, col_inside: &[(f64, f64)], row0: usize, rows: usize) -> Vec<Option<Ray>> {
         let nm = self.nm;
         let mut rays = Vec::with_capacity(rows * axes.cols.len());
         for (row, &(r0, dr)) in (row0..).zip(&axes.rows[row0..row0 + rows]) {
@@ -125,7 +125,7 @@ impl<T: Sample> Caster<'_, T> {
 
     /// The part of a ray's row tents (`m > 1`, [`steep`]) that falls before its first plane and
     /// after its last: [`steep::Kernel`]'s sums include it, the ray's integral does not.
-    pub(super) fn tent_ends(&self, ray: &Ray, m: usize) -> f32 {
+    pub(in crate::drr) fn tent_ends(&self, ray: &Ray, m: usize) -> f32 {
         let (q0, q1) = ray.planes(self.nm);
         if q0 > q1 || m < 2 {
             return 0.0;
@@ -160,7 +160,7 @@ impl<T: Sample> Caster<'_, T> {
     }
 
     /// The detector of `axes` cast plane by plane into `out` (`rows x cols` of it).
-    pub(super) fn parallel(&self, axes: &ParallelAxes, out: &mut [f32]) {
+    pub(in crate::drr) fn parallel(&self, axes: &ParallelAxes, out: &mut [f32]) {
         let (cols, m) = (axes.cols.len(), axes.m);
         let col_inside: Vec<(f64, f64)> = axes.cols.iter().map(|&(c0, dc)| Self::inside(c0, dc, self.nc)).collect();
         if self.sc == 1 {

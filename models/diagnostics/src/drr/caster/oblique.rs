@@ -52,7 +52,7 @@ const MAX_SLOPE: f64 = 1.5;
 /// The virtual detector: the plane `q` of the dominant axis, its pixel `(col, row)` at in-plane
 /// voxel coordinates `(rows[row], c0 + col h)`.
 #[derive(Debug, Clone)]
-pub(super) struct Virtual {
+pub(in crate::drr) struct Virtual {
     q: f64,
     rows: Rows,
     c0: f64,
@@ -83,7 +83,7 @@ impl Virtual {
 
     /// The end of the virtual ray to pixel `(col, row)`, LPS (its pixel, on the ray's line), and
     /// the planes `(lo, hi)` between the source and where it meets the real detector's plane.
-    pub(super) fn ray_end<T: Sample>(&self, c: &Caster<'_, T>, col: usize, row: usize) -> (Point3<f64>, (f64, f64)) {
+    pub(in crate::drr) fn ray_end<T: Sample>(&self, c: &Caster<'_, T>, col: usize, row: usize) -> (Point3<f64>, (f64, f64)) {
         let mut p = Vector3::zeros();
         p[c.ax] = self.q;
         p[c.ra] = self.r(row);
@@ -100,7 +100,7 @@ impl Virtual {
 
 /// Casts `base`'s geometry through a virtual detector into `out` (`rows x cols` of the real
 /// detector); `false`, with `out` untouched, when the geometry is not for this cast.
-pub(super) fn cast<T: Sample>(base: &Caster<'_, T>, out: &mut [f32]) -> bool {
+pub(in crate::drr) fn cast<T: Sample>(base: &Caster<'_, T>, out: &mut [f32]) -> bool {
     let Some((axes, v, vrows, vcols)) = plan(base) else { return false };
     let mut img = vec![0f32; vrows * vcols];
     base.parallel(&axes, &mut img);
