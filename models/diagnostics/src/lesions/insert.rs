@@ -59,20 +59,30 @@ pub fn blurred_ball(r: f64, radius: f64, sigma: f64) -> f64 {
     0.5 * (erf((radius - r) / s2) + erf((radius + r) / s2)) - sigma / (r * (2.0 * std::f64::consts::PI).sqrt()) * (g(r - radius) - g(r + radius))
 }
 
+/// The scanner's point-spread function (a Gaussian whose FWHM is the largest voxel spacing):
+/// its sigma, mm.
+pub(super) fn psf_sigma_mm(largest_spacing_mm: f64) -> f64 {
+    largest_spacing_mm / 2.354_820_045
+}
+
+/// The voxel indices along one axis within `reach_mm` of the continuous index `centre` (voxels
+/// of `spacing_mm`, `n` along the axis).
+pub(super) fn voxels_within(centre: f64, reach_mm: f64, spacing_mm: f64, n: usize) -> std::ops::Range<usize> {
+    let lo = (centre - reach_mm / spacing_mm).floor().max(0.0) as usize;
+    let hi = ((centre + reach_mm / spacing_mm).ceil().max(0.0) as usize + 1).min(n);
+    lo..hi
+}
+
 /// Inserts `lesion` into `ct` (in place), its noise drawn from `seed`.
 pub fn insert(ct: &mut Volume, lesion: &Inserted, noise_sd_hu: f64, seed: u64) {
     let grid = ct.grid().clone();
     let spacing = grid.spacing_mm();
-    let sigma = spacing.max() / 2.354_820_045;
+    let sigma = psf_sigma_mm(spacing.max());
     let radius = lesion.diameter_mm / 2.0;
     let c = grid.lps_to_voxel(&lesion.centre_lps_mm);
     let reach = radius + 4.0 * sigma + spacing.max();
     let [ni, nj, nk] = grid.size();
-    let range = |a: usize, n: usize| {
-        let lo = (c[a] - reach / spacing[a]).floor().max(0.0) as usize;
-        let hi = ((c[a] + reach / spacing[a]).ceil().max(0.0) as usize + 1).min(n);
-        lo..hi
-    };
+    let range = |a: usize, n: usize| voxels_within(c[a], reach, spacing[a], n);
     let (ri, rj, rk) = (range(0, ni), range(1, nj), range(2, nk));
     let mut rng = StdRng::seed_from_u64(seed);
     let hu = ct.hu_mut();
