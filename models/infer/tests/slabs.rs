@@ -88,6 +88,40 @@ fn slabs_equal_the_members_windows() {
     }
     println!("{lesion_voxels} lesion voxels; worst |difference| from float64: probabilities {worst_p:e}, entropy {worst_h:e}, disagreement {worst_mi:e}");
     assert!(worst_p < 1e-6 && worst_h < 1e-5 && worst_mi < 1e-5, "probabilities {worst_p}, entropy {worst_h}, disagreement {worst_mi}");
+    // Four slices a call (the 6 slices in groups of 4 and 2; each group's sums hold several
+    // slices): the same bits as one slice a call.
+    let mut batched = options.clone();
+    batched.window.batch_size = 4;
+    let p4 = predict_full(&mut model, image, &batched).unwrap();
+    assert_eq!(p4.timing.network_calls, 2 * 2);
+    let same = |a: &[f32], b: &[f32]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+    assert!(same(p4.output.as_slice().unwrap(), p.output.as_slice().unwrap()), "batched mean logits");
+    let seg4 = segment(&mut model, &ct, &batched).unwrap();
+    assert_eq!(seg4.labels.labels(), seg.labels.labels());
+    for (a, b, what) in [(&seg4.entropy_nats, &seg.entropy_nats, "entropy"), (&seg4.disagreement_nats, &seg.disagreement_nats, "disagreement")] {
+        assert!(same(a.as_slice().unwrap(), b.as_slice().unwrap()), "batched {what}");
+    }
+    assert!(same(seg4.probabilities.as_slice().unwrap(), seg.probabilities.as_slice().unwrap()), "batched probabilities");
+    // Four members (mirrors along j and i: the middle members add to the sums), with and without
+    // the uncertainty: the mean of the four windows, bit for bit, and the same labels.
+    let mut four = options.clone();
+    four.mirror_axes = vec![1, 2];
+    let flips = coxa_infer::window::mirror_members(&four.mirror_axes);
+    assert_eq!(flips.len(), 4);
+    let mut sum = sliding_window_fold(&mut model, 0, image, flips[0], &four.window, &mut timing).unwrap();
+    for &flip in &flips[1..] {
+        sum += &sliding_window_fold(&mut model, 0, image, flip, &four.window, &mut timing).unwrap();
+    }
+    sum.mapv_inplace(|v| v * 0.25);
+    let p_four = predict_full(&mut model, image, &four).unwrap();
+    assert_eq!(p_four.members, 4);
+    assert!(same(p_four.output.as_slice().unwrap(), sum.as_slice().unwrap()), "the four members' mean logits");
+    let seg_four = segment(&mut model, &ct, &four).unwrap();
+    four.uncertainty = false;
+    let seg_plain = segment(&mut model, &ct, &four).unwrap();
+    assert_eq!(seg_plain.labels.labels(), seg_four.labels.labels());
+    assert!(same(seg_plain.probabilities.as_slice().unwrap(), seg_four.probabilities.as_slice().unwrap()), "probabilities without the uncertainty");
+    assert!(seg_plain.entropy_nats.is_empty() && !seg_four.entropy_nats.is_empty());
     let apart = plain.iter().zip(&mirrored).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
     assert!(apart > 1e-2, "the two members' logits differ (by up to {apart}), so the mean is not one member's");
 }

@@ -157,8 +157,17 @@ pub(crate) fn checked_floats(dims: &[usize], what: &str) -> Result<usize> {
     }
 }
 
-/// The image padded to at least the patch with zeros, the lower side getting `diff / 2`
-/// (nnU-Net's `pad_nd_image`), and the tiles' start corners in nnU-Net's order (k, then j, then i).
+/// Where an image of `size` (k, j, i) lies on its padded grid and the tiles over that grid: the
+/// grid is at least the patch, the lower side getting `diff / 2` (nnU-Net's `pad_nd_image`), and
+/// the tiles' start corners are in nnU-Net's order (k, then j, then i).
+pub(crate) struct Layout {
+    pub(crate) lo: [usize; 3],
+    pub(crate) size: [usize; 3],
+    pub(crate) padded_size: [usize; 3],
+    pub(crate) tiles: Vec<[usize; 3]>,
+}
+
+/// The image padded with zeros to its [`Layout`]'s grid, and the layout.
 pub(crate) struct Tiled<'a> {
     /// The image itself when it needs no padding.
     pub(crate) padded: CowArray<'a, f32, Ix4>,
@@ -168,24 +177,15 @@ pub(crate) struct Tiled<'a> {
     pub(crate) tiles: Vec<[usize; 3]>,
 }
 
-/// Pads `image` (`[C, k, j, i]`) and lays the tiles; `buffers` is how many padded-size float
+/// Lays the tiles of an image of `size` (k, j, i); `buffers` is how many padded-size float
 /// planes the caller will hold (checked against the memory limit).
-pub(crate) fn tile_image<'a>(image: ArrayView4<'a, f32>, patch: [usize; 3], step_fraction: f64, buffers: usize) -> Result<Tiled<'a>> {
+pub(crate) fn tile_layout(size: [usize; 3], patch: [usize; 3], step_fraction: f64, buffers: usize) -> Result<Layout> {
     if !(step_fraction > 0.0 && step_fraction <= 1.0) {
         return Err(Error::BadInput { what: format!("step_fraction is {step_fraction}; it must be in (0, 1] (nnU-Net: 0.5)") });
     }
-    let channels = image.shape()[0];
-    let size = [image.shape()[1], image.shape()[2], image.shape()[3]];
     let padded_size: [usize; 3] = std::array::from_fn(|a| size[a].max(patch[a]));
     let lo: [usize; 3] = std::array::from_fn(|a| (padded_size[a] - size[a]) / 2);
     let _ = checked_floats(&[buffers, padded_size[0], padded_size[1], padded_size[2]], "sliding-window buffers")?;
-    let padded = if padded_size == size {
-        CowArray::from(image)
-    } else {
-        let mut padded = Array4::<f32>::zeros((channels, padded_size[0], padded_size[1], padded_size[2]));
-        padded.slice_mut(s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]]).assign(&image);
-        CowArray::from(padded)
-    };
     let starts: Vec<Vec<usize>> = (0..3).map(|a| tile_starts(padded_size[a], patch[a], step_fraction)).collect();
     let mut tiles = Vec::new();
     for &k in &starts[0] {
@@ -195,6 +195,20 @@ pub(crate) fn tile_image<'a>(image: ArrayView4<'a, f32>, patch: [usize; 3], step
             }
         }
     }
+    Ok(Layout { lo, size, padded_size, tiles })
+}
+
+/// Pads `image` (`[C, k, j, i]`) and lays the tiles ([`tile_layout`]).
+pub(crate) fn tile_image<'a>(image: ArrayView4<'a, f32>, patch: [usize; 3], step_fraction: f64, buffers: usize) -> Result<Tiled<'a>> {
+    let channels = image.shape()[0];
+    let Layout { lo, size, padded_size, tiles } = tile_layout([image.shape()[1], image.shape()[2], image.shape()[3]], patch, step_fraction, buffers)?;
+    let padded = if padded_size == size {
+        CowArray::from(image)
+    } else {
+        let mut padded = Array4::<f32>::zeros((channels, padded_size[0], padded_size[1], padded_size[2]));
+        padded.slice_mut(s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]]).assign(&image);
+        CowArray::from(padded)
+    };
     Ok(Tiled { padded, lo, size, padded_size, tiles })
 }
 
