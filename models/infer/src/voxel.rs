@@ -5,12 +5,13 @@
 //! Softmax outputs (every model coxa ships, and nnU-Net's) go through block kernels: the classes
 //! are planes, so a block of [`BLOCK`] voxels is taken class plane by class plane (every plane's
 //! piece of the block stays in L1) and each inner loop runs over contiguous voxels with the same
-//! operations, which LLVM turns into SIMD code (SSE2 on the x86-64 baseline, 4 lanes) without
-//! `unsafe`. The exponential and logarithm there are [`exp_f32`] and [`ln_f32`], polynomials
-//! on the float's exponent bits (Cephes' `expf` and `logf`), within 1 ulp of libm's `expf` and
-//! `logf` where the softmax and the entropy call them, where libm's scalar calls cannot be
-//! vectorised; probabilities move by at most 2.4e-7 against libm's (28 cases of `dump_maps`),
-//! labels not at all. Sigmoid and probability outputs keep the per-voxel path with libm.
+//! operations, which LLVM turns into SIMD code (SSE2 on the x86-64 baseline, 4 lanes; AVX2, 8
+//! lanes, inside [`with_widest_vectors`] where the CPU has it, with the same bits). The
+//! exponential and logarithm there are [`exp_f32`] and [`ln_f32`], polynomials on the float's
+//! exponent bits (Cephes' `expf` and `logf`), within 1 ulp of libm's `expf` and `logf` where the
+//! softmax and the entropy call them, where libm's scalar calls cannot be vectorised;
+//! probabilities move by at most 2.4e-7 against libm's (28 cases of `dump_maps`), labels not at
+//! all. Sigmoid and probability outputs keep the per-voxel path with libm.
 //!
 //! The arithmetic of a voxel is fixed (the softmax's sum is sequential over the classes from
 //! 0.0, the entropy summed in class order), so a result never depends on how the voxels were
@@ -23,8 +24,9 @@ use crate::card::{Activation, OutputKind};
 
 /// Runs `f` compiled for AVX2 (8 float32 lanes) where the CPU has it, else as built (SSE2 on
 /// the x86-64 baseline, 4 lanes). The same IEEE operations in wider vectors (no fused multiply-add:
-/// Rust never contracts `a * b + c`), so the results are the same bits either way; `f` and what
-/// it calls must be `#[inline(always)]` to be compiled into the AVX2 copy.
+/// Rust never contracts `a * b + c`), so the results are the same bits either way. `f` (a
+/// closure, called once, so inlined) and what it calls must be `#[inline(always)]` to be compiled
+/// into the AVX2 copy; a function it calls that is not inlined runs as built.
 #[inline(always)]
 pub(crate) fn with_widest_vectors<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
