@@ -44,7 +44,9 @@
 //! Several members of a deterministic softmax model whose tiles do not overlap (a slice-wise
 //! model, or an image within one tile along the slices) are run tile by tile and finished per
 //! voxel as each tile's last member comes back (the `slabs` module): the same values, without the
-//! members' volume-sized maps.
+//! members' volume-sized maps. On the CT's own grid (the card's spacing, no `[nnunet]` table, a
+//! normalisation per voxel) that path reads the CT's rows as it fills its tiles, normalising them
+//! as they are read (the same arithmetic as [`normalise_view`]): no normalised copy of the CT.
 
 use std::time::Instant;
 
@@ -126,9 +128,9 @@ pub fn normalise(hu: &Array3<f32>, scheme: &Normalisation) -> Array3<f32> {
 /// volume stores them (`i16` or `f32`, read exactly as `f32`).
 pub fn normalise_view<T: HuValue>(hu: ArrayView3<'_, T>, scheme: &Normalisation) -> Array3<f32> {
     match *scheme {
-        Normalisation::Ct { percentile_00_5_hu: lo, percentile_99_5_hu: hi, mean_hu, std_hu } => {
-            let (lo, hi, mean, std) = (lo as f32, hi as f32, mean_hu as f32, std_hu.max(1e-8) as f32);
-            par_mapv(hu, |v| (v.hu_f32().clamp(lo, hi) - mean) / std)
+        Normalisation::Ct { .. } => {
+            let norm = PerVoxel::of(scheme).expect("CTNormalization is per voxel");
+            par_mapv(hu, |v| norm.apply(v.hu_f32()))
         }
         Normalisation::Zscore => {
             let n = hu.len().max(1) as f64;
@@ -138,6 +140,38 @@ pub fn normalise_view<T: HuValue>(hu: ArrayView3<'_, T>, scheme: &Normalisation)
             hu.mapv(|v| (v.hu_f32() - mean) / std)
         }
         Normalisation::None => hu.mapv(HuValue::hu_f32),
+    }
+}
+
+/// A normalisation that takes each value alone (nnU-Net's CTNormalization, or none; the z-score
+/// needs the whole image's mean and standard deviation first).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PerVoxel {
+    /// `(clamp(v, lo, hi) - mean) / std`.
+    Ct { lo: f32, hi: f32, mean: f32, std: f32 },
+    /// `v`.
+    Identity,
+}
+
+impl PerVoxel {
+    /// The card's normalisation, when it is per voxel.
+    pub(crate) fn of(scheme: &Normalisation) -> Option<Self> {
+        match *scheme {
+            Normalisation::Ct { percentile_00_5_hu: lo, percentile_99_5_hu: hi, mean_hu, std_hu } => {
+                Some(Self::Ct { lo: lo as f32, hi: hi as f32, mean: mean_hu as f32, std: std_hu.max(1e-8) as f32 })
+            }
+            Normalisation::None => Some(Self::Identity),
+            Normalisation::Zscore => None,
+        }
+    }
+
+    /// One value, normalised ([`normalise_view`]'s arithmetic).
+    #[inline(always)]
+    pub(crate) fn apply(self, v: f32) -> f32 {
+        match self {
+            Self::Ct { lo, hi, mean, std } => (v.clamp(lo, hi) - mean) / std,
+            Self::Identity => v,
+        }
     }
 }
 
@@ -240,12 +274,26 @@ pub fn predict_full(model: &mut Model, image: ArrayView4<'_, f32>, options: &Inf
     predict_inner(model, image, options, true).map(|(p, _)| p)
 }
 
-/// [`predict_full`]; without `need_output` the one-member, one-tile case leaves
-/// [`Prediction::output`] empty (its probabilities are the result on the CT's grid, the mean
-/// output is not used), which saves a buffer of the output's size. With the prediction, for one
-/// softmax member within one tile: each voxel's most probable channel, taken in the same pass as
-/// the probabilities (the label map's argmax of them).
-fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &InferenceOptions, need_output: bool) -> Result<(Prediction, Option<Array3<u16>>)> {
+/// The members' prediction of a model of slabs ([`crate::slabs`]) straight from a CT's HU
+/// (`[k, j, i]`, on the model's grid), normalised row by row as its tiles are filled; `None`
+/// when the model or the CT does not fit that path.
+fn slabs_of_ct<T: HuValue>(model: &mut Model, hu: ArrayView3<'_, T>, norm: PerVoxel, options: &InferenceOptions, only_labels: bool) -> Result<Option<(Prediction, Option<Array3<u16>>)>> {
+    let (folds, mirrors) = members_of(model, options)?;
+    let run = crate::slabs::SlabRun { folds: &folds, mirrors: &mirrors, need_output: false, only_labels };
+    let (nk, nj, ni) = hu.dim();
+    let row = |k: usize, j: usize, out: &mut [f32]| {
+        let src = hu.slice(s![k, j, ..]);
+        match src.as_slice() {
+            Some(src) => out.iter_mut().zip(src).for_each(|(o, &v)| *o = norm.apply(v.hu_f32())),
+            None => out.iter_mut().zip(src.iter()).for_each(|(o, &v)| *o = norm.apply(v.hu_f32())),
+        }
+    };
+    crate::slabs::members_over_slabs(model, crate::slabs::SlabImage::Rows { size: [nk, nj, ni], row: &row }, options, &run)
+}
+
+/// The members `options` asks of `model` (its folds and mirror sets), after checking that they
+/// fit it; a stochastic model's session starts again from its seed.
+fn members_of(model: &mut Model, options: &InferenceOptions) -> Result<(Vec<usize>, Vec<[bool; 3]>)> {
     let card = model.card().clone();
     if options.mc_passes == 0 {
         return Err(Error::BadInput { what: "mc_passes is 0; use 1 for a deterministic model".into() });
@@ -269,7 +317,17 @@ fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &Infere
     if let Some(&f) = folds.iter().find(|&&f| f >= model.folds()) {
         return Err(Error::BadInput { what: format!("fold {f} asked, model {} has {} fold(s) (0..{})", card.name, model.folds(), model.folds()) });
     }
-    let mirrors = mirror_members(&options.mirror_axes);
+    Ok((folds, mirror_members(&options.mirror_axes)))
+}
+
+/// [`predict_full`]; without `need_output` the one-member, one-tile case leaves
+/// [`Prediction::output`] empty (its probabilities are the result on the CT's grid, the mean
+/// output is not used), which saves a buffer of the output's size. With the prediction, for one
+/// softmax member within one tile: each voxel's most probable channel, taken in the same pass as
+/// the probabilities (the label map's argmax of them).
+fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &InferenceOptions, need_output: bool) -> Result<(Prediction, Option<Array3<u16>>)> {
+    let card = model.card().clone();
+    let (folds, mirrors) = members_of(model, options)?;
     let mut timing = WindowTiming::default();
     if let Some(nn) = &card.nnunet {
         if options.mc_passes > 1 {
@@ -354,7 +412,7 @@ fn predict_inner(model: &mut Model, image: ArrayView4<'_, f32>, options: &Infere
     // Members over tiles that do not overlap (a slice-wise model, or one tile): each tile's
     // members in turn, finished per voxel as below (crate::slabs).
     let run = crate::slabs::SlabRun { folds: &folds, mirrors: &mirrors, need_output, only_labels: labels_only(&card, options) };
-    if let Some(done) = crate::slabs::members_over_slabs(model, image, options, &run)? {
+    if let Some(done) = crate::slabs::members_over_slabs(model, crate::slabs::SlabImage::Normalised(image.as_standard_layout()), options, &run)? {
         return Ok(done);
     }
     let mut sum: Option<Array4<f32>> = None;
@@ -502,40 +560,52 @@ pub fn segment(model: &mut Model, ct: &Volume, options: &InferenceOptions) -> Re
     let cropped = crop.iter().zip(full_shape).any(|(r, n)| r.len() != n);
     let ct_shape = [crop[0].len(), crop[1].len(), crop[2].len()];
     let inside = s![crop[0].clone(), crop[1].clone(), crop[2].clone()];
-    let normalised = coxa_core::with_hu!(ct, |hu| normalise_view(hu.slice(inside), &card.input.normalisation));
-    // To the model's spacing, and how to come back.
-    let (at_model, back) = if let Some(nn) = &card.nnunet {
-        // nnU-Net's shape and resampling (crate::resample); none when the shapes are equal.
-        let new_shape = compute_new_shape(ct_shape, ct_kji, target_kji);
-        let _ = checked_floats(&[classes * 3 + 2, new_shape[0], new_shape[1], new_shape[2]], "model-grid buffers")?;
-        if new_shape == ct_shape {
-            (normalised, Back::Same)
-        } else {
-            let float16 = options.float16_accumulation.unwrap_or(nn.float16_accumulation);
-            (resample_channel(normalised.view(), new_shape, ct_kji, target_kji, &nn.resampling_data).mapv(|v| v as f32), Back::Nnunet(nn.resampling_probabilities, float16))
-        }
-    } else {
-        let model_grid = grid_with_spacing(&ct_grid, target).map_err(|source| Error::Core { what: "model", source })?;
-        let [mi, mj, mk] = model_grid.size();
-        let _ = checked_floats(&[classes * 3 + 2, mi, mj, mk], "model-grid buffers")?;
-        if (ct_grid.spacing_mm() - target).abs().max() < 1e-9 {
-            (normalised, Back::Same)
-        } else {
-            let v = Volume::new(ct_grid.clone(), normalised).map_err(|source| Error::Core { what: "normalised", source })?;
-            (v.resampled(target).map_err(|source| Error::Core { what: "model", source })?.into_parts().1, Back::Trilinear(model_grid))
+    let only_labels = labels_only(&card, options);
+    // On the CT's own grid, a model of slabs (crate::slabs) fills its tiles from the CT's rows,
+    // normalised as they are read: no normalised copy of the CT. Otherwise the CT is normalised
+    // (and resampled) first.
+    let same_grid = card.nnunet.is_none() && !card.output.stochastic && (ct_grid.spacing_mm() - target).abs().max() < 1e-9;
+    let direct = match PerVoxel::of(&card.input.normalisation).filter(|_| same_grid) {
+        Some(norm) => coxa_core::with_hu!(ct, |hu| slabs_of_ct(model, hu.view(), norm, options, only_labels))?,
+        None => None,
+    };
+    let ((Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities }, best), back) = match direct {
+        Some(done) => (done, Back::Same),
+        None => {
+            let normalised = coxa_core::with_hu!(ct, |hu| normalise_view(hu.slice(inside), &card.input.normalisation));
+            // To the model's spacing, and how to come back.
+            let (at_model, back) = if let Some(nn) = &card.nnunet {
+                // nnU-Net's shape and resampling (crate::resample); none when the shapes are equal.
+                let new_shape = compute_new_shape(ct_shape, ct_kji, target_kji);
+                let _ = checked_floats(&[classes * 3 + 2, new_shape[0], new_shape[1], new_shape[2]], "model-grid buffers")?;
+                if new_shape == ct_shape {
+                    (normalised, Back::Same)
+                } else {
+                    let float16 = options.float16_accumulation.unwrap_or(nn.float16_accumulation);
+                    (resample_channel(normalised.view(), new_shape, ct_kji, target_kji, &nn.resampling_data).mapv(|v| v as f32), Back::Nnunet(nn.resampling_probabilities, float16))
+                }
+            } else {
+                let model_grid = grid_with_spacing(&ct_grid, target).map_err(|source| Error::Core { what: "model", source })?;
+                let [mi, mj, mk] = model_grid.size();
+                let _ = checked_floats(&[classes * 3 + 2, mi, mj, mk], "model-grid buffers")?;
+                if (ct_grid.spacing_mm() - target).abs().max() < 1e-9 {
+                    (normalised, Back::Same)
+                } else {
+                    let v = Volume::new(ct_grid.clone(), normalised).map_err(|source| Error::Core { what: "normalised", source })?;
+                    (v.resampled(target).map_err(|source| Error::Core { what: "model", source })?.into_parts().1, Back::Trilinear(model_grid))
+                }
+            };
+            let image = at_model.view().insert_axis(Axis(0));
+            // The mean output is needed when it is resampled, or (labels only) when the labels are
+            // taken after the crop is undone.
+            let need_output = !matches!(back, Back::Same) || (only_labels && cropped);
+            (predict_inner(model, image, options, need_output)?, back)
         }
     };
-    let image = at_model.view().insert_axis(Axis(0));
-    let only_labels = labels_only(&card, options);
-    // The mean output is needed when it is resampled, or (labels only) when the labels are
-    // taken after the crop is undone.
-    let need_output = !matches!(back, Back::Same) || (only_labels && cropped);
-    let (Prediction { output: mean, entropy_nats: h, disagreement_nats: mi, members, timing, probabilities }, best) = predict_inner(model, image, options, need_output)?;
     // Labels only: the logits stand in for the probabilities (their argmax is the softmax's).
     let activate = |x: Array4<f32>, kind: OutputKind, act: Activation| if only_labels { x } else { activate(x, kind, act) };
     // The argmax taken with the probabilities holds on the CT's grid when nothing was resampled or cropped.
     let best = if matches!(back, Back::Same) && !cropped { best } else { None };
-    drop(at_model);
     let (probabilities, h_ct, mi_ct) = match back {
         // On the model's grid already: the activation of the mean output, computed on the way or now.
         Back::Same => (probabilities.unwrap_or_else(|| activate(mean, card.output.kind, card.output.activation)), h, mi),

@@ -7,7 +7,8 @@
 //! entropy, disagreement, the mean's softmax and its argmax), in the same order, bit for bit,
 //! without any volume-sized sum, per-member map or copy of a network output: each output is
 //! read where ONNX Runtime wrote it, and the tiles are filled from the image itself (no padded
-//! copy of it).
+//! copy of it), or from a CT's rows normalised as they are read ([`SlabImage`]: no normalised
+//! copy either).
 //!
 //! **How the work is laid out.** On the calling thread (a call's voxels are about 0.1 ms of
 //! work, too little to hand to other threads (rayon) without waiting for them on a loaded
@@ -34,7 +35,7 @@
 
 use std::time::Instant;
 
-use ndarray::{Array3, Array4, Array5, ArrayView4, s};
+use ndarray::{Array3, Array4, Array5, CowArray, Ix4, s};
 
 use crate::Result;
 use crate::card::{Activation, OutputKind};
@@ -73,13 +74,12 @@ pub(crate) struct SlabRun<'a> {
 /// the image does not fit this path. With `need_output` the mean output, entropy and
 /// disagreement (no probabilities, no argmax); otherwise the softmax of the mean (unless
 /// `only_labels`), the argmax, entropy and disagreement, and an empty output.
-pub(crate) fn members_over_slabs(model: &mut Model, image: ArrayView4<'_, f32>, options: &InferenceOptions, run: &SlabRun<'_>) -> Result<Option<(Prediction, Option<Array3<u16>>)>> {
+pub(crate) fn members_over_slabs(model: &mut Model, image: SlabImage<'_>, options: &InferenceOptions, run: &SlabRun<'_>) -> Result<Option<(Prediction, Option<Array3<u16>>)>> {
     let start = Instant::now();
     let card = model.card();
     let (kind, act, classes) = (card.output.kind, card.output.activation, card.output.classes.len());
     let patch = card.patch_size_kji();
-    let channels = image.shape()[0];
-    let size = [image.shape()[1], image.shape()[2], image.shape()[3]];
+    let (channels, size) = (image.channels(), image.size());
     let padded: [usize; 3] = std::array::from_fn(|a| size[a].max(patch[a]));
     let slabs = padded[1] == patch[1] && padded[2] == patch[2] && (patch[0] == 1 || padded[0] == patch[0]);
     let members = run.folds.len() * run.mirrors.len();
@@ -149,7 +149,7 @@ pub(crate) fn members_over_slabs(model: &mut Model, image: ArrayView4<'_, f32>, 
             let mut member = 0;
             for &fold in run.folds {
                 for &flip in run.mirrors {
-                    gather_slabs(image, lo, patch, group, flip, &mut x);
+                    gather_slabs(&image, lo, patch, group, flip, &mut x);
                     let (first, last) = (member == 0, member + 1 == members);
                     let add = Add { classes, patch, lo, ni, nj, flip, first, last, inv, uncertainty, kind, act, gs, planes: &planes, spans: &spans };
                     model.run_fold_with(fold, x.slice(s![..group.len(), .., .., .., ..]), |y| {
@@ -209,18 +209,57 @@ struct Scratch {
     h: Vec<f32>,
 }
 
+/// What the slab path fills its tiles from.
+pub(crate) enum SlabImage<'a> {
+    /// The model's input `[C, k, j, i]`.
+    Normalised(CowArray<'a, f32, Ix4>),
+    /// A one-channel image of `size` (k, j, i), row by row: `row(k, j, out)` writes row `(k, j)`
+    /// (`size[2]` values) into `out` (a CT's HU, normalised as they are read: no normalised copy
+    /// of the CT).
+    Rows { size: [usize; 3], row: &'a dyn Fn(usize, usize, &mut [f32]) },
+}
+
+impl SlabImage<'_> {
+    fn channels(&self) -> usize {
+        match self {
+            Self::Normalised(v) => v.shape()[0],
+            Self::Rows { .. } => 1,
+        }
+    }
+
+    fn size(&self) -> [usize; 3] {
+        match self {
+            Self::Normalised(v) => [v.shape()[1], v.shape()[2], v.shape()[3]],
+            Self::Rows { size, .. } => *size,
+        }
+    }
+
+    /// Row `(k, j)` of channel `c` into `out`.
+    fn row(&self, c: usize, k: usize, j: usize, out: &mut [f32]) {
+        match self {
+            Self::Normalised(v) => {
+                let row = v.slice(s![c, k, j, ..]);
+                match row.as_slice() {
+                    Some(row) => out.copy_from_slice(row),
+                    None => out.iter_mut().zip(row.iter()).for_each(|(o, &v)| *o = v),
+                }
+            }
+            Self::Rows { row, .. } => row(k, j, out),
+        }
+    }
+}
+
 /// The tiles `group` (start corners on the padded grid, where the image starts at `lo`) of
-/// `image` (`[C, k, j, i]`), flipped along the axes of `flip`, into `x` (`[N, C, k, j, i]`, `N`
-/// at least the group's length): what [`crate::window::gather_tiles`] takes from the image
-/// padded with zeros, read row by row from the image itself, so that no padded copy of it is
-/// made (7 MB for a CT of 122 x 101 x 112 voxels on 128 x 128 slices).
-fn gather_slabs(image: ArrayView4<'_, f32>, lo: [usize; 3], patch: [usize; 3], group: &[[usize; 3]], flip: [bool; 3], x: &mut Array5<f32>) {
+/// `image`, flipped along the axes of `flip`, into `x` (`[N, C, k, j, i]`, `N` at least the
+/// group's length): what [`crate::window::gather_tiles`] takes from the image padded with zeros,
+/// read row by row from the image itself, so that no padded copy of it is made (7 MB for a CT
+/// of 122 x 101 x 112 voxels on 128 x 128 slices).
+fn gather_slabs(image: &SlabImage<'_>, lo: [usize; 3], patch: [usize; 3], group: &[[usize; 3]], flip: [bool; 3], x: &mut Array5<f32>) {
     let [pk, pj, pi] = patch;
-    let (channels, [nk, nj, ni]) = (image.shape()[0], [image.shape()[1], image.shape()[2], image.shape()[3]]);
-    let image = image.as_standard_layout();
-    let src = image.as_slice().expect("standard layout");
+    let (channels, [nk, nj, ni]) = (image.channels(), image.size());
     let xs = x.as_slice_mut().expect("a new array");
     xs.fill(0.0);
+    let mut reversed = vec![0f32; if flip[2] { ni } else { 0 }];
     for (b, t) in group.iter().enumerate() {
         for tk in 0..pk {
             // The tile's slice `tk` (flipped: the tile's last) is the padded grid's `t[0] + ..`.
@@ -232,12 +271,12 @@ fn gather_slabs(image: ArrayView4<'_, f32>, lo: [usize; 3], patch: [usize; 3], g
                     let tj = lo[1] + j - t[1];
                     let tj = if flip[1] { pj - 1 - tj } else { tj };
                     let ti = lo[2] - t[2];
-                    let row = &src[((c * nk + k) * nj + j) * ni..][..ni];
                     let at = (((b * channels + c) * pk + tk) * pj + tj) * pi;
                     if flip[2] {
-                        xs[at + pi - ti - ni..at + pi - ti].iter_mut().zip(row.iter().rev()).for_each(|(x, &v)| *x = v);
+                        image.row(c, k, j, &mut reversed);
+                        xs[at + pi - ti - ni..at + pi - ti].iter_mut().zip(reversed.iter().rev()).for_each(|(x, &v)| *x = v);
                     } else {
-                        xs[at + ti..at + ti + ni].copy_from_slice(row);
+                        image.row(c, k, j, &mut xs[at + ti..at + ti + ni]);
                     }
                 }
             }
@@ -404,7 +443,7 @@ mod tests {
 
     use crate::window::{gather_tiles, tile_image};
 
-    use super::gather_slabs;
+    use super::{SlabImage, gather_slabs};
 
     /// Read from the image itself, the tiles are those of the padded copy, for every flip, with
     /// padding on either side uneven (k 5 in 8, j 4 in 7, i 3 in 6 on slabs of 8 x 7 x 6 and of
@@ -419,7 +458,7 @@ mod tests {
                 let shape = (group.len(), 2, patch[0], patch[1], patch[2]);
                 let (mut want, mut got) = (Array5::<f32>::zeros(shape), Array5::<f32>::from_elem(shape, f32::NAN));
                 gather_tiles(tiled.padded.view(), patch, group.iter().map(|&t| (t, flip)), &mut want);
-                gather_slabs(image.view(), tiled.lo, patch, group, flip, &mut got);
+                gather_slabs(&SlabImage::Normalised(image.view().into()), tiled.lo, patch, group, flip, &mut got);
                 assert_eq!(got, want, "patch {patch:?}, flip {flip:?}");
             }
         }

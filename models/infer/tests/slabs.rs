@@ -65,6 +65,11 @@ fn slabs_equal_the_members_windows() {
     assert_eq!(differ, 0, "{differ} mean logits differ from the two windows' mean");
     let seg = segment(&mut model, &ct, &options).unwrap();
     assert_eq!(seg.members, 2);
+    // `segment` on the CT's own grid fills the tiles from the CT's rows, normalised as they are
+    // read; `predict_full` from the normalised image: the same bits.
+    let bits = |a: &ndarray::Array3<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&seg.entropy_nats), bits(&p.entropy_nats), "entropy from the CT's rows");
+    assert_eq!(bits(&seg.disagreement_nats), bits(&p.disagreement_nats), "disagreement from the CT's rows");
     let classes = mean.shape()[0];
     let (mut worst_p, mut worst_h, mut worst_mi, mut lesion_voxels) = (0f64, 0f64, 0f64, 0usize);
     for ((k, j, i), &label) in seg.labels.labels().indexed_iter() {
