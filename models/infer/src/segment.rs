@@ -128,9 +128,9 @@ pub fn normalise(hu: &Array3<f32>, scheme: &Normalisation) -> Array3<f32> {
 /// volume stores them (`i16` or `f32`, read exactly as `f32`).
 pub fn normalise_view<T: HuValue>(hu: ArrayView3<'_, T>, scheme: &Normalisation) -> Array3<f32> {
     match *scheme {
-        Normalisation::Ct { .. } => {
-            let norm = PerVoxel::of(scheme).expect("CTNormalization is per voxel");
-            par_mapv(hu, |v| norm.apply(v.hu_f32()))
+        Normalisation::Ct { percentile_00_5_hu: lo, percentile_99_5_hu: hi, mean_hu, std_hu } => {
+            let (lo, hi, mean, std) = ct_constants(lo, hi, mean_hu, std_hu);
+            par_mapv(hu, |v| ct_normalised(v.hu_f32(), lo, hi, mean, std))
         }
         Normalisation::Zscore => {
             let n = hu.len().max(1) as f64;
@@ -143,13 +143,24 @@ pub fn normalise_view<T: HuValue>(hu: ArrayView3<'_, T>, scheme: &Normalisation)
     }
 }
 
+/// nnU-Net's CTNormalization of one value: `(clamp(v, lo, hi) - mean) / std`.
+#[inline(always)]
+fn ct_normalised(v: f32, lo: f32, hi: f32, mean: f32, std: f32) -> f32 {
+    (v.clamp(lo, hi) - mean) / std
+}
+
+/// The card's CTNormalization constants in `f32` (the standard deviation at least 1e-8).
+fn ct_constants(lo: f64, hi: f64, mean: f64, std: f64) -> (f32, f32, f32, f32) {
+    (lo as f32, hi as f32, mean as f32, std.max(1e-8) as f32)
+}
+
 /// A normalisation that takes each value alone (nnU-Net's CTNormalization, or none; the z-score
 /// needs the whole image's mean and standard deviation first).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum PerVoxel {
-    /// `(clamp(v, lo, hi) - mean) / std`.
+    /// [`ct_normalised`] with these constants.
     Ct { lo: f32, hi: f32, mean: f32, std: f32 },
-    /// `v`.
+    /// The value itself.
     Identity,
 }
 
@@ -157,20 +168,21 @@ impl PerVoxel {
     /// The card's normalisation, when it is per voxel.
     pub(crate) fn of(scheme: &Normalisation) -> Option<Self> {
         match *scheme {
-            Normalisation::Ct { percentile_00_5_hu: lo, percentile_99_5_hu: hi, mean_hu, std_hu } => {
-                Some(Self::Ct { lo: lo as f32, hi: hi as f32, mean: mean_hu as f32, std: std_hu.max(1e-8) as f32 })
+            Normalisation::Ct { percentile_00_5_hu, percentile_99_5_hu, mean_hu, std_hu } => {
+                let (lo, hi, mean, std) = ct_constants(percentile_00_5_hu, percentile_99_5_hu, mean_hu, std_hu);
+                Some(Self::Ct { lo, hi, mean, std })
             }
             Normalisation::None => Some(Self::Identity),
             Normalisation::Zscore => None,
         }
     }
 
-    /// One value, normalised ([`normalise_view`]'s arithmetic).
-    #[inline(always)]
-    pub(crate) fn apply(self, v: f32) -> f32 {
+    /// `out[i]` = `src[i]` normalised ([`normalise_view`]'s arithmetic), the case taken once for
+    /// the row so that the loop vectorises.
+    pub(crate) fn row<'a, T: HuValue>(self, src: impl Iterator<Item = &'a T>, out: &mut [f32]) {
         match self {
-            Self::Ct { lo, hi, mean, std } => (v.clamp(lo, hi) - mean) / std,
-            Self::Identity => v,
+            Self::Ct { lo, hi, mean, std } => out.iter_mut().zip(src).for_each(|(o, &v)| *o = ct_normalised(v.hu_f32(), lo, hi, mean, std)),
+            Self::Identity => out.iter_mut().zip(src).for_each(|(o, &v)| *o = v.hu_f32()),
         }
     }
 }
@@ -284,8 +296,8 @@ fn slabs_of_ct<T: HuValue>(model: &mut Model, hu: ArrayView3<'_, T>, norm: PerVo
     let row = |k: usize, j: usize, out: &mut [f32]| {
         let src = hu.slice(s![k, j, ..]);
         match src.as_slice() {
-            Some(src) => out.iter_mut().zip(src).for_each(|(o, &v)| *o = norm.apply(v.hu_f32())),
-            None => out.iter_mut().zip(src.iter()).for_each(|(o, &v)| *o = norm.apply(v.hu_f32())),
+            Some(src) => norm.row(src.iter(), out),
+            None => norm.row(src.iter(), out),
         }
     };
     crate::slabs::members_over_slabs(model, crate::slabs::SlabImage::Rows { size: [nk, nj, ni], row: &row }, options, &run)
