@@ -295,6 +295,7 @@ fn slabs_of_ct<T: HuValue>(model: &mut Model, hu: ArrayView3<'_, T>, norm: PerVo
     let (nk, nj, ni) = hu.dim();
     let row = |k: usize, j: usize, out: &mut [f32]| {
         let src = hu.slice(s![k, j, ..]);
+        // A contiguous row through a slice's iterator (vectorised), any other through ndarray's.
         match src.as_slice() {
             Some(src) => norm.row(src.iter(), out),
             None => norm.row(src.iter(), out),

@@ -453,12 +453,13 @@ mod tests {
         let image = Array4::from_shape_fn((2, 5, 4, 3), |(c, k, j, i)| 1.0 + (c * 1000 + k * 100 + j * 10 + i) as f32);
         for patch in [[8, 7, 6], [1, 7, 6]] {
             let tiled = tile_image(image.view(), patch, 0.5, 1).unwrap();
+            let (tiles, lo) = (&tiled.layout.tiles, tiled.layout.lo);
             for flip in (0..8).map(|m| [m & 1 != 0, m & 2 != 0, m & 4 != 0]) {
-                let group = &tiled.tiles[..];
+                let group = &tiles[..];
                 let shape = (group.len(), 2, patch[0], patch[1], patch[2]);
                 let (mut want, mut got) = (Array5::<f32>::zeros(shape), Array5::<f32>::from_elem(shape, f32::NAN));
                 gather_tiles(tiled.padded.view(), patch, group.iter().map(|&t| (t, flip)), &mut want);
-                gather_slabs(&SlabImage::Normalised(image.view().into()), tiled.lo, patch, group, flip, &mut got);
+                gather_slabs(&SlabImage::Normalised(image.view().into()), lo, patch, group, flip, &mut got);
                 assert_eq!(got, want, "patch {patch:?}, flip {flip:?}");
             }
         }

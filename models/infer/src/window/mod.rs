@@ -171,10 +171,7 @@ pub(crate) struct Layout {
 pub(crate) struct Tiled<'a> {
     /// The image itself when it needs no padding.
     pub(crate) padded: CowArray<'a, f32, Ix4>,
-    pub(crate) lo: [usize; 3],
-    pub(crate) size: [usize; 3],
-    pub(crate) padded_size: [usize; 3],
-    pub(crate) tiles: Vec<[usize; 3]>,
+    pub(crate) layout: Layout,
 }
 
 /// Lays the tiles of an image of `size` (k, j, i); `buffers` is how many padded-size float
@@ -201,7 +198,8 @@ pub(crate) fn tile_layout(size: [usize; 3], patch: [usize; 3], step_fraction: f6
 /// Pads `image` (`[C, k, j, i]`) and lays the tiles ([`tile_layout`]).
 pub(crate) fn tile_image<'a>(image: ArrayView4<'a, f32>, patch: [usize; 3], step_fraction: f64, buffers: usize) -> Result<Tiled<'a>> {
     let channels = image.shape()[0];
-    let Layout { lo, size, padded_size, tiles } = tile_layout([image.shape()[1], image.shape()[2], image.shape()[3]], patch, step_fraction, buffers)?;
+    let layout = tile_layout([image.shape()[1], image.shape()[2], image.shape()[3]], patch, step_fraction, buffers)?;
+    let Layout { lo, size, padded_size, .. } = layout;
     let padded = if padded_size == size {
         CowArray::from(image)
     } else {
@@ -209,7 +207,7 @@ pub(crate) fn tile_image<'a>(image: ArrayView4<'a, f32>, patch: [usize; 3], step
         padded.slice_mut(s![.., lo[0]..lo[0] + size[0], lo[1]..lo[1] + size[1], lo[2]..lo[2] + size[2]]).assign(&image);
         CowArray::from(padded)
     };
-    Ok(Tiled { padded, lo, size, padded_size, tiles })
+    Ok(Tiled { padded, layout })
 }
 
 /// `v` (`[C, k, j, i]`) flipped along the spatial axes where `flip` is true.
@@ -323,7 +321,7 @@ pub fn sliding_window_fold(model: &mut Model, fold: usize, image: ArrayView4<'_,
     let start = Instant::now();
     let patch = model.card().patch_size_kji();
     let classes = model.card().output.classes.len();
-    let Tiled { padded, lo, size, padded_size, tiles } = tile_image(image, patch, options.step_fraction, image.shape()[0].max(classes) + 1)?;
+    let Tiled { padded, layout: Layout { lo, size, padded_size, tiles } } = tile_image(image, patch, options.step_fraction, image.shape()[0].max(classes) + 1)?;
     let gauss = gaussian_importance(patch);
     let batch = model.batch_for(options.batch_size);
     // One plane of Gaussian-weighted sums per class (flat, `[classes, k, j, i]`), added up in

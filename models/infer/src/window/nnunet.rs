@@ -6,7 +6,7 @@ use std::time::Instant;
 use ndarray::{Array3, Array4, ArrayView4, s};
 use rayon::prelude::*;
 
-use super::{Job, Tiled, WindowOptions, WindowTiming, Work, pipelined, tile_image};
+use super::{Job, Layout, Tiled, WindowOptions, WindowTiming, Work, pipelined, tile_image};
 use crate::card::{Activation, OutputKind};
 use crate::model::Model;
 use crate::{Error, Result};
@@ -375,7 +375,8 @@ pub fn nnunet_sliding_window(
     if mirrors.is_empty() {
         return Err(Error::BadInput { what: "no mirror set: the first member is the unflipped image".into() });
     }
-    let Tiled { padded, lo, size, padded_size, tiles } = tile_image(image, patch, options.step_fraction, image.shape()[0] + if uncertainty { 2 * classes + 2 } else { classes + 1 })?;
+    let Tiled { padded, layout: Layout { lo, size, padded_size, tiles } } =
+        tile_image(image, patch, options.step_fraction, image.shape()[0] + if uncertainty { 2 * classes + 2 } else { classes + 1 })?;
     let jobs: Vec<Job> = tiles.iter().flat_map(|&t| mirrors.iter().map(move |&m| (t, m))).collect();
     let batch = model.batch_for(options.batch_size);
     let mut sums = NnunetSums::new(classes, float16, uncertainty, mirrors.len(), padded_size, patch);
