@@ -18,8 +18,8 @@ use nalgebra::Vector3;
 use coxa_anatomy::segment::{SegmentOptions, segment_bones};
 use coxa_anatomy::{landmarks, surface};
 use coxa_benches::{bench, shared_data};
+use coxa_case::stages::anatomy::{AnatomyInput, LabelInput, run as anatomy_stage};
 use coxa_core::{LabelMap, Side, Volume};
-use coxa_scenarios::stages::anatomy::{AnatomyInput, LabelInput, run as anatomy_stage};
 
 fn labels_1mm() -> Option<LabelMap> {
     let p = shared_data("totalseg/example_seg_fast_force_split.nii.gz");

@@ -44,12 +44,12 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use coxa_benches::{bench, shared_data, z013};
+use coxa_case::msk_stage::{CaseBones, LoadedModel, generic_bones};
 use coxa_core::{Mesh, PatientLandmarks};
 use coxa_msk::bone_geometry::{GenericBones, PatientBones, RegistrationReport, WarpOptions, register_model};
 use coxa_msk::hcf::{Activity, hip_contact_force};
 use coxa_msk::osim::Model;
 use coxa_msk::personalise::{abductor_report, scale_bodies};
-use coxa_scenarios::msk_stage::{CaseBones, LoadedModel, generic_bones};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const BODY_WEIGHT_N: f64 = 760.0;

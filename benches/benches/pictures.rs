@@ -3,7 +3,7 @@
 //! Setup runs the real CT (`../shared/data/totalseg/example_ct.nii.gz`) through the pipeline
 //! once, headless, and reads back the case's bone surfaces, placed implants and plan; the
 //! benchmark then draws the four 480 x 480 pictures from them, as the pipeline's picture stage
-//! does (`coxa_scenarios::render::report_pictures`, the views in parallel), and encodes the
+//! does (`coxa_case::render::report_pictures`, the views in parallel), and encodes the
 //! PNG files. Before this renderer the pictures came from the bevy viewer on lavapipe: 12 s of a
 //! 13.5 s release case on this CT (issue 17's measurement).
 //!
@@ -13,9 +13,9 @@
 use std::path::{Path, PathBuf};
 
 use coxa_benches::{bench, find_shared_data};
+use coxa_case::render::{PlanScene, png, report_pictures};
+use coxa_case::scenario::Scenario;
 use coxa_core::{CaseModel, Mesh, Side};
-use coxa_scenarios::render::{PlanScene, png, report_pictures};
-use coxa_scenarios::scenario::Scenario;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn shared_ct() -> Option<PathBuf> {
@@ -46,7 +46,7 @@ fn pictures(c: &mut Criterion) {
     let catalog = coxa_implants::Catalog::builtin().expect("catalog");
     let case = tmp.path().join("case");
     std::fs::create_dir_all(&case).expect("case dir");
-    let _ = coxa_scenarios::pipeline::run_case(&scn, &scn.cases[0], &catalog, &case, &|_: &str| {}).expect("the real CT plans");
+    let _ = coxa_case::pipeline::run_case(&scn, &scn.cases[0], &catalog, &case, &|_: &str| {}).expect("the real CT plans");
     let bones: Vec<(coxa_core::Bone, Mesh)> = surfaces(&case.join("anatomy/meshes")).into_iter().map(|(n, m)| (coxa_core::Bone::from_name(&n).expect("a bone the pipeline wrote"), m)).collect();
     let implants: Vec<(&'static str, Mesh)> =
         surfaces(&case.join("implants")).into_iter().map(|(n, m)| (["shell", "liner", "head", "neck", "stem"].into_iter().find(|k| *k == n).expect("an implant part"), m)).collect();

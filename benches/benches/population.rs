@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 use coxa_benches::{bench, find_shared_data};
-use coxa_scenarios::scenario::Scenario;
+use coxa_case::scenario::Scenario;
 
 /// `shared/data/pelvis_atlas` beside the repository or further up (git worktrees).
 fn atlas() -> Option<PathBuf> {
@@ -27,7 +27,7 @@ fn population(c: &mut Criterion) {
         eprintln!("note: ../shared/data/pelvis_atlas missing, population bench skipped");
         return;
     };
-    if coxa_scenarios::shape_predict::installed_llp26(&[Path::new(env!("CARGO_MANIFEST_DIR"))]).is_none() {
+    if coxa_case::shape_predict::installed_llp26(&[Path::new(env!("CARGO_MANIFEST_DIR"))]).is_none() {
         eprintln!("note: musculoskeletal-models (LLP26) not installed, population bench skipped");
         return;
     }
@@ -49,7 +49,7 @@ fn population(c: &mut Criterion) {
                 std::fs::create_dir_all(&dir).expect("case dir");
                 (i % scn.cases.len(), dir)
             },
-            |(i, dir)| coxa_scenarios::pipeline::run_case(&scn, &scn.cases[i], &catalog, &dir, &quiet).expect("the case runs"),
+            |(i, dir)| coxa_case::pipeline::run_case(&scn, &scn.cases[i], &catalog, &dir, &quiet).expect("the case runs"),
             BatchSize::PerIteration,
         );
     });

@@ -266,7 +266,7 @@ fn command(py: Python<'_>, argv: Vec<String>) -> PyResult<String> {
             // The quiet paths: the record returned, nothing printed.
             Command::Plan(args) => {
                 if let Some(m) = &args.shape_model {
-                    coxa_scenarios::shape_predict::set_choice(coxa_scenarios::shape_predict::parse_choice(m));
+                    coxa_case::shape_predict::set_choice(coxa_case::shape_predict::parse_choice(m));
                 }
                 serde_json::to_string(&coxa_scenarios::cli::plan::run(&args)?).map_err(anyhow::Error::from)?
             }
@@ -283,7 +283,7 @@ fn command(py: Python<'_>, argv: Vec<String>) -> PyResult<String> {
             }
             // Every other command as the program runs it (its one summary line on stdout).
             other => {
-                coxa_scenarios::cli::run(Cli { command: other, max_memory: cli.max_memory })?;
+                coxa_scenarios::cli::run(Cli { command: other, max_memory: cli.max_memory, quiet: cli.quiet, verbose: cli.verbose })?;
                 String::new()
             }
         };
@@ -313,7 +313,7 @@ fn validate(py: Python<'_>, kind: String, text: String) -> PyResult<()> {
 /// The version of coxa this module was built from.
 #[pyfunction]
 fn version() -> String {
-    coxa_scenarios::view::VERSION.to_string()
+    coxa_scenarios::view::version().to_string()
 }
 
 /// The compiled half of `coxa` (see the package `coxa`).

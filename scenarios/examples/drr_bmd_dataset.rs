@@ -60,9 +60,8 @@ fn main() -> Result<()> {
     let ct = coxa_io::open(&ct_path, &coxa_io::OpenOptions::new())?.volume;
     let map = coxa_io::nifti::read_label_map(&labels_path)?;
     let tmp = std::env::temp_dir().join(format!("coxa-drr-bmd-{}", std::process::id()));
-    let source =
-        coxa_scenarios::anatomy::AnatomySource::Ct { ct: ct_path.clone(), labels: Some(labels_path.clone()), label_names: None, dicom: coxa_io::dicom::ReadOptions::new(), any_modality: false };
-    let anatomy = coxa_scenarios::anatomy::run_full(&source, &tmp);
+    let source = coxa_case::anatomy::AnatomySource::Ct { ct: ct_path.clone(), labels: Some(labels_path.clone()), label_names: None, dicom: coxa_io::dicom::ReadOptions::new(), any_modality: false };
+    let anatomy = coxa_case::anatomy::run_full(&source, &tmp);
     let _ = std::fs::remove_dir_all(&tmp);
     let anatomy = anatomy?;
     let femur = anatomy.landmarks.femurs.iter().find(|f| f.side == Side::Right).context("no right femur")?.clone();

@@ -9,7 +9,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let check = args.iter().any(|a| a == "--check");
     let dir = args.iter().find(|a| !a.starts_with("--")).map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../schemas"), PathBuf::from);
-    let stale = coxa_scenarios::records::stale_schemas(&dir);
+    let stale = coxa_case::records::stale_schemas(&dir);
     if check {
         if stale.is_empty() {
             println!("{}: every schema is current", dir.display());
@@ -22,11 +22,11 @@ fn main() {
         eprintln!("cannot create {}: {e}", dir.display());
         std::process::exit(2);
     }
-    for (file, text) in coxa_scenarios::records::schemas() {
+    for (file, text) in coxa_case::records::schemas() {
         if let Err(e) = std::fs::write(dir.join(&file), text) {
             eprintln!("cannot write {}: {e}", dir.join(&file).display());
             std::process::exit(2);
         }
     }
-    println!("wrote {} schemas into {} ({} were stale)", coxa_scenarios::records::RECORDS.len(), dir.display(), stale.len());
+    println!("wrote {} schemas into {} ({} were stale)", coxa_case::records::RECORDS.len(), dir.display(), stale.len());
 }

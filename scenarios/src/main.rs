@@ -1,4 +1,7 @@
 //! The `coxa` program. See `coxa --help`.
+//!
+//! Exit status: 0 done; 1 the work ran but some of it failed (cases of a run, an internal error);
+//! 2 bad input or usage ([`coxa_case::ErrorKind`]).
 
 use std::process::ExitCode;
 
@@ -6,13 +9,8 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     quiet_vulkan_layer();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("COXA_LOG").unwrap_or_else(|_| {
-            // The renderer's notes (software rendering is slow, adapter details) are not the user's concern.
-            "warn,bevy_render=error,bevy_winit=error,winit=error,wgpu=error,wgpu_core=error,wgpu_hal=error,naga=error".into()
-        }))
-        .with_writer(std::io::stderr)
-        .init();
+    // The records' `coxa_version` names this build (window or headless).
+    coxa_case::stamp::set_build(coxa_scenarios::view::BUILD);
     let cli = match coxa_scenarios::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(),
@@ -22,11 +20,31 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match coxa_scenarios::cli::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+    // COXA_LOG (a tracing filter) first; else -v (info: the stages and notes), -vv (debug);
+    // else warnings only.
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("COXA_LOG").unwrap_or_else(|_| {
+            // The renderer's notes (software rendering is slow, adapter details) are not the user's concern.
+            format!("{level},bevy_render=error,bevy_winit=error,winit=error,wgpu=error,wgpu_core=error,wgpu_hal=error,naga=error").into()
+        }))
+        .with_writer(std::io::stderr)
+        .init();
+    coxa_scenarios::cli::progress::set_quiet(cli.quiet);
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| coxa_scenarios::cli::run(cli))) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
             eprintln!("error: {}", coxa_scenarios::cli::one_line(&e));
-            ExitCode::from(2)
+            ExitCode::from(coxa_scenarios::cli::exit_status(&e))
+        }
+        // A panic is coxa's own fault, not the input's: the work failed (its message is above).
+        Err(_) => {
+            eprintln!("error: coxa stopped on an internal error (above); please report it with the command that caused it");
+            ExitCode::from(coxa_case::ErrorKind::Failed.exit_status())
         }
     }
 }

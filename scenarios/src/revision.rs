@@ -2,7 +2,7 @@
 //! viewer has written the new plan revision (`plan.json`, the earlier plan kept in `plans/`, the
 //! revision's `implants/*.stl`), everything else that follows from the plan is rebuilt:
 //!
-//! - the report's four pictures (`pictures/<view>.png`, [`crate::render::report_pictures`]) and,
+//! - the report's four pictures (`pictures/<view>.png`, [`coxa_case::render::report_pictures`]) and,
 //!   when the case has one, the plan on the simulated AP radiograph (`pictures/xray_ap.png`);
 //! - the report: `report.json` (its `plan`, `placement` and ROM table the revision's), and
 //!   `report.html` / `report.pdf` when the case has them; the case's summary `case.json`;
@@ -22,8 +22,8 @@ use coxa_core::report::{CaseReport, CupAnglesDeg, MotionRecord};
 use coxa_core::{Mesh, PlanRecord};
 use coxa_viewer::revision::SaveHook;
 
-use crate::render::{PlanScene, png, report_pictures};
-use crate::stages::pictures::Picture;
+use coxa_case::render::{PlanScene, png, report_pictures};
+use coxa_case::stages::pictures::Picture;
 
 /// Side of each of the report's pictures, pixels (as the pictures stage draws them).
 const PICTURE_PX: usize = 480;
@@ -112,7 +112,7 @@ fn files_under(root: &Path) -> Result<Vec<PathBuf>> {
 /// A plan.json this coxa cannot read, a picture or report that cannot be made or written.
 pub fn rebuild(dir: &Path, plan_json: &Value) -> Result<Vec<String>> {
     let plan: PlanRecord = serde_json::from_value(plan_json.clone()).context("the revised plan.json is not a plan record of this coxa")?;
-    let staging = dir.join(format!(".revision{}{}", crate::atomic::TMP_MARK, std::process::id()));
+    let staging = dir.join(format!(".revision{}{}", coxa_case::atomic::TMP_MARK, std::process::id()));
     if staging.exists() {
         std::fs::remove_dir_all(&staging).with_context(|| format!("clearing {}", staging.display()))?;
     }
@@ -126,13 +126,13 @@ pub fn rebuild(dir: &Path, plan_json: &Value) -> Result<Vec<String>> {
             pics.push(p);
             measures = Some(m);
         }
-        crate::case_writer::write_pictures(&staging, &pics)?;
+        coxa_case::case_writer::write_pictures(&staging, &pics)?;
         if let Some(m) = measures {
-            crate::stamp::write(&staging.join("pictures").join("xray_ap.json"), "xray", &m)?;
+            coxa_case::stamp::write(&staging.join("pictures").join("xray_ap.json"), "xray", &m)?;
         }
         if let Some(summary) = revised_summary(dir, &plan)? {
             // Stamped anew: the revised summary is this coxa's record.
-            crate::stamp::write(&staging.join("case.json"), "case", &coxa_core::provenance::unstamped(summary))?;
+            coxa_case::stamp::write(&staging.join("case.json"), "case", &coxa_core::provenance::unstamped(summary))?;
         }
         let report_path = dir.join("report.json");
         if report_path.is_file() {
@@ -147,7 +147,7 @@ pub fn rebuild(dir: &Path, plan_json: &Value) -> Result<Vec<String>> {
                     None => all.push(Picture { view: file.clone(), png: std::fs::read(dir.join(&file)).unwrap_or_default(), file }),
                 }
             }
-            crate::case_writer::write_report(&staging, &report, &all, dir.join("report.html").is_file())?;
+            coxa_case::case_writer::write_report(&staging, &report, &all, dir.join("report.html").is_file())?;
         }
         let files = files_under(&staging)?;
         for rel in &files {
@@ -161,16 +161,16 @@ pub fn rebuild(dir: &Path, plan_json: &Value) -> Result<Vec<String>> {
     })();
     let _ = std::fs::remove_dir_all(&staging);
     let mut files = result?;
-    let manifest = dir.join(crate::manifest::MANIFEST);
+    let manifest = dir.join(coxa_case::manifest::MANIFEST);
     if manifest.is_file() {
         // The old manifest kept in memory (a copy in the folder would be hashed into the new one).
         let old = std::fs::read(&manifest)?;
         std::fs::remove_file(&manifest)?;
-        if let Err(e) = crate::manifest::write(dir) {
-            let _ = crate::atomic::write_new(&manifest, &old);
-            return Err(e);
+        if let Err(e) = coxa_case::manifest::write(dir) {
+            let _ = coxa_case::atomic::write_new(&manifest, &old);
+            return Err(e.into());
         }
-        files.push(crate::manifest::MANIFEST.to_string());
+        files.push(coxa_case::manifest::MANIFEST.to_string());
     }
     Ok(files)
 }
@@ -200,5 +200,5 @@ fn radiograph(dir: &Path, plan: &PlanRecord) -> Result<Option<(Picture, Value)>>
     let ct = if ct.is_absolute() { ct.to_path_buf() } else { dir.join(ct) };
     let lm: coxa_core::PatientLandmarks = serde_json::from_str(&std::fs::read_to_string(dir.join("anatomy").join("landmarks.json"))?)?;
     let volume = coxa_io::open(&ct, &coxa_io::OpenOptions::new())?.volume;
-    Ok(Some(crate::stages::pictures::radiograph(volume, &lm, plan)?))
+    Ok(Some(coxa_case::stages::pictures::radiograph(volume, &lm, plan)?))
 }

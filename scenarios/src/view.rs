@@ -64,32 +64,24 @@ pub struct ViewArgs {
     pub script: Option<PathBuf>,
 }
 
-/// Which build this `coxa` is (a macro so that [`BUILD`] and [`VERSION`] share one text).
-#[cfg(feature = "window")]
-macro_rules! build_text {
-    () => {
-        "window build: coxa view, pictures drawn by bevy (Vulkan or Mesa's lavapipe), CPU rasteriser where neither starts"
-    };
-}
-#[cfg(not(feature = "window"))]
-macro_rules! build_text {
-    () => {
-        "headless build: no coxa view, pictures drawn by the CPU rasteriser"
-    };
-}
-
 /// Which build this `coxa` is. The headless build (`--no-default-features`, no bevy) is what
 /// cluster nodes without Vulkan or a display should run; `coxa submit` reads it from
 /// `coxa --version` to say which build its array tasks run.
-pub const BUILD: &str = build_text!();
+#[cfg(feature = "window")]
+pub const BUILD: &str = "window build: coxa view, pictures drawn by bevy (Vulkan or Mesa's lavapipe), CPU rasteriser where neither starts";
+/// See above.
+#[cfg(not(feature = "window"))]
+pub const BUILD: &str = coxa_case::stamp::HEADLESS_BUILD;
 
-/// `coxa --version`: the package version with the git revision built (`+` and 12 hex digits,
-/// semver build metadata; `+unknown` outside a git checkout: `build.rs`), then [`BUILD`] in
-/// brackets.
-pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("COXA_GIT_REVISION"), " (", build_text!(), ")");
-
-/// The git revision this coxa was built from (12 hex digits, or `unknown`).
-pub const GIT_REVISION: &str = env!("COXA_GIT_REVISION");
+/// `coxa --version` ([`coxa_case::stamp::version`] once the program named its build with
+/// [`BUILD`]).
+pub fn version() -> &'static str {
+    static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        coxa_case::stamp::set_build(BUILD);
+        coxa_case::stamp::version()
+    });
+    &VERSION
+}
 
 /// `coxa view` in a build without the `window` feature (no bevy): says how to get the viewer.
 #[cfg(not(feature = "window"))]

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use coxa_scenarios::records;
+use coxa_case::records;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -45,10 +45,10 @@ fn the_book_lists_every_schema() {
 #[test]
 fn a_record_names_its_schema_and_the_revision_coxa_was_built_from() {
     let inputs = coxa_core::CaseInputs::Ct { ct: "ct.nii.gz".into(), labels: None };
-    let v: serde_json::Value = serde_json::from_str(&coxa_scenarios::stamp::text("inputs", &inputs).unwrap()).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&coxa_case::stamp::text("inputs", &inputs).unwrap()).unwrap();
     assert_eq!(v["$schema"], "inputs.schema.json");
     assert_eq!(v["schema_version"], coxa_core::provenance::SCHEMA_VERSION);
-    assert_eq!(v["provenance"]["git_revision"], env!("COXA_GIT_REVISION"));
+    assert_eq!(v["provenance"]["git_revision"], coxa_case::stamp::GIT_REVISION);
     assert_eq!(v["provenance"]["coxa_version"], env!("CARGO_PKG_VERSION"));
     // The record's own fields stay where its readers look for them.
     let back: coxa_core::CaseInputs = serde_json::from_value(v).unwrap();

@@ -12,7 +12,9 @@
 //! - only `coxa-viewer` links bevy (and wgpu, winit): the headless `coxa` has none of it;
 //! - only `coxa-pacs` touches the network (`ureq` and its `rustls` with the public roots for DICOMweb, `dicom-ul` for
 //!   DIMSE, and the other HTTP stacks should one come in): any other crate only through it;
-//! - `coxa-msk` exists, in `models/msk`.
+//! - `coxa-msk` exists, in `models/msk`;
+//! - `coxa-case`, the library of one case, never reaches a command line (`clap`), the window or the
+//!   program (`coxa-scenarios`, `coxa-viewer`); only the program links `clap` (issue 58).
 //!
 //! A broken rule names the chain of crates that breaks it, e.g. `coxa-sim -> coxa-msk ->
 //! coxa-shape`. Parsed with serde_json rather than the `cargo_metadata` crate: the few fields read
@@ -202,6 +204,20 @@ fn only_pacs_touches_the_network() {
     }
     let broken = g.offenders(NETWORK, &["coxa-pacs"]);
     assert!(broken.is_empty(), "only coxa-pacs may touch the network (docs/DESIGN.md); these reach a network crate otherwise:\n  {}", broken.join("\n  "));
+}
+
+#[test]
+fn the_case_library_knows_no_command_line_and_no_window() {
+    let g = graph();
+    let mut forbidden = vec!["clap", "clap_derive", "coxa-scenarios", "coxa-viewer"];
+    forbidden.extend_from_slice(WINDOW);
+    assert_never_reach(g, &["coxa-case"], &forbidden, "coxa-case is the library of one case: no command line, no window, no program (docs/DESIGN.md)");
+}
+
+#[test]
+fn only_the_program_links_clap() {
+    let broken = graph().offenders(&["clap"], &["coxa-scenarios", "coxa-python"]);
+    assert!(broken.is_empty(), "only the coxa program (coxa-scenarios) may link clap (issue 58); these reach it otherwise:\n  {}", broken.join("\n  "));
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! `coxa anatomy`: its arguments, the anatomy stage written into a new folder
-//! ([`crate::anatomy`]), and what it prints.
+//! ([`coxa_case::anatomy`]), and what it prints.
 
 use std::path::PathBuf;
 
@@ -27,15 +27,15 @@ pub struct AnatomyArgs {
     pub model: Option<PathBuf>,
     /// What the anatomy stage takes from --model: `all` (bones and muscles) or `muscles` (the
     /// model's muscles, coxa's classical bones: for a model whose bones are too coarse for landmarks).
-    #[arg(long, value_enum, default_value_t = crate::segment::ModelUse::All, requires = "model")]
-    pub model_use: crate::segment::ModelUse,
+    #[arg(long, value_enum, default_value_t = super::segment::ModelUseArg::All, requires = "model")]
+    pub model_use: super::segment::ModelUseArg,
     /// A bone surface instead of a CT, as NAME=FILE.stl with NAME one of femur_left, femur_right,
     /// hip_left, hip_right, sacrum (coordinates taken as LPS mm). Repeat for each bone.
     #[arg(long, value_name = "NAME=FILE")]
     pub mesh: Vec<String>,
     /// Units of the --mesh files when they are not millimetres: mm, cm, m or in (without it,
     /// meshes whose bone sizes fit another unit are refused).
-    #[arg(long, value_name = "UNIT", value_parser = crate::bone_input::parse_units, requires = "mesh")]
+    #[arg(long, value_name = "UNIT", value_parser = coxa_case::bone_input::parse_units, requires = "mesh")]
     pub mesh_units: Option<coxa_anatomy::bone_check::LengthUnit>,
     /// The output folder; it must not exist yet (coxa never overwrites).
     #[arg(long)]
@@ -67,7 +67,7 @@ pub struct AnatomyArgs {
 /// The program's refusals: the input cannot be read, the shape model or the card is wrong.
 pub fn run(args: &AnatomyArgs) -> anyhow::Result<coxa_core::AnatomyRecord> {
     if let Some(m) = &args.shape_model {
-        crate::shape_predict::set_choice(crate::shape_predict::parse_choice(m));
+        coxa_case::shape_predict::set_choice(coxa_case::shape_predict::parse_choice(m));
     }
     let source = match &args.ct {
         Some(ct) => {
@@ -75,16 +75,23 @@ pub fn run(args: &AnatomyArgs) -> anyhow::Result<coxa_core::AnatomyRecord> {
             if let Some(s) = &args.series {
                 dicom = dicom.with_series(s.clone());
             }
-            crate::anatomy::AnatomySource::Ct { ct: ct.clone(), labels: args.labels.clone(), label_names: args.label_names.clone(), dicom, any_modality: args.any_modality }
+            coxa_case::anatomy::AnatomySource::Ct { ct: ct.clone(), labels: args.labels.clone(), label_names: args.label_names.clone(), dicom, any_modality: args.any_modality }
         }
         None => {
-            let list = crate::bone_input::parse_mesh_args(&args.mesh, &crate::bone_input::bone_names())?;
-            crate::anatomy::AnatomySource::Meshes(list, args.mesh_units)
+            let list = coxa_case::bone_input::parse_mesh_args(&args.mesh, &coxa_case::bone_input::bone_names())?;
+            coxa_case::anatomy::AnatomySource::Meshes(list, args.mesh_units)
         }
     };
+    let stages = super::progress::Stages::start("coxa anatomy");
     Ok(match &args.model {
-        Some(card) => crate::segment::anatomy_with_model(source, card, &args.out, &Default::default(), args.model_use)?,
-        None => crate::anatomy::run(&source, &args.out)?,
+        Some(card) => {
+            stages.stage("anatomy (learned segmentation, surfaces, landmarks)");
+            coxa_case::segment::anatomy_with_model(source, card, &args.out, &Default::default(), args.model_use.into())?
+        }
+        None => {
+            stages.stage("anatomy (segmentation, surfaces, landmarks)");
+            coxa_case::anatomy::run(&source, &args.out)?
+        }
     })
 }
 
@@ -94,7 +101,7 @@ pub fn cli(args: &AnatomyArgs) -> anyhow::Result<()> {
     let report = run(args)?;
     if args.json {
         // As written to anatomy.json: the record with its envelope (schema, provenance).
-        println!("{}", crate::stamp::text("anatomy", &report)?);
+        println!("{}", coxa_case::stamp::text("anatomy", &report)?);
     } else {
         println!("wrote {}", args.out.join("anatomy.json").display());
         for h in &report.femoral_heads {

@@ -5,7 +5,7 @@
 //! report's uncertainty section); without it the demo says so in one line and runs as before.
 //!
 //! **Which phantom.** The phantom is voxelised from the LLP26 shape model's mean shape (pelvis and
-//! both femurs, whole, [`crate::shape_phantom`]; the model ships inside coxa, and an installed
+//! both femurs, whole, [`coxa_case::shape_phantom`]; the model ships inside coxa, and an installed
 //! `musculoskeletal-models` is used first, as `--shape-model` finds it) and its known geometry is
 //! coxa's landmarks on the exact surfaces; with `--shape-model none` (or the bundled copy
 //! removed), the built-in geometric phantom (spherical heads, cylindrical necks). The
@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::Args;
 
-use crate::run::{RunOutcome, run};
-use crate::scenario::Scenario;
+use coxa_case::run::{RunOutcome, run};
+use coxa_case::scenario::Scenario;
 
 /// Arguments of `coxa demo`.
 #[derive(Debug, Clone, Args)]
@@ -34,9 +34,6 @@ pub struct DemoArgs {
     /// Operated side.
     #[arg(long, default_value = "right", ignore_case = true)]
     pub side: super::side::SideArg,
-    /// No progress bars.
-    #[arg(long)]
-    pub quiet: bool,
     /// The phantom: `auto` (the realistic one from the installed shape model's mean, else the
     /// built-in one), `simple` (the built-in geometric phantom), `mean` or `training-K` (K = 1..26:
     /// a training subject of the LLP26 shape model).
@@ -54,7 +51,7 @@ pub struct DemoArgs {
 /// # Errors
 /// An unknown `--phantom`, or a realistic one asked for without the model.
 pub fn choose_phantom(arg: &str) -> Result<(Option<String>, String)> {
-    choose_phantom_with(arg, crate::shape_predict::model_dir().map_err(|e| anyhow::anyhow!(e))?)
+    choose_phantom_with(arg, coxa_case::shape_predict::model_dir().map_err(|e| anyhow::anyhow!(e))?)
 }
 
 /// [`choose_phantom`] with the shape model folder found (`dir`, None: none installed or `none`).
@@ -67,7 +64,7 @@ pub fn choose_phantom_with(arg: &str, dir: Option<PathBuf>) -> Result<(Option<St
         ("auto", None) => Ok((None, "phantom: the built-in geometric phantom (no shape model: --shape-model none, or the LLP26 copy that ships with coxa in models/shape/llp26 is missing)".into())),
         ("auto", Some(d)) => Ok((Some("mean".into()), format!("phantom: realistic, voxelised from the LLP26 shape model's mean shape ({})", coxa_shape::locate::describe_llp26_dir(&d)))),
         (other, dir) => {
-            let shape = crate::shape_phantom::PhantomShape::parse(other).map_err(|e| anyhow::anyhow!("--phantom {e}, \"auto\" or \"simple\""))?;
+            let shape = coxa_case::shape_phantom::PhantomShape::parse(other).map_err(|e| anyhow::anyhow!("--phantom {e}, \"auto\" or \"simple\""))?;
             let d = dir.ok_or_else(|| anyhow::anyhow!("--phantom {other} needs the LLP26 shape model: drop --shape-model none, or give --shape-model PATH"))?;
             Ok((Some(shape.name()), format!("phantom: realistic, voxelised from the LLP26 shape model's {} ({})", shape.name(), coxa_shape::locate::describe_llp26_dir(&d))))
         }
@@ -113,7 +110,7 @@ pub fn demo(args: &DemoArgs) -> Result<RunOutcome> {
     let out = args.out.clone().unwrap_or_else(default_out);
     anyhow::ensure!(!out.exists(), "{} already exists; coxa never overwrites: choose another --out", out.display());
     if let Some(m) = &args.shape_model {
-        crate::shape_predict::set_choice(crate::shape_predict::parse_choice(m));
+        coxa_case::shape_predict::set_choice(coxa_case::shape_predict::parse_choice(m));
     }
     let (shape, line) = if args.ct.is_none() { choose_phantom(&args.phantom)? } else { (None, String::new()) };
     if !line.is_empty() {
@@ -125,7 +122,7 @@ pub fn demo(args: &DemoArgs) -> Result<RunOutcome> {
     }
     let text = demo_scenario(args.ct.as_deref(), coxa_core::Side::from(args.side).as_str(), shape.as_deref())?;
     let scn = Scenario::from_text(text, &out.with_extension("toml"))?;
-    let outcome = run(&scn, Some(&out), !args.quiet)?;
+    let outcome = run(&scn, Some(&out), !super::progress::quiet() && std::io::IsTerminal::is_terminal(&std::io::stderr()))?;
     if let Some((case, e)) = outcome.failed.first() {
         anyhow::bail!("the demo case {case} failed: {e}");
     }

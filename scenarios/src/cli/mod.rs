@@ -8,16 +8,20 @@ pub mod anatomy;
 pub mod demo;
 pub mod inspect;
 pub mod lesions;
+pub mod pacs;
 pub mod plan;
+pub mod progress;
 pub mod pseudo_mri;
-pub mod pseudo_mri_dicom;
 pub mod radiograph;
 pub mod radiomics;
 pub mod rom;
 pub mod run;
+pub mod segment;
+pub mod shape;
 pub mod side;
 pub mod status;
 pub mod submit;
+pub mod xray;
 
 /// Opens the CT a diagnostic command (`coxa lesions`, `coxa pseudo-mri`) reads, its refusals
 /// worded for that command: a source that is not a CT names what it is and asks for a CT file or
@@ -63,9 +67,13 @@ fn toml_string(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+/// What `coxa --help` says of the exit status (the book's command reference repeats it).
+pub const EXIT_STATUS: &str =
+    "Exit status: 0 done; 1 the work ran but some of it failed (cases of a run or a merge, an internal error): retry or report; 2 bad input or usage: fix the command or the file it names.";
+
 /// coxa: from a patient's CT to a total hip arthroplasty plan and its simulation.
 #[derive(Debug, Parser)]
-#[command(name = "coxa", version = crate::view::VERSION, about)]
+#[command(name = "coxa", version = crate::view::version(), after_help = EXIT_STATUS)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -75,6 +83,15 @@ pub struct Cli {
     /// available when coxa starts.
     #[arg(long, global = true, value_name = "SIZE", value_parser = parse_memory)]
     pub max_memory: Option<u64>,
+    /// Quiet: no progress (stages, bars), only the result and errors. Progress is shown only on a
+    /// terminal anyway.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More log lines on standard error: -v the stages and notes (info), -vv debugging. The
+    /// environment variable COXA_LOG (a tracing filter such as `info` or `coxa=debug`) takes
+    /// precedence.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 /// A memory size: a number with an optional unit K, M, G, T (powers of 1000, with or without
@@ -125,7 +142,7 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Shape models: `coxa shape build --atlas DIR --out pelvis.ssm` builds the pelvis model that
     /// virtual populations (`cases_from_shape_model` in a scenario) draw from.
-    Shape(crate::population::ShapeArgs),
+    Shape(shape::ShapeArgs),
     /// Hip contact force of one-leg stance or walking (static optimisation on an OpenSim model)
     /// in the OrthoLoad femoral frame, from 3D Slicer landmark files.
     Hcf(crate::hcf::HcfArgs),
@@ -135,7 +152,7 @@ pub enum Command {
     /// pyradiomics' radiomics features of an image's labels into a CSV or JSON file.
     Radiomics(crate::cli::radiomics::RadiomicsArgs),
     /// A simulated radiograph (AP pelvis or lateral hip) of a CT, the plan's implants on it.
-    Xray(crate::xray::XrayArgs),
+    Xray(xray::XrayArgs),
     /// A plain radiograph (CR/DX DICOM, or PNG with --pixel-spacing-mm) read, and X-ray models
     /// (model cards: fracture, bone density, OA grade) run on it: one JSON record.
     Radiograph(crate::cli::radiograph::RadiographArgs),
@@ -147,13 +164,13 @@ pub enum Command {
     Status(crate::cli::status::StatusArgs),
     /// Segment a CT with a learned model (ONNX, a model card): labels.nii.gz, uncertainty.nii.gz
     /// and segment.json into a new folder.
-    Segment(crate::segment::SegmentArgs),
+    Segment(segment::SegmentArgs),
     /// Bone metastasis candidates on a CT (classical: departures from each bone's healthy
     /// density): lesions.json and lesions.nii.gz into a new folder.
     Lesions(lesions::LesionsArgs),
     /// The hospital's PACS over DICOMweb or DIMSE: find studies, pull a CT study, push a case's
     /// results back as DICOM (SEG, SR, PDF, secondary capture).
-    Pacs(crate::pacs::PacsArgs),
+    Pacs(pacs::PacsArgs),
     /// A pseudo T2-weighted MR image made from a CT (tissue classes mapped to spin-echo signal):
     /// pseudo_t2.nii.gz and pseudo_mri.json (and a DICOM MR series for a DICOM CT) into a new
     /// folder. Not for diagnosis alone.
@@ -174,6 +191,13 @@ pub fn one_line(e: &anyhow::Error) -> String {
     msg.replace('\n', " ")
 }
 
+/// The program's exit status for `e`: the kind of the outermost [`coxa_case::Error`] in its
+/// chain (1: the work ran but some of it failed; 2: bad input), else 2 (the program's own
+/// refusals are of the input or the usage).
+pub fn exit_status(e: &anyhow::Error) -> u8 {
+    e.chain().find_map(|c| c.downcast_ref::<coxa_case::Error>()).map_or(coxa_case::ErrorKind::Input, coxa_case::Error::kind).exit_status()
+}
+
 /// Runs a parsed command line, printing to stdout. Errors are returned for `main` to report.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(max) = cli.max_memory {
@@ -186,16 +210,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run::cli(&args),
         Command::Demo(args) => demo::cli(&args),
         Command::Plan(args) => plan::cli(&args),
-        Command::Shape(args) => crate::population::cli(&args),
+        Command::Shape(args) => shape::cli(&args),
         Command::Hcf(args) => crate::hcf::cli(&args),
         Command::View(args) => crate::view::run(&args),
         Command::Radiomics(args) => crate::cli::radiomics::cli(&args),
-        Command::Xray(args) => crate::xray::cli(&args),
+        Command::Xray(args) => xray::cli(&args),
         Command::Radiograph(args) => crate::cli::radiograph::cli(&args),
         Command::Submit(args) => crate::cli::submit::cli(&args),
         Command::Status(args) => crate::cli::status::cli(&args),
-        Command::Segment(args) => crate::segment::cli(&args),
-        Command::Pacs(args) => crate::pacs::cli(&args),
+        Command::Segment(args) => segment::cli(&args),
+        Command::Pacs(args) => pacs::cli(&args),
         Command::PseudoMri(args) => crate::cli::pseudo_mri::cli(&args),
         Command::Lesions(args) => lesions::cli(&args),
     }

@@ -19,14 +19,14 @@ use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
 
 use super::rom::finite;
-use crate::scenario::{Case, CaseInput, Scenario};
+use coxa_case::scenario::{Case, CaseInput, Scenario};
 use serde_json::Value;
 
 use coxa_core::{Angle, PlanRecord, PostureTilts, Side};
 use coxa_implants::Catalog;
 use coxa_planner::PlanOptions;
 
-pub use crate::stages::plan::{plan_anatomy, plan_record, scorer};
+pub use coxa_case::stages::plan::{plan_anatomy, plan_record, scorer};
 
 /// Arguments of `coxa plan`.
 #[derive(Debug, Clone, Args)]
@@ -38,7 +38,7 @@ pub struct PlanArgs {
     pub meshes: Vec<String>,
     /// Units of the --mesh files when they are not millimetres: mm, cm, m or in (without it,
     /// meshes whose bone sizes fit another unit are refused).
-    #[arg(long, value_name = "UNIT", value_parser = crate::bone_input::parse_units, requires = "meshes")]
+    #[arg(long, value_name = "UNIT", value_parser = coxa_case::bone_input::parse_units, requires = "meshes")]
     pub mesh_units: Option<coxa_anatomy::bone_check::LengthUnit>,
     /// A CT (DICOM folder or file, NIfTI) instead of meshes: bones segmented (or taken from
     /// --labels), surfaces and landmarks as `coxa anatomy` makes them, kept in DIR/anatomy/.
@@ -137,7 +137,7 @@ fn plan_case(args: &PlanArgs) -> Result<Case> {
             (CaseInput::Ct { ct: ct.clone(), labels: args.labels.clone() }, side)
         }
         None => {
-            let files = crate::bone_input::parse_mesh_args(&args.meshes, &crate::bone_input::HIP_BONES)?;
+            let files = coxa_case::bone_input::parse_mesh_args(&args.meshes, &coxa_case::bone_input::HIP_BONES)?;
             let has = |n: &str| files.iter().any(|(m, _)| m == n);
             let side = match side_flag {
                 Some(s) => s,
@@ -204,11 +204,10 @@ pub fn run(args: &PlanArgs) -> Result<PlanRecord> {
     // Beside the result, so that the rename is within one file system; left by a run that was
     // killed, it is coxa's own scratch.
     let partial = parent.join(format!(".{}.partial", name.to_string_lossy()));
-    if partial.exists() {
-        std::fs::remove_dir_all(&partial).with_context(|| format!("removing the unfinished {}", partial.display()))?;
-    }
-    let progress = |stage: &str| tracing::info!("{stage}");
-    let outcome = crate::run::case_into(&scn, &scn.cases[0], &catalog, &partial, out, &progress).inspect_err(|_| {
+    coxa_case::run::clear_unfinished(&partial, out)?;
+    let stages = super::progress::Stages::start("coxa plan");
+    let progress = |stage: &str| stages.stage(stage);
+    let outcome = coxa_case::run::case_into(&scn, &scn.cases[0], &catalog, &partial, out, &progress).inspect_err(|_| {
         // A plan that failed leaves nothing behind (best effort: the error said what failed).
         let _ = std::fs::remove_dir_all(&partial);
     })?;
@@ -218,7 +217,7 @@ pub fn run(args: &PlanArgs) -> Result<PlanRecord> {
 /// `coxa plan` as the command line runs it: the plan, then plan.json (`--json`) or a summary.
 pub fn cli(args: &PlanArgs) -> Result<()> {
     if let Some(m) = &args.shape_model {
-        crate::shape_predict::set_choice(crate::shape_predict::parse_choice(m));
+        coxa_case::shape_predict::set_choice(coxa_case::shape_predict::parse_choice(m));
     }
     let v = run(args)?;
     if args.json {

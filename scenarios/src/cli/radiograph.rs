@@ -107,7 +107,7 @@ pub fn run(args: &RadiographArgs) -> Result<Value> {
         predictions.push(v);
     }
     let record = json!({
-        "coxa_version": crate::view::VERSION,
+        "coxa_version": coxa_case::stamp::version(),
         "image": {
             "file": args.image.display().to_string(),
             "info": xr.info,
@@ -116,7 +116,7 @@ pub fn run(args: &RadiographArgs) -> Result<Value> {
         "warnings": xr.warnings,
         "models": predictions,
     });
-    crate::stamp::write(&args.out, "radiograph", &record)?;
+    coxa_case::stamp::write(&args.out, "radiograph", &record)?;
     Ok(record)
 }
 

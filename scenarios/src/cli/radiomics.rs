@@ -1,7 +1,7 @@
 //! `coxa radiomics`: pyradiomics' features of one image and the labels of a label map, into a CSV
 //! or JSON file; with `--scenario`, of every case of a scenario (one row per case and structure, a
 //! `case` column first). The extraction and the tables are the radiomics stage's
-//! ([`crate::radiomics`]); this command reads scenarios, which hold that stage, so it sits above
+//! ([`coxa_case::radiomics`]); this command reads scenarios, which hold that stage, so it sits above
 //! both (docs/DESIGN.md, no file circles).
 
 use std::path::{Path, PathBuf};
@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use coxa_diagnostics::Params;
 
-use crate::radiomics::{Table, apply_model, csv, features, json, label_values, model_line, read_image, read_mask, read_params, same_columns};
+use coxa_case::radiomics::{Table, apply_model, csv, features, json, label_values, model_line, read_image, read_mask, read_params, same_columns};
 
 /// Arguments of `coxa radiomics`.
 #[derive(Debug, Args)]
@@ -99,10 +99,10 @@ pub fn run(args: &RadiomicsArgs) -> anyhow::Result<Vec<String>> {
 
 /// `--scenario`: every case with a CT, on its labels or its finished run's label map.
 fn batch(file: &Path, asked: &[String], params: &Params, lines: &mut Vec<String>) -> anyhow::Result<Vec<Table>> {
-    let scn = crate::scenario::Scenario::load(file)?;
+    let scn = coxa_case::scenario::Scenario::load(file)?;
     let mut tables = Vec::new();
     for case in &scn.cases {
-        let crate::scenario::CaseInput::Ct { ct, labels } = &case.input else {
+        let coxa_case::scenario::CaseInput::Ct { ct, labels } = &case.input else {
             lines.push(format!("case {}: no CT (surfaces, phantom or PACS input): no radiomics", case.name));
             continue;
         };

@@ -1,5 +1,5 @@
 //! `coxa rom`: range of motion and impingement of a hip, with implants alone or on bone meshes
-//! ([`crate::rom`]), or of a scenario's cases, printed.
+//! ([`coxa_case::rom`]), or of a scenario's cases, printed.
 //!
 //! ```text
 //! coxa rom [--mesh hip_right=H.stl --mesh femur_right=F.stl [--mesh hip_left=L.stl]]
@@ -21,7 +21,7 @@ use coxa_core::{Angle, CupAngleDefinition, CupAngles, Mesh, Side};
 use coxa_implants::Catalog;
 use coxa_sim::rom::{self, PelvicTilts};
 
-use crate::rom::{HipBones, ImplantChoice, UserParts, rom_record};
+use coxa_case::rom::{HipBones, ImplantChoice, UserParts, rom_record};
 
 /// Which of Murray's definitions the cup angles use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -54,7 +54,7 @@ pub struct RomArgs {
     pub meshes: Vec<String>,
     /// Units of the --mesh files when they are not millimetres: mm, cm, m or in (without it,
     /// meshes whose bone sizes fit another unit are refused, as in `coxa plan` and `coxa anatomy`).
-    #[arg(long, value_name = "UNIT", value_parser = crate::bone_input::parse_units, requires = "meshes")]
+    #[arg(long, value_name = "UNIT", value_parser = coxa_case::bone_input::parse_units, requires = "meshes")]
     pub mesh_units: Option<coxa_anatomy::bone_check::LengthUnit>,
     /// Operated side; default: the side of the meshes given, else right.
     #[arg(long, ignore_case = true)]
@@ -136,7 +136,7 @@ pub fn run(args: &RomArgs) -> Result<Value> {
     finite("sitting-extra-tilt-deg", args.sitting_extra_tilt_deg, -30.0, 60.0)?;
 
     // Meshes by name.
-    let meshes = crate::bone_input::parse_mesh_args(&args.meshes, &crate::bone_input::HIP_BONES)?;
+    let meshes = coxa_case::bone_input::parse_mesh_args(&args.meshes, &coxa_case::bone_input::HIP_BONES)?;
     let side = match args.side {
         Some(s) => s.into(),
         None => {
@@ -158,7 +158,7 @@ pub fn run(args: &RomArgs) -> Result<Value> {
 
     // Bones: read and checked together (units, stray vertices) as `plan` and `anatomy` do.
     let mut notes = Vec::new();
-    let checked = crate::bone_input::read_bones(&meshes, args.mesh_units, &mut notes)?;
+    let checked = coxa_case::bone_input::read_bones(&meshes, args.mesh_units, &mut notes)?;
     for n in &notes {
         eprintln!("warning: {n}");
     }
@@ -187,7 +187,7 @@ pub fn run(args: &RomArgs) -> Result<Value> {
 /// Runs `coxa rom`.
 pub fn cli(args: &RomArgs) -> anyhow::Result<()> {
     if let Some(scenario) = &args.scenario {
-        return super::run::cli(&super::run::RunArgs { scenario: scenario.clone(), out: None, quiet: false, yes: false, shard: None, cases_file: None, merge: false });
+        return super::run::cli(&super::run::RunArgs { scenario: scenario.clone(), out: None, yes: false, shard: None, cases_file: None, merge: false });
     }
     let report = run(args)?;
     if args.json {

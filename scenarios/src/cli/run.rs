@@ -1,8 +1,10 @@
 //! `coxa run`: a scenario file run (or merged) into its results folder, and what it prints.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
+use coxa_case::merge::CaseState;
+use coxa_case::scenario::Scenario;
 
 /// Arguments of `coxa run`.
 #[derive(Debug, Args)]
@@ -12,17 +14,14 @@ pub struct RunArgs {
     /// Results folder instead of the scenario's `output_dir`.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// No progress bars.
-    #[arg(long)]
-    pub quiet: bool,
     /// Start even when the run's estimate (time, memory, disk; printed for large sweeps) is past
     /// a limit.
     #[arg(long)]
     pub yes: bool,
     /// Run only shard I of N (0 <= I < N): cases I, I+N, ... of the scenario (or of
     /// --cases-file); shards share one results folder and never write the same file.
-    #[arg(long, value_name = "I/N", value_parser = crate::shard::Shard::parse, conflicts_with = "merge")]
-    pub shard: Option<crate::shard::Shard>,
+    #[arg(long, value_name = "I/N", value_parser = coxa_case::shard::Shard::parse, conflicts_with = "merge")]
+    pub shard: Option<coxa_case::shard::Shard>,
     /// Only the cases named in this file (one per line).
     #[arg(long, value_name = "FILE", conflicts_with = "merge")]
     pub cases_file: Option<PathBuf>,
@@ -33,7 +32,7 @@ pub struct RunArgs {
 }
 
 /// The run's outcome, a line per case.
-pub(super) fn print_outcome(o: &crate::run::RunOutcome) {
+pub(super) fn print_outcome(o: &coxa_case::run::RunOutcome) {
     println!("results in {}", o.out.display());
     for c in &o.finished {
         println!("done       {c}  {}", o.out.join("cases").join(c).join("report.html").display());
@@ -48,17 +47,51 @@ pub(super) fn print_outcome(o: &crate::run::RunOutcome) {
 
 /// Runs `coxa run`.
 pub fn cli(args: &RunArgs) -> anyhow::Result<()> {
-    let scn = crate::scenario::Scenario::load(&args.scenario)?;
+    let scn = coxa_case::scenario::Scenario::load(&args.scenario)?;
     if args.merge {
-        return crate::merge::cli(&scn, args.out.as_deref());
+        return merge(&scn, args.out.as_deref());
     }
-    crate::estimate::check(&scn, args.yes)?;
-    let selection = crate::run::Selection { cases: args.cases_file.as_deref().map(crate::shard::read_case_list).transpose()?, shard: args.shard };
-    let outcome = crate::run::run_selected(&scn, args.out.as_deref(), !args.quiet, &selection)?;
+    coxa_case::estimate::check(&scn, args.yes)?;
+    let selection = coxa_case::run::Selection { cases: args.cases_file.as_deref().map(coxa_case::shard::read_case_list).transpose()?, shard: args.shard };
+    let outcome = coxa_case::run::run_selected(&scn, args.out.as_deref(), !super::progress::quiet(), &selection)?;
     print_outcome(&outcome);
     if !outcome.failed.is_empty() {
         let of = outcome.finished.len() + outcome.skipped.len() + outcome.failed.len();
-        anyhow::bail!("{} of {of} cases failed (see failed/*.json in {}); run the same command again to retry them", outcome.failed.len(), outcome.out.display());
+        // The work ran and some of it failed: exit status 1, not 2 (issue 58).
+        let why = format!("{} of {of} cases failed (see failed/*.json in {}); run the same command again to retry them", outcome.failed.len(), outcome.out.display());
+        return Err(coxa_case::Error::failed(why).into());
+    }
+    Ok(())
+}
+
+/// `coxa run SCENARIO --merge`: merges, prints what is not done, and fails (exit 1: the work ran, some of it failed) unless
+/// every case is done.
+///
+/// # Errors
+/// As [`coxa_case::merge::merge`]; some case is not done (after the summary is written).
+fn merge(scn: &Scenario, out: Option<&Path>) -> anyhow::Result<()> {
+    let out = out.map_or_else(|| scn.output_dir.clone(), Path::to_path_buf);
+    let m = coxa_case::merge::merge(scn, &out)?;
+    println!("merged {}: {} of {} cases done", out.display(), m.cases_in("done").len(), m.states.len());
+    for (name, state) in &m.states {
+        match state {
+            CaseState::Done => {}
+            CaseState::Failed(e) | CaseState::Damaged(e) => println!("{:<11}{name}: {e}", state.name().to_uppercase()),
+            _ => println!("{:<11}{name}", state.name().to_uppercase()),
+        }
+    }
+    for h in &m.half_written {
+        println!("half-written (ignored): {h}");
+    }
+    let not_done = m.states.len() - m.cases_in("done").len();
+    if not_done > 0 {
+        return Err(coxa_case::Error::failed(format!(
+            "{not_done} of {} cases are not done (summary.json lists them); run the scenario again, or `coxa submit {} --slurm --out {}` to submit only those",
+            m.states.len(),
+            scn.file.display(),
+            out.display()
+        ))
+        .into());
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! `coxa status RESULTS`: each case of a results folder as done, failed, running, queued,
-//! stopped (killed or out of time) or missing, from the folder ([`crate::merge::classify`]) and
+//! stopped (killed or out of time) or missing, from the folder ([`coxa_case::merge::classify`]) and
 //! Slurm (`squeue` for what is queued or running, `sacct` where accounting is on, and the task
 //! logs' `CANCELLED ... DUE TO TIME LIMIT` lines where it is off).
 
@@ -11,7 +11,7 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use crate::cli::submit::{Submission, read_submissions, squeue};
-use crate::merge::{CaseState, classify};
+use coxa_case::merge::{CaseState, classify};
 
 /// Arguments of `coxa status`.
 #[derive(Debug, Args)]

@@ -1,15 +1,15 @@
 //! `coxa submit SCENARIO --slurm`: the scenario as a Slurm job array over shards
-//! ([`crate::shard`]) plus a merge job ([`crate::merge`]) that runs after it.
+//! ([`coxa_case::shard`]) plus a merge job ([`coxa_case::merge`]) that runs after it.
 //!
 //! What it does, in order:
 //! 1. creates (or checks) the results folder, and refuses while an earlier submission for the
 //!    folder is still queued or running (`squeue`), so no case runs twice at once;
-//! 2. lists the cases that are not done ([`crate::merge::classify`]: missing, incomplete,
+//! 2. lists the cases that are not done ([`coxa_case::merge::classify`]: missing, incomplete,
 //!    failed, damaged) into `OUT/slurm/submit-K/cases.txt`: a first submission lists every case,
 //!    a resubmission exactly the unfinished and failed ones;
 //! 3. derives the time and memory per task from the measured per-case cost in the run logs
 //!    (`case_done` events: seconds and peak resident memory) or, before anything was measured,
-//!    from coxa's estimate ([`crate::estimate`]); `--time` and `--mem` override;
+//!    from coxa's estimate ([`coxa_case::estimate`]); `--time` and `--mem` override;
 //! 4. writes `array.sbatch` (`--array=0-(N-1)`, task `I` runs `coxa run SCENARIO --out OUT
 //!    --shard I/N --cases-file cases.txt`, log `logs/task-I.log`, requeueable) and
 //!    `merge.sbatch` (`coxa run SCENARIO --merge`, log `logs/merge.log`), submits them with
@@ -29,8 +29,8 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::merge::{CaseState, classify};
-use crate::scenario::Scenario;
+use coxa_case::merge::{CaseState, classify};
+use coxa_case::scenario::Scenario;
 
 /// Arguments of `coxa submit`.
 #[derive(Debug, Args)]
@@ -153,7 +153,7 @@ fn requests(scn: &Scenario, out: &Path, per_task: usize, cpus: usize) -> (String
     let (case_s, peak_bytes, source) = match measured_cost(out) {
         Some((s, p, n)) => (s, if p > 0.0 { p } else { 600e6 }, format!("measured: slowest of {n} finished case(s) {s:.1} s, peak {:.0} MB", p / 1e6)),
         None => {
-            let e = crate::estimate::Estimate::of(scn, 1);
+            let e = coxa_case::estimate::Estimate::of(scn, 1);
             (e.seconds / scn.cases.len().max(1) as f64, e.memory_bytes, "coxa's estimate (no case measured yet in this folder)".to_string())
         }
     };
@@ -231,7 +231,7 @@ pub fn cli(args: &SubmitArgs) -> Result<()> {
         None => std::env::current_exe().context("finding the coxa program")?,
     };
     let build = build_of(&coxa)?;
-    crate::run::prepare_out(&scn, &out)?;
+    coxa_case::run::prepare_out(&scn, &out)?;
     // The tasks start in this folder (`--chdir`), with the paths as given: their messages then
     // read as a one-machine run's from here.
     let cwd = std::env::current_dir().context("the current folder")?;
@@ -265,7 +265,7 @@ pub fn cli(args: &SubmitArgs) -> Result<()> {
     let dir = out.join(&rel);
     std::fs::create_dir_all(dir.join("logs"))?;
     let cases_file = dir.join("cases.txt");
-    crate::atomic::write_new(&cases_file, format!("# cases of submission {k}, scenario order; task I runs lines I, I+{tasks}, ...\n{}\n", to_run.join("\n")).as_bytes())?;
+    coxa_case::atomic::write_new(&cases_file, format!("# cases of submission {k}, scenario order; task I runs lines I, I+{tasks}, ...\n{}\n", to_run.join("\n")).as_bytes())?;
     let pictures_note = build_note(&build, scn.raw.report.pictures);
     let partition = args.partition.as_ref().map_or_else(String::new, |p| format!("#SBATCH --partition={p}\n"));
     let name = scn.file.file_stem().map_or_else(|| "scenario".into(), |s| s.to_string_lossy().into_owned());
@@ -292,8 +292,8 @@ pub fn cli(args: &SubmitArgs) -> Result<()> {
         out = quote(&out),
         cwd = sbatch_value(&cwd, false),
     );
-    crate::atomic::write_new(&dir.join("array.sbatch"), array.as_bytes())?;
-    crate::atomic::write_new(&dir.join("merge.sbatch"), merge.as_bytes())?;
+    coxa_case::atomic::write_new(&dir.join("array.sbatch"), array.as_bytes())?;
+    coxa_case::atomic::write_new(&dir.join("merge.sbatch"), merge.as_bytes())?;
 
     let (array_job, merge_job, merge_error) = if args.dry_run {
         (None, None, None)
@@ -383,7 +383,7 @@ mod tests {
         };
         let refs: Vec<&String> = cases.iter().collect();
         for t in 0..4 {
-            for c in (crate::shard::Shard { index: t, count: 4 }).slice(&refs) {
+            for c in (coxa_case::shard::Shard { index: t, count: 4 }).slice(&refs) {
                 assert_eq!(s.task_of(c), Some(t));
             }
         }

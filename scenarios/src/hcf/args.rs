@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use crate::cli::side::SideArg;
 use clap::{Args, ValueEnum};
 
-use crate::msk_stage::MskActivity;
+use coxa_case::msk_stage::MskActivity;
 
 /// The activity of `coxa hcf`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

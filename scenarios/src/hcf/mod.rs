@@ -35,7 +35,7 @@
 //! The landmark files are 3D Slicer markups read by `coxa_io::markups`: `.fcsv` (LPS, or RAS
 //! when its header says `# CoordinateSystem = RAS`) or Slicer 5's `.mrk.json`.
 //!
-//! The command runs the musculoskeletal stage of a case (`crate::msk_stage::solve`, the
+//! The command runs the musculoskeletal stage of a case (`coxa_case::msk_stage::solve`, the
 //! planned hip only) and prints its record, `coxa_core::HcfRecord` (`--json`):
 //! `{"hcf_percent_bw": [x, y, z], "magnitude_percent_bw": m, ...}`; with `--motion`,
 //! `coxa_core::HcfMotionRecord`.
@@ -79,7 +79,7 @@ use serde::Serialize;
 pub use crate::cli::side::SideArg;
 pub use args::{ActivityArg, HcfArgs};
 
-use crate::msk_stage::{Fit, LoadedModel, MskActivity, MskRun, MskSolution, Precision, solve};
+use coxa_case::msk_stage::{Fit, LoadedModel, MskActivity, MskRun, MskSolution, Precision, solve};
 
 /// `--walking-hip-moment ABD,EXT` read and checked (walking only).
 fn walking_hip_moment(args: &HcfArgs, activity: ActivityArg) -> Result<Option<hcf::WalkingHipMoment>> {
@@ -139,7 +139,7 @@ fn read_muscles(path: &Path) -> Result<Vec<coxa_core::anatomy_record::MuscleReco
 /// The CT muscle classes of `--muscles`, `[operated side, other side]` (None without it).
 fn ct_of(args: &HcfArgs, side: Side) -> Result<Option<[Vec<CtMuscle>; 2]>> {
     let Some(path) = &args.muscles else { return Ok(None) };
-    let ct = crate::msk_stage::ct_muscles(&read_muscles(path)?, side == Side::Left);
+    let ct = coxa_case::msk_stage::ct_muscles(&read_muscles(path)?, side == Side::Left);
     if ct.iter().all(Vec::is_empty) {
         let classes: Vec<&str> = strength::CT_TO_MODEL.iter().map(|(c, _)| *c).collect();
         bail!("--muscles {}: none of its muscles is one coxa maps to the model ({}, with _left/_right and a volume); check the file", path.display(), classes.join(", "));
@@ -211,8 +211,8 @@ struct Bones {
 
 impl Bones {
     fn read(loaded: &LoadedModel, args: &HcfArgs, dir: &Path, pelvis: &[(String, Vector3<f64>)], mirror: bool) -> Result<Self> {
-        let generic = crate::msk_stage::generic_bones(loaded, model_path(args).as_deref(), args.bone_geometry.as_deref())?;
-        let [pelvis_mesh, right, left] = crate::msk_stage::patient_bones(dir, mirror)?;
+        let generic = coxa_case::msk_stage::generic_bones(loaded, model_path(args).as_deref(), args.bone_geometry.as_deref())?;
+        let [pelvis_mesh, right, left] = coxa_case::msk_stage::patient_bones(dir, mirror)?;
         let points = pelvis_points(pelvis, args.pelvis_landmarks.as_deref().unwrap_or(Path::new("--pelvis-landmarks")), mirror)?;
         Ok(Self { generic, pelvis: pelvis_mesh.context("no pelvis surface")?, right, left, points })
     }
@@ -246,9 +246,9 @@ fn run_landmarks(args: &HcfArgs, side: Side) -> Result<HcfRecord> {
     let activity = MskActivity::from(activity_arg);
     let walking_moment = walking_hip_moment(args, activity_arg)?;
     if let Some(out) = &args.export_osim {
-        crate::opensim_setup::check_new(out, activity.name())?;
+        coxa_case::opensim_setup::check_new(out, activity.name())?;
         if args.bones.is_some() {
-            crate::opensim_setup::check_new_meshes(out)?;
+            coxa_case::opensim_setup::check_new_meshes(out)?;
         }
     }
     let pelvis = read_landmarks(pelvis_landmarks)?;
@@ -257,7 +257,7 @@ fn run_landmarks(args: &HcfArgs, side: Side) -> Result<HcfRecord> {
         bail!("{}: the pelvis landmarks need HJC_L and HJC_R (both hip centres)", pelvis_landmarks.display());
     };
     let femur_points = read_landmarks(femur_landmarks)?;
-    crate::landmark_check::check(&pelvis, &femur_points, side).with_context(|| format!("{} with {}", pelvis_landmarks.display(), femur_landmarks.display()))?;
+    coxa_case::landmark_check::check(&pelvis, &femur_points, side).with_context(|| format!("{} with {}", pelvis_landmarks.display(), femur_landmarks.display()))?;
     // The landmarks are checked before the (larger) model is read.
     let loaded = LoadedModel::load(model_path(args).as_deref())?;
     let femur = OrthoLoadFemur::from_labels(femur_points.iter().map(|(l, p)| (l.as_str(), Point3::from(*p))), side)
@@ -287,9 +287,9 @@ fn run_landmarks(args: &HcfArgs, side: Side) -> Result<HcfRecord> {
     })?;
     if let Some(out) = &args.export_osim {
         export(&loaded, args, &pelvis, side, ct.as_ref(), &solution, &plan, out)?;
-        if crate::opensim_setup::supported(activity.name()) {
-            let input = crate::opensim_setup::SetupInput { model: &solution.planned, result: &solution.activities[0].planned.result, activity: activity.name(), left: side == Side::Left };
-            let _ = crate::opensim_setup::write(out, &input)?;
+        if coxa_case::opensim_setup::supported(activity.name()) {
+            let input = coxa_case::opensim_setup::SetupInput { model: &solution.planned, result: &solution.activities[0].planned.result, activity: activity.name(), left: side == Side::Left };
+            let _ = coxa_case::opensim_setup::write(out, &input)?;
         }
     }
     let solved = &solution.activities[0].planned;
@@ -418,17 +418,17 @@ fn export(
     };
     let frames = unmirrored.as_ref().map(|u| &u.1).or(solution.geometry.as_ref()).map(|g| g.frames.clone()).unwrap_or_default();
     let fitted = unmirrored.map_or_else(|| solution.fitted.clone(), |u| u.0);
-    let export = crate::msk_stage::export::patient_model(&fitted, ct, side == Side::Left, &change_for(plan, sign), args.body_weight_n)?;
+    let export = coxa_case::msk_stage::export::patient_model(&fitted, ct, side == Side::Left, &change_for(plan, sign), args.body_weight_n)?;
     let meshes = match &patient {
         Some(b) => {
             let mut surfaces = vec![("pelvis", &b.pelvis)];
             surfaces.extend(b.right.as_ref().map(|m| ("femur_r", m)));
             surfaces.extend(b.left.as_ref().map(|m| ("femur_l", m)));
-            crate::opensim_setup::write_patient_meshes(out, &frames, &surfaces)?
+            coxa_case::opensim_setup::write_patient_meshes(out, &frames, &surfaces)?
         }
         None => Vec::new(),
     };
-    loaded.export_with_meshes(&export, &meshes, out)
+    Ok(loaded.export_with_meshes(&export, &meshes, out)?)
 }
 
 /// `coxa hcf`: prints the force (or JSON with `--json`).

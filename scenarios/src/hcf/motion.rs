@@ -9,7 +9,7 @@ use coxa_core::hcf_record::{HcfMotionRecord, MotionPeakRecord, PlateRecord};
 use coxa_msk::hcf;
 
 use super::{HcfArgs, model_path, new_file};
-use crate::msk_stage::LoadedModel;
+use coxa_case::msk_stage::LoadedModel;
 
 /// `coxa hcf --motion IK.mot --grf GRF.mot`: the hip contact force over a measured motion.
 pub(super) fn run_motion(args: &HcfArgs, motion_path: &Path, side: Side) -> Result<HcfMotionRecord> {

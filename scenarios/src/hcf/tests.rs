@@ -7,7 +7,7 @@ use coxa_msk::osim;
 use serde_json::{Value, json};
 
 use super::{ActivityArg, HcfArgs, SideArg};
-use crate::msk_stage::RISING_STEPS;
+use coxa_case::msk_stage::RISING_STEPS;
 
 /// `coxa hcf` as JSON, as `--json` prints it.
 fn run(args: &HcfArgs) -> anyhow::Result<Value> {
@@ -59,7 +59,7 @@ fn bones_register_the_model_on_both_sides() {
         .map(|(n, f)| (n.to_string(), data.join(format!("vsd_bones/z013_{f}.stl"))))
         .to_vec();
     let anatomy = tmp.path().join("anatomy");
-    crate::anatomy::run(&crate::anatomy::AnatomySource::Meshes(list, None), &anatomy).unwrap();
+    coxa_case::anatomy::run(&coxa_case::anatomy::AnatomySource::Meshes(list, None), &anatomy).unwrap();
     for side in ["R", "L"] {
         let mut a = args(side, Some(model.clone()));
         a.pelvis_landmarks = Some(anatomy.join("landmarks/pelvis.fcsv"));

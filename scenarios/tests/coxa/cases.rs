@@ -13,7 +13,15 @@ pub fn coxa(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_coxa")).args(args).output().expect("coxa runs")
 }
 
-/// Asserts that `coxa` succeeded, with its output in the message.
+/// Runs the `coxa` binary with `args` on a terminal (a pseudo-terminal from util-linux's `script`,
+/// as a person at a shell runs it): its standard output and error, mixed as the terminal shows
+/// them, are the output's `stdout`.
+pub fn coxa_on_terminal(args: &[&str]) -> Output {
+    let quote = |a: &str| format!("'{}'", a.replace('\'', "'\\''"));
+    let command = std::iter::once(env!("CARGO_BIN_EXE_coxa")).chain(args.iter().copied()).map(quote).collect::<Vec<_>>().join(" ");
+    Command::new("script").args(["-qefc", &command, "/dev/null"]).output().expect("script runs coxa on a pseudo-terminal")
+}
+
 /// `scenario` (a scenario's text) run by `coxa run` in a fresh folder under `dir` is refused when
 /// read: exit status 2, one line on stderr containing `cause`, no output folder.
 pub fn refused_scenario(dir: &Path, scenario: &str, cause: &str) {

@@ -293,3 +293,21 @@ fn anatomy_refuses_an_mr_series_and_inspect_names_it() -> Result<()> {
     assert_eq!(j["modality"], "MR");
     Ok(())
 }
+
+/// Issue 58: the exit status tells a script what to do: 2 for usage and bad input (fix the
+/// command or the file), 1 when the work ran and some of it failed (retry: `run.rs`'s failing
+/// case, `slurm.rs`'s merge), 0 when done; `--help` says so.
+#[test]
+fn the_exit_status_tells_usage_and_input_from_failed_work() {
+    let usage = coxa(&["plan", "--no-such-flag"]);
+    assert_eq!(usage.status.code(), Some(2), "{}", String::from_utf8_lossy(&usage.stderr));
+    let tmp = tempfile::tempdir().unwrap();
+    let broken = tmp.path().join("broken.nii.gz");
+    std::fs::write(&broken, b"not a NIfTI file").unwrap();
+    assert_clean_failure(coxa(&["inspect", broken.to_str().unwrap()]), &["broken.nii.gz"]);
+    let done = coxa(&["inspect", "--help"]);
+    assert_eq!(done.status.code(), Some(0));
+    let help = coxa(&["--help"]);
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(help.status.success() && text.contains("Exit status: 0 done; 1 the work ran but some of it failed") && text.contains("2 bad input or usage"), "{text}");
+}

@@ -22,7 +22,7 @@ use crate::common::shared_data;
 
 /// `v` (a JSON `[x, y, z]`) holds exactly the bits of `p`.
 /// `record` serialised as coxa writes it, with the envelope (`$schema`, `schema_version`,
-/// `provenance`: `coxa_scenarios::records`) that `text`, the file written, carries.
+/// `provenance`: `coxa_case::records`) that `text`, the file written, carries.
 fn as_written<T: serde::Serialize>(record: &T, text: &str) -> String {
     let v: Value = serde_json::from_str(text).unwrap();
     let provenance: coxa_core::provenance::Provenance = serde_json::from_value(v["provenance"].clone()).unwrap();

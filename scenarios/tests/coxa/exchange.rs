@@ -153,13 +153,13 @@ fn check_mot_files(python: &Path, model: &Path, dir: &Path, rom: &serde_json::Va
         let rots = read["femur_rotation_in_ground"][femur].as_array().unwrap();
         assert_eq!(rots.len(), times.len());
         for (t, r) in times.iter().zip(rots) {
-            let alpha = t * coxa_scenarios::exchange::MOT_DEG_PER_S;
+            let alpha = t * coxa_case::exchange::MOT_DEG_PER_S;
             let ours = in_opensim_axes(&def.angles(alpha).rotation(side));
             let theirs: Vec<f64> = r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
             let theirs = nalgebra::Matrix3::from_row_slice(&theirs);
             worst = worst.max((ours - theirs).abs().max());
         }
-        let last = def.driven_deg(times.last().unwrap() * coxa_scenarios::exchange::MOT_DEG_PER_S);
+        let last = def.driven_deg(times.last().unwrap() * coxa_case::exchange::MOT_DEG_PER_S);
         assert!((last - m["limit_deg"].as_f64().unwrap()).abs() < 1e-6, "{name}: last row at {last}, limit {}", m["limit_deg"]);
     }
     // The written angles have 10 decimals: the rotations agree to far better than 1e-8.
@@ -179,7 +179,7 @@ fn rom_motions_open_in_opensim() -> Result<()> {
     left["side"] = serde_json::json!("left");
     let tmp = tempfile::tempdir()?;
     let typed: coxa_core::RomRecord = serde_json::from_value(left.clone())?;
-    for t in coxa_scenarios::exchange::rom_motion_tables(&typed)? {
+    for t in coxa_case::exchange::rom_motion_tables(&typed)? {
         t.write(&tmp.path().join(format!("rom_{}.mot", t.name)))?;
     }
     check_mot_files(&python, &model, tmp.path(), &left);

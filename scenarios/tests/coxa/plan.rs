@@ -83,9 +83,24 @@ fn plan_from_the_real_ct_is_complete_and_flags_the_short_femur() -> Result<()> {
     let (Some(ct), Some(labels)) = (shared_data("totalseg/example_ct.nii.gz"), shared_data("totalseg/example_seg_fast_force_split.nii.gz")) else { return Ok(()) };
     let tmp = tempfile::tempdir()?;
     let out = tmp.path().join("ct_plan");
-    let r = coxa(&["plan", "--ct", ct.to_str().unwrap(), "--labels", labels.to_str().unwrap(), "--side", "right", "--grid-step-deg", "5", "--out", out.to_str().unwrap(), "--json"]);
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&r.stdout)?;
+    // Issue 58: `-q` on a terminal shows nothing but the result (the whole screen is plan.json).
+    let r = crate::cases::coxa_on_terminal(&[
+        "plan",
+        "-q",
+        "--ct",
+        ct.to_str().unwrap(),
+        "--labels",
+        labels.to_str().unwrap(),
+        "--side",
+        "right",
+        "--grid-step-deg",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).map_err(|e| anyhow::anyhow!("with -q the terminal shows only plan.json: {e}: {}", String::from_utf8_lossy(&r.stdout)))?;
     assert!(out.join("plan.json").exists() && out.join("anatomy/anatomy.json").exists() && out.join("anatomy/meshes/hip_right.stl").exists());
     assert!(v["cup"]["outer_diameter_mm"].as_f64().is_some_and(|d| (40.0..=70.0).contains(&d)));
     assert_eq!(v["motions"].as_array().map(Vec::len), Some(14));
@@ -103,13 +118,20 @@ fn plan_from_the_real_ct_is_complete_and_flags_the_short_femur() -> Result<()> {
 /// case) writes, with the same plan.json byte for byte and the same report but for the names;
 /// the report, its pictures (one at a limiting motion's first contact among them) and the
 /// manifest included; nothing left beside it. A plan that fails leaves no folder at all.
+/// Issue 58: run on a terminal, it shows its stages as it goes, then its result; piped, a refusal
+/// is its one line and nothing else.
 #[test]
 fn plan_from_a_ct_writes_the_whole_case_folder() -> Result<()> {
     let (Some(ct), Some(demo)) = (shared_data("totalseg/example_ct.nii.gz"), crate::cases::demo_real_ct()) else { return Ok(()) };
     let tmp = tempfile::tempdir()?;
     let out = tmp.path().join("patient");
-    let r = coxa(&["plan", "--ct", ct.to_str().unwrap(), "--side", "right", "--out", out.to_str().unwrap()]);
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let r = crate::cases::coxa_on_terminal(&["plan", "--ct", ct.to_str().unwrap(), "--side", "right", "--out", out.to_str().unwrap()]);
+    let screen = String::from_utf8_lossy(&r.stdout);
+    assert!(r.status.success(), "{screen}");
+    let at = |needle: &str| screen.find(needle).unwrap_or_else(|| panic!("the terminal shows {needle:?}: {screen}"));
+    // The stages in their order, each as it begins, then the result.
+    let order = [at("input"), at("anatomy (segmentation, surfaces, landmarks)"), at("range of motion over"), at("pictures"), at("report"), at(&format!("wrote {}", out.display()))];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "stages in order, then the result: {screen}");
     assert_eq!(std::fs::read(out.join("plan.json"))?, std::fs::read(demo.join("plan.json"))?, "plan.json as coxa demo --ct writes it");
     let names = |v: &mut serde_json::Value| {
         v["case"] = serde_json::Value::Null;

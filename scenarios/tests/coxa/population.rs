@@ -64,7 +64,7 @@ fn population_plans_and_simulates_plausible_subjects() -> Result<()> {
     ok(&run);
     eprintln!("3 subjects through plan + ROM + report (debug): {:.1} s", t0.elapsed().as_secs_f64());
     let cases = tmp.path().join("results").join("cases");
-    let scn = coxa_scenarios::scenario::Scenario::load(&file).map_err(anyhow::Error::msg)?;
+    let scn = coxa_case::scenario::Scenario::load(&file).map_err(anyhow::Error::msg)?;
     assert_eq!(scn.cases.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["ssm-0001", "ssm-0002", "ssm-0003"]);
     let mut head_radii = Vec::new();
     for case in &scn.cases {
@@ -127,9 +127,9 @@ fn population_plans_and_simulates_plausible_subjects() -> Result<()> {
         assert!((mean_space - 3.0).abs() < 0.3, "{}: mean joint space {mean_space:.2} mm, asked 3", case.name);
 
         // Deterministic: the subject drawn again, in this process, is the same bytes.
-        let coxa_scenarios::scenario::CaseInput::ShapeSample(sample) = &case.input else { panic!("{}: not a shape sample", case.name) };
+        let coxa_case::scenario::CaseInput::ShapeSample(sample) = &case.input else { panic!("{}: not a shape sample", case.name) };
         let again = tmp.path().join(format!("again-{}", case.name));
-        let files = coxa_scenarios::population::write_case_input(sample, &again)?;
+        let files = coxa_case::population::write_case_input(sample, &again)?;
         assert!(files.len() >= 4);
         for (name, path) in &files {
             let first = dir.join("input").join(path.file_name().unwrap());
@@ -229,8 +229,8 @@ fn population_subjects_are_plausible() -> Result<()> {
     let mut drawn = [Vec::new(), Vec::new(), Vec::new()];
     let (mut head, mut nsa, mut av, mut space) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for index in 0..16 {
-        let sample = coxa_scenarios::population::ShapeSample { pelvis_model: atlas.clone(), femur_model: femur_model.clone(), seed: 11, index, joint_space_mm: 3.0, n_modes: None, training: false };
-        let s = coxa_scenarios::population::subject(&sample).map_err(anyhow::Error::msg)?;
+        let sample = coxa_case::population::ShapeSample { pelvis_model: atlas.clone(), femur_model: femur_model.clone(), seed: 11, index, joint_space_mm: 3.0, n_modes: None, training: false };
+        let s = coxa_case::population::subject(&sample).map_err(anyhow::Error::msg)?;
         let (found, warnings) = coxa_anatomy::landmarks::find(&coxa_anatomy::landmarks::Bones::named(&s.meshes));
         assert!(warnings.is_empty(), "subject {index}: {warnings:?}");
         let mesh = |n: &str| s.meshes.iter().find(|(m, _)| m == n).map(|(_, m)| m).context("mesh");
@@ -297,8 +297,8 @@ fn shape_build_writes_the_pelvis_model_populations_draw_from() -> Result<()> {
     assert_eq!((model.n_vertices(), model.n_modes(), model.info().provenance.n_subjects), (15_000, 29, 30));
     assert_eq!(model.info().provenance.licence, "CC BY 4.0");
     for (name, pelvis_model) in [("file", ssm.clone()), ("atlas", atlas.clone())] {
-        let sample = coxa_scenarios::population::ShapeSample { pelvis_model, femur_model: femur_model.clone(), seed: 3, index: 4, joint_space_mm: 3.0, n_modes: Some(10), training: false };
-        coxa_scenarios::population::write_case_input(&sample, &tmp.path().join(name))?;
+        let sample = coxa_case::population::ShapeSample { pelvis_model, femur_model: femur_model.clone(), seed: 3, index: 4, joint_space_mm: 3.0, n_modes: Some(10), training: false };
+        coxa_case::population::write_case_input(&sample, &tmp.path().join(name))?;
     }
     for f in ["hip_left.stl", "hip_right.stl", "sacrum.stl", "femur_left.stl", "femur_right.stl", "shape_sample.json"] {
         assert!(std::fs::read(tmp.path().join("file/input").join(f))? == std::fs::read(tmp.path().join("atlas/input").join(f))?, "{f} differs");
@@ -317,14 +317,14 @@ fn shape_build_writes_the_pelvis_model_populations_draw_from() -> Result<()> {
 #[test]
 fn population_cases_from_training_subjects() -> Result<()> {
     let (Some(atlas), Some(femur_model)) = (shared_data("pelvis_atlas"), llp26()) else { return Ok(()) };
-    let (femur, femur_subjects) = coxa_shape::gias::llp26_with_subjects(&femur_model, false, &[coxa_shape::gias::Llp26Part::Femur], coxa_scenarios::population::FEMUR_DIVISIONS)?;
-    let pelvis = coxa_scenarios::population::pelvis_model(&atlas).map_err(anyhow::Error::msg)?;
+    let (femur, femur_subjects) = coxa_shape::gias::llp26_with_subjects(&femur_model, false, &[coxa_shape::gias::Llp26Part::Femur], coxa_case::population::FEMUR_DIVISIONS)?;
+    let pelvis = coxa_case::population::pelvis_model(&atlas).map_err(anyhow::Error::msg)?;
     let dir = atlas.join("surface");
     let mut ids: Vec<u32> = std::fs::read_dir(&dir)?.filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("LeftHip")?.strip_suffix("_cpd.vtk")?.parse().ok()).collect();
     ids.sort_unstable();
     for index in [0usize, 27] {
-        let sample = coxa_scenarios::population::ShapeSample { pelvis_model: atlas.clone(), femur_model: femur_model.clone(), seed: 0, index, joint_space_mm: 3.0, n_modes: None, training: true };
-        let s = coxa_scenarios::population::subject(&sample).map_err(anyhow::Error::msg)?;
+        let sample = coxa_case::population::ShapeSample { pelvis_model: atlas.clone(), femur_model: femur_model.clone(), seed: 0, index, joint_space_mm: 3.0, n_modes: None, training: true };
+        let s = coxa_case::population::subject(&sample).map_err(anyhow::Error::msg)?;
         // The pelvis is the atlas subject's own left hip, up to the rigid Procrustes pose.
         let hip = &s.meshes.iter().find(|(n, _)| n == "hip_left").context("hip_left")?.1;
         let own = coxa_io::mesh::read_vtk(&dir.join(format!("LeftHip{}_cpd.vtk", ids[index])))?;

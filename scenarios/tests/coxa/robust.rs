@@ -116,16 +116,16 @@ fn killed_and_damaged_runs_never_trust_a_partial_result() -> Result<()> {
         for case in ["right", "left"] {
             let dir = results.join("cases").join(case);
             if dir.exists() && !damaged.iter().any(|(c, _, _)| c == case) {
-                coxa_scenarios::manifest::verify(&dir).unwrap_or_else(|e| panic!("after a kill, cases/{case} is not a whole case: {e}"));
+                coxa_case::manifest::verify(&dir).unwrap_or_else(|e| panic!("after a kill, cases/{case} is not a whole case: {e}"));
             }
         }
         // Damage a finished case half of the time, and always when both are whole (else the
         // next run has nothing to do and cannot be killed mid-run).
-        let both_whole = ["right", "left"].iter().all(|c| coxa_scenarios::manifest::verify(&results.join("cases").join(c)).is_ok());
+        let both_whole = ["right", "left"].iter().all(|c| coxa_case::manifest::verify(&results.join("cases").join(c)).is_ok());
         if both_whole || rng.random_bool(0.5) {
             let case = ["right", "left"][rng.random_range(0..2)];
             let dir = results.join("cases").join(case);
-            if let Ok(m) = coxa_scenarios::manifest::verify(&dir) {
+            if let Ok(m) = coxa_case::manifest::verify(&dir) {
                 let e = &m.files[rng.random_range(0..m.files.len())];
                 let p = dir.join(&e.path);
                 let how = ["truncated", "deleted", "byte changed", "manifest deleted"][rng.random_range(0..4)];
@@ -148,7 +148,7 @@ fn killed_and_damaged_runs_never_trust_a_partial_result() -> Result<()> {
             }
         }
         // A damaged case stays damaged until a run verifies it; forget it once redone.
-        damaged.retain(|(c, _, _)| coxa_scenarios::manifest::verify(&results.join("cases").join(c)).is_err());
+        damaged.retain(|(c, _, _)| coxa_case::manifest::verify(&results.join("cases").join(c)).is_err());
     }
     // The final rerun, undisturbed.
     let out = coxa(&["run", file.to_str().unwrap(), "--quiet"]);
@@ -163,7 +163,7 @@ fn killed_and_damaged_runs_never_trust_a_partial_result() -> Result<()> {
     assert_eq!(killed, kills, "{kills} runs killed mid-run ({runs} runs)");
     for case in ["right", "left"] {
         let dir = results.join("cases").join(case);
-        coxa_scenarios::manifest::verify(&dir).unwrap_or_else(|e| panic!("{case}: {e}"));
+        coxa_case::manifest::verify(&dir).unwrap_or_else(|e| panic!("{case}: {e}"));
         assert_eq!(expected(&results, case), expected(&tmp.path().join("reference"), case), "{case}: the same results as an undisturbed run");
         for f in files_under(&dir) {
             let name = f.file_name().unwrap().to_string_lossy().into_owned();

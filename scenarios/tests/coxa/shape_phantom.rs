@@ -45,7 +45,7 @@ fn demo_on_the_realistic_phantom_recovers_its_geometry() {
     // keeps its angles), so its known anteversion is the mean femur's as coxa measures it on the
     // model read here directly.
     let dir = coxa_shape::locate::locate_llp26(&[]).expect("LLP26").dir;
-    let model = coxa_shape::gias::llp26(&dir, false, &[coxa_shape::gias::Llp26Part::Femur], coxa_scenarios::shape_phantom::DIVISIONS).unwrap();
+    let model = coxa_shape::gias::llp26(&dir, false, &[coxa_shape::gias::Llp26Part::Femur], coxa_case::shape_phantom::DIVISIONS).unwrap();
     let mean = coxa_core::Mesh::new(model.instance(&[]).unwrap(), model.faces().to_vec()).unwrap();
     let model_av = coxa_anatomy::landmarks::femur_landmarks(&mean, coxa_core::Side::Left).unwrap().anteversion_deg.expect("the mean femur has condyles");
     eprintln!("LLP26 mean femur anteversion {model_av:.2} deg; the phantom's known left {:.2} deg", f(&t["neck_anteversion_deg"]["left"]));

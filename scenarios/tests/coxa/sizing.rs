@@ -88,16 +88,9 @@ fn atlas_rows() -> Result<(Vec<Row>, Vec<String>)> {
     let rules = SizingRules::default();
     let (mut rows, mut refused) = (Vec::new(), Vec::new());
     for index in 0..30 {
-        let sample = coxa_scenarios::population::ShapeSample {
-            pelvis_model: atlas.clone(),
-            femur_model: femur_model.clone(),
-            seed: 0,
-            index,
-            joint_space_mm: PLACED_JOINT_SPACE_MM,
-            n_modes: None,
-            training: true,
-        };
-        let s = match coxa_scenarios::population::subject(&sample) {
+        let sample =
+            coxa_case::population::ShapeSample { pelvis_model: atlas.clone(), femur_model: femur_model.clone(), seed: 0, index, joint_space_mm: PLACED_JOINT_SPACE_MM, n_modes: None, training: true };
+        let s = match coxa_case::population::subject(&sample) {
             Ok(s) => s,
             Err(e) if e.contains("outside the adult range") => {
                 refused.push(format!("atlas {index:2}: {e}"));

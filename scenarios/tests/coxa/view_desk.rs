@@ -210,7 +210,7 @@ fn scripted_save_writes_a_revision_and_undo_restores_the_automatic_plan() -> Res
         assert!((l - k).abs() <= 0.5, "{n}: {l} vs the automatic plan's {k}");
     }
     // The manifest covers the rewritten files.
-    coxa_scenarios::manifest::verify(&case)?;
+    coxa_case::manifest::verify(&case)?;
     Ok(())
 }
 
@@ -233,7 +233,7 @@ fn saved_revision_is_in_the_report() -> Result<()> {
     let report_rom: Vec<(String, f64)> = report["rom"]["motions"].as_array().unwrap().iter().map(|m| (m["name"].as_str().unwrap().to_string(), m["limit_deg"].as_f64().unwrap())).collect();
     assert_eq!(report_rom, limits(&plan), "the report's ROM table is the revision's");
     assert_ne!(std::fs::read(case.join("pictures/hip_ap.png"))?, pictures_before, "the pictures show the revision's cup");
-    coxa_scenarios::manifest::verify(&case)?;
+    coxa_case::manifest::verify(&case)?;
     // The report's decision table and its cup-angle table show 45/20.
     let shown = ["cup inclination, radiographic</td><td><b>45.0°</b>", "cup anteversion, radiographic</td><td><b>20.0°</b>", "<td>radiographic (Murray 1993)</td><td>45.0°</td><td>20.0°</td>"];
     let html = std::fs::read_to_string(case.join("report.html"))?;

@@ -1,0 +1,135 @@
+//! Bone metastasis candidates on a CT ([`coxa_diagnostics::lesions`], the classical path: no
+//! weights; a learned model: [`learned`]) for `coxa lesions` and a case's lesions stage: the
+//! search, `lesions.json` (one record per lesion) and `lesions.nii.gz` (a label map of the lesions
+//! on the CT's grid: 0 none, else the lesion's id). The bones come from a label map
+//! (TotalSegmentator ids, names from a class file or TotalSegmentator's v2 table) or, without,
+//! from a threshold mask. When the CT is a DICOM series and a lesion is found, `lesions_seg.dcm`
+//! too: the lesions as a DICOM SEG in the CT's study ([`coxa_pacs::lesion_seg`], for `coxa pacs
+//! push` or any viewer).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::bail;
+use crate::error::Context;
+use coxa_core::{ClassTable, LabelMap, Volume};
+use coxa_diagnostics::lesions::{self, Detection, LesionSettings};
+use ndarray::Array3;
+
+pub mod learned;
+
+/// The file names in the output folder (and a case's `lesions/`).
+pub const JSON: &str = "lesions.json";
+
+/// See [`JSON`].
+pub const MAP: &str = "lesions.nii.gz";
+
+/// The SEG's file name in the output folder.
+pub const SEG: &str = "lesions_seg.dcm";
+
+/// Writes the lesions of `dir` (as [`write`] wrote them) as a DICOM SEG derived from the DICOM CT
+/// `ct` (a folder, or a file whose folder holds the series) into `dir`; `None` without a lesion.
+pub fn write_seg(ct: &Path, dir: &Path) -> crate::Result<Option<&'static str>> {
+    let folder = if ct.is_dir() { ct.to_path_buf() } else { ct.parent().map(Path::to_path_buf).unwrap_or_default() };
+    let src = coxa_pacs::results::Source::read(&folder).with_context(|| format!("--ct {}: reading the CT series for the lesions' DICOM SEG", ct.display()))?;
+    let Some(seg) = coxa_pacs::lesion_seg::build_lesion_seg(&src, dir).context("the lesions' DICOM SEG")? else { return Ok(None) };
+    crate::atomic::write_new(&dir.join(SEG), &seg.bytes)?;
+    Ok(Some(SEG))
+}
+
+/// A path's file name only (folder names may carry a patient's name).
+pub fn file_name(p: &Path) -> String {
+    p.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())
+}
+
+/// Reads a label map that must lie on `ct`'s grid, with its class names.
+pub fn read_labels(path: &Path, names: Option<&Path>, ct: &Volume) -> crate::Result<(Array3<u16>, BTreeMap<u16, String>)> {
+    let map: LabelMap =
+        if coxa_io::nrrd::is_nrrd_path(path) { coxa_io::nrrd::read_label_map(path) } else { coxa_io::nifti::read_label_map(path) }.with_context(|| format!("--labels {}", path.display()))?;
+    ct.grid().check_same(map.grid(), coxa_anatomy::labels::GRID_TOLERANCE_MM).with_context(|| format!("--labels {}: not on the CT's grid; resample it onto the CT first", path.display()))?;
+    let names: BTreeMap<u16, String> = match names {
+        Some(p) => {
+            let text = coxa_io::read_text_bounded(p, coxa_io::Bound::TEXT).with_context(|| format!("--label-names {}", p.display()))?;
+            let table: ClassTable = coxa_anatomy::labels::parse_class_table(&text).with_context(|| format!("--label-names {}", p.display()))?;
+            table.iter().map(|(id, n)| (id, n.to_string())).collect()
+        }
+        None => lesions::totalseg_bone_names(),
+    };
+    Ok(lesions::bones_of(&map, &names))
+}
+
+/// Runs the classical search on the label map's bones (`labels`, read from `labels_path`) or on a
+/// threshold mask; returns what it found and where the bones came from.
+pub fn search(ct: &Volume, labels: Option<(&Array3<u16>, &BTreeMap<u16, String>)>, labels_path: Option<&Path>) -> crate::Result<(Detection, String)> {
+    let settings = LesionSettings::default();
+    let (owned, bones_from);
+    let (bones, names) = match labels {
+        Some((b, n)) => {
+            bones_from = format!("label map {}", labels_path.map(file_name).unwrap_or_default());
+            if !b.iter().any(|l| *l != 0) {
+                bail!(
+                    "the label map{} holds no bone (TotalSegmentator's vertebrae, sacrum, hips, femurs, ribs...): give a label map with bones, or none for a threshold mask",
+                    labels_path.map(|p| format!(" {}", p.display())).unwrap_or_default()
+                );
+            }
+            (b, n)
+        }
+        None => {
+            owned = lesions::threshold_bone_mask(ct, settings.metal_hu);
+            bones_from = format!("threshold mask (HU >= {} closed by one voxel)", lesions::BONE_THRESHOLD_HU);
+            (&owned.0, &owned.1)
+        }
+    };
+    let d = lesions::detect(ct, bones, names, &settings).map_err(|e| crate::err!("{e}"))?;
+    Ok((d, bones_from))
+}
+
+/// The JSON record of a search.
+pub fn record(d: &Detection, ct_name: &str, bones_from: &str) -> serde_json::Value {
+    let s = LesionSettings::default();
+    serde_json::json!({
+        "coxa_version": crate::stamp::version(),
+        "method": "classical: departure of smoothed HU from each bone's healthy interior (half-sample mode, clipped MAD) or, for lytic lesions, from the median of a 12-18 mm shell around each voxel (soft tissue, homogeneous); no learned model",
+        "ct": ct_name,
+        "bones": bones_from,
+        "settings": s,
+        "slices": "the first and last slice (k index, 0-based, of the CT's grid) a lesion spans",
+        "probability": "a monotone score of the departure, 1/(1+exp(-(peak |z| - seed z of its kind))), not a calibrated probability",
+        "limits": format!("only bone deeper than {} mm from its surface is searched; lytic lesions in the hips and femurs (bones that mix fatty and dense marrow) are mostly missed (3-4 of 9 inserted ones found); lytic lesions of 8-11 mm are often missed", s.core_depth_mm),
+        "references": d.references.iter().map(|(b, hu)| serde_json::json!({"bone": b, "reference_hu": hu})).collect::<Vec<_>>(),
+        "not_searched": d.not_searched.iter().map(|(b, ml)| serde_json::json!({"bone": b, "volume_ml": ml, "why": format!("within {} mm of metal (> {} HU)", s.metal_margin_mm, s.metal_hu)})).collect::<Vec<_>>(),
+        "lesions": d.lesions,
+    })
+}
+
+/// Writes `lesions.json` and `lesions.nii.gz` into `dir` (which exists).
+pub fn write(dir: &Path, ct: &Volume, d: &Detection, ct_name: &str, bones_from: &str) -> crate::Result<()> {
+    let mut classes = ClassTable::new();
+    for l in &d.lesions {
+        classes.insert(l.id, format!("lesion_{}_{}", l.id, serde_json::to_value(l.kind)?.as_str().unwrap_or("")));
+    }
+    let map = LabelMap::new(ct.grid().clone(), d.map.clone(), classes)?;
+    coxa_io::nifti::write_label_map(&map, &dir.join(MAP))?;
+    let text = crate::stamp::text("lesions", &record(d, ct_name, bones_from))? + "\n";
+    std::fs::write(dir.join(JSON), text).with_context(|| format!("cannot write {}", dir.join(JSON).display()))?;
+    Ok(())
+}
+
+/// One line per lesion and per bone left out.
+pub fn summary_lines(d: &Detection) -> Vec<String> {
+    let mut out: Vec<String> = d
+        .lesions
+        .iter()
+        .map(|l| {
+            let c = l.centre_lps_mm;
+            format!(
+                "  {} {:?} in {}: {:.2} ml at LPS ({:.0}, {:.0}, {:.0}) mm, slices {}-{}, score {:.2}",
+                l.id, l.kind, l.bone, l.volume_ml, c[0], c[1], c[2], l.slices[0], l.slices[1], l.probability
+            )
+        })
+        .collect();
+    for (b, ml) in &d.not_searched {
+        out.push(format!("  note: {ml:.1} ml of {b} near metal was not searched"));
+    }
+    out
+}
