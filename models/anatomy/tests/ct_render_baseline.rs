@@ -9,6 +9,15 @@
 //! contain a or b. Prints one row a hip and writes the table to `target/ct_render_baseline.tsv`.
 //! It asserts that every case renders and that the truth is complete; the figures are the
 //! baseline that the segmentation work of issue 59 starts from, not a goal.
+//!
+//! Baseline, 2026-11-27 (dev profile, coxa-anatomy at opt-level 2, 2 cores under a load average
+//! of about 8 from other builds; 9 of the 21 test cases, the run stopped for time): coxa's head
+//! centre against the truth's, per hip. z013 with both gaps >= 0 (test-01, 03, 04 left, 06):
+//! centres 0.5-1.1 mm off but radii +1.3 to +12.5 mm (test-01, 0.6 mm isotropic, 1.0/1.5 mm
+//! joints: +8.6 / +12.5 mm, femur Dice .77 / .68: the femur takes the acetabular wall); the
+//! metal femur of test-03 got no head. Hips widened to 4-5 mm (their head 1.0-1.5 mm into the
+//! wall, see `ct_render::joint`) and atlas hips whose socketed femur overlaps the pelvis are
+//! off by 3.6-25 mm: renderer-limited rows, not yet a verdict on the segmenter.
 
 mod common;
 

@@ -8,6 +8,12 @@
 //! direction, the usual direction of migration of an arthritic head (Resnick, Am J Roentgenol
 //! 124:62, 1975: superolateral migration in most osteoarthritic hips), so the rest of the joint
 //! keeps the subject's shape.
+//!
+//! **Limit (measured on z013):** widening by a translation narrows the other side of the joint.
+//! z013's own dome gap is about 2.6 mm; 4.5-5 mm in the dome leaves the head 1.0-1.5 mm inside
+//! the medial-inferior wall ([`Placed::min_gap_mm`] negative), so those renders fuse head and
+//! socket there: they test a collision, not a normal joint. To do: widen along the acetabular
+//! opening axis (or shrink the head) instead, and refuse a negative `min_gap_mm`.
 
 use nalgebra::{Matrix4, Point3, Vector3};
 
