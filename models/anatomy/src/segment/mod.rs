@@ -68,10 +68,10 @@
 //! - Adult heads are assumed (`head_radius_range_mm`).
 
 mod anatomy;
-mod edt;
+pub(crate) mod edt;
 mod flood;
 mod knots;
-mod lattice;
+pub(crate) mod lattice;
 mod mask;
 mod options;
 mod post;
