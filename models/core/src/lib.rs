@@ -46,7 +46,7 @@ pub use grid::Grid;
 pub use hcf_record::{HcfMotionRecord, HcfRecord};
 pub use labels::{ClassTable, LabelMap};
 pub use landmarks::{AcetabulumLandmarks, AxisLandmark, FemurLandmarks, HipAnatomy, Landmark, OrthoLoadFemur, PatientLandmarks, PelvisLandmarks, Quality, Source};
-pub use mesh::Mesh;
+pub use mesh::{Mesh, closest_on_triangle};
 pub use plan::{CaseModel, FirstContact, ImplantPlacement, MotionInfo, MotionScore, PlanPosture, PostureTilts, RomQuery, RomScore, RomScorer, ScoreError};
 pub use plan_record::PlanRecord;
 pub use report::{CaseReport, CupAnglesDeg, RomRecord};

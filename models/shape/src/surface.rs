@@ -16,6 +16,9 @@
 use nalgebra::{Point3, Vector3};
 use rayon::prelude::*;
 
+/// The closest point on a triangle (coxa-core's, shared with the anatomy crate's renderer).
+pub use coxa_core::closest_on_triangle;
+
 /// A triangle surface prepared for nearest-point queries.
 #[derive(Debug, Clone)]
 pub struct Surface {
@@ -384,47 +387,6 @@ fn barycentric(q: &Point3<f64>, t: &[Point3<f64>; 3]) -> [f64; 3] {
     [1.0 - v - w, v, w]
 }
 
-/// The closest point to `p` on triangle `t` (Ericson, Real-Time Collision Detection, 5.1.5).
-pub fn closest_on_triangle(p: &Point3<f64>, t: &[Point3<f64>; 3]) -> Point3<f64> {
-    let [a, b, c] = *t;
-    let (ab, ac, ap) = (b - a, c - a, p - a);
-    let (d1, d2) = (ab.dot(&ap), ac.dot(&ap));
-    if d1 <= 0.0 && d2 <= 0.0 {
-        return a;
-    }
-    let bp = p - b;
-    let (d3, d4) = (ab.dot(&bp), ac.dot(&bp));
-    if d3 >= 0.0 && d4 <= d3 {
-        return b;
-    }
-    let vc = d1 * d4 - d3 * d2;
-    if vc <= 0.0 && d1 >= 0.0 && d3 <= 0.0 {
-        return a + ab * (d1 / (d1 - d3));
-    }
-    let cp = p - c;
-    let (d5, d6) = (ab.dot(&cp), ac.dot(&cp));
-    if d6 >= 0.0 && d5 <= d6 {
-        return c;
-    }
-    let vb = d5 * d2 - d1 * d6;
-    if vb <= 0.0 && d2 >= 0.0 && d6 <= 0.0 {
-        return a + ac * (d2 / (d2 - d6));
-    }
-    let va = d3 * d6 - d5 * d4;
-    if va <= 0.0 && (d4 - d3) >= 0.0 && (d5 - d6) >= 0.0 {
-        return b + (c - b) * ((d4 - d3) / ((d4 - d3) + (d5 - d6)));
-    }
-    let denom = va + vb + vc;
-    if denom.abs() < f64::MIN_POSITIVE {
-        // A degenerate triangle: its nearest edge point.
-        return [a + ab * (d1 / ab.norm_squared().max(f64::MIN_POSITIVE)).clamp(0.0, 1.0), a + ac * (d2 / ac.norm_squared().max(f64::MIN_POSITIVE)).clamp(0.0, 1.0)]
-            .into_iter()
-            .min_by(|x, y| (x - p).norm_squared().total_cmp(&(y - p).norm_squared()))
-            .unwrap_or(a);
-    }
-    let (v, w) = (vb / denom, vc / denom);
-    a + ab * v + ac * w
-}
 
 #[cfg(test)]
 mod tests {
