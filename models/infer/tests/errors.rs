@@ -1,14 +1,14 @@
 //! (c) Cards that do not match their model, a wrong SHA-256, a missing or wrong ONNX Runtime, and
 //! options the model cannot take: one clear error each.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 
 use coxa_infer::runtime::{RuntimeSearch, locate};
 use coxa_infer::{Error, InferenceOptions, Model, SessionConfig, segment};
 
-use common::{card, edited_card, runtime_ready, volume};
+use crate::common::{card, edited_card, runtime_ready, volume};
 
 fn load_edited(name: &str, edit: impl Fn(String) -> String) -> (tempfile::TempDir, Result<Model, Error>) {
     let dir = tempfile::tempdir().unwrap();

@@ -8,12 +8,10 @@
 //!   graph's formula gives; smaller slices in the middle of its canvas, cropped back; and refuses
 //!   larger slices on one line naming both sizes.
 
-mod common;
-
 use coxa_infer::translation::{TranslationModel, TranslationOptions};
 use coxa_infer::{InferenceOptions, Model, SessionConfig, WindowOptions, segment};
 
-use common::{card, runtime_ready, threshold_label, volume};
+use crate::common::{card, runtime_ready, threshold_label, volume};
 
 #[test]
 fn a_fixed_batch_segmentation_model_fills_its_last_batch() {

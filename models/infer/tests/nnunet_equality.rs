@@ -26,13 +26,11 @@
 //!   nnU-Net, float32 sums differ by up to 0.23 and change 0.25-0.45 % of the labels: that is
 //!   nnU-Net's own float16 rounding of this untrained network's large logits.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
 use coxa_infer::{InferenceOptions, Model, SessionConfig, segment};
 
-use common::{max_differences, read_f32_le, runtime_ready};
+use crate::common::{max_differences, read_f32_le, runtime_ready};
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("nnunet")

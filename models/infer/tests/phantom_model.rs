@@ -5,14 +5,12 @@
 //! Its labels are compared with the phantom's exact labels (Dice per structure), and its
 //! uncertainty with its errors: where the model is wrong, the entropy must be high.
 
-mod common;
-
 use std::path::Path;
 
 use coxa_anatomy::phantom::{PhantomSpec, hip_phantom};
 use coxa_infer::{InferenceOptions, Model, SessionConfig, segment};
 
-use common::runtime_ready;
+use crate::common::runtime_ready;
 
 fn card() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("phantom").join("phantom_seg_test.toml")

@@ -5,14 +5,12 @@
 //! of a 2:1 reduction) and 1, upsampling and downsampling. Equal within 1e-12 of the data's range
 //! in float64, and equal after nnU-Net's cast to float32 (at most one float32 step apart).
 
-mod common;
-
 use std::process::Command;
 
 use coxa_infer::resample::{Resampling, compute_new_shape, resample_channel};
 use ndarray::Array3;
 
-use common::{Rng, peer_python_importing};
+use crate::common::{Rng, peer_python_importing};
 
 #[test]
 fn resampling_equals_skimage_and_scipy_as_nnunet_calls_them() {

@@ -1,12 +1,10 @@
 //! (b) Sliding-window segmentation equals the analytically known thresholding where the model is
 //! exact; (d) determinism; (e) uncertainty zero where the model is certain, high where it is not.
 
-mod common;
-
 use coxa_infer::{InferenceOptions, Model, SessionConfig, WindowOptions, segment};
 use ndarray::Array3;
 
-use common::{Rng, card, dice, edited_card, runtime_ready, shared_data, threshold_label, volume};
+use crate::common::{Rng, card, dice, edited_card, runtime_ready, shared_data, threshold_label, volume};
 
 fn config() -> SessionConfig {
     SessionConfig { intra_threads: 1, ..Default::default() }

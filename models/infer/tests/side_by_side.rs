@@ -1,14 +1,12 @@
 //! (a) The Rust runner's output equals Python onnxruntime's on the same model and input, run
 //! side by side (the test calls the venv's Python with `tests/peer_ort.py`).
 
-mod common;
-
 use std::process::Command;
 
 use coxa_infer::{Model, SessionConfig};
 use ndarray::Array5;
 
-use common::{Rng, card, max_differences, models_dir, peer_python, read_f32_le, runtime_ready};
+use crate::common::{Rng, card, max_differences, models_dir, peer_python, read_f32_le, runtime_ready};
 
 /// Max |rust - python| for model `name` on a seeded input of `shape`.
 fn compare(name: &str, shape: [usize; 5], scale: f32) -> f32 {

@@ -3,12 +3,10 @@
 //! values for another seed or step count; the one-pass TEST generator draws no noise and refuses
 //! several steps.
 
-mod common;
-
 use coxa_infer::SessionConfig;
 use coxa_infer::translation::{TranslationModel, TranslationOptions};
 
-use common::{card, runtime_ready, volume};
+use crate::common::{card, runtime_ready, volume};
 
 fn ct() -> coxa_core::Volume {
     // A body-like slab: air around, a soft-tissue ellipse with a bone disc inside.

@@ -2,13 +2,11 @@
 //! gives the same probabilities and grows with how far apart they are; the Monte Carlo mean
 //! converges to the deterministic output; the cost per Monte Carlo sample.
 
-mod common;
-
 use coxa_infer::segment::normalise;
 use coxa_infer::{InferenceOptions, Model, SessionConfig, predict, predict_full, segment};
 use ndarray::Axis;
 
-use common::{card, runtime_ready, volume};
+use crate::common::{card, runtime_ready, volume};
 
 fn config() -> SessionConfig {
     SessionConfig { intra_threads: 1, ..Default::default() }

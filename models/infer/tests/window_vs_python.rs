@@ -2,14 +2,12 @@
 //! algorithm transcribed to numpy + Python onnxruntime (`tests/nnunet_window.py`), on the conv3
 //! test model, whose 3x3x3 kernel makes every tile border, overlap and flip show.
 
-mod common;
-
 use std::process::Command;
 
 use coxa_infer::{InferenceOptions, Model, SessionConfig, WindowOptions, predict};
 use ndarray::Array4;
 
-use common::{Rng, card, max_differences, models_dir, peer_python, read_f32_le, runtime_ready};
+use crate::common::{Rng, card, max_differences, models_dir, peer_python, read_f32_le, runtime_ready};
 
 #[test]
 fn window_equals_nnunet_algorithm_in_python() {

@@ -5,7 +5,7 @@
 //! enlarging, crop and pad, fixed / z-score / no normalisation, 1 and 3 channels, probabilities,
 //! logits and regression). The test models are made by `make_xray_models.py`.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
@@ -14,7 +14,7 @@ use coxa_infer::image::{ImageCard, preprocess};
 use coxa_infer::{Error, ImageModel};
 use ndarray::Array2;
 
-use common::{Rng, card, edited_card, max_differences, peer_python, read_f32_le, runtime_ready};
+use crate::common::{Rng, card, edited_card, max_differences, peer_python, read_f32_le, runtime_ready};
 
 /// A radiograph-like test image: a smooth background, a bright "bone" band and noise.
 fn image(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
