@@ -387,7 +387,6 @@ fn barycentric(q: &Point3<f64>, t: &[Point3<f64>; 3]) -> [f64; 3] {
     [1.0 - v - w, v, w]
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
