@@ -43,8 +43,10 @@ pub fn file_name(p: &Path) -> String {
 }
 
 /// Reads a label map that must lie on `ct`'s grid, with its class names.
+/// The map is checked for sides as `coxa anatomy` checks it (a map mirrored left/right gave
+/// false candidates, issue 61).
 pub fn read_labels(path: &Path, names: Option<&Path>, ct: &Volume) -> crate::Result<(Array3<u16>, BTreeMap<u16, String>)> {
-    let map: LabelMap =
+    let mut map: LabelMap =
         if coxa_io::nrrd::is_nrrd_path(path) { coxa_io::nrrd::read_label_map(path) } else { coxa_io::nifti::read_label_map(path) }.with_context(|| format!("--labels {}", path.display()))?;
     ct.grid().check_same(map.grid(), coxa_anatomy::labels::GRID_TOLERANCE_MM).with_context(|| format!("--labels {}: not on the CT's grid; resample it onto the CT first", path.display()))?;
     let names: BTreeMap<u16, String> = match names {
@@ -55,6 +57,8 @@ pub fn read_labels(path: &Path, names: Option<&Path>, ct: &Volume) -> crate::Res
         }
         None => lesions::totalseg_bone_names(),
     };
+    map.set_classes(names.iter().map(|(id, n)| (*id, n.clone())).collect());
+    coxa_anatomy::bone_check::check_label_sides(&map).with_context(|| format!("--labels {}", path.display()))?;
     Ok(lesions::bones_of(&map, &names))
 }
 
@@ -96,6 +100,7 @@ pub fn record(d: &Detection, ct_name: &str, bones_from: &str) -> serde_json::Val
         "slices": "the first and last slice (k index, 0-based, of the CT's grid) a lesion spans",
         "probability": "a monotone score of the departure, 1/(1+exp(-(peak |z| - seed z of its kind))), not a calibrated probability",
         "limits": format!("only bone deeper than {} mm from its surface is searched; lytic lesions in the hips and femurs (bones that mix fatty and dense marrow) are mostly missed (3-4 of 9 inserted ones found); lytic lesions of 8-11 mm are often missed", s.core_depth_mm),
+        "searched": d.searched.iter().map(|(b, ml)| serde_json::json!({"bone": b, "volume_ml": ml})).collect::<Vec<_>>(),
         "references": d.references.iter().map(|(b, hu)| serde_json::json!({"bone": b, "reference_hu": hu})).collect::<Vec<_>>(),
         "not_searched": d.not_searched.iter().map(|(b, ml)| serde_json::json!({"bone": b, "volume_ml": ml, "why": format!("within {} mm of metal (> {} HU)", s.metal_margin_mm, s.metal_hu)})).collect::<Vec<_>>(),
         "lesions": d.lesions,
@@ -115,19 +120,15 @@ pub fn write(dir: &Path, ct: &Volume, d: &Detection, ct_name: &str, bones_from: 
     Ok(())
 }
 
-/// One line per lesion and per bone left out.
+/// One line for what was searched, one per lesion and per bone left out.
 pub fn summary_lines(d: &Detection) -> Vec<String> {
-    let mut out: Vec<String> = d
-        .lesions
-        .iter()
-        .map(|l| {
-            let c = l.centre_lps_mm;
-            format!(
-                "  {} {:?} in {}: {:.2} ml at LPS ({:.0}, {:.0}, {:.0}) mm, slices {}-{}, score {:.2}",
-                l.id, l.kind, l.bone, l.volume_ml, c[0], c[1], c[2], l.slices[0], l.slices[1], l.probability
-            )
-        })
-        .collect();
+    let total: f64 = d.searched.iter().map(|(_, ml)| ml).sum();
+    let bones: Vec<String> = d.searched.iter().map(|(b, ml)| format!("{b} {ml:.1} ml")).collect();
+    let mut out = vec![format!("  searched {} bone(s), {total:.1} ml: {}", d.searched.len(), bones.join(", "))];
+    out.extend(d.lesions.iter().map(|l| {
+        let c = l.centre_lps_mm;
+        format!("  {} {:?} in {}: {:.2} ml at LPS ({:.0}, {:.0}, {:.0}) mm, slices {}-{}, score {:.2}", l.id, l.kind, l.bone, l.volume_ml, c[0], c[1], c[2], l.slices[0], l.slices[1], l.probability)
+    }));
     for (b, ml) in &d.not_searched {
         out.push(format!("  note: {ml:.1} ml of {b} near metal was not searched"));
     }

@@ -121,7 +121,12 @@ pub const RECORDS: &[RecordKind] = &[
     },
     RecordKind { name: "failed", files: "`<run>/failed/<case>.json`", about: "why a case of a run failed", schema: schema_of::<FailedFile> },
     RecordKind { name: "run", files: "`<run>/run.json`", about: "which scenario a results folder holds", schema: schema_of::<RunFile> },
-    RecordKind { name: "pacs", files: "`coxa pacs pull`'s `pacs.json`", about: "what a pull received from the PACS and the series chosen to plan on", schema: schema_of::<crate::pacs::PullRecord> },
+    RecordKind {
+        name: "pacs",
+        files: "`coxa pacs pull`'s `pacs.json`",
+        about: "what a pull received from the PACS and the series chosen to plan on",
+        schema: schema_of::<crate::pacs::record::PullRecord>,
+    },
 ];
 
 /// Every record's JSON Schema (draft 2020-12): (file name, text), in [`RECORDS`]' order.
@@ -276,6 +281,10 @@ pub struct LesionsFile {
     pub probability: String,
     /// What the search cannot find.
     pub limits: String,
+    /// The bones searched and the volume searched in each (their core: deep enough and away
+    /// from metal), ml (the classical path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub searched: Option<Vec<Value>>,
     /// Each bone's reference density.
     pub references: Vec<Value>,
     /// Bone not searched, with why.

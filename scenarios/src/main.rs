@@ -35,18 +35,38 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     coxa_scenarios::cli::progress::set_quiet(cli.quiet);
+    quiet_panics();
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| coxa_scenarios::cli::run(cli))) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
             eprintln!("error: {}", coxa_scenarios::cli::one_line(&e));
             ExitCode::from(coxa_scenarios::cli::exit_status(&e))
         }
-        // A panic is coxa's own fault, not the input's: the work failed (its message is above).
+        // A panic is coxa's own fault, not the input's: the work failed.
         Err(_) => {
-            eprintln!("error: coxa stopped on an internal error (above); please report it with the command that caused it");
+            let what = LAST_PANIC.lock().ok().and_then(|p| p.clone()).unwrap_or_default();
+            eprintln!("error: coxa stopped on an internal error ({what}); please report it with the command that caused it (COXA_LOG=debug shows where)");
             ExitCode::from(coxa_case::ErrorKind::Failed.exit_status())
         }
     }
+}
+
+/// The last panic's message and place, for the one line an uncaught panic ends with.
+static LAST_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Panics print nothing on the terminal: a panic that a reader catches (truck's STEP
+/// tessellator on a 1e400 mm radius) is that file's error, reported in one line by the reader,
+/// and one that nothing catches ends in `main`'s one line. The message, its place and the
+/// backtrace (`RUST_BACKTRACE`) go to the log (`COXA_LOG=debug`, issue 61).
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let what = info.payload().downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| info.payload().downcast_ref::<String>().cloned()).unwrap_or_default();
+        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        tracing::debug!("panic: {what}{place}\n{}", std::backtrace::Backtrace::capture());
+        if let Ok(mut last) = LAST_PANIC.lock() {
+            *last = Some(format!("{what}{place}"));
+        }
+    }));
 }
 
 /// Mesa's implicit Vulkan layer `VkLayer_MESA_device_select` looks for a Wayland display to pick

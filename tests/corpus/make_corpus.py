@@ -145,6 +145,10 @@ def dicom(name, rows=8, cols=8, pixels=None, **extra):
 dicom("dicom_rows_65535.dcm", rows=65535, cols=65535, pixels=b"\0" * 128)
 dicom("dicom_rescale_slope_zero.dcm", RescaleSlope=0)
 dicom("dicom_modality_mr.dcm", Modality="MR")
+# Issue 61: one MR slice inside a CT series (the series was reported as CT, the MR values as HU).
+os.makedirs(path("series_mixed_modality"), exist_ok=True)
+for k, modality in enumerate(["CT", "MR", "CT"]):
+    dicom("series_mixed_modality/%d.dcm" % k, Modality=modality, ImagePositionPatient=[0, 0, 2 * k], InstanceNumber=k + 1)
 
 
 # Radiographs (issue 22 part 4: `coxa radiograph`).
@@ -211,6 +215,8 @@ fcsv("pelvis.fcsv", pelvis)
 fcsv("femur.fcsv", femur)
 swap = {"P1_R": "P2_R", "P2_R": "P1_R"}
 fcsv("femur_p1_p2_swapped.fcsv", [(swap.get(l, l), p) for l, p in femur])
+# Issue 61: a landmark given twice (the second was ignored in silence).
+fcsv("pelvis_label_twice.fcsv", pelvis + [("HJC_R", (-70.0, 30.0, 1660.0))])
 fcsv("femur_other_patient.fcsv", [(l, (x + 3.0, y - 40.0, z - 150.0)) for l, (x, y, z) in femur])
 with open(path("model_truncated.osim"), "w") as f:
     f.write('<?xml version="1.0" encoding="UTF-8"?>\n<OpenSimDocument Version="30000">\n<Model name="gait2392">\n<BodySet>\n<objects>\n<Body name="pelvis">\n<mass>11.777')
@@ -250,6 +256,9 @@ def storage(name, columns, rows, degrees):
             f.write("\t".join("%r" % v for v in [t] + values) + "\n")
 kept = [c for c in COORDS if c != "hip_flexion_r"]
 storage("ik_no_hip_flexion_r.mot", kept, [(0.01 * k, [0.95 if c == "pelvis_ty" else 0.0 for c in kept]) for k in range(10)], True)
+# Issue 61: a column no coordinate of the model has (a typo), and a coordinate's column given twice.
+storage("ik_unknown_column.mot", COORDS + ["hip_flexon_r"], [(0.01 * k, [0.95 if c == "pelvis_ty" else 0.0 for c in COORDS + ["x"]]) for k in range(10)], True)
+storage("ik_column_twice.mot", COORDS + ["knee_angle_r"], [(0.01 * k, [0.95 if c == "pelvis_ty" else 0.0 for c in COORDS + ["x"]]) for k in range(10)], True)
 storage("grf_standing.mot", ["ground_force_vx", "ground_force_vy", "ground_force_vz", "ground_force_px", "ground_force_py", "ground_force_pz"],
         [(0.01 * k, [0.0, 700.0, 0.0, 0.0, 0.0, 0.08]) for k in range(10)], False)
 # Model cards (issue 45): weights outside the card's folder; a coxa_class coxa does not know.

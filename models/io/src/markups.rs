@@ -125,7 +125,7 @@ pub fn read_markups(path: &Path) -> Result<Vec<ControlPoint>> {
             other => return Err(bad(format!("coordinateSystem {other:?}: use LPS or RAS"))),
         };
         let list = node["controlPoints"].as_array().ok_or_else(|| bad("no markups[0].controlPoints".into()))?;
-        return list
+        let points = list
             .iter()
             .enumerate()
             .map(|(k, c)| {
@@ -139,10 +139,13 @@ pub fn read_markups(path: &Path) -> Result<Vec<ControlPoint>> {
                     _ => Err(bad(format!("controlPoints[{k}].position is not three finite numbers"))),
                 }
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
+        let places: Vec<String> = (0..points.len()).map(|k| format!("controlPoints[{k}]")).collect();
+        return unique_labels(points, &places).map_err(bad);
     }
     let mut ras = false;
     let mut out = Vec::new();
+    let mut places = Vec::new();
     for (k, line) in text.lines().enumerate() {
         let line = line.trim();
         if let Some(cs) = line.strip_prefix("# CoordinateSystem =") {
@@ -161,8 +164,25 @@ pub fn read_markups(path: &Path) -> Result<Vec<ControlPoint>> {
             return Err(bad(format!("line {}: expected id,x,y,z,ow,ox,oy,oz,vis,sel,lock,label,... with finite x, y, z", k + 1)));
         };
         out.push(ControlPoint { label: cols[11].trim().to_string(), description: cols.get(12).map_or("", |d| d.trim()).to_string(), lps_mm: ras_to_lps(ras, [x, y, z]) });
+        places.push(format!("line {}", k + 1));
     }
-    Ok(out)
+    unique_labels(out, &places).map_err(bad)
+}
+
+/// `points` when no label is given twice (readers look points up by label, so a second `HJC_L`
+/// would be silently ignored); else why not, naming both places. Unlabelled points may repeat.
+fn unique_labels(points: Vec<ControlPoint>, places: &[String]) -> std::result::Result<Vec<ControlPoint>, String> {
+    let mut first = std::collections::HashMap::new();
+    for (k, p) in points.iter().enumerate() {
+        if p.label.is_empty() {
+            continue;
+        }
+        if let Some(&j) = first.get(p.label.as_str()) {
+            return Err(format!("label {:?} is given twice ({} and {}): each landmark once, remove or rename one", p.label, places[j], places[k]));
+        }
+        first.insert(p.label.as_str(), k);
+    }
+    Ok(points)
 }
 
 #[cfg(test)]
@@ -193,6 +213,14 @@ mod tests {
         let words = tmp.path().join("words.fcsv");
         std::fs::write(&words, "1,a,b,c,0,0,0,1,1,0,1,X,,\n").unwrap();
         assert!(matches!(read_markups(&words), Err(Error::Markups { why, .. }) if why.contains("line 1")));
+        // A label given twice is refused in both formats, naming both places (issue 61).
+        let twice = tmp.path().join("twice.fcsv");
+        std::fs::write(&twice, "1,1,2,3,0,0,0,1,1,1,0,HJC_L,,\n2,4,5,6,0,0,0,1,1,1,0,HJC_L,,\n3,7,8,9,0,0,0,1,1,1,0,,,\n4,7,8,9,0,0,0,1,1,1,0,,,\n").unwrap();
+        assert!(matches!(read_markups(&twice), Err(Error::Markups { why, .. }) if why.contains("\"HJC_L\" is given twice (line 1 and line 2)")));
+        let twice_json = tmp.path().join("twice.mrk.json");
+        let doubled = vec![pts[0].clone(), pts[1].clone(), pts[0].clone()];
+        write_mrk_json(&doubled, &twice_json).unwrap();
+        assert!(matches!(read_markups(&twice_json), Err(Error::Markups { why, .. }) if why.contains("controlPoints[0] and controlPoints[2]")));
         let bad = ControlPoint { label: "N".into(), description: String::new(), lps_mm: Point3::new(f64::NAN, 0.0, 0.0) };
         assert!(write_fcsv(&[bad], &tmp.path().join("nan.fcsv")).is_err());
         assert!(!tmp.path().join("nan.fcsv").exists());

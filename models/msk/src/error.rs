@@ -28,6 +28,16 @@ pub enum MskError {
         /// The coordinates without a column (unlocked, not set by a coupler).
         names: Vec<String>,
     },
+    /// A motion has columns that are no coordinate of the model.
+    #[error(
+        "the motion has {} column(s) that are no coordinate of the model: {}; a column coxa does not read is never ignored in silence: give the model the motion was made for, or correct or remove the column(s)",
+        names.len(),
+        names.join(", ")
+    )]
+    UnknownColumns {
+        /// The column labels no coordinate has.
+        names: Vec<String>,
+    },
     /// A muscle wraps over a shape coxa does not wrap yet.
     #[error(
         "muscle {muscle} wraps over {wrap_object}, a shape coxa cannot wrap (coxa wraps WrapCylinder, WrapSphere, WrapEllipsoid and WrapTorus); set the wrap object inactive or replace it with one of these"

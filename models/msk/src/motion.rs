@@ -74,6 +74,10 @@ use super::kinematics::{Kinematics, apply_couplers, perturbed};
 use super::path::muscle_path;
 use super::{MskError, Result};
 
+mod over_motion;
+
+pub use over_motion::*;
+
 /// Time step of the central differences along the splined motion, s.
 pub const TIME_STEP_S: f64 = 1e-4;
 /// Coordinate step of the virtual-work Jacobians, rad or m.
@@ -281,6 +285,11 @@ fn coordinate_series(model: &Model, motion: &Storage) -> Result<Series> {
     if !any {
         return Err(bad_input("motion", "no column is named as a coordinate of the model: give the model the motion was made for (OpenSim's inverse kinematics output)".into()));
     }
+    // A column no coordinate reads (a typo, another model's coordinate) would be ignored in silence (issue 61).
+    let unknown: Vec<String> = motion.columns.iter().filter(|c| !model.coordinates.iter().any(|m| &m.name == *c)).cloned().collect();
+    if !unknown.is_empty() {
+        return Err(MskError::UnknownColumns { names: unknown });
+    }
     // Locked coordinates keep their default; an enforced coupler sets its dependent one.
     let free: Vec<String> = missing
         .iter()
@@ -456,6 +465,7 @@ fn frame_times(splined: &Splined, grf: &Storage, options: &MotionOptions) -> Res
 ///
 /// # Errors
 /// [`MskError::MissingCoordinates`] for a motion without a free coordinate of the model;
+/// [`MskError::UnknownColumns`] for columns that are no coordinate of the model;
 /// [`MskError::InvalidInput`] for a motion with fewer than 4 frames or no column of the model,
 /// ground reactions without the loads' columns, a bad filter cutoff, no frame with loads;
 /// [`MskError::UnknownName`] for a load's body not in the model; those of [`Kinematics::new`].
@@ -488,308 +498,5 @@ pub fn generalised_forces_table<'a>(model: &Model, frames: impl IntoIterator<Ite
     t
 }
 
-/// The hip contact force of one frame of a motion.
-#[derive(Debug, Clone)]
-pub struct MotionFrame {
-    /// Time, s.
-    pub time_s: f64,
-    /// The static optimisation and the force on the femoral head. Of the fields describing a
-    /// quasi-static posture, `coordinates` holds the frame's and `ground_reaction_n` the
-    /// external force on the right leg (N, ground); the others are zero.
-    pub result: HcfResult,
-    /// The frame's generalised forces (inverse dynamics), N m or N, model order.
-    pub generalised_forces: Vec<f64>,
-    /// Whether the right leg carries more than [`STANCE_THRESHOLD_N`] upward.
-    pub stance: bool,
-}
-
-/// The hip contact force over a motion.
-#[derive(Debug, Clone)]
-pub struct MotionHcf {
-    /// Per frame.
-    pub frames: Vec<MotionFrame>,
-    /// Body weight, N.
-    pub body_weight_n: f64,
-    /// Locked or coupled model coordinates the motion lacks (held at their default values or set
-    /// by their coupler; a free one missing is [`MskError::MissingCoordinates`]).
-    pub missing_coordinates: Vec<String>,
-}
-
-impl MotionHcf {
-    /// The frame of the largest force among the stance frames whose muscles balanced the loads
-    /// without reserves above 1 N m (None if there is none).
-    pub fn peak(&self) -> Option<&MotionFrame> {
-        self.frames.iter().filter(|f| f.stance && balanced(&f.result)).max_by(|a, b| a.result.magnitude_percent_bw.total_cmp(&b.result.magnitude_percent_bw))
-    }
-
-    /// The largest force in the first and in the second half (by time) of the longest run of
-    /// stance frames: the two peaks of a walking stance phase (the loading response and the
-    /// push-off). Frames needing reserves above 1 N m count too (read their reserve in the
-    /// table).
-    pub fn stance_peaks(&self) -> (Option<&MotionFrame>, Option<&MotionFrame>) {
-        let (mut best, mut start) = ((0, 0), None);
-        for (k, f) in self.frames.iter().enumerate() {
-            match (f.stance, start) {
-                (true, None) => start = Some(k),
-                (false, Some(s)) => {
-                    if k - s > best.1 - best.0 {
-                        best = (s, k);
-                    }
-                    start = None;
-                }
-                _ => {}
-            }
-        }
-        if let Some(s) = start
-            && self.frames.len() - s > best.1 - best.0
-        {
-            best = (s, self.frames.len());
-        }
-        let run = &self.frames[best.0..best.1];
-        if run.is_empty() {
-            return (None, None);
-        }
-        let mid = 0.5 * (run[0].time_s + run[run.len() - 1].time_s);
-        let first = run.iter().filter(|f| f.time_s <= mid).max_by(|a, b| a.result.magnitude_percent_bw.total_cmp(&b.result.magnitude_percent_bw));
-        let second = run.iter().filter(|f| f.time_s > mid).max_by(|a, b| a.result.magnitude_percent_bw.total_cmp(&b.result.magnitude_percent_bw));
-        (first, second)
-    }
-}
-
-/// Whether the muscles balanced the loads without reserves above 1 N m.
-pub fn balanced(r: &HcfResult) -> bool {
-    r.reserve_n_m.norm() < 1.0 && r.distal_reserve_n_m.iter().all(|v| v.abs() < 1.0)
-}
-
-/// The hip contact force on the right femoral head over `motion` for a subject of
-/// `body_weight_n` (see the module docs). `loads` are the external loads of `grf`.
-///
-/// # Errors
-/// Those of [`inverse_dynamics`]; [`MskError::InvalidInput`] for a body weight outside
-/// 100..5000 N; [`MskError::UnknownName`] when the model has no `femur_r`, `knee_angle_r` or
-/// `ankle_angle_r`; those of the static optimisation.
-pub fn hip_contact_force_over_motion(model: &Model, motion: &Storage, grf: &Storage, loads: &[ExternalLoad], body_weight_n: f64, options: &MotionOptions) -> Result<MotionHcf> {
-    if !(body_weight_n.is_finite() && body_weight_n > 100.0 && body_weight_n < 5000.0) {
-        return Err(MskError::InvalidInput { what: "body weight (N)".into(), value: body_weight_n, why: "must be between 100 and 5000 N".into() });
-    }
-    let (kin, splined, cols, times) = prepare(model, motion, grf, loads, options)?;
-    let femur_b = model.body_index("femur_r").ok_or(MskError::UnknownName { kind: "body", name: "femur_r".into() })?;
-    let hip_joint = model.joints.iter().find(|j| j.child.body == femur_b).ok_or(MskError::Model { what: "femur_r has no parent joint".into() })?;
-    let leg = subtree(model, femur_b);
-    let distal: Vec<usize> = if options.hcf.distal_equilibrium {
-        ["knee_angle_r", "ankle_angle_r"].iter().map(|n| model.coordinate_index(n).ok_or(MskError::UnknownName { kind: "coordinate", name: (*n).into() })).collect::<Result<_>>()?
-    } else {
-        Vec::new()
-    };
-    let leg_muscles: Vec<&coxa_osim::Muscle> = model.muscles.iter().filter(|m| m.applies_force && m.path_points.iter().any(|p| leg.contains(&p.body))).collect();
-    let mut frames = Vec::new();
-    for t in times {
-        let f = id_frame(model, &kin, &splined, grf, &cols, t);
-        let hip = (f.poses[femur_b] * Point3::from(hip_joint.child.translation_m)).coords;
-        let (mut force, mut moment, mut external) = (Vector3::zeros(), Vector3::zeros(), Vector3::zeros());
-        for &b in &leg {
-            let (body, bm) = (&model.bodies[b], &f.bodies[b]);
-            let inertial = body.mass_kg * (bm.com_acc_m_s2 - model.gravity_m_s2);
-            force += inertial;
-            moment += (bm.com_m - hip).cross(&inertial) + bm.inertia_kg_m2 * bm.alpha_rad_s2 + bm.omega_rad_s.cross(&(bm.inertia_kg_m2 * bm.omega_rad_s));
-        }
-        for l in f.loads.iter().filter(|l| leg.contains(&l.body)) {
-            force -= l.force_n;
-            moment -= (l.point_m - hip).cross(&l.force_n) + l.torque_n_m;
-            external += l.force_n;
-        }
-        let mut speeds = HashMap::new();
-        if options.muscle_velocity {
-            let (qp, qm) = (splined.q(model, t + MUSCLE_TIME_STEP_S), splined.q(model, t - MUSCLE_TIME_STEP_S));
-            let (pp, pm) = (kin.body_poses(model, &qp), kin.body_poses(model, &qm));
-            for m in &leg_muscles {
-                let v = (muscle_path(model, m, &pp, &qp)?.length_m - muscle_path(model, m, &pm, &qm)?.length_m) / (2.0 * MUSCLE_TIME_STEP_S);
-                let _ = speeds.insert(m.name.clone(), v);
-            }
-        }
-        let loads = Loads { force_n: force, moment_n_m: moment, distal: distal.clone(), generalised_n_m: distal.iter().map(|&c| -f.generalised_forces[c]).collect(), mt_speed_m_s: speeds };
-        let (mut result, _) = balance(model, &kin, None, &options.hcf, &f.coordinates, &f.poses, &leg, body_weight_n, &loads)?;
-        result.ground_reaction_n = external;
-        let up = -model.gravity_m_s2.normalize();
-        frames.push(MotionFrame { time_s: t, stance: external.dot(&up) > STANCE_THRESHOLD_N, result, generalised_forces: f.generalised_forces });
-    }
-    Ok(MotionHcf { frames, body_weight_n, missing_coordinates: splined.missing })
-}
-
-/// The hip contact force over the motion as an OpenSim `.sto`: per frame the force of the
-/// acetabulum on the right femoral head in the femur frame (N and % body weight), its
-/// magnitude (% body weight), the largest reserve moment (N m: near zero where the muscles
-/// sufficed), whether the frame is stance (1) or swing (0), and the net internal hip moments
-/// the muscles balanced (abductor, extensor, external rotator; N m per kg of body mass, pelvis
-/// frame: [`HcfResult::net_hip_moment`]).
-pub fn motion_force_table(hcf: &MotionHcf) -> Storage {
-    let columns = [
-        "hip_on_femur_r_in_femur_r_fx_n",
-        "hip_on_femur_r_in_femur_r_fy_n",
-        "hip_on_femur_r_in_femur_r_fz_n",
-        "hip_on_femur_r_in_femur_r_fx_percent_bw",
-        "hip_on_femur_r_in_femur_r_fy_percent_bw",
-        "hip_on_femur_r_in_femur_r_fz_percent_bw",
-        "magnitude_percent_bw",
-        "max_reserve_n_m",
-        "stance",
-        "net_hip_abductor_moment_n_m_per_kg",
-        "net_hip_extensor_moment_n_m_per_kg",
-        "net_hip_external_rotator_moment_n_m_per_kg",
-    ];
-    let mut t = Storage::new("HipContactForce", false, columns.iter().map(|c| c.to_string()).collect());
-    t.comments.push(format!("body_weight_n={}", hcf.body_weight_n));
-    t.comments.push("Units are S.I. units (second, meters, Newtons, ...); percent_bw columns in % body weight".into());
-    for f in &hcf.frames {
-        let r = &f.result;
-        let reserve = r.distal_reserve_n_m.iter().fold(r.reserve_n_m.amax(), |a, v| a.max(v.abs()));
-        let mut v: Vec<f64> = r.force_femur_n.iter().chain(r.force_femur_percent_bw.iter()).copied().collect();
-        let m = r.net_hip_moment;
-        v.extend([r.magnitude_percent_bw, reserve, if f.stance { 1.0 } else { 0.0 }, m.abductor_n_m_per_kg, m.extensor_n_m_per_kg, m.external_rotator_n_m_per_kg]);
-        t.rows.push((f.time_s, v));
-    }
-    t
-}
-
-/// The other side's name of a body or coordinate named OpenSim's way (`calcn_r` <-> `calcn_l`,
-/// `hip_flexion_l` <-> `hip_flexion_r`); a name without a side stays.
-pub fn other_side(name: &str) -> String {
-    if let Some(s) = name.strip_suffix("_l") {
-        format!("{s}_r")
-    } else if let Some(s) = name.strip_suffix("_r") {
-        format!("{s}_l")
-    } else {
-        name.to_string()
-    }
-}
-
-/// Coordinates of a gait2392-like model whose sign flips in a left-right mirror (rotations
-/// about the anterior or vertical axis, translation along the lateral axis).
-const MIRROR_NEGATED: [&str; 5] = ["pelvis_list", "pelvis_rotation", "pelvis_tz", "lumbar_bending", "lumbar_rotation"];
-
-/// A left stance mirrored onto the right leg: the motion's `_l` and `_r` columns swapped and
-/// the coordinates about the anterior and vertical axes negated ([`MIRROR_NEGATED`]); the ground
-/// reactions' z components negated (force and point: a vector mirrored in the sagittal plane
-/// `z = 0`) and their torques' x and y (an axial vector). Works for left-right symmetric
-/// models whose legs use the same sign conventions (gait2392, Rajagopal).
-pub fn mirror_left_to_right(motion: &Storage, grf: &Storage) -> (Storage, Storage) {
-    let mut m = motion.clone();
-    m.columns = motion.columns.iter().map(|c| other_side(c)).collect();
-    for (k, c) in m.columns.iter().enumerate() {
-        if MIRROR_NEGATED.contains(&c.as_str()) {
-            m.rows.iter_mut().for_each(|r| r.1[k] = -r.1[k]);
-        }
-    }
-    let mut g = grf.clone();
-    for (k, c) in grf.columns.iter().enumerate() {
-        let flip = (c.contains("force_v") || c.contains("force_p")) && c.ends_with('z') || c.contains("torque_") && (c.ends_with('x') || c.ends_with('y'));
-        if flip {
-            g.rows.iter_mut().for_each(|r| r.1[k] = -r.1[k]);
-        }
-    }
-    (m, g)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spline_and_filter_keep_smooth_signals() {
-        let t: Vec<f64> = (0..101).map(|k| 0.01 * f64::from(k)).collect();
-        let w = 2.0 * std::f64::consts::PI;
-        let y: Vec<f64> = t.iter().map(|&x| (w * x).sin()).collect();
-        let s = Spline::natural(t.clone(), y.clone());
-        // Away from the natural ends the spline's derivatives are the sine's to 0.1 %.
-        for &x in &[0.25, 0.333, 0.5, 0.77] {
-            let (v, d, dd) = (s.value(x), s.derivative(x), s.second_derivative(x));
-            assert!((v - (w * x).sin()).abs() < 1e-5, "{x}");
-            assert!((d - w * (w * x).cos()).abs() < 1e-3 * w, "{x}: {d}");
-            assert!((dd + w * w * (w * x).sin()).abs() < 1e-3 * w * w, "{x}: {dd}");
-        }
-        // A 1 Hz sine through a 6 Hz filter: unchanged within 0.2 %; a 30 Hz ripple on it
-        // is cut to below 3 %.
-        let noisy: Vec<f64> = t.iter().map(|&x| (w * x).sin() + 0.1 * (30.0 * w * x).sin()).collect();
-        let f = lowpass_butterworth(&noisy, 0.01, 6.0);
-        let worst = f.iter().zip(&y).skip(10).take(80).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
-        assert!(worst < 0.003 + 0.1 * 0.03, "{worst}");
-        let clean = lowpass_butterworth(&y, 0.01, 6.0);
-        assert!(clean.iter().zip(&y).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) < 2e-3);
-    }
-
-    /// A pendulum: a 2 kg point-like rod on a pin at the ground's origin, swinging about z.
-    /// Its generalised force is `I theta'' + m g l sin(theta)` (exactly), with the force of a
-    /// load at its tip `-F . dp/dtheta`.
-    #[test]
-    fn inverse_dynamics_of_a_pendulum() {
-        // The model file is shared with the `.mot` fuzz target (tests/fuzz/main.rs).
-        let xml = include_str!("../tests/fixtures/pendulum.osim");
-        let model = coxa_osim::parse_osim(xml, std::path::Path::new("pendulum.osim")).unwrap();
-        let mut motion = Storage::new("m", false, vec!["theta".into()]);
-        let mut grf =
-            Storage::new("g", false, ["ground_force_vx", "ground_force_vy", "ground_force_vz", "ground_force_px", "ground_force_py", "ground_force_pz"].iter().map(|s| s.to_string()).collect());
-        let w = 3.0;
-        for k in 0..201 {
-            let t = 0.005 * f64::from(k);
-            motion.rows.push((t, vec![0.4 * (w * t).sin()]));
-            // 10 N along +x at the rod's tip (0, -1, 0 in the rod), moving with it.
-            let th = 0.4 * (w * t).sin();
-            grf.rows.push((t, vec![10.0, 0.0, 0.0, th.sin(), -th.cos(), 0.0]));
-        }
-        let frames = inverse_dynamics(&model, &motion, &grf, &[ExternalLoad::plate("rod", "")], &MotionOptions::default()).unwrap();
-        assert_eq!(frames.len(), 201);
-        let mut worst: f64 = 0.0;
-        for f in frames.iter().skip(20).take(160) {
-            let t = f.time_s;
-            let (th, thdd) = (0.4 * (w * t).sin(), -0.4 * w * w * (w * t).sin());
-            // Inertia about the pin: I_zz + m l^2.
-            let exact = (0.1 + 2.0 * 0.25) * thdd + 2.0 * 9.80665 * 0.5 * th.sin() - 10.0 * th.cos();
-            worst = worst.max((f.generalised_forces[0] - exact).abs());
-        }
-        assert!(worst < 2e-3, "pendulum generalised force off by {worst} N m");
-    }
-
-    /// Issue 45: a motion without `hip_flexion_r` gave 586 %BW instead of 381 with exit 0 (the
-    /// coordinate taken as its default); now it is an error naming it. Locked coordinates the
-    /// file lacks stay at their default.
-    #[test]
-    fn issue_45_a_missing_free_coordinate_is_an_error_naming_it() {
-        let model = coxa_osim::embedded::gait2392().unwrap();
-        let locked: Vec<&str> = model.coordinates.iter().filter(|c| c.locked).map(|c| c.name.as_str()).collect();
-        let kept: Vec<String> = model.coordinates.iter().map(|c| c.name.clone()).filter(|n| n != "hip_flexion_r" && !locked.contains(&n.as_str())).collect();
-        let mut motion = Storage::new("ik", true, kept.clone());
-        let mut grf =
-            Storage::new("g", false, ["ground_force_vx", "ground_force_vy", "ground_force_vz", "ground_force_px", "ground_force_py", "ground_force_pz"].iter().map(|s| s.to_string()).collect());
-        for k in 0..10 {
-            let t = 0.01 * f64::from(k);
-            motion.rows.push((t, vec![0.0; kept.len()]));
-            grf.rows.push((t, vec![0.0, 700.0, 0.0, 0.0, 0.0, 0.08]));
-        }
-        let loads = [ExternalLoad::plate("calcn_r", "")];
-        let e = inverse_dynamics(&model, &motion, &grf, &loads, &MotionOptions::default()).unwrap_err();
-        assert!(matches!(&e, MskError::MissingCoordinates { names } if names == &["hip_flexion_r"]), "{e}");
-        assert_eq!(
-            e.to_string(),
-            "the motion has no column for 1 coordinate(s) of the model: hip_flexion_r; a missing coordinate is never taken as its default (the force would be wrong, not refused): give the inverse kinematics output of this model (OpenSim writes every coordinate) or add the column"
-        );
-        // With the column (locked coordinates still absent) the motion is taken.
-        motion.columns.push("hip_flexion_r".into());
-        for r in &mut motion.rows {
-            r.1.push(10.0);
-        }
-        let frames = inverse_dynamics(&model, &motion, &grf, &loads, &MotionOptions::default()).unwrap();
-        assert_eq!(frames.len(), 10);
-    }
-
-    #[test]
-    fn mirror_swaps_sides_and_flips_lateral_components() {
-        let mut m = Storage::new("ik", true, vec!["hip_flexion_l".into(), "pelvis_list".into(), "pelvis_tx".into()]);
-        m.rows.push((0.0, vec![20.0, 3.0, 0.5]));
-        let mut g = Storage::new("grf", false, vec!["1_ground_force_vz".into(), "ground_force_py".into(), "ground_torque_x".into(), "ground_torque_y".into(), "ground_torque_z".into()]);
-        g.rows.push((0.0, vec![5.0, 1.0, 2.0, 3.0, 4.0]));
-        let (mm, gg) = mirror_left_to_right(&m, &g);
-        assert_eq!(mm.columns, vec!["hip_flexion_r", "pelvis_list", "pelvis_tx"]);
-        assert_eq!(mm.rows[0].1, vec![20.0, -3.0, 0.5]);
-        assert_eq!(gg.rows[0].1, vec![-5.0, 1.0, -2.0, -3.0, 4.0]);
-    }
-}
+mod tests;

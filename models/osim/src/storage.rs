@@ -126,7 +126,7 @@ impl Storage {
     ///
     /// # Errors
     /// [`OsimError::BadValue`] naming the line: no `endheader`, no labels, no `time` column
-    /// first, a ragged row, a value that is not a finite number, times that do not increase, a
+    /// first, a column label given twice, a ragged row, a value that is not a finite number, times that do not increase, a
     /// header row or column count that differs from the body.
     pub fn parse(text: &str, file: &Path) -> Result<Self> {
         let bad = |line: usize, why: String| OsimError::BadValue { file: file.to_path_buf(), element: format!("line {line}"), why };
@@ -178,6 +178,11 @@ impl Storage {
             return Err(bad(end + 1, format!("the header says nRows={n} but the file has {} rows", data.len())));
         }
         let columns: Vec<String> = labels[1..].iter().map(|s| s.to_string()).collect();
+        // A label given twice would be read as its first column and the second ignored (issue 61).
+        if let Some((k, c)) = columns.iter().enumerate().find(|(k, c)| columns[..*k].contains(c)) {
+            let first = columns.iter().position(|x| x == c).unwrap_or(0);
+            return Err(bad(label_line, format!("the column {c:?} is given twice (columns {} and {} after time): each label once; remove or rename one", first + 1, k + 1)));
+        }
         let mut rows = Vec::with_capacity(data.len());
         let mut last = f64::NEG_INFINITY;
         for (line, l) in data {

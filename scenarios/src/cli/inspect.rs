@@ -69,6 +69,7 @@ pub fn inspect_report(loaded: &Loaded, show_phi: bool) -> serde_json::Value {
         "hu_max": stats.max_hu,
         "hu_sum": stats.sum_hu,
         "hu_mean": stats.mean_hu,
+        "value_unit": value_unit(loaded.modality.as_deref()),
         "n_files": loaded.n_files,
         "modality": loaded.modality,
         "series": series,
@@ -83,6 +84,16 @@ pub fn inspect_report(loaded: &Loaded, show_phi: bool) -> serde_json::Value {
     report
 }
 
+/// The unit of the voxel values: HU for a CT (and for a file that states no modality, as a NIfTI
+/// CT does: coxa reads those as CT), none for any other modality (MR intensities have no unit).
+fn value_unit(modality: Option<&str>) -> Option<&'static str> {
+    match modality {
+        None => Some("HU"),
+        Some(m) if m.eq_ignore_ascii_case("CT") => Some("HU"),
+        Some(_) => None,
+    }
+}
+
 fn print_text(r: &serde_json::Value) {
     let line = |k: &str| r[k].to_string();
     println!("format     {}", r["path_format"].as_str().unwrap_or("?"));
@@ -92,7 +103,12 @@ fn print_text(r: &serde_json::Value) {
     println!("spacing    {} mm", line("spacing_mm"));
     println!("origin     {} mm (LPS)", line("origin_lps_mm"));
     println!("direction  {}", line("direction"));
-    println!("HU         min {} max {} sum {} mean {:.2}", line("hu_min"), line("hu_max"), line("hu_sum"), r["hu_mean"].as_f64().unwrap_or(f64::NAN));
+    // The `hu_*` fields hold the voxel values whatever the modality; only a CT's are HU (issue 61).
+    let stats = format!("min {} max {} sum {} mean {:.2}", line("hu_min"), line("hu_max"), line("hu_sum"), r["hu_mean"].as_f64().unwrap_or(f64::NAN));
+    match r["value_unit"].as_str() {
+        Some(unit) => println!("{unit:<10} {stats}"),
+        None => println!("values     {stats} ({} intensities: no unit, not HU)", r["modality"].as_str().unwrap_or("?")),
+    }
     if r.get("patient_name").is_some() {
         println!("patient    name {} id {}", line("patient_name"), line("patient_id"));
         for (k, v) in r["patient_other"].as_object().into_iter().flatten() {

@@ -30,3 +30,21 @@ fn issue_45_rom_prints_what_its_json_says() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success() && !text.contains("start in contact") && !text.contains("start posture"), "{text}");
 }
+
+/// Issue 61: `coxa inspect` of an MR file labelled its statistics "HU"; the unit now comes from
+/// the modality (a CT's values are HU, an MR's have none), on the terminal and in the JSON.
+#[test]
+fn issue_61_inspect_names_the_unit_of_the_values_by_modality() {
+    let files = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus/files");
+    let mr = files.join("dicom_modality_mr.dcm");
+    let o = coxa(&["inspect", mr.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!text.lines().any(|l| l.starts_with("HU")) && text.contains("(MR intensities: no unit, not HU)"), "{text}");
+    let json: serde_json::Value = serde_json::from_slice(&coxa(&["inspect", mr.to_str().unwrap(), "--json"]).stdout).unwrap();
+    assert_eq!((json["modality"].as_str(), json["value_unit"].is_null()), (Some("MR"), true), "{json}");
+    let ct = files.join("ct_small.nii.gz");
+    let o = coxa(&["inspect", ct.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.lines().any(|l| l.starts_with("HU         min")), "{text}");
+}

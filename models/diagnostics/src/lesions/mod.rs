@@ -302,6 +302,9 @@ pub struct Detection {
     pub not_searched: Vec<(String, f64)>,
     /// The bones searched, by name, with their reference (healthy interior) HU.
     pub references: Vec<(String, f64)>,
+    /// The bones searched, by name, with the volume searched (their core, deeper than
+    /// [`LesionSettings::core_depth_mm`] and away from metal), ml.
+    pub searched: Vec<(String, f64)>,
 }
 
 /// Why a search cannot run.
@@ -310,6 +313,16 @@ pub enum LesionError {
     /// The bone mask is empty.
     #[error("the bone mask is empty (no voxel of a bone): give a label map with bones (TotalSegmentator ids) or a CT that holds bone")]
     NoBone,
+    /// No bone is deep enough to be searched.
+    #[error(
+        "nothing searchable: no bone is deeper than {core_depth_mm} mm from its surface (the deepest reaches {deepest_mm:.1} mm), so no bone could be searched and \"no lesion\" would mean nothing; give a CT of the trunk or pelvis with its bones' label map"
+    )]
+    NothingSearchable {
+        /// The deepest bone voxel's distance from the bone's surface, mm.
+        deepest_mm: f64,
+        /// The depth the search needs ([`LesionSettings::core_depth_mm`]), mm.
+        core_depth_mm: f64,
+    },
     /// Too few slices.
     #[error("the CT has {0} slices; the lesion search needs at least {MIN_SLICES}")]
     TooFewSlices(usize),

@@ -59,6 +59,18 @@ pub fn detect(ct: &Volume, bones: &Array3<u16>, names: &BTreeMap<u16, String>, s
         inside && !zone
     });
     let core = Zip::from(&interior).and(&depth).map_collect(|i, d| *i && f64::from(*d) >= s.core_depth_mm);
+    // What is searched: each bone's core. None at all (a head CT, thin bones only) is an error,
+    // not "no lesion" (issue 61).
+    let mut searched_voxels: BTreeMap<u16, usize> = BTreeMap::new();
+    Zip::from(&core).and(bones).for_each(|c, l| {
+        if *c {
+            *searched_voxels.entry(*l).or_default() += 1;
+        }
+    });
+    if searched_voxels.is_empty() {
+        let deepest_mm = depth.iter().copied().fold(0.0f32, f32::max);
+        return Err(LesionError::NothingSearchable { deepest_mm: f64::from(deepest_mm), core_depth_mm: s.core_depth_mm });
+    }
     let weight = interior.mapv(|c| if c { 1.0f32 } else { 0.0 });
     let name = |l: u16| names.get(&l).cloned().unwrap_or_else(|| format!("label_{l}"));
     // The two scales' smoothed HU; the bones' references from their interior without dense bone
@@ -161,7 +173,8 @@ pub fn detect(ct: &Volume, bones: &Array3<u16>, names: &BTreeMap<u16, String>, s
     }
     let not_searched = lost.into_iter().map(|(l, n)| (name(l), n as f64 * voxel_ml)).collect();
     let references = med.iter().map(|(l, m)| (name(*l), *m)).collect();
-    Ok(Detection { lesions: sorted, map, not_searched, references })
+    let searched = searched_voxels.into_iter().map(|(l, n)| (name(l), n as f64 * voxel_ml)).collect();
+    Ok(Detection { lesions: sorted, map, not_searched, references, searched })
 }
 
 /// One pass of departures: seeds (lytic, blastic) at either scale, the fine scale's departures

@@ -47,6 +47,12 @@ pub(crate) fn plan(series: &Series, resample: bool) -> Result<StackPlan> {
         return Err(DicomError::MultiFrame { path: s.path.clone(), frames: s.frames }.into());
     }
     let first = slices[0].clone();
+    // One modality for the whole series: an MR slice among CT slices would be stacked into the
+    // CT and its values read as HU (issue 61).
+    if let Some(s) = slices.iter().find(|s| !s.modality.eq_ignore_ascii_case(&first.modality)) {
+        let why = format!("the series mixes modalities ({} here, {} in {}): remove the files that do not belong to the series", s.modality, first.modality, first.path.display());
+        return Err(DicomError::BadTag { path: s.path.clone(), tag_name: "Modality", value: s.modality.clone(), why }.into());
+    }
 
     // Orientation: one for the whole series, orthonormal.
     let iop = match first.iop {
