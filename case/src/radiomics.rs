@@ -76,7 +76,7 @@ pub fn label_values(asked: &[String], mask: &LabelMap) -> crate::Result<Vec<u32>
     if asked.is_empty() {
         return Ok(mask.counts().keys().filter(|l| **l != 0).map(|l| u32::from(*l)).collect());
     }
-    let names = coxa_anatomy::labels::coxa_classes();
+    let names = coxa_core::labels::coxa_classes();
     asked
         .iter()
         .map(|l| match l.parse::<u32>() {
@@ -153,7 +153,7 @@ pub fn model_line(m: &RadiomicsModel) -> String {
 }
 
 fn label_name(l: u32) -> String {
-    u16::try_from(l).ok().and_then(|l| coxa_anatomy::labels::coxa_classes().name(l).map(str::to_string)).unwrap_or_default()
+    u16::try_from(l).ok().and_then(|l| coxa_core::labels::coxa_classes().name(l).map(str::to_string)).unwrap_or_default()
 }
 
 /// The CSV: `[case,]image,label,label_name`, then the features.
@@ -218,7 +218,7 @@ impl RadiomicsStage {
             Some(p) => read_params(p).map_err(|e| (span, "radiomics.params", format!("{}: {e:#}", p.display())))?,
             None => Params::default(),
         };
-        let names = coxa_anatomy::labels::coxa_classes();
+        let names = coxa_core::labels::coxa_classes();
         let mut labels = Vec::new();
         if let Some(list) = &section.labels {
             let bad = |why: String| (Some(list.span()), "radiomics.labels", why);
@@ -247,7 +247,7 @@ impl RadiomicsStage {
     pub fn run(&self, image: &Volume, mask: &LabelMap, image_name: &str, case: &str) -> crate::Result<(RadiomicsRecord, String)> {
         let labels: Vec<u32> = if self.labels.is_empty() {
             let present = mask.counts();
-            coxa_anatomy::labels::COXA_CLASSES.iter().map(|(id, _)| *id).filter(|id| present.get(id).is_some_and(|n| *n > 0)).map(u32::from).collect()
+            coxa_core::labels::COXA_CLASSES.iter().map(|(id, _)| *id).filter(|id| present.get(id).is_some_and(|n| *n > 0)).map(u32::from).collect()
         } else {
             self.labels.clone()
         };

@@ -381,7 +381,7 @@ pub struct RadiomicsSection {
     #[serde(default)]
     pub params: Option<Spanned<PathBuf>>,
     /// Structures by coxa/TotalSegmentator name or label value; default coxa's bones and hip
-    /// muscles ([`coxa_anatomy::labels::COXA_CLASSES`]) present in the label map.
+    /// muscles ([`coxa_core::labels::COXA_CLASSES`]) present in the label map.
     #[serde(default)]
     pub labels: Option<Spanned<Vec<toml::Value>>>,
     /// A tabular model's card (e.g. a prognosis model), relative to the scenario: run on each

@@ -8,7 +8,9 @@
 //! expressions, patterns and trait bounds, `crate::`/`self::`/`super::`, paths inside macro arguments
 //! (`format!`, `assert!`, ...), and the function paths in serde attributes (`deserialize_with =
 //! "crate::card::one_or_many"`). A path that ends at an item gives an edge from the file that wrote it to
-//! the file that defines the item; a re-export (`pub use`) is followed to the definition.
+//! the file that defines the item; a re-export (`pub use`) is followed to the definition, and the
+//! files whose `use` items the path went through (`crate::hub::X` where `hub.rs` re-exports `X`,
+//! from this crate or another) are edges too (issue 58: a circle through a re-exporting hub counts).
 //!
 //! The rule: a file's child modules (`foo/bar.rs` under `foo.rs`, `#[cfg(test)] mod tests;`) are parts of
 //! it, so a child using its ancestors' items (`super::Thing`, `crate::Error` from `lib.rs`) is not an
@@ -19,11 +21,15 @@
 //! Hand-written because no crate does this: `cargo-modules` needs rust-analyzer's whole IDE stack and a
 //! nightly-style binary install, and its cycle finder counts `super::` uses of a parent as circles.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use syn::visit::Visit;
+mod paths;
+
+use paths::{Leaf, PathCollector, is_test, use_leaves};
 
 /// One module: a file's own module or an inline `mod x { .. }` inside a file.
 struct Module {
@@ -48,6 +54,11 @@ struct Crate {
     /// Whether a file is test code (declared under `#[cfg(test)]`).
     test_file: Vec<bool>,
     modules: Vec<Module>,
+    /// The modules whose imports the last resolution went through, with the name looked up there
+    /// (a `pub use` hub between the file that writes a path and the file that defines the item).
+    via: RefCell<Vec<(usize, String)>>,
+    /// The (module, name) lookups under way through globs, innermost last.
+    globbing: RefCell<Vec<(usize, String)>>,
 }
 
 /// What a path names.
@@ -63,7 +74,8 @@ type Edges = BTreeMap<(usize, usize), BTreeMap<String, BTreeSet<usize>>>;
 impl Crate {
     /// Reads the module tree from a crate root file.
     fn read(name: &str, root: &Path) -> Result<Crate> {
-        let mut c = Crate { name: name.to_string(), files: Vec::new(), file_module: Vec::new(), test_file: Vec::new(), modules: Vec::new() };
+        let mut c =
+            Crate { name: name.to_string(), files: Vec::new(), file_module: Vec::new(), test_file: Vec::new(), modules: Vec::new(), via: RefCell::new(Vec::new()), globbing: RefCell::new(Vec::new()) };
         c.read_file(root, None, true, false)?;
         Ok(c)
     }
@@ -208,13 +220,28 @@ impl Crate {
             return Some(Res::Item(m, name.to_string()));
         }
         if let Some(paths) = module.imports.get(name) {
+            // The module that imports the name is on the way, whatever the name turns out to be
+            // (another crate's item too): a file naming `hub::X` depends on the hub.
+            self.via.borrow_mut().push((m, name.to_string()));
             // A name may be imported twice (a type and a function of the same name from two places): the first that resolves.
             return paths.iter().find_map(|p| self.resolve(m, p, depth + 1));
         }
-        module.globs.iter().find_map(|g| match self.resolve(m, g, depth + 1) {
+        // Globs can import each other (a parent's `pub use child::*`, the child's `use super::*`):
+        // a name already being looked up through this module's globs is not looked up again.
+        let key = (m, name.to_string());
+        if module.globs.is_empty() || self.globbing.borrow().contains(&key) {
+            return None;
+        }
+        self.globbing.borrow_mut().push(key);
+        let found = module.globs.iter().find_map(|g| match self.resolve(m, g, depth + 1) {
             Some(Res::Module(source)) if source != m => self.lookup(source, name, depth + 1),
             _ => None,
-        })
+        });
+        self.globbing.borrow_mut().pop();
+        if found.is_some() {
+            self.via.borrow_mut().push((m, name.to_string()));
+        }
+        found
     }
 
     /// Files that are `file`'s ancestors: the files of the modules around its own module.
@@ -295,221 +322,6 @@ impl Crate {
         let p = &self.files[f];
         let s = p.to_string_lossy();
         s.find("src/").map(|i| s[i + 4..].to_string()).unwrap_or_else(|| s.to_string())
-    }
-}
-
-enum Leaf {
-    Name(String),
-    Glob,
-    /// `use x as _`: no name, still a use.
-    Hidden,
-}
-
-/// The leaves of a use tree: full path and the name it brings in.
-fn use_leaves(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<(Vec<String>, Leaf)>) {
-    match tree {
-        syn::UseTree::Path(p) => {
-            prefix.push(p.ident.to_string());
-            use_leaves(&p.tree, prefix, out);
-            prefix.pop();
-        }
-        syn::UseTree::Name(n) if n.ident == "self" => out.push((prefix.clone(), Leaf::Name(prefix.last().cloned().unwrap_or_default()))),
-        syn::UseTree::Name(n) => {
-            let mut p = prefix.clone();
-            p.push(n.ident.to_string());
-            out.push((p, Leaf::Name(n.ident.to_string())));
-        }
-        syn::UseTree::Rename(r) => {
-            let mut p = prefix.clone();
-            if r.ident != "self" {
-                p.push(r.ident.to_string());
-            }
-            let leaf = if r.rename == "_" { Leaf::Hidden } else { Leaf::Name(r.rename.to_string()) };
-            out.push((p, leaf));
-        }
-        syn::UseTree::Glob(_) => out.push((prefix.clone(), Leaf::Glob)),
-        syn::UseTree::Group(g) => {
-            for t in &g.items {
-                use_leaves(t, prefix, out);
-            }
-        }
-    }
-}
-
-/// Walks one file's code and resolves every path it writes.
-struct PathCollector<'a> {
-    krate: &'a Crate,
-    scope: usize,
-    /// Inline modules entered (their module indices), innermost last.
-    inline: Vec<usize>,
-    /// How many `#[cfg(test)]` items enclose the code being read (the whole file when it is test code).
-    test: usize,
-    found: Vec<(Res, usize)>,
-}
-
-impl PathCollector<'_> {
-    fn current(&self) -> usize {
-        *self.inline.last().unwrap_or(&self.scope)
-    }
-
-    fn record(&mut self, segs: &[String], line: usize) {
-        // Test code is a leaf: nothing outside tests can use it, so it closes no circle (docs/DESIGN.md).
-        if self.test > 0 {
-            return;
-        }
-        if let Some(res) = self.krate.resolve(self.current(), segs, 0) {
-            self.found.push((res, line));
-        }
-    }
-
-    /// Paths in a macro's tokens: every `a::b::c` run (and lone names), the macro's arguments not being parsed as code.
-    fn scan_tokens(&mut self, tokens: proc_macro2::TokenStream) {
-        let mut run: Vec<String> = Vec::new();
-        let mut line = 0;
-        let mut colons = 0;
-        let flush = |run: &mut Vec<String>, line: usize, this: &mut Self| {
-            if !run.is_empty() {
-                let segs = std::mem::take(run);
-                this.record(&segs, line);
-            }
-        };
-        for tt in tokens {
-            match tt {
-                proc_macro2::TokenTree::Ident(i) => {
-                    if !run.is_empty() && colons != 2 {
-                        flush(&mut run, line, self);
-                    }
-                    if run.is_empty() {
-                        line = i.span().start().line;
-                    }
-                    run.push(i.to_string());
-                    colons = 0;
-                }
-                proc_macro2::TokenTree::Punct(p) if p.as_char() == ':' && !run.is_empty() => colons += 1,
-                proc_macro2::TokenTree::Group(g) => {
-                    flush(&mut run, line, self);
-                    colons = 0;
-                    self.scan_tokens(g.stream());
-                }
-                _ => {
-                    flush(&mut run, line, self);
-                    colons = 0;
-                }
-            }
-        }
-        flush(&mut run, line, self);
-    }
-}
-
-impl<'ast> Visit<'ast> for PathCollector<'_> {
-    fn visit_item(&mut self, item: &'ast syn::Item) {
-        let test = usize::from(is_test(item_attrs(item)));
-        self.test += test;
-        syn::visit::visit_item(self, item);
-        self.test -= test;
-    }
-
-    fn visit_impl_item(&mut self, item: &'ast syn::ImplItem) {
-        let attrs: &[syn::Attribute] = match item {
-            syn::ImplItem::Const(i) => &i.attrs,
-            syn::ImplItem::Fn(i) => &i.attrs,
-            syn::ImplItem::Type(i) => &i.attrs,
-            syn::ImplItem::Macro(i) => &i.attrs,
-            _ => &[],
-        };
-        let test = usize::from(is_test(attrs));
-        self.test += test;
-        syn::visit::visit_impl_item(self, item);
-        self.test -= test;
-    }
-
-    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
-        if let Some((_, items)) = &m.content {
-            let inner = self.krate.modules[self.current()].children[&m.ident.to_string()];
-            self.inline.push(inner);
-            for item in items {
-                self.visit_item(item);
-            }
-            self.inline.pop();
-        }
-        // `mod x;`: its own file, read on its own.
-    }
-
-    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
-        let mut found = Vec::new();
-        use_leaves(&u.tree, &mut Vec::new(), &mut found);
-        let line = u.use_token.span.start().line;
-        // A glob's path names a module; any other leaf an item or a module.
-        for (path, _) in found {
-            self.record(&path, line);
-        }
-    }
-
-    fn visit_path(&mut self, p: &'ast syn::Path) {
-        let segs: Vec<String> = p.segments.iter().map(|s| s.ident.to_string()).collect();
-        let line = p.segments.first().map(|s| s.ident.span().start().line).unwrap_or(0);
-        self.record(&segs, line);
-        syn::visit::visit_path(self, p);
-    }
-
-    fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        self.visit_path(&m.path);
-        self.scan_tokens(m.tokens.clone());
-    }
-
-    /// An attribute's arguments can be code (`#[error("{}", crate::limits::human_bytes(*n))]`, clap's
-    /// `value_parser = parse_side`); serde names functions in strings. Doc comments are not code.
-    fn visit_attribute(&mut self, a: &'ast syn::Attribute) {
-        let syn::Meta::List(list) = &a.meta else { return };
-        self.scan_tokens(list.tokens.clone());
-        if !a.path().is_ident("serde") {
-            return;
-        }
-        let tokens: Vec<proc_macro2::TokenTree> = list.tokens.clone().into_iter().collect();
-        for w in tokens.windows(3) {
-            if let (proc_macro2::TokenTree::Ident(key), proc_macro2::TokenTree::Punct(eq), proc_macro2::TokenTree::Literal(lit)) = (&w[0], &w[1], &w[2])
-                && eq.as_char() == '='
-                && ["with", "serialize_with", "deserialize_with", "default"].contains(&key.to_string().as_str())
-                && let Ok(s) = syn::parse_str::<syn::LitStr>(&lit.to_string())
-                && let Ok(path) = syn::parse_str::<syn::Path>(&s.value())
-            {
-                let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-                self.record(&segs, key.span().start().line);
-            }
-        }
-    }
-}
-
-/// Whether attributes make an item test code: `#[cfg(test)]`, `#[cfg(all(test, ..))]`, `#[test]`.
-fn is_test(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|a| {
-        a.path().is_ident("test")
-            || (a.path().is_ident("cfg")
-                && matches!(&a.meta, syn::Meta::List(l) if {
-                    let t = l.tokens.to_string();
-                    t == "test" || (t.starts_with("all") && t.split(|c: char| !c.is_alphanumeric() && c != '_').any(|w| w == "test") && !t.contains("not"))
-                }))
-    })
-}
-
-fn item_attrs(item: &syn::Item) -> &[syn::Attribute] {
-    match item {
-        syn::Item::Const(i) => &i.attrs,
-        syn::Item::Enum(i) => &i.attrs,
-        syn::Item::ExternCrate(i) => &i.attrs,
-        syn::Item::Fn(i) => &i.attrs,
-        syn::Item::ForeignMod(i) => &i.attrs,
-        syn::Item::Impl(i) => &i.attrs,
-        syn::Item::Macro(i) => &i.attrs,
-        syn::Item::Mod(i) => &i.attrs,
-        syn::Item::Static(i) => &i.attrs,
-        syn::Item::Struct(i) => &i.attrs,
-        syn::Item::Trait(i) => &i.attrs,
-        syn::Item::TraitAlias(i) => &i.attrs,
-        syn::Item::Type(i) => &i.attrs,
-        syn::Item::Union(i) => &i.attrs,
-        syn::Item::Use(i) => &i.attrs,
-        _ => &[],
     }
 }
 
@@ -620,7 +432,7 @@ fn the_circle_check_finds_circles_of_any_length_and_only_those() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let package = dir.path().join("demo");
     let files: &[(&str, &str)] = &[
-        ("lib.rs", "//! Root.\npub mod a;\npub mod b;\npub mod c;\npub mod p;\npub mod d;\npub mod e;\npub use c::C;\npub struct Root;\n"),
+        ("lib.rs", "//! Root.\npub mod a;\npub mod b;\npub mod c;\npub mod p;\npub mod d;\npub mod e;\npub mod q;\npub mod r;\npub use c::C;\npub struct Root;\n"),
         // a -> b through a type path in a signature.
         ("a.rs", "pub struct A;\npub fn f(_: crate::b::B) {}\n"),
         // b -> c through a re-export at the crate root, written inside a macro's arguments.
@@ -636,6 +448,9 @@ fn the_circle_check_finds_circles_of_any_length_and_only_those() -> Result<()> {
         // d and e: a two-file circle through `use` with a group and a rename, and through `super::`.
         ("d.rs", "//! crate::e::E in a comment is not code.\nuse crate::{e::E as Other};\npub struct D(pub Other);\n"),
         ("e.rs", "pub struct E;\nfn h() -> super::d::D { todo!() }\n"),
+        // q and r: a circle through a re-exporting hub (r re-exports another crate's type, which q names through r).
+        ("q.rs", "pub struct Q;\npub fn f(_: crate::r::Map<u8, u8>) {}\n"),
+        ("r.rs", "pub use std::collections::HashMap as Map;\npub fn g(_: crate::q::Q) {}\n"),
     ];
     for (name, text) in files {
         let path = package.join("src").join(name);
@@ -643,7 +458,7 @@ fn the_circle_check_finds_circles_of_any_length_and_only_those() -> Result<()> {
         std::fs::write(&path, text)?;
     }
     let circles = circles_of(std::slice::from_ref(&package))?;
-    assert_eq!(circles.len(), 2, "{circles:#?}");
+    assert_eq!(circles.len(), 3, "{circles:#?}");
     let abc = circles.iter().find(|c| c.contains("a.rs")).context("the a-b-c circle")?;
     assert!(abc.starts_with("demo (lib): circle of 3 files: a.rs, b.rs, c.rs\n"), "{abc}");
     assert!(abc.contains("a.rs -> b.rs: crate::b::B (line 2)"), "{abc}");
@@ -651,6 +466,8 @@ fn the_circle_check_finds_circles_of_any_length_and_only_those() -> Result<()> {
     assert!(abc.contains("c.rs -> a.rs: crate::a::read (line 5)"), "{abc}");
     let de = circles.iter().find(|c| c.contains("d.rs")).context("the d-e circle")?;
     assert!(de.contains("d.rs -> e.rs: crate::e::E (line 2, 3)") && de.contains("e.rs -> d.rs: crate::d::D (line 2)"), "{de}");
+    let qr = circles.iter().find(|c| c.contains("q.rs")).context("the circle through the hub r")?;
+    assert!(qr.contains("q.rs -> r.rs: crate::r::Map (line 2)") && qr.contains("r.rs -> q.rs: crate::q::Q (line 2)"), "{qr}");
     assert!(!circles.iter().any(|c| c.contains("p.rs") || c.contains("child.rs")), "{circles:#?}");
     Ok(())
 }

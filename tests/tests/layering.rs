@@ -14,7 +14,9 @@
 //!   DIMSE, and the other HTTP stacks should one come in): any other crate only through it;
 //! - `coxa-msk` exists, in `models/msk`;
 //! - `coxa-case`, the library of one case, never reaches a command line (`clap`), the window or the
-//!   program (`coxa-scenarios`, `coxa-viewer`); only the program links `clap` (issue 58).
+//!   program (`coxa-scenarios`, `coxa-viewer`); only the program links `clap` (issue 58);
+//! - `coxa-infer` and `coxa-pacs` never reach `coxa-anatomy`: the class table they name their
+//!   outputs by is `coxa_core::labels::COXA_CLASSES` (issue 58).
 //!
 //! A broken rule names the chain of crates that breaks it, e.g. `coxa-sim -> coxa-msk ->
 //! coxa-shape`. Parsed with serde_json rather than the `cargo_metadata` crate: the few fields read
@@ -218,6 +220,11 @@ fn the_case_library_knows_no_command_line_and_no_window() {
 fn only_the_program_links_clap() {
     let broken = graph().offenders(&["clap"], &["coxa-scenarios", "coxa-python"]);
     assert!(broken.is_empty(), "only the coxa program (coxa-scenarios) may link clap (issue 58); these reach it otherwise:\n  {}", broken.join("\n  "));
+}
+
+#[test]
+fn infer_and_pacs_take_the_class_table_from_core() {
+    assert_never_reach(graph(), &["coxa-infer", "coxa-pacs"], &["coxa-anatomy"], "the class table is coxa-core's; models and PACS results do not need the segmentation");
 }
 
 #[test]

@@ -4,6 +4,7 @@ mod book;
 mod common;
 mod dicom;
 mod file_circles;
+mod file_sizes;
 mod landmarks;
 mod layering;
 mod licences;

@@ -22,7 +22,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::ViewError;
-use crate::window::Preset;
+use crate::window::camera::Preset;
 
 /// A control the script can set: plan.json's field names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,7 +19,7 @@
 //! DICOMweb credentials never go on the command line (other users see it in `ps`): the bearer
 //! token is read from `--token-file` or `COXA_PACS_TOKEN`; `--ca-bundle` adds a hospital CA.
 
-mod record;
+pub(crate) mod record;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

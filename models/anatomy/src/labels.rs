@@ -8,43 +8,10 @@ use std::collections::BTreeMap;
 
 use coxa_core::{ClassTable, Grid, LabelMap};
 
-/// coxa's classes: the bones and hip muscles, with TotalSegmentator's ids and names.
-pub const COXA_CLASSES: [(u16, &str); 13] = [
-    (25, "sacrum"),
-    (75, "femur_left"),
-    (76, "femur_right"),
-    (77, "hip_left"),
-    (78, "hip_right"),
-    (80, "gluteus_maximus_left"),
-    (81, "gluteus_maximus_right"),
-    (82, "gluteus_medius_left"),
-    (83, "gluteus_medius_right"),
-    (84, "gluteus_minimus_left"),
-    (85, "gluteus_minimus_right"),
-    (88, "iliopsoas_left"),
-    (89, "iliopsoas_right"),
-];
-
-/// coxa's class table ([`COXA_CLASSES`]).
-pub fn coxa_classes() -> ClassTable {
-    COXA_CLASSES.into_iter().collect()
-}
-
-/// Sacrum (TotalSegmentator `sacrum`; its first segment is TotalSegmentator's `vertebrae_S1`).
-pub const SACRUM: u16 = 25;
-/// Left femur.
-pub const FEMUR_LEFT: u16 = 75;
-/// Right femur.
-pub const FEMUR_RIGHT: u16 = 76;
-/// Left hip bone (ilium, ischium and pubis).
-pub const HIP_LEFT: u16 = 77;
-/// Right hip bone.
-pub const HIP_RIGHT: u16 = 78;
-
-/// The five bones coxa segments itself ([`crate::segment`]), a part of [`COXA_CLASSES`].
-pub fn bone_classes() -> ClassTable {
-    [SACRUM, FEMUR_LEFT, FEMUR_RIGHT, HIP_LEFT, HIP_RIGHT].into_iter().filter_map(|id| COXA_CLASSES.iter().find(|(i, _)| *i == id).copied()).collect()
-}
+// coxa's class table lives in coxa-core (the plain data types), so that the crates that only need
+// its names (coxa-infer, coxa-pacs) do not depend on the segmentation; re-exported here, where
+// label maps are imported into it.
+pub use coxa_core::labels::{COXA_CLASSES, FEMUR_LEFT, FEMUR_RIGHT, HIP_LEFT, HIP_RIGHT, SACRUM, bone_classes, coxa_classes};
 
 /// Tolerance for a label map to count as lying on a CT's grid, mm.
 pub const GRID_TOLERANCE_MM: f64 = 1e-3;

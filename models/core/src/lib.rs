@@ -21,7 +21,7 @@ mod error;
 mod frames;
 mod grid;
 pub mod hcf_record;
-mod labels;
+pub mod labels;
 pub mod landmarks;
 pub mod lesions_record;
 mod mesh;

@@ -37,7 +37,7 @@
 //! name = "background"
 //! label = 0                      # the id written to the label map (coxa uses TotalSegmentator ids)
 //! totalseg_id = 77               # optional: the TotalSegmentator class id
-//! coxa_class = "hip_left"        # optional: the coxa class (coxa_anatomy::labels::COXA_CLASSES)
+//! coxa_class = "hip_left"        # optional: the coxa class (coxa_core::labels::COXA_CLASSES)
 //!                                # this output is, when `name` is not coxa's; `coxa anatomy
 //!                                # --model` measures muscles and meshes bones by coxa's classes
 //!
@@ -267,7 +267,7 @@ pub struct ClassSpec {
     /// The TotalSegmentator class id, when the class is one of theirs.
     #[serde(default)]
     pub totalseg_id: Option<u16>,
-    /// The coxa class this output is (a name of `coxa_anatomy::labels::COXA_CLASSES`, e.g.
+    /// The coxa class this output is (a name of `coxa_core::labels::COXA_CLASSES`, e.g.
     /// `gluteus_medius_left`), when `name` is the model's own (e.g. nnU-Net's `GluteusMed_L`).
     /// The anatomy stage maps the model's classes to coxa's by this name, else by
     /// `totalseg_id`, else by `name`; checked there (this crate does not hold coxa's classes).
@@ -388,7 +388,7 @@ impl ModelCard {
         if let Some(c) = self.output.classes.iter().find(|c| c.coxa_class.as_ref().is_some_and(|n| n.trim().is_empty() || n.trim() != n)) {
             return bad("output.classes.coxa_class", format!("of class {:?} is {:?}; give a coxa class name such as \"gluteus_medius_left\", or leave it out", c.name, c.coxa_class));
         }
-        let coxa = coxa_anatomy::labels::coxa_classes();
+        let coxa = coxa_core::labels::coxa_classes();
         if let Some((c, n)) = self.output.classes.iter().find_map(|c| c.coxa_class.as_ref().filter(|n| coxa.id(n).is_none()).map(|n| (c, n))) {
             let known: Vec<&str> = coxa.iter().map(|(_, n)| n).collect();
             return bad("output.classes.coxa_class", format!("of class {:?} is {n:?}, which is not a coxa class; use one of {}, or leave it out", c.name, known.join(", ")));

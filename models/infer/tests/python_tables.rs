@@ -1,5 +1,5 @@
 //! The training recipe's dataset script (`python/nnunet_dataset.py`) carries coxa's class table
-//! in Python: it must stay the table of `coxa_anatomy::labels::COXA_CLASSES`, in the same order
+//! in Python: it must stay the table of `coxa_core::labels::COXA_CLASSES`, in the same order
 //! (the order numbers the nnU-Net classes).
 
 #[test]
@@ -15,6 +15,6 @@ fn the_dataset_script_has_coxas_classes() {
             Some((id.parse().ok()?, name.trim_matches('"').to_string()))
         })
         .collect();
-    let want: Vec<(u16, String)> = coxa_anatomy::labels::COXA_CLASSES.iter().map(|(i, n)| (*i, n.to_string())).collect();
+    let want: Vec<(u16, String)> = coxa_core::labels::COXA_CLASSES.iter().map(|(i, n)| (*i, n.to_string())).collect();
     assert_eq!(entries, want);
 }

@@ -8,19 +8,19 @@ use std::path::PathBuf;
 pub enum Error {
     /// A DICOM problem (see [`crate::dicom::DicomError`]).
     #[error(transparent)]
-    Dicom(#[from] crate::dicom::DicomError),
+    Dicom(#[from] crate::dicom::error::DicomError),
     /// A NIfTI problem (see [`crate::nifti::NiftiError`]).
     #[error(transparent)]
-    Nifti(#[from] crate::nifti::NiftiError),
+    Nifti(#[from] crate::nifti::error::NiftiError),
     /// An NRRD file problem (see [`crate::nrrd::NrrdError`]).
     #[error(transparent)]
-    Nrrd(#[from] crate::nrrd::NrrdError),
+    Nrrd(#[from] crate::nrrd::error::NrrdError),
     /// A radiograph problem (see [`crate::radiograph::RadiographError`]).
     #[error(transparent)]
-    Radiograph(#[from] crate::radiograph::RadiographError),
+    Radiograph(#[from] crate::radiograph::error::RadiographError),
     /// A mesh file problem (see [`crate::mesh::MeshFileError`]).
     #[error(transparent)]
-    Mesh(#[from] crate::mesh::MeshFileError),
+    Mesh(#[from] crate::mesh::error::MeshFileError),
     /// A 3D Slicer markups file that cannot be read (see [`crate::markups`]).
     #[error("{path}: not a 3D Slicer markups file: {why}")]
     Markups {

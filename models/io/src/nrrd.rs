@@ -10,7 +10,7 @@
 //! as the NIfTI reader does. Written by hand: the format is a short text header over the same
 //! byte layouts the NIfTI reader decodes, and no maintained crate reads it.
 
-mod error;
+pub(crate) mod error;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -23,7 +23,7 @@
 //! playback ([`playback::PlaybackPlugin`]) and scripted runs ([`script::ScriptPlugin`]). They
 //! share the [`Viewer`] state and run in the order of [`ViewerSystems`] each frame.
 
-mod camera;
+pub(crate) mod camera;
 mod desk;
 mod panel;
 mod planning;

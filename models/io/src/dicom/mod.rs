@@ -34,7 +34,7 @@
 //! slice normal.
 
 pub(crate) mod decode;
-mod error;
+pub(crate) mod error;
 mod native;
 pub(crate) mod prescan;
 mod resample;

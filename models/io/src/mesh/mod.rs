@@ -26,7 +26,7 @@
 //! Writers never replace an existing file ([`crate::Error::WouldOverwrite`]) and remove their
 //! partial file if writing fails ([`crate::Error::Write`]).
 
-mod error;
+pub(crate) mod error;
 mod ply;
 mod step;
 mod stl;

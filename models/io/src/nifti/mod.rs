@@ -31,7 +31,7 @@
 //! and the fix; a missing file gives [`crate::Error::NotFound`], an unreadable one
 //! [`crate::Error::Unreadable`], a geometry [`coxa_core::Grid`] rejects [`crate::Error::Geometry`].
 
-mod error;
+pub(crate) mod error;
 mod geometry;
 mod header;
 mod inflate;
