@@ -15,6 +15,7 @@ mod muscles;
 mod nifti;
 mod phantom;
 mod plan;
+mod plan_grid;
 mod rom;
 mod segment;
 mod shape;

@@ -25,7 +25,7 @@ fn bone(name: &str) -> Option<Mesh> {
 }
 
 /// The right hip of z013 to plan, the left as reference, and the simulator as scorer.
-fn case() -> Option<(PlanAnatomy, SimScorer)> {
+pub(crate) fn case() -> Option<(PlanAnatomy, SimScorer)> {
     let (hl, hr, fl, fr) = (bone("Hip_L")?, bone("Hip_R")?, bone("Femur_L")?, bone("Femur_R")?);
     Some(case_of(Side::Right, hr, hl, fr, fl))
 }

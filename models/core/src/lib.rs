@@ -16,6 +16,7 @@
 pub mod anatomy_record;
 mod bone;
 pub mod canal;
+pub mod combined;
 pub mod case_inputs;
 mod error;
 mod frames;
@@ -39,6 +40,7 @@ mod volume;
 pub use anatomy_record::AnatomyRecord;
 pub use bone::Bone;
 pub use canal::{CanalLevel, DorrType, FemoralCanal};
+pub use combined::CombinedAnteversion;
 pub use case_inputs::{CaseInputs, InputMesh};
 pub use error::{Error, Result};
 pub use frames::{CupAngleDefinition, CupAngles, FemoralFrame, PelvicFrame};
