@@ -53,6 +53,12 @@ impl RomScorer for Basin {
     }
 }
 
+/// The default space narrowed to one head (32 mm) and one femoral option a stem version, so that
+/// a debug build plans it in a second or two (the planner is compiled at opt-level 0 in dev).
+fn small() -> PlanOptions {
+    options().with_head_diameter_mm(32.0).with_femoral_options(1)
+}
+
 fn basin(inside: f64, outside: f64, anterior_in_basin: f64) -> Basin {
     Basin { inner: Analytic { inclination: 42.0, combined: 27.3, stem: None }, basin: (14.0, 20.0), outside, inside, anterior_in_basin }
 }
@@ -76,14 +82,14 @@ fn issue_60_the_stem_version_that_clears_the_bone_is_found_by_default() {
     let a = synthetic();
     let c = Catalog::builtin().unwrap();
     let scorer = basin(6.0, -4.0, 30.0);
-    let p = plan(&a, &c, &scorer, &options()).unwrap();
+    let p = plan(&a, &c, &scorer, &small()).unwrap();
     let v = p.placement.stem_anteversion.deg();
     let [lo, hi] = p.stem_anteversion_range_deg;
     assert!((lo - (NATIVE_VERSION - 10.0)).abs() < 1e-9 && (hi - (NATIVE_VERSION + 10.0)).abs() < 1e-9, "{lo}..{hi}");
     assert!((14.0..=20.0).contains(&v), "stem {v}");
     assert!(p.daily_life.met && p.daily_life.closest.is_none() && p.objective.rom_min_margin_deg > 0.0, "{:?}", p.daily_life);
     assert!(p.daily_life.summary.starts_with("meets every daily-life need"), "{}", p.daily_life.summary);
-    let native = plan(&a, &c, &scorer, &options().with_native_stem_version()).unwrap();
+    let native = plan(&a, &c, &scorer, &small().with_native_stem_version()).unwrap();
     assert!((native.placement.stem_anteversion.deg() - NATIVE_VERSION).abs() < 1e-9);
     assert!(!native.daily_life.met && native.daily_life.closest.is_none(), "{:?}", native.daily_life);
     assert_eq!(native.daily_life.short.len(), 1);
@@ -100,7 +106,7 @@ fn issue_60_the_closest_change_is_named() {
     let a = synthetic();
     let c = Catalog::builtin().unwrap();
     let scorer = basin(-1.0, -2.0, 0.0);
-    let p = plan(&a, &c, &scorer, &options()).unwrap();
+    let p = plan(&a, &c, &scorer, &small()).unwrap();
     let d = &p.daily_life;
     assert!(!d.met && (d.min_margin_deg + 2.0).abs() < 1e-9, "{d:?}");
     assert!((p.placement.stem_anteversion.deg() - NATIVE_VERSION).abs() < 1e-9, "the bone is least short at the native version");
@@ -122,9 +128,9 @@ fn issue_60_a_fixed_stem_version_and_the_search_agree() {
     let a = synthetic();
     let c = Catalog::builtin().unwrap();
     let scorer = basin(6.0, -4.0, 30.0);
-    let fixed_o = options().with_stem_anteversion(Angle::from_deg(15.0), Angle::from_deg(15.0));
+    let fixed_o = small().with_stem_anteversion(Angle::from_deg(15.0), Angle::from_deg(15.0));
     let fixed = plan(&a, &c, &scorer, &fixed_o).unwrap();
-    let o = options();
+    let o = small();
     let space = PlanSpace::new(&a, &c, &scorer, &o).unwrap();
     let pl = &fixed.placement;
     let combo = space
@@ -142,25 +148,33 @@ fn issue_60_a_fixed_stem_version_and_the_search_agree() {
     assert_eq!(space.evaluate(&choice).unwrap(), fixed.objective);
 }
 
+/// Plans with `o` and checks the plan against the exhaustive grid of its space at half the step:
+/// within 0.5 % of the grid's best (or above it).
+fn against_the_grid(name: &str, scorer: &dyn RomScorer, o: &PlanOptions) {
+    let (a, c) = (synthetic(), Catalog::builtin().unwrap());
+    let t = Instant::now();
+    let p = plan(&a, &c, scorer, o).unwrap();
+    let t_plan = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let (best, n) = grid_best(scorer, o, o.grid_step.deg() / 2.0);
+    eprintln!("{name}: plan {:.4} ({} candidates, {t_plan:.2} s), grid best {best:.4} ({n} candidates, {:.2} s)", p.objective.total, p.evaluated, t.elapsed().as_secs_f64());
+    assert!(p.objective.total >= best - 0.005 * best.abs(), "{name}: plan {} against the grid's {best}", p.objective.total);
+    assert!(n > 4 * p.evaluated, "{name}: the grid ({n}) is larger than the search ({})", p.evaluated);
+}
+
 /// The optimiser against the exhaustive grid of its own space at half its step (1.25 deg over cup
-/// inclination 30-55, anteversion 0-35 and stem version 2-22, every head and femoral option): the
-/// plan's objective is within 0.5 % of the grid's best (or above it), on the smooth landscape and
-/// on the one with the bone basin.
+/// inclination 30-55, anteversion 0-35 and stem version 2-22 deg) on the landscape with the bone
+/// basin, one head and one femoral option a stem version.
 #[test]
 fn issue_60_the_plan_is_within_half_a_percent_of_the_exhaustive_grid() {
-    let a = synthetic();
-    let c = Catalog::builtin().unwrap();
-    let o = options();
-    let smooth = Analytic { inclination: 41.2, combined: 27.3, stem: Some(17.0) };
-    let rugged = basin(6.0, -4.0, 30.0);
-    for (name, scorer) in [("smooth", &smooth as &dyn RomScorer), ("bone basin", &rugged)] {
-        let t = Instant::now();
-        let p = plan(&a, &c, scorer, &o).unwrap();
-        let t_plan = t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let (best, n) = grid_best(scorer, &o, o.grid_step.deg() / 2.0);
-        eprintln!("{name}: plan {:.4} ({} candidates, {t_plan:.2} s), grid best {best:.4} ({n} candidates, {:.2} s)", p.objective.total, p.evaluated, t.elapsed().as_secs_f64());
-        assert!(p.objective.total >= best - 0.005 * best.abs(), "{name}: plan {} against the grid's {best}", p.objective.total);
-        assert!(n > 4 * p.evaluated, "{name}: the grid ({n}) is larger than the search ({})", p.evaluated);
-    }
+    against_the_grid("bone basin, 32 mm head", &basin(6.0, -4.0, 30.0), &small());
+}
+
+/// The same over the whole default space (every head, three femoral options a stem version), on
+/// the smooth landscape and on the bone basin.
+#[test]
+#[ignore = "two exhaustive grids of 155,000 candidates: about 5 min in the debug build on a loaded 2-core machine; run with `cargo test -p coxa-planner -- --ignored issue_60`"]
+fn issue_60_the_plan_is_within_half_a_percent_of_the_exhaustive_grid_default_space() {
+    against_the_grid("smooth", &Analytic { inclination: 41.2, combined: 27.3, stem: Some(17.0) }, &options());
+    against_the_grid("bone basin", &basin(6.0, -4.0, 30.0), &options());
 }
