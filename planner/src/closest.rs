@@ -86,10 +86,7 @@ fn changes(space: &PlanSpace<'_>, p: &Choice, c: &Choice) -> Vec<String> {
         out.push(format!("stem anteversion {:.1} deg (planned {:.1} deg)", c.stem_anteversion_deg, p.stem_anteversion_deg));
     }
     if (c.inclination_deg - p.inclination_deg).abs() > 1e-9 || (c.anteversion_deg - p.anteversion_deg).abs() > 1e-9 {
-        out.push(format!(
-            "cup {:.1}/{:.1} deg radiographic (planned {:.1}/{:.1} deg)",
-            c.inclination_deg, c.anteversion_deg, p.inclination_deg, p.anteversion_deg
-        ));
+        out.push(format!("cup {:.1}/{:.1} deg radiographic (planned {:.1}/{:.1} deg)", c.inclination_deg, c.anteversion_deg, p.inclination_deg, p.anteversion_deg));
     }
     let (a, b) = (&space.combos[p.combo], &space.combos[c.combo]);
     if a.head_mm != b.head_mm {

@@ -33,8 +33,8 @@ pub mod space;
 pub mod stem;
 pub mod stem_fill;
 
-pub use error::{PlanError, Result};
 pub use closest::{ClosestChange, DailyLife, MotionMargin};
+pub use error::{PlanError, Result};
 pub use input::{HipLandmarks, PlanAnatomy, PlanOptions, STEM_VERSION_LIMITS_DEG, SafeZone, SizingRules, Weights};
 pub use objective::ObjectiveTerms;
 pub use optimise::{ParetoPoint, Plan, plan};

@@ -341,10 +341,8 @@ pub fn femoral_options(
         for &o in &offsets {
             let stem = SeatedStem { family: &fam.name, size: &z.size, ccd, offset_mm: z.offset_mm, head_offset_mm: o };
             let rec = seated(anatomy, cup_centre_lps_mm, &stem, version, targets, rules.seat_range_mm);
-            let cost = w_ll * (rec.leg_length_change_mm - targets.leg_length_change_mm).abs()
-                + w_off * (rec.offset_change_mm - targets.offset_change_mm).abs()
-                + 0.05 * o.abs()
-                + 0.05 * rec.seat_mm.abs();
+            let cost =
+                w_ll * (rec.leg_length_change_mm - targets.leg_length_change_mm).abs() + w_off * (rec.offset_change_mm - targets.offset_change_mm).abs() + 0.05 * o.abs() + 0.05 * rec.seat_mm.abs();
             out.push((cost, rec));
         }
     }
