@@ -186,7 +186,8 @@ pub struct PlanOptions {
     pub margin_cap_deg: f64,
     /// Resolution of the limits during the search, deg [0.5]; the final plan is re-scored at 0.05.
     pub resolution_deg: f64,
-    /// Femoral reconstructions (stem series, head offset, seat) kept for the search [3].
+    /// Femoral reconstructions (stem series, size, head offset; the seat follows the stem version)
+    /// kept for the search at each stem version of the grid, merged ([`crate::space`]) [3].
     pub femoral_options: usize,
     /// Pareto set size reported at most [20].
     pub pareto_max: usize,
