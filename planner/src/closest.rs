@@ -79,24 +79,36 @@ fn list(short: &[MotionMargin]) -> String {
     short.iter().map(|m| format!("{} ({:+.1} deg)", m.motion.replace('_', " "), m.margin_deg)).collect::<Vec<_>>().join(", ")
 }
 
-/// What `c` changes against the plan `p`, in words.
+/// What `c` changes against the plan `p`, in words. The femoral option is solved at each stem
+/// version ([`PlanSpace::femoral`]): a stem and head offset that follow from a new stem version
+/// (the same rank) are said with it, not as a change of their own.
 fn changes(space: &PlanSpace<'_>, p: &Choice, c: &Choice) -> Vec<String> {
     let mut out = Vec::new();
-    if (c.stem_anteversion_deg - p.stem_anteversion_deg).abs() > 1e-9 {
-        out.push(format!("stem anteversion {:.1} deg (planned {:.1} deg)", c.stem_anteversion_deg, p.stem_anteversion_deg));
+    let (a, b) = (&space.combos[p.combo], &space.combos[c.combo]);
+    let stem_moved = (c.stem_anteversion_deg - p.stem_anteversion_deg).abs() > 1e-9;
+    let femoral = match (space.femoral(p), space.femoral(c)) {
+        (Some(x), Some(y)) if x.stem_family != y.stem_family || x.stem_size != y.stem_size || x.head_offset_mm != y.head_offset_mm => Some((x, y)),
+        _ => None,
+    };
+    let follows = stem_moved && a.femoral_rank == b.femoral_rank;
+    if stem_moved {
+        let with = match (&femoral, follows) {
+            (Some((_, y)), true) => format!(", with {} size {} and a {:+} mm head to restore leg length and offset", y.stem_family, y.stem_size, y.head_offset_mm),
+            _ => String::new(),
+        };
+        out.push(format!("stem anteversion {:.1} deg (planned {:.1} deg{with})", c.stem_anteversion_deg, p.stem_anteversion_deg));
     }
     if (c.inclination_deg - p.inclination_deg).abs() > 1e-9 || (c.anteversion_deg - p.anteversion_deg).abs() > 1e-9 {
         out.push(format!("cup {:.1}/{:.1} deg radiographic (planned {:.1}/{:.1} deg)", c.inclination_deg, c.anteversion_deg, p.inclination_deg, p.anteversion_deg));
     }
-    let (a, b) = (&space.combos[p.combo], &space.combos[c.combo]);
     if a.head_mm != b.head_mm {
         out.push(format!("head {} mm (planned {} mm)", b.head_mm, a.head_mm));
     }
     if a.liner != b.liner {
         out.push(format!("liner {} (planned {})", b.liner, a.liner));
     }
-    if a.stem_family != b.stem_family || a.stem_size != b.stem_size || a.head_offset_mm != b.head_offset_mm {
-        out.push(format!("{} size {} with a {:+} mm head (planned {} size {}, {:+} mm)", b.stem_family, b.stem_size, b.head_offset_mm, a.stem_family, a.stem_size, a.head_offset_mm));
+    if let Some((x, y)) = femoral.filter(|_| !follows) {
+        out.push(format!("{} size {} with a {:+} mm head (planned {} size {}, {:+} mm)", y.stem_family, y.stem_size, y.head_offset_mm, x.stem_family, x.stem_size, x.head_offset_mm));
     }
     out
 }
@@ -126,7 +138,7 @@ pub(crate) fn daily_life(space: &PlanSpace<'_>, all: &[Evaluated], plan: &Choice
     let plan_total = all.iter().find(|e| e.choice == *plan).map_or(f64::NAN, |e| e.terms.total);
     let mut single: Vec<Choice> = space.stem_grid(step).into_iter().map(|v| Choice { stem_anteversion_deg: v, ..*plan }).collect();
     single.extend((0..space.combos.len()).map(|combo| Choice { combo, ..*plan }));
-    single.retain(|c| c != plan && !all.iter().any(|e| e.choice.key() == c.key()));
+    single.retain(|c| c != plan && space.exists(c) && !all.iter().any(|e| e.choice.key() == c.key()));
     let extra: Vec<Evaluated> = single.into_iter().filter_map(|c| space.evaluate(&c).ok().map(|terms| Evaluated { choice: c, terms })).collect();
     // Ranked on the search's margins (capped, 0.5 deg), then confirmed at full resolution.
     let rank = |e: &Evaluated| -> (bool, f64, f64) {
@@ -145,7 +157,8 @@ pub(crate) fn daily_life(space: &PlanSpace<'_>, all: &[Evaluated], plan: &Choice
         return Ok(DailyLife { met: false, min_margin_deg: min, short, closest: None, summary });
     };
     let q = RomQuery { motions: needs.clone(), tilts: space.query.tilts, resolution_deg: 0.05, margin_cap_deg: None };
-    let theirs = margins(&space.scorer.score(&space.placement(&best.choice), &q)?, needs);
+    let placement = space.placement(&best.choice).ok_or_else(|| ScoreError::new("the closest candidate has no femoral option at its stem version"))?;
+    let theirs = margins(&space.scorer.score(&placement, &q)?, needs);
     let c_short = short_of(&theirs);
     let c_min = min_of(&theirs);
     let ch = changes(space, plan, &best.choice);

@@ -81,7 +81,8 @@ pub struct SizingRules {
     /// at the native head's height (the neck cut adjusted), mm [4].
     pub seat_range_mm: f64,
     /// Leg length and offset must be restored to within this of their targets, mm: femoral
-    /// reconstructions beyond it are searched only when none is within [2].
+    /// reconstructions beyond it are searched only when none at the nominal stem version is
+    /// within, and then no worse than the best there ([`crate::space`]) [2].
     pub restore_tolerance_mm: f64,
 }
 
@@ -186,8 +187,8 @@ pub struct PlanOptions {
     pub margin_cap_deg: f64,
     /// Resolution of the limits during the search, deg [0.5]; the final plan is re-scored at 0.05.
     pub resolution_deg: f64,
-    /// Femoral reconstructions (stem series, size, head offset; the seat follows the stem version)
-    /// kept for the search at each stem version of the grid, merged ([`crate::space`]) [3].
+    /// Femoral reconstructions (stem series, size, head offset, seat) searched at each stem
+    /// version, the best that restore leg length and offset there ([`crate::space`]) [3].
     pub femoral_options: usize,
     /// Pareto set size reported at most [20].
     pub pareto_max: usize,

@@ -131,8 +131,15 @@ impl Book {
         let mut fresh: Vec<Choice> = Vec::new();
         let mut queued = std::collections::BTreeSet::new();
         for c in &batch {
-            if !self.seen.contains_key(&c.key()) && queued.insert(c.key()) {
+            if self.seen.contains_key(&c.key()) || !queued.insert(c.key()) {
+                continue;
+            }
+            // Not a point of the space (a femoral rank its stem version does not have): skipped,
+            // not a scorer failure.
+            if space.exists(c) {
                 fresh.push(*c);
+            } else {
+                let _ = self.seen.insert(c.key(), usize::MAX);
             }
         }
         let results: Vec<std::result::Result<ObjectiveTerms, ScoreError>> = fresh.par_iter().map(|c| space.evaluate(c)).collect();
@@ -282,8 +289,9 @@ pub fn plan(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn RomScorer, op
     // The total rises with every Pareto objective, so the best of the front is a best overall,
     // and one no other candidate dominates.
     let best = &all[pareto_idx[0]];
-    let placement = space.placement(&best.choice);
-    let femoral = space.femoral(&best.choice);
+    let scored = || PlanError::NoFit { why: "the best candidate has no femoral option at its stem version (a bug: every scored candidate has one)".into() };
+    let femoral = space.femoral(&best.choice).ok_or_else(scored)?;
+    let placement = space.placement(&best.choice).ok_or_else(scored)?;
     let full = RomQuery { motions: space.motions.iter().map(|m| m.name.clone()).collect(), tilts: options.tilts, resolution_deg: 0.05, margin_cap_deg: None };
     let rom = scorer.score(&placement, &full)?;
     let stuck = rom.motions.iter().filter(|m| m.start_in_contact).count();
@@ -297,11 +305,11 @@ pub fn plan(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn RomScorer, op
     let pareto = pareto_idx
         .into_iter()
         .take(options.pareto_max)
-        .map(|i| {
+        .filter_map(|i| {
             let e = &all[i];
-            let f = space.femoral(&e.choice);
+            let f = space.femoral(&e.choice)?;
             let k = &space.combos[e.choice.combo];
-            ParetoPoint {
+            Some(ParetoPoint {
                 inclination_deg: e.choice.inclination_deg,
                 anteversion_deg: e.choice.anteversion_deg,
                 stem_anteversion_deg: e.choice.stem_anteversion_deg,
@@ -311,7 +319,7 @@ pub fn plan(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn RomScorer, op
                 stem_size: f.stem_size,
                 head_offset_mm: f.head_offset_mm,
                 objective: e.terms.clone(),
-            }
+            })
         })
         .collect();
     Ok(Plan {

@@ -14,11 +14,20 @@
 //! version's head centre, a few millimetres off for versions away from it: on the real CT the
 //! search then scored stem 15 deg far below what a plan fixed at 15 deg scores, and missed it.)
 //!
-//! **The femoral options** are the best [`crate::PlanOptions::femoral_options`] (series, size,
-//! head offset) at each stem version of the grid, restoring leg length and offset within
-//! [`crate::SizingRules::restore_tolerance_mm`] when any does, merged in the order found (the
-//! nominal version's first): a plan fixed at any version of the grid searches a subset of this
-//! space.
+//! **The femoral options are solved at each stem version.** A combination names a femoral
+//! option by its rank (0: the best); at a choice's stem version the options are
+//! [`crate::stem::femoral_options`] at that version (every series, size and head offset, seated
+//! for the leg-length target, ranked by the leg-length and offset error), those that restore leg
+//! length and offset within the space's bounds, the first [`crate::PlanOptions::femoral_options`].
+//! The bounds are [`crate::SizingRules::restore_tolerance_mm`] when an option at the nominal
+//! version restores within it, else the nominal version's best option's own errors (each at
+//! least the tolerance): a stem version is searched only with a reconstruction as good as the
+//! plan would have at the nominal version. A rank that version does not have is no choice
+//! ([`PlanSpace::exists`]). So a plan fixed at a version is the slice of this space at that
+//! version (when the nominal version's options restore within the tolerance), and no stem
+//! version is paired with a stem and head offset that no longer restore the offset at it (before:
+//! options found at one version were scored at every other, and on z013 the plan took an offset
+//! 4.9 mm off its target).
 
 use coxa_core::{Angle, CupAngleDefinition, CupAngles, ImplantPlacement, MotionInfo, RomQuery, RomScorer, ScoreError};
 use coxa_implants::Catalog;
@@ -28,7 +37,7 @@ use crate::cup::{CoverageMap, CupSizing, size_cup};
 use crate::error::{PlanError, Result};
 use crate::input::{PlanAnatomy, PlanOptions, STEM_VERSION_LIMITS_DEG};
 use crate::objective::{ObjectiveTerms, objective};
-use crate::stem::{CanalProfile, FemoralReconstruction, SeatedStem, Targets, canal_profile, femoral_options, seated};
+use crate::stem::{CanalProfile, FemoralReconstruction, Targets, canal_profile, femoral_options};
 use crate::stem_fill::{StemSizing, size_stems};
 
 /// Smallest head considered unless the surgeon fixes one, mm (smaller heads dislocate easily).
@@ -55,29 +64,22 @@ impl Choice {
     }
 }
 
-/// A discrete combination: liner, head and femoral option (series, size, head offset; the seat
-/// follows the stem version).
+/// A discrete combination: liner, head and the rank of the femoral option (series, size, head
+/// offset and seat, solved at each stem version: [`PlanSpace::femoral`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Combo {
     /// Liner (catalog name or keyword).
     pub liner: String,
     /// Head diameter, mm.
     pub head_mm: f64,
-    /// Stem series.
-    pub stem_family: String,
-    /// Stem size.
-    pub stem_size: String,
-    /// Head neck-length offset, mm.
-    pub head_offset_mm: f64,
-    /// The series' CCD angle.
-    pub ccd: Angle,
-    /// The size's offset, mm.
-    pub stem_offset_mm: f64,
+    /// The femoral option's rank at the choice's stem version (0: the best).
+    pub femoral_rank: usize,
 }
 
 /// The declared search space of one plan, with everything sized, and its evaluator.
 pub struct PlanSpace<'a> {
     pub(crate) anatomy: &'a PlanAnatomy,
+    catalog: &'a Catalog,
     pub(crate) scorer: &'a dyn RomScorer,
     pub(crate) options: &'a PlanOptions,
     /// The discrete combinations, largest head first within a liner.
@@ -102,6 +104,10 @@ pub struct PlanSpace<'a> {
     pub stem_sizing: StemSizing,
     /// Leg-length and offset targets.
     pub targets: Targets,
+    /// The largest leg-length and offset errors of a femoral option, mm (the restore tolerance,
+    /// or the nominal version's best when none restores within it).
+    pub restore_bounds_mm: [f64; 2],
+    size_indices: Vec<usize>,
     /// The scorer's motions.
     pub motions: Vec<MotionInfo>,
     /// The search's query (the motions the margin is taken over).
@@ -122,7 +128,7 @@ pub fn grid(lo: f64, hi: f64, step: f64) -> Vec<f64> {
 
 impl<'a> PlanSpace<'a> {
     /// Sizes the implants and lays out the space the optimiser searches.
-    pub fn new(anatomy: &'a PlanAnatomy, catalog: &Catalog, scorer: &'a dyn RomScorer, options: &'a PlanOptions) -> Result<Self> {
+    pub fn new(anatomy: &'a PlanAnatomy, catalog: &'a Catalog, scorer: &'a dyn RomScorer, options: &'a PlanOptions) -> Result<Self> {
         options.validate()?;
         let rules = &options.sizing;
         let mut notes = Vec::new();
@@ -167,28 +173,23 @@ impl<'a> PlanSpace<'a> {
         };
         let nominal = native_version.clamp(stem_range.0, stem_range.1);
 
-        // Femoral options at every stem version of the grid, the nominal version's first.
+        // The femoral options' bounds, from the nominal version.
         let w = &options.weights;
-        let step = options.grid_step.deg();
-        let mut versions = vec![nominal];
-        versions.extend(grid(stem_range.0, stem_range.1, step).into_iter().filter(|v| (v - nominal).abs() > 1e-9));
-        let mut picked: Vec<FemoralReconstruction> = Vec::new();
-        for (k, &v) in versions.iter().enumerate() {
-            let mut fem = femoral_options(anatomy, catalog, rules, &size_indices, &cup_centre, Angle::from_deg(v), &targets, w.leg_length_per_mm.max(1e-3), w.offset_per_mm.max(1e-3))?;
-            let within = |f: &FemoralReconstruction| {
-                (f.leg_length_change_mm - targets.leg_length_change_mm).abs() <= rules.restore_tolerance_mm && (f.offset_change_mm - targets.offset_change_mm).abs() <= rules.restore_tolerance_mm
-            };
-            if fem.iter().any(|(_, f)| within(f)) {
-                fem.retain(|(_, f)| within(f));
-            } else if k == 0 {
-                notes.push(format!("no stem and head offset restores leg length and offset within {} mm; the closest are searched", rules.restore_tolerance_mm));
+        let at_nominal = femoral_options(anatomy, catalog, rules, &size_indices, &cup_centre, Angle::from_deg(nominal), &targets, w.leg_length_per_mm.max(1e-3), w.offset_per_mm.max(1e-3))?;
+        let tol = rules.restore_tolerance_mm;
+        let errors = |f: &FemoralReconstruction| [(f.leg_length_change_mm - targets.leg_length_change_mm).abs(), (f.offset_change_mm - targets.offset_change_mm).abs()];
+        let restore_bounds_mm = match at_nominal.iter().find(|(_, f)| errors(f).iter().all(|e| *e <= tol)) {
+            Some(_) => [tol; 2],
+            None => {
+                let e = at_nominal.first().map_or([tol; 2], |(_, f)| errors(f));
+                let b = [e[0].max(tol), e[1].max(tol)];
+                notes.push(format!(
+                    "no stem and head offset restores leg length and offset within {tol} mm; the closest are searched, at stem versions where they come within {:.1} mm (leg length) and {:.1} mm (offset) as at the nominal version",
+                    b[0], b[1]
+                ));
+                b
             }
-            for (_, f) in fem.into_iter().take(options.femoral_options) {
-                if !picked.iter().any(|p| p.stem_family == f.stem_family && p.stem_size == f.stem_size && p.head_offset_mm == f.head_offset_mm) {
-                    picked.push(f);
-                }
-            }
-        }
+        };
 
         // Discrete combinations: liner x head x femoral option. A shell size with the engineer's
         // own cup (its series' `frames`) bears one head: its frame's bearing diameter.
@@ -212,19 +213,8 @@ impl<'a> PlanSpace<'a> {
                 if catalog.liner(spec, h, &shell).is_err() || bearing.is_some_and(|b| (b - h).abs() > 1e-6) {
                     continue;
                 }
-                for f in &picked {
-                    let famspec = catalog.stems.iter().find(|s| s.name == f.stem_family);
-                    let (ccd, offset_mm) =
-                        famspec.and_then(|s| s.sizes.iter().find(|z| z.size == f.stem_size).map(|z| (Angle::from_deg(s.ccd_deg), z.offset_mm))).unwrap_or((Angle::from_deg(130.0), 40.0));
-                    combos.push(Combo {
-                        liner: liner_name.clone(),
-                        head_mm: h,
-                        stem_family: f.stem_family.clone(),
-                        stem_size: f.stem_size.clone(),
-                        head_offset_mm: f.head_offset_mm,
-                        ccd,
-                        stem_offset_mm: offset_mm,
-                    });
+                for femoral_rank in 0..options.femoral_options {
+                    combos.push(Combo { liner: liner_name.clone(), head_mm: h, femoral_rank });
                 }
             }
         }
@@ -243,8 +233,9 @@ impl<'a> PlanSpace<'a> {
             return Err(PlanError::InvalidOption { what: "motions".into(), value: "[]".into(), why: "the scorer offers no daily-life motion; name the motions to optimise".into() });
         }
         let query = RomQuery { motions, tilts: options.tilts, resolution_deg: options.resolution_deg, margin_cap_deg: Some(options.margin_cap_deg) };
-        Ok(Self {
+        let mut space = Self {
             anatomy,
+            catalog,
             scorer,
             options,
             combos,
@@ -259,10 +250,47 @@ impl<'a> PlanSpace<'a> {
             canal,
             stem_sizing,
             targets,
+            restore_bounds_mm,
+            size_indices,
             motions: infos,
             query,
             notes,
-        })
+        };
+        // Ranks no stem version of the grid has are dropped.
+        let step = options.grid_step.deg();
+        let ranks = space.stem_grid(step).into_iter().map(|v| space.options_at(v).len()).max().unwrap_or(0).max(1);
+        space.combos.retain(|k| k.femoral_rank < ranks);
+        Ok(space)
+    }
+
+    /// The femoral options at stem version `version_deg`, best first: those within
+    /// [`Self::restore_bounds_mm`], at most [`crate::PlanOptions::femoral_options`].
+    pub fn options_at(&self, version_deg: f64) -> Vec<FemoralReconstruction> {
+        let (w, t) = (&self.options.weights, &self.targets);
+        let [bl, bo] = self.restore_bounds_mm;
+        let all = femoral_options(
+            self.anatomy,
+            self.catalog,
+            &self.options.sizing,
+            &self.size_indices,
+            &self.cup_centre,
+            Angle::from_deg(version_deg),
+            t,
+            w.leg_length_per_mm.max(1e-3),
+            w.offset_per_mm.max(1e-3),
+        )
+        .unwrap_or_default();
+        all.into_iter()
+            .map(|(_, f)| f)
+            .filter(|f| (f.leg_length_change_mm - t.leg_length_change_mm).abs() <= bl + 1e-9 && (f.offset_change_mm - t.offset_change_mm).abs() <= bo + 1e-9)
+            .take(self.options.femoral_options)
+            .collect()
+    }
+
+    /// Whether `c` is a point of the space: its combination's femoral rank exists at its stem
+    /// version.
+    pub fn exists(&self, c: &Choice) -> bool {
+        self.femoral(c).is_some()
     }
 
     /// Whether the stem version is searched (its range is not a single value).
@@ -270,17 +298,17 @@ impl<'a> PlanSpace<'a> {
         self.stem_anteversion_deg.1 - self.stem_anteversion_deg.0 > 1e-9
     }
 
-    /// The femoral reconstruction of a choice: its series, size and head offset at its stem
-    /// version, seated for the leg-length target.
-    pub fn femoral(&self, c: &Choice) -> FemoralReconstruction {
-        let k = &self.combos[c.combo];
-        let stem = SeatedStem { family: &k.stem_family, size: &k.stem_size, ccd: k.ccd, offset_mm: k.stem_offset_mm, head_offset_mm: k.head_offset_mm };
-        seated(self.anatomy, &self.cup_centre, &stem, Angle::from_deg(c.stem_anteversion_deg), &self.targets, self.options.sizing.seat_range_mm)
+    /// The femoral reconstruction of a choice: the option of its combination's rank at its stem
+    /// version, seated for the leg-length target (`None`: that version has no option of that
+    /// rank).
+    pub fn femoral(&self, c: &Choice) -> Option<FemoralReconstruction> {
+        let rank = self.combos.get(c.combo)?.femoral_rank;
+        self.options_at(c.stem_anteversion_deg).into_iter().nth(rank)
     }
 
-    /// The placement of a choice (its femur at its own head centre).
-    pub fn placement(&self, c: &Choice) -> ImplantPlacement {
-        self.placement_of(c, &self.femoral(c))
+    /// The placement of a choice (its femur at its own head centre; `None` as [`Self::femoral`]).
+    pub fn placement(&self, c: &Choice) -> Option<ImplantPlacement> {
+        self.femoral(c).map(|f| self.placement_of(c, &f))
     }
 
     fn placement_of(&self, c: &Choice, f: &FemoralReconstruction) -> ImplantPlacement {
@@ -301,8 +329,17 @@ impl<'a> PlanSpace<'a> {
     }
 
     /// The objective of one choice: the one evaluator of the search and of any enumeration.
+    ///
+    /// # Errors
+    /// The scorer's, or a choice that is not a point of the space ([`Self::exists`]).
     pub fn evaluate(&self, c: &Choice) -> std::result::Result<ObjectiveTerms, ScoreError> {
-        let f = self.femoral(c);
+        let f = self.femoral(c).ok_or_else(|| {
+            ScoreError::new(format!(
+                "stem version {:.2} deg has no femoral option of rank {} within the restore bounds",
+                c.stem_anteversion_deg,
+                self.combos.get(c.combo).map_or(0, |k| k.femoral_rank)
+            ))
+        })?;
         let p = self.placement_of(c, &f);
         let score = self.scorer.score(&p, &self.query)?;
         let coverage = self.coverage.coverage(&p.cup.axis(self.anatomy.side));
