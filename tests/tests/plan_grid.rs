@@ -1,7 +1,8 @@
 //! Issue 60, the best plan in the space searched, on the real bones of z013 (right hip, the left
 //! as reference) with the simulator as scorer: the optimiser's objective against the best of an
-//! exhaustive grid of its own space at half its step, every candidate scored by the planner's one
-//! evaluator (`PlanSpace::evaluate`).
+//! exhaustive grid of its own space at a finer step, every candidate scored by the planner's one
+//! evaluator (`PlanSpace::evaluate`). The real CT has the same test in the `coxa` binary's
+//! tests (`scenarios/tests/coxa/plan_grid.rs`: it needs coxa's segmentation).
 
 use std::time::Instant;
 
@@ -34,16 +35,17 @@ fn best_of(space: &PlanSpace<'_>, choices: &[Choice]) -> (f64, usize) {
     })
 }
 
-/// Plans with `o` and checks the plan against the exhaustive grid at half the step.
-fn check(o: &PlanOptions, label: &str) -> Result<()> {
+/// Plans with `o` and checks the plan against the exhaustive grid at the step over `finer`.
+fn check(o: &PlanOptions, finer: f64, label: &str) -> Result<()> {
     let Some((anatomy, scorer)) = case() else { return Ok(()) };
     let catalog = Catalog::builtin()?;
     let t = Instant::now();
     let p = plan(&anatomy, &catalog, &scorer, o)?;
     let t_plan = t.elapsed().as_secs_f64();
     let space = PlanSpace::new(&anatomy, &catalog, &scorer, o)?;
-    let step = o.grid_step.deg() / 2.0;
-    let choices = space.grid_choices(step);
+    let step = o.grid_step.deg() / finer;
+    // The points of the space (a femoral rank a stem version does not have is none).
+    let choices: Vec<Choice> = space.grid_choices(step).into_iter().filter(|c| space.exists(c)).collect();
     let t = Instant::now();
     let (best, failed) = best_of(&space, &choices);
     eprintln!(
@@ -63,7 +65,8 @@ fn check(o: &PlanOptions, label: &str) -> Result<()> {
 }
 
 /// Always run: a smaller space (head 32 mm, one femoral option a stem version, cup 35-50 / 5-30
-/// deg, stem native +- 5 deg, 5 deg grid) against its exhaustive grid at 2.5 deg.
+/// deg, stem native +- 5 deg, 5 deg grid) against its exhaustive grid at 1.25 deg (at 2.5 deg
+/// the grid, 385 points, was under twice the plan's 214 candidates).
 #[test]
 fn vsd_plan_is_within_half_a_percent_of_the_exhaustive_grid_small() -> Result<()> {
     let o = PlanOptions::new()
@@ -74,7 +77,7 @@ fn vsd_plan_is_within_half_a_percent_of_the_exhaustive_grid_small() -> Result<()
         .with_stem_version_window(Angle::from_deg(5.0))
         .with_grid_step(Angle::from_deg(5.0))
         .with_refine_step(Angle::from_deg(0.5));
-    check(&o, "z013, small space")
+    check(&o, 4.0, "z013, small space")
 }
 
 /// The default space (every head, three femoral options a stem version, cup 30-55 / 0-35 deg,
@@ -82,5 +85,5 @@ fn vsd_plan_is_within_half_a_percent_of_the_exhaustive_grid_small() -> Result<()
 #[test]
 #[ignore = "about 100,000 range-of-motion queries with bones: many minutes in the dev profile; run with `cargo test -p coxa-tests --test e2e -- --ignored plan_grid::`"]
 fn vsd_plan_is_within_half_a_percent_of_the_exhaustive_grid_default() -> Result<()> {
-    check(&PlanOptions::new(), "z013, default space")
+    check(&PlanOptions::new(), 2.0, "z013, default space")
 }
