@@ -344,13 +344,14 @@ pub fn add_prediction_to_plan(plan: &mut PlanRecord, femurs: &[FemurRecord], sid
     plan.stem.native_femoral_anteversion_sd_deg = sd;
     plan.stem.anteversion_sd_deg = sd;
     // Widmer's combined anteversion (cup + 0.7 x stem) inherits 0.7 of the stem's SD.
-    plan.combined_anteversion_sd_deg = sd.map(|v| 0.7 * v);
+    let k = coxa_core::CombinedAnteversion::WIDMER_STEM_FACTOR;
+    plan.combined_anteversion_sd_deg = sd.map(|v| k * v);
     plan.stem.anteversion_reference = Some("the predicted posterior condylar line (shape model), not a measured one".to_string());
     plan.notes.push(format!(
-        "condyles not imaged: the condylar line and the native anteversion ({} deg, SD {} deg) are PREDICTED by the shape model; the stem anteversion (SD {} deg) and the combined anteversion (SD {} deg) rest on that prediction",
+        "condyles not imaged: the condylar line and the native anteversion ({} deg, SD {} deg) are PREDICTED by the shape model; the stem anteversion (SD {} deg) and Widmer's combined anteversion (SD {} deg) rest on that prediction",
         f.and_then(|f| f.anteversion_deg).filter(|v| v.is_finite()).map_or("?".into(), |v| format!("{v:.1}")),
         sd.map_or("?".into(), |v| format!("{v:.1}")),
         sd.map_or("?".into(), |v| format!("{v:.1}")),
-        sd.map_or("?".into(), |v| format!("{:.1}", 0.7 * v))
+        sd.map_or("?".into(), |v| format!("{:.1}", k * v))
     ));
 }

@@ -100,9 +100,14 @@ impl CoverageMap {
     }
     /// Covered fraction of the back hemisphere of a cup whose opening faces `axis_pelvic`.
     pub fn coverage(&self, axis_pelvic: &Vector3<f64>) -> f64 {
+        // Plain arithmetic on the components (the same sum as `dot`): the optimiser calls this
+        // once a candidate, and nalgebra's generic `dot` is slow where the planner is built at
+        // opt-level 0 (debug tests).
+        let (ax, ay, az) = (axis_pelvic.x, axis_pelvic.y, axis_pelvic.z);
         let (mut n, mut c) = (0usize, 0usize);
         for (u, &b) in self.dirs.iter().zip(&self.covered) {
-            if u.dot(axis_pelvic) < 0.0 {
+            let u = u.as_slice();
+            if u[0] * ax + u[1] * ay + u[2] * az < 0.0 {
                 n += 1;
                 c += usize::from(b);
             }

@@ -81,7 +81,8 @@ pub struct SizingRules {
     /// at the native head's height (the neck cut adjusted), mm [4].
     pub seat_range_mm: f64,
     /// Leg length and offset must be restored to within this of their targets, mm: femoral
-    /// reconstructions beyond it are searched only when none is within [2].
+    /// reconstructions beyond it are searched only when none at the nominal stem version is
+    /// within, and then no worse than the best there ([`crate::space`]) [2].
     pub restore_tolerance_mm: f64,
 }
 
@@ -144,6 +145,10 @@ impl Default for SafeZone {
     }
 }
 
+/// The stem versions the planner ever places, deg: a native version outside is clamped to them
+/// (with a note), and the default search window stays within them.
+pub const STEM_VERSION_LIMITS_DEG: (f64, f64) = (-10.0, 40.0);
+
 /// The surgeon's constraints and the optimiser's settings (dicom-rs style: `PlanOptions::new()`
 /// then `with_*`). Defaults in brackets. Cup angles are **radiographic** (Murray 1993) in the
 /// pelvic frame.
@@ -158,10 +163,18 @@ pub struct PlanOptions {
     pub inclination: (Angle, Angle),
     /// Cup anteversion range, radiographic [0..35 deg].
     pub anteversion: (Angle, Angle),
-    /// Stem anteversion range searched [none: the native version, the one that keeps the head
-    /// on its native azimuth about the shaft (`stem::native_stem_version`); a cementless stem
-    /// follows the canal].
+    /// Stem anteversion range searched, the surgeon's constraint [none: the native version
+    /// (the one that keeps the head on its native azimuth about the shaft,
+    /// `stem::native_stem_version`) +- [`Self::stem_version_window`]].
     pub stem_anteversion: Option<(Angle, Angle)>,
+    /// Without [`Self::stem_anteversion`], the stem version is searched this far either side of
+    /// the native version, within [`STEM_VERSION_LIMITS_DEG`] [10 deg; 0: the native version
+    /// only]. A cementless stem follows its canal, but not exactly: the final implant's version
+    /// differed from the native femoral version by 1.9 +- 9.5 deg (SD; range -20.7..21.5) with a
+    /// straight tapered stem (Worlicek et al., BMC Musculoskelet Disord 2016;17:399) and by
+    /// +8.1 +- 7.4 deg with canal-filling press-fit stems (Emerson, Clin Orthop Relat Res
+    /// 2012;470:477-481): 10 deg is about one SD of what broaching changes.
+    pub stem_version_window: Angle,
     /// Coarse grid step of the angles [2.5 deg].
     pub grid_step: Angle,
     /// The local search stops at this step [0.25 deg].
@@ -174,7 +187,8 @@ pub struct PlanOptions {
     pub margin_cap_deg: f64,
     /// Resolution of the limits during the search, deg [0.5]; the final plan is re-scored at 0.05.
     pub resolution_deg: f64,
-    /// Femoral reconstructions (stem series, head offset, seat) kept for the search [3].
+    /// Femoral reconstructions (stem series, size, head offset, seat) searched at each stem
+    /// version, the best that restore leg length and offset there ([`crate::space`]) [3].
     pub femoral_options: usize,
     /// Pareto set size reported at most [20].
     pub pareto_max: usize,
@@ -194,6 +208,7 @@ impl Default for PlanOptions {
             inclination: (Angle::from_deg(30.0), Angle::from_deg(55.0)),
             anteversion: (Angle::from_deg(0.0), Angle::from_deg(35.0)),
             stem_anteversion: None,
+            stem_version_window: Angle::from_deg(10.0),
             grid_step: Angle::from_deg(2.5),
             refine_step: Angle::from_deg(0.25),
             tilts: PostureTilts::default(),
@@ -237,6 +252,16 @@ impl PlanOptions {
     /// Search stem anteversion over a range.
     pub fn with_stem_anteversion(mut self, lo: Angle, hi: Angle) -> Self {
         self.stem_anteversion = Some((lo, hi));
+        self
+    }
+    /// Search the stem version this far either side of the native version (when no range is given).
+    pub fn with_stem_version_window(mut self, window: Angle) -> Self {
+        self.stem_version_window = window;
+        self
+    }
+    /// The stem at its native version only (no stem version search), unless a range is given.
+    pub fn with_native_stem_version(mut self) -> Self {
+        self.stem_version_window = Angle::from_deg(0.0);
         self
     }
     /// Coarse grid step.
@@ -292,6 +317,7 @@ impl PlanOptions {
         if let Some(s) = self.stem_anteversion {
             range("stem anteversion", s, -30.0, 60.0)?;
         }
+        check("stem_version_window (deg)", self.stem_version_window.deg(), 0.0, 30.0)?;
         check("grid_step (deg)", self.grid_step.deg(), 0.1, 20.0)?;
         check("refine_step (deg)", self.refine_step.deg(), 0.01, self.grid_step.deg())?;
         check("standing tilt (deg)", self.tilts.standing.deg(), -45.0, 45.0)?;

@@ -11,13 +11,17 @@
 //! 2. [`stem_fill`]: stem size by canal fill, each series by its catalog size rule, against the
 //!    endosteal canal measured on the CT (or estimated from the outer width); [`stem`]: head
 //!    offset, stem series and seat to restore leg length and offset (against the other hip).
-//! 3. [`optimise`]: a grid over cup inclination and anteversion (**radiographic**, Murray 1993,
-//!    pelvic frame), head sizes, liners, femoral reconstructions and optionally stem anteversion,
-//!    then a compass search; every candidate scored over the daily-life motions at standing and
-//!    sitting pelvic tilt ([`objective`]); parallel (rayon) and deterministic.
+//! 3. [`space`]: the declared search space (cup inclination and anteversion, **radiographic**,
+//!    Murray 1993, pelvic frame; stem version, by default the native version +- 10 deg; liners,
+//!    heads, femoral reconstructions) and its one evaluator; [`optimise`]: an exhaustive coarse
+//!    grid over every dimension, then a pattern search from the grid's best local maxima; every
+//!    candidate scored over the daily-life motions at standing and sitting pelvic tilt
+//!    ([`objective`]); parallel (rayon) and deterministic. [`closest`]: when the plan misses a
+//!    daily-life need, the candidate that comes closest and what it changes.
 //!
 //! Units: mm, radians ([`coxa_core::Angle`]); degrees only in fields named `*_deg`.
 
+pub mod closest;
 pub mod cup;
 pub mod cup_bone;
 mod error;
@@ -25,13 +29,16 @@ mod input;
 pub mod objective;
 pub mod optimise;
 mod solid;
+pub mod space;
 pub mod stem;
 pub mod stem_fill;
 
+pub use closest::{ClosestChange, DailyLife, MotionMargin};
 pub use error::{PlanError, Result};
-pub use input::{HipLandmarks, PlanAnatomy, PlanOptions, SafeZone, SizingRules, Weights};
+pub use input::{HipLandmarks, PlanAnatomy, PlanOptions, STEM_VERSION_LIMITS_DEG, SafeZone, SizingRules, Weights};
 pub use objective::ObjectiveTerms;
 pub use optimise::{ParetoPoint, Plan, plan};
+pub use space::{Choice, Combo, PlanSpace};
 
 /// The types most users of this crate need.
 pub mod prelude {
@@ -39,3 +46,5 @@ pub mod prelude {
 }
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_search;

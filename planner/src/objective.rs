@@ -41,7 +41,8 @@ pub struct ObjectiveTerms {
     pub coverage: f64,
     /// Distance outside the safe zone, deg (0 inside).
     pub safe_zone_excess_deg: f64,
-    /// Combined anteversion: cup (radiographic) + 0.7 x stem anteversion (Widmer 2004), deg.
+    /// Combined anteversion, Widmer's: cup (radiographic) + 0.7 x stem anteversion (Widmer and
+    /// Zurfluh 2004; [`coxa_core::CombinedAnteversion`]), deg.
     pub combined_anteversion_deg: f64,
     /// Penalty of the leg-length error, deg.
     pub leg_length_penalty: f64,
@@ -79,7 +80,7 @@ pub fn objective(score: &RomScore, p: &ImplantPlacement, f: &FemoralReconstructi
     let excess = ei.hypot(ea);
     let shortfall_pct = (options.sizing.coverage_target - coverage).max(0.0) * 100.0;
     let (pl, po, pc, ps) = (w.leg_length_per_mm * ll.abs(), w.offset_per_mm * off.abs(), w.coverage_per_pct * shortfall_pct, w.safe_zone_per_deg * excess);
-    let combined = r.anteversion.deg() + 0.7 * p.stem_anteversion.deg();
+    let combined = coxa_core::combined::widmer_deg(r.anteversion, p.stem_anteversion);
     let target_distance = (r.inclination.deg() - 40.0).hypot(combined - 37.0);
     let pt = w.combined_target_per_deg * target_distance;
     ObjectiveTerms {

@@ -285,6 +285,33 @@ pub fn reconstruct(
     }
 }
 
+/// A stem and head offset whose seat is yet to be chosen ([`seated`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SeatedStem<'a> {
+    /// Stem series (catalog name).
+    pub family: &'a str,
+    /// Stem size label.
+    pub size: &'a str,
+    /// The series' CCD angle.
+    pub ccd: Angle,
+    /// The size's offset (head centre from the shaft axis at a 0 mm head), mm.
+    pub offset_mm: f64,
+    /// Head neck-length offset, mm.
+    pub head_offset_mm: f64,
+}
+
+/// The reconstruction of `stem` at `version` seated to restore the leg-length target: leg
+/// length is linear in the seat, so the seat is solved for the target, clamped to
+/// `seat_range_mm` either way and rounded to 0.1 mm. The one rule of the seat: the femoral
+/// options and every stem version the optimiser tries use it.
+pub fn seated(anatomy: &PlanAnatomy, cup_centre_lps_mm: &Point3<f64>, stem: &SeatedStem<'_>, version: Angle, targets: &Targets, seat_range_mm: f64) -> FemoralReconstruction {
+    let at = |seat: f64| reconstruct(anatomy, cup_centre_lps_mm, stem.family, stem.size, stem.ccd, stem.offset_mm, stem.head_offset_mm, seat, version);
+    let (l0, l1) = (at(0.0).leg_length_change_mm, at(1.0).leg_length_change_mm);
+    let slope = l1 - l0;
+    let seat = if slope.abs() > 1e-9 { ((targets.leg_length_change_mm - l0) / slope).clamp(-seat_range_mm, seat_range_mm) } else { 0.0 };
+    at((seat * 10.0).round() / 10.0)
+}
+
 /// The femoral reconstructions for the fitted stem sizes (`size_indices`: one per catalog
 /// series, in catalog order, from [`crate::stem_fill`]), best first: every series, every head offset, the seat (within the seat range) that best restores the leg-length
 /// target. Ranked by `w_ll |LL error| + w_off |offset error|` plus a small preference for a 0 mm
@@ -312,14 +339,10 @@ pub fn femoral_options(
         let Some(z) = size_indices.get(fi).and_then(|&k| fam.sizes.get(k)) else { continue };
         let ccd = Angle::from_deg(fam.ccd_deg);
         for &o in &offsets {
-            // Leg length is linear in the seat: solve for the target, then clamp.
-            let at = |seat: f64| reconstruct(anatomy, cup_centre_lps_mm, &fam.name, &z.size, ccd, z.offset_mm, o, seat, version);
-            let (l0, l1) = (at(0.0).leg_length_change_mm, at(1.0).leg_length_change_mm);
-            let slope = l1 - l0;
-            let seat = if slope.abs() > 1e-9 { ((targets.leg_length_change_mm - l0) / slope).clamp(-rules.seat_range_mm, rules.seat_range_mm) } else { 0.0 };
-            let seat = (seat * 10.0).round() / 10.0;
-            let rec = at(seat);
-            let cost = w_ll * (rec.leg_length_change_mm - targets.leg_length_change_mm).abs() + w_off * (rec.offset_change_mm - targets.offset_change_mm).abs() + 0.05 * o.abs() + 0.05 * seat.abs();
+            let stem = SeatedStem { family: &fam.name, size: &z.size, ccd, offset_mm: z.offset_mm, head_offset_mm: o };
+            let rec = seated(anatomy, cup_centre_lps_mm, &stem, version, targets, rules.seat_range_mm);
+            let cost =
+                w_ll * (rec.leg_length_change_mm - targets.leg_length_change_mm).abs() + w_off * (rec.offset_change_mm - targets.offset_change_mm).abs() + 0.05 * o.abs() + 0.05 * rec.seat_mm.abs();
             out.push((cost, rec));
         }
     }

@@ -9,7 +9,7 @@ use crate::solid::tests::cuboid;
 use crate::{HipLandmarks, PlanAnatomy, PlanError, PlanOptions, SizingRules, Weights, plan};
 
 /// Native femoral anteversion of the synthetic femur, deg.
-const NATIVE_VERSION: f64 = 12.0;
+pub(crate) const NATIVE_VERSION: f64 = 12.0;
 
 fn lm(p: Point3<f64>) -> Landmark {
     Landmark::good(p)
@@ -54,7 +54,7 @@ fn revolve(cx: f64, cy: f64, profile: &[(f64, f64)]) -> Mesh {
 /// canal (outer radius 20.5 mm at the lesser trochanter, 12.5 mm 60 mm below; no CT, so the
 /// canal is 0.55 x the outer width): stem size 3 of each series (a 19 mm body in a 22.55 mm
 /// canal, 84 % fill; size 4's 21 mm would fill 93 %).
-fn synthetic() -> PlanAnatomy {
+pub(crate) fn synthetic() -> PlanAnatomy {
     let side = Side::Right;
     let v = NATIVE_VERSION.to_radians();
     // Medial is +x on the right; the neck points from the shaft medially and 12 deg anterior (-y).
@@ -104,10 +104,10 @@ fn synthetic() -> PlanAnatomy {
 /// margins trade combined anteversion (cup + 0.7 stem, radiographic) around `combined`, fall
 /// with the distance of inclination from `inclination` and of the stem from `stem` (if set),
 /// and rise by 0.5 deg per mm of head diameter above 28.
-struct Analytic {
-    inclination: f64,
-    combined: f64,
-    stem: Option<f64>,
+pub(crate) struct Analytic {
+    pub(crate) inclination: f64,
+    pub(crate) combined: f64,
+    pub(crate) stem: Option<f64>,
 }
 
 impl RomScorer for Analytic {
@@ -117,7 +117,7 @@ impl RomScorer for Analytic {
     }
     fn score(&self, p: &ImplantPlacement, q: &RomQuery) -> Result<RomScore, ScoreError> {
         let r = p.cup.to_definition(CupAngleDefinition::Radiographic, p.side);
-        let comb = r.anteversion.deg() + 0.7 * p.stem_anteversion.deg();
+        let comb = coxa_core::combined::widmer_deg(r.anteversion, p.stem_anteversion);
         let common = 10.0 - 0.6 * (r.inclination.deg() - self.inclination).abs() + 0.5 * (p.head_diameter_mm - 28.0) - self.stem.map_or(0.0, |s| 0.3 * (p.stem_anteversion.deg() - s).abs());
         let motions = q
             .motions
@@ -152,7 +152,7 @@ impl RomScorer for Analytic {
 }
 
 /// Coverage off, so that the objective's optimum is the analytic model's.
-fn options() -> PlanOptions {
+pub(crate) fn options() -> PlanOptions {
     PlanOptions::new().with_weights(Weights { coverage_per_pct: 0.0, ..Weights::default() })
 }
 
@@ -161,7 +161,8 @@ fn finds_the_known_optimum_and_sizes() {
     let a = synthetic();
     let catalog = Catalog::builtin().unwrap();
     let scorer = Analytic { inclination: 43.7, combined: 27.3, stem: None };
-    let p = plan(&a, &catalog, &scorer, &options()).unwrap();
+    let p = plan(&a, &catalog, &scorer, &options().with_native_stem_version()).unwrap();
+    assert_eq!(p.stem_anteversion_range_deg[0], p.stem_anteversion_range_deg[1], "the native version only");
     let r = p.placement.cup.to_definition(CupAngleDefinition::Radiographic, Side::Right);
     // Optimum: inclination 43.7, cup anteversion 27.3 - 0.7 x 12 = 18.9, the largest head.
     assert!((r.inclination.deg() - 43.7).abs() < 1.0, "{}", r.inclination.deg());

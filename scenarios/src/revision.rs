@@ -19,7 +19,7 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 
 use coxa_core::report::{CaseReport, CupAnglesDeg, MotionRecord};
-use coxa_core::{Mesh, PlanRecord};
+use coxa_core::{Angle, CombinedAnteversion, CupAngleDefinition, CupAngles, Mesh, PlanRecord};
 use coxa_viewer::revision::SaveHook;
 
 use coxa_case::render::{PlanScene, png, report_pictures};
@@ -67,7 +67,11 @@ fn revised_report(mut report: CaseReport, plan: &PlanRecord, revision: &Value) -
     }
     report.placement.cup_centre_lps_mm = plan.cup.centre_lps_mm;
     report.placement.stem_anteversion_deg = plan.stem.anteversion_deg;
-    report.placement.combined_anteversion_deg = plan.combined_anteversion_deg;
+    // The placement's is the plain sum (operative cup + stem), of the revision's own cup and stem
+    // (issue 60: it was given the plan's Widmer value).
+    let radio = CupAngles { definition: CupAngleDefinition::Radiographic, inclination: Angle::from_deg(a.radiographic.inclination_deg), anteversion: Angle::from_deg(a.radiographic.anteversion_deg) };
+    let combined = CombinedAnteversion::of(&radio, plan.side, Angle::from_deg(plan.stem.anteversion_deg));
+    report.placement.combined_anteversion_deg = (combined.plain_sum_deg * 100.0).round() / 100.0;
     report.placement.source = format!("plan revision {} (coxa view)", revision["number"]);
     for implants in [&mut report.placement.implants, &mut report.rom.implants] {
         implants.head_diameter_mm = plan.head.diameter_mm;

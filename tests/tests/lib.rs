@@ -16,6 +16,7 @@ mod muscles;
 mod nifti;
 mod phantom;
 mod plan;
+mod plan_grid;
 mod rom;
 mod segment;
 mod shape;

@@ -24,7 +24,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use coxa_core::{CupAngleDefinition, CupAngles};
+use coxa_core::{CombinedAnteversion, CupAngleDefinition, CupAngles};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -194,18 +194,20 @@ pub fn revised_plan(auto: &Value, automatic: &Evaluation, e: &Evaluation) -> Val
         set(&mut v, &["cup", "reference_coverage_40_15"], json!(r4(b.reference_coverage)));
         set(&mut v, &["cup", "medial_wall_mm"], json!(r2(b.medial_wall_mm)));
     }
-    // Leg length, offset and combined anteversion: the automatic plan's values moved by the
-    // change the surgeon made (the planner's own reference stays).
+    // Leg length and offset: the automatic plan's values moved by the change the surgeon made
+    // (the planner's own reference stays).
     let moved = |v: &Value, key: &str, d: f64| v[key].as_f64().map(|x| json!(r2(x + d)));
-    for (key, d) in [
-        ("leg_length_change_mm", e.leg_length_change_mm - automatic.leg_length_change_mm),
-        ("offset_change_mm", e.offset_change_mm - automatic.offset_change_mm),
-        ("combined_anteversion_deg", (e.controls.cup_anteversion_deg - automatic.controls.cup_anteversion_deg) + (e.controls.stem_anteversion_deg - automatic.controls.stem_anteversion_deg)),
-    ] {
+    for (key, d) in [("leg_length_change_mm", e.leg_length_change_mm - automatic.leg_length_change_mm), ("offset_change_mm", e.offset_change_mm - automatic.offset_change_mm)] {
         if let Some(x) = moved(&v, key, d) {
             v[key] = x;
         }
     }
+    // Combined anteversion, Widmer's as `plan.json` defines it, from the revision's own cup and
+    // stem through the one function (issue 60: it was the automatic value moved by 1.0 x the
+    // stem change).
+    let combined = CombinedAnteversion::of(&p.cup, p.side, p.stem_anteversion).widmer_deg;
+    set(&mut v, &["combined_anteversion_deg"], json!(r2(combined)));
+    set(&mut v, &["objective", "combined_anteversion_deg"], json!(r4(combined)));
     if let Some(motions) = v["motions"].as_array_mut() {
         for m in motions {
             let Some(l) = e.limits.iter().find(|l| Some(l.name) == m["name"].as_str()) else { continue };

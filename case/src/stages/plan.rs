@@ -5,11 +5,11 @@
 use crate::error::{Context, Result};
 
 use coxa_core::plan_record::{
-    CupDefinitions, CupSizeOptionRecord, ObjectiveRecord, ParetoRecord, PenaltiesRecord, PlanCanalRecord, PlanConventions, PlanCupRecord, PlanHeadRecord, PlanLinerRecord, PlanMotionRecord,
-    PlanRecord, PlanStemRecord, SearchRecord, SocketRecord, TargetsRecord,
+    ClosestChangeRecord, CupDefinitions, CupSizeOptionRecord, DailyLifeRecord, MotionMarginRecord, ObjectiveRecord, ParetoRecord, PenaltiesRecord, PlanCanalRecord, PlanConventions, PlanCupRecord,
+    PlanHeadRecord, PlanLinerRecord, PlanMotionRecord, PlanRecord, PlanStemRecord, SearchRecord, SocketRecord, TargetsRecord,
 };
 use coxa_core::report::{CupAnglePair, StandingSitting};
-use coxa_core::{Angle, Bone, CupAngleDefinition, CupAngles, FemurLandmarks, HipAnatomy, Mesh, PatientLandmarks, Side};
+use coxa_core::{Angle, Bone, CombinedAnteversion, CupAngleDefinition, CupAngles, FemurLandmarks, HipAnatomy, Mesh, PatientLandmarks, Side};
 use coxa_implants::Catalog;
 use coxa_planner::{HipLandmarks, Plan, PlanAnatomy, PlanOptions};
 use coxa_sim::BoneOptions;
@@ -165,7 +165,7 @@ pub fn plan_record(plan: &Plan, anatomy: &PlanAnatomy, catalog: &Catalog, frame_
             centre_on_femur_lps_mm: head_on_femur,
         },
         stem: stem_record(plan, anatomy, catalog, options),
-        combined_anteversion_deg: r2(o.combined_anteversion_deg),
+        combined_anteversion_deg: r2(CombinedAnteversion::of(&p.cup, side, p.stem_anteversion).widmer_deg),
         combined_anteversion_sd_deg: None,
         leg_length_change_mm: r2(f.leg_length_change_mm),
         offset_change_mm: r2(f.offset_change_mm),
@@ -200,9 +200,32 @@ pub fn plan_record(plan: &Plan, anatomy: &PlanAnatomy, catalog: &Catalog, frame_
             refine_step_deg: r2(options.refine_step.deg()),
             inclination_range_deg: [r2(options.inclination.0.deg()), r2(options.inclination.1.deg())],
             anteversion_range_deg: [r2(options.anteversion.0.deg()), r2(options.anteversion.1.deg())],
-            stem_anteversion_range_deg: options.stem_anteversion.map(|(a, b)| [r2(a.deg()), r2(b.deg())]),
+            stem_anteversion_range_deg: Some(plan.stem_anteversion_range_deg.map(r2)),
         },
+        daily_life: Some(daily_life_record(&plan.daily_life)),
         notes: plan.notes.clone(),
+    }
+}
+
+/// `plan.json`'s daily-life block: margins to 0.1 deg as the motions', the objective to 1e-4.
+fn daily_life_record(d: &coxa_planner::DailyLife) -> DailyLifeRecord {
+    let r1 = |v: f64| (v * 10.0).round() / 10.0;
+    let short = |s: &[coxa_planner::MotionMargin]| s.iter().map(|m| MotionMarginRecord { motion: m.motion.clone(), margin_deg: r1(m.margin_deg) }).collect();
+    DailyLifeRecord {
+        met: d.met,
+        min_margin_deg: r1(d.min_margin_deg),
+        short: short(&d.short),
+        closest: d.closest.as_ref().map(|c| ClosestChangeRecord {
+            changes: c.changes.clone(),
+            min_margin_deg: r1(c.min_margin_deg),
+            short: short(&c.short),
+            objective: r4(c.objective),
+            cup_inclination_deg: r2(c.inclination_deg),
+            cup_anteversion_deg: r2(c.anteversion_deg),
+            stem_anteversion_deg: r2(c.stem_anteversion_deg),
+            head_diameter_mm: c.head_diameter_mm,
+        }),
+        summary: d.summary.clone(),
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use coxa_core::report::{CupAnglePair, MskRecord, PictureRecord, PlacementRecord, RadiomicsRecord, SafeZoneMap, SegmentationRecord, SweepMotion, SweepRow};
-use coxa_core::{CaseReport, CupAngleDefinition};
+use coxa_core::{CaseReport, CombinedAnteversion, CupAngleDefinition};
 
 use super::anatomy::AnatomyResult;
 use super::sweep::{PointGeometry, PointResult};
@@ -61,7 +61,7 @@ pub fn case_report(scn: &Scenario, case: &Case, anatomy: &AnatomyResult, results
             cup_angles,
             cup_centre_lps_mm: [centre.x, centre.y, centre.z].map(round2),
             stem_anteversion_deg: round2(primary.stem_anteversion.deg()),
-            combined_anteversion_deg: round2(geo.model.cup_angles(CupAngleDefinition::Operative).anteversion.deg() + primary.stem_anteversion.deg()),
+            combined_anteversion_deg: round2(CombinedAnteversion::of(&geo.model.cup_angles(CombinedAnteversion::PLAIN_SUM_CUP_DEFINITION), case.side, primary.stem_anteversion).plain_sum_deg),
             implants: primary.rom.implants.clone(),
         },
         plan: primary.plan.as_ref().map(|p| p.record.clone()),

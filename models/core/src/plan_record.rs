@@ -228,7 +228,7 @@ pub struct PenaltiesRecord {
 /// The planner's objective terms (1e-4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ObjectiveRecord {
-    /// Combined anteversion, deg.
+    /// Combined anteversion, Widmer's (radiographic cup + 0.7 x stem), deg.
     pub combined_anteversion_deg: f64,
     /// Distance to the combined-anteversion target, deg.
     pub combined_target_distance_deg: f64,
@@ -292,8 +292,57 @@ pub struct SearchRecord {
     pub motions: Vec<String>,
     /// Refinement step, deg.
     pub refine_step_deg: f64,
-    /// Stem anteversion range, deg (`None`: the native version).
+    /// The stem versions searched, deg (equal ends: the version was fixed; by default the native
+    /// version +- the planner's window; `None` in plans written before issue 60: the native
+    /// version unless the surgeon gave a range).
     pub stem_anteversion_range_deg: Option<[f64; 2]>,
+}
+
+/// One daily-life motion's margin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct MotionMarginRecord {
+    /// Limit minus the required angle, deg (0.1; negative: short of the need).
+    pub margin_deg: f64,
+    /// The motion.
+    pub motion: String,
+}
+
+/// The candidate of the searched space that comes closest to every daily-life need when the
+/// plan misses one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ClosestChangeRecord {
+    /// What differs from the plan, one item a choice.
+    pub changes: Vec<String>,
+    /// Cup anteversion, radiographic, deg.
+    pub cup_anteversion_deg: f64,
+    /// Cup inclination, radiographic, deg.
+    pub cup_inclination_deg: f64,
+    /// Head diameter, mm.
+    pub head_diameter_mm: f64,
+    /// Its smallest margin over the needs, deg (0.1).
+    pub min_margin_deg: f64,
+    /// Its objective (1e-4; the plan's is higher or equal).
+    pub objective: f64,
+    /// The needs it still misses.
+    pub short: Vec<MotionMarginRecord>,
+    /// Stem anteversion, deg.
+    pub stem_anteversion_deg: f64,
+}
+
+/// The plan against the daily-life needs (the motions of the search).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct DailyLifeRecord {
+    /// When the plan misses a need: the candidate that comes closest (`None`: the plan meets
+    /// every need, or nothing in the searched space comes closer).
+    pub closest: Option<ClosestChangeRecord>,
+    /// Every need met.
+    pub met: bool,
+    /// The plan's smallest margin, deg (0.1).
+    pub min_margin_deg: f64,
+    /// The needs the plan misses.
+    pub short: Vec<MotionMarginRecord>,
+    /// One sentence for the report's first page.
+    pub summary: String,
 }
 
 /// The femoral canal widths the stem was sized in.
@@ -461,7 +510,8 @@ pub struct TargetsRecord {
 pub struct PlanRecord {
     /// Anterior change of the femur, mm.
     pub anterior_change_mm: f64,
-    /// Combined anteversion, deg.
+    /// Combined anteversion, Widmer's: radiographic cup + 0.7 x stem anteversion
+    /// ([`crate::CombinedAnteversion::widmer_deg`]), deg.
     pub combined_anteversion_deg: f64,
     /// Its SD, deg, when the native version is predicted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -472,6 +522,10 @@ pub struct PlanRecord {
     pub coxa_version: String,
     /// The cup.
     pub cup: PlanCupRecord,
+    /// Whether the plan meets every daily-life need, and if not the change that comes closest
+    /// (`None` in plans written before issue 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_life: Option<DailyLifeRecord>,
     /// The head.
     pub head: PlanHeadRecord,
     /// Leg-length change, mm.

@@ -161,7 +161,8 @@ impl RomRecord {
 /// Where the implants of the report's primary sweep point are.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlacementRecord {
-    /// Combined anteversion (operative cup + stem), deg.
+    /// Combined anteversion, the plain sum: operative cup + stem anteversion
+    /// ([`crate::CombinedAnteversion::plain_sum_deg`]), deg.
     pub combined_anteversion_deg: f64,
     /// The cup in each definition (`radiographic`, `operative`, `anatomic`), 0.01 deg.
     pub cup_angles: BTreeMap<String, CupAnglePair>,

@@ -237,12 +237,25 @@ pub fn cli(args: &PlanArgs) -> Result<()> {
         100.0 * c.coverage
     );
     println!("head  {} mm, neck-length offset {} mm; liner \"{}\"", show(v.head.diameter_mm), show(v.head.neck_length_offset_mm), v.liner.catalog);
-    println!("stem  \"{}\" size \"{}\", anteversion {} deg; combined anteversion {} deg", v.stem.catalog, v.stem.size, show(v.stem.anteversion_deg), show(v.combined_anteversion_deg));
+    println!(
+        "stem  \"{}\" size \"{}\", anteversion {} deg; {} {} deg",
+        v.stem.catalog,
+        v.stem.size,
+        show(v.stem.anteversion_deg),
+        coxa_core::CombinedAnteversion::WIDMER_LABEL,
+        show(v.combined_anteversion_deg)
+    );
     println!("leg length {} mm (target {}), offset {} mm (target {})", show(v.leg_length_change_mm), show(v.targets.leg_length_change_mm), show(v.offset_change_mm), show(v.targets.offset_change_mm));
     println!("{:34} {:>9} {:>9}  first contact", "motion", "limit deg", "margin");
     for m in &v.motions {
         let margin = m.margin_deg.filter(|x| x.is_finite()).map_or(String::new(), |x| format!("{x:.1}"));
         println!("{:34} {:>9.1} {:>9}  {}", m.name, m.limit_deg, margin, m.contact);
+    }
+    if let Some([lo, hi]) = v.search.stem_anteversion_range_deg {
+        println!("stem versions searched {} to {} deg", show(lo), show(hi));
+    }
+    if let Some(d) = &v.daily_life {
+        println!("daily life: {}", d.summary);
     }
     for n in &v.notes {
         println!("note  {n}");

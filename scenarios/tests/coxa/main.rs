@@ -25,6 +25,7 @@ mod opensim_setup;
 #[cfg(feature = "heavy-tests")]
 mod pacs;
 mod plan;
+mod plan_grid;
 mod population;
 mod pseudo_mri;
 mod pseudo_mri_learned;

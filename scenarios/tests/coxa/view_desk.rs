@@ -247,12 +247,33 @@ fn saved_revision_is_in_the_report() -> Result<()> {
             assert!(text.contains(s), "Chromium shows {s} in the report");
         }
     }
-    // The same plan as `coxa plan` of the same CT with those angles fixed: implants, angles,
-    // leg length, offset and the ROM table (limits and contacts).
+    // The same plan as `coxa plan` of the same CT with those angles fixed (the cup, and the
+    // stem version the revision kept: the plan searches it by default, issue 60): implants,
+    // angles, leg length, offset and the ROM table (limits and contacts).
     let ct = crate::common::shared_data("totalseg/example_ct.nii.gz").expect("the real CT made the case");
     let fixed = tmp.path().join("fixed");
     let side = report["side"].as_str().unwrap();
-    ok(&coxa(&["plan", "--ct", ct.to_str().unwrap(), "--side", side, "--cup-inclination-deg", "45", "45", "--cup-anteversion-deg", "20", "20", "--out", fixed.to_str().unwrap()]));
+    // Unrounded, as the desk holds it (model.json, radians): plan.json's 0.01 deg moved a limit
+    // by 0.1 deg.
+    let stem = format!("{:?}", read_json(&case.join("model.json"))["placement"]["stem_anteversion"].as_f64().expect("model.json's stem version").to_degrees());
+    ok(&coxa(&[
+        "plan",
+        "--ct",
+        ct.to_str().unwrap(),
+        "--side",
+        side,
+        "--cup-inclination-deg",
+        "45",
+        "45",
+        "--cup-anteversion-deg",
+        "20",
+        "20",
+        "--stem-anteversion-deg",
+        &stem,
+        &stem,
+        "--out",
+        fixed.to_str().unwrap(),
+    ]));
     let planned = read_json(&fixed.join("plan.json"));
     assert_eq!(implants(&plan), implants(&planned));
     assert_eq!(cup_radio(&plan), cup_radio(&planned));
@@ -395,5 +416,58 @@ fn save_keeps_every_earlier_plan_and_reopens_on_the_revision() -> Result<()> {
     let err = save(&case, &stamp, &automatic, &e, None).unwrap_err().to_string();
     assert!(err.contains("changed on disk since the viewer opened the case"), "{err}");
     assert_eq!(read_json(&case.join("plan.json"))["revision"]["number"], 2);
+    Ok(())
+}
+
+/// Issue 60: a saved revision and `coxa plan` with the same choices fixed give the same combined
+/// anteversion, each through `coxa_core::CombinedAnteversion`. The issue's desk case on the real
+/// CT (cup 45/15 radiographic, stem anteversion 15 deg): `plan.json` carries Widmer's
+/// 15 + 0.7 x 15 = 25.5 deg (it carried 27.27, the automatic value moved by 1.0 x the stem
+/// change), the report's placement the plain sum, operative cup + stem (Murray 1993:
+/// atan(tan 15 / cos 45) = 20.75 deg, + 15 = 35.75 deg), and `coxa plan --cup-inclination-deg 45
+/// 45 --cup-anteversion-deg 15 15 --stem-anteversion-deg 15 15` writes the same two numbers.
+#[test]
+fn saved_revision_has_coxa_plans_combined_anteversion() -> Result<()> {
+    use coxa_viewer::revision::{CaseStamp, save};
+    let Some(shared) = crate::cases::demo_real_ct() else { return Ok(()) };
+    let tmp = tempfile::tempdir()?;
+    let case = tmp.path().join("case");
+    copy_case(shared, &case);
+    let (_, _, live) = coxa_viewer::load_case(&case, coxa_viewer::LoadOptions { ct: false, muscles: false, live: true })?;
+    let (live, automatic) = live.expect("the real CT's live model");
+    let c0 = live.base_controls();
+    let e = live.evaluate(&coxa_viewer::Controls { cup_inclination_deg: 45.0, cup_anteversion_deg: 15.0, stem_anteversion_deg: 15.0, ..c0 })?;
+    save(&case, &CaseStamp::take(&case)?, &automatic, &e, Some(&coxa_scenarios::revision::save_hook()))?;
+    let (plan, report) = (read_json(&case.join("plan.json")), read_json(&case.join("report.json")));
+    let side = report["side"].as_str().unwrap();
+
+    let ct = crate::common::shared_data("totalseg/example_ct.nii.gz").expect("the real CT made the case");
+    let fixed = tmp.path().join("fixed");
+    let angles = ["--cup-inclination-deg", "45", "45", "--cup-anteversion-deg", "15", "15", "--stem-anteversion-deg", "15", "15"];
+    let mut args = vec!["plan", "--ct", ct.to_str().unwrap(), "--side", side, "--out", fixed.to_str().unwrap()];
+    args.extend(angles);
+    ok(&coxa(&args));
+    let (planned, planned_report) = (read_json(&fixed.join("plan.json")), read_json(&fixed.join("report.json")));
+
+    let s = if side == "left" { coxa_core::Side::Left } else { coxa_core::Side::Right };
+    let cup = coxa_core::CupAngles { definition: coxa_core::CupAngleDefinition::Radiographic, inclination: coxa_core::Angle::from_deg(45.0), anteversion: coxa_core::Angle::from_deg(15.0) };
+    let want = coxa_core::CombinedAnteversion::of(&cup, s, coxa_core::Angle::from_deg(15.0));
+    assert!((want.widmer_deg - 25.5).abs() < 1e-9 && (want.plain_sum_deg - 35.754).abs() < 1e-3, "{want:?}");
+    let (r2, r4) = (|v: f64| (v * 100.0).round() / 100.0, |v: f64| (v * 1e4).round() / 1e4);
+    eprintln!(
+        "combined anteversion: revision {} / {}, coxa plan {} / {} (Widmer / plain sum)",
+        plan["combined_anteversion_deg"], report["placement"]["combined_anteversion_deg"], planned["combined_anteversion_deg"], planned_report["placement"]["combined_anteversion_deg"]
+    );
+    for (what, p, r) in [("the revision", &plan, &report), ("coxa plan", &planned, &planned_report)] {
+        assert_eq!(p["combined_anteversion_deg"].as_f64(), Some(r2(want.widmer_deg)), "{what}: plan.json's Widmer");
+        assert_eq!(p["objective"]["combined_anteversion_deg"].as_f64(), Some(r4(want.widmer_deg)), "{what}: the objective's Widmer");
+        assert_eq!(r["placement"]["combined_anteversion_deg"].as_f64(), Some(r2(want.plain_sum_deg)), "{what}: report.json's plain sum");
+        assert_eq!(p["stem"]["anteversion_deg"].as_f64(), Some(15.0), "{what}");
+    }
+    // The printed labels name the definitions.
+    let html = std::fs::read_to_string(case.join("report.html"))?;
+    for label in [coxa_core::CombinedAnteversion::WIDMER_LABEL, coxa_core::CombinedAnteversion::PLAIN_SUM_LABEL] {
+        assert!(html.contains(label), "report.html prints {label}");
+    }
     Ok(())
 }

@@ -37,7 +37,7 @@ pub fn plan_measurements(plan: &PlanRecord) -> Vec<Measurement> {
     add("stem-av", "Stem anteversion", Some(plan.stem.anteversion_deg), "deg");
     add("stem-offset", "Stem offset", plan.stem.offset_mm, "mm");
     add("stem-ccd", "Stem CCD angle", plan.stem.ccd_deg, "deg");
-    add("comb-av", "Combined anteversion", Some(plan.combined_anteversion_deg), "deg");
+    add("comb-av", "Combined anteversion, Widmer (radiographic cup + 0.7 x stem)", Some(plan.combined_anteversion_deg), "deg");
     add("leg-length", "Leg length change", Some(plan.leg_length_change_mm), "mm");
     add("offset", "Offset change", Some(plan.offset_change_mm), "mm");
     for (i, m) in plan.motions.iter().enumerate() {

@@ -39,7 +39,7 @@ pub fn push_placement(d: &mut Document, r: &CaseReport) {
     d.push(Block::KeyValue(vec![
         ("cup centre (LPS mm)".to_string(), Text::plain(pt3(&p.cup_centre_lps_mm))),
         ("stem anteversion".to_string(), Text::plain(format!("{}°{predicted}", f(p.stem_anteversion_deg, 1)))),
-        ("combined anteversion (operative cup + stem)".to_string(), Text::plain(format!("{}°{predicted}", f(p.combined_anteversion_deg, 1)))),
+        (coxa_core::CombinedAnteversion::PLAIN_SUM_LABEL.to_string(), Text::plain(format!("{}°{predicted}", f(p.combined_anteversion_deg, 1)))),
     ]));
 }
 
@@ -103,12 +103,12 @@ fn reasoning_table(pl: &PlanRecord) -> Table {
     t.row(["leg length change".to_string(), format!("{} mm", numf(pl.leg_length_change_mm, 1)), format!("target {} mm ({})", numf(pl.targets.leg_length_change_mm, 1), pl.targets.from)]);
     t.row(["offset change".to_string(), format!("{} mm", numf(pl.offset_change_mm, 1)), format!("target {} mm", numf(pl.targets.offset_change_mm, 1))]);
     t.row([
-        "Widmer's combined anteversion".to_string(),
+        coxa_core::CombinedAnteversion::WIDMER_LABEL.to_string(),
         match pl.combined_anteversion_sd_deg.filter(|x| x.is_finite()) {
             Some(sd) => format!("{}° (predicted, SD {sd:.1}°)", numf(pl.combined_anteversion_deg, 1)),
             None => format!("{}°", numf(pl.combined_anteversion_deg, 1)),
         },
-        "cup (radiographic) + 0.7 x stem; the planner's tie-break target is 37° at 40° inclination".to_string(),
+        "the planner's tie-break target is 37° at 40° inclination (Widmer and Zurfluh 2004)".to_string(),
     ]);
     let (value, why) = native_version(pl);
     t.row(["native femoral anteversion".to_string(), value, why]);
