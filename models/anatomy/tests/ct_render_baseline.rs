@@ -82,16 +82,29 @@ fn run_case(case: &Case, z013: &[(u16, Mesh)]) -> Result<Vec<Row>, String> {
     let r = render_ct(&src, &case.spec).map_err(|e| e.to_string())?;
     let t_render = t0.elapsed().as_secs_f64();
     assert_eq!(r.truth.hips.len(), 2, "{}: truth for both hips", case.name);
+    // With CT_RENDER_COMPARE, the same render also without the joint-space rays (coxa before
+    // issue 59's split), its rows named `<case>:before`.
+    let compare = std::env::var_os("CT_RENDER_COMPARE").is_some();
+    let mut rows = Vec::new();
+    for rays in if compare { vec![false, true] } else { vec![true] } {
+        let name = if rays { case.name.clone() } else { format!("{}:before", case.name) };
+        rows.extend(segment_case(&r, &name, rays, t_render, case)?);
+    }
+    Ok(rows)
+}
+
+/// One segmentation of render `r` (with or without the joint-space rays), its rows.
+fn segment_case(r: &RenderedCt, name: &str, rays: bool, t_render: f64, case: &Case) -> Result<Vec<Row>, String> {
     let size = r.ct.grid().size();
     let t1 = Instant::now();
-    let seg = segment_bones(&r.ct, &SegmentOptions::new().with_max_memory_bytes(coxa_io::Limits::new().max_bytes));
+    let seg = segment_bones(&r.ct, &SegmentOptions::new().with_joint_rays(rays).with_max_memory_bytes(coxa_io::Limits::new().max_bytes));
     let t_seg = t1.elapsed().as_secs_f64();
     let mut rows = Vec::new();
     let seg = match seg {
         Ok(s) => s,
         Err(e) => {
             for h in &r.truth.hips {
-                rows.push(Row { case: case.name.clone(), side: h.side, cells: vec![format!("segmentation failed: {e}")] });
+                rows.push(Row { case: name.to_string(), side: h.side, cells: vec![format!("segmentation failed: {e}")] });
             }
             return Ok(rows);
         }
@@ -118,7 +131,7 @@ fn run_case(case: &Case, z013: &[(u16, Mesh)]) -> Result<Vec<Row>, String> {
         let sph_d = sh.map(|s| (s.centre_lps_mm - h.head_centre_lps_mm).norm());
         let sph_r = sh.map(|s| s.radius_mm - h.head_radius_mm);
         rows.push(Row {
-            case: case.name.clone(),
+            case: name.to_string(),
             side: h.side,
             cells: vec![
                 format!("{:.2}x{:.2}x{:.2}", sp.x, sp.y, sp.z),
@@ -135,10 +148,10 @@ fn run_case(case: &Case, z013: &[(u16, Mesh)]) -> Result<Vec<Row>, String> {
                 fmt(sph_d),
                 fmt(sph_r),
                 format!("{}", sh.is_some_and(|s| s.sphere_fitted)),
-                format!("{:.3}", dice(&r, &seg.labels, fl)),
-                format!("{:.3}", dice(&r, &seg.labels, hl)),
+                format!("{:.3}", dice(r, &seg.labels, fl)),
+                format!("{:.3}", dice(r, &seg.labels, hl)),
                 format!("{t_render:.0}/{t_seg:.0}/{t_lm:.0}"),
-                format!("{}", warnings.len()),
+                format!("{} {}", warnings.len(), warnings.first().map_or("", String::as_str)),
             ],
         });
     }

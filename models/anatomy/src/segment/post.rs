@@ -115,17 +115,18 @@ pub(crate) fn fit_head(lat: &Lattice, class: &[u8], job: &HeadJob<'_>, in_box: &
     sphere::ransac(&pts, band, 1500, accept).map(|s| Sphere { radius: s.radius + half_voxel, ..s })
 }
 
-/// Inside `s`, unlabelled and hip voxels become femur; femur voxels just outside it (up to
-/// 12 mm) on the acetabular side (not towards the neck: lateral component at most 0.3, or
-/// superior component at least 0.6 of the offset) become hip (bone) or background.
-pub(crate) fn apply_head(lat: &Lattice, class: &mut [u8], job: &HeadJob<'_>, in_box: &[usize], s: &Sphere) {
+/// Inside `s`, hip voxels become femur, and unlabelled ones within `fill_mm` of its centre
+/// (the head's surface, inside a joint space); femur voxels just outside it (up to 12 mm) on
+/// the acetabular side (not towards the neck: lateral component at most 0.3, or superior
+/// component at least 0.6 of the offset) become hip (bone) or background.
+pub(crate) fn apply_head(lat: &Lattice, class: &mut [u8], job: &HeadJob<'_>, in_box: &[usize], s: &Sphere, fill_mm: f64) {
     let smax = lat.spacing_mm.iter().copied().fold(0.0, f64::max);
     for &v in in_box {
         let p = lat.lps(v);
         let d: Vec<f64> = (0..3).map(|a| p[a] - s.centre[a]).collect();
         let r = d.iter().map(|x| x * x).sum::<f64>().sqrt();
         if r < s.radius {
-            if class[v] == 0 || class[v] == job.hip {
+            if class[v] == job.hip || (class[v] == 0 && r < fill_mm) {
                 class[v] = job.femur;
             }
         } else if class[v] == job.femur && r > s.radius + smax && r < s.radius + 12.0 {
