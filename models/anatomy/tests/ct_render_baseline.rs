@@ -18,6 +18,21 @@
 //! metal femur of test-03 got no head. Hips widened to 4-5 mm (their head 1.0-1.5 mm into the
 //! wall, see `ct_render::joint`) and atlas hips whose socketed femur overlaps the pelvis are
 //! off by 3.6-25 mm: renderer-limited rows, not yet a verdict on the segmenter.
+//!
+//! After the joint-space split (`segment::gap`, issue 59), 2026-11-27 (same dev profile, load
+//! 5-8 from other builds; `CT_RENDER_COMPARE=1` segments each render also without it, rows
+//! `<case>:before`). Head centre / radius error (mm, landmarks on coxa's meshes), femur / hip Dice:
+//! - **Tuning set** (tuned on: tuning-02, 04, 07, 11; atlas 04 and 24 do not render; all have
+//!   `min_gap_mm` < 0): tuning-02 before 8.04/+2.91, 8.99/+6.41 -> 0.91/+0.49, 0.84/+0.15
+//!   (Dice femur .929/.902 -> .951/.948); tuning-07 before 2.20/+9.19, no head (metal) ->
+//!   0.83/+0.50, 0.97/-0.23 (Dice femur .797/.753 -> .961/.951).
+//! - **Test set** (only measured; z013 test-00..03 so far): test-00 (4.5/4.5 mm widened, head
+//!   1.0-1.3 mm into the wall) 11.38/+6.33, 9.10/+2.82 -> 1.73/-0.60, 1.21/-0.37; test-01 (0.6 mm,
+//!   1.0/1.5 mm) 1.09/+8.56, 1.02/+12.50 -> 0.34/+0.22, 0.16/+0.24 (Dice femur .767/.683 ->
+//!   .959/.960, hip .911/.773 -> .948/.869); test-02 (0.5/4.0 mm) 4.74/+2.67, 7.22/+6.29 ->
+//!   0.57/+0.27, 1.33/-0.29; test-03 (metal left) no head, 0.86/+1.27 -> no head (Dice .817,
+//!   the metal femur's landmarks still fail), 0.20/+0.21. Segmentation 19-99 s a CT in this
+//!   profile under that load (before: 23-155 s).
 
 mod common;
 

@@ -38,6 +38,8 @@ pub(crate) struct GapPoint {
     pub lps_mm: [f64; 3],
     /// From the dip back to the head's edge (midway between its plate and the dip), mm.
     pub half_width_mm: f64,
+    /// The ray's direction (unit).
+    pub dir: [f64; 3],
 }
 
 /// `n` directions spread evenly over the unit sphere (a Fibonacci lattice).
@@ -146,7 +148,7 @@ pub(crate) fn gap_points(lat: &Lattice, hu: &impl Fn(usize) -> f32, centre: [f64
         // A three-sample mean (0.6 mm) against the noise.
         let f: Vec<f32> = (0..raw.len()).map(|s| (raw[s.saturating_sub(1)] + raw[s] + raw[(s + 1).min(raw.len() - 1)]) / 3.0).collect();
         if let Some((d, w)) = profile_dip(&f) {
-            out.push(GapPoint { lps_mm: at(r_start_mm + d * STEP_MM), half_width_mm: w * STEP_MM });
+            out.push(GapPoint { lps_mm: at(r_start_mm + d * STEP_MM), half_width_mm: w * STEP_MM, dir: u });
         }
     }
     out
@@ -159,7 +161,8 @@ pub(crate) const MIN_GAP_RAYS: usize = 60;
 /// The joint sphere of one head: a sphere (RANSAC) through the joint-space points on rays from
 /// `centre` (LPS mm, the head's deepest point, `depth_mm` deep), its radius in `radius_mm`
 /// widened by the joint space, its centre within `max_shift_mm` of `centre`; with the median
-/// half width of the space at its inliers, mm. `None` with fewer than [`MIN_GAP_RAYS`] inliers.
+/// half width of the space at its inliers, mm, and the inliers. `None` with fewer than
+/// [`MIN_GAP_RAYS`] inliers.
 #[expect(clippy::too_many_arguments, reason = "one call site with the pipeline's state")]
 pub(crate) fn joint_sphere(
     lat: &Lattice,
@@ -170,7 +173,7 @@ pub(crate) fn joint_sphere(
     superior: [f64; 3],
     radius_mm: (f64, f64),
     max_shift_mm: f64,
-) -> Option<(Sphere, f64)> {
+) -> Option<Joint> {
     let r_end = radius_mm.1 + max_shift_mm + MAX_SPAN_MM;
     let pts = gap_points(lat, hu, centre, (0.5 * depth_mm).max(3.0), r_end, lateral, superior);
     let xyz: Vec<[f64; 3]> = pts.iter().map(|g| g.lps_mm).collect();
@@ -182,9 +185,80 @@ pub(crate) fn joint_sphere(
     if s.inliers < MIN_GAP_RAYS {
         return None;
     }
-    let mut half: Vec<f64> = pts.iter().filter(|g| (dist(&g.lps_mm, &s.centre) - s.radius).abs() < band).map(|g| g.half_width_mm).collect();
+    let on: Vec<GapPoint> = pts.into_iter().filter(|g| (dist(&g.lps_mm, &s.centre) - s.radius).abs() < band).collect();
+    let mut half: Vec<f64> = on.iter().map(|g| g.half_width_mm).collect();
     half.sort_by(f64::total_cmp);
-    Some((s, half.get(half.len() / 2).copied().unwrap_or(0.0)))
+    // At most the half of the widest normal space (Lequesne et al. 2004: 3-5 mm).
+    let half_mm = half.get(half.len() / 2).copied().unwrap_or(0.0).min(2.5);
+    Some(Joint { sphere: s, half_mm, on })
+}
+
+/// A joint sphere ([`joint_sphere`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Joint {
+    /// The space's middle.
+    pub sphere: Sphere,
+    /// The space's median half width, mm.
+    pub half_mm: f64,
+    /// The rays' dips on the sphere.
+    pub on: Vec<GapPoint>,
+}
+
+/// How far beyond the joint space's middle bone seeds the hip bone, mm: the acetabulum's
+/// subchondral plate (1-2 mm) and some bone behind it.
+pub(crate) const HIP_SEED_MM: f64 = 4.0;
+/// How far out from a joint sphere the head's core is cleared, mm.
+const CORE_CLEAR_MM: f64 = 15.0;
+
+/// Seeds for the watershed from a joint `j`: bone inside the head's surface (the sphere less
+/// the half width and half a voxel) seeds `classes.0` (the femur, in `core`); along each ray
+/// whose dip lies on the sphere, bone from half a voxel to [`HIP_SEED_MM`] beyond the dip seeds
+/// `classes.1` (the hip bone, in `seeds`) and the head's core is cleared up to
+/// [`CORE_CLEAR_MM`] beyond it (a core grown across a space that reads as bone reaches into the
+/// socket). Only along those rays: elsewhere beyond the sphere may lie the femoral neck.
+pub(crate) fn seed_across(lat: &Lattice, bone: &[bool], seeds: &mut [u8], core: &mut [u8], j: &Joint, classes: (u8, u8)) {
+    let smax = lat.spacing_mm.iter().copied().fold(0.0, f64::max);
+    let s = &j.sphere;
+    let r_in = s.radius - j.half_mm - 0.5 * smax;
+    let c = lat.index_of(s.centre);
+    let mut lo = [0usize; 3];
+    let mut hi = [0usize; 3];
+    for a in 0..3 {
+        let m = r_in.max(0.0) / lat.spacing_mm[a];
+        lo[a] = (c[a] - m).floor().max(0.0) as usize;
+        hi[a] = ((c[a] + m).ceil().max(0.0) as usize + 1).min(lat.dims[a]);
+    }
+    for k in lo[2]..hi[2] {
+        for jj in lo[1]..hi[1] {
+            for i in lo[0]..hi[0] {
+                let v = lat.idx(i, jj, k);
+                let p = lat.lps(v);
+                let r = (0..3).map(|a| (p[a] - s.centre[a]).powi(2)).sum::<f64>().sqrt();
+                if r < r_in && bone[v] {
+                    core[v] = classes.0;
+                }
+            }
+        }
+    }
+    let smin = lat.spacing_mm.iter().copied().fold(f64::INFINITY, f64::min);
+    for g in &j.on {
+        let mut t = 0.5 * smax;
+        while t <= CORE_CLEAR_MM {
+            let p = [g.lps_mm[0] + t * g.dir[0], g.lps_mm[1] + t * g.dir[1], g.lps_mm[2] + t * g.dir[2]];
+            let x = lat.index_of(p);
+            if (0..3).any(|a| !(x[a] > -0.5 && x[a] < lat.dims[a] as f64 - 0.5)) {
+                break;
+            }
+            let v = lat.idx(x[0].round() as usize, x[1].round() as usize, x[2].round() as usize);
+            if core[v] == classes.0 {
+                core[v] = 0;
+            }
+            if bone[v] && t <= HIP_SEED_MM {
+                seeds[v] = classes.1;
+            }
+            t += 0.5 * smin;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -230,7 +304,8 @@ mod tests {
         assert!(low > 150.0, "the blurred space's lowest HU {low} should be above the bone threshold");
         // Rays from a point 4 mm off the centre (a head's deepest point is not its centre).
         let start = [centre[0] + 2.0, centre[1] - 3.0, centre[2] - 2.0];
-        let (s, half) = joint_sphere(&lat, &at, start, 18.0, [1.0, 0.0, 0.0], [0.0, 0.0, 1.0], (17.0, 32.0), 12.0).expect("a joint sphere");
+        let j = joint_sphere(&lat, &at, start, 18.0, [1.0, 0.0, 0.0], [0.0, 0.0, 1.0], (17.0, 32.0), 12.0).expect("a joint sphere");
+        let (s, half) = (j.sphere, j.half_mm);
         let off = (0..3).map(|a| (s.centre[a] - centre[a]).powi(2)).sum::<f64>().sqrt();
         assert!(off < 0.6, "centre {:?} is {off:.2} mm off", s.centre);
         assert!((s.radius - 22.5).abs() < 0.6, "the space's middle at {:.2} mm, not 22.5", s.radius);

@@ -47,9 +47,12 @@
 //!    deepest point over the acetabular side (the `gap` module, issue 59): the dip between the
 //!    head's and the acetabulum's subchondral plates, which the scanner's blur cannot remove even
 //!    where a narrow (arthritic) space reads above the bone threshold. A sphere through the dips
-//!    (RANSAC, at least 60 rays) is the space's middle: inside it hip voxels become femur, and
-//!    unlabelled ones inside the head's surface (the sphere less the space's median half width);
-//!    femur just outside it on the acetabular side becomes hip. Where no such sphere is found
+//!    (RANSAC, at least 60 rays) is the space's middle; the space's median half width h puts
+//!    the head's surface h inside it. Before step 5 the head's bone seeds its femur and the bone
+//!    up to 4 mm beyond the middle (acetabular side) its hip bone, and the head's core is cleared
+//!    beyond the middle. After step 7, inside the sphere hip voxels become femur (and unlabelled
+//!    ones inside the head's surface), the space (within h of the sphere, acetabular side)
+//!    background, femur beyond it on the acetabular side hip. Where no such sphere is found
 //!    (a space too blurred to dip, as on 3 mm slices), a sphere is fitted (RANSAC) to the
 //!    femur-acetabulum label interface away from metal; the two radii are kept within 2.5 mm of
 //!    their mean; inside it hip and unlabelled voxels become femur, femur just outside it on the
@@ -375,13 +378,31 @@ fn segment_flat<T: HuValue>(grid: &Grid, flat: &[T], opts: &SegmentOptions) -> R
         })?
     };
     let heads = [(heads.0, class::FEMUR_L), (heads.1, class::FEMUR_R)];
-    let core = anatomy::head_cores(&lat, &depth, &heads, CORE_DEPTH_MM, opts.head_radius_range_mm.1);
+    let mut core = anatomy::head_cores(&lat, &depth, &heads, CORE_DEPTH_MM, opts.head_radius_range_mm.1);
     drop(depth);
     let frame = anatomy::frame(heads[0].0.lps_mm, heads[1].0.lps_mm);
     tracing::debug!(left = ?heads[0].0.lps_mm.as_slice(), right = ?heads[1].0.lps_mm.as_slice(), "femoral heads");
 
     // 4. Seeds.
-    let (seeds, mut warnings) = anatomy::seeds(&lat, &bone, &frame, &heads);
+    let (mut seeds, mut warnings) = anatomy::seeds(&lat, &bone, &frame, &heads);
+    // The joint space along rays from each head (the `gap` module): where found, the head's
+    // bone seeds its femur and the bone just beyond the space its hip bone (step 5 then cannot
+    // carry the femur across a narrow space into the socket), and its sphere splits them (step 8).
+    let superior = [frame.ez.x, frame.ez.y, frame.ez.z];
+    let lateral = |sign: f64| [frame.ex.x * sign, frame.ex.y * sign, frame.ex.z * sign];
+    let sides = [(1.0, class::FEMUR_L, class::HIP_L), (-1.0, class::FEMUR_R, class::HIP_R)];
+    let joints: Vec<Option<gap::Joint>> = (0..2)
+        .map(|n| {
+            let (sign, femur, hip) = sides[n];
+            let found =
+                opts.joint_rays.then(|| gap::joint_sphere(&lat, &hu, lat.lps(heads[n].0.voxel), heads[n].0.depth_mm, lateral(sign), superior, opts.head_radius_range_mm, JOINT_SHIFT_MM)).flatten();
+            if let Some(j) = &found {
+                tracing::debug!(centre = ?j.sphere.centre, radius = j.sphere.radius, half_width = j.half_mm, inliers = j.sphere.inliers, "joint sphere");
+                gap::seed_across(&lat, &bone, &mut seeds, &mut core, j, (femur, hip));
+            }
+            found
+        })
+        .collect();
 
     // 5. Two-phase seeded watershed of the smoothed HU, brightest first.
     let clamped: Vec<f32> = (0..lat.len()).into_par_iter().map(|v| hu(v).clamp(-200.0, 1500.0)).collect();
@@ -419,8 +440,6 @@ fn segment_flat<T: HuValue>(grid: &Grid, flat: &[T], opts: &SegmentOptions) -> R
     }
 
     // 8. Heads as spheres.
-    let superior = [frame.ez.x, frame.ez.y, frame.ez.z];
-    let lateral = |sign: f64| [frame.ex.x * sign, frame.ex.y * sign, frame.ex.z * sign];
     let jobs = [
         post::HeadJob { bone: &bone, femur: class::FEMUR_L, hip: class::HIP_L, start: heads[0].0.voxel, lateral: lateral(1.0), superior },
         post::HeadJob { bone: &bone, femur: class::FEMUR_R, hip: class::HIP_R, start: heads[1].0.voxel, lateral: lateral(-1.0), superior },
@@ -439,23 +458,19 @@ fn segment_flat<T: HuValue>(grid: &Grid, flat: &[T], opts: &SegmentOptions) -> R
             }
         }
     }
-    // The joint space found along rays from each head (the `gap` module): where found, its
-    // sphere splits head from socket, not the label interface's.
-    let joints: Vec<Option<(sphere::Sphere, f64)>> =
-        (0..2).map(|n| opts.joint_rays.then(|| gap::joint_sphere(&lat, &hu, starts[n], heads[n].0.depth_mm, jobs[n].lateral, superior, range, JOINT_SHIFT_MM)).flatten()).collect();
+    // Where the joint space was found (step 4), its sphere splits head from socket.
     let mut spheres: [Option<sphere::Sphere>; 2] = [None, None];
     for n in 0..2 {
-        if let Some((s, half)) = joints[n] {
-            tracing::debug!(centre = ?s.centre, radius = s.radius, half_width = half, inliers = s.inliers, "joint sphere");
-            post::apply_head(&lat, &mut class_crop, &jobs[n], &boxes[n], &s, s.radius - half);
+        if let Some(gap::Joint { sphere: s, half_mm: half, .. }) = joints[n] {
+            post::apply_head(&lat, &mut class_crop, &jobs[n], &boxes[n], &s, Some(half));
             // Reported: the head's surface, half the space inside the split.
             spheres[n] = Some(sphere::Sphere { radius: s.radius - half, ..s });
             continue;
         }
         let Some(first) = fits[n] else { continue };
-        post::apply_head(&lat, &mut class_crop, &jobs[n], &boxes[n], &first, first.radius);
+        post::apply_head(&lat, &mut class_crop, &jobs[n], &boxes[n], &first, None);
         let second = fit(n, &class_crop, (first.radius - 1.5, first.radius + 1.5), first.centre, 3.0).unwrap_or(first);
-        post::apply_head(&lat, &mut class_crop, &jobs[n], &boxes[n], &second, second.radius);
+        post::apply_head(&lat, &mut class_crop, &jobs[n], &boxes[n], &second, None);
         spheres[n] = Some(second);
     }
     drop((near_metal, boxes));
