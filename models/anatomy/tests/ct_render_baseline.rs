@@ -26,13 +26,16 @@
 //!   `min_gap_mm` < 0): tuning-02 before 8.04/+2.91, 8.99/+6.41 -> 0.91/+0.49, 0.84/+0.15
 //!   (Dice femur .929/.902 -> .951/.948); tuning-07 before 2.20/+9.19, no head (metal) ->
 //!   0.83/+0.50, 0.97/-0.23 (Dice femur .797/.753 -> .961/.951).
-//! - **Test set** (only measured; z013 test-00..03 so far): test-00 (4.5/4.5 mm widened, head
+//! - **Test set** (only measured; the 6 z013 cases test-00..05, the atlas ones not yet): test-00 (4.5/4.5 mm widened, head
 //!   1.0-1.3 mm into the wall) 11.38/+6.33, 9.10/+2.82 -> 1.73/-0.60, 1.21/-0.37; test-01 (0.6 mm,
 //!   1.0/1.5 mm) 1.09/+8.56, 1.02/+12.50 -> 0.34/+0.22, 0.16/+0.24 (Dice femur .767/.683 ->
 //!   .959/.960, hip .911/.773 -> .948/.869); test-02 (0.5/4.0 mm) 4.74/+2.67, 7.22/+6.29 ->
 //!   0.57/+0.27, 1.33/-0.29; test-03 (metal left) no head, 0.86/+1.27 -> no head (Dice .817,
-//!   the metal femur's landmarks still fail), 0.20/+0.21. Segmentation 19-99 s a CT in this
-//!   profile under that load (before: 23-155 s).
+//!   the metal femur's landmarks still fail), 0.20/+0.21; test-04 (2.0/5.0 mm) 0.52/+1.27,
+//!   3.59/-1.40 -> 0.63/-0.04, 2.05/-0.82; test-05 (4.5/4.5 mm widened) 5.19/-0.71, 9.74/+4.16
+//!   -> 1.64/-0.50, 1.47/-0.36. Femur Dice .943-.960 (before .683-.950), hip .926-.949 except
+//!   test-01 right .869. Heads beyond 1 mm only where the widening pushed the head into the wall
+//!   (`min_gap_mm` < 0). Segmentation 19-188 s a CT in this profile under that load.
 
 mod common;
 
