@@ -1,6 +1,7 @@
 //! A box of voxels cut from a grid: flat indexing `v = (k * nj + j) * ni + i` and voxel -> LPS.
 
 use coxa_core::Grid;
+use rayon::prelude::*;
 
 /// A sub-box of a [`Grid`] with flat indexing and the voxel -> LPS map.
 #[derive(Debug, Clone)]
@@ -68,6 +69,17 @@ impl Lattice {
             }
         }
         p
+    }
+    /// Continuous `[i, j, k]` of LPS point `p`, mm (the inverse of [`Lattice::lps`] for a grid
+    /// with orthogonal axes, as CTs have).
+    pub fn index_of(&self, p: [f64; 3]) -> [f64; 3] {
+        let d = [p[0] - self.origin_lps_mm[0], p[1] - self.origin_lps_mm[1], p[2] - self.origin_lps_mm[2]];
+        let mut x = [0.0; 3];
+        for (a, xa) in x.iter_mut().enumerate() {
+            let s = &self.steps[a];
+            *xa = (d[0] * s[0] + d[1] * s[1] + d[2] * s[2]) / (s[0] * s[0] + s[1] * s[1] + s[2] * s[2]);
+        }
+        x
     }
     /// Length of the box diagonal, mm (larger than any distance inside it).
     pub fn diagonal_mm(&self) -> f64 {
@@ -137,4 +149,41 @@ impl Lattice {
             steps: self.steps,
         }
     }
+}
+
+/// Bounding box `[lo, hi)` of the voxels where `inside` holds, grown by `margin` and clipped.
+pub(crate) fn bounding_box(lat: &Lattice, inside: impl Fn(usize) -> bool + Sync, margin: usize) -> ([usize; 3], [usize; 3]) {
+    let (lo, hi) = (0..lat.len())
+        .into_par_iter()
+        .filter(|&v| inside(v))
+        .fold(
+            || ([usize::MAX; 3], [0usize; 3]),
+            |(mut lo, mut hi), v| {
+                let ijk = lat.ijk(v);
+                for a in 0..3 {
+                    lo[a] = lo[a].min(ijk[a]);
+                    hi[a] = hi[a].max(ijk[a] + 1);
+                }
+                (lo, hi)
+            },
+        )
+        .reduce(
+            || ([usize::MAX; 3], [0usize; 3]),
+            |(l1, h1), (l2, h2)| {
+                let mut lo = l1;
+                let mut hi = h1;
+                for a in 0..3 {
+                    lo[a] = lo[a].min(l2[a]);
+                    hi[a] = hi[a].max(h2[a]);
+                }
+                (lo, hi)
+            },
+        );
+    let mut l = [0; 3];
+    let mut h = [0; 3];
+    for a in 0..3 {
+        l[a] = lo[a].saturating_sub(margin);
+        h[a] = (hi[a] + margin).min(lat.dims[a]);
+    }
+    (l, h)
 }

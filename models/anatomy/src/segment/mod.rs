@@ -43,10 +43,20 @@
 //! 7. **Marrow.** Per bone (so no two bones are bridged): closing with a ball of
 //!    `closing_radius_mm` (exact distance transforms), then its cavities and its holes of at most
 //!    `max_hole_area_mm2` in axial, then coronal and sagittal slices are filled.
-//! 8. **Heads as spheres.** A sphere is fitted (RANSAC) to each femur-acetabulum interface away
-//!    from metal; the two radii are kept within 2.5 mm of their mean. Inside the sphere hip and
-//!    unlabelled voxels become femur; femur just outside it on the acetabular side becomes hip.
-//!    Refitted once, then step 7 is repeated.
+//! 8. **Heads as spheres.** First the joint space is looked for along rays from each head's
+//!    deepest point over the acetabular side (the `gap` module, issue 59): the dip between the
+//!    head's and the acetabulum's subchondral plates, which the scanner's blur cannot remove even
+//!    where a narrow (arthritic) space reads above the bone threshold. A sphere through the dips
+//!    (RANSAC, at least 60 rays) is the space's middle; the space's median half width h puts
+//!    the head's surface h inside it. Before step 5 the head's bone seeds its femur and the bone
+//!    up to 4 mm beyond the middle (acetabular side) its hip bone, and the head's core is cleared
+//!    beyond the middle. After step 7, inside the sphere hip voxels become femur (and unlabelled
+//!    ones inside the head's surface), the space (within h of the sphere, acetabular side)
+//!    background, femur beyond it on the acetabular side hip. Where no such sphere is found
+//!    (a space too blurred to dip, as on 3 mm slices), a sphere is fitted (RANSAC) to the
+//!    femur-acetabulum label interface away from metal; the two radii are kept within 2.5 mm of
+//!    their mean; inside it hip and unlabelled voxels become femur, femur just outside it on the
+//!    acetabular side hip; refitted once. Then step 7 is repeated.
 //! 9. **Report.** Per-class voxel counts, metal per class with a warning, the head spheres, and
 //!    optionally the distance of each bone voxel to the nearest voxel of another bone (an
 //!    uncertainty: small at a joint).
@@ -56,7 +66,8 @@
 //!   body of S1 `vertebrae_S1`; here the cut falls between the lowest lumbar body and the top of
 //!   the sacroiliac joints. An osteoporotic sacrum (cancellous below the bone threshold) is only
 //!   partly filled, and a bridged sacroiliac joint can give part of an ala to the hip bone.
-//! - A hip joint with no joint space (bone on bone) relies on the sphere fit.
+//! - A hip joint with no joint space (bone on bone, no dip between the plates) relies on the
+//!   sphere fit to the label interface, which can take the acetabular wall into the femur.
 //! - Where the CT does not resolve the joint space (about one voxel or less), the split between
 //!   femoral head and acetabulum, and with it the head sphere, moves by millimetres with the grid
 //!   and with HU changes of one unit: the real 3 mm example CT resampled (SimpleITK, truncated to
@@ -70,6 +81,7 @@
 mod anatomy;
 pub(crate) mod edt;
 mod flood;
+mod gap;
 mod knots;
 pub(crate) mod lattice;
 mod mask;
@@ -89,7 +101,7 @@ use rayon::prelude::*;
 
 use crate::labels;
 use anatomy::class;
-use lattice::Lattice;
+use lattice::{Lattice, bounding_box};
 pub use options::SegmentOptions;
 
 /// Voxels of one class.
@@ -115,8 +127,10 @@ pub struct FemoralHead {
     /// Centre of the sphere fitted to the head surface, LPS mm; without a fit, the deepest bone
     /// point of the head.
     pub centre_lps_mm: Point3<f64>,
-    /// Radius of that sphere, mm: the boundary between the femur and hip labels, in the joint
-    /// space; without a fit, the depth of the deepest point (an underestimate).
+    /// Radius of that sphere, mm: with the joint space found along rays (the middle of the
+    /// space less its half width at the head's side), the head's surface; else the boundary
+    /// between the femur and hip labels, in the joint space; without a fit, the depth of the
+    /// deepest point (an underestimate).
     pub radius_mm: f64,
     /// Whether a sphere was fitted (else the head was split by intensity alone).
     pub sphere_fitted: bool,
@@ -226,6 +240,8 @@ const METAL_GAP_MM: f64 = 6.0;
 const HEAD_RADIUS_SPREAD_MM: f64 = 2.5;
 /// A head's sphere centre may lie this far from the head's deepest point, mm.
 const HEAD_SHIFT_MM: f64 = 25.0;
+/// A joint sphere's centre may lie this far from the head's deepest point, mm.
+const JOINT_SHIFT_MM: f64 = 12.0;
 
 /// Working memory of the segmentation per voxel of the bone's bounding box, bytes: the buffers
 /// alive at its peak (the watershed, step 5): HU (4), metal mask and distance (1 + 4), bone (1),
@@ -362,13 +378,31 @@ fn segment_flat<T: HuValue>(grid: &Grid, flat: &[T], opts: &SegmentOptions) -> R
         })?
     };
     let heads = [(heads.0, class::FEMUR_L), (heads.1, class::FEMUR_R)];
-    let core = anatomy::head_cores(&lat, &depth, &heads, CORE_DEPTH_MM, opts.head_radius_range_mm.1);
+    let mut core = anatomy::head_cores(&lat, &depth, &heads, CORE_DEPTH_MM, opts.head_radius_range_mm.1);
     drop(depth);
     let frame = anatomy::frame(heads[0].0.lps_mm, heads[1].0.lps_mm);
     tracing::debug!(left = ?heads[0].0.lps_mm.as_slice(), right = ?heads[1].0.lps_mm.as_slice(), "femoral heads");
 
     // 4. Seeds.
-    let (seeds, mut warnings) = anatomy::seeds(&lat, &bone, &frame, &heads);
+    let (mut seeds, mut warnings) = anatomy::seeds(&lat, &bone, &frame, &heads);
+    // The joint space along rays from each head (the `gap` module): where found, the head's
+    // bone seeds its femur and the bone just beyond the space its hip bone (step 5 then cannot
+    // carry the femur across a narrow space into the socket), and its sphere splits them (step 8).
+    let superior = [frame.ez.x, frame.ez.y, frame.ez.z];
+    let lateral = |sign: f64| [frame.ex.x * sign, frame.ex.y * sign, frame.ex.z * sign];
+    let sides = [(1.0, class::FEMUR_L, class::HIP_L), (-1.0, class::FEMUR_R, class::HIP_R)];
+    let joints: Vec<Option<gap::Joint>> = (0..2)
+        .map(|n| {
+            let (sign, femur, hip) = sides[n];
+            let found =
+                opts.joint_rays.then(|| gap::joint_sphere(&lat, &hu, lat.lps(heads[n].0.voxel), heads[n].0.depth_mm, lateral(sign), superior, opts.head_radius_range_mm, JOINT_SHIFT_MM)).flatten();
+            if let Some(j) = &found {
+                tracing::debug!(centre = ?j.sphere.centre, radius = j.sphere.radius, half_width = j.half_mm, inliers = j.sphere.inliers, "joint sphere");
+                gap::seed_across(&lat, &bone, &mut seeds, &mut core, j, (femur, hip));
+            }
+            found
+        })
+        .collect();
 
     // 5. Two-phase seeded watershed of the smoothed HU, brightest first.
     let clamped: Vec<f32> = (0..lat.len()).into_par_iter().map(|v| hu(v).clamp(-200.0, 1500.0)).collect();
@@ -406,8 +440,6 @@ fn segment_flat<T: HuValue>(grid: &Grid, flat: &[T], opts: &SegmentOptions) -> R
     }
 
     // 8. Heads as spheres.
-    let superior = [frame.ez.x, frame.ez.y, frame.ez.z];
-    let lateral = |sign: f64| [frame.ex.x * sign, frame.ex.y * sign, frame.ex.z * sign];
     let jobs = [
         post::HeadJob { bone: &bone, femur: class::FEMUR_L, hip: class::HIP_L, start: heads[0].0.voxel, lateral: lateral(1.0), superior },
         post::HeadJob { bone: &bone, femur: class::FEMUR_R, hip: class::HIP_R, start: heads[1].0.voxel, lateral: lateral(-1.0), superior },
@@ -426,12 +458,19 @@ fn segment_flat<T: HuValue>(grid: &Grid, flat: &[T], opts: &SegmentOptions) -> R
             }
         }
     }
+    // Where the joint space was found (step 4), its sphere splits head from socket.
     let mut spheres: [Option<sphere::Sphere>; 2] = [None, None];
     for n in 0..2 {
+        if let Some(gap::Joint { sphere: s, half_mm: half, .. }) = joints[n] {
+            post::apply_head(&lat, &mut class_crop, &jobs[n], &boxes[n], &s, Some(half));
+            // Reported: the head's surface, half the space inside the split.
+            spheres[n] = Some(sphere::Sphere { radius: s.radius - half, ..s });
+            continue;
+        }
         let Some(first) = fits[n] else { continue };
-        post::apply_head(&lat, &mut class_crop, &jobs[n], &boxes[n], &first);
+        post::apply_head(&lat, &mut class_crop, &jobs[n], &boxes[n], &first, None);
         let second = fit(n, &class_crop, (first.radius - 1.5, first.radius + 1.5), first.centre, 3.0).unwrap_or(first);
-        post::apply_head(&lat, &mut class_crop, &jobs[n], &boxes[n], &second);
+        post::apply_head(&lat, &mut class_crop, &jobs[n], &boxes[n], &second, None);
         spheres[n] = Some(second);
     }
     drop((near_metal, boxes));
@@ -548,41 +587,4 @@ fn count_classes(lat: &Lattice, class_crop: &[u8], hu: impl Fn(usize) -> f32, me
         warnings.push(format!("{metal_unlabelled} metal voxels (>= {t_metal} HU) lie outside the five bones and are left unlabelled"));
     }
     counts
-}
-
-/// Bounding box `[lo, hi)` of the voxels where `inside` holds, grown by `margin` and clipped.
-fn bounding_box(lat: &Lattice, inside: impl Fn(usize) -> bool + Sync, margin: usize) -> ([usize; 3], [usize; 3]) {
-    let (lo, hi) = (0..lat.len())
-        .into_par_iter()
-        .filter(|&v| inside(v))
-        .fold(
-            || ([usize::MAX; 3], [0usize; 3]),
-            |(mut lo, mut hi), v| {
-                let ijk = lat.ijk(v);
-                for a in 0..3 {
-                    lo[a] = lo[a].min(ijk[a]);
-                    hi[a] = hi[a].max(ijk[a] + 1);
-                }
-                (lo, hi)
-            },
-        )
-        .reduce(
-            || ([usize::MAX; 3], [0usize; 3]),
-            |(l1, h1), (l2, h2)| {
-                let mut lo = l1;
-                let mut hi = h1;
-                for a in 0..3 {
-                    lo[a] = lo[a].min(l2[a]);
-                    hi[a] = hi[a].max(h2[a]);
-                }
-                (lo, hi)
-            },
-        );
-    let mut l = [0; 3];
-    let mut h = [0; 3];
-    for a in 0..3 {
-        l[a] = lo[a].saturating_sub(margin);
-        h[a] = (hi[a] + margin).min(lat.dims[a]);
-    }
-    (l, h)
 }

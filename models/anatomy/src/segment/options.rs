@@ -39,6 +39,11 @@ pub struct SegmentOptions {
     /// CT is segmented as any other (on its own grid or merged per
     /// [`SegmentOptions::working_voxel_mm`]).
     pub source_grid: bool,
+    /// Whether the femoral heads are split from their sockets at the joint space found along
+    /// rays from the head (the `gap` module; issue 59). Default true; off, only the sphere fitted
+    /// to the femur-acetabulum label interface splits them (coxa before issue 59; kept for
+    /// comparisons).
+    pub joint_rays: bool,
 }
 
 impl Default for SegmentOptions {
@@ -53,6 +58,7 @@ impl Default for SegmentOptions {
             max_memory_bytes: None,
             working_voxel_mm: WORKING_VOXEL_MM,
             source_grid: true,
+            joint_rays: true,
         }
     }
 }
@@ -100,6 +106,11 @@ impl SegmentOptions {
     /// Sets [`SegmentOptions::source_grid`].
     pub fn with_source_grid(mut self, on: bool) -> Self {
         self.source_grid = on;
+        self
+    }
+    /// Sets [`SegmentOptions::joint_rays`].
+    pub fn with_joint_rays(mut self, on: bool) -> Self {
+        self.joint_rays = on;
         self
     }
     /// Sets [`SegmentOptions::max_memory_bytes`].

@@ -115,25 +115,35 @@ pub(crate) fn fit_head(lat: &Lattice, class: &[u8], job: &HeadJob<'_>, in_box: &
     sphere::ransac(&pts, band, 1500, accept).map(|s| Sphere { radius: s.radius + half_voxel, ..s })
 }
 
-/// Inside `s`, unlabelled and hip voxels become femur; femur voxels just outside it (up to
-/// 12 mm) on the acetabular side (not towards the neck: lateral component at most 0.3, or
-/// superior component at least 0.6 of the offset) become hip (bone) or background.
-pub(crate) fn apply_head(lat: &Lattice, class: &mut [u8], job: &HeadJob<'_>, in_box: &[usize], s: &Sphere) {
+/// Inside `s`, hip voxels become femur, and unlabelled ones inside the head's surface; femur
+/// voxels just outside it (up to 12 mm) on the acetabular side (not towards the neck: lateral
+/// component at most 0.3, or superior component at least 0.6 of the offset) become hip (bone) or
+/// background. With `space = Some(h)` (`s` the middle of a joint space of half width `h`, found
+/// along rays), the space itself (within `h` of the sphere, on the acetabular side) becomes
+/// background, the head's surface lies `h` inside `s` and femur becomes hip from `h` outside it;
+/// with `None` (`s` fitted to the label interface) the head's surface is `s` and femur becomes
+/// hip from a voxel outside it.
+pub(crate) fn apply_head(lat: &Lattice, class: &mut [u8], job: &HeadJob<'_>, in_box: &[usize], s: &Sphere, space: Option<f64>) {
     let smax = lat.spacing_mm.iter().copied().fold(0.0, f64::max);
+    let half = space.unwrap_or(0.0);
+    let beyond = space.unwrap_or(smax);
     for &v in in_box {
         let p = lat.lps(v);
         let d: Vec<f64> = (0..3).map(|a| p[a] - s.centre[a]).collect();
         let r = d.iter().map(|x| x * x).sum::<f64>().sqrt();
-        if r < s.radius {
-            if class[v] == 0 || class[v] == job.hip {
+        let lateral = (0..3).map(|a| d[a] * job.lateral[a]).sum::<f64>();
+        let superior = (0..3).map(|a| d[a] * job.superior[a]).sum::<f64>();
+        let socket_side = lateral <= 0.3 * r || superior >= 0.6 * r;
+        if space.is_some() && socket_side && (r - s.radius).abs() < half {
+            if class[v] == job.femur || class[v] == job.hip {
+                class[v] = 0;
+            }
+        } else if r < s.radius {
+            if class[v] == job.hip || (class[v] == 0 && r < s.radius - half) {
                 class[v] = job.femur;
             }
-        } else if class[v] == job.femur && r > s.radius + smax && r < s.radius + 12.0 {
-            let lateral = (0..3).map(|a| d[a] * job.lateral[a]).sum::<f64>();
-            let superior = (0..3).map(|a| d[a] * job.superior[a]).sum::<f64>();
-            if lateral <= 0.3 * r || superior >= 0.6 * r {
-                class[v] = if job.bone[v] { job.hip } else { 0 };
-            }
+        } else if class[v] == job.femur && r > s.radius + beyond && r < s.radius + 12.0 && socket_side {
+            class[v] = if job.bone[v] { job.hip } else { 0 };
         }
     }
 }
