@@ -28,6 +28,16 @@ class HcfRecord(Record):
     side: str
     muscle_forces_n: Dict[str, float]
 
+class ClosestChangeRecord(Record):
+    changes: List[str]
+    cup_anteversion_deg: float
+    cup_inclination_deg: float
+    head_diameter_mm: float
+    min_margin_deg: float
+    objective: float
+    short: List[MotionMarginRecord]
+    stem_anteversion_deg: float
+
 class CupAnglePair(Record):
     anteversion_deg: float
     inclination_deg: float
@@ -48,6 +58,13 @@ class CupSizeOptionRecord(Record):
     press_fit_mm: float
     rim_fit_mm: Optional[float]
 
+class DailyLifeRecord(Record):
+    closest: Optional[ClosestChangeRecord]
+    met: bool
+    min_margin_deg: float
+    short: List[MotionMarginRecord]
+    summary: str
+
 class FixationRecord(Record):
     missing: List[str]
     note: Optional[str]
@@ -63,6 +80,10 @@ class ModelUse(Record):
     name: str
     sha256: Optional[str]
     version: Optional[str]
+
+class MotionMarginRecord(Record):
+    margin_deg: float
+    motion: str
 
 class ObjectiveRecord(Record):
     combined_anteversion_deg: float
@@ -252,6 +273,7 @@ class PlanRecord(Record):
     conventions: PlanConventions
     coxa_version: str
     cup: PlanCupRecord
+    daily_life: Optional[DailyLifeRecord]
     head: PlanHeadRecord
     leg_length_change_mm: float
     liner: PlanLinerRecord
@@ -861,6 +883,7 @@ class LesionsRecord(Record):
     provenance: Provenance
     references: List[Any]
     schema_version: Literal[1]
+    searched: Optional[List[Any]]
     seconds: Any
     settings: Any
     slices: str
