@@ -13,7 +13,7 @@
 use coxa_core::{RomQuery, RomScore, ScoreError};
 use serde::Serialize;
 
-use crate::optimise::Evaluated;
+use crate::objective::ObjectiveTerms;
 use crate::space::{Choice, PlanSpace};
 
 /// One motion's margin.
@@ -176,4 +176,10 @@ pub(crate) fn daily_life(space: &PlanSpace<'_>, all: &[Evaluated], plan: &Choice
         head_diameter_mm: space.combos[c.combo].head_mm,
     };
     Ok(DailyLife { met: false, min_margin_deg: min, short, closest: Some(closest), summary })
+}
+
+/// A scored candidate (the optimiser's record of each one it scored).
+pub(crate) struct Evaluated {
+    pub(crate) choice: Choice,
+    pub(crate) terms: ObjectiveTerms,
 }

@@ -25,7 +25,7 @@ use coxa_implants::Catalog;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::closest::{DailyLife, daily_life};
+use crate::closest::{DailyLife, Evaluated, daily_life};
 use crate::cup::CupSizing;
 use crate::error::{PlanError, Result};
 use crate::input::{PlanAnatomy, PlanOptions};
@@ -108,12 +108,6 @@ pub struct Plan {
     pub failed: usize,
     /// What could not be satisfied.
     pub notes: Vec<String>,
-}
-
-/// A scored candidate.
-pub(crate) struct Evaluated {
-    pub(crate) choice: Choice,
-    pub(crate) terms: ObjectiveTerms,
 }
 
 /// Which candidates were scored (index into the evaluated list; `usize::MAX` for a failure).

@@ -118,3 +118,42 @@ pub fn assert_voxels_equal(ours: impl IntoIterator<Item = f64>, sitk: &SitkImage
     assert_eq!(n, sitk.voxels.len(), "voxel count");
     assert!(n_bad == 0, "{n_bad} of {n} voxels differ from SimpleITK; first at flat index {:?} (coxa, SimpleITK)", first_bad);
 }
+
+/// Issue 60: the plan `p` (planned in `t_plan_s`) against the exhaustive grid of its own `space`
+/// at `step_deg`, every point scored by the planner's one evaluator on every core: the grid must
+/// be a larger search than the plan's, and the plan within 0.5 % of the grid's best objective
+/// (or above it). Prints both, as the closing notes quote them.
+pub fn check_plan_against_grid(label: &str, p: &coxa_planner::Plan, t_plan_s: f64, space: &coxa_planner::PlanSpace<'_>, step_deg: f64) {
+    // The points of the space (a femoral rank a stem version does not have is none).
+    let choices: Vec<coxa_planner::Choice> = space.grid_choices(step_deg).into_iter().filter(|c| space.exists(c)).collect();
+    let t = std::time::Instant::now();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let chunk = choices.len().div_ceil(threads).max(1);
+    let (best, refused) = std::thread::scope(|s| {
+        let parts: Vec<_> = choices
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter().fold((f64::NEG_INFINITY, 0usize), |(b, f), c| match space.evaluate(c) {
+                        Ok(t) => (b.max(t.total), f),
+                        Err(_) => (b, f + 1),
+                    })
+                })
+            })
+            .collect();
+        parts.into_iter().map(|h| h.join().expect("a grid thread")).fold((f64::NEG_INFINITY, 0), |(b, f), (b2, f2)| (b.max(b2), f + f2))
+    });
+    eprintln!(
+        "{label}: plan objective {:.4} (stem {:.2} deg, smallest margin {:.1} deg; {} candidates, {} on the grid, {t_plan_s:.1} s); exhaustive grid at {step_deg} deg: best {best:.4} ({} points, {refused} refused, {:.1} s)",
+        p.objective.total,
+        p.placement.stem_anteversion.deg(),
+        p.objective.rom_min_margin_deg,
+        p.evaluated,
+        p.grid_candidates,
+        choices.len(),
+        t.elapsed().as_secs_f64()
+    );
+    eprintln!("{label}: {}", p.daily_life.summary);
+    assert!(choices.len() > 2 * p.evaluated, "the grid ({}) is a larger search than the plan's ({})", choices.len(), p.evaluated);
+    assert!(p.objective.total >= best - 0.005 * best.abs(), "{label}: plan {} is more than 0.5 % below the exhaustive grid's best {best}", p.objective.total);
+}

@@ -10,30 +10,10 @@ use anyhow::Result;
 
 use coxa_core::Angle;
 use coxa_implants::Catalog;
-use coxa_planner::{Choice, PlanOptions, PlanSpace, plan};
+use coxa_planner::{PlanOptions, PlanSpace, plan};
 
+use crate::common::check_plan_against_grid;
 use crate::plan::case;
-
-/// The best objective of `choices` scored by `space`, on every core (scoped threads), and the
-/// number refused by the scorer.
-fn best_of(space: &PlanSpace<'_>, choices: &[Choice]) -> (f64, usize) {
-    let n = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let chunk = choices.len().div_ceil(n).max(1);
-    std::thread::scope(|s| {
-        let parts: Vec<_> = choices
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter().fold((f64::NEG_INFINITY, 0usize), |(b, f), c| match space.evaluate(c) {
-                        Ok(t) => (b.max(t.total), f),
-                        Err(_) => (b, f + 1),
-                    })
-                })
-            })
-            .collect();
-        parts.into_iter().map(|h| h.join().expect("a grid thread")).fold((f64::NEG_INFINITY, 0), |(b, f), (b2, f2)| (b.max(b2), f + f2))
-    })
-}
 
 /// Plans with `o` and checks the plan against the exhaustive grid at the step over `finer`.
 fn check(o: &PlanOptions, finer: f64, label: &str) -> Result<()> {
@@ -43,24 +23,7 @@ fn check(o: &PlanOptions, finer: f64, label: &str) -> Result<()> {
     let p = plan(&anatomy, &catalog, &scorer, o)?;
     let t_plan = t.elapsed().as_secs_f64();
     let space = PlanSpace::new(&anatomy, &catalog, &scorer, o)?;
-    let step = o.grid_step.deg() / finer;
-    // The points of the space (a femoral rank a stem version does not have is none).
-    let choices: Vec<Choice> = space.grid_choices(step).into_iter().filter(|c| space.exists(c)).collect();
-    let t = Instant::now();
-    let (best, failed) = best_of(&space, &choices);
-    eprintln!(
-        "{label}: plan objective {:.4} (stem {:.2} deg, smallest margin {:.1} deg; {} candidates, {} on the grid, {t_plan:.1} s); exhaustive grid at {step} deg: best {best:.4} ({} candidates, {failed} refused, {:.1} s, dev profile)",
-        p.objective.total,
-        p.placement.stem_anteversion.deg(),
-        p.objective.rom_min_margin_deg,
-        p.evaluated,
-        p.grid_candidates,
-        choices.len(),
-        t.elapsed().as_secs_f64()
-    );
-    eprintln!("{label}: {}", p.daily_life.summary);
-    assert!(choices.len() > 2 * p.evaluated, "the grid ({}) is a larger search than the plan's ({})", choices.len(), p.evaluated);
-    assert!(p.objective.total >= best - 0.005 * best.abs(), "{label}: plan {} is more than 0.5 % below the exhaustive grid's best {best}", p.objective.total);
+    check_plan_against_grid(label, &p, t_plan, &space, o.grid_step.deg() / finer);
     Ok(())
 }
 

@@ -37,7 +37,7 @@ import os
 import re
 import sys
 
-# coxa's classes (coxa_anatomy::labels::COXA_CLASSES): TotalSegmentator's ids and names.
+# coxa's classes (coxa_core::labels::COXA_CLASSES): TotalSegmentator's ids and names.
 COXA_CLASSES = [
     (25, "sacrum"),
     (75, "femur_left"),

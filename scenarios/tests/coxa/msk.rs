@@ -76,7 +76,11 @@ fn msk_geometry_from_the_case_bones() -> Result<()> {
         eprintln!("{activity}: registered {b} %BW, landmark-scaled {s} %BW; planned {} against {}", hcf(&bones, i, "planned"), hcf(&scaled, i, "planned"));
         assert!(b.is_finite() && (100.0..800.0).contains(&b), "{activity} {b}");
         assert!(hcf(&bones, i, "planned").is_finite());
-        assert!((b - s).abs() > 1.0, "{activity}: registration changes the force ({b} vs {s} %BW)");
+        // The force vector, not only its size: walking's magnitudes came within 0.1 %BW of each
+        // other (366.08 and 366.16) with forces 24 %BW apart.
+        let f = |r: &Value| -> Vec<f64> { r["msk"]["activities"][i]["native"]["force_femur_percent_bw"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect() };
+        let apart = f(&bones).iter().zip(f(&scaled)).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
+        assert!(apart > 1.0, "{activity}: registration changes the force ({b} vs {s} %BW, {apart:.1} %BW apart)");
     }
     assert!(bones["msk"]["method"].as_str().unwrap().contains("registered onto the case's bone surfaces"));
     // askama writes an apostrophe as &#39;.

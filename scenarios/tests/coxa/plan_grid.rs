@@ -9,14 +9,13 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use anyhow::Result;
-use rayon::prelude::*;
 
 use coxa_case::anatomy::AnatomySource;
 use coxa_core::{Angle, Side};
 use coxa_implants::Catalog;
 use coxa_planner::{PlanAnatomy, PlanOptions, PlanSpace, plan};
 
-use crate::common::shared_data;
+use crate::common::{check_plan_against_grid, shared_data};
 
 /// The real CT's right hip as the planner sees it (anatomy stage run once per test run).
 fn real_ct() -> Option<&'static PlanAnatomy> {
@@ -49,26 +48,7 @@ fn check(a: &PlanAnatomy, o: &PlanOptions, finer: f64, label: &str) -> Result<()
     let p = plan(a, &catalog, &scorer, o)?;
     let t_plan = t.elapsed().as_secs_f64();
     let space = PlanSpace::new(a, &catalog, &scorer, o)?;
-    let step = o.grid_step.deg() / finer;
-    let choices: Vec<_> = space.grid_choices(step).into_iter().filter(|c| space.exists(c)).collect();
-    let t = Instant::now();
-    let scored: Vec<Option<f64>> = choices.par_iter().map(|c| space.evaluate(c).ok().map(|t| t.total)).collect();
-    let best = scored.iter().flatten().copied().fold(f64::NEG_INFINITY, f64::max);
-    let refused = scored.iter().filter(|s| s.is_none()).count();
-    let gap = 100.0 * (best - p.objective.total) / best.abs();
-    eprintln!(
-        "{label}: plan objective {:.4} (stem {:.2} deg, smallest margin {:.1} deg; {} candidates, {} on the grid, {t_plan:.1} s); exhaustive grid at {step} deg: best {best:.4} ({} candidates, {refused} refused, {:.1} s); plan below the grid's best by {gap:.3} %",
-        p.objective.total,
-        p.placement.stem_anteversion.deg(),
-        p.objective.rom_min_margin_deg,
-        p.evaluated,
-        p.grid_candidates,
-        choices.len(),
-        t.elapsed().as_secs_f64()
-    );
-    eprintln!("{label}: {}", p.daily_life.summary);
-    assert!(choices.len() > 2 * p.evaluated, "the grid ({}) is a larger search than the plan's ({})", choices.len(), p.evaluated);
-    assert!(p.objective.total >= best - 0.005 * best.abs(), "{label}: plan {} is more than 0.5 % below the exhaustive grid's best {best}", p.objective.total);
+    check_plan_against_grid(label, &p, t_plan, &space, o.grid_step.deg() / finer);
     Ok(())
 }
 
