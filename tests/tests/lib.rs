@@ -17,6 +17,7 @@ mod nifti;
 mod phantom;
 mod plan;
 mod plan_grid;
+mod python_features;
 mod rom;
 mod segment;
 mod shape;

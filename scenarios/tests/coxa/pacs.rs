@@ -106,12 +106,15 @@ fn pacs_find_pull_plan_push_end_to_end() {
         }
     }
 
-    // Each pull folder planned by `coxa plan` (`--ct` the pull folder itself: no series UID
-    // typed) and pushed back with no --source (the source series found from the case): the
-    // DICOMweb pull over DICOMweb, the DIMSE pulls over DIMSE.
+    // The DICOMweb pull folder planned by `coxa plan` (`--ct` the pull folder itself: no series
+    // UID typed) and pushed back with no --source (the source series found from the case), over
+    // DICOMweb, then again over DIMSE below. The DIMSE pulls hold the same planning series bit
+    // for bit (above): planning each of them too (the real CT three times, most of this test's
+    // time in CI, issue 58) tested nothing more.
     let before = server.n_instances();
     let mut first_case = None;
-    for (dir, push_to) in [("pull-web", &web), ("pull-get", &dimse), ("pull-move", &dimse)] {
+    {
+        let (dir, push_to) = ("pull-web", &web);
         let case = w(&format!("plan-{dir}"));
         let out = ok(&coxa(&["plan", "--ct", w(dir).to_str().unwrap(), "--side", "right", "--out", case.to_str().unwrap()]));
         no_phi("coxa plan on the pull folder", &out);
@@ -148,7 +151,7 @@ fn pacs_find_pull_plan_push_end_to_end() {
         assert!(["SEG", "SR", "DOC"].iter().all(|m| study_modalities.iter().any(|x| x == m)), "{study_modalities:?}");
         first_case.get_or_insert((case, n));
     }
-    // The first case again over the other protocol: same UIDs, nothing duplicated.
+    // The case again over DIMSE (C-STORE): same UIDs, nothing duplicated.
     let (case, n) = first_case.unwrap();
     let after = server.n_instances();
     assert!(after >= before + n, "{before} + {n} <= {after}");

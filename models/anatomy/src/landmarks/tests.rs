@@ -228,3 +228,27 @@ fn issue_16_surfaces_past_the_search_budget_are_refused() {
         assert!(e.to_string().contains(&format!("the surface has {n} vertices, more than the budget of {}", super::MAX_VERTICES)) && e.to_string().contains("decimate"), "{e}");
     }
 }
+
+/// The sections over the triangles a plane may cut ([`super::femur`]'s `Spans`) are exactly the
+/// sections over every triangle: the same loops, areas and centroids, bit for bit, at planes
+/// through the head, the neck, the shaft and at a vertex's exact level, along a tilted direction.
+#[test]
+fn sections_over_the_spanned_triangles_equal_those_over_all() {
+    let c = Point3::new(-230.0, 280.0, -590.0);
+    let (mesh, d) = femur_phantom(c, 130.0, 15.0);
+    let all: Vec<usize> = (0..mesh.triangles().len()).collect();
+    let vertex_level = (mesh.vertices()[7] - c).dot(&d);
+    let mut compared = 0;
+    for n in [d, Vector3::z(), Vector3::new(0.3, -0.2, 1.0).normalize()] {
+        let spans = super::femur::Spans::new(&mesh, &all, &c, &n);
+        for t in [-30.0, 0.0, 5.5, 22.0, 40.0, 80.0, -120.0, vertex_level] {
+            let origin = c + n * t;
+            let cut = spans.cut_at(t);
+            assert!(cut.len() < all.len() / 2, "a plane cuts few of the {} triangles, not {}", all.len(), cut.len());
+            let (full, spanned) = (super::femur::section_loops(&mesh, &all, &origin, &n), super::femur::section_loops(&mesh, &cut, &origin, &n));
+            assert_eq!(format!("{full:?}"), format!("{spanned:?}"), "plane at {t} mm along {n:?}");
+            compared += usize::from(!full.is_empty());
+        }
+    }
+    assert!(compared >= 12, "the planes cut the bone: {compared} non-empty sections compared");
+}
