@@ -38,8 +38,9 @@
 //!   (`min_gap_mm` < 0). Segmentation 19-188 s a CT in this profile under that load.
 //!
 //! With the joint sphere checked before use (`segment::gap::check`, on by default since),
-//! 2026-11-27 (same profile, load 5-9): test-01 and test-04 unchanged (0.34/+0.22, 0.16/+0.24;
-//! 0.63/-0.04, 2.05/-0.82: their spheres are kept). `coxa demo`'s LLP26 phantom (1.5 mm, a
+//! 2026-11-27 (same profile, load 5-10): every row of the six z013 test cases (test-00..05)
+//! unchanged, their spheres kept: head centres within 1 mm 5 of 12 hips (the segmentation's
+//! spheres 6 of 12), radii 11 of 12 (test-03's metal femur has no landmark head). `coxa demo`'s LLP26 phantom (1.5 mm, a
 //! 3 mm space that reads below the bone threshold: 1 and 3 of 392/421 rays bridged) has its
 //! spheres refused, so it is segmented as before issue 59 (acetabular inclination +3.85/-3.06
 //! deg, neck-shaft +0.51/+0.53 deg; unchecked: +21.65/+5.40 and -2.60/-2.56), and the 3 mm
