@@ -12,6 +12,12 @@
 //! the half width of the space on the head's side (from the dip back to where the HU is midway
 //! between the head's plate and the dip). A sphere fitted to the dips (RANSAC, `sphere.rs`) is the
 //! joint's middle surface; less the median half width, the head's surface.
+//!
+//! [`check`] keeps a sphere only where it is needed and consistent: its space must read as bone
+//! on at least [`MIN_BRIDGED_RAYS`] rays (else femur and acetabulum are apart in the bone mask
+//! and a sphere split would only cut the aspherical parts of a real head and socket), at least
+//! half the dips found must lie on it, and the head's deepest point (found before the rays)
+//! must lie inside it. A refused sphere leaves the split to the label interface's sphere.
 
 use super::lattice::Lattice;
 use super::sphere::{self, Sphere};
@@ -40,6 +46,9 @@ pub(crate) struct GapPoint {
     pub half_width_mm: f64,
     /// The ray's direction (unit).
     pub dir: [f64; 3],
+    /// HU at the dip (smoothed profile): at or above the bone threshold, the space reads as
+    /// bone and femur and acetabulum touch in the bone mask along this ray.
+    pub dip_hu: f32,
 }
 
 /// `n` directions spread evenly over the unit sphere (a Fibonacci lattice).
@@ -86,8 +95,8 @@ pub(crate) fn sample(lat: &Lattice, hu: &impl Fn(usize) -> f32, p: [f64; 3]) -> 
 }
 
 /// The dip between two plates in profile `f` (samples [`STEP_MM`] apart, smoothed), as (index
-/// of the dip, half width on the first plate's side in samples), or `None`.
-pub(crate) fn profile_dip(f: &[f32]) -> Option<(f64, f64)> {
+/// of the dip, half width on the first plate's side in samples, HU at the dip), or `None`.
+pub(crate) fn profile_dip(f: &[f32]) -> Option<(f64, f64, f32)> {
     let n = f.len();
     let span = (MAX_SPAN_MM / STEP_MM).round() as usize;
     // The first plate: the first sample at PLATE_HU, then up to its peak.
@@ -121,7 +130,7 @@ pub(crate) fn profile_dip(f: &[f32]) -> Option<(f64, f64)> {
                     break;
                 }
             }
-            return Some((im as f64 + sub, (im as f64 + sub - e).max(0.0)));
+            return Some((im as f64 + sub, (im as f64 + sub - e).max(0.0), m));
         }
     }
     None
@@ -147,8 +156,8 @@ pub(crate) fn gap_points(lat: &Lattice, hu: &impl Fn(usize) -> f32, centre: [f64
         }
         // A three-sample mean (0.6 mm) against the noise.
         let f: Vec<f32> = (0..raw.len()).map(|s| (raw[s.saturating_sub(1)] + raw[s] + raw[(s + 1).min(raw.len() - 1)]) / 3.0).collect();
-        if let Some((d, w)) = profile_dip(&f) {
-            out.push(GapPoint { lps_mm: at(r_start_mm + d * STEP_MM), half_width_mm: w * STEP_MM, dir: u });
+        if let Some((d, w, dip_hu)) = profile_dip(&f) {
+            out.push(GapPoint { lps_mm: at(r_start_mm + d * STEP_MM), half_width_mm: w * STEP_MM, dir: u, dip_hu });
         }
     }
     out
@@ -190,7 +199,7 @@ pub(crate) fn joint_sphere(
     half.sort_by(f64::total_cmp);
     // At most the half of the widest normal space (Lequesne et al. 2004: 3-5 mm).
     let half_mm = half.get(half.len() / 2).copied().unwrap_or(0.0).min(2.5);
-    Some(Joint { sphere: s, half_mm, on })
+    Some(Joint { sphere: s, half_mm, dips: xyz.len(), on })
 }
 
 /// A joint sphere ([`joint_sphere`]).
@@ -202,6 +211,52 @@ pub(crate) struct Joint {
     pub half_mm: f64,
     /// The rays' dips on the sphere.
     pub on: Vec<GapPoint>,
+    /// Rays on which a dip was found (on the sphere or not).
+    pub dips: usize,
+}
+
+/// Fewest rays on a joint sphere along which the space reads as bone (its dip at or above the
+/// bone threshold) for the sphere to split head from socket: a tenth of [`MIN_GAP_RAYS`]. Where
+/// the space reads below the threshold everywhere (a joint 3 mm wide or more on a sharp CT, as
+/// on coxa's voxelised phantoms) femur and acetabulum are apart in the bone mask already, and a
+/// sphere split would only relabel the parts of a real, aspherical head and socket that leave
+/// the sphere (issue 59: on `coxa demo`'s LLP26 phantom it moved the left acetabulum's
+/// inclination by 21.7 deg).
+pub(crate) const MIN_BRIDGED_RAYS: usize = MIN_GAP_RAYS / 10;
+
+/// Why a joint sphere is not used (the split of coxa before issue 59 runs instead).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Refused {
+    /// The space reads below the bone threshold on all but `bridged` of the sphere's rays: the
+    /// bone mask separates head and socket, nothing is to be split.
+    Open { bridged: usize },
+    /// Fewer than half the rays that found a dip (`dips`) have it on the sphere (`inliers`):
+    /// the dips are not one joint surface.
+    Scattered { inliers: usize, dips: usize },
+    /// The head's deepest bone point (found before the rays: the old method's head) lies
+    /// `off_mm` from the sphere's centre, outside the head's surface of radius `head_mm`: the
+    /// sphere is not around this head.
+    NotTheHead { off_mm: f64, head_mm: f64 },
+}
+
+/// Checks joint sphere `j` against the bone mask's threshold `bone_hu` and the head found
+/// before it (its deepest bone point `deepest`, LPS mm). A consistent sphere: at least
+/// [`MIN_BRIDGED_RAYS`] of its rays cross a space that reads as bone; at least half the dips
+/// found lie on it; the deepest point lies inside the head's surface (`radius - half width`).
+pub(crate) fn check(j: &Joint, bone_hu: f32, deepest: [f64; 3]) -> Result<(), Refused> {
+    let bridged = j.on.iter().filter(|g| g.dip_hu >= bone_hu).count();
+    if bridged < MIN_BRIDGED_RAYS {
+        return Err(Refused::Open { bridged });
+    }
+    if 2 * j.sphere.inliers < j.dips {
+        return Err(Refused::Scattered { inliers: j.sphere.inliers, dips: j.dips });
+    }
+    let head_mm = j.sphere.radius - j.half_mm;
+    let off_mm = (0..3).map(|a| (deepest[a] - j.sphere.centre[a]).powi(2)).sum::<f64>().sqrt();
+    if off_mm >= head_mm {
+        return Err(Refused::NotTheHead { off_mm, head_mm });
+    }
+    Ok(())
 }
 
 /// How far beyond the joint space's middle bone seeds the hip bone, mm: the acetabulum's
@@ -267,9 +322,10 @@ mod tests {
     use crate::segment::smooth;
 
     /// A head of radius 22 mm (trabecular 300 HU, a 1.5 mm plate of 1,500 HU) under a socket
-    /// over its upper half (a 1.5 mm plate, then 200 HU), a 1 mm joint space of 60 HU between,
-    /// blurred by a Gaussian of 1 mm FWHM on 0.6 mm voxels, with a hashed +-30 HU noise.
-    fn two_sphere_joint(centre: [f64; 3]) -> (Lattice, Vec<f32>) {
+    /// over its upper half (a 1.5 mm plate, then 200 HU), a joint space `space_mm` wide of 60 HU
+    /// between, blurred by a Gaussian of 1 mm FWHM on 0.6 mm voxels, with a hashed +-30 HU noise.
+    fn two_sphere_joint(centre: [f64; 3], space_mm: f64) -> (Lattice, Vec<f32>) {
+        let (a, b) = (22.0 + space_mm, 23.5 + space_mm);
         let n = 110;
         let lat = Lattice::test([n, n, n], [0.6; 3]);
         let hu: Vec<f32> = (0..lat.len())
@@ -283,8 +339,8 @@ mod tests {
                     + match r {
                         r if r < 20.5 => 300.0,
                         r if r < 22.0 => 1500.0,
-                        r if r < 23.0 => 60.0,
-                        r if r < 24.5 && socket => 1500.0,
+                        r if r < a => 60.0,
+                        r if r < b && socket => 1500.0,
                         r if r < 34.0 && socket => 200.0,
                         _ => 40.0,
                     }
@@ -297,7 +353,7 @@ mod tests {
     #[test]
     fn a_blurred_one_millimetre_joint_space_is_found_within_a_voxel() {
         let centre = [33.1, 32.7, 31.9];
-        let (lat, hu) = two_sphere_joint(centre);
+        let (lat, hu) = two_sphere_joint(centre, 1.0);
         let at = |v: usize| hu[v];
         // The space reads above a bone threshold of 150 HU: a threshold cannot split it.
         let low = (0..100).map(|s| sample(&lat, &at, [centre[0], centre[1], centre[2] + 22.0 + 0.01 * s as f64]).unwrap()).fold(f32::MAX, f32::min);
@@ -311,6 +367,35 @@ mod tests {
         assert!((s.radius - 22.5).abs() < 0.6, "the space's middle at {:.2} mm, not 22.5", s.radius);
         assert!((s.radius - half - 22.0).abs() < 0.6, "the head's surface at {:.2} mm, not 22", s.radius - half);
         assert!(s.inliers >= 200, "{} rays on the sphere", s.inliers);
+        // The space reads as bone on the rays: the sphere is kept, from the head's deepest point.
+        assert_eq!(check(&j, 150.0, start), Ok(()));
+    }
+
+    #[test]
+    fn a_joint_sphere_is_refused_where_the_space_is_open_or_the_sphere_misses_the_head() {
+        let centre = [33.1, 32.7, 31.9];
+        let start = [centre[0] + 2.0, centre[1] - 3.0, centre[2] - 2.0];
+        // A 3 mm space: the same sphere is found (its middle 23.5 mm out), but the space reads
+        // below the bone threshold on every ray, the bones are apart in the mask: refused.
+        let (lat, hu) = two_sphere_joint(centre, 3.0);
+        let at = |v: usize| hu[v];
+        let j = joint_sphere(&lat, &at, start, 18.0, [1.0, 0.0, 0.0], [0.0, 0.0, 1.0], (17.0, 32.0), 12.0).expect("a joint sphere");
+        assert!((j.sphere.radius - 23.5).abs() < 0.6 && j.sphere.inliers >= 200, "{:?}", j.sphere);
+        assert!(j.on.iter().all(|g| g.dip_hu < 150.0));
+        assert_eq!(check(&j, 150.0, start), Err(Refused::Open { bridged: 0 }));
+        // With a threshold below the space's HU it would be kept.
+        assert_eq!(check(&j, 40.0, start), Ok(()));
+        // The 1 mm space, but the head found before the rays lies 30 mm away (another bone's
+        // deepest point): the sphere is not around that head.
+        let (lat, hu) = two_sphere_joint(centre, 1.0);
+        let at = |v: usize| hu[v];
+        let j = joint_sphere(&lat, &at, start, 18.0, [1.0, 0.0, 0.0], [0.0, 0.0, 1.0], (17.0, 32.0), 12.0).expect("a joint sphere");
+        let far = [centre[0], centre[1], centre[2] - 30.0];
+        assert!(matches!(check(&j, 150.0, far), Err(Refused::NotTheHead { off_mm, head_mm }) if off_mm > 29.0 && (head_mm - 22.0).abs() < 0.6));
+        // Dips scattered off the sphere: the same joint with as many dips again elsewhere.
+        let mut scattered = j.clone();
+        scattered.dips = 2 * j.sphere.inliers + 1;
+        assert_eq!(check(&scattered, 150.0, start), Err(Refused::Scattered { inliers: j.sphere.inliers, dips: 2 * j.sphere.inliers + 1 }));
     }
 
     #[test]
@@ -340,7 +425,8 @@ mod tests {
                 }
             })
             .collect();
-        let (d, _) = profile_dip(&g).expect("a dip");
+        let (d, _, dip_hu) = profile_dip(&g).expect("a dip");
+        assert!((690.0..=710.0).contains(&dip_hu), "{dip_hu}");
         assert!((28.0..38.0).contains(&d), "{d}");
     }
 }

@@ -394,8 +394,17 @@ fn segment_flat<T: HuValue>(grid: &Grid, flat: &[T], opts: &SegmentOptions) -> R
     let joints: Vec<Option<gap::Joint>> = (0..2)
         .map(|n| {
             let (sign, femur, hip) = sides[n];
-            let found =
-                opts.joint_rays.then(|| gap::joint_sphere(&lat, &hu, lat.lps(heads[n].0.voxel), heads[n].0.depth_mm, lateral(sign), superior, opts.head_radius_range_mm, JOINT_SHIFT_MM)).flatten();
+            let deepest = lat.lps(heads[n].0.voxel);
+            let found = opts.joint_rays.then(|| gap::joint_sphere(&lat, &hu, deepest, heads[n].0.depth_mm, lateral(sign), superior, opts.head_radius_range_mm, JOINT_SHIFT_MM)).flatten();
+            // A sphere inconsistent with the bone mask or the head found before it is refused:
+            // the split by the label interface runs instead (gap::check).
+            let found = found.filter(|j| match gap::check(j, t_bone, deepest) {
+                Ok(()) => true,
+                Err(why) => {
+                    tracing::debug!(?why, centre = ?j.sphere.centre, radius = j.sphere.radius, "joint sphere refused");
+                    false
+                }
+            });
             if let Some(j) = &found {
                 tracing::debug!(centre = ?j.sphere.centre, radius = j.sphere.radius, half_width = j.half_mm, inliers = j.sphere.inliers, "joint sphere");
                 gap::seed_across(&lat, &bone, &mut seeds, &mut core, j, (femur, hip));

@@ -40,12 +40,14 @@ pub struct SegmentOptions {
     /// [`SegmentOptions::working_voxel_mm`]).
     pub source_grid: bool,
     /// Whether the femoral heads are split from their sockets at the joint space found along
-    /// rays from the head (the `gap` module; issue 59). **Default false for now**: on the
-    /// thin-slice test renders it brings the head radii within 1 mm (11 of 12 hips, from 3 of
-    /// 10), but on the realistic phantom of `coxa demo` (1.5 mm voxels) it moved the left
-    /// acetabulum's inclination by +21.7 deg and the neck-shaft angle by -2.6 deg, so it is not
-    /// the default until it holds there too. Off: only the sphere fitted to the
-    /// femur-acetabulum label interface splits them (coxa before issue 59).
+    /// rays from the head (the `gap` module; issue 59). Default true: on the thin-slice test
+    /// renders it brings the head radii within 1 mm (11 of 12 hips, from 3 of 10). A joint
+    /// sphere is used only where the space reads as bone (femur and acetabulum touch in the
+    /// bone mask) and it agrees with the head found before it (`gap::check`); else, and off,
+    /// the sphere fitted to the femur-acetabulum label interface splits them (coxa before
+    /// issue 59). Without that check, on the realistic phantom of `coxa demo` (1.5 mm voxels,
+    /// a 3 mm space below the bone threshold) the sphere split moved the left acetabulum's
+    /// inclination by +21.7 deg and the neck-shaft angles by -2.6 deg.
     pub joint_rays: bool,
 }
 
@@ -61,7 +63,7 @@ impl Default for SegmentOptions {
             max_memory_bytes: None,
             working_voxel_mm: WORKING_VOXEL_MM,
             source_grid: true,
-            joint_rays: false,
+            joint_rays: true,
         }
     }
 }
