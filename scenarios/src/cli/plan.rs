@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! coxa plan --mesh hip_right=HR.stl --mesh femur_right=FR.stl [--mesh hip_left=HL.stl --mesh femur_left=FL.stl]
-//!           [--side left|right] --out DIR [--json]
-//! coxa plan --ct CT [--labels SEG.nii.gz] [--side left|right] --out DIR [--json]
+//!           [--side left|right] --out DIR [--case-name NAME] [--json]
+//! coxa plan --ct CT [--labels SEG.nii.gz] [--side left|right] --out DIR [--case-name NAME] [--json]
 //! ```
 //! Writes the case folder `coxa run` writes for a case (issue 41): `anatomy/`, `plan.json`,
 //! `rom/`, `pictures/`, `report.json`, `report.html`, `report.pdf`, `implants/`, `model.json`,
@@ -301,6 +301,22 @@ mod tests {
 
     fn parse(extra: &[&str]) -> PlanArgs {
         Cli::parse_from(std::iter::once("coxa-plan").chain(extra.iter().copied())).plan
+    }
+
+    /// `--case-name` defaults to the `--out` folder's name; any script or path character is
+    /// accepted as text; an empty, blank, multi-line or over-long name is refused naming the option.
+    #[test]
+    fn case_names() {
+        assert_eq!(case_name(&parse(&["--out", "/tmp/cases/Müller"])).unwrap(), "Müller");
+        for ok in ["../x", "a/b", "Müller 股骨", "<b>&"] {
+            assert_eq!(case_name(&parse(&["--out", "o", "--case-name", ok])).unwrap(), ok);
+        }
+        let long = "x".repeat(CASE_NAME_MAX_CHARS + 1);
+        for bad in ["", "  ", "a\nb", "a\tb", long.as_str()] {
+            let e = case_name(&parse(&["--out", "o", "--case-name", bad])).unwrap_err().to_string();
+            assert!(e.starts_with("--case-name") && !e.contains('\n'), "{e}");
+        }
+        assert!(case_name(&parse(&["--out", "o", "--case-name", &"é".repeat(CASE_NAME_MAX_CHARS)])).is_ok(), "characters, not bytes");
     }
 
     #[test]

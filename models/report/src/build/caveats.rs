@@ -20,6 +20,7 @@ pub const PAGE_ONE_MAX: usize = 5;
 enum Topic {
     Fixation,
     StemSize,
+    CanalEstimated,
     ShaftNotImaged,
     JointSpace,
     Metal,
@@ -34,8 +35,10 @@ impl Topic {
         let has = |w: &[&str]| w.iter().any(|x| l.contains(x));
         if has(&["cemented suggested", "suggests a cemented"]) {
             Some(Self::Fixation)
-        } else if has(&["placeholder", "stem size is not determined", "sized from the outer width", "cortical_ratio", "canal = outer"]) {
+        } else if has(&["placeholder", "stem size is not determined"]) {
             Some(Self::StemSize)
+        } else if has(&["sized from the outer width", "cortical_ratio", "canal = outer", "no canal measured from cortical bone", "estimated from the outer width"]) {
+            Some(Self::CanalEstimated)
         } else if has(&["cannot be compared between the sides"]) {
             Some(Self::SidesNotCompared)
         } else if has(&["shaft imaged", "shaft axis is uncertain", "shaft not imaged", "assumed in neutral"]) {
@@ -69,12 +72,13 @@ impl Topic {
                 }
             }
             Self::StemSize => "Stem size is a placeholder: the femoral canal is not imaged at the sizing level. Template the stem on a radiograph.".into(),
+            Self::CanalEstimated => "The femoral canal is estimated from the bone's outer width (its cortex is not measured): the stem size is approximate. Template the stem on a radiograph.".into(),
             Self::ShaftNotImaged => format!(
                 "The {side} femur is imaged only to the trochanters: stem version, leg length and offset rest on an assumed femoral axis. Check them on a long-leg radiograph, or image the femur to the knee."
             ),
             Self::JointSpace => {
                 let shell = pl.map_or(String::new(), |p| format!(" ({:.0} mm shell)", p.cup.outer_diameter_mm));
-                format!("The CT does not show the joint space: the cup size{shell} is estimated from the femoral head plus cartilage, not measured on the socket. Confirm it with the reamers.")
+                format!("The images do not show the joint space: the cup size{shell} is estimated from the femoral head plus cartilage, not measured on the socket. Confirm it with the reamers.")
             }
             Self::Metal => format!("Metal in the {side} femur (screw, plate or implant): expect hardware to remove; the bone next to it is not measured."),
             Self::KneeNotImaged => {
@@ -130,6 +134,15 @@ pub fn page_one(r: &CaseReport, caveats: Vec<Warning>) -> (Vec<Warning>, Vec<War
         }
     }
     topics.sort();
+    // A placeholder size says more than an estimated canal: one caveat on the stem's size.
+    if topics.contains(&Topic::StemSize) {
+        topics.retain(|t| *t != Topic::CanalEstimated);
+    }
+    // A caveat in its own words starts as a sentence.
+    let own = own.into_iter().map(|s| {
+        let mut c = s.chars();
+        c.next().map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+    });
     let first: Vec<Warning> = topics.into_iter().map(|t| t.sentence(r)).chain(own).take(PAGE_ONE_MAX).map(|cause| Warning { cause, structures: Vec::new(), consequence: None }).collect();
     (first, operated, other)
 }
@@ -144,7 +157,8 @@ mod tests {
 
     #[test]
     fn causes_are_found_and_sides_told_apart() {
-        assert_eq!(Topic::of("canal = outer mediolateral width x 0.55 (cortical_ratio 0.225 each side)"), Some(Topic::StemSize));
+        assert_eq!(Topic::of("canal = outer mediolateral width x 0.55 (cortical_ratio 0.225 each side)"), Some(Topic::CanalEstimated));
+        assert_eq!(Topic::of("the series' middle size 5 is planned as a placeholder"), Some(Topic::StemSize));
         assert_eq!(Topic::of("fixation: cemented suggested (lowest hip T-score -3.0)"), Some(Topic::Fixation));
         assert_eq!(Topic::of("femur_right: only 2 mm of shaft imaged below the trochanters"), Some(Topic::ShaftNotImaged));
         assert_eq!(Topic::of("the other hip is imaged but a femoral shaft is not, so leg length and offset cannot be compared between the sides"), Some(Topic::SidesNotCompared));

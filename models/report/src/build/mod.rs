@@ -100,9 +100,14 @@ pub fn figures(r: &CaseReport, pngs: &[(&str, &[u8])]) -> Result<Vec<Figure>> {
 /// The case as the report's title and page footers name it: the case's name, when it was
 /// planned (UTC, to the minute) and the plan's revision (0: the automatic plan).
 pub fn identity(r: &CaseReport) -> String {
+    format!("case {} ({}) · {}", r.case, r.scenario, when_and_revision(r))
+}
+
+/// When the plan was made (UTC, to the minute) and its revision.
+fn when_and_revision(r: &CaseReport) -> String {
     let when = r.planned_utc.as_deref().map_or_else(|| "date not recorded".to_string(), |t| format!("planned {} UTC", t.replacen('T', " ", 1).get(..16).unwrap_or(t)));
     let revision = if r.revision == 0 { "revision 0 (automatic plan)".to_string() } else { format!("revision {} (surgeon's)", r.revision) };
-    format!("case {} ({}) · {when} · {revision}", r.case, r.scenario)
+    format!("{when} · {revision}")
 }
 
 /// The report of one case.
@@ -111,8 +116,10 @@ pub fn case_document(r: &CaseReport, pictures: Vec<Figure>, opts: &CaseOptions) 
     let mut d = Document::new(format!("coxa: {id}"));
     d.footer = id.clone();
     d.created_utc = r.planned_utc.clone();
-    d.push(Block::Heading { level: 1, text: format!("Total hip arthroplasty plan: {id}") });
-    d.push(Block::Note(Text::plain(format!("{} · {} hip · input: {} · coxa {} · patient name and ID are not shown", r.scenario, r.side.as_str(), fmt::text(&r.input["kind"]), r.coxa_version))));
+    // The case's name first, on a line of its own (a long name wraps there, not mid-date).
+    d.push(Block::Heading { level: 1, text: format!("Case {} ({})", r.case, r.scenario) });
+    d.push(Block::Paragraph(Text::bold(format!("Total hip arthroplasty plan · {}", when_and_revision(r)))));
+    d.push(Block::Note(Text::plain(format!("{} hip · input: {} · coxa {} · patient name and ID are not shown", r.side.as_str(), fmt::text(&r.input["kind"]), r.coxa_version))));
 
     // What the surgeon decides on, then the range of motion against daily life, then the
     // warnings that do not change the plan.
