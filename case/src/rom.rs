@@ -189,6 +189,7 @@ pub fn rom_record_of(model: &HipModel, liner: &str, tilts: &PelvicTilts, user: &
             head_offset_mm: construct.head.neck_length_offset_mm,
             neck_diameter_mm: construct.stem.neck_diameter_mm,
             stem_ccd_deg: user.stem.as_ref().map_or(construct.stem.ccd, |u| u.ccd).deg(),
+            stem_neck_length_mm: user.stem.is_none().then_some(construct.stem.neck_length_mm),
         },
         oscillation_angle_deg: (report.oscillation_angle_deg * 100.0).round() / 100.0,
         cup_pelvic_deg: report.cup_pelvic_deg,

@@ -635,6 +635,7 @@ class RomImplants(Record):
     shell_outer_diameter_mm: float
     stem: str
     stem_ccd_deg: float
+    stem_neck_length_mm: Optional[float]
 
 class RomRecord(Record):
     kind: ClassVar[str]
@@ -842,9 +843,11 @@ class ReportRecord(Record):
     pictures: List[PictureRecord]
     placement: PlacementRecord
     plan: Optional[PlanRecord]
+    planned_utc: Optional[str]
     provenance: Provenance
     pseudo_mri: Optional[PseudoMriSummary]
     radiomics: Optional[RadiomicsRecord]
+    revision: int
     rom: RomRecord
     safe_zone: Optional[SafeZoneMap]
     scenario: str

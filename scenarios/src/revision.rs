@@ -73,6 +73,9 @@ fn revised_report(mut report: CaseReport, plan: &PlanRecord, revision: &Value) -
     let combined = CombinedAnteversion::of(&radio, plan.side, Angle::from_deg(plan.stem.anteversion_deg));
     report.placement.combined_anteversion_deg = (combined.plain_sum_deg * 100.0).round() / 100.0;
     report.placement.source = format!("plan revision {} (coxa view)", revision["number"]);
+    // Page 1, the title and the PDF's date name the revision and its save time.
+    report.revision = revision["number"].as_u64().unwrap_or(0);
+    report.planned_utc = revision["time"].as_str().map(str::to_string).or(report.planned_utc);
     for implants in [&mut report.placement.implants, &mut report.rom.implants] {
         implants.head_diameter_mm = plan.head.diameter_mm;
         implants.head_offset_mm = plan.head.neck_length_offset_mm;

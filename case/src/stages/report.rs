@@ -56,6 +56,8 @@ pub fn case_report(scn: &Scenario, case: &Case, anatomy: &AnatomyResult, results
         input: input_json(&case.input),
         phantom_truth: parts.truth,
         anatomy: anatomy.record.clone(),
+        planned_utc: Some(planned_utc()),
+        revision: 0,
         placement: PlacementRecord {
             source: if primary.plan.is_some() { "planned by coxa's optimiser (sizes, angles, leg length and offset; see the plan)" } else { "fixed by the scenario" }.to_string(),
             cup_angles,
@@ -109,6 +111,14 @@ pub fn summary(case: &Case, results: &[PointResult], geo: &PointGeometry, report
         radiomics: report.radiomics.as_ref().map(crate::radiomics::summary),
         pseudo_mri: report.pseudo_mri.as_ref().map(super::pseudo_mri::summary_line),
     }
+}
+
+/// Now, UTC, RFC 3339 to the second: the automatic plan's time on its report. Where
+/// `SOURCE_DATE_EPOCH` is set (the reproducible-builds convention, seconds since 1970), that time
+/// instead, so that a rerun can give the same bytes.
+pub fn planned_utc() -> String {
+    let fixed = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.trim().parse::<i64>().ok()).and_then(|s| chrono::DateTime::from_timestamp(s, 0));
+    fixed.unwrap_or_else(chrono::Utc::now).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 fn round2(v: f64) -> f64 {

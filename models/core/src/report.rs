@@ -71,6 +71,10 @@ pub struct RomImplants {
     pub stem: String,
     /// Stem neck-shaft (CCD) angle, deg.
     pub stem_ccd_deg: f64,
+    /// From the head's gauge point along the stem's neck to its shoulder, mm (the catalog stem's;
+    /// absent for a user stem and in records written before issue 60): where the neck is cut.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stem_neck_length_mm: Option<f64>,
 }
 
 /// One motion's limit as written.
@@ -450,6 +454,15 @@ pub struct CaseReport {
     pub pictures: Vec<PictureRecord>,
     /// The primary point's placement.
     pub placement: PlacementRecord,
+    /// When the plan on this report was made, UTC, RFC 3339 to the second (`coxa plan`/`coxa
+    /// run`: when the report was written; a revision: its save time); absent in reports written
+    /// before issue 60.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_utc: Option<String>,
+    /// The plan's revision: 0 for the automatic plan, N for the surgeon's N-th revision saved in
+    /// `coxa view` (plan.json's `revision.number`).
+    #[serde(default)]
+    pub revision: u64,
     /// The plan (`plan.json`), if the primary point was planned.
     pub plan: Option<PlanRecord>,
     /// The radiomics stage's result, if it ran (absent from the file otherwise).

@@ -14,6 +14,9 @@ pub struct Document {
     pub title: String,
     /// The footer of every PDF page, before `· page N of M` (the title when empty).
     pub footer: String,
+    /// When the document's content was made, UTC, RFC 3339 (`2026-11-27T17:41:27Z`): the PDF's
+    /// creation date. `None`: no date in the metadata.
+    pub created_utc: Option<String>,
     /// The blocks, in reading order.
     pub blocks: Vec<Block>,
 }
@@ -22,7 +25,7 @@ impl Document {
     /// An empty document called `title`.
     pub fn new(title: impl Into<String>) -> Self {
         let title = title.into();
-        Self { footer: title.clone(), title, blocks: Vec::new() }
+        Self { footer: title.clone(), title, created_utc: None, blocks: Vec::new() }
     }
 
     /// Appends a block.
@@ -325,6 +328,8 @@ pub enum Block {
     Figures(Vec<Figure>),
     /// A vector chart.
     Plot(Plot),
+    /// The next block starts a new page in the PDF (and when the HTML is printed).
+    PageBreak,
 }
 
 impl Block {
@@ -346,6 +351,7 @@ impl Block {
             Self::Table(t) => out.extend(t.header.iter().chain(t.rows.iter().flatten()).map(|c| c.text.to_plain())),
             Self::Figures(f) => out.extend(f.iter().map(|f| f.caption.clone())),
             Self::Plot(p) => out.extend(crate::plot::scene(p).texts()),
+            Self::PageBreak => {}
         }
     }
 }

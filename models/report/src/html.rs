@@ -14,7 +14,7 @@ use crate::document::{Block, CellStyle, Document, SpanStyle, Table, Text, Warnin
 use crate::error::Result;
 use crate::plot::{Pen, Shape, scene};
 
-const CSS: &str = "body{font-family:system-ui,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#222}
+const CSS: &str = ".page-break{break-after:page}body{font-family:system-ui,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#222}
 h1{font-size:24px;margin-bottom:4px}h2{font-size:19px;border-bottom:2px solid #ccd;padding-bottom:3px;margin-top:32px}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccd;padding:3px 8px;text-align:left;font-size:13px}
 th{background:#eef}.kv th{background:none;font-weight:normal}.warn{background:#fff4d6;border:1px solid #e0b84a;padding:8px 12px;margin:10px 0}.sub{color:#555}
@@ -65,6 +65,7 @@ enum HBlock<'a> {
     Table(&'a Table),
     Figures(Vec<HFigure<'a>>),
     Plot(Svg<'a>),
+    PageBreak,
 }
 
 #[derive(Template)]
@@ -137,6 +138,7 @@ pub fn render(doc: &Document) -> Result<String> {
             Block::Table(t) => HBlock::Table(t),
             Block::Figures(f) => HBlock::Figures(f.iter().map(|f| HFigure { caption: &f.caption, data: base64::engine::general_purpose::STANDARD.encode(&f.png) }).collect()),
             Block::Plot(_) => HBlock::Plot(svg(s.as_ref().expect("a plot's scene is laid out above"))),
+            Block::PageBreak => HBlock::PageBreak,
         })
         .collect();
     let mut html = Page { title: &doc.title, css: CSS, blocks }.render()?;

@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! coxa plan --mesh hip_right=HR.stl --mesh femur_right=FR.stl [--mesh hip_left=HL.stl --mesh femur_left=FL.stl]
-//!           [--side left|right] --out DIR [--json]
-//! coxa plan --ct CT [--labels SEG.nii.gz] [--side left|right] --out DIR [--json]
+//!           [--side left|right] --out DIR [--case-name NAME] [--json]
+//! coxa plan --ct CT [--labels SEG.nii.gz] [--side left|right] --out DIR [--case-name NAME] [--json]
 //! ```
 //! Writes the case folder `coxa run` writes for a case (issue 41): `anatomy/`, `plan.json`,
 //! `rom/`, `pictures/`, `report.json`, `report.html`, `report.pdf`, `implants/`, `model.json`,
@@ -53,6 +53,11 @@ pub struct PlanArgs {
     /// The output folder; it must not exist yet (coxa never overwrites).
     #[arg(long)]
     pub out: PathBuf,
+    /// The case's name on the report (title, page footers, PDF metadata) and in case.json;
+    /// default: the `--out` folder's name. Any script, at most 200 characters on one line; it is
+    /// text only, never part of a file name.
+    #[arg(long, value_name = "NAME")]
+    pub case_name: Option<String>,
     /// Fixed head diameter, mm (default: the optimiser chooses among the catalog's heads >= 28 mm).
     #[arg(long)]
     pub head_mm: Option<f64>,
@@ -129,6 +134,25 @@ pub fn options(args: &PlanArgs) -> Result<PlanOptions> {
 
 /// The case `coxa plan` plans: the CT or the bone surfaces, and the operated side (from
 /// `--side`, or the only femur given).
+/// The most characters a case name may have (a title and footer line of the report).
+pub const CASE_NAME_MAX_CHARS: usize = 200;
+
+/// The case's name: `--case-name` checked (not empty, one line, at most
+/// [`CASE_NAME_MAX_CHARS`]), else the `--out` folder's name.
+///
+/// # Errors
+/// A name that is empty, too long or holds a control character, with the fix.
+pub fn case_name(args: &PlanArgs) -> Result<String> {
+    let Some(name) = &args.case_name else {
+        return args.out.file_name().map(|n| n.to_string_lossy().into_owned()).with_context(|| format!("--out {}: name a folder", args.out.display()));
+    };
+    let n = name.chars().count();
+    ensure!(!name.trim().is_empty(), "--case-name is empty: give the case a name, or leave the option out to name it after the --out folder");
+    ensure!(n <= CASE_NAME_MAX_CHARS, "--case-name is {n} characters long: give at most {CASE_NAME_MAX_CHARS}");
+    ensure!(!name.chars().any(char::is_control), "--case-name holds a control character (a line break, tab or escape): give the name on one line of printable text");
+    Ok(name.clone())
+}
+
 fn plan_case(args: &PlanArgs) -> Result<Case> {
     let side_flag = args.side.map(Side::from);
     let (input, side) = match &args.ct {
@@ -154,7 +178,7 @@ fn plan_case(args: &PlanArgs) -> Result<Case> {
             (CaseInput::Meshes(files), side)
         }
     };
-    Ok(Case { name: "plan".into(), input, side, mesh_units: args.mesh_units, model: None })
+    Ok(Case { name: case_name(args)?, input, side, mesh_units: args.mesh_units, model: None })
 }
 
 /// The scenario `coxa plan` runs its one case in: the catalog and the posture tilts (as a
@@ -185,6 +209,7 @@ fn plan_scenario(args: &PlanArgs, case: Case, options: PlanOptions) -> Result<Sc
 /// folder `DIR` that appears only when complete. Returns plan.json's record.
 pub fn run(args: &PlanArgs) -> Result<PlanRecord> {
     let out = &args.out;
+    case_name(args)?;
     if out.exists() {
         bail!("{} already exists; coxa plan writes into a new folder and never overwrites: choose another --out", out.display());
     }
@@ -276,6 +301,22 @@ mod tests {
 
     fn parse(extra: &[&str]) -> PlanArgs {
         Cli::parse_from(std::iter::once("coxa-plan").chain(extra.iter().copied())).plan
+    }
+
+    /// `--case-name` defaults to the `--out` folder's name; any script or path character is
+    /// accepted as text; an empty, blank, multi-line or over-long name is refused naming the option.
+    #[test]
+    fn case_names() {
+        assert_eq!(case_name(&parse(&["--out", "/tmp/cases/Müller"])).unwrap(), "Müller");
+        for ok in ["../x", "a/b", "Müller 股骨", "<b>&"] {
+            assert_eq!(case_name(&parse(&["--out", "o", "--case-name", ok])).unwrap(), ok);
+        }
+        let long = "x".repeat(CASE_NAME_MAX_CHARS + 1);
+        for bad in ["", "  ", "a\nb", "a\tb", long.as_str()] {
+            let e = case_name(&parse(&["--out", "o", "--case-name", bad])).unwrap_err().to_string();
+            assert!(e.starts_with("--case-name") && !e.contains('\n'), "{e}");
+        }
+        assert!(case_name(&parse(&["--out", "o", "--case-name", &"é".repeat(CASE_NAME_MAX_CHARS)])).is_ok(), "characters, not bytes");
     }
 
     #[test]

@@ -10,6 +10,8 @@ use anyhow::Result;
 use serde_json::Value;
 
 use crate::cases::{coxa, ok, read_json};
+
+mod page1;
 use crate::common::{in_ci, peer_python};
 
 /// poppler-utils' tools and pypdf, or `None` with a note (a failure in CI).
@@ -111,7 +113,8 @@ fn any_language_in_the_pdf_title_with_embedded_fonts() {
     assert!(poppler.iter().any(|(n, _)| n.contains("CJK")), "山田 from a CJK font: {poppler:?}");
     // The HTML carries the name as it is (UTF-8), title and heading.
     let html = std::fs::read_to_string(case.join("report.html")).unwrap();
-    assert!(html.contains(&format!("<title>coxa: {name} — case phantom</title>")) && html.contains(&format!("<h1>Total hip arthroplasty plan: {name} — case phantom</h1>")));
+    // Issue 60: the case first, then the scenario, the plan's time and its revision.
+    assert!(html.contains(&format!("<title>coxa: case phantom ({name}) · planned ")) && html.contains(&format!("<h1>Case phantom ({name})</h1>")));
 }
 
 /// Issue 40: a scenario called `<script>alert(1)</script>` is text in the report and in the
@@ -247,7 +250,7 @@ fn real_ct_report_leads_with_the_decision() -> Result<()> {
     let raw: Vec<&str> = r["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
     eprintln!("{} warnings in report.json and {} plan notes, {} items in the report", raw.len(), plan["notes"].as_array().unwrap().len(), items.len());
     assert!(items.len() < raw.len() + plan["notes"].as_array().unwrap().len(), "grouped: {items:#?}");
-    let footer = format!("{} — case {}", r["scenario"].as_str().unwrap(), r["case"].as_str().unwrap());
+    let footer = format!("case {} ({})", r["case"].as_str().unwrap(), r["scenario"].as_str().unwrap());
     let (html_words, pdf_words) = (html_text(&html), pdf_text_without_footers(&pdf, &footer));
     for it in &items {
         let (in_html, in_pdf) = (html_words.matches(it.as_str()).count(), pdf_words.matches(it.as_str()).count());

@@ -3,7 +3,7 @@
 //! their targets, the range-of-motion margins against what daily life needs, and the caveats
 //! that change the plan.
 
-use coxa_core::{CaseReport, CupAngleDefinition};
+use coxa_core::{CaseReport, CombinedAnteversion, CupAngleDefinition};
 
 use super::CaseOptions;
 use super::fmt::{f, numf, numo, signed, words};
@@ -100,18 +100,79 @@ fn margins(r: &CaseReport) -> Table {
     t
 }
 
-/// Appends the decision.
+/// The measures surgeons plan by: combined anteversion (both definitions, named), the neck
+/// resection level, the centre of rotation against the teardrop and the other hip.
+fn measures(r: &CaseReport) -> Table {
+    let mut t = Table::with_header(["measure", "planned", "how"]).id("decision-measures");
+    if let Some(c) = super::measures::combined(r) {
+        let sd = r.plan.as_ref().and_then(|pl| pl.combined_anteversion_sd_deg).filter(|x| x.is_finite()).map_or(String::new(), |sd| format!("; predicted femoral frame, SD {sd:.1}°"));
+        t.row([
+            Cell::new(CombinedAnteversion::WIDMER_LABEL),
+            Cell::new(Text::bold(format!("{:.1}°", c.widmer_deg))),
+            Cell::new(format!("optimum {:.1}° at 40-45° inclination (Widmer and Zurfluh 2004){sd}", CombinedAnteversion::WIDMER_OPTIMUM_DEG)),
+        ]);
+        t.row([Cell::new(CombinedAnteversion::PLAIN_SUM_LABEL), Cell::new(Text::bold(format!("{:.1}°", c.plain_sum_deg))), Cell::new("safe range 25-50° (Dorr et al. 2009)")]);
+    }
+    match super::measures::resection(r) {
+        Ok((mm, how)) => t.row([Cell::new("neck resection level"), Cell::new(Text::bold(format!("{mm:.1} mm")).and(" above the lesser trochanter")), Cell::new(how)]),
+        Err(why) => t.row([Cell::new("neck resection level"), Cell::new(Text::bold("not given")), Cell::new(why.trim_start_matches("not given: ").to_string())]),
+    }
+    t.row([
+        Cell::new("centre of rotation against the teardrop"),
+        Cell::new(Text::bold("teardrop not detected")),
+        Cell::new("coxa finds no teardrop landmark; the centre is given against the other hip below"),
+    ]);
+    match super::measures::centre_against_other_hip(r) {
+        Ok((h, v)) => {
+            let dir = |x: f64, pos: &str, neg: &str| if x >= 0.0 { pos.to_string() } else { neg.to_string() };
+            t.row([
+                Cell::new("centre of rotation against the other hip"),
+                Cell::new(Text::bold(format!("horizontal {h:+.1} mm, vertical {v:+.1} mm"))),
+                Cell::new(format!("{} and {}: the cup's centre against the other femoral head's, mirrored about the midline (pelvic frame)", dir(h, "lateral", "medial"), dir(v, "higher", "lower"))),
+            ]);
+        }
+        Err(why) => t.row([Cell::new("centre of rotation against the other hip"), Cell::new(Text::bold("not given")), Cell::new(why)]),
+    }
+    t
+}
+
+/// The plan against the daily-life needs: which are met, and when one is short, the single
+/// change of the searched space that comes closest.
+fn daily_life(r: &CaseReport) -> Option<Text> {
+    let dl = r.plan.as_ref()?.daily_life.as_ref()?;
+    if dl.met {
+        return Some(Text::bold("Daily life: every need met").and(format!(" (smallest margin {:+.1}°).", dl.min_margin_deg)));
+    }
+    let list = |s: &[coxa_core::plan_record::MotionMarginRecord]| s.iter().map(|m| format!("{} by {:.1}°", words(&m.motion), -m.margin_deg)).collect::<Vec<_>>().join(", ");
+    let mut t = Text::bold("Daily life: short of ").and_bold(list(&dl.short)).and(".");
+    match &dl.closest {
+        Some(c) => {
+            let rest = if c.short.is_empty() { "meets every need".to_string() } else { format!("still short of {}", list(&c.short)) };
+            t = t.and(" Closest change: ").and_bold(c.changes.join(", ")).and(format!(" — {rest} (smallest margin {:+.1}°).", c.min_margin_deg));
+        }
+        None => t = t.and(" Nothing in the searched range comes closer."),
+    }
+    Some(t)
+}
+
+/// Appends the decision: page 1. `caveats`: the surgeon's caveats of page 1 (at most five).
 pub fn push(d: &mut Document, r: &CaseReport, opts: &CaseOptions, caveats: Vec<Warning>) {
     d.push(Block::Heading { level: 2, text: "The decision".into() });
     d.push(Block::Table(implants(r)));
     d.push(Block::Table(placement(r, opts.cup_definition)));
+    d.push(Block::Table(measures(r)));
     let smallest = r.rom.min_adl_margin_deg();
     d.push(Block::Heading { level: 3, text: "Range of motion against daily life".into() });
     d.push(Block::Table(margins(r)));
-    d.push(Block::Note(Text::plain(match smallest {
-        Some(m) => format!("Smallest margin {m:+.1}°. Margin: limit minus what the activity needs; red below the need, amber within 10°, green 10° or more above it."),
-        None => "No daily-life motion was simulated.".into(),
-    })));
+    let legend = "Margin: limit minus what the activity needs; red below the need, amber within 10°, green 10° or more above it.";
+    match (daily_life(r), smallest) {
+        (Some(t), _) => {
+            d.push(Block::Paragraph(t));
+            d.push(Block::Note(Text::plain(legend)));
+        }
+        (None, Some(m)) => d.push(Block::Note(Text::plain(format!("Smallest margin {m:+.1}°. {legend}")))),
+        (None, None) => d.push(Block::Note(Text::plain("No daily-life motion was simulated."))),
+    }
     if !caveats.is_empty() {
         d.push(Block::Warnings { title: "Caveats that change the plan".into(), items: caveats });
     }

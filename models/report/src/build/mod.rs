@@ -8,9 +8,11 @@
 //! sweep, anatomy, bone quality, muscles, radiomics, segmentation, conventions).
 
 mod anatomy;
+pub mod caveats;
 mod decision;
 pub(crate) mod fmt;
 mod lesions;
+pub mod measures;
 mod msk;
 mod plan;
 mod pseudo_mri;
@@ -95,12 +97,28 @@ pub fn figures(r: &CaseReport, pngs: &[(&str, &[u8])]) -> Result<Vec<Figure>> {
         .collect()
 }
 
+/// The case as the report's title and page footers name it: the case's name, when it was
+/// planned (UTC, to the minute) and the plan's revision (0: the automatic plan).
+pub fn identity(r: &CaseReport) -> String {
+    format!("case {} ({}) · {}", r.case, r.scenario, when_and_revision(r))
+}
+
+/// When the plan was made (UTC, to the minute) and its revision.
+fn when_and_revision(r: &CaseReport) -> String {
+    let when = r.planned_utc.as_deref().map_or_else(|| "date not recorded".to_string(), |t| format!("planned {} UTC", t.replacen('T', " ", 1).get(..16).unwrap_or(t)));
+    let revision = if r.revision == 0 { "revision 0 (automatic plan)".to_string() } else { format!("revision {} (surgeon's)", r.revision) };
+    format!("{when} · {revision}")
+}
+
 /// The report of one case.
 pub fn case_document(r: &CaseReport, pictures: Vec<Figure>, opts: &CaseOptions) -> Document {
-    let title = format!("{} — case {}", r.scenario, r.case);
-    let mut d = Document::new(format!("coxa: {title}"));
-    d.footer = title.clone();
-    d.push(Block::Heading { level: 1, text: format!("Total hip arthroplasty plan: {title}") });
+    let id = identity(r);
+    let mut d = Document::new(format!("coxa: {id}"));
+    d.footer = id.clone();
+    d.created_utc = r.planned_utc.clone();
+    // The case's name first, on a line of its own (a long name wraps there, not mid-date).
+    d.push(Block::Heading { level: 1, text: format!("Case {} ({})", r.case, r.scenario) });
+    d.push(Block::Paragraph(Text::bold(format!("Total hip arthroplasty plan · {}", when_and_revision(r)))));
     d.push(Block::Note(Text::plain(format!("{} hip · input: {} · coxa {} · patient name and ID are not shown", r.side.as_str(), fmt::text(&r.input["kind"]), r.coxa_version))));
 
     // What the surgeon decides on, then the range of motion against daily life, then the
@@ -108,7 +126,16 @@ pub fn case_document(r: &CaseReport, pictures: Vec<Figure>, opts: &CaseOptions) 
     let notes: &[String] = r.plan.as_ref().map_or(&[], |p| &p.notes[..]);
     let (mut caveats, mut others) = crate::warnings::split_caveats(&r.warnings, notes);
     lesions::to_caveats(&mut caveats, &mut others);
-    decision::push(&mut d, r, opts, caveats);
+    let (first, detail, other_hip) = caveats::page_one(r, caveats);
+    decision::push(&mut d, r, opts, first);
+    // Page 1 is the decision alone; the caveats' own sentences follow.
+    d.push(Block::PageBreak);
+    if !detail.is_empty() {
+        d.push(Block::Warnings { title: "Caveats in detail (operated side)".into(), items: detail });
+    }
+    if !other_hip.is_empty() {
+        d.push(Block::Warnings { title: "The other hip".into(), items: other_hip });
+    }
     // The motions that limit the plan at their first contact, then every motion's limit.
     let (contacts, pictures): (Vec<_>, Vec<_>) = r.pictures.iter().zip(pictures).partition(|(p, _)| p.file.starts_with(CONTACT_PICTURE_PREFIX));
     let (pseudo_mri_figures, pictures): (Vec<_>, Vec<_>) = pictures.into_iter().partition(|(p, _)| p.file == pseudo_mri::PICTURE);

@@ -36,10 +36,10 @@ pub fn push_placement(d: &mut Document, r: &CaseReport) {
     // A stem version about a predicted condylar line carries the prediction's SD (issue 14).
     let stem_sd = r.plan.as_ref().and_then(|pl| pl.stem.anteversion_sd_deg).filter(|x| x.is_finite());
     let predicted = stem_sd.map_or(String::new(), |s| format!(" (PREDICTED femoral frame, SD {s:.1}°)"));
+    // Combined anteversion is on page 1, in both definitions.
     d.push(Block::KeyValue(vec![
         ("cup centre (LPS mm)".to_string(), Text::plain(pt3(&p.cup_centre_lps_mm))),
         ("stem anteversion".to_string(), Text::plain(format!("{}°{predicted}", f(p.stem_anteversion_deg, 1)))),
-        (coxa_core::CombinedAnteversion::PLAIN_SUM_LABEL.to_string(), Text::plain(format!("{}°{predicted}", f(p.combined_anteversion_deg, 1)))),
     ]));
 }
 
@@ -102,14 +102,7 @@ fn reasoning_table(pl: &PlanRecord) -> Table {
     t.row(["head".to_string(), format!("{} mm, offset {} mm", numf(pl.head.diameter_mm, 0), numf(pl.head.neck_length_offset_mm, 1)), "largest range for the liner and shell".to_string()]);
     t.row(["leg length change".to_string(), format!("{} mm", numf(pl.leg_length_change_mm, 1)), format!("target {} mm ({})", numf(pl.targets.leg_length_change_mm, 1), pl.targets.from)]);
     t.row(["offset change".to_string(), format!("{} mm", numf(pl.offset_change_mm, 1)), format!("target {} mm", numf(pl.targets.offset_change_mm, 1))]);
-    t.row([
-        coxa_core::CombinedAnteversion::WIDMER_LABEL.to_string(),
-        match pl.combined_anteversion_sd_deg.filter(|x| x.is_finite()) {
-            Some(sd) => format!("{}° (predicted, SD {sd:.1}°)", numf(pl.combined_anteversion_deg, 1)),
-            None => format!("{}°", numf(pl.combined_anteversion_deg, 1)),
-        },
-        "the planner's tie-break target is 37° at 40° inclination (Widmer and Zurfluh 2004)".to_string(),
-    ]);
+    // Combined anteversion (both definitions) is on page 1.
     let (value, why) = native_version(pl);
     t.row(["native femoral anteversion".to_string(), value, why]);
     t

@@ -101,8 +101,22 @@ fn op(s: &mut Surface<'_>, fonts: &mut Fonts, images: &[Image], o: &Op) {
     }
 }
 
-/// The pages as a PDF file titled `title`.
-pub fn pdf(fonts: &mut Fonts, pages: &[Vec<Op>], images: &[Image], title: &str) -> Result<Vec<u8>> {
+/// `2026-11-27T17:41:27Z` (RFC 3339, UTC, as coxa writes it) as the PDF's date; `None` for
+/// anything else.
+pub fn pdf_date(rfc3339_utc: &str) -> Option<krilla::metadata::DateTime> {
+    let b = rfc3339_utc.as_bytes();
+    let shape = b.len() == 20 && b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && b[16] == b':' && b[19] == b'Z';
+    if !shape {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| rfc3339_utc.get(r).and_then(|s| s.parse::<u16>().ok());
+    let small = |r: std::ops::Range<usize>, hi: u16| n(r).filter(|v| *v <= hi).and_then(|v| u8::try_from(v).ok());
+    let (y, mo, d, h, mi, s) = (n(0..4)?, small(5..7, 12)?, small(8..10, 31)?, small(11..13, 23)?, small(14..16, 59)?, small(17..19, 59)?);
+    (mo >= 1 && d >= 1).then(|| krilla::metadata::DateTime::new(y).month(mo).day(d).hour(h).minute(mi).second(s).utc_offset_hour(0).utc_offset_minute(0))
+}
+
+/// The pages as a PDF file titled `title`, created at `created_utc` (RFC 3339, UTC).
+pub fn pdf(fonts: &mut Fonts, pages: &[Vec<Op>], images: &[Image], title: &str, created_utc: Option<&str>) -> Result<Vec<u8>> {
     let mut doc = krilla::Document::new();
     let settings = PageSettings::from_wh(PAGE.0, PAGE.1).ok_or_else(|| Error::Pdf("the page size".into()))?;
     for ops in pages {
@@ -114,6 +128,10 @@ pub fn pdf(fonts: &mut Fonts, pages: &[Vec<Op>], images: &[Image], title: &str) 
         s.finish();
         page.finish();
     }
-    doc.set_metadata(Metadata::new().title(title.to_string()).creator("coxa".to_string()).producer(concat!("coxa ", env!("CARGO_PKG_VERSION"), " (krilla)").to_string()));
+    let mut meta = Metadata::new().title(title.to_string()).creator("coxa".to_string()).producer(concat!("coxa ", env!("CARGO_PKG_VERSION"), " (krilla)").to_string());
+    if let Some(date) = created_utc.and_then(pdf_date) {
+        meta = meta.creation_date(date);
+    }
+    doc.set_metadata(meta);
     doc.finish().map_err(|e| Error::Pdf(format!("{e:?}")))
 }

@@ -79,6 +79,8 @@ pub enum Placed {
     Table { space_before: f32, header: Option<Unit>, rows: Vec<Unit> },
     /// A heading: on the same page as the start of the next block.
     Heading { space_before: f32, unit: Unit },
+    /// What follows starts a new page.
+    PageBreak,
 }
 
 /// A box drawn behind the part of a flow on each page (the warnings).
@@ -392,6 +394,7 @@ pub fn block(fonts: &mut Fonts, b: &Block, figure_index: usize, sizes: &[(u32, u
             let k = (WIDTH / s.width as f32).min(1.0);
             flow(vec![Unit { height: s.height as f32 * k + 4.0, ops: scene_ops(&s, k, fonts) }], 6.0)
         }
+        Block::PageBreak => Placed::PageBreak,
     }
 }
 

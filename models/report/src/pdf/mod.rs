@@ -143,6 +143,7 @@ fn lead(p: &Placed) -> f32 {
             if total <= BOTTOM - TOP { total } else { head + rows.first().map_or(0.0, |r| r.height) }
         }
         Placed::Heading { unit, .. } => unit.height,
+        Placed::PageBreak => 0.0,
     }
 }
 
@@ -208,6 +209,7 @@ pub fn render(doc: &Document) -> Result<Pdf> {
             }
             Placed::Flow { space_before, units, frame } => pager.flow(*space_before, units, *frame),
             Placed::Table { space_before, header, rows } => pager.table(*space_before, header.as_ref(), rows),
+            Placed::PageBreak => pager.new_page(),
         }
     }
     let mut pages = pager.pages;
@@ -222,6 +224,6 @@ pub fn render(doc: &Document) -> Result<Pdf> {
         let w = fonts.width(&label, false) * style.size;
         page.push(Op::Text { x: (PAGE.0 - w) / 2.0, y: PAGE.1 - 22.0, text: label, bold: false, size: style.size, colour: style.colour, vertical: false });
     }
-    let bytes = draw::pdf(&mut fonts, &pages, &images, &doc.title)?;
+    let bytes = draw::pdf(&mut fonts, &pages, &images, &doc.title, doc.created_utc.as_deref())?;
     Ok(Pdf { bytes, pages: n, missing_glyphs: missing })
 }
