@@ -55,8 +55,9 @@ class Text(HTMLParser):
 
 pdf = pypdf.PdfReader(sys.argv[1])
 text = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", sys.argv[1], "-"], check=True, capture_output=True).stdout.decode("utf-8")
-# One page per form feed; the footer "<title> · page N of M" left out.
-pages = [re.sub(r"page \d+ of \d+", "", norm(p)) for p in text.split("\f")]
+# One page per form feed; the footer line "<case, plan date, revision> · page N of M" left out
+# (the same on every page: the HTML shows it once, under the heading).
+pages = [norm(re.sub(r"[^\n]*page \d+ of \d+[^\n]*", "", p)) for p in text.split("\f")]
 if pages and not pages[-1].strip():
     pages.pop()
 assert len(pages) == len(pdf.pages), (len(pages), len(pdf.pages))
