@@ -97,15 +97,16 @@ impl PlanValue {
 /// The first value out of range, with its field (`cup.angles_deg.radiographic.inclination_deg`).
 pub fn check_plan(plan: &crate::PlanRecord) -> Result<(), (String, OutOfRange)> {
     let a = &plan.cup.angles_deg;
-    let mut checks: Vec<(String, PlanValue, f64)> = Vec::new();
-    checks.push(("cup.angles_deg.radiographic.inclination_deg".into(), PlanValue::CupInclinationDeg, a.radiographic.inclination_deg));
-    checks.push(("cup.angles_deg.radiographic.anteversion_deg".into(), PlanValue::CupAnteversionDeg, a.radiographic.anteversion_deg));
-    checks.push(("stem.anteversion_deg".into(), PlanValue::StemAnteversionDeg, plan.stem.anteversion_deg));
-    checks.push(("head.diameter_mm".into(), PlanValue::HeadDiameterMm, plan.head.diameter_mm));
-    checks.push(("head.neck_length_offset_mm".into(), PlanValue::HeadOffsetMm, plan.head.neck_length_offset_mm));
-    checks.push(("cup.outer_diameter_mm".into(), PlanValue::ShellOuterDiameterMm, plan.cup.outer_diameter_mm));
+    let checks = [
+        ("cup.angles_deg.radiographic.inclination_deg", PlanValue::CupInclinationDeg, a.radiographic.inclination_deg),
+        ("cup.angles_deg.radiographic.anteversion_deg", PlanValue::CupAnteversionDeg, a.radiographic.anteversion_deg),
+        ("stem.anteversion_deg", PlanValue::StemAnteversionDeg, plan.stem.anteversion_deg),
+        ("head.diameter_mm", PlanValue::HeadDiameterMm, plan.head.diameter_mm),
+        ("head.neck_length_offset_mm", PlanValue::HeadOffsetMm, plan.head.neck_length_offset_mm),
+        ("cup.outer_diameter_mm", PlanValue::ShellOuterDiameterMm, plan.cup.outer_diameter_mm),
+    ];
     for (field, what, v) in checks {
-        what.check(v).map_err(|e| (field, e))?;
+        what.check(v).map_err(|e| (field.to_string(), e))?;
     }
     Ok(())
 }

@@ -224,16 +224,16 @@ fn a_save_killed_at_any_step_leaves_the_old_case_or_the_new_one_whole() -> Resul
         let mut child = spawn_view(&case, tmp.path(), point, script, &[("COXA_TEST_SAVE_PAUSE", point)]);
         let stderr = child.stderr.take().unwrap();
         let mut pid = None;
-        for line in BufReader::new(stderr).lines() {
-            let line = line?;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(rest) = line.strip_prefix(&format!("save paused at {point} (pid ")) {
                 pid = rest.strip_suffix(')').map(str::to_string);
                 break;
             }
         }
         let pid = pid.unwrap_or_else(|| panic!("the save never reached {point}"));
-        assert!(Command::new("kill").args(["-KILL", &pid]).status()?.success());
+        let killed = Command::new("kill").args(["-KILL", &pid]).status();
         child.wait()?;
+        assert!(killed?.success(), "kill -KILL {pid}");
         let n = whole_revision(&case, &implants_of);
         let left: Vec<String> = std::fs::read_dir(&parent)?.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n != "case").collect();
         eprintln!("killed at {point}: the case is revision {n}, beside it {left:?}");
