@@ -322,18 +322,29 @@ fn run_guarded(target: &Target<'_>, file: &Path) -> (std::thread::Result<Result<
     (r, t0.elapsed())
 }
 
+/// Every execution holds this for reading; the CPU-time re-run of a slow one holds it for
+/// writing, so that no other target's execution runs in this process meanwhile (`cargo test`
+/// runs several fuzz targets at once, and the process's CPU time counts all their threads: a
+/// float_image input counted 1.60 s of CPU in a 2.30 s re-run beside another target, a hang).
+static EXCLUSIVE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
 /// Runs one input, catching panics; the crash description if it crashed or hung.
 fn execute(target: &Target<'_>, file: &Path, data: &[u8]) -> (Result<(), String>, Duration, Option<String>) {
     std::fs::write(file, data).expect("writing the fuzz input");
     coverage::clear();
+    let shared = EXCLUSIVE.read().unwrap_or_else(std::sync::PoisonError::into_inner);
     let (r, dt) = run_guarded(target, file);
+    drop(shared);
     match r {
         Ok(res) if dt > HANG => {
-            // Over a second of wall time on a loaded machine is not yet a hang: run it again
-            // and count the process's CPU time (all threads).
+            // Over a second of wall time on a loaded machine is not yet a hang: run it again,
+            // alone among the targets, and count the process's CPU time (all threads: the
+            // reader's own rayon workers included).
+            let alone = EXCLUSIVE.write().unwrap_or_else(std::sync::PoisonError::into_inner);
             let cpu0 = process_cpu();
             let (_, wall) = run_guarded(target, file);
             let cpu = process_cpu().saturating_sub(cpu0);
+            drop(alone);
             let hang = cpu > HANG;
             if !hang {
                 SLOW_WALL.with(|c| c.set(c.get() + 1));
