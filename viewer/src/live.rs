@@ -289,11 +289,13 @@ impl LiveModel {
 
     /// The placement for `c`: the case's placement with the controls applied (see the module docs).
     ///
+    /// The plan's ranges (`coxa_core::plan_ranges`, as `coxa rom` checks them) are kept before
+    /// the controls get here: a script's `set` line is refused when it is read, the panel's
+    /// buttons stop at the ends, and a save checks the revision's plan record.
+    ///
     /// # Errors
-    /// Controls out of the plan's ranges (`coxa_core::plan_ranges`, as `coxa rom` checks them)
-    /// or not the catalog's sizes.
+    /// Controls that are not the catalog's sizes.
     pub fn placement(&self, c: &Controls) -> Result<ImplantPlacement, ViewError> {
-        crate::script::Control::check_all(c).map_err(|why| ViewError::Live { why })?;
         self.check_catalog(c)?;
         let mut p = self.base.clone();
         p.cup = CupAngles { definition: CupAngleDefinition::Radiographic, inclination: Angle::from_deg(c.cup_inclination_deg), anteversion: Angle::from_deg(c.cup_anteversion_deg) };

@@ -52,8 +52,8 @@ fn mm_per_unit(text: &str) -> std::result::Result<f64, String> {
 /// (read as infinity); such a file is refused before it reaches truck.
 const MAX_NUMBER_MM: f64 = 1e4;
 
-/// Checks every real number of the DATA section (coordinates, radii, lengths, parameters):
-/// finite and, in millimetres, within [`MAX_NUMBER_MM`]. Entity references (`#12`), strings
+/// Checks every number of the DATA section: finite, and each REAL (coordinates, radii, lengths,
+/// parameters), in millimetres, within [`MAX_NUMBER_MM`]. Entity references (`#12`), strings
 /// and enumerations (`.T.`) are not numbers; the HEADER is not read.
 fn numbers_in_range(text: &str, scale: f64) -> std::result::Result<(), String> {
     let data = text.find("DATA;").map_or(text, |i| &text[i..]);
@@ -88,7 +88,10 @@ fn numbers_in_range(text: &str, scale: f64) -> std::result::Result<(), String> {
                     if !v.is_finite() {
                         return Err(format!("the number {token} is out of range (not finite); export the part again"));
                     }
-                    if v.abs() * scale > MAX_NUMBER_MM {
+                    // Only REALs are lengths; a REAL always holds a decimal point in a STEP
+                    // file (ISO 10303-21), an INTEGER never (e.g. the year 2000 of
+                    // APPLICATION_PROTOCOL_DEFINITION, which in metres would be 2 km).
+                    if token.contains('.') && v.abs() * scale > MAX_NUMBER_MM {
                         return Err(format!(
                             "a number of {token} (in millimetres {:.3e}) is larger than any implant ({} m); check the part's length unit and size",
                             v.abs() * scale,
