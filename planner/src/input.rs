@@ -303,7 +303,8 @@ impl PlanOptions {
     /// Checks every value (finite, in range, ranges ordered).
     pub fn validate(&self) -> Result<()> {
         if let Some(h) = self.head_diameter_mm {
-            check("head_diameter_mm", h, 12.0, 60.0)?;
+            let (lo, hi) = coxa_core::plan_ranges::PlanValue::HeadDiameterMm.range();
+            check("head_diameter_mm", h, lo, hi)?;
         }
         if self.liners.is_empty() {
             return Err(PlanError::InvalidOption { what: "liners".into(), value: "[]".into(), why: "name at least one liner, e.g. neutral".into() });

@@ -8,8 +8,11 @@
 //!   `report.html` / `report.pdf` when the case has them; the case's summary `case.json`;
 //! - `manifest.json` (every file's SHA-256), so that `coxa pacs push` sends the current plan.
 //!
-//! Files are written into a staging folder inside the case, then renamed over the old ones: a
-//! file is the old one or the new one, never half written. The sweep's own records (`rom/`,
+//! The folder given is the new case the viewer is building beside the live one
+//! ([`coxa_viewer::case_swap`]), whose files are hard links to the live case's: files are written
+//! into a staging folder inside it, then renamed over the old names (a linked file is never
+//! opened for writing), and the viewer swaps the whole folder in once this has succeeded. A
+//! failure here leaves the live case as it was. The sweep's own records (`rom/`,
 //! `rom_sweep.csv`, `plans/<point>.json`) stay the automatic plan's.
 
 use std::path::{Path, PathBuf};
@@ -119,6 +122,8 @@ fn files_under(root: &Path) -> Result<Vec<PathBuf>> {
 /// A plan.json this coxa cannot read, a picture or report that cannot be made or written.
 pub fn rebuild(dir: &Path, plan_json: &Value) -> Result<Vec<String>> {
     let plan: PlanRecord = serde_json::from_value(plan_json.clone()).context("the revised plan.json is not a plan record of this coxa")?;
+    // The plan's ranges, as `coxa rom`, the scenarios and the desk check them.
+    coxa_core::plan_ranges::check_plan(&plan).map_err(|(field, e)| anyhow::anyhow!("the revised plan.json's {field}: {e}"))?;
     let staging = dir.join(format!(".revision{}{}", coxa_case::atomic::TMP_MARK, std::process::id()));
     if staging.exists() {
         std::fs::remove_dir_all(&staging).with_context(|| format!("clearing {}", staging.display()))?;

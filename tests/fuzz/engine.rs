@@ -98,6 +98,9 @@ pub struct Report {
     pub slowest: Duration,
     /// Executions over 1 s of wall time but not of CPU time when re-run (a loaded machine).
     pub slow_wall: u64,
+    /// Executions in which the reader caught a panic of its own (a dependency's, turned into an
+    /// error; the STEP reader's truck): not a crash, but counted and the first inputs kept.
+    pub panics_caught: u64,
     /// Wall time.
     pub wall: Duration,
 }
@@ -311,6 +314,7 @@ fn start_watchdog() {
 fn run_guarded(target: &Target<'_>, file: &Path) -> (std::thread::Result<Result<(), String>>, Duration) {
     let t0 = Instant::now();
     RUNNING_SINCE_US.store(now_us().max(1), Ordering::Relaxed);
+    PANICS.with(|c| c.set(0));
     FUZZING.with(|f| f.set(true));
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (target.run)(file)));
     FUZZING.with(|f| f.set(false));
@@ -318,18 +322,29 @@ fn run_guarded(target: &Target<'_>, file: &Path) -> (std::thread::Result<Result<
     (r, t0.elapsed())
 }
 
+/// Every execution holds this for reading; the CPU-time re-run of a slow one holds it for
+/// writing, so that no other target's execution runs in this process meanwhile (`cargo test`
+/// runs several fuzz targets at once, and the process's CPU time counts all their threads: a
+/// float_image input counted 1.60 s of CPU in a 2.30 s re-run beside another target, a hang).
+static EXCLUSIVE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
 /// Runs one input, catching panics; the crash description if it crashed or hung.
 fn execute(target: &Target<'_>, file: &Path, data: &[u8]) -> (Result<(), String>, Duration, Option<String>) {
     std::fs::write(file, data).expect("writing the fuzz input");
     coverage::clear();
+    let shared = EXCLUSIVE.read().unwrap_or_else(std::sync::PoisonError::into_inner);
     let (r, dt) = run_guarded(target, file);
+    drop(shared);
     match r {
         Ok(res) if dt > HANG => {
-            // Over a second of wall time on a loaded machine is not yet a hang: run it again
-            // and count the process's CPU time (all threads).
+            // Over a second of wall time on a loaded machine is not yet a hang: run it again,
+            // alone among the targets, and count the process's CPU time (all threads: the
+            // reader's own rayon workers included).
+            let alone = EXCLUSIVE.write().unwrap_or_else(std::sync::PoisonError::into_inner);
             let cpu0 = process_cpu();
             let (_, wall) = run_guarded(target, file);
             let cpu = process_cpu().saturating_sub(cpu0);
+            drop(alone);
             let hang = cpu > HANG;
             if !hang {
                 SLOW_WALL.with(|c| c.set(c.get() + 1));
@@ -431,6 +446,12 @@ pub fn fuzz_runs(target: &Target<'_>, corpus: &[Vec<u8>], budget: Duration, max_
             report.slowest = dt;
             let _ = std::fs::write(crash_dir.join(format!("{}-slowest{}", target.name, target.ext)), &data);
         }
+        if crash.is_none() && PANICS.with(std::cell::Cell::get) > 0 {
+            report.panics_caught += 1;
+            if report.panics_caught <= 8 {
+                let _ = std::fs::write(crash_dir.join(format!("{}-caught-{:016x}{}", target.name, fnv(&data), target.ext)), &data);
+            }
+        }
         if let Some(why) = crash {
             let keep = crash_dir.join(format!("{}-{:016x}{}", target.name, fnv(&data), target.ext));
             let _ = std::fs::write(&keep, &data);
@@ -517,7 +538,7 @@ pub fn peak_rss_bytes() -> u64 {
 /// One line per report (the engine's summary), and panics listing every crash.
 pub fn check(report: &Report) {
     println!(
-        "fuzz {:12} {:>9} executions in {:7.1} s ({:>7.0}/s), {:>7} accepted, {:>4} distinct outcomes, edges {}/{}, pool {}, slowest {:7.1} ms, {} over 1 s wall only, {} crash(es), peak RSS {} MB",
+        "fuzz {:12} {:>9} executions in {:7.1} s ({:>7.0}/s), {:>7} accepted, {:>4} distinct outcomes, edges {}/{}, pool {}, slowest {:7.1} ms, {} over 1 s wall only, {} panic(s) caught inside the reader, {} crash(es), peak RSS {} MB",
         report.name,
         report.executions,
         report.wall.as_secs_f64(),
@@ -529,6 +550,7 @@ pub fn check(report: &Report) {
         report.pool,
         report.slowest.as_secs_f64() * 1e3,
         report.slow_wall,
+        report.panics_caught,
         report.crashes.len(),
         peak_rss_bytes() >> 20
     );
@@ -537,6 +559,8 @@ pub fn check(report: &Report) {
 
 thread_local! {
     static FUZZING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Panics inside the running execution (caught by the reader or by the engine).
+    static PANICS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// Installs (once) a panic hook that stays silent for panics inside a fuzz execution (they are
@@ -546,7 +570,9 @@ pub fn quiet_panics() {
     ONCE.call_once(|| {
         let default = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if !FUZZING.with(std::cell::Cell::get) {
+            if FUZZING.with(std::cell::Cell::get) {
+                PANICS.with(|c| c.set(c.get() + 1));
+            } else {
                 default(info);
             }
         }));

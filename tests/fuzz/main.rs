@@ -13,6 +13,8 @@
 //! without it too.
 
 mod engine;
+mod formats;
+mod records;
 
 use std::path::{Path, PathBuf};
 

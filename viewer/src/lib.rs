@@ -33,6 +33,7 @@ use bevy::window::ExitCondition;
 use nalgebra::{Matrix3, Point3, Vector3};
 
 pub mod case;
+pub mod case_swap;
 pub mod live;
 pub mod revision;
 pub mod script;

@@ -289,25 +289,13 @@ impl LiveModel {
 
     /// The placement for `c`: the case's placement with the controls applied (see the module docs).
     ///
+    /// The plan's ranges (`coxa_core::plan_ranges`, as `coxa rom` checks them) are kept before
+    /// the controls get here: a script's `set` line is refused when it is read, the panel's
+    /// buttons stop at the ends, and a save checks the revision's plan record.
+    ///
     /// # Errors
-    /// Non-finite controls.
+    /// Controls that are not the catalog's sizes.
     pub fn placement(&self, c: &Controls) -> Result<ImplantPlacement, ViewError> {
-        for (what, v) in [
-            ("cup inclination", c.cup_inclination_deg),
-            ("cup anteversion", c.cup_anteversion_deg),
-            ("stem anteversion", c.stem_anteversion_deg),
-            ("head diameter", c.head_diameter_mm),
-            ("neck length", c.head_offset_mm),
-            ("cup size", c.cup_outer_diameter_mm),
-            ("cup shift medial", c.cup_shift_mm[0]),
-            ("cup shift superior", c.cup_shift_mm[1]),
-            ("cup shift anterior", c.cup_shift_mm[2]),
-            ("stem size", c.stem_size),
-        ] {
-            if !v.is_finite() {
-                return Err(ViewError::Live { why: format!("{what} is not a finite number") });
-            }
-        }
         self.check_catalog(c)?;
         let mut p = self.base.clone();
         p.cup = CupAngles { definition: CupAngleDefinition::Radiographic, inclination: Angle::from_deg(c.cup_inclination_deg), anteversion: Angle::from_deg(c.cup_anteversion_deg) };

@@ -11,9 +11,17 @@
 //!   pictures, manifest) is rewritten by a [`SaveHook`] the host program supplies (the viewer
 //!   has no report writer of its own).
 //! - A case folder changed on disk since the viewer opened it (or since its last save) is never
-//!   written: [`CaseStamp`] holds the SHA-256 of the files a save replaces, compared first.
-//! - Files are written to temporaries beside their names, then renamed: a file is the old one or
-//!   the new one, never half written.
+//!   written: [`CaseStamp`] holds the SHA-256 of every file the case's `manifest.json` lists (the
+//!   bones, `inputs.json`, ... that the report is drawn from) and of the files a save replaces,
+//!   compared first (issue 61: only five files were watched).
+//! - The revision's values are checked against the plan's ranges (`coxa_core::plan_ranges`, as
+//!   `coxa rom` and the scenarios check theirs) and `plan.json` against the plan record before
+//!   anything is written.
+//! - The case is replaced whole or not at all ([`crate::case_swap`]): the new case is built in a
+//!   temporary folder beside it (plan.json, the kept plan, the implants, then the [`SaveHook`]'s
+//!   files), then the two are swapped in one step. A save that fails (the hook, a full disk, an
+//!   I/O error) leaves the case byte for byte as it was; one killed leaves the old case or the
+//!   new one, whole.
 //!
 //! Coverage and the medial wall are measured again for the surgeon's cup on the planner's own
 //! bone columns (the live model's [`Evaluation::bone`]); a new stem size writes its label and
@@ -32,12 +40,15 @@ use crate::ViewError;
 use crate::live::{Controls, Evaluation};
 use crate::script::Control;
 
-/// Files a save replaces or depends on: a change to any of them since the case was opened
-/// stops the save.
+/// Files a save replaces or depends on, besides those the case's manifest lists: a change to
+/// any of them since the case was opened stops the save.
 const WATCHED: [&str; 5] = ["plan.json", "manifest.json", "report.json", "model.json", "plans/automatic.json"];
 
-/// What the host program rewrites after plan.json and the implants: `(case folder, the new
-/// plan.json)` -> the files it rewrote (relative), or why not (one line).
+/// What the host program rewrites after plan.json and the implants: `(folder, the new
+/// plan.json)` -> the files it rewrote (relative), or why not (one line). The folder is the new
+/// case being built ([`crate::case_swap`]), not the live one: the hook reads the case there and
+/// writes there, replacing a file only by renaming a new one over it (the folder's files are
+/// hard links to the live case's).
 pub type SaveFn = dyn Fn(&Path, &Value) -> Result<Vec<String>, String> + Send + Sync;
 
 /// The host program's part of a save (see [`SaveFn`]).
@@ -50,9 +61,38 @@ impl std::fmt::Debug for SaveHook {
     }
 }
 
-/// The SHA-256 of the case's watched files (absent: `None`).
+/// The SHA-256 of the case's watched files (absent: `None`): [`WATCHED`] and every file its
+/// `manifest.json` lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CaseStamp(Vec<(&'static str, Option<[u8; 32]>)>);
+pub struct CaseStamp(Vec<(String, Option<[u8; 32]>)>);
+
+/// The files `dir/manifest.json` lists (relative, inside the case; none when it has no readable
+/// manifest: the manifest itself is watched).
+fn manifest_files(dir: &Path) -> Vec<String> {
+    let Ok(text) = coxa_io::read_text_bounded(&dir.join("manifest.json"), coxa_io::Bound::TEXT) else { return Vec::new() };
+    let v: Value = serde_json::from_str(&text).unwrap_or_default();
+    let files = v["files"].as_array().cloned().unwrap_or_default();
+    files.iter().filter_map(|f| f["path"].as_str()).filter(|p| !p.is_empty() && !p.starts_with('/') && p.split('/').all(|c| !c.is_empty() && c != ".." && c != ".")).map(str::to_string).collect()
+}
+
+fn sha256_file(path: &Path) -> Result<Option<[u8; 32]>, ViewError> {
+    use std::io::Read;
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(ViewError::CaseRead { path: path.to_path_buf(), source }),
+    };
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(|source| ViewError::CaseRead { path: path.to_path_buf(), source })?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(Some(h.finalize().into()))
+}
 
 impl CaseStamp {
     /// Hashes the watched files of `dir`.
@@ -60,26 +100,39 @@ impl CaseStamp {
     /// # Errors
     /// A watched file that exists but cannot be read.
     pub fn take(dir: &Path) -> Result<Self, ViewError> {
-        let mut v = Vec::new();
-        for name in WATCHED {
-            let p = dir.join(name);
-            let h = match std::fs::read(&p) {
-                Ok(bytes) => Some(Sha256::digest(&bytes).into()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(source) => return Err(ViewError::CaseRead { path: p, source }),
-            };
-            v.push((name, h));
+        let mut names: Vec<String> = WATCHED.iter().map(|s| (*s).to_string()).collect();
+        for f in manifest_files(dir) {
+            if !names.contains(&f) {
+                names.push(f);
+            }
         }
-        Ok(Self(v))
+        names.into_iter().map(|name| sha256_file(&dir.join(&name)).map(|h| (name, h))).collect::<Result<_, _>>().map(Self)
     }
 
-    /// The first watched file of `dir` that differs from this stamp.
+    /// The first watched file of `dir` that differs from this stamp (or that the manifest lists
+    /// now and did not then).
     ///
     /// # Errors
     /// As [`CaseStamp::take`].
-    pub fn changed(&self, dir: &Path) -> Result<Option<&'static str>, ViewError> {
+    pub fn changed(&self, dir: &Path) -> Result<Option<String>, ViewError> {
         let now = Self::take(dir)?;
-        Ok(self.0.iter().zip(&now.0).find(|(a, b)| a.1 != b.1).map(|(a, _)| a.0))
+        for (name, h) in &now.0 {
+            match self.0.iter().find(|(n, _)| n == name) {
+                Some((_, was)) if was == h => {}
+                _ => return Ok(Some(name.clone())),
+            }
+        }
+        Ok(self.0.iter().find(|(n, _)| !now.0.iter().any(|(m, _)| m == n)).map(|(n, _)| n.clone()))
+    }
+
+    /// How many files it watches.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it watches nothing (never: [`WATCHED`] is always there).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -94,6 +147,8 @@ pub struct Saved {
     pub stamp: CaseStamp,
 }
 
+/// Writes `bytes` as `path` in the folder being built: a new file renamed over the name (the
+/// name may be a hard link to the live case's file, which is never opened for writing).
 fn write_replacing(path: &Path, bytes: &[u8]) -> Result<(), ViewError> {
     let io = |source: std::io::Error| ViewError::CaseRead { path: path.to_path_buf(), source };
     if let Some(parent) = path.parent() {
@@ -101,20 +156,27 @@ fn write_replacing(path: &Path, bytes: &[u8]) -> Result<(), ViewError> {
     }
     let name = path.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
     let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| {
+    let written = (|| {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    written.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         io(e)
     })
 }
 
-/// Writes `bytes` into `path` unless it holds them already; a different file there is an error
-/// (an earlier plan is never overwritten).
-fn keep(dir: &Path, rel: &str, bytes: &[u8]) -> Result<bool, ViewError> {
+/// Whether `rel` of the case `dir` may take `bytes`: absent (it is written), or holding them
+/// already; a different file there is an error (an earlier plan is never overwritten).
+fn keep_needed(dir: &Path, rel: &str, bytes: &[u8]) -> Result<bool, ViewError> {
     let path = dir.join(rel);
     match std::fs::read(&path) {
         Ok(old) if old == bytes => Ok(false),
         Ok(_) => Err(ViewError::Save { why: format!("{} exists and differs from the plan.json it should keep; nothing was saved: move it away, then save again", path.display()) }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_replacing(&path, bytes).map(|()| true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
         Err(source) => Err(ViewError::CaseRead { path, source }),
     }
 }
@@ -266,15 +328,19 @@ pub fn revision_block(number: u64, automatic: &Evaluation, e: &Evaluation) -> Va
 /// case changed on disk since `stamp`.
 ///
 /// # Errors
-/// [`ViewError::Changed`] when the case changed on disk (nothing written); [`ViewError::Save`]
-/// when the case has no plan.json or an earlier plan cannot be kept; I/O errors naming the file;
-/// the hook's reason.
+/// [`ViewError::Changed`] when the case changed on disk; [`ViewError::Save`] for a control out
+/// of the plan's ranges, a revision that is not a plan record, a case without plan.json, an
+/// earlier plan in the way, a leftover of another save, the hook's reason; I/O errors naming the
+/// file. The case is then as it was.
 pub fn save(dir: &Path, stamp: &CaseStamp, automatic: &Evaluation, e: &Evaluation, hook: Option<&SaveHook>) -> Result<Saved, ViewError> {
+    // The plan's ranges, as `coxa rom` and the scenarios check them.
+    Control::check_all(&e.controls).map_err(|why| ViewError::Save { why: format!("{why}; nothing was saved") })?;
+    crate::case_swap::clean_leftovers(dir)?;
     if let Some(file) = stamp.changed(dir)? {
         return Err(ViewError::Changed { path: dir.join(file) });
     }
     let plan_path = dir.join("plan.json");
-    let bytes = match std::fs::read(&plan_path) {
+    let bytes = match coxa_io::read_bounded(&plan_path, coxa_io::Bound::TEXT) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(ViewError::Save { why: format!("{} has no plan.json: Save writes a revision of a planned case (coxa run, coxa demo or coxa plan)", dir.display()) });
@@ -282,20 +348,19 @@ pub fn save(dir: &Path, stamp: &CaseStamp, automatic: &Evaluation, e: &Evaluatio
         Err(source) => return Err(ViewError::CaseRead { path: plan_path, source }),
     };
     let current: Value = serde_json::from_slice(&bytes).map_err(|source| ViewError::CaseJson { path: plan_path.clone(), source })?;
-    let mut files = Vec::new();
-    // The plan being replaced goes into plans/ first.
+    // The plan being replaced goes into plans/.
     let previous = current["revision"]["number"].as_u64();
     let kept = match previous {
         None => "plans/automatic.json".to_string(),
         Some(n) => format!("plans/revision-{n}.json"),
     };
-    if keep(dir, &kept, &bytes)? {
-        files.push(kept);
-    }
+    let keep = keep_needed(dir, &kept, &bytes)?;
     let auto_path = dir.join("plans").join("automatic.json");
-    let auto: Value = match std::fs::read(&auto_path) {
-        Ok(b) => serde_json::from_slice(&b).map_err(|source| ViewError::CaseJson { path: auto_path.clone(), source })?,
-        Err(source) => return Err(ViewError::CaseRead { path: auto_path, source }),
+    let auto: Value = if previous.is_none() {
+        current.clone()
+    } else {
+        let b = coxa_io::read_bounded(&auto_path, coxa_io::Bound::TEXT).map_err(|source| ViewError::CaseRead { path: auto_path.clone(), source })?;
+        serde_json::from_slice(&b).map_err(|source| ViewError::CaseJson { path: auto_path.clone(), source })?
     };
     let number = previous.map_or(1, |n| n + 1);
     let mut plan = revised_plan(&auto, automatic, e);
@@ -315,21 +380,41 @@ pub fn save(dir: &Path, stamp: &CaseStamp, automatic: &Evaluation, e: &Evaluatio
             )));
         }
     }
+    // The revision is a plan record of this coxa, in the plan's ranges, before anything is written.
+    let record: coxa_core::PlanRecord = serde_json::from_value(plan.clone())
+        .map_err(|err| ViewError::Save { why: format!("the revision of {} is not a plan record of this coxa ({err}); nothing was saved: run the case again", plan_path.display()) })?;
+    coxa_core::plan_ranges::check_plan(&record).map_err(|(field, err)| ViewError::Save { why: format!("the revision's {field}: {err}; nothing was saved") })?;
     let text = serde_json::to_string_pretty(&plan).map_err(|e| ViewError::Save { why: format!("plan.json cannot be written: {e}") })?;
+
+    // Everything is written into the new case beside the live one, then swapped in.
+    let staging = crate::case_swap::Staging::begin(dir)?;
+    let new = staging.path().to_path_buf();
+    let mut files = Vec::new();
+    if keep {
+        write_replacing(&new.join(&kept), &bytes)?;
+        files.push(kept);
+    }
     for (name, mesh) in &e.implants {
         let rel = format!("implants/{name}.stl");
-        let path = dir.join(&rel);
+        let path = new.join(&rel);
         let tmp = path.with_file_name(format!(".{name}.tmp-{}.stl", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| ViewError::CaseRead { path: parent.to_path_buf(), source })?;
+        }
         coxa_io::mesh::write_mesh(mesh, &tmp)?;
         std::fs::rename(&tmp, &path).map_err(|source| ViewError::CaseRead { path: path.clone(), source })?;
         files.push(rel);
     }
-    write_replacing(&plan_path, text.as_bytes())?;
+    write_replacing(&new.join("plan.json"), text.as_bytes())?;
     files.push("plan.json".into());
+    crate::case_swap::test_point("written")?;
     if let Some(hook) = hook {
-        files.extend((hook.0)(dir, &plan).map_err(|why| ViewError::Save { why: format!("plan.json is revision {number}, but {why}") })?);
+        // Its reason names the case's files, not the temporary folder's.
+        let named = |why: String| why.replace(&new.display().to_string(), &std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()).display().to_string());
+        files.extend((hook.0)(&new, &plan).map_err(|why| ViewError::Save { why: format!("{}; nothing was saved", named(why)) })?);
     }
+    crate::case_swap::test_point("hooked")?;
+    staging.commit()?;
     Ok(Saved { number, files, stamp: CaseStamp::take(dir)? })
 }
 

@@ -21,6 +21,8 @@
 
 use std::path::{Path, PathBuf};
 
+use coxa_core::plan_ranges::PlanValue;
+
 use crate::ViewError;
 use crate::window::camera::Preset;
 
@@ -78,6 +80,41 @@ impl Control {
             Control::CupShiftAnterior => "cup_shift_anterior_mm",
             Control::StemSize => "stem_size",
         }
+    }
+
+    /// The range its values must keep (the plan's, as `coxa rom` and the scenarios check them):
+    /// `None` for the stem size, which the catalog's series bounds.
+    pub fn plan_value(self) -> Option<PlanValue> {
+        match self {
+            Control::CupInclination => Some(PlanValue::CupInclinationDeg),
+            Control::CupAnteversion => Some(PlanValue::CupAnteversionDeg),
+            Control::StemAnteversion => Some(PlanValue::StemAnteversionDeg),
+            Control::HeadDiameter => Some(PlanValue::HeadDiameterMm),
+            Control::NeckLength => Some(PlanValue::HeadOffsetMm),
+            Control::CupSize => Some(PlanValue::ShellOuterDiameterMm),
+            Control::CupShiftMedial | Control::CupShiftSuperior | Control::CupShiftAnterior => Some(PlanValue::CupShiftMm),
+            Control::StemSize => None,
+        }
+    }
+
+    /// `value` when this control may take it ([`Control::plan_value`]'s range).
+    ///
+    /// # Errors
+    /// One line naming the control and its range.
+    pub fn check(self, value: f64) -> Result<f64, String> {
+        match self.plan_value() {
+            Some(p) => p.check(value).map_err(|e| format!("{} {e}", self.name())),
+            None if value.is_finite() => Ok(value),
+            None => Err(format!("{} {value} is not a finite number", self.name())),
+        }
+    }
+
+    /// Every control of `c` in its range.
+    ///
+    /// # Errors
+    /// The first control out of its range, one line.
+    pub fn check_all(c: &crate::Controls) -> Result<(), String> {
+        Self::ALL.into_iter().try_for_each(|k| k.check(k.get(c)).map(|_| ()))
     }
 
     /// The control named `s`.
@@ -181,7 +218,12 @@ impl Script {
     /// # Errors
     /// [`ViewError::Script`] for an unreadable file or a bad line (its number and what is wrong).
     pub fn read(file: &Path) -> Result<Self, ViewError> {
-        let text = std::fs::read_to_string(file).map_err(|e| ViewError::Script { file: file.to_path_buf(), line: 0, why: format!("cannot be read ({e}); give a text file of actions, one a line") })?;
+        // Bounded as every text input of coxa (`/dev/zero` or a huge file is refused, not read).
+        let text = coxa_io::read_text_bounded(file, coxa_io::Bound::TEXT).map_err(|e| ViewError::Script {
+            file: file.to_path_buf(),
+            line: 0,
+            why: format!("cannot be read ({e}); give a text file of actions, one a line"),
+        })?;
         Self::parse(file, &text)
     }
 
@@ -206,7 +248,8 @@ impl Script {
                     let names = Control::ALL.map(Control::name).join(", ");
                     let c = Control::parse(words[1]).ok_or_else(|| bad(format!("no control {:?}; the controls are {names}", words[1])))?;
                     let v: f64 = words[2].parse().ok().filter(|v: &f64| v.is_finite()).ok_or_else(|| bad(format!("{:?} is not a number", words[2])))?;
-                    Action::Set(c, v)
+                    // The plan's ranges, as `coxa rom` and the scenarios check them.
+                    Action::Set(c, c.check(v).map_err(bad)?)
                 }
                 "view" => {
                     args(1, "view PRESET")?;
@@ -274,6 +317,10 @@ mod tests {
             ("view sideways\n", 1, "use ap, lateral, superior, inlet, outlet"),
             ("screenshot a.png\nscreenshot a.png\n", 2, "already exists"),
             ("set head_diameter_mm\n", 1, "expected `set NAME VALUE`"),
+            // Issue 61: what `coxa rom` and the scenarios refuse.
+            ("set cup_inclination_deg -90\n", 1, "cup_inclination_deg -90 is out of range 0..=90"),
+            ("save\nset cup_anteversion_deg -50\n", 2, "cup_anteversion_deg -50 is out of range -45..=90"),
+            ("set cup_shift_medial_mm 16\n", 1, "cup_shift_medial_mm 16 is out of range -15..=15"),
         ] {
             let e = Script::parse(Path::new("s.txt"), text).unwrap_err().to_string();
             assert!(e.starts_with(&format!("s.txt:{line}: ")), "{e}");

@@ -1,6 +1,7 @@
 //! A scenario's sweep: every combination of the lists under `[implants]`, `[placement]` and
 //! `[rom]` (ranges checked), in a fixed order, and the motions asked for.
 
+use coxa_core::plan_ranges::PlanValue;
 use toml::Spanned;
 
 use super::{Checker, Placement, ScenarioError, SweepPoint};
@@ -9,19 +10,18 @@ use crate::scenario_file::{Finite, OneOrMany, ScenarioFile, parse_definition};
 /// The sweep points of `raw`: designs x heads x offsets x liners x stems x placements x tilts.
 pub(super) fn sweep(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Vec<SweepPoint>, ScenarioError> {
     let list = |v: &Option<Spanned<OneOrMany<Finite>>>| -> Vec<f64> { v.as_ref().map(|s| s.get_ref().0.iter().map(|f| f.0).collect()).unwrap_or_default() };
-    let check_range = |v: &Option<Spanned<OneOrMany<Finite>>>, field: &str, lo: f64, hi: f64| -> Result<(), ScenarioError> {
+    // The plan's ranges: the ones `coxa rom`, the desk and a saved revision are checked against.
+    let check_range = |v: &Option<Spanned<OneOrMany<Finite>>>, field: &str, what: PlanValue| -> Result<(), ScenarioError> {
         if let Some(s) = v {
             for f in &s.get_ref().0 {
-                if !(lo..=hi).contains(&f.0) {
-                    return Err(cx.err(cx.at(s.span()), Some(field), format!("{} is out of range {lo}..={hi}", f.0)));
-                }
+                what.check(f.0).map_err(|e| cx.err(cx.at(s.span()), Some(field), e.to_string()))?;
             }
         }
         Ok(())
     };
     let im = &raw.implants;
-    check_range(&im.head_diameter_mm, "implants.head_diameter_mm", 12.0, 60.0)?;
-    check_range(&im.head_offset_mm, "implants.head_offset_mm", -15.0, 15.0)?;
+    check_range(&im.head_diameter_mm, "implants.head_diameter_mm", PlanValue::HeadDiameterMm)?;
+    check_range(&im.head_offset_mm, "implants.head_offset_mm", PlanValue::HeadOffsetMm)?;
     let heads: Vec<Option<f64>> = if im.head_diameter_mm.is_some() { list(&im.head_diameter_mm).into_iter().map(Some).collect() } else { vec![None] };
     let offsets = if im.head_offset_mm.is_some() { list(&im.head_offset_mm) } else { vec![0.0] };
     let liners: Vec<Option<String>> = im.liner.as_ref().map_or(vec![None], |l| l.get_ref().0.iter().cloned().map(Some).collect());
@@ -36,9 +36,9 @@ pub(super) fn sweep(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Vec<SweepPoi
             };
             let inc = Some(p.cup_inclination_deg.clone());
             let av = Some(p.cup_anteversion_deg.clone());
-            check_range(&inc, "placement.cup_inclination_deg", 0.0, 90.0)?;
-            check_range(&av, "placement.cup_anteversion_deg", -45.0, 90.0)?;
-            check_range(&p.stem_anteversion_deg, "placement.stem_anteversion_deg", -45.0, 90.0)?;
+            check_range(&inc, "placement.cup_inclination_deg", PlanValue::CupInclinationDeg)?;
+            check_range(&av, "placement.cup_anteversion_deg", PlanValue::CupAnteversionDeg)?;
+            check_range(&p.stem_anteversion_deg, "placement.stem_anteversion_deg", PlanValue::StemAnteversionDeg)?;
             let stems_av = if p.stem_anteversion_deg.is_some() { list(&p.stem_anteversion_deg) } else { vec![15.0] };
             let mut out = Vec::new();
             for i in list(&inc) {
@@ -54,13 +54,11 @@ pub(super) fn sweep(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Vec<SweepPoi
             out
         }
     };
-    check_range(&raw.rom.standing_tilt_deg, "rom.standing_tilt_deg", -45.0, 45.0)?;
+    check_range(&raw.rom.standing_tilt_deg, "rom.standing_tilt_deg", PlanValue::StandingTiltDeg)?;
     let tilts = if raw.rom.standing_tilt_deg.is_some() { list(&raw.rom.standing_tilt_deg) } else { vec![0.0] };
     let sitting_extra = raw.rom.sitting_extra_tilt_deg.as_ref().map_or(20.0, |s| s.get_ref().0);
-    if let Some(s) = &raw.rom.sitting_extra_tilt_deg
-        && !(-30.0..=60.0).contains(&s.get_ref().0)
-    {
-        return Err(cx.err(cx.at(s.span()), Some("rom.sitting_extra_tilt_deg"), format!("{} is out of range -30..=60", s.get_ref().0)));
+    if let Some(s) = &raw.rom.sitting_extra_tilt_deg {
+        PlanValue::SittingExtraTiltDeg.check(s.get_ref().0).map_err(|e| cx.err(cx.at(s.span()), Some("rom.sitting_extra_tilt_deg"), e.to_string()))?;
     }
     for (field, r) in [("plan.cup_inclination_range_deg", &raw.plan.cup_inclination_range_deg), ("plan.cup_anteversion_range_deg", &raw.plan.cup_anteversion_range_deg)] {
         if let Some(r) = r {

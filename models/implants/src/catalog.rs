@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use coxa_core::Angle;
+use coxa_core::plan_ranges::PlanValue;
 use serde::{Deserialize, Serialize};
 
 use crate::parts::{Head, Liner, Rim, Shell, Stem};
@@ -242,8 +243,9 @@ impl CatalogFile {
         let invalid = |field: String, why: String| ImplantError::Invalid { origin: origin.into(), field, why };
         for (i, s) in self.shells.iter().enumerate() {
             let f = |n: &str| format!("shells[{i}].{n}");
-            in_range(origin, f("outer_diameter_min_mm"), s.outer_diameter_min_mm, 20.0, 100.0)?;
-            in_range(origin, f("outer_diameter_max_mm"), s.outer_diameter_max_mm, s.outer_diameter_min_mm, 100.0)?;
+            let (lo, hi) = PlanValue::ShellOuterDiameterMm.range();
+            in_range(origin, f("outer_diameter_min_mm"), s.outer_diameter_min_mm, lo, hi)?;
+            in_range(origin, f("outer_diameter_max_mm"), s.outer_diameter_max_mm, s.outer_diameter_min_mm, hi)?;
             positive(origin, f("outer_diameter_step_mm"), s.outer_diameter_step_mm)?;
             in_range(origin, f("wall_thickness_mm"), s.wall_thickness_mm, 0.5, 10.0)?;
             in_range(origin, f("press_fit_mm"), s.press_fit_mm, 0.0, 4.0)?;
@@ -291,10 +293,12 @@ impl CatalogFile {
                 return Err(invalid(format!("heads[{i}].diameters_mm"), "is empty; list at least one diameter".into()));
             }
             for (k, d) in h.diameters_mm.iter().enumerate() {
-                in_range(origin, format!("heads[{i}].diameters_mm[{k}]"), *d, 12.0, 60.0)?;
+                let (lo, hi) = PlanValue::HeadDiameterMm.range();
+                in_range(origin, format!("heads[{i}].diameters_mm[{k}]"), *d, lo, hi)?;
             }
             for (k, o) in h.neck_length_offsets_mm.iter().enumerate() {
-                in_range(origin, format!("heads[{i}].neck_length_offsets_mm[{k}]"), *o, -15.0, 15.0)?;
+                let (lo, hi) = PlanValue::HeadOffsetMm.range();
+                in_range(origin, format!("heads[{i}].neck_length_offsets_mm[{k}]"), *o, lo, hi)?;
             }
         }
         for (i, s) in self.stems.iter().enumerate() {

@@ -18,8 +18,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
 
-use super::rom::finite;
+use super::rom::{finite, plan_value};
 use coxa_case::scenario::{Case, CaseInput, Scenario};
+use coxa_core::plan_ranges::PlanValue;
 use serde_json::Value;
 
 use coxa_core::{Angle, PlanRecord, PostureTilts, Side};
@@ -111,8 +112,8 @@ pub fn options(args: &PlanArgs) -> Result<PlanOptions> {
     };
     let (il, ih) = pair("cup-inclination-deg", &args.cup_inclination_deg, 0.0, 80.0)?;
     let (al, ah) = pair("cup-anteversion-deg", &args.cup_anteversion_deg, -30.0, 60.0)?;
-    finite("pelvic-tilt-deg", args.pelvic_tilt_deg, -45.0, 45.0)?;
-    finite("sitting-extra-tilt-deg", args.sitting_extra_tilt_deg, -30.0, 60.0)?;
+    plan_value("pelvic-tilt-deg", args.pelvic_tilt_deg, PlanValue::StandingTiltDeg)?;
+    plan_value("sitting-extra-tilt-deg", args.sitting_extra_tilt_deg, PlanValue::SittingExtraTiltDeg)?;
     finite("grid-step-deg", args.grid_step_deg, 0.5, 20.0)?;
     let mut o = PlanOptions::new()
         .with_liners(args.liners.clone())
@@ -122,7 +123,7 @@ pub fn options(args: &PlanArgs) -> Result<PlanOptions> {
         .with_refine_step(Angle::from_deg(0.25f64.min(args.grid_step_deg)))
         .with_tilts(PostureTilts::from_change(Angle::from_deg(args.pelvic_tilt_deg), Angle::from_deg(args.sitting_extra_tilt_deg)));
     if let Some(h) = args.head_mm {
-        finite("head-mm", h, 12.0, 60.0)?;
+        plan_value("head-mm", h, PlanValue::HeadDiameterMm)?;
         o = o.with_head_diameter_mm(h);
     }
     if let Some(s) = &args.stem_anteversion_deg {

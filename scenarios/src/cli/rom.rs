@@ -17,6 +17,7 @@ use anyhow::{Context, Result, bail, ensure};
 use clap::{Args, ValueEnum};
 use serde_json::Value;
 
+use coxa_core::plan_ranges::PlanValue;
 use coxa_core::{Angle, CupAngleDefinition, CupAngles, Mesh, Side};
 use coxa_implants::Catalog;
 use coxa_sim::rom::{self, PelvicTilts};
@@ -119,21 +120,28 @@ pub(crate) fn finite(name: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
     Ok(())
 }
 
+/// Checks a command-line value of a plan `--name` against its range, the one the scenarios,
+/// the desk and a saved revision are checked against ([`PlanValue`]).
+pub(crate) fn plan_value(name: &str, v: f64, what: PlanValue) -> Result<()> {
+    let (lo, hi) = what.range();
+    finite(name, v, lo, hi)
+}
+
 /// Runs `coxa rom` and returns its JSON report.
 pub fn run(args: &RomArgs) -> Result<Value> {
-    finite("head-mm", args.head_mm, 12.0, 60.0)?;
-    finite("head-offset-mm", args.head_offset_mm, -15.0, 15.0)?;
+    plan_value("head-mm", args.head_mm, PlanValue::HeadDiameterMm)?;
+    plan_value("head-offset-mm", args.head_offset_mm, PlanValue::HeadOffsetMm)?;
     if let Some(n) = args.neck_mm {
-        finite("neck-mm", n, 4.0, 30.0)?;
+        plan_value("neck-mm", n, PlanValue::NeckLengthMm)?;
     }
     if let Some(s) = args.shell_mm {
-        finite("shell-mm", s, 20.0, 100.0)?;
+        plan_value("shell-mm", s, PlanValue::ShellOuterDiameterMm)?;
     }
-    finite("cup-inclination-deg", args.cup_inclination_deg, 0.0, 90.0)?;
-    finite("cup-anteversion-deg", args.cup_anteversion_deg, -45.0, 90.0)?;
-    finite("stem-anteversion-deg", args.stem_anteversion_deg, -45.0, 90.0)?;
-    finite("pelvic-tilt-deg", args.pelvic_tilt_deg, -45.0, 45.0)?;
-    finite("sitting-extra-tilt-deg", args.sitting_extra_tilt_deg, -30.0, 60.0)?;
+    plan_value("cup-inclination-deg", args.cup_inclination_deg, PlanValue::CupInclinationDeg)?;
+    plan_value("cup-anteversion-deg", args.cup_anteversion_deg, PlanValue::CupAnteversionDeg)?;
+    plan_value("stem-anteversion-deg", args.stem_anteversion_deg, PlanValue::StemAnteversionDeg)?;
+    plan_value("pelvic-tilt-deg", args.pelvic_tilt_deg, PlanValue::StandingTiltDeg)?;
+    plan_value("sitting-extra-tilt-deg", args.sitting_extra_tilt_deg, PlanValue::SittingExtraTiltDeg)?;
 
     // Meshes by name.
     let meshes = coxa_case::bone_input::parse_mesh_args(&args.meshes, &coxa_case::bone_input::HIP_BONES)?;

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::cases::{coxa, ok, read_json};
 use crate::common::in_ci;
+mod careful;
 mod revisions;
 
 /// Width of the viewer's panel, logical pixels (the 3D view is the window right of it).
@@ -305,16 +306,17 @@ fn bad_input_is_one_clear_line_and_nothing_is_written() -> Result<()> {
     if !have_xvfb() {
         return Ok(());
     }
-    // A head outside the catalog: exit status 2, the line and the catalog's sizes; nothing saved.
+    // A head outside the catalog (in the plan's range 12..=60 mm): exit status 2, the line and
+    // the catalog's sizes; nothing saved.
     let copy = tmp.path().join("case");
     copy_case(case, &copy);
     let before = std::fs::read(copy.join("plan.json"))?;
-    let out = view_script(&copy, tmp.path(), "head", "set head_diameter_mm 99\nsave\nquit\n");
+    let out = view_script(&copy, tmp.path(), "head", "set head_diameter_mm 50\nsave\nquit\n");
     let err = String::from_utf8_lossy(&out.stderr);
     eprintln!("{err}");
     assert_eq!(out.status.code(), Some(2), "{err}");
     let line = err.lines().find(|l| l.contains("head.txt:1")).unwrap_or_else(|| panic!("{err}"));
-    assert!(line.contains("head diameter 99 mm is not in the catalog: choose one of"), "{line}");
+    assert!(line.contains("head diameter 50 mm is not in the catalog: choose one of"), "{line}");
     assert_eq!(std::fs::read(copy.join("plan.json"))?, before);
     assert!(!copy.join("plans/automatic.json").exists(), "nothing saved");
     // A case changed on disk while it is open: the save is refused, nothing overwritten.

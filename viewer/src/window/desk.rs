@@ -2,10 +2,11 @@
 //! the camera presets, showing a layer; and the scripted run (`--script`), one action at a time
 //! once the scene is ready and nothing is being evaluated.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use bevy::prelude::*;
-use bevy::render::view::screenshot::{Screenshot, save_to_disk};
+use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
 use bevy::window::PrimaryWindow;
 
 use super::{Preset, Viewer, ViewerSystems, camera};
@@ -33,8 +34,52 @@ enum Wait {
     Frames(u32),
     /// The evaluation queued by the line's `set`, `undo` or `redo`.
     Evaluation(usize),
-    /// A picture to be written.
-    Picture(PathBuf),
+    /// A picture to be written: its file and the writer's outcome.
+    Picture(PathBuf, PictureSlot),
+}
+
+/// The outcome of a picture of the window ([`write_picture`]): `None` while it is not taken yet.
+pub(super) type PictureSlot = Arc<Mutex<Option<Result<(), String>>>>;
+
+/// An observer that writes the captured window into the new PNG `out` (whole: a temporary file
+/// beside it, linked to its name, which must not exist) and puts the outcome into `slot`; a
+/// picture that cannot be written is an error the script reports (issue 61: it waited forever).
+pub(super) fn write_picture(out: PathBuf, slot: PictureSlot) -> impl FnMut(On<ScreenshotCaptured>) {
+    move |shot| {
+        let r = encode_png(&shot.image).and_then(|bytes| write_new(&out, &bytes)).map_err(|e| format!("the picture cannot be written to {}: {e}", out.display()));
+        if let Ok(mut s) = slot.lock() {
+            *s = Some(r);
+        }
+    }
+}
+
+fn encode_png(image: &Image) -> Result<Vec<u8>, String> {
+    let rgb = image.clone().try_into_dynamic().map_err(|e| format!("{e}"))?.to_rgb8();
+    let (w, h) = rgb.dimensions();
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, w, h);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut writer = enc.write_header().map_err(|e| e.to_string())?;
+    writer.write_image_data(rgb.as_raw()).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Writes `bytes` into the new file `out`: a temporary beside it, linked to the name (which
+/// fails if it exists: never overwritten), the temporary removed.
+fn write_new(out: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let name = out.file_name().map_or_else(|| "picture".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = out.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::hard_link(&tmp, out)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    written.map_err(|e| e.to_string())
 }
 
 #[derive(Resource)]
@@ -102,6 +147,11 @@ pub(super) fn show(layer: Layer, shown: Option<bool>, vis: &mut Query<(&mut Visi
     }
 }
 
+/// The line of the action last started.
+fn line_of(run: &ScriptRun) -> usize {
+    run.next.checked_sub(1).and_then(|k| run.steps.get(k)).map_or(0, |(l, _)| *l)
+}
+
 /// One step of the script each frame it can: the scene ready (frame 8), nothing evaluating,
 /// the last action's wait over.
 #[allow(clippy::type_complexity, reason = "bevy queries of the window and of what can be hidden")]
@@ -137,11 +187,16 @@ fn run_script(
             run.wait = Wait::Frames(2);
             return;
         }
-        Wait::Picture(out) => {
-            if !out.is_file() || std::fs::metadata(&out).map_or(true, |m| m.len() == 0) {
-                return;
+        Wait::Picture(out, slot) => {
+            let outcome = slot.lock().map(|s| s.clone()).unwrap_or_else(|_| Some(Err("the picture writer failed".into())));
+            match outcome {
+                None => return,
+                Some(Ok(())) => println!("wrote {}", out.display()),
+                Some(Err(why)) => {
+                    fail(&mut v, line_of(&run), why, &mut exit);
+                    return;
+                }
             }
-            println!("wrote {}", out.display());
         }
         Wait::Frames(_) => {}
     }
@@ -191,8 +246,9 @@ fn run_script(
                 fail(&mut v, line, format!("{} already exists; coxa never overwrites: choose another file", out.display()), &mut exit);
                 return;
             }
-            commands.spawn(Screenshot::primary_window()).observe(save_to_disk(out.clone()));
-            run.wait = Wait::Picture(out);
+            let slot = PictureSlot::default();
+            commands.spawn(Screenshot::primary_window()).observe(write_picture(out.clone(), slot.clone()));
+            run.wait = Wait::Picture(out, slot);
         }
         Action::Quit => {
             exit.write(AppExit::Success);

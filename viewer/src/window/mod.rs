@@ -272,7 +272,12 @@ pub fn run(case: CaseData, slices: Vec<crate::SlicePlane>, options: WindowOption
     app.run();
     let failed = failure.lock().map(|f| f.clone()).unwrap_or(None);
     if let Some((line, why)) = failed {
-        return Err(ViewError::Script { file: script.map(|s| s.file).unwrap_or_default(), line, why });
+        return Err(match (script, &shot) {
+            (Some(s), _) => ViewError::Script { file: s.file, line, why },
+            // The picture of `--window-screenshot` could not be written.
+            (None, Some(out)) => ViewError::Render { path: out.clone(), why },
+            (None, None) => ViewError::Live { why },
+        });
     }
     if let Some(out) = shot
         && !out.is_file()

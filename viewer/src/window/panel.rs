@@ -4,6 +4,7 @@
 
 use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
+use coxa_core::plan_ranges::PlanValue;
 use coxa_core::{Angle, CupAngleDefinition, CupAngles};
 
 use super::{PANEL_PX, Playback, Preset, Viewer, ViewerSystems, desk};
@@ -76,18 +77,23 @@ fn stepped(k: Control, mut c: Controls, dir: f64, live: &LiveModel, v: &Viewer) 
             let d = v.definition;
             let (mut inc, mut av) = cup_in(&c, d, v);
             if k == Control::CupInclination {
-                inc = (inc + dir).clamp(0.0, 80.0)
+                inc = PlanValue::CupInclinationDeg.clamp(inc + dir)
             } else {
-                av = (av + dir).clamp(-30.0, 60.0)
+                av = PlanValue::CupAnteversionDeg.clamp(av + dir)
             }
             let side = if v.side_is_left { coxa_core::Side::Left } else { coxa_core::Side::Right };
             let radio = CupAngles { definition: d, inclination: Angle::from_deg(inc), anteversion: Angle::from_deg(av) }.to_definition(CupAngleDefinition::Radiographic, side);
+            // The plan's ranges hold for the radiographic angles the plan keeps: a step that would
+            // leave them is not taken.
+            if PlanValue::CupInclinationDeg.check(radio.inclination.deg()).is_err() || PlanValue::CupAnteversionDeg.check(radio.anteversion.deg()).is_err() {
+                return c;
+            }
             c.cup_inclination_deg = radio.inclination.deg();
             c.cup_anteversion_deg = radio.anteversion.deg();
             c
         }
-        Control::StemAnteversion => Control::StemAnteversion.set(&c, (c.stem_anteversion_deg + dir).clamp(-30.0, 60.0)),
-        Control::CupShiftMedial | Control::CupShiftSuperior | Control::CupShiftAnterior => k.set(&c, (k.get(&c) + dir).clamp(-15.0, 15.0)),
+        Control::StemAnteversion => Control::StemAnteversion.set(&c, PlanValue::StemAnteversionDeg.clamp(c.stem_anteversion_deg + dir)),
+        Control::CupShiftMedial | Control::CupShiftSuperior | Control::CupShiftAnterior => k.set(&c, PlanValue::CupShiftMm.clamp(k.get(&c) + dir)),
         Control::CupSize => Control::CupSize.set(&c, step_in(&live.cup_diameters_mm(), c.cup_outer_diameter_mm, dir)),
         Control::HeadDiameter => {
             c.head_diameter_mm = step_in(&live.head_diameters_mm(), c.head_diameter_mm, dir);

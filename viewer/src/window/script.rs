@@ -2,8 +2,9 @@
 //! closing, and the frame-time report.
 
 use bevy::prelude::*;
-use bevy::render::view::screenshot::{Screenshot, save_to_disk};
+use bevy::render::view::screenshot::Screenshot;
 
+use super::desk::{PictureSlot, write_picture};
 use super::{Viewer, ViewerSystems};
 
 /// Counts frames; takes the scripted picture; closes.
@@ -11,7 +12,7 @@ pub(super) struct ScriptPlugin;
 
 impl Plugin for ScriptPlugin {
     fn build(&self, app: &mut App) {
-        app.insert_resource(FrameStats { frames: 0, started: std::time::Instant::now(), shot_requested: false, steady_from: None });
+        app.insert_resource(FrameStats { frames: 0, started: std::time::Instant::now(), shot: None, steady_from: None });
         app.add_systems(Update, scripted.in_set(ViewerSystems::Script));
     }
 }
@@ -22,7 +23,8 @@ impl Plugin for ScriptPlugin {
 struct FrameStats {
     frames: u64,
     started: std::time::Instant,
-    shot_requested: bool,
+    /// The picture's outcome once it is asked for.
+    shot: Option<PictureSlot>,
     /// Frame count and time when the steady state began (frame 5), for the frame-time report.
     steady_from: Option<(u64, std::time::Instant)>,
 }
@@ -35,11 +37,23 @@ fn scripted(v: Res<Viewer>, mut f: ResMut<FrameStats>, mut commands: Commands, m
     }
     if let Some(out) = v.options.screenshot.clone() {
         let busy = v.task.is_some() || v.queued.is_some();
-        if !f.shot_requested && f.frames >= 8 && !busy {
-            f.shot_requested = true;
-            commands.spawn(Screenshot::primary_window()).observe(save_to_disk(out));
-        } else if f.shot_requested && v.options.screenshot.as_ref().is_some_and(|o| o.is_file() && std::fs::metadata(o).is_ok_and(|m| m.len() > 0)) {
-            exit.write(AppExit::Success);
+        match f.shot.clone() {
+            None if f.frames >= 8 && !busy => {
+                let slot = PictureSlot::default();
+                commands.spawn(Screenshot::primary_window()).observe(write_picture(out, slot.clone()));
+                f.shot = Some(slot);
+            }
+            // Written or not: the window closes, and `run` says which (a picture that cannot be
+            // written is an error, not a wait).
+            Some(slot) if slot.lock().map_or(true, |s| s.is_some()) => {
+                if let Some(Err(why)) = slot.lock().ok().and_then(|s| s.clone())
+                    && let Ok(mut failure) = v.failure.lock()
+                {
+                    *failure = Some((0, why));
+                }
+                exit.write(AppExit::Success);
+            }
+            _ => {}
         }
     }
     if v.options.close_after.is_some_and(|d| f.started.elapsed() >= d) {

@@ -47,6 +47,65 @@ fn mm_per_unit(text: &str) -> std::result::Result<f64, String> {
     Err(format!("its length unit {e} is not one coxa reads; export it in millimetres"))
 }
 
+/// The largest value a STEP part's numbers may have, in millimetres: no implant or bone is 10 m
+/// across. Issue 61: truck's tessellator panicked on a 1 km cylinder and on a radius of 1e400
+/// (read as infinity); such a file is refused before it reaches truck.
+const MAX_NUMBER_MM: f64 = 1e4;
+
+/// Checks every number of the DATA section: finite, and each REAL (coordinates, radii, lengths,
+/// parameters), in millimetres, within [`MAX_NUMBER_MM`]. Entity references (`#12`), strings
+/// and enumerations (`.T.`) are not numbers; the HEADER is not read.
+fn numbers_in_range(text: &str, scale: f64) -> std::result::Result<(), String> {
+    let data = text.find("DATA;").map_or(text, |i| &text[i..]);
+    let data = data.find("ENDSEC;").map_or(data, |i| &data[..i]);
+    let b = data.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\'' => {
+                // A string ('' is an escaped quote inside it).
+                i += 1;
+                while i < b.len() && b[i] != b'\'' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'#' | b'.' | b'_' | b'A'..=b'Z' | b'a'..=b'z' => {
+                // An entity reference, an enumeration or a keyword: skip the word (with its dashes).
+                i += 1;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'-' || (b[i] == b'.' && b[i - 1] != b'.')) {
+                    i += 1;
+                }
+            }
+            c if c.is_ascii_digit() || c == b'-' || c == b'+' => {
+                let start = i;
+                i += 1;
+                while i < b.len() && (b[i].is_ascii_digit() || matches!(b[i], b'.' | b'E' | b'e') || (matches!(b[i], b'+' | b'-') && matches!(b[i - 1], b'E' | b'e'))) {
+                    i += 1;
+                }
+                let token = &data[start..i];
+                if let Ok(v) = token.parse::<f64>() {
+                    if !v.is_finite() {
+                        return Err(format!("the number {token} is out of range (not finite); export the part again"));
+                    }
+                    // Only REALs are lengths; a REAL always holds a decimal point in a STEP
+                    // file (ISO 10303-21), an INTEGER never (e.g. the year 2000 of
+                    // APPLICATION_PROTOCOL_DEFINITION, which in metres would be 2 km).
+                    if token.contains('.') && v.abs() * scale > MAX_NUMBER_MM {
+                        return Err(format!(
+                            "a number of {token} (in millimetres {:.3e}) is larger than any implant ({} m); check the part's length unit and size",
+                            v.abs() * scale,
+                            MAX_NUMBER_MM / 1e3
+                        ));
+                    }
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(())
+}
+
 /// Reads a STEP file's solids as one mesh, in millimetres, within `limits`.
 pub(crate) fn read_step_with(path: &Path, limits: &Limits) -> Result<Mesh> {
     let corrupt = |why: String| MeshFileError::Corrupt { path: path.to_path_buf(), format: "STEP", why };
@@ -58,6 +117,7 @@ pub(crate) fn read_step_with(path: &Path, limits: &Limits) -> Result<Mesh> {
         return Err(corrupt("it does not start with ISO-10303-21".into()).into());
     }
     let scale = mm_per_unit(&text).map_err(corrupt)?;
+    numbers_in_range(&text, scale).map_err(corrupt)?;
     // truck's parser and tessellator are not fuzzed here and unwrap on some malformed entities:
     // a panic in them is this file's error, not coxa's abort.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tessellate(path, &text, scale)))

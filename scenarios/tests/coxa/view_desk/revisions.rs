@@ -92,7 +92,14 @@ fn saved_revision_has_coxa_plans_combined_anteversion() -> Result<()> {
     let (live, automatic) = live.expect("the real CT's live model");
     let c0 = live.base_controls();
     let e = live.evaluate(&coxa_viewer::Controls { cup_inclination_deg: 45.0, cup_anteversion_deg: 15.0, stem_anteversion_deg: 15.0, ..c0 })?;
-    save(&case, &CaseStamp::take(&case)?, &automatic, &e, Some(&coxa_scenarios::revision::save_hook()))?;
+    // What a save costs now that it hashes every file the manifest lists and builds the case
+    // beside it (issue 61): printed, not asserted (speed goals live in benches/desk.rs).
+    let t = std::time::Instant::now();
+    let stamp = CaseStamp::take(&case)?;
+    let hashed_s = t.elapsed().as_secs_f64();
+    save(&case, &stamp, &automatic, &e, Some(&coxa_scenarios::revision::save_hook()))?;
+    let listed = read_json(&case.join("manifest.json"))["files"].as_array().map(|f| (f.len(), f.iter().filter_map(|x| x["bytes"].as_u64()).sum::<u64>())).unwrap_or_default();
+    eprintln!("real-CT case, {} files, {:.1} MB: stamp {hashed_s:.2} s, save with the hook {:.2} s (this build's profile)", listed.0, listed.1 as f64 / 1e6, t.elapsed().as_secs_f64() - hashed_s);
     let (plan, report) = (read_json(&case.join("plan.json")), read_json(&case.join("report.json")));
     let side = report["side"].as_str().unwrap();
 
