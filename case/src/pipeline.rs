@@ -53,6 +53,33 @@ fn phantom_input(ct: Volume, labels: LabelMap, dir: &Path, with_labels: bool) ->
     Ok((source, Preloaded { ct: LoadedCt { volume: ct, n_files: 1, warnings: Vec::new() }, labels: given }))
 }
 
+/// A CT (and label map) given in memory ([`crate::scenario::InMemoryCt`]): checked as a CT file
+/// is when read, written into `input/` (`ct.nii.gz`, `labels.nii.gz`) for the record and the
+/// viewer, and kept in memory for the anatomy stage, which checks the label map as it checks
+/// `--labels` (on the CT's grid, known sides) and names it by its class table as it names a
+/// file's (its own table, else TotalSegmentator's ids).
+fn volume_input(v: &crate::scenario::InMemoryCt, dir: &Path) -> Result<(AnatomySource, Preloaded)> {
+    coxa_io::sanity::check_ct_in_memory(&v.ct, Path::new("the CT given in memory"), false)?;
+    let input = dir.join("input");
+    std::fs::create_dir_all(&input)?;
+    let ct_file = input.join("ct.nii.gz");
+    coxa_io::nifti::write_volume(&v.ct, &ct_file)?;
+    let labels_file = match &v.labels {
+        Some(map) => {
+            let file = input.join("labels.nii.gz");
+            coxa_io::nifti::write_label_map(map, &file)?;
+            Some(file)
+        }
+        None => None,
+    };
+    let given = v.labels.as_ref().map(|map| {
+        let classes = if map.classes().is_empty() { crate::stages::anatomy::classes_by_id(map) } else { map.classes().clone() };
+        crate::anatomy::GivenLabels { classes, map: LabelMap::clone(map), origin: "the label map given in memory".into() }
+    });
+    let source = AnatomySource::Ct { ct: ct_file, labels: labels_file, label_names: None, dicom: Default::default(), any_modality: false };
+    Ok((source, Preloaded { ct: LoadedCt { volume: Volume::clone(&v.ct), n_files: 1, warnings: Vec::new() }, labels: given }))
+}
+
 /// Writes the case's input files and returns what the anatomy stage reads: the source, the
 /// phantom's truth, and what a phantom hands over in memory. The phantom gets
 /// `input/phantom_ct.nii.gz`, its muscle labels (bones removed: coxa segments them itself)
@@ -63,6 +90,10 @@ fn prepare_input(case: &Case, dir: &Path) -> Result<(AnatomySource, Option<Value
         // A `coxa pacs pull` folder stands for the series the pull chose to plan on.
         CaseInput::Ct { ct, labels } => {
             (AnatomySource::Ct { ct: crate::pacs::planning_ct(ct)?, labels: labels.clone(), label_names: None, dicom: Default::default(), any_modality: false }, None, None)
+        }
+        CaseInput::Volume(v) => {
+            let (source, preloaded) = volume_input(v, dir)?;
+            (source, None, Some(preloaded))
         }
         // `coxa run` pulls the study first (crate::pacs::resolve_case).
         CaseInput::Pacs { study, .. } => bail!("case {}: study {study} was not pulled from its PACS before planning", case.name),

@@ -102,6 +102,9 @@ pub enum CaseInput {
     },
     /// A virtual subject of a shape-model population, drawn when the case runs.
     ShapeSample(Box<crate::population::ShapeSample>),
+    /// A CT handed over in memory (the Python package's `coxa.plan(ct=Volume)`), with an optional
+    /// label map on its grid ([`InMemoryCt`]).
+    Volume(Box<InMemoryCt>),
     /// A study on a PACS, pulled when the case runs.
     Pacs {
         /// The server address.
@@ -109,6 +112,19 @@ pub enum CaseInput {
         /// StudyInstanceUID.
         study: String,
     },
+}
+
+/// A CT and its label map handed over in memory (no file, no command line: the Python package's
+/// arrays). The pipeline checks the CT as a CT file is checked when read
+/// ([`coxa_io::sanity::check_ct_in_memory`]) and the label map as `--labels` is (on the CT's grid,
+/// known sides), plans from memory, and writes both into the case's `input/` (`ct.nii.gz`,
+/// `labels.nii.gz`) for the record and the viewer, as it writes a phantom's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InMemoryCt {
+    /// The CT (HU).
+    pub ct: std::sync::Arc<coxa_core::Volume>,
+    /// A label map on the CT's grid (TotalSegmentator's ids, or its own class table).
+    pub labels: Option<std::sync::Arc<coxa_core::LabelMap>>,
 }
 
 /// A case, checked and resolved.

@@ -16,7 +16,9 @@ Errors are exceptions, every one a :class:`CoxaError` carrying the one line the 
 file coxa cannot read), :class:`ArgumentError` (an option refused), :class:`SchemaError` (a record
 that does not fit its schema); :class:`InternalError` is a bug in coxa.
 
-Options are the program's flags as keyword arguments: ``grid_step_deg=5`` is ``--grid-step-deg 5``,
+:func:`plan` and :func:`case` take ``coxa plan``'s options as typed keyword arguments and run the
+library's call itself (a CT or label map given as an array stays in memory; ``progress`` is told
+each stage). The other calls take options as the program's flags: ``grid_step_deg=5`` is ``--grid-step-deg 5``,
 ``json=True`` a bare flag, a tuple several values of one flag (``cup_inclination_deg=(35, 50)``), a
 list the flag repeated (``liner=["neutral", "elevated_rim"]``). See the book's Python chapter and
 ``coxa <command> --help``.
@@ -27,9 +29,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import dataclass
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
 
 from . import _coxa
 from ._coxa import ArgumentError, CoxaError, InputError, InternalError, ReadError, SchemaError
@@ -170,6 +175,90 @@ def _meshes(meshes: Optional[Mapping[str, Union[PathLike, Mesh]]], scratch: "_Sc
     return [f"{name}={scratch.file(p, name)}" for name, p in (meshes or {}).items()]
 
 
+def _volume_parts(v: Volume) -> Tuple[Any, Tuple[float, float, float], Tuple[float, float, float], Tuple[float, ...]]:
+    """A CT's array as the compiled module takes it (int16 kept, any other dtype as float32)."""
+    a = v.array if v.array.dtype == np.int16 else v.array.astype(np.float32)
+    return (np.ascontiguousarray(a), v.spacing, v.origin, v.direction)
+
+
+def _label_parts(m: LabelMap) -> Tuple[Any, Tuple[float, float, float], Tuple[float, float, float], Tuple[float, ...], List[Tuple[int, str]]]:
+    a = m.array
+    if a.size and (a.min() < 0 or a.max() > 65535 or not np.array_equal(a, np.round(a))):
+        raise ArgumentError("a label map holds whole numbers 0..65535")
+    return (np.ascontiguousarray(a.astype(np.uint16)), m.spacing, m.origin, m.direction, sorted(m.classes.items()))
+
+
+def _pair(name: str, v: Optional[Sequence[float]]) -> Optional[Tuple[float, float]]:
+    if v is None:
+        return None
+    t = tuple(float(x) for x in v)
+    if len(t) != 2:
+        raise ArgumentError(f"{name} takes (MIN, MAX), not {len(t)} numbers")
+    return (t[0], t[1])
+
+
+def _plan_into(
+    folder: Path,
+    scratch: "_Scratch",
+    meshes: Optional[Mapping[str, Union[PathLike, Mesh]]],
+    ct: Union[PathLike, Volume, None],
+    labels: Union[PathLike, LabelMap, None],
+    side: Optional[str],
+    options: "_PlanOptions",
+) -> str:
+    """Plans into ``folder`` through the library (``coxa._coxa.plan``): a CT or label map given as
+    an array stays in memory; only :class:`Mesh` objects are written (into the scratch space)."""
+    if isinstance(labels, LabelMap) and ct is not None and not isinstance(ct, Volume):
+        ct = read_volume(ct)
+    if isinstance(ct, Volume) and labels is not None and not isinstance(labels, LabelMap):
+        labels = read_label_map(labels)
+    o = options
+    return _coxa.plan(
+        os.fspath(folder),
+        side=side,
+        ct=_volume_parts(ct) if isinstance(ct, Volume) else None,
+        ct_path=os.fspath(ct) if ct is not None and not isinstance(ct, Volume) else None,
+        labels=_label_parts(labels) if isinstance(labels, LabelMap) else None,
+        labels_path=os.fspath(labels) if labels is not None and not isinstance(labels, LabelMap) else None,
+        meshes=_meshes(meshes, scratch),
+        mesh_units=o.mesh_units,
+        case_name=o.case_name,
+        head_mm=None if o.head_mm is None else float(o.head_mm),
+        liners=None if o.liner is None else ([o.liner] if isinstance(o.liner, str) else list(o.liner)),
+        cup_inclination_deg=_pair("cup_inclination_deg", o.cup_inclination_deg),
+        cup_anteversion_deg=_pair("cup_anteversion_deg", o.cup_anteversion_deg),
+        stem_anteversion_deg=_pair("stem_anteversion_deg", o.stem_anteversion_deg),
+        pelvic_tilt_deg=None if o.pelvic_tilt_deg is None else float(o.pelvic_tilt_deg),
+        sitting_extra_tilt_deg=None if o.sitting_extra_tilt_deg is None else float(o.sitting_extra_tilt_deg),
+        grid_step_deg=None if o.grid_step_deg is None else float(o.grid_step_deg),
+        catalog=None if o.catalog is None else os.fspath(o.catalog),
+        cup_definition=o.cup_definition,
+        shape_model=None if o.shape_model is None else os.fspath(o.shape_model),
+        progress=o.progress,
+    )
+
+
+@dataclass
+class _PlanOptions:
+    """``coxa plan``'s options as :func:`plan` and :func:`case` take them (``None``: the program's
+    default)."""
+
+    mesh_units: Optional[str] = None
+    case_name: Optional[str] = None
+    head_mm: Optional[float] = None
+    liner: Union[str, Sequence[str], None] = None
+    cup_inclination_deg: Optional[Sequence[float]] = None
+    cup_anteversion_deg: Optional[Sequence[float]] = None
+    stem_anteversion_deg: Optional[Sequence[float]] = None
+    pelvic_tilt_deg: Optional[float] = None
+    sitting_extra_tilt_deg: Optional[float] = None
+    grid_step_deg: Optional[float] = None
+    catalog: Optional[PathLike] = None
+    cup_definition: Optional[str] = None
+    shape_model: Optional[PathLike] = None
+    progress: Optional[Callable[[str], None]] = None
+
+
 def plan(
     meshes: Optional[Mapping[str, Union[PathLike, Mesh]]] = None,
     *,
@@ -177,26 +266,54 @@ def plan(
     labels: Union[PathLike, LabelMap, None] = None,
     side: Optional[str] = None,
     out: Optional[PathLike] = None,
-    **options: Any,
+    mesh_units: Optional[str] = None,
+    case_name: Optional[str] = None,
+    head_mm: Optional[float] = None,
+    liner: Union[str, Sequence[str], None] = None,
+    cup_inclination_deg: Optional[Sequence[float]] = None,
+    cup_anteversion_deg: Optional[Sequence[float]] = None,
+    stem_anteversion_deg: Optional[Sequence[float]] = None,
+    pelvic_tilt_deg: Optional[float] = None,
+    sitting_extra_tilt_deg: Optional[float] = None,
+    grid_step_deg: Optional[float] = None,
+    catalog: Optional[PathLike] = None,
+    cup_definition: Optional[str] = None,
+    shape_model: Optional[PathLike] = None,
+    progress: Optional[Callable[[str], None]] = None,
 ) -> PlanRecord:
     """Plans a total hip (``coxa plan``): implant sizes and placement optimised for
     impingement-free daily-life motion, leg length and offset.
 
     From bone surfaces ``meshes`` (``{"hip_right": "HR.stl", "femur_right": "FR.stl", ...}``, STL
     or PLY, LPS mm) or from a CT ``ct`` (a file, a DICOM folder or a :class:`Volume`; ``labels``
-    a label map on its grid). ``side``: ``"left"`` or ``"right"``. The whole case folder is
+    a label map on its grid, a file or a :class:`LabelMap`). A CT or label map given as an array
+    is planned in memory (no file is written for it but the case's own ``input/ct.nii.gz`` and
+    ``input/labels.nii.gz``). ``side``: ``"left"`` or ``"right"``. The whole case folder is
     written into ``out`` (a new folder) when given, else into a temporary folder removed
     afterwards. Returns plan.json as written (with its ``$schema`` and ``provenance``).
-    ``options``: ``coxa plan``'s flags (``grid_step_deg``, ``head_mm``, ``liner``, ...).
+
+    The other keyword arguments are ``coxa plan``'s flags of the same name (``liner`` one name or
+    several, the ranges ``(MIN, MAX)`` pairs); left out, the program's default (``coxa plan
+    --help``). ``progress`` is called with each stage's name as it starts.
     """
+    options = _PlanOptions(
+        mesh_units=mesh_units,
+        case_name=case_name,
+        head_mm=head_mm,
+        liner=liner,
+        cup_inclination_deg=cup_inclination_deg,
+        cup_anteversion_deg=cup_anteversion_deg,
+        stem_anteversion_deg=stem_anteversion_deg,
+        pelvic_tilt_deg=pelvic_tilt_deg,
+        sitting_extra_tilt_deg=sitting_extra_tilt_deg,
+        grid_step_deg=grid_step_deg,
+        catalog=catalog,
+        cup_definition=cup_definition,
+        shape_model=shape_model,
+        progress=progress,
+    )
     with _Scratch(out, "plan") as s:
-        argv = ["plan", *[a for m in _meshes(meshes, s) for a in ("--mesh", m)]]
-        if ct is not None:
-            argv += ["--ct", s.file(ct, "ct")]
-        if labels is not None:
-            argv += ["--labels", s.file(labels, "labels")]
-        argv += _flags({"side": side, "out": s.path, **options})
-        _coxa.command(argv)
+        _plan_into(s.path, s, meshes, ct, labels, side, options)
         return PlanRecord(_read(s.path / "plan.json"))
 
 
@@ -232,16 +349,47 @@ class Case:
         return f"Case(folder={self.folder}, cup={self.plan.cup.outer_diameter_mm} mm, stem={self.plan.stem.catalog!r} {self.plan.stem.size!r})"
 
 
-def case(ct: Union[PathLike, Volume], *, side: str, labels: Union[PathLike, LabelMap, None] = None, out: Optional[PathLike] = None, **options: Any) -> Case:
+def case(
+    ct: Union[PathLike, Volume],
+    *,
+    side: str,
+    labels: Union[PathLike, LabelMap, None] = None,
+    out: Optional[PathLike] = None,
+    case_name: Optional[str] = None,
+    head_mm: Optional[float] = None,
+    liner: Union[str, Sequence[str], None] = None,
+    cup_inclination_deg: Optional[Sequence[float]] = None,
+    cup_anteversion_deg: Optional[Sequence[float]] = None,
+    stem_anteversion_deg: Optional[Sequence[float]] = None,
+    pelvic_tilt_deg: Optional[float] = None,
+    sitting_extra_tilt_deg: Optional[float] = None,
+    grid_step_deg: Optional[float] = None,
+    catalog: Optional[PathLike] = None,
+    cup_definition: Optional[str] = None,
+    shape_model: Optional[PathLike] = None,
+    progress: Optional[Callable[[str], None]] = None,
+) -> Case:
     """The whole case from a CT (``coxa plan --ct``): anatomy (bones segmented, or from
     ``labels``), plan, range of motion, pictures, report.html and report.pdf, implants, manifest.
-    ``out`` keeps the case folder (a new folder); ``options`` are ``coxa plan``'s flags."""
+    ``out`` keeps the case folder (a new folder); the other keyword arguments are :func:`plan`'s.
+    A CT or label map given as an array is planned in memory."""
+    options = _PlanOptions(
+        case_name=case_name,
+        head_mm=head_mm,
+        liner=liner,
+        cup_inclination_deg=cup_inclination_deg,
+        cup_anteversion_deg=cup_anteversion_deg,
+        stem_anteversion_deg=stem_anteversion_deg,
+        pelvic_tilt_deg=pelvic_tilt_deg,
+        sitting_extra_tilt_deg=sitting_extra_tilt_deg,
+        grid_step_deg=grid_step_deg,
+        catalog=catalog,
+        cup_definition=cup_definition,
+        shape_model=shape_model,
+        progress=progress,
+    )
     with _Scratch(out, "case") as s:
-        argv = ["plan", "--ct", s.file(ct, "ct")]
-        if labels is not None:
-            argv += ["--labels", s.file(labels, "labels")]
-        argv += _flags({"side": side, "out": s.path, **options})
-        _coxa.command(argv)
+        _plan_into(s.path, s, None, ct, labels, side, options)
         return Case(s.path, s.keep)
 
 

@@ -1,7 +1,7 @@
 """Stubs of the compiled module ``coxa._coxa`` (python/src/lib.rs)."""
 
 import os
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -35,5 +35,29 @@ def write_label_map(path: _Path, array: npt.NDArray[np.uint16], spacing: Sequenc
 def read_mesh(path: _Path, max_memory: Optional[int] = None) -> Tuple[npt.NDArray[np.float64], npt.NDArray[np.uint32]]: ...
 def write_mesh(path: _Path, vertices: npt.NDArray[np.float64], triangles: npt.NDArray[np.uint32]) -> None: ...
 def command(argv: List[str]) -> str: ...
+def plan(
+    out: _Path,
+    *,
+    side: Optional[str] = None,
+    ct: Optional[Tuple[npt.NDArray[Any], Sequence[float], Sequence[float], Sequence[float]]] = None,
+    ct_path: Optional[_Path] = None,
+    labels: Optional[Tuple[npt.NDArray[np.uint16], Sequence[float], Sequence[float], Sequence[float], List[Tuple[int, str]]]] = None,
+    labels_path: Optional[_Path] = None,
+    meshes: List[str] = ...,
+    mesh_units: Optional[str] = None,
+    case_name: Optional[str] = None,
+    head_mm: Optional[float] = None,
+    liners: Optional[List[str]] = None,
+    cup_inclination_deg: Optional[Tuple[float, float]] = None,
+    cup_anteversion_deg: Optional[Tuple[float, float]] = None,
+    stem_anteversion_deg: Optional[Tuple[float, float]] = None,
+    pelvic_tilt_deg: Optional[float] = None,
+    sitting_extra_tilt_deg: Optional[float] = None,
+    grid_step_deg: Optional[float] = None,
+    catalog: Optional[_Path] = None,
+    cup_definition: Optional[str] = None,
+    shape_model: Optional[_Path] = None,
+    progress: Optional[Callable[[str], None]] = None,
+) -> str: ...
 def validate(kind: str, text: str) -> None: ...
 def version() -> str: ...

@@ -9,6 +9,8 @@
 //!   writer, so that every command can take arrays where it takes files;
 //! - [`read_mesh`] and [`write_mesh`]: a surface as vertex and triangle arrays, read and written
 //!   by coxa's mesh readers and writers (STL, PLY; also read: VTK, VTP, STEP);
+//! - [`plan::plan`]: `coxa plan` from typed keyword arguments, a CT in memory, stages told to
+//!   a callable (the library's call, no command line);
 //! - [`command`]: one `coxa` command run in this process with the command line's own argument
 //!   parser and code (`coxa_scenarios::cli`), so that a result equals the program's;
 //! - [`validate`]: a record (plan.json, anatomy.json, ...) read back into coxa's own type;
@@ -18,6 +20,8 @@
 //! panic (a bug in coxa) into `CoxaError` instead of pyo3's `PanicException`.
 
 use std::path::PathBuf;
+
+mod plan;
 
 use clap::Parser;
 use nalgebra::{Matrix3, Vector3};
@@ -174,23 +178,23 @@ fn read_label_map<'py>(py: Python<'py>, path: PathBuf, max_memory: Option<u64>) 
     Ok((labels.into_pyarray(py), spacing, origin, direction, classes))
 }
 
+/// HU `array` (`[k, j, i]`, int16 or float32) copied out of Python, with its shape `[k, j, i]`.
+fn voxels_of(array: &Bound<'_, PyAny>) -> Result<(coxa_core::Voxels, Vec<usize>), Failure> {
+    if let Ok(a) = array.extract::<PyReadonlyArray3<'_, i16>>() {
+        Ok((coxa_core::Voxels::I16(a.as_array().to_owned()), a.shape().to_vec()))
+    } else if let Ok(a) = array.extract::<PyReadonlyArray3<'_, f32>>() {
+        Ok((coxa_core::Voxels::F32(a.as_array().to_owned()), a.shape().to_vec()))
+    } else {
+        Err(Failure::Argument("the volume's array must be a 3-D numpy array of int16 or float32 (HU), in [k, j, i] order".into()))
+    }
+}
+
 /// Writes HU `array` (`[k, j, i]`, float32 or int16) on the grid given as a new NIfTI file
 /// `path` with coxa's writer (it never replaces a file).
 #[pyfunction]
 fn write_volume(py: Python<'_>, path: PathBuf, array: &Bound<'_, PyAny>, spacing: [f64; 3], origin: [f64; 3], direction: [f64; 9]) -> PyResult<()> {
-    let owned: Result<coxa_core::Voxels, Failure> = if let Ok(a) = array.extract::<PyReadonlyArray3<'_, i16>>() {
-        Ok(coxa_core::Voxels::I16(a.as_array().to_owned()))
-    } else if let Ok(a) = array.extract::<PyReadonlyArray3<'_, f32>>() {
-        Ok(coxa_core::Voxels::F32(a.as_array().to_owned()))
-    } else {
-        Err(Failure::Argument("the volume's array must be a 3-D numpy array of int16 or float32 (HU), in [k, j, i] order".into()))
-    };
-    let voxels = owned.map_err(to_py)?;
+    let (voxels, shape) = voxels_of(array).map_err(to_py)?;
     guarded(py, || {
-        let shape = match &voxels {
-            coxa_core::Voxels::I16(a) => a.shape().to_vec(),
-            coxa_core::Voxels::F32(a) => a.shape().to_vec(),
-        };
         let grid = grid_of(&shape, spacing, origin, direction)?;
         let vol = Volume::from_voxels(grid, voxels).map_err(|e| Failure::Argument(format!("the volume: {e}")))?;
         Ok(coxa_io::nifti::write_volume(&vol, &path)?)
@@ -333,6 +337,7 @@ fn _coxa(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_mesh, m)?)?;
     m.add_function(wrap_pyfunction!(write_mesh, m)?)?;
     m.add_function(wrap_pyfunction!(command, m)?)?;
+    m.add_function(wrap_pyfunction!(plan::plan, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     Ok(())

@@ -2,6 +2,8 @@
 against their schema; usage errors are ArgumentError."""
 
 import json
+import os
+import subprocess
 
 import pytest
 
@@ -16,19 +18,55 @@ def z013(*names):
 RIGHT = (("hip_right", "Hip_R"), ("femur_right", "Femur_R"))
 
 
+# The program's stage lines in its log (COXA_LOG; the terminal shows the same events).
+PROGRESS_LOG = "coxa_scenarios::cli::progress: "
+
+
 @pytest.fixture(scope="module")
-def cli_plan(tmp_path_factory, coxa_bin):
+def cli_run(tmp_path_factory, coxa_bin):
+    """`coxa plan` on the z013 surfaces: plan.json and the stages its log names, in order."""
     out = tmp_path_factory.mktemp("cli") / "plan"
     m = z013(*RIGHT)
-    r = run_cli(coxa_bin, "plan", "--mesh", f"hip_right={m['hip_right']}", "--mesh", f"femur_right={m['femur_right']}", "--side", "right", "--out", str(out))
+    env = {**os.environ, "COXA_LOG": "coxa_scenarios::cli::progress=info", "NO_COLOR": "1"}
+    argv = [str(coxa_bin), "plan", "--mesh", f"hip_right={m['hip_right']}", "--mesh", f"femur_right={m['femur_right']}", "--side", "right", "--out", str(out)]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stderr
+    stages = [line.split(PROGRESS_LOG, 1)[1] for line in r.stderr.splitlines() if PROGRESS_LOG in line]
     with open(out / "plan.json") as f:
-        return json.load(f)
+        return json.load(f), stages
 
 
 @pytest.fixture(scope="module")
-def py_plan():
-    return coxa.plan(meshes={"hip_right": data("vsd_bones/z013_Hip_R.stl"), "femur_right": data("vsd_bones/z013_Femur_R.stl")}, side="right")
+def cli_plan(cli_run):
+    return cli_run[0]
+
+
+@pytest.fixture(scope="module")
+def py_run():
+    stages = []
+    p = coxa.plan(meshes={"hip_right": data("vsd_bones/z013_Hip_R.stl"), "femur_right": data("vsd_bones/z013_Femur_R.stl")}, side="right", progress=stages.append)
+    return p, stages
+
+
+@pytest.fixture(scope="module")
+def py_plan(py_run):
+    return py_run[0]
+
+
+def test_progress_callback_receives_every_stage_the_program_shows(cli_run, py_run):
+    cli_stages, py_stages = cli_run[1], py_run[1]
+    assert len(cli_stages) >= 5 and cli_stages[0] == "input", cli_stages
+    assert py_stages == cli_stages
+
+
+def test_a_progress_callback_that_raises_is_raised_after_the_case(tmp_path):
+    def fail(stage):
+        raise RuntimeError(f"stop at {stage}")
+
+    with pytest.raises(RuntimeError, match="stop at input"):
+        coxa.plan(meshes=z013(*RIGHT), side="right", out=tmp_path / "p", grid_step_deg=10, progress=fail)
+    # The case itself finished: the exception is the caller's, not a failed plan.
+    assert (tmp_path / "p" / "plan.json").is_file()
 
 
 def test_plan_equals_the_programs_plan_json(cli_plan, py_plan):
@@ -84,9 +122,14 @@ def test_bad_input_raises_the_programs_line(tmp_path, coxa_bin):
     # A value out of range: the program's check (exit status 2), an InputError.
     with pytest.raises(coxa.InputError, match="grid-step-deg = -3 is out of range"):
         coxa.plan(meshes=z013(*RIGHT), side="right", grid_step_deg=-3)
-    # A flag the parser refuses: ArgumentError, clap's line without its "error: ".
-    with pytest.raises(coxa.ArgumentError, match="^unexpected argument '--no-such-flag'"):
-        coxa.plan(meshes=z013(*RIGHT), side="right", no_such_flag=1)
+    # The options are typed keyword arguments: an unknown one is Python's TypeError, a value
+    # outside a choice the program's line.
+    with pytest.raises(TypeError, match="no_such_flag"):
+        coxa.plan(meshes=z013(*RIGHT), side="right", no_such_flag=1)  # type: ignore[call-arg]
+    with pytest.raises(coxa.ArgumentError, match="side=\"middle\": use one of left, right"):
+        coxa.plan(meshes=z013(*RIGHT), side="middle")
+    with pytest.raises(coxa.ArgumentError, match="cup_definition"):
+        coxa.plan(meshes=z013(*RIGHT), side="right", cup_definition="sideways")
     broken = tmp_path / "hip.stl"
     broken.write_bytes(b"solid nothing\nendsolid\n")
     m = {"hip_right": broken, "femur_right": data("vsd_bones/z013_Femur_R.stl")}

@@ -2,6 +2,11 @@
 on small inputs: each result equals the program's record, arrays in where a stage takes a CT."""
 
 import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -93,17 +98,92 @@ def test_lesions_equal_the_programs(tmp_path, coxa_bin, capfd):
         coxa.lesions(ct, labels=seg, out=tmp_path / "l")
 
 
-def test_whole_case_from_a_ct_array(tmp_path):
-    ct = coxa.read_volume(data("totalseg/example_ct.nii.gz"))
-    seg = coxa.read_label_map(data("totalseg/example_seg_fast_force_split.nii.gz"))
-    c = coxa.case(ct, labels=seg, side="right", out=tmp_path / "case")
-    assert c.folder == tmp_path / "case"
-    for f in ("plan.json", "report.html", "report.pdf", "manifest.json", "anatomy/labels.nii.gz"):
-        assert (c.folder / f).is_file(), f
-    assert c.plan.to_dict() == json.loads((c.folder / "plan.json").read_text())
-    assert c.plan.side == "right" and c.summary.to_dict()["side"] == "right"
-    assert c.report.to_dict() == json.loads((c.folder / "report.json").read_text())
+# The calls that create, replace or remove a file or folder, as strace names them.
+WRITING_CALLS = "open,openat,creat,mkdir,mkdirat,rename,renameat,renameat2,unlink,unlinkat,link,linkat,symlink,symlinkat,truncate"
+CALL = re.compile(r"^(\w+)\((.*)\)\s+=\s+(-?\d+)")
+# A path argument: "name", or dirfd<folder>, "name" (strace -y).
+ARG = re.compile(r'(?:(?:AT_FDCWD|\d+)(?:<([^>]*)>)?,\s*)?"((?:[^"\\]|\\.)*)"')
+
+
+def strace_calls(log: str):
+    """The calls of a ``strace -f`` log, one text each (``openat(...) = 3``), a call that another
+    thread interrupted (``<unfinished ...>`` and ``<... openat resumed>``) joined again."""
+    pending = {}
+    for line in log.splitlines():
+        pid, _, rest = line.partition(" ")
+        rest = rest.strip()
+        if rest.endswith("<unfinished ...>"):
+            pending[pid] = rest[: -len("<unfinished ...>")].rstrip()
+        elif rest.startswith("<... ") and " resumed>" in rest:
+            yield pending.pop(pid, "") + rest.split(" resumed>", 1)[1]
+        else:
+            yield rest
+
+
+def written_paths(log: str, cwd: Path) -> set:
+    """Every path a successful call of ``strace -f -y -e trace=WRITING_CALLS`` created, replaced
+    or removed (an open only when it writes or creates)."""
+    out = set()
+    for text in strace_calls(log):
+        m = CALL.match(text)
+        if not m or int(m.group(3)) < 0:
+            continue
+        call, args = m.group(1), m.group(2)
+        if call in ("open", "openat") and not re.search(r"O_WRONLY|O_RDWR|O_CREAT|O_TRUNC", args):
+            continue
+        for folder, name in ARG.findall(args):
+            base = Path(folder) if folder else cwd
+            out.add(Path(os.path.normpath(base / name)))
+    return out
+
+
+def test_whole_case_from_ct_arrays_is_planned_in_memory_as_the_program_plans_it(tmp_path, coxa_bin):
+    # coxa.case with the CT and label map as arrays, run under strace: nothing written outside
+    # the case folder (and the `.NAME.partial` folder beside it, which becomes the case folder
+    # when it is complete), and plan.json equal to the program's on the same files.
+    ct_file, seg_file = data("totalseg/example_ct.nii.gz"), data("totalseg/example_seg_fast_force_split.nii.gz")
+    out = tmp_path / "py" / "case"
+    out.parent.mkdir()
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import coxa\n"
+        f"ct = coxa.read_volume({str(ct_file)!r})\n"
+        f"seg = coxa.read_label_map({str(seg_file)!r})\n"
+        f"c = coxa.case(ct, labels=seg, side='right', out={str(out)!r})\n"
+        "assert c.plan is not None and c.plan.side == 'right'\n"
+    )
+    log = tmp_path / "strace.log"
+    traced = ["strace", "-f", "-qq", "-y", "-e", f"trace={WRITING_CALLS}", "-o", str(log), sys.executable, "-B", str(script)]
+    r = subprocess.run(traced, capture_output=True, text=True, timeout=1200, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    written = written_paths(log.read_text(), tmp_path)
+    allowed = (out, out.parent / f".{out.name}.partial", Path("/dev"), Path("/proc"))
+    outside = sorted(str(p) for p in written if not any(p == a or a in p.parents for a in allowed))
+    assert not outside, f"written outside {out}: {outside}"
+    assert any(out in p.parents for p in written), "strace saw the case folder written"
+    for f in ("plan.json", "report.html", "report.pdf", "manifest.json", "anatomy/labels.nii.gz", "input/ct.nii.gz", "input/labels.nii.gz"):
+        assert (out / f).is_file(), f
+    c = coxa.read_case(out)
+    assert c.summary.to_dict()["side"] == "right"
+    assert c.report.to_dict() == json.loads((out / "report.json").read_text())
     assert set(c.to_dict()) == {"plan", "anatomy", "landmarks", "report", "summary"}
+    # The program on the files: the same plan.
+    cli = tmp_path / "cli"
+    rr = run_cli(coxa_bin, "plan", "--ct", str(ct_file), "--labels", str(seg_file), "--side", "right", "--out", str(cli))
+    assert rr.returncode == 0, rr.stderr
+    assert strip(json.loads((out / "plan.json").read_text())) == strip(json.loads((cli / "plan.json").read_text()))
+
+
+def test_a_ct_array_that_is_not_a_ct_is_refused_as_a_file_is(tmp_path):
+    v = coxa.Volume(np.full((8, 8, 8), 40, dtype=np.int16), spacing=(1, 1, 1))
+    with pytest.raises(coxa.InputError, match="the CT given in memory: .*not a CT"):
+        coxa.plan(ct=v, side="right", out=tmp_path / "p")
+    v.array[0, 0, 0] = -1000
+    nan = coxa.Volume(v.array.astype(np.float32), spacing=(1, 1, 1))
+    nan.array[1, 1, 1] = np.nan
+    with pytest.raises(coxa.InputError, match="the CT given in memory: 1 of 512 voxels are not numbers"):
+        coxa.plan(ct=nan, side="right", out=tmp_path / "p")
+    assert not (tmp_path / "p").exists() and not (tmp_path / ".p.partial").exists()
 
 
 def test_scenario_run_equals_the_programs(tmp_path, coxa_bin):

@@ -144,6 +144,8 @@ fn input_json(input: &CaseInput) -> Value {
         CaseInput::Phantom => json!({"kind": "phantom"}),
         CaseInput::ShapePhantom { shape, .. } => json!({"kind": "shape_phantom", "shape": shape.name()}),
         CaseInput::ShapeSample(s) => json!({"kind": "shape_model_sample", "subject": s.index + 1, "seed": s.seed, "record": "input/shape_sample.json"}),
+        // Written into the case's input/ under these names (crate::pipeline).
+        CaseInput::Volume(v) => json!({"kind": "ct", "ct": "ct.nii.gz", "labels": v.labels.as_ref().map(|_| "labels.nii.gz")}),
         CaseInput::Pacs { study, .. } => json!({"kind": "pacs", "study": study}),
     }
 }

@@ -52,6 +52,21 @@ pub(crate) fn check_finite(volume: &Volume, path: &Path) -> Result<()> {
     }
 }
 
+/// Checks a volume handed over in memory (the Python package's arrays) as a CT file's volume is
+/// checked when read: a grid a scanner can make, finite voxels and, unless `any_modality`, some
+/// air as every CT of a hip holds. `what` names the volume in the error ("the CT given in memory").
+///
+/// # Errors
+/// [`Error::ImplausibleGrid`], [`Error::NonFiniteVoxels`] or [`Error::NotCt`], naming `what`.
+pub fn check_ct_in_memory(volume: &Volume, what: &Path, any_modality: bool) -> Result<()> {
+    check_grid(volume.grid(), what)?;
+    check_finite(volume, what)?;
+    match not_ct_like(volume) {
+        Some(why) if !any_modality => Err(Error::NotCt { path: what.to_path_buf(), what: why }),
+        _ => Ok(()),
+    }
+}
+
 /// HU below which a voxel is air (or the padding outside the reconstruction circle).
 const AIR_HU: f32 = -500.0;
 /// Smallest fraction of air voxels in a CT of the hip: the air around the body, in the bowel and

@@ -19,7 +19,7 @@ use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
 
 use super::rom::{finite, plan_value};
-use coxa_case::scenario::{Case, CaseInput, Scenario};
+use coxa_case::scenario::{Case, CaseInput, InMemoryCt, Scenario};
 use coxa_core::plan_ranges::PlanValue;
 use serde_json::Value;
 
@@ -154,8 +154,13 @@ pub fn case_name(args: &PlanArgs) -> Result<String> {
     Ok(name.clone())
 }
 
-fn plan_case(args: &PlanArgs) -> Result<Case> {
+fn plan_case(args: &PlanArgs, memory: Option<InMemoryCt>) -> Result<Case> {
     let side_flag = args.side.map(Side::from);
+    if let Some(memory) = memory {
+        ensure!(args.ct.is_none() && args.meshes.is_empty(), "a CT given in memory is the case's only input: give no --ct or --mesh beside it");
+        let side = side_flag.context("a CT given in memory: name the operated side (left or right)")?;
+        return Ok(Case { name: case_name(args)?, input: CaseInput::Volume(Box::new(memory)), side, mesh_units: None, model: None });
+    }
     let (input, side) = match &args.ct {
         Some(ct) => {
             let side = side_flag.context("--ct: name the operated side with --side left|right")?;
@@ -205,17 +210,43 @@ fn plan_scenario(args: &PlanArgs, case: Case, options: PlanOptions) -> Result<Sc
     Ok(scn)
 }
 
+impl PlanArgs {
+    /// `coxa plan --out OUT` with every other option at the program's default: where the Python
+    /// package's typed call starts (its keyword arguments then set the fields; the defaults stay
+    /// the parser's, written once above).
+    ///
+    /// # Errors
+    /// None in practice (the one option given is a path); the parser's error otherwise.
+    pub fn with_out(out: PathBuf) -> Result<Self> {
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            plan: PlanArgs,
+        }
+        use clap::Parser;
+        Ok(Defaults::try_parse_from([std::ffi::OsString::from("coxa-plan"), "--out".into(), out.into_os_string()])?.plan)
+    }
+}
+
 /// Runs `coxa plan`: the whole case folder `coxa run` writes for a case (anatomy, plan.json,
 /// range of motion, pictures, report.html and report.pdf, implants, manifest), into a new
 /// folder `DIR` that appears only when complete. Returns plan.json's record.
 pub fn run(args: &PlanArgs) -> Result<PlanRecord> {
+    run_with(args, None, None)
+}
+
+/// [`run`] with the CT (and label map) given in memory instead of `--ct` (`memory`), and the
+/// stages told to `listener` as they start (besides the terminal's progress): the Python
+/// package's `coxa.plan(ct=Volume, progress=...)`, with no file written outside `--out` and no
+/// command line.
+pub fn run_with(args: &PlanArgs, memory: Option<InMemoryCt>, listener: Option<coxa_case::stages::Progress<'_>>) -> Result<PlanRecord> {
     let out = &args.out;
     case_name(args)?;
     if out.exists() {
         bail!("{} already exists; coxa plan writes into a new folder and never overwrites: choose another --out", out.display());
     }
     let options = options(args)?;
-    let case = plan_case(args)?;
+    let case = plan_case(args, memory)?;
     let catalog = match &args.catalog {
         Some(dir) => Catalog::load_dir(dir)?,
         None => Catalog::builtin()?,
@@ -232,7 +263,12 @@ pub fn run(args: &PlanArgs) -> Result<PlanRecord> {
     let partial = parent.join(format!(".{}.partial", name.to_string_lossy()));
     coxa_case::run::clear_unfinished(&partial, out)?;
     let stages = super::progress::Stages::start("coxa plan");
-    let progress = |stage: &str| stages.stage(stage);
+    let progress = |stage: &str| {
+        stages.stage(stage);
+        if let Some(listener) = listener {
+            listener(stage);
+        }
+    };
     let outcome = coxa_case::run::case_into(&scn, &scn.cases[0], &catalog, &partial, out, &progress).inspect_err(|_| {
         // A plan that failed leaves nothing behind (best effort: the error said what failed).
         let _ = std::fs::remove_dir_all(&partial);
