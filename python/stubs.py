@@ -96,7 +96,10 @@ def fields(schema, names):
     out = []
     for name, p in sorted(schema.get("properties", {}).items()):
         if name.isidentifier() and not keyword.iskeyword(name):
-            out.append(f"    {name}: {type_of(p, names)}")
+            # A record's own field named `kind` (a lesion's, a model's) is what the attribute
+            # gives on that record; Record.kind is the class's record kind.
+            ignore = "  # type: ignore[misc]" if name == "kind" else ""
+            out.append(f"    {name}: {type_of(p, names)}{ignore}")
     return out
 
 

@@ -142,8 +142,12 @@ class _Scratch:
 
     def __init__(self, out: Optional[PathLike], name: str):
         self.keep = out is not None
-        self._tmp = None if self.keep else tempfile.mkdtemp(prefix="coxa-")
-        self.path = Path(out) if out is not None else Path(self._tmp) / name
+        self._tmp: Optional[str] = None
+        if out is not None:
+            self.path = Path(out)
+        else:
+            self._tmp = tempfile.mkdtemp(prefix="coxa-")
+            self.path = Path(self._tmp) / name
 
     def file(self, obj: Any, name: str) -> str:
         """``obj`` as a file path: a Volume or LabelMap written as NIfTI, a Mesh as PLY (exact
@@ -399,7 +403,8 @@ class AnatomyResult(AnatomyRecord):
 
     __slots__ = ("landmarks_record", "labels")
     landmarks_record: Optional[LandmarksRecord]
-    labels: Optional[LabelMap]
+    # The label map itself where anatomy.json's `labels` field is its summary (to_dict() keeps that).
+    labels: Optional[LabelMap]  # type: ignore[assignment]
 
 
 def anatomy(

@@ -76,7 +76,7 @@ class FixationRecord(Record):
     within: List[str]
 
 class ModelUse(Record):
-    kind: str
+    kind: str  # type: ignore[misc]
     name: str
     sha256: Optional[str]
     version: Optional[str]
@@ -684,7 +684,7 @@ class LesionLine(Record):
     bone: str
     centre_lps_mm: List[float]
     id: int
-    kind: str
+    kind: str  # type: ignore[misc]
     operated_side: bool
     score: float
     volume_ml: float

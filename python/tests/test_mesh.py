@@ -14,7 +14,7 @@ def test_read_mesh_equals_trimesh_corner_by_corner():
     m = coxa.read_mesh(path)
     assert m.vertices.dtype == np.float64 and m.triangles.dtype == np.uint32
     assert m.vertices.shape[1] == 3 and m.triangles.shape[1] == 3
-    peer = trimesh.load(str(path), process=False)
+    peer = trimesh.load_mesh(str(path), process=False)
     # The same triangles in the same order, each corner the same point (float32 in the file):
     # coxa welds coinciding corners into shared vertices, trimesh without processing does not.
     assert len(m.triangles) == len(peer.faces)

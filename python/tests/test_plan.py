@@ -4,6 +4,7 @@ against their schema; usage errors are ArgumentError."""
 import json
 import os
 import subprocess
+from typing import List
 
 import pytest
 
@@ -43,7 +44,7 @@ def cli_plan(cli_run):
 
 @pytest.fixture(scope="module")
 def py_run():
-    stages = []
+    stages: List[str] = []
     p = coxa.plan(meshes={"hip_right": data("vsd_bones/z013_Hip_R.stl"), "femur_right": data("vsd_bones/z013_Femur_R.stl")}, side="right", progress=stages.append)
     return p, stages
 
@@ -95,7 +96,7 @@ def test_plan_is_a_typed_record(py_plan):
     assert 30 <= cup.radiographic_inclination_deg <= 55
     assert all(isinstance(m.name, str) for m in py_plan.motions)
     with pytest.raises(AttributeError):
-        py_plan.cup = None
+        py_plan.cup = None  # type: ignore[assignment]
     # to_dict is a copy: editing it leaves the record as it was.
     d = py_plan.to_dict()
     d["cup"]["outer_diameter_mm"] = -1

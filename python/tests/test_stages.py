@@ -164,6 +164,7 @@ def test_whole_case_from_ct_arrays_is_planned_in_memory_as_the_program_plans_it(
     for f in ("plan.json", "report.html", "report.pdf", "manifest.json", "anatomy/labels.nii.gz", "input/ct.nii.gz", "input/labels.nii.gz"):
         assert (out / f).is_file(), f
     c = coxa.read_case(out)
+    assert c.plan is not None
     assert c.summary.to_dict()["side"] == "right"
     assert c.report.to_dict() == json.loads((out / "report.json").read_text())
     assert set(c.to_dict()) == {"plan", "anatomy", "landmarks", "report", "summary"}
@@ -199,6 +200,7 @@ def test_scenario_run_equals_the_programs(tmp_path, coxa_bin):
     r = run_cli(coxa_bin, "run", str(scenario), "--out", str(tmp_path / "cli"), "--quiet")
     assert r.returncode == 0, r.stderr
     py_case, cli_case = coxa.read_case(tmp_path / "py" / "cases" / "z013"), coxa.read_case(tmp_path / "cli" / "cases" / "z013")
+    assert py_case.plan is not None and cli_case.plan is not None
     assert strip(py_case.plan.to_dict()) == strip(cli_case.plan.to_dict())
     assert strip(py_case.anatomy.to_dict()) == strip(cli_case.anatomy.to_dict())
     assert [c["case"] for c in s.to_dict()["cases"]] == ["z013"]
