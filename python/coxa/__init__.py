@@ -9,6 +9,7 @@ the same crates as the ``coxa`` program), so that a result equals the program's:
 - :func:`anatomy`, :func:`plan`, :func:`rom`, :func:`msk`, :func:`radiomics`, :func:`lesions`,
   :func:`case`: coxa's stages on files or arrays, their records as typed objects
   (:class:`PlanRecord`, ...; ``to_dict()`` gives the JSON the program writes);
+- :func:`segment`: a CT segmented by a learned model, the label map and its uncertainty as arrays;
 - :func:`command`: any ``coxa`` command line, run in this process.
 
 Errors are exceptions, every one a :class:`CoxaError` carrying the one line the program prints:
@@ -76,6 +77,7 @@ __all__ = [
     "ReportRecord",
     "RomRecord",
     "SchemaError",
+    "SegmentResult",
     "SummaryRecord",
     "Volume",
     "anatomy",
@@ -92,6 +94,7 @@ __all__ = [
     "read_volume",
     "rom",
     "run",
+    "segment",
 ]
 
 __version__ = _coxa.version().split("+")[0]
@@ -395,6 +398,53 @@ def case(
     with _Scratch(out, "case") as s:
         _plan_into(s.path, s, None, ct, labels, side, options)
         return Case(s.path, s.keep)
+
+
+class SegmentResult:
+    """What :func:`segment` returns: ``labels`` (a :class:`LabelMap` on the CT's grid, with the
+    model's class names), ``uncertainty`` (the voxels' entropy in nats, a float32 :class:`Volume`
+    on the same grid), ``record`` (segment.json) and ``test_model`` (the card says it is a test
+    model: never use its labels clinically)."""
+
+    def __init__(self, labels: LabelMap, uncertainty: Volume, record: Dict[str, Any], test_model: bool):
+        self.labels = labels
+        self.uncertainty = uncertainty
+        self.record = record
+        self.test_model = test_model
+
+    def __repr__(self) -> str:
+        return f"SegmentResult(model={self.record.get('model')!r}, labels={self.labels!r}, test_model={self.test_model})"
+
+
+def segment(
+    ct: Union[PathLike, Volume],
+    model: PathLike,
+    *,
+    out: Optional[PathLike] = None,
+    no_mirror: bool = False,
+    folds: Optional[Sequence[int]] = None,
+    mc_passes: Optional[int] = None,
+    batch: Optional[int] = None,
+    threads: Optional[int] = None,
+) -> SegmentResult:
+    """Segments a CT with a learned model (``coxa segment``; the TotalSegmentator-shaped call):
+    ``ct`` a file, a DICOM folder or a :class:`Volume` (planned in memory), ``model`` the model
+    card (TOML) beside its ONNX weights. The options are ``coxa segment``'s flags (``folds`` its
+    ``--fold`` repeated); left out, the program's defaults. ``out`` (a new folder) also writes
+    what the program writes there (labels.nii.gz, uncertainty.nii.gz, segment.json)."""
+    arrays = _volume_parts(ct) if isinstance(ct, Volume) else None
+    labels, spacing, origin, direction, classes, entropy, record, test_model = _coxa.segment(
+        os.fspath(model),
+        ct=arrays,
+        ct_path=None if isinstance(ct, Volume) else os.fspath(ct),
+        out=None if out is None else os.fspath(out),
+        no_mirror=no_mirror,
+        folds=[int(k) for k in folds or []],
+        mc_passes=mc_passes,
+        batch=batch,
+        threads=threads,
+    )
+    return SegmentResult(LabelMap(labels, spacing, origin, direction, dict(classes)), Volume(entropy, spacing, origin, direction), json.loads(record), test_model)
 
 
 class AnatomyResult(AnatomyRecord):

@@ -59,5 +59,17 @@ def plan(
     shape_model: Optional[_Path] = None,
     progress: Optional[Callable[[str], None]] = None,
 ) -> str: ...
+def segment(
+    card: _Path,
+    *,
+    ct: Optional[Tuple[npt.NDArray[Any], Sequence[float], Sequence[float], Sequence[float]]] = None,
+    ct_path: Optional[_Path] = None,
+    out: Optional[_Path] = None,
+    no_mirror: bool = False,
+    folds: List[int] = ...,
+    mc_passes: Optional[int] = None,
+    batch: Optional[int] = None,
+    threads: Optional[int] = None,
+) -> Tuple[npt.NDArray[np.uint16], List[float], List[float], List[float], List[Tuple[int, str]], npt.NDArray[np.float32], str, bool]: ...
 def validate(kind: str, text: str) -> None: ...
 def version() -> str: ...

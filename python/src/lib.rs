@@ -11,6 +11,8 @@
 //!   by coxa's mesh readers and writers (STL, PLY; also read: VTK, VTP, STEP);
 //! - [`plan::plan`]: `coxa plan` from typed keyword arguments, a CT in memory, stages told to
 //!   a callable (the library's call, no command line);
+//! - [`segment::segment`]: `coxa segment` on a CT array, the label map and the uncertainty
+//!   handed back as arrays;
 //! - [`command`]: one `coxa` command run in this process with the command line's own argument
 //!   parser and code (`coxa_scenarios::cli`), so that a result equals the program's;
 //! - [`validate`]: a record (plan.json, anatomy.json, ...) read back into coxa's own type;
@@ -22,6 +24,7 @@
 use std::path::PathBuf;
 
 mod plan;
+mod segment;
 
 use clap::Parser;
 use nalgebra::{Matrix3, Vector3};
@@ -338,6 +341,7 @@ fn _coxa(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(write_mesh, m)?)?;
     m.add_function(wrap_pyfunction!(command, m)?)?;
     m.add_function(wrap_pyfunction!(plan::plan, m)?)?;
+    m.add_function(wrap_pyfunction!(segment::segment, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     Ok(())

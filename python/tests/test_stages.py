@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import coxa
-from conftest import data, run_cli
+from conftest import ROOT, data, run_cli
 
 
 def strip(d):
@@ -185,6 +185,42 @@ def test_a_ct_array_that_is_not_a_ct_is_refused_as_a_file_is(tmp_path):
     with pytest.raises(coxa.InputError, match="the CT given in memory: 1 of 512 voxels are not numbers"):
         coxa.plan(ct=nan, side="right", out=tmp_path / "p")
     assert not (tmp_path / "p").exists() and not (tmp_path / ".p.partial").exists()
+
+
+def onnx_runtime() -> Path:
+    """ONNX Runtime's library in the checkout's .venv (scripts/setup). The module in this fresh
+    virtual environment finds it through $ORT_DYLIB_PATH (the program finds the .venv above it)."""
+    libs = sorted((ROOT / ".venv" / "lib").glob("python3*/site-packages/onnxruntime/capi/libonnxruntime.so.*"))
+    if not libs:
+        assert "CI" not in os.environ, "ONNX Runtime is needed in CI (scripts/setup installs it in .venv)"
+        pytest.skip("no ONNX Runtime in .venv (scripts/setup)")
+    return libs[0]
+
+
+def test_segment_of_a_ct_array_equals_the_program(tmp_path, coxa_bin):
+    os.environ.setdefault("ORT_DYLIB_PATH", str(onnx_runtime()))
+    nn = ROOT / "models" / "infer" / "tests" / "nnunet"
+    ct = coxa.read_volume(nn / "ct.nii.gz")
+    r = coxa.segment(ct, nn / "card.toml", folds=[0], no_mirror=True, batch=4, out=tmp_path / "py")
+    cli = run_cli(coxa_bin, "segment", "--ct", str(nn / "ct.nii.gz"), "--model", str(nn / "card.toml"), "--out", str(tmp_path / "cli"), "--fold", "0", "--no-mirror", "--batch", "4")
+    assert cli.returncode == 0, cli.stderr
+    # The arrays handed back are the program's files' voxels, on the CT's grid.
+    labels = coxa.read_label_map(tmp_path / "cli" / "labels.nii.gz")
+    unc = coxa.read_volume(tmp_path / "cli" / "uncertainty.nii.gz", any_modality=True)
+    assert np.array_equal(r.labels.array, labels.array) and np.array_equal(r.uncertainty.array, unc.array)
+    assert r.labels.spacing == ct.spacing and r.labels.origin == ct.origin and r.labels.direction == ct.direction
+    assert r.test_model and r.record["model"]["test_model"] is True
+    assert set(r.labels.classes.values()) >= {s["name"] for s in r.record["structures"] if s["label"] != 0}
+    # `out` holds what the program writes, byte for byte (segment.json but its times and the
+    # way ONNX Runtime was found).
+    for f in ("labels.nii.gz", "uncertainty.nii.gz"):
+        assert (tmp_path / "py" / f).read_bytes() == (tmp_path / "cli" / f).read_bytes(), f
+    a, b = (json.loads((tmp_path / d / "segment.json").read_text()) for d in ("py", "cli"))
+    for d in (a, b):
+        d.pop("seconds"), d.pop("onnx_runtime"), d.pop("provenance", None)
+    assert a == b
+    with pytest.raises(coxa.InputError, match="already exists"):
+        coxa.segment(ct, nn / "card.toml", out=tmp_path / "py")
 
 
 def test_scenario_run_equals_the_programs(tmp_path, coxa_bin):
