@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, TypeVar
 
 import numpy as np
 
 from . import _coxa
+
+_V = TypeVar("_V", bound="Volume")
 
 _IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
 
@@ -67,6 +69,54 @@ class Volume:
         """The direction as a 3x3 matrix (column ``c``: axis ``c`` in LPS)."""
         return np.array(self.direction, dtype=float).reshape(3, 3)
 
+    @staticmethod
+    def _voxels(a: np.ndarray) -> np.ndarray:
+        """An array as a volume holds it: int16 kept, any other dtype as float32."""
+        return a if a.dtype == np.int16 else a.astype(np.float32)
+
+    @classmethod
+    def from_sitk(cls: Type[_V], image: Any) -> _V:
+        """A 3-D scalar SimpleITK image (its geometry is LPS, as coxa's): the voxels as
+        ``GetArrayFromImage`` gives them (``[k, j, i]``), with its spacing, origin and direction."""
+        import SimpleITK as sitk
+
+        if image.GetDimension() != 3 or image.GetNumberOfComponentsPerPixel() != 1:
+            raise _coxa.ArgumentError(f"a volume is a 3-D image of one value per voxel, not {image.GetDimension()}-D with {image.GetNumberOfComponentsPerPixel()} components")
+        return cls(cls._voxels(sitk.GetArrayFromImage(image)), image.GetSpacing(), image.GetOrigin(), image.GetDirection())
+
+    def to_sitk(self) -> Any:
+        """The volume as a SimpleITK image (its array copied; the geometry as SimpleITK holds it)."""
+        import SimpleITK as sitk
+
+        image = sitk.GetImageFromArray(np.ascontiguousarray(self.array))
+        image.SetSpacing(self.spacing)
+        image.SetOrigin(self.origin)
+        image.SetDirection(self.direction)
+        return image
+
+    @classmethod
+    def from_nibabel(cls: Type[_V], image: Any) -> _V:
+        """A 3-D nibabel image (NIfTI; its affine maps ``(i, j, k)`` to RAS+ mm): the voxels
+        (scaled as nibabel scales them) turned to ``[k, j, i]`` and the geometry to LPS, as
+        SimpleITK reads the same file."""
+        a = np.asanyarray(image.dataobj)
+        if a.ndim != 3:
+            raise _coxa.ArgumentError(f"a volume is a 3-D image, not {a.ndim}-D")
+        lps = np.diag([-1.0, -1.0, 1.0]) @ np.asarray(image.affine, dtype=float)[:3]
+        spacing = np.linalg.norm(lps[:, :3], axis=0)
+        direction = lps[:, :3] / spacing
+        return cls(cls._voxels(np.ascontiguousarray(a.transpose(2, 1, 0))), spacing, lps[:, 3], direction.reshape(-1))
+
+    def to_nibabel(self) -> Any:
+        """The volume as a nibabel ``Nifti1Image`` (array ``[i, j, k]``, affine to RAS+ mm)."""
+        import nibabel as nib
+
+        affine = np.eye(4)
+        affine[:3, :3] = self.direction_matrix() * np.asarray(self.spacing)
+        affine[:3, 3] = self.origin
+        affine = np.diag([-1.0, -1.0, 1.0, 1.0]) @ affine
+        return nib.Nifti1Image(np.ascontiguousarray(self.array.transpose(2, 1, 0)), affine)
+
     def write(self, path: "os.PathLike[str] | str") -> None:
         """Writes the volume as a new NIfTI file (``.nii`` or ``.nii.gz``) with coxa's writer
         (int16 when every value is an integer in range, else float32); never replaces a file."""
@@ -86,6 +136,13 @@ class LabelMap(Volume):
     def __init__(self, array, spacing: Sequence[float] = (1.0, 1.0, 1.0), origin: Sequence[float] = (0.0, 0.0, 0.0), direction: Sequence[float] = _IDENTITY, classes: Optional[Dict[int, str]] = None):
         super().__init__(array, spacing, origin, direction)
         self.classes: Dict[int, str] = dict(classes or {})
+
+    @staticmethod
+    def _voxels(a: np.ndarray) -> np.ndarray:
+        """Labels as a label map holds them: uint16, whole numbers 0..65535."""
+        if a.size and (a.min() < 0 or a.max() > 65535 or not np.array_equal(a, np.round(a))):
+            raise _coxa.ArgumentError("a label map holds whole numbers 0..65535")
+        return a.astype(np.uint16)
 
     def write(self, path: "os.PathLike[str] | str") -> None:
         """Writes the label map as a new NIfTI file (uint8 when every id is below 256, else

@@ -113,3 +113,30 @@ def test_a_file_larger_than_max_memory_is_refused_before_reading(coxa_bin):
     assert cli.returncode == 2 and cli.stderr.strip() == f"error: {e.value}", (cli.stderr, str(e.value))
     # The limit was this read's only.
     assert coxa.read_volume(path).array.size == 122 * 101 * 112
+
+
+def test_simpleitk_and_nibabel_bridges_equal_coxas_reader():
+    path = data("totalseg/example_ct.nii.gz")
+    v = coxa.read_volume(path)
+    # SimpleITK's image of the file, and coxa's volume handed to SimpleITK.
+    same_as_sitk(coxa.Volume.from_sitk(sitk.ReadImage(str(path))), sitk.ReadImage(str(path)))
+    np.testing.assert_array_equal(coxa.Volume.from_sitk(sitk.ReadImage(str(path))).array.astype(np.float64), v.array.astype(np.float64))
+    same_as_sitk(v, v.to_sitk())
+    # nibabel's image of the same file (RAS+ affine, [i, j, k]): the same voxels and LPS grid.
+    nib = pytest.importorskip("nibabel")
+    n = coxa.Volume.from_nibabel(nib.load(str(path)))
+    assert n.array.shape == v.array.shape
+    np.testing.assert_array_equal(n.array.astype(np.float64), v.array.astype(np.float64))
+    for a, b in ((n.spacing, v.spacing), (n.origin, v.origin), (n.direction, v.direction)):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-4)
+    back = coxa.Volume.from_nibabel(v.to_nibabel())
+    np.testing.assert_array_equal(back.array, v.array)
+    for a, b in ((back.spacing, v.spacing), (back.origin, v.origin), (back.direction, v.direction)):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
+    # A label map stays uint16 ids; a vector image is refused.
+    seg = data("totalseg/example_seg_fast_force_split.nii.gz")
+    m = coxa.LabelMap.from_sitk(sitk.ReadImage(str(seg)))
+    assert isinstance(m, coxa.LabelMap) and m.array.dtype == np.uint16
+    np.testing.assert_array_equal(m.array, coxa.read_label_map(seg).array)
+    with pytest.raises(coxa.ArgumentError, match="one value per voxel"):
+        coxa.Volume.from_sitk(sitk.Image([4, 4, 4], sitk.sitkVectorFloat32, 3))
