@@ -52,14 +52,17 @@ mod common;
 use std::io::Write;
 use std::time::Instant;
 
+use coxa_anatomy::ct_render::joint::{pelvic_frame, socket_femur};
 use coxa_anatomy::ct_render::sets::{Case, Subject, test_set, tuning_set};
-use coxa_anatomy::ct_render::{RenderedCt, SourceBone, joint::socket_femur, render_ct};
+use coxa_anatomy::ct_render::{RenderedCt, SourceBone, render_ct};
 use coxa_anatomy::landmarks;
 use coxa_anatomy::segment::{SegmentOptions, segment_bones};
 use coxa_anatomy::surface::{SurfaceOptions, meshes_from_labels};
 use coxa_core::{Bone, Mesh, Side};
 
-/// The bones of a subject, source frame: (label, mesh).
+/// The bones of a subject, source frame: (label, mesh). An atlas pelvis gets z013's femurs set
+/// into its sockets, turned with z013's pelvic frame onto the atlas pelvis's
+/// ([`socket_femur`]).
 fn subject_bones(s: Subject, z013: &[(u16, Mesh)]) -> Result<Vec<(u16, Mesh)>, String> {
     match s {
         Subject::Z013 => Ok(z013.to_vec()),
@@ -67,10 +70,13 @@ fn subject_bones(s: Subject, z013: &[(u16, Mesh)]) -> Result<Vec<(u16, Mesh)>, S
             let dir = common::data("pelvis_atlas/surface").ok_or("no atlas")?;
             let read = |name: &str| coxa_io::mesh::read_vtk(&dir.join(format!("{name}{id}_cpd.vtk"))).map_err(|e| format!("{name}{id}: {e}"));
             let (hl, hr, sa) = (read("LeftHip")?, read("RightHip")?, read("Sacrum")?);
+            let mesh = |l: u16| z013.iter().find(|(x, _)| *x == l).map(|(_, m)| m).ok_or("z013 bone");
+            let z013_frame = pelvic_frame(mesh(77)?, mesh(78)?)?;
+            let frame = pelvic_frame(&hl, &hr)?;
             let mut out = vec![(77u16, hl.clone()), (78, hr.clone()), (25, sa)];
             for (side, hip, fl) in [(Side::Left, &hl, 75u16), (Side::Right, &hr, 76)] {
-                let femur = &z013.iter().find(|(l, _)| *l == fl).ok_or("z013 femur")?.1;
-                let m = socket_femur(femur, side, hip, 2.5)?;
+                let femur = mesh(fl)?;
+                let m = socket_femur(femur, side, &z013_frame, hip, &frame, 2.5)?;
                 out.push((fl, femur.transformed(&m)));
             }
             Ok(out)
@@ -215,6 +221,46 @@ fn ct_path_on_the_held_apart_renders() {
         }
     }
     assert!(failed.is_empty(), "cases that did not render: {failed:?}");
+}
+
+/// The joints of both sets without rendering: per hip the requested width, the placement (scale,
+/// move), the dome gap and the smallest gap near the joint, or why the renderer refuses it.
+/// Run: `cargo test -p coxa-anatomy --test ct_render_baseline -- --ignored --nocapture
+/// joints_of_both_sets`. Asserts nothing beyond the data being there: a measurement.
+#[test]
+#[ignore = "a measurement by hand (about a minute)"]
+fn joints_of_both_sets() {
+    let Some(z013) = z013() else { return };
+    let only: Vec<String> = std::env::var("CT_RENDER_CASES").map(|s| s.split(',').map(str::to_string).collect()).unwrap_or_default();
+    for case in test_set().iter().chain(&tuning_set()).filter(|c| only.is_empty() || only.iter().any(|o| c.name.contains(o.as_str()))) {
+        if let Subject::Atlas(id) = case.subject {
+            let dir = common::data("pelvis_atlas/surface").unwrap();
+            let read = |name: &str| coxa_io::mesh::read_vtk(&dir.join(format!("{name}{id}_cpd.vtk"))).unwrap();
+            let (hl, hr) = (read("LeftHip"), read("RightHip"));
+            let a = |m: &Mesh, s: Side| {
+                landmarks::acetabulum_landmarks(m, s, None).map(|a| format!("r {:.2} rms {:.2} lunate {} fossa {}", a.radius_mm, a.fit_rms_mm, a.n_lunate_vertices, a.n_fossa_vertices))
+            };
+            let (f0, f1) = (pelvic_frame(&z013[0].1, &z013[1].1).unwrap(), pelvic_frame(&hl, &hr));
+            let angle = f1.map(|f1| (f1.pelvic_from_lps().inverse() * f0.pelvic_from_lps()).angle().to_degrees());
+            println!("{}: acetabula {:?} / {:?}; turn {:?} deg", case.name, a(&hl, Side::Left), a(&hr, Side::Right), angle);
+        }
+        let bones = match subject_bones(case.subject, &z013) {
+            Ok(b) => b,
+            Err(e) => {
+                println!("{}\tSUBJECT FAILED: {e}", case.name);
+                continue;
+            }
+        };
+        for (n, (side, fl, hl)) in [(Side::Left, 75u16, 77u16), (Side::Right, 76, 78)].into_iter().enumerate() {
+            let mesh = |l: u16| &bones.iter().find(|(x, _)| *x == l).unwrap().1;
+            let w = case.spec.joint_space_mm[n];
+            let row = landmarks::femur_landmarks(mesh(fl), side).map_err(|e| e.to_string()).and_then(|f| {
+                coxa_anatomy::ct_render::joint::place_femur(mesh(fl), mesh(hl), side, f.head_centre.lps_mm, f.head_radius_mm, w)
+                    .map(|p| format!("r {:.2}\tscale {:.3}\tmove {:.2}\tdome {:.2}\tmin {:.2}", f.head_radius_mm, p.scale, p.shift_mm.norm(), p.dome_gap_mm, p.min_gap_mm))
+            });
+            println!("{}\t{}\twidth {:?}\t{}", case.name, side.as_str(), w, row.unwrap_or_else(|e| format!("REFUSED: {e}")));
+        }
+    }
 }
 
 /// Issue 59's check of the joint-space split on a CT read from a file (`JOINT_CHECK_CT`, NIfTI):

@@ -100,17 +100,39 @@ fn the_joint_space_is_the_requested_width() {
         assert!((p.shift_mm - migration_direction(Side::Left) * (3.0 - w)).norm() < 0.03, "{w}: {p:?}");
         assert!((p.min_gap_mm - w).abs() < 0.03, "{w}: {p:?}");
     }
-    // Moved away (a wider joint), the dome's smallest gap is at the cone's edge (30 deg): with
-    // the ball s mm back, 23 - sqrt(400 + s^2 - 40 s cos 30) = 4.5 gives s = 1.755 mm; the
-    // narrowest gap is then opposite the dome, 3 - s.
+    // Widened, the ball is scaled about its centre: (23 - 4.5) / 20 = 0.925, no move, and the
+    // space is 4.5 mm all round (every placed vertex 18.5 mm from the centre).
     let p = place_femur(&ball, &socket, Side::Left, c, 20.0, Some(4.5)).unwrap();
-    let s_want = (34.641 - (34.641f64.powi(2) - 4.0 * 57.75).sqrt()) / 2.0;
-    assert!((p.dome_gap_mm - 4.5).abs() < 0.01, "{p:?}");
-    assert!((p.shift_mm + migration_direction(Side::Left) * s_want).norm() < 0.03, "{p:?} vs {s_want}");
-    assert!((p.min_gap_mm - (3.0 - s_want)).abs() < 0.03, "{p:?}");
+    assert!((p.dome_gap_mm - 4.5).abs() < 0.01 && (p.scale - 0.925).abs() < 1e-3 && p.shift_mm == Vector3::zeros(), "{p:?}");
+    assert!((p.min_gap_mm - 4.5).abs() < 0.02, "{p:?}");
+    let placed = ball.transformed(&p.transform());
+    let d: Vec<f64> = placed.vertices().iter().map(|v| (v - c).norm()).collect();
+    let (lo, hi) = (d.iter().copied().fold(f64::INFINITY, f64::min), d.iter().copied().fold(0.0, f64::max));
+    assert!(hi - lo < 1e-9 && (lo - 18.5).abs() < 0.01, "gap from {} to {} mm", 23.0 - hi, 23.0 - lo);
     // Superolateral: up and to the patient's own side.
     assert!(migration_direction(Side::Left).x > 0.0 && migration_direction(Side::Right).x < 0.0 && migration_direction(Side::Right).z > 0.9);
     assert!(place_femur(&ball, &socket, Side::Left, c, 20.0, Some(15.5)).is_err(), "a gap of 15.5 mm is out of reach");
+}
+
+#[test]
+fn a_femur_that_would_enter_the_hip_bone_is_refused() {
+    // A ball of 20 mm in a socket of 23 mm whose centre is 3.5 mm anterior of the ball's: the
+    // ball is 0.5 mm into the anterior wall. Kept, or narrowed superolaterally (which moves it
+    // across that wall, not away from it), the placement is a collision and is refused.
+    let c = Point3::new(90.0, 0.0, 0.0);
+    let v = -Vector3::y();
+    let ball = sphere(c, 20.0, 60);
+    let (vs, f) = sphere(c + v * 3.5, 23.0, 60).into_parts();
+    let socket = Mesh::new(vs, f.into_iter().map(|[a, b, c]| [a, c, b]).collect()).unwrap();
+    for w in [None, Some(0.5)] {
+        let e = place_femur(&ball, &socket, Side::Left, c, 20.0, w).unwrap_err();
+        assert!(e.contains("enters the hip bone by 0.5") && e.contains("collision"), "{w:?}: {e}");
+    }
+    // Widened to 4.5 mm in the dome (its narrowest point at the cone's edge on the far side,
+    // w.v = -1/2): 400 k^2 + 70 k + 12.25 = 18.5^2 gives k = 0.825; the narrowest gap is then
+    // 23 - 3.5 - 20 k = 3 mm, opposite the offset.
+    let p = place_femur(&ball, &socket, Side::Left, c, 20.0, Some(4.5)).unwrap();
+    assert!((p.scale - 0.825).abs() < 2e-3 && (p.dome_gap_mm - 4.5).abs() < 0.02 && (p.min_gap_mm - 3.0).abs() < 0.05, "{p:?}");
 }
 
 #[test]
