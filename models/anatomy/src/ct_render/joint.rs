@@ -166,26 +166,102 @@ pub fn pelvic_frame(hip_left: &Mesh, hip_right: &Mesh) -> Result<PelvicFrame, St
     Ok(pelvis_landmarks(hip_left, hip_right, &l, &r).map_err(|e| format!("pelvis: {e}"))?.frame)
 }
 
+/// Largest move of the femur while seating it in a socket, mm.
+pub const SEAT_MAX_MOVE_MM: f64 = 5.0;
+/// Largest turn of the femur about its head centre while seating it, deg.
+pub const SEAT_MAX_TURN_DEG: f64 = 15.0;
+
 /// The transform that sets `femur` (of `side`, from a subject whose pelvic frame is
-/// `femur_frame`) into `hip`'s socket (pelvic frame `hip_frame`): turned so that it keeps its
-/// orientation to the anterior pelvic plane, its head centre onto the acetabulum's centre and
-/// scaled so that its head radius is the acetabulum's less `nominal_gap_mm` (the scale kept
-/// within 0.75-1.3). For pelvises without femurs (the atlas): the render then sets the
-/// requested joint space.
+/// `femur_frame`) into `hip`'s socket (pelvic frame `hip_frame`), for pelvises without femurs
+/// (the atlas); the render then sets the requested joint space. In order:
+/// 1. turned so that it keeps its orientation to the anterior pelvic plane, its head centre on
+///    the acetabulum's fitted centre, scaled so that its head radius is the acetabulum's less
+///    `nominal_gap_mm`;
+/// 2. **seated**: moved (at most [`SEAT_MAX_MOVE_MM`], never out of the socket along its opening
+///    axis) and turned about the head centre (at most [`SEAT_MAX_TURN_DEG`], a change of the
+///    leg's pose) to the pose with the most clearance between the hip bone and the femur near
+///    the joint (head, neck, trochanters): a sphere fit of a socket that is not a sphere can put
+///    the head into its dome, and another subject's neck can meet the rim;
+/// 3. scaled about the head centre so that the head's narrowest gap is `nominal_gap_mm`.
+///
+/// The scale stays within 0.75-1.3 of the femur's own. Chosen by clearance alone (geometry),
+/// never by how a segmenter does on the render.
 ///
 /// # Errors
-/// No landmarks on the femur or no acetabulum on the hip bone.
+/// No landmarks on the femur, no acetabulum on the hip bone, or a head that keeps less than
+/// `nominal_gap_mm` even at the smallest scale (the render would be a collision).
 pub fn socket_femur(femur: &Mesh, side: Side, femur_frame: &PelvicFrame, hip: &Mesh, hip_frame: &PelvicFrame, nominal_gap_mm: f64) -> Result<Matrix4<f64>, String> {
     let f = femur_landmarks(femur, side).map_err(|e| format!("femur_{}: {e}", side.as_str()))?;
     let a = acetabulum_landmarks(hip, side, None).map_err(|e| format!("hip_{}: {e}", side.as_str()))?;
-    let k = ((a.radius_mm - nominal_gap_mm) / f.head_radius_mm).clamp(0.75, 1.3);
+    let k0 = ((a.radius_mm - nominal_gap_mm) / f.head_radius_mm).clamp(0.75, 1.3);
     // LPS of the femur's subject -> its pelvic frame -> LPS of the hip's.
     let rot: Rotation3<f64> = hip_frame.pelvic_from_lps().inverse() * femur_frame.pelvic_from_lps();
-    let (cf, ca) = (f.head_centre.lps_mm.coords, a.centre.lps_mm.coords);
-    // p -> ca + k R (p - cf)
+    let (cf, ca) = (f.head_centre.lps_mm, a.centre.lps_mm);
+    let r = f.head_radius_mm * k0;
+    let first = |p: &Point3<f64>| ca + rot * (p - cf) * k0;
+    let head: Vec<Point3<f64>> = femur.vertices().iter().filter(|v| (*v - cf).norm() < f.head_radius_mm + 3.0).map(first).collect();
+    let joint: Vec<Point3<f64>> = femur.vertices().iter().filter(|v| (*v - cf).norm() < f.head_radius_mm + JOINT_REACH_MM).map(first).collect();
+    let near = Tris::new(hip, ca, r + JOINT_REACH_MM + SEAT_MAX_MOVE_MM + 10.0, None);
+    if head.is_empty() || near.is_empty() {
+        return Err(format!("hip_{}: no femoral head surface or no hip bone near the acetabulum at {ca:?}", side.as_str()));
+    }
+    // A pose x = (move, turn vector in rad): p -> ca + Rot(turn) (p - ca) + move.
+    let pose = |x: &[f64; 6], p: &Point3<f64>| ca + Rotation3::new(Vector3::new(x[3], x[4], x[5])) * (p - ca) + Vector3::new(x[0], x[1], x[2]);
+    let out = a.opening_axis_lps;
+    let allowed = |x: &[f64; 6]| {
+        let t = Vector3::new(x[0], x[1], x[2]);
+        t.norm() <= SEAT_MAX_MOVE_MM && t.dot(&out) <= 0.0 && Vector3::new(x[3], x[4], x[5]).norm() <= SEAT_MAX_TURN_DEG.to_radians()
+    };
+    let clearance = |x: &[f64; 6]| joint.iter().map(|p| near.signed_distance(&pose(x, p))).fold(f64::INFINITY, f64::min);
+    // Pattern search: each coordinate up and down, steps halved when none helps.
+    let (mut x, mut best) = ([0.0; 6], clearance(&[0.0; 6]));
+    let mut step = [1.0, 1.0, 1.0, 3f64.to_radians(), 3f64.to_radians(), 3f64.to_radians()];
+    while step[0] > 0.05 {
+        let mut moved_any = false;
+        for d in 0..6 {
+            for sgn in [1.0, -1.0] {
+                let mut y = x;
+                y[d] += sgn * step[d];
+                if allowed(&y) {
+                    let c = clearance(&y);
+                    if c > best + 1e-6 {
+                        (x, best, moved_any) = (y, c, true);
+                    }
+                }
+            }
+        }
+        if !moved_any {
+            step.iter_mut().for_each(|s| *s *= 0.5);
+        }
+    }
+    // The scale about the (seated) head centre that makes the head's narrowest gap nominal.
+    let centre = pose(&x, &ca);
+    let head_gap = |k: f64| head.iter().map(|p| near.signed_distance(&(centre + (pose(&x, p) - centre) * k))).fold(f64::INFINITY, f64::min);
+    let (lo, hi) = (0.75 / k0, 1.3 / k0);
+    let k1 = if head_gap(hi) >= nominal_gap_mm {
+        hi
+    } else if head_gap(lo) < nominal_gap_mm {
+        return Err(format!(
+            "hip_{}: the femur cannot be seated in this socket: at the smallest scale (head radius {:.1} mm) its head's narrowest gap to the hip bone is {:.2} mm where {nominal_gap_mm} mm is asked (the socket is not a sphere this head fits)",
+            side.as_str(),
+            f.head_radius_mm * 0.75,
+            head_gap(lo)
+        ));
+    } else {
+        let (mut a, mut b) = (lo, hi);
+        while b - a > 1e-5 {
+            let m = 0.5 * (a + b);
+            if head_gap(m) >= nominal_gap_mm { a = m } else { b = m }
+        }
+        a
+    };
+    // p -> centre + k1 (pose(first(p)) - centre)
+    let turn = Rotation3::new(Vector3::new(x[3], x[4], x[5])) * rot;
+    let lin = turn.matrix() * (k0 * k1);
+    let t = centre.coords - lin * cf.coords;
     let mut m = Matrix4::identity();
-    m.fixed_view_mut::<3, 3>(0, 0).copy_from(&(rot.matrix() * k));
-    m.fixed_view_mut::<3, 1>(0, 3).copy_from(&(ca - rot * cf * k));
+    m.fixed_view_mut::<3, 3>(0, 0).copy_from(&lin);
+    m.fixed_view_mut::<3, 1>(0, 3).copy_from(&t);
     Ok(m)
 }
 
