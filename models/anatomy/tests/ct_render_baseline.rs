@@ -46,6 +46,35 @@
 //! deg, neck-shaft +0.51/+0.53 deg; unchecked: +21.65/+5.40 and -2.60/-2.56), and the 3 mm
 //! real CT finds none (Dice .9065/.9537/.9270/.9307, heads unchanged): measured with
 //! [`joint_rays_on_a_given_ct`].
+//!
+//! **Valid renders, 2026-11-28** (test set only; dev profile, coxa-anatomy at opt-level 2; 2
+//! cores, load average 2-6 from other builds; the z013 cases and the atlas cases in two runs,
+//! 10 and 31 min; segmentation 8-180 s a CT). The renderer now widens a joint by scaling the
+//! femur about its head centre (uniform) and refuses a femur that enters the hip bone; the
+//! atlas femurs are seated by clearance (`ct_render::joint`). 15 of the 21 test CTs render
+//! (6 refused: atlas 06, 22, 25, 34, 41, 45, see `ct_render::sets`); every rendered hip has
+//! `min_gap_mm` >= 0.37 mm. Head centre / radius error (mm), femur / hip Dice, per hip L, R:
+//! - z013: test-00 (4.5/4.5 widened) no landmarks (left femur: "cannot find the lesser
+//!   trochanter") / 0.05/+0.59 (.952/.951); test-01 0.34/+0.22, 0.16/+0.24; test-02 (0.5/4.0)
+//!   0.54/+0.32, 1.51/+1.91; test-03 (metal left) no head (Dice .817), 0.20/+0.21; test-04
+//!   (2.0/5.0) 0.42/+0.06, 0.06/+0.66; test-05 (4.5/4.5, 1.25 mm slices, tilt 10 deg) 9.41/+9.82
+//!   (femur Dice .705), 0.05/+0.80.
+//! - atlas: test-06 (03) 0.88/+0.53, 0.94/+0.57; test-08 (09, own 5.8/3.9 mm) 4.87/+6.38,
+//!   2.37/+3.21 (Dice .891/.928); test-09 (11) 1.18/-0.13, 0.05/+0.49; test-10 (15) 0.12/+0.61,
+//!   0.11/+0.58; test-13 (29) 0.98/+1.63, 1.20/+2.09; test-15 (37, metal left) 53.5/-2.19
+//!   (Dice .772), 0.09/+0.52; test-18 (47) 0.07/+0.58, 0.11/+0.58; test-19 (52, metal right)
+//!   47.3/+9.87, 58.5/+6.86 (Dice .650/.614, both femurs lost); test-20 (63) 0.17/+0.79,
+//!   5.54/+6.43.
+//! - Within 1.0 mm in centre and radius: **17 of 30 hips** (centre 18, radius 18); without the
+//!   4 hips of a metal femur 17 of 26. Far from issue 59's 95 %. Widened hips (4-5 mm) read
+//!   +0.5 to +0.8 mm in radius even where the centre is within 0.2 mm (10 hips): a bias of the
+//!   CT path on a head with a wide space around it, not yet explained.
+//! - The atlas rows were measured before `joint::Tris` checked inside/outside by parity (the
+//!   same commit day); the placements of atlas 34 re-measured with it are identical.
+//!
+//! **Planner, CT against the truth's surfaces** (2026-11-28, `coxa plan --side right --ct` vs
+//! `--mesh` on the posed surfaces, written with `CT_RENDER_WRITE`; the lead's dev build of
+//! `coxa` at 2ddf262, same load): see the helper's report; not yet a table here.
 
 mod common;
 
@@ -54,7 +83,7 @@ use std::time::Instant;
 
 use coxa_anatomy::ct_render::joint::{pelvic_frame, socket_femur};
 use coxa_anatomy::ct_render::sets::{Case, Subject, test_set, tuning_set};
-use coxa_anatomy::ct_render::{RenderedCt, SourceBone, render_ct};
+use coxa_anatomy::ct_render::{RenderError, RenderedCt, SourceBone, render_ct};
 use coxa_anatomy::landmarks;
 use coxa_anatomy::segment::{SegmentOptions, segment_bones};
 use coxa_anatomy::surface::{SurfaceOptions, meshes_from_labels};
@@ -110,12 +139,37 @@ fn dice(truth: &RenderedCt, seg: &coxa_core::LabelMap, label: u16) -> f64 {
 }
 
 fn run_case(case: &Case, z013: &[(u16, Mesh)]) -> Result<Vec<Row>, String> {
-    let bones = subject_bones(case.subject, z013)?;
+    // A femur that cannot be placed without entering the hip bone is refused (its truth would be
+    // a collision): "refused: ..."; anything else is a failure.
+    let bones = subject_bones(case.subject, z013).map_err(|e| format!("refused: {e}"))?;
     let src: Vec<SourceBone<'_>> = bones.iter().map(|(l, m)| SourceBone { label: *l, mesh: m }).collect();
     let t0 = Instant::now();
-    let r = render_ct(&src, &case.spec).map_err(|e| e.to_string())?;
+    let r = render_ct(&src, &case.spec).map_err(|e| match e {
+        RenderError::Geometry(_) => format!("refused: {e}"),
+        e => e.to_string(),
+    })?;
     let t_render = t0.elapsed().as_secs_f64();
     assert_eq!(r.truth.hips.len(), 2, "{}: truth for both hips", case.name);
+    // With CT_RENDER_WRITE=dir: the CT, its truth labels and the posed surfaces (the truth's, as
+    // `coxa plan --mesh` would take them) under dir/<case>/; with CT_RENDER_ONLY, no segmentation.
+    if let Some(dir) = std::env::var_os("CT_RENDER_WRITE") {
+        let dir = std::path::Path::new(&dir).join(&case.name);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        coxa_io::nifti::write_volume(&r.ct, &dir.join("ct.nii.gz")).map_err(|e| e.to_string())?;
+        coxa_io::nifti::write_label_map(&r.labels, &dir.join("labels.nii.gz")).map_err(|e| e.to_string())?;
+        for (l, m) in &r.truth.posed_bones {
+            let name = Bone::from_label_id(*l).map_or_else(|| format!("label{l}"), |b| b.name().to_string());
+            coxa_io::mesh::write_stl(m, &dir.join(format!("{name}.stl"))).map_err(|e| e.to_string())?;
+        }
+    }
+    if std::env::var_os("CT_RENDER_ONLY").is_some() {
+        return Ok(r
+            .truth
+            .hips
+            .iter()
+            .map(|h| Row { case: case.name.clone(), side: h.side, cells: vec![format!("rendered in {t_render:.0} s; dome {:.2} min {:.2}", h.dome_gap_mm, h.min_gap_mm)] })
+            .collect());
+    }
     // With CT_RENDER_COMPARE, the same render also without the joint-space rays (coxa before
     // issue 59's split), its rows named `<case>:before`.
     let compare = std::env::var_os("CT_RENDER_COMPARE").is_some();
@@ -204,7 +258,7 @@ fn ct_path_on_the_held_apart_renders() {
     let mut file = std::fs::File::create(&out).unwrap();
     writeln!(file, "{HEADER}").unwrap();
     println!("{HEADER}");
-    let mut failed = Vec::new();
+    let (mut failed, mut refused) = (Vec::new(), 0usize);
     for case in set.iter().filter(|c| only.is_empty() || only.iter().any(|o| c.name.contains(o.as_str()))) {
         match run_case(case, &z013) {
             Ok(rows) => {
@@ -214,12 +268,18 @@ fn ct_path_on_the_held_apart_renders() {
                     writeln!(file, "{line}").unwrap();
                 }
             }
+            Err(e) if e.starts_with("refused") => {
+                println!("{}\tREFUSED: {e}", case.name);
+                writeln!(file, "{}\tREFUSED: {e}", case.name).unwrap();
+                refused += 1;
+            }
             Err(e) => {
                 println!("{}\tRENDER FAILED: {e}", case.name);
                 failed.push(format!("{}: {e}", case.name));
             }
         }
     }
+    println!("{refused} case(s) refused (a femur that would enter the hip bone, or no femur to seat)");
     assert!(failed.is_empty(), "cases that did not render: {failed:?}");
 }
 

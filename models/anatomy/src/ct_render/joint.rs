@@ -35,6 +35,10 @@ pub const DOME_HALF_ANGLE_DEG: f64 = 30.0;
 pub const MAX_SHIFT_MM: f64 = 12.0;
 /// Smallest scale of the femur to widen a joint (a head of 21 mm then gains 4.2 mm of space).
 pub const MIN_SCALE: f64 = 0.8;
+/// Smallest femoral head radius a widening may leave, mm: the lower end of the radii coxa's
+/// landmarks accept as an adult femoral head (`landmarks::femur::HEAD_RADIUS_LIMITS_MM`, 15-40
+/// mm), so a smaller head would be a femur whose truth cannot be measured.
+pub const MIN_HEAD_RADIUS_MM: f64 = 15.0;
 /// How far beyond the head's sphere the femur must clear the hip bone, mm: the neck, and the
 /// trochanters of a small femur.
 pub const JOINT_REACH_MM: f64 = 30.0;
@@ -107,6 +111,15 @@ pub fn place_femur(femur: &Mesh, hip: &Mesh, side: Side, c: Point3<f64>, r: f64,
             at(1.0 - t, 0.0)
         }
     };
+    if r * placed.scale < MIN_HEAD_RADIUS_MM {
+        return Err(format!(
+            "hip_{}: a dome gap of {:.2} mm needs this femur scaled to {:.3}, a head of {:.1} mm radius, under the {MIN_HEAD_RADIUS_MM} mm of the smallest adult heads: ask for a narrower joint",
+            side.as_str(),
+            width_mm.unwrap_or(own),
+            placed.scale,
+            r * placed.scale
+        ));
+    }
     placed.dome_gap_mm = dome_gap(&placed);
     let reach = r + JOINT_REACH_MM;
     let (min_gap, deepest) =
@@ -270,32 +283,34 @@ struct Tris {
     tris: Vec<[Point3<f64>; 3]>,
     /// Centroid and the farthest corner's distance from it.
     bounds: Vec<(Point3<f64>, f64)>,
+    /// Every triangle of the mesh with its bounds, for the parity test.
+    all: Vec<([Point3<f64>; 3], Point3<f64>, f64)>,
+}
+
+/// Centroid and the farthest corner's distance from it.
+fn bound(t: &[Point3<f64>; 3]) -> (Point3<f64>, f64) {
+    let m = Point3::from((t[0].coords + t[1].coords + t[2].coords) / 3.0);
+    (m, t.iter().map(|p| (p - m).norm()).fold(0.0, f64::max))
 }
 
 impl Tris {
     /// Triangles of `mesh` with a corner within `reach` of `c` (and, with `cone = (u, cos)`,
     /// a corner within that cone about `u` seen from `c`).
     fn new(mesh: &Mesh, c: Point3<f64>, reach: f64, cone: Option<(Vector3<f64>, f64)>) -> Self {
-        let tris: Vec<[Point3<f64>; 3]> = (0..mesh.triangles().len())
-            .map(|t| mesh.corners(t))
-            .filter(|t| t.iter().any(|p| (p - c).norm() < reach))
-            .filter(|t| cone.is_none_or(|(u, cos)| t.iter().any(|p| (p - c).normalize().dot(&u) > cos)))
-            .collect();
-        let bounds = tris
-            .iter()
-            .map(|t| {
-                let m = Point3::from((t[0].coords + t[1].coords + t[2].coords) / 3.0);
-                (m, t.iter().map(|p| (p - m).norm()).fold(0.0, f64::max))
-            })
-            .collect();
-        Self { tris, bounds }
+        let all: Vec<([Point3<f64>; 3], Point3<f64>, f64)> = (0..mesh.triangles().len()).map(|t| mesh.corners(t)).map(|t| (t, bound(&t).0, bound(&t).1)).collect();
+        let tris: Vec<[Point3<f64>; 3]> =
+            all.iter().map(|a| a.0).filter(|t| t.iter().any(|p| (p - c).norm() < reach)).filter(|t| cone.is_none_or(|(u, cos)| t.iter().any(|p| (p - c).normalize().dot(&u) > cos))).collect();
+        let bounds = tris.iter().map(bound).collect();
+        Self { tris, bounds, all }
     }
     fn is_empty(&self) -> bool {
         self.tris.is_empty()
     }
-    /// Distance from `p` to the nearest triangle, negative on the inside of the (outward)
-    /// surface: the sign from the normals of every triangle sharing the nearest point (an edge
-    /// or a corner's pseudo-normal), so that points near an edge are not given the wrong side.
+    /// Distance from `p` to the nearest triangle, negative inside the surface. The side is
+    /// read from the normals of every triangle sharing the nearest point (an edge's or a
+    /// corner's pseudo-normal); where that says inside, it is checked by the parity of a ray's
+    /// crossings with the whole surface, which does not trust the normals (the atlas surfaces
+    /// are open and folded in places, and their normals there point the wrong way).
     fn signed_distance(&self, p: &Point3<f64>) -> f64 {
         let mut best = f64::INFINITY;
         let mut normal = Vector3::zeros();
@@ -313,6 +328,36 @@ impl Tris {
                 normal += n;
             }
         }
-        if (p - at).dot(&normal) < 0.0 { -best } else { best }
+        if (p - at).dot(&normal) < 0.0 && self.inside_by_parity(p) { -best } else { best }
+    }
+    /// Whether a ray from `p` (a fixed direction off every axis) crosses the surface an odd
+    /// number of times (Möller & Trumbore, J Graph Tools 2:21, 1997).
+    fn inside_by_parity(&self, p: &Point3<f64>) -> bool {
+        let d = Vector3::new(0.2672, 0.5345, 0.8018).normalize();
+        let mut n = 0usize;
+        for (t, m, rad) in &self.all {
+            let w = m - p;
+            let along = w.dot(&d);
+            if along < -rad || (w - d * along).norm() > *rad {
+                continue;
+            }
+            let (e1, e2) = (t[1] - t[0], t[2] - t[0]);
+            let h = d.cross(&e2);
+            let a = e1.dot(&h);
+            if a.abs() < 1e-12 {
+                continue;
+            }
+            let s = p - t[0];
+            let u = s.dot(&h) / a;
+            let q = s.cross(&e1);
+            let v = d.dot(&q) / a;
+            if u < 0.0 || v < 0.0 || u + v > 1.0 {
+                continue;
+            }
+            if e2.dot(&q) / a > 0.0 {
+                n += 1;
+            }
+        }
+        n % 2 == 1
     }
 }
