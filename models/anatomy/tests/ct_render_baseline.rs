@@ -72,10 +72,26 @@
 //! - The atlas rows were measured before `joint::Tris` checked inside/outside by parity (the
 //!   same commit day); the placements of atlas 34 re-measured with it are identical.
 //!
-//! **Planner, CT against the truth's surfaces** (2026-11-28, `coxa plan --side right --ct` vs
-//! `--mesh` on the posed surfaces, written with `CT_RENDER_WRITE`; the lead's dev build of
-//! `coxa` at 2ddf262, same load): see the helper's report; not yet a table here.
-
+//! **Planner, CT against the truth's surfaces** (test set, 2026-11-28): `coxa plan --side right
+//! --ct ct.nii.gz` against `coxa plan --side right --mesh` on the posed surfaces of the same
+//! render (both femurs, both hip bones; written with `CT_RENDER_WRITE`, `CT_RENDER_ONLY`), the
+//! lead's dev build of `coxa` at 2ddf262, load 4-6. Shell mm, stem (taper-wedge) series and size,
+//! radiographic cup inclination / anteversion, leg-length and offset change, mesh -> CT:
+//! - test-01 (z013, 0.6 mm, cut, 1.5 mm joint): shell 46 -> 46; stem standard 2 -> reduced 1;
+//!   inclination +4.07, anteversion -3.75 deg; leg length +4.91, offset -3.00 mm.
+//! - test-03 (z013, 0.7x0.8 mm, cut, metal left): 46 -> 46; standard 2 -> reduced 5; +3.44, 0
+//!   deg; +5.17, +7.57 mm (the metal femur, the other leg's reference, has no landmarks).
+//! - test-04 (z013, 0.85x1 mm, full, 5.0 mm joint): 46 -> 44; standard 1 -> standard 1; +2.50,
+//!   0 deg; -0.50, +1.41 mm.
+//! - test-06 (atlas 03, 0.78x1 mm, full, 1.5 mm): 48 -> 48; reduced 2 -> standard 2; +1.56, 0
+//!   deg; -0.40, +2.44 mm.
+//! - test-10 (atlas 15, 0.85x1 mm, full, 4.5 mm): 56 -> 56; standard 4 -> standard 4; 0, 0 deg;
+//!   +0.18, +1.43 mm.
+//! - test-18 (atlas 47, 0.78x1 mm, full, seated 3.0 mm): 48 -> 48; reduced 3 -> reduced 2; -2.50,
+//!   -2.50 deg; -0.08, -0.83 mm.
+//! - Of 6: shell exact 5, within one size 6; stem exact 2; inclination within 2 deg 2,
+//!   anteversion 4; leg length within 2 mm 4 (both misses cut CTs), offset 3. `plan --ct` took
+//!   80-208 s and 0.74-1.34 GB RSS in this dev build (not a speed figure).
 mod common;
 
 use std::io::Write;
