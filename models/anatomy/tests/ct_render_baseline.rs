@@ -68,7 +68,10 @@
 //! - Within 1.0 mm in centre and radius: **17 of 30 hips** (centre 18, radius 18); without the
 //!   4 hips of a metal femur 17 of 26. Far from issue 59's 95 %. Widened hips (4-5 mm) read
 //!   +0.5 to +0.8 mm in radius even where the centre is within 0.2 mm (10 hips): a bias of the
-//!   CT path on a head with a wide space around it, not yet explained.
+//!   CT path on a head with a wide space around it. Consistent with the 150 HU bone threshold on
+//!   a blurred edge (computed, not tested): (150 - 60) / (1500 - 60) = 6 % of the step lies
+//!   1.5 sigma outside the edge, 0.6 mm at a PSF FWHM of 0.94-1.0 mm; in a narrow joint the
+//!   joint-space split sets the boundary instead.
 //! - The atlas rows were measured before `joint::Tris` checked inside/outside by parity (the
 //!   same commit day); the placements of atlas 34 re-measured with it are identical.
 //!
