@@ -46,20 +46,71 @@
 //! deg, neck-shaft +0.51/+0.53 deg; unchecked: +21.65/+5.40 and -2.60/-2.56), and the 3 mm
 //! real CT finds none (Dice .9065/.9537/.9270/.9307, heads unchanged): measured with
 //! [`joint_rays_on_a_given_ct`].
-
+//!
+//! **Valid renders, 2026-11-28** (test set only; dev profile, coxa-anatomy at opt-level 2; 2
+//! cores, load average 2-6 from other builds; the z013 cases and the atlas cases in two runs,
+//! 10 and 31 min; segmentation 8-180 s a CT). The renderer now widens a joint by scaling the
+//! femur about its head centre (uniform) and refuses a femur that enters the hip bone; the
+//! atlas femurs are seated by clearance (`ct_render::joint`). 15 of the 21 test CTs render
+//! (6 refused: atlas 06, 22, 25, 34, 41, 45, see `ct_render::sets`); every rendered hip has
+//! `min_gap_mm` >= 0.37 mm. Head centre / radius error (mm), femur / hip Dice, per hip L, R:
+//! - z013: test-00 (4.5/4.5 widened) no landmarks (left femur: "cannot find the lesser
+//!   trochanter") / 0.05/+0.59 (.952/.951); test-01 0.34/+0.22, 0.16/+0.24; test-02 (0.5/4.0)
+//!   0.54/+0.32, 1.51/+1.91; test-03 (metal left) no head (Dice .817), 0.20/+0.21; test-04
+//!   (2.0/5.0) 0.42/+0.06, 0.06/+0.66; test-05 (4.5/4.5, 1.25 mm slices, tilt 10 deg) 9.41/+9.82
+//!   (femur Dice .705), 0.05/+0.80.
+//! - atlas: test-06 (03) 0.88/+0.53, 0.94/+0.57; test-08 (09, own 5.8/3.9 mm) 4.87/+6.38,
+//!   2.37/+3.21 (Dice .891/.928); test-09 (11) 1.18/-0.13, 0.05/+0.49; test-10 (15) 0.12/+0.61,
+//!   0.11/+0.58; test-13 (29) 0.98/+1.63, 1.20/+2.09; test-15 (37, metal left) 53.5/-2.19
+//!   (Dice .772), 0.09/+0.52; test-18 (47) 0.07/+0.58, 0.11/+0.58; test-19 (52, metal right)
+//!   47.3/+9.87, 58.5/+6.86 (Dice .650/.614, both femurs lost); test-20 (63) 0.17/+0.79,
+//!   5.54/+6.43.
+//! - Within 1.0 mm in centre and radius: **17 of 30 hips** (centre 18, radius 18); without the
+//!   4 hips of a metal femur 17 of 26. Far from issue 59's 95 %. Widened hips (4-5 mm) read
+//!   +0.5 to +0.8 mm in radius even where the centre is within 0.2 mm (10 hips): a bias of the
+//!   CT path on a head with a wide space around it. Consistent with the 150 HU bone threshold on
+//!   a blurred edge (computed, not tested): (150 - 60) / (1500 - 60) = 6 % of the step lies
+//!   1.5 sigma outside the edge, 0.6 mm at a PSF FWHM of 0.94-1.0 mm; in a narrow joint the
+//!   joint-space split sets the boundary instead.
+//! - The atlas rows were measured before `joint::Tris` checked inside/outside by parity (the
+//!   same commit day); the placements of atlas 34 re-measured with it are identical.
+//!
+//! **Planner, CT against the truth's surfaces** (test set, 2026-11-28): `coxa plan --side right
+//! --ct ct.nii.gz` against `coxa plan --side right --mesh` on the posed surfaces of the same
+//! render (both femurs, both hip bones; written with `CT_RENDER_WRITE`, `CT_RENDER_ONLY`), the
+//! lead's dev build of `coxa` at 2ddf262, load 4-6. Shell mm, stem (taper-wedge) series and size,
+//! radiographic cup inclination / anteversion, leg-length and offset change, mesh -> CT:
+//! - test-01 (z013, 0.6 mm, cut, 1.5 mm joint): shell 46 -> 46; stem standard 2 -> reduced 1;
+//!   inclination +4.07, anteversion -3.75 deg; leg length +4.91, offset -3.00 mm.
+//! - test-03 (z013, 0.7x0.8 mm, cut, metal left): 46 -> 46; standard 2 -> reduced 5; +3.44, 0
+//!   deg; +5.17, +7.57 mm (the metal femur, the other leg's reference, has no landmarks).
+//! - test-04 (z013, 0.85x1 mm, full, 5.0 mm joint): 46 -> 44; standard 1 -> standard 1; +2.50,
+//!   0 deg; -0.50, +1.41 mm.
+//! - test-06 (atlas 03, 0.78x1 mm, full, 1.5 mm): 48 -> 48; reduced 2 -> standard 2; +1.56, 0
+//!   deg; -0.40, +2.44 mm.
+//! - test-10 (atlas 15, 0.85x1 mm, full, 4.5 mm): 56 -> 56; standard 4 -> standard 4; 0, 0 deg;
+//!   +0.18, +1.43 mm.
+//! - test-18 (atlas 47, 0.78x1 mm, full, seated 3.0 mm): 48 -> 48; reduced 3 -> reduced 2; -2.50,
+//!   -2.50 deg; -0.08, -0.83 mm.
+//! - Of 6: shell exact 5, within one size 6; stem exact 2; inclination within 2 deg 2,
+//!   anteversion 4; leg length within 2 mm 4 (both misses cut CTs), offset 3. `plan --ct` took
+//!   80-208 s and 0.74-1.34 GB RSS in this dev build (not a speed figure).
 mod common;
 
 use std::io::Write;
 use std::time::Instant;
 
+use coxa_anatomy::ct_render::joint::{pelvic_frame, socket_femur};
 use coxa_anatomy::ct_render::sets::{Case, Subject, test_set, tuning_set};
-use coxa_anatomy::ct_render::{RenderedCt, SourceBone, joint::socket_femur, render_ct};
+use coxa_anatomy::ct_render::{RenderError, RenderedCt, SourceBone, render_ct};
 use coxa_anatomy::landmarks;
 use coxa_anatomy::segment::{SegmentOptions, segment_bones};
 use coxa_anatomy::surface::{SurfaceOptions, meshes_from_labels};
 use coxa_core::{Bone, Mesh, Side};
 
-/// The bones of a subject, source frame: (label, mesh).
+/// The bones of a subject, source frame: (label, mesh). An atlas pelvis gets z013's femurs set
+/// into its sockets, turned with z013's pelvic frame onto the atlas pelvis's
+/// ([`socket_femur`]).
 fn subject_bones(s: Subject, z013: &[(u16, Mesh)]) -> Result<Vec<(u16, Mesh)>, String> {
     match s {
         Subject::Z013 => Ok(z013.to_vec()),
@@ -67,10 +118,13 @@ fn subject_bones(s: Subject, z013: &[(u16, Mesh)]) -> Result<Vec<(u16, Mesh)>, S
             let dir = common::data("pelvis_atlas/surface").ok_or("no atlas")?;
             let read = |name: &str| coxa_io::mesh::read_vtk(&dir.join(format!("{name}{id}_cpd.vtk"))).map_err(|e| format!("{name}{id}: {e}"));
             let (hl, hr, sa) = (read("LeftHip")?, read("RightHip")?, read("Sacrum")?);
+            let mesh = |l: u16| z013.iter().find(|(x, _)| *x == l).map(|(_, m)| m).ok_or("z013 bone");
+            let z013_frame = pelvic_frame(mesh(77)?, mesh(78)?)?;
+            let frame = pelvic_frame(&hl, &hr)?;
             let mut out = vec![(77u16, hl.clone()), (78, hr.clone()), (25, sa)];
             for (side, hip, fl) in [(Side::Left, &hl, 75u16), (Side::Right, &hr, 76)] {
-                let femur = &z013.iter().find(|(l, _)| *l == fl).ok_or("z013 femur")?.1;
-                let m = socket_femur(femur, side, hip, 2.5)?;
+                let femur = mesh(fl)?;
+                let m = socket_femur(femur, side, &z013_frame, hip, &frame, 2.5)?;
                 out.push((fl, femur.transformed(&m)));
             }
             Ok(out)
@@ -104,12 +158,37 @@ fn dice(truth: &RenderedCt, seg: &coxa_core::LabelMap, label: u16) -> f64 {
 }
 
 fn run_case(case: &Case, z013: &[(u16, Mesh)]) -> Result<Vec<Row>, String> {
-    let bones = subject_bones(case.subject, z013)?;
+    // A femur that cannot be placed without entering the hip bone is refused (its truth would be
+    // a collision): "refused: ..."; anything else is a failure.
+    let bones = subject_bones(case.subject, z013).map_err(|e| format!("refused: {e}"))?;
     let src: Vec<SourceBone<'_>> = bones.iter().map(|(l, m)| SourceBone { label: *l, mesh: m }).collect();
     let t0 = Instant::now();
-    let r = render_ct(&src, &case.spec).map_err(|e| e.to_string())?;
+    let r = render_ct(&src, &case.spec).map_err(|e| match e {
+        RenderError::Geometry(_) => format!("refused: {e}"),
+        e => e.to_string(),
+    })?;
     let t_render = t0.elapsed().as_secs_f64();
     assert_eq!(r.truth.hips.len(), 2, "{}: truth for both hips", case.name);
+    // With CT_RENDER_WRITE=dir: the CT, its truth labels and the posed surfaces (the truth's, as
+    // `coxa plan --mesh` would take them) under dir/<case>/; with CT_RENDER_ONLY, no segmentation.
+    if let Some(dir) = std::env::var_os("CT_RENDER_WRITE") {
+        let dir = std::path::Path::new(&dir).join(&case.name);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        coxa_io::nifti::write_volume(&r.ct, &dir.join("ct.nii.gz")).map_err(|e| e.to_string())?;
+        coxa_io::nifti::write_label_map(&r.labels, &dir.join("labels.nii.gz")).map_err(|e| e.to_string())?;
+        for (l, m) in &r.truth.posed_bones {
+            let name = Bone::from_label_id(*l).map_or_else(|| format!("label{l}"), |b| b.name().to_string());
+            coxa_io::mesh::write_stl(m, &dir.join(format!("{name}.stl"))).map_err(|e| e.to_string())?;
+        }
+    }
+    if std::env::var_os("CT_RENDER_ONLY").is_some() {
+        return Ok(r
+            .truth
+            .hips
+            .iter()
+            .map(|h| Row { case: case.name.clone(), side: h.side, cells: vec![format!("rendered in {t_render:.0} s; dome {:.2} min {:.2}", h.dome_gap_mm, h.min_gap_mm)] })
+            .collect());
+    }
     // With CT_RENDER_COMPARE, the same render also without the joint-space rays (coxa before
     // issue 59's split), its rows named `<case>:before`.
     let compare = std::env::var_os("CT_RENDER_COMPARE").is_some();
@@ -198,7 +277,7 @@ fn ct_path_on_the_held_apart_renders() {
     let mut file = std::fs::File::create(&out).unwrap();
     writeln!(file, "{HEADER}").unwrap();
     println!("{HEADER}");
-    let mut failed = Vec::new();
+    let (mut failed, mut refused) = (Vec::new(), 0usize);
     for case in set.iter().filter(|c| only.is_empty() || only.iter().any(|o| c.name.contains(o.as_str()))) {
         match run_case(case, &z013) {
             Ok(rows) => {
@@ -208,13 +287,59 @@ fn ct_path_on_the_held_apart_renders() {
                     writeln!(file, "{line}").unwrap();
                 }
             }
+            Err(e) if e.starts_with("refused") => {
+                println!("{}\tREFUSED: {e}", case.name);
+                writeln!(file, "{}\tREFUSED: {e}", case.name).unwrap();
+                refused += 1;
+            }
             Err(e) => {
                 println!("{}\tRENDER FAILED: {e}", case.name);
                 failed.push(format!("{}: {e}", case.name));
             }
         }
     }
+    println!("{refused} case(s) refused (a femur that would enter the hip bone, or no femur to seat)");
     assert!(failed.is_empty(), "cases that did not render: {failed:?}");
+}
+
+/// The joints of both sets without rendering: per hip the requested width, the placement (scale,
+/// move), the dome gap and the smallest gap near the joint, or why the renderer refuses it.
+/// Run: `cargo test -p coxa-anatomy --test ct_render_baseline -- --ignored --nocapture
+/// joints_of_both_sets`. Asserts nothing beyond the data being there: a measurement.
+#[test]
+#[ignore = "a measurement by hand (about a minute)"]
+fn joints_of_both_sets() {
+    let Some(z013) = z013() else { return };
+    let only: Vec<String> = std::env::var("CT_RENDER_CASES").map(|s| s.split(',').map(str::to_string).collect()).unwrap_or_default();
+    for case in test_set().iter().chain(&tuning_set()).filter(|c| only.is_empty() || only.iter().any(|o| c.name.contains(o.as_str()))) {
+        if let Subject::Atlas(id) = case.subject {
+            let dir = common::data("pelvis_atlas/surface").unwrap();
+            let read = |name: &str| coxa_io::mesh::read_vtk(&dir.join(format!("{name}{id}_cpd.vtk"))).unwrap();
+            let (hl, hr) = (read("LeftHip"), read("RightHip"));
+            let a = |m: &Mesh, s: Side| {
+                landmarks::acetabulum_landmarks(m, s, None).map(|a| format!("r {:.2} rms {:.2} lunate {} fossa {}", a.radius_mm, a.fit_rms_mm, a.n_lunate_vertices, a.n_fossa_vertices))
+            };
+            let (f0, f1) = (pelvic_frame(&z013[0].1, &z013[1].1).unwrap(), pelvic_frame(&hl, &hr));
+            let angle = f1.map(|f1| (f1.pelvic_from_lps().inverse() * f0.pelvic_from_lps()).angle().to_degrees());
+            println!("{}: acetabula {:?} / {:?}; turn {:?} deg", case.name, a(&hl, Side::Left), a(&hr, Side::Right), angle);
+        }
+        let bones = match subject_bones(case.subject, &z013) {
+            Ok(b) => b,
+            Err(e) => {
+                println!("{}\tSUBJECT FAILED: {e}", case.name);
+                continue;
+            }
+        };
+        for (n, (side, fl, hl)) in [(Side::Left, 75u16, 77u16), (Side::Right, 76, 78)].into_iter().enumerate() {
+            let mesh = |l: u16| &bones.iter().find(|(x, _)| *x == l).unwrap().1;
+            let w = case.spec.joint_space_mm[n];
+            let row = landmarks::femur_landmarks(mesh(fl), side).map_err(|e| e.to_string()).and_then(|f| {
+                coxa_anatomy::ct_render::joint::place_femur(mesh(fl), mesh(hl), side, f.head_centre.lps_mm, f.head_radius_mm, w)
+                    .map(|p| format!("r {:.2}\tscale {:.3}\tmove {:.2}\tdome {:.2}\tmin {:.2}", f.head_radius_mm, p.scale, p.shift_mm.norm(), p.dome_gap_mm, p.min_gap_mm))
+            });
+            println!("{}\t{}\twidth {:?}\t{}", case.name, side.as_str(), w, row.unwrap_or_else(|e| format!("REFUSED: {e}")));
+        }
+    }
 }
 
 /// Issue 59's check of the joint-space split on a CT read from a file (`JOINT_CHECK_CT`, NIfTI):

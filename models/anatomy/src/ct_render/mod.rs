@@ -4,10 +4,13 @@
 //! CTs surgeons take, not for what the segmenter finds easy.
 //!
 //! What a render is, in the order it is made:
-//! 1. **Joint.** Each femur is moved along the superolateral direction (the usual direction of
-//!    migration in hip osteoarthritis) until the smallest distance between its head and the hip
-//!    bone in the weight-bearing dome (a 30 deg cone around that direction) is the requested
-//!    width ([`joint`]): normal 4-5 mm, arthritic 0-2 mm.
+//! 1. **Joint.** Each femur is placed so that the smallest distance between its head and the hip
+//!    bone in the weight-bearing dome (a 30 deg cone around the superolateral direction) is the
+//!    requested width ([`joint`]): narrower than the subject's (arthritic, 0-2 mm) by moving the
+//!    femur superolaterally (the usual direction of migration in hip osteoarthritis), wider
+//!    (normal, 4-5 mm) by scaling it down about its head centre, which widens the joint alike in
+//!    every direction. A placement whose femur would enter the hip bone near the joint is
+//!    refused ([`RenderError::Geometry`]): its truth would be a collision.
 //! 2. **Pose.** The whole body is turned about the midpoint of the femoral heads (tilt, up to
 //!    10 deg) and the grid laid axis-aligned around it: [`RenderTruth::ct_from_source`].
 //! 3. **Bones** are filled by ray parity at the voxel centres (as `mesh_phantom`), each bone's
@@ -200,11 +203,14 @@ pub struct HipTruth {
     pub acetabulum_centre_lps_mm: Option<Point3<f64>>,
     /// Acetabular radius, mm.
     pub acetabulum_radius_mm: Option<f64>,
-    /// The femur's move (source frame, mm) that made the joint space; zero when kept.
+    /// The femur's move (source frame, mm) that narrowed the joint space; zero when kept.
     pub femur_shift_mm: Vector3<f64>,
+    /// The femur's scale about its head centre that widened the joint space; 1 when kept.
+    pub femur_scale: f64,
     /// Joint space in the weight-bearing dome after the move, mm.
     pub dome_gap_mm: f64,
-    /// Smallest distance from the head to the hip bone in any direction, mm.
+    /// Smallest distance from the femur near the joint (head, neck, trochanters) to the hip
+    /// bone, mm; never negative (a render that would collide is refused).
     pub min_gap_mm: f64,
 }
 
@@ -266,6 +272,7 @@ pub fn render_ct(bones: &[SourceBone<'_>], spec: &RenderSpec) -> Result<Rendered
     // 1. Joints: each femur moved in the source frame.
     let mut meshes: Vec<(u16, Mesh)> = bones.iter().map(|b| (b.label, b.mesh.clone())).collect();
     let mut shifts = [Vector3::zeros(); 2];
+    let mut scales = [1.0; 2];
     let mut gaps = [(f64::NAN, f64::NAN); 2];
     let mut heads = Vec::new();
     for (n, side) in [Side::Left, Side::Right].into_iter().enumerate() {
@@ -274,8 +281,8 @@ pub fn render_ct(bones: &[SourceBone<'_>], spec: &RenderSpec) -> Result<Rendered
         let head = femur_landmarks(&meshes[fi].1, side).map_err(|e| RenderError::Geometry(format!("femur_{}: {e}", side.as_str())))?;
         let (c, r) = (head.head_centre.lps_mm, head.head_radius_mm);
         let placed = joint::place_femur(&meshes[fi].1, &meshes[hi].1, side, c, r, spec.joint_space_mm[n]).map_err(RenderError::Geometry)?;
-        meshes[fi].1 = meshes[fi].1.transformed(&Translation3::from(placed.shift_mm).to_homogeneous());
-        shifts[n] = placed.shift_mm;
+        meshes[fi].1 = meshes[fi].1.transformed(&placed.transform());
+        (shifts[n], scales[n]) = (placed.shift_mm, placed.scale);
         gaps[n] = (placed.dome_gap_mm, placed.min_gap_mm);
         heads.push(c + placed.shift_mm);
     }
@@ -303,6 +310,7 @@ pub fn render_ct(bones: &[SourceBone<'_>], spec: &RenderSpec) -> Result<Rendered
                 acetabulum_centre_lps_mm: a.as_ref().map(|a| a.centre.lps_mm),
                 acetabulum_radius_mm: a.as_ref().map(|a| a.radius_mm),
                 femur_shift_mm: shifts[n],
+                femur_scale: scales[n],
                 dome_gap_mm: gaps[n].0,
                 min_gap_mm: gaps[n].1,
             });

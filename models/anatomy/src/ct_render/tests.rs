@@ -33,6 +33,17 @@ fn sphere(c: Point3<f64>, r: f64, n: usize) -> Mesh {
     Mesh::new(v, f).unwrap()
 }
 
+/// A ball of bone of radius `outer` about `c_out` with a spherical cavity of radius `inner`
+/// about `c_in` (the cavity's surface facing inwards): a closed outward surface.
+fn hollow(c_in: Point3<f64>, inner: f64, c_out: Point3<f64>, outer: f64) -> Mesh {
+    let (mut v, mut f) = sphere(c_out, outer, 60).into_parts();
+    let (vi, fi) = sphere(c_in, inner, 60).into_parts();
+    let n = v.len() as u32;
+    v.extend(vi);
+    f.extend(fi.into_iter().map(|[a, b, c]| [a + n, c + n, b + n]));
+    Mesh::new(v, f).unwrap()
+}
+
 fn sharp(spacing_mm: [f64; 3]) -> RenderSpec {
     RenderSpec { spacing_mm, psf_fwhm_mm: [0.0, 0.0], noise_sd_hu: 0.0, ..RenderSpec::default() }
 }
@@ -87,10 +98,8 @@ fn the_joint_space_is_the_requested_width() {
     // A ball of 20 mm in a concentric socket of 23 mm: the dome gap is 3 mm; moving the ball
     // s mm towards the dome leaves 3 - s, so 1.5 mm needs s = 1.5 along the migration direction.
     let c = Point3::new(90.0, 0.0, 0.0);
-    // The socket is a cavity in bone: the sphere's surface facing inwards.
-    let (ball, cavity) = (sphere(c, 20.0, 60), sphere(c, 23.0, 60));
-    let (v, f) = cavity.into_parts();
-    let socket = Mesh::new(v, f.into_iter().map(|[a, b, c]| [a, c, b]).collect()).unwrap();
+    // The socket is a cavity in a ball of bone: a hollow sphere, its inner surface facing inwards.
+    let (ball, socket) = (sphere(c, 20.0, 60), hollow(c, 23.0, c, 60.0));
     let kept = place_femur(&ball, &socket, Side::Left, c, 20.0, None).unwrap();
     assert_eq!(kept.shift_mm, Vector3::zeros());
     assert!((kept.dome_gap_mm - 3.0).abs() < 0.02, "{kept:?}");
@@ -100,17 +109,44 @@ fn the_joint_space_is_the_requested_width() {
         assert!((p.shift_mm - migration_direction(Side::Left) * (3.0 - w)).norm() < 0.03, "{w}: {p:?}");
         assert!((p.min_gap_mm - w).abs() < 0.03, "{w}: {p:?}");
     }
-    // Moved away (a wider joint), the dome's smallest gap is at the cone's edge (30 deg): with
-    // the ball s mm back, 23 - sqrt(400 + s^2 - 40 s cos 30) = 4.5 gives s = 1.755 mm; the
-    // narrowest gap is then opposite the dome, 3 - s.
+    // Widened, the ball is scaled about its centre: (23 - 4.5) / 20 = 0.925, no move, and the
+    // space is 4.5 mm all round (every placed vertex 18.5 mm from the centre).
     let p = place_femur(&ball, &socket, Side::Left, c, 20.0, Some(4.5)).unwrap();
-    let s_want = (34.641 - (34.641f64.powi(2) - 4.0 * 57.75).sqrt()) / 2.0;
-    assert!((p.dome_gap_mm - 4.5).abs() < 0.01, "{p:?}");
-    assert!((p.shift_mm + migration_direction(Side::Left) * s_want).norm() < 0.03, "{p:?} vs {s_want}");
-    assert!((p.min_gap_mm - (3.0 - s_want)).abs() < 0.03, "{p:?}");
+    assert!((p.dome_gap_mm - 4.5).abs() < 0.01 && (p.scale - 0.925).abs() < 1e-3 && p.shift_mm == Vector3::zeros(), "{p:?}");
+    assert!((p.min_gap_mm - 4.5).abs() < 0.02, "{p:?}");
+    let placed = ball.transformed(&p.transform());
+    let d: Vec<f64> = placed.vertices().iter().map(|v| (v - c).norm()).collect();
+    let (lo, hi) = (d.iter().copied().fold(f64::INFINITY, f64::min), d.iter().copied().fold(0.0, f64::max));
+    assert!(hi - lo < 1e-9 && (lo - 18.5).abs() < 0.01, "gap from {} to {} mm", 23.0 - hi, 23.0 - lo);
     // Superolateral: up and to the patient's own side.
     assert!(migration_direction(Side::Left).x > 0.0 && migration_direction(Side::Right).x < 0.0 && migration_direction(Side::Right).z > 0.9);
     assert!(place_femur(&ball, &socket, Side::Left, c, 20.0, Some(15.5)).is_err(), "a gap of 15.5 mm is out of reach");
+}
+
+#[test]
+fn a_femur_that_would_enter_the_hip_bone_is_refused() {
+    // A ball of 20 mm in a socket of 23 mm whose centre is 3.5 mm anterior of the ball's: the
+    // ball is 0.5 mm into the anterior wall. Kept, or narrowed superolaterally (which moves it
+    // across that wall, not away from it), the placement is a collision and is refused.
+    let c = Point3::new(90.0, 0.0, 0.0);
+    let v = -Vector3::y();
+    let ball = sphere(c, 20.0, 60);
+    let socket = hollow(c + v * 3.5, 23.0, c, 60.0);
+    for w in [None, Some(0.5)] {
+        let e = place_femur(&ball, &socket, Side::Left, c, 20.0, w).unwrap_err();
+        assert!(e.contains("enters the hip bone by 0.5") && e.contains("collision"), "{w:?}: {e}");
+    }
+    // Widened to 4.5 mm in the dome (its narrowest point at the cone's edge on the far side,
+    // w.v = -1/2): 400 k^2 + 70 k + 12.25 = 18.5^2 gives k = 0.825; the narrowest gap is then
+    // 23 - 3.5 - 20 k = 3 mm, opposite the offset.
+    // A head widened below the smallest adult radius is refused too: a ball of 17 mm in a
+    // concentric socket of 20 mm needs 14.5 / 17 for 5.5 mm, a head of 14.5 mm.
+    let (small, small_socket) = (sphere(c, 17.0, 60), hollow(c, 20.0, c, 60.0));
+    assert!(place_femur(&small, &small_socket, Side::Left, c, 17.0, Some(4.0)).is_ok());
+    let e = place_femur(&small, &small_socket, Side::Left, c, 17.0, Some(5.5)).unwrap_err();
+    assert!(e.contains("a head of 14.5 mm radius"), "{e}");
+    let p = place_femur(&ball, &socket, Side::Left, c, 20.0, Some(4.5)).unwrap();
+    assert!((p.scale - 0.825).abs() < 2e-3 && (p.dome_gap_mm - 4.5).abs() < 0.02 && (p.min_gap_mm - 3.0).abs() < 0.05, "{p:?}");
 }
 
 #[test]
