@@ -43,12 +43,14 @@ use toml::Spanned;
 
 mod cases;
 pub mod designs;
+mod in_memory;
 mod sections;
 mod sweep;
 
 pub use crate::scenario_file::{
     CaseSpec, Finite, ImplantsSection, MskSection, OneOrMany, PacsCaseSpec, PlacementSection, PlanSection, ReportSection, RomSection, SCHEMA_VERSION, ScenarioFile, parse_definition, parse_side,
 };
+pub use in_memory::InMemoryCt;
 
 /// A scenario error: the file, the line (1-based) and the field, and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,19 +114,6 @@ pub enum CaseInput {
         /// StudyInstanceUID.
         study: String,
     },
-}
-
-/// A CT and its label map handed over in memory (no file, no command line: the Python package's
-/// arrays). The pipeline checks the CT as a CT file is checked when read
-/// ([`coxa_io::sanity::check_ct_in_memory`]) and the label map as `--labels` is (on the CT's grid,
-/// known sides), plans from memory, and writes both into the case's `input/` (`ct.nii.gz`,
-/// `labels.nii.gz`) for the record and the viewer, as it writes a phantom's.
-#[derive(Debug, Clone, PartialEq)]
-pub struct InMemoryCt {
-    /// The CT (HU).
-    pub ct: std::sync::Arc<coxa_core::Volume>,
-    /// A label map on the CT's grid (TotalSegmentator's ids, or its own class table).
-    pub labels: Option<std::sync::Arc<coxa_core::LabelMap>>,
 }
 
 /// A case, checked and resolved.
