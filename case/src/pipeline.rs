@@ -62,20 +62,18 @@ fn volume_input(v: &crate::scenario::InMemoryCt, dir: &Path) -> Result<(AnatomyS
     coxa_io::sanity::check_ct_in_memory(&v.ct, Path::new("the CT given in memory"), false)?;
     let input = dir.join("input");
     std::fs::create_dir_all(&input)?;
-    let ct_file = input.join("ct.nii.gz");
+    let ct_file = input.join(crate::scenario::InMemoryCt::CT_FILE);
     coxa_io::nifti::write_volume(&v.ct, &ct_file)?;
     let labels_file = match &v.labels {
         Some(map) => {
-            let file = input.join("labels.nii.gz");
+            let file = input.join(crate::scenario::InMemoryCt::LABELS_FILE);
             coxa_io::nifti::write_label_map(map, &file)?;
             Some(file)
         }
         None => None,
     };
-    let given = v.labels.as_ref().map(|map| {
-        let classes = if map.classes().is_empty() { crate::stages::anatomy::classes_by_id(map) } else { map.classes().clone() };
-        crate::anatomy::GivenLabels { classes, map: LabelMap::clone(map), origin: "the label map given in memory".into() }
-    });
+    let given =
+        v.labels.as_ref().map(|map| crate::anatomy::GivenLabels { classes: crate::stages::anatomy::classes_of(map), map: LabelMap::clone(map), origin: "the label map given in memory".into() });
     let source = AnatomySource::Ct { ct: ct_file, labels: labels_file, label_names: None, dicom: Default::default(), any_modality: false };
     Ok((source, Preloaded { ct: LoadedCt { volume: Volume::clone(&v.ct), n_files: 1, warnings: Vec::new() }, labels: given }))
 }

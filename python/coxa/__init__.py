@@ -184,15 +184,11 @@ def _meshes(meshes: Optional[Mapping[str, Union[PathLike, Mesh]]], scratch: "_Sc
 
 def _volume_parts(v: Volume) -> Tuple[Any, Tuple[float, float, float], Tuple[float, float, float], Tuple[float, ...]]:
     """A CT's array as the compiled module takes it (int16 kept, any other dtype as float32)."""
-    a = v.array if v.array.dtype == np.int16 else v.array.astype(np.float32)
-    return (np.ascontiguousarray(a), v.spacing, v.origin, v.direction)
+    return (np.ascontiguousarray(Volume._voxels(v.array)), v.spacing, v.origin, v.direction)
 
 
 def _label_parts(m: LabelMap) -> Tuple[Any, Tuple[float, float, float], Tuple[float, float, float], Tuple[float, ...], List[Tuple[int, str]]]:
-    a = m.array
-    if a.size and (a.min() < 0 or a.max() > 65535 or not np.array_equal(a, np.round(a))):
-        raise ArgumentError("a label map holds whole numbers 0..65535")
-    return (np.ascontiguousarray(a.astype(np.uint16)), m.spacing, m.origin, m.direction, sorted(m.classes.items()))
+    return (np.ascontiguousarray(LabelMap._voxels(m.array)), m.spacing, m.origin, m.direction, sorted(m.classes.items()))
 
 
 def _pair(name: str, v: Optional[Sequence[float]]) -> Optional[Tuple[float, float]]:
@@ -230,15 +226,15 @@ def _plan_into(
         meshes=_meshes(meshes, scratch),
         mesh_units=o.mesh_units,
         case_name=o.case_name,
-        head_mm=None if o.head_mm is None else float(o.head_mm),
+        head_mm=o.head_mm,
         liners=None if o.liner is None else ([o.liner] if isinstance(o.liner, str) else list(o.liner)),
         cup_inclination_deg=_pair("cup_inclination_deg", o.cup_inclination_deg),
         cup_anteversion_deg=_pair("cup_anteversion_deg", o.cup_anteversion_deg),
         stem_anteversion_deg=_pair("stem_anteversion_deg", o.stem_anteversion_deg),
-        pelvic_tilt_deg=None if o.pelvic_tilt_deg is None else float(o.pelvic_tilt_deg),
-        sitting_extra_tilt_deg=None if o.sitting_extra_tilt_deg is None else float(o.sitting_extra_tilt_deg),
-        grid_step_deg=None if o.grid_step_deg is None else float(o.grid_step_deg),
-        catalog=None if o.catalog is None else os.fspath(o.catalog),
+        pelvic_tilt_deg=o.pelvic_tilt_deg,
+        sitting_extra_tilt_deg=o.sitting_extra_tilt_deg,
+        grid_step_deg=o.grid_step_deg,
+        catalog=o.catalog,
         cup_definition=o.cup_definition,
         shape_model=None if o.shape_model is None else os.fspath(o.shape_model),
         progress=o.progress,

@@ -120,10 +120,7 @@ class Volume:
     def write(self, path: "os.PathLike[str] | str") -> None:
         """Writes the volume as a new NIfTI file (``.nii`` or ``.nii.gz``) with coxa's writer
         (int16 when every value is an integer in range, else float32); never replaces a file."""
-        a = self.array
-        if a.dtype != np.int16:
-            a = a.astype(np.float32)
-        _coxa.write_volume(os.fspath(path), np.ascontiguousarray(a), self.spacing, self.origin, self.direction)
+        _coxa.write_volume(os.fspath(path), np.ascontiguousarray(self._voxels(self.array)), self.spacing, self.origin, self.direction)
 
     def __repr__(self) -> str:
         return f"Volume(shape={self.array.shape}, dtype={self.array.dtype}, spacing={self.spacing}, origin={self.origin})"
@@ -147,10 +144,7 @@ class LabelMap(Volume):
     def write(self, path: "os.PathLike[str] | str") -> None:
         """Writes the label map as a new NIfTI file (uint8 when every id is below 256, else
         uint16); never replaces a file."""
-        a = self.array
-        if a.size and (a.min() < 0 or a.max() > 65535 or not np.array_equal(a, np.round(a))):
-            raise _coxa.ArgumentError("a label map holds whole numbers 0..65535")
-        _coxa.write_label_map(os.fspath(path), np.ascontiguousarray(a.astype(np.uint16)), self.spacing, self.origin, self.direction)
+        _coxa.write_label_map(os.fspath(path), np.ascontiguousarray(self._voxels(self.array)), self.spacing, self.origin, self.direction)
 
     def __repr__(self) -> str:
         return f"LabelMap(shape={self.array.shape}, labels={sorted(int(x) for x in np.unique(self.array))[:12]}, spacing={self.spacing})"

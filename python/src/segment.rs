@@ -1,7 +1,8 @@
 //! `coxa.segment` on the library (issue 58): a CT segmented by a learned model
 //! (`coxa_case::segment::segment_ct`, what `coxa segment` runs), the CT handed over as an array
 //! in memory or read from a file as the program reads it, the label map and the uncertainty
-//! handed back as arrays; with `out`, the folder `coxa segment --out` writes.
+//! handed back as arrays; with `out`, the folder `coxa segment --out` writes (by the library's
+//! writer, `coxa_case::case_writer::write_model_segmentation`).
 
 use std::path::PathBuf;
 
@@ -66,7 +67,9 @@ pub fn segment<'py>(
         };
         let m = coxa_case::segment::segment_ct(&ct, &card, &run).map_err(anyhow::Error::from)?;
         if let Some(out) = &out {
-            coxa_scenarios::cli::segment::write(out, &m)?;
+            // What `coxa segment --out` writes, by the same writer.
+            std::fs::create_dir_all(out).map_err(|e| anyhow::anyhow!("creating {}: {e}", out.display()))?;
+            coxa_case::case_writer::write_model_segmentation(out, &m.seg, &m.json, "labels.nii.gz").map_err(anyhow::Error::from)?;
         }
         Ok(m)
     })?;

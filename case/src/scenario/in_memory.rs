@@ -12,3 +12,10 @@ pub struct InMemoryCt {
     /// A label map on the CT's grid (TotalSegmentator's ids, or its own class table).
     pub labels: Option<std::sync::Arc<coxa_core::LabelMap>>,
 }
+
+impl InMemoryCt {
+    /// The CT's file in the case's `input/`.
+    pub const CT_FILE: &str = "ct.nii.gz";
+    /// The label map's file in the case's `input/`.
+    pub const LABELS_FILE: &str = "labels.nii.gz";
+}

@@ -413,9 +413,7 @@ fn label_map_for(ct: &Volume, input: LabelInput, warnings: &mut Vec<String>) -> 
                     let text = coxa_io::read_text_bounded(table, coxa_io::Bound::TEXT).with_context(|| format!("--label-names {}", table.display()))?;
                     labels::parse_class_table(&text).with_context(|| format!("--label-names {}", table.display()))?
                 }
-                // A 3D Slicer segmentation names its segments: those names.
-                None if !map.classes().is_empty() => map.classes().clone(),
-                None => classes_by_id(&map),
+                None => classes_of(&map),
             };
             (map, source, format!("--labels {}", path.display()))
         }
@@ -457,6 +455,12 @@ fn bones_from_labels(map: &LabelMap, warnings: &mut Vec<String>) -> Result<Vec<(
     let ids: Vec<u16> = found.iter().map(|b| b.label_id()).collect();
     let meshes = coxa_anatomy::surface::meshes_from_labels(map, &ids, &coxa_anatomy::surface::SurfaceOptions::default());
     found.into_iter().zip(meshes).map(|(b, m)| Ok((b, m?))).collect()
+}
+
+/// The class names of a label map given without a class table file: its own (a 3D Slicer
+/// segmentation names its segments), else [`classes_by_id`].
+pub fn classes_of(map: &LabelMap) -> ClassTable {
+    if map.classes().is_empty() { classes_by_id(map) } else { map.classes().clone() }
 }
 
 /// The class names of a label map without its own (a label file's): TotalSegmentator's ids as

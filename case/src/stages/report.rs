@@ -10,7 +10,7 @@ use coxa_core::{CaseReport, CombinedAnteversion, CupAngleDefinition};
 
 use super::anatomy::AnatomyResult;
 use super::sweep::{PointGeometry, PointResult};
-use crate::scenario::{Case, CaseInput, Scenario};
+use crate::scenario::{Case, CaseInput, InMemoryCt, Scenario};
 
 /// What the report holds besides the anatomy and the sweep: each optional stage's result, the
 /// pictures made and every warning.
@@ -145,7 +145,7 @@ fn input_json(input: &CaseInput) -> Value {
         CaseInput::ShapePhantom { shape, .. } => json!({"kind": "shape_phantom", "shape": shape.name()}),
         CaseInput::ShapeSample(s) => json!({"kind": "shape_model_sample", "subject": s.index + 1, "seed": s.seed, "record": "input/shape_sample.json"}),
         // Written into the case's input/ under these names (crate::pipeline).
-        CaseInput::Volume(v) => json!({"kind": "ct", "ct": "ct.nii.gz", "labels": v.labels.as_ref().map(|_| "labels.nii.gz")}),
+        CaseInput::Volume(v) => json!({"kind": "ct", "ct": InMemoryCt::CT_FILE, "labels": v.labels.as_ref().map(|_| InMemoryCt::LABELS_FILE)}),
         CaseInput::Pacs { study, .. } => json!({"kind": "pacs", "study": study}),
     }
 }

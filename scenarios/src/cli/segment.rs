@@ -71,19 +71,6 @@ impl From<ModelUseArg> for ModelUse {
     }
 }
 
-/// Writes what `coxa segment` writes into the new folder `out`: `labels.nii.gz`,
-/// `uncertainty.nii.gz` and `segment.json` (the Python package's `coxa.segment(..., out=...)`
-/// too).
-///
-/// # Errors
-/// The folder cannot be made, a file exists or cannot be written.
-pub fn write(out: &std::path::Path, m: &coxa_case::segment::ModelSegmentation) -> anyhow::Result<()> {
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    coxa_io::nifti::write_label_map(&m.seg.labels, &out.join("labels.nii.gz"))?;
-    coxa_case::case_writer::write_uncertainty(out, &m.seg, &m.json)?;
-    Ok(())
-}
-
 /// Runs `coxa segment`.
 pub fn cli(args: &SegmentArgs) -> anyhow::Result<()> {
     if args.out.exists() {
@@ -94,7 +81,8 @@ pub fn cli(args: &SegmentArgs) -> anyhow::Result<()> {
     stages.stage("learned segmentation");
     let m = segment_ct(&ct, &args.model, &args.run.to_run())?;
     stages.finish();
-    write(&args.out, &m)?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    coxa_case::case_writer::write_model_segmentation(&args.out, &m.seg, &m.json, "labels.nii.gz")?;
     println!("wrote {} (labels.nii.gz, uncertainty.nii.gz, segment.json)", args.out.display());
     if m.test_model {
         println!("note: {} is a TEST model, not validated; never use its labels clinically", m.model_name);
