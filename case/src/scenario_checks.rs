@@ -32,6 +32,7 @@ pub fn contradictions(raw: &ScenarioFile) -> Result<(), Contradiction> {
     let plan_fields = [
         ("plan.cup_inclination_range_deg", raw.plan.cup_inclination_range_deg.as_ref().map(Spanned::span)),
         ("plan.cup_anteversion_range_deg", raw.plan.cup_anteversion_range_deg.as_ref().map(Spanned::span)),
+        ("plan.grid_step_deg", raw.plan.grid_step_deg.as_ref().map(Spanned::span)),
     ];
     if raw.placement.is_some() {
         if let Some((field, span)) = plan_fields.iter().find(|(_, s)| s.is_some()) {
@@ -121,6 +122,26 @@ mod tests {
         let s = load(&format!("{OK}[plan]\ncup_inclination_range_deg = [35, 45]\n")).unwrap();
         let want = coxa_planner::PlanOptions::new().with_inclination(coxa_core::Angle::from_deg(35.0), coxa_core::Angle::from_deg(45.0));
         assert_eq!(s.plan_options, want);
+    }
+
+    /// `[plan] grid_step_deg` is `coxa plan --grid-step-deg`: its range, its line, and the
+    /// planner's grid and refinement steps.
+    #[test]
+    fn plan_grid_step_is_checked_and_reaches_the_planner() {
+        let s = load(&format!("{OK}[plan]\ngrid_step_deg = 10\n")).unwrap();
+        let deg = coxa_core::Angle::from_deg;
+        assert_eq!(s.plan_options, coxa_planner::PlanOptions::new().with_grid_step(deg(10.0)).with_refine_step(deg(0.25)));
+        let s = load(&format!("{OK}[plan]\ngrid_step_deg = 0.5\n")).unwrap();
+        assert_eq!(s.plan_options, coxa_planner::PlanOptions::new().with_grid_step(deg(0.5)).with_refine_step(deg(0.25)));
+        for bad in ["0.4", "25", "-1"] {
+            let e = load(&format!("{OK}[plan]\ngrid_step_deg = {bad}\n")).unwrap_err();
+            assert_eq!((e.line, e.field.as_deref()), (Some(6), Some("plan.grid_step_deg")), "{e}");
+            assert!(e.message.contains("out of range 0.5..=20"), "{e}");
+        }
+        let e = load(&format!("{OK}[plan]\ngrid_step_deg = nan\n")).unwrap_err();
+        assert!(e.message.contains("finite"), "{e}");
+        let e = load(&format!("{OK}[placement]\ncup_inclination_deg = 40\ncup_anteversion_deg = 20\n[plan]\ngrid_step_deg = 5\n")).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("plan.grid_step_deg"), "{e}");
     }
 
     /// Issue 16: `[placement]` with `[plan]` silently ignored `[plan]`.

@@ -274,6 +274,11 @@ pub struct PlanSection {
     /// Allowed radiographic cup anteversion, deg, `[min, max]` (exactly two numbers).
     #[serde(default, deserialize_with = "range_of_two")]
     pub cup_anteversion_range_deg: Option<Spanned<[Finite; 2]>>,
+    /// The step of the optimiser's grid over both cup angles, deg (`coxa plan --grid-step-deg`;
+    /// default 2.5, within 0.5..=20). A cohort run coarser is faster; the best grid point is
+    /// refined at 0.25 deg either way.
+    #[serde(default)]
+    pub grid_step_deg: Option<Spanned<Finite>>,
 }
 
 /// `[rom]`.

@@ -200,6 +200,14 @@ pub struct PlanOptions {
     pub safe_zone: SafeZone,
 }
 
+/// The grid steps a user may choose for the cup angles, deg (`[min, max]`): finer than 0.5 deg
+/// scores tens of thousands of candidates for nothing a surgeon can place; coarser than 20 deg
+/// leaves two or three points across a safe zone.
+pub const GRID_STEP_RANGE_DEG: (f64, f64) = (0.5, 20.0);
+
+/// The step the best grid point is refined at, deg (or the grid step, if finer).
+pub const REFINE_STEP_DEG: f64 = 0.25;
+
 impl Default for PlanOptions {
     fn default() -> Self {
         Self {
@@ -210,7 +218,7 @@ impl Default for PlanOptions {
             stem_anteversion: None,
             stem_version_window: Angle::from_deg(10.0),
             grid_step: Angle::from_deg(2.5),
-            refine_step: Angle::from_deg(0.25),
+            refine_step: Angle::from_deg(REFINE_STEP_DEG),
             tilts: PostureTilts::default(),
             motions: None,
             margin_cap_deg: 30.0,

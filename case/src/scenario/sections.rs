@@ -4,6 +4,7 @@
 
 use super::{Checker, ScenarioError};
 use crate::scenario_file::ScenarioFile;
+use coxa_planner::REFINE_STEP_DEG;
 use toml::Spanned;
 
 /// The planner's options from `[plan]` (its ranges were checked by the sweep's checks).
@@ -17,6 +18,10 @@ pub(super) fn plan_options(raw: &ScenarioFile) -> coxa_planner::PlanOptions {
     if let Some(r) = &raw.plan.cup_anteversion_range_deg {
         let [a, b] = *r.get_ref();
         options = options.with_anteversion(Angle::from_deg(a.0), Angle::from_deg(b.0));
+    }
+    if let Some(g) = &raw.plan.grid_step_deg {
+        let step = g.get_ref().0;
+        options = options.with_grid_step(Angle::from_deg(step)).with_refine_step(Angle::from_deg(REFINE_STEP_DEG.min(step)));
     }
     options
 }

@@ -2,6 +2,7 @@
 //! `[rom]` (ranges checked), in a fixed order, and the motions asked for.
 
 use coxa_core::plan_ranges::PlanValue;
+use coxa_planner::GRID_STEP_RANGE_DEG;
 use toml::Spanned;
 
 use super::{Checker, Placement, ScenarioError, SweepPoint};
@@ -66,6 +67,16 @@ pub(super) fn sweep(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Vec<SweepPoi
             if a.0 > b.0 {
                 return Err(cx.err(cx.at(r.span()), Some(field), format!("[{}, {}]: the minimum is above the maximum", a.0, b.0)));
             }
+        }
+    }
+    if let Some(g) = &raw.plan.grid_step_deg {
+        let step = g.get_ref().0;
+        if !(GRID_STEP_RANGE_DEG.0..=GRID_STEP_RANGE_DEG.1).contains(&step) {
+            return Err(cx.err(
+                cx.at(g.span()),
+                Some("plan.grid_step_deg"),
+                format!("{step} deg is out of range {}..={} (the optimiser's grid step over the cup angles)", GRID_STEP_RANGE_DEG.0, GRID_STEP_RANGE_DEG.1),
+            ));
         }
     }
     let designs: Vec<Option<String>> = if raw.designs.is_empty() { vec![None] } else { raw.designs.iter().map(|d| Some(d.name.get_ref().clone())).collect() };

@@ -25,7 +25,7 @@ use serde_json::Value;
 
 use coxa_core::{Angle, PlanRecord, PostureTilts, Side};
 use coxa_implants::Catalog;
-use coxa_planner::PlanOptions;
+use coxa_planner::{GRID_STEP_RANGE_DEG, PlanOptions, REFINE_STEP_DEG};
 
 pub use coxa_case::stages::plan::{plan_anatomy, plan_record, scorer};
 
@@ -114,13 +114,13 @@ pub fn options(args: &PlanArgs) -> Result<PlanOptions> {
     let (al, ah) = pair("cup-anteversion-deg", &args.cup_anteversion_deg, -30.0, 60.0)?;
     plan_value("pelvic-tilt-deg", args.pelvic_tilt_deg, PlanValue::StandingTiltDeg)?;
     plan_value("sitting-extra-tilt-deg", args.sitting_extra_tilt_deg, PlanValue::SittingExtraTiltDeg)?;
-    finite("grid-step-deg", args.grid_step_deg, 0.5, 20.0)?;
+    finite("grid-step-deg", args.grid_step_deg, GRID_STEP_RANGE_DEG.0, GRID_STEP_RANGE_DEG.1)?;
     let mut o = PlanOptions::new()
         .with_liners(args.liners.clone())
         .with_inclination(il, ih)
         .with_anteversion(al, ah)
         .with_grid_step(Angle::from_deg(args.grid_step_deg))
-        .with_refine_step(Angle::from_deg(0.25f64.min(args.grid_step_deg)))
+        .with_refine_step(Angle::from_deg(REFINE_STEP_DEG.min(args.grid_step_deg)))
         .with_tilts(PostureTilts::from_change(Angle::from_deg(args.pelvic_tilt_deg), Angle::from_deg(args.sitting_extra_tilt_deg)));
     if let Some(h) = args.head_mm {
         plan_value("head-mm", h, PlanValue::HeadDiameterMm)?;

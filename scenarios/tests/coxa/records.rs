@@ -20,10 +20,13 @@ import json, sys
 from jsonschema import Draft202012Validator
 pairs = json.load(open(sys.argv[1]))
 bad = []
+validators = {}
 for schema_path, record_path in pairs:
-    schema = json.load(open(schema_path))
-    Draft202012Validator.check_schema(schema)
-    for e in list(Draft202012Validator(schema).iter_errors(json.load(open(record_path))))[:3]:
+    if schema_path not in validators:
+        schema = json.load(open(schema_path))
+        Draft202012Validator.check_schema(schema)
+        validators[schema_path] = Draft202012Validator(schema)
+    for e in list(validators[schema_path].iter_errors(json.load(open(record_path))))[:3]:
         bad.append(f"{record_path}: {e.message} at {list(e.absolute_path)}")
 print(json.dumps(bad))
 "#;

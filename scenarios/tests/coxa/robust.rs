@@ -291,7 +291,8 @@ fn no_patient_identity_in_any_output() -> Result<()> {
         (vec!["inspect".into(), ct_s.into(), "--json".into()], true),
         (vec!["inspect".into(), two.to_str().unwrap().into()], false),
         (vec!["anatomy".into(), "--ct".into(), ct_s.into(), "--out".into(), out("anatomy").display().to_string()], true),
-        (vec!["plan".into(), "--ct".into(), ct_s.into(), "--side".into(), "right".into(), "--out".into(), out("plan").display().to_string()], true),
+        // A 10 deg grid: what is searched is the outputs, not the plan.
+        (vec!["plan".into(), "--ct".into(), ct_s.into(), "--side".into(), "right".into(), "--grid-step-deg".into(), "10".into(), "--out".into(), out("plan").display().to_string()], true),
         (vec!["run".into(), scn.display().to_string(), "--quiet".into()], false),
         (vec!["demo".into(), "--ct".into(), ct_s.into(), "--quiet".into(), "--out".into(), out("demo").display().to_string()], true),
     ];
@@ -355,7 +356,8 @@ fn mesh_units_and_stray_vertices() -> Result<()> {
         let h = format!("hip_right={}", hip.display());
         let f = format!("femur_right={}", femur.display());
         let o = tmp.path().join(out);
-        let mut args = vec!["plan", "--mesh", &h, "--mesh", &f, "--out", o.to_str().unwrap()];
+        // A 10 deg grid: the three plans are compared with each other, and searched alike.
+        let mut args = vec!["plan", "--mesh", &h, "--mesh", &f, "--grid-step-deg", "10", "--out", o.to_str().unwrap()];
         args.extend_from_slice(extra);
         coxa(&args)
     };

@@ -19,7 +19,9 @@ use crate::common::shared_data;
 mod local_slurm;
 
 /// A scenario of `n` cases over the vsd patient's bones (right and left hips alternately, case 5
-/// a broken STL), planned by the optimiser, pictures off (array tasks are headless).
+/// a broken STL), planned by the optimiser on a 10 deg grid (what is tested is where the cases
+/// run and how their results merge, not the search: a quarter of the default grid's candidates),
+/// pictures off (array tasks are headless).
 fn cohort(dir: &Path, vsd: &Path, n: usize) -> PathBuf {
     std::fs::write(dir.join("broken_femur.stl"), "this is not an STL file\n").unwrap();
     let v = |f: &str| vsd.join(f).display().to_string();
@@ -43,7 +45,7 @@ fn cohort(dir: &Path, vsd: &Path, n: usize) -> PathBuf {
             )
         });
     }
-    s.push_str("[rom]\nmotions = [\"flexion\", \"internal_rotation_90_flexion\", \"extension\", \"external_rotation_0_flexion\"]\n[report]\nsafe_zone_map = false\npictures = false\n");
+    s.push_str("[plan]\ngrid_step_deg = 10\n[rom]\nmotions = [\"flexion\", \"internal_rotation_90_flexion\", \"extension\", \"external_rotation_0_flexion\"]\n[report]\nsafe_zone_map = false\npictures = false\n");
     let file = dir.join("cohort.toml");
     std::fs::write(&file, s).unwrap();
     file

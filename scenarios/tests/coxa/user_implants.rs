@@ -220,14 +220,15 @@ fn write_family(dir: &Path) -> Result<std::path::PathBuf> {
     Ok(cat)
 }
 
-/// A scenario comparing the built-in catalog with the engineer's family on z013's right hip.
+/// A scenario comparing the built-in catalog with the engineer's family on z013's right hip
+/// (planned on a 10 deg grid: the designs are compared, not the search).
 fn design_scenario(dir: &Path, bones: &Path) -> Result<std::path::PathBuf> {
     let m = |f: &str| bones.join(f).display().to_string();
     let file = dir.join("designs.toml");
     std::fs::write(
         &file,
         format!(
-            "schema_version = 1\noutput_dir = \"results\"\n\n[[cases]]\nname = \"z013\"\nside = \"right\"\nmeshes = {{ hip_right = {:?}, femur_right = {:?}, hip_left = {:?}, femur_left = {:?} }}\n\n[[designs]]\nname = \"standard\"\n\n[[designs]]\nname = \"twin\"\ncatalog = \"twin\"\n\n[[designs]]\nname = \"acme\"\ncatalog = \"acme\"\n\n[implants]\nhead_diameter_mm = 32\n\n[report]\npictures = false\nsafe_zone_map = false\n",
+            "schema_version = 1\noutput_dir = \"results\"\n\n[[cases]]\nname = \"z013\"\nside = \"right\"\nmeshes = {{ hip_right = {:?}, femur_right = {:?}, hip_left = {:?}, femur_left = {:?} }}\n\n[[designs]]\nname = \"standard\"\n\n[[designs]]\nname = \"twin\"\ncatalog = \"twin\"\n\n[[designs]]\nname = \"acme\"\ncatalog = \"acme\"\n\n[plan]\ngrid_step_deg = 10\n\n[implants]\nhead_diameter_mm = 32\n\n[report]\npictures = false\nsafe_zone_map = false\n",
             m("z013_Hip_R.stl"),
             m("z013_Femur_R.stl"),
             m("z013_Hip_L.stl"),
@@ -290,6 +291,7 @@ fn an_engineers_stem_and_cup_families_are_sized_placed_and_swept_against_the_cat
     let fixed = tmp.path().join("fixed.toml");
     let text = std::fs::read_to_string(&file)?
         .replace("[[designs]]\nname = \"standard\"\n\n", "")
+        .replace("[plan]\ngrid_step_deg = 10\n\n", "")
         .replace(
             "[implants]\nhead_diameter_mm = 32\n\n[report]",
             &format!(
