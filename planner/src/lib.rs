@@ -26,6 +26,7 @@ pub mod cup;
 pub mod cup_bone;
 mod error;
 mod input;
+pub mod intervals;
 pub mod objective;
 pub mod optimise;
 mod solid;
@@ -36,8 +37,9 @@ pub mod stem_fill;
 pub use closest::{ClosestChange, DailyLife, MotionMargin};
 pub use error::{PlanError, Result};
 pub use input::{HipLandmarks, PlanAnatomy, PlanOptions, STEM_VERSION_LIMITS_DEG, SafeZone, SizingRules, Weights};
+pub use intervals::{InputUncertainty, Interval, PlanIntervals, SizeProbability};
 pub use objective::ObjectiveTerms;
-pub use optimise::{ParetoPoint, Plan, plan};
+pub use optimise::{ParetoPoint, Plan, ScoredAngles, plan};
 pub use space::{Choice, Combo, PlanSpace};
 
 /// The types most users of this crate need.
