@@ -302,6 +302,15 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
     let mut plan = coxa_planner::plan(&plan_anatomy, catalog, &scorer, &options).with_context(|| format!("planning {}", point.label()))?;
     plan.notes.splice(0..0, anatomy.input_notes.iter().cloned().chain(notes));
     let mut record = super::plan::plan_record(&plan, &plan_anatomy, catalog, frame_note, &options);
+    // The intervals (issue 59): the inputs' uncertainty from the fits, carried through the plan.
+    let ct_spacing = anatomy.labels.as_ref().map(|l| {
+        let s = l.grid().spacing_mm();
+        [s.x, s.y, s.z]
+    });
+    let ell = super::plan_intervals::correlation_length_mm(ct_spacing, &plan_anatomy.femur);
+    let uncertainty = super::plan_intervals::input_uncertainty(&plan_anatomy, anatomy.bone(coxa_core::Bone::femur(case.side.opposite())), ell);
+    let intervals = coxa_planner::intervals::plan_intervals(&plan_anatomy, catalog, &scorer, &options, &plan, &uncertainty).with_context(|| format!("the intervals of {}", point.label()))?;
+    record.intervals = Some(super::plan_intervals::intervals_record(&intervals));
     crate::bone::add_fixation_to_plan(&mut record, &anatomy.record.fixation, case.side);
     crate::shape_predict::add_prediction_to_plan(&mut record, &anatomy.record.femurs, case.side);
     let placement = plan.placement.clone();
