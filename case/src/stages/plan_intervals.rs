@@ -13,12 +13,62 @@
 //!   head's fit residual (RMS), combined: `√(ℓ²/12 + rms²)` per axis.
 //! - A fit the surface no longer gives back (fewer than 5 vertices on its shell): its RMS
 //!   residual per axis, said so.
+//! - **Surfaces from a CT** (coxa's own segmentation): the fits' residual errors are only part
+//!   of it; the CT path's own error (the bone threshold on a blurred edge, the joint-space
+//!   split) is added in quadrature, [`CtPathError`], calibrated on the tuning renders of
+//!   `coxa_anatomy::ct_render` (the held-apart test renders only measured:
+//!   `models/anatomy/tests/ct_render_intervals.rs`). Surfaces given as meshes carry the fits'
+//!   errors alone (the surfaces are the user's own).
 
 use coxa_anatomy::landmarks::uncertainty::{FitUncertainty, head_fit_uncertainty, mean_edge_mm, socket_fit_uncertainty};
 use coxa_core::Mesh;
 use coxa_core::plan_intervals::{InputUncertaintyRecord, IntervalRecord, MarginIntervalRecord, PlanIntervalsRecord, SizeProbabilityRecord};
 use coxa_planner::intervals::PlanIntervals;
 use coxa_planner::{InputUncertainty, Interval, PlanAnatomy};
+
+/// The CT path's own error beyond the sphere fits' residuals, SD, mm (per LPS axis for centres),
+/// added in quadrature to the fits' standard errors for surfaces from a CT (module docs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CtPathError {
+    /// Femoral head centre, per axis.
+    pub head_centre_mm: f64,
+    /// Femoral head radius.
+    pub head_radius_mm: f64,
+    /// Socket centre, per axis.
+    pub socket_centre_mm: f64,
+    /// Socket radius.
+    pub socket_radius_mm: f64,
+}
+
+/// [`CtPathError`] as calibrated (see [`CT_PATH_ERROR_SOURCE`]).
+pub const CT_PATH_ERROR: CtPathError = CtPathError { head_centre_mm: 0.8, head_radius_mm: 1.3, socket_centre_mm: 0.7, socket_radius_mm: 0.4 };
+
+/// Where [`CT_PATH_ERROR`] comes from: on the tuning renders (`ct_render::sets::tuning_set`, the
+/// first cases of the set, 2026-11-28: 8 hips of 5 CTs, two hips whose head failed grossly
+/// (radius +10 and +13 mm, centre 17-42 mm off) left out), the method of moments per kind
+/// (`SD² = mean(error²) - mean(fit SE²)`, the three axes pooled), rounded up to 0.1 mm: 0.79,
+/// 1.30, 0.67, 0.43 mm. A gross failure is no noise: it is flagged instead
+/// ([`plausibility_warnings`]).
+pub const CT_PATH_ERROR_SOURCE: &str =
+    "the CT path's error on the tuning renders of coxa's test-CT generator, method of moments over 7-8 hips whose head did not fail grossly (models/anatomy/tests/ct_render_intervals.rs)";
+
+/// Adult femoral head radii, mm (head diameters about 38-56 mm: Noble et al., Clin Orthop 1988;
+/// Rubin et al., JBJS Br 1992), as `coxa_anatomy`'s landmarks use them.
+pub const ADULT_HEAD_RADIUS_MM: (f64, f64) = (19.0, 28.0);
+
+/// What the intervals cannot hold, said first on page 1: a femoral head outside the adult range
+/// is the mark of a segmentation that merged the head with the socket wall (issue 59: radii of
+/// 27-31 mm for true 21 mm heads), an error no fit's residuals show.
+pub fn plausibility_warnings(anatomy: &PlanAnatomy) -> Vec<String> {
+    let (lo, hi) = ADULT_HEAD_RADIUS_MM;
+    let r = anatomy.operated.femur.head_radius_mm;
+    if (lo..=hi).contains(&r) {
+        return Vec::new();
+    }
+    vec![format!(
+        "the femoral head's sphere has a radius of {r:.1} mm, outside adult heads ({lo}-{hi} mm): the bones may be segmented wrongly (head and socket merged), and then no interval here holds: check the head on the images"
+    )]
+}
 
 /// The correlation length of the bone surfaces, mm: the CT's largest voxel spacing when the
 /// surfaces come from a CT (`ct_spacing_mm`), else the operated femur's mean edge length.
@@ -28,7 +78,7 @@ pub fn correlation_length_mm(ct_spacing_mm: Option<[f64; 3]>, femur: &Mesh) -> f
 
 /// The planner's inputs' uncertainty for `anatomy` (module docs); `other_femur`: the other hip's
 /// femur surface, when imaged; `ell_mm`: [`correlation_length_mm`].
-pub fn input_uncertainty(anatomy: &PlanAnatomy, other_femur: Option<&Mesh>, ell_mm: f64) -> InputUncertainty {
+pub fn input_uncertainty(anatomy: &PlanAnatomy, other_femur: Option<&Mesh>, ell_mm: f64, ct: Option<&CtPathError>) -> InputUncertainty {
     let mut origins = Vec::new();
     let mut fit = |what: &str, u: Option<FitUncertainty>, rms: f64| -> ([f64; 3], f64) {
         match u {
@@ -52,6 +102,23 @@ pub fn input_uncertainty(anatomy: &PlanAnatomy, other_femur: Option<&Mesh>, ell_
         _ => [0.0; 3],
     };
     let landmark_sd_mm = (ell_mm * ell_mm / 12.0 + f.head_fit_rms_mm.powi(2)).sqrt();
+    let add = |v: f64, sys: f64| v.hypot(sys);
+    let (head_c, head_r, sock_c, sock_r, other) = match ct {
+        Some(e) => {
+            origins.push(format!(
+                "surfaces from the CT: the CT path's own error added in quadrature (head centre {} mm per axis, radius {} mm; socket centre {} mm, radius {} mm: {CT_PATH_ERROR_SOURCE})",
+                e.head_centre_mm, e.head_radius_mm, e.socket_centre_mm, e.socket_radius_mm
+            ));
+            (
+                head_c.map(|v| add(v, e.head_centre_mm)),
+                add(head_r, e.head_radius_mm),
+                sock_c.map(|v| add(v, e.socket_centre_mm)),
+                add(sock_r, e.socket_radius_mm),
+                if anatomy.contralateral.is_some() { other.map(|v| add(v, e.head_centre_mm)) } else { other },
+            )
+        }
+        None => (head_c, head_r, sock_c, sock_r, other),
+    };
     origins.push(format!(
         "lesser trochanters: an extreme surface point, no fit: read to one correlation length ({ell_mm:.2} mm, SD ℓ/√12) on a surface as noisy as the head fit's RMS ({:.2} mm): {landmark_sd_mm:.2} mm per axis",
         f.head_fit_rms_mm

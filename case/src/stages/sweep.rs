@@ -308,9 +308,12 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
         [s.x, s.y, s.z]
     });
     let ell = super::plan_intervals::correlation_length_mm(ct_spacing, &plan_anatomy.femur);
-    let uncertainty = super::plan_intervals::input_uncertainty(&plan_anatomy, anatomy.bone(coxa_core::Bone::femur(case.side.opposite())), ell);
+    let ct_error = ct_spacing.map(|_| super::plan_intervals::CT_PATH_ERROR);
+    let uncertainty = super::plan_intervals::input_uncertainty(&plan_anatomy, anatomy.bone(coxa_core::Bone::femur(case.side.opposite())), ell, ct_error.as_ref());
     let intervals = coxa_planner::intervals::plan_intervals(&plan_anatomy, catalog, &scorer, &options, &plan, &uncertainty).with_context(|| format!("the intervals of {}", point.label()))?;
-    record.intervals = Some(super::plan_intervals::intervals_record(&intervals));
+    let mut iv = super::plan_intervals::intervals_record(&intervals);
+    iv.warnings.splice(0..0, super::plan_intervals::plausibility_warnings(&plan_anatomy));
+    record.intervals = Some(iv);
     crate::bone::add_fixation_to_plan(&mut record, &anatomy.record.fixation, case.side);
     crate::shape_predict::add_prediction_to_plan(&mut record, &anatomy.record.femurs, case.side);
     let placement = plan.placement.clone();

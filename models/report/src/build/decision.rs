@@ -111,7 +111,12 @@ fn margins(r: &CaseReport) -> Table {
     let iv = intervals(r);
     for m in r.rom.motions.iter().filter(|m| m.required_deg.is_some()) {
         let margin = m.margin_deg();
-        let spread = ends(iv.and_then(|x| x.margins.iter().find(|g| g.motion == m.name)).map(|g| &g.margin_deg), true);
+        // The interval's width about the margin shown (the report's range of motion may differ
+        // from the plan's by its resolution, 0.1 deg).
+        let spread = iv.and_then(|x| x.margins.iter().find(|g| g.motion == m.name)).zip(margin).map_or(String::new(), |(g, v)| {
+            let i = &g.margin_deg;
+            ends(Some(&IntervalRecord { value: v, low: v + i.low - i.value, high: v + i.high - i.value }), true)
+        });
         t.row([
             Cell::new(words(&m.name)),
             Cell::new(m.required_deg.map_or("–".into(), |q| format!("{q:.0}°"))),
