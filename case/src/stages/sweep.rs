@@ -303,10 +303,8 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
     plan.notes.splice(0..0, anatomy.input_notes.iter().cloned().chain(notes));
     let mut record = super::plan::plan_record(&plan, &plan_anatomy, catalog, frame_note, &options);
     // The intervals (issue 59): the inputs' uncertainty from the fits, carried through the plan.
-    let ct_spacing = anatomy.labels.as_ref().map(|l| {
-        let s = l.grid().spacing_mm();
-        [s.x, s.y, s.z]
-    });
+    // The CT's grid (its label map is dropped before the sweep; the record keeps the spacing).
+    let ct_spacing = anatomy.record.ct.as_ref().map(|c| c.spacing_mm);
     let ell = super::plan_intervals::correlation_length_mm(ct_spacing, &plan_anatomy.femur);
     let ct_error = ct_spacing.map(|_| super::plan_intervals::CT_PATH_ERROR);
     let uncertainty = super::plan_intervals::input_uncertainty(&plan_anatomy, anatomy.bone(coxa_core::Bone::femur(case.side.opposite())), ell, ct_error.as_ref());
