@@ -42,6 +42,9 @@ pub use objective::ObjectiveTerms;
 pub use optimise::{ParetoPoint, Plan, ScoredAngles, plan};
 pub use space::{Choice, Combo, PlanSpace};
 
+pub use intervals::{InputUncertainty, Interval, PlanIntervals, SizeProbability};
+pub use optimise::ScoredAngles;
+
 /// The types most users of this crate need.
 pub mod prelude {
     pub use crate::{HipLandmarks, Plan, PlanAnatomy, PlanError, PlanOptions, plan};
