@@ -37,9 +37,8 @@ pub mod stem_fill;
 pub use closest::{ClosestChange, DailyLife, MotionMargin};
 pub use error::{PlanError, Result};
 pub use input::{HipLandmarks, PlanAnatomy, PlanOptions, STEM_VERSION_LIMITS_DEG, SafeZone, SizingRules, Weights};
-pub use intervals::{InputUncertainty, Interval, PlanIntervals, SizeProbability};
 pub use objective::ObjectiveTerms;
-pub use optimise::{ParetoPoint, Plan, ScoredAngles, plan};
+pub use optimise::{ParetoPoint, Plan, plan};
 pub use space::{Choice, Combo, PlanSpace};
 
 pub use intervals::{InputUncertainty, Interval, PlanIntervals, SizeProbability};
