@@ -26,6 +26,7 @@ pub mod cup;
 pub mod cup_bone;
 mod error;
 mod input;
+pub mod intervals;
 pub mod objective;
 pub mod optimise;
 mod solid;
@@ -39,6 +40,9 @@ pub use input::{GRID_STEP_RANGE_DEG, HipLandmarks, PlanAnatomy, PlanOptions, REF
 pub use objective::ObjectiveTerms;
 pub use optimise::{ParetoPoint, Plan, plan};
 pub use space::{Choice, Combo, PlanSpace};
+
+pub use intervals::{InputUncertainty, Interval, PlanIntervals, SizeProbability};
+pub use optimise::ScoredAngles;
 
 /// The types most users of this crate need.
 pub mod prelude {

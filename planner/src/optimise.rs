@@ -108,6 +108,24 @@ pub struct Plan {
     pub failed: usize,
     /// What could not be satisfied.
     pub notes: Vec<String>,
+    /// Every candidate scored (grid and pattern search), in the order scored: its angles and
+    /// objective. Not written (`plan.json` has the Pareto set); the plan's intervals read the
+    /// objective's flatness from it ([`crate::intervals`]) without scoring anything again.
+    #[serde(skip)]
+    pub candidates: Vec<ScoredAngles>,
+}
+
+/// One scored candidate's angles (cup radiographic, pelvic frame) and objective.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoredAngles {
+    /// Cup inclination, radiographic, deg.
+    pub inclination_deg: f64,
+    /// Cup anteversion, radiographic, deg.
+    pub anteversion_deg: f64,
+    /// Stem anteversion, deg.
+    pub stem_anteversion_deg: f64,
+    /// The objective's total.
+    pub total: f64,
 }
 
 /// Which candidates were scored (index into the evaluated list; `usize::MAX` for a failure).
@@ -335,6 +353,10 @@ pub fn plan(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn RomScorer, op
         grid_candidates: n_grid,
         failed: book.failed,
         notes,
+        candidates: all
+            .iter()
+            .map(|e| ScoredAngles { inclination_deg: e.choice.inclination_deg, anteversion_deg: e.choice.anteversion_deg, stem_anteversion_deg: e.choice.stem_anteversion_deg, total: e.terms.total })
+            .collect(),
     })
 }
 

@@ -5,6 +5,7 @@
 //! - [`input`]: the CT opened once, or the bone surfaces read and checked;
 //! - [`anatomy`]: label map, surfaces, landmarks, canals, muscles, bone quality (`anatomy.json`'s record);
 //! - [`plan`]: the planner's input, the simulator as its scorer, the plan's record (`plan.json`);
+//! - [`plan_intervals`]: the plan's inputs' uncertainty and its intervals (`plan.json`'s `intervals`);
 //! - [`sweep`]: every sweep point planned or placed, its range of motion; the safe-zone map;
 //! - [`msk`]: abductors and hip load before and after the plan;
 //! - [`pictures`]: the report's pictures and the simulated radiograph, as PNG bytes;
@@ -21,6 +22,7 @@ pub mod lesions;
 pub mod msk;
 pub mod pictures;
 pub mod plan;
+pub mod plan_intervals;
 pub mod pseudo_mri;
 pub mod report;
 pub mod sweep;

@@ -165,6 +165,8 @@ pub fn plan_record(plan: &Plan, anatomy: &PlanAnatomy, catalog: &Catalog, frame_
             centre_on_femur_lps_mm: head_on_femur,
         },
         stem: stem_record(plan, anatomy, catalog, options),
+        // Set by the sweep (`stages::plan_intervals`): the intervals score the plan again.
+        intervals: None,
         combined_anteversion_deg: r2(CombinedAnteversion::of(&p.cup, side, p.stem_anteversion).widmer_deg),
         combined_anteversion_sd_deg: None,
         leg_length_change_mm: r2(f.leg_length_change_mm),

@@ -302,6 +302,16 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
     let mut plan = coxa_planner::plan(&plan_anatomy, catalog, &scorer, &options).with_context(|| format!("planning {}", point.label()))?;
     plan.notes.splice(0..0, anatomy.input_notes.iter().cloned().chain(notes));
     let mut record = super::plan::plan_record(&plan, &plan_anatomy, catalog, frame_note, &options);
+    // The intervals (issue 59): the inputs' uncertainty from the fits, carried through the plan.
+    // The CT's grid (its label map is dropped before the sweep; the record keeps the spacing).
+    let ct_spacing = anatomy.record.ct.as_ref().map(|c| c.spacing_mm);
+    let ell = super::plan_intervals::correlation_length_mm(ct_spacing, &plan_anatomy.femur);
+    let ct_error = ct_spacing.map(|_| super::plan_intervals::CT_PATH_ERROR);
+    let uncertainty = super::plan_intervals::input_uncertainty(&plan_anatomy, anatomy.bone(coxa_core::Bone::femur(case.side.opposite())), ell, ct_error.as_ref());
+    let intervals = coxa_planner::intervals::plan_intervals(&plan_anatomy, catalog, &scorer, &options, &plan, &uncertainty).with_context(|| format!("the intervals of {}", point.label()))?;
+    let mut iv = super::plan_intervals::intervals_record(&intervals);
+    iv.warnings.splice(0..0, super::plan_intervals::plausibility_warnings(&plan_anatomy));
+    record.intervals = Some(iv);
     crate::bone::add_fixation_to_plan(&mut record, &anatomy.record.fixation, case.side);
     crate::shape_predict::add_prediction_to_plan(&mut record, &anatomy.record.femurs, case.side);
     let placement = plan.placement.clone();

@@ -28,6 +28,7 @@ pub mod lesions_record;
 mod mesh;
 pub mod picture;
 pub mod plan;
+pub mod plan_intervals;
 pub mod plan_ranges;
 pub mod plan_record;
 pub mod provenance;

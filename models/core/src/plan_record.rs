@@ -528,6 +528,10 @@ pub struct PlanRecord {
     pub daily_life: Option<DailyLifeRecord>,
     /// The head.
     pub head: PlanHeadRecord,
+    /// The 90 % intervals of the plan's numbers and the sizes' probabilities (issue 59; `None`
+    /// in plans written before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intervals: Option<crate::plan_intervals::PlanIntervalsRecord>,
     /// Leg-length change, mm.
     pub leg_length_change_mm: f64,
     /// The liner.

@@ -322,6 +322,9 @@ pub fn cli(args: &PlanArgs) -> Result<()> {
     for n in &v.notes {
         println!("note  {n}");
     }
+    for line in v.intervals.as_ref().map(coxa_case::stages::plan_intervals::summary_lines).unwrap_or_default() {
+        println!("{line}");
+    }
     Ok(())
 }
 

@@ -71,6 +71,51 @@ pub fn fit_sphere(points: &[Point3<f64>]) -> Option<Sphere> {
     (r.is_finite() && r > 0.0).then(|| Sphere { centre, radius_mm: r, rms_mm: rms(points, &centre, r) })
 }
 
+/// Standard errors of a sphere fit's centre and radius, from its residuals.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SphereErrors {
+    /// Standard error of the centre along each LPS axis, mm.
+    pub centre_sd_mm: [f64; 3],
+    /// Standard error of the radius, mm.
+    pub radius_sd_mm: f64,
+    /// Points fitted.
+    pub n_points: usize,
+    /// Independent points they count as (at most `n_points`).
+    pub n_effective: f64,
+}
+
+/// The standard errors of `sphere` fitted to `points` ([`fit_sphere`]): the Gauss-Newton
+/// covariance at the solution, `s² (JᵀJ)⁻¹` with `J` the rows `(-(p - c)/|p - c|, -1)` and
+/// `s² = Σ r² / (n - 4)` the residuals' variance, which is exact to first order for independent
+/// errors of equal variance along the surface normal (a nonlinear least-squares fit's usual
+/// covariance: Seber and Wild, Nonlinear Regression, 1989, 2.1). Errors correlated between
+/// neighbouring points (a surface from a blurred image) make the points count as fewer:
+/// `n_effective` below `n` scales the covariance by `n / n_effective`. `None` for fewer than 5
+/// points or a singular fit.
+pub fn sphere_errors(points: &[Point3<f64>], sphere: &Sphere, n_effective: Option<f64>) -> Option<SphereErrors> {
+    let n = points.len();
+    if n < 5 {
+        return None;
+    }
+    let mut jtj = Matrix4::zeros();
+    let mut ss = 0.0;
+    for p in points {
+        let d = p - sphere.centre;
+        let l = d.norm();
+        if l < 1e-12 {
+            continue;
+        }
+        let j = Vector4::new(-d.x / l, -d.y / l, -d.z / l, -1.0);
+        jtj += j * j.transpose();
+        ss += (l - sphere.radius_mm).powi(2);
+    }
+    let cov = jtj.try_inverse()? * (ss / (n - 4) as f64);
+    let n_eff = n_effective.map_or(n as f64, |e| e.clamp(5.0, n as f64));
+    let scale = n as f64 / n_eff;
+    let sd = |i: usize| (cov[(i, i)].max(0.0) * scale).sqrt();
+    Some(SphereErrors { centre_sd_mm: [sd(0), sd(1), sd(2)], radius_sd_mm: sd(3), n_points: n, n_effective: n_eff })
+}
+
 /// Principal axes of a point set: mean and eigenvectors of the covariance, by decreasing
 /// eigenvalue (columns 0, 1, 2), with the eigenvalues.
 pub fn principal_axes(points: &[Point3<f64>]) -> (Point3<f64>, Matrix3<f64>, Vector3<f64>) {
@@ -156,6 +201,83 @@ mod tests {
             assert_relative_eq!(s.radius_mm, 23.4, epsilon = 1e-8);
             assert!(s.rms_mm < 1e-8);
         }
+    }
+
+    /// A small seeded generator for the tests (SplitMix64, Box-Muller normals).
+    struct Gauss(u64);
+    impl Gauss {
+        fn uniform(&mut self) -> f64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+        }
+        fn normal(&mut self) -> f64 {
+            let u = self.uniform().max(1e-300);
+            (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * self.uniform()).cos()
+        }
+    }
+
+    /// Points uniform on the whole sphere (`cap_deg` 180) or on a cap about +z, each moved
+    /// along its normal by a normal error of SD `sigma`.
+    fn noisy(g: &mut Gauss, c: Point3<f64>, r: f64, n: usize, cap_deg: f64, sigma: f64) -> Vec<Point3<f64>> {
+        let z_min = cap_deg.to_radians().cos();
+        (0..n)
+            .map(|_| {
+                let z = z_min + (1.0 - z_min) * g.uniform();
+                let phi = std::f64::consts::TAU * g.uniform();
+                let s = (1.0 - z * z).sqrt();
+                let u = Vector3::new(s * phi.cos(), s * phi.sin(), z);
+                c + u * (r + sigma * g.normal())
+            })
+            .collect()
+    }
+
+    /// Issue 59: the fit's standard errors are the theory's. On a whole sphere with N uniform
+    /// points and radial noise σ, Var(centre_x) = 3 σ²/N and Var(r) = σ²/N exactly to first
+    /// order (Σ n_x² = N/3); on a 60 deg cap (no closed form) the predicted errors match the
+    /// spread of 400 repeated fits, within that spread's own sampling error (an SD from 400
+    /// values is good to about 1/√800 = 3.5 %: 4 of those are allowed).
+    #[test]
+    fn issue_59_sphere_fit_standard_errors_are_the_theorys() {
+        let mut g = Gauss(59);
+        let (c, r, sigma, n) = (Point3::new(-100.0, 50.0, -700.0), 24.0, 0.3, 3000);
+        let pts = noisy(&mut g, c, r, n, 180.0, sigma);
+        let s = fit_sphere(&pts).unwrap();
+        let e = sphere_errors(&pts, &s, None).unwrap();
+        let (theory_c, theory_r) = (sigma * (3.0 / n as f64).sqrt(), sigma / (n as f64).sqrt());
+        for v in e.centre_sd_mm {
+            assert!((v / theory_c - 1.0).abs() < 0.1, "centre SE {v} vs {theory_c}");
+        }
+        assert!((e.radius_sd_mm / theory_r - 1.0).abs() < 0.1, "radius SE {} vs {theory_r}", e.radius_sd_mm);
+        // Counting the points as a quarter as many doubles every error.
+        let q = sphere_errors(&pts, &s, Some(n as f64 / 4.0)).unwrap();
+        assert_relative_eq!(q.radius_sd_mm, 2.0 * e.radius_sd_mm, epsilon = 1e-12);
+        assert_relative_eq!(q.centre_sd_mm[2], 2.0 * e.centre_sd_mm[2], epsilon = 1e-12);
+
+        // A 60 deg cap, 400 repetitions.
+        let reps = 400;
+        let (mut cz, mut cx, mut rr, mut pred) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..reps {
+            let pts = noisy(&mut g, c, r, 800, 60.0, sigma);
+            let s = fit_sphere(&pts).unwrap();
+            let e = sphere_errors(&pts, &s, None).unwrap();
+            cx.push(s.centre.x);
+            cz.push(s.centre.z);
+            rr.push(s.radius_mm);
+            pred.push([e.centre_sd_mm[0], e.centre_sd_mm[2], e.radius_sd_mm]);
+        }
+        let spread = |v: &[f64]| {
+            let m = v.iter().sum::<f64>() / v.len() as f64;
+            (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
+        };
+        let mean_pred = |i: usize| pred.iter().map(|p| p[i]).sum::<f64>() / reps as f64;
+        for (name, v, i) in [("centre x", &cx, 0), ("centre z", &cz, 1), ("radius", &rr, 2)] {
+            let (observed, predicted) = (spread(v), mean_pred(i));
+            assert!((predicted / observed - 1.0).abs() < 4.0 / (2.0 * reps as f64).sqrt(), "{name}: predicted {predicted:.4} mm, observed {observed:.4} mm");
+        }
+        assert!(sphere_errors(&pts[..4], &s, None).is_none());
     }
 
     #[test]

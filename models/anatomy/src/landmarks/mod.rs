@@ -12,6 +12,7 @@ mod patient;
 mod pelvis;
 #[cfg(test)]
 mod tests;
+pub mod uncertainty;
 
 use nalgebra::{Point3, Vector3};
 
@@ -22,6 +23,7 @@ pub use femur::{MAX_FEMUR_MM, femur_landmarks};
 pub use orthoload::orthoload_femur;
 pub use patient::{Bones, assume_neutral_short_femur, find, hip_anatomy};
 pub use pelvis::{acetabulum_landmarks, pelvis_landmarks};
+pub use uncertainty::{FitUncertainty, head_fit_uncertainty, socket_fit_uncertainty};
 
 /// Why a landmark set cannot be computed.
 #[non_exhaustive]

@@ -3,6 +3,7 @@
 //! their targets, the range-of-motion margins against what daily life needs, and the caveats
 //! that change the plan.
 
+use coxa_core::plan_intervals::{IntervalRecord, PlanIntervalsRecord, size_words};
 use coxa_core::{CaseReport, CombinedAnteversion, CupAngleDefinition};
 
 use super::CaseOptions;
@@ -17,6 +18,16 @@ fn definition_name(d: CupAngleDefinition) -> &'static str {
     }
 }
 
+/// The plan's intervals (issue 59), when it has them.
+fn intervals(r: &CaseReport) -> Option<&PlanIntervalsRecord> {
+    r.plan.as_ref()?.intervals.as_ref()
+}
+
+/// `" (90 %: 42.1 to 48.3)"` after a number, or nothing.
+fn ends(i: Option<&IntervalRecord>, signed: bool) -> String {
+    i.map_or(String::new(), |i| if signed { format!(" (90 %: {:+.1} to {:+.1})", i.low, i.high) } else { format!(" (90 %: {:.1} to {:.1})", i.low, i.high) })
+}
+
 /// The implants: shell, liner, head and stem, with their sizes.
 fn implants(r: &CaseReport) -> Table {
     let im = &r.placement.implants;
@@ -25,7 +36,8 @@ fn implants(r: &CaseReport) -> Table {
         Some(pl) => {
             let series = pl.cup.catalog.as_deref().map_or(String::new(), |c| format!(", {c}"));
             let assumed = if pl.cup.socket.source == "head_plus_assumed_joint_space" { "; socket sized from the head plus the cartilage allowance (see the caveats)" } else { "" };
-            Text::bold(format!("{} mm{series}", numf(pl.cup.outer_diameter_mm, 0))).and(format!(" (last reamer {} mm){assumed}", numf(pl.cup.last_reamer_mm, 0)))
+            let odds = pl.intervals.as_ref().map_or(String::new(), |iv| format!("; by the socket's uncertainty: shell {}", size_words(&iv.shell, "mm")));
+            Text::bold(format!("{} mm{series}", numf(pl.cup.outer_diameter_mm, 0))).and(format!(" (last reamer {} mm){assumed}{odds}", numf(pl.cup.last_reamer_mm, 0)))
         }
         None => Text::bold(format!("{} mm", f(im.shell_outer_diameter_mm, 0))),
     };
@@ -37,7 +49,8 @@ fn implants(r: &CaseReport) -> Table {
             let fixation = pl.stem.fixation.as_ref().and_then(|x| x.planned_series_fixation.as_deref()).map_or(String::new(), |x| format!(", {x}"));
             // A size the canal could not set is a placeholder (issue 24): say so where it is read.
             let placeholder = pl.stem.sizing.rule.as_ref().is_some_and(|r| !r.rule_level_imaged);
-            let t = Text::bold(format!("{} size {}", pl.stem.catalog, pl.stem.size)).and(format!("{fixation}, CCD {}°", numo(pl.stem.ccd_deg, 1)));
+            let odds = pl.intervals.as_ref().and_then(|iv| iv.stem.as_deref()).map_or(String::new(), |s| format!("; by the canal's uncertainty: size {}", size_words(s, "")));
+            let t = Text::bold(format!("{} size {}", pl.stem.catalog, pl.stem.size)).and(format!("{fixation}, CCD {}°{odds}", numo(pl.stem.ccd_deg, 1)));
             if placeholder { t.and("; ").and_bold("size is a placeholder").and(": the canal is not imaged at the sizing level, template the stem on a radiograph") } else { t }
         }
         None => Text::bold(im.stem.clone()).and(format!(" (size not planned), CCD {}°", f(im.stem_ccd_deg, 1))),
@@ -52,24 +65,32 @@ fn placement(r: &CaseReport, def: CupAngleDefinition) -> Table {
     let name = definition_name(def);
     let mut t = Table::with_header(["placement", "planned", "against"]).id("decision-placement");
     let cup = r.placement.cup_angles.get(name);
-    let angle = |v: Option<f64>| Text::bold(format!("{}°", numo(v, 1)));
+    let iv = intervals(r);
+    // The intervals are radiographic: in another definition they are named so.
+    let radio = def == CupAngleDefinition::Radiographic;
+    let cup_ends = |i: Option<&IntervalRecord>| if radio { ends(i, false) } else { i.map_or(String::new(), |i| format!(" (90 %, radiographic: {:.1} to {:.1})", i.low, i.high)) };
+    let angle = |v: Option<f64>, i: Option<&IntervalRecord>| Text::bold(format!("{}°", numo(v, 1))).and(cup_ends(i));
     let murray = format!("{name} definition (Murray 1993), pelvic frame");
-    t.row([Cell::new(format!("cup inclination, {name}")), Cell::new(angle(cup.map(|c| c.inclination_deg))), Cell::new(murray.clone())]);
-    t.row([Cell::new(format!("cup anteversion, {name}")), Cell::new(angle(cup.map(|c| c.anteversion_deg))), Cell::new(murray)]);
+    t.row([Cell::new(format!("cup inclination, {name}")), Cell::new(angle(cup.map(|c| c.inclination_deg), iv.map(|x| &x.cup_inclination_deg))), Cell::new(murray.clone())]);
+    t.row([Cell::new(format!("cup anteversion, {name}")), Cell::new(angle(cup.map(|c| c.anteversion_deg), iv.map(|x| &x.cup_anteversion_deg))), Cell::new(murray)]);
     let stem_sd = r.plan.as_ref().and_then(|pl| pl.stem.anteversion_sd_deg).filter(|x| x.is_finite());
     t.row([
         Cell::new("stem anteversion"),
-        Cell::new(Text::bold(format!("{}°", f(r.placement.stem_anteversion_deg, 1)))),
+        Cell::new(Text::bold(format!("{}°", f(r.placement.stem_anteversion_deg, 1))).and(ends(iv.map(|x| &x.stem_anteversion_deg), false))),
         Cell::new(stem_sd.map_or_else(|| "femoral frame as measured".to_string(), |sd| format!("PREDICTED femoral frame, SD {sd:.1}°"))),
     ]);
     match &r.plan {
         Some(pl) => {
             t.row([
                 Cell::new("leg length change"),
-                Cell::new(Text::bold(signed(pl.leg_length_change_mm, "mm"))),
+                Cell::new(Text::bold(signed(pl.leg_length_change_mm, "mm")).and(ends(iv.map(|x| &x.leg_length_change_mm), true))),
                 Cell::new(format!("target {} ({})", signed(pl.targets.leg_length_change_mm, "mm"), pl.targets.from)),
             ]);
-            t.row([Cell::new("offset change"), Cell::new(Text::bold(signed(pl.offset_change_mm, "mm"))), Cell::new(format!("target {}", signed(pl.targets.offset_change_mm, "mm")))]);
+            t.row([
+                Cell::new("offset change"),
+                Cell::new(Text::bold(signed(pl.offset_change_mm, "mm")).and(ends(iv.map(|x| &x.offset_change_mm), true))),
+                Cell::new(format!("target {}", signed(pl.targets.offset_change_mm, "mm"))),
+            ]);
         }
         None => {
             // A placement fixed by the scenario: the change the musculoskeletal stage applied, if it ran.
@@ -87,13 +108,20 @@ fn placement(r: &CaseReport, def: CupAngleDefinition) -> Table {
 /// The daily-life motions' margins, coloured as the range-of-motion bars.
 fn margins(r: &CaseReport) -> Table {
     let mut t = Table::with_header(["daily-life motion", "needed", "limit", "margin", "first contact"]).id("decision-rom");
+    let iv = intervals(r);
     for m in r.rom.motions.iter().filter(|m| m.required_deg.is_some()) {
         let margin = m.margin_deg();
+        // The interval's width about the margin shown (the report's range of motion may differ
+        // from the plan's by its resolution, 0.1 deg).
+        let spread = iv.and_then(|x| x.margins.iter().find(|g| g.motion == m.name)).zip(margin).map_or(String::new(), |(g, v)| {
+            let i = &g.margin_deg;
+            ends(Some(&IntervalRecord { value: v, low: v + i.low - i.value, high: v + i.high - i.value }), true)
+        });
         t.row([
             Cell::new(words(&m.name)),
             Cell::new(m.required_deg.map_or("–".into(), |q| format!("{q:.0}°"))),
             Cell::new(format!("{}°", f(m.limit_deg, 1))),
-            Cell::styled(margin.map_or("–".into(), |x| format!("{x:+.1}°")), CellStyle::Margin(MarginBand::of(margin))),
+            Cell::styled(margin.map_or("–".into(), |x| format!("{x:+.1}°{spread}")), CellStyle::Margin(MarginBand::of(margin))),
             Cell::new(m.parts.as_deref().map_or_else(|| m.contact.clone(), |p| format!("{} ({p})", m.contact))),
         ]);
     }
@@ -158,13 +186,22 @@ fn daily_life(r: &CaseReport) -> Option<Text> {
 /// Appends the decision: page 1. `caveats`: the surgeon's caveats of page 1 (at most five).
 pub fn push(d: &mut Document, r: &CaseReport, opts: &CaseOptions, caveats: Vec<Warning>) {
     d.push(Block::Heading { level: 2, text: "The decision".into() });
+    // Issue 59: where an interval is too wide for a decision, page 1 says so first.
+    if let Some(iv) = intervals(r).filter(|iv| !iv.warnings.is_empty()) {
+        let items = iv.warnings.iter().map(|w| Warning { cause: w.clone(), structures: Vec::new(), consequence: None }).collect();
+        d.push(Block::Warnings { title: "Too uncertain for a decision".into(), items });
+    }
     d.push(Block::Table(implants(r)));
     d.push(Block::Table(placement(r, opts.cup_definition)));
     d.push(Block::Table(measures(r)));
     let smallest = r.rom.min_adl_margin_deg();
     d.push(Block::Heading { level: 3, text: "Range of motion against daily life".into() });
     d.push(Block::Table(margins(r)));
-    let legend = "Margin: limit minus what the activity needs; red below the need, amber within 10°, green 10° or more above it.";
+    let legend = if intervals(r).is_some() {
+        "Margin: limit minus what the activity needs; red below the need, amber within 10°, green 10° or more above it. In brackets: 90 % intervals from the landmarks' uncertainty (see the plan's intervals)."
+    } else {
+        "Margin: limit minus what the activity needs; red below the need, amber within 10°, green 10° or more above it."
+    };
     match (daily_life(r), smallest) {
         (Some(t), _) => {
             d.push(Block::Paragraph(t));
