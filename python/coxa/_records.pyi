@@ -75,6 +75,25 @@ class FixationRecord(Record):
     suggestion: Optional[str]
     within: List[str]
 
+class InputUncertaintyRecord(Record):
+    canal_width_sd_mm: Optional[float]
+    head_centre_sd_mm: List[float]
+    head_radius_sd_mm: float
+    landmark_sd_mm: float
+    origins: List[str]
+    other_head_centre_sd_mm: List[float]
+    socket_centre_sd_mm: List[float]
+    socket_radius_sd_mm: float
+
+class IntervalRecord(Record):
+    high: float
+    low: float
+    value: float
+
+class MarginIntervalRecord(Record):
+    margin_deg: IntervalRecord
+    motion: str
+
 class ModelUse(Record):
     kind: str  # type: ignore[misc]
     name: str
@@ -162,6 +181,25 @@ class PlanHeadRecord(Record):
     diameter_mm: float
     neck_length_offset_mm: float
 
+class PlanIntervalsRecord(Record):
+    cup_anteversion_deg: IntervalRecord
+    cup_inclination_deg: IntervalRecord
+    draws: int
+    failed_draws: int
+    inputs: InputUncertaintyRecord
+    leg_length_change_mm: IntervalRecord
+    margins: List[MarginIntervalRecord]
+    method: str
+    near_best_candidates: int
+    objective_sd: float
+    offset_change_mm: IntervalRecord
+    seed: int
+    shell: List[SizeProbabilityRecord]
+    shell_beyond_catalog: float
+    stem: Optional[List[SizeProbabilityRecord]]
+    stem_anteversion_deg: IntervalRecord
+    warnings: List[str]
+
 class PlanLinerRecord(Record):
     catalog: str
     geometry: Optional[str]
@@ -215,6 +253,10 @@ class SeriesSizeRecord(Record):
     size: Optional[str]
 
 Side = Union[Literal['left'], Literal['right']]
+
+class SizeProbabilityRecord(Record):
+    probability: float
+    size: str
 
 class SocketRecord(Record):
     fossa_vertices: int
@@ -275,6 +317,7 @@ class PlanRecord(Record):
     cup: PlanCupRecord
     daily_life: Optional[DailyLifeRecord]
     head: PlanHeadRecord
+    intervals: Optional[PlanIntervalsRecord]
     leg_length_change_mm: float
     liner: PlanLinerRecord
     motions: List[PlanMotionRecord]
