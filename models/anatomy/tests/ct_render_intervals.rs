@@ -18,7 +18,7 @@ mod render_subjects;
 
 use std::io::Write;
 
-use coxa_anatomy::ct_render::sets::{Case, Subject, test_set, tuning_set};
+use coxa_anatomy::ct_render::sets::{Case, test_set, tuning_set};
 use coxa_anatomy::ct_render::{RenderError, SourceBone, render_ct};
 use coxa_anatomy::landmarks::{self, head_fit_uncertainty, socket_fit_uncertainty};
 use coxa_anatomy::segment::{SegmentOptions, segment_bones};
