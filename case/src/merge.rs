@@ -134,7 +134,7 @@ pub fn merge(scn: &Scenario, out: &Path) -> Result<Merged> {
     let names_in = |want: &str| states.iter().filter(|(_, s)| s.name() == want).map(|(n, _)| json!(n)).collect::<Vec<_>>();
     let half = half_written(out);
     let summary = json!({
-        "scenario": scn.raw.name,
+        "scenario": scn.name,
         "cases": rows.iter().map(SummaryRow::to_json).collect::<Vec<_>>(),
         "merged": {
             "done": states.iter().filter(|(_, s)| *s == CaseState::Done).count(),

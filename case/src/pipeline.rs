@@ -257,14 +257,13 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         }
         None => None,
     };
-    let (pseudo_mri, pseudo_mri_picture) =
-        stages::pseudo_mri::in_case(scn.raw.pseudo_mri.as_ref(), scn.pseudo_mri_model.as_deref(), ct.as_ref().map(|c| &c.volume), dir, progress, &mut warnings)?.unzip();
+    let (pseudo_mri, pseudo_mri_picture) = stages::pseudo_mri::in_case(scn.pseudo_mri.as_ref(), ct.as_ref().map(|c| &c.volume), dir, progress, &mut warnings)?.unzip();
     let mut lesions = None;
-    if scn.raw.lesions.is_some() {
+    if let Some(search) = &scn.lesions {
         match (&source, ct.as_ref(), &anatomy.labels) {
             (AnatomySource::Ct { ct: ct_path, .. }, Some(ct), Some(labels)) => {
                 progress("bone lesions");
-                let learned = scn.lesions_model.as_deref().map(|card| (card, scn.raw.lesions.as_ref().and_then(|l| l.threshold)));
+                let learned = search.model.as_deref().map(|card| (card, search.threshold));
                 lesions = Some(stages::lesions::run(&ct.volume, labels, &crate::lesions::file_name(ct_path), case.side, learned, dir, &mut warnings)?);
             }
             _ => warnings.push("lesions: not searched, this case has no CT with a label map (bone surfaces as input)".into()),
@@ -273,7 +272,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     // What no later stage needs is not held through the sweep: the label map, and the CT unless
     // the simulated radiograph (pictures of a planned primary point) will project it.
     anatomy.labels = None;
-    if !(scn.raw.report.pictures && scn.sweep.first().is_some_and(|p| p.placement.is_none())) {
+    if !(scn.report.pictures && scn.sweep.first().is_some_and(|p| p.placement.is_none())) {
         ct = None;
     }
 
@@ -287,7 +286,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     // What the viewer's live planning needs to rebuild this hip model.
     let case_model = stages::sweep::case_model(scn, case, catalog, primary, geo, &motions);
     crate::stamp::write(&dir.join("model.json"), "model", &case_model)?;
-    let safe_zone = if scn.raw.report.safe_zone_map {
+    let safe_zone = if scn.report.safe_zone_map {
         progress("safe-zone map");
         Some(stages::sweep::safe_zone(primary, geo, case.side, &motions)?)
     } else {
@@ -310,7 +309,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         warnings.extend(case_writer::write_osim_model(dir, osim, &geo.model, &implants)?);
     }
     let (mut pictures, mut radiograph_measures) = (Vec::new(), None);
-    if scn.raw.report.pictures {
+    if scn.report.pictures {
         progress("pictures");
         pictures = stages::pictures::pictures(&anatomy, &geo.model, &implants, &case_model.placement, case.side)?;
         pictures.extend(stages::pictures::contact_pictures(&anatomy, &geo.model, &implants, &case_model.placement, case.side, &primary.rom, &motions, &primary.point.tilts())?);
@@ -345,9 +344,9 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
         warnings,
     };
     let report = stages::report::case_report(scn, case, &anatomy, &results, geo, parts);
-    if scn.raw.report.html {
+    if scn.report.html {
         progress("report");
     }
-    case_writer::write_report(dir, &report, &pictures, scn.raw.report.html)?;
+    case_writer::write_report(dir, &report, &pictures, scn.report.html)?;
     Ok(CaseOutcome { summary: stages::report::summary(case, &results, geo, &report), plan: primary.plan.as_ref().map(|p| p.record.clone()) })
 }

@@ -119,7 +119,8 @@ pub struct Selection {
 /// # Errors
 /// The folder holds another scenario's results, or is not a coxa results folder.
 pub fn prepare_out(scn: &Scenario, out: &Path) -> Result<()> {
-    let fingerprint = format!("{:016x}", fnv1a(scn.text.as_bytes()));
+    let text = scn.text.as_deref().unwrap_or_default();
+    let fingerprint = format!("{:016x}", fnv1a(text.as_bytes()));
     let run_json = out.join("run.json");
     if !run_json.exists() {
         // Only coxa's own entries (another shard creating the folder right now) may be there.
@@ -140,7 +141,7 @@ pub fn prepare_out(scn: &Scenario, out: &Path) -> Result<()> {
             },
         )?;
         // Another shard may have created it in the meantime: then it is checked below.
-        if write_new(&out.join("scenario.toml"), scn.text.as_bytes()).is_ok() {
+        if write_new(&out.join("scenario.toml"), text.as_bytes()).is_ok() {
             let _ = write_new(&run_json, meta.as_bytes());
         }
         // Wait briefly for the other process's run.json (written right after its scenario.toml).
@@ -309,7 +310,7 @@ pub fn run_selected(scn: &Scenario, out: Option<&Path>, show_progress: bool, sel
             None => crate::summary::SummaryRow::failed(&name, failed.iter().find(|(n, _)| *n == name).map(|(_, e)| e.as_str())),
         });
     }
-    let summary = json!({"scenario": scn.raw.name, "cases": rows.iter().map(SummaryRow::to_json).collect::<Vec<_>>(), "finished_now": finished, "skipped": skipped, "failed": failed.iter().map(|(n, e)| json!({"case": n, "error": e})).collect::<Vec<_>>()});
+    let summary = json!({"scenario": scn.name, "cases": rows.iter().map(SummaryRow::to_json).collect::<Vec<_>>(), "finished_now": finished, "skipped": skipped, "failed": failed.iter().map(|(n, e)| json!({"case": n, "error": e})).collect::<Vec<_>>()});
     // A new summary per run (never overwritten): summary.json is the latest, earlier ones are kept numbered.
     let summary_text = crate::stamp::text("summary", &summary)?;
     let mut n = 1;
@@ -371,7 +372,7 @@ pub(crate) fn index_html(scn: &Scenario, rows: &[SummaryRow], designs: &str) -> 
             }
         })
         .collect();
-    let mut doc = coxa_report::index_document(scn.raw.name.as_deref().unwrap_or("coxa run"), &rows);
+    let mut doc = coxa_report::index_document(scn.name.as_deref().unwrap_or("coxa run"), &rows);
     crate::cohort::link_tables(&mut doc, designs);
     Ok(coxa_report::html::render(&doc)?)
 }

@@ -105,8 +105,7 @@ mod tests {
         let e = load(&format!("{OK}[plan]\ncup_anteversion_range_deg = [30]\n")).unwrap_err();
         assert!(e.message.contains("1 was given"), "{e}");
         let s = load(&format!("{OK}[plan]\ncup_inclination_range_deg = [30, 50]\n")).unwrap();
-        let r = s.raw.plan.cup_inclination_range_deg.unwrap();
-        assert_eq!(r.get_ref().map(|f| f.0), [30.0, 50.0]);
+        assert_eq!(s.plan_options, coxa_planner::PlanOptions::new().with_inclination(coxa_core::Angle::from_deg(30.0), coxa_core::Angle::from_deg(50.0)));
         let e = load(&format!("{OK}[plan]\ncup_inclination_range_deg = [30, nan]\n")).unwrap_err();
         assert!(e.message.contains("finite"), "{e}");
     }
@@ -118,7 +117,8 @@ mod tests {
         let e = load(&format!("{OK}[report]\ncup_definition = \"surgical\"\n")).unwrap_err();
         assert_eq!((e.line, e.field.as_deref()), (Some(6), Some("report.cup_definition")), "{e}");
         assert!(e.message.contains("radiographic, operative or anatomic"), "{e}");
-        assert!(load(&format!("{OK}[report]\ncup_definition = \"Anatomic\"\n")).is_ok());
+        let s = load(&format!("{OK}[report]\ncup_definition = \"Anatomic\"\npictures = false\n")).unwrap();
+        assert_eq!(s.report, crate::scenario::ReportSettings { pictures: false, cup_definition: Some(coxa_core::CupAngleDefinition::Anatomic), ..Default::default() });
         let s = load(&format!("{OK}[plan]\ncup_inclination_range_deg = [35, 45]\n")).unwrap();
         let want = coxa_planner::PlanOptions::new().with_inclination(coxa_core::Angle::from_deg(35.0), coxa_core::Angle::from_deg(45.0));
         assert_eq!(s.plan_options, want);

@@ -1,9 +1,10 @@
 //! A scenario's optional stages: `[msk]` (the musculoskeletal model: its model file, body
-//! weight, activities, geometry) and `[radiomics]` (parameters and model card), checked; and
-//! the planner's options from `[plan]`.
+//! weight, activities, geometry), `[radiomics]` (parameters and model card), `[pseudo_mri]` and
+//! `[lesions]`, checked; `[report]`; and the planner's options from `[plan]`.
 
+use super::settings::{LesionsStage, PseudoMriStage, ReportSettings};
 use super::{Checker, ScenarioError};
-use crate::scenario_file::ScenarioFile;
+use crate::scenario_file::{ScenarioFile, parse_definition};
 use coxa_planner::REFINE_STEP_DEG;
 use toml::Spanned;
 
@@ -100,10 +101,9 @@ pub(super) fn msk(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Option<crate::
     })
 }
 
-/// `[radiomics]`, checked; none without the section.
-/// The `[pseudo_mri]` model's card, resolved (it must exist); `steps` and `seed` need a model,
-/// and `steps` is at least 1.
-pub(super) fn pseudo_mri_model(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Option<std::path::PathBuf>, ScenarioError> {
+/// `[pseudo_mri]`, checked, its model's card resolved (it must exist); `steps` and `seed` need a
+/// model, and `steps` is at least 1. None without the section.
+pub(super) fn pseudo_mri(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Option<PseudoMriStage>, ScenarioError> {
     let Some(p) = &raw.pseudo_mri else { return Ok(None) };
     let at = || cx.at(p.model.as_ref().map_or(0..0, Spanned::span));
     if p.model.is_none() && (p.steps.is_some() || p.seed.is_some()) {
@@ -115,12 +115,13 @@ pub(super) fn pseudo_mri_model(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<O
     if p.model.is_some() && (p.tr_ms.is_some() || p.te_ms.is_some()) {
         return Err(cx.err(at(), Some("pseudo_mri"), "tr_ms/te_ms: a learned model gives the contrast it was trained on (its card's output.tr_ms and te_ms); leave them out with `model`".into()));
     }
-    p.model.as_ref().map(|m| cx.resolve(m, "pseudo_mri.model", true)).transpose()
+    let model = p.model.as_ref().map(|m| cx.resolve(m, "pseudo_mri.model", true)).transpose()?;
+    Ok(Some(PseudoMriStage { tr_ms: p.tr_ms, te_ms: p.te_ms, model, steps: p.steps, seed: p.seed }))
 }
 
-/// The `[lesions]` model's card, resolved (it must exist); `threshold` needs a model and lies
-/// strictly between 0 and 1.
-pub(super) fn lesions_model(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Option<std::path::PathBuf>, ScenarioError> {
+/// `[lesions]`, checked, its model's card resolved (it must exist); `threshold` needs a model and
+/// lies strictly between 0 and 1. None without the section.
+pub(super) fn lesions(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Option<LesionsStage>, ScenarioError> {
     let Some(l) = &raw.lesions else { return Ok(None) };
     match (l.threshold, &l.model) {
         (Some(_), None) => return Err(cx.err(None, Some("lesions.threshold"), "a threshold is a learned model's: give its card as `model`, or leave it out".into())),
@@ -129,9 +130,23 @@ pub(super) fn lesions_model(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Opti
         }
         _ => {}
     }
-    l.model.as_ref().map(|m| cx.resolve(m, "lesions.model", true)).transpose()
+    let model = l.model.as_ref().map(|m| cx.resolve(m, "lesions.model", true)).transpose()?;
+    Ok(Some(LesionsStage { model, threshold: l.threshold }))
 }
 
+/// `[report]`, its cup-angle definition checked (one of Murray's three).
+pub(super) fn report(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<ReportSettings, ScenarioError> {
+    let r = &raw.report;
+    let cup_definition = match &r.cup_definition {
+        None => None,
+        Some(d) => Some(
+            parse_definition(d.get_ref()).ok_or_else(|| cx.err(cx.at(d.span()), Some("report.cup_definition"), format!("{:?}: use radiographic, operative or anatomic (Murray 1993)", d.get_ref())))?,
+        ),
+    };
+    Ok(ReportSettings { html: r.html, safe_zone_map: r.safe_zone_map, pictures: r.pictures, cup_definition })
+}
+
+/// `[radiomics]`, checked; none without the section.
 pub(super) fn radiomics(cx: &Checker<'_>, raw: &ScenarioFile) -> Result<Option<crate::radiomics::RadiomicsStage>, ScenarioError> {
     Ok(match &raw.radiomics {
         None => None,

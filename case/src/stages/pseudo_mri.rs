@@ -23,17 +23,17 @@ use coxa_diagnostics::pseudo_mri::{PseudoMri, Sequence};
 use serde_json::json;
 
 use crate::pseudo_mri as cmd;
-use crate::scenario_file::PseudoMriSection;
+use crate::scenario::PseudoMriStage;
 
 /// The case's folder of the stage.
 pub const FOLDER: &str = "pseudo_mri";
 /// The picture of the middle slice, as the case folder names it.
 pub const PICTURE: &str = "pictures/pseudo_mri.png";
 
-/// The sequence `section` asks for (the defaults where it says nothing).
-pub fn sequence(section: &PseudoMriSection) -> Sequence {
+/// The sequence `stage` asks for (the defaults where it says nothing).
+pub fn sequence(stage: &PseudoMriStage) -> Sequence {
     let d = Sequence::default();
-    Sequence { tr_ms: section.tr_ms.unwrap_or(d.tr_ms), te_ms: section.te_ms.unwrap_or(d.te_ms), ..d }
+    Sequence { tr_ms: stage.tr_ms.unwrap_or(d.tr_ms), te_ms: stage.te_ms.unwrap_or(d.te_ms), ..d }
 }
 
 /// The image the stage made, by either path.
@@ -89,15 +89,15 @@ fn picture(ct: &Volume, pm: &Volume) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Runs the stage on the case's CT: the learned path with `model` (the section's card, resolved),
-/// else the model-free one.
+/// Runs the stage on the case's CT: the learned path with the stage's model card, else the
+/// model-free one.
 ///
 /// # Errors
 /// The CT cannot give a pseudo-MRI (too small, NaN, not HU), the sequence is out of range, or
 /// the model's card, weights or graph do not fit.
-pub fn run(section: &PseudoMriSection, model: Option<&Path>, ct: &Volume) -> Result<Outcome> {
-    if let Some(card) = model {
-        let l = cmd::learned::make(ct, card, section.steps, section.seed, None).context("[pseudo_mri] model")?;
+pub fn run(stage: &PseudoMriStage, ct: &Volume) -> Result<Outcome> {
+    if let Some(card) = &stage.model {
+        let l = cmd::learned::make(ct, card, stage.steps, stage.seed, None).context("[pseudo_mri] model")?;
         let picture = picture(ct, &l.image).context("the pseudo-MRI picture")?;
         let c = l.model.card();
         let summary = PseudoMriSummary {
@@ -113,7 +113,7 @@ pub fn run(section: &PseudoMriSection, model: Option<&Path>, ct: &Volume) -> Res
         };
         return Ok(Outcome { made: Made::Learned(Box::new(l)), picture, summary });
     }
-    let seq = sequence(section);
+    let seq = sequence(stage);
     seq.check().map_err(|e| crate::err!("[pseudo_mri] tr_ms/te_ms: {e}"))?;
     let pm = cmd::make(ct, &seq, "the case's CT")?;
     let picture = picture(ct, &pm.image).context("the pseudo-MRI picture")?;
@@ -166,20 +166,19 @@ pub fn summary_line(s: &PseudoMriSummary) -> String {
 /// # Errors
 /// [`run`]'s and [`write`]'s.
 pub fn in_case(
-    section: Option<&PseudoMriSection>,
-    model: Option<&Path>,
+    stage: Option<&PseudoMriStage>,
     ct: Option<&Volume>,
     dir: &Path,
     progress: super::Progress<'_>,
     warnings: &mut Vec<String>,
 ) -> Result<Option<(PseudoMriSummary, super::pictures::Picture)>> {
-    let Some(section) = section else { return Ok(None) };
+    let Some(stage) = stage else { return Ok(None) };
     let Some(ct) = ct else {
         warnings.push("pseudo-MRI: none, this case has no CT (bone surfaces as input)".into());
         return Ok(None);
     };
     progress("pseudo-MRI");
-    let o = run(section, model, ct).context("pseudo-MRI stage")?;
+    let o = run(stage, ct).context("pseudo-MRI stage")?;
     write(dir, &o)?;
     let picture = super::pictures::Picture { view: "pseudo_mri (CT | pseudo-T2 MRI, middle slice; not for diagnosis alone)".into(), file: PICTURE.into(), png: o.picture };
     Ok(Some((o.summary, picture)))

@@ -49,9 +49,9 @@ pub fn case_report(scn: &Scenario, case: &Case, anatomy: &AnatomyResult, results
     let centre = geo.model.hip_centre_lps_mm();
     CaseReport {
         coxa_version: env!("CARGO_PKG_VERSION").to_string(),
-        scenario: scn.raw.name.clone().unwrap_or_else(|| scn.file.file_stem().map_or(String::new(), |s| s.to_string_lossy().into_owned())),
+        scenario: scn.name.clone().unwrap_or_else(|| scn.file.file_stem().map_or(String::new(), |s| s.to_string_lossy().into_owned())),
         case: case.name.clone(),
-        cup_definition: scn.raw.report.cup_definition.as_ref().and_then(|d| crate::scenario_file::parse_definition(d.get_ref())),
+        cup_definition: scn.report.cup_definition,
         side: case.side,
         input: input_json(&case.input),
         phantom_truth: parts.truth,

@@ -19,7 +19,7 @@ use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
 
 use super::rom::{finite, plan_value};
-use coxa_case::scenario::{Case, CaseInput, InMemoryCt, Scenario};
+use coxa_case::scenario::{Case, CaseInput, InMemoryCt, OneCaseSettings, ReportSettings, Scenario};
 use coxa_core::plan_ranges::PlanValue;
 use serde_json::Value;
 
@@ -187,27 +187,26 @@ fn plan_case(args: &PlanArgs, memory: Option<InMemoryCt>) -> Result<Case> {
     Ok(Case { name: case_name(args)?, input, side, mesh_units: args.mesh_units, model: None })
 }
 
-/// The scenario `coxa plan` runs its one case in: the catalog and the posture tilts (as a
-/// scenario file would give them, so that the case folder is `coxa run`'s), the planner's
-/// options from the flags.
+/// The scenario `coxa plan` runs its one case in, built as a value (no TOML): the catalog, the
+/// report's cup-angle definition and the posture tilts as a scenario file would give them (so
+/// that the case folder is `coxa run`'s), the planner's options from the flags.
 fn plan_scenario(args: &PlanArgs, case: Case, options: PlanOptions) -> Result<Scenario> {
-    let mut text = String::from("# coxa plan\nschema_version = 1\nname = \"coxa plan\"\n");
-    if let Some(dir) = &args.catalog {
-        let abs = std::fs::canonicalize(dir).with_context(|| format!("--catalog {}", dir.display()))?;
-        text.push_str(&format!("\n[implants]\ncatalog = {}\n", super::toml_string(&abs.to_string_lossy())));
-    }
-    let definition = match args.cup_definition {
+    let catalog = args.catalog.as_ref().map(|dir| std::fs::canonicalize(dir).with_context(|| format!("--catalog {}", dir.display()))).transpose()?;
+    let cup_definition = match args.cup_definition {
         super::rom::CupDefinitionArg::Radiographic => None,
-        super::rom::CupDefinitionArg::Operative => Some("operative"),
-        super::rom::CupDefinitionArg::Anatomic => Some("anatomic"),
+        super::rom::CupDefinitionArg::Operative => Some(coxa_core::CupAngleDefinition::Operative),
+        super::rom::CupDefinitionArg::Anatomic => Some(coxa_core::CupAngleDefinition::Anatomic),
     };
-    if let Some(d) = definition {
-        text.push_str(&format!("\n[report]\ncup_definition = \"{d}\"\n"));
-    }
-    text.push_str(&format!("\n[rom]\nstanding_tilt_deg = {:?}\nsitting_extra_tilt_deg = {:?}\n", args.pelvic_tilt_deg, args.sitting_extra_tilt_deg));
-    let mut scn = Scenario::of_case(case, text, &args.out.with_extension("toml")).map_err(|e| anyhow::anyhow!("{}", e.message))?;
-    scn.plan_options = options;
-    Ok(scn)
+    let settings = OneCaseSettings {
+        name: "coxa plan".into(),
+        file: args.out.with_extension("toml"),
+        catalog,
+        report: ReportSettings { cup_definition, ..ReportSettings::default() },
+        standing_tilt_deg: args.pelvic_tilt_deg,
+        sitting_extra_tilt_deg: args.sitting_extra_tilt_deg,
+        plan_options: options,
+    };
+    Scenario::of_case(case, settings).map_err(|e| anyhow::anyhow!("{}", e.message))
 }
 
 impl PlanArgs {

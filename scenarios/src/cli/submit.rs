@@ -266,7 +266,7 @@ pub fn cli(args: &SubmitArgs) -> Result<()> {
     std::fs::create_dir_all(dir.join("logs"))?;
     let cases_file = dir.join("cases.txt");
     coxa_case::atomic::write_new(&cases_file, format!("# cases of submission {k}, scenario order; task I runs lines I, I+{tasks}, ...\n{}\n", to_run.join("\n")).as_bytes())?;
-    let pictures_note = build_note(&build, scn.raw.report.pictures);
+    let pictures_note = build_note(&build, scn.report.pictures);
     let partition = args.partition.as_ref().map_or_else(String::new, |p| format!("#SBATCH --partition={p}\n"));
     let name = scn.file.file_stem().map_or_else(|| "scenario".into(), |s| s.to_string_lossy().into_owned());
     // `%a` is Slurm's array index: the folder is escaped, the pattern is not.
