@@ -89,6 +89,22 @@ pub fn label_values(asked: &[String], mask: &LabelMap) -> crate::Result<Vec<u32>
         .collect()
 }
 
+/// The table of one image and its mask (`image_name` and `mask_name` as the record and the
+/// errors name them: a file's path, or what was handed over in memory): the labels `asked`
+/// (values or coxa's class names; empty: every label of the mask), each label's features.
+/// What `coxa radiomics --image --mask` and the Python package's `coxa.radiomics` compute.
+///
+/// # Errors
+/// An unknown label name, an empty mask, or [`features`]' errors (named by the mask).
+pub fn table(image: &Volume, image_name: &str, mask: &LabelMap, mask_name: &str, asked: &[String], params: &Params) -> crate::Result<Table> {
+    let labels = label_values(asked, mask)?;
+    if labels.is_empty() {
+        bail!("{mask_name}: the mask is empty (no voxel is labelled): nothing to compute");
+    }
+    let rows = features(image, mask, &labels, params).with_context(|| mask_name.to_string())?;
+    Ok(Table { case: None, image: image_name.to_string(), rows })
+}
+
 /// The features of every label, in parallel; a feature that is not finite, or a label whose
 /// features are not the first label's (a LoG sigma pyradiomics skips on a small ROI), is an error.
 pub fn features(image: &Volume, mask: &LabelMap, labels: &[u32], params: &Params) -> crate::Result<Rows> {

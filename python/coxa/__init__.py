@@ -512,16 +512,29 @@ def msk(
 hcf = msk
 
 
-def radiomics(image: Union[PathLike, Volume], mask: Union[PathLike, LabelMap], *, labels: Optional[Sequence[Union[int, str]]] = None, params: Optional[PathLike] = None, **options: Any) -> RadiomicsRecord:
+def radiomics(
+    image: Union[PathLike, Volume],
+    mask: Union[PathLike, LabelMap],
+    *,
+    labels: Optional[Sequence[Union[int, str]]] = None,
+    params: Optional[PathLike] = None,
+    model: Optional[PathLike] = None,
+) -> RadiomicsRecord:
     """pyradiomics' features (``coxa radiomics``) of ``image``'s ``labels`` (ids or names; default
-    every label of ``mask``); ``params`` a pyradiomics parameter file (YAML). Returns the JSON
-    record (``to_rows()`` for a table)."""
-    with _Scratch(None, "radiomics") as s:
-        s.path.parent.mkdir(parents=True, exist_ok=True)
-        out = s.path.parent / "radiomics.json"
-        argv = ["radiomics", "--image", s.file(image, "image"), "--mask", s.file(mask, "mask"), *_flags({"label": list(labels or []), "params": params, "out": out, **options})]
-        _coxa.command(argv)
-        return RadiomicsRecord(_read(out))
+    every label of ``mask``); ``params`` a pyradiomics parameter file (YAML); ``model`` a tabular
+    model's card whose class probabilities are added to each row. ``image`` and ``mask`` are files
+    or a :class:`Volume` and a :class:`LabelMap`, handed to coxa in memory (no file is written).
+    Returns the JSON record (``to_rows()`` for a table)."""
+    text = _coxa.radiomics(
+        image=_volume_parts(image) if isinstance(image, Volume) else None,
+        image_path=None if isinstance(image, Volume) else os.fspath(image),
+        mask=_label_parts(mask) if isinstance(mask, LabelMap) else None,
+        mask_path=None if isinstance(mask, LabelMap) else os.fspath(mask),
+        labels=[str(label) for label in labels or []],
+        params=None if params is None else os.fspath(params),
+        model=None if model is None else os.fspath(model),
+    )
+    return RadiomicsRecord(json.loads(text))
 
 
 class LesionsResult(LesionsRecord):

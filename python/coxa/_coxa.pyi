@@ -71,5 +71,15 @@ def segment(
     batch: Optional[int] = None,
     threads: Optional[int] = None,
 ) -> Tuple[npt.NDArray[np.uint16], List[float], List[float], List[float], List[Tuple[int, str]], npt.NDArray[np.float32], str, bool]: ...
+def radiomics(
+    *,
+    image: Optional[Tuple[npt.NDArray[Any], Sequence[float], Sequence[float], Sequence[float]]] = None,
+    image_path: Optional[_Path] = None,
+    mask: Optional[Tuple[npt.NDArray[np.uint16], Sequence[float], Sequence[float], Sequence[float], List[Tuple[int, str]]]] = None,
+    mask_path: Optional[_Path] = None,
+    labels: List[str] = ...,
+    params: Optional[_Path] = None,
+    model: Optional[_Path] = None,
+) -> str: ...
 def validate(kind: str, text: str) -> None: ...
 def version() -> str: ...

@@ -24,6 +24,7 @@
 use std::path::PathBuf;
 
 mod plan;
+mod radiomics;
 mod segment;
 
 use clap::Parser;
@@ -342,6 +343,7 @@ fn _coxa(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(command, m)?)?;
     m.add_function(wrap_pyfunction!(plan::plan, m)?)?;
     m.add_function(wrap_pyfunction!(segment::segment, m)?)?;
+    m.add_function(wrap_pyfunction!(radiomics::radiomics, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     Ok(())

@@ -78,11 +78,32 @@ def test_radiomics_on_files_and_on_arrays(tmp_path, coxa_bin, capfd):
     assert strip(r.to_dict()) == strip(json.loads((tmp_path / "r.json").read_text()))
     rows = r.to_rows()
     assert rows[0]["label"] == 1 and "original_firstorder_Mean" in rows[0]
-    # The same image and mask as arrays (read by coxa, written for the command as NIfTI).
+    # The same image and mask as arrays, handed to coxa in memory (issue 58): the same record but
+    # for the image's name, and no file written (strace, as for coxa.case below).
+    script = tmp_path / "arrays.py"
+    script.write_text(
+        "import json, sys, coxa\n"
+        f"v, m = coxa.read_volume({str(image)!r}, any_modality=True), coxa.read_label_map({str(mask)!r})\n"
+        "r = coxa.radiomics(v, m)\n"
+        f"open({str(tmp_path / 'arrays.json')!r}, 'x').write(json.dumps(r.to_dict()))\n"
+    )
+    log = tmp_path / "strace.log"
+    traced = ["strace", "-f", "-qq", "-y", "-e", f"trace={WRITING_CALLS}", "-o", str(log), sys.executable, "-B", str(script)]
+    run = subprocess.run(traced, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    written = written_paths(log.read_text(), tmp_path)
+    outside = sorted(str(p) for p in written if p != tmp_path / "arrays.json" and not any(a == p or a in p.parents for a in (Path("/dev"), Path("/proc"))))
+    assert not outside, f"coxa.radiomics on arrays wrote {outside}"
+    arrays = json.loads((tmp_path / "arrays.json").read_text())
+    unnamed = lambda d: [{k: v for k, v in row.items() if k != "image"} for row in strip(d)["rows"]]
+    assert unnamed(arrays) == unnamed(r.to_dict()), "the arrays' features are the files'"
+    assert {row["image"] for row in arrays["rows"]} == {"(in memory)"}
     v, m = coxa.read_volume(image, any_modality=True), coxa.read_label_map(mask)
-    ra = coxa.radiomics(v, m).to_rows()[0]
-    assert ra["original_firstorder_Mean"] == rows[0]["original_firstorder_Mean"]
-    assert ra["original_firstorder_Mean"] == pytest.approx(float(v.array[m.array == 1].astype(np.float64).mean()), rel=1e-12)
+    assert arrays["rows"][0]["features"]["original_firstorder_Mean"] == pytest.approx(float(v.array[m.array == 1].astype(np.float64).mean()), rel=1e-12)
+    # Refused as the program refuses: an empty mask, named.
+    empty = coxa.LabelMap(np.zeros_like(m.array), m.spacing, m.origin, m.direction, {})
+    with pytest.raises(coxa.InputError, match="the mask is empty"):
+        coxa.radiomics(v, empty)
 
 
 def test_lesions_equal_the_programs(tmp_path, coxa_bin, capfd):

@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use coxa_diagnostics::Params;
 
-use coxa_case::radiomics::{Table, apply_model, csv, features, json, label_values, model_line, read_image, read_mask, read_params, same_columns};
+use coxa_case::radiomics::{Table, apply_model, csv, features, json, label_values, model_line, read_image, read_mask, read_params, same_columns, table};
 
 /// Arguments of `coxa radiomics`.
 #[derive(Debug, Args)]
@@ -72,14 +72,8 @@ pub fn run(args: &RadiomicsArgs) -> anyhow::Result<Vec<String>> {
     let tables: Vec<Table> = match (&args.scenario, &args.image, &args.mask) {
         (Some(file), _, _) => batch(file, &args.labels, &params, &mut lines)?,
         (None, Some(image_path), Some(mask_path)) => {
-            let image = read_image(image_path)?;
-            let mask = read_mask(mask_path)?;
-            let labels = label_values(&args.labels, &mask)?;
-            if labels.is_empty() {
-                bail!("{}: the mask is empty (no voxel is labelled): nothing to compute", mask_path.display());
-            }
-            let rows = features(&image, &mask, &labels, &params).with_context(|| format!("{}", mask_path.display()))?;
-            vec![Table { case: None, image: image_path.display().to_string(), rows }]
+            let (image, mask) = (read_image(image_path)?, read_mask(mask_path)?);
+            vec![table(&image, &image_path.display().to_string(), &mask, &mask_path.display().to_string(), &args.labels, &params)?]
         }
         _ => bail!("give --image and --mask, or --scenario"),
     };
