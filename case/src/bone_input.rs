@@ -28,16 +28,38 @@ pub fn parse_mesh_args(args: &[String], names: &[&str]) -> Result<Vec<(String, P
         let Some((name, file)) = m.split_once('=') else {
             bail!("--mesh {m:?}: write NAME=FILE, e.g. --mesh {}=bone.stl", names.first().copied().unwrap_or("hip_right"));
         };
-        if !names.contains(&name) {
-            let (last, rest) = names.split_last().map_or(("", &[][..]), |(l, r)| (*l, r));
-            bail!("--mesh {name}=...: unknown structure {name:?}; use {} or {last}", rest.join(", "));
-        }
-        if list.iter().any(|(n, _)| n == name) {
-            bail!("--mesh {name} given twice");
-        }
+        check_name("--mesh ", name, names, list.iter().map(|(n, _)| n.as_str()))?;
         list.push((name.to_string(), PathBuf::from(file)));
     }
     Ok(list)
+}
+
+/// `name` one of `names` and not among `earlier` (`given` names the argument in the error:
+/// `--mesh ` on the command line).
+fn check_name<'a>(given: &str, name: &str, names: &[&str], mut earlier: impl Iterator<Item = &'a str>) -> Result<()> {
+    if !names.contains(&name) {
+        let (last, rest) = names.split_last().map_or(("", &[][..]), |(l, r)| (*l, r));
+        bail!("{given}{name}=...: unknown structure {name:?}; use {} or {last}", rest.join(", "));
+    }
+    if earlier.any(|n| n == name) {
+        bail!("{given}{name} given twice");
+    }
+    Ok(())
+}
+
+/// Bone surfaces handed over in memory (the Python package's meshes), named and checked as
+/// [`parse_mesh_args`] and [`read_bones`] check files: each name one of `names` and given once,
+/// then the bones together ([`bone_check::check_bones`]); notes go to `warnings`.
+///
+/// # Errors
+/// An unknown or repeated name, or bones that fail [`bone_check::check_bones`].
+pub fn check_meshes(list: Vec<(String, Mesh)>, names: &[&str], units: Option<LengthUnit>, warnings: &mut Vec<String>) -> Result<Vec<(String, Mesh)>> {
+    for (k, (name, _)) in list.iter().enumerate() {
+        check_name("meshes: ", name, names, list[..k].iter().map(|(n, _)| n.as_str()))?;
+    }
+    let (meshes, notes) = bone_check::check_bones(list, units)?;
+    warnings.extend(notes);
+    Ok(meshes)
 }
 
 /// Parses `--mesh-units` (for clap).

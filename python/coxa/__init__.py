@@ -481,14 +481,57 @@ def anatomy(
         return r
 
 
-def rom(meshes: Optional[Mapping[str, Union[PathLike, Mesh]]] = None, *, side: Optional[str] = None, **options: Any) -> RomRecord:
+def rom(
+    meshes: Optional[Mapping[str, Union[PathLike, Mesh]]] = None,
+    *,
+    side: Optional[str] = None,
+    mesh_units: Optional[str] = None,
+    head_mm: Optional[float] = None,
+    head_offset_mm: Optional[float] = None,
+    neck_mm: Optional[float] = None,
+    liner: Optional[str] = None,
+    shell_mm: Optional[float] = None,
+    stem_size: Optional[str] = None,
+    catalog: Optional[PathLike] = None,
+    cup_inclination_deg: Optional[float] = None,
+    cup_anteversion_deg: Optional[float] = None,
+    cup_definition: Optional[str] = None,
+    stem_anteversion_deg: Optional[float] = None,
+    pelvic_tilt_deg: Optional[float] = None,
+    sitting_extra_tilt_deg: Optional[float] = None,
+    user_cup: Optional[PathLike] = None,
+    user_stem: Optional[PathLike] = None,
+) -> RomRecord:
     """Range of motion and impingement of an implanted hip (``coxa rom``): implants alone, or
-    with bone surfaces ``meshes`` (the operated side's hip bone and femur). ``options``: ``coxa
-    rom``'s flags (``head_mm``, ``liner``, ``cup_inclination_deg``, ``cup_anteversion_deg``,
-    ``stem_anteversion_deg``, ...)."""
-    with _Scratch(None, "rom") as s:
-        argv = ["rom", *[a for m in _meshes(meshes, s) for a in ("--mesh", m)], *_flags({"side": side, **options})]
-        return RomRecord(json.loads(_coxa.command(argv)))
+    with bone surfaces ``meshes`` (the operated side's hip bone and femur; files, or
+    :class:`Mesh` objects handed to coxa in memory). Every keyword argument is ``coxa rom``'s flag
+    of the same name; left out, the program's default. Nothing is written."""
+
+    def one(name: str, m: Union[PathLike, Mesh]) -> Tuple[str, Optional[str], Optional[Tuple[Any, Any]]]:
+        return (name, None, (m.vertices, m.triangles)) if isinstance(m, Mesh) else (name, os.fspath(m), None)
+
+    path = lambda p: None if p is None else os.fspath(p)
+    text = _coxa.rom(
+        meshes=[one(name, m) for name, m in (meshes or {}).items()],
+        side=side,
+        mesh_units=mesh_units,
+        head_mm=head_mm,
+        head_offset_mm=head_offset_mm,
+        neck_mm=neck_mm,
+        liner=liner,
+        shell_mm=shell_mm,
+        stem_size=stem_size,
+        catalog=path(catalog),
+        cup_inclination_deg=cup_inclination_deg,
+        cup_anteversion_deg=cup_anteversion_deg,
+        cup_definition=cup_definition,
+        stem_anteversion_deg=stem_anteversion_deg,
+        pelvic_tilt_deg=pelvic_tilt_deg,
+        sitting_extra_tilt_deg=sitting_extra_tilt_deg,
+        user_cup=path(user_cup),
+        user_stem=path(user_stem),
+    )
+    return RomRecord(json.loads(text))
 
 
 def msk(

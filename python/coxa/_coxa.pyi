@@ -81,5 +81,26 @@ def radiomics(
     params: Optional[_Path] = None,
     model: Optional[_Path] = None,
 ) -> str: ...
+def rom(
+    *,
+    meshes: List[Tuple[str, Optional[_Path], Optional[Tuple[npt.NDArray[np.float64], npt.NDArray[np.uint32]]]]] = ...,
+    side: Optional[str] = None,
+    mesh_units: Optional[str] = None,
+    head_mm: Optional[float] = None,
+    head_offset_mm: Optional[float] = None,
+    neck_mm: Optional[float] = None,
+    liner: Optional[str] = None,
+    shell_mm: Optional[float] = None,
+    stem_size: Optional[str] = None,
+    catalog: Optional[_Path] = None,
+    cup_inclination_deg: Optional[float] = None,
+    cup_anteversion_deg: Optional[float] = None,
+    cup_definition: Optional[str] = None,
+    stem_anteversion_deg: Optional[float] = None,
+    pelvic_tilt_deg: Optional[float] = None,
+    sitting_extra_tilt_deg: Optional[float] = None,
+    user_cup: Optional[_Path] = None,
+    user_stem: Optional[_Path] = None,
+) -> str: ...
 def validate(kind: str, text: str) -> None: ...
 def version() -> str: ...

@@ -25,6 +25,7 @@ use std::path::PathBuf;
 
 mod plan;
 mod radiomics;
+mod rom;
 mod segment;
 
 use clap::Parser;
@@ -344,6 +345,7 @@ fn _coxa(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(plan::plan, m)?)?;
     m.add_function(wrap_pyfunction!(segment::segment, m)?)?;
     m.add_function(wrap_pyfunction!(radiomics::radiomics, m)?)?;
+    m.add_function(wrap_pyfunction!(rom::rom, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     Ok(())

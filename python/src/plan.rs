@@ -31,7 +31,7 @@ type VolumeIn<'py> = (Bound<'py, PyAny>, [f64; 3], [f64; 3], [f64; 9]);
 type LabelsIn<'py> = (PyReadonlyArray3<'py, u16>, [f64; 3], [f64; 3], [f64; 9], Vec<(u16, String)>);
 
 /// A keyword argument's text value refused as the program refuses the flag's.
-fn choice<T: ValueEnum>(name: &str, text: &str) -> Result<T, Failure> {
+pub(crate) fn choice<T: ValueEnum>(name: &str, text: &str) -> Result<T, Failure> {
     T::from_str(text, true).map_err(|_| {
         let names: Vec<String> = T::value_variants().iter().filter_map(|v| v.to_possible_value()).map(|p| p.get_name().to_string()).collect();
         Failure::Argument(format!("{name}={text:?}: use one of {}", names.join(", ")))

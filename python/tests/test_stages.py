@@ -54,6 +54,18 @@ def test_rom_equals_the_programs(coxa_bin):
     assert 90 < flexion.limit_deg <= 180
     with pytest.raises(coxa.InputError, match="^--head-mm is NaN: give a finite number$"):
         coxa.rom(head_mm=float("nan"))
+    # With the bones (issue 58: typed keyword arguments, the surfaces handed over in memory or as
+    # files): the program's record on the same files, either way.
+    hip, femur = data("vsd_bones/z013_Hip_R.stl"), data("vsd_bones/z013_Femur_R.stl")
+    cli = run_cli(coxa_bin, "rom", "--mesh", f"hip_right={hip}", "--mesh", f"femur_right={femur}", "--head-mm", "32", "--stem-anteversion-deg", "12", "--json")
+    assert cli.returncode == 0, cli.stderr
+    files = coxa.rom({"hip_right": hip, "femur_right": femur}, head_mm=32, stem_anteversion_deg=12)
+    arrays = coxa.rom({"hip_right": coxa.read_mesh(hip), "femur_right": coxa.read_mesh(femur)}, head_mm=32, stem_anteversion_deg=12)
+    assert files.to_dict() == json.loads(cli.stdout)
+    assert arrays.to_dict() == files.to_dict()
+    assert any(m.contact != "none" for m in arrays.motions), "the bones take part"
+    with pytest.raises(coxa.InputError, match="unknown structure \"pelvis\""):
+        coxa.rom({"pelvis": hip})
 
 
 def test_msk_hip_contact_force_equals_the_programs(coxa_bin):

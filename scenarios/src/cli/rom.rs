@@ -113,6 +113,24 @@ pub struct RomArgs {
     pub json: bool,
 }
 
+impl RomArgs {
+    /// `coxa rom` with every option at the program's default: where the Python package's typed
+    /// call starts (its keyword arguments then set the fields; the defaults stay the parser's,
+    /// written once above).
+    ///
+    /// # Errors
+    /// None in practice (no option is given); the parser's error otherwise.
+    pub fn defaults() -> Result<Self> {
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            rom: RomArgs,
+        }
+        use clap::Parser;
+        Ok(Defaults::try_parse_from(["coxa-rom"])?.rom)
+    }
+}
+
 /// Checks a command-line number `--name` (finite, in `lo..=hi`).
 pub(crate) fn finite(name: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
     ensure!(v.is_finite(), "--{name} is {v}: give a finite number");
@@ -129,6 +147,26 @@ pub(crate) fn plan_value(name: &str, v: f64, what: PlanValue) -> Result<()> {
 
 /// Runs `coxa rom` and returns its JSON report.
 pub fn run(args: &RomArgs) -> Result<Value> {
+    check_values(args)?;
+    let meshes = coxa_case::bone_input::parse_mesh_args(&args.meshes, &coxa_case::bone_input::HIP_BONES)?;
+    // Bones: read and checked together (units, stray vertices) as `plan` and `anatomy` do.
+    let mut notes = Vec::new();
+    let checked = coxa_case::bone_input::read_bones(&meshes, args.mesh_units, &mut notes)?;
+    for n in &notes {
+        eprintln!("warning: {n}");
+    }
+    rom_of(args, checked)
+}
+
+/// [`run`] on bone surfaces already read and checked (`args.meshes` unread): the Python
+/// package's meshes in memory ([`coxa_case::bone_input::check_meshes`]).
+pub fn run_on(args: &RomArgs, checked: Vec<(String, Mesh)>) -> Result<Value> {
+    check_values(args)?;
+    rom_of(args, checked)
+}
+
+/// The numbers of `args` against the plan's ranges.
+fn check_values(args: &RomArgs) -> Result<()> {
     plan_value("head-mm", args.head_mm, PlanValue::HeadDiameterMm)?;
     plan_value("head-offset-mm", args.head_offset_mm, PlanValue::HeadOffsetMm)?;
     if let Some(n) = args.neck_mm {
@@ -142,14 +180,16 @@ pub fn run(args: &RomArgs) -> Result<Value> {
     plan_value("stem-anteversion-deg", args.stem_anteversion_deg, PlanValue::StemAnteversionDeg)?;
     plan_value("pelvic-tilt-deg", args.pelvic_tilt_deg, PlanValue::StandingTiltDeg)?;
     plan_value("sitting-extra-tilt-deg", args.sitting_extra_tilt_deg, PlanValue::SittingExtraTiltDeg)?;
+    Ok(())
+}
 
-    // Meshes by name.
-    let meshes = coxa_case::bone_input::parse_mesh_args(&args.meshes, &coxa_case::bone_input::HIP_BONES)?;
+/// The report of `args` with the bones `checked`.
+fn rom_of(args: &RomArgs, checked: Vec<(String, Mesh)>) -> Result<Value> {
     let side = match args.side {
         Some(s) => s.into(),
         None => {
-            let left = meshes.iter().any(|(n, _)| n == "femur_left");
-            let right = meshes.iter().any(|(n, _)| n == "femur_right");
+            let left = checked.iter().any(|(n, _)| n == "femur_left");
+            let right = checked.iter().any(|(n, _)| n == "femur_right");
             ensure!(!(left && right), "femurs of both sides given: choose the operated one with --side");
             if left { Side::Left } else { Side::Right }
         }
@@ -164,12 +204,6 @@ pub fn run(args: &RomArgs) -> Result<Value> {
     let construct = choice.construct(&catalog)?;
     let cup = CupAngles { definition: args.cup_definition.into(), inclination: Angle::from_deg(args.cup_inclination_deg), anteversion: Angle::from_deg(args.cup_anteversion_deg) };
 
-    // Bones: read and checked together (units, stray vertices) as `plan` and `anatomy` do.
-    let mut notes = Vec::new();
-    let checked = coxa_case::bone_input::read_bones(&meshes, args.mesh_units, &mut notes)?;
-    for n in &notes {
-        eprintln!("warning: {n}");
-    }
     let read = |name: &str| -> Result<Option<Mesh>> { Ok(checked.iter().find(|(n, _)| n == name).map(|(_, m)| m.clone())) };
     let (own, other) = match side {
         Side::Left => ("left", "right"),
