@@ -19,6 +19,9 @@ use crate::{Failure, guarded, to_py};
 /// its vertices (float64 `[n, 3]`, mm) and triangles (uint32 `[m, 3]`).
 type MeshIn<'py> = (String, Option<PathBuf>, Option<(PyReadonlyArray2<'py, f64>, PyReadonlyArray2<'py, u32>)>);
 
+/// The surfaces given: each name with its file or its mesh (copied out of Python).
+type Given = Vec<(String, Option<PathBuf>, Option<Mesh>)>;
+
 /// The range of motion of the hip as `coxa rom` reports it, as the JSON text of its record.
 /// `meshes` are the bones (none: the implants alone); every other keyword argument is the flag
 /// of `coxa rom` of the same name, left out the program's default.
@@ -50,7 +53,7 @@ pub fn rom(
     user_cup: Option<PathBuf>,
     user_stem: Option<PathBuf>,
 ) -> PyResult<String> {
-    let (args, given) = (|| -> Result<(RomArgs, Vec<(String, Option<PathBuf>, Option<Mesh>)>), Failure> {
+    let (args, given) = (|| -> Result<(RomArgs, Given), Failure> {
         let mut a = RomArgs::defaults().map_err(|e| Failure::Argument(e.to_string()))?;
         a.side = side.as_deref().map(|s| choice::<SideArg>("side", s)).transpose()?;
         a.mesh_units = mesh_units.as_deref().map(|u| coxa_case::bone_input::parse_units(u).map_err(|e| Failure::Argument(format!("mesh_units={u:?}: {e}")))).transpose()?;
