@@ -5,8 +5,10 @@
 use std::path::Path;
 
 use crate::bail;
-use crate::error::Result;
-use coxa_core::AnatomyRecord;
+use crate::error::{Context, Result};
+use crate::stages::anatomy::AnatomyInput;
+use coxa_anatomy::bone_check::LengthUnit;
+use coxa_core::{AnatomyRecord, Bone, LabelMap, Mesh, Volume};
 
 pub use crate::stages::anatomy::{AnatomyResult, GivenLabels, run_on};
 pub use crate::stages::input::{AnatomySource, LoadedCt};
@@ -46,4 +48,61 @@ pub fn run_keeping_ct(source: &AnatomySource, given: Option<GivenLabels>, loaded
     let result = crate::stages::anatomy::run_on(source, ct.as_ref(), given)?;
     crate::case_writer::write_anatomy(out, &result)?;
     Ok((result, ct))
+}
+
+/// What the anatomy stage takes in memory (the Python package's arrays and meshes).
+#[derive(Debug)]
+pub enum InMemory<'a> {
+    /// A CT (HU) and, optionally, a label map on its grid (its own class table, else
+    /// TotalSegmentator's ids); `any_modality` accepts a volume that does not look like a CT.
+    Ct {
+        /// The CT.
+        ct: &'a Volume,
+        /// Its label map (bones and/or muscles); none: coxa segments the bones.
+        labels: Option<&'a LabelMap>,
+        /// Accept another modality (as `--any-modality`).
+        any_modality: bool,
+    },
+    /// Bone surfaces by class name (`femur_left`, `hip_right`, ...), LPS, with their units when
+    /// given (`None`: mm, checked from the bone sizes).
+    Meshes(Vec<(String, Mesh)>, Option<LengthUnit>),
+}
+
+/// The anatomy stage on input handed over in memory, nothing written: the CT checked as a CT
+/// file is when read (it counts as one file, as a CT given to `coxa plan` in memory does), the
+/// label map as `--labels` is (on the CT's grid, known sides), the surfaces as `--mesh` are
+/// (names, units, stray vertices). [`crate::case_writer::write_anatomy`] writes the result as
+/// `coxa anatomy --out` does.
+///
+/// # Errors
+/// As `coxa anatomy`: a volume that is not a CT, a label map off the grid, an unknown or repeated
+/// bone name, bones that fail their checks, a failed segmentation.
+pub fn in_memory(input: InMemory<'_>) -> Result<AnatomyResult> {
+    match input {
+        InMemory::Ct { ct, labels, any_modality } => {
+            coxa_io::sanity::check_ct_in_memory(ct, Path::new("the CT given in memory"), any_modality)?;
+            let given = labels.map(|map| GivenLabels { classes: crate::stages::anatomy::classes_of(map), map: map.clone(), origin: "the label map given in memory".into() });
+            crate::stages::anatomy::run(AnatomyInput::Ct { volume: ct, n_files: 1, labels: crate::stages::anatomy::label_input(given, None, None) }, Vec::new())
+        }
+        InMemory::Meshes(list, units) => {
+            let mut warnings = Vec::new();
+            let checked = crate::bone_input::check_meshes(list, &crate::bone_input::bone_names(), units, &mut warnings)?;
+            let bones = checked.into_iter().map(|(name, m)| Ok((Bone::from_name(&name).with_context(|| format!("{name}: not a bone (a bug in coxa)"))?, m))).collect::<Result<Vec<_>>>()?;
+            let input_notes = warnings.clone();
+            Ok(AnatomyResult { input_notes, ..crate::stages::anatomy::run(AnatomyInput::Meshes(bones), warnings)? })
+        }
+    }
+}
+
+/// The anatomy stage on `source` (files: a CT, or bone surfaces) as `coxa anatomy` reads it,
+/// nothing written.
+///
+/// # Errors
+/// As [`in_memory`], and the readers'.
+pub fn from_files(source: &AnatomySource) -> Result<AnatomyResult> {
+    let ct = match source {
+        AnatomySource::Ct { ct, dicom, any_modality, .. } => Some(crate::stages::input::open_ct(ct, dicom, *any_modality)?),
+        AnatomySource::Meshes(..) => None,
+    };
+    crate::stages::anatomy::run_on(source, ct.as_ref(), None)
 }

@@ -458,20 +458,65 @@ def anatomy(
     *,
     meshes: Optional[Mapping[str, Union[PathLike, Mesh]]] = None,
     labels: Union[PathLike, LabelMap, None] = None,
+    label_names: Optional[PathLike] = None,
+    mesh_units: Optional[str] = None,
+    any_modality: bool = False,
+    series: Optional[str] = None,
+    resample: bool = False,
+    shape_model: Optional[str] = None,
+    model: Optional[PathLike] = None,
+    model_use: Optional[str] = None,
     out: Optional[PathLike] = None,
-    **options: Any,
 ) -> AnatomyResult:
     """Anatomy (``coxa anatomy``) from a CT (bones segmented, or taken from ``labels``; muscles
     from ``labels``) or from bone surfaces ``meshes``: landmarks, axes, femora, acetabula, canals,
-    density, muscles. ``out`` keeps the folder (meshes/, labels.nii.gz). ``options``: ``coxa
-    anatomy``'s flags (``any_modality``, ``series``, ``model``, ...)."""
+    density, muscles. The CT, the label map and the surfaces are files or a :class:`Volume`, a
+    :class:`LabelMap` and :class:`Mesh` objects, handed to coxa in memory (nothing is written
+    unless ``out`` is given: then the folder ``coxa anatomy --out`` writes). Every keyword argument
+    is ``coxa anatomy``'s flag of the same name. ``model`` (a learned segmentation model's card,
+    with ``model_use``) still runs through the program's parser and writes its scratch files."""
+    if model is not None:
+        return _anatomy_with_model(ct, labels=labels, model=model, model_use=model_use, out=out, any_modality=any_modality, series=series, resample=resample, shape_model=shape_model)
+    if model_use is not None:
+        raise ArgumentError("model_use goes with model: give the model's card")
+
+    def one(name: str, m: Union[PathLike, Mesh]) -> Tuple[str, Optional[str], Optional[Tuple[Any, Any]]]:
+        return (name, None, (m.vertices, m.triangles)) if isinstance(m, Mesh) else (name, os.fspath(m), None)
+
+    path = lambda p: None if p is None else os.fspath(p)
+    record, landmarks, label_parts = _coxa.anatomy(
+        ct=_volume_parts(ct) if isinstance(ct, Volume) else None,
+        ct_path=None if ct is None or isinstance(ct, Volume) else os.fspath(ct),
+        labels=_label_parts(labels) if isinstance(labels, LabelMap) else None,
+        labels_path=None if labels is None or isinstance(labels, LabelMap) else os.fspath(labels),
+        label_names=path(label_names),
+        meshes=[one(name, m) for name, m in (meshes or {}).items()],
+        mesh_units=mesh_units,
+        any_modality=any_modality,
+        series=series,
+        resample=resample,
+        shape_model=shape_model,
+        out=path(out),
+    )
+    r = AnatomyResult(json.loads(record))
+    object.__setattr__(r, "landmarks_record", LandmarksRecord(json.loads(landmarks)))
+    if label_parts is None:
+        object.__setattr__(r, "labels", None)
+    else:
+        ids, spacing, origin, direction, classes = label_parts
+        object.__setattr__(r, "labels", LabelMap(ids, spacing, origin, direction, dict(classes)))
+    return r
+
+
+def _anatomy_with_model(ct: Union[PathLike, Volume, None], *, labels: Union[PathLike, LabelMap, None], model: PathLike, model_use: Optional[str], out: Optional[PathLike], **options: Any) -> AnatomyResult:
+    """``coxa anatomy --model``: through the program's parser, a scratch folder for what is not kept."""
     with _Scratch(out, "anatomy") as s:
-        argv = ["anatomy", *[a for m in _meshes(meshes, s) for a in ("--mesh", m)]]
+        argv = ["anatomy"]
         if ct is not None:
             argv += ["--ct", s.file(ct, "ct")]
         if labels is not None:
             argv += ["--labels", s.file(labels, "labels")]
-        argv += _flags({"out": s.path, **options})
+        argv += _flags({"out": s.path, "model": model, "model_use": model_use, **options})
         _coxa.command(argv)
         r = AnatomyResult(_read(s.path / "anatomy.json"))
         lm = s.path / "landmarks.json"

@@ -102,5 +102,20 @@ def rom(
     user_cup: Optional[_Path] = None,
     user_stem: Optional[_Path] = None,
 ) -> str: ...
+def anatomy(
+    *,
+    ct: Optional[Tuple[npt.NDArray[Any], Sequence[float], Sequence[float], Sequence[float]]] = None,
+    ct_path: Optional[_Path] = None,
+    labels: Optional[Tuple[npt.NDArray[np.uint16], Sequence[float], Sequence[float], Sequence[float], List[Tuple[int, str]]]] = None,
+    labels_path: Optional[_Path] = None,
+    label_names: Optional[_Path] = None,
+    meshes: List[Tuple[str, Optional[_Path], Optional[Tuple[npt.NDArray[np.float64], npt.NDArray[np.uint32]]]]] = ...,
+    mesh_units: Optional[str] = None,
+    any_modality: bool = False,
+    series: Optional[str] = None,
+    resample: bool = False,
+    shape_model: Optional[str] = None,
+    out: Optional[_Path] = None,
+) -> Tuple[str, str, Optional[Tuple[npt.NDArray[np.uint16], List[float], List[float], List[float], List[Tuple[int, str]]]]]: ...
 def validate(kind: str, text: str) -> None: ...
 def version() -> str: ...

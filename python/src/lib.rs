@@ -23,6 +23,7 @@
 
 use std::path::PathBuf;
 
+mod anatomy;
 mod plan;
 mod radiomics;
 mod rom;
@@ -345,6 +346,7 @@ fn _coxa(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(plan::plan, m)?)?;
     m.add_function(wrap_pyfunction!(segment::segment, m)?)?;
     m.add_function(wrap_pyfunction!(radiomics::radiomics, m)?)?;
+    m.add_function(wrap_pyfunction!(anatomy::anatomy, m)?)?;
     m.add_function(wrap_pyfunction!(rom::rom, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;

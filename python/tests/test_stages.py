@@ -43,6 +43,32 @@ def test_anatomy_from_surfaces_equals_the_programs(tmp_path, coxa_bin, capfd):
     assert coxa.AnatomyRecord.from_dict(a.to_dict()) == a
     with pytest.raises(coxa.SchemaError):
         coxa.AnatomyRecord.from_dict({**a.to_dict(), "femoral_heads": "none"})
+    # The surfaces as Mesh objects, handed over in memory (issue 58): the same records.
+    m = coxa.anatomy(meshes={"hip_right": coxa.read_mesh(hip), "femur_right": coxa.read_mesh(femur)})
+    assert m.landmarks_record is not None and a.landmarks_record is not None
+    assert strip(m.to_dict()) == strip(a.to_dict()) and strip(m.landmarks_record.to_dict()) == strip(a.landmarks_record.to_dict())
+    assert strip(a.landmarks_record.to_dict()) == strip(json.loads((tmp_path / "a" / "landmarks.json").read_text()))
+    with pytest.raises(coxa.InputError, match="unknown structure"):
+        coxa.anatomy(meshes={"pelvis": hip})
+    with pytest.raises(coxa.ArgumentError, match="one of the two"):
+        coxa.anatomy()
+
+
+def test_anatomy_from_ct_arrays_equals_the_programs(tmp_path, coxa_bin):
+    # The real CT and TotalSegmentator's labels as arrays, in memory: the program's records on the
+    # same files, and its label map; with out=, the program's folder.
+    ct_file, seg_file = data("totalseg/example_ct.nii.gz"), data("totalseg/example_seg_fast_force_split.nii.gz")
+    ct, seg = coxa.read_volume(ct_file), coxa.read_label_map(seg_file)
+    a = coxa.anatomy(ct, labels=seg, out=tmp_path / "py")
+    r = run_cli(coxa_bin, "anatomy", "--ct", str(ct_file), "--labels", str(seg_file), "--out", str(tmp_path / "cli"))
+    assert r.returncode == 0, r.stderr
+    assert strip(a.to_dict()) == strip(json.loads((tmp_path / "cli" / "anatomy.json").read_text()))
+    assert a.landmarks_record is not None
+    assert strip(a.landmarks_record.to_dict()) == strip(json.loads((tmp_path / "cli" / "landmarks.json").read_text()))
+    assert a.labels is not None and np.array_equal(a.labels.array, coxa.read_label_map(tmp_path / "cli" / "labels.nii.gz").array)
+    assert sorted(p.name for p in (tmp_path / "py").iterdir()) == sorted(p.name for p in (tmp_path / "cli").iterdir())
+    with pytest.raises(coxa.InputError, match="already exists"):
+        coxa.anatomy(ct, labels=seg, out=tmp_path / "py")
 
 
 def test_rom_equals_the_programs(coxa_bin):

@@ -1,0 +1,180 @@
+//! `coxa.anatomy` on the library (issue 58): the anatomy stage as `coxa anatomy` runs it (coxa's
+//! bone segmentation or a given label map, surfaces, landmarks), the CT, its label map and the
+//! bone surfaces handed over in memory or read from files as the program reads them, the records
+//! and the label map handed back; with `out`, the folder `coxa anatomy --out` writes, by the
+//! library's writer (`coxa_case::case_writer::write_anatomy`). No command line, no scratch file.
+//! (A learned model, `model=`, still runs through the program's parser: see the package.)
+
+use std::path::PathBuf;
+
+use numpy::{IntoPyArray, PyArray3, PyReadonlyArray2, PyReadonlyArray3, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+
+use coxa_case::anatomy::{AnatomySource, InMemory};
+use coxa_core::{ClassTable, LabelMap, Mesh, Volume};
+use coxa_io::dicom::ReadOptions;
+
+use crate::{Failure, geometry, grid_of, guarded, to_py, voxels_of};
+
+/// A CT as the package hands it over: the HU (`[k, j, i]`, int16 or float32), spacing, origin,
+/// direction (row-major).
+type VolumeIn<'py> = (Bound<'py, PyAny>, [f64; 3], [f64; 3], [f64; 9]);
+/// A label map as the package hands it over: the ids (`[k, j, i]`, uint16), the geometry and its
+/// class table (id, name; empty: TotalSegmentator's ids).
+type LabelsIn<'py> = (PyReadonlyArray3<'py, u16>, [f64; 3], [f64; 3], [f64; 9], Vec<(u16, String)>);
+/// A bone surface: its name and either a file or its vertices and triangles.
+type MeshIn<'py> = (String, Option<PathBuf>, Option<(PyReadonlyArray2<'py, f64>, PyReadonlyArray2<'py, u32>)>);
+/// The label map handed back: ids, spacing, origin, direction, class table.
+type LabelsOut<'py> = (Bound<'py, PyArray3<u16>>, [f64; 3], [f64; 3], [f64; 9], Vec<(u16, String)>);
+/// [`anatomy`]'s answer: anatomy.json's and landmarks.json's text (as the files hold them) and
+/// the label map the surfaces were made from (none from surfaces).
+type AnatomyOut<'py> = (String, String, Option<LabelsOut<'py>>);
+
+/// Where the anatomy comes from, copied out of Python.
+enum Input {
+    Memory { ct: Volume, labels: Option<LabelMap>, any_modality: bool },
+    Meshes(Vec<(String, Option<PathBuf>, Option<Mesh>)>, Option<coxa_anatomy::bone_check::LengthUnit>),
+    Files(AnatomySource),
+}
+
+/// The anatomy as `coxa anatomy` finds it. The input is one of: `ct` (an array, with `labels` an
+/// array or none), `ct_path` (a file or DICOM folder, with `labels_path` and `label_names`, and
+/// `series` / `resample` for DICOM), or `meshes` (each a file or arrays). `any_modality`,
+/// `mesh_units` and `shape_model` are the flags of the same name. With `out` (a new folder), the
+/// program's files are written there too.
+#[pyfunction]
+#[pyo3(signature = (
+    *, ct = None, ct_path = None, labels = None, labels_path = None, label_names = None, meshes = Vec::new(), mesh_units = None,
+    any_modality = false, series = None, resample = false, shape_model = None, out = None
+))]
+#[allow(clippy::too_many_arguments, reason = "one keyword argument per option of `coxa anatomy`, as Python calls it")]
+pub fn anatomy<'py>(
+    py: Python<'py>,
+    ct: Option<VolumeIn<'py>>,
+    ct_path: Option<PathBuf>,
+    labels: Option<LabelsIn<'py>>,
+    labels_path: Option<PathBuf>,
+    label_names: Option<PathBuf>,
+    meshes: Vec<MeshIn<'py>>,
+    mesh_units: Option<String>,
+    any_modality: bool,
+    series: Option<String>,
+    resample: bool,
+    shape_model: Option<String>,
+    out: Option<PathBuf>,
+) -> PyResult<AnatomyOut<'py>> {
+    let input = (|| -> Result<Input, Failure> {
+        let units = mesh_units.as_deref().map(|u| coxa_case::bone_input::parse_units(u).map_err(|e| Failure::Argument(format!("mesh_units={u:?}: {e}")))).transpose()?;
+        let has_ct = ct.is_some() || ct_path.is_some();
+        if has_ct == !meshes.is_empty() {
+            return Err(Failure::Argument("give a CT (an array or a file) or bone surfaces (meshes), one of the two".into()));
+        }
+        if units.is_some() && meshes.is_empty() {
+            return Err(Failure::Argument("mesh_units is for bone surfaces: give meshes".into()));
+        }
+        if label_names.is_some() && labels_path.is_none() {
+            return Err(Failure::Argument("label_names names the ids of a label map file: give labels as a file".into()));
+        }
+        if !meshes.is_empty() {
+            let mut given = Vec::with_capacity(meshes.len());
+            for (name, file, arrays) in meshes {
+                let mesh = match arrays {
+                    None => None,
+                    Some((vertices, triangles)) => {
+                        let (v, t) = (vertices.as_array(), triangles.as_array());
+                        if v.ncols() != 3 || t.ncols() != 3 {
+                            return Err(Failure::Argument(format!(
+                                "meshes: {name}: a mesh is vertices [n, 3] and triangles [m, 3], not [{}, {}] and [{}, {}]",
+                                v.nrows(),
+                                v.ncols(),
+                                t.nrows(),
+                                t.ncols()
+                            )));
+                        }
+                        let points = v.rows().into_iter().map(|r| nalgebra::Point3::new(r[0], r[1], r[2])).collect();
+                        let tris = t.rows().into_iter().map(|r| [r[0], r[1], r[2]]).collect();
+                        Some(Mesh::new(points, tris).map_err(|e| Failure::Argument(format!("meshes: {name}: {e}")))?)
+                    }
+                };
+                given.push((name, file, mesh));
+            }
+            return Ok(Input::Meshes(given, units));
+        }
+        match (ct, ct_path) {
+            (Some((array, spacing, origin, direction)), None) => {
+                if labels_path.is_some() {
+                    return Err(Failure::Argument("a label map file goes with a CT file: give labels as a LabelMap with a CT array".into()));
+                }
+                let (voxels, shape) = voxels_of(&array)?;
+                let ct = Volume::from_voxels(grid_of(&shape, spacing, origin, direction)?, voxels).map_err(|e| Failure::Argument(format!("the CT: {e}")))?;
+                let labels = match labels {
+                    None => None,
+                    Some((ids, spacing, origin, direction, classes)) => {
+                        let mut table = ClassTable::new();
+                        for (id, name) in classes {
+                            table.insert(id, name);
+                        }
+                        Some(LabelMap::new(grid_of(ids.shape(), spacing, origin, direction)?, ids.as_array().to_owned(), table).map_err(|e| Failure::Argument(format!("the label map: {e}")))?)
+                    }
+                };
+                Ok(Input::Memory { ct, labels, any_modality })
+            }
+            (None, Some(path)) => {
+                if labels.is_some() {
+                    return Err(Failure::Argument("labels given as an array need the CT as an array too (ct=Volume)".into()));
+                }
+                let mut dicom = ReadOptions::new().with_resample(resample);
+                if let Some(s) = series {
+                    dicom = dicom.with_series(s);
+                }
+                Ok(Input::Files(AnatomySource::Ct { ct: path, labels: labels_path, label_names, dicom, any_modality }))
+            }
+            _ => Err(Failure::Argument("give the CT once: as an array (a Volume) or as a file".into())),
+        }
+    })()
+    .map_err(to_py)?;
+    let result = guarded(py, || {
+        if let Some(m) = &shape_model {
+            coxa_case::shape_predict::set_choice(coxa_case::shape_predict::parse_choice(m));
+        }
+        if let Some(out) = &out
+            && out.exists()
+        {
+            return Err(Failure::Input(anyhow::anyhow!("{} already exists; coxa anatomy writes into a new folder and never overwrites: choose another out", out.display())));
+        }
+        let result = match input {
+            Input::Memory { ct, labels, any_modality } => coxa_case::anatomy::in_memory(InMemory::Ct { ct: &ct, labels: labels.as_ref(), any_modality }),
+            Input::Meshes(given, units) => {
+                let mut list = Vec::with_capacity(given.len());
+                for (name, file, mesh) in given {
+                    list.push(match (mesh, file) {
+                        (Some(m), None) => (name, m),
+                        // A file is read as the program reads `--mesh NAME=FILE`.
+                        (None, Some(f)) => {
+                            let m = coxa_io::mesh::read_mesh(&f).map_err(|e| anyhow::Error::from(e).context(format!("meshes: {name}={}", f.display())))?;
+                            (name, m)
+                        }
+                        _ => return Err(Failure::Argument(format!("meshes: {name}: give the surface once, as a Mesh or as a file"))),
+                    });
+                }
+                coxa_case::anatomy::in_memory(InMemory::Meshes(list, units))
+            }
+            Input::Files(source) => coxa_case::anatomy::from_files(&source),
+        }
+        .map_err(anyhow::Error::from)?;
+        if let Some(out) = &out {
+            coxa_case::case_writer::write_anatomy(out, &result).map_err(anyhow::Error::from)?;
+        }
+        let record = coxa_case::stamp::text("anatomy", &result.record).map_err(anyhow::Error::from)?;
+        let landmarks = coxa_case::stamp::text("landmarks", &result.landmarks).map_err(anyhow::Error::from)?;
+        Ok((record, landmarks, result.labels))
+    })?;
+    let (record, landmarks, labels) = result;
+    let labels = labels.map(|map| {
+        let (spacing, origin, direction) = geometry(map.grid());
+        let classes = map.classes().iter().map(|(id, n)| (id, n.to_string())).collect();
+        let (_, ids, _) = map.into_parts();
+        (ids.into_pyarray(py), spacing, origin, direction, classes)
+    });
+    Ok((record, landmarks, labels))
+}
