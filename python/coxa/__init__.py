@@ -586,14 +586,66 @@ def msk(
     side: Optional[str] = None,
     body_weight_n: float,
     activity: Optional[str] = None,
-    **options: Any,
+    model: Optional[PathLike] = None,
+    offset_change_mm: Optional[float] = None,
+    leg_length_change_mm: Optional[float] = None,
+    cor_shift_mm: Optional[Tuple[float, float, float]] = None,
+    walking_hip_moment: Optional[Tuple[float, float]] = None,
+    muscles: Optional[PathLike] = None,
+    bones: Optional[PathLike] = None,
+    bone_geometry: Optional[PathLike] = None,
+    export_osim: Optional[PathLike] = None,
+    forces_sto: Optional[PathLike] = None,
+    motion_mot: Optional[PathLike] = None,
+    motion: Optional[PathLike] = None,
+    grf: Optional[PathLike] = None,
+    grf_body: Optional[str] = None,
+    grf_body_1: Optional[str] = None,
+    lowpass_hz: Optional[float] = None,
+    start_s: Optional[float] = None,
+    end_s: Optional[float] = None,
+    isometric: bool = False,
+    no_passive_force: bool = False,
+    out: Optional[PathLike] = None,
+    id_sto: Optional[PathLike] = None,
 ) -> HcfRecord:
     """The hip contact force (``coxa hcf``) of ``activity`` (``one-leg-stance``, ``walking``, ...)
     by static optimisation on an OpenSim model, from 3D Slicer landmark files (``.fcsv``,
-    ``.mrk.json``), in the OrthoLoad femoral frame (%BW). ``options``: ``coxa hcf``'s flags
-    (``model``, ``offset_change_mm``, ``leg_length_change_mm``, ``motion``, ``grf``, ...)."""
-    argv = ["hcf", *_flags({"pelvis_landmarks": pelvis_landmarks, "femur_landmarks": femur_landmarks, "side": side, "body_weight_n": body_weight_n, "activity": activity, **options})]
-    return HcfRecord(json.loads(_coxa.command(argv)))
+    ``.mrk.json``), in the OrthoLoad femoral frame (%BW); or of a measured ``motion`` with its
+    ground reaction forces ``grf``. Every keyword argument is ``coxa hcf``'s flag of the same name
+    (``cor_shift_mm`` three numbers A, S, L; ``walking_hip_moment`` two); left out, the program's
+    default. Runs through the program's parser, which keeps the flags' rules (which go together)."""
+    numbers = lambda t: None if t is None else ",".join(_text(float(x)) for x in t)
+    options: Dict[str, Any] = {
+        "pelvis_landmarks": pelvis_landmarks,
+        "femur_landmarks": femur_landmarks,
+        "side": side,
+        "body_weight_n": body_weight_n,
+        "activity": activity,
+        "model": model,
+        "offset_change_mm": offset_change_mm,
+        "leg_length_change_mm": leg_length_change_mm,
+        "cor_shift_mm": numbers(cor_shift_mm),
+        "walking_hip_moment": numbers(walking_hip_moment),
+        "muscles": muscles,
+        "bones": bones,
+        "bone_geometry": bone_geometry,
+        "export_osim": export_osim,
+        "forces_sto": forces_sto,
+        "motion_mot": motion_mot,
+        "motion": motion,
+        "grf": grf,
+        "grf_body": grf_body,
+        "grf_body_1": grf_body_1,
+        "lowpass_hz": lowpass_hz,
+        "start_s": start_s,
+        "end_s": end_s,
+        "isometric": isometric,
+        "no_passive_force": no_passive_force,
+        "out": out,
+        "id_sto": id_sto,
+    }
+    return HcfRecord(json.loads(_coxa.command(["hcf", *_flags(options)])))
 
 
 #: ``coxa hcf``'s name in the book's musculoskeletal chapter.

@@ -105,6 +105,12 @@ def test_msk_hip_contact_force_equals_the_programs(coxa_bin):
     assert 150 < h.magnitude_percent_bw < 600
     with pytest.raises(coxa.InputError, match="body-weight-n"):
         coxa.msk(pelvis, femur, side="R", body_weight_n=5, activity="one-leg-stance")
+    # Typed keyword arguments (issue 58), a tuple as the flag's comma list: the program's record.
+    shifted = coxa.msk(pelvis, femur, side="R", body_weight_n=767, activity="one-leg-stance", cor_shift_mm=(0, 2, -3), offset_change_mm=-1.5)
+    cli = run_cli(coxa_bin, "hcf", "--pelvis-landmarks", str(pelvis), "--femur-landmarks", str(femur), "--side", "R", "--body-weight-n", "767", "--activity", "one-leg-stance", "--cor-shift-mm", "0,2,-3", "--offset-change-mm=-1.5", "--json")
+    assert cli.returncode == 0, cli.stderr
+    assert shifted.to_dict() == json.loads(cli.stdout)
+    assert shifted.magnitude_percent_bw != h.magnitude_percent_bw
 
 
 def test_radiomics_on_files_and_on_arrays(tmp_path, coxa_bin, capfd):
