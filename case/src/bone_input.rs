@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use crate::bail;
 use crate::error::{Context, Result};
-use coxa_anatomy::bone_check::{self, LengthUnit};
+use coxa_anatomy::bone_check;
+pub use coxa_anatomy::bone_check::LengthUnit;
 use coxa_core::{Bone, Mesh};
 
 /// The bones of a hip, the names `coxa plan` and `coxa rom` take with `--mesh`.

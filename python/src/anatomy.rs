@@ -7,13 +7,14 @@
 
 use std::path::PathBuf;
 
-use numpy::{IntoPyArray, PyArray3, PyReadonlyArray2, PyReadonlyArray3, PyUntypedArrayMethods};
+use numpy::{IntoPyArray, PyArray3, PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
 use coxa_case::anatomy::{AnatomySource, InMemory};
-use coxa_core::{ClassTable, LabelMap, Mesh, Volume};
+use coxa_core::{ClassTable, LabelMap, Volume};
 use coxa_io::dicom::ReadOptions;
 
+use crate::meshes::{MeshGiven, MeshIn};
 use crate::{Failure, geometry, grid_of, guarded, to_py, voxels_of};
 
 /// A CT as the package hands it over: the HU (`[k, j, i]`, int16 or float32), spacing, origin,
@@ -22,8 +23,6 @@ type VolumeIn<'py> = (Bound<'py, PyAny>, [f64; 3], [f64; 3], [f64; 9]);
 /// A label map as the package hands it over: the ids (`[k, j, i]`, uint16), the geometry and its
 /// class table (id, name; empty: TotalSegmentator's ids).
 type LabelsIn<'py> = (PyReadonlyArray3<'py, u16>, [f64; 3], [f64; 3], [f64; 9], Vec<(u16, String)>);
-/// A bone surface: its name and either a file or its vertices and triangles.
-type MeshIn<'py> = (String, Option<PathBuf>, Option<(PyReadonlyArray2<'py, f64>, PyReadonlyArray2<'py, u32>)>);
 /// The label map handed back: ids, spacing, origin, direction, class table.
 type LabelsOut<'py> = (Bound<'py, PyArray3<u16>>, [f64; 3], [f64; 3], [f64; 9], Vec<(u16, String)>);
 /// [`anatomy`]'s answer: anatomy.json's and landmarks.json's text (as the files hold them) and
@@ -33,7 +32,7 @@ type AnatomyOut<'py> = (String, String, Option<LabelsOut<'py>>);
 /// Where the anatomy comes from, copied out of Python.
 enum Input {
     Memory { ct: Volume, labels: Option<LabelMap>, any_modality: bool },
-    Meshes(Vec<(String, Option<PathBuf>, Option<Mesh>)>, Option<coxa_anatomy::bone_check::LengthUnit>),
+    Meshes(Vec<MeshGiven>, Option<coxa_case::bone_input::LengthUnit>),
     Files(AnatomySource),
 }
 
@@ -76,29 +75,7 @@ pub fn anatomy<'py>(
             return Err(Failure::Argument("label_names names the ids of a label map file: give labels as a file".into()));
         }
         if !meshes.is_empty() {
-            let mut given = Vec::with_capacity(meshes.len());
-            for (name, file, arrays) in meshes {
-                let mesh = match arrays {
-                    None => None,
-                    Some((vertices, triangles)) => {
-                        let (v, t) = (vertices.as_array(), triangles.as_array());
-                        if v.ncols() != 3 || t.ncols() != 3 {
-                            return Err(Failure::Argument(format!(
-                                "meshes: {name}: a mesh is vertices [n, 3] and triangles [m, 3], not [{}, {}] and [{}, {}]",
-                                v.nrows(),
-                                v.ncols(),
-                                t.nrows(),
-                                t.ncols()
-                            )));
-                        }
-                        let points = v.rows().into_iter().map(|r| nalgebra::Point3::new(r[0], r[1], r[2])).collect();
-                        let tris = t.rows().into_iter().map(|r| [r[0], r[1], r[2]]).collect();
-                        Some(Mesh::new(points, tris).map_err(|e| Failure::Argument(format!("meshes: {name}: {e}")))?)
-                    }
-                };
-                given.push((name, file, mesh));
-            }
-            return Ok(Input::Meshes(given, units));
+            return Ok(Input::Meshes(crate::meshes::copied(meshes)?, units));
         }
         match (ct, ct_path) {
             (Some((array, spacing, origin, direction)), None) => {
@@ -144,21 +121,7 @@ pub fn anatomy<'py>(
         }
         let result = match input {
             Input::Memory { ct, labels, any_modality } => coxa_case::anatomy::in_memory(InMemory::Ct { ct: &ct, labels: labels.as_ref(), any_modality }),
-            Input::Meshes(given, units) => {
-                let mut list = Vec::with_capacity(given.len());
-                for (name, file, mesh) in given {
-                    list.push(match (mesh, file) {
-                        (Some(m), None) => (name, m),
-                        // A file is read as the program reads `--mesh NAME=FILE`.
-                        (None, Some(f)) => {
-                            let m = coxa_io::mesh::read_mesh(&f).map_err(|e| anyhow::Error::from(e).context(format!("meshes: {name}={}", f.display())))?;
-                            (name, m)
-                        }
-                        _ => return Err(Failure::Argument(format!("meshes: {name}: give the surface once, as a Mesh or as a file"))),
-                    });
-                }
-                coxa_case::anatomy::in_memory(InMemory::Meshes(list, units))
-            }
+            Input::Meshes(given, units) => coxa_case::anatomy::in_memory(InMemory::Meshes(crate::meshes::read(given)?, units)),
             Input::Files(source) => coxa_case::anatomy::from_files(&source),
         }
         .map_err(anyhow::Error::from)?;

@@ -24,6 +24,7 @@
 use std::path::PathBuf;
 
 mod anatomy;
+mod meshes;
 mod plan;
 mod radiomics;
 mod rom;
@@ -242,16 +243,8 @@ fn read_mesh<'py>(py: Python<'py>, path: PathBuf, max_memory: Option<u64>) -> Py
 /// replaces a file.
 #[pyfunction]
 fn write_mesh(py: Python<'_>, path: PathBuf, vertices: PyReadonlyArray2<'_, f64>, triangles: PyReadonlyArray2<'_, u32>) -> PyResult<()> {
-    let (v, t) = (vertices.as_array(), triangles.as_array());
-    if v.ncols() != 3 || t.ncols() != 3 {
-        return Err(to_py(Failure::Argument(format!("a mesh is vertices [n, 3] and triangles [m, 3], not [{}, {}] and [{}, {}]", v.nrows(), v.ncols(), t.nrows(), t.ncols()))));
-    }
-    let points: Vec<nalgebra::Point3<f64>> = v.rows().into_iter().map(|r| nalgebra::Point3::new(r[0], r[1], r[2])).collect();
-    let tris: Vec<[u32; 3]> = t.rows().into_iter().map(|r| [r[0], r[1], r[2]]).collect();
-    guarded(py, || {
-        let mesh = coxa_core::Mesh::new(points, tris).map_err(|e| Failure::Argument(format!("the mesh: {e}")))?;
-        Ok(coxa_io::mesh::write_mesh(&mesh, &path)?)
-    })
+    let mesh = meshes::mesh_of("the mesh", &vertices, &triangles).map_err(to_py)?;
+    guarded(py, || Ok(coxa_io::mesh::write_mesh(&mesh, &path)?))
 }
 
 /// Runs the `coxa` command `argv` (without the program's name, e.g. `["plan", "--mesh", ...]`)

@@ -5,22 +5,14 @@
 
 use std::path::PathBuf;
 
-use numpy::PyReadonlyArray2;
 use pyo3::prelude::*;
 
-use coxa_core::Mesh;
 use coxa_scenarios::cli::rom::{CupDefinitionArg, RomArgs};
 use coxa_scenarios::cli::side::SideArg;
 
+use crate::meshes::{MeshGiven, MeshIn};
 use crate::plan::choice;
 use crate::{Failure, guarded, to_py};
-
-/// A bone surface as the package hands it over: its name (`hip_right`, ...) and either a file or
-/// its vertices (float64 `[n, 3]`, mm) and triangles (uint32 `[m, 3]`).
-type MeshIn<'py> = (String, Option<PathBuf>, Option<(PyReadonlyArray2<'py, f64>, PyReadonlyArray2<'py, u32>)>);
-
-/// The surfaces given: each name with its file or its mesh (copied out of Python).
-type Given = Vec<(String, Option<PathBuf>, Option<Mesh>)>;
 
 /// The range of motion of the hip as `coxa rom` reports it, as the JSON text of its record.
 /// `meshes` are the bones (none: the implants alone); every other keyword argument is the flag
@@ -53,7 +45,7 @@ pub fn rom(
     user_cup: Option<PathBuf>,
     user_stem: Option<PathBuf>,
 ) -> PyResult<String> {
-    let (args, given) = (|| -> Result<(RomArgs, Given), Failure> {
+    let (args, given) = (|| -> Result<(RomArgs, Vec<MeshGiven>), Failure> {
         let mut a = RomArgs::defaults().map_err(|e| Failure::Argument(e.to_string()))?;
         a.side = side.as_deref().map(|s| choice::<SideArg>("side", s)).transpose()?;
         a.mesh_units = mesh_units.as_deref().map(|u| coxa_case::bone_input::parse_units(u).map_err(|e| Failure::Argument(format!("mesh_units={u:?}: {e}")))).transpose()?;
@@ -82,42 +74,11 @@ pub fn rom(
         }
         (a.catalog, a.user_cup, a.user_stem) = (catalog, user_cup, user_stem);
         // The arrays copied out of Python while the GIL is held.
-        let mut given = Vec::with_capacity(meshes.len());
-        for (name, file, arrays) in meshes {
-            let mesh = match arrays {
-                None => None,
-                Some((vertices, triangles)) => {
-                    let (v, t) = (vertices.as_array(), triangles.as_array());
-                    if v.ncols() != 3 || t.ncols() != 3 {
-                        return Err(Failure::Argument(format!(
-                            "meshes: {name}: a mesh is vertices [n, 3] and triangles [m, 3], not [{}, {}] and [{}, {}]",
-                            v.nrows(),
-                            v.ncols(),
-                            t.nrows(),
-                            t.ncols()
-                        )));
-                    }
-                    let points = v.rows().into_iter().map(|r| nalgebra::Point3::new(r[0], r[1], r[2])).collect();
-                    let tris = t.rows().into_iter().map(|r| [r[0], r[1], r[2]]).collect();
-                    Some(Mesh::new(points, tris).map_err(|e| Failure::Argument(format!("meshes: {name}: {e}")))?)
-                }
-            };
-            given.push((name, file, mesh));
-        }
-        Ok((a, given))
+        Ok((a, crate::meshes::copied(meshes)?))
     })()
     .map_err(to_py)?;
     guarded(py, || {
-        let mut list = Vec::with_capacity(given.len());
-        for (name, file, mesh) in given {
-            let mesh = match (mesh, file) {
-                (Some(m), None) => m,
-                // A file is read as the program reads `--mesh NAME=FILE`.
-                (None, Some(f)) => coxa_io::mesh::read_mesh(&f).map_err(|e| anyhow::Error::from(e).context(format!("meshes: {name}={}", f.display())))?,
-                _ => return Err(Failure::Argument(format!("meshes: {name}: give the surface once, as a Mesh or as a file"))),
-            };
-            list.push((name, mesh));
-        }
+        let list = crate::meshes::read(given)?;
         let mut notes = Vec::new();
         let checked = coxa_case::bone_input::check_meshes(list, &coxa_case::bone_input::HIP_BONES, args.mesh_units, &mut notes).map_err(anyhow::Error::from)?;
         for n in &notes {
