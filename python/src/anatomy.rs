@@ -31,7 +31,7 @@ type AnatomyOut<'py> = (String, String, Option<LabelsOut<'py>>);
 
 /// Where the anatomy comes from, copied out of Python.
 enum Input {
-    Memory { ct: Volume, labels: Option<LabelMap>, any_modality: bool },
+    Memory { ct: Box<Volume>, labels: Option<LabelMap>, any_modality: bool },
     Meshes(Vec<MeshGiven>, Option<coxa_case::bone_input::LengthUnit>),
     Files(AnatomySource),
 }
@@ -65,7 +65,7 @@ pub fn anatomy<'py>(
     let input = (|| -> Result<Input, Failure> {
         let units = mesh_units.as_deref().map(|u| coxa_case::bone_input::parse_units(u).map_err(|e| Failure::Argument(format!("mesh_units={u:?}: {e}")))).transpose()?;
         let has_ct = ct.is_some() || ct_path.is_some();
-        if has_ct == !meshes.is_empty() {
+        if has_ct != meshes.is_empty() {
             return Err(Failure::Argument("give a CT (an array or a file) or bone surfaces (meshes), one of the two".into()));
         }
         if units.is_some() && meshes.is_empty() {
@@ -94,7 +94,7 @@ pub fn anatomy<'py>(
                         Some(LabelMap::new(grid_of(ids.shape(), spacing, origin, direction)?, ids.as_array().to_owned(), table).map_err(|e| Failure::Argument(format!("the label map: {e}")))?)
                     }
                 };
-                Ok(Input::Memory { ct, labels, any_modality })
+                Ok(Input::Memory { ct: Box::new(ct), labels, any_modality })
             }
             (None, Some(path)) => {
                 if labels.is_some() {

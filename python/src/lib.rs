@@ -24,6 +24,7 @@
 use std::path::PathBuf;
 
 mod anatomy;
+mod logging;
 mod meshes;
 mod plan;
 mod radiomics;
@@ -323,6 +324,7 @@ fn version() -> String {
 #[pymodule]
 fn _coxa(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
+    logging::install();
     m.add("CoxaError", py.get_type::<CoxaError>())?;
     m.add("InputError", py.get_type::<InputError>())?;
     m.add("ReadError", py.get_type::<ReadError>())?;

@@ -2,6 +2,7 @@
 against their schema; usage errors are ArgumentError."""
 
 import json
+import logging
 import os
 import subprocess
 from typing import List
@@ -42,11 +43,32 @@ def cli_plan(cli_run):
     return cli_run[0]
 
 
+class _Kept(logging.Handler):
+    """Keeps the records of the logger it is added to."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: List[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @pytest.fixture(scope="module")
 def py_run():
+    """`coxa.plan` on the same surfaces: its record, the stages its callback received, and the
+    records Python's logger `coxa` received at INFO (issue 58: the logging bridge)."""
     stages: List[str] = []
-    p = coxa.plan(meshes={"hip_right": data("vsd_bones/z013_Hip_R.stl"), "femur_right": data("vsd_bones/z013_Femur_R.stl")}, side="right", progress=stages.append)
-    return p, stages
+    logger, kept = logging.getLogger("coxa"), _Kept()
+    level = logger.level
+    logger.addHandler(kept)
+    logger.setLevel(logging.INFO)
+    try:
+        p = coxa.plan(meshes={"hip_right": data("vsd_bones/z013_Hip_R.stl"), "femur_right": data("vsd_bones/z013_Femur_R.stl")}, side="right", progress=stages.append)
+    finally:
+        logger.removeHandler(kept)
+        logger.setLevel(level)
+    return p, stages, kept.records
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +80,15 @@ def test_progress_callback_receives_every_stage_the_program_shows(cli_run, py_ru
     cli_stages, py_stages = cli_run[1], py_run[1]
     assert len(cli_stages) >= 5 and cli_stages[0] == "input", cli_stages
     assert py_stages == cli_stages
+
+
+def test_python_logging_receives_the_stages_as_they_begin(py_run):
+    # The same stages, in order, as INFO records of the logger "coxa" (and nothing below INFO:
+    # the logger's level decides, as in any Python program).
+    stages, records = py_run[1], py_run[2]
+    logged = [r.getMessage() for r in records if r.levelno == logging.INFO]
+    assert [m for m in logged if m in stages] == stages, logged
+    assert all(r.levelno >= logging.INFO and r.name == "coxa" for r in records)
 
 
 def test_a_progress_callback_that_raises_is_raised_after_the_case(tmp_path):
