@@ -37,7 +37,7 @@
 //! anterior pelvic plane's landmarks), the shaft axis', the cortical ratio of the outer-width
 //! canal rule, and the segmentation's systematic errors that a fit's residuals cannot see.
 
-use coxa_core::{Angle, ImplantPlacement, RomQuery, RomScorer};
+use coxa_core::{Angle, CombinedAnteversion, CupAngleDefinition, CupAngles, ImplantPlacement, RomQuery, RomScorer};
 use coxa_implants::Catalog;
 use coxa_implants::catalog::StemFamily;
 use nalgebra::{Point3, Vector3};
@@ -52,8 +52,7 @@ use crate::optimise::Plan;
 use crate::stem::{reconstruct, targets};
 use crate::stem_fill::{CanalWidths, size_family};
 
-/// The standard normal's 95th percentile: a 90 % two-sided interval is ±this SD.
-pub const Z90: f64 = 1.644_853_626_951_472_2;
+pub use coxa_core::plan_intervals::Z90;
 /// Perturbed draws scored per plan.
 pub const DRAWS: usize = 24;
 /// Seed of the draws (fixed: the same plan gives the same intervals).
@@ -163,6 +162,11 @@ pub struct PlanIntervals {
     pub cup_anteversion_deg: Interval,
     /// Stem anteversion, deg.
     pub stem_anteversion_deg: Interval,
+    /// Combined anteversion, Widmer's (radiographic cup + 0.7 x stem), deg: its range over the
+    /// same candidates as the angles'.
+    pub combined_widmer_deg: Interval,
+    /// Combined anteversion, the plain sum (operative cup + stem), deg: likewise.
+    pub combined_plain_sum_deg: Interval,
     /// Leg-length change, mm.
     pub leg_length_change_mm: Interval,
     /// Offset change, mm.
@@ -409,10 +413,19 @@ pub fn plan_intervals(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn Rom
         let (lo, hi) = near.iter().map(|c| get(c)).fold((value, value), |(lo, hi), v| (lo.min(v), hi.max(v)));
         Interval { value, low: lo, high: hi }
     };
-    let radio = k.cup.to_definition(coxa_core::CupAngleDefinition::Radiographic, k.side);
+    let radio = k.cup.to_definition(CupAngleDefinition::Radiographic, k.side);
     let cup_inclination_deg = range(radio.inclination.deg(), &|c| c.inclination_deg);
     let cup_anteversion_deg = range(radio.anteversion.deg(), &|c| c.anteversion_deg);
     let stem_anteversion_deg = range(k.stem_anteversion.deg(), &|c| c.stem_anteversion_deg);
+    // Combined anteversion in both of coxa's definitions, over the same candidates (each its own
+    // cup and stem version): the range the angles' flatness gives it.
+    let combined = |c: &crate::ScoredAngles| {
+        let cup = CupAngles { definition: CupAngleDefinition::Radiographic, inclination: Angle::from_deg(c.inclination_deg), anteversion: Angle::from_deg(c.anteversion_deg) };
+        CombinedAnteversion::of(&cup, k.side, Angle::from_deg(c.stem_anteversion_deg))
+    };
+    let planned = CombinedAnteversion::of(&k.cup, k.side, k.stem_anteversion);
+    let combined_widmer_deg = range(planned.widmer_deg, &|c| combined(c).widmer_deg);
+    let combined_plain_sum_deg = range(planned.plain_sum_deg, &|c| combined(c).plain_sum_deg);
     let sz = &options.safe_zone;
     for (what, i, (lo, hi)) in [("cup inclination", &cup_inclination_deg, sz.inclination), ("cup anteversion", &cup_anteversion_deg, sz.anteversion)] {
         let half = 0.5 * (hi.deg() - lo.deg());
@@ -450,6 +463,8 @@ pub fn plan_intervals(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn Rom
         cup_inclination_deg,
         cup_anteversion_deg,
         stem_anteversion_deg,
+        combined_widmer_deg,
+        combined_plain_sum_deg,
         leg_length_change_mm,
         offset_change_mm,
         margins,

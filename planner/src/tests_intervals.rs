@@ -133,6 +133,15 @@ fn issue_59_the_draws_carry_the_landmarks_to_leg_length_and_the_angles() {
         }
     }
     assert!(v.shell.len() >= 2 && (v.shell.iter().map(|s| s.probability).sum::<f64>() + v.shell_beyond_catalog - 1.0).abs() < 1e-3, "{:?}", v.shell);
+    // Combined anteversion (Widmer: radiographic cup + 0.7 x stem) over the same candidates: the
+    // plan's own value, and exactly the extremes of the candidates kept.
+    let w = v.combined_widmer_deg;
+    assert!((w.value - (r.anteversion.deg() + 0.7 * p.placement.stem_anteversion.deg())).abs() < 1e-9, "{w:?}");
+    let kept: Vec<f64> = p.candidates.iter().filter(|c| c.total >= p.objective.total - delta - 1e-9).map(|c| c.anteversion_deg + 0.7 * c.stem_anteversion_deg).collect();
+    let (lo, hi) = kept.iter().fold((w.value, w.value), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
+    assert!((w.low - lo).abs() < 1e-9 && (w.high - hi).abs() < 1e-9 && w.width() > 0.0, "{w:?} vs {lo}..{hi}");
+    let s = v.combined_plain_sum_deg;
+    assert!(s.low <= s.value && s.value <= s.high && s.width() > 0.0, "{s:?}");
     // The same input, the same intervals.
     assert_eq!(v, plan_intervals(&a, &catalog, &scorer, &o, &p, &u).unwrap());
     let mut bad = u.clone();

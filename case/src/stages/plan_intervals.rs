@@ -162,6 +162,8 @@ pub fn intervals_record(iv: &PlanIntervals) -> PlanIntervalsRecord {
         cup_inclination_deg: interval(&iv.cup_inclination_deg),
         cup_anteversion_deg: interval(&iv.cup_anteversion_deg),
         stem_anteversion_deg: interval(&iv.stem_anteversion_deg),
+        combined_widmer_deg: interval(&iv.combined_widmer_deg),
+        combined_plain_sum_deg: interval(&iv.combined_plain_sum_deg),
         leg_length_change_mm: interval(&iv.leg_length_change_mm),
         offset_change_mm: interval(&iv.offset_change_mm),
         margins: iv.margins.iter().map(|m| MarginIntervalRecord { motion: m.motion.clone(), margin_deg: interval(&m.margin_deg) }).collect(),
@@ -188,6 +190,7 @@ pub fn summary_lines(iv: &PlanIntervalsRecord) -> Vec<String> {
     out.push(format!("  cup inclination (radiographic) {}", iv.cup_inclination_deg.words("deg")));
     out.push(format!("  cup anteversion (radiographic) {}", iv.cup_anteversion_deg.words("deg")));
     out.push(format!("  stem anteversion {}", iv.stem_anteversion_deg.words("deg")));
+    out.push(format!("  combined anteversion, Widmer {}; plain sum {}", iv.combined_widmer_deg.words("deg"), iv.combined_plain_sum_deg.words("deg")));
     out.push(format!("  leg length change {}", iv.leg_length_change_mm.signed_words("mm")));
     out.push(format!("  offset change {}", iv.offset_change_mm.signed_words("mm")));
     out.extend(iv.margins.iter().map(|m| format!("  margin {} {}", m.motion, m.margin_deg.signed_words("deg"))));

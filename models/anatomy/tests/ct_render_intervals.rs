@@ -23,10 +23,9 @@ use coxa_anatomy::ct_render::{RenderError, SourceBone, render_ct};
 use coxa_anatomy::landmarks::{self, head_fit_uncertainty, socket_fit_uncertainty};
 use coxa_anatomy::segment::{SegmentOptions, segment_bones};
 use coxa_anatomy::surface::{SurfaceOptions, meshes_from_labels};
+use coxa_core::plan_intervals::Z90;
 use coxa_core::{Bone, Mesh, Side};
 use render_subjects::{subject_bones, z013};
-
-const Z90: f64 = 1.644_853_626_951_472_2;
 
 /// Per hip: (what, error, SD) of every scalar with an interval.
 type Checks = Vec<(String, f64, f64)>;

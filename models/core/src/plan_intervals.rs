@@ -5,6 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The standard normal's 95th percentile: a 90 % two-sided interval is the value ± this many
+/// standard deviations.
+pub const Z90: f64 = 1.644_853_626_951_472_2;
+
 /// A value and its 90 % interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IntervalRecord {
@@ -17,6 +21,10 @@ pub struct IntervalRecord {
 }
 
 impl IntervalRecord {
+    /// `value ± Z90 sd`: the 90 % interval of a normal error with standard deviation `sd`.
+    pub fn normal(value: f64, sd: f64) -> Self {
+        Self { value, low: value - Z90 * sd, high: value + Z90 * sd }
+    }
     /// `"45.0 deg (90 %: 42.1 to 48.3)"`: the value and the ends to one decimal, with `unit`.
     pub fn words(&self, unit: &str) -> String {
         format!("{:.1} {unit} (90 %: {:.1} to {:.1})", self.value, self.low, self.high)
@@ -84,6 +92,11 @@ pub struct PlanIntervalsRecord {
     pub cup_anteversion_deg: IntervalRecord,
     /// Stem anteversion, deg.
     pub stem_anteversion_deg: IntervalRecord,
+    /// Combined anteversion, Widmer's (radiographic cup + 0.7 x stem), deg: its range over the
+    /// candidates the angles' ranges are taken from.
+    pub combined_widmer_deg: IntervalRecord,
+    /// Combined anteversion, the plain sum (operative cup + stem), deg: likewise.
+    pub combined_plain_sum_deg: IntervalRecord,
     /// Leg-length change, mm (+ longer).
     pub leg_length_change_mm: IntervalRecord,
     /// Offset change, mm (+ more lateral).

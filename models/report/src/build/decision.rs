@@ -134,15 +134,23 @@ fn measures(r: &CaseReport) -> Table {
     let mut t = Table::with_header(["measure", "planned", "how"]).id("decision-measures");
     if let Some(c) = super::measures::combined(r) {
         let sd = r.plan.as_ref().and_then(|pl| pl.combined_anteversion_sd_deg).filter(|x| x.is_finite()).map_or(String::new(), |sd| format!("; predicted femoral frame, SD {sd:.1}°"));
+        let iv = intervals(r);
         t.row([
             Cell::new(CombinedAnteversion::WIDMER_LABEL),
-            Cell::new(Text::bold(format!("{:.1}°", c.widmer_deg))),
+            Cell::new(Text::bold(format!("{:.1}°", c.widmer_deg)).and(ends(iv.map(|x| &x.combined_widmer_deg), false))),
             Cell::new(format!("optimum {:.1}° at 40-45° inclination (Widmer and Zurfluh 2004){sd}", CombinedAnteversion::WIDMER_OPTIMUM_DEG)),
         ]);
-        t.row([Cell::new(CombinedAnteversion::PLAIN_SUM_LABEL), Cell::new(Text::bold(format!("{:.1}°", c.plain_sum_deg))), Cell::new("safe range 25-50° (Dorr et al. 2009)")]);
+        t.row([
+            Cell::new(CombinedAnteversion::PLAIN_SUM_LABEL),
+            Cell::new(Text::bold(format!("{:.1}°", c.plain_sum_deg)).and(ends(iv.map(|x| &x.combined_plain_sum_deg), false))),
+            Cell::new("safe range 25-50° (Dorr et al. 2009)"),
+        ]);
     }
     match super::measures::resection(r) {
-        Ok((mm, how)) => t.row([Cell::new("neck resection level"), Cell::new(Text::bold(format!("{mm:.1} mm")).and(" above the lesser trochanter")), Cell::new(how)]),
+        Ok((mm, how)) => {
+            let spread = super::measures::resection_sd_mm(r).map_or(String::new(), |sd| ends(Some(&IntervalRecord::normal(mm, sd)), false));
+            t.row([Cell::new("neck resection level"), Cell::new(Text::bold(format!("{mm:.1} mm")).and(" above the lesser trochanter").and(spread)), Cell::new(how)]);
+        }
         Err(why) => t.row([Cell::new("neck resection level"), Cell::new(Text::bold("not given")), Cell::new(why.trim_start_matches("not given: ").to_string())]),
     }
     t.row([
@@ -153,9 +161,11 @@ fn measures(r: &CaseReport) -> Table {
     match super::measures::centre_against_other_hip(r) {
         Ok((h, v)) => {
             let dir = |x: f64, pos: &str, neg: &str| if x >= 0.0 { pos.to_string() } else { neg.to_string() };
+            let sd = super::measures::centre_sd_mm(r);
+            let spread = |x: f64, sd: Option<f64>| sd.map_or(String::new(), |s| ends(Some(&IntervalRecord::normal(x, s)), true));
             t.row([
                 Cell::new("centre of rotation against the other hip"),
-                Cell::new(Text::bold(format!("horizontal {h:+.1} mm, vertical {v:+.1} mm"))),
+                Cell::new(Text::bold(format!("horizontal {h:+.1} mm{}, vertical {v:+.1} mm{}", spread(h, sd.map(|s| s.0)), spread(v, sd.map(|s| s.1))))),
                 Cell::new(format!("{} and {}: the cup's centre against the other femoral head's, mirrored about the midline (pelvic frame)", dir(h, "lateral", "medial"), dir(v, "higher", "lower"))),
             ]);
         }

@@ -96,6 +96,28 @@ pub fn resection(r: &CaseReport) -> Result<(f64, String), String> {
     Ok((level, format!("at the stem's shoulder, perpendicular to its neck; measured along the shaft axis from the lesser trochanter{assumed}")))
 }
 
+/// The neck resection level's standard deviation, mm: the lesser trochanter's (the plan's input
+/// uncertainty, per axis) and the femoral head centre's along the shaft axis (the stem is seated
+/// on the head centre, so its shoulder moves with it), added in quadrature. `None` without the
+/// plan's intervals or the femur.
+pub fn resection_sd_mm(r: &CaseReport) -> Option<f64> {
+    let u = &r.plan.as_ref()?.intervals.as_ref()?.inputs;
+    let d = Vector3::from(operated_femur(r)?.shaft_axis.direction_lps).try_normalize(1e-12)?;
+    let along: f64 = (0..3).map(|i| (u.head_centre_sd_mm[i] * d[i]).powi(2)).sum();
+    Some((u.landmark_sd_mm.powi(2) + along).sqrt())
+}
+
+/// The standard deviations of [`centre_against_other_hip`], mm (horizontal, vertical): the
+/// socket centre's (where the cup is centred) and the other femoral head's, each taken as its
+/// largest per-axis SD (the pelvic frame's turn from the CT's axes is not carried, so no axis is
+/// favoured), added in quadrature. `None` without the plan's intervals.
+pub fn centre_sd_mm(r: &CaseReport) -> Option<(f64, f64)> {
+    let u = &r.plan.as_ref()?.intervals.as_ref()?.inputs;
+    let largest = |sd: &[f64; 3]| sd.iter().copied().fold(0.0, f64::max);
+    let sd = largest(&u.socket_centre_sd_mm).hypot(largest(&u.other_head_centre_sd_mm));
+    Some((sd, sd))
+}
+
 /// The planned centre of rotation against the other hip's, mm: (horizontal, positive more
 /// lateral; vertical, positive higher), in the pelvic frame, the other hip's femoral-head centre
 /// mirrored about the midline (pelvic x = 0). `Err`: why not.
