@@ -182,6 +182,8 @@ class PlanHeadRecord(Record):
     neck_length_offset_mm: float
 
 class PlanIntervalsRecord(Record):
+    combined_plain_sum_deg: IntervalRecord
+    combined_widmer_deg: IntervalRecord
     cup_anteversion_deg: IntervalRecord
     cup_inclination_deg: IntervalRecord
     draws: int
