@@ -148,8 +148,12 @@ fn measures(r: &CaseReport) -> Table {
     }
     match super::measures::resection(r) {
         Ok((mm, how)) => {
-            let spread = super::measures::resection_sd_mm(r).map_or(String::new(), |sd| ends(Some(&IntervalRecord::normal(mm, sd)), false));
-            t.row([Cell::new("neck resection level"), Cell::new(Text::bold(format!("{mm:.1} mm")).and(" above the lesser trochanter").and(spread)), Cell::new(how)]);
+            // The interval leads the "how" cell: the value's cell stays one line, as it is read.
+            let spread = super::measures::resection_sd_mm(r).map_or(String::new(), |sd| {
+                let i = IntervalRecord::normal(mm, sd);
+                format!("90 %: {:.1} to {:.1} mm (the lesser trochanter's and the head centre's uncertainty); ", i.low, i.high)
+            });
+            t.row([Cell::new("neck resection level"), Cell::new(Text::bold(format!("{mm:.1} mm")).and(" above the lesser trochanter")), Cell::new(format!("{spread}{how}"))]);
         }
         Err(why) => t.row([Cell::new("neck resection level"), Cell::new(Text::bold("not given")), Cell::new(why.trim_start_matches("not given: ").to_string())]),
     }
@@ -203,7 +207,8 @@ pub fn push(d: &mut Document, r: &CaseReport, opts: &CaseOptions, caveats: Vec<W
     }
     d.push(Block::Table(implants(r)));
     d.push(Block::Table(placement(r, opts.cup_definition)));
-    d.push(Block::Table(measures(r)));
+    // The daily-life margins (whether the placement does what the patient needs) before the
+    // measures surgeons check the plan by, so that they are read first.
     let smallest = r.rom.min_adl_margin_deg();
     d.push(Block::Heading { level: 3, text: "Range of motion against daily life".into() });
     d.push(Block::Table(margins(r)));
@@ -220,6 +225,7 @@ pub fn push(d: &mut Document, r: &CaseReport, opts: &CaseOptions, caveats: Vec<W
         (None, Some(m)) => d.push(Block::Note(Text::plain(format!("Smallest margin {m:+.1}°. {legend}")))),
         (None, None) => d.push(Block::Note(Text::plain("No daily-life motion was simulated."))),
     }
+    d.push(Block::Table(measures(r)));
     if !caveats.is_empty() {
         d.push(Block::Warnings { title: "Caveats that change the plan".into(), items: caveats });
     }
