@@ -151,7 +151,7 @@ fn measures(r: &CaseReport) -> Table {
             // The interval leads the "how" cell: the value's cell stays one line, as it is read.
             let spread = super::measures::resection_sd_mm(r).map_or(String::new(), |sd| {
                 let i = IntervalRecord::normal(mm, sd);
-                format!("90 %: {:.1} to {:.1} mm (the lesser trochanter's and the head centre's uncertainty); ", i.low, i.high)
+                format!("90 %: {:.1} to {:.1} mm; ", i.low, i.high)
             });
             t.row([Cell::new("neck resection level"), Cell::new(Text::bold(format!("{mm:.1} mm")).and(" above the lesser trochanter")), Cell::new(format!("{spread}{how}"))]);
         }
