@@ -93,7 +93,7 @@ pub fn resection(r: &CaseReport) -> Result<(f64, String), String> {
     };
     let Some(level) = seat.level_above_lesser_trochanter_mm() else { return Err("not given: the stem's neck and the shaft axis do not meet".into()) };
     let assumed = if f.shaft_axis.source == Source::Measured { "" } else { "; the shaft axis is not imaged, so the level is approximate" };
-    Ok((level, format!("at the stem's shoulder, perpendicular to its neck; measured along the shaft axis from the lesser trochanter{assumed}")))
+    Ok((level, format!("at the stem's shoulder, perpendicular to its neck, along the shaft axis{assumed}")))
 }
 
 /// The neck resection level's standard deviation, mm: the lesser trochanter's (the plan's input
