@@ -129,9 +129,11 @@ fn issue_61_a_users_folder_at_a_scratch_path_is_refused_and_kept() {
 /// its SHA-256, exit 2, nothing sent or changed; the case as coxa wrote it passes the check.
 #[test]
 fn issue_61_an_edited_plan_json_is_refused_by_pacs_push() {
+    let Some(dir) = crate::common::shared_data("vsd_bones") else { return };
     let tmp = tempfile::tempdir().unwrap();
     let case = tmp.path().join("case");
-    let o = coxa(&["plan", "--side", "right", "--grid-step-deg", "5", "--out", case.to_str().unwrap()]);
+    let (hip, femur) = (format!("hip_right={}", dir.join("z013_Hip_R.stl").display()), format!("femur_right={}", dir.join("z013_Femur_R.stl").display()));
+    let o = coxa(&["plan", "--side", "right", "--grid-step-deg", "5", "--out", case.to_str().unwrap(), "--mesh", &hip, "--mesh", &femur]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // Unedited: the check passes (the push then stops at the missing DICOM source, not a record).
     let push = ["pacs", "push", "--server", "http://127.0.0.1:9/dicom-web", case.to_str().unwrap(), "--dry-run"];
