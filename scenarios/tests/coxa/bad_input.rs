@@ -142,7 +142,7 @@ fn issue_61_an_edited_plan_json_is_refused_by_pacs_push() {
     assert!(!stderr.contains("SHA-256") && !stderr.contains("cannot be trusted"), "{stderr}");
     let plan = case.join("plan.json");
     let text = std::fs::read_to_string(&plan).unwrap();
-    let edited = text.replacen("\"side\": \"right\"", "\"side\": \"left\"", 1);
+    let edited = text.replacen("\"side\": \"right\"", "\"side\":  \"left\"", 1);
     assert_ne!(edited, text, "plan.json names its side: {text}");
     std::fs::write(&plan, &edited).unwrap();
     let before = tree(tmp.path());

@@ -157,7 +157,7 @@ fn tessellate(path: &Path, text: &str, scale: f64) -> Result<Mesh> {
     let data = exchange.data.first().ok_or_else(|| corrupt("it has no DATA section".into()))?;
     // Entity by entity (truck's `from_data_section` prints what it cannot read and goes on: an
     // edge whose curve was an unreadable complex entity then made its tessellation loop for
-    // over 20 s, tests/corpus/fuzz/step/truck-hang-over-20s.step): such an entity is this file's error.
+    // over 20 s, tests/corpus/fuzz-open/step-hang-over-20s.step): such an entity is this file's error.
     let mut table = Table::default();
     for instance in &data.entities {
         table.push_instance(instance).map_err(|e| corrupt(format!("an entity truck cannot read ({e})")))?;
