@@ -179,6 +179,7 @@ from_errors!(
     coxa_core::Error,
     coxa_core::ScoreError,
     coxa_io::Error,
+    coxa_io::scratch::ScratchError,
     coxa_anatomy::bone_check::BoneCheckError,
     coxa_anatomy::landmarks::LandmarkError,
     coxa_anatomy::segment::SegmentError,

@@ -53,11 +53,18 @@ pub fn read_labels(path: &Path, names: Option<&Path>, ct: &Volume) -> crate::Res
         Some(p) => {
             let text = coxa_io::read_text_bounded(p, coxa_io::Bound::TEXT).with_context(|| format!("--label-names {}", p.display()))?;
             let table: ClassTable = coxa_anatomy::labels::parse_class_table(&text).with_context(|| format!("--label-names {}", p.display()))?;
-            table.iter().map(|(id, n)| (id, n.to_string())).collect()
+            // The table checked against the map as `coxa anatomy` checks it (one code): an id it
+            // does not name (another task's table: TotalSegmentator's MR table for a CT map
+            // named only "humerus" and "scapula", issue 61) is refused, and its names take coxa's ids.
+            map = coxa_anatomy::labels::import_label_map(map, &table).with_context(|| format!("--labels {} with --label-names {}", path.display(), p.display()))?;
+            map.classes().iter().map(|(id, n)| (id, n.to_string())).collect()
         }
-        None => lesions::totalseg_bone_names(),
+        None => {
+            let names = lesions::totalseg_bone_names();
+            map.set_classes(names.iter().map(|(id, n)| (*id, n.clone())).collect());
+            names
+        }
     };
-    map.set_classes(names.iter().map(|(id, n)| (*id, n.clone())).collect());
     coxa_anatomy::bone_check::check_label_sides(&map).with_context(|| format!("--labels {}", path.display()))?;
     Ok(lesions::bones_of(&map, &names))
 }

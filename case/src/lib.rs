@@ -13,6 +13,7 @@ pub mod atomic;
 pub mod bone;
 pub mod bone_input;
 pub mod case_writer;
+pub mod checked;
 pub mod cohort;
 pub mod error;
 pub mod estimate;

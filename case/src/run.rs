@@ -122,6 +122,11 @@ pub fn prepare_out(scn: &Scenario, out: &Path) -> Result<()> {
     let text = scn.text.as_deref().unwrap_or_default();
     let fingerprint = format!("{:016x}", fnv1a(text.as_bytes()));
     let run_json = out.join("run.json");
+    // A file or folder of the user's at a case's scratch path refuses the run before it writes.
+    for case in &scn.cases {
+        let dir = out.join("cases");
+        coxa_io::scratch::check_unfinished(&dir.join(format!(".{}.partial", case.name)), &dir.join(&case.name))?;
+    }
     if !run_json.exists() {
         // Only coxa's own entries (another shard creating the folder right now) may be there.
         let foreign = |e: std::fs::DirEntry| {
@@ -405,47 +410,26 @@ pub(crate) fn summary_csv(rows: &[SummaryRow]) -> Result<String> {
     Ok(coxa_io::table::csv_text(&table)?)
 }
 
-/// The file that marks a folder as coxa's own unfinished case (written first by [`case_into`],
-/// removed before the case's manifest): only such a folder is ever removed by coxa.
-pub const UNFINISHED_MARK: &str = ".coxa-unfinished";
-
-/// What [`UNFINISHED_MARK`] holds for the case that will be `done`.
-fn unfinished_mark(done: &Path) -> String {
-    format!("coxa: the unfinished case {}; removed when it finishes or when its command runs again\n", done.display())
-}
+/// The file that marks a folder as coxa's own unfinished case (see [`coxa_io::scratch`]: only
+/// such a folder is ever removed by coxa).
+pub use coxa_io::scratch::UNFINISHED_MARK;
 
 /// Clears `partial`, the unfinished folder of the case that will be `done`, when an interrupted
-/// run of the same case left it (its [`UNFINISHED_MARK`] names `done`); nothing when there is none.
-/// For folders beside a user's files (`coxa plan --out`); a results folder of `coxa run` is
-/// coxa's own throughout.
+/// run of the same case left it; nothing when there is none ([`coxa_io::scratch::clear_unfinished`]).
 ///
 /// # Errors
-/// `partial` exists without coxa's mark for `done` (something else's folder: never removed), or
-/// it cannot be removed.
+/// `partial` exists without coxa's mark for `done` (something else's: never removed, the line
+/// names it), or it cannot be removed.
 pub fn clear_unfinished(partial: &Path, done: &Path) -> Result<()> {
-    if !partial.exists() && partial.symlink_metadata().is_err() {
-        return Ok(());
-    }
-    let ours = partial.symlink_metadata().is_ok_and(|m| m.is_dir()) && std::fs::read_to_string(partial.join(UNFINISHED_MARK)).is_ok_and(|text| text == unfinished_mark(done));
-    if !ours {
-        bail!(
-            "{} exists and is not coxa's unfinished {} (no coxa mark for it inside): coxa never removes what it did not make; move it away or choose another output",
-            partial.display(),
-            done.display()
-        );
-    }
-    std::fs::remove_dir_all(partial).with_context(|| format!("removing the unfinished {}", partial.display()))
+    Ok(coxa_io::scratch::clear_unfinished(partial, done)?)
 }
 
 /// One case into `out/cases/.NAME.partial`, renamed to `out/cases/NAME` when complete. A
 /// panic inside the stages is caught and reported as the case's failure.
 fn run_one(scn: &Scenario, case: &Case, catalog: &coxa_implants::Catalog, out: &Path, progress: pipeline::Progress<'_>) -> Result<()> {
     let partial = out.join("cases").join(format!(".{}.partial", case.name));
-    if partial.exists() {
-        // Left by an interrupted run of this scenario: coxa's own scratch inside coxa's own
-        // results folder (its run.json checked), not a result.
-        std::fs::remove_dir_all(&partial).with_context(|| format!("removing the unfinished {}", partial.display()))?;
-    }
+    // Left by an interrupted run of this case: removed only with coxa's mark for it inside.
+    clear_unfinished(&partial, &out.join("cases").join(&case.name))?;
     let pulled;
     let case = match &case.input {
         crate::scenario::CaseInput::Pacs { server, study } => {
@@ -464,9 +448,7 @@ fn run_one(scn: &Scenario, case: &Case, catalog: &coxa_implants::Catalog, out: &
 /// # Errors
 /// A stage's error; `partial` exists; the rename fails.
 pub fn case_into(scn: &Scenario, case: &Case, catalog: &coxa_implants::Catalog, partial: &Path, done: &Path, progress: pipeline::Progress<'_>) -> Result<pipeline::CaseOutcome> {
-    std::fs::create_dir(partial).with_context(|| format!("creating {}", partial.display()))?;
-    let mark = partial.join(UNFINISHED_MARK);
-    std::fs::write(&mark, unfinished_mark(done)).with_context(|| format!("writing {}", mark.display()))?;
+    coxa_io::scratch::start_unfinished(partial, done)?;
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pipeline::run_case(scn, case, catalog, partial, progress)));
     let outcome = match r {
         Ok(r) => r?,
@@ -475,7 +457,7 @@ pub fn case_into(scn: &Scenario, case: &Case, catalog: &coxa_implants::Catalog, 
             return Err(crate::Error::failed(format!("internal error (a bug in coxa, please report it): {what}")));
         }
     };
-    std::fs::remove_file(&mark).with_context(|| format!("removing {}", mark.display()))?;
+    coxa_io::scratch::finish_unfinished(partial)?;
     crate::stamp::write(&partial.join("case.json"), "case", &outcome.summary)?;
     crate::manifest::write(partial).context("the case's manifest")?;
     std::fs::rename(partial, done).with_context(|| format!("moving {} to {}", partial.display(), done.display()))?;

@@ -95,6 +95,7 @@ struct PlannedImplants {
 
 fn read_plan(dir: &Path) -> Result<PlannedImplants> {
     let path = dir.join("plan.json");
+    crate::checked::case_records(dir)?;
     let text = coxa_io::read_text_bounded(&path, coxa_io::Bound::TEXT).with_context(|| format!("--plan {}: no plan.json there; give a folder `coxa plan` wrote", dir.display()))?;
     let j: coxa_core::PlanRecord = serde_json::from_str(&text).with_context(|| format!("{}: not a plan.json of this coxa (run `coxa plan` again)", path.display()))?;
     planned(&j)

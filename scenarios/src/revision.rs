@@ -125,10 +125,8 @@ pub fn rebuild(dir: &Path, plan_json: &Value) -> Result<Vec<String>> {
     // The plan's ranges, as `coxa rom`, the scenarios and the desk check them.
     coxa_core::plan_ranges::check_plan(&plan).map_err(|(field, e)| anyhow::anyhow!("the revised plan.json's {field}: {e}"))?;
     let staging = dir.join(format!(".revision{}{}", coxa_case::atomic::TMP_MARK, std::process::id()));
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging).with_context(|| format!("clearing {}", staging.display()))?;
-    }
-    std::fs::create_dir_all(&staging)?;
+    // Made new here (anything already there is refused, never removed), so it is removed after.
+    coxa_io::scratch::fresh_dir(&staging, "staging folder of a revision")?;
     let result = (|| -> Result<Vec<String>> {
         let mut pics = pictures(dir, &plan)?;
         let mut measures = None;

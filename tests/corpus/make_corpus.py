@@ -103,6 +103,13 @@ lab = np.zeros((40, 12, 12), np.uint8)
 lab[3:10, 4:8, 4:8] = 76   # femur_right at low i = the patient's left: mirrored
 lab[30:37, 4:8, 4:8] = 75  # femur_left at high i = the patient's right
 nib.save(nib.Nifti1Image(lab, np.diag([2.0, 2.0, 2.0, 1.0])), path("labels_mirrored.nii.gz"))
+# The same femurs on their own sides, with TotalSegmentator's CT ids (75 femur_left, 76
+# femur_right): given TotalSegmentator's MR class table (ids 1-50, shared/data/totalseg) the
+# lesion search searched only the bones that table happens to name (issue 61).
+lab = np.zeros((40, 12, 12), np.uint8)
+lab[3:10, 4:8, 4:8] = 75
+lab[30:37, 4:8, 4:8] = 76
+nib.save(nib.Nifti1Image(lab, np.diag([2.0, 2.0, 2.0, 1.0])), path("labels_femurs.nii.gz"))
 # A CT one slice thick: no radiograph can be simulated from it.
 nib.save(nib.Nifti1Image(ct[:, :, 5:6], np.diag([2.0, 2.0, 2.0, 1.0])), path("ct_one_slice.nii.gz"))
 # A CT whose bone spans the whole 256 x 256 x 128 grid (two bone voxels at opposite corners): it

@@ -24,6 +24,12 @@
 //! `.NAME.coxa-save-*` folder without coxa's marker beside it is never removed: the save is
 //! refused, naming it.
 //!
+//! This is coxa's one rule for temporary folders (`coxa_io::scratch`: removed only when made by
+//! this process or marked as coxa's unfinished work of the same target), with the mark kept
+//! beside the folder rather than inside (`.coxa-unfinished`, as `coxa plan` and `coxa run` do):
+//! the folder becomes the live case by the exchange, so a mark inside would end up in the user's
+//! case, and the mark must name the saving process so that a save still running is never cleared.
+//!
 //! Debug builds only (the tests'): `COXA_TEST_SAVE_PAUSE=POINT` stops the save at a named
 //! point (it prints `save paused at POINT (pid N)` on stderr and waits to be killed), and
 //! `COXA_TEST_SAVE_FAIL=POINT` makes it fail there as an I/O error would; the points are

@@ -32,6 +32,7 @@ pub mod nrrd;
 mod open;
 pub mod radiograph;
 pub mod sanity;
+pub mod scratch;
 pub mod table;
 
 pub use error::{Error, Result};

@@ -207,6 +207,9 @@ pub enum Error {
         /// The existing file or folder.
         path: PathBuf,
     },
+    /// Something not coxa's at the path of a temporary folder (never removed).
+    #[error(transparent)]
+    Scratch(#[from] coxa_io::scratch::ScratchError),
     /// A file system error.
     #[error("cannot {action} {path}: {source}")]
     Io {

@@ -108,10 +108,8 @@ fn pull_series(client: &mut dyn Pacs, s: &SeriesMatch, out: &Path) -> Result<Pul
     let name = safe_name(&s.series_uid);
     let dir = out.join(&name);
     let tmp = out.join(format!(".partial-{name}-{}", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(io("remove", &tmp))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(io("create", &tmp))?;
+    // Made new here (anything already there is refused, never removed), so it is removed after.
+    coxa_io::scratch::fresh_dir(&tmp, "download folder of a series")?;
     let result = (|| {
         let mut seen = std::collections::BTreeSet::new();
         let got = client.retrieve_series(&s.study_uid, &s.series_uid, &mut |file| {

@@ -234,6 +234,8 @@ fn pull(a: &PullArgs) -> anyhow::Result<()> {
 }
 
 fn push(a: &PushArgs) -> anyhow::Result<()> {
+    // Its records checked against the manifest and their schemas before any is used (issue 61).
+    coxa_case::checked::case_records(&a.case)?;
     let source_dir = source_of(&a.case, a.source.as_deref())?;
     let source = coxa_pacs::results::Source::read(&source_dir)?;
     let objects = coxa_pacs::case::build_case(&a.case, &source)?;

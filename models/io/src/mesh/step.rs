@@ -118,11 +118,35 @@ pub(crate) fn read_step_with(path: &Path, limits: &Limits) -> Result<Mesh> {
     }
     let scale = mm_per_unit(&text).map_err(corrupt)?;
     numbers_in_range(&text, scale).map_err(corrupt)?;
-    // truck's parser and tessellator are not fuzzed here and unwrap on some malformed entities:
-    // a panic in them is this file's error, not coxa's abort.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tessellate(path, &text, scale)))
-        .unwrap_or_else(|_| Err(corrupt("the STEP reader (truck) failed on one of its entities; re-export the part as a plain B-rep solid".into()).into()))
+    // truck's parser and tessellator unwrap on some malformed entities and may loop on others
+    // (as they did on an entity truck could not read, refused in `tessellate` now): they run
+    // on a thread of their own, a panic there is this file's error, not coxa's abort, and a part
+    // not done within STEP_TIME_LIMIT is refused (the thread is left to the process's end: Rust
+    // cannot stop a thread, and truck has no cancellation).
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = path.to_path_buf();
+    std::thread::Builder::new()
+        .name("coxa-step".into())
+        .spawn(move || {
+            let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tessellate(&owned, &text, scale))));
+        })
+        .map_err(|e| corrupt(format!("cannot start the STEP reader: {e}")))?;
+    match rx.recv_timeout(STEP_TIME_LIMIT) {
+        Ok(Ok(mesh)) => mesh,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(corrupt(format!(
+            "the STEP reader (truck) did not finish this part within {} s (a malformed entity makes its tessellation loop); re-export the part as a plain B-rep solid",
+            STEP_TIME_LIMIT.as_secs()
+        ))
+        .into()),
+        Ok(Err(_)) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            Err(corrupt("the STEP reader (truck) failed on one of its entities; re-export the part as a plain B-rep solid".into()).into())
+        }
+    }
 }
+
+/// The longest a STEP part may take to parse and tessellate: an implant part of a few ten
+/// thousand triangles takes well under a second (the tests' cylinders: milliseconds).
+const STEP_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The watertight mesh of `text`'s shells, scaled by `scale` to millimetres.
 fn tessellate(path: &Path, text: &str, scale: f64) -> Result<Mesh> {
@@ -131,7 +155,13 @@ fn tessellate(path: &Path, text: &str, scale: f64) -> Result<Mesh> {
         |why: String| MeshFileError::Unsupported { path: path.to_path_buf(), why: format!("is not a solid: {why}; export the part as a closed solid (a B-rep body), not surfaces or curves") };
     let exchange = ruststep::parser::parse(text).map_err(|e| corrupt(format!("{e}").lines().next().unwrap_or("does not parse").to_string()))?;
     let data = exchange.data.first().ok_or_else(|| corrupt("it has no DATA section".into()))?;
-    let table = Table::from_data_section(data);
+    // Entity by entity (truck's `from_data_section` prints what it cannot read and goes on: an
+    // edge whose curve was an unreadable complex entity then made its tessellation loop for
+    // over 20 s, tests/corpus/fuzz-open/step-hang-over-20s.step): such an entity is this file's error.
+    let mut table = Table::default();
+    for instance in &data.entities {
+        table.push_instance(instance).map_err(|e| corrupt(format!("an entity truck cannot read ({e})")))?;
+    }
     if table.shell.is_empty() {
         return Err(not_solid("it holds no shell (curves or points only)".into()).into());
     }
