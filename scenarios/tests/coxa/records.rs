@@ -170,11 +170,21 @@ fn a_plan_of_a_wrong_type_is_refused_in_one_line() {
     let mut plan: Value = serde_json::from_str(&std::fs::read_to_string(demo_phantom().join("plan.json")).unwrap()).unwrap();
     plan["stem"]["seat_mm"] = Value::from("deep");
     std::fs::write(case.join("plan.json"), serde_json::to_string_pretty(&plan).unwrap()).unwrap();
-    let out = crate::cases::coxa(&["pacs", "push", case.to_str().unwrap(), "--source", series.to_str().unwrap(), "--dry-run", "--server", "http://127.0.0.1:9/dicom-web"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("note: ")).collect();
-    assert_eq!(lines.len(), 1, "one line: {stderr}");
-    assert!(lines[0].contains("plan.json") && lines[0].contains("not a plan.json of this coxa") && lines[0].contains("invalid type: string \"deep\""), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    let push = || crate::cases::coxa(&["pacs", "push", case.to_str().unwrap(), "--source", series.to_str().unwrap(), "--dry-run", "--server", "http://127.0.0.1:9/dicom-web"]);
+    let one_line = |out: &std::process::Output| -> String {
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("note: ")).collect();
+        assert_eq!(lines.len(), 1, "one line: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        lines[0].to_string()
+    };
+    // Issue 61: records are checked against the case's manifest before their types, and a folder
+    // without one cannot be checked.
+    let line = one_line(&push());
+    assert!(line.contains("no manifest.json") && line.contains("plan.json"), "{line}");
+    // With a manifest that lists it as it is, the plan's type is what is refused.
+    coxa_case::manifest::write(&case).unwrap();
+    let line = one_line(&push());
+    assert!(line.contains("plan.json") && line.contains("is not a plan record of this coxa") && line.contains("invalid type: string \"deep\""), "{line}");
 }
