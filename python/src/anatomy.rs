@@ -7,22 +7,16 @@
 
 use std::path::PathBuf;
 
-use numpy::{IntoPyArray, PyArray3, PyReadonlyArray3, PyUntypedArrayMethods};
+use numpy::{IntoPyArray, PyArray3};
 use pyo3::prelude::*;
 
 use coxa_case::anatomy::{AnatomySource, InMemory};
-use coxa_core::{ClassTable, LabelMap, Volume};
+use coxa_core::{LabelMap, Volume};
 use coxa_io::dicom::ReadOptions;
 
 use crate::meshes::{MeshGiven, MeshIn};
-use crate::{Failure, geometry, grid_of, guarded, to_py, voxels_of};
+use crate::{Failure, LabelsIn, VolumeIn, geometry, guarded, to_py};
 
-/// A CT as the package hands it over: the HU (`[k, j, i]`, int16 or float32), spacing, origin,
-/// direction (row-major).
-type VolumeIn<'py> = (Bound<'py, PyAny>, [f64; 3], [f64; 3], [f64; 9]);
-/// A label map as the package hands it over: the ids (`[k, j, i]`, uint16), the geometry and its
-/// class table (id, name; empty: TotalSegmentator's ids).
-type LabelsIn<'py> = (PyReadonlyArray3<'py, u16>, [f64; 3], [f64; 3], [f64; 9], Vec<(u16, String)>);
 /// The label map handed back: ids, spacing, origin, direction, class table.
 type LabelsOut<'py> = (Bound<'py, PyArray3<u16>>, [f64; 3], [f64; 3], [f64; 9], Vec<(u16, String)>);
 /// [`anatomy`]'s answer: anatomy.json's and landmarks.json's text (as the files hold them) and
@@ -78,22 +72,12 @@ pub fn anatomy<'py>(
             return Ok(Input::Meshes(crate::meshes::copied(meshes)?, units));
         }
         match (ct, ct_path) {
-            (Some((array, spacing, origin, direction)), None) => {
+            (Some(ct), None) => {
                 if labels_path.is_some() {
                     return Err(Failure::Argument("a label map file goes with a CT file: give labels as a LabelMap with a CT array".into()));
                 }
-                let (voxels, shape) = voxels_of(&array)?;
-                let ct = Volume::from_voxels(grid_of(&shape, spacing, origin, direction)?, voxels).map_err(|e| Failure::Argument(format!("the CT: {e}")))?;
-                let labels = match labels {
-                    None => None,
-                    Some((ids, spacing, origin, direction, classes)) => {
-                        let mut table = ClassTable::new();
-                        for (id, name) in classes {
-                            table.insert(id, name);
-                        }
-                        Some(LabelMap::new(grid_of(ids.shape(), spacing, origin, direction)?, ids.as_array().to_owned(), table).map_err(|e| Failure::Argument(format!("the label map: {e}")))?)
-                    }
-                };
+                let ct = crate::volume_of(ct, "the CT")?;
+                let labels = labels.map(|m| crate::label_map_of(m, "the label map")).transpose()?;
                 Ok(Input::Memory { ct: Box::new(ct), labels, any_modality })
             }
             (None, Some(path)) => {

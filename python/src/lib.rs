@@ -186,6 +186,28 @@ fn read_label_map<'py>(py: Python<'py>, path: PathBuf, max_memory: Option<u64>) 
     Ok((labels.into_pyarray(py), spacing, origin, direction, classes))
 }
 
+/// A volume as the package hands it over: the values (`[k, j, i]`, int16 or float32), spacing,
+/// origin, direction (row-major).
+pub(crate) type VolumeIn<'py> = (Bound<'py, PyAny>, [f64; 3], [f64; 3], [f64; 9]);
+/// A label map as the package hands it over: the ids (`[k, j, i]`, uint16), spacing, origin,
+/// direction and its class table (id, name; empty: TotalSegmentator's ids).
+pub(crate) type LabelsIn<'py> = (PyReadonlyArray3<'py, u16>, [f64; 3], [f64; 3], [f64; 9], Vec<(u16, String)>);
+
+/// The volume handed over, copied out of Python (`what` names it in the error: "the CT").
+pub(crate) fn volume_of((array, spacing, origin, direction): VolumeIn<'_>, what: &str) -> Result<Volume, Failure> {
+    let (voxels, shape) = voxels_of(&array)?;
+    Volume::from_voxels(grid_of(&shape, spacing, origin, direction)?, voxels).map_err(|e| Failure::Argument(format!("{what}: {e}")))
+}
+
+/// The label map handed over, copied out of Python with its class table (`what` names it).
+pub(crate) fn label_map_of((ids, spacing, origin, direction, classes): LabelsIn<'_>, what: &str) -> Result<LabelMap, Failure> {
+    let mut table = ClassTable::new();
+    for (id, name) in classes {
+        table.insert(id, name);
+    }
+    LabelMap::new(grid_of(ids.shape(), spacing, origin, direction)?, ids.as_array().to_owned(), table).map_err(|e| Failure::Argument(format!("{what}: {e}")))
+}
+
 /// HU `array` (`[k, j, i]`, int16 or float32) copied out of Python, with its shape `[k, j, i]`.
 fn voxels_of(array: &Bound<'_, PyAny>) -> Result<(coxa_core::Voxels, Vec<usize>), Failure> {
     if let Ok(a) = array.extract::<PyReadonlyArray3<'_, i16>>() {

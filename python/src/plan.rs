@@ -12,23 +12,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use clap::ValueEnum;
-use numpy::{PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
 use coxa_case::scenario::InMemoryCt;
-use coxa_core::{ClassTable, LabelMap, Volume};
 use coxa_scenarios::cli::plan::PlanArgs;
 use coxa_scenarios::cli::rom::CupDefinitionArg;
 use coxa_scenarios::cli::side::SideArg;
 
-use crate::{Failure, grid_of, guarded, to_py, voxels_of};
-
-/// A CT as the package hands it over: the HU (`[k, j, i]`, int16 or float32), spacing, origin,
-/// direction (row-major).
-type VolumeIn<'py> = (Bound<'py, PyAny>, [f64; 3], [f64; 3], [f64; 9]);
-/// A label map as the package hands it over: the ids (`[k, j, i]`, uint16), spacing, origin,
-/// direction and its class table (id, name; empty: TotalSegmentator's ids).
-type LabelsIn<'py> = (PyReadonlyArray3<'py, u16>, [f64; 3], [f64; 3], [f64; 9], Vec<(u16, String)>);
+use crate::{Failure, LabelsIn, VolumeIn, guarded, to_py};
 
 /// A keyword argument's text value refused as the program refuses the flag's.
 pub(crate) fn choice<T: ValueEnum>(name: &str, text: &str) -> Result<T, Failure> {
@@ -119,21 +110,9 @@ pub fn plan(
                 }
                 None
             }
-            Some((array, spacing, origin, direction)) => {
-                let (voxels, shape) = voxels_of(&array)?;
-                let grid = grid_of(&shape, spacing, origin, direction)?;
-                let ct = Volume::from_voxels(grid, voxels).map_err(|e| Failure::Argument(format!("the CT: {e}")))?;
-                let labels = match labels {
-                    None => None,
-                    Some((ids, spacing, origin, direction, classes)) => {
-                        let grid = grid_of(ids.shape(), spacing, origin, direction)?;
-                        let mut table = ClassTable::new();
-                        for (id, name) in classes {
-                            table.insert(id, name);
-                        }
-                        Some(Arc::new(LabelMap::new(grid, ids.as_array().to_owned(), table).map_err(|e| Failure::Argument(format!("the label map: {e}")))?))
-                    }
-                };
+            Some(ct) => {
+                let ct = crate::volume_of(ct, "the CT")?;
+                let labels = labels.map(|m| crate::label_map_of(m, "the label map").map(Arc::new)).transpose()?;
                 Some(InMemoryCt { ct: Arc::new(ct), labels })
             }
         };

@@ -6,19 +6,9 @@
 
 use std::path::PathBuf;
 
-use numpy::{PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
-use coxa_core::{ClassTable, LabelMap, Volume};
-
-use crate::{Failure, grid_of, guarded, to_py, voxels_of};
-
-/// An image as the package hands it over: the values (`[k, j, i]`, int16 or float32), spacing,
-/// origin, direction (row-major).
-type VolumeIn<'py> = (Bound<'py, PyAny>, [f64; 3], [f64; 3], [f64; 9]);
-/// A mask as the package hands it over: the ids (`[k, j, i]`, uint16), spacing, origin,
-/// direction and its class table (id, name).
-type LabelsIn<'py> = (PyReadonlyArray3<'py, u16>, [f64; 3], [f64; 3], [f64; 9], Vec<(u16, String)>);
+use crate::{Failure, LabelsIn, VolumeIn, guarded, to_py};
 
 /// What the record names an image or mask handed over in memory by (a file is named by its path).
 const IN_MEMORY: &str = "(in memory)";
@@ -43,25 +33,8 @@ pub fn radiomics<'py>(
     model: Option<PathBuf>,
 ) -> PyResult<String> {
     // The arrays copied out of Python while the GIL is held.
-    let image = match image {
-        Some((array, spacing, origin, direction)) => {
-            let (voxels, shape) = voxels_of(&array).map_err(to_py)?;
-            let grid = grid_of(&shape, spacing, origin, direction).map_err(to_py)?;
-            Some(Volume::from_voxels(grid, voxels).map_err(|e| to_py(Failure::Argument(format!("the image: {e}"))))?)
-        }
-        None => None,
-    };
-    let mask = match mask {
-        Some((ids, spacing, origin, direction, classes)) => {
-            let grid = grid_of(ids.shape(), spacing, origin, direction).map_err(to_py)?;
-            let mut table = ClassTable::new();
-            for (id, name) in classes {
-                table.insert(id, name);
-            }
-            Some(LabelMap::new(grid, ids.as_array().to_owned(), table).map_err(|e| to_py(Failure::Argument(format!("the mask: {e}"))))?)
-        }
-        None => None,
-    };
+    let image = image.map(|v| crate::volume_of(v, "the image")).transpose().map_err(to_py)?;
+    let mask = mask.map(|m| crate::label_map_of(m, "the mask")).transpose().map_err(to_py)?;
     guarded(py, || {
         let (image, image_name) = match (image, &image_path) {
             (Some(v), None) => (v, IN_MEMORY.to_string()),

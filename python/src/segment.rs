@@ -10,12 +10,8 @@ use numpy::{IntoPyArray, PyArray3};
 use pyo3::prelude::*;
 
 use coxa_case::segment::ModelRun;
-use coxa_core::Volume;
 
-use crate::{Failure, geometry, grid_of, guarded, to_py, voxels_of};
-
-/// A CT as the package hands it over (see `plan.rs`).
-type VolumeIn<'py> = (Bound<'py, PyAny>, [f64; 3], [f64; 3], [f64; 9]);
+use crate::{Failure, VolumeIn, geometry, guarded, to_py};
 
 /// [`segment`]'s answer: the labels (`[k, j, i]`, uint16), spacing, origin, direction, the
 /// class table (id, name), the uncertainty (entropy, nats, float32, same grid), `segment.json`
@@ -41,14 +37,7 @@ pub fn segment<'py>(
     batch: Option<usize>,
     threads: Option<usize>,
 ) -> PyResult<SegmentParts<'py>> {
-    let given = match ct {
-        Some((array, spacing, origin, direction)) => {
-            let (voxels, shape) = voxels_of(&array).map_err(to_py)?;
-            let grid = grid_of(&shape, spacing, origin, direction).map_err(to_py)?;
-            Some(Volume::from_voxels(grid, voxels).map_err(|e| to_py(Failure::Argument(format!("the CT: {e}"))))?)
-        }
-        None => None,
-    };
+    let given = ct.map(|v| crate::volume_of(v, "the CT")).transpose().map_err(to_py)?;
     let defaults = ModelRun::default();
     let run = ModelRun { no_mirror, folds, mc_passes: mc_passes.unwrap_or(defaults.mc_passes), batch: batch.unwrap_or(defaults.batch), threads };
     let m = guarded(py, || {
