@@ -42,8 +42,7 @@ pub fn run_keeping_ct(source: &AnatomySource, given: Option<GivenLabels>, loaded
     }
     let ct = match (source, loaded) {
         (AnatomySource::Ct { .. }, Some(loaded)) => Some(loaded),
-        (AnatomySource::Ct { ct, dicom, any_modality, .. }, None) => Some(crate::stages::input::open_ct(ct, dicom, *any_modality)?),
-        (AnatomySource::Meshes(..), _) => None,
+        (source, _) => source_ct(source)?,
     };
     let result = crate::stages::anatomy::run_on(source, ct.as_ref(), given)?;
     crate::case_writer::write_anatomy(out, &result)?;
@@ -81,7 +80,7 @@ pub fn in_memory(input: InMemory<'_>) -> Result<AnatomyResult> {
     match input {
         InMemory::Ct { ct, labels, any_modality } => {
             coxa_io::sanity::check_ct_in_memory(ct, Path::new("the CT given in memory"), any_modality)?;
-            let given = labels.map(|map| GivenLabels { classes: crate::stages::anatomy::classes_of(map), map: map.clone(), origin: "the label map given in memory".into() });
+            let given = labels.map(GivenLabels::in_memory);
             crate::stages::anatomy::run(AnatomyInput::Ct { volume: ct, n_files: 1, labels: crate::stages::anatomy::label_input(given, None, None) }, Vec::new())
         }
         InMemory::Meshes(list, units) => {
@@ -100,9 +99,13 @@ pub fn in_memory(input: InMemory<'_>) -> Result<AnatomyResult> {
 /// # Errors
 /// As [`in_memory`], and the readers'.
 pub fn from_files(source: &AnatomySource) -> Result<AnatomyResult> {
-    let ct = match source {
+    crate::stages::anatomy::run_on(source, source_ct(source)?.as_ref(), None)
+}
+
+/// The CT of a CT source, read once (none for bone surfaces).
+fn source_ct(source: &AnatomySource) -> Result<Option<LoadedCt>> {
+    Ok(match source {
         AnatomySource::Ct { ct, dicom, any_modality, .. } => Some(crate::stages::input::open_ct(ct, dicom, *any_modality)?),
         AnatomySource::Meshes(..) => None,
-    };
-    crate::stages::anatomy::run_on(source, ct.as_ref(), None)
+    })
 }

@@ -72,8 +72,7 @@ fn volume_input(v: &crate::scenario::InMemoryCt, dir: &Path) -> Result<(AnatomyS
         }
         None => None,
     };
-    let given =
-        v.labels.as_ref().map(|map| crate::anatomy::GivenLabels { classes: crate::stages::anatomy::classes_of(map), map: LabelMap::clone(map), origin: "the label map given in memory".into() });
+    let given = v.labels.as_deref().map(crate::anatomy::GivenLabels::in_memory);
     let source = AnatomySource::Ct { ct: ct_file, labels: labels_file, label_names: None, dicom: Default::default(), any_modality: false };
     Ok((source, Preloaded { ct: LoadedCt { volume: Volume::clone(&v.ct), n_files: 1, warnings: Vec::new() }, labels: given }))
 }

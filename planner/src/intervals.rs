@@ -37,6 +37,7 @@
 //! anterior pelvic plane's landmarks), the shaft axis', the cortical ratio of the outer-width
 //! canal rule, and the segmentation's systematic errors that a fit's residuals cannot see.
 
+use coxa_core::rng::SplitMix64;
 use coxa_core::{Angle, CombinedAnteversion, CupAngleDefinition, CupAngles, ImplantPlacement, RomQuery, RomScorer};
 use coxa_implants::Catalog;
 use coxa_implants::catalog::StemFamily;
@@ -278,26 +279,9 @@ pub fn stem_probabilities(canal: &CanalWidths, fam: &StemFamily, sd_mm: f64) -> 
     Ok(Some(p))
 }
 
-/// SplitMix64 (Steele, Lea and Flood 2014): a small, fixed, seeded generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next_f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-    /// A standard normal draw (Box-Muller).
-    fn normal(&mut self) -> f64 {
-        let u = self.next_f64().max(1e-300);
-        let v = self.next_f64();
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-    fn vector(&mut self, sd: [f64; 3]) -> Vector3<f64> {
-        Vector3::new(sd[0] * self.normal(), sd[1] * self.normal(), sd[2] * self.normal())
-    }
+/// A normal error with standard deviation `sd` per axis (x, y, z drawn in that order).
+fn normal_vector(rng: &mut SplitMix64, sd: [f64; 3]) -> Vector3<f64> {
+    Vector3::new(sd[0] * rng.normal(), sd[1] * rng.normal(), sd[2] * rng.normal())
 }
 
 /// Sample SD (n - 1); 0 below two values.
@@ -362,7 +346,7 @@ pub fn plan_intervals(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn Rom
     // The draws.
     let query = RomQuery { motions: plan.rom.motions.iter().map(|m| m.name.clone()).collect(), tilts: plan.tilts, resolution_deg: 0.05, margin_cap_deg: None };
     let mut anat = anatomy.clone();
-    let mut rng = Rng(SEED);
+    let mut rng = SplitMix64(SEED);
     let base_cup = Point3::from(plan.cup.centre_lps_mm);
     let f0 = &plan.femoral;
     let ccd = Angle::from_deg(fam.ccd_deg);
@@ -370,13 +354,13 @@ pub fn plan_intervals(anatomy: &PlanAnatomy, catalog: &Catalog, scorer: &dyn Rom
     // The draws are made in order (one generator), then scored in parallel, results in order.
     let mut draws = Vec::with_capacity(DRAWS);
     for _ in 0..DRAWS {
-        anat.operated.femur.head_centre.lps_mm = anatomy.operated.femur.head_centre.lps_mm + rng.vector(u.head_centre_sd_mm);
-        anat.operated.femur.lesser_trochanter.lps_mm = anatomy.operated.femur.lesser_trochanter.lps_mm + rng.vector(l);
+        anat.operated.femur.head_centre.lps_mm = anatomy.operated.femur.head_centre.lps_mm + normal_vector(&mut rng, u.head_centre_sd_mm);
+        anat.operated.femur.lesser_trochanter.lps_mm = anatomy.operated.femur.lesser_trochanter.lps_mm + normal_vector(&mut rng, l);
         if let (Some(o), Some(o0)) = (anat.contralateral.as_mut(), anatomy.contralateral.as_ref()) {
-            o.femur.head_centre.lps_mm = o0.femur.head_centre.lps_mm + rng.vector(u.other_head_centre_sd_mm);
-            o.femur.lesser_trochanter.lps_mm = o0.femur.lesser_trochanter.lps_mm + rng.vector(l);
+            o.femur.head_centre.lps_mm = o0.femur.head_centre.lps_mm + normal_vector(&mut rng, u.other_head_centre_sd_mm);
+            o.femur.lesser_trochanter.lps_mm = o0.femur.lesser_trochanter.lps_mm + normal_vector(&mut rng, l);
         }
-        let e_cup = rng.vector(u.socket_centre_sd_mm);
+        let e_cup = normal_vector(&mut rng, u.socket_centre_sd_mm);
         let f = reconstruct(&anat, &(base_cup + e_cup), &fam.name, &size.size, ccd, size.offset_mm, f0.head_offset_mm, f0.seat_mm, f0.stem_anteversion);
         let t = targets(&anat);
         // The socket's error moves the cup, and the femur with it, against the pelvis. The

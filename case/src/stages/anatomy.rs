@@ -35,6 +35,14 @@ pub enum AnatomyInput<'a> {
     Meshes(Vec<(Bone, Mesh)>),
 }
 
+impl GivenLabels {
+    /// A label map handed over in memory (the Python package's arrays), named by its own class
+    /// table, else by TotalSegmentator's ids ([`classes_of`]), as a file given with `--labels` is.
+    pub fn in_memory(map: &LabelMap) -> Self {
+        Self { classes: classes_of(map), map: map.clone(), origin: "the label map given in memory".into() }
+    }
+}
+
 /// A label map handed to the anatomy stage in memory with its class names, on the CT's grid: a
 /// learned model's segmentation (`coxa anatomy --model`). It takes the place of `--labels` and
 /// `--label-names` without going through files.

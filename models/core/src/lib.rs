@@ -35,6 +35,7 @@ pub mod provenance;
 pub mod pseudo_mri_record;
 pub mod report;
 mod resample;
+pub mod rng;
 mod side;
 mod units;
 mod volume;

@@ -179,6 +179,7 @@ pub fn fit_circle_in_plane(points: &[Point3<f64>], point: &Point3<f64>, normal: 
 mod tests {
     use super::*;
     use approx::assert_relative_eq;
+    use coxa_core::rng::SplitMix64;
 
     fn sphere_points(c: Point3<f64>, r: f64, cap_deg: f64) -> Vec<Point3<f64>> {
         let mut out = Vec::new();
@@ -203,30 +204,14 @@ mod tests {
         }
     }
 
-    /// A small seeded generator for the tests (SplitMix64, Box-Muller normals).
-    struct Gauss(u64);
-    impl Gauss {
-        fn uniform(&mut self) -> f64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-        }
-        fn normal(&mut self) -> f64 {
-            let u = self.uniform().max(1e-300);
-            (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * self.uniform()).cos()
-        }
-    }
-
     /// Points uniform on the whole sphere (`cap_deg` 180) or on a cap about +z, each moved
     /// along its normal by a normal error of SD `sigma`.
-    fn noisy(g: &mut Gauss, c: Point3<f64>, r: f64, n: usize, cap_deg: f64, sigma: f64) -> Vec<Point3<f64>> {
+    fn noisy(g: &mut SplitMix64, c: Point3<f64>, r: f64, n: usize, cap_deg: f64, sigma: f64) -> Vec<Point3<f64>> {
         let z_min = cap_deg.to_radians().cos();
         (0..n)
             .map(|_| {
-                let z = z_min + (1.0 - z_min) * g.uniform();
-                let phi = std::f64::consts::TAU * g.uniform();
+                let z = z_min + (1.0 - z_min) * g.next_f64();
+                let phi = std::f64::consts::TAU * g.next_f64();
                 let s = (1.0 - z * z).sqrt();
                 let u = Vector3::new(s * phi.cos(), s * phi.sin(), z);
                 c + u * (r + sigma * g.normal())
@@ -241,7 +226,7 @@ mod tests {
     /// values is good to about 1/√800 = 3.5 %: 4 of those are allowed).
     #[test]
     fn issue_59_sphere_fit_standard_errors_are_the_theorys() {
-        let mut g = Gauss(59);
+        let mut g = SplitMix64(59);
         let (c, r, sigma, n) = (Point3::new(-100.0, 50.0, -700.0), 24.0, 0.3, 3000);
         let pts = noisy(&mut g, c, r, n, 180.0, sigma);
         let s = fit_sphere(&pts).unwrap();

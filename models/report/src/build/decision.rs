@@ -166,10 +166,10 @@ fn measures(r: &CaseReport) -> Table {
         Ok((h, v)) => {
             let dir = |x: f64, pos: &str, neg: &str| if x >= 0.0 { pos.to_string() } else { neg.to_string() };
             let sd = super::measures::centre_sd_mm(r);
-            let spread = |x: f64, sd: Option<f64>| sd.map_or(String::new(), |s| ends(Some(&IntervalRecord::normal(x, s)), true));
+            let spread = |x: f64| sd.map_or(String::new(), |s| ends(Some(&IntervalRecord::normal(x, s)), true));
             t.row([
                 Cell::new("centre of rotation against the other hip"),
-                Cell::new(Text::bold(format!("horizontal {h:+.1} mm{}, vertical {v:+.1} mm{}", spread(h, sd.map(|s| s.0)), spread(v, sd.map(|s| s.1))))),
+                Cell::new(Text::bold(format!("horizontal {h:+.1} mm{}, vertical {v:+.1} mm{}", spread(h), spread(v)))),
                 Cell::new(format!("{} and {}: the cup's centre against the other femoral head's, mirrored about the midline (pelvic frame)", dir(h, "lateral", "medial"), dir(v, "higher", "lower"))),
             ]);
         }

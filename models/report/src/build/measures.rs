@@ -107,15 +107,14 @@ pub fn resection_sd_mm(r: &CaseReport) -> Option<f64> {
     Some((u.landmark_sd_mm.powi(2) + along).sqrt())
 }
 
-/// The standard deviations of [`centre_against_other_hip`], mm (horizontal, vertical): the
-/// socket centre's (where the cup is centred) and the other femoral head's, each taken as its
-/// largest per-axis SD (the pelvic frame's turn from the CT's axes is not carried, so no axis is
-/// favoured), added in quadrature. `None` without the plan's intervals.
-pub fn centre_sd_mm(r: &CaseReport) -> Option<(f64, f64)> {
+/// The standard deviation of each component of [`centre_against_other_hip`] (horizontal and
+/// vertical alike), mm: the socket centre's (where the cup is centred) and the other femoral
+/// head's, each taken as its largest per-axis SD (the pelvic frame's turn from the CT's axes is
+/// not carried, so no axis is favoured), added in quadrature. `None` without the plan's intervals.
+pub fn centre_sd_mm(r: &CaseReport) -> Option<f64> {
     let u = &r.plan.as_ref()?.intervals.as_ref()?.inputs;
     let largest = |sd: &[f64; 3]| sd.iter().copied().fold(0.0, f64::max);
-    let sd = largest(&u.socket_centre_sd_mm).hypot(largest(&u.other_head_centre_sd_mm));
-    Some((sd, sd))
+    Some(largest(&u.socket_centre_sd_mm).hypot(largest(&u.other_head_centre_sd_mm)))
 }
 
 /// The planned centre of rotation against the other hip's, mm: (horizontal, positive more
