@@ -57,7 +57,7 @@ fn canal_noise_from_second_differences() {
     };
     assert!(canal_width_sd_mm(&canal(&|i| 25.0 - 0.1 * i as f64, 30)).unwrap() < 1e-12);
     assert!(canal_width_sd_mm(&canal(&|_| 20.0, 2)).is_none());
-    let mut g = Rng(7);
+    let mut g = coxa_core::rng::SplitMix64(7);
     let noise: Vec<f64> = (0..2000).map(|_| 0.5 * g.normal()).collect();
     let s = canal_width_sd_mm(&canal(&|i| 20.0 - 0.02 * i as f64 + noise[i], 2000)).unwrap();
     assert!((s / 0.5 - 1.0).abs() < 4.0 * 1.2 / 2000f64.sqrt(), "{s}");
