@@ -11,6 +11,41 @@ pub(super) struct LooCase {
     unseen_mm: f64,
 }
 
+/// The leave-one-out at the pipeline's cut, 30 mm below the lesser trochanter
+/// ([`gias::LLP26_NECK_SHAFT_MIN_BELOW_LT_MM`]): LLP26's femur model, its 26 training subjects'
+/// weights, and per subject the held-out cut and its prediction (30 posterior samples measured
+/// with coxa's femur landmarks, seed 7). Computed once, on two threads, for the three tests that
+/// read it (the anteversion calibration, the vertex calibration at 30 mm, the fits' budget): the
+/// prediction's fit does not depend on the samples or the measure
+/// (`predict_from_partial_measures` fits first, then samples), so each test reads the fit it
+/// computed itself before, bit for bit, at a third of the cost.
+pub(super) struct Loo30 {
+    model: ShapeModel,
+    subjects: Vec<Vec<f64>>,
+    rows: Vec<(HeldOut, coxa_shape::predict::Prediction)>,
+}
+
+/// [`Loo30`] (rows in the subjects' order), computed by the first test that asks.
+pub(super) fn loo_30mm(dir: &std::path::Path) -> Result<&'static Loo30> {
+    static LOO: std::sync::OnceLock<Result<Loo30, String>> = std::sync::OnceLock::new();
+    let computed = LOO.get_or_init(|| {
+        let compute = || -> Result<Loo30> {
+            let (model, subjects) = gias::llp26_with_subjects(dir, false, &[Llp26Part::Femur], LOO_DIVISIONS)?;
+            let one = |s: usize| -> Result<(usize, HeldOut, coxa_shape::predict::Prediction)> {
+                let c = held_out(&model, &subjects, s, gias::LLP26_NECK_SHAFT_MIN_BELOW_LT_MM)?;
+                let p = coxa_shape::predict::predict_from_partial_measures(&c.model, &c.partial, &c.head_model, &c.head_target, &|m| femur_measures(m, Side::Left), 30, 7, &Default::default())?;
+                Ok((s, c, p))
+            };
+            let mut rows = on_two_threads(subjects.len(), &one)?;
+            rows.sort_by_key(|r| r.0);
+            let rows = rows.into_iter().map(|(_, c, p)| (c, p)).collect();
+            Ok(Loo30 { model, subjects, rows })
+        };
+        compute().map_err(|e| format!("{e:#}"))
+    });
+    computed.as_ref().map_err(|e| anyhow::anyhow!("the 30 mm leave-one-out: {e}"))
+}
+
 /// The LLP26 femur's training subjects (from `projectedWeights`), each left out in turn: the
 /// model rebuilt from the other 25, the subject's own femur (turned by up to 10 deg about each axis)
 /// cut 30 mm below its lesser trochanter, the whole femur predicted from the cut, and the
@@ -28,7 +63,9 @@ fn llp26_leave_one_out_calibrates_the_anteversion_sd() -> Result<()> {
         return Ok(());
     };
     let side = Side::Left;
-    let (model, subjects) = gias::llp26_with_subjects(&dir, false, &[Llp26Part::Femur], LOO_DIVISIONS)?;
+    let t0 = std::time::Instant::now();
+    let loo = loo_30mm(&dir)?;
+    let (model, subjects) = (&loo.model, &loo.subjects);
     assert_eq!(subjects.len(), 26, "LLP26 has 26 training subjects");
     // The subjects' weights have the model's variances (GIAS3 divides by S - 1) and mean 0.
     for k in 0..5 {
@@ -40,12 +77,9 @@ fn llp26_leave_one_out_calibrates_the_anteversion_sd() -> Result<()> {
     let (mut vertex_rms, mut vertex_sd) = (Vec::new(), Vec::new());
     // Neck-shaft angle and offset: (error, posterior SD) of each subject where predicted.
     let mut neck: [Vec<(f64, f64)>; 2] = [Vec::new(), Vec::new()];
-    let t0 = std::time::Instant::now();
-    for s in 0..subjects.len() {
-        let c = held_out(&model, &subjects, s, gias::LLP26_NECK_SHAFT_MIN_BELOW_LT_MM)?;
+    for (s, (c, p)) in loo.rows.iter().enumerate() {
         let truth_deg = c.truth.anteversion_deg.context("a training femur has condyles")?;
         let (full, u, cut_level) = (&c.full, c.up, c.cut_level);
-        let p = coxa_shape::predict::predict_from_partial_measures(&c.model, &c.partial, &c.head_model, &c.head_target, &|m| femur_measures(m, side), 30, 7, &Default::default())?;
         if femur_landmarks(&c.partial, side)?.neck_shaft_angle_deg.is_none() {
             let truth = femur_measures(full, side);
             for k in 0..2 {
@@ -137,8 +171,9 @@ pub(super) struct VertexCase {
 
 /// Leave-one-out over LLP26's training femurs as in
 /// [`llp26_leave_one_out_calibrates_the_anteversion_sd`] (the same turns, cuts `cut_mm` below the
-/// lesser trochanter, the same fit), every vertex's error against its posterior SD; and per
-/// subject whether the fit converged and its rounds. Two threads.
+/// lesser trochanter, the same fit; at 30 mm the shared [`loo_30mm`]), every vertex's error
+/// against its posterior SD; and per subject whether the fit converged and its rounds. Two
+/// threads.
 /// One held-out subject's vertices, and whether its fit converged in how many rounds.
 pub(super) type HeldOutVertices = (Vec<VertexCase>, (bool, usize));
 
@@ -146,24 +181,27 @@ pub(super) type HeldOutVertices = (Vec<VertexCase>, (bool, usize));
 pub(super) type LooVertices = (Vec<VertexCase>, Vec<(bool, usize)>);
 
 pub(super) fn loo_vertices(dir: &std::path::Path, cut_mm: f64) -> Result<LooVertices> {
-    let (model, subjects) = gias::llp26_with_subjects(dir, false, &[Llp26Part::Femur], LOO_DIVISIONS)?;
-    let one = |s: usize| -> Result<HeldOutVertices> {
-        let c = held_out(&model, &subjects, s, cut_mm)?;
-        let p = coxa_shape::predict::predict_from_partial(&c.model, &c.partial, &c.head_model, &c.head_target, &|_| None, 0, 7)?;
+    let of = |c: &HeldOut, p: &coxa_shape::predict::Prediction| -> HeldOutVertices {
         let cases = (0..c.full.vertices().len())
             .map(|v| VertexCase { below_mm: c.cut_level - c.full.vertices()[v].coords.dot(&c.up), error_mm: (p.fit.shape[v] - c.full.vertices()[v]).norm(), sd_mm: p.fit.sd_mm[v] })
             .collect();
-        Ok((cases, (p.fit.converged, p.fit.iterations)))
+        (cases, (p.fit.converged, p.fit.iterations))
     };
-    let n = subjects.len();
-    let halves: Vec<Result<Vec<HeldOutVertices>>> =
-        std::thread::scope(|sc| [0, 1].map(|h| sc.spawn(move || (h..n).step_by(2).map(one).collect::<Result<Vec<_>>>())).map(|t| t.join().expect("a leave-one-out thread panicked")).into());
+    let rows: Vec<HeldOutVertices> = if cut_mm == gias::LLP26_NECK_SHAFT_MIN_BELOW_LT_MM {
+        loo_30mm(dir)?.rows.iter().map(|(c, p)| of(c, p)).collect()
+    } else {
+        let (model, subjects) = gias::llp26_with_subjects(dir, false, &[Llp26Part::Femur], LOO_DIVISIONS)?;
+        let one = |s: usize| -> Result<HeldOutVertices> {
+            let c = held_out(&model, &subjects, s, cut_mm)?;
+            let p = coxa_shape::predict::predict_from_partial(&c.model, &c.partial, &c.head_model, &c.head_target, &|_| None, 0, 7)?;
+            Ok(of(&c, &p))
+        };
+        on_two_threads(subjects.len(), &one)?
+    };
     let (mut cases, mut fits) = (Vec::new(), Vec::new());
-    for h in halves {
-        for (c, f) in h? {
-            cases.extend(c);
-            fits.push(f);
-        }
+    for (c, f) in rows {
+        cases.extend(c);
+        fits.push(f);
     }
     Ok((cases, fits))
 }
@@ -183,14 +221,13 @@ fn llp26_fits_converge_slowly_within_their_budget() -> Result<()> {
     let Some(dir) = installed(gias::LLP26_DIR) else {
         return Ok(());
     };
-    let (model, subjects) = gias::llp26_with_subjects(&dir, false, &[Llp26Part::Femur], LOO_DIVISIONS)?;
+    let loo = loo_30mm(&dir)?;
     // (subject, the pipeline fit's trace, the longer fit converged, its rounds, unseen RMS vertex
     // error of both; the joint-step fit's unseen error, whether it converged, the fit RMS of the
     // joint and of the pipeline's fit)
     type Row = (usize, Vec<(f64, f64)>, bool, usize, f64, f64, (f64, bool, f64, f64));
     let one = |s: usize| -> Result<Row> {
-        let c = held_out(&model, &subjects, s, 30.0)?;
-        let p = coxa_shape::predict::predict_from_partial(&c.model, &c.partial, &c.head_model, &c.head_target, &|_| None, 0, 7)?;
+        let (c, p) = &loo.rows[s];
         let long = c.model.fit_surface(c.partial.vertices(), c.area_mm2, &p.fit.pose, &coxa_shape::SurfaceFitOptions { max_iterations: 200, rigid_rounds: 0, ..Default::default() })?;
         let joint = c.model.fit_surface(c.partial.vertices(), c.area_mm2, &p.fit.pose, &coxa_shape::SurfaceFitOptions { rigid_rounds: 0, joint_steps: true, ..Default::default() })?;
         let unseen: Vec<usize> = (0..c.full.vertices().len()).filter(|&v| c.full.vertices()[v].coords.dot(&c.up) < c.cut_level).collect();
@@ -206,7 +243,7 @@ fn llp26_fits_converge_slowly_within_their_budget() -> Result<()> {
         );
         Ok((s, p.fit.trace.clone(), long.converged, long.iterations, rms(&p.fit.shape), rms(&long.shape), (rms(&joint.shape), joint.converged, joint.rms_mm, p.fit.rms_mm)))
     };
-    let picks: Vec<usize> = (0..subjects.len()).step_by(3).take(8).collect();
+    let picks: Vec<usize> = (0..loo.rows.len()).step_by(3).take(8).collect();
     let picks = &picks;
     let halves: Vec<Result<Vec<_>>> =
         std::thread::scope(|sc| [0, 1].map(|h| sc.spawn(move || picks.iter().skip(h).step_by(2).map(|&s| one(s)).collect::<Result<Vec<_>>>())).map(|t| t.join().expect("a thread panicked")).into());
