@@ -298,7 +298,9 @@ fn no_patient_identity_in_any_output() -> Result<()> {
     ];
     for (args, should_succeed) in &runs {
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let t0 = Instant::now();
         let o = coxa(&a);
+        eprintln!("PHI test: coxa {} took {:.1} s", a[0], t0.elapsed().as_secs_f64());
         assert_eq!(o.status.success(), *should_succeed, "{a:?}: {}", text(&o));
         let printed = [o.stdout.clone(), o.stderr.clone()].concat();
         assert!(leaks(&printed).is_empty(), "{a:?} printed {:?}: {}", leaks(&printed), text(&o));
