@@ -1,6 +1,7 @@
 //! `coxa view PATH`: the bevy viewer on a case folder (or a `coxa plan` folder / its plan.json):
 //! an interactive window with live re-planning and motion playback, or, with `--screenshot`,
-//! one frame rendered without a window (GPU or Mesa's software Vulkan).
+//! one frame rendered without a window (GPU or Mesa's software Vulkan). The case's records are
+//! checked against its manifest and their schemas first ([`coxa_case::checked::case_records`]).
 
 use std::path::PathBuf;
 
@@ -102,6 +103,11 @@ pub fn run(args: &ViewArgs) -> Result<()> {
     for out in [&args.screenshot, &args.window_screenshot].into_iter().flatten() {
         ensure!(!out.exists(), "{} already exists; coxa never overwrites: choose another file", out.display());
     }
+    // Issue 61: the case's records are checked before they are shown or revised, as `pacs push`
+    // and `xray --plan` check them: every file against the manifest's hash, every record against
+    // its schema (an edited plan.json or bone surface is named here, not drawn and certified).
+    let folder = if args.path.is_file() { args.path.parent().unwrap_or(std::path::Path::new(".")) } else { args.path.as_path() };
+    coxa_case::checked::case_records(folder)?;
     if let Some(n) = args.frame_time {
         ensure!((1..=10_000).contains(&n), "--frame-time takes a number of frames, 1..=10000");
         let (case, planes, _) = load_case(&args.path, LoadOptions { ct: !args.no_ct, muscles: !args.no_ct, live: false })?;

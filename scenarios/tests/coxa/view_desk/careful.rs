@@ -168,20 +168,24 @@ fn a_failed_save_leaves_the_case_byte_for_byte() -> Result<()> {
     let out = run("io", &[("COXA_TEST_SAVE_FAIL", "hooked")]);
     refused_window(&out, "io.txt:3: save: an I/O error at hooked (COXA_TEST_SAVE_FAIL); nothing was saved");
     assert_eq!(tree(&parent), before, "the case byte for byte as it was, nothing beside it");
-    // The hook fails: report.json is no case report (edited before the desk opened it).
+    // Records edited before the desk opens the case are refused at once, before any window
+    // (issue 61: the records checked as `pacs push` checks them; until then the desk opened the
+    // case and its save failed): report.json is no case report (its hash is not the manifest's)...
     std::fs::write(case.join("report.json"), b"{\"not\": \"a report\"}")?;
     let before = tree(&parent);
     let out = run("hook", &[]);
-    refused_window(&out, "report.json is not a case report of this coxa");
-    assert_eq!(tree(&parent), before, "the case byte for byte as it was after the hook failed");
+    refused(&out, &format!("{} has 19 bytes, the manifest says", case.join("report.json").display()));
+    assert_eq!(tree(&parent), before, "the case byte for byte as it was after the edited report was refused");
     std::fs::copy(crate::cases::demo_phantom().join("report.json"), case.join("report.json"))?;
-    // A plan.json that is not a plan record (its targets removed): refused before writing.
+    // ... and a plan.json that is not a plan record (its targets removed), the manifest written
+    // again to match it: its schema refuses it.
     let mut plan = read_json(&case.join("plan.json"));
     plan.as_object_mut().unwrap().remove("targets");
     std::fs::write(case.join("plan.json"), serde_json::to_vec_pretty(&plan)?)?;
+    coxa_case::manifest::write(&case)?;
     let before = tree(&parent);
     let out = run("schema", &[]);
-    refused_window(&out, "is not a plan record of this coxa (missing field `targets`)");
+    refused(&out, "is not a plan record of this coxa (missing field `targets`)");
     assert_eq!(tree(&parent), before, "the case byte for byte as it was after a schema-invalid plan");
     Ok(())
 }
