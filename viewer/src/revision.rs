@@ -339,6 +339,10 @@ pub fn save(dir: &Path, stamp: &CaseStamp, automatic: &Evaluation, e: &Evaluatio
     if let Some(file) = stamp.changed(dir)? {
         return Err(ViewError::Changed { path: dir.join(file) });
     }
+    // Issue 60: a save that changes nothing would add a revision equal to the plan it replaces.
+    if current_controls(dir, &automatic.controls) == e.controls {
+        return Err(ViewError::Save { why: "nothing changed since the case's current plan (plan.json), so there is no revision to save; nothing was saved".into() });
+    }
     let plan_path = dir.join("plan.json");
     let bytes = match coxa_io::read_bounded(&plan_path, coxa_io::Bound::TEXT) {
         Ok(b) => b,

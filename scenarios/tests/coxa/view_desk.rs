@@ -183,10 +183,14 @@ fn scripted_save_writes_a_revision_and_undo_restores_the_automatic_plan() -> Res
     let original = std::fs::read(case.join("plan.json"))?;
     let auto: Value = serde_json::from_slice(&original)?;
 
-    // 45/20, saved; both changes taken back, saved again.
-    let out = view_script(&case, tmp.path(), "s1", "set cup_inclination_deg 45\nset cup_anteversion_deg 20\nsave\nundo\nundo\nsave\nquit\n");
-    ok(&out);
+    // 45/20, saved; both changes taken back, saved again; saved once more with nothing changed:
+    // refused (issue 60), the two revisions kept.
+    let out = view_script(&case, tmp.path(), "s1", "set cup_inclination_deg 45\nset cup_anteversion_deg 20\nsave\nundo\nundo\nsave\nsave\nquit\n");
     eprintln!("{}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let line: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+    assert!(line.len() == 1 && line[0].contains("s1.txt:7: save: nothing changed since the case's current plan (plan.json)"), "{err}");
     assert_eq!(std::fs::read(case.join("plans/automatic.json"))?, original, "plans/automatic.json is byte for byte the plan.json it was");
     let rev1 = read_json(&case.join("plans/revision-1.json"));
     let (i, a) = cup_radio(&rev1);
