@@ -42,21 +42,39 @@ pub fn file_name(p: &Path) -> String {
     p.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())
 }
 
-/// Reads a label map that must lie on `ct`'s grid, with its class names.
-/// The map is checked for sides as `coxa anatomy` checks it (a map mirrored left/right gave
-/// false candidates, issue 61).
+/// Reads a label map that must lie on `ct`'s grid, with its class names (`names`, a class file;
+/// default TotalSegmentator's v2 ids): [`read_label_file`], then [`bones_for_search`].
 pub fn read_labels(path: &Path, names: Option<&Path>, ct: &Volume) -> crate::Result<(Array3<u16>, BTreeMap<u16, String>)> {
-    let mut map: LabelMap =
-        if coxa_io::nrrd::is_nrrd_path(path) { coxa_io::nrrd::read_label_map(path) } else { coxa_io::nifti::read_label_map(path) }.with_context(|| format!("--labels {}", path.display()))?;
-    ct.grid().check_same(map.grid(), coxa_anatomy::labels::GRID_TOLERANCE_MM).with_context(|| format!("--labels {}: not on the CT's grid; resample it onto the CT first", path.display()))?;
-    let names: BTreeMap<u16, String> = match names {
-        Some(p) => {
-            let text = coxa_io::read_text_bounded(p, coxa_io::Bound::TEXT).with_context(|| format!("--label-names {}", p.display()))?;
-            let table: ClassTable = coxa_anatomy::labels::parse_class_table(&text).with_context(|| format!("--label-names {}", p.display()))?;
+    let map = read_label_file(path)?;
+    let table_what = names.map(|p| format!("--label-names {}", p.display())).unwrap_or_default();
+    let table = names.map(|p| read_class_table(p, &table_what)).transpose()?;
+    bones_for_search(map, table.as_ref().map(|t| (t, table_what.as_str())), ct, &format!("--labels {}", path.display()))
+}
+
+/// A class file (`--label-names`: JSON `{"25": "sacrum", ...}`, or a `.ctbl`); `what` names it in errors.
+pub fn read_class_table(path: &Path, what: &str) -> crate::Result<ClassTable> {
+    let text = coxa_io::read_text_bounded(path, coxa_io::Bound::TEXT).with_context(|| what.to_string())?;
+    Ok(coxa_anatomy::labels::parse_class_table(&text).with_context(|| what.to_string())?)
+}
+
+/// A label map file (NIfTI or NRRD) as `--labels` reads it.
+pub fn read_label_file(path: &Path) -> crate::Result<LabelMap> {
+    Ok(if coxa_io::nrrd::is_nrrd_path(path) { coxa_io::nrrd::read_label_map(path) } else { coxa_io::nifti::read_label_map(path) }.with_context(|| format!("--labels {}", path.display()))?)
+}
+
+/// The bones of `map` to search, with their names: `map` must lie on `ct`'s grid; its ids are named
+/// by `table` (a class table and what it is called in errors) or, without one, by
+/// TotalSegmentator's v2 ids (the map's own class names are not used, as the program does not
+/// use a file's); the map is checked for sides as `coxa anatomy` checks it (a map mirrored
+/// left/right gave false candidates, issue 61). `what` names the map in errors.
+pub fn bones_for_search(mut map: LabelMap, table: Option<(&ClassTable, &str)>, ct: &Volume, what: &str) -> crate::Result<(Array3<u16>, BTreeMap<u16, String>)> {
+    ct.grid().check_same(map.grid(), coxa_anatomy::labels::GRID_TOLERANCE_MM).with_context(|| format!("{what}: not on the CT's grid; resample it onto the CT first"))?;
+    let names: BTreeMap<u16, String> = match table {
+        Some((table, table_what)) => {
             // The table checked against the map as `coxa anatomy` checks it (one code): an id it
             // does not name (another task's table: TotalSegmentator's MR table for a CT map
             // named only "humerus" and "scapula", issue 61) is refused, and its names take coxa's ids.
-            map = coxa_anatomy::labels::import_label_map(map, &table).with_context(|| format!("--labels {} with --label-names {}", path.display(), p.display()))?;
+            map = coxa_anatomy::labels::import_label_map(map, table).with_context(|| format!("{what} with {table_what}"))?;
             map.classes().iter().map(|(id, n)| (id, n.to_string())).collect()
         }
         None => {
@@ -65,18 +83,19 @@ pub fn read_labels(path: &Path, names: Option<&Path>, ct: &Volume) -> crate::Res
             names
         }
     };
-    coxa_anatomy::bone_check::check_label_sides(&map).with_context(|| format!("--labels {}", path.display()))?;
+    coxa_anatomy::bone_check::check_label_sides(&map).with_context(|| what.to_string())?;
     Ok(lesions::bones_of(&map, &names))
 }
 
-/// Runs the classical search on the label map's bones (`labels`, read from `labels_path`) or on a
-/// threshold mask; returns what it found and where the bones came from.
+/// Runs the classical search on the label map's bones (`labels`, read from `labels_path`: `None`
+/// for a map handed over in memory) or on a threshold mask; returns what it found and where the
+/// bones came from.
 pub fn search(ct: &Volume, labels: Option<(&Array3<u16>, &BTreeMap<u16, String>)>, labels_path: Option<&Path>) -> crate::Result<(Detection, String)> {
     let settings = LesionSettings::default();
     let (owned, bones_from);
     let (bones, names) = match labels {
         Some((b, n)) => {
-            bones_from = format!("label map {}", labels_path.map(file_name).unwrap_or_default());
+            bones_from = format!("label map {}", labels_path.map_or_else(|| IN_MEMORY.to_string(), file_name));
             if !b.iter().any(|l| *l != 0) {
                 bail!(
                     "the label map{} holds no bone (TotalSegmentator's vertebrae, sacrum, hips, femurs, ribs...): give a label map with bones, or none for a threshold mask",
@@ -114,15 +133,29 @@ pub fn record(d: &Detection, ct_name: &str, bones_from: &str) -> serde_json::Val
     })
 }
 
-/// Writes `lesions.json` and `lesions.nii.gz` into `dir` (which exists).
-pub fn write(dir: &Path, ct: &Volume, d: &Detection, ct_name: &str, bones_from: &str) -> crate::Result<()> {
+/// What a search's record names a CT or a label map handed over in memory by (a file is named by
+/// its file name).
+pub const IN_MEMORY: &str = "(in memory)";
+
+/// The lesions as a label map on `ct`'s grid (0 none, else the lesion's id, named
+/// `lesion_ID_KIND`): what `lesions.nii.gz` holds.
+pub fn lesion_map(ct: &Volume, d: &Detection) -> crate::Result<LabelMap> {
     let mut classes = ClassTable::new();
     for l in &d.lesions {
         classes.insert(l.id, format!("lesion_{}_{}", l.id, serde_json::to_value(l.kind)?.as_str().unwrap_or("")));
     }
-    let map = LabelMap::new(ct.grid().clone(), d.map.clone(), classes)?;
-    coxa_io::nifti::write_label_map(&map, &dir.join(MAP))?;
-    let text = crate::stamp::text("lesions", &record(d, ct_name, bones_from))? + "\n";
+    Ok(LabelMap::new(ct.grid().clone(), d.map.clone(), classes)?)
+}
+
+/// The text of `lesions.json` (the stamped [`record`]).
+pub fn json_text(d: &Detection, ct_name: &str, bones_from: &str) -> crate::Result<String> {
+    Ok(crate::stamp::text("lesions", &record(d, ct_name, bones_from))? + "\n")
+}
+
+/// Writes `lesions.json` and `lesions.nii.gz` into `dir` (which exists).
+pub fn write(dir: &Path, ct: &Volume, d: &Detection, ct_name: &str, bones_from: &str) -> crate::Result<()> {
+    coxa_io::nifti::write_label_map(&lesion_map(ct, d)?, &dir.join(MAP))?;
+    let text = json_text(d, ct_name, bones_from)?;
     std::fs::write(dir.join(JSON), text).with_context(|| format!("cannot write {}", dir.join(JSON).display()))?;
     Ok(())
 }

@@ -688,16 +688,23 @@ class LesionsResult(LesionsRecord):
 def lesions(ct: Union[PathLike, Volume], *, labels: Union[PathLike, LabelMap, None] = None, label_names: Optional[PathLike] = None, out: Optional[PathLike] = None) -> LesionsResult:
     """Bone metastasis candidates (``coxa lesions``) on a CT: in the bones of ``labels``
     (TotalSegmentator ids, or names from ``label_names``), else in a whole-skeleton threshold
-    mask. ``out`` keeps the folder (lesions.json, lesions.nii.gz, lesions_seg.dcm)."""
-    with _Scratch(out, "lesions") as s:
-        argv = ["lesions", "--ct", s.file(ct, "ct")]
-        if labels is not None:
-            argv += ["--labels", s.file(labels, "labels")]
-        argv += _flags({"label_names": label_names, "out": s.path})
-        _coxa.command(argv)
-        r = LesionsResult(_read(s.path / "lesions.json"))
-        object.__setattr__(r, "map", read_label_map(s.path / "lesions.nii.gz"))
-        return r
+    mask. ``ct`` and ``labels`` are files (a DICOM folder too) or a :class:`Volume` and a
+    :class:`LabelMap`, handed to coxa in memory (issue 58: no scratch file, no command line; the
+    map's own class names are not used, as the program does not use a file's: its ids are
+    TotalSegmentator's or ``label_names``'). ``out`` (a new folder) also writes what the program
+    writes there (lesions.json, lesions.nii.gz, and for a DICOM CT lesions_seg.dcm); without it
+    nothing is written."""
+    text, ids, spacing, origin, direction, classes = _coxa.lesions(
+        ct=_volume_parts(ct) if isinstance(ct, Volume) else None,
+        ct_path=None if isinstance(ct, Volume) else os.fspath(ct),
+        labels=_label_parts(labels) if isinstance(labels, LabelMap) else None,
+        labels_path=None if labels is None or isinstance(labels, LabelMap) else os.fspath(labels),
+        label_names=None if label_names is None else os.fspath(label_names),
+        out=None if out is None else os.fspath(out),
+    )
+    r = LesionsResult(json.loads(text))
+    object.__setattr__(r, "map", LabelMap(ids, spacing, origin, direction, dict(classes)))
+    return r
 
 
 def run(scenario: PathLike, out: PathLike, **options: Any) -> SummaryRecord:

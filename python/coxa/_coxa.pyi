@@ -81,6 +81,15 @@ def radiomics(
     params: Optional[_Path] = None,
     model: Optional[_Path] = None,
 ) -> str: ...
+def lesions(
+    *,
+    ct: Optional[Tuple[npt.NDArray[Any], Sequence[float], Sequence[float], Sequence[float]]] = None,
+    ct_path: Optional[_Path] = None,
+    labels: Optional[Tuple[npt.NDArray[np.uint16], Sequence[float], Sequence[float], Sequence[float], List[Tuple[int, str]]]] = None,
+    labels_path: Optional[_Path] = None,
+    label_names: Optional[_Path] = None,
+    out: Optional[_Path] = None,
+) -> Tuple[str, npt.NDArray[np.uint16], List[float], List[float], List[float], List[Tuple[int, str]]]: ...
 def rom(
     *,
     meshes: List[Tuple[str, Optional[_Path], Optional[Tuple[npt.NDArray[np.float64], npt.NDArray[np.uint32]]]]] = ...,

@@ -13,6 +13,8 @@
 //!   a callable (the library's call, no command line);
 //! - [`segment::segment`]: `coxa segment` on a CT array, the label map and the uncertainty
 //!   handed back as arrays;
+//! - [`lesions::lesions`]: `coxa lesions` (classical) on a CT array and a label map array, the
+//!   record and the lesions' label map handed back;
 //! - [`command`]: one `coxa` command run in this process with the command line's own argument
 //!   parser and code (`coxa_scenarios::cli`), so that a result equals the program's;
 //! - [`validate`]: a record (plan.json, anatomy.json, ...) read back into coxa's own type;
@@ -24,6 +26,7 @@
 use std::path::PathBuf;
 
 mod anatomy;
+mod lesions;
 mod logging;
 mod meshes;
 mod plan;
@@ -363,6 +366,7 @@ fn _coxa(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(plan::plan, m)?)?;
     m.add_function(wrap_pyfunction!(segment::segment, m)?)?;
     m.add_function(wrap_pyfunction!(radiomics::radiomics, m)?)?;
+    m.add_function(wrap_pyfunction!(lesions::lesions, m)?)?;
     m.add_function(wrap_pyfunction!(anatomy::anatomy, m)?)?;
     m.add_function(wrap_pyfunction!(rom::rom, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;

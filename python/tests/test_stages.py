@@ -161,6 +161,30 @@ def test_lesions_equal_the_programs(tmp_path, coxa_bin, capfd):
     assert int(r.map.array.max()) == len(r.lesions)
     with pytest.raises(coxa.InputError, match="already exists"):
         coxa.lesions(ct, labels=seg, out=tmp_path / "l")
+    # The same CT and label map as arrays, handed to coxa in memory (issue 58): the same record but
+    # for the inputs' names, the same map, and no file written (strace, as for coxa.radiomics).
+    script = tmp_path / "arrays.py"
+    script.write_text(
+        "import json, coxa, numpy\n"
+        f"v, m = coxa.read_volume({str(ct)!r}), coxa.read_label_map({str(seg)!r})\n"
+        "r = coxa.lesions(v, labels=m)\n"
+        f"open({str(tmp_path / 'arrays.json')!r}, 'x').write(json.dumps(r.to_dict()))\n"
+        f"numpy.save({str(tmp_path / 'map.npy')!r}, r.map.array)\n"
+    )
+    log = tmp_path / "strace.log"
+    traced = ["strace", "-f", "-qq", "-y", "-e", f"trace={WRITING_CALLS}", "-o", str(log), sys.executable, "-B", str(script)]
+    run = subprocess.run(traced, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    kept = (tmp_path / "arrays.json", tmp_path / "map.npy")
+    written = written_paths(log.read_text(), tmp_path)
+    outside = sorted(str(p) for p in written if p not in kept and not any(a == p or a in p.parents for a in (Path("/dev"), Path("/proc"))))
+    assert not outside, f"coxa.lesions on arrays wrote {outside}"
+    arrays = strip(json.loads((tmp_path / "arrays.json").read_text()))
+    assert (arrays.pop("ct"), arrays.pop("bones")) == ("(in memory)", "label map (in memory)")
+    files = strip(r.to_dict())
+    assert files.pop("ct") == "example_ct.nii.gz" and files.pop("bones") == "label map example_seg_fast_force_split.nii.gz"
+    assert arrays == files, "the arrays' lesions are the files'"
+    assert np.array_equal(np.load(tmp_path / "map.npy"), r.map.array)
 
 
 # The calls that create, replace or remove a file or folder, as strace names them.
