@@ -54,12 +54,12 @@ pub fn read_labels(path: &Path, names: Option<&Path>, ct: &Volume) -> crate::Res
 /// A class file (`--label-names`: JSON `{"25": "sacrum", ...}`, or a `.ctbl`); `what` names it in errors.
 pub fn read_class_table(path: &Path, what: &str) -> crate::Result<ClassTable> {
     let text = coxa_io::read_text_bounded(path, coxa_io::Bound::TEXT).with_context(|| what.to_string())?;
-    Ok(coxa_anatomy::labels::parse_class_table(&text).with_context(|| what.to_string())?)
+    coxa_anatomy::labels::parse_class_table(&text).with_context(|| what.to_string())
 }
 
 /// A label map file (NIfTI or NRRD) as `--labels` reads it.
 pub fn read_label_file(path: &Path) -> crate::Result<LabelMap> {
-    Ok(if coxa_io::nrrd::is_nrrd_path(path) { coxa_io::nrrd::read_label_map(path) } else { coxa_io::nifti::read_label_map(path) }.with_context(|| format!("--labels {}", path.display()))?)
+    if coxa_io::nrrd::is_nrrd_path(path) { coxa_io::nrrd::read_label_map(path) } else { coxa_io::nifti::read_label_map(path) }.with_context(|| format!("--labels {}", path.display()))
 }
 
 /// The bones of `map` to search, with their names: `map` must lie on `ct`'s grid; its ids are named
