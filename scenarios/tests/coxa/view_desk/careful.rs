@@ -149,6 +149,16 @@ fn save_refuses_when_any_input_the_manifest_lists_changed() -> Result<()> {
         let k = b.len() - 1;
         b[k] ^= 1;
     });
+    // Opened again, the case with the edited bone is refused before any window (issue 61: the
+    // records checked against the manifest), nothing changed; the inputs.json edit on a fresh copy.
+    let before = tree(&case);
+    let quit = tmp.path().join("quit.txt");
+    std::fs::write(&quit, "quit\n")?;
+    let out = coxa(&["view", case.to_str().unwrap(), "--script", quit.to_str().unwrap()]);
+    refused(&out, &format!("{} has changed since the case finished (SHA-256 differs)", case.join(&bone).display()));
+    assert_eq!(tree(&case), before);
+    let case = tmp.path().join("case-2");
+    copy_case(crate::cases::demo_phantom(), &case);
     edited_while_open(&case, tmp.path(), "inputs.json", |b| b.extend_from_slice(b" "));
     Ok(())
 }
@@ -182,6 +192,7 @@ fn a_failed_save_leaves_the_case_byte_for_byte() -> Result<()> {
     let mut plan = read_json(&case.join("plan.json"));
     plan.as_object_mut().unwrap().remove("targets");
     std::fs::write(case.join("plan.json"), serde_json::to_vec_pretty(&plan)?)?;
+    std::fs::remove_file(case.join("manifest.json"))?;
     coxa_case::manifest::write(&case)?;
     let before = tree(&parent);
     let out = run("schema", &[]);
