@@ -196,7 +196,7 @@ fn a_failed_save_leaves_the_case_byte_for_byte() -> Result<()> {
     coxa_case::manifest::write(&case)?;
     let before = tree(&parent);
     let out = run("schema", &[]);
-    refused(&out, "is not a plan record of this coxa (missing field `targets`)");
+    refused(&out, "plan.json is not a plan record of this coxa (plan.schema.json): missing field `targets`");
     assert_eq!(tree(&parent), before, "the case byte for byte as it was after a schema-invalid plan");
     Ok(())
 }
