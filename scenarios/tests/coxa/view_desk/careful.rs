@@ -58,18 +58,50 @@ fn refused_window(out: &Output, says: &str) -> String {
     refused_in(out, says, true)
 }
 
-/// `coxa view` with a script, its environment extended by `env`, started (not waited for).
-fn spawn_view(case: &Path, dir: &Path, name: &str, script: &str, env: &[(&str, &str)]) -> std::process::Child {
+/// `coxa view` with a script, its environment extended by `env`, started (not waited for) under
+/// xvfb-run in a process group of its own ([`ViewRun`]).
+fn spawn_view(case: &Path, dir: &Path, name: &str, script: &str, env: &[(&str, &str)]) -> ViewRun {
+    use std::os::unix::process::CommandExt;
     std::fs::write(dir.join(format!("{name}.txt")), script).unwrap();
     let mut c = Command::new("xvfb-run");
     c.args(["-a", "-s", "-screen 0 1280x800x24", env!("CARGO_BIN_EXE_coxa"), "view", case.to_str().unwrap(), "--width", "1100", "--height", "720", "--script", &format!("{name}.txt")])
         .current_dir(dir)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::piped())
+        .process_group(0);
     for (k, v) in env {
         c.env(k, v);
     }
-    c.spawn().expect("xvfb-run runs")
+    let child = c.spawn().expect("xvfb-run runs");
+    let group = child.id();
+    ViewRun(Some(child), group)
+}
+
+/// A desk run of [`spawn_view`]: xvfb-run, the X server it starts and coxa, in one process group
+/// that is stopped when the run is dropped. xvfb-run does not always stop its X server when coxa
+/// is killed or fails: six or seven were left running after each CI run, holding CI's lock file
+/// open so that the next `.ci/run` on the machine waited for them (stop 71).
+struct ViewRun(Option<std::process::Child>, u32);
+
+impl ViewRun {
+    fn child(&mut self) -> &mut std::process::Child {
+        self.0.as_mut().expect("the run's process")
+    }
+
+    /// Waits for the run and its output (the group is stopped after).
+    fn output(mut self) -> Output {
+        self.0.take().expect("the run's process").wait_with_output().expect("xvfb-run's output")
+    }
+}
+
+impl Drop for ViewRun {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = Command::new("kill").args(["-TERM", "--", &format!("-{}", self.1)]).stderr(Stdio::null()).status();
+    }
 }
 
 #[test]
@@ -115,16 +147,16 @@ fn edited_while_open(case: &Path, dir: &Path, rel: &str, edit: fn(&mut Vec<u8>))
     let marker = dir.join(format!("open-{}.png", rel.replace('/', "-")));
     let name = format!("edit-{}", rel.replace('/', "-"));
     let script = format!("screenshot {}\nset cup_inclination_deg 45\nsave\nquit\n", marker.file_name().unwrap().to_string_lossy());
-    let mut child = spawn_view(case, dir, &name, &script, &[]);
+    let mut run = spawn_view(case, dir, &name, &script, &[]);
     while !marker.is_file() {
-        assert!(child.try_wait().unwrap().is_none(), "the viewer ended before its first picture");
+        assert!(run.child().try_wait().unwrap().is_none(), "the viewer ended before its first picture");
         std::thread::sleep(Duration::from_millis(20));
     }
     let mut bytes = std::fs::read(case.join(rel)).unwrap();
     edit(&mut bytes);
     std::fs::write(case.join(rel), &bytes).unwrap();
     let before = tree(case);
-    let out = child.wait_with_output().unwrap();
+    let out = run.output();
     let line = refused_window(&out, &format!("{name}.txt:3: {} changed on disk since the viewer opened the case; nothing was saved", case.join(rel).display()));
     eprintln!("{rel}: {line}");
     assert_eq!(tree(case), before, "the edit kept, nothing saved");
@@ -172,7 +204,7 @@ fn a_failed_save_leaves_the_case_byte_for_byte() -> Result<()> {
     let parent = tmp.path().join("cases");
     let case = parent.join("case");
     copy_case(crate::cases::demo_phantom(), &case);
-    let run = |name: &str, env: &[(&str, &str)]| spawn_view(&case, tmp.path(), name, "set cup_inclination_deg 45\nset cup_anteversion_deg 20\nsave\nquit\n", env).wait_with_output().unwrap();
+    let run = |name: &str, env: &[(&str, &str)]| spawn_view(&case, tmp.path(), name, "set cup_inclination_deg 45\nset cup_anteversion_deg 20\nsave\nquit\n", env).output();
     // An I/O error once everything is written, before the swap.
     let before = tree(&parent);
     let out = run("io", &[("COXA_TEST_SAVE_FAIL", "hooked")]);
@@ -228,7 +260,7 @@ fn a_save_killed_at_any_step_leaves_the_old_case_or_the_new_one_whole() -> Resul
     copy_case(crate::cases::demo_phantom(), &reference);
     let mut implants_of = BTreeMap::new();
     implants_of.insert(0, tree(&reference.join("implants")));
-    ok(&spawn_view(&reference, tmp.path(), "reference", script, &[]).wait_with_output()?);
+    ok(&spawn_view(&reference, tmp.path(), "reference", script, &[]).output());
     implants_of.insert(1, tree(&reference.join("implants")));
     assert_ne!(implants_of[&0], implants_of[&1], "the revision moved the cup");
     assert_eq!(whole_revision(&reference, &implants_of), 1);
@@ -236,8 +268,8 @@ fn a_save_killed_at_any_step_leaves_the_old_case_or_the_new_one_whole() -> Resul
         let parent = tmp.path().join(point);
         let case = parent.join("case");
         copy_case(crate::cases::demo_phantom(), &case);
-        let mut child = spawn_view(&case, tmp.path(), point, script, &[("COXA_TEST_SAVE_PAUSE", point)]);
-        let stderr = child.stderr.take().unwrap();
+        let mut run = spawn_view(&case, tmp.path(), point, script, &[("COXA_TEST_SAVE_PAUSE", point)]);
+        let stderr = run.child().stderr.take().unwrap();
         let mut pid = None;
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(rest) = line.strip_prefix(&format!("save paused at {point} (pid ")) {
@@ -247,7 +279,8 @@ fn a_save_killed_at_any_step_leaves_the_old_case_or_the_new_one_whole() -> Resul
         }
         let pid = pid.unwrap_or_else(|| panic!("the save never reached {point}"));
         let killed = Command::new("kill").args(["-KILL", &pid]).status();
-        child.wait()?;
+        run.child().wait()?;
+        drop(run);
         assert!(killed?.success(), "kill -KILL {pid}");
         let n = whole_revision(&case, &implants_of);
         let left: Vec<String> = std::fs::read_dir(&parent)?.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n != "case").collect();
@@ -255,7 +288,7 @@ fn a_save_killed_at_any_step_leaves_the_old_case_or_the_new_one_whole() -> Resul
         assert_eq!(n, u64::from(k >= 4), "killed at {point}: the swap is the one step that makes the revision");
         // The next save clears the leftovers (coxa's marker, its process gone) and saves.
         if k % 2 == 0 || k == 5 {
-            ok(&spawn_view(&case, tmp.path(), &format!("{point}-again"), "set cup_inclination_deg 46\nsave\nquit\n", &[]).wait_with_output()?);
+            ok(&spawn_view(&case, tmp.path(), &format!("{point}-again"), "set cup_inclination_deg 46\nsave\nquit\n", &[]).output());
             let after: Vec<String> = std::fs::read_dir(&parent)?.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
             assert_eq!(after, ["case"], "after the next save at {point}");
             coxa_case::manifest::verify(&case)?;
