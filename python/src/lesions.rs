@@ -56,6 +56,9 @@ pub fn lesions<'py>(
             }
             _ => return Err(Failure::Argument("give the CT once: as an array (a Volume) or as a file".into())),
         };
+        if label_names.is_some() && given_labels.is_none() && labels_path.is_none() {
+            return Err(Failure::Argument("label_names names the ids of a label map: give labels too".into()));
+        }
         let table_what = label_names.as_ref().map(|p| format!("label_names {}", p.display())).unwrap_or_default();
         let table = label_names.as_deref().map(|p| read_class_table(p, &table_what)).transpose().map_err(anyhow::Error::from)?;
         let map = match (given_labels, &labels_path) {
@@ -64,9 +67,6 @@ pub fn lesions<'py>(
             (None, None) => None,
             (Some(_), Some(_)) => return Err(Failure::Argument("give the label map once: as an array (a LabelMap) or as a file".into())),
         };
-        if map.is_none() && label_names.is_some() {
-            return Err(Failure::Argument("label_names names the ids of a label map: give labels too".into()));
-        }
         let bones = map.map(|(m, what)| bones_for_search(m, table.as_ref().map(|t| (t, table_what.as_str())), &ct, &what)).transpose().map_err(anyhow::Error::from)?;
         let (detection, bones_from) = search(&ct, bones.as_ref().map(|(b, n)| (b, n)), labels_path.as_deref()).map_err(anyhow::Error::from)?;
         if let Some(out) = &out {

@@ -339,10 +339,6 @@ pub fn save(dir: &Path, stamp: &CaseStamp, automatic: &Evaluation, e: &Evaluatio
     if let Some(file) = stamp.changed(dir)? {
         return Err(ViewError::Changed { path: dir.join(file) });
     }
-    // Issue 60: a save that changes nothing would add a revision equal to the plan it replaces.
-    if current_controls(dir, &automatic.controls) == e.controls {
-        return Err(ViewError::Save { why: "nothing changed since the case's current plan (plan.json), so there is no revision to save; nothing was saved".into() });
-    }
     let plan_path = dir.join("plan.json");
     let bytes = match coxa_io::read_bounded(&plan_path, coxa_io::Bound::TEXT) {
         Ok(b) => b,
@@ -352,6 +348,10 @@ pub fn save(dir: &Path, stamp: &CaseStamp, automatic: &Evaluation, e: &Evaluatio
         Err(source) => return Err(ViewError::CaseRead { path: plan_path, source }),
     };
     let current: Value = serde_json::from_slice(&bytes).map_err(|source| ViewError::CaseJson { path: plan_path.clone(), source })?;
+    // Issue 60: a save that changes nothing would add a revision equal to the plan it replaces.
+    if controls_of(&current, &automatic.controls) == e.controls {
+        return Err(ViewError::Save { why: "nothing changed since the case's current plan (plan.json), so there is no revision to save; nothing was saved".into() });
+    }
     // The plan being replaced goes into plans/.
     let previous = current["revision"]["number"].as_u64();
     let kept = match previous {
@@ -426,9 +426,13 @@ pub fn save(dir: &Path, stamp: &CaseStamp, automatic: &Evaluation, e: &Evaluatio
 /// `revision` block applied (unchanged when plan.json is the automatic plan).
 pub fn current_controls(dir: &Path, automatic: &Controls) -> Controls {
     let plan: Option<Value> = std::fs::read(dir.join("plan.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    plan.map_or(*automatic, |p| controls_of(&p, automatic))
+}
+
+/// The controls of the plan record `plan`: `automatic` with its `revision` block's changes applied.
+fn controls_of(plan: &Value, automatic: &Controls) -> Controls {
     let mut c = *automatic;
-    let changed = plan.as_ref().and_then(|p| p["revision"]["changed"].as_array().cloned()).unwrap_or_default();
-    for ch in changed {
+    for ch in plan["revision"]["changed"].as_array().into_iter().flatten() {
         if let (Some(k), Some(to)) = (ch["field"].as_str().and_then(Control::parse), ch["to"].as_f64()) {
             c = k.set(&c, to);
         }

@@ -30,7 +30,7 @@ fn resampling_equals_skimage_and_scipy_as_nnunet_calls_them() {
         ([7, 8, 9], [1.0, 1.0, 1.0], [1.0, 0.999, 1.0], r(3, 0, None), "equal shapes: no resampling"),
     ];
     for (shape, cur, new, res, what) in cases {
-        let x = Array3::from_shape_fn(shape, |(k, j, i)| ((k as f64 * 0.7).sin() * 300.0 + (j * i) as f64 + rng.unit() * 80.0 - 40.0) as f32);
+        let x = Array3::from_shape_fn(shape, |(k, j, i)| ((k as f64 * 0.7).sin() * 300.0 + (j * i) as f64 + rng.next_f64() * 80.0 - 40.0) as f32);
         let new_shape = compute_new_shape(shape, cur, new);
         let ours = resample_channel(x.view(), new_shape, cur, new, &res);
         assert_eq!(ours.shape(), &new_shape[..], "{what}");

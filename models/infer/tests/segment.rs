@@ -13,7 +13,7 @@ fn config() -> SessionConfig {
 /// A volume at the card's 4 mm with random integer HU over the whole clip range and beyond.
 fn random_ct(size: [usize; 3], seed: u64) -> coxa_core::Volume {
     let mut rng = Rng(seed);
-    let vals: Vec<f32> = (0..size.iter().product::<usize>()).map(|_| (-1200.0 + 3000.0 * rng.unit()).round() as f32).collect();
+    let vals: Vec<f32> = (0..size.iter().product::<usize>()).map(|_| (-1200.0 + 3000.0 * rng.next_f64()).round() as f32).collect();
     volume(size, 4.0, |i, j, k| vals[(k * size[1] + j) * size[0] + i])
 }
 
@@ -201,7 +201,7 @@ fn mirroring_disagreement_is_uncertainty() {
     // A varying image: the members disagree, so the mirrored entropy differs from one member's
     // almost everywhere.
     let mut rng = Rng(5);
-    let vals: Vec<f32> = (0..24 * 24 * 24).map(|_| rng.unit() as f32).collect();
+    let vals: Vec<f32> = (0..24 * 24 * 24).map(|_| rng.next_f64() as f32).collect();
     let ct = volume([24, 24, 24], 1.0, |i, j, k| vals[(k * 24 + j) * 24 + i]);
     let seg = segment(&mut model, &ct, &InferenceOptions { mirror_axes: vec![0, 1, 2], ..Default::default() }).unwrap();
     let single = segment(&mut model, &ct, &InferenceOptions::default()).unwrap();

@@ -12,7 +12,7 @@ use crate::common::{Rng, card, max_differences, models_dir, peer_python, read_f3
 fn compare(name: &str, shape: [usize; 5], scale: f32) -> f32 {
     let py = peer_python().expect("checked by the caller");
     let mut rng = Rng(15 + name.len() as u64);
-    let x = Array5::from_shape_fn(shape, |_| ((rng.unit() * 2.0 - 1.0) as f32) * scale);
+    let x = Array5::from_shape_fn(shape, |_| ((rng.next_f64() * 2.0 - 1.0) as f32) * scale);
     let config = SessionConfig { intra_threads: 1, ..Default::default() };
     let mut model = Model::load(&card(name), &config).unwrap();
     let ours = model.run(x.view()).unwrap();

@@ -20,7 +20,7 @@ fn window_equals_nnunet_algorithm_in_python() {
     // [C, k, j, i]: larger than the 32 patch (overlapping tiles, uneven steps), and smaller along
     // two axes (zero padding, odd difference).
     for (shape, mirror) in [([1, 40, 37, 45], vec![]), ([1, 40, 37, 45], vec![0, 1, 2]), ([1, 21, 40, 29], vec![1, 2])] {
-        let image = Array4::from_shape_fn(shape, |_| (rng.unit() * 4.0 - 2.0) as f32);
+        let image = Array4::from_shape_fn(shape, |_| (rng.next_f64() * 4.0 - 2.0) as f32);
         let options = InferenceOptions { mirror_axes: mirror.clone(), window: WindowOptions { batch_size: 2, ..Default::default() }, ..Default::default() };
         let (ours, _, members, _) = predict(&mut model, image.view(), &options).unwrap();
 

@@ -23,7 +23,7 @@ fn image(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
         let x = c as f64 / cols as f64;
         let y = r as f64 / rows as f64;
         let band = if (x - 0.3 - 0.2 * y).abs() < 0.08 { 0.5 } else { 0.0 };
-        (0.2 + 0.3 * y + band + 0.1 * rng.unit()).min(1.0) as f32
+        (0.2 + 0.3 * y + band + 0.1 * rng.next_f64()).min(1.0) as f32
     })
 }
 

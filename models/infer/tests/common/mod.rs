@@ -69,21 +69,8 @@ pub fn peer_python_importing(modules: &str) -> Option<PathBuf> {
     None
 }
 
-/// A small deterministic generator (SplitMix64) for test inputs.
-pub struct Rng(pub u64);
-impl Rng {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+/// The tests' deterministic generator: coxa's own SplitMix64 (the same sequence bit for bit).
+pub use coxa_core::rng::SplitMix64 as Rng;
 
 /// An axis-aligned CT of `size` (`[i, j, k]`) voxels of `spacing_mm` with integer HU from `f`.
 pub fn volume(size: [usize; 3], spacing_mm: f64, f: impl Fn(usize, usize, usize) -> f32) -> Volume {
