@@ -47,7 +47,7 @@
 //! (libFuzzer's default `-max_len`). The slowest input of a run is kept as
 //! `target/fuzz-crashes/TARGET-slowest.EXT` for inspection.
 //!
-//! **Budget.** `COXA_FUZZ_SECONDS` per target (default 8 s in `cargo test`) and, when set,
+//! **Budget.** `COXA_FUZZ_SECONDS` per target (default 3 s in `cargo test`) and, when set,
 //! `COXA_FUZZ_RUNS`: the run ends at whichever comes first.
 
 #![allow(dead_code, reason = "each test binary uses part of the engine")]

@@ -1,6 +1,7 @@
 //! Fuzz targets for coxa's readers (issue 16), on stable Rust: see `engine.rs` for the method
 //! and why. Each target replays its committed crash cases (`tests/corpus/fuzz/NAME/`) and then
-//! mutates its seeds for `COXA_FUZZ_SECONDS` (default 8 s per target in `cargo test`).
+//! mutates its seeds for `COXA_FUZZ_SECONDS` (default 3 s per target in `cargo test`: a regression
+//! check of every reader in CI; the search for new failures is the coverage-guided run below).
 //!
 //! The long, coverage-guided run by hand (release build with SanitizerCoverage, one process per
 //! target; see `scripts/fuzz`):
@@ -66,7 +67,7 @@ fn go(target: Target<'_>, seed: u64) {
     engine::quiet_panics();
     coxa_io::Limits::set_process_max_bytes(2_000_000_000);
     let corpus = corpus(&root().join("tests/corpus/fuzz").join(target.name));
-    let report = fuzz(&target, &corpus, budget(8.0), seed, &crash_dir());
+    let report = fuzz(&target, &corpus, budget(3.0), seed, &crash_dir());
     check(&report);
     assert!(engine::peak_rss_bytes() < 2 << 30, "peak memory {} MB is over 2 GB", engine::peak_rss_bytes() >> 20);
 }
