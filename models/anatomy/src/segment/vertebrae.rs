@@ -37,7 +37,34 @@ pub(crate) struct LumbarCut {
 /// Removes the lumbar spine from the sacrum class of `class` (see the module docs). `seeds` are
 /// the sacrum's seed voxels (class [`class::SACRUM`]). `None` (and nothing removed) when no
 /// sacrum voxel faces a hip bone: without sacroiliac joints there is no level to cut at.
+///
+/// Works in the sacrum's bounding box grown by the sacroiliac reach (and one voxel): every step
+/// gives there what it gives on the whole lattice (hip voxels farther than the reach do not count,
+/// the box's rim is background that reaches the lattice's sides, and components are numbered in
+/// the same order), at a fraction of the cost on a CT from the pelvis to the knees.
 pub(crate) fn drop_lumbar(lat: &Lattice, class: &mut [u8], seeds: &[u8], frame: &HipFrame) -> Option<LumbarCut> {
+    if !class.contains(&class::SACRUM) {
+        return None;
+    }
+    let finest = lat.spacing_mm.iter().copied().fold(f64::INFINITY, f64::min);
+    let margin = (SI_JOINT_MM / finest).ceil() as usize + 1;
+    let (lo, hi) = super::lattice::bounding_box(lat, |v| class[v] == class::SACRUM, margin);
+    let sub = lat.sub(lo, hi);
+    let to_outer = |v: usize| {
+        let [i, j, k] = sub.ijk(v);
+        lat.idx(i + lo[0], j + lo[1], k + lo[2])
+    };
+    let mut class_sub: Vec<u8> = (0..sub.len()).map(|v| class[to_outer(v)]).collect();
+    let seeds_sub: Vec<u8> = (0..sub.len()).map(|v| seeds[to_outer(v)]).collect();
+    let cut = drop_lumbar_in(&sub, &mut class_sub, &seeds_sub, frame);
+    for (v, &c) in class_sub.iter().enumerate() {
+        class[to_outer(v)] = c;
+    }
+    cut
+}
+
+/// [`drop_lumbar`] on the lattice as given.
+fn drop_lumbar_in(lat: &Lattice, class: &mut [u8], seeds: &[u8], frame: &HipFrame) -> Option<LumbarCut> {
     let region: Vec<bool> = class.iter().map(|&c| c == class::SACRUM).collect();
     let to_hip = edt::squared_distance_to(lat, |v| matches!(class[v], class::HIP_L | class::HIP_R));
     let reach = (SI_JOINT_MM * SI_JOINT_MM) as f32;
