@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use numpy::{IntoPyArray, PyArray3};
+use numpy::PyArray3;
 use pyo3::prelude::*;
 
 use coxa_case::anatomy::{AnatomySource, InMemory};
@@ -15,7 +15,7 @@ use coxa_core::{LabelMap, Volume};
 use coxa_io::dicom::ReadOptions;
 
 use crate::meshes::{MeshGiven, MeshIn};
-use crate::{Failure, LabelsIn, VolumeIn, geometry, guarded, to_py};
+use crate::{Failure, LabelsIn, VolumeIn, guarded, to_py};
 
 /// The label map handed back: ids, spacing, origin, direction, class table.
 type LabelsOut<'py> = (Bound<'py, PyArray3<u16>>, [f64; 3], [f64; 3], [f64; 9], Vec<(u16, String)>);
@@ -98,11 +98,7 @@ pub fn anatomy<'py>(
         if let Some(m) = &shape_model {
             coxa_case::shape_predict::set_choice(coxa_case::shape_predict::parse_choice(m));
         }
-        if let Some(out) = &out
-            && out.exists()
-        {
-            return Err(Failure::Input(anyhow::anyhow!("{} already exists; coxa anatomy writes into a new folder and never overwrites: choose another out", out.display())));
-        }
+        crate::refuse_existing_out(out.as_deref(), "anatomy")?;
         let result = match input {
             Input::Memory { ct, labels, any_modality } => coxa_case::anatomy::in_memory(InMemory::Ct { ct: &ct, labels: labels.as_ref(), any_modality }),
             Input::Meshes(given, units) => coxa_case::anatomy::in_memory(InMemory::Meshes(crate::meshes::read(given)?, units)),
@@ -117,11 +113,6 @@ pub fn anatomy<'py>(
         Ok((record, landmarks, result.labels))
     })?;
     let (record, landmarks, labels) = result;
-    let labels = labels.map(|map| {
-        let (spacing, origin, direction) = geometry(map.grid());
-        let classes = map.classes().iter().map(|(id, n)| (id, n.to_string())).collect();
-        let (_, ids, _) = map.into_parts();
-        (ids.into_pyarray(py), spacing, origin, direction, classes)
-    });
+    let labels = labels.map(|map| crate::label_parts(py, map));
     Ok((record, landmarks, labels))
 }

@@ -7,12 +7,12 @@
 
 use std::path::{Path, PathBuf};
 
-use numpy::{IntoPyArray, PyArray3};
+use numpy::PyArray3;
 use pyo3::prelude::*;
 
 use coxa_case::lesions::{IN_MEMORY, bones_for_search, file_name, json_text, lesion_map, read_class_table, read_label_file, search, write, write_seg};
 
-use crate::{Failure, LabelsIn, VolumeIn, geometry, guarded, to_py};
+use crate::{Failure, LabelsIn, VolumeIn, guarded, to_py};
 
 /// [`lesions`]' answer: `lesions.json`'s text, and the lesions' label map (`[k, j, i]`, uint16),
 /// its spacing, origin, direction and class table (id, name).
@@ -39,11 +39,7 @@ pub fn lesions<'py>(
     let given_ct = ct.map(|v| crate::volume_of(v, "the CT")).transpose().map_err(to_py)?;
     let given_labels = labels.map(|m| crate::label_map_of(m, "the label map")).transpose().map_err(to_py)?;
     let (text, map) = guarded(py, || {
-        if let Some(out) = &out
-            && out.exists()
-        {
-            return Err(Failure::Input(anyhow::anyhow!("{} already exists; coxa lesions writes into a new folder and never overwrites: choose another out", out.display())));
-        }
+        crate::refuse_existing_out(out.as_deref(), "lesions")?;
         let (ct, ct_name, dicom) = match (given_ct, &ct_path) {
             (Some(v), None) => {
                 coxa_io::sanity::check_ct_in_memory(&v, Path::new("the CT given in memory"), false)?;
@@ -80,8 +76,6 @@ pub fn lesions<'py>(
         let text = json_text(&detection, &ct_name, &bones_from).map_err(anyhow::Error::from)?;
         Ok((text, lesion_map(&ct, &detection).map_err(anyhow::Error::from)?))
     })?;
-    let (spacing, origin, direction) = geometry(map.grid());
-    let classes = map.classes().iter().map(|(id, n)| (id, n.to_string())).collect();
-    let (_, ids, _) = map.into_parts();
-    Ok((text, ids.into_pyarray(py), spacing, origin, direction, classes))
+    let (ids, spacing, origin, direction, classes) = crate::label_parts(py, map);
+    Ok((text, ids, spacing, origin, direction, classes))
 }

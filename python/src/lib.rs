@@ -114,6 +114,22 @@ fn geometry(g: &Grid) -> Geometry {
     ([s.x, s.y, s.z], [o.x, o.y, o.z], g.direction_row_major())
 }
 
+/// A label map as Python gets it ([`LabelParts`]): the ids, the geometry and the class table.
+pub(crate) fn label_parts(py: Python<'_>, map: LabelMap) -> LabelParts<'_> {
+    let (spacing, origin, direction) = geometry(map.grid());
+    let classes = map.classes().iter().map(|(id, n)| (id, n.to_string())).collect();
+    let (_, ids, _) = map.into_parts();
+    (ids.into_pyarray(py), spacing, origin, direction, classes)
+}
+
+/// Refuses an `out` folder that exists: `coxa COMMAND` writes into a new folder, never over one.
+pub(crate) fn refuse_existing_out(out: Option<&std::path::Path>, command: &str) -> Result<(), Failure> {
+    match out {
+        Some(out) if out.exists() => Err(Failure::Input(anyhow::anyhow!("{} already exists; coxa {command} writes into a new folder and never overwrites: choose another out", out.display()))),
+        _ => Ok(()),
+    }
+}
+
 fn grid_of(shape_kji: &[usize], spacing: [f64; 3], origin: [f64; 3], direction: [f64; 9]) -> Result<Grid, Failure> {
     let size = [shape_kji[2], shape_kji[1], shape_kji[0]];
     let d = Matrix3::from_row_slice(&direction);
@@ -183,10 +199,7 @@ fn read_label_map<'py>(py: Python<'py>, path: PathBuf, max_memory: Option<u64>) 
             Err(Failure::Input(anyhow::anyhow!("{}: a NIfTI (.nii, .nii.gz) or NRRD (.nrrd) label map is expected", path.display())))
         }
     })?;
-    let (spacing, origin, direction) = geometry(map.grid());
-    let classes = map.classes().iter().map(|(id, n)| (id, n.to_string())).collect();
-    let (_, labels, _) = map.into_parts();
-    Ok((labels.into_pyarray(py), spacing, origin, direction, classes))
+    Ok(label_parts(py, map))
 }
 
 /// A volume as the package hands it over: the values (`[k, j, i]`, int16 or float32), spacing,

@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 
 use coxa_case::segment::ModelRun;
 
-use crate::{Failure, VolumeIn, geometry, guarded, to_py};
+use crate::{Failure, VolumeIn, guarded, to_py};
 
 /// [`segment`]'s answer: the labels (`[k, j, i]`, uint16), spacing, origin, direction, the
 /// class table (id, name), the uncertainty (entropy, nats, float32, same grid), `segment.json`
@@ -41,11 +41,7 @@ pub fn segment<'py>(
     let defaults = ModelRun::default();
     let run = ModelRun { no_mirror, folds, mc_passes: mc_passes.unwrap_or(defaults.mc_passes), batch: batch.unwrap_or(defaults.batch), threads };
     let m = guarded(py, || {
-        if let Some(out) = &out
-            && out.exists()
-        {
-            return Err(Failure::Input(anyhow::anyhow!("{} already exists; coxa segment writes into a new folder and never overwrites: choose another out", out.display())));
-        }
+        crate::refuse_existing_out(out.as_deref(), "segment")?;
         let ct = match (given, &ct_path) {
             (Some(v), None) => {
                 coxa_io::sanity::check_ct_in_memory(&v, std::path::Path::new("the CT given in memory"), false)?;
@@ -62,10 +58,7 @@ pub fn segment<'py>(
         }
         Ok(m)
     })?;
-    let (spacing, origin, direction) = geometry(m.seg.labels.grid());
-    let classes = m.seg.labels.classes().iter().map(|(id, n)| (id, n.to_string())).collect();
-    let test_model = m.test_model;
     let record = m.json.to_string();
-    let (_, labels, _) = m.seg.labels.into_parts();
-    Ok((labels.into_pyarray(py), spacing, origin, direction, classes, m.seg.entropy_nats.into_pyarray(py), record, test_model))
+    let (labels, spacing, origin, direction, classes) = crate::label_parts(py, m.seg.labels);
+    Ok((labels, spacing, origin, direction, classes, m.seg.entropy_nats.into_pyarray(py), record, m.test_model))
 }

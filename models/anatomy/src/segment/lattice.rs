@@ -149,6 +149,14 @@ impl Lattice {
             steps: self.steps,
         }
     }
+
+    /// Flat index in `parent` of this box's voxel `v` (this box a [`Lattice::sub`] of `parent`,
+    /// or of a box inside it).
+    #[inline]
+    pub fn index_in(&self, parent: &Lattice, v: usize) -> usize {
+        let [i, j, k] = self.ijk(v);
+        parent.idx(i + self.offset[0] - parent.offset[0], j + self.offset[1] - parent.offset[1], k + self.offset[2] - parent.offset[2])
+    }
 }
 
 /// Bounding box `[lo, hi)` of the voxels where `inside` holds, grown by `margin` and clipped.

@@ -28,10 +28,7 @@ pub(crate) fn close_and_fill(lat: &Lattice, class: &mut [u8], c: u8, radius_mm: 
         hi[a] = (hi[a] + m).min(lat.dims[a]);
     }
     let sub = lat.sub(lo, hi);
-    let to_outer = |v: usize| {
-        let [i, j, k] = sub.ijk(v);
-        lat.idx(i + lo[0], j + lo[1], k + lo[2])
-    };
+    let to_outer = |v: usize| sub.index_in(lat, v);
     let r2 = (radius_mm * radius_mm) as f32;
     let own: Vec<bool> = (0..sub.len()).map(|v| class[to_outer(v)] == c).collect();
     let grown = squared_distance_to(&sub, |v| own[v]);

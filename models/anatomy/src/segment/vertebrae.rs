@@ -50,10 +50,7 @@ pub(crate) fn drop_lumbar(lat: &Lattice, class: &mut [u8], seeds: &[u8], frame: 
     let margin = (SI_JOINT_MM / finest).ceil() as usize + 1;
     let (lo, hi) = super::lattice::bounding_box(lat, |v| class[v] == class::SACRUM, margin);
     let sub = lat.sub(lo, hi);
-    let to_outer = |v: usize| {
-        let [i, j, k] = sub.ijk(v);
-        lat.idx(i + lo[0], j + lo[1], k + lo[2])
-    };
+    let to_outer = |v: usize| sub.index_in(lat, v);
     let mut class_sub: Vec<u8> = (0..sub.len()).map(|v| class[to_outer(v)]).collect();
     let seeds_sub: Vec<u8> = (0..sub.len()).map(|v| seeds[to_outer(v)]).collect();
     let cut = drop_lumbar_in(&sub, &mut class_sub, &seeds_sub, frame);
