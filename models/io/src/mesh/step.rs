@@ -148,6 +148,46 @@ pub(crate) fn read_step_with(path: &Path, limits: &Limits) -> Result<Mesh> {
 /// thousand triangles takes well under a second (the tests' cylinders: milliseconds).
 const STEP_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Checks that truck can build every edge of the file's loops: each loop's entries are edges
+/// (`EDGE_CURVE`, or `ORIENTED_EDGE` of one), each edge's two vertices and its curve are
+/// entities truck read, and the curve converts. truck's shell builder (`to_compressed_shell`)
+/// skips an edge or a vertex it cannot build but has already numbered it, so every later edge
+/// of the shell is taken for another and the faces' loops come out crossed: on one such file
+/// (an edge whose curve was a complex entity with a mangled part, `B_SPLIRVE`) the tessellation
+/// looped without end (tests/corpus/fuzz/step/step-hang-edge-curve-unread.step). Such a file is
+/// refused here, naming the entity, before truck builds anything.
+fn edges_readable(table: &Table) -> std::result::Result<(), String> {
+    use truck_stepio::r#in::VertexPointHolder;
+    use truck_stepio::r#in::ruststep::ast::Name;
+    use truck_stepio::r#in::ruststep::tables::{EntityTable, IntoOwned, PlaceHolder};
+    let what = "an entity truck cannot read";
+    let edge = |id: u64| -> std::result::Result<(), String> {
+        let e = table.edge_curve.get(&id).ok_or_else(|| format!("#{id} is not an edge truck can read"))?;
+        for end in [&e.edge_start, &e.edge_end] {
+            let PlaceHolder::Ref(Name::Entity(v)) = end else { return Err(format!("edge #{id} has a vertex that is not an entity reference")) };
+            EntityTable::<VertexPointHolder>::get_owned(table, *v).map_err(|err| format!("edge #{id}'s vertex #{v} is {what} ({err})"))?;
+        }
+        let owned = e.clone().into_owned(table).map_err(|err| format!("edge #{id}'s curve is {what} ({err})"))?;
+        owned.parse_curve3d().map(|_| ()).map_err(|err| format!("edge #{id}'s curve cannot be built ({err})"))
+    };
+    let mut loops: Vec<_> = table.edge_loop.iter().collect();
+    loops.sort_by_key(|(id, _)| **id);
+    for (id, l) in loops {
+        for entry in &l.edge_list {
+            let PlaceHolder::Ref(Name::Entity(k)) = entry else { return Err(format!("loop #{id} holds an edge that is not an entity reference")) };
+            let target = match table.oriented_edge.get(k) {
+                Some(o) => match &o.edge_element {
+                    PlaceHolder::Ref(Name::Entity(e)) => *e,
+                    _ => return Err(format!("oriented edge #{k} holds an edge that is not an entity reference")),
+                },
+                None => *k,
+            };
+            edge(target).map_err(|why| format!("loop #{id}: {why}"))?;
+        }
+    }
+    Ok(())
+}
+
 /// The watertight mesh of `text`'s shells, scaled by `scale` to millimetres.
 fn tessellate(path: &Path, text: &str, scale: f64) -> Result<Mesh> {
     let corrupt = |why: String| MeshFileError::Corrupt { path: path.to_path_buf(), format: "STEP", why };
@@ -155,9 +195,9 @@ fn tessellate(path: &Path, text: &str, scale: f64) -> Result<Mesh> {
         |why: String| MeshFileError::Unsupported { path: path.to_path_buf(), why: format!("is not a solid: {why}; export the part as a closed solid (a B-rep body), not surfaces or curves") };
     let exchange = ruststep::parser::parse(text).map_err(|e| corrupt(format!("{e}").lines().next().unwrap_or("does not parse").to_string()))?;
     let data = exchange.data.first().ok_or_else(|| corrupt("it has no DATA section".into()))?;
-    // Entity by entity (truck's `from_data_section` prints what it cannot read and goes on: an
-    // edge whose curve was an unreadable complex entity then made its tessellation loop for
-    // over 20 s, tests/corpus/fuzz-open/step-hang-over-20s.step): such an entity is this file's error.
+    // Entity by entity (truck's `from_data_section` prints what it cannot deserialize and goes
+    // on): such an entity is this file's error. An entity truck does not know is kept as a
+    // placeholder, not an error; an edge or a loop built on one is refused by `edges_readable`.
     let mut table = Table::default();
     for instance in &data.entities {
         table.push_instance(instance).map_err(|e| corrupt(format!("an entity truck cannot read ({e})")))?;
@@ -165,6 +205,7 @@ fn tessellate(path: &Path, text: &str, scale: f64) -> Result<Mesh> {
     if table.shell.is_empty() {
         return Err(not_solid("it holds no shell (curves or points only)".into()).into());
     }
+    edges_readable(&table).map_err(corrupt)?;
     let mut shells: Vec<_> = table.shell.iter().collect();
     shells.sort_by_key(|(id, _)| **id);
     let (mut vertices, mut triangles): (Vec<Point3<f64>>, Vec<[u32; 3]>) = (Vec::new(), Vec::new());
@@ -269,6 +310,12 @@ mod tests {
         for cut in (0..text.len()).step_by(97) {
             let _ = std::panic::catch_unwind(|| read(&text[..cut])).expect("no panic escapes the reader");
         }
+        // An edge whose curve truck could not read (a complex entity with a mangled part): its
+        // tessellation looped without end before it was refused (issue 61).
+        let unread = text.replacen("B_SPLINE_CURVE(", "B_SPLIRVE(", 1);
+        assert_ne!(unread, text, "truck writes the cylinder's circles as rational B-splines");
+        let e = read(&unread).unwrap_err().to_string();
+        assert!(e.contains("part.step") && e.contains("curve is an entity truck cannot read") && e.contains("Lookup failed"), "{e}");
         let e = read("solid x\nendsolid x\n").unwrap_err().to_string();
         assert!(e.contains("part.step") && e.contains("ISO-10303-21"), "{e}");
     }
