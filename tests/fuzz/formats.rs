@@ -1,5 +1,5 @@
 //! Fuzz targets of issue 61 for the text formats a user writes: scenario TOML files, PACS
-//! addresses and STEP parts.
+//! addresses, desk scripts and STEP parts.
 
 use std::path::Path;
 
@@ -34,6 +34,31 @@ fn fuzz_pacs_address() {
         coxa_pacs::Address::parse(&String::from_utf8_lossy(&text)).map(|a| drop(a.display())).map_err(err)
     };
     go(Target { name: "pacs_address", ext: ".txt", text: true, seeds, run: &run }, 32);
+}
+
+/// Desk scripts (`coxa view CASE --script FILE`), read and checked as the desk does before its
+/// window opens (coxa-viewer without bevy: its `window` feature is off in this build unless
+/// another package of the same build turns it on). Every `set` the script keeps must be in the
+/// range `coxa rom` and the scenarios enforce (the desk checks what the command line checks):
+/// a value outside it is a crash of this target, not a refusal.
+#[test]
+fn fuzz_desk_script() {
+    use coxa_viewer::script::{Action, Script};
+    let seeds = vec![
+        b"# every action once\nset cup_inclination_deg 45\nset cup_anteversion_deg 20   # radiographic\nset stem_anteversion_deg 15\nset head_diameter_mm 36\nset neck_length_offset_mm 3.5\nset cup_outer_diameter_mm 52\nset cup_shift_medial_mm -2\nset cup_shift_superior_mm 1.5\nset cup_shift_anterior_mm 0\nset stem_size 4\nview lateral\nview ap\nshow slices\nhide muscles\nshow bones\nhide landmarks\nsave\nundo\nredo\nscreenshot fuzz-never-written.png\nquit\n".to_vec(),
+        b"set cup_inclination_deg 40\nsave\nquit\n".to_vec(),
+        b"view inlet\nview outlet\nview superior\nscreenshot a.png\nscreenshot b.png\n".to_vec(),
+    ];
+    let run = |p: &Path| -> Result<(), String> {
+        let script = Script::read(p).map_err(err)?;
+        for (line, action) in &script.steps {
+            if let Action::Set(c, v) = action {
+                assert!(c.check(*v).is_ok(), "line {line}: {} {v} was kept outside the plan's range", c.name());
+            }
+        }
+        Ok(())
+    };
+    go(Target { name: "desk_script", ext: ".txt", text: true, seeds, run: &run }, 34);
 }
 
 /// STEP text of a cylinder (radius `r`, height `h`, millimetres) on the z axis, written by

@@ -24,7 +24,6 @@ use std::path::{Path, PathBuf};
 use coxa_core::plan_ranges::PlanValue;
 
 use crate::ViewError;
-use crate::window::camera::Preset;
 
 /// A control the script can set: plan.json's field names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +153,53 @@ impl Control {
             Control::StemSize => c.stem_size = value,
         }
         c
+    }
+}
+
+/// The camera presets: radiographs' directions onto the pelvis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// From the front (the patient's right on the screen's left), superior up.
+    Ap,
+    /// From the operated side.
+    Lateral,
+    /// From above, anterior up.
+    Superior,
+    /// Inlet: from the front and 45° from above (the beam tilted caudally), into the pelvic ring.
+    Inlet,
+    /// Outlet: from the front and 45° from below (the beam tilted cranially).
+    Outlet,
+}
+
+impl Preset {
+    /// Every preset, in the panel's order (keys 1 to 5).
+    pub const ALL: [Preset; 5] = [Preset::Ap, Preset::Lateral, Preset::Superior, Preset::Inlet, Preset::Outlet];
+
+    /// The name in scripts (`view ap`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Ap => "ap",
+            Preset::Lateral => "lateral",
+            Preset::Superior => "superior",
+            Preset::Inlet => "inlet",
+            Preset::Outlet => "outlet",
+        }
+    }
+
+    /// The name on the panel's button.
+    pub fn label(self) -> &'static str {
+        match self {
+            Preset::Ap => "AP",
+            Preset::Lateral => "Lateral",
+            Preset::Superior => "Superior",
+            Preset::Inlet => "Inlet",
+            Preset::Outlet => "Outlet",
+        }
+    }
+
+    /// The preset named `s` (as [`Preset::name`]).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == s)
     }
 }
 

@@ -12,6 +12,7 @@ use bevy::window::PrimaryWindow;
 
 use super::scale::ScaledView;
 use super::{PANEL_PX, Viewer, ViewerSystems};
+use crate::script::Preset;
 
 /// The orbit camera follows the mouse (not over the panel); the viewport follows the window.
 pub(super) struct CameraPlugin;
@@ -44,52 +45,7 @@ impl Orbit {
     }
 }
 
-/// The camera presets: radiographs' directions onto the pelvis.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Preset {
-    /// From the front (the patient's right on the screen's left), superior up.
-    Ap,
-    /// From the operated side.
-    Lateral,
-    /// From above, anterior up.
-    Superior,
-    /// Inlet: from the front and 45° from above (the beam tilted caudally), into the pelvic ring.
-    Inlet,
-    /// Outlet: from the front and 45° from below (the beam tilted cranially).
-    Outlet,
-}
-
 impl Preset {
-    /// Every preset, in the panel's order (keys 1 to 5).
-    pub const ALL: [Preset; 5] = [Preset::Ap, Preset::Lateral, Preset::Superior, Preset::Inlet, Preset::Outlet];
-
-    /// The name in scripts (`view ap`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Preset::Ap => "ap",
-            Preset::Lateral => "lateral",
-            Preset::Superior => "superior",
-            Preset::Inlet => "inlet",
-            Preset::Outlet => "outlet",
-        }
-    }
-
-    /// The name on the panel's button.
-    pub fn label(self) -> &'static str {
-        match self {
-            Preset::Ap => "AP",
-            Preset::Lateral => "Lateral",
-            Preset::Superior => "Superior",
-            Preset::Inlet => "Inlet",
-            Preset::Outlet => "Outlet",
-        }
-    }
-
-    /// The preset named `s` (as [`Preset::name`]).
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.name() == s)
-    }
-
     /// Yaw and pitch of the preset (bevy frame; the operated side for the lateral view).
     fn angles(self, side_is_left: bool) -> (f32, f32) {
         use std::f32::consts::{FRAC_PI_2, FRAC_PI_4, PI};

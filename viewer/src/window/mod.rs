@@ -40,7 +40,7 @@ use bevy::prelude::*;
 use bevy::tasks::Task;
 use bevy::window::{ExitCondition, WindowResolution};
 
-pub use camera::Preset;
+pub use crate::script::Preset;
 
 use crate::case::CaseData;
 use crate::live::{Controls, Evaluation, LiveModel};
