@@ -205,7 +205,7 @@ fn tessellate(path: &Path, text: &str, scale: f64) -> Result<Mesh> {
     if table.shell.is_empty() {
         return Err(not_solid("it holds no shell (curves or points only)".into()).into());
     }
-    edges_readable(&table).map_err(corrupt)?;
+    edges_readable(&table).map_err(|why| corrupt(format!("{why}; re-export the part as a plain B-rep solid")))?;
     let mut shells: Vec<_> = table.shell.iter().collect();
     shells.sort_by_key(|(id, _)| **id);
     let (mut vertices, mut triangles): (Vec<Point3<f64>>, Vec<[u32; 3]>) = (Vec::new(), Vec::new());
