@@ -230,9 +230,11 @@ with open(path("model_truncated.osim"), "w") as f:
 with open(path("user_cup_nan.toml"), "w") as f:
     f.write('schema_version = 1\npart = "cup"\nmesh = "cup.stl"\nunits = "mm"\ncup_centre_mm = [0.0, 0.0, nan]\ncup_axis = [0.0, 0.0, 1.0]\ninner_diameter_mm = 32.0\n')
 # Issue 61: STEP parts as an engineer's cup through the binary, the fuzzer's inputs (tests/corpus/fuzz/step/):
-# a 1 km part and a radius of 1e400 (truck panicked on both), an edge whose curve truck cannot read (truck looped).
+# a 1 km part and a radius of 1e400 (truck panicked on both), an edge whose curve truck cannot read and a plane
+# placed on a zero direction (truck looped on both).
 for name, step in [("user_cup_step_1km.toml", "point-1km.step"), ("user_cup_step_1e400.toml", "point-1e400.step"),
-                   ("user_cup_step_unread_curve.toml", "step-hang-edge-curve-unread.step")]:
+                   ("user_cup_step_unread_curve.toml", "step-hang-edge-curve-unread.step"),
+                   ("user_cup_step_zero_direction.toml", "step-hang-zero-direction.step")]:
     with open(path(name), "w") as f:
         f.write('schema_version = 1\npart = "cup"\nmesh = "../fuzz/step/%s"\nunits = "mm"\ncup_centre_mm = [0.0, 0.0, 0.0]\n'
                 'cup_axis = [0.0, 0.0, 1.0]\ninner_diameter_mm = 32.0\n' % step)

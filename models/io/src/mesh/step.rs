@@ -52,13 +52,15 @@ fn mm_per_unit(text: &str) -> std::result::Result<f64, String> {
 /// (read as infinity); such a file is refused before it reaches truck.
 const MAX_NUMBER_MM: f64 = 1e4;
 
-/// Checks every number of the DATA section: finite, and each REAL (coordinates, radii, lengths,
-/// parameters), in millimetres, within [`MAX_NUMBER_MM`]. Entity references (`#12`), strings
-/// and enumerations (`.T.`) are not numbers; the HEADER is not read.
+/// Checks every number of the file: its exponent within an `i32` (truck's parser, ruststep,
+/// unwraps the exponent's parse: `1.0E-99999999999` is 0.0 as a float but panicked there, found
+/// by the coverage-guided run of issue 61), finite, and each REAL of the DATA section
+/// (coordinates, radii, lengths, parameters), in millimetres, within [`MAX_NUMBER_MM`]. Entity
+/// references (`#12`), strings and enumerations (`.T.`) are not numbers.
 fn numbers_in_range(text: &str, scale: f64) -> std::result::Result<(), String> {
-    let data = text.find("DATA;").map_or(text, |i| &text[i..]);
-    let data = data.find("ENDSEC;").map_or(data, |i| &data[..i]);
-    let b = data.as_bytes();
+    let data_start = text.find("DATA;").unwrap_or(0);
+    let data_end = text[data_start..].find("ENDSEC;").map_or(text.len(), |i| data_start + i);
+    let b = text.as_bytes();
     let mut i = 0;
     while i < b.len() {
         match b[i] {
@@ -83,7 +85,14 @@ fn numbers_in_range(text: &str, scale: f64) -> std::result::Result<(), String> {
                 while i < b.len() && (b[i].is_ascii_digit() || matches!(b[i], b'.' | b'E' | b'e') || (matches!(b[i], b'+' | b'-') && matches!(b[i - 1], b'E' | b'e'))) {
                     i += 1;
                 }
-                let token = &data[start..i];
+                let token = &text[start..i];
+                if let Some(k) = token.find(['E', 'e'])
+                    && token[k + 1..].parse::<i32>().is_err()
+                    && token[k + 1..].bytes().any(|c| c.is_ascii_digit())
+                {
+                    return Err(format!("the number {token}'s exponent is out of range; export the part again"));
+                }
+                let in_data = (data_start..data_end).contains(&start);
                 if let Ok(v) = token.parse::<f64>() {
                     if !v.is_finite() {
                         return Err(format!("the number {token} is out of range (not finite); export the part again"));
@@ -91,7 +100,7 @@ fn numbers_in_range(text: &str, scale: f64) -> std::result::Result<(), String> {
                     // Only REALs are lengths; a REAL always holds a decimal point in a STEP
                     // file (ISO 10303-21), an INTEGER never (e.g. the year 2000 of
                     // APPLICATION_PROTOCOL_DEFINITION, which in metres would be 2 km).
-                    if token.contains('.') && v.abs() * scale > MAX_NUMBER_MM {
+                    if in_data && token.contains('.') && v.abs() * scale > MAX_NUMBER_MM {
                         return Err(format!(
                             "a number of {token} (in millimetres {:.3e}) is larger than any implant ({} m); check the part's length unit and size",
                             v.abs() * scale,
@@ -188,6 +197,52 @@ fn edges_readable(table: &Table) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// Checks the directions truck builds its frames from: each `DIRECTION` finite and not zero,
+/// each `VECTOR` of a length above zero, each 3D placement's axis and reference direction not
+/// parallel. truck normalises them unchecked: a plane placed with a zero direction made its
+/// tessellation loop without end (tests/corpus/fuzz/step/step-hang-zero-direction.step, found
+/// by the coverage-guided run of issue 61).
+fn directions_sound(table: &Table) -> std::result::Result<(), String> {
+    use truck_stepio::r#in::ruststep::tables::IntoOwned;
+    // Largest component first, so that tiny but valid ratios are not squared to zero.
+    let unit = |r: &[f64]| -> Option<Vec<f64>> {
+        let m = r.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        let n = r.iter().map(|x| (x / m) * (x / m)).sum::<f64>().sqrt();
+        (matches!(r.len(), 2 | 3) && m.is_finite() && m >= 1e-100).then(|| r.iter().map(|x| x / m / n).collect())
+    };
+    let mut directions: Vec<_> = table.direction.iter().collect();
+    directions.sort_by_key(|(id, _)| **id);
+    for (id, d) in directions {
+        if unit(&d.direction_ratios).is_none() {
+            return Err(format!("direction #{id} {:?} has no direction (zero, not finite, or not 2 or 3 numbers)", d.direction_ratios));
+        }
+    }
+    let mut vectors: Vec<_> = table.vector.iter().collect();
+    vectors.sort_by_key(|(id, _)| **id);
+    for (id, v) in vectors {
+        if !(v.magnitude.is_finite() && v.magnitude > 0.0) {
+            return Err(format!("vector #{id} has length {} (a line or an extrusion needs a length above zero)", v.magnitude));
+        }
+    }
+    let mut placements: Vec<_> = table.axis2_placement_3d.iter().collect();
+    placements.sort_by_key(|(id, _)| **id);
+    for (id, p) in placements {
+        let p = p.clone().into_owned(table).map_err(|e| format!("placement #{id} is built on an entity truck cannot read ({e})"))?;
+        if let (Some(a), Some(r)) = (&p.axis, &p.ref_direction) {
+            let (Some(a), Some(r)) = (unit(&a.direction_ratios), unit(&r.direction_ratios)) else {
+                return Err(format!("placement #{id} has a direction that is zero or not finite"));
+            };
+            let third = |v: &[f64]| if v.len() == 3 { v[2] } else { 0.0 };
+            let (a, r) = ([a[0], a[1], third(&a)], [r[0], r[1], third(&r)]);
+            let cross = [a[1] * r[2] - a[2] * r[1], a[2] * r[0] - a[0] * r[2], a[0] * r[1] - a[1] * r[0]];
+            if cross.iter().map(|c| c * c).sum::<f64>().sqrt() < 1e-9 {
+                return Err(format!("placement #{id}'s axis and reference direction are parallel (no frame)"));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The watertight mesh of `text`'s shells, scaled by `scale` to millimetres.
 fn tessellate(path: &Path, text: &str, scale: f64) -> Result<Mesh> {
     let corrupt = |why: String| MeshFileError::Corrupt { path: path.to_path_buf(), format: "STEP", why };
@@ -205,7 +260,7 @@ fn tessellate(path: &Path, text: &str, scale: f64) -> Result<Mesh> {
     if table.shell.is_empty() {
         return Err(not_solid("it holds no shell (curves or points only)".into()).into());
     }
-    edges_readable(&table).map_err(|why| corrupt(format!("{why}; re-export the part as a plain B-rep solid")))?;
+    edges_readable(&table).and_then(|()| directions_sound(&table)).map_err(|why| corrupt(format!("{why}; re-export the part as a plain B-rep solid")))?;
     let mut shells: Vec<_> = table.shell.iter().collect();
     shells.sort_by_key(|(id, _)| **id);
     let (mut vertices, mut triangles): (Vec<Point3<f64>>, Vec<[u32; 3]>) = (Vec::new(), Vec::new());
@@ -316,6 +371,15 @@ mod tests {
         assert_ne!(unread, text, "truck writes the cylinder's circles as rational B-splines");
         let e = read(&unread).unwrap_err().to_string();
         assert!(e.contains("part.step") && e.contains("curve is an entity truck cannot read") && e.contains("Lookup failed"), "{e}");
+        // Degenerate frames and numbers truck's parser cannot take (coverage-guided run of issue
+        // 61: a zero direction looped the tessellation; a huge exponent panicked in the parser).
+        let direction = text.lines().find(|l| l.contains("DIRECTION(")).unwrap();
+        let (head, _) = direction.split_once("(").unwrap();
+        let zero = text.replace(direction, &format!("{head}('', (0.0, 0.0, 0.0));"));
+        let e = read(&zero).unwrap_err().to_string();
+        assert!(e.contains("has no direction") && e.contains("re-export"), "{e}");
+        let e = read(&text.replacen("1.0", "1.0E-99999999999", 1)).unwrap_err().to_string();
+        assert!(e.contains("exponent is out of range"), "{e}");
         let e = read("solid x\nendsolid x\n").unwrap_err().to_string();
         assert!(e.contains("part.step") && e.contains("ISO-10303-21"), "{e}");
     }
