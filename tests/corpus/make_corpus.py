@@ -232,12 +232,18 @@ with open(path("user_cup_nan.toml"), "w") as f:
 # Issue 61: STEP parts as an engineer's cup through the binary, the fuzzer's inputs (tests/corpus/fuzz/step/):
 # a 1 km part and a radius of 1e400 (truck panicked on both), an edge whose curve truck cannot read and a plane
 # placed on a zero direction (truck looped on both).
+# The fuzzer's 1 km and 1e400 parts also carry a tolerance of 1.0E-99999999999999999999 (an exponent truck's parser
+# panicked on, refused first since): copies with a plain tolerance show the size checks through the binary.
+FUZZ_STEP = os.path.join(os.path.dirname(OUT), "fuzz", "step")
+for part in ["point-1km.step", "point-1e400.step"]:
+    with open(os.path.join(FUZZ_STEP, part)) as f, open(path(part), "w") as g:
+        g.write(f.read().replace("1.0E-99999999999999999999", "1.0E-6"))
 for name, step in [("user_cup_step_1km.toml", "point-1km.step"), ("user_cup_step_1e400.toml", "point-1e400.step"),
                    ("user_cup_step_unread_curve.toml", "step-hang-edge-curve-unread.step"),
                    ("user_cup_step_zero_direction.toml", "step-hang-zero-direction.step")]:
     with open(path(name), "w") as f:
-        f.write('schema_version = 1\npart = "cup"\nmesh = "../fuzz/step/%s"\nunits = "mm"\ncup_centre_mm = [0.0, 0.0, 0.0]\n'
-                'cup_axis = [0.0, 0.0, 1.0]\ninner_diameter_mm = 32.0\n' % step)
+        f.write('schema_version = 1\npart = "cup"\nmesh = "%s"\nunits = "mm"\ncup_centre_mm = [0.0, 0.0, 0.0]\n'
+                'cup_axis = [0.0, 0.0, 1.0]\ninner_diameter_mm = 32.0\n' % (step if step.startswith("point-") else "../fuzz/step/" + step))
 os.makedirs(path("catalog_broken"), exist_ok=True)
 with open(path("catalog_broken/heads.toml"), "w") as f:
     f.write('schema_version = 1\n[[heads]]\nname = "x"\ndiameters_mm = [28, "thirty-two"]\n')
