@@ -52,6 +52,14 @@ fn mm_per_unit(text: &str) -> std::result::Result<f64, String> {
 /// (read as infinity); such a file is refused before it reaches truck.
 const MAX_NUMBER_MM: f64 = 1e4;
 
+/// The largest INTEGER of a STEP part's DATA section (see [`numbers_in_range`]).
+const MAX_INTEGER: f64 = 1e6;
+
+/// The largest degree or knot multiplicity of a B-spline or Bézier record (see
+/// [`spline_integers_sound`]): CAD kernels stop at degree 25 (Open CASCADE) and a multiplicity is
+/// at most the degree plus one.
+const MAX_SPLINE_INTEGER: i64 = 100;
+
 /// Checks every number of the file: its exponent within an `i32` (truck's parser, ruststep,
 /// unwraps the exponent's parse: `1.0E-99999999999` is 0.0 as a float but panicked there, found
 /// by the coverage-guided run of issue 61), finite, and each REAL of the DATA section
@@ -100,6 +108,11 @@ fn numbers_in_range(text: &str, scale: f64) -> std::result::Result<(), String> {
                     // Only REALs are lengths; a REAL always holds a decimal point in a STEP
                     // file (ISO 10303-21), an INTEGER never (e.g. the year 2000 of
                     // APPLICATION_PROTOCOL_DEFINITION, which in metres would be 2 km).
+                    // An INTEGER is a count, a degree, a multiplicity or a date; truck also
+                    // takes one for a coordinate, so an integer of over a million is refused too.
+                    if in_data && !token.contains('.') && v.abs() > MAX_INTEGER {
+                        return Err(format!("the integer {token} is out of range (a STEP part's integers are counts, degrees and dates, under {MAX_INTEGER:e}); export the part again"));
+                    }
                     if in_data && token.contains('.') && v.abs() * scale > MAX_NUMBER_MM {
                         return Err(format!(
                             "a number of {token} (in millimetres {:.3e}) is larger than any implant ({} m); check the part's length unit and size",
@@ -156,6 +169,38 @@ pub(crate) fn read_step_with(path: &Path, limits: &Limits) -> Result<Mesh> {
 /// The longest a STEP part may take to parse and tessellate: an implant part of a few ten
 /// thousand triangles takes well under a second (the tests' cylinders: milliseconds).
 const STEP_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Checks the integers of every B-spline and Bézier record (degrees and knot multiplicities):
+/// each within `1..=MAX_SPLINE_INTEGER`. truck casts them to `usize` unchecked and repeats each
+/// knot that many times: a multiplicity of -2147483649 became 2^64 - 2^31 - 1 repetitions, a
+/// loop that took 6.7 GB before the fuzz watchdog stopped it
+/// (tests/corpus/fuzz/step/step-hang-negative-multiplicity.step, coverage-guided run of issue 61).
+fn spline_integers_sound(data: &truck_stepio::r#in::ruststep::ast::DataSection) -> std::result::Result<(), String> {
+    use truck_stepio::r#in::ruststep::ast::{EntityInstance, Parameter, Record};
+    fn integers<'a>(p: &'a Parameter, out: &mut Vec<&'a i64>) {
+        match p {
+            Parameter::Integer(n) => out.push(n),
+            Parameter::List(items) => items.iter().for_each(|q| integers(q, out)),
+            Parameter::Typed { parameter, .. } => integers(parameter, out),
+            _ => {}
+        }
+    }
+    let spline = |r: &Record| ["B_SPLINE", "BEZIER", "UNIFORM_CURVE", "UNIFORM_SURFACE"].iter().any(|k| r.name.contains(k));
+    for instance in &data.entities {
+        let (id, records): (u64, Vec<&Record>) = match instance {
+            EntityInstance::Simple { id, record } => (*id, vec![record]),
+            EntityInstance::Complex { id, subsuper } => (*id, subsuper.0.iter().collect()),
+        };
+        for r in records.into_iter().filter(|r| spline(r)) {
+            let mut found = Vec::new();
+            integers(&r.parameter, &mut found);
+            if let Some(n) = found.into_iter().find(|n| !(1..=MAX_SPLINE_INTEGER).contains(*n)) {
+                return Err(format!("#{id} {} has a degree or knot multiplicity of {n} (1 to {MAX_SPLINE_INTEGER} in a CAD part)", r.name));
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Checks that truck can build every edge of the file's loops: each loop's entries are edges
 /// (`EDGE_CURVE`, or `ORIENTED_EDGE` of one), each edge's two vertices and its curve are
@@ -253,6 +298,7 @@ fn tessellate(path: &Path, text: &str, scale: f64) -> Result<Mesh> {
     // Entity by entity (truck's `from_data_section` prints what it cannot deserialize and goes
     // on): such an entity is this file's error. An entity truck does not know is kept as a
     // placeholder, not an error; an edge or a loop built on one is refused by `edges_readable`.
+    spline_integers_sound(data).map_err(corrupt)?;
     let mut table = Table::default();
     for instance in &data.entities {
         table.push_instance(instance).map_err(|e| corrupt(format!("an entity truck cannot read ({e})")))?;
@@ -378,6 +424,8 @@ mod tests {
         let zero = text.replace(direction, &format!("{head}('', (0.0, 0.0, 0.0));"));
         let e = read(&zero).unwrap_err().to_string();
         assert!(e.contains("has no direction") && e.contains("re-export"), "{e}");
+        let e = read(&text.replacen("B_SPLINE_CURVE_WITH_KNOTS((3, 1", "B_SPLINE_CURVE_WITH_KNOTS((3, -5", 1)).unwrap_err().to_string();
+        assert!(e.contains("knot multiplicity of -5"), "{e}");
         let e = read(&text.replacen("1.0", "1.0E-99999999999", 1)).unwrap_err().to_string();
         assert!(e.contains("exponent is out of range"), "{e}");
         let e = read("solid x\nendsolid x\n").unwrap_err().to_string();
