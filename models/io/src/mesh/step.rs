@@ -170,6 +170,14 @@ pub(crate) fn read_step_with(path: &Path, limits: &Limits) -> Result<Mesh> {
 /// thousand triangles takes well under a second (the tests' cylinders: milliseconds).
 const STEP_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// The entries of one of truck's entity maps in file order (by id), so that the first bad entity
+/// named is the same on every run.
+fn by_id<T>(map: &std::collections::HashMap<u64, T>) -> Vec<(&u64, &T)> {
+    let mut entries: Vec<_> = map.iter().collect();
+    entries.sort_by_key(|(id, _)| **id);
+    entries
+}
+
 /// Checks the integers of every B-spline and Bézier record (degrees and knot multiplicities):
 /// each within `1..=MAX_SPLINE_INTEGER`. truck casts them to `usize` unchecked and repeats each
 /// knot that many times: a multiplicity of -2147483649 became 2^64 - 2^31 - 1 repetitions, a
@@ -224,9 +232,7 @@ fn edges_readable(table: &Table) -> std::result::Result<(), String> {
         let owned = e.clone().into_owned(table).map_err(|err| format!("edge #{id}'s curve is {what} ({err})"))?;
         owned.parse_curve3d().map(|_| ()).map_err(|err| format!("edge #{id}'s curve cannot be built ({err})"))
     };
-    let mut loops: Vec<_> = table.edge_loop.iter().collect();
-    loops.sort_by_key(|(id, _)| **id);
-    for (id, l) in loops {
+    for (id, l) in by_id(&table.edge_loop) {
         for entry in &l.edge_list {
             let PlaceHolder::Ref(Name::Entity(k)) = entry else { return Err(format!("loop #{id} holds an edge that is not an entity reference")) };
             let target = match table.oriented_edge.get(k) {
@@ -255,32 +261,24 @@ fn directions_sound(table: &Table) -> std::result::Result<(), String> {
         let n = r.iter().map(|x| (x / m) * (x / m)).sum::<f64>().sqrt();
         (matches!(r.len(), 2 | 3) && m.is_finite() && m >= 1e-100).then(|| r.iter().map(|x| x / m / n).collect())
     };
-    let mut directions: Vec<_> = table.direction.iter().collect();
-    directions.sort_by_key(|(id, _)| **id);
-    for (id, d) in directions {
+    for (id, d) in by_id(&table.direction) {
         if unit(&d.direction_ratios).is_none() {
             return Err(format!("direction #{id} {:?} has no direction (zero, not finite, or not 2 or 3 numbers)", d.direction_ratios));
         }
     }
-    let mut vectors: Vec<_> = table.vector.iter().collect();
-    vectors.sort_by_key(|(id, _)| **id);
-    for (id, v) in vectors {
+    for (id, v) in by_id(&table.vector) {
         if !(v.magnitude.is_finite() && v.magnitude > 0.0) {
             return Err(format!("vector #{id} has length {} (a line or an extrusion needs a length above zero)", v.magnitude));
         }
     }
-    let mut placements: Vec<_> = table.axis2_placement_3d.iter().collect();
-    placements.sort_by_key(|(id, _)| **id);
-    for (id, p) in placements {
+    for (id, p) in by_id(&table.axis2_placement_3d) {
         let p = p.clone().into_owned(table).map_err(|e| format!("placement #{id} is built on an entity truck cannot read ({e})"))?;
         if let (Some(a), Some(r)) = (&p.axis, &p.ref_direction) {
             let (Some(a), Some(r)) = (unit(&a.direction_ratios), unit(&r.direction_ratios)) else {
                 return Err(format!("placement #{id} has a direction that is zero or not finite"));
             };
-            let third = |v: &[f64]| if v.len() == 3 { v[2] } else { 0.0 };
-            let (a, r) = ([a[0], a[1], third(&a)], [r[0], r[1], third(&r)]);
-            let cross = [a[1] * r[2] - a[2] * r[1], a[2] * r[0] - a[0] * r[2], a[0] * r[1] - a[1] * r[0]];
-            if cross.iter().map(|c| c * c).sum::<f64>().sqrt() < 1e-9 {
+            let v3 = |u: &[f64]| nalgebra::Vector3::new(u[0], u[1], if u.len() == 3 { u[2] } else { 0.0 });
+            if v3(&a).cross(&v3(&r)).norm() < 1e-9 {
                 return Err(format!("placement #{id}'s axis and reference direction are parallel (no frame)"));
             }
         }
@@ -307,8 +305,7 @@ fn tessellate(path: &Path, text: &str, scale: f64) -> Result<Mesh> {
         return Err(not_solid("it holds no shell (curves or points only)".into()).into());
     }
     edges_readable(&table).and_then(|()| directions_sound(&table)).map_err(|why| corrupt(format!("{why}; re-export the part as a plain B-rep solid")))?;
-    let mut shells: Vec<_> = table.shell.iter().collect();
-    shells.sort_by_key(|(id, _)| **id);
+    let shells = by_id(&table.shell);
     let (mut vertices, mut triangles): (Vec<Point3<f64>>, Vec<[u32; 3]>) = (Vec::new(), Vec::new());
     for (id, shell) in shells {
         let shell = table.to_compressed_shell(shell).map_err(|e| corrupt(format!("shell #{id}: {e}")))?;
