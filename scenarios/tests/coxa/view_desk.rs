@@ -253,14 +253,16 @@ fn saved_revision_is_in_the_report() -> Result<()> {
             assert!(text.contains(s), "Chromium shows {s} in the report");
         }
     }
-    // The same plan as `coxa plan` of the same CT with those angles fixed (the cup, and the
-    // stem version the revision kept: the plan searches it by default, issue 60): implants,
-    // angles, leg length, offset and the ROM table (limits and contacts).
+    // The same plan as `coxa plan` of the same CT with the revision's choices fixed (the cup
+    // angles set here, and the stem version and head the revision kept: the plan searches both
+    // by default, issue 60, and the desk keeps what the surgeon holds): implants, angles, leg
+    // length, offset and the ROM table (limits and contacts).
     let ct = crate::common::shared_data("totalseg/example_ct.nii.gz").expect("the real CT made the case");
     let fixed = tmp.path().join("fixed");
     let side = report["side"].as_str().unwrap();
     // Unrounded, as the desk holds it (model.json, radians): plan.json's 0.01 deg moved a limit
     // by 0.1 deg.
+    let head = plan["head"]["diameter_mm"].as_f64().expect("plan.json's head").to_string();
     let stem = format!("{:?}", read_json(&case.join("model.json"))["placement"]["stem_anteversion"].as_f64().expect("model.json's stem version").to_degrees());
     ok(&coxa(&[
         "plan",
@@ -277,6 +279,8 @@ fn saved_revision_is_in_the_report() -> Result<()> {
         "--stem-anteversion-deg",
         &stem,
         &stem,
+        "--head-mm",
+        &head,
         "--out",
         fixed.to_str().unwrap(),
     ]));

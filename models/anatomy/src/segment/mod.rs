@@ -56,7 +56,7 @@
 //!    (a space too blurred to dip, as on 3 mm slices), a sphere is fitted (RANSAC) to the
 //!    femur-acetabulum label interface away from metal; the two radii are kept within 2.5 mm of
 //!    their mean; inside it hip and unlabelled voxels become femur, femur just outside it on the
-//!    acetabular side hip; refitted once. Then step 7 is repeated.
+//!    acetabular side hip; refitted once. Then step 7 is repeated; a bone's islands go to the bone they touch.
 //! 9. **Report.** Per-class voxel counts, metal per class with a warning, the head spheres, and
 //!    optionally the distance of each bone voxel to the nearest voxel of another bone (an
 //!    uncertainty: small at a joint).
@@ -491,6 +491,7 @@ fn segment_flat<T: HuValue>(grid: &Grid, flat: &[T], opts: &SegmentOptions) -> R
     for c in bones {
         let _ = post::close_and_fill(&lat, &mut class_crop, c, close_mm, opts.max_hole_area_mm2);
     }
+    let _ = post::merge_islands(&lat, &mut class_crop, &bones, post::MAX_ISLAND_MM3);
 
     // 9. Report.
     let labels_full = {
