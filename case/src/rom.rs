@@ -15,6 +15,7 @@ use coxa_implants::{Catalog, Construct, Stem};
 use coxa_sim::rom::{self, PelvicTilts, SweepOptions};
 use coxa_sim::user_parts::{UserCup, UserStem};
 use coxa_sim::{BoneGeometry, BoneOptions, HipModel};
+use nalgebra::Point3;
 
 /// User implant parts of a ROM run (none: catalog parts only).
 #[derive(Debug, Clone, Default)]
@@ -147,7 +148,8 @@ pub fn rom_record(
     }
     let model = builder.build()?;
     let pelvic_frame = bones.map_or(FRAME_NONE, |b| if b.anatomy.frame_is_app { FRAME_APP } else { FRAME_CT });
-    let record = rom_record_of(&model, liner, tilts, user, motions, pelvic_frame);
+    let naming = bones.map(|b| (coxa_core::ContactAnatomy::from(&b.anatomy), b.anatomy.femur.head_centre.lps_mm));
+    let record = rom_record_of(&model, liner, tilts, user, motions, pelvic_frame, naming);
     Ok((model, record))
 }
 
@@ -161,8 +163,23 @@ pub const FRAME_CT: &str = "CT axes (give both hip bones for the anterior pelvic
 /// The range of motion of a built model: every motion swept under `tilts`; `pelvic_frame` says
 /// which frame the cup angles are in. Limits are rounded to 0.1 deg, contact points to 0.01 mm
 /// and the oscillation angle to 0.01 deg, as written.
-pub fn rom_record_of(model: &HipModel, liner: &str, tilts: &PelvicTilts, user: &UserParts, motions: &[rom::Motion], pelvic_frame: &str) -> RomRecord {
+///
+/// Contacts are named by anatomy ([`coxa_core::name_contact`]) from `naming`: the operated hip's
+/// landmarks and the prosthetic head centre on the femur as imaged (LPS mm); without it only
+/// contacts between implants are named.
+#[allow(clippy::too_many_arguments, reason = "the plain inputs of one ROM run")]
+pub fn rom_record_of(
+    model: &HipModel,
+    liner: &str,
+    tilts: &PelvicTilts,
+    user: &UserParts,
+    motions: &[rom::Motion],
+    pelvic_frame: &str,
+    naming: Option<(coxa_core::ContactAnatomy, Point3<f64>)>,
+) -> RomRecord {
     let construct = model.construct();
+    let head_on_femur = naming.as_ref().map_or_else(|| model.femoral_frame().head_centre_lps_mm, |n| n.1);
+    let anatomy = naming.as_ref().map(|n| &n.0);
     let report = rom::report(model, motions, tilts, &SweepOptions::default());
     let motions = report
         .motions
@@ -174,6 +191,7 @@ pub fn rom_record_of(model: &HipModel, liner: &str, tilts: &PelvicTilts, user: &
             parts: m.contact.map(|c| c.parts.to_string()),
             contact_point_lps_mm: m.contact.map(|c| [c.point_lps_mm.x, c.point_lps_mm.y, c.point_lps_mm.z].map(|v| (v * 100.0).round() / 100.0)),
             start_in_contact: m.start_in_contact,
+            structures: m.contact.and_then(|c| coxa_core::name_contact(c.parts, &c.point_lps_mm, &c.femur_point_lps_mm(model, &head_on_femur), anatomy)),
             posture: m.posture.as_str().to_string(),
             pelvic_tilt_deg: m.pelvic_tilt_deg,
             required_deg: m.required_deg,

@@ -38,6 +38,10 @@ class ClosestChangeRecord(Record):
     short: List[MotionMarginRecord]
     stem_anteversion_deg: float
 
+class ContactStructures(Record):
+    femoral: str
+    pelvic: str
+
 class CupAnglePair(Record):
     anteversion_deg: float
     inclination_deg: float
@@ -217,6 +221,7 @@ class PlanMotionRecord(Record):
     posture: str
     required_deg: Optional[float]
     start_in_contact: bool
+    structures: Optional[ContactStructures]
 
 class PlanStemRecord(Record):
     anteversion_deg: float
@@ -671,6 +676,7 @@ class MotionRecord(Record):
     posture: str
     required_deg: Optional[float]
     start_in_contact: bool
+    structures: Optional[ContactStructures]
 
 class RomImplants(Record):
     head_diameter_mm: float

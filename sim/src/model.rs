@@ -220,6 +220,19 @@ pub struct Contact {
     pub parts: &'static str,
     /// Where, LPS mm of the pelvis as imaged.
     pub point_lps_mm: Point3<f64>,
+    /// The touching point of the femur (or of its implant's neck) before the motion: in the
+    /// femoral frame, mm from the prosthetic head centre (the femur as imaged is
+    /// `h + femur_from_lps⁻¹ p`, `h` the head centre on the imaged femur). What names the
+    /// femoral structure (`coxa_core::name_contact`).
+    pub femur_point_femoral_mm: Vector3<f64>,
+}
+
+impl Contact {
+    /// The touching point of the femur on the femur as imaged, LPS mm, for `model` with the
+    /// prosthetic head centre at `head_on_femur_lps_mm` on that femur.
+    pub fn femur_point_lps_mm(&self, model: &HipModel, head_on_femur_lps_mm: &Point3<f64>) -> Point3<f64> {
+        head_on_femur_lps_mm + model.femoral.femur_from_lps.inverse() * self.femur_point_femoral_mm
+    }
 }
 
 /// The assembled hip: implants placed in the pelvis and femur, and optionally the bones.
@@ -509,13 +522,13 @@ impl HipModel {
         if let Some(e) = &self.exact {
             if let Some(q) = self.exact_implant_contact(e, r) {
                 let q_hip = self.liner_from_hip.transpose() * q;
-                return Some(Contact { kind: ContactKind::ImplantImplant, parts: "neck-liner", point_lps_mm: self.to_lps(&q_hip) });
+                return Some(Contact { kind: ContactKind::ImplantImplant, parts: "neck-liner", point_lps_mm: self.to_lps(&q_hip), femur_point_femoral_mm: r.transpose() * q_hip });
             }
         } else {
             let d_liner = self.liner_from_hip * (r * self.neck_dir_femoral);
             if let Some(q) = self.construct.neck_rim_contact(&d_liner) {
                 let q_hip = self.liner_from_hip.transpose() * q;
-                return Some(Contact { kind: ContactKind::ImplantImplant, parts: "neck-liner_rim", point_lps_mm: self.to_lps(&q_hip) });
+                return Some(Contact { kind: ContactKind::ImplantImplant, parts: "neck-liner_rim", point_lps_mm: self.to_lps(&q_hip), femur_point_femoral_mm: r.transpose() * q_hip });
             }
         }
         let bones = self.bones.as_ref()?;
@@ -525,14 +538,19 @@ impl HipModel {
         let in_pelvis = |q: &Vector3<f64>| field.at(q) < 0.0;
         let map = |p: &Vector3<f64>| r * p;
         if let Some(q) = self.neck_points.find(map, may_pelvis, in_pelvis) {
-            return Some(Contact { kind: ContactKind::ImplantBone, parts: "neck-pelvis", point_lps_mm: self.to_lps(&q) });
+            return Some(Contact { kind: ContactKind::ImplantBone, parts: "neck-pelvis", point_lps_mm: self.to_lps(&q), femur_point_femoral_mm: r.transpose() * q });
         }
         let ro = self.construct.shell.outer_diameter_mm / 2.0;
         let may_cup = |c: &Vector3<f64>, rad: f64| c.norm() <= ro + rad;
         let in_cup = |q: &Vector3<f64>| self.construct.liner.solid_contains(&(self.liner_from_hip * q), ro);
         if let Some(q) = bones.femur.points.find(map, may_cup, in_cup) {
-            return Some(Contact { kind: ContactKind::ImplantBone, parts: "femur-cup", point_lps_mm: self.to_lps(&q) });
+            return Some(Contact { kind: ContactKind::ImplantBone, parts: "femur-cup", point_lps_mm: self.to_lps(&q), femur_point_femoral_mm: r.transpose() * q });
         }
-        bones.femur.points.find(map, may_pelvis, in_pelvis).map(|q| Contact { kind: ContactKind::BoneBone, parts: "femur-pelvis", point_lps_mm: self.to_lps(&q) })
+        bones.femur.points.find(map, may_pelvis, in_pelvis).map(|q| Contact {
+            kind: ContactKind::BoneBone,
+            parts: "femur-pelvis",
+            point_lps_mm: self.to_lps(&q),
+            femur_point_femoral_mm: r.transpose() * q,
+        })
     }
 }

@@ -357,6 +357,7 @@ impl RomScorer for SimScorer {
                     contact: l.contact.map(|c| contact_kind(c.kind)),
                     contact_parts: l.contact.map(|c| c.parts.to_string()),
                     contact_point_lps_mm: l.contact.map(|c| point(&c.point_lps_mm)),
+                    contact_femur_point_lps_mm: l.contact.map(|c| point(&c.femur_point_lps_mm(&model, &p.head_centre_on_femur_lps_mm))),
                 }
             })
             .collect();

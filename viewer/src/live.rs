@@ -33,7 +33,7 @@
 
 use std::sync::Arc;
 
-use coxa_core::{Angle, CaseModel, CupAngleDefinition, CupAngles, HipAnatomy, ImplantPlacement, Mesh, PelvicFrame};
+use coxa_core::{Angle, CaseModel, ContactAnatomy, ContactStructures, CupAngleDefinition, CupAngles, HipAnatomy, ImplantPlacement, Mesh, PelvicFrame, name_contact};
 use coxa_implants::Catalog;
 use coxa_planner::SizingRules;
 use coxa_planner::cup_bone::{CupBone, CupBoneMeasure};
@@ -93,6 +93,9 @@ pub struct Evaluation {
     pub bone: Option<CupBoneMeasure>,
     /// The stem size's offset (catalog), mm.
     pub stem_offset_mm: Option<f64>,
+    /// Each first contact named by anatomy, in the order of `limits` (`coxa_core::name_contact`;
+    /// `None`: no contact, or bone without landmarks).
+    pub structures: Vec<Option<ContactStructures>>,
     pub(crate) tilts: PelvicTilts,
 }
 
@@ -364,8 +367,15 @@ impl LiveModel {
         // The femur moves from as imaged so that the planned head centre sits in the cup centre.
         let d = self.frame.vector_to_pelvic(&(placement.cup_centre_lps_mm - placement.head_centre_on_femur_lps_mm));
         let bone = self.cup_bone.as_ref().map(|b| b.measure(&placement.cup_centre_lps_mm, placement.shell_outer_diameter_mm, &placement.cup.axis(placement.side)));
+        let naming = self.anatomy.as_ref().map(ContactAnatomy::from);
+        let structures = report
+            .motions
+            .iter()
+            .map(|l| l.contact.and_then(|c| name_contact(c.parts, &c.point_lps_mm, &c.femur_point_lps_mm(&model, &placement.head_centre_on_femur_lps_mm), naming.as_ref())))
+            .collect();
         Ok(Evaluation {
             bone,
+            structures,
             stem_offset_mm: self.stem_size_entry(c.stem_size).map(|e| e.2),
             controls: *c,
             leg_length_change_mm: -d.z,

@@ -272,12 +272,22 @@ pub fn revised_plan(auto: &Value, automatic: &Evaluation, e: &Evaluation) -> Val
     set(&mut v, &["objective", "combined_anteversion_deg"], json!(r4(combined)));
     if let Some(motions) = v["motions"].as_array_mut() {
         for m in motions {
-            let Some(l) = e.limits.iter().find(|l| Some(l.name) == m["name"].as_str()) else { continue };
+            let Some(i) = e.limits.iter().position(|l| Some(l.name) == m["name"].as_str()) else { continue };
+            let l = &e.limits[i];
             m["limit_deg"] = json!((l.limit_deg * 10.0).round() / 10.0);
             m["contact"] = json!(l.contact.as_ref().map_or("none", |c| c.kind.as_str()));
             m["parts"] = l.contact.as_ref().map_or(Value::Null, |c| json!(c.parts));
             m["contact_point_lps_mm"] = l.contact.as_ref().map_or(Value::Null, |c| json!(p2(&c.point_lps_mm)));
             m["start_in_contact"] = json!(l.start_in_contact);
+            // As plan.json writes it: absent when nothing is named.
+            match e.structures.get(i).cloned().flatten() {
+                Some(s) => m["structures"] = json!(s),
+                None => {
+                    if let Some(o) = m.as_object_mut() {
+                        o.remove("structures");
+                    }
+                }
+            }
             m["margin_deg"] = l.required_deg.map_or(Value::Null, |r| json!(((l.limit_deg - r) * 10.0).round() / 10.0));
         }
     }

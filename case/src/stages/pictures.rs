@@ -75,8 +75,23 @@ fn camera_for(motion: &str) -> CameraView {
     }
 }
 
+/// A contact picture's caption: the motion, what touches (named by anatomy, else the
+/// simulator's parts) and the view, e.g. "first contact: adduction, femoral neck against
+/// anterior acetabular rim (hip, seen from the front)".
+fn contact_caption(m: &MotionRecord, view: CameraView) -> String {
+    let what = m.structures.as_ref().map(coxa_core::ContactStructures::phrase).or_else(|| m.parts.clone()).unwrap_or_else(|| m.contact.clone());
+    let seen = match view {
+        CameraView::PelvisAp => "pelvis, seen from the front",
+        CameraView::HipAp => "hip, seen from the front",
+        CameraView::HipLateral => "hip, seen from the side",
+        CameraView::HipSuperior => "hip, seen from above",
+    };
+    format!("first contact: {}, {what} ({seen})", m.name)
+}
+
 /// A picture of each limiting motion ([`limiting_motions`] of `rom`) at its first contact, the
-/// contact marked: `pictures/contact_<motion>.png`, captioned "first contact: <motion>".
+/// contact marked: `pictures/contact_<motion>.png`, captioned with the motion, what touches
+/// and the view ([`contact_caption`]).
 ///
 /// # Errors
 /// A motion of the record that is not among `motions`; a picture that cannot be encoded.
@@ -99,14 +114,14 @@ pub fn contact_pictures(
             let alpha = if m.start_in_contact { 0.0 } else { motion.alpha_of(m.limit_deg).clamp(0.0, motion.max_deg) };
             let femur_rotation_lps = model.femur_motion_lps(&rom::pose(motion, alpha, tilts, side));
             let contact_lps_mm = m.contact_point_lps_mm.map(|p| Point3::new(p[0], p[1], p[2]));
-            Ok((m.name.clone(), MotionPose { femur_rotation_lps, contact_lps_mm, view: camera_for(&m.name) }))
+            Ok((m, MotionPose { femur_rotation_lps, contact_lps_mm, view: camera_for(&m.name) }))
         })
         .collect::<Result<Vec<_>>>()?;
     poses
         .par_iter()
-        .map(|(name, pose)| {
+        .map(|(m, pose)| {
             let pic = motion_picture(&scene, pose, PICTURE_PX);
-            Ok(Picture { view: format!("first contact: {name}"), file: format!("{CONTACT_PICTURE_PREFIX}{name}.png"), png: png(&pic)? })
+            Ok(Picture { view: contact_caption(m, pose.view), file: format!("{CONTACT_PICTURE_PREFIX}{}.png", m.name), png: png(&pic)? })
         })
         .collect()
 }

@@ -123,6 +123,7 @@ pub fn plan_record(plan: &Plan, anatomy: &PlanAnatomy, catalog: &Catalog, frame_
     let side = p.side;
     let liner = catalog.liner_spec(&p.liner).ok();
     let head_family = catalog.heads.iter().find(|h| h.diameters_mm.iter().any(|d| (d - p.head_diameter_mm).abs() < 1e-6));
+    let contact_anatomy = coxa_core::ContactAnatomy { frame: &anatomy.frame, acetabulum: &anatomy.operated.acetabulum, femur: &anatomy.operated.femur };
     let motions = plan
         .rom
         .motions
@@ -134,6 +135,10 @@ pub fn plan_record(plan: &Plan, anatomy: &PlanAnatomy, catalog: &Catalog, frame_
             parts: m.contact_parts.clone(),
             contact_point_lps_mm: m.contact_point_lps_mm.map(p2),
             start_in_contact: m.start_in_contact,
+            structures: match (&m.contact_parts, m.contact_point_lps_mm, m.contact_femur_point_lps_mm) {
+                (Some(parts), Some(q), Some(f)) => coxa_core::name_contact(parts, &q.into(), &f.into(), Some(&contact_anatomy)),
+                _ => None,
+            },
             posture: crate::stem_report::serde_name(&m.posture),
             pelvic_tilt_deg: r2(m.pelvic_tilt_deg),
             required_deg: m.required_deg,

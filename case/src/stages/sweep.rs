@@ -230,11 +230,12 @@ impl PointResult {
     fn rom_with_cup(&self, geo: &PointGeometry, side: Side, cup: CupAngles, tilts: &PelvicTilts, motions: &[rom::Motion]) -> Result<RomRecord> {
         match &geo.source {
             ModelSource::Fixed { construct, bones } => Ok(rom_record(side, construct, &self.choice.liner, cup, self.stem_anteversion, tilts, bones.as_deref(), &geo.user, motions)?.1),
-            ModelSource::Planned { scorer, placement, frame_note, .. } => {
+            ModelSource::Planned { scorer, placement, frame_note, anatomy } => {
                 let mut p = placement.clone();
                 p.cup = cup;
                 let model = scorer.model(&p).context("the hip model with the cup moved")?;
-                Ok(crate::rom::rom_record_of(&model, &self.choice.liner, tilts, &geo.user, motions, frame_note))
+                let naming = Some((coxa_core::ContactAnatomy::from(&**anatomy), p.head_centre_on_femur_lps_mm));
+                Ok(crate::rom::rom_record_of(&model, &self.choice.liner, tilts, &geo.user, motions, frame_note, naming))
             }
         }
     }
@@ -326,7 +327,8 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
     };
     // A stem or shell size with its own geometry was scored on it: the record says so.
     let user = crate::rom::UserParts { cup: scorer.user_cup(&placement)?, stem: scorer.user_stem(&placement)? };
-    let rom = crate::rom::rom_record_of(&model, &choice.liner, tilts, &user, motions, frame_note);
+    let naming = coxa_core::ContactAnatomy { frame: &plan_anatomy.frame, acetabulum: &plan_anatomy.operated.acetabulum, femur: &plan_anatomy.operated.femur };
+    let rom = crate::rom::rom_record_of(&model, &choice.liner, tilts, &user, motions, frame_note, Some((naming, placement.head_centre_on_femur_lps_mm)));
     Ok(PointResult {
         point: point.clone(),
         rom,

@@ -206,6 +206,10 @@ pub struct MotionScore {
     pub contact_parts: Option<String>,
     /// Where, LPS mm of the pelvis as imaged.
     pub contact_point_lps_mm: Option<[f64; 3]>,
+    /// The touching point of the femur (or its implant's neck) on the femur as imaged, before
+    /// the motion, LPS mm: what names the femoral structure ([`crate::name_contact`]).
+    #[serde(default)]
+    pub contact_femur_point_lps_mm: Option<[f64; 3]>,
 }
 
 impl MotionScore {
@@ -284,6 +288,7 @@ mod tests {
             contact: Some(FirstContact::BoneBone),
             contact_parts: None,
             contact_point_lps_mm: None,
+            contact_femur_point_lps_mm: None,
         };
         assert_eq!(m.margin_deg(), Some(5.0));
         assert_eq!(FirstContact::ImplantBone.as_str(), "implant-bone");

@@ -208,6 +208,10 @@ pub struct PlanMotionRecord {
     pub required_deg: Option<f64>,
     /// Whether the start posture is already in contact.
     pub start_in_contact: bool,
+    /// The structures that touch, named by anatomy ([`crate::name_contact`]); absent without a
+    /// contact, without the landmarks to name it, and in records written before issue 60.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub structures: Option<crate::ContactStructures>,
 }
 
 /// The objective's penalties.

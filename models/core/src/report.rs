@@ -98,6 +98,10 @@ pub struct MotionRecord {
     pub required_deg: Option<f64>,
     /// Whether the start posture is already in contact.
     pub start_in_contact: bool,
+    /// The structures that touch, named by anatomy ([`crate::name_contact`]); absent without a
+    /// contact, without the landmarks to name it, and in records written before issue 60.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub structures: Option<crate::ContactStructures>,
 }
 
 impl MotionRecord {
@@ -119,6 +123,7 @@ impl From<&PlanMotionRecord> for MotionRecord {
             posture: m.posture.clone(),
             required_deg: m.required_deg,
             start_in_contact: m.start_in_contact,
+            structures: m.structures.clone(),
         }
     }
 }

@@ -15,6 +15,7 @@ mod cli;
 mod cohort;
 #[cfg(feature = "window")]
 mod consistency;
+mod contacts;
 mod corpus;
 mod exchange;
 mod lesions;

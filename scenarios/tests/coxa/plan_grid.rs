@@ -17,25 +17,35 @@ use coxa_planner::{PlanAnatomy, PlanOptions, PlanSpace, plan};
 
 use crate::common::{check_plan_against_grid, shared_data};
 
-/// The real CT's right hip as the planner sees it (anatomy stage run once per test run).
-fn real_ct() -> Option<&'static PlanAnatomy> {
+/// The real CT's right hip as the planner sees it, segmented by coxa (anatomy stage run once
+/// per test run).
+pub(crate) fn real_ct() -> Option<&'static PlanAnatomy> {
     static A: OnceLock<Option<PlanAnatomy>> = OnceLock::new();
-    A.get_or_init(|| {
-        let ct = shared_data("totalseg/example_ct.nii.gz")?;
-        let tmp = tempfile::tempdir().unwrap();
-        let source = AnatomySource::Ct { ct, labels: None, label_names: None, dicom: Default::default(), any_modality: false };
-        let t = Instant::now();
-        let res = coxa_case::anatomy::run_full(&source, &tmp.path().join("anatomy")).expect("the real CT's anatomy");
-        eprintln!("real CT anatomy in {:.1} s", t.elapsed().as_secs_f64());
-        let (mut a, _, _, _) = coxa_case::stages::plan::plan_anatomy(Side::Right, &res.landmarks, &res.bones).expect("the right hip's anatomy");
-        a.canal = res.canal(Side::Right);
-        Some(a)
-    })
-    .as_ref()
+    A.get_or_init(|| right_hip(None)).as_ref()
+}
+
+/// The same hip from TotalSegmentator's labels of the same CT (../shared/data/totalseg), once
+/// per test run.
+pub(crate) fn real_ct_totalsegmentator() -> Option<&'static PlanAnatomy> {
+    static A: OnceLock<Option<PlanAnatomy>> = OnceLock::new();
+    A.get_or_init(|| right_hip(Some(shared_data("totalseg/example_seg_fast_force_split.nii.gz")?))).as_ref()
+}
+
+fn right_hip(labels: Option<std::path::PathBuf>) -> Option<PlanAnatomy> {
+    let ct = shared_data("totalseg/example_ct.nii.gz")?;
+    let tmp = tempfile::tempdir().unwrap();
+    let with = if labels.is_some() { "TotalSegmentator's labels" } else { "coxa's segmentation" };
+    let source = AnatomySource::Ct { ct, labels, label_names: None, dicom: Default::default(), any_modality: false };
+    let t = Instant::now();
+    let res = coxa_case::anatomy::run_full(&source, &tmp.path().join("anatomy")).expect("the real CT's anatomy");
+    eprintln!("real CT anatomy ({with}) in {:.1} s", t.elapsed().as_secs_f64());
+    let (mut a, _, _, _) = coxa_case::stages::plan::plan_anatomy(Side::Right, &res.landmarks, &res.bones).expect("the right hip's anatomy");
+    a.canal = res.canal(Side::Right);
+    Some(a)
 }
 
 /// `coxa plan`'s options: the defaults, refined to 0.25 deg, tilts 0 and +20 deg sitting.
-fn coxa_plan_options() -> PlanOptions {
+pub(crate) fn coxa_plan_options() -> PlanOptions {
     PlanOptions::new().with_refine_step(Angle::from_deg(0.25)).with_tilts(coxa_core::PostureTilts::from_change(Angle::from_deg(0.0), Angle::from_deg(20.0)))
 }
 

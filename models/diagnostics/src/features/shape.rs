@@ -111,7 +111,9 @@ pub fn marching_cubes(mask: &[bool], dims: [usize; 3], spacing: [f64; 3]) -> (f6
         })
         .collect();
     let at = |z: usize, y: usize, x: usize| pm[(z * pd[1] + y) * pd[2] + x];
-    let (area, vol6) = (0..pd[0] - 1)
+    // Per slice in parallel, summed in slice order: rayon's `reduce` adds in the order its work
+    // stealing happened to split, and two runs on the same mask differed in the last digit.
+    let slices: Vec<(f64, f64)> = (0..pd[0] - 1)
         .into_par_iter()
         .map(|iz| {
             let (mut area, mut vol) = (0.0, 0.0);
@@ -145,7 +147,8 @@ pub fn marching_cubes(mask: &[bool], dims: [usize; 3], spacing: [f64; 3]) -> (f6
             }
             (area, vol)
         })
-        .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+        .collect();
+    let (area, vol6) = slices.iter().fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
     (area, vol6 / 6.0)
 }
 

@@ -70,10 +70,20 @@ fn safe_zone(d: &mut Document, r: &CaseReport) {
     }
 }
 
+/// What touches first: the structures named by anatomy ("femoral neck against anterior
+/// acetabular rim"), else the simulator's kind and parts, else `none`.
+pub fn touching(m: &coxa_core::report::MotionRecord) -> String {
+    match (&m.structures, &m.parts) {
+        (Some(s), _) => s.phrase(),
+        (None, Some(p)) => format!("{} ({p})", m.contact),
+        (None, None) => m.contact.clone(),
+    }
+}
+
 /// Appends every motion's limit and first contact, the safe-zone map and the sweep.
 pub fn push_details(d: &mut Document, r: &CaseReport) {
     d.push(Block::Heading { level: 2, text: "Range of motion and first contact".into() });
-    let mut t = Table::with_header(["motion", "posture (tilt)", "limit", "needed", "margin", "first contact", "parts", "where (LPS mm)"]);
+    let mut t = Table::with_header(["motion", "posture (tilt)", "limit", "needed", "margin", "first contact", "what touches", "where (LPS mm)"]);
     for m in &r.rom.motions {
         let margin = m.margin_deg();
         t.row([
@@ -83,7 +93,7 @@ pub fn push_details(d: &mut Document, r: &CaseReport) {
             Cell::new(m.required_deg.map_or("–".into(), |q| format!("{q:.0}°"))),
             Cell::styled(margin.map_or("–".into(), |x| format!("{x:+.1}°")), if margin.is_some_and(|x| x < 0.0) { CellStyle::Bad } else { CellStyle::Good }),
             Cell::new(m.contact.clone()),
-            Cell::new(m.parts.as_deref().unwrap_or("–")),
+            Cell::new(m.structures.as_ref().map_or_else(|| m.parts.clone().unwrap_or_else(|| "–".into()), coxa_core::ContactStructures::phrase)),
             Cell::new(m.contact_point_lps_mm.as_ref().map_or_else(|| "–".to_string(), pt3)),
         ]);
     }
