@@ -334,6 +334,7 @@ class PlanRecord(Record):
     pareto: List[ParetoRecord]
     pelvic_tilt_deg: StandingSitting
     provenance: Provenance
+    rom_femur_imaged_mm: Optional[float]
     schema_version: Literal[1]
     search: SearchRecord
     side: Side

@@ -117,6 +117,16 @@ fn objective_record(o: &coxa_planner::ObjectiveTerms) -> ObjectiveRecord {
     }
 }
 
+/// How far the operated femur is imaged below its head centre along the shaft axis (0.1 mm),
+/// when that is less than the range-of-motion model's reach (`coxa_sim::BoneOptions`): femur
+/// below it could stop a motion the model finds free.
+fn femur_imaged_mm(anatomy: &PlanAnatomy) -> Option<f64> {
+    let f = &anatomy.operated.femur;
+    let (head, up) = (f.head_centre.lps_mm, f.shaft_axis.direction_lps.normalize());
+    let depth = anatomy.femur.vertices().iter().map(|v| (head - v).dot(&up)).fold(f64::NEG_INFINITY, f64::max);
+    (depth.is_finite() && depth < coxa_sim::BoneOptions::default().reach_mm).then(|| (depth * 10.0).round() / 10.0)
+}
+
 /// The plan record (`plan.json`), rounded as written.
 pub fn plan_record(plan: &Plan, anatomy: &PlanAnatomy, catalog: &Catalog, frame_note: &str, options: &PlanOptions) -> PlanRecord {
     let p = &plan.placement;
@@ -184,6 +194,7 @@ pub fn plan_record(plan: &Plan, anatomy: &PlanAnatomy, catalog: &Catalog, frame_
         },
         pelvic_tilt_deg: StandingSitting { standing: r2(plan.tilts.standing.deg()), sitting: r2(plan.tilts.sitting.deg()) },
         motions,
+        rom_femur_imaged_mm: femur_imaged_mm(anatomy),
         objective: objective_record(o),
         pareto: plan
             .pareto

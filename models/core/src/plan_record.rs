@@ -552,6 +552,12 @@ pub struct PlanRecord {
     pub pareto: Vec<ParetoRecord>,
     /// The postures' pelvic tilts, deg.
     pub pelvic_tilt_deg: StandingSitting,
+    /// How far the operated femur is imaged below its head centre along the shaft axis, mm,
+    /// when the CT ends within the 100 mm of the head the range-of-motion model uses (issue 60):
+    /// a motion that ends without contact may then be stopped by femur the CT does not show.
+    /// Absent when the femur reaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rom_femur_imaged_mm: Option<f64>,
     /// How the optimiser searched.
     pub search: SearchRecord,
     /// The operated side.

@@ -224,6 +224,20 @@ fn real_ct_report_leads_with_the_decision() -> Result<()> {
     ] {
         assert!(page1.contains(&want), "page 1 lacks the {what}: {want:?}");
     }
+    // Issue 60: each daily-life motion's first contact is named by the structures that touch;
+    // one that ends free of contact on this femur, which the CT cuts at the trochanters, says
+    // that it holds for the imaged femur only.
+    let cut = plan["rom_femur_imaged_mm"].as_f64().expect("the CT ends within the model's reach of the head");
+    for m in r["rom"]["motions"].as_array().unwrap().iter().filter(|m| m["required_deg"].is_number()) {
+        let want = match m["structures"].as_object() {
+            Some(s) => format!("{} against {}", s["femoral"].as_str().unwrap(), s["pelvic"].as_str().unwrap()),
+            None => {
+                assert_eq!(m["contact"], "none", "every contact is named: {m}");
+                format!("none on the imaged femur (the CT ends {cut:.0} mm below the head centre)")
+            }
+        };
+        assert!(page1.contains(&want), "page 1 says what touches in {}: {want:?}", m["name"]);
+    }
     // pdftoppm draws page 1: the margins' colours (red below the need, green above) are on it.
     let tmp = tempfile::tempdir()?;
     let out = Command::new("pdftoppm").args(["-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile"]).arg(&pdf).arg(tmp.path().join("page1")).output()?;

@@ -122,7 +122,7 @@ fn margins(r: &CaseReport) -> Table {
             Cell::new(m.required_deg.map_or("–".into(), |q| format!("{q:.0}°"))),
             Cell::new(format!("{}°", f(m.limit_deg, 1))),
             Cell::styled(margin.map_or("–".into(), |x| format!("{x:+.1}°{spread}")), CellStyle::Margin(MarginBand::of(margin))),
-            Cell::new(super::rom::touching(m)),
+            Cell::new(super::rom::touching(m, r)),
         ]);
     }
     t

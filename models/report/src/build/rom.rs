@@ -71,12 +71,17 @@ fn safe_zone(d: &mut Document, r: &CaseReport) {
 }
 
 /// What touches first: the structures named by anatomy ("femoral neck against anterior
-/// acetabular rim"), else the simulator's kind and parts, else `none`.
-pub fn touching(m: &coxa_core::report::MotionRecord) -> String {
+/// acetabular rim"), else the simulator's kind and parts, else `none`, said to hold for the
+/// imaged femur alone when the CT ends within the model's reach (the plan's
+/// `rom_femur_imaged_mm`).
+pub fn touching(m: &coxa_core::report::MotionRecord, r: &CaseReport) -> String {
     match (&m.structures, &m.parts) {
         (Some(s), _) => s.phrase(),
         (None, Some(p)) => format!("{} ({p})", m.contact),
-        (None, None) => m.contact.clone(),
+        (None, None) => match r.plan.as_ref().and_then(|p| p.rom_femur_imaged_mm) {
+            Some(d) if m.contact == "none" => format!("none on the imaged femur (the CT ends {d:.0} mm below the head centre)"),
+            _ => m.contact.clone(),
+        },
     }
 }
 
@@ -93,7 +98,7 @@ pub fn push_details(d: &mut Document, r: &CaseReport) {
             Cell::new(m.required_deg.map_or("–".into(), |q| format!("{q:.0}°"))),
             Cell::styled(margin.map_or("–".into(), |x| format!("{x:+.1}°")), if margin.is_some_and(|x| x < 0.0) { CellStyle::Bad } else { CellStyle::Good }),
             Cell::new(m.contact.clone()),
-            Cell::new(m.structures.as_ref().map_or_else(|| m.parts.clone().unwrap_or_else(|| "–".into()), coxa_core::ContactStructures::phrase)),
+            Cell::new(if m.contact == "none" && r.plan.as_ref().is_none_or(|p| p.rom_femur_imaged_mm.is_none()) { "–".into() } else { touching(m, r) }),
             Cell::new(m.contact_point_lps_mm.as_ref().map_or_else(|| "–".to_string(), pt3)),
         ]);
     }
