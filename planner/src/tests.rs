@@ -144,6 +144,7 @@ impl RomScorer for Analytic {
                     contact: Some(FirstContact::ImplantImplant),
                     contact_parts: Some("neck-liner_rim".into()),
                     contact_point_lps_mm: None,
+                    contact_femur_point_lps_mm: None,
                 })
             })
             .collect::<Result<_, _>>()?;

@@ -33,7 +33,7 @@
 
 use std::sync::Arc;
 
-use coxa_core::{Angle, CaseModel, ContactAnatomy, ContactStructures, CupAngleDefinition, CupAngles, HipAnatomy, ImplantPlacement, Mesh, PelvicFrame, name_contact};
+use coxa_core::{Angle, CaseModel, CombinedAnteversion, ContactAnatomy, ContactStructures, CupAngleDefinition, CupAngles, HipAnatomy, ImplantPlacement, Mesh, PelvicFrame, name_contact};
 use coxa_implants::Catalog;
 use coxa_planner::SizingRules;
 use coxa_planner::cup_bone::{CupBone, CupBoneMeasure};
@@ -97,6 +97,52 @@ pub struct Evaluation {
     /// `None`: no contact, or bone without landmarks).
     pub structures: Vec<Option<ContactStructures>>,
     pub(crate) tilts: PelvicTilts,
+}
+
+/// The combined anteversion's safe range, deg: operative cup plus stem anteversion (Dorr et al.,
+/// Clin Orthop Relat Res 2009;467:119-127), as the report cites it.
+pub const COMBINED_SUM_SAFE_DEG: (f64, f64) = (25.0, 50.0);
+
+impl Evaluation {
+    /// Combined anteversion of this plan, both definitions ([`CombinedAnteversion::of`], the one
+    /// function the plan and the report use).
+    pub fn combined_anteversion(&self) -> CombinedAnteversion {
+        CombinedAnteversion::of(&self.placement.cup, self.placement.side, self.placement.stem_anteversion)
+    }
+
+    /// The values of this plan outside a documented range, one sentence each naming the value,
+    /// the range and where it comes from (issue 60: the desk let a cup at 80 deg or a 1 mm medial
+    /// wall pass in silence). Shown on the panel, printed by scripted runs and kept with a saved
+    /// revision.
+    pub fn warnings(&self) -> Vec<String> {
+        let p = &self.placement;
+        let zone = coxa_planner::SafeZone::default();
+        let rules = coxa_planner::SizingRules::default();
+        let radio = p.cup.to_definition(CupAngleDefinition::Radiographic, p.side);
+        let mut out = Vec::new();
+        let (inc, av) = (radio.inclination.deg(), radio.anteversion.deg());
+        let outside = |v: f64, (lo, hi): (Angle, Angle)| v < lo.deg() - 1e-9 || v > hi.deg() + 1e-9;
+        if outside(inc, zone.inclination) {
+            out.push(format!("cup inclination {inc:.1}° (radiographic) is outside {:.0}-{:.0}° (Lewinnek et al. 1978)", zone.inclination.0.deg(), zone.inclination.1.deg()));
+        }
+        if outside(av, zone.anteversion) {
+            out.push(format!("cup anteversion {av:.1}° (radiographic) is outside {:.0}-{:.0}° (Lewinnek et al. 1978)", zone.anteversion.0.deg(), zone.anteversion.1.deg()));
+        }
+        let sum = self.combined_anteversion().plain_sum_deg;
+        let (lo, hi) = COMBINED_SUM_SAFE_DEG;
+        if !(lo..=hi).contains(&sum) {
+            out.push(format!("combined anteversion {sum:.1}° (operative cup + stem) is outside {lo:.0}-{hi:.0}° (Dorr et al. 2009)"));
+        }
+        if let Some(b) = &self.bone {
+            if b.medial_wall_mm < rules.min_medial_wall_mm {
+                out.push(format!("medial wall {:.1} mm is thinner than the {:.0} mm of bone coxa's cup sizing keeps medial to the shell", b.medial_wall_mm, rules.min_medial_wall_mm));
+            }
+            if b.coverage < rules.coverage_target {
+                out.push(format!("host-bone coverage of the shell {:.0} % is below the {:.0} % coxa's planner places the cup for", 100.0 * b.coverage, 100.0 * rules.coverage_target));
+            }
+        }
+        out
+    }
 }
 
 /// A rigid motion of LPS: `p -> centre + m (p - pivot)`.

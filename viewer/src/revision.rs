@@ -324,6 +324,8 @@ pub fn revision_block(number: u64, automatic: &Evaluation, e: &Evaluation) -> Va
         "by": "coxa view (the surgeon's choice)",
         "oscillation_angle_deg": r2(e.oscillation_angle_deg),
         "changed": changed,
+        // Values outside their documented ranges, as the desk showed them (issue 60).
+        "warnings": e.warnings(),
         "effect": {
             "rom": rom,
             "coverage": e.bone.zip(automatic.bone).map(|(b, a)| json!({"from": r4(a.coverage), "to": r4(b.coverage), "change": r4(b.coverage - a.coverage)})),

@@ -220,6 +220,29 @@ fn scripted_save_writes_a_revision_and_undo_restores_the_automatic_plan() -> Res
     Ok(())
 }
 
+/// Issue 60: a value outside its documented range is never passed in silence: the scripted run
+/// says it with the script's line, the panel shows it, the saved revision keeps it.
+#[test]
+fn a_value_outside_its_documented_range_is_said_and_kept_with_the_revision() -> Result<()> {
+    if !have_xvfb() {
+        return Ok(());
+    }
+    let tmp = tempfile::tempdir()?;
+    let case = tmp.path().join("case");
+    copy_case(crate::cases::demo_phantom(), &case);
+    let out = view_script(&case, tmp.path(), "steep", "set cup_inclination_deg 60\nset cup_inclination_deg 62\nsave\nquit\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let file = tmp.path().join("steep.txt");
+    let said: Vec<&str> = err.lines().filter(|l| l.contains(": warning: cup inclination")).collect();
+    // Said once, with the line that brought it (line 2 keeps it: not said again).
+    assert_eq!(said, [format!("{}:1: warning: cup inclination 60.0° (radiographic) is outside 30-50° (Lewinnek et al. 1978)", file.display())], "{err}");
+    let plan = read_json(&case.join("plan.json"));
+    let kept: Vec<&str> = plan["revision"]["warnings"].as_array().expect("the revision's warnings").iter().filter_map(Value::as_str).collect();
+    assert!(kept.contains(&"cup inclination 62.0° (radiographic) is outside 30-50° (Lewinnek et al. 1978)"), "{kept:?}");
+    Ok(())
+}
+
 #[test]
 fn saved_revision_is_in_the_report() -> Result<()> {
     if !have_xvfb() {

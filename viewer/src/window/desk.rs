@@ -21,7 +21,7 @@ pub(super) struct DeskPlugin {
 impl Plugin for DeskPlugin {
     fn build(&self, app: &mut App) {
         if let Some(s) = &self.script {
-            app.insert_resource(ScriptRun { steps: s.steps.clone(), next: 0, frames: 0, wait: Wait::Frames(0) });
+            app.insert_resource(ScriptRun { file: s.file.clone(), steps: s.steps.clone(), next: 0, frames: 0, wait: Wait::Frames(0), warnings: Vec::new() });
             app.add_systems(Update, run_script.in_set(ViewerSystems::Script));
         }
     }
@@ -84,10 +84,14 @@ fn write_new(out: &Path, bytes: &[u8]) -> Result<(), String> {
 
 #[derive(Resource)]
 struct ScriptRun {
+    file: std::path::PathBuf,
     steps: Vec<(usize, Action)>,
     next: usize,
     frames: u64,
     wait: Wait,
+    /// The warnings of the plan last shown ([`crate::live::Evaluation::warnings`]): a warning
+    /// is printed when a line brings it, once.
+    warnings: Vec<String>,
 }
 
 /// Saves the plan shown as a new revision of the case (see [`crate::revision`]); the status
@@ -183,6 +187,12 @@ fn run_script(
                 fail(&mut v, line, e, &mut exit);
                 return;
             }
+            // Never silent: a value outside its documented range is said with the line.
+            let now = v.eval.as_ref().map(|e| e.warnings()).unwrap_or_default();
+            for w in now.iter().filter(|w| !run.warnings.contains(w)) {
+                eprintln!("{}:{line}: warning: {w}", run.file.display());
+            }
+            run.warnings = now;
             // Two frames for the new implants to be drawn.
             run.wait = Wait::Frames(2);
             return;

@@ -410,6 +410,12 @@ fn labels(
     if let Some(e) = &v.eval {
         let p = &e.placement;
         s.push_str(&format!("\nShell {:.0} mm, liner {}, stem {} {}", p.shell_outer_diameter_mm, p.liner, p.stem_family, p.stem_size));
+        let c = e.combined_anteversion();
+        s.push_str(&format!("\nCombined anteversion: Widmer {:.1} deg (radiographic cup + 0.7 x stem), sum {:.1} deg (operative cup + stem)", c.widmer_deg, c.plain_sum_deg));
+        s.push_str(&format!("\nFrom the native hip: leg length {:+.1} mm, offset {:+.1} mm", e.leg_length_change_mm, e.offset_change_mm));
+        for w in e.warnings() {
+            s.push_str(&format!("\nWARNING: {w}"));
+        }
         if let Some(a) = &auto {
             if let (Some(b), Some(b0)) = (e.bone, a.bone) {
                 s.push_str(&format!(
