@@ -177,6 +177,7 @@ class PlanCupRecord(Record):
     size_options: List[CupSizeOptionRecord]
     size_rule: str
     socket: SocketRecord
+    teardrop_pelvic_mm: Optional[List[float]]
 
 class PlanHeadRecord(Record):
     catalog: Optional[str]

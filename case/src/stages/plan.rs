@@ -258,7 +258,9 @@ fn cup_record(plan: &Plan, anatomy: &PlanAnatomy, catalog: &Catalog, options: &P
     let shell_family = catalog.shells.iter().find(|s| p.shell_outer_diameter_mm >= s.outer_diameter_min_mm - 1e-9 && p.shell_outer_diameter_mm <= s.outer_diameter_max_mm + 1e-9);
     let o = &plan.objective;
     let c = &plan.cup;
+    let teardrop = coxa_anatomy::landmarks::teardrop_pelvic_mm(&anatomy.pelvis, &anatomy.frame, &anatomy.operated.acetabulum, side);
     PlanCupRecord {
+        teardrop_pelvic_mm: teardrop.map(|t| p2([t.x, t.y, t.z])),
         catalog: shell_family.map(|s| s.name.clone()),
         outer_diameter_mm: p.shell_outer_diameter_mm,
         last_reamer_mm: c.last_reamer_mm,

@@ -158,6 +158,11 @@ pub struct PlanCupRecord {
     pub size_rule: String,
     /// The bony socket.
     pub socket: SocketRecord,
+    /// The radiographic teardrop's inferior tip of the operated side, pelvic frame mm
+    /// (`coxa_anatomy::landmarks::teardrop`, an approximation of a radiographic landmark on the
+    /// hip bone's AP shadow); absent when the obturator foramen is not in reach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teardrop_pelvic_mm: Option<[f64; 3]>,
 }
 
 /// The planned head.

@@ -3,7 +3,8 @@
 //! bones): the optimiser's objective against the best of an exhaustive grid of its own space at
 //! a finer step, every candidate scored by the planner's one evaluator
 //! (`coxa_planner::PlanSpace::evaluate`); and the default plan against the daily-life needs.
-//! The z013 bones have the same test in `tests/tests/plan_grid.rs`.
+//! The z013 bones have the same test in `tests/tests/plan_grid.rs`; the demo's phantom hip has
+//! it here too.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -44,9 +45,44 @@ fn right_hip(labels: Option<std::path::PathBuf>) -> Option<PlanAnatomy> {
     Some(a)
 }
 
+/// The demo's phantom hip (`coxa demo`'s case: the side it plans, the bone surfaces it wrote),
+/// its landmarks found again from those surfaces, once per test run.
+fn demo() -> Option<&'static PlanAnatomy> {
+    static A: OnceLock<Option<PlanAnatomy>> = OnceLock::new();
+    A.get_or_init(|| {
+        let case = crate::cases::demo_phantom();
+        let plan: serde_json::Value = serde_json::from_slice(&std::fs::read(case.join("plan.json")).ok()?).ok()?;
+        let side: Side = serde_json::from_value(plan["side"].clone()).expect("plan.json's side");
+        let meshes: Vec<(String, std::path::PathBuf)> = std::fs::read_dir(case.join("anatomy/meshes"))
+            .expect("the demo's bone surfaces")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "stl"))
+            .filter_map(|p| Some((p.file_stem()?.to_str()?.to_string(), p.clone())))
+            .collect();
+        let tmp = tempfile::tempdir().unwrap();
+        let res = coxa_case::anatomy::run_full(&AnatomySource::Meshes(meshes, None), &tmp.path().join("anatomy")).expect("the demo's anatomy");
+        let (a, _, _, _) = coxa_case::stages::plan::plan_anatomy(side, &res.landmarks, &res.bones).expect("the demo's planned hip");
+        Some(a)
+    })
+    .as_ref()
+}
+
 /// `coxa plan`'s options: the defaults, refined to 0.25 deg, tilts 0 and +20 deg sitting.
 pub(crate) fn coxa_plan_options() -> PlanOptions {
     PlanOptions::new().with_refine_step(Angle::from_deg(0.25)).with_tilts(coxa_core::PostureTilts::from_change(Angle::from_deg(0.0), Angle::from_deg(20.0)))
+}
+
+/// The small space: head 32 mm, one femoral option a stem version, cup 35-50 / 5-30 deg, stem
+/// native +- 5 deg, 5 deg grid refined to 0.5 deg.
+fn small_space() -> PlanOptions {
+    coxa_plan_options()
+        .with_head_diameter_mm(32.0)
+        .with_femoral_options(1)
+        .with_inclination(Angle::from_deg(35.0), Angle::from_deg(50.0))
+        .with_anteversion(Angle::from_deg(5.0), Angle::from_deg(30.0))
+        .with_stem_version_window(Angle::from_deg(5.0))
+        .with_grid_step(Angle::from_deg(5.0))
+        .with_refine_step(Angle::from_deg(0.5))
 }
 
 /// Plans with `o` and checks the plan against the exhaustive grid at the step over `finer`:
@@ -67,15 +103,23 @@ fn check(a: &PlanAnatomy, o: &PlanOptions, finer: f64, label: &str) -> Result<()
 #[test]
 fn real_ct_plan_is_within_half_a_percent_of_the_exhaustive_grid_small() -> Result<()> {
     let Some(a) = real_ct() else { return Ok(()) };
-    let o = coxa_plan_options()
-        .with_head_diameter_mm(32.0)
-        .with_femoral_options(1)
-        .with_inclination(Angle::from_deg(35.0), Angle::from_deg(50.0))
-        .with_anteversion(Angle::from_deg(5.0), Angle::from_deg(30.0))
-        .with_stem_version_window(Angle::from_deg(5.0))
-        .with_grid_step(Angle::from_deg(5.0))
-        .with_refine_step(Angle::from_deg(0.5));
-    check(a, &o, 4.0, "real CT, small space")
+    check(a, &small_space(), 4.0, "real CT, small space")
+}
+
+/// The small space of the real-CT test, on the demo's phantom hip.
+#[test]
+fn demo_plan_is_within_half_a_percent_of_the_exhaustive_grid_small() -> Result<()> {
+    let Some(a) = demo() else { return Ok(()) };
+    check(a, &small_space(), 4.0, "demo, small space")
+}
+
+/// The default space of `coxa plan` on the demo's phantom hip against its exhaustive grid at
+/// 1.25 deg.
+#[test]
+#[ignore = "an exhaustive grid of about 100,000 range-of-motion queries with bones: many minutes in the dev profile; run with `cargo test -p coxa-scenarios --test coxa -- --ignored plan_grid::`"]
+fn demo_plan_is_within_half_a_percent_of_the_exhaustive_grid_default() -> Result<()> {
+    let Some(a) = demo() else { return Ok(()) };
+    check(a, &coxa_plan_options(), 2.0, "demo, default space")
 }
 
 /// The default space of `coxa plan` (every head, three femoral options a stem version, cup 30-55

@@ -135,6 +135,27 @@ fn any_language_in_the_pdf_title_with_embedded_fonts() {
     assert!(html.contains(&format!("<title>coxa: case phantom ({NAME_HTML}) · planned ")) && html.contains(&format!("<h1>Case phantom ({NAME_HTML})</h1>")));
 }
 
+/// Issue 60: page 1 of the demo's PDF gives the centre of rotation against the teardrop, the
+/// numbers of its plan.json (the cup's centre against the teardrop's tip, pelvic frame).
+#[test]
+fn page_one_gives_the_centre_of_rotation_against_the_teardrop() {
+    let Some(_python) = readers() else { return };
+    let case = crate::cases::demo_phantom();
+    let plan = read_json(&case.join("plan.json"));
+    let xyz = |v: &Value| -> Vec<f64> { v.as_array().expect("a point").iter().map(|x| x.as_f64().unwrap()).collect() };
+    let (t, c) = (xyz(&plan["cup"]["teardrop_pelvic_mm"]), xyz(&plan["cup"]["centre_pelvic_mm"]));
+    let lateral = if plan["side"] == "right" { -1.0 } else { 1.0 };
+    let (h, v) = (lateral * (c[0] - t[0]), c[2] - t[2]);
+    eprintln!("demo: the cup's centre {h:.1} mm lateral of and {v:.1} mm above the teardrop's tip");
+    // An adult hip centre lies 20-45 mm lateral of the teardrop and within 30 mm above its tip.
+    assert!((20.0..=45.0).contains(&h) && (0.0..=30.0).contains(&v), "{h} {v}");
+    let page1 = squash(&pdftotext(&case.join("report.pdf"), 1, 1));
+    // The cell may wrap between its two numbers (pdftotext reads the table row by row).
+    let (first, second) = (format!("horizontal {h:.1} mm, vertical"), format!(" {v:.1}"));
+    let at = page1.find(&first).unwrap_or_else(|| panic!("page 1 lacks {first:?}: {page1}"));
+    assert!(page1[at..].contains(&second) && page1.contains("centre of rotation against the"), "page 1 lacks {second:?} after {first:?}: {page1}");
+}
+
 /// Issue 40: a scenario called `<script>alert(1)</script>` is text in the report and in the
 /// run's index page, never a script.
 #[test]

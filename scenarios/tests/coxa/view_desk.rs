@@ -230,13 +230,14 @@ fn a_value_outside_its_documented_range_is_said_and_kept_with_the_revision() -> 
     let tmp = tempfile::tempdir()?;
     let case = tmp.path().join("case");
     copy_case(crate::cases::demo_phantom(), &case);
-    let out = view_script(&case, tmp.path(), "steep", "set cup_inclination_deg 60\nset cup_inclination_deg 62\nsave\nquit\n");
+    let out = view_script(&case, tmp.path(), "steep", "set cup_inclination_deg 60\nset cup_inclination_deg 62\nset cup_anteversion_deg 20\nsave\nquit\n");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     let file = tmp.path().join("steep.txt");
     let said: Vec<&str> = err.lines().filter(|l| l.contains(": warning: cup inclination")).collect();
-    // Said once, with the line that brought it (line 2 keeps it: not said again).
-    assert_eq!(said, [format!("{}:1: warning: cup inclination 60.0° (radiographic) is outside 30-50° (Lewinnek et al. 1978)", file.display())], "{err}");
+    // Said with each line that brings the value, not again by a line that leaves it as it was.
+    let line = |n: usize, deg: &str| format!("{}:{n}: warning: cup inclination {deg}° (radiographic) is outside 30-50° (Lewinnek et al. 1978)", file.display());
+    assert_eq!(said, [line(1, "60.0"), line(2, "62.0")], "{err}");
     let plan = read_json(&case.join("plan.json"));
     let kept: Vec<&str> = plan["revision"]["warnings"].as_array().expect("the revision's warnings").iter().filter_map(Value::as_str).collect();
     assert!(kept.contains(&"cup inclination 62.0° (radiographic) is outside 30-50° (Lewinnek et al. 1978)"), "{kept:?}");

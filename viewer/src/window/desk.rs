@@ -90,7 +90,7 @@ struct ScriptRun {
     frames: u64,
     wait: Wait,
     /// The warnings of the plan last shown ([`crate::live::Evaluation::warnings`]): a warning
-    /// is printed when a line brings it, once.
+    /// is printed by the line that brings it or changes its value, not again by the lines after.
     warnings: Vec<String>,
 }
 

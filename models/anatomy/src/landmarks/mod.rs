@@ -10,6 +10,7 @@ pub mod fit;
 mod orthoload;
 mod patient;
 mod pelvis;
+pub mod teardrop;
 #[cfg(test)]
 mod tests;
 pub mod uncertainty;
@@ -23,6 +24,7 @@ pub use femur::{MAX_FEMUR_MM, femur_landmarks};
 pub use orthoload::orthoload_femur;
 pub use patient::{Bones, assume_neutral_short_femur, find, hip_anatomy};
 pub use pelvis::{acetabulum_landmarks, pelvis_landmarks};
+pub use teardrop::teardrop_pelvic_mm;
 pub use uncertainty::{FitUncertainty, head_fit_uncertainty, socket_fit_uncertainty};
 
 /// Why a landmark set cannot be computed.

@@ -157,11 +157,18 @@ fn measures(r: &CaseReport) -> Table {
         }
         Err(why) => t.row([Cell::new("neck resection level"), Cell::new(Text::bold("not given")), Cell::new(why.trim_start_matches("not given: ").to_string())]),
     }
-    t.row([
-        Cell::new("centre of rotation against the teardrop"),
-        Cell::new(Text::bold("teardrop not detected")),
-        Cell::new("coxa finds no teardrop landmark; the centre is given against the other hip below"),
-    ]);
+    match super::measures::centre_against_teardrop(r) {
+        Ok((h, v)) => t.row([
+            Cell::new("centre of rotation against the teardrop"),
+            Cell::new(Text::bold(format!("horizontal {h:.1} mm, vertical {v:.1} mm"))),
+            Cell::new(format!(
+                "{} and {}: the cup's centre against the teardrop's tip, found on the CT's AP bone shadow (pelvic frame)",
+                if h >= 0.0 { "lateral" } else { "medial" },
+                if v >= 0.0 { "above" } else { "below" }
+            )),
+        ]),
+        Err(why) => t.row([Cell::new("centre of rotation against the teardrop"), Cell::new(Text::bold("teardrop not detected")), Cell::new(why)]),
+    }
     match super::measures::centre_against_other_hip(r) {
         Ok((h, v)) => {
             let dir = |x: f64, pos: &str, neg: &str| if x >= 0.0 { pos.to_string() } else { neg.to_string() };

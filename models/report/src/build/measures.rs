@@ -117,6 +117,18 @@ pub fn centre_sd_mm(r: &CaseReport) -> Option<f64> {
     Some(largest(&u.socket_centre_sd_mm).hypot(largest(&u.other_head_centre_sd_mm)))
 }
 
+/// The planned centre of rotation against the operated side's teardrop, mm: (horizontal,
+/// positive lateral of the teardrop's tip; vertical, positive above it), in the pelvic frame.
+/// `Err`: why not.
+pub fn centre_against_teardrop(r: &CaseReport) -> Result<(f64, f64), String> {
+    let Some(pl) = &r.plan else { return Err("not planned".into()) };
+    let Some(t) = pl.cup.teardrop_pelvic_mm else {
+        return Err("no obturator foramen below the socket in this CT; see the other hip below".into());
+    };
+    let c = pl.cup.centre_pelvic_mm;
+    Ok((r.side.lateral_sign() * (c[0] - t[0]), c[2] - t[2]))
+}
+
 /// The planned centre of rotation against the other hip's, mm: (horizontal, positive more
 /// lateral; vertical, positive higher), in the pelvic frame, the other hip's femoral-head centre
 /// mirrored about the midline (pelvic x = 0). `Err`: why not.
