@@ -178,8 +178,7 @@ pub fn rom_record_of(
     naming: Option<(coxa_core::ContactAnatomy, Point3<f64>)>,
 ) -> RomRecord {
     let construct = model.construct();
-    let head_on_femur = naming.as_ref().map_or_else(|| model.femoral_frame().head_centre_lps_mm, |n| n.1);
-    let anatomy = naming.as_ref().map(|n| &n.0);
+    let naming = naming.as_ref().map(|(a, h)| (a, h));
     let report = rom::report(model, motions, tilts, &SweepOptions::default());
     let motions = report
         .motions
@@ -191,7 +190,7 @@ pub fn rom_record_of(
             parts: m.contact.map(|c| c.parts.to_string()),
             contact_point_lps_mm: m.contact.map(|c| [c.point_lps_mm.x, c.point_lps_mm.y, c.point_lps_mm.z].map(|v| (v * 100.0).round() / 100.0)),
             start_in_contact: m.start_in_contact,
-            structures: m.contact.and_then(|c| coxa_core::name_contact(c.parts, &c.point_lps_mm, &c.femur_point_lps_mm(model, &head_on_femur), anatomy)),
+            structures: m.contact.and_then(|c| c.structures(model, naming)),
             posture: m.posture.as_str().to_string(),
             pelvic_tilt_deg: m.pelvic_tilt_deg,
             required_deg: m.required_deg,

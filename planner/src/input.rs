@@ -43,6 +43,13 @@ pub struct PlanAnatomy {
     pub canal: Option<FemoralCanal>,
 }
 
+impl PlanAnatomy {
+    /// The operated hip's landmarks a contact is named from (`coxa_core::name_contact`).
+    pub fn contact_anatomy(&self) -> coxa_core::ContactAnatomy<'_> {
+        coxa_core::ContactAnatomy { frame: &self.frame, acetabulum: &self.operated.acetabulum, femur: &self.operated.femur }
+    }
+}
+
 /// Sizing rules. Defaults in brackets.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use coxa_core::FemurLandmarks;
-use coxa_core::{Angle, CupAngleDefinition, CupAngles, FemoralFrame, Mesh, PelvicFrame, Side};
+use coxa_core::{Angle, ContactAnatomy, ContactStructures, CupAngleDefinition, CupAngles, FemoralFrame, Mesh, PelvicFrame, Side, name_contact};
 use coxa_implants::Construct;
 use nalgebra::{Matrix3, Point3, Rotation3, Unit, Vector3};
 use serde::Serialize;
@@ -232,6 +232,15 @@ impl Contact {
     /// prosthetic head centre at `head_on_femur_lps_mm` on that femur.
     pub fn femur_point_lps_mm(&self, model: &HipModel, head_on_femur_lps_mm: &Point3<f64>) -> Point3<f64> {
         head_on_femur_lps_mm + model.femoral.femur_from_lps.inverse() * self.femur_point_femoral_mm
+    }
+    /// The structures that touch ([`coxa_core::name_contact`]) for `model`, named from `naming`:
+    /// the operated hip's landmarks and the prosthetic head centre on the femur as imaged (LPS
+    /// mm). Without it only a contact between implants is named (no femoral point is read).
+    pub fn structures(&self, model: &HipModel, naming: Option<(&ContactAnatomy, &Point3<f64>)>) -> Option<ContactStructures> {
+        match naming {
+            Some((anatomy, head)) => name_contact(self.parts, &self.point_lps_mm, &self.femur_point_lps_mm(model, head), Some(anatomy)),
+            None => name_contact(self.parts, &self.point_lps_mm, &self.point_lps_mm, None),
+        }
     }
 }
 

@@ -33,7 +33,7 @@
 
 use std::sync::Arc;
 
-use coxa_core::{Angle, CaseModel, CombinedAnteversion, ContactAnatomy, ContactStructures, CupAngleDefinition, CupAngles, HipAnatomy, ImplantPlacement, Mesh, PelvicFrame, name_contact};
+use coxa_core::{Angle, CaseModel, CombinedAnteversion, ContactAnatomy, ContactStructures, CupAngleDefinition, CupAngles, HipAnatomy, ImplantPlacement, Mesh, PelvicFrame};
 use coxa_implants::Catalog;
 use coxa_planner::SizingRules;
 use coxa_planner::cup_bone::{CupBone, CupBoneMeasure};
@@ -99,10 +99,6 @@ pub struct Evaluation {
     pub(crate) tilts: PelvicTilts,
 }
 
-/// The combined anteversion's safe range, deg: operative cup plus stem anteversion (Dorr et al.,
-/// Clin Orthop Relat Res 2009;467:119-127), as the report cites it.
-pub const COMBINED_SUM_SAFE_DEG: (f64, f64) = (25.0, 50.0);
-
 impl Evaluation {
     /// Combined anteversion of this plan, both definitions ([`CombinedAnteversion::of`], the one
     /// function the plan and the report use).
@@ -129,7 +125,7 @@ impl Evaluation {
             out.push(format!("cup anteversion {av:.1}° (radiographic) is outside {:.0}-{:.0}° (Lewinnek et al. 1978)", zone.anteversion.0.deg(), zone.anteversion.1.deg()));
         }
         let sum = self.combined_anteversion().plain_sum_deg;
-        let (lo, hi) = COMBINED_SUM_SAFE_DEG;
+        let (lo, hi) = CombinedAnteversion::PLAIN_SUM_SAFE_DEG;
         if !(lo..=hi).contains(&sum) {
             out.push(format!("combined anteversion {sum:.1}° (operative cup + stem) is outside {lo:.0}-{hi:.0}° (Dorr et al. 2009)"));
         }
@@ -413,12 +409,9 @@ impl LiveModel {
         // The femur moves from as imaged so that the planned head centre sits in the cup centre.
         let d = self.frame.vector_to_pelvic(&(placement.cup_centre_lps_mm - placement.head_centre_on_femur_lps_mm));
         let bone = self.cup_bone.as_ref().map(|b| b.measure(&placement.cup_centre_lps_mm, placement.shell_outer_diameter_mm, &placement.cup.axis(placement.side)));
-        let naming = self.anatomy.as_ref().map(ContactAnatomy::from);
-        let structures = report
-            .motions
-            .iter()
-            .map(|l| l.contact.and_then(|c| name_contact(c.parts, &c.point_lps_mm, &c.femur_point_lps_mm(&model, &placement.head_centre_on_femur_lps_mm), naming.as_ref())))
-            .collect();
+        let anatomy = self.anatomy.as_ref().map(ContactAnatomy::from);
+        let naming = anatomy.as_ref().map(|a| (a, &placement.head_centre_on_femur_lps_mm));
+        let structures = report.motions.iter().map(|l| l.contact.and_then(|c| c.structures(&model, naming))).collect();
         Ok(Evaluation {
             bone,
             structures,

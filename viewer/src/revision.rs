@@ -32,7 +32,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use coxa_core::{CombinedAnteversion, CupAngleDefinition, CupAngles};
+use coxa_core::{CupAngleDefinition, CupAngles};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -267,7 +267,7 @@ pub fn revised_plan(auto: &Value, automatic: &Evaluation, e: &Evaluation) -> Val
     // Combined anteversion, Widmer's as `plan.json` defines it, from the revision's own cup and
     // stem through the one function (issue 60: it was the automatic value moved by 1.0 x the
     // stem change).
-    let combined = CombinedAnteversion::of(&p.cup, p.side, p.stem_anteversion).widmer_deg;
+    let combined = e.combined_anteversion().widmer_deg;
     set(&mut v, &["combined_anteversion_deg"], json!(r2(combined)));
     set(&mut v, &["objective", "combined_anteversion_deg"], json!(r4(combined)));
     if let Some(motions) = v["motions"].as_array_mut() {

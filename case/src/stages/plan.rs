@@ -133,7 +133,7 @@ pub fn plan_record(plan: &Plan, anatomy: &PlanAnatomy, catalog: &Catalog, frame_
     let side = p.side;
     let liner = catalog.liner_spec(&p.liner).ok();
     let head_family = catalog.heads.iter().find(|h| h.diameters_mm.iter().any(|d| (d - p.head_diameter_mm).abs() < 1e-6));
-    let contact_anatomy = coxa_core::ContactAnatomy { frame: &anatomy.frame, acetabulum: &anatomy.operated.acetabulum, femur: &anatomy.operated.femur };
+    let contact_anatomy = anatomy.contact_anatomy();
     let motions = plan
         .rom
         .motions

@@ -327,8 +327,7 @@ fn planned_point(scn: &Scenario, case: &Case, catalog: &Catalog, anatomy: &Anato
     };
     // A stem or shell size with its own geometry was scored on it: the record says so.
     let user = crate::rom::UserParts { cup: scorer.user_cup(&placement)?, stem: scorer.user_stem(&placement)? };
-    let naming = coxa_core::ContactAnatomy { frame: &plan_anatomy.frame, acetabulum: &plan_anatomy.operated.acetabulum, femur: &plan_anatomy.operated.femur };
-    let rom = crate::rom::rom_record_of(&model, &choice.liner, tilts, &user, motions, frame_note, Some((naming, placement.head_centre_on_femur_lps_mm)));
+    let rom = crate::rom::rom_record_of(&model, &choice.liner, tilts, &user, motions, frame_note, Some((plan_anatomy.contact_anatomy(), placement.head_centre_on_femur_lps_mm)));
     Ok(PointResult {
         point: point.clone(),
         rom,

@@ -46,6 +46,9 @@ impl CombinedAnteversion {
     pub const PLAIN_SUM_LABEL: &'static str = "combined anteversion, sum (operative cup + stem)";
     /// Widmer and Zurfluh's optimum of [`Self::widmer_deg`], deg.
     pub const WIDMER_OPTIMUM_DEG: f64 = 37.3;
+    /// The safe range of [`Self::plain_sum_deg`], deg (Dorr et al., Clin Orthop Relat Res
+    /// 2009;467:119-127).
+    pub const PLAIN_SUM_SAFE_DEG: (f64, f64) = (25.0, 50.0);
 
     /// Both sums for `cup` (any definition, pelvic frame) on `side` and a stem anteversion.
     pub fn of(cup: &CupAngles, side: Side, stem_anteversion: Angle) -> Self {

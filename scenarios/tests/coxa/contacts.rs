@@ -6,14 +6,14 @@
 
 use anyhow::Result;
 
-use coxa_core::{ContactAnatomy, FirstContact, MotionScore, RomQuery, RomScorer, name_contact};
+use coxa_core::{FirstContact, MotionScore, RomQuery, RomScorer, name_contact};
 use coxa_implants::Catalog;
 use coxa_planner::{PlanAnatomy, plan};
 
 use crate::plan_grid::{coxa_plan_options, real_ct, real_ct_totalsegmentator};
 
 fn named(m: &MotionScore, a: &PlanAnatomy) -> Option<String> {
-    let anatomy = ContactAnatomy { frame: &a.frame, acetabulum: &a.operated.acetabulum, femur: &a.operated.femur };
+    let anatomy = a.contact_anatomy();
     let (parts, q, f) = (m.contact_parts.as_deref()?, m.contact_point_lps_mm?, m.contact_femur_point_lps_mm?);
     name_contact(parts, &q.into(), &f.into(), Some(&anatomy)).map(|s| s.phrase())
 }

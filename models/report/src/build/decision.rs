@@ -143,7 +143,7 @@ fn measures(r: &CaseReport) -> Table {
         t.row([
             Cell::new(CombinedAnteversion::PLAIN_SUM_LABEL),
             Cell::new(Text::bold(format!("{:.1}°", c.plain_sum_deg)).and(ends(iv.map(|x| &x.combined_plain_sum_deg), false))),
-            Cell::new("safe range 25-50° (Dorr et al. 2009)"),
+            Cell::new(format!("safe range {:.0}-{:.0}° (Dorr et al. 2009)", CombinedAnteversion::PLAIN_SUM_SAFE_DEG.0, CombinedAnteversion::PLAIN_SUM_SAFE_DEG.1)),
         ]);
     }
     match super::measures::resection(r) {

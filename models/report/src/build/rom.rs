@@ -98,7 +98,7 @@ pub fn push_details(d: &mut Document, r: &CaseReport) {
             Cell::new(m.required_deg.map_or("–".into(), |q| format!("{q:.0}°"))),
             Cell::styled(margin.map_or("–".into(), |x| format!("{x:+.1}°")), if margin.is_some_and(|x| x < 0.0) { CellStyle::Bad } else { CellStyle::Good }),
             Cell::new(m.contact.clone()),
-            Cell::new(if m.contact == "none" && r.plan.as_ref().is_none_or(|p| p.rom_femur_imaged_mm.is_none()) { "–".into() } else { touching(m, r) }),
+            Cell::new(Some(touching(m, r)).filter(|s| s != "none").unwrap_or_else(|| "–".into())),
             Cell::new(m.contact_point_lps_mm.as_ref().map_or_else(|| "–".to_string(), pt3)),
         ]);
     }
