@@ -149,9 +149,97 @@ fn inputs_record(source: &AnatomySource, dir: &Path) -> CaseInputs {
     }
 }
 
+/// The anatomy stage's result kept in memory for the next case of the same input: the planning
+/// desk's Save plans a case again with the surgeon's choices fixed (issue 60), on the anatomy it
+/// was planned on, which the same code found from the same files; found once per desk, a save
+/// takes the planning and the stages after it only. A memo holds one input's anatomy and CT;
+/// its key names the input files with their sizes and modification times, so a file changed
+/// since is read and segmented again. Only the plain inputs are kept (a CT file or folder, with
+/// or without a label map; bone surface files), not a learned model's segmentation.
+#[derive(Debug, Default)]
+pub struct AnatomyMemo {
+    kept: std::sync::Mutex<Option<(String, AnatomyResult, Option<LoadedCt>)>>,
+}
+
+fn copy_ct(ct: &LoadedCt) -> LoadedCt {
+    LoadedCt { volume: ct.volume.clone(), n_files: ct.n_files, warnings: ct.warnings.clone() }
+}
+
+impl AnatomyMemo {
+    /// An empty memo.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// What the anatomy of `source` depends on: the source and every file it names (size and
+    /// modification time; a folder's files too).
+    fn key(source: &AnatomySource) -> String {
+        let mut files: Vec<PathBuf> = match source {
+            AnatomySource::Ct { ct, labels, label_names, .. } => [Some(ct.clone()), labels.clone(), label_names.clone()].into_iter().flatten().collect(),
+            AnatomySource::Meshes(list, _) => list.iter().map(|(_, p)| p.clone()).collect(),
+        };
+        let mut stamps = Vec::new();
+        while let Some(f) = files.pop() {
+            match std::fs::metadata(&f) {
+                Ok(m) if m.is_dir() => files.extend(std::fs::read_dir(&f).into_iter().flatten().flatten().map(|e| e.path())),
+                Ok(m) => stamps.push(format!("{}:{}:{:?}", f.display(), m.len(), m.modified().ok())),
+                Err(_) => stamps.push(format!("{}:missing", f.display())),
+            }
+        }
+        stamps.sort();
+        format!("{source:?}|{}", stamps.join("|"))
+    }
+
+    /// The anatomy of `source` as kept, or found now (and kept).
+    ///
+    /// # Errors
+    /// The anatomy stage's.
+    pub fn anatomy(&self, source: &AnatomySource) -> Result<(AnatomyResult, Option<LoadedCt>)> {
+        let key = Self::key(source);
+        if let Ok(kept) = self.kept.lock()
+            && let Some((k, a, ct)) = kept.as_ref()
+            && *k == key
+        {
+            return Ok((a.clone(), ct.as_ref().map(copy_ct)));
+        }
+        let ct = crate::anatomy::source_ct(source)?;
+        let a = crate::stages::anatomy::run_on(source, ct.as_ref(), None)?;
+        if let Ok(mut kept) = self.kept.lock() {
+            *kept = Some((key, a.clone(), ct.as_ref().map(copy_ct)));
+        }
+        Ok((a, ct))
+    }
+
+    /// Finds and keeps the anatomy of `case` ahead of its run (the desk does this when it opens a
+    /// case, so that its first save is quick). Inputs it does not keep are left alone.
+    ///
+    /// # Errors
+    /// The input's or the anatomy stage's.
+    pub fn warm(&self, case: &Case) -> Result<()> {
+        if case.model.is_some() {
+            return Ok(());
+        }
+        match &case.input {
+            CaseInput::Ct { .. } | CaseInput::Meshes(_) => {
+                let scratch = std::env::temp_dir();
+                let (source, _, _) = prepare_input(case, &scratch)?;
+                self.anatomy(&source).map(|_| ())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// The anatomy stage of `case` (with its learned model, if any) written into `dir/anatomy`:
 /// the result, the CT (read once, for the later stages) and the segmentation's record.
-fn anatomy(case: &Case, source: &AnatomySource, preloaded: Option<Preloaded>, dir: &Path, progress: Progress<'_>) -> Result<(AnatomyResult, Option<LoadedCt>, Option<SegmentationRecord>)> {
+fn anatomy(
+    case: &Case,
+    source: &AnatomySource,
+    preloaded: Option<Preloaded>,
+    memo: Option<&AnatomyMemo>,
+    dir: &Path,
+    progress: Progress<'_>,
+) -> Result<(AnatomyResult, Option<LoadedCt>, Option<SegmentationRecord>)> {
     progress("anatomy (segmentation, surfaces, landmarks)");
     // A case's learned model segments its CT for the anatomy stage (its muscles feed the muscle
     // measures and the [msk] stage); without one the phantom is also segmented by coxa's built-in
@@ -173,8 +261,17 @@ fn anatomy(case: &Case, source: &AnatomySource, preloaded: Option<Preloaded>, di
         }
         None => {
             progress("anatomy (segmentation, surfaces, landmarks)");
-            let (labels, ct) = preloaded.map_or((None, None), |p| (p.labels, Some(p.ct)));
-            let (anatomy, ct) = crate::anatomy::run_keeping_ct(source, labels, ct, &dir.join("anatomy")).context("anatomy")?;
+            let (anatomy, ct) = match (memo, preloaded) {
+                (Some(memo), None) => {
+                    let (anatomy, ct) = memo.anatomy(source).context("anatomy")?;
+                    case_writer::write_anatomy(&dir.join("anatomy"), &anatomy)?;
+                    (anatomy, ct)
+                }
+                (_, preloaded) => {
+                    let (labels, ct) = preloaded.map_or((None, None), |p| (p.labels, Some(p.ct)));
+                    crate::anatomy::run_keeping_ct(source, labels, ct, &dir.join("anatomy")).context("anatomy")?
+                }
+            };
             (anatomy, ct, None)
         }
     })
@@ -245,8 +342,21 @@ pub struct CaseOutcome {
 pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, progress: Progress<'_>) -> Result<CaseOutcome> {
     progress("input");
     let (source, truth, preloaded) = prepare_input(case, dir).context("preparing the input")?;
-    case_writer::write_inputs(dir, &inputs_record(&source, dir))?;
-    let (mut anatomy, mut ct, model_segmentation) = anatomy(case, &source, preloaded, dir, progress)?;
+    let (mut anatomy, mut ct, model_segmentation) = anatomy(case, &source, preloaded, scn.anatomy_memo.as_deref(), dir, progress)?;
+    // Written after the anatomy stage, so that their provenance names the models it used, as
+    // every later record's does, whether or not the anatomy was found earlier in this process
+    // (the desk's re-plan, [`AnatomyMemo`]).
+    let inputs = inputs_record(&source, dir);
+    case_writer::write_inputs(dir, &inputs)?;
+    if let Some(request) = &scn.request {
+        // A CT handed over in memory is the one written into the case.
+        let mut request = request.clone();
+        if let (None, true, CaseInputs::Ct { ct, labels }) = (&request.ct, request.meshes.is_empty(), &inputs) {
+            request.ct = Some(ct.clone());
+            request.labels.clone_from(labels);
+        }
+        crate::stamp::write(&dir.join("request.json"), "request", &request)?;
+    }
     let mut warnings: Vec<String> = anatomy.warnings.clone();
     let segmentation = segmentation(case, ct.as_ref(), model_segmentation, dir, progress, &mut warnings)?;
     let radiomics = match radiomics(scn, case, &source, ct.as_ref(), &anatomy, progress, &mut warnings)? {

@@ -66,6 +66,12 @@ pub const RECORDS: &[RecordKind] = &[
     },
     RecordKind { name: "rom", files: "`<case>/rom/<point>.json`", about: "one sweep point's range of motion: every motion's limit and first contact", schema: schema_of::<coxa_core::RomRecord> },
     RecordKind { name: "report", files: "`<case>/report.json`", about: "the case report: plan, sweep, ROM, safe zone, muscles, pictures, warnings", schema: schema_of::<coxa_core::CaseReport> },
+    RecordKind {
+        name: "request",
+        files: "`<case>/request.json` (a case `coxa plan` wrote)",
+        about: "what `coxa plan` was asked: its inputs, options and the choices the surgeon fixed, so that the planning desk plans the case again with the surgeon's choices",
+        schema: schema_of::<coxa_core::PlanRequest>,
+    },
     RecordKind { name: "inputs", files: "`<case>/inputs.json`", about: "where the case's inputs are (the CT or bone surfaces)", schema: schema_of::<coxa_core::CaseInputs> },
     RecordKind { name: "case", files: "`<case>/case.json`", about: "a finished case's summary line", schema: schema_of::<crate::summary::CaseSummary> },
     RecordKind { name: "summary", files: "`<run>/summary.json`, `<run>/summary-<n>.json`", about: "a run's summary: every case's line, or why it is not done", schema: schema_of::<SummaryFile> },

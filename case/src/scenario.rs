@@ -253,6 +253,12 @@ pub struct Scenario {
     /// The planner's constraints for a planned sweep point, before the point's own choices
     /// (head, liner, tilts): `[plan]`'s cup ranges, or `coxa plan`'s flags.
     pub plan_options: coxa_planner::PlanOptions,
+    /// What `coxa plan` was asked, written into the case as `request.json` (none for a
+    /// scenario file's cases).
+    pub request: Option<coxa_core::PlanRequest>,
+    /// The anatomy found once and reused by the cases of the same input (the planning desk's
+    /// re-plans, [`crate::pipeline::AnatomyMemo`]); none: each case finds its own.
+    pub anatomy_memo: Option<std::sync::Arc<crate::pipeline::AnatomyMemo>>,
 }
 
 /// The settings of a scenario of one case made in code ([`Scenario::of_case`]): what `coxa
@@ -273,6 +279,10 @@ pub struct OneCaseSettings {
     pub sitting_extra_tilt_deg: f64,
     /// The planner's constraints.
     pub plan_options: coxa_planner::PlanOptions,
+    /// What `coxa plan` was asked (`request.json`).
+    pub request: Option<coxa_core::PlanRequest>,
+    /// The anatomy kept from an earlier case of the same input.
+    pub anatomy_memo: Option<std::sync::Arc<crate::pipeline::AnatomyMemo>>,
 }
 
 /// 1-based line of byte offset `at` in `text`.
@@ -411,6 +421,8 @@ impl Scenario {
             lesions: None,
             report: settings.report,
             plan_options: settings.plan_options,
+            request: settings.request,
+            anatomy_memo: settings.anatomy_memo,
         })
     }
 
@@ -457,6 +469,8 @@ impl Scenario {
             lesions,
             report,
             plan_options,
+            request: None,
+            anatomy_memo: None,
         })
     }
 }

@@ -25,7 +25,8 @@
 //! plan's radiographic inclination, and the planned leg-length difference and offset.
 //!
 //! **Implants** (with `--plan`): the shell (titanium), the head (cobalt-chromium) on the stem and
-//! the stem (titanium) as a neck rod to the shaft axis and a body rod down it, on the femur as
+//! the stem (titanium) as a neck rod at the series' neck-shaft angle (plan.json's `stem.ccd_deg`)
+//! to the shaft axis and a body rod down it, on the femur as
 //! imaged (the head drawn where the plan puts it on the femur, `head.centre_on_femur_lps_mm`;
 //! its distance to the cup centre is the planned change of leg length and offset).
 
@@ -47,6 +48,8 @@ const W_TITANIUM: f64 = 6.0;
 const W_COCR: f64 = 20.0;
 /// The calibration ball (stainless steel).
 const W_STEEL: f64 = 18.0;
+/// The neck-shaft angle drawn for a stem whose plan names none, deg.
+const DEFAULT_CCD_DEG: f64 = 135.0;
 /// Diameter of the calibration ball, mm (the usual 25 mm templating marker).
 pub const MARKER_DIAMETER_MM: f64 = 25.0;
 
@@ -91,6 +94,8 @@ struct PlannedImplants {
     radiographic_inclination_deg: f64,
     leg_length_change_mm: f64,
     offset_change_mm: f64,
+    /// The stem series' neck-shaft (CCD) angle, deg.
+    ccd_deg: Option<f64>,
 }
 
 fn read_plan(dir: &Path) -> Result<PlannedImplants> {
@@ -114,6 +119,7 @@ fn planned(j: &coxa_core::PlanRecord) -> Result<PlannedImplants> {
         radiographic_inclination_deg: j.cup.radiographic_inclination_deg,
         leg_length_change_mm: j.leg_length_change_mm,
         offset_change_mm: j.offset_change_mm,
+        ccd_deg: j.stem.ccd_deg,
     })
 }
 
@@ -267,9 +273,14 @@ fn picture(vol: &DrrVolume, lm: &PatientLandmarks, plan: Option<&PlannedImplants
             let a = f.shaft_axis.point_lps_mm;
             let h = p.head_on_femur;
             let foot = a + s * (h - a).dot(&s);
-            let neck_end = foot + (h - foot).normalize() * 5.0;
-            solids.push((Solid::Rod { a: h, b: neck_end, radius_mm: 6.0 }, W_TITANIUM));
-            let top = foot + s * 10.0;
+            // The neck along the series' neck-shaft angle: from the head to where its axis meets
+            // the shaft axis, (180 - CCD) deg from the shaft's distal direction (-s), so below the
+            // head's foot on the axis by offset / tan(180 - CCD); the body from just above there
+            // down the shaft.
+            let ccd = p.ccd_deg.unwrap_or(DEFAULT_CCD_DEG).clamp(100.0, 170.0).to_radians();
+            let junction = foot - s * ((h - foot).norm() / (std::f64::consts::PI - ccd).tan());
+            solids.push((Solid::Rod { a: h, b: junction, radius_mm: 6.0 }, W_TITANIUM));
+            let top = junction + s * 10.0;
             solids.push((Solid::Rod { a: top, b: top - s * 130.0, radius_mm: 7.0 }, W_TITANIUM));
         }
     }

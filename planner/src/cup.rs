@@ -63,7 +63,7 @@ use nalgebra::{Point3, Vector3};
 use serde::Serialize;
 
 use crate::error::{PlanError, Result};
-use crate::input::{PlanAnatomy, SizingRules};
+use crate::input::{FixedChoices, PlanAnatomy, SizingRules};
 use crate::solid::SolidColumns;
 use coxa_core::Mesh;
 use coxa_core::landmarks::AcetabulumLandmarks;
@@ -344,8 +344,15 @@ fn rim_ap_diameter(acetabulum: &AcetabulumLandmarks, frame: &PelvicFrame) -> Opt
 
 /// Sizes the cup and places its centre; returns the sizing and the coverage map at that centre.
 pub fn size_cup(anatomy: &PlanAnatomy, catalog: &Catalog, rules: &SizingRules) -> Result<(CupSizing, CoverageMap)> {
+    size_cup_with(anatomy, catalog, rules, &FixedChoices::default())
+}
+
+/// [`size_cup`] with the surgeon's fixed shell size and cup shift (`fixed`): the centre is the
+/// rule's (medialised for the rule's size), moved by the shift; the shell is the fixed size;
+/// coverage, medial wall and the sizing table are measured for them.
+pub fn size_cup_with(anatomy: &PlanAnatomy, catalog: &Catalog, rules: &SizingRules, fixed: &FixedChoices) -> Result<(CupSizing, CoverageMap)> {
     let head_d = 2.0 * anatomy.operated.femur.head_radius_mm;
-    size_cup_on(&anatomy.pelvis, &anatomy.frame, anatomy.side, &anatomy.operated.acetabulum, head_d.is_finite().then_some(head_d), catalog, rules)
+    sized(&anatomy.pelvis, &anatomy.frame, anatomy.side, &anatomy.operated.acetabulum, head_d.is_finite().then_some(head_d), catalog, rules, fixed)
 }
 
 /// Sizes a cup in a hip bone alone (no femur needed: `head_diameter_mm` `None` takes the socket
@@ -358,6 +365,20 @@ pub fn size_cup_on(
     head_diameter_mm: Option<f64>,
     catalog: &Catalog,
     rules: &SizingRules,
+) -> Result<(CupSizing, CoverageMap)> {
+    sized(pelvis, frame, side, acetabulum, head_diameter_mm, catalog, rules, &FixedChoices::default())
+}
+
+#[expect(clippy::too_many_arguments, reason = "size_cup_on's values and the fixed choices")]
+fn sized(
+    pelvis: &Mesh,
+    frame: &PelvicFrame,
+    side: Side,
+    acetabulum: &AcetabulumLandmarks,
+    head_diameter_mm: Option<f64>,
+    catalog: &Catalog,
+    rules: &SizingRules,
+    fixed: &FixedChoices,
 ) -> Result<(CupSizing, CoverageMap)> {
     let d_a = 2.0 * acetabulum.radius_mm;
     if !(d_a.is_finite() && d_a > 10.0) {
@@ -372,13 +393,24 @@ pub fn size_cup_on(
         .iter()
         .position(|s| *s >= rule - 1e-9)
         .ok_or_else(|| PlanError::NoFit { why: format!("the socket ({:.1} mm) needs a shell of at least {rule:.1} mm; the catalog's largest is {:?} mm", socket.sizing_diameter_mm, sizes.last()) })?;
-    let od = sizes[k_od];
-    let mut notes = socket_notes(&socket, od, rules);
-    let r = od / 2.0;
+    let rule_od = sizes[k_od];
+    let mut notes = socket_notes(&socket, rule_od, rules);
+    // The surgeon's shell: a catalog size.
+    let k_fixed = match fixed.shell_outer_diameter_mm {
+        Some(d) => Some(sizes.iter().position(|s| (s - d).abs() < 1e-6).ok_or_else(|| PlanError::InvalidOption {
+            what: "fixed shell outer diameter (mm)".into(),
+            value: format!("{d}"),
+            why: format!("not a size of the catalog: choose one of {sizes:?} mm"),
+        })?),
+        None => None,
+    };
+    let r = rule_od / 2.0;
     let native = acetabulum.centre.lps_mm;
     let medial = frame.vector_to_lps(&Vector3::new(-side.lateral_sign(), 0.0, 0.0));
-    let r_max = sizes[(k_od + 1).min(sizes.len() - 1)] / 2.0;
-    let solid = SolidColumns::new(pelvis, native, frame.pelvic_from_lps(), r_max + rules.max_medialisation_mm + 40.0, 0.5);
+    let k_max = k_fixed.map_or(k_od, |k| k.max(k_od));
+    let r_max = sizes[(k_max + 1).min(sizes.len() - 1)] / 2.0;
+    let reach_shift = fixed.cup_shift_mm.map_or(0.0, |v| v.iter().map(|x| x.abs()).fold(0.0, f64::max));
+    let solid = SolidColumns::new(pelvis, native, frame.pelvic_from_lps(), r_max + rules.max_medialisation_mm + reach_shift + 40.0, 0.5);
     let reference_axis = reference_cup().axis(side);
     let n_steps = (rules.max_medialisation_mm / 0.5).floor() as usize;
     let tried: Vec<(f64, f64, f64, CoverageMap)> = (0..=n_steps)
@@ -403,8 +435,31 @@ pub fn size_cup_on(
         notes.push(format!("coverage {:.0} % stays below the {:.0} % target within {} mm of medialisation", 100.0 * tried[best].1, 100.0 * rules.coverage_target, rules.max_medialisation_mm));
         best
     };
-    let (m, cov, wall, _) = &tried[pick];
-    let centre = native + medial * *m;
+    let (m, mut cov, mut wall) = (tried[pick].0, tried[pick].1, tried[pick].2);
+    let mut centre = native + medial * m;
+    let mut map = None;
+    let k_rule = k_od;
+    let (k_od, od) = match k_fixed {
+        Some(k) => {
+            if k != k_od {
+                notes.push(format!("the surgeon fixed the shell at {} mm (the sizing rule gives {rule_od} mm)", sizes[k]));
+            }
+            (k, sizes[k])
+        }
+        None => (k_od, rule_od),
+    };
+    // The surgeon's centre: the rule's, moved in the pelvic frame (medial, superior, anterior).
+    if let Some([dm, ds, da]) = fixed.cup_shift_mm.filter(|v| v.iter().any(|x| *x != 0.0)) {
+        centre += frame.vector_to_lps(&Vector3::new(-side.lateral_sign() * dm, -da, ds));
+        notes.push(format!("the surgeon moved the cup centre {dm:+.1} mm medial, {ds:+.1} mm superior, {da:+.1} mm anterior of the sizing's centre"));
+    }
+    if k_fixed.is_some_and(|k| (sizes[k] - rule_od).abs() > 1e-9) || fixed.cup_shift_mm.is_some_and(|v| v.iter().any(|x| *x != 0.0)) {
+        let c_map = CoverageMap::new(&solid, frame, &centre, od / 2.0);
+        cov = c_map.coverage(&reference_axis);
+        wall = medial_wall_mm(&solid, frame, side, &centre, od / 2.0);
+        map = Some(c_map);
+    }
+    let (cov, wall) = (&cov, &wall);
     // Every size comes from a series of the catalog (`shell_sizes`), so its series is found.
     let press_fit = |d: f64| catalog.shell_family(d).map_or(0.0, |f| f.press_fit_mm);
     // The sizing table: the next size down, the planned size, the next size up, at this centre.
@@ -416,7 +471,9 @@ pub fn size_cup_on(
             let (coverage, medial_wall) =
                 if k == k_od { (*cov, *wall) } else { (CoverageMap::new(&solid, frame, &centre, d / 2.0).coverage(&reference_axis), medial_wall_mm(&solid, frame, side, &centre, d / 2.0)) };
             let rim_fit = socket.rim_ap_diameter_mm.map(|ap| d - ap);
-            let note = if k == k_od {
+            let note = if k == k_od && k_od != k_rule {
+                format!("fixed by the surgeon (the sizing rule gives {rule_od} mm)")
+            } else if k == k_od {
                 format!("planned: the smallest shell >= the socket ({:.0} mm) + {} mm reaming", socket.sizing_diameter_mm.round(), rules.ream_allowance_mm)
             } else if k < k_od {
                 format!(
@@ -459,14 +516,17 @@ pub fn size_cup_on(
         native_centre_lps_mm: p(&native),
         centre_lps_mm: p(&centre),
         centre_pelvic_mm: p(&frame.point_to_pelvic(&centre)),
-        medialisation_mm: *m,
+        medialisation_mm: if fixed.cup_shift_mm.is_some() { (centre - native).dot(&medial) } else { m },
         medial_wall_mm: *wall,
         reference_coverage: *cov,
         centres_tried: tried.iter().map(|(m, c, w, _)| [*m, *c, *w]).collect(),
         size_options,
         notes,
     };
-    let map = tried.into_iter().nth(pick).map(|t| t.3).ok_or_else(|| PlanError::Anatomy { structure: "acetabulum", why: "no cup centre tried".into() })?;
+    let map = match map {
+        Some(m) => m,
+        None => tried.into_iter().nth(pick).map(|t| t.3).ok_or_else(|| PlanError::Anatomy { structure: "acetabulum", why: "no cup centre tried".into() })?,
+    };
     Ok((sizing, map))
 }
 

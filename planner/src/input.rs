@@ -205,6 +205,36 @@ pub struct PlanOptions {
     pub weights: Weights,
     /// The safe zone.
     pub safe_zone: SafeZone,
+    /// Choices the surgeon fixed (the planning desk's revision, `coxa plan`'s flags); each
+    /// `None` is the planner's [all `None`].
+    pub fixed: FixedChoices,
+}
+
+/// Implant choices a surgeon fixes, beside the angle ranges ([`PlanOptions::inclination`],
+/// [`PlanOptions::anteversion`], [`PlanOptions::stem_anteversion`] with equal ends fix the
+/// angles, [`PlanOptions::head_diameter_mm`] the head). A plan with every choice fixed is the
+/// evaluation of that one plan by the planner's own code (issue 60: the desk's revision is
+/// evaluated so, not patched from the automatic plan).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FixedChoices {
+    /// Shell outer diameter, mm (a catalog size) [the sizing rule's].
+    pub shell_outer_diameter_mm: Option<f64>,
+    /// The cup centre moved from the one the sizing chose, pelvic frame, mm: medial, superior,
+    /// anterior (the desk's cup shift) [none].
+    pub cup_shift_mm: Option<[f64; 3]>,
+    /// Stem series (catalog name) [every series of the catalog].
+    pub stem_series: Option<String>,
+    /// Stem size (its catalog label) [each series' canal-fill size].
+    pub stem_size: Option<String>,
+    /// Head neck-length offset, mm (a catalog value) [the one that restores leg length and offset].
+    pub head_offset_mm: Option<f64>,
+}
+
+impl FixedChoices {
+    /// Whether nothing is fixed.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// The grid steps a user may choose for the cup angles, deg (`[min, max]`): finer than 0.5 deg
@@ -235,6 +265,7 @@ impl Default for PlanOptions {
             sizing: SizingRules::default(),
             weights: Weights::default(),
             safe_zone: SafeZone::default(),
+            fixed: FixedChoices::default(),
         }
     }
 }
@@ -314,6 +345,11 @@ impl PlanOptions {
         self.weights = weights;
         self
     }
+    /// Choices the surgeon fixed.
+    pub fn with_fixed(mut self, fixed: FixedChoices) -> Self {
+        self.fixed = fixed;
+        self
+    }
 
     /// Checks every value (finite, in range, ranges ordered).
     pub fn validate(&self) -> Result<()> {
@@ -340,6 +376,19 @@ impl PlanOptions {
         check("sitting tilt (deg)", self.tilts.sitting.deg(), -45.0, 80.0)?;
         check("margin_cap_deg", self.margin_cap_deg, 0.0, 180.0)?;
         check("resolution_deg", self.resolution_deg, 0.01, 5.0)?;
+        let f = &self.fixed;
+        if let Some(d) = f.shell_outer_diameter_mm {
+            let (lo, hi) = coxa_core::plan_ranges::PlanValue::ShellOuterDiameterMm.range();
+            check("fixed shell outer diameter (mm)", d, lo, hi)?;
+        }
+        if let Some(o) = f.head_offset_mm {
+            let (lo, hi) = coxa_core::plan_ranges::PlanValue::HeadOffsetMm.range();
+            check("fixed head offset (mm)", o, lo, hi)?;
+        }
+        for (k, v) in f.cup_shift_mm.iter().flatten().enumerate() {
+            let (lo, hi) = coxa_core::plan_ranges::PlanValue::CupShiftMm.range();
+            check(["cup shift medial (mm)", "cup shift superior (mm)", "cup shift anterior (mm)"][k], *v, lo, hi)?;
+        }
         if self.femoral_options == 0 {
             return Err(PlanError::InvalidOption { what: "femoral_options".into(), value: "0".into(), why: "keep at least one".into() });
         }

@@ -36,7 +36,7 @@ pub mod stem_fill;
 
 pub use closest::{ClosestChange, DailyLife, MotionMargin};
 pub use error::{PlanError, Result};
-pub use input::{GRID_STEP_RANGE_DEG, HipLandmarks, PlanAnatomy, PlanOptions, REFINE_STEP_DEG, STEM_VERSION_LIMITS_DEG, SafeZone, SizingRules, Weights};
+pub use input::{FixedChoices, GRID_STEP_RANGE_DEG, HipLandmarks, PlanAnatomy, PlanOptions, REFINE_STEP_DEG, STEM_VERSION_LIMITS_DEG, SafeZone, SizingRules, Weights};
 pub use objective::ObjectiveTerms;
 pub use optimise::{ParetoPoint, Plan, plan};
 pub use space::{Choice, Combo, PlanSpace};

@@ -33,9 +33,9 @@ use coxa_core::{Angle, CupAngleDefinition, CupAngles, ImplantPlacement, MotionIn
 use coxa_implants::Catalog;
 use nalgebra::Point3;
 
-use crate::cup::{CoverageMap, CupSizing, size_cup};
+use crate::cup::{CoverageMap, CupSizing, size_cup_with};
 use crate::error::{PlanError, Result};
-use crate::input::{PlanAnatomy, PlanOptions, STEM_VERSION_LIMITS_DEG};
+use crate::input::{FixedChoices, PlanAnatomy, PlanOptions, STEM_VERSION_LIMITS_DEG};
 use crate::objective::{ObjectiveTerms, objective};
 use crate::stem::{CanalProfile, FemoralReconstruction, Targets, canal_profile, femoral_options};
 use crate::stem_fill::{StemSizing, size_stems};
@@ -116,6 +116,50 @@ pub struct PlanSpace<'a> {
     pub notes: Vec<String>,
 }
 
+/// The femoral options with the fixed neck-length offset only (all without one).
+fn with_head_offset(all: Vec<(f64, FemoralReconstruction)>, fixed: Option<f64>) -> Vec<(f64, FemoralReconstruction)> {
+    match fixed {
+        Some(o) => all.into_iter().filter(|(_, f)| (f.head_offset_mm - o).abs() < 1e-6).collect(),
+        None => all,
+    }
+}
+
+/// The stem size searched per series (catalog order): the canal-fill rule's, or the surgeon's
+/// fixed series and size (`usize::MAX`: the series is not searched).
+fn fixed_stem(catalog: &Catalog, sizing: &StemSizing, fixed: &FixedChoices) -> Result<Vec<usize>> {
+    let mut k = sizing.size_indices();
+    if let Some(name) = &fixed.stem_series {
+        if !catalog.stems.iter().any(|s| &s.name == name) {
+            let names: Vec<&str> = catalog.stems.iter().map(|s| s.name.as_str()).collect();
+            return Err(PlanError::InvalidOption { what: "fixed stem series".into(), value: name.clone(), why: format!("not a series of the catalog: choose one of {names:?}") });
+        }
+        for (i, s) in catalog.stems.iter().enumerate() {
+            if &s.name != name {
+                k[i] = usize::MAX;
+            }
+        }
+    }
+    if let Some(size) = &fixed.stem_size {
+        let mut any = false;
+        for (i, s) in catalog.stems.iter().enumerate() {
+            if k[i] == usize::MAX {
+                continue;
+            }
+            match s.sizes.iter().position(|z| &z.size == size) {
+                Some(j) => {
+                    k[i] = j;
+                    any = true;
+                }
+                None => k[i] = usize::MAX,
+            }
+        }
+        if !any {
+            return Err(PlanError::InvalidOption { what: "fixed stem size".into(), value: size.clone(), why: format!("no stem series searched has this size (series {:?})", fixed.stem_series) });
+        }
+    }
+    Ok(k)
+}
+
 /// `lo..=hi` in steps of `step`, both ends included.
 pub fn grid(lo: f64, hi: f64, step: f64) -> Vec<f64> {
     let n = ((hi - lo) / step + 1e-9).floor().max(0.0) as usize;
@@ -134,7 +178,8 @@ impl<'a> PlanSpace<'a> {
         let mut notes = Vec::new();
 
         // Cup size and centre.
-        let (cup, coverage) = size_cup(anatomy, catalog, rules)?;
+        let fixed = &options.fixed;
+        let (cup, coverage) = size_cup_with(anatomy, catalog, rules, fixed)?;
         notes.extend(cup.notes.iter().cloned());
         let cup_centre = Point3::from(cup.centre_lps_mm);
         let shell = catalog.shell(cup.outer_diameter_mm)?;
@@ -149,7 +194,27 @@ impl<'a> PlanSpace<'a> {
         let stem_sizing = size_stems(anatomy, catalog, rules)?;
         notes.extend(stem_sizing.canal.notes.iter().cloned());
         notes.extend(stem_sizing.families.iter().flat_map(|f| f.notes.iter().cloned()));
-        let size_indices = stem_sizing.size_indices();
+        let size_indices = fixed_stem(catalog, &stem_sizing, fixed)?;
+        let mut stem_sizing = stem_sizing;
+        if fixed.stem_size.is_some() {
+            // The sizing table marks the surgeon's size (the rule's stays in the notes).
+            for (fam, &k) in stem_sizing.families.iter_mut().zip(&size_indices) {
+                if let Some(z) = catalog.stems.iter().find(|s| s.name == fam.family).and_then(|s| s.sizes.get(k)) {
+                    if k != fam.size_index {
+                        notes.push(format!(
+                            "the surgeon fixed stem size {} of {} (the canal-fill rule gives size {})",
+                            z.size,
+                            fam.family,
+                            fam.size_options.iter().find(|o| o.chosen).map_or("?", |o| o.size.as_str())
+                        ));
+                    }
+                    fam.size_index = k;
+                    for o in &mut fam.size_options {
+                        o.chosen = o.size == z.size;
+                    }
+                }
+            }
+        }
         let targets = crate::stem::targets(anatomy);
         if anatomy.contralateral.is_some() && !targets.from_contralateral {
             notes.push("the other hip is imaged but a femoral shaft is not, so leg length and offset cannot be compared between the sides: the native hip's are restored instead".into());
@@ -175,7 +240,13 @@ impl<'a> PlanSpace<'a> {
 
         // The femoral options' bounds, from the nominal version.
         let w = &options.weights;
-        let at_nominal = femoral_options(anatomy, catalog, rules, &size_indices, &cup_centre, Angle::from_deg(nominal), &targets, w.leg_length_per_mm.max(1e-3), w.offset_per_mm.max(1e-3))?;
+        let at_nominal = with_head_offset(
+            femoral_options(anatomy, catalog, rules, &size_indices, &cup_centre, Angle::from_deg(nominal), &targets, w.leg_length_per_mm.max(1e-3), w.offset_per_mm.max(1e-3))?,
+            fixed.head_offset_mm,
+        );
+        if at_nominal.is_empty() {
+            return Err(PlanError::NoFit { why: format!("no head of the catalog has the fixed neck-length offset {:?} mm", fixed.head_offset_mm) });
+        }
         let tol = rules.restore_tolerance_mm;
         let errors = |f: &FemoralReconstruction| [(f.leg_length_change_mm - targets.leg_length_change_mm).abs(), (f.offset_change_mm - targets.offset_change_mm).abs()];
         let restore_bounds_mm = match at_nominal.iter().find(|(_, f)| errors(f).iter().all(|e| *e <= tol)) {
@@ -268,18 +339,21 @@ impl<'a> PlanSpace<'a> {
     pub fn options_at(&self, version_deg: f64) -> Vec<FemoralReconstruction> {
         let (w, t) = (&self.options.weights, &self.targets);
         let [bl, bo] = self.restore_bounds_mm;
-        let all = femoral_options(
-            self.anatomy,
-            self.catalog,
-            &self.options.sizing,
-            &self.size_indices,
-            &self.cup_centre,
-            Angle::from_deg(version_deg),
-            t,
-            w.leg_length_per_mm.max(1e-3),
-            w.offset_per_mm.max(1e-3),
-        )
-        .unwrap_or_default();
+        let all = with_head_offset(
+            femoral_options(
+                self.anatomy,
+                self.catalog,
+                &self.options.sizing,
+                &self.size_indices,
+                &self.cup_centre,
+                Angle::from_deg(version_deg),
+                t,
+                w.leg_length_per_mm.max(1e-3),
+                w.offset_per_mm.max(1e-3),
+            )
+            .unwrap_or_default(),
+            self.options.fixed.head_offset_mm,
+        );
         all.into_iter()
             .map(|(_, f)| f)
             .filter(|f| (f.leg_length_change_mm - t.leg_length_change_mm).abs() <= bl + 1e-9 && (f.offset_change_mm - t.offset_change_mm).abs() <= bo + 1e-9)

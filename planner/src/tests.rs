@@ -370,3 +370,54 @@ fn issue_13_no_feasible_candidate_keeps_the_scorer_error() {
     assert!(source.downcast_ref::<ScoreError>().is_some(), "{source}");
     assert_eq!(source.source().map(ToString::to_string).as_deref(), Some("the bone cache is gone"));
 }
+
+/// Issue 60: a plan with every choice fixed to the automatic plan's is that plan (the planner
+/// evaluating one candidate); a fixed shell, cup shift, stem size and neck length are kept,
+/// measured and named in the notes; sizes the catalog lacks are refused.
+#[test]
+fn fixed_choices_are_kept_and_all_fixed_is_the_automatic_plan() {
+    let a = synthetic();
+    let c = Catalog::builtin().unwrap();
+    let scorer = Analytic { inclination: 43.7, combined: 27.3, stem: None };
+    let auto = plan(&a, &c, &scorer, &options()).unwrap();
+    let r = auto.placement.cup.to_definition(CupAngleDefinition::Radiographic, Side::Right);
+    let (i, v, s) = (r.inclination, r.anteversion, auto.placement.stem_anteversion);
+    let all_fixed = |f: crate::FixedChoices| options().with_inclination(i, i).with_anteversion(v, v).with_stem_anteversion(s, s).with_head_diameter_mm(auto.placement.head_diameter_mm).with_fixed(f);
+    let same = crate::FixedChoices {
+        shell_outer_diameter_mm: Some(auto.cup.outer_diameter_mm),
+        cup_shift_mm: None,
+        stem_series: Some(auto.placement.stem_family.clone()),
+        stem_size: Some(auto.placement.stem_size.clone()),
+        head_offset_mm: Some(auto.placement.head_offset_mm),
+    };
+    let p = plan(&a, &c, &scorer, &all_fixed(same.clone())).unwrap();
+    assert_eq!(p.evaluated, 1, "one candidate");
+    assert_eq!(serde_json::to_string(&p.placement).unwrap(), serde_json::to_string(&auto.placement).unwrap());
+    assert_eq!(p.objective.total, auto.objective.total);
+    assert_eq!(serde_json::to_string(&p.cup).unwrap(), serde_json::to_string(&auto.cup).unwrap(), "the rule's own shell: the sizing unchanged");
+
+    // Another shell, the centre moved, another stem size and neck length.
+    let moved = crate::FixedChoices { shell_outer_diameter_mm: Some(52.0), cup_shift_mm: Some([2.0, 1.0, -1.0]), stem_size: Some("4".into()), head_offset_mm: Some(3.5), ..same.clone() };
+    let q = plan(&a, &c, &scorer, &all_fixed(moved)).unwrap();
+    assert_eq!((q.cup.outer_diameter_mm, q.placement.stem_size.as_str(), q.placement.head_offset_mm), (52.0, "4", 3.5));
+    let d = a.frame.vector_to_pelvic(&(q.placement.cup_centre_lps_mm - auto.placement.cup_centre_lps_mm));
+    // The pelvic frame is LPS-like: medial of the right hip is +x, superior +z, anterior -y
+    // (so -1 mm anterior is +1 y).
+    assert!((d - Vector3::new(2.0, 1.0, 1.0)).norm() < 1e-9, "{d:?}");
+    assert!((q.cup.medialisation_mm - auto.cup.medialisation_mm - 2.0).abs() < 1e-9, "{} {}", q.cup.medialisation_mm, auto.cup.medialisation_mm);
+    assert!(q.cup.reference_coverage != auto.cup.reference_coverage && q.cup.size_options.iter().any(|o| o.chosen && o.outer_diameter_mm == 52.0), "{:?}", q.cup.size_options);
+    assert!(q.cup.notes.iter().any(|n| n.contains("fixed the shell at 52 mm")) && q.cup.notes.iter().any(|n| n.contains("moved the cup centre +2.0 mm medial")), "{:?}", q.cup.notes);
+    let fam = q.stem_sizing.family(&q.placement.stem_family).unwrap();
+    assert!(fam.size_options.iter().any(|o| o.chosen && o.size == "4"), "{:?}", fam.size_options);
+
+    // Not the catalog's: refused, naming the value.
+    for bad in [
+        crate::FixedChoices { shell_outer_diameter_mm: Some(51.0), ..Default::default() },
+        crate::FixedChoices { stem_size: Some("99".into()), ..Default::default() },
+        crate::FixedChoices { stem_series: Some("no such stem".into()), ..Default::default() },
+        crate::FixedChoices { head_offset_mm: Some(2.0), ..Default::default() },
+    ] {
+        let e = plan(&a, &c, &scorer, &options().with_fixed(bad.clone())).unwrap_err().to_string();
+        assert!(e.contains("51") || e.contains("99") || e.contains("no such stem") || e.contains("2.0") || e.contains("offset"), "{bad:?}: {e}");
+    }
+}

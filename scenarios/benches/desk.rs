@@ -7,9 +7,15 @@
 //!   the simulator prepares again;
 //! - `stem_version_change_to_rom`: the same for a change that moves the head centre on the
 //!   femur (the femur prepared again, the pelvis's distance field reused);
+//! - `cup_size_change_to_rom`: the same for a change of the shell size (two sizes up), the cup's
+//!   bones prepared again;
 //! - `save_revision_with_report`: Save of that plan as a revision, report, pictures, simulated
 //!   radiograph and manifest rebuilt (goal < 2 s on 2 cores), each iteration on a fresh copy of
-//!   the case.
+//!   the case;
+//! - `save_replanned_real_ct`: Save on a case `coxa plan --ct` wrote (issue 60): the case planned
+//!   again by `coxa plan`'s code with every choice fixed (cup 45/15, stem 15 deg), everything
+//!   re-evaluated (plan, ROM, safe-zone map, pictures, radiograph, report, manifest), its anatomy
+//!   the one the desk found when it opened the case (goal < 3 s on 2 cores).
 //!
 //! Skipped without ../shared/data.
 #![allow(missing_docs, reason = "criterion_group! generates undocumented functions")]
@@ -31,6 +37,13 @@ fn copy_dir(from: &Path, to: &Path) {
         let t = to.join(e.file_name());
         if e.path().is_dir() { copy_dir(&e.path(), &t) } else { _ = std::fs::copy(e.path(), &t).expect("copy") }
     }
+}
+
+/// A copy of `case` at `dir` and its stamp, for one save.
+fn fresh_copy(case: &Path, dir: &Path) -> (PathBuf, CaseStamp) {
+    copy_dir(case, dir);
+    let stamp = CaseStamp::take(dir).expect("stamp");
+    (dir.to_path_buf(), stamp)
 }
 
 fn desk(c: &mut Criterion) {
@@ -70,6 +83,8 @@ fn desk(c: &mut Criterion) {
             live.evaluate(&turned).expect("evaluates").limits.len()
         });
     });
+    let sized = Controls { cup_outer_diameter_mm: c0.cup_outer_diameter_mm + 4.0, ..c0 };
+    let _ = g.bench_function("cup_size_change_to_rom_real_ct", |b| b.iter(|| live.evaluate(&sized).expect("evaluates").limits.len()));
     let e = live.evaluate(&changed).expect("evaluates");
     let hook = coxa_scenarios::revision::save_hook();
     let mut k = 0;
@@ -77,10 +92,29 @@ fn desk(c: &mut Criterion) {
         b.iter_batched(
             || {
                 k += 1;
-                let dir = tmp.path().join(format!("copy{k}"));
-                copy_dir(&case, &dir);
-                let stamp = CaseStamp::take(&dir).expect("stamp");
-                (dir, stamp)
+                fresh_copy(&case, &tmp.path().join(format!("copy{k}")))
+            },
+            |(dir, stamp)| coxa_viewer::revision::save(&dir, &stamp, &automatic, &e, Some(&hook)).expect("saved").files.len(),
+            BatchSize::PerIteration,
+        );
+    });
+    // A case `coxa plan` wrote: Save plans it again with the surgeon's choices fixed.
+    let planned = tmp.path().join("planned");
+    let run =
+        Command::new(env!("CARGO_BIN_EXE_coxa")).args(["plan", "--ct", ct.to_str().expect("path"), "--side", "right", "--out", planned.to_str().expect("path")]).output().expect("coxa plan runs");
+    assert!(run.status.success(), "coxa plan --ct: {}", String::from_utf8_lossy(&run.stderr));
+    let (_, _, live) = load_case(&planned, LoadOptions { ct: false, muscles: false, live: true }).expect("the planned case");
+    let (live, automatic) = live.expect("the live model of the planned case");
+    let c0 = live.base_controls();
+    let e = live.evaluate(&Controls { cup_inclination_deg: 45.0, cup_anteversion_deg: 15.0, stem_anteversion_deg: 15.0, ..c0 }).expect("evaluates");
+    // As the desk does when it opens the case: the anatomy found once, ahead of the saves.
+    let hook = coxa_scenarios::revision::desk_save_hook(&planned);
+    let mut k = 0;
+    let _ = g.bench_function("save_replanned_real_ct", |b| {
+        b.iter_batched(
+            || {
+                k += 1;
+                fresh_copy(&planned, &tmp.path().join(format!("planned{k}")))
             },
             |(dir, stamp)| coxa_viewer::revision::save(&dir, &stamp, &automatic, &e, Some(&hook)).expect("saved").files.len(),
             BatchSize::PerIteration,

@@ -151,7 +151,7 @@ pub fn run(args: &ViewArgs) -> Result<()> {
         screenshot: args.window_screenshot.clone(),
         close_after: args.close_after_s.map(Duration::from_secs_f64),
         script,
-        save_hook: Some(crate::revision::save_hook()),
+        save_hook: Some(crate::revision::desk_save_hook(&args.path)),
     };
     window::run(case, planes, options)?;
     if let Some(out) = &args.window_screenshot {

@@ -92,6 +92,9 @@ pub struct CaseData {
     pub model: Option<CaseModel>,
     /// Where the CT is (from `inputs.json`), if the case came from one.
     pub ct_path: Option<PathBuf>,
+    /// The definition the case's report gives the cup angles in (`coxa plan --cup-definition`):
+    /// the desk opens in it. `None`: radiographic.
+    pub cup_definition: Option<coxa_core::CupAngleDefinition>,
     /// What could not be loaded and why (shown by the viewer).
     pub notes: Vec<String>,
 }
@@ -190,12 +193,17 @@ impl CaseData {
         let report: Option<CaseReport> = read_typed(&dir.join("report.json"), &mut notes)?;
         let plan: Option<PlanRecord> = if report.is_none() { read_typed(&dir.join("plan.json"), &mut notes)? } else { None };
         case.notes.append(&mut notes);
+        case.cup_definition = report.as_ref().and_then(|r| r.cup_definition);
         (case.side, case.rom) = match (&report, &plan) {
             (Some(r), _) => (Some(r.side), r.rom.motions.iter().map(RomLine::from).collect()),
             (None, Some(p)) => (Some(p.side), p.motions.iter().map(|m| RomLine::from(&MotionRecord::from(m))).collect()),
             (None, None) => (None, Vec::new()),
         };
-        match read_json(&dir.join("model.json"))? {
+        // A case re-planned by the desk's Save keeps the automatic plan's model beside its
+        // plans: the desk's controls are always relative to the automatic plan.
+        let kept_model = dir.join(crate::revision::AUTOMATIC_MODEL);
+        let model_file = if kept_model.is_file() { kept_model } else { dir.join("model.json") };
+        match read_json(&model_file)? {
             Some(v) => match serde_json::from_value::<CaseModel>(coxa_core::provenance::unstamped(v)) {
                 Ok(m) if m.model_version == CaseModel::MODEL_VERSION => case.model = Some(m),
                 Ok(m) => case.notes.push(format!("model.json has version {} (this viewer reads {}): live planning is off; run the case again", m.model_version, CaseModel::MODEL_VERSION)),

@@ -49,7 +49,16 @@ const WATCHED: [&str; 5] = ["plan.json", "manifest.json", "report.json", "model.
 /// case being built ([`crate::case_swap`]), not the live one: the hook reads the case there and
 /// writes there, replacing a file only by renaming a new one over it (the folder's files are
 /// hard links to the live case's).
-pub type SaveFn = dyn Fn(&Path, &Value) -> Result<Vec<String>, String> + Send + Sync;
+/// The third argument is the desk's evaluation of the surgeon's choices (its placement names the
+/// catalog's implants, its controls the cup angles and shift): a host that can plan the case
+/// again (a case `coxa plan` wrote, with its `request.json`) plans it with these choices fixed and
+/// writes that plan, `plan.json` included (the second argument's `revision` block added).
+pub type SaveFn = dyn Fn(&Path, &Value, &Evaluation) -> Result<Vec<String>, String> + Send + Sync;
+
+/// Where a case re-planned by a save keeps the automatic plan's `model.json` (beside it; not in
+/// `plans/`, which holds plan records only): the desk opened again starts from it, its controls
+/// relative to the automatic plan.
+pub const AUTOMATIC_MODEL: &str = "model.automatic.json";
 
 /// The host program's part of a save (see [`SaveFn`]).
 #[derive(Clone)]
@@ -427,7 +436,7 @@ pub fn save(dir: &Path, stamp: &CaseStamp, automatic: &Evaluation, e: &Evaluatio
     if let Some(hook) = hook {
         // Its reason names the case's files, not the temporary folder's.
         let named = |why: String| why.replace(&new.display().to_string(), &std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()).display().to_string());
-        files.extend((hook.0)(&new, &plan).map_err(|why| ViewError::Save { why: format!("{}; nothing was saved", named(why)) })?);
+        files.extend((hook.0)(&new, &plan, e).map_err(|why| ViewError::Save { why: format!("{}; nothing was saved", named(why)) })?);
     }
     crate::case_swap::test_point("hooked")?;
     staging.commit()?;

@@ -134,5 +134,32 @@ pub fn contact_pictures(
 /// A CT too thin to project, a plan without its implants.
 pub fn radiograph(ct: Volume, lm: &PatientLandmarks, plan: &PlanRecord) -> Result<(Picture, Value)> {
     let (png, measures) = crate::xray::report_picture(ct, lm, plan)?;
-    Ok((Picture { view: "radiograph (simulated AP pelvis)".into(), file: "pictures/xray_ap.png".into(), png }, measures))
+    Ok((Picture { view: radiograph_caption(&measures, plan), file: "pictures/xray_ap.png".into(), png }, measures))
+}
+
+/// The radiograph's caption (issue 60): the cup inclination measured on the image beside the
+/// plan's, the stem's neck-shaft angle, and what each drawn line is (the picture's legend).
+fn radiograph_caption(m: &Value, plan: &PlanRecord) -> String {
+    let mut parts = vec!["radiograph (simulated AP pelvis, the plan's implants projected)".to_string()];
+    if let Some(inc) = m["cup"]["inclination_on_radiograph_deg"].as_f64() {
+        parts.push(format!("cup inclination measured on the image {inc:.1}° to the teardrop line (planned {:.1}° radiographic)", plan.cup.radiographic_inclination_deg));
+    }
+    if let Some(ccd) = plan.stem.ccd_deg {
+        parts.push(format!("stem drawn at its {ccd:.0}° neck-shaft angle"));
+    }
+    let mut legend = Vec::new();
+    if !m["teardrop_line"].is_null() {
+        legend.push("yellow: the teardrop line (each teardrop the lowest point of the acetabular rim)");
+        legend.push("red: the lesser trochanters");
+    }
+    if !m["sides"].as_object().is_none_or(serde_json::Map::is_empty) {
+        legend.push("light blue: the femoral shaft axes");
+    }
+    if !m["cup"].is_null() {
+        legend.push("green: the cup's opening, whose angle to the teardrop line is the inclination measured");
+    }
+    if !legend.is_empty() {
+        parts.push(format!("lines: {}", legend.join("; ")));
+    }
+    parts.join(" · ")
 }

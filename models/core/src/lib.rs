@@ -32,6 +32,7 @@ pub mod plan;
 pub mod plan_intervals;
 pub mod plan_ranges;
 pub mod plan_record;
+pub mod plan_request;
 pub mod provenance;
 pub mod pseudo_mri_record;
 pub mod report;
@@ -56,6 +57,7 @@ pub use landmarks::{AcetabulumLandmarks, AxisLandmark, FemurLandmarks, HipAnatom
 pub use mesh::{Mesh, closest_on_triangle};
 pub use plan::{CaseModel, FirstContact, ImplantPlacement, MotionInfo, MotionScore, PlanPosture, PostureTilts, RomQuery, RomScore, RomScorer, ScoreError};
 pub use plan_record::PlanRecord;
+pub use plan_request::{FixedChoicesRequest, PlanRequest};
 pub use report::{CaseReport, CupAnglesDeg, RomRecord};
 pub use resample::{MAX_RESAMPLED_VOXELS, grid_with_spacing};
 pub use side::Side;

@@ -13,19 +13,21 @@
 //! (Murray 1993) in the pelvic frame (anterior pelvic plane when both hip bones are given) and
 //! reported in all three definitions; joint angles and motions are `coxa rom`'s.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
 
 use super::rom::{finite, plan_value};
+use coxa_case::pipeline::AnatomyMemo;
 use coxa_case::scenario::{Case, CaseInput, InMemoryCt, OneCaseSettings, ReportSettings, Scenario};
 use coxa_core::plan_ranges::PlanValue;
 use serde_json::Value;
 
-use coxa_core::{Angle, PlanRecord, PostureTilts, Side};
+use coxa_core::{Angle, FixedChoicesRequest, InputMesh, PlanRecord, PlanRequest, PostureTilts, Side};
 use coxa_implants::Catalog;
-use coxa_planner::{GRID_STEP_RANGE_DEG, PlanOptions, REFINE_STEP_DEG};
+use coxa_planner::{FixedChoices, GRID_STEP_RANGE_DEG, PlanOptions, REFINE_STEP_DEG};
 
 pub use coxa_case::stages::plan::{plan_anatomy, plan_record, scorer};
 
@@ -94,6 +96,22 @@ pub struct PlanArgs {
     /// Print plan.json to stdout as well.
     #[arg(long)]
     pub json: bool,
+    /// Fix the shell's outer diameter, mm (a catalog size; the planning desk's cup size).
+    #[arg(long, value_name = "MM")]
+    pub cup_mm: Option<f64>,
+    /// Move the cup centre from the one the sizing chose, pelvic frame, mm: medial, superior,
+    /// anterior (the planning desk's cup shift).
+    #[arg(long, num_args = 3, value_names = ["MEDIAL", "SUPERIOR", "ANTERIOR"], allow_negative_numbers = true)]
+    pub cup_shift_mm: Option<Vec<f64>>,
+    /// Fix the stem series (its catalog name).
+    #[arg(long, value_name = "NAME")]
+    pub stem_series: Option<String>,
+    /// Fix the stem size (its catalog label).
+    #[arg(long, value_name = "SIZE")]
+    pub stem_size: Option<String>,
+    /// Fix the head's neck-length offset, mm (a catalog value).
+    #[arg(long, value_name = "MM", allow_negative_numbers = true)]
+    pub head_offset_mm: Option<f64>,
     /// The shape model that predicts a femur whose condyles are not imaged (its frame and
     /// anteversion then come from the predicted whole femur): the musculoskeletal/models folder of
     /// musculoskeletal-models 0.2.4, or `none`. Default: the installed package if found.
@@ -101,36 +119,56 @@ pub struct PlanArgs {
     pub shape_model: Option<String>,
 }
 
-/// The planner's options from the flags.
-pub fn options(args: &PlanArgs) -> Result<PlanOptions> {
-    let pair = |name: &str, v: &[f64], lo: f64, hi: f64| -> Result<(Angle, Angle)> {
-        ensure!(v.len() == 2, "--{name} takes MIN MAX");
+/// The planner's options from the request.
+pub fn options(r: &PlanRequest) -> Result<PlanOptions> {
+    let pair = |name: &str, v: [f64; 2], lo: f64, hi: f64| -> Result<(Angle, Angle)> {
         finite(name, v[0], lo, hi)?;
         finite(name, v[1], lo, hi)?;
         ensure!(v[0] <= v[1], "--{name} {} {}: MIN must not exceed MAX", v[0], v[1]);
         Ok((Angle::from_deg(v[0]), Angle::from_deg(v[1])))
     };
-    let (il, ih) = pair("cup-inclination-deg", &args.cup_inclination_deg, 0.0, 80.0)?;
-    let (al, ah) = pair("cup-anteversion-deg", &args.cup_anteversion_deg, -30.0, 60.0)?;
-    plan_value("pelvic-tilt-deg", args.pelvic_tilt_deg, PlanValue::StandingTiltDeg)?;
-    plan_value("sitting-extra-tilt-deg", args.sitting_extra_tilt_deg, PlanValue::SittingExtraTiltDeg)?;
-    finite("grid-step-deg", args.grid_step_deg, GRID_STEP_RANGE_DEG.0, GRID_STEP_RANGE_DEG.1)?;
+    let (il, ih) = pair("cup-inclination-deg", r.cup_inclination_deg, 0.0, 80.0)?;
+    let (al, ah) = pair("cup-anteversion-deg", r.cup_anteversion_deg, -30.0, 60.0)?;
+    plan_value("pelvic-tilt-deg", r.pelvic_tilt_deg, PlanValue::StandingTiltDeg)?;
+    plan_value("sitting-extra-tilt-deg", r.sitting_extra_tilt_deg, PlanValue::SittingExtraTiltDeg)?;
+    finite("grid-step-deg", r.grid_step_deg, GRID_STEP_RANGE_DEG.0, GRID_STEP_RANGE_DEG.1)?;
     let mut o = PlanOptions::new()
-        .with_liners(args.liners.clone())
+        .with_liners(r.liners.clone())
         .with_inclination(il, ih)
         .with_anteversion(al, ah)
-        .with_grid_step(Angle::from_deg(args.grid_step_deg))
-        .with_refine_step(Angle::from_deg(REFINE_STEP_DEG.min(args.grid_step_deg)))
-        .with_tilts(PostureTilts::from_change(Angle::from_deg(args.pelvic_tilt_deg), Angle::from_deg(args.sitting_extra_tilt_deg)));
-    if let Some(h) = args.head_mm {
+        .with_grid_step(Angle::from_deg(r.grid_step_deg))
+        .with_refine_step(Angle::from_deg(REFINE_STEP_DEG.min(r.grid_step_deg)))
+        .with_tilts(PostureTilts::from_change(Angle::from_deg(r.pelvic_tilt_deg), Angle::from_deg(r.sitting_extra_tilt_deg)));
+    if let Some(h) = r.head_mm {
         plan_value("head-mm", h, PlanValue::HeadDiameterMm)?;
         o = o.with_head_diameter_mm(h);
     }
-    if let Some(s) = &args.stem_anteversion_deg {
+    if let Some(s) = r.stem_anteversion_deg {
         let (lo, hi) = pair("stem-anteversion-deg", s, -30.0, 60.0)?;
         o = o.with_stem_anteversion(lo, hi);
     }
-    Ok(o)
+    let f = &r.fixed;
+    if let Some(d) = f.cup_mm {
+        plan_value("cup-mm", d, PlanValue::ShellOuterDiameterMm)?;
+    }
+    if let Some(o) = f.head_offset_mm {
+        plan_value("head-offset-mm", o, PlanValue::HeadOffsetMm)?;
+    }
+    for v in f.cup_shift_mm.iter().flatten() {
+        plan_value("cup-shift-mm", *v, PlanValue::CupShiftMm)?;
+    }
+    for (name, v) in [("stem-series", &f.stem_series), ("stem-size", &f.stem_size)] {
+        if let Some(v) = v {
+            ensure!(!v.trim().is_empty() && !v.chars().any(char::is_control), "--{name} {v:?}: give the catalog's name on one line");
+        }
+    }
+    Ok(o.with_fixed(FixedChoices {
+        shell_outer_diameter_mm: f.cup_mm,
+        cup_shift_mm: f.cup_shift_mm,
+        stem_series: f.stem_series.clone(),
+        stem_size: f.stem_size.clone(),
+        head_offset_mm: f.head_offset_mm,
+    }))
 }
 
 /// The case `coxa plan` plans: the CT or the bone surfaces, and the operated side (from
@@ -154,20 +192,72 @@ pub fn case_name(args: &PlanArgs) -> Result<String> {
     Ok(name.clone())
 }
 
-fn plan_case(args: &PlanArgs, memory: Option<InMemoryCt>) -> Result<Case> {
-    let side_flag = args.side.map(Side::from);
-    if let Some(memory) = memory {
-        ensure!(args.ct.is_none() && args.meshes.is_empty(), "a CT given in memory is the case's only input: give no --ct or --mesh beside it");
-        let side = side_flag.context("a CT given in memory: name the operated side (left or right)")?;
-        return Ok(Case { name: case_name(args)?, input: CaseInput::Volume(Box::new(memory)), side, mesh_units: None, model: None });
+/// A path as given, made absolute against the working folder (the request is read again from
+/// the case folder, elsewhere).
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+impl PlanArgs {
+    /// What `coxa plan` is asked: the flags as typed values, paths absolute (`request.json`).
+    ///
+    /// # Errors
+    /// A case name or `--mesh` that is not well formed.
+    pub fn request(&self) -> Result<PlanRequest> {
+        let meshes = if self.meshes.is_empty() { Vec::new() } else { coxa_case::bone_input::parse_mesh_args(&self.meshes, &coxa_case::bone_input::HIP_BONES)? };
+        let two = |v: &[f64]| -> Result<[f64; 2]> { <[f64; 2]>::try_from(v).map_err(|_| anyhow::anyhow!("takes MIN MAX")) };
+        Ok(PlanRequest {
+            case_name: case_name(self)?,
+            ct: self.ct.as_deref().map(absolute),
+            labels: self.labels.as_deref().map(absolute),
+            meshes: meshes.into_iter().map(|(name, file)| InputMesh { name, file: absolute(&file) }).collect(),
+            mesh_units: self.mesh_units.map(|u| u.name().to_string()),
+            side: self.side.map(Side::from),
+            head_mm: self.head_mm,
+            liners: self.liners.clone(),
+            cup_inclination_deg: two(&self.cup_inclination_deg).context("--cup-inclination-deg")?,
+            cup_anteversion_deg: two(&self.cup_anteversion_deg).context("--cup-anteversion-deg")?,
+            stem_anteversion_deg: self.stem_anteversion_deg.as_deref().map(two).transpose().context("--stem-anteversion-deg")?,
+            pelvic_tilt_deg: self.pelvic_tilt_deg,
+            sitting_extra_tilt_deg: self.sitting_extra_tilt_deg,
+            grid_step_deg: self.grid_step_deg,
+            catalog: self.catalog.as_deref().map(absolute),
+            cup_definition: self.cup_definition.into(),
+            shape_model: self.shape_model.clone(),
+            fixed: FixedChoicesRequest {
+                cup_mm: self.cup_mm,
+                cup_shift_mm: self.cup_shift_mm.as_deref().map(|v| <[f64; 3]>::try_from(v).map_err(|_| anyhow::anyhow!("--cup-shift-mm takes MEDIAL SUPERIOR ANTERIOR"))).transpose()?,
+                stem_series: self.stem_series.clone(),
+                stem_size: self.stem_size.clone(),
+                head_offset_mm: self.head_offset_mm,
+            },
+        })
     }
-    let (input, side) = match &args.ct {
+}
+
+/// The case a request plans (its input, side and name).
+///
+/// # Errors
+/// A request without a usable input or side.
+pub fn request_case(r: &PlanRequest) -> Result<Case> {
+    plan_case(r, None)
+}
+
+fn plan_case(r: &PlanRequest, memory: Option<InMemoryCt>) -> Result<Case> {
+    let side_flag = r.side;
+    if let Some(memory) = memory {
+        ensure!(r.ct.is_none() && r.meshes.is_empty(), "a CT given in memory is the case's only input: give no --ct or --mesh beside it");
+        let side = side_flag.context("a CT given in memory: name the operated side (left or right)")?;
+        return Ok(Case { name: r.case_name.clone(), input: CaseInput::Volume(Box::new(memory)), side, mesh_units: None, model: None });
+    }
+    let mesh_units = r.mesh_units.as_deref().map(coxa_case::bone_input::parse_units).transpose().map_err(|e| anyhow::anyhow!("--mesh-units {e}"))?;
+    let (input, side) = match &r.ct {
         Some(ct) => {
             let side = side_flag.context("--ct: name the operated side with --side left|right")?;
-            (CaseInput::Ct { ct: ct.clone(), labels: args.labels.clone() }, side)
+            (CaseInput::Ct { ct: ct.clone(), labels: r.labels.clone() }, side)
         }
         None => {
-            let files = coxa_case::bone_input::parse_mesh_args(&args.meshes, &coxa_case::bone_input::HIP_BONES)?;
+            let files: Vec<(String, PathBuf)> = r.meshes.iter().map(|m| (m.name.clone(), m.file.clone())).collect();
             let has = |n: &str| files.iter().any(|(m, _)| m == n);
             let side = match side_flag {
                 Some(s) => s,
@@ -184,27 +274,28 @@ fn plan_case(args: &PlanArgs, memory: Option<InMemoryCt>) -> Result<Case> {
             (CaseInput::Meshes(files), side)
         }
     };
-    Ok(Case { name: case_name(args)?, input, side, mesh_units: args.mesh_units, model: None })
+    Ok(Case { name: r.case_name.clone(), input, side, mesh_units, model: None })
 }
 
 /// The scenario `coxa plan` runs its one case in, built as a value (no TOML): the catalog, the
 /// report's cup-angle definition and the posture tilts as a scenario file would give them (so
 /// that the case folder is `coxa run`'s), the planner's options from the flags.
-fn plan_scenario(args: &PlanArgs, case: Case, options: PlanOptions) -> Result<Scenario> {
-    let catalog = args.catalog.as_ref().map(|dir| std::fs::canonicalize(dir).with_context(|| format!("--catalog {}", dir.display()))).transpose()?;
-    let cup_definition = match args.cup_definition {
-        super::rom::CupDefinitionArg::Radiographic => None,
-        super::rom::CupDefinitionArg::Operative => Some(coxa_core::CupAngleDefinition::Operative),
-        super::rom::CupDefinitionArg::Anatomic => Some(coxa_core::CupAngleDefinition::Anatomic),
+fn plan_scenario(r: &PlanRequest, out: &Path, case: Case, options: PlanOptions, memo: Option<Arc<AnatomyMemo>>) -> Result<Scenario> {
+    let catalog = r.catalog.as_ref().map(|dir| std::fs::canonicalize(dir).with_context(|| format!("--catalog {}", dir.display()))).transpose()?;
+    let cup_definition = match r.cup_definition {
+        coxa_core::CupAngleDefinition::Radiographic => None,
+        d => Some(d),
     };
     let settings = OneCaseSettings {
         name: "coxa plan".into(),
-        file: args.out.with_extension("toml"),
+        file: out.with_extension("toml"),
         catalog,
         report: ReportSettings { cup_definition, ..ReportSettings::default() },
-        standing_tilt_deg: args.pelvic_tilt_deg,
-        sitting_extra_tilt_deg: args.sitting_extra_tilt_deg,
+        standing_tilt_deg: r.pelvic_tilt_deg,
+        sitting_extra_tilt_deg: r.sitting_extra_tilt_deg,
         plan_options: options,
+        request: Some(r.clone()),
+        anatomy_memo: memo,
     };
     Scenario::of_case(case, settings).map_err(|e| anyhow::anyhow!("{}", e.message))
 }
@@ -239,18 +330,30 @@ pub fn run(args: &PlanArgs) -> Result<PlanRecord> {
 /// package's `coxa.plan(ct=Volume, progress=...)`, with no file written outside `--out` and no
 /// command line.
 pub fn run_with(args: &PlanArgs, memory: Option<InMemoryCt>, listener: Option<coxa_case::stages::Progress<'_>>) -> Result<PlanRecord> {
-    let out = &args.out;
     case_name(args)?;
+    if args.out.exists() {
+        bail!("{} already exists; coxa plan writes into a new folder and never overwrites: choose another --out", args.out.display());
+    }
+    run_request(&args.request()?, &args.out, memory, listener, None)
+}
+
+/// [`run_with`] on a request (`request.json`, the planning desk's re-plan with the surgeon's
+/// choices fixed): the case folder written into the new folder `out`; with `memo`, the anatomy
+/// of an earlier run on the same input files is reused (found and kept otherwise).
+///
+/// # Errors
+/// `out` exists; the request's values; any stage's error.
+pub fn run_request(r: &PlanRequest, out: &Path, memory: Option<InMemoryCt>, listener: Option<coxa_case::stages::Progress<'_>>, memo: Option<Arc<AnatomyMemo>>) -> Result<PlanRecord> {
     if out.exists() {
         bail!("{} already exists; coxa plan writes into a new folder and never overwrites: choose another --out", out.display());
     }
-    let options = options(args)?;
-    let case = plan_case(args, memory)?;
-    let catalog = match &args.catalog {
+    let options = options(r)?;
+    let case = plan_case(r, memory)?;
+    let catalog = match &r.catalog {
         Some(dir) => Catalog::load_dir(dir)?,
         None => Catalog::builtin()?,
     };
-    let scn = plan_scenario(args, case, options)?;
+    let scn = plan_scenario(r, out, case, options, memo)?;
     let name = out.file_name().with_context(|| format!("--out {}: name a folder", out.display()))?;
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

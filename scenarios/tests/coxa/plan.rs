@@ -187,5 +187,11 @@ fn plan_report_gives_the_cup_angles_in_the_chosen_definition() -> Result<()> {
     let want = format!("{:.1}°", op["inclination_deg"].as_f64().unwrap());
     let decision = &html[..html.find("Where the hip impinges").or_else(|| html.find("Range of motion per motion")).unwrap()];
     assert!(decision.contains("operative definition") && decision.contains(&want), "page 1 gives the operative angles ({want})");
+    // The planning desk opens in the plan's definition (issue 60).
+    #[cfg(feature = "window")]
+    {
+        let (case, _, _) = coxa_viewer::load_case(&out, coxa_viewer::LoadOptions { ct: false, muscles: false, live: false })?;
+        assert_eq!(case.cup_definition, Some(coxa_core::CupAngleDefinition::Operative));
+    }
     Ok(())
 }

@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::cases::{coxa, ok, read_json};
 use crate::common::in_ci;
 mod careful;
+mod replan;
 mod revisions;
 
 /// Width of the viewer's panel, logical pixels (the 3D view is the window right of it).

@@ -21,7 +21,8 @@ pub(super) struct DeskPlugin {
 impl Plugin for DeskPlugin {
     fn build(&self, app: &mut App) {
         if let Some(s) = &self.script {
-            app.insert_resource(ScriptRun { file: s.file.clone(), steps: s.steps.clone(), next: 0, frames: 0, wait: Wait::Frames(0), warnings: Vec::new() });
+            let timing = std::env::var_os("COXA_VIEW_TIMING").is_some_and(|v| v == "1").then(Timing::default);
+            app.insert_resource(ScriptRun { file: s.file.clone(), steps: s.steps.clone(), next: 0, frames: 0, wait: Wait::Frames(0), warnings: Vec::new(), timing });
             app.add_systems(Update, run_script.in_set(ViewerSystems::Script));
         }
     }
@@ -92,6 +93,52 @@ struct ScriptRun {
     /// The warnings of the plan last shown ([`crate::live::Evaluation::warnings`]): a warning
     /// is printed by the line that brings it or changes its value, not again by the lines after.
     warnings: Vec<String>,
+    /// The window's own timing (`COXA_VIEW_TIMING=1`), printed when the script quits.
+    timing: Option<Timing>,
+}
+
+/// The window's timing of a script run (issue 60: the desk's speed measured in the window
+/// itself): every frame's time, and for each control changed (a `set`, `undo` or `redo`, as a
+/// click on the panel) the time until a frame showing its numbers on the panel was drawn: the
+/// frame after the one in which the evaluation's result was taken in.
+#[derive(Debug, Default)]
+struct Timing {
+    last_frame: Option<std::time::Instant>,
+    frames_ms: Vec<f64>,
+    change: Option<(usize, std::time::Instant)>,
+    shown: Option<(usize, std::time::Instant)>,
+    latencies_ms: Vec<(usize, f64)>,
+}
+
+impl Timing {
+    /// One frame began.
+    fn frame(&mut self) {
+        let now = std::time::Instant::now();
+        if let Some(t) = self.last_frame {
+            self.frames_ms.push(1000.0 * (now - t).as_secs_f64());
+        }
+        self.last_frame = Some(now);
+        // The frame with the new numbers was drawn before this one began.
+        if let Some((line, t0)) = self.shown.take() {
+            self.latencies_ms.push((line, 1000.0 * (now - t0).as_secs_f64()));
+        }
+    }
+
+    /// What it measured, one line.
+    fn summary(&self) -> String {
+        let mut f = self.frames_ms.clone();
+        f.sort_by(f64::total_cmp);
+        let at = |q: f64| f.get(((f.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(f64::NAN);
+        let changes: Vec<String> = self.latencies_ms.iter().map(|(l, ms)| format!("line {l} {ms:.0} ms")).collect();
+        format!(
+            "window timing: {} frames, frame time median {:.1} ms, 95th percentile {:.1} ms, max {:.1} ms; a control change to its numbers on the panel: {}",
+            f.len(),
+            at(0.5),
+            at(0.95),
+            f.last().copied().unwrap_or(f64::NAN),
+            if changes.is_empty() { "none".to_string() } else { changes.join(", ") }
+        )
+    }
 }
 
 /// Saves the plan shown as a new revision of the case (see [`crate::revision`]); the status
@@ -168,6 +215,9 @@ fn run_script(
     mut exit: MessageWriter<AppExit>,
 ) {
     run.frames += 1;
+    if let Some(t) = run.timing.as_mut() {
+        t.frame();
+    }
     if run.frames < 8 || v.task.is_some() || v.queued.is_some() {
         return;
     }
@@ -193,6 +243,11 @@ fn run_script(
                 eprintln!("{}:{line}: warning: {w}", run.file.display());
             }
             run.warnings = now;
+            if let Some(t) = run.timing.as_mut()
+                && let Some(change) = t.change.take()
+            {
+                t.shown = Some(change);
+            }
             // Two frames for the new implants to be drawn.
             run.wait = Wait::Frames(2);
             return;
@@ -227,6 +282,9 @@ fn run_script(
                 return;
             }
             v.eval_error = None;
+            if let Some(t) = run.timing.as_mut() {
+                t.change = Some((line, std::time::Instant::now()));
+            }
             v.change(c);
             run.wait = Wait::Evaluation(line);
         }
@@ -237,6 +295,9 @@ fn run_script(
                 return;
             }
             v.eval_error = None;
+            if let Some(t) = run.timing.as_mut() {
+                t.change = Some((line, std::time::Instant::now()));
+            }
             run.wait = Wait::Evaluation(line);
         }
         Action::Save => match save(&mut v) {
@@ -261,6 +322,9 @@ fn run_script(
             run.wait = Wait::Picture(out, slot);
         }
         Action::Quit => {
+            if let Some(t) = &run.timing {
+                eprintln!("{}", t.summary());
+            }
             exit.write(AppExit::Success);
         }
     }

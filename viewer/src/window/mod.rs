@@ -236,6 +236,7 @@ pub fn run(case: CaseData, slices: Vec<crate::SlicePlane>, options: WindowOption
     let selected = options.play.as_ref().and_then(|name| eval.as_ref().and_then(|e| e.motions.iter().position(|m| m.name == name))).unwrap_or(0);
     let playing = options.play.as_ref().and(eval.as_ref()).map(|_| Playback { motion: selected, elapsed_s: 0.0 });
     let shot = options.screenshot.clone();
+    let cup_definition = case.cup_definition;
     let viewer = Viewer {
         controls: eval.as_ref().map(|e| e.controls),
         automatic,
@@ -254,7 +255,8 @@ pub fn run(case: CaseData, slices: Vec<crate::SlicePlane>, options: WindowOption
         stamp: Some(stamp),
         frame_points,
         side_is_left: scene.side_is_left,
-        definition: coxa_core::CupAngleDefinition::Radiographic,
+        // The desk opens in the definition the plan was reported in (issue 60).
+        definition: cup_definition.unwrap_or(coxa_core::CupAngleDefinition::Radiographic),
         eval_error: None,
         failure: failure.clone(),
     };

@@ -61,6 +61,18 @@ fn demo_on_the_real_ct() -> Result<()> {
     assert_eq!(planned, plan["cup"]["radiographic_inclination_deg"].as_f64().unwrap());
     eprintln!("the cup on the simulated radiograph: {seen:.2} deg to the teardrop line, the plan's {planned}");
     assert!((seen - planned).abs() < 8.0, "the table-aligned view differs by the pelvic tilt, not more: {seen} vs {planned}");
+    // Its caption (issue 60): the inclination measured beside the plan's, the stem's neck-shaft
+    // angle it is drawn at, and each line's colour.
+    let caption = r["pictures"].as_array().unwrap().iter().find(|p| p["file"] == "pictures/xray_ap.png").and_then(|p| p["view"].as_str()).unwrap().to_string();
+    let ccd = plan["stem"]["ccd_deg"].as_f64().unwrap();
+    for part in [
+        format!("measured on the image {seen:.1}° to the teardrop line (planned {planned:.1}° radiographic)"),
+        format!("its {ccd:.0}° neck-shaft angle"),
+        "yellow: the teardrop line".into(),
+        "green: the cup's opening".into(),
+    ] {
+        assert!(caption.contains(&part), "{part:?} in {caption:?}");
+    }
     // Exactly: on the table-aligned view the cup's angle to the image's rows is Murray's
     // radiographic inclination of the plan's cup axis in the CT's (table's) axes, the angle of
     // its coronal projection to the long axis, up to the divergent beam (the cup is about 100 mm
