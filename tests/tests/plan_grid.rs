@@ -44,7 +44,10 @@ fn vsd_plan_is_within_half_a_percent_of_the_exhaustive_grid_small() -> Result<()
 }
 
 /// The default space (every head, three femoral options a stem version, cup 30-55 / 0-35 deg,
-/// stem native +- 10 deg, 2.5 deg grid) against its exhaustive grid at 1.25 deg.
+/// stem native +- 10 deg, 2.5 deg grid) against its exhaustive grid at 1.25 deg. Measured
+/// 2026-11-29 in a release build (21 s): plan 11.4620 (stem 11.68 deg), grid best 11.4315 over
+/// 40,194 points: the plan is above the grid's best; it is short of anterior dislocation by
+/// 1.3 deg and no candidate of the space comes closer.
 #[test]
 #[ignore = "about 100,000 range-of-motion queries with bones: many minutes in the dev profile; run with `cargo test -p coxa-tests --test e2e -- --ignored plan_grid::`"]
 fn vsd_plan_is_within_half_a_percent_of_the_exhaustive_grid_default() -> Result<()> {

@@ -114,7 +114,9 @@ fn demo_plan_is_within_half_a_percent_of_the_exhaustive_grid_small() -> Result<(
 }
 
 /// The default space of `coxa plan` on the demo's phantom hip against its exhaustive grid at
-/// 1.25 deg.
+/// 1.25 deg. Measured 2026-11-29 in a release build (`cargo test --release ... -- --ignored`, 91 s):
+/// plan 48.1456 (stem 27.49 deg, smallest margin +24.0 deg), grid best 47.5225 over 119,364
+/// points: the plan is above the grid's best.
 #[test]
 #[ignore = "an exhaustive grid of about 100,000 range-of-motion queries with bones: many minutes in the dev profile; run with `cargo test -p coxa-scenarios --test coxa -- --ignored plan_grid::`"]
 fn demo_plan_is_within_half_a_percent_of_the_exhaustive_grid_default() -> Result<()> {
