@@ -103,7 +103,7 @@ pub fn from_files(source: &AnatomySource) -> Result<AnatomyResult> {
 }
 
 /// The CT of a CT source, read once (none for bone surfaces).
-pub(crate) fn source_ct(source: &AnatomySource) -> Result<Option<LoadedCt>> {
+fn source_ct(source: &AnatomySource) -> Result<Option<LoadedCt>> {
     Ok(match source {
         AnatomySource::Ct { ct, dicom, any_modality, .. } => Some(crate::stages::input::open_ct(ct, dicom, *any_modality)?),
         AnatomySource::Meshes(..) => None,

@@ -21,6 +21,7 @@ pub mod exchange;
 pub mod landmark_check;
 pub mod lesions;
 pub mod manifest;
+pub mod memo;
 pub mod merge;
 pub mod msk_stage;
 pub mod opensim_setup;

@@ -257,8 +257,8 @@ pub struct Scenario {
     /// scenario file's cases).
     pub request: Option<coxa_core::PlanRequest>,
     /// The anatomy found once and reused by the cases of the same input (the planning desk's
-    /// re-plans, [`crate::pipeline::AnatomyMemo`]); none: each case finds its own.
-    pub anatomy_memo: Option<std::sync::Arc<crate::pipeline::AnatomyMemo>>,
+    /// re-plans, [`crate::memo::AnatomyMemo`]); none: each case finds its own.
+    pub anatomy_memo: Option<std::sync::Arc<crate::memo::AnatomyMemo>>,
 }
 
 /// The settings of a scenario of one case made in code ([`Scenario::of_case`]): what `coxa
@@ -282,7 +282,7 @@ pub struct OneCaseSettings {
     /// What `coxa plan` was asked (`request.json`).
     pub request: Option<coxa_core::PlanRequest>,
     /// The anatomy kept from an earlier case of the same input.
-    pub anatomy_memo: Option<std::sync::Arc<crate::pipeline::AnatomyMemo>>,
+    pub anatomy_memo: Option<std::sync::Arc<crate::memo::AnatomyMemo>>,
 }
 
 /// 1-based line of byte offset `at` in `text`.

@@ -4,5 +4,6 @@
 pub mod cli;
 pub mod hcf;
 #[cfg(feature = "window")]
+pub mod replan;
 pub mod revision;
 pub mod view;

@@ -69,6 +69,11 @@ pub struct CtData {
     pub pseudo_t2: Option<Volume>,
 }
 
+/// Where a case re-planned by a save keeps the automatic plan's `model.json` (beside it; not in
+/// `plans/`, which holds plan records only): the desk opened again starts from it, its controls
+/// relative to the automatic plan.
+pub const AUTOMATIC_MODEL: &str = "model.automatic.json";
+
 /// Everything the viewer shows of a case.
 #[derive(Debug, Clone, Default)]
 pub struct CaseData {
@@ -201,7 +206,7 @@ impl CaseData {
         };
         // A case re-planned by the desk's Save keeps the automatic plan's model beside its
         // plans: the desk's controls are always relative to the automatic plan.
-        let kept_model = dir.join(crate::revision::AUTOMATIC_MODEL);
+        let kept_model = dir.join(AUTOMATIC_MODEL);
         let model_file = if kept_model.is_file() { kept_model } else { dir.join("model.json") };
         match read_json(&model_file)? {
             Some(v) => match serde_json::from_value::<CaseModel>(coxa_core::provenance::unstamped(v)) {

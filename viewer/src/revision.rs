@@ -55,10 +55,7 @@ const WATCHED: [&str; 5] = ["plan.json", "manifest.json", "report.json", "model.
 /// writes that plan, `plan.json` included (the second argument's `revision` block added).
 pub type SaveFn = dyn Fn(&Path, &Value, &Evaluation) -> Result<Vec<String>, String> + Send + Sync;
 
-/// Where a case re-planned by a save keeps the automatic plan's `model.json` (beside it; not in
-/// `plans/`, which holds plan records only): the desk opened again starts from it, its controls
-/// relative to the automatic plan.
-pub const AUTOMATIC_MODEL: &str = "model.automatic.json";
+pub use crate::case::AUTOMATIC_MODEL;
 
 /// The host program's part of a save (see [`SaveFn`]).
 #[derive(Clone)]

@@ -10,6 +10,7 @@ pub mod inspect;
 pub mod lesions;
 pub mod pacs;
 pub mod plan;
+pub mod plan_request;
 pub mod progress;
 pub mod pseudo_mri;
 pub mod radiograph;

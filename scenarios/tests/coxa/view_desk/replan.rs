@@ -246,3 +246,32 @@ fn a_save_without_the_cases_ct_is_refused_in_one_line() -> Result<()> {
     assert!(before == after, "the case is as it was");
     Ok(())
 }
+
+/// A case planned from a CT handed over in memory (the Python package's `coxa.plan(ct=...)`):
+/// its CT lives inside the case (`input/ct.nii.gz`, `request.json` naming it relatively), so a
+/// save keeps the older route instead of re-planning from a file in the save's temporary folder:
+/// the revision is written, the case's CT stays, `inputs.json` still names it inside the case.
+#[test]
+fn a_case_planned_from_memory_keeps_its_ct_through_a_save() -> Result<()> {
+    use coxa_viewer::revision::{CaseStamp, save};
+    let phantom = crate::cases::demo_phantom().join("input");
+    let ct = coxa_io::open(&phantom.join("phantom_ct.nii.gz"), &coxa_io::OpenOptions::new())?.volume;
+    let tmp = tempfile::tempdir()?;
+    let case = tmp.path().join("memory");
+    let mut args = coxa_scenarios::cli::plan::PlanArgs::with_out(case.clone())?;
+    args.side = Some(coxa_scenarios::cli::side::SideArg::Right);
+    let memory = coxa_case::scenario::InMemoryCt { ct: std::sync::Arc::new(ct), labels: None };
+    coxa_scenarios::cli::plan::run_with(&args, Some(memory), None)?;
+    ensure!(read_json(&case.join("request.json"))["ct"] == "input/ct.nii.gz", "{}", read_json(&case.join("request.json"))["ct"]);
+    let (_, _, live) = coxa_viewer::load_case(&case, coxa_viewer::LoadOptions { ct: false, muscles: false, live: true })?;
+    let (live, automatic) = live.expect("the case's live model");
+    let c0 = live.base_controls();
+    let e = live.evaluate(&coxa_viewer::Controls { cup_inclination_deg: c0.cup_inclination_deg + 3.0, ..c0 })?;
+    let saved = save(&case, &CaseStamp::take(&case)?, &automatic, &e, Some(&coxa_scenarios::revision::save_hook()))?;
+    ensure!(saved.number == 1);
+    ensure!(case.join("input/ct.nii.gz").is_file(), "the case keeps its CT");
+    ensure!(read_json(&case.join("inputs.json"))["ct"] == "input/ct.nii.gz");
+    ensure!(!case.join("model.automatic.json").exists(), "not re-planned");
+    coxa_case::manifest::verify(&case)?;
+    Ok(())
+}
