@@ -5,5 +5,6 @@ pub mod cli;
 pub mod hcf;
 #[cfg(feature = "window")]
 pub mod replan;
+#[cfg(feature = "window")]
 pub mod revision;
 pub mod view;
