@@ -176,8 +176,18 @@ pub fn write_pictures(dir: &Path, pictures: &[Picture]) -> Result<()> {
 /// # Errors
 /// A file that exists or cannot be written, a report that cannot be rendered.
 pub fn write_report(dir: &Path, report: &CaseReport, pictures: &[Picture], html: bool) -> Result<()> {
-    crate::stamp::write(&dir.join("report.json"), "report", report)?;
     let _ = crate::exchange::write_opensim(dir, report)?;
+    write_report_documents(dir, report, pictures, html)
+}
+
+/// The report's own files: `report.json`, and with `html` `report.html` and `report.pdf` (the
+/// planning desk writes these again for a revision's number and time; the OpenSim tables
+/// [`write_report`] writes beside them do not change).
+///
+/// # Errors
+/// A file exists, or the report cannot be rendered or written.
+pub fn write_report_documents(dir: &Path, report: &CaseReport, pictures: &[Picture], html: bool) -> Result<()> {
+    crate::stamp::write(&dir.join("report.json"), "report", report)?;
     if html {
         let pngs: Vec<(&str, &[u8])> = pictures.iter().map(|p| (p.file.as_str(), p.png.as_slice())).collect();
         let doc = coxa_report::case_document(report, coxa_report::figures(report, &pngs)?, &coxa_report::CaseOptions::for_report(report));

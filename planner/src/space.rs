@@ -244,8 +244,8 @@ impl<'a> PlanSpace<'a> {
             femoral_options(anatomy, catalog, rules, &size_indices, &cup_centre, Angle::from_deg(nominal), &targets, w.leg_length_per_mm.max(1e-3), w.offset_per_mm.max(1e-3))?,
             fixed.head_offset_mm,
         );
-        if at_nominal.is_empty() {
-            return Err(PlanError::NoFit { why: format!("no head of the catalog has the fixed neck-length offset {:?} mm", fixed.head_offset_mm) });
+        if let (true, Some(o)) = (at_nominal.is_empty(), fixed.head_offset_mm) {
+            return Err(PlanError::NoFit { why: format!("no head of the catalog has the fixed neck-length offset {o:?} mm") });
         }
         let tol = rules.restore_tolerance_mm;
         let errors = |f: &FemoralReconstruction| [(f.leg_length_change_mm - targets.leg_length_change_mm).abs(), (f.offset_change_mm - targets.offset_change_mm).abs()];

@@ -141,17 +141,10 @@ pub fn replan(dir: &Path, plan_json: &Value, e: &Evaluation, memo: Option<Arc<An
             let pictures: Vec<Picture> =
                 report.pictures.iter().map(|p| Ok(Picture { view: p.view.clone(), file: p.file.clone(), png: std::fs::read(scratch.join(&p.file))? })).collect::<Result<_>>()?;
             let html = scratch.join("report.html").is_file();
-            // Written again by the report writer: the report's files and its OpenSim tables.
             for f in ["report.json", "report.html", "report.pdf"] {
                 let _ = std::fs::remove_file(scratch.join(f));
             }
-            for f in std::fs::read_dir(scratch.join("opensim")).into_iter().flatten().flatten() {
-                let n = f.file_name().to_string_lossy().into_owned();
-                if (n.starts_with("rom_") && n.ends_with(".mot")) || n.ends_with(".sto") {
-                    std::fs::remove_file(f.path())?;
-                }
-            }
-            coxa_case::case_writer::write_report(&scratch, &report, &pictures, html)?;
+            coxa_case::case_writer::write_report_documents(&scratch, &report, &pictures, html)?;
         }
         // The automatic plan's model stays where the desk starts from.
         if !dir.join(AUTOMATIC_MODEL).is_file() {
