@@ -112,7 +112,7 @@ pub fn spawn_scene(world: &mut World, scene: &Scene) {
     for m in &scene.meshes {
         spawn_mesh(world, m);
     }
-    let sphere = |world: &mut World, r_mm: f32| world.resource_mut::<Assets<Mesh>>().add(Sphere::new(r_mm / 1000.0).mesh().ico(3).unwrap_or_else(|_| Sphere::new(r_mm / 1000.0).mesh().uv(16, 8)));
+    let sphere = |world: &mut World, r_mm: f32| world.resource_mut::<Assets<Mesh>>().add(Sphere::new(r_mm / 1000.0).mesh().ico(2).unwrap_or_else(|_| Sphere::new(r_mm / 1000.0).mesh().uv(16, 8)));
     let marker_mesh = sphere(world, 3.0);
     let marker_mat = world.resource_mut::<Assets<StandardMaterial>>().add(material_of(MARKER));
     for m in &scene.markers {

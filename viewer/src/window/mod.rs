@@ -31,6 +31,7 @@ mod playback;
 mod scale;
 mod scene;
 mod script;
+mod surface;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -269,7 +270,16 @@ pub fn run(case: CaseData, slices: Vec<crate::SlicePlane>, options: WindowOption
     crate::lighting(&mut app);
     app.insert_resource(viewer);
     app.configure_sets(Update, (ViewerSystems::Camera, ViewerSystems::Input, ViewerSystems::Replan, ViewerSystems::Playback, ViewerSystems::Panel, ViewerSystems::Script).chain());
-    app.add_plugins((scene::ScenePlugin { scene }, scale::ScalePlugin, camera::CameraPlugin, panel::PanelPlugin, planning::LivePlanningPlugin, playback::PlaybackPlugin, script::ScriptPlugin));
+    app.add_plugins((
+        surface::SurfacePlugin,
+        scene::ScenePlugin { scene },
+        scale::ScalePlugin,
+        camera::CameraPlugin,
+        panel::PanelPlugin,
+        planning::LivePlanningPlugin,
+        playback::PlaybackPlugin,
+        script::ScriptPlugin,
+    ));
     app.add_plugins(desk::DeskPlugin { script: script.clone() });
     app.run();
     let failed = failure.lock().map(|f| f.clone()).unwrap_or(None);

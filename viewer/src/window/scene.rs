@@ -28,14 +28,23 @@ impl Plugin for ScenePlugin {
 fn spawn(world: &mut World, scene: &Scene) {
     spawn_scene(world, scene);
     hide_overlays(world);
+    super::surface::shade(world);
     let orbit = world.resource::<Viewer>().orbit;
     let scale = super::scale::scale_for(world.get_resource::<bevy::render::renderer::RenderAdapterInfo>());
     if scale < 1.0 {
         eprintln!("note: the 3D view is drawn at {:.0} % of the window's pixels (software renderer, or COXA_VIEW_SCALE); COXA_VIEW_SCALE=1 draws it in full", 100.0 * scale);
     }
     let target = super::scale::target(world, scale);
-    let mut camera =
-        world.spawn((Camera3d::default(), crate::msaa_or(bevy::render::view::Msaa::Off), Projection::from(PerspectiveProjection { near: 0.005, far: 20.0, ..default() }), orbit.transform()));
+    // No tone mapping (nor its dithering): a full-view pass less on a software renderer; the
+    // bones' and muscles' colours are final (`surface.wgsl`).
+    let mut camera = world.spawn((
+        Camera3d::default(),
+        crate::msaa_or(bevy::render::view::Msaa::Off),
+        bevy::core_pipeline::tonemapping::Tonemapping::None,
+        bevy::core_pipeline::tonemapping::DebandDither::Disabled,
+        Projection::from(PerspectiveProjection { near: 0.005, far: 20.0, ..default() }),
+        orbit.transform(),
+    ));
     if let Some(target) = target {
         camera.insert(target);
     }
