@@ -349,6 +349,7 @@ class AbmdReferenceRecord(Record):
 
 class AcetabulumRecord(Record):
     centre: LandmarkRecord
+    dysplasia: Optional[DysplasiaRecord]
     fit_rms_mm: float
     n_rim_points: int
     opening_axis_lps: List[float]
@@ -435,6 +436,8 @@ class CondylesRecord(Record):
     lateral: List[float]
     medial: List[float]
 
+Coverage = Union[Literal['dysplastic'], Literal['borderline'], Literal['normal'], Literal['overcovered']]
+
 class CtRecord(Record):
     n_files: int
     size: List[int]
@@ -443,6 +446,24 @@ class CtRecord(Record):
 CupAngleDefinition = Union[Literal['radiographic'], Literal['operative'], Literal['anatomic']]
 
 DorrType = Union[Literal['A'], Literal['B'], Literal['C']]
+
+class DysplasiaRecord(Record):
+    coverage: Optional[Coverage]
+    crowe: Optional[int]
+    crowe_subluxation_percent: Optional[float]
+    extrusion_index_percent: Optional[float]
+    lateral_edge_pelvic_mm: Optional[List[float]]
+    lce_deg: Optional[float]
+    method: str
+    min_joint_space_at_lps_mm: Optional[List[float]]
+    min_joint_space_mm: Optional[float]
+    notes: List[str]
+    oa_grade: Optional[OaGrade]
+    sharp_deg: Optional[float]
+    side: Side
+    sourcil_medial_edge_pelvic_mm: Optional[List[float]]
+    teardrop_pelvic_mm: Optional[List[float]]
+    tonnis_deg: Optional[float]
 
 class FemoralHeadRecord(Record):
     centre_lps_mm: List[float]
@@ -543,6 +564,8 @@ class NormalRangesRecord(Record):
     vbmd: str
     yam_percent: str
     yam_reference: str
+
+OaGrade = Union[Literal['none'], Literal['possible'], Literal['osteoarthritis']]
 
 class PelvisRecord(Record):
     asis_left: LandmarkRecord

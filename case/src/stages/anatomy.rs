@@ -15,6 +15,7 @@ use coxa_core::anatomy_record::{
     AcetabulumRecord, AnatomyConventions, AnatomyRecord, AxisRecord, CondylesRecord, CtRecord, FemoralHeadRecord, FemurRecord, FrameRecord, LabelClassRecord, LabelCountRecord, LabelsRecord,
     LandmarkRecord, MuscleAsymmetryRecord, MuscleRecord, NativeAnglesRecord, PelvisRecord,
 };
+use coxa_core::dysplasia::DysplasiaRecord;
 use coxa_core::{Bone, ClassTable, LabelMap, Mesh, PelvicFrame, Side, Volume};
 use nalgebra::{Point3, Vector3};
 
@@ -227,6 +228,7 @@ pub fn run(input: AnatomyInput<'_>, mut warnings: Vec<String>) -> Result<Anatomy
         voxels: map.counts().into_iter().filter(|(id, _)| *id != 0).map(|(id, n)| LabelCountRecord { id, n }).collect(),
     });
     let landmark_files = crate::exchange::landmark_files(&found, &bones);
+    let acetabula = acetabula.iter().map(|a| acetabulum_record(a, frame.as_ref(), dysplasia(a, frame.as_ref(), &bones, femurs, ct_record.as_ref()))).collect();
     let record = AnatomyRecord {
         coxa_version: env!("CARGO_PKG_VERSION").to_string(),
         conventions: AnatomyConventions {
@@ -237,7 +239,7 @@ pub fn run(input: AnatomyInput<'_>, mut warnings: Vec<String>) -> Result<Anatomy
         ct: ct_record,
         femoral_heads,
         femurs: femur_records,
-        acetabula: acetabula.iter().map(|a| acetabulum_record(a, frame.as_ref())).collect(),
+        acetabula,
         pelvis: pelvis.as_ref().map(pelvis_record),
         femoral_canals: canals.iter().map(crate::stem_report::canal_record).collect(),
         muscles,
@@ -345,8 +347,18 @@ pub fn femur_record(f: &FemurLandmarks, frame: Option<&PelvicFrame>) -> FemurRec
     }
 }
 
-fn acetabulum_record(a: &AcetabulumLandmarks, frame: Option<&PelvicFrame>) -> AcetabulumRecord {
+/// The dysplasia measures of `a`'s hip (issue 62); none without a pelvic frame or its hip bone.
+fn dysplasia(a: &AcetabulumLandmarks, frame: Option<&PelvicFrame>, bones: &[(Bone, Mesh)], femurs: &[FemurLandmarks], ct: Option<&CtRecord>) -> Option<DysplasiaRecord> {
+    let b = landmarks::Bones::of(bones);
+    let hip = b.hip(a.side)?;
+    let head = femurs.iter().find(|f| f.side == a.side).map(FemurLandmarks::head);
+    let voxel_mm = ct.map(|c| c.spacing_mm.into_iter().fold(0.0, f64::max));
+    Some(landmarks::dysplasia(&landmarks::HipSurfaces { side: a.side, hip, femur: b.femur(a.side), acetabulum: a, head, voxel_mm }, frame?))
+}
+
+fn acetabulum_record(a: &AcetabulumLandmarks, frame: Option<&PelvicFrame>, dysplasia: Option<DysplasiaRecord>) -> AcetabulumRecord {
     AcetabulumRecord {
+        dysplasia,
         side: a.side,
         centre: landmark_record(&a.centre, frame),
         radius_mm: a.radius_mm,

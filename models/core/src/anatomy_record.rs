@@ -177,6 +177,9 @@ pub struct AcetabulumRecord {
     pub centre: LandmarkRecord,
     /// RMS of the sphere fit, mm.
     pub fit_rms_mm: f64,
+    /// Dysplasia and osteoarthritis measures (issue 62; absent without a pelvic frame).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dysplasia: Option<crate::dysplasia::DysplasiaRecord>,
     /// Rim points found.
     pub n_rim_points: usize,
     /// Opening axis, LPS.

@@ -19,6 +19,7 @@ pub mod canal;
 pub mod case_inputs;
 pub mod combined;
 pub mod contact_names;
+pub mod dysplasia;
 mod error;
 mod frames;
 mod grid;

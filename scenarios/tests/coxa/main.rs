@@ -17,6 +17,7 @@ mod cohort;
 mod consistency;
 mod contacts;
 mod corpus;
+mod dysplasia;
 mod exchange;
 mod lesions;
 mod lesions_learned;

@@ -5,6 +5,7 @@
 //! Murray's definitions.
 
 pub mod canal;
+pub mod dysplasia;
 mod femur;
 pub mod fit;
 mod orthoload;
@@ -20,6 +21,7 @@ use nalgebra::{Point3, Vector3};
 pub use canal::femoral_canal;
 pub use coxa_core::canal::{CanalLevel, DorrType, FemoralCanal};
 pub use coxa_core::landmarks::{AcetabulumLandmarks, AxisLandmark, FemurLandmarks, HipAnatomy, Landmark, OrthoLoadFemur, PatientLandmarks, PelvisLandmarks, Quality, Source};
+pub use dysplasia::{HipSurfaces, dysplasia};
 pub use femur::{MAX_FEMUR_MM, femur_landmarks};
 pub use orthoload::orthoload_femur;
 pub use patient::{Bones, assume_neutral_short_femur, find, hip_anatomy};

@@ -28,6 +28,7 @@ fn heads_and_femurs(d: &mut Document, a: &AnatomyRecord) {
         }
         d.push(Block::Table(t));
     }
+    dysplasia(d, a);
     for fm in &a.femurs {
         let anteversion = match (finite(fm.anteversion_deg), fm.anteversion_source.as_str()) {
             (Some(v), "predicted") => format!("{v:.1}° PREDICTED by the shape model (SD {}; condyles not imaged)", finite(fm.anteversion_sd_deg).map_or("?".into(), |s| format!("{s:.1}°"))),
@@ -37,6 +38,35 @@ fn heads_and_femurs(d: &mut Document, a: &AnatomyRecord) {
         let nsa = finite(fm.neck_shaft_angle_deg).map_or("not measured".into(), |v| format!("{v:.1}°"));
         d.push(Block::Paragraph(Text::plain(format!("Femur {}: neck-shaft angle {nsa}, anteversion {anteversion}.", fm.side.as_str()))));
     }
+}
+
+/// Each hip's dysplasia and osteoarthritis measures (issue 62), with what was not measured.
+fn dysplasia(d: &mut Document, a: &AnatomyRecord) {
+    let hips: Vec<_> = a.acetabula.iter().filter_map(|x| x.dysplasia.as_ref()).collect();
+    if hips.is_empty() {
+        return;
+    }
+    let deg = |v: Option<f64>| finite(v).map_or("–".into(), |v| format!("{v:.1}°"));
+    let mut t = Table::with_header(["hip", "centre-edge (Wiberg)", "Sharp", "Tönnis", "extrusion index", "Crowe", "min. joint space", "OA grade"]).id("dysplasia");
+    for h in &hips {
+        t.row([
+            h.side.as_str().to_string(),
+            format!("{}{}", deg(h.lce_deg), h.coverage.map_or(String::new(), |c| format!(" ({})", serde_name(&c)))),
+            deg(h.sharp_deg),
+            deg(h.tonnis_deg),
+            finite(h.extrusion_index_percent).map_or("–".into(), |v| format!("{v:.0}%")),
+            h.crowe.map_or("–".into(), |c| format!("{c} ({:.0}%)", h.crowe_subluxation_percent.unwrap_or(f64::NAN))),
+            finite(h.min_joint_space_mm).map_or("–".into(), |v| format!("{v:.1} mm")),
+            h.oa_grade.map_or("not graded".into(), |g| serde_name(&g)),
+        ]);
+    }
+    d.push(Block::Table(t));
+    let mut notes: Vec<String> = hips.iter().flat_map(|h| h.notes.iter().map(move |n| format!("{}: {n}", h.side.as_str()))).collect();
+    notes.dedup();
+    d.push(Block::Note(Text::plain(format!(
+        "Measured in 3D in the pelvic frame's coronal plane through the femoral head's centre, as an AP radiograph shows them (centre-edge below 20° dysplastic, 20-25° borderline, above 40° over-covered: Wiberg 1939, Tannast et al. 2015; Tönnis above 10° dysplastic: Tönnis 1987; Crowe et al. 1979; joint space at most 2.0 mm osteoarthritis, 2.5 mm possible: Jacobsen et al. 2004, Croft et al. 1990). Bone surfaces of a CT read the joint space narrower than a radiograph by up to a voxel.{}",
+        if notes.is_empty() { String::new() } else { format!(" {}.", notes.join("; ")) }
+    ))));
 }
 
 /// Each femur's CT bone density beside its cited normal range, and the fixation suggestion with
