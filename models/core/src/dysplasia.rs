@@ -86,7 +86,8 @@ pub struct DysplasiaRecord {
     /// Lateral centre-edge angle (Wiberg): from the vertical through the femoral head's centre
     /// to the lateral edge of the acetabular roof; negative when the roof ends medial of it.
     pub lce_deg: Option<f64>,
-    /// Coverage class by `lce_deg` (Wiberg 1939; Tannast et al. 2015).
+    /// Coverage class by `lce_deg` (Wiberg 1939; Tannast et al. 2015); absent where the
+    /// surfaces' joint space is closed (the angle then uncertain).
     pub coverage: Option<Coverage>,
     /// Sharp's angle: from the horizontal through the teardrop's tip to the lateral edge of the
     /// acetabular roof (adults about 33-38, above 42-45 dysplastic: Sharp, J Bone Joint Surg Br

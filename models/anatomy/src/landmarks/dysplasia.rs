@@ -135,8 +135,9 @@ pub fn dysplasia(h: &HipSurfaces, frame: &PelvicFrame) -> DysplasiaRecord {
     if h.head.is_some() && joint.is_none() {
         notes.push("no femoral head surface facing the socket: no joint space".into());
     }
-    if joint.is_some_and(|j| j.0 < CLOSED_JOINT_MM) {
-        notes.push(format!("the joint space is closed on these surfaces (narrowest {:.1} mm: a segmentation that joined head and socket): the roof may follow the head's own outline, so the centre-edge and Tönnis angles are uncertain", joint.map_or(0.0, |j| j.0)));
+    let closed = joint.is_some_and(|j| j.0 < CLOSED_JOINT_MM);
+    if closed {
+        notes.push(format!("the joint space is closed on these surfaces (narrowest {:.1} mm: a segmentation that joined head and socket): the roof may follow the head's own outline, so the centre-edge and Tönnis angles are uncertain and not classed", joint.map_or(0.0, |j| j.0)));
     }
     let gradable = h.voxel_mm.is_none_or(|v| v <= GRADE_VOXEL_MAX_MM);
     if let (Some(v), Some(_), false) = (h.voxel_mm, joint, gradable) {
@@ -146,7 +147,7 @@ pub fn dysplasia(h: &HipSurfaces, frame: &PelvicFrame) -> DysplasiaRecord {
     DysplasiaRecord {
         side: h.side,
         lce_deg,
-        coverage: lce_deg.map(Coverage::of_lce),
+        coverage: lce_deg.filter(|_| !closed).map(Coverage::of_lce),
         sharp_deg,
         tonnis_deg,
         extrusion_index_percent,
