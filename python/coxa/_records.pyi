@@ -464,6 +464,9 @@ class DysplasiaRecord(Record):
     sourcil_medial_edge_pelvic_mm: Optional[List[float]]
     teardrop_pelvic_mm: Optional[List[float]]
     tonnis_deg: Optional[float]
+    version_caudal_deg: Optional[float]
+    version_central_deg: Optional[float]
+    version_cranial_deg: Optional[float]
 
 class FemoralHeadRecord(Record):
     centre_lps_mm: List[float]

@@ -50,6 +50,14 @@ fn measures(meshes: &[(String, Mesh)]) -> Vec<DysplasiaRecord> {
         .collect()
 }
 
+/// The anatomic anteversion of `side`'s socket from its rim plane (the landmarks'), deg.
+fn native_anatomic_anteversion(meshes: &[(String, Mesh)], side: Side) -> f64 {
+    let (found, _) = landmarks::find(&Bones::named(meshes));
+    let pelvis = found.pelvis.unwrap();
+    let (_, angles) = pelvis.acetabular_angles.iter().find(|(s, _)| *s == side).unwrap();
+    angles.iter().find(|a| a.definition == coxa_core::CupAngleDefinition::Anatomic).unwrap().anteversion.deg()
+}
+
 fn within(v: Option<f64>, (lo, hi): (f64, f64)) -> bool {
     v.is_some_and(|v| (lo..=hi).contains(&v))
 }
@@ -61,12 +69,15 @@ fn z013_hips_are_normal_and_alike_left_and_right() {
     assert_eq!(m.len(), 2);
     for d in &m {
         eprintln!(
-            "z013 {}: LCE {:?}, Sharp {:?}, Tönnis {:?}, extrusion {:?} %, Crowe {:?} ({:?} %), joint space {:?} mm ({:?}), notes {:?}",
+            "z013 {}: LCE {:?}, Sharp {:?}, Tönnis {:?}, extrusion {:?} %, version {:?} / {:?} / {:?}, Crowe {:?} ({:?} %), joint space {:?} mm ({:?}), notes {:?}",
             d.side.as_str(),
             d.lce_deg,
             d.sharp_deg,
             d.tonnis_deg,
             d.extrusion_index_percent,
+            d.version_cranial_deg,
+            d.version_central_deg,
+            d.version_caudal_deg,
             d.crowe,
             d.crowe_subluxation_percent,
             d.min_joint_space_mm,
@@ -77,6 +88,13 @@ fn z013_hips_are_normal_and_alike_left_and_right() {
         assert!(within(d.sharp_deg, SHARP_RANGE), "{d:?}");
         assert!(within(d.tonnis_deg, TONNIS_RANGE), "{d:?}");
         assert_eq!(d.crowe, Some(1), "a hip in its socket is Crowe 1");
+        // The axial version at the centre against the socket's rim plane's anatomic anteversion
+        // (another method on the same surface: the landmarks' opening axis).
+        let anatomic = native_anatomic_anteversion(&meshes, d.side);
+        let central = d.version_central_deg.unwrap();
+        eprintln!("z013 {}: central version {central:.1} deg, rim plane's anatomic anteversion {anatomic:.1} deg", d.side.as_str());
+        assert!((central - anatomic).abs() <= 8.0 && (5.0..=35.0).contains(&central), "{d:?}");
+        assert!(d.version_cranial_deg.is_some() && d.version_caudal_deg.is_some(), "{d:?}");
         assert!(d.min_joint_space_mm.is_some_and(|j| (0.0..10.0).contains(&j)), "{d:?}");
     }
     let diff = |f: fn(&DysplasiaRecord) -> Option<f64>| (f(&m[0]).unwrap() - f(&m[1]).unwrap()).abs();

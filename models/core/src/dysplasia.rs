@@ -101,6 +101,14 @@ pub struct DysplasiaRecord {
     /// Femoral head extrusion index: the head's width lateral of the roof's edge over the
     /// head's width, percent (normal below about 25: Tannast et al. 2015).
     pub extrusion_index_percent: Option<f64>,
+    /// The socket's version on the axial section half a head radius above the head's centre,
+    /// deg: the line from the posterior to the anterior rim against the sagittal direction,
+    /// positive anteverted (a negative cranial version is the crossover sign's retroversion).
+    pub version_cranial_deg: Option<f64>,
+    /// ... at the head's centre, deg.
+    pub version_central_deg: Option<f64>,
+    /// ... half a head radius below it, deg.
+    pub version_caudal_deg: Option<f64>,
     /// Crowe's class, 1-4, by `crowe_subluxation_percent` (below 50, 50-75, 75-100, above 100:
     /// Crowe, Mani, Ranawat, J Bone Joint Surg Am 1979;61:15-23).
     pub crowe: Option<u8>,

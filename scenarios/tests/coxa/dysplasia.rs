@@ -14,8 +14,20 @@ fn blocks<'a>(anatomy: &'a Value, what: &str) -> Vec<&'a Value> {
     let b: Vec<&Value> = anatomy["acetabula"].as_array().unwrap().iter().map(|a| &a["dysplasia"]).collect();
     for d in &b {
         eprintln!(
-            "{what} {}: LCE {} ({}), Sharp {}, Tönnis {}, extrusion {} %, Crowe {}, joint space {} mm, OA {}; notes {}",
-            d["side"], d["lce_deg"], d["coverage"], d["sharp_deg"], d["tonnis_deg"], d["extrusion_index_percent"], d["crowe"], d["min_joint_space_mm"], d["oa_grade"], d["notes"]
+            "{what} {}: LCE {} ({}), Sharp {}, Tönnis {}, extrusion {} %, version {} / {} / {}, Crowe {}, joint space {} mm, OA {}; notes {}",
+            d["side"],
+            d["lce_deg"],
+            d["coverage"],
+            d["sharp_deg"],
+            d["tonnis_deg"],
+            d["extrusion_index_percent"],
+            d["version_cranial_deg"],
+            d["version_central_deg"],
+            d["version_caudal_deg"],
+            d["crowe"],
+            d["min_joint_space_mm"],
+            d["oa_grade"],
+            d["notes"]
         );
     }
     b
@@ -28,6 +40,7 @@ fn complete(d: &Value) {
         ("lce_deg", "roof"),
         ("tonnis_deg", "sourcil"),
         ("extrusion_index_percent", "roof"),
+        ("version_central_deg", "version"),
         ("sharp_deg", "teardrop"),
         ("crowe", "teardrop"),
         ("min_joint_space_mm", "joint space"),

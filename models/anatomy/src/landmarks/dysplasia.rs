@@ -14,7 +14,10 @@
 //! - the **sourcil's medial edge** (the weight-bearing roof's): from the roof's point nearest the
 //!   head, medially while the roof stays within [`SOURCIL_RISE_MM`] of that distance (the
 //!   joint space widens towards the fossa);
-//! - the **teardrop's tip**: [`super::teardrop_pelvic_mm`].
+//! - the **teardrop's tip**: [`super::teardrop_pelvic_mm`];
+//! - the **socket's version at three heights** (half a head radius above the head's centre, at
+//!   it, and half a radius below; coxa's levels): on axial sections, the line from the posterior
+//!   to the anterior rim, each rim where rays from the head's axis stop meeting the socket.
 //!
 //! The joint space is measured where it is narrowest: the distance from each vertex of the
 //! femoral head's surface facing the socket (within [`JOINT_CONE_DEG`] of its axis) to the hip
@@ -86,8 +89,8 @@ pub fn dysplasia(h: &HipSurfaces, frame: &PelvicFrame) -> DysplasiaRecord {
     let to_pelvic = |centre: &Point3<f64>, t: f64, theta: f64| Point3::new(centre.x + s * t * theta.to_radians().sin(), centre.y, centre.z + t * theta.to_radians().cos());
 
     // The roof's lateral edge, from the head's centre.
-    let section = coronal_section(h.hip, frame, &c, s, 3.0 * r + ROOF_BEYOND_HEAD_MM);
-    let roof = |theta: f64| nearest_hit(&section, theta).filter(|t| (r - ROOF_INSIDE_HEAD_MM..=r + ROOF_BEYOND_HEAD_MM).contains(t));
+    let coronal = section(h.hip, frame, &c, Plane::Coronal, s, 3.0 * r + ROOF_BEYOND_HEAD_MM);
+    let roof = |theta: f64| nearest_hit(&coronal, theta).filter(|t| (r - ROOF_INSIDE_HEAD_MM..=r + ROOF_BEYOND_HEAD_MM).contains(t));
     let edge = match roof(0.0) {
         Some(_) => walk(&roof, 0.0, 1.0, 90.0),
         None => first_hit(&roof, -STEP_DEG, -1.0, 60.0),
@@ -113,6 +116,12 @@ pub fn dysplasia(h: &HipSurfaces, frame: &PelvicFrame) -> DysplasiaRecord {
     let angle_to = |from: &Point3<f64>, to: &Point3<f64>| (to.z - from.z).atan2(s * (to.x - from.x)).to_degrees();
     let tonnis_deg = medial_edge.zip(lateral_edge).map(|(m, (_, l))| angle_to(&m, &l));
 
+    // The socket's version at three heights (half a head radius above the centre, at it, half
+    // below).
+    let version = [0.5, 0.0, -0.5].map(|k| version_at(h.hip, frame, &c, r, s, k * r));
+    if version.iter().any(Option::is_none) {
+        notes.push("the socket's version not found at every height (no rim on one side of an axial section)".into());
+    }
     let teardrop = super::teardrop_pelvic_mm(h.hip, frame, h.acetabulum, h.side);
     if teardrop.is_none() {
         notes.push("no teardrop (the obturator foramen not imaged below the socket): no Sharp angle, no Crowe class".into());
@@ -151,6 +160,9 @@ pub fn dysplasia(h: &HipSurfaces, frame: &PelvicFrame) -> DysplasiaRecord {
         sharp_deg,
         tonnis_deg,
         extrusion_index_percent,
+        version_cranial_deg: version[0],
+        version_central_deg: version[1],
+        version_caudal_deg: version[2],
         crowe,
         crowe_subluxation_percent,
         min_joint_space_mm: joint.map(|j| j.0),
@@ -167,22 +179,32 @@ pub fn dysplasia(h: &HipSurfaces, frame: &PelvicFrame) -> DysplasiaRecord {
 /// A segment of a section, in (lateral, superior) mm from its centre.
 type Segment = [Vector2<f64>; 2];
 
-/// The section of `mesh` by the pelvic frame's coronal plane through `c` (pelvic mm), as
-/// segments in (lateral by `s`, superior) mm from `c`, of the triangles within `reach` of it.
-fn coronal_section(mesh: &Mesh, frame: &PelvicFrame, c: &Point3<f64>, s: f64, reach: f64) -> Vec<Segment> {
+/// A plane of the pelvic frame through a centre, with the in-plane axes a section is given in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plane {
+    /// Coronal (normal `y`): (lateral, superior).
+    Coronal,
+    /// Axial (normal `z`): (lateral, anterior).
+    Axial,
+}
+
+/// The section of `mesh` by `plane` through `c` (pelvic mm), as segments in the plane's axes
+/// (lateral by `s`) from `c`, of the triangles within `reach` of it.
+fn section(mesh: &Mesh, frame: &PelvicFrame, c: &Point3<f64>, plane: Plane, s: f64, reach: f64) -> Vec<Segment> {
     let mut out = Vec::new();
     for t in 0..mesh.triangles().len() {
         let q = mesh.corners(t).map(|p| frame.point_to_pelvic(&p));
         if q.iter().all(|p| (p - c).norm() > reach) {
             continue;
         }
-        let d = q.map(|p| p.y - c.y);
+        let d = q.map(|p| if plane == Plane::Coronal { p.y - c.y } else { p.z - c.z });
         let mut cut = Vec::with_capacity(2);
         for (i, j) in [(0, 1), (1, 2), (2, 0)] {
             if (d[i] < 0.0) != (d[j] < 0.0) {
                 let f = d[i] / (d[i] - d[j]);
                 let p = q[i] + (q[j] - q[i]) * f;
-                cut.push(Vector2::new(s * (p.x - c.x), p.z - c.z));
+                let w = if plane == Plane::Coronal { p.z - c.z } else { c.y - p.y };
+                cut.push(Vector2::new(s * (p.x - c.x), w));
             }
         }
         if let [a, b] = cut[..] {
@@ -190,6 +212,25 @@ fn coronal_section(mesh: &Mesh, frame: &PelvicFrame, c: &Point3<f64>, s: f64, re
         }
     }
     out
+}
+
+/// The socket's version at `h` mm above the head's centre `c` (pelvic mm, radius `r`): the angle
+/// of the line from the posterior to the anterior rim of the axial section from the sagittal
+/// direction, positive when the anterior rim lies medial of the posterior (anteversion). The rims
+/// end the walks, anteriorly and posteriorly, of the rays from the head's axis that meet the
+/// socket within [`ROOF_INSIDE_HEAD_MM`] inside to [`ROOF_BEYOND_HEAD_MM`] beyond the head's
+/// circle at that height, from the ray nearest the medial direction that does.
+fn version_at(hip: &Mesh, frame: &PelvicFrame, c: &Point3<f64>, r: f64, s: f64, h: f64) -> Option<f64> {
+    let rho = (r * r - h * h).max(0.0).sqrt();
+    let at = Point3::new(c.x, c.y, c.z + h);
+    let axial = section(hip, frame, &at, Plane::Axial, s, 3.0 * r + ROOF_BEYOND_HEAD_MM);
+    // Rays from the anterior direction (0) towards lateral (+90); medial is -90, posterior -180.
+    let wall = |theta: f64| nearest_hit(&axial, theta).filter(|t| (rho - ROOF_INSIDE_HEAD_MM..=rho + ROOF_BEYOND_HEAD_MM).contains(t));
+    let start = (0..=120).map(|k| f64::from(k) * STEP_DEG).flat_map(|d| [-90.0 + d, -90.0 - d]).find(|&th| wall(th).is_some())?;
+    let point = |(theta, t): (f64, f64)| Vector2::new(t * theta.to_radians().sin(), t * theta.to_radians().cos());
+    let anterior = point(walk(&wall, start, 1.0, 270.0)?);
+    let posterior = point(walk(&wall, start, -1.0, 270.0)?);
+    Some((posterior.x - anterior.x).atan2(anterior.y - posterior.y).to_degrees())
 }
 
 /// Distance along the ray from the centre at `theta_deg` from the vertical (positive lateral) to

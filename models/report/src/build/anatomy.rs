@@ -47,7 +47,8 @@ fn dysplasia(d: &mut Document, a: &AnatomyRecord) {
         return;
     }
     let deg = |v: Option<f64>| finite(v).map_or("–".into(), |v| format!("{v:.1}°"));
-    let mut t = Table::with_header(["hip", "centre-edge (Wiberg)", "Sharp", "Tönnis", "extrusion index", "Crowe", "min. joint space", "OA grade"]).id("dysplasia");
+    let mut t =
+        Table::with_header(["hip", "centre-edge (Wiberg)", "Sharp", "Tönnis", "extrusion index", "version cranial / central / caudal", "Crowe", "min. joint space", "OA grade"]).id("dysplasia");
     for h in &hips {
         t.row([
             h.side.as_str().to_string(),
@@ -55,6 +56,7 @@ fn dysplasia(d: &mut Document, a: &AnatomyRecord) {
             deg(h.sharp_deg),
             deg(h.tonnis_deg),
             finite(h.extrusion_index_percent).map_or("–".into(), |v| format!("{v:.0}%")),
+            format!("{} / {} / {}", deg(h.version_cranial_deg), deg(h.version_central_deg), deg(h.version_caudal_deg)),
             h.crowe.map_or("–".into(), |c| format!("{c} ({:.0}%)", h.crowe_subluxation_percent.unwrap_or(f64::NAN))),
             finite(h.min_joint_space_mm).map_or("–".into(), |v| format!("{v:.1} mm")),
             h.oa_grade.map_or("not graded".into(), |g| serde_name(&g)),
@@ -64,7 +66,7 @@ fn dysplasia(d: &mut Document, a: &AnatomyRecord) {
     let mut notes: Vec<String> = hips.iter().flat_map(|h| h.notes.iter().map(move |n| format!("{}: {n}", h.side.as_str()))).collect();
     notes.dedup();
     d.push(Block::Note(Text::plain(format!(
-        "Measured in 3D in the pelvic frame's coronal plane through the femoral head's centre, as an AP radiograph shows them (centre-edge below 20° dysplastic, 20-25° borderline, above 40° over-covered: Wiberg 1939, Tannast et al. 2015; Tönnis above 10° dysplastic: Tönnis 1987; Crowe et al. 1979; joint space at most 2.0 mm osteoarthritis, 2.5 mm possible: Jacobsen et al. 2004, Croft et al. 1990). Bone surfaces of a CT read the joint space narrower than a radiograph by up to a voxel.{}",
+        "Measured in 3D in the pelvic frame's coronal plane through the femoral head's centre, as an AP radiograph shows them (the version on axial sections half a head radius above the centre, at it and half below) (centre-edge below 20° dysplastic, 20-25° borderline, above 40° over-covered: Wiberg 1939, Tannast et al. 2015; Tönnis above 10° dysplastic: Tönnis 1987; Crowe et al. 1979; joint space at most 2.0 mm osteoarthritis, 2.5 mm possible: Jacobsen et al. 2004, Croft et al. 1990). Bone surfaces of a CT read the joint space narrower than a radiograph by up to a voxel.{}",
         if notes.is_empty() { String::new() } else { format!(" {}.", notes.join("; ")) }
     ))));
 }
