@@ -3,8 +3,6 @@
 //! report's table. (z013 within a normal adult's ranges, left and right alike, and a socket made
 //! shallow graded dysplastic: `coxa-anatomy`'s `tests/dysplasia.rs`.)
 
-use std::path::Path;
-
 use serde_json::Value;
 
 use crate::cases::read_json;
@@ -75,8 +73,7 @@ fn real_ct_hips_carry_their_dysplasia_measures() {
 #[test]
 fn real_ct_with_totalsegmentators_labels() {
     let Some((out, _)) = crate::cases::anatomy_real_ct_with_labels() else { return };
-    let file = [out.join("anatomy.json"), out.join("anatomy/anatomy.json")].into_iter().find(|p| Path::is_file(p)).expect("anatomy.json");
-    let anatomy = read_json(&file);
+    let anatomy = read_json(&out.join("anatomy.json"));
     let b = blocks(&anatomy, "real CT, TotalSegmentator's bones");
     assert_eq!(b.len(), 2);
     b.iter().for_each(|d| complete(d));

@@ -96,7 +96,7 @@ pub fn dysplasia(h: &HipSurfaces, frame: &PelvicFrame) -> DysplasiaRecord {
         None => first_hit(&roof, -STEP_DEG, -1.0, 60.0),
     };
     if edge.is_none() {
-        notes.push("no acetabular roof over the femoral head in the coronal section through its centre".into());
+        notes.push("no acetabular roof over the femoral head in the coronal section through its centre: no centre-edge, Sharp or Tönnis angle, no extrusion index".into());
     }
     let lateral_edge = edge.map(|(theta, t)| (theta, to_pelvic(&c, t, theta)));
     let lce_deg = lateral_edge.map(|(theta, _)| theta);
@@ -268,10 +268,9 @@ fn walk(hit: &impl Fn(f64) -> Option<f64>, start: f64, dir: f64, limit_deg: f64)
     }
 }
 
-/// The first angle from `start` in `dir` up to `limit_deg` that `hit` meets.
+/// The first angle from `start` in `dir`, within `limit_deg` of the vertical, that `hit` meets.
 fn first_hit(hit: &impl Fn(f64) -> Option<f64>, start: f64, dir: f64, limit_deg: f64) -> Option<(f64, f64)> {
-    let n = ((limit_deg - start.abs()) / STEP_DEG).floor().max(0.0) as usize;
-    (0..=n).map(|k| start + dir * k as f64 * STEP_DEG).find_map(|theta| hit(theta).map(|t| (theta, t)))
+    (0u32..).map(|k| start + dir * f64::from(k) * STEP_DEG).take_while(|theta| theta.abs() <= limit_deg + 1e-9).find_map(|theta| hit(theta).map(|t| (theta, t)))
 }
 
 /// The joint space where it is narrowest: the [`JOINT_QUANTILE`] of the distances from the
@@ -329,6 +328,9 @@ mod tests {
         let (med, _) = walk(&hit, 0.0, -1.0, 90.0).unwrap();
         assert!((lat - 30.0).abs() <= STEP_DEG, "{lat}");
         assert!((med + 40.0).abs() <= STEP_DEG, "{med}");
-        assert!(first_hit(&hit, -0.5, -1.0, 60.0).is_some());
+        // Medially from 50 deg lateral (beyond the arc): the first ray meeting it is its end.
+        let (first, _) = first_hit(&hit, 50.0, -1.0, 60.0).unwrap();
+        assert!((first - 30.0).abs() <= STEP_DEG, "{first}");
+        assert!(first_hit(&hit, 50.0, 1.0, 60.0).is_none(), "laterally from 50 deg no ray meets the arc");
     }
 }

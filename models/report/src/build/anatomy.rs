@@ -57,16 +57,15 @@ fn dysplasia(d: &mut Document, a: &AnatomyRecord) {
             deg(h.tonnis_deg),
             finite(h.extrusion_index_percent).map_or("–".into(), |v| format!("{v:.0}%")),
             format!("{} / {} / {}", deg(h.version_cranial_deg), deg(h.version_central_deg), deg(h.version_caudal_deg)),
-            h.crowe.map_or("–".into(), |c| format!("{c} ({:.0}%)", h.crowe_subluxation_percent.unwrap_or(f64::NAN))),
+            h.crowe.zip(h.crowe_subluxation_percent).map_or("–".into(), |(c, p)| format!("{c} ({p:.0}%)")),
             finite(h.min_joint_space_mm).map_or("–".into(), |v| format!("{v:.1} mm")),
             h.oa_grade.map_or("not graded".into(), |g| serde_name(&g)),
         ]);
     }
     d.push(Block::Table(t));
-    let mut notes: Vec<String> = hips.iter().flat_map(|h| h.notes.iter().map(move |n| format!("{}: {n}", h.side.as_str()))).collect();
-    notes.dedup();
+    let notes: Vec<String> = hips.iter().flat_map(|h| h.notes.iter().map(move |n| format!("{}: {n}", h.side.as_str()))).collect();
     d.push(Block::Note(Text::plain(format!(
-        "Measured in 3D in the pelvic frame's coronal plane through the femoral head's centre, as an AP radiograph shows them (the version on axial sections half a head radius above the centre, at it and half below) (centre-edge below 20° dysplastic, 20-25° borderline, above 40° over-covered: Wiberg 1939, Tannast et al. 2015; Tönnis above 10° dysplastic: Tönnis 1987; Crowe et al. 1979; joint space at most 2.0 mm osteoarthritis, 2.5 mm possible: Jacobsen et al. 2004, Croft et al. 1990). Bone surfaces of a CT read the joint space narrower than a radiograph by up to a voxel.{}",
+        "Measured in 3D in the pelvic frame's coronal plane through the femoral head's centre, as an AP radiograph shows them, the version on axial sections half a head radius above the centre, at it and half below (centre-edge below 20° dysplastic, 20-25° borderline, above 40° over-covered: Wiberg 1939, Tannast et al. 2015; Tönnis above 10° dysplastic: Tönnis 1987; Crowe et al. 1979; joint space at most 2.0 mm osteoarthritis, 2.5 mm possible: Jacobsen et al. 2004, Croft et al. 1990). Bone surfaces of a CT read the joint space narrower than a radiograph by up to a voxel.{}",
         if notes.is_empty() { String::new() } else { format!(" {}.", notes.join("; ")) }
     ))));
 }
