@@ -49,3 +49,5 @@ mod user_implants;
 mod view;
 #[cfg(feature = "window")]
 mod view_desk;
+#[cfg(feature = "window")]
+mod xvfb;

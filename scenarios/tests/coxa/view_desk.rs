@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::cases::{coxa, ok, read_json};
 use crate::common::in_ci;
+use crate::xvfb::Display;
 mod careful;
 mod replan;
 mod revisions;
@@ -28,14 +29,19 @@ fn decode(p: &Path) -> (usize, usize, Vec<[u8; 3]>) {
     (info.width as usize, info.height as usize, buf[..info.buffer_size()].chunks(step).map(|c| [c[0], c[1], c[2]]).collect())
 }
 
-/// Whether the window tests can run here (xvfb-run installed; CI must have it).
+/// Whether the window tests can run here (Xvfb installed; CI must have it).
 fn have_xvfb() -> bool {
-    if Command::new("xvfb-run").arg("--help").output().is_ok() {
+    if Command::new("Xvfb").arg("-help").output().is_ok() {
         return true;
     }
-    assert!(!in_ci(), "xvfb-run is missing: scripts/setup installs xvfb");
-    eprintln!("note: no xvfb-run here; the window test is skipped (scripts/setup installs xvfb)");
+    assert!(!in_ci(), "Xvfb is missing: scripts/setup installs xvfb");
+    eprintln!("note: no Xvfb here; the window test is skipped (scripts/setup installs xvfb)");
     false
+}
+
+/// An X server for one window run ([`Display`]); [`have_xvfb`] has said there is one.
+fn display() -> Display {
+    Display::start().expect("Xvfb is installed")
 }
 
 /// `coxa view CASE --script FILE` in a 1100 x 720 window under Xvfb, run in `dir` (the
@@ -43,11 +49,12 @@ fn have_xvfb() -> bool {
 fn view_script(case: &Path, dir: &Path, name: &str, script: &str) -> Output {
     let file = dir.join(format!("{name}.txt"));
     std::fs::write(&file, script).unwrap();
-    Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1280x800x24", env!("CARGO_BIN_EXE_coxa"), "view", case.to_str().unwrap(), "--width", "1100", "--height", "720", "--script", file.to_str().unwrap()])
+    display()
+        .command(env!("CARGO_BIN_EXE_coxa"))
+        .args(["view", case.to_str().unwrap(), "--width", "1100", "--height", "720", "--script", file.to_str().unwrap()])
         .current_dir(dir)
         .output()
-        .expect("xvfb-run runs")
+        .expect("coxa view runs")
 }
 
 /// A copy of a case folder (the shared one is read by other tests).
@@ -357,8 +364,10 @@ fn bad_input_is_one_clear_line_and_nothing_is_written() -> Result<()> {
     let marker = tmp.path().join("open.png");
     let script = "screenshot open.png\nset cup_inclination_deg 45\nset cup_anteversion_deg 20\nsave\nquit\n";
     std::fs::write(tmp.path().join("changed.txt"), script)?;
-    let mut child = Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1280x800x24", env!("CARGO_BIN_EXE_coxa"), "view", copy.to_str().unwrap(), "--width", "1100", "--height", "720", "--script", "changed.txt"])
+    let x = display();
+    let mut child = x
+        .command(env!("CARGO_BIN_EXE_coxa"))
+        .args(["view", copy.to_str().unwrap(), "--width", "1100", "--height", "720", "--script", "changed.txt"])
         .current_dir(tmp.path())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -58,13 +58,14 @@ fn refused_window(out: &Output, says: &str) -> String {
     refused_in(out, says, true)
 }
 
-/// `coxa view` with a script, its environment extended by `env`, started (not waited for) under
-/// xvfb-run in a process group of its own ([`ViewRun`]).
+/// `coxa view` with a script, its environment extended by `env`, started (not waited for) on an
+/// X server of its own, in a process group of its own ([`ViewRun`]).
 fn spawn_view(case: &Path, dir: &Path, name: &str, script: &str, env: &[(&str, &str)]) -> ViewRun {
     use std::os::unix::process::CommandExt;
     std::fs::write(dir.join(format!("{name}.txt")), script).unwrap();
-    let mut c = Command::new("xvfb-run");
-    c.args(["-a", "-s", "-screen 0 1280x800x24", env!("CARGO_BIN_EXE_coxa"), "view", case.to_str().unwrap(), "--width", "1100", "--height", "720", "--script", &format!("{name}.txt")])
+    let x = display();
+    let mut c = x.command(env!("CARGO_BIN_EXE_coxa"));
+    c.args(["view", case.to_str().unwrap(), "--width", "1100", "--height", "720", "--script", &format!("{name}.txt")])
         .current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -72,35 +73,37 @@ fn spawn_view(case: &Path, dir: &Path, name: &str, script: &str, env: &[(&str, &
     for (k, v) in env {
         c.env(k, v);
     }
-    let child = c.spawn().expect("xvfb-run runs");
+    let child = c.spawn().expect("coxa view runs");
     let group = child.id();
-    ViewRun(Some(child), group)
+    ViewRun { child: Some(child), group, _x: x }
 }
 
-/// A desk run of [`spawn_view`]: xvfb-run, the X server it starts and coxa, in one process group
-/// that is stopped when the run is dropped. xvfb-run does not always stop its X server when coxa
-/// is killed or fails: six or seven were left running after each CI run, holding CI's lock file
-/// open so that the next `.ci/run` on the machine waited for them (stop 71).
-struct ViewRun(Option<std::process::Child>, u32);
+/// A desk run of [`spawn_view`]: coxa (and whatever it starts, such as a save hook) in one process
+/// group that is stopped when the run is dropped, then its X server.
+struct ViewRun {
+    child: Option<std::process::Child>,
+    group: u32,
+    _x: Display,
+}
 
 impl ViewRun {
     fn child(&mut self) -> &mut std::process::Child {
-        self.0.as_mut().expect("the run's process")
+        self.child.as_mut().expect("the run's process")
     }
 
     /// Waits for the run and its output (the group is stopped after).
     fn output(mut self) -> Output {
-        self.0.take().expect("the run's process").wait_with_output().expect("xvfb-run's output")
+        self.child.take().expect("the run's process").wait_with_output().expect("coxa view's output")
     }
 }
 
 impl Drop for ViewRun {
     fn drop(&mut self) {
-        if let Some(c) = &mut self.0 {
+        if let Some(c) = &mut self.child {
             let _ = c.kill();
             let _ = c.wait();
         }
-        let _ = Command::new("kill").args(["-TERM", "--", &format!("-{}", self.1)]).stderr(Stdio::null()).status();
+        let _ = Command::new("kill").args(["-TERM", "--", &format!("-{}", self.group)]).stderr(Stdio::null()).status();
     }
 }
 
