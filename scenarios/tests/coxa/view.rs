@@ -249,20 +249,7 @@ fn window_opens_the_demo_case() -> Result<()> {
     let shot = tmp.path().join("window.png");
     let out = x
         .command(env!("CARGO_BIN_EXE_coxa"))
-        .args([
-            "view",
-            case.to_str().unwrap(),
-            "--width",
-            "1100",
-            "--height",
-            "720",
-            "--play",
-            "flexion",
-            "--window-screenshot",
-            shot.to_str().unwrap(),
-            "--close-after-s",
-            "240",
-        ])
+        .args(["view", case.to_str().unwrap(), "--width", "1100", "--height", "720", "--play", "flexion", "--window-screenshot", shot.to_str().unwrap(), "--close-after-s", "240"])
         .output()?;
     if no_vulkan(&out) {
         return Ok(());

@@ -25,12 +25,7 @@ impl Display {
     /// Starts an X server. `None` (with a note) where Xvfb is not installed outside CI; in CI
     /// its absence fails the test.
     pub fn start() -> Option<Display> {
-        let spawned = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-screen", "0", SCREEN, "-nolisten", "tcp"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn();
+        let spawned = Command::new("Xvfb").args(["-displayfd", "1", "-screen", "0", SCREEN, "-nolisten", "tcp"]).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn();
         let mut server = match spawned {
             Ok(s) => s,
             Err(e) => {

@@ -65,11 +65,7 @@ fn spawn_view(case: &Path, dir: &Path, name: &str, script: &str, env: &[(&str, &
     std::fs::write(dir.join(format!("{name}.txt")), script).unwrap();
     let x = display();
     let mut c = x.command(env!("CARGO_BIN_EXE_coxa"));
-    c.args(["view", case.to_str().unwrap(), "--width", "1100", "--height", "720", "--script", &format!("{name}.txt")])
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
+    c.args(["view", case.to_str().unwrap(), "--width", "1100", "--height", "720", "--script", &format!("{name}.txt")]).current_dir(dir).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     for (k, v) in env {
         c.env(k, v);
     }
