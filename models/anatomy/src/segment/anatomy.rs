@@ -166,6 +166,44 @@ pub(crate) fn head_pair(cands: &[Head]) -> Option<(Head, Head)> {
     best.map(|(_, l, r)| (l, r))
 }
 
+/// Farthest a femoral head's deepest point may lie from its joint's ([`joints`]), mm: the
+/// filled joint's deepest point lies between the head's centre and the acetabular roof, up to
+/// 27 mm from the head's deepest point on the real example CT (3 mm voxels).
+pub(crate) const JOINT_REACH_MM: f64 = 35.0;
+
+/// The two hip joints: [`head_pair`] on the depth of `bone` with its cavities and its holes in
+/// slices (up to `max_hole_mm2`) filled. Filled, a femoral head is solid whatever its
+/// cancellous bone does under the threshold (porous with the noise of thin slices, or with
+/// osteoporosis), so the joint (head and socket, merged where the space is not resolved) is
+/// the deepest bone of its side, about as deep as the head's radius; unfilled, a porous head
+/// may be shallower than the bone around an implant (a lag screw's barrel, stop 77: the real
+/// example CT taken at 1 mm). The joint's deepest point is not the head's centre (it lies
+/// towards the socket): it only says where on each side the head is to be looked for.
+pub(crate) fn joints(lat: &Lattice, bone: &[bool], hu: impl Fn(usize) -> f32 + Copy, radius_range_mm: (f64, f64), dense_hu: f32, max_hole_mm2: f64) -> Option<(Head, Head)> {
+    let mut filled: Vec<u8> = bone.iter().map(|&b| u8::from(b)).collect();
+    let _ = super::post::close_and_fill(lat, &mut filled, 1, 0.0, max_hole_mm2);
+    let filled: Vec<bool> = filled.into_iter().map(|c| c == 1).collect();
+    let depth = super::edt::inside_distance(lat, &filled);
+    let peaks = super::flood::peaks(lat, &depth, &filled, 16.0);
+    head_pair(&head_candidates(lat, &peaks, hu, radius_range_mm, dense_hu))
+}
+
+/// The femoral heads, `(left, right)`, among `cands`, each within [`JOINT_REACH_MM`] of its
+/// joint ([`joints`]): [`head_pair`]'s when both of its heads are (or when no joints were
+/// found), else [`head_pair`] of the candidates within reach of a joint; `None` where that
+/// pair is not one head near each joint.
+pub(crate) fn heads_in_joints(cands: &[Head], joints: Option<(Head, Head)>) -> Option<(Head, Head)> {
+    let pair = head_pair(cands);
+    let Some((jl, jr)) = joints else { return pair };
+    let near = |h: &Head, j: &Head| (h.lps_mm - j.lps_mm).norm() <= JOINT_REACH_MM;
+    let in_joints = |(l, r): &(Head, Head)| near(l, &jl) && near(r, &jr);
+    if pair.as_ref().is_some_and(in_joints) {
+        return pair;
+    }
+    let near_joint: Vec<Head> = cands.iter().filter(|h| near(h, &jl) || near(h, &jr)).copied().collect();
+    head_pair(&near_joint).filter(in_joints)
+}
+
 /// The frame of two head centres (LPS mm), left then right.
 pub(crate) fn frame(left: Vector3<f64>, right: Vector3<f64>) -> HipFrame {
     HipFrame::new(left, right)

@@ -25,7 +25,9 @@
 //!    bone, so its depth peaks inside it). The heads are the best pair that lies side by side
 //!    (100-300 mm apart, mostly along x, heights within 60 mm), both wrapped in dense bone
 //!    (half the rays from the peak meet >= 350 HU within the largest head radius), scored by
-//!    depth less 0.1 per mm of height and depth difference. The larger LPS x is left, wherever
+//!    depth less 0.1 per mm of height and depth difference, each within 35 mm of its joint (the
+//!    same pair on the mask with its cavities and slice holes filled, where a porous head is
+//!    solid, the deepest bone of its side: `anatomy::joints`). The larger LPS x is left, wherever
 //!    the patient lies. No pair: [`SegmentError::NoPelvis`]. Each head's core (bone >= 4.5 mm
 //!    deep connected to its peak) seeds its femur.
 //! 4. **Seeds**, in the frame the heads span (h = half the head distance): each trochanter and
@@ -69,13 +71,11 @@
 //! - A hip joint with no joint space (bone on bone, no dip between the plates) relies on the
 //!   sphere fit to the label interface, which can take the acetabular wall into the femur.
 //! - Where the CT does not resolve the joint space (about one voxel or less), the split between
-//!   femoral head and acetabulum, and with it the head sphere, moves by millimetres with the grid
-//!   and with HU changes of one unit: the real 3 mm example CT resampled (SimpleITK, truncated to
-//!   int16) to 1.5 and 2 mm moves its right head by 11.4 and 3.7 mm; resampled to 1 mm it is
-//!   found to be interpolated, but the truncation leaves its series' voxels off by one HU in
-//!   places, and the head moves 3.05 mm; resampled to 0.71 x 0.59 x 0.34 mm it is recovered to
-//!   within 0.1 mm (its landmarks within 0.3 mm). Where it is resolved, the heads hold within 0.5 mm over grids of 1-2 mm (tested on
-//!   the phantom, whose joint space is 3 mm).
+//!   femoral head and acetabulum, and with it the head sphere, moves by millimetres with the
+//!   grid and the noise: the real 3 mm example CT taken again at 1.5 and 2 mm (cubic B-spline,
+//!   noise added, `scripts/real-ct-resamples`) moves its right head by 2.3 mm (radius -2.3 and
+//!   -2.6 mm), and at 1 mm the right head's surface is not found. Where the space is resolved,
+//!   the heads hold within 0.5 mm over grids of 1-2 mm (the phantom, whose space is 3 mm).
 //! - Adult heads are assumed (`head_radius_range_mm`).
 
 mod anatomy;
@@ -360,18 +360,18 @@ fn segment_flat<T: HuValue>(grid: &Grid, flat: &[T], opts: &SegmentOptions) -> R
     drop(metal_zone);
     let smax = lat.spacing_mm.iter().copied().fold(0.0, f64::max);
 
-    // 3. Femoral heads and their cores.
+    // 3. Femoral heads and their cores, looked for in the joints.
+    let range = (HEAD_MIN_DEPTH_MM, opts.head_radius_range_mm.1);
+    let sockets = anatomy::joints(&lat, &bone, hu, range, DENSE_HU, opts.max_hole_area_mm2);
     let depth = edt::inside_distance(&lat, &bone);
     let heads = {
-        let peaks = flood::peaks(&lat, &depth, &bone, 16.0);
-        let range = (HEAD_MIN_DEPTH_MM, opts.head_radius_range_mm.1);
-        let cands = anatomy::head_candidates(&lat, &peaks, hu, range, DENSE_HU);
-        anatomy::head_pair(&cands).ok_or_else(|| {
+        let cands = anatomy::head_candidates(&lat, &flood::peaks(&lat, &depth, &bone, 16.0), hu, range, DENSE_HU);
+        anatomy::heads_in_joints(&cands, sockets).ok_or_else(|| {
             let dense = cands.iter().filter(|c| c.shell_dense >= anatomy::MIN_SHELL_DENSE).count();
             SegmentError::NoPelvis {
                 why: format!(
                     "no pair of femoral heads: of {} bone regions at least {HEAD_MIN_DEPTH_MM} mm deep, {dense} are wrapped in \
-                     dense bone and no two of them lie side by side 100-300 mm apart; does the CT cover the hips?",
+                     dense bone and no two of them lie side by side 100-300 mm apart, each near a hip joint; does the CT cover the hips?",
                     cands.len(),
                 ),
             }

@@ -461,3 +461,37 @@ fn an_interpolated_ct_is_segmented_on_its_source_grid() {
     assert!(seg.warnings.iter().any(|w| w.starts_with("the CT was interpolated from a coarser series (i 3.00 mm, j 3.00 mm, k 3.00 mm)")), "{:?}", seg.warnings);
     assert_eq!(seg.labels.grid(), ct.grid());
 }
+
+/// The head candidates of the real example CT taken at 1 mm (stop 77; `scripts/real-ct-resamples`,
+/// noise 42.6 HU): with noise the heads' cancellous bone is porous and only 6-7.6 mm deep, while
+/// the bone round the left femur's lag screw and barrel is 10 mm deep. The deepest pair is the
+/// barrel and a right head; with the joints (the filled bone's deepest pair) each head is
+/// looked for within reach of its joint, and the heads are the pair found on the 3 mm CT
+/// (left 84.9, -137.3, 133.3; right -80.0, -137.3, 136.3) within 6 mm.
+#[test]
+fn heads_are_looked_for_in_their_joints() {
+    use anatomy::{Head, head_pair, heads_in_joints};
+    let head = |x: f64, y: f64, z: f64, depth_mm: f64, shell_dense: f64| Head { voxel: 0, lps_mm: Vector3::new(x, y, z), depth_mm, shell_dense };
+    let cands = [
+        head(124.96, -121.32, 93.30, 10.05, 0.55),
+        head(124.96, -118.32, 100.30, 10.05, 1.0),
+        head(125.96, -113.32, 112.30, 9.49, 1.0),
+        head(126.96, -109.32, 120.30, 9.43, 1.0),
+        head(116.96, -135.32, 93.30, 8.37, 0.56),
+        head(-71.04, -132.32, 131.30, 7.62, 0.88),
+        head(-79.04, -141.32, 133.30, 7.48, 0.91),
+        head(-83.04, -147.32, 132.30, 7.21, 0.87),
+        head(-72.04, -112.32, 171.30, 6.16, 0.98),
+        head(84.96, -141.32, 130.30, 6.16, 1.0),
+    ];
+    let (l, r) = head_pair(&cands).unwrap();
+    assert!(l.lps_mm.x > 120.0, "without the joints the barrel is the left head: {l:?} {r:?}");
+    // The joints as found on that CT: the filled bone's deepest pair.
+    let joints = (head(76.96, -144.32, 147.30, 20.49, 0.80), head(-77.04, -143.32, 147.30, 20.62, 0.70));
+    let (l, r) = heads_in_joints(&cands, Some(joints)).unwrap();
+    assert!((l.lps_mm - Vector3::new(84.96, -137.32, 133.30)).norm() < 6.0, "{l:?}");
+    assert!((r.lps_mm - Vector3::new(-80.04, -137.32, 136.30)).norm() < 6.0, "{r:?}");
+    // A pair already in its joints is kept as it is.
+    let (kept, deepest) = (heads_in_joints(&cands[5..], Some(joints)).unwrap(), head_pair(&cands[5..]).unwrap());
+    assert_eq!((kept.0.lps_mm, kept.1.lps_mm), (deepest.0.lps_mm, deepest.1.lps_mm));
+}
