@@ -331,6 +331,9 @@ fn vtp_ascii_is_read_and_compressed_refused() {
     std::fs::write(&p, vtp("binary").replace("byte_order=", "compressor=\"vtkZLibDataCompressor\" byte_order=")).unwrap();
     let e = assert_file_error(read_vtp(&p), &p, "compressed");
     assert!(matches!(e, MeshFileError::Unsupported { .. }) && e.to_string().contains("without compression"), "{e}");
+    // A compressor named over ASCII arrays only (as VTK writes OpenSim's geometry) is no matter.
+    std::fs::write(&p, vtp("ascii").replace("byte_order=", "compressor=\"vtkZLibDataCompressor\" byte_order=")).unwrap();
+    assert_eq!(read_vtp(&p).unwrap().vertices().len(), 5);
     // Text that is not base64 in a binary array.
     let p = dir.path().join("binary.vtp");
     std::fs::write(&p, vtp("binary")).unwrap();

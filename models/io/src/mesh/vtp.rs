@@ -58,10 +58,10 @@ pub(crate) fn read_vtp_with(path: &Path, limits: &crate::Limits) -> Result<Mesh>
     if root.attribute("type") != Some("PolyData") {
         return Err(unsupported(format!("a VTK XML file of type {:?}; coxa reads PolyData (.vtp) surfaces only", root.attribute("type").unwrap_or("(none)"))));
     }
-    if root.attribute("compressor").is_some() {
-        return Err(unsupported(format!("compressed data arrays ({}); re-save without compression, or with ASCII arrays", root.attribute("compressor").unwrap_or_default())));
-    }
     let blocks = Blocks {
+        // VTK names its compressor even when every array is ASCII (OpenSim's geometry): it
+        // matters only for binary arrays.
+        compressor: root.attribute("compressor"),
         appended: match child(root, "AppendedData") {
             Some(a) if a.attribute("encoding") == Some("raw") => return Err(unsupported("raw appended data; re-save with base64 encoding or ASCII arrays".into())),
             Some(a) => Some(a.text().unwrap_or_default().trim_start().strip_prefix('_').ok_or_else(|| corrupt("<AppendedData> does not start with '_'".into()))?),
@@ -150,9 +150,10 @@ impl ArrayError {
     }
 }
 
-/// Where a file's binary arrays are: its appended data (after the `_`), the byte count's size and
-/// the values' byte order.
+/// Where a file's binary arrays are: its compressor (refused), its appended data (after the `_`),
+/// the byte count's size and the values' byte order.
 struct Blocks<'a> {
+    compressor: Option<&'a str>,
     appended: Option<&'a str>,
     header_bytes: usize,
     big_endian: bool,
@@ -163,6 +164,9 @@ impl Blocks<'_> {
     /// count and values encoded together (VTK's way) or apart.
     fn block(&self, text: &str, section: &str) -> Result<Vec<u8>, ArrayError> {
         let bad = |why: String| ArrayError::Corrupt(format!("<{section}>: {why}"));
+        if let Some(c) = self.compressor {
+            return Err(ArrayError::Unsupported(format!("<{section}> has compressed binary data ({c}); re-save without compression, or with ASCII arrays")));
+        }
         let text: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
         let head_chars = self.header_bytes.div_ceil(3) * 4;
         let head = BASE64.decode(text.get(..head_chars).ok_or_else(|| bad("a binary block shorter than its byte count".into()))?).map_err(|e| bad(format!("bad base64: {e}")))?;
