@@ -8,7 +8,8 @@ use std::path::Path;
 
 use crate::error::{Context, Result};
 
-use coxa_core::{CaseInputs, CaseReport, Mesh};
+use coxa_core::{Bone, CaseInputs, CaseReport, Mesh};
+use coxa_io::mesh::{GlbMaterial, GlbPart, MeshFormat};
 
 use crate::atomic::write_new;
 use crate::stages::anatomy::AnatomyResult;
@@ -23,7 +24,7 @@ use crate::stages::sweep::PointResult;
 /// # Errors
 /// A file that exists or cannot be written.
 pub fn write_anatomy(out: &Path, anatomy: &AnatomyResult) -> Result<()> {
-    std::fs::create_dir_all(out.join("meshes")).with_context(|| format!("creating {}", out.display()))?;
+    std::fs::create_dir_all(out.join("meshes")).with_context(|| format!("creating {} (choose an output folder you may write in)", out.display()))?;
     for (bone, mesh) in &anatomy.bones {
         coxa_io::mesh::write_stl(mesh, &out.join("meshes").join(format!("{bone}.stl")))?;
     }
@@ -128,15 +129,63 @@ pub fn write_sweep(dir: &Path, results: &[PointResult], motions: &[coxa_sim::rom
     Ok(())
 }
 
-/// Writes the placed implants as STL (LPS mm) into `dir/implants`, for the viewer and other tools.
+/// Writes the placed implants as STL (LPS mm) into `dir/implants`, for the viewer and other
+/// tools, and in each of `formats` besides ([`write_mesh_formats`]): `implants/<part>.obj|ply|vtp`,
+/// and for glTF `case.glb`, the bones (`bones`) and the implants in one scene, each part its own
+/// node and material.
 ///
 /// # Errors
 /// A file that exists or cannot be written.
-pub fn write_implants(dir: &Path, implants: &[(&'static str, Mesh)]) -> Result<()> {
+pub fn write_implants(dir: &Path, implants: &[(&'static str, Mesh)], bones: &[(Bone, Mesh)], formats: &[MeshFormat]) -> Result<()> {
     let implant_dir = dir.join("implants");
     std::fs::create_dir_all(&implant_dir)?;
     for (name, mesh) in implants {
         coxa_io::mesh::write_stl(mesh, &implant_dir.join(format!("{name}.stl")))?;
+    }
+    let named: Vec<(&str, &Mesh)> = implants.iter().map(|(n, m)| (*n, m)).collect();
+    write_mesh_formats(&implant_dir, &named, formats)?;
+    if formats.contains(&MeshFormat::Glb) {
+        let bone_names: Vec<String> = bones.iter().map(|(b, _)| b.to_string()).collect();
+        let mut parts: Vec<GlbPart<'_>> = bones.iter().zip(&bone_names).map(|((_, mesh), name)| GlbPart { group: "bones", name, mesh, material: GlbMaterial::bone() }).collect();
+        parts.extend(implants.iter().map(|(name, mesh)| GlbPart { group: "implants", name, mesh, material: GlbMaterial::implant(name) }));
+        coxa_io::mesh::write_glb(&parts, &dir.join(CASE_GLB))?;
+    }
+    Ok(())
+}
+
+/// The case's glTF scene (bones and implants), in the case folder.
+pub const CASE_GLB: &str = "case.glb";
+
+/// The anatomy's glTF scene (the bones), in its `meshes/` folder.
+pub const BONES_GLB: &str = "bones.glb";
+
+/// Writes the bone surfaces into `meshes` (the anatomy's `meshes/`, which holds their STL files)
+/// in each of `formats` besides STL: `<bone>.obj|ply|vtp`, and for glTF [`BONES_GLB`], every
+/// bone its own node (material `bone`).
+///
+/// # Errors
+/// A file that exists or cannot be written.
+pub fn write_bone_formats(meshes: &Path, bones: &[(Bone, Mesh)], formats: &[MeshFormat]) -> Result<()> {
+    let names: Vec<String> = bones.iter().map(|(b, _)| b.to_string()).collect();
+    let named: Vec<(&str, &Mesh)> = names.iter().zip(bones).map(|(n, (_, m))| (n.as_str(), m)).collect();
+    write_mesh_formats(meshes, &named, formats)?;
+    if formats.contains(&MeshFormat::Glb) && !named.is_empty() {
+        let parts: Vec<GlbPart<'_>> = named.iter().map(|(name, mesh)| GlbPart { group: "bones", name, mesh, material: GlbMaterial::bone() }).collect();
+        coxa_io::mesh::write_glb(&parts, &meshes.join(BONES_GLB))?;
+    }
+    Ok(())
+}
+
+/// Writes each of `meshes` into `dir` as `<name>.<ext>` for every one-mesh format of `formats`
+/// (OBJ, PLY, VTP); STL is the callers' (always written), glTF their scene's.
+///
+/// # Errors
+/// A file that exists or cannot be written.
+pub fn write_mesh_formats(dir: &Path, meshes: &[(&str, &Mesh)], formats: &[MeshFormat]) -> Result<()> {
+    for format in formats.iter().filter(|f| !matches!(f, MeshFormat::Stl | MeshFormat::Glb)) {
+        for (name, mesh) in meshes {
+            coxa_io::mesh::write_mesh(mesh, &dir.join(format!("{name}.{}", format.extension())))?;
+        }
     }
     Ok(())
 }

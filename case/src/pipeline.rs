@@ -282,6 +282,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     progress("input");
     let (source, truth, preloaded) = prepare_input(case, dir).context("preparing the input")?;
     let (mut anatomy, mut ct, model_segmentation) = anatomy(case, &source, preloaded, scn.anatomy_memo.as_deref(), dir, progress)?;
+    case_writer::write_bone_formats(&dir.join("anatomy").join("meshes"), &anatomy.bones, &scn.mesh_formats)?;
     // Written after the anatomy stage, so that their provenance names the models it used, as
     // every later record's does, whether or not the anatomy was found earlier in this process
     // (the desk's re-plan, [`AnatomyMemo`]).
@@ -352,7 +353,7 @@ pub fn run_case(scn: &Scenario, case: &Case, catalog: &Catalog, dir: &Path, prog
     // Pictures of the primary point, and the plan on a simulated AP pelvis radiograph (issue 22)
     // for a planned case with a CT.
     let implants = geo.model.implant_meshes_lps();
-    case_writer::write_implants(dir, &implants)?;
+    case_writer::write_implants(dir, &implants, &anatomy.bones, &scn.mesh_formats)?;
     if let Some(osim) = &msk_osim {
         warnings.extend(case_writer::write_osim_model(dir, osim, &geo.model, &implants)?);
     }

@@ -259,6 +259,9 @@ pub struct Scenario {
     /// The anatomy found once and reused by the cases of the same input (the planning desk's
     /// re-plans, [`crate::memo::AnatomyMemo`]); none: each case finds its own.
     pub anatomy_memo: Option<std::sync::Arc<crate::memo::AnatomyMemo>>,
+    /// The formats the case's bone and implant meshes are written in besides STL, which every
+    /// case folder holds (coxa's viewer and revisions read it): `--mesh-format`; empty by default.
+    pub mesh_formats: Vec<coxa_io::mesh::MeshFormat>,
 }
 
 /// The settings of a scenario of one case made in code ([`Scenario::of_case`]): what `coxa
@@ -283,6 +286,8 @@ pub struct OneCaseSettings {
     pub request: Option<coxa_core::PlanRequest>,
     /// The anatomy kept from an earlier case of the same input.
     pub anatomy_memo: Option<std::sync::Arc<crate::memo::AnatomyMemo>>,
+    /// The meshes' formats besides STL (`--mesh-format`).
+    pub mesh_formats: Vec<coxa_io::mesh::MeshFormat>,
 }
 
 /// 1-based line of byte offset `at` in `text`.
@@ -423,6 +428,7 @@ impl Scenario {
             plan_options: settings.plan_options,
             request: settings.request,
             anatomy_memo: settings.anatomy_memo,
+            mesh_formats: settings.mesh_formats,
         })
     }
 
@@ -471,6 +477,7 @@ impl Scenario {
             plan_options,
             request: None,
             anatomy_memo: None,
+            mesh_formats: Vec::new(),
         })
     }
 }

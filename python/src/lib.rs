@@ -262,7 +262,7 @@ fn write_label_map(py: Python<'_>, path: PathBuf, array: PyReadonlyArray3<'_, u1
 /// A mesh as [`read_mesh`] returns it: vertices and triangles.
 type MeshParts<'py> = (Bound<'py, PyArray2<f64>>, Bound<'py, PyArray2<u32>>);
 
-/// Reads a surface mesh as coxa reads it (`.stl`, `.ply`, `.vtk`, `.vtp`, `.step`/`.stp`, by
+/// Reads a surface mesh as coxa reads it (`.stl`, `.ply`, `.obj`, `.vtk`, `.vtp`, `.step`/`.stp`, by
 /// extension): its vertices (float64 `[n, 3]`, the file's coordinates, mm) and triangles (uint32
 /// `[m, 3]`, indices into the vertices; an STL's corners welded where they coincide).
 #[pyfunction]
@@ -278,8 +278,8 @@ fn read_mesh<'py>(py: Python<'py>, path: PathBuf, max_memory: Option<u64>) -> Py
 }
 
 /// Writes the surface of `vertices` (float64 `[n, 3]`, mm) and `triangles` (uint32 `[m, 3]`) as
-/// a new `.stl` (binary) or `.ply` (binary, exact doubles) file `path`, by extension; it never
-/// replaces a file.
+/// a new `.stl` (binary), `.ply` (binary, exact doubles), `.obj`, `.vtp` (binary appended, exact
+/// doubles) or `.glb` (glTF binary, one node) file `path`, by extension; it never replaces a file.
 #[pyfunction]
 fn write_mesh(py: Python<'_>, path: PathBuf, vertices: PyReadonlyArray2<'_, f64>, triangles: PyReadonlyArray2<'_, u32>) -> PyResult<()> {
     let mesh = meshes::mesh_of("the mesh", &vertices, &triangles).map_err(to_py)?;

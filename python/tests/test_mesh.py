@@ -46,5 +46,5 @@ def test_bad_meshes_and_files_are_coxas_exceptions(tmp_path):
     broken.write_bytes(b"solid x\nfacet normal 0 0 1\nouter loop\nvertex 0 0 nan\n")
     with pytest.raises(coxa.ReadError):
         coxa.read_mesh(broken)
-    with pytest.raises(coxa.InputError, match="obj"):
-        coxa.read_mesh(tmp_path / "surface.obj")
+    with pytest.raises(coxa.InputError, match="unknown mesh file type"):
+        coxa.read_mesh(tmp_path / "surface.fbx")

@@ -115,7 +115,7 @@ pub fn replan(dir: &Path, plan_json: &Value, e: &Evaluation, memo: Option<Arc<An
     let parent = dir.parent().unwrap_or(Path::new("."));
     let scratch = parent.join(format!(".{name}.replan{}{}", coxa_case::atomic::TMP_MARK, std::process::id()));
     let result = (|| -> Result<Vec<String>> {
-        crate::cli::plan_request::run_request(&request, &scratch, None, None, memo).context("planning the revision again with the surgeon's choices fixed")?;
+        crate::cli::plan_request::run_request(&request, &scratch, None, None, memo, &[]).context("planning the revision again with the surgeon's choices fixed")?;
         let revision = &plan_json["revision"];
         // plan.json: the planner's record with the revision block, its effect the two records'.
         let mut plan: Value = serde_json::from_str(&std::fs::read_to_string(scratch.join("plan.json"))?)?;

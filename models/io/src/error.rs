@@ -66,7 +66,7 @@ pub enum Error {
         path: PathBuf,
     },
     /// Writing failed.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {source}; check that its folder exists and may be written, or choose another output folder")]
     Write {
         /// The file being written.
         path: PathBuf,

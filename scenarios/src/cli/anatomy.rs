@@ -58,6 +58,9 @@ pub struct AnatomyArgs {
     /// installed package if found (scripts/setup), else no prediction.
     #[arg(long, value_name = "PATH|none")]
     pub shape_model: Option<String>,
+    /// The meshes' formats (`--mesh-format`).
+    #[command(flatten)]
+    pub meshes_out: super::MeshFormatArgs,
 }
 
 /// Runs `coxa anatomy` without printing: the record written to `anatomy.json` (without its
@@ -83,16 +86,18 @@ pub fn run(args: &AnatomyArgs) -> anyhow::Result<coxa_core::AnatomyRecord> {
         }
     };
     let stages = super::progress::Stages::start("coxa anatomy");
-    Ok(match &args.model {
+    let result = match &args.model {
         Some(card) => {
             stages.stage("anatomy (learned segmentation, surfaces, landmarks)");
-            coxa_case::segment::anatomy_with_model(source, card, &args.out, &Default::default(), args.model_use.into())?
+            coxa_case::segment::anatomy_full_with_model(source, card, &args.out, &Default::default(), args.model_use.into())?.0
         }
         None => {
             stages.stage("anatomy (segmentation, surfaces, landmarks)");
-            coxa_case::anatomy::run(&source, &args.out)?
+            coxa_case::anatomy::run_full(&source, &args.out)?
         }
-    })
+    };
+    coxa_case::case_writer::write_bone_formats(&args.out.join("meshes"), &result.bones, &args.meshes_out.mesh_format)?;
+    Ok(result.record)
 }
 
 /// Runs `coxa anatomy` as the command line does: [`run`], then the record (`--json`) or a

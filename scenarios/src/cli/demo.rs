@@ -43,6 +43,9 @@ pub struct DemoArgs {
     /// default: the installed package if found.
     #[arg(long, value_name = "PATH|none")]
     pub shape_model: Option<String>,
+    /// The meshes' formats (`--mesh-format`).
+    #[command(flatten)]
+    pub meshes_out: super::MeshFormatArgs,
 }
 
 /// The phantom the demo runs on: `None` for the built-in one, else the realistic phantom's shape
@@ -121,7 +124,8 @@ pub fn demo(args: &DemoArgs) -> Result<RunOutcome> {
         eprintln!("note: ONNX Runtime not found: the phantom is not segmented by coxa's test model (no anatomy/uncertainty.nii.gz); pip install onnxruntime==1.31.1 or set ORT_DYLIB_PATH");
     }
     let text = demo_scenario(args.ct.as_deref(), coxa_core::Side::from(args.side).as_str(), shape.as_deref())?;
-    let scn = Scenario::from_text(text, &out.with_extension("toml"))?;
+    let mut scn = Scenario::from_text(text, &out.with_extension("toml"))?;
+    scn.mesh_formats.clone_from(&args.meshes_out.mesh_format);
     let outcome = run(&scn, Some(&out), !super::progress::quiet() && std::io::IsTerminal::is_terminal(&std::io::stderr()))?;
     if let Some((case, e)) = outcome.failed.first() {
         anyhow::bail!("the demo case {case} failed: {e}");

@@ -24,6 +24,24 @@ pub mod status;
 pub mod submit;
 pub mod xray;
 
+/// `--mesh-format`, on the commands that write a case's meshes (`anatomy`, `plan`, `run`, `demo`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct MeshFormatArgs {
+    /// The formats the bone and implant meshes are written in, comma-separated (LPS mm): stl
+    /// (always written: coxa's viewer reads it), obj, ply and vtp (a file per mesh beside its
+    /// STL), glb (a glTF scene: anatomy/meshes/bones.glb, and a planned case's case.glb with the
+    /// bones and implants, each in its own node and material).
+    #[arg(long = "mesh-format", value_name = "FORMAT,...", value_delimiter = ',', default_value = "stl")]
+    pub mesh_format: Vec<coxa_io::mesh::MeshFormat>,
+}
+
+impl Default for MeshFormatArgs {
+    /// STL only, the flag's default.
+    fn default() -> Self {
+        Self { mesh_format: vec![coxa_io::mesh::MeshFormat::Stl] }
+    }
+}
+
 /// Opens the CT a diagnostic command (`coxa lesions`, `coxa pseudo-mri`) reads, its refusals
 /// worded for that command: a source that is not a CT names what it is and asks for a CT file or
 /// a CT series' folder (coxa_io's wording names `coxa anatomy`'s `--series` and `--any-modality`,

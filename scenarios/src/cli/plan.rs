@@ -111,6 +111,9 @@ pub struct PlanArgs {
     /// musculoskeletal-models 0.2.4, or `none`. Default: the installed package if found.
     #[arg(long, value_name = "PATH|none")]
     pub shape_model: Option<String>,
+    /// The meshes' formats (`--mesh-format`).
+    #[command(flatten)]
+    pub meshes_out: super::MeshFormatArgs,
 }
 
 /// The case `coxa plan` plans: the CT or the bone surfaces, and the operated side (from
@@ -211,7 +214,7 @@ pub fn run_with(args: &PlanArgs, memory: Option<InMemoryCt>, listener: Option<co
     if args.out.exists() {
         bail!("{} already exists; coxa plan writes into a new folder and never overwrites: choose another --out", args.out.display());
     }
-    super::plan_request::run_request(&args.request()?, &args.out, memory, listener, None)
+    super::plan_request::run_request(&args.request()?, &args.out, memory, listener, None, &args.meshes_out.mesh_format)
 }
 
 /// `coxa plan` as the command line runs it: the plan, then plan.json (`--json`) or a summary.

@@ -14,6 +14,7 @@ use coxa_case::scenario::{Case, CaseInput, InMemoryCt, OneCaseSettings, ReportSe
 use coxa_core::plan_ranges::PlanValue;
 use coxa_core::{Angle, PlanRecord, PlanRequest, PostureTilts, Side};
 use coxa_implants::Catalog;
+use coxa_io::mesh::MeshFormat;
 use coxa_planner::{FixedChoices, GRID_STEP_RANGE_DEG, PlanOptions, REFINE_STEP_DEG};
 
 /// The planner's options from the request.
@@ -113,7 +114,7 @@ fn plan_case(r: &PlanRequest, memory: Option<InMemoryCt>) -> Result<Case> {
 /// The scenario `coxa plan` runs its one case in, built as a value (no TOML): the catalog, the
 /// report's cup-angle definition and the posture tilts as a scenario file would give them (so
 /// that the case folder is `coxa run`'s), the planner's options from the flags.
-fn plan_scenario(r: &PlanRequest, out: &Path, case: Case, options: PlanOptions, memo: Option<Arc<AnatomyMemo>>) -> Result<Scenario> {
+fn plan_scenario(r: &PlanRequest, out: &Path, case: Case, options: PlanOptions, memo: Option<Arc<AnatomyMemo>>, mesh_formats: &[MeshFormat]) -> Result<Scenario> {
     let catalog = r.catalog.as_ref().map(|dir| std::fs::canonicalize(dir).with_context(|| format!("--catalog {}", dir.display()))).transpose()?;
     let cup_definition = match r.cup_definition {
         coxa_core::CupAngleDefinition::Radiographic => None,
@@ -129,17 +130,26 @@ fn plan_scenario(r: &PlanRequest, out: &Path, case: Case, options: PlanOptions, 
         plan_options: options,
         request: Some(r.clone()),
         anatomy_memo: memo,
+        mesh_formats: mesh_formats.to_vec(),
     };
     Scenario::of_case(case, settings).map_err(|e| anyhow::anyhow!("{}", e.message))
 }
 
 /// [`super::plan::run_with`] on a request (`request.json`, the planning desk's re-plan with the surgeon's
 /// choices fixed): the case folder written into the new folder `out`; with `memo`, the anatomy
-/// of an earlier run on the same input files is reused (found and kept otherwise).
+/// of an earlier run on the same input files is reused (found and kept otherwise); the meshes
+/// are written in `mesh_formats` besides STL.
 ///
 /// # Errors
 /// `out` exists; the request's values; any stage's error.
-pub fn run_request(r: &PlanRequest, out: &Path, memory: Option<InMemoryCt>, listener: Option<coxa_case::stages::Progress<'_>>, memo: Option<Arc<AnatomyMemo>>) -> Result<PlanRecord> {
+pub fn run_request(
+    r: &PlanRequest,
+    out: &Path,
+    memory: Option<InMemoryCt>,
+    listener: Option<coxa_case::stages::Progress<'_>>,
+    memo: Option<Arc<AnatomyMemo>>,
+    mesh_formats: &[MeshFormat],
+) -> Result<PlanRecord> {
     if out.exists() {
         bail!("{} already exists; coxa plan writes into a new folder and never overwrites: choose another --out", out.display());
     }
@@ -149,7 +159,7 @@ pub fn run_request(r: &PlanRequest, out: &Path, memory: Option<InMemoryCt>, list
         Some(dir) => Catalog::load_dir(dir)?,
         None => Catalog::builtin()?,
     };
-    let scn = plan_scenario(r, out, case, options, memo)?;
+    let scn = plan_scenario(r, out, case, options, memo, mesh_formats)?;
     let name = out.file_name().with_context(|| format!("--out {}: name a folder", out.display()))?;
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

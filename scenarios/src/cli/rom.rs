@@ -229,7 +229,7 @@ fn rom_of(args: &RomArgs, checked: Vec<(String, Mesh)>) -> Result<Value> {
 /// Runs `coxa rom`.
 pub fn cli(args: &RomArgs) -> anyhow::Result<()> {
     if let Some(scenario) = &args.scenario {
-        return super::run::cli(&super::run::RunArgs { scenario: scenario.clone(), out: None, yes: false, shard: None, cases_file: None, merge: false });
+        return super::run::cli(&super::run::RunArgs { scenario: scenario.clone(), out: None, yes: false, shard: None, cases_file: None, merge: false, meshes_out: Default::default() });
     }
     let report = run(args)?;
     if args.json {

@@ -29,6 +29,9 @@ pub struct RunArgs {
     /// list the cases missing, failed or half-written.
     #[arg(long)]
     pub merge: bool,
+    /// The meshes' formats (`--mesh-format`).
+    #[command(flatten)]
+    pub meshes_out: super::MeshFormatArgs,
 }
 
 /// The run's outcome, a line per case.
@@ -47,7 +50,8 @@ pub(super) fn print_outcome(o: &coxa_case::run::RunOutcome) {
 
 /// Runs `coxa run`.
 pub fn cli(args: &RunArgs) -> anyhow::Result<()> {
-    let scn = coxa_case::scenario::Scenario::load(&args.scenario)?;
+    let mut scn = coxa_case::scenario::Scenario::load(&args.scenario)?;
+    scn.mesh_formats.clone_from(&args.meshes_out.mesh_format);
     if args.merge {
         return merge(&scn, args.out.as_deref());
     }

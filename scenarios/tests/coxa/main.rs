@@ -21,6 +21,7 @@ mod dysplasia;
 mod exchange;
 mod lesions;
 mod lesions_learned;
+mod mesh_export;
 mod msk;
 mod opensim_setup;
 // The heavy group (`--features coxa-scenarios/heavy-tests`; scripts/test runs it).

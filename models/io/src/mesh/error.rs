@@ -8,8 +8,8 @@ use std::path::PathBuf;
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum MeshFileError {
-    /// The extension is not `.stl`, `.ply` (or `.vtk` for reading).
-    #[error("{path}: unknown mesh file type; coxa reads .stl, .ply, legacy .vtk, .vtp and STEP (.step, .stp) files and writes .stl and .ply")]
+    /// The extension is none of the mesh formats coxa knows.
+    #[error("{path}: unknown mesh file type; coxa reads .stl, .ply, .obj, legacy .vtk, .vtp and STEP (.step, .stp) files and writes .stl, .ply, .obj, .vtp and .glb")]
     BadExtension {
         /// The file.
         path: PathBuf,

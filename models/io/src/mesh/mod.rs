@@ -1,4 +1,5 @@
-//! Triangle mesh files: STL and PLY read and written, legacy VTK read, in LPS millimetres.
+//! Triangle mesh files: STL, PLY, OBJ and VTP read and written, glTF binary written, legacy VTK
+//! and STEP read, in LPS millimetres.
 //!
 //! - **STL** ([`read_stl`], [`write_stl`]): reading takes binary STL (told apart by its length,
 //!   which must be `84 + 50 n` for the `n` triangles its header announces) and ASCII STL
@@ -9,16 +10,23 @@
 //!   PLY, any scalar type for `x`, `y`, `z`, faces from a `vertex_indices` (or `vertex_index`)
 //!   list (polygons are fanned into triangles), other elements and properties skipped. Writing is
 //!   binary little endian with double-precision vertices, so a [`Mesh`] round-trips exactly.
+//! - **Wavefront OBJ** ([`read_obj`], [`write_obj`]): `v` and `f` lines, exact decimal vertices,
+//!   vertex order kept ([`obj`]'s docs).
+//! - **glTF 2.0 binary** ([`write_glb`], write only): a scene of named parts, each in its own node
+//!   with its material (bones, implants), LPS mm under a root node that turns them into glTF's
+//!   metres, Y up ([`glb`]'s docs).
 //! - **legacy VTK** ([`read_vtk`]): ASCII and BINARY `DATASET POLYDATA` (points, polygons, triangle
 //!   strips), read only. The vertices keep their file order exactly (never welded), as shape
 //!   models with vertex correspondence need.
-//! - **VTK XML PolyData** ([`read_vtp`]): ASCII data arrays (as OpenSim's geometry), read only,
-//!   vertex order kept; binary/appended arrays are refused with a clear error.
+//! - **VTK XML PolyData** ([`read_vtp`], [`write_vtp`]): ASCII and uncompressed base64 (inline or
+//!   appended) arrays read, vertex order kept; written binary appended, exact doubles
+//!   ([`vtp`]'s docs).
 //! - **STEP** (ISO 10303-21, `.step`/`.stp`, read only): a CAD part's B-rep solids tessellated
 //!   to a watertight mesh in millimetres; open surfaces are refused ([`step`]'s docs).
-//! - [`read_mesh`] picks the format from the extension (`.stl`, `.ply`, `.vtk`, `.vtp`, `.step`,
-//!   `.stp`, any case),
-//!   [`write_mesh`] likewise (`.stl`, `.ply`).
+//! - [`read_mesh`] picks the format from the extension (`.stl`, `.ply`, `.obj`, `.vtk`, `.vtp`,
+//!   `.step`, `.stp`, any case), [`write_mesh`] likewise (`.stl`, `.ply`, `.obj`, `.vtp`, and
+//!   `.glb` as a scene of the one mesh). [`MeshFormat`] names the formats a case's meshes are
+//!   written in (`--mesh-format`).
 //!
 //! Coordinates are taken and written as they are: coxa's meshes are LPS mm; a file from another
 //! tool is in whatever frame that tool used (3D Slicer writes RAS unless told to write LPS).
@@ -27,13 +35,17 @@
 //! partial file if writing fails ([`crate::Error::Write`]).
 
 pub(crate) mod error;
+#[cfg(test)]
+mod export_tests;
+pub mod glb;
+pub mod obj;
 mod ply;
 mod step;
 mod stl;
 #[cfg(test)]
 mod tests;
 mod vtk;
-mod vtp;
+pub mod vtp;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
@@ -42,18 +54,68 @@ use std::path::Path;
 use coxa_core::Mesh;
 
 pub use error::MeshFileError;
+pub use glb::{GlbMaterial, GlbPart, write_glb};
+pub use obj::{read_obj, write_obj};
 pub use ply::{read_ply, write_ply};
 pub use stl::{read_stl, write_stl};
 pub use vtk::read_vtk;
-pub use vtp::read_vtp;
+pub use vtp::{read_vtp, write_vtp};
 
 use crate::{Error, Limits, Result};
+
+/// A format coxa writes meshes in: a case's `--mesh-format` values, each its file extension.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MeshFormat {
+    /// Binary STL, single precision (`.stl`): what coxa's case folders always hold.
+    Stl,
+    /// Binary PLY, double precision (`.ply`).
+    Ply,
+    /// Wavefront OBJ, exact decimals (`.obj`).
+    Obj,
+    /// glTF 2.0 binary (`.glb`): one scene of many meshes.
+    Glb,
+    /// VTK XML PolyData, binary appended (`.vtp`).
+    Vtp,
+}
+
+impl MeshFormat {
+    /// Every format, in the order of this list.
+    pub const ALL: [Self; 5] = [Self::Stl, Self::Ply, Self::Obj, Self::Glb, Self::Vtp];
+
+    /// The file extension (and the `--mesh-format` name): `stl`, `ply`, `obj`, `glb`, `vtp`.
+    #[must_use]
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Stl => "stl",
+            Self::Ply => "ply",
+            Self::Obj => "obj",
+            Self::Glb => "glb",
+            Self::Vtp => "vtp",
+        }
+    }
+}
+
+impl std::fmt::Display for MeshFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.extension())
+    }
+}
+
+impl std::str::FromStr for MeshFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|f| s.eq_ignore_ascii_case(f.extension())).ok_or_else(|| format!("unknown mesh format {s:?}; coxa writes stl, ply, obj, glb and vtp"))
+    }
+}
 
 /// The formats, from a file name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
     Stl,
     Ply,
+    Obj,
+    Glb,
     Vtk,
     Vtp,
     Step,
@@ -63,6 +125,8 @@ fn format_of(path: &Path) -> Result<Format> {
     match path.extension().map(|e| e.to_string_lossy().to_lowercase()).as_deref() {
         Some("stl") => Ok(Format::Stl),
         Some("ply") => Ok(Format::Ply),
+        Some("obj") => Ok(Format::Obj),
+        Some("glb") => Ok(Format::Glb),
         Some("vtk") => Ok(Format::Vtk),
         Some("vtp") => Ok(Format::Vtp),
         Some("step" | "stp") => Ok(Format::Step),
@@ -70,9 +134,8 @@ fn format_of(path: &Path) -> Result<Format> {
     }
 }
 
-/// Reads an `.stl`, `.ply`, legacy `.vtk`, `.vtp` or STEP (`.step`, `.stp`) file (by extension,
-/// any case), within
-/// [`Limits::new`].
+/// Reads an `.stl`, `.ply`, `.obj`, legacy `.vtk`, `.vtp` or STEP (`.step`, `.stp`) file (by
+/// extension, any case), within [`Limits::new`].
 pub fn read_mesh(path: &Path) -> Result<Mesh> {
     read_mesh_with(path, &Limits::new())
 }
@@ -85,6 +148,8 @@ pub fn read_mesh_with(path: &Path, limits: &Limits) -> Result<Mesh> {
     match format_of(path)? {
         Format::Stl => stl::read_stl_with(path, limits),
         Format::Ply => ply::read_ply_with(path, limits),
+        Format::Obj => obj::read_obj_with(path, limits),
+        Format::Glb => Err(MeshFileError::Unsupported { path: path.to_path_buf(), why: "coxa writes glTF (.glb) but does not read it; export the mesh as .stl, .ply, .obj or .vtp".into() }.into()),
         Format::Vtk => vtk::read_vtk_with(path, limits),
         Format::Vtp => vtp::read_vtp_with(path, limits),
         Format::Step => step::read_step_with(path, limits),
@@ -96,15 +161,22 @@ pub fn read_mesh_with(path: &Path, limits: &Limits) -> Result<Mesh> {
 /// weld-table entry per triangle.
 pub const MEMORY_PER_FILE_BYTE: u64 = 3;
 
-/// Writes an `.stl` (binary) or `.ply` (binary little endian) file, by extension; never over an
-/// existing file.
+/// Writes an `.stl` (binary), `.ply` (binary little endian), `.obj`, `.vtp` (binary appended) or
+/// `.glb` (one node named after the file, [`GlbMaterial::bone`]) file, by extension; never over
+/// an existing file.
 pub fn write_mesh(mesh: &Mesh, path: &Path) -> Result<()> {
     match format_of(path)? {
         Format::Stl => write_stl(mesh, path),
         Format::Ply => write_ply(mesh, path),
-        Format::Vtk | Format::Vtp | Format::Step => Err(MeshFileError::Unsupported {
+        Format::Obj => write_obj(mesh, path),
+        Format::Vtp => write_vtp(mesh, path),
+        Format::Glb => {
+            let name = path.file_stem().map_or_else(|| "mesh".into(), |s| s.to_string_lossy().into_owned());
+            write_glb(&[GlbPart { group: "meshes", name: &name, mesh, material: GlbMaterial::bone() }], path)
+        }
+        Format::Vtk | Format::Step => Err(MeshFileError::Unsupported {
             path: path.to_path_buf(),
-            why: "coxa reads VTK (.vtk, .vtp) and STEP (.step, .stp) but does not write them; write .ply (exact doubles, vertex order kept) or .stl".into(),
+            why: "coxa reads legacy VTK (.vtk) and STEP (.step, .stp) but does not write them; write .ply (exact doubles, vertex order kept), .vtp, .obj or .stl".into(),
         }
         .into()),
     }

@@ -93,7 +93,7 @@ fn truncated_and_corrupt_stl_are_errors() {
     assert!(matches!(assert_file_error(read_stl(&bad), &bad, "ascii"), MeshFileError::Corrupt { .. }));
     let missing = dir.path().join("missing.stl");
     assert!(matches!(read_stl(&missing), Err(Error::NotFound { .. })));
-    let txt = dir.path().join("mesh.obj");
+    let txt = dir.path().join("mesh.off");
     std::fs::write(&txt, "").unwrap();
     assert!(matches!(read_mesh(&txt), Err(Error::Mesh(MeshFileError::BadExtension { .. }))));
 }
@@ -306,7 +306,7 @@ fn bad_vtk_files_are_clear_errors() {
 }
 
 #[test]
-fn vtp_ascii_is_read_and_binary_refused() {
+fn vtp_ascii_is_read_and_compressed_refused() {
     let dir = tempfile::tempdir().unwrap();
     let vtp = |format: &str| {
         format!(
@@ -327,10 +327,17 @@ fn vtp_ascii_is_read_and_binary_refused() {
     assert_eq!(m.vertices().len(), 5);
     assert_eq!(m.vertices()[3], Point3::new(0.0, 1.0, 0.1));
     assert_eq!(m.triangles(), &[[0, 1, 2], [0, 2, 3], [1, 2, 3], [0, 1, 2], [2, 1, 3]]);
+    let p = dir.path().join("compressed.vtp");
+    std::fs::write(&p, vtp("binary").replace("byte_order=", "compressor=\"vtkZLibDataCompressor\" byte_order=")).unwrap();
+    let e = assert_file_error(read_vtp(&p), &p, "compressed");
+    assert!(matches!(e, MeshFileError::Unsupported { .. }) && e.to_string().contains("without compression"), "{e}");
+    // A compressor named over ASCII arrays only (as VTK writes OpenSim's geometry) is no matter.
+    std::fs::write(&p, vtp("ascii").replace("byte_order=", "compressor=\"vtkZLibDataCompressor\" byte_order=")).unwrap();
+    assert_eq!(read_vtp(&p).unwrap().vertices().len(), 5);
+    // Text that is not base64 in a binary array.
     let p = dir.path().join("binary.vtp");
     std::fs::write(&p, vtp("binary")).unwrap();
-    let e = assert_file_error(read_vtp(&p), &p, "binary");
-    assert!(matches!(e, MeshFileError::Unsupported { .. }) && e.to_string().contains("ASCII"), "{e}");
+    assert!(matches!(assert_file_error(read_vtp(&p), &p, "binary"), MeshFileError::Corrupt { .. }));
     let p = dir.path().join("broken.vtp");
     std::fs::write(&p, &vtp("ascii")[..200]).unwrap();
     assert!(matches!(assert_file_error(read_vtp(&p), &p, "broken"), MeshFileError::Corrupt { .. }));
