@@ -185,13 +185,17 @@ pub(crate) fn joints(lat: &Lattice, bone: &[bool], hu: impl Fn(usize) -> f32 + C
     let filled: Vec<bool> = filled.into_iter().map(|c| c == 1).collect();
     let depth = super::edt::inside_distance(lat, &filled);
     let peaks = super::flood::peaks(lat, &depth, &filled, 16.0);
-    head_pair(&head_candidates(lat, &peaks, hu, radius_range_mm, dense_hu))
+    head_pair(&head_candidates(lat, &peaks, hu, radius_range_mm, dense_hu)).filter(|(l, r)| (l.lps_mm - r.lps_mm).norm() >= MIN_JOINT_DISTANCE_MM)
 }
+
+/// Nearest two hip joints may lie, mm: adult hip centres lie about 150-200 mm apart; a pair of
+/// "joints" nearer is something else (a prosthesis beside the pubis, on render test-19).
+pub(crate) const MIN_JOINT_DISTANCE_MM: f64 = 130.0;
 
 /// The femoral heads, `(left, right)`, among `cands`, each within [`JOINT_REACH_MM`] of its
 /// joint ([`joints`]): [`head_pair`]'s when both of its heads are (or when no joints were
-/// found), else [`head_pair`] of the candidates within reach of a joint; `None` where that
-/// pair is not one head near each joint.
+/// found), else [`head_pair`] of the candidates within reach of a joint, or where those hold no
+/// such pair (the joints themselves wrong: a prosthesis), [`head_pair`]'s after all.
 pub(crate) fn heads_in_joints(cands: &[Head], joints: Option<(Head, Head)>) -> Option<(Head, Head)> {
     let pair = head_pair(cands);
     let Some((jl, jr)) = joints else { return pair };
@@ -201,7 +205,7 @@ pub(crate) fn heads_in_joints(cands: &[Head], joints: Option<(Head, Head)>) -> O
         return pair;
     }
     let near_joint: Vec<Head> = cands.iter().filter(|h| near(h, &jl) || near(h, &jr)).copied().collect();
-    head_pair(&near_joint).filter(in_joints)
+    head_pair(&near_joint).filter(in_joints).or(pair)
 }
 
 /// The frame of two head centres (LPS mm), left then right.
