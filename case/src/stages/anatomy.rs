@@ -424,7 +424,13 @@ fn label_map_for(ct: &Volume, input: LabelInput, warnings: &mut Vec<String>) -> 
         LabelInput::Segment => return segmented(ct, warnings),
         LabelInput::File { labels: path, names } => {
             let path = path.as_path();
-            let map = if coxa_io::nrrd::is_nrrd_path(path) { coxa_io::nrrd::read_label_map(path)? } else { coxa_io::nifti::read_label_map(path)? };
+            let map = if coxa_io::label_folder::is_mask_folder(path) {
+                coxa_io::label_folder::read_mask_folder(path, &coxa_io::Limits::new())?
+            } else if coxa_io::nrrd::is_nrrd_path(path) {
+                coxa_io::nrrd::read_label_map(path)?
+            } else {
+                coxa_io::nifti::read_label_map(path)?
+            };
             if let Err(e) = ct.grid().check_same(map.grid(), 1e-3) {
                 bail!("--labels {}: the label map is not on the CT's grid ({e}); resample it onto the CT first", path.display());
             }

@@ -128,6 +128,14 @@ pub enum Error {
         /// Voxels in the image.
         total: usize,
     },
+    /// A folder given as a label map is not one mask per class (TotalSegmentator's layout).
+    #[error("{path}: not a folder of one mask per class (TotalSegmentator's layout): {why}")]
+    LabelFolder {
+        /// The folder.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
     /// The data do not form a valid grid or volume.
     #[error("{path}: {source}")]
     Geometry {

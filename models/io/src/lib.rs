@@ -9,6 +9,8 @@
 //! - [`mesh`]: STL (binary, ASCII) and PLY surface meshes (STL welded on read), legacy VTK
 //!   PolyData and VTK XML PolyData (.vtp, ASCII arrays) read with their vertex order kept.
 //! - [`colour_table`]: 3D Slicer colour tables (`.ctbl`) for label maps.
+//! - [`label_folder`]: a folder of one mask per class (TotalSegmentator's default output) read as
+//!   one label map, the classes named by the files.
 //! - [`markups`]: 3D Slicer markups (`.fcsv`, `.mrk.json`) written and read, LPS.
 //! - [`radiograph`]: plain radiographs (CR/DX DICOM, PNG with a given pixel spacing) with their
 //!   presentation values and pixel spacing at the detector and at the patient.
@@ -24,6 +26,7 @@ pub mod dicom;
 mod error;
 mod human;
 pub mod jsonl;
+pub mod label_folder;
 pub mod limits;
 pub mod markups;
 pub mod mesh;

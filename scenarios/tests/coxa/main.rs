@@ -23,6 +23,7 @@ mod lesions;
 mod lesions_learned;
 mod mesh_export;
 mod msk;
+mod neighbours;
 mod opensim_setup;
 // The heavy group (`--features coxa-scenarios/heavy-tests`; scripts/test runs it).
 #[cfg(feature = "heavy-tests")]

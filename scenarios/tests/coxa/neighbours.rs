@@ -1,0 +1,62 @@
+//! Issue 63, item 1: what neighbours write, read as it comes. TotalSegmentator's default output
+//! (a folder of one mask per class, made here by nibabel from the real CT's TotalSegmentator
+//! label map) plans the real CT to the same plan.json as the single label map does.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::Result;
+
+use crate::cases::{coxa, ok, read_json};
+use crate::common::{peer_python, shared_data};
+
+/// `labels` written as TotalSegmentator's folder `out` by the peer (nibabel), classes named by
+/// coxa's table (TotalSegmentator's names), any other id as `label_<id>`.
+fn totalseg_folder(python: &Path, labels: &Path, out: &Path) -> usize {
+    let names: serde_json::Map<String, serde_json::Value> = coxa_core::labels::COXA_CLASSES.iter().map(|(id, n)| (id.to_string(), (*n).into())).collect();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peer/totalseg_folder.py");
+    let run = Command::new(python).arg(script).arg(labels).arg(out).arg(serde_json::Value::Object(names).to_string()).output().expect("the peer runs");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    String::from_utf8_lossy(&run.stdout).trim().parse().expect("the number of masks")
+}
+
+#[test]
+fn a_totalsegmentator_folder_plans_as_its_label_map() -> Result<()> {
+    let (Some(ct), Some(seg), Some(python)) = (shared_data("totalseg/example_ct.nii.gz"), shared_data("totalseg/example_seg_fast_force_split.nii.gz"), peer_python()) else {
+        return Ok(());
+    };
+    let tmp = tempfile::tempdir()?;
+    let folder = tmp.path().join("segmentations");
+    let masks = totalseg_folder(&python, &seg, &folder);
+    assert!(masks > 13, "{masks} masks");
+    let plan = |labels: &Path, name: &str| {
+        let out = tmp.path().join(name);
+        let args = ["plan", "-q", "--ct", ct.to_str().unwrap(), "--labels", labels.to_str().unwrap(), "--side", "right", "--grid-step-deg", "5", "--out", out.to_str().unwrap()];
+        ok(&coxa(&args));
+        out
+    };
+    let (from_folder, from_map) = (plan(&folder, "folder"), plan(&seg, "map"));
+    assert_eq!(std::fs::read(from_folder.join("plan.json"))?, std::fs::read(from_map.join("plan.json"))?, "plan.json byte for byte");
+    // coxa's classes hold the same voxels; the others are named by their files.
+    let counts = |case: &Path| -> Vec<(String, u64)> {
+        let a = read_json(&case.join("anatomy/anatomy.json"));
+        let name = |id: &serde_json::Value| a["labels"]["classes"].as_array().unwrap().iter().find(|c| c["id"] == *id).map(|c| c["name"].as_str().unwrap().to_string());
+        let mut v: Vec<(String, u64)> = a["labels"]["voxels"].as_array().unwrap().iter().filter_map(|c| Some((name(&c["id"])?, c["n"].as_u64()?))).filter(|(n, _)| !n.starts_with("label_")).collect();
+        v.sort();
+        v
+    };
+    let known = counts(&from_folder);
+    assert_eq!(known.len(), coxa_core::labels::COXA_CLASSES.len(), "{known:?}");
+    assert_eq!(known, counts(&from_map));
+
+    // Two masks that share voxels: one line, exit status 2, nothing written.
+    std::fs::copy(folder.join("femur_left.nii.gz"), folder.join("a_second_femur.nii.gz"))?;
+    let out = tmp.path().join("overlap");
+    let r = coxa(&["anatomy", "--ct", ct.to_str().unwrap(), "--labels", folder.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("a voxel is in both a_second_femur and femur_left"), "{err}");
+    assert!(!out.exists(), "nothing written");
+    Ok(())
+}
