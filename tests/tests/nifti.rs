@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use coxa_core::{ClassTable, Grid, LabelMap, Volume};
 use coxa_io::nifti;
 use nalgebra::{Matrix3, Rotation3, Vector3};
@@ -49,6 +49,18 @@ fn example_label_map_matches_simpleitk() -> Result<()> {
     for id in [75u16, 76, 77, 78] {
         assert!(counts.get(&id).copied().unwrap_or(0) > 1000, "label {id}: {counts:?}");
     }
+    // Its class names, in a header extension as TotalSegmentator's `--ml` writes them, are
+    // coxa's class table: as nibabel reads the extension and TotalSegmentator's own
+    // `load_multilabel_nifti` parses it (the Caret label table's keys and texts).
+    let script = "import sys, json, nibabel as nib, xml.etree.ElementTree as ET\n\
+                  x = nib.load(sys.argv[1]).header.extensions[0].get_content().decode().strip()\n\
+                  print(json.dumps({l.get('Key'): l.text for l in ET.fromstring(x).iter('Label')}))";
+    let out = Command::new(&py).args(["-c", script]).arg(&path).output()?;
+    ensure!(out.status.success(), "nibabel: {}", String::from_utf8_lossy(&out.stderr));
+    let theirs: std::collections::BTreeMap<String, String> = serde_json::from_slice(&out.stdout)?;
+    let ours: std::collections::BTreeMap<String, String> = map.classes().iter().map(|(id, n)| (id.to_string(), n.to_string())).collect();
+    assert!(theirs.len() > 100 && theirs.get("75").map(String::as_str) == Some("femur_left"), "{theirs:?}");
+    assert_eq!(ours, theirs);
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Issue 63, item 1: what neighbours write, read as it comes. TotalSegmentator's default output
-//! (a folder of one mask per class, made here by nibabel from the real CT's TotalSegmentator
-//! label map) plans the real CT to the same plan.json as the single label map does.
+//! (a folder of one mask per class) and its `--ml` label map (the class names in a NIfTI header
+//! extension, coxa's classes under other ids), made here by nibabel from the real CT's TotalSegmentator label
+//! map, plan the real CT to the same plan.json as the label map itself does.
 
 use std::path::Path;
 use std::process::Command;
@@ -10,44 +11,55 @@ use anyhow::Result;
 use crate::cases::{coxa, ok, read_json};
 use crate::common::{peer_python, shared_data};
 
-/// `labels` written as TotalSegmentator's folder `out` by the peer (nibabel), classes named by
-/// coxa's table (TotalSegmentator's names), any other id as `label_<id>`.
-fn totalseg_folder(python: &Path, labels: &Path, out: &Path) -> usize {
+/// `labels` written by the peer (nibabel) as TotalSegmentator writes its `mode` output
+/// (`folder` or `ml`) into `out`, classes named by coxa's table (TotalSegmentator's names), any
+/// other id as `label_<id>`; the number of classes.
+fn totalseg_output(python: &Path, mode: &str, labels: &Path, out: &Path) -> usize {
     let names: serde_json::Map<String, serde_json::Value> = coxa_core::labels::COXA_CLASSES.iter().map(|(id, n)| (id.to_string(), (*n).into())).collect();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peer/totalseg_folder.py");
-    let run = Command::new(python).arg(script).arg(labels).arg(out).arg(serde_json::Value::Object(names).to_string()).output().expect("the peer runs");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peer/totalseg_outputs.py");
+    let run = Command::new(python).arg(script).arg(mode).arg(labels).arg(out).arg(serde_json::Value::Object(names).to_string()).output().expect("the peer runs");
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    String::from_utf8_lossy(&run.stdout).trim().parse().expect("the number of masks")
+    String::from_utf8_lossy(&run.stdout).trim().parse().expect("the number of classes")
 }
 
 #[test]
-fn a_totalsegmentator_folder_plans_as_its_label_map() -> Result<()> {
+fn totalsegmentators_outputs_plan_as_its_label_map() -> Result<()> {
     let (Some(ct), Some(seg), Some(python)) = (shared_data("totalseg/example_ct.nii.gz"), shared_data("totalseg/example_seg_fast_force_split.nii.gz"), peer_python()) else {
         return Ok(());
     };
     let tmp = tempfile::tempdir()?;
     let folder = tmp.path().join("segmentations");
-    let masks = totalseg_folder(&python, &seg, &folder);
+    let masks = totalseg_output(&python, "folder", &seg, &folder);
     assert!(masks > 13, "{masks} masks");
+    let ml = tmp.path().join("segmentations.nii.gz");
+    assert_eq!(totalseg_output(&python, "ml", &seg, &ml), masks);
     let plan = |labels: &Path, name: &str| {
         let out = tmp.path().join(name);
         let args = ["plan", "-q", "--ct", ct.to_str().unwrap(), "--labels", labels.to_str().unwrap(), "--side", "right", "--grid-step-deg", "5", "--out", out.to_str().unwrap()];
         ok(&coxa(&args));
         out
     };
-    let (from_folder, from_map) = (plan(&folder, "folder"), plan(&seg, "map"));
+    let (from_folder, from_ml, from_map) = (plan(&folder, "folder"), plan(&ml, "ml"), plan(&seg, "map"));
     assert_eq!(std::fs::read(from_folder.join("plan.json"))?, std::fs::read(from_map.join("plan.json"))?, "plan.json byte for byte");
-    // coxa's classes hold the same voxels; the others are named by their files.
+    assert_eq!(std::fs::read(from_ml.join("plan.json"))?, std::fs::read(from_map.join("plan.json"))?, "plan.json byte for byte");
+    // coxa's classes hold the same voxels.
     let counts = |case: &Path| -> Vec<(String, u64)> {
         let a = read_json(&case.join("anatomy/anatomy.json"));
         let name = |id: &serde_json::Value| a["labels"]["classes"].as_array().unwrap().iter().find(|c| c["id"] == *id).map(|c| c["name"].as_str().unwrap().to_string());
-        let mut v: Vec<(String, u64)> = a["labels"]["voxels"].as_array().unwrap().iter().filter_map(|c| Some((name(&c["id"])?, c["n"].as_u64()?))).filter(|(n, _)| !n.starts_with("label_")).collect();
+        let mut v: Vec<(String, u64)> = a["labels"]["voxels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| Some((name(&c["id"])?, c["n"].as_u64()?)))
+            .filter(|(n, _)| coxa_core::labels::COXA_CLASSES.iter().any(|(_, c)| c == n))
+            .collect();
         v.sort();
         v
     };
     let known = counts(&from_folder);
     assert_eq!(known.len(), coxa_core::labels::COXA_CLASSES.len(), "{known:?}");
     assert_eq!(known, counts(&from_map));
+    assert_eq!(known, counts(&from_ml));
 
     // Two masks that share voxels: one line, exit status 2, nothing written.
     std::fs::copy(folder.join("femur_left.nii.gz"), folder.join("a_second_femur.nii.gz"))?;

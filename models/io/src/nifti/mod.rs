@@ -32,6 +32,7 @@
 //! [`crate::Error::Unreadable`], a geometry [`coxa_core::Grid`] rejects [`crate::Error::Geometry`].
 
 pub(crate) mod error;
+mod extension;
 mod geometry;
 mod header;
 mod inflate;
@@ -42,7 +43,7 @@ mod write;
 
 use std::path::Path;
 
-use coxa_core::{ClassTable, LabelMap, Volume};
+use coxa_core::{LabelMap, Volume};
 use ndarray::Array3;
 
 pub use error::NiftiError;
@@ -174,8 +175,9 @@ fn read_values<T: Stored>(mut src: read::Source, layout: &read::Layout, limits: 
 }
 
 /// Reads a NIfTI-1 image as a label map. Every voxel (after scaling) must be an integer in
-/// `0..=65535`, else [`NiftiError::NotALabel`] names the first one that is not. The class table is
-/// empty (NIfTI has no standard place for class names).
+/// `0..=65535`, else [`NiftiError::NotALabel`] names the first one that is not. The class table
+/// is the one a header extension holds (TotalSegmentator's `--ml` label maps: a Caret XML label
+/// table), else empty (NIfTI has no standard place for class names).
 pub fn read_label_map(path: &Path) -> Result<LabelMap> {
     read_label_map_with(path, &Limits::new())
 }
@@ -185,6 +187,8 @@ pub fn read_label_map_with(path: &Path, limits: &Limits) -> Result<LabelMap> {
     let (header, mut src) = read::open(path)?;
     let layout = read::layout(&header, path)?;
     read::check_size(&src, &layout, 2, limits, path)?;
+    // Class names in a header extension (TotalSegmentator's `--ml` label maps).
+    let classes = extension::label_names(&extension::read(&mut src, &layout, path)?).unwrap_or_default();
     let size = layout.grid.size();
     let not_a_label = |flat: usize, value: f64| {
         let index = [flat % size[0], (flat / size[0]) % size[1], flat / (size[0] * size[1])];
@@ -209,7 +213,7 @@ pub fn read_label_map_with(path: &Path, limits: &Limits) -> Result<LabelMap> {
         data
     };
     let array = to_array(&layout.grid, data, path)?;
-    LabelMap::new(layout.grid, array, ClassTable::new()).map_err(|source| Error::Geometry { path: path.to_path_buf(), source })
+    LabelMap::new(layout.grid, array, classes).map_err(|source| Error::Geometry { path: path.to_path_buf(), source })
 }
 
 /// Writes `vol` to `path` (`.nii`, or gzip-compressed `.nii.gz`): int16 when every value is an

@@ -59,7 +59,7 @@ pub(crate) fn open(path: &Path) -> Result<(NiftiHeader, Source)> {
 
 impl Source {
     /// Reads until `buf` is full or the stream ends; returns the bytes read.
-    fn read_full(&mut self, buf: &mut [u8], path: &Path) -> Result<usize> {
+    pub(crate) fn read_full(&mut self, buf: &mut [u8], path: &Path) -> Result<usize> {
         let n = read_full(&mut self.reader, buf).map_err(|e| self.stream_error(path, e))?;
         self.pos += n as u64;
         Ok(n)
@@ -224,6 +224,11 @@ impl Source {
     /// Whether the file is gzip-compressed.
     pub(crate) fn is_gzip(&self) -> bool {
         self.gzip
+    }
+
+    /// Bytes of the (decompressed) file consumed so far.
+    pub(crate) fn position(&self) -> u64 {
+        self.pos
     }
 
     /// Whether the voxels are stored big endian.
