@@ -188,17 +188,27 @@ pub(crate) fn joints(lat: &Lattice, bone: &[bool], hu: impl Fn(usize) -> f32 + C
     head_pair(&head_candidates(lat, &peaks, hu, radius_range_mm, dense_hu)).filter(|(l, r)| (l.lps_mm - r.lps_mm).norm() >= MIN_JOINT_DISTANCE_MM)
 }
 
+/// Farthest the joints' mid-height may lie from the deepest pair's for the joints to be
+/// looked in, mm (LPS z): the height difference [`head_pair`] allows between two heads.
+pub(crate) const MAX_JOINT_HEIGHT_SHIFT_MM: f64 = 60.0;
+
 /// Nearest two hip joints may lie, mm: adult hip centres lie about 150-200 mm apart; a pair of
 /// "joints" nearer is something else (a prosthesis beside the pubis, on render test-19).
 pub(crate) const MIN_JOINT_DISTANCE_MM: f64 = 130.0;
 
 /// The femoral heads, `(left, right)`, among `cands`, each within [`JOINT_REACH_MM`] of its
 /// joint ([`joints`]): [`head_pair`]'s when both of its heads are (or when no joints were
-/// found), else [`head_pair`] of the candidates within reach of a joint, or where those hold no
+/// found, or they lie more than [`MAX_JOINT_HEIGHT_SHIFT_MM`] above or below it), else [`head_pair`] of the candidates within reach of a joint, or where those hold no
 /// such pair (the joints themselves wrong: a prosthesis), [`head_pair`]'s after all.
 pub(crate) fn heads_in_joints(cands: &[Head], joints: Option<(Head, Head)>) -> Option<(Head, Head)> {
     let pair = head_pair(cands);
     let Some((jl, jr)) = joints else { return pair };
+    // Joints far above or below the deepest pair are another pair of joints (the knees of a CT
+    // from pelvis to knee, render test-00), not the hips the pair is off from.
+    let height = |(l, r): &(Head, Head)| 0.5 * (l.lps_mm.z + r.lps_mm.z);
+    if pair.as_ref().is_some_and(|p| (height(p) - height(&(jl, jr))).abs() > MAX_JOINT_HEIGHT_SHIFT_MM) {
+        return pair;
+    }
     let near = |h: &Head, j: &Head| (h.lps_mm - j.lps_mm).norm() <= JOINT_REACH_MM;
     let in_joints = |(l, r): &(Head, Head)| near(l, &jl) && near(r, &jr);
     if pair.as_ref().is_some_and(in_joints) {
