@@ -125,7 +125,10 @@ pub fn prepare_out(scn: &Scenario, out: &Path) -> Result<()> {
     // A file or folder of the user's at a case's scratch path refuses the run before it writes.
     for case in &scn.cases {
         let dir = out.join("cases");
-        coxa_io::scratch::check_unfinished(&dir.join(format!(".{}.partial", case.name)), &dir.join(&case.name))?;
+        let partial = dir.join(format!(".{}.partial", case.name));
+        if !renamed_too_late(&partial) {
+            coxa_io::scratch::check_unfinished(&partial, &dir.join(&case.name))?;
+        }
     }
     if !run_json.exists() {
         // Only coxa's own entries (another shard creating the folder right now) may be there.
@@ -421,7 +424,18 @@ pub use coxa_io::scratch::UNFINISHED_MARK;
 /// `partial` exists without coxa's mark for `done` (something else's: never removed, the line
 /// names it), or it cannot be removed.
 pub fn clear_unfinished(partial: &Path, done: &Path) -> Result<()> {
+    if renamed_too_late(partial) {
+        return std::fs::remove_dir_all(partial).with_context(|| format!("removing {}", partial.display()));
+    }
     Ok(coxa_io::scratch::clear_unfinished(partial, done)?)
+}
+
+/// Whether `partial` is a whole case whose last step, the rename to its name, never came: its
+/// mark already removed, its manifest written before that ([`case_into`]) and true. Killed in that
+/// moment, a run left such a folder, and every later run refused it as not coxa's (issue 16's
+/// kill test).
+fn renamed_too_late(partial: &Path) -> bool {
+    partial.symlink_metadata().is_ok_and(|m| m.is_dir()) && !partial.join(UNFINISHED_MARK).exists() && crate::manifest::verify(partial).is_ok()
 }
 
 /// One case into `out/cases/.NAME.partial`, renamed to `out/cases/NAME` when complete. A
@@ -457,9 +471,10 @@ pub fn case_into(scn: &Scenario, case: &Case, catalog: &coxa_implants::Catalog, 
             return Err(crate::Error::failed(format!("internal error (a bug in coxa, please report it): {what}")));
         }
     };
-    coxa_io::scratch::finish_unfinished(partial)?;
+    // The mark goes last (the manifest leaves it out): a folder without it is always a whole case.
     crate::stamp::write(&partial.join("case.json"), "case", &outcome.summary)?;
     crate::manifest::write(partial).context("the case's manifest")?;
+    coxa_io::scratch::finish_unfinished(partial)?;
     std::fs::rename(partial, done).with_context(|| format!("moving {} to {}", partial.display(), done.display()))?;
     Ok(outcome)
 }
@@ -479,5 +494,31 @@ mod csv_tests {
         let back: Vec<csv::StringRecord> = csv::Reader::from_reader(text.as_bytes()).records().collect::<Result<_, _>>().unwrap();
         assert_eq!(back.len(), 2);
         assert_eq!((&back[0][0], &back[0][1], &back[0][8]), ("p, \"7\"", "failed", error));
+    }
+}
+
+#[cfg(test)]
+mod unfinished_tests {
+    use super::*;
+
+    /// A run killed after its case's mark was removed and before the rename left a whole case at
+    /// the scratch path: the next run clears it (issue 16's kill test met it: every later run
+    /// refused the folder). A folder without the mark that is not a whole case is still refused.
+    #[test]
+    fn a_whole_case_left_before_its_rename_is_cleared() {
+        let d = tempfile::tempdir().unwrap();
+        let (partial, done) = (d.path().join(".a.partial"), d.path().join("a"));
+        coxa_io::scratch::start_unfinished(&partial, &done).unwrap();
+        std::fs::write(partial.join("plan.json"), b"{}").unwrap();
+        crate::manifest::write(&partial).unwrap();
+        coxa_io::scratch::finish_unfinished(&partial).unwrap();
+        clear_unfinished(&partial, &done).unwrap();
+        assert!(!partial.exists());
+        std::fs::create_dir(&partial).unwrap();
+        std::fs::write(partial.join("plan.json"), b"{}").unwrap();
+        crate::manifest::write(&partial).unwrap();
+        std::fs::write(partial.join("plan.json"), b"{ }").unwrap();
+        assert!(clear_unfinished(&partial, &done).is_err());
+        assert!(partial.join("plan.json").exists());
     }
 }

@@ -336,3 +336,85 @@ fn patient_identity_is_kept_apart() -> Result<()> {
     assert!(!summary.contains("DOE") && !summary.contains("PID-0042"), "{summary}");
     Ok(())
 }
+
+/// `src`'s classic slices made one Enhanced CT file by the peer (highdicom's
+/// LegacyConvertedEnhancedCTImage): `syntax` as tests/peers/enhanced_ct.py takes it.
+fn enhanced_ct(python: &Path, src: &Path, out: &Path, syntax: &str, shuffle_seed: Option<u64>) -> Result<()> {
+    let mut c = Command::new(python);
+    c.arg(workspace_root().join("tests/peers/enhanced_ct.py")).arg(src).arg(out).arg(syntax).args(shuffle_seed.map(|s| s.to_string()));
+    let o = c.output()?;
+    if !o.status.success() {
+        bail!("enhanced_ct.py {syntax}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    Ok(())
+}
+
+/// An Enhanced CT (issue 63): the real CT written as classic slices and made one multi-frame file
+/// by highdicom, uncompressed (read straight from the file) and RLE with its frames shuffled
+/// (decoded once by dicom-pixeldata), reads to the classic series' volume: the same grid, every
+/// voxel equal. A frame without its position is named in one line.
+#[test]
+fn enhanced_ct_reads_as_its_classic_series() -> Result<()> {
+    let Some(ct) = shared_data("totalseg/example_ct.nii.gz") else { return Ok(()) };
+    let Some(py) = peer_python() else { return Ok(()) };
+    let tmp = tempfile::tempdir()?;
+    let classic = tmp.path().join("classic");
+    let _ = dicom::write_series(&nifti::read_volume(&ct)?, &classic, &WriteSeriesOptions::new().with_uid_seed(7))?;
+    let reference = read(&classic, &ReadOptions::new())?;
+    for (syntax, shuffle) in [("explicit", None), ("rle", Some(3))] {
+        let file = tmp.path().join(format!("{syntax}.dcm"));
+        enhanced_ct(&py, &classic, &file, syntax, shuffle)?;
+        let back = read(&file, &ReadOptions::new())?;
+        assert!(back.volume.grid().same_as(reference.volume.grid(), 1e-6), "{syntax}: {:?} vs {:?}", back.volume.grid(), reference.volume.grid());
+        assert_eq!(back.volume.hu(), reference.volume.hu(), "{syntax}");
+        assert_eq!((back.files.len(), back.summary.n_files, back.summary.modality.as_str()), (1, 1, "CT"), "{syntax}");
+    }
+    let damaged = tmp.path().join("damaged.dcm");
+    enhanced_ct(&py, &classic, &damaged, "no_position", None)?;
+    let err = read(&damaged, &ReadOptions::new()).unwrap_err().to_string();
+    assert!(err.contains("ImagePositionPatient") && err.contains("frame 5") && !err.contains('\n'), "{err}");
+    Ok(())
+}
+
+/// A DICOM SEG (issue 63): the real CT's TotalSegmentator label map written by highdicom as a SEG
+/// of the CT's classic series, as BINARY, FRACTIONAL and LABELMAP segmentations, reads back as
+/// the same label map: every voxel in the class of the same name. A SEG of another series is
+/// refused in one line.
+#[test]
+fn a_seg_reads_as_its_label_map() -> Result<()> {
+    let (Some(ct), Some(seg), Some(py)) = (shared_data("totalseg/example_ct.nii.gz"), shared_data("totalseg/example_seg_fast_force_split.nii.gz"), peer_python()) else {
+        return Ok(());
+    };
+    let tmp = tempfile::tempdir()?;
+    let classic = tmp.path().join("classic");
+    let _ = dicom::write_series(&nifti::read_volume(&ct)?, &classic, &WriteSeriesOptions::new().with_uid_seed(7))?;
+    let grid = read(&classic, &ReadOptions::new())?.volume.grid().clone();
+    let map = nifti::read_label_map(&seg)?;
+    let names: serde_json::Map<String, serde_json::Value> = coxa_core::labels::COXA_CLASSES.iter().map(|(id, n)| (id.to_string(), (*n).into())).collect();
+    let name = |id: u16| names.get(&id.to_string()).and_then(|n| n.as_str().map(String::from)).unwrap_or_else(|| format!("label_{id}"));
+    for kind in ["binary", "fractional", "labelmap"] {
+        let file = tmp.path().join(format!("{kind}.dcm"));
+        let o = Command::new(&py).arg(workspace_root().join("tests/peers/seg_from_labels.py")).arg(&classic).arg(&seg).arg(&file).arg(kind).arg(serde_json::Value::Object(names.clone()).to_string()).output()?;
+        if !o.status.success() {
+            bail!("seg_from_labels.py {kind}: {}", String::from_utf8_lossy(&o.stderr));
+        }
+        assert!(dicom::seg::is_seg(&file), "{kind}: {} is a SEG", file.display());
+        let slice = std::fs::read_dir(&classic)?.next().expect("a slice")?.path();
+        assert!(!dicom::seg::is_seg(&slice), "{}: a CT slice", slice.display());
+        let back = dicom::seg::read_label_map(&file, &grid, &coxa_io::Limits::new())?;
+        assert!(back.grid().same_as(map.grid(), 1e-3));
+        let mut differ = 0usize;
+        for (a, b) in back.labels().iter().zip(map.labels().iter()) {
+            let want = (*b != 0).then(|| name(*b));
+            let got = (*a != 0).then(|| back.classes().name(*a).unwrap_or("?").to_string());
+            differ += usize::from(want != got);
+        }
+        assert_eq!(differ, 0, "{kind}: {differ} voxels in another class");
+        assert_eq!(back.classes().id("femur_left"), Some(75), "{kind}: coxa's classes keep their ids");
+    }
+    // On a grid moved by half a slice: refused, naming the frame.
+    let moved = Grid::new(grid.size(), grid.spacing_mm(), grid.origin_lps_mm() + grid.direction().column(2) * 1.5, grid.direction())?;
+    let e = dicom::seg::read_label_map(&tmp.path().join("binary.dcm"), &moved, &coxa_io::Limits::new()).unwrap_err().to_string();
+    assert!(e.contains("is not on the CT's grid") && !e.contains('\n'), "{e}");
+    Ok(())
+}

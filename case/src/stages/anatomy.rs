@@ -411,6 +411,15 @@ fn muscle_record(m: muscles::MuscleMeasure) -> MuscleRecord {
 /// The label map to work from: the user's (checked to lie on the CT's grid; bones from coxa's
 /// segmentation when it has none), else coxa's own bone segmentation; and, when the bones were
 /// segmented on a coarser working grid, their labels there (to mesh).
+/// `map`, found on the CT's grid within 1e-3 mm, given the CT's grid exactly: a label map keeps
+/// its geometry in another precision (a NIfTI's f32 affine beside a DICOM series' decimal
+/// strings), and the surfaces and every measure on them would otherwise differ in their last
+/// digits with the file the labels came in (a DICOM SEG, made on the CT, against its NIfTI).
+fn on_the_cts_grid(ct: &Volume, map: LabelMap) -> Result<LabelMap> {
+    let (_, labels, classes) = map.into_parts();
+    Ok(LabelMap::new(ct.grid().clone(), labels, classes)?)
+}
+
 fn label_map_for(ct: &Volume, input: LabelInput, warnings: &mut Vec<String>) -> Result<(LabelMap, Option<LabelMap>)> {
     let segmented = |ct: &Volume, warnings: &mut Vec<String>| -> Result<(LabelMap, Option<LabelMap>)> {
         // Its working memory within the process's limit (--max-memory; issue 16).
@@ -424,7 +433,9 @@ fn label_map_for(ct: &Volume, input: LabelInput, warnings: &mut Vec<String>) -> 
         LabelInput::Segment => return segmented(ct, warnings),
         LabelInput::File { labels: path, names } => {
             let path = path.as_path();
-            let map = if coxa_io::label_folder::is_mask_folder(path) {
+            let map = if coxa_io::dicom::seg::is_seg(path) {
+                coxa_io::dicom::seg::read_label_map(path, ct.grid(), &coxa_io::Limits::new())?
+            } else if coxa_io::label_folder::is_mask_folder(path) {
                 coxa_io::label_folder::read_mask_folder(path, &coxa_io::Limits::new())?
             } else if coxa_io::nrrd::is_nrrd_path(path) {
                 coxa_io::nrrd::read_label_map(path)?
@@ -434,6 +445,7 @@ fn label_map_for(ct: &Volume, input: LabelInput, warnings: &mut Vec<String>) -> 
             if let Err(e) = ct.grid().check_same(map.grid(), 1e-3) {
                 bail!("--labels {}: the label map is not on the CT's grid ({e}); resample it onto the CT first", path.display());
             }
+            let map = on_the_cts_grid(ct, map)?;
             let source = match names.as_deref() {
                 Some(table) => {
                     let text = coxa_io::read_text_bounded(table, coxa_io::Bound::TEXT).with_context(|| format!("--label-names {}", table.display()))?;
@@ -448,7 +460,7 @@ fn label_map_for(ct: &Volume, input: LabelInput, warnings: &mut Vec<String>) -> 
             if let Err(e) = ct.grid().check_same(g.map.grid(), 1e-3) {
                 bail!("{}: the label map is not on the CT's grid ({e})", g.origin);
             }
-            (g.map, g.classes, g.origin)
+            (on_the_cts_grid(ct, g.map)?, g.classes, g.origin)
         }
     };
     let map = labels::import_label_map(map, &source).with_context(|| origin.clone())?;

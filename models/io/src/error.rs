@@ -128,6 +128,14 @@ pub enum Error {
         /// Voxels in the image.
         total: usize,
     },
+    /// A DICOM segmentation (SEG) that cannot be read as a label map on the CT's grid.
+    #[error("{path}: cannot read this DICOM segmentation as the CT's label map: {why}")]
+    Seg {
+        /// The SEG file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
     /// A folder given as a label map is not one mask per class (TotalSegmentator's layout).
     #[error("{path}: not a folder of one mask per class (TotalSegmentator's layout): {why}")]
     LabelFolder {

@@ -62,40 +62,77 @@ pub fn read_mask_folder(dir: &Path, limits: &Limits) -> Result<LabelMap> {
     if let Some(w) = files.windows(2).find(|w| w[0].0 == w[1].0) {
         return Err(bad(dir, format!("two masks of the class {:?} ({} and {}): keep one", w[0].0, w[0].1.display(), w[1].1.display())));
     }
-    let coxa = coxa_core::labels::coxa_classes();
-    let mut next_other = FIRST_OTHER_ID;
-    let mut classes = ClassTable::new();
-    let mut out: Option<(Grid, Array3<u16>)> = None;
+    let mut merged: Option<(Grid, Masks)> = None;
     for (class, path) in &files {
-        let id = match coxa.id(class) {
-            Some(id) => id,
-            None => {
-                let id = next_other;
-                next_other = next_other.checked_add(1).ok_or_else(|| bad(dir, format!("more than {} classes", u16::MAX - FIRST_OTHER_ID)))?;
-                id
-            }
-        };
         let mask = crate::nifti::read_label_map_with(path, limits)?;
-        let (grid, labels) = match &mut out {
+        let (grid, masks) = match &mut merged {
             Some(o) => o,
-            None => out.insert((mask.grid().clone(), Array3::zeros(mask.grid().shape_kji()))),
+            None => merged.insert((mask.grid().clone(), Masks::new(mask.grid().shape_kji()))),
         };
         if let Err(e) = grid.check_same(mask.grid(), 1e-3) {
             return Err(bad(dir, format!("{} is not on the grid of {} ({e}): every mask must be on the CT's grid", path.display(), files[0].1.display())));
         }
-        for (o, &m) in labels.iter_mut().zip(mask.labels().iter()) {
+        let id = masks.class(class).map_err(|why| bad(dir, why))?;
+        for (index, &m) in mask.labels().indexed_iter() {
             if m != 0 {
-                if *o != 0 {
-                    let other = classes.name(*o).unwrap_or("another class").to_string();
-                    return Err(bad(dir, format!("a voxel is in both {other} and {class}: the masks must not overlap (one class per voxel, as TotalSegmentator writes them)")));
-                }
-                *o = id;
+                masks.set(index, id).map_err(|why| bad(dir, why))?;
             }
         }
-        classes.insert(id, class.as_str());
     }
-    let (grid, labels) = out.ok_or_else(|| bad(dir, "it holds no NIfTI mask".into()))?;
+    let (grid, masks) = merged.ok_or_else(|| bad(dir, "it holds no NIfTI mask".into()))?;
+    let (labels, classes) = masks.into_parts();
     LabelMap::new(grid, labels, classes).map_err(|source| Error::Geometry { path: dir.to_path_buf(), source })
+}
+
+/// Binary masks of named classes merged into one label map (a folder of masks, the segments of
+/// a DICOM SEG): a class coxa knows takes its id, every other one the next id from
+/// [`FIRST_OTHER_ID`]; no voxel may be in two masks.
+pub(crate) struct Masks {
+    coxa: ClassTable,
+    next_other: u16,
+    classes: ClassTable,
+    labels: Array3<u16>,
+}
+
+impl Masks {
+    /// No class yet, every voxel 0, `shape` (k, j, i).
+    pub(crate) fn new(shape: [usize; 3]) -> Self {
+        Self { coxa: coxa_core::labels::coxa_classes(), next_other: FIRST_OTHER_ID, classes: ClassTable::new(), labels: Array3::zeros(shape) }
+    }
+
+    /// The id of the new class `name`; `Err` (why) for a class already given or when the ids
+    /// run out.
+    pub(crate) fn class(&mut self, name: &str) -> std::result::Result<u16, String> {
+        if self.classes.id(name).is_some() {
+            return Err(format!("two masks of the class {name:?}: keep one"));
+        }
+        let id = match self.coxa.id(name) {
+            Some(id) => id,
+            None => {
+                let id = self.next_other;
+                self.next_other = id.checked_add(1).ok_or_else(|| format!("more than {} classes", u16::MAX - FIRST_OTHER_ID))?;
+                id
+            }
+        };
+        self.classes.insert(id, name);
+        Ok(id)
+    }
+
+    /// Puts voxel `(k, j, i)` in class `id`; `Err` (why) when it is in another class already.
+    pub(crate) fn set(&mut self, (k, j, i): (usize, usize, usize), id: u16) -> std::result::Result<(), String> {
+        let Some(o) = self.labels.get_mut((k, j, i)) else { return Err(format!("voxel ({i}, {j}, {k}) is outside the grid")) };
+        if *o != 0 && *o != id {
+            let (a, b) = (self.classes.name(*o).unwrap_or("another class"), self.classes.name(id).unwrap_or("another class"));
+            return Err(format!("a voxel is in both {a} and {b}: the masks must not overlap (one class per voxel, as TotalSegmentator writes them)"));
+        }
+        *o = id;
+        Ok(())
+    }
+
+    /// The label array and the classes.
+    pub(crate) fn into_parts(self) -> (Array3<u16>, ClassTable) {
+        (self.labels, self.classes)
+    }
 }
 
 #[cfg(test)]

@@ -108,16 +108,33 @@ pub fn clear_unfinished(partial: &Path, done: &Path) -> Result<(), ScratchError>
     std::fs::remove_dir_all(partial).map_err(io("remove", partial))
 }
 
+/// Whether `partial` is coxa's unfinished folder of `done`: a folder (not a link) whose mark
+/// names `done`, or one that [`start_unfinished`] was stopped in the middle of making (empty, or
+/// holding only the beginning of the mark). Such a folder holds nothing of anyone's.
+pub fn is_unfinished(partial: &Path, done: &Path) -> bool {
+    if !partial.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+        return false;
+    }
+    let mark = partial.join(UNFINISHED_MARK);
+    let text = || mark.symlink_metadata().is_ok_and(|m| m.is_file() && m.len() < 4096).then(|| std::fs::read_to_string(&mark).ok()).flatten();
+    let Ok(entries) = std::fs::read_dir(partial).and_then(|d| d.map(|e| e.map(|e| e.file_name())).collect::<std::io::Result<Vec<_>>>()) else {
+        return false;
+    };
+    let expected = unfinished_text(done);
+    match text() {
+        Some(t) if t == expected => true,
+        Some(t) => entries.len() == 1 && expected.starts_with(&t),
+        None => entries.is_empty(),
+    }
+}
+
 /// Checks, removing nothing, that `partial` is free or coxa's unfinished folder of `done` (for a
 /// command that checks all its scratch paths before it writes anything).
 ///
 /// # Errors
 /// Something else is at `partial` ([`ScratchError::NotOurs`]).
 pub fn check_unfinished(partial: &Path, done: &Path) -> Result<(), ScratchError> {
-    let ours = partial.symlink_metadata().is_ok_and(|m| m.is_dir())
-        && partial.join(UNFINISHED_MARK).symlink_metadata().is_ok_and(|m| m.is_file() && m.len() < 4096)
-        && std::fs::read_to_string(partial.join(UNFINISHED_MARK)).is_ok_and(|text| text == unfinished_text(done));
-    if occupied(partial) && !ours {
+    if occupied(partial) && !is_unfinished(partial, done) {
         return Err(ScratchError::NotOurs { path: partial.to_path_buf(), what: format!("unfinished {}", done.display()) });
     }
     Ok(())
@@ -137,6 +154,15 @@ mod tests {
         std::fs::write(partial.join("plan.json"), b"{}").unwrap();
         // A second start never reuses it; a clear of the same result removes it.
         assert!(matches!(start_unfinished(&partial, &done), Err(ScratchError::NotOurs { .. })));
+        clear_unfinished(&partial, &done).unwrap();
+        assert!(!occupied(&partial));
+        // Killed while it was being started: an empty folder, or only the beginning of the mark
+        // (issue 16's kill test met both: every later run refused the folder as not coxa's).
+        std::fs::create_dir(&partial).unwrap();
+        clear_unfinished(&partial, &done).unwrap();
+        assert!(!occupied(&partial));
+        std::fs::create_dir(&partial).unwrap();
+        std::fs::write(partial.join(UNFINISHED_MARK), &unfinished_text(&done).as_bytes()[..10]).unwrap();
         clear_unfinished(&partial, &done).unwrap();
         assert!(!occupied(&partial));
         // Another result's mark, no mark, a file, a link: refused, left as they were.

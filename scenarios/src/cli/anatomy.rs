@@ -14,8 +14,8 @@ pub struct AnatomyArgs {
     #[arg(long, conflicts_with = "mesh", required_unless_present = "mesh")]
     pub ct: Option<PathBuf>,
     /// A label map on the CT's grid (TotalSegmentator ids: bones 25, 75-78; muscles 80-85, 88, 89),
-    /// or a folder of one mask per class named by its file (TotalSegmentator's default output).
-    /// Without one, coxa segments the bones itself; muscles need a label map.
+    /// a folder of one mask per class named by its file (TotalSegmentator's default output), or a
+    /// DICOM SEG of the CT (segments named by their labels). Without one, coxa segments the bones itself; muscles need a label map.
     #[arg(long, requires = "ct")]
     pub labels: Option<PathBuf>,
     /// The label map's class table as JSON ({"1": "femur_left", ...} or [{"id": 1, "name": ...}]),

@@ -41,8 +41,8 @@ pub struct PlanArgs {
     /// --labels), surfaces and landmarks as `coxa anatomy` makes them, kept in DIR/anatomy/.
     #[arg(long)]
     pub ct: Option<PathBuf>,
-    /// A label map on the CT's grid (TotalSegmentator ids) for --ct, or a folder of one mask per
-    /// class named by its file (TotalSegmentator's default output).
+    /// A label map on the CT's grid (TotalSegmentator ids) for --ct, a folder of one mask per class
+    /// named by its file (TotalSegmentator's default output), or a DICOM SEG of the CT.
     #[arg(long, requires = "ct")]
     pub labels: Option<PathBuf>,
     /// Operated side; default: the side of the only femur given (required with two femurs or a CT).

@@ -72,3 +72,36 @@ fn totalsegmentators_outputs_plan_as_its_label_map() -> Result<()> {
     assert!(!out.exists(), "nothing written");
     Ok(())
 }
+
+/// Issue 63, item 1: a DICOM SEG and an Enhanced CT (what PACS, other AI products and scanners
+/// hand over; made here by highdicom from the real CT's classic slices and its TotalSegmentator
+/// label map) plan to the same plan.json as the classic series with the NIfTI label map.
+#[test]
+fn a_dicom_seg_and_an_enhanced_ct_plan_as_the_classic_series_and_label_map() -> Result<()> {
+    let (Some(ct), Some(seg), Some(python)) = (shared_data("totalseg/example_ct.nii.gz"), shared_data("totalseg/example_seg_fast_force_split.nii.gz"), peer_python()) else {
+        return Ok(());
+    };
+    let tmp = tempfile::tempdir()?;
+    let classic = tmp.path().join("classic");
+    let _ = coxa_io::dicom::write_series(&coxa_io::nifti::read_volume(&ct)?, &classic, &coxa_io::dicom::WriteSeriesOptions::new().with_uid_seed(7))?;
+    let peer = |script: &str, args: &[&std::ffi::OsStr]| {
+        let run = Command::new(&python).arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/peers").join(script)).args(args).output().expect("the peer runs");
+        assert!(run.status.success(), "{script}: {}", String::from_utf8_lossy(&run.stderr));
+    };
+    let enhanced = tmp.path().join("enhanced.dcm");
+    peer("enhanced_ct.py", &[classic.as_os_str(), enhanced.as_os_str(), "explicit".as_ref()]);
+    let dicom_seg = tmp.path().join("seg.dcm");
+    let names: serde_json::Map<String, serde_json::Value> = coxa_core::labels::COXA_CLASSES.iter().map(|(id, n)| (id.to_string(), (*n).into())).collect();
+    let names = serde_json::Value::Object(names).to_string();
+    peer("seg_from_labels.py", &[classic.as_os_str(), seg.as_os_str(), dicom_seg.as_os_str(), "binary".as_ref(), names.as_ref()]);
+    let plan = |input: &Path, labels: &Path, name: &str| {
+        let out = tmp.path().join(name);
+        let args = ["plan", "-q", "--ct", input.to_str().unwrap(), "--labels", labels.to_str().unwrap(), "--side", "right", "--grid-step-deg", "5", "--out", out.to_str().unwrap()];
+        ok(&coxa(&args));
+        std::fs::read(out.join("plan.json")).expect("plan.json")
+    };
+    let reference = plan(&classic, &seg, "from_classic");
+    assert!(reference == plan(&classic, &dicom_seg, "seg"), "a DICOM SEG: plan.json byte for byte");
+    assert!(reference == plan(&enhanced, &seg, "enhanced"), "an Enhanced CT: plan.json byte for byte");
+    Ok(())
+}

@@ -90,7 +90,9 @@ fn killed_and_damaged_runs_never_trust_a_partial_result() -> Result<()> {
     let mut runs = 0usize;
     while killed < kills && runs < 4 * kills {
         runs += 1;
-        let mut child = coxa_cmd(&["run", file.to_str().unwrap(), "--quiet"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+        // Its messages kept in a file (a pipe nobody reads could fill and stall it).
+        let log = tmp.path().join("run.log");
+        let mut child = coxa_cmd(&["run", file.to_str().unwrap(), "--quiet"]).stdout(Stdio::null()).stderr(std::fs::File::create(&log)?).spawn()?;
         let at = full.mul_f64(rng.random_range(0.0..1.1));
         let start = Instant::now();
         let status = loop {
@@ -104,7 +106,7 @@ fn killed_and_damaged_runs_never_trust_a_partial_result() -> Result<()> {
         };
         match status {
             Some(s) => {
-                assert!(s.success(), "an undisturbed rerun succeeds");
+                assert!(s.success(), "an undisturbed rerun succeeds (run {runs}, after {killed} kills): {}", std::fs::read_to_string(&log).unwrap_or_default());
                 finished += 1;
             }
             None => {

@@ -1,5 +1,6 @@
 //! Pixel decoding: each slice to HU with the modality LUT, in parallel.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use dicom_object::OpenFileOptions;
@@ -42,19 +43,12 @@ pub(crate) fn decode_volume(plan: &StackPlan) -> Result<Volume> {
         None => {
             let [ni, nj, nk] = grid.size();
             let mut buf = vec![0f32; ni * nj * nk];
-            // One read buffer per worker, reused by the fast path from slice to slice.
-            buf.par_chunks_mut(ni * nj).zip(plan.slices.par_iter()).try_for_each_init(Vec::new, |bytes, (dst, s)| decode_slice_into(s, dst, bytes))?;
+            decode_into(plan.slices.iter().zip(buf.chunks_mut(ni * nj)).collect())?;
             Array3::from_shape_vec((nk, nj, ni), buf).expect("buffer follows the grid")
         }
         Some(resample) => {
-            let data: Vec<Vec<f32>> = plan
-                .slices
-                .par_iter()
-                .map_init(Vec::new, |bytes, s| {
-                    let mut v = vec![0f32; s.rows as usize * s.cols as usize];
-                    decode_slice_into(s, &mut v, bytes).map(|()| v)
-                })
-                .collect::<Result<_>>()?;
+            let mut data: Vec<Vec<f32>> = plan.slices.iter().map(|s| vec![0f32; s.rows as usize * s.cols as usize]).collect();
+            decode_into(plan.slices.iter().zip(data.iter_mut().map(Vec::as_mut_slice)).collect())?;
             resample.execute(&plan.slices, &data, &grid)
         }
     };
@@ -74,16 +68,27 @@ fn decode_hint(uid: &str) -> String {
     }
 }
 
-/// Decodes one slice into `dst` (`rows * cols` HU, row-major): uncompressed 16-bit slices
-/// straight from the file ([`super::native`], `bytes` is its reusable read buffer), every other
-/// slice through dicom-pixeldata.
-fn decode_slice_into(s: &SliceHeader, dst: &mut [f32], bytes: &mut Vec<u8>) -> Result<()> {
-    let path: &Path = &s.path;
-    if let Some(px) = &s.native
-        && dst.len() == s.rows as usize * s.cols as usize
-    {
-        return super::native::read_into(path, px, dst, bytes);
+/// Decodes each slice into its place (`rows * cols` HU, row-major), in parallel: uncompressed
+/// 16-bit slices straight from the file ([`super::native`], one read buffer per worker), every
+/// other file through dicom-pixeldata, once for all its frames (an Enhanced CT's slices are the
+/// frames of one file).
+fn decode_into(places: Vec<(&SliceHeader, &mut [f32])>) -> Result<()> {
+    let mut native = Vec::new();
+    let mut by_file: BTreeMap<&Path, Vec<(&SliceHeader, &mut [f32])>> = BTreeMap::new();
+    for (s, dst) in places {
+        match &s.native {
+            Some(px) if dst.len() == s.rows as usize * s.cols as usize => native.push((s, px, dst)),
+            _ => by_file.entry(s.path.as_path()).or_default().push((s, dst)),
+        }
     }
+    native.into_par_iter().try_for_each_init(Vec::new, |bytes, (s, px, dst)| super::native::read_into(&s.path, px, dst, bytes))?;
+    by_file.into_par_iter().try_for_each(|(path, frames)| decode_file_into(path, frames))
+}
+
+/// Decodes the file at `path` once and writes the frame of each slice of it into its place.
+fn decode_file_into(path: &Path, frames: Vec<(&SliceHeader, &mut [f32])>) -> Result<()> {
+    let Some((s, _)) = frames.first() else { return Ok(()) };
+    let s = *s;
     let obj = OpenFileOptions::new().open_file(path).map_err(|e| open_err(path, e))?;
     let decode_err =
         |detail: String| -> Error { DicomError::Decode { path: path.to_path_buf(), transfer_syntax: transfer_syntax_name(&s.transfer_syntax), detail, hint: decode_hint(&s.transfer_syntax) }.into() };
@@ -101,10 +106,12 @@ fn decode_slice_into(s: &SliceHeader, dst: &mut [f32], bytes: &mut Vec<u8>) -> R
     if (pixels.rows(), pixels.columns()) != (s.rows, s.cols) {
         return Err(decode_err(format!("decoded {}x{} pixels, the header says {}x{}", pixels.columns(), pixels.rows(), s.cols, s.rows)));
     }
-    let hu: Vec<f32> = pixels.to_vec_frame(0).map_err(decoder_err)?;
-    if hu.len() != dst.len() {
-        return Err(decode_err(format!("{} values decoded, {} expected (truncated pixel data?)", hu.len(), dst.len())));
+    for (f, dst) in frames {
+        let hu: Vec<f32> = pixels.to_vec_frame(f.frame.unwrap_or(0)).map_err(decoder_err)?;
+        if hu.len() != dst.len() {
+            return Err(decode_err(format!("{} values decoded, {} expected (truncated pixel data?)", hu.len(), dst.len())));
+        }
+        dst.copy_from_slice(&hu);
     }
-    dst.copy_from_slice(&hu);
     Ok(())
 }

@@ -34,11 +34,13 @@
 //! slice normal.
 
 pub(crate) mod decode;
+mod enhanced;
 pub(crate) mod error;
 mod native;
 pub(crate) mod prescan;
 mod resample;
 pub(crate) mod scan;
+pub mod seg;
 mod stack;
 mod uid;
 mod write;
@@ -136,7 +138,8 @@ pub struct DicomSeries {
     pub volume: Volume,
     /// What the series is (UIDs, modality, description, file count).
     pub summary: SeriesSummary,
-    /// The files of the series in slice order (after sorting along the normal).
+    /// The files of the series in slice order (after sorting along the normal; an Enhanced CT is
+    /// one file).
     pub files: Vec<PathBuf>,
     /// Everything the reader noticed and worked around, one sentence each.
     pub warnings: Vec<String>,
@@ -154,7 +157,10 @@ pub fn read_series(paths: &[PathBuf], options: &ReadOptions) -> crate::Result<Di
     warnings.extend(plan.warnings.iter().cloned());
     check_memory(&plan, &options.limits)?;
     let volume = decode::decode_volume(&plan)?;
-    Ok(DicomSeries { volume, summary: series.summary(), files: plan.slices.iter().map(|s| s.path.clone()).collect(), warnings, patient: series.patient.clone() })
+    let mut files: Vec<PathBuf> = plan.slices.iter().map(|s| s.path.clone()).collect();
+    // An Enhanced CT's frames are one file.
+    files.dedup();
+    Ok(DicomSeries { volume, summary: series.summary(), files, warnings, patient: series.patient.clone() })
 }
 
 /// Checks, from the headers alone, that decoding `plan` fits `limits`: the `f32` volume, each
@@ -166,7 +172,15 @@ fn check_memory(plan: &stack::StackPlan, limits: &Limits) -> crate::Result<()> {
     let slice = |s: &scan::SliceHeader| {
         let px = product(&[u64::from(s.rows), u64::from(s.cols)]);
         // The file as read, the decoded samples, and the f32 copy.
-        s.file_len.saturating_add(product(&[px, u64::from(s.bits_allocated) / 8])).saturating_add(product(&[px, 4]))
+        let decoded = if s.frame.is_some() && s.native.is_none() {
+            // A compressed multi-frame file is decoded whole, once for all its frames.
+            product(&[px, u64::from(s.bits_allocated) / 8, u64::from(s.frames)])
+        } else {
+            product(&[px, u64::from(s.bits_allocated) / 8])
+        };
+        // A frame read straight from the file reads its own bytes only.
+        let file = if s.frame.is_some() && s.native.is_some() { product(&[px, 2]) } else { s.file_len };
+        file.saturating_add(decoded).saturating_add(product(&[px, 4]))
     };
     let largest = plan.slices.iter().map(slice).max().unwrap_or(0);
     let workers = product(&[rayon::current_num_threads() as u64, largest]);

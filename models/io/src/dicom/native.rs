@@ -45,7 +45,7 @@ pub(crate) struct NativePixels {
 }
 
 /// Little-endian uncompressed transfer syntaxes: implicit VR, explicit VR.
-const NATIVE_LE: [&str; 2] = ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1"];
+pub(crate) const NATIVE_LE: [&str; 2] = ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1"];
 
 /// `Some` when the slice can take the fast path: little-endian native pixel data of
 /// `rows x cols` 16-bit samples (one padding byte allowed), one monochrome sample a pixel, one

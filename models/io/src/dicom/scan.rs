@@ -29,6 +29,9 @@ pub(crate) struct SliceHeader {
     pub rows: u32,
     pub cols: u32,
     pub frames: u32,
+    /// The frame of a multi-frame file this slice is (Enhanced CT: `dicom/enhanced.rs`), `None`
+    /// for a classic one-slice file.
+    pub frame: Option<u32>,
     pub gantry_tilt_deg: Option<f64>,
     pub transfer_syntax: String,
     pub patient: PatientIdentity,
@@ -88,11 +91,19 @@ impl Series {
             frame_of_reference_uid: nonempty(&first.frame_of_reference_uid),
             modality: first.modality.clone(),
             series_number: first.series_number,
-            n_files: self.slices.len(),
+            n_files: self.n_files(),
             rows: first.rows,
             cols: first.cols,
             transfer_syntaxes: ts,
         }
+    }
+
+    /// Files of the series (an Enhanced CT's frames are slices of one file).
+    pub fn n_files(&self) -> usize {
+        let mut paths: Vec<&Path> = self.slices.iter().map(|s| s.path.as_path()).collect();
+        paths.sort();
+        paths.dedup();
+        paths.len()
     }
 
     fn listing_entry(&self, index: usize) -> String {
@@ -199,8 +210,9 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery> {
     if n_skipped > 0 {
         warnings.push(format!("skipped {n_skipped} non-DICOM file(s) (no 'DICM' marker)"));
     }
-    let headers: Vec<SliceHeader> = dicom_files.par_iter().map(|p| read_header(p)).collect::<Result<_>>()?;
+    let headers: Vec<Vec<SliceHeader>> = dicom_files.par_iter().map(|p| read_header(p)).collect::<Result<_>>()?;
     let n_files = headers.len();
+    let headers = headers.into_iter().flatten().collect();
     let series = group(headers);
     Ok(Discovery { root, series, warnings, n_files })
 }
@@ -244,7 +256,8 @@ pub(crate) fn open_err(path: &Path, e: dicom_object::ReadError) -> Error {
     DicomError::ReadFile { path: path.to_path_buf(), source: Box::new(e) }.into()
 }
 
-fn read_header(path: &Path) -> Result<SliceHeader> {
+/// The slice headers of one file: one, or one per frame of an Enhanced CT.
+fn read_header(path: &Path) -> Result<Vec<SliceHeader>> {
     // Every announced length is checked against the file before dicom-object allocates it.
     let pixel_data = super::prescan::prescan(path)?;
     let obj = OpenFileOptions::new().read_until(tags::PIXEL_DATA).open_file(path).map_err(|e| open_err(path, e))?;
@@ -253,7 +266,7 @@ fn read_header(path: &Path) -> Result<SliceHeader> {
     check_pixel_layout(path, &obj, &h, pixel_data)?;
     check_rescale(path, &obj)?;
     h.native = super::native::native_pixels(&obj, &h.transfer_syntax, pixel_data, h.rows, h.cols);
-    Ok(h)
+    super::enhanced::frames(path, &obj, h, pixel_data)
 }
 
 fn bad_tag(path: &Path, tag_name: &'static str, value: impl std::fmt::Debug, why: impl Into<String>) -> Error {
@@ -332,7 +345,12 @@ fn check_rescale(path: &Path, obj: &DefaultDicomObject) -> Result<()> {
             _ => Err(bad_tag(path, name, &raw, "expected one number")),
         }
     };
-    if let Some(slope) = one(tags::RESCALE_SLOPE, "RescaleSlope")?
+    check_rescale_values(path, one(tags::RESCALE_SLOPE, "RescaleSlope")?, one(tags::RESCALE_INTERCEPT, "RescaleIntercept")?)
+}
+
+/// Checks a slope and an intercept read (absent: `None`) against the ranges of [`check_rescale`].
+pub(crate) fn check_rescale_values(path: &Path, slope: Option<f64>, intercept: Option<f64>) -> Result<()> {
+    if let Some(slope) = slope
         && !(MIN_RESCALE_SLOPE..=MAX_RESCALE_SLOPE).contains(&slope.abs())
     {
         return Err(bad_tag(
@@ -346,7 +364,7 @@ fn check_rescale(path: &Path, obj: &DefaultDicomObject) -> Result<()> {
             ),
         ));
     }
-    if let Some(inter) = one(tags::RESCALE_INTERCEPT, "RescaleIntercept")?
+    if let Some(inter) = intercept
         && inter.abs() > MAX_RESCALE_INTERCEPT_HU
     {
         return Err(bad_tag(path, "RescaleIntercept", inter, format!("a CT intercept is within +-{MAX_RESCALE_INTERCEPT_HU:e} HU (usually -1024); re-export the series")));
@@ -399,6 +417,7 @@ pub(crate) fn header_from(path: &Path, obj: &DefaultDicomObject) -> Result<Slice
         rows,
         cols,
         frames: text(obj, tags::NUMBER_OF_FRAMES).parse().unwrap_or(1),
+        frame: None,
         gantry_tilt_deg: floats(obj, tags::GANTRY_DETECTOR_TILT).and_then(|v| v.first().copied()),
         transfer_syntax: obj.meta().transfer_syntax().trim_end_matches('\0').to_string(),
         patient: PatientIdentity {

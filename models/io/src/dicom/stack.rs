@@ -43,7 +43,7 @@ pub(crate) fn plan(series: &Series, resample: bool) -> Result<StackPlan> {
     let key = &series.key;
     let mut warnings = Vec::new();
     let mut slices = series.slices.clone();
-    if let Some(s) = slices.iter().find(|s| s.frames > 1) {
+    if let Some(s) = slices.iter().find(|s| s.frames > 1 && s.frame.is_none()) {
         return Err(DicomError::MultiFrame { path: s.path.clone(), frames: s.frames }.into());
     }
     let first = slices[0].clone();

@@ -148,6 +148,20 @@ pub fn write_series(vol: &Volume, dir: &Path, options: &WriteSeriesOptions) -> R
         put(tags::SERIES_DESCRIPTION, VR::LO, options.description.as_str().into());
         put(tags::PATIENT_NAME, VR::PN, options.patient.name.as_deref().unwrap_or("").into());
         put(tags::PATIENT_ID, VR::LO, options.patient.id.as_deref().unwrap_or("").into());
+        // The Patient, General Study and General Equipment modules' type 2 attributes: present,
+        // empty unless given (highdicom and other conformant readers require them).
+        for (tag, vr) in [
+            (tags::PATIENT_BIRTH_DATE, VR::DA),
+            (tags::PATIENT_SEX, VR::CS),
+            (tags::STUDY_DATE, VR::DA),
+            (tags::STUDY_TIME, VR::TM),
+            (tags::REFERRING_PHYSICIAN_NAME, VR::PN),
+            (tags::STUDY_ID, VR::SH),
+            (tags::ACCESSION_NUMBER, VR::SH),
+            (tags::MANUFACTURER, VR::LO),
+        ] {
+            put(tag, vr, PrimitiveValue::Empty);
+        }
         for (keyword, tag, vr) in super::IDENTIFYING_FIELDS {
             // SeriesDescription has its own option; a value in `patient.other` wins.
             if let Some((_, v)) = options.patient.other.iter().find(|(k, _)| k == keyword) {
