@@ -64,7 +64,7 @@ fn files_under(root: &Path) -> Result<Vec<String>> {
                 stack.push(p);
             } else {
                 let rel = p.strip_prefix(root).unwrap_or(&p).components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/");
-                if rel != MANIFEST && rel != crate::run::UNFINISHED_MARK {
+                if rel != MANIFEST && rel != coxa_io::scratch::UNFINISHED_MARK {
                     out.push(rel);
                 }
             }

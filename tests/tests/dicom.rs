@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Result, bail};
+use anyhow::{Result, bail, ensure};
 use nalgebra::{Matrix3, Vector3};
 use ndarray::{Array3, s};
 use rand::seq::SliceRandom;
@@ -394,7 +394,14 @@ fn a_seg_reads_as_its_label_map() -> Result<()> {
     let name = |id: u16| names.get(&id.to_string()).and_then(|n| n.as_str().map(String::from)).unwrap_or_else(|| format!("label_{id}"));
     for kind in ["binary", "fractional", "labelmap"] {
         let file = tmp.path().join(format!("{kind}.dcm"));
-        let o = Command::new(&py).arg(workspace_root().join("tests/peers/seg_from_labels.py")).arg(&classic).arg(&seg).arg(&file).arg(kind).arg(serde_json::Value::Object(names.clone()).to_string()).output()?;
+        let o = Command::new(&py)
+            .arg(workspace_root().join("tests/peers/seg_from_labels.py"))
+            .arg(&classic)
+            .arg(&seg)
+            .arg(&file)
+            .arg(kind)
+            .arg(serde_json::Value::Object(names.clone()).to_string())
+            .output()?;
         if !o.status.success() {
             bail!("seg_from_labels.py {kind}: {}", String::from_utf8_lossy(&o.stderr));
         }
@@ -416,5 +423,31 @@ fn a_seg_reads_as_its_label_map() -> Result<()> {
     let moved = Grid::new(grid.size(), grid.spacing_mm(), grid.origin_lps_mm() + grid.direction().column(2) * 1.5, grid.direction())?;
     let e = dicom::seg::read_label_map(&tmp.path().join("binary.dcm"), &moved, &coxa_io::Limits::new()).unwrap_err().to_string();
     assert!(e.contains("is not on the CT's grid") && !e.contains('\n'), "{e}");
+    Ok(())
+}
+
+/// A study as hospitals hand it over (issue 63): a CD's folder (a DICOMDIR beside the images,
+/// written by pydicom's FileSet) reads as the series, the DICOMDIR skipped with a warning; the
+/// folder zipped reads the same; a zip bomb is refused before it is unpacked.
+#[test]
+fn a_cd_folder_and_its_zip_read_as_the_series() -> Result<()> {
+    let (Some(ct), Some(py)) = (shared_data("totalseg/example_ct.nii.gz"), peer_python()) else { return Ok(()) };
+    let tmp = tempfile::tempdir()?;
+    let series = tmp.path().join("series");
+    let who = PatientIdentity { name: Some("Doe^Jane".into()), id: Some("P-7".into()), other: Vec::new() };
+    let _ = dicom::write_series(&first_slices(&nifti::read_volume(&ct)?, 20), &series, &WriteSeriesOptions::new().with_uid_seed(7).with_patient(who))?;
+    let (cd, cd_zip, bomb) = (tmp.path().join("cd"), tmp.path().join("study.zip"), tmp.path().join("bomb.zip"));
+    let o = Command::new(&py).arg(workspace_root().join("tests/peers/dicom_cd.py")).args([&series, &cd, &cd_zip, &bomb]).arg("300").output()?;
+    ensure!(o.status.success(), "dicom_cd.py: {}", String::from_utf8_lossy(&o.stderr));
+    let reference = read(&series, &ReadOptions::new())?.volume;
+    for source in [&cd, &cd_zip] {
+        let loaded = coxa_io::open(source, &coxa_io::OpenOptions::new())?;
+        assert!(loaded.volume.grid().same_as(reference.grid(), 1e-9), "{}", source.display());
+        assert_eq!(loaded.volume.hu(), reference.hu(), "{}", source.display());
+        assert!(loaded.warnings.iter().any(|w| w.contains("skipped 1 DICOM file(s) that are no images")), "{}: {:?}", source.display(), loaded.warnings);
+    }
+    let limited = coxa_io::OpenOptions::new().with_limits(coxa_io::Limits::new().with_max_bytes(100 << 20));
+    let e = coxa_io::open(&bomb, &limited).unwrap_err().to_string();
+    assert!(e.contains("bomb.zip") && e.contains("--max-memory") && !e.contains('\n'), "{e}");
     Ok(())
 }

@@ -177,3 +177,40 @@ fn simpleitk_reads_what_coxa_writes() -> Result<()> {
     }
     Ok(())
 }
+
+/// NIfTI-2 (issue 63): the example CT and label map written by nibabel as NIfTI-2 (gzip with the
+/// label names' extension, plain, and big endian) read as their NIfTI-1 originals: the same grid,
+/// every voxel, the class names.
+#[test]
+fn nifti2_reads_as_its_nifti1_original() -> Result<()> {
+    let (Some(py), Some(ct), Some(seg)) = (peer_python(), shared_data("totalseg/example_ct.nii.gz"), shared_data("totalseg/example_seg_fast_force_split.nii.gz")) else {
+        return Ok(());
+    };
+    let tmp = tempfile::tempdir()?;
+    let two = |src: &Path, name: &str, big: bool| -> Result<PathBuf> {
+        let out = tmp.path().join(name);
+        let mut cmd = Command::new(&py);
+        cmd.arg(workspace_root().join("tests/peers/nifti2_make.py")).arg(src).arg(&out);
+        if big {
+            cmd.arg("big");
+        }
+        let o = cmd.output()?;
+        ensure!(o.status.success(), "nifti2_make.py: {}", String::from_utf8_lossy(&o.stderr));
+        Ok(out)
+    };
+    let original = nifti::read_volume(&ct)?;
+    for (name, big) in [("ct.nii.gz", false), ("ct.nii", false), ("ct_big.nii", true)] {
+        let path = two(&ct, name, big)?;
+        let h = nifti::read_header(&path)?;
+        assert_eq!((h.version, h.big_endian), (2, big), "{name}");
+        let back = nifti::read_volume(&path)?;
+        assert!(back.grid().same_as(original.grid(), 1e-9), "{name}: {:?} vs {:?}", back.grid(), original.grid());
+        assert_eq!(f64s(&back.hu()).collect::<Vec<_>>(), f64s(&original.hu()).collect::<Vec<_>>(), "{name}");
+    }
+    let map = nifti::read_label_map(&seg)?;
+    let back = nifti::read_label_map(&two(&seg, "seg.nii.gz", false)?)?;
+    assert!(back.grid().same_as(map.grid(), 1e-9));
+    assert_eq!(back.labels(), map.labels());
+    assert_eq!(back.classes().iter().collect::<Vec<_>>(), map.classes().iter().collect::<Vec<_>>());
+    Ok(())
+}

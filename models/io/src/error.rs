@@ -128,6 +128,24 @@ pub enum Error {
         /// Voxels in the image.
         total: usize,
     },
+    /// The series in a zip archive cannot be read (the cause names the unpacked file: its number
+    /// is the member's in the archive).
+    #[error("{path} (unpacked): {source}")]
+    InArchive {
+        /// The archive.
+        path: PathBuf,
+        /// The reader's error.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A zip archive given as a CT that cannot be unpacked safely.
+    #[error("{path}: cannot unpack this zip archive: {why}")]
+    Archive {
+        /// The archive.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
     /// A DICOM segmentation (SEG) that cannot be read as a label map on the CT's grid.
     #[error("{path}: cannot read this DICOM segmentation as the CT's label map: {why}")]
     Seg {

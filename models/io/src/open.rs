@@ -101,11 +101,17 @@ pub fn open(path: &Path, options: &OpenOptions) -> Result<Loaded> {
         }
         return Ok(Loaded { volume, source: SourceKind::Nrrd, n_files: 1, modality: None, warnings: Vec::new(), patient: PatientIdentity::default() });
     }
-    if meta.is_file() && !dicom::scan::has_dicm_marker(path)? {
+    if meta.is_file() && !dicom::scan::has_dicm_marker(path)? && !dicom::archive::is_zip(path) {
         return Err(Error::UnknownFormat { path: path.to_path_buf() });
     }
     let dicom_options = options.dicom.clone().with_limits(options.limits);
-    let series = dicom::read_series(&[PathBuf::from(path)], &dicom_options)?;
+    // A zip of the series: unpacked into a temporary folder, removed after the read.
+    let unpacked = if meta.is_file() && dicom::archive::is_zip(path) { Some(dicom::archive::unpack(path, &options.limits)?) } else { None };
+    let series = match &unpacked {
+        Some(dir) => dicom::read_series(&[dir.path().to_path_buf()], &dicom_options).map_err(|e| Error::InArchive { path: path.to_path_buf(), source: Box::new(e) })?,
+        None => dicom::read_series(&[PathBuf::from(path)], &dicom_options)?,
+    };
+    drop(unpacked);
     crate::sanity::check_finite(&series.volume, path)?;
     let mut warnings = series.warnings;
     let modality = series.summary.modality.trim();

@@ -25,7 +25,7 @@ use dicom_object::mem::{InMemDicomObject, InMemElement};
 use super::DicomError;
 use super::native::NativePixels;
 use super::prescan::PixelData;
-use super::scan::SliceHeader;
+use super::slice::SliceHeader;
 use crate::Result;
 
 /// The slices of `h`'s file: one per frame when it is a multi-frame image with functional
@@ -68,12 +68,12 @@ pub(crate) fn frames(path: &Path, obj: &DefaultDicomObject, h: SliceHeader, pixe
             DicomError::MissingTag { path: path.to_path_buf(), tag_name: name, tag: format!("in the {sequence} of frame {} (functional groups)", k + 1) }.into()
         };
         let ipp = numbers(tags::PLANE_POSITION_SEQUENCE, tags::IMAGE_POSITION_PATIENT, "ImagePositionPatient", 3)?.ok_or_else(|| missing("ImagePositionPatient", "PlanePositionSequence"))?;
-        let iop = numbers(tags::PLANE_ORIENTATION_SEQUENCE, tags::IMAGE_ORIENTATION_PATIENT, "ImageOrientationPatient", 6)?
-            .ok_or_else(|| missing("ImageOrientationPatient", "PlaneOrientationSequence"))?;
+        let iop =
+            numbers(tags::PLANE_ORIENTATION_SEQUENCE, tags::IMAGE_ORIENTATION_PATIENT, "ImageOrientationPatient", 6)?.ok_or_else(|| missing("ImageOrientationPatient", "PlaneOrientationSequence"))?;
         let spacing = numbers(tags::PIXEL_MEASURES_SEQUENCE, tags::PIXEL_SPACING, "PixelSpacing", 2)?.ok_or_else(|| missing("PixelSpacing", "PixelMeasuresSequence"))?;
         let slope = numbers(tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE, tags::RESCALE_SLOPE, "RescaleSlope", 1)?.map(|v| v[0]);
         let intercept = numbers(tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE, tags::RESCALE_INTERCEPT, "RescaleIntercept", 1)?.map(|v| v[0]);
-        super::scan::check_rescale_values(path, slope, intercept)?;
+        super::slice::check_rescale_values(path, slope, intercept)?;
         let mut f = h.clone();
         f.frame = Some(k as u32);
         f.ipp = Some([ipp[0], ipp[1], ipp[2]]);

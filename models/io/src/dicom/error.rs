@@ -71,8 +71,9 @@ pub enum DicomError {
         /// The available series.
         listing: String,
     },
-    /// Multi-frame (enhanced) images are not stacked by this reader.
-    #[error("{path}: multi-frame image with {frames} frames; enhanced multi-frame CT is not supported yet, export the series as single-frame images")]
+    /// A multi-frame image without functional groups (an Enhanced CT has them) cannot be stacked:
+    /// nothing says where its frames lie.
+    #[error("{path}: multi-frame image with {frames} frames but no per-frame functional groups, so nothing says where each frame lies; export the series as an Enhanced CT or as single-frame images")]
     MultiFrame {
         /// The file.
         path: PathBuf,

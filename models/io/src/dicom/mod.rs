@@ -33,6 +33,7 @@
 //! ImagePositionPatient, direction columns are the row direction, the column direction and the
 //! slice normal.
 
+pub mod archive;
 pub(crate) mod decode;
 mod enhanced;
 pub(crate) mod error;
@@ -41,6 +42,7 @@ pub(crate) mod prescan;
 mod resample;
 pub(crate) mod scan;
 pub mod seg;
+mod slice;
 mod stack;
 mod uid;
 mod write;

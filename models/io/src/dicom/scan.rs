@@ -9,40 +9,10 @@ use dicom_object::{DefaultDicomObject, OpenFileOptions};
 use rayon::prelude::*;
 use serde::Serialize;
 
+pub(crate) use super::slice::SliceHeader;
+use super::slice::{bad_tag, check_rescale_values};
 use super::{DicomError, PatientIdentity};
 use crate::{Error, Result};
-
-/// The header fields of one file that stacking and grouping need.
-#[derive(Debug, Clone)]
-pub(crate) struct SliceHeader {
-    pub path: PathBuf,
-    pub series_uid: String,
-    pub study_uid: String,
-    pub sop_uid: String,
-    pub frame_of_reference_uid: String,
-    pub modality: String,
-    pub series_number: Option<i64>,
-    pub ipp: Option<[f64; 3]>,
-    pub iop: Option<[f64; 6]>,
-    /// PixelSpacing as written: [row spacing (between rows), column spacing (between columns)].
-    pub pixel_spacing: Option<[f64; 2]>,
-    pub rows: u32,
-    pub cols: u32,
-    pub frames: u32,
-    /// The frame of a multi-frame file this slice is (Enhanced CT: `dicom/enhanced.rs`), `None`
-    /// for a classic one-slice file.
-    pub frame: Option<u32>,
-    pub gantry_tilt_deg: Option<f64>,
-    pub transfer_syntax: String,
-    pub patient: PatientIdentity,
-    /// BitsAllocated (8, 16 or 32).
-    pub bits_allocated: u16,
-    /// Length of the file, bytes (what opening it for decoding reads into memory).
-    pub file_len: u64,
-    /// Where the pixels can be read straight from the file (uncompressed 16-bit slices that
-    /// dicom-pixeldata would decode the same way), else `None` (the general decoder).
-    pub native: Option<super::native::NativePixels>,
-}
 
 /// One series found on disk.
 #[derive(Debug, Clone)]
@@ -212,6 +182,13 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery> {
     }
     let headers: Vec<Vec<SliceHeader>> = dicom_files.par_iter().map(|p| read_header(p)).collect::<Result<_>>()?;
     let n_files = headers.len();
+    let n_not_images = headers.iter().filter(|h| h.is_empty()).count();
+    if n_not_images == n_files {
+        return Err(DicomError::NoDicomFiles { path: root, skipped_note: format!(", only {n_files} DICOM files that hold no image (a DICOMDIR, reports, presentation states)") }.into());
+    }
+    if n_not_images > 0 {
+        warnings.push(format!("skipped {n_not_images} DICOM file(s) that are no images (a DICOMDIR, reports, presentation states, documents)"));
+    }
     let headers = headers.into_iter().flatten().collect();
     let series = group(headers);
     Ok(Discovery { root, series, warnings, n_files })
@@ -256,21 +233,28 @@ pub(crate) fn open_err(path: &Path, e: dicom_object::ReadError) -> Error {
     DicomError::ReadFile { path: path.to_path_buf(), source: Box::new(e) }.into()
 }
 
-/// The slice headers of one file: one, or one per frame of an Enhanced CT.
+/// SOP classes (and families: a class under one of these) of DICOM files that are no images and
+/// sit beside series on CDs and in study folders: the DICOMDIR (Media Storage Directory),
+/// structured reports and key object selections, presentation states, encapsulated documents, RT
+/// structure sets. Skipped with a warning; any other file without Rows is an error.
+const NOT_IMAGES: [&str; 5] = ["1.2.840.10008.1.3.10", "1.2.840.10008.5.1.4.1.1.88", "1.2.840.10008.5.1.4.1.1.11", "1.2.840.10008.5.1.4.1.1.104", "1.2.840.10008.5.1.4.1.1.481.3"];
+
+/// The slice headers of one file: one, or one per frame of an Enhanced CT; none for a file that
+/// is no image (see [`NOT_IMAGES`]).
 fn read_header(path: &Path) -> Result<Vec<SliceHeader>> {
     // Every announced length is checked against the file before dicom-object allocates it.
     let pixel_data = super::prescan::prescan(path)?;
     let obj = OpenFileOptions::new().read_until(tags::PIXEL_DATA).open_file(path).map_err(|e| open_err(path, e))?;
+    let class = obj.meta().media_storage_sop_class_uid();
+    if NOT_IMAGES.iter().any(|c| class == *c || class.strip_prefix(c).is_some_and(|rest| rest.starts_with('.'))) {
+        return Ok(Vec::new());
+    }
     let mut h = header_from(path, &obj)?;
     h.file_len = std::fs::metadata(path).map_err(|e| io_error(path, e))?.len();
     check_pixel_layout(path, &obj, &h, pixel_data)?;
     check_rescale(path, &obj)?;
     h.native = super::native::native_pixels(&obj, &h.transfer_syntax, pixel_data, h.rows, h.cols);
     super::enhanced::frames(path, &obj, h, pixel_data)
-}
-
-fn bad_tag(path: &Path, tag_name: &'static str, value: impl std::fmt::Debug, why: impl Into<String>) -> Error {
-    DicomError::BadTag { path: path.to_path_buf(), tag_name, value: format!("{value:?}"), why: why.into() }.into()
 }
 
 /// Checks the pixel layout: BitsAllocated 8, 16 or 32, BitsStored within it, PixelRepresentation
@@ -320,17 +304,9 @@ pub(crate) fn check_pixel_layout(path: &Path, obj: &DefaultDicomObject, h: &Slic
     Ok(())
 }
 
-/// Largest |RescaleSlope| accepted: CT stores HU with slope 1 (sometimes 0.5..2); a slope of
-/// 1000 would already turn 12-bit values into millions of HU.
-pub const MAX_RESCALE_SLOPE: f64 = 1000.0;
-/// Smallest |RescaleSlope| accepted.
-pub const MIN_RESCALE_SLOPE: f64 = 1e-6;
-/// Largest |RescaleIntercept| accepted, HU (CT uses about -1024 or -8192).
-pub const MAX_RESCALE_INTERCEPT_HU: f64 = 1e5;
-
 /// Checks RescaleSlope and RescaleIntercept: absent (slope 1, intercept 0), or one finite number
-/// each, the slope within [`MIN_RESCALE_SLOPE`]..=[`MAX_RESCALE_SLOPE`] in magnitude and the
-/// intercept within [`MAX_RESCALE_INTERCEPT_HU`].
+/// each, the slope within [`MIN_RESCALE_SLOPE`](super::slice::MIN_RESCALE_SLOPE)..=[`MAX_RESCALE_SLOPE`](super::slice::MAX_RESCALE_SLOPE) in magnitude and the
+/// intercept within [`MAX_RESCALE_INTERCEPT_HU`](super::slice::MAX_RESCALE_INTERCEPT_HU).
 fn check_rescale(path: &Path, obj: &DefaultDicomObject) -> Result<()> {
     let one = |tag, name: &'static str| -> Result<Option<f64>> {
         let Some(e) = obj.get(tag) else { return Ok(None) };
@@ -346,30 +322,6 @@ fn check_rescale(path: &Path, obj: &DefaultDicomObject) -> Result<()> {
         }
     };
     check_rescale_values(path, one(tags::RESCALE_SLOPE, "RescaleSlope")?, one(tags::RESCALE_INTERCEPT, "RescaleIntercept")?)
-}
-
-/// Checks a slope and an intercept read (absent: `None`) against the ranges of [`check_rescale`].
-pub(crate) fn check_rescale_values(path: &Path, slope: Option<f64>, intercept: Option<f64>) -> Result<()> {
-    if let Some(slope) = slope
-        && !(MIN_RESCALE_SLOPE..=MAX_RESCALE_SLOPE).contains(&slope.abs())
-    {
-        return Err(bad_tag(
-            path,
-            "RescaleSlope",
-            slope,
-            format!(
-                "HU = stored x slope + intercept needs a slope of magnitude {MIN_RESCALE_SLOPE:e}..{MAX_RESCALE_SLOPE} (CT uses 1); \
-                 this one would make every voxel {}; the export is broken, re-export the series",
-                if slope == 0.0 { "the same value" } else { "an absurd HU" }
-            ),
-        ));
-    }
-    if let Some(inter) = intercept
-        && inter.abs() > MAX_RESCALE_INTERCEPT_HU
-    {
-        return Err(bad_tag(path, "RescaleIntercept", inter, format!("a CT intercept is within +-{MAX_RESCALE_INTERCEPT_HU:e} HU (usually -1024); re-export the series")));
-    }
-    Ok(())
 }
 
 /// A trimmed string value, empty where absent.

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 pub enum NiftiError {
     /// The file ends inside the 348-byte header.
     #[error(
-        "{path}: NIfTI file ends after {len} bytes, inside the 348-byte header (truncated, or not a NIfTI file); \
+        "{path}: NIfTI file ends after {len} bytes, inside its header (348 bytes, 540 for NIfTI-2; truncated, or not a NIfTI file); \
          re-export or re-download it"
     )]
     TruncatedHeader {
@@ -20,25 +20,16 @@ pub enum NiftiError {
         len: usize,
     },
     /// `sizeof_hdr` is neither 348 nor 540 in either byte order.
-    #[error("{path}: NIfTI header is corrupt: sizeof_hdr is {sizeof_hdr}, expected 348 (truncated or not a NIfTI-1 file)")]
+    #[error("{path}: NIfTI header is corrupt: sizeof_hdr is {sizeof_hdr}, expected 348 (NIfTI-1) or 540 (NIfTI-2) (truncated or not a NIfTI file)")]
     BadSizeofHdr {
         /// The file.
         path: PathBuf,
         /// `sizeof_hdr` read as little endian.
         sizeof_hdr: i32,
     },
-    /// A NIfTI-2 file (`sizeof_hdr` 540).
-    #[error(
-        "{path}: this is a NIfTI-2 file (sizeof_hdr 540); coxa reads NIfTI-1 only: convert it, \
-         e.g. with nibabel `nib.save(nib.Nifti1Image(img.dataobj, img.affine), 'out.nii.gz')`"
-    )]
-    Nifti2 {
-        /// The file.
-        path: PathBuf,
-    },
     /// `magic` is not `n+1` (single-file NIfTI-1).
     #[error(
-        "{path}: NIfTI magic is {magic:?}, expected \"n+1\"; two-file NIfTI (\"ni1\", .hdr/.img) and Analyze 7.5 \
+        "{path}: NIfTI magic is {magic:?}, expected \"n+1\" (or \"n+2\" after a NIfTI-2 header); two-file NIfTI (\"ni1\", .hdr/.img) and Analyze 7.5 \
          are not supported: convert to a single .nii or .nii.gz file (e.g. with nibabel or SimpleITK)"
     )]
     BadMagic {
@@ -63,7 +54,7 @@ pub enum NiftiError {
         /// The index into `dim` (1 = x).
         axis: usize,
         /// The value stored.
-        value: i16,
+        value: i64,
     },
     /// More than one volume (`dim[4..=7]` not all 1).
     #[error(

@@ -8,8 +8,8 @@ use super::NiftiError;
 pub(crate) const HEADER_LEN: usize = 348;
 /// Header plus the 4-byte extension flag: where voxel data starts in a file coxa writes.
 pub(crate) const DATA_OFFSET: usize = 352;
-/// `sizeof_hdr` of a NIfTI-2 header.
-const NIFTI2_LEN: i32 = 540;
+/// Size of a NIfTI-2 header, bytes (`sizeof_hdr`).
+pub(crate) const NIFTI2_HEADER_LEN: usize = 540;
 
 /// `qform_code` / `sform_code` value: coordinates of the scanner (NIFTI_XFORM_SCANNER_ANAT).
 pub(crate) const XFORM_SCANNER_ANAT: i16 = 1;
@@ -107,6 +107,9 @@ pub fn datatype_name(code: i16) -> &'static str {
 /// rest (datatype, `pixdim`, `vox_offset`, orientation) is checked by the volume readers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NiftiHeader {
+    /// 1 for NIfTI-1 (348-byte header), 2 for NIfTI-2 (540 bytes: 64-bit sizes and offsets, double
+    /// precision geometry, kept here in single precision).
+    pub version: u8,
     /// Whether the file is big endian (detected from `sizeof_hdr`). coxa always writes little endian.
     pub big_endian: bool,
     /// Number of dimensions, `dim[0]` (1..=7).
@@ -170,8 +173,6 @@ impl NiftiHeader {
             false
         } else if be == HEADER_LEN as i32 {
             true
-        } else if le == NIFTI2_LEN || be == NIFTI2_LEN {
-            return Err(NiftiError::Nifti2 { path: path.to_path_buf() });
         } else {
             return Err(NiftiError::BadSizeofHdr { path: path.to_path_buf(), sizeof_hdr: le });
         };
@@ -192,7 +193,7 @@ impl NiftiHeader {
         for (axis, d) in dims.iter_mut().enumerate().take(ndim) {
             let v = r.i16(42 + 2 * axis);
             if v < 1 {
-                return Err(NiftiError::BadDim { path: path.to_path_buf(), axis: axis + 1, value: v });
+                return Err(NiftiError::BadDim { path: path.to_path_buf(), axis: axis + 1, value: i64::from(v) });
             }
             *d = v as usize;
         }
@@ -204,6 +205,7 @@ impl NiftiHeader {
         let descrip_bytes = &b[148..228];
         let descrip_len = descrip_bytes.iter().position(|&c| c == 0).unwrap_or(descrip_bytes.len());
         Ok(Self {
+            version: 1,
             big_endian,
             ndim,
             dims,
@@ -226,6 +228,90 @@ impl NiftiHeader {
             srow_z: row(312),
             xyzt_units: b[123],
             intent_code: r.i16(68),
+            descrip: String::from_utf8_lossy(&descrip_bytes[..descrip_len]).into_owned(),
+        })
+    }
+
+    /// The byte order of a header starting with `sizeof_hdr` bytes `b`: `Some(big_endian)` for a
+    /// NIfTI-2 header (540), `None` for anything else.
+    pub(crate) fn nifti2_order(b: &[u8]) -> Option<bool> {
+        let first: [u8; 4] = b.get(..4)?.try_into().ok()?;
+        let n = NIFTI2_HEADER_LEN as i32;
+        if i32::from_le_bytes(first) == n {
+            Some(false)
+        } else if i32::from_be_bytes(first) == n {
+            Some(true)
+        } else {
+            None
+        }
+    }
+
+    /// Parses a NIfTI-2 header from its 540 bytes (single file, magic `n+2`). Its 64-bit sizes
+    /// must fit the platform; its double precision fields are kept in single precision (a NIfTI-2
+    /// converted from a NIfTI-1 file keeps every value exactly).
+    pub(crate) fn parse_nifti2(b: &[u8; NIFTI2_HEADER_LEN], path: &Path) -> Result<Self, NiftiError> {
+        let big_endian = Self::nifti2_order(b).ok_or_else(|| NiftiError::BadSizeofHdr { path: path.to_path_buf(), sizeof_hdr: i32::from_le_bytes([b[0], b[1], b[2], b[3]]) })?;
+        let take = |off: usize, n: usize| -> Vec<u8> {
+            let mut v = b[off..off + n].to_vec();
+            if !big_endian {
+                v.reverse();
+            }
+            v
+        };
+        let i16_at = |off: usize| i16::from_be_bytes(take(off, 2).try_into().unwrap_or_default());
+        let i32_at = |off: usize| i32::from_be_bytes(take(off, 4).try_into().unwrap_or_default());
+        let i64_at = |off: usize| i64::from_be_bytes(take(off, 8).try_into().unwrap_or_default());
+        let f64_at = |off: usize| f64::from_be_bytes(take(off, 8).try_into().unwrap_or_default());
+        let f32_at = |off: usize| f64_at(off) as f32;
+        let magic = &b[4..12];
+        if magic != b"n+2\0\r\n\x1a\n" {
+            let shown = String::from_utf8_lossy(&magic[..magic.iter().position(|&c| c == 0).unwrap_or(3).min(3)]).into_owned();
+            return Err(NiftiError::BadMagic { path: path.to_path_buf(), magic: shown });
+        }
+        let ndim_raw = i64_at(16);
+        if !(1..=7).contains(&ndim_raw) {
+            return Err(NiftiError::BadDimCount { path: path.to_path_buf(), ndim: i16::try_from(ndim_raw).unwrap_or(i16::MAX) });
+        }
+        let ndim = ndim_raw as usize;
+        let mut dims = [1usize; 7];
+        for (axis, d) in dims.iter_mut().enumerate().take(ndim) {
+            let v = i64_at(24 + 8 * axis);
+            *d = usize::try_from(v).ok().filter(|d| *d >= 1).ok_or_else(|| NiftiError::BadDim { path: path.to_path_buf(), axis: axis + 1, value: v })?;
+        }
+        let mut pixdim = [0f32; 8];
+        for (i, p) in pixdim.iter_mut().enumerate() {
+            *p = f32_at(104 + 8 * i);
+        }
+        let row = |off: usize| [f32_at(off), f32_at(off + 8), f32_at(off + 16), f32_at(off + 24)];
+        let descrip_bytes = &b[240..320];
+        let descrip_len = descrip_bytes.iter().position(|&c| c == 0).unwrap_or(descrip_bytes.len());
+        let code = |off: usize| i16::try_from(i32_at(off)).unwrap_or(-1);
+        let vox_offset = i64_at(168);
+        Ok(Self {
+            version: 2,
+            big_endian,
+            ndim,
+            dims,
+            datatype: i16_at(12),
+            bitpix: i16_at(14),
+            pixdim,
+            // Exact up to 16 MiB; a larger offset is refused as implausible (`read::layout`).
+            vox_offset: vox_offset as f32,
+            scl_slope: f32_at(176),
+            scl_inter: f32_at(184),
+            qform_code: code(344),
+            sform_code: code(348),
+            quatern_b: f32_at(352),
+            quatern_c: f32_at(360),
+            quatern_d: f32_at(368),
+            qoffset_x: f32_at(376),
+            qoffset_y: f32_at(384),
+            qoffset_z: f32_at(392),
+            srow_x: row(400),
+            srow_y: row(432),
+            srow_z: row(464),
+            xyzt_units: u8::try_from(i32_at(500)).unwrap_or(0),
+            intent_code: code(504),
             descrip: String::from_utf8_lossy(&descrip_bytes[..descrip_len]).into_owned(),
         })
     }

@@ -1,5 +1,11 @@
-//! NIfTI-1 read and write (`.nii`, `.nii.gz`), with the geometry SimpleITK 2.5 (ITK 5.4) gives.
+//! NIfTI-1 read and write, NIfTI-2 read (`.nii`, `.nii.gz`), with the geometry SimpleITK 2.5 (ITK
+//! 5.4) gives.
 //!
+//! - Reading takes NIfTI-2 too (`sizeof_hdr` 540: 64-bit sizes and offsets, double precision
+//!   geometry), into the same [`NiftiHeader`], its double precision fields kept in single
+//!   precision: a NIfTI-2 converted from NIfTI-1 (nibabel's `Nifti2Image.from_image`) reads to
+//!   the NIfTI-1 original exactly; a genuine double precision affine is rounded as NIfTI-1 would
+//!   store it (below).
 //! - Reading takes either byte order (told apart by `sizeof_hdr`), gzip by its magic bytes
 //!   whatever the name, any scalar integer or float datatype, and 3D images (also 4D and up when
 //!   every extra dimension is 1; 1D and 2D images get `k` size 1). Values are scaled by

@@ -9,7 +9,7 @@ use flate2::read::MultiGzDecoder;
 
 use super::NiftiError;
 use super::geometry;
-use super::header::{DATA_OFFSET, Datatype, HEADER_LEN, NiftiHeader, datatype_name};
+use super::header::{DATA_OFFSET, Datatype, HEADER_LEN, NIFTI2_HEADER_LEN, NiftiHeader, datatype_name};
 use crate::{Error, Limits, Result};
 
 /// Bytes decoded per step (a multiple of every voxel size).
@@ -52,7 +52,17 @@ pub(crate) fn open(path: &Path) -> Result<(NiftiHeader, Source)> {
     if got < HEADER_LEN {
         return Err(NiftiError::TruncatedHeader { path: path.to_path_buf(), len: got }.into());
     }
-    let header = NiftiHeader::parse(&hdr, path)?;
+    let header = if NiftiHeader::nifti2_order(&hdr).is_some() {
+        let mut hdr2 = [0u8; NIFTI2_HEADER_LEN];
+        hdr2[..HEADER_LEN].copy_from_slice(&hdr);
+        let got = src.read_full(&mut hdr2[HEADER_LEN..], path)?;
+        if got < NIFTI2_HEADER_LEN - HEADER_LEN {
+            return Err(NiftiError::TruncatedHeader { path: path.to_path_buf(), len: HEADER_LEN + got }.into());
+        }
+        NiftiHeader::parse_nifti2(&hdr2, path)?
+    } else {
+        NiftiHeader::parse(&hdr, path)?
+    };
     src.big_endian = header.big_endian;
     Ok((header, src))
 }
@@ -132,7 +142,9 @@ pub(crate) fn layout(h: &NiftiHeader, path: &Path) -> Result<Layout> {
     let n_voxels =
         size.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).filter(|n| n.checked_mul(datatype.size()).is_some()).ok_or_else(|| NiftiError::TooLarge { path: path.to_path_buf(), size })?;
     let v = h.vox_offset;
-    if !v.is_finite() || v < DATA_OFFSET as f32 || v > u32::MAX as f32 {
+    // After the header and the 4 bytes of the extension flag.
+    let first = if h.version == 2 { NIFTI2_HEADER_LEN + 4 } else { DATA_OFFSET };
+    if !v.is_finite() || v < first as f32 || v > u32::MAX as f32 {
         return Err(NiftiError::BadVoxOffset { path: path.to_path_buf(), vox_offset: v }.into());
     }
     let grid = geometry::grid_from_header(h, size, path)?;

@@ -15,6 +15,7 @@ mod gzip_reads;
 /// A valid little-endian int16 header for a 4x3x2 image, identity sform and qform at 1 mm.
 pub(crate) fn blank_header() -> NiftiHeader {
     NiftiHeader {
+        version: 1,
         big_endian: false,
         ndim: 3,
         dims: [4, 3, 2, 1, 1, 1, 1],
@@ -179,11 +180,16 @@ fn corrupt_headers_give_the_right_error() {
     b[0..4].copy_from_slice(&12345i32.to_le_bytes());
     let (e, p) = case("sizeof.nii", &b);
     assert!(matches!(e, NiftiError::BadSizeofHdr { sizeof_hdr: 12345, .. }), "{e}");
-    assert_eq!(e.to_string(), format!("{}: NIfTI header is corrupt: sizeof_hdr is 12345, expected 348 (truncated or not a NIfTI-1 file)", p.display()));
+    assert_eq!(e.to_string(), format!("{}: NIfTI header is corrupt: sizeof_hdr is 12345, expected 348 (NIfTI-1) or 540 (NIfTI-2) (truncated or not a NIfTI file)", p.display()));
 
     let mut b = good.clone();
     b[0..4].copy_from_slice(&540i32.to_le_bytes());
-    assert!(matches!(case("n2.nii", &b).0, NiftiError::Nifti2 { .. }));
+    // A NIfTI-2 size over a NIfTI-1 header: its magic (bytes 4..12) is not n+2; cut inside the
+    // 540 bytes, it is truncated.
+    b.resize(b.len().max(600), 0);
+    let (e, _) = case("n2.nii", &b);
+    assert!(matches!(e, NiftiError::BadMagic { .. }), "{e}");
+    assert!(matches!(case("n2_short.nii", &b[..400]).0, NiftiError::TruncatedHeader { len: 400, .. }));
 
     assert!(matches!(case("short.nii", &good[..200]).0, NiftiError::TruncatedHeader { len: 200, .. }));
     assert!(matches!(case("empty.nii", &[]).0, NiftiError::TruncatedHeader { len: 0, .. }));

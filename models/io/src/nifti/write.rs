@@ -56,6 +56,7 @@ pub(crate) fn header_for(grid: &Grid, datatype: Datatype, path: &Path) -> Result
         .into());
     }
     Ok(NiftiHeader {
+        version: 1,
         big_endian: false,
         ndim: 3,
         dims: [size[0], size[1], size[2], 1, 1, 1, 1],
