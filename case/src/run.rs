@@ -62,7 +62,10 @@ impl RunLog {
         Ok(log)
     }
     fn event(&self, case: Option<&str>, event: &str, extra: Value) {
-        let mut v = json!({"t_s": (self.t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0, "event": event});
+        // Seconds since the run started, and the wall clock (UTC, RFC 3339) to line the events
+        // up with a scheduler's and a PACS's logs.
+        let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let mut v = json!({"t_s": (self.t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0, "time": time, "event": event});
         if let Some(c) = case {
             v["case"] = json!(c);
         }

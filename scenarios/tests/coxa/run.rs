@@ -247,6 +247,21 @@ safe_zone_map = false
     assert!(col(rows[1], "oscillation_angle_deg") > col(rows[0], "oscillation_angle_deg") + 5.0);
     let log = std::fs::read_to_string(results.join("log.jsonl"))?;
     assert!(log.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()), "structured log");
+    // Each event carries the wall clock (issue 63, item 4): UTC, RFC 3339 to the millisecond
+    // (YYYY-MM-DDTHH:MM:SS.mmmZ), this year or later.
+    for l in log.lines() {
+        let t = serde_json::from_str::<Value>(l)?["time"].as_str().map(String::from).unwrap_or_default();
+        let shape = t.len() == 24
+            && t.char_indices().all(|(i, c)| match i {
+                4 | 7 => c == '-',
+                10 => c == 'T',
+                13 | 16 => c == ':',
+                19 => c == '.',
+                23 => c == 'Z',
+                _ => c.is_ascii_digit(),
+            });
+        assert!(shape && t[..4].parse::<u32>().is_ok_and(|y| y >= 2026), "{l}");
+    }
     assert!(log.contains("\"case_failed\"") && log.contains("\"case_done\""));
 
     // Fix the broken file and rerun: only the missing case runs.
