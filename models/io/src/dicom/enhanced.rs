@@ -23,7 +23,6 @@ use dicom_object::DefaultDicomObject;
 use dicom_object::mem::{InMemDicomObject, InMemElement};
 
 use super::DicomError;
-use super::native::NativePixels;
 use super::prescan::PixelData;
 use super::slice::SliceHeader;
 use crate::Result;
@@ -51,7 +50,7 @@ pub(crate) fn frames(path: &Path, obj: &DefaultDicomObject, h: SliceHeader, pixe
         ));
     }
     let shared = obj.get(tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE).and_then(|e| e.items()).and_then(|i| i.first());
-    let native = native_base(obj, &h, pixel_data);
+    let native = super::native::native_frames(obj, &h.transfer_syntax, pixel_data, h.rows, h.cols, h.frames);
     let mut out = Vec::with_capacity(items.len());
     for (k, item) in items.iter().enumerate() {
         // The frame's own group first, then the shared one.
@@ -79,8 +78,8 @@ pub(crate) fn frames(path: &Path, obj: &DefaultDicomObject, h: SliceHeader, pixe
         f.ipp = Some([ipp[0], ipp[1], ipp[2]]);
         f.iop = Some([iop[0], iop[1], iop[2], iop[3], iop[4], iop[5]]);
         f.pixel_spacing = Some([spacing[0], spacing[1]]);
-        f.native = native.map(|(offset, mut px)| {
-            px.offset = offset + k as u64 * u64::from(h.rows) * u64::from(h.cols) * 2;
+        f.native = native.map(|mut px| {
+            px.offset += k as u64 * u64::from(h.rows) * u64::from(h.cols) * 2;
             px.slope = slope.unwrap_or(1.0);
             px.intercept = intercept.unwrap_or(0.0);
             px
@@ -93,33 +92,4 @@ pub(crate) fn frames(path: &Path, obj: &DefaultDicomObject, h: SliceHeader, pixe
 /// `attribute` inside the first item of `sequence` of a functional group item.
 fn in_group(item: &InMemDicomObject, sequence: Tag, attribute: Tag) -> Option<&InMemElement> {
     item.get(sequence)?.items()?.first()?.get(attribute)
-}
-
-/// Where the first frame's pixels start and how to read them, when every frame can be read
-/// straight from the file (little-endian uncompressed, 16-bit, one monochrome sample, the pixel
-/// data exactly rows x columns x frames x 2 bytes, one padding byte allowed).
-fn native_base(obj: &DefaultDicomObject, h: &SliceHeader, pixel_data: PixelData) -> Option<(u64, NativePixels)> {
-    let PixelData::Native { len, offset } = pixel_data else { return None };
-    if !super::native::NATIVE_LE.contains(&h.transfer_syntax.as_str()) || h.bits_allocated != 16 {
-        return None;
-    }
-    let expected = u64::from(h.rows) * u64::from(h.cols) * u64::from(h.frames) * 2;
-    if len != expected && len != expected + 1 {
-        return None;
-    }
-    let u16_of = |tag| obj.get(tag).and_then(|e| e.uint16().ok());
-    if u16_of(tags::SAMPLES_PER_PIXEL).unwrap_or(1) != 1 {
-        return None;
-    }
-    let photometric = obj.get(tags::PHOTOMETRIC_INTERPRETATION)?.string().ok()?.trim_matches(|c: char| c.is_whitespace() || c == '\0').to_string();
-    if photometric != "MONOCHROME1" && photometric != "MONOCHROME2" {
-        return None;
-    }
-    let bits_stored = u16_of(tags::BITS_STORED).filter(|b| (1..=16).contains(b))?;
-    let signed = match u16_of(tags::PIXEL_REPRESENTATION)? {
-        0 => false,
-        1 => true,
-        _ => return None,
-    };
-    Some((offset, NativePixels { offset, bits_stored, signed, slope: 1.0, intercept: 0.0 }))
 }

@@ -45,25 +45,40 @@ pub(crate) struct NativePixels {
 }
 
 /// Little-endian uncompressed transfer syntaxes: implicit VR, explicit VR.
-pub(crate) const NATIVE_LE: [&str; 2] = ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1"];
+const NATIVE_LE: [&str; 2] = ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1"];
 
 /// `Some` when the slice can take the fast path: little-endian native pixel data of
 /// `rows x cols` 16-bit samples (one padding byte allowed), one monochrome sample a pixel, one
 /// frame, no functional groups, and every attribute dicom-pixeldata requires present and
 /// readable the way it reads it.
 pub(crate) fn native_pixels(obj: &DefaultDicomObject, transfer_syntax: &str, pixel_data: PixelData, rows: u32, cols: u32) -> Option<NativePixels> {
-    let PixelData::Native { len, offset } = pixel_data else { return None };
-    if !NATIVE_LE.contains(&transfer_syntax) {
-        return None;
-    }
-    let expected = u64::from(rows) * u64::from(cols) * 2;
-    if len != expected && len != expected + 1 {
-        return None;
-    }
     let present = |tag| obj.get(tag);
     if present(tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE).is_some() || present(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE).is_some() {
         return None;
     }
+    if let Some(e) = present(tags::NUMBER_OF_FRAMES)
+        && !e.is_empty()
+        && e.to_int::<i32>().ok() != Some(1)
+    {
+        return None;
+    }
+    native_frames(obj, transfer_syntax, pixel_data, rows, cols, 1)
+}
+
+/// `Some` when `frames` frames of `rows x cols` pixels can be read straight from the file: as
+/// [`native_pixels`] asks of one slice, whatever the functional groups (an Enhanced CT's: the
+/// caller takes each frame's rescale from them). The offset is the first frame's; the rescale the
+/// top level's.
+pub(crate) fn native_frames(obj: &DefaultDicomObject, transfer_syntax: &str, pixel_data: PixelData, rows: u32, cols: u32, frames: u32) -> Option<NativePixels> {
+    let PixelData::Native { len, offset } = pixel_data else { return None };
+    if !NATIVE_LE.contains(&transfer_syntax) {
+        return None;
+    }
+    let expected = u64::from(rows) * u64::from(cols) * u64::from(frames) * 2;
+    if len != expected && len != expected + 1 {
+        return None;
+    }
+    let present = |tag| obj.get(tag);
     let u16_of = |tag| present(tag).and_then(|e| e.uint16().ok());
     let (Some(r), Some(c)) = (u16_of(tags::ROWS), u16_of(tags::COLUMNS)) else { return None };
     if (u32::from(r), u32::from(c)) != (rows, cols) {
@@ -84,12 +99,6 @@ pub(crate) fn native_pixels(obj: &DefaultDicomObject, transfer_syntax: &str, pix
     }
     if let Some(e) = present(tags::PLANAR_CONFIGURATION)
         && !matches!(e.to_int::<i16>(), Ok(0 | 1))
-    {
-        return None;
-    }
-    if let Some(e) = present(tags::NUMBER_OF_FRAMES)
-        && !e.is_empty()
-        && e.to_int::<i32>().ok() != Some(1)
     {
         return None;
     }
