@@ -260,3 +260,32 @@ fn a_broken_layering_names_the_chain() {
     let msg = fails.downcast_ref::<String>().unwrap();
     assert!(msg.contains("coxa-sim -> coxa-msk -> coxa-shape") && msg.contains("why"), "{msg}");
 }
+
+/// The crate names `cargo tree` lists for `args` (normal dependencies on this platform).
+fn tree(args: &[&str]) -> Result<BTreeSet<String>> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["tree", "--locked", "-e", "normal", "--prefix", "none", "--format", "{p}", "--manifest-path"])
+        .arg(workspace_root().join("Cargo.toml"))
+        .args(args)
+        .output()
+        .context("running cargo tree")?;
+    if !out.status.success() {
+        bail!("cargo tree {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.split_whitespace().next()).map(str::to_string).collect())
+}
+
+/// Issue 63, item 6: STEP (truck, with its unmaintained dependencies) is in the program and in
+/// the Python wheel only when asked for: `coxa-python` with its default features links no truck
+/// crate, with `--features step` it does; `coxa-scenarios` has it by default and not without its
+/// default features.
+#[test]
+fn step_is_in_the_program_and_in_the_wheel_only_when_asked() -> Result<()> {
+    let truck = |crates: &BTreeSet<String>| crates.iter().filter(|c| c.starts_with("truck-")).cloned().collect::<Vec<_>>();
+    assert_eq!(truck(&tree(&["-p", "coxa-python"])?), Vec::<String>::new(), "the default wheel");
+    assert!(truck(&tree(&["-p", "coxa-python", "--features", "step"])?).contains(&"truck-stepio".to_string()), "the wheel with STEP asked for");
+    assert!(truck(&tree(&["-p", "coxa-scenarios"])?).contains(&"truck-stepio".to_string()), "the program");
+    assert_eq!(truck(&tree(&["-p", "coxa-scenarios", "--no-default-features"])?), Vec::<String>::new(), "the program without its default features");
+    Ok(())
+}

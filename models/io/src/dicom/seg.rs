@@ -94,7 +94,16 @@ pub fn read_label_map(path: &Path, grid: &Grid, limits: &Limits) -> Result<Label
     if (cols as usize, rows as usize) != (ni, nj) {
         return Err(bad(path, format!("its frames are {cols}x{rows} pixels, the CT's slices {ni}x{nj}: the SEG was made on another series; pass the SEG of this CT")));
     }
-    let need = crate::limits::product(&[ni as u64, nj as u64, nk as u64, 2]).saturating_add(crate::limits::product(&[u64::from(rows), u64::from(cols), u64::from(frames), 2]));
+    // The label map (u16), and the frames as held: packed bits, bytes or words as stored; a
+    // compressed file decoded whole by dicom-pixeldata and copied.
+    let pixels = crate::limits::product(&[u64::from(rows), u64::from(cols), u64::from(frames)]);
+    let held = match (pixel_data, kind, bits) {
+        (PixelData::Native { .. }, Kind::Binary, _) => pixels.div_ceil(8),
+        (PixelData::Native { .. }, _, 8) => pixels,
+        (PixelData::Native { .. }, _, _) => pixels.saturating_mul(2),
+        _ => pixels.saturating_mul(4),
+    };
+    let need = crate::limits::product(&[ni as u64, nj as u64, nk as u64, 2]).saturating_add(held);
     limits.check(path, || format!("a {cols}x{rows} segmentation of {frames} frames on a {ni}x{nj}x{nk} grid"), need)?;
 
     // Segments: number -> label.
@@ -193,15 +202,15 @@ fn in_group(item: &InMemDicomObject, sequence: Tag, attribute: Tag) -> Option<&I
     item.get(sequence)?.items()?.first()?.get(attribute)
 }
 
-/// The frames' pixel values, `(frame, pixel) -> value`: native data read from the file (bits
-/// unpacked), compressed data decoded by dicom-pixeldata.
+/// The frames' pixel values, `(frame, pixel) -> value`: native data read from the file as stored
+/// (bits kept packed), compressed data decoded by dicom-pixeldata.
 fn frame_values(path: &Path, obj: &DefaultDicomObject, pixel_data: PixelData, kind: Kind, px: usize, frames: usize) -> Result<impl Fn(usize, usize) -> u16> {
     let bytes_per = match kind {
         Kind::Binary => 0,
         Kind::Fractional(_) => 1,
         Kind::LabelMap => obj.get(tags::BITS_ALLOCATED).and_then(|e| e.to_int::<usize>().ok()).unwrap_or(8) / 8,
     };
-    let values: Vec<u16> = match pixel_data {
+    let values = match pixel_data {
         PixelData::Native { len, offset } => {
             let need = if bytes_per == 0 { (px * frames).div_ceil(8) } else { px * frames * bytes_per };
             if len < need as u64 {
@@ -213,9 +222,9 @@ fn frame_values(path: &Path, obj: &DefaultDicomObject, pixel_data: PixelData, ki
             let _ = file.seek(SeekFrom::Start(offset)).map_err(unreadable)?;
             file.read_exact(&mut raw).map_err(unreadable)?;
             match bytes_per {
-                0 => (0..px * frames).map(|n| u16::from((raw[n / 8] >> (n % 8)) & 1)).collect(),
-                1 => raw.into_iter().map(u16::from).collect(),
-                _ => raw.chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]])).collect(),
+                0 => Values::Bits(raw),
+                1 => Values::Bytes(raw),
+                _ => Values::Words(raw.chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]])).collect()),
             }
         }
         PixelData::Encapsulated => {
@@ -230,9 +239,27 @@ fn frame_values(path: &Path, obj: &DefaultDicomObject, pixel_data: PixelData, ki
                 }
                 all.extend(v);
             }
-            all
+            Values::Words(all)
         }
         PixelData::Absent | PixelData::Unknown => return Err(bad(path, "it has no pixel data coxa can read")),
     };
-    Ok(move |f: usize, p: usize| values[f * px + p])
+    Ok(move |f: usize, p: usize| values.get(f * px + p))
+}
+
+/// The frames' pixels as held: packed bits (BINARY, the first pixel in the lowest bit), bytes, or
+/// 16-bit words, all frames one after the other.
+enum Values {
+    Bits(Vec<u8>),
+    Bytes(Vec<u8>),
+    Words(Vec<u16>),
+}
+
+impl Values {
+    fn get(&self, n: usize) -> u16 {
+        match self {
+            Values::Bits(b) => u16::from((b[n / 8] >> (n % 8)) & 1),
+            Values::Bytes(b) => u16::from(b[n]),
+            Values::Words(w) => w[n],
+        }
+    }
 }

@@ -40,6 +40,7 @@ mod export_tests;
 pub mod glb;
 pub mod obj;
 mod ply;
+#[cfg(feature = "step")]
 mod step;
 mod stl;
 #[cfg(test)]
@@ -152,7 +153,17 @@ pub fn read_mesh_with(path: &Path, limits: &Limits) -> Result<Mesh> {
         Format::Glb => Err(MeshFileError::Unsupported { path: path.to_path_buf(), why: "coxa writes glTF (.glb) but does not read it; export the mesh as .stl, .ply, .obj or .vtp".into() }.into()),
         Format::Vtk => vtk::read_vtk_with(path, limits),
         Format::Vtp => vtp::read_vtp_with(path, limits),
+        #[cfg(feature = "step")]
         Format::Step => step::read_step_with(path, limits),
+        #[cfg(not(feature = "step"))]
+        Format::Step => {
+            let _ = limits;
+            Err(MeshFileError::Unsupported {
+                path: path.to_path_buf(),
+                why: "this build of coxa reads no STEP files (built without the `step` feature: the `coxa` program has it; for Python, install with `MATURIN_PEP517_ARGS=\"--features step\" pip install .`); export the part as .stl".into(),
+            }
+            .into())
+        }
     }
 }
 

@@ -342,3 +342,15 @@ fn vtp_ascii_is_read_and_compressed_refused() {
     std::fs::write(&p, &vtp("ascii")[..200]).unwrap();
     assert!(matches!(assert_file_error(read_vtp(&p), &p, "broken"), MeshFileError::Corrupt { .. }));
 }
+
+/// Built without the `step` feature (`cargo test -p coxa-io`; the workspace's build has it), a
+/// STEP file is one line naming the feature (issue 63, item 6).
+#[cfg(not(feature = "step"))]
+#[test]
+fn without_the_step_feature_a_step_file_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("part.step");
+    std::fs::write(&p, "ISO-10303-21;\nEND-ISO-10303-21;\n").unwrap();
+    let e = read_mesh(&p).unwrap_err().to_string();
+    assert!(e.contains("part.step") && e.contains("`step` feature") && !e.contains('\n'), "{e}");
+}
