@@ -30,6 +30,13 @@ pub fn shared_data(rel: &str) -> Option<PathBuf> {
     None
 }
 
+/// coxa's classes as the JSON object `{"id": "name"}` the peer scripts take to name the classes
+/// they write (tests/peers/seg_from_labels.py, scenarios' totalseg_outputs.py).
+pub fn coxa_class_names_json() -> String {
+    let names: serde_json::Map<String, serde_json::Value> = coxa_core::labels::COXA_CLASSES.iter().map(|(id, n)| (id.to_string(), (*n).into())).collect();
+    serde_json::Value::Object(names).to_string()
+}
+
 /// The Python interpreter with the peer tools (SimpleITK, pydicom, numpy, nibabel): `$COXA_PYTHON`,
 /// else `.venv/bin/python` made by `scripts/setup`. Outside CI a missing interpreter skips the
 /// test with a note (`None`); in CI it fails the test.

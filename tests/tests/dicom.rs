@@ -14,7 +14,7 @@ use coxa_core::{Grid, Volume};
 use coxa_io::dicom::{self, DicomError, PatientIdentity, ReadOptions, WriteSeriesOptions};
 use coxa_io::{Error, nifti};
 
-use crate::common::{assert_grid_matches, assert_voxels_equal, peer_python, shared_data, sitk_read, workspace_root};
+use crate::common::{assert_grid_matches, assert_voxels_equal, coxa_class_names_json, peer_python, shared_data, sitk_read, workspace_root};
 
 fn read(dir: &Path, opts: &ReadOptions) -> coxa_io::Result<dicom::DicomSeries> {
     dicom::read_series(&[dir.to_path_buf()], opts)
@@ -390,18 +390,11 @@ fn a_seg_reads_as_its_label_map() -> Result<()> {
     let _ = dicom::write_series(&nifti::read_volume(&ct)?, &classic, &WriteSeriesOptions::new().with_uid_seed(7))?;
     let grid = read(&classic, &ReadOptions::new())?.volume.grid().clone();
     let map = nifti::read_label_map(&seg)?;
-    let names: serde_json::Map<String, serde_json::Value> = coxa_core::labels::COXA_CLASSES.iter().map(|(id, n)| (id.to_string(), (*n).into())).collect();
-    let name = |id: u16| names.get(&id.to_string()).and_then(|n| n.as_str().map(String::from)).unwrap_or_else(|| format!("label_{id}"));
+    let names = coxa_class_names_json();
+    let name = |id: u16| coxa_core::labels::COXA_CLASSES.iter().find(|(i, _)| *i == id).map_or_else(|| format!("label_{id}"), |(_, n)| (*n).to_string());
     for kind in ["binary", "fractional", "labelmap"] {
         let file = tmp.path().join(format!("{kind}.dcm"));
-        let o = Command::new(&py)
-            .arg(workspace_root().join("tests/peers/seg_from_labels.py"))
-            .arg(&classic)
-            .arg(&seg)
-            .arg(&file)
-            .arg(kind)
-            .arg(serde_json::Value::Object(names.clone()).to_string())
-            .output()?;
+        let o = Command::new(&py).arg(workspace_root().join("tests/peers/seg_from_labels.py")).arg(&classic).arg(&seg).arg(&file).arg(kind).arg(&names).output()?;
         if !o.status.success() {
             bail!("seg_from_labels.py {kind}: {}", String::from_utf8_lossy(&o.stderr));
         }

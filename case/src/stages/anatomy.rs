@@ -408,9 +408,6 @@ fn muscle_record(m: muscles::MuscleMeasure) -> MuscleRecord {
     }
 }
 
-/// The label map to work from: the user's (checked to lie on the CT's grid; bones from coxa's
-/// segmentation when it has none), else coxa's own bone segmentation; and, when the bones were
-/// segmented on a coarser working grid, their labels there (to mesh).
 /// `map`, found on the CT's grid within 1e-3 mm, given the CT's grid exactly: a label map keeps
 /// its geometry in another precision (a NIfTI's f32 affine beside a DICOM series' decimal
 /// strings), and the surfaces and every measure on them would otherwise differ in their last
@@ -420,6 +417,9 @@ fn on_the_cts_grid(ct: &Volume, map: LabelMap) -> Result<LabelMap> {
     Ok(LabelMap::new(ct.grid().clone(), labels, classes)?)
 }
 
+/// The label map to work from: the user's (checked to lie on the CT's grid; bones from coxa's
+/// segmentation when it has none), else coxa's own bone segmentation; and, when the bones were
+/// segmented on a coarser working grid, their labels there (to mesh).
 fn label_map_for(ct: &Volume, input: LabelInput, warnings: &mut Vec<String>) -> Result<(LabelMap, Option<LabelMap>)> {
     let segmented = |ct: &Volume, warnings: &mut Vec<String>| -> Result<(LabelMap, Option<LabelMap>)> {
         // Its working memory within the process's limit (--max-memory; issue 16).

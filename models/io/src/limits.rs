@@ -24,6 +24,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The limit where the machine's available memory cannot be read: 4 GiB.
 pub const FALLBACK_MAX_BYTES: u64 = 4 << 30;
 
+/// Deflate expands at most about 1032:1 (258-byte matches of 2 bits each): deflated data of `n`
+/// bytes (a `.nii.gz`, a zip member) holds less than this many times `n` bytes; a header
+/// declaring more lies (a zip bomb or a damaged file).
+pub const MAX_DEFLATE_RATIO: u64 = 1040;
+
 /// Where a [`Limits`] value came from, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

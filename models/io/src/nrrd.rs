@@ -6,7 +6,7 @@
 //! volumes and label maps (and segmentations) are written gzip-encoded in LPS.
 //!
 //! The header is checked before anything is allocated: the volume's memory against [`Limits`],
-//! the raw data against the file's length and gzip data against what deflate can hold (1032:1),
+//! the raw data against the file's length and gzip data against what deflate can hold (`limits::MAX_DEFLATE_RATIO`, 1040:1 with the headers),
 //! as the NIfTI reader does. Written by hand: the format is a short text header over the same
 //! byte layouts the NIfTI reader decodes, and no maintained crate reads it.
 
@@ -22,9 +22,6 @@ use ndarray::Array3;
 pub use error::NrrdError;
 
 use crate::{Error, Limits, Result};
-
-/// Deflate's largest expansion, as in the NIfTI reader.
-const MAX_DEFLATE_RATIO: u64 = 1032;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
@@ -259,7 +256,7 @@ fn read_values(path: &Path, limits: &Limits, out_bytes: u64) -> Result<Values> {
     limits.check(path, || format!("a {:?} NRRD volume", h.grid.size()), n * out_bytes + need)?;
     let file_len = std::fs::metadata(&h.data_path).map_err(|e| unreadable(&h.data_path, e))?.len();
     let avail = file_len.saturating_sub(h.data_offset);
-    let room = if h.gzip { avail.saturating_mul(MAX_DEFLATE_RATIO) } else { avail };
+    let room = if h.gzip { avail.saturating_mul(crate::limits::MAX_DEFLATE_RATIO) } else { avail };
     if room < need {
         return Err(NrrdError::Truncated { path: h.data_path.clone(), have: avail, need }.into());
     }

@@ -111,20 +111,18 @@ pub fn clear_unfinished(partial: &Path, done: &Path) -> Result<(), ScratchError>
 /// Whether `partial` is coxa's unfinished folder of `done`: a folder (not a link) whose mark
 /// names `done`, or one that [`start_unfinished`] was stopped in the middle of making (empty, or
 /// holding only the beginning of the mark). Such a folder holds nothing of anyone's.
-pub fn is_unfinished(partial: &Path, done: &Path) -> bool {
+fn is_unfinished(partial: &Path, done: &Path) -> bool {
     if !partial.symlink_metadata().is_ok_and(|m| m.is_dir()) {
         return false;
     }
     let mark = partial.join(UNFINISHED_MARK);
-    let text = || mark.symlink_metadata().is_ok_and(|m| m.is_file() && m.len() < 4096).then(|| std::fs::read_to_string(&mark).ok()).flatten();
-    let Ok(entries) = std::fs::read_dir(partial).and_then(|d| d.map(|e| e.map(|e| e.file_name())).collect::<std::io::Result<Vec<_>>>()) else {
-        return false;
-    };
+    let text = mark.symlink_metadata().is_ok_and(|m| m.is_file() && m.len() < 4096).then(|| std::fs::read_to_string(&mark).ok()).flatten();
+    let entries = || std::fs::read_dir(partial).map_or(usize::MAX, Iterator::count);
     let expected = unfinished_text(done);
-    match text() {
+    match text {
         Some(t) if t == expected => true,
-        Some(t) => entries.len() == 1 && expected.starts_with(&t),
-        None => entries.is_empty(),
+        Some(t) => expected.starts_with(&t) && entries() == 1,
+        None => entries() == 0,
     }
 }
 

@@ -9,15 +9,14 @@ use std::process::Command;
 use anyhow::Result;
 
 use crate::cases::{coxa, ok, read_json};
-use crate::common::{peer_python, shared_data};
+use crate::common::{coxa_class_names_json, peer_python, shared_data};
 
 /// `labels` written by the peer (nibabel) as TotalSegmentator writes its `mode` output
 /// (`folder` or `ml`) into `out`, classes named by coxa's table (TotalSegmentator's names), any
 /// other id as `label_<id>`; the number of classes.
 fn totalseg_output(python: &Path, mode: &str, labels: &Path, out: &Path) -> usize {
-    let names: serde_json::Map<String, serde_json::Value> = coxa_core::labels::COXA_CLASSES.iter().map(|(id, n)| (id.to_string(), (*n).into())).collect();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peer/totalseg_outputs.py");
-    let run = Command::new(python).arg(script).arg(mode).arg(labels).arg(out).arg(serde_json::Value::Object(names).to_string()).output().expect("the peer runs");
+    let run = Command::new(python).arg(script).arg(mode).arg(labels).arg(out).arg(coxa_class_names_json()).output().expect("the peer runs");
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     String::from_utf8_lossy(&run.stdout).trim().parse().expect("the number of classes")
 }
@@ -91,8 +90,7 @@ fn a_dicom_seg_and_an_enhanced_ct_plan_as_the_classic_series_and_label_map() -> 
     let enhanced = tmp.path().join("enhanced.dcm");
     peer("enhanced_ct.py", &[classic.as_os_str(), enhanced.as_os_str(), "explicit".as_ref()]);
     let dicom_seg = tmp.path().join("seg.dcm");
-    let names: serde_json::Map<String, serde_json::Value> = coxa_core::labels::COXA_CLASSES.iter().map(|(id, n)| (id.to_string(), (*n).into())).collect();
-    let names = serde_json::Value::Object(names).to_string();
+    let names = coxa_class_names_json();
     peer("seg_from_labels.py", &[classic.as_os_str(), seg.as_os_str(), dicom_seg.as_os_str(), "binary".as_ref(), names.as_ref()]);
     let plan = |input: &Path, labels: &Path, name: &str| {
         let out = tmp.path().join(name);

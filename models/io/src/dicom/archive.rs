@@ -4,7 +4,7 @@
 //! done, and the folder is read as any other.
 //!
 //! Checked before anything is written: at most [`MAX_MEMBERS`] members; no encrypted member;
-//! every member's declared size within [`MAX_DEFLATE_RATIO`] times its compressed size
+//! every member's declared size within [`crate::limits::MAX_DEFLATE_RATIO`] times its compressed size
 //! (deflate cannot expand more: a zip bomb lies about one or the other); the declared sizes
 //! together within the memory limit (a CT that fits it unpacks within it). While unpacking, a
 //! member that yields more bytes than it declares is refused. Members are written under numbered
@@ -16,10 +16,6 @@ use std::io::{Read, Seek, Write};
 use std::path::Path;
 
 use crate::{Error, Limits, Result};
-
-/// Deflate expands at most about 1032:1 (258-byte matches of 2 bits each): a member declaring
-/// more than this many times its packed bytes lies.
-pub const MAX_DEFLATE_RATIO: u64 = 1040;
 
 /// Most members an archive may hold (a full-length thin-slice CT is a few thousand files).
 pub const MAX_MEMBERS: usize = 100_000;
@@ -55,7 +51,7 @@ pub fn unpack(path: &Path, limits: &Limits) -> Result<tempfile::TempDir> {
         if m.encrypted() {
             return Err(bad(path, format!("member {} is encrypted: unpack it with its password first", i + 1)));
         }
-        if size > packed.saturating_mul(MAX_DEFLATE_RATIO).saturating_add(1024) {
+        if size > packed.saturating_mul(crate::limits::MAX_DEFLATE_RATIO).saturating_add(1024) {
             return Err(bad(path, format!("member {} declares {size} bytes from {packed} packed ones, more than deflate can give: a damaged archive or a zip bomb", i + 1)));
         }
         total = total.saturating_add(size);

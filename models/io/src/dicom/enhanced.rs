@@ -53,15 +53,9 @@ pub(crate) fn frames(path: &Path, obj: &DefaultDicomObject, h: SliceHeader, pixe
     let native = super::native::native_frames(obj, &h.transfer_syntax, pixel_data, h.rows, h.cols, h.frames);
     let mut out = Vec::with_capacity(items.len());
     for (k, item) in items.iter().enumerate() {
-        // The frame's own group first, then the shared one.
-        let find = |sequence: Tag, attribute: Tag| in_group(item, sequence, attribute).or_else(|| shared.and_then(|s| in_group(s, sequence, attribute)));
+        let group = FrameGroups { item, shared };
         let numbers = |sequence: Tag, attribute: Tag, name: &'static str, n: usize| -> Result<Option<Vec<f64>>> {
-            let Some(e) = find(sequence, attribute) else { return Ok(None) };
-            let v = e.to_multi_float64().map_err(|_| bad(name, format!("{:?}", e.to_str().unwrap_or_default()), format!("frame {}: not numbers", k + 1)))?;
-            if v.len() != n || v.iter().any(|x| !x.is_finite()) {
-                return Err(bad(name, format!("{v:?}"), format!("frame {}: expected {n} finite numbers", k + 1)));
-            }
-            Ok(Some(v))
+            group.numbers(sequence, attribute, n).map_err(|(value, why)| bad(name, value, format!("frame {}: {why}", k + 1)))
         };
         let missing = |name: &'static str, sequence: &str| -> crate::Error {
             DicomError::MissingTag { path: path.to_path_buf(), tag_name: name, tag: format!("in the {sequence} of frame {} (functional groups)", k + 1) }.into()
@@ -89,7 +83,33 @@ pub(crate) fn frames(path: &Path, obj: &DefaultDicomObject, h: SliceHeader, pixe
     Ok(out)
 }
 
-/// `attribute` inside the first item of `sequence` of a functional group item.
-fn in_group(item: &InMemDicomObject, sequence: Tag, attribute: Tag) -> Option<&InMemElement> {
-    item.get(sequence)?.items()?.first()?.get(attribute)
+/// One frame's functional groups (PS3.3 C.7.6.16): its own item of the
+/// PerFrameFunctionalGroupsSequence, and the SharedFunctionalGroupsSequence's item that holds
+/// what every frame shares. Read by Enhanced CT's frames and by a SEG's ([`super::seg`]).
+#[derive(Clone, Copy)]
+pub(crate) struct FrameGroups<'a> {
+    /// The frame's own item.
+    pub item: &'a InMemDicomObject,
+    /// The shared item, where the file has one.
+    pub shared: Option<&'a InMemDicomObject>,
+}
+
+impl<'a> FrameGroups<'a> {
+    /// `attribute` inside the first item of `sequence`: the frame's own group first, then the
+    /// shared one.
+    pub fn find(&self, sequence: Tag, attribute: Tag) -> Option<&'a InMemElement> {
+        let in_group = |g: &'a InMemDicomObject| g.get(sequence)?.items()?.first()?.get(attribute);
+        in_group(self.item).or_else(|| self.shared.and_then(in_group))
+    }
+
+    /// [`FrameGroups::find`]'s `n` finite numbers, `None` where absent; `Err((value, why))` for
+    /// anything else.
+    pub fn numbers(&self, sequence: Tag, attribute: Tag, n: usize) -> std::result::Result<Option<Vec<f64>>, (String, String)> {
+        let Some(e) = self.find(sequence, attribute) else { return Ok(None) };
+        let v = e.to_multi_float64().map_err(|_| (format!("{:?}", e.to_str().unwrap_or_default()), "not numbers".to_string()))?;
+        if v.len() != n || v.iter().any(|x| !x.is_finite()) {
+            return Err((format!("{v:?}"), format!("expected {n} finite numbers")));
+        }
+        Ok(Some(v))
+    }
 }

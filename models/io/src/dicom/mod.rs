@@ -35,7 +35,7 @@
 
 pub mod archive;
 pub(crate) mod decode;
-mod enhanced;
+pub(crate) mod enhanced;
 pub(crate) mod error;
 mod native;
 pub(crate) mod prescan;

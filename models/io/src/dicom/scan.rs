@@ -187,7 +187,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery> {
         return Err(DicomError::NoDicomFiles { path: root, skipped_note: format!(", only {n_files} DICOM files that hold no image (a DICOMDIR, reports, presentation states)") }.into());
     }
     if n_not_images > 0 {
-        warnings.push(format!("skipped {n_not_images} DICOM file(s) that are no images (a DICOMDIR, reports, presentation states, documents)"));
+        warnings.push(format!("skipped {n_not_images} DICOM file(s) that are no images (a DICOMDIR, reports, presentation states, documents, segmentations)"));
     }
     let headers = headers.into_iter().flatten().collect();
     let series = group(headers);
@@ -233,10 +233,19 @@ pub(crate) fn open_err(path: &Path, e: dicom_object::ReadError) -> Error {
     DicomError::ReadFile { path: path.to_path_buf(), source: Box::new(e) }.into()
 }
 
+/// SOP Class UID of the Segmentation Storage.
+pub const SEGMENTATION_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.66.4";
+/// SOP Class UID of the Label Map Segmentation Storage (2024: LABELMAP segmentations).
+pub const LABEL_MAP_SEGMENTATION_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.66.7";
+/// The segmentations' SOP classes (read by [`super::seg`], never stacked).
+pub(crate) const SEG_CLASSES: [&str; 2] = [SEGMENTATION_STORAGE, LABEL_MAP_SEGMENTATION_STORAGE];
+
 /// SOP classes (and families: a class under one of these) of DICOM files that are no images and
 /// sit beside series on CDs and in study folders: the DICOMDIR (Media Storage Directory),
 /// structured reports and key object selections, presentation states, encapsulated documents, RT
-/// structure sets. Skipped with a warning; any other file without Rows is an error.
+/// structure sets; and segmentations ([`super::seg`]: a SEG beside its CT is read as labels, not
+/// stacked: its frames would be taken for an Enhanced CT's). Skipped with a warning; any other
+/// file without Rows is an error.
 const NOT_IMAGES: [&str; 5] = ["1.2.840.10008.1.3.10", "1.2.840.10008.5.1.4.1.1.88", "1.2.840.10008.5.1.4.1.1.11", "1.2.840.10008.5.1.4.1.1.104", "1.2.840.10008.5.1.4.1.1.481.3"];
 
 /// The slice headers of one file: one, or one per frame of an Enhanced CT; none for a file that
@@ -246,7 +255,7 @@ fn read_header(path: &Path) -> Result<Vec<SliceHeader>> {
     let pixel_data = super::prescan::prescan(path)?;
     let obj = OpenFileOptions::new().read_until(tags::PIXEL_DATA).open_file(path).map_err(|e| open_err(path, e))?;
     let class = obj.meta().media_storage_sop_class_uid();
-    if NOT_IMAGES.iter().any(|c| class == *c || class.strip_prefix(c).is_some_and(|rest| rest.starts_with('.'))) {
+    if SEG_CLASSES.contains(&class) || NOT_IMAGES.iter().any(|c| class == *c || class.strip_prefix(c).is_some_and(|rest| rest.starts_with('.'))) {
         return Ok(Vec::new());
     }
     let mut h = header_from(path, &obj)?;

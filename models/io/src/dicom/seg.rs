@@ -23,23 +23,19 @@
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use dicom_core::Tag;
 use dicom_dictionary_std::tags;
-use dicom_object::mem::{InMemDicomObject, InMemElement};
 use dicom_object::{DefaultDicomObject, FileMetaTable, OpenFileOptions};
-use nalgebra::Vector3;
+use nalgebra::{Point3, Vector3};
 
 use coxa_core::{Grid, LabelMap};
 
+use super::enhanced::FrameGroups;
 use super::prescan::PixelData;
 use crate::label_folder::Masks;
 use crate::{Error, Limits, Result};
 
-/// SOP Class UID of the Segmentation Storage.
-pub const SEGMENTATION_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.66.4";
-/// SOP Class UID of the Label Map Segmentation Storage (2024: LABELMAP segmentations).
-pub const LABEL_MAP_SEGMENTATION_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.66.7";
-const SEG_CLASSES: [&str; 2] = [SEGMENTATION_STORAGE, LABEL_MAP_SEGMENTATION_STORAGE];
+use super::scan::SEG_CLASSES;
+pub use super::scan::{LABEL_MAP_SEGMENTATION_STORAGE, SEGMENTATION_STORAGE};
 
 /// Largest distance of a frame's position from a plane of the CT's grid, mm.
 const ON_GRID_MM: f64 = 1e-2;
@@ -131,14 +127,17 @@ pub fn read_label_map(path: &Path, grid: &Grid, limits: &Limits) -> Result<Label
     }
     let shared = obj.get(tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE).and_then(|e| e.items()).and_then(|i| i.first());
     let direction = grid.direction();
-    let (row, col, normal) = (direction.column(0).into_owned(), direction.column(1).into_owned(), direction.column(2).into_owned());
+    let (row, col) = (direction.column(0).into_owned(), direction.column(1).into_owned());
     let spacing = grid.spacing_mm();
     let mut planes = Vec::with_capacity(per_frame.len());
     for (f, item) in per_frame.iter().enumerate() {
-        let find = |sequence: Tag, attribute: Tag| in_group(item, sequence, attribute).or_else(|| shared.and_then(|s| in_group(s, sequence, attribute)));
+        let group = FrameGroups { item, shared };
         let numbers = |sequence, attribute, name: &str, n: usize| -> Result<Vec<f64>> {
-            let v = find(sequence, attribute).and_then(|e| e.to_multi_float64().ok()).ok_or_else(|| bad(path, format!("frame {} has no {name}", f + 1)))?;
-            if v.len() == n && v.iter().all(|x| x.is_finite()) { Ok(v) } else { Err(bad(path, format!("frame {}: {name} {v:?} is not {n} finite numbers", f + 1))) }
+            match group.numbers(sequence, attribute, n) {
+                Ok(Some(v)) => Ok(v),
+                Ok(None) => Err(bad(path, format!("frame {} has no {name}", f + 1))),
+                Err((value, why)) => Err(bad(path, format!("frame {}: {name} {value}: {why}", f + 1))),
+            }
         };
         let ipp = numbers(tags::PLANE_POSITION_SEQUENCE, tags::IMAGE_POSITION_PATIENT, "ImagePositionPatient", 3)?;
         let iop = numbers(tags::PLANE_ORIENTATION_SEQUENCE, tags::IMAGE_ORIENTATION_PATIENT, "ImageOrientationPatient", 6)?;
@@ -151,16 +150,16 @@ pub fn read_label_map(path: &Path, grid: &Grid, limits: &Limits) -> Result<Label
         if (ps[0] - spacing.y).abs() > 1e-4 || (ps[1] - spacing.x).abs() > 1e-4 {
             return Err(off(format!("pixel spacing {ps:?} mm, the CT's [{}, {}]", spacing.y, spacing.x)));
         }
-        let d = Vector3::new(ipp[0], ipp[1], ipp[2]) - grid.origin_lps_mm();
-        let along = d.dot(&normal) / spacing.z;
-        let k = along.round();
-        let in_plane = d - normal * d.dot(&normal);
-        if (along - k).abs() * spacing.z > ON_GRID_MM || in_plane.norm() > ON_GRID_MM || k < 0.0 || k >= nk as f64 {
+        // The frame's first pixel must be a voxel of the CT's first column and row.
+        let v = grid.lps_to_voxel(&Point3::new(ipp[0], ipp[1], ipp[2]));
+        let k = v.z.round();
+        let off_mm = Vector3::new(v.x, v.y, v.z - k).component_mul(&spacing).norm();
+        if off_mm > ON_GRID_MM || k < 0.0 || k >= nk as f64 {
             return Err(off(format!("position {ipp:?}")));
         }
         let segment = match kind {
             Kind::LabelMap => 0,
-            _ => match find(tags::SEGMENT_IDENTIFICATION_SEQUENCE, tags::REFERENCED_SEGMENT_NUMBER).and_then(|e| e.to_int::<u32>().ok()) {
+            _ => match group.find(tags::SEGMENT_IDENTIFICATION_SEQUENCE, tags::REFERENCED_SEGMENT_NUMBER).and_then(|e| e.to_int::<u32>().ok()) {
                 Some(n) if id_of(n).is_some() => n,
                 Some(n) => return Err(bad(path, format!("frame {} names segment {n}, which the SegmentSequence does not hold", f + 1))),
                 None => return Err(bad(path, format!("frame {} names no segment (SegmentIdentificationSequence)", f + 1))),
@@ -173,11 +172,12 @@ pub fn read_label_map(path: &Path, grid: &Grid, limits: &Limits) -> Result<Label
     let px = rows as usize * cols as usize;
     let frame_values = frame_values(path, &obj, pixel_data, kind, px, frames as usize)?;
     for (f, (k, segment)) in planes.iter().enumerate() {
+        let frame_id = id_of(*segment);
         for p in 0..px {
             let v = frame_values(f, p);
             let id = match kind {
-                Kind::Binary => (v != 0).then(|| id_of(*segment)).flatten(),
-                Kind::Fractional(max) => (u32::from(v) * 2 >= u32::from(max) && v != 0).then(|| id_of(*segment)).flatten(),
+                Kind::Binary => frame_id.filter(|_| v != 0),
+                Kind::Fractional(max) => frame_id.filter(|_| v != 0 && u32::from(v) * 2 >= u32::from(max)),
                 Kind::LabelMap if v == 0 => None,
                 Kind::LabelMap => Some(id_of(u32::from(v)).ok_or_else(|| bad(path, format!("frame {} holds the value {v}, which names no segment", f + 1)))?),
             };
@@ -195,11 +195,6 @@ pub fn read_label_map(path: &Path, grid: &Grid, limits: &Limits) -> Result<Label
 fn class_name(label: &str) -> String {
     let snake = label.trim().to_ascii_lowercase().replace([' ', '-'], "_");
     if coxa_core::labels::coxa_classes().id(&snake).is_some() { snake } else { label.to_string() }
-}
-
-/// `attribute` inside the first item of `sequence` of a functional group item.
-fn in_group(item: &InMemDicomObject, sequence: Tag, attribute: Tag) -> Option<&InMemElement> {
-    item.get(sequence)?.items()?.first()?.get(attribute)
 }
 
 /// The frames' pixel values, `(frame, pixel) -> value`: native data read from the file as stored

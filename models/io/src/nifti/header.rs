@@ -251,18 +251,8 @@ impl NiftiHeader {
     /// converted from a NIfTI-1 file keeps every value exactly).
     pub(crate) fn parse_nifti2(b: &[u8; NIFTI2_HEADER_LEN], path: &Path) -> Result<Self, NiftiError> {
         let big_endian = Self::nifti2_order(b).ok_or_else(|| NiftiError::BadSizeofHdr { path: path.to_path_buf(), sizeof_hdr: i32::from_le_bytes([b[0], b[1], b[2], b[3]]) })?;
-        let take = |off: usize, n: usize| -> Vec<u8> {
-            let mut v = b[off..off + n].to_vec();
-            if !big_endian {
-                v.reverse();
-            }
-            v
-        };
-        let i16_at = |off: usize| i16::from_be_bytes(take(off, 2).try_into().unwrap_or_default());
-        let i32_at = |off: usize| i32::from_be_bytes(take(off, 4).try_into().unwrap_or_default());
-        let i64_at = |off: usize| i64::from_be_bytes(take(off, 8).try_into().unwrap_or_default());
-        let f64_at = |off: usize| f64::from_be_bytes(take(off, 8).try_into().unwrap_or_default());
-        let f32_at = |off: usize| f64_at(off) as f32;
+        let r = Fields { b, big_endian };
+        let (i16_at, i32_at, i64_at, f32_at) = (|o| r.i16(o), |o| r.i32(o), |o| r.i64(o), |o| r.f64_as_f32(o));
         let magic = &b[4..12];
         if magic != b"n+2\0\r\n\x1a\n" {
             let shown = String::from_utf8_lossy(&magic[..magic.iter().position(|&c| c == 0).unwrap_or(3).min(3)]).into_owned();
@@ -363,8 +353,9 @@ impl NiftiHeader {
 }
 
 /// Reads fields of a header in its byte order.
+/// A header's fields at their byte offsets, in its byte order (NIfTI-1's 348 bytes, NIfTI-2's 540).
 struct Fields<'a> {
-    b: &'a [u8; HEADER_LEN],
+    b: &'a [u8],
     big_endian: bool,
 }
 
@@ -378,9 +369,22 @@ impl Fields<'_> {
         let a = self.bytes::<2>(off);
         if self.big_endian { i16::from_be_bytes(a) } else { i16::from_le_bytes(a) }
     }
+    fn i32(&self, off: usize) -> i32 {
+        let a = self.bytes::<4>(off);
+        if self.big_endian { i32::from_be_bytes(a) } else { i32::from_le_bytes(a) }
+    }
+    fn i64(&self, off: usize) -> i64 {
+        let a = self.bytes::<8>(off);
+        if self.big_endian { i64::from_be_bytes(a) } else { i64::from_le_bytes(a) }
+    }
     fn f32(&self, off: usize) -> f32 {
         let a = self.bytes::<4>(off);
         if self.big_endian { f32::from_be_bytes(a) } else { f32::from_le_bytes(a) }
+    }
+    /// A NIfTI-2 double, kept in single precision.
+    fn f64_as_f32(&self, off: usize) -> f32 {
+        let a = self.bytes::<8>(off);
+        (if self.big_endian { f64::from_be_bytes(a) } else { f64::from_le_bytes(a) }) as f32
     }
 }
 

@@ -91,9 +91,9 @@ pub(crate) struct Layout {
     data_offset: u64,
 }
 
-/// Deflate expands at most about 1032:1 (258-byte matches of 2 bits each); with gzip's own
-/// headers a `.nii.gz` of `n` bytes holds less than this many times `n` uncompressed bytes.
-pub(crate) const MAX_GZIP_RATIO: u64 = 1040;
+/// A `.nii.gz` of `n` bytes holds less than this many times `n` uncompressed bytes (deflate's
+/// bound, [`crate::limits::MAX_DEFLATE_RATIO`]; gzip's own headers only lower it).
+pub(crate) const MAX_GZIP_RATIO: u64 = crate::limits::MAX_DEFLATE_RATIO;
 
 /// Largest ratio of declared to compressed bytes accepted for a large `.nii.gz`
 /// ([`GZIP_RATIO_FROM_BYTES`] and more) under a default memory limit: CTs compress 2-5:1 and
